@@ -1,0 +1,30 @@
+"""pedagogy_lib: the algorithms of *An Introduction to Modern Statistical Learning* (J.G. Makin,
+draft 2025), written to be read next to the book.
+
+Modules are organized by concept; names follow the book's symbols in ASCII (``mu_x``,
+``Sigma_y_x``, ``Upsilon_filt``). ``book/notation.md`` maps every symbol to its code name and
+array shape. Every public function validates its inputs once and raises ``ValueError`` naming
+the symbol; kernels trust their inputs.
+"""
+from . import gaussian, linalg, plotting
+from .gaussian import (Gaussian, GaussianPosterior, LinearGaussian, bayes_invert, condition, joint,
+                       marginalize, mvn_logpdf, sample_mvn)
+from .linalg import TAU
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TAU",
+    "Gaussian",
+    "GaussianPosterior",
+    "LinearGaussian",
+    "bayes_invert",
+    "condition",
+    "joint",
+    "marginalize",
+    "mvn_logpdf",
+    "sample_mvn",
+    "gaussian",
+    "linalg",
+    "plotting",
+]

@@ -1,0 +1,39 @@
+"""Numerically safe log-space helpers: logsumexp, softmax, log-normalization.
+
+Probabilities are kept in log space wherever a product of many small numbers appears (the
+softmax posterior of Eq. 2.6, long HMM sequences, particle weights).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["logsumexp", "softmax", "log_normalize"]
+
+
+def logsumexp(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""Return :math:`\log\sum_k e^{z_k}` along ``axis`` without overflow or underflow.
+
+    The largest entry is subtracted before exponentiating; a slice that is entirely ``-inf``
+    gives ``-inf`` (a zero probability) rather than NaN.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    zmax = np.max(z, axis=axis, keepdims=True)
+    zmax = np.where(np.isfinite(zmax), zmax, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(z - zmax), axis=axis, keepdims=True)) + zmax
+    return np.squeeze(out, axis=axis)
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""Return :math:`\mathrm{softmax}\{\mathbf z\}_j = e^{z_j}/\sum_k e^{z_k}` along ``axis`` (Eq. 2.6).
+
+    Adding the same constant to every :math:`z_k` leaves the result unchanged; this is why the
+    constant :math:`c` in the GMM logits (Eq. 2.8) never needs computing.
+    """
+    return np.exp(log_normalize(z, axis=axis))
+
+
+def log_normalize(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Return ``z - logsumexp(z)`` along ``axis``: log-probabilities that sum (after exp) to one."""
+    z = np.asarray(z, dtype=np.float64)
+    return z - np.expand_dims(logsumexp(z, axis=axis), axis)
