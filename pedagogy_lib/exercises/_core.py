@@ -93,18 +93,22 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
     if np.any(expected != 0) and _close(-arr, expected, rtol, atol):
         return [f"{what} has the wrong sign."]
     flat_e, flat_a = expected.ravel(), arr.ravel()
-    if np.any(flat_e != 0) and np.any(flat_a != 0):
+    if expected.size > 1 and np.any(flat_e != 0) and np.any(flat_a != 0):
+        # proportional to the answer: say so, but not by how much (the factor would reveal it)
         ratio = float(flat_a @ flat_e / (flat_e @ flat_e))
         if abs(ratio - 1) > 1e-3 and _close(arr, ratio * expected, rtol, atol):
-            return [f"{what} is off by a constant factor of {ratio:.4g}: check a normalization or a factor of 2."]
+            return [f"{what} is proportional to the correct answer but scaled by a constant: "
+                    "check a normalization or a factor of 2."]
     err = np.abs(arr - expected)
     tol = atol + rtol * np.abs(expected)
+    if arr.ndim == 0:
+        rel = float(err / max(abs(float(expected)), 1e-300))
+        return [f"{what} is not within tolerance (relative error {rel:.2g}; rtol {rtol:g}, atol {atol:g})."]
     bad = np.argwhere(err > tol)
-    first = tuple(int(i) for i in bad[0]) if bad.size else ()
-    where = f"entry {first if len(first) > 1 else first[0]}" if first else "the value"
-    rel = float(err[first] / max(abs(expected[first]), 1e-300)) if first else float(err / max(abs(expected), 1e-300))
-    return [f"{where} is not within tolerance (relative error {rel:.2g}; rtol {rtol:g}, atol {atol:g}); "
-            f"{bad.shape[0] if bad.size else 1} of {expected.size} entries are off."]
+    first = tuple(int(i) for i in bad[0])
+    rel = float(err[first] / max(abs(expected[first]), 1e-300))
+    return [f"{what}: entry {first if len(first) > 1 else first[0]} is not within tolerance (relative error "
+            f"{rel:.2g}; rtol {rtol:g}, atol {atol:g}); {bad.shape[0]} of {expected.size} entries are off."]
 
 
 def compare_scalar(answer, expected, what: str = "your answer", *, rtol: float = 1e-6, atol: float = 1e-8,

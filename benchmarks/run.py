@@ -1,0 +1,68 @@
+"""Run every benchmark in one process, single-threaded, and write the performance table.
+
+    python3 tasks.py bench        # or: .venv/bin/python benchmarks/run.py [name ...]
+
+Each ``bench_<name>.py`` module defines ``run() -> list[dict]`` (rows made with
+``_harness.row``); before timing, each module checks that our result and the peer's agree.
+The table goes to ``book/performance_table.md``, which the book's performance page includes.
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_var] = "1"          # single core, set before numpy is imported
+
+import importlib  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+OUT = HERE.parent / "book" / "performance_table.md"
+
+
+def _fmt_time(s: float | None) -> str:
+    if s is None:
+        return "n/a"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def main(names: list[str]) -> int:
+    import numpy as np
+
+    modules = names or sorted(p.stem[len("bench_"):] for p in HERE.glob("bench_*.py"))
+    rows, started = [], time.time()
+    for name in modules:
+        print(f"== {name}", flush=True)
+        mod = importlib.import_module(f"bench_{name}")
+        for r in mod.run():
+            print(f"   {r['task']} [{r['size']}]: ours {_fmt_time(r['ours'])}, "
+                  f"{r['peer_name'] or '-'} {_fmt_time(r['peer'])}, target {r['target'] or '-'}: "
+                  f"{'met' if r['met'] else ('NOT met' if r['met'] is False else '-')}", flush=True)
+            rows.append(r)
+    lines = [
+        f"Measured on {platform.machine()} / {platform.processor() or 'unknown CPU'}, Python "
+        f"{platform.python_version()}, NumPy {np.__version__}, one thread, "
+        f"{time.strftime('%Y-%m-%d')}; total benchmark time {time.time() - started:.0f} s.",
+        "",
+        "| Task | Size | Ours | Peer | Peer time | Speed-up (peer / ours) | Target | Met? | Note |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else "n/a"
+        met = {True: "yes", False: "**no**", None: "-"}[r["met"]]
+        lines.append(f"| {r['task']} | {r['size']} | {_fmt_time(r['ours'])} | {r['peer_name'] or '-'} | "
+                     f"{_fmt_time(r['peer'])} | {ratio} | {r['target'] or '-'} | {met} | {r['note']} |")
+    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
