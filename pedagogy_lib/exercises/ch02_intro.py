@@ -1,0 +1,197 @@
+r"""Checkers for the Chapter 2 opening notebook, "Inverting the arrow" (Ch. 2 intro, Eq. 2.1).
+
+Import as ``from pedagogy_lib.exercises import ch02_intro as check``. The problem data are the
+module constants below; every reference answer is computed from them by brute-force enumeration
+(:mod:`pedagogy_lib.discrete`) when a checker runs, and is never printed.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import discrete
+from ._core import CheckResult, compare_bool, compare_scalar, compare_array, result
+
+__all__ = [
+    "TwoNodeProblem",
+    "ColliderProblem",
+    "PriorShiftProblem",
+    "EX_TEST",
+    "EX_ALARM",
+    "EX_SHIFT",
+    "GRAPHS",
+    "STATEMENTS",
+    "posterior_and_evidence",
+    "explaining_away",
+    "independences",
+    "prior_shift",
+]
+
+
+class TwoNodeProblem(NamedTuple):
+    r"""A model :math:`\hat X\to\hat Y` and one observation.
+
+    ``pi[k]`` :math:`=\hat p(\hat X=k)`; ``P_y_x[l, k]`` :math:`=\hat p(\hat Y=l\mid\hat X=k)` (columns sum to one).
+    """
+
+    pi: np.ndarray
+    P_y_x: np.ndarray
+    y: int
+
+
+class ColliderProblem(NamedTuple):
+    r"""Burglary :math:`a` and earthquake :math:`c`, both parents of the alarm :math:`b`.
+
+    ``p_a[i]`` :math:`=\hat p(a=i)`, ``p_c[k]`` :math:`=\hat p(c=k)`, ``P_b_ac[j, i, k]``
+    :math:`=\hat p(b=j\mid a=i, c=k)`; state 1 means "yes".
+    """
+
+    p_a: np.ndarray
+    p_c: np.ndarray
+    P_b_ac: np.ndarray
+
+
+class PriorShiftProblem(NamedTuple):
+    r"""The test of :data:`EX_TEST`, deployed where the prevalence is different.
+
+    ``pi_train`` is the prior the clinic's data had, ``pi_new`` the prior where the test is now used.
+    """
+
+    pi_train: np.ndarray
+    pi_new: np.ndarray
+    P_y_x: np.ndarray
+    y: int
+
+
+#: Exercise 1: a screening test; x = 0 healthy, 1 ill; y = 0 negative, 1 positive; we saw y = 1.
+EX_TEST = TwoNodeProblem(
+    pi=np.array([0.98, 0.02]),
+    P_y_x=np.array([[0.93, 0.15],
+                    [0.07, 0.85]]),
+    y=1,
+)
+
+
+def _alarm_table() -> np.ndarray:
+    on = {(0, 0): 0.002, (1, 0): 0.92, (0, 1): 0.35, (1, 1): 0.97}   # p(alarm | burglary, quake)
+    P = np.empty((2, 2, 2))
+    for (a, c), v in on.items():
+        P[:, a, c] = [1.0 - v, v]
+    return P
+
+
+#: Exercise 2: burglary (a) -> alarm (b) <- earthquake (c).
+EX_ALARM = ColliderProblem(p_a=np.array([0.995, 0.005]), p_c=np.array([0.97, 0.03]), P_b_ac=_alarm_table())
+
+#: Exercise 4: the same test, now used in a population where one person in five is ill.
+EX_SHIFT = PriorShiftProblem(pi_train=EX_TEST.pi, pi_new=np.array([0.8, 0.2]), P_y_x=EX_TEST.P_y_x, y=1)
+
+#: Exercise 3: the graphs and the statements to judge for each.
+GRAPHS = ("chain", "fork", "collider")
+STATEMENTS = ("a_indep_c", "a_indep_c_given_b")
+
+
+# --------------------------------------------------------------------------------------------
+def posterior_and_evidence(posterior, evidence) -> CheckResult:
+    r"""Exercise 1: :math:`\hat p(x\mid y)` (shape (2,)) and :math:`\hat p(y)` (a number) for :data:`EX_TEST`."""
+    pi, P, y = EX_TEST
+    ref = discrete.invert(pi, P, y)
+    lik = P[y]
+    wrong_post = {
+        "you normalized the likelihood P_y_x[y, :] without multiplying by the prior pi": lik / lik.sum(),
+        "you used the column P_y_x[:, y] instead of the row P_y_x[y, :] (columns index x, rows index y)":
+            P[:, y] * pi / (P[:, y] * pi).sum(),
+        "you stopped at the joint p(x, y) and did not divide by the evidence p(y)": lik * pi,
+    }
+    wrong_ev = {
+        "you took p(y | x) for one state of x instead of averaging over the prior": P[y, 1],
+        "you summed the likelihood over x without weighting each term by pi": lik.sum(),
+        "you computed the probability of the other test result": 1.0 - ref.evidence,
+    }
+    problems = compare_array(posterior, ref.posterior, "the posterior", hints=wrong_post)
+    if not problems:
+        s = float(np.sum(posterior))
+        if abs(s - 1.0) > 1e-8:
+            problems.append(f"the posterior sums to {s:.6g}, not 1.")
+    problems += compare_scalar(evidence, ref.evidence, "the evidence", hints=wrong_ev)
+    return result("posterior and evidence (Eq. 2.1)", problems)
+
+
+def explaining_away(p_burglary_given_alarm, p_burglary_given_alarm_and_quake) -> CheckResult:
+    r"""Exercise 2: :math:`\hat p(a=1\mid b=1)` and :math:`\hat p(a=1\mid b=1, c=1)` for :data:`EX_ALARM`."""
+    g = discrete.collider(*EX_ALARM)
+    ref1 = discrete.conditional(g, "a", {"b": 1})[1]
+    ref2 = discrete.conditional(g, "a", {"b": 1, "c": 1})[1]
+    p_alarm_given_burglary = discrete.conditional(g, "b", {"a": 1})[1]
+    problems = compare_scalar(p_burglary_given_alarm, ref1, "p(burglary | alarm)", hints={
+        "you returned the prior p(burglary) (the alarm should change it)": EX_ALARM.p_a[1],
+        "you computed p(alarm | burglary), the other direction of the arrow": p_alarm_given_burglary,
+        "you ignored the earthquake path (used only p(alarm | burglary, no quake))":
+            EX_ALARM.p_a[1] * EX_ALARM.P_b_ac[1, 1, 0] / (EX_ALARM.p_a[1] * EX_ALARM.P_b_ac[1, 1, 0]
+                                                         + EX_ALARM.p_a[0] * EX_ALARM.P_b_ac[1, 0, 0]),
+    })
+    problems += compare_scalar(p_burglary_given_alarm_and_quake, ref2, "p(burglary | alarm, quake)", hints={
+        "you reused p(burglary | alarm): learning of the earthquake should change it": ref1,
+        "you returned the prior p(burglary)": EX_ALARM.p_a[1],
+    })
+    return result("explaining away on a collider", problems)
+
+
+def _reference_independences() -> dict:
+    rng = np.random.default_rng(2025)
+    ref = {}
+    for kind in GRAPHS:
+        g = discrete.canonical(kind, rng, K=3, concentration=0.5)   # generic CPTs: only the graph's independences
+        ref[kind] = {"a_indep_c": discrete.is_independent(g, "a", "c"),
+                     "a_indep_c_given_b": discrete.is_independent(g, "a", "c", ["b"])}
+    return ref
+
+
+def independences(answer) -> CheckResult:
+    r"""Exercise 3: for each graph in :data:`GRAPHS`, a dict ``{statement: bool}`` over :data:`STATEMENTS`.
+
+    ``answer["chain"]["a_indep_c_given_b"]`` says whether :math:`a\perp c\mid b` holds for *every*
+    choice of CPTs on the chain. The reference is computed by enumeration on generic random CPTs.
+    """
+    name = "independences of the three canonical graphs"
+    if answer is None:
+        return result(name, ["the answer is None: fill in the dict."])
+    if not isinstance(answer, dict):
+        return result(name, [f"the answer should be a dict keyed by graph name; got {type(answer).__name__}."])
+    ref = _reference_independences()
+    problems = []
+    for kind in GRAPHS:
+        entry = answer.get(kind)
+        if not isinstance(entry, dict):
+            problems.append(f"answer[{kind!r}] should be a dict with keys {STATEMENTS}.")
+            continue
+        missing = [s for s in STATEMENTS if s not in entry]
+        if missing:
+            problems.append(f"answer[{kind!r}] is missing {missing}.")
+            continue
+        typed = [s for s in STATEMENTS if not isinstance(entry[s], (bool, np.bool_))]
+        if typed:
+            problems.append(f"answer[{kind!r}][{typed[0]!r}] should be True or False.")
+            continue
+        n_wrong = sum(bool(entry[s]) != ref[kind][s] for s in STATEMENTS)
+        if n_wrong:
+            problems.append(f"{kind}: {n_wrong} of {len(STATEMENTS)} statements are wrong "
+                            "(enumerate the joint table of this graph to check).")
+    return result(name, problems)
+
+
+def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult:
+    r"""Exercise 4: the generative model's :math:`\hat p(\text{ill}\mid +)` under ``EX_SHIFT.pi_new``,
+    and whether the discriminative table fitted under ``pi_train`` still gives it (a bool)."""
+    pi_train, pi_new, P, y = EX_SHIFT
+    new = discrete.invert(pi_new, P, y).posterior[1]
+    old = discrete.invert(pi_train, P, y).posterior[1]
+    problems = compare_scalar(p_ill_given_positive, new, "p(ill | positive) at the new prevalence", hints={
+        "you used the training prevalence pi_train; the point is to swap in pi_new": old,
+        "you returned the new prevalence itself, without the test result": pi_new[1],
+        "you returned the sensitivity p(positive | ill)": P[y, 1],
+    })
+    problems += compare_bool(discriminative_still_right, bool(abs(new - old) < 1e-9),
+                             "your claim about the discriminative table")
+    return result("prior shift: generative vs discriminative", problems)
