@@ -124,8 +124,20 @@ def _check_model(mu_x, Sigma_x, C, c, Sigma_y_x):
     L = c.shape[0]
     C = as_array(C, "C", shape=(L, K), dims="(L, K)")
     Sigma_y_x = as_array(Sigma_y_x, "Sigma_y_x", shape=(L, L), dims="(L, L)")
-    L_yx = check_spd(Sigma_y_x, "Sigma_y_x")
+    if _is_diagonal(Sigma_y_x):          # O(L) check; L_yx = None marks the diagonal case
+        d = np.diag(Sigma_y_x)
+        if np.any(d <= 0):
+            k = int(np.argmax(d <= 0))
+            raise ValueError(f"Sigma_y_x is not symmetric positive definite: it is diagonal and "
+                             f"diagonal entry {k} is {d[k]:.3g} (must be positive).")
+        L_yx = None
+    else:
+        L_yx = check_spd(Sigma_y_x, "Sigma_y_x")
     return mu_x, Sigma_x, L_x, C, c, Sigma_y_x, L_yx
+
+
+def _is_diagonal(S: np.ndarray) -> bool:
+    return not np.any(S - np.diag(np.diag(S)))
 
 
 def marginalize(mu_x, Sigma_x, C, c, Sigma_y_x) -> Gaussian:
@@ -223,13 +235,15 @@ def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> Ga
         Sigma = symmetrize(Sigma_x - gain @ Sigma_y @ gain.T)   # Eq. 2.27
         log_ev = mvn_logpdf_chol(Y, mu_y, L_y)                  # Eq. 2.18
     else:
-        diag = not np.any(Sigma_y_x - np.diag(np.diag(Sigma_y_x)))
-        if diag:                                                # O(L): only the diagonal is inverted
-            Syx_inv_C = C / np.diag(Sigma_y_x)[:, None]
-            Syx_inv_r = lambda R: R / np.diag(Sigma_y_x)        # noqa: E731
+        if L_yx is None:                                        # diagonal: O(L) to invert
+            d = np.diag(Sigma_y_x)
+            Syx_inv_C = C / d[:, None]
+            Syx_inv_r = lambda R: R / d                          # noqa: E731
+            logdet_yx = float(np.sum(np.log(d)))
         else:
             Syx_inv_C = chol_solve(L_yx, C)
             Syx_inv_r = lambda R: chol_solve(L_yx, R.T).T       # noqa: E731
+            logdet_yx = chol_logdet(L_yx)
         precision = symmetrize(C.T @ Syx_inv_C + chol_solve(L_x, np.eye(K)))     # Eq. 2.14
         L_post = np.linalg.cholesky(precision)
         Sigma = symmetrize(chol_solve(L_post, np.eye(K)))
@@ -243,7 +257,7 @@ def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> Ga
         W = Syx_inv_r(R)
         b = W @ C
         quad = np.sum(R * W, axis=1) - np.sum(b * chol_solve(L_post, b.T).T, axis=1)
-        logdet = chol_logdet(L_yx) + chol_logdet(L_x) + chol_logdet(L_post)
+        logdet = logdet_yx + chol_logdet(L_x) + chol_logdet(L_post)
         log_ev = -0.5 * quad - 0.5 * logdet - 0.5 * L * np.log(TAU)
     if y.ndim == 1:
         mu, log_ev = mu[0], float(log_ev[0])

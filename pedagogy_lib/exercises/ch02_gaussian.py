@@ -1,0 +1,176 @@
+r"""Checkers for the exercises of notebook 2.1.2 (jointly Gaussian models and factor analysis).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch02_gaussian as check
+    check.scalar_posterior(my_mean, my_var)
+
+Problem data are the module constants below; reference answers are computed from them when a
+checker runs, with closed forms or :mod:`pedagogy_lib.gaussian` / :mod:`pedagogy_lib.factor_analysis`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import factor_analysis as fa
+from .. import gaussian as g
+from . import _core
+
+__all__ = ["ScalarProblem", "EX_SCALAR", "EX_GAIN", "EX_FA_PAIRS", "EX_SIZES", "SizeProblem",
+           "flop_count", "scalar_posterior", "kalman_gain", "same_marginal", "cheaper_form"]
+
+
+class ScalarProblem(NamedTuple):
+    """A K = L = 1 instance of Eq. 2.11 (variances, not standard deviations)."""
+
+    mu_x: float
+    sigma2_x: float
+    C: float
+    c: float
+    sigma2_y_x: float
+    y: float
+
+
+#: Exercise 1: prior N(-1, 4), emission N(2 x + 0.5, 2), observation y = 6.5.
+EX_SCALAR = ScalarProblem(mu_x=-1.0, sigma2_x=4.0, C=2.0, c=0.5, sigma2_y_x=2.0, y=6.5)
+
+#: Exercise 2: a model with K = 2 sources and L = 3 emissions (Eq. 2.11).
+EX_GAIN = g.LinearGaussian(
+    mu_x=np.array([0.5, -1.0]),
+    Sigma_x=np.array([[2.0, 0.6], [0.6, 1.0]]),
+    C=np.array([[1.0, 0.0], [0.5, 2.0], [-1.0, 1.0]]),
+    c=np.array([0.0, 1.0, -0.5]),
+    Sigma_y_x=np.array([[0.5, 0.1, 0.0], [0.1, 0.8, 0.2], [0.0, 0.2, 1.5]]),
+)
+
+_C_FA = np.array([[0.9, 0.1], [0.8, 0.3], [0.7, 0.2], [0.1, 0.9], [0.2, 0.8], [0.3, 0.7]])
+_LAM_FA = np.array([0.3, 0.35, 0.5, 0.3, 0.4, 0.45])
+_th = np.deg2rad(35.0)
+_ROT = np.array([[np.cos(_th), -np.sin(_th)], [np.sin(_th), np.cos(_th)]])
+_SHEAR = np.array([[1.0, 0.6], [0.0, 1.0]])                       # det = 1 but not orthogonal
+
+#: Exercise 3: two pairs of factor-analysis parameter sets, ``{"A": (p, q), "B": (p, q)}``.
+EX_FA_PAIRS = {
+    "A": (fa.FAParams(_C_FA, np.zeros(6), _LAM_FA),
+          fa.FAParams(_C_FA @ _ROT @ np.diag([1.0, -1.0]), np.zeros(6), _LAM_FA)),
+    "B": (fa.FAParams(_C_FA, np.zeros(6), _LAM_FA),
+          fa.FAParams(_C_FA @ _SHEAR, np.zeros(6), _LAM_FA)),
+}
+
+
+class SizeProblem(NamedTuple):
+    """Dimensions of one inference problem: K sources, L emissions, whether Sigma_y_x is diagonal."""
+
+    K: int
+    L: int
+    diagonal: bool
+
+
+#: Exercise 4: for each problem, which form of the posterior is cheaper?
+EX_SIZES = (SizeProblem(K=3, L=1000, diagonal=True),
+            SizeProblem(K=1000, L=3, diagonal=False),
+            SizeProblem(K=400, L=20, diagonal=True))
+
+FORMS = ("information", "covariance")
+
+
+def flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
+    r"""Leading-order multiply-add count of one posterior (covariance and gain).
+
+    * information form (Eqs. 2.13-2.14): :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`
+      costs :math:`LK^2` (plus :math:`L^3/3 + L^2K` to factor and solve with a full
+      :math:`\boldsymbol\Sigma_{\hat y|\hat x}`; nothing extra when it is diagonal), then a
+      :math:`K\times K` Cholesky, :math:`K^3/3`;
+    * covariance form (Eqs. 2.25-2.27): :math:`\mathbf C\boldsymbol\Sigma_{\hat x}\mathbf C^T` costs
+      :math:`LK^2 + L^2K`, the :math:`L\times L` Cholesky :math:`L^3/3`, the gain :math:`L^2K`.
+    """
+    if form == "information":
+        return L * K**2 + K**3 / 3 + (0.0 if diagonal else L**3 / 3 + L**2 * K)
+    if form == "covariance":
+        return L * K**2 + 2 * L**2 * K + L**3 / 3
+    raise ValueError(f"form must be one of {{'information', 'covariance'}}; got {form!r}.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkers
+# ----------------------------------------------------------------------------------------------
+
+def scalar_posterior(mean, var):
+    r"""Exercise 1: posterior mean and variance of :data:`EX_SCALAR` (Eqs. 2.13-2.14 with K = L = 1)."""
+    p = EX_SCALAR
+    denom = p.C**2 * p.sigma2_x + p.sigma2_y_x
+    mean_ref = (p.sigma2_y_x * p.mu_x + p.C * p.sigma2_x * (p.y - p.c)) / denom
+    var_ref = p.sigma2_x * p.sigma2_y_x / denom
+    mean_hints = {
+        "you forgot to subtract the offset c from y":
+            (p.sigma2_y_x * p.mu_x + p.C * p.sigma2_x * p.y) / denom,
+        "you ignored the prior and inverted the emission, (y - c) / C":
+            (p.y - p.c) / p.C,
+        "you averaged mu_x and (y - c) / C with weights 1/sigma2_x and 1/sigma2_y_x, forgetting that "
+        "the emission precision in source space is C^2 / sigma2_y_x":
+            (p.mu_x / p.sigma2_x + (p.y - p.c) / p.C / p.sigma2_y_x) / (1 / p.sigma2_x + 1 / p.sigma2_y_x),
+    }
+    var_hints = {
+        "you added the variances instead of the precisions": p.sigma2_x + p.sigma2_y_x / p.C**2,
+        "you left out the C^2 in the posterior precision": 1 / (1 / p.sigma2_x + 1 / p.sigma2_y_x),
+        "you returned the posterior precision, not the variance": 1 / var_ref,
+    }
+    problems = _core.compare_scalar(mean, mean_ref, "the posterior mean", hints=mean_hints)
+    problems += _core.compare_scalar(var, var_ref, "the posterior variance", hints=var_hints)
+    return _core.result("1-D posterior mean and variance", problems)
+
+
+def kalman_gain(K_answer):
+    r"""Exercise 2: the gain :math:`\mathbf K` (Eqs. 2.15 = 2.25) of :data:`EX_GAIN`."""
+    mu_x, Sigma_x, C, c, Sigma_y_x = EX_GAIN
+    ref = g.bayes_invert(*EX_GAIN, c, form="information").gain
+    Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
+    hints = {
+        "you used Sigma_y itself where its inverse belongs": Sigma_x @ C.T @ Sigma_y,
+        "you used the emission covariance Sigma_y|x in place of the marginal covariance Sigma_y in "
+        "Eq. 2.25 (equivalently, the prior Sigma_x in place of the posterior Sigma_x|y in Eq. 2.15)":
+            Sigma_x @ C.T @ np.linalg.inv(Sigma_y_x),
+        "you left out Sigma_x (K = C^T Sigma_y^{-1})": C.T @ np.linalg.inv(Sigma_y),
+        "you used the Moore-Penrose pseudo-inverse of C, or left the emission noise Sigma_y|x out "
+        "of Sigma_y (the two agree here): that is the gain only in the noiseless limit "
+        "Sigma_y|x -> 0": np.linalg.pinv(C),
+    }
+    problems = _core.compare_array(K_answer, ref, "your gain K", hints=hints)
+    return _core.result("gain K (Eqs. 2.15, 2.25)", problems)
+
+
+def same_marginal(answer_A, answer_B):
+    r"""Exercise 3: does each pair in :data:`EX_FA_PAIRS` define the same marginal (Eq. 2.21)?"""
+    problems = []
+    for key, ans in (("A", answer_A), ("B", answer_B)):
+        p, q = EX_FA_PAIRS[key]
+        a, b = fa.fa_marginal(p), fa.fa_marginal(q)
+        truth = bool(np.allclose(a.mu, b.mu) and np.allclose(a.Sigma, b.Sigma))
+        problems += _core.compare_bool(ans, truth, f"your answer for pair {key}")
+    return _core.result("same marginal? (Eq. 2.21)", problems)
+
+
+def cheaper_form(answers):
+    """Exercise 4: a list with "information" or "covariance" for each problem in :data:`EX_SIZES`."""
+    if answers is None:
+        return _core.result("cheaper form", ["your answer is None: give a list of strings, one per problem."])
+    if isinstance(answers, str) or not hasattr(answers, "__len__"):
+        return _core.result("cheaper form", [f"give a list of {len(EX_SIZES)} strings; got {type(answers).__name__}."])
+    if len(answers) != len(EX_SIZES):
+        return _core.result("cheaper form", [f"give one answer per problem: expected {len(EX_SIZES)}, got {len(answers)}."])
+    problems = []
+    for i, (ans, prob) in enumerate(zip(answers, EX_SIZES)):
+        if ans not in FORMS:
+            problems.append(f"problem {i + 1}: answer with 'information' or 'covariance'; got {ans!r}.")
+            continue
+        cost = {f: flop_count(prob.K, prob.L, f, prob.diagonal) for f in FORMS}
+        best = min(cost, key=cost.get)
+        if ans != best:
+            why = ("a diagonal Sigma_y|x makes its inversion cheap, but the K x K inversion still "
+                   "grows like K^3" if prob.diagonal and prob.K > prob.L else
+                   "count the size of the matrix each form factorizes")
+            problems.append(f"problem {i + 1} (K={prob.K}, L={prob.L}, "
+                            f"{'diagonal' if prob.diagonal else 'full'} Sigma_y|x): not the cheaper form; {why}.")
+    return _core.result("cheaper form (L559)", problems)

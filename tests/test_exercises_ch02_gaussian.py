@@ -1,0 +1,133 @@
+"""Tests for the checkers of notebook 2.1.2 (pedagogy_lib.exercises.ch02_gaussian).
+
+References here are hand-computed or written out with numpy, not taken from the checkers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pedagogy_lib.exercises import ch02_gaussian as check
+
+# ---------------------------------------------------------------- exercise 1: scalar posterior
+# mu_x = -1, s2_x = 4, C = 2, c = 0.5, s2_yx = 2, y = 6.5: C^2 s2_x + s2_yx = 18,
+# mean = (2 * (-1) + 2 * 4 * 6) / 18 = 46 / 18, variance = 4 * 2 / 18 = 8 / 18.
+MEAN, VAR = 46 / 18, 8 / 18
+
+
+def test_scalar_problem_data_as_documented():
+    assert tuple(check.EX_SCALAR) == (-1.0, 4.0, 2.0, 0.5, 2.0, 6.5)
+
+
+def test_scalar_correct_passes():
+    res = check.scalar_posterior(MEAN, VAR)
+    assert res and "correct" in str(res)
+    # precision-weighted form gives the same numbers
+    prec = 1 / 4 + 2**2 / 2
+    assert check.scalar_posterior((-1 / 4 + 2 * 6 / 2) / prec, 1 / prec)
+
+
+@pytest.mark.parametrize("mean,var,fragment", [
+    ((-2 + 8 * 6.5) / 18, VAR, "forgot to subtract the offset c"),
+    (3.0, VAR, "ignored the prior"),
+    ((-1 / 4 + 3 / 2) / (1 / 4 + 1 / 2), VAR, "C^2 / sigma2_y_x"),
+    (MEAN, 4 + 2 / 4, "added the variances"),
+    (MEAN, 1 / (1 / 4 + 1 / 2), "left out the C^2"),
+    (MEAN, 18 / 8, "posterior precision, not the variance"),
+    (-MEAN, VAR, "wrong sign"),
+    (MEAN + 0.1, VAR, "not within tolerance"),
+])
+def test_scalar_wrong_answers_fail_with_hint(mean, var, fragment):
+    res = check.scalar_posterior(mean, var)
+    assert not res
+    assert fragment in str(res)
+
+
+def test_scalar_none_fails_gracefully():
+    res = check.scalar_posterior(None, None)
+    assert not res and "None" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 2: the gain
+def _gain_parts():
+    mu_x, Sigma_x, C, c, Sigma_y_x = check.EX_GAIN
+    Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
+    return Sigma_x, C, Sigma_y_x, Sigma_y
+
+
+def test_gain_correct_both_equations_pass():
+    Sigma_x, C, Sigma_y_x, Sigma_y = _gain_parts()
+    K_225 = Sigma_x @ C.T @ np.linalg.inv(Sigma_y)                                  # Eq. 2.25
+    post_cov = np.linalg.inv(C.T @ np.linalg.inv(Sigma_y_x) @ C + np.linalg.inv(Sigma_x))
+    K_215 = post_cov @ C.T @ np.linalg.inv(Sigma_y_x)                               # Eq. 2.15
+    assert check.kalman_gain(K_225)
+    assert check.kalman_gain(K_215)
+
+
+@pytest.mark.parametrize("make,fragment", [
+    (lambda Sx, C, Syx, Sy: Sx @ C.T @ Sy, "Sigma_y itself where its inverse"),
+    (lambda Sx, C, Syx, Sy: Sx @ C.T @ np.linalg.inv(Syx), "Sigma_y|x in place of"),
+    (lambda Sx, C, Syx, Sy: C.T @ np.linalg.inv(Sy), "left out Sigma_x"),
+    (lambda Sx, C, Syx, Sy: Sx @ C.T @ np.linalg.pinv(C @ Sx @ C.T), "noiseless limit"),
+    (lambda Sx, C, Syx, Sy: np.linalg.pinv(C), "Moore-Penrose"),
+    (lambda Sx, C, Syx, Sy: np.linalg.inv(Sy) @ C @ Sx, "transpose"),          # missing transpose
+    (lambda Sx, C, Syx, Sy: -Sx @ C.T @ np.linalg.inv(Sy), "wrong sign"),
+    (lambda Sx, C, Syx, Sy: np.zeros((3, 3)), "should have shape (2, 3)"),
+])
+def test_gain_wrong_answers_fail_with_hint(make, fragment):
+    res = check.kalman_gain(make(*_gain_parts()))
+    assert not res
+    assert fragment in str(res)
+
+
+def test_gain_none_fails_gracefully():
+    res = check.kalman_gain(None)
+    assert not res and "None" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 3: same marginal
+def test_fa_pairs_truth_by_hand():
+    # pair A: C' = C R D with R a rotation and D = diag(1, -1): orthogonal, so C'C'^T = C C^T
+    p, q = check.EX_FA_PAIRS["A"]
+    np.testing.assert_allclose(q.C @ q.C.T, p.C @ p.C.T, atol=1e-12)
+    # pair B: a shear changes C C^T
+    p, q = check.EX_FA_PAIRS["B"]
+    assert np.abs(q.C @ q.C.T - p.C @ p.C.T).max() > 0.1
+
+
+def test_same_marginal_checker():
+    assert check.same_marginal(True, False)
+    res = check.same_marginal(False, False)
+    assert not res and "pair A" in str(res) and "pair B" not in str(res)
+    res = check.same_marginal(True, True)
+    assert not res and "pair B" in str(res)
+    res = check.same_marginal(None, "yes")
+    assert not res and "True or False" in str(res)
+    assert check.same_marginal(np.bool_(True), np.bool_(False))
+
+
+# ---------------------------------------------------------------- exercise 4: cheaper form
+def test_flop_count_by_hand():
+    # K=3, L=1000, diagonal: information 1000*9 + 9 = 9009; covariance 9000 + 6e6 + 1e9/3
+    assert check.flop_count(3, 1000, "information", True) == pytest.approx(9009)
+    assert check.flop_count(3, 1000, "covariance", True) == pytest.approx(9000 + 6e6 + 1e9 / 3)
+    # K=400, L=20, diagonal: information 20*160000 + 64e6/3; covariance 3.2e6 + 2*400*400 + 8000/3
+    assert check.flop_count(400, 20, "information", True) == pytest.approx(3.2e6 + 64e6 / 3)
+    assert check.flop_count(400, 20, "covariance", True) == pytest.approx(3.2e6 + 320000 + 8000 / 3)
+    with pytest.raises(ValueError, match="form must be one of"):
+        check.flop_count(1, 1, "woodbury", True)
+
+
+def test_cheaper_form_checker():
+    good = ["information", "covariance", "covariance"]
+    assert check.cheaper_form(good)
+    res = check.cheaper_form(["information", "covariance", "information"])
+    assert not res and "problem 3" in str(res) and "K^3" in str(res)
+    res = check.cheaper_form(["covariance", "covariance", "covariance"])
+    assert not res and "problem 1" in str(res)
+    res = check.cheaper_form(["information", "Woodbury", "covariance"])
+    assert not res and "'information' or 'covariance'" in str(res)
+    assert not check.cheaper_form(["information"])
+    assert "list" in str(check.cheaper_form("information"))
+    res = check.cheaper_form(None)
+    assert not res and "None" in str(res)
