@@ -1,0 +1,175 @@
+r"""Checkers for the exercises of notebook 2.2 (the generic filter and smoother, Section 2.2).
+
+Problem data are module constants (shown in the notebook); every reference answer is computed
+from them when a checker runs. The HMM transition matrix follows the book: it is
+**column-stochastic**, ``A[i, j] = p(x_t = i | x_{t-1} = j)``, and so is the discrete emission
+matrix, ``C[l, k] = p(y_t = l | x_t = k)``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import recursions
+from ._core import CheckResult, compare_array, compare_scalar, result
+
+__all__ = [
+    "TimeUpdateProblem",
+    "MeasurementUpdateProblem",
+    "EvidenceProblem",
+    "EX_TIME_UPDATE",
+    "EX_MEASUREMENT",
+    "EX_EVIDENCE",
+    "OPERATIONS",
+    "FRAGMENTS",
+    "time_update",
+    "measurement_update",
+    "evidence_two_steps",
+    "fragment_roles",
+]
+
+
+class TimeUpdateProblem(NamedTuple):
+    """One time update (Eq. 2.36): ``f_prev`` is p(x_{t-1} | y_{1:t-1}), ``A`` the transition matrix."""
+
+    f_prev: np.ndarray
+    A: np.ndarray
+
+
+class MeasurementUpdateProblem(NamedTuple):
+    """One measurement update (Eq. 2.37): predicted p(x_t | y_{1:t-1}), emission matrix C, symbol y_t."""
+
+    predicted: np.ndarray
+    C: np.ndarray
+    y_t: int
+
+
+class EvidenceProblem(NamedTuple):
+    """A 2-state HMM observed for two steps: find p(y_1, y_2) (Eq. 2.40)."""
+
+    pi: np.ndarray
+    A: np.ndarray
+    C: np.ndarray
+    y: tuple
+
+
+EX_TIME_UPDATE = TimeUpdateProblem(
+    f_prev=np.array([0.6, 0.3, 0.1]),
+    A=np.array([[0.8, 0.1, 0.3],
+                [0.2, 0.7, 0.1],
+                [0.0, 0.2, 0.6]]),
+)
+
+EX_MEASUREMENT = MeasurementUpdateProblem(
+    predicted=np.array([0.5, 0.3, 0.2]),
+    C=np.array([[0.7, 0.1, 0.2],
+                [0.2, 0.6, 0.1],
+                [0.1, 0.3, 0.7]]),
+    y_t=1,
+)
+
+EX_EVIDENCE = EvidenceProblem(
+    pi=np.array([0.7, 0.3]),
+    A=np.array([[0.9, 0.2],
+                [0.1, 0.8]]),
+    C=np.array([[0.8, 0.3],
+                [0.2, 0.7]]),
+    y=(0, 1),
+)
+
+#: The six operations of Fig. 2.6, for :func:`fragment_roles`.
+OPERATIONS = ("time update", "measurement update", "data marginal", "future conditioning",
+              "backward step", "sequence conditional")
+#: The fragments (Fig. 2.6A-C) and the two operations.
+FRAGMENTS = ("A", "B", "C")
+_ROLES = {
+    "time update": ("A", "marginalize"),
+    "future conditioning": ("A", "bayes_invert"),
+    "data marginal": ("B", "marginalize"),
+    "measurement update": ("B", "bayes_invert"),
+    "backward step": ("C", "marginalize"),
+    "sequence conditional": ("C", "bayes_invert"),
+}
+
+
+def _prob_vector_problems(answer, what: str) -> list[str]:
+    arr = np.asarray(answer, dtype=float)
+    if arr.ndim == 1 and np.all(np.isfinite(arr)) and abs(arr.sum() - 1.0) > 1e-6:
+        return [f"{what} sums to {arr.sum():.4g}, not 1: a distribution over the states must be normalized."]
+    return []
+
+
+def time_update(answer) -> CheckResult:
+    r"""Check :math:`\hat p(\mathbf x_t\mid\mathbf y_{1:t-1})` for :data:`EX_TIME_UPDATE` (a length-3 vector)."""
+    f, A = EX_TIME_UPDATE
+    expected = A @ f                                               # Eq. 2.36 with Eq. 2.10
+    hints = {"you used the rows of A as the conditional distributions (A^T f): in the book "
+             "A[i, j] = p(x_t = i | x_{t-1} = j), so the columns sum to one": A.T @ f,
+             "you skipped the transition (the prediction equals the previous filter)": f}
+    problems = compare_array(answer, expected, "the predicted distribution", hints=hints)
+    return result("time update", problems or _prob_vector_problems(answer, "the predicted distribution"))
+
+
+def measurement_update(answer) -> CheckResult:
+    r"""Check :math:`\hat p(\mathbf x_t\mid\mathbf y_{1:t})` for :data:`EX_MEASUREMENT` (a length-3 vector)."""
+    pred, C, y = EX_MEASUREMENT
+    lik = C[y, :]                                                  # p(y_t | x_t = k) for each k
+    expected = pred * lik / (pred @ lik)                           # Eq. 2.37
+    wrong_col = pred * C[:, y] / (pred @ C[:, y])
+    hints = {"you took column y_t of C (a distribution over symbols) instead of row y_t "
+             "(the likelihood of each state)": wrong_col,
+             "you forgot to normalize (this is the joint p(x_t, y_t | y_{1:t-1}))": pred * lik,
+             "you used the likelihood alone and dropped the prediction": lik / lik.sum()}
+    return result("measurement update", compare_array(answer, expected, "the filtered distribution", hints=hints))
+
+
+def evidence_two_steps(answer) -> CheckResult:
+    r"""Check :math:`\hat p(\mathbf y_1, \mathbf y_2)` (a probability, not its log) for :data:`EX_EVIDENCE`."""
+    pi, A, C, y = EX_EVIDENCE
+    chain = recursions.categorical_chain(pi, A, recursions.categorical_log_lik(C, np.array(y)))
+    expected = float(np.exp(recursions.forward_filter(recursions.CATEGORICAL, chain).log_evidence))
+    # known wrong routes
+    lik1, lik2 = C[y[0]], C[y[1]]
+    f1 = pi * lik1 / (pi @ lik1)
+    hints = {
+        "you used A^T (the row-stochastic convention) in the time update": (pi @ lik1) * ((A.T @ f1) @ lik2),
+        "you skipped the time update (predicted x_2 with the filter at step 1)": (pi @ lik1) * (f1 @ lik2),
+        "you treated the two observations as independent draws from the prior": (pi @ lik1) * (pi @ lik2),
+        "you returned only the second factor p(y_2 | y_1)": (A @ f1) @ lik2,
+        "you returned log p(y_1, y_2); the exercise asks for the probability": np.log(expected),
+    }
+    return result("evidence of a 2-step sequence", compare_scalar(answer, expected, "p(y_1, y_2)", hints=hints))
+
+
+def fragment_roles(answer) -> CheckResult:
+    """Check a dict mapping each name in :data:`OPERATIONS` to ``(fragment, "marginalize" | "bayes_invert")``."""
+    if not isinstance(answer, dict):
+        return result("fragment roles", [f"the answer should be a dict {{operation: (fragment, operation)}}; "
+                                         f"got {type(answer).__name__}."])
+    problems = []
+    missing = [op for op in OPERATIONS if op not in answer]
+    if missing:
+        problems.append(f"missing entries for: {', '.join(missing)}.")
+    extra = [k for k in answer if k not in OPERATIONS]
+    if extra:
+        problems.append(f"unknown operation names: {', '.join(map(str, extra))} (use the names in OPERATIONS).")
+    for op in OPERATIONS:
+        if op not in answer:
+            continue
+        value = answer[op]
+        if not (isinstance(value, tuple) and len(value) == 2):
+            problems.append(f"{op!r} should map to a pair (fragment, operation); got {value!r}.")
+            continue
+        frag, kind = value
+        if frag not in FRAGMENTS or kind not in ("marginalize", "bayes_invert"):
+            problems.append(f"{op!r}: the fragment must be one of A, B, C and the operation 'marginalize' or "
+                            f"'bayes_invert'; got {value!r}.")
+            continue
+        want_frag, want_kind = _ROLES[op]
+        if frag != want_frag:
+            problems.append(f"{op!r} is not an operation on fragment {frag}: which two nodes does it involve?")
+        elif kind != want_kind:
+            problems.append(f"{op!r} uses the right fragment but the other operation: does it sum the "
+                            "source out, or compute a posterior over it?")
+    return result("fragment roles", problems)

@@ -1,0 +1,112 @@
+"""Tests for the checkers of notebook 2.2 (pedagogy_lib.exercises.ch02_recursions).
+
+Correct answers are computed here by hand formulas / enumeration, independent of the checkers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pedagogy_lib.exercises import ch02_recursions as check
+
+
+def _correct_time_update():
+    f, A = check.EX_TIME_UPDATE
+    return np.array([sum(A[i, j] * f[j] for j in range(3)) for i in range(3)])
+
+
+def _correct_measurement_update():
+    pred, C, y = check.EX_MEASUREMENT
+    num = np.array([pred[k] * C[y, k] for k in range(3)])
+    return num / num.sum()
+
+
+def _correct_evidence():
+    pi, A, C, (y1, y2) = check.EX_EVIDENCE
+    return sum(pi[i] * C[y1, i] * A[j, i] * C[y2, j] for i in range(2) for j in range(2))   # enumeration
+
+
+def test_problem_data_are_column_stochastic():
+    for M in (check.EX_TIME_UPDATE.A, check.EX_MEASUREMENT.C, check.EX_EVIDENCE.A, check.EX_EVIDENCE.C):
+        np.testing.assert_allclose(M.sum(axis=0), 1.0)
+
+
+def test_time_update():
+    assert check.time_update(_correct_time_update())
+    assert check.time_update(list(_correct_time_update()))
+    f, A = check.EX_TIME_UPDATE
+    r = check.time_update(A.T @ f)
+    assert not r and "rows of A" in str(r)
+    r = check.time_update(f)
+    assert not r and "skipped the transition" in str(r)
+    r = check.time_update(_correct_time_update()[:2])
+    assert not r and "shape" in str(r)
+    r = check.time_update(None)
+    assert not r and "None" in str(r)
+
+
+def test_measurement_update():
+    good = _correct_measurement_update()
+    assert check.measurement_update(good)
+    pred, C, y = check.EX_MEASUREMENT
+    r = check.measurement_update(pred * C[:, y] / (pred @ C[:, y]))
+    assert not r and "column y_t of C" in str(r)
+    r = check.measurement_update(pred * C[y])
+    assert not r and "forgot to normalize" in str(r)
+    r = check.measurement_update(C[y] / C[y].sum())
+    assert not r and "likelihood alone" in str(r)
+    r = check.measurement_update(good + np.array([0.01, -0.01, 0.0]))
+    assert not r and "not within tolerance" in str(r)
+    assert not check.measurement_update(None)
+    assert "numeric" in str(check.measurement_update("abc"))
+
+
+def test_evidence_two_steps():
+    good = _correct_evidence()
+    assert check.evidence_two_steps(good)
+    assert check.evidence_two_steps(np.float64(good))
+    pi, A, C, (y1, y2) = check.EX_EVIDENCE
+    f1 = pi * C[y1] / (pi @ C[y1])
+    cases = {
+        "A^T": (pi @ C[y1]) * ((A.T @ f1) @ C[y2]),
+        "skipped the time update": (pi @ C[y1]) * (f1 @ C[y2]),
+        "independent": (pi @ C[y1]) * (pi @ C[y2]),
+        "only the second factor": (A @ f1) @ C[y2],
+        "log p(y_1, y_2)": np.log(good),
+    }
+    for phrase, wrong in cases.items():
+        r = check.evidence_two_steps(wrong)
+        assert not r and phrase in str(r), (phrase, str(r))
+    r = check.evidence_two_steps([good, good])
+    assert not r and "single number" in str(r)
+    assert not check.evidence_two_steps(None)
+
+
+def test_fragment_roles():
+    good = {"time update": ("A", "marginalize"), "future conditioning": ("A", "bayes_invert"),
+            "data marginal": ("B", "marginalize"), "measurement update": ("B", "bayes_invert"),
+            "backward step": ("C", "marginalize"), "sequence conditional": ("C", "bayes_invert")}
+    assert check.fragment_roles(good)
+    r = check.fragment_roles({**good, "time update": ("A", "bayes_invert")})
+    assert not r and "other operation" in str(r)
+    r = check.fragment_roles({**good, "backward step": ("A", "marginalize")})
+    assert not r and "not an operation on fragment A" in str(r)
+    bad = dict(good)
+    del bad["data marginal"]
+    r = check.fragment_roles(bad)
+    assert not r and "missing entries for: data marginal" in str(r)
+    r = check.fragment_roles({**good, "smoothing": ("C", "marginalize")})
+    assert not r and "unknown operation names: smoothing" in str(r)
+    r = check.fragment_roles({**good, "time update": "A"})
+    assert not r and "should map to a pair" in str(r)
+    r = check.fragment_roles({**good, "time update": ("D", "marginalize")})
+    assert not r and "must be one of A, B, C" in str(r)
+    r = check.fragment_roles(None)
+    assert not r and "should be a dict" in str(r)
+
+
+@pytest.mark.parametrize("fn", [check.time_update, check.measurement_update, check.evidence_two_steps,
+                                check.fragment_roles])
+def test_none_fails_gracefully(fn):
+    r = fn(None)
+    assert not r.passed and r.problems
