@@ -98,3 +98,18 @@ def test_exercise_labels_are_unique_across_the_book():
                 labels += re.findall(r"^:{3,}\{exercise\}[^\n]*\n:label:\s*(\S+)", _src(c), flags=re.M)
     dupes = {x for x in labels if labels.count(x) > 1}
     assert not dupes, f"duplicate exercise labels: {dupes}"
+
+
+def test_every_test_cited_on_the_errata_page_exists():
+    """An erratum is only as good as the test that demonstrates it: each cited test must exist."""
+    text = (ROOT / "book" / "errata.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", text)
+    assert cited, "the errata page cites no tests"
+    missing = []
+    for path, name in cited:
+        file = ROOT / path
+        if not file.exists():
+            missing.append(path)
+        elif name and not re.search(rf"^def {name}\(", file.read_text(encoding="utf-8"), flags=re.M):
+            missing.append(f"{path}::{name}")
+    assert not missing, f"errata cite tests that do not exist: {missing}"
