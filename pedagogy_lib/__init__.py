@@ -6,7 +6,7 @@ Modules are organized by concept; names follow the book's symbols in ASCII (``mu
 array shape. Every public function validates its inputs once and raises ``ValueError`` naming
 the symbol; kernels trust their inputs.
 """
-from . import discrete, factor_analysis, gaussian, linalg, plotting, recursions
+from . import discrete, factor_analysis, gaussian, linalg, mixture, plotting, recursions
 from .gaussian import (Gaussian, GaussianPosterior, LinearGaussian, bayes_invert, condition, joint,
                        marginalize, mvn_logpdf, sample_mvn)
 from .linalg import TAU
@@ -28,6 +28,7 @@ __all__ = [
     "factor_analysis",
     "gaussian",
     "linalg",
+    "mixture",
     "plotting",
     "recursions",
 ]

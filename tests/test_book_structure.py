@@ -58,7 +58,8 @@ def test_notebook_anatomy(path):
     code_cells = [c for c in cells if c["cell_type"] == "code"]
     code = "\n".join(_src(c) for c in code_cells)
     problems = []
-    if len(re.findall(r"^# \S", markdown, flags=re.M)) != 1:
+    prose = re.sub(r"^```.*?^```", "", markdown, flags=re.M | re.S)      # code fences are not headings
+    if len(re.findall(r"^# \S", prose, flags=re.M)) != 1:
         problems.append("exactly one '# ' title")
     if not re.search(r"what you will learn", markdown, flags=re.I):
         problems.append("a 'What you will learn' section")

@@ -1,0 +1,291 @@
+r"""Checkers for the exercises of Section 2.1.1 (mixture models and the GMM).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch02_gmm as check
+    check.EX_RESP                      # the problem data
+    check.responsibilities(my_answer)  # says what is wrong, never the answer
+
+Each checker computes its reference from the problem constants below, with
+:mod:`pedagogy_lib.mixture` or with an independent route (a root finder on the posterior, a
+per-component loop), and lists the slips that typical wrong derivations produce.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import logsumexp as _sp_logsumexp
+from scipy.stats import multivariate_normal
+
+from .. import mixture
+from ._core import CheckResult, compare_array, compare_scalar, result
+
+__all__ = [
+    "RespProblem", "BoundaryPointProblem", "QDA1DProblem", "LogMarginalProblem",
+    "EX_RESP", "EX_TSTAR", "EX_QDA1D", "EX_LOGMARG",
+    "responsibilities", "boundary_point", "qda_thresholds", "log_marginal_function",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# problem data
+# ---------------------------------------------------------------------------------------------
+
+class RespProblem(NamedTuple):
+    """A three-component GMM in 2-D and one observation ``y`` (shape (2,))."""
+
+    pi: np.ndarray
+    mu: np.ndarray
+    Sigma: np.ndarray
+    y: np.ndarray
+
+
+class BoundaryPointProblem(NamedTuple):
+    """Two classes with a shared covariance ``Sigma``; find where the segment mu_j -> mu_k crosses Eq. 2.9."""
+
+    mu_k: np.ndarray
+    mu_j: np.ndarray
+    Sigma: np.ndarray
+    pi_k: float
+    pi_j: float
+
+
+class QDA1DProblem(NamedTuple):
+    """Two 1-D Gaussian classes with unequal variances ``Sigma_1``, ``Sigma_2`` (variances, not standard deviations)."""
+
+    mu_1: float
+    Sigma_1: float
+    mu_2: float
+    Sigma_2: float
+    pi_1: float
+    pi_2: float
+
+
+class LogMarginalProblem(NamedTuple):
+    """Test cases for a student implementation of Eq. 2.10: a GMM and points near and very far from it."""
+
+    pi: np.ndarray
+    mu: np.ndarray
+    Sigma: np.ndarray
+    y_near: np.ndarray
+    y_far: np.ndarray
+
+
+EX_RESP = RespProblem(
+    pi=np.array([0.5, 0.3, 0.2]),
+    mu=np.array([[0.0, 0.0], [2.0, 1.0], [0.0, 3.0]]),
+    Sigma=np.array([[[1.0, 0.3], [0.3, 0.5]],
+                    [[0.6, 0.0], [0.0, 0.6]],
+                    [[2.0, -0.4], [-0.4, 1.5]]]),
+    y=np.array([1.0, 1.2]),
+)
+
+EX_TSTAR = BoundaryPointProblem(
+    mu_k=np.array([3.0, 1.0]),
+    mu_j=np.array([0.0, 0.0]),
+    Sigma=np.array([[2.0, 0.6], [0.6, 1.0]]),
+    pi_k=0.25,
+    pi_j=0.75,
+)
+
+EX_QDA1D = QDA1DProblem(mu_1=0.0, Sigma_1=1.0, mu_2=1.5, Sigma_2=4.0, pi_1=0.6, pi_2=0.4)
+
+EX_LOGMARG = LogMarginalProblem(
+    pi=np.array([0.3, 0.7]),
+    mu=np.array([[0.0, 0.0], [3.0, -1.0]]),
+    Sigma=np.array([[[1.0, 0.2], [0.2, 0.8]], [[0.5, 0.0], [0.0, 2.0]]]),
+    y_near=np.array([[0.0, 0.0], [1.5, -0.5], [3.0, 0.5], [-1.0, 2.0]]),
+    y_far=np.array([[1000.0, 0.0], [0.0, -2000.0], [-1500.0, 1500.0]]),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# references and typical wrong answers
+# ---------------------------------------------------------------------------------------------
+
+def _softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def _resp_variants(p: RespProblem) -> dict:
+    """Reference responsibilities (by scipy, per component) and what typical slips give."""
+    K = p.pi.shape[0]
+    diffs = [p.y - p.mu[k] for k in range(K)]
+    maha = np.array([d @ np.linalg.solve(p.Sigma[k], d) for k, d in enumerate(diffs)])
+    maha_wrong = np.array([d @ p.Sigma[k] @ d for k, d in enumerate(diffs)])
+    logdet = np.array([np.linalg.slogdet(S)[1] for S in p.Sigma])
+    log_lik = np.array([multivariate_normal(p.mu[k], p.Sigma[k]).logpdf(p.y) for k in range(K)])
+    return {
+        "correct": _softmax(log_lik + np.log(p.pi)),
+        "the prior pi_k is left out (a flat prior)": _softmax(log_lik),
+        "the -1/2 log|Sigma_k| term of Eq. 2.8 is left out (it cancels only when the covariances are equal)":
+            _softmax(-0.5 * maha + np.log(p.pi)),
+        "Sigma_k is used where its inverse belongs in the quadratic form":
+            _softmax(-0.5 * maha_wrong - 0.5 * logdet + np.log(p.pi)),
+        "the factor 1/2 in front of the quadratic form is dropped":
+            _softmax(-maha - 0.5 * logdet + np.log(p.pi)),
+        "you returned the joint densities pi_k N(y; mu_k, Sigma_k) without normalizing them":
+            np.exp(log_lik + np.log(p.pi)),
+        "you returned the logits z_k instead of their softmax": log_lik + np.log(p.pi),
+    }
+
+
+def _tstar_variants(p: BoundaryPointProblem) -> dict:
+    delta = p.mu_k - p.mu_j
+    d2 = float(delta @ np.linalg.solve(p.Sigma, delta))          # squared Mahalanobis distance
+    e2 = float(delta @ delta)                                    # squared Euclidean distance
+    lr = np.log(p.pi_j / p.pi_k)
+    return {
+        "the prior log-odds enter with the wrong sign (log(pi_k/pi_j) instead of log(pi_j/pi_k)), "
+        "or t is measured from mu_k instead of from mu_j": 0.5 - lr / d2,
+        "the Euclidean distance between the means is used instead of the Mahalanobis distance": 0.5 + lr / e2,
+        "you divide by the distance d rather than its square d^2": 0.5 + lr / np.sqrt(d2),
+        "the priors are ignored (that is the equal-prior answer, the midpoint)": 0.5,
+    }
+
+
+def _tstar_reference(p: BoundaryPointProblem) -> float:
+    """Root of p(class k | y(t)) - 1/2 along y(t) = mu_j + t (mu_k - mu_j), by Brent's method."""
+    params = mixture.gmm_params(np.array([p.pi_k, p.pi_j]) / (p.pi_k + p.pi_j),
+                                np.stack([p.mu_k, p.mu_j]), p.Sigma, "tied")
+
+    def f(t):
+        y = (p.mu_j + t * (p.mu_k - p.mu_j))[None, :]
+        return float(mixture.gmm_posterior(params, y)[0, 0]) - 0.5
+
+    return brentq(f, -20.0, 20.0, xtol=1e-14)
+
+
+def _qda_roots(mu_1, S1, mu_2, S2, pi_1, pi_2, logdet=True):
+    """Roots of log(pi_1 N(y; mu_1, S1)) - log(pi_2 N(y; mu_2, S2)) = 0, written out in 1-D."""
+    a = -0.5 * (1 / S1 - 1 / S2)
+    b = mu_1 / S1 - mu_2 / S2
+    c = -0.5 * mu_1**2 / S1 + 0.5 * mu_2**2 / S2 + np.log(pi_1 / pi_2)
+    if logdet:
+        c -= 0.5 * np.log(S1 / S2)
+    return np.sort(np.roots([a, b, c]).real)
+
+
+def _qda_variants(p: QDA1DProblem) -> dict:
+    sd1, sd2 = np.sqrt(p.Sigma_1), np.sqrt(p.Sigma_2)
+    return {
+        "the -1/2 log(Sigma_1/Sigma_2) term is left out":
+            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, logdet=False),
+        "the priors are left out (equal priors)":
+            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, 0.5, 0.5),
+        "the priors are swapped":
+            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_2, p.pi_1),
+        "the standard deviations are used where the variances Sigma_1, Sigma_2 belong":
+            _qda_roots(p.mu_1, sd1, p.mu_2, sd2, p.pi_1, p.pi_2),
+    }
+
+
+def _qda_reference(p: QDA1DProblem) -> np.ndarray:
+    """Thresholds from the library's QDA coefficients (a 1-D QuadraticBoundary), then np.roots."""
+    qb = mixture.quadratic_boundary([p.mu_1], [p.mu_2], [[p.Sigma_1]], [[p.Sigma_2]], p.pi_1, p.pi_2)
+    return np.sort(np.roots([qb.Q[0, 0], qb.w[0], qb.b]).real)
+
+
+# ---------------------------------------------------------------------------------------------
+# checkers
+# ---------------------------------------------------------------------------------------------
+
+def responsibilities(answer) -> CheckResult:
+    r"""Check the posterior :math:`\hat p(\hat X_k=1\mid\mathbf y)` for ``EX_RESP`` (Eqs. 2.6-2.8): an array of shape (3,)."""
+    name = "responsibilities for EX_RESP.y"
+    variants = _resp_variants(EX_RESP)
+    expected = variants.pop("correct")
+    problems = []
+    if answer is not None:
+        arr = np.asarray(answer, dtype=float) if _is_numeric(answer) else None
+        if arr is not None and arr.shape == (1, 3):
+            problems.append("your answer has shape (1, 3) (one row per point, as the library returns); "
+                            "pass the single row, shape (3,), e.g. answer[0].")
+            return result(name, problems)
+    problems += compare_array(answer, expected, "your answer", rtol=1e-6, atol=1e-9, hints=variants)
+    if problems and answer is not None and _is_numeric(answer):
+        arr = np.asarray(answer, dtype=float)
+        if arr.shape == (3,) and np.all(np.isfinite(arr)) and abs(arr.sum() - 1) > 1e-6 \
+                and not any("is what you get" in q for q in problems):
+            problems.append(f"they sum to {arr.sum():.6g}; a posterior over the K = 3 classes must sum to 1.")
+    return result(name, problems)
+
+
+def boundary_point(answer) -> CheckResult:
+    r"""Check :math:`t^*` for ``EX_TSTAR``: the point :math:`\boldsymbol\mu_j + t^*(\boldsymbol\mu_k-\boldsymbol\mu_j)` lies on the Eq. 2.9 boundary."""
+    name = "boundary point t* for EX_TSTAR"
+    variants = _tstar_variants(EX_TSTAR)
+    return result(name, compare_scalar(answer, _tstar_reference(EX_TSTAR), "your answer", rtol=1e-7, atol=1e-9,
+                                       hints=variants))
+
+
+def qda_thresholds(answer) -> CheckResult:
+    r"""Check the two QDA thresholds for ``EX_QDA1D`` (in any order): where :math:`\hat z_1 = \hat z_2` in 1-D."""
+    name = "1-D QDA thresholds for EX_QDA1D"
+    if answer is None:
+        return result(name, ["your answer is None: did the cell forget to compute the two thresholds?"])
+    if not _is_numeric(answer):
+        return result(name, [f"your answer should be two numbers; got {type(answer).__name__}."])
+    arr = np.asarray(answer, dtype=float).ravel()
+    if arr.size == 1:
+        return result(name, ["you gave one threshold. With unequal variances the logit difference is a quadratic "
+                             "in y (its y^2 coefficient is -(1/Sigma_1 - 1/Sigma_2)/2, not zero), so it has two roots."])
+    if arr.size != 2:
+        return result(name, [f"give exactly two thresholds; got {arr.size} numbers."])
+    if not np.all(np.isfinite(arr)):
+        return result(name, ["your thresholds contain NaN or inf."])
+    variants = {k: np.sort(v) for k, v in _qda_variants(EX_QDA1D).items()}
+    return result(name, compare_array(np.sort(arr), _qda_reference(EX_QDA1D), "your answer (sorted)",
+                                      rtol=1e-7, atol=1e-9, hints=variants))
+
+
+def log_marginal_function(fn) -> CheckResult:
+    r"""Check a function ``fn(pi, mu, Sigma, y) -> (N,)`` computing :math:`\log\hat p(\mathbf y)` (Eq. 2.10).
+
+    It is run on the points ``EX_LOGMARG.y_near`` and then on ``EX_LOGMARG.y_far``, which lie
+    hundreds of standard deviations from both components: there every density underflows to 0,
+    and only a log-space (log-sum-exp) implementation returns finite values.
+    """
+    name = "log marginal log p(y) (Eq. 2.10)"
+    p = EX_LOGMARG
+    if not callable(fn):
+        return result(name, [f"your answer should be a function fn(pi, mu, Sigma, y); got {type(fn).__name__}."])
+
+    def reference(y):                                            # per-component loop with scipy
+        z = np.stack([np.log(p.pi[k]) + multivariate_normal(p.mu[k], p.Sigma[k]).logpdf(y)
+                      for k in range(p.pi.shape[0])], axis=1)
+        return _sp_logsumexp(z, axis=1)
+
+    for label, y in (("EX_LOGMARG.y_near", p.y_near), ("EX_LOGMARG.y_far", p.y_far)):
+        try:
+            with np.errstate(all="ignore"):
+                out = fn(p.pi.copy(), p.mu.copy(), p.Sigma.copy(), y.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {label})."])
+        if out is None:
+            return result(name, [f"your function returned None on {label}: did it forget to return?"])
+        if _is_numeric(out):
+            arr = np.asarray(out, dtype=float)
+            if arr.shape == y.shape[:1] and label.endswith("far") and np.any(~np.isfinite(arr)):
+                return result(name, ["on EX_LOGMARG.y_far your function returns -inf or NaN: every density "
+                                     "exp(z_k) underflows to 0 there. Work with the logits z_k and use "
+                                     "log-sum-exp (subtract max_k z_k before exponentiating)."])
+        problems = compare_array(out, reference(y), f"the output on {label}", rtol=1e-8, atol=1e-8,
+                                 hints={"the mixture weights pi_k are left out": _sp_logsumexp(
+                                     np.stack([multivariate_normal(p.mu[k], p.Sigma[k]).logpdf(y)
+                                               for k in range(p.pi.shape[0])], axis=1), axis=1)})
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+def _is_numeric(answer) -> bool:
+    try:
+        np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return True
