@@ -6,7 +6,7 @@ Modules are organized by concept; names follow the book's symbols in ASCII (``mu
 array shape. Every public function validates its inputs once and raises ``ValueError`` naming
 the symbol; kernels trust their inputs.
 """
-from . import discrete, factor_analysis, gaussian, linalg, mixture, plotting, recursions
+from . import discrete, factor_analysis, gaussian, linalg, mixture, plotting, recursions, sparse_coding
 from .gaussian import (Gaussian, GaussianPosterior, LinearGaussian, bayes_invert, condition, joint,
                        marginalize, mvn_logpdf, sample_mvn)
 from .linalg import TAU
@@ -31,4 +31,5 @@ __all__ = [
     "mixture",
     "plotting",
     "recursions",
+    "sparse_coding",
 ]

@@ -1,0 +1,172 @@
+r"""Checkers for the exercises of notebook 2.1.3 (sparse coding and Laplace's method).
+
+Problem data are module constants; each checker computes its reference from them (with
+:mod:`pedagogy_lib.sparse_coding` or an independent closed form) and returns a
+:class:`~pedagogy_lib.exercises._core.CheckResult` that never reveals the reference answer.
+
+* :func:`map_1d`: the MAP estimate with a Laplace prior and one source, one emission, written as a
+  function (soft thresholding);
+* :func:`hessian`: the Hessian of the posterior energy (display above Eq. 2.33) at a given point;
+* :func:`laplace_log_evidence`: Laplace's approximation of :math:`\log\hat p(\mathbf y)` (Eq. 2.34 with
+  the sign corrected and :math:`Z_\mathrm{joint}` made explicit).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import sparse_coding as sc
+from ..linalg import TAU
+from ._core import compare_array, compare_function, compare_scalar, result
+
+__all__ = ["EX_MAP_1D", "EX_HESSIAN", "EX_EVIDENCE", "map_1d", "hessian", "laplace_log_evidence"]
+
+
+class Map1DCases(NamedTuple):
+    """Inputs ``(y, c, lam, alpha)`` on which a student's ``map_1d`` is run."""
+
+    cases: tuple
+
+
+class HessianProblem(NamedTuple):
+    r"""A log-cosh sparse-coding model (Eq. 2.29) and a point :math:`\mathbf x` at which to evaluate the Hessian."""
+
+    C: np.ndarray
+    lam: float
+    alpha: np.ndarray
+    beta: float
+    x: np.ndarray
+
+
+class EvidenceProblem(NamedTuple):
+    r"""A Laplace-prior model with one source and an observation :math:`\mathbf y` (shape (L,))."""
+
+    C: np.ndarray
+    lam: float
+    alpha: float
+    beta: float
+    y: np.ndarray
+
+
+#: Scalar inputs (y, c, lam, alpha): inside and outside the dead zone, both signs, c != 1.
+EX_MAP_1D = Map1DCases(cases=(
+    (2.0, 1.0, 1.0, 0.5),
+    (-3.0, 2.0, 0.5, 1.0),
+    (0.3, 1.0, 2.0, 1.0),
+    (1.0, -0.5, 4.0, 1.5),
+    (-0.4, 2.0, 1.0, 1.0),
+    (5.0, 0.7, 3.0, 2.0),
+    (0.0, 1.3, 1.0, 0.1),
+))
+
+#: Hessian problem: L = 3 emissions, K = 2 sources, log-cosh prior with beta = 4.
+EX_HESSIAN = HessianProblem(C=np.array([[1.0, 0.5], [0.0, 1.0], [-0.5, 0.3]]), lam=2.0,
+                            alpha=np.array([1.0, 3.0]), beta=4.0, x=np.array([0.2, -0.05]))
+
+#: Evidence problem: K = 1 source, L = 2 emissions, Laplace prior (beta = 50 for the Hessian surrogate).
+EX_EVIDENCE = EvidenceProblem(C=np.array([[0.8], [-0.6]]), lam=5.0, alpha=1.5, beta=50.0, y=np.array([1.5, -0.2]))
+
+
+def _soft(z, t):
+    return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
+
+
+def _map_1d_reference(y, c, lam, alpha):
+    # minimize lam/2 (y - c x)^2 + alpha |x| = lam c^2 / 2 (x - y/c)^2 + alpha |x| + const
+    return _soft(y / c, alpha / (lam * c * c))
+
+
+_MAP_1D_WRONG = {
+    "you used the threshold alpha / lam, forgetting that the quadratic's curvature is lam c^2":
+        lambda y, c, lam, alpha: _soft(y / c, alpha / lam),
+    "you hard-thresholded (kept y/c unshrunk when it is above the threshold)":
+        lambda y, c, lam, alpha: np.where(np.abs(y / c) > alpha / (lam * c * c), y / c, 0.0),
+    "you dropped the sign (negative solutions came out as 0)":
+        lambda y, c, lam, alpha: np.maximum(y / c - alpha / (lam * c * c), 0.0),
+    "you returned the least-squares solution y / c, with no prior at all":
+        lambda y, c, lam, alpha: y / c,
+    "you used c * y instead of y / c (correct only when c^2 = 1)":
+        lambda y, c, lam, alpha: _soft(c * y, alpha / (lam * c * c)),
+}
+
+
+def map_1d(fn):
+    r"""Check ``fn(y, c, lam, alpha)``, the mode of :math:`\hat p(x\mid y)` in one dimension.
+
+    The prior energy is :math:`E(x)=\alpha|x|` and the emission :math:`y\mid x\sim\mathcal N(cx, 1/\lambda)`.
+    """
+    name = "MAP estimate with a Laplace prior (1-D)"
+    if fn is None:
+        return result(name, ["map_1d is None: write the function first."])
+    cases = [(args, _map_1d_reference(*args)) for args in EX_MAP_1D.cases]
+
+    def describe(args):
+        return "y={}, c={}, lam={}, alpha={}".format(*args)
+
+    problems = compare_function(fn, cases, "map_1d", describe=describe)
+    if problems and callable(fn):
+        try:
+            outs = [float(fn(*args)) for args, _ in cases]
+        except Exception:  # noqa: BLE001 - already reported by compare_function
+            outs = None
+        if outs is not None:
+            for description, wrong in _MAP_1D_WRONG.items():
+                if np.allclose(outs, [wrong(*args) for args, _ in cases], rtol=1e-6, atol=1e-8):
+                    return result(name, [f"map_1d looks like {description}."])
+    return result(name, problems)
+
+
+def _hessian_reference(p: HessianProblem):
+    model = sc.make_model(p.C, p.lam, p.alpha, p.beta, prior="logcosh")
+    return sc.energy_hessian(p.x, model)
+
+
+def hessian(answer):
+    r"""Check the Hessian :math:`\partial^2E_\mathrm{post}/\partial\mathbf x\partial\mathbf x^T` for ``EX_HESSIAN``."""
+    p = EX_HESSIAN
+    expected = _hessian_reference(p)
+    CtC = p.C.T @ p.C
+    u = p.beta * p.x
+    hints = {
+        "you left out the factor lambda in front of C^T C": CtC + np.diag(p.alpha * p.beta / np.cosh(u) ** 2),
+        "you used sech instead of sech^2": p.lam * CtC + np.diag(p.alpha * p.beta / np.cosh(u)),
+        "you dropped the factor beta that the chain rule brings out of tanh(beta x)":
+            p.lam * CtC + np.diag(p.alpha / np.cosh(u) ** 2),
+        "you used the Laplace energy's curvature (zero away from 0) instead of the log-cosh one":
+            p.lam * CtC,
+        "you forgot the emission term lambda C^T C": np.diag(p.alpha * p.beta / np.cosh(u) ** 2),
+        "you differentiated only once (that is alpha tanh(beta x) on the diagonal)":
+            p.lam * CtC + np.diag(p.alpha * np.tanh(u)),
+    }
+    return result("Hessian of the posterior energy", compare_array(answer, expected, "your Hessian", hints=hints))
+
+
+def _evidence_parts(p: EvidenceProblem):
+    model = sc.make_model(p.C, p.lam, p.alpha, p.beta)
+    la = sc.laplace_approximation(p.y, model)
+    L, K = p.C.shape
+    logdet = float(np.linalg.slogdet(la.H)[1])
+    return la, L, K, logdet
+
+
+def laplace_log_evidence(answer):
+    r"""Check Laplace's approximation of :math:`\log\hat p(\mathbf y)` for ``EX_EVIDENCE`` (corrected Eq. 2.34)."""
+    p = EX_EVIDENCE
+    la, L, K, logdet = _evidence_parts(p)
+    x0 = la.x0
+    prior_term = p.alpha * float(np.sum(np.abs(x0)))
+    expected = la.log_evidence
+    hints = {
+        "you used the draft's sign, exp{+alpha^T|x0| - ...}; the whole joint energy enters with a minus sign":
+            expected + 2 * prior_term,
+        "you left out the normalizer Z_joint": expected + la.log_Z_joint,
+        "you left out the factor tau^{K/2}": expected - 0.5 * K * np.log(TAU),
+        "you used tau^{L/2} (emission dimension) where Laplace's method needs tau^{K/2} (source dimension)":
+            expected + 0.5 * (L - K) * np.log(TAU),
+        "you left out the determinant factor |H|^{-1/2}": expected + 0.5 * logdet,
+        "you used |H|^{+1/2} instead of |H|^{-1/2}": expected + logdet,
+        "you omitted the emission's normalizer (tau/lambda)^{L/2} from Z_joint":
+            expected + 0.5 * L * np.log(TAU / p.lam),
+    }
+    return result("Laplace log evidence", compare_scalar(answer, expected, "your log p(y)", hints=hints))
