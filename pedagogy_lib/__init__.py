@@ -6,7 +6,9 @@ Modules are organized by concept; names follow the book's symbols in ASCII (``mu
 array shape. Every public function validates its inputs once and raises ``ValueError`` naming
 the symbol; kernels trust their inputs.
 """
-from . import discrete, factor_analysis, gaussian, linalg, mixture, plotting, recursions, sparse_coding
+from . import (discrete, factor_analysis, gaussian, glm, hmm, linalg, mixture, objectives, plotting, recursions,
+               regression, sparse_coding)
+from ._checks import ConvergenceWarning
 from .gaussian import (Gaussian, GaussianPosterior, LinearGaussian, bayes_invert, condition, joint,
                        marginalize, mvn_logpdf, sample_mvn)
 from .linalg import TAU
@@ -14,6 +16,7 @@ from .linalg import TAU
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
     "TAU",
     "Gaussian",
     "GaussianPosterior",
@@ -27,9 +30,13 @@ __all__ = [
     "discrete",
     "factor_analysis",
     "gaussian",
+    "glm",
+    "hmm",
     "linalg",
     "mixture",
+    "objectives",
     "plotting",
     "recursions",
+    "regression",
     "sparse_coding",
 ]

@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 __all__ = [
+    "ConvergenceWarning",
     "as_array",
     "check_shape",
     "check_finite",
@@ -36,6 +37,14 @@ PROB_ATOL = 1e-8
 SYM_RTOL = 1e-8
 
 BACKENDS = ("numba", "numpy")
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative fit stopped (at ``max_iter``, or unable to improve) before meeting its tolerance.
+
+    Every module raises this one class, and its message reports the iteration count and the last
+    change, so a reader knows how far the fit got.
+    """
 
 
 def _fmt_shape(shape: Iterable[int]) -> str:

@@ -1,0 +1,142 @@
+r"""Checkers for the exercises of Section 2.2.1 (the HMM and the :math:`\alpha`-:math:`\gamma` algorithm).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch02_hmm as check
+    check.EX_EVIDENCE                    # the problem data
+    check.log_evidence(my_answer)        # says what is wrong, never the answer
+
+References are computed by enumerating every state path (an independent route) and, where
+cheap, also with :mod:`pedagogy_lib.hmm`. The book's transition matrix is column-stochastic:
+``A[i, j] = p(x_t = i | x_{t-1} = j)``.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import hmm
+from ._core import CheckResult, compare_array, compare_scalar, result
+
+__all__ = [
+    "HMMProblem", "EX_EVIDENCE", "EX_GAMMA1", "EX_IID",
+    "log_evidence", "gamma_first", "iid_gamma",
+]
+
+
+class HMMProblem(NamedTuple):
+    """An HMM with column-stochastic ``A`` (K, K), initial ``pi`` (K,), and ``log_lik`` (T, K) = log p(y_t | x_t = k)."""
+
+    pi: np.ndarray
+    A: np.ndarray
+    log_lik: np.ndarray
+
+
+def _make_evidence_problem() -> HMMProblem:
+    rng = np.random.default_rng(2211)
+    K, T = 3, 400
+    A = np.array([[0.90, 0.05, 0.15],
+                  [0.07, 0.85, 0.05],
+                  [0.03, 0.10, 0.80]])                 # columns sum to 1, rows do not
+    y = rng.normal(size=T) + np.repeat([-2.0, 0.0, 2.0, 0.0], T // 4)
+    mu = np.array([-2.0, 0.0, 2.0])
+    log_lik = -0.5 * (y[:, None] - mu[None, :]) ** 2 - 0.5 * np.log(2 * np.pi)
+    return HMMProblem(np.array([0.5, 0.3, 0.2]), A, log_lik)
+
+
+#: Exercise (a): the log evidence of a 400-step, 3-state Gaussian HMM (too long for raw alphas).
+EX_EVIDENCE = _make_evidence_problem()
+
+#: Exercise (b): a two-state, two-step HMM whose gamma_1 is to be found by hand.
+EX_GAMMA1 = HMMProblem(pi=np.array([0.6, 0.4]),
+                       A=np.array([[0.7, 0.2],
+                                   [0.3, 0.8]]),
+                       log_lik=np.log(np.array([[0.5, 0.1],
+                                                [0.2, 0.6]])))
+
+#: Exercise (c): an HMM whose columns of A are all equal to pi (the states are i.i.d.).
+EX_IID = HMMProblem(pi=np.array([0.2, 0.5, 0.3]),
+                    A=np.tile(np.array([[0.2], [0.5], [0.3]]), (1, 3)),
+                    log_lik=np.log(np.array([[0.9, 0.2, 0.1],
+                                             [0.1, 0.3, 0.8],
+                                             [0.4, 0.4, 0.2],
+                                             [0.05, 0.9, 0.3],
+                                             [0.6, 0.1, 0.1]])))
+
+
+def _enumerate(problem: HMMProblem) -> tuple[float, np.ndarray]:
+    """(log evidence, gamma) by summing over all K**T paths (small problems only)."""
+    T, K = problem.log_lik.shape
+    paths = np.array(list(itertools.product(range(K), repeat=T)))
+    lw = np.log(problem.pi)[paths[:, 0]] + problem.log_lik[0, paths[:, 0]]
+    for t in range(1, T):
+        lw = lw + np.log(problem.A[paths[:, t], paths[:, t - 1]]) + problem.log_lik[t, paths[:, t]]
+    m = lw.max()
+    w = np.exp(lw - m)
+    Z = w.sum()
+    gamma = np.stack([np.bincount(paths[:, t], weights=w / Z, minlength=K) for t in range(T)])
+    return float(m + np.log(Z)), gamma
+
+
+def _forward_log_evidence(pi, M, log_lik) -> float:
+    """Scaled forward pass with an arbitrary matrix M in place of A (used to build hints)."""
+    f, total = pi, 0.0
+    for t in range(log_lik.shape[0]):
+        pred = f if t == 0 else M @ f
+        m = log_lik[t].max()
+        joint = pred * np.exp(log_lik[t] - m)
+        c = joint.sum()
+        total += np.log(c) + m
+        f = joint / c
+    return float(total)
+
+
+def log_evidence(answer) -> CheckResult:
+    r"""Exercise (a): :math:`\log\hat p(\mathbf y_1,\dots,\mathbf y_T)` for :data:`EX_EVIDENCE` (Eq. 2.40)."""
+    p = EX_EVIDENCE
+    expected = hmm.hmm_filter(*p).log_evidence
+    filt = hmm.hmm_filter(*p)
+    hints = {
+        "this is the log normalizer of the last step only, log p(y_T | y_1..y_(T-1)); Eq. 2.40 multiplies "
+        "all T of them (sum their logs)": filt.log_c[-1],
+        "this looks like the row-stochastic convention: the time update is A @ filter with "
+        "A[i, j] = p(x_t = i | x_(t-1) = j), not A.T @ filter": _forward_log_evidence(p.pi, p.A.T, p.log_lik),
+        "this ignores the first step's prior pi (the base case alpha_1 = pi * p(y_1 | x_1))":
+            _forward_log_evidence(np.full(3, 1 / 3), p.A, p.log_lik),
+    }
+    problems = []
+    if answer is not None and np.ndim(answer) == 0:
+        try:
+            if float(answer) == -np.inf or float(answer) == 0.0:
+                problems.append("your answer is -inf or 0: the unnormalized alphas underflowed. Normalize the "
+                                "filter at every step and add up the logs of the normalizers.")
+        except (TypeError, ValueError):
+            pass
+    if not problems:
+        problems = compare_scalar(answer, expected, "the log evidence", rtol=1e-8, atol=1e-8, hints=hints)
+    return result("log evidence of EX_EVIDENCE", problems)
+
+
+def gamma_first(answer) -> CheckResult:
+    r"""Exercise (b): :math:`\gamma_1 = \hat p(x_1 \mid \mathbf y_1, \mathbf y_2)` for :data:`EX_GAMMA1`, shape (2,)."""
+    p = EX_GAMMA1
+    _, gamma = _enumerate(p)
+    filt = hmm.hmm_filter(*p)
+    hints = {
+        "this is the filter p(x_1 | y_1): the smoother must also account for y_2 (Eq. 2.44)": filt.filtered[0],
+        "this is gamma_2 = p(x_2 | y_1, y_2), the smoother at the last step, not at the first": gamma[1],
+    }
+    return result("gamma_1 of EX_GAMMA1", compare_array(answer, gamma[0], "gamma_1", rtol=1e-8, atol=1e-10,
+                                                          hints=hints))
+
+
+def iid_gamma(answer) -> CheckResult:
+    r"""Exercise (c): every :math:`\gamma_t` of :data:`EX_IID`, shape (T, K), without running a smoother."""
+    p = EX_IID
+    _, gamma = _enumerate(p)
+    lik = np.exp(p.log_lik)
+    no_prior = lik / lik.sum(axis=1, keepdims=True)
+    hints = {"these are the normalized likelihoods: the prior pi is missing from Bayes' rule (Eq. 2.6)": no_prior}
+    return result("gamma for EX_IID", compare_array(answer, gamma, "gamma", rtol=1e-8, atol=1e-10, hints=hints))
