@@ -1,0 +1,289 @@
+"""Tests for pedagogy_lib.glm (book Section 5.1.2, Eqs. 5.11-5.14).
+
+Oracles, each independent of the code under test:
+
+* ``scipy.optimize.minimize`` (BFGS) on the negative log-likelihood written with ``scipy.stats``
+  (``bernoulli``, ``poisson``, ``gamma``, ``norm``), with the gradient written out in the test;
+* scikit-learn's unpenalized GLMs, all with ``solver="newton-cholesky"`` and ``tol=1e-12``:
+  ``LogisticRegression(C=np.inf)`` (``penalty=None`` is deprecated since scikit-learn 1.8; ``C=inf``
+  means no penalty), ``PoissonRegressor(alpha=0)`` (log link = canonical), ``GammaRegressor(alpha=0)``
+  (log link, *not* the canonical inverse link, so it is compared with ``family("gamma", "log")``);
+* a Newton step written with ``np.linalg.solve`` on the analytic gradient and Hessian;
+* finite differences for the link derivatives, ``scipy.stats`` log-likelihoods for the deviances.
+
+Tolerances: two converged optimizers agree to ``rtol = 1e-6`` (BFGS, ``gtol = 1e-10``) or
+``1e-7`` (Newton-type sklearn solvers); exact algebra to ``1e-10``.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+from scipy.special import expit
+from sklearn.linear_model import GammaRegressor, LogisticRegression, PoissonRegressor
+
+from pedagogy_lib import glm
+from pedagogy_lib.glm import ConvergenceWarning
+
+K_SHAPE = 3.0          # Gamma shape used to simulate (the MLE of w does not depend on it)
+
+
+def simulate(name, link=None, N=300, seed=0):
+    """A well-posed problem: X has a column of ones and two features; y from the true model."""
+    rng = np.random.default_rng(seed)
+    if name == "gamma" and (link or "inverse") == "inverse":
+        X = np.column_stack([np.ones(N), rng.uniform(0, 1, (N, 2))])
+        w = np.array([0.5, 1.0, 0.6])                            # eta in [0.5, 2.1] > 0
+    else:
+        X = np.column_stack([np.ones(N), rng.standard_normal((N, 2))])
+        w = np.array([0.3, 0.8, -0.6])
+    eta = X @ w
+    if name == "bernoulli":
+        y = (rng.random(N) < expit(eta)).astype(float)
+    elif name == "poisson":
+        y = rng.poisson(np.exp(eta)).astype(float)
+    elif name == "gamma":
+        mu = 1.0 / eta if (link or "inverse") == "inverse" else np.exp(eta)
+        y = rng.gamma(K_SHAPE, mu / K_SHAPE)
+    else:
+        y = eta + 0.5 * rng.standard_normal(N)
+    return X, y
+
+
+CASES = [("bernoulli", None), ("poisson", None), ("gamma", None), ("gamma", "log"), ("gaussian", None)]
+
+
+def nll_and_grad(name, link, X, y):
+    """Negative log-likelihood (scipy.stats) and its gradient in w, written independently."""
+    def f(w):
+        eta = X @ w
+        if name == "bernoulli":
+            ll, d = stats.bernoulli.logpmf(y, expit(eta)), y - expit(eta)
+        elif name == "poisson":
+            ll, d = stats.poisson.logpmf(y, np.exp(eta)), y - np.exp(eta)
+        elif name == "gamma" and link == "log":
+            mu = np.exp(eta)
+            ll, d = stats.gamma.logpdf(y, a=K_SHAPE, scale=mu / K_SHAPE), K_SHAPE * (y / mu - 1.0)
+        elif name == "gamma":
+            if np.any(eta <= 0):
+                return np.inf, np.zeros_like(w)
+            ll, d = stats.gamma.logpdf(y, a=K_SHAPE, scale=1.0 / eta / K_SHAPE), K_SHAPE * (1.0 / eta - y)
+        else:
+            ll, d = stats.norm.logpdf(y, eta, 1.0), y - eta
+        return -np.sum(ll), -(X.T @ d)
+    return f
+
+
+def fit(X, y, name, link=None, **kw):
+    return glm.irls(X, y, glm.family(name, link), **kw)
+
+
+# ----------------------------------------------------------------------------------------------
+# Families
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,link", CASES)
+def test_family_link_derivatives(name, link):
+    fam = glm.family(name, link)
+    eta = np.linspace(0.3, 2.0, 7)
+    np.testing.assert_allclose(fam.g(fam.lam(eta)), eta, rtol=1e-12)
+    h = 1e-6
+    fd = (fam.lam(eta + h) - fam.lam(eta - h)) / (2 * h)
+    np.testing.assert_allclose(fam.dmu_deta(eta), fd, rtol=1e-7)
+    if fam.canonical:
+        # Section 5.1.2 (linearization of the inverse link): d lambda / d eta = Var = A''(eta) (up to the sign convention of the Gamma's eta = 1/mu)
+        np.testing.assert_allclose(np.abs(fam.dmu_deta(eta)), fam.V(fam.lam(eta)), rtol=1e-12)
+    assert fam.canonical == (link is None)
+
+
+@pytest.mark.parametrize("name,link", CASES)
+def test_deviance_is_twice_the_log_likelihood_gap(name, link):
+    X, y = simulate(name, link, N=40, seed=1)
+    fam = glm.family(name, link)
+    eta = X @ (np.array([0.4, 0.5, 0.2]) if name == "gamma" and link is None else np.array([0.1, 0.3, -0.2]))
+    mu = fam.lam(eta)
+    if name == "bernoulli":
+        gap = -np.sum(stats.bernoulli.logpmf(y, mu))                 # saturated log-likelihood is 0
+    elif name == "poisson":
+        gap = np.sum(stats.poisson.logpmf(y, np.maximum(y, 1e-300)) - stats.poisson.logpmf(y, mu))
+    elif name == "gamma":                                            # deviance = 2 gap / shape
+        gap = np.sum(stats.gamma.logpdf(y, a=K_SHAPE, scale=y / K_SHAPE)
+                     - stats.gamma.logpdf(y, a=K_SHAPE, scale=mu / K_SHAPE)) / K_SHAPE
+    else:                                                            # unit variance
+        gap = np.sum(stats.norm.logpdf(y, y, 1.0) - stats.norm.logpdf(y, mu, 1.0))
+    assert fam.deviance(y, eta) == pytest.approx(2 * gap, rel=1e-10)
+
+
+# ----------------------------------------------------------------------------------------------
+# IRLS against independent optimizers
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,link", CASES)
+def test_irls_matches_scipy_minimize(name, link):
+    X, y = simulate(name, link)
+    res = fit(X, y, name, link, tol=1e-12)
+    assert res.converged
+    f = nll_and_grad(name, link, X, y)
+    w0 = np.array([1.0, 0.0, 0.0]) if name == "gamma" and link is None else np.zeros(3)
+    opt = optimize.minimize(f, w0, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 2000})
+    np.testing.assert_allclose(res.w, opt.x, rtol=1e-6, atol=1e-8)
+    # The gradient of the NLL vanishes at the IRLS answer.
+    assert np.max(np.abs(f(res.w)[1])) < 1e-7 * len(y)
+
+
+def test_irls_matches_sklearn_logistic_regression():
+    X, y = simulate("bernoulli")
+    res = fit(X[:, 1:], y, "bernoulli", fit_intercept=True, tol=1e-12)
+    sk = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=200).fit(X[:, 1:], y)
+    np.testing.assert_allclose(res.w, sk.coef_[0], rtol=1e-7)
+    assert res.intercept == pytest.approx(sk.intercept_[0], rel=1e-7)
+
+
+def test_irls_matches_sklearn_poisson_regressor():
+    X, y = simulate("poisson")
+    res = fit(X[:, 1:], y, "poisson", fit_intercept=True, tol=1e-12)
+    sk = PoissonRegressor(alpha=0.0, solver="newton-cholesky", tol=1e-12, max_iter=200).fit(X[:, 1:], y)
+    np.testing.assert_allclose(res.w, sk.coef_, rtol=1e-7)
+    assert res.intercept == pytest.approx(sk.intercept_, rel=1e-7)
+
+
+@pytest.mark.parametrize("hessian", ["observed", "expected"])
+def test_irls_matches_sklearn_gamma_regressor_log_link(hessian):
+    X, y = simulate("gamma", "log")
+    res = fit(X[:, 1:], y, "gamma", "log", fit_intercept=True, tol=1e-12, hessian=hessian)
+    sk = GammaRegressor(alpha=0.0, solver="newton-cholesky", tol=1e-12, max_iter=200).fit(X[:, 1:], y)
+    np.testing.assert_allclose(res.w, sk.coef_, rtol=1e-7)
+    assert res.intercept == pytest.approx(sk.intercept_, rel=1e-7)
+
+
+# ----------------------------------------------------------------------------------------------
+# IRLS mechanics: Newton step, moment matching, iteration counts, monotone deviance
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["bernoulli", "poisson"])
+def test_one_irls_step_is_one_newton_step(name):
+    X, y = simulate(name, N=60, seed=3)
+    w0 = np.array([0.3, 0.6, -0.5])                               # near enough that no halving occurs
+    eta = X @ w0
+    mu = expit(eta) if name == "bernoulli" else np.exp(eta)
+    var = mu * (1 - mu) if name == "bernoulli" else mu            # A''(eta)
+    grad = -X.T @ (y - mu)                                        # Eq. 5.13 (with the sign fixed)
+    hess = X.T @ (var[:, None] * X)                               # Hessian after Eq. 5.13
+    w1 = w0 - np.linalg.solve(hess, grad)                         # Eq. 5.7
+    with pytest.warns(ConvergenceWarning, match="after 1 iterations"):
+        res = fit(X, y, name, w_init=w0, max_iter=1)
+    np.testing.assert_allclose(res.w, w1, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["bernoulli", "poisson", "gaussian"])
+def test_moment_matching_at_convergence(name):
+    # Canonical GLM: the cross-entropy gradient (Eq. 5.13) is X^T (y - mu) = 0 at the optimum.
+    X, y = simulate(name, seed=4)
+    res = fit(X, y, name, tol=1e-12)
+    np.testing.assert_allclose(X.T @ (y - res.mu), 0.0, atol=1e-8 * len(y))
+    assert np.sum(res.mu) == pytest.approx(np.sum(y), rel=1e-10)   # intercept column: means match
+
+
+@pytest.mark.parametrize("name,link", CASES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_converges_in_few_iterations_with_monotone_deviance(name, link, seed):
+    X, y = simulate(name, link, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        res = fit(X, y, name, link)
+    assert res.converged and res.n_iter < 10
+    assert len(res.deviance) == res.n_iter
+    assert np.all(np.diff(res.deviance) <= 1e-9 * res.deviance[0])
+    assert np.all(res.mu > 0) if name in ("poisson", "gamma") else True
+
+
+def test_gaussian_family_converges_in_one_step_to_least_squares():
+    X, y = simulate("gaussian", seed=5)
+    res = fit(X, y, "gaussian")
+    np.testing.assert_allclose(res.w, np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-10)
+    # The first solve already lands on the optimum; the second only confirms it.
+    assert res.n_iter == 2 and res.deviance[0] == pytest.approx(res.deviance[-1], rel=1e-12)
+    # Pearson dispersion = residual variance with N - P degrees of freedom.
+    assert res.phi == pytest.approx(np.sum((y - X @ res.w) ** 2) / (len(y) - 3), rel=1e-10)
+
+
+def test_fisher_scoring_is_slower_than_newton_for_noncanonical_link():
+    X, y = simulate("gamma", "log", seed=6)
+    newton = fit(X, y, "gamma", "log", tol=1e-10, hessian="observed")
+    fisher = fit(X, y, "gamma", "log", tol=1e-10, hessian="expected")
+    np.testing.assert_allclose(newton.w, fisher.w, rtol=1e-8)
+    assert fisher.n_iter > newton.n_iter
+
+
+def test_separable_logistic_problem_warns_with_iteration_count():
+    rng = np.random.default_rng(7)
+    x = np.r_[rng.normal(-2, 0.5, 20), rng.normal(2, 0.5, 20)]
+    X, y = np.column_stack([np.ones(40), x]), (x > 0).astype(float)
+    with pytest.warns(ConvergenceWarning, match=r"did not converge after 25 iterations .*last relative change in w \S+ > tol") as rec:
+        res = fit(X, y, "bernoulli", max_iter=25)
+    assert "separable" in str(rec[0].message)
+    assert not res.converged and res.n_iter == 25
+    assert res.deviance[-1] < 1e-6 * res.deviance[0]               # the fit keeps sharpening ...
+    assert res.w[1] > 5.0                                           # ... as |w| grows without bound
+
+
+def test_stalled_step_halving_warns():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(100)
+    X = np.column_stack([np.ones(100), x])
+    y = (rng.random(100) < expit(-x)).astype(float)
+    with pytest.warns(ConvergenceWarning, match=r"after 1 iterations \(no step halving decreased the deviance"):
+        res = fit(X, y, "bernoulli", w_init=[0.0, 8.0], max_halvings=0)
+    assert not res.converged
+    # With halving allowed the same start converges.
+    assert fit(X, y, "bernoulli", w_init=[0.0, 8.0]).converged
+
+
+def test_gamma_inverse_link_keeps_linear_predictor_positive():
+    X, y = simulate("gamma", seed=9)
+    res = fit(X, y, "gamma")
+    assert np.all(X @ res.w > 0)
+    assert res.phi == pytest.approx(1.0 / K_SHAPE, rel=0.25)        # Pearson estimate of 1/shape
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation: one test per message
+# ----------------------------------------------------------------------------------------------
+
+X5 = np.column_stack([np.ones(5), np.linspace(0.1, 1.0, 5), np.linspace(1.0, 0.2, 5) ** 2])
+MIXED = np.array([[-1.0], [1.0], [2.0]])                             # no w makes w * x > 0 everywhere
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: glm.irls(X5, [0, 1, 1, 0.5, 0], "bernoulli"), r"y must be 0 or 1 for the Bernoulli family; entry 3 is 0.5"),
+    (lambda: glm.irls(X5, [0, 1, 2, -1, 0], "poisson"), r"y must be non-negative integers for the Poisson family; entry 3 is -1"),
+    (lambda: glm.irls(X5, [0, 1, 2.5, 1, 0], "poisson"), r"y must be non-negative integers for the Poisson family; entry 2 is 2.5"),
+    (lambda: glm.irls(X5, [1, 1, 2, 0, 3], "gamma"), r"y must be positive for the Gamma family; entry 3 is 0"),
+    (lambda: glm.irls(X5, [1, 1, 2, 1, 3], "binomial"), r"family must be one of \{'gaussian', 'bernoulli', 'poisson', 'gamma'\}; got 'binomial'"),
+    (lambda: glm.family("gamma", "logit"), r"link must be one of \{'inverse', 'log'\} for the Gamma family; got 'logit'"),
+    (lambda: glm.irls(np.ones(5), np.ones(5), "gaussian"), r"X must be a 2-D array"),
+    (lambda: glm.irls(X5, np.ones(4), "gaussian"), r"y must have shape \(N,\) = \(5,\); got \(4,\)"),
+    (lambda: glm.irls(np.where(X5 > 0.9, np.inf, X5), np.ones(5), "gaussian"), r"X must be finite; got inf at index \(0, 0\)"),
+    (lambda: glm.irls(X5, [1, 1, np.nan, 1, 1], "gaussian"), r"y must be finite; got nan at index 2"),
+    (lambda: glm.irls(np.ones((0, 2)), np.ones(0), "gaussian"), r"X must have at least one row and one column; got shape \(0, 2\)"),
+    (lambda: glm.irls(X5, np.ones(5), "gaussian", max_iter=0), r"max_iter must be at least 1"),
+    (lambda: glm.irls(X5, np.ones(5), "gaussian", max_halvings=-1), r"max_halvings must be at least 0"),
+    (lambda: glm.irls(X5, np.ones(5), "gaussian", tol=0.0), r"tol must be positive; got 0"),
+    (lambda: glm.irls(X5, np.ones(5), "gaussian", hessian="exact"), r"hessian must be one of \{'observed', 'expected'\}; got 'exact'"),
+    (lambda: glm.irls(X5, np.ones(5), "gaussian", w_init=[0.0, 1.0]), r"w_init must have shape \(M,\) = \(3,\); got \(2,\)"),
+    (lambda: glm.irls(X5, np.ones(5), "gaussian", w_init=[0.0, 1.0, 2.0], fit_intercept=True), r"w_init must have shape \(M \+ 1,\) = \(4,\); got \(3,\)"),
+    (lambda: glm.irls(X5, np.ones(5), "gamma", w_init=[-1.0, 0.0, 0.0]), r"w_init gives eta = -1 at sample 0, outside the domain of the inverse link of the Gamma family"),
+    (lambda: glm.irls(MIXED, np.ones(3), "gamma"), r"the starting fit gives eta = .* at sample 0, outside the domain .* use link='log'"),
+])
+def test_validation_messages(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_type_errors():
+    with pytest.raises(TypeError, match="family must be a Family"):
+        glm.irls(X5, np.ones(5), 3)
+    with pytest.raises(TypeError, match="max_iter must be an integer"):
+        glm.irls(X5, np.ones(5), "gaussian", max_iter=2.5)
