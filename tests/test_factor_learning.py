@@ -1,0 +1,453 @@
+"""Tests for pedagogy_lib.factor_learning (book Section 7.3: factor analysis, PPCA, PCA, iterative PCA).
+
+Oracles, all independent of the code under test:
+* a dense EM step written here from the book's augmented formulation (bias as a constant latent
+  1), with each posterior from ``gaussian.joint`` + ``gaussian.condition`` (Schur complements);
+* scikit-learn's FactorAnalysis (an SVD-based maximum-likelihood iteration, not EM, so only the
+  converged answers can agree) and PCA (SVD of the centred data, 1/(N-1) convention);
+* ``np.linalg.svd`` and ``lstsq`` projections; ``scipy.linalg.subspace_angles``;
+* sampling standard errors of a sample covariance for parameter recovery (5 standard errors);
+* finite differences for the draft's derivatives (errata).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.linalg import subspace_angles
+from sklearn.decomposition import PCA, FactorAnalysis
+from threadpoolctl import threadpool_limits
+
+from pedagogy_lib import em
+from pedagogy_lib import factor_analysis as fa
+from pedagogy_lib import factor_learning as fl
+from pedagogy_lib import gaussian as g
+
+N_SE = 5.0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    # Multi-threaded OpenBLAS stalls badly on a loaded 2-core machine for these tiny solves;
+    # one thread is also faster here. The limit is undone after this module.
+    with threadpool_limits(limits=1):
+        yield
+
+
+def random_fa(rng, L, K, noise=(0.3, 1.0)):
+    return fa.FAParams(rng.standard_normal((L, K)), rng.standard_normal(L), rng.uniform(*noise, L))
+
+
+def fa_data(seed, L, K, N, noise=(0.3, 1.0)):
+    rng = np.random.default_rng(seed)
+    true = random_fa(rng, L, K, noise)
+    return true, fa.fa_sample(rng, true, N).y
+
+
+def covariance(params):
+    return params.C @ params.C.T + np.diag(params.Lambda)
+
+
+def assert_monotone(ll, rtol=1e-9):
+    ll = np.asarray(ll)
+    assert np.all(np.diff(ll) >= -rtol * np.maximum(1.0, np.abs(ll[:-1]))), np.diff(ll).min()
+
+
+def oracle_fa_em_step(C, c, Lam, Y):
+    """One EM step in the book's augmented form: x_aug = [x; 1], C_aug = [C c] (Section 7.3)."""
+    N, L = Y.shape
+    K = C.shape[1]
+    J = g.joint(np.zeros(K), np.eye(K), C, c, np.diag(Lam))
+    observed = np.arange(K, K + L)
+    Syx = np.zeros((L, K + 1))
+    Sxx = np.zeros((K + 1, K + 1))
+    for y in Y:
+        post = g.condition(J.mu, J.Sigma, observed, y)          # p(x | y) by Schur complement
+        e = np.append(post.mu, 1.0)                              # E[x_aug | y]
+        Exx = np.outer(e, e)
+        Exx[:K, :K] += post.Sigma                                # E[x_aug x_aug^T | y]
+        Syx += np.outer(y, e)
+        Sxx += Exx
+    C_aug = np.linalg.solve(Sxx.T, Syx.T).T                      # <y x^T><x x^T>^{-1}
+    Lam_new = np.diag(Y.T @ Y / N - C_aug @ Syx.T / N)           # diag(<yy^T> - C <x y^T>)
+    return C_aug[:, :K], C_aug[:, K], Lam_new
+
+
+def heywood_data(N=200, seed=0):
+    """Data whose sample covariance is exactly R; a one-factor model needs loading^2 = 1.28 > 1 on y_0."""
+    R = np.array([[1.0, 0.8, 0.8], [0.8, 1.0, 0.5], [0.8, 0.5, 1.0]])
+    Z = np.random.default_rng(seed).standard_normal((N, 3))
+    Z -= Z.mean(0)
+    W = np.linalg.solve(np.linalg.cholesky(Z.T @ Z / N), Z.T).T   # exactly white sample covariance
+    return W @ np.linalg.cholesky(R).T, R
+
+
+# --------------------------------------------------------------------------- monotonicity
+
+@pytest.mark.filterwarnings("ignore::pedagogy_lib.em.ConvergenceWarning")
+@pytest.mark.parametrize("seed", range(12))
+def test_fa_and_ppca_em_monotone_with_elbo_sandwich(seed):
+    L, K = [(4, 1), (5, 2), (6, 3)][seed % 3]
+    _, y = fa_data(seed, L, K, 60)
+    for res in (fl.fit_fa(y, K, rng=np.random.default_rng(seed), max_iter=40, tol=1e-14),
+                fl.fit_ppca(y, K, rng=np.random.default_rng(seed), max_iter=40, tol=1e-14)):
+        ll, elbo = res.log_lik, res.elbo
+        assert_monotone(ll)
+        scale = 1e-9 * np.maximum(1.0, np.abs(ll[:-1]))
+        assert np.all(elbo >= ll[:-1] - scale) and np.all(elbo <= ll[1:] + scale)
+        assert ll[-1] > ll[0]
+        # log_lik really is the FA marginal log likelihood of the final parameters
+        assert ll[-1] == pytest.approx(float(np.sum(fa.fa_log_likelihood(res.params, y))), rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::pedagogy_lib.em.ConvergenceWarning")
+@pytest.mark.parametrize("seed", range(8))
+def test_iterative_pca_objective_monotone(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal((40, 5)) @ rng.standard_normal((5, 5))
+    res = fl.fit_iterative_pca(y, 2, rng=rng, max_iter=30, tol=1e-15)
+    assert_monotone(res.log_lik) and res.elbo is None
+
+
+# --------------------------------------------------------------------------- iterates vs an independent EM
+
+@pytest.mark.parametrize("L,K", [(4, 1), (5, 2), (3, 2)])
+def test_fa_iterates_match_dense_augmented_em(L, K):
+    _, y = fa_data(10 + L, L, K, 40)
+    with pytest.warns(em.ConvergenceWarning, match="did not converge in 6 iterations"):
+        res = fl.fit_fa(y, K, rng=np.random.default_rng(1), max_iter=6, tol=1e-15, Lambda_floor=1e-9,
+                        return_path=True)
+    C, c, Lam = res.path[0]
+    np.testing.assert_allclose(c, y.mean(0), rtol=1e-13)
+    for i in range(1, 7):
+        C, c, Lam = oracle_fa_em_step(C, c, Lam, y)
+        np.testing.assert_allclose(res.path[i].C, C, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(res.path[i].Lambda, Lam, rtol=1e-8, atol=1e-12)
+        # with c at the sample mean the augmented M step leaves the bias there
+        np.testing.assert_allclose(c, y.mean(0), rtol=1e-9, atol=1e-12)
+    # the one-step public function is the same map
+    one = fl.fa_em_step(res.path[2], y, Lambda_floor=1e-9)
+    np.testing.assert_allclose(one.C, res.path[3].C, rtol=1e-12)
+
+
+def test_fa_matches_sklearn_at_convergence():
+    """scikit-learn alternates a closed-form W given psi (an SVD) with psi = diag(S - W W^T): not EM, so
+    the iterates differ; both stop at the same maximum likelihood, compared through invariants.
+    EM converges linearly; stopped at a 1e-13 relative change its covariance is within ~1e-5."""
+    _, y = fa_data(3, 5, 1, 300)
+    res = fl.fit_fa(y, 1, rng=np.random.default_rng(1), tol=1e-13, max_iter=3000, Lambda_floor=1e-9)
+    sk = FactorAnalysis(1, tol=1e-13, max_iter=100_000, svd_method="lapack").fit(y)
+    assert res.converged
+    assert res.log_lik[-1] / y.shape[0] == pytest.approx(sk.score(y), rel=1e-10)   # both 1/N conventions
+    np.testing.assert_allclose(covariance(res.params), sk.get_covariance(), atol=1e-4)
+    np.testing.assert_allclose(res.params.Lambda, sk.noise_variance_, atol=1e-4)
+
+
+def test_fa_rotation_invariance_of_fit():
+    _, y = fa_data(4, 6, 2, 80)
+    res = fl.fit_fa(y, 2, rng=np.random.default_rng(0), max_iter=2000, tol=1e-11)
+    theta = 0.7
+    Rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    rotated = res.params._replace(C=res.params.C @ Rot)
+    assert np.sum(fa.fa_log_likelihood(rotated, y)) == pytest.approx(res.log_lik[-1], rel=1e-12)
+
+
+# --------------------------------------------------------------------------- recovery and Heywood
+
+def test_fa_parameter_recovery():
+    """N = 3000 draws: every entry of C C^T + Lambda within 5 standard errors of the truth, where
+    SE(S_ij) = sqrt((S_ii S_jj + S_ij^2) / N) is the sampling error of a Gaussian sample covariance
+    (the structured ML estimate is at least as accurate when the model is right)."""
+    true, y = fa_data(5, 6, 2, 3000)
+    res = fl.fit_fa(y, 2, rng=np.random.default_rng(1), tol=1e-9, max_iter=2000)
+    S_true = covariance(true)
+    se = np.sqrt((np.outer(np.diag(S_true), np.diag(S_true)) + S_true**2) / y.shape[0])
+    assert np.all(np.abs(covariance(res.params) - S_true) < N_SE * se)
+    np.testing.assert_allclose(res.params.c, y.mean(0))
+    # loose sanity bound on the unique variances (about 5 asymptotic SEs at this N)
+    np.testing.assert_allclose(res.params.Lambda, true.Lambda, rtol=0.25)
+
+
+def test_heywood_case_warns_and_floors():
+    y, R = heywood_data()
+    with pytest.warns(fl.HeywoodWarning, match=r"Lambda reached its variance floor in dimension\(s\) \[0\] "
+                                               r"\(a Heywood case\)"):
+        res = fl.fit_fa(y, 1, rng=np.random.default_rng(1), max_iter=3000)
+    assert res.converged
+    assert res.params.Lambda[0] == pytest.approx(1e-3 * R[0, 0], rel=1e-12)
+    assert np.all(res.params.Lambda[1:] > 0.1)
+    assert_monotone(res.log_lik)     # the floored M step is the exact constrained maximizer
+
+
+def test_ppca_noise_floor_warns_on_rank_K_data():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((50, 2)) @ rng.standard_normal((2, 4)) + 3.0      # exactly rank 2, no noise
+    with pytest.warns(fl.HeywoodWarning, match=r"sigma2 reached its variance floor \(a Heywood case\)"):
+        m = fl.ppca_ml(y, 2)
+    assert m.Lambda[0] == pytest.approx(1e-6 * np.var(y, axis=0).mean(), rel=1e-12)
+
+
+def test_convergence_warning_fa():
+    _, y = fa_data(6, 5, 2, 50)
+    with pytest.warns(em.ConvergenceWarning, match=r"factor analysis did not converge in 2 iterations: the last "
+                                                   r"change in log likelihood was"):
+        res = fl.fit_fa(y, 2, rng=np.random.default_rng(0), max_iter=2)
+    assert res.n_iter == 2 and not res.converged
+
+
+# --------------------------------------------------------------------------- PCA and PPCA
+
+def test_pca_matches_sklearn_and_svd():
+    rng = np.random.default_rng(2)
+    N, L, K = 60, 5, 3
+    y = rng.standard_normal((N, L)) @ np.diag([3.0, 2.0, 1.5, 0.7, 0.3]) @ np.linalg.qr(rng.standard_normal((L, L)))[0]
+    y += 2.0
+    res = fl.pca(y, K)
+    sk = PCA(n_components=K, svd_solver="full").fit(y)
+    # components up to the sign of each one
+    signs = np.sign(np.sum(sk.components_ * res.U.T, axis=1))
+    np.testing.assert_allclose(res.U.T, signs[:, None] * sk.components_, atol=1e-10)
+    # sklearn divides by N - 1, the library by N (maximum likelihood)
+    np.testing.assert_allclose(res.eigvals * N / (N - 1), sk.explained_variance_, rtol=1e-10)
+    np.testing.assert_allclose(res.c, sk.mean_, rtol=1e-12)
+    s = np.linalg.svd(y - y.mean(0), compute_uv=False)
+    np.testing.assert_allclose(res.eigvals_all, s**2 / N, rtol=1e-10, atol=1e-13)
+    # sign convention: largest-|entry| of each column positive; columns orthonormal
+    assert np.all(res.U[np.argmax(np.abs(res.U), axis=0), np.arange(K)] > 0)
+    np.testing.assert_allclose(res.U.T @ res.U, np.eye(K), atol=1e-12)
+
+
+def test_ppca_closed_form_matches_sklearn_pca_model():
+    """sklearn's PCA is also the Tipping-Bishop PPCA model: noise_variance_ and get_covariance()."""
+    rng = np.random.default_rng(3)
+    N, L, K = 80, 6, 2
+    y = rng.standard_normal((N, K)) @ rng.standard_normal((K, L)) * 2 + 0.5 * rng.standard_normal((N, L))
+    m = fl.ppca_ml(y, K)
+    sk = PCA(n_components=K, svd_solver="full").fit(y)
+    np.testing.assert_allclose(m.Lambda, np.full(L, sk.noise_variance_ * (N - 1) / N), rtol=1e-10)
+    np.testing.assert_allclose(covariance(m) * N / (N - 1), sk.get_covariance(), rtol=1e-9, atol=1e-12)
+    # sklearn's score is the Gaussian log likelihood under its (N - 1)-scaled covariance
+    scaled = fa.FAParams(m.C * np.sqrt(N / (N - 1)), m.c, m.Lambda * N / (N - 1))
+    assert np.mean(fa.fa_log_likelihood(scaled, y)) == pytest.approx(sk.score(y), rel=1e-10)
+
+
+def test_ppca_em_reaches_closed_form():
+    rng = np.random.default_rng(4)
+    N, L, K = 200, 5, 2
+    y = rng.standard_normal((N, K)) @ np.array([[3.0, 1, 0, 0, 1], [0, 2.0, 1, 1, 0]]) + 0.4 * rng.standard_normal((N, L))
+    closed = fl.ppca_ml(y, K)
+    res = fl.fit_ppca(y, K, rng=np.random.default_rng(0), tol=1e-14, max_iter=3000)
+    assert res.converged
+    np.testing.assert_allclose(res.params.Lambda, closed.Lambda, rtol=1e-6)
+    np.testing.assert_allclose(res.params.C @ res.params.C.T, closed.C @ closed.C.T, rtol=1e-5, atol=1e-5)
+    ll_closed = np.sum(fa.fa_log_likelihood(closed, y))
+    assert res.log_lik[-1] == pytest.approx(ll_closed, rel=1e-11)
+    # the closed form is a fixed point of the EM map
+    step = fl.ppca_em_step(closed, y)
+    np.testing.assert_allclose(step.C @ step.C.T, closed.C @ closed.C.T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(step.Lambda, closed.Lambda, rtol=1e-10)
+    # and it is the global maximum: random restarts never beat it
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", em.ConvergenceWarning)
+            other = fl.fit_ppca(y, K, rng=np.random.default_rng(seed + 10), max_iter=50)
+        assert other.log_lik[-1] <= ll_closed + 1e-9 * abs(ll_closed)
+
+
+def test_iterative_pca_converges_to_principal_subspace():
+    rng = np.random.default_rng(5)
+    N, L, K = 100, 6, 2
+    y = rng.standard_normal((N, L)) @ np.diag([4.0, 3.0, 1.0, 0.8, 0.5, 0.3]) + 1.0
+    res = fl.fit_iterative_pca(y, K, rng=rng, tol=1e-15, max_iter=500)
+    U = np.linalg.svd(y - y.mean(0), full_matrices=False)[2][:K].T          # SVD oracle
+    assert np.max(subspace_angles(res.params.C, U)) < 1e-6
+    # -2 * objective / N is the discarded variance (sum of the trailing 1/N eigenvalues)
+    s = np.linalg.svd(y - y.mean(0), compute_uv=False)
+    assert -2 * res.log_lik[-1] / N == pytest.approx(np.sum(s[K:] ** 2) / N, rel=1e-9)
+    # one public step from the answer stays in the subspace
+    step = fl.iterative_pca_step(res.params, y)
+    assert np.max(subspace_angles(step.C, U)) < 1e-6
+
+
+def test_ppca_em_step_tends_to_iterative_pca_step():
+    """Section 7.3.1: with Lambda = eps I fixed, one EM step tends to one iterative-PCA step, error O(eps)."""
+    rng = np.random.default_rng(6)
+    y = rng.standard_normal((50, 4)) @ rng.standard_normal((4, 4))
+    C0 = rng.standard_normal((4, 2))
+    target = fl.iterative_pca_step(fl.PCAParams(C0, np.zeros(4)), y).C
+    errs = []
+    for eps in (1e-2, 1e-4, 1e-6):
+        step = fl.ppca_em_step(fa.FAParams(C0, np.zeros(4), np.ones(4)), y, sigma2=eps)
+        errs.append(np.max(np.abs(step.C - target)))
+        assert np.all(step.Lambda == eps)                  # held fixed
+    assert errs[0] / errs[1] > 50 and errs[1] / errs[2] > 50
+    assert errs[2] < 1e-4 * np.max(np.abs(target))
+
+
+@pytest.mark.filterwarnings("ignore::pedagogy_lib.em.ConvergenceWarning")
+def test_ppca_fit_tends_to_pca_as_noise_vanishes():
+    """Same initialization, same number of iterations. Both maps send span(C) to span(S C) (S the sample
+    covariance), so the subspaces agree at every noise level: both are subspace (power) iterations.
+    What the noise changes is C itself, which tends to the iterative-PCA C as eps -> 0."""
+    rng = np.random.default_rng(7)
+    y = rng.standard_normal((60, 5)) @ np.diag([3.0, 2.0, 1.0, 0.6, 0.3])
+    C0 = rng.standard_normal((5, 2))
+    ipca = fl.fit_iterative_pca(y, 2, init=fl.PCAParams(C0, np.zeros(5)), max_iter=15, tol=1e-15)
+    gaps = []
+    for eps in (1.0, 1e-2, 1e-4, 1e-8):
+        res = fl.fit_ppca(y, 2, init=fa.FAParams(C0, np.zeros(5), np.full(5, eps)), sigma2=eps, max_iter=15,
+                          tol=1e-15)
+        assert np.max(subspace_angles(res.params.C, ipca.params.C)) < 1e-9
+        gaps.append(np.max(np.abs(res.params.C - ipca.params.C)) / np.max(np.abs(ipca.params.C)))
+    assert np.all(np.diff(gaps) < 0) and gaps[0] > 1e-2 and gaps[-1] < 1e-6
+    # and after 15 iterations both are close to the principal subspace (rate lambda_3 / lambda_2 = 1/4 per step)
+    U = fl.pca(y, 2).U
+    assert np.max(subspace_angles(ipca.params.C, U)) < 1e-6
+    # epsilon times the log likelihood tends to -1/2 the squared reconstruction error (iterative PCA's objective)
+    C = ipca.params.C
+    Yc = y - y.mean(0)
+    sse = np.sum((Yc - np.linalg.lstsq(C, Yc.T, rcond=None)[0].T @ C.T) ** 2)     # least-squares projection
+    assert ipca.log_lik[-1] == pytest.approx(-0.5 * sse, rel=1e-10)
+    eps = 1e-9
+    ll = np.sum(fa.fa_log_likelihood(fa.FAParams(C, y.mean(0), np.full(5, eps)), y))
+    assert eps * ll == pytest.approx(-0.5 * sse, rel=1e-5)
+
+
+# --------------------------------------------------------------------------- errata of Section 7.3
+
+def test_erratum_e_step_must_subtract_the_bias():
+    """L2162/L2166: the draft's posterior mean K y ignores the bias it claims to absorb; K (y - c) is right."""
+    rng = np.random.default_rng(8)
+    params = random_fa(rng, 4, 2)
+    params = params._replace(c=params.c + 3.0)
+    y = rng.standard_normal((5, 4)) + params.c
+    C, c, Lam = params
+    Kgain = np.linalg.solve(C.T @ np.diag(1 / Lam) @ C + np.eye(2), C.T @ np.diag(1 / Lam))
+    truth = g.bayes_invert(np.zeros(2), np.eye(2), C, c, np.diag(Lam), y, form="covariance").mu
+    draft = y @ Kgain.T
+    assert np.max(np.abs(draft - truth)) > 0.5
+    np.testing.assert_allclose(draft - truth, np.tile(Kgain @ c, (5, 1)), rtol=1e-10)
+    np.testing.assert_allclose((y - c) @ Kgain.T, truth, rtol=1e-10)
+    np.testing.assert_allclose(fa.fa_posterior(params, y).mu, truth, rtol=1e-10)
+
+
+def test_erratum_fa_derivative_signs():
+    """L2135 (dH/dC) and L2146 (dH/dLambda^{-1}) have flipped signs, L2153 a flipped last term; the
+    stationary points (and so the M step) are unaffected. Checked on fully observed (x, y) pairs."""
+    rng = np.random.default_rng(9)
+    N, L, K = 30, 3, 2
+    X = rng.standard_normal((N, K))
+    Y = rng.standard_normal((N, L))
+    C = rng.standard_normal((L, K))
+    P = np.diag(rng.uniform(0.5, 2.0, L))                 # Lambda^{-1}
+    h = 1e-6
+
+    def H(C, P):   # joint cross entropy (Eq. 7.2) without constants
+        R = Y - X @ C.T
+        return np.mean(0.5 * np.einsum("ni,ij,nj->n", R, P, R)) - 0.5 * np.linalg.slogdet(P)[1]
+
+    def fd(f, shape):
+        out = np.zeros(shape)
+        for idx in np.ndindex(shape):
+            E = np.zeros(shape)
+            E[idx] = h
+            out[idx] = (f(E) - f(-E)) / (2 * h)
+        return out
+
+    fd_C = fd(lambda E: H(C + E, P), (L, K))
+    R = Y - X @ C.T
+    draft_C = P @ R.T @ X / N                              # <Lambda^{-1} (Y - C X) X^T>
+    np.testing.assert_allclose(fd_C, -draft_C, rtol=1e-6, atol=1e-8)
+    fd_P = fd(lambda E: H(C, P + E), (L, L))              # entries of Lambda^{-1} treated as free
+    Lam = np.linalg.inv(P)
+    draft_P = Lam - R.T @ R / N                            # <Lambda - (Y - CX)(Y - CX)^T>
+    np.testing.assert_allclose(fd_P, -0.5 * draft_P, rtol=1e-6, atol=1e-8)
+    # L2153: the expansion of <(y - Cx)(y - Cx)^T> needs + C<xx^T>C^T
+    Syy, Syx, Sxx = Y.T @ Y / N, Y.T @ X / N, X.T @ X / N
+    lhs = R.T @ R / N
+    np.testing.assert_allclose(lhs, Syy - Syx @ C.T - C @ Syx.T + C @ Sxx @ C.T, rtol=1e-12)
+    assert not np.allclose(lhs, Syy - Syx @ C.T - C @ Syx.T - C @ Sxx @ C.T)
+
+
+# --------------------------------------------------------------------------- validation
+
+def test_validation_messages():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((20, 4))
+    with pytest.raises(ValueError, match=r"y must be a 2-D array of shape \(N, L\); got an array of shape \(4,\)"):
+        fl.fit_fa(y[0], 1, rng=rng)
+    bad = y.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match=r"y must be finite; got nan at index \(3, 2\)"):
+        fl.fit_fa(bad, 1, rng=rng)
+    with pytest.raises(ValueError, match=r"y must hold at least 2 observations \(rows\).*got N = 1"):
+        fl.pca(y[:1], 1)
+    with pytest.raises(ValueError, match=r"y must have at least one column \(L >= 1\)"):
+        fl.pca(np.zeros((5, 0)), 1)
+    with pytest.raises(ValueError, match=r"K must be at least 1; got 0"):
+        fl.fit_fa(y, 0, rng=rng)
+    with pytest.raises(ValueError, match=r"K must be at most L = 4, the number of observed dimensions; got K = 5"):
+        fl.fit_fa(y, 5, rng=rng)
+    with pytest.raises(ValueError, match=r"K must be at most L = 4, the number of observed dimensions; got K = 5"):
+        fl.pca(y, 5)
+    with pytest.raises(ValueError, match=r"K must be at most L - 1 = 3 \(the noise variance"):
+        fl.ppca_ml(y, 4)
+    with pytest.raises(ValueError, match=r"K must be at most L - 1 = 3"):
+        fl.fit_ppca(y, 4, rng=rng)
+    with pytest.raises(ValueError, match=r"K must be at most N - 1 = 2: centred data with N = 3 rows"):
+        fl.fit_fa(y[:3], 3, rng=rng)
+    with pytest.raises(ValueError, match=r"K must be at most N - 1 = 2"):
+        fl.fit_iterative_pca(y[:3], 3, rng=rng)
+    with pytest.raises(ValueError, match=r"y is constant: every column has zero sample variance"):
+        fl.pca(np.ones((5, 3)), 1)
+    const = y.copy()
+    const[:, 1] = 2.0
+    with pytest.raises(ValueError, match=r"y has \(numerically\) zero variance in column 1"):
+        fl.fit_fa(const, 1, rng=rng)
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
+        fl.fit_fa(y, 1)
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
+        fl.fit_iterative_pca(y, 1, rng=1)
+    with pytest.raises(TypeError, match=r"K must be an integer"):
+        fl.pca(y, 1.5)
+
+
+def test_validation_messages_init_and_options():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((20, 4))
+    good = fa.FAParams(np.ones((4, 2)), np.zeros(4), np.ones(4))
+    with pytest.raises(ValueError, match=r"init must be FAParams with C of shape \(L, K\) = \(4, 1\)"):
+        fl.fit_fa(y, 1, init=good)
+    with pytest.raises(ValueError, match=r"params must be FAParams\(C, c, Lambda\), a 3-tuple"):
+        fl.fit_fa(y, 2, init=(np.ones((4, 2)), np.zeros(4)))
+    with pytest.raises(ValueError, match=r"Lambda must be positive; entry 1 is -1"):
+        fl.fit_fa(y, 2, init=good._replace(Lambda=np.array([1.0, -1.0, 1.0, 1.0])))
+    with pytest.raises(ValueError, match=r"Lambda_floor must be below 1 \(it is a fraction"):
+        fl.fit_fa(y, 2, init=good, Lambda_floor=1.0)
+    with pytest.raises(ValueError, match=r"Lambda_floor must be positive; got 0"):
+        fl.fa_em_step(good, y, Lambda_floor=0.0)
+    with pytest.raises(ValueError, match=r"sigma2_floor must be below 1"):
+        fl.ppca_ml(y, 2, sigma2_floor=2.0)
+    with pytest.raises(ValueError, match=r"init.Lambda must be isotropic \(all entries equal"):
+        fl.fit_ppca(y, 2, init=good._replace(Lambda=np.array([1.0, 2.0, 1.0, 1.0])))
+    with pytest.raises(ValueError, match=r"init.Lambda must be isotropic"):
+        fl.ppca_em_step(good._replace(Lambda=np.array([1.0, 2.0, 1.0, 1.0])), y)
+    with pytest.raises(ValueError, match=r"sigma2 must be positive; got -1"):
+        fl.fit_ppca(y, 2, init=good, sigma2=-1.0)
+    with pytest.raises(ValueError, match=r"sigma2 must be positive; got 0"):
+        fl.fit_ppca(y, 2, rng=rng, sigma2=0.0)
+    with pytest.raises(ValueError, match=r"params must be PCAParams\(C, c\), a 2-tuple"):
+        fl.iterative_pca_step(good, y)
+    with pytest.raises(ValueError, match=r"C must have shape \(L, K\) = \(4, 2\); got \(3, 2\)"):
+        fl.fit_iterative_pca(y, 2, init=fl.PCAParams(np.ones((3, 2)), np.zeros(4)))
+    with pytest.raises(ValueError, match=r"Lambda_floor_abs must be positive"):
+        fl.fa_model(np.zeros(4))
+    with pytest.raises(ValueError, match=r"Lambda_floor_abs must be a 1-D array of shape \(L,\)"):
+        fl.fa_model(1e-3)
+    with pytest.raises(ValueError, match=r"C must be a 2-D array of shape \(L, K\)"):
+        fl.iterative_pca_step(fl.PCAParams(np.ones(4), np.zeros(4)), y)
+    with pytest.raises(ValueError, match=r"sigma2_floor_abs must be positive"):
+        fl.ppca_model(0.0)
+    with pytest.raises(FloatingPointError, match=r"iterative PCA: C has lost rank"):
+        fl.fit_iterative_pca(y, 2, init=fl.PCAParams(np.ones((4, 2)), np.zeros(4)))
