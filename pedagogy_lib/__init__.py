@@ -6,8 +6,8 @@ Modules are organized by concept; names follow the book's symbols in ASCII (``mu
 array shape. Every public function validates its inputs once and raises ``ValueError`` naming
 the symbol; kernels trust their inputs.
 """
-from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, linalg, mixture, nn, objectives,
-               plotting, recursions, regression, rnn, sparse_coding)
+from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, kalman, linalg, mixture, nn,
+               objectives, particle, plotting, recursions, regression, resampling, rnn, sparse_coding)
 from ._checks import ConvergenceWarning
 from .gaussian import (Gaussian, GaussianPosterior, LinearGaussian, bayes_invert, condition, joint,
                        marginalize, mvn_logpdf, sample_mvn)
@@ -34,13 +34,16 @@ __all__ = [
     "gaussian",
     "glm",
     "hmm",
+    "kalman",
     "linalg",
     "mixture",
     "nn",
     "objectives",
+    "particle",
     "plotting",
     "recursions",
     "regression",
+    "resampling",
     "rnn",
     "sparse_coding",
 ]

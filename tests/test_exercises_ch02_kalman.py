@@ -1,0 +1,67 @@
+"""Checkers of notebook 2.2.2: correct answers pass, typical wrong answers fail with the right hint."""
+import numpy as np
+
+from pedagogy_lib.exercises import ch02_kalman as check
+from pedagogy_lib.kalman import LGSSMParams, kalman_filter
+
+
+def test_steady_state_matches_a_long_filter_run_and_catches_slips():
+    q, r = check.EX_WALK
+    one = np.ones(1)
+    params = LGSSMParams(0 * one, np.eye(1), np.eye(1), None, 0 * one, q * np.eye(1), np.eye(1), 0 * one,
+                         r * np.eye(1))
+    res = kalman_filter(params, np.zeros((300, 1)))        # covariances converge regardless of the data
+    P, K = res.Upsilon_pred[-1, 0, 0], res.K[-1, 0, 0]
+    assert check.steady_state(P, K)
+    P_filt = res.Upsilon_filt[-1, 0, 0]
+    out = check.steady_state(P_filt, P_filt / (P_filt + r))
+    assert not out and "filtered variance" in str(out)
+    out = check.steady_state(P, P / r)
+    assert not out and "divided P by r" in str(out)
+    out = check.steady_state(None, None)
+    assert not out and "is None" in str(out)
+
+
+def test_one_step_against_the_library_and_typical_mistakes():
+    p = check.EX_STEP
+    params = LGSSMParams(p.mu_prev, p.Upsilon_prev, p.A, None, p.a, p.Sigma_x, p.C, p.c, p.Sigma_y_x)
+    # a missing first observation makes row 0 of the filter equal the prior (mu_prev, Upsilon_prev)
+    res = kalman_filter(params, np.vstack([np.full((1, 1), np.nan), p.y[None]]))
+    assert check.one_step(res.mu_filt[1], res.Upsilon_filt[1])
+    # skipping the time update
+    S = p.C @ p.Upsilon_prev @ p.C.T + p.Sigma_y_x
+    Kg = p.Upsilon_prev @ p.C.T @ np.linalg.inv(S)
+    mu_skip = p.mu_prev + Kg @ (p.y - p.C @ p.mu_prev - p.c)
+    out = check.one_step(mu_skip, p.Upsilon_prev - Kg @ S @ Kg.T)
+    assert not out and "skipped the time update" in str(out)
+    out = check.one_step(res.mu_filt[1], res.Upsilon_pred[1])
+    assert not out and "stopped after the time update" in str(out)
+    out = check.one_step(None, None)
+    assert not out and "is None" in str(out)
+
+
+def test_smoother_gain_against_both_forms_of_eq_2_53_and_mistakes():
+    U, A, Q = check.EX_GAIN_J
+    P = A @ U @ A.T + Q
+    J = U @ A.T @ np.linalg.inv(P)
+    assert check.smoother_gain(J)
+    assert check.smoother_gain(U @ A.T @ np.linalg.inv(P))
+    out = check.smoother_gain(U @ A.T @ np.linalg.inv(A @ U @ A.T))
+    assert not out and "left Sigma_x out" in str(out)
+    out = check.smoother_gain(U @ A.T)
+    assert not out and "forgot the inverse" in str(out)
+    out = check.smoother_gain(J.T)
+    assert not out and "transpose" in str(out)
+    assert not check.smoother_gain(None)
+
+
+def test_inflating_A_accepts_the_non_normal_counterexample_and_rejects_others():
+    assert check.inflating_A(np.array([[0.5, 10.0], [0.0, 0.5]]))
+    out = check.inflating_A(0.9 * np.eye(2))
+    assert not out and "shrinks Upsilon = I in every direction" in str(out)
+    out = check.inflating_A(np.array([[1.2, 3.0], [0.0, 0.5]]))
+    assert not out and "not strictly stable" in str(out)
+    out = check.inflating_A(np.eye(3))
+    assert not out and "shape (2, 2)" in str(out)
+    out = check.inflating_A(None)
+    assert not out and "is None" in str(out)

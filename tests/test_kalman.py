@@ -1,0 +1,411 @@
+"""Kalman filter and RTS smoother (Section 2.2.2) against a dense joint-Gaussian oracle and peers."""
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+from scipy.linalg import solve_discrete_are
+
+from pedagogy_lib import gaussian
+from pedagogy_lib.kalman import (KalmanFilterResult, LGSSMParams, _kalman_filter_numba, _rts_backward_numba,
+                                 _rts_gains_numba, kalman_filter, kalman_smoother, rts_smoother, sample_lgssm)
+
+from oracle_lgssm import oracle_filter, oracle_log_evidence, oracle_smoother
+
+BACKENDS = ["numba", "numpy"]
+FORMS = ["covariance", "information"]
+
+
+def _spd(rng, k, scale=1.0):
+    M = rng.standard_normal((k, k))
+    return scale * (M @ M.T / k + 0.5 * np.eye(k))
+
+
+def random_problem(seed, n=3, m=2, n_u=2, T=6, missing=(2,), diag_R=False):
+    """A random LGSSM with controls, offsets and whole missing rows of y."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n))
+    A *= 0.95 / max(1e-12, np.max(np.abs(np.linalg.eigvals(A))))
+    R = np.diag(rng.uniform(0.3, 1.5, m)) if diag_R else _spd(rng, m)
+    params = LGSSMParams(mu1=rng.standard_normal(n), Sigma1=_spd(rng, n), A=A,
+                         B=rng.standard_normal((n, n_u)) if n_u else None, a=rng.standard_normal(n),
+                         Sigma_x=_spd(rng, n, 0.5), C=rng.standard_normal((m, n)), c=rng.standard_normal(m),
+                         Sigma_y_x=R)
+    u = rng.standard_normal((T - 1, n_u)) if n_u else None
+    _, y = sample_lgssm(params, T, rng=rng, u=u)
+    for t in missing:
+        y[t] = np.nan
+    return params, y, u
+
+
+# ---------------------------------------------------------------- against the dense oracle
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("form", FORMS)
+def test_filter_equals_conditioning_the_stacked_gaussian_on_each_prefix(backend, form):
+    params, y, u = random_problem(0, missing=(0, 3))        # a missing first row too
+    res = kalman_filter(params, y, u, form=form, backend=backend)
+    mp, Up, mf, Uf = oracle_filter(params, y, u)
+    np.testing.assert_allclose(res.mu_pred, mp, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_pred, Up, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.mu_filt, mf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_filt, Uf, rtol=1e-9, atol=1e-10)
+    assert np.all(res.K[[0, 3]] == 0.0)                     # no gain where y is missing
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("form", FORMS)
+def test_smoother_and_cross_covariance_equal_the_dense_posterior(backend, form):
+    params, y, u = random_problem(1, n=2, m=3, n_u=1, T=7, missing=(4,))
+    res = kalman_smoother(params, y, u, form=form, backend=backend)
+    ms, Us, cross = oracle_smoother(params, y, u)
+    np.testing.assert_allclose(res.mu_smooth, ms, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_smooth, Us, rtol=1e-9, atol=1e-10)
+    # Eq. 2.55 orientation: Upsilon_cross[t] = Cov[x_{t+1}, x_t | y] = Upsilon_smooth[t+1] J[t]^T
+    np.testing.assert_allclose(res.Upsilon_cross, cross, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_cross, res.Upsilon_smooth[1:] @ np.swapaxes(res.J, 1, 2), atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("form", FORMS)
+def test_log_evidence_equals_stacked_density_and_factors_are_prefix_differences(backend, form):
+    params, y, u = random_problem(2, n=2, m=4, n_u=0, T=6, missing=(1,), diag_R=True)
+    res = kalman_filter(params, y, u, form=form, backend=backend)
+    np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-10)
+    prefix = np.array([oracle_log_evidence(params, y, u, upto=t) for t in range(y.shape[0] + 1)])
+    np.testing.assert_allclose(res.log_p_y, np.diff(prefix), rtol=1e-9, atol=1e-10)   # Eq. 2.40 factors
+    assert res.log_p_y[1] == 0.0                              # the missing step contributes nothing
+
+
+def test_one_step_is_the_section_2_1_2_posterior():
+    params, y, _ = random_problem(3, n=3, m=2, n_u=0, T=1, missing=())
+    post = gaussian.bayes_invert(params.mu1, params.Sigma1, params.C, params.c, params.Sigma_y_x, y[0])
+    res = kalman_smoother(params, y)
+    np.testing.assert_allclose(res.mu_filt[0], post.mu, rtol=1e-12)
+    np.testing.assert_allclose(res.Upsilon_filt[0], post.Sigma, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.K[0], post.gain, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.log_evidence, post.log_evidence, rtol=1e-12)
+    assert res.J.shape == (0, 3, 3) and res.Upsilon_cross.shape == (0, 3, 3)
+
+
+# ---------------------------------------------------------------- structural properties
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_smoother_equals_filter_at_the_last_step(backend):
+    params, y, u = random_problem(4)
+    res = kalman_smoother(params, y, u, backend=backend)
+    assert np.array_equal(res.mu_smooth[-1], res.mu_filt[-1])
+    assert np.array_equal(res.Upsilon_smooth[-1], res.Upsilon_filt[-1])
+
+
+def test_backward_pass_never_touches_emission_parameters_or_data():
+    params, y, u = random_problem(5, missing=())
+    full = kalman_smoother(params, y, u)
+    filt = kalman_filter(params, y, u)
+    # rts_smoother's signature has no emission parameter, observation or control ...
+    assert list(inspect.signature(rts_smoother).parameters) == ["A", "filt", "backend"]
+    assert list(inspect.signature(_rts_backward_numba.py_func).parameters) == [
+        "mu_pred", "Upsilon_pred", "mu_filt", "Upsilon_filt", "J", "mu_smooth", "Upsilon_smooth", "Upsilon_cross"]
+    assert list(inspect.signature(_rts_gains_numba.py_func).parameters) == ["A", "Upsilon_pred", "Upsilon_filt", "J"]
+    # ... and poisoning everything the emission produced (gains, evidence) changes nothing.
+    poisoned = filt._replace(K=np.full_like(filt.K, np.nan), log_p_y=np.full_like(filt.log_p_y, np.nan))
+    for backend in BACKENDS:
+        sm = rts_smoother(params.A, poisoned, backend=backend)
+        np.testing.assert_allclose(sm.mu_smooth, full.mu_smooth, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(sm.Upsilon_smooth, full.Upsilon_smooth, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(sm.Upsilon_cross, full.Upsilon_cross, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(sm.J, full.J, rtol=1e-10, atol=1e-12)   # forward-pass J = backward-pass J
+
+
+def test_covariances_and_gains_do_not_depend_on_the_data_values():
+    params, y, u = random_problem(6, missing=(1,))
+    y2 = y + 10.0 * np.random.default_rng(60).standard_normal(y.shape)
+    a, b = kalman_smoother(params, y, u), kalman_smoother(params, y2, u)
+    for field in ("Upsilon_pred", "Upsilon_filt", "K", "Upsilon_smooth", "J", "Upsilon_cross"):
+        np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-12, atol=1e-14)
+    assert not np.allclose(a.mu_smooth, b.mu_smooth)
+
+
+def test_controls_can_be_folded_into_a_time_varying_offset():
+    """L853: B u_{t-1} + a is just a time-varying offset; with u = e_t and B = offsets it matches."""
+    params, y, u = random_problem(7, n_u=2)
+    res = kalman_smoother(params, y, u)
+    T, n = y.shape[0], params.mu1.shape[0]
+    offsets = u @ params.B.T + params.a                      # (T-1, n)
+    p2 = params._replace(B=offsets.T, a=np.zeros(n))
+    res2 = kalman_smoother(p2, y, np.eye(T - 1))
+    np.testing.assert_allclose(res2.mu_smooth, res.mu_smooth, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(res2.log_evidence, res.log_evidence, rtol=1e-12)
+
+
+def test_steady_state_prediction_covariance_solves_the_dare():
+    rng = np.random.default_rng(8)
+    n, m = 3, 2
+    params = LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.linalg.qr(rng.standard_normal((n, n)))[0], None,
+                         np.zeros(n), _spd(rng, n), rng.standard_normal((m, n)), np.zeros(m), _spd(rng, m))
+    res = kalman_filter(params, np.zeros((200, m)))
+    P = solve_discrete_are(params.A.T, params.C.T, params.Sigma_x, params.Sigma_y_x)
+    np.testing.assert_allclose(res.Upsilon_pred[-1], P, rtol=1e-10)
+    # scalar random walk closed form: P = (q + sqrt(q^2 + 4 q r)) / 2, K = P / (P + r)
+    q, r = 0.3, 2.0
+    one = np.ones(1)
+    p1 = LGSSMParams(0 * one, np.eye(1), np.eye(1), None, 0 * one, q * np.eye(1), np.eye(1), 0 * one, r * np.eye(1))
+    res1 = kalman_filter(p1, np.zeros((200, 1)))
+    P1 = (q + np.sqrt(q * q + 4 * q * r)) / 2
+    np.testing.assert_allclose(res1.Upsilon_pred[-1, 0, 0], P1, rtol=1e-12)
+    np.testing.assert_allclose(res1.K[-1, 0, 0], P1 / (P1 + r), rtol=1e-12)
+
+
+def test_stable_A_can_still_inflate_the_prediction_covariance():
+    """Erratum for L889: spectral radius < 1 does not make A Upsilon A^T smaller than Upsilon."""
+    A = np.array([[0.5, 10.0], [0.0, 0.5]])
+    assert np.max(np.abs(np.linalg.eigvals(A))) < 1
+    two = np.zeros(2)
+    params = LGSSMParams(two, np.eye(2), A, None, two, 1e-9 * np.eye(2), np.eye(2), two, np.eye(2))
+    y = np.full((2, 2), np.nan)                               # no data: pure time update
+    res = kalman_filter(params, y)
+    growth = np.linalg.eigvalsh(res.Upsilon_pred[1] - res.Upsilon_filt[0])
+    assert growth.max() > 90                                  # I - A A^T has eigenvalue about -99.5
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_long_run_covariances_stay_symmetric_positive_definite_and_ordered(form):
+    rng = np.random.default_rng(9)
+    n, m, T = 4, 12, 10_000
+    theta = 0.05
+    R2 = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    A = np.kron(np.eye(2), R2)                                # marginally stable (rotations)
+    params = LGSSMParams(np.zeros(n), 100.0 * np.eye(n), A, None, np.zeros(n), 1e-4 * np.eye(n),
+                         rng.standard_normal((m, n)), np.zeros(m), np.diag(rng.uniform(0.01, 0.1, m)))
+    _, y = sample_lgssm(params, T, rng=rng)
+    y[::7] = np.nan
+    res = kalman_smoother(params, y, form=form)
+    for name in ("Upsilon_pred", "Upsilon_filt", "Upsilon_smooth"):
+        S = getattr(res, name)
+        assert np.array_equal(S, np.swapaxes(S, 1, 2)), name
+        assert np.linalg.eigvalsh(S).min() > 0, name
+    # Loewner order: smoothing and filtering can only remove uncertainty (tolerance: rounding)
+    tol = 1e-10 * np.abs(res.Upsilon_pred).max()
+    assert np.linalg.eigvalsh(res.Upsilon_filt - res.Upsilon_smooth).min() > -tol
+    assert np.linalg.eigvalsh(res.Upsilon_pred - res.Upsilon_filt).min() > -tol
+    assert np.isfinite(res.log_evidence)
+
+
+# ---------------------------------------------------------------- kernel vs twin, forms
+
+def test_numba_kernel_matches_numpy_twin_on_random_problems():
+    for seed in range(12):
+        rng = np.random.default_rng(100 + seed)
+        n, m, n_u = (int(v) for v in rng.integers(1, 5, 3))
+        n_u, T = n_u - 1, int(rng.integers(1, 9))
+        missing = tuple(int(t) for t in rng.choice(T, size=int(rng.integers(0, 2)), replace=False))
+        params, y, u = random_problem(100 + seed, n=n, m=m, n_u=n_u, T=T, missing=missing,
+                                      diag_R=bool(seed % 2))
+        for form in FORMS:
+            a = kalman_smoother(params, y, u, form=form, backend="numba")
+            b = kalman_smoother(params, y, u, form=form, backend="numpy")
+            for name, x1, x2 in zip(a._fields, a, b):
+                np.testing.assert_allclose(x1, x2, rtol=1e-10, atol=1e-10, err_msg=f"{name}, seed {seed}, {form}")
+
+
+def test_kernel_py_func_agrees_with_compiled_kernel():
+    params, y, u = random_problem(11, missing=())
+    p = params
+    args = (p.mu1, p.Sigma1, p.A, np.ascontiguousarray(p.A.T), p.B, u, p.a, p.Sigma_x, p.C,
+            np.ascontiguousarray(p.C.T), p.c, p.Sigma_y_x, y, np.ones(y.shape[0], np.uint8), False,
+            np.zeros((2, 3)), np.zeros((3, 2)), np.zeros((3, 3)), True, np.zeros(2), np.zeros((1, 1)), 0.0, True)
+    T, n, m = y.shape[0], 3, 2
+
+    def outputs():
+        return [np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n, m)),
+                np.zeros(T), np.zeros((T - 1, n, n))]
+    compiled, python = outputs(), outputs()
+    _kalman_filter_numba(*args, *compiled)
+    _kalman_filter_numba.py_func(*args, *python)
+    for x1, x2 in zip(compiled, python):
+        np.testing.assert_allclose(x1, x2, rtol=1e-12, atol=1e-13)
+    assert np.abs(compiled[6]).max() > 0                     # J was filled in the forward pass
+
+
+@pytest.mark.parametrize("diag_R", [True, False])
+def test_information_form_equals_covariance_form_when_m_is_much_larger_than_n(diag_R):
+    params, y, u = random_problem(12, n=3, m=40, n_u=1, T=20, missing=(5, 6), diag_R=diag_R)
+    a = kalman_smoother(params, y, u, form="information")
+    b = kalman_smoother(params, y, u, form="covariance")
+    c = kalman_smoother(params, y, u)                         # auto picks information for m > 2 n
+    for name, x1, x2, x3 in zip(a._fields, a, b, c):
+        np.testing.assert_allclose(x1, x2, rtol=1e-9, atol=1e-10, err_msg=name)
+        np.testing.assert_array_equal(x1, x3, err_msg=name)
+
+
+# ---------------------------------------------------------------- peer libraries
+
+def test_agrees_with_pykalman_filter_smoother_pairwise_covariance_and_loglikelihood():
+    from pykalman import KalmanFilter
+    from pykalman.standard import _smooth, _smooth_pair
+    params, y, u = random_problem(13, n=3, m=2, n_u=2, T=15, missing=(4, 9))
+    # pykalman: x_{t+1} = A x_t + b_t + noise, with transition_offsets[t] = b_t feeding x_{t+1} (0-based),
+    # which is our B u[t] + a; its "initial state" is the prior of its first (observed) state, i.e.
+    # our mu1/Sigma1 (the book's x_1), not a state before the first observation. Missing rows are masked.
+    kf = KalmanFilter(transition_matrices=params.A, observation_matrices=params.C,
+                      transition_covariance=params.Sigma_x, observation_covariance=params.Sigma_y_x,
+                      transition_offsets=u @ params.B.T + params.a, observation_offsets=params.c,
+                      initial_state_mean=params.mu1, initial_state_covariance=params.Sigma1)
+    Y = np.ma.masked_invalid(y)
+    mf, Uf = kf.filter(Y)
+    ms, Us = kf.smooth(Y)
+    ll = kf.loglikelihood(Y)
+    res = kalman_smoother(params, y, u)
+    np.testing.assert_allclose(res.mu_filt, mf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_filt, Uf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.mu_smooth, ms, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_smooth, Us, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.log_evidence, ll, rtol=1e-9)
+    _, _, gains = _smooth(params.A, res.mu_filt, res.Upsilon_filt, res.mu_pred, res.Upsilon_pred)
+    np.testing.assert_allclose(res.J, gains, rtol=1e-9, atol=1e-10)
+    pair = _smooth_pair(res.Upsilon_smooth, gains)            # pair[t] = Cov[x_t, x_{t-1}], t >= 1
+    np.testing.assert_allclose(res.Upsilon_cross, pair[1:], rtol=1e-9, atol=1e-10)
+
+
+def test_agrees_with_filterpy_predict_update_loop_and_rts_smoother():
+    from filterpy.kalman import KalmanFilter, rts_smoother as fp_rts
+    # filterpy has no offsets a, c and its rts_smoother ignores controls: use a problem with c only
+    # (subtracted from y) and no control/transition offset for the smoother comparison.
+    params, y, u = random_problem(14, n=3, m=2, n_u=0, T=12, missing=())
+    params = params._replace(a=np.zeros(3))
+    n, m = 3, 2
+    kf = KalmanFilter(dim_x=n, dim_z=m)
+    kf.x, kf.P = params.mu1.copy(), params.Sigma1.copy()     # filterpy's x, P start as the prior of x_1
+    kf.F, kf.H, kf.Q, kf.R = params.A, params.C, params.Sigma_x, params.Sigma_y_x
+    xs, Ps, ll = [], [], 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t in range(y.shape[0]):
+            if t > 0:
+                kf.predict()                                  # filterpy: predict then update
+            kf.update(y[t] - params.c)
+            xs.append(kf.x.copy())
+            Ps.append(kf.P.copy())
+            ll += kf.log_likelihood
+    xs, Ps = np.array(xs), np.array(Ps)
+    res = kalman_smoother(params, y)
+    np.testing.assert_allclose(res.mu_filt, xs, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_filt, Ps, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.log_evidence, ll, rtol=1e-9)
+    x_s, P_s, _, _ = fp_rts(xs, Ps, np.array([params.A] * len(xs)), np.array([params.Sigma_x] * len(xs)))
+    np.testing.assert_allclose(res.mu_smooth, x_s, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_smooth, P_s, rtol=1e-9, atol=1e-10)
+
+
+# ---------------------------------------------------------------- validation messages
+
+def _good():
+    params, y, u = random_problem(15, n=2, m=3, n_u=1, T=4, missing=())
+    return params, y, u
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("mu1", np.zeros((2, 1)), r"mu1 must be a 1-D array of shape \(n,\)"),
+    ("mu1", np.zeros(0), r"mu1 must have at least one entry \(n >= 1\)"),
+    ("Sigma1", np.eye(3), r"Sigma1 must have shape \(n, n\) = \(2, 2\); got \(3, 3\)"),
+    ("Sigma1", -np.eye(2), r"Sigma1 is not symmetric positive definite"),
+    ("Sigma1", np.array([[1.0, 0.5], [0.0, 1.0]]), r"Sigma1 is not symmetric"),
+    ("A", np.eye(3), r"A must have shape \(n, n\) = \(2, 2\)"),
+    ("A", np.array([[np.nan, 0], [0, 1]]), r"A must be finite"),
+    ("B", np.zeros(2), r"B must be a 2-D array of shape \(n, n_u\)"),
+    ("B", np.zeros((3, 1)), r"B must have shape \(n, n_u\) = \(2, any\); got \(3, 1\)"),
+    ("a", np.zeros(3), r"a must have shape \(n,\) = \(2,\)"),
+    ("Sigma_x", np.zeros((2, 2)), r"Sigma_x is not symmetric positive definite"),
+    ("Sigma_x", np.eye(3), r"Sigma_x must have shape \(n, n\)"),
+    ("c", np.zeros((3, 1)), r"c must be a 1-D array of shape \(m,\)"),
+    ("c", np.zeros(0), r"c must have at least one entry \(m >= 1\)"),
+    ("C", np.zeros((3, 3)), r"C must have shape \(m, n\) = \(3, 2\)"),
+    ("Sigma_y_x", np.eye(2), r"Sigma_y_x must have shape \(m, m\) = \(3, 3\)"),
+    ("Sigma_y_x", -np.eye(3), r"Sigma_y_x is not symmetric positive definite"),
+])
+def test_parameter_validation_messages(field, value, match):
+    params, y, u = _good()
+    with pytest.raises(ValueError, match=match):
+        kalman_filter(params._replace(**{field: value}), y, u)
+
+
+def test_observation_control_and_option_validation_messages():
+    params, y, u = _good()
+    with pytest.raises(TypeError, match=r"params must be an LGSSMParams; got tuple"):
+        kalman_filter(tuple(params), y, u)
+    with pytest.raises(ValueError, match=r"y must be a 2-D array of shape \(T, m\)"):
+        kalman_filter(params, y[0], u)
+    with pytest.raises(ValueError, match=r"y must have shape \(T, m\) = \(any, 3\); got \(4, 2\)"):
+        kalman_filter(params, y[:, :2], u)
+    with pytest.raises(ValueError, match=r"y must hold at least one time step \(T >= 1\)"):
+        kalman_filter(params, np.zeros((0, 3)), np.zeros((0, 1)))
+    bad = y.copy()
+    bad[1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"y must be finite or NaN .* at index \(1, 2\)"):
+        kalman_filter(params, bad, u)
+    bad = y.copy()
+    bad[2, 0] = np.nan
+    with pytest.raises(ValueError, match=r"y\[2\] is partly NaN \(1 of 3 entries\): only whole rows"):
+        kalman_filter(params, bad, u)
+    with pytest.raises(ValueError, match=r"u is required because B has n_u = 1 columns"):
+        kalman_filter(params, y)
+    with pytest.raises(ValueError, match=r"u must have shape \(T - 1, n_u\) = \(3, 1\); got \(4, 1\)"):
+        kalman_filter(params, y, np.zeros((4, 1)))
+    with pytest.raises(ValueError, match=r"u must be finite"):
+        kalman_filter(params, y, np.full((3, 1), np.nan))
+    with pytest.raises(ValueError, match=r"u must have shape \(T - 1, n_u\) = \(3, 0\)"):
+        kalman_filter(params._replace(B=None), y, u)
+    with pytest.raises(ValueError, match=r"form must be one of \{'auto', 'covariance', 'information'\}"):
+        kalman_filter(params, y, u, form="sqrt")
+    with pytest.raises(ValueError, match=r"backend must be one of \{'numba', 'numpy'\}; got 'jax'"):
+        kalman_smoother(params, y, u, backend="jax")
+
+
+def test_rts_smoother_and_sampler_validation_messages():
+    params, y, u = _good()
+    filt = kalman_filter(params, y, u)
+    with pytest.raises(TypeError, match=r"filt must be a KalmanFilterResult; got dict"):
+        rts_smoother(params.A, {})
+    with pytest.raises(ValueError, match=r"A must have shape \(n, n\) = \(3, 3\); got \(3, 2\)"):
+        rts_smoother(np.zeros((3, 2)), filt)
+    with pytest.raises(ValueError, match=r"filt.mu_filt must have shape \(T, n\) = \(4, 3\); got \(4, 2\)"):
+        rts_smoother(np.eye(3), filt)
+    with pytest.raises(ValueError, match=r"filt.Upsilon_pred must have shape \(T, n, n\)"):
+        rts_smoother(params.A, filt._replace(Upsilon_pred=filt.Upsilon_pred[:, :1]))
+    with pytest.raises(ValueError, match=r"filt.mu_pred must be finite"):
+        rts_smoother(params.A, filt._replace(mu_pred=filt.mu_pred * np.nan))
+    empty = KalmanFilterResult(np.zeros((0, 2)), np.zeros((0, 2, 2)), np.zeros((0, 2)), np.zeros((0, 2, 2)),
+                               np.zeros((0, 2, 3)), np.zeros(0), 0.0)
+    with pytest.raises(ValueError, match=r"filt must hold at least one time step"):
+        rts_smoother(params.A, empty)
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
+        sample_lgssm(params, 3, rng=0, u=u[:2])
+    with pytest.raises(ValueError, match=r"T must be at least 1; got 0"):
+        sample_lgssm(params, 0, rng=np.random.default_rng(0), u=np.zeros((0, 1)))
+
+
+def test_sampler_moments_match_the_dense_prior():
+    """Monte Carlo: 4000 sequences; tolerance 5 standard errors per coordinate (fixed seed)."""
+    from oracle_lgssm import lgssm_joint
+    params, _, u = random_problem(16, n=2, m=2, n_u=1, T=3, missing=())
+    rng = np.random.default_rng(160)
+    N = 4000
+    draws = np.array([np.concatenate([v.ravel() for v in sample_lgssm(params, 3, rng=rng, u=u)])
+                      for _ in range(N)])
+    joint = lgssm_joint(params, 3, u)
+    se = np.sqrt(np.diag(joint.Sigma) / N)
+    assert np.all(np.abs(draws.mean(0) - joint.mu) < 5 * se)
+    var_se = np.diag(joint.Sigma) * np.sqrt(2.0 / N)
+    assert np.all(np.abs(draws.var(0) - np.diag(joint.Sigma)) < 5 * var_se)
+
+
+def test_smoother_needs_the_filter_at_every_step_not_only_the_last():
+    """Erratum for L927: Eqs. 2.53-2.54 read mu_filt/Upsilon_filt at every t, not just at t = T."""
+    params, y, u = random_problem(17, missing=())
+    filt = kalman_filter(params, y, u)
+    base = rts_smoother(params.A, filt)
+    bumped = filt.mu_filt.copy()
+    bumped[2] += 1.0                                          # change an intermediate filter mean only
+    moved = rts_smoother(params.A, filt._replace(mu_filt=bumped))
+    assert np.array_equal(moved.mu_smooth[3:], base.mu_smooth[3:])
+    assert np.abs(moved.mu_smooth[2] - base.mu_smooth[2]).max() > 0.1
