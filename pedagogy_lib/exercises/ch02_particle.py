@@ -1,0 +1,138 @@
+r"""Checkers for the exercises of notebook 2.2.3 (particle filter and smoother, Eqs. 2.56-2.61).
+
+Problem data are module constants (shown in the notebook); every reference answer is computed from
+them when a checker runs, with independent formulas (scipy densities, explicit loops).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+from ._core import CheckResult, compare_array, compare_scalar, result
+
+__all__ = [
+    "WeightsProblem",
+    "BackwardStepProblem",
+    "EX_WEIGHTS",
+    "EX_BACKWARD",
+    "weights",
+    "ess",
+    "backward_step",
+    "convergence_slope",
+]
+
+
+class WeightsProblem(NamedTuple):
+    """Scalar particles ``x`` (I,) after a time update, an observation ``y_t`` and the emission
+    :math:`\\hat p(y_t\\mid x_t) = \\mathcal N(x_t, \\sigma_y^2)` with ``sigma_y`` its standard deviation."""
+
+    x: np.ndarray
+    y_t: float
+    sigma_y: float
+
+
+class BackwardStepProblem(NamedTuple):
+    """One FFBSm step: particles ``x_prev`` (I,) with filter weights ``alpha_prev`` (I,), particles
+    ``x_next`` (I,) with smoothing weights ``beta_next`` (I,), and the transition
+    :math:`\\hat p(x_t\\mid x_{t-1}) = \\mathcal N(a\\,x_{t-1}, \\sigma_x^2)`."""
+
+    x_prev: np.ndarray
+    alpha_prev: np.ndarray
+    x_next: np.ndarray
+    beta_next: np.ndarray
+    a: float
+    sigma_x: float
+
+
+EX_WEIGHTS = WeightsProblem(x=np.array([-1.2, -0.3, 0.1, 0.4, 0.9, 1.7]), y_t=0.5, sigma_y=0.6)
+
+EX_BACKWARD = BackwardStepProblem(
+    x_prev=np.array([-0.8, 0.0, 0.5, 1.1]),
+    alpha_prev=np.array([0.1, 0.4, 0.3, 0.2]),
+    x_next=np.array([-0.5, 0.2, 0.6, 1.4]),
+    beta_next=np.array([0.15, 0.35, 0.35, 0.15]),
+    a=0.9,
+    sigma_x=0.5,
+)
+
+
+def _reference_weights() -> np.ndarray:
+    x, y, s = EX_WEIGHTS
+    lik = stats.norm(loc=x, scale=s).pdf(y)           # p(y_t | x_t^(j)) for every particle
+    return lik / lik.sum()                            # Eq. 2.59
+
+
+def weights(answer) -> CheckResult:
+    r"""Check the filter weights :math:`\boldsymbol\alpha_t` (Eq. 2.59) for :data:`EX_WEIGHTS` (length 6)."""
+    x, y, s = EX_WEIGHTS
+    expected = _reference_weights()
+    lik = stats.norm(loc=x, scale=s).pdf(y)
+    log_lik = stats.norm(loc=x, scale=s).logpdf(y)
+    hints = {
+        "you forgot to normalize (these are the likelihoods themselves)": lik,
+        "you normalized the log-likelihoods instead of the likelihoods": log_lik / log_lik.sum(),
+        "you used the variance where the standard deviation belongs (or vice versa)":
+            stats.norm(loc=x, scale=s**2).pdf(y) / stats.norm(loc=x, scale=s**2).pdf(y).sum(),
+        "you returned uniform weights (the time update's Eq. 2.58, before seeing y_t)": np.full(6, 1 / 6),
+    }
+    return result("particle weights (Eq. 2.59)", compare_array(answer, expected, "alpha_t", hints=hints))
+
+
+def ess(answer) -> CheckResult:
+    r"""Check the effective sample size :math:`1/\sum_i(\alpha_t^{(i)})^2` of the weights of :data:`EX_WEIGHTS`."""
+    w = _reference_weights()
+    expected = 1.0 / np.sum(w**2)
+    hints = {
+        "you computed sum of squared weights (its reciprocal is the ESS)": np.sum(w**2),
+        "you divided the ESS by I (the exercise asks for the ESS itself, a number of particles)": expected / 6,
+        "you used unnormalized likelihoods": 1.0 / np.sum(stats.norm(EX_WEIGHTS.x, EX_WEIGHTS.sigma_y)
+                                                         .pdf(EX_WEIGHTS.y_t) ** 2),
+    }
+    problems = compare_scalar(answer, expected, "the ESS", hints=hints)
+    if not problems and not (1.0 <= float(np.asarray(answer, dtype=float)) <= 6.0):
+        problems = ["the ESS must lie between 1 and I."]
+    return result("effective sample size", problems)
+
+
+def _reference_backward() -> np.ndarray:
+    p = EX_BACKWARD
+    I = p.x_prev.shape[0]
+    beta_prev = np.zeros(I)
+    for k in range(I):                                # explicit Eq. 2.61
+        M_k = stats.norm(loc=p.a * p.x_prev, scale=p.sigma_x).pdf(p.x_next[k])   # p(x_t^k | x_{t-1}^j)
+        beta_prev += p.beta_next[k] * p.alpha_prev * M_k / np.sum(p.alpha_prev * M_k)
+    return beta_prev
+
+
+def backward_step(answer) -> CheckResult:
+    r"""Check :math:`\boldsymbol\beta_{t-1}` (Eq. 2.61) for :data:`EX_BACKWARD` (length 4)."""
+    p = EX_BACKWARD
+    expected = _reference_backward()
+    M = stats.norm(loc=p.a * p.x_prev[None, :], scale=p.sigma_x).pdf(p.x_next[:, None])   # M[k, j]
+    no_alpha = (p.beta_next[:, None] * M / M.sum(axis=1, keepdims=True)).sum(axis=0)
+    joint = p.alpha_prev * (p.beta_next @ M)
+    swapped = stats.norm(loc=p.a * p.x_next[None, :], scale=p.sigma_x).pdf(p.x_prev[:, None])
+    wrong_dir = (p.beta_next[:, None] * p.alpha_prev * swapped / (swapped * p.alpha_prev).sum(axis=1,
+                                                                                               keepdims=True)).sum(0)
+    hints = {
+        "you left alpha_{t-1} out of Eq. 2.60 (the filter weights are the prior of the inversion)": no_alpha,
+        "you normalized once at the end instead of per future particle k (Eq. 2.60's denominator "
+        "depends on k)": joint / joint.sum(),
+        "you returned alpha_{t-1} unchanged": p.alpha_prev,
+        "you evaluated the transition backwards, p(x_{t-1} | x_t)": wrong_dir,
+    }
+    return result("FFBSm backward step (Eq. 2.61)", compare_array(answer, expected, "beta_{t-1}", hints=hints))
+
+
+def convergence_slope(answer) -> CheckResult:
+    """Check a fitted slope of log(RMS error) against log(I): Monte Carlo error shrinks like I^(-1/2)."""
+    problems = compare_scalar(answer, -0.5, "the slope", rtol=0.0, atol=0.15)
+    if problems:
+        arr = np.asarray(answer, dtype=float) if answer is not None else None
+        if arr is not None and arr.size == 1 and np.isfinite(arr).all() and float(arr) > 0:
+            problems = ["the slope is positive: the error should shrink as I grows (did you swap the axes?)."]
+        elif arr is not None and arr.size == 1 and np.isfinite(arr).all() and abs(float(arr) + 1.0) < 0.15:
+            problems = ["the slope is near -1: did you fit the squared error (variance) instead of the RMS error?"]
+    return result("convergence rate", problems)

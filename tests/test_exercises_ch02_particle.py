@@ -1,0 +1,73 @@
+"""Checkers of notebook 2.2.3: correct answers pass, typical wrong answers fail with a useful message."""
+import numpy as np
+from scipy import stats
+
+from pedagogy_lib.exercises import ch02_particle as check
+from pedagogy_lib.particle import ffbsm
+
+
+def _lik():
+    x, y, s = check.EX_WEIGHTS
+    return np.exp(-0.5 * ((y - x) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+
+
+def test_weights():
+    lik = _lik()
+    assert check.weights(lik / lik.sum())
+    res = check.weights(lik)
+    assert not res and "forgot to normalize" in str(res)
+    res = check.weights(np.full(6, 1 / 6))
+    assert not res and "uniform" in str(res)
+    res = check.weights(None)
+    assert not res and "None" in str(res)
+    res = check.weights(np.ones(5) / 5)
+    assert not res and "shape" in str(res)
+
+
+def test_ess():
+    w = _lik() / _lik().sum()
+    assert check.ess(1 / np.sum(w**2))
+    res = check.ess(np.sum(w**2))
+    assert not res and "reciprocal" in str(res)
+    res = check.ess(1 / np.sum(w**2) / 6)
+    assert not res and "divided the ESS by I" in str(res)
+    assert not check.ess(None)
+
+
+def _beta_prev_via_library():
+    # Independent route: the library's FFBSm on a two-step "filter result" built from the problem.
+    p = check.EX_BACKWARD
+    from pedagogy_lib.kalman import LGSSMParams as P
+    from pedagogy_lib.particle import ParticleFilterResult
+    params = P(np.zeros(1), np.eye(1), np.array([[p.a]]), None, np.zeros(1), np.array([[p.sigma_x**2]]),
+               np.eye(1), np.zeros(1), np.eye(1))
+    x = np.stack([p.x_prev, p.x_next])[:, :, None]
+    log_alpha = np.log(np.stack([p.alpha_prev, p.beta_next]))        # beta_T = alpha_T at the last step
+    pf = ParticleFilterResult(x, log_alpha, np.zeros((2, 4), dtype=np.int64), np.ones(2), np.zeros(2, bool),
+                              np.zeros(2), 0.0)
+    return ffbsm(params, pf)[0]
+
+
+def test_backward_step():
+    p = check.EX_BACKWARD
+    good = _beta_prev_via_library()
+    assert check.backward_step(good)
+    res = check.backward_step(p.alpha_prev)
+    assert not res and "unchanged" in str(res)
+    M = stats.norm(loc=p.a * p.x_prev[None, :], scale=p.sigma_x).pdf(p.x_next[:, None])
+    no_alpha = (p.beta_next[:, None] * M / M.sum(axis=1, keepdims=True)).sum(axis=0)
+    res = check.backward_step(no_alpha)
+    assert not res and "alpha_{t-1} out" in str(res)
+    joint = p.alpha_prev * (p.beta_next @ M)
+    res = check.backward_step(joint / joint.sum())
+    assert not res and "normalized once" in str(res)
+    assert not check.backward_step(None)
+
+
+def test_convergence_slope():
+    assert check.convergence_slope(-0.47)
+    res = check.convergence_slope(0.5)
+    assert not res and "positive" in str(res)
+    res = check.convergence_slope(-1.02)
+    assert not res and "squared error" in str(res)
+    assert not check.convergence_slope(None)
