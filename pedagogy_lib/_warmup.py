@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 #: Modules that define a ``_warmup()`` function exercising their kernels.
-KERNEL_MODULES: list[str] = ["hmm", "kalman", "resampling", "particle", "rnn"]
+KERNEL_MODULES: list[str] = ["hmm", "kalman", "resampling", "particle", "rnn", "mixture_em"]
 
 
 def compile_all() -> None:

@@ -175,7 +175,8 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
     max_iter : int
         Maximum number of iterations (at least 1).
     tol : float
-        Positive relative tolerance on the change in log likelihood.
+        Relative tolerance on the change in log likelihood. ``tol = 0`` runs exactly ``max_iter``
+        iterations (for benchmarks and animations) and then does not warn.
     rng : numpy.random.Generator, optional
         Needed only when ``init_params`` is ``None``.
     monotone_rtol : float
@@ -196,7 +197,7 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
     if not isinstance(model, EMModel):
         raise TypeError(f"model must be an EMModel(e_step, m_step, log_likelihood, ...); got {type(model).__name__}.")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = float(check_positive(tol, "tol"))
+    tol = float(check_positive(tol, "tol", strict=False))
     monotone_rtol = float(check_positive(monotone_rtol, "monotone_rtol"))
     if init_params is None:
         if model.init is None:
@@ -228,10 +229,10 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
                           "is not exact (or a variance floor became active).", RuntimeWarning, stacklevel=2)
         log_lik.append(ll)
         n_iter = i
-        if change <= tol * scale:
+        if tol > 0 and change <= tol * scale:
             converged = True
             break
-    if not converged:
+    if not converged and tol > 0:
         warnings.warn(f"{model.name} did not converge in {n_iter} iterations: the last change in log likelihood "
                       f"was {change:.3g} (relative {change / max(1.0, abs(log_lik[-2])):.3g}), above "
                       f"tol = {tol:.3g}. Increase max_iter or loosen tol.", ConvergenceWarning, stacklevel=2)

@@ -267,13 +267,21 @@ def test_best_of_restarts_picks_the_maximum_and_is_reproducible():
 
 # --------------------------------------------------------------------------- validation
 
+def test_tol_zero_runs_exactly_max_iter_without_warning():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", em.ConvergenceWarning)
+        res = em.run_em(TOY, np.zeros(2), toy_data(0), max_iter=7, tol=0.0)
+    assert res.n_iter == 7 and len(res.log_lik) == 8 and not res.converged
+
+
 def test_run_em_validation():
     y = toy_data(0)
     with pytest.raises(TypeError, match=r"model must be an EMModel"):
         em.run_em((TOY.e_step, TOY.m_step), np.zeros(2), y)
     with pytest.raises(ValueError, match=r"max_iter must be at least 1; got 0"):
         em.run_em(TOY, np.zeros(2), y, max_iter=0)
-    with pytest.raises(ValueError, match=r"tol must be positive; got -1"):
+    with pytest.raises(ValueError, match=r"tol must be non-negative; got -1"):
         em.run_em(TOY, np.zeros(2), y, tol=-1.0)
     with pytest.raises(ValueError, match=r"monotone_rtol must be positive; got 0"):
         em.run_em(TOY, np.zeros(2), y, monotone_rtol=0.0)
