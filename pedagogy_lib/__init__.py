@@ -6,9 +6,9 @@ Modules are organized by concept; names follow the book's symbols in ASCII (``mu
 array shape. Every public function validates its inputs once and raises ``ValueError`` naming
 the symbol; kernels trust their inputs.
 """
-from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, kalman, linalg, mixture,
-               mixture_em, nn, objectives, particle, plotting, recursions, regression, resampling, rnn,
-               sparse_coding)
+from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, infomax, kalman, linalg,
+               mixture, mixture_em, nn, objectives, particle, plotting, recursions, regression, resampling,
+               rnn, sparse_coding)
 from ._checks import ConvergenceWarning
 from .gaussian import (Gaussian, GaussianPosterior, LinearGaussian, bayes_invert, condition, joint,
                        marginalize, mvn_logpdf, sample_mvn)
@@ -35,6 +35,7 @@ __all__ = [
     "gaussian",
     "glm",
     "hmm",
+    "infomax",
     "kalman",
     "linalg",
     "mixture",

@@ -83,7 +83,8 @@ def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | Non
                          f"got an array of shape {_fmt_shape(arr.shape)}.")
     if finite:
         check_finite(arr, name)
-    return np.ascontiguousarray(arr)
+    # np.ascontiguousarray promotes a 0-d array to shape (1,): keep scalars 0-d
+    return arr if arr.ndim == 0 else np.ascontiguousarray(arr)
 
 
 def check_shape(arr: np.ndarray, name: str, shape: Sequence[int | None], *, dims: str | None = None) -> None:

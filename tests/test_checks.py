@@ -12,6 +12,13 @@ def test_as_array_returns_contiguous_float64():
     np.testing.assert_array_equal(out, [[0, 2], [3, 5]])
 
 
+def test_as_array_keeps_scalars_zero_dimensional():
+    out = ck.as_array(2.5, "theta", ndim=0)
+    assert out.shape == () and out == 2.5
+    with pytest.raises(ValueError, match=r"theta must be a scalar; got an array of shape \(2,\)"):
+        ck.as_array([1.0, 2.0], "theta", ndim=0)
+
+
 def test_as_array_rejects_non_numeric():
     with pytest.raises(TypeError, match=r"y must be a numeric array; got str"):
         ck.as_array("abc", "y")

@@ -1,0 +1,151 @@
+r"""Checkers for the exercises of notebook 5.1.2 (generalized linear models and IRLS).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch05_glm as check
+    check.irls_step(my_d1)
+
+Layout follows Chapter 5 of the draft: the inputs are :math:`\mathbf Y` and the outputs :math:`X`.
+Arrays hold one sample per row, so ``Y`` here is the book's :math:`\mathbf Y^T` (shape ``(N, M)``) and
+``x`` the vector of outputs. Reference answers are computed from the problem data with closed forms
+written out here (independently of :func:`pedagogy_lib.glm.irls`).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import expit
+
+from . import _core
+
+__all__ = ["GLMProblem", "EX_STEP", "EX_WEIGHTS", "EX_SEPARABLE", "irls_step", "irls_weights",
+           "poisson_link", "has_mle"]
+
+
+class GLMProblem(NamedTuple):
+    """A small Bernoulli GLM: inputs ``Y`` (N, M) with a column of ones, outputs ``x`` in {0, 1},
+    and the current coefficients ``d`` (the book's :math:`\\mathbf d^{(i)}`)."""
+
+    Y: np.ndarray
+    x: np.ndarray
+    d: np.ndarray
+
+
+#: Exercise 1: one IRLS step for a four-sample logistic regression (intercept first), from d = 0.
+EX_STEP = GLMProblem(
+    Y=np.array([[1.0, -1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 2.0]]),
+    x=np.array([0.0, 1.0, 0.0, 1.0]),
+    d=np.array([0.0, 0.0]),
+)
+
+#: Exercise 2: the IRLS weights at a non-zero iterate.
+EX_WEIGHTS = GLMProblem(
+    Y=np.array([[1.0, -2.0], [1.0, -0.5], [1.0, 0.5], [1.0, 1.5], [1.0, 3.0]]),
+    x=np.array([0.0, 0.0, 1.0, 0.0, 1.0]),
+    d=np.array([0.3, 1.2]),
+)
+
+#: Exercise 4: two one-feature logistic data sets ``{"A": (y, x), "B": (y, x)}`` (intercept implied).
+EX_SEPARABLE = {
+    "A": (np.array([-2.0, -1.2, -0.3, 0.4, 1.1, 2.5]), np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])),
+    "B": (np.array([-2.0, -1.2, -0.3, 0.4, 1.1, 2.5]), np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])),
+}
+
+
+def _bernoulli_parts(p: GLMProblem):
+    eta = p.Y @ p.d
+    mu = expit(eta)
+    var = mu * (1.0 - mu)
+    return eta, mu, var
+
+
+def irls_step(d_next):
+    r"""Exercise 1: :math:`\mathbf d^{(1)}` after one IRLS (= Newton) step from :data:`EX_STEP` (Eq. 5.14).
+
+    Reference: :math:`\mathbf d^{(1)} = \mathbf d^{(0)} + (\mathbf Y^T\mathbf W\mathbf Y)^{-1}\mathbf Y^T(\mathbf x-\boldsymbol\mu)`
+    with :math:`W_{nn} = \mu_n(1-\mu_n)`.
+    """
+    p = EX_STEP
+    eta, mu, var = _bernoulli_parts(p)
+    H = p.Y.T @ (var[:, None] * p.Y)
+    g = p.Y.T @ (p.x - mu)
+    ref = p.d + np.linalg.solve(H, g)
+    sd = np.sqrt(var)
+    hints = {
+        "you stepped against the gradient (the sign slip in the last line of Eq. 5.13 leads there)":
+            p.d - np.linalg.solve(H, g),
+        "you weighted by the standard deviation sqrt(mu (1 - mu)) instead of the variance (the slip at "
+        "L1513/L1517 of the draft)":
+            np.linalg.solve(p.Y.T @ (sd[:, None] * p.Y), p.Y.T @ (sd * (eta + (p.x - mu) / sd))),
+        "you took a plain gradient step of size 1 instead of a Newton step": p.d + g,
+    }
+    problems = _core.compare_array(d_next, ref, "your d^(1)", hints=hints)
+    return _core.result("one IRLS step for logistic regression (Eq. 5.14)", problems)
+
+
+def irls_weights(W):
+    r"""Exercise 2: the IRLS weights :math:`\sigma^2_n = \mu_n(1-\mu_n)` at :data:`EX_WEIGHTS` (shape ``(N,)``)."""
+    p = EX_WEIGHTS
+    eta, mu, var = _bernoulli_parts(p)
+    hints = {
+        "you used the standard deviation sqrt(mu (1 - mu)), as the draft's L1517 misprints": np.sqrt(var),
+        "you used the mean mu instead of the variance mu (1 - mu)": mu,
+        "you used the inverse variance 1 / (mu (1 - mu)) (that scales the working response, not the weights)":
+            1.0 / var,
+        "you used the Bernoulli variance of the data, x (1 - x), which is always 0": p.x * (1 - p.x),
+    }
+    if W is not None and np.ndim(W) == 2:
+        return _core.result("IRLS weights", ["give the N weights as a 1-D array (the diagonal of W)."])
+    problems = _core.compare_array(W, var, "your weights", hints=hints)
+    return _core.result("IRLS weights for logistic regression", problems)
+
+
+def poisson_link(g, lam):
+    r"""Exercise 3: the canonical link :math:`g(\mu)` of the Poisson family and its inverse :math:`\lambda(\eta)`.
+
+    Both arguments are functions acting element-wise on arrays.
+    """
+    mu = np.array([0.05, 0.5, 1.0, 3.0, 20.0])
+    eta = np.array([-3.0, -0.5, 0.0, 1.0, 2.5])
+    problems = []
+    for fn, args, ref, what, swapped, name in ((g, mu, np.log(mu), "the link g(mu)", np.exp(mu), "g"),
+                                               (lam, eta, np.exp(eta), "the inverse link lambda(eta)",
+                                                np.log(np.abs(eta) + 1e-300), "lam")):
+        if not callable(fn):
+            problems.append(f"{name} should be a function; got {type(fn).__name__}.")
+            continue
+        try:
+            out = fn(args)
+        except Exception as exc:  # noqa: BLE001 - student code errors are reported
+            problems.append(f"{name} raised {type(exc).__name__}: {exc}.")
+            continue
+        arr, probs = _core._as_numeric(out, f"{what}'s output")
+        if probs:
+            problems += probs
+            continue
+        if arr.shape == ref.shape and np.allclose(arr, swapped, rtol=1e-8):
+            problems.append(f"{what}: you swapped the link and its inverse (the link maps the mean to the "
+                            "natural parameter).")
+            continue
+        if arr.shape == ref.shape and name == "g" and np.allclose(arr, mu, rtol=1e-8):
+            problems.append("the identity is the Gaussian's canonical link; for the Poisson, write the "
+                            "log-probability as eta * x - A(eta) and read off eta as a function of mu.")
+            continue
+        problems += _core.compare_array(arr, ref, what, rtol=1e-8)
+    return _core.result("canonical link of the Poisson family", problems)
+
+
+def has_mle(answer_A, answer_B):
+    """Exercise 4: does the maximum-likelihood estimate exist for each data set of :data:`EX_SEPARABLE`?
+
+    Reference: a one-feature logistic MLE fails to exist exactly when some threshold separates the
+    classes (checked here by sorting the inputs).
+    """
+    problems = []
+    for key, ans in (("A", answer_A), ("B", answer_B)):
+        y, x = EX_SEPARABLE[key]
+        xs = x[np.argsort(y)]
+        separable = bool(np.all(np.diff(xs) >= 0) or np.all(np.diff(xs) <= 0))
+        problems += _core.compare_bool(ans, not separable, f"your answer for data set {key}")
+    return _core.result("existence of the logistic-regression MLE", problems)

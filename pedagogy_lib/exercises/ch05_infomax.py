@@ -1,0 +1,141 @@
+r"""Checkers for the exercises of notebook 5.2.1 (InfoMax ICA).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch05_infomax as check
+    check.gradient(my_G)
+
+Data arrays hold one sample per row (``Y`` is the book's :math:`\mathbf Y^T`); ``D`` is the square
+unmixing matrix of Eq. 5.27. References are written out here with NumPy (not with
+:mod:`pedagogy_lib.infomax`, except for the stability constant, which is computed by quadrature).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import infomax as _im
+from . import _core
+
+__all__ = ["InfoMaxProblem", "EX_GRAD", "EX_FIXED", "AMARI_CASES", "EX_SOURCES", "gradient",
+           "fixed_point", "amari", "separable_sources"]
+
+
+class InfoMaxProblem(NamedTuple):
+    """Mixtures ``Y`` (N, K), one per row, and a current unmixing matrix ``D`` (K, K)."""
+
+    Y: np.ndarray
+    D: np.ndarray
+
+
+#: Exercise 1: the gradient of the InfoMax objective at a non-symmetric D.
+EX_GRAD = InfoMaxProblem(
+    Y=np.array([[0.5, -1.0], [1.5, 0.2], [-0.7, 0.9], [0.1, -2.0], [-1.2, -0.4], [2.2, 1.1]]),
+    D=np.array([[1.0, 0.4], [-0.3, 0.8]]),
+)
+
+#: Exercise 2: the right-hand side of the fixed-point equation at a non-symmetric D.
+EX_FIXED = InfoMaxProblem(
+    Y=np.array([[1.0, 0.3], [-0.4, 1.2], [0.8, -1.5], [-1.9, 0.1], [0.2, 0.6]]),
+    D=np.array([[1.2, -0.5], [0.7, 0.9]]),
+)
+
+#: Exercise 3: test cases for an Amari-index function ``amari(P)`` of the global matrix P = D C.
+AMARI_CASES = (
+    np.array([[0.0, 2.0], [-0.5, 0.0]]),
+    np.array([[1.0, 0.1], [0.3, 1.0]]),
+    np.array([[1.0, 1.0], [1.0, -1.0]]),
+    np.array([[2.0, 0.5, 0.0], [0.1, 0.0, 3.0], [0.0, 1.0, 0.2]]),
+    np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 10.0]]),
+)
+
+#: Exercise 4: source laws (unit variance, i.i.d. across the two sources).
+EX_SOURCES = ("laplace", "logistic", "uniform")
+
+
+def _psi(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def gradient(G):
+    r"""Exercise 1: :math:`d\mathcal J/d\mathbf D = \langle(\mathbf 1-2\psi(\mathbf D\mathbf Y))\mathbf Y^T\rangle + \mathbf D^{-T}` at :data:`EX_GRAD`."""
+    Y, D = EX_GRAD
+    N = Y.shape[0]
+    inner = (1.0 - 2.0 * _psi(Y @ D.T)).T @ Y / N           # row k: <(1 - 2 psi(d_k^T y)) y^T>
+    DinvT = np.linalg.inv(D).T
+    ref = inner + DinvT
+    hints = {
+        "you used the draft's per-sample term y (1 - 2 psi(Dy))^T, which is transposed": inner.T + DinvT,
+        "you left out the log-determinant term D^{-T}": inner,
+        "you wrote D^{-1} where the derivative of log|det D| is D^{-T}": inner + np.linalg.inv(D),
+        "you computed the gradient of the loss (Eq. 5.28 as printed), not of the objective J": -ref,
+        "you summed over samples instead of averaging": N * inner + DinvT,
+        "you used 1 - psi instead of 1 - 2 psi": (1.0 - _psi(Y @ D.T)).T @ Y / N + DinvT,
+    }
+    problems = _core.compare_array(G, ref, "your gradient", hints=hints)
+    return _core.result("InfoMax gradient (Eq. 5.28, corrected)", problems)
+
+
+def fixed_point(R):
+    r"""Exercise 2: :math:`\langle\mathbf Y\tanh(\mathbf D\mathbf Y/2)^T\rangle^{-1}` at :data:`EX_FIXED`."""
+    Y, D = EX_FIXED
+    N = Y.shape[0]
+    T = np.tanh(Y @ D.T / 2.0)
+    ref = np.linalg.inv(Y.T @ T / N)
+    hints = {
+        "you used the draft's form <tanh(DY/2) Y^T>^{-1}, the transpose of the corrected one":
+            np.linalg.inv(T.T @ Y / N),
+        "you forgot the factor 1/2 inside tanh (2 psi(u) - 1 = tanh(u/2))":
+            np.linalg.inv(Y.T @ np.tanh(Y @ D.T) / N),
+        "you returned the matrix without inverting it": Y.T @ T / N,
+    }
+    problems = _core.compare_array(R, ref, "your right-hand side", hints=hints)
+    return _core.result("InfoMax fixed point, corrected", problems)
+
+
+def _amari_ref(P):
+    P = np.abs(np.asarray(P, dtype=float))
+    K = P.shape[0]
+    rows = (P.sum(1) / P.max(1) - 1).sum()
+    cols = (P.sum(0) / P.max(0) - 1).sum()
+    return (rows + cols) / (2 * K * (K - 1))
+
+
+def amari(fn):
+    """Exercise 3: a function ``fn(P)`` returning the Amari index of the square matrix ``P``."""
+    cases = [((P,), _amari_ref(P)) for P in AMARI_CASES]
+    problems = _core.compare_function(fn, cases, "your amari(P)",
+                                      describe=lambda args: f"P = {np.round(args[0], 3).tolist()}")
+    if not problems and callable(fn):
+        # it must ignore signs and the scale of rows
+        P = AMARI_CASES[1]
+        if not np.isclose(fn(-3.0 * P), _amari_ref(P)):
+            problems.append("your amari(P) changes when P is scaled by -3; use absolute values and ratios.")
+    return _core.result("Amari index", problems)
+
+
+@lru_cache(maxsize=None)
+def _stable(src: str) -> bool:
+    return _im.stability_constant(src)[0] > 1.0
+
+
+def separable_sources(answers):
+    """Exercise 4: a dict ``{source: bool}``: does InfoMax with the logistic squashing function
+    separate two i.i.d. sources of this law (i.e. is the separating solution stable)?"""
+    if not isinstance(answers, dict):
+        return _core.result("which sources InfoMax separates",
+                            [f"give a dict with keys {list(EX_SOURCES)} and True/False values; "
+                             f"got {type(answers).__name__}."])
+    problems = []
+    for src in EX_SOURCES:
+        if src not in answers:
+            problems.append(f"missing an answer for {src!r}.")
+            continue
+        truth = _stable(src)
+        problems += _core.compare_bool(answers[src], truth, f"your answer for {src!r}")
+    if problems and answers.get("uniform") is True:
+        problems.append("hint: compare the kurtosis of the source with that of the logistic prior's "
+                        "super-Gaussian shape.")
+    return _core.result("which sources InfoMax separates", problems)
