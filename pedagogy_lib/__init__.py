@@ -6,7 +6,7 @@ Modules are organized by concept; names follow the book's symbols in ASCII (``mu
 array shape. Every public function validates its inputs once and raises ``ValueError`` naming
 the symbol; kernels trust their inputs.
 """
-from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, infomax, kalman, linalg,
+from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, hmm_em, infomax, kalman, linalg,
                mixture, mixture_em, nn, objectives, particle, plotting, recursions, regression, resampling,
                rnn, sparse_coding)
 from ._checks import ConvergenceWarning
@@ -35,6 +35,7 @@ __all__ = [
     "gaussian",
     "glm",
     "hmm",
+    "hmm_em",
     "infomax",
     "kalman",
     "linalg",

@@ -114,3 +114,19 @@ def test_every_test_cited_on_the_errata_page_exists():
         elif name and not re.search(rf"^def {name}\(", file.read_text(encoding="utf-8"), flags=re.M):
             missing.append(f"{path}::{name}")
     assert not missing, f"errata cite tests that do not exist: {missing}"
+
+
+# Import names of what requirements.txt installs for a reader (Binder, Colab, `tasks.py book`).
+READER_IMPORTS = {"numpy", "scipy", "matplotlib", "ipywidgets", "IPython", "ipykernel", "numba", "sklearn",
+                  "hmmlearn", "threadpoolctl", "joblib", "pedagogy_lib"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_import_only_what_readers_install(path):
+    """`python3 tasks.py book` installs requirements.txt only: a test-only import would break it."""
+    import sys
+
+    code = "\n".join(_src(c) for c in _cells(path) if c["cell_type"] == "code")
+    names = set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", code, flags=re.M))
+    foreign = sorted(n for n in names if n not in READER_IMPORTS and n not in sys.stdlib_module_names)
+    assert not foreign, f"{path.name} imports {foreign}, which requirements.txt does not install"

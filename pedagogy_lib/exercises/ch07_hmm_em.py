@@ -1,0 +1,187 @@
+r"""Checkers for the exercises of Section 7.2 (Baum-Welch: EM for the hidden Markov model).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch07_hmm_em as check
+    check.EX_TRANS                       # the problem data
+    check.m_step_A(my_A)                 # says what is wrong, never the answer
+
+The book's transition matrix is column-stochastic, ``A[i, j] = p(x_t = i | x_{t-1} = j)``, and
+expected transition counts are indexed the same way, ``xi_sum[i, j]`` = expected number of
+``j -> i`` transitions. References are computed with :mod:`pedagogy_lib.hmm` (the smoother of
+Section 2.2.1, NumPy backend) and the closed-form M step written out here.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import hmm
+from ._core import CheckResult, compare_array, result
+
+__all__ = [
+    "TransitionCounts", "SequencesProblem", "GaussianProblem",
+    "EX_TRANS", "EX_PI", "EX_VISITS", "EX_MEANS",
+    "m_step_A", "m_step_pi", "expected_visits", "m_step_mu",
+]
+
+
+class TransitionCounts(NamedTuple):
+    r"""Expected statistics of one E step (sums over time and sequences).
+
+    ``xi_sum`` (K, K): expected number of transitions ``j -> i`` (next state first);
+    ``N_k`` (K,): expected number of visits to each state over *all* steps;
+    ``gamma_last`` (K,): the smoother at the last step of each sequence, summed over sequences.
+    """
+
+    xi_sum: np.ndarray
+    N_k: np.ndarray
+    gamma_last: np.ndarray
+
+
+class SequencesProblem(NamedTuple):
+    r"""An HMM (``pi`` (K,), column-stochastic ``A`` (K, K)) and a list ``log_liks`` of (T_n, K) arrays
+    :math:`\log\hat p(\mathbf y_t\mid x_t = k)`, one per independent sequence."""
+
+    pi: np.ndarray
+    A: np.ndarray
+    log_liks: list
+
+
+class GaussianProblem(NamedTuple):
+    r"""Observations ``y`` (T, D) and smoother marginals ``gamma`` (T, K) for them."""
+
+    y: np.ndarray
+    gamma: np.ndarray
+
+
+def _model(K=3):
+    A = np.array([[0.80, 0.10, 0.15],
+                  [0.15, 0.85, 0.05],
+                  [0.05, 0.05, 0.80]])        # columns sum to 1
+    return np.array([0.5, 0.3, 0.2]), A
+
+
+def _sequences(seed, lengths, sep=1.2):
+    """Log-likelihoods of noisy regimes with means -sep, 0, sep (1-D, unit variance)."""
+    rng = np.random.default_rng(seed)
+    pi, A = _model()
+    mu = np.array([-sep, 0.0, sep])
+    out = []
+    for T in lengths:
+        x = hmm.sample_states(rng, pi, A, T)
+        y = mu[x] + rng.standard_normal(T)
+        out.append(-0.5 * (y[:, None] - mu[None, :]) ** 2 - 0.5 * np.log(2 * np.pi))
+    return out
+
+
+def _smooth(pi, A, ll):
+    return hmm.hmm_smoother(pi, A, ll, return_pairwise="sum", backend="numpy")
+
+
+def _make_trans() -> TransitionCounts:
+    pi, A = _model()
+    xi_sum, N_k, last = np.zeros((3, 3)), np.zeros(3), np.zeros(3)
+    for ll in _sequences(7201, [40, 60, 25]):
+        post = _smooth(pi, A, ll)
+        xi_sum += post.xi_sum
+        N_k += post.gamma.sum(axis=0)
+        last += post.gamma[-1]
+    return TransitionCounts(xi_sum, N_k, last)
+
+
+#: Exercise (a): expected counts from an E step on three sequences; find the re-estimated A.
+EX_TRANS = _make_trans()
+
+#: Exercise (b): twelve short sequences under a known model; estimate pi by one M step.
+EX_PI = SequencesProblem(*_model(), _sequences(7202, [15] * 12))
+
+#: Exercise (c): one sequence of 80 steps; the expected number of visits to each state.
+EX_VISITS = SequencesProblem(*_model(), _sequences(7203, [80], sep=1.0))
+
+
+def _make_means() -> GaussianProblem:
+    rng = np.random.default_rng(7204)
+    T, K = 60, 3
+    y = rng.standard_normal((T, 2)) + np.repeat(np.array([[0.0, 0.0], [2.0, 1.0], [-1.0, 2.0]]), T // K, axis=0)
+    logits = rng.standard_normal((T, K)) + 2.0 * np.repeat(np.eye(K), T // K, axis=0)
+    gamma = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return GaussianProblem(y, gamma / gamma.sum(axis=1, keepdims=True))
+
+
+#: Exercise (d): observations and given smoother marginals; find the new emission means.
+EX_MEANS = _make_means()
+
+
+def m_step_A(answer) -> CheckResult:
+    r"""Exercise (a): :math:`a_{ij} = \Xi_{ij} / \sum_{i'}\Xi_{i'j}` from :data:`EX_TRANS`, shape (K, K)."""
+    p = EX_TRANS
+    expected = p.xi_sum / p.xi_sum.sum(axis=0, keepdims=True)
+    hints = {
+        "you normalize the rows (the row-stochastic convention of hmmlearn); the book's A is column-stochastic, "
+        "so divide each column j by the expected number of departures from j":
+            p.xi_sum / p.xi_sum.sum(axis=1, keepdims=True),
+        "you divide by N_k, the expected visits over *all* steps; the denominator must omit each sequence's last "
+        "step (there is no transition out of it): use N_k - gamma_last, i.e. the column sums of xi_sum":
+            p.xi_sum / p.N_k[None, :],
+        "you divide by the visits to the *destination* state i instead of the source state j":
+            p.xi_sum / (p.N_k - p.gamma_last)[:, None],
+    }
+    return result("re-estimated A from EX_TRANS", compare_array(answer, expected, "A", rtol=1e-8, atol=1e-12,
+                                                                  hints=hints))
+
+
+def m_step_pi(answer) -> CheckResult:
+    r"""Exercise (b): :math:`\pi_k = \frac1N\sum_n\gamma^{(n)}_1(k)` for the sequences of :data:`EX_PI`, shape (K,)."""
+    p = EX_PI
+    posts = [_smooth(p.pi, p.A, ll) for ll in p.log_liks]
+    expected = np.mean([q.gamma[0] for q in posts], axis=0)
+    hints = {
+        "you used the filter p(x_1 | y_1) at the first step; the M step needs the smoother "
+        "p(x_1 | y_1..y_T), which has seen the whole sequence (Section 7.2)":
+            np.mean([q.filtered[0] for q in posts], axis=0),
+        "you averaged gamma over all time steps (the state occupancy); pi is about the first step only":
+            np.mean(np.concatenate([q.gamma for q in posts]), axis=0),
+        "you averaged the one-hot most probable first states (hard assignments) instead of the probabilities":
+            np.mean([np.eye(3)[np.argmax(q.gamma[0])] for q in posts], axis=0),
+    }
+    problems = compare_array(answer, expected, "pi", rtol=1e-8, atol=1e-12, hints=hints)
+    return result("re-estimated pi from EX_PI", problems)
+
+
+def expected_visits(answer) -> CheckResult:
+    r"""Exercise (c): :math:`N_k = \sum_t\gamma_t(k)` for the single sequence of :data:`EX_VISITS`, shape (K,)."""
+    p = EX_VISITS
+    post = _smooth(p.pi, p.A, p.log_liks[0])
+    expected = post.gamma.sum(axis=0)
+    K = expected.shape[0]
+    hints = {
+        "you summed the filter distributions p(x_t | y_1..y_t); the expected visits use the smoother":
+            post.filtered.sum(axis=0),
+        "you counted the most probable state at each step (hard counts); the expectation sums probabilities":
+            np.bincount(np.argmax(post.gamma, axis=1), minlength=K).astype(float),
+        "you summed only over t = 1..T-1 (the denominator of the A update), not over all T steps":
+            post.gamma[:-1].sum(axis=0),
+    }
+    problems = compare_array(answer, expected, "N_k", rtol=1e-8, atol=1e-10, hints=hints)
+    return result("expected visits for EX_VISITS", problems)
+
+
+def m_step_mu(answer) -> CheckResult:
+    r"""Exercise (d): the new means for :data:`EX_MEANS`, shape (K, D).
+
+    .. math:: \boldsymbol\mu_k = \sum_t\gamma_t(k)\mathbf y_t \Big/ \sum_t\gamma_t(k)
+    """
+    p = EX_MEANS
+    N_k = p.gamma.sum(axis=0)
+    expected = (p.gamma.T @ p.y) / N_k[:, None]
+    hard = np.argmax(p.gamma, axis=1)
+    hints = {
+        "you forgot to divide by N_k = sum_t gamma_t(k)": p.gamma.T @ p.y,
+        "you divided by T instead of by N_k = sum_t gamma_t(k)": (p.gamma.T @ p.y) / p.y.shape[0],
+        "you averaged the points assigned to their most probable state (K-means style); EM weights every point "
+        "by gamma_t(k)": np.stack([p.y[hard == k].mean(axis=0) for k in range(p.gamma.shape[1])]),
+    }
+    return result("new means for EX_MEANS", compare_array(answer, expected, "mu", rtol=1e-8, atol=1e-10,
+                                                           hints=hints))
