@@ -6,7 +6,7 @@ Modules are organized by concept; names follow the book's symbols in ASCII (``mu
 array shape. Every public function validates its inputs once and raises ``ValueError`` naming
 the symbol; kernels trust their inputs.
 """
-from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, hmm_em, infomax, kalman, linalg,
+from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, hmm_em, infomax, kalman, lgssm_em, linalg,
                mixture, mixture_em, nn, objectives, particle, plotting, recursions, regression, resampling,
                rnn, sparse_coding)
 from ._checks import ConvergenceWarning
@@ -38,6 +38,7 @@ __all__ = [
     "hmm_em",
     "infomax",
     "kalman",
+    "lgssm_em",
     "linalg",
     "mixture",
     "mixture_em",

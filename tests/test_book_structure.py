@@ -118,7 +118,7 @@ def test_every_test_cited_on_the_errata_page_exists():
 
 # Import names of what requirements.txt installs for a reader (Binder, Colab, `tasks.py book`).
 READER_IMPORTS = {"numpy", "scipy", "matplotlib", "ipywidgets", "IPython", "ipykernel", "numba", "sklearn",
-                  "hmmlearn", "threadpoolctl", "joblib", "pedagogy_lib"}
+                  "hmmlearn", "pykalman", "threadpoolctl", "joblib", "pedagogy_lib"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

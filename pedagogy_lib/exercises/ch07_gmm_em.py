@@ -1,0 +1,297 @@
+r"""Checkers for the exercises of Section 7.1 (EM for the Gaussian mixture model, and K-means).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch07_gmm_em as check
+    check.EX_MSTEP                      # the problem data
+    check.m_step((pi, mu, Sigma))       # says what is wrong, never the answer
+
+Every reference is computed here by an explicit loop over data points and components (not by
+:mod:`pedagogy_lib.mixture_em`), and each checker lists the slips that typical wrong derivations
+produce. Components are numbered ``0, ..., K-1``; observations are rows of ``y``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._core import CheckResult, compare_array, result
+
+__all__ = [
+    "MStepProblem", "AssignProblem", "MahalanobisProblem",
+    "EX_MSTEP", "EX_ASSIGN", "EX_NPARAMS", "EX_MAHAL",
+    "m_step", "assign_function", "n_params_function", "limit_labels",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# problem data
+# ---------------------------------------------------------------------------------------------
+
+class MStepProblem(NamedTuple):
+    """Eight points ``y`` (8, 2) and given responsibilities ``r`` (8, 2) (each row sums to one)."""
+
+    y: np.ndarray
+    r: np.ndarray
+
+
+class AssignProblem(NamedTuple):
+    """One test case for a K-means assignment step: points ``y`` (N, L) and centres ``mu`` (K, L)."""
+
+    y: np.ndarray
+    mu: np.ndarray
+
+
+class MahalanobisProblem(NamedTuple):
+    """Means ``mu`` (K, 2), a shared covariance ``Sigma`` (2, 2) and points ``y`` (N, 2)."""
+
+    mu: np.ndarray
+    Sigma: np.ndarray
+    y: np.ndarray
+
+
+EX_MSTEP = MStepProblem(
+    y=np.array([[0.0, 1.0], [1.0, 0.5], [0.5, -0.5], [-0.5, 0.0],
+                [3.0, 2.0], [4.0, 3.5], [3.5, 2.5], [2.0, 2.5]]),
+    r=np.array([[0.9, 0.1], [0.8, 0.2], [0.95, 0.05], [1.0, 0.0],
+                [0.1, 0.9], [0.0, 1.0], [0.2, 0.8], [0.5, 0.5]]),
+)
+
+EX_ASSIGN = (
+    AssignProblem(y=np.array([[0.0, 0.0], [2.9, 0.1], [0.2, 2.2], [1.4, 1.0], [5.0, -1.0], [-3.0, 4.0]]),
+                  mu=np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]])),
+    AssignProblem(y=np.array([[-2.0], [0.4], [0.6], [3.0], [0.5]]),          # 1-D; y = 0.5 is a tie
+                  mu=np.array([[0.0], [1.0]])),
+    AssignProblem(y=np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0], [-1.0, -1.0, 0.2]]),
+                  mu=np.array([[0.9, 0.1, 0.0], [0.0, 1.2, -0.1], [0.1, 0.0, 0.8], [-1.0, -0.5, 0.0]])),
+    AssignProblem(y=np.array([[0.0, 0.0], [4.0, 1.0], [-3.0, 2.0]]),          # K = 1
+                  mu=np.array([[1.0, 1.0]])),
+    AssignProblem(y=np.array([[0.0, 0.0], [0.0, 1.0], [2.0, 0.0], [1.0, 1.0], [2.0, 1.5]]),   # ties: lowest index
+                  mu=np.array([[1.0, 0.0], [-1.0, 0.0], [1.0, 2.0], [3.0, 1.0]])),
+)
+
+#: ``(K, L, covariance_type)`` triples on which a parameter-counting function is checked.
+EX_NPARAMS = (
+    (1, 1, "full"), (1, 1, "diag"), (1, 1, "tied"),
+    (3, 2, "full"), (3, 2, "diag"), (3, 2, "tied"),
+    (4, 5, "full"), (4, 5, "diag"), (4, 5, "tied"),
+    (2, 10, "full"), (2, 10, "diag"), (2, 10, "tied"),
+    (10, 3, "full"), (10, 3, "diag"), (10, 3, "tied"),
+)
+
+EX_MAHAL = MahalanobisProblem(
+    mu=np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]),
+    Sigma=np.array([[3.0, 1.2], [1.2, 0.8]]),
+    y=np.array([[-1.0, 1.0], [0.5, -0.5], [1.0, 0.5], [1.5, 1.0], [1.0, 2.0], [2.0, 2.0], [3.0, 2.0], [-0.5, 1.5]]),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# references (explicit loops) and typical wrong answers
+# ---------------------------------------------------------------------------------------------
+
+def _m_step_variants(p: MStepProblem) -> dict:
+    y, r = p.y, p.r
+    N, L = y.shape
+    K = r.shape[1]
+    N_k = np.array([sum(r[n, k] for n in range(N)) for k in range(K)])
+    mu = np.array([sum(r[n, k] * y[n] for n in range(N)) / N_k[k] for k in range(K)])
+    scatter = np.array([sum(r[n, k] * np.outer(y[n] - mu[k], y[n] - mu[k]) for n in range(N)) for k in range(K)])
+    raw = np.array([sum(r[n, k] * np.outer(y[n], y[n]) for n in range(N)) for k in range(K)])
+    ybar = y.mean(axis=0)
+    plain = np.cov(y.T, bias=True)
+    return {
+        "pi": {"correct": N_k / N,
+               "you returned the soft counts N_k without dividing by N": N_k},
+        "mu": {"correct": mu,
+               "you divided the weighted sum by N instead of by the soft count N_k": mu * N_k[:, None] / N,
+               "you ignored the responsibilities (every mean is the plain data mean)": np.tile(ybar, (K, 1))},
+        "Sigma": {"correct": scatter / N_k[:, None, None],
+                  "you divided by N_k - 1 (the unbiased estimator): the M step divides by N_k":
+                      scatter / (N_k - 1)[:, None, None],
+                  "you divided by N instead of by the soft count N_k": scatter / N,
+                  "you forgot to subtract mu_k mu_k^T from the weighted second moment": raw / N_k[:, None, None],
+                  "you ignored the responsibilities (every covariance is the plain data covariance)":
+                      np.tile(plain, (K, 1, 1))},
+    }
+
+
+def _nearest_loop(y, mu, metric=None):
+    """Index of the nearest centre for every row of ``y``, by an explicit loop (ties: lowest index)."""
+    labels = np.empty(y.shape[0], dtype=int)
+    for n in range(y.shape[0]):
+        best, best_d = 0, np.inf
+        for k in range(mu.shape[0]):
+            d = y[n] - mu[k]
+            dist = float(d @ d) if metric is None else float(d @ metric @ d)
+            if dist < best_d:                              # strict: the first of tied centres is kept
+                best, best_d = k, dist
+        labels[n] = best
+    return labels
+
+
+def _farthest_loop(y, mu):
+    return np.array([int(np.argmax([float((yn - m) @ (yn - m)) for m in mu])) for yn in y])
+
+
+def _n_params(K: int, L: int, covariance_type: str) -> int:
+    """Free parameters: K - 1 mixing weights, K L mean entries, and the covariance entries."""
+    cov = {"full": K * L * (L + 1) // 2, "diag": K * L, "tied": L * (L + 1) // 2}[covariance_type]
+    return (K - 1) + K * L + cov
+
+
+# ---------------------------------------------------------------------------------------------
+# checkers
+# ---------------------------------------------------------------------------------------------
+
+def m_step(answer) -> CheckResult:
+    r"""Check the M step of Section 7.1 for ``EX_MSTEP``: a tuple ``(pi, mu, Sigma)`` of shapes (2,), (2, 2), (2, 2, 2).
+
+    :math:`\pi_k = N_k/N`, :math:`\boldsymbol\mu_k = \sum_n r_{nk}\mathbf y_n/N_k`,
+    :math:`\boldsymbol\Sigma_k = \sum_n r_{nk}(\mathbf y_n-\boldsymbol\mu_k)(\mathbf y_n-\boldsymbol\mu_k)^T/N_k`,
+    with :math:`N_k = \sum_n r_{nk}`. A :class:`~pedagogy_lib.mixture.GMMParams` is accepted too.
+    """
+    name = "M step for EX_MSTEP"
+    if answer is None:
+        return result(name, ["your answer is None: give the tuple (pi, mu, Sigma)."])
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        return result(name, [f"your answer should be a tuple (pi, mu, Sigma) of three arrays; "
+                             f"got {type(answer).__name__}" + (f" of length {len(answer)}." if isinstance(
+                                 answer, (tuple, list)) else ".")])
+    variants = _m_step_variants(EX_MSTEP)
+    problems = []
+    for part, value in zip(("pi", "mu", "Sigma"), answer):
+        hints = dict(variants[part])
+        expected = hints.pop("correct")
+        problems += compare_array(value, expected, part, rtol=1e-8, atol=1e-10, hints=hints)
+    return result(name, problems)
+
+
+def assign_function(fn) -> CheckResult:
+    r"""Check a K-means assignment step ``fn(y, mu) -> labels`` (the E step of Section 7.1.1) on ``EX_ASSIGN``.
+
+    ``labels[n]`` must be the index (``0, ..., K-1``) of the centre nearest to ``y[n]`` in Euclidean
+    distance, the lowest index among tied centres, as an integer array of shape ``(N,)``.
+    """
+    name = "K-means assignment step"
+    if not callable(fn):
+        return result(name, [f"your answer should be a function fn(y, mu); got {type(fn).__name__}."])
+    for i, p in enumerate(EX_ASSIGN):
+        label = f"EX_ASSIGN[{i}] (N = {p.y.shape[0]}, L = {p.y.shape[1]}, K = {p.mu.shape[0]})"
+        try:
+            out = fn(p.y.copy(), p.mu.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {label})."])
+        if out is None:
+            return result(name, [f"your function returned None on {label}: did it forget to return?"])
+        try:
+            arr = np.asarray(out)
+        except Exception:  # noqa: BLE001
+            return result(name, [f"the output on {label} is not an array."])
+        N, K = p.y.shape[0], p.mu.shape[0]
+        if arr.shape == (N, K):
+            return result(name, [f"the output on {label} has shape (N, K) = {arr.shape}: return one label per "
+                                 "point (the argmin over k), shape (N,), not the distances or a one-hot matrix."])
+        if arr.shape != (N,):
+            return result(name, [f"the output on {label} should have shape (N,) = ({N},); got {arr.shape}."])
+        if not np.issubdtype(arr.dtype, np.integer):
+            if np.issubdtype(arr.dtype, np.number) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+                arr = arr.astype(int)
+            else:
+                return result(name, [f"the output on {label} should hold integer labels; got dtype {arr.dtype}."])
+        expected = _nearest_loop(p.y, p.mu)
+        if np.array_equal(arr, expected):
+            continue
+        if K > 1 and np.array_equal(arr, _farthest_loop(p.y, p.mu)):
+            return result(name, [f"on {label} your labels pick the farthest centre: use argmin, not argmax."])
+        if np.array_equal(arr, expected + 1):
+            return result(name, [f"on {label} your labels run from 1 to K; the code numbers components 0, ..., K-1."])
+        if arr.min() < 0 or arr.max() >= K:
+            return result(name, [f"on {label} some labels are outside 0, ..., K-1 = {K - 1}."])
+        bad = np.flatnonzero(arr != expected)
+        d = np.array([[float((p.y[n] - m) @ (p.y[n] - m)) for m in p.mu] for n in bad])
+        tie = np.sum(np.isclose(d, d.min(axis=1, keepdims=True), rtol=0, atol=1e-12), axis=1) > 1
+        if np.all(tie):
+            return result(name, [f"on {label}, point(s) {bad.tolist()} are equally far from two or more centres: "
+                                 "give such a point to the centre with the lowest index (np.argmin does)."])
+        return result(name, [f"on {label}, point(s) {bad.tolist()} are not assigned to their nearest centre."])
+    return result(name, [])
+
+
+def n_params_function(fn) -> CheckResult:
+    r"""Check ``fn(K, L, covariance_type) -> int``, the number of free parameters of a GMM, on ``EX_NPARAMS``.
+
+    Count :math:`\boldsymbol\pi` with its sum-to-one constraint, the means, and the free entries of
+    the covariances (symmetric: :math:`L(L+1)/2` per full matrix) for ``"full"``, ``"diag"``, ``"tied"``.
+    """
+    name = "number of free GMM parameters"
+    if not callable(fn):
+        return result(name, [f"your answer should be a function fn(K, L, covariance_type); got {type(fn).__name__}."])
+    for K, L, ct in EX_NPARAMS:
+        label = f"K = {K}, L = {L}, covariance_type = {ct!r}"
+        try:
+            out = fn(K, L, ct)
+        except Exception as exc:  # noqa: BLE001
+            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {label})."])
+        if out is None:
+            return result(name, [f"your function returned None on {label}: did it forget to return?"])
+        try:
+            value = float(out)
+        except (TypeError, ValueError):
+            return result(name, [f"your function should return a number; on {label} it returned {type(out).__name__}."])
+        expected = _n_params(K, L, ct)
+        if value == expected:
+            continue
+        cov_full_sq = {"full": K * L * L, "diag": K * L, "tied": L * L}[ct]
+        hints = {
+            expected + 1: "the mixing weights have only K - 1 free values, because they sum to one",
+            (K - 1) + K * L + cov_full_sq: "a symmetric L x L covariance has L(L+1)/2 free entries, not L^2",
+            (K - 1) + K * L: "the covariance parameters are missing",
+        }
+        if ct == "tied":
+            hints[(K - 1) + K * L + K * L * (L + 1) // 2] = ("a tied covariance is one matrix shared by all K "
+                                                             "components, counted once")
+        if ct == "diag":
+            hints[(K - 1) + K * L + K * L * (L + 1) // 2] = "a diagonal covariance has only L free entries"
+        hint = hints.get(value)
+        msg = f"on {label} your count is not right"
+        return result(name, [msg + (f": {hint}." if hint else ".")])
+    return result(name, [])
+
+
+def limit_labels(answer) -> CheckResult:
+    r"""Check the zero-variance limit of the responsibilities for ``EX_MAHAL`` (the erratum of Section 7.1.1).
+
+    With every component covariance equal to :math:`s\boldsymbol\Sigma` and :math:`s\to0`, each point
+    goes to the mean nearest in the *Mahalanobis* distance of :math:`\boldsymbol\Sigma`: an integer
+    array of shape ``(N,)`` with values ``0, ..., K-1``.
+    """
+    name = "zero-variance limit of the responsibilities for EX_MAHAL"
+    p = EX_MAHAL
+    if answer is None:
+        return result(name, ["your answer is None: give one label per row of EX_MAHAL.y."])
+    try:
+        arr = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return result(name, [f"your answer should be an array of labels; got {type(answer).__name__}."])
+    N, K = p.y.shape[0], p.mu.shape[0]
+    if arr.shape != (N,):
+        if arr.shape == (N, K):
+            return result(name, ["your answer has shape (N, K): give the labels (the argmax over k), shape (N,)."])
+        return result(name, [f"your answer should have shape (N,) = ({N},); got {arr.shape}."])
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        return result(name, ["your answer should hold integer labels 0, ..., K-1."])
+    arr = arr.astype(int)
+    precision = np.linalg.inv(p.Sigma)
+    expected = _nearest_loop(p.y, p.mu, precision)
+    if np.array_equal(arr, expected):
+        return result(name, [])
+    if np.array_equal(arr, _nearest_loop(p.y, p.mu)):
+        return result(name, ["these are the Euclidean-nearest means (the draft's K-means box). With a shared but "
+                             "anisotropic Sigma the logits keep the quadratic form (y - mu_k)^T Sigma^{-1} (y - mu_k)/s, "
+                             "so distances are measured in the Mahalanobis metric of Sigma."])
+    if np.array_equal(arr, _nearest_loop(p.y, p.mu, p.Sigma)):
+        return result(name, ["you measured distances with Sigma where its inverse belongs."])
+    bad = np.flatnonzero(arr != expected)
+    return result(name, [f"point(s) {bad.tolist()} are not assigned correctly."])

@@ -1,0 +1,203 @@
+r"""Checkers for the exercises of Section 7.4 (EM for the linear-Gaussian state-space model).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch07_lgssm_em as check
+    check.EX_SMOOTH                      # smoother output for one sequence (the problem data)
+    check.cross_moment(my_S10)           # says what is wrong, never the answer
+
+Time indexing as in :mod:`pedagogy_lib.kalman`: row ``t`` is the book's ``t + 1`` and
+``Upsilon_cross[t]`` is :math:`\mathrm{Cov}[\mathbf X_{t+1},\mathbf X_t\mid\mathbf y]`. The model has no
+offsets and no control (the draft's Section 7.4 model). References are written out here with
+explicit loops over time, independently of :mod:`pedagogy_lib.lgssm_em`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import kalman
+from ..kalman import LGSSMParams
+from ._core import CheckResult, compare_array, compare_bool, compare_scalar, result
+
+__all__ = [
+    "SmootherProblem", "SimilarityProblem",
+    "EX_SMOOTH", "EX_SIM",
+    "cross_moment", "m_step_A", "m_step_C", "similarity", "eigenvalues_invariant",
+]
+
+
+class SmootherProblem(NamedTuple):
+    r"""One sequence ``y`` (T, m) and the RTS smoother under ``params`` (an :class:`LGSSMParams`):
+    ``mu_smooth`` (T, n), ``Upsilon_smooth`` (T, n, n), ``Upsilon_cross`` (T - 1, n, n)."""
+
+    params: LGSSMParams
+    y: np.ndarray
+    mu_smooth: np.ndarray
+    Upsilon_smooth: np.ndarray
+    Upsilon_cross: np.ndarray
+
+
+class SimilarityProblem(NamedTuple):
+    r"""A model ``params`` (an :class:`LGSSMParams`, n = 2) and an invertible change of coordinates ``S`` (2, 2)."""
+
+    params: LGSSMParams
+    S: np.ndarray
+
+
+def _rotation(theta, rho):
+    return rho * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+
+def _make_smooth() -> SmootherProblem:
+    rng = np.random.default_rng(7401)
+    n, m, T = 2, 3, 25
+    true = LGSSMParams(np.zeros(n), np.eye(n), _rotation(0.4, 0.95), None, np.zeros(n), 0.1 * np.eye(n),
+                       rng.standard_normal((m, n)), np.zeros(m), 0.3 * np.eye(m))
+    _, y = kalman.sample_lgssm(true, T, rng=rng)
+    # the E step runs under the *current* (not the true) parameters, as in an EM iteration
+    current = true._replace(A=0.6 * np.eye(n), C=rng.standard_normal((m, n)), Sigma_x=0.5 * np.eye(n))
+    res = kalman.kalman_smoother(current, y, backend="numpy")
+    return SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
+
+
+#: Exercises (a)-(c): the smoother for one sequence of 25 steps, under the current parameters.
+EX_SMOOTH = _make_smooth()
+
+
+def _make_sim() -> SimilarityProblem:
+    rng = np.random.default_rng(7402)
+    p = LGSSMParams(np.array([1.0, -0.5]), np.array([[1.0, 0.3], [0.3, 0.8]]), _rotation(0.3, 0.9), None,
+                    np.zeros(2), np.array([[0.2, 0.05], [0.05, 0.1]]), rng.standard_normal((3, 2)), np.zeros(3),
+                    0.4 * np.eye(3))
+    return SimilarityProblem(p, np.array([[2.0, 1.0], [0.5, 1.5]]))
+
+
+#: Exercise (d): a model and a change of latent coordinates x' = S x.
+EX_SIM = _make_sim()
+
+
+def _moments(p: SmootherProblem):
+    T = p.mu_smooth.shape[0]
+    E_xx = [p.Upsilon_smooth[t] + np.outer(p.mu_smooth[t], p.mu_smooth[t]) for t in range(T)]
+    E_next_prev = [p.Upsilon_cross[t] + np.outer(p.mu_smooth[t + 1], p.mu_smooth[t]) for t in range(T - 1)]
+    return E_xx, E_next_prev
+
+
+def cross_moment(answer) -> CheckResult:
+    r"""Exercise (a): :math:`\sum_{t=2}^T\mathbb E[\mathbf X_t\mathbf X_{t-1}^T\mid\mathbf y]` for :data:`EX_SMOOTH`, shape (n, n)."""
+    p = EX_SMOOTH
+    _, E_next_prev = _moments(p)
+    expected = sum(E_next_prev)
+    mu = p.mu_smooth
+    hints = {
+        "you used only the outer products of the smoothed means; the expectation of a product also needs the "
+        "posterior cross-covariance Upsilon_cross[t] (Eq. 2.55)": mu[1:].T @ mu[:-1],
+        "you added the marginal covariance Upsilon_smooth[t] instead of the cross-covariance between neighbouring "
+        "steps": sum(p.Upsilon_smooth[t + 1] + np.outer(mu[t + 1], mu[t]) for t in range(mu.shape[0] - 1)),
+        "you paired x_t with x_t (the second moment), not with its predecessor x_{t-1}":
+            sum(p.Upsilon_smooth[t] + np.outer(mu[t], mu[t]) for t in range(1, mu.shape[0])),
+    }
+    return result("sum of E[x_t x_{t-1}^T | y] for EX_SMOOTH",
+                  compare_array(answer, expected, "S10", rtol=1e-8, atol=1e-10, hints=hints))
+
+
+def m_step_A(answer) -> CheckResult:
+    r"""Exercise (b): the M step for :math:`\mathbf A` (Eq. 7.4) from :data:`EX_SMOOTH`, shape (n, n).
+
+    .. math:: \mathbf A = \Big(\sum_{t=2}^T\mathbb E[\mathbf X_t\mathbf X_{t-1}^T]\Big)\Big(\sum_{t=2}^T\mathbb E[\mathbf X_{t-1}\mathbf X_{t-1}^T]\Big)^{-1}
+    """
+    p = EX_SMOOTH
+    E_xx, E_next_prev = _moments(p)
+    S10, S00, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx)
+    expected = np.linalg.solve(S00.T, S10.T).T
+    mu = p.mu_smooth
+    hints = {
+        "you multiplied in the wrong order, S00^{-1} S10; the normal equations give A = S10 S00^{-1}":
+            np.linalg.solve(S00, S10),
+        "your denominator sums E[x x^T] over all T steps; the predecessor x_{t-1} runs over t = 1..T-1 only":
+            np.linalg.solve(S_all.T, S10.T).T,
+        "you left out the posterior covariances (means only): that is least squares on the smoothed means, not EM":
+            np.linalg.solve((mu[:-1].T @ mu[:-1]).T, (mu[1:].T @ mu[:-1]).T).T,
+        "you used the transpose of the cross moment, sum E[x_{t-1} x_t^T]": np.linalg.solve(S00.T, S10).T,
+    }
+    return result("M step for A from EX_SMOOTH",
+                  compare_array(answer, expected, "A", rtol=1e-7, atol=1e-10, hints=hints))
+
+
+def m_step_C(C, Sigma_y_x=None) -> CheckResult:
+    r"""Exercise (c): the M step for :math:`\mathbf C` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}` (Eq. 7.4) from :data:`EX_SMOOTH`.
+
+    .. math::
+        \mathbf C = \Big(\sum_t\mathbf y_t\bar{\mathbf x}_{t|T}^T\Big)\Big(\sum_t\mathbb E[\mathbf X_t\mathbf X_t^T]\Big)^{-1},
+        \qquad \boldsymbol\Sigma_{\hat y|\hat x} = \frac1T\Big(\sum_t\mathbf y_t\mathbf y_t^T - \mathbf C\sum_t\bar{\mathbf x}_{t|T}\mathbf y_t^T\Big)
+    """
+    p = EX_SMOOTH
+    E_xx, _ = _moments(p)
+    y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
+    Syx, Sxx, Syy = y.T @ mu, sum(E_xx), y.T @ y
+    C_ref = np.linalg.solve(Sxx.T, Syx.T).T
+    R_ref = (Syy - C_ref @ Syx.T) / T
+    C_means = np.linalg.solve((mu.T @ mu).T, Syx.T).T
+    C_old = p.params.C
+    hints_C = {
+        "you left out the posterior covariances Upsilon_smooth[t] in sum E[x_t x_t^T]": C_means,
+        "your sums run over t = 2..T only; the emission statistics use every step t = 1..T":
+            np.linalg.solve(sum(E_xx[1:]).T, (y[1:].T @ mu[1:]).T).T,
+    }
+    problems = compare_array(C, C_ref, "C", rtol=1e-7, atol=1e-10, hints=hints_C)
+    if Sigma_y_x is None:
+        problems.append("Sigma_y_x is None: pass the new emission covariance as the second argument.")
+    else:
+        hints_R = {
+            "you used the old C (the one the E step ran under) instead of the new one": (Syy - C_old @ Syx.T) / T,
+            "you divided by T - 1; the emission statistics average over all T steps": (Syy - C_ref @ Syx.T) / (T - 1),
+            "you used the residuals of the smoothed means only, sum (y - C xbar)(y - C xbar)^T / T, which misses "
+            "C Upsilon C^T": ((y - mu @ C_ref.T).T @ (y - mu @ C_ref.T)) / T,
+        }
+        problems += compare_array(Sigma_y_x, R_ref, "Sigma_y_x", rtol=1e-7, atol=1e-10, hints=hints_R)
+    return result("M step for C and Sigma_y_x from EX_SMOOTH", problems)
+
+
+def similarity(answer) -> CheckResult:
+    r"""Exercise (d): the model of :data:`EX_SIM` in the coordinates :math:`\mathbf x' = \mathbf S\mathbf x`, an :class:`LGSSMParams`.
+
+    Checks :math:`\mathbf A' = \mathbf S\mathbf A\mathbf S^{-1}`, :math:`\mathbf C' = \mathbf C\mathbf S^{-1}`,
+    :math:`\boldsymbol\Sigma_{\hat x}' = \mathbf S\boldsymbol\Sigma_{\hat x}\mathbf S^T`,
+    :math:`\boldsymbol\mu_1' = \mathbf S\boldsymbol\mu_1`, :math:`\boldsymbol\Sigma_1' = \mathbf S\boldsymbol\Sigma_1\mathbf S^T`,
+    unchanged :math:`\boldsymbol\Sigma_{\hat y|\hat x}`, and that the log likelihood of a test sequence is unchanged.
+    """
+    p, S = EX_SIM
+    if answer is None:
+        return result("EX_SIM in new coordinates", ["your answer is None: return an LGSSMParams."])
+    if not isinstance(answer, LGSSMParams):
+        return result("EX_SIM in new coordinates",
+                      [f"your answer should be an LGSSMParams (e.g. params._replace(A=..., ...)); got {type(answer).__name__}."])
+    Si = np.linalg.inv(S)
+    ref = {"A": S @ p.A @ Si, "C": p.C @ Si, "Sigma_x": S @ p.Sigma_x @ S.T, "mu1": S @ p.mu1,
+           "Sigma1": S @ p.Sigma1 @ S.T, "Sigma_y_x": p.Sigma_y_x, "c": p.c, "a": S @ p.a}
+    wrong = {"A": {"you wrote S^{-1} A S (the map for x = S x', the other direction)": Si @ p.A @ S},
+             "C": {"you wrote C S; the emission must undo the change of coordinates, C' = C S^{-1}": p.C @ S},
+             "Sigma_x": {"you wrote S^T Sigma_x S; a covariance of S x is S Sigma_x S^T": S.T @ p.Sigma_x @ S},
+             "Sigma1": {"you wrote S^T Sigma1 S; a covariance of S x is S Sigma1 S^T": S.T @ p.Sigma1 @ S}}
+    problems = []
+    for name, expected in ref.items():
+        problems += compare_array(getattr(answer, name), expected, name, rtol=1e-8, atol=1e-10,
+                                  hints=wrong.get(name))
+    if not problems:
+        y = kalman.sample_lgssm(p, 15, rng=np.random.default_rng(7403))[1]
+        ll_true = kalman.kalman_filter(p, y, backend="numpy").log_evidence
+        ll_new = kalman.kalman_filter(answer, y, backend="numpy").log_evidence
+        problems += compare_scalar(ll_new, ll_true, "the log likelihood of a test sequence", rtol=1e-9)
+    return result("EX_SIM in new coordinates", problems)
+
+
+def eigenvalues_invariant(answer) -> CheckResult:
+    r"""Exercise (e): True or False, "EM on enough data recovers the true :math:`\mathbf A` itself, not just its eigenvalues"."""
+    problems = compare_bool(answer, False, "your answer")
+    if problems:
+        problems = ["not right: every S A S^{-1} (with C S^{-1}, S Sigma_x S^T, ...) gives the same distribution of "
+                    "y, so no amount of data can pick one; only similarity invariants such as the eigenvalues are "
+                    "determined."]
+    return result("identifiability of A", problems)

@@ -1,0 +1,243 @@
+"""Tests for the Section 7.1 exercise checkers (pedagogy_lib.exercises.ch07_gmm_em).
+
+Correct answers are computed here by independent routes: vectorized NumPy for the M step,
+scipy's ``cdist`` for the assignment step, scikit-learn's own parameter count for the number of
+free parameters, and the argmax of scipy log densities at a tiny variance for the zero-variance
+limit. Wrong answers are the slips each checker is meant to name.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from scipy.stats import multivariate_normal
+
+from pedagogy_lib.exercises import ch07_gmm_em as check
+
+
+# ---------------------------------------------------------------------------------------------
+# M step
+# ---------------------------------------------------------------------------------------------
+
+def _m_step(y, r, *, divide_mu_by_N=False, unbiased=False, sigma_by_N=False, raw=False, counts=False):
+    N = y.shape[0]
+    N_k = r.sum(axis=0)
+    mu = (r.T @ y) / (N if divide_mu_by_N else N_k[:, None])
+    mu_true = (r.T @ y) / N_k[:, None]
+    d = y[None, :, :] - mu_true[:, None, :]                       # (K, N, L)
+    scatter = np.einsum("nk,kni,knj->kij", r, d, d)
+    if raw:
+        Sigma = np.einsum("nk,ni,nj->kij", r, y, y) / N_k[:, None, None]
+    elif unbiased:
+        Sigma = scatter / (N_k - 1)[:, None, None]
+    elif sigma_by_N:
+        Sigma = scatter / N
+    else:
+        Sigma = scatter / N_k[:, None, None]
+    pi = N_k if counts else N_k / N
+    return pi, mu, Sigma
+
+
+def test_m_step_correct_passes():
+    res = check.m_step(_m_step(check.EX_MSTEP.y, check.EX_MSTEP.r))
+    assert res, str(res)
+    assert "[pass]" in str(res)
+
+
+def test_m_step_accepts_a_list_and_the_library_m_step():
+    from pedagogy_lib import mixture_em as me
+    assert check.m_step(list(_m_step(check.EX_MSTEP.y, check.EX_MSTEP.r)))
+    stats = me.gmm_stats_from_responsibilities(check.EX_MSTEP.y, check.EX_MSTEP.r)
+    assert check.m_step(me.gmm_m_step(stats))
+
+
+def test_m_step_matches_labelled_sample_statistics_for_one_hot_r():
+    # sanity of the oracle: with one-hot r the M step is per-class sample proportion, mean, biased covariance
+    y = check.EX_MSTEP.y
+    r = np.eye(2)[[0, 0, 0, 0, 1, 1, 1, 1]]
+    pi, mu, Sigma = _m_step(y, r)
+    np.testing.assert_allclose(pi, [0.5, 0.5])
+    np.testing.assert_allclose(mu[0], y[:4].mean(0))
+    np.testing.assert_allclose(Sigma[1], np.cov(y[4:].T, bias=True))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(counts=True), "soft counts N_k without dividing by N"),
+    (dict(divide_mu_by_N=True), "divided the weighted sum by N"),
+    (dict(unbiased=True), "N_k - 1"),
+    (dict(sigma_by_N=True), "divided by N instead of by the soft count"),
+    (dict(raw=True), "subtract mu_k mu_k^T"),
+])
+def test_m_step_typical_slips_are_named(kwargs, message):
+    res = check.m_step(_m_step(check.EX_MSTEP.y, check.EX_MSTEP.r, **kwargs))
+    assert not res
+    assert message in str(res)
+
+
+def test_m_step_ignoring_responsibilities_is_named():
+    y = check.EX_MSTEP.y
+    pi, _, _ = _m_step(y, check.EX_MSTEP.r)
+    res = check.m_step((pi, np.tile(y.mean(0), (2, 1)), np.tile(np.cov(y.T, bias=True), (2, 1, 1))))
+    assert not res
+    assert "ignored the responsibilities" in str(res)
+
+
+def test_m_step_transposed_mu_and_bad_shapes():
+    pi, mu, Sigma = _m_step(check.EX_MSTEP.y, check.EX_MSTEP.r)
+    mu_t = mu.T.copy()
+    if np.allclose(mu_t, mu):                                   # pragma: no cover - data are not symmetric
+        pytest.skip("symmetric means")
+    assert not check.m_step((pi, mu_t, Sigma))
+    res = check.m_step((pi, mu, Sigma[0]))
+    assert not res and "shape" in str(res)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "None"),
+    ((1.0, 2.0), "tuple (pi, mu, Sigma)"),
+    ("abc", "tuple (pi, mu, Sigma)"),
+    ((None, None, None), "is None"),
+])
+def test_m_step_graceful_failures(answer, message):
+    res = check.m_step(answer)
+    assert not res
+    assert message in str(res)
+
+
+# ---------------------------------------------------------------------------------------------
+# K-means assignment step
+# ---------------------------------------------------------------------------------------------
+
+def _assign(y, mu):
+    return np.argmin(cdist(y, mu, "sqeuclidean"), axis=1)        # argmin keeps the first of tied centres
+
+
+def test_assign_correct_passes():
+    res = check.assign_function(_assign)
+    assert res, str(res)
+
+
+def test_assign_float_labels_accepted_and_euclidean_distance_ok():
+    assert check.assign_function(lambda y, mu: _assign(y, mu).astype(float))
+    assert check.assign_function(lambda y, mu: np.argmin(cdist(y, mu), axis=1))
+
+
+def test_assign_oracle_agrees_with_sklearn_kmeans_predict():
+    from sklearn.cluster import KMeans
+    p = check.EX_ASSIGN[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km = KMeans(n_clusters=3, init=p.mu, n_init=1, max_iter=1).fit(p.mu)   # centres stay at p.mu
+    np.testing.assert_array_equal(km.predict(p.y), _assign(p.y, p.mu))
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda y, mu: np.argmax(cdist(y, mu), axis=1), "farthest centre"),
+    (lambda y, mu: _assign(y, mu) + 1, "from 1 to K"),
+    (lambda y, mu: cdist(y, mu), "shape (N, K)"),
+    (lambda y, mu: np.eye(mu.shape[0])[_assign(y, mu)], "shape (N, K)"),
+    (lambda y, mu: None, "returned None"),
+    (lambda y, mu: 1 / 0, "ZeroDivisionError"),
+    (lambda y, mu: _assign(y, mu)[:-1], "should have shape"),
+    (lambda y, mu: _assign(y, mu) + 0.5, "integer labels"),
+    (lambda y, mu: np.argmin(np.abs(y[:, :1] - mu[:, 0]), axis=1), "not assigned to their nearest centre"),
+    (5, "should be a function"),
+])
+def test_assign_wrong_functions_fail_with_message(fn, message):
+    res = check.assign_function(fn)
+    assert not res
+    assert message in str(res)
+
+
+def test_assign_ties_to_the_last_index_are_named():
+    def last_of_ties(y, mu):
+        d = cdist(y, mu, "sqeuclidean")
+        return d.shape[1] - 1 - np.argmin(d[:, ::-1], axis=1)
+    res = check.assign_function(last_of_ties)
+    assert not res
+    assert "lowest index" in str(res)
+
+
+def test_assign_out_of_range_labels():
+    res = check.assign_function(lambda y, mu: np.full(y.shape[0], mu.shape[0] + 3))
+    assert not res and "outside" in str(res)
+
+
+# ---------------------------------------------------------------------------------------------
+# number of free parameters
+# ---------------------------------------------------------------------------------------------
+
+def _sklearn_count(K, L, covariance_type):
+    from sklearn.mixture import GaussianMixture
+    gm = GaussianMixture(n_components=K, covariance_type=covariance_type)
+    gm.means_ = np.zeros((K, L))                                  # all _n_parameters reads are K, L and the type
+    return int(gm._n_parameters())
+
+
+def test_n_params_sklearn_count_passes():
+    res = check.n_params_function(_sklearn_count)
+    assert res, str(res)
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda K, L, ct: _sklearn_count(K, L, ct) + 1, "K - 1 free values"),
+    (lambda K, L, ct: (K - 1) + K * L + {"full": K * L * L, "diag": K * L, "tied": L * L}[ct], "L(L+1)/2"),
+    (lambda K, L, ct: (K - 1) + K * L, "covariance parameters are missing"),
+    (lambda K, L, ct: _sklearn_count(K, L, "full") if ct == "tied" else _sklearn_count(K, L, ct), "counted once"),
+    (lambda K, L, ct: _sklearn_count(K, L, "full") if ct == "diag" else _sklearn_count(K, L, ct), "only L free"),
+    (lambda K, L, ct: _sklearn_count(K, L, ct) + 7, "count is not right"),
+    (lambda K, L, ct: None, "returned None"),
+    (lambda K, L, ct: "ten", "should return a number"),
+    (lambda K, L: 3, "raised TypeError"),
+    (None, "should be a function"),
+])
+def test_n_params_wrong_functions_fail(fn, message):
+    res = check.n_params_function(fn)
+    assert not res
+    assert message in str(res)
+
+
+# ---------------------------------------------------------------------------------------------
+# zero-variance limit with a shared anisotropic covariance (erratum of Section 7.1.1)
+# ---------------------------------------------------------------------------------------------
+
+def _limit_by_densities(scale=1e-6):
+    p = check.EX_MAHAL
+    logp = np.stack([multivariate_normal(p.mu[k], scale * p.Sigma).logpdf(p.y) for k in range(p.mu.shape[0])], axis=1)
+    return np.argmax(logp + np.log([0.7, 0.2, 0.1]), axis=1)   # the prior must not matter in the limit
+
+
+def test_limit_labels_correct_passes():
+    res = check.limit_labels(_limit_by_densities())
+    assert res, str(res)
+    assert check.limit_labels(list(_limit_by_densities()))
+
+
+def test_limit_labels_euclidean_is_named_and_differs():
+    p = check.EX_MAHAL
+    euclid = _assign(p.y, p.mu)
+    assert not np.array_equal(euclid, _limit_by_densities())     # the problem does separate the two answers
+    res = check.limit_labels(euclid)
+    assert not res and "Euclidean-nearest" in str(res)
+
+
+def test_limit_labels_sigma_instead_of_inverse_is_named():
+    p = check.EX_MAHAL
+    wrong = np.argmin(np.einsum("nki,ij,nkj->nk", p.y[:, None] - p.mu, p.Sigma, p.y[:, None] - p.mu), axis=1)
+    res = check.limit_labels(wrong)
+    assert not res and "Sigma where its inverse" in str(res)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "None"),
+    (np.zeros((8, 3)), "shape (N, K)"),
+    (np.zeros(5), "shape (N,)"),
+    (np.full(8, 0.5), "integer labels"),
+    (np.array([2, 1, 0, 0, 2, 2, 0, 1]), "not assigned correctly"),
+])
+def test_limit_labels_graceful_failures(answer, message):
+    res = check.limit_labels(answer)
+    assert not res
+    assert message in str(res)
