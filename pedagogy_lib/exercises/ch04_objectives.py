@@ -1,0 +1,137 @@
+r"""Checkers for the exercises of notebook 4.1-4.2 (learning as optimization; entropy, cross
+entropy, relative entropy and maximum likelihood).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch04_objectives as check
+    check.marble_entropies(my_answer)
+
+Problem data are the module constants below; reference answers are computed from them when a
+checker runs, with :mod:`pedagogy_lib.objectives` or closed forms written out here.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import objectives as ob
+from . import _core
+
+__all__ = ["MarbleProblem", "GaussianPair", "EX_MARBLE", "EX_KL", "EX_ML_DATA",
+           "marble_entropies", "gaussian_kl", "ml_estimate", "asymmetric_pair"]
+
+
+class MarbleProblem(NamedTuple):
+    """Two hiding strategies over the cups A-D: ``p`` (Eq. 4.1) and ``q`` (Eq. 4.2)."""
+
+    p: np.ndarray
+    q: np.ndarray
+
+
+class GaussianPair(NamedTuple):
+    """Two 1-D Gaussians, given by means and *variances*: p = N(mu_p, sigma2_p), q = N(mu_q, sigma2_q)."""
+
+    mu_p: float
+    sigma2_p: float
+    mu_q: float
+    sigma2_q: float
+
+
+#: Exercise 1: the marble game of Eqs. 4.1-4.2.
+EX_MARBLE = MarbleProblem(p=np.array([1 / 2, 1 / 4, 1 / 8, 1 / 8]), q=np.full(4, 1 / 4))
+
+#: Exercise 2: D_KL{p || q} for p = N(1, 0.5) and q = N(-0.5, 2) (variances, not standard deviations).
+EX_KL = GaussianPair(mu_p=1.0, sigma2_p=0.5, mu_q=-0.5, sigma2_q=2.0)
+
+#: Exercise 3: twelve observations to fit a Gaussian model to by minimum sample cross entropy.
+EX_ML_DATA = np.array([2.31, 1.12, 3.05, 2.74, 0.58, 1.96, 2.47, 3.61, 1.38, 2.09, 2.88, 1.71])
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkers
+# ----------------------------------------------------------------------------------------------
+
+def marble_entropies(answer):
+    r"""Exercise 1: ``[H_p, H_q, H_pq, H_qp]`` in **bits** for :data:`EX_MARBLE` (Eqs. 4.3-4.4)."""
+    p, q = EX_MARBLE
+    ref = np.array([ob.entropy(p, base=2), ob.entropy(q, base=2),
+                    ob.cross_entropy(p, q, base=2), ob.cross_entropy(q, p, base=2)])
+    hints = {
+        "you used natural logarithms (nats) instead of base 2 (bits)": ref * np.log(2),
+        "you swapped the two cross entropies (H_pq is the average of -log q under p)": ref[[0, 1, 3, 2]],
+        "you returned relative entropies D_KL (extra questions) instead of cross entropies":
+            np.array([ref[0], ref[1], ref[2] - ref[0], ref[3] - ref[1]]),
+    }
+    problems = _core.compare_array(answer, ref, "your [H_p, H_q, H_pq, H_qp]", rtol=1e-6, hints=hints)
+    return _core.result("marble-game entropies in bits (Eqs. 4.3-4.4)", problems)
+
+
+def _kl_1d(mu_a, s2_a, mu_b, s2_b):
+    """D_KL{N(mu_a, s2_a) || N(mu_b, s2_b)} in nats, written out for one dimension."""
+    return 0.5 * (s2_a / s2_b + (mu_b - mu_a) ** 2 / s2_b - 1.0 + np.log(s2_b / s2_a))
+
+
+def gaussian_kl(answer):
+    r"""Exercise 2: :math:`D_{KL}\{p\|q\}` in nats for the two Gaussians of :data:`EX_KL` (Eq. 4.5)."""
+    mp, vp, mq, vq = EX_KL
+    ref = ob.gaussian_relative_entropy([mp], [[vp]], [mq], [[vq]])
+    hints = {
+        "you computed the other direction, D_KL{q || p}": _kl_1d(mq, vq, mp, vp),
+        "you used the variances where the standard deviations belong (or the reverse) in the log term":
+            0.5 * (vp / vq + (mq - mp) ** 2 / vq - 1.0) + np.log(vq / vp),
+        "you left out the -1 (the entropy of p contributes -1/2 - log of its normalizer)":
+            _kl_1d(mp, vp, mq, vq) + 0.5,
+        "you returned the cross entropy H_pq rather than H_pq - H_p":
+            0.5 * (np.log(2 * np.pi * vq) + (vp + (mp - mq) ** 2) / vq),
+        "you divided the squared mean difference by the variance of p instead of q":
+            0.5 * (vp / vq + (mq - mp) ** 2 / vp - 1.0 + np.log(vq / vp)),
+    }
+    problems = _core.compare_scalar(answer, ref, "your D_KL{p || q}", rtol=1e-6, hints=hints)
+    return _core.result("KL divergence between two Gaussians", problems)
+
+
+def ml_estimate(mu, sigma2):
+    r"""Exercise 3: the minimizer of :math:`\langle-\log\mathcal N(Y;\mu,\sigma^2)\rangle_Y` over
+    :data:`EX_ML_DATA` (Eq. 4.6): the maximum-likelihood mean and variance."""
+    y = EX_ML_DATA
+    N = y.shape[0]
+    mu_ref = float(np.sum(y) / N)
+    s2_ref = float(np.sum((y - mu_ref) ** 2) / N)
+    mu_hints = {"you returned the median rather than the mean": float(np.median(y))}
+    s2_hints = {
+        "you divided by N - 1 (the unbiased estimator); the minimizer of the average negative "
+        "log-likelihood divides by N": s2_ref * N / (N - 1),
+        "you returned the standard deviation, not the variance": np.sqrt(s2_ref),
+        "you returned the second moment about zero, not about the mean": float(np.mean(y**2)),
+    }
+    problems = _core.compare_scalar(mu, mu_ref, "your mean", rtol=1e-6, hints=mu_hints)
+    problems += _core.compare_scalar(sigma2, s2_ref, "your variance", rtol=1e-6, hints=s2_hints)
+    return _core.result("maximum-likelihood Gaussian (Eq. 4.6)", problems)
+
+
+def asymmetric_pair(p, q):
+    r"""Exercise 4: two distributions over four cups with :math:`|D_{KL}\{p\|q\} - D_{KL}\{q\|p\}| > 0.01` bits
+    (the marble game's equality of the two directions is a coincidence)."""
+    problems = []
+    arrays = []
+    for name, v in (("p", p), ("q", q)):
+        arr, probs = _core._as_numeric(v, f"your {name}")
+        if probs:
+            problems += probs
+            continue
+        if arr.shape != (4,):
+            problems.append(f"your {name} should be a vector of 4 probabilities (cups A-D); got shape {arr.shape}.")
+        elif np.any(arr < 0) or abs(arr.sum() - 1.0) > 1e-9:
+            problems.append(f"your {name} must be non-negative and sum to 1; its sum is {arr.sum():.6g}.")
+        elif np.any(arr == 0):
+            problems.append(f"your {name} has a zero entry: one of the two divergences is then infinite; "
+                            "give every cup some probability.")
+        arrays.append(arr)
+    if not problems:
+        d = ob.relative_entropies(arrays[0], arrays[1], base=2)
+        if abs(d.D_pq - d.D_qp) <= 0.01:
+            problems.append(f"the two directions differ by only {abs(d.D_pq - d.D_qp):.3g} bits; "
+                            "make them differ by more than 0.01 (try one peaked and one flat distribution "
+                            "whose entropies are not symmetric about each other).")
+    return _core.result("asymmetry of the relative entropy", problems)

@@ -1,0 +1,148 @@
+r"""Checkers for the exercises of notebook 5.1.1 (linear regression, ridge and its Bayesian reading,
+leave-one-out cross validation in one step).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch05_regression as check
+    check.normal_equations(my_D)
+
+The data are stored in the **book's layout**: one sample per *column*. In Chapter 5 the inputs are
+:math:`\mathbf Y` (M x N) and the outputs :math:`\mathbf X` (K x N), and the weights form
+:math:`\mathbf D` (K x M); in Appendix A the inputs are :math:`\mathbf X` (M x N) and the outputs
+:math:`\mathbf y` (N,). Reference answers are computed with :mod:`pedagogy_lib.regression`, which
+stores samples in rows, so the data are transposed on the way in.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import regression as rg
+from . import _core
+
+__all__ = ["RegressionProblem", "RidgeProblem", "LOOProblem", "EX_NORMAL", "EX_RIDGE", "EX_LOO",
+           "normal_equations", "ridge_conventions", "loo_residual"]
+
+
+class RegressionProblem(NamedTuple):
+    """Chapter 5 layout: inputs ``Y`` (M, N), outputs ``X`` (K, N)."""
+
+    Y: np.ndarray
+    X: np.ndarray
+
+
+class RidgeProblem(NamedTuple):
+    r"""Chapter 5 layout plus the prior :math:`\boldsymbol\Sigma_d = \sigma_d^2\mathbf I` (Eq. 5.4) and
+    the noise variance :math:`\sigma^2_{\check x|y}` (Eq. 5.5)."""
+
+    Y: np.ndarray
+    X: np.ndarray
+    sigma2_d: float
+    sigma2: float
+
+
+class LOOProblem(NamedTuple):
+    """Appendix A layout: inputs ``X`` (M, N) with samples in columns, outputs ``y`` (N,), and the
+    (0-based) index ``n`` of the sample to leave out."""
+
+    X: np.ndarray
+    y: np.ndarray
+    n: int
+
+
+#: Exercise 1: M = 2 inputs, K = 2 outputs, N = 6 samples.
+EX_NORMAL = RegressionProblem(
+    Y=np.array([[1.0, 2.0, -1.0, 0.5, 3.0, -2.0],
+                [0.0, 1.0, 1.5, -1.0, 2.0, 0.5]]),
+    X=np.array([[2.1, 5.2, 0.4, -0.3, 8.1, -2.9],
+                [-0.9, -0.2, 2.6, -2.4, 1.1, 2.2]]),
+)
+
+#: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; sigma_d^2 = 2, sigma^2 = 0.5.
+EX_RIDGE = RidgeProblem(
+    Y=np.array([[0.3, -1.2, 0.8, 1.5, -0.4, 0.9, -1.1, 0.2],
+                [1.0, 0.4, -0.6, 0.2, 1.3, -0.8, 0.5, -1.4],
+                [0.7, 0.6, -0.9, 0.4, 1.0, -0.5, 0.3, -1.2]]),
+    X=np.array([[1.9, -0.7, -0.2, 1.8, 1.4, -0.1, -0.4, -1.3]]),
+    sigma2_d=2.0,
+    sigma2=0.5,
+)
+
+#: Exercise 3: an intercept row of ones and one feature; the last sample (n = 6) sits far out.
+EX_LOO = LOOProblem(
+    X=np.array([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+                [-1.0, -0.6, -0.1, 0.2, 0.5, 0.9, 4.0]]),
+    y=np.array([-0.8, -0.2, 0.1, 0.6, 0.7, 1.3, 2.0]),
+    n=6,
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkers
+# ----------------------------------------------------------------------------------------------
+
+def normal_equations(D):
+    r"""Exercise 1: :math:`\mathbf D = \mathbf X\mathbf Y^T(\mathbf Y\mathbf Y^T)^{-1}` (Eq. 5.2) for
+    :data:`EX_NORMAL`, shape (K, M)."""
+    Y, X = EX_NORMAL
+    ref = rg.linear_regression(Y.T, X.T).w.T                   # library is row-wise: w = D^T
+    G = Y @ Y.T
+    hints = {
+        "you put the inverse on the left, (Y Y^T)^{-1} X Y^T": np.linalg.solve(G, X @ Y.T),
+        "you left out the inverse of Y Y^T": X @ Y.T @ G,
+        "you regressed the inputs on the outputs, Y X^T (X X^T)^{-1}": Y @ X.T @ np.linalg.inv(X @ X.T),
+    }
+    problems = _core.compare_array(D, ref, "your D", rtol=1e-6, hints=hints)
+    return _core.result("normal equations (Eq. 5.2)", problems)
+
+
+def ridge_conventions(D_bayes, D_draft):
+    r"""Exercise 2, for :data:`EX_RIDGE`: the posterior mean of :math:`\mathbf D` under the Gaussian prior
+    (the prior counted once), and Eq. 5.6 as printed, with sample averages (the prior counted once
+    per sample). Both have shape (K, M)."""
+    Y, X, s2d, s2 = EX_RIDGE
+    N, M = Y.shape[1], Y.shape[0]
+    post = rg.bayesian_linear_regression(Y.T, X.T, prior_precision=1.0 / s2d, noise_variance=s2)
+    ref_bayes = post.mu.T
+    ref_draft = rg.linear_regression(Y.T, X.T, ridge=N * s2 / s2d).w.T
+    G, B = Y @ Y.T, X @ Y.T
+
+    def ridge(lam):
+        return np.linalg.solve(G + lam * np.eye(M), B.T).T
+
+    hints_b = {
+        "you used sigma_d^2 / sigma^2 as the penalty; it is the ratio the other way up, sigma^2 / sigma_d^2": ridge(s2d / s2),
+        "you used the penalty sigma^2 alone, leaving out the prior variance": ridge(s2),
+        "you used the draft's sample-average form (the prior counted N times)": ref_draft,
+        "you solved ordinary least squares, without the prior": ridge(0.0),
+    }
+    hints_d = {
+        "you used the sums form (the Bayesian posterior mean); Eq. 5.6 as printed averages over samples": ref_bayes,
+        "you averaged X Y^T but summed Y Y^T (or the reverse)": ridge(s2 / s2d) / N,
+        "you used sigma_d^2 / sigma^2 in place of sigma^2 / sigma_d^2": np.linalg.solve(G / N + s2d / s2 * np.eye(M), B.T / N).T,
+    }
+    problems = _core.compare_array(D_bayes, ref_bayes, "your posterior mean D_bayes", rtol=1e-6, hints=hints_b)
+    problems += _core.compare_array(D_draft, ref_draft, "your Eq. 5.6 D_draft", rtol=1e-6, hints=hints_d)
+    return _core.result("ridge under the two conventions (Eq. 5.6)", problems)
+
+
+def loo_residual(h_nn, e_loo_n):
+    r"""Exercise 3: the leverage :math:`h_{nn}` (Eq. A.3) and the leave-one-out residual
+    :math:`e_{LOO,n} = e_n/(1-h_{nn})` (Eq. A.7) of sample ``n`` of :data:`EX_LOO`."""
+    X, y, n = EX_LOO
+    res = rg.loo_residuals(X.T, y)
+    h_ref, e_ref = float(res.h[n]), float(res.e_loo[n])
+    e_n = float(res.e[n])
+    h_hints = {"you returned m_nn = 1 - h_nn instead of h_nn": 1.0 - h_ref,
+               "you used the trace of the hat matrix (the number of parameters), not its n-th diagonal entry": float(X.shape[0])}
+    e_hints = {
+        "you returned the ordinary residual e_n, from the fit that saw y_n": e_n,
+        "you multiplied by m_nn = 1 - h_nn instead of dividing": e_n * (1.0 - h_ref),
+        "you divided by 1 + h_nn; the denominator is m_nn = 1 - h_nn": e_n / (1.0 + h_ref),
+        "you divided by h_nn; the denominator is m_nn = 1 - h_nn": e_n / h_ref,
+        "you returned the leave-one-out prediction, not the residual y_n - yhat_LOO,n": float(res.y_hat_loo[n]),
+    }
+    problems = _core.compare_scalar(h_nn, h_ref, "your leverage h_nn", rtol=1e-6, hints=h_hints)
+    problems += _core.compare_scalar(e_loo_n, e_ref, "your leave-one-out residual", rtol=1e-6, hints=e_hints)
+    return _core.result("leave-one-out residual from the leverage (Eq. A.7)", problems)

@@ -1,0 +1,138 @@
+"""Tests for the checkers of notebook 4.1-4.2 (pedagogy_lib.exercises.ch04_objectives).
+
+References are hand-computed (the marble game), written out with numpy, or computed by numerical
+integration and optimization with scipy; none is taken from the checkers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, optimize, stats
+
+from pedagogy_lib.exercises import ch04_objectives as check
+
+# ---------------------------------------------------------------- exercise 1: marble entropies
+# H_p = 1/2*1 + 1/4*2 + 2*(1/8*3) = 1.75; H_q = 2; H_pq = 2 (every cup costs 2 questions);
+# H_qp = 1/4*(1 + 2 + 3 + 3) = 2.25.
+MARBLE = [1.75, 2.0, 2.0, 2.25]
+
+
+def test_marble_problem_data_is_eqs_4_1_and_4_2():
+    np.testing.assert_array_equal(check.EX_MARBLE.p, [0.5, 0.25, 0.125, 0.125])
+    np.testing.assert_array_equal(check.EX_MARBLE.q, [0.25] * 4)
+
+
+def test_marble_correct_passes():
+    res = check.marble_entropies(MARBLE)
+    assert res and "correct" in str(res)
+    # also with scipy.stats.entropy as an independent route (cross entropy = H_p + KL)
+    p, q = check.EX_MARBLE
+    alt = [stats.entropy(p, base=2), stats.entropy(q, base=2),
+           stats.entropy(p, base=2) + stats.entropy(p, q, base=2),
+           stats.entropy(q, base=2) + stats.entropy(q, p, base=2)]
+    assert check.marble_entropies(alt)
+
+
+@pytest.mark.parametrize("answer,fragment", [
+    (np.array(MARBLE) * np.log(2), "natural logarithms"),
+    ([1.75, 2.0, 2.25, 2.0], "swapped the two cross entropies"),
+    ([1.75, 2.0, 0.25, 0.25], "relative entropies"),
+    ([-1.75, -2.0, -2.0, -2.25], "wrong sign"),
+    ([1.75, 2.0, 2.0], "shape"),
+    ([1.75, 2.0, 2.0, 2.3], "not within tolerance"),
+])
+def test_marble_wrong_answers_fail_with_hint(answer, fragment):
+    res = check.marble_entropies(answer)
+    assert not res
+    assert fragment in str(res)
+
+
+def test_marble_none_fails_gracefully():
+    res = check.marble_entropies(None)
+    assert not res and "None" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 2: KL of two Gaussians
+def _kl_quad(mp, vp, mq, vq):
+    p, q = stats.norm(mp, np.sqrt(vp)), stats.norm(mq, np.sqrt(vq))
+    return integrate.quad(lambda y: p.pdf(y) * (p.logpdf(y) - q.logpdf(y)), -30, 30, limit=200)[0]
+
+
+def test_gaussian_kl_correct_passes_against_quadrature():
+    mp, vp, mq, vq = check.EX_KL
+    ref = _kl_quad(mp, vp, mq, vq)
+    # hand value: 0.5 * (0.25 + 2.25/2 - 1 + log 4) = 0.5 * (0.375 + 1.386294...) = 0.880647...
+    np.testing.assert_allclose(ref, 0.5 * (0.25 + 1.125 - 1 + np.log(4.0)), rtol=1e-8)
+    assert check.gaussian_kl(ref)
+
+
+@pytest.mark.parametrize("make,fragment", [
+    (lambda mp, vp, mq, vq: _kl_quad(mq, vq, mp, vp), "other direction"),
+    (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vq - 1) + np.log(vq / vp), "log term"),
+    (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vq + np.log(vq / vp)), "left out the -1"),
+    (lambda mp, vp, mq, vq: stats.norm(mp, np.sqrt(vp)).entropy() + _kl_quad(mp, vp, mq, vq), "cross entropy"),
+    (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vp - 1 + np.log(vq / vp)), "variance of p"),
+    (lambda mp, vp, mq, vq: _kl_quad(mp, vp, mq, vq) + 0.05, "not within tolerance"),
+])
+def test_gaussian_kl_wrong_answers_fail_with_hint(make, fragment):
+    res = check.gaussian_kl(make(*check.EX_KL))
+    assert not res
+    assert fragment in str(res)
+
+
+def test_gaussian_kl_none_and_array_fail_gracefully():
+    assert "None" in str(check.gaussian_kl(None))
+    assert "single number" in str(check.gaussian_kl([0.1, 0.2]))
+
+
+# ---------------------------------------------------------------- exercise 3: ML estimate
+def test_ml_correct_passes_and_is_the_numerical_argmin():
+    y = check.EX_ML_DATA
+    nll = lambda t: -np.mean(stats.norm(t[0], np.exp(t[1])).logpdf(y))
+    t = optimize.minimize(nll, [0.0, 0.0], method="BFGS", options={"gtol": 1e-10}).x
+    mu, s2 = t[0], np.exp(2 * t[1])
+    np.testing.assert_allclose([mu, s2], [y.mean(), y.var()], rtol=1e-6)
+    assert check.ml_estimate(y.mean(), y.var())
+    assert check.ml_estimate(mu, s2)
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("ddof1", "N - 1"),
+    ("std", "standard deviation"),
+    ("raw", "second moment about zero"),
+    ("median", "median"),
+])
+def test_ml_wrong_answers_fail_with_hint(which, fragment):
+    y = check.EX_ML_DATA
+    mu, s2 = y.mean(), y.var()
+    answer = {"ddof1": (mu, y.var(ddof=1)), "std": (mu, y.std()), "raw": (mu, np.mean(y**2)),
+              "median": (np.median(y), s2)}[which]
+    res = check.ml_estimate(*answer)
+    assert not res
+    assert fragment in str(res)
+
+
+def test_ml_none_fails_gracefully():
+    res = check.ml_estimate(None, None)
+    assert not res and str(res).count("None") >= 2
+
+
+# ---------------------------------------------------------------- exercise 4: asymmetric pair
+def test_asymmetric_pair_accepts_a_valid_pair():
+    p, q = np.array([0.85, 0.05, 0.05, 0.05]), np.full(4, 0.25)
+    assert abs(stats.entropy(p, q, base=2) - stats.entropy(q, p, base=2)) > 0.01
+    assert check.asymmetric_pair(p, q)
+
+
+@pytest.mark.parametrize("p,q,fragment", [
+    ([0.5, 0.25, 0.125, 0.125], [0.25] * 4, "differ by only"),              # the book's coincidence
+    ([0.4, 0.3, 0.2, 0.1], [0.4, 0.3, 0.2, 0.1], "differ by only"),          # equal distributions
+    ([0.5, 0.5, 0.0, 0.0], [0.25] * 4, "zero entry"),
+    ([0.5, 0.3, 0.1, 0.2], [0.25] * 4, "sum to 1"),
+    ([0.5, 0.5], [0.25] * 4, "vector of 4"),
+    (None, [0.25] * 4, "None"),
+])
+def test_asymmetric_pair_rejects(p, q, fragment):
+    res = check.asymmetric_pair(p, q)
+    assert not res
+    assert fragment in str(res)
