@@ -1,0 +1,237 @@
+r"""Checkers for the exercises of notebook 6.1-6.3 (latent-variable density estimation and EM).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch06_em as check
+    check.free_energy(my_F, my_kl)
+
+Problem data are the module constants below. The reference answers are computed from them when
+a checker runs, by enumeration over the latent states with :func:`scipy.stats.norm.logpdf` and
+:func:`scipy.special.logsumexp` (independently of :mod:`pedagogy_lib.em`).
+
+The running example of the notebook is the *symmetric two-component mixture*
+
+.. math::
+    \hat p(\mathbf x;\theta) = \operatorname{Categ}([\tfrac12, \tfrac12]), \qquad
+    \hat p(y\mid \hat X_1 = 1;\theta) = \mathcal N(\theta, 1), \qquad
+    \hat p(y\mid \hat X_2 = 1;\theta) = \mathcal N(-\theta, 1),
+
+with the single parameter :math:`\theta`. Column 0 of every ``(N, 2)`` array is the component
+with mean :math:`+\theta`, column 1 the one with mean :math:`-\theta`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+from . import _core
+
+__all__ = ["FreeEnergyProblem", "BitsBackProblem", "HardProblem", "EX_FREE_ENERGY", "EX_EM_CASES",
+           "EX_BITS", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back", "hard_excess"]
+
+
+class FreeEnergyProblem(NamedTuple):
+    """Data ``y`` (N,), the parameter ``theta`` and a recognition distribution ``q`` (N, 2) of the symmetric mixture."""
+
+    y: np.ndarray
+    theta: float
+    q: np.ndarray
+
+
+class BitsBackProblem(NamedTuple):
+    r"""A discrete generative model and one datum for the sender-receiver game (Section 6.3.2).
+
+    ``pi`` (K,) is the prior :math:`\hat p(\mathbf x)`, row ``k`` of ``B`` (K, M) is the emission
+    :math:`\hat p(y\mid\hat X_k=1)` over ``M`` symbols, ``y`` is the index of the datum and ``q``
+    (K,) the recognition distribution :math:`\check p(\mathbf x\mid y)` used to pick the latent code.
+    """
+
+    pi: np.ndarray
+    B: np.ndarray
+    y: int
+    q: np.ndarray
+
+
+class HardProblem(NamedTuple):
+    """The model ``pi``, ``B`` of a :class:`BitsBackProblem` and a data distribution ``p_y`` (M,)."""
+
+    pi: np.ndarray
+    B: np.ndarray
+    p_y: np.ndarray
+
+
+def toy_log_joint(theta, y):
+    r""":math:`\log\hat p(\hat X_k = 1, y_n;\theta)` of the symmetric mixture, shape (N, 2), by :func:`scipy.stats.norm.logpdf`."""
+    y = np.asarray(y, dtype=float)
+    return np.log(0.5) + np.stack([norm.logpdf(y, loc=theta), norm.logpdf(y, loc=-theta)], axis=-1)
+
+
+#: Exercise 1: eight observations, theta = 0.6 and a recognition distribution that is *not* the posterior.
+EX_FREE_ENERGY = FreeEnergyProblem(
+    y=np.array([1.3, -0.4, 2.1, 0.2, -1.7, 0.9, -2.4, 1.1]),
+    theta=0.6,
+    q=np.array([[0.9, 0.1], [0.3, 0.7], [0.8, 0.2], [0.5, 0.5],
+                [0.2, 0.8], [0.6, 0.4], [0.05, 0.95], [0.7, 0.3]]),
+)
+
+#: Exercise 2: ``(theta, y)`` test cases for one EM step of the symmetric mixture.
+EX_EM_CASES = (
+    (0.3, np.array([1.3, -0.4, 2.1, 0.2, -1.7, 0.9, -2.4, 1.1])),
+    (-0.8, np.array([0.5, 1.5, -2.0, 2.5, -0.1])),
+    (2.0, np.array([-3.1, 2.9, 1.8, -2.2, 0.4, -0.6, 3.3])),
+)
+
+_PI = np.array([0.5, 0.3, 0.2])
+_B = np.array([[0.40, 0.30, 0.15, 0.10, 0.04, 0.01],
+               [0.05, 0.20, 0.40, 0.20, 0.10, 0.05],
+               [0.01, 0.04, 0.10, 0.15, 0.30, 0.40]])
+
+#: Exercise 3: one datum (symbol 3) and a recognition distribution over the three latent codes.
+EX_BITS = BitsBackProblem(pi=_PI, B=_B, y=3, q=np.array([0.2, 0.5, 0.3]))
+
+#: Exercise 4: the same model and a data distribution over the six symbols.
+EX_HARD = HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10]))
+
+
+def _posterior(lj):
+    return np.exp(lj - logsumexp(lj, axis=-1, keepdims=True))
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkers
+# ----------------------------------------------------------------------------------------------
+
+def free_energy(F, kl):
+    r"""Exercise 1: the average free energy (nats) and the average posterior KL of :data:`EX_FREE_ENERGY`.
+
+    .. math::
+        F = \big\langle\textstyle\sum_k q_{nk}\,[\log q_{nk} - \log\hat p(\hat X_k=1, y_n;\theta)]\big\rangle_n,
+        \qquad
+        \mathrm{KL} = \big\langle\mathrm D_{\mathrm{KL}}\{q_n\,\|\,\hat p(\cdot\mid y_n;\theta)\}\big\rangle_n .
+    """
+    y, theta, q = EX_FREE_ENERGY
+    lj = toy_log_joint(theta, y)
+    log_py = logsumexp(lj, axis=1)
+    post = _posterior(lj)
+    cross = -np.sum(q * lj, axis=1)                       # joint cross entropy per datum
+    ent = -np.sum(q * np.log(q), axis=1)
+    F_ref = float(np.mean(cross - ent))
+    kl_ref = float(np.mean(np.sum(q * (np.log(q) - np.log(post)), axis=1)))
+    F_hints = {
+        "you returned the ELBo, the negative of the free energy (the draft's free energy is -ELBo)": -F_ref,
+        "you left out the entropy of q: that is the joint cross entropy, not the free energy":
+            float(np.mean(cross)),
+        "you used the recognition cross entropy with the wrong sign (added the entropy of q)":
+            float(np.mean(cross + ent)),
+        "you returned the negative log likelihood: the free energy equals it only when q is the posterior":
+            float(np.mean(-log_py)),
+        "you summed over the data instead of averaging": F_ref * len(y),
+        "you worked in bits: the exercise asks for nats": F_ref / np.log(2),
+    }
+    kl_hints = {
+        "you computed D_KL{posterior || q}: the order is D_KL{q || posterior}":
+            float(np.mean(np.sum(post * (np.log(post) - np.log(q)), axis=1))),
+        "you summed over the data instead of averaging": kl_ref * len(y),
+    }
+    problems = _core.compare_scalar(F, F_ref, "your free energy", rtol=1e-8, hints=F_hints)
+    problems += _core.compare_scalar(kl, kl_ref, "your average KL", rtol=1e-8, hints=kl_hints)
+    return _core.result("free energy = negative log likelihood + KL (Eq. 6.6)", problems)
+
+
+def _em_step_ref(theta, y):
+    q = _posterior(toy_log_joint(theta, y))
+    return float(np.mean((q[:, 0] - q[:, 1]) * y))
+
+
+def em_step(fn):
+    r"""Exercise 2: ``fn(theta, y)`` must return :math:`\theta^{(i+1)} = \langle(q_{n1} - q_{n2})\,y_n\rangle_n`,
+    with :math:`q_n` the posterior at ``theta`` (E step) and the closed-form M step."""
+    cases = [((theta, y.copy()), _em_step_ref(theta, y)) for theta, y in EX_EM_CASES]
+    problems = _core.compare_function(fn, cases, "your em_step", rtol=1e-8,
+                                      describe=lambda a: f"theta = {a[0]}, N = {len(a[1])}")
+    if not problems:
+        return _core.result("one EM step of the symmetric mixture", [])
+    # diagnose typical slips on the first case (messages never reveal the reference)
+    theta, y = EX_EM_CASES[0]
+    try:
+        out = float(fn(theta, y.copy()))
+    except Exception:  # noqa: BLE001 - already reported above
+        return _core.result("one EM step of the symmetric mixture", problems)
+    q = _posterior(toy_log_joint(theta, y))
+    hard = np.where(q[:, 0] >= q[:, 1], 1.0, -1.0)
+    grad = np.mean((q[:, 0] - q[:, 1]) * y) - theta       # gradient of the average log likelihood
+    wrong = {
+        "you used hard assignments (argmax of the posterior) instead of the posterior probabilities":
+            float(np.mean(hard * y)),
+        "you used q_n1 alone as the weight: the component with mean -theta also pulls on theta, "
+        "with weight -q_n2": float(np.sum(q[:, 0] * y) / np.sum(q[:, 0])),
+        "you returned the gradient of the average log likelihood, not the new parameter": float(grad),
+        "you used the prior (1/2, 1/2) instead of the posterior in the E step": 0.0,
+    }
+    for description, value in wrong.items():
+        if np.isclose(out, value, rtol=1e-8, atol=1e-10):
+            problems = [f"your em_step is what you get if {description}."]
+            break
+    return _core.result("one EM step of the symmetric mixture", problems)
+
+
+def bits_back(gross, net):
+    r"""Exercise 3: the soft scheme's cost in **bits** for :data:`EX_BITS`, before and after the refund.
+
+    .. math::
+        \text{gross} = \mathbb E_{\check p}[-\log_2\hat p(\mathbf x) - \log_2\hat p(y\mid\mathbf x)], \qquad
+        \text{net} = \text{gross} - H[\check p(\cdot\mid y)].
+    """
+    pi, B, y, q = EX_BITS
+    code = -np.log2(pi)
+    recon = -np.log2(B[:, y])
+    gross_ref = float(np.sum(q * (code + recon)))
+    ent = float(-np.sum(q * np.log2(q)))
+    net_ref = gross_ref - ent
+    p_y = float(np.sum(pi * B[:, y]))
+    post = pi * B[:, y] / p_y
+    k = int(np.argmax(post))
+    gross_hints = {
+        "you worked in nats: the code lengths are in bits (use log2)": gross_ref * np.log(2),
+        "you left out the code cost -log2 p(x) of the latent code": float(np.sum(q * recon)),
+        "you left out the reconstruction cost -log2 p(y | x)": float(np.sum(q * code)),
+        "you used the hard assignment (the posterior mode) instead of sampling from q":
+            float(code[k] + recon[k]),
+    }
+    net_hints = {
+        "you forgot the refund: the receiver gets H[q] bits back": gross_ref,
+        "you added the refund instead of subtracting it": gross_ref + ent,
+        "you worked in nats: the code lengths are in bits (use log2)": net_ref * np.log(2),
+        "you returned -log2 p(y): that is the net cost only when q is the posterior": -np.log2(p_y),
+    }
+    problems = _core.compare_scalar(gross, gross_ref, "your gross cost", rtol=1e-8, hints=gross_hints)
+    problems += _core.compare_scalar(net, net_ref, "your net cost", rtol=1e-8, hints=net_hints)
+    return _core.result("bits-back accounting (Eqs. 6.12-6.15)", problems)
+
+
+def hard_excess(answer):
+    r"""Exercise 4: :math:`\mathcal S_\text{joint-hard} - \mathcal S_\text{marginal}` in bits for :data:`EX_HARD` (Eq. 6.14).
+
+    With the hard recognition distribution of Eq. 6.11 (all mass on the posterior mode) the
+    excess surcharge is :math:`\sum_y p(y)\,[-\log_2\hat p(\mathbf x^*(y)\mid y)]`.
+    """
+    pi, B, p_y = EX_HARD
+    joint = pi[:, None] * B                                # (K, M): p(x, y)
+    marg = joint.sum(axis=0)
+    post = joint / marg
+    ref = float(np.sum(p_y * -np.log2(post.max(axis=0))))
+    ent_post = -np.sum(post * np.log2(post), axis=0)
+    hints = {
+        "you worked in nats: use log2": ref * np.log(2),
+        "you averaged under the model marginal p_hat(y) instead of the data distribution p(y)":
+            float(np.sum(marg * -np.log2(post.max(axis=0)))),
+        "you returned the average posterior entropy: Eq. 6.14 has the KL from the delta to the posterior, "
+        "which for a delta at x* is -log2 p_hat(x* | y)": float(np.sum(p_y * ent_post)),
+        "you returned the total hard-assignment cost, not its excess over the marginal code":
+            float(np.sum(p_y * -np.log2(joint.max(axis=0)))),
+    }
+    problems = _core.compare_scalar(answer, ref, "your excess surcharge", rtol=1e-8, hints=hints)
+    return _core.result("excess surcharge of hard assignments (Eq. 6.14)", problems)

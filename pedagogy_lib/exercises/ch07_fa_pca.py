@@ -1,0 +1,213 @@
+r"""Checkers for the exercises of notebook 7.3 (factor analysis, probabilistic PCA and PCA).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch07_fa_pca as check
+    check.fa_em_step(my_C, my_Lambda)
+
+Problem data are the module constants below (observations one per **row**, shape ``(N, L)``; the
+book's data matrix is the transpose). Reference answers are computed from them when a checker
+runs, with dense NumPy linear algebra written out here (explicit posterior, ``eigh`` of the
+``1/N`` sample covariance, the closed-form one-factor solution), not with
+:mod:`pedagogy_lib.factor_learning`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.linalg import subspace_angles
+
+from . import _core
+
+__all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_HEYWOOD",
+           "fa_em_step", "principal_subspace", "heywood_dimension", "ppca_noise"]
+
+
+class FAStepProblem(NamedTuple):
+    """Observations ``y`` (N, L) and the current factor-analysis parameters ``C`` (L, K), ``Lambda`` (L,)."""
+
+    y: np.ndarray
+    C: np.ndarray
+    Lambda: np.ndarray
+
+
+class PCAProblem(NamedTuple):
+    """Observations ``y`` (N, L) and the number of components ``K``."""
+
+    y: np.ndarray
+    K: int
+
+
+def _make_fa_step():
+    rng = np.random.default_rng(703)
+    C_true = np.array([[1.0, 0.2], [0.8, -0.5], [0.3, 0.9], [0.6, 0.4]])
+    x = rng.standard_normal((30, 2))
+    y = x @ C_true.T + rng.standard_normal((30, 4)) * np.sqrt([0.3, 0.4, 0.2, 0.5]) + [2.0, -1.0, 0.5, 3.0]
+    C0 = np.array([[0.5, 0.0], [0.5, 0.3], [0.0, 0.5], [0.4, -0.2]])
+    return FAStepProblem(y, C0, np.array([0.8, 0.8, 0.8, 0.8]))
+
+
+def _make_pca():
+    rng = np.random.default_rng(731)
+    Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    scales = np.sqrt([6.0, 3.0, 0.8, 0.5, 0.3])
+    y = (rng.standard_normal((120, 5)) * scales) @ Q.T + np.array([4.0, -3.0, 2.0, 5.0, -2.0])
+    return PCAProblem(y, 2)
+
+
+def _make_heywood():
+    rng = np.random.default_rng(2118)
+    R = np.array([[1.0, 0.45, 0.75], [0.45, 1.0, 0.85], [0.75, 0.85, 1.0]])
+    return rng.multivariate_normal([10.0, 5.0, 0.0], R * np.outer([0.5, 3.0, 1.0], [0.5, 3.0, 1.0]), size=400)
+
+
+#: Exercise 1: one EM step of factor analysis from ``C``, ``Lambda`` on ``y`` (N = 30, L = 4, K = 2).
+EX_FA_STEP = _make_fa_step()
+
+#: Exercises 2 and 4: 120 observations in L = 5 dimensions (not centred), K = 2 components.
+EX_IPCA = _make_pca()
+
+#: Exercise 3: 400 observations of three variables, for a one-factor model.
+EX_HEYWOOD = _make_heywood()
+
+
+def _centred_cov(y):
+    Yc = y - y.mean(axis=0)
+    return Yc.T @ Yc / y.shape[0]
+
+
+def _one_step(y, C, Lam, *, centre=True, with_cov=True, new_C_in_Lambda=True):
+    """Dense reference for one EM step (Section 7.3, E step Eq. 7.3 with the bias subtracted)."""
+    N = y.shape[0]
+    Yc = y - y.mean(axis=0) if centre else y
+    P = C.T @ np.diag(1.0 / Lam) @ C + np.eye(C.shape[1])        # posterior precision
+    Sx = np.linalg.inv(P)                                          # posterior covariance
+    Kg = Sx @ C.T @ np.diag(1.0 / Lam)                             # gain K of Eq. 7.3
+    M = Yc @ Kg.T                                                  # posterior means, rows
+    Eyx = Yc.T @ M / N                                             # <y E[x]^T>
+    Exx = (Sx if with_cov else 0.0) + M.T @ M / N                  # <E[x x^T]>
+    C_new = Eyx @ np.linalg.inv(Exx)
+    Syy = Yc.T @ Yc / N
+    Lam_new = np.diag(Syy) - np.sum((C_new if new_C_in_Lambda else C) * Eyx, axis=1)
+    return C_new, Lam_new
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkers
+# ----------------------------------------------------------------------------------------------
+
+def fa_em_step(C_new, Lambda_new):
+    r"""Exercise 1: :math:`\mathbf C` and the diagonal of :math:`\boldsymbol\Lambda` after one EM step on :data:`EX_FA_STEP`."""
+    y, C, Lam = EX_FA_STEP
+    C_ref, L_ref = _one_step(y, C, Lam)
+    C_draft, L_draft = _one_step(y, C, Lam, centre=False)
+    C_nocov, L_nocov = _one_step(y, C, Lam, with_cov=False)
+    _, L_old = _one_step(y, C, Lam, new_C_in_Lambda=False)
+    C_hints = {
+        "you used the draft's posterior mean K y without subtracting the bias c (centre the data, "
+        "or use K (y - c))": C_draft,
+        "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T": C_nocov,
+        "you returned the old C": C,
+    }
+    L_hints = {
+        "you used the draft's posterior mean K y without subtracting the bias c (centre the data, "
+        "or use K (y - c))": L_draft,
+        "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T": L_nocov,
+        "you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> needs the new C": L_old,
+    }
+    if Lambda_new is not None and np.ndim(Lambda_new) == 2 and np.shape(Lambda_new) == (len(Lam), len(Lam)):
+        return _core.result("one EM step of factor analysis", [
+            "Lambda should be the diagonal only, shape (L,): the M step keeps just the diagonal of "
+            "<yy^T> - C <x y^T> (Section 7.3)."] + _core.compare_array(C_new, C_ref, "your C", hints=C_hints))
+    problems = _core.compare_array(C_new, C_ref, "your C", rtol=1e-7, hints=C_hints)
+    problems += _core.compare_array(Lambda_new, L_ref, "your Lambda", rtol=1e-7, hints=L_hints)
+    return _core.result("one EM step of factor analysis", problems)
+
+
+def principal_subspace(C_answer, tol_rad: float = 1e-6):
+    r"""Exercise 2: an ``(L, K)`` matrix whose columns span the top-``K`` principal subspace of :data:`EX_IPCA`.
+
+    The columns need not be orthonormal (iterative PCA does not make them so); the checker
+    compares spans by their largest principal angle (``scipy.linalg.subspace_angles``).
+    """
+    y, K = EX_IPCA
+    L = y.shape[1]
+    arr, problems = _core._as_numeric(C_answer, "your matrix")
+    if problems:
+        return _core.result("principal subspace by iterative PCA", problems)
+    if arr.shape != (L, K):
+        hint = " (that looks like the latent projections X_bar, one row per observation)" \
+            if arr.shape == (y.shape[0], K) else ""
+        return _core.result("principal subspace by iterative PCA",
+                            [f"your matrix should have shape (L, K) = {(L, K)}; got {arr.shape}{hint}."])
+    if np.linalg.matrix_rank(arr) < K:
+        return _core.result("principal subspace by iterative PCA",
+                            [f"your matrix has rank {np.linalg.matrix_rank(arr)} < K = {K}: its columns are dependent."])
+    w, V = np.linalg.eigh(_centred_cov(y))
+    U = V[:, ::-1][:, :K]
+    angle = float(np.max(subspace_angles(arr, U)))
+    if angle < tol_rad:
+        return _core.result("principal subspace by iterative PCA", [])
+    w2, V2 = np.linalg.eigh(y.T @ y / y.shape[0])                 # uncentred second moment
+    if float(np.max(subspace_angles(arr, V2[:, ::-1][:, :K]))) < 1e-4:
+        msg = ("your span is the top subspace of the *uncentred* second moment <y y^T>: centre the data "
+               "first (the draft's iterative PCA leaves this implicit).")
+    elif angle < 1e-2:
+        msg = (f"your span is close but not converged (largest principal angle {angle:.2g} rad, need "
+               f"< {tol_rad:g}): run more iterations.")
+    else:
+        msg = f"your span is not the principal subspace (largest principal angle {np.degrees(angle):.3g} degrees)."
+    return _core.result("principal subspace by iterative PCA", [msg])
+
+
+def heywood_dimension(answer):
+    r"""Exercise 3: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose unique variance collapses.
+
+    For three variables and one factor the model is just identified: the squared loading of
+    variable :math:`l` on the correlation scale is :math:`r_{lj}r_{lk}/r_{jk}`, and the unique
+    variance :math:`1 - r_{lj}r_{lk}/r_{jk}` is negative (so maximum likelihood puts it on the
+    boundary, zero) for the variable where this ratio exceeds one.
+    """
+    R = np.corrcoef(EX_HEYWOOD.T)
+    ratio = np.array([R[0, 1] * R[0, 2] / R[1, 2], R[1, 0] * R[1, 2] / R[0, 2], R[2, 0] * R[2, 1] / R[0, 1]])
+    ref = int(np.argmax(ratio))
+    if answer is None:
+        return _core.result("Heywood dimension", ["your answer is None: give an index 0, 1 or 2."])
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)):
+        return _core.result("Heywood dimension", [f"give an integer index 0, 1 or 2; got {type(answer).__name__}."])
+    problems = []
+    if int(answer) not in (0, 1, 2):
+        problems.append(f"give an index 0, 1 or 2 (Python counts from 0); got {answer}.")
+    elif int(answer) != ref:
+        var = np.var(EX_HEYWOOD, axis=0)
+        if int(answer) == int(np.argmin(var)):
+            problems.append("that is the variable with the smallest raw variance; factor analysis is scale "
+                            "equivariant, so the raw scale does not decide it. Look at the correlations.")
+        else:
+            problems.append("not that one: compare r_lj r_lk / r_jk with 1 for each variable l.")
+    return _core.result("Heywood dimension", problems)
+
+
+def ppca_noise(sigma2):
+    r"""Exercise 4: the maximum-likelihood PPCA noise variance of :data:`EX_IPCA` (Tipping and Bishop).
+
+    .. math::
+        \sigma^2_\mathrm{ML} = \frac{1}{L-K}\sum_{j>K}\lambda_j,
+
+    with :math:`\lambda_j` the eigenvalues of the :math:`1/N` centred sample covariance.
+    """
+    y, K = EX_IPCA
+    N, L = y.shape
+    w = np.sort(np.linalg.eigvalsh(_centred_cov(y)))[::-1]
+    ref = float(np.mean(w[K:]))
+    w_unc = np.sort(np.linalg.eigvalsh(y.T @ y / N))[::-1]
+    hints = {
+        "you used the 1/(N-1) covariance (np.cov's default); maximum likelihood divides by N": ref * N / (N - 1),
+        "you averaged all L eigenvalues, not just the L - K discarded ones": float(np.mean(w)),
+        "you summed the discarded eigenvalues instead of averaging them": float(np.sum(w[K:])),
+        "you averaged the kept eigenvalues instead of the discarded ones": float(np.mean(w[:K])),
+        "you forgot to centre the data": float(np.mean(w_unc[K:])),
+    }
+    problems = _core.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-8, hints=hints)
+    return _core.result("PPCA noise variance sigma2_ML", problems)

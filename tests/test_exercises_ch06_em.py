@@ -1,0 +1,202 @@
+"""Tests for the checkers of notebook 6.1-6.3 (pedagogy_lib.exercises.ch06_em).
+
+References are written out here with NumPy (Gaussian densities by hand, enumeration over the
+latent classes), not taken from the checkers or from pedagogy_lib.em.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pedagogy_lib.exercises import ch06_em as check
+
+LN2 = np.log(2.0)
+
+
+def _log_joint(theta, y):
+    """log(1/2 N(y; +theta, 1)) and log(1/2 N(y; -theta, 1)), written out."""
+    y = np.asarray(y, float)[:, None]
+    return np.log(0.5) - 0.5 * np.log(2 * np.pi) - 0.5 * (y - np.array([theta, -theta])) ** 2
+
+
+def _post(lj):
+    m = lj.max(axis=1, keepdims=True)
+    e = np.exp(lj - m)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_problem_data_are_valid():
+    y, theta, q = check.EX_FREE_ENERGY
+    assert q.shape == (len(y), 2) and np.allclose(q.sum(1), 1) and np.all(q > 0)
+    np.testing.assert_allclose(check.toy_log_joint(theta, y), _log_joint(theta, y), rtol=1e-12)
+    pi, B, yy, qq = check.EX_BITS
+    assert np.isclose(pi.sum(), 1) and np.allclose(B.sum(1), 1) and np.isclose(qq.sum(), 1)
+    assert np.isclose(check.EX_HARD.p_y.sum(), 1)
+
+
+# ---------------------------------------------------------------- exercise 1: free energy
+def _fe_parts():
+    y, theta, q = check.EX_FREE_ENERGY
+    lj = _log_joint(theta, y)
+    post = _post(lj)
+    F = np.mean(np.sum(q * (np.log(q) - lj), axis=1))
+    kl = np.mean(np.sum(q * np.log(q / post), axis=1))
+    nll = -np.mean(np.log(np.exp(lj).sum(1)))
+    return F, kl, nll, q, lj, post, len(y)
+
+
+def test_free_energy_correct_passes_and_identity_holds():
+    F, kl, nll, *_ = _fe_parts()
+    np.testing.assert_allclose(F, nll + kl, rtol=1e-12)        # Eq. 6.6, sample version
+    res = check.free_energy(F, kl)
+    assert res and "correct" in str(res)
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("elbo", "ELBo"),
+    ("cross", "left out the entropy of q"),
+    ("nll", "negative log likelihood"),
+    ("sum", "summed over the data"),
+    ("bits", "bits"),
+    ("plus_entropy", "added the entropy"),
+])
+def test_free_energy_wrong_F_is_diagnosed(which, fragment):
+    F, kl, nll, q, lj, post, N = _fe_parts()
+    wrong = {"elbo": -F, "cross": np.mean(-np.sum(q * lj, 1)), "nll": nll, "sum": F * N, "bits": F / LN2,
+             "plus_entropy": np.mean(-np.sum(q * lj, 1) - np.sum(q * np.log(q), 1))}[which]
+    res = check.free_energy(wrong, kl)
+    assert not res and fragment in str(res)
+
+
+def test_free_energy_wrong_kl_order_is_diagnosed():
+    F, kl, nll, q, lj, post, N = _fe_parts()
+    res = check.free_energy(F, np.mean(np.sum(post * np.log(post / q), 1)))
+    assert not res and "order" in str(res)
+
+
+def test_free_energy_none_fails_gracefully():
+    res = check.free_energy(None, None)
+    assert not res and "None" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 2: one EM step
+def em_step_correct(theta, y):
+    q1 = 1.0 / (1.0 + np.exp(-2.0 * theta * y))
+    return np.mean((2 * q1 - 1) * y)
+
+
+def test_em_step_correct_passes():
+    assert check.em_step(em_step_correct)
+
+
+def test_em_step_reference_increases_likelihood():
+    # independent sanity check of the reference update: EM never decreases the likelihood
+    for theta, y in check.EX_EM_CASES:
+        ll = lambda t: np.sum(np.log(np.exp(_log_joint(t, y)).sum(1)))   # noqa: E731
+        assert ll(em_step_correct(theta, y)) >= ll(theta) - 1e-12
+
+
+@pytest.mark.parametrize("fn,fragment", [
+    (lambda t, y: np.mean(np.where(t * y >= 0, 1.0, -1.0) * y), "hard assignments"),
+    (lambda t, y: (lambda q1: np.sum(q1 * y) / np.sum(q1))(1 / (1 + np.exp(-2 * t * y))), "q_n1 alone"),
+    (lambda t, y: em_step_correct(t, y) - t, "gradient"),
+    (lambda t, y: 0.0, "prior"),
+    (lambda t, y: t, "not within tolerance"),
+    (lambda t, y: [1.0, 2.0], "should have shape ()"),
+])
+def test_em_step_wrong_answers_fail(fn, fragment):
+    res = check.em_step(fn)
+    assert not res and fragment in str(res)
+
+
+def test_em_step_none_and_errors_fail_gracefully():
+    res = check.em_step(lambda t, y: None)
+    assert not res and "None" in str(res)
+    res = check.em_step(lambda t, y: 1 / 0)
+    assert not res and "ZeroDivisionError" in str(res)
+    res = check.em_step(None)
+    assert not res and "function" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 3: bits back
+def _bits():
+    pi, B, y, q = check.EX_BITS
+    gross = np.sum(q * (-np.log(pi) - np.log(B[:, y]))) / LN2
+    ent = -np.sum(q * np.log(q)) / LN2
+    py = np.sum(pi * B[:, y])
+    post = pi * B[:, y] / py
+    return gross, gross - ent, ent, py, post, q, pi, B, y
+
+
+def test_bits_back_correct_passes_and_excess_is_kl():
+    gross, net, ent, py, post, q, *_ = _bits()
+    np.testing.assert_allclose(net + np.log2(py), np.sum(q * np.log2(q / post)), rtol=1e-12)
+    assert check.bits_back(gross, net)
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("no_refund", "forgot the refund"),
+    ("plus_refund", "added the refund"),
+    ("nats", "nats"),
+    ("marginal", "only when q is the posterior"),
+])
+def test_bits_back_wrong_net(which, fragment):
+    gross, net, ent, py, *_ = _bits()
+    wrong = {"no_refund": gross, "plus_refund": gross + ent, "nats": net * LN2, "marginal": -np.log2(py)}[which]
+    res = check.bits_back(gross, wrong)
+    assert not res and fragment in str(res)
+
+
+def test_bits_back_wrong_gross():
+    gross, net, ent, py, post, q, pi, B, y = _bits()
+    res = check.bits_back(np.sum(q * -np.log2(B[:, y])), net)
+    assert not res and "code cost" in str(res)
+    k = int(np.argmax(post))
+    res = check.bits_back(-np.log2(pi[k] * B[k, y]), net)
+    assert not res and "hard assignment" in str(res)
+    res = check.bits_back(gross * LN2, net)
+    assert not res and "nats" in str(res)
+
+
+def test_bits_back_none_fails_gracefully():
+    res = check.bits_back(None, None)
+    assert not res and "None" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 4: hard excess
+def _hard():
+    pi, B, p_y = check.EX_HARD
+    joint = pi[:, None] * B
+    post = joint / joint.sum(0)
+    H_p = -np.sum(p_y * np.log2(p_y))
+    S_marg = np.sum(p_y * -np.log2(joint.sum(0))) - H_p                            # Eq. 6.10
+    kstar = post.argmax(0)
+    S_hard = np.sum(p_y * -np.log2(joint[kstar, np.arange(B.shape[1])])) - H_p     # Eq. 6.12, hard q
+    return S_hard - S_marg, joint, post, p_y
+
+
+def test_hard_excess_correct_passes():
+    ref, *_ = _hard()
+    assert ref > 0
+    assert check.hard_excess(ref)
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("nats", "nats"),
+    ("model_marginal", "model marginal"),
+    ("entropy", "posterior entropy"),
+    ("total", "total hard-assignment cost"),
+])
+def test_hard_excess_wrong(which, fragment):
+    ref, joint, post, p_y = _hard()
+    wrong = {"nats": ref * LN2,
+             "model_marginal": np.sum(joint.sum(0) * -np.log2(post.max(0))),
+             "entropy": np.sum(p_y * -np.sum(post * np.log2(post), 0)),
+             "total": np.sum(p_y * -np.log2(joint.max(0)))}[which]
+    res = check.hard_excess(wrong)
+    assert not res and fragment in str(res)
+
+
+def test_hard_excess_none_fails_gracefully():
+    res = check.hard_excess(None)
+    assert not res and "None" in str(res)
