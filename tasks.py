@@ -70,7 +70,12 @@ def child_env() -> dict:
 
 
 def build_book(env: dict) -> int:
-    """Strict build: warnings are errors, nitpicky references, every notebook executed."""
+    """Strict build: warnings are errors, nitpicky references, every notebook executed.
+
+    The HTML page shows each interactive figure's static default, so the build asks the widget
+    helper for that alone (PEDAGOGY_STATIC_WIDGETS=1) instead of creating live widgets.
+    """
+    env = dict(env, PEDAGOGY_STATIC_WIDGETS="1")
     return run([BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going"], env=env)
 
 

@@ -9,10 +9,15 @@ carries two representations:
 * an HTML image of the figure at the default slider values, with alt text and a line listing the
   sliders. The book's HTML build is configured (``nb_mime_priority_overrides`` in ``_config.yml``)
   to use this one, so the rendered page always shows a figure, never an empty widget box.
+
+When the environment variable ``PEDAGOGY_STATIC_WIDGETS=1`` is set (``python3 tasks.py`` sets it
+for book builds), only the static figure is produced: the HTML page would not show the live widget
+anyway, and skipping it keeps the notebook runner from tracking an output widget it cannot display.
 """
 from __future__ import annotations
 
 import html
+import os
 
 import ipywidgets
 
@@ -37,7 +42,7 @@ class InteractivePlot:
         self.widget, self.default_png, self.alt, self.controls = widget, default_png, alt, controls
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle = {} if self.widget is None else dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
         static = _StaticFigure(self.default_png, self.alt).html()
         note = (f"<p><em>Interactive figure: run this notebook (Binder, Colab or locally) to move the "
                 f"sliders: {html.escape(self.controls)}.</em></p>")
@@ -73,6 +78,12 @@ def interactive_plot(plot, *, alt: str, **controls) -> InteractivePlot:
         if not isinstance(w, ipywidgets.ValueWidget):
             raise TypeError(f"control {name!r} must be an ipywidgets widget with a value "
                             f"(e.g. FloatSlider); got {type(w).__name__}.")
+    controls_text = "; ".join(_describe(n, w) for n, w in controls.items())
+    if os.environ.get("PEDAGOGY_STATIC_WIDGETS") == "1":
+        fig = plot(**{name: w.value for name, w in controls.items()})
+        png = figure_png(fig)
+        plt.close(fig)
+        return InteractivePlot(None, png, alt, controls_text)
     first = {}
 
     def draw(**values):
@@ -85,5 +96,4 @@ def interactive_plot(plot, *, alt: str, **controls) -> InteractivePlot:
     widget = ipywidgets.interactive(draw, **controls)
     if "png" not in first:           # older ipywidgets do not draw on construction
         widget.update()
-    controls_text = "; ".join(_describe(n, w) for n, w in controls.items())
     return InteractivePlot(widget, first["png"], alt, controls_text)

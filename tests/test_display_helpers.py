@@ -112,3 +112,14 @@ def test_interactive_plot_validates_controls():
         widgets.interactive_plot(_plot, alt="x", slope=(0.0, 1.0))
     with pytest.raises(ValueError, match="alt must be a non-empty description"):
         widgets.interactive_plot(_plot, alt="", slope=W.FloatSlider())
+
+
+def test_static_mode_renders_the_default_figure_without_a_widget(monkeypatch):
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    seen = []
+    out = widgets.interactive_plot(lambda slope: (seen.append(slope), _plot(slope))[1], alt="A line.",
+                                   slope=W.FloatSlider(value=0.25, min=-1, max=1, description="slope"))
+    bundle = out._repr_mimebundle_()
+    assert seen == [0.25]                                               # drawn once, at the default
+    assert "application/vnd.jupyter.widget-view+json" not in bundle
+    assert 'alt="A line."' in bundle["text/html"] and "slope (-1 to 1)" in bundle["text/html"]

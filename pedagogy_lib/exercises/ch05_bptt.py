@@ -1,0 +1,256 @@
+r"""Checkers for the exercises of notebook 5.1.3 (continued): backpropagation through time.
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch05_bptt as check
+    check.bptt_signals(my_bptt_signals)
+
+Problem data are the module constants below; every checker computes its reference from them
+when it runs (with :func:`pedagogy_lib.rnn.rnn_bptt` or a closed form) and reports what is wrong
+without printing the reference.
+
+* :func:`bptt_signals`: the backward recursion for the signals :math:`\mathbf b_t` (Eqs. 5.20-5.21);
+* :func:`rtrl_gradient`: the first form of Eq. 5.19, forward sensitivities (real-time recurrent
+  learning), for a one-unit RNN;
+* :func:`steps_to_shrink`: how many steps it takes a backpropagated signal to shrink or grow by a
+  given factor in a linear RNN with :math:`\mathbf D_{\check z\check z} = \rho\mathbf Q`.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import rnn
+from ._core import compare_array, result
+
+__all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "EX_DECAY",
+           "bptt_signals", "rtrl_gradient", "steps_to_shrink"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 1: the backward recursion for b_t
+# ----------------------------------------------------------------------------------------------
+
+class SignalsCase(NamedTuple):
+    r"""Inputs of a BPTT backward pass, time-major with sequences in rows (row ``t`` is the book's :math:`t+1`).
+
+    ``D_zz`` is :math:`\mathbf D_{\check z\check z}` ``(H, H)``; ``Z`` holds the tanh states
+    :math:`\check{\mathbf z}_1..\check{\mathbf z}_T`, ``(T, N, H)``; ``G`` holds the direct
+    derivatives :math:`\partial\mathcal S/\partial\check{\mathbf z}_t`, ``(T, N, H)``.
+    """
+
+    D_zz: np.ndarray
+    Z: np.ndarray
+    G: np.ndarray
+
+
+def _signals_case(seed: int, T: int, N: int, H: int) -> SignalsCase:
+    r = np.random.default_rng(seed)
+    return SignalsCase(r.normal(scale=1.0 / np.sqrt(H), size=(H, H)),
+                       np.tanh(r.normal(size=(T, N, H))), r.normal(size=(T, N, H)))
+
+
+#: Exercise 1: three problems (T, N, H) = (5, 2, 3), (1, 1, 2), (8, 3, 4).
+EX_SIGNALS = (_signals_case(11, 5, 2, 3), _signals_case(12, 1, 1, 2), _signals_case(13, 8, 3, 4))
+
+
+def _reference_signals(case: SignalsCase) -> np.ndarray:
+    T, N, H = case.Z.shape
+    params = rnn.RNNParams(case.D_zz, np.zeros((H, 1)), np.zeros(H), np.zeros((1, H)), np.zeros(1))
+    return rnn.rnn_bptt(params, np.zeros((T, N, 1)), case.Z, np.zeros((T, N, 1)),
+                        grad_Z=case.G, backend="numpy").B
+
+
+def _wrong_signals(case: SignalsCase, kind: str) -> np.ndarray:
+    T, N, H = case.Z.shape
+    J = 1.0 - case.Z ** 2
+    B = np.zeros((T, N, H))
+    carry = np.zeros((N, H))
+    U_next = np.zeros((N, H))
+    for t in range(T - 1, -1, -1):
+        if kind == "no_transpose":
+            B[t] = J[t] * (case.G[t] + carry)
+            carry = B[t] @ case.D_zz.T
+        elif kind == "no_future":
+            B[t] = J[t] * case.G[t]
+        elif kind == "total_not_b":                      # returns dS/dz_t, the recursion of Eq. 5.20
+            U = case.G[t] + (J[t + 1] * U_next) @ case.D_zz if t + 1 < T else case.G[t].copy()
+            B[t] = U
+            U_next = U
+    return B
+
+
+def bptt_signals(fn):
+    r"""Exercise 1: check ``fn(D_zz, Z, G) -> B`` with ``B[t]`` the signal :math:`\mathbf b_{t+1}` of Eq. 5.21.
+
+    In rows, :math:`\mathbf b_t = \mathbf J_t(\partial\mathcal S/\partial\check{\mathbf z}_t +
+    \mathbf D_{\check z\check z}^{\mathsf T}\mathbf b_{t+1})` reads
+    ``B[t] = (1 - Z[t]**2) * (G[t] + B[t+1] @ D_zz)``, with ``B[T] = 0``.
+    """
+    name = "BPTT signals b_t (Eqs. 5.20-5.21)"
+    if fn is None:
+        return result(name, ["bptt_signals is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"bptt_signals should be a function; got {type(fn).__name__}."])
+    for i, case in enumerate(EX_SIGNALS):
+        T, N, H = case.Z.shape
+        label = f"case {i + 1} of {len(EX_SIGNALS)} (T={T}, N={N}, H={H})"
+        copies = [np.copy(a) for a in case]
+        try:
+            out = fn(*copies)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(name, [f"bptt_signals raised {type(exc).__name__}: {exc} (on {label})."])
+        if any(not np.array_equal(c, a) for c, a in zip(copies, case)):
+            return result(name, [f"bptt_signals modified its inputs in place (on {label})."])
+        hints = {
+            "you multiplied by D_zz where D_zz^T belongs (in rows: B[t+1] @ D_zz.T instead of B[t+1] @ D_zz)":
+                _wrong_signals(case, "no_transpose"),
+            "you left out the future's share, D_zz^T b_{t+1}: that is only the direct effect of z_t":
+                _wrong_signals(case, "no_future"),
+            "you returned the total derivatives dS/dz_t of Eq. 5.20; b_t multiplies them by J_t (Eq. 5.21)":
+                _wrong_signals(case, "total_not_b"),
+        }
+        problems = compare_array(out, _reference_signals(case), f"B on {label}", rtol=1e-8, atol=1e-10, hints=hints)
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 2: forward sensitivities (RTRL) for a one-unit RNN
+# ----------------------------------------------------------------------------------------------
+
+class RTRLCase(NamedTuple):
+    r"""A one-unit RNN :math:`z_t=\tanh(w z_{t-1}+u y_t+d)`, :math:`z_0=0`, with targets ``x`` for
+    :math:`\mathcal S=\tfrac12\sum_{t=1}^T(z_t-x_t)^2`. ``y`` and ``x`` have length ``T``."""
+
+    w: float
+    u: float
+    d: float
+    y: np.ndarray
+    x: np.ndarray
+
+
+def _rtrl_case(seed: int, T: int, w: float, u: float, d: float) -> RTRLCase:
+    r = np.random.default_rng(seed)
+    return RTRLCase(w, u, d, r.normal(size=T), 0.8 * np.tanh(r.normal(size=T)))
+
+
+#: Exercise 2: three problems, with T = 6, 1 and 12 steps.
+EX_RTRL = (_rtrl_case(21, 6, 0.9, 0.7, 0.1), _rtrl_case(22, 1, -0.5, 1.2, 0.0), _rtrl_case(23, 12, 1.3, -0.6, 0.2))
+
+
+def _reference_rtrl(c: RTRLCase) -> np.ndarray:
+    params = rnn.RNNParams(np.array([[c.w]]), np.array([[c.u]]), np.array([c.d]), np.array([[1.0]]), np.zeros(1))
+    Y = np.asarray(c.y, dtype=float).reshape(-1, 1, 1)
+    Z = rnn.rnn_forward(params, Y).Z
+    g = rnn.rnn_bptt(params, Y, Z, Z - np.asarray(c.x).reshape(-1, 1, 1), backend="numpy").grads
+    return np.array([g.D_zz[0, 0], g.D_yz[0, 0], g.d_z[0]])
+
+
+def _wrong_rtrl(c: RTRLCase, kind: str) -> np.ndarray:
+    z_prev, s = 0.0, np.zeros(3)                        # z_{t-1} and dz_{t-1}/d(w, u, d)
+    grad = np.zeros(3)
+    for y_t, x_t in zip(c.y, c.x):
+        z = math.tanh(c.w * z_prev + c.u * y_t + c.d)
+        J = 1.0 - z * z
+        direct = np.array([z if kind == "z_t" else z_prev, y_t, 1.0])
+        s = J * (direct + (0.0 if kind == "truncated" else c.w) * s)
+        grad += (z - x_t) * s
+        z_prev = z
+    return grad
+
+
+def rtrl_gradient(fn):
+    r"""Exercise 2: check ``fn(w, u, d, y, x) -> [dS/dw, dS/du, dS/dd]`` for the one-unit RNN of :class:`RTRLCase`.
+
+    The reference is BPTT (:func:`pedagogy_lib.rnn.rnn_bptt` with ``H = 1`` and an identity
+    readout): the two forms of Eq. 5.19 must agree.
+    """
+    name = "forward sensitivities (first form of Eq. 5.19)"
+    if fn is None:
+        return result(name, ["rtrl_gradient is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"rtrl_gradient should be a function; got {type(fn).__name__}."])
+    for i, c in enumerate(EX_RTRL):
+        label = f"case {i + 1} of {len(EX_RTRL)} (T={len(c.y)}, w={c.w}, u={c.u}, d={c.d})"
+        try:
+            out = fn(c.w, c.u, c.d, c.y.copy(), c.x.copy())
+        except Exception as exc:  # noqa: BLE001
+            return result(name, [f"rtrl_gradient raised {type(exc).__name__}: {exc} (on {label})."])
+        hints = {
+            "you dropped the recurrent term w * dz_{t-1}/dtheta from the sensitivity update: that keeps "
+            "only the direct effect of theta on z_t (a truncation to one step), not the total one":
+                _wrong_rtrl(c, "truncated"),
+            "you used z_t where z_{t-1} belongs in the direct effect of w on z_t":
+                _wrong_rtrl(c, "z_t"),
+        }
+        problems = compare_array(out, _reference_rtrl(c), f"[dS/dw, dS/du, dS/dd] on {label}",
+                                 rtol=1e-8, atol=1e-10, hints=hints)
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 3: how fast do signals shrink or grow?
+# ----------------------------------------------------------------------------------------------
+
+class DecayProblem(NamedTuple):
+    r"""A linear RNN with :math:`\mathbf D_{\check z\check z}=\rho\mathbf Q` (``Q`` orthogonal) and a loss at the last step only."""
+
+    rho_small: float
+    rho_large: float
+    factor: float
+
+
+#: Exercise 3: after how many steps back has ||b_t|| fallen by 1000 (rho = 0.85) or grown by 1000 (rho = 1.1)?
+EX_DECAY = DecayProblem(rho_small=0.85, rho_large=1.1, factor=1000.0)
+
+
+def _steps(rho: float, factor: float) -> int:
+    # smallest k with rho^k <= 1/factor (rho < 1) or rho^k >= factor (rho > 1)
+    k = math.ceil(math.log(factor) / abs(math.log(rho)) - 1e-12)
+    return k
+
+
+def steps_to_shrink(k_shrink, k_grow):
+    r"""Exercise 3: the smallest whole numbers of steps :math:`k` with :math:`\rho^k\le 1/\text{factor}`
+    (for ``rho_small``) and :math:`\rho^k\ge\text{factor}` (for ``rho_large``).
+
+    In a linear RNN, :math:`\mathbf b_{T-k} = (\mathbf D_{\check z\check z}^{\mathsf T})^k\mathbf b_T`
+    and an orthogonal :math:`\mathbf Q` preserves norms, so
+    :math:`\lVert\mathbf b_{T-k}\rVert = \rho^k\lVert\mathbf b_T\rVert` exactly.
+    """
+    name = "steps for a thousand-fold change of ||b_t||"
+    p = EX_DECAY
+    problems = []
+    for what, ans, rho in (("k_shrink", k_shrink, p.rho_small), ("k_grow", k_grow, p.rho_large)):
+        ref = _steps(rho, p.factor)
+        if ans is None:
+            problems.append(f"{what} is None: give a whole number of steps.")
+            continue
+        if isinstance(ans, bool) or not isinstance(ans, (int, np.integer, float, np.floating)):
+            problems.append(f"{what} should be a number of steps; got {type(ans).__name__}.")
+            continue
+        if float(ans) != round(float(ans)):
+            exact = math.log(p.factor) / abs(math.log(rho))
+            if abs(float(ans) - exact) < 1e-6 * exact:
+                problems.append(f"{what}: you have the exact solution of rho^k = factor; the question asks "
+                                "for the smallest whole number of steps that reaches the factor.")
+            else:
+                problems.append(f"{what} should be a whole number of steps; got {ans}.")
+            continue
+        k = int(round(float(ans)))
+        if k == ref:
+            continue
+        if k == ref - 1:
+            problems.append(f"{what} is one step short: you rounded down, and after that many steps the "
+                            "factor has not been reached yet.")
+        elif k <= 0:
+            problems.append(f"{what} should be a positive number of steps; got {k}.")
+        else:
+            problems.append(f"{what} is not right: solve rho^k = factor for k with logarithms, then round.")
+    return result(name, problems)

@@ -1,0 +1,360 @@
+r"""Checkers for the exercises of notebook 5.1.3 (artificial neural networks and backpropagation).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch05_nn as check
+    check.dense_backward(my_dense_backward)
+
+Problem data are the module constants below; every checker computes its reference from them
+when it runs (with :mod:`pedagogy_lib.nn` or a closed form) and reports what is wrong without
+printing the reference.
+
+* :func:`dense_backward`: the backward pass of one affine layer (Eqs. 5.16-5.17, rows layout);
+* :func:`central_difference`: a central-difference gradient checker;
+* :func:`bernoulli_signal`: the output signal :math:`\mathbf b_L` for a logistic output and a
+  Bernoulli surprisal;
+* :func:`product_network`: weights of a two-layer log/exp network that computes a monomial
+  (the interaction example after Eq. 5.15).
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from .. import nn
+from ._core import compare_array, result
+
+__all__ = ["DenseCase", "EX_DENSE", "EX_GRAD_FUNCTIONS", "EX_GRAD_EPS", "EX_SIGNAL", "EX_PRODUCT",
+           "GradFunction", "SignalCase", "ProductProblem",
+           "dense_backward", "central_difference", "bernoulli_signal", "product_network"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 1: backward pass of a Dense layer
+# ----------------------------------------------------------------------------------------------
+
+class DenseCase(NamedTuple):
+    r"""One test case for a Dense backward pass (samples in rows).
+
+    ``D`` has the book's shape ``(D_out, D_in)``, ``Z_prev`` is ``(N, D_in)`` and ``B`` holds the
+    signals :math:`\mathbf b` (gradients with respect to the pre-activations), ``(N, D_out)``.
+    """
+
+    D: np.ndarray
+    d: np.ndarray
+    Z_prev: np.ndarray
+    B: np.ndarray
+
+
+def _dense_case(seed: int, N: int, D_in: int, D_out: int) -> DenseCase:
+    r = np.random.default_rng(seed)
+    return DenseCase(r.normal(size=(D_out, D_in)), r.normal(size=D_out),
+                     r.normal(size=(N, D_in)), r.normal(size=(N, D_out)))
+
+
+#: Exercise 1: a square layer first (so a missing transpose gives wrong numbers rather than a
+#: shape error), then non-square layers and a single sample.
+EX_DENSE = (_dense_case(1, 4, 3, 3), _dense_case(2, 5, 4, 2), _dense_case(3, 1, 2, 5), _dense_case(4, 6, 3, 4))
+
+
+def _describe_dense(i: int, case: DenseCase) -> str:
+    N, D_in = case.Z_prev.shape
+    return f"case {i + 1} of {len(EX_DENSE)} (N={N}, D_in={D_in}, D_out={case.D.shape[0]})"
+
+
+def dense_backward(fn):
+    r"""Exercise 1: check ``fn(D, d, Z_prev, B) -> (grad_Z_prev, grad_D, grad_d)``.
+
+    The reference is :meth:`pedagogy_lib.nn.Dense.backward`: ``grad_Z_prev`` holds
+    :math:`\mathbf D^{\mathsf T}\mathbf b` per row (Eq. 5.16 with its transpose), ``grad_D`` is
+    :math:`\sum_n\mathbf b_n\check{\mathbf z}_{l-1,n}^{\mathsf T}` (Eq. 5.17) and ``grad_d`` is
+    :math:`\sum_n\mathbf b_n`. The function runs on every case in :data:`EX_DENSE`; the first
+    failing case is reported.
+    """
+    name = "backward pass of a Dense layer (Eqs. 5.16-5.17)"
+    if fn is None:
+        return result(name, ["dense_backward is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"dense_backward should be a function; got {type(fn).__name__}."])
+    for i, case in enumerate(EX_DENSE):
+        label = _describe_dense(i, case)
+        layer = nn.Dense(case.D.shape[1], case.D.shape[0])
+        ref_Z, ref = layer.backward(nn.DenseParams(case.D, case.d), case.Z_prev, case.B)
+        copies = [np.copy(a) for a in case]
+        try:
+            out = fn(*copies)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            hint = ""
+            if case.D.shape[0] != case.D.shape[1]:
+                hint = (" The layer is not square here, so the shapes must chain: which side of D "
+                        "(or of D^T) does the signal b multiply?")
+            return result(name, [f"dense_backward raised {type(exc).__name__}: {exc} (on {label}).{hint}"])
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            return result(name, [f"dense_backward should return a tuple (grad_Z_prev, grad_D, grad_d); "
+                                 f"got {type(out).__name__} (on {label})."])
+        if any(not np.array_equal(c, a) for c, a in zip(copies, case)):
+            return result(name, [f"dense_backward modified its inputs in place (on {label}); a backward "
+                                 "pass must leave D, d, Z_prev and B untouched."])
+        N = case.Z_prev.shape[0]
+        problems = compare_array(out[0], ref_Z, f"grad_Z_prev on {label}", hints={
+            "you multiplied the signal by D instead of D^T (the printed Eq. 5.16 drops the transpose)":
+                case.B @ case.D.T if case.D.shape[0] == case.D.shape[1] else np.full(ref_Z.shape, np.nan),
+        })
+        problems += compare_array(out[1], ref.D, f"grad_D on {label}", hints={
+            "you averaged over the N rows instead of summing them": ref.D / N,
+            "you multiplied Z_prev^T B (that is the transpose of the book's b z^T)":
+                case.Z_prev.T @ case.B if case.D.shape[0] == case.D.shape[1] else np.full(ref.D.shape, np.nan),
+        })
+        problems += compare_array(out[2], ref.d, f"grad_d on {label}", hints={
+            "you averaged over the N rows instead of summing them": ref.d / N if N > 1 else np.full(ref.d.shape, np.nan),
+        })
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 2: a central-difference gradient checker
+# ----------------------------------------------------------------------------------------------
+
+class GradFunction(NamedTuple):
+    """A scalar test function ``f(theta)``, its exact gradient, and the point where it is checked."""
+
+    description: str
+    f: Callable
+    grad: Callable
+    theta: np.ndarray
+
+
+_A_QUAD = np.array([[2.0, 0.5, 0.0], [-0.3, 1.0, 0.4], [0.2, 0.0, 3.0]])
+_b_QUAD = np.array([1.0, -2.0, 0.5])
+_W_NET = np.array([[0.7, -1.2], [0.4, 0.9], [-0.5, 0.3]])
+
+
+def _lse(t):
+    m = np.max(t)
+    return float(m + np.log(np.sum(np.exp(t - m))))
+
+
+def _softmax(t):
+    e = np.exp(t - np.max(t))
+    return e / e.sum()
+
+
+#: Exercise 2: the functions on which a student's checker is run (exact gradients known).
+EX_GRAD_FUNCTIONS = (
+    GradFunction("a quadratic 0.5 theta^T A theta + b^T theta (non-symmetric A)",
+                 lambda t: float(0.5 * t @ _A_QUAD @ t + _b_QUAD @ t),
+                 lambda t: 0.5 * (_A_QUAD + _A_QUAD.T) @ t + _b_QUAD,
+                 np.array([0.3, -1.1, 0.8])),
+    GradFunction("sum(exp(3 theta))",
+                 lambda t: float(np.sum(np.exp(3.0 * t))),
+                 lambda t: 3.0 * np.exp(3.0 * t),
+                 np.array([0.1, -0.4, 0.25, 0.0])),
+    GradFunction("log-sum-exp(theta)", _lse, _softmax, np.array([1.0, -0.5, 2.0, 0.3, -1.2])),
+    GradFunction("a one-unit network sum(tanh(W theta))",
+                 lambda t: float(np.sum(np.tanh(_W_NET @ t))),
+                 lambda t: _W_NET.T @ (1.0 - np.tanh(_W_NET @ t) ** 2),
+                 np.array([0.6, -0.2])),
+)
+
+#: Step passed to the student's function: large enough that a one-sided difference is visibly worse.
+EX_GRAD_EPS = 1e-3
+
+
+def _forward_difference(f, theta, eps):
+    g = np.zeros_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = eps
+        g[i] = (f(theta + e) - f(theta)) / eps
+    return g
+
+
+def _central(f, theta, eps, scale):
+    g = np.zeros_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = eps
+        g[i] = (f(theta + e) - f(theta - e)) / (scale * eps)
+    return g
+
+
+def central_difference(fn):
+    r"""Exercise 2: check ``fn(f, theta, eps) -> gradient`` (central differences).
+
+    .. math::
+        \frac{\partial f}{\partial\theta_i} \approx \frac{f(\boldsymbol\theta+\epsilon\mathbf e_i)
+            - f(\boldsymbol\theta-\epsilon\mathbf e_i)}{2\epsilon}.
+
+    Runs ``fn`` with ``eps =`` :data:`EX_GRAD_EPS` on each function of :data:`EX_GRAD_FUNCTIONS`
+    and compares with the exact gradient (relative tolerance 1e-5, which central differences meet
+    at this step and one-sided differences do not).
+    """
+    name = "central-difference gradient"
+    if fn is None:
+        return result(name, ["central_difference is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"central_difference should be a function; got {type(fn).__name__}."])
+    eps = EX_GRAD_EPS
+    for i, case in enumerate(EX_GRAD_FUNCTIONS):
+        label = f"test function {i + 1} of {len(EX_GRAD_FUNCTIONS)}, {case.description}"
+        theta = case.theta.copy()
+        try:
+            out = fn(case.f, theta, eps)
+        except Exception as exc:  # noqa: BLE001
+            return result(name, [f"central_difference raised {type(exc).__name__}: {exc} (on {label})."])
+        if not np.array_equal(theta, case.theta):
+            return result(name, [f"central_difference changed theta in place and did not restore it (on {label}): "
+                                 "perturb a copy, or put each entry back after using it."])
+        hints = {
+            "you used a one-sided (forward) difference, whose error is O(eps) rather than O(eps^2)":
+                _forward_difference(case.f, case.theta, eps),
+            "you divided by eps instead of 2 eps": _central(case.f, case.theta, eps, 1.0),
+        }
+        problems = compare_array(out, case.grad(case.theta), f"the gradient of {label}",
+                                 rtol=1e-5, atol=1e-8, hints=hints)
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 3: the output signal for a logistic output and a Bernoulli surprisal
+# ----------------------------------------------------------------------------------------------
+
+class SignalCase(NamedTuple):
+    r"""Pre-activations :math:`\mathbf a_L = \mathbf D_L\check{\mathbf z}_{L-1}+\mathbf d_L` and targets :math:`\mathbf x`."""
+
+    a: np.ndarray
+    x: np.ndarray
+
+
+#: Exercise 3: binary targets, soft targets, and large logits (where a careless formula overflows).
+EX_SIGNAL = (
+    SignalCase(np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0, 0.0])),
+    SignalCase(np.array([-0.3, 0.0, 1.5, -2.5]), np.array([0.2, 0.5, 0.9, 1.0])),
+    SignalCase(np.array([800.0, -800.0, 30.0]), np.array([0.0, 1.0, 1.0])),
+)
+
+
+def _sigma(a):
+    return nn.sigmoid(a)
+
+
+def bernoulli_signal(fn):
+    r"""Exercise 3: check ``fn(a, x) -> b_L`` for :math:`\psi_L=\sigma` and :math:`\mathcal S=-\sum_k[x_k\log\mu_k+(1-x_k)\log(1-\mu_k)]`.
+
+    The reference is :math:`\mathbf b_L = \mathbf J_L\,d\mathcal S/d\check{\mathbf z}_L` with
+    :math:`\check{\mathbf z}_L = \boldsymbol\mu = \sigma(\mathbf a)`, computed elementwise by
+    the chain rule (it simplifies, which is the point of the exercise).
+    """
+    name = "output signal b_L for a logistic output and a Bernoulli surprisal"
+    if fn is None:
+        return result(name, ["bernoulli_signal is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"bernoulli_signal should be a function; got {type(fn).__name__}."])
+    for i, case in enumerate(EX_SIGNAL):
+        label = f"case {i + 1} of {len(EX_SIGNAL)}"
+        mu = _sigma(case.a)
+        J = mu * (1.0 - mu)                                        # diagonal of J_L
+        ref = mu - case.x                                           # J_L dS/dmu, simplified by hand
+        with np.errstate(all="ignore"):
+            dS_dmu = -case.x / mu + (1.0 - case.x) / (1.0 - mu)     # for the hints only
+        try:
+            out = fn(case.a.copy(), case.x.copy())
+        except Exception as exc:  # noqa: BLE001
+            return result(name, [f"bernoulli_signal raised {type(exc).__name__}: {exc} (on {label})."])
+        hints = {
+            "you returned dS/dz_L and forgot the Jacobian J_L of the logistic output":
+                dS_dmu if np.all(np.isfinite(dS_dmu)) else np.full(ref.shape, np.nan),
+            "you used the signal of a squared-error loss, J_L (mu - x), not that of the Bernoulli surprisal":
+                J * (mu - case.x),
+        }
+        problems = compare_array(out, ref, f"b_L on {label}", hints=hints)
+        if problems:
+            if np.abs(case.a).max() > 100 and _finite_failed(out):
+                problems.append("the logits here are large: simplify J_L dS/dmu by hand before coding it, "
+                                "so that no 0/0 or log(0) appears.")
+            return result(name, problems)
+    return result(name, [])
+
+
+def _finite_failed(out) -> bool:
+    try:
+        return not np.all(np.isfinite(np.asarray(out, dtype=float)))
+    except (TypeError, ValueError):
+        return False
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercise 4: a log/exp network that computes a monomial
+# ----------------------------------------------------------------------------------------------
+
+class ProductProblem(NamedTuple):
+    r"""Target :math:`f(\mathbf y) = c\,\prod_j y_j^{p_j}` on positive inputs, and the inputs it is tested on."""
+
+    c: float
+    powers: np.ndarray
+    Y_test: np.ndarray
+
+
+#: Exercise 4: f(y) = 2 y_1 y_2 / y_3^2 on 50 positive test inputs.
+EX_PRODUCT = ProductProblem(c=2.0, powers=np.array([1.0, 1.0, -2.0]),
+                            Y_test=np.random.default_rng(7).uniform(0.2, 3.0, size=(50, 3)))
+
+
+def _product_network_output(D1, d1, D2, d2, Y):
+    A1 = Y @ D1.T + d1
+    with np.errstate(all="ignore"):
+        Z1 = np.log(A1)
+        return np.exp(Z1 @ D2.T + d2), A1
+
+
+def product_network(D1, d1, D2, d2):
+    r"""Exercise 4: check weights of :math:`\check z_2 = \exp(\mathbf D_2\log(\mathbf D_1\mathbf y+\mathbf d_1)+\mathbf d_2)`.
+
+    The network must reproduce :data:`EX_PRODUCT` (``c * prod(y ** powers)``) on every test input
+    to a relative error of 1e-8. Any hidden width is accepted.
+    """
+    name = "a log/exp network computing 2 y1 y2 / y3^2"
+    arrs = {}
+    for nm, val, nd in (("D1", D1, 2), ("d1", d1, 1), ("D2", D2, 2), ("d2", d2, 1)):
+        if val is None:
+            return result(name, [f"{nm} is None: fill in all four parameters."])
+        try:
+            a = np.asarray(val, dtype=float)
+        except (TypeError, ValueError):
+            return result(name, [f"{nm} should be numeric; got {type(val).__name__}."])
+        if a.ndim != nd:
+            return result(name, [f"{nm} should be {'a matrix' if nd == 2 else 'a vector'} ({nd}-D); got {a.ndim}-D."])
+        arrs[nm] = a
+    D1, d1, D2, d2 = arrs["D1"], arrs["d1"], arrs["D2"], arrs["d2"]
+    p = EX_PRODUCT
+    if D1.shape[1] != 3:
+        return result(name, [f"D1 should have 3 columns (one per input); got shape {D1.shape}."])
+    H = D1.shape[0]
+    if d1.shape != (H,):
+        return result(name, [f"d1 should have shape ({H},) to match D1; got {d1.shape}."])
+    if D2.shape != (1, H):
+        return result(name, [f"D2 should have shape (1, {H}): one output, {H} hidden units; got {D2.shape}."])
+    if d2.shape != (1,):
+        return result(name, [f"d2 should have shape (1,); got {d2.shape}."])
+    out, A1 = _product_network_output(D1, d1, D2, d2, p.Y_test)
+    if np.any(A1 <= 0):
+        return result(name, ["D1 y + d1 is not positive for some of the test inputs, so the logarithm is "
+                             "undefined there: the inputs are positive, so what first layer keeps them so?"])
+    ref = p.c * np.prod(p.Y_test ** p.powers, axis=1, keepdims=True)
+    hints = {
+        "you left out the constant factor: a bias of the second layer enters inside exp, so it scales the output":
+            np.prod(p.Y_test ** p.powers, axis=1, keepdims=True),
+        "the constant is in the wrong place: a bias inside exp multiplies by e^d2, so d2 must be log of the factor":
+            np.exp(p.c) * np.prod(p.Y_test ** p.powers, axis=1, keepdims=True),
+        "you divided by y3 once instead of twice (a weight of -1 where -2 belongs)":
+            p.c * p.Y_test[:, :1] * p.Y_test[:, 1:2] / p.Y_test[:, 2:],
+        "the power of y3 has the wrong sign: a negative weight on log y3 divides":
+            p.c * p.Y_test[:, :1] * p.Y_test[:, 1:2] * p.Y_test[:, 2:] ** 2,
+    }
+    problems = compare_array(out, ref, "the network's output on the 50 test inputs", rtol=1e-8, atol=1e-12, hints=hints)
+    return result(name, problems)
