@@ -72,8 +72,10 @@ from typing import Callable, NamedTuple, Optional
 import numba
 import numpy as np
 
-from ._checks import as_array, check_backend, check_choice, check_int, check_rng, check_spd
+from ._checks import as_array, check_backend, check_choice, check_int, check_rng
 from .kalman import LGSSMParams
+from .kalman import _check_params as _check_lgssm_params
+from .kalman import _check_u as _check_lgssm_u
 from .linalg import TAU
 from .resampling import SCHEMES, _inverse_cdf_numba, _resample_numba, _resample_numpy, _systematic_numba, \
     _uniforms_to_points_numba
@@ -183,44 +185,21 @@ class _LGSSMArrays(NamedTuple):
 
 
 def _check_lgssm(params, T: int, u) -> _LGSSMArrays:
-    mu1 = as_array(params.mu1, "mu1", ndim=1, dims="(n,)")
-    n = mu1.shape[0]
-    if n == 0:
-        raise ValueError("mu1 must have at least one entry (n >= 1); got shape (0,).")
-    Sigma1 = as_array(params.Sigma1, "Sigma1", shape=(n, n), dims="(n, n)")
-    L1 = check_spd(Sigma1, "Sigma1")
-    A = as_array(params.A, "A", shape=(n, n), dims="(n, n)")
-    a = as_array(params.a, "a", shape=(n,), dims="(n,)")
-    Sigma_x = as_array(params.Sigma_x, "Sigma_x", shape=(n, n), dims="(n, n)")
-    Lx = check_spd(Sigma_x, "Sigma_x")
-    c = as_array(params.c, "c", ndim=1, dims="(m,)")
-    m = c.shape[0]
-    if m == 0:
-        raise ValueError("c must have at least one entry (m >= 1); got shape (0,).")
-    C = as_array(params.C, "C", shape=(m, n), dims="(m, n)")
-    Sigma_y_x = as_array(params.Sigma_y_x, "Sigma_y_x", shape=(m, m), dims="(m, m)")
-    Ly = check_spd(Sigma_y_x, "Sigma_y_x")
-    drift = np.tile(a, (T, 1))
-    if params.B is None:
-        n_u = 0
-    else:
-        B = as_array(params.B, "B", ndim=2, dims="(n, n_u)")
-        if B.shape[0] != n:
-            raise ValueError(f"B must have shape (n, n_u) with n = {n}; got {B.shape}.")
-        n_u = B.shape[1]
-    if u is None:
-        if n_u > 0:
-            raise ValueError(f"u is required because B has n_u = {n_u} columns: pass controls of shape "
-                             f"(T - 1, n_u) = ({T - 1}, {n_u}).")
-    else:
-        if n_u == 0:
-            raise ValueError("u was given but B is None (or has no columns): the control term B u_{t-1} "
-                             "needs B of shape (n, n_u).")
-        u = as_array(u, "u", shape=(T - 1, n_u), dims="(T - 1, n_u)")
-        drift[1:] += u @ B.T                   # row t gets B u_{t-1} (book: u_{t-1} drives x_t)
+    """Validate with the Kalman module's checks (one set of messages), then precompute factors."""
+    p, (n, m, n_u) = _check_lgssm_params(params)
+    if u is not None and n_u == 0:
+        raise ValueError("u was given but B is None (or has no columns): the control term B u_{t-1} "
+                         "needs B of shape (n, n_u).")
+    u = _check_lgssm_u(u, T, n_u)
+    drift = np.tile(p.a, (T, 1))
+    if n_u:
+        drift[1:] += u @ p.B.T                 # row t gets B u_{t-1} (book: u_{t-1} drives x_t)
+    L1 = np.linalg.cholesky(p.Sigma1)
+    Lx = np.linalg.cholesky(p.Sigma_x)
+    Ly = np.linalg.cholesky(p.Sigma_y_x)
     Lx_inv = np.linalg.solve(Lx, np.eye(n))   # lower-triangular factor of Sigma_x^{-1} = Lx^{-T} Lx^{-1}
-    return _LGSSMArrays(mu1, np.ascontiguousarray(L1), A, np.ascontiguousarray(drift), np.ascontiguousarray(Lx),
-                        np.ascontiguousarray(Lx_inv), C, c, np.ascontiguousarray(Ly))
+    return _LGSSMArrays(p.mu1, np.ascontiguousarray(L1), p.A, np.ascontiguousarray(drift), np.ascontiguousarray(Lx),
+                        np.ascontiguousarray(Lx_inv), p.C, p.c, np.ascontiguousarray(Ly))
 
 
 def _check_y(y, name: str = "y") -> np.ndarray:

@@ -354,7 +354,7 @@ def test_validation_messages():
         particle_filter(with_B, y, rng, 10)
     with pytest.raises(ValueError, match=r"u must have shape \(T - 1, n_u\)"):
         particle_filter(with_B, y, rng, 10, u=np.zeros((4, 2)))
-    with pytest.raises(ValueError, match=r"B must have shape \(n, n_u\) with n = 1"):
+    with pytest.raises(ValueError, match=r"B must have shape \(n, n_u\) = \(1, any\); got \(2, 2\)"):
         particle_filter(params._replace(B=np.ones((2, 2))), y, rng, 10, u=np.zeros((3, 2)))
 
     # generic models: callables returning the wrong thing
