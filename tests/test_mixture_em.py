@@ -596,5 +596,3 @@ def test_type_errors(call, match):
         call()
 
 
-def test_warmup_runs():
-    me._warmup()

@@ -191,8 +191,6 @@ def test_rnn_learns_a_one_step_delay():
     assert end < 0.05 * start, (start, end)       # start ~ 1/2 E[y^2] = 0.5; predicting 0 stays there
 
 
-def test_warmup_runs():
-    rnn._warmup()
 
 
 # ---------------------------------------------------------------------------------------------
