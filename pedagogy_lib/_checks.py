@@ -25,6 +25,8 @@ __all__ = [
     "check_spd",
     "check_prob_vector",
     "check_stochastic_matrix",
+    "check_emission_table",
+    "check_prob_rows",
     "check_positive",
     "check_int",
     "check_rng",
@@ -170,6 +172,33 @@ def check_stochastic_matrix(A: np.ndarray, name: str, *, axis: int = 0, atol: fl
         kind, what = ("column", "column-stochastic") if axis == 0 else ("row", "row-stochastic")
         raise ValueError(f"{name} must be {what}: {kind} {k} sums to {sums[k]:.10g} "
                          f"(expected 1 within {atol:.0e}).")
+
+
+def check_emission_table(B: np.ndarray, name: str, *, atol: float = PROB_ATOL) -> None:
+    """Raise unless ``B`` (shape ``(V, K)``, not necessarily square) is non-negative and column-stochastic.
+
+    Columns index the source state, as for the book's transition matrix: ``B[v, k] = p(y = v | x = k)``.
+    """
+    if (B < 0).any():
+        v, k = (int(i) for i in np.argwhere(B < 0)[0])
+        raise ValueError(f"{name} must be non-negative; entry ({v}, {k}) is {B[v, k]:.3g}.")
+    sums = B.sum(axis=0)
+    bad = np.abs(sums - 1.0) > atol
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"{name} must be column-stochastic ({name}[v, k] = p(y = v | x = k)): column {k} sums to "
+                         f"{sums[k]:.10g} (expected 1 within {atol:.0e}).")
+
+
+def check_prob_rows(q: np.ndarray, name: str, *, atol: float = PROB_ATOL) -> None:
+    """Raise unless every row of the 2-D array ``q`` is a probability vector (responsibilities, posteriors)."""
+    if (q < 0).any():
+        n, k = (int(v) for v in np.argwhere(q < 0)[0])
+        raise ValueError(f"{name} must be non-negative; entry ({n}, {k}) is {q[n, k]:.3g}.")
+    sums = q.sum(axis=1)
+    if np.any(np.abs(sums - 1.0) > atol):
+        n = int(np.argmax(np.abs(sums - 1.0)))
+        raise ValueError(f"each row of {name} must sum to 1; row {n} sums to {sums[n]:.10g}.")
 
 
 def check_positive(x, name: str, *, strict: bool = True) -> np.ndarray:

@@ -45,7 +45,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ._checks import ConvergenceWarning, as_array, check_int, check_positive, check_rng, check_spd
+from ._checks import ConvergenceWarning, as_array, check_int, check_positive, check_prob_rows, check_rng, check_spd
 from .gaussian import _check_model
 from .linalg import TAU, chol_logdet, chol_solve
 
@@ -375,13 +375,7 @@ def discrete_elbo(log_joint, q) -> np.ndarray:
     if np.isnan(log_joint).any() or (log_joint == np.inf).any():
         raise ValueError("log_joint must not contain NaN or +inf (-inf marks an impossible state).")
     q = as_array(q, "q", shape=log_joint.shape, dims="(N, K)")
-    if (q < 0).any():
-        n, k = (int(v) for v in np.argwhere(q < 0)[0])
-        raise ValueError(f"q must be non-negative; entry ({n}, {k}) is {q[n, k]:.3g}.")
-    sums = q.sum(axis=1)
-    if np.any(np.abs(sums - 1.0) > 1e-8):
-        n = int(np.argmax(np.abs(sums - 1.0)))
-        raise ValueError(f"each row of q must sum to 1; row {n} sums to {sums[n]:.10g}.")
+    check_prob_rows(q, "q")
     pos = q > 0                                  # 0 log 0 = 0, even where log_joint = -inf
     safe_log_joint = np.where(pos, log_joint, 0.0)
     safe_q = np.where(pos, q, 1.0)

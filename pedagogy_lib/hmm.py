@@ -47,8 +47,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from ._checks import as_array, check_backend, check_choice, check_int, check_prob_vector, check_rng, \
-    check_spd, check_stochastic_matrix
+from ._checks import (as_array, check_backend, check_choice, check_emission_table, check_int, check_prob_vector,
+                      check_rng, check_spd, check_stochastic_matrix)
 from .linalg import mvn_logpdf_chol
 
 __all__ = [
@@ -527,15 +527,7 @@ def categorical_log_lik(B, y) -> np.ndarray:
     """
     B = as_array(B, "B", ndim=2, dims="(V, K)")
     V = B.shape[0]
-    if (B < 0).any():
-        v, k = (int(i) for i in np.argwhere(B < 0)[0])
-        raise ValueError(f"B must be non-negative; entry ({v}, {k}) is {B[v, k]:.3g}.")
-    sums = B.sum(axis=0)
-    bad = np.abs(sums - 1.0) > 1e-8
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise ValueError(f"B must be column-stochastic (B[v, k] = p(y = v | x = k)): column {k} sums to "
-                         f"{sums[k]:.10g} (expected 1 within 1e-08).")
+    check_emission_table(B, "B")
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] == 0:
         raise ValueError(f"y must be a non-empty 1-D array of symbols, shape (T,); got shape {y.shape}.")

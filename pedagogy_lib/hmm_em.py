@@ -66,7 +66,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import hmm
-from ._checks import as_array, check_choice, check_int, check_positive, check_prob_vector, check_rng, check_spd
+from ._checks import as_array, check_choice, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
 from .em import EMModel, EMResult, best_of_restarts, run_em
 from .linalg import TAU, chol_logdet, chol_solve, mvn_logpdf_chol, symmetrize
 from .mixture_em import CovarianceFloorWarning, EmptyComponentWarning
@@ -224,19 +224,6 @@ def _check_y_categorical(y, V=None):
     return out, was_list
 
 
-def _check_column_stochastic(M, name):
-    """Non-negative with columns summing to one (the emission matrix B)."""
-    if (M < 0).any():
-        i, j = (int(v) for v in np.argwhere(M < 0)[0])
-        raise ValueError(f"{name} must be non-negative; entry ({i}, {j}) is {M[i, j]:.3g}.")
-    sums = M.sum(axis=0)
-    bad = np.abs(sums - 1.0) > 1e-8
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise ValueError(f"{name} must be column-stochastic ({name}[v, k] = p(y = v | x = k)): column {k} sums to "
-                         f"{sums[k]:.10g} (expected 1 within 1e-08).")
-
-
 def _check_params(params, name="params"):
     """Validate a parameter NamedTuple; return (clean params, Cholesky factors or None)."""
     if not isinstance(params, (GaussianHMMParams, CategoricalHMMParams)):
@@ -253,7 +240,7 @@ def _check_params(params, name="params"):
         chol = check_spd(Sigma, f"{name}.Sigma")
         return GaussianHMMParams(pi, A, mu, Sigma), chol
     B = as_array(params.B, f"{name}.B", shape=(None, K), dims="(V, K)")
-    _check_column_stochastic(B, f"{name}.B")
+    check_emission_table(B, f"{name}.B")
     return CategoricalHMMParams(pi, A, B), None
 
 

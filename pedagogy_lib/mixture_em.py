@@ -60,7 +60,7 @@ import numba
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ._checks import as_array, check_backend, check_choice, check_int, check_positive, check_rng
+from ._checks import as_array, check_backend, check_choice, check_int, check_positive, check_prob_rows, check_rng
 from .em import ConvergenceWarning, EMModel, EMResult, best_of_restarts, run_em
 from .linalg import TAU, chol_solve, symmetrize
 from .mixture import COVARIANCE_TYPES, GMMParams, _check_params
@@ -530,13 +530,7 @@ def gmm_stats_from_responsibilities(y, r, mu_ref=None) -> GMMStats:
     if r.shape[0] != N:
         raise ValueError(f"r must have one row per observation: shape (N, K) with N = {N}; got {r.shape}.")
     K = r.shape[1]
-    if (r < 0).any():
-        n, k = (int(v) for v in np.argwhere(r < 0)[0])
-        raise ValueError(f"r must be non-negative; entry ({n}, {k}) is {r[n, k]:.3g}.")
-    sums = r.sum(axis=1)
-    if np.any(np.abs(sums - 1.0) > 1e-8):
-        n = int(np.argmax(np.abs(sums - 1.0)))
-        raise ValueError(f"each row of r must sum to 1; row {n} sums to {sums[n]:.10g}.")
+    check_prob_rows(r, "r")
     N_k = r.sum(axis=0)
     if mu_ref is None:
         mu_ref = (r.T @ y) / np.where(N_k > 0, N_k, 1.0)[:, None]

@@ -106,6 +106,23 @@ def test_stochastic_matrix_defaults_to_columns_as_in_the_book():
         ck.check_stochastic_matrix(np.ones((2, 3)) / 2, "A")
 
 
+def test_emission_table_may_be_rectangular_and_must_have_unit_columns():
+    ck.check_emission_table(np.array([[0.5, 0.1], [0.25, 0.1], [0.25, 0.8]]), "B")     # (V, K) = (3, 2)
+    with pytest.raises(ValueError, match=r"B must be non-negative; entry \(1, 0\) is -0\.5"):
+        ck.check_emission_table(np.array([[1.5, 1.0], [-0.5, 0.0]]), "B")
+    with pytest.raises(ValueError, match=r"B must be column-stochastic \(B\[v, k\] = p\(y = v \| x = k\)\): "
+                                         r"column 1 sums to 0\.9 "):
+        ck.check_emission_table(np.array([[1.0, 0.4], [0.0, 0.5]]), "B")
+
+
+def test_prob_rows_messages():
+    ck.check_prob_rows(np.array([[0.2, 0.8], [1.0, 0.0]]), "r")
+    with pytest.raises(ValueError, match=r"r must be non-negative; entry \(1, 1\) is -0\.1"):
+        ck.check_prob_rows(np.array([[0.2, 0.8], [1.1, -0.1]]), "r")
+    with pytest.raises(ValueError, match=r"each row of q must sum to 1; row 1 sums to 0\.5"):
+        ck.check_prob_rows(np.array([[0.2, 0.8], [0.25, 0.25]]), "q")
+
+
 def test_positive_messages():
     with pytest.raises(ValueError, match=r"lambda must be positive; got 0"):
         ck.check_positive(0.0, "lambda")
