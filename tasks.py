@@ -107,7 +107,7 @@ def cmd_test() -> int:
     report.unlink(missing_ok=True)
     start = time.time()
     # Warm the numba cache once, so the two pytest workers do not compile the same kernels.
-    run([PY, "-c", "import pedagogy_lib._warmup as w; w.compile_all()"], env=env)
+    run([PY, "-c", "import pedagogy_lib.core.warmup as w; w.compile_all()"], env=env)
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chapters").rglob("*.ipynb")
                        if ".ipynb_checkpoints" not in p.parts)
     rc_tests = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",

@@ -1,6 +1,6 @@
 """GMM EM with full covariances (N = 100000, K = 8, exactly 50 iterations) vs scikit-learn.
 
-Ours: ``pedagogy_lib.mixture_em.fit_gmm(..., init=params, max_iter=50, tol=0, reg_covar=0)``
+Ours: ``pedagogy_lib.mixture.em.fit_gmm(..., init=params, max_iter=50, tol=0, reg_covar=0)``
 (numba E-step kernel, including validation, the M steps, the log likelihood and the ELBo at every
 iteration). Peer: ``sklearn.mixture.GaussianMixture(covariance_type="full", tol=0, max_iter=50,
 n_init=1, reg_covar=0)`` started from the same weights, means and precisions (``weights_init``,
@@ -38,7 +38,7 @@ def _problem(D: int, seed: int = 0):
 
 
 def _ours(y, init):
-    from pedagogy_lib.mixture_em import fit_gmm
+    from pedagogy_lib.mixture import fit_gmm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fit_gmm(y, K, covariance_type="full", init=init, max_iter=N_ITER, tol=0.0, reg_covar=0.0)
@@ -55,8 +55,8 @@ def _sklearn(y, init):
 
 
 def run() -> list[dict]:
-    from pedagogy_lib import mixture_em
-    mixture_em._warmup()
+    from pedagogy_lib.mixture import em as mixture_em
+    mixture_em.warmup_kernels()
     rows = []
     for D in (2, 16):
         y, init = _problem(D)

@@ -72,8 +72,8 @@ print(t1 - t0, t2 - t1)
 
 def _first_call() -> tuple[float, float]:
     """(import time, first-call time) in a fresh interpreter, numba cache already warm."""
-    from pedagogy_lib import hmm
-    hmm._warmup()                                  # make sure the on-disk cache exists
+    from pedagogy_lib.hmm import inference as hmm
+    hmm.warmup_kernels()                                  # make sure the on-disk cache exists
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     best = None
     for _ in range(3):
@@ -86,7 +86,7 @@ def _first_call() -> tuple[float, float]:
 
 
 def run() -> list[dict]:
-    from pedagogy_lib import hmm
+    from pedagogy_lib.hmm import inference as hmm
     rows = []
     for K in (3, 10, 50):
         pi, A, log_lik = _problem(K)

@@ -24,7 +24,7 @@ TARGET = 1.0                      # not slower than hmmlearn's default
 
 
 def _problem(K: int, seed: int = 0):
-    from pedagogy_lib import hmm_em as he
+    from pedagogy_lib.hmm import em as he
     rng = np.random.default_rng(seed)
     A = rng.dirichlet(np.ones(K), size=K).T + 6.0 * np.eye(K)
     A /= A.sum(axis=0, keepdims=True)
@@ -56,7 +56,7 @@ def _peer_iteration(m, init, y):
 
 
 def run() -> list[dict]:
-    from pedagogy_lib import hmm_em as he
+    from pedagogy_lib.hmm import em as he
     rows = []
     for K in (3, 10):
         init, y = _problem(K)

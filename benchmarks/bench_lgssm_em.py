@@ -23,7 +23,7 @@ EM_VARS = ["transition_matrices", "observation_matrices", "transition_covariance
 
 
 def _problem(n: int, m: int, seed: int = 0):
-    from pedagogy_lib.kalman import LGSSMParams, sample_lgssm
+    from pedagogy_lib.lgssm import LGSSMParams, sample_lgssm
     rng = np.random.default_rng(seed)
     G = rng.standard_normal((n, n))
     A = 0.95 * G / np.max(np.abs(np.linalg.eigvals(G)))
@@ -44,7 +44,7 @@ def _peer(init, y):
 
 
 def run() -> list[dict]:
-    from pedagogy_lib import lgssm_em as le
+    from pedagogy_lib.lgssm import em as le
     rows = []
     for n, m in ((2, 4), (4, 16)):
         init, y = _problem(n, m)

@@ -27,7 +27,7 @@ T, N, H, D_Y, D_X = 200, 16, 32, 4, 2
 
 
 def _rnn_problem(seed: int = 0):
-    from pedagogy_lib import rnn
+    from pedagogy_lib.nn import rnn
     rng = np.random.default_rng(seed)
     p = rnn.init_rnn(rng, D_Y, H, D_X, gain=0.9)
     Y = rng.standard_normal((T, N, D_Y))
@@ -37,7 +37,7 @@ def _rnn_problem(seed: int = 0):
 
 
 def _bench_rnn() -> list[dict]:
-    from pedagogy_lib import rnn
+    from pedagogy_lib.nn import rnn
     p, Y, f, gX = _rnn_problem()
     G = np.ascontiguousarray(gX @ p.D_zx)
     U = np.ascontiguousarray(Y @ p.D_yz.T + p.d_z)

@@ -28,7 +28,7 @@ RHO, SIG_X2, SIG_Y2 = 0.9, 0.5, 0.3
 
 
 def _problem():
-    from pedagogy_lib.kalman import LGSSMParams, kalman_filter, sample_lgssm
+    from pedagogy_lib.lgssm import LGSSMParams, kalman_filter, sample_lgssm
     params = LGSSMParams(np.zeros(1), np.eye(1), np.array([[RHO]]), None, np.zeros(1), np.array([[SIG_X2]]),
                          np.eye(1), np.zeros(1), np.array([[SIG_Y2]]))
     _, y = sample_lgssm(params, T, rng=np.random.default_rng(0))
@@ -72,8 +72,8 @@ def _first_call_seconds() -> float:
     code = textwrap.dedent("""
         import time
         import numpy as np
-        from pedagogy_lib import particle
-        from pedagogy_lib.kalman import LGSSMParams
+        from pedagogy_lib.smc import particle
+        from pedagogy_lib.lgssm import LGSSMParams
         p = LGSSMParams(np.zeros(1), np.eye(1), np.array([[0.9]]), None, np.zeros(1), np.array([[0.5]]),
                         np.eye(1), np.zeros(1), np.array([[0.3]]))
         y = np.zeros((20, 1))
@@ -89,7 +89,7 @@ def _first_call_seconds() -> float:
 
 
 def run() -> list[dict]:
-    from pedagogy_lib import particle
+    from pedagogy_lib.smc import particle
     rows = []
     params, y, log_Z = _problem()
     rng = np.random.default_rng(1)
@@ -123,7 +123,7 @@ def run() -> list[dict]:
                     met=bool(t_nb / pairs <= 1e-9)))
 
     # --- 3. first call, warm cache
-    particle._warmup()
+    particle.warmup_kernels()
     t_first = _first_call_seconds()
     rows.append(row("PF + FFBSm + backward simulation, first call (warm cache)", "T=20, I=50", t_first,
                     target="< 1 s", met=bool(t_first < 1.0), note="fresh subprocess, after import"))

@@ -1,54 +1,52 @@
 """pedagogy_lib: the algorithms of *An Introduction to Modern Statistical Learning* (J.G. Makin,
 draft 2025), written to be read next to the book.
 
-Modules are organized by concept; names follow the book's symbols in ASCII (``mu_x``,
-``Sigma_y_x``, ``Upsilon_filt``). ``book/notation.md`` maps every symbol to its code name and
-array shape. Every public function validates its inputs once and raises ``ValueError`` naming
-the symbol; kernels trust their inputs.
+The library is a set of families, one sub-package each, holding a model, its inference and its
+learning side by side (the README has the map from the book's sections to files):
+
+=================  ==========================================================================
+``core``           validation, linear algebra, log-math, the optional-numba switch
+``discrete``       discrete models by enumeration (Chapter 2 opening)
+``gaussian``       jointly Gaussian building blocks (2.1.2)
+``mixture``        Gaussian mixtures: model (2.1.1) and EM / K-means (7.1)
+``factor``         factor analysis, sparse coding (2.1.2-2.1.3) and FA/PPCA/PCA learning (7.3)
+``recursions``     the generic filter and smoother of Section 2.2, three backends
+``hmm``            hidden Markov models: inference (2.2.1) and Baum-Welch (7.2)
+``lgssm``          the linear-Gaussian state-space model, Kalman/RTS (2.2.2) and EM (7.4)
+``smc``            resampling, particle filter and smoothers (2.2.2, "Sampling-based approaches")
+``em``             the EM engine and its warnings (Chapter 6)
+``learning``       objectives (Chapter 4), regression (5.1.1), GLMs (5.1.2)
+``nn``             networks with hand-written backprop (5.1.3), BPTT, InfoMax (5.2.1)
+``display``        plotting style, the animation player, interactive figures
+``exercises``      the checkers the notebooks' exercises call
+=================  ==========================================================================
+
+Import a family, or a name from it: ``from pedagogy_lib import hmm`` or
+``from pedagogy_lib.lgssm import LGSSMParams, kalman_smoother``. Importing ``pedagogy_lib`` itself
+loads nothing else: each family is imported on first use, and no computation imports matplotlib.
+Names follow the book's symbols in ASCII (``mu_x``, ``Sigma_y_x``, ``Upsilon_filt``);
+``book/notation.md`` maps every symbol to its code name and shape.
 """
-from . import (discrete, em, factor_analysis, factor_learning, gaussian, glm, hmm, hmm_em, infomax, kalman, lgssm_em, linalg,
-               mixture, mixture_em, nn, objectives, particle, plotting, recursions, regression, resampling,
-               rnn, sparse_coding)
-from ._checks import ConvergenceWarning
-from .gaussian import (Gaussian, GaussianPosterior, LinearGaussian, bayes_invert, condition, joint,
-                       marginalize, mvn_logpdf, sample_mvn)
-from .linalg import TAU
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ConvergenceWarning",
-    "TAU",
-    "Gaussian",
-    "GaussianPosterior",
-    "LinearGaussian",
-    "bayes_invert",
-    "condition",
-    "joint",
-    "marginalize",
-    "mvn_logpdf",
-    "sample_mvn",
-    "discrete",
-    "em",
-    "factor_analysis",
-    "factor_learning",
-    "gaussian",
-    "glm",
-    "hmm",
-    "hmm_em",
-    "infomax",
-    "kalman",
-    "lgssm_em",
-    "linalg",
-    "mixture",
-    "mixture_em",
-    "nn",
-    "objectives",
-    "particle",
-    "plotting",
-    "recursions",
-    "regression",
-    "resampling",
-    "rnn",
-    "sparse_coding",
-]
+#: The sub-packages, each imported the first time it is used.
+FAMILIES = ("core", "discrete", "gaussian", "mixture", "factor", "recursions", "hmm", "lgssm", "smc", "em",
+            "learning", "nn", "display", "exercises")
+
+__all__ = [*FAMILIES, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in FAMILIES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(FAMILIES))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import block_diag
 
-from pedagogy_lib.gaussian import Gaussian, condition, mvn_logpdf
+from pedagogy_lib.gaussian.blocks import Gaussian, condition, mvn_logpdf
 
 __all__ = ["lgssm_joint", "posterior_states", "oracle_filter", "oracle_smoother", "oracle_log_evidence"]
 

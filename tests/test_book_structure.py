@@ -71,9 +71,9 @@ def test_notebook_anatomy(path):
     if not hidden_asserts:
         problems.append("a hidden (remove-input/remove-cell) cell that asserts against an independent answer")
     if "animate(" not in code:
-        problems.append("an animation via pedagogy_lib.animation.animate")
+        problems.append("an animation via pedagogy_lib.display.animation.animate")
     if "interactive_plot(" not in code:
-        problems.append("a widget via pedagogy_lib.widgets.interactive_plot")
+        problems.append("a widget via pedagogy_lib.display.widgets.interactive_plot")
     exercises = re.findall(r"^:{3,}\{exercise\}", markdown, flags=re.M)
     solutions = re.findall(r"^:{3,}\{solution\}[^\n]*\n:class: dropdown", markdown, flags=re.M)
     if len(exercises) < 3:

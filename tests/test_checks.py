@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pedagogy_lib import _checks as ck
+from pedagogy_lib.core import checks as ck
 
 
 def test_as_array_returns_contiguous_float64():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pedagogy_lib import discrete as d
+from pedagogy_lib.discrete import categorical as d
 
 # A disease test: x = 0 healthy, 1 ill; y = 0 negative, 1 positive.
 PI = np.array([0.99, 0.01])

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from pedagogy_lib import animation, plotting, widgets  # noqa: E402
+from pedagogy_lib.display import animation, plotting, widgets  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

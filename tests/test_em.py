@@ -16,8 +16,8 @@ from scipy import stats
 from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
-from pedagogy_lib import em
-from pedagogy_lib import gaussian as g
+from pedagogy_lib.em import engine as em
+from pedagogy_lib.gaussian import blocks as g
 
 N_SE = 5.0
 

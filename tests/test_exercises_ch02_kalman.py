@@ -2,7 +2,7 @@
 import numpy as np
 
 from pedagogy_lib.exercises import ch02_kalman as check
-from pedagogy_lib.kalman import LGSSMParams, kalman_filter
+from pedagogy_lib.lgssm.kalman import LGSSMParams, kalman_filter
 
 
 def test_steady_state_matches_a_long_filter_run_and_catches_slips():

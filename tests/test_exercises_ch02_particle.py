@@ -3,7 +3,7 @@ import numpy as np
 from scipy import stats
 
 from pedagogy_lib.exercises import ch02_particle as check
-from pedagogy_lib.particle import ffbsm
+from pedagogy_lib.smc.particle import ffbsm
 
 
 def _lik():
@@ -37,8 +37,8 @@ def test_ess():
 def _beta_prev_via_library():
     # Independent route: the library's FFBSm on a two-step "filter result" built from the problem.
     p = check.EX_BACKWARD
-    from pedagogy_lib.kalman import LGSSMParams as P
-    from pedagogy_lib.particle import ParticleFilterResult
+    from pedagogy_lib.lgssm import LGSSMParams as P
+    from pedagogy_lib.smc.particle import ParticleFilterResult
     params = P(np.zeros(1), np.eye(1), np.array([[p.a]]), None, np.zeros(1), np.array([[p.sigma_x**2]]),
                np.eye(1), np.zeros(1), np.eye(1))
     x = np.stack([p.x_prev, p.x_next])[:, :, None]

@@ -1,6 +1,6 @@
 """Tests for the checkers of notebook 5.1.2 (pedagogy_lib.exercises.ch05_glm).
 
-References are hand-computed or come from scipy.optimize / pedagogy_lib.glm.irls, not from the checkers.
+References are hand-computed or come from scipy.optimize / pedagogy_lib.learning.glm.irls, not from the checkers.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from scipy import optimize
 from scipy.special import expit
 
-from pedagogy_lib import glm
+from pedagogy_lib.learning import glm
 from pedagogy_lib.exercises import ch05_glm as check
 
 

@@ -1,7 +1,7 @@
 """Tests for the checkers of notebook 7.3 (pedagogy_lib.exercises.ch07_fa_pca).
 
 References are computed here independently of the checkers: the E step through the covariance
-(Woodbury) form of the gain, scikit-learn's PCA, and pedagogy_lib.factor_learning's EM (a
+(Woodbury) form of the gain, scikit-learn's PCA, and pedagogy_lib.factor.em's EM (a
 different implementation from the checkers' dense formulas).
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from pedagogy_lib import factor_analysis as fa
-from pedagogy_lib import factor_learning as fl
+from pedagogy_lib.factor import model as fa
+from pedagogy_lib.factor import em as fl
 from pedagogy_lib.exercises import ch07_fa_pca as check
 
 

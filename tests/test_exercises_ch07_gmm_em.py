@@ -47,7 +47,7 @@ def test_m_step_correct_passes():
 
 
 def test_m_step_accepts_a_list_and_the_library_m_step():
-    from pedagogy_lib import mixture_em as me
+    from pedagogy_lib.mixture import em as me
     assert check.m_step(list(_m_step(check.EX_MSTEP.y, check.EX_MSTEP.r)))
     stats = me.gmm_stats_from_responsibilities(check.EX_MSTEP.y, check.EX_MSTEP.r)
     assert check.m_step(me.gmm_m_step(stats))

@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.factor_analysis (book Section 2.1.2, Eqs. 2.20-2.22).
+"""Tests for pedagogy_lib.factor.model (book Section 2.1.2, Eqs. 2.20-2.22).
 
 Oracles: ``gaussian.bayes_invert`` with mu_x = 0, Sigma_x = I, Sigma_y_x = diag(Lambda) in its
 covariance (L x L, Woodbury) form, which shares no code with the O(L) diagonal path; scipy.stats;
@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 from scipy.stats import ortho_group
 
-from pedagogy_lib import factor_analysis as fa
-from pedagogy_lib import gaussian as g
+from pedagogy_lib.factor import model as fa
+from pedagogy_lib.gaussian import blocks as g
 
 SHAPES = [(1, 4), (2, 6), (3, 3), (4, 2)]   # (K, L); the last has more factors than observations
 N_SE = 5.0

@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.factor_learning (book Section 7.3: factor analysis, PPCA, PCA, iterative PCA).
+"""Tests for pedagogy_lib.factor.em (book Section 7.3: factor analysis, PPCA, PCA, iterative PCA).
 
 Oracles, all independent of the code under test:
 * a dense EM step written here from the book's augmented formulation (bias as a constant latent
@@ -19,10 +19,10 @@ from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA, FactorAnalysis
 from threadpoolctl import threadpool_limits
 
-from pedagogy_lib import em
-from pedagogy_lib import factor_analysis as fa
-from pedagogy_lib import factor_learning as fl
-from pedagogy_lib import gaussian as g
+from pedagogy_lib.em import engine as em
+from pedagogy_lib.factor import model as fa
+from pedagogy_lib.factor import em as fl
+from pedagogy_lib.gaussian import blocks as g
 
 N_SE = 5.0
 

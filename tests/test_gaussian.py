@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pedagogy_lib import gaussian as g
+from pedagogy_lib.gaussian import blocks as g
 
 SHAPES = [(2, 5), (3, 3), (5, 2)]          # K < L, K = L, K > L
 FORMS = ["information", "covariance", "auto"]

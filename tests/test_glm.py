@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.glm (book Section 5.1.2, Eqs. 5.11-5.14).
+"""Tests for pedagogy_lib.learning.glm (book Section 5.1.2, Eqs. 5.11-5.14).
 
 Oracles, each independent of the code under test:
 
@@ -24,8 +24,8 @@ from scipy import optimize, stats
 from scipy.special import expit
 from sklearn.linear_model import GammaRegressor, LogisticRegression, PoissonRegressor
 
-from pedagogy_lib import glm
-from pedagogy_lib.glm import ConvergenceWarning
+from pedagogy_lib.learning import glm
+from pedagogy_lib.learning.glm import ConvergenceWarning
 
 K_SHAPE = 3.0          # Gamma shape used to simulate (the MLE of w does not depend on it)
 

@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
 from oracle_hmm import enumerate_hmm, random_hmm
-from pedagogy_lib import hmm
+from pedagogy_lib.hmm import inference as hmm
 
 BACKENDS = ["numba", "numpy"]
 

@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.hmm_em (book Section 7.2: Baum-Welch, EM for the hidden Markov model).
+"""Tests for pedagogy_lib.hmm.em (book Section 7.2: Baum-Welch, EM for the hidden Markov model).
 
 Oracles, all independent of the code under test:
 - brute-force enumeration of every state path (tests/oracle_hmm.py) for the posterior marginals,
@@ -25,9 +25,9 @@ from scipy.optimize import linear_sum_assignment
 from threadpoolctl import threadpool_limits
 
 from oracle_hmm import enumerate_hmm
-from pedagogy_lib import hmm_em as he
-from pedagogy_lib._checks import ConvergenceWarning
-from pedagogy_lib.mixture_em import CovarianceFloorWarning, EmptyComponentWarning
+from pedagogy_lib.hmm import em as he
+from pedagogy_lib.core.checks import ConvergenceWarning
+from pedagogy_lib.em import CovarianceFloorWarning, EmptyComponentWarning
 
 MONO_RTOL = 1e-10
 

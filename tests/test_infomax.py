@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.infomax (book Section 5.2.1, Eqs. 5.24-5.28).
+"""Tests for pedagogy_lib.nn.infomax (book Section 5.2.1, Eqs. 5.24-5.28).
 
 Oracles: central finite differences of the objective, scipy.stats densities, numerical
 quadrature, the asymptotic theory of the estimator (computed here by quadrature, independently
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
-from pedagogy_lib import infomax as im
+from pedagogy_lib.nn import infomax as im
 
 C_MIX = np.array([[1.0, 0.6], [0.3, 1.0]])        # a generic, non-symmetric mixing matrix
 N = 5000

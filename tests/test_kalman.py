@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy.linalg import solve_discrete_are
 
-from pedagogy_lib import gaussian
-from pedagogy_lib.kalman import (KalmanFilterResult, LGSSMParams, _kalman_filter_numba, _rts_backward_numba,
-                                 _rts_gains_numba, kalman_filter, kalman_smoother, rts_smoother, sample_lgssm)
+from pedagogy_lib.gaussian import blocks as gaussian
+from pedagogy_lib.lgssm.kalman import (KalmanFilterResult, _kalman_filter_numba, _rts_backward_numba, _rts_gains_numba,
+                                       kalman_filter, kalman_smoother, rts_smoother)
+from pedagogy_lib.lgssm.model import LGSSMParams, sample_lgssm
 
 from oracle_lgssm import oracle_filter, oracle_log_evidence, oracle_smoother
 

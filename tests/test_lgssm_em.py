@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.lgssm_em (EM for the linear-Gaussian state-space model, Section 7.4).
+"""Tests for pedagogy_lib.lgssm.em (EM for the linear-Gaussian state-space model, Section 7.4).
 
 Oracles, all independent of the code under test:
 * the dense joint Gaussian of tests/oracle_lgssm.py (stack every state and observation, condition on
@@ -22,10 +22,10 @@ import pytest
 from scipy.linalg import solve_discrete_lyapunov
 
 from oracle_lgssm import oracle_log_evidence, posterior_states
-from pedagogy_lib import lgssm_em as le
-from pedagogy_lib._checks import ConvergenceWarning
-from pedagogy_lib.kalman import LGSSMParams, sample_lgssm
-from pedagogy_lib.mixture_em import CovarianceFloorWarning
+from pedagogy_lib.lgssm import em as le
+from pedagogy_lib.core.checks import ConvergenceWarning
+from pedagogy_lib.lgssm.model import LGSSMParams, sample_lgssm
+from pedagogy_lib.em import CovarianceFloorWarning
 
 PYKALMAN_VARS = {"A": "transition_matrices", "C": "observation_matrices", "Sigma_x": "transition_covariance",
                  "Sigma_y_x": "observation_covariance", "mu1": "initial_state_mean",

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from pedagogy_lib._logmath import log_normalize, logsumexp, softmax
-from pedagogy_lib.linalg import TAU, chol_logdet, chol_solve, mvn_logpdf_chol, spd_inverse, symmetrize
+from pedagogy_lib.core.logmath import log_normalize, logsumexp, softmax
+from pedagogy_lib.core.linalg import TAU, chol_logdet, chol_solve, mvn_logpdf_chol, spd_inverse, symmetrize
 
 
 def test_logsumexp_matches_naive_where_finite_and_survives_where_naive_fails():

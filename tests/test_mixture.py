@@ -14,7 +14,7 @@ from scipy import special
 from scipy.integrate import trapezoid
 from scipy.stats import multivariate_normal
 
-from pedagogy_lib import mixture as mx
+from pedagogy_lib.mixture import model as mx
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.mixture_em: EM for the GMM and K-means (book Sections 6.3, 7.1, 7.1.1).
+"""Tests for pedagogy_lib.mixture.em: EM for the GMM and K-means (book Sections 6.3, 7.1, 7.1.1).
 
 Oracles are independent of the code under test: scipy.stats.multivariate_normal and
 scipy.special (logsumexp, softmax) for logits, responsibilities and log likelihoods; explicit
@@ -23,9 +23,9 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
-from pedagogy_lib import em
-from pedagogy_lib import mixture_em as me
-from pedagogy_lib.mixture import GMMParams, gmm_log_marginal, gmm_posterior
+from pedagogy_lib.em import engine as em
+from pedagogy_lib.mixture import em as me
+from pedagogy_lib.mixture.model import GMMParams, gmm_log_marginal, gmm_posterior
 
 TYPES = ("full", "diag", "tied")
 

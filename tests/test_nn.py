@@ -23,7 +23,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
-from pedagogy_lib import nn
+from pedagogy_lib.nn import network as nn
 
 FD_RTOL = 1e-6
 ACTS = list(nn.ACTIVATIONS)

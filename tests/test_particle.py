@@ -9,11 +9,11 @@ import pytest
 from scipy import stats
 from scipy.special import logsumexp
 
-from pedagogy_lib.kalman import LGSSMParams, sample_lgssm
-from pedagogy_lib.particle import (ParticleFilterResult, StateSpaceModel, _backward_simulation_lgssm_numba,
+from pedagogy_lib.lgssm.model import LGSSMParams, sample_lgssm
+from pedagogy_lib.smc.particle import (ParticleFilterResult, StateSpaceModel, _backward_simulation_lgssm_numba,
                                    _bootstrap_lgssm_numba, _ffbsm_lgssm_numba, backward_simulation, ffbsm,
                                    particle_filter)
-from pedagogy_lib.resampling import SCHEMES
+from pedagogy_lib.smc.resampling import SCHEMES
 
 from oracle_lgssm import oracle_filter, oracle_log_evidence, oracle_smoother
 
@@ -404,7 +404,7 @@ def test_validation_messages():
 # The kernels' numerical helpers
 # ------------------------------------------------------------------------------------------------
 def test_vectorizable_exp_matches_numpy():
-    from pedagogy_lib.particle import _exp_shifted_numba, _max_numba, _sum_numba
+    from pedagogy_lib.smc.particle import _exp_shifted_numba, _max_numba, _sum_numba
     rng = np.random.default_rng(0)
     v = np.concatenate([-rng.random(997) * 700, [0.0, -1e-300, -np.inf, -707.9, -708.1, -800.0, 3.0]])
     out = np.empty_like(v)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from pedagogy_lib import recursions as R
-from pedagogy_lib.gaussian import Gaussian
+from pedagogy_lib.recursions import generic as R
+from pedagogy_lib.gaussian.blocks import Gaussian
 
 CAT, GAUSS = R.CATEGORICAL, R.GAUSSIAN
 

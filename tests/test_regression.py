@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.regression (book Section 5.1.1, Eqs. 5.2-5.6; Appendix A.1, Eqs. A.1-A.8).
+"""Tests for pedagogy_lib.learning.regression (book Section 5.1.1, Eqs. 5.2-5.6; Appendix A.1, Eqs. A.1-A.8).
 
 Oracles, each independent of the code under test:
 
@@ -17,8 +17,8 @@ import pytest
 from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
 from sklearn.model_selection import LeaveOneOut, cross_val_predict
 
-from pedagogy_lib import gaussian
-from pedagogy_lib import regression as reg
+from pedagogy_lib.gaussian import blocks as gaussian
+from pedagogy_lib.learning import regression as reg
 
 RTOL = 1e-10          # exact algebraic identities in float64
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pedagogy_lib.resampling import SCHEMES, _ess_numba, _resample_numba, _resample_numpy, ess, resample, \
+from pedagogy_lib.smc.resampling import SCHEMES, _ess_numba, resample_numba, resample_numpy, ess, resample, \
     resample_from_uniforms
 
 BACKENDS = ["numba", "numpy"]
@@ -119,8 +119,8 @@ def test_kernel_matches_numpy_twin(scheme):
         M = int(rng.integers(1, 60))
         W = _weights(rng, I, zeros=int(rng.integers(0, I)) if I > 1 else 0)
         u = rng.random(M if scheme != "systematic" else 1)
-        np.testing.assert_array_equal(_resample_numba(W, u, M, code), _resample_numpy(W, u, M, code))
-    assert _resample_numba.py_func(W, u, M, code).tolist() == _resample_numba(W, u, M, code).tolist()
+        np.testing.assert_array_equal(resample_numba(W, u, M, code), resample_numpy(W, u, M, code))
+    assert resample_numba.py_func(W, u, M, code).tolist() == resample_numba(W, u, M, code).tolist()
 
 
 # ------------------------------------------------------------------------------------------------

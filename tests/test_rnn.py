@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.rnn (book Section 5.1.3, "Backpropagation through time", Eqs. 5.18-5.21).
+"""Tests for pedagogy_lib.nn.rnn (book Section 5.1.3, "Backpropagation through time", Eqs. 5.18-5.21).
 
 Oracles: central finite differences; forward sensitivities (real-time recurrent learning), i.e.
 the *first* form of Eq. 5.19, propagating d z_t / d theta^T forwards, written here independently;
@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from pedagogy_lib import nn, rnn
+from pedagogy_lib.nn import network as nn
+from pedagogy_lib.nn import rnn
 
 BACKENDS = ["numba", "numpy"]
 FD_RTOL = 1e-6

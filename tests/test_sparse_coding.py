@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.sparse_coding (book Section 2.1.3, Eqs. 2.28-2.34).
+"""Tests for pedagogy_lib.factor.sparse_coding (book Section 2.1.3, Eqs. 2.28-2.34).
 
 Oracles, all independent of the code under test:
 * closed forms written out here (the energies of Eq. 2.29; the K = 1 Laplace-prior evidence as a
@@ -14,8 +14,8 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import log_ndtr
 
-from pedagogy_lib import gaussian
-from pedagogy_lib import sparse_coding as sc
+from pedagogy_lib.gaussian import blocks as gaussian
+from pedagogy_lib.factor import sparse_coding as sc
 
 TAU = 2 * np.pi
 

@@ -5,17 +5,17 @@ import pkgutil
 from numba.core.registry import CPUDispatcher
 
 import pedagogy_lib
-from pedagogy_lib import _warmup
+from pedagogy_lib.core import warmup as _warmup
 
 
 def _kernel_modules():
     found = set()
-    for info in pkgutil.iter_modules(pedagogy_lib.__path__):
-        module = importlib.import_module(f"pedagogy_lib.{info.name}")
+    for info in pkgutil.walk_packages(pedagogy_lib.__path__, prefix="pedagogy_lib."):
+        module = importlib.import_module(info.name)
         own = [v for v in vars(module).values()
                if isinstance(v, CPUDispatcher) and v.py_func.__module__ == module.__name__]
         if own:
-            found.add(info.name)
+            found.add(info.name.removeprefix("pedagogy_lib."))
     return found
 
 
@@ -30,4 +30,4 @@ def test_every_registered_module_warms_up_its_kernels():
         kernels = [v for v in vars(module).values()
                    if isinstance(v, CPUDispatcher) and v.py_func.__module__ == module.__name__]
         compiled = [k for k in kernels if k.signatures]
-        assert compiled, f"pedagogy_lib.{name}._warmup() compiled none of its kernels"
+        assert compiled, f"pedagogy_lib.{name}.warmup_kernels() compiled none of its kernels"

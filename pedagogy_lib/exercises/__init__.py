@@ -9,6 +9,6 @@ Each chapter has a module, imported in its notebook as ``check``::
 The problem data for each exercise are constants in the same module (shown in the notebook), and
 the reference answers are computed from them when a checker runs.
 """
-from ._core import CheckResult
+from .checker import CheckResult
 
 __all__ = ["CheckResult"]

@@ -6,7 +6,7 @@ Use in the notebook as::
     check.scalar_posterior(my_mean, my_var)
 
 Problem data are the module constants below; reference answers are computed from them when a
-checker runs, with closed forms or :mod:`pedagogy_lib.gaussian` / :mod:`pedagogy_lib.factor_analysis`.
+checker runs, with closed forms or :mod:`pedagogy_lib.gaussian` / :mod:`pedagogy_lib.factor.model`.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import factor_analysis as fa
-from .. import gaussian as g
-from . import _core
+from ..factor import model as fa
+from ..gaussian import blocks as g
+from . import checker
 
 __all__ = ["ScalarProblem", "EX_SCALAR", "EX_GAIN", "EX_FA_PAIRS", "EX_SIZES", "SizeProblem",
            "flop_count", "scalar_posterior", "kalman_gain", "same_marginal", "cheaper_form"]
@@ -117,9 +117,9 @@ def scalar_posterior(mean, var):
         "you left out the C^2 in the posterior precision": 1 / (1 / p.sigma2_x + 1 / p.sigma2_y_x),
         "you returned the posterior precision, not the variance": 1 / var_ref,
     }
-    problems = _core.compare_scalar(mean, mean_ref, "the posterior mean", hints=mean_hints)
-    problems += _core.compare_scalar(var, var_ref, "the posterior variance", hints=var_hints)
-    return _core.result("1-D posterior mean and variance", problems)
+    problems = checker.compare_scalar(mean, mean_ref, "the posterior mean", hints=mean_hints)
+    problems += checker.compare_scalar(var, var_ref, "the posterior variance", hints=var_hints)
+    return checker.result("1-D posterior mean and variance", problems)
 
 
 def kalman_gain(K_answer):
@@ -137,8 +137,8 @@ def kalman_gain(K_answer):
         "of Sigma_y (the two agree here): that is the gain only in the noiseless limit "
         "Sigma_y|x -> 0": np.linalg.pinv(C),
     }
-    problems = _core.compare_array(K_answer, ref, "your gain K", hints=hints)
-    return _core.result("gain K (Eqs. 2.15, 2.25)", problems)
+    problems = checker.compare_array(K_answer, ref, "your gain K", hints=hints)
+    return checker.result("gain K (Eqs. 2.15, 2.25)", problems)
 
 
 def same_marginal(answer_A, answer_B):
@@ -148,18 +148,18 @@ def same_marginal(answer_A, answer_B):
         p, q = EX_FA_PAIRS[key]
         a, b = fa.fa_marginal(p), fa.fa_marginal(q)
         truth = bool(np.allclose(a.mu, b.mu) and np.allclose(a.Sigma, b.Sigma))
-        problems += _core.compare_bool(ans, truth, f"your answer for pair {key}")
-    return _core.result("same marginal? (Eq. 2.21)", problems)
+        problems += checker.compare_bool(ans, truth, f"your answer for pair {key}")
+    return checker.result("same marginal? (Eq. 2.21)", problems)
 
 
 def cheaper_form(answers):
     """Exercise 4: a list with "information" or "covariance" for each problem in :data:`EX_SIZES`."""
     if answers is None:
-        return _core.result("cheaper form", ["your answer is None: give a list of strings, one per problem."])
+        return checker.result("cheaper form", ["your answer is None: give a list of strings, one per problem."])
     if isinstance(answers, str) or not hasattr(answers, "__len__"):
-        return _core.result("cheaper form", [f"give a list of {len(EX_SIZES)} strings; got {type(answers).__name__}."])
+        return checker.result("cheaper form", [f"give a list of {len(EX_SIZES)} strings; got {type(answers).__name__}."])
     if len(answers) != len(EX_SIZES):
-        return _core.result("cheaper form", [f"give one answer per problem: expected {len(EX_SIZES)}, got {len(answers)}."])
+        return checker.result("cheaper form", [f"give one answer per problem: expected {len(EX_SIZES)}, got {len(answers)}."])
     problems = []
     for i, (ans, prob) in enumerate(zip(answers, EX_SIZES)):
         if ans not in FORMS:
@@ -173,4 +173,4 @@ def cheaper_form(answers):
                    "count the size of the matrix each form factorizes")
             problems.append(f"problem {i + 1} (K={prob.K}, L={prob.L}, "
                             f"{'diagonal' if prob.diagonal else 'full'} Sigma_y|x): not the cheaper form; {why}.")
-    return _core.result("cheaper form (L559)", problems)
+    return checker.result("cheaper form (L559)", problems)

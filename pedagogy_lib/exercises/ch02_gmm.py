@@ -19,8 +19,8 @@ from scipy.optimize import brentq
 from scipy.special import logsumexp as _sp_logsumexp
 from scipy.stats import multivariate_normal
 
-from .. import mixture
-from ._core import CheckResult, compare_array, compare_scalar, result
+from ..mixture import model as mixture
+from .checker import CheckResult, compare_array, compare_scalar, result
 
 __all__ = [
     "RespProblem", "BoundaryPointProblem", "QDA1DProblem", "LogMarginalProblem",

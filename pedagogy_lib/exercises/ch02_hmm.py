@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import hmm
-from ._core import CheckResult, compare_array, compare_scalar, result
+from ..hmm import inference as hmm
+from .checker import CheckResult, compare_array, compare_scalar, result
 
 __all__ = [
     "HMMProblem", "EX_EVIDENCE", "EX_GAMMA1", "EX_IID",

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import discrete
-from ._core import CheckResult, compare_bool, compare_scalar, compare_array, result
+from ..discrete import categorical as discrete
+from .checker import CheckResult, compare_bool, compare_scalar, compare_array, result
 
 __all__ = [
     "TwoNodeProblem",

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import gaussian as g
-from . import _core
+from ..gaussian import blocks as g
+from . import checker
 
 __all__ = ["RandomWalk", "EX_WALK", "StepProblem", "EX_STEP", "GainProblem", "EX_GAIN_J",
            "steady_state", "one_step", "smoother_gain", "inflating_A"]
@@ -82,19 +82,19 @@ def _walk_reference(p: RandomWalk) -> tuple[float, float]:
     return P, P / (P + p.r)
 
 
-def steady_state(P, K, problem: RandomWalk = EX_WALK) -> _core.CheckResult:
+def steady_state(P, K, problem: RandomWalk = EX_WALK) -> checker.CheckResult:
     r"""Exercise 1: the steady-state *predicted* variance :math:`\Upsilon_{t|t-1}\to P` and gain :math:`K`."""
     P_ref, K_ref = _walk_reference(problem)
     P_filt = P_ref * problem.r / (P_ref + problem.r)
-    problems = _core.compare_scalar(P, P_ref, "P", hints={
+    problems = checker.compare_scalar(P, P_ref, "P", hints={
         "you gave the filtered variance Upsilon_{t|t} instead of the predicted Upsilon_{t|t-1}": P_filt,
         "you took the other root of the quadratic": 0.5 * (problem.q - np.sqrt(problem.q**2 + 4 * problem.q * problem.r)),
     })
-    problems += _core.compare_scalar(K, K_ref, "K", hints={
+    problems += checker.compare_scalar(K, K_ref, "K", hints={
         "you divided P by r instead of by P + r": P_ref / problem.r,
         "you used the filtered variance in the gain": P_filt / (P_filt + problem.r),
     })
-    return _core.result("steady-state variance and gain", problems)
+    return checker.result("steady-state variance and gain", problems)
 
 
 def _step_reference(p: StepProblem):
@@ -103,7 +103,7 @@ def _step_reference(p: StepProblem):
     return pred, post
 
 
-def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> _core.CheckResult:
+def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> checker.CheckResult:
     r"""Exercise 2: :math:`\bar{\mathbf x}_{t|t}` and :math:`\boldsymbol\Upsilon_{t|t}` after one full step."""
     pred, post = _step_reference(problem)
     skipped = g.bayes_invert(problem.mu_prev, problem.Upsilon_prev, problem.C, problem.c, problem.Sigma_y_x,
@@ -112,44 +112,44 @@ def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> _core.Che
                               problem.Sigma_y_x, problem.y)
     no_c = g.bayes_invert(pred.mu, pred.Sigma, problem.C, np.zeros_like(problem.c), problem.Sigma_y_x, problem.y)
     no_a = g.bayes_invert(problem.A @ problem.mu_prev, pred.Sigma, problem.C, problem.c, problem.Sigma_y_x, problem.y)
-    problems = _core.compare_array(mu_filt, post.mu, "the filter mean", hints={
+    problems = checker.compare_array(mu_filt, post.mu, "the filter mean", hints={
         "you skipped the time update (Eq. 2.48) and conditioned the old filter directly": skipped.mu,
         "you forgot the emission offset c in the innovation": no_c.mu,
         "you forgot the transition offset a in the predicted mean": no_a.mu,
         "you forgot Sigma_x in the predicted covariance": no_noise.mu,
     })
-    problems += _core.compare_array(Upsilon_filt, post.Sigma, "the filter covariance", hints={
+    problems += checker.compare_array(Upsilon_filt, post.Sigma, "the filter covariance", hints={
         "you skipped the time update (Eq. 2.48)": skipped.Sigma,
         "you forgot Sigma_x in the predicted covariance": no_noise.Sigma,
         "you stopped after the time update (that is Upsilon_{t|t-1})": pred.Sigma,
     })
-    return _core.result("one Kalman filter step", problems)
+    return checker.result("one Kalman filter step", problems)
 
 
-def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> _core.CheckResult:
+def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
     r"""Exercise 3: :math:`\mathbf J_{t-1} = \boldsymbol\Upsilon_{t-1|t-1}\mathbf A^T(\mathbf A\boldsymbol\Upsilon_{t-1|t-1}\mathbf A^T + \boldsymbol\Sigma_{\hat x})^{-1}` (Eq. 2.53)."""
     U, A, Q = problem
     P = A @ U @ A.T + Q
     ref = np.linalg.solve(P, A @ U).T                     # J^T = P^{-1} A U (P symmetric)
-    problems = _core.compare_array(J, ref, "J", hints={
+    problems = checker.compare_array(J, ref, "J", hints={
         "you left Sigma_x out of the predicted covariance": np.linalg.solve(A @ U @ A.T, A @ U).T,
         "you forgot the inverse of the predicted covariance": U @ A.T,
         "you multiplied by the inverse on the wrong side (P^{-1} U A^T)": np.linalg.solve(P, U @ A.T),
     })
-    return _core.result("smoother gain J", problems)
+    return checker.result("smoother gain J", problems)
 
 
-def inflating_A(A) -> _core.CheckResult:
+def inflating_A(A) -> checker.CheckResult:
     r"""Exercise 4: a strictly stable 2 x 2 :math:`\mathbf A` whose time update inflates :math:`\boldsymbol\Upsilon=\mathbf I`.
 
     Passes when the spectral radius is below 1 and :math:`\mathbf A\mathbf A^T - \mathbf I` has a
     positive eigenvalue (so even with :math:`\boldsymbol\Sigma_{\hat x}=0` some direction grows).
     """
-    arr, problems = _core._as_numeric(A, "A")
+    arr, problems = checker.as_numeric(A, "A")
     if problems:
-        return _core.result("a stable A that inflates uncertainty", problems)
+        return checker.result("a stable A that inflates uncertainty", problems)
     if arr.shape != (2, 2):
-        return _core.result("a stable A that inflates uncertainty", [f"A should have shape (2, 2); got {arr.shape}."])
+        return checker.result("a stable A that inflates uncertainty", [f"A should have shape (2, 2); got {arr.shape}."])
     rho = float(np.max(np.abs(np.linalg.eigvals(arr))))
     grow = float(np.linalg.eigvalsh(arr @ arr.T - np.eye(2)).max())
     if rho >= 1.0:
@@ -158,4 +158,4 @@ def inflating_A(A) -> _core.CheckResult:
         problems.append("A A^T - I has no positive eigenvalue: this A shrinks Upsilon = I in every direction. "
                         "Eigenvalues inside the unit circle are not enough to shrink: try a non-normal A "
                         "(for example a large off-diagonal entry).")
-    return _core.result("a stable A that inflates uncertainty", problems)
+    return checker.result("a stable A that inflates uncertainty", problems)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from ._core import CheckResult, compare_array, compare_scalar, result
+from .checker import CheckResult, compare_array, compare_scalar, result
 
 __all__ = [
     "WeightsProblem",

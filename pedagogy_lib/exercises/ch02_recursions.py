@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import recursions
-from ._core import CheckResult, compare_array, compare_scalar, result
+from ..recursions import generic as recursions
+from .checker import CheckResult, compare_array, compare_scalar, result
 
 __all__ = [
     "TimeUpdateProblem",

@@ -1,8 +1,8 @@
 r"""Checkers for the exercises of notebook 2.1.3 (sparse coding and Laplace's method).
 
 Problem data are module constants; each checker computes its reference from them (with
-:mod:`pedagogy_lib.sparse_coding` or an independent closed form) and returns a
-:class:`~pedagogy_lib.exercises._core.CheckResult` that never reveals the reference answer.
+:mod:`pedagogy_lib.factor.sparse_coding` or an independent closed form) and returns a
+:class:`~pedagogy_lib.exercises.checker.CheckResult` that never reveals the reference answer.
 
 * :func:`map_1d`: the MAP estimate with a Laplace prior and one source, one emission, written as a
   function (soft thresholding);
@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import sparse_coding as sc
-from ..linalg import TAU
-from ._core import compare_array, compare_function, compare_scalar, result
+from ..factor import sparse_coding as sc
+from ..core.linalg import TAU
+from .checker import compare_array, compare_function, compare_scalar, result
 
 __all__ = ["EX_MAP_1D", "EX_HESSIAN", "EX_EVIDENCE", "map_1d", "hessian", "laplace_log_evidence"]
 

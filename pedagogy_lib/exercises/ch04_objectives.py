@@ -7,7 +7,7 @@ Use in the notebook as::
     check.marble_entropies(my_answer)
 
 Problem data are the module constants below; reference answers are computed from them when a
-checker runs, with :mod:`pedagogy_lib.objectives` or closed forms written out here.
+checker runs, with :mod:`pedagogy_lib.learning.objectives` or closed forms written out here.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import objectives as ob
-from . import _core
+from ..learning import objectives as ob
+from . import checker
 
 __all__ = ["MarbleProblem", "GaussianPair", "EX_MARBLE", "EX_KL", "EX_ML_DATA",
            "marble_entropies", "gaussian_kl", "ml_estimate", "asymmetric_pair"]
@@ -63,8 +63,8 @@ def marble_entropies(answer):
         "you returned relative entropies D_KL (extra questions) instead of cross entropies":
             np.array([ref[0], ref[1], ref[2] - ref[0], ref[3] - ref[1]]),
     }
-    problems = _core.compare_array(answer, ref, "your [H_p, H_q, H_pq, H_qp]", rtol=1e-6, hints=hints)
-    return _core.result("marble-game entropies in bits (Eqs. 4.3-4.4)", problems)
+    problems = checker.compare_array(answer, ref, "your [H_p, H_q, H_pq, H_qp]", rtol=1e-6, hints=hints)
+    return checker.result("marble-game entropies in bits (Eqs. 4.3-4.4)", problems)
 
 
 def _kl_1d(mu_a, s2_a, mu_b, s2_b):
@@ -87,8 +87,8 @@ def gaussian_kl(answer):
         "you divided the squared mean difference by the variance of p instead of q":
             0.5 * (vp / vq + (mq - mp) ** 2 / vp - 1.0 + np.log(vq / vp)),
     }
-    problems = _core.compare_scalar(answer, ref, "your D_KL{p || q}", rtol=1e-6, hints=hints)
-    return _core.result("KL divergence between two Gaussians", problems)
+    problems = checker.compare_scalar(answer, ref, "your D_KL{p || q}", rtol=1e-6, hints=hints)
+    return checker.result("KL divergence between two Gaussians", problems)
 
 
 def ml_estimate(mu, sigma2):
@@ -105,9 +105,9 @@ def ml_estimate(mu, sigma2):
         "you returned the standard deviation, not the variance": np.sqrt(s2_ref),
         "you returned the second moment about zero, not about the mean": float(np.mean(y**2)),
     }
-    problems = _core.compare_scalar(mu, mu_ref, "your mean", rtol=1e-6, hints=mu_hints)
-    problems += _core.compare_scalar(sigma2, s2_ref, "your variance", rtol=1e-6, hints=s2_hints)
-    return _core.result("maximum-likelihood Gaussian (Eq. 4.6)", problems)
+    problems = checker.compare_scalar(mu, mu_ref, "your mean", rtol=1e-6, hints=mu_hints)
+    problems += checker.compare_scalar(sigma2, s2_ref, "your variance", rtol=1e-6, hints=s2_hints)
+    return checker.result("maximum-likelihood Gaussian (Eq. 4.6)", problems)
 
 
 def asymmetric_pair(p, q):
@@ -116,7 +116,7 @@ def asymmetric_pair(p, q):
     problems = []
     arrays = []
     for name, v in (("p", p), ("q", q)):
-        arr, probs = _core._as_numeric(v, f"your {name}")
+        arr, probs = checker.as_numeric(v, f"your {name}")
         if probs:
             problems += probs
             continue
@@ -134,4 +134,4 @@ def asymmetric_pair(p, q):
             problems.append(f"the two directions differ by only {abs(d.D_pq - d.D_qp):.3g} bits; "
                             "make them differ by more than 0.01 (try one peaked and one flat distribution "
                             "whose entropies are not symmetric about each other).")
-    return _core.result("asymmetry of the relative entropy", problems)
+    return checker.result("asymmetry of the relative entropy", problems)

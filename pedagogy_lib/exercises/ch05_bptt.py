@@ -6,7 +6,7 @@ Use in the notebook as::
     check.bptt_signals(my_bptt_signals)
 
 Problem data are the module constants below; every checker computes its reference from them
-when it runs (with :func:`pedagogy_lib.rnn.rnn_bptt` or a closed form) and reports what is wrong
+when it runs (with :func:`pedagogy_lib.nn.rnn.rnn_bptt` or a closed form) and reports what is wrong
 without printing the reference.
 
 * :func:`bptt_signals`: the backward recursion for the signals :math:`\mathbf b_t` (Eqs. 5.20-5.21);
@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import rnn
-from ._core import compare_array, result
+from ..nn import rnn
+from .checker import compare_array, result
 
 __all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "EX_DECAY",
            "bptt_signals", "rtrl_gradient", "steps_to_shrink"]
@@ -166,7 +166,7 @@ def _wrong_rtrl(c: RTRLCase, kind: str) -> np.ndarray:
 def rtrl_gradient(fn):
     r"""Exercise 2: check ``fn(w, u, d, y, x) -> [dS/dw, dS/du, dS/dd]`` for the one-unit RNN of :class:`RTRLCase`.
 
-    The reference is BPTT (:func:`pedagogy_lib.rnn.rnn_bptt` with ``H = 1`` and an identity
+    The reference is BPTT (:func:`pedagogy_lib.nn.rnn.rnn_bptt` with ``H = 1`` and an identity
     readout): the two forms of Eq. 5.19 must agree.
     """
     name = "forward sensitivities (first form of Eq. 5.19)"

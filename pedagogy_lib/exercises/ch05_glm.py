@@ -8,7 +8,7 @@ Use in the notebook as::
 Layout follows Chapter 5 of the draft: the inputs are :math:`\mathbf Y` and the outputs :math:`X`.
 Arrays hold one sample per row, so ``Y`` here is the book's :math:`\mathbf Y^T` (shape ``(N, M)``) and
 ``x`` the vector of outputs. Reference answers are computed from the problem data with closed forms
-written out here (independently of :func:`pedagogy_lib.glm.irls`).
+written out here (independently of :func:`pedagogy_lib.learning.glm.irls`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit
 
-from . import _core
+from . import checker
 
 __all__ = ["GLMProblem", "EX_STEP", "EX_WEIGHTS", "EX_SEPARABLE", "irls_step", "irls_weights",
            "poisson_link", "has_mle"]
@@ -80,8 +80,8 @@ def irls_step(d_next):
             np.linalg.solve(p.Y.T @ (sd[:, None] * p.Y), p.Y.T @ (sd * (eta + (p.x - mu) / sd))),
         "you took a plain gradient step of size 1 instead of a Newton step": p.d + g,
     }
-    problems = _core.compare_array(d_next, ref, "your d^(1)", hints=hints)
-    return _core.result("one IRLS step for logistic regression (Eq. 5.14)", problems)
+    problems = checker.compare_array(d_next, ref, "your d^(1)", hints=hints)
+    return checker.result("one IRLS step for logistic regression (Eq. 5.14)", problems)
 
 
 def irls_weights(W):
@@ -96,9 +96,9 @@ def irls_weights(W):
         "you used the Bernoulli variance of the data, x (1 - x), which is always 0": p.x * (1 - p.x),
     }
     if W is not None and np.ndim(W) == 2:
-        return _core.result("IRLS weights", ["give the N weights as a 1-D array (the diagonal of W)."])
-    problems = _core.compare_array(W, var, "your weights", hints=hints)
-    return _core.result("IRLS weights for logistic regression", problems)
+        return checker.result("IRLS weights", ["give the N weights as a 1-D array (the diagonal of W)."])
+    problems = checker.compare_array(W, var, "your weights", hints=hints)
+    return checker.result("IRLS weights for logistic regression", problems)
 
 
 def poisson_link(g, lam):
@@ -120,7 +120,7 @@ def poisson_link(g, lam):
         except Exception as exc:  # noqa: BLE001 - student code errors are reported
             problems.append(f"{name} raised {type(exc).__name__}: {exc}.")
             continue
-        arr, probs = _core._as_numeric(out, f"{what}'s output")
+        arr, probs = checker.as_numeric(out, f"{what}'s output")
         if probs:
             problems += probs
             continue
@@ -132,8 +132,8 @@ def poisson_link(g, lam):
             problems.append("the identity is the Gaussian's canonical link; for the Poisson, write the "
                             "log-probability as eta * x - A(eta) and read off eta as a function of mu.")
             continue
-        problems += _core.compare_array(arr, ref, what, rtol=1e-8)
-    return _core.result("canonical link of the Poisson family", problems)
+        problems += checker.compare_array(arr, ref, what, rtol=1e-8)
+    return checker.result("canonical link of the Poisson family", problems)
 
 
 def has_mle(answer_A, answer_B):
@@ -147,5 +147,5 @@ def has_mle(answer_A, answer_B):
         y, x = EX_SEPARABLE[key]
         xs = x[np.argsort(y)]
         separable = bool(np.all(np.diff(xs) >= 0) or np.all(np.diff(xs) <= 0))
-        problems += _core.compare_bool(ans, not separable, f"your answer for data set {key}")
-    return _core.result("existence of the logistic-regression MLE", problems)
+        problems += checker.compare_bool(ans, not separable, f"your answer for data set {key}")
+    return checker.result("existence of the logistic-regression MLE", problems)

@@ -7,7 +7,7 @@ Use in the notebook as::
 
 Data arrays hold one sample per row (``Y`` is the book's :math:`\mathbf Y^T`); ``D`` is the square
 unmixing matrix of Eq. 5.27. References are written out here with NumPy (not with
-:mod:`pedagogy_lib.infomax`, except for the stability constant, which is computed by quadrature).
+:mod:`pedagogy_lib.nn.infomax`, except for the stability constant, which is computed by quadrature).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import infomax as _im
-from . import _core
+from ..nn import infomax as _im
+from . import checker
 
 __all__ = ["InfoMaxProblem", "EX_GRAD", "EX_FIXED", "AMARI_CASES", "EX_SOURCES", "gradient",
            "fixed_point", "amari", "separable_sources"]
@@ -74,8 +74,8 @@ def gradient(G):
         "you summed over samples instead of averaging": N * inner + DinvT,
         "you used 1 - psi instead of 1 - 2 psi": (1.0 - _psi(Y @ D.T)).T @ Y / N + DinvT,
     }
-    problems = _core.compare_array(G, ref, "your gradient", hints=hints)
-    return _core.result("InfoMax gradient (Eq. 5.28, corrected)", problems)
+    problems = checker.compare_array(G, ref, "your gradient", hints=hints)
+    return checker.result("InfoMax gradient (Eq. 5.28, corrected)", problems)
 
 
 def fixed_point(R):
@@ -91,8 +91,8 @@ def fixed_point(R):
             np.linalg.inv(Y.T @ np.tanh(Y @ D.T) / N),
         "you returned the matrix without inverting it": Y.T @ T / N,
     }
-    problems = _core.compare_array(R, ref, "your right-hand side", hints=hints)
-    return _core.result("InfoMax fixed point, corrected", problems)
+    problems = checker.compare_array(R, ref, "your right-hand side", hints=hints)
+    return checker.result("InfoMax fixed point, corrected", problems)
 
 
 def _amari_ref(P):
@@ -106,14 +106,14 @@ def _amari_ref(P):
 def amari(fn):
     """Exercise 3: a function ``fn(P)`` returning the Amari index of the square matrix ``P``."""
     cases = [((P,), _amari_ref(P)) for P in AMARI_CASES]
-    problems = _core.compare_function(fn, cases, "your amari(P)",
+    problems = checker.compare_function(fn, cases, "your amari(P)",
                                       describe=lambda args: f"P = {np.round(args[0], 3).tolist()}")
     if not problems and callable(fn):
         # it must ignore signs and the scale of rows
         P = AMARI_CASES[1]
         if not np.isclose(fn(-3.0 * P), _amari_ref(P)):
             problems.append("your amari(P) changes when P is scaled by -3; use absolute values and ratios.")
-    return _core.result("Amari index", problems)
+    return checker.result("Amari index", problems)
 
 
 @lru_cache(maxsize=None)
@@ -125,7 +125,7 @@ def separable_sources(answers):
     """Exercise 4: a dict ``{source: bool}``: does InfoMax with the logistic squashing function
     separate two i.i.d. sources of this law (i.e. is the separating solution stable)?"""
     if not isinstance(answers, dict):
-        return _core.result("which sources InfoMax separates",
+        return checker.result("which sources InfoMax separates",
                             [f"give a dict with keys {list(EX_SOURCES)} and True/False values; "
                              f"got {type(answers).__name__}."])
     problems = []
@@ -134,8 +134,8 @@ def separable_sources(answers):
             problems.append(f"missing an answer for {src!r}.")
             continue
         truth = _stable(src)
-        problems += _core.compare_bool(answers[src], truth, f"your answer for {src!r}")
+        problems += checker.compare_bool(answers[src], truth, f"your answer for {src!r}")
     if problems and answers.get("uniform") is True:
         problems.append("hint: compare the kurtosis of the source with that of the logistic prior's "
                         "super-Gaussian shape.")
-    return _core.result("which sources InfoMax separates", problems)
+    return checker.result("which sources InfoMax separates", problems)

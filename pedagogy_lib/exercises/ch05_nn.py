@@ -22,8 +22,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .. import nn
-from ._core import compare_array, result
+from ..nn import network as nn
+from .checker import compare_array, result
 
 __all__ = ["DenseCase", "EX_DENSE", "EX_GRAD_FUNCTIONS", "EX_GRAD_EPS", "EX_SIGNAL", "EX_PRODUCT",
            "GradFunction", "SignalCase", "ProductProblem",

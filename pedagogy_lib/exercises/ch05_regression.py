@@ -9,7 +9,7 @@ Use in the notebook as::
 The data are stored in the **book's layout**: one sample per *column*. In Chapter 5 the inputs are
 :math:`\mathbf Y` (M x N) and the outputs :math:`\mathbf X` (K x N), and the weights form
 :math:`\mathbf D` (K x M); in Appendix A the inputs are :math:`\mathbf X` (M x N) and the outputs
-:math:`\mathbf y` (N,). Reference answers are computed with :mod:`pedagogy_lib.regression`, which
+:math:`\mathbf y` (N,). Reference answers are computed with :mod:`pedagogy_lib.learning.regression`, which
 stores samples in rows, so the data are transposed on the way in.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import regression as rg
-from . import _core
+from ..learning import regression as rg
+from . import checker
 
 __all__ = ["RegressionProblem", "RidgeProblem", "LOOProblem", "EX_NORMAL", "EX_RIDGE", "EX_LOO",
            "normal_equations", "ridge_conventions", "loo_residual"]
@@ -93,8 +93,8 @@ def normal_equations(D):
         "you left out the inverse of Y Y^T": X @ Y.T @ G,
         "you regressed the inputs on the outputs, Y X^T (X X^T)^{-1}": Y @ X.T @ np.linalg.inv(X @ X.T),
     }
-    problems = _core.compare_array(D, ref, "your D", rtol=1e-6, hints=hints)
-    return _core.result("normal equations (Eq. 5.2)", problems)
+    problems = checker.compare_array(D, ref, "your D", rtol=1e-6, hints=hints)
+    return checker.result("normal equations (Eq. 5.2)", problems)
 
 
 def ridge_conventions(D_bayes, D_draft):
@@ -122,9 +122,9 @@ def ridge_conventions(D_bayes, D_draft):
         "you averaged X Y^T but summed Y Y^T (or the reverse)": ridge(s2 / s2d) / N,
         "you used sigma_d^2 / sigma^2 in place of sigma^2 / sigma_d^2": np.linalg.solve(G / N + s2d / s2 * np.eye(M), B.T / N).T,
     }
-    problems = _core.compare_array(D_bayes, ref_bayes, "your posterior mean D_bayes", rtol=1e-6, hints=hints_b)
-    problems += _core.compare_array(D_draft, ref_draft, "your Eq. 5.6 D_draft", rtol=1e-6, hints=hints_d)
-    return _core.result("ridge under the two conventions (Eq. 5.6)", problems)
+    problems = checker.compare_array(D_bayes, ref_bayes, "your posterior mean D_bayes", rtol=1e-6, hints=hints_b)
+    problems += checker.compare_array(D_draft, ref_draft, "your Eq. 5.6 D_draft", rtol=1e-6, hints=hints_d)
+    return checker.result("ridge under the two conventions (Eq. 5.6)", problems)
 
 
 def loo_residual(h_nn, e_loo_n):
@@ -143,6 +143,6 @@ def loo_residual(h_nn, e_loo_n):
         "you divided by h_nn; the denominator is m_nn = 1 - h_nn": e_n / h_ref,
         "you returned the leave-one-out prediction, not the residual y_n - yhat_LOO,n": float(res.y_hat_loo[n]),
     }
-    problems = _core.compare_scalar(h_nn, h_ref, "your leverage h_nn", rtol=1e-6, hints=h_hints)
-    problems += _core.compare_scalar(e_loo_n, e_ref, "your leave-one-out residual", rtol=1e-6, hints=e_hints)
-    return _core.result("leave-one-out residual from the leverage (Eq. A.7)", problems)
+    problems = checker.compare_scalar(h_nn, h_ref, "your leverage h_nn", rtol=1e-6, hints=h_hints)
+    problems += checker.compare_scalar(e_loo_n, e_ref, "your leave-one-out residual", rtol=1e-6, hints=e_hints)
+    return checker.result("leave-one-out residual from the leverage (Eq. A.7)", problems)

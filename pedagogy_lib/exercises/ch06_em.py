@@ -27,7 +27,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from . import _core
+from . import checker
 
 __all__ = ["FreeEnergyProblem", "BitsBackProblem", "HardProblem", "EX_FREE_ENERGY", "EX_EM_CASES",
            "EX_BITS", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back", "hard_excess"]
@@ -136,9 +136,9 @@ def free_energy(F, kl):
             float(np.mean(np.sum(post * (np.log(post) - np.log(q)), axis=1))),
         "you summed over the data instead of averaging": kl_ref * len(y),
     }
-    problems = _core.compare_scalar(F, F_ref, "your free energy", rtol=1e-8, hints=F_hints)
-    problems += _core.compare_scalar(kl, kl_ref, "your average KL", rtol=1e-8, hints=kl_hints)
-    return _core.result("free energy = negative log likelihood + KL (Eq. 6.6)", problems)
+    problems = checker.compare_scalar(F, F_ref, "your free energy", rtol=1e-8, hints=F_hints)
+    problems += checker.compare_scalar(kl, kl_ref, "your average KL", rtol=1e-8, hints=kl_hints)
+    return checker.result("free energy = negative log likelihood + KL (Eq. 6.6)", problems)
 
 
 def _em_step_ref(theta, y):
@@ -150,16 +150,16 @@ def em_step(fn):
     r"""Exercise 2: ``fn(theta, y)`` must return :math:`\theta^{(i+1)} = \langle(q_{n1} - q_{n2})\,y_n\rangle_n`,
     with :math:`q_n` the posterior at ``theta`` (E step) and the closed-form M step."""
     cases = [((theta, y.copy()), _em_step_ref(theta, y)) for theta, y in EX_EM_CASES]
-    problems = _core.compare_function(fn, cases, "your em_step", rtol=1e-8,
+    problems = checker.compare_function(fn, cases, "your em_step", rtol=1e-8,
                                       describe=lambda a: f"theta = {a[0]}, N = {len(a[1])}")
     if not problems:
-        return _core.result("one EM step of the symmetric mixture", [])
+        return checker.result("one EM step of the symmetric mixture", [])
     # diagnose typical slips on the first case (messages never reveal the reference)
     theta, y = EX_EM_CASES[0]
     try:
         out = float(fn(theta, y.copy()))
     except Exception:  # noqa: BLE001 - already reported above
-        return _core.result("one EM step of the symmetric mixture", problems)
+        return checker.result("one EM step of the symmetric mixture", problems)
     q = _posterior(toy_log_joint(theta, y))
     hard = np.where(q[:, 0] >= q[:, 1], 1.0, -1.0)
     grad = np.mean((q[:, 0] - q[:, 1]) * y) - theta       # gradient of the average log likelihood
@@ -175,7 +175,7 @@ def em_step(fn):
         if np.isclose(out, value, rtol=1e-8, atol=1e-10):
             problems = [f"your em_step is what you get if {description}."]
             break
-    return _core.result("one EM step of the symmetric mixture", problems)
+    return checker.result("one EM step of the symmetric mixture", problems)
 
 
 def bits_back(gross, net):
@@ -207,9 +207,9 @@ def bits_back(gross, net):
         "you worked in nats: the code lengths are in bits (use log2)": net_ref * np.log(2),
         "you returned -log2 p(y): that is the net cost only when q is the posterior": -np.log2(p_y),
     }
-    problems = _core.compare_scalar(gross, gross_ref, "your gross cost", rtol=1e-8, hints=gross_hints)
-    problems += _core.compare_scalar(net, net_ref, "your net cost", rtol=1e-8, hints=net_hints)
-    return _core.result("bits-back accounting (Eqs. 6.12-6.15)", problems)
+    problems = checker.compare_scalar(gross, gross_ref, "your gross cost", rtol=1e-8, hints=gross_hints)
+    problems += checker.compare_scalar(net, net_ref, "your net cost", rtol=1e-8, hints=net_hints)
+    return checker.result("bits-back accounting (Eqs. 6.12-6.15)", problems)
 
 
 def hard_excess(answer):
@@ -233,5 +233,5 @@ def hard_excess(answer):
         "you returned the total hard-assignment cost, not its excess over the marginal code":
             float(np.sum(p_y * -np.log2(joint.max(axis=0)))),
     }
-    problems = _core.compare_scalar(answer, ref, "your excess surcharge", rtol=1e-8, hints=hints)
-    return _core.result("excess surcharge of hard assignments (Eq. 6.14)", problems)
+    problems = checker.compare_scalar(answer, ref, "your excess surcharge", rtol=1e-8, hints=hints)
+    return checker.result("excess surcharge of hard assignments (Eq. 6.14)", problems)

@@ -9,7 +9,7 @@ Problem data are the module constants below (observations one per **row**, shape
 book's data matrix is the transpose). Reference answers are computed from them when a checker
 runs, with dense NumPy linear algebra written out here (explicit posterior, ``eigh`` of the
 ``1/N`` sample covariance, the closed-form one-factor solution), not with
-:mod:`pedagogy_lib.factor_learning`.
+:mod:`pedagogy_lib.factor.em`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import subspace_angles
 
-from . import _core
+from . import checker
 
 __all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_HEYWOOD",
            "fa_em_step", "principal_subspace", "heywood_dimension", "ppca_noise"]
@@ -117,12 +117,12 @@ def fa_em_step(C_new, Lambda_new):
         "you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> needs the new C": L_old,
     }
     if Lambda_new is not None and np.ndim(Lambda_new) == 2 and np.shape(Lambda_new) == (len(Lam), len(Lam)):
-        return _core.result("one EM step of factor analysis", [
+        return checker.result("one EM step of factor analysis", [
             "Lambda should be the diagonal only, shape (L,): the M step keeps just the diagonal of "
-            "<yy^T> - C <x y^T> (Section 7.3)."] + _core.compare_array(C_new, C_ref, "your C", hints=C_hints))
-    problems = _core.compare_array(C_new, C_ref, "your C", rtol=1e-7, hints=C_hints)
-    problems += _core.compare_array(Lambda_new, L_ref, "your Lambda", rtol=1e-7, hints=L_hints)
-    return _core.result("one EM step of factor analysis", problems)
+            "<yy^T> - C <x y^T> (Section 7.3)."] + checker.compare_array(C_new, C_ref, "your C", hints=C_hints))
+    problems = checker.compare_array(C_new, C_ref, "your C", rtol=1e-7, hints=C_hints)
+    problems += checker.compare_array(Lambda_new, L_ref, "your Lambda", rtol=1e-7, hints=L_hints)
+    return checker.result("one EM step of factor analysis", problems)
 
 
 def principal_subspace(C_answer, tol_rad: float = 1e-6):
@@ -133,22 +133,22 @@ def principal_subspace(C_answer, tol_rad: float = 1e-6):
     """
     y, K = EX_IPCA
     L = y.shape[1]
-    arr, problems = _core._as_numeric(C_answer, "your matrix")
+    arr, problems = checker.as_numeric(C_answer, "your matrix")
     if problems:
-        return _core.result("principal subspace by iterative PCA", problems)
+        return checker.result("principal subspace by iterative PCA", problems)
     if arr.shape != (L, K):
         hint = " (that looks like the latent projections X_bar, one row per observation)" \
             if arr.shape == (y.shape[0], K) else ""
-        return _core.result("principal subspace by iterative PCA",
+        return checker.result("principal subspace by iterative PCA",
                             [f"your matrix should have shape (L, K) = {(L, K)}; got {arr.shape}{hint}."])
     if np.linalg.matrix_rank(arr) < K:
-        return _core.result("principal subspace by iterative PCA",
+        return checker.result("principal subspace by iterative PCA",
                             [f"your matrix has rank {np.linalg.matrix_rank(arr)} < K = {K}: its columns are dependent."])
     w, V = np.linalg.eigh(_centred_cov(y))
     U = V[:, ::-1][:, :K]
     angle = float(np.max(subspace_angles(arr, U)))
     if angle < tol_rad:
-        return _core.result("principal subspace by iterative PCA", [])
+        return checker.result("principal subspace by iterative PCA", [])
     w2, V2 = np.linalg.eigh(y.T @ y / y.shape[0])                 # uncentred second moment
     if float(np.max(subspace_angles(arr, V2[:, ::-1][:, :K]))) < 1e-4:
         msg = ("your span is the top subspace of the *uncentred* second moment <y y^T>: centre the data "
@@ -158,7 +158,7 @@ def principal_subspace(C_answer, tol_rad: float = 1e-6):
                f"< {tol_rad:g}): run more iterations.")
     else:
         msg = f"your span is not the principal subspace (largest principal angle {np.degrees(angle):.3g} degrees)."
-    return _core.result("principal subspace by iterative PCA", [msg])
+    return checker.result("principal subspace by iterative PCA", [msg])
 
 
 def heywood_dimension(answer):
@@ -173,9 +173,9 @@ def heywood_dimension(answer):
     ratio = np.array([R[0, 1] * R[0, 2] / R[1, 2], R[1, 0] * R[1, 2] / R[0, 2], R[2, 0] * R[2, 1] / R[0, 1]])
     ref = int(np.argmax(ratio))
     if answer is None:
-        return _core.result("Heywood dimension", ["your answer is None: give an index 0, 1 or 2."])
+        return checker.result("Heywood dimension", ["your answer is None: give an index 0, 1 or 2."])
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)):
-        return _core.result("Heywood dimension", [f"give an integer index 0, 1 or 2; got {type(answer).__name__}."])
+        return checker.result("Heywood dimension", [f"give an integer index 0, 1 or 2; got {type(answer).__name__}."])
     problems = []
     if int(answer) not in (0, 1, 2):
         problems.append(f"give an index 0, 1 or 2 (Python counts from 0); got {answer}.")
@@ -186,7 +186,7 @@ def heywood_dimension(answer):
                             "equivariant, so the raw scale does not decide it. Look at the correlations.")
         else:
             problems.append("not that one: compare r_lj r_lk / r_jk with 1 for each variable l.")
-    return _core.result("Heywood dimension", problems)
+    return checker.result("Heywood dimension", problems)
 
 
 def ppca_noise(sigma2):
@@ -209,5 +209,5 @@ def ppca_noise(sigma2):
         "you averaged the kept eigenvalues instead of the discarded ones": float(np.mean(w[:K])),
         "you forgot to centre the data": float(np.mean(w_unc[K:])),
     }
-    problems = _core.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-8, hints=hints)
-    return _core.result("PPCA noise variance sigma2_ML", problems)
+    problems = checker.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-8, hints=hints)
+    return checker.result("PPCA noise variance sigma2_ML", problems)

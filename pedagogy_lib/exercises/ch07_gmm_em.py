@@ -7,7 +7,7 @@ Use in the notebook as::
     check.m_step((pi, mu, Sigma))       # says what is wrong, never the answer
 
 Every reference is computed here by an explicit loop over data points and components (not by
-:mod:`pedagogy_lib.mixture_em`), and each checker lists the slips that typical wrong derivations
+:mod:`pedagogy_lib.mixture.em`), and each checker lists the slips that typical wrong derivations
 produce. Components are numbered ``0, ..., K-1``; observations are rows of ``y``.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._core import CheckResult, compare_array, result
+from .checker import CheckResult, compare_array, result
 
 __all__ = [
     "MStepProblem", "AssignProblem", "MahalanobisProblem",

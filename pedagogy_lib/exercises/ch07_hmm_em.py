@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import hmm
-from ._core import CheckResult, compare_array, result
+from ..hmm import inference as hmm
+from .checker import CheckResult, compare_array, result
 
 __all__ = [
     "TransitionCounts", "SequencesProblem", "GaussianProblem",

@@ -6,10 +6,10 @@ Use in the notebook as::
     check.EX_SMOOTH                      # smoother output for one sequence (the problem data)
     check.cross_moment(my_S10)           # says what is wrong, never the answer
 
-Time indexing as in :mod:`pedagogy_lib.kalman`: row ``t`` is the book's ``t + 1`` and
+Time indexing as in :mod:`pedagogy_lib.lgssm.kalman`: row ``t`` is the book's ``t + 1`` and
 ``Upsilon_cross[t]`` is :math:`\mathrm{Cov}[\mathbf X_{t+1},\mathbf X_t\mid\mathbf y]`. The model has no
 offsets and no control (the draft's Section 7.4 model). References are written out here with
-explicit loops over time, independently of :mod:`pedagogy_lib.lgssm_em`.
+explicit loops over time, independently of :mod:`pedagogy_lib.lgssm.em`.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import kalman
-from ..kalman import LGSSMParams
-from ._core import CheckResult, compare_array, compare_bool, compare_scalar, result
+from .. import lgssm as kalman
+from ..lgssm.model import LGSSMParams
+from .checker import CheckResult, compare_array, compare_bool, compare_scalar, result
 
 __all__ = [
     "SmootherProblem", "SimilarityProblem",

@@ -1,0 +1,15 @@
+"""Linear latent-factor models: factor analysis and sparse coding (book Sections 2.1.2-2.1.3) and
+learning FA, probabilistic PCA and PCA by EM (Section 7.3).
+
+* :mod:`~pedagogy_lib.factor.model`: factor analysis parameters, marginal, posterior, sampling.
+* :mod:`~pedagogy_lib.factor.sparse_coding`: the sparse-coding model (Laplace and other priors),
+  MAP inference and Laplace's approximation to the marginal.
+* :mod:`~pedagogy_lib.factor.em`: EM for FA and PPCA, the closed-form PPCA and PCA, iterative PCA.
+"""
+from . import em, model, sparse_coding
+from .em import *  # noqa: F401,F403
+from .em import __all__ as _em_all
+from .model import *  # noqa: F401,F403
+from .model import __all__ as _model_all
+
+__all__ = ["em", "model", "sparse_coding", *_model_all, *_em_all]

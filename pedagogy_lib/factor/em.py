@@ -1,0 +1,597 @@
+r"""Learning factor analysis, probabilistic PCA and PCA by EM (book Section 7.3; model of Eq. 2.20).
+
+Data are stored one observation per **row**: ``y`` has shape ``(N, L)``. The book's data matrix
+:math:`\mathbf Y = [\mathbf y_1\cdots\mathbf y_N]` is its transpose, and its sample averages
+:math:`\langle\cdot\rangle_{\mathbf Y}` are ``mean(axis=0)`` here. Averages use :math:`1/N`
+(maximum likelihood), not the :math:`1/(N-1)` of ``np.cov`` and of scikit-learn's PCA.
+
+**Factor analysis** (Section 7.3). With the exact posterior of Eq. 7.3 (Eq. 2.22, computed by
+:func:`pedagogy_lib.factor.model.fa_posterior`) as the recognition distribution, the E step
+supplies, with :math:`\mathbf m_n = \mathbb E[\check{\mathbf X}\mid\mathbf y_n]`,
+
+.. math::
+    \langle\mathbf y\,\mathbb E[\check{\mathbf X}^T\mid\mathbf y]\rangle = \tfrac1N\textstyle\sum_n(\mathbf y_n-\mathbf c)\mathbf m_n^T,
+    \qquad
+    \langle\mathbb E[\check{\mathbf X}\check{\mathbf X}^T\mid\mathbf y]\rangle
+      = (\mathbf C^T\boldsymbol\Lambda^{-1}\mathbf C+\mathbf I)^{-1} + \tfrac1N\textstyle\sum_n\mathbf m_n\mathbf m_n^T,
+
+and the M step is the pair of normal equations of Section 7.3,
+
+.. math::
+    \mathbf C \leftarrow \langle\mathbf y\check{\mathbf X}^T\rangle\langle\check{\mathbf X}\check{\mathbf X}^T\rangle^{-1},
+    \qquad
+    \boldsymbol\Lambda \leftarrow \operatorname{diag}\big(\langle(\mathbf y-\mathbf c)(\mathbf y-\mathbf c)^T\rangle
+      - \mathbf C\langle\check{\mathbf X}(\mathbf y-\mathbf c)^T\rangle\big).
+
+The book absorbs :math:`\mathbf c` into :math:`\mathbf C` with a constant latent 1. Its maximum-
+likelihood value is the sample mean whatever :math:`\mathbf C` and :math:`\boldsymbol\Lambda`
+are (the marginal is :math:`\mathcal N(\mathbf c, \mathbf C\mathbf C^T+\boldsymbol\Lambda)`, Eq.
+2.21), and once :math:`\mathbf c = \bar{\mathbf y}` the augmented M step leaves it there (the
+average posterior mean is then zero, which decouples the bias column). So here
+:math:`\mathbf c = \bar{\mathbf y}` throughout and the posterior mean is
+:math:`\mathbf K(\mathbf y-\mathbf c)`, not the draft's :math:`\mathbf K\mathbf y` (see the
+errata; ``tests/test_factor_learning.py`` demonstrates the difference).
+
+**Probabilistic PCA** is factor analysis with isotropic noise,
+:math:`\boldsymbol\Lambda = \sigma^2\mathbf I` (Tipping and Bishop's PPCA, the book's reference
+[51]). The E step and the update of :math:`\mathbf C` are unchanged; the noise update is the
+average of the factor-analysis one, :math:`\sigma^2 \leftarrow \frac1L\operatorname{tr}(\cdot)`.
+Its maximum-likelihood solution is also known in closed form (:func:`ppca_ml`), which checks EM.
+The parameters are an ordinary :class:`~pedagogy_lib.factor.model.FAParams` whose
+``Lambda`` has equal entries.
+
+**PCA** (Section 7.3.1) is the limit :math:`\boldsymbol\Lambda = \epsilon\mathbf I`,
+:math:`\epsilon\to0`: the posterior collapses onto the pseudo-inverse projection
+:math:`\bar{\mathbf x} = (\mathbf C^T\mathbf C)^{-1}\mathbf C^T(\mathbf y-\mathbf c)`, and EM
+becomes the draft's *iterative PCA* (:func:`fit_iterative_pca`). :func:`pca` gives the answer
+directly from the eigenvectors of the sample covariance.
+
+Both EM for PPCA and iterative PCA map the column space :math:`\operatorname{span}(\mathbf C)`
+to :math:`\operatorname{span}(\mathbf S\mathbf C)`, with :math:`\mathbf S` the sample covariance,
+whatever the noise variance: they are subspace (power) iterations, converging to the principal
+subspace at the rate :math:`\lambda_{K+1}/\lambda_K` per step. The noise changes only the scale
+of the columns.
+
+Variance floors: when the likelihood is maximized on the boundary (a *Heywood case*: one
+observed dimension explained entirely by the factors, :math:`\Lambda_l\to0`), EM approaches
+the boundary only slowly (about like :math:`1/i`) and never converges in practice. The noise
+variances are therefore kept at or above a floor proportional to each dimension's sample
+variance (by default :math:`10^{-3}`; R's ``factanal`` uses a lower bound of 0.005 on the
+correlation scale), and a :class:`HeywoodWarning` names the dimensions that reached it. The
+floored update is the exact maximizer over :math:`\Lambda_l \ge` floor, so the log likelihood
+still never decreases.
+"""
+from __future__ import annotations
+
+import warnings
+from functools import partial
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, check_int, check_positive, check_rng
+from ..em.engine import EMModel, EMResult, gaussian_elbo, run_em
+from .model import FAParams, FAPosterior, check_params, fa_log_likelihood, fa_posterior
+from ..core.linalg import chol_solve, symmetrize
+
+__all__ = ["HeywoodWarning", "PCAResult", "PCAParams", "fa_em_step", "fit_fa", "ppca_em_step", "fit_ppca",
+           "ppca_ml", "pca", "iterative_pca_step", "fit_iterative_pca", "fa_model", "ppca_model",
+           "iterative_pca_model"]
+
+
+class HeywoodWarning(UserWarning):
+    """A noise variance reached its floor: the likelihood is maximized on the boundary (a Heywood case)."""
+
+
+class PCAResult(NamedTuple):
+    r"""Principal components from the sample covariance (Section 7.3.1).
+
+    Attributes
+    ----------
+    U : ndarray, shape (L, K)
+        Orthonormal eigenvectors of :math:`\langle(\mathbf y-\mathbf c)(\mathbf y-\mathbf c)^T\rangle`
+        for the ``K`` largest eigenvalues, in decreasing order; each column's largest-magnitude
+        entry is positive (signs are otherwise arbitrary).
+    eigvals : ndarray, shape (K,)
+        Those eigenvalues (variances along the components), with the :math:`1/N` convention.
+        scikit-learn's ``explained_variance_`` is ``eigvals * N / (N - 1)``.
+    c : ndarray, shape (L,)
+        The sample mean :math:`\bar{\mathbf y}`.
+    eigvals_all : ndarray, shape (L,)
+        All ``L`` eigenvalues in decreasing order (tiny negative rounding clipped to 0); the
+        discarded ones are ``eigvals_all[K:]``.
+    """
+
+    U: np.ndarray
+    eigvals: np.ndarray
+    c: np.ndarray
+    eigvals_all: np.ndarray
+
+
+class PCAParams(NamedTuple):
+    r"""Parameters of iterative PCA: emission matrix :math:`\mathbf C` (L, K), not orthonormal, and offset :math:`\mathbf c` (L,)."""
+
+    C: np.ndarray
+    c: np.ndarray
+
+
+# --------------------------------------------------------------------------- validation
+
+def _check_data(y, K, *, max_K_is_L_minus_1: bool = False, need_every_column: bool = True):
+    """Validate ``y`` (N, L) and ``K``; return ``y, K, mean, var`` (1/N variances)."""
+    y = as_array(y, "y", ndim=2, dims="(N, L)")
+    N, L = y.shape
+    if N < 2:
+        raise ValueError(f"y must hold at least 2 observations (rows) to estimate a covariance; got N = {N}.")
+    if L < 1:
+        raise ValueError(f"y must have at least one column (L >= 1); got shape {y.shape}.")
+    K = check_int(K, "K", minimum=1)
+    if max_K_is_L_minus_1 and K > L - 1:
+        raise ValueError(f"K must be at most L - 1 = {L - 1} (the noise variance is the average of the L - K "
+                         f"discarded eigenvalues, so at least one must be left); got K = {K}.")
+    if K > L:
+        raise ValueError(f"K must be at most L = {L}, the number of observed dimensions; got K = {K}.")
+    if K > N - 1:
+        raise ValueError(f"K must be at most N - 1 = {N - 1}: centred data with N = {N} rows have rank at most "
+                         f"N - 1; got K = {K}.")
+    mean = y.mean(axis=0)
+    var = np.mean((y - mean) ** 2, axis=0)
+    scale = float(np.max(var))
+    if scale == 0.0:
+        raise ValueError("y is constant: every column has zero sample variance, so there is nothing to model.")
+    if need_every_column:
+        bad = var <= 1e-14 * scale
+        if bad.any():
+            ell = int(np.argmax(bad))
+            raise ValueError(f"y has (numerically) zero variance in column {ell} (variance {var[ell]:.3g}); "
+                             "factor analysis needs every observed dimension to vary. Drop constant columns.")
+    return y, K, mean, var
+
+
+def _check_init(init, L, K, mean):
+    """Validate an FAParams initialization of shapes (L, K); return it with c replaced by the sample mean."""
+    C, c, Lambda = check_params(init)
+    if C.shape != (L, K) or c.shape != (L,):
+        raise ValueError(f"init must be FAParams with C of shape (L, K) = {(L, K)} and c of shape (L,) = {(L,)}; "
+                         f"got C {C.shape}, c {c.shape}.")
+    return FAParams(C, mean.copy(), Lambda)
+
+
+def _check_floor(value, name):
+    value = float(check_positive(value, name))
+    if value >= 1.0:
+        raise ValueError(f"{name} must be below 1 (it is a fraction of each dimension's sample variance); got {value}.")
+    return value
+
+
+# --------------------------------------------------------------------------- factor analysis
+
+def _moments(q: FAPosterior, y, c):
+    r"""Expected sufficient statistics of Section 7.3: <(y-c) E[x]^T> (L, K) and <E[x x^T]> (K, K)."""
+    N = y.shape[0]
+    Eyx = (y - c).T @ q.mu / N
+    Exx = symmetrize(q.Sigma + q.mu.T @ q.mu / N)     # Cov + mean outer product, averaged
+    return Eyx, Exx
+
+
+def _solve_C(Eyx, Exx):
+    """Normal equations C = <y x^T><x x^T>^{-1}, by Cholesky."""
+    return chol_solve(np.linalg.cholesky(Exx), Eyx.T).T
+
+
+def _fa_e_step(params, y):
+    return fa_posterior(params, y)                     # Eq. 7.3 = Eq. 2.22, the exact posterior
+
+
+def _fa_m_step(q, y, params, *, floor):
+    C_old, c, _ = params
+    Eyx, Exx = _moments(q, y, c)
+    C = _solve_C(Eyx, Exx)
+    syy = np.mean((y - c) ** 2, axis=0)               # diag <(y-c)(y-c)^T>
+    Lambda = syy - np.sum(C * Eyx, axis=1)             # diag(<yy^T> - C <x y^T>)
+    return FAParams(C, c, np.maximum(Lambda, floor))
+
+
+def _fa_log_lik(params, y):
+    return float(np.sum(fa_log_likelihood(params, y)))
+
+
+def _fa_elbo(params, q, y):
+    C, c, Lambda = params
+    K = C.shape[1]
+    return float(np.sum(gaussian_elbo(np.zeros(K), np.eye(K), C, c, np.diag(Lambda), y, q.mu, q.Sigma)))
+
+
+def _fa_init(rng, y, K, mean, var, isotropic):
+    L = y.shape[1]
+    if isotropic:
+        var = np.full(L, var.mean())
+    C = rng.standard_normal((L, K)) * np.sqrt(var / (2.0 * K))[:, None]
+    return FAParams(C, mean.copy(), 0.5 * var)
+
+
+def fa_model(Lambda_floor_abs) -> EMModel:
+    r"""The factor analyzer as an :class:`~pedagogy_lib.em.EMModel` (E step Eq. 7.3, M step Section 7.3).
+
+    ``Lambda_floor_abs`` (shape (L,)) is the absolute floor on :math:`\boldsymbol\Lambda`; the
+    data passed to :func:`~pedagogy_lib.em.run_em` are the ``(N, L)`` observations, and the
+    parameters' ``c`` must already be the sample mean. :func:`fit_fa` builds this for you.
+    """
+    floor = as_array(Lambda_floor_abs, "Lambda_floor_abs", ndim=1, dims="(L,)")
+    check_positive(floor, "Lambda_floor_abs")
+    return EMModel(_fa_e_step, partial(_fa_m_step, floor=floor), _fa_log_lik, _fa_elbo, None, "factor analysis")
+
+
+def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
+    r"""One EM iteration for factor analysis (Section 7.3): E step by Eq. 7.3, then the M step.
+
+    .. math::
+        \mathbf C \leftarrow \langle\mathbf y\check{\mathbf X}^T\rangle\langle\check{\mathbf X}\check{\mathbf X}^T\rangle^{-1},
+        \qquad
+        \boldsymbol\Lambda \leftarrow \operatorname{diag}\big(\langle\mathbf y\mathbf y^T\rangle
+           - \mathbf C\langle\check{\mathbf X}\mathbf y^T\rangle\big)
+        \quad\text{(centred } \mathbf y\text{)}.
+
+    Parameters
+    ----------
+    params : FAParams
+        Current parameters; their ``c`` is replaced by the sample mean (its ML value).
+    y : array_like, shape (N, L)
+    Lambda_floor : float
+        Fraction of each dimension's sample variance below which :math:`\Lambda_l` is not allowed
+        to fall (no warning here; :func:`fit_fa` warns).
+
+    Returns
+    -------
+    FAParams
+    """
+    C0 = check_params(params)[0]
+    y, K, mean, var = _check_data(y, C0.shape[1])
+    floor = _check_floor(Lambda_floor, "Lambda_floor") * var
+    params = _check_init(params, y.shape[1], K, mean)
+    return _fa_m_step(_fa_e_step(params, y), y, params, floor=floor)
+
+
+def _warn_floor(Lambda, floor, what):
+    hit = np.flatnonzero(Lambda <= floor * (1.0 + 1e-9))
+    if not hit.size:
+        return
+    where = "" if Lambda.size == 1 else f" in dimension(s) {hit.tolist()}"
+    warnings.warn(f"{what} reached its variance floor{where} (a Heywood case): the likelihood is maximized on the "
+                  "boundary of zero noise, i.e. the factors account for all of the variance there. The floor keeps "
+                  "the posterior defined, but the solution is improper: consider fewer factors or more data.",
+                  HeywoodWarning, stacklevel=3)
+
+
+def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_iter: int = 1000,
+           tol: float = 1e-8, Lambda_floor: float = 1e-3, return_path: bool = False) -> EMResult:
+    r"""Fit a factor analyzer (Eq. 2.20) by EM (Section 7.3).
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+        Observations, one per row; every column must vary.
+    K : int
+        Number of factors, ``1 <= K <= min(L, N - 1)``.
+    rng : numpy.random.Generator, optional
+        Draws the initialization when ``init`` is ``None``.
+    init : FAParams, optional
+        Initial parameters (``c`` is replaced by the sample mean, its ML value).
+    max_iter, tol : int, float
+        Passed to :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood).
+    Lambda_floor : float
+        In (0, 1): :math:`\Lambda_l \ge` ``Lambda_floor`` times the sample variance of column
+        ``l``. Reaching it raises a :class:`HeywoodWarning`. Lower it (e.g. ``1e-9``) to compare
+        with software that uses a tiny absolute floor, such as scikit-learn (``1e-12``).
+    return_path : bool
+        Keep every iterate (for animations).
+
+    Returns
+    -------
+    EMResult
+        ``params`` is an :class:`~pedagogy_lib.factor.model.FAParams`; ``log_lik`` and
+        ``elbo`` are sums over the ``N`` observations. ``C`` is identified only up to an
+        orthogonal rotation :math:`\mathbf C\mathbf R`; compare :math:`\mathbf C\mathbf C^T+\boldsymbol\Lambda`.
+    """
+    y, K, mean, var = _check_data(y, K)
+    floor = _check_floor(Lambda_floor, "Lambda_floor") * var
+    if init is None:
+        init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=False)
+    else:
+        init = _check_init(init, y.shape[1], K, mean)
+    init = init._replace(Lambda=np.maximum(init.Lambda, floor))
+    res = run_em(fa_model(floor), init, y, max_iter=max_iter, tol=tol, return_path=return_path)
+    _warn_floor(res.params.Lambda, floor, "Lambda")
+    return res
+
+
+# --------------------------------------------------------------------------- probabilistic PCA
+
+def _ppca_m_step(q, y, params, *, floor, sigma2_fixed):
+    C_old, c, Lambda_old = params
+    Eyx, Exx = _moments(q, y, c)
+    C = _solve_C(Eyx, Exx)
+    if sigma2_fixed is not None:
+        return FAParams(C, c, Lambda_old)
+    L = y.shape[1]
+    sigma2 = (np.sum((y - c) ** 2) / y.shape[0] - np.sum(C * Eyx)) / L    # tr(<yy^T> - C<x y^T>) / L
+    return FAParams(C, c, np.full(L, max(sigma2, floor)))
+
+
+def ppca_model(sigma2_floor_abs: float, sigma2_fixed: float | None = None) -> EMModel:
+    r"""Probabilistic PCA as an :class:`~pedagogy_lib.em.EMModel`: the factor-analysis E step with
+    :math:`\boldsymbol\Lambda=\sigma^2\mathbf I` and M step :math:`\sigma^2\leftarrow\frac1L\operatorname{tr}(\langle\mathbf y\mathbf y^T\rangle-\mathbf C\langle\check{\mathbf X}\mathbf y^T\rangle)`
+    (or :math:`\sigma^2` held at ``sigma2_fixed``)."""
+    floor = float(check_positive(sigma2_floor_abs, "sigma2_floor_abs"))
+    if sigma2_fixed is not None:
+        sigma2_fixed = float(check_positive(sigma2_fixed, "sigma2"))
+    return EMModel(_fa_e_step, partial(_ppca_m_step, floor=floor, sigma2_fixed=sigma2_fixed), _fa_log_lik,
+                   _fa_elbo, None, "probabilistic PCA")
+
+
+def ppca_em_step(params, y, *, sigma2: float | None = None, sigma2_floor: float = 1e-6) -> FAParams:
+    r"""One EM iteration for probabilistic PCA (factor analysis with :math:`\boldsymbol\Lambda = \sigma^2\mathbf I`).
+
+    With ``sigma2`` given, the noise variance is held fixed at that value (the route to PCA as
+    ``sigma2 -> 0``, Section 7.3.1) and ``params.Lambda`` is replaced by it.
+
+    Parameters
+    ----------
+    params : FAParams
+        ``Lambda`` must be isotropic (all entries equal) unless ``sigma2`` is given.
+    y : array_like, shape (N, L)
+    sigma2 : float, optional
+        Fixed noise variance.
+    sigma2_floor : float
+        Fraction of the average sample variance below which a learned :math:`\sigma^2` may not fall.
+
+    Returns
+    -------
+    FAParams
+    """
+    C0 = check_params(params)[0]
+    y, K, mean, var = _check_data(y, C0.shape[1], max_K_is_L_minus_1=sigma2 is None, need_every_column=False)
+    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
+    params = _check_ppca_init(params, y.shape[1], K, mean, sigma2)
+    model = ppca_model(floor, sigma2)
+    return model.m_step(model.e_step(params, y), y, params)
+
+
+def _check_ppca_init(init, L, K, mean, sigma2):
+    init = _check_init(init, L, K, mean)
+    if sigma2 is not None:
+        return init._replace(Lambda=np.full(L, float(check_positive(sigma2, "sigma2"))))
+    if np.ptp(init.Lambda) > 1e-12 * float(np.max(init.Lambda)):
+        raise ValueError("init.Lambda must be isotropic (all entries equal, Lambda = sigma^2 * ones(L)) for "
+                         f"probabilistic PCA; got entries from {init.Lambda.min():.6g} to {init.Lambda.max():.6g}.")
+    return init
+
+
+def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, sigma2: float | None = None,
+             max_iter: int = 1000, tol: float = 1e-8, sigma2_floor: float = 1e-6,
+             return_path: bool = False) -> EMResult:
+    r"""Fit probabilistic PCA, :math:`\hat p(\mathbf y\mid\mathbf x) = \mathcal N(\mathbf C\mathbf x+\mathbf c, \sigma^2\mathbf I)`, by EM.
+
+    The maximum-likelihood answer is also available in closed form (:func:`ppca_ml`); EM reaches
+    it, which the tests check. With ``sigma2`` fixed, this is EM for the factor analyzer with
+    :math:`\boldsymbol\Lambda = \epsilon\mathbf I` of Section 7.3.1; as :math:`\epsilon\to0` its
+    iterates approach those of :func:`fit_iterative_pca`.
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+    K : int
+        ``1 <= K <= min(L - 1, N - 1)`` (``K <= L`` if ``sigma2`` is fixed).
+    rng : numpy.random.Generator, optional
+        Draws the initialization when ``init`` is ``None``.
+    init : FAParams, optional
+        Isotropic ``Lambda``; ``c`` is replaced by the sample mean.
+    sigma2 : float, optional
+        Hold the noise variance fixed at this value instead of learning it.
+    max_iter, tol : int, float
+        See :func:`~pedagogy_lib.em.run_em`.
+    sigma2_floor : float
+        In (0, 1): a learned :math:`\sigma^2` stays at or above this fraction of the average sample
+        variance; reaching it raises a :class:`HeywoodWarning`.
+    return_path : bool
+
+    Returns
+    -------
+    EMResult
+        ``params`` is an ``FAParams`` with ``Lambda = sigma2 * ones(L)``.
+    """
+    y, K, mean, var = _check_data(y, K, max_K_is_L_minus_1=sigma2 is None, need_every_column=False)
+    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
+    if init is None:
+        init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=True)
+        if sigma2 is not None:
+            init = init._replace(Lambda=np.full(y.shape[1], float(check_positive(sigma2, "sigma2"))))
+    else:
+        init = _check_ppca_init(init, y.shape[1], K, mean, sigma2)
+    if sigma2 is None:
+        init = init._replace(Lambda=np.maximum(init.Lambda, floor))
+    res = run_em(ppca_model(floor, sigma2), init, y, max_iter=max_iter, tol=tol, return_path=return_path)
+    if sigma2 is None:
+        _warn_floor(res.params.Lambda[:1], np.array([floor]), "sigma2")
+    return res
+
+
+def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
+    r"""Closed-form maximum-likelihood probabilistic PCA (Tipping and Bishop, the book's [51]).
+
+    With :math:`\lambda_1\ge\dots\ge\lambda_L` and :math:`\mathbf U_K` the eigenvalues and top
+    eigenvectors of the :math:`1/N` sample covariance,
+
+    .. math::
+        \sigma^2_{\mathrm{ML}} = \frac{1}{L-K}\sum_{j>K}\lambda_j, \qquad
+        \mathbf C_{\mathrm{ML}} = \mathbf U_K(\operatorname{diag}(\lambda_{1:K}) - \sigma^2_{\mathrm{ML}}\mathbf I)^{1/2}\mathbf R,
+
+    returned with the rotation :math:`\mathbf R=\mathbf I`. scikit-learn's ``PCA.noise_variance_``
+    and ``get_covariance()`` are these times ``N / (N - 1)``.
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+    K : int
+        ``1 <= K <= min(L - 1, N - 1)``.
+    sigma2_floor : float
+        In (0, 1), as in :func:`fit_ppca` (a :class:`HeywoodWarning` if reached, e.g. for data of
+        rank ``K``).
+
+    Returns
+    -------
+    FAParams
+        ``Lambda = sigma2_ML * ones(L)``.
+    """
+    y, K, mean, var = _check_data(y, K, max_K_is_L_minus_1=True, need_every_column=False)
+    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
+    res = _pca_core(y, K, mean)
+    sigma2 = max(float(np.mean(res.eigvals_all[K:])), floor)
+    C = res.U * np.sqrt(np.maximum(res.eigvals - sigma2, 0.0))
+    _warn_floor(np.array([sigma2]), np.array([floor]), "sigma2")
+    return FAParams(C, mean, np.full(y.shape[1], sigma2))
+
+
+# --------------------------------------------------------------------------- PCA
+
+def _pca_core(y, K, mean):
+    Yc = y - mean
+    S = symmetrize(Yc.T @ Yc / y.shape[0])                 # 1/N sample covariance
+    w, V = np.linalg.eigh(S)
+    w, V = np.maximum(w[::-1], 0.0), V[:, ::-1]
+    idx = np.argmax(np.abs(V), axis=0)                     # sign: largest-|entry| of each column positive
+    V = V * np.sign(V[idx, np.arange(V.shape[1])])
+    return PCAResult(np.ascontiguousarray(V[:, :K]), w[:K].copy(), mean, w)
+
+
+def pca(y, K: int) -> PCAResult:
+    r"""Principal components: the top-``K`` eigenvectors of the sample covariance (Section 7.3.1).
+
+    .. math::
+        \langle(\mathbf y-\bar{\mathbf y})(\mathbf y-\bar{\mathbf y})^T\rangle_{\mathbf Y}
+          = \mathbf U\operatorname{diag}(\lambda)\mathbf U^T, \qquad
+        \langle\cdot\rangle = \tfrac1N\textstyle\sum_n.
+
+    The :math:`1/N` average is the maximum-likelihood convention of Chapter 6. scikit-learn's
+    ``PCA`` divides by :math:`N-1`: its ``explained_variance_`` equals ``eigvals * N / (N - 1)``;
+    its ``components_`` equals ``U.T`` up to the sign of each row.
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+    K : int
+        ``1 <= K <= min(L, N - 1)``.
+
+    Returns
+    -------
+    PCAResult
+    """
+    y, K, mean, _ = _check_data(y, K, need_every_column=False)
+    return _pca_core(y, K, mean)
+
+
+def _ipca_e_step(params, y):
+    C, c = params
+    G = C.T @ C
+    try:
+        LG = np.linalg.cholesky(G)
+    except np.linalg.LinAlgError:
+        raise FloatingPointError("iterative PCA: C has lost rank (C^T C is singular); restart from another "
+                                 "initialization or reduce K.") from None
+    return chol_solve(LG, C.T @ (y - c).T).T               # rows: x_bar_n = (C^T C)^{-1} C^T (y_n - c)
+
+
+def _ipca_m_step(Xbar, y, params):
+    C_old, c = params
+    Yc = y - c
+    return PCAParams(_solve_C(Yc.T @ Xbar, symmetrize(Xbar.T @ Xbar)), c)   # <y x^T><x x^T>^{-1}
+
+
+def _ipca_objective(params, y):
+    C, c = params
+    R = (y - c) - _ipca_e_step(params, y) @ C.T
+    return -0.5 * float(np.sum(R**2))
+
+
+def iterative_pca_model() -> EMModel:
+    r"""Iterative PCA as an :class:`~pedagogy_lib.em.EMModel`; its "log likelihood" is
+    :math:`-\tfrac12\sum_n\|\mathbf y_n-\mathbf c-\mathbf C\bar{\mathbf x}_n\|^2`, the
+    :math:`\epsilon\to0` limit of :math:`\epsilon` times the log likelihood with :math:`\boldsymbol\Lambda=\epsilon\mathbf I`."""
+    return EMModel(_ipca_e_step, _ipca_m_step, _ipca_objective, None, None, "iterative PCA")
+
+
+def iterative_pca_step(params, y) -> PCAParams:
+    r"""One iteration of the draft's iterative PCA (Section 7.3.1).
+
+    .. math::
+        \bar{\mathbf X}^{(i+1)} \leftarrow (\mathbf C^{(i)T}\mathbf C^{(i)})^{-1}\mathbf C^{(i)T}\mathbf Y, \qquad
+        \mathbf C^{(i+1)} \leftarrow \langle\mathbf Y\bar{\mathbf X}^{(i+1)T}\rangle
+            \langle\bar{\mathbf X}^{(i+1)}\bar{\mathbf X}^{(i+1)T}\rangle^{-1},
+
+    on the centred data (``c`` is replaced by the sample mean; the draft leaves the centring
+    implicit).
+
+    Parameters
+    ----------
+    params : PCAParams
+    y : array_like, shape (N, L)
+
+    Returns
+    -------
+    PCAParams
+    """
+    C, mean = _check_pca_params(params, y)
+    params = PCAParams(C, mean)
+    return _ipca_m_step(_ipca_e_step(params, y), as_array(y, "y"), params)
+
+
+def _check_pca_params(params, y):
+    if not isinstance(params, tuple) or len(params) != 2:
+        raise ValueError(f"params must be PCAParams(C, c), a 2-tuple; got {type(params).__name__}.")
+    C = as_array(params[0], "C", ndim=2, dims="(L, K)")
+    y, K, mean, _ = _check_data(y, C.shape[1], need_every_column=False)
+    if C.shape != (y.shape[1], K):
+        raise ValueError(f"C must have shape (L, K) = {(y.shape[1], K)}; got {C.shape}.")
+    return C, mean
+
+
+def fit_iterative_pca(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_iter: int = 1000,
+                      tol: float = 1e-10, return_path: bool = False) -> EMResult:
+    r"""Run the draft's iterative PCA (Section 7.3.1) to convergence.
+
+    The E step projects the centred data onto the current column space by the pseudo-inverse
+    (the :math:`\epsilon\to0` posterior mean); the M step regresses the data on those
+    projections. Each step minimizes the squared reconstruction error over one argument, so
+    ``log_lik`` (here :math:`-\tfrac12` the total squared reconstruction error) never decreases.
+    Together the two steps send :math:`\operatorname{span}(\mathbf C)` to
+    :math:`\operatorname{span}(\mathbf S\mathbf C)` (a subspace iteration), so the span of ``C``
+    converges to the top-``K`` principal subspace at the rate :math:`\lambda_{K+1}/\lambda_K`;
+    ``C`` itself is not orthonormal. Each iteration costs :math:`O(NLK + K^3)`, with no
+    :math:`L\times L` covariance (Roweis' motivation for EM-PCA).
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+    K : int
+        ``1 <= K <= min(L, N - 1)``.
+    rng : numpy.random.Generator, optional
+        Draws the initial ``C`` when ``init`` is ``None``.
+    init : PCAParams, optional
+        ``c`` is replaced by the sample mean.
+    max_iter, tol : int, float
+        See :func:`~pedagogy_lib.em.run_em`.
+    return_path : bool
+
+    Returns
+    -------
+    EMResult
+        ``params`` is a :class:`PCAParams`; ``elbo`` is ``None`` (a point-mass posterior has no
+        finite entropy).
+    """
+    y, K, mean, var = _check_data(y, K, need_every_column=False)
+    if init is None:
+        C0 = check_rng(rng).standard_normal((y.shape[1], K)) * np.sqrt(var.mean())
+    else:
+        C0, _ = _check_pca_params(init, y)
+    return run_em(iterative_pca_model(), PCAParams(C0, mean), y, max_iter=max_iter, tol=tol,
+                  return_path=return_path)

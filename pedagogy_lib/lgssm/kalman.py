@@ -1,0 +1,830 @@
+r"""Kalman filter and Rauch-Tung-Striebel smoother for the state-space model (book Section 2.2.2).
+
+The linear-Gaussian state-space model (LGSSM) of Section 2.2.2, with the initial prior of Eq. 2.49:
+
+.. math::
+    \hat{\mathbf X}_1 \sim \mathcal N(\boldsymbol\mu_1, \boldsymbol\Sigma_1), \qquad
+    \hat p(\mathbf x_t\mid\mathbf x_{t-1}) = \mathcal N(\mathbf A\mathbf x_{t-1} + \mathbf B\mathbf u_{t-1}
+        + \mathbf a, \boldsymbol\Sigma_{\hat x}), \qquad
+    \hat p(\mathbf y_t\mid\mathbf x_t) = \mathcal N(\mathbf C\mathbf x_t + \mathbf c, \boldsymbol\Sigma_{\hat y|\hat x}).
+
+Every step of the filter and the smoother is one of the two jointly Gaussian building blocks of
+Section 2.1.2 (:func:`pedagogy_lib.gaussian.marginalize` and
+:func:`pedagogy_lib.gaussian.bayes_invert`) with the roles of its arguments renamed:
+
+* measurement update = BAYES-INVERT, source ``mu_pred[t]``, ``Upsilon_pred[t]``; emission ``C``,
+  ``c``, ``Sigma_y_x`` (Eq. 2.47 from Eq. 2.27; its normalizer is the factor of Eq. 2.40);
+* time update = MARGINALIZE, source ``mu_filt[t]``, ``Upsilon_filt[t]``; "emission" ``A``,
+  ``B u[t] + a``, ``Sigma_x`` (Eq. 2.48 from Eq. 2.26);
+* future conditioning = BAYES-INVERT with the same roles as the time update; its gain is ``J[t]``
+  (Eq. 2.53);
+* backward step = MARGINALIZE, source ``mu_smooth[t+1]``, ``Upsilon_smooth[t+1]``; "emission"
+  ``J[t]``, ``mu_filt[t] - J[t] mu_pred[t+1]``, :math:`\boldsymbol\Upsilon_{t|t+1,T}` (Eq. 2.54), and
+  the cross-covariance block of Eq. 2.19 is Eq. 2.55.
+
+The NumPy reference implementation (``backend="numpy"``) literally calls those two functions; the
+numba kernels (``backend="numba"``, the default) do the same algebra with explicit loops. One
+difference in bookkeeping: :func:`kalman_smoother`'s kernel computes the gains ``J[t]`` during the
+forward pass, when ``A Upsilon_filt[t]`` and the factor of ``Upsilon_pred[t+1]`` are at hand (the
+draft notes that J does not depend on future data); :func:`rts_smoother`, which starts from a
+filter result, computes them in a separate pass from ``A`` and the filter output only.
+
+Measurement update forms (``form=``): ``"covariance"`` factors the ``m x m`` innovation covariance
+(Eq. 2.47); ``"information"`` adds precisions (Eqs. 2.13-2.14 roles) and factors only ``n x n``
+matrices, with :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` computed once;
+``"auto"`` picks the information form when ``m > 2 n``.
+
+Time indexing (stated once): code is 0-based and **row t is the book's t + 1**. ``y[t]`` is
+:math:`\mathbf y_{t+1}`; ``mu_pred[0]`` is the prior mean :math:`\bar{\mathbf x}_{1|0} = \boldsymbol\mu_1`;
+``u[t]`` is :math:`\mathbf u_{t+1}` and drives the transition from row ``t`` into row ``t + 1``, so a
+sequence of length ``T`` needs ``T - 1`` controls; ``J[t]`` and ``Upsilon_cross[t]`` link rows ``t``
+and ``t + 1``.
+
+Shapes: ``n`` latent dimensions, ``m`` observed dimensions, ``n_u`` control dimensions, ``T``
+time steps.
+
+Conventions chosen here (the draft leaves them open):
+
+* No control: pass ``B=None`` (or a ``(n, 0)`` array) and ``u=None``.
+* Missing observations: a row of ``y`` that is entirely NaN skips the measurement update at that
+  step (the filter equals the prediction, the gain is zero, and the step contributes 0 to the log
+  evidence). A row that is only *partly* NaN is rejected with a ``ValueError``: drop those
+  coordinates from the model yourself if that is what you mean.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, check_backend, check_choice, check_shape
+from ..core.jit import njit
+from ..gaussian.blocks import bayes_invert, marginalize
+from ..core.linalg import TAU, chol_solve, symmetrize
+from .model import LGSSMParams, check_params, check_u, check_y
+
+__all__ = [
+    "KalmanFilterResult",
+    "KalmanSmootherResult",
+    "kalman_filter",
+    "kalman_smoother",
+    "rts_smoother",
+]
+
+FORMS = ("auto", "covariance", "information")
+#: ``form="auto"`` uses the information form when ``m > INFORMATION_RATIO * n``.
+INFORMATION_RATIO = 2
+#: Matrix products with at least this many multiply-adds go to BLAS (``np.dot``) inside the kernels;
+#: smaller ones use explicit loops, which avoid the call overhead.
+_BLAS_MIN_WORK = 4096
+
+
+class KalmanFilterResult(NamedTuple):
+    r"""Output of :func:`kalman_filter` (Eqs. 2.45-2.49, 2.40). Row ``t`` is the book's ``t + 1``.
+
+    Attributes
+    ----------
+    mu_pred : ndarray, shape (T, n)
+        One-step predictions :math:`\bar{\mathbf x}_{t|t-1}` (Eq. 2.46); row 0 is :math:`\boldsymbol\mu_1`.
+    Upsilon_pred : ndarray, shape (T, n, n)
+        :math:`\boldsymbol\Upsilon_{t|t-1}` (Eq. 2.46); row 0 is :math:`\boldsymbol\Sigma_1`.
+    mu_filt : ndarray, shape (T, n)
+        Filter means :math:`\bar{\mathbf x}_{t|t}` (Eq. 2.45).
+    Upsilon_filt : ndarray, shape (T, n, n)
+        Filter covariances :math:`\boldsymbol\Upsilon_{t|t}` (Eq. 2.45).
+    K : ndarray, shape (T, n, m)
+        Kalman gains :math:`\mathbf K_t` (Eq. 2.47); zero at steps with a missing observation.
+    log_p_y : ndarray, shape (T,)
+        :math:`\log\hat p(\mathbf y_t\mid\mathbf y_1,\dots,\mathbf y_{t-1})`, the factors of Eq. 2.40
+        (0 at steps with a missing observation).
+    log_evidence : float
+        :math:`\log\hat p(\mathbf y_1,\dots,\mathbf y_T)`, the sum of ``log_p_y`` (Eq. 2.40).
+    """
+
+    mu_pred: np.ndarray
+    Upsilon_pred: np.ndarray
+    mu_filt: np.ndarray
+    Upsilon_filt: np.ndarray
+    K: np.ndarray
+    log_p_y: np.ndarray
+    log_evidence: float
+
+
+class KalmanSmootherResult(NamedTuple):
+    r"""Output of :func:`kalman_smoother`: the filter fields plus the RTS smoother (Eqs. 2.50-2.55).
+
+    Attributes
+    ----------
+    mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, log_evidence
+        As in :class:`KalmanFilterResult`.
+    mu_smooth : ndarray, shape (T, n)
+        Smoother means :math:`\bar{\mathbf x}_{t|T}` (Eq. 2.50).
+    Upsilon_smooth : ndarray, shape (T, n, n)
+        Smoother covariances :math:`\boldsymbol\Upsilon_{t|T}` (Eq. 2.50).
+    J : ndarray, shape (T - 1, n, n)
+        Smoother gains; ``J[t]`` is the book's :math:`\mathbf J_{t+1}` (Eq. 2.53), linking rows ``t`` and ``t + 1``.
+    Upsilon_cross : ndarray, shape (T - 1, n, n)
+        ``Upsilon_cross[t]`` :math:`= \mathrm{Cov}[\hat{\mathbf X}_{t+1}, \hat{\mathbf X}_t\mid\mathbf y_{1:T}]
+        = \boldsymbol\Upsilon_{t+1|T}\mathbf J_t^T` in 0-based rows (Eq. 2.55); EM needs it.
+    """
+
+    mu_pred: np.ndarray
+    Upsilon_pred: np.ndarray
+    mu_filt: np.ndarray
+    Upsilon_filt: np.ndarray
+    K: np.ndarray
+    log_p_y: np.ndarray
+    log_evidence: float
+    mu_smooth: np.ndarray
+    Upsilon_smooth: np.ndarray
+    J: np.ndarray
+    Upsilon_cross: np.ndarray
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation (once, at the boundary)
+# ------------------------------------------------------------------------------------------------
+
+def _resolve_form(form: str, n: int, m: int) -> str:
+    check_choice(form, "form", FORMS)
+    if form == "auto":
+        return "information" if m > INFORMATION_RATIO * n else "covariance"
+    return form
+
+
+def _information_precompute(C, Sigma_y_x):
+    r"""Quantities of the information form that do not change over time (computed once).
+
+    Returns ``RinvC`` :math:`=\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` (m, n),
+    ``G`` :math:`=\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` (n, n), ``diag`` (whether
+    :math:`\boldsymbol\Sigma_{\hat y|\hat x}` is diagonal), ``Rinv_diag`` (m,) (its inverse diagonal, used
+    when ``diag``), ``U_R`` (m, m) (upper Cholesky factor, :math:`\mathbf U^T\mathbf U =
+    \boldsymbol\Sigma_{\hat y|\hat x}`, used otherwise) and ``logdet_R``.
+    """
+    m = C.shape[0]
+    d = np.diag(Sigma_y_x)
+    diag = not np.any(Sigma_y_x - np.diag(d))
+    if diag:                                   # O(m): invert only the diagonal
+        Rinv_diag = 1.0 / d
+        RinvC = C * Rinv_diag[:, None]
+        U_R = np.zeros((1, 1))
+        logdet_R = float(np.sum(np.log(d)))
+    else:
+        L_R = np.linalg.cholesky(Sigma_y_x)
+        RinvC = np.linalg.solve(L_R.T, np.linalg.solve(L_R, C))   # triangular systems, no inverse
+        Rinv_diag = np.zeros(m)
+        U_R = np.ascontiguousarray(L_R.T)
+        logdet_R = 2.0 * float(np.sum(np.log(np.diag(L_R))))
+    G = symmetrize(C.T @ RinvC)
+    return (np.ascontiguousarray(RinvC), np.ascontiguousarray(G), diag, np.ascontiguousarray(Rinv_diag),
+            U_R, logdet_R)
+
+
+# ------------------------------------------------------------------------------------------------
+# NumPy reference: the Section 2.1.2 building blocks, with their roles renamed (the spec)
+# ------------------------------------------------------------------------------------------------
+
+def _kalman_filter_numpy(mu1, Sigma1, A, B, u, a, Sigma_x, C, c, Sigma_y_x, y, observed, form):
+    """Readable reference for :func:`kalman_filter`: one MARGINALIZE and one BAYES-INVERT per step."""
+    T, n, m = y.shape[0], mu1.shape[0], c.shape[0]
+    mu_pred = np.zeros((T, n))
+    Upsilon_pred = np.zeros((T, n, n))
+    mu_filt = np.zeros((T, n))
+    Upsilon_filt = np.zeros((T, n, n))
+    K = np.zeros((T, n, m))
+    log_p_y = np.zeros(T)
+    mu_pred[0], Upsilon_pred[0] = mu1, Sigma1                       # Eq. 2.49: x_{1|0} = mu_1, Upsilon_{1|0} = Sigma_1
+    for t in range(T):
+        if t > 0:
+            # TIME UPDATE (Eq. 2.48) = MARGINALIZE(filter at t-1, transition): the Eq. 2.26 roles are
+            # source N(mu_filt, Upsilon_filt), "emission" matrix A, offset B u + a, noise Sigma_x.
+            offset = B @ u[t - 1] + a
+            mu_pred[t], Upsilon_pred[t] = marginalize(mu_filt[t - 1], Upsilon_filt[t - 1], A, offset, Sigma_x)
+        if not observed[t]:                                          # missing y_t: nothing to condition on
+            mu_filt[t], Upsilon_filt[t] = mu_pred[t], Upsilon_pred[t]
+            continue
+        # MEASUREMENT UPDATE (Eq. 2.47) = BAYES-INVERT(prediction, emission): Eq. 2.27 (covariance form)
+        # or Eqs. 2.13-2.14 (information form) with source N(mu_pred, Upsilon_pred). Its normalizer is
+        # the marginal of y_t in the same fragment, log p(y_t | y_1..y_{t-1}), a factor of Eq. 2.40.
+        post = bayes_invert(mu_pred[t], Upsilon_pred[t], C, c, Sigma_y_x, y[t], form=form)
+        mu_filt[t], Upsilon_filt[t], K[t], log_p_y[t] = post.mu, post.Sigma, post.gain, post.log_evidence
+    return mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y
+
+
+def _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt):
+    """Readable reference for the RTS backward pass: future conditioning then MARGINALIZE per step.
+
+    It reads only the transition matrix ``A`` and the filter output: no emission parameter and no
+    observation (Section 2.2: the smoother does not re-access the data).
+    """
+    T, n = mu_filt.shape
+    mu_smooth = np.zeros((T, n))
+    Upsilon_smooth = np.zeros((T, n, n))
+    J = np.zeros((max(T - 1, 0), n, n))
+    Upsilon_cross = np.zeros((max(T - 1, 0), n, n))
+    mu_smooth[T - 1], Upsilon_smooth[T - 1] = mu_filt[T - 1], Upsilon_filt[T - 1]   # base case: smoother = filter at T
+    for t in range(T - 2, -1, -1):
+        # FUTURE CONDITIONING (Eq. 2.53) = BAYES-INVERT(filter at t, transition) on fragment A, i.e.
+        # Eqs. 2.25-2.27 with C -> A and Sigma_y|x -> Sigma_x. The marginal that the inversion needs,
+        # N(mu_pred[t+1], Upsilon_pred[t+1]), was already computed by the time update (L927), so we use
+        # the forms of Eq. 2.53 written with it: gain J_t and covariance Upsilon_{t|t+1,T} (Eq. 2.52).
+        L_pred = np.linalg.cholesky(Upsilon_pred[t + 1])
+        J[t] = chol_solve(L_pred, A @ Upsilon_filt[t]).T             # J_t = Upsilon_filt A^T Upsilon_pred^{-1}
+        Upsilon_future = symmetrize(Upsilon_filt[t] - J[t] @ Upsilon_pred[t + 1] @ J[t].T)
+        # BACKWARD STEP (Eq. 2.54) = MARGINALIZE(smoother at t+1, future-conditioned): the Eq. 2.26 roles
+        # are source N(mu_smooth[t+1], Upsilon_smooth[t+1]), matrix J_t, offset mu_filt - J_t mu_pred[t+1],
+        # noise Upsilon_{t|t+1,T}.
+        offset_back = mu_filt[t] - J[t] @ mu_pred[t + 1]
+        mu_smooth[t], Upsilon_smooth[t] = marginalize(mu_smooth[t + 1], Upsilon_smooth[t + 1], J[t],
+                                                      offset_back, Upsilon_future)
+        # CROSS-COVARIANCE (Eq. 2.55) = the Eq. 2.19 block "Sigma_x C^T" of the same fragment.
+        Upsilon_cross[t] = Upsilon_smooth[t + 1] @ J[t].T
+    return mu_smooth, Upsilon_smooth, J, Upsilon_cross
+
+
+# ------------------------------------------------------------------------------------------------
+# numba kernels: same algebra, explicit loops on preallocated work arrays
+# ------------------------------------------------------------------------------------------------
+# Small dense helpers. All matrices are C-contiguous; inner loops run along rows (AXPY form), which
+# LLVM vectorizes without reassociating sums (no fastmath). Products large enough to amortize a BLAS
+# call go to np.dot.
+
+@njit
+def _mm(X, Y, out):
+    """out = X @ Y (X: p x q, Y: q x r)."""
+    p, q = X.shape
+    r = Y.shape[1]
+    if p * q * r >= _BLAS_MIN_WORK:
+        np.dot(X, Y, out)
+        return
+    if r < 8:                       # short rows: scalar dot products beat short vector loops
+        for i in range(p):
+            for j in range(r):
+                s = 0.0
+                for k in range(q):
+                    s += X[i, k] * Y[k, j]
+                out[i, j] = s
+        return
+    for i in range(p):
+        for j in range(r):
+            out[i, j] = 0.0
+        for k in range(q):
+            x = X[i, k]
+            for j in range(r):
+                out[i, j] += x * Y[k, j]
+
+
+@njit
+def _mtm(Z, out):
+    """out = Z^T @ Z (Z: p x q), exactly symmetric."""
+    p, q = Z.shape
+    if p * q * q >= _BLAS_MIN_WORK:
+        np.dot(Z.T, Z, out)
+        _symmetrize_into(out, out)
+        return
+    if q < 8:                       # short rows: scalar dot products (same order for (i, j) and (j, i))
+        for i in range(q):
+            for j in range(q):
+                s = 0.0
+                for k in range(p):
+                    s += Z[k, i] * Z[k, j]
+                out[i, j] = s
+        return
+    for i in range(q):
+        for j in range(q):
+            out[i, j] = 0.0
+    # full rows (AXPY form, vectorizes); the sum for (i, j) and (j, i) runs over the same products in
+    # the same order, so the result is exactly symmetric
+    for k in range(p):
+        for i in range(q):
+            z = Z[k, i]
+            for j in range(q):
+                out[i, j] += z * Z[k, j]
+
+
+@njit
+def _chol_upper(S, U):
+    """Upper Cholesky factor U (U^T U = S), written into U.
+
+    Small matrices: right-looking row updates. Large ones: LAPACK (``np.linalg.cholesky``), transposed.
+    """
+    n = S.shape[0]
+    if n * n * n >= 3 * _BLAS_MIN_WORK:
+        L = np.linalg.cholesky(S)
+        for i in range(n):
+            for j in range(n):
+                U[i, j] = L[j, i]
+        return
+    for i in range(n):
+        for j in range(n):
+            U[i, j] = S[i, j] if j >= i else 0.0
+    for k in range(n):
+        d = np.sqrt(U[k, k])
+        inv_d = 1.0 / d
+        for j in range(k, n):
+            U[k, j] *= inv_d
+        for i in range(k + 1, n):
+            f = U[k, i]
+            for j in range(i, n):
+                U[i, j] -= f * U[k, j]
+
+
+@njit
+def _chol_logdet(U):
+    """log|S| from the Cholesky factor U of S."""
+    out = 0.0
+    for i in range(U.shape[0]):
+        out += np.log(U[i, i])
+    return 2.0 * out
+
+
+@njit
+def _solve_ut(U, X):
+    """In place: X <- U^{-T} X (forward substitution with the lower factor L = U^T); X is n x r."""
+    n = U.shape[0]
+    r = X.shape[1]
+    for i in range(n):
+        for j in range(i):
+            f = U[j, i]
+            for k in range(r):
+                X[i, k] -= f * X[j, k]
+        inv_d = 1.0 / U[i, i]
+        for k in range(r):
+            X[i, k] *= inv_d
+
+
+@njit
+def _solve_u(U, X):
+    """In place: X <- U^{-1} X (back substitution); X is n x r."""
+    n = U.shape[0]
+    r = X.shape[1]
+    for i in range(n - 1, -1, -1):
+        for j in range(i + 1, n):
+            f = U[i, j]
+            for k in range(r):
+                X[i, k] -= f * X[j, k]
+        inv_d = 1.0 / U[i, i]
+        for k in range(r):
+            X[i, k] *= inv_d
+
+
+@njit
+def _solve_ut_vec(U, x):
+    """In place: x <- U^{-T} x for a vector."""
+    n = U.shape[0]
+    for i in range(n):
+        s = x[i]
+        for j in range(i):
+            s -= U[j, i] * x[j]
+        x[i] = s / U[i, i]
+
+
+@njit
+def _symmetrize_into(S, out):
+    n = S.shape[0]
+    for i in range(n):
+        out[i, i] = S[i, i]
+        for j in range(i + 1, n):
+            v = 0.5 * (S[i, j] + S[j, i])
+            out[i, j] = v
+            out[j, i] = v
+
+
+@njit
+def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y_x, y, observed, info,
+                         RinvC, CtRinv, G, diag, Rinv_diag, U_R, logdet_R, want_J,
+                         mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, J):
+    """Numba kernel for :func:`kalman_filter`; same math as ``_kalman_filter_numpy``; inputs validated.
+
+    ``At`` and ``Ct`` are contiguous copies of the transposes; ``RinvC`` ... ``logdet_R`` are the
+    information-form constants of ``_information_precompute`` (unused when ``info`` is False).
+    With ``want_J`` the smoother gains ``J[t]`` (Eq. 2.53) are also computed here, in the forward
+    pass, while ``A Upsilon_filt[t]`` and the factor of ``Upsilon_pred[t+1]`` are at hand: they do
+    not depend on future observations (Section 2.2.2). The last seven arguments are the outputs,
+    allocated by the caller (NumPy backs large arrays with huge pages, which makes first-touch page
+    faults cheap); ``J`` may have length 0 when ``want_J`` is False.
+    """
+    T, m = y.shape
+    n = mu1.shape[0]
+    n_u = u.shape[1]
+    log_tau = np.log(TAU)
+    # work arrays
+    AU = np.empty((n, n))
+    tmp_nn = np.empty((n, n))
+    r = np.empty(m)
+    CP = np.empty((m, n))
+    S = np.empty((m, m))
+    U_S = np.empty((m, m))
+    KT = np.empty((m, n))
+    U_P = np.empty((n, n))
+    UG = np.empty((n, n))
+    M = np.empty((n, n))
+    U_M = np.empty((n, n))
+    V = np.empty((n, n))
+    b = np.empty(n)
+    Vb = np.empty(n)
+    w = np.empty(m)
+    Rw = np.empty(m)
+    JT = np.empty((n, n))
+
+    mu_pred[0] = mu1                                                # Eq. 2.49
+    Upsilon_pred[0] = Sigma1
+    if info:
+        _chol_upper(Sigma1, U_P)
+    for t in range(T):
+        if t > 0:
+            # TIME UPDATE (Eq. 2.48 = Eq. 2.26 roles): mu_pred = A mu_filt + B u + a;
+            # Upsilon_pred = A Upsilon_filt A^T + Sigma_x
+            for i in range(n):
+                s = a[i]
+                for j in range(n):
+                    s += A[i, j] * mu_filt[t - 1, j]
+                for j in range(n_u):
+                    s += B[i, j] * u[t - 1, j]
+                mu_pred[t, i] = s
+            _mm(A, Upsilon_filt[t - 1], AU)
+            _mm(AU, At, tmp_nn)
+            for i in range(n):
+                for j in range(n):
+                    tmp_nn[i, j] += Sigma_x[i, j]
+            _symmetrize_into(tmp_nn, Upsilon_pred[t])
+            if want_J or info:
+                _chol_upper(Upsilon_pred[t], U_P)                  # Upsilon_pred = U_P^T U_P
+            if want_J:
+                # FUTURE CONDITIONING gain (Eq. 2.53): J^T = Upsilon_pred^{-1} (A Upsilon_filt)
+                for i in range(n):
+                    for j in range(n):
+                        JT[i, j] = AU[i, j]
+                _solve_ut(U_P, JT)
+                _solve_u(U_P, JT)
+                for i in range(n):
+                    for j in range(n):
+                        J[t - 1, i, j] = JT[j, i]
+        P = Upsilon_pred[t]
+        if observed[t] == 0:                                        # missing y_t: no measurement update
+            for i in range(n):
+                mu_filt[t, i] = mu_pred[t, i]
+                for j in range(n):
+                    Upsilon_filt[t, i, j] = P[i, j]
+                for k in range(m):
+                    K[t, i, k] = 0.0
+            log_p_y[t] = 0.0
+            continue
+        # innovation r = y_t - (C mu_pred + c), accumulated along rows of C^T (AXPY form, vectorizes over m)
+        for i in range(m):
+            r[i] = y[t, i] - c[i]
+        for j in range(n):
+            f = mu_pred[t, j]
+            for i in range(m):
+                r[i] -= f * Ct[j, i]
+        if not info:
+            # MEASUREMENT UPDATE, covariance form (Eq. 2.47 = Eq. 2.27 roles)
+            _mm(C, P, CP)                                           # C Upsilon_pred
+            _mm(CP, Ct, S)                                          # Sigma_y = C Upsilon_pred C^T + Sigma_y|x (Eq. 2.17)
+            for i in range(m):
+                for j in range(m):
+                    S[i, j] += Sigma_y_x[i, j]
+            _chol_upper(S, U_S)                                     # Sigma_y = U_S^T U_S
+            logdet_S = _chol_logdet(U_S)
+            for i in range(m):
+                for j in range(n):
+                    KT[i, j] = CP[i, j]
+            _solve_ut(U_S, KT)                                      # Z = U_S^{-T} C Upsilon_pred
+            for i in range(m):
+                w[i] = r[i]
+            _solve_ut_vec(U_S, w)                                   # whitened innovation U_S^{-T} r
+            quad = 0.0
+            for i in range(m):
+                quad += w[i] * w[i]
+            _mtm(KT, tmp_nn)                                        # K Sigma_y K^T = Z^T Z
+            Uf = Upsilon_filt[t]
+            for i in range(n):
+                s = mu_pred[t, i]
+                for k in range(m):
+                    s += KT[k, i] * w[k]                            # K r = Z^T w
+                mu_filt[t, i] = s
+                for j in range(n):
+                    Uf[i, j] = P[i, j] - tmp_nn[i, j]               # Upsilon_filt = Upsilon_pred - K Sigma_y K^T
+            _symmetrize_into(Uf, Uf)
+            _solve_u(U_S, KT)                                       # K^T = Sigma_y^{-1} C Upsilon_pred
+            for i in range(n):
+                for k in range(m):
+                    K[t, i, k] = KT[k, i]
+            log_p_y[t] = -0.5 * (quad + logdet_S + m * log_tau)    # Eq. 2.18 with Eq. 2.40 roles
+        else:
+            # MEASUREMENT UPDATE, information form (Eqs. 2.13-2.14 roles): with Upsilon_pred = U_P^T U_P,
+            # Upsilon_filt = (Upsilon_pred^{-1} + G)^{-1} = U_P^T M^{-1} U_P, M = I + U_P G U_P^T,
+            # so only n x n matrices are factored, and |Sigma_y| = |Sigma_y|x| |M| (determinant lemma).
+            # (U_P was computed right after the time update.)
+            _mm(U_P, G, UG)
+            for i in range(n):                                      # M = I + (U_P G) U_P^T
+                for j in range(n):
+                    s = 1.0 if i == j else 0.0
+                    for k in range(j, n):
+                        s += UG[i, k] * U_P[j, k]
+                    M[i, j] = s
+            _symmetrize_into(M, M)
+            _chol_upper(M, U_M)
+            logdet_M = _chol_logdet(U_M)
+            for i in range(n):
+                for j in range(n):
+                    V[i, j] = U_P[i, j]
+            _solve_ut(U_M, V)                                       # V = U_M^{-T} U_P
+            _mtm(V, Upsilon_filt[t])                                # Upsilon_filt = V^T V (Eq. 2.14)
+            # b = C^T Sigma_y|x^{-1} r and r^T Sigma_y|x^{-1} r
+            for i in range(n):
+                b[i] = 0.0
+            quad_R = 0.0
+            if diag:
+                for k in range(m):
+                    rk = r[k]
+                    quad_R += rk * rk * Rinv_diag[k]
+                    for i in range(n):
+                        b[i] += RinvC[k, i] * rk
+            else:
+                for k in range(m):
+                    Rw[k] = r[k]
+                _solve_ut_vec(U_R, Rw)
+                for k in range(m):
+                    quad_R += Rw[k] * Rw[k]
+                    rk = r[k]
+                    for i in range(n):
+                        b[i] += RinvC[k, i] * rk
+            # mu_filt = mu_pred + Upsilon_filt b  (Eq. 2.13 written as a correction)
+            Uf = Upsilon_filt[t]
+            for i in range(n):
+                s = mu_pred[t, i]
+                for j in range(n):
+                    s += Uf[i, j] * b[j]
+                mu_filt[t, i] = s
+            # r^T Sigma_y^{-1} r = r^T Sigma_y|x^{-1} r - b^T Upsilon_filt b (Woodbury), b^T Upsilon_filt b = |V b|^2
+            quad = quad_R
+            for i in range(n):
+                s = 0.0
+                for j in range(n):
+                    s += V[i, j] * b[j]
+                Vb[i] = s
+                quad -= s * s
+            # K = Upsilon_filt C^T Sigma_y|x^{-1}  (Eq. 2.15)
+            _mm(Uf, CtRinv, K[t])
+            log_p_y[t] = -0.5 * (quad + logdet_R + logdet_M + m * log_tau)
+
+
+@njit
+def _rts_gains_numba(A, Upsilon_pred, Upsilon_filt, J):
+    """Numba kernel: smoother gains ``J[t]`` (Eq. 2.53) from the filter output and ``A`` alone (into ``J``)."""
+    T, n = Upsilon_filt.shape[0], Upsilon_filt.shape[1]
+    AU = np.empty((n, n))
+    U_P = np.empty((n, n))
+    for t in range(T - 1):
+        # FUTURE CONDITIONING (Eq. 2.53): J_t = Upsilon_filt A^T Upsilon_pred[t+1]^{-1}, i.e.
+        # J_t^T = Upsilon_pred[t+1]^{-1} (A Upsilon_filt), by two triangular solves
+        _mm(A, Upsilon_filt[t], AU)
+        _chol_upper(Upsilon_pred[t + 1], U_P)
+        _solve_ut(U_P, AU)
+        _solve_u(U_P, AU)
+        for i in range(n):
+            for j in range(n):
+                J[t, i, j] = AU[j, i]
+
+
+@njit
+def _rts_backward_numba(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross):
+    """Numba kernel for the RTS backward step (Eqs. 2.54-2.55) given the gains; same math as
+    ``_rts_numpy``; inputs validated; writes into the last three (caller-allocated) arrays.
+    No emission parameter, observation or control is passed in."""
+    T, n = mu_filt.shape
+    D = np.empty((n, n))
+    JD = np.empty((n, n))
+    JT = np.empty((n, n))
+    tmp = np.empty((n, n))
+    dmu = np.empty(n)
+    mu_smooth[T - 1] = mu_filt[T - 1]                               # base case: smoother = filter at T
+    Upsilon_smooth[T - 1] = Upsilon_filt[T - 1]
+    for t in range(T - 2, -1, -1):
+        for i in range(n):
+            for j in range(n):
+                JT[i, j] = J[t, j, i]
+        # BACKWARD STEP (Eq. 2.54): mu_smooth = mu_filt + J (mu_smooth[t+1] - mu_pred[t+1]);
+        # Upsilon_smooth = Upsilon_filt + J (Upsilon_smooth[t+1] - Upsilon_pred[t+1]) J^T
+        for i in range(n):
+            dmu[i] = mu_smooth[t + 1, i] - mu_pred[t + 1, i]
+        for i in range(n):
+            s = mu_filt[t, i]
+            for k in range(n):
+                s += JT[k, i] * dmu[k]
+            mu_smooth[t, i] = s
+        for i in range(n):
+            for j in range(n):
+                D[i, j] = Upsilon_smooth[t + 1, i, j] - Upsilon_pred[t + 1, i, j]
+        _mm(J[t], D, JD)
+        _mm(JD, JT, tmp)
+        for i in range(n):
+            for j in range(n):
+                tmp[i, j] += Upsilon_filt[t, i, j]
+        _symmetrize_into(tmp, Upsilon_smooth[t])
+        # CROSS-COVARIANCE (Eq. 2.55): Cov[x_{t+1}, x_t | y] = Upsilon_smooth[t+1] J_t^T
+        _mm(Upsilon_smooth[t + 1], JT, Upsilon_cross[t])
+
+
+# ------------------------------------------------------------------------------------------------
+# Public functions
+# ------------------------------------------------------------------------------------------------
+
+def _run_filter(p, y, observed, u, form, backend, want_J=False):
+    """Dispatch the forward pass; returns the six filter arrays and ``J`` (numba with ``want_J``) or None."""
+    n, m = p.mu1.shape[0], p.c.shape[0]
+    if backend == "numpy":
+        return _kalman_filter_numpy(p.mu1, p.Sigma1, p.A, p.B, u, p.a, p.Sigma_x, p.C, p.c, p.Sigma_y_x,
+                                    y, observed, form), None
+    info = form == "information"
+    if info:
+        RinvC, G, diag, Rinv_diag, U_R, logdet_R = _information_precompute(p.C, p.Sigma_y_x)
+    else:
+        RinvC, G, diag, Rinv_diag, U_R, logdet_R = np.zeros((m, n)), np.zeros((n, n)), True, np.zeros(m), \
+            np.zeros((1, 1)), 0.0
+    CtRinv = np.ascontiguousarray(RinvC.T)
+    T = y.shape[0]
+    out = (np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n, m)),
+           np.empty(T))
+    J = np.empty((max(T - 1, 0) if want_J else 0, n, n))
+    _kalman_filter_numba(p.mu1, p.Sigma1, p.A, np.ascontiguousarray(p.A.T), p.B, u, p.a, p.Sigma_x,
+                         p.C, np.ascontiguousarray(p.C.T), p.c, p.Sigma_y_x, y, observed, info,
+                         RinvC, CtRinv, G, diag, Rinv_diag, U_R, logdet_R, want_J, *out, J)
+    return out, (J if want_J else None)
+
+
+def _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J):
+    """Allocate the smoother outputs and run the numba backward kernel; returns (mu, Upsilon, J, cross)."""
+    T, n = mu_filt.shape
+    mu_smooth, Upsilon_smooth = np.empty((T, n)), np.empty((T, n, n))
+    Upsilon_cross = np.empty((max(T - 1, 0), n, n))
+    _rts_backward_numba(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross)
+    return mu_smooth, Upsilon_smooth, J, Upsilon_cross
+
+
+def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
+                  backend: str = "numba") -> KalmanFilterResult:
+    r"""Kalman filter (Section 2.2.2, Eqs. 2.45-2.49) with the log evidence of Eq. 2.40.
+
+    Alternates the measurement update (BAYES-INVERT, Eq. 2.47) and the time update (MARGINALIZE,
+    Eq. 2.48), starting from :math:`\bar{\mathbf x}_{1|0}=\boldsymbol\mu_1,
+    \boldsymbol\Upsilon_{1|0}=\boldsymbol\Sigma_1` (Eq. 2.49):
+
+    .. math::
+        \mathbf K_t = \boldsymbol\Upsilon_{t|t-1}\mathbf C^T[\mathbf C\boldsymbol\Upsilon_{t|t-1}\mathbf C^T
+            + \boldsymbol\Sigma_{\hat y|\hat x}]^{-1}, \quad
+        \bar{\mathbf x}_{t|t} = \bar{\mathbf x}_{t|t-1} + \mathbf K_t[\mathbf y_t - (\mathbf C\bar{\mathbf x}_{t|t-1}+\mathbf c)],
+        \quad \boldsymbol\Upsilon_{t|t} = \boldsymbol\Upsilon_{t|t-1} - \mathbf K_t\mathbf C\boldsymbol\Upsilon_{t|t-1},
+
+        \bar{\mathbf x}_{t+1|t} = \mathbf A\bar{\mathbf x}_{t|t} + \mathbf B\mathbf u_t + \mathbf a, \quad
+        \boldsymbol\Upsilon_{t+1|t} = \mathbf A\boldsymbol\Upsilon_{t|t}\mathbf A^T + \boldsymbol\Sigma_{\hat x}.
+
+    The information form computes the same posterior from
+    :math:`\boldsymbol\Upsilon_{t|t}^{-1} = \boldsymbol\Upsilon_{t|t-1}^{-1} + \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`
+    (the roles of Eqs. 2.13-2.14): it factors only ``n x n`` matrices per step and precomputes
+    :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` once, so it is the form to use when
+    ``m >> n`` (the neural-decoder case of Section 2.2.2); a diagonal :math:`\boldsymbol\Sigma_{\hat y|\hat x}`
+    is inverted in :math:`O(m)`.
+
+    Parameters
+    ----------
+    params : LGSSMParams
+        The model; covariances must be symmetric positive definite.
+    y : array_like, shape (T, m)
+        Observations; row ``t`` is the book's :math:`\mathbf y_{t+1}`. A row of NaN is a missing
+        observation (its measurement update is skipped); partly-NaN rows are rejected.
+    u : array_like, shape (T - 1, n_u), optional
+        Controls; row ``t`` is the book's :math:`\mathbf u_{t+1}` and drives the transition from row
+        ``t`` to row ``t + 1``. Required when ``params.B`` has columns, else omit.
+    form : {"auto", "covariance", "information"}
+        Measurement-update algebra; ``"auto"`` picks the information form when ``m > 2 n``.
+    backend : {"numba", "numpy"}
+        The compiled kernel, or the readable reference built from :mod:`pedagogy_lib.gaussian`.
+
+    Returns
+    -------
+    KalmanFilterResult
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, a covariance that is not symmetric positive definite, a non-finite
+        parameter, an empty or partly-missing ``y``, or missing/unexpected controls.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = LGSSMParams(mu1=np.zeros(1), Sigma1=np.eye(1), A=np.eye(1), B=None, a=np.zeros(1),
+    ...                 Sigma_x=np.eye(1), C=np.eye(1), c=np.zeros(1), Sigma_y_x=np.eye(1))
+    >>> res = kalman_filter(p, np.array([[1.0]]))
+    >>> round(float(res.mu_filt[0, 0]), 12), round(float(res.Upsilon_filt[0, 0, 0]), 12)
+    (0.5, 0.5)
+    """
+    p, (n, m, n_u) = check_params(params)
+    y, observed = check_y(y, m)
+    u = check_u(u, y.shape[0], n_u)
+    form = _resolve_form(form, n, m)
+    backend = check_backend(backend)
+    out, _ = _run_filter(p, y, observed, u, form, backend)
+    return KalmanFilterResult(*out, float(np.sum(out[5])))
+
+
+def _check_filter_result(A, filt) -> tuple:
+    if not isinstance(filt, (KalmanFilterResult, KalmanSmootherResult)):
+        raise TypeError(f"filt must be a KalmanFilterResult; got {type(filt).__name__}.")
+    A = as_array(A, "A", ndim=2, dims="(n, n)")
+    n = A.shape[0]
+    check_shape(A, "A", (n, n), dims="(n, n)")
+    mu_filt = as_array(filt.mu_filt, "filt.mu_filt", ndim=2, dims="(T, n)")
+    T = mu_filt.shape[0]
+    check_shape(mu_filt, "filt.mu_filt", (T, n), dims="(T, n)")
+    mu_pred = as_array(filt.mu_pred, "filt.mu_pred", shape=(T, n), dims="(T, n)")
+    Upsilon_filt = as_array(filt.Upsilon_filt, "filt.Upsilon_filt", shape=(T, n, n), dims="(T, n, n)")
+    Upsilon_pred = as_array(filt.Upsilon_pred, "filt.Upsilon_pred", shape=(T, n, n), dims="(T, n, n)")
+    if T == 0:
+        raise ValueError("filt must hold at least one time step (T >= 1); got T = 0.")
+    return A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt
+
+
+def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> KalmanSmootherResult:
+    r"""RTS backward pass (Section 2.2.2, Eqs. 2.50-2.55) from a filter result and :math:`\mathbf A` only.
+
+    .. math::
+        \mathbf J_{t-1} = \boldsymbol\Upsilon_{t-1|t-1}\mathbf A^T\boldsymbol\Upsilon_{t|t-1}^{-1}, \quad
+        \bar{\mathbf x}_{t-1|T} = \bar{\mathbf x}_{t-1|t-1} + \mathbf J_{t-1}(\bar{\mathbf x}_{t|T} - \bar{\mathbf x}_{t|t-1}),
+
+        \boldsymbol\Upsilon_{t-1|T} = \boldsymbol\Upsilon_{t-1|t-1}
+            + \mathbf J_{t-1}(\boldsymbol\Upsilon_{t|T} - \boldsymbol\Upsilon_{t|t-1})\mathbf J_{t-1}^T, \quad
+        \mathrm{Cov}[\hat{\mathbf X}_t, \hat{\mathbf X}_{t-1}\mid\mathbf y_{1:T}] = \boldsymbol\Upsilon_{t|T}\mathbf J_{t-1}^T.
+
+    The signature makes the point of Section 2.2 explicit: the backward pass needs no emission
+    parameter, no observation and not even the controls (they are folded into ``filt.mu_pred``).
+
+    Parameters
+    ----------
+    A : array_like, shape (n, n)
+        The transition matrix used by the filter.
+    filt : KalmanFilterResult
+        Output of :func:`kalman_filter`.
+    backend : {"numba", "numpy"}
+
+    Returns
+    -------
+    KalmanSmootherResult
+    """
+    A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt = _check_filter_result(A, filt)
+    backend = check_backend(backend)
+    if backend == "numba":
+        J = np.empty((max(mu_filt.shape[0] - 1, 0),) + A.shape)
+        _rts_gains_numba(A, Upsilon_pred, Upsilon_filt, J)
+        smooth = _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J)
+    else:
+        smooth = _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt)
+    return KalmanSmootherResult(filt.mu_pred, filt.Upsilon_pred, filt.mu_filt, filt.Upsilon_filt, filt.K,
+                                filt.log_p_y, float(filt.log_evidence), *smooth)
+
+
+def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
+                    backend: str = "numba") -> KalmanSmootherResult:
+    r"""Kalman filter followed by the RTS smoother (Section 2.2.2, Eqs. 2.45-2.55).
+
+    Runs :func:`kalman_filter` forward, then the backward pass of :func:`rts_smoother`, which starts
+    from the filter at the last step (smoother = filter at ``t = T``) and applies future conditioning
+    (Eq. 2.53) and the backward step (Eq. 2.54) at each earlier step.
+
+    Parameters
+    ----------
+    params, y, u, form, backend
+        As in :func:`kalman_filter`.
+
+    Returns
+    -------
+    KalmanSmootherResult
+        Filter fields, smoother means and covariances, the gains ``J`` and the cross-covariances
+        ``Upsilon_cross[t]`` :math:`=\mathrm{Cov}[\hat{\mathbf X}_{t+1},\hat{\mathbf X}_t\mid\mathbf y_{1:T}]`.
+    """
+    p, (n, m, n_u) = check_params(params)
+    y, observed = check_y(y, m)
+    u = check_u(u, y.shape[0], n_u)
+    form = _resolve_form(form, n, m)
+    backend = check_backend(backend)
+    out, J = _run_filter(p, y, observed, u, form, backend, want_J=True)
+    if backend == "numba":           # J was computed in the forward pass (it needs no future data)
+        smooth = _run_backward(out[0], out[1], out[2], out[3], J)
+    else:
+        smooth = _rts_numpy(p.A, out[0], out[1], out[2], out[3])
+    return KalmanSmootherResult(*out, float(np.sum(out[5])), *smooth)
+
+
+def warmup_kernels() -> None:
+    """Compile (or load from cache) every kernel once on tiny inputs, both measurement-update forms."""
+    n, m = 2, 3
+    p = LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.eye(n), np.ones((n, 1)), np.zeros(n), np.eye(n),
+                    np.ones((m, n)), np.zeros(m), np.eye(m))
+    y = np.ones((3, m))
+    y[1] = np.nan
+    u = np.zeros((2, 1))
+    for form in ("covariance", "information"):
+        kalman_smoother(p, y, u, form=form)
+    kalman_smoother(p._replace(Sigma_y_x=np.eye(m) + 0.1), y, u, form="information")

@@ -1,0 +1,155 @@
+r"""The linear-Gaussian state-space model itself (book Section 2.2.2, Eq. 2.49): its parameters,
+their validation and sampling, shared by every algorithm that uses the model.
+
+.. math::
+    \hat{\mathbf X}_1 \sim \mathcal N(\boldsymbol\mu_1, \boldsymbol\Sigma_1), \qquad
+    \hat p(\mathbf x_t\mid\mathbf x_{t-1}) = \mathcal N(\mathbf A\mathbf x_{t-1} + \mathbf B\mathbf u_{t-1}
+        + \mathbf a, \boldsymbol\Sigma_{\hat x}), \qquad
+    \hat p(\mathbf y_t\mid\mathbf x_t) = \mathcal N(\mathbf C\mathbf x_t + \mathbf c, \boldsymbol\Sigma_{\hat y|\hat x}).
+
+The Kalman filter and RTS smoother (:mod:`pedagogy_lib.lgssm.kalman`), EM
+(:mod:`pedagogy_lib.lgssm.em`) and the particle filter (:mod:`pedagogy_lib.smc.particle`) all take
+an :class:`LGSSMParams` and validate it with :func:`check_params`; none of them depends on another
+for the model. Time indexing is 0-based: row ``t`` is the book's ``t + 1`` and ``u[t]`` drives the
+transition from row ``t`` to row ``t + 1`` (so ``T`` steps need ``T - 1`` controls).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, check_int, check_rng, check_shape, check_spd
+
+__all__ = ["LGSSMParams", "check_params", "check_y", "check_u", "sample_lgssm"]
+
+
+class LGSSMParams(NamedTuple):
+    r"""Parameters of the linear-Gaussian state-space model (Section 2.2.2, Eq. 2.49).
+
+    Attributes
+    ----------
+    mu1 : ndarray, shape (n,)
+        Prior mean of the first state, :math:`\boldsymbol\mu_1 = \bar{\mathbf x}_{1|0}`.
+    Sigma1 : ndarray, shape (n, n)
+        Prior covariance of the first state, :math:`\boldsymbol\Sigma_1 = \boldsymbol\Upsilon_{1|0}`.
+    A : ndarray, shape (n, n)
+        State-transition matrix :math:`\mathbf A`.
+    B : ndarray, shape (n, n_u), or None
+        Control matrix :math:`\mathbf B`; ``None`` (or ``n_u = 0`` columns) means no control.
+    a : ndarray, shape (n,)
+        Transition offset :math:`\mathbf a`.
+    Sigma_x : ndarray, shape (n, n)
+        State-transition noise covariance :math:`\boldsymbol\Sigma_{\hat x}`.
+    C : ndarray, shape (m, n)
+        Emission matrix :math:`\mathbf C`.
+    c : ndarray, shape (m,)
+        Emission offset :math:`\mathbf c`.
+    Sigma_y_x : ndarray, shape (m, m)
+        Emission noise covariance :math:`\boldsymbol\Sigma_{\hat y|\hat x}`.
+    """
+
+    mu1: np.ndarray
+    Sigma1: np.ndarray
+    A: np.ndarray
+    B: np.ndarray | None
+    a: np.ndarray
+    Sigma_x: np.ndarray
+    C: np.ndarray
+    c: np.ndarray
+    Sigma_y_x: np.ndarray
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation (once, at the boundary); public because every LGSSM algorithm uses it
+# ------------------------------------------------------------------------------------------------
+
+def check_params(params) -> tuple:
+    """Validate an :class:`LGSSMParams`; return clean arrays and ``(n, m, n_u)``."""
+    if not isinstance(params, LGSSMParams):
+        raise TypeError(f"params must be an LGSSMParams; got {type(params).__name__}.")
+    mu1 = as_array(params.mu1, "mu1", ndim=1, dims="(n,)")
+    n = mu1.shape[0]
+    if n == 0:
+        raise ValueError("mu1 must have at least one entry (n >= 1); got shape (0,).")
+    Sigma1 = as_array(params.Sigma1, "Sigma1", shape=(n, n), dims="(n, n)")
+    check_spd(Sigma1, "Sigma1")
+    A = as_array(params.A, "A", shape=(n, n), dims="(n, n)")
+    if params.B is None:
+        B = np.zeros((n, 0))
+    else:
+        B = as_array(params.B, "B", ndim=2, dims="(n, n_u)")
+        check_shape(B, "B", (n, None), dims="(n, n_u)")
+    a = as_array(params.a, "a", shape=(n,), dims="(n,)")
+    Sigma_x = as_array(params.Sigma_x, "Sigma_x", shape=(n, n), dims="(n, n)")
+    check_spd(Sigma_x, "Sigma_x")
+    c = as_array(params.c, "c", ndim=1, dims="(m,)")
+    m = c.shape[0]
+    if m == 0:
+        raise ValueError("c must have at least one entry (m >= 1); got shape (0,).")
+    C = as_array(params.C, "C", shape=(m, n), dims="(m, n)")
+    Sigma_y_x = as_array(params.Sigma_y_x, "Sigma_y_x", shape=(m, m), dims="(m, m)")
+    check_spd(Sigma_y_x, "Sigma_y_x")
+    return LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, B.shape[1])
+
+
+def check_y(y, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate observations; return ``(y with missing rows zeroed, observed mask as uint8)``."""
+    y = as_array(y, "y", ndim=2, dims="(T, m)", finite=False)
+    check_shape(y, "y", (None, m), dims="(T, m)")
+    if y.shape[0] == 0:
+        raise ValueError("y must hold at least one time step (T >= 1); got shape (0, m).")
+    if np.isinf(y).any():
+        t, i = (int(v) for v in np.argwhere(np.isinf(y))[0])
+        raise ValueError(f"y must be finite or NaN (NaN marks a missing row); got {y[t, i]} at index ({t}, {i}).")
+    nan = np.isnan(y)
+    partial = nan.any(axis=1) & ~nan.all(axis=1)
+    if partial.any():
+        t = int(np.argmax(partial))
+        raise ValueError(f"y[{t}] is partly NaN ({int(nan[t].sum())} of {m} entries): only whole rows may be "
+                         "missing. Drop the missing coordinates from C, c and Sigma_y_x for that step, or "
+                         "mark the whole row as NaN.")
+    observed = (~nan[:, 0]).astype(np.uint8)
+    if observed.all():
+        return y, observed
+    return np.ascontiguousarray(np.where(nan, 0.0, y)), observed
+
+
+def check_u(u, T: int, n_u: int) -> np.ndarray:
+    """Validate controls: shape ``(T - 1, n_u)``; ``None`` is allowed only when there is no control."""
+    if u is None:
+        if n_u > 0:
+            raise ValueError(f"u is required because B has n_u = {n_u} columns: pass controls of shape "
+                             f"(T - 1, n_u) = ({T - 1}, {n_u}).")
+        return np.zeros((max(T - 1, 0), 0))
+    return as_array(u, "u", shape=(T - 1, n_u), dims="(T - 1, n_u)")
+
+
+def sample_lgssm(params: LGSSMParams, T: int, *, rng, u=None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Draw one sequence :math:`(\mathbf x_{1:T}, \mathbf y_{1:T})` from the LGSSM (Eq. 2.35 with Eq. 2.49).
+
+    Parameters
+    ----------
+    params : LGSSMParams
+    T : int
+        Number of time steps (at least 1).
+    rng : numpy.random.Generator
+    u : array_like, shape (T - 1, n_u), optional
+        Controls, as in :func:`pedagogy_lib.lgssm.kalman.kalman_filter`.
+
+    Returns
+    -------
+    x : ndarray, shape (T, n)
+    y : ndarray, shape (T, m)
+    """
+    rng = check_rng(rng)
+    p, (n, m, n_u) = check_params(params)
+    T = check_int(T, "T", minimum=1)
+    u = check_u(u, T, n_u)
+    L1, Lx, Ly = (np.linalg.cholesky(S) for S in (p.Sigma1, p.Sigma_x, p.Sigma_y_x))
+    x = np.zeros((T, n))
+    x[0] = p.mu1 + L1 @ rng.standard_normal(n)
+    for t in range(1, T):
+        x[t] = p.A @ x[t - 1] + p.B @ u[t - 1] + p.a + Lx @ rng.standard_normal(n)
+    y = x @ p.C.T + p.c + rng.standard_normal((T, m)) @ Ly.T
+    return x, y

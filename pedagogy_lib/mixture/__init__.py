@@ -1,0 +1,15 @@
+"""Gaussian mixture models: the model and its inference (book Section 2.1.1) and learning by EM and
+K-means (Section 7.1).
+
+* :mod:`~pedagogy_lib.mixture.model`: parameters, sampling, posterior over the class, marginal
+  density, linear and quadratic class boundaries.
+* :mod:`~pedagogy_lib.mixture.em`: sufficient statistics, M step, ELBO, :func:`fit_gmm` (full,
+  diagonal and tied covariances; a fused numba E step with a NumPy twin), k-means++ and K-means.
+"""
+from . import em, model
+from .em import *  # noqa: F401,F403
+from .em import __all__ as _em_all
+from .model import *  # noqa: F401,F403
+from .model import __all__ as _model_all
+
+__all__ = ["em", "model", *_model_all, *_em_all]

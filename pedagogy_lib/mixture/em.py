@@ -1,0 +1,879 @@
+r"""Learning a Gaussian mixture by EM, and K-means as its zero-variance limit (book Section 7.1).
+
+Chapter 6 turns the coupled marginal cross entropy of Eq. 6.1 into an alternation (Section
+6.3.1): an E step that sets the recognition distribution to the model posterior, and an M step
+that minimizes the joint cross entropy with that distribution held fixed. For the GMM of Eq. 2.2
+both steps are closed form (Section 7.1).
+
+**E step.** The responsibilities are the posterior class probabilities of Eqs. 2.6-2.8,
+computed in log space,
+
+.. math::
+    r_{nk} = \mathbb E[\check X_k\mid\mathbf y_n] = \mathrm{softmax}\{\hat{\mathbf z}_n\}_k, \qquad
+    \hat z_{nk} = \log\pi_k - \tfrac L2\log\tau - \tfrac12\log|\boldsymbol\Sigma_k|
+        - \tfrac12(\mathbf y_n-\boldsymbol\mu_k)^T\boldsymbol\Sigma_k^{-1}(\mathbf y_n-\boldsymbol\mu_k),
+
+and all the M step needs of them are the expected sufficient statistics of Section 7.1
+(sums rather than the book's averages :math:`\langle\cdot\rangle`, i.e. :math:`N` times them),
+
+.. math::
+    N_k = \sum_n r_{nk}, \qquad \sum_n r_{nk}\,\mathbf y_n, \qquad \sum_n r_{nk}\,\mathbf y_n\mathbf y_n^T.
+
+The code accumulates the last two *centred on the means the E step used*,
+:math:`\mathbf d_{nk} = \mathbf y_n - \boldsymbol\mu_k^{\text{old}}`, so that the covariance update
+subtracts two small numbers rather than two large ones (the book's form
+:math:`\langle\check X_k\mathbf Y\mathbf Y^T\rangle/\langle\check X_k\rangle - \boldsymbol\mu_k\boldsymbol\mu_k^T`
+loses digits when the data sit far from the origin). See :class:`GMMStats`.
+
+**M step** (Section 7.1, from the Lagrangian):
+
+.. math::
+    \pi_k = \frac{N_k}{N}, \qquad
+    \boldsymbol\mu_k = \frac{\sum_n r_{nk}\mathbf y_n}{N_k}, \qquad
+    \boldsymbol\Sigma_k = \frac{\sum_n r_{nk}(\mathbf y_n-\boldsymbol\mu_k)(\mathbf y_n-\boldsymbol\mu_k)^T}{N_k},
+
+with the diagonal of :math:`\boldsymbol\Sigma_k` only (``"diag"``), or one pooled
+:math:`\boldsymbol\Sigma = \sum_k N_k\boldsymbol\Sigma_k / N` (``"tied"``, the LDA model of Eq. 2.9).
+
+**K-means** (Section 7.1.1) is the limit of this algorithm when every component has the same
+isotropic covariance :math:`\sigma^2\mathbf I` and :math:`\sigma\to0`: the responsibilities harden
+into nearest-mean assignments (:func:`kmeans`, Lloyd's algorithm), and the mean update is unchanged.
+
+Numerics: responsibilities by log-sum-exp; Cholesky factors instead of inverses; eigenvalues of
+every covariance floored at ``reg_covar`` with a :class:`CovarianceFloorWarning` when the floor
+binds; a component that loses all responsibility keeps its old mean and covariance with an
+:class:`EmptyComponentWarning`; a NaN or infinite log likelihood stops EM with a
+``FloatingPointError`` (from :func:`~pedagogy_lib.em.run_em`) instead of propagating.
+
+The full E step with its statistics is one pass over the data, fused in a numba kernel
+(:func:`_stats_numba`, explicit loops) with a line-by-line NumPy twin (:func:`_stats_numpy`);
+``backend`` chooses. Shapes: ``N`` observations as rows of ``y`` ``(N, L)``, ``K`` components;
+components are numbered ``0..K-1`` (the book: ``1..K``).
+"""
+from __future__ import annotations
+
+import warnings
+from functools import partial
+from typing import NamedTuple
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from ..core.checks import as_array, check_backend, check_choice, check_int, check_positive, check_prob_rows, check_rng
+from ..core.jit import njit
+from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
+from ..core.linalg import TAU, chol_solve, symmetrize
+from .model import COVARIANCE_TYPES, GMMParams, check_params
+
+__all__ = [
+    "GMMStats",
+    "KMeansResult",
+    "gmm_suff_stats",
+    "gmm_stats_from_responsibilities",
+    "gmm_m_step",
+    "gmm_elbo",
+    "gmm_em_model",
+    "fit_gmm",
+    "kmeans_plusplus",
+    "kmeans",
+]
+
+
+class GMMStats(NamedTuple):
+    r"""Expected sufficient statistics of the GMM (Section 7.1, "The E step"), as sums over the data.
+
+    Attributes
+    ----------
+    N_k : ndarray, shape (K,)
+        :math:`N_k = \sum_n r_{nk}`, the soft count of component :math:`k` (the book's
+        :math:`\langle\check X_k\rangle` times :math:`N`).
+    sum_d : ndarray, shape (K, L)
+        :math:`\sum_n r_{nk}(\mathbf y_n - \mathbf a_k)`.
+    sum_dd : ndarray, shape (K, L, L)
+        :math:`\sum_n r_{nk}(\mathbf y_n - \mathbf a_k)(\mathbf y_n - \mathbf a_k)^T`, symmetric.
+    mu_ref : ndarray, shape (K, L)
+        The centring points :math:`\mathbf a_k` (the means the E step used).
+    log_lik : float
+        :math:`\ell(\boldsymbol\theta) = \sum_n\log\hat p(\mathbf y_n;\boldsymbol\theta)` at the
+        parameters whose posterior gave :math:`r` (NaN when :math:`r` was supplied by hand).
+    entropy : float
+        :math:`\sum_n \mathrm H[r_{n\cdot}] = -\sum_{n,k} r_{nk}\log r_{nk}`, needed for the ELBo.
+    """
+
+    N_k: np.ndarray
+    sum_d: np.ndarray
+    sum_dd: np.ndarray
+    mu_ref: np.ndarray
+    log_lik: float
+    entropy: float
+
+
+class KMeansResult(NamedTuple):
+    r"""Outcome of :func:`kmeans` (Section 7.1.1).
+
+    Attributes
+    ----------
+    mu : ndarray, shape (K, L)
+        Final centres :math:`\boldsymbol\mu_k`.
+    labels : ndarray of int, shape (N,)
+        Nearest-centre assignment of every point under the final centres.
+    inertia : ndarray, shape (n_iter + 1,)
+        :math:`J^{(i)} = \sum_n\min_k\|\mathbf y_n-\boldsymbol\mu_k^{(i)}\|^2` for every iterate
+        (entry 0: the initial centres); non-increasing.
+    n_iter : int
+        Number of mean updates performed.
+    converged : bool
+        True if the assignments stopped changing (an exact fixed point).
+    """
+
+    mu: np.ndarray
+    labels: np.ndarray
+    inertia: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+INITS = ("kmeans++",)
+
+# ---------------------------------------------------------------------------------------------
+# E step + sufficient statistics: NumPy twin and numba kernel (same names, same equations)
+# ---------------------------------------------------------------------------------------------
+#
+# Both take validated, contiguous float64 inputs:
+#   y (N, L); mu (K, L); U (K, L, L) with U[k] = L_k^{-T} (upper triangular), where
+#   Sigma_k = L_k L_k^T, so that (y - mu_k)^T Sigma_k^{-1} (y - mu_k) = || U[k]^T (y - mu_k) ||^2;
+#   b (K,) = log pi_k - (L/2) log tau - (1/2) log|Sigma_k|  (the y-independent part of Eq. 2.8);
+# they add into the zero-initialized M (K, L+1, L+1) the moments of the extended vector
+# d~_nk = (y_n - mu_k, 1):
+#   M[k] = sum_n r_nk d~_nk d~_nk^T = [[sum_n r_nk d d^T, sum_n r_nk d], [sum_n r_nk d^T, N_k]]
+# (the kernel fills at least the upper triangle) and return (log_lik, entropy).
+
+
+def _stats_numpy(y, mu, U, b, M):
+    """Readable twin of :func:`_stats_numba`: vectorized over points, a loop over components."""
+    N, L = y.shape
+    K = mu.shape[0]
+    z = np.empty((N, K))
+    for k in range(K):
+        d = y - mu[k]                                    # d_nk = y_n - mu_k
+        w = d @ U[k]                                     # rows: (L_k^{-1} d_nk)^T
+        z[:, k] = b[k] - 0.5 * np.sum(w * w, axis=1)     # Eq. 2.8: the logit z_nk
+    zmax = np.max(z, axis=1, keepdims=True)
+    e = np.exp(z - zmax)
+    s = np.sum(e, axis=1, keepdims=True)
+    lse = zmax + np.log(s)                               # log p(y_n) (Eq. 2.10), by log-sum-exp
+    r = e / s                                            # responsibilities r_nk (Eqs. 2.6-2.7)
+    log_lik = float(np.sum(lse))
+    pos = r > 0.0                                        # 0 log 0 = 0
+    entropy = -float(np.sum(r * np.where(pos, z - lse, 0.0)))   # -sum r log r, with log r = z - lse
+    for k in range(K):
+        d_ext = np.hstack([y - mu[k], np.ones((N, 1))])  # d~_nk = (y_n - mu_k, 1)
+        M[k] += (r[:, k:k + 1] * d_ext).T @ d_ext        # sum_n r_nk d~ d~^T: N_k, sum r d, sum r d d^T
+    return log_lik, entropy
+
+
+@njit
+def _stats_numba(y, mu, U, b, M):
+    """Numba kernel: one pass over blocks of points, fusing logits, log-sum-exp, responsibilities, moments.
+
+    Same math as :func:`_stats_numpy`. Each block of ``B`` points is transposed so that every
+    inner loop runs over the points of the block: contiguous, free of reductions, so it
+    vectorizes without fastmath. The moments are accumulated per lane and summed at the end when
+    ``L <= 4``; for larger ``L`` each block adds one BLAS product ``(r d~)^T d~`` per component.
+    """
+    N, L = y.shape
+    K = mu.shape[0]
+    L1 = L + 1
+    B = 128
+    use_gemm = L > 4
+    yb = np.zeros((L, B))                                # the block, transposed
+    D = np.zeros((K, L1, B))                             # D[k, :, n] = d~_nk = (y_n - mu_k, 1)
+    W = np.zeros((L, B))                                 # W[:, n] = L_k^{-1} d_nk
+    q = np.zeros(B)                                      # Mahalanobis distances
+    z = np.zeros((K, B))                                 # logits, then exp(z - zmax)
+    R = np.zeros((K, B))                                 # responsibilities
+    zmax = np.zeros(B)
+    s = np.zeros(B)
+    lse = np.zeros(B)
+    RD = np.zeros((L1, B))                               # r_nk d~_nk
+    acc = np.zeros((K, L1, L1, B if not use_gemm else 1))
+    log_lik = 0.0
+    entropy = 0.0
+    for start in range(0, N, B):
+        m = min(B, N - start)
+        for n in range(m):
+            for i in range(L):
+                yb[i, n] = y[start + n, i]
+        for k in range(K):
+            for i in range(L):
+                mki = mu[k, i]
+                for n in range(m):
+                    D[k, i, n] = yb[i, n] - mki          # d_nk = y_n - mu_k
+                    W[i, n] = 0.0
+            for n in range(m):
+                D[k, L, n] = 1.0
+                q[n] = 0.0
+            for j in range(L):                           # W = L_k^{-1} D, one column of L_k^{-1} at a time
+                for i in range(j, L):
+                    c = U[k, j, i]
+                    for n in range(m):
+                        W[i, n] += c * D[k, j, n]
+            for i in range(L):
+                for n in range(m):
+                    q[n] += W[i, n] * W[i, n]
+            bk = b[k]
+            for n in range(m):
+                z[k, n] = bk - 0.5 * q[n]                # Eq. 2.8: the logit z_nk
+        for n in range(m):
+            zmax[n] = -np.inf
+            s[n] = 0.0
+        for k in range(K):
+            for n in range(m):
+                if z[k, n] > zmax[n]:
+                    zmax[n] = z[k, n]
+        for k in range(K):
+            for n in range(m):
+                R[k, n] = np.exp(z[k, n] - zmax[n])
+                s[n] += R[k, n]
+        for n in range(m):
+            lse[n] = zmax[n] + np.log(s[n])              # log p(y_n) (Eq. 2.10)
+            log_lik += lse[n]
+        for k in range(K):
+            for n in range(m):
+                r = R[k, n] / s[n]                       # responsibility r_nk (Eqs. 2.6-2.7)
+                R[k, n] = r
+                if r > 0.0:                              # 0 log 0 = 0
+                    entropy -= r * (z[k, n] - lse[n])
+        for k in range(K):
+            for i in range(L1):
+                for n in range(m):
+                    RD[i, n] = R[k, n] * D[k, i, n]
+                for n in range(m, B):                    # padding of the last block adds nothing
+                    RD[i, n] = 0.0
+            if use_gemm:
+                M[k] += np.dot(RD, D[k].T)               # sum_n r_nk d~ d~^T over the block
+            else:
+                for i in range(L1):
+                    for j in range(i, L1):
+                        for n in range(m):
+                            acc[k, i, j, n] += RD[i, n] * D[k, j, n]
+    if not use_gemm:
+        for k in range(K):
+            for i in range(L1):
+                for j in range(i, L1):
+                    t = 0.0
+                    for n in range(B):
+                        t += acc[k, i, j, n]
+                    M[k, i, j] += t
+    return log_lik, entropy
+
+
+_STATS = {"numpy": _stats_numpy, "numba": _stats_numba}
+
+
+def _mirror_upper(S):
+    """Copy the upper triangle of each ``S[k]`` into its lower triangle."""
+    upper = np.triu(S)
+    return upper + np.swapaxes(np.triu(S, 1), -1, -2)
+
+
+def _e_step_inputs(pi, mu, chol):
+    """Precompute ``U[k] = L_k^{-T}`` and ``b_k`` (the data-independent part of each logit)."""
+    K, L = mu.shape
+    U = np.empty((K, L, L))
+    b = np.empty(K)
+    eye = np.eye(L)
+    with np.errstate(divide="ignore"):                   # pi_k = 0 gives log pi_k = -inf: never chosen
+        log_pi = np.log(pi)
+    for k in range(K):
+        U[k] = solve_triangular(chol[k], eye, lower=True, check_finite=False).T
+        b[k] = log_pi[k] - 0.5 * L * np.log(TAU) - np.sum(np.log(np.diag(chol[k])))
+    return U, b
+
+
+def _stats(pi, mu, chol, y, backend):
+    """The E step on validated inputs: a :class:`GMMStats` at the parameters ``(pi, mu, L L^T)``."""
+    K, L = mu.shape
+    U, b = _e_step_inputs(pi, mu, chol)
+    M = np.zeros((K, L + 1, L + 1))
+    log_lik, entropy = _STATS[backend](y, np.ascontiguousarray(mu), U, b, M)
+    M = _mirror_upper(M)
+    return GMMStats(M[:, L, L].copy(), M[:, :L, L].copy(), np.ascontiguousarray(M[:, :L, :L]), mu.copy(),
+                    float(log_lik), float(entropy))
+
+
+def _chol_or_raise(Sigma, what):
+    """Cholesky factors of a stack of covariances; a clear error instead of NaN when one is singular."""
+    try:
+        return np.linalg.cholesky(Sigma)
+    except np.linalg.LinAlgError:
+        for k in range(Sigma.shape[0]):
+            try:
+                np.linalg.cholesky(Sigma[k])
+            except np.linalg.LinAlgError:
+                lam = float(np.linalg.eigvalsh(Sigma[k])[0])
+                raise FloatingPointError(
+                    f"{what}: Sigma[{k}] is singular (smallest eigenvalue {lam:.3g}); the component has collapsed "
+                    "onto a point or a subspace. Use reg_covar > 0 to floor the covariances.") from None
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# M step
+# ---------------------------------------------------------------------------------------------
+
+def _m_step(stats: GMMStats, covariance_type: str, reg_covar: float, old: GMMParams | None):
+    """Closed-form M step of Section 7.1 on validated statistics; returns (GMMParams, chol)."""
+    N_k, sum_d, sum_dd, a = stats.N_k, stats.sum_d, stats.sum_dd, stats.mu_ref
+    K, L = a.shape
+    N = float(np.sum(N_k))
+    pi = N_k / N                                                 # pi_k = <X_k> = N_k / N
+    empty = N_k <= 1e-12 * N                                     # responsibility underflowed everywhere
+    safe_N_k = np.where(empty, 1.0, N_k)
+    delta = sum_d / safe_N_k[:, None]                            # mu_k - a_k
+    mu = a + delta                                               # mu_k = sum_n r_nk y_n / N_k
+    # sum_n r_nk (y_n - mu_k)(y_n - mu_k)^T = sum_dd - N_k delta delta^T   (centred at a_k)
+    scatter = sum_dd - N_k[:, None, None] * (delta[:, :, None] * delta[:, None, :])
+    if covariance_type == "full":
+        Sigma = scatter / safe_N_k[:, None, None]                # Sigma_k = scatter_k / N_k
+    elif covariance_type == "diag":
+        var = np.diagonal(scatter, axis1=1, axis2=2) / safe_N_k[:, None]
+        Sigma = var[:, :, None] * np.eye(L)[None]
+    else:                                                        # tied: pooled over components
+        Sigma = np.broadcast_to(np.sum(scatter, axis=0) / N, (K, L, L)).copy()
+    Sigma = symmetrize(Sigma)
+    if empty.any():
+        ks = np.flatnonzero(empty).tolist()
+        warnings.warn(f"component(s) {ks} received zero total responsibility (N_k <= 1e-12 N); their means and "
+                      "covariances were left unchanged and their weights pi_k set to N_k / N. Try another "
+                      "initialization or fewer components.", EmptyComponentWarning, stacklevel=3)
+        if old is not None:
+            mu[empty] = old.mu[empty]
+            if covariance_type != "tied":
+                Sigma[empty] = old.Sigma[empty]
+        else:
+            mu[empty] = a[empty]
+            Sigma[empty] = np.eye(L) * max(reg_covar, 1.0)
+    if reg_covar > 0.0:
+        Sigma = _floor(Sigma, covariance_type, reg_covar)
+    chol = _chol_or_raise(Sigma, "M step")
+    return GMMParams(pi, mu, Sigma), chol
+
+
+def _floor(Sigma, covariance_type, reg_covar):
+    """Raise every eigenvalue below ``reg_covar`` to it (variances for ``"diag"``); warn if any was raised."""
+    K, L, _ = Sigma.shape
+    if covariance_type == "diag":
+        var = np.diagonal(Sigma, axis1=1, axis2=2)
+        low = var < reg_covar
+        if not low.any():
+            return Sigma
+        bound = np.flatnonzero(low.any(axis=1))
+        Sigma = np.maximum(var, reg_covar)[:, :, None] * np.eye(L)[None]
+        smallest = float(var.min())
+    else:
+        lam = np.linalg.eigvalsh(Sigma)                          # ascending, per component
+        low = lam[:, 0] < reg_covar
+        if not low.any():
+            return Sigma
+        bound = np.flatnonzero(low)
+        smallest = float(lam[:, 0].min())
+        Sigma = Sigma.copy()
+        for k in bound:
+            lam_k, V = np.linalg.eigh(Sigma[k])
+            Sigma[k] = symmetrize((V * np.maximum(lam_k, reg_covar)) @ V.T)
+    which = "the tied covariance" if covariance_type == "tied" else f"component(s) {bound.tolist()}"
+    warnings.warn(f"covariance floor reg_covar = {reg_covar:.3g} bound for {which} (smallest eigenvalue "
+                  f"{smallest:.3g}): the component is collapsing onto a point or subspace, where the likelihood "
+                  "is unbounded. Its covariance was floored, so this M step is not exact EM.",
+                  CovarianceFloorWarning, stacklevel=4)
+    return Sigma
+
+
+def _elbo(params: GMMParams, chol, stats: GMMStats) -> float:
+    r"""Sum over n of the ELBo :math:`\sum_k r_{nk}[\log\hat p(k,\mathbf y_n;\boldsymbol\theta) - \log r_{nk}]` from statistics."""
+    pi, mu, _ = params
+    K, L = mu.shape
+    e = mu - stats.mu_ref                                        # mu_k - a_k
+    # sum_n r_nk (y_n - mu_k)(y_n - mu_k)^T from the statistics centred at a_k
+    C = (stats.sum_dd - stats.sum_d[:, :, None] * e[:, None, :] - e[:, :, None] * stats.sum_d[:, None, :]
+         + stats.N_k[:, None, None] * (e[:, :, None] * e[:, None, :]))
+    total = stats.entropy
+    for k in range(K):
+        if stats.N_k[k] == 0.0:                                  # contributes nothing (and pi_k may be 0)
+            continue
+        logdet = 2.0 * np.sum(np.log(np.diag(chol[k])))
+        trace = float(np.trace(chol_solve(chol[k], C[k])))       # tr(Sigma_k^{-1} C_k)
+        total += (stats.N_k[k] * (np.log(pi[k]) - 0.5 * L * np.log(TAU) - 0.5 * logdet) - 0.5 * trace)
+    return float(total)
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------------------------
+
+def _check_y_K(y, K):
+    y = as_array(y, "y", ndim=2, dims="(N, L)")
+    N, L = y.shape
+    if N == 0 or L == 0:
+        raise ValueError(f"y must have at least one row and one column, shape (N, L); got {y.shape}.")
+    K = check_int(K, "K", minimum=1)
+    if K > N:
+        raise ValueError(f"K must be at most N = {N} (the number of rows of y): each component needs a point; "
+                         f"got K = {K}.")
+    return y, K
+
+
+def _check_params_for(params, name, K, L):
+    pi, mu, Sigma, chol = check_params(params)
+    if mu.shape != (K, L):
+        raise ValueError(f"{name}.mu must have shape (K, L) = ({K}, {L}) to match K and y; got {mu.shape}.")
+    return GMMParams(pi, mu, Sigma), chol
+
+
+def _check_stats(stats):
+    if not isinstance(stats, GMMStats):
+        raise TypeError(f"stats must be a GMMStats (from gmm_suff_stats); got {type(stats).__name__}.")
+    a = as_array(stats.mu_ref, "stats.mu_ref", ndim=2, dims="(K, L)")
+    K, L = a.shape
+    N_k = as_array(stats.N_k, "stats.N_k", shape=(K,), dims="(K,)")
+    check_positive(N_k, "stats.N_k", strict=False)
+    if not np.sum(N_k) > 0:
+        raise ValueError("stats.N_k must have a positive sum (the number of observations); got 0.")
+    sum_d = as_array(stats.sum_d, "stats.sum_d", shape=(K, L), dims="(K, L)")
+    sum_dd = as_array(stats.sum_dd, "stats.sum_dd", shape=(K, L, L), dims="(K, L, L)")
+    return GMMStats(N_k, sum_d, sum_dd, a, float(stats.log_lik), float(stats.entropy))
+
+
+def _check_reg(reg_covar):
+    arr = np.asarray(reg_covar, dtype=np.float64)
+    if arr.ndim != 0:
+        raise ValueError(f"reg_covar must be a scalar; got an array of shape {arr.shape}.")
+    return float(check_positive(arr, "reg_covar", strict=False))
+
+
+# ---------------------------------------------------------------------------------------------
+# public: the steps
+# ---------------------------------------------------------------------------------------------
+
+def gmm_suff_stats(params: GMMParams, y, *, backend: str = "numba") -> GMMStats:
+    r"""The E step of Section 7.1: responsibilities and their expected sufficient statistics, in one pass.
+
+    .. math::
+        r_{nk} = \mathrm{softmax}\{\hat{\mathbf z}_n\}_k, \quad
+        N_k = \sum_n r_{nk}, \quad \sum_n r_{nk}\mathbf d_{nk}, \quad
+        \sum_n r_{nk}\mathbf d_{nk}\mathbf d_{nk}^T, \qquad \mathbf d_{nk} = \mathbf y_n - \boldsymbol\mu_k,
+
+    with the logits :math:`\hat z_{nk}` of Eq. 2.8. The log likelihood
+    :math:`\ell(\boldsymbol\theta) = \sum_n\operatorname{logsumexp}_k\hat z_{nk}` (Eq. 2.10) and the
+    total posterior entropy come out of the same pass. The responsibilities themselves are not
+    stored (use :func:`pedagogy_lib.mixture.gmm_posterior`).
+
+    Parameters
+    ----------
+    params : GMMParams
+        :math:`\boldsymbol\theta = (\boldsymbol\pi, \boldsymbol\mu, \boldsymbol\Sigma)`, full covariances.
+    y : array_like, shape (N, L)
+    backend : {"numba", "numpy"}
+        The fused kernel or its NumPy twin (equal to rounding).
+
+    Returns
+    -------
+    GMMStats
+        Statistics centred at ``params.mu``.
+    """
+    backend = check_backend(backend)
+    pi, mu, _, chol = check_params(params)
+    y = as_array(y, "y", shape=(None, mu.shape[1]), dims="(N, L)")
+    return _stats(pi, mu, chol, y, backend)
+
+
+def gmm_stats_from_responsibilities(y, r, mu_ref=None) -> GMMStats:
+    r"""Sufficient statistics for *any* recognition distribution :math:`\check p(\check X_k=1\mid\mathbf y_n) = r_{nk}`.
+
+    With one-hot rows (observed classes) the M step of Section 7.1 becomes the fully observed
+    maximum-likelihood fit (per-class proportions, means, covariances); with a recognition
+    distribution other than the posterior, :func:`gmm_elbo` gives a bound strictly below the log
+    likelihood (Eq. 6.6).
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+    r : array_like, shape (N, K)
+        Each row a probability vector.
+    mu_ref : array_like, shape (K, L), optional
+        Centring points; default: the responsibility-weighted means (the origin for an empty column).
+
+    Returns
+    -------
+    GMMStats
+        ``log_lik`` is NaN (there are no parameters behind ``r``).
+    """
+    y = as_array(y, "y", ndim=2, dims="(N, L)")
+    N, L = y.shape
+    r = as_array(r, "r", ndim=2, dims="(N, K)")
+    if r.shape[0] != N:
+        raise ValueError(f"r must have one row per observation: shape (N, K) with N = {N}; got {r.shape}.")
+    K = r.shape[1]
+    check_prob_rows(r, "r")
+    N_k = r.sum(axis=0)
+    if mu_ref is None:
+        mu_ref = (r.T @ y) / np.where(N_k > 0, N_k, 1.0)[:, None]
+    else:
+        mu_ref = as_array(mu_ref, "mu_ref", shape=(K, L), dims="(K, L)")
+    sum_d = np.empty((K, L))
+    sum_dd = np.empty((K, L, L))
+    for k in range(K):
+        d = y - mu_ref[k]
+        rd = r[:, k:k + 1] * d
+        sum_d[k] = rd.sum(axis=0)
+        sum_dd[k] = rd.T @ d
+    pos = r > 0
+    entropy = -float(np.sum(np.where(pos, r * np.log(np.where(pos, r, 1.0)), 0.0)))
+    return GMMStats(N_k, sum_d, symmetrize(sum_dd), np.array(mu_ref, dtype=float), float("nan"), entropy)
+
+
+def gmm_m_step(stats: GMMStats, *, covariance_type: str = "full", reg_covar: float = 0.0,
+               old_params: GMMParams | None = None) -> GMMParams:
+    r"""The closed-form M step of Section 7.1 from expected sufficient statistics.
+
+    .. math::
+        \pi_k = \frac{N_k}{\sum_j N_j}, \qquad \boldsymbol\mu_k = \mathbf a_k + \frac{\sum_n r_{nk}\mathbf d_{nk}}{N_k},
+        \qquad \boldsymbol\Sigma_k = \frac{\sum_n r_{nk}(\mathbf y_n-\boldsymbol\mu_k)(\mathbf y_n-\boldsymbol\mu_k)^T}{N_k},
+
+    where :math:`\mathbf d_{nk} = \mathbf y_n - \mathbf a_k` and the scatter about the new mean is
+    ``sum_dd - N_k (mu_k - a_k)(mu_k - a_k)^T``. ``"diag"`` keeps the diagonal of each
+    :math:`\boldsymbol\Sigma_k`; ``"tied"`` pools, :math:`\boldsymbol\Sigma = \sum_k N_k\boldsymbol\Sigma_k/N`.
+
+    Parameters
+    ----------
+    stats : GMMStats
+    covariance_type : {"full", "diag", "tied"}
+    reg_covar : float
+        Eigenvalue floor (non-negative; 0 disables it). Raises a :class:`CovarianceFloorWarning` when it binds.
+    old_params : GMMParams, optional
+        Supplies the mean and covariance of a component with zero responsibility.
+
+    Returns
+    -------
+    GMMParams
+        Full ``(K, L, L)`` covariances.
+    """
+    check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
+    stats = _check_stats(stats)
+    reg_covar = _check_reg(reg_covar)
+    if old_params is not None:
+        K, L = stats.mu_ref.shape
+        old_params, _ = _check_params_for(old_params, "old_params", K, L)
+    return _m_step(stats, covariance_type, reg_covar, old_params)[0]
+
+
+def gmm_elbo(params: GMMParams, stats: GMMStats) -> float:
+    r"""The ELBo (Section 6.3.1) summed over the data, for the recognition distribution behind ``stats``.
+
+    .. math::
+        \sum_n\mathcal B_n = \sum_k\Big[N_k\big(\log\pi_k - \tfrac L2\log\tau - \tfrac12\log|\boldsymbol\Sigma_k|\big)
+          - \tfrac12\operatorname{tr}\big(\boldsymbol\Sigma_k^{-1}\textstyle\sum_n r_{nk}(\mathbf y_n-\boldsymbol\mu_k)
+          (\mathbf y_n-\boldsymbol\mu_k)^T\big)\Big] + \sum_n\mathrm H[r_{n\cdot}]
+
+    This is :math:`\sum_n\sum_k r_{nk}[\log\hat p(k,\mathbf y_n;\boldsymbol\theta)-\log r_{nk}]`, computed
+    from the statistics alone. It equals :math:`\ell(\boldsymbol\theta)` when :math:`r` is the
+    posterior under :math:`\boldsymbol\theta` and is smaller by the summed KL divergence otherwise
+    (Eq. 6.6). The book's free energy is its negative (per datum, divide by :math:`N`).
+
+    Parameters
+    ----------
+    params : GMMParams
+    stats : GMMStats
+
+    Returns
+    -------
+    float
+    """
+    stats = _check_stats(stats)
+    K, L = stats.mu_ref.shape
+    params, chol = _check_params_for(params, "params", K, L)
+    return _elbo(params, chol, stats)
+
+
+# ---------------------------------------------------------------------------------------------
+# public: the EM model and the fit
+# ---------------------------------------------------------------------------------------------
+
+def gmm_em_model(covariance_type: str = "full", reg_covar: float = 0.0, backend: str = "numba") -> EMModel:
+    r"""The GMM as an :class:`~pedagogy_lib.em.EMModel` for :func:`~pedagogy_lib.em.run_em` (data: ``y`` (N, L)).
+
+    The E step returns a :class:`GMMStats`; the log likelihood and the next E step share one pass
+    over the data (the statistics computed with :math:`\ell(\boldsymbol\theta^{(i)})` are reused as
+    the E step at :math:`\boldsymbol\theta^{(i)}`), so an iteration costs one pass, as in scikit-learn.
+    The memo is keyed on the identity of the parameter tuple and of ``y``. The functions assume
+    validated inputs (``y`` a finite, contiguous float64 ``(N, L)`` array), as :func:`fit_gmm` passes them.
+    """
+    check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
+    reg_covar = _check_reg(reg_covar)
+    backend = check_backend(backend)
+    cache: dict = {"params": None, "y": None, "stats": None, "chol": None}
+
+    def chol_of(params):
+        if cache["params"] is params and cache["chol"] is not None:
+            return cache["chol"]
+        return _chol_or_raise(np.asarray(params.Sigma), "E step")
+
+    def e_step(params, y):
+        if cache["params"] is params and cache["y"] is y and cache["stats"] is not None:
+            return cache["stats"]
+        chol = chol_of(params)
+        stats = _stats(params.pi, params.mu, chol, y, backend)
+        cache.update(params=params, y=y, stats=stats, chol=chol)
+        return stats
+
+    def m_step(stats, y, params):
+        new, chol = _m_step(stats, covariance_type, reg_covar, params)
+        cache.update(params=new, stats=None, chol=chol)
+        return new
+
+    def log_likelihood(params, y):
+        return e_step(params, y).log_lik
+
+    def elbo(params, stats, y):
+        return _elbo(params, chol_of(params), stats)
+
+    return EMModel(e_step, m_step, log_likelihood, elbo, None, f"GMM EM ({covariance_type} covariances)")
+
+
+def _nearest(y, mu):
+    """Squared distances to the nearest centre and its index (ties: the lowest index)."""
+    N, K = y.shape[0], mu.shape[0]
+    d2 = np.empty((N, K))
+    for k in range(K):
+        diff = y - mu[k]
+        d2[:, k] = np.einsum("nl,nl->n", diff, diff)
+    labels = np.argmin(d2, axis=1)
+    return d2[np.arange(N), labels], labels
+
+
+def _kmeans_plusplus(y, K, rng):
+    N = y.shape[0]
+    centers = np.empty((K, y.shape[1]))
+    first = int(rng.integers(N))
+    centers[0] = y[first]
+    diff = y - centers[0]
+    D2 = np.einsum("nl,nl->n", diff, diff)                   # squared distance to the nearest centre so far
+    for k in range(1, K):
+        cum = np.cumsum(D2)
+        total = cum[-1]
+        if not total > 0.0:
+            raise ValueError(f"y has fewer than K = {K} distinct rows (only {k} found by k-means++ seeding); "
+                             "reduce K or remove duplicated points.")
+        idx = min(int(np.searchsorted(cum, rng.random() * total, side="right")), N - 1)  # P(n) = D2_n / sum D2
+        centers[k] = y[idx]
+        diff = y - centers[k]
+        D2 = np.minimum(D2, np.einsum("nl,nl->n", diff, diff))
+    return centers
+
+
+def kmeans_plusplus(y, K: int, rng: np.random.Generator) -> np.ndarray:
+    r"""k-means++ seeding (Arthur and Vassilvitskii, 2007): spread-out initial centres drawn from the data.
+
+    The first centre is a uniformly chosen point; each next one is point :math:`n` with probability
+    proportional to :math:`D_n^2`, its squared distance to the nearest centre chosen so far. One
+    uniform number per centre, all from ``rng``. (scikit-learn's version also tries several
+    candidates per step and keeps the best, so its centres differ.)
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+    K : int
+        ``1 <= K <= N``; ``y`` needs at least ``K`` distinct rows.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (K, L)
+        Rows of ``y``.
+    """
+    rng = check_rng(rng)
+    y, K = _check_y_K(y, K)
+    return _kmeans_plusplus(y, K, rng)
+
+
+def _hard_stats(y, mu):
+    """Statistics of the hard (one-hot) nearest-centre assignment, for initializing EM."""
+    _, labels = _nearest(y, mu)
+    r = np.zeros((y.shape[0], mu.shape[0]))
+    r[np.arange(y.shape[0]), labels] = 1.0
+    return gmm_stats_from_responsibilities(y, r, mu)
+
+
+def _fit_once(y, K, rng, init_params, covariance_type, reg_covar, max_iter, tol, backend, return_path):
+    if init_params is None:
+        centers = _kmeans_plusplus(y, K, rng)
+        init_params = _m_step(_hard_stats(y, centers), covariance_type, reg_covar, None)[0]
+    model = gmm_em_model(covariance_type, reg_covar, backend)
+    # tol = 0 runs exactly max_iter iterations (run_em's convention)
+    return run_em(model, init_params, y, max_iter=max_iter, tol=tol,
+                  return_path=return_path)
+
+
+def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generator | None = None,
+            init="kmeans++", max_iter: int = 100, tol: float = 1e-8, reg_covar: float = 1e-6,
+            n_restarts: int = 1, backend: str = "numba", return_path: bool = False) -> EMResult:
+    r"""Fit a Gaussian mixture (Eq. 2.2) by EM (Sections 6.3.1 and 7.1).
+
+    Each iteration is the E step of :func:`gmm_suff_stats` followed by the M step of
+    :func:`gmm_m_step`; :func:`~pedagogy_lib.em.run_em` runs the loop, records
+    :math:`\ell(\boldsymbol\theta^{(i)})` and the ELBo, and checks that the likelihood never decreases.
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+        Observations as rows; finite.
+    K : int
+        Number of components, ``1 <= K <= N``.
+    covariance_type : {"full", "diag", "tied"}
+    rng : numpy.random.Generator, optional
+        Required for ``init="kmeans++"`` (and for restarts).
+    init : "kmeans++" or GMMParams
+        ``"kmeans++"``: :func:`kmeans_plusplus` centres, hard nearest-centre responsibilities, then
+        one M step. A :class:`~pedagogy_lib.mixture.GMMParams` is used as
+        :math:`\boldsymbol\theta^{(0)}` as given (its covariances need not have the structure of
+        ``covariance_type``; the first M step imposes it).
+    max_iter : int
+        Maximum number of EM iterations.
+    tol : float
+        Stop when :math:`\ell^{(i+1)}-\ell^{(i)}\le` ``tol`` :math:`\cdot\max(1,|\ell^{(i)}|)`.
+        ``tol = 0`` runs exactly ``max_iter`` iterations.
+    reg_covar : float
+        Floor on every covariance eigenvalue (variance for ``"diag"``), in the units of ``y``
+        squared; 0 disables it. Unlike scikit-learn's ``reg_covar``, which is *added* to every
+        diagonal at every step, this one acts only when it binds, with a :class:`CovarianceFloorWarning`.
+    n_restarts : int
+        Independent k-means++ initializations (children of ``rng``); the fit with the largest final
+        log likelihood is returned. Must be 1 when ``init`` is a GMMParams.
+    backend : {"numba", "numpy"}
+        Implementation of the E step (see :func:`gmm_suff_stats`).
+    return_path : bool
+        Keep every iterate (for animations).
+
+    Returns
+    -------
+    EMResult
+        ``params`` is a :class:`~pedagogy_lib.mixture.GMMParams` (full covariance arrays);
+        ``log_lik`` has the log likelihood of every iterate, ``elbo`` the bound after every M step.
+        Components are identified only up to a permutation (label switching).
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or values of any argument, ``K > N``, fewer than ``K`` distinct rows, or a
+        constant column of ``y`` with ``reg_covar = 0``.
+    FloatingPointError
+        A covariance became singular (only possible with ``reg_covar = 0``).
+    """
+    backend = check_backend(backend)
+    check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
+    y, K = _check_y_K(y, K)
+    N, L = y.shape
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tol = float(check_positive(tol, "tol", strict=False))
+    reg_covar = _check_reg(reg_covar)
+    n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
+    if reg_covar == 0.0:
+        const = np.flatnonzero(np.all(y == y[0], axis=0))
+        if const.size:
+            raise ValueError(f"y is degenerate: column(s) {const.tolist()} are constant, so every covariance would be "
+                             "singular with reg_covar = 0; use reg_covar > 0 or drop those columns.")
+    if isinstance(init, str):
+        check_choice(init, "init", INITS)
+        rng = check_rng(rng)
+        init_params = None
+    else:
+        init_params, _ = _check_params_for(init, "init", K, L)
+        if n_restarts != 1:
+            raise ValueError(f"n_restarts must be 1 when init is a GMMParams (every restart would be identical); "
+                             f"got {n_restarts}.")
+    fit = partial(_fit_once, y, K, init_params=init_params, covariance_type=covariance_type, reg_covar=reg_covar,
+                  max_iter=max_iter, tol=tol, backend=backend, return_path=return_path)
+    if n_restarts == 1:
+        return fit(rng)
+    return best_of_restarts(fit, rng, n_restarts).best
+
+
+# ---------------------------------------------------------------------------------------------
+# K-means
+# ---------------------------------------------------------------------------------------------
+
+def kmeans(y, K: int, *, rng: np.random.Generator | None = None, init="kmeans++",
+           max_iter: int = 300) -> KMeansResult:
+    r"""K-means by Lloyd's algorithm: the :math:`\sigma\to0` limit of GMM EM (Section 7.1.1).
+
+    .. math::
+        \text{E: } \check p^{(i+1)}(\hat X_j = 1\mid\mathbf y_n) = [\,j = \operatorname{argmin}_k
+            \|\mathbf y_n-\boldsymbol\mu_k^{(i)}\|\,], \qquad
+        \text{M: } \boldsymbol\mu_j^{(i+1)} = \frac{\sum_n\check p^{(i+1)}(\hat X_j=1\mid\mathbf y_n)\,\mathbf y_n}
+            {\sum_n\check p^{(i+1)}(\hat X_j=1\mid\mathbf y_n)}
+
+    Stops when the assignments no longer change (then the centres are an exact fixed point), or
+    after ``max_iter`` mean updates with a :class:`~pedagogy_lib.em.ConvergenceWarning`. A centre
+    that loses all its points stays where it is (:class:`EmptyComponentWarning`). Ties go to the
+    lowest index.
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+    K : int
+        ``1 <= K <= N``.
+    rng : numpy.random.Generator, optional
+        Required for ``init="kmeans++"``.
+    init : "kmeans++" or array_like, shape (K, L)
+        Initial centres :math:`\boldsymbol\mu^{(0)}`.
+    max_iter : int
+
+    Returns
+    -------
+    KMeansResult
+    """
+    y, K = _check_y_K(y, K)
+    N, L = y.shape
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    if isinstance(init, str):
+        check_choice(init, "init", INITS)
+        mu = _kmeans_plusplus(y, K, check_rng(rng))
+    else:
+        mu = as_array(init, "init", shape=(K, L), dims="(K, L)").copy()
+    D2, labels = _nearest(y, mu)                             # E step at mu^(0)
+    inertia = [float(np.sum(D2))]
+    converged = False
+    n_iter = 0
+    for i in range(1, max_iter + 1):
+        counts = np.bincount(labels, minlength=K).astype(float)
+        sums = np.stack([np.bincount(labels, weights=y[:, l], minlength=K) for l in range(L)], axis=1)
+        empty = counts == 0
+        if empty.any():
+            warnings.warn(f"K-means: centre(s) {np.flatnonzero(empty).tolist()} have no points at iteration {i}; "
+                          "they were left in place.", EmptyComponentWarning, stacklevel=2)
+        mu = np.where(empty[:, None], mu, sums / np.where(empty, 1.0, counts)[:, None])   # M step: means
+        D2, new_labels = _nearest(y, mu)                     # E step: nearest centre
+        inertia.append(float(np.sum(D2)))
+        n_iter = i
+        if np.array_equal(new_labels, labels):
+            labels = new_labels
+            converged = True
+            break
+        labels = new_labels
+    if not converged:
+        warnings.warn(f"K-means did not converge in {n_iter} iterations: assignments were still changing. "
+                      "Increase max_iter.", ConvergenceWarning, stacklevel=2)
+    return KMeansResult(mu, labels, np.asarray(inertia), n_iter, converged)
+
+
+def warmup_kernels() -> None:
+    """Compile (or load from the cache) the E-step kernel on a tiny problem."""
+    y = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, 2.0]])
+    mu = np.array([[0.0, 0.0], [2.0, 2.0]])
+    b = np.array([-1.0, -2.0])
+    for L in (2, 6):                                     # both paths: per-lane sums and BLAS products
+        yL = np.hstack([y] * (L // 2))
+        muL = np.hstack([mu] * (L // 2))
+        U = np.broadcast_to(np.eye(L), (2, L, L)).copy()
+        _stats_numba(yL, muL, U, b, np.zeros((2, L + 1, L + 1)))

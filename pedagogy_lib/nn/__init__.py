@@ -1,0 +1,24 @@
+"""Neural networks with hand-written backpropagation (book Sections 5.1.3 and 5.2.1).
+
+* :mod:`~pedagogy_lib.nn.network`: layers, activations, losses, ``Sequential`` models, SGD and Adam,
+  and the finite-difference gradient check every hand-written gradient is tested with.
+* :mod:`~pedagogy_lib.nn.rnn`: the Elman recurrent network and backpropagation through time (a numba
+  kernel with a NumPy twin).
+* :mod:`~pedagogy_lib.nn.infomax`: InfoMax ICA for a square unmixing matrix.
+
+No automatic differentiation: every gradient is written out and checked against finite differences.
+The package re-exports :mod:`~pedagogy_lib.nn.network` (``from pedagogy_lib import nn; nn.Dense``);
+``rnn`` and ``infomax`` are imported on first use.
+"""
+from . import network
+from .network import *  # noqa: F401,F403
+from .network import __all__ as _network_all
+
+__all__ = ["network", "rnn", "infomax", *_network_all]
+
+
+def __getattr__(name):
+    if name in ("rnn", "infomax"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

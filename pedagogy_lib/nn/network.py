@@ -1,0 +1,966 @@
+r"""Small neural networks with hand-written backpropagation (book Section 5.1.3, Eqs. 5.15-5.17).
+
+The network of Eq. 5.15 maps an input :math:`\mathbf y` through :math:`L` layers,
+
+.. math::
+    \check{\mathbf z}_0 = \mathbf y, \qquad
+    \check{\mathbf z}_l = \psi_l(\mathbf D_l\check{\mathbf z}_{l-1} + \mathbf d_l), \quad l = 1,\dots,L,
+
+and backpropagation (Eqs. 5.16-5.17, with the transpose that the printed Eq. 5.16 drops) computes
+the gradient of the surprisal :math:`\mathcal S = -\log\check p(\mathbf x\mid\mathbf y;\phi)`:
+
+.. math::
+    \mathbf b_L = \mathbf J_L\,\frac{d\mathcal S}{d\check{\mathbf z}_L}, \qquad
+    \mathbf b_l = \mathbf J_l\,\mathbf D_{l+1}^{\mathsf T}\,\mathbf b_{l+1}, \qquad
+    \frac{d\mathcal S}{d\mathbf D_l} = \mathbf b_l\check{\mathbf z}_{l-1}^{\mathsf T}, \qquad
+    \frac{d\mathcal S}{d\mathbf d_l} = \mathbf b_l,
+
+where :math:`\mathbf J_l = \mathrm{diag}\,\psi_l'(\cdot)` is the (diagonal) Jacobian of the
+nonlinearity. No automatic differentiation is used anywhere: every layer writes its own
+derivative, and :func:`numerical_gradient` checks it by central differences.
+
+Layout: samples in rows
+-----------------------
+The book stores one sample per *column* (``Y = [y_1 ... y_N]``). Here a minibatch is a 2-D array
+with **one sample per row**, shape ``(N, D_in)``, as in scikit-learn. The weight matrix keeps the
+book's shape, ``D`` of shape ``(D_out, D_in)`` (it *is* :math:`\mathbf D_l`), so the affine map of
+Eq. 5.15 for a whole batch reads ``A = Z_prev @ D.T + d`` (row ``n`` is
+:math:`\mathbf D_l\check{\mathbf z}_{l-1,n} + \mathbf d_l`). Transposing the book's column formulas
+gives the row formulas used in the code (book, one sample as a column  ->  code, a batch in rows):
+
+* :math:`\mathbf D_l\check{\mathbf z}_{l-1}+\mathbf d_l`  ->  ``Z_prev @ D.T + d``;
+* :math:`\mathbf J_l\,\mathbf v` with :math:`\mathbf J_l` diagonal  ->  ``psi_prime(A) * V`` (elementwise);
+* :math:`\mathbf D_{l+1}^{\mathsf T}\mathbf b_{l+1}` (Eq. 5.16, corrected)  ->  ``B_next @ D_next``;
+* :math:`\langle\mathbf b_l\check{\mathbf z}_{l-1}^{\mathsf T}\rangle` (Eq. 5.17, averaged)  ->  ``B.T @ Z_prev``;
+* :math:`\langle\mathbf b_l\rangle`  ->  ``B.sum(axis=0)``.
+
+The losses return the gradient of the **sample average** :math:`\langle\mathcal S\rangle` (the
+book's cross-entropy estimate), so the ``1/N`` is already inside ``grad`` and the sums above
+produce the averaged updates :math:`\Delta\mathbf D_l \propto -\langle\mathbf b_l
+\check{\mathbf z}_{l-1}^{\mathsf T}\rangle` of Section 5.1.3 directly.
+
+Role reversal: in Chapter 5 the network's input is :math:`\mathbf y` and the modelled output is
+:math:`\check{\mathbf x}` (draft footnote 2), so the inputs are called ``Y`` and the loss targets ``X``.
+
+Design
+------
+* **Layers are stateless descriptions; parameters live outside them.** A layer object
+  (:class:`Dense`, :class:`Activation`, :class:`Sequential`) holds only its sizes and choices. Its
+  three methods are pure functions of their arguments:
+
+  - ``init(rng) -> params``
+  - ``forward(params, Z_prev) -> (out, cache)``
+  - ``backward(params, cache, grad_out) -> (grad_in, grads)``, where ``grads`` has exactly the
+    structure of ``params`` and ``grad_in`` is the gradient with respect to the layer's *input*
+    (needed by energy-based models and flows, which differentiate with respect to the data).
+
+* **Parameter collections are nested tuples, lists, dicts and NamedTuples of arrays** (a "tree";
+  :class:`DenseParams` for one affine layer, a tuple of those for a :class:`Sequential`, any
+  container of several networks for a VAE). :func:`tree_map` applies a function leaf by leaf, so
+  the optimizers work on any such collection.
+* **Optimizers are functional**: ``params, state = opt.step(params, grads, state)`` returns new
+  arrays and never modifies its inputs (:class:`SGD` with momentum, :class:`Adam`).
+* Randomness only through an explicit ``np.random.Generator`` (initialization, :func:`minibatches`).
+
+Public ``forward``/``backward`` methods, the losses and the optimizers validate their inputs once
+and raise ``ValueError`` naming the argument; a :class:`Sequential` validates at its boundary and
+calls its layers' unchecked ``_forward``/``_backward``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterator, NamedTuple, Sequence
+
+import numpy as np
+
+from ..core.checks import fmt_shape, as_array, check_choice, check_finite, check_int, check_positive, check_rng
+from ..core.logmath import log_normalize
+from ..core.linalg import TAU
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "DenseParams",
+    "Loss",
+    "GaussianLoss",
+    "SGDState",
+    "AdamState",
+    "Dense",
+    "Activation",
+    "Sequential",
+    "mlp",
+    "sigmoid",
+    "softplus",
+    "squared_error",
+    "bernoulli_cross_entropy",
+    "categorical_cross_entropy",
+    "gaussian_nll",
+    "one_hot",
+    "SGD",
+    "Adam",
+    "tree_map",
+    "tree_leaves",
+    "numerical_gradient",
+    "relative_error",
+    "minibatches",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Parameter trees
+# ----------------------------------------------------------------------------------------------
+
+def _is_namedtuple(x) -> bool:
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def tree_map(fn: Callable, tree, *rest):
+    r"""Apply ``fn`` leaf by leaf to one or more parameter trees of the same structure.
+
+    A tree is an array (a leaf) or a NamedTuple, tuple, list or dict of trees. The result has the
+    structure of ``tree``; ``rest`` must match it (checked by the optimizers, not here).
+
+    Examples
+    --------
+    >>> p = DenseParams(D=np.ones((2, 3)), d=np.zeros(2))
+    >>> float(tree_map(lambda a, b: a - 0.1 * b, p, p).D[0, 0])
+    0.9
+    """
+    if _is_namedtuple(tree):
+        return type(tree)(*(tree_map(fn, *children) for children in zip(tree, *rest)))
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(tree_map(fn, *children) for children in zip(tree, *rest))
+    if isinstance(tree, dict):
+        return {k: tree_map(fn, tree[k], *(r[k] for r in rest)) for k in tree}
+    return fn(tree, *rest)
+
+
+def tree_leaves(tree) -> list:
+    """The arrays of a parameter tree, in the order :func:`tree_map` visits them."""
+    if isinstance(tree, (tuple, list)):
+        return [leaf for child in tree for leaf in tree_leaves(child)]
+    if isinstance(tree, dict):
+        return [leaf for k in tree for leaf in tree_leaves(tree[k])]
+    return [tree]
+
+
+def _tree_paths(tree, prefix: str) -> list[tuple[str, object]]:
+    """``(path, leaf)`` pairs; paths read like Python (``params[1].D``, ``params['enc'][0].d``)."""
+    if _is_namedtuple(tree):
+        return [p for f, c in zip(tree._fields, tree) for p in _tree_paths(c, f"{prefix}.{f}")]
+    if isinstance(tree, (tuple, list)):
+        return [p for i, c in enumerate(tree) for p in _tree_paths(c, f"{prefix}[{i}]")]
+    if isinstance(tree, dict):
+        return [p for k in tree for p in _tree_paths(tree[k], f"{prefix}[{k!r}]")]
+    return [(prefix, tree)]
+
+
+def _check_like(tree, name: str, ref, ref_name: str, finite: bool = True) -> None:
+    """Raise unless ``tree`` has the containers, keys and leaf shapes of ``ref`` (and finite leaves if ``finite``)."""
+    if _is_namedtuple(ref):
+        if type(tree) is not type(ref):
+            raise ValueError(f"{name} must be a {type(ref).__name__} like {ref_name}; got {type(tree).__name__}.")
+        for f in ref._fields:
+            _check_like(getattr(tree, f), f"{name}.{f}", getattr(ref, f), f"{ref_name}.{f}", finite)
+        return
+    if isinstance(ref, (tuple, list)):
+        if not isinstance(tree, (tuple, list)) or len(tree) != len(ref):
+            got = f"length {len(tree)}" if isinstance(tree, (tuple, list)) else type(tree).__name__
+            raise ValueError(f"{name} must be a sequence of length {len(ref)} like {ref_name}; got {got}.")
+        for i, (t, r) in enumerate(zip(tree, ref)):
+            _check_like(t, f"{name}[{i}]", r, f"{ref_name}[{i}]", finite)
+        return
+    if isinstance(ref, dict):
+        if not isinstance(tree, dict) or list(tree) != list(ref):
+            got = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
+            raise ValueError(f"{name} must be a dict with keys {list(ref)} like {ref_name}; got {got}.")
+        for k in ref:
+            _check_like(tree[k], f"{name}[{k!r}]", ref[k], f"{ref_name}[{k!r}]", finite)
+        return
+    arr = np.asarray(tree)
+    ref_shape = np.shape(ref)
+    if arr.shape != ref_shape:
+        raise ValueError(f"{name} must have shape {fmt_shape(ref_shape)} like {ref_name}; "
+                         f"got {fmt_shape(arr.shape)}.")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{name} must be a numeric array; got dtype {arr.dtype}.")
+    if finite:
+        check_finite(arr, name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Stable elementwise functions
+# ----------------------------------------------------------------------------------------------
+
+def sigmoid(a) -> np.ndarray:
+    r"""Logistic function :math:`\sigma(a) = 1/(1+e^{-a})`, without overflow for any finite ``a``.
+
+    Uses :math:`e^{-|a|} \le 1`: :math:`\sigma(a) = 1/(1+e^{-|a|})` for :math:`a \ge 0` and
+    :math:`e^{-|a|}/(1+e^{-|a|})` otherwise.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softplus(a) -> np.ndarray:
+    r"""Softplus :math:`\log(1+e^{a})`, computed as ``logaddexp(0, a)`` (exact for large :math:`|a|`).
+
+    It is the log-partition function of the Bernoulli distribution in its natural parameter, so
+    its derivative is the mean, :math:`\sigma(a)`.
+    """
+    return np.logaddexp(0.0, np.asarray(a, dtype=np.float64))
+
+
+# Each activation: psi(A) and psi'(A, Z), the diagonal of J_l, given the pre-activation A and output Z.
+def _identity(A):
+    return A
+
+
+def _identity_prime(A, Z):
+    return np.ones_like(A)
+
+
+def _relu(A):
+    return np.maximum(A, 0.0)
+
+
+def _relu_prime(A, Z):
+    return (A > 0.0).astype(np.float64)           # the subgradient 0 is used at A == 0
+
+
+def _tanh_prime(A, Z):
+    return 1.0 - Z * Z                            # tanh' = 1 - tanh^2
+
+
+def _logistic_prime(A, Z):
+    return Z * (1.0 - Z)                          # sigma' = sigma (1 - sigma)
+
+
+def _softplus_prime(A, Z):
+    return sigmoid(A)
+
+
+def _silu(A):
+    return A * sigmoid(A)
+
+
+def _silu_prime(A, Z):
+    s = sigmoid(A)
+    return s * (1.0 + A * (1.0 - s))              # d/da [a sigma(a)] = sigma + a sigma (1 - sigma)
+
+
+#: Pointwise nonlinearities :math:`\psi_l` (Eq. 5.15) and their derivatives.
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "identity": (_identity, _identity_prime),
+    "relu": (_relu, _relu_prime),
+    "tanh": (np.tanh, _tanh_prime),
+    "logistic": (sigmoid, _logistic_prime),
+    "softplus": (softplus, _softplus_prime),
+    "silu": (_silu, _silu_prime),
+}
+
+#: Weight initializations: Glorot/Xavier uniform (Glorot and Bengio 2010) and He normal (He et al. 2015).
+INITS = ("glorot", "he")
+
+
+# ----------------------------------------------------------------------------------------------
+# Layers
+# ----------------------------------------------------------------------------------------------
+
+class DenseParams(NamedTuple):
+    r"""Parameters of one affine layer, :math:`\mathbf a = \mathbf D_l\check{\mathbf z}_{l-1} + \mathbf d_l` (Eq. 5.15).
+
+    Attributes
+    ----------
+    D : ndarray, shape (D_out, D_in)
+        Weight matrix :math:`\mathbf D_l`, in the book's orientation (outputs by inputs).
+    d : ndarray, shape (D_out,)
+        Bias :math:`\mathbf d_l`.
+    """
+
+    D: np.ndarray
+    d: np.ndarray
+
+
+def _check_input(Z_prev, name: str, n_in: int, dims: str) -> np.ndarray:
+    return as_array(Z_prev, name, shape=(None, n_in), dims=dims)
+
+
+class Dense:
+    r"""Affine layer :math:`\mathbf D\check{\mathbf z}_{l-1} + \mathbf d` on a batch with samples in rows (Eq. 5.15).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths, :math:`D_{l-1}` and :math:`D_l`.
+    init : {"glorot", "he"}
+        Weight initialization used by :meth:`init`. ``"glorot"``: uniform on
+        :math:`\pm\sqrt{6/(D_{in}+D_{out})}` (variance :math:`2/(D_{in}+D_{out})`), suited to tanh and
+        logistic units. ``"he"``: normal with variance :math:`2/D_{in}`, suited to ReLU-like units.
+        Biases start at zero.
+    """
+
+    def __init__(self, n_in: int, n_out: int, *, init: str = "glorot"):
+        self.n_in = check_int(n_in, "n_in", minimum=1)
+        self.n_out = check_int(n_out, "n_out", minimum=1)
+        self.init_scheme = check_choice(init, "init", INITS)
+
+    def __repr__(self) -> str:
+        return f"Dense({self.n_in}, {self.n_out}, init={self.init_scheme!r})"
+
+    def init(self, rng: np.random.Generator) -> DenseParams:
+        """Draw :math:`\\mathbf D` from the chosen scheme with ``rng``; :math:`\\mathbf d = 0`."""
+        rng = check_rng(rng)
+        shape = (self.n_out, self.n_in)
+        if self.init_scheme == "glorot":
+            a = np.sqrt(6.0 / (self.n_in + self.n_out))
+            D = rng.uniform(-a, a, size=shape)
+        else:
+            D = rng.normal(0.0, np.sqrt(2.0 / self.n_in), size=shape)
+        return DenseParams(D, np.zeros(self.n_out))
+
+    def _check_params(self, params, name: str = "params") -> DenseParams:
+        if not isinstance(params, tuple) or len(params) != 2:
+            raise ValueError(f"{name} must be a DenseParams(D, d); got {type(params).__name__}.")
+        D = as_array(params[0], f"{name}.D", shape=(self.n_out, self.n_in), dims="(D_out, D_in)")
+        d = as_array(params[1], f"{name}.d", shape=(self.n_out,), dims="(D_out,)")
+        return DenseParams(D, d)
+
+    def forward(self, params: DenseParams, Z_prev):
+        r"""Pre-activations ``A = Z_prev @ D.T + d``, i.e. :math:`\mathbf D_l\check{\mathbf z}_{l-1}+\mathbf d_l` per row.
+
+        Parameters
+        ----------
+        params : DenseParams
+        Z_prev : array_like, shape (N, D_in)
+            Inputs :math:`\check{\mathbf z}_{l-1}`, one sample per row.
+
+        Returns
+        -------
+        A : ndarray, shape (N, D_out)
+        cache : ndarray
+            What :meth:`backward` needs (``Z_prev``).
+        """
+        params = self._check_params(params)
+        Z_prev = _check_input(Z_prev, "Z_prev", self.n_in, "(N, D_in)")
+        return self._forward(params, Z_prev)
+
+    def _forward(self, params, Z_prev):
+        return Z_prev @ params.D.T + params.d, Z_prev
+
+    def backward(self, params: DenseParams, cache, grad_A):
+        r"""Backward pass: gradients with respect to the input and to :math:`(\mathbf D, \mathbf d)`.
+
+        With ``grad_A`` holding :math:`\mathbf b` per row (the gradient with respect to the
+        pre-activations),
+
+        .. math::
+            \frac{d\mathcal S}{d\check{\mathbf z}_{l-1}} = \mathbf D^{\mathsf T}\mathbf b, \qquad
+            \frac{d\mathcal S}{d\mathbf D} = \mathbf b\,\check{\mathbf z}_{l-1}^{\mathsf T}\ \text{(Eq. 5.17)}, \qquad
+            \frac{d\mathcal S}{d\mathbf d} = \mathbf b,
+
+        summed over the rows of the batch (``grad_A.T @ Z_prev`` and ``grad_A.sum(0)``).
+
+        Returns
+        -------
+        grad_Z_prev : ndarray, shape (N, D_in)
+        grads : DenseParams
+        """
+        params = self._check_params(params)
+        Z_prev = _check_input(cache, "cache", self.n_in, "(N, D_in)")
+        grad_A = as_array(grad_A, "grad_A", shape=(Z_prev.shape[0], self.n_out), dims="(N, D_out)")
+        return self._backward(params, Z_prev, grad_A)
+
+    def _backward(self, params, Z_prev, grad_A):
+        grad_Z_prev = grad_A @ params.D                  # rows of D^T b: the transpose of Eq. 5.16
+        grad_D = grad_A.T @ Z_prev                       # sum_n b_n z_{l-1,n}^T, Eq. 5.17
+        grad_d = grad_A.sum(axis=0)                      # sum_n b_n
+        return grad_Z_prev, DenseParams(grad_D, grad_d)
+
+
+class Activation:
+    r"""Pointwise nonlinearity :math:`\psi_l` (Eq. 5.15); its Jacobian :math:`\mathbf J_l` is diagonal.
+
+    Parameters
+    ----------
+    name : {"identity", "relu", "tanh", "logistic", "softplus", "silu"}
+        ``"logistic"`` is :math:`\sigma(a) = 1/(1+e^{-a})`; ``"silu"`` is :math:`a\,\sigma(a)`.
+        All are computed without overflow for any finite input.
+
+    Notes
+    -----
+    An activation has no parameters: its ``params`` is the empty tuple ``()``.
+    """
+
+    n_in = None          # no fixed width: it takes whatever the previous layer produces
+    n_out = None
+
+    def __init__(self, name: str):
+        self.name = check_choice(name, "activation", tuple(ACTIVATIONS))
+        self._psi, self._psi_prime = ACTIVATIONS[self.name]
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
+
+    def init(self, rng: np.random.Generator) -> tuple:
+        """No parameters: returns ``()`` (``rng`` is checked for uniformity with other layers)."""
+        check_rng(rng)
+        return ()
+
+    def _check_params(self, params, name: str = "params") -> tuple:
+        if not (isinstance(params, tuple) and len(params) == 0):
+            raise ValueError(f"{name} must be () for Activation({self.name!r}) (no parameters); "
+                             f"got {type(params).__name__}.")
+        return ()
+
+    def forward(self, params: tuple, A):
+        r"""Apply :math:`\psi` elementwise. Returns ``(Z, cache)`` with ``Z`` the shape of ``A`` (2-D)."""
+        self._check_params(params)
+        A = as_array(A, "A", ndim=2, dims="(N, D)")
+        return self._forward(params, A)
+
+    def _forward(self, params, A):
+        Z = self._psi(A)
+        return Z, (A, Z)
+
+    def backward(self, params: tuple, cache, grad_Z):
+        r"""Multiply by the diagonal Jacobian: ``grad_A = psi'(A) * grad_Z``.
+
+        This is :math:`\mathbf J_l\,d\mathcal S/d\check{\mathbf z}_l`, the first factor of Eq. 5.16.
+
+        Returns ``(grad_A, ())``.
+        """
+        self._check_params(params)
+        if not isinstance(cache, tuple) or len(cache) != 2:
+            raise ValueError(f"cache must be the (A, Z) pair returned by forward; got {type(cache).__name__}.")
+        A = as_array(cache[0], "cache[0]", ndim=2, dims="(N, D)")
+        Z = as_array(cache[1], "cache[1]", shape=A.shape, dims="(N, D)")
+        grad_Z = as_array(grad_Z, "grad_Z", shape=A.shape, dims="(N, D)")
+        return self._backward(params, (A, Z), grad_Z)
+
+    def _backward(self, params, cache, grad_Z):
+        A, Z = cache
+        return self._psi_prime(A, Z) * grad_Z, ()
+
+
+class SequentialCache(NamedTuple):
+    """Caches of the layers of a :class:`Sequential`, plus the output shape (to check ``grad_out``)."""
+
+    caches: tuple
+    out_shape: tuple
+
+
+class Sequential:
+    r"""Composition of layers, :math:`\check{\mathbf z}_L = f_L(\cdots f_1(\mathbf y))` (Eq. 5.15).
+
+    ``params`` is a tuple with one entry per layer (``()`` for activations). The backward pass
+    runs the layers in reverse, each one turning the gradient with respect to its output into
+    the gradient with respect to its input: this is the recursion of Eq. 5.16, one layer at a time.
+
+    Parameters
+    ----------
+    *layers : Dense, Activation or Sequential
+        Widths must chain: each ``Dense``'s ``n_in`` equals the previous ``Dense``'s ``n_out``.
+    """
+
+    def __init__(self, *layers):
+        if not layers:
+            raise ValueError("layers must contain at least one layer; got none.")
+        width = None
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, (Dense, Activation, Sequential)):
+                raise TypeError(f"layers[{i}] must be a Dense, Activation or Sequential; got {type(layer).__name__}.")
+            if layer.n_in is not None:
+                if width is not None and layer.n_in != width:
+                    raise ValueError(f"layers[{i}] expects n_in = {layer.n_in} inputs, but the previous layers "
+                                     f"produce {width}.")
+            if layer.n_out is not None:
+                width = layer.n_out
+        self.layers = tuple(layers)
+
+    @property
+    def n_in(self) -> int | None:
+        """Input width (that of the first layer with a fixed width)."""
+        return next((l.n_in for l in self.layers if l.n_in is not None), None)
+
+    @property
+    def n_out(self) -> int | None:
+        """Output width (that of the last layer with a fixed width)."""
+        return next((l.n_out for l in reversed(self.layers) if l.n_out is not None), None)
+
+    def __repr__(self) -> str:
+        return "Sequential(" + ", ".join(repr(l) for l in self.layers) + ")"
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def init(self, rng: np.random.Generator) -> tuple:
+        """Initialize every layer in order from the same ``rng``; returns a tuple of layer parameters."""
+        rng = check_rng(rng)
+        return tuple(layer.init(rng) for layer in self.layers)
+
+    def _check_params(self, params, name: str = "params") -> tuple:
+        if not isinstance(params, (tuple, list)) or len(params) != len(self.layers):
+            got = f"length {len(params)}" if isinstance(params, (tuple, list)) else type(params).__name__
+            raise ValueError(f"{name} must be a sequence of {len(self.layers)} layer parameters "
+                             f"(one per layer); got {got}.")
+        return tuple(layer._check_params(p, f"{name}[{i}]") for i, (layer, p) in enumerate(zip(self.layers, params)))
+
+    def forward(self, params: tuple, Y):
+        r"""Run Eq. 5.15 on a batch ``Y`` of shape ``(N, D_0)``; return ``(Z_L, cache)``."""
+        params = self._check_params(params)
+        n_in = self.n_in
+        Y = as_array(Y, "Y", shape=(None, n_in), dims="(N, D_0)") if n_in is not None else \
+            as_array(Y, "Y", ndim=2, dims="(N, D_0)")
+        return self._forward(params, Y)
+
+    def _forward(self, params, Y):
+        caches = []
+        Z = Y
+        for layer, p in zip(self.layers, params):
+            Z, cache = layer._forward(p, Z)
+            caches.append(cache)
+        return Z, SequentialCache(tuple(caches), Z.shape)
+
+    def backward(self, params: tuple, cache: SequentialCache, grad_out):
+        r"""Backpropagation (Eqs. 5.16-5.17): returns ``(grad_Y, grads)`` with ``grads`` shaped like ``params``.
+
+        ``grad_out`` is :math:`d\mathcal S/d\check{\mathbf z}_L` per row (for example the ``grad``
+        of a loss), shape ``(N, D_L)``. Rows do not interact, so for a scalar output
+        (an energy :math:`E(\mathbf y)`, ``D_L = 1``) ``grad_out = np.ones((N, 1))`` makes
+        ``grad_Y[n]`` the input gradient :math:`dE/d\mathbf y` at row ``n``, and
+        ``grad_out = np.full((N, 1), 1 / N)`` gives :math:`\langle dE/d\theta\rangle` in ``grads``.
+        """
+        params = self._check_params(params)
+        if not isinstance(cache, SequentialCache):
+            raise ValueError(f"cache must be the SequentialCache returned by forward; got {type(cache).__name__}.")
+        grad_out = as_array(grad_out, "grad_out", shape=cache.out_shape, dims="(N, D_L)")
+        return self._backward(params, cache, grad_out)
+
+    def _backward(self, params, cache, grad_out):
+        grads = [None] * len(self.layers)
+        g = grad_out
+        for i in range(len(self.layers) - 1, -1, -1):
+            g, grads[i] = self.layers[i]._backward(params[i], cache.caches[i], g)
+        return g, tuple(grads)
+
+
+def mlp(sizes: Sequence[int], *, activation: str = "tanh", output: str = "identity",
+        init: str | None = None) -> Sequential:
+    r"""Multilayer perceptron of Eq. 5.15: ``Dense`` + ``activation`` for hidden layers, ``output`` last.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths :math:`(D_0, D_1, \dots, D_L)`, at least two entries.
+    activation : str
+        Hidden nonlinearity :math:`\psi_1 = \dots = \psi_{L-1}` (see :data:`ACTIVATIONS`).
+    output : str
+        Output nonlinearity :math:`\psi_L`. Keep ``"identity"`` when the loss takes natural
+        parameters (logits) or means, as all the losses here do.
+    init : {"glorot", "he"}, optional
+        Default: ``"he"`` for ReLU-like hidden units (``relu``, ``silu``, ``softplus``), else ``"glorot"``.
+
+    Examples
+    --------
+    >>> net = mlp([2, 16, 1], activation="tanh")
+    >>> net
+    Sequential(Dense(2, 16, init='glorot'), Activation('tanh'), Dense(16, 1, init='glorot'), Activation('identity'))
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least an input and an output width; got {sizes}.")
+    sizes = [check_int(s, f"sizes[{i}]", minimum=1) for i, s in enumerate(sizes)]
+    check_choice(activation, "activation", tuple(ACTIVATIONS))
+    check_choice(output, "output", tuple(ACTIVATIONS))
+    if init is None:
+        init = "he" if activation in ("relu", "silu", "softplus") else "glorot"
+    layers = []
+    for l in range(1, len(sizes)):
+        layers.append(Dense(sizes[l - 1], sizes[l], init=init))
+        layers.append(Activation(activation if l < len(sizes) - 1 else output))
+    return Sequential(*layers)
+
+
+# ----------------------------------------------------------------------------------------------
+# Losses: sample averages of surprisals, with their gradients
+# ----------------------------------------------------------------------------------------------
+
+class Loss(NamedTuple):
+    r"""A loss value and its gradient.
+
+    Attributes
+    ----------
+    value : float
+        :math:`\langle\mathcal S\rangle`, the surprisal averaged over the ``N`` rows (summed over
+        output dimensions).
+    grad : ndarray, shape (N, K)
+        :math:`d\langle\mathcal S\rangle/d(\text{prediction})`, i.e. the per-row gradient divided by ``N``.
+    """
+
+    value: float
+    grad: np.ndarray
+
+
+class GaussianLoss(NamedTuple):
+    r"""Value and gradients of :func:`gaussian_nll`.
+
+    Attributes
+    ----------
+    value : float
+        Average Gaussian surprisal.
+    grad_mu, grad_log_var : ndarray, shape (N, K)
+        Gradients of the average with respect to the mean and to the log-variance.
+    """
+
+    value: float
+    grad_mu: np.ndarray
+    grad_log_var: np.ndarray
+
+
+def _check_pred_target(pred, X, pred_name: str):
+    pred = as_array(pred, pred_name, ndim=2, dims="(N, K)")
+    X = as_array(X, "X", shape=pred.shape, dims="(N, K)")
+    if pred.shape[0] == 0:
+        raise ValueError(f"{pred_name} must have at least one row; got shape {fmt_shape(pred.shape)}.")
+    return pred, X
+
+
+def squared_error(mu, X) -> Loss:
+    r"""Half the squared error, averaged over samples: the unit-variance Gaussian surprisal up to a constant.
+
+    .. math::
+        \langle\mathcal S\rangle = \Big\langle \tfrac12\lVert\mathbf x - \boldsymbol\mu\rVert^2\Big\rangle, \qquad
+        \frac{d\mathcal S}{d\boldsymbol\mu} = \boldsymbol\mu - \mathbf x,
+
+    the "prediction minus target" form that every canonical link produces (identity link here).
+    Note the conventions: scikit-learn's ``mean_squared_error`` averages :math:`(x-\mu)^2` over
+    samples *and* outputs without the ½, so it equals ``2 * value / K``.
+
+    Parameters
+    ----------
+    mu : array_like, shape (N, K)
+        Predicted means (the network output :math:`\check{\mathbf z}_L`).
+    X : array_like, shape (N, K)
+        Targets :math:`\mathbf x`.
+    """
+    mu, X = _check_pred_target(mu, X, "mu")
+    N = mu.shape[0]
+    R = mu - X
+    return Loss(0.5 * float(np.sum(R * R)) / N, R / N)
+
+
+def bernoulli_cross_entropy(eta, X) -> Loss:
+    r"""Bernoulli cross entropy from logits (natural parameters), computed stably.
+
+    With :math:`\mu = \sigma(\eta)`, :math:`-\log\check p(x\mid\eta) = \log(1+e^{\eta}) - x\eta`
+    (the exponential-family form of Eq. 5.11, log-partition :math:`A(\eta)` = softplus), so
+
+    .. math::
+        \langle\mathcal S\rangle = \Big\langle\sum_k \mathrm{softplus}(\eta_k) - x_k\eta_k\Big\rangle, \qquad
+        \frac{d\mathcal S}{d\eta_k} = \sigma(\eta_k) - x_k.
+
+    No probability is ever formed, so logits of :math:`\pm 10^3` give exact, finite losses.
+
+    Parameters
+    ----------
+    eta : array_like, shape (N, K)
+        Logits :math:`\eta = \log\frac{\mu}{1-\mu}`.
+    X : array_like, shape (N, K)
+        Targets in :math:`[0, 1]` (0/1 labels, or probabilities for soft targets).
+    """
+    eta, X = _check_pred_target(eta, X, "eta")
+    if (X < 0).any() or (X > 1).any():
+        idx = tuple(int(i) for i in np.argwhere((X < 0) | (X > 1))[0])
+        raise ValueError(f"X must lie in [0, 1] for a Bernoulli cross entropy; entry {idx} is {X[idx]:.6g}.")
+    N = eta.shape[0]
+    value = float(np.sum(softplus(eta) - X * eta)) / N
+    return Loss(value, (sigmoid(eta) - X) / N)
+
+
+def categorical_cross_entropy(eta, X) -> Loss:
+    r"""Categorical cross entropy from logits via the log-softmax (Eq. 2.6), computed stably.
+
+    .. math::
+        \langle\mathcal S\rangle = -\Big\langle\sum_k x_k\log\mathrm{softmax}(\boldsymbol\eta)_k\Big\rangle, \qquad
+        \frac{d\mathcal S}{d\boldsymbol\eta} = \mathrm{softmax}(\boldsymbol\eta) - \mathbf x
+        \quad\text{(when } \textstyle\sum_k x_k = 1\text{)}.
+
+    Parameters
+    ----------
+    eta : array_like, shape (N, K)
+        Logits; adding a constant to a row changes nothing.
+    X : array_like, shape (N, K)
+        One-hot rows (see :func:`one_hot`) or probability vectors: non-negative, each row summing to 1.
+    """
+    eta, X = _check_pred_target(eta, X, "eta")
+    if (X < 0).any():
+        idx = tuple(int(i) for i in np.argwhere(X < 0)[0])
+        raise ValueError(f"X must be non-negative (one-hot or probability rows); entry {idx} is {X[idx]:.6g}.")
+    sums = X.sum(axis=1)
+    bad = np.abs(sums - 1.0) > 1e-8
+    if bad.any():
+        n = int(np.argmax(bad))
+        raise ValueError(f"X must have rows summing to 1 (one-hot or probability rows); row {n} sums to {sums[n]:.10g}.")
+    N = eta.shape[0]
+    log_p = log_normalize(eta, axis=1)                   # log softmax, never exp of a large number
+    value = -float(np.sum(X * log_p)) / N
+    return Loss(value, (np.exp(log_p) - X) / N)
+
+
+def gaussian_nll(mu, log_var, X) -> GaussianLoss:
+    r"""Gaussian surprisal with a learned (diagonal) log-variance, averaged over samples.
+
+    .. math::
+        \langle\mathcal S\rangle = \Big\langle\sum_k \tfrac12\big[\log\tau + \log v_k
+            + (x_k-\mu_k)^2 e^{-\log v_k}\big]\Big\rangle, \qquad
+        \frac{d\mathcal S}{d\mu_k} = \frac{\mu_k - x_k}{v_k}, \quad
+        \frac{d\mathcal S}{d\log v_k} = \tfrac12\Big(1 - \frac{(x_k-\mu_k)^2}{v_k}\Big),
+
+    with :math:`\tau = 2\pi` (the book's convention). The log-variance parametrization keeps
+    :math:`v_k > 0` without constraints; this is the decoder (and encoder) likelihood of a
+    Gaussian VAE. For one variance shared by all rows, pass ``np.broadcast_to(log_v, mu.shape)``
+    and sum ``grad_log_var`` over rows.
+
+    Parameters
+    ----------
+    mu, log_var, X : array_like, shape (N, K)
+        Means, log-variances :math:`\log v_k` and targets.
+    """
+    mu, X = _check_pred_target(mu, X, "mu")
+    log_var = as_array(log_var, "log_var", shape=mu.shape, dims="(N, K)")
+    N = mu.shape[0]
+    R = X - mu
+    inv_v = np.exp(-log_var)
+    R2v = R * R * inv_v
+    value = 0.5 * float(np.sum(np.log(TAU) + log_var + R2v)) / N
+    return GaussianLoss(value, -R * inv_v / N, 0.5 * (1.0 - R2v) / N)
+
+
+def one_hot(labels, K: int) -> np.ndarray:
+    """One-hot rows, shape ``(N, K)``, for integer ``labels`` in ``{0, ..., K-1}`` (the book's one-hot :math:`\\mathbf x`)."""
+    K = check_int(K, "K", minimum=1)
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array; got shape {fmt_shape(labels.shape)} "
+                         f"and dtype {labels.dtype}.")
+    if labels.size and (labels.min() < 0 or labels.max() >= K):
+        bad = int(np.argmax((labels < 0) | (labels >= K)))
+        raise ValueError(f"labels must lie in {{0, ..., {K - 1}}}; entry {bad} is {labels[bad]}.")
+    X = np.zeros((labels.size, K))
+    X[np.arange(labels.size), labels] = 1.0
+    return X
+
+
+# ----------------------------------------------------------------------------------------------
+# Optimizers (functional: step returns new parameters and state)
+# ----------------------------------------------------------------------------------------------
+
+class SGDState(NamedTuple):
+    """State of :class:`SGD`: the momentum buffer ``velocity`` (same structure as ``params``)."""
+
+    velocity: object
+
+
+class AdamState(NamedTuple):
+    """State of :class:`Adam`: step count ``t`` and moment estimates ``m``, ``v`` (structure of ``params``)."""
+
+    t: int
+    m: object
+    v: object
+
+
+class SGD:
+    r"""Gradient descent with (heavy-ball) momentum.
+
+    With ``momentum=0`` this is the update :math:`\Delta\theta\propto-\langle d\mathcal S/d\theta\rangle`
+    that closes Section 5.1.3. In general, with :math:`\mathbf g` the gradient,
+
+    .. math::
+        \mathbf v \leftarrow \beta\,\mathbf v + \mathbf g, \qquad \theta \leftarrow \theta - \eta\,\mathbf v,
+
+    with learning rate :math:`\eta` = ``lr`` and momentum :math:`\beta` = ``momentum``
+    (:math:`\beta = 0` is plain gradient descent). This is PyTorch's convention; Sutskever et al.
+    scale the velocity by the learning rate instead, which is equivalent for a constant ``lr``.
+    """
+
+    def __init__(self, lr: float, *, momentum: float = 0.0):
+        self.lr = float(check_positive(lr, "lr"))
+        self.momentum = float(check_positive(momentum, "momentum", strict=False))
+        if self.momentum >= 1.0:
+            raise ValueError(f"momentum must be in [0, 1); got {self.momentum:.6g}.")
+
+    def __repr__(self) -> str:
+        return f"SGD(lr={self.lr:g}, momentum={self.momentum:g})"
+
+    def init(self, params) -> SGDState:
+        """Zero velocity shaped like ``params``."""
+        _check_like(params, "params", params, "params")
+        return SGDState(tree_map(lambda p: np.zeros(np.shape(p)), params))
+
+    def step(self, params, grads, state: SGDState):
+        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched."""
+        _check_like(params, "params", params, "params")
+        _check_like(grads, "grads", params, "params")
+        if not isinstance(state, SGDState):
+            raise ValueError(f"state must be the SGDState returned by init; got {type(state).__name__}.")
+        _check_like(state.velocity, "state.velocity", params, "params", finite=False)   # our own output
+        beta, lr = self.momentum, self.lr
+        velocity = tree_map(lambda v, g: beta * v + g, state.velocity, grads)
+        new_params = tree_map(lambda p, v: p - lr * v, params, velocity)
+        return new_params, SGDState(velocity)
+
+
+class Adam:
+    r"""Adam (Kingma and Ba 2015): gradient steps scaled by running moment estimates.
+
+    .. math::
+        \mathbf m_t = \beta_1\mathbf m_{t-1} + (1-\beta_1)\mathbf g_t, \qquad
+        \mathbf v_t = \beta_2\mathbf v_{t-1} + (1-\beta_2)\mathbf g_t^2, \\
+        \theta_t = \theta_{t-1} - \eta\,\frac{\mathbf m_t/(1-\beta_1^t)}{\sqrt{\mathbf v_t/(1-\beta_2^t)} + \epsilon}.
+
+    The bias corrections :math:`1-\beta^t` undo the zero start of :math:`\mathbf m, \mathbf v`, so
+    the first step has size about :math:`\eta` in every coordinate whatever the gradient's scale.
+    """
+
+    def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.lr = float(check_positive(lr, "lr"))
+        for name, b in (("beta1", beta1), ("beta2", beta2)):
+            b = float(check_positive(b, name, strict=False))
+            if b >= 1.0:
+                raise ValueError(f"{name} must be in [0, 1); got {b:.6g}.")
+        self.beta1, self.beta2 = float(beta1), float(beta2)
+        self.eps = float(check_positive(eps, "eps"))
+
+    def __repr__(self) -> str:
+        return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
+
+    def init(self, params) -> AdamState:
+        """Zero moments shaped like ``params`` and ``t = 0``."""
+        _check_like(params, "params", params, "params")
+        zeros = tree_map(lambda p: np.zeros(np.shape(p)), params)
+        return AdamState(0, zeros, tree_map(np.copy, zeros))
+
+    def step(self, params, grads, state: AdamState):
+        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched."""
+        _check_like(params, "params", params, "params")
+        _check_like(grads, "grads", params, "params")
+        if not isinstance(state, AdamState):
+            raise ValueError(f"state must be the AdamState returned by init; got {type(state).__name__}.")
+        _check_like(state.m, "state.m", params, "params", finite=False)                 # our own output
+        _check_like(state.v, "state.v", params, "params", finite=False)
+        b1, b2, lr, eps = self.beta1, self.beta2, self.lr, self.eps
+        t = state.t + 1
+        m = tree_map(lambda m_, g: b1 * m_ + (1.0 - b1) * g, state.m, grads)
+        v = tree_map(lambda v_, g: b2 * v_ + (1.0 - b2) * (g * g), state.v, grads)
+        c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t            # bias corrections
+        new_params = tree_map(lambda p, m_, v_: p - lr * (m_ / c1) / (np.sqrt(v_ / c2) + eps), params, m, v)
+        return new_params, AdamState(t, m, v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Gradient checking and minibatches
+# ----------------------------------------------------------------------------------------------
+
+def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
+    r"""Central-difference gradient of a scalar function of a parameter tree (or of one array).
+
+    .. math::
+        \frac{\partial f}{\partial\theta_i} \approx
+        \frac{f(\theta + \epsilon\mathbf e_i) - f(\theta - \epsilon\mathbf e_i)}{2\epsilon}.
+
+    The truncation error is :math:`O(\epsilon^2 f''')` and the rounding error
+    :math:`O(\delta_{\text{mach}}|f|/\epsilon)`; with float64 and the default
+    :math:`\epsilon = 10^{-5}` both are around :math:`10^{-10}` relative for smooth, well-scaled
+    functions. Costs :math:`2P` evaluations of ``f`` for :math:`P` parameters: for small checks only.
+    Near a kink (ReLU at 0) the difference quotient is not a derivative; keep inputs away from them.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(params) -> float``. It receives perturbed copies; ``params`` itself is never modified.
+    params : ndarray or tree of ndarrays
+    eps : float
+        Step :math:`\epsilon`.
+
+    Returns
+    -------
+    Same structure as ``params``.
+    """
+    eps = float(check_positive(eps, "eps"))
+    _check_like(params, "params", params, "params")
+    work = tree_map(lambda p: np.array(p, dtype=np.float64), params)     # private copies, perturbed in place
+    grads = tree_map(np.zeros_like, work)
+    for p, g in zip(tree_leaves(work), tree_leaves(grads)):
+        flat_p, flat_g = p.reshape(-1), g.reshape(-1)                     # views into the copies
+        for i in range(flat_p.size):
+            old = flat_p[i]
+            flat_p[i] = old + eps
+            f_plus = f(work)
+            flat_p[i] = old - eps
+            f_minus = f(work)
+            flat_p[i] = old
+            diff = float(f_plus) - float(f_minus)
+            if not np.isfinite(diff):
+                raise ValueError(f"f must return finite values; got f(params +/- eps e_{i}) = "
+                                 f"{float(f_plus):.6g}, {float(f_minus):.6g}.")
+            flat_g[i] = diff / (2.0 * eps)
+    return grads
+
+
+def relative_error(a, b) -> float:
+    r"""Relative error :math:`\lVert a-b\rVert / \max(\lVert a\rVert, \lVert b\rVert)` between two trees.
+
+    All leaves of each tree are concatenated into one vector.
+
+    Returns 0 when both are zero. Used to compare backprop with :func:`numerical_gradient`.
+    """
+    _check_like(b, "b", a, "a")
+    la = np.concatenate([np.ravel(x) for x in tree_leaves(a)]) if tree_leaves(a) else np.zeros(0)
+    lb = np.concatenate([np.ravel(x) for x in tree_leaves(b)]) if tree_leaves(b) else np.zeros(0)
+    scale = max(float(np.linalg.norm(la)), float(np.linalg.norm(lb)))
+    return 0.0 if scale == 0.0 else float(np.linalg.norm(la - lb)) / scale
+
+
+def minibatches(rng: np.random.Generator, batch_size: int, *arrays, drop_last: bool = False) -> Iterator[tuple]:
+    """One epoch of shuffled minibatches: yields tuples ``(arrays[0][idx], arrays[1][idx], ...)``.
+
+    A fresh permutation of the ``N`` rows is drawn from ``rng``; consecutive blocks of
+    ``batch_size`` indices form the batches, so every row appears exactly once per epoch (the
+    last batch is smaller unless ``drop_last``). Arrays are validated now, not at the first batch.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    batch_size : int
+        At least 1.
+    *arrays : array_like
+        At least one; all must have the same number of rows ``N`` (first axis).
+    drop_last : bool
+        Skip a final, incomplete batch.
+    """
+    rng = check_rng(rng)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if not arrays:
+        raise ValueError("arrays must contain at least one array; got none.")
+    arrs = []
+    for i, a in enumerate(arrays):
+        a = np.asarray(a)
+        if a.ndim == 0:
+            raise ValueError(f"arrays[{i}] must have at least one axis (rows); got a scalar.")
+        if np.issubdtype(a.dtype, np.floating):
+            check_finite(a, f"arrays[{i}]")
+        if i > 0 and a.shape[0] != arrs[0].shape[0]:
+            raise ValueError(f"arrays[{i}] must have N = {arrs[0].shape[0]} rows like arrays[0]; "
+                             f"got {a.shape[0]}.")
+        arrs.append(a)
+    N = arrs[0].shape[0]
+    perm = rng.permutation(N)
+
+    def _gen():
+        stop = N - N % batch_size if drop_last else N
+        for start in range(0, stop, batch_size):
+            idx = perm[start:start + batch_size]
+            yield tuple(a[idx] for a in arrs)
+
+    return _gen()

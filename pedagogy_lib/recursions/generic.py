@@ -1,0 +1,707 @@
+r"""One forward-backward recursion for every chain-structured model (book Section 2.2).
+
+The joint of Eq. 2.35 is a chain of two-node pieces,
+
+.. math::
+    \hat p(\mathbf x_{1:T}, \mathbf y_{1:T}) = \prod_{t=1}^T \hat p(\mathbf x_t\mid\mathbf x_{t-1})\,
+    \hat p(\mathbf y_t\mid\mathbf x_t), \qquad \hat p(\mathbf x_1\mid\mathbf x_0) := \hat p(\mathbf x_1).
+
+Section 2.2 shows that filtering, smoothing, the data marginal and the posterior over whole
+sequences need nothing but two operations applied to three two-node fragments (Fig. 2.6), each
+a *source* with a distribution (the "prior" of the fragment) and an *emission* drawn from it:
+
+=====================================================  ==========================  ==============================
+fragment (source -> emission)                          MARGINALIZE                 BAYES-INVERT
+=====================================================  ==========================  ==============================
+A: p(x_{t-1} | y_{1:t-1}) -> p(x_t | x_{t-1})          time update (2.36)          future conditioning (2.38)
+B: p(x_t | y_{1:t-1})     -> p(y_t | x_t), y_t seen    data-marginal factor (2.40) measurement update (2.37)
+C: p(x_t | y_{1:T})       -> p(x_{t-1} | x_t, y_{1:T}) backward step (2.39)        p(x_t | x_{t-1}, y_{t:T}) (L791)
+=====================================================  ==========================  ==============================
+
+This module writes those six operations, the filter, the smoother and the sequence posterior
+**once**, against a :class:`Backend`: a pair of functions ``marginalize(prior, conditional)`` and
+``bayes_invert(prior, conditional)``. Which model you get depends only on the backend:
+
+* :data:`CATEGORICAL`: distributions are probability vectors, conditionals are column-stochastic
+  matrices ``M[e, s] = p(e | s)`` (the book's convention for the HMM transition matrix,
+  ``Categ(A x_{t-1})``, Section 2.2.1), and an observed emission is a :class:`LogLikelihood`
+  vector over the source states. This is the hidden Markov model; the operations are Eq. 2.10
+  (marginalize) and Eq. 2.6 (invert) of the mixture model.
+* :data:`GAUSSIAN`: distributions are :class:`~pedagogy_lib.gaussian.Gaussian`, conditionals are
+  :class:`AffineGaussian` ``N(C s + c, Sigma)``, and an observed emission is an :class:`Observed`
+  affine-Gaussian with its value. The operations call :func:`pedagogy_lib.gaussian.marginalize`
+  (Eqs. 2.16-2.17 / 2.26) and :func:`pedagogy_lib.gaussian.bayes_invert` (Eq. 2.27), so the
+  Kalman filter (Eqs. 2.47-2.48) and the Rauch-Tung-Striebel smoother (Eqs. 2.53-2.55) fall out
+  of Section 2.1.2's building blocks.
+
+A third backend (weighted particles, "Sampling-based approaches" at the end of Section 2.2.2)
+fits the same interface; it is described in the docstring of :class:`Backend`.
+
+The recursions are pure Python loops over time and favour readability over speed; the fast,
+specialized versions live in the HMM and Kalman modules.
+
+Time indexing: code is 0-based, so entry ``t`` of every list is the book's step ``t + 1``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from ..gaussian import blocks as gaussian
+from ..core.checks import as_array, check_prob_vector, check_spd, check_stochastic_matrix
+from ..core.logmath import logsumexp
+from ..gaussian.blocks import Gaussian
+
+__all__ = [
+    "Backend",
+    "Marginal",
+    "Inversion",
+    "LogLikelihood",
+    "AffineGaussian",
+    "Observed",
+    "Chain",
+    "FilterResult",
+    "SmootherResult",
+    "CATEGORICAL",
+    "GAUSSIAN",
+    "time_update",
+    "measurement_update",
+    "data_marginal",
+    "future_conditioning",
+    "backward_step",
+    "sequence_conditional",
+    "forward_filter",
+    "backward_smoother",
+    "data_marginals",
+    "sequence_posterior",
+    "categorical_chain",
+    "categorical_log_lik",
+    "gaussian_chain",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# The interface
+# --------------------------------------------------------------------------------------------
+class Marginal(NamedTuple):
+    r"""Result of MARGINALIZE on a fragment source :math:`\to` emission.
+
+    Attributes
+    ----------
+    marginal : distribution or float
+        The marginal of the emission node. When the emission is observed this is a number, the
+        log density of the observation, :math:`\log\sum_{\mathbf s} p(\mathbf s)\,p(\mathbf y\mid\mathbf s)`.
+    joint : distribution or None
+        The joint over (source, emission), source first; ``None`` when the emission is observed.
+        For the backward step this is the pairwise smoother (Eq. 2.39, first line), and its
+        off-diagonal block is the cross-covariance of Eq. 2.55 in the Gaussian case.
+    """
+
+    marginal: Any
+    joint: Any
+
+
+class Inversion(NamedTuple):
+    r"""Result of BAYES-INVERT on a fragment source :math:`\to` emission.
+
+    Attributes
+    ----------
+    posterior : distribution or conditional
+        With an observed emission, the posterior over the source, :math:`p(\mathbf s\mid\mathbf y)`.
+        With a free emission, the *reversed* conditional :math:`p(\mathbf s\mid\mathbf e)`, a function
+        of the emission (a conditional of the same kind as the one inverted).
+    log_normalizer : float or None
+        :math:`\log p(\mathbf y)`, the normalizer of Bayes' rule, when the emission is observed
+        (computed on the way, as the draft notes at Eq. 2.40); ``None`` otherwise.
+    """
+
+    posterior: Any
+    log_normalizer: float | None
+
+
+class Backend(NamedTuple):
+    r"""The two operations a model must supply, on a two-node fragment source :math:`\to` emission.
+
+    Attributes
+    ----------
+    name : str
+    marginalize : callable
+        ``marginalize(prior, conditional) -> Marginal``: the emission marginal
+        :math:`\sum_{\mathbf s} p(\mathbf s)p(\mathbf e\mid\mathbf s)` and the joint.
+    bayes_invert : callable
+        ``bayes_invert(prior, conditional) -> Inversion``: :math:`p(\mathbf s\mid\mathbf e) =
+        p(\mathbf s)p(\mathbf e\mid\mathbf s)/\sum_{\mathbf s'}p(\mathbf s')p(\mathbf e\mid\mathbf s')`.
+
+    Notes
+    -----
+    A *conditional* is either free (a function of the source giving a distribution over the
+    emission) or observed (the emission's value is known, so only the likelihood of the source
+    remains). Each backend decides which it received from its type.
+
+    **A particle backend** (not implemented here) fits the same mould and gives the forward
+    filtering-backward smoothing (FFBSm) algorithm of Doucet, Godsill and Andrieu (2000):
+
+    * a distribution is a weighted particle set :math:`\{(\hat{\mathbf x}^{(i)}, w^{(i)})\}_{i=1}^I`;
+    * MARGINALIZE on fragment A (time update) moves each particle through the transition
+      (sampling :math:`\hat{\mathbf x}_t^{(i)}\sim p(\mathbf x_t\mid\hat{\mathbf x}_{t-1}^{(i)})`) and keeps the weights;
+    * BAYES-INVERT on fragment B (measurement update) multiplies each weight by
+      :math:`p(\mathbf y_t\mid\hat{\mathbf x}_t^{(i)})` and renormalizes; the normalizer
+      :math:`\sum_i w^{(i)}p(\mathbf y_t\mid\hat{\mathbf x}_t^{(i)})` is the (unbiased) evidence factor;
+    * BAYES-INVERT on fragment A (future conditioning) gives, for each particle :math:`j` at time
+      :math:`t`, weights :math:`\propto w_{t-1}^{(i)}p(\hat{\mathbf x}_t^{(j)}\mid\hat{\mathbf x}_{t-1}^{(i)})` over the
+      particles at :math:`t-1`: an :math:`I\times I` column-stochastic matrix;
+    * MARGINALIZE on fragment C (backward step) is then exactly the categorical backward step on
+      that matrix, giving the smoother weights :math:`\boldsymbol\beta_{t-1}`.
+
+    So the particle smoother is the HMM smoother run on the particles' supports, which is why
+    its cost is :math:`O(I^2T)`.
+    """
+
+    name: str
+    marginalize: Callable[[Any, Any], Marginal]
+    bayes_invert: Callable[[Any, Any], Inversion]
+
+
+class LogLikelihood(NamedTuple):
+    r"""An observed emission for the categorical backend: ``log_lik[k] = log p(y_t | x_t = k)``.
+
+    Any emission family works (discrete, Gaussian, ...): only its value at the observation
+    matters. Entries may be ``-inf`` (impossible under that state).
+    """
+
+    log_lik: np.ndarray
+
+
+class AffineGaussian(NamedTuple):
+    r"""A free affine-Gaussian conditional :math:`p(\mathbf e\mid\mathbf s) = \mathcal N(\mathbf C\mathbf s + \mathbf c, \boldsymbol\Sigma)`.
+
+    Attributes
+    ----------
+    C : ndarray, shape (L, K)
+    c : ndarray, shape (L,)
+    Sigma : ndarray, shape (L, L)
+    """
+
+    C: np.ndarray
+    c: np.ndarray
+    Sigma: np.ndarray
+
+
+class Observed(NamedTuple):
+    r"""An affine-Gaussian emission whose value ``y`` has been observed (fragment B)."""
+
+    emission: AffineGaussian
+    y: np.ndarray
+
+
+class Chain(NamedTuple):
+    r"""The factors of Eq. 2.35 for one sequence of length ``T``.
+
+    Attributes
+    ----------
+    prior : distribution
+        :math:`\hat p(\mathbf x_1)` (the book's :math:`\hat p(\mathbf x_1\mid\mathbf x_0)`).
+    transitions : sequence of T - 1 conditionals
+        ``transitions[t]`` is :math:`\hat p(\mathbf x_{t+2}\mid\mathbf x_{t+1})` in book indexing.
+    emissions : sequence of T observed conditionals
+        ``emissions[t]`` is :math:`\hat p(\mathbf y_{t+1}\mid\mathbf x_{t+1})` at the observed value.
+    """
+
+    prior: Any
+    transitions: Sequence[Any]
+    emissions: Sequence[Any]
+
+
+class FilterResult(NamedTuple):
+    r"""The forward pass (Eqs. 2.36, 2.37, 2.40).
+
+    Attributes
+    ----------
+    predicted : list of T distributions
+        :math:`\hat p(\mathbf x_t\mid\mathbf y_{1:t-1})`; entry 0 is the prior :math:`\hat p(\mathbf x_1)`.
+    filtered : list of T distributions
+        :math:`\hat p(\mathbf x_t\mid\mathbf y_{1:t})`.
+    log_normalizers : ndarray, shape (T,)
+        :math:`\log\hat p(\mathbf y_t\mid\mathbf y_{1:t-1})`, the measurement-update normalizers.
+    log_evidence : float
+        :math:`\log\hat p(\mathbf y_{1:T}) = \sum_t \log\hat p(\mathbf y_t\mid\mathbf y_{1:t-1})` (Eq. 2.40).
+    """
+
+    predicted: list
+    filtered: list
+    log_normalizers: np.ndarray
+    log_evidence: float
+
+
+class SmootherResult(NamedTuple):
+    r"""The backward pass (Eqs. 2.38, 2.39; Eqs. 2.53-2.55 for the Gaussian backend).
+
+    Attributes
+    ----------
+    smoothed : list of T distributions
+        :math:`\hat p(\mathbf x_t\mid\mathbf y_{1:T})`; the last entry is the last filter distribution.
+    pairwise : list of T - 1 joints
+        ``pairwise[t]`` is the joint of (:math:`\mathbf x_{t+2}`, :math:`\mathbf x_{t+1}`) given
+        :math:`\mathbf y_{1:T}` in book indexing, *later state first* (the source of fragment C comes
+        first). Categorical: a ``(K, K)`` array ``P[j, i] = p(x_t=j, x_{t-1}=i | y)``. Gaussian:
+        a ``Gaussian`` over the stacked ``[x_t; x_{t-1}]`` whose top-right block is
+        :math:`\boldsymbol\Upsilon_{t,t-1|T} = \boldsymbol\Upsilon_{t|T}\mathbf J_{t-1}^T` (Eq. 2.55).
+    backward : list of T - 1 conditionals
+        ``backward[t]`` is the future-conditioned :math:`\hat p(\mathbf x_{t+1}\mid\mathbf x_{t+2},
+        \mathbf y_{1:t+1})` in book indexing (Eq. 2.38). Categorical: a column-stochastic matrix
+        ``[i, j] = p(x_{t-1}=i | x_t=j, ...)``. Gaussian: an ``AffineGaussian`` whose ``C`` is the
+        smoother gain :math:`\mathbf J_{t-1}` and whose ``Sigma`` is :math:`\boldsymbol\Upsilon_{t-1|t,T}`
+        (Eq. 2.53).
+    """
+
+    smoothed: list
+    pairwise: list
+    backward: list
+
+
+# --------------------------------------------------------------------------------------------
+# Categorical backend (HMM): the mixture-model operations of Section 2.1.1
+# --------------------------------------------------------------------------------------------
+def _check_cat_prior(p) -> np.ndarray:
+    p = as_array(p, "prior", ndim=1, dims="(K,)")
+    check_prob_vector(p, "prior")
+    return p
+
+
+def _check_cat_matrix(M, K: int) -> np.ndarray:
+    """A column-stochastic conditional M[e, s] = p(e | s) with K columns (possibly not square)."""
+    M = as_array(M, "conditional", ndim=2, dims="(L, K)")
+    if M.shape[1] != K:
+        raise ValueError(f"conditional must have shape (L, K) with K = {K} columns (one per source "
+                         f"state); got {M.shape}.")
+    if M.shape[0] == M.shape[1]:
+        check_stochastic_matrix(M, "conditional", axis=0)
+    else:
+        for k in range(K):
+            check_prob_vector(M[:, k], f"conditional[:, {k}]")
+    return M
+
+
+def _check_log_lik(log_lik, K: int) -> np.ndarray:
+    log_lik = as_array(log_lik, "log_lik", shape=(K,), dims="(K,)", finite=False)
+    if np.isnan(log_lik).any() or np.isposinf(log_lik).any():
+        k = int(np.argmax(np.isnan(log_lik) | np.isposinf(log_lik)))
+        raise ValueError(f"log_lik must be finite or -inf (a zero likelihood); entry {k} is {log_lik[k]}.")
+    return log_lik
+
+
+def _cat_marginalize(prior, conditional) -> Marginal:
+    r"""Categorical MARGINALIZE (Eq. 2.10): :math:`p(e) = \sum_s M_{es}\,p(s)`."""
+    p = _check_cat_prior(prior)
+    if isinstance(conditional, LogLikelihood):          # observed emission: log p(y) (Eq. 2.40 factor)
+        log_lik = _check_log_lik(conditional.log_lik, p.shape[0])
+        with np.errstate(divide="ignore"):
+            return Marginal(float(logsumexp(np.log(p) + log_lik)), None)
+    M = _check_cat_matrix(conditional, p.shape[0])
+    joint = (M * p[None, :]).T                          # joint[s, e] = p(s) p(e | s), source first
+    return Marginal(M @ p, joint)
+
+
+def _cat_bayes_invert(prior, conditional) -> Inversion:
+    r"""Categorical BAYES-INVERT (Eq. 2.6): :math:`p(s\mid e) = M_{es}p(s)/\sum_{s'}M_{es'}p(s')`."""
+    p = _check_cat_prior(prior)
+    if isinstance(conditional, LogLikelihood):          # observed: a posterior vector and log p(y)
+        log_lik = _check_log_lik(conditional.log_lik, p.shape[0])
+        with np.errstate(divide="ignore"):
+            log_joint = np.log(p) + log_lik
+        log_Z = float(logsumexp(log_joint))
+        if not np.isfinite(log_Z):
+            raise ValueError("the observation has zero probability under the prior of the fragment "
+                             "(log p(y) = -inf): every state with prior mass has log_lik = -inf.")
+        return Inversion(np.exp(log_joint - log_Z), log_Z)
+    M = _check_cat_matrix(conditional, p.shape[0])
+    joint = M * p[None, :]                              # joint[e, s] = p(e | s) p(s)
+    marginal = joint.sum(axis=1)                        # p(e), Eq. 2.10
+    R = np.empty_like(joint.T)                          # R[s, e] = p(s | e): column-stochastic again
+    seen = marginal > 0
+    R[:, seen] = joint[seen].T / marginal[seen]
+    R[:, ~seen] = p[:, None]                            # p(e) = 0: any column will do; keep the prior
+    return Inversion(R, None)
+
+
+#: The hidden Markov model: probability vectors and column-stochastic matrices (Section 2.2.1).
+CATEGORICAL = Backend("categorical", _cat_marginalize, _cat_bayes_invert)
+
+
+# --------------------------------------------------------------------------------------------
+# Gaussian backend (state-space model): the jointly Gaussian operations of Section 2.1.2
+# --------------------------------------------------------------------------------------------
+def _check_gauss_prior(prior) -> Gaussian:
+    if not isinstance(prior, Gaussian):
+        raise TypeError(f"prior must be a gaussian.Gaussian(mu, Sigma); got {type(prior).__name__}.")
+    return prior
+
+
+def _check_affine(conditional) -> AffineGaussian:
+    if not isinstance(conditional, AffineGaussian):
+        raise TypeError("conditional must be an AffineGaussian(C, c, Sigma) or an "
+                        f"Observed(AffineGaussian, y); got {type(conditional).__name__}.")
+    return conditional
+
+
+def _gauss_marginalize(prior, conditional) -> Marginal:
+    r"""Gaussian MARGINALIZE (Eqs. 2.16-2.17, 2.19) via :func:`gaussian.marginalize` and :func:`gaussian.joint`."""
+    prior = _check_gauss_prior(prior)
+    if isinstance(conditional, Observed):               # observed: log N(y; mu_y, Sigma_y) (Eq. 2.18)
+        C, c, S = _check_affine(conditional.emission)
+        m = gaussian.marginalize(prior.mu, prior.Sigma, C, c, S)
+        return Marginal(float(gaussian.mvn_logpdf(conditional.y, m.mu, m.Sigma)), None)
+    C, c, S = _check_affine(conditional)
+    m = gaussian.marginalize(prior.mu, prior.Sigma, C, c, S)             # Eqs. 2.16-2.17
+    return Marginal(m, gaussian.joint(prior.mu, prior.Sigma, C, c, S))  # cross-covariance Eq. 2.19
+
+
+def _gauss_bayes_invert(prior, conditional) -> Inversion:
+    r"""Gaussian BAYES-INVERT (Eq. 2.27) via :func:`gaussian.bayes_invert`.
+
+    A free emission is inverted into the reversed affine-Gaussian conditional
+    :math:`p(\mathbf s\mid\mathbf e) = \mathcal N(\mathbf K\mathbf e + \boldsymbol\mu_{\hat s} - \mathbf K\boldsymbol\mu_{\hat e},
+    \boldsymbol\Sigma_{\hat s|\hat e})`: its matrix is the gain and its offset is the posterior mean at
+    :math:`\mathbf e = \mathbf 0`.
+    """
+    prior = _check_gauss_prior(prior)
+    if isinstance(conditional, Observed):
+        C, c, S = _check_affine(conditional.emission)
+        post = gaussian.bayes_invert(prior.mu, prior.Sigma, C, c, S, conditional.y)
+        return Inversion(Gaussian(post.mu, post.Sigma), float(post.log_evidence))
+    C, c, S = _check_affine(conditional)
+    zero = np.zeros(np.shape(c))
+    post = gaussian.bayes_invert(prior.mu, prior.Sigma, C, c, S, zero)    # the posterior at e = 0
+    return Inversion(AffineGaussian(post.gain, post.mu, post.Sigma), None)
+
+
+#: The linear-Gaussian state-space model: Kalman filter and RTS smoother (Section 2.2.2).
+GAUSSIAN = Backend("gaussian", _gauss_marginalize, _gauss_bayes_invert)
+
+
+# --------------------------------------------------------------------------------------------
+# The six operations (Fig. 2.6), each one line
+# --------------------------------------------------------------------------------------------
+def _check_backend_obj(backend) -> Backend:
+    if not isinstance(backend, Backend):
+        raise TypeError("backend must be a recursions.Backend, e.g. recursions.CATEGORICAL or "
+                        f"recursions.GAUSSIAN; got {type(backend).__name__}.")
+    return backend
+
+
+def time_update(backend: Backend, filtered_prev, transition):
+    r"""TIME UPDATE: MARGINALIZE on fragment A (Eq. 2.36).
+
+    .. math:: \hat p(\mathbf x_t\mid\mathbf y_{1:t-1}) = \sum_{\mathbf x_{t-1}}
+              \hat p(\mathbf x_{t-1}\mid\mathbf y_{1:t-1})\,\hat p(\mathbf x_t\mid\mathbf x_{t-1})
+
+    Returns the predicted distribution (Kalman: Eq. 2.48).
+    """
+    return _check_backend_obj(backend).marginalize(filtered_prev, transition).marginal
+
+
+def measurement_update(backend: Backend, predicted, emission) -> Inversion:
+    r"""MEASUREMENT UPDATE: BAYES-INVERT on fragment B (Eq. 2.37).
+
+    .. math:: \hat p(\mathbf x_t\mid\mathbf y_{1:t}) = \frac{\hat p(\mathbf x_t\mid\mathbf y_{1:t-1})\,
+              \hat p(\mathbf y_t\mid\mathbf x_t)}{\hat p(\mathbf y_t\mid\mathbf y_{1:t-1})}
+
+    Returns ``Inversion(filtered, log p(y_t | y_{1:t-1}))`` (Kalman: Eq. 2.47).
+    """
+    return _check_backend_obj(backend).bayes_invert(predicted, emission)
+
+
+def data_marginal(backend: Backend, predicted, emission) -> float:
+    r"""The data-marginal factor: MARGINALIZE on fragment B (Eq. 2.40 and the display after it).
+
+    .. math:: \hat p(\mathbf y_t\mid\mathbf y_{1:t-1}) = \sum_{\mathbf x_t}
+              \hat p(\mathbf x_t\mid\mathbf y_{1:t-1})\,\hat p(\mathbf y_t\mid\mathbf x_t)
+
+    Returns its logarithm.
+    """
+    return _check_backend_obj(backend).marginalize(predicted, emission).marginal
+
+
+def future_conditioning(backend: Backend, filtered_prev, transition):
+    r"""FUTURE CONDITIONING: BAYES-INVERT on fragment A (Eq. 2.38).
+
+    .. math:: \hat p(\mathbf x_{t-1}\mid\mathbf x_t, \mathbf y_{1:T}) = \hat p(\mathbf x_{t-1}\mid\mathbf x_t, \mathbf y_{1:t-1})
+              = \frac{\hat p(\mathbf x_{t-1}\mid\mathbf y_{1:t-1})\,\hat p(\mathbf x_t\mid\mathbf x_{t-1})}
+              {\hat p(\mathbf x_t\mid\mathbf y_{1:t-1})}
+
+    Returns the reversed conditional, a function of :math:`\mathbf x_t` (Kalman: Eq. 2.53, whose
+    matrix is :math:`\mathbf J_{t-1}`).
+    """
+    return _check_backend_obj(backend).bayes_invert(filtered_prev, transition).posterior
+
+
+def backward_step(backend: Backend, smoothed, backward_conditional) -> Marginal:
+    r"""BACKWARD STEP: MARGINALIZE on fragment C (Eq. 2.39).
+
+    .. math:: \hat p(\mathbf x_{t-1}\mid\mathbf y_{1:T}) = \sum_{\mathbf x_t}
+              \hat p(\mathbf x_t\mid\mathbf y_{1:T})\,\hat p(\mathbf x_{t-1}\mid\mathbf x_t, \mathbf y_{1:T})
+
+    Returns ``Marginal(smoothed_prev, pairwise)``: the smoother at :math:`t-1` and the joint of
+    :math:`(\mathbf x_t, \mathbf x_{t-1})` before the sum (Kalman: Eqs. 2.54-2.55).
+    """
+    return _check_backend_obj(backend).marginalize(smoothed, backward_conditional)
+
+
+def sequence_conditional(backend: Backend, smoothed, backward_conditional):
+    r"""The sixth combination: BAYES-INVERT on fragment C (the display at L791 of the draft).
+
+    .. math:: \hat p(\mathbf x_t\mid\mathbf x_{t-1}, \mathbf y_{1:T}) =
+              \frac{\hat p(\mathbf x_t\mid\mathbf y_{1:T})\,\hat p(\mathbf x_{t-1}\mid\mathbf x_t,\mathbf y_{1:T})}
+              {\hat p(\mathbf x_{t-1}\mid\mathbf y_{1:T})} = \hat p(\mathbf x_t\mid\mathbf x_{t-1}, \mathbf y_{t:T})
+
+    The posterior over whole sequences is the product of these factors (see :func:`sequence_posterior`).
+    """
+    return _check_backend_obj(backend).bayes_invert(smoothed, backward_conditional).posterior
+
+
+# --------------------------------------------------------------------------------------------
+# The recursions
+# --------------------------------------------------------------------------------------------
+def _check_chain(chain) -> Chain:
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a recursions.Chain(prior, transitions, emissions); got {type(chain).__name__}.")
+    T = len(chain.emissions)
+    if T < 1:
+        raise ValueError("emissions must hold at least one observed emission (T >= 1); got 0.")
+    if len(chain.transitions) != T - 1:
+        raise ValueError(f"transitions must hold T - 1 = {T - 1} conditionals (one per step after the "
+                         f"first); got {len(chain.transitions)}.")
+    return chain
+
+
+def forward_filter(backend: Backend, chain: Chain) -> FilterResult:
+    r"""The generic filter: time update (Eq. 2.36) then measurement update (Eq. 2.37), for t = 1..T.
+
+    The base case (L753) starts the measurement update from the prior :math:`\hat p(\mathbf x_1)`.
+    The measurement-update normalizers are the factors of Eq. 2.40, so the log evidence comes for free.
+
+    Parameters
+    ----------
+    backend : Backend
+        :data:`CATEGORICAL`, :data:`GAUSSIAN`, or your own.
+    chain : Chain
+        The factors of Eq. 2.35 (see :func:`categorical_chain`, :func:`gaussian_chain`).
+
+    Returns
+    -------
+    FilterResult
+    """
+    backend, chain = _check_backend_obj(backend), _check_chain(chain)
+    T = len(chain.emissions)
+    predicted, filtered, log_norm = [], [], np.empty(T)
+    for t in range(T):
+        if t == 0:
+            pred = chain.prior                                           # base case: p(x_1)
+        else:
+            pred = time_update(backend, filtered[t - 1], chain.transitions[t - 1])   # Eq. 2.36
+        upd = measurement_update(backend, pred, chain.emissions[t])                  # Eq. 2.37
+        predicted.append(pred)
+        filtered.append(upd.posterior)
+        log_norm[t] = upd.log_normalizer                                 # log p(y_t | y_{1:t-1})
+    return FilterResult(predicted, filtered, log_norm, float(np.sum(log_norm)))      # Eq. 2.40
+
+
+def backward_smoother(backend: Backend, filtered: Sequence[Any], transitions: Sequence[Any]) -> SmootherResult:
+    r"""The generic smoother: future conditioning (Eq. 2.38) then backward step (Eq. 2.39), t = T..2.
+
+    It receives the filter distributions and the transitions, and **no emissions**: the smoother
+    never re-reads the data (L777). Its base case is the filter at :math:`T` (L779).
+
+    Parameters
+    ----------
+    backend : Backend
+    filtered : sequence of T distributions
+        ``FilterResult.filtered``.
+    transitions : sequence of T - 1 conditionals
+        ``Chain.transitions``.
+
+    Returns
+    -------
+    SmootherResult
+    """
+    backend = _check_backend_obj(backend)
+    T = len(filtered)
+    if T < 1:
+        raise ValueError("filtered must hold at least one distribution (T >= 1); got 0.")
+    if len(transitions) != T - 1:
+        raise ValueError(f"transitions must hold T - 1 = {T - 1} conditionals (one per step after the "
+                         f"first); got {len(transitions)}.")
+    smoothed = [None] * T
+    pairwise, backward = [None] * (T - 1), [None] * (T - 1)
+    smoothed[T - 1] = filtered[T - 1]                                    # base case (L779)
+    for t in range(T - 1, 0, -1):
+        backward[t - 1] = future_conditioning(backend, filtered[t - 1], transitions[t - 1])  # Eq. 2.38
+        step = backward_step(backend, smoothed[t], backward[t - 1])                          # Eq. 2.39
+        smoothed[t - 1], pairwise[t - 1] = step.marginal, step.joint
+    return SmootherResult(smoothed, pairwise, backward)
+
+
+def data_marginals(backend: Backend, predicted: Sequence[Any], emissions: Sequence[Any]) -> np.ndarray:
+    r"""The data-marginal recursion: :math:`\log\hat p(\mathbf y_t\mid\mathbf y_{1:t-1})` for every t (Eq. 2.40).
+
+    Each factor is a MARGINALIZE on fragment B; it equals the measurement-update normalizer, which
+    :func:`forward_filter` already returns (``FilterResult.log_normalizers``). Their sum is
+    :math:`\log\hat p(\mathbf y_{1:T})`.
+    """
+    backend = _check_backend_obj(backend)
+    if len(predicted) != len(emissions):
+        raise ValueError(f"predicted and emissions must have the same length T; got {len(predicted)} "
+                         f"and {len(emissions)}.")
+    return np.array([data_marginal(backend, p, e) for p, e in zip(predicted, emissions)], dtype=float)
+
+
+def sequence_posterior(backend: Backend, smoothed: Sequence[Any], backward: Sequence[Any]) -> list:
+    r"""The posterior over whole sequences as a product of sixth-operation factors (L793-797).
+
+    .. math:: \hat p(\mathbf x_{1:T}\mid\mathbf y_{1:T}) = \hat p(\mathbf x_1\mid\mathbf y_{1:T})
+              \prod_{t=2}^T \hat p(\mathbf x_t\mid\mathbf x_{t-1}, \mathbf y_{t:T})
+
+    Returns ``[p(x_1 | y_{1:T}), p(x_2 | x_1, y_{2:T}), ..., p(x_T | x_{T-1}, y_{T:T})]``: the
+    first entry is a distribution, the others are conditionals (a column-stochastic matrix
+    ``[j, i] = p(x_t=j | x_{t-1}=i, ...)`` or an ``AffineGaussian``). Sampling from them in order
+    draws whole sequences from the posterior.
+    """
+    backend = _check_backend_obj(backend)
+    T = len(smoothed)
+    if len(backward) != T - 1:
+        raise ValueError(f"backward must hold T - 1 = {T - 1} conditionals; got {len(backward)}.")
+    factors = [smoothed[0]]
+    for t in range(1, T):
+        factors.append(sequence_conditional(backend, smoothed[t], backward[t - 1]))
+    return factors
+
+
+# --------------------------------------------------------------------------------------------
+# Building chains from the book's parameters (validated here, once)
+# --------------------------------------------------------------------------------------------
+def categorical_log_lik(C, y) -> np.ndarray:
+    r"""``log_lik[t, k] = log C[y_t, k]`` for a discrete emission :math:`\hat p(\mathbf y_t\mid\mathbf x_t) = \mathrm{Categ}(\mathbf C\mathbf x_t)`.
+
+    Parameters
+    ----------
+    C : array_like, shape (L, K)
+        Column-stochastic emission matrix, ``C[l, k] = p(y_t = l | x_t = k)``.
+    y : array_like of int, shape (T,)
+        Observed symbols in ``range(L)``.
+
+    Returns
+    -------
+    ndarray, shape (T, K)
+    """
+    C = as_array(C, "C", ndim=2, dims="(L, K)")
+    for k in range(C.shape[1]):
+        check_prob_vector(C[:, k], f"C[:, {k}]")
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1 or y_arr.size == 0 or not np.issubdtype(y_arr.dtype, np.integer):
+        raise ValueError(f"y must be a non-empty 1-D array of integer symbols; got {y!r}.")
+    if y_arr.min() < 0 or y_arr.max() >= C.shape[0]:
+        raise ValueError(f"y must hold symbols in range(L) = range({C.shape[0]}); got values from "
+                         f"{y_arr.min()} to {y_arr.max()}.")
+    with np.errstate(divide="ignore"):
+        return np.log(C[y_arr, :])
+
+
+def categorical_chain(pi, A, log_lik) -> Chain:
+    r"""The HMM of Section 2.2.1 as a :class:`Chain` for the :data:`CATEGORICAL` backend.
+
+    .. math:: \hat p(\mathbf x_1) = \mathrm{Categ}(\boldsymbol\pi), \qquad
+              \hat p(\mathbf x_t\mid\mathbf x_{t-1}) = \mathrm{Categ}(\mathbf A\mathbf x_{t-1})
+
+    Parameters
+    ----------
+    pi : array_like, shape (K,)
+        Initial distribution.
+    A : array_like, shape (K, K)
+        **Column-stochastic** transition matrix, ``A[i, j] = p(x_t = i | x_{t-1} = j)`` (the
+        transpose of the row-stochastic convention of hmmlearn and most libraries).
+    log_lik : array_like, shape (T, K)
+        ``log p(y_t | x_t = k)`` for any emission family (``-inf`` allowed).
+
+    Returns
+    -------
+    Chain
+    """
+    pi = as_array(pi, "pi", ndim=1, dims="(K,)")
+    check_prob_vector(pi, "pi")
+    K = pi.shape[0]
+    A = as_array(A, "A", shape=(K, K), dims="(K, K)")
+    check_stochastic_matrix(A, "A", axis=0)
+    log_lik = as_array(log_lik, "log_lik", ndim=2, dims="(T, K)", finite=False)
+    if log_lik.shape[1] != K or log_lik.shape[0] == 0:
+        raise ValueError(f"log_lik must have shape (T, K) with T >= 1 and K = {K}; got {log_lik.shape}.")
+    if np.isnan(log_lik).any() or np.isposinf(log_lik).any():
+        t, k = (int(v) for v in np.argwhere(np.isnan(log_lik) | np.isposinf(log_lik))[0])
+        raise ValueError(f"log_lik must be finite or -inf (a zero likelihood); entry ({t}, {k}) is {log_lik[t, k]}.")
+    T = log_lik.shape[0]
+    return Chain(pi, [A] * (T - 1), [LogLikelihood(log_lik[t]) for t in range(T)])
+
+
+def gaussian_chain(mu_1, Sigma_1, A, Sigma_x, C, c, Sigma_y_x, y, *, a=None, B=None, u=None) -> Chain:
+    r"""The state-space model of Section 2.2.2 as a :class:`Chain` for the :data:`GAUSSIAN` backend.
+
+    .. math::
+        \hat p(\mathbf x_1) = \mathcal N(\boldsymbol\mu_1, \boldsymbol\Sigma_1), \quad
+        \hat p(\mathbf x_t\mid\mathbf x_{t-1}) = \mathcal N(\mathbf A\mathbf x_{t-1} + \mathbf B\mathbf u_{t-1} + \mathbf a,
+        \boldsymbol\Sigma_{\hat x}), \quad
+        \hat p(\mathbf y_t\mid\mathbf x_t) = \mathcal N(\mathbf C\mathbf x_t + \mathbf c, \boldsymbol\Sigma_{\hat y|\hat x})
+
+    Parameters
+    ----------
+    mu_1 : array_like, shape (K,)
+    Sigma_1 : array_like, shape (K, K)
+        Initial prior (Eq. 2.49).
+    A : array_like, shape (K, K)
+    Sigma_x : array_like, shape (K, K)
+        State-noise covariance (the book reuses the symbol of the Section 2.1.2 prior covariance).
+    C : array_like, shape (L, K)
+    c : array_like, shape (L,)
+    Sigma_y_x : array_like, shape (L, L)
+    y : array_like, shape (T, L)
+    a : array_like, shape (K,), optional
+        Constant drift (zero if omitted).
+    B : array_like, shape (K, M), optional
+    u : array_like, shape (T, M), optional
+        Controls; ``u[t]`` enters the transition into step ``t + 1`` (book: :math:`\mathbf u_{t-1}`
+        into :math:`\mathbf x_t`), so the last row is unused. Give both or neither.
+
+    Returns
+    -------
+    Chain
+    """
+
+    mu_1 = as_array(mu_1, "mu_1", ndim=1, dims="(K,)")
+    K = mu_1.shape[0]
+    Sigma_1 = as_array(Sigma_1, "Sigma_1", shape=(K, K), dims="(K, K)")
+    check_spd(Sigma_1, "Sigma_1")
+    A = as_array(A, "A", shape=(K, K), dims="(K, K)")
+    Sigma_x = as_array(Sigma_x, "Sigma_x", shape=(K, K), dims="(K, K)")
+    check_spd(Sigma_x, "Sigma_x")
+    c = as_array(c, "c", ndim=1, dims="(L,)")
+    L = c.shape[0]
+    C = as_array(C, "C", shape=(L, K), dims="(L, K)")
+    Sigma_y_x = as_array(Sigma_y_x, "Sigma_y_x", shape=(L, L), dims="(L, L)")
+    check_spd(Sigma_y_x, "Sigma_y_x")
+    y = as_array(y, "y", shape=(None, L), dims="(T, L)")
+    T = y.shape[0]
+    if T == 0:
+        raise ValueError("y must hold at least one observation (T >= 1); got shape (0, L).")
+    a = np.zeros(K) if a is None else as_array(a, "a", shape=(K,), dims="(K,)")
+    if (B is None) != (u is None):
+        raise ValueError("B and u must be given together (controls enter as B u_{t-1}); got only "
+                         f"{'B' if u is None else 'u'}.")
+    offsets = np.tile(a, (T, 1))
+    if B is not None:
+        B = as_array(B, "B", ndim=2, dims="(K, M)")
+        if B.shape[0] != K:
+            raise ValueError(f"B must have shape (K, M) with K = {K}; got {B.shape}.")
+        u = as_array(u, "u", shape=(T, B.shape[1]), dims="(T, M)")
+        offsets = offsets + u @ B.T                                       # B u_{t-1} + a
+    transitions = [AffineGaussian(A, offsets[t], Sigma_x) for t in range(T - 1)]
+    emissions = [Observed(AffineGaussian(C, c, Sigma_y_x), y[t]) for t in range(T)]
+    return Chain(Gaussian(mu_1, Sigma_1), transitions, emissions)
