@@ -301,7 +301,7 @@ def test_quadrature_2d_laplace_prior_matches_a_fine_grid():
     X1, X2 = np.meshgrid(g, g, indexing="ij")
     E = sc.joint_energy(np.stack([X1.ravel(), X2.ravel()], 1), y, model).reshape(X1.shape)
     w = np.exp(-(E - E.min()))
-    val = np.trapz(np.trapz(w, g, axis=1), g)
+    val = np.trapezoid(np.trapezoid(w, g, axis=1), g)
     grid = np.log(val) - E.min() - sc.log_Z_joint(model)
     assert abs(q - grid) < 1e-4
     # a wider box does not change the answer: the default box holds all the mass
@@ -327,7 +327,7 @@ def test_quadrature_2d_logcosh_prior_matches_a_fine_grid():
     g = np.linspace(-15, 15, 1501)
     X1, X2 = np.meshgrid(g, g, indexing="ij")
     E = sc.joint_energy(np.stack([X1.ravel(), X2.ravel()], 1), y, model).reshape(X1.shape)
-    val = np.trapz(np.trapz(np.exp(-(E - E.min())), g, axis=1), g)
+    val = np.trapezoid(np.trapezoid(np.exp(-(E - E.min())), g, axis=1), g)
     assert abs(q - (np.log(val) - E.min() - sc.log_Z_joint(model))) < 1e-4
 
 
