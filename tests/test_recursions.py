@@ -544,3 +544,119 @@ TYPE_ERRORS = [
 def test_type_errors(fn, match):
     with pytest.raises(TypeError, match=match):
         fn()
+
+
+# --------------------------------------------------------------------------------------------
+# Particle backend, held to the particle-filter module (pedagogy_lib.smc)
+# --------------------------------------------------------------------------------------------
+def _particle_problem(seed=3, T=12):
+    from scipy import stats
+    from pedagogy_lib.lgssm import LGSSMParams, sample_lgssm
+    from pedagogy_lib.smc import StateSpaceModel
+
+    params = LGSSMParams(np.zeros(2), np.eye(2), np.array([[0.9, 0.2], [-0.1, 0.8]]), None, np.zeros(2),
+                         0.3 * np.eye(2), np.array([[1.0, 0.5]]), np.zeros(1), np.array([[0.4]]))
+    _, y = sample_lgssm(params, T, rng=np.random.default_rng(seed))
+    noise_x = stats.multivariate_normal(np.zeros(2), params.Sigma_x)
+    noise_y = stats.multivariate_normal(np.zeros(1), params.Sigma_y_x)
+    model = StateSpaceModel(
+        sample_initial=lambda rng, I: rng.multivariate_normal(params.mu1, params.Sigma1, size=I),
+        sample_transition=lambda rng, x, t: x @ params.A.T + rng.multivariate_normal(np.zeros(2), params.Sigma_x,
+                                                                                       size=len(x)),
+        log_lik=lambda y_t, x, t: noise_y.logpdf(y_t - x @ params.C.T).reshape(len(x)),
+        log_transition=lambda xn, xp, t: noise_x.logpdf((xn[:, None, :] - (xp @ params.A.T)[None]).reshape(-1, 2))
+        .reshape(len(xn), len(xp)))
+    return params, model, y
+
+
+def test_particle_backend_filter_is_the_particle_filter_without_resampling():
+    from pedagogy_lib.smc import particle_filter
+
+    _, model, y = _particle_problem()
+    I = 64
+    pf = particle_filter(model, y, np.random.default_rng(11), I, ess_threshold=0.0, backend="numpy")
+    res = R.forward_filter(R.PARTICLES, R.particle_chain(model, y, np.random.default_rng(11), I))
+    # Same generator, same draws in the same order: the supports agree exactly, the weights to rounding.
+    assert not pf.resampled.any()
+    for t in range(len(y)):
+        np.testing.assert_array_equal(res.filtered[t].x, pf.x[t])
+        np.testing.assert_allclose(res.filtered[t].log_w, pf.log_alpha[t], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.log_normalizers, pf.log_evidence_steps, rtol=0, atol=1e-10)
+    assert res.log_evidence == pytest.approx(pf.log_evidence, abs=1e-9)
+
+
+def test_particle_backend_smoother_is_ffbsm():
+    from pedagogy_lib.smc import ffbsm, particle_filter
+
+    _, model, y = _particle_problem(seed=4, T=9)
+    I = 40
+    pf = particle_filter(model, y, np.random.default_rng(5), I, ess_threshold=0.0, backend="numpy")
+    chain = R.particle_chain(model, y, np.random.default_rng(5), I)
+    filt = R.forward_filter(R.PARTICLES, chain)
+    sm = R.backward_smoother(R.PARTICLES, filt.filtered, chain.transitions)
+    beta = ffbsm(model, pf)
+    for t in range(len(y)):
+        np.testing.assert_allclose(np.exp(sm.smoothed[t].log_w), beta[t], rtol=0, atol=1e-10)
+    # The pairwise joints sum to the smoother at both ends (later state first).
+    for t in range(len(y) - 1):
+        P = sm.pairwise[t]
+        np.testing.assert_allclose(P.sum(axis=1), np.exp(sm.smoothed[t + 1].log_w), atol=1e-12)
+        np.testing.assert_allclose(P.sum(axis=0), np.exp(sm.smoothed[t].log_w), atol=1e-12)
+
+
+def test_particle_backend_approaches_the_kalman_smoother():
+    # With many particles the smoothed means approach the exact (RTS) ones; tolerance from the
+    # Monte Carlo standard error of a weighted mean, sqrt(Var / ESS), with a generous factor.
+    from pedagogy_lib.lgssm import kalman_smoother
+
+    params, model, y = _particle_problem(seed=6, T=6)
+    exact = kalman_smoother(params, y)
+    chain = R.particle_chain(model, y, np.random.default_rng(0), 2000)
+    filt = R.forward_filter(R.PARTICLES, chain)
+    sm = R.backward_smoother(R.PARTICLES, filt.filtered, chain.transitions)
+    for t in range(len(y)):
+        w = np.exp(sm.smoothed[t].log_w)
+        mean = w @ sm.smoothed[t].x
+        sd = np.sqrt(np.diag(exact.Upsilon_smooth[t]))
+        ess = 1.0 / np.sum(w ** 2)
+        np.testing.assert_array_less(np.abs(mean - exact.mu_smooth[t]), 5 * sd / np.sqrt(ess) + 1e-12)
+    # Sequential importance sampling: the relative variance of the evidence estimate is about
+    # (I / ESS - 1) / I with the ESS of the final importance weights; allow five standard errors.
+    w_T = np.exp(filt.filtered[-1].log_w)
+    I = w_T.size
+    se_log = np.sqrt((I * np.sum(w_T ** 2) - 1.0) / I)
+    assert abs(filt.log_evidence - exact.log_evidence) < 5 * se_log + 1e-3
+
+
+def test_particle_sequence_conditionals_are_column_stochastic_and_consistent():
+    _, model, y = _particle_problem(seed=8, T=5)
+    chain = R.particle_chain(model, y, np.random.default_rng(2), 30)
+    filt = R.forward_filter(R.PARTICLES, chain)
+    sm = R.backward_smoother(R.PARTICLES, filt.filtered, chain.transitions)
+    factors = R.sequence_posterior(R.PARTICLES, sm.smoothed, sm.backward)
+    for t in range(1, len(y)):
+        Rt = factors[t]                                        # [j, i] = p(x_t = j | x_{t-1} = i, y)
+        np.testing.assert_allclose(Rt.sum(axis=0), 1.0, atol=1e-12)
+        # Pushing the smoother at t-1 through it gives back the smoother at t (Eq. 2.39 reversed).
+        np.testing.assert_allclose(Rt @ np.exp(sm.smoothed[t - 1].log_w), np.exp(sm.smoothed[t].log_w), atol=1e-10)
+
+
+def test_particle_backend_errors():
+    _, model, y = _particle_problem(T=3)
+    with pytest.raises(TypeError, match="prior must be a recursions.Particles"):
+        R.time_update(R.PARTICLES, np.zeros(3), R.ParticleTransition(model.sample_transition, None, 1,
+                                                                       np.random.default_rng(0)))
+    p = R.Particles(np.zeros((4, 2)), np.full(4, -np.log(4)))
+    with pytest.raises(ValueError, match=r"log_lik\(x\) must return shape \(I,\) = \(4,\)"):
+        R.measurement_update(R.PARTICLES, p, R.ParticleLikelihood(lambda x: np.zeros(3)))
+    with pytest.raises(ValueError, match="has collapsed"):
+        R.measurement_update(R.PARTICLES, p, R.ParticleLikelihood(lambda x: np.full(4, -np.inf)))
+    with pytest.raises(ValueError, match="log_density is None"):
+        R.future_conditioning(R.PARTICLES, p, R.ParticleTransition(model.sample_transition, None, 1,
+                                                                     np.random.default_rng(0)))
+    with pytest.raises(TypeError, match="conditional must be a ParticleTransition"):
+        R.time_update(R.PARTICLES, p, np.eye(4))
+    with pytest.raises(ValueError, match="I must be an integer >= 1"):
+        R.particle_chain(model, y, np.random.default_rng(0), 0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        R.particle_chain(model, y, 0, 5)

@@ -15,7 +15,7 @@ fragment (source -> emission)                          MARGINALIZE              
 =====================================================  ==========================  ==============================
 A: p(x_{t-1} | y_{1:t-1}) -> p(x_t | x_{t-1})          time update (2.36)          future conditioning (2.38)
 B: p(x_t | y_{1:t-1})     -> p(y_t | x_t), y_t seen    data-marginal factor (2.40) measurement update (2.37)
-C: p(x_t | y_{1:T})       -> p(x_{t-1} | x_t, y_{1:T}) backward step (2.39)        p(x_t | x_{t-1}, y_{t:T}) (L791)
+C: p(x_t | y_{1:T})       -> p(x_{t-1} | x_t, y_{1:T}) backward step (2.39)        p(x_t | x_{t-1}, y_{t:T})     
 =====================================================  ==========================  ==============================
 
 This module writes those six operations, the filter, the smoother and the sequence posterior
@@ -34,11 +34,18 @@ This module writes those six operations, the filter, the smoother and the sequen
   Kalman filter (Eqs. 2.47-2.48) and the Rauch-Tung-Striebel smoother (Eqs. 2.53-2.55) fall out
   of Section 2.1.2's building blocks.
 
-A third backend (weighted particles, "Sampling-based approaches" at the end of Section 2.2.2)
-fits the same interface; it is described in the docstring of :class:`Backend`.
+* :data:`PARTICLES`: distributions are weighted particle sets (:class:`Particles`), a transition is a
+  :class:`ParticleTransition` (sample the next state; evaluate its density), and an observed
+  emission is a :class:`ParticleLikelihood`. The time update moves the particles, the measurement
+  update reweights them (its normalizer estimates the evidence factor), future conditioning gives
+  an :math:`I\times I` column-stochastic matrix between the supports of two steps, and the backward
+  step on it is the forward-filtering backward-smoothing (FFBSm) pass of the particle smoother
+  ("Sampling-based approaches", after Section 2.2.2, Eqs. 2.56-2.61). Without resampling this is the
+  sequential importance sampler; :mod:`pedagogy_lib.smc.particle` adds resampling and fast kernels,
+  and the tests hold it to this backend.
 
 The recursions are pure Python loops over time and favour readability over speed; the fast,
-specialized versions live in the HMM and Kalman modules.
+specialized versions live in the HMM, LGSSM and SMC families.
 
 Time indexing: code is 0-based, so entry ``t`` of every list is the book's step ``t + 1``.
 """
@@ -63,8 +70,14 @@ __all__ = [
     "Chain",
     "FilterResult",
     "SmootherResult",
+    "Particles",
+    "ParticleTransition",
+    "ParticleLikelihood",
+    "ParticleBackward",
+    "particle_backward_matrix",
     "CATEGORICAL",
     "GAUSSIAN",
+    "PARTICLES",
     "time_update",
     "measurement_update",
     "data_marginal",
@@ -78,6 +91,7 @@ __all__ = [
     "categorical_chain",
     "categorical_log_lik",
     "gaussian_chain",
+    "particle_chain",
 ]
 
 
@@ -139,23 +153,11 @@ class Backend(NamedTuple):
     emission) or observed (the emission's value is known, so only the likelihood of the source
     remains). Each backend decides which it received from its type.
 
-    **A particle backend** (not implemented here) fits the same mould and gives the forward
-    filtering-backward smoothing (FFBSm) algorithm of Doucet, Godsill and Andrieu (2000):
-
-    * a distribution is a weighted particle set :math:`\{(\hat{\mathbf x}^{(i)}, w^{(i)})\}_{i=1}^I`;
-    * MARGINALIZE on fragment A (time update) moves each particle through the transition
-      (sampling :math:`\hat{\mathbf x}_t^{(i)}\sim p(\mathbf x_t\mid\hat{\mathbf x}_{t-1}^{(i)})`) and keeps the weights;
-    * BAYES-INVERT on fragment B (measurement update) multiplies each weight by
-      :math:`p(\mathbf y_t\mid\hat{\mathbf x}_t^{(i)})` and renormalizes; the normalizer
-      :math:`\sum_i w^{(i)}p(\mathbf y_t\mid\hat{\mathbf x}_t^{(i)})` is the (unbiased) evidence factor;
-    * BAYES-INVERT on fragment A (future conditioning) gives, for each particle :math:`j` at time
-      :math:`t`, weights :math:`\propto w_{t-1}^{(i)}p(\hat{\mathbf x}_t^{(j)}\mid\hat{\mathbf x}_{t-1}^{(i)})` over the
-      particles at :math:`t-1`: an :math:`I\times I` column-stochastic matrix;
-    * MARGINALIZE on fragment C (backward step) is then exactly the categorical backward step on
-      that matrix, giving the smoother weights :math:`\boldsymbol\beta_{t-1}`.
-
-    So the particle smoother is the HMM smoother run on the particles' supports, which is why
-    its cost is :math:`O(I^2T)`.
+    The three backends in this module are :data:`CATEGORICAL`, :data:`GAUSSIAN` and
+    :data:`PARTICLES`. The particle backend shows why the particle smoother is the HMM smoother run
+    on the particles' supports: future conditioning turns a weighted particle set and a transition
+    density into a column-stochastic :math:`I\times I` matrix, and the backward step on that matrix
+    is the categorical one, so its cost is :math:`O(I^2T)`.
     """
 
     name: str
@@ -381,6 +383,167 @@ GAUSSIAN = Backend("gaussian", _gauss_marginalize, _gauss_bayes_invert)
 
 
 # --------------------------------------------------------------------------------------------
+# Particle backend: weighted samples ("Sampling-based approaches", after Section 2.2.2)
+# --------------------------------------------------------------------------------------------
+class Particles(NamedTuple):
+    r"""A weighted particle set :math:`\{(\hat{\mathbf x}^{(i)}, w^{(i)})\}_{i=1}^I`, standing for
+    :math:`\sum_i w^{(i)}\delta(\mathbf x - \hat{\mathbf x}^{(i)})`.
+
+    Attributes
+    ----------
+    x : ndarray, shape (I, n)
+        The particles (the support).
+    log_w : ndarray, shape (I,)
+        Normalized log weights: ``logsumexp(log_w) == 0``.
+    """
+
+    x: np.ndarray
+    log_w: np.ndarray
+
+
+class ParticleTransition(NamedTuple):
+    r"""A free transition :math:`\hat p(\mathbf x_t\mid\mathbf x_{t-1})` for the particle backend.
+
+    Attributes
+    ----------
+    sample : callable ``(rng, x_prev, t) -> ndarray (I, n)``
+        Draws one successor for each row of ``x_prev`` (the ``sample_transition`` of
+        :class:`pedagogy_lib.smc.StateSpaceModel`).
+    log_density : callable ``(x_next, x_prev, t) -> ndarray (J, I)``, or None
+        ``[j, i]`` is :math:`\log\hat p(\mathbf x_t = \texttt{x\_next}[j]\mid\mathbf x_{t-1} = \texttt{x\_prev}[i])`
+        up to a constant in ``t``; needed only by the smoother.
+    t : int
+        0-based row of the new state.
+    rng : numpy.random.Generator
+        Where the time update draws its samples. It is the only impure piece of the backend: the
+        time update advances this generator, in the same order as :func:`pedagogy_lib.smc.particle_filter`.
+    """
+
+    sample: Callable
+    log_density: Callable | None
+    t: int
+    rng: Any
+
+
+class ParticleLikelihood(NamedTuple):
+    r"""An observed emission for the particle backend: ``log_lik(x)`` returns
+    :math:`\log\hat p(\mathbf y_t\mid\hat{\mathbf x}^{(i)})` for every row of ``x`` (``-inf`` allowed)."""
+
+    log_lik: Callable
+
+
+class ParticleBackward(NamedTuple):
+    r"""The reversed transition :math:`\hat p(\mathbf x_{t-1}\mid\mathbf x_t, \mathbf y_{1:t-1})` (Eq. 2.38) on
+    the support of the filter at :math:`t - 1`, as a function of :math:`\mathbf x_t`.
+
+    For query points ``x_next`` (shape ``(J, n)``) its matrix is column-stochastic,
+    :math:`M_{ij}\propto w^{(i)}\hat p(\texttt{x\_next}[j]\mid\hat{\mathbf x}^{(i)})` (the ratio inside
+    Eq. 2.60): see :func:`particle_backward_matrix`.
+
+    Attributes
+    ----------
+    source : Particles
+        The filter at :math:`t - 1` (support and weights).
+    log_density : callable ``(x_next, x_prev, t) -> ndarray (J, I)``
+    t : int
+    """
+
+    source: Particles
+    log_density: Callable
+    t: int
+
+
+def _check_particles(d, name: str = "prior") -> Particles:
+    if not isinstance(d, Particles):
+        raise TypeError(f"{name} must be a recursions.Particles(x, log_w); got {type(d).__name__}.")
+    x = np.asarray(d.x, dtype=np.float64)
+    log_w = np.asarray(d.log_w, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0 or log_w.shape != (x.shape[0],):
+        raise ValueError(f"{name}.x must have shape (I, n) with I >= 1 and {name}.log_w shape (I,); got "
+                         f"{x.shape} and {log_w.shape}.")
+    return Particles(x, log_w)
+
+
+def _particle_log_lik(emission: ParticleLikelihood, x: np.ndarray) -> np.ndarray:
+    ll = np.asarray(emission.log_lik(x), dtype=np.float64)
+    if ll.shape != (x.shape[0],):
+        raise ValueError(f"log_lik(x) must return shape (I,) = ({x.shape[0]},); got {ll.shape}.")
+    if np.isnan(ll).any() or np.isposinf(ll).any():
+        raise ValueError("log_lik(x) returned NaN or +inf; a zero likelihood is -inf.")
+    return ll
+
+
+def particle_backward_matrix(backward: ParticleBackward, x_next) -> np.ndarray:
+    r"""Evaluate a :class:`ParticleBackward` at the points ``x_next``: the ``(I, J)`` column-stochastic
+    matrix :math:`M_{ij} = w^{(i)}\hat p(\mathbf x_j\mid\hat{\mathbf x}^{(i)}) / \sum_{i'} w^{(i')}\hat p(\mathbf x_j\mid\hat{\mathbf x}^{(i')})`."""
+    src = backward.source
+    x_next = np.asarray(x_next, dtype=np.float64)
+    log_P = np.asarray(backward.log_density(x_next, src.x, backward.t), dtype=np.float64)
+    if log_P.shape != (x_next.shape[0], src.x.shape[0]):
+        raise ValueError(f"log_density must return shape (J, I) = ({x_next.shape[0]}, {src.x.shape[0]}); "
+                         f"got {log_P.shape}.")
+    logits = log_P + src.log_w[None, :]                      # [j, i] = log w_i + log p(x_j | x_i)
+    with np.errstate(invalid="ignore"):
+        M = np.exp(logits - logsumexp(logits, axis=1)[:, None])
+    return M.T                                               # [i, j] = p(x_{t-1} = x^(i) | x_t = x_j)
+
+
+def _part_marginalize(prior, conditional) -> Marginal:
+    r"""Particle MARGINALIZE: move the particles (time update), average a likelihood (evidence factor),
+    or sum the pairwise weights over the later state (backward step, Eq. 2.60)."""
+    if isinstance(conditional, ParticleLikelihood):      # fragment B: log sum_i w_i p(y | x_i)
+        p = _check_particles(prior)
+        return Marginal(float(logsumexp(p.log_w + _particle_log_lik(conditional, p.x))), None)
+    if isinstance(conditional, ParticleTransition):      # fragment A: x_t^(i) ~ p(x_t | x_{t-1}^(i))
+        p = _check_particles(prior)
+        x_new = np.asarray(conditional.sample(conditional.rng, p.x, conditional.t), dtype=np.float64)
+        if x_new.shape != p.x.shape:
+            raise ValueError(f"sample(rng, x_prev, t) must return shape (I, n) = {p.x.shape}; got {x_new.shape}.")
+        return Marginal(Particles(x_new, p.log_w), Particles(np.hstack([p.x, x_new]), p.log_w))
+    if isinstance(conditional, ParticleBackward):        # fragment C: beta_{t-1} = M beta_t
+        p = _check_particles(prior, "smoothed")
+        M = particle_backward_matrix(conditional, p.x)   # (I_prev, I)
+        pair = M * np.exp(p.log_w)[None, :]              # pair[i, j] = p(x_{t-1}=i, x_t=j | y)
+        with np.errstate(divide="ignore"):
+            log_beta = np.log(pair.sum(axis=1))
+        return Marginal(Particles(conditional.source.x, log_beta), pair.T)   # later state first
+    raise TypeError("conditional must be a ParticleTransition, ParticleLikelihood or ParticleBackward; got "
+                    f"{type(conditional).__name__}.")
+
+
+def _part_bayes_invert(prior, conditional) -> Inversion:
+    r"""Particle BAYES-INVERT: reweight by the likelihood (measurement update, Eq. 2.59), or reverse a
+    transition on the particles' support (future conditioning, the ratio in Eq. 2.60)."""
+    if isinstance(conditional, ParticleLikelihood):
+        p = _check_particles(prior)
+        lw = p.log_w + _particle_log_lik(conditional, p.x)
+        log_Z = float(logsumexp(lw))
+        if not np.isfinite(log_Z):
+            raise ValueError("every particle has likelihood zero: the particle set has collapsed.")
+        return Inversion(Particles(p.x, lw - log_Z), log_Z)
+    if isinstance(conditional, ParticleTransition):
+        p = _check_particles(prior, "filtered_prev")
+        if conditional.log_density is None:
+            raise ValueError("the transition's log_density is None: future conditioning needs the "
+                             "transition density log p(x_t | x_{t-1}) (Eq. 2.60).")
+        return Inversion(ParticleBackward(p, conditional.log_density, conditional.t), None)
+    if isinstance(conditional, ParticleBackward):        # fragment C inverted: p(x_t | x_{t-1}, y_{t:T})
+        p = _check_particles(prior, "smoothed")
+        M = particle_backward_matrix(conditional, p.x)   # (I_prev, I)
+        joint = M * np.exp(p.log_w)[None, :]
+        marg = joint.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            R = np.where(marg > 0, joint / marg, 1.0 / joint.shape[1]).T   # [j, i], column-stochastic
+        return Inversion(R, None)
+    raise TypeError("conditional must be a ParticleTransition, ParticleLikelihood or ParticleBackward; got "
+                    f"{type(conditional).__name__}.")
+
+
+#: Weighted particles: sequential importance sampling and the FFBSm smoother (after Section 2.2.2).
+PARTICLES = Backend("particles", _part_marginalize, _part_bayes_invert)
+
+
+# --------------------------------------------------------------------------------------------
 # The six operations (Fig. 2.6), each one line
 # --------------------------------------------------------------------------------------------
 def _check_backend_obj(backend) -> Backend:
@@ -449,7 +612,7 @@ def backward_step(backend: Backend, smoothed, backward_conditional) -> Marginal:
 
 
 def sequence_conditional(backend: Backend, smoothed, backward_conditional):
-    r"""The sixth combination: BAYES-INVERT on fragment C (the display at L791 of the draft).
+    r"""The sixth combination: BAYES-INVERT on fragment C (the unnumbered display under "Inference over sequences" in Section 2.2).
 
     .. math:: \hat p(\mathbf x_t\mid\mathbf x_{t-1}, \mathbf y_{1:T}) =
               \frac{\hat p(\mathbf x_t\mid\mathbf y_{1:T})\,\hat p(\mathbf x_{t-1}\mid\mathbf x_t,\mathbf y_{1:T})}
@@ -478,7 +641,7 @@ def _check_chain(chain) -> Chain:
 def forward_filter(backend: Backend, chain: Chain) -> FilterResult:
     r"""The generic filter: time update (Eq. 2.36) then measurement update (Eq. 2.37), for t = 1..T.
 
-    The base case (L753) starts the measurement update from the prior :math:`\hat p(\mathbf x_1)`.
+    At step 1 there is no time update: the measurement update starts from the prior :math:`\hat p(\mathbf x_1)`.
     The measurement-update normalizers are the factors of Eq. 2.40, so the log evidence comes for free.
 
     Parameters
@@ -511,7 +674,7 @@ def backward_smoother(backend: Backend, filtered: Sequence[Any], transitions: Se
     r"""The generic smoother: future conditioning (Eq. 2.38) then backward step (Eq. 2.39), t = T..2.
 
     It receives the filter distributions and the transitions, and **no emissions**: the smoother
-    never re-reads the data (L777). Its base case is the filter at :math:`T` (L779).
+    never re-reads the data, as Section 2.2 points out. Its base case is the filter at :math:`T`.
 
     Parameters
     ----------
@@ -534,7 +697,7 @@ def backward_smoother(backend: Backend, filtered: Sequence[Any], transitions: Se
                          f"first); got {len(transitions)}.")
     smoothed = [None] * T
     pairwise, backward = [None] * (T - 1), [None] * (T - 1)
-    smoothed[T - 1] = filtered[T - 1]                                    # base case (L779)
+    smoothed[T - 1] = filtered[T - 1]                                    # base case: smoother = filter at T
     for t in range(T - 1, 0, -1):
         backward[t - 1] = future_conditioning(backend, filtered[t - 1], transitions[t - 1])  # Eq. 2.38
         step = backward_step(backend, smoothed[t], backward[t - 1])                          # Eq. 2.39
@@ -557,7 +720,7 @@ def data_marginals(backend: Backend, predicted: Sequence[Any], emissions: Sequen
 
 
 def sequence_posterior(backend: Backend, smoothed: Sequence[Any], backward: Sequence[Any]) -> list:
-    r"""The posterior over whole sequences as a product of sixth-operation factors (L793-797).
+    r"""The posterior over whole sequences as a product of sixth-operation factors (Section 2.2, "Inference over sequences").
 
     .. math:: \hat p(\mathbf x_{1:T}\mid\mathbf y_{1:T}) = \hat p(\mathbf x_1\mid\mathbf y_{1:T})
               \prod_{t=2}^T \hat p(\mathbf x_t\mid\mathbf x_{t-1}, \mathbf y_{t:T})
@@ -705,3 +868,44 @@ def gaussian_chain(mu_1, Sigma_1, A, Sigma_x, C, c, Sigma_y_x, y, *, a=None, B=N
     transitions = [AffineGaussian(A, offsets[t], Sigma_x) for t in range(T - 1)]
     emissions = [Observed(AffineGaussian(C, c, Sigma_y_x), y[t]) for t in range(T)]
     return Chain(Gaussian(mu_1, Sigma_1), transitions, emissions)
+
+
+def particle_chain(model, y, rng, I: int) -> Chain:
+    r"""A state-space model given by sampling and density callables, as a :class:`Chain` for :data:`PARTICLES`.
+
+    The prior is :math:`I` draws from :math:`\hat p(\mathbf x_1)` with equal weights; every transition
+    carries ``rng``, so :func:`forward_filter` draws the particles in the same order as
+    :func:`pedagogy_lib.smc.particle_filter` does without resampling (``ess_threshold=0``).
+
+    Parameters
+    ----------
+    model : object with ``sample_initial``, ``sample_transition``, ``log_lik`` and ``log_transition``
+        A :class:`pedagogy_lib.smc.StateSpaceModel` (see there for the signatures).
+    y : array_like, shape (T, m) or (T,)
+    rng : numpy.random.Generator
+    I : int
+        Number of particles.
+
+    Returns
+    -------
+    Chain
+    """
+    for attr in ("sample_initial", "sample_transition", "log_lik", "log_transition"):
+        if not hasattr(model, attr):
+            raise TypeError(f"model must have a {attr} attribute (a smc.StateSpaceModel); got "
+                            f"{type(model).__name__}.")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}.")
+    if isinstance(I, bool) or not isinstance(I, (int, np.integer)) or I < 1:
+        raise ValueError(f"I must be an integer >= 1; got {I!r}.")
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim not in (1, 2) or y.shape[0] == 0:
+        raise ValueError(f"y must have shape (T,) or (T, m) with T >= 1; got {y.shape}.")
+    T, I = y.shape[0], int(I)
+    x1 = np.asarray(model.sample_initial(rng, I), dtype=np.float64)
+    if x1.ndim != 2 or x1.shape[0] != I:
+        raise ValueError(f"sample_initial(rng, I) must return shape (I, n) with I = {I}; got {x1.shape}.")
+    prior = Particles(x1, np.full(I, -np.log(I)))
+    transitions = [ParticleTransition(model.sample_transition, model.log_transition, t, rng) for t in range(1, T)]
+    emissions = [ParticleLikelihood(lambda x, t=t: model.log_lik(y[t], x, t)) for t in range(T)]
+    return Chain(prior, transitions, emissions)
