@@ -1,5 +1,7 @@
 """The shared plotting, animation and widget helpers used by every notebook."""
 import base64
+import json
+import re
 
 import ipywidgets as W
 import matplotlib
@@ -58,9 +60,14 @@ def test_show_requires_alt_text():
     plt.close(fig)
 
 
+def _player_data(html_text):
+    return json.loads(re.search(r'<script type="application/json" class="pgw-data">(.*?)</script>', html_text).group(1))
+
+
 def test_animate_embeds_every_frame_and_closes_the_figure():
     fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
     (line,) = ax.plot([], [])
+    ax.set(xlim=(0, 1), ylim=(0, 4))
     calls = []
 
     def update(i):
@@ -69,18 +76,49 @@ def test_animate_embeds_every_frame_and_closes_the_figure():
 
     anim = animation.animate(fig, update, 4, alt="A line tilting up.")
     assert not plt.fignum_exists(fig.number)
-    assert set(range(4)) <= set(calls)
+    assert calls == [0, 1, 2, 3]
     html = anim._repr_html_()
-    assert html.count("data:image/png;base64") == 4
-    assert 'aria-label="A line tilting up."' in html and '<img alt="A line tilting up."' in html
+    frames = _player_data(html)["frames"]
+    assert len(frames) == 4 and len(set(frames)) == 4                     # every frame, all different
+    assert all(base64.b64decode(f.split(",", 1)[1]).startswith(PNG_MAGIC) for f in frames)   # live kernel: PNG
+    assert html.count('alt="A line tilting up."') == 1                    # described once, not twice
+    assert 'aria-label="A line tilting up."' not in html
+
+
+def test_the_player_has_named_keyboard_controls_and_loads_frames_lazily():
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
+    anim = animation.animate(fig, lambda i: ax.set_title(str(i)), 3, alt="A title counting to three.")
+    html = anim._repr_html_()
+    for word in ("First", "Previous", "Play", "Next", "Last"):
+        assert re.search(rf'<button type="button" data-act="\w+">.*?<span class="pgw-word">{word}</span></button>', html)
+    slider = re.search(r'<input type="range" id="([\w-]+)"[^>]*>', html)
+    assert slider and f'<label for="{slider.group(1)}">Frame</label>' in html   # the frame slider has a label
+    assert 'aria-valuetext="frame 1 of 3"' in slider.group(0)
+    select = re.search(r'<select id="([\w-]+)"', html)
+    assert f'<label for="{select.group(1)}">At the end</label>' in html
+    assert 'type="radio"' not in html
+    assert ":focus-visible" in html                                      # a visible focus
+    # only the first frame is an <img> (lazy); the others wait in the data for the first use
+    assert len(re.findall(r"<img ", html)) == 1 and 'loading="lazy"' in html
+    assert html.index(_player_data(html)["frames"][1]) > html.index('class="pgw-data"')
+
+
+def test_animation_frames_are_webp_in_a_book_build(monkeypatch):
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
+    anim = animation.animate(fig, lambda i: ax.set_title(str(i)), 2, alt="A title counting to two.")
+    raw = base64.b64decode(anim.frames[0].split(",", 1)[1])
+    assert anim.frames[0].startswith("data:image/webp;base64,") and raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
 
 
 def test_animate_caps_frames_and_requires_alt():
     fig = plt.figure()
     with pytest.raises(ValueError, match=r"frames must be at most 60; got 61"):
-        animation.animate(fig, lambda i: None, 61, alt="x")
+        animation.animate(fig, lambda i: None, 61, alt="A line that never moves.")
     with pytest.raises(ValueError, match="alt must be a non-empty description"):
         animation.animate(fig, lambda i: None, 3, alt="")
+    with pytest.raises(ValueError, match="alt must describe what the animation shows"):
+        animation.animate(fig, lambda i: None, 3, alt="Figure 3")
     plt.close(fig)
 
 
@@ -101,7 +139,7 @@ def test_interactive_plot_has_a_static_default_figure_and_a_live_widget():
     assert len(plt.get_fignums()) == n_open                             # no figure left open
     # moving the slider re-runs the pure plotting function with the new value
     seen = []
-    out2 = widgets.interactive_plot(lambda slope: (seen.append(slope), _plot(slope))[1], alt="x",
+    out2 = widgets.interactive_plot(lambda slope: (seen.append(slope), _plot(slope))[1], alt="A sloped line.",
                                     slope=W.FloatSlider(value=0.0, min=-1, max=1))
     out2.widget.children[0].value = 0.75
     assert seen[0] == 0.0 and seen[-1] == 0.75
@@ -109,17 +147,149 @@ def test_interactive_plot_has_a_static_default_figure_and_a_live_widget():
 
 def test_interactive_plot_validates_controls():
     with pytest.raises(TypeError, match=r"control 'slope' must be an ipywidgets widget"):
-        widgets.interactive_plot(_plot, alt="x", slope=(0.0, 1.0))
+        widgets.interactive_plot(_plot, alt="A sloped line.", slope=(0.0, 1.0))
     with pytest.raises(ValueError, match="alt must be a non-empty description"):
         widgets.interactive_plot(_plot, alt="", slope=W.FloatSlider())
 
 
-def test_static_mode_renders_the_default_figure_without_a_widget(monkeypatch):
+def _sliders(bundle):
+    return _player_data(bundle["text/html"])
+
+
+def test_book_build_precomputes_a_grid_around_the_default_and_offers_real_controls(monkeypatch):
     monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    seen = []
+    n_open = len(plt.get_fignums())
+
+    def plot(slope=0.25, shared=False):
+        seen.append((slope, shared))
+        return _plot(slope + (3.0 if shared else 0.0))
+
+    out = widgets.interactive_plot(plot, alt="A line.",
+                                   slope=W.FloatSlider(value=0.25, min=-1, max=1, step=0.05, description="slope"),
+                                   shared=W.Checkbox(value=False, description="shared"))
+    bundle = out._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" not in bundle
+    assert seen[0] == (0.25, False)                                      # the default is drawn first
+    data = _sliders(bundle)
+    slope, shared = data["controls"]
+    assert slope["labels"][slope["initial"]] == "0.25" and shared["labels"] == ["off", "on"]
+    # the slope's values: the default and some on each side, on the slider's lattice, within its range
+    values = sorted({s for s, _ in seen})
+    assert min(values) < 0.25 < max(values) and -1 <= min(values) and max(values) <= 1
+    assert all(abs(v / 0.05 - round(v / 0.05)) < 1e-9 for v in values)
+    assert 3 <= len(slope["labels"]) <= 2 * widgets.MAX_PER_SIDE + 1
+    # one control at a time (or every combination): an image for each reachable setting
+    if data["mode"] == "axes":
+        assert all((s == 0.25) or (not sh) for s, sh in seen)
+        assert len(data["images"]) == len(slope["labels"]) + 1
+    else:
+        assert len(data["images"]) == len(slope["labels"]) * 2
+    assert len(set(data["images"].values())) == len(data["images"])      # the figure changes with the controls
+    html_text = bundle["text/html"]
+    for k, name in enumerate(("slope", "shared")):
+        control = re.search(rf'<(input|select)[^>]*id="([\w-]+)" data-ctl="{k}"', html_text) or \
+            re.search(rf'<(input|select) type="\w+" id="([\w-]+)" data-ctl="{k}"', html_text)
+        assert control and f'<label for="{control.group(2)}">{name}</label>' in html_text
+    assert 'type="range"' in html_text and 'type="checkbox"' in html_text
+    caption = re.search(r'<figcaption class="pgw-caption">(.*?)</figcaption>', html_text).group(1)
+    assert "Precomputed" in caption and "live kernel" in caption and "continuous" in caption
+    assert 'alt="A line."' in html_text
+    assert len(plt.get_fignums()) == n_open                             # every drawn figure was closed
+
+
+def test_book_build_respects_the_time_budget(monkeypatch):
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    monkeypatch.setattr(widgets, "TIME_BUDGET", 0.0)                   # no time for anything but the default
     seen = []
     out = widgets.interactive_plot(lambda slope: (seen.append(slope), _plot(slope))[1], alt="A line.",
                                    slope=W.FloatSlider(value=0.25, min=-1, max=1, description="slope"))
-    bundle = out._repr_mimebundle_()
-    assert seen == [0.25]                                               # drawn once, at the default
-    assert "application/vnd.jupyter.widget-view+json" not in bundle
-    assert 'alt="A line."' in bundle["text/html"] and "slope (-1 to 1)" in bundle["text/html"]
+    html_text = out._repr_mimebundle_()["text/html"]
+    assert seen == [0.25]
+    assert 'type="range"' not in html_text and "Fixed at the default here: slope = 0.25" in html_text
+
+
+def test_grid_on_a_log_slider_and_a_default_at_the_end():
+    log = widgets._Control("lam", W.FloatLogSlider(value=10.0, base=10, min=-1, max=2, step=0.5))
+    log.n_right, log.n_left = 1, 1
+    assert [log.value(k) for k in log.lattice_indices()] == pytest.approx([0.1, 10.0, 100.0])
+    edge = widgets._Control("n", W.IntSlider(value=0, min=0, max=10))
+    assert edge.slots() == ["right"] * (2 * widgets.MAX_PER_SIDE)        # the only side gets both shares
+    edge.n_right = 3
+    assert [edge.value(k) for k in edge.lattice_indices()] == [0, 3, 7, 10]
+    assert all(isinstance(edge.value(k), int) for k in edge.lattice_indices())
+
+
+def test_alt_text_must_describe_the_figure():
+    for bad in ("", "   ", "figure 3", "Plot", "animation 2.1"):
+        with pytest.raises(ValueError, match="alt must"):
+            plotting.check_alt(bad)
+    assert plotting.check_alt("  A rising line.  ") == "A rising line."
+
+
+def test_static_figures_are_lazy_images_of_the_right_size():
+    fig, ax = plt.subplots(figsize=(2, 1), dpi=50)
+    image = plotting.encode_figure(fig, tight=False, dpi=50, compact=False)
+    plt.close(fig)
+    html_text = plotting.StaticFigure(image, "A blank plot.").html()
+    assert (image.width, image.height) == (100, 50)
+    assert 'width="100" height="50"' in html_text and 'loading="lazy"' in html_text
+
+
+def _luminance(hex_colour):
+    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a, b):
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_checker_verdicts_paint_their_own_colours_with_aa_contrast_and_words():
+    from pedagogy_lib.exercises.checker import result
+
+    for res, word in ((result("the posterior", []), "Correct:"), (result("the posterior", ["it is off"]), "Not yet:")):
+        html_text = res._repr_html_()
+        bg = re.search(r"background:(#[0-9a-f]{6})", html_text).group(1)
+        colours = set(re.findall(r"(?<![-\w])color:(#[0-9a-f]{6})", html_text))
+        assert colours, html_text
+        # the box sets its own background, so the theme's light or dark panel behind it does not matter
+        assert all(_contrast(c, bg) >= 4.5 for c in colours), (colours, bg)
+        assert word in html_text and 'aria-hidden="true"' in html_text        # said in words, icon hidden
+
+
+def test_an_untouched_stub_shows_no_verdict_in_the_book_but_does_in_a_kernel(monkeypatch):
+    from pedagogy_lib.exercises.checker import result
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    stub = result("the posterior", ["your answer is None: did the cell forget to return a value?"])
+    wrong = result("the posterior", ["your answer is None", "the evidence is off"])
+    assert stub.unanswered and not wrong.unanswered and not result("x", []).unanswered
+    stub._ipython_display_()
+    assert len(shown) == 1 and "Not yet:" in shown[0]["text/html"]      # a live kernel says what to fill in
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    stub._ipython_display_()
+    wrong._ipython_display_()
+    assert len(shown) == 2 and "the evidence is off" in shown[1]["text/html"]
+
+
+def test_the_book_moves_embedded_images_into_hashed_files(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "pedagogy_figures", Path(__file__).resolve().parents[1] / "_ext" / "pedagogy_figures.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    big = base64.b64encode(PNG_MAGIC + bytes(range(256)) * 20).decode()
+    tiny = base64.b64encode(PNG_MAGIC).decode()
+    body = (f'<img src="data:image/png;base64,{big}"><script>{{"f":["data:image/png;base64,{big}"]}}</script>'
+            f'<img src="data:image/png;base64,{tiny}">')
+    out = ext.externalize(body, tmp_path, lambda p: "../../" + p)
+    files = list((tmp_path / "_figures").iterdir())
+    assert len(files) == 1 and files[0].read_bytes() == base64.b64decode(big)   # stored once, byte for byte
+    assert out.count(f"../../_figures/{files[0].name}") == 2 and big not in out
+    assert tiny in out                                                    # icons stay inline

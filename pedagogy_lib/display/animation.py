@@ -1,35 +1,77 @@
 """One helper that turns a frame-drawing function into a player for the static book page.
 
-:func:`animate` renders every frame with matplotlib's ``FuncAnimation`` and embeds them with
-``to_jshtml``, so the animation plays from the HTML alone (no kernel). The figure is closed so
-that the inline backend does not show a stray last frame, and the number of frames is capped
-so that pages stay small and CI stays fast.
+:func:`animate` draws every frame, encodes it as an image and returns an :class:`Animation`, which
+displays as a small HTML player that needs no kernel: buttons (first, previous, play/pause, next,
+last), a labelled frame slider and a choice of what happens at the end. The player is built from
+native controls, so it works with the keyboard alone (Tab to a control, Enter or Space on a button,
+the arrow keys on the slider), every control says what it does to a screen reader, and the frame
+slider announces "frame 3 of 20". Nothing plays until asked.
+
+Page weight: the first frame is an ``<img loading="lazy">``; the other frames are listed in the
+player's data and fetched only when the player is first used. In the book they are WebP files
+named by content hash (see :mod:`pedagogy_lib.display.plotting`); in a live kernel the player is
+self-contained. The figure is closed afterwards, so the inline backend shows no stray last frame,
+and the number of frames is capped so that pages and builds stay small.
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import itertools
 
 import matplotlib.pyplot as plt
-from matplotlib.animation import FuncAnimation
 
 from ..core.checks import check_int
+from .plotting import check_alt, encode_figure, widget_html
 
-__all__ = ["animate", "MAX_FRAMES"]
+__all__ = ["animate", "Animation", "MAX_FRAMES"]
 
-#: Upper limit on frames per animation (each frame is one embedded PNG).
+#: Upper limit on frames per animation.
 MAX_FRAMES = 60
+
+_COUNTER = itertools.count(1)
 
 
 class Animation:
-    """An embedded animation; displays as HTML with a labelled player."""
+    """An animation ready for display: frame images (data URIs), alt text and the frame interval."""
 
-    def __init__(self, player_html: str, alt: str, n_frames: int):
-        self.player_html, self.alt, self.n_frames = player_html, alt, n_frames
+    def __init__(self, frames: list[str], alt: str, interval: int, size: tuple[int, int]):
+        self.frames, self.alt, self.interval, self.size = list(frames), alt, int(interval), size
+        digest = hashlib.sha256("".join(self.frames[:1]).encode() + alt.encode()).hexdigest()[:8]
+        self.uid = f"pgw-a{digest}-{next(_COUNTER)}"
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.frames)
 
     def _repr_html_(self) -> str:
-        label = html.escape(self.alt)
-        body = self.player_html.replace("<img id=", f'<img alt="{label}" id=', 1)
-        return f'<div role="figure" aria-label="{label}" style="background:white;">{body}</div>'
+        n, uid = self.n_frames, self.uid
+        width, height = self.size
+        alt = html.escape(self.alt)
+        buttons = "".join(
+            f'<button type="button" data-act="{act}"><span class="pgw-icon" aria-hidden="true">{icon}</span> '
+            f'<span class="pgw-word">{word}</span></button>'
+            for act, icon, word in (("first", "&#x23EE;", "First"), ("prev", "&#x2039;", "Previous"),
+                                    ("play", "&#x25B6;", "Play"), ("next", "&#x203A;", "Next"),
+                                    ("last", "&#x23ED;", "Last")))
+        body = (
+            f'<img class="pgw-img" src="{self.frames[0]}" alt="{alt}" width="{width}" height="{height}" '
+            'loading="lazy" decoding="async" />'
+            f'<div class="pgw-controls" role="group" aria-label="Animation controls">{buttons}'
+            f'<span class="pgw-ctl"><label for="{uid}-frame">Frame</label>'
+            f'<input type="range" id="{uid}-frame" min="0" max="{n - 1}" step="1" value="0" '
+            f'aria-valuetext="frame 1 of {n}" />'
+            f'<output for="{uid}-frame" aria-hidden="true">1 / {n}</output></span>'
+            f'<span class="pgw-ctl"><label for="{uid}-end">At the end</label>'
+            f'<select id="{uid}-end"><option value="loop" selected>start again</option>'
+            '<option value="once">stop</option><option value="reflect">play backwards</option></select></span>'
+            '</div>'
+            f'<figcaption class="pgw-caption" id="{uid}-cap">Animation player ({n} frames): play it, or step '
+            'through it with the buttons or the frame slider.</figcaption>')
+        return widget_html("player", body, {"frames": self.frames, "interval": self.interval})
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": f"[animation, {self.n_frames} frames: {self.alt}]"}
 
 
 def animate(fig, update, frames: int, *, alt: str, interval: int = 200, max_frames: int = MAX_FRAMES) -> Animation:
@@ -44,11 +86,12 @@ def animate(fig, update, frames: int, *, alt: str, interval: int = 200, max_fram
     frames : int
         Number of frames, at most ``max_frames``.
     alt : str
-        A description of what the animation shows (used as alt text).
+        What the animation shows, from start to end (the alt text of every frame; a screen reader
+        user gets the whole story from it). Refused when empty or a mere label such as "figure 3".
     interval : int
-        Milliseconds between frames in the player.
+        Milliseconds between frames when playing.
     max_frames : int
-        Refuse longer animations (embedded frames make pages heavy).
+        Refuse longer animations (each frame is an image the reader may download).
 
     Returns
     -------
@@ -56,11 +99,15 @@ def animate(fig, update, frames: int, *, alt: str, interval: int = 200, max_fram
         Display it (make it the last expression of a cell) to get the player.
     """
     frames = check_int(frames, "frames", minimum=1, maximum=max_frames)
-    if not isinstance(alt, str) or not alt.strip():
-        raise ValueError("alt must be a non-empty description of the animation.")
-    anim = FuncAnimation(fig, update, frames=frames, interval=interval, blit=False, repeat=True)
+    interval = check_int(interval, "interval", minimum=10, maximum=60_000)
+    alt = check_alt(alt, "animation")
+    images = []
     try:
-        player = anim.to_jshtml(default_mode="loop")
+        dpi = fig.dpi
+        for i in range(frames):
+            update(i)
+            images.append(encode_figure(fig, tight=False, dpi=dpi))
     finally:
         plt.close(fig)
-    return Animation(player, alt, frames)
+    size = (images[0].width, images[0].height)
+    return Animation([im.data_uri() for im in images], alt, interval, size)

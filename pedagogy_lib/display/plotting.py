@@ -6,12 +6,30 @@ r"""Plotting style and helpers shared by every notebook.
   likelihood orange, the posterior green, the filter red, the smoother purple.
 * :func:`ellipse_points` and :func:`gaussian_ellipse` draw :math:`n`-standard-deviation contours
   of a 2-D Gaussian; :func:`show` displays a finished figure with alt text and closes it.
+* :func:`encode_figure` turns a figure into an image; :data:`WIDGET_ASSETS` is the style sheet and
+  script shared by the animation player and the static sliders.
+
+Images in the book and in a live kernel
+---------------------------------------
+Every helper emits its images as ``data:`` URIs, so an output is self-contained wherever it is
+shown (JupyterLab, Binder, Colab, the execution cache). In a live kernel they are PNG. When the
+book is built (``PEDAGOGY_STATIC_WIDGETS=1``, set by ``python3 tasks.py``), they are WebP:
+lossless when that costs at most half again the size of a high-quality lossy encoding (line art,
+text), lossy otherwise (heat maps, scatter clouds, where the loss is invisible). The book's Sphinx
+extension ``_ext/pedagogy_figures.py`` then moves each image out of the page into a file named by
+its content hash, so a page's HTML stays small and images are cached across visits. Static figures
+and the first frame of a player carry ``loading="lazy"`` (fetched when scrolled into view); the
+other frames and slider images are fetched by the script only when the player or a control is
+first used.
 """
 from __future__ import annotations
 
 import base64
 import html
 import io
+import os
+import re
+from typing import NamedTuple
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -19,7 +37,9 @@ import numpy as np
 
 from ..core.checks import as_array, check_spd
 
-__all__ = ["COLORS", "CLASS_COLORS", "use_style", "ellipse_points", "gaussian_ellipse", "show", "figure_png"]
+__all__ = ["COLORS", "CLASS_COLORS", "use_style", "ellipse_points", "gaussian_ellipse", "show", "figure_png",
+           "static_build", "EncodedImage", "encode_figure", "StaticFigure", "check_alt", "WIDGET_ASSETS",
+           "widget_html"]
 
 #: One colour per role, the same in every chapter.
 COLORS = {
@@ -94,25 +114,115 @@ def gaussian_ellipse(ax, mu, Sigma, n_std: float = 2.0, **line_kwargs):
     return line
 
 
+def static_build() -> bool:
+    """True while the book is being built (``PEDAGOGY_STATIC_WIDGETS=1``; ``python3 tasks.py`` sets it)."""
+    return os.environ.get("PEDAGOGY_STATIC_WIDGETS") == "1"
+
+
+class EncodedImage(NamedTuple):
+    """An encoded figure: MIME type, bytes and size in pixels (shown at one pixel per CSS pixel)."""
+
+    mime: str
+    data: bytes
+    width: int
+    height: int
+
+    def b64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_uri(self) -> str:
+        return f"data:{self.mime};base64,{self.b64()}"
+
+
+def _webp_available() -> bool:
+    try:
+        from PIL import features
+    except ImportError:                    # matplotlib needs Pillow, so this is only defensive
+        return False
+    return bool(features.check("webp"))
+
+
+def encode_figure(fig, *, tight: bool = True, dpi: float | None = None, compact: bool | None = None) -> EncodedImage:
+    """Render ``fig`` on an opaque white background.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    tight : bool
+        Crop to the drawn artists (``bbox_inches="tight"``). Animation frames use ``False`` so that
+        every frame has the same size.
+    dpi : float, optional
+        Resolution; matplotlib's ``savefig.dpi`` when omitted.
+    compact : bool, optional
+        WebP (lossless or lossy, whichever the module docstring's rule picks) instead of PNG.
+        Defaults to :func:`static_build`. Falls back to PNG when Pillow cannot write WebP.
+    """
+    if compact is None:
+        compact = static_build()
+    compact = bool(compact) and _webp_available()
+    options = {"format": "png", "facecolor": "white", "transparent": False}
+    if tight:
+        options["bbox_inches"] = "tight"
+    if dpi is not None:
+        options["dpi"] = dpi
+    if compact:
+        options["pil_kwargs"] = {"compress_level": 1}      # an intermediate: speed over size
+    buf = io.BytesIO()
+    fig.savefig(buf, **options)
+    png = buf.getvalue()
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        width, height = im.size
+        if not compact:
+            return EncodedImage("image/png", png, width, height)
+        rgb = im.convert("RGB")
+    lossless, lossy = io.BytesIO(), io.BytesIO()
+    rgb.save(lossless, "WEBP", lossless=True, quality=50, method=1)
+    rgb.save(lossy, "WEBP", quality=90, method=4)
+    best = lossless if lossless.tell() <= 1.5 * lossy.tell() else lossy
+    return EncodedImage("image/webp", best.getvalue(), width, height)
+
+
 def figure_png(fig) -> str:
     """Return the figure as a base64-encoded PNG with an opaque white background."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", facecolor="white", transparent=False, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return encode_figure(fig, compact=False).b64()
+
+
+_PLACEHOLDER_ALT = re.compile(r"(figure|fig\.?|image|picture|plot|chart|graph|animation|widget)?\s*[\d.]*",
+                              re.IGNORECASE)
+
+
+def check_alt(alt, what: str = "figure") -> str:
+    """Validate alt text: a non-empty description, not a placeholder such as "figure 3".
+
+    Returns the stripped text; raises ``ValueError`` otherwise.
+    """
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError(f"alt must be a non-empty description of the {what}; got {alt!r}.")
+    if _PLACEHOLDER_ALT.fullmatch(alt.strip()):
+        raise ValueError(f"alt must describe what the {what} shows, not only name it; got {alt!r}.")
+    return alt.strip()
 
 
 class StaticFigure:
     """A displayed figure: an ``<img>`` with alt text for HTML, a PNG for other front ends."""
 
-    def __init__(self, png_b64: str, alt: str):
-        self.png_b64, self.alt = png_b64, alt
+    def __init__(self, image: EncodedImage, alt: str):
+        if isinstance(image, str):                     # a base64 PNG, as figure_png returns
+            image = EncodedImage("image/png", base64.b64decode(image), 0, 0)
+        self.image, self.alt = image, alt
 
     def html(self) -> str:
-        return (f'<img src="data:image/png;base64,{self.png_b64}" alt="{html.escape(self.alt)}" '
-                'style="max-width:100%; background:white;" />')
+        size = f'width="{self.image.width}" height="{self.image.height}" ' if self.image.width else ""
+        return (f'<img src="{self.image.data_uri()}" alt="{html.escape(self.alt)}" {size}loading="lazy" '
+                'decoding="async" style="max-width:100%; height:auto; background:white;" />')
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self.html(), "image/png": self.png_b64, "text/plain": f"[figure: {self.alt}]"}
+        bundle = {"text/html": self.html(), "text/plain": f"[figure: {self.alt}]"}
+        if self.image.mime == "image/png":
+            bundle["image/png"] = self.image.b64()
+        return bundle
 
 
 def show(fig, alt: str) -> None:
@@ -123,8 +233,164 @@ def show(fig, alt: str) -> None:
     """
     from IPython.display import display
 
-    if not isinstance(alt, str) or not alt.strip():
-        raise ValueError("alt must be a non-empty description of the figure.")
-    png = figure_png(fig)
+    alt = check_alt(alt)
+    image = encode_figure(fig)
     plt.close(fig)
-    display(StaticFigure(png, alt))
+    display(StaticFigure(image, alt))
+
+
+# ---------------------------------------------------------------------------------------------
+# Style and script shared by the animation player and the static sliders.
+#
+# Both widgets paint their own background and text colours, so their contrast does not depend on
+# the theme's light or dark mode; every control is a native HTML control (button, range, select,
+# checkbox) with a visible label, so it works with the keyboard and has an accessible name; focus
+# is drawn with a thick outline. The script is included after each widget's markup (and runs once
+# per page): it initializes every widget not yet initialized, so it also works in JupyterLab.
+
+WIDGET_STYLE = """<style>
+.pgw{background:#fff;color:#1b1b1b;border:1px solid #767676;border-radius:6px;padding:.6rem .8rem;
+margin:1rem 0;max-width:100%;box-sizing:border-box;font-size:.95rem;line-height:1.4}
+.pgw img.pgw-img{display:block;max-width:100%;height:auto;background:#fff;margin:0 auto}
+.pgw .pgw-controls{display:flex;flex-wrap:wrap;gap:.45rem .9rem;align-items:center;margin:.5rem 0 0}
+.pgw .pgw-ctl{display:inline-flex;align-items:center;gap:.4rem}
+.pgw button,.pgw select{font:inherit;color:#1b1b1b;background:#efefef;border:1px solid #595959;
+border-radius:4px;padding:.15rem .55rem;margin:0;cursor:pointer}
+.pgw button:hover,.pgw select:hover{background:#dcdcdc}
+.pgw input[type=range]{accent-color:#0b5cad;width:12rem;max-width:55vw;margin:0}
+.pgw input[type=checkbox]{accent-color:#0b5cad;width:1.1rem;height:1.1rem;margin:0}
+.pgw button:focus-visible,.pgw select:focus-visible,.pgw input:focus-visible{outline:3px solid #0b5cad;
+outline-offset:2px;box-shadow:0 0 0 5px #fff}
+.pgw label{font-weight:600;color:#1b1b1b}
+.pgw output{font-variant-numeric:tabular-nums;min-width:4ch;color:#1b1b1b}
+.pgw .pgw-caption,.pgw .pgw-status{display:block;font-size:.88rem;color:#333;margin:.45rem 0 0;text-align:left}
+</style>"""
+
+WIDGET_SCRIPT = r"""<script>
+(function () {
+  "use strict";
+  if (window.pedagogyWidgets) { window.pedagogyWidgets.scan(); return; }
+  function config(root) { return JSON.parse(root.querySelector("script.pgw-data").textContent); }
+  function preload(urls) { urls.forEach(function (u) { var im = new Image(); im.src = u; }); }
+  function player(root) {
+    var d = config(root), n = d.frames.length, i = 0, dir = 1, timer = null, warm = false;
+    var img = root.querySelector("img.pgw-img"), range = root.querySelector("input[type=range]");
+    var out = root.querySelector("output"), play = root.querySelector("button[data-act=play]");
+    var mode = root.querySelector("select");
+    function use() { if (!warm) { warm = true; preload(d.frames); } }
+    function show(k) {
+      i = Math.max(0, Math.min(n - 1, k));
+      img.src = d.frames[i];
+      range.value = String(i);
+      range.setAttribute("aria-valuetext", "frame " + (i + 1) + " of " + n);
+      out.textContent = (i + 1) + " / " + n;
+    }
+    function label(playing) {
+      play.querySelector(".pgw-icon").textContent = playing ? "\u23F8" : "\u25B6";
+      play.querySelector(".pgw-word").textContent = playing ? "Pause" : "Play";
+    }
+    function stop() { if (timer) { clearInterval(timer); timer = null; } label(false); }
+    function tick() {
+      var k = i + dir;
+      if (k >= n || k < 0) {
+        if (mode.value === "loop") { k = dir > 0 ? 0 : n - 1; }
+        else if (mode.value === "reflect") { dir = -dir; k = i + dir; }
+        else { stop(); return; }
+      }
+      show(k);
+    }
+    function start() {
+      use();
+      if (mode.value === "once" && i === n - 1) { show(0); }
+      timer = setInterval(tick, d.interval);
+      label(true);
+    }
+    root.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-act]");
+      if (!b || !root.contains(b)) { return; }
+      var act = b.getAttribute("data-act");
+      use();
+      if (act === "play") { if (timer) { stop(); } else { start(); } return; }
+      stop(); dir = 1;
+      if (act === "first") { show(0); } else if (act === "prev") { show(i - 1); }
+      else if (act === "next") { show(i + 1); } else if (act === "last") { show(n - 1); }
+    });
+    range.addEventListener("input", function () { use(); stop(); show(parseInt(range.value, 10)); });
+  }
+  function sliders(root) {
+    var d = config(root), img = root.querySelector("img.pgw-img"), status = root.querySelector(".pgw-status");
+    var warm = false;
+    var els = d.controls.map(function (c, k) { return root.querySelector("[data-ctl='" + k + "']"); });
+    var idx = d.controls.map(function (c) { return c.initial; });
+    function read(k) {
+      var el = els[k];
+      return el.type === "checkbox" ? (el.checked ? 1 : 0) : parseInt(el.value, 10);
+    }
+    function write(k) {
+      var el = els[k], c = d.controls[k];
+      if (el.type === "checkbox") { el.checked = idx[k] === 1; } else { el.value = String(idx[k]); }
+      if (el.type === "range") {
+        el.setAttribute("aria-valuetext", c.labels[idx[k]]);
+        var o = root.querySelector("output[data-ctl-out='" + k + "']");
+        if (o) { o.textContent = c.labels[idx[k]]; }
+      }
+    }
+    function describe() {
+      return d.controls.map(function (c, k) { return c.name + " = " + c.labels[idx[k]]; }).join(", ");
+    }
+    function use() {
+      if (!warm) { warm = true; preload(Object.keys(d.images).map(function (key) { return d.images[key]; })); }
+    }
+    function update(changed) {
+      var reset = [];
+      if (d.mode === "axes") {
+        d.controls.forEach(function (c, k) {
+          if (k !== changed && idx[k] !== c.initial) { idx[k] = c.initial; write(k); reset.push(c.name); }
+        });
+      }
+      var url = d.images[idx.join(",")];
+      if (!url) { return; }
+      img.src = url;
+      var now = describe();
+      var atDefault = idx.every(function (v, k) { return v === d.controls[k].initial; });
+      img.alt = atDefault ? d.alt : d.alt + " (This describes the default settings; the figure now shows " + now + ".)";
+      status.textContent = "Showing " + now + "." +
+        (reset.length ? " Back at its default (one control moves at a time here): " + reset.join(", ") + "." : "");
+    }
+    els.forEach(function (el, k) {
+      var ev = (el.tagName === "SELECT" || el.type === "checkbox") ? "change" : "input";
+      el.addEventListener(ev, function () { use(); idx[k] = read(k); write(k); update(k); });
+    });
+    var again = root.querySelector("button[data-act=reset]");
+    if (again) {
+      again.addEventListener("click", function () {
+        idx = d.controls.map(function (c) { return c.initial; });
+        idx.forEach(function (v, k) { write(k); });
+        update(-1);
+      });
+    }
+  }
+  function scan() {
+    var roots = document.querySelectorAll(".pgw[data-pgw-kind]:not([data-pgw-ready])");
+    Array.prototype.forEach.call(roots, function (root) {
+      root.setAttribute("data-pgw-ready", "1");
+      if (root.getAttribute("data-pgw-kind") === "player") { player(root); } else { sliders(root); }
+    });
+  }
+  window.pedagogyWidgets = { scan: scan };
+  scan();
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", scan); }
+})();
+</script>"""
+
+#: Style sheet and script together (the script must follow the widgets' markup).
+WIDGET_ASSETS = WIDGET_STYLE + WIDGET_SCRIPT
+
+
+def widget_html(kind: str, body: str, data: dict) -> str:
+    """Wrap a widget's markup: ``<figure class="pgw">`` with its JSON data, then the shared assets."""
+    import json
+
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return (f'{WIDGET_STYLE}<figure class="pgw pgw-{kind}" data-pgw-kind="{kind}">{body}'
+            f'<script type="application/json" class="pgw-data">{payload}</script></figure>{WIDGET_SCRIPT}')

@@ -1,29 +1,72 @@
-"""One helper for interactive figures: sliders in a live kernel, a default figure in the book.
+"""One helper for interactive figures: live sliders in a kernel, precomputed sliders in the book.
 
-:func:`interactive_plot` wraps ``ipywidgets.interactive`` around a *pure* plotting function
-(``plot(**values) -> Figure``: no globals changed, no display calls). The displayed object
-carries two representations:
+:func:`interactive_plot` takes a *pure* plotting function (``plot(**values) -> Figure``: no
+globals changed, no display calls) and one ipywidgets control per argument.
 
-* the widget (``application/vnd.jupyter.widget-view+json``), which JupyterLab, Notebook, Binder
-  and Colab render as live sliders that redraw the figure;
-* an HTML image of the figure at the default slider values, with alt text and a line listing the
-  sliders. The book's HTML build is configured (``nb_mime_priority_overrides`` in ``_config.yml``)
-  to use this one, so the rendered page always shows a figure, never an empty widget box.
+In a live kernel (JupyterLab, Notebook, Binder, Colab) it wraps ``ipywidgets.interactive`` around
+the function: the sliders are continuous and every move redraws the figure. The displayed object
+also carries an HTML image of the default figure, with alt text and a line naming the controls,
+for front ends that cannot show widgets.
 
-When the environment variable ``PEDAGOGY_STATIC_WIDGETS=1`` is set (``python3 tasks.py`` sets it
-for book builds), only the static figure is produced: the HTML page would not show the live widget
-anyway, and skipping it keeps the notebook runner from tracking an output widget it cannot display.
+When the book is built (``PEDAGOGY_STATIC_WIDGETS=1``, set by ``python3 tasks.py``), there is no
+kernel behind the page, so the figure is drawn in advance over a small grid of control values and
+emitted as HTML with real, labelled controls (range sliders, drop-down lists, check boxes) whose
+script swaps the image: a reader of the static page can move the sliders. The default view is the
+same figure as in a kernel; a caption says which values were precomputed and that a live kernel
+gives the continuous version. The controls are native HTML controls, so they work with the
+keyboard and have accessible names; the images are fetched only when a control is first used.
+
+How the grid is chosen
+----------------------
+1. The default figure is drawn first and timed; its encoded size is noted.
+2. Each control gets candidate values: a slider's values lie on its own lattice (``min + k * step``,
+   in the exponent for a ``FloatLogSlider``), spread evenly between the minimum and the default and
+   between the default and the maximum, so more of them fall on the longer side; a check box has
+   two values; a drop-down list or a selection slider its options (at most :data:`MAX_OPTIONS`).
+3. Values are handed out one at a time, round-robin over the controls in the order they are given
+   (the first value to the right of the default, then the first to the left, then the second ...),
+   up to :data:`MAX_PER_SIDE` on each side of the default (twice that on one side when the default
+   sits at the other end), for as long as the estimated build time
+   (number of images times the time of the default figure) stays within :data:`TIME_BUDGET` seconds
+   and the estimated image bytes within :data:`BYTES_BUDGET`. A control that gets no value is shown
+   fixed at its default, and the caption says so.
+4. One control moves at a time: the images are the default plus each control's values with the
+   other controls at their defaults (moving one control puts the others back). When the product of
+   all the controls' values is small (at most :data:`PRODUCT_LIMIT` images, within the budgets) the
+   full product is drawn instead, and every combination can be reached.
+
+With about three interactive figures on a page, the byte budget keeps a page's slider images near
+3 MB at most; they are never part of the page's HTML (see :mod:`pedagogy_lib.display.plotting`).
 """
 from __future__ import annotations
 
+import hashlib
 import html
-import os
+import itertools
+import math
+import time
+from typing import NamedTuple
 
 import ipywidgets
+import numpy as np
 
-from .plotting import StaticFigure, figure_png
+from .plotting import EncodedImage, StaticFigure, check_alt, encode_figure, static_build, widget_html
 
-__all__ = ["interactive_plot"]
+__all__ = ["interactive_plot", "InteractivePlot", "TIME_BUDGET", "BYTES_BUDGET", "MAX_PER_SIDE", "MAX_OPTIONS",
+           "PRODUCT_LIMIT"]
+
+#: Seconds of drawing per figure allowed for the precomputed values (beyond the default figure).
+TIME_BUDGET = 5.0
+#: Bytes of images per figure (the default included).
+BYTES_BUDGET = 1_000_000
+#: Slider values on each side of the default, at most.
+MAX_PER_SIDE = 3
+#: Options of a drop-down list or selection slider offered on the static page, at most.
+MAX_OPTIONS = 8
+#: Draw the full product of the controls' values when it needs at most this many images.
+PRODUCT_LIMIT = 16
+
+_COUNTER = itertools.count(1)
 
 
 def _describe(name: str, widget) -> str:
@@ -35,65 +78,268 @@ def _describe(name: str, widget) -> str:
     return desc
 
 
-class InteractivePlot:
-    """The widget plus a static rendering of its default figure."""
+class _Control:
+    """The static-page version of one ipywidgets control: its lattice and the values chosen on it."""
 
-    def __init__(self, widget, default_png: str, alt: str, controls: str):
-        self.widget, self.default_png, self.alt, self.controls = widget, default_png, alt, controls
+    def __init__(self, name: str, widget):
+        self.name, self.widget = name, widget
+        self.label = widget.description or name
+        self.kind = "fixed"
+        self.n_lattice, self.k0 = 1, 0
+        fmt = getattr(widget, "readout_format", None)
+        if isinstance(widget, ipywidgets.Checkbox):
+            self.kind = "checkbox"
+            self._options = [False, True]
+            self._labels = ["off", "on"]
+            self.k0 = int(bool(widget.value))
+        elif hasattr(widget, "_options_values") and len(widget._options_values) > 1:
+            self.kind = "select"
+            values, labels = list(widget._options_values), [str(lab) for lab in widget._options_labels]
+            k0 = values.index(widget.value) if widget.value in values else 0
+            lo = max(0, min(k0 - MAX_OPTIONS // 2, len(values) - MAX_OPTIONS))
+            self._options, self._labels = values[lo:lo + MAX_OPTIONS], labels[lo:lo + MAX_OPTIONS]
+            self.k0 = k0 - lo
+        elif all(hasattr(widget, a) for a in ("min", "max", "step")) and widget.step and widget.max > widget.min:
+            self.kind = "range"
+            self.log_base = getattr(widget, "base", None)
+            self.is_int = isinstance(widget.value, (int, np.integer)) and not isinstance(widget.value, bool)
+            self.fmt = fmt or ("d" if self.is_int else ".3g")
+            self.n_lattice = int(math.floor((widget.max - widget.min) / widget.step + 1e-9)) + 1
+            position = (math.log(widget.value, self.log_base) if self.log_base else widget.value)
+            self.k0 = int(min(max(round((position - widget.min) / widget.step), 0), self.n_lattice - 1))
+        if self.kind in ("checkbox", "select"):
+            self.n_lattice = len(self._options)
+        self.n_right = self.n_left = 0
+
+    # -- the values offered ---------------------------------------------------------------------
+    def slots(self) -> list[str]:
+        """Sides on which extra values can be added, in the order they are handed out."""
+        if self.kind in ("checkbox", "select"):
+            return ["option"] * (self.n_lattice - 1)
+        if self.kind != "range":
+            return []
+        r_avail, l_avail = self.n_lattice - 1 - self.k0, self.k0
+        n_right, n_left = min(r_avail, MAX_PER_SIDE), min(l_avail, MAX_PER_SIDE)
+        n_right += min(2 * MAX_PER_SIDE - n_right - n_left, r_avail - n_right)   # a default near one end:
+        n_left += min(2 * MAX_PER_SIDE - n_right - n_left, l_avail - n_left)     # the other side gets more
+        order = []
+        for k in range(max(n_right, n_left)):
+            order += (["right"] if k < n_right else []) + (["left"] if k < n_left else [])
+        return order
+
+    def take(self, slot: str) -> None:
+        if slot == "right":
+            self.n_right += 1
+        elif slot == "left":
+            self.n_left += 1
+        else:
+            self.n_right += 1
+
+    def lattice_indices(self) -> list[int]:
+        if self.kind in ("checkbox", "select"):
+            return list(range(self.n_lattice)) if self.n_right else [self.k0]
+        if self.kind != "range":
+            return [self.k0]
+        left = np.linspace(0, self.k0, self.n_left + 1)[:-1] if self.n_left else []
+        right = np.linspace(self.k0, self.n_lattice - 1, self.n_right + 1)[1:] if self.n_right else []
+        return sorted({int(round(k)) for k in [*left, *right]} | {self.k0})
+
+    def value(self, k: int):
+        if self.kind in ("checkbox", "select"):
+            return self._options[k]
+        if self.kind != "range" or k == self.k0:
+            return self.widget.value
+        w = self.widget
+        position = w.min + k * w.step
+        if self.log_base:
+            return float(self.log_base ** position)
+        if self.is_int:
+            return int(round(position))
+        return float(round(position, 12))
+
+    def text(self, k: int) -> str:
+        if self.kind in ("checkbox", "select"):
+            return self._labels[k]
+        value = self.value(k)
+        try:
+            return format(value, self.fmt)
+        except (ValueError, TypeError):
+            return str(value)
+
+
+class InteractivePlot:
+    """What :func:`interactive_plot` returns: the live widget, or the static page's HTML."""
+
+    def __init__(self, widget, default: EncodedImage | str, alt: str, controls: str, static_html: str | None = None):
+        self.widget, self.alt, self.controls, self.static_html = widget, alt, controls, static_html
+        self.default = default if isinstance(default, EncodedImage) else None
+        self.default_png = default if isinstance(default, str) else default.b64()
+        self._figure = StaticFigure(default, alt)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        if self.static_html is not None:
+            return {"text/html": self.static_html, "text/plain": f"[interactive figure: {self.alt}]"}
         bundle = {} if self.widget is None else dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
-        static = StaticFigure(self.default_png, self.alt).html()
-        note = (f"<p><em>Interactive figure: run this notebook (Binder, Colab or locally) to move the "
-                f"sliders: {html.escape(self.controls)}.</em></p>")
-        bundle["text/html"] = static + note
+        note = (f"<p><em>Interactive figure: run this notebook with a live kernel (Binder, Colab or locally) to "
+                f"move the sliders: {html.escape(self.controls)}.</em></p>")
+        bundle["text/html"] = self._figure.html() + note
         bundle["text/plain"] = f"[interactive figure: {self.alt}]"
         return bundle
 
 
+def _render(plot, values: dict):
+    import matplotlib.pyplot as plt
+
+    fig = plot(**values)
+    try:
+        return encode_figure(fig)
+    finally:
+        plt.close(fig)
+
+
+def _plan(controls: list[_Control], n_extra: int) -> None:
+    """Hand out up to ``n_extra`` values, round-robin over the controls (see the module docstring)."""
+    queues = [c.slots() for c in controls]
+    spent = 0
+    for depth in range(max((len(q) for q in queues), default=0)):
+        for c, q in zip(controls, queues):
+            if depth >= len(q):
+                continue
+            cost = (len(q) if c.kind in ("checkbox", "select") else 1)
+            if c.kind in ("checkbox", "select") and depth > 0:
+                continue                       # an option list is taken whole, at the first round
+            if spent + cost > n_extra:
+                continue
+            if c.kind in ("checkbox", "select"):
+                c.n_right = len(q)
+            else:
+                c.take(q[depth])
+            spent += cost
+
+
+def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
+    start = time.perf_counter()
+    defaults = {name: w.value for name, w in named.items()}
+    default = _render(plot, defaults)
+    t_default = max(time.perf_counter() - start, 1e-3)
+    controls = [_Control(name, w) for name, w in named.items()]
+    n_extra = int(min(TIME_BUDGET / t_default, 0.9 * BYTES_BUDGET / max(len(default.data), 1) - 1))
+    _plan(controls, max(n_extra, 0))
+    moving = [c for c in controls if len(c.lattice_indices()) > 1]
+    grids = [c.lattice_indices() for c in moving]
+    product = math.prod(len(g) for g in grids) if grids else 1
+    axes = 1 + sum(len(g) - 1 for g in grids)
+    mode = "product" if (len(moving) > 1 and product <= PRODUCT_LIMIT and product - 1 <= n_extra) else "axes"
+    initial = [g.index(c.k0) for c, g in zip(moving, grids)]
+    combos = (itertools.product(*[range(len(g)) for g in grids]) if mode == "product" else
+              [tuple(initial)] + [tuple(j if m == i else initial[m] for m in range(len(grids)))
+                                  for i, g in enumerate(grids) for j in range(len(g)) if j != initial[i]])
+    images = {}
+    for combo in combos:
+        key = ",".join(map(str, combo))
+        if list(combo) == initial:
+            images[key] = default.data_uri()
+            continue
+        values = dict(defaults)
+        for c, g, j in zip(moving, grids, combo):
+            values[c.name] = c.value(g[j])
+        images[key] = _render(plot, values).data_uri()
+    seconds = time.perf_counter() - start
+
+    uid = f"pgw-s{hashlib.sha256(default.data + alt.encode()).hexdigest()[:8]}-{next(_COUNTER)}"
+    rows, data_controls = [], []
+    for k, (c, g) in enumerate(zip(moving, grids)):
+        labels = [c.text(i) for i in g]
+        cid, label = f"{uid}-c{k}", html.escape(c.label)
+        data_controls.append({"name": c.label, "labels": labels, "initial": initial[k]})
+        if c.kind == "range":
+            rows.append(f'<span class="pgw-ctl"><label for="{cid}">{label}</label>'
+                        f'<input type="range" id="{cid}" data-ctl="{k}" min="0" max="{len(g) - 1}" step="1" '
+                        f'value="{initial[k]}" aria-valuetext="{html.escape(labels[initial[k]])}" />'
+                        f'<output for="{cid}" data-ctl-out="{k}" aria-hidden="true">'
+                        f'{html.escape(labels[initial[k]])}</output></span>')
+        elif c.kind == "checkbox":
+            checked = " checked" if initial[k] == 1 else ""
+            rows.append(f'<span class="pgw-ctl"><input type="checkbox" id="{cid}" data-ctl="{k}"{checked} />'
+                        f'<label for="{cid}">{label}</label></span>')
+        else:
+            options = "".join(f'<option value="{j}"{" selected" if j == initial[k] else ""}>{html.escape(t)}</option>'
+                              for j, t in enumerate(labels))
+            rows.append(f'<span class="pgw-ctl"><label for="{cid}">{label}</label>'
+                        f'<select id="{cid}" data-ctl="{k}">{options}</select></span>')
+    if moving:
+        rows.append('<button type="button" data-act="reset">Reset to the defaults</button>')
+
+    def span(c, g):
+        if c.kind == "range":
+            return f"{c.label} ({len(g)} values, {c.text(g[0])} to {c.text(g[-1])})"
+        return f"{c.label} ({', '.join(c.text(i) for i in g)})"
+
+    fixed = [c for c in controls if c not in moving]
+    parts = []
+    if moving:
+        how = ("every combination" if mode == "product" or len(moving) == 1 else
+               "one control at a time: moving one puts the others back to their defaults")
+        parts.append(f"Precomputed for this page, {how}: " + "; ".join(span(c, g) for c, g in zip(moving, grids)) + ".")
+    if fixed:
+        parts.append("Fixed at the default here: " + "; ".join(f"{c.label} = {c.text(c.k0)}" for c in fixed) + ".")
+    parts.append("Run this notebook with a live kernel (Binder, Colab or locally) for continuous sliders.")
+    caption = html.escape(" ".join(parts))
+    now = ", ".join(f"{c.label} = {c.text(c.k0)}" for c in moving)
+    body = (f'<img class="pgw-img" src="{default.data_uri()}" alt="{html.escape(alt)}" width="{default.width}" '
+            f'height="{default.height}" loading="lazy" decoding="async" />')
+    if moving:
+        body += (f'<div class="pgw-controls" role="group" aria-label="Figure controls">{"".join(rows)}</div>'
+                 f'<p class="pgw-status" aria-live="polite">Showing the defaults: {html.escape(now)}.</p>')
+    body += f'<figcaption class="pgw-caption">{caption}</figcaption>'
+    data = {"alt": alt, "mode": mode, "controls": data_controls, "images": images,
+            "seconds": round(seconds, 2), "axes_images": axes}
+    return default, widget_html("sliders", body, data)
+
+
 def interactive_plot(plot, *, alt: str, **controls) -> InteractivePlot:
-    """Sliders over a pure plotting function, with a static default figure for the book.
+    """Sliders over a pure plotting function: live in a kernel, precomputed in the book.
 
     Parameters
     ----------
     plot : callable
         ``plot(**values)`` returns a new ``matplotlib.figure.Figure`` for those control values.
     alt : str
-        A description of the figure (alt text of the static rendering).
+        What the figure shows at the default values (alt text). Refused when empty or a mere
+        label such as "figure 3".
     **controls : ipywidgets.ValueWidget
         One widget per keyword argument of ``plot`` (e.g. ``pi1=FloatSlider(...)``); their
-        initial values are the defaults shown in the book.
+        initial values are the defaults shown first. The description of each becomes its label.
 
     Returns
     -------
     InteractivePlot
-        Display it (make it the last expression of a cell).
+        Display it (make it the last expression of a cell). In a book build
+        (``PEDAGOGY_STATIC_WIDGETS=1``) it is the static page's sliders over precomputed images
+        (the grid is explained in the module docstring); otherwise the live widget.
     """
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    if not isinstance(alt, str) or not alt.strip():
-        raise ValueError("alt must be a non-empty description of the figure.")
+    alt = check_alt(alt)
     for name, w in controls.items():
         if not isinstance(w, ipywidgets.ValueWidget):
             raise TypeError(f"control {name!r} must be an ipywidgets widget with a value "
                             f"(e.g. FloatSlider); got {type(w).__name__}.")
     controls_text = "; ".join(_describe(n, w) for n, w in controls.items())
-    if os.environ.get("PEDAGOGY_STATIC_WIDGETS") == "1":
-        fig = plot(**{name: w.value for name, w in controls.items()})
-        png = figure_png(fig)
-        plt.close(fig)
-        return InteractivePlot(None, png, alt, controls_text)
+    if static_build():
+        default, page = _static_page(plot, alt, controls)
+        return InteractivePlot(None, default, alt, controls_text, static_html=page)
     first = {}
 
     def draw(**values):
         fig = plot(**values)
-        png = figure_png(fig)
+        image = encode_figure(fig, compact=False)
         plt.close(fig)
-        first.setdefault("png", png)
-        display(StaticFigure(png, alt))
+        first.setdefault("image", image)
+        display(StaticFigure(image, alt))
 
     widget = ipywidgets.interactive(draw, **controls)
-    if "png" not in first:           # older ipywidgets do not draw on construction
+    if "image" not in first:           # older ipywidgets do not draw on construction
         widget.update()
-    return InteractivePlot(widget, first["png"], alt, controls_text)
+    return InteractivePlot(widget, first["image"], alt, controls_text)
