@@ -579,7 +579,7 @@ def test_particle_backend_filter_is_the_particle_filter_without_resampling():
     # Same generator, same draws in the same order: the supports agree exactly, the weights to rounding.
     assert not pf.resampled.any()
     for t in range(len(y)):
-        np.testing.assert_array_equal(res.filtered[t].x, pf.x[t])
+        np.testing.assert_allclose(res.filtered[t].x, pf.x[t], rtol=1e-13, atol=0)
         np.testing.assert_allclose(res.filtered[t].log_w, pf.log_alpha[t], rtol=0, atol=1e-10)
     np.testing.assert_allclose(res.log_normalizers, pf.log_evidence_steps, rtol=0, atol=1e-10)
     assert res.log_evidence == pytest.approx(pf.log_evidence, abs=1e-9)
