@@ -7,11 +7,14 @@ is wrong, and is truthy exactly when the answer passed, so tests can ``assert ch
 from __future__ import annotations
 
 import html
+import os
+import re
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["CheckResult", "result", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
+__all__ = ["CheckResult", "result", "HAND_RTOL", "as_numeric", "as_integer", "as_bool", "describe_miss",
+           "compare_array", "compare_scalar", "compare_function", "compare_bool"]
 
 
 class CheckResult:
@@ -36,32 +39,173 @@ class CheckResult:
 
     __repr__ = __str__
 
+    @property
+    def unanswered(self) -> bool:
+        """True when every problem says that an answer is None: an exercise's stub, not yet filled in."""
+        return bool(self.problems) and all(re.search(r"\bNone\b", p) for p in self.problems)
+
     def _repr_html_(self) -> str:
+        """The verdict as a box that paints its own background and text colours.
+
+        The colours are chosen here, not by the theme, so the contrast is the same in light and
+        dark mode (dark text on a pale background, above 7:1); the verdict is also said in words
+        ("Correct:" / "Not yet:") next to its icon, never by colour alone.
+        """
+        style, fg = _VERDICT_STYLE["pass" if self.passed else "not yet"]
+        name = html.escape(self.name)
         if self.passed:
-            return f'<p style="color:#1a7f37"><strong>&#10004; {html.escape(self.name)}</strong>: correct.</p>'
-        items = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems)
-        return (f'<div style="color:#b35900"><strong>&#10008; {html.escape(self.name)}</strong>: not yet.'
-                f"<ul>{items}</ul></div>")
+            head = (f'<strong style="color:{fg}"><span aria-hidden="true">&#10004;</span> Correct:</strong> '
+                    f"{name}.")
+            return f'<div class="pedagogy-check pedagogy-check-pass" style="{style}">{head}</div>'
+        items = "".join(f'<li style="color:{fg}">{html.escape(p)}</li>' for p in self.problems)
+        head = f'<strong style="color:{fg}"><span aria-hidden="true">&#10008;</span> Not yet:</strong> {name}'
+        return (f'<div class="pedagogy-check pedagogy-check-not-yet" style="{style}">{head}'
+                f'<ul style="margin:.3em 0 0 1.4em;padding:0;color:{fg}">{items}</ul></div>')
+
+    def _ipython_display_(self) -> None:
+        """Display the verdict; while the book is built, an untouched stub shows nothing.
+
+        The static page cannot run the reader's answer, so a verdict on the stub's ``None`` would
+        only be noise there; in a live kernel the stub's verdict says what to fill in.
+        """
+        from IPython.display import display
+
+        if self.unanswered and os.environ.get("PEDAGOGY_STATIC_WIDGETS") == "1":
+            return
+        display({"text/html": self._repr_html_(), "text/plain": str(self)}, raw=True)
+
+
+#: (box style, text colour) per verdict; text on background is 11:1 (pass) and 10:1 (not yet).
+_VERDICT_STYLE = {
+    "pass": ("background:#e8f5eb;color:#0b3d1c;border:1px solid #1a7f37;border-left:6px solid #1a7f37;"
+             "border-radius:4px;padding:.45em .8em;margin:.4em 0", "#0b3d1c"),
+    "not yet": ("background:#fff3e0;color:#4d2600;border:1px solid #b35900;border-left:6px solid #b35900;"
+                "border-radius:4px;padding:.45em .8em;margin:.4em 0", "#4d2600"),
+}
 
 
 def result(name: str, problems: Iterable[str]) -> CheckResult:
     return CheckResult(name, [p for p in problems if p])
 
 
+#: Relative tolerance for answers computed with pen and paper: three significant figures.
+HAND_RTOL = 5e-3
+
+_TRUE_WORDS = {"true", "yes", "t", "y", "1"}
+_FALSE_WORDS = {"false", "no", "f", "n", "0"}
+
+
 def as_numeric(answer, what: str) -> tuple[np.ndarray | None, list[str]]:
+    """``answer`` as a float array, or the problems that prevent it.
+
+    Accepted alike: Python and NumPy numbers (``2`` and ``2.0``), numeric strings (``"2.5"``),
+    nested lists and arrays, and complex values whose imaginary parts are zero. Rejected with a
+    message: ``None``, booleans, text that is not a number, ragged lists, NaN and infinity.
+    """
     if answer is None:
         return None, [f"{what} is None: did the cell (or your function) forget to return a value?"]
     try:
-        arr = np.asarray(answer, dtype=float)
+        raw = np.asarray(answer)
     except (TypeError, ValueError):
-        return None, [f"{what} should be numeric; got {type(answer).__name__}."]
+        return None, [f"{what} should be numeric; got {type(answer).__name__} of uneven shape."]
+    if raw.dtype.kind == "b":
+        return None, [f"{what} should be a number, not True/False."]
+    if raw.dtype.kind == "c":
+        if np.any(raw.imag != 0):
+            return None, [f"{what} is complex; the answer is real."]
+        raw = raw.real
+    try:
+        arr = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        return None, [f"{what} should be numeric; got {type(answer).__name__}"
+                      + (f" {answer!r}." if isinstance(answer, str) and len(answer) < 40 else ".")]
     if not np.all(np.isfinite(arr)):
         return None, [f"{what} contains NaN or inf."]
     return arr, []
 
 
+def as_integer(answer, what: str) -> tuple[int | None, list[str]]:
+    """``answer`` as a Python int: ``2``, ``2.0``, ``np.int64(2)`` and ``"2"`` are all accepted.
+
+    Rejected with a message: ``None``, booleans, non-integral values, anything not a single number.
+    """
+    arr, problems = as_numeric(answer, what)
+    if problems:
+        return None, problems
+    if arr.size != 1:
+        return None, [f"{what} should be a single whole number; got an array of shape {arr.shape}."]
+    value = float(arr.reshape(()))
+    if value != round(value):
+        return None, [f"{what} should be a whole number."]
+    return int(round(value)), []
+
+
+def as_bool(answer, what: str) -> tuple[bool | None, list[str]]:
+    """``answer`` as a bool: ``True``, ``np.True_``, ``1``/``0`` and "yes"/"no"/"true"/"false"."""
+    if answer is None:
+        return None, [f"{what} is None: give True or False."]
+    if isinstance(answer, (bool, np.bool_)):
+        return bool(answer), []
+    if isinstance(answer, (int, np.integer)) and int(answer) in (0, 1):
+        return bool(int(answer)), []
+    if isinstance(answer, str):
+        word = answer.strip().lower()
+        if word in _TRUE_WORDS:
+            return True, []
+        if word in _FALSE_WORDS:
+            return False, []
+    if isinstance(answer, np.ndarray) and answer.shape == () and answer.dtype.kind == "b":
+        return bool(answer), []
+    return None, [f"{what} should be True or False; got {type(answer).__name__}."]
+
+
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def describe_miss(value: float, reference: float) -> str:
+    """A coarse description of how far ``value`` misses ``reference``.
+
+    Deliberately coarse, so that repeated guessing cannot recover the answer from the messages:
+    within 10 % (no direction given), or too large / too small within a factor of 2, between
+    2 and 10, or by more than a factor of 10. Opposite signs are named, because a sign slip is
+    a mistake worth naming.
+    """
+    value, reference = float(value), float(reference)
+    if reference == 0.0:
+        return "too large" if value > 0 else "too small"
+    if value == 0.0:
+        return "zero, but the correct value is not"
+    if (value > 0) != (reference > 0):
+        return "of the opposite sign to the correct value"
+    if abs(value - reference) <= 0.1 * abs(reference):
+        return "close (within 10%) but not close enough: look for a small term or a rounding step"
+    direction = "too large" if abs(value) > abs(reference) else "too small"
+    ratio = max(abs(value), abs(reference)) / min(abs(value), abs(reference))
+    if ratio <= 2.0:
+        return f"{direction}, within a factor of 2"
+    if ratio <= 10.0:
+        return f"{direction} by a factor between 2 and 10"
+    return f"{direction} by more than a factor of 10 (check the units, a power or a missing term)"
+
+
+def _named_slip(arr: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:
+    """Slips recognized in every checker alike: a normalization left out, a log taken or not taken."""
+    with np.errstate(all="ignore"):
+        if arr.ndim == 2 and np.all(arr > 0):
+            for axis, part in ((1, "row"), (0, "column")):
+                sums = expected.sum(axis=axis)
+                if np.allclose(sums, 1.0) and _close(arr / arr.sum(axis=axis, keepdims=True), expected, rtol, atol):
+                    return (f"is right up to the normalization of each {part}: each {part} of a "
+                            "probability table must sum to one.")
+        if arr.ndim == 1 and arr.size > 1 and np.all(arr > 0) and np.isclose(expected.sum(), 1.0) \
+                and _close(arr / arr.sum(), expected, rtol, atol):
+            return "is proportional to the correct distribution: normalize it so that it sums to one."
+        if np.all(expected > 0) and _close(np.exp(arr), expected, rtol, atol):
+            return "looks like the logarithm of the answer: the exercise asks for the value itself."
+        if np.all(arr > 0) and _close(np.log(arr), expected, rtol, atol):
+            return "looks like the exponential of the answer: the exercise asks for the logarithm."
+    return ""
 
 
 def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 1e-6, atol: float = 1e-8,
@@ -72,12 +216,15 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
     a result off by a constant factor, an answer that is not normalized. ``hints`` maps a
     description to an array that a *specific* wrong derivation would give (for example
     ``{"you used Sigma instead of its inverse": wrong}``); if the answer matches one, that
-    description is reported.
+    description is reported. A miss that matches no named mistake is described coarsely (see
+    :func:`describe_miss`), never with its size in digits.
     """
     arr, problems = as_numeric(answer, what)
     if problems:
         return problems
     expected = np.asarray(expected, dtype=float)
+    if arr.shape != expected.shape and arr.size == expected.size == 1:
+        arr = arr.reshape(expected.shape)          # 2.0, [2.0] and [[2.0]] are one number
     if arr.shape != expected.shape:
         if arr.T.shape == expected.shape and _close(arr.T, expected, rtol, atol):
             return [f"{what} has shape {arr.shape} but should have shape {expected.shape}: it is the transpose."]
@@ -86,10 +233,15 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
         return []
     for description, wrong in (hints or {}).items():
         wrong = np.asarray(wrong, dtype=float)
+        if wrong.size == arr.size == 1:
+            wrong = wrong.reshape(arr.shape)
         if wrong.shape == arr.shape and _close(arr, wrong, rtol, atol):
             return [f"{what} is what you get if {description}."]
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and _close(arr.T, expected, rtol, atol):
         return [f"{what} is the transpose of the correct matrix."]
+    named = _named_slip(arr, expected, rtol, atol)
+    if named:
+        return [f"{what} {named}"]
     if np.any(expected != 0) and _close(-arr, expected, rtol, atol):
         return [f"{what} has the wrong sign."]
     flat_e, flat_a = expected.ravel(), arr.ravel()
@@ -101,31 +253,34 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
                     "check a normalization or a factor of 2."]
     err = np.abs(arr - expected)
     tol = atol + rtol * np.abs(expected)
-    if arr.ndim == 0:
-        rel = float(err / max(abs(float(expected)), 1e-300))
-        return [f"{what} is not within tolerance (relative error {rel:.2g}; rtol {rtol:g}, atol {atol:g})."]
+    if arr.size == 1:
+        return [f"{what} is not within tolerance: it is {describe_miss(arr.ravel()[0], expected.ravel()[0])}."]
     bad = np.argwhere(err > tol)
     first = tuple(int(i) for i in bad[0])
-    rel = float(err[first] / max(abs(expected[first]), 1e-300))
-    return [f"{what}: entry {first if len(first) > 1 else first[0]} is not within tolerance (relative error "
-            f"{rel:.2g}; rtol {rtol:g}, atol {atol:g}); {bad.shape[0]} of {expected.size} entries are off."]
+    return [f"{what}: entry {first if len(first) > 1 else first[0]} is not within tolerance (it is "
+            f"{describe_miss(arr[first], expected[first])}); {bad.shape[0]} of {expected.size} entries are off."]
 
 
 def compare_scalar(answer, expected, what: str = "your answer", *, rtol: float = 1e-6, atol: float = 1e-8,
                    hints: dict | None = None) -> list[str]:
-    """Problems with a scalar answer; same diagnostics as :func:`compare_array`."""
+    """Problems with a scalar answer; same diagnostics as :func:`compare_array`.
+
+    A number in any form is accepted: ``2``, ``2.0``, ``np.float32(2)``, ``"2.0"``, ``[2.0]``.
+    """
     arr, problems = as_numeric(answer, what)
     if problems:
         return problems
-    if arr.ndim != 0 and arr.size != 1:
+    if arr.size != 1:
         return [f"{what} should be a single number; got an array of shape {arr.shape}."]
     return compare_array(float(arr.reshape(())), float(expected), what, rtol=rtol, atol=atol, hints=hints)
 
 
 def compare_bool(answer, expected: bool, what: str = "your answer") -> list[str]:
-    if not isinstance(answer, (bool, np.bool_)):
-        return [f"{what} should be True or False; got {type(answer).__name__}."]
-    return [] if bool(answer) == bool(expected) else [f"{what} is not right: think again about the argument."]
+    """Problems with a yes/no answer (accepted forms: see :func:`as_bool`)."""
+    value, problems = as_bool(answer, what)
+    if problems:
+        return problems
+    return [] if value == bool(expected) else [f"{what} is not right: think again about the argument."]
 
 
 def compare_function(fn: Callable, cases: Sequence[tuple[tuple, object]], what: str = "your function", *,
