@@ -131,3 +131,16 @@ def test_cheaper_form_checker():
     assert "list" in str(check.cheaper_form("information"))
     res = check.cheaper_form(None)
     assert not res and "None" in str(res)
+
+
+def test_scalar_by_hand_accepts_three_significant_figures_and_any_number_type():
+    mean, var = MEAN, VAR
+    assert check.scalar_posterior(float(f"{mean:.3g}"), float(f"{var:.3g}"))
+    assert check.scalar_posterior(str(mean), np.float32(var))
+    assert not check.scalar_posterior(mean * 1.02, var)
+
+
+def test_cheaper_form_ignores_case_and_spaces():
+    costs = [{f: check.flop_count(p.K, p.L, f, p.diagonal) for f in check.FORMS} for p in check.EX_SIZES]
+    best = [min(c, key=c.get) for c in costs]
+    assert check.cheaper_form([" " + b.upper() + " " for b in best])

@@ -59,6 +59,10 @@ def test_gamma_first_correct_and_wrong():
     r = check.gamma_first(None)
     assert not r and "None" in str(r)
     assert not check.gamma_first(np.array([0.5, 0.5, 0.0]))
+    # a hand computation to three significant figures passes; an unnormalized one is named
+    assert check.gamma_first([float(f"{v:.3g}") for v in g])
+    r = check.gamma_first(3 * g)
+    assert not r and "sums to one" in str(r)
 
 
 def test_iid_gamma_correct_and_wrong():

@@ -93,8 +93,10 @@ def test_independences_correct_and_wrong():
     assert not r and "answer['collider'] should be a dict" in str(r)
     r = check.independences({**CORRECT, "chain": {"a_indep_c": False}})
     assert not r and "missing ['a_indep_c_given_b']" in str(r)
-    r = check.independences({**CORRECT, "chain": {"a_indep_c": "no", "a_indep_c_given_b": True}})
+    r = check.independences({**CORRECT, "chain": {"a_indep_c": "perhaps", "a_indep_c_given_b": True}})
     assert not r and "should be True or False" in str(r)
+    as_words = {k: {s: ("yes" if v else "no") for s, v in d.items()} for k, d in CORRECT.items()}
+    assert check.independences(as_words)
     r = check.independences(None)
     assert not r and "None" in str(r)
     r = check.independences([1, 2])

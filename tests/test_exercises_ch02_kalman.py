@@ -50,6 +50,8 @@ def test_smoother_gain_against_both_forms_of_eq_2_53_and_mistakes():
     assert not out and "left Sigma_x out" in str(out)
     out = check.smoother_gain(U @ A.T)
     assert not out and "forgot the inverse" in str(out)
+    out = check.smoother_gain(U @ A.T @ P)
+    assert not out and "itself where its inverse belongs" in str(out)
     out = check.smoother_gain(J.T)
     assert not out and "transpose" in str(out)
     assert not check.smoother_gain(None)

@@ -71,3 +71,16 @@ def test_convergence_slope():
     res = check.convergence_slope(-1.02)
     assert not res and "squared error" in str(res)
     assert not check.convergence_slope(None)
+
+
+def _three_figures(x):
+    """Round every entry to three significant figures, as a hand computation would."""
+    x = np.asarray(x, dtype=float)
+    return np.array([float(f"{v:.3g}") for v in x.ravel()]).reshape(x.shape)
+
+
+def test_hand_computations_accept_three_significant_figures():
+    w = _lik() / _lik().sum()
+    assert check.weights(_three_figures(w))
+    assert check.ess(float(f"{1 / np.sum(w**2):.3g}"))
+    assert not check.ess(1.1 / np.sum(w**2))

@@ -187,6 +187,7 @@ def test_decay_answers_by_simulation_and_by_hand():
     assert (k_s, k_g) == (43, 73)
     assert check.steps_to_shrink(k_s, k_g)
     assert check.steps_to_shrink(43.0, np.int64(73))
+    assert check.steps_to_shrink("43", [73])
 
 
 @pytest.mark.parametrize("ks,kg,fragment", [
@@ -196,7 +197,7 @@ def test_decay_answers_by_simulation_and_by_hand():
     (50, 73, "not right"),
     (43, -73, "positive"),
     (None, 73, "None"),
-    ("43", 73, "number of steps"),
+    ("forty-three", 73, "number of steps"),
     (True, 73, "number of steps"),
     (43.5, 73, "whole number"),
 ])

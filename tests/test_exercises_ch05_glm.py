@@ -127,6 +127,7 @@ def test_has_mle_answers():
     assert check.has_mle(False, True)
     res = check.has_mle(True, True)
     assert not res and "data set A" in str(res)
-    res = check.has_mle("no", True)
+    res = check.has_mle("perhaps", True)
+    assert check.has_mle("no", "yes")          # words are read as booleans
     assert not res and "True or False" in str(res)
     assert not check.has_mle(None, None)

@@ -132,13 +132,15 @@ def test_heywood_reference_agrees_with_em_warning():
     assert np.isclose(res.params.Lambda[2], 1e-3 * check.EX_HEYWOOD[:, 2].var())
     assert check.heywood_dimension(2)
     assert check.heywood_dimension(np.int64(2))
+    assert check.heywood_dimension(2.0) and check.heywood_dimension("2")
 
 
 @pytest.mark.parametrize("answer,fragment", [
     (0, "smallest raw variance"),
     (1, "compare r_lj r_lk / r_jk"),
     (3, "0, 1 or 2"),
-    ("2", "integer"),
+    ("two", "integer"),
+    (2.5, "whole number"),
     (True, "integer"),
     (None, "None"),
 ])

@@ -58,7 +58,7 @@ def test_m_step_pi():
     r = check.m_step_pi(np.mean([np.eye(3)[np.argmax(g[0])] for g, _ in res], axis=0))
     assert not r and "hard" in str(r)
     r = check.m_step_pi(len(res) * pi)
-    assert not r and "scaled by a constant" in str(r)
+    assert not r and "normalize" in str(r)
     assert not check.m_step_pi(None)
 
 

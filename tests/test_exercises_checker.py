@@ -1,4 +1,6 @@
 """The shared checker machinery: right answers pass, wrong answers are diagnosed, nothing leaks."""
+import re
+
 import numpy as np
 
 from pedagogy_lib.exercises import checker
@@ -6,7 +8,7 @@ from pedagogy_lib.exercises import checker
 
 def test_correct_array_passes_and_is_truthy():
     res = checker.result("demo", checker.compare_array([1.0, 2.0], np.array([1.0, 2.0])))
-    assert res and res.passed and "[pass]" in str(res) and "correct" in res._repr_html_()
+    assert res and res.passed and "[pass]" in str(res) and "correct" in res._repr_html_().lower()
 
 
 def test_none_is_reported_not_raised():
@@ -43,7 +45,8 @@ def test_scalar_bool_and_non_numeric():
     assert "numeric" in checker.compare_scalar("half", 0.5)[0]
     assert "NaN or inf" in checker.compare_scalar(np.nan, 0.5)[0]
     assert checker.compare_bool(True, True) == []
-    assert "True or False" in checker.compare_bool("yes", True)[0]
+    assert "True or False" in checker.compare_bool("maybe", True)[0]
+    assert "True or False" in checker.compare_bool(None, True)[0]
     assert checker.compare_bool(False, True) != []
 
 
@@ -51,6 +54,57 @@ def test_function_checker_names_the_failing_input_and_exceptions():
     cases = [((1.0,), 2.0), ((3.0,), 6.0)]
     assert checker.compare_function(lambda x: 2 * x, cases) == []
     msg = checker.compare_function(lambda x: x + 1, cases, describe=lambda a: f"x = {a[0]}")[0]
-    assert "x = 3.0" in msg and "6.0" not in msg and "rel" in msg
+    assert "x = 3.0" in msg and "6.0" not in msg and "too small" in msg
     assert "raised ZeroDivisionError" in checker.compare_function(lambda x: 1 / 0, cases)[0]
     assert "should be a function" in checker.compare_function(3, cases)[0]
+
+
+def test_equivalent_forms_of_a_number_are_accepted_alike():
+    for form in (2, 2.0, np.int64(2), np.float32(2.0), "2", " 2.0 ", [2.0], np.array([[2.0]]), 2 + 0j):
+        assert checker.compare_scalar(form, 2.0) == [], form
+    assert checker.compare_array(["1", "2"], np.array([1.0, 2.0])) == []
+    assert checker.compare_array((1, 2), np.array([1.0, 2.0])) == []
+    assert "complex" in checker.compare_scalar(2 + 1j, 2.0)[0]
+    assert "True/False" in checker.compare_scalar(True, 1.0)[0]
+    assert "uneven" in checker.compare_array([1.0, [2.0, 3.0]], np.ones(2))[0]
+
+
+def test_integer_and_boolean_answers_in_every_usual_form():
+    for form in (3, 3.0, np.int32(3), "3", [3]):
+        assert checker.as_integer(form, "k") == (3, []), form
+    assert "whole number" in checker.as_integer(2.5, "k")[1][0]
+    assert "True/False" in checker.as_integer(True, "k")[1][0]
+    for form, value in ((True, True), (np.False_, False), (1, True), (0, False), ("yes", True),
+                        ("False", False), (np.array(True), True)):
+        assert checker.as_bool(form, "b") == (value, []), form
+    assert checker.as_bool(2, "b")[0] is None
+
+
+def test_scalar_misses_are_described_coarsely_so_guessing_cannot_recover_the_answer():
+    expected = 0.7316
+    seen = set()
+    for guess in (0.70, 0.74, 0.5, 1.0, 0.2, 3.0, 0.01, 50.0):
+        msg = checker.compare_scalar(guess, expected)[0]
+        assert "0.73" not in msg and "relative error" not in msg
+        numbers = set(re.findall(r"\d+(?:\.\d+)?", msg))
+        assert numbers <= {"10", "2"}, msg
+        seen.add(msg)
+    # two guesses on either side within 10 % get the same message: no direction near the answer
+    assert checker.compare_scalar(0.70, expected) == checker.compare_scalar(0.76, expected)
+    assert "too large, within a factor of 2" in checker.compare_scalar(1.0, expected)[0]
+    assert "too small by a factor between 2 and 10" in checker.compare_scalar(0.2, expected)[0]
+    assert "too large by more than a factor of 10" in checker.compare_scalar(50.0, expected)[0]
+    assert "opposite sign" in checker.compare_scalar(-0.2, expected)[0]
+    assert "wrong sign" in checker.compare_scalar(-expected, expected)[0]
+
+
+def test_array_entry_misses_are_coarse_too():
+    expected = np.array([0.123456789, 0.987654321])
+    msg = checker.compare_array([0.123456789, 0.95], expected)[0]
+    assert "entry 1" in msg and "within 10%" in msg and "0.98" not in msg and "e-" not in msg
+
+
+def test_hand_precision_accepts_three_significant_figures():
+    expected = 1.23456
+    assert checker.compare_scalar(1.23, expected, rtol=checker.HAND_RTOL) == []
+    assert checker.compare_scalar(1.25, expected, rtol=checker.HAND_RTOL) != []

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..discrete import categorical as discrete
+from . import checker
 from .checker import CheckResult, compare_bool, compare_scalar, compare_array, result
 
 __all__ = [
@@ -170,11 +171,12 @@ def independences(answer) -> CheckResult:
         if missing:
             problems.append(f"answer[{kind!r}] is missing {missing}.")
             continue
-        typed = [s for s in STATEMENTS if not isinstance(entry[s], (bool, np.bool_))]
+        values = {s: checker.as_bool(entry[s], f"answer[{kind!r}][{s!r}]") for s in STATEMENTS}
+        typed = [s for s in STATEMENTS if values[s][1]]
         if typed:
             problems.append(f"answer[{kind!r}][{typed[0]!r}] should be True or False.")
             continue
-        n_wrong = sum(bool(entry[s]) != ref[kind][s] for s in STATEMENTS)
+        n_wrong = sum(values[s][0] != ref[kind][s] for s in STATEMENTS)
         if n_wrong:
             problems.append(f"{kind}: {n_wrong} of {len(STATEMENTS)} statements are wrong "
                             "(enumerate the joint table of this graph to check).")

@@ -134,6 +134,7 @@ def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
     problems = checker.compare_array(J, ref, "J", hints={
         "you left Sigma_x out of the predicted covariance": np.linalg.solve(A @ U @ A.T, A @ U).T,
         "you forgot the inverse of the predicted covariance": U @ A.T,
+        "you used the predicted covariance itself where its inverse belongs": U @ A.T @ P,
         "you multiplied by the inverse on the wrong side (P^{-1} U A^T)": np.linalg.solve(P, U @ A.T),
     })
     return checker.result("smoother gain J", problems)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from .checker import CheckResult, compare_array, compare_scalar, result
+from .checker import HAND_RTOL, CheckResult, compare_array, compare_scalar, result
 
 __all__ = [
     "WeightsProblem",
@@ -77,7 +77,8 @@ def weights(answer) -> CheckResult:
             stats.norm(loc=x, scale=s**2).pdf(y) / stats.norm(loc=x, scale=s**2).pdf(y).sum(),
         "you returned uniform weights (the time update's Eq. 2.58, before seeing y_t)": np.full(6, 1 / 6),
     }
-    return result("particle weights (Eq. 2.59)", compare_array(answer, expected, "alpha_t", hints=hints))
+    return result("particle weights (Eq. 2.59)", compare_array(answer, expected, "alpha_t", rtol=HAND_RTOL,
+                                                                  atol=1e-4, hints=hints))
 
 
 def ess(answer) -> CheckResult:
@@ -90,7 +91,7 @@ def ess(answer) -> CheckResult:
         "you used unnormalized likelihoods": 1.0 / np.sum(stats.norm(EX_WEIGHTS.x, EX_WEIGHTS.sigma_y)
                                                          .pdf(EX_WEIGHTS.y_t) ** 2),
     }
-    problems = compare_scalar(answer, expected, "the ESS", hints=hints)
+    problems = compare_scalar(answer, expected, "the ESS", rtol=HAND_RTOL, hints=hints)
     if not problems and not (1.0 <= float(np.asarray(answer, dtype=float)) <= 6.0):
         problems = ["the ESS must lie between 1 and I."]
     return result("effective sample size", problems)
@@ -123,7 +124,8 @@ def backward_step(answer) -> CheckResult:
         "you returned alpha_{t-1} unchanged": p.alpha_prev,
         "you evaluated the transition backwards, p(x_{t-1} | x_t)": wrong_dir,
     }
-    return result("FFBSm backward step (Eq. 2.61)", compare_array(answer, expected, "beta_{t-1}", hints=hints))
+    return result("FFBSm backward step (Eq. 2.61)", compare_array(answer, expected, "beta_{t-1}", rtol=HAND_RTOL,
+                                                                    atol=1e-4, hints=hints))
 
 
 def convergence_slope(answer) -> CheckResult:

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..nn import rnn
+from . import checker
 from .checker import compare_array, result
 
 __all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "EX_DECAY",
@@ -232,18 +233,20 @@ def steps_to_shrink(k_shrink, k_grow):
         if ans is None:
             problems.append(f"{what} is None: give a whole number of steps.")
             continue
-        if isinstance(ans, bool) or not isinstance(ans, (int, np.integer, float, np.floating)):
+        arr, bad = checker.as_numeric(ans, what)
+        if bad or arr.size != 1:
             problems.append(f"{what} should be a number of steps; got {type(ans).__name__}.")
             continue
-        if float(ans) != round(float(ans)):
+        value = float(arr.reshape(-1)[0])
+        if value != round(value):
             exact = math.log(p.factor) / abs(math.log(rho))
-            if abs(float(ans) - exact) < 1e-6 * exact:
+            if abs(value - exact) < 1e-6 * exact:
                 problems.append(f"{what}: you have the exact solution of rho^k = factor; the question asks "
                                 "for the smallest whole number of steps that reaches the factor.")
             else:
-                problems.append(f"{what} should be a whole number of steps; got {ans}.")
+                problems.append(f"{what} should be a whole number of steps.")
             continue
-        k = int(round(float(ans)))
+        k = int(round(value))
         if k == ref:
             continue
         if k == ref - 1:

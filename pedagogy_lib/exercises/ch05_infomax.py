@@ -135,7 +135,7 @@ def separable_sources(answers):
             continue
         truth = _stable(src)
         problems += checker.compare_bool(answers[src], truth, f"your answer for {src!r}")
-    if problems and answers.get("uniform") is True:
+    if problems and checker.as_bool(answers.get("uniform"), "")[0] is True:
         problems.append("hint: compare the kurtosis of the source with that of the logistic prior's "
                         "super-Gaussian shape.")
     return checker.result("which sources InfoMax separates", problems)

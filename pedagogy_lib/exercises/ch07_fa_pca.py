@@ -154,10 +154,11 @@ def principal_subspace(C_answer, tol_rad: float = 1e-6):
         msg = ("your span is the top subspace of the *uncentred* second moment <y y^T>: centre the data "
                "first (the draft's iterative PCA leaves this implicit).")
     elif angle < 1e-2:
-        msg = (f"your span is close but not converged (largest principal angle {angle:.2g} rad, need "
-               f"< {tol_rad:g}): run more iterations.")
+        msg = (f"your span is close (largest principal angle below 0.01 rad) but not converged (need "
+               f"< {tol_rad:g} rad): run more iterations.")
     else:
-        msg = f"your span is not the principal subspace (largest principal angle {np.degrees(angle):.3g} degrees)."
+        msg = ("your span is not the principal subspace (largest principal angle "
+               + ("above 10 degrees)." if angle > np.radians(10) else "between 0.01 rad and 10 degrees)."))
     return checker.result("principal subspace by iterative PCA", [msg])
 
 
@@ -174,14 +175,15 @@ def heywood_dimension(answer):
     ref = int(np.argmax(ratio))
     if answer is None:
         return checker.result("Heywood dimension", ["your answer is None: give an index 0, 1 or 2."])
-    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)):
-        return checker.result("Heywood dimension", [f"give an integer index 0, 1 or 2; got {type(answer).__name__}."])
+    index, bad = checker.as_integer(answer, "your index")
+    if bad:
+        return checker.result("Heywood dimension", [f"give an integer index 0, 1 or 2; {bad[0]}"])
     problems = []
-    if int(answer) not in (0, 1, 2):
-        problems.append(f"give an index 0, 1 or 2 (Python counts from 0); got {answer}.")
-    elif int(answer) != ref:
+    if index not in (0, 1, 2):
+        problems.append(f"give an index 0, 1 or 2 (Python counts from 0); got {index}.")
+    elif index != ref:
         var = np.var(EX_HEYWOOD, axis=0)
-        if int(answer) == int(np.argmin(var)):
+        if index == int(np.argmin(var)):
             problems.append("that is the variable with the smallest raw variance; factor analysis is scale "
                             "equivariant, so the raw scale does not decide it. Look at the correlations.")
         else:
