@@ -3,11 +3,13 @@
 
     python3 tasks.py book    # build the book into _build/html (creates .venv on first use)
     python3 tasks.py test    # library tests + every notebook under nbval + a strict book build
+                             # + browser tests of the built site (tests/browser)
 
 Both commands create the virtual environment ``.venv`` from the requirements files the first
 time and reuse it afterwards (it is refreshed only when a requirements file changes).
 ``python3 tasks.py bench`` runs the benchmarks and rewrites the table the book's performance
-page shows.
+page shows; it uses environments of its own (``.venv-bench`` with JAX and dynamax,
+``.venv-bench-particles`` for the particles peer, which requires NumPy < 2), never ``.venv``.
 """
 from __future__ import annotations
 
@@ -25,7 +27,15 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
+# The benchmark environments: peers that readers never install (JAX and dynamax next to our NumPy 2;
+# particles, which requires NumPy < 2, in a second small environment of its own).
+BENCH_VENV = ROOT / ".venv-bench"
+PARTICLES_VENV = ROOT / ".venv-bench-particles"
 BUILD = ROOT / "_build"
+
+
+def python_in(venv_dir: Path) -> Path:
+    return venv_dir / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
 
 
 def say(msg: str) -> None:
@@ -37,21 +47,26 @@ def run(cmd: list[str], env: dict | None = None) -> int:
     return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)
 
 
-def ensure_env(requirement_file: str) -> None:
-    """Create .venv and install `requirement_file` into it, unless that was already done."""
+def ensure_env(requirement_file: str, venv_dir: Path = VENV, inputs: list[str] | None = None) -> None:
+    """Create `venv_dir` (.venv by default) and install `requirement_file` into it, unless done already.
+
+    `inputs` are the files whose content decides whether the environment is up to date (by default
+    the requirement file, requirements.txt and pyproject.toml).
+    """
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
-    inputs = [ROOT / requirement_file, ROOT / "requirements.txt", ROOT / "pyproject.toml"]
+    inputs = [ROOT / f for f in (inputs or [requirement_file, "requirements.txt", "pyproject.toml"])]
+    py = python_in(venv_dir)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()[:16]
-    stamp = VENV / f".stamp-{requirement_file}-{digest}"
-    if stamp.exists() and PY.exists():
+    stamp = venv_dir / f".stamp-{requirement_file}-{digest}"
+    if stamp.exists() and py.exists():
         return
-    if not PY.exists():
-        say(f"creating virtual environment {VENV}")
-        venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
-    for old in VENV.glob(f".stamp-{requirement_file}-*"):
+    if not py.exists():
+        say(f"creating virtual environment {venv_dir}")
+        venv.EnvBuilder(with_pip=True, clear=venv_dir.exists()).create(venv_dir)
+    for old in venv_dir.glob(f".stamp-{requirement_file}-*"):
         old.unlink()
-    pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if run(pip + ["--upgrade", "pip"]) != 0 or run(pip + ["-r", requirement_file]) != 0:
         sys.exit(f"installing {requirement_file} failed; see the pip output above.")
     stamp.touch()
@@ -99,6 +114,63 @@ def pytest_counts(xml_path: Path) -> tuple[int, int, int]:
     return tests - failed - skipped, failed, skipped
 
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_or_install_chromium() -> tuple[str | None, str]:
+    """A system Chromium or Chrome; on Debian, as root, install the ``chromium`` package if none.
+
+    Returns (path or None, why there is none). No browser is ever downloaded by other means.
+    """
+    for name in BROWSERS:
+        if found := shutil.which(name):
+            return found, ""
+    debian = Path("/etc/debian_version").exists() and shutil.which("apt-get")
+    if not debian:
+        return None, "no system Chromium or Chrome found"
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None, "no system Chromium or Chrome found, and installing Debian's chromium package needs root"
+    say("no system Chromium: installing Debian's chromium package")
+    apt_env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if run(["apt-get", "update", "-q"], env=apt_env) != 0 or \
+            run(["apt-get", "install", "-y", "-q", "chromium"], env=apt_env) != 0:
+        return None, "installing Debian's chromium package failed"
+    found = shutil.which("chromium")
+    return (found, "") if found else (None, "Debian's chromium package installed no chromium command")
+
+
+def skip_reasons(xml_path: Path) -> list[str]:
+    """The distinct skip messages of a JUnit XML report."""
+    if not xml_path.exists():
+        return []
+    reasons = {el.get("message", "") for el in ET.parse(xml_path).getroot().iter("skipped")}
+    return sorted(r for r in reasons if r)
+
+
+def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]:
+    """Run tests/browser against the site just built: (passed, failed, skipped, exit code, note).
+
+    The note is empty when the browser tests ran; otherwise it says that they were skipped, and why.
+    """
+    site = BUILD / "html"
+    if rc_book != 0 or not (site / "index.html").exists():
+        return 0, 0, 0, 0, "browser tests skipped: the book build failed"
+    chromium, why = find_or_install_chromium()
+    if chromium is None:
+        return 0, 0, 0, 0, f"browser tests skipped: {why}"
+    report = BUILD / "browser-report.xml"
+    report.unlink(missing_ok=True)
+    rc = run([PY, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", "tests/browser"],
+             env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium))
+    passed, failed, skipped = pytest_counts(report)
+    if rc not in (0, 5) and failed == 0:
+        failed = 1                                  # pytest itself failed (import error, crash)
+    if passed == 0 and failed == 0:
+        reasons = skip_reasons(report) or ["pytest collected no browser test"]
+        return passed, failed, skipped, 0, "browser tests skipped: " + "; ".join(reasons)
+    return passed, failed, skipped, (0 if failed == 0 else 1), ""
+
+
 def cmd_test() -> int:
     ensure_env("requirements-test.txt")
     env = child_env()
@@ -112,7 +184,7 @@ def cmd_test() -> int:
                        if ".ipynb_checkpoints" not in p.parts)
     rc_tests = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
                     "--nbval-lax", "--nbval-cell-timeout=300", f"--junitxml={report}",
-                    "tests", *notebooks], env=env)
+                    "--ignore=tests/browser", "tests", *notebooks], env=env)
     say(f"pytest finished in {time.time() - start:.0f} s (exit code {rc_tests})")
     start = time.time()
     rc_book = build_book(env)
@@ -123,14 +195,31 @@ def cmd_test() -> int:
         say("the strict book build FAILED (counted as one failure below)")
     elif rc_tests not in (0,):
         failed = max(failed, 1)
-    # One plain closing line that summarizes everything the command checked.
-    print(f"summary: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
-    return 0 if (rc_tests == 0 and rc_book == 0 and passed > 0) else 1
+    start = time.time()
+    b_passed, b_failed, b_skipped, rc_browser, browser_note = run_browser_tests(env, rc_book)
+    say(f"browser tests finished in {time.time() - start:.0f} s ({browser_note or 'ran'})")
+    passed, failed, skipped = passed + b_passed, failed + b_failed, skipped + b_skipped
+    # One plain closing line that summarizes everything the command checked; when the browser
+    # tests did not run, it says so and why.
+    note = f" ({browser_note})" if browser_note else ""
+    print(f"summary: {passed} passed, {failed} failed, {skipped} skipped{note}", flush=True)
+    return 0 if (rc_tests == 0 and rc_book == 0 and rc_browser == 0 and passed > 0) else 1
 
 
 def cmd_bench() -> int:
-    ensure_env("requirements-test.txt")
-    return run([PY, "benchmarks/run.py"], env=child_env())
+    """Run benchmarks/run.py in .venv-bench; the particles peer runs in .venv-bench-particles.
+
+    Neither environment is .venv, so benchmarking never changes what the book and the tests use.
+    """
+    ensure_env("requirements-bench.txt", BENCH_VENV,
+               ["requirements-bench.txt", "requirements-test.txt", "requirements.txt", "pyproject.toml"])
+    ensure_env("requirements-bench-particles.txt", PARTICLES_VENV, ["requirements-bench-particles.txt"])
+    env = child_env()
+    bench_bin = python_in(BENCH_VENV).parent
+    env["PATH"] = f"{bench_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(BENCH_VENV)
+    env["PEDAGOGY_BENCH_PARTICLES_PYTHON"] = str(python_in(PARTICLES_VENV))
+    return run([python_in(BENCH_VENV), "benchmarks/run.py"], env=env)
 
 
 def cmd_clean() -> int:

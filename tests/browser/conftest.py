@@ -1,0 +1,237 @@
+"""Browser tests of the built book: a local server, the system Chromium and Playwright.
+
+These tests look at the HTML a book build wrote; they never build it. ``python3 tasks.py test``
+runs them right after its strict book build. By hand::
+
+    PEDAGOGY_SITE=/path/to/_build/html .venv/bin/python -m pytest tests/browser
+
+What they need, and what happens without it (never a silent pass):
+
+* the site: ``--site DIR`` or the environment variable ``PEDAGOGY_SITE``, else ``_build/html``
+  of this checkout; without an ``index.html`` there every test is skipped, saying so;
+* a Chromium or Chrome installed on the system (``CHROMIUM=/path`` overrides the search for
+  ``chromium``, ``chromium-browser``, ``google-chrome``, ``google-chrome-stable``); no browser is
+  ever downloaded (``tasks.py test`` installs Debian's ``chromium`` package when it can);
+* the Python package ``playwright`` (in ``requirements-test.txt``), which drives that browser
+  through ``executable_path``.
+
+Fixtures for every browser test
+-------------------------------
+``site_root`` (session)
+    ``Path`` of the built HTML folder.
+``site_url`` (session)
+    Base URL, ending in ``/``, of a threaded ``http.server`` serving ``site_root`` on 127.0.0.1 (a
+    free port), so pages load as from any static host: relative URLs, lazily fetched files.
+``built_pages`` / ``chapter_pages`` (session)
+    Every book page as a path relative to the site root (``"chapters/ch02_.../2_2_1_hmm.html"``),
+    sorted; ``chapter_pages`` keeps those under ``chapters/``. Sphinx's ``search.html`` and
+    ``genindex.html`` are not book pages. The same lists parametrize tests that ask for the
+    argument ``book_page`` or ``chapter_page`` (one test per page).
+``browser`` (session)
+    A headless Playwright ``Browser`` running the system Chromium.
+``open_page`` (function)
+    ``open_page(path, color_scheme="light", block_network=True, wait_ms=300)`` opens a page of the
+    site in a fresh browser context and returns the Playwright ``Page``, loaded. ``color_scheme``
+    is "light" or "dark": it sets the browser's ``prefers-color-scheme`` and the theme's stored
+    mode, so the theme paints that mode from the first frame. With ``block_network`` every request
+    that is not to 127.0.0.1 (or a ``data:``/``blob:`` URL) is refused, as for a reader offline.
+    The page carries what went wrong while it was open:
+
+    - ``page.js_errors``: uncaught exceptions and ``console.error`` messages (not counting the
+      load failures of refused requests, listed apart);
+    - ``page.refused``: URLs of refused (non-local) requests;
+    - ``page.failed``: local requests that failed, or came back 4xx/5xx, as "URL (reason)".
+
+    Contexts are closed at the end of the test.
+
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import shutil
+import socketserver
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Sphinx's own pages, not book pages.
+NOT_BOOK_PAGES = {"search.html", "genindex.html", "py-modindex.html"}
+_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--site", default=None, help="built HTML folder of the book (default: $PEDAGOGY_SITE, "
+                     "else _build/html)")
+
+
+def _site_root(config) -> Path:
+    value = config.getoption("--site") or os.environ.get("PEDAGOGY_SITE") or str(ROOT / "_build" / "html")
+    return Path(value).resolve()
+
+
+def _site_missing(config) -> str | None:
+    root = _site_root(config)
+    if not (root / "index.html").is_file():
+        return f"no built book at {root} (build it, then set PEDAGOGY_SITE or pass --site)"
+    return None
+
+
+def book_pages(root: Path) -> list[str]:
+    """Every book page under ``root``, relative and sorted."""
+    pages = []
+    for path in sorted(root.rglob("*.html")):
+        rel = path.relative_to(root).as_posix()
+        if rel.split("/", 1)[0].startswith("_") or rel in NOT_BOOK_PAGES:
+            continue
+        pages.append(rel)
+    return pages
+
+
+def find_chromium() -> str | None:
+    """Path of a system Chromium or Chrome, or None."""
+    override = os.environ.get("CHROMIUM")
+    if override:
+        return shutil.which(override) or (override if Path(override).is_file() else None)
+    for name in _BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def pytest_generate_tests(metafunc):
+    for argument, chapters_only in (("book_page", False), ("chapter_page", True)):
+        if argument not in metafunc.fixturenames:
+            continue
+        reason = _site_missing(metafunc.config)
+        if reason:
+            metafunc.parametrize(argument, [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-site")])
+            continue
+        pages = book_pages(_site_root(metafunc.config))
+        if chapters_only:
+            pages = [p for p in pages if p.startswith("chapters/")]
+        metafunc.parametrize(argument, pages, ids=[p.rsplit("/", 1)[-1].removesuffix(".html") for p in pages])
+
+
+@pytest.fixture(scope="session")
+def site_root(pytestconfig) -> Path:
+    reason = _site_missing(pytestconfig)
+    if reason:
+        pytest.skip(reason)
+    return _site_root(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def built_pages(site_root) -> list[str]:
+    return book_pages(site_root)
+
+
+@pytest.fixture(scope="session")
+def chapter_pages(built_pages) -> list[str]:
+    return [p for p in built_pages if p.startswith("chapters/")]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".webp": "image/webp",
+                      ".js": "text/javascript", ".mjs": "text/javascript", ".woff2": "font/woff2"}
+
+    def log_message(self, *args):            # the tests report what matters
+        pass
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@contextlib.contextmanager
+def serve(root: Path):
+    """Serve ``root`` on 127.0.0.1 at a free port; yields the base URL ending in '/'."""
+    server = _Server(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def site_url(site_root):
+    with serve(site_root) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no system Chromium or Chrome (looked for " + ", ".join(_BROWSERS) +
+                    "; on Debian: apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the Python package playwright is not installed (pip install -r requirements-test.txt)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith(("http://127.0.0.1:", "data:", "blob:", "about:"))
+
+
+@pytest.fixture
+def open_page(browser, site_url):
+    contexts = []
+
+    def opener(path: str, color_scheme: str = "light", block_network: bool = True, wait_ms: int = 300):
+        if color_scheme not in ("light", "dark"):
+            raise ValueError(f"color_scheme must be 'light' or 'dark'; got {color_scheme!r}")
+        context = browser.new_context(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        context.add_init_script(f"try {{ localStorage.setItem('mode', '{color_scheme}'); "
+                                f"localStorage.setItem('theme', '{color_scheme}'); }} catch (e) {{}}")
+        refused, failed, errors = [], [], []
+        if block_network:
+            def route(r):
+                if _is_local(r.request.url):
+                    r.continue_()
+                else:
+                    refused.append(r.request.url)
+                    r.abort()
+            context.route("**/*", route)
+        page = context.new_page()
+
+        def on_console(msg):
+            if msg.type != "error":
+                return
+            where = (msg.location or {}).get("url", "")
+            if msg.text.startswith("Failed to load resource") and (where in refused or not _is_local(where)):
+                return                                            # a refused request: listed in page.refused
+            errors.append(f"console.error: {msg.text} ({where})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+        page.on("requestfailed", lambda req: _is_local(req.url) and failed.append(f"{req.url} ({req.failure})"))
+        page.on("response", lambda resp: resp.status >= 400 and failed.append(f"{resp.url} (HTTP {resp.status})"))
+        page.js_errors, page.refused, page.failed = errors, refused, failed
+        page.goto(site_url + path, wait_until="load")
+        if wait_ms:
+            page.wait_for_timeout(wait_ms)
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+
