@@ -78,3 +78,17 @@ def test_iid_gamma_correct_and_wrong():
     r = check.iid_gamma(g.T)
     assert not r and "transpose" in str(r)
     assert not check.iid_gamma(None)
+
+
+def test_raw_alphas_of_the_evidence_exercise_really_underflow():
+    """The exercise says the literal alpha recursion (Eq. 2.41) fails on EX_EVIDENCE: check that it does."""
+    p = check.EX_EVIDENCE
+    alpha = p.pi * np.exp(p.log_lik[0])
+    first_zero = None
+    for t in range(1, p.log_lik.shape[0]):
+        alpha = (p.A @ alpha) * np.exp(p.log_lik[t])
+        if alpha.sum() == 0.0 and first_zero is None:
+            first_zero = t + 1
+    assert first_zero is not None and 400 < first_zero < p.log_lik.shape[0]
+    assert check.log_evidence(_scaled_forward(p.pi, p.A, p.log_lik))
+    assert not check.log_evidence(-np.inf)

@@ -174,3 +174,33 @@ def test_ppca_noise_wrong_answers():
         assert not res and fragment in str(res), (wrong, str(res))
     res = check.ppca_noise(None)
     assert not res and "None" in str(res)
+
+
+def test_heywood_ratio_quoted_in_the_solution():
+    """The notebook's solution quotes r_20 r_21 / r_01 = 0.726 * 0.854 / 0.408 = 1.52 for EX_HEYWOOD."""
+    R = np.corrcoef(check.EX_HEYWOOD.T)
+    assert [round(R[2, 0], 3), round(R[2, 1], 3), round(R[0, 1], 3)] == [0.726, 0.854, 0.408]
+    assert round(R[2, 0] * R[2, 1] / R[0, 1], 2) == 1.52
+
+
+def test_heywood_variance_decays_like_one_over_i_and_steps_like_one_over_i_squared():
+    """The notebook's Heywood paragraph: Lambda_l ~ c / i, so the EM step ~ c / i^2."""
+    import warnings
+
+    from pedagogy_lib.factor import em as fl
+    from pedagogy_lib.factor import model as fm
+    y = check.EX_HEYWOOD
+    y = (y - y.mean(0)) / y.std(0)
+    p = fm.FAParams(np.full((3, 1), 0.5), np.zeros(3), np.ones(3))
+    lam = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(2001):
+            p = fl.fa_em_step(p, y, Lambda_floor=1e-14)
+            lam.append(p.Lambda[2])
+    lam = np.array(lam)
+    i1, i2 = 500, 2000
+    assert abs(lam[i2 - 1] * i2 / (lam[i1 - 1] * i1) - 1) < 0.05                 # Lambda * i is flat
+    s1, s2 = lam[i1 - 1] - lam[i1], lam[i2 - 1] - lam[i2]
+    assert abs(s2 * i2**2 / (s1 * i1**2) - 1) < 0.05                             # step * i^2 is flat
+    assert s2 * i2 / (s1 * i1) < 0.3                                             # step * i is not

@@ -36,7 +36,7 @@ class HMMProblem(NamedTuple):
 
 def _make_evidence_problem() -> HMMProblem:
     rng = np.random.default_rng(2211)
-    K, T = 3, 400
+    K, T = 3, 1000
     A = np.array([[0.90, 0.05, 0.15],
                   [0.07, 0.85, 0.05],
                   [0.03, 0.10, 0.80]])                 # columns sum to 1, rows do not
@@ -46,7 +46,9 @@ def _make_evidence_problem() -> HMMProblem:
     return HMMProblem(np.array([0.5, 0.3, 0.2]), A, log_lik)
 
 
-#: Exercise (a): the log evidence of a 400-step, 3-state Gaussian HMM (too long for raw alphas).
+#: Exercise (a): the log evidence of a 1000-step, 3-state Gaussian HMM: long enough that the raw
+#: alphas of Eq. 2.41 underflow to exactly zero in float64 (at step 487 of this sequence; 400 steps
+#: would not be enough).
 EX_EVIDENCE = _make_evidence_problem()
 
 #: Exercise (b): a two-state, two-step HMM whose gamma_1 is to be found by hand.
