@@ -5,6 +5,7 @@ build); they catch a notebook that lost its asserting cell, its animation, its w
 exercises, and a table of contents that points at nothing.
 """
 import json
+import os
 import re
 from pathlib import Path
 
@@ -130,3 +131,126 @@ def test_notebooks_import_only_what_readers_install(path):
     names = set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", code, flags=re.M))
     foreign = sorted(n for n in names if n not in READER_IMPORTS and n not in sys.stdlib_module_names)
     assert not foreign, f"{path.name} imports {foreign}, which requirements.txt does not install"
+
+
+# ------------------------------------------------------------------ going live: Colab, Binder, JupyterLite
+def _config():
+    import yaml
+
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def _pins():
+    lines = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    return {line.split("==")[0].strip().lower(): line.strip() for line in lines if "==" in line and not line.startswith("#")}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_first_cell_installs_the_library_where_it_is_missing(path):
+    """Colab and JupyterLite start without pedagogy_lib: the first cell installs it there, and only there."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    cells = _cells(path)
+    first = cells[0]
+    src = _src(first)
+    assert first["cell_type"] == "code", f"{path.name}: the first cell must be the install cell"
+    assert "remove-cell" in first.get("metadata", {}).get("tags", []), f"{path.name}: the install cell is hidden"
+    tree = ast.parse(TransformerManager().transform_cell(src))
+    guard = tree.body[0] if tree.body else None
+    assert isinstance(guard, ast.Try) and len(tree.body) == 1, f"{path.name}: the cell is one try/except"
+    assert [a.name for s in guard.body if isinstance(s, ast.Import) for a in s.names] == ["pedagogy_lib"]
+    assert [ast.unparse(h.type) for h in guard.handlers] == ["ImportError"], f"{path.name}: installs only on ImportError"
+    url = _config()["repository"]["url"]
+    assert f'%pip install -q "pedagogy_lib @ git+{url}"' in src, f"{path.name}: Colab installs from {url}"
+    assert re.search(r'sys\.platform == "emscripten":.*\n\s+%pip install -q pedagogy_lib\n', src), \
+        f"{path.name}: JupyterLite installs the wheel shipped with the site"
+    rest = "\n".join(_src(c) for c in cells[1:] if c["cell_type"] == "code")
+    pins = _pins()
+    for peer in ("hmmlearn", "pykalman"):                # what Colab lacks and this page uses
+        if re.search(rf"\b{peer}\b", rest):
+            assert pins[peer] in src, f"{path.name} uses {peer}: its install cell must install {pins[peer]}"
+
+
+def _bound_and_free_names(src):
+    """Names a cell binds anywhere, and names it reads without binding them itself."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    tree = compile(TransformerManager().transform_cell(src), "<cell>", "exec",
+                   flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    bound, used = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound, used - bound
+
+
+REMOVED_TAGS = {"remove-cell", "remove-input"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_visible_code_relies_on_no_name_defined_only_in_removed_cells(path):
+    """A reader must see where every name comes from (`check`, `hmm`, `kf`...): imports and setup that
+    visible code uses are visible on the page (collapsed is fine), never in a removed cell."""
+    import builtins
+
+    visible_bound, removed_bound, uses = set(), {}, []
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        bound, free = _bound_and_free_names(_src(cell))
+        if REMOVED_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            for name in bound:
+                removed_bound.setdefault(name, i)
+        else:
+            visible_bound |= bound
+            uses.append((i, free))
+    hidden = sorted({f"{name} (used in cell {i}, defined in removed cell {removed_bound[name]})"
+                     for i, free in uses for name in free
+                     if name in removed_bound and name not in visible_bound and not hasattr(builtins, name)})
+    assert not hidden, f"{path.name}: visible code uses names defined only in removed cells: {hidden[:8]}"
+
+
+def test_numba_is_optional_for_the_library_but_installed_for_readers():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert not [d for d in project["dependencies"] if re.match(r"numba\b", d)], "numba must not be required"
+    assert any(re.match(r"numba\b", d) for d in project["optional-dependencies"]["fast"])
+    assert "numba" in _pins(), "requirements.txt keeps numba, so Binder and local readers get the fast kernels"
+
+
+def test_binder_installs_requirements_and_warms_the_numba_cache():
+    binder = ROOT / "binder"
+    reqs = (binder / "requirements.txt").read_text(encoding="utf-8").split()
+    assert "../requirements.txt" in reqs, "Binder must install the readers' requirements.txt"
+    runtime = (binder / "runtime.txt").read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"python-3\.(1[1-9])", runtime), runtime       # pyproject: requires-python >= 3.11
+    post = binder / "postBuild"
+    assert os.access(post, os.X_OK), "binder/postBuild must be executable"
+    assert "python -m pedagogy_lib.core.warmup" in post.read_text(encoding="utf-8")
+    warmup = (ROOT / "pedagogy_lib" / "core" / "warmup.py").read_text(encoding="utf-8")
+    assert 'if __name__ == "__main__":' in warmup
+
+
+def test_every_chapter_page_gets_a_jupyterlite_button_that_resolves():
+    """The button's URL is relative to the page: it is right only for pages two folders below the root.
+    (The book build then checks every built page's button against the built lite site.)"""
+    config = _config()
+    url = config["launch_buttons"]["jupyterlite_url"]
+    assert url == "../../lite/notebooks/index.html"
+    assert config["sphinx"]["local_extensions"].get("lite_build") == "lite"
+    assert (ROOT / "lite" / "lite_build.py").exists() and (ROOT / "lite" / "jupyter_lite_config.json").exists()
+    wrong_depth = [str(p.relative_to(ROOT)) for p in NOTEBOOKS if len(p.relative_to(ROOT).parts) != 3]
+    assert not wrong_depth, f"notebooks not at chapters/<chapter>/<name>.ipynb: {wrong_depth}"
