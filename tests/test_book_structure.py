@@ -254,3 +254,70 @@ def test_every_chapter_page_gets_a_jupyterlite_button_that_resolves():
     assert (ROOT / "lite" / "lite_build.py").exists() and (ROOT / "lite" / "jupyter_lite_config.json").exists()
     wrong_depth = [str(p.relative_to(ROOT)) for p in NOTEBOOKS if len(p.relative_to(ROOT).parts) != 3]
     assert not wrong_depth, f"notebooks not at chapters/<chapter>/<name>.ipynb: {wrong_depth}"
+
+
+# ------------------------------------------------------------------ citing the draft as a reader can
+# A reader has the draft's PDF, not the text conversion we work from: "line 1234", "lines 120-130",
+# "L1234", "l. 123" or "ll. 12-14" mean nothing to them. Digits are required (two or more, or L with
+# three or more), so "line search", "a line of code" or "the L2 norm" are not flagged.
+LINE_REFERENCE = re.compile(
+    r"\b(?:lines?|ll?\.)[ \t\n]*\d{2,5}\b"        # line 1234, lines 120-130, l. 123, ll. 12-14
+    r"|\bL\d{3,5}\b",                             # L1234, L2064-2066
+    flags=re.I)
+LINE_REFERENCE_EXAMPLES = ("line 1234", "lines 120-130", "its lines\n1513 and 1517", "L1234", "(L2064-2066)",
+                           "l. 123", "ll. 12-14", "Line 889")
+NOT_LINE_REFERENCES = ("line search", "a line of code", "the first line of Eq. 5.13", "the L2 norm",
+                       "L1 penalty", "an L-BFGS step", "baseline 2024", "inline 300", "the 12 lines")
+CONVERSION_CLAIM = re.compile(r"missing from the draft|lost in (?:the )?conversion|image is missing|"
+                              r"only as captions?|captions only|does not exist yet|text version of the draft",
+                              flags=re.I)
+
+
+def _reader_visible_texts():
+    """Everything a reader can see: notebooks (every cell), book pages, chapter pages, the README,
+    and the library's source (docstrings, comments and the messages its checkers print)."""
+    for path in NOTEBOOKS:
+        for i, cell in enumerate(_cells(path)):
+            yield f"{path.relative_to(ROOT)} cell {i}", _src(cell)
+    pages = sorted((ROOT / "book").glob("*.md")) + sorted((ROOT / "chapters").rglob("*.md")) + [ROOT / "README.md"]
+    for path in pages:
+        yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+    for path in sorted((ROOT / "pedagogy_lib").rglob("*.py")):
+        yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+
+
+def test_line_reference_pattern_catches_the_usual_forms_only():
+    assert all(LINE_REFERENCE.search(s) for s in LINE_REFERENCE_EXAMPLES)
+    assert not any(LINE_REFERENCE.search(s) for s in NOT_LINE_REFERENCES)
+
+
+def test_no_line_numbers_of_the_draft_anywhere_a_reader_can_see():
+    """Cite the draft by section, equation, figure, footnote or quoted words, never by line number."""
+    found = [f"{where}: {m.group(0)!r}" for where, text in _reader_visible_texts()
+             for m in LINE_REFERENCE.finditer(text)]
+    assert not found, "line-number references to the draft:\n" + "\n".join(found)
+
+
+def test_no_claims_about_what_the_conversion_of_the_draft_lost():
+    """The reader's PDF may have the figure or box our text conversion lacks: never claim it is missing."""
+    found = [f"{where}: {m.group(0)!r}" for where, text in _reader_visible_texts()
+             for m in CONVERSION_CLAIM.finditer(text)]
+    assert not found, "claims about the draft's missing pieces:\n" + "\n".join(found)
+
+
+def test_every_erratum_row_cites_a_test():
+    """Each row of a table with a "Demonstrated by" column names at least one test in tests/."""
+    text = (ROOT / "book" / "errata.md").read_text(encoding="utf-8")
+    uncited, header = [], None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        if header is None:
+            header = line
+            continue
+        if set(line) <= set("|- "):
+            continue
+        if "Demonstrated by" in header and not re.search(r"`tests/[\w/]+\.py::\w+`", line):
+            uncited.append(line[:80])
+    assert not uncited, f"errata rows without a demonstrating test: {uncited}"

@@ -184,3 +184,60 @@ def test_derivative_with_respect_to_a_precision_carries_one_half():
     np.testing.assert_allclose(fd, corrected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(draft, 2 * fd, rtol=1e-5, atol=1e-6)           # twice the derivative
     assert np.abs(fd - draft).max() > 1.0
+
+
+# ------------------------------------------------------------------ Section 5.1.2: Gamma statistics
+def test_gamma_shape_goes_with_sum_of_logs_and_scale_with_sum():
+    """With the scale known, the Gamma log likelihood depends on the data through sum(log x) only
+    (the shape's statistic); with the shape known, through sum(x) only (the scale's statistic)."""
+    x1 = np.array([1.0, 4.0, 9.0])
+    x2 = np.array([2.0, 2.0, 9.0])                                 # same sum(log x) = log 36, other sum(x)
+    x3 = np.array([0.5, 6.5, 7.0])                                 # same sum(x) = 14 as x1, other sum(log x)
+    assert np.isclose(np.log(x1).sum(), np.log(x2).sum()) and np.isclose(x1.sum(), x3.sum())
+
+    def ll(x, k, theta):
+        return stats.gamma(a=k, scale=theta).logpdf(x).sum()
+
+    ks, thetas = np.linspace(0.5, 5, 10), np.linspace(0.5, 5, 10)
+    # scale known: ll(x1, k) - ll(x2, k) is constant in k, so both give the same shape estimate
+    d12 = [ll(x1, k, 2.0) - ll(x2, k, 2.0) for k in ks]
+    assert np.ptp(d12) < 1e-9
+    d13 = [ll(x1, k, 2.0) - ll(x3, k, 2.0) for k in ks]
+    assert np.ptp(d13) > 0.1                                       # equal sums do not fix the shape
+    # shape known: equal sums give likelihoods that differ by a constant in theta
+    assert np.ptp([ll(x1, 2.0, t) - ll(x3, 2.0, t) for t in thetas]) < 1e-9
+
+
+# ------------------------------------------------------------------ Section 6.3.1: "equivalent"
+def test_joint_cross_entropy_alone_is_minimized_over_recognition_by_a_point_mass():
+    """Over theta the objectives of Section 6.3.1 have the same minimizers; over the recognition
+    distribution they do not: the joint cross entropy is minimized by a point mass on the most
+    probable x, the free energy (joint cross entropy minus recognition entropy) by the posterior."""
+    log_joint = np.log(np.array([0.1, 0.25, 0.15]))               # log p-hat(x, y) for one y, K = 3
+    post = np.exp(log_joint) / np.exp(log_joint).sum()
+    rng = np.random.default_rng(4)
+    qs = np.vstack([rng.dirichlet(np.ones(3), size=2000), np.eye(3), post])
+    cross = -(qs * log_joint).sum(axis=1)
+    free = cross + (qs * np.log(np.clip(qs, 1e-300, None))).sum(axis=1)
+    np.testing.assert_allclose(qs[np.argmin(cross)], np.eye(3)[np.argmax(log_joint)])
+    np.testing.assert_allclose(qs[np.argmin(free)], post)
+    np.testing.assert_allclose(free.min(), -np.log(np.exp(log_joint).sum()))
+
+
+# ------------------------------------------------------------------ Section 2.2.2: the random variable
+def test_future_conditioned_mean_is_affine_in_x_t_not_x_t_minus_1():
+    """E[X_{t-1} | X_t = x_t, y_1..t-1] = mean + J (x_t - prediction): a function of x_t, with slope J."""
+    m, U = np.array([0.3, -1.0]), np.array([[1.0, 0.2], [0.2, 0.5]])        # filter at t - 1
+    A, Q = np.array([[0.9, 0.3], [-0.1, 0.8]]), 0.1 * np.eye(2)
+    P = A @ U @ A.T + Q
+    J = U @ A.T @ np.linalg.inv(P)
+    # joint of (x_{t-1}, x_t) and its conditional, written out with the Schur complement
+    S12, S22 = U @ A.T, P
+
+    def cond_mean(x_t):
+        return m + S12 @ np.linalg.solve(S22, x_t - A @ m)
+
+    for x_t in (np.zeros(2), np.array([1.0, -2.0])):
+        np.testing.assert_allclose(cond_mean(x_t), m + J @ (x_t - A @ m), rtol=1e-12)
+    e = np.array([1.0, 0.0])
+    np.testing.assert_allclose(cond_mean(e) - cond_mean(np.zeros(2)), J @ e, rtol=1e-12)

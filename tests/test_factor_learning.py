@@ -317,7 +317,7 @@ def test_ppca_fit_tends_to_pca_as_noise_vanishes():
 # --------------------------------------------------------------------------- errata of Section 7.3
 
 def test_erratum_e_step_must_subtract_the_bias():
-    """L2162/L2166: the draft's posterior mean K y ignores the bias it claims to absorb; K (y - c) is right."""
+    """Eq. 7.3: the draft's posterior mean K y ignores the bias it claims to absorb; K (y - c) is right."""
     rng = np.random.default_rng(8)
     params = random_fa(rng, 4, 2)
     params = params._replace(c=params.c + 3.0)
@@ -333,8 +333,8 @@ def test_erratum_e_step_must_subtract_the_bias():
 
 
 def test_erratum_fa_derivative_signs():
-    """L2135 (dH/dC) and L2146 (dH/dLambda^{-1}) have flipped signs, L2153 a flipped last term; the
-    stationary points (and so the M step) are unaffected. Checked on fully observed (x, y) pairs."""
+    """Between Eqs. 7.2 and 7.3, dH/dC and dH/dLambda^{-1} have flipped signs and the expansion a flipped
+    last term; the stationary points (and so the M step) are unaffected. Checked on fully observed (x, y)."""
     rng = np.random.default_rng(9)
     N, L, K = 30, 3, 2
     X = rng.standard_normal((N, K))
@@ -363,7 +363,7 @@ def test_erratum_fa_derivative_signs():
     Lam = np.linalg.inv(P)
     draft_P = Lam - R.T @ R / N                            # <Lambda - (Y - CX)(Y - CX)^T>
     np.testing.assert_allclose(fd_P, -0.5 * draft_P, rtol=1e-6, atol=1e-8)
-    # L2153: the expansion of <(y - Cx)(y - Cx)^T> needs + C<xx^T>C^T
+    # the first line of the expansion of <(y - Cx)(y - Cx)^T> needs + C<xx^T>C^T
     Syy, Syx, Sxx = Y.T @ Y / N, Y.T @ X / N, X.T @ X / N
     lhs = R.T @ R / N
     np.testing.assert_allclose(lhs, Syy - Syx @ C.T - C @ Syx.T + C @ Sxx @ C.T, rtol=1e-12)

@@ -133,7 +133,7 @@ def _simulate(seed, K=2, L=3, N=200_000):
     mu_x, Sigma_x, C, c, Sigma_y_x = model
     X = rng.multivariate_normal(mu_x, Sigma_x, size=N)            # independent of sample_mvn
     Z = rng.multivariate_normal(np.zeros(L), Sigma_y_x, size=N)
-    Y = X @ C.T + c + Z                                             # Y = C X + c + Z (L521)
+    Y = X @ C.T + c + Z                                             # Y = C X + c + Z (derivation of Eq. 2.19)
     return model, X, Y
 
 
@@ -161,7 +161,7 @@ def test_marginal_cumulants_eqs_2_16_2_17_monte_carlo():
 
 
 def test_cross_covariance_eq_2_19_monte_carlo():
-    """Cov[X, Y] = Sigma_x C^T (Eq. 2.19, with the transposes the draft omits at L518)."""
+    """Cov[X, Y] = Sigma_x C^T (Eq. 2.19, with the transposes the draft omits in its derivation)."""
     K, L = 2, 3
     model, X, Y = _simulate(7, K, L)
     N = X.shape[0]
@@ -173,7 +173,7 @@ def test_cross_covariance_eq_2_19_monte_carlo():
     # SE of the sample cross-covariance entry (i, j): sqrt((Sx_ii Sy_jj + Sxy_ij^2) / N); 5 SE
     se = _cov_se(np.diag(model.Sigma_x), np.diag(J.Sigma[K:, K:]), Sigma_xy, N)
     assert np.all(np.abs(emp - Sigma_xy) < N_SE * se)
-    # The draft's line L518 drops the transposes of the outer products; with them restored the
+    # The third line of the draft's derivation drops the transposes of the outer products; with them restored the
     # result is the (K, L) matrix Sigma_x C^T. Forgetting to subtract E[X] E[X]^T C^T (the
     # uncentred second moment) is a distinguishable mistake whenever mu_x != 0:
     uncentred = (model.Sigma_x + np.outer(model.mu_x, model.mu_x)) @ model.C.T
@@ -441,7 +441,7 @@ def test_sample_mvn_validation_messages():
 
 
 def test_precision_weighted_combination_needs_weighted_pseudoinverse():
-    """L493 reads the posterior mean as a precision-weighted combination of mu_x and C^+(y - c).
+    """The paragraph after Eq. 2.14 reads the posterior mean as a precision-weighted combination of mu_x and C^+(y - c).
 
     With W1 = Sigma_{x|y} Sigma_x^{-1} and W2 = Sigma_{x|y} C^T Sigma_y|x^{-1} C (W1 + W2 = I) it is
     exact for the weighted left pseudo-inverse (C^T S^{-1} C)^{-1} C^T S^{-1}; the Moore-Penrose

@@ -198,7 +198,7 @@ def test_expected_log_joint_matches_enumeration_and_is_maximized_by_m_step():
 
 
 def test_emission_term_needs_the_log_of_the_density():
-    """Erratum, Section 7.2 (draft L2085): the complete cross entropy must contain X_t^k log N(y_t; mu_k, Sigma_k).
+    """Erratum, Section 7.2 (the complete-data cross entropy): the complete cross entropy must contain X_t^k log N(y_t; mu_k, Sigma_k).
 
     With the log, the mu_k-gradient of the emission term, sum_t gamma_t(k) Sigma_k^{-1}(y_t - mu_k), vanishes at
     the weighted mean that Section 7.2 derives. The term as printed, sum_t gamma_t(k) N(y_t; mu_k, Sigma_k),

@@ -128,7 +128,7 @@ def test_covariances_and_gains_do_not_depend_on_the_data_values():
 
 
 def test_controls_can_be_folded_into_a_time_varying_offset():
-    """L853: B u_{t-1} + a is just a time-varying offset; with u = e_t and B = offsets it matches."""
+    """Section 2.2.2: B u_{t-1} + a is just a time-varying offset; with u = e_t and B = offsets it matches."""
     params, y, u = random_problem(7, n_u=2)
     res = kalman_smoother(params, y, u)
     T, n = y.shape[0], params.mu1.shape[0]
@@ -158,7 +158,7 @@ def test_steady_state_prediction_covariance_solves_the_dare():
 
 
 def test_stable_A_can_still_inflate_the_prediction_covariance():
-    """Erratum for L889: spectral radius < 1 does not make A Upsilon A^T smaller than Upsilon."""
+    """Erratum, Section 2.2.2 after Eq. 2.48: spectral radius < 1 does not make A Upsilon A^T smaller than Upsilon."""
     A = np.array([[0.5, 10.0], [0.0, 0.5]])
     assert np.max(np.abs(np.linalg.eigvals(A))) < 1
     two = np.zeros(2)
@@ -401,7 +401,7 @@ def test_sampler_moments_match_the_dense_prior():
 
 
 def test_smoother_needs_the_filter_at_every_step_not_only_the_last():
-    """Erratum for L927: Eqs. 2.53-2.54 read mu_filt/Upsilon_filt at every t, not just at t = T."""
+    """Erratum, Section 2.2.2 after Eq. 2.53: Eqs. 2.53-2.54 read mu_filt/Upsilon_filt at every t, not just at t = T."""
     params, y, u = random_problem(17, missing=())
     filt = kalman_filter(params, y, u)
     base = rts_smoother(params.A, filt)

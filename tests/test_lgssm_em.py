@@ -159,7 +159,7 @@ def test_m_step_with_observed_states_is_least_squares():
 
 
 def test_m_step_maximizes_q_and_draft_sign_of_dH_dA():
-    """dQ/dA = Sigma_x^{-1} sum E[(x_t - A x_{t-1} - ...) x_{t-1}^T]: the draft's line L2207 has dH/dA = +(this).
+    """dQ/dA = Sigma_x^{-1} sum E[(x_t - A x_{t-1} - ...) x_{t-1}^T]: the draft's dH/dA before Eq. 7.4 is +(this).
 
     With H = -Q (cross entropy), dH/dA = -Sigma_x^{-1} sum (x_t - A x_{t-1}) x_{t-1}^T; the draft drops
     the minus sign (harmless when set to zero). Checked by central finite differences of Q.
@@ -180,7 +180,7 @@ def test_m_step_maximizes_q_and_draft_sign_of_dH_dA():
             fd[i, j] = -(le.lgssm_expected_log_joint(q0._replace(A=q0.A + E), st)
                          - le.lgssm_expected_log_joint(q0._replace(A=q0.A - E), st)) / (2 * h)
     np.testing.assert_allclose(fd, analytic_dH, rtol=1e-5, atol=1e-6)
-    draft_dH = -analytic_dH                                  # the expression printed at L2207
+    draft_dH = -analytic_dH                                  # the expression printed before Eq. 7.4
     assert not np.allclose(fd, draft_dH, rtol=1e-2)
     # the M step is the maximizer of Q: every random perturbation of the new parameters lowers Q
     new = le.lgssm_m_step(st, q0)
@@ -342,7 +342,7 @@ def test_similarity_transform_leaves_likelihood_invariant():
 
 
 def test_single_sequence_Sigma1_shrinks_towards_zero():
-    """L2265: with one sequence, Sigma1 <- Upsilon_{1|T} every iteration; the posterior covariance is below
+    """Section 7.4 (implementation note): with one sequence, Sigma1 <- Upsilon_{1|T} every iteration; the posterior covariance is below
     the prior in the Loewner order, so Sigma1 decreases monotonically towards 0 (not merely 'low rank').
     With many sequences the spread of the smoothed first states keeps it away from 0."""
     rng = np.random.default_rng(8)

@@ -128,7 +128,7 @@ def test_zero_prior_component_gets_zero_responsibility_without_warnings():
 
 
 def test_conjugate_update_log_odds():
-    """Conjugacy remark (L443-455): posterior log-odds = prior log-odds + log-likelihood ratio."""
+    """Conjugacy remark (Section 2.1.1, conjugacy): posterior log-odds = prior log-odds + log-likelihood ratio."""
     rng = np.random.default_rng(6)
     pi, mu, Sigma = random_params(rng, K=3, L=2)
     params = mx.gmm_params(pi, mu, Sigma)

@@ -213,7 +213,7 @@ def test_centred_statistics_survive_a_large_offset_where_the_raw_moment_form_fai
 
 def test_fisher_identity_and_the_sign_of_eq_6_4():
     """Eq. 6.3 for the GMM: d/d mu_k of the marginal NLL is -sum_n r_nk Sigma_k^{-1}(y_n - mu_k) (central
-    differences, rtol 1e-6). Draft Eq. 6.4 (L1812) has the opposite sign and Sigma for Sigma_k; L1806 needs
+    differences, rtol 1e-6). Draft Eq. 6.4 has the opposite sign and Sigma for Sigma_k; its second line needs
     -2 log pi_k inside the 1/2(...): -log(pi_k N(y; mu_k, Sigma_k)) = 1/2(M log tau + log|Sigma_k| + maha - 2 log pi_k)."""
     rng = np.random.default_rng(32)
     params = random_params(rng, K=3, L=2)
@@ -431,7 +431,7 @@ def test_pi_drops_out_of_the_hard_limit():
 
 
 def test_shared_anisotropic_covariance_limit_is_mahalanobis_not_euclidean():
-    """Erratum (Section 7.1.1, draft L2062 and L2065): Eq. 7.1 with a shared Sigma = s * Sigma_0, s -> 0, picks the
+    """Erratum (Section 7.1.1, after Eq. 7.1): Eq. 7.1 with a shared Sigma = s * Sigma_0, s -> 0, picks the
     Mahalanobis-nearest mean; the Euclidean argmin of the K-means box needs Sigma = sigma^2 I."""
     mu = np.array([[0.0, 0.0], [3.0, 0.6]])
     Sigma0 = np.array([[10.0, 0.0], [0.0, 0.1]])

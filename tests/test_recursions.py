@@ -341,7 +341,7 @@ def test_gaussian_smoother_matches_dense_conditioning(seed, K, L, T, controls):
     p, chain, D = gauss_problem(seed, K, L, T, controls)
     f = R.forward_filter(GAUSS, chain)
     s = R.backward_smoother(GAUSS, f.filtered, chain.transitions)
-    np.testing.assert_array_equal(s.smoothed[-1].mu, f.filtered[-1].mu)        # base case (L779)
+    np.testing.assert_array_equal(s.smoothed[-1].mu, f.filtered[-1].mu)        # base case (Section 2.2, the smoother's initialization)
     np.testing.assert_array_equal(s.smoothed[-1].Sigma, f.filtered[-1].Sigma)
     for t in range(T):
         m, S = D.given_y(D.xi(t), T)
@@ -428,7 +428,7 @@ def test_gaussian_backend_operations_are_section_2_1_2():
 
 
 # ------------------------------------------------------------------------------------------
-# The smoother never touches the emissions (L777)
+# The smoother never touches the emissions (Section 2.2, after Eq. 2.39)
 # ------------------------------------------------------------------------------------------
 def _guarded(backend, log):
     """A backend that records every call and refuses observed emissions once ``log['locked']``."""

@@ -146,7 +146,7 @@ def test_bayesian_with_full_prior_precision():
 
 
 def test_draft_eq_5_6_counts_the_prior_once_per_sample():
-    """Erratum (Section 5.1.1, Eq. 5.6; seed line 1386): with sample averages the prior term is N times too strong."""
+    """Erratum (Section 5.1.1, Eq. 5.6): with sample averages the prior term is N times too strong."""
     rng = np.random.default_rng(8)
     N, M = 25, 3
     X, y = make_data(rng, N, M)
@@ -221,7 +221,7 @@ def test_ridge_loo_matches_sklearn_ridgecv():
 
 
 def test_hat_matrix_properties():
-    """h_nn in [0, 1], trace H = M, and H's eigenvalues are 0 or 1 (not -1: erratum in App. A.1, seed line 3394)."""
+    """h_nn in [0, 1], trace H = M, and H's eigenvalues are 0 or 1 (not -1: erratum in App. A.1)."""
     rng = np.random.default_rng(13)
     N, M = 12, 4
     X, y = make_data(rng, N, M)

@@ -75,8 +75,8 @@ def irls_step(d_next):
     hints = {
         "you stepped against the gradient (the sign slip in the last line of Eq. 5.13 leads there)":
             p.d - np.linalg.solve(H, g),
-        "you weighted by the standard deviation sqrt(mu (1 - mu)) instead of the variance (the slip at "
-        "L1513/L1517 of the draft)":
+        "you weighted by the standard deviation sqrt(mu (1 - mu)) instead of the variance (the draft's slip "
+        "in the linearization after Eq. 5.14)":
             np.linalg.solve(p.Y.T @ (sd[:, None] * p.Y), p.Y.T @ (sd * (eta + (p.x - mu) / sd))),
         "you took a plain gradient step of size 1 instead of a Newton step": p.d + g,
     }
@@ -89,7 +89,7 @@ def irls_weights(W):
     p = EX_WEIGHTS
     eta, mu, var = _bernoulli_parts(p)
     hints = {
-        "you used the standard deviation sqrt(mu (1 - mu)), as the draft's L1517 misprints": np.sqrt(var),
+        "you used the standard deviation sqrt(mu (1 - mu)), as the draft misprints it after Eq. 5.14": np.sqrt(var),
         "you used the mean mu instead of the variance mu (1 - mu)": mu,
         "you used the inverse variance 1 / (mu (1 - mu)) (that scales the working response, not the weights)":
             1.0 / var,

@@ -226,7 +226,7 @@ def _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt):
     for t in range(T - 2, -1, -1):
         # FUTURE CONDITIONING (Eq. 2.53) = BAYES-INVERT(filter at t, transition) on fragment A, i.e.
         # Eqs. 2.25-2.27 with C -> A and Sigma_y|x -> Sigma_x. The marginal that the inversion needs,
-        # N(mu_pred[t+1], Upsilon_pred[t+1]), was already computed by the time update (L927), so we use
+        # N(mu_pred[t+1], Upsilon_pred[t+1]), was already computed by the time update (the draft's remark after Eq. 2.53), so we use
         # the forms of Eq. 2.53 written with it: gain J_t and covariance Upsilon_{t|t+1,T} (Eq. 2.52).
         L_pred = np.linalg.cholesky(Upsilon_pred[t + 1])
         J[t] = chol_solve(L_pred, A @ Upsilon_filt[t]).T             # J_t = Upsilon_filt A^T Upsilon_pred^{-1}
