@@ -1,6 +1,10 @@
 """Run every benchmark in one process, single-threaded, and write the performance table.
 
-    python3 tasks.py bench        # or: .venv/bin/python benchmarks/run.py [name ...]
+    python3 tasks.py bench        # or: .venv-bench/bin/python benchmarks/run.py [name ...]
+
+``python3 tasks.py bench`` runs this in the benchmark environment ``.venv-bench`` (the book's
+packages plus JAX and dynamax); the particles peer, which requires NumPy < 2, runs in
+``.venv-bench-particles`` (see ``bench_particle.py``).
 
 Each ``bench_<name>.py`` module defines ``run() -> list[dict]`` (rows made with
 ``_harness.row``); before timing, each module checks that our result and the peer's agree.
@@ -12,6 +16,9 @@ import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_var] = "1"          # single core, set before numpy is imported
+# JAX (dynamax) on one core too: XLA's CPU backend otherwise runs its own thread pool.
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                           " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
 
 import importlib  # noqa: E402
 import platform  # noqa: E402
@@ -33,10 +40,26 @@ def _fmt_time(s: float | None) -> str:
     return f"{s / 1e-9:.3g} ns"
 
 
+PEERS = ("scikit-learn", "hmmlearn", "pykalman", "filterpy", "jax", "dynamax")
+
+
+def _versions() -> str:
+    """Installed versions of the peer libraries in this environment ("absent" when not installed)."""
+    from importlib import metadata
+    out = []
+    for name in PEERS:
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} absent")
+    return ", ".join(out)
+
+
 def main(names: list[str]) -> int:
     import numpy as np
 
     modules = names or sorted(p.stem[len("bench_"):] for p in HERE.glob("bench_*.py"))
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
     rows, started = [], time.time()
     for name in modules:
         print(f"== {name}", flush=True)
@@ -49,7 +72,11 @@ def main(names: list[str]) -> int:
     lines = [
         f"Measured on {platform.machine()} / {platform.processor() or 'unknown CPU'}, Python "
         f"{platform.python_version()}, NumPy {np.__version__}, one thread, "
-        f"{time.strftime('%Y-%m-%d')}; total benchmark time {time.time() - started:.0f} s.",
+        f"{time.strftime('%Y-%m-%d')}; total benchmark time {time.time() - started:.0f} s; "
+        f"load average before the run {load_before}.",
+        "",
+        f"Peers in the benchmark environment: {_versions()}; particles runs in its own environment "
+        "(it requires NumPy < 2; versions in its row's note).",
         "",
         "| Task | Size | Ours | Peer | Peer time | Speed-up (peer / ours) | Target | Met? | Note |",
         "|---|---|---|---|---|---|---|---|---|",
