@@ -9,12 +9,12 @@ precomputed log-likelihoods (T, K), so emission evaluation is not timed. hmmlear
 
 Convention: the book's A is column-stochastic; hmmlearn's transmat_ is its transpose, and its
 xi_sum is indexed [from, to] (ours [to, from]).
+
+The cold start (fresh process, import + first call) is measured with the other families in
+``bench_import.py``.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -58,33 +58,6 @@ def _hmmlearn_log(pi, P, log_lik):
     return log_prob, post, np.exp(log_xi_sum)
 
 
-_FIRST_CALL = r"""
-import time
-t0 = time.perf_counter()
-import numpy as np
-from pedagogy_lib import hmm
-t1 = time.perf_counter()
-hmm.hmm_smoother(np.array([0.6, 0.4]), np.array([[0.9, 0.2], [0.1, 0.8]]), np.zeros((5, 2)))
-t2 = time.perf_counter()
-print(t1 - t0, t2 - t1)
-"""
-
-
-def _first_call() -> tuple[float, float]:
-    """(import time, first-call time) in a fresh interpreter, numba cache already warm."""
-    from pedagogy_lib.hmm import inference as hmm
-    hmm.warmup_kernels()                                  # make sure the on-disk cache exists
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    best = None
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", _FIRST_CALL], capture_output=True, text=True, env=env,
-                             check=True).stdout.split()
-        imp, call = float(out[0]), float(out[1])
-        if best is None or call < best[1]:
-            best = (imp, call)
-    return best
-
-
 def run() -> list[dict]:
     from pedagogy_lib.hmm import inference as hmm
     rows = []
@@ -112,10 +85,6 @@ def run() -> list[dict]:
                         peer_name="hmmlearn _hmmc (scaling)", peer=t_peer,
                         target=f">= {TARGETS[K]:g}x", met=bool(ratio >= TARGETS[K]),
                         note=log_note + "agreement checked (gamma, xi_sum, evidence)"))
-    imp, call = _first_call()
-    rows.append(row("HMM smoother first call (warm numba cache)", "T=5, K=2", call,
-                    target="< 1 s", met=bool(call < 1.0),
-                    note=f"fresh interpreter; importing numpy + pedagogy_lib.hmm took {imp:.2f} s more"))
     return rows
 
 
