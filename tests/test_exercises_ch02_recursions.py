@@ -87,6 +87,7 @@ def test_fragment_roles():
             "data marginal": ("B", "marginalize"), "measurement update": ("B", "bayes_invert"),
             "backward step": ("C", "marginalize"), "sequence conditional": ("C", "bayes_invert")}
     assert check.fragment_roles(good)
+    assert check.fragment_roles({k: [f.lower(), " " + op.upper().replace("_", "-")] for k, (f, op) in good.items()})
     r = check.fragment_roles({**good, "time update": ("A", "bayes_invert")})
     assert not r and "other operation" in str(r)
     r = check.fragment_roles({**good, "backward step": ("A", "marginalize")})

@@ -158,10 +158,12 @@ def fragment_roles(answer) -> CheckResult:
         if op not in answer:
             continue
         value = answer[op]
-        if not (isinstance(value, tuple) and len(value) == 2):
+        if not (isinstance(value, (tuple, list)) and len(value) == 2):
             problems.append(f"{op!r} should map to a pair (fragment, operation); got {value!r}.")
             continue
-        frag, kind = value
+        frag, kind = (v.strip() if isinstance(v, str) else v for v in value)
+        frag = frag.upper() if isinstance(frag, str) else frag
+        kind = kind.lower().replace("-", "_").replace(" ", "_") if isinstance(kind, str) else kind
         if frag not in FRAGMENTS or kind not in ("marginalize", "bayes_invert"):
             problems.append(f"{op!r}: the fragment must be one of A, B, C and the operation 'marginalize' or "
                             f"'bayes_invert'; got {value!r}.")
