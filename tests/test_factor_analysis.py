@@ -185,7 +185,8 @@ GOOD = fa.FAParams(C=np.ones((3, 2)), c=np.zeros(3), Lambda=np.ones(3))
     (GOOD._replace(C=np.full((3, 2), np.nan)), r"C must be finite"),
 ])
 def test_params_validation_messages(fn, params, match):
-    with pytest.raises(ValueError, match=match):
+    kind = TypeError if "a 3-tuple" in match else ValueError     # a wrong kind of object is a TypeError
+    with pytest.raises(kind, match=match):
         fn(params)
 
 

@@ -419,9 +419,13 @@ def test_validation_messages_init_and_options():
     good = fa.FAParams(np.ones((4, 2)), np.zeros(4), np.ones(4))
     with pytest.raises(ValueError, match=r"init must be FAParams with C of shape \(L, K\) = \(4, 1\)"):
         fl.fit_fa(y, 1, init=good)
-    with pytest.raises(ValueError, match=r"params must be FAParams\(C, c, Lambda\), a 3-tuple"):
+    with pytest.raises(TypeError, match=r"init must be FAParams\(C, c, Lambda\), a 3-tuple"):
         fl.fit_fa(y, 2, init=(np.ones((4, 2)), np.zeros(4)))
-    with pytest.raises(ValueError, match=r"Lambda must be positive; entry 1 is -1"):
+    with pytest.raises(ValueError, match=r"params must be FAParams with C of shape \(L, K\) = \(4, 2\)"):
+        fl.fa_em_step(fa.FAParams(np.ones((3, 2)), np.zeros(3), np.ones(3)), y)
+    with pytest.raises(ValueError, match=r"params must be FAParams with C of shape \(L, K\) = \(4, 2\)"):
+        fl.ppca_em_step(fa.FAParams(np.ones((3, 2)), np.zeros(3), np.ones(3)), y)
+    with pytest.raises(ValueError, match=r"init.Lambda must be positive; entry 1 is -1"):
         fl.fit_fa(y, 2, init=good._replace(Lambda=np.array([1.0, -1.0, 1.0, 1.0])))
     with pytest.raises(ValueError, match=r"Lambda_floor must be below 1 \(it is a fraction"):
         fl.fit_fa(y, 2, init=good, Lambda_floor=1.0)
@@ -431,15 +435,15 @@ def test_validation_messages_init_and_options():
         fl.ppca_ml(y, 2, sigma2_floor=2.0)
     with pytest.raises(ValueError, match=r"init.Lambda must be isotropic \(all entries equal"):
         fl.fit_ppca(y, 2, init=good._replace(Lambda=np.array([1.0, 2.0, 1.0, 1.0])))
-    with pytest.raises(ValueError, match=r"init.Lambda must be isotropic"):
+    with pytest.raises(ValueError, match=r"params.Lambda must be isotropic"):
         fl.ppca_em_step(good._replace(Lambda=np.array([1.0, 2.0, 1.0, 1.0])), y)
     with pytest.raises(ValueError, match=r"sigma2 must be positive; got -1"):
         fl.fit_ppca(y, 2, init=good, sigma2=-1.0)
     with pytest.raises(ValueError, match=r"sigma2 must be positive; got 0"):
         fl.fit_ppca(y, 2, rng=rng, sigma2=0.0)
-    with pytest.raises(ValueError, match=r"params must be PCAParams\(C, c\), a 2-tuple"):
+    with pytest.raises(TypeError, match=r"params must be PCAParams\(C, c\), a 2-tuple"):
         fl.iterative_pca_step(good, y)
-    with pytest.raises(ValueError, match=r"C must have shape \(L, K\) = \(4, 2\); got \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"init.C must have shape \(L, K\) = \(4, 2\); got \(3, 2\)"):
         fl.fit_iterative_pca(y, 2, init=fl.PCAParams(np.ones((3, 2)), np.zeros(4)))
     with pytest.raises(ValueError, match=r"Lambda_floor_abs must be positive"):
         fl.fa_model(np.zeros(4))

@@ -447,7 +447,10 @@ def test_stats_and_transform_validation(small):
         le.lgssm_m_step(st._replace(S_prev=np.eye(2)), p)
     with pytest.raises(ValueError, match="stats.n_obs must be at least 1"):
         le.lgssm_m_step(st._replace(n_obs=0), p)
+    no_trans = st._replace(n_trans=0, S_prev=0 * st.S_prev, S_cross=0 * st.S_cross, S_next=0 * st.S_next)
     with pytest.raises(ValueError, match="stats.n_trans is 0"):
+        le.lgssm_m_step(no_trans, p)
+    with pytest.raises(ValueError, match=r"stats.S_prev\[-1, -1\] must equal stats.n_trans = 0 .*got 9"):
         le.lgssm_m_step(st._replace(n_trans=0), p)
     with pytest.raises(TypeError, match="stats must be an LGSSMStats"):
         le.lgssm_expected_log_joint(p, tuple(st))

@@ -7,6 +7,7 @@ expected, and what was received, e.g.::
 
     Sigma_x must have shape (K, K) = (2, 2); got (2, 3).
     Sigma_x is not symmetric positive definite (Cholesky failed; smallest eigenvalue -0.5).
+    Sigma_y_x is not symmetric positive definite: it is singular to working precision (...).
 
 Nothing here reshapes silently: a vector is 1-D, a sequence of vectors is ``(T, D)``.
 """
@@ -21,15 +22,21 @@ from .jit import HAVE_NUMBA
 __all__ = [
     "ConvergenceWarning",
     "as_array",
+    "as_scalar",
+    "to_float_array",
     "check_shape",
     "check_finite",
     "check_symmetric",
     "check_spd",
+    "spd_tolerance",
+    "check_psd",
+    "check_moments",
     "check_prob_vector",
     "check_stochastic_matrix",
     "check_emission_table",
     "check_prob_rows",
     "check_positive",
+    "positive_scalar",
     "check_int",
     "check_rng",
     "check_choice",
@@ -56,6 +63,50 @@ def fmt_shape(shape: Iterable[int]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def to_float_array(x, name: str) -> np.ndarray:
+    """Return ``x`` as a float64 array, refusing what is not real and numeric (no silent casts).
+
+    Complex input is refused rather than cast to its real part, and strings, ``None`` and other
+    non-numbers are refused with a message naming ``name`` (not NumPy's "could not convert string to
+    float"). Booleans and integers are accepted and converted.
+    """
+    if isinstance(x, np.ndarray):
+        raw = x
+    else:
+        try:
+            raw = np.asarray(x)
+        except ValueError:                      # NumPy refuses ragged nested sequences
+            raise TypeError(f"{name} must be a numeric array; got a ragged nested {type(x).__name__} (rows of "
+                            "different lengths).") from None
+    kind = raw.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must be real; got complex input (dtype {raw.dtype}). Pass the real part "
+                        f"explicitly, e.g. {name}.real, if that is what you mean.")
+    if kind in "biuf":
+        return raw.astype(np.float64, copy=False)
+    what = _describe(x)
+    if kind == "O":
+        flat = raw.ravel()
+        if any(isinstance(v, (complex, np.complexfloating)) for v in flat):
+            raise TypeError(f"{name} must be real; got complex input ({what}).")
+        if all(isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)) for v in flat):
+            return raw.astype(np.float64)
+    raise TypeError(f"{name} must be a numeric array; got {what}.")
+
+
+def _describe(x) -> str:
+    """Type and a short repr of ``x`` for error messages."""
+    text = repr(x)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{type(x).__name__} {text}"
+
+
+def as_scalar(x, name: str, *, finite: bool = True) -> float:
+    """Return ``x`` as a Python float after checking it is one real number (0-d, not a string or complex)."""
+    return float(as_array(x, name, ndim=0, finite=finite))
+
+
 def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | None] | None = None,
              dims: str | None = None, finite: bool = True) -> np.ndarray:
     """Return ``x`` as a C-contiguous float64 array after checking its shape and values.
@@ -75,10 +126,7 @@ def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | Non
     finite : bool
         Reject NaN and infinite entries (the default).
     """
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array; got {type(x).__name__} ({exc}).") from None
+    arr = to_float_array(x, name)
     if shape is not None:
         check_shape(arr, name, shape, dims=dims)
     elif ndim is not None and arr.ndim != ndim:
@@ -122,26 +170,144 @@ def check_symmetric(S: np.ndarray, name: str, *, rtol: float = SYM_RTOL) -> None
 
 
 def check_spd(S: np.ndarray, name: str) -> np.ndarray:
-    """Raise unless ``S`` is symmetric positive definite; return its lower Cholesky factor.
+    """Raise unless ``S`` is symmetric positive definite to working precision; return its lower Cholesky factor.
 
-    Works on a single ``(D, D)`` matrix or a stack ``(..., D, D)``; for a stack the message names
+    A Cholesky factorization alone is not enough: on a singular matrix (a zero eigenvalue) rounding
+    often leaves a tiny positive pivot, the factorization "succeeds", and every later log density or
+    solve is dominated by that noise (log densities near -1e14). So after the factorization the
+    matrix is scaled to unit diagonal, ``C = D^{-1/2} S D^{-1/2}`` with ``D = diag(S)``, and ``S`` is
+    called singular when the smallest eigenvalue of ``C`` is at most ``SPD_ULPS * n * eps`` (``n``
+    the dimension, ``eps`` the machine epsilon). Rounding a singular matrix leaves eigenvalues of
+    ``C`` of a few ``n * eps`` at most, so the margin is wide; the scaling makes the test blind to
+    units (``diag(1, 1e-20)`` is a fine covariance), and a positive definite ``S`` passes as long as
+    the condition number of ``C`` is below about ``1 / (SPD_ULPS * n * eps)`` (``4.5e13 / n``).
+
+    Works on a single ``(n, n)`` matrix or a stack ``(..., n, n)``; for a stack the message names
     the first failing index.
     """
     if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
         raise ValueError(f"{name} must be a square matrix; got shape {fmt_shape(S.shape)}.")
     if S.ndim > 2:
+        try:                                      # the whole stack at once when every matrix passes
+            if S.size and not _is_symmetric(S):
+                raise np.linalg.LinAlgError
+            factors = np.linalg.cholesky(S)
+            if S.size and np.any(_scaled_min_eig(S, factors) <= spd_tolerance(S.shape[-1])):
+                raise np.linalg.LinAlgError
+            return factors
+        except np.linalg.LinAlgError:
+            pass
         factors = np.empty_like(S)
         for idx in np.ndindex(S.shape[:-2]):
             label = f"{name}[{', '.join(str(i) for i in idx)}]"
             factors[idx] = check_spd(S[idx], label)
         return factors
     check_symmetric(S, name)
+    n = S.shape[0]
+    hint = f"Check the construction, or add jitter, e.g. {name} + 1e-6 * I."
     try:
-        return np.linalg.cholesky(S)
+        L = np.linalg.cholesky(S)
     except np.linalg.LinAlgError:
-        lam = float(np.linalg.eigvalsh(0.5 * (S + S.T))[0])
+        lam = np.linalg.eigvalsh(0.5 * (S + S.T))
+        scale = max(float(np.max(np.abs(np.diag(S)))), float(np.abs(lam).max()), 1e-300)
+        singular = abs(float(lam[0])) <= spd_tolerance(n) * scale
+        why = " It is singular (a zero eigenvalue to working precision)." if singular else ""
         raise ValueError(f"{name} is not symmetric positive definite (Cholesky failed; smallest eigenvalue "
-                         f"{lam:.3g}). Check the construction, or add jitter, e.g. {name} + 1e-6 * I.") from None
+                         f"{float(lam[0]):.3g}).{why} {hint}") from None
+    if n:
+        lam_min = float(_scaled_min_eig(S, L))
+        tol = spd_tolerance(n)
+        if lam_min <= tol:
+            raise ValueError(f"{name} is not symmetric positive definite: it is singular to working precision "
+                             f"(scaled to unit diagonal, its smallest eigenvalue is {lam_min:.3g}, at most "
+                             f"{tol:.2g} = {SPD_ULPS} x n x machine epsilon with n = {n}). The Cholesky factor "
+                             f"exists only through rounding. {hint}")
+    return L
+
+
+#: A matrix whose unit-diagonal scaling has an eigenvalue at most ``SPD_ULPS * n * eps`` is singular.
+SPD_ULPS = 100
+
+
+def spd_tolerance(n: int) -> float:
+    """Smallest eigenvalue of a unit-diagonal ``(n, n)`` matrix at or below which :func:`check_spd` calls it singular."""
+    return SPD_ULPS * max(int(n), 1) * float(np.finfo(np.float64).eps)
+
+
+def _is_symmetric(S: np.ndarray, rtol: float = SYM_RTOL) -> bool:
+    scale = np.maximum(np.max(np.abs(S), axis=(-2, -1)), 1e-300)
+    return bool(np.all(np.max(np.abs(S - np.swapaxes(S, -1, -2)), axis=(-2, -1)) <= rtol * scale))
+
+
+def _scaled_min_eig(S: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """Smallest eigenvalue of ``S`` scaled to unit diagonal (the diagonal is positive once ``L`` exists)."""
+    d = 1.0 / np.sqrt(np.diagonal(S, axis1=-2, axis2=-1))
+    C = S * d[..., :, None] * d[..., None, :]
+    return np.linalg.eigvalsh(0.5 * (C + np.swapaxes(C, -1, -2)))[..., 0]
+
+
+#: Relative tolerance (times the dimension and the largest diagonal entry) for positive *semi*definiteness.
+PSD_RTOL = 1e-9
+
+
+def check_psd(S: np.ndarray, name: str, *, rtol: float = PSD_RTOL) -> None:
+    """Raise unless ``S`` (``(n, n)`` or a stack ``(..., n, n)``) is symmetric positive semidefinite.
+
+    For sums of outer products (sufficient statistics such as ``sum_n r_nk d d^T``), which may be
+    singular but never have a negative eigenvalue beyond rounding: the smallest eigenvalue may go
+    down to ``-rtol * n * max_i S_ii``. For a stack the message names the first failing index.
+    """
+    if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
+        raise ValueError(f"{name} must be a square matrix; got shape {fmt_shape(S.shape)}.")
+    if S.ndim > 2:
+        for idx in np.ndindex(S.shape[:-2]):
+            check_psd(S[idx], f"{name}[{', '.join(str(i) for i in idx)}]", rtol=rtol)
+        return
+    n = S.shape[0]
+    if n == 0:
+        return
+    check_symmetric(S, name)
+    d = np.diag(S)
+    if (d < 0).any():
+        k = int(np.argmax(d < 0))
+        raise ValueError(f"{name} must be symmetric positive semidefinite (a sum of squares); diagonal entry {k} "
+                         f"is {d[k]:.3g}.")
+    lam = float(np.linalg.eigvalsh(0.5 * (S + S.T))[0])
+    tol = rtol * n * float(d.max())
+    if lam < -tol:
+        raise ValueError(f"{name} must be symmetric positive semidefinite (a sum of outer products); its smallest "
+                         f"eigenvalue is {lam:.3g} (tolerance -{tol:.2g}).")
+
+
+def check_moments(count, first, second, names: tuple[str, str, str], *, rtol: float = PSD_RTOL) -> None:
+    """Raise unless weighted moments ``(N, sum w d, sum w d d^T)`` could come from non-negative weights.
+
+    ``count`` has shape ``(...)``, ``first`` ``(..., n)`` and ``second`` ``(..., n, n)``; for every
+    index the matrix ``[[second, first], [first^T, count]] = sum_i w_i [d_i; 1][d_i; 1]^T`` must be
+    positive semidefinite. That rules out a negative count, a negative sum of squares, and a
+    scatter about the mean, ``second - first first^T / count``, that is not positive semidefinite.
+    ``names`` are the three symbols, used in messages.
+    """
+    count, first, second = (np.asarray(a, dtype=np.float64) for a in (count, first, second))
+    check_positive(count, names[0], strict=False)
+    check_psd(second, names[2], rtol=rtol)
+    n = first.shape[-1]
+    M = np.zeros(count.shape + (n + 1, n + 1))
+    M[..., :n, :n] = second
+    M[..., :n, n] = first
+    M[..., n, :n] = first
+    M[..., n, n] = count
+    for idx in np.ndindex(count.shape):
+        where = "" if not count.shape else f"[{', '.join(str(i) for i in idx)}]"
+        Mi = M[idx]
+        d = np.diag(Mi)
+        lam = float(np.linalg.eigvalsh(Mi)[0])
+        tol = rtol * (n + 1) * float(d.max())
+        if lam < -tol:
+            raise ValueError(f"{names[1]}{where} is inconsistent with {names[0]}{where} and {names[2]}{where}: the "
+                             f"implied scatter about the mean is not positive semidefinite (smallest eigenvalue "
+                             f"{lam:.3g} of [[{names[2]}, {names[1]}], [{names[1]}^T, {names[0]}]], tolerance "
+                             f"-{tol:.2g}). Statistics must be sums of weighted outer products.")
 
 
 def check_prob_vector(p: np.ndarray, name: str, *, atol: float = PROB_ATOL) -> None:
@@ -205,7 +371,7 @@ def check_prob_rows(q: np.ndarray, name: str, *, atol: float = PROB_ATOL) -> Non
 
 def check_positive(x, name: str, *, strict: bool = True) -> np.ndarray:
     """Raise unless every entry of ``x`` is finite and positive (or non-negative with ``strict=False``)."""
-    arr = np.asarray(x, dtype=np.float64)
+    arr = to_float_array(x, name)
     check_finite(arr, name)
     bad = (arr <= 0) if strict else (arr < 0)
     if bad.any():
@@ -215,6 +381,11 @@ def check_positive(x, name: str, *, strict: bool = True) -> np.ndarray:
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{name} must be {word}; entry {idx if len(idx) > 1 else idx[0]} is {arr[idx]:.6g}.")
     return arr
+
+
+def positive_scalar(x, name: str, *, strict: bool = True) -> float:
+    """Return ``x`` as a float after checking it is one finite, positive (non-negative if not ``strict``) number."""
+    return float(check_positive(as_array(x, name, ndim=0), name, strict=strict))
 
 
 def check_int(n, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:

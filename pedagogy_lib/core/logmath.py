@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import to_float_array
+
 __all__ = ["logsumexp", "softmax", "log_normalize"]
 
 
@@ -16,7 +18,7 @@ def logsumexp(z: np.ndarray, axis: int = -1) -> np.ndarray:
     The largest entry is subtracted before exponentiating; a slice that is entirely ``-inf``
     gives ``-inf`` (a zero probability) rather than NaN.
     """
-    z = np.asarray(z, dtype=np.float64)
+    z = to_float_array(z, "z")
     zmax = np.max(z, axis=axis, keepdims=True)
     zmax = np.where(np.isfinite(zmax), zmax, 0.0)
     with np.errstate(divide="ignore"):
@@ -35,5 +37,5 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def log_normalize(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """Return ``z - logsumexp(z)`` along ``axis``: log-probabilities that sum (after exp) to one."""
-    z = np.asarray(z, dtype=np.float64)
+    z = to_float_array(z, "z")
     return z - np.expand_dims(logsumexp(z, axis=axis), axis)

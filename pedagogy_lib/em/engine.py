@@ -45,7 +45,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..core.checks import ConvergenceWarning, as_array, check_int, check_positive, check_prob_rows, check_rng, check_spd
+from ..core.checks import positive_scalar, ConvergenceWarning, as_array, check_int, check_positive, check_prob_rows, check_rng, check_spd
 from ..gaussian.blocks import check_model
 from ..core.linalg import TAU, chol_logdet, chol_solve
 
@@ -210,8 +210,8 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
     if not isinstance(model, EMModel):
         raise TypeError(f"model must be an EMModel(e_step, m_step, log_likelihood, ...); got {type(model).__name__}.")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = float(check_positive(tol, "tol", strict=False))
-    monotone_rtol = float(check_positive(monotone_rtol, "monotone_rtol"))
+    tol = positive_scalar(tol, "tol", strict=False)
+    monotone_rtol = positive_scalar(monotone_rtol, "monotone_rtol")
     if init_params is None:
         if model.init is None:
             raise ValueError(f"init_params is None and the model {model.name!r} has no random initializer; "

@@ -69,7 +69,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_int, check_positive, check_rng
+from ..core.checks import positive_scalar, as_array, check_int, check_positive, check_rng
 from ..em.engine import EMModel, EMResult, gaussian_elbo, run_em
 from .model import FAParams, FAPosterior, check_params, fa_log_likelihood, fa_posterior
 from ..core.linalg import chol_solve, symmetrize
@@ -148,17 +148,17 @@ def _check_data(y, K, *, max_K_is_L_minus_1: bool = False, need_every_column: bo
     return y, K, mean, var
 
 
-def _check_init(init, L, K, mean):
+def _check_init(init, L, K, mean, name="init"):
     """Validate an FAParams initialization of shapes (L, K); return it with c replaced by the sample mean."""
-    C, c, Lambda = check_params(init)
+    C, c, Lambda = check_params(init, name)
     if C.shape != (L, K) or c.shape != (L,):
-        raise ValueError(f"init must be FAParams with C of shape (L, K) = {(L, K)} and c of shape (L,) = {(L,)}; "
+        raise ValueError(f"{name} must be FAParams with C of shape (L, K) = {(L, K)} and c of shape (L,) = {(L,)}; "
                          f"got C {C.shape}, c {c.shape}.")
     return FAParams(C, mean.copy(), Lambda)
 
 
 def _check_floor(value, name):
-    value = float(check_positive(value, name))
+    value = positive_scalar(value, name)
     if value >= 1.0:
         raise ValueError(f"{name} must be below 1 (it is a fraction of each dimension's sample variance); got {value}.")
     return value
@@ -248,7 +248,7 @@ def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
     C0 = check_params(params)[0]
     y, K, mean, var = _check_data(y, C0.shape[1])
     floor = _check_floor(Lambda_floor, "Lambda_floor") * var
-    params = _check_init(params, y.shape[1], K, mean)
+    params = _check_init(params, y.shape[1], K, mean, "params")
     return _fa_m_step(_fa_e_step(params, y), y, params, floor=floor)
 
 
@@ -322,9 +322,9 @@ def ppca_model(sigma2_floor_abs: float, sigma2_fixed: float | None = None) -> EM
     r"""Probabilistic PCA as an :class:`~pedagogy_lib.em.EMModel`: the factor-analysis E step with
     :math:`\boldsymbol\Lambda=\sigma^2\mathbf I` and M step :math:`\sigma^2\leftarrow\frac1L\operatorname{tr}(\langle\mathbf y\mathbf y^T\rangle-\mathbf C\langle\check{\mathbf X}\mathbf y^T\rangle)`
     (or :math:`\sigma^2` held at ``sigma2_fixed``)."""
-    floor = float(check_positive(sigma2_floor_abs, "sigma2_floor_abs"))
+    floor = positive_scalar(sigma2_floor_abs, "sigma2_floor_abs")
     if sigma2_fixed is not None:
-        sigma2_fixed = float(check_positive(sigma2_fixed, "sigma2"))
+        sigma2_fixed = positive_scalar(sigma2_fixed, "sigma2")
     return EMModel(_fa_e_step, partial(_ppca_m_step, floor=floor, sigma2_fixed=sigma2_fixed), _fa_log_lik,
                    _fa_elbo, None, "probabilistic PCA")
 
@@ -352,17 +352,17 @@ def ppca_em_step(params, y, *, sigma2: float | None = None, sigma2_floor: float 
     C0 = check_params(params)[0]
     y, K, mean, var = _check_data(y, C0.shape[1], max_K_is_L_minus_1=sigma2 is None, need_every_column=False)
     floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
-    params = _check_ppca_init(params, y.shape[1], K, mean, sigma2)
+    params = _check_ppca_init(params, y.shape[1], K, mean, sigma2, "params")
     model = ppca_model(floor, sigma2)
     return model.m_step(model.e_step(params, y), y, params)
 
 
-def _check_ppca_init(init, L, K, mean, sigma2):
-    init = _check_init(init, L, K, mean)
+def _check_ppca_init(init, L, K, mean, sigma2, name="init"):
+    init = _check_init(init, L, K, mean, name)
     if sigma2 is not None:
-        return init._replace(Lambda=np.full(L, float(check_positive(sigma2, "sigma2"))))
+        return init._replace(Lambda=np.full(L, positive_scalar(sigma2, "sigma2")))
     if np.ptp(init.Lambda) > 1e-12 * float(np.max(init.Lambda)):
-        raise ValueError("init.Lambda must be isotropic (all entries equal, Lambda = sigma^2 * ones(L)) for "
+        raise ValueError(f"{name}.Lambda must be isotropic (all entries equal, Lambda = sigma^2 * ones(L)) for "
                          f"probabilistic PCA; got entries from {init.Lambda.min():.6g} to {init.Lambda.max():.6g}.")
     return init
 
@@ -405,7 +405,7 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
     if init is None:
         init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=True)
         if sigma2 is not None:
-            init = init._replace(Lambda=np.full(y.shape[1], float(check_positive(sigma2, "sigma2"))))
+            init = init._replace(Lambda=np.full(y.shape[1], positive_scalar(sigma2, "sigma2")))
     else:
         init = _check_ppca_init(init, y.shape[1], K, mean, sigma2)
     if sigma2 is None:
@@ -545,13 +545,14 @@ def iterative_pca_step(params, y) -> PCAParams:
     return _ipca_m_step(_ipca_e_step(params, y), as_array(y, "y"), params)
 
 
-def _check_pca_params(params, y):
+def _check_pca_params(params, y, name="params"):
     if not isinstance(params, tuple) or len(params) != 2:
-        raise ValueError(f"params must be PCAParams(C, c), a 2-tuple; got {type(params).__name__}.")
-    C = as_array(params[0], "C", ndim=2, dims="(L, K)")
+        raise TypeError(f"{name} must be PCAParams(C, c), a 2-tuple; got {type(params).__name__}.")
+    f = "" if name == "params" else f"{name}."
+    C = as_array(params[0], f"{f}C", ndim=2, dims="(L, K)")
     y, K, mean, _ = _check_data(y, C.shape[1], need_every_column=False)
     if C.shape != (y.shape[1], K):
-        raise ValueError(f"C must have shape (L, K) = {(y.shape[1], K)}; got {C.shape}.")
+        raise ValueError(f"{f}C must have shape (L, K) = {(y.shape[1], K)}; got {C.shape}.")
     return C, mean
 
 
@@ -592,6 +593,6 @@ def fit_iterative_pca(y, K: int, *, rng: np.random.Generator | None = None, init
     if init is None:
         C0 = check_rng(rng).standard_normal((y.shape[1], K)) * np.sqrt(var.mean())
     else:
-        C0, _ = _check_pca_params(init, y)
+        C0, _ = _check_pca_params(init, y, "init")
     return run_em(iterative_pca_model(), PCAParams(C0, mean), y, max_iter=max_iter, tol=tol,
                   return_path=return_path)

@@ -76,19 +76,24 @@ class FASample(NamedTuple):
     y: np.ndarray
 
 
-def check_params(params):
-    """Validate FAParams; return contiguous float arrays ``C, c, Lambda``."""
+def check_params(params, name: str = "params"):
+    """Validate FAParams; return contiguous float arrays ``C, c, Lambda``.
+
+    ``name`` is the argument's name in messages; fields are called ``C``, ``c``, ``Lambda`` for
+    ``"params"`` and ``init.C``, ... otherwise.
+    """
     if not isinstance(params, tuple) or len(params) != 3:
         got = f"a tuple of length {len(params)}" if isinstance(params, tuple) else type(params).__name__
-        raise ValueError(f"params must be FAParams(C, c, Lambda), a 3-tuple; got {got}.")
+        raise TypeError(f"{name} must be FAParams(C, c, Lambda), a 3-tuple; got {got}.")
+    f = "" if name == "params" else f"{name}."
     C, c, Lambda = params
-    c = as_array(c, "c", ndim=1, dims="(L,)")
+    c = as_array(c, f"{f}c", ndim=1, dims="(L,)")
     L = c.shape[0]
-    C = as_array(C, "C", ndim=2, dims="(L, K)")
+    C = as_array(C, f"{f}C", ndim=2, dims="(L, K)")
     if C.shape[0] != L or C.shape[1] < 1:
-        raise ValueError(f"C must have shape (L, K) with L = {L} and K >= 1; got {C.shape}.")
-    Lambda = as_array(Lambda, "Lambda", shape=(L,), dims="(L,)")
-    check_positive(Lambda, "Lambda")
+        raise ValueError(f"{f}C must have shape (L, K) with L = {L} and K >= 1; got {C.shape}.")
+    Lambda = as_array(Lambda, f"{f}Lambda", shape=(L,), dims="(L,)")
+    check_positive(Lambda, f"{f}Lambda")
     return C, c, Lambda
 
 

@@ -56,7 +56,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, optimize, special
 
-from ..core.checks import as_array, check_choice, check_int, check_positive, check_rng
+from ..core.checks import positive_scalar, as_array, check_choice, check_int, check_positive, check_rng
 from ..core.linalg import TAU, chol_logdet, spd_inverse, symmetrize
 
 __all__ = [
@@ -195,7 +195,7 @@ def _per_source(value, name: str, K: int) -> np.ndarray:
 def _positive_scalar(value, name: str) -> float:
     """A finite positive scalar (0-d input only)."""
     arr = as_array(value, name, ndim=0).reshape(())
-    return float(check_positive(arr, name))
+    return positive_scalar(arr, name)
 
 
 def make_model(C, lam, alpha=None, beta=None, prior: str = "laplace") -> SparseCodingModel:

@@ -118,10 +118,14 @@ def check_model(mu_x, Sigma_x, C, c, Sigma_y_x):
     """Validate the five parameters of Eq. 2.11; return arrays and Cholesky factors."""
     mu_x = as_array(mu_x, "mu_x", ndim=1, dims="(K,)")
     K = mu_x.shape[0]
+    if K == 0:
+        raise ValueError("mu_x must have at least one entry (K >= 1); got shape (0,).")
     Sigma_x = as_array(Sigma_x, "Sigma_x", shape=(K, K), dims="(K, K)")
     L_x = check_spd(Sigma_x, "Sigma_x")
     c = as_array(c, "c", ndim=1, dims="(L,)")
     L = c.shape[0]
+    if L == 0:
+        raise ValueError("c must have at least one entry (L >= 1); got shape (0,).")
     C = as_array(C, "C", shape=(L, K), dims="(L, K)")
     Sigma_y_x = as_array(Sigma_y_x, "Sigma_y_x", shape=(L, L), dims="(L, L)")
     if _is_diagonal(Sigma_y_x):          # O(L) check; L_yx = None marks the diagonal case

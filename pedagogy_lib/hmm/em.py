@@ -66,7 +66,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import inference as hmm
-from ..core.checks import as_array, check_choice, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
+from ..core.checks import positive_scalar, as_array, as_scalar, check_choice, check_moments, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
 from ..em.engine import CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
 from ..core.linalg import TAU, chol_logdet, chol_solve, mvn_logpdf_chol, symmetrize
 
@@ -257,10 +257,8 @@ def _check_params_y(params, y, name="params"):
 
 
 def _check_reg(reg_covar):
-    arr = np.asarray(reg_covar, dtype=np.float64)
-    if arr.ndim != 0:
-        raise ValueError(f"reg_covar must be a scalar; got an array of shape {arr.shape}.")
-    return float(check_positive(arr, "reg_covar", strict=False))
+    arr = as_array(reg_covar, "reg_covar", ndim=0)
+    return positive_scalar(arr, "reg_covar", strict=False)
 
 
 def _check_stats(stats):
@@ -284,13 +282,18 @@ def _check_stats(stats):
         D = mu_ref.shape[1]
         sum_d = as_array(stats.sum_d, "stats.sum_d", shape=(K, D), dims="(K, D)")
         sum_dd = as_array(stats.sum_dd, "stats.sum_dd", shape=(K, D, D), dims="(K, D, D)")
+        check_moments(N_k, sum_d, sum_dd, ("stats.N_k", "stats.sum_d", "stats.sum_dd"))
         counts = None
     else:
         counts = as_array(stats.counts, "stats.counts", shape=(None, K), dims="(V, K)")
         check_positive(counts, "stats.counts", strict=False)
         sum_d = sum_dd = mu_ref = None
-    return HMMStats(gamma_1, xi_sum, N_k, n_seq, sum_d, sum_dd, mu_ref, counts,
-                    float(stats.log_lik), float(stats.entropy))
+    log_lik = as_scalar(stats.log_lik, "stats.log_lik")
+    entropy = as_scalar(stats.entropy, "stats.entropy")
+    if entropy < -1e-9 * max(1.0, float(np.sum(N_k))):
+        raise ValueError(f"stats.entropy (the entropy of a distribution over state paths) must be non-negative; "
+                         f"got {entropy:.6g}.")
+    return HMMStats(gamma_1, xi_sum, N_k, n_seq, sum_d, sum_dd, mu_ref, counts, log_lik, entropy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -778,7 +781,7 @@ def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator |
     backend = check_choice(backend, "backend", ("numba", "numpy"))
     K = check_int(K, "K", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = float(check_positive(tol, "tol", strict=False))
+    tol = positive_scalar(tol, "tol", strict=False)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     reg_covar = _check_reg(reg_covar)
     init_params = None

@@ -58,7 +58,7 @@ import numpy as np
 from scipy import linalg as sla
 from scipy.special import expit, logit, xlogy
 
-from ..core.checks import ConvergenceWarning, as_array, check_choice, check_int, check_positive
+from ..core.checks import positive_scalar, ConvergenceWarning, as_array, check_choice, check_int, check_positive
 
 __all__ = [
     "ConvergenceWarning",
@@ -397,7 +397,7 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
     _check_response(y, fam)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     max_halvings = check_int(max_halvings, "max_halvings", minimum=0)
-    tol = float(check_positive(tol, "tol"))
+    tol = positive_scalar(tol, "tol")
     observed = check_choice(hessian, "hessian", ("observed", "expected")) == "observed"
     Xd = np.hstack([X, np.ones((N, 1))]) if fit_intercept else X
     P = Xd.shape[1]

@@ -65,7 +65,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import linalg as sla
 
-from ..core.checks import as_array, check_positive, check_shape, check_spd
+from ..core.checks import positive_scalar, as_array, to_float_array, check_positive, check_shape, check_spd
 from ..core.linalg import chol_solve, spd_inverse, symmetrize
 
 __all__ = [
@@ -163,7 +163,7 @@ def _check_xy(X, y, *, min_rows: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 def _penalty(ridge, M: int) -> np.ndarray | None:
     """Return the (M, M) penalty matrix, or None for no penalty. Scalars mean ridge * I."""
-    lam = np.asarray(ridge, dtype=np.float64)
+    lam = to_float_array(ridge, "ridge")
     if lam.ndim == 0:
         lam = check_positive(lam, "ridge", strict=False)
         return None if float(lam) == 0.0 else float(lam) * np.eye(M)
@@ -266,10 +266,10 @@ def bayesian_linear_regression(X, y, prior_precision, noise_variance) -> WeightP
     """
     X, y = _check_xy(X, y)
     M = X.shape[1]
-    s2 = float(check_positive(noise_variance, "noise_variance"))
-    a = np.asarray(prior_precision, dtype=np.float64)
+    s2 = positive_scalar(noise_variance, "noise_variance")
+    a = to_float_array(prior_precision, "prior_precision")
     if a.ndim == 0:
-        Lambda_d = float(check_positive(a, "prior_precision")) * np.eye(M)
+        Lambda_d = positive_scalar(a, "prior_precision") * np.eye(M)
     else:
         Lambda_d = as_array(a, "prior_precision")
         check_shape(Lambda_d, "prior_precision", (M, M), dims="(M, M)")

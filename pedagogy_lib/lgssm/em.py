@@ -84,7 +84,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kalman
-from ..core.checks import as_array, check_int, check_positive, check_rng
+from ..core.checks import positive_scalar, as_array, as_scalar, check_moments, check_psd, check_int, check_positive, check_rng
 from ..em.engine import CovarianceFloorWarning, EMModel, EMResult, best_of_restarts, run_em
 from . import model as lgssm_model
 from .model import LGSSMParams
@@ -194,10 +194,8 @@ def _check_learn(learn):
 
 
 def _check_reg(reg_covar):
-    arr = np.asarray(reg_covar, dtype=np.float64)
-    if arr.ndim != 0:
-        raise ValueError(f"reg_covar must be a scalar; got an array of shape {arr.shape}.")
-    return float(check_positive(arr, "reg_covar", strict=False))
+    arr = as_array(reg_covar, "reg_covar", ndim=0)
+    return positive_scalar(arr, "reg_covar", strict=False)
 
 
 def _check_data(y, u, m, n_u):
@@ -447,7 +445,22 @@ def _check_stats(stats, p):
     n_trans = check_int(stats.n_trans, "stats.n_trans", minimum=0)
     n_obs = check_int(stats.n_obs, "stats.n_obs", minimum=1)
     n_seq = check_int(stats.n_seq, "stats.n_seq", minimum=1)
-    return stats._replace(n_trans=n_trans, n_obs=n_obs, n_seq=n_seq, **fields)
+    # each pair of blocks is a sum of expected outer products E[[a; b][a; b]^T], so it is PSD
+    f = fields
+    check_moments(n_seq, f["x1_sum"], f["P1_sum"], ("stats.n_seq", "stats.x1_sum", "stats.P1_sum"))
+    for name, count, what in (("S_prev", n_trans, "n_trans"), ("S_w", n_obs, "n_obs")):
+        corner = float(f[name][-1, -1])          # the regressors end in a constant 1
+        if abs(corner - count) > 1e-9 * max(1, count):
+            raise ValueError(f"stats.{name}[-1, -1] must equal stats.{what} = {count} (the regressor's last entry "
+                             f"is the constant 1); got {corner:.6g}.")
+    if n_trans:
+        check_psd(np.block([[f["S_prev"], f["S_cross"].T], [f["S_cross"], f["S_next"]]]),
+                  "[[stats.S_prev, stats.S_cross^T], [stats.S_cross, stats.S_next]]")
+    check_psd(np.block([[f["S_w"], f["S_yw"].T], [f["S_yw"], f["S_yy"]]]),
+              "[[stats.S_w, stats.S_yw^T], [stats.S_yw, stats.S_yy]]")
+    log_lik = as_scalar(stats.log_lik, "stats.log_lik")
+    entropy = as_scalar(stats.entropy, "stats.entropy")     # differential: may be negative
+    return stats._replace(n_trans=n_trans, n_obs=n_obs, n_seq=n_seq, log_lik=log_lik, entropy=entropy, **fields)
 
 
 def lgssm_m_step(stats: LGSSMStats, old_params: LGSSMParams, *, learn=DEFAULT_LEARN,
@@ -484,7 +497,7 @@ def lgssm_m_step(stats: LGSSMStats, old_params: LGSSMParams, *, learn=DEFAULT_LE
     -------
     LGSSMParams
     """
-    p, _ = lgssm_model.check_params(old_params)
+    p, _ = lgssm_model.check_params(old_params, "old_params")
     learn = _check_learn(learn)
     reg_covar = _check_reg(reg_covar)
     stats = _check_stats(stats, p)
@@ -656,7 +669,7 @@ def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMP
     reg_covar = _check_reg(reg_covar)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = float(check_positive(tol, "tol", strict=False))
+    tol = positive_scalar(tol, "tol", strict=False)
     if init is not None:
         if not isinstance(init, LGSSMParams):
             raise TypeError(f"init must be an LGSSMParams or None; got {type(init).__name__}.")

@@ -64,10 +64,10 @@ class LGSSMParams(NamedTuple):
 # Validation (once, at the boundary); public because every LGSSM algorithm uses it
 # ------------------------------------------------------------------------------------------------
 
-def check_params(params) -> tuple:
-    """Validate an :class:`LGSSMParams`; return clean arrays and ``(n, m, n_u)``."""
+def check_params(params, name: str = "params") -> tuple:
+    """Validate an :class:`LGSSMParams`; return clean arrays and ``(n, m, n_u)``. ``name`` is the argument's name."""
     if not isinstance(params, LGSSMParams):
-        raise TypeError(f"params must be an LGSSMParams; got {type(params).__name__}.")
+        raise TypeError(f"{name} must be an LGSSMParams; got {type(params).__name__}.")
     mu1 = as_array(params.mu1, "mu1", ndim=1, dims="(n,)")
     n = mu1.shape[0]
     if n == 0:

@@ -59,7 +59,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ..core.checks import as_array, check_backend, check_choice, check_int, check_positive, check_prob_rows, check_rng
+from ..core.checks import (positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int, check_moments, check_positive,
+                           check_prob_rows, check_rng)
 from ..core.jit import njit
 from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
 from ..core.linalg import TAU, chol_solve, symmetrize
@@ -425,7 +426,7 @@ def _check_y_K(y, K):
 
 
 def _check_params_for(params, name, K, L):
-    pi, mu, Sigma, chol = check_params(params)
+    pi, mu, Sigma, chol = check_params(params, name)
     if mu.shape != (K, L):
         raise ValueError(f"{name}.mu must have shape (K, L) = ({K}, {L}) to match K and y; got {mu.shape}.")
     return GMMParams(pi, mu, Sigma), chol
@@ -442,14 +443,20 @@ def _check_stats(stats):
         raise ValueError("stats.N_k must have a positive sum (the number of observations); got 0.")
     sum_d = as_array(stats.sum_d, "stats.sum_d", shape=(K, L), dims="(K, L)")
     sum_dd = as_array(stats.sum_dd, "stats.sum_dd", shape=(K, L, L), dims="(K, L, L)")
-    return GMMStats(N_k, sum_d, sum_dd, a, float(stats.log_lik), float(stats.entropy))
+    check_moments(N_k, sum_d, sum_dd, ("stats.N_k", "stats.sum_d", "stats.sum_dd"))
+    log_lik = as_scalar(stats.log_lik, "stats.log_lik", finite=False)      # NaN when r was supplied by hand
+    if np.isinf(log_lik):
+        raise ValueError(f"stats.log_lik must be finite or NaN; got {log_lik}.")
+    entropy = as_scalar(stats.entropy, "stats.entropy")
+    if entropy < -1e-9 * max(1.0, float(np.sum(N_k))):
+        raise ValueError(f"stats.entropy (a sum of entropies of probability vectors) must be non-negative; "
+                         f"got {entropy:.6g}.")
+    return GMMStats(N_k, sum_d, sum_dd, a, log_lik, entropy)
 
 
 def _check_reg(reg_covar):
-    arr = np.asarray(reg_covar, dtype=np.float64)
-    if arr.ndim != 0:
-        raise ValueError(f"reg_covar must be a scalar; got an array of shape {arr.shape}.")
-    return float(check_positive(arr, "reg_covar", strict=False))
+    arr = as_array(reg_covar, "reg_covar", ndim=0)
+    return positive_scalar(arr, "reg_covar", strict=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,6 +492,8 @@ def gmm_suff_stats(params: GMMParams, y, *, backend: str = "numba") -> GMMStats:
     backend = check_backend(backend)
     pi, mu, _, chol = check_params(params)
     y = as_array(y, "y", shape=(None, mu.shape[1]), dims="(N, L)")
+    if y.shape[0] == 0:
+        raise ValueError(f"y must have at least one row (observation), shape (N, L); got {y.shape}.")
     return _stats(pi, mu, chol, y, backend)
 
 
@@ -511,6 +520,8 @@ def gmm_stats_from_responsibilities(y, r, mu_ref=None) -> GMMStats:
     """
     y = as_array(y, "y", ndim=2, dims="(N, L)")
     N, L = y.shape
+    if N == 0 or L == 0:
+        raise ValueError(f"y must have at least one row and one column, shape (N, L); got {y.shape}.")
     r = as_array(r, "r", ndim=2, dims="(N, K)")
     if r.shape[0] != N:
         raise ValueError(f"r must have one row per observation: shape (N, K) with N = {N}; got {r.shape}.")
@@ -775,7 +786,7 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
     y, K = _check_y_K(y, K)
     N, L = y.shape
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = float(check_positive(tol, "tol", strict=False))
+    tol = positive_scalar(tol, "tol", strict=False)
     reg_covar = _check_reg(reg_covar)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     if reg_covar == 0.0:

@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ..core.checks import as_array, check_choice, check_int, check_positive, check_prob_vector, check_rng, check_spd
+from ..core.checks import positive_scalar, as_array, to_float_array, check_choice, check_int, check_positive, check_prob_vector, check_rng, check_spd
 from ..core.logmath import logsumexp, softmax
 from ..core.linalg import TAU, chol_logdet, chol_solve, symmetrize
 
@@ -148,24 +148,29 @@ class QuadraticBoundary(NamedTuple):
 # validation (once, at the boundary of every public function)
 # ---------------------------------------------------------------------------------------------
 
-def check_params(params):
-    """Validate a :class:`GMMParams`; return ``(pi, mu, Sigma, chol)`` with ``chol[k]`` the factor of ``Sigma[k]``."""
+def check_params(params, name: str = "params"):
+    """Validate a :class:`GMMParams`; return ``(pi, mu, Sigma, chol)`` with ``chol[k]`` the factor of ``Sigma[k]``.
+
+    ``name`` is the argument's name in messages; fields are called ``pi``, ``mu``, ``Sigma`` for
+    ``"params"`` and ``init.pi``, ... otherwise.
+    """
     if not isinstance(params, tuple) or len(params) != 3:
-        raise TypeError("params must be a GMMParams(pi, mu, Sigma) (or a tuple of those three arrays); "
+        raise TypeError(f"{name} must be a GMMParams(pi, mu, Sigma) (or a tuple of those three arrays); "
                         f"got {type(params).__name__}.")
+    f = "" if name == "params" else f"{name}."
     pi, mu, Sigma = params
-    pi = as_array(pi, "pi", ndim=1, dims="(K,)")
-    check_prob_vector(pi, "pi")
+    pi = as_array(pi, f"{f}pi", ndim=1, dims="(K,)")
+    check_prob_vector(pi, f"{f}pi")
     K = pi.shape[0]
-    mu = as_array(mu, "mu", ndim=2, dims="(K, L)")
+    mu = as_array(mu, f"{f}mu", ndim=2, dims="(K, L)")
     if mu.shape[0] != K:
-        raise ValueError(f"mu must have one row per component: shape (K, L) with K = {K} (the length of pi); "
-                         f"got {mu.shape}.")
+        raise ValueError(f"{f}mu must have one row per component: shape (K, L) with K = {K} (the length of "
+                         f"{f}pi); got {mu.shape}.")
     L = mu.shape[1]
     if L == 0:
-        raise ValueError("mu must have at least one column (L >= 1); got shape (K, 0).")
-    Sigma = as_array(Sigma, "Sigma", shape=(K, L, L), dims="(K, L, L)")
-    chol = check_spd(Sigma, "Sigma")            # names the failing component, e.g. Sigma[2]
+        raise ValueError(f"{f}mu must have at least one column (L >= 1); got shape (K, 0).")
+    Sigma = as_array(Sigma, f"{f}Sigma", shape=(K, L, L), dims="(K, L, L)")
+    chol = check_spd(Sigma, f"{f}Sigma")        # names the failing component, e.g. Sigma[2]
     return pi, mu, Sigma, chol
 
 
@@ -186,10 +191,10 @@ def _check_cov(S, name: str, L: int) -> np.ndarray:
 
 
 def _check_prior(p, name: str) -> float:
-    arr = np.asarray(p, dtype=np.float64)
+    arr = to_float_array(p, name)
     if np.ndim(arr) != 0:
         raise ValueError(f"{name} must be a scalar probability; got an array of shape {np.shape(arr)}.")
-    return float(check_positive(arr, name))
+    return positive_scalar(arr, name)
 
 
 # ---------------------------------------------------------------------------------------------

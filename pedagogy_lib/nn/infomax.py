@@ -79,7 +79,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ..core.checks import as_array, check_choice, check_int, check_positive, check_rng
+from ..core.checks import positive_scalar, as_array, to_float_array, check_choice, check_int, check_positive, check_rng
 
 __all__ = [
     "InfoMaxResult",
@@ -162,7 +162,7 @@ def log_dpsi(x):
     :math:`\psi'` is the standard logistic density, so this is the log prior of one source in the
     model of Eq. 5.26. Written in terms of :math:`|x|` so that it never overflows.
     """
-    a = np.abs(np.asarray(x, dtype=float))
+    a = np.abs(to_float_array(x, "x"))
     return -a - 2.0 * np.log1p(np.exp(-a))
 
 
@@ -326,7 +326,7 @@ def infomax(Y, *, rng, D_init=None, n_epochs: int = 20, batch_size: int | None =
     D = np.eye(K) if D_init is None else _check_D(D_init, K, "D_init").copy()
     n_epochs = check_int(n_epochs, "n_epochs", minimum=1)
     B = N if batch_size is None else check_int(batch_size, "batch_size", minimum=1, maximum=N)
-    lr = float(check_positive(lr, "lr"))
+    lr = positive_scalar(lr, "lr")
     step = {"natural": _natural_gradient, "plain": _gradient}[check_choice(method, "method", ("natural", "plain"))]
 
     history = [_objective(D, Y)]
@@ -415,7 +415,7 @@ def _check_source(source, beta):
     if source == "gennorm":
         if beta is None:
             raise ValueError("beta (the generalized-normal shape) is required when source='gennorm'.")
-        beta = float(check_positive(beta, "beta"))
+        beta = positive_scalar(beta, "beta")
     elif beta is not None:
         raise ValueError(f"beta is only used with source='gennorm'; got beta={beta!r} with source={source!r}.")
     return source, beta
@@ -450,7 +450,7 @@ def source_kurtosis(source: str = "laplace", beta: float | None = None) -> float
 
 def rotation(theta: float) -> np.ndarray:
     r"""The :math:`2\times2` rotation by ``theta`` radians (a convenient mixing matrix)."""
-    arr = np.asarray(theta, dtype=float)
+    arr = to_float_array(theta, "theta")
     if arr.ndim != 0 or not np.isfinite(arr):
         raise ValueError(f"theta must be a finite scalar (radians); got {theta!r}.")
     theta = float(arr)

@@ -72,7 +72,7 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from ..core.checks import fmt_shape, as_array, check_choice, check_finite, check_int, check_positive, check_rng
+from ..core.checks import positive_scalar, fmt_shape, as_array, to_float_array, check_choice, check_finite, check_int, check_positive, check_rng
 from ..core.logmath import log_normalize
 from ..core.linalg import TAU
 
@@ -183,6 +183,8 @@ def _check_like(tree, name: str, ref, ref_name: str, finite: bool = True) -> Non
                          f"got {fmt_shape(arr.shape)}.")
     if not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"{name} must be a numeric array; got dtype {arr.dtype}.")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real; got complex dtype {arr.dtype}.")
     if finite:
         check_finite(arr, name)
 
@@ -197,7 +199,7 @@ def sigmoid(a) -> np.ndarray:
     Uses :math:`e^{-|a|} \le 1`: :math:`\sigma(a) = 1/(1+e^{-|a|})` for :math:`a \ge 0` and
     :math:`e^{-|a|}/(1+e^{-|a|})` otherwise.
     """
-    a = np.asarray(a, dtype=np.float64)
+    a = to_float_array(a, "a")
     e = np.exp(-np.abs(a))
     return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -208,7 +210,7 @@ def softplus(a) -> np.ndarray:
     It is the log-partition function of the Bernoulli distribution in its natural parameter, so
     its derivative is the mean, :math:`\sigma(a)`.
     """
-    return np.logaddexp(0.0, np.asarray(a, dtype=np.float64))
+    return np.logaddexp(0.0, to_float_array(a, "a"))
 
 
 # Each activation: psi(A) and psi'(A, Z), the diagonal of J_l, given the pre-activation A and output Z.
@@ -770,6 +772,11 @@ class AdamState(NamedTuple):
     v: object
 
 
+def _leaves_as_arrays(tree, ref):
+    """``tree`` (already checked against ``ref``) with every leaf a float64 array: a leaf given as a list works."""
+    return tree_map(lambda r, t: np.asarray(t, dtype=np.float64), ref, tree)
+
+
 class SGD:
     r"""Gradient descent with (heavy-ball) momentum.
 
@@ -785,8 +792,8 @@ class SGD:
     """
 
     def __init__(self, lr: float, *, momentum: float = 0.0):
-        self.lr = float(check_positive(lr, "lr"))
-        self.momentum = float(check_positive(momentum, "momentum", strict=False))
+        self.lr = positive_scalar(lr, "lr")
+        self.momentum = positive_scalar(momentum, "momentum", strict=False)
         if self.momentum >= 1.0:
             raise ValueError(f"momentum must be in [0, 1); got {self.momentum:.6g}.")
 
@@ -805,6 +812,7 @@ class SGD:
         if not isinstance(state, SGDState):
             raise ValueError(f"state must be the SGDState returned by init; got {type(state).__name__}.")
         _check_like(state.velocity, "state.velocity", params, "params", finite=False)   # our own output
+        grads = _leaves_as_arrays(grads, params)
         beta, lr = self.momentum, self.lr
         velocity = tree_map(lambda v, g: beta * v + g, state.velocity, grads)
         new_params = tree_map(lambda p, v: p - lr * v, params, velocity)
@@ -824,13 +832,13 @@ class Adam:
     """
 
     def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        self.lr = float(check_positive(lr, "lr"))
+        self.lr = positive_scalar(lr, "lr")
         for name, b in (("beta1", beta1), ("beta2", beta2)):
-            b = float(check_positive(b, name, strict=False))
+            b = positive_scalar(b, name, strict=False)
             if b >= 1.0:
                 raise ValueError(f"{name} must be in [0, 1); got {b:.6g}.")
         self.beta1, self.beta2 = float(beta1), float(beta2)
-        self.eps = float(check_positive(eps, "eps"))
+        self.eps = positive_scalar(eps, "eps")
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
@@ -849,6 +857,7 @@ class Adam:
             raise ValueError(f"state must be the AdamState returned by init; got {type(state).__name__}.")
         _check_like(state.m, "state.m", params, "params", finite=False)                 # our own output
         _check_like(state.v, "state.v", params, "params", finite=False)
+        grads = _leaves_as_arrays(grads, params)
         b1, b2, lr, eps = self.beta1, self.beta2, self.lr, self.eps
         t = state.t + 1
         m = tree_map(lambda m_, g: b1 * m_ + (1.0 - b1) * g, state.m, grads)
@@ -887,7 +896,7 @@ def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
     -------
     Same structure as ``params``.
     """
-    eps = float(check_positive(eps, "eps"))
+    eps = positive_scalar(eps, "eps")
     _check_like(params, "params", params, "params")
     work = tree_map(lambda p: np.array(p, dtype=np.float64), params)     # private copies, perturbed in place
     grads = tree_map(np.zeros_like, work)

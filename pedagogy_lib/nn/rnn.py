@@ -53,7 +53,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_backend, check_int, check_positive, check_rng
+from ..core.checks import positive_scalar, as_array, check_backend, check_int, check_positive, check_rng
 from ..core.jit import njit
 
 __all__ = ["RNNParams", "RNNForward", "BPTTResult", "init_rnn", "rnn_forward", "rnn_bptt"]
@@ -239,7 +239,7 @@ def init_rnn(rng: np.random.Generator, D_y: int, H: int, D_x: int, *, gain: floa
     D_y = check_int(D_y, "D_y", minimum=1)
     H = check_int(H, "H", minimum=1)
     D_x = check_int(D_x, "D_x", minimum=1)
-    gain = float(check_positive(gain, "gain"))
+    gain = positive_scalar(gain, "gain")
     a_in = np.sqrt(6.0 / (D_y + H))
     a_out = np.sqrt(6.0 / (H + D_x))
     return RNNParams(D_zz=rng.normal(0.0, gain / np.sqrt(H), size=(H, H)),
