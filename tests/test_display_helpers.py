@@ -192,21 +192,29 @@ def test_book_build_precomputes_a_grid_around_the_default_and_offers_real_contro
             re.search(rf'<(input|select) type="\w+" id="([\w-]+)" data-ctl="{k}"', html_text)
         assert control and f'<label for="{control.group(2)}">{name}</label>' in html_text
     assert 'type="range"' in html_text and 'type="checkbox"' in html_text
-    caption = re.search(r'<figcaption class="pgw-caption">(.*?)</figcaption>', html_text).group(1)
+    caption = re.search(r'<figcaption class="pgw-caption"[^>]*>(.*?)</figcaption>', html_text).group(1)
     assert "Precomputed" in caption and "live kernel" in caption and "continuous" in caption
     assert 'alt="A line."' in html_text
     assert len(plt.get_fignums()) == n_open                             # every drawn figure was closed
 
 
-def test_book_build_respects_the_time_budget(monkeypatch):
+def test_book_build_respects_the_time_budget_but_always_moves_something(monkeypatch):
     monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
-    monkeypatch.setattr(widgets, "TIME_BUDGET", 0.0)                   # no time for anything but the default
+    monkeypatch.setattr(widgets, "TIME_BUDGET", 0.0)                   # no time for anything but the minimum
     seen = []
-    out = widgets.interactive_plot(lambda slope: (seen.append(slope), _plot(slope))[1], alt="A line.",
-                                   slope=W.FloatSlider(value=0.25, min=-1, max=1, description="slope"))
+
+    def plot(slope, offset, shared):
+        seen.append((slope, offset, shared))
+        return _plot(slope + offset)
+
+    out = widgets.interactive_plot(plot, alt="A line.",
+                                   slope=W.FloatSlider(value=0.25, min=-1, max=1, description="slope"),
+                                   offset=W.FloatSlider(value=0.0, min=-1, max=1, description="offset"),
+                                   shared=W.Checkbox(value=False, description="shared"))
     html_text = out._repr_mimebundle_()["text/html"]
-    assert seen == [0.25]
-    assert 'type="range"' not in html_text and "Fixed at the default here: slope = 0.25" in html_text
+    assert len(seen) == 1 + widgets.MIN_EXTRA and seen[0] == (0.25, 0.0, False)
+    assert html_text.count('type="range"') == 2 and 'type="checkbox"' not in html_text
+    assert "Fixed at the default here: shared = off" in html_text
 
 
 def test_grid_on_a_log_slider_and_a_default_at_the_end():

@@ -51,11 +51,11 @@ class Animation:
         buttons = "".join(
             f'<button type="button" data-act="{act}"><span class="pgw-icon" aria-hidden="true">{icon}</span> '
             f'<span class="pgw-word">{word}</span></button>'
-            for act, icon, word in (("first", "&#x23EE;", "First"), ("prev", "&#x2039;", "Previous"),
+            for act, icon, word in (("first", "&#xAB;", "First"), ("prev", "&#x2039;", "Previous"),
                                     ("play", "&#x25B6;", "Play"), ("next", "&#x203A;", "Next"),
-                                    ("last", "&#x23ED;", "Last")))
+                                    ("last", "&#xBB;", "Last")))
         body = (
-            f'<img class="pgw-img" src="{self.frames[0]}" alt="{alt}" width="{width}" height="{height}" '
+            f'<img class="pgw-img dark-light" src="{self.frames[0]}" alt="{alt}" width="{width}" height="{height}" '
             'loading="lazy" decoding="async" />'
             f'<div class="pgw-controls" role="group" aria-label="Animation controls">{buttons}'
             f'<span class="pgw-ctl"><label for="{uid}-frame">Frame</label>'
@@ -66,7 +66,7 @@ class Animation:
             f'<select id="{uid}-end"><option value="loop" selected>start again</option>'
             '<option value="once">stop</option><option value="reflect">play backwards</option></select></span>'
             '</div>'
-            f'<figcaption class="pgw-caption" id="{uid}-cap">Animation player ({n} frames): play it, or step '
+            f'<figcaption class="pgw-caption" id="{uid}-cap" style="color:#333">Animation player ({n} frames): play it, or step '
             'through it with the buttons or the frame slider.</figcaption>')
         return widget_html("player", body, {"frames": self.frames, "interval": self.interval})
 

@@ -286,7 +286,7 @@ WIDGET_SCRIPT = r"""<script>
       out.textContent = (i + 1) + " / " + n;
     }
     function label(playing) {
-      play.querySelector(".pgw-icon").textContent = playing ? "\u23F8" : "\u25B6";
+      play.querySelector(".pgw-icon").textContent = playing ? "||" : "\u25B6";
       play.querySelector(".pgw-word").textContent = playing ? "Pause" : "Play";
     }
     function stop() { if (timer) { clearInterval(timer); timer = null; } label(false); }

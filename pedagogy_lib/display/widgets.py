@@ -28,8 +28,9 @@ How the grid is chosen
    up to :data:`MAX_PER_SIDE` on each side of the default (twice that on one side when the default
    sits at the other end), for as long as the estimated build time
    (number of images times the time of the default figure) stays within :data:`TIME_BUDGET` seconds
-   and the estimated image bytes within :data:`BYTES_BUDGET`. A control that gets no value is shown
-   fixed at its default, and the caption says so.
+   and the estimated image bytes within :data:`BYTES_BUDGET`; but at least :data:`MIN_EXTRA` values
+   are drawn, so that a slow figure still has a control that moves (it then takes three drawings).
+   A control that gets no value is shown fixed at its default, and the caption says so.
 4. One control moves at a time: the images are the default plus each control's values with the
    other controls at their defaults (moving one control puts the others back). When the product of
    all the controls' values is small (at most :data:`PRODUCT_LIMIT` images, within the budgets) the
@@ -53,7 +54,7 @@ import numpy as np
 from .plotting import EncodedImage, StaticFigure, check_alt, encode_figure, static_build, widget_html
 
 __all__ = ["interactive_plot", "InteractivePlot", "TIME_BUDGET", "BYTES_BUDGET", "MAX_PER_SIDE", "MAX_OPTIONS",
-           "PRODUCT_LIMIT"]
+           "PRODUCT_LIMIT", "MIN_EXTRA"]
 
 #: Seconds of drawing per figure allowed for the precomputed values (beyond the default figure).
 TIME_BUDGET = 5.0
@@ -65,6 +66,8 @@ MAX_PER_SIDE = 3
 MAX_OPTIONS = 8
 #: Draw the full product of the controls' values when it needs at most this many images.
 PRODUCT_LIMIT = 16
+#: Values drawn whatever the budgets say, so that even a slow figure has a slider that moves.
+MIN_EXTRA = 2
 
 _COUNTER = itertools.count(1)
 
@@ -224,7 +227,7 @@ def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
     t_default = max(time.perf_counter() - start, 1e-3)
     controls = [_Control(name, w) for name, w in named.items()]
     n_extra = int(min(TIME_BUDGET / t_default, 0.9 * BYTES_BUDGET / max(len(default.data), 1) - 1))
-    _plan(controls, max(n_extra, 0))
+    _plan(controls, max(n_extra, MIN_EXTRA))
     moving = [c for c in controls if len(c.lattice_indices()) > 1]
     grids = [c.lattice_indices() for c in moving]
     product = math.prod(len(g) for g in grids) if grids else 1
@@ -286,12 +289,12 @@ def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
     parts.append("Run this notebook with a live kernel (Binder, Colab or locally) for continuous sliders.")
     caption = html.escape(" ".join(parts))
     now = ", ".join(f"{c.label} = {c.text(c.k0)}" for c in moving)
-    body = (f'<img class="pgw-img" src="{default.data_uri()}" alt="{html.escape(alt)}" width="{default.width}" '
+    body = (f'<img class="pgw-img dark-light" src="{default.data_uri()}" alt="{html.escape(alt)}" width="{default.width}" '
             f'height="{default.height}" loading="lazy" decoding="async" />')
     if moving:
         body += (f'<div class="pgw-controls" role="group" aria-label="Figure controls">{"".join(rows)}</div>'
-                 f'<p class="pgw-status" aria-live="polite">Showing the defaults: {html.escape(now)}.</p>')
-    body += f'<figcaption class="pgw-caption">{caption}</figcaption>'
+                 f'<p class="pgw-status" aria-live="polite" style="color:#333">Showing the defaults: {html.escape(now)}.</p>')
+    body += f'<figcaption class="pgw-caption" style="color:#333">{caption}</figcaption>'
     data = {"alt": alt, "mode": mode, "controls": data_controls, "images": images,
             "seconds": round(seconds, 2), "axes_images": axes}
     return default, widget_html("sliders", body, data)

@@ -86,7 +86,7 @@ def book_pages(root: Path) -> list[str]:
     pages = []
     for path in sorted(root.rglob("*.html")):
         rel = path.relative_to(root).as_posix()
-        if rel.split("/", 1)[0].startswith("_") or rel in NOT_BOOK_PAGES:
+        if any(part.startswith(("_", ".")) for part in rel.split("/")) or rel in NOT_BOOK_PAGES:
             continue
         pages.append(rel)
     return pages
@@ -115,7 +115,7 @@ def pytest_generate_tests(metafunc):
         pages = book_pages(_site_root(metafunc.config))
         if chapters_only:
             pages = [p for p in pages if p.startswith("chapters/")]
-        metafunc.parametrize(argument, pages, ids=[p.rsplit("/", 1)[-1].removesuffix(".html") for p in pages])
+        metafunc.parametrize(argument, pages, ids=[p.removesuffix(".html") for p in pages])
 
 
 @pytest.fixture(scope="session")

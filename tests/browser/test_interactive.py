@@ -2,6 +2,8 @@
 
 Each test opens pages of the built site in headless Chromium (fixtures in ``conftest.py``) with
 every non-local request refused, and drives the controls the way a reader does, by keyboard.
+Errors that a page logs while loading are the business of ``test_no_javascript_errors``; the
+tests of the controls fail on errors logged while the controls are used.
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ def test_every_player_advances_by_keyboard_and_by_play(open_page, book_page):
     players = page.query_selector_all("figure.pgw-player")
     if not players:
         pytest.skip(f"{book_page} has no animation player")
+    errors_at_load = len(page.js_errors)
     for n, player in enumerate(players, 1):
         player.scroll_into_view_if_needed()
         img = player.query_selector("img.pgw-img")
@@ -79,7 +82,7 @@ def test_every_player_advances_by_keyboard_and_by_play(open_page, book_page):
         assert "Pause" in play.inner_text()
         play.click()
         assert "Play" in play.inner_text()
-        assert not page.js_errors, "\n".join(page.js_errors)
+    assert not page.js_errors[errors_at_load:], "\n".join(page.js_errors[errors_at_load:])
 
 
 def _sliders_on(page):
@@ -91,7 +94,7 @@ def test_every_static_slider_changes_the_figure(open_page, chapter_page):
     figures = _sliders_on(page)
     if not figures:
         pytest.skip(f"{chapter_page} has no interactive figure")
-    moved = 0
+    moved, errors_at_load = 0, len(page.js_errors)
     for n, figure in enumerate(figures, 1):
         figure.scroll_into_view_if_needed()
         img = figure.query_selector("img.pgw-img")
@@ -123,7 +126,7 @@ def test_every_static_slider_changes_the_figure(open_page, chapter_page):
         reset.click()
         wait_for_new_image(page, img, before, f"the reset button of figure {n} on {chapter_page}")
     assert moved > 0, f"{chapter_page}: interactive figures without a single control"
-    assert not page.js_errors, "\n".join(page.js_errors)
+    assert not page.js_errors[errors_at_load:], "\n".join(page.js_errors[errors_at_load:])
 
 
 def _chapters_with_interactive_figures() -> dict[str, list[str]]:
@@ -156,6 +159,7 @@ def test_solutions_are_collapsed_until_clicked(open_page, chapter_page):
     solutions = _solutions(page)
     if not solutions:
         pytest.skip(f"{chapter_page} has no solutions")
+    errors_at_load = len(page.js_errors)
     for n, sol in enumerate(solutions, 1):
         body = sol.query_selector(":scope > :not(.admonition-title):not(summary)") or \
             sol.query_selector(":scope > section > :not(.admonition-title)")
@@ -166,7 +170,7 @@ def test_solutions_are_collapsed_until_clicked(open_page, chapter_page):
         trigger.click()
         page.wait_for_timeout(150)
         assert body.is_visible(), f"solution {n} on {chapter_page} did not open when its title was clicked"
-    assert not page.js_errors, "\n".join(page.js_errors)
+    assert not page.js_errors[errors_at_load:], "\n".join(page.js_errors[errors_at_load:])
 
 
 def test_images_are_files_not_inline_data(site_root, chapter_page):
