@@ -3,6 +3,7 @@
 A checker gathers a list of *problems* (human-readable strings that never contain the reference
 answer) and returns a :class:`CheckResult`, which prints itself as a pass line or a list of what
 is wrong, and is truthy exactly when the answer passed, so tests can ``assert check.x(answer)``.
+Autograders call ``check.x(answer).raise_if_wrong()``, which raises :class:`AnswerNotAccepted`.
 """
 from __future__ import annotations
 
@@ -13,12 +14,20 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["CheckResult", "result", "HAND_RTOL", "as_numeric", "as_integer", "as_bool", "describe_miss",
-           "compare_array", "compare_scalar", "compare_function", "compare_bool"]
+__all__ = ["AnswerNotAccepted", "CheckResult", "result", "HAND_RTOL", "as_numeric", "as_integer", "as_bool",
+           "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
+
+
+class AnswerNotAccepted(AssertionError):
+    """Raised by :meth:`CheckResult.raise_if_wrong` when an answer did not pass its checker."""
 
 
 class CheckResult:
-    """Outcome of one checker call."""
+    """Outcome of one checker call: truthy exactly when the answer passed.
+
+    ``check.x(answer)`` displays the verdict; ``check.x(answer).raise_if_wrong()`` raises on a
+    wrong answer instead, which is how the autograder's test cells use it.
+    """
 
     def __init__(self, name: str, problems: Sequence[str]):
         self.name = name
@@ -30,6 +39,16 @@ class CheckResult:
 
     def __bool__(self) -> bool:
         return self.passed
+
+    def raise_if_wrong(self) -> "CheckResult":
+        """Return this result if the answer passed; raise :class:`AnswerNotAccepted` if it did not.
+
+        The autograder's mode (nbgrader's test cells call it): a wrong or missing answer makes the
+        cell fail, with the same messages the reader sees, which never contain the reference.
+        """
+        if not self.passed:
+            raise AnswerNotAccepted(str(self))
+        return self
 
     def __str__(self) -> str:
         if self.passed:
