@@ -55,11 +55,28 @@ def _versions() -> str:
     return ", ".join(out)
 
 
+def _load() -> str:
+    """The machine's load averages: a benchmark is only as honest as the machine is idle."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+
+
+def _cpu() -> str:
+    """The CPU model (Linux's /proc/cpuinfo; platform.processor() is often empty)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def main(names: list[str]) -> int:
     import numpy as np
 
     modules = names or sorted(p.stem[len("bench_"):] for p in HERE.glob("bench_*.py"))
-    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    load_before = _load()
     rows, started = [], time.time()
     for name in modules:
         print(f"== {name}", flush=True)
@@ -70,10 +87,10 @@ def main(names: list[str]) -> int:
                   f"{'met' if r['met'] else ('NOT met' if r['met'] is False else '-')}", flush=True)
             rows.append(r)
     lines = [
-        f"Measured on {platform.machine()} / {platform.processor() or 'unknown CPU'}, Python "
+        f"Measured on {platform.machine()} / {_cpu()} ({os.cpu_count()} cores), Python "
         f"{platform.python_version()}, NumPy {np.__version__}, one thread, "
         f"{time.strftime('%Y-%m-%d')}; total benchmark time {time.time() - started:.0f} s; "
-        f"load average before the run {load_before}.",
+        f"load average (1, 5, 15 min) before the run {load_before}, after it {_load()}.",
         "",
         f"Peers in the benchmark environment: {_versions()}; particles runs in its own environment "
         "(it requires NumPy < 2; versions in its row's note).",
