@@ -77,6 +77,9 @@ def main(names: list[str]) -> int:
 
     modules = names or sorted(p.stem[len("bench_"):] for p in HERE.glob("bench_*.py"))
     load_before = _load()
+    if hasattr(os, "getloadavg") and os.getloadavg()[0] > 1.0:
+        print(f"warning: the machine is busy (load average {load_before}); timings will be inflated "
+              "and the table records the load", flush=True)
     rows, started = [], time.time()
     for name in modules:
         print(f"== {name}", flush=True)
