@@ -256,6 +256,48 @@ def test_every_chapter_page_gets_a_jupyterlite_button_that_resolves():
     assert not wrong_depth, f"notebooks not at chapters/<chapter>/<name>.ipynb: {wrong_depth}"
 
 
+def test_landing_page_contents_reach_every_section():
+    """The landing page's contents list every section, not only the chapters.
+
+    A chapter's sections show there only when the chapter's own page has a visible list of them:
+    an index page with a ``{tableofcontents}`` directive, or ``options: {hidden: false}`` on the
+    chapter in ``_toc.yml`` (Chapter 2 opens with a notebook). Without either, the sections are
+    missing from the contents, as Chapter 2's once were.
+    """
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    hidden = []
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            if not chapter.get("sections"):
+                continue
+            visible = (chapter.get("options") or {}).get("hidden") is False
+            page = _resolve(chapter["file"])
+            if not visible and page is not None and page.suffix == ".md":
+                visible = "{tableofcontents}" in page.read_text(encoding="utf-8")
+            if not visible:
+                hidden.append(chapter["file"])
+    assert not hidden, f"chapters whose sections the landing page would not list: {hidden}"
+
+
+def test_no_page_loads_a_script_or_style_from_another_site():
+    """Templates, static files and local extensions point at nothing outside the built site.
+
+    (The built pages themselves are checked with the network blocked by the browser tests.)
+    """
+    pattern = re.compile(r"""(?:src|href)\s*=\s*["']https?://|@import\s+url\(\s*["']?https?://""")
+    offenders = []
+    for folder in ("_templates", "_static"):
+        for path in sorted((ROOT / folder).rglob("*")) if (ROOT / folder).is_dir() else []:
+            if path.is_file() and pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+                offenders.append(str(path.relative_to(ROOT)))
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    if re.search(r"mathjax_path:\s*\S*https?://", config):
+        offenders.append("_config.yml (mathjax_path)")
+    assert not offenders, f"files that load from another site: {offenders}"
+
+
 # ------------------------------------------------------------------ citing the draft as a reader can
 # A reader has the draft's PDF, not the text conversion we work from: "line 1234", "lines 120-130",
 # "L1234", "l. 123" or "ll. 12-14" mean nothing to them. Digits are required (two or more, or L with

@@ -1,0 +1,46 @@
+/* Accessible names for the book's solution toggles (loaded on every page by
+   _ext/accessible_site.py, after sphinx-togglebutton's script).
+
+   sphinx-togglebutton (0.4.5) gives every collapse button the same name, "Toggle hidden
+   content", so a screen reader user hears a list of identical buttons and cannot tell which
+   solution each one opens. Here each button is named after the title of the block it opens
+   ("Solution to Exercise 2.2.1-a"), and the tooltip text it shows is kept in the name too, so
+   the name contains the visible words (WCAG 2.5.3). The expanded/collapsed state stays in
+   aria-expanded, which the theme script updates.
+
+   Scrollable blocks revealed later get a tab stop. pydata-sphinx-theme makes each scrollable
+   code block, table or output focusable when the page loads, so a keyboard user can scroll it
+   (WCAG 2.1.1); a block inside a collapsed solution is not scrollable yet at that moment and was
+   left without one. Opening a toggle (or any later resize) gives it one here. */
+(function () {
+  "use strict";
+  function nameToggles() {
+    document.querySelectorAll("button.toggle-button[data-target]").forEach(function (button) {
+      if (button.dataset.named) return;
+      var block = document.getElementById(button.dataset.target);
+      var title = block && block.querySelector(".admonition-title");
+      var text = title ? title.textContent.replace(/\s+/g, " ").trim() : "";
+      if (!text) return;
+      button.setAttribute("aria-label", text);
+      button.dataset.named = "1";
+    });
+  }
+  function focusableScrollers() {
+    document.querySelectorAll(".bd-article pre, .bd-article .pst-scrollable-table-container, " +
+                              ".bd-article .cell_output .output").forEach(function (el) {
+      if (!el.hasAttribute("tabindex") && el.scrollWidth > el.clientWidth + 1 &&
+          el.getClientRects().length > 0) {
+        el.setAttribute("tabindex", "0");
+      }
+    });
+  }
+  document.addEventListener("click", function () { setTimeout(focusableScrollers, 50); });
+  document.addEventListener("toggle", function () { setTimeout(focusableScrollers, 50); }, true);
+  window.addEventListener("resize", function () { setTimeout(focusableScrollers, 50); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { setTimeout(nameToggles, 0); });
+  } else {
+    setTimeout(nameToggles, 0);
+  }
+  window.addEventListener("load", function () { nameToggles(); focusableScrollers(); });
+})();
