@@ -7,6 +7,8 @@
 
 Both commands create the virtual environment ``.venv`` from the requirements files the first
 time and reuse it afterwards (it is refreshed only when a requirements file changes).
+``python3 tasks.py editions [--out DIR]`` writes the student and instructor editions and the
+nbgrader source notebooks of every chapter (courseware/editions.py).
 ``python3 tasks.py bench`` runs the benchmarks and rewrites the table the book's performance
 page shows; it uses environments of its own (``.venv-bench`` with JAX and dynamax,
 ``.venv-bench-particles`` for the particles peer, which requires NumPy < 2), never ``.venv``.
@@ -222,15 +224,23 @@ def cmd_bench() -> int:
     return run([python_in(BENCH_VENV), "benchmarks/run.py"], env=env)
 
 
+def cmd_editions() -> int:
+    """``python3 tasks.py editions [--out DIR]``: student and instructor editions and nbgrader source
+    notebooks of every chapter notebook, in DIR (default ``_build/editions``); see courseware/editions.py.
+    """
+    ensure_env("requirements.txt")
+    return run([PY, "-m", "courseware.editions", *sys.argv[2:]], env=child_env())
+
+
 def cmd_clean() -> int:
     shutil.rmtree(BUILD, ignore_errors=True)
     say("removed _build/ (the virtual environment .venv is kept)")
     return 0
 
 
-COMMANDS = {"book": cmd_book, "test": cmd_test, "bench": cmd_bench, "clean": cmd_clean}
+COMMANDS = {"book": cmd_book, "test": cmd_test, "bench": cmd_bench, "clean": cmd_clean, "editions": cmd_editions}
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
-        sys.exit(f"usage: python3 tasks.py {{{','.join(COMMANDS)}}}")
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (len(sys.argv) > 2 and sys.argv[1] != "editions"):
+        sys.exit(f"usage: python3 tasks.py {{{','.join(COMMANDS)}}} (editions takes [--out DIR])")
     sys.exit(COMMANDS[sys.argv[1]]())

@@ -425,12 +425,16 @@ def _dump(nb: dict, path: Path) -> None:
 
 
 def write_editions(out: Path, root: Path = ROOT, points_file: Path = POINTS_FILE,
-                   notebooks: list[Path] | None = None) -> dict:
-    """Write out/student, out/instructor and the nbgrader course out/nbgrader; return a summary."""
+                   notebooks: list[Path] | None = None, *, update_points: bool = True) -> dict:
+    """Write out/student, out/instructor and the nbgrader course out/nbgrader; return a summary.
+
+    ``notebooks`` restricts the editions to some chapter notebooks (all by default);
+    ``update_points=False`` reads the points table without creating or extending it.
+    """
     chapters = [read_notebook(p) for p in (notebooks or chapter_notebooks(root))]
     everything = [e for p in chapter_notebooks(root) for e in read_notebook(p).exercises] \
         if notebooks else [e for ch in chapters for e in ch.exercises]
-    points = load_points(everything, points_file)
+    points = load_points(everything, points_file, update=update_points)
     course = out / "nbgrader"
     for sub in ("student", "instructor", "nbgrader/source"):
         shutil.rmtree(out / sub, ignore_errors=True)
@@ -471,7 +475,7 @@ def catalogue_markdown(root: Path = ROOT) -> str:
                 "| Exercise | Section | Skills practised | Kind | Time |",
                 "|---|---|---|---|---|"]
         for e in exs:
-            page = "/" + e.notebook.removesuffix(".ipynb")
+            page = "../" + e.notebook            # the page is book/exercises.md
             out.append(f"| {{ref}}`{e.label}` | [{_cell(e.section)}]({page}) | {_cell(', '.join(e.skills))} "
                        f"| {e.kind} | {e.minutes} min |")
         out.append("")
