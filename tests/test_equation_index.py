@@ -1,0 +1,331 @@
+"""The equation index (``_ext/equation_index.py``): the draft's list of equations, the citations the
+generator finds, and the links of the page it writes.
+
+The generator is exercised on a miniature checkout (``tests/fixtures/equation_index``) whose
+every citation is known, then on the project itself: each citation must name an equation the
+draft has, and each link of the generated page must lead somewhere (the repository file and the
+line of the ``def``; the notebook and the heading). When a built site is present
+(``PEDAGOGY_SITE`` or ``_build/html``), the links of the built page are checked in it as well.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "equation_index"
+sys.path.insert(0, str(ROOT / "_ext"))
+import equation_index as ei  # noqa: E402
+
+DRAFT = ei.Draft.load(ROOT)
+FIXTURE_CONFIG = {"url": "https://example.org/companion", "branch": "main",
+                  "extensions": ["amsmath", "dollarmath", "colon_fence", "deflist", "substitution"],
+                  "heading_anchors": 6}
+
+
+# --- the draft's list ---------------------------------------------------------------------------
+# Numbered equations per chapter in the draft of 31 July 2025 (counted in the draft's PDF
+# numbering: the last equation of each chapter), 6.8 being split into 6.8a and 6.8b.
+LAST = {"1": 5, "2": 61, "3": 4, "4": 6, "5": 28, "6": 15, "7": 4, "8": 48, "9": 8, "10": 27,
+        "A": 8, "B": 15}
+
+
+def test_draft_list_is_complete_ordered_and_sectioned():
+    chapters = {c["number"]: c for c in DRAFT.chapters}
+    for chapter, last in LAST.items():
+        labels = [e["label"] for e in DRAFT.equations if e["chapter"] == chapter]
+        numbers = [int(re.match(r"[0-9]+", x.split(".")[1]).group()) for x in labels]
+        assert sorted(set(numbers)) == list(range(1, last + 1)), f"chapter {chapter}: {labels}"
+        assert numbers == sorted(numbers), f"chapter {chapter} out of order"
+    assert [e["label"] for e in DRAFT.equations if e["label"].startswith("6.8")] == ["6.8a", "6.8b"]
+    for e in DRAFT.equations:
+        sections = {chapters[e["chapter"]]["number"]} | {s["number"] for s in chapters[e["chapter"]]["sections"]}
+        assert e["section"] in sections, e
+        assert "line" not in json.dumps(e), "the list must not carry line numbers of the text conversion"
+    # spot checks against the draft's table of contents and text
+    assert DRAFT.by_label["2.47"]["section"] == "2.2.2"
+    assert DRAFT.by_label["2.1"]["section"] == "2"
+    assert DRAFT.by_label["A.7"]["section"] == "A.1"
+    assert DRAFT.sections["2.2.1"]["title"] == "The hidden Markov Model and the α-γ algorithm"
+
+
+# --- recognising citations ------------------------------------------------------------------
+@pytest.mark.parametrize("text, labels", [
+    ("see Eq. 2.47.", ["2.47"]),
+    ("(Eq. 2.47)", ["2.47"]),
+    ("Eq. (2.47)", ["2.47"]),
+    ("Eqs. 2.47-2.48", ["2.47", "2.48"]),
+    ("Eqs. 2.25–2.27", ["2.25", "2.26", "2.27"]),
+    ("Eqs. 2.13-2.14 and 2.16", ["2.13", "2.14", "2.16"]),
+    ("Eqs. 2.47, 2.48, 2.53, 2.54);", ["2.47", "2.48", "2.53", "2.54"]),
+    ("Eqs. 2.31/2.32 vs 2.21/2.22", ["2.31", "2.32", "2.21", "2.22"]),
+    ("Eqs.\n    4.1-4.2", ["4.1", "4.2"]),
+    (r"\text{(Eqs. A.6-A.7)}", ["A.6", "A.7"]),
+    ("Eqs. 6.7-6.9", ["6.7", "6.8a", "6.8b", "6.9"]),
+    ("Eq. 6.8", ["6.8a", "6.8b"]),
+    ("Section 2.2.2, Fig. 2.6 and 2.0 bits", []),
+    ("the draft's broken reference (Eq. 2.1.1)", []),
+])
+def test_citation_forms(text, labels):
+    found = []
+    for _, _, items in ei.find_citations(text):
+        for a, b in items:
+            found += DRAFT.expand(a, b)
+    assert found == labels
+
+
+def test_equations_named_in_a_test_name():
+    assert ei.name_markers("test_marginal_cumulants_eqs_2_16_2_17_monte_carlo") == ["2.16", "2.17"]
+    assert ei.name_markers("test_marble_problem_data_is_eqs_4_1_and_4_2") == ["4.1", "4.2"]
+    assert ei.name_markers("test_gain_of_eq_2_53_and_mistakes") == ["2.53"]
+    assert ei.name_markers("test_frequency_response") == []
+
+
+def test_a_typo_fails_with_the_file_and_the_citation(tmp_path):
+    (tmp_path / "pedagogy_lib").mkdir()
+    (tmp_path / "pedagogy_lib" / "kalman.py").write_text(
+        'def f():\n    """The update of Eq. 2.47 and the gain of\n    Eq. 2.74."""\n', encoding="utf-8")
+    bad = [c for c in ei.all_project_citations(tmp_path, DRAFT) if c.error]
+    assert [(c.source.name, c.text) for c in bad] == [("pedagogy_lib/kalman.py:3", "Eq. 2.74")]
+    assert "no equation 2.74" in bad[0].error
+    with pytest.raises(ValueError):
+        DRAFT.expand("2.48", "2.47")          # a range running backwards is a typo too
+
+
+def test_errata_rows_mark_the_equations_they_correct_not_the_places_they_name():
+    page = "\n".join([
+        "## Mathematical errors", "",
+        "| Where | The draft has | Correct | Demonstrated by |", "|---|---|---|---|",
+        "| Eq. 6.4 and, in Section 6.1, the gradient before Eq. 6.1 | a | b | c |",
+        "| Section 2.1.3, Eqs. 2.32 and 2.34 | a | b | c |",
+        "| Section 7.3, the M step between Eqs. 7.2 and 7.3 | a | b | c |",
+        "## Wording", "",
+        "| Where | The draft has | Correct | Demonstrated by |", "|---|---|---|---|",
+        "| Section 2.2.2, the paragraph after the time update, Eq. 2.48 | a | b | c |",
+        "| Eq. 6.8a | a | b | c |",
+    ])
+    assert ei.errata_labels(ROOT, DRAFT, page) == {"6.4": "mathematical-errors", "2.32": "mathematical-errors",
+                                                   "2.34": "mathematical-errors", "6.8a": "wording"}
+
+
+# --- the three kinds of source, on the fixture ----------------------------------------------
+def _fixture_citations():
+    return (ei.library_citations(FIXTURE, DRAFT) + ei.test_citations(FIXTURE, DRAFT)
+            + ei.notebook_citations(FIXTURE, DRAFT, FIXTURE_CONFIG["extensions"], 6))
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line)
+
+
+def _rows():
+    return ei.index_rows(_fixture_citations(), DRAFT)
+
+
+def test_fixture_library_docstrings():
+    rows = _rows()
+    mod = FIXTURE / "pedagogy_lib" / "fam" / "mod.py"
+    posterior = [(s.name, s.path, s.line) for s in rows["2.47"]["code"]]
+    assert posterior == [("fam.mod.posterior", "pedagogy_lib/fam/mod.py", _line_of(mod, "def posterior"))]
+    assert [s.name for s in rows["2.48"]["code"]] == ["fam.mod.posterior"]
+    assert [s.name for s in rows["2.53"]["code"]] == ["fam.mod.Result"]
+    assert [s.name for s in rows["2.54"]["code"]] == ["fam.mod.Result.gain"]
+    # module docstrings count for their module, unless a function of the module cites the same equation
+    assert [(s.name, s.line) for s in rows["2.12"]["code"]] == [("fam.mod", 1)]
+    assert [s.name for s in rows["2.1"]["code"]] == ["fam"]
+    assert rows["2.5"]["code"] == []                       # a private kernel is not listed
+
+
+def test_fixture_tests():
+    rows = _rows()
+    path = FIXTURE / "tests" / "test_fam.py"
+    line = _line_of(path, "def test_posterior_eq_2_19")
+    for label in ("2.13", "2.14", "2.19"):              # docstring, comment, name
+        assert [(s.name, s.line) for s in rows[label]["test"]] == [("test_fam.py::test_posterior_eq_2_19", line)]
+    for label in ("2.25", "2.26", "2.27"):
+        assert [s.name for s in rows[label]["test"]] == ["test_fam.py::TestGroup.test_method"]
+    assert rows["2.40"]["test"] == [] and rows["2.41"]["test"] == []   # not inside a test function
+
+
+def test_fixture_notebook_sections():
+    rows = _rows()
+    nb = "chapters/ch02_demo/2_2_2_demo.ipynb"
+
+    def where(label):
+        return [(s.path, s.anchor, s.name) for s in rows[label]["notebook"]]
+
+    # the opening's citation of 2.47 yields to the section that cites it
+    assert where("2.47") == [(nb, "the-measurement-update", "2.2.2: The measurement update")]
+    assert where("2.36") == [(nb, None, "2.2.2 (opening)")]
+    assert where("2.15") == [(nb, "step-one", "2.2.2: Step one")]
+    assert where("2.26") == [(nb, "step-one", "2.2.2: Step one")]          # a code comment
+    assert where("2.9") == [(nb, "the-measurement-update-1", "2.2.2: The measurement update")]
+
+
+def test_fixture_page_links():
+    md = ei.render(_fixture_citations(), DRAFT, FIXTURE_CONFIG, {"2.47": "mathematical-errors"})
+    row = next(line for line in md.splitlines() if line.startswith("| **2.47**"))
+    line = _line_of(FIXTURE / "pedagogy_lib" / "fam" / "mod.py", "def posterior")
+    assert "**2.47** [erratum](errata.md#mathematical-errors)" in row
+    assert f"(https://example.org/companion/blob/main/pedagogy_lib/fam/mod.py#L{line})" in row
+    assert "(../chapters/ch02_demo/2_2_2_demo.ipynb#the-measurement-update)" in row
+
+
+# --- the project ----------------------------------------------------------------------------
+def test_every_citation_in_the_project_names_an_equation_of_the_draft():
+    citations = ei.all_project_citations(ROOT, DRAFT)
+    assert len(citations) > 100, "the scan found almost no citations: is it reading the right files?"
+    bad = [f"{c.source.name}: {c.text!r} ({c.error})" for c in citations if c.error]
+    assert not bad, "citations of equations the draft does not have:\n" + "\n".join(bad)
+
+
+def test_the_generated_page_lists_every_equation_and_the_corrected_ones():
+    text, bad = _generated()
+    assert not bad
+    for chapter in DRAFT.chapters:
+        if any(e["chapter"] == chapter["number"] for e in DRAFT.equations):
+            assert f"## {ei.chapter_heading(chapter)}" in text
+    rows = set(re.findall(r"^\| \*\*([0-9A-C.a-z]+)\*\*", text, flags=re.M))
+    for chapter in DRAFT.chapters:
+        labels = [e["label"] for e in DRAFT.equations if e["chapter"] == chapter["number"]]
+        if rows & set(labels):                 # a row for every equation, cited or not
+            assert set(labels) <= rows, sorted(set(labels) - rows)
+        elif labels:                           # a chapter nothing cites: its equations as ranges
+            assert f"(Eqs. {labels[0]}-{labels[-1]})" in text, chapter["number"]
+    corrected = ei.errata_labels(ROOT, DRAFT)
+    assert "2.34" in corrected                # the errata page corrects Laplace's approximation, Eq. 2.34
+    for label in corrected.keys() & rows:
+        assert re.search(rf"^\| \*\*{re.escape(label)}\*\* \[erratum\]\(errata\.md#", text, flags=re.M), label
+
+
+@functools.lru_cache(maxsize=1)
+def _generated() -> tuple[str, tuple]:
+    text, bad = ei.generate(ROOT)
+    return text, tuple(bad)
+
+
+def _links(markdown: str) -> list[str]:
+    return re.findall(r"\]\(([^)\s]+)\)", markdown)
+
+
+def _headings_of_markdown(markdown: str) -> set[str]:
+    md = ei._markdown_parser(ei.book_config(ROOT)["extensions"])
+    heads = ei.notebook_headings([{"cell_type": "markdown", "source": [markdown]}], md, 6)
+    return {slug for slug in (h[2] for h in heads[0]) if slug}
+
+
+def test_every_link_of_the_generated_page_resolves_in_the_checkout():
+    text, _ = _generated()
+    config = ei.book_config(ROOT)
+    page_dir = ROOT / "book"
+    own = _headings_of_markdown((page_dir / "equation_index.md").read_text(encoding="utf-8")
+                                .replace(ei.MARKER, text))
+    md = ei._markdown_parser(config["extensions"])
+    problems = []
+    links = _links(text)
+    assert any(x.startswith(config["url"]) for x in links) and any(".ipynb#" in x for x in links)
+    for target in links:
+        url = urlsplit(target)
+        if target.startswith(config["url"] + "/blob/"):
+            rest = target[len(config["url"]) + len("/blob/"):]
+            branch, _, path_line = rest.partition("/")
+            path, _, line = path_line.partition("#L")
+            file = ROOT / path
+            if branch != config["branch"] or not file.is_file():
+                problems.append(f"{target}: no such file")
+                continue
+            lines = file.read_text(encoding="utf-8").splitlines()
+            n = int(line)
+            if n == 1:
+                continue                     # a module docstring
+            if not (1 <= n <= len(lines) and re.match(r"\s*(async\s+)?(def|class)\s", lines[n - 1])):
+                problems.append(f"{target}: line {n} is not a def or class")
+        elif url.scheme:
+            problems.append(f"{target}: an external link that is not the repository")
+        elif not url.path:
+            if url.fragment not in own:
+                problems.append(f"{target}: no such heading on the page")
+        else:
+            file = (page_dir / unquote(url.path)).resolve()
+            if not file.is_file():
+                problems.append(f"{target}: no such file")
+            elif url.fragment:
+                if file.suffix == ".ipynb":
+                    cells = json.loads(file.read_text(encoding="utf-8"))["cells"]
+                    slugs = {h[2] for heads in ei.notebook_headings(cells, md, config["heading_anchors"]) for h in heads}
+                else:
+                    slugs = _headings_of_markdown(file.read_text(encoding="utf-8"))
+                if unquote(url.fragment) not in slugs:
+                    problems.append(f"{target}: no heading with that anchor")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_chapter_notebook_links_to_its_rows_of_the_index():
+    text, _ = _generated()
+    page = (ROOT / "book" / "equation_index.md").read_text(encoding="utf-8").replace(ei.MARKER, text)
+    headings = _headings_of_markdown(page)
+    problems = []
+    for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        first = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        rel = os.path.relpath(ROOT / "book" / "equation_index.md", path.parent).replace(os.sep, "/")
+        anchors = re.findall(rf"\]\({re.escape(rel)}#([^)\s]+)\)", first)
+        if not anchors:
+            problems.append(f"{path.name}: its opening (first markdown cell) does not link to {rel}#...")
+        problems += [f"{path.name}: no heading #{a} on the index" for a in anchors if a not in headings]
+    assert not problems, "\n".join(problems)
+
+
+# --- the built site (when there is one) -------------------------------------------------------
+class _Anchors(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.hrefs = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+
+
+def _parse(path: Path) -> _Anchors:
+    p = _Anchors()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def test_links_of_the_built_page_resolve_in_the_built_site():
+    site = Path(os.environ.get("PEDAGOGY_SITE") or ROOT / "_build" / "html")
+    page = site / "book" / "equation_index.html"
+    if not page.is_file():
+        pytest.skip(f"no built equation index at {page} (build the book, or set PEDAGOGY_SITE)")
+    built = _parse(page)
+    config = ei.book_config(ROOT)
+    content = [h for h in built.hrefs if ".html" in h and not h.startswith(("http", "#"))]
+    to_notebooks = [h for h in content if "/chapters/" in h or h.startswith("../chapters/")]
+    assert to_notebooks, "the built page links to no notebook page"
+    assert any(h.startswith(config["url"] + "/blob/") for h in built.hrefs)
+    problems, cache = [], {}
+    for href in content + [h for h in built.hrefs if h.startswith("#")]:
+        url = urlsplit(href)
+        target = (page.parent / unquote(url.path)).resolve() if url.path else page
+        if not target.is_file():
+            problems.append(f"{href}: no such page")
+            continue
+        if url.fragment:
+            ids = cache.setdefault(target, _parse(target).ids)
+            if unquote(url.fragment) not in ids:
+                problems.append(f"{href}: no element with that id")
+    assert not problems, "\n".join(problems)
