@@ -456,6 +456,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{minutes} min" if not hours else f"{hours} h" + (f" {rest} min" if rest else "")
+
+
 def catalogue_markdown(root: Path = ROOT) -> str:
     """The exercise catalogue: one table per chapter folder, one row per exercise, in book order."""
     exercises = all_exercises(root)
@@ -463,7 +468,7 @@ def catalogue_markdown(root: Path = ROOT) -> str:
     for e in exercises:
         by_chapter.setdefault(e.chapter_dir, []).append(e)
     total = sum(e.minutes for e in exercises)
-    out = [f"{len(exercises)} exercises in {len(by_chapter)} chapters, about {total / 60:.0f} hours in all "
+    out = [f"{len(exercises)} exercises in {len(by_chapter)} chapters, about {_duration(total)} in all "
            f"({sum(e.kind == 'computational' for e in exercises)} computational, "
            f"{sum(e.kind == 'derivational' for e in exercises)} derivational).", ""]
     for chapter, exs in by_chapter.items():
@@ -471,7 +476,7 @@ def catalogue_markdown(root: Path = ROOT) -> str:
         heading = (index.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
                    if index.exists() else exs[0].section)
         out += [f"## {heading}", "",
-                f"{len(exs)} exercises, about {sum(e.minutes for e in exs)} minutes.", "",
+                f"{len(exs)} exercises, about {_duration(sum(e.minutes for e in exs))} in all.", "",
                 "| Exercise | Section | Skills practised | Kind | Time |",
                 "|---|---|---|---|---|"]
         for e in exs:
