@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["HAVE_NUMBA", "njit"]
+__all__ = ["HAVE_NUMBA", "njit", "njit_inline"]
 
 try:
     if os.environ.get("PEDAGOGY_DISABLE_NUMBA", "") not in ("", "0"):
@@ -33,5 +33,17 @@ def njit(func):
     """
     if _numba is not None:
         return _numba.njit(cache=True)(func)
+    func.py_func = func
+    return func
+
+
+def njit_inline(func):
+    """Like :func:`njit`, but numba inlines the function into its compiled callers (``inline="always"``).
+
+    For the small dense helpers of a kernel (a 2 x 2 product, a Cholesky step): inlined, the compiler
+    sees the whole time step at once, and no array structures are passed per call.
+    """
+    if _numba is not None:
+        return _numba.njit(cache=True, inline="always")(func)
     func.py_func = func
     return func

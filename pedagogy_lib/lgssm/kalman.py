@@ -58,7 +58,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, check_backend, check_choice, check_shape
-from ..core.jit import njit
+from ..core.jit import njit, njit_inline
 from ..gaussian.blocks import bayes_invert, marginalize
 from ..core.linalg import TAU, chol_solve, symmetrize
 from .model import LGSSMParams, check_params, check_u, check_y
@@ -247,15 +247,33 @@ def _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt):
 # ------------------------------------------------------------------------------------------------
 # Small dense helpers. All matrices are C-contiguous; inner loops run along rows (AXPY form), which
 # LLVM vectorizes without reassociating sums (no fastmath). Products large enough to amortize a BLAS
-# call go to np.dot.
+# call go to np.dot. The helpers are inlined into the kernels (``njit_inline``): at n = 2 a time step
+# is a few hundred flops, and calls that pass array structures cost as much as the arithmetic.
 
 @njit
+def _dot_blas(X, Y, out):
+    """out = X @ Y by BLAS. Kept out of line: the small helpers below are inlined into the kernels,
+    and a BLAS call inlined with them slows the small-matrix loops around it."""
+    np.dot(X, Y, out)
+
+
+@njit
+def _chol_lapack(S, U):
+    """U = upper Cholesky factor of S by LAPACK (out of line, as :func:`_dot_blas`)."""
+    L = np.linalg.cholesky(S)
+    n = S.shape[0]
+    for i in range(n):
+        for j in range(n):
+            U[i, j] = L[j, i]
+
+
+@njit_inline
 def _mm(X, Y, out):
     """out = X @ Y (X: p x q, Y: q x r)."""
     p, q = X.shape
     r = Y.shape[1]
     if p * q * r >= _BLAS_MIN_WORK:
-        np.dot(X, Y, out)
+        _dot_blas(X, Y, out)
         return
     if r < 8:                       # short rows: scalar dot products beat short vector loops
         for i in range(p):
@@ -274,12 +292,12 @@ def _mm(X, Y, out):
                 out[i, j] += x * Y[k, j]
 
 
-@njit
+@njit_inline
 def _mtm(Z, out):
     """out = Z^T @ Z (Z: p x q), exactly symmetric."""
     p, q = Z.shape
     if p * q * q >= _BLAS_MIN_WORK:
-        np.dot(Z.T, Z, out)
+        _dot_blas(Z.T, Z, out)
         _symmetrize_into(out, out)
         return
     if q < 8:                       # short rows: scalar dot products (same order for (i, j) and (j, i))
@@ -302,7 +320,7 @@ def _mtm(Z, out):
                 out[i, j] += z * Z[k, j]
 
 
-@njit
+@njit_inline
 def _chol_upper(S, U):
     """Upper Cholesky factor U (U^T U = S), written into U.
 
@@ -310,10 +328,7 @@ def _chol_upper(S, U):
     """
     n = S.shape[0]
     if n * n * n >= 3 * _BLAS_MIN_WORK:
-        L = np.linalg.cholesky(S)
-        for i in range(n):
-            for j in range(n):
-                U[i, j] = L[j, i]
+        _chol_lapack(S, U)
         return
     for i in range(n):
         for j in range(n):
@@ -329,7 +344,7 @@ def _chol_upper(S, U):
                 U[i, j] -= f * U[k, j]
 
 
-@njit
+@njit_inline
 def _chol_logdet(U):
     """log|S| from the Cholesky factor U of S."""
     out = 0.0
@@ -338,7 +353,7 @@ def _chol_logdet(U):
     return 2.0 * out
 
 
-@njit
+@njit_inline
 def _solve_ut(U, X):
     """In place: X <- U^{-T} X (forward substitution with the lower factor L = U^T); X is n x r."""
     n = U.shape[0]
@@ -353,7 +368,7 @@ def _solve_ut(U, X):
             X[i, k] *= inv_d
 
 
-@njit
+@njit_inline
 def _solve_u(U, X):
     """In place: X <- U^{-1} X (back substitution); X is n x r."""
     n = U.shape[0]
@@ -368,7 +383,7 @@ def _solve_u(U, X):
             X[i, k] *= inv_d
 
 
-@njit
+@njit_inline
 def _solve_ut_vec(U, x):
     """In place: x <- U^{-T} x for a vector."""
     n = U.shape[0]
@@ -379,7 +394,7 @@ def _solve_ut_vec(U, x):
         x[i] = s / U[i, i]
 
 
-@njit
+@njit_inline
 def _symmetrize_into(S, out):
     n = S.shape[0]
     for i in range(n):

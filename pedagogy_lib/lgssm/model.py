@@ -99,6 +99,8 @@ def check_y(y, m: int) -> tuple[np.ndarray, np.ndarray]:
     check_shape(y, "y", (None, m), dims="(T, m)")
     if y.shape[0] == 0:
         raise ValueError("y must hold at least one time step (T >= 1); got shape (0, m).")
+    if np.isfinite(y).all():                      # the common case: nothing missing, one pass over y
+        return y, np.ones(y.shape[0], dtype=np.uint8)
     if np.isinf(y).any():
         t, i = (int(v) for v in np.argwhere(np.isinf(y))[0])
         raise ValueError(f"y must be finite or NaN (NaN marks a missing row); got {y[t, i]} at index ({t}, {i}).")
