@@ -214,7 +214,7 @@ def test_kernel_py_func_agrees_with_compiled_kernel():
     p = params
     args = (p.mu1, p.Sigma1, p.A, np.ascontiguousarray(p.A.T), p.B, u, p.a, p.Sigma_x, p.C,
             np.ascontiguousarray(p.C.T), p.c, p.Sigma_y_x, y, np.ones(y.shape[0], np.uint8), False,
-            np.zeros((2, 3)), np.zeros((3, 2)), np.zeros((3, 3)), True, np.zeros(2), np.zeros((1, 1)), 0.0, True)
+            np.zeros(2), np.zeros((2, 3)), np.zeros((3, 2)), np.zeros((3, 3)), 0.0, True)
     T, n, m = y.shape[0], 3, 2
 
     def outputs():
@@ -237,6 +237,30 @@ def test_information_form_equals_covariance_form_when_m_is_much_larger_than_n(di
     for name, x1, x2, x3 in zip(a._fields, a, b, c):
         np.testing.assert_allclose(x1, x2, rtol=1e-9, atol=1e-10, err_msg=name)
         np.testing.assert_array_equal(x1, x3, err_msg=name)
+
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_information_form_with_dense_noise_whitens_once_and_equals_the_oracle(backend):
+    # a dense Sigma_y_x (with offset c and missing rows): the numba path whitens y and C once, so
+    # its log evidence must still carry log|Sigma_y_x|; the oracle is the stacked Gaussian
+    params, y, u = random_problem(21, n=2, m=7, n_u=1, T=6, missing=(0, 4))
+    params = params._replace(Sigma_y_x=3.0 * params.Sigma_y_x)
+    assert np.count_nonzero(params.Sigma_y_x - np.diag(np.diag(params.Sigma_y_x))) > 0
+    assert abs(np.linalg.slogdet(params.Sigma_y_x)[1]) > 0.5      # the log-determinant term matters here
+    res = kalman_smoother(params, y, u, form="information", backend=backend)
+    cov = kalman_smoother(params, y, u, form="covariance", backend=backend)
+    ms, Us, cross = oracle_smoother(params, y, u)
+    mp, Up, mf, Uf = oracle_filter(params, y, u)
+    np.testing.assert_allclose(res.mu_filt, mf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_filt, Uf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.mu_smooth, ms, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_smooth, Us, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_cross, cross, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-10)
+    for name, x1, x2 in zip(res._fields, res, cov):
+        np.testing.assert_allclose(x1, x2, rtol=1e-9, atol=1e-10, err_msg=name)   # gains K included
+    assert np.all(res.K[[0, 4]] == 0.0) and np.all(res.log_p_y[[0, 4]] == 0.0)
 
 
 # ---------------------------------------------------------------- peer libraries

@@ -56,6 +56,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from ..core.checks import as_array, check_backend, check_choice, check_shape
 from ..core.jit import njit, njit_inline
@@ -152,32 +153,45 @@ def _resolve_form(form: str, n: int, m: int) -> str:
     return form
 
 
-def _information_precompute(C, Sigma_y_x):
-    r"""Quantities of the information form that do not change over time (computed once).
+def _information_precompute(C, c, Sigma_y_x, y):
+    r"""The information form's time-invariant work, done once for the whole sequence.
 
-    Returns ``RinvC`` :math:`=\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` (m, n),
-    ``G`` :math:`=\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` (n, n), ``diag`` (whether
-    :math:`\boldsymbol\Sigma_{\hat y|\hat x}` is diagonal), ``Rinv_diag`` (m,) (its inverse diagonal, used
-    when ``diag``), ``U_R`` (m, m) (upper Cholesky factor, :math:`\mathbf U^T\mathbf U =
-    \boldsymbol\Sigma_{\hat y|\hat x}`, used otherwise) and ``logdet_R``.
+    With a diagonal :math:`\boldsymbol\Sigma_{\hat y|\hat x} = \mathbf D` the observations are used as
+    they are, with weights ``w`` :math:`=\mathbf D^{-1}` (m,). Otherwise the observations are *whitened*
+    once: with :math:`\boldsymbol\Sigma_{\hat y|\hat x} = \mathbf L\mathbf L^T` (one Cholesky
+    factorization), :math:`\tilde{\mathbf y}_t = \mathbf L^{-1}(\mathbf y_t - \mathbf c)` for every
+    ``t`` (one triangular solve with ``T`` right-hand sides) and :math:`\tilde{\mathbf C} =
+    \mathbf L^{-1}\mathbf C`, a model with the same posterior and unit observation noise, so
+    ``w`` is all ones and each time step costs ``O(n m)`` instead of the ``O(m^2)`` of a triangular solve.
+
+    Returns ``C_eff`` (m, n), ``Ct_eff`` (n, m), ``c_eff`` (m,), ``y_eff`` (T, m): the emission and
+    observations the kernel works with; ``w`` (m,); ``WC`` :math:`= \mathrm{diag}(\mathbf w)\,
+    \mathbf C_{\rm eff}`; ``CtRinv`` :math:`=\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}`
+    (n, m), for the gain; ``G`` :math:`=\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`
+    (n, n); and ``logdet_R`` :math:`=\log|\boldsymbol\Sigma_{\hat y|\hat x}|`.
     """
-    m = C.shape[0]
     d = np.diag(Sigma_y_x)
-    diag = not np.any(Sigma_y_x - np.diag(d))
-    if diag:                                   # O(m): invert only the diagonal
-        Rinv_diag = 1.0 / d
-        RinvC = C * Rinv_diag[:, None]
-        U_R = np.zeros((1, 1))
+    if not np.any(Sigma_y_x - np.diag(d)):     # diagonal: O(m), observations used as they are
+        w = 1.0 / d
+        C_eff, c_eff, y_eff = C, c, y
+        WC = C * w[:, None]
+        CtRinv = WC.T
         logdet_R = float(np.sum(np.log(d)))
-    else:
+    else:                                      # dense: whiten once
         L_R = np.linalg.cholesky(Sigma_y_x)
-        RinvC = np.linalg.solve(L_R.T, np.linalg.solve(L_R, C))   # triangular systems, no inverse
-        Rinv_diag = np.zeros(m)
-        U_R = np.ascontiguousarray(L_R.T)
+        # (inputs are validated: no finiteness scan; y - c is a fresh array, solved in place)
+        C_eff = solve_triangular(L_R, C, lower=True, check_finite=False)                  # L^{-1} C
+        y_eff = solve_triangular(L_R, (y - c).T, lower=True, check_finite=False,
+                                 overwrite_b=True).T                                       # L^{-1}(y_t - c), all t
+        c_eff = np.zeros_like(c)
+        w = np.ones_like(c)
+        WC = C_eff
+        CtRinv = solve_triangular(L_R, C_eff, lower=True, trans="T", check_finite=False).T  # C^T L^{-T} L^{-1}
         logdet_R = 2.0 * float(np.sum(np.log(np.diag(L_R))))
-    G = symmetrize(C.T @ RinvC)
-    return (np.ascontiguousarray(RinvC), np.ascontiguousarray(G), diag, np.ascontiguousarray(Rinv_diag),
-            U_R, logdet_R)
+    G = symmetrize(WC.T @ C_eff)
+    cont = np.ascontiguousarray
+    return (cont(C_eff), cont(C_eff.T), cont(c_eff), cont(y_eff), cont(w), cont(WC), cont(CtRinv), cont(G),
+            logdet_R)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -407,12 +421,14 @@ def _symmetrize_into(S, out):
 
 @njit
 def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y_x, y, observed, info,
-                         RinvC, CtRinv, G, diag, Rinv_diag, U_R, logdet_R, want_J,
+                         w_R, WC, CtRinv, G, logdet_R, want_J,
                          mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, J):
     """Numba kernel for :func:`kalman_filter`; same math as ``_kalman_filter_numpy``; inputs validated.
 
-    ``At`` and ``Ct`` are contiguous copies of the transposes; ``RinvC`` ... ``logdet_R`` are the
-    information-form constants of ``_information_precompute`` (unused when ``info`` is False).
+    ``At`` and ``Ct`` are contiguous copies of the transposes; ``w_R`` ... ``logdet_R`` are the
+    information-form constants of ``_information_precompute`` (unused when ``info`` is False), and
+    in the information form ``C``, ``Ct``, ``c`` and ``y`` are the (possibly whitened) ones it returns,
+    so that the observation noise is diagonal with inverse variances ``w_R``.
     With ``want_J`` the smoother gains ``J[t]`` (Eq. 2.53) are also computed here, in the forward
     pass, while ``A Upsilon_filt[t]`` and the factor of ``Upsilon_pred[t+1]`` are at hand: they do
     not depend on future observations (Section 2.2.2). The last seven arguments are the outputs,
@@ -439,7 +455,6 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
     b = np.empty(n)
     Vb = np.empty(n)
     w = np.empty(m)
-    Rw = np.empty(m)
     JT = np.empty((n, n))
 
     mu_pred[0] = mu1                                                # Eq. 2.49
@@ -546,25 +561,16 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
                     V[i, j] = U_P[i, j]
             _solve_ut(U_M, V)                                       # V = U_M^{-T} U_P
             _mtm(V, Upsilon_filt[t])                                # Upsilon_filt = V^T V (Eq. 2.14)
-            # b = C^T Sigma_y|x^{-1} r and r^T Sigma_y|x^{-1} r
+            # b = C^T Sigma_y|x^{-1} r and r^T Sigma_y|x^{-1} r: O(n m), the noise being diagonal here
+            # (whitened once by _information_precompute when Sigma_y|x is not)
             for i in range(n):
                 b[i] = 0.0
             quad_R = 0.0
-            if diag:
-                for k in range(m):
-                    rk = r[k]
-                    quad_R += rk * rk * Rinv_diag[k]
-                    for i in range(n):
-                        b[i] += RinvC[k, i] * rk
-            else:
-                for k in range(m):
-                    Rw[k] = r[k]
-                _solve_ut_vec(U_R, Rw)
-                for k in range(m):
-                    quad_R += Rw[k] * Rw[k]
-                    rk = r[k]
-                    for i in range(n):
-                        b[i] += RinvC[k, i] * rk
+            for k in range(m):
+                rk = r[k]
+                quad_R += rk * rk * w_R[k]
+                for i in range(n):
+                    b[i] += WC[k, i] * rk
             # mu_filt = mu_pred + Upsilon_filt b  (Eq. 2.13 written as a correction)
             Uf = Upsilon_filt[t]
             for i in range(n):
@@ -653,19 +659,18 @@ def _run_filter(p, y, observed, u, form, backend, want_J=False):
         return _kalman_filter_numpy(p.mu1, p.Sigma1, p.A, p.B, u, p.a, p.Sigma_x, p.C, p.c, p.Sigma_y_x,
                                     y, observed, form), None
     info = form == "information"
+    C, Ct, c = p.C, np.ascontiguousarray(p.C.T), p.c
     if info:
-        RinvC, G, diag, Rinv_diag, U_R, logdet_R = _information_precompute(p.C, p.Sigma_y_x)
+        C, Ct, c, y, w_R, WC, CtRinv, G, logdet_R = _information_precompute(p.C, p.c, p.Sigma_y_x, y)
     else:
-        RinvC, G, diag, Rinv_diag, U_R, logdet_R = np.zeros((m, n)), np.zeros((n, n)), True, np.zeros(m), \
-            np.zeros((1, 1)), 0.0
-    CtRinv = np.ascontiguousarray(RinvC.T)
+        w_R, WC, CtRinv, G, logdet_R = np.zeros(m), np.zeros((m, n)), np.zeros((n, m)), np.zeros((n, n)), 0.0
     T = y.shape[0]
     out = (np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n, m)),
            np.empty(T))
     J = np.empty((max(T - 1, 0) if want_J else 0, n, n))
     _kalman_filter_numba(p.mu1, p.Sigma1, p.A, np.ascontiguousarray(p.A.T), p.B, u, p.a, p.Sigma_x,
-                         p.C, np.ascontiguousarray(p.C.T), p.c, p.Sigma_y_x, y, observed, info,
-                         RinvC, CtRinv, G, diag, Rinv_diag, U_R, logdet_R, want_J, *out, J)
+                         C, Ct, c, p.Sigma_y_x, y, observed, info,
+                         w_R, WC, CtRinv, G, logdet_R, want_J, *out, J)
     return out, (J if want_J else None)
 
 
