@@ -25,7 +25,8 @@ Fixtures for every browser test
 ``built_pages`` / ``chapter_pages`` (session)
     Every book page as a path relative to the site root (``"chapters/ch02_.../2_2_1_hmm.html"``),
     sorted; ``chapter_pages`` keeps those under ``chapters/``. Sphinx's ``search.html`` and
-    ``genindex.html`` are not book pages. The same lists parametrize tests that ask for the
+    ``genindex.html``, hidden and ``_`` folders and the JupyterLite site under ``lite/`` are not
+    book pages. The same lists parametrize tests that ask for the
     argument ``book_page`` or ``chapter_page`` (one test per page).
 ``browser`` (session)
     A headless Playwright ``Browser`` running the system Chromium.
@@ -61,6 +62,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 #: Sphinx's own pages, not book pages.
 NOT_BOOK_PAGES = {"search.html", "genindex.html", "py-modindex.html"}
+#: Folders of the site that hold applications, not book pages (the JupyterLite site).
+NOT_BOOK_FOLDERS = ("lite/",)
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -86,7 +89,8 @@ def book_pages(root: Path) -> list[str]:
     pages = []
     for path in sorted(root.rglob("*.html")):
         rel = path.relative_to(root).as_posix()
-        if any(part.startswith(("_", ".")) for part in rel.split("/")) or rel in NOT_BOOK_PAGES:
+        if any(part.startswith(("_", ".")) for part in rel.split("/")) or rel in NOT_BOOK_PAGES \
+                or rel.startswith(NOT_BOOK_FOLDERS):
             continue
         pages.append(rel)
     return pages

@@ -66,8 +66,8 @@ def test_every_player_advances_by_keyboard_and_by_play(open_page, book_page):
         # keyboard: focus "Next" and press Enter
         nxt = player.query_selector("button[data-act=next]")
         nxt.focus()
-        assert _has_focus_ring(nxt), f"player {n} on {book_page}: the focused button has no visible outline"
         page.keyboard.press("Enter")
+        assert _has_focus_ring(nxt), f"player {n} on {book_page}: the focused button has no visible outline"
         second = wait_for_new_image(page, img, first, f"player {n} on {book_page}: Next")["src"]
         frame = player.query_selector("input[type=range]")
         assert frame.get_attribute("aria-valuetext").startswith("frame 2 of ")
@@ -105,8 +105,8 @@ def test_every_static_slider_changes_the_figure(open_page, chapter_page):
             before = image_state(img)["src"]
             at_max = control.evaluate("(el) => el.value === el.max")
             control.focus()
-            assert _has_focus_ring(control), f"figure {n} on {chapter_page}: the focused slider has no visible outline"
             page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+            assert _has_focus_ring(control), f"figure {n} on {chapter_page}: the focused slider has no visible outline"
             wait_for_new_image(page, img, before, f"slider {label.inner_text()!r} of figure {n} on {chapter_page}")
             status = figure.query_selector(".pgw-status").inner_text()
             assert label.inner_text().strip() in status, status
