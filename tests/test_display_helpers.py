@@ -276,6 +276,7 @@ def test_an_untouched_stub_shows_no_verdict_in_the_book_but_does_in_a_kernel(mon
     stub = result("the posterior", ["your answer is None: did the cell forget to return a value?"])
     wrong = result("the posterior", ["your answer is None", "the evidence is off"])
     assert stub.unanswered and not wrong.unanswered and not result("x", []).unanswered
+    assert result("roles", ["the answer should be a dict; got NoneType."]).unanswered
     stub._ipython_display_()
     assert len(shown) == 1 and "Not yet:" in shown[0]["text/html"]      # a live kernel says what to fill in
     monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")

@@ -61,7 +61,7 @@ class CheckResult:
     @property
     def unanswered(self) -> bool:
         """True when every problem says that an answer is None: an exercise's stub, not yet filled in."""
-        return bool(self.problems) and all(re.search(r"\bNone\b", p) for p in self.problems)
+        return bool(self.problems) and all(re.search(r"\bNone(Type)?\b", p) for p in self.problems)
 
     def _repr_html_(self) -> str:
         """The verdict as a box that paints its own background and text colours.
