@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import lgssm as kalman
 from ..lgssm.model import LGSSMParams
-from .checker import CheckResult, compare_array, compare_bool, compare_scalar, result
+from .checker import CheckResult, as_bool, compare_array, compare_scalar, result
 
 __all__ = [
     "SmootherProblem", "SimilarityProblem",
@@ -195,9 +195,9 @@ def similarity(answer) -> CheckResult:
 
 def eigenvalues_invariant(answer) -> CheckResult:
     r"""Exercise (e): True or False, "EM on enough data recovers the true :math:`\mathbf A` itself, not just its eigenvalues"."""
-    problems = compare_bool(answer, False, "your answer")
-    if problems:
-        problems = ["not right: every S A S^{-1} (with C S^{-1}, S Sigma_x S^T, ...) gives the same distribution of "
-                    "y, so no amount of data can pick one; only similarity invariants such as the eigenvalues are "
-                    "determined."]
+    value, problems = as_bool(answer, "your answer")
+    if not problems and value is not False:
+        # A hint, not the argument: a wrong True gets a question to think about.
+        problems = ["not right: ask whether two different parameter settings could give exactly the same "
+                    "distribution of y (try a change of basis of the latent state)."]
     return result("identifiability of A", problems)
