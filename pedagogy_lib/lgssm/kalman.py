@@ -705,7 +705,9 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     (the roles of Eqs. 2.13-2.14): it factors only ``n x n`` matrices per step and precomputes
     :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` once, so it is the form to use when
     ``m >> n`` (the neural-decoder case of Section 2.2.2); a diagonal :math:`\boldsymbol\Sigma_{\hat y|\hat x}`
-    is inverted in :math:`O(m)`.
+    is inverted in :math:`O(m)`, and a dense one is factored once and used to whiten the whole
+    observation sequence (one triangular solve with ``T`` right-hand sides), so each step costs
+    :math:`O(nm)` either way.
 
     Parameters
     ----------
