@@ -23,6 +23,7 @@ What it does, each for a reason a browser test in ``tests/browser/`` checks:
 * **Solution toggles named after what they open** (``_static/accessible-site.js``).
 * **A bibliography screen readers accept.** See :func:`fix_bibliography_roles`.
 * **Unique element ids.** See :func:`unique_ids`.
+* **Hidden cells named by what they show.** See :func:`name_hidden_cells`.
 
 Everything is done on the page being written (``html-page-context``), so a fresh build, a
 build from the execution cache and an incremental build all give the same pages.
@@ -50,7 +51,7 @@ MATHJAX_PARTS = (
     "sre/mathmaps/nemeth.json",
 )
 #: Pages whose content is mostly wide tables: shown without the right-hand page contents.
-WIDE_PAGES = ("book/errata", "book/performance", "book/notation")
+WIDE_PAGES = ("book/errata", "book/performance", "book/notation", "book/equation_index")
 HERE = Path(__file__).resolve().parent
 STATIC = HERE.parent / "_static"
 
@@ -172,6 +173,20 @@ def unique_ids(body: str) -> str:
     return _ID.sub(rename, body)
 
 
+_SUMMARY_NAME = '<summary aria-label="Toggle hidden content">'
+
+
+def name_hidden_cells(body: str) -> str:
+    """A collapsed cell's ``<summary>`` is named by what it shows ("Show code cell source").
+
+    myst-nb (1.x) gives the disclosure of a hidden input or output the fixed name "Toggle hidden
+    content" while it shows "Show code cell source", so its name does not contain its visible
+    text (WCAG 2.5.3, axe ``label-content-name-mismatch``). Without the ``aria-label`` the name
+    is the visible text.
+    """
+    return body.replace(_SUMMARY_NAME, "<summary>")
+
+
 def _drop_unused_scripts(scripts: list) -> None:
     """Remove from ``scripts`` (Sphinx's per-page list, restored after the page) what no page uses."""
     seen = set()
@@ -180,7 +195,9 @@ def _drop_unused_scripts(scripts: list) -> None:
         text = f"{getattr(js, 'filename', '') or ''} {getattr(js, 'attributes', {}).get('body', '')}"
         if any(marker in text for marker in UNUSED_SCRIPTS):
             continue
-        key = (getattr(js, "filename", None), tuple(sorted(getattr(js, "attributes", {}).items())))
+        # the same inline script can be registered twice, once with filename None and once with
+        # "" (sphinx-togglebutton's selector is): one copy is enough
+        key = (getattr(js, "filename", None) or "", tuple(sorted(getattr(js, "attributes", {}).items())))
         if key in seen:
             continue
         seen.add(key)
@@ -192,7 +209,7 @@ def _on_page_context(app, pagename, templatename, context, doctree):
     if app.builder.format != "html":
         return
     if isinstance(context.get("body"), str):
-        context["body"] = unique_ids(fix_bibliography_roles(context["body"]))
+        context["body"] = unique_ids(name_hidden_cells(fix_bibliography_roles(context["body"])))
     if isinstance(context.get("script_files"), list):
         _drop_unused_scripts(context["script_files"])
     toctree = context.get("generate_toctree_html")

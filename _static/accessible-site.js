@@ -11,7 +11,9 @@
    Scrollable blocks revealed later get a tab stop. pydata-sphinx-theme makes each scrollable
    code block, table or output focusable when the page loads, so a keyboard user can scroll it
    (WCAG 2.1.1); a block inside a collapsed solution is not scrollable yet at that moment and was
-   left without one. Opening a toggle (or any later resize) gives it one here. */
+   left without one. Opening a toggle (or any later resize) gives it one here. The same holds
+   for a display formula wider than the column (MathJax's own tab stops on every formula are
+   switched off, see _ext/accessible_site.py). */
 (function () {
   "use strict";
   function nameToggles() {
@@ -27,7 +29,8 @@
   }
   function focusableScrollers() {
     document.querySelectorAll(".bd-article pre, .bd-article .pst-scrollable-table-container, " +
-                              ".bd-article .cell_output .output").forEach(function (el) {
+                              ".bd-article .cell_output .output, " +
+                              ".bd-article mjx-container[display='true']").forEach(function (el) {
       if (!el.hasAttribute("tabindex") && el.scrollWidth > el.clientWidth + 1 &&
           el.getClientRects().length > 0) {
         el.setAttribute("tabindex", "0");
@@ -42,5 +45,13 @@
   } else {
     setTimeout(nameToggles, 0);
   }
-  window.addEventListener("load", function () { nameToggles(); focusableScrollers(); });
+  window.addEventListener("load", function () {
+    nameToggles();
+    focusableScrollers();
+    // a display formula too wide for the column scrolls: once MathJax has typeset the page,
+    // such a formula (and only such a one) gets a tab stop so it can be scrolled by keyboard
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+      MathJax.startup.promise.then(focusableScrollers);
+    }
+  });
 })();
