@@ -240,9 +240,20 @@ def _is_symmetric(S: np.ndarray, rtol: float = SYM_RTOL) -> bool:
 
 
 def _scaled_min_eig(S: np.ndarray, L: np.ndarray) -> np.ndarray:
-    """Smallest eigenvalue of ``S`` scaled to unit diagonal (the diagonal is positive once ``L`` exists)."""
+    """Smallest eigenvalue of ``S`` scaled to unit diagonal (the diagonal is positive once ``L`` exists),
+    or a lower bound on it that already clears :func:`spd_tolerance`.
+
+    The bound is Gershgorin's, ``1 - max_i sum_{j != i} |C_ij|`` for the unit-diagonal ``C``: it costs
+    one pass over the matrix and settles the common covariances (diagonal, or diagonally dominant
+    after scaling) without an eigenvalue decomposition; only when it is inconclusive is the
+    smallest eigenvalue computed.
+    """
     d = 1.0 / np.sqrt(np.diagonal(S, axis1=-2, axis2=-1))
     C = S * d[..., :, None] * d[..., None, :]
+    off = np.sum(np.abs(C), axis=-1) - np.abs(np.diagonal(C, axis1=-2, axis2=-1))
+    bound = 1.0 - np.max(off, axis=-1)
+    if np.all(bound > spd_tolerance(S.shape[-1])):
+        return bound
     return np.linalg.eigvalsh(0.5 * (C + np.swapaxes(C, -1, -2)))[..., 0]
 
 
