@@ -434,3 +434,145 @@ def test_smoother_needs_the_filter_at_every_step_not_only_the_last():
     moved = rts_smoother(params.A, filt._replace(mu_filt=bumped))
     assert np.array_equal(moved.mu_smooth[3:], base.mu_smooth[3:])
     assert np.abs(moved.mu_smooth[2] - base.mu_smooth[2]).max() > 0.1
+
+
+# ---------------------------------------------------------------- nearly exact observations: a 50-digit oracle
+
+def _mp_kalman(params, y, dps=50):
+    """Filter and RTS smoother recursions in ``dps``-digit arithmetic (mpmath), on the float64 inputs
+    converted exactly; returns float64 (mu_filt, Upsilon_filt, mu_smooth, Upsilon_smooth, log evidence).
+
+    At 50 digits the textbook subtractive updates lose nothing that matters in float64, so this is
+    the exact answer for the given inputs to well beyond double precision."""
+    from mpmath import mp
+    with mp.workdps(dps):
+        M = lambda X: mp.matrix(np.atleast_2d(X).tolist())             # noqa: E731
+        mu1, S1, A, a, Sx, C, c, R = (M(v) for v in (params.mu1[:, None], params.Sigma1, params.A, params.a[:, None],
+                                                     params.Sigma_x, params.C, params.c[:, None], params.Sigma_y_x))
+        T, m = y.shape
+        mu_p, P_p, mu_f, P_f = [], [], [], []
+        ll = mp.mpf(0)
+        mu, P = mu1, S1
+        for t in range(T):
+            if t:
+                mu, P = A * mu_f[-1] + a, A * P_f[-1] * A.T + Sx
+            mu_p.append(mu)
+            P_p.append(P)
+            S = C * P * C.T + R
+            S_inv = S ** -1
+            K = P * C.T * S_inv
+            r = M(y[t][:, None]) - C * mu - c
+            mu_f.append(mu + K * r)
+            P_f.append(P - K * S * K.T)
+            ll += -(r.T * S_inv * r)[0] / 2 - mp.log(mp.det(S)) / 2 - m * mp.log(2 * mp.pi) / 2
+        mu_s, P_s = list(mu_f), list(P_f)
+        for t in range(T - 2, -1, -1):
+            J = P_f[t] * A.T * P_p[t + 1] ** -1
+            mu_s[t] = mu_f[t] + J * (mu_s[t + 1] - mu_p[t + 1])
+            P_s[t] = P_f[t] + J * (P_s[t + 1] - P_p[t + 1]) * J.T
+        vec = lambda L: np.array([[float(v) for v in X] for X in L])   # noqa: E731
+        mat = lambda L: np.array([[[float(X[i, j]) for j in range(X.cols)] for i in range(X.rows)] for X in L])  # noqa: E731
+        return vec(mu_f), mat(P_f), vec(mu_s), mat(P_s), float(ll)
+
+
+def _precise_problem(m, noise, n=3, T=60, seed=0):
+    """Unit-scale states observed through a random C with observation noise ``noise * I`` (issue cases)."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n))
+    A *= 0.9 / np.max(np.abs(np.linalg.eigvals(A)))
+    C = rng.standard_normal((m, n))
+    params = LGSSMParams(np.zeros(n), np.eye(n), A, None, np.zeros(n), np.eye(n), C, np.zeros(m), noise * np.eye(m))
+    x, y = rng.standard_normal(n), np.empty((T, m))
+    for t in range(T):
+        y[t] = C @ x + np.sqrt(noise) * rng.standard_normal(m)
+        x = A @ x + rng.standard_normal(n)
+    return params, y
+
+
+EPS = np.finfo(float).eps
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("form", ["covariance", "auto"])
+@pytest.mark.parametrize("noise", [1e-4, 1e-8, 1e-12, 1e-16])
+@pytest.mark.parametrize("m", [2, 5])
+def test_nearly_exact_observations_match_a_50_digit_oracle_or_raise_a_clear_error(m, noise, form, backend):
+    params, y = _precise_problem(m, noise)
+    C, R = params.C, params.Sigma_y_x
+    # m > n with noise 1e-16: the innovation covariance has eigenvalues 1e-16 next to O(1) ones, singular
+    # in float64 (the covariance form cannot factor it), and "auto" keeps the covariance form here (m <= 2n)
+    if m == 5 and noise == 1e-16:
+        with pytest.raises(ValueError, match=r"failed at time step t = 0 .*innovation covariance C Upsilon_pred\[t\] "
+                                             r"C\^T \+ Sigma_y_x lost positive definiteness to rounding"):
+            kalman_smoother(params, y, form=form, backend=backend)
+        return
+    res = kalman_smoother(params, y, form=form, backend=backend)
+    mu_f, P_f, mu_s, P_s, ll = _mp_kalman(params, y)
+    # Conditioning: the largest condition number of an innovation covariance C Upsilon_pred C^T + Sigma_y_x
+    # (small when m < n even at noise 1e-16: the Joseph update then keeps every digit; about 1 / noise when m > n).
+    lam = np.linalg.eigvalsh(C @ res.Upsilon_pred @ C.T + R)
+    kappa = float(np.max(lam[:, -1] / lam[:, 0]))
+    T = y.shape[0]
+    for name, got in zip(res._fields, res):
+        assert np.all(np.isfinite(got)), name
+    # means: error grows like eps sqrt(kappa) (the whitened innovation); 50x margin
+    scale = 1.0 + np.abs(mu_s).max()
+    np.testing.assert_allclose(res.mu_filt, mu_f, rtol=0, atol=50 * EPS * np.sqrt(kappa) * scale)
+    np.testing.assert_allclose(res.mu_smooth, mu_s, rtol=0, atol=50 * EPS * np.sqrt(kappa) * scale)
+    # covariances: near the oracle, symmetric, and positive semidefinite to rounding
+    for got, want in ((res.Upsilon_filt, P_f), (res.Upsilon_smooth, P_s)):
+        big = np.abs(want).max()
+        np.testing.assert_allclose(got, want, rtol=0, atol=10 * EPS * kappa * big)
+        assert np.array_equal(got, np.swapaxes(got, 1, 2))
+        assert np.linalg.eigvalsh(got).min() >= -10 * EPS * got.shape[1] * big
+    # log evidence: each of the T factors carries a log|S| and a quadratic form, each good to about eps kappa
+    assert abs(res.log_evidence - ll) <= 1e-12 * abs(ll) + 10 * np.sqrt(T) * EPS * kappa
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_information_form_refuses_when_its_precision_sum_is_swamped(backend):
+    """m < n with noise 1e-16: Upsilon_pred^{-1} + C^T Sigma_y_x^{-1} C loses the unobserved direction."""
+    params, y = _precise_problem(2, 1e-16)
+    with pytest.raises(ValueError, match=r"information-form matrix .* lost positive definiteness.*"
+                                         r'Use form="covariance" or a larger observation noise'):
+        kalman_filter(params, y, form="information", backend=backend)
+
+
+@pytest.mark.parametrize("noise, expected", [(1e-4, "information"), (1e-12, "covariance")])
+def test_auto_form_weighs_the_digits_the_information_form_would_lose(noise, expected):
+    from pedagogy_lib.lgssm.kalman import AUTO_MAX_DIGITS_LOST_RATIO, _resolve_form
+    params, y = _precise_problem(8, noise)                   # m = 8 > 2 n: the information form is the cheap one
+    G = params.C.T @ np.linalg.solve(params.Sigma_y_x, params.C)
+    ratio = np.linalg.eigvalsh(G)[-1] * 1.0                  # state scale 1 (Sigma_x = Sigma1 = I)
+    assert (ratio <= AUTO_MAX_DIGITS_LOST_RATIO) == (expected == "information")
+    assert _resolve_form("auto", params) == expected
+    res = kalman_filter(params, y)
+    assert np.all(np.isfinite(res.mu_filt)) and np.isfinite(res.log_evidence)
+
+
+def test_rts_smoother_validates_the_filter_result_it_is_given():
+    params, y, u = _good()
+    filt = kalman_filter(params, y, u)
+    with pytest.raises(ValueError, match=r"filt.Upsilon_pred\[1\] is not symmetric positive definite"):
+        bad = filt.Upsilon_pred.copy()
+        bad[1] *= -1.0
+        rts_smoother(params.A, filt._replace(Upsilon_pred=bad))
+    with pytest.raises(ValueError, match=r"filt.Upsilon_filt\[2\] must be symmetric positive semidefinite"):
+        bad = filt.Upsilon_filt.copy()
+        bad[2] = -bad[2]
+        rts_smoother(params.A, filt._replace(Upsilon_filt=bad))
+    with pytest.raises(ValueError, match=r"filt.Upsilon_filt\[0\] is not symmetric"):
+        bad = filt.Upsilon_filt.copy()
+        bad[0, 0, 1] += 1.0
+        rts_smoother(params.A, filt._replace(Upsilon_filt=bad))
+    with pytest.raises(ValueError, match=r"filt.mu_filt must be finite"):
+        rts_smoother(params.A, filt._replace(mu_filt=filt.mu_filt * np.nan))
+    with pytest.raises(ValueError, match=r"filt.log_p_y must have shape \(T,\) = \(4,\)"):
+        rts_smoother(params.A, filt._replace(log_p_y=filt.log_p_y[:2]))
+    # lists in, arrays out (the result's fields are arrays whatever the filter result held)
+    listed = KalmanFilterResult(*(f.tolist() if isinstance(f, np.ndarray) else f for f in filt))
+    for backend in BACKENDS:
+        out = rts_smoother(params.A.tolist(), listed, backend=backend)
+        for name in ("mu_pred", "Upsilon_pred", "mu_filt", "Upsilon_filt", "K", "log_p_y", "mu_smooth"):
+            assert isinstance(getattr(out, name), np.ndarray), name
+        np.testing.assert_allclose(out.mu_smooth, rts_smoother(params.A, filt, backend=backend).mu_smooth, rtol=1e-12)

@@ -22,7 +22,9 @@ Section 2.1.2 (:func:`pedagogy_lib.gaussian.marginalize` and
   ``J[t]``, ``mu_filt[t] - J[t] mu_pred[t+1]``, :math:`\boldsymbol\Upsilon_{t|t+1,T}` (Eq. 2.54), and
   the cross-covariance block of Eq. 2.19 is Eq. 2.55.
 
-The NumPy reference implementation (``backend="numpy"``) literally calls those two functions; the
+The NumPy reference implementation (``backend="numpy"``) calls BAYES-INVERT for the measurement
+update and writes the two MARGINALIZE steps out (one line each: that function insists on a positive
+definite source, and a filter covariance may be singular to working precision); the
 numba kernels (``backend="numba"``, the default) do the same algebra with explicit loops. One
 difference in bookkeeping: :func:`kalman_smoother`'s kernel computes the gains ``J[t]`` during the
 forward pass, when ``A Upsilon_filt[t]`` and the factor of ``Upsilon_pred[t+1]`` are at hand (the
@@ -32,7 +34,28 @@ filter result, computes them in a separate pass from ``A`` and the filter output
 Measurement update forms (``form=``): ``"covariance"`` factors the ``m x m`` innovation covariance
 (Eq. 2.47); ``"information"`` adds precisions (Eqs. 2.13-2.14 roles) and factors only ``n x n``
 matrices, with :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` computed once;
-``"auto"`` picks the information form when ``m > 2 n``.
+``"auto"`` picks the information form when ``m > 2 n`` *and* the observations are not too precise
+for it (the rule below).
+
+Precision and nearly exact observations. The subtraction of Eq. 2.47,
+:math:`\boldsymbol\Upsilon_{t|t-1}-\mathbf K_t\boldsymbol\Sigma_{\hat y}\mathbf K_t^T`, loses about
+:math:`\log_{10}(\mathrm{tr}\,\boldsymbol\Sigma_{\hat y}/\lambda_{\min}(\boldsymbol\Sigma_{\hat y|\hat x}))`
+digits and can round into an indefinite matrix when the observation noise is tiny. When that ratio
+exceeds ``1e6`` (``_JOSEPH_RATIO``) the covariance form uses the Joseph form instead,
+:math:`(\mathbf I-\mathbf K\mathbf C)\boldsymbol\Upsilon_{t|t-1}(\mathbf I-\mathbf K\mathbf C)^T
++ \mathbf K\boldsymbol\Sigma_{\hat y|\hat x}\mathbf K^T`, equal in exact arithmetic and a sum of
+positive semidefinite terms (below the threshold the cheaper subtraction keeps ten digits or more). The information form adds the prior precision to
+:math:`\mathbf G = \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`; when the largest
+eigenvalue of ``G`` times the state scale is ``10^k``, about ``k`` of the 16 digits of the prior
+precision are lost in that sum (directions that ``C`` does not observe keep only the rest), and its
+log evidence, a difference of two terms of size ``10^k``, loses as many. ``form="auto"`` therefore
+uses the information form only when ``lambda_max(G) * s <= AUTO_MAX_DIGITS_LOST_RATIO`` (``1e8``),
+with ``s`` the largest eigenvalue of :math:`\boldsymbol\Sigma_{\hat x}` and
+:math:`\boldsymbol\Sigma_1` (a lower bound on the scale of every predicted covariance). Where a
+factorization meets a pivot at rounding level (for example an innovation covariance
+:math:`\mathbf C\boldsymbol\Upsilon_{t|t-1}\mathbf C^T + \boldsymbol\Sigma_{\hat y|\hat x}` with
+``m > n`` and a noise ``1e-16`` times the state scale, which is singular in float64), the filter raises
+a ``ValueError`` naming the step and the matrix, never returns NaN.
 
 Time indexing (stated once): code is 0-based and **row t is the book's t + 1**. ``y[t]`` is
 :math:`\mathbf y_{t+1}`; ``mu_pred[0]`` is the prior mean :math:`\bar{\mathbf x}_{1|0} = \boldsymbol\mu_1`;
@@ -58,9 +81,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ..core.checks import as_array, check_backend, check_choice, check_shape
+from ..core.checks import as_array, check_backend, check_choice, check_psd, check_shape, check_spd
 from ..core.jit import njit, njit_inline
-from ..gaussian.blocks import bayes_invert, marginalize
+from ..gaussian.blocks import bayes_invert
 from ..core.linalg import TAU, chol_solve, symmetrize
 from .model import LGSSMParams, check_params, check_u, check_y
 
@@ -75,9 +98,21 @@ __all__ = [
 FORMS = ("auto", "covariance", "information")
 #: ``form="auto"`` uses the information form when ``m > INFORMATION_RATIO * n``.
 INFORMATION_RATIO = 2
+#: ... and only when ``lambda_max(C^T Sigma_y_x^{-1} C)`` times the state scale is at most this (see above).
+AUTO_MAX_DIGITS_LOST_RATIO = 1e8
 #: Matrix products with at least this many multiply-adds go to BLAS (``np.dot``) inside the kernels;
 #: smaller ones use explicit loops, which avoid the call overhead.
 _BLAS_MIN_WORK = 4096
+#: The kernels' Cholesky factorizations fail (and the wrappers raise a ``ValueError``) when a squared
+#: pivot is at most ``_PIVOT_ULPS * n * eps`` times its diagonal entry: the same margin as
+#: :func:`pedagogy_lib.core.checks.check_spd` (``SPD_ULPS``).
+_PIVOT_ULPS = 100.0
+_EPS = float(np.finfo(np.float64).eps)
+#: The covariance form switches to the Joseph update when tr(Sigma_y) > _JOSEPH_RATIO * lambda_min(Sigma_y_x),
+#: i.e. when the subtractive update would lose more than about six digits.
+_JOSEPH_RATIO = 1e6
+#: Failure codes returned by the kernels (with the time step): which factorization lost definiteness.
+_FAIL_PRED, _FAIL_INNOVATION, _FAIL_INFO = 0, 1, 2
 
 
 class KalmanFilterResult(NamedTuple):
@@ -146,11 +181,19 @@ class KalmanSmootherResult(NamedTuple):
 # Validation (once, at the boundary)
 # ------------------------------------------------------------------------------------------------
 
-def _resolve_form(form: str, n: int, m: int) -> str:
+def _resolve_form(form: str, p: LGSSMParams) -> str:
+    """The measurement-update form; ``"auto"`` weighs the cost (``m > 2 n``) and the precision lost."""
     check_choice(form, "form", FORMS)
-    if form == "auto":
-        return "information" if m > INFORMATION_RATIO * n else "covariance"
-    return form
+    n, m = p.mu1.shape[0], p.c.shape[0]
+    if form != "auto":
+        return form
+    if m <= INFORMATION_RATIO * n:
+        return "covariance"
+    L_R = np.linalg.cholesky(p.Sigma_y_x)                    # validated positive definite
+    W = solve_triangular(L_R, p.C, lower=True, check_finite=False)
+    lam_G = float(np.linalg.eigvalsh(symmetrize(W.T @ W))[-1])       # lambda_max(C^T Sigma_y_x^{-1} C)
+    scale = max(float(np.linalg.eigvalsh(p.Sigma_x)[-1]), float(np.linalg.eigvalsh(p.Sigma1)[-1]))
+    return "information" if lam_G * scale <= AUTO_MAX_DIGITS_LOST_RATIO else "covariance"
 
 
 def _information_precompute(C, c, Sigma_y_x, y):
@@ -208,21 +251,46 @@ def _kalman_filter_numpy(mu1, Sigma1, A, B, u, a, Sigma_x, C, c, Sigma_y_x, y, o
     K = np.zeros((T, n, m))
     log_p_y = np.zeros(T)
     mu_pred[0], Upsilon_pred[0] = mu1, Sigma1                       # Eq. 2.49: x_{1|0} = mu_1, Upsilon_{1|0} = Sigma_1
+    lam_min_R = np.linalg.eigvalsh(Sigma_y_x)[0]
     for t in range(T):
         if t > 0:
             # TIME UPDATE (Eq. 2.48) = MARGINALIZE(filter at t-1, transition): the Eq. 2.26 roles are
             # source N(mu_filt, Upsilon_filt), "emission" matrix A, offset B u + a, noise Sigma_x.
-            offset = B @ u[t - 1] + a
-            mu_pred[t], Upsilon_pred[t] = marginalize(mu_filt[t - 1], Upsilon_filt[t - 1], A, offset, Sigma_x)
+            # (Written out rather than calling marginalize, which requires a positive definite source:
+            # a filter covariance may be singular to working precision when observations are nearly exact.)
+            mu_pred[t] = A @ mu_filt[t - 1] + B @ u[t - 1] + a
+            Upsilon_pred[t] = symmetrize(A @ Upsilon_filt[t - 1] @ A.T + Sigma_x)
         if not observed[t]:                                          # missing y_t: nothing to condition on
             mu_filt[t], Upsilon_filt[t] = mu_pred[t], Upsilon_pred[t]
             continue
         # MEASUREMENT UPDATE (Eq. 2.47) = BAYES-INVERT(prediction, emission): Eq. 2.27 (covariance form)
         # or Eqs. 2.13-2.14 (information form) with source N(mu_pred, Upsilon_pred). Its normalizer is
         # the marginal of y_t in the same fragment, log p(y_t | y_1..y_{t-1}), a factor of Eq. 2.40.
-        post = bayes_invert(mu_pred[t], Upsilon_pred[t], C, c, Sigma_y_x, y[t], form=form)
-        mu_filt[t], Upsilon_filt[t], K[t], log_p_y[t] = post.mu, post.Sigma, post.gain, post.log_evidence
+        # A factorization that meets a rounding-level pivot is reported as the kernel reports it.
+        if form == "covariance" and not _pivots_ok(symmetrize(C @ Upsilon_pred[t] @ C.T + Sigma_y_x)):
+            raise _definiteness_error(t, _FAIL_INNOVATION, form)
+        try:
+            post = bayes_invert(mu_pred[t], Upsilon_pred[t], C, c, Sigma_y_x, y[t], form=form)
+        except (ValueError, np.linalg.LinAlgError):
+            raise _definiteness_error(t, _FAIL_INNOVATION if form == "covariance" else _FAIL_INFO, form) from None
+        mu_filt[t], K[t], log_p_y[t] = post.mu, post.gain, post.log_evidence
+        if form == "covariance" and np.trace(post.Sigma_y) > _JOSEPH_RATIO * lam_min_R:
+            # Joseph form of Eq. 2.47's covariance: (I - K C) Upsilon_pred (I - K C)^T + K Sigma_y|x K^T,
+            # a sum of positive semidefinite terms (the kernel's comment says why and when)
+            I_KC = np.eye(n) - post.gain @ C
+            Upsilon_filt[t] = symmetrize(I_KC @ Upsilon_pred[t] @ I_KC.T + post.gain @ Sigma_y_x @ post.gain.T)
+        else:
+            Upsilon_filt[t] = post.Sigma
     return mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y
+
+
+def _pivots_ok(S) -> bool:
+    """NumPy twin of the kernels' pivot test in ``_chol_upper``: is ``S`` positive definite to working precision?"""
+    try:
+        L = np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.diag(L) ** 2 > _PIVOT_ULPS * S.shape[0] * _EPS * np.diag(S)))
 
 
 def _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt):
@@ -249,8 +317,9 @@ def _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt):
         # are source N(mu_smooth[t+1], Upsilon_smooth[t+1]), matrix J_t, offset mu_filt - J_t mu_pred[t+1],
         # noise Upsilon_{t|t+1,T}.
         offset_back = mu_filt[t] - J[t] @ mu_pred[t + 1]
-        mu_smooth[t], Upsilon_smooth[t] = marginalize(mu_smooth[t + 1], Upsilon_smooth[t + 1], J[t],
-                                                      offset_back, Upsilon_future)
+        # (written out, as the time update: Upsilon_future may be singular to working precision)
+        mu_smooth[t] = J[t] @ mu_smooth[t + 1] + offset_back
+        Upsilon_smooth[t] = symmetrize(J[t] @ Upsilon_smooth[t + 1] @ J[t].T + Upsilon_future)
         # CROSS-COVARIANCE (Eq. 2.55) = the Eq. 2.19 block "Sigma_x C^T" of the same fragment.
         Upsilon_cross[t] = Upsilon_smooth[t + 1] @ J[t].T
     return mu_smooth, Upsilon_smooth, J, Upsilon_cross
@@ -273,12 +342,16 @@ def _dot_blas(X, Y, out):
 
 @njit
 def _chol_lapack(S, U):
-    """U = upper Cholesky factor of S by LAPACK (out of line, as :func:`_dot_blas`)."""
-    L = np.linalg.cholesky(S)
+    """U = upper Cholesky factor of S by LAPACK (out of line, as :func:`_dot_blas`); False on failure."""
+    try:
+        L = np.linalg.cholesky(S)
+    except Exception:                    # LAPACK found a non-positive pivot
+        return False
     n = S.shape[0]
     for i in range(n):
         for j in range(n):
             U[i, j] = L[j, i]
+    return True
 
 
 @njit_inline
@@ -336,19 +409,36 @@ def _mtm(Z, out):
 
 @njit_inline
 def _chol_upper(S, U):
-    """Upper Cholesky factor U (U^T U = S), written into U.
+    """Upper Cholesky factor U (U^T U = S), written into U; returns False when S is not positive
+    definite to working precision.
 
-    Small matrices: right-looking row updates. Large ones: LAPACK (``np.linalg.cholesky``), transposed.
+    A pivot ``U[k, k]^2`` at or below ``_PIVOT_ULPS * n * eps * S[k, k]`` (or NaN) is a failure: the
+    squared pivot is the variance of coordinate ``k`` given the earlier ones, and a value that small
+    relative to the variance itself is rounding noise (the same scaled test as
+    :func:`pedagogy_lib.core.checks.check_spd`, which bounds the smallest eigenvalue of the
+    unit-diagonal scaling from above by the smallest such ratio). Small matrices: right-looking row
+    updates. Large ones: LAPACK (``np.linalg.cholesky``), transposed, then the same pivot test.
     """
     n = S.shape[0]
+    tol = _PIVOT_ULPS * n * _EPS
     if n * n * n >= 3 * _BLAS_MIN_WORK:
-        _chol_lapack(S, U)
-        return
+        for k in range(n):
+            if not S[k, k] > 0.0:
+                return False
+        if not _chol_lapack(S, U):
+            return False
+        for k in range(n):
+            if not U[k, k] * U[k, k] > tol * S[k, k]:
+                return False
+        return True
     for i in range(n):
         for j in range(n):
             U[i, j] = S[i, j] if j >= i else 0.0
     for k in range(n):
-        d = np.sqrt(U[k, k])
+        piv = U[k, k]
+        if not piv > tol * S[k, k]:                  # also catches NaN and a non-positive S[k, k]
+            return False
+        d = np.sqrt(piv)
         inv_d = 1.0 / d
         for j in range(k, n):
             U[k, j] *= inv_d
@@ -356,6 +446,7 @@ def _chol_upper(S, U):
             f = U[k, i]
             for j in range(i, n):
                 U[i, j] -= f * U[k, j]
+    return True
 
 
 @njit_inline
@@ -456,11 +547,18 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
     Vb = np.empty(n)
     w = np.empty(m)
     JT = np.empty((n, n))
+    IKC = np.empty((n, n))
+    KR = np.empty((n, m))
+    KT_Z = np.empty((m, n))
+    lam_min_R = 0.0
+    if not info:
+        lam_min_R = np.linalg.eigvalsh(Sigma_y_x)[0]               # once: the Joseph-form switch below
 
     mu_pred[0] = mu1                                                # Eq. 2.49
     Upsilon_pred[0] = Sigma1
     if info:
-        _chol_upper(Sigma1, U_P)
+        if not _chol_upper(Sigma1, U_P):
+            return 0, _FAIL_PRED
     for t in range(T):
         if t > 0:
             # TIME UPDATE (Eq. 2.48 = Eq. 2.26 roles): mu_pred = A mu_filt + B u + a;
@@ -479,7 +577,8 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
                     tmp_nn[i, j] += Sigma_x[i, j]
             _symmetrize_into(tmp_nn, Upsilon_pred[t])
             if want_J or info:
-                _chol_upper(Upsilon_pred[t], U_P)                  # Upsilon_pred = U_P^T U_P
+                if not _chol_upper(Upsilon_pred[t], U_P):           # Upsilon_pred = U_P^T U_P
+                    return t, _FAIL_PRED
             if want_J:
                 # FUTURE CONDITIONING gain (Eq. 2.53): J^T = Upsilon_pred^{-1} (A Upsilon_filt)
                 for i in range(n):
@@ -514,7 +613,8 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             for i in range(m):
                 for j in range(m):
                     S[i, j] += Sigma_y_x[i, j]
-            _chol_upper(S, U_S)                                     # Sigma_y = U_S^T U_S
+            if not _chol_upper(S, U_S):                             # Sigma_y = U_S^T U_S
+                return t, _FAIL_INNOVATION
             logdet_S = _chol_logdet(U_S)
             for i in range(m):
                 for j in range(n):
@@ -526,20 +626,55 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             quad = 0.0
             for i in range(m):
                 quad += w[i] * w[i]
-            _mtm(KT, tmp_nn)                                        # K Sigma_y K^T = Z^T Z
             Uf = Upsilon_filt[t]
             for i in range(n):
                 s = mu_pred[t, i]
                 for k in range(m):
                     s += KT[k, i] * w[k]                            # K r = Z^T w
                 mu_filt[t, i] = s
+            for i in range(m):
                 for j in range(n):
-                    Uf[i, j] = P[i, j] - tmp_nn[i, j]               # Upsilon_filt = Upsilon_pred - K Sigma_y K^T
-            _symmetrize_into(Uf, Uf)
+                    KT_Z[i, j] = KT[i, j]                           # keep Z for the subtractive update
             _solve_u(U_S, KT)                                       # K^T = Sigma_y^{-1} C Upsilon_pred
             for i in range(n):
                 for k in range(m):
                     K[t, i, k] = KT[k, i]
+            # Upsilon_filt = Upsilon_pred - K Sigma_y K^T (Eq. 2.47) loses about log10(tr Sigma_y /
+            # lambda_min(Sigma_y|x)) digits in its smallest eigenvalues, and can turn indefinite when that
+            # nears 16. Past _JOSEPH_RATIO use the Joseph form (I - K C) Upsilon_pred (I - K C)^T
+            # + K Sigma_y|x K^T instead: equal in exact arithmetic, but a sum of positive semidefinite terms.
+            tr_S = 0.0
+            for i in range(m):
+                tr_S += S[i, i]
+            if not tr_S > _JOSEPH_RATIO * lam_min_R:
+                _mtm(KT_Z, tmp_nn)                                  # K Sigma_y K^T = Z^T Z
+                for i in range(n):
+                    for j in range(n):
+                        Uf[i, j] = P[i, j] - tmp_nn[i, j]
+                _symmetrize_into(Uf, Uf)
+                log_p_y[t] = -0.5 * (quad + logdet_S + m * log_tau)
+                continue
+            for i in range(n):
+                for j in range(n):
+                    s = 1.0 if i == j else 0.0
+                    for k in range(m):
+                        s -= KT[k, i] * C[k, j]
+                    IKC[i, j] = s
+                for l in range(m):                                  # K Sigma_y|x
+                    s = 0.0
+                    for k in range(m):
+                        s += KT[k, i] * Sigma_y_x[k, l]
+                    KR[i, l] = s
+            _mm(IKC, P, AU)                                         # (I - K C) Upsilon_pred (AU is free here)
+            for i in range(n):                                      # upper triangle, mirrored: exactly symmetric
+                for j in range(i, n):
+                    s = 0.0
+                    for k in range(n):
+                        s += AU[i, k] * IKC[j, k]
+                    for l in range(m):
+                        s += KR[i, l] * KT[l, j]
+                    Uf[i, j] = s
+                    Uf[j, i] = s
             log_p_y[t] = -0.5 * (quad + logdet_S + m * log_tau)    # Eq. 2.18 with Eq. 2.40 roles
         else:
             # MEASUREMENT UPDATE, information form (Eqs. 2.13-2.14 roles): with Upsilon_pred = U_P^T U_P,
@@ -554,7 +689,8 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
                         s += UG[i, k] * U_P[j, k]
                     M[i, j] = s
             _symmetrize_into(M, M)
-            _chol_upper(M, U_M)
+            if not _chol_upper(M, U_M):
+                return t, _FAIL_INFO
             logdet_M = _chol_logdet(U_M)
             for i in range(n):
                 for j in range(n):
@@ -589,6 +725,7 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             # K = Upsilon_filt C^T Sigma_y|x^{-1}  (Eq. 2.15)
             _mm(Uf, CtRinv, K[t])
             log_p_y[t] = -0.5 * (quad + logdet_R + logdet_M + m * log_tau)
+    return -1, -1
 
 
 @njit
@@ -601,12 +738,14 @@ def _rts_gains_numba(A, Upsilon_pred, Upsilon_filt, J):
         # FUTURE CONDITIONING (Eq. 2.53): J_t = Upsilon_filt A^T Upsilon_pred[t+1]^{-1}, i.e.
         # J_t^T = Upsilon_pred[t+1]^{-1} (A Upsilon_filt), by two triangular solves
         _mm(A, Upsilon_filt[t], AU)
-        _chol_upper(Upsilon_pred[t + 1], U_P)
+        if not _chol_upper(Upsilon_pred[t + 1], U_P):
+            return t + 1
         _solve_ut(U_P, AU)
         _solve_u(U_P, AU)
         for i in range(n):
             for j in range(n):
                 J[t, i, j] = AU[j, i]
+    return -1
 
 
 @njit
@@ -668,10 +807,31 @@ def _run_filter(p, y, observed, u, form, backend, want_J=False):
     out = (np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n, m)),
            np.empty(T))
     J = np.empty((max(T - 1, 0) if want_J else 0, n, n))
-    _kalman_filter_numba(p.mu1, p.Sigma1, p.A, np.ascontiguousarray(p.A.T), p.B, u, p.a, p.Sigma_x,
-                         C, Ct, c, p.Sigma_y_x, y, observed, info,
-                         w_R, WC, CtRinv, G, logdet_R, want_J, *out, J)
+    t_fail, kind = _kalman_filter_numba(p.mu1, p.Sigma1, p.A, np.ascontiguousarray(p.A.T), p.B, u, p.a, p.Sigma_x,
+                                        C, Ct, c, p.Sigma_y_x, y, observed, info,
+                                        w_R, WC, CtRinv, G, logdet_R, want_J, *out, J)
+    if t_fail >= 0:
+        raise _definiteness_error(t_fail, kind, form)
     return out, (J if want_J else None)
+
+
+def _definiteness_error(t: int, kind: int, form: str) -> ValueError:
+    """The ``ValueError`` raised when a factorization inside the filter meets a non-positive pivot."""
+    what = {_FAIL_PRED: "the predicted covariance Upsilon_pred[t]",
+            _FAIL_INNOVATION: "the innovation covariance C Upsilon_pred[t] C^T + Sigma_y_x",
+            _FAIL_INFO: "the information-form matrix I + U G U^T (U^T U = Upsilon_pred[t], "
+                        "G = C^T Sigma_y_x^{-1} C)"}[kind]
+    if kind == _FAIL_INNOVATION:
+        advice = ("The observation noise Sigma_y_x is too small next to C Upsilon_pred[t] C^T for float64 "
+                  "(more observed than latent dimensions with nearly noiseless observations make this matrix "
+                  "nearly singular); use a larger Sigma_y_x")
+        if form == "covariance":
+            advice += ', or form="information" when C^T Sigma_y_x^{-1} C is well conditioned'
+    else:
+        advice = 'Use form="covariance" or a larger observation noise Sigma_y_x'
+    return ValueError(f"The Kalman filter failed at time step t = {t} (row {t} of y, the book's t = {t + 1}): "
+                      f"{what} lost positive definiteness to rounding (a Cholesky pivot at or below "
+                      f"{_PIVOT_ULPS:g} x n x machine epsilon of its diagonal entry). {advice}.")
 
 
 def _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J):
@@ -720,7 +880,12 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         Controls; row ``t`` is the book's :math:`\mathbf u_{t+1}` and drives the transition from row
         ``t`` to row ``t + 1``. Required when ``params.B`` has columns, else omit.
     form : {"auto", "covariance", "information"}
-        Measurement-update algebra; ``"auto"`` picks the information form when ``m > 2 n``.
+        Measurement-update algebra; ``"auto"`` picks the information form when ``m > 2 n`` and
+        :math:`\lambda_{\max}(\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C)` times the
+        largest eigenvalue of :math:`\boldsymbol\Sigma_{\hat x}` and :math:`\boldsymbol\Sigma_1` is at
+        most ``1e8``. Above that ratio (``10^k``) the information form loses about ``k`` digits of the
+        prior precision and of the log evidence (at ``1e12`` about five more than the covariance form,
+        which uses the Joseph update and keeps about ten); use it explicitly only when that is acceptable.
     backend : {"numba", "numpy"}
         The compiled kernel, or the readable reference built from :mod:`pedagogy_lib.gaussian`.
 
@@ -732,7 +897,9 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     ------
     ValueError
         For a wrong shape, a covariance that is not symmetric positive definite, a non-finite
-        parameter, an empty or partly-missing ``y``, or missing/unexpected controls.
+        parameter, an empty or partly-missing ``y``, or missing/unexpected controls; and when a
+        covariance inside the recursion loses positive definiteness to rounding (nearly exact
+        observations; the message names the step and the matrix) rather than returning NaN.
 
     Examples
     --------
@@ -746,7 +913,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     p, (n, m, n_u) = check_params(params)
     y, observed = check_y(y, m)
     u = check_u(u, y.shape[0], n_u)
-    form = _resolve_form(form, n, m)
+    form = _resolve_form(form, p)
     backend = check_backend(backend)
     out, _ = _run_filter(p, y, observed, u, form, backend)
     return KalmanFilterResult(*out, float(np.sum(out[5])))
@@ -766,6 +933,8 @@ def _check_filter_result(A, filt) -> tuple:
     Upsilon_pred = as_array(filt.Upsilon_pred, "filt.Upsilon_pred", shape=(T, n, n), dims="(T, n, n)")
     if T == 0:
         raise ValueError("filt must hold at least one time step (T >= 1); got T = 0.")
+    check_spd(Upsilon_pred, "filt.Upsilon_pred")             # the smoother factors every one of them
+    check_psd(Upsilon_filt, "filt.Upsilon_filt")
     return A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt
 
 
@@ -799,12 +968,17 @@ def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> Kalm
     backend = check_backend(backend)
     if backend == "numba":
         J = np.empty((max(mu_filt.shape[0] - 1, 0),) + A.shape)
-        _rts_gains_numba(A, Upsilon_pred, Upsilon_filt, J)
+        t_fail = _rts_gains_numba(A, Upsilon_pred, Upsilon_filt, J)
+        if t_fail >= 0:
+            raise _definiteness_error(t_fail, _FAIL_PRED, "covariance")
         smooth = _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J)
     else:
         smooth = _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt)
-    return KalmanSmootherResult(filt.mu_pred, filt.Upsilon_pred, filt.mu_filt, filt.Upsilon_filt, filt.K,
-                                filt.log_p_y, float(filt.log_evidence), *smooth)
+    # passed through unread (the backward pass needs no emission output), so only made arrays
+    K = as_array(filt.K, "filt.K", ndim=3, dims="(T, n, m)", finite=False)
+    log_p_y = as_array(filt.log_p_y, "filt.log_p_y", shape=(mu_filt.shape[0],), dims="(T,)", finite=False)
+    return KalmanSmootherResult(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y,
+                                float(filt.log_evidence), *smooth)
 
 
 def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
@@ -829,7 +1003,7 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
     p, (n, m, n_u) = check_params(params)
     y, observed = check_y(y, m)
     u = check_u(u, y.shape[0], n_u)
-    form = _resolve_form(form, n, m)
+    form = _resolve_form(form, p)
     backend = check_backend(backend)
     out, J = _run_filter(p, y, observed, u, form, backend, want_J=True)
     if backend == "numba":           # J was computed in the forward pass (it needs no future data)
