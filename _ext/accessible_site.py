@@ -94,7 +94,7 @@ def copy_mathjax(source: Path, outdir: Path) -> None:
 # --- markup fixes ---------------------------------------------------------------------------
 
 _TOGGLE = re.compile(
-    r'(<a class="reference internal" href="[^"]*">(?P<title>(?:(?!</a>).)*)</a>\s*<details(?: open="open")?>\s*'
+    r'(<a class="(?:current )?reference internal" href="[^"]*">(?P<title>(?:(?!</a>).)*)</a>\s*<details(?: open="open")?>\s*'
     r'<summary>)(\s*<span class="toctree-toggle" role="presentation">)',
     re.S,
 )

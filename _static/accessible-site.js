@@ -37,8 +37,11 @@
       }
     });
   }
-  document.addEventListener("click", function () { setTimeout(focusableScrollers, 50); });
-  document.addEventListener("toggle", function () { setTimeout(focusableScrollers, 50); }, true);
+  function soon() {   // after the toggle's own transition has laid the content out
+    [50, 400, 1200].forEach(function (ms) { setTimeout(focusableScrollers, ms); });
+  }
+  document.addEventListener("click", soon);
+  document.addEventListener("toggle", soon, true);
   window.addEventListener("resize", function () { setTimeout(focusableScrollers, 50); });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { setTimeout(nameToggles, 0); });

@@ -144,7 +144,7 @@ def test_axe_wcag21_aa_in_light_and_dark_mode(open_page, book_page, site_root, a
             runs.append(("solutions collapsed", run_axe(page, axe_source, colour_only=colour_only,
                                                         within=TOGGLES)))
             expand_solutions(page)
-            page.wait_for_timeout(300)
+            page.wait_for_timeout(1500)      # the toggles' transitions, then the scroll-region check
             runs.append(("solutions expanded", run_axe(page, axe_source, colour_only=colour_only)))
         else:
             runs.append(("no solutions", run_axe(page, axe_source, colour_only=colour_only)))
@@ -173,10 +173,13 @@ _FOCUS = f"""() => {{
     const r = el.getBoundingClientRect();
     let opacity = 1;
     for (let e = el; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
+    // a control is seen if it or something it holds (a chevron, an icon) has a size on screen
+    const sized = [el, ...el.querySelectorAll('*')].some(e => { const b = e.getBoundingClientRect();
+        return b.width > 0 && b.height > 0; });
     return {{tag: el.tagName, type: el.type || '', inPlayer: !!el.closest('{PLAYER}'),
              formula: !!el.closest('mjx-container, .math'), scrolls: el.scrollWidth > el.clientWidth + 1,
              name: (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40),
-             visible: el.getClientRects().length > 0 && r.width > 0 && r.height > 0 && opacity > 0.5}};
+             visible: sized && opacity > 0.5}};
 }}"""
 
 
