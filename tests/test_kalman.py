@@ -493,7 +493,7 @@ EPS = np.finfo(float).eps
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("form", ["covariance", "auto"])
+@pytest.mark.parametrize("form", ["covariance", "auto", "information"])
 @pytest.mark.parametrize("noise", [1e-4, 1e-8, 1e-12, 1e-16])
 @pytest.mark.parametrize("m", [2, 5])
 def test_nearly_exact_observations_match_a_50_digit_oracle_or_raise_a_clear_error(m, noise, form, backend):
@@ -501,53 +501,78 @@ def test_nearly_exact_observations_match_a_50_digit_oracle_or_raise_a_clear_erro
     C, R = params.C, params.Sigma_y_x
     # m > n with noise 1e-16: the innovation covariance has eigenvalues 1e-16 next to O(1) ones, singular
     # in float64 (the covariance form cannot factor it), and "auto" keeps the covariance form here (m <= 2n)
-    if m == 5 and noise == 1e-16:
+    if m == 5 and noise == 1e-16 and form != "information":
         with pytest.raises(ValueError, match=r"failed at time step t = 0 .*innovation covariance C Upsilon_pred\[t\] "
                                              r"C\^T \+ Sigma_y_x lost positive definiteness to rounding"):
             kalman_smoother(params, y, form=form, backend=backend)
         return
+    # m < n with noise <= 1e-12: the information form's precision sum is swamped in the observed directions
+    if m == 2 and noise <= 1e-12 and form == "information":
+        with pytest.raises(ValueError, match=r"failed at time step t = 0 .*information.form"):
+            kalman_smoother(params, y, form=form, backend=backend)
+        return
     res = kalman_smoother(params, y, form=form, backend=backend)
     mu_f, P_f, mu_s, P_s, ll = _mp_kalman(params, y)
-    # Conditioning: the largest condition number of an innovation covariance C Upsilon_pred C^T + Sigma_y_x
-    # (small when m < n even at noise 1e-16: the Joseph update then keeps every digit; about 1 / noise when m > n).
-    lam = np.linalg.eigvalsh(C @ res.Upsilon_pred @ C.T + R)
+    if form == "information":
+        # Conditioning: the information form's I + U G U^T (Upsilon_pred = U^T U, G = C^T Sigma_y_x^{-1} C)
+        M = np.eye(3) + np.einsum("tji,jk,tlk->til", np.linalg.cholesky(res.Upsilon_pred),
+                                  C.T @ np.linalg.solve(R, C), np.linalg.cholesky(res.Upsilon_pred))
+        lam = np.linalg.eigvalsh(M)
+    else:
+        # Conditioning: the largest condition number of an innovation covariance C Upsilon_pred C^T + Sigma_y_x
+        # (small when m < n even at noise 1e-16: the Joseph update then keeps every digit; ~1 / noise when m > n).
+        lam = np.linalg.eigvalsh(C @ res.Upsilon_pred @ C.T + R)
     kappa = float(np.max(lam[:, -1] / lam[:, 0]))
     T = y.shape[0]
     for name, got in zip(res._fields, res):
         assert np.all(np.isfinite(got)), name
-    # means: error grows like eps sqrt(kappa) (the whitened innovation); 50x margin
+    # means: error grows like eps sqrt(kappa) in the covariance form (the whitened innovation), like eps kappa
+    # in the information form (a solve with M); 50x margin
     scale = 1.0 + np.abs(mu_s).max()
-    np.testing.assert_allclose(res.mu_filt, mu_f, rtol=0, atol=50 * EPS * np.sqrt(kappa) * scale)
-    np.testing.assert_allclose(res.mu_smooth, mu_s, rtol=0, atol=50 * EPS * np.sqrt(kappa) * scale)
+    tol_mu = 50 * EPS * (kappa if form == "information" else np.sqrt(kappa)) * scale
+    np.testing.assert_allclose(res.mu_filt, mu_f, rtol=0, atol=tol_mu)
+    np.testing.assert_allclose(res.mu_smooth, mu_s, rtol=0, atol=tol_mu)
     # covariances: near the oracle, symmetric, and positive semidefinite to rounding
     for got, want in ((res.Upsilon_filt, P_f), (res.Upsilon_smooth, P_s)):
         big = np.abs(want).max()
         np.testing.assert_allclose(got, want, rtol=0, atol=10 * EPS * kappa * big)
         assert np.array_equal(got, np.swapaxes(got, 1, 2))
         assert np.linalg.eigvalsh(got).min() >= -10 * EPS * got.shape[1] * big
-    # log evidence: each of the T factors carries a log|S| and a quadratic form, each good to about eps kappa
-    assert abs(res.log_evidence - ll) <= 1e-12 * abs(ll) + 10 * np.sqrt(T) * EPS * kappa
+    # log evidence: each of the T factors carries a log-determinant and a quadratic form, each good to about
+    # eps kappa, and a residual y - C mu rounded to about eps |y| and weighed by Sigma_y_x^{-1/2}; the bound
+    # adds them up
+    resid = np.abs(y).max() / np.sqrt(np.linalg.eigvalsh(R)[0])
+    assert abs(res.log_evidence - ll) <= 1e-12 * abs(ll) + 10 * T * EPS * (kappa + resid)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_information_form_refuses_when_its_precision_sum_is_swamped(backend):
-    """m < n with noise 1e-16: Upsilon_pred^{-1} + C^T Sigma_y_x^{-1} C loses the unobserved direction."""
-    params, y = _precise_problem(2, 1e-16)
-    with pytest.raises(ValueError, match=r"information-form matrix .* lost positive definiteness.*"
-                                         r'Use form="covariance" or a larger observation noise'):
+@pytest.mark.parametrize("noise", [1e-12, 1e-16])
+def test_information_form_refuses_when_its_precision_sum_is_swamped(backend, noise):
+    """m < n: Upsilon_pred^{-1} + C^T Sigma_y_x^{-1} C is 1 / noise in two directions and O(1) in the third."""
+    params, y = _precise_problem(2, noise)
+    with pytest.raises(ValueError, match=r"failed at time step t = 0 .*information.form.*form=\"covariance\""):
         kalman_filter(params, y, form="information", backend=backend)
 
 
-@pytest.mark.parametrize("noise, expected", [(1e-4, "information"), (1e-12, "covariance")])
-def test_auto_form_weighs_the_digits_the_information_form_would_lose(noise, expected):
+@pytest.mark.parametrize("noise, rank, expected", [(1e-4, 2, "information"), (1e-10, 2, "covariance"),
+                                                   (1e-12, 3, "information")])
+def test_auto_form_weighs_the_digits_the_information_form_would_lose(noise, rank, expected):
     from pedagogy_lib.lgssm.kalman import AUTO_MAX_DIGITS_LOST_RATIO, _resolve_form
     params, y = _precise_problem(8, noise)                   # m = 8 > 2 n: the information form is the cheap one
-    G = params.C.T @ np.linalg.solve(params.Sigma_y_x, params.C)
-    ratio = np.linalg.eigvalsh(G)[-1] * 1.0                  # state scale 1 (Sigma_x = Sigma1 = I)
-    assert (ratio <= AUTO_MAX_DIGITS_LOST_RATIO) == (expected == "information")
+    rng = np.random.default_rng(3)
+    C = rng.standard_normal((8, rank)) @ rng.standard_normal((rank, 3))      # rank 2: one direction unobserved
+    params = params._replace(C=C)
+    _, y = sample_lgssm(params, 60, rng=rng)
+    lam_G = np.linalg.eigvalsh(C.T @ np.linalg.solve(params.Sigma_y_x, C))
+    # Sigma_x = Sigma1 = I: cond(I + G) = (1 + max lam_G) / (1 + min lam_G)
+    cond = (1 + lam_G[-1]) / (1 + max(lam_G[0], 0.0))
+    assert (cond <= AUTO_MAX_DIGITS_LOST_RATIO) == (expected == "information")
     assert _resolve_form("auto", params) == expected
-    res = kalman_filter(params, y)
+    res = kalman_smoother(params, y)
+    mu_f, _, _, _, ll = _mp_kalman(params, y[:10])
+    short = kalman_filter(params, y[:10])
     assert np.all(np.isfinite(res.mu_filt)) and np.isfinite(res.log_evidence)
+    assert abs(short.log_evidence - ll) <= 1e-6 * abs(ll)
 
 
 def test_rts_smoother_validates_the_filter_result_it_is_given():

@@ -44,18 +44,27 @@ digits and can round into an indefinite matrix when the observation noise is tin
 exceeds ``1e6`` (``_JOSEPH_RATIO``) the covariance form uses the Joseph form instead,
 :math:`(\mathbf I-\mathbf K\mathbf C)\boldsymbol\Upsilon_{t|t-1}(\mathbf I-\mathbf K\mathbf C)^T
 + \mathbf K\boldsymbol\Sigma_{\hat y|\hat x}\mathbf K^T`, equal in exact arithmetic and a sum of
-positive semidefinite terms (below the threshold the cheaper subtraction keeps ten digits or more). The information form adds the prior precision to
-:math:`\mathbf G = \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`; when the largest
-eigenvalue of ``G`` times the state scale is ``10^k``, about ``k`` of the 16 digits of the prior
-precision are lost in that sum (directions that ``C`` does not observe keep only the rest), and its
-log evidence, a difference of two terms of size ``10^k``, loses as many. ``form="auto"`` therefore
-uses the information form only when ``lambda_max(G) * s <= AUTO_MAX_DIGITS_LOST_RATIO`` (``1e8``),
-with ``s`` the largest eigenvalue of :math:`\boldsymbol\Sigma_{\hat x}` and
-:math:`\boldsymbol\Sigma_1` (a lower bound on the scale of every predicted covariance). Where a
-factorization meets a pivot at rounding level (for example an innovation covariance
+positive semidefinite terms (below the threshold the cheaper subtraction keeps ten
+digits or more).
+
+The information form adds the prior precision to
+:math:`\mathbf G = \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`. When the observations are
+precise in some directions of the state and silent in others (``G`` singular or nearly so, e.g. ``m < n``
+with a tiny noise), that sum is dominated by ``G`` where ``G`` is large and the prior's digits elsewhere are
+lost: with ``I + U G U^T`` (``U^T U = Upsilon_pred``) of condition number ``10^k`` the filter mean keeps
+about ``16 - k`` digits (at ``1e12``, four, where the covariance form keeps all of them). The kernels
+estimate that condition number at every step and raise a ``ValueError`` above ``1e10``. When every
+direction is observed precisely (``m > n``, ``G`` well conditioned) the information form is the accurate
+one: its log evidence uses the quadratic form as a sum of two squares (posterior residual and prior
+term), never Woodbury's difference of two terms of size ``1 / noise``, while the covariance form's
+innovation covariance is then nearly singular. ``form="auto"`` uses the information form when ``m > 2 n``
+and the estimate :func:`info_form_condition` of that condition number, from the eigenvalues of ``G`` and
+of :math:`\boldsymbol\Sigma_{\hat x}` and :math:`\boldsymbol\Sigma_1`, is at most
+``AUTO_MAX_DIGITS_LOST_RATIO`` (``1e8``); otherwise the covariance form. Where a factorization meets a
+pivot at rounding level (for example an innovation covariance
 :math:`\mathbf C\boldsymbol\Upsilon_{t|t-1}\mathbf C^T + \boldsymbol\Sigma_{\hat y|\hat x}` with
-``m > n`` and a noise ``1e-16`` times the state scale, which is singular in float64), the filter raises
-a ``ValueError`` naming the step and the matrix, never returns NaN.
+``m > n`` and a noise ``1e-16`` times the state scale, singular in float64), the filter raises
+a ``ValueError`` naming the step and the matrix; it never returns NaN.
 
 Time indexing (stated once): code is 0-based and **row t is the book's t + 1**. ``y[t]`` is
 :math:`\mathbf y_{t+1}`; ``mu_pred[0]`` is the prior mean :math:`\bar{\mathbf x}_{1|0} = \boldsymbol\mu_1`;
@@ -112,7 +121,10 @@ _EPS = float(np.finfo(np.float64).eps)
 #: i.e. when the subtractive update would lose more than about six digits.
 _JOSEPH_RATIO = 1e6
 #: Failure codes returned by the kernels (with the time step): which factorization lost definiteness.
-_FAIL_PRED, _FAIL_INNOVATION, _FAIL_INFO = 0, 1, 2
+_FAIL_PRED, _FAIL_INNOVATION, _FAIL_INFO, _FAIL_INFO_COND = 0, 1, 2, 3
+#: The information form refuses a step whose M = I + U_P G U_P^T has a condition number (estimated from its
+#: Cholesky factor's diagonal) above this: the filter mean would keep fewer than about six digits.
+_INFO_MAX_COND = 1e10
 
 
 class KalmanFilterResult(NamedTuple):
@@ -191,9 +203,23 @@ def _resolve_form(form: str, p: LGSSMParams) -> str:
         return "covariance"
     L_R = np.linalg.cholesky(p.Sigma_y_x)                    # validated positive definite
     W = solve_triangular(L_R, p.C, lower=True, check_finite=False)
-    lam_G = float(np.linalg.eigvalsh(symmetrize(W.T @ W))[-1])       # lambda_max(C^T Sigma_y_x^{-1} C)
-    scale = max(float(np.linalg.eigvalsh(p.Sigma_x)[-1]), float(np.linalg.eigvalsh(p.Sigma1)[-1]))
-    return "information" if lam_G * scale <= AUTO_MAX_DIGITS_LOST_RATIO else "covariance"
+    lam_G = np.linalg.eigvalsh(symmetrize(W.T @ W))           # eigenvalues of C^T Sigma_y_x^{-1} C
+    lam_prior = np.concatenate([np.linalg.eigvalsh(p.Sigma_x), np.linalg.eigvalsh(p.Sigma1)])
+    return "information" if info_form_condition(lam_G, lam_prior) <= AUTO_MAX_DIGITS_LOST_RATIO else "covariance"
+
+
+def info_form_condition(lam_G, lam_prior) -> float:
+    r"""Estimated condition number of the information form's :math:`\mathbf I + \mathbf U\mathbf G\mathbf U^T`.
+
+    With :math:`\mathbf U^T\mathbf U` a prior covariance whose eigenvalues lie in
+    ``[min(lam_prior), max(lam_prior)]`` and ``lam_G`` the eigenvalues of
+    :math:`\mathbf G = \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`, it is
+    ``(1 + max(lam_prior) max(lam_G)) / (1 + min(lam_prior) min(lam_G))``: large when the observations are
+    precise in some directions of the state and silent in others (``G`` singular, e.g. ``m < n``), the case
+    where the information form loses digits; about ``cond(G)`` when every direction is observed precisely.
+    """
+    lam_G, lam_prior = np.asarray(lam_G), np.asarray(lam_prior)
+    return float((1.0 + lam_prior.max() * lam_G.max()) / (1.0 + lam_prior.min() * max(lam_G.min(), 0.0)))
 
 
 def _information_precompute(C, c, Sigma_y_x, y):
@@ -269,6 +295,16 @@ def _kalman_filter_numpy(mu1, Sigma1, A, B, u, a, Sigma_x, C, c, Sigma_y_x, y, o
         # A factorization that meets a rounding-level pivot is reported as the kernel reports it.
         if form == "covariance" and not _pivots_ok(symmetrize(C @ Upsilon_pred[t] @ C.T + Sigma_y_x)):
             raise _definiteness_error(t, _FAIL_INNOVATION, form)
+        if form == "information":
+            # the kernel's check on M = I + U_P G U_P^T (Upsilon_pred = U_P^T U_P, G = C^T Sigma_y|x^{-1} C)
+            U_P = np.linalg.cholesky(Upsilon_pred[t]).T
+            G = C.T @ np.linalg.solve(Sigma_y_x, C)
+            M = symmetrize(np.eye(n) + U_P @ G @ U_P.T)
+            if not _pivots_ok(M):
+                raise _definiteness_error(t, _FAIL_INFO, form)
+            d_M = np.diag(np.linalg.cholesky(M))
+            if (d_M.max() / d_M.min()) ** 2 > _INFO_MAX_COND:
+                raise _definiteness_error(t, _FAIL_INFO_COND, form)
         try:
             post = bayes_invert(mu_pred[t], Upsilon_pred[t], C, c, Sigma_y_x, y[t], form=form)
         except (ValueError, np.linalg.LinAlgError):
@@ -281,6 +317,15 @@ def _kalman_filter_numpy(mu1, Sigma1, A, B, u, a, Sigma_x, C, c, Sigma_y_x, y, o
             Upsilon_filt[t] = symmetrize(I_KC @ Upsilon_pred[t] @ I_KC.T + post.gain @ Sigma_y_x @ post.gain.T)
         else:
             Upsilon_filt[t] = post.Sigma
+            # log p(y_t | ...) with its quadratic form as a sum of two squares, as the kernel computes it:
+            # e^T Sigma_y|x^{-1} e + d^T Upsilon_pred^{-1} d (e = y_t - c - C mu_filt, d = mu_filt - mu_pred)
+            # and log|Sigma_y| = log|Sigma_y|x| + log|Upsilon_pred| - log|Upsilon_filt| (determinant lemma)
+            e, d = y[t] - c - C @ post.mu, post.mu - mu_pred[t]
+            L_R, L_P = np.linalg.cholesky(Sigma_y_x), np.linalg.cholesky(Upsilon_pred[t])
+            quad = np.sum(solve_triangular(L_R, e, lower=True) ** 2) + np.sum(solve_triangular(L_P, d, lower=True) ** 2)
+            logdet = 2.0 * np.sum(np.log(np.diag(L_R))) + 2.0 * np.sum(np.log(np.diag(L_P))) \
+                - np.linalg.slogdet(post.Sigma)[1]
+            log_p_y[t] = -0.5 * (quad + logdet + m * np.log(TAU))
     return mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y
 
 
@@ -691,6 +736,11 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             _symmetrize_into(M, M)
             if not _chol_upper(M, U_M):
                 return t, _FAIL_INFO
+            d_lo, d_hi = U_M[0, 0], U_M[0, 0]
+            for i in range(1, n):
+                d_lo, d_hi = min(d_lo, U_M[i, i]), max(d_hi, U_M[i, i])
+            if (d_hi / d_lo) ** 2 > _INFO_MAX_COND:                # a lower bound on cond(M)
+                return t, _FAIL_INFO_COND
             logdet_M = _chol_logdet(U_M)
             for i in range(n):
                 for j in range(n):
@@ -701,27 +751,30 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             # (whitened once by _information_precompute when Sigma_y|x is not)
             for i in range(n):
                 b[i] = 0.0
-            quad_R = 0.0
             for k in range(m):
                 rk = r[k]
-                quad_R += rk * rk * w_R[k]
                 for i in range(n):
                     b[i] += WC[k, i] * rk
-            # mu_filt = mu_pred + Upsilon_filt b  (Eq. 2.13 written as a correction)
+            # mu_filt = mu_pred + d, d = Upsilon_filt b  (Eq. 2.13 written as a correction)
             Uf = Upsilon_filt[t]
-            for i in range(n):
-                s = mu_pred[t, i]
-                for j in range(n):
-                    s += Uf[i, j] * b[j]
-                mu_filt[t, i] = s
-            # r^T Sigma_y^{-1} r = r^T Sigma_y|x^{-1} r - b^T Upsilon_filt b (Woodbury), b^T Upsilon_filt b = |V b|^2
-            quad = quad_R
             for i in range(n):
                 s = 0.0
                 for j in range(n):
-                    s += V[i, j] * b[j]
+                    s += Uf[i, j] * b[j]
                 Vb[i] = s
-                quad -= s * s
+                mu_filt[t, i] = mu_pred[t, i] + s
+            # r^T Sigma_y^{-1} r as a sum of two squares, e^T Sigma_y|x^{-1} e + d^T Upsilon_pred^{-1} d with the
+            # posterior residual e = r - C d (the minimum of the completed square). Woodbury's
+            # r^T Sigma_y|x^{-1} r - b^T Upsilon_filt b is equal but subtracts two terms of size 1 / noise.
+            quad = 0.0
+            for k in range(m):
+                ek = r[k]
+                for i in range(n):
+                    ek -= C[k, i] * Vb[i]
+                quad += ek * ek * w_R[k]
+            _solve_ut_vec(U_P, Vb)                                  # U_P^{-T} d: |.|^2 = d^T Upsilon_pred^{-1} d
+            for i in range(n):
+                quad += Vb[i] * Vb[i]
             # K = Upsilon_filt C^T Sigma_y|x^{-1}  (Eq. 2.15)
             _mm(Uf, CtRinv, K[t])
             log_p_y[t] = -0.5 * (quad + logdet_R + logdet_M + m * log_tau)
@@ -817,6 +870,12 @@ def _run_filter(p, y, observed, u, form, backend, want_J=False):
 
 def _definiteness_error(t: int, kind: int, form: str) -> ValueError:
     """The ``ValueError`` raised when a factorization inside the filter meets a non-positive pivot."""
+    if kind == _FAIL_INFO_COND:
+        return ValueError(
+            f"The Kalman filter failed at time step t = {t} (row {t} of y, the book's t = {t + 1}): in the "
+            f"information form, Upsilon_pred[t]^{{-1}} + C^T Sigma_y_x^{{-1}} C is dominated by the observation "
+            f"precision in some directions and not others (condition number above {_INFO_MAX_COND:.0e}), so the "
+            f"filter mean would keep fewer than about six digits. Use form=\"covariance\" (or form=\"auto\").")
     what = {_FAIL_PRED: "the predicted covariance Upsilon_pred[t]",
             _FAIL_INNOVATION: "the innovation covariance C Upsilon_pred[t] C^T + Sigma_y_x",
             _FAIL_INFO: "the information-form matrix I + U G U^T (U^T U = Upsilon_pred[t], "
@@ -880,12 +939,13 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         Controls; row ``t`` is the book's :math:`\mathbf u_{t+1}` and drives the transition from row
         ``t`` to row ``t + 1``. Required when ``params.B`` has columns, else omit.
     form : {"auto", "covariance", "information"}
-        Measurement-update algebra; ``"auto"`` picks the information form when ``m > 2 n`` and
-        :math:`\lambda_{\max}(\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C)` times the
-        largest eigenvalue of :math:`\boldsymbol\Sigma_{\hat x}` and :math:`\boldsymbol\Sigma_1` is at
-        most ``1e8``. Above that ratio (``10^k``) the information form loses about ``k`` digits of the
-        prior precision and of the log evidence (at ``1e12`` about five more than the covariance form,
-        which uses the Joseph update and keeps about ten); use it explicitly only when that is acceptable.
+        Measurement-update algebra; ``"auto"`` picks the information form when ``m > 2 n`` and the
+        estimated condition number of its ``I + U G U^T`` (:func:`info_form_condition`, from the
+        eigenvalues of :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`,
+        :math:`\boldsymbol\Sigma_{\hat x}` and :math:`\boldsymbol\Sigma_1`) is at most ``1e8``, else the
+        covariance form. At condition number ``10^k`` the information form loses about ``k`` digits
+        (at ``1e12`` it keeps four where the covariance form keeps all), and it refuses a step above
+        ``1e10``; see the module notes on nearly exact observations.
     backend : {"numba", "numpy"}
         The compiled kernel, or the readable reference built from :mod:`pedagogy_lib.gaussian`.
 
