@@ -174,8 +174,8 @@ _FOCUS = f"""() => {{
     let opacity = 1;
     for (let e = el; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
     // a control is seen if it or something it holds (a chevron, an icon) has a size on screen
-    const sized = [el, ...el.querySelectorAll('*')].some(e => { const b = e.getBoundingClientRect();
-        return b.width > 0 && b.height > 0; });
+    const sized = [el, ...el.querySelectorAll('*')].some(e => {{ const b = e.getBoundingClientRect();
+        return b.width > 0 && b.height > 0; }});
     return {{tag: el.tagName, type: el.type || '', inPlayer: !!el.closest('{PLAYER}'),
              formula: !!el.closest('mjx-container, .math'), scrolls: el.scrollWidth > el.clientWidth + 1,
              name: (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40),
