@@ -31,7 +31,9 @@
     document.querySelectorAll(".bd-article pre, .bd-article .pst-scrollable-table-container, " +
                               ".bd-article .cell_output .output, " +
                               ".bd-article mjx-container[display='true']").forEach(function (el) {
-      if (!el.hasAttribute("tabindex") && el.scrollWidth > el.clientWidth + 1 &&
+      // (pydata-sphinx-theme gives tabindex="-1" to a block that did not scroll at load time)
+      var reachable = el.hasAttribute("tabindex") && el.getAttribute("tabindex") !== "-1";
+      if (!reachable && el.scrollWidth > el.clientWidth + 1 &&
           el.getClientRects().length > 0) {
         el.setAttribute("tabindex", "0");
       }
