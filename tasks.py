@@ -164,8 +164,9 @@ def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]
         return 0, 0, 0, 0, f"browser tests skipped: {why}"
     report = BUILD / "browser-report.xml"
     report.unlink(missing_ok=True)
-    rc = run([PY, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", "tests/browser"],
-             env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium))
+    # Two workers, one browser each: the pages are independent, and the suite is the longest step.
+    rc = run([PY, "-m", "pytest", "-n", "2", "--dist", "load", "-p", "no:cacheprovider", f"--junitxml={report}",
+              "tests/browser"], env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium))
     passed, failed, skipped = pytest_counts(report)
     if rc not in (0, 5) and failed == 0:
         failed = 1                                  # pytest itself failed (import error, crash)
