@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 
 #: Modules that define a ``warmup_kernels()`` function exercising their kernels.
-KERNEL_MODULES: list[str] = ["hmm.inference", "lgssm.kalman", "smc.resampling", "smc.particle", "nn.rnn", "mixture.em"]
+KERNEL_MODULES: list[str] = ["hmm.inference", "lgssm.kalman", "smc.resampling", "smc.particle", "nn.rnn", "mixture.em",
+                                  "graphical.tree"]
 
 
 def compile_all() -> None:

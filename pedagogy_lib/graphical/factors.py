@@ -1,0 +1,204 @@
+r"""Discrete factors: non-negative tables over named variables, and the operations inference needs.
+
+A *factor* (a potential, :math:`\psi` in Section 3.5) is a non-negative table
+:math:`\psi(\mathbf x_A)` over a set :math:`A` of discrete variables. A model is a list of factors; its
+unnormalized density is their product and its normalizer
+:math:`Z = \sum_{\mathbf x}\prod_f \psi_f(\mathbf x_f)`. Everything here is exact and small: products,
+sums (or maxima) over variables, clamping observed variables, and, for checking, the full joint by
+enumeration.
+
+A :class:`Factor` keeps its table's axes in the order of its ``variables``; the number of states of a
+variable (its *cardinality*) is the length of its axis, and it must be the same in every factor that
+mentions the variable.
+"""
+from __future__ import annotations
+
+from typing import Hashable, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from ..core.checks import as_array
+
+__all__ = [
+    "Factor",
+    "make_factor",
+    "check_factors",
+    "factor_product",
+    "sum_out",
+    "max_out",
+    "marginal_of",
+    "clamp",
+    "indicator",
+    "joint",
+    "dag_factors",
+    "log_partition_by_enumeration",
+    "marginals_by_enumeration",
+]
+
+
+class Factor(NamedTuple):
+    r"""A non-negative table :math:`\psi(\mathbf x_A)`.
+
+    Attributes
+    ----------
+    variables : tuple
+        The variables :math:`A` (hashable names, e.g. strings or integers), one per axis of ``table``.
+    table : ndarray
+        ``table[x_1, ..., x_n]`` :math:`= \psi(x_1, \dots, x_n)`, shape = the variables' cardinalities.
+    """
+
+    variables: tuple
+    table: np.ndarray
+
+
+def make_factor(variables: Sequence[Hashable], table, *, name: str = "table") -> Factor:
+    """Build a validated :class:`Factor`: one axis per variable, entries finite and non-negative.
+
+    Raises
+    ------
+    ValueError
+        If the names repeat, the table's number of axes differs from the number of variables, or an
+        entry is negative, infinite or NaN (``name`` is used in the message).
+    """
+    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence):
+        raise TypeError(f"variables must be a sequence of names (a list or tuple); got {type(variables).__name__}.")
+    variables = tuple(variables)
+    if len(set(variables)) != len(variables):
+        raise ValueError(f"variables must be distinct; got {variables}.")
+    T = as_array(table, name)
+    if T.ndim != len(variables):
+        raise ValueError(f"{name} must have one axis per variable ({len(variables)} for {variables}); "
+                         f"got shape {T.shape}.")
+    if any(s == 0 for s in T.shape):
+        raise ValueError(f"{name} must have at least one state per variable; got shape {T.shape}.")
+    if (T < 0).any():
+        idx = tuple(int(i) for i in np.argwhere(T < 0)[0])
+        raise ValueError(f"{name} must be non-negative (a potential); entry {idx} is {T[idx]:.3g}.")
+    return Factor(variables, T)
+
+
+def check_factors(factors, name: str = "factors") -> tuple[list[Factor], dict]:
+    """Validate a list of factors and return it with the cardinality of every variable.
+
+    Each element may be a :class:`Factor` or a ``(variables, table)`` pair.
+
+    Raises
+    ------
+    ValueError
+        If the list is empty, a factor is invalid, or a variable has different cardinalities in two
+        factors (the message names both factors by their index).
+    """
+    if isinstance(factors, Factor) or not isinstance(factors, Sequence) or len(factors) == 0:
+        raise ValueError(f"{name} must be a non-empty list of factors; got {type(factors).__name__}.")
+    out, card, where = [], {}, {}
+    for k, f in enumerate(factors):
+        if not (isinstance(f, tuple) and len(f) == 2):
+            raise TypeError(f"{name}[{k}] must be a Factor or a (variables, table) pair; got {type(f).__name__}.")
+        f = make_factor(f[0], f[1], name=f"{name}[{k}].table")
+        if len(f.variables) == 0:
+            raise ValueError(f"{name}[{k}] has no variables; fold constants into another factor.")
+        for v, s in zip(f.variables, f.table.shape):
+            if v in card and card[v] != s:
+                raise ValueError(f"{name}: variable {v!r} has {card[v]} states in {name}[{where[v]}] but {s} in "
+                                 f"{name}[{k}] (mismatched cardinalities).")
+            card.setdefault(v, s)
+            where.setdefault(v, k)
+        out.append(f)
+    return out, card
+
+
+def _expand(f: Factor, variables: tuple) -> np.ndarray:
+    """``f.table`` with its axes permuted to ``variables``' order and size-1 axes for the others."""
+    present = [v for v in variables if v in f.variables]
+    T = f.table.transpose([f.variables.index(v) for v in present])
+    shape = [f.table.shape[f.variables.index(v)] if v in f.variables else 1 for v in variables]
+    return T.reshape(shape)
+
+
+def factor_product(f: Factor, g: Factor) -> Factor:
+    r"""The product :math:`(\psi_f\psi_g)(\mathbf x_{A\cup B}) = \psi_f(\mathbf x_A)\psi_g(\mathbf x_B)`.
+
+    The result's variables are ``f``'s followed by ``g``'s new ones. Inputs are assumed consistent.
+    """
+    variables = f.variables + tuple(v for v in g.variables if v not in f.variables)
+    return Factor(variables, _expand(f, variables) * _expand(g, variables))
+
+
+def _reduce(f: Factor, drop: Sequence[Hashable], op) -> Factor:
+    drop = set(drop)
+    axes = tuple(i for i, v in enumerate(f.variables) if v in drop)
+    keep = tuple(v for v in f.variables if v not in drop)
+    return Factor(keep, op(f.table, axis=axes) if axes else f.table)
+
+
+def sum_out(f: Factor, variables: Sequence[Hashable]) -> Factor:
+    r"""Sum the factor over ``variables``: :math:`\sum_{\mathbf x_B}\psi(\mathbf x_A)` (names not in it are ignored)."""
+    return _reduce(f, variables, np.sum)
+
+
+def max_out(f: Factor, variables: Sequence[Hashable]) -> Factor:
+    r"""Maximize the factor over ``variables`` (the max-product analogue of :func:`sum_out`)."""
+    return _reduce(f, variables, np.max)
+
+
+def marginal_of(f: Factor, keep: Sequence[Hashable]) -> Factor:
+    """Sum out every variable of ``f`` except ``keep``, and order the axes as ``keep``."""
+    g = sum_out(f, [v for v in f.variables if v not in keep])
+    keep = tuple(keep)
+    return Factor(keep, _expand(g, keep))
+
+
+def clamp(f: Factor, evidence: Mapping[Hashable, int]) -> Factor:
+    """Fix observed variables to their values, removing their axes (variables not in ``f`` are ignored)."""
+    index = tuple(int(evidence[v]) if v in evidence else slice(None) for v in f.variables)
+    return Factor(tuple(v for v in f.variables if v not in evidence), f.table[index])
+
+
+def indicator(variable: Hashable, value: int, K: int) -> Factor:
+    """The factor :math:`\\mathbb 1[x = \\text{value}]` over one variable with ``K`` states (evidence as a factor)."""
+    t = np.zeros(K)
+    t[value] = 1.0
+    return Factor((variable,), t)
+
+
+def joint(factors, order: Sequence[Hashable] | None = None) -> Factor:
+    r"""The unnormalized joint :math:`\prod_f\psi_f` as one table, by brute force (small models only).
+
+    Parameters
+    ----------
+    factors : list of Factor or (variables, table)
+    order : sequence, optional
+        The axis order of the result; by default, variables in order of first appearance.
+    """
+    factors, card = check_factors(factors)
+    variables = tuple(card) if order is None else tuple(order)
+    if set(variables) != set(card) or len(variables) != len(card):
+        raise ValueError(f"order must list each variable once: {sorted(map(str, card))}; got {variables}.")
+    T = np.ones([card[v] for v in variables])
+    for f in factors:
+        T = T * _expand(f, variables)
+    return Factor(variables, T)
+
+
+def log_partition_by_enumeration(factors) -> float:
+    r""":math:`\log Z = \log\sum_{\mathbf x}\prod_f\psi_f(\mathbf x_f)` by building the whole joint."""
+    return float(np.log(joint(factors).table.sum()))
+
+
+def marginals_by_enumeration(factors) -> dict:
+    """Every single-variable marginal :math:`p(x_i)` from the normalized joint (small models only)."""
+    J = joint(factors)
+    P = J.table / J.table.sum()
+    return {v: P.sum(axis=tuple(j for j in range(P.ndim) if j != i)) for i, v in enumerate(J.variables)}
+
+
+def dag_factors(dag) -> list[Factor]:
+    r"""The factors of a directed model: one conditional table :math:`p(x_i \mid x_{\mathrm{pa}(i)})` per node.
+
+    ``dag`` is a :class:`~pedagogy_lib.discrete.categorical.DAG` (``names``, ``parents``, ``cpts``, each
+    CPT with the child's axis first). The product of these factors is the joint, so :math:`Z = 1`.
+    """
+    out = []
+    for name, parents, cpt in zip(dag.names, dag.parents, dag.cpts):
+        out.append(make_factor((name,) + tuple(parents), cpt, name=f"cpts[{name!r}]"))
+    return out
