@@ -1,0 +1,451 @@
+r"""4DVar: smoothing as optimization over a window, with gradients from the adjoint model.
+
+The 4DVar notes write the state estimate as :math:`\mathbf x^* = \arg\min_{\mathbf x} J(\mathbf x)`.
+With the model of :mod:`pedagogy_lib.assimilation.model`, :math:`J` is the negative log posterior
+of the states over a window of :math:`T` observations (up to a constant), written with
+:math:`\lVert\mathbf v\rVert^2_{\mathbf S^{-1}} = \mathbf v^T\mathbf S^{-1}\mathbf v`:
+
+**Strong constraint** (the model is perfect; the control is the initial state only):
+
+.. math::
+    J(\mathbf x_1) = \tfrac12\lVert\mathbf x_1 - \boldsymbol\mu_1\rVert^2_{\boldsymbol\Sigma_1^{-1}}
+      + \tfrac12\sum_{t=1}^T\lVert\mathbf y_t - \mathbf C\,\mathcal M_{1\to t}(\mathbf x_1) - \mathbf c\rVert^2_{\boldsymbol\Sigma_{\hat y|\hat x}^{-1}}.
+
+**Weak constraint** (model error :math:`\mathbf x_t - \mathcal M(\mathbf x_{t-1})` with covariance
+:math:`\boldsymbol\Sigma_{\hat x}`, the notes' autoregressive prior; the control is the whole trajectory):
+
+.. math::
+    J(\mathbf x_{1:T}) = \tfrac12\lVert\mathbf x_1 - \boldsymbol\mu_1\rVert^2_{\boldsymbol\Sigma_1^{-1}}
+      + \tfrac12\sum_{t=2}^T\lVert\mathbf x_t - \mathcal M(\mathbf x_{t-1})\rVert^2_{\boldsymbol\Sigma_{\hat x}^{-1}}
+      + \tfrac12\sum_{t=1}^T\lVert\mathbf y_t - \mathbf C\mathbf x_t - \mathbf c\rVert^2_{\boldsymbol\Sigma_{\hat y|\hat x}^{-1}}.
+
+The gradient of the strong-constraint cost is one backward sweep of the adjoint model,
+:math:`\boldsymbol\lambda_t = \mathbf M_t^T\boldsymbol\lambda_{t+1} - \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf r_t`
+with :math:`\mathbf r_t` the residual, and
+:math:`\nabla J = \boldsymbol\Sigma_1^{-1}(\mathbf x_1 - \boldsymbol\mu_1) + \boldsymbol\lambda_1`
+(the recursion of backpropagation through time, Section 5.1.3). The weak-constraint gradient
+needs one adjoint step per model-error term.
+
+For a linear model both costs are quadratic and are solved exactly (``method="exact"``): the
+weak-constraint minimizer is the RTS smoother's means and the inverse Hessian's diagonal blocks
+are its covariances (Eqs. 2.50-2.55); the strong-constraint minimizer equals the smoother when
+:math:`\boldsymbol\Sigma_{\hat x} = \mathbf 0`. Nonlinear costs are minimized by L-BFGS
+(:func:`scipy.optimize.minimize`), and the reported covariances are the inverse Gauss-Newton Hessian's.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..core.checks import as_array, check_backend, check_choice, check_int, check_spd
+from ..core.jit import njit
+from .lorenz import (cycle_adjoint_numba, cycle_adjoint_numpy, cycle_forward_numba, cycle_forward_numpy,
+                     cycle_jacobian, integrate)
+from .model import DAModel, check_model, check_observations, check_truth, make_result
+
+__all__ = ["strong_cost_grad", "weak_cost_grad", "strong_4dvar", "weak_4dvar", "cycle_4dvar",
+           "strong_hessian", "weak_hessian"]
+
+#: Above this many unknowns (n T) the weak-constraint covariances are not formed.
+MAX_DENSE = 3000
+
+
+# ------------------------------------------------------------------------------------------------
+# numba kernels
+# ------------------------------------------------------------------------------------------------
+
+@njit
+def strong_cost_grad_numba(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_inv, traj, stages, grad):
+    """Strong-constraint cost and gradient: forward run storing RK4 stages, then the adjoint sweep."""
+    T, n = traj.shape
+    traj[0] = x1
+    for t in range(1, T):
+        cycle_forward_numba(kind, theta, dt, n_steps, traj[t - 1], stages[t - 1], traj[t])
+    db = x1 - mu1
+    gb = B_inv @ db
+    J = 0.5 * (db @ gb)
+    lam = np.zeros(n)
+    tmp = np.empty(n)
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            cycle_adjoint_numba(kind, theta, dt, n_steps, stages[t], lam, tmp)
+            lam[:] = tmp
+        r = y[t] - C @ traj[t] - c
+        w = R_inv @ r
+        J += 0.5 * (r @ w)
+        lam -= C.T @ w
+    grad[:] = lam + gb
+    return J
+
+
+@njit
+def weak_cost_grad_numba(kind, theta, dt, n_steps, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
+    """Weak-constraint cost and gradient over the trajectory ``X`` (T, n)."""
+    T, n = X.shape
+    db = X[0] - mu1
+    gb = B_inv @ db
+    J = 0.5 * (db @ gb)
+    grad[:] = 0.0
+    grad[0] += gb
+    f = np.empty(n)
+    tmp = np.empty(n)
+    for t in range(T):
+        r = y[t] - C @ X[t] - c
+        w = R_inv @ r
+        J += 0.5 * (r @ w)
+        grad[t] -= C.T @ w
+        if t > 0:
+            cycle_forward_numba(kind, theta, dt, n_steps, X[t - 1], stages, f)
+            e = X[t] - f
+            q = Q_inv @ e
+            J += 0.5 * (e @ q)
+            grad[t] += q
+            cycle_adjoint_numba(kind, theta, dt, n_steps, stages, q, tmp)
+            grad[t - 1] -= tmp
+    return J
+
+
+# ------------------------------------------------------------------------------------------------
+# NumPy twins
+# ------------------------------------------------------------------------------------------------
+
+def strong_cost_grad_numpy(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_inv):
+    """Twin of :func:`strong_cost_grad_numba`; returns ``(J, grad, trajectory)``."""
+    T = y.shape[0]
+    traj, stages = [x1], []
+    for _ in range(1, T):
+        nxt, st = cycle_forward_numpy(kind, theta, dt, n_steps, traj[-1])
+        traj.append(nxt)
+        stages.append(st)
+    traj = np.array(traj)
+    R = y - traj @ C.T - c
+    W = R @ R_inv.T
+    J = 0.5 * (x1 - mu1) @ B_inv @ (x1 - mu1) + 0.5 * np.sum(R * W)
+    lam = -C.T @ W[T - 1]
+    for t in range(T - 2, -1, -1):
+        lam = cycle_adjoint_numpy(kind, theta, dt, n_steps, stages[t], lam) - C.T @ W[t]
+    return J, lam + B_inv @ (x1 - mu1), traj
+
+
+def weak_cost_grad_numpy(kind, theta, dt, n_steps, X, mu1, B_inv, Q_inv, y, C, c, R_inv):
+    """Twin of :func:`weak_cost_grad_numba`; returns ``(J, grad)``."""
+    R = y - X @ C.T - c
+    W = R @ R_inv.T
+    grad = -W @ C
+    grad[0] += B_inv @ (X[0] - mu1)
+    J = 0.5 * (X[0] - mu1) @ B_inv @ (X[0] - mu1) + 0.5 * np.sum(R * W)
+    if X.shape[0] > 1:
+        F, stages = cycle_forward_numpy(kind, theta, dt, n_steps, X[:-1])      # all steps at once
+        Eps = X[1:] - F
+        Qe = Eps @ Q_inv.T
+        J += 0.5 * np.sum(Eps * Qe)
+        grad[1:] += Qe
+        grad[:-1] -= cycle_adjoint_numpy(kind, theta, dt, n_steps, stages, Qe)
+    return J, grad
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation and public cost functions
+# ------------------------------------------------------------------------------------------------
+
+def _prepare(model, y, truth, backend, *, weak: bool):
+    model, (n, m) = check_model(model)
+    y = check_observations(y, m)
+    truth = check_truth(truth, y.shape[0], n)
+    backend = check_backend(backend)
+    B_inv = np.linalg.inv(model.Sigma1)
+    R_inv = np.linalg.inv(model.Sigma_y_x)
+    Q_inv = None
+    if weak:
+        try:
+            check_spd(model.Sigma_x, "Sigma_x")
+        except ValueError as err:
+            raise ValueError(f"weak-constraint 4DVar needs a positive definite model-error covariance: {err} "
+                             "(with Sigma_x = 0 use strong_4dvar).") from None
+        Q_inv = np.linalg.inv(model.Sigma_x)
+    return model, y, truth, backend, B_inv, R_inv, Q_inv
+
+
+def _strong_eval(model, x1, y, B_inv, R_inv, backend):
+    d = model.dynamics
+    if backend == "numba":
+        T, n = y.shape[0], d.n
+        traj, stages, grad = np.empty((T, n)), np.empty((max(T - 1, 1), d.n_steps, 4, n)), np.empty(n)
+        J = strong_cost_grad_numba(d.code, d.theta, d.dt, d.n_steps, x1, model.mu1, B_inv, y, model.C, model.c,
+                                   R_inv, traj, stages, grad)
+        return J, grad, traj
+    return strong_cost_grad_numpy(d.code, d.theta, d.dt, d.n_steps, x1, model.mu1, B_inv, y, model.C, model.c,
+                                  R_inv)
+
+
+def _weak_eval(model, X, y, B_inv, Q_inv, R_inv, backend):
+    d = model.dynamics
+    if backend == "numba":
+        grad = np.empty_like(X)
+        J = weak_cost_grad_numba(d.code, d.theta, d.dt, d.n_steps, X, model.mu1, B_inv, Q_inv, y, model.C,
+                                 model.c, R_inv, np.empty((d.n_steps, 4, d.n)), grad)
+        return J, grad
+    return weak_cost_grad_numpy(d.code, d.theta, d.dt, d.n_steps, X, model.mu1, B_inv, Q_inv, y, model.C,
+                                model.c, R_inv)
+
+
+def strong_cost_grad(model: DAModel, x1, y, *, backend: str = "numba") -> tuple[float, np.ndarray]:
+    r"""The strong-constraint cost :math:`J(\mathbf x_1)` and its gradient by the adjoint (one backward sweep).
+
+    Parameters
+    ----------
+    model : DAModel
+    x1 : array_like, shape (n,)
+        The initial state of the window (the control variable).
+    y : array_like, shape (T, m)
+        The window's observations.
+    backend : {"numba", "numpy"}
+
+    Returns
+    -------
+    J : float
+    grad : ndarray, shape (n,)
+    """
+    model, y, _, backend, B_inv, R_inv, _ = _prepare(model, y, None, backend, weak=False)
+    x1 = as_array(x1, "x1", shape=(model.dynamics.n,), dims="(n,)")
+    J, g, _ = _strong_eval(model, x1, y, B_inv, R_inv, backend)
+    return float(J), g
+
+
+def weak_cost_grad(model: DAModel, X, y, *, backend: str = "numba") -> tuple[float, np.ndarray]:
+    r"""The weak-constraint cost :math:`J(\mathbf x_{1:T})` and its gradient (adjoint of each model step).
+
+    ``X`` (T, n) is the trajectory; ``model.Sigma_x`` must be positive definite.
+    """
+    model, y, _, backend, B_inv, R_inv, Q_inv = _prepare(model, y, None, backend, weak=True)
+    X = as_array(X, "X", shape=(y.shape[0], model.dynamics.n), dims="(T, n)")
+    J, g = _weak_eval(model, X, y, B_inv, Q_inv, R_inv, backend)
+    return float(J), g
+
+
+def _propagators(model, x1, T, backend):
+    """The trajectory from x1 and the Jacobians M_{1->t} (T, n, n)."""
+    n = model.dynamics.n
+    Ms, traj = np.empty((T, n, n)), np.empty((T, n))
+    Ms[0], traj[0] = np.eye(n), x1
+    for t in range(1, T):
+        traj[t], M = cycle_jacobian(model.dynamics, traj[t - 1], backend=backend)
+        Ms[t] = M @ Ms[t - 1]
+    return traj, Ms
+
+
+def strong_hessian(model: DAModel, x1, y, *, backend: str = "numba") -> np.ndarray:
+    r"""Gauss-Newton Hessian of the strong-constraint cost at ``x1``:
+    :math:`\boldsymbol\Sigma_1^{-1} + \sum_t \mathbf G_t^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf G_t`,
+    :math:`\mathbf G_t = \mathbf C\mathbf M_{1\to t}` (exact for a linear model)."""
+    model, y, _, backend, B_inv, R_inv, _ = _prepare(model, y, None, backend, weak=False)
+    x1 = as_array(x1, "x1", shape=(model.dynamics.n,), dims="(n,)")
+    _, Ms = _propagators(model, x1, y.shape[0], backend)
+    G = model.C @ Ms                                  # (T, m, n)
+    return B_inv + np.einsum("tmi,mk,tkj->ij", G, R_inv, G)
+
+
+def weak_hessian(model: DAModel, X, y, *, backend: str = "numba") -> np.ndarray:
+    r"""Gauss-Newton Hessian (n T, n T) of the weak-constraint cost at the trajectory ``X``: block
+    tridiagonal, with diagonal blocks
+    :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C + \boldsymbol\Sigma_{\hat x}^{-1} + \mathbf M_t^T\boldsymbol\Sigma_{\hat x}^{-1}\mathbf M_t`
+    (the first with :math:`\boldsymbol\Sigma_1^{-1}` for :math:`\boldsymbol\Sigma_{\hat x}^{-1}`, the
+    last without the :math:`\mathbf M_t` term) and off-diagonal blocks :math:`-\boldsymbol\Sigma_{\hat x}^{-1}\mathbf M_t`.
+    Exact for a linear model."""
+    model, y, _, backend, B_inv, R_inv, Q_inv = _prepare(model, y, None, backend, weak=True)
+    T, n = y.shape[0], model.dynamics.n
+    X = as_array(X, "X", shape=(T, n), dims="(T, n)")
+    H = np.zeros((T * n, T * n))
+    CRC = model.C.T @ R_inv @ model.C
+    for t in range(T):
+        blk = slice(t * n, (t + 1) * n)
+        H[blk, blk] += CRC + (B_inv if t == 0 else Q_inv)
+        if t < T - 1:
+            _, M = cycle_jacobian(model.dynamics, X[t], backend=backend)
+            nxt = slice((t + 1) * n, (t + 2) * n)
+            H[blk, blk] += M.T @ Q_inv @ M
+            H[nxt, blk] = -Q_inv @ M
+            H[blk, nxt] = H[nxt, blk].T
+    return H
+
+
+def _cholesky_inverse(H, name):
+    try:
+        L = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"the {name} Hessian is not positive definite at the solution; no covariance.") from None
+    Li = np.linalg.inv(L)
+    return Li.T @ Li
+
+
+def _minimize(fun, x0, max_iter, gtol):
+    res = minimize(fun, x0, jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15, "maxcor": 20})
+    return res.x, int(res.nit)
+
+
+def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth=None, max_iter: int = 500,
+                 gtol: float = 1e-9, backend: str = "numba"):
+    r"""Strong-constraint 4DVar over one window: the initial state that best explains ``y`` under a perfect model.
+
+    Parameters
+    ----------
+    model : DAModel
+        ``model.Sigma_x`` is ignored (the model is taken as perfect).
+    y : array_like, shape (T, m)
+    method : {"lbfgs", "exact"}
+        L-BFGS with adjoint gradients, or (linear dynamics only) the exact solution
+        :math:`\mathbf x_1^* = -\mathbf H^{-1}\nabla J(\mathbf 0)` of the quadratic cost.
+    x_init : array_like, shape (n,), optional
+        Starting point of the optimizer (default :math:`\boldsymbol\mu_1`).
+    truth : array_like, shape (T, n), optional
+    max_iter : int
+    gtol : float
+        L-BFGS stops when every gradient component is below this.
+    backend : {"numba", "numpy"}
+
+    Returns
+    -------
+    AssimilationResult
+        ``mean`` is the trajectory from the optimal :math:`\mathbf x_1`; ``cov[t]`` is
+        :math:`\mathbf M_{1\to t}\mathbf H^{-1}\mathbf M_{1\to t}^T` with :math:`\mathbf H` the
+        (Gauss-Newton) Hessian; ``forecast_mean`` is the free run from :math:`\boldsymbol\mu_1`.
+    """
+    model, y, truth, backend, B_inv, R_inv, _ = _prepare(model, y, truth, backend, weak=False)
+    method = check_choice(method, "method", ("lbfgs", "exact"))
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    n = model.dynamics.n
+
+    if method == "exact":
+        if model.dynamics.kind != "linear":
+            raise ValueError(f"method='exact' needs linear dynamics; got dynamics.kind = {model.dynamics.kind!r}.")
+        H = strong_hessian(model, np.zeros(n), y, backend=backend)
+        _, g0, _ = _strong_eval(model, np.zeros(n), y, B_inv, R_inv, backend)
+        x1, n_iter = -np.linalg.solve(H, g0), 0
+    else:
+        x0 = model.mu1 if x_init is None else as_array(x_init, "x_init", shape=(n,), dims="(n,)")
+
+        def fun(x):
+            J, g, _ = _strong_eval(model, x, y, B_inv, R_inv, backend)
+            return J, g
+
+        x1, n_iter = _minimize(fun, x0, max_iter, gtol)
+    J, _, traj = _strong_eval(model, x1, y, B_inv, R_inv, backend)
+    H = strong_hessian(model, x1, y, backend=backend)
+    P1 = _cholesky_inverse(H, "strong-constraint")
+    _, Ms = _propagators(model, x1, y.shape[0], backend)
+    cov = Ms @ P1 @ Ms.transpose(0, 2, 1)
+    free = integrate(model.dynamics, model.mu1, y.shape[0] - 1, backend=backend)
+    return make_result("strong-constraint 4DVar", traj, cov, None, free, truth, cost=J, n_iter=n_iter)
+
+
+def weak_4dvar(model: DAModel, y, *, method: str = "lbfgs", X_init=None, truth=None, max_iter: int = 2000,
+               gtol: float = 1e-9, backend: str = "numba"):
+    r"""Weak-constraint 4DVar over one window: the whole trajectory, with model error of covariance ``Sigma_x``.
+
+    Parameters
+    ----------
+    model : DAModel
+        ``model.Sigma_x`` must be positive definite.
+    y : array_like, shape (T, m)
+    method : {"lbfgs", "exact"}
+        L-BFGS with adjoint gradients, or (linear dynamics only) the exact solution of the
+        block-tridiagonal normal equations.
+    X_init : array_like, shape (T, n), optional
+        Starting trajectory (default: the free run from :math:`\boldsymbol\mu_1`).
+    truth, max_iter, gtol, backend
+        As in :func:`strong_4dvar`.
+
+    Returns
+    -------
+    AssimilationResult
+        ``mean`` is the minimizing trajectory; ``cov[t]`` are the diagonal blocks of the inverse
+        (Gauss-Newton) Hessian (``None`` above :data:`MAX_DENSE` unknowns).
+    """
+    model, y, truth, backend, B_inv, R_inv, Q_inv = _prepare(model, y, truth, backend, weak=True)
+    method = check_choice(method, "method", ("lbfgs", "exact"))
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    T, n = y.shape[0], model.dynamics.n
+    free = integrate(model.dynamics, model.mu1, T - 1, backend=backend)
+    if method == "exact":
+        if model.dynamics.kind != "linear":
+            raise ValueError(f"method='exact' needs linear dynamics; got dynamics.kind = {model.dynamics.kind!r}.")
+        H = weak_hessian(model, np.zeros((T, n)), y, backend=backend)
+        _, g0 = _weak_eval(model, np.zeros((T, n)), y, B_inv, Q_inv, R_inv, backend)
+        L = np.linalg.cholesky(H)
+        X = -np.linalg.solve(L.T, np.linalg.solve(L, g0.ravel())).reshape(T, n)
+        n_iter = 0
+    else:
+        X0 = free if X_init is None else as_array(X_init, "X_init", shape=(T, n), dims="(T, n)")
+
+        def fun(v):
+            J, g = _weak_eval(model, v.reshape(T, n), y, B_inv, Q_inv, R_inv, backend)
+            return J, g.ravel()
+
+        v, n_iter = _minimize(fun, X0.ravel(), max_iter, gtol)
+        X = v.reshape(T, n)
+    J, _ = _weak_eval(model, X, y, B_inv, Q_inv, R_inv, backend)
+    cov = None
+    if T * n <= MAX_DENSE:
+        Hinv = _cholesky_inverse(weak_hessian(model, X, y, backend=backend), "weak-constraint")
+        cov = np.array([Hinv[t * n:(t + 1) * n, t * n:(t + 1) * n] for t in range(T)])
+    return make_result("weak-constraint 4DVar", X, cov, None, free, truth, cost=J, n_iter=n_iter)
+
+
+def cycle_4dvar(model: DAModel, y, *, window: int, constraint: str = "strong", truth=None, max_iter: int = 500,
+                backend: str = "numba"):
+    r"""4DVar cycled over consecutive windows of ``window`` observations.
+
+    The first window's background is :math:`(\boldsymbol\mu_1, \boldsymbol\Sigma_1)`; each later
+    window's background mean is the previous analysis run one cycle forward, with the same static
+    covariance :math:`\boldsymbol\Sigma_1` (a climatological "B"). A last window shorter than
+    ``window`` takes the remaining observations.
+
+    Parameters
+    ----------
+    model : DAModel
+    y : array_like, shape (T, m)
+    window : int
+        Observations per window, between 1 and ``T``.
+    constraint : {"strong", "weak"}
+    truth, max_iter, backend
+        As in :func:`strong_4dvar`.
+
+    Returns
+    -------
+    AssimilationResult
+        The analysis trajectories of the windows, concatenated; ``forecast_mean`` holds each
+        window's background trajectory; ``cost`` sums the windows' costs, ``n_iter`` their iterations.
+    """
+    model, (n, m) = check_model(model)
+    y = check_observations(y, m)
+    T = y.shape[0]
+    truth = check_truth(truth, T, n)
+    window = check_int(window, "window", minimum=1)
+    if window > T:
+        raise ValueError(f"window must be at most the number of observations T = {T}; got {window}.")
+    constraint = check_choice(constraint, "constraint", ("strong", "weak"))
+    solve = strong_4dvar if constraint == "strong" else weak_4dvar
+    means, covs, fmeans, cost, iters = [], [], [], 0.0, 0
+    mu = model.mu1
+    for start in range(0, T, window):
+        sub = model._replace(mu1=mu)
+        res = solve(sub, y[start:start + window], max_iter=max_iter, backend=backend)
+        means.append(res.mean)
+        covs.append(res.cov)
+        fmeans.append(res.forecast_mean)
+        cost += res.cost
+        iters += res.n_iter
+        mu = integrate(model.dynamics, res.mean[-1], 1, backend=backend)[-1]
+    cov = None if any(c is None for c in covs) else np.concatenate(covs)
+    return make_result(f"cycled {constraint}-constraint 4DVar", np.concatenate(means), cov, None,
+                       np.concatenate(fmeans), truth, cost=cost, n_iter=iters)
+
+
+def warmup_kernels() -> None:
+    """Compile the kernels on tiny inputs."""
+    from .lorenz import lorenz63
+    mod = DAModel(lorenz63(), np.ones(3), np.eye(3), np.eye(3), np.eye(3), np.zeros(3), np.eye(3))
+    y = np.ones((3, 3))
+    strong_cost_grad(mod, np.ones(3), y)
+    weak_cost_grad(mod, np.ones((3, 3)), y)

@@ -1,0 +1,461 @@
+r"""Chaotic test systems for data assimilation: Lorenz-63 and Lorenz-96, integrated by RK4, with
+their tangent-linear and adjoint models (the 4DVar notes' "ODE/PDEs" and "TimeStepper" sections).
+
+The vector fields are
+
+.. math::
+    \text{Lorenz-63:}\quad \dot x = \sigma(y - x),\quad \dot y = x(\rho - z) - y,\quad
+        \dot z = xy - \beta z \qquad (\sigma, \rho, \beta) = (10, 28, 8/3),
+
+    \text{Lorenz-96:}\quad \dot x_i = (x_{i+1} - x_{i-2})\,x_{i-1} - x_i + F
+        \qquad (i \text{ modulo } n;\ n = 40,\ F = 8).
+
+One *cycle* of the flow map :math:`\mathcal M` (the time between two observations, the book's step
+from :math:`t-1` to :math:`t`) is ``n_steps`` steps of the classical fourth-order Runge-Kutta
+scheme with step ``dt``. The tangent-linear model :math:`\mathbf M = \partial\mathcal M/\partial
+\mathbf x` differentiates every RK4 stage; the adjoint :math:`\mathbf M^T` runs the same stages
+backwards (reverse-mode differentiation of the time stepper, the discrete analogue of
+backpropagation through time, Section 5.1.3). A third kind, ``"linear"``, is the transition of the
+linear-Gaussian model (:math:`\mathcal M(\mathbf x) = \mathbf A\mathbf x + \mathbf a`), so every
+filter and 4DVar in this family runs on the exact linear limit too.
+
+Kernels (``*_numba``) work on one state or one ensemble with an integer ``kind``
+(0 = Lorenz-63, 1 = Lorenz-96, 2 = linear) and a flat parameter vector ``theta``; each has a NumPy
+twin (``*_numpy``) vectorized over a leading axis.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, as_scalar, check_backend, check_int, positive_scalar
+from ..core.jit import njit
+
+__all__ = ["Dynamics", "lorenz63", "lorenz96", "linear_dynamics", "vector_field", "integrate", "propagate",
+           "tangent_linear", "adjoint", "cycle_jacobian", "KINDS"]
+
+#: Kinds of dynamics, in the order of their integer codes in the kernels.
+KINDS = ("lorenz63", "lorenz96", "linear")
+
+
+class Dynamics(NamedTuple):
+    r"""A deterministic flow map :math:`\mathcal M` applied once per assimilation cycle.
+
+    Attributes
+    ----------
+    kind : str
+        ``"lorenz63"``, ``"lorenz96"`` or ``"linear"``.
+    n : int
+        State dimension.
+    theta : ndarray
+        Model constants: ``(sigma, rho, beta)``; ``(F,)``; or ``A`` flattened row-major then ``a``.
+    dt : float
+        RK4 step (unused for ``"linear"``).
+    n_steps : int
+        RK4 steps per cycle (1 for ``"linear"``).
+    """
+
+    kind: str
+    n: int
+    theta: np.ndarray
+    dt: float
+    n_steps: int
+
+    @property
+    def code(self) -> int:
+        """The integer code of :attr:`kind` used by the kernels."""
+        return KINDS.index(self.kind)
+
+
+def lorenz63(*, sigma=10.0, rho=28.0, beta=8.0 / 3.0, dt=0.01, n_steps=1) -> Dynamics:
+    """Lorenz-63 with the standard constants; one cycle is ``n_steps`` RK4 steps of ``dt``."""
+    theta = np.array([as_scalar(sigma, "sigma"), as_scalar(rho, "rho"), as_scalar(beta, "beta")])
+    return Dynamics("lorenz63", 3, theta, positive_scalar(dt, "dt"), check_int(n_steps, "n_steps", minimum=1))
+
+
+def lorenz96(n=40, *, F=8.0, dt=0.05, n_steps=1) -> Dynamics:
+    """Lorenz-96 on ``n`` (at least 4) periodic sites with forcing ``F``; one cycle is ``n_steps`` RK4 steps."""
+    n = check_int(n, "n", minimum=4)
+    return Dynamics("lorenz96", n, np.array([as_scalar(F, "F")]), positive_scalar(dt, "dt"),
+                    check_int(n_steps, "n_steps", minimum=1))
+
+
+def linear_dynamics(A, a=None) -> Dynamics:
+    r"""The linear transition :math:`\mathbf x\mapsto\mathbf A\mathbf x + \mathbf a` (Eq. 2.49 without control)."""
+    A = as_array(A, "A", ndim=2, dims="(n, n)")
+    n = A.shape[0]
+    if A.shape != (n, n) or n == 0:
+        raise ValueError(f"A must be a non-empty square matrix of shape (n, n); got {A.shape}.")
+    a = np.zeros(n) if a is None else as_array(a, "a", shape=(n,), dims="(n,)")
+    return Dynamics("linear", n, np.concatenate([A.ravel(), a]), 1.0, 1)
+
+
+def check_dynamics(dyn, name: str = "dynamics") -> Dynamics:
+    """Validate a :class:`Dynamics` (public: the filters and 4DVar call it once at their boundary)."""
+    if not isinstance(dyn, Dynamics):
+        raise TypeError(f"{name} must be a Dynamics (from lorenz63, lorenz96 or linear_dynamics); "
+                        f"got {type(dyn).__name__}.")
+    if dyn.kind not in KINDS:
+        raise ValueError(f"{name}.kind must be one of {KINDS}; got {dyn.kind!r}.")
+    want = {"lorenz63": 3, "lorenz96": 1, "linear": dyn.n * dyn.n + dyn.n}[dyn.kind]
+    theta = as_array(dyn.theta, f"{name}.theta", shape=(want,), dims=f"({want},)")
+    return Dynamics(dyn.kind, int(dyn.n), theta, positive_scalar(dyn.dt, f"{name}.dt"),
+                    check_int(dyn.n_steps, f"{name}.n_steps", minimum=1))
+
+
+def _state(x, dyn: Dynamics, name: str) -> np.ndarray:
+    x = as_array(x, name, ndim=1, dims="(n,)")
+    if x.shape[0] != dyn.n:
+        raise ValueError(f"{name} must have shape (n,) = ({dyn.n},); got {x.shape}.")
+    return x
+
+
+# ------------------------------------------------------------------------------------------------
+# numba kernels: one state at a time
+# ------------------------------------------------------------------------------------------------
+
+@njit
+def rhs_numba(kind, theta, x, out):
+    """Vector field f(x) into ``out`` (kinds 0 and 1)."""
+    n = x.shape[0]
+    if kind == 0:
+        out[0] = theta[0] * (x[1] - x[0])
+        out[1] = x[0] * (theta[1] - x[2]) - x[1]
+        out[2] = x[0] * x[1] - theta[2] * x[2]
+    else:
+        F = theta[0]
+        for i in range(n):
+            out[i] = (x[(i + 1) % n] - x[(i - 2 + n) % n]) * x[(i - 1 + n) % n] - x[i] + F
+
+
+@njit
+def jvp_numba(kind, theta, x, v, out):
+    """Jacobian-vector product J(x) v into ``out``."""
+    n = x.shape[0]
+    if kind == 0:
+        out[0] = theta[0] * (v[1] - v[0])
+        out[1] = (theta[1] - x[2]) * v[0] - v[1] - x[0] * v[2]
+        out[2] = x[1] * v[0] + x[0] * v[1] - theta[2] * v[2]
+    else:
+        for i in range(n):
+            ip, im, imm = (i + 1) % n, (i - 1 + n) % n, (i - 2 + n) % n
+            out[i] = (v[ip] - v[imm]) * x[im] + (x[ip] - x[imm]) * v[im] - v[i]
+
+
+@njit
+def vjp_numba(kind, theta, x, w, out):
+    """Transposed Jacobian-vector product J(x)^T w into ``out``."""
+    n = x.shape[0]
+    if kind == 0:
+        out[0] = -theta[0] * w[0] + (theta[1] - x[2]) * w[1] + x[1] * w[2]
+        out[1] = theta[0] * w[0] - w[1] + x[0] * w[2]
+        out[2] = -x[0] * w[1] - theta[2] * w[2]
+    else:
+        for j in range(n):
+            jm, jmm, jp, jpp = (j - 1 + n) % n, (j - 2 + n) % n, (j + 1) % n, (j + 2) % n
+            out[j] = w[jm] * x[jmm] - w[jpp] * x[jp] + w[jp] * (x[jpp] - x[jm]) - w[j]
+
+
+@njit
+def cycle_forward_numba(kind, theta, dt, n_steps, x, stages, out):
+    """One cycle from ``x`` into ``out``; for RK4 kinds the stage inputs go to ``stages`` (n_steps, 4, n)."""
+    n = x.shape[0]
+    if kind == 2:
+        for i in range(n):
+            s = theta[n * n + i]
+            for j in range(n):
+                s += theta[i * n + j] * x[j]
+            out[i] = s
+        return
+    cur = x.copy()
+    k1, k2, k3, k4 = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for s in range(n_steps):
+        stages[s, 0] = cur
+        rhs_numba(kind, theta, cur, k1)
+        for i in range(n):
+            stages[s, 1, i] = cur[i] + 0.5 * dt * k1[i]
+        rhs_numba(kind, theta, stages[s, 1], k2)
+        for i in range(n):
+            stages[s, 2, i] = cur[i] + 0.5 * dt * k2[i]
+        rhs_numba(kind, theta, stages[s, 2], k3)
+        for i in range(n):
+            stages[s, 3, i] = cur[i] + dt * k3[i]
+        rhs_numba(kind, theta, stages[s, 3], k4)
+        for i in range(n):
+            cur[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+    out[:] = cur
+
+
+@njit
+def cycle_adjoint_numba(kind, theta, dt, n_steps, stages, lam, out):
+    """Adjoint of one cycle: ``out = M^T lam`` with M linearized at the stored ``stages``."""
+    n = lam.shape[0]
+    if kind == 2:
+        for j in range(n):
+            s = 0.0
+            for i in range(n):
+                s += theta[i * n + j] * lam[i]
+            out[j] = s
+        return
+    cur = lam.copy()
+    g, u4, u3, u2, u1 = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for s in range(n_steps - 1, -1, -1):
+        for i in range(n):
+            g[i] = dt / 6.0 * cur[i]
+        vjp_numba(kind, theta, stages[s, 3], g, u4)
+        for i in range(n):
+            g[i] = dt / 3.0 * cur[i] + dt * u4[i]
+        vjp_numba(kind, theta, stages[s, 2], g, u3)
+        for i in range(n):
+            g[i] = dt / 3.0 * cur[i] + 0.5 * dt * u3[i]
+        vjp_numba(kind, theta, stages[s, 1], g, u2)
+        for i in range(n):
+            g[i] = dt / 6.0 * cur[i] + 0.5 * dt * u2[i]
+        vjp_numba(kind, theta, stages[s, 0], g, u1)
+        for i in range(n):
+            cur[i] += u4[i] + u3[i] + u2[i] + u1[i]
+    out[:] = cur
+
+
+@njit
+def cycle_tlm_numba(kind, theta, dt, n_steps, x, dX, x_out, dX_out):
+    """One cycle of the state and of the perturbations in the rows of ``dX`` (k, n)."""
+    n = x.shape[0]
+    k = dX.shape[0]
+    if kind == 2:
+        stages = np.empty((1, 4, n))
+        cycle_forward_numba(kind, theta, dt, n_steps, x, stages, x_out)
+        for r in range(k):
+            for i in range(n):
+                s = 0.0
+                for j in range(n):
+                    s += theta[i * n + j] * dX[r, j]
+                dX_out[r, i] = s
+        return
+    stages = np.empty((n_steps, 4, n))
+    cycle_forward_numba(kind, theta, dt, n_steps, x, stages, x_out)
+    d = dX.copy()
+    u, k1, k2, k3, k4 = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for s in range(n_steps):
+        for r in range(k):
+            jvp_numba(kind, theta, stages[s, 0], d[r], k1)
+            for i in range(n):
+                u[i] = d[r, i] + 0.5 * dt * k1[i]
+            jvp_numba(kind, theta, stages[s, 1], u, k2)
+            for i in range(n):
+                u[i] = d[r, i] + 0.5 * dt * k2[i]
+            jvp_numba(kind, theta, stages[s, 2], u, k3)
+            for i in range(n):
+                u[i] = d[r, i] + dt * k3[i]
+            jvp_numba(kind, theta, stages[s, 3], u, k4)
+            for i in range(n):
+                d[r, i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+    dX_out[:] = d
+
+
+@njit
+def propagate_numba(kind, theta, dt, n_steps, X, out):
+    """One cycle for every row (member) of the ensemble ``X`` (N, n)."""
+    N, n = X.shape
+    stages = np.empty((n_steps, 4, n))
+    for r in range(N):
+        cycle_forward_numba(kind, theta, dt, n_steps, X[r], stages, out[r])
+
+
+@njit
+def integrate_numba(kind, theta, dt, n_steps, x0, out):
+    """Trajectory at cycle times: ``out[0] = x0``, ``out[t] = M(out[t-1])``."""
+    n = x0.shape[0]
+    stages = np.empty((n_steps, 4, n))
+    out[0] = x0
+    for t in range(1, out.shape[0]):
+        cycle_forward_numba(kind, theta, dt, n_steps, out[t - 1], stages, out[t])
+
+
+# ------------------------------------------------------------------------------------------------
+# NumPy twins: vectorized over a leading axis of states
+# ------------------------------------------------------------------------------------------------
+
+def rhs_numpy(kind, theta, X):
+    """Vector field of each row of ``X`` (..., n)."""
+    if kind == 0:
+        x, y, z = X[..., 0], X[..., 1], X[..., 2]
+        return np.stack([theta[0] * (y - x), x * (theta[1] - z) - y, x * y - theta[2] * z], axis=-1)
+    return (np.roll(X, -1, -1) - np.roll(X, 2, -1)) * np.roll(X, 1, -1) - X + theta[0]
+
+
+def jvp_numpy(kind, theta, X, V):
+    """J(x) v for rows of ``X`` and ``V``."""
+    if kind == 0:
+        x, y, z = X[..., 0], X[..., 1], X[..., 2]
+        a, b, c = V[..., 0], V[..., 1], V[..., 2]
+        return np.stack([theta[0] * (b - a), (theta[1] - z) * a - b - x * c, y * a + x * b - theta[2] * c], axis=-1)
+    r = np.roll
+    return (r(V, -1, -1) - r(V, 2, -1)) * r(X, 1, -1) + (r(X, -1, -1) - r(X, 2, -1)) * r(V, 1, -1) - V
+
+
+def vjp_numpy(kind, theta, X, W):
+    """J(x)^T w for rows of ``X`` and ``W``."""
+    if kind == 0:
+        x, y, z = X[..., 0], X[..., 1], X[..., 2]
+        a, b, c = W[..., 0], W[..., 1], W[..., 2]
+        return np.stack([-theta[0] * a + (theta[1] - z) * b + y * c, theta[0] * a - b + x * c,
+                         -x * b - theta[2] * c], axis=-1)
+    r = np.roll
+    return r(W, 1, -1) * r(X, 2, -1) - r(W, -2, -1) * r(X, -1, -1) + r(W, -1, -1) * (r(X, -2, -1) - r(X, 1, -1)) - W
+
+
+def _linear_parts(theta, n):
+    return theta[: n * n].reshape(n, n), theta[n * n:]
+
+
+def cycle_forward_numpy(kind, theta, dt, n_steps, X):
+    """One cycle of every row of ``X``; returns ``(X_next, stages)`` with stages (n_steps, 4, ..., n)."""
+    n = X.shape[-1]
+    if kind == 2:
+        A, a = _linear_parts(theta, n)
+        return X @ A.T + a, None
+    stages = []
+    cur = X
+    for _ in range(n_steps):
+        k1 = rhs_numpy(kind, theta, cur)
+        s2 = cur + 0.5 * dt * k1
+        k2 = rhs_numpy(kind, theta, s2)
+        s3 = cur + 0.5 * dt * k2
+        k3 = rhs_numpy(kind, theta, s3)
+        s4 = cur + dt * k3
+        k4 = rhs_numpy(kind, theta, s4)
+        stages.append(np.stack([cur, s2, s3, s4]))
+        cur = cur + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return cur, np.stack(stages)
+
+
+def cycle_adjoint_numpy(kind, theta, dt, n_steps, stages, lam):
+    """``M^T lam`` for one cycle linearized at ``stages`` (as returned by :func:`cycle_forward_numpy`)."""
+    n = lam.shape[-1]
+    if kind == 2:
+        A, _ = _linear_parts(theta, n)
+        return lam @ A
+    cur = lam
+    for s in range(n_steps - 1, -1, -1):
+        S = stages[s]
+        u4 = vjp_numpy(kind, theta, S[3], dt / 6.0 * cur)
+        u3 = vjp_numpy(kind, theta, S[2], dt / 3.0 * cur + dt * u4)
+        u2 = vjp_numpy(kind, theta, S[1], dt / 3.0 * cur + 0.5 * dt * u3)
+        u1 = vjp_numpy(kind, theta, S[0], dt / 6.0 * cur + 0.5 * dt * u2)
+        cur = cur + u4 + u3 + u2 + u1
+    return cur
+
+
+def cycle_tlm_numpy(kind, theta, dt, n_steps, x, dX):
+    """One cycle of ``x`` (n,) and of the perturbation rows ``dX`` (k, n)."""
+    n = x.shape[-1]
+    if kind == 2:
+        A, a = _linear_parts(theta, n)
+        return A @ x + a, dX @ A.T
+    x_next, stages = cycle_forward_numpy(kind, theta, dt, n_steps, x)
+    d = dX
+    for s in range(n_steps):
+        S = stages[s]
+        k1 = jvp_numpy(kind, theta, S[0], d)
+        k2 = jvp_numpy(kind, theta, S[1], d + 0.5 * dt * k1)
+        k3 = jvp_numpy(kind, theta, S[2], d + 0.5 * dt * k2)
+        k4 = jvp_numpy(kind, theta, S[3], d + dt * k3)
+        d = d + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return x_next, d
+
+
+# ------------------------------------------------------------------------------------------------
+# Public functions
+# ------------------------------------------------------------------------------------------------
+
+def vector_field(dynamics: Dynamics, x) -> np.ndarray:
+    """The vector field :math:`\\mathbf f(\\mathbf x)` of a Lorenz system at each row of ``x`` (..., n)."""
+    dyn = check_dynamics(dynamics)
+    if dyn.kind == "linear":
+        raise ValueError("dynamics.kind must be 'lorenz63' or 'lorenz96' for a vector field; "
+                         "the linear kind is a map, not a flow.")
+    X = as_array(x, "x")
+    if X.ndim == 0 or X.shape[-1] != dyn.n:
+        raise ValueError(f"x must have shape (..., n) with n = {dyn.n}; got {X.shape}.")
+    return rhs_numpy(dyn.code, dyn.theta, X)
+
+
+def integrate(dynamics: Dynamics, x0, n_cycles: int, *, backend: str = "numba") -> np.ndarray:
+    """Trajectory from ``x0`` over ``n_cycles`` cycles; shape ``(n_cycles + 1, n)`` with row 0 = ``x0``."""
+    dyn = check_dynamics(dynamics)
+    x0 = _state(x0, dyn, "x0")
+    n_cycles = check_int(n_cycles, "n_cycles", minimum=0)
+    if check_backend(backend) == "numba":
+        out = np.empty((n_cycles + 1, dyn.n))
+        integrate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x0, out)
+        return out
+    out = [x0]
+    for _ in range(n_cycles):
+        out.append(cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, out[-1])[0])
+    return np.array(out)
+
+
+def propagate(dynamics: Dynamics, X, *, backend: str = "numba") -> np.ndarray:
+    """One cycle of the flow map for every member (row) of an ensemble ``X`` (N, n)."""
+    dyn = check_dynamics(dynamics)
+    X = as_array(X, "X", ndim=2, dims="(N, n)")
+    if X.shape[1] != dyn.n:
+        raise ValueError(f"X must have shape (N, n) with n = {dyn.n}; got {X.shape}.")
+    if check_backend(backend) == "numba":
+        out = np.empty_like(X)
+        propagate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X, out)
+        return out
+    return cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X)[0]
+
+
+def tangent_linear(dynamics: Dynamics, x, dx, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    r"""One cycle of the state and of the tangent-linear model: :math:`(\mathcal M(\mathbf x), \mathbf M\,\delta\mathbf x)`.
+
+    ``dx`` is one perturbation (n,) or a stack of them in rows (k, n).
+    """
+    dyn = check_dynamics(dynamics)
+    x = _state(x, dyn, "x")
+    dX = as_array(dx, "dx")
+    if dX.ndim not in (1, 2) or dX.shape[-1] != dyn.n:
+        raise ValueError(f"dx must have shape (n,) or (k, n) with n = {dyn.n}; got {dX.shape}.")
+    D = np.atleast_2d(dX)
+    if check_backend(backend) == "numba":
+        x_out, D_out = np.empty(dyn.n), np.empty_like(D)
+        cycle_tlm_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, np.ascontiguousarray(D), x_out, D_out)
+    else:
+        x_out, D_out = cycle_tlm_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, D)
+    return x_out, (D_out[0] if dX.ndim == 1 else D_out)
+
+
+def adjoint(dynamics: Dynamics, x, lam, *, backend: str = "numba") -> np.ndarray:
+    r"""The adjoint of one cycle at ``x``: :math:`\mathbf M^T\boldsymbol\lambda`, so that
+    :math:`\langle\mathbf M\,\delta\mathbf x, \boldsymbol\lambda\rangle = \langle\delta\mathbf x, \mathbf M^T\boldsymbol\lambda\rangle`."""
+    dyn = check_dynamics(dynamics)
+    x = _state(x, dyn, "x")
+    lam = _state(lam, dyn, "lam")
+    if check_backend(backend) == "numba":
+        stages, x_next, out = np.empty((dyn.n_steps, 4, dyn.n)), np.empty(dyn.n), np.empty(dyn.n)
+        cycle_forward_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, stages, x_next)
+        cycle_adjoint_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam, out)
+        return out
+    _, stages = cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x)
+    return cycle_adjoint_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam)
+
+
+def cycle_jacobian(dynamics: Dynamics, x, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    r"""``(M(x), M)``: one cycle and its Jacobian :math:`\mathbf M` (n, n), from the tangent-linear model."""
+    dyn = check_dynamics(dynamics)
+    x_next, D = tangent_linear(dyn, x, np.eye(dyn.n), backend=backend)
+    return x_next, D.T
+
+
+def warmup_kernels() -> None:
+    """Compile the kernels on tiny inputs."""
+    for dyn in (lorenz63(), lorenz96(8), linear_dynamics(np.eye(2))):
+        x = np.ones(dyn.n)
+        integrate(dyn, x, 2)
+        propagate(dyn, np.ones((2, dyn.n)))
+        adjoint(dyn, x, x)
+        cycle_jacobian(dyn, x)

@@ -1,0 +1,227 @@
+r"""The assimilation problem, twin experiments, localization tapers and the one result type.
+
+An assimilation problem is the state-space model of Section 2.2 with a nonlinear flow map in place
+of the linear transition (the 4DVar notes' "Non-linear flow map" section), in the book's symbols:
+
+.. math::
+    \hat{\mathbf X}_1 \sim \mathcal N(\boldsymbol\mu_1, \boldsymbol\Sigma_1), \qquad
+    \hat{\mathbf X}_t = \mathcal M(\hat{\mathbf X}_{t-1}) + \boldsymbol\eta_t,\ \
+        \boldsymbol\eta_t \sim \mathcal N(\mathbf 0, \boldsymbol\Sigma_{\hat x}), \qquad
+    \mathbf Y_t = \mathbf C\hat{\mathbf X}_t + \mathbf c + \boldsymbol\varepsilon_t,\ \
+        \boldsymbol\varepsilon_t \sim \mathcal N(\mathbf 0, \boldsymbol\Sigma_{\hat y|\hat x}).
+
+With :math:`\mathcal M(\mathbf x) = \mathbf A\mathbf x + \mathbf a` this is the
+:class:`~pedagogy_lib.lgssm.LGSSMParams` model (Eq. 2.49 without control), and
+:func:`from_lgssm` builds it from one. Unlike there, :math:`\boldsymbol\Sigma_{\hat x}` may be
+zero (a perfect model, the usual twin experiment and the strong constraint of 4DVar).
+Row ``t`` of every array is the book's time ``t + 1``; the first observation is of the first state.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, check_int, check_psd, check_rng, check_spd, positive_scalar
+from ..lgssm.model import LGSSMParams, check_params
+from .lorenz import Dynamics, check_dynamics, integrate, linear_dynamics, propagate
+
+__all__ = ["DAModel", "AssimilationResult", "from_lgssm", "check_model", "check_observations",
+           "check_truth", "simulate", "rmse", "gaspari_cohn", "periodic_taper", "psd_sqrt", "make_result"]
+
+
+class DAModel(NamedTuple):
+    r"""A state-space model with a flow map: the dynamics and the Gaussian pieces of Eq. 2.49.
+
+    Attributes
+    ----------
+    dynamics : Dynamics
+        The flow map :math:`\mathcal M` over one cycle (:mod:`pedagogy_lib.assimilation.lorenz`).
+    mu1 : ndarray, shape (n,)
+        Prior (background) mean of the first state.
+    Sigma1 : ndarray, shape (n, n)
+        Prior (background) covariance of the first state; symmetric positive definite.
+    Sigma_x : ndarray, shape (n, n)
+        Model-error covariance :math:`\boldsymbol\Sigma_{\hat x}`; positive semi-definite (zero allowed).
+    C : ndarray, shape (m, n)
+        Observation matrix.
+    c : ndarray, shape (m,)
+        Observation offset.
+    Sigma_y_x : ndarray, shape (m, m)
+        Observation-noise covariance :math:`\boldsymbol\Sigma_{\hat y|\hat x}`; symmetric positive definite.
+    """
+
+    dynamics: Dynamics
+    mu1: np.ndarray
+    Sigma1: np.ndarray
+    Sigma_x: np.ndarray
+    C: np.ndarray
+    c: np.ndarray
+    Sigma_y_x: np.ndarray
+
+
+class AssimilationResult(NamedTuple):
+    r"""What every filter and every 4DVar returns.
+
+    Attributes
+    ----------
+    method : str
+        Which algorithm produced it.
+    mean : ndarray, shape (T, n)
+        The analysis: filter means :math:`\bar{\mathbf x}_{t|t}` for the filters, the minimizing
+        trajectory for 4DVar (a smoother estimate :math:`\bar{\mathbf x}_{t|T}`).
+    cov : ndarray, shape (T, n, n), or None
+        Analysis covariances (the Kalman-type filters, and the inverse (Gauss-Newton) Hessian's
+        diagonal blocks for 4DVar); ``None`` for the ensemble filters, whose spread comes from the
+        ensemble.
+    ensemble : ndarray, shape (T, N, n), or None
+        Analysis ensembles (ensemble filters only).
+    forecast_mean : ndarray, shape (T, n)
+        The forecast (prior) mean before each analysis, :math:`\bar{\mathbf x}_{t|t-1}`; row 0 is
+        :math:`\boldsymbol\mu_1` (for 4DVar, the free run from the analysis' start).
+    rmse : ndarray, shape (T,)
+        :math:`\sqrt{\tfrac1n\lVert\text{mean}_t - \mathbf x_t\rVert^2}` against the truth, or NaN
+        when no truth was given.
+    spread : ndarray, shape (T,)
+        :math:`\sqrt{\tfrac1n\operatorname{tr}\text{cov}_t}` (ensemble variance with ``N - 1``);
+        NaN where no covariance is known.
+    cost : float
+        The 4DVar cost at the minimum (NaN for the filters).
+    n_iter : int
+        Optimizer iterations (0 for the filters and the exact solutions).
+    """
+
+    method: str
+    mean: np.ndarray
+    cov: np.ndarray | None
+    ensemble: np.ndarray | None
+    forecast_mean: np.ndarray
+    rmse: np.ndarray
+    spread: np.ndarray
+    cost: float
+    n_iter: int
+
+
+def from_lgssm(params: LGSSMParams) -> DAModel:
+    """The :class:`DAModel` of a linear-Gaussian model (validated by :func:`pedagogy_lib.lgssm.model.check_params`).
+
+    The model must have no control input (``B`` is ``None`` or has no columns).
+    """
+    p, (n, m, n_u) = check_params(params)
+    if n_u:
+        raise ValueError(f"params.B must be None (no control input) for data assimilation; got {n_u} columns.")
+    return DAModel(linear_dynamics(p.A, p.a), p.mu1, p.Sigma1, p.Sigma_x, p.C, p.c, p.Sigma_y_x)
+
+
+def check_model(model, name: str = "model") -> tuple[DAModel, tuple[int, int]]:
+    """Validate a :class:`DAModel`; return clean arrays and ``(n, m)``."""
+    if not isinstance(model, DAModel):
+        raise TypeError(f"{name} must be a DAModel (or use from_lgssm); got {type(model).__name__}.")
+    dyn = check_dynamics(model.dynamics, f"{name}.dynamics")
+    n = dyn.n
+    mu1 = as_array(model.mu1, "mu1", shape=(n,), dims="(n,)")
+    Sigma1 = as_array(model.Sigma1, "Sigma1", shape=(n, n), dims="(n, n)")
+    check_spd(Sigma1, "Sigma1")
+    Sigma_x = as_array(model.Sigma_x, "Sigma_x", shape=(n, n), dims="(n, n)")
+    check_psd(Sigma_x, "Sigma_x")
+    c = as_array(model.c, "c", ndim=1, dims="(m,)")
+    m = c.shape[0]
+    if m == 0:
+        raise ValueError("c must have at least one entry (m >= 1); got shape (0,).")
+    C = as_array(model.C, "C", shape=(m, n), dims="(m, n)")
+    Sigma_y_x = as_array(model.Sigma_y_x, "Sigma_y_x", shape=(m, m), dims="(m, m)")
+    check_spd(Sigma_y_x, "Sigma_y_x")
+    return DAModel(dyn, mu1, Sigma1, Sigma_x, C, c, Sigma_y_x), (n, m)
+
+
+def check_observations(y, m: int) -> np.ndarray:
+    """Observations ``y`` (T, m), finite, at least one row."""
+    y = as_array(y, "y", ndim=2, dims="(T, m)")
+    if y.shape[1] != m or y.shape[0] == 0:
+        raise ValueError(f"y must have shape (T, m) with T >= 1 and m = {m}; got {y.shape}.")
+    return y
+
+
+def check_truth(truth, T: int, n: int):
+    """``None`` or the true states (T, n)."""
+    if truth is None:
+        return None
+    return as_array(truth, "truth", shape=(T, n), dims="(T, n)")
+
+
+def psd_sqrt(S: np.ndarray) -> np.ndarray:
+    """A square root ``L`` with ``L L^T = S`` for a positive semi-definite ``S`` (zero allowed)."""
+    if not np.any(S):
+        return np.zeros_like(S)
+    w, V = np.linalg.eigh(S)
+    return V * np.sqrt(np.clip(w, 0.0, None))
+
+
+def simulate(model: DAModel, T: int, *, rng, spin_up: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""A twin experiment: the true states :math:`\mathbf x_{1:T}` and observations :math:`\mathbf y_{1:T}`.
+
+    ``x_1`` is drawn from :math:`\mathcal N(\boldsymbol\mu_1, \boldsymbol\Sigma_1)` and then run
+    ``spin_up`` cycles without noise (to land on the attractor) before the first kept state.
+    """
+    rng = check_rng(rng)
+    model, (n, m) = check_model(model)
+    T = check_int(T, "T", minimum=1)
+    spin_up = check_int(spin_up, "spin_up", minimum=0)
+    dyn = model.dynamics
+    x = model.mu1 + np.linalg.cholesky(model.Sigma1) @ rng.standard_normal(n)
+    x = integrate(dyn, x, spin_up)[-1]
+    Lx = psd_sqrt(model.Sigma_x)
+    noise = rng.standard_normal((T, n)) @ Lx.T
+    xs = np.empty((T, n))
+    xs[0] = x
+    for t in range(1, T):
+        xs[t] = propagate(dyn, xs[t - 1][None])[0] + noise[t]
+    y = xs @ model.C.T + model.c + rng.standard_normal((T, m)) @ np.linalg.cholesky(model.Sigma_y_x).T
+    return xs, y
+
+
+def rmse(estimate, truth) -> np.ndarray:
+    r"""Root-mean-square error over the state's components at each time: shape (T,)."""
+    e = as_array(estimate, "estimate", ndim=2, dims="(T, n)")
+    x = as_array(truth, "truth", shape=e.shape, dims="(T, n)")
+    return np.sqrt(np.mean((e - x) ** 2, axis=1))
+
+
+def gaspari_cohn(r) -> np.ndarray:
+    r"""The Gaspari-Cohn fifth-order taper of the scaled distance ``r`` (1 at 0, 0 beyond ``r = 2``)."""
+    r = np.abs(as_array(r, "r"))
+    out = np.zeros_like(r)
+    a = r <= 1
+    b = (r > 1) & (r < 2)
+    ra = r[a]
+    out[a] = (((-0.25 * ra + 0.5) * ra + 0.625) * ra - 5.0 / 3.0) * ra ** 2 + 1.0
+    rb = r[b]
+    out[b] = ((((rb / 12.0 - 0.5) * rb + 0.625) * rb + 5.0 / 3.0) * rb - 5.0) * rb + 4.0 - 2.0 / (3.0 * rb)
+    return out
+
+
+def periodic_taper(n: int, radius) -> np.ndarray:
+    """Localization matrix (n, n) on a periodic 1-D grid: Gaspari-Cohn of distance / ``radius``.
+
+    ``radius`` is the Gaspari-Cohn length scale in grid points: the taper is 1 at distance 0, about
+    0.21 at ``radius`` and reaches zero at ``2 * radius``.
+    """
+    n = check_int(n, "n", minimum=1)
+    radius = positive_scalar(radius, "radius")
+    i = np.arange(n)
+    d = np.abs(i[:, None] - i[None, :])
+    d = np.minimum(d, n - d)
+    return gaspari_cohn(d / radius)
+
+
+def make_result(method: str, mean, cov, ensemble, forecast_mean, truth, *, cost=np.nan, n_iter=0) -> AssimilationResult:
+    """Assemble an :class:`AssimilationResult`, computing RMSE (against ``truth``) and spread."""
+    T, n = mean.shape
+    err = np.full(T, np.nan) if truth is None else np.sqrt(np.mean((mean - truth) ** 2, axis=1))
+    if ensemble is not None:
+        spread = np.sqrt(np.mean(np.var(ensemble, axis=1, ddof=1), axis=1))
+    elif cov is not None:
+        spread = np.sqrt(np.clip(np.trace(cov, axis1=1, axis2=2), 0.0, None) / n)
+    else:
+        spread = np.full(T, np.nan)
+    return AssimilationResult(method, mean, cov, ensemble, forecast_mean, err, spread, float(cost), int(n_iter))

@@ -1,0 +1,167 @@
+r"""Approximate-model filters: the extended and unscented Kalman filters (the 4DVar notes'
+"Non-linear flow map: approximate model" section), built on the measurement update of Eq. 2.47.
+
+Both keep the Gaussian form of the Kalman filter (Section 2.2.2, Eqs. 2.45-2.49) and replace only
+the time update, which for a nonlinear :math:`\mathcal M` has no closed form:
+
+* the **EKF** linearizes: :math:`\bar{\mathbf x}_{t|t-1} = \mathcal M(\bar{\mathbf x}_{t-1|t-1})`,
+  :math:`\boldsymbol\Upsilon_{t|t-1} = \mathbf M\boldsymbol\Upsilon_{t-1|t-1}\mathbf M^T + \boldsymbol\Sigma_{\hat x}`
+  with :math:`\mathbf M` the tangent-linear model at the previous mean;
+* the **UKF** pushes ``2n + 1`` sigma points through :math:`\mathcal M` and matches moments
+  (the unscented transform with the scaled weights of Wan and van der Merwe).
+
+Observations are linear (:math:`\mathbf C\mathbf x + \mathbf c`), so the measurement update is
+exact for both. On a linear model both equal the Kalman filter to rounding.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.checks import as_array, as_scalar, check_backend
+from .lorenz import cycle_jacobian, propagate
+from .model import DAModel, check_model, check_observations, check_truth, make_result
+
+__all__ = ["ekf", "ukf", "sigma_points"]
+
+
+def _kalman_update(mean, cov, y_t, C, c, Sigma_y_x):
+    r"""The measurement update (Eq. 2.47): ``(mean, cov)`` of :math:`p(\mathbf x_t\mid\mathbf y_{1:t})`.
+
+    .. math::
+        \mathbf K = \boldsymbol\Upsilon\mathbf C^T(\mathbf C\boldsymbol\Upsilon\mathbf C^T + \boldsymbol\Sigma_{\hat y|\hat x})^{-1},\quad
+        \bar{\mathbf x} \leftarrow \bar{\mathbf x} + \mathbf K(\mathbf y_t - \mathbf C\bar{\mathbf x} - \mathbf c),\quad
+        \boldsymbol\Upsilon \leftarrow \boldsymbol\Upsilon - \mathbf K\mathbf C\boldsymbol\Upsilon.
+
+    Inputs are trusted (the filters validate once).
+    """
+    PCt = cov @ C.T
+    S = C @ PCt + Sigma_y_x
+    L = np.linalg.cholesky(S)
+    K = np.linalg.solve(L.T, np.linalg.solve(L, PCt.T)).T
+    mean = mean + K @ (y_t - C @ mean - c)
+    cov = cov - K @ PCt.T
+    return mean, 0.5 * (cov + cov.T)
+
+
+def sigma_points(mean, cov, *, alpha=1.0, beta=2.0, kappa=0.0):
+    r"""Sigma points and weights of the scaled unscented transform.
+
+    With :math:`\lambda = \alpha^2(n + \kappa) - n` and :math:`\mathbf L\mathbf L^T = (n+\lambda)\boldsymbol\Upsilon`:
+    points :math:`\bar{\mathbf x}` and :math:`\bar{\mathbf x}\pm\mathbf L_{:,i}`; mean weights
+    :math:`\lambda/(n+\lambda)` and :math:`1/(2(n+\lambda))`; the covariance weight of the centre
+    point adds :math:`1 - \alpha^2 + \beta`.
+
+    Returns
+    -------
+    X : ndarray, shape (2n + 1, n)
+    w_mean, w_cov : ndarray, shape (2n + 1,)
+    """
+    mean = as_array(mean, "mean", ndim=1, dims="(n,)")
+    n = mean.shape[0]
+    cov = as_array(cov, "cov", shape=(n, n), dims="(n, n)")
+    alpha, beta, kappa = _check_ut(alpha, beta, kappa, n)
+    return _sigma_points(mean, cov, alpha, beta, kappa)
+
+
+def _check_ut(alpha, beta, kappa, n):
+    alpha, beta, kappa = as_scalar(alpha, "alpha"), as_scalar(beta, "beta"), as_scalar(kappa, "kappa")
+    if alpha <= 0:
+        raise ValueError(f"alpha must be positive; got {alpha}.")
+    if n + kappa <= 0:
+        raise ValueError(f"n + kappa must be positive (n = {n}); got kappa = {kappa}.")
+    return alpha, beta, kappa
+
+
+def _sigma_points(mean, cov, alpha, beta, kappa):
+    n = mean.shape[0]
+    lam = alpha ** 2 * (n + kappa) - n
+    L = np.linalg.cholesky((n + lam) * cov)
+    X = np.vstack([mean, mean + L.T, mean - L.T])
+    w_mean = np.full(2 * n + 1, 0.5 / (n + lam))
+    w_mean[0] = lam / (n + lam)
+    w_cov = w_mean.copy()
+    w_cov[0] += 1.0 - alpha ** 2 + beta
+    return X, w_mean, w_cov
+
+
+def ekf(model: DAModel, y, *, truth=None, backend: str = "numba"):
+    r"""Extended Kalman filter: linearize the flow map about the current mean (tangent-linear model).
+
+    Parameters
+    ----------
+    model : DAModel
+    y : array_like, shape (T, m)
+        Observations; row ``t`` observes the state at cycle ``t``.
+    truth : array_like, shape (T, n), optional
+        True states, for the RMSE.
+    backend : {"numba", "numpy"}
+        Which tangent-linear kernel to use.
+
+    Returns
+    -------
+    AssimilationResult
+        Filter means and covariances, forecast means, RMSE and spread.
+    """
+    model, (n, m) = check_model(model)
+    y = check_observations(y, m)
+    T = y.shape[0]
+    truth = check_truth(truth, T, n)
+    backend = check_backend(backend)
+    mean, cov = model.mu1, model.Sigma1
+    means, covs, fmeans = np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n))
+    for t in range(T):
+        if t > 0:
+            mean, M = cycle_jacobian(model.dynamics, mean, backend=backend)
+            cov = M @ cov @ M.T + model.Sigma_x
+        fmeans[t] = mean
+        mean, cov = _kalman_update(mean, cov, y[t], model.C, model.c, model.Sigma_y_x)
+        means[t], covs[t] = mean, cov
+    return make_result("EKF", means, covs, None, fmeans, truth)
+
+
+def ukf(model: DAModel, y, *, alpha=1.0, beta=2.0, kappa=0.0, truth=None, backend: str = "numba"):
+    r"""Unscented Kalman filter: propagate sigma points through the flow map and match moments.
+
+    Parameters
+    ----------
+    model, y, truth, backend
+        As in :func:`ekf`.
+    alpha, beta, kappa : float
+        Unscented-transform parameters (:func:`sigma_points`); ``alpha > 0`` and ``n + kappa > 0``.
+        The default puts the points at :math:`\pm\sqrt n` standard deviations with no centre
+        weight in the mean, and ``beta = 2`` is the choice for Gaussian priors.
+
+    Returns
+    -------
+    AssimilationResult
+    """
+    model, (n, m) = check_model(model)
+    y = check_observations(y, m)
+    T = y.shape[0]
+    truth = check_truth(truth, T, n)
+    backend = check_backend(backend)
+    alpha, beta, kappa = _check_ut(alpha, beta, kappa, n)
+    mean, cov = model.mu1, model.Sigma1
+    means, covs, fmeans = np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n))
+    for t in range(T):
+        if t > 0:
+            X, wm, wc = _sigma_points(mean, cov, alpha, beta, kappa)
+            FX = propagate(model.dynamics, X, backend=backend)
+            mean = wm @ FX
+            D = FX - mean
+            cov = (D * wc[:, None]).T @ D + model.Sigma_x
+            cov = 0.5 * (cov + cov.T)
+        fmeans[t] = mean
+        # the unscented measurement update: sigma points of the forecast, pushed through C x + c
+        X, wm, wc = _sigma_points(mean, cov, alpha, beta, kappa)
+        Yp = X @ model.C.T + model.c
+        y_hat = wm @ Yp
+        DX, DY = X - mean, Yp - y_hat
+        P_yy = (DY * wc[:, None]).T @ DY + model.Sigma_y_x
+        P_xy = (DX * wc[:, None]).T @ DY
+        K = np.linalg.solve(P_yy, P_xy.T).T
+        mean = mean + K @ (y[t] - y_hat)
+        cov = cov - K @ P_yy @ K.T
+        cov = 0.5 * (cov + cov.T)
+        means[t], covs[t] = mean, cov
+    return make_result("UKF", means, covs, None, fmeans, truth)
