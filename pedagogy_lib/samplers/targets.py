@@ -1,0 +1,257 @@
+r"""Target densities for the samplers: the banana, a Gaussian given by its precision, or any Python function.
+
+A target is an unnormalized log density :math:`\log\tilde p(\mathbf x)` together with its gradient,
+which the book calls the *force* (Section 8.3, after Eq. 8.44: the negative gradient of the energy,
+:math:`\mathbf f(\mathbf x) = \partial\log\tilde p/\partial\mathbf x^T = -\partial E/\partial\mathbf x^T`).
+The normalizer never enters a Metropolis-Hastings ratio, so it is left out everywhere.
+
+Every function here works on a batch of chains: ``x`` has shape ``(C, D)`` (``C`` chains in
+``D`` dimensions) and the answers have shapes ``(C,)`` and ``(C, D)``.
+
+* :class:`Banana`: :math:`x_1\sim\mathcal N(0, s^2)`, :math:`x_2\mid x_1\sim\mathcal N(b(x_1^2-s^2), 1)`,
+  a twisted Gaussian whose curved ridge defeats samplers that propose isotropically.
+* :class:`GaussianTarget`: :math:`\mathcal N(\boldsymbol\mu, \boldsymbol\Lambda^{-1})` from its
+  precision :math:`\boldsymbol\Lambda`, the book's correlated-Gaussian example.
+* :class:`PythonTarget`: any function returning ``(log_p, force)``; samplers run their NumPy twins on it.
+
+The two built-in targets have a numba kernel (:func:`log_density_and_force` with
+``backend="numba"``) and a readable NumPy twin; the samplers' fused kernels inline the same
+per-chain function.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, as_scalar, check_backend, check_int, check_spd, positive_scalar
+from ..core.jit import njit, njit_inline
+
+__all__ = [
+    "Banana",
+    "GaussianTarget",
+    "PythonTarget",
+    "banana",
+    "gaussian_target",
+    "ar1_gaussian",
+    "python_target",
+    "log_density_and_force",
+    "check_target",
+    "target_arrays",
+    "warmup_kernels",
+]
+
+#: Kernel codes of the built-in targets.
+KIND_BANANA, KIND_GAUSSIAN = 0, 1
+
+
+class Banana(NamedTuple):
+    r"""The twisted Gaussian :math:`x_1\sim\mathcal N(0,s^2)`, :math:`x_2\mid x_1\sim\mathcal N(b(x_1^2-s^2),1)`.
+
+    :math:`\log\tilde p(\mathbf x) = -\tfrac{x_1^2}{2s^2} - \tfrac12\big(x_2 - b(x_1^2 - s^2)\big)^2`.
+    Its exact moments: :math:`\mathbb E[x_1]=\mathbb E[x_2]=0`, :math:`\mathrm{Var}(x_1)=s^2`,
+    :math:`\mathrm{Var}(x_2)=1+2b^2s^4`.
+
+    Attributes
+    ----------
+    b : float
+        Curvature :math:`b` (0 gives an axis-aligned Gaussian).
+    s : float
+        Standard deviation :math:`s` of :math:`x_1`.
+    """
+
+    b: float
+    s: float
+
+
+class GaussianTarget(NamedTuple):
+    r"""The Gaussian :math:`\mathcal N(\boldsymbol\mu, \boldsymbol\Lambda^{-1})`, given by its precision.
+
+    :math:`\log\tilde p(\mathbf x) = -\tfrac12(\mathbf x-\boldsymbol\mu)^T\boldsymbol\Lambda(\mathbf x-\boldsymbol\mu)`.
+
+    Attributes
+    ----------
+    mu : ndarray, shape (D,)
+    Lambda : ndarray, shape (D, D)
+        Symmetric positive definite precision :math:`\boldsymbol\Lambda`.
+    """
+
+    mu: np.ndarray
+    Lambda: np.ndarray
+
+
+class PythonTarget(NamedTuple):
+    """Any target given as a Python function.
+
+    Attributes
+    ----------
+    log_density_and_force : callable
+        ``f(x) -> (log_p, force)`` for ``x`` of shape ``(C, D)``, returning arrays of shapes
+        ``(C,)`` and ``(C, D)``. Samplers run their NumPy twins on it (no kernel can call Python).
+    D : int
+        The dimension the function expects.
+    """
+
+    log_density_and_force: Callable
+    D: int
+
+
+def banana(b: float = 1.0, s: float = 1.0) -> Banana:
+    """A validated :class:`Banana` (``s`` must be positive; ``b`` any real number)."""
+    return Banana(as_scalar(b, "b"), positive_scalar(s, "s"))
+
+
+def gaussian_target(mu, Lambda) -> GaussianTarget:
+    """A validated :class:`GaussianTarget` (``Lambda`` symmetric positive definite, shape ``(D, D)``)."""
+    mu = as_array(mu, "mu", ndim=1, dims="(D,)")
+    D = mu.shape[0]
+    Lambda = as_array(Lambda, "Lambda", shape=(D, D), dims="(D, D)")
+    check_spd(Lambda, "Lambda")
+    return GaussianTarget(mu, Lambda)
+
+
+def ar1_gaussian(D: int, rho: float) -> GaussianTarget:
+    r"""The zero-mean Gaussian with covariance :math:`\Sigma_{ij} = \rho^{|i-j|}` (unit variances).
+
+    Its precision is tridiagonal, :math:`\boldsymbol\Lambda = (1-\rho^2)^{-1}\,\mathrm{tridiag}(-\rho,
+    1+\rho^2, -\rho)` with corners :math:`1/(1-\rho^2)`: the correlated Gaussian used by the
+    benchmarks (``D = 50``) and, with ``D = 2``, the two-variable example of the notebooks.
+    """
+    D = check_int(D, "D", minimum=1)
+    rho = as_scalar(rho, "rho")
+    if not -1.0 < rho < 1.0:
+        raise ValueError(f"rho must be in (-1, 1); got {rho:.6g}.")
+    Lambda = np.zeros((D, D))
+    idx = np.arange(D)
+    Lambda[idx, idx] = 1.0 + rho * rho
+    Lambda[0, 0] = Lambda[-1, -1] = 1.0
+    Lambda[idx[:-1], idx[1:]] = Lambda[idx[1:], idx[:-1]] = -rho
+    return GaussianTarget(np.zeros(D), Lambda / (1.0 - rho * rho))
+
+
+def python_target(log_density_and_force: Callable, D: int) -> PythonTarget:
+    """Wrap ``f(x) -> (log_p, force)`` as a :class:`PythonTarget` of dimension ``D``."""
+    if not callable(log_density_and_force):
+        raise TypeError("log_density_and_force must be callable f(x) -> (log_p, force); got "
+                        f"{type(log_density_and_force).__name__}.")
+    return PythonTarget(log_density_and_force, check_int(D, "D", minimum=1))
+
+
+def check_target(target, name: str = "target"):
+    """Return the target's dimension ``D`` after checking it is one of the three target types."""
+    if isinstance(target, Banana):
+        return 2
+    if isinstance(target, GaussianTarget):
+        return int(np.shape(target.mu)[0])
+    if isinstance(target, PythonTarget):
+        return int(target.D)
+    raise TypeError(f"{name} must be a Banana, GaussianTarget or PythonTarget (build one with banana(), "
+                    f"gaussian_target() or python_target()); got {type(target).__name__}.")
+
+
+def target_arrays(target):
+    """``(kind, mu, Lambda, theta)``: the arrays a fused kernel receives for a built-in target.
+
+    ``kind`` is 0 for the banana (``theta = [b, s]``) and 1 for the Gaussian; unused arrays are empty.
+    """
+    if isinstance(target, Banana):
+        return KIND_BANANA, np.zeros(2), np.zeros((2, 2)), np.array([target.b, target.s])
+    return (KIND_GAUSSIAN, np.ascontiguousarray(target.mu, dtype=np.float64),
+            np.ascontiguousarray(target.Lambda, dtype=np.float64), np.zeros(2))
+
+
+# ----------------------------------------------------------------------------------------------
+# NumPy twins (vectorized over chains)
+# ----------------------------------------------------------------------------------------------
+
+def _banana_numpy(x, b, s):
+    """log p~ and force of the banana for rows of ``x``."""
+    x1, x2 = x[:, 0], x[:, 1]
+    r = x2 - b * (x1 * x1 - s * s)                        # residual of x2 about the ridge
+    logp = -0.5 * x1 * x1 / (s * s) - 0.5 * r * r
+    force = np.empty_like(x)
+    force[:, 0] = -x1 / (s * s) + 2.0 * b * x1 * r        # d log p~ / d x1
+    force[:, 1] = -r                                      # d log p~ / d x2
+    return logp, force
+
+
+def _gaussian_numpy(x, mu, Lambda):
+    """log p~ and force of N(mu, Lambda^{-1}) for rows of ``x``."""
+    d = x - mu
+    force = -d @ Lambda                                   # -Lambda (x - mu), Lambda symmetric
+    logp = 0.5 * np.sum(d * force, axis=1)
+    return logp, force
+
+
+def numpy_log_density_and_force(target, x):
+    """NumPy twin for every target type, on validated ``x`` of shape ``(C, D)``."""
+    if isinstance(target, Banana):
+        return _banana_numpy(x, target.b, target.s)
+    if isinstance(target, GaussianTarget):
+        return _gaussian_numpy(x, target.mu, target.Lambda)
+    logp, force = target.log_density_and_force(x)
+    return np.asarray(logp, dtype=np.float64), np.asarray(force, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------------------------
+# numba: one chain at a time (inlined into the samplers' kernels)
+# ----------------------------------------------------------------------------------------------
+
+@njit_inline
+def logp_force_one(kind, mu, Lambda, theta, x, f):
+    """log p~ at one point ``x`` (D,); writes the force into ``f`` (D,). Same math as the twins."""
+    D = x.shape[0]
+    if kind == 0:
+        b, s = theta[0], theta[1]
+        r = x[1] - b * (x[0] * x[0] - s * s)
+        f[0] = -x[0] / (s * s) + 2.0 * b * x[0] * r
+        f[1] = -r
+        return -0.5 * x[0] * x[0] / (s * s) - 0.5 * r * r
+    out = 0.0
+    for i in range(D):
+        acc = 0.0
+        for j in range(D):
+            if Lambda[i, j] != 0.0:                       # the AR(1) precision is tridiagonal
+                acc -= Lambda[i, j] * (x[j] - mu[j])
+        f[i] = acc
+        out += 0.5 * (x[i] - mu[i]) * acc
+    return out
+
+
+@njit
+def _log_density_numba(kind, mu, Lambda, theta, x, logp, force):
+    for c in range(x.shape[0]):
+        logp[c] = logp_force_one(kind, mu, Lambda, theta, x[c], force[c])
+
+
+def log_density_and_force(target, x, *, backend: str = "numba"):
+    r"""Unnormalized log density and force :math:`\mathbf f = \partial\log\tilde p/\partial\mathbf x^T` at rows of ``x``.
+
+    Parameters
+    ----------
+    target : Banana, GaussianTarget or PythonTarget
+    x : array_like, shape (C, D)
+    backend : {"numba", "numpy"}
+        The kernel or its NumPy twin (a :class:`PythonTarget` always uses NumPy).
+
+    Returns
+    -------
+    log_p : ndarray, shape (C,)
+    force : ndarray, shape (C, D)
+    """
+    backend = check_backend(backend)
+    D = check_target(target)
+    x = as_array(x, "x", shape=(None, D), dims="(C, D)")
+    if backend == "numpy" or isinstance(target, PythonTarget):
+        return numpy_log_density_and_force(target, x)
+    kind, mu, Lambda, theta = target_arrays(target)
+    logp = np.empty(x.shape[0])
+    force = np.empty_like(x)
+    _log_density_numba(kind, mu, Lambda, theta, x, logp, force)
+    return logp, force
+
+
+def warmup_kernels() -> None:
+    """Compile (or load from the cache) the kernel for both built-in targets."""
+    for t in (banana(1.0, 1.0), ar1_gaussian(3, 0.5)):
+        log_density_and_force(t, np.zeros((2, check_target(t))))

@@ -1,0 +1,241 @@
+r"""From variational Bayes to the VAE, on the linear-Gaussian model where every answer is known.
+
+The generative model is probabilistic PCA in the book's symbols (Eq. 2.20 with isotropic noise):
+:math:`\hat{\mathbf x}\sim\mathcal N(\mathbf 0,\mathbf I_K)`,
+:math:`\hat{\mathbf y}\mid\hat{\mathbf x}\sim\mathcal N(\mathbf C\hat{\mathbf x}+\mathbf c,\sigma^2\mathbf I_L)`.
+For a datum :math:`\mathbf y_n` and a factorized Gaussian recognition distribution
+:math:`\check p(\mathbf x\mid\mathbf y_n) = \mathcal N(\boldsymbol\nu_n, \mathrm{diag}\,\mathbf s_n^2)` the ELBO is
+available in closed form (:func:`linear_gaussian_elbo`).
+
+Three stages, each a special case of the next:
+
+1. **Variational Bayes, one datum at a time** (:func:`local_vb`): maximize each datum's ELBO over its
+   own :math:`(\boldsymbol\nu_n, \mathbf s_n)`, the "local parameters" of the draft's Eq. 8.2. The optimum is
+   mean-field on the exact Gaussian posterior: :math:`\boldsymbol\nu_n` the posterior mean and
+   :math:`s_{nk}^2 = 1/P_{kk}` with :math:`\mathbf P = \mathbf I + \mathbf C^T\mathbf C/\sigma^2`.
+2. **Amortization** (:func:`fit_encoder`): replace the per-datum parameters by a function of the datum,
+   :math:`(\boldsymbol\nu, \log\mathbf s) = \mathrm{NN}(\mathbf y;\boldsymbol\phi)`, a recognition model
+   trained on the average ELBO. Here the posterior mean is linear in :math:`\mathbf y`, so a linear
+   encoder closes the amortization gap.
+3. **The VAE** (:func:`fit_linear_vae`): learn the generative parameters
+   :math:`(\mathbf C,\mathbf c,\sigma^2)` at the same time, with reparameterized samples
+   :math:`\check{\mathbf x} = \boldsymbol\nu + \mathbf s\odot\check{\mathbf z}` (Eq. 8.24). Its optimum is
+   the maximum-likelihood PPCA subspace (:func:`pedagogy_lib.factor.em.ppca_ml`).
+
+Encoders are :func:`~pedagogy_lib.nn.network.mlp` networks trained with the library's hand-written
+backpropagation and :class:`~pedagogy_lib.nn.network.Adam`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, check_int, check_rng, positive_scalar
+from ..nn.network import Adam, Sequential, mlp
+
+__all__ = [
+    "LinearGaussianModel",
+    "EncoderResult",
+    "VAEResult",
+    "linear_gaussian_model",
+    "exact_posterior",
+    "log_evidence",
+    "linear_gaussian_elbo",
+    "local_vb",
+    "encoder",
+    "fit_encoder",
+    "fit_linear_vae",
+]
+
+_LOG2PI = np.log(2.0 * np.pi)
+
+
+class LinearGaussianModel(NamedTuple):
+    r"""PPCA: loadings ``C`` (L, K), offset ``c`` (L,), noise variance ``sigma2``."""
+
+    C: np.ndarray
+    c: np.ndarray
+    sigma2: float
+
+
+class EncoderResult(NamedTuple):
+    """What :func:`fit_encoder` returns: encoder parameters, the input shift, the average ELBO at every step.
+
+    The encoder reads ``y - shift`` (centred inputs make the gradient steps well conditioned):
+    ``net.forward(phi, Y - shift)`` gives ``(nu, log_s)``.
+    """
+
+    phi: tuple
+    shift: np.ndarray
+    elbo: np.ndarray
+
+
+class VAEResult(NamedTuple):
+    """What :func:`fit_linear_vae` returns: the decoder (a model), encoder parameters and input shift
+    (the data mean; the encoder reads ``y - shift``), and the minibatch ELBO estimates."""
+
+    model: LinearGaussianModel
+    phi: tuple
+    shift: np.ndarray
+    elbo: np.ndarray
+
+
+def linear_gaussian_model(C, c, sigma2) -> LinearGaussianModel:
+    """A validated :class:`LinearGaussianModel`."""
+    C = as_array(C, "C", ndim=2, dims="(L, K)")
+    c = as_array(c, "c", shape=(C.shape[0],), dims="(L,)")
+    return LinearGaussianModel(C, c, positive_scalar(sigma2, "sigma2"))
+
+
+def _check(model, Y):
+    if not isinstance(model, LinearGaussianModel):
+        raise TypeError(f"model must be a LinearGaussianModel; got {type(model).__name__}.")
+    return as_array(Y, "Y", shape=(None, model.C.shape[0]), dims="(N, L)")
+
+
+def exact_posterior(model: LinearGaussianModel, Y):
+    r"""Posterior means (N, K) and the shared covariance :math:`\mathbf P^{-1}` (K, K) (Eq. 2.22's form)."""
+    Y = _check(model, Y)
+    C, c, s2 = model
+    P = np.eye(C.shape[1]) + C.T @ C / s2
+    cov = np.linalg.inv(P)
+    return (Y - c) @ C @ cov / s2, cov
+
+
+def log_evidence(model: LinearGaussianModel, Y) -> np.ndarray:
+    r""":math:`\log\hat p(\mathbf y_n) = \log\mathcal N(\mathbf y_n;\mathbf c,\mathbf C\mathbf C^T+\sigma^2\mathbf I)` per datum."""
+    Y = _check(model, Y)
+    C, c, s2 = model
+    S = C @ C.T + s2 * np.eye(C.shape[0])
+    Lc = np.linalg.cholesky(S)
+    w = np.linalg.solve(Lc, (Y - c).T)
+    return -0.5 * np.sum(w * w, axis=0) - np.sum(np.log(np.diag(Lc))) - 0.5 * C.shape[0] * _LOG2PI
+
+
+def linear_gaussian_elbo(model: LinearGaussianModel, Y, nu, log_s) -> np.ndarray:
+    r"""Closed-form ELBO per datum for :math:`\check p = \mathcal N(\boldsymbol\nu_n,\mathrm{diag}\,\mathbf s_n^2)`.
+
+    .. math::
+        -\tfrac{L}{2}\log 2\pi\sigma^2 - \frac{\|\mathbf y-\mathbf C\boldsymbol\nu-\mathbf c\|^2
+        + \sum_k s_k^2\|\mathbf C_{:k}\|^2}{2\sigma^2}
+        - \tfrac12\sum_k(\nu_k^2 + s_k^2 - 1 - \log s_k^2).
+    """
+    Y = _check(model, Y)
+    K = model.C.shape[1]
+    nu = as_array(nu, "nu", shape=(Y.shape[0], K), dims="(N, K)")
+    log_s = as_array(log_s, "log_s", shape=(Y.shape[0], K), dims="(N, K)")
+    return _elbo(model, Y, nu, log_s)
+
+
+def _elbo(model, Y, nu, log_s):
+    C, c, s2 = model
+    L = C.shape[0]
+    s_sq = np.exp(2.0 * log_s)
+    r = Y - nu @ C.T - c
+    rec = -0.5 * L * np.log(2 * np.pi * s2) - (np.sum(r * r, axis=1) + s_sq @ np.sum(C * C, axis=0)) / (2 * s2)
+    kl = 0.5 * np.sum(nu * nu + s_sq - 1.0 - 2.0 * log_s, axis=1)
+    return rec - kl
+
+
+def _elbo_grads(model, Y, nu, log_s):
+    """d ELBO_n / d nu_n and d ELBO_n / d log s_n (per datum)."""
+    C, c, s2 = model
+    s_sq = np.exp(2.0 * log_s)
+    r = Y - nu @ C.T - c
+    g_nu = r @ C / s2 - nu
+    g_log_s = -s_sq * np.sum(C * C, axis=0) / s2 - s_sq + 1.0
+    return g_nu, g_log_s
+
+
+def local_vb(model: LinearGaussianModel, Y):
+    r"""The per-datum ELBO maximizers over factorized Gaussians: ``(nu, log_s)``, each (N, K).
+
+    :math:`\boldsymbol\nu_n` is the exact posterior mean; :math:`s_{k}^2 = 1/P_{kk}`, the mean-field
+    variance, the same for every datum.
+    """
+    Y = _check(model, Y)
+    C, _, s2 = model
+    nu, _ = exact_posterior(model, Y)
+    P_diag = 1.0 + np.sum(C * C, axis=0) / s2
+    return nu, np.broadcast_to(-0.5 * np.log(P_diag), nu.shape).copy()
+
+
+def encoder(L: int, K: int, hidden: int = 0) -> Sequential:
+    """A recognition network from ``y`` (L) to ``(nu, log_s)`` (2K): linear, or one tanh hidden layer."""
+    L, K = check_int(L, "L", minimum=1), check_int(K, "K", minimum=1)
+    hidden = check_int(hidden, "hidden", minimum=0)
+    return mlp([L, 2 * K] if hidden == 0 else [L, hidden, 2 * K], activation="tanh")
+
+
+def fit_encoder(model: LinearGaussianModel, Y, net: Sequential, rng: np.random.Generator, *,
+                n_iter: int = 2000, lr: float = 0.01) -> EncoderResult:
+    """Amortized VB: train ``net`` on the average closed-form ELBO of the data (the decoder fixed).
+
+    The network reads ``y - c`` (the decoder's offset), on which the exact posterior mean depends linearly.
+    """
+    Y = _check(model, Y)
+    rng = check_rng(rng)
+    K = model.C.shape[1]
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    opt = Adam(positive_scalar(lr, "lr"))
+    phi = net.init(rng)
+    state = opt.init(phi)
+    N = Y.shape[0]
+    elbo = np.empty(n_iter)
+    shift = model.c.copy()
+    for it in range(n_iter):
+        out, cache = net.forward(phi, Y - shift)
+        nu, log_s = out[:, :K], out[:, K:]
+        elbo[it] = _elbo(model, Y, nu, log_s).mean()
+        g_nu, g_ls = _elbo_grads(model, Y, nu, log_s)
+        _, g_phi = net.backward(phi, cache, -np.hstack([g_nu, g_ls]) / N)       # descend -ELBO
+        phi, state = opt.step(phi, g_phi, state)
+    return EncoderResult(phi, shift, elbo)
+
+
+def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_iter: int = 3000,
+                   batch: int = 100, lr: float = 0.01) -> VAEResult:
+    r"""A linear-Gaussian VAE: decoder :math:`(\mathbf C, \mathbf c, \log\sigma^2)` and encoder ``net`` together.
+
+    Each step draws a minibatch and one :math:`\check{\mathbf z}\sim\mathcal N(\mathbf 0,\mathbf I)` per
+    datum, forms :math:`\check{\mathbf x} = \boldsymbol\nu + \mathbf s\odot\check{\mathbf z}`, and
+    ascends :math:`\log\hat p(\mathbf y\mid\check{\mathbf x}) - D_{KL}\{\check p\|\mathcal N(\mathbf 0,\mathbf I)\}`
+    (the KL in closed form) with pathwise gradients.
+    """
+    Y = as_array(Y, "Y", ndim=2, dims="(N, L)")
+    N, L = Y.shape
+    K = check_int(K, "K", minimum=1)
+    rng = check_rng(rng)
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    B = min(check_int(batch, "batch", minimum=1), N)
+    phi = net.init(rng)
+    theta = (0.1 * rng.standard_normal((L, K)), Y.mean(axis=0), np.array([np.log(Y.var())]))
+    opt_phi, opt_theta = Adam(positive_scalar(lr, "lr")), Adam(lr)
+    st_phi, st_theta = opt_phi.init(phi), opt_theta.init(theta)
+    elbo = np.empty(n_iter)
+    shift = Y.mean(axis=0)
+    for it in range(n_iter):
+        y = Y[rng.choice(N, B, replace=False)]
+        z = rng.standard_normal((B, K))
+        C, c, log_s2 = theta
+        s2 = float(np.exp(log_s2[0]))
+        out, cache = net.forward(phi, y - shift)
+        nu, log_s = out[:, :K], out[:, K:]
+        s = np.exp(log_s)
+        x = nu + s * z                                                  # Eq. 8.24
+        r = y - x @ C.T - c
+        rec = -0.5 * L * (np.log(2 * np.pi) + log_s2[0]) - np.sum(r * r, axis=1) / (2 * s2)
+        kl = 0.5 * np.sum(nu * nu + s * s - 1.0 - 2.0 * log_s, axis=1)
+        elbo[it] = np.mean(rec - kl)
+        g_x = r @ C / s2                                                # d rec / d x
+        g_nu = g_x - nu
+        g_log_s = g_x * s * z - s * s + 1.0
+        g_C = r.T @ x / s2
+        g_c = r.sum(axis=0) / s2
+        g_ls2 = np.array([np.sum(-0.5 * L + np.sum(r * r, axis=1) / (2 * s2))])
+        _, g_phi = net.backward(phi, cache, -np.hstack([g_nu, g_log_s]) / B)
+        phi, st_phi = opt_phi.step(phi, g_phi, st_phi)
+        theta, st_theta = opt_theta.step(theta, (-g_C / B, -g_c / B, -g_ls2 / B), st_theta)
+    C, c, log_s2 = theta
+    return VAEResult(LinearGaussianModel(C, c, float(np.exp(log_s2[0]))), phi, shift, elbo)

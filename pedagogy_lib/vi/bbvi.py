@@ -1,0 +1,259 @@
+r"""Black-box variational inference: stochastic gradients of the ELBO, control variates, and Adam.
+
+For a factorized Gaussian :math:`q(\mathbf x;\boldsymbol\lambda) = \prod_i\mathcal N(x_i; m_i, s_i^2)`,
+parameterized by :math:`\boldsymbol\lambda = (\mathbf m, \log\mathbf s)`, and an unnormalized target
+:math:`\tilde p(\mathbf x)` (for posterior inference, the joint :math:`p(\mathbf x, \mathbf y)`), the
+ELBO is :math:`\mathcal L(\boldsymbol\lambda) = \mathbb E_q[\log\tilde p(\mathbf x) - \log q(\mathbf x;\boldsymbol\lambda)]`.
+Drawing :math:`\mathbf x = \mathbf m + \mathbf s\odot\boldsymbol\varepsilon`,
+:math:`\boldsymbol\varepsilon\sim\mathcal N(\mathbf 0,\mathbf I)`, two unbiased per-sample gradient
+estimators follow (the two of Section 8.2.1, here for a non-amortized :math:`q`):
+
+* **score function** (log-derivative trick, Eq. 8.22's first form):
+  :math:`\mathbf h\,(\log\tilde p(\mathbf x) - \log q(\mathbf x))` with the score
+  :math:`\mathbf h = \partial\log q/\partial\boldsymbol\lambda = (\boldsymbol\varepsilon/\mathbf s,\ \boldsymbol\varepsilon^2-1)`;
+* **reparameterization** (pathwise, Eqs. 8.24-8.25 with the entropy in closed form):
+  :math:`(\mathbf f(\mathbf x),\ \mathbf f(\mathbf x)\odot\boldsymbol\varepsilon\odot\mathbf s + 1)`, where
+  :math:`\mathbf f = \partial\log\tilde p/\partial\mathbf x^T` is the force.
+
+Because :math:`\mathbb E_q[\mathbf h] = \mathbf 0`, subtracting :math:`a\,\mathbf h` leaves the score-function
+estimator unbiased for any constant :math:`a`; :math:`a^* = \mathrm{Cov}(g, h)/\mathrm{Var}(h)` per
+coordinate minimizes its variance (:func:`control_variate`). Targets are the
+:mod:`pedagogy_lib.samplers.targets` objects (a :class:`~pedagogy_lib.samplers.targets.PythonTarget`
+for a model of your own).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, as_scalar, check_choice, check_int, check_rng, positive_scalar
+from ..nn.network import Adam
+from ..samplers.targets import PythonTarget, check_target, log_density_and_force, python_target
+
+__all__ = [
+    "GaussianVIParams",
+    "VIResult",
+    "NormalNormal",
+    "normal_normal",
+    "normal_normal_posterior",
+    "normal_normal_target",
+    "gaussian_vi_sample",
+    "elbo_terms",
+    "score_function_terms",
+    "reparam_terms",
+    "control_variate",
+    "fit_gaussian_vi",
+    "ESTIMATORS",
+]
+
+ESTIMATORS = ("reparam", "score", "score_cv")
+_LOG2PI = np.log(2.0 * np.pi)
+
+
+class GaussianVIParams(NamedTuple):
+    r"""Variational parameters :math:`\boldsymbol\lambda` of a factorized Gaussian.
+
+    Attributes
+    ----------
+    m : ndarray, shape (D,)
+    log_s : ndarray, shape (D,)
+        Log standard deviations (unconstrained, so plain gradient steps keep :math:`s > 0`).
+    """
+
+    m: np.ndarray
+    log_s: np.ndarray
+
+
+class VIResult(NamedTuple):
+    """What :func:`fit_gaussian_vi` returns.
+
+    Attributes
+    ----------
+    params : GaussianVIParams
+        The average of the iterates over the last half of the run (Polyak averaging), which
+        removes most of the noise a constant step size leaves.
+    path : ndarray, shape (n_iter + 1, 2 D)
+        Every iterate, ``(m, log_s)`` concatenated.
+    elbo : ndarray, shape (n_iter,)
+        The Monte Carlo ELBO estimate at each iterate.
+    """
+
+    params: GaussianVIParams
+    path: np.ndarray
+    elbo: np.ndarray
+
+
+class NormalNormal(NamedTuple):
+    r"""The conjugate model :math:`x\sim\mathcal N(m_0, s_0^2)`, :math:`y_n\mid x\sim\mathcal N(x,\sigma^2)`.
+
+    Attributes
+    ----------
+    y : ndarray, shape (N,)
+    sigma : float
+    m0 : float
+    s0 : float
+    """
+
+    y: np.ndarray
+    sigma: float
+    m0: float
+    s0: float
+
+
+def normal_normal(y, sigma: float, m0: float, s0: float) -> NormalNormal:
+    """A validated :class:`NormalNormal` model."""
+    return NormalNormal(as_array(y, "y", ndim=1, dims="(N,)"), positive_scalar(sigma, "sigma"),
+                        as_scalar(m0, "m0"), positive_scalar(s0, "s0"))
+
+
+def normal_normal_posterior(model: NormalNormal) -> tuple[float, float]:
+    r"""Exact posterior mean and standard deviation: precision :math:`1/s_0^2 + N/\sigma^2`."""
+    prec = 1.0 / model.s0 ** 2 + model.y.size / model.sigma ** 2
+    mean = (model.m0 / model.s0 ** 2 + model.y.sum() / model.sigma ** 2) / prec
+    return float(mean), float(1.0 / np.sqrt(prec))
+
+
+def normal_normal_target(model: NormalNormal) -> PythonTarget:
+    r"""The log joint :math:`\log p(x, \mathbf y)` and its force as a one-dimensional target."""
+    if not isinstance(model, NormalNormal):
+        raise TypeError(f"model must be a NormalNormal (see normal_normal); got {type(model).__name__}.")
+    y, sigma, m0, s0 = model
+    N, Sy, Syy = y.size, y.sum(), float(y @ y)
+    const = -0.5 * (N + 1) * _LOG2PI - N * np.log(sigma) - np.log(s0)
+
+    def log_joint_and_force(x):
+        x = x[:, 0]
+        log_p = const - 0.5 * (x - m0) ** 2 / s0 ** 2 - 0.5 * (Syy - 2.0 * x * Sy + N * x * x) / sigma ** 2
+        force = -(x - m0) / s0 ** 2 + (Sy - N * x) / sigma ** 2
+        return log_p, force[:, None]
+
+    return python_target(log_joint_and_force, 1)
+
+
+def _check_lam(lam, D):
+    if not isinstance(lam, GaussianVIParams):
+        raise TypeError(f"lam must be a GaussianVIParams(m, log_s); got {type(lam).__name__}.")
+    m = as_array(lam.m, "lam.m", shape=(D,), dims="(D,)")
+    log_s = as_array(lam.log_s, "lam.log_s", shape=(D,), dims="(D,)")
+    return m, log_s
+
+
+def _check_eps(eps, D):
+    eps = as_array(eps, "eps", ndim=2, dims="(S, D)")
+    if eps.shape[1] != D or eps.shape[0] < 1:
+        raise ValueError(f"eps must have shape (S, D) with S >= 1 and D = {D}; got {eps.shape}.")
+    return eps
+
+
+def gaussian_vi_sample(lam: GaussianVIParams, eps):
+    r""":math:`\mathbf x = \mathbf m + \mathbf s\odot\boldsymbol\varepsilon` and :math:`\log q(\mathbf x;\boldsymbol\lambda)` for rows of ``eps``."""
+    D = np.shape(lam.m)[0] if isinstance(lam, GaussianVIParams) else 0
+    m, log_s = _check_lam(lam, D)
+    eps = _check_eps(eps, D)
+    x = m + np.exp(log_s) * eps
+    log_q = np.sum(-0.5 * eps * eps - log_s - 0.5 * _LOG2PI, axis=1)
+    return x, log_q
+
+
+def elbo_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
+    r"""Per-sample :math:`\log\tilde p(\mathbf x) - \log q(\mathbf x)`; their mean estimates the ELBO."""
+    check_target(target)
+    x, log_q = gaussian_vi_sample(lam, eps)
+    log_p, _ = log_density_and_force(target, x)
+    return log_p - log_q
+
+
+def score_function_terms(target, lam: GaussianVIParams, eps):
+    r"""Per-sample score-function gradients and the scores themselves.
+
+    Returns ``(g, h)``, both of shape ``(S, 2 D)`` (the ``m`` block, then the ``log_s`` block):
+    :math:`\mathbf g = \mathbf h\,(\log\tilde p - \log q)`, :math:`\mathbf h = \partial\log q/\partial\boldsymbol\lambda`.
+    """
+    D = check_target(target)
+    m, log_s = _check_lam(lam, D)
+    eps = _check_eps(eps, D)
+    w = elbo_terms(target, lam, eps)
+    h = np.hstack([eps / np.exp(log_s), eps * eps - 1.0])
+    return h * w[:, None], h
+
+
+def reparam_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
+    r"""Per-sample pathwise gradients, shape ``(S, 2 D)``: :math:`(\mathbf f,\ \mathbf f\odot\boldsymbol\varepsilon\odot\mathbf s + 1)`.
+
+    The ``+1`` is the derivative of the entropy :math:`\sum_i\log s_i` (+ const), taken exactly.
+    """
+    D = check_target(target)
+    m, log_s = _check_lam(lam, D)
+    eps = _check_eps(eps, D)
+    s = np.exp(log_s)
+    _, f = log_density_and_force(target, m + s * eps)
+    return np.hstack([f, f * eps * s + 1.0])
+
+
+def control_variate(g, h, a=None):
+    r"""Subtract :math:`a\,\mathbf h` from per-sample gradients ``g`` (``h`` has mean zero).
+
+    With ``a=None`` the coefficient is estimated per coordinate from the same samples,
+    :math:`\hat a = \widehat{\mathrm{Cov}}(g, h)/\widehat{\mathrm{Var}}(h)` (a bias of order
+    :math:`1/S`; pass an ``a`` estimated from other samples to avoid it). Returns ``(g - a h, a)``.
+    """
+    g = as_array(g, "g", ndim=2, dims="(S, P)")
+    h = as_array(h, "h", shape=g.shape, dims="(S, P)")
+    if a is None:
+        if g.shape[0] < 2:
+            raise ValueError(f"g must hold at least 2 samples to estimate a; got S = {g.shape[0]}.")
+        gc, hc = g - g.mean(axis=0), h - h.mean(axis=0)
+        var = np.sum(hc * hc, axis=0)
+        a = np.where(var > 0, np.sum(gc * hc, axis=0) / np.where(var > 0, var, 1.0), 0.0)
+    else:
+        a = np.broadcast_to(as_array(a, "a"), (g.shape[1],))
+    return g - a * h, a
+
+
+def fit_gaussian_vi(target, lam0: GaussianVIParams, rng: np.random.Generator, *, n_iter: int = 2000,
+                    n_samples: int = 10, estimator: str = "reparam", lr: float = 0.05) -> VIResult:
+    r"""Stochastic gradient ascent on the ELBO with Adam (:class:`pedagogy_lib.nn.network.Adam`).
+
+    Parameters
+    ----------
+    target : Banana, GaussianTarget or PythonTarget
+    lam0 : GaussianVIParams
+        Starting point.
+    rng : numpy.random.Generator
+    n_iter : int
+    n_samples : int
+        :math:`S`, samples per gradient estimate.
+    estimator : {"reparam", "score", "score_cv"}
+        Pathwise, score-function, or score-function with the control variate of :func:`control_variate`.
+    lr : float
+        Adam's step size.
+    """
+    D = check_target(target)
+    m, log_s = _check_lam(lam0, D)
+    rng = check_rng(rng)
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    S = check_int(n_samples, "n_samples", minimum=2 if estimator == "score_cv" else 1)
+    estimator = check_choice(estimator, "estimator", ESTIMATORS)
+    opt = Adam(lr)
+    theta = (m.copy(), log_s.copy())
+    state = opt.init(theta)
+    path = [np.concatenate(theta)]
+    elbo = np.empty(n_iter)
+    for it in range(n_iter):
+        lam = GaussianVIParams(*theta)
+        eps = rng.standard_normal((S, D))
+        elbo[it] = elbo_terms(target, lam, eps).mean()
+        if estimator == "reparam":
+            g = reparam_terms(target, lam, eps)
+        else:
+            g, h = score_function_terms(target, lam, eps)
+            if estimator == "score_cv":
+                g, _ = control_variate(g, h)
+        grad = g.mean(axis=0)
+        theta, state = opt.step(theta, (-grad[:D], -grad[D:]), state)       # Adam descends: negate
+        path.append(np.concatenate(theta))
+    path = np.array(path)
+    tail = path[n_iter // 2 + 1:]
+    avg = tail.mean(axis=0)
+    return VIResult(GaussianVIParams(avg[:D], avg[D:]), path, elbo)

@@ -1,0 +1,266 @@
+r"""Coordinate-ascent variational inference (CAVI) for the Bayesian Gaussian mixture.
+
+The model puts priors on the mixture of Section 7.1: mixing weights
+:math:`\boldsymbol\pi\sim\mathrm{Dir}(\alpha_0\mathbf 1)` and, per component, a Gaussian-Wishart
+:math:`\boldsymbol\Lambda_k\sim\mathcal W(\mathbf W_0,\nu_0)`,
+:math:`\boldsymbol\mu_k\mid\boldsymbol\Lambda_k\sim\mathcal N(\mathbf m_0,(\beta_0\boldsymbol\Lambda_k)^{-1})`.
+The mean-field family splits the class labels from the parameters,
+:math:`q(\mathbf Z)\,q(\boldsymbol\pi)\prod_k q(\boldsymbol\mu_k,\boldsymbol\Lambda_k)`, and each factor's
+coordinate update is available in closed form (Bishop 2006, Section 10.2):
+
+* **labels** (an "E step"): :math:`r_{nk}\propto\exp\{\mathbb E\log\pi_k + \tfrac12\mathbb E\log|\boldsymbol\Lambda_k|
+  - \tfrac{D}{2\beta_k} - \tfrac{\nu_k}{2}(\mathbf y_n-\mathbf m_k)^T\mathbf W_k(\mathbf y_n-\mathbf m_k)\}`;
+* **parameters** (an "M step" on posteriors instead of points): with soft counts :math:`N_k`, means
+  :math:`\bar{\mathbf y}_k` and scatter :math:`N_k\mathbf S_k`,
+  :math:`\alpha_k=\alpha_0+N_k`, :math:`\beta_k=\beta_0+N_k`, :math:`\nu_k=\nu_0+N_k`,
+  :math:`\mathbf m_k=(\beta_0\mathbf m_0+N_k\bar{\mathbf y}_k)/\beta_k`,
+  :math:`\mathbf W_k^{-1}=\mathbf W_0^{-1}+N_k\mathbf S_k+\tfrac{\beta_0N_k}{\beta_0+N_k}(\bar{\mathbf y}_k-\mathbf m_0)(\bar{\mathbf y}_k-\mathbf m_0)^T`.
+
+The label update is a Gaussian-mixture E step at an effective mixture, so it runs on the fused
+numba kernel of :mod:`pedagogy_lib.mixture.em` (:func:`~pedagogy_lib.mixture.em.gmm_suff_stats`).
+The parameterization matches scikit-learn's ``BayesianGaussianMixture`` with
+``weight_concentration_prior_type="dirichlet_distribution"``: its ``covariance_prior`` is
+:math:`\mathbf W_0^{-1}` and its ``covariances_`` are :math:`\mathbf W_k^{-1}/\nu_k`.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import digamma, gammaln, logsumexp
+
+from ..core.checks import (ConvergenceWarning, as_array, as_scalar, check_backend, check_int, check_prob_rows,
+                           check_spd, positive_scalar)
+from ..mixture.em import gmm_stats_from_responsibilities, gmm_suff_stats
+from ..mixture.model import GMMParams
+
+__all__ = [
+    "BGMMPrior",
+    "BGMMPosterior",
+    "CAVIResult",
+    "bgmm_prior",
+    "default_bgmm_prior",
+    "bgmm_update_parameters",
+    "bgmm_responsibilities",
+    "bgmm_elbo",
+    "cavi_bgmm",
+]
+
+_TINY = 10.0 * np.finfo(np.float64).eps                  # added to soft counts, as scikit-learn does
+
+
+class BGMMPrior(NamedTuple):
+    r"""Hyper-parameters of the Bayesian GMM.
+
+    Attributes
+    ----------
+    alpha0 : float
+        Dirichlet concentration :math:`\alpha_0` (small values let components empty out).
+    beta0 : float
+        Prior precision scale :math:`\beta_0` of the means.
+    m0 : ndarray, shape (D,)
+        Prior mean :math:`\mathbf m_0`.
+    W0_inv : ndarray, shape (D, D)
+        :math:`\mathbf W_0^{-1}`, the inverse Wishart scale (scikit-learn's ``covariance_prior``).
+    nu0 : float
+        Wishart degrees of freedom :math:`\nu_0 > D - 1`.
+    """
+
+    alpha0: float
+    beta0: float
+    m0: np.ndarray
+    W0_inv: np.ndarray
+    nu0: float
+
+
+class BGMMPosterior(NamedTuple):
+    r"""The variational factors :math:`q(\boldsymbol\pi)=\mathrm{Dir}(\boldsymbol\alpha)`,
+    :math:`q(\boldsymbol\mu_k,\boldsymbol\Lambda_k)=\mathcal N(\mathbf m_k,(\beta_k\boldsymbol\Lambda_k)^{-1})\mathcal W(\mathbf W_k,\nu_k)`.
+
+    Attributes
+    ----------
+    alpha : ndarray, shape (K,)
+    beta : ndarray, shape (K,)
+    m : ndarray, shape (K, D)
+    W_inv : ndarray, shape (K, D, D)
+        :math:`\mathbf W_k^{-1}`.
+    nu : ndarray, shape (K,)
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    m: np.ndarray
+    W_inv: np.ndarray
+    nu: np.ndarray
+
+
+class CAVIResult(NamedTuple):
+    """What :func:`cavi_bgmm` returns.
+
+    Attributes
+    ----------
+    q : BGMMPosterior
+        The factors after the last iteration.
+    elbo : ndarray, shape (n_iter,)
+        The ELBO after each iteration (never decreasing, up to rounding).
+    n_iter : int
+    converged : bool
+    """
+
+    q: BGMMPosterior
+    elbo: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+def bgmm_prior(alpha0, beta0, m0, W0_inv, nu0) -> BGMMPrior:
+    """A validated :class:`BGMMPrior`."""
+    m0 = as_array(m0, "m0", ndim=1, dims="(D,)")
+    D = m0.shape[0]
+    W0_inv = as_array(W0_inv, "W0_inv", shape=(D, D), dims="(D, D)")
+    check_spd(W0_inv, "W0_inv")
+    nu0 = as_scalar(nu0, "nu0")
+    if not nu0 > D - 1:
+        raise ValueError(f"nu0 must exceed D - 1 = {D - 1}; got {nu0:.6g}.")
+    return BGMMPrior(positive_scalar(alpha0, "alpha0"), positive_scalar(beta0, "beta0"), m0, W0_inv, nu0)
+
+
+def default_bgmm_prior(y, K: int) -> BGMMPrior:
+    r"""scikit-learn's defaults: :math:`\alpha_0=1/K`, :math:`\beta_0=1`, :math:`\mathbf m_0=\bar{\mathbf y}`,
+    :math:`\mathbf W_0^{-1}` the sample covariance (``np.cov``), :math:`\nu_0=D`."""
+    y = as_array(y, "y", ndim=2, dims="(N, D)")
+    K = check_int(K, "K", minimum=1)
+    return bgmm_prior(1.0 / K, 1.0, y.mean(axis=0), np.atleast_2d(np.cov(y.T)), float(y.shape[1]))
+
+
+def _expectations(q: BGMMPosterior):
+    r""":math:`\mathbb E\log\pi_k`, :math:`\mathbb E\log|\boldsymbol\Lambda_k|`, :math:`\log|\mathbf W_k|`."""
+    K, D = q.m.shape
+    logdet_W = -np.linalg.slogdet(q.W_inv)[1]
+    E_log_pi = digamma(q.alpha) - digamma(q.alpha.sum())
+    E_logdet = digamma(0.5 * (q.nu[:, None] - np.arange(D))).sum(axis=1) + D * np.log(2.0) + logdet_W
+    return E_log_pi, E_logdet, logdet_W
+
+
+def _effective_mixture(q: BGMMPosterior) -> GMMParams:
+    """A GMM whose responsibilities are the CAVI label update: covariances (nu_k W_k)^{-1}, weights to match."""
+    D = q.m.shape[1]
+    E_log_pi, E_logdet, logdet_W = _expectations(q)
+    # log pi_k - (1/2) log|Sigma_k| must equal E log pi_k + (1/2) E log|Lambda_k| - D / (2 beta_k)
+    log_w = E_log_pi + 0.5 * E_logdet - 0.5 * D / q.beta - 0.5 * (D * np.log(q.nu) + logdet_W)
+    return GMMParams(np.exp(log_w - logsumexp(log_w)), q.m, q.W_inv / q.nu[:, None, None])
+
+
+def _moments(stats):
+    """Soft counts, means and scatter matrices N_k S_k from statistics centred anywhere."""
+    N = stats.N_k + _TINY
+    delta = stats.sum_d / N[:, None]                      # ybar_k - a_k
+    ybar = stats.mu_ref + delta
+    NS = stats.sum_dd - np.einsum("ki,kj->kij", stats.sum_d, delta)
+    NS = 0.5 * (NS + np.swapaxes(NS, 1, 2))
+    return N, ybar, NS
+
+
+def bgmm_update_parameters(stats, prior: BGMMPrior) -> BGMMPosterior:
+    """The closed-form update of every parameter factor from the label statistics (a :class:`~pedagogy_lib.mixture.em.GMMStats`)."""
+    N, ybar, NS = _moments(stats)
+    beta = prior.beta0 + N
+    m = (prior.beta0 * prior.m0 + N[:, None] * ybar) / beta[:, None]
+    d = ybar - prior.m0
+    W_inv = prior.W0_inv + NS + (prior.beta0 * N / beta)[:, None, None] * np.einsum("ki,kj->kij", d, d)
+    return BGMMPosterior(prior.alpha0 + N, beta, m, W_inv, prior.nu0 + N)
+
+
+def bgmm_responsibilities(y, q: BGMMPosterior, *, backend: str = "numba"):
+    """The label update: the statistics of :math:`q(\\mathbf Z)` at the current parameter factors."""
+    return gmm_suff_stats(_effective_mixture(q), y, backend=backend)
+
+
+def _log_B(W_inv, nu, D):
+    """log of the Wishart normalizer B(W, nu) (Bishop Eq. B.79), from W^{-1}."""
+    logdet_W = -np.linalg.slogdet(W_inv)[1]
+    return (-0.5 * nu * logdet_W - 0.5 * nu * D * np.log(2.0) - 0.25 * D * (D - 1) * np.log(np.pi)
+            - gammaln(0.5 * (np.asarray(nu)[..., None] - np.arange(D))).sum(axis=-1))
+
+
+def bgmm_elbo(stats, q: BGMMPosterior, prior: BGMMPrior) -> float:
+    r"""The evidence lower bound :math:`\mathcal L(q)\le\log p(\mathbf Y)` (Bishop Eqs. 10.70-10.77).
+
+    ``stats`` are the label statistics (with their entropy) that produced ``q``. With ``K = 1`` the
+    factor :math:`q(\boldsymbol\mu,\boldsymbol\Lambda)` is the exact posterior and the bound is the
+    log evidence.
+    """
+    K, D = q.m.shape
+    N, ybar, NS = _moments(stats)
+    E_log_pi, E_logdet, _ = _expectations(q)
+    W = np.linalg.inv(q.W_inv)
+    dy = ybar - q.m
+    dm = q.m - prior.m0
+    quad_y = np.einsum("ki,kij,kj->k", dy, W, dy)
+    quad_m = np.einsum("ki,kij,kj->k", dm, W, dm)
+    tr_SW = np.einsum("kij,kji->k", NS, W)
+    tr_W0W = np.einsum("ij,kji->k", prior.W0_inv, W)
+    log2pi = np.log(2.0 * np.pi)
+    e_lik = 0.5 * np.sum(N * (E_logdet - D / q.beta - D * log2pi) - q.nu * (tr_SW + N * quad_y))
+    e_z = np.sum(N * E_log_pi)
+    lnC0 = gammaln(K * prior.alpha0) - K * gammaln(prior.alpha0)
+    e_pi = lnC0 + (prior.alpha0 - 1.0) * E_log_pi.sum()
+    e_mulam = (0.5 * np.sum(D * np.log(prior.beta0 / (2 * np.pi)) + E_logdet - D * prior.beta0 / q.beta
+                            - prior.beta0 * q.nu * quad_m)
+               + K * _log_B(prior.W0_inv, prior.nu0, D) + 0.5 * (prior.nu0 - D - 1) * E_logdet.sum()
+               - 0.5 * np.sum(q.nu * tr_W0W))
+    lnC = gammaln(q.alpha.sum()) - gammaln(q.alpha).sum()
+    q_pi = np.sum((q.alpha - 1.0) * E_log_pi) + lnC
+    H_lam = -_log_B(q.W_inv, q.nu, D) - 0.5 * (q.nu - D - 1) * E_logdet + 0.5 * q.nu * D
+    q_mulam = np.sum(0.5 * E_logdet + 0.5 * D * np.log(q.beta / (2 * np.pi)) - 0.5 * D - H_lam)
+    return float(e_lik + e_z + e_pi + e_mulam + stats.entropy - q_pi - q_mulam)
+
+
+def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
+              backend: str = "numba") -> CAVIResult:
+    r"""CAVI for the Bayesian GMM from initial responsibilities ``r0``.
+
+    First the parameter factors are updated from ``r0``; then each iteration updates the labels and
+    the parameters once and records the ELBO. This is the order scikit-learn's
+    ``BayesianGaussianMixture`` uses, so from the same ``r0`` and priors the iterates agree.
+
+    Parameters
+    ----------
+    y : array_like, shape (N, D)
+    prior : BGMMPrior
+    r0 : array_like, shape (N, K)
+        Initial responsibilities (rows are probability vectors); ``K`` is read from it.
+    n_iter : int
+        Maximum number of iterations.
+    tol : float
+        Stop when the ELBO changes by less than ``tol`` (``0`` runs all ``n_iter``).
+    backend : {"numba", "numpy"}
+        For the label update (the fused E-step kernel of :mod:`pedagogy_lib.mixture.em` or its twin).
+    """
+    backend = check_backend(backend)
+    if not isinstance(prior, BGMMPrior):
+        raise TypeError(f"prior must be a BGMMPrior (see bgmm_prior); got {type(prior).__name__}.")
+    D = prior.m0.shape[0]
+    y = as_array(y, "y", shape=(None, D), dims="(N, D)")
+    r0 = as_array(r0, "r0", ndim=2, dims="(N, K)")
+    if r0.shape[0] != y.shape[0]:
+        raise ValueError(f"r0 must have one row per observation: shape (N, K) with N = {y.shape[0]}; got {r0.shape}.")
+    check_prob_rows(r0, "r0")
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    tol = positive_scalar(tol, "tol", strict=False)
+    q = bgmm_update_parameters(gmm_stats_from_responsibilities(y, r0), prior)
+    elbo = []
+    converged = False
+    for _ in range(n_iter):
+        stats = bgmm_responsibilities(y, q, backend=backend)
+        q = bgmm_update_parameters(stats, prior)
+        elbo.append(bgmm_elbo(stats, q, prior))
+        if len(elbo) > 1 and abs(elbo[-1] - elbo[-2]) < tol:
+            converged = True
+            break
+    if not converged and tol > 0:
+        warnings.warn(f"CAVI stopped after {n_iter} iterations with the ELBO still changing by "
+                      f"{abs(elbo[-1] - elbo[-2]) if len(elbo) > 1 else float('nan'):.3g}; increase n_iter.",
+                      ConvergenceWarning, stacklevel=2)
+    return CAVIResult(q, np.array(elbo), len(elbo), converged)
