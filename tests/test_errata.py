@@ -8,6 +8,7 @@ import pytest
 from scipy import integrate, optimize, stats
 
 from pedagogy_lib.nn import infomax as im
+from pedagogy_lib.core.gradcheck import gradcheck
 
 
 # ------------------------------------------------------------------ Section 2.1.3: counting covariances
@@ -171,13 +172,7 @@ def test_derivative_with_respect_to_a_precision_carries_one_half():
     def H(P):
         return sum(-0.5 * np.linalg.slogdet(P)[1] + 0.5 * rt @ P @ rt for rt in r)
 
-    eps = 1e-6
-    fd = np.zeros((n, n))
-    for i in range(n):
-        for j in range(n):
-            E = np.zeros((n, n))
-            E[i, j] = eps                                        # entries varied independently
-            fd[i, j] = (H(P + E) - H(P - E)) / (2 * eps)
+    fd = gradcheck(H, P).numeric                                 # entries varied independently
     S = np.linalg.inv(P)
     corrected = 0.5 * sum(np.outer(rt, rt) - S for rt in r)
     draft = -sum(S - np.outer(rt, rt) for rt in r)               # Section 7.4: -sum_t [Sigma - r r^T]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.exercises import ch05_bptt as check
+from pedagogy_lib.core.gradcheck import gradcheck
 
 
 # ---------------------------------------------------------------- exercise 1: BPTT signals
@@ -43,12 +44,7 @@ def test_signals_oracle_by_finite_differences():
     def S(A):
         return float(np.sum(G * run(A)))
 
-    eps = 1e-6
-    fd = np.zeros_like(A_drive)
-    for idx in np.ndindex(A_drive.shape):
-        e = np.zeros_like(A_drive)
-        e[idx] = eps
-        fd[idx] = (S(A_drive + e) - S(A_drive - e)) / (2 * eps)
+    fd = gradcheck(S, A_drive).numeric
     np.testing.assert_allclose(good_signals(D, run(A_drive), G), fd, rtol=1e-6, atol=1e-9)
 
 

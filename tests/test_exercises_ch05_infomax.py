@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from pedagogy_lib.exercises import ch05_infomax as check
+from pedagogy_lib.core.gradcheck import gradcheck
 
 
 def _J(D, Y):
@@ -18,13 +19,7 @@ def _J(D, Y):
 
 def _fd_gradient():
     Y, D = check.EX_GRAD
-    G = np.zeros_like(D)
-    for i in range(2):
-        for j in range(2):
-            E = np.zeros_like(D)
-            E[i, j] = 1e-6
-            G[i, j] = (_J(D + E, Y) - _J(D - E, Y)) / 2e-6
-    return G
+    return gradcheck(lambda D_: _J(D_, Y), D).numeric
 
 
 # ---------------------------------------------------------------- exercise 1

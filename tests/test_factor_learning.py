@@ -23,6 +23,7 @@ from pedagogy_lib.em import engine as em
 from pedagogy_lib.factor import model as fa
 from pedagogy_lib.factor import em as fl
 from pedagogy_lib.gaussian import blocks as g
+from pedagogy_lib.core.gradcheck import gradcheck
 
 N_SE = 5.0
 
@@ -348,12 +349,7 @@ def test_erratum_fa_derivative_signs():
         return np.mean(0.5 * np.einsum("ni,ij,nj->n", R, P, R)) - 0.5 * np.linalg.slogdet(P)[1]
 
     def fd(f, shape):
-        out = np.zeros(shape)
-        for idx in np.ndindex(shape):
-            E = np.zeros(shape)
-            E[idx] = h
-            out[idx] = (f(E) - f(-E)) / (2 * h)
-        return out
+        return gradcheck(f, np.zeros(shape), h=h).numeric
 
     fd_C = fd(lambda E: H(C + E, P), (L, K))
     R = Y - X @ C.T

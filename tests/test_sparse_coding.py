@@ -16,6 +16,7 @@ from scipy.special import log_ndtr
 
 from pedagogy_lib.gaussian import blocks as gaussian
 from pedagogy_lib.factor import sparse_coding as sc
+from pedagogy_lib.core.gradcheck import gradcheck
 
 TAU = 2 * np.pi
 
@@ -52,12 +53,7 @@ def exact_log_evidence_laplace_1d(y, c, lam, alpha):
 
 
 def fd_gradient(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for k in range(x.size):
-        e = np.zeros_like(x)
-        e[k] = h
-        g[k] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
+    return gradcheck(f, x, h=h).numeric
 
 
 # ------------------------------------------------------------------------------------------------
