@@ -1,0 +1,439 @@
+r"""Block Gibbs sampling and learning by contrastive divergence (Sections 10.2.1-10.2.2).
+
+Because neither layer has connections within itself, a whole layer is drawn at once from its
+conditional (Eq. 10.17): :math:`\hat{\mathbf x}\sim\hat p(\mathbf x\mid\mathbf y)`, then
+:math:`\hat{\mathbf y}\sim\hat p(\mathbf y\mid\mathbf x)`. :func:`gibbs_sample` runs many such chains.
+
+Learning replaces the model expectation of Eq. 10.19 by an average over chains:
+
+* **CD-k** (Eq. 10.20, Eq. 10.23 for k = 1): each chain starts at a data vector and takes ``k``
+  full steps; the update is data statistics minus the statistics after ``k`` steps;
+* **persistent CD (PCD-k)**: the chains are not restarted at the data but continue from where the
+  previous mini-batch left them, so over training they approximate samples of the model.
+
+Both follow the same conventions as scikit-learn's ``BernoulliRBM`` where they overlap: the
+positive phase uses the hidden *probabilities* given the data, the negative phase the hidden
+probabilities given the last visible sample, and the update is the learning rate times the batch
+average. The kernels never draw random numbers: the wrappers draw uniforms (and standard normals
+for Gaussian units) in blocks from a ``numpy.random.Generator`` and pass them in.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng, positive_scalar
+from ..core.jit import njit
+from .model import EFHParams, check_layer, check_params, family_code, sigmoid
+
+__all__ = ["GibbsResult", "TrainResult", "gibbs_sample", "draw_noise", "cd_epoch", "train_rbm",
+           "pseudo_log_likelihood", "gibbs_numba", "cd_epoch_numba"]
+
+
+class GibbsResult(NamedTuple):
+    """Final states of every chain, and the visible trace if it was asked for.
+
+    Attributes
+    ----------
+    x : ndarray, shape (C, K)
+        The hidden states drawn in the last step.
+    y : ndarray, shape (C, M)
+        The visible states after the last step.
+    trace : ndarray, shape (n_steps + 1, C, M) or (0, C, M)
+        ``trace[s]`` is the visible state after ``s`` steps (``trace[0]`` the start).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    trace: np.ndarray
+
+
+class TrainResult(NamedTuple):
+    """Learned parameters, the persistent chains (PCD) and whatever the callback returned each epoch."""
+
+    params: EFHParams
+    chains: np.ndarray
+    history: list
+
+
+# ------------------------------------------------------------------------------------------------
+# Block Gibbs: kernel and twin
+# ------------------------------------------------------------------------------------------------
+@njit
+def _draw(eta, fam, noise):
+    if fam == 0:
+        e = np.exp(-abs(eta))
+        prob = 1.0 / (1.0 + e) if eta >= 0 else e / (1.0 + e)
+        return 1.0 if noise < prob else 0.0
+    if fam == 1:
+        return eta + noise
+    lam = np.exp(eta)                      # Poisson by inversion of its CDF
+    term = np.exp(-lam)
+    cdf = term
+    k = 0
+    while noise > cdf and k < 100000:
+        k += 1
+        term *= lam / k
+        cdf += term
+    return float(k)
+
+
+@njit
+def gibbs_numba(W, b_x, b_y, fam_x, fam_y, y, noise_x, noise_y, x, trace):
+    """Numba kernel: ``noise_x.shape[0]`` block-Gibbs steps (x | y, then y | x) for every chain.
+
+    ``y`` (C, M) is updated in place and ``x`` (C, K) receives the last hidden draws. The noise is
+    a uniform in [0, 1) per unit for Bernoulli and Poisson units and a standard normal for Gaussian
+    units. If ``trace.shape[0] > 0``, ``trace[s + 1]`` receives the visible states after step ``s``.
+    Same math as ``_gibbs_numpy``.
+    """
+    n_steps = noise_x.shape[0]
+    C, M = y.shape
+    K = W.shape[0]
+    zeta = np.empty(M)
+    record = trace.shape[0] > 0
+    if record:
+        trace[0] = y
+    for s in range(n_steps):
+        for c in range(C):
+            for k in range(K):
+                eta = b_x[k]
+                for j in range(M):
+                    eta += W[k, j] * y[c, j]
+                x[c, k] = _draw(eta, fam_x, noise_x[s, c, k])
+            for j in range(M):
+                zeta[j] = b_y[j]
+            for k in range(K):
+                xk = x[c, k]
+                if xk != 0.0:
+                    for j in range(M):
+                        zeta[j] += xk * W[k, j]
+            for j in range(M):
+                y[c, j] = _draw(zeta[j], fam_y, noise_y[s, c, j])
+        if record:
+            trace[s + 1] = y
+
+
+def _draw_numpy(eta, family, noise):
+    if family == "bernoulli":
+        return (noise < sigmoid(eta)).astype(float)
+    if family == "gaussian":
+        return eta + noise
+    lam = np.exp(eta)
+    k = np.zeros_like(eta)
+    term = np.exp(-lam)
+    cdf = term.copy()
+    active = noise > cdf
+    while active.any():
+        k = k + active
+        term = np.where(active, term * lam / np.maximum(k, 1), term)
+        cdf = np.where(active, cdf + term, cdf)
+        active = (noise > cdf) & (k < 100000)
+    return k
+
+
+def _gibbs_numpy(p: EFHParams, y, noise_x, noise_y, record):
+    y = y.copy()
+    trace = [y.copy()] if record else []
+    x = np.zeros((y.shape[0], p.K))
+    for s in range(noise_x.shape[0]):
+        x = _draw_numpy(y @ p.W.T + p.b_x, p.hidden, noise_x[s])
+        y = _draw_numpy(x @ p.W + p.b_y, p.visible, noise_y[s])
+        if record:
+            trace.append(y.copy())
+    tr = np.array(trace) if record else np.zeros((0,) + y.shape)
+    return x, y, tr
+
+
+def draw_noise(family: str, shape, rng) -> np.ndarray:
+    """The pre-drawn randomness for units of ``family``: uniforms, or standard normals for Gaussian units."""
+    return rng.standard_normal(shape) if family == "gaussian" else rng.random(shape)
+
+
+def gibbs_sample(params: EFHParams, y0, n_steps: int, rng, *, record: bool = False,
+                 backend: str = "numba") -> GibbsResult:
+    r"""Run block Gibbs chains, one per row of ``y0``, for ``n_steps`` full steps.
+
+    Parameters
+    ----------
+    params : EFHParams
+    y0 : array_like, shape (C, M)
+        Starting visible states (valid values of the visible family).
+    n_steps : int
+        Number of full steps (hidden draw then visible draw), at least 1.
+    rng : numpy.random.Generator
+        Source of the pre-drawn noise.
+    record : bool
+        Keep the visible state after every step (``trace``).
+    backend : {"numba", "numpy"}
+    """
+    p = check_params(params)
+    y0 = check_layer(y0, p.visible, "y0", p.M)
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    rng = check_rng(rng)
+    backend = check_backend(backend)
+    C = y0.shape[0]
+    noise_x = draw_noise(p.hidden, (n_steps, C, p.K), rng)
+    noise_y = draw_noise(p.visible, (n_steps, C, p.M), rng)
+    if backend == "numpy":
+        return GibbsResult(*_gibbs_numpy(p, y0, noise_x, noise_y, record))
+    y = y0.copy()
+    x = np.zeros((C, p.K))
+    trace = np.empty((n_steps + 1, C, p.M)) if record else np.zeros((0, C, p.M))
+    gibbs_numba(p.W, p.b_x, p.b_y, family_code(p.hidden), family_code(p.visible), y, noise_x, noise_y, x, trace)
+    return GibbsResult(x, y, trace)
+
+
+# ------------------------------------------------------------------------------------------------
+# CD-k and PCD-k for Bernoulli-Bernoulli harmoniums: kernel and twin
+# ------------------------------------------------------------------------------------------------
+@njit
+def _sig(z):
+    if z >= 0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@njit
+def _hidden_probs(Wt, b_x, y, active, n_active, out):
+    """out = sigma(b_x + W y) from the rows of W^T at the non-zero units of y (contiguous, vectorizable)."""
+    K = Wt.shape[1]
+    for kk in range(K):
+        out[kk] = b_x[kk]
+    for a in range(n_active):
+        j = active[a]
+        yj = y[j]
+        for kk in range(K):
+            out[kk] += Wt[j, kk] * yj
+    for kk in range(K):
+        out[kk] = _sig(out[kk])
+
+
+@njit
+def _active_units(y, active):
+    n = 0
+    for j in range(y.shape[0]):
+        if y[j] != 0.0:
+            active[n] = j
+            n += 1
+    return n
+
+
+@njit
+def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains, u_x, u_y):
+    """Numba kernel: one epoch of CD-k (``persistent=False``) or PCD-k over the rows ``Y[order]``.
+
+    ``W``, ``b_x``, ``b_y`` (and ``chains``, shape (batch_size, M), for PCD) are updated in place
+    after each mini-batch by ``lr`` times the batch average of (data statistics minus chain
+    statistics), Eq. 10.23. ``u_x`` (N, k, K) and ``u_y`` (N, k, M) are uniforms: step ``s`` of
+    the chain for the ``i``-th row of the epoch uses ``u_x[i, s]`` and ``u_y[i, s]``. The kernel
+    keeps W and a copy of W^T in step, so that every inner loop runs over contiguous memory without
+    a floating-point reduction (which the compiler would not vectorize), and only the non-zero
+    units enter the sums (binary states are sparse). Same math as ``_cd_epoch_numpy``.
+    """
+    N = order.shape[0]
+    K, M = W.shape
+    Wt = np.ascontiguousarray(W.T)
+    gWt = np.zeros((M, K))
+    gbx = np.zeros(K)
+    gby = np.zeros(M)
+    prob = np.empty(K)
+    zeta = np.empty(M)
+    yv = np.empty(M)
+    active = np.empty(M, np.int64)
+    for start in range(0, N, batch_size):
+        stop = min(N, start + batch_size)
+        gWt[:, :] = 0.0
+        gbx[:] = 0.0
+        gby[:] = 0.0
+        for i in range(start, stop):
+            n = order[i]
+            y0 = Y[n]
+            na = _active_units(y0, active)
+            _hidden_probs(Wt, b_x, y0, active, na, prob)           # positive phase
+            for kk in range(K):
+                gbx[kk] += prob[kk]
+            for a in range(na):
+                j = active[a]
+                yj = y0[j]
+                for kk in range(K):
+                    gWt[j, kk] += prob[kk] * yj
+            for j in range(M):
+                gby[j] += y0[j]
+            c = i - start
+            if persistent:
+                for j in range(M):
+                    yv[j] = chains[c, j]
+            for s in range(k):
+                if persistent or s > 0:                          # hidden probabilities at the chain's state
+                    na = _active_units(yv, active)
+                    _hidden_probs(Wt, b_x, yv, active, na, prob)
+                for j in range(M):
+                    zeta[j] = b_y[j]
+                for kk in range(K):                              # zeta = b_y + W^T x: add the rows of W
+                    if u_x[i, s, kk] < prob[kk]:                 # at the hidden units that fire
+                        for j in range(M):
+                            zeta[j] += W[kk, j]
+                for j in range(M):
+                    yv[j] = 1.0 if u_y[i, s, j] < _sig(zeta[j]) else 0.0
+            if persistent:
+                for j in range(M):
+                    chains[c, j] = yv[j]
+            na = _active_units(yv, active)                       # negative phase
+            _hidden_probs(Wt, b_x, yv, active, na, prob)
+            for kk in range(K):
+                gbx[kk] -= prob[kk]
+            for a in range(na):
+                j = active[a]
+                for kk in range(K):
+                    gWt[j, kk] -= prob[kk]
+            for j in range(M):
+                gby[j] -= yv[j]
+        scale = lr / (stop - start)
+        for kk in range(K):
+            b_x[kk] += scale * gbx[kk]
+        for j in range(M):
+            b_y[j] += scale * gby[j]
+            for kk in range(K):
+                Wt[j, kk] += scale * gWt[j, kk]
+        for kk in range(K):                                      # keep W (rows for zeta) in step with W^T
+            for j in range(M):
+                W[kk, j] = Wt[j, kk]
+
+
+def _cd_epoch_numpy(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains, u_x, u_y):
+    """NumPy twin of :func:`cd_epoch_numba`, one mini-batch at a time (the plain vectorized reference)."""
+    N = order.shape[0]
+    for start in range(0, N, batch_size):
+        stop = min(N, start + batch_size)
+        B = stop - start
+        Y0 = Y[order[start:stop]]
+        P0 = sigmoid(Y0 @ W.T + b_x)
+        y = chains[:B].copy() if persistent else None
+        prob = P0
+        for s in range(k):
+            if persistent or s > 0:
+                prob = sigmoid(y @ W.T + b_x)
+            x = (u_x[start:stop, s] < prob).astype(float)
+            y = (u_y[start:stop, s] < sigmoid(x @ W + b_y)).astype(float)
+        if persistent:
+            chains[:B] = y
+        Pk = sigmoid(y @ W.T + b_x)
+        scale = lr / B
+        W += scale * (P0.T @ Y0 - Pk.T @ y)
+        b_x += scale * (P0.sum(axis=0) - Pk.sum(axis=0))
+        b_y += scale * (Y0.sum(axis=0) - y.sum(axis=0))
+
+
+def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_size: int = 10,
+             persistent: bool = False, chains=None, shuffle: bool = True, backend: str = "numba"):
+    r"""One epoch of CD-k or PCD-k on a Bernoulli-Bernoulli harmonium; returns ``(params, chains)``.
+
+    Parameters
+    ----------
+    params : EFHParams
+        Current parameters (not modified; a new :class:`EFHParams` is returned).
+    Y : array_like, shape (N, M)
+        Training data, binary (or probabilities in [0, 1]: the positive phase uses them as given).
+    rng : numpy.random.Generator
+        Source of the epoch's order and uniforms.
+    k : int
+        Gibbs steps per update (k >= 1).
+    lr : float
+        Learning rate; the update is ``lr`` times the mini-batch average.
+    batch_size : int
+    persistent : bool
+        PCD: continue the ``chains`` (shape (batch_size, M), binary) instead of restarting at the data.
+    chains : array_like, optional
+        PCD's chains; if omitted they start at the first ``batch_size`` rows of the shuffled data.
+    shuffle : bool
+        Visit the rows in a random order (else in order).
+    backend : {"numba", "numpy"}
+    """
+    p = check_params(params)
+    if p.hidden != "bernoulli" or p.visible != "bernoulli":
+        raise ValueError(f"cd_epoch trains Bernoulli-Bernoulli harmoniums; got hidden={p.hidden!r}, "
+                         f"visible={p.visible!r}.")
+    Y = check_layer(Y, "bernoulli", "Y", p.M, allow_fraction=True)
+    rng = check_rng(rng)
+    k = check_int(k, "k", minimum=1)
+    lr = positive_scalar(lr, "lr")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    backend = check_backend(backend)
+    N = Y.shape[0]
+    order = rng.permutation(N) if shuffle else np.arange(N)
+    if persistent:
+        if chains is None:
+            chains = (Y[order[:batch_size]] > 0.5).astype(float)
+            if chains.shape[0] < batch_size:
+                chains = np.resize(chains, (batch_size, p.M))
+        chains = check_layer(chains, "bernoulli", "chains", p.M).copy()
+        if chains.shape[0] != batch_size:
+            raise ValueError(f"chains must have shape (batch_size, M) = ({batch_size}, {p.M}); got {chains.shape}.")
+    else:
+        chains = np.zeros((0, p.M))
+    u_x = rng.random((N, k, p.K))
+    u_y = rng.random((N, k, p.M))
+    W, b_x, b_y = p.W.copy(), p.b_x.copy(), p.b_y.copy()
+    fn = cd_epoch_numba if backend == "numba" else _cd_epoch_numpy
+    fn(W, b_x, b_y, Y, order.astype(np.int64), batch_size, k, lr, bool(persistent), chains, u_x, u_y)
+    return EFHParams(W, b_x, b_y, p.hidden, p.visible), chains
+
+
+def train_rbm(params: EFHParams, Y, rng, n_epochs: int, *, k: int = 1, lr: float = 0.1, batch_size: int = 10,
+              method: str = "cd", callback: Callable | None = None, backend: str = "numba") -> TrainResult:
+    r"""Train a Bernoulli-Bernoulli harmonium by CD-k (``method="cd"``) or persistent CD (``"pcd"``).
+
+    ``callback(epoch, params)``, if given, is called before the first epoch (``epoch = 0``) and
+    after each one; its return values are collected in ``history``.
+    """
+    method = check_choice(method, "method", ("cd", "pcd"))
+    n_epochs = check_int(n_epochs, "n_epochs", minimum=0)
+    p = check_params(params)
+    history = []
+    chains = None
+    if callback is not None:
+        history.append(callback(0, p))
+    for epoch in range(1, n_epochs + 1):
+        p, ch = cd_epoch(p, Y, rng, k=k, lr=lr, batch_size=batch_size, persistent=(method == "pcd"),
+                         chains=chains, backend=backend)
+        chains = ch if method == "pcd" else None
+        if callback is not None:
+            history.append(callback(epoch, p))
+    return TrainResult(p, chains if chains is not None else np.zeros((0, p.M)), history)
+
+
+def pseudo_log_likelihood(params: EFHParams, Y) -> float:
+    r"""Average pseudo-log-likelihood :math:`\sum_j\log\hat p(y_j\mid\mathbf y_{-j})` of binary rows ``Y``.
+
+    Each term is :math:`\sigma(F(\mathbf y^{(j)}) - F(\mathbf y))`, with :math:`\mathbf y^{(j)}` the
+    row with unit ``j`` flipped and :math:`F` the free energy; it needs no :math:`Z`. (scikit-learn's
+    ``score_samples`` flips one random unit per row and multiplies by ``M``: the same quantity in
+    expectation.)
+    """
+    from .model import softplus
+    p = check_params(params)
+    if p.visible != "bernoulli" or p.hidden != "bernoulli":
+        raise ValueError("pseudo_log_likelihood is for Bernoulli-Bernoulli harmoniums.")
+    Y = check_layer(Y, "bernoulli", "Y", p.M)
+    eta = Y @ p.W.T + p.b_x
+    F = -(Y @ p.b_y) - softplus(eta).sum(axis=1)
+    total = np.zeros(Y.shape[0])
+    for j in range(p.M):
+        d = 1.0 - 2.0 * Y[:, j]                               # +1 turns unit j on, -1 turns it off
+        F_flip = F - d * p.b_y[j] - (softplus(eta + d[:, None] * p.W[:, j]) - softplus(eta)).sum(axis=1)
+        total += -softplus(-(F_flip - F))                     # log sigma(F_flip - F)
+    return float(total.mean())
+
+
+def warmup_kernels() -> None:
+    """Compile the Gibbs and CD kernels on tiny inputs."""
+    W = np.zeros((2, 3))
+    y = np.zeros((1, 3))
+    for fy in (0, 1, 2):
+        gibbs_numba(W, np.zeros(2), np.zeros(3), 0, fy, y.copy(), np.full((1, 1, 2), 0.5), np.full((1, 1, 3), 0.5),
+                    np.zeros((1, 2)), np.zeros((0, 1, 3)))
+    cd_epoch_numba(W.copy(), np.zeros(2), np.zeros(3), np.zeros((2, 3)), np.arange(2), 1, 1, 0.1, False,
+                   np.zeros((0, 3)), np.full((2, 1, 2), 0.5), np.full((2, 1, 3), 0.5))
