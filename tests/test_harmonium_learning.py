@@ -214,7 +214,7 @@ def test_learning_routines_validate_their_inputs():
     with pytest.raises(ValueError, match="Bernoulli-Bernoulli"):
         cd_epoch(p._replace(visible="gaussian"), Y, np.random.default_rng(0))
     with pytest.raises(ValueError, match="chains must have shape"):
-        cd_epoch(p, Y, np.random.default_rng(0), persistent=True, chains=np.zeros((3, 4)), batch_size=5)
+        cd_epoch(p, Y, np.random.default_rng(0), persistent=True, chains=np.zeros((3, 3)), batch_size=5)
     with pytest.raises(ValueError, match="method"):
         train_rbm(p, Y, np.random.default_rng(0), 1, method="gibbs")
     with pytest.raises(ValueError, match="Y must hold binary"):

@@ -190,10 +190,8 @@ def gibbs_sample(params: EFHParams, y0, n_steps: int, rng, *, record: bool = Fal
 # ------------------------------------------------------------------------------------------------
 @njit
 def _sig(z):
-    if z >= 0:
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z)
-    return e / (1.0 + e)
+    # branch-free, so loops over it vectorize; exp(-z) = inf for very negative z gives exactly 0
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 @njit
@@ -225,10 +223,13 @@ def _active_units(y, active):
 def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains, u_x, u_y):
     """Numba kernel: one epoch of CD-k (``persistent=False``) or PCD-k over the rows ``Y[order]``.
 
-    ``W``, ``b_x``, ``b_y`` (and ``chains``, shape (batch_size, M), for PCD) are updated in place
-    after each mini-batch by ``lr`` times the batch average of (data statistics minus chain
-    statistics), Eq. 10.23. ``u_x`` (N, k, K) and ``u_y`` (N, k, M) are uniforms: step ``s`` of
-    the chain for the ``i``-th row of the epoch uses ``u_x[i, s]`` and ``u_y[i, s]``. The kernel
+    ``W``, ``b_x``, ``b_y`` are updated in place after each mini-batch by ``lr`` times the batch
+    average of (data statistics minus chain statistics), Eq. 10.23. For PCD, ``chains`` (shape
+    (batch_size, K)) holds the hidden state of each persistent chain; row ``c`` serves the ``c``-th
+    row of every mini-batch and is replaced by a fresh hidden draw at the end of its negative phase.
+    ``u_x`` (N, k, K) and ``u_y`` (N, k, M) are uniforms: the chain for the ``i``-th row of the
+    epoch draws its visible states from ``u_y[i, s]`` and its hidden states from ``u_x[i, s]``
+    (CD: the draw before visible step ``s``; PCD: the draw after visible step ``s``). The kernel
     keeps W and a copy of W^T in step, so that every inner loop runs over contiguous memory without
     a floating-point reduction (which the compiler would not vectorize), and only the non-zero
     units enter the sums (binary states are sparse). Same math as ``_cd_epoch_numpy``.
@@ -240,6 +241,7 @@ def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains,
     gbx = np.zeros(K)
     gby = np.zeros(M)
     prob = np.empty(K)
+    x = np.empty(K)
     zeta = np.empty(M)
     yv = np.empty(M)
     active = np.empty(M, np.int64)
@@ -263,27 +265,25 @@ def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains,
             for j in range(M):
                 gby[j] += y0[j]
             c = i - start
-            if persistent:
-                for j in range(M):
-                    yv[j] = chains[c, j]
             for s in range(k):
-                if persistent or s > 0:                          # hidden probabilities at the chain's state
-                    na = _active_units(yv, active)
-                    _hidden_probs(Wt, b_x, yv, active, na, prob)
+                if persistent and s == 0:                        # the chain's stored hidden state
+                    for kk in range(K):
+                        x[kk] = chains[c, kk]
+                else:
+                    d = s - 1 if persistent else s
+                    for kk in range(K):
+                        x[kk] = 1.0 if u_x[i, d, kk] < prob[kk] else 0.0
                 for j in range(M):
                     zeta[j] = b_y[j]
                 for kk in range(K):                              # zeta = b_y + W^T x: add the rows of W
-                    if u_x[i, s, kk] < prob[kk]:                 # at the hidden units that fire
+                    if x[kk] != 0.0:                             # at the hidden units that fire
                         for j in range(M):
                             zeta[j] += W[kk, j]
                 for j in range(M):
                     yv[j] = 1.0 if u_y[i, s, j] < _sig(zeta[j]) else 0.0
-            if persistent:
-                for j in range(M):
-                    chains[c, j] = yv[j]
-            na = _active_units(yv, active)                       # negative phase
-            _hidden_probs(Wt, b_x, yv, active, na, prob)
-            for kk in range(K):
+                na = _active_units(yv, active)
+                _hidden_probs(Wt, b_x, yv, active, na, prob)
+            for kk in range(K):                                  # negative phase
                 gbx[kk] -= prob[kk]
             for a in range(na):
                 j = active[a]
@@ -291,6 +291,9 @@ def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains,
                     gWt[j, kk] -= prob[kk]
             for j in range(M):
                 gby[j] -= yv[j]
+            if persistent:
+                for kk in range(K):
+                    chains[c, kk] = 1.0 if u_x[i, k - 1, kk] < prob[kk] else 0.0
         scale = lr / (stop - start)
         for kk in range(K):
             b_x[kk] += scale * gbx[kk]
@@ -298,9 +301,11 @@ def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains,
             b_y[j] += scale * gby[j]
             for kk in range(K):
                 Wt[j, kk] += scale * gWt[j, kk]
-        for kk in range(K):                                      # keep W (rows for zeta) in step with W^T
-            for j in range(M):
-                W[kk, j] = Wt[j, kk]
+        for kb in range(0, K, 16):                               # W = (W^T)^T, tile by tile
+            for jb in range(0, M, 16):
+                for kk in range(kb, min(K, kb + 16)):
+                    for j in range(jb, min(M, jb + 16)):
+                        W[kk, j] = Wt[j, kk]
 
 
 def _cd_epoch_numpy(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains, u_x, u_y):
@@ -311,19 +316,19 @@ def _cd_epoch_numpy(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains
         B = stop - start
         Y0 = Y[order[start:stop]]
         P0 = sigmoid(Y0 @ W.T + b_x)
-        y = chains[:B].copy() if persistent else None
         prob = P0
         for s in range(k):
-            if persistent or s > 0:
-                prob = sigmoid(y @ W.T + b_x)
-            x = (u_x[start:stop, s] < prob).astype(float)
+            if persistent and s == 0:
+                x = chains[:B]
+            else:
+                x = (u_x[start:stop, s - 1 if persistent else s] < prob).astype(float)
             y = (u_y[start:stop, s] < sigmoid(x @ W + b_y)).astype(float)
+            prob = sigmoid(y @ W.T + b_x)
         if persistent:
-            chains[:B] = y
-        Pk = sigmoid(y @ W.T + b_x)
+            chains[:B] = (u_x[start:stop, k - 1] < prob).astype(float)
         scale = lr / B
-        W += scale * (P0.T @ Y0 - Pk.T @ y)
-        b_x += scale * (P0.sum(axis=0) - Pk.sum(axis=0))
+        W += scale * (P0.T @ Y0 - prob.T @ y)
+        b_x += scale * (P0.sum(axis=0) - prob.sum(axis=0))
         b_y += scale * (Y0.sum(axis=0) - y.sum(axis=0))
 
 
@@ -345,9 +350,11 @@ def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_si
         Learning rate; the update is ``lr`` times the mini-batch average.
     batch_size : int
     persistent : bool
-        PCD: continue the ``chains`` (shape (batch_size, M), binary) instead of restarting at the data.
-    chains : array_like, optional
-        PCD's chains; if omitted they start at the first ``batch_size`` rows of the shuffled data.
+        PCD: continue the persistent ``chains`` instead of restarting at the data (as scikit-learn's
+        ``BernoulliRBM`` does, one chain per row of a mini-batch).
+    chains : array_like, shape (batch_size, K), optional
+        PCD's chains, as the hidden state of each (binary); if omitted each starts at a hidden draw
+        given one row of the shuffled data. The returned chains continue them.
     shuffle : bool
         Visit the rows in a random order (else in order).
     backend : {"numba", "numpy"}
@@ -365,15 +372,14 @@ def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_si
     N = Y.shape[0]
     order = rng.permutation(N) if shuffle else np.arange(N)
     if persistent:
-        if chains is None:
-            chains = (Y[order[:batch_size]] > 0.5).astype(float)
-            if chains.shape[0] < batch_size:
-                chains = np.resize(chains, (batch_size, p.M))
-        chains = check_layer(chains, "bernoulli", "chains", p.M).copy()
+        if chains is None:                   # start each chain at a hidden draw given one data row
+            rows = Y[order[np.arange(batch_size) % N]]
+            chains = (rng.random((batch_size, p.K)) < sigmoid(rows @ p.W.T + p.b_x)).astype(float)
+        chains = check_layer(chains, "bernoulli", "chains", p.K).copy()
         if chains.shape[0] != batch_size:
-            raise ValueError(f"chains must have shape (batch_size, M) = ({batch_size}, {p.M}); got {chains.shape}.")
+            raise ValueError(f"chains must have shape (batch_size, K) = ({batch_size}, {p.K}); got {chains.shape}.")
     else:
-        chains = np.zeros((0, p.M))
+        chains = np.zeros((0, p.K))
     u_x = rng.random((N, k, p.K))
     u_y = rng.random((N, k, p.M))
     W, b_x, b_y = p.W.copy(), p.b_x.copy(), p.b_y.copy()
@@ -402,7 +408,7 @@ def train_rbm(params: EFHParams, Y, rng, n_epochs: int, *, k: int = 1, lr: float
         chains = ch if method == "pcd" else None
         if callback is not None:
             history.append(callback(epoch, p))
-    return TrainResult(p, chains if chains is not None else np.zeros((0, p.M)), history)
+    return TrainResult(p, chains if chains is not None else np.zeros((0, p.K)), history)
 
 
 def pseudo_log_likelihood(params: EFHParams, Y) -> float:
@@ -436,4 +442,4 @@ def warmup_kernels() -> None:
         gibbs_numba(W, np.zeros(2), np.zeros(3), 0, fy, y.copy(), np.full((1, 1, 2), 0.5), np.full((1, 1, 3), 0.5),
                     np.zeros((1, 2)), np.zeros((0, 1, 3)))
     cd_epoch_numba(W.copy(), np.zeros(2), np.zeros(3), np.zeros((2, 3)), np.arange(2), 1, 1, 0.1, False,
-                   np.zeros((0, 3)), np.full((2, 1, 2), 0.5), np.full((2, 1, 3), 0.5))
+                   np.zeros((0, 2)), np.full((2, 1, 2), 0.5), np.full((2, 1, 3), 0.5))
