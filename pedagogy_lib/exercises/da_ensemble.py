@@ -1,0 +1,143 @@
+r"""Checkers for the exercises of the notebook "Ensemble Kalman filters on Lorenz-96" (data assimilation, 3).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import da_ensemble as check
+    check.etkf_update(my_update)
+
+The ETKF check needs no reference ensemble: a deterministic square-root analysis must give the
+ensemble exactly the Kalman update of its own forecast mean and covariance (Eq. 2.47), which is
+written out here. The taper uses the Gaspari-Cohn function of :mod:`pedagogy_lib.assimilation.model`
+on distances computed here; the inflation exercise runs the library's ETKF on a fixed twin experiment.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from .checker import as_integer, compare_array, result
+
+__all__ = ["AnalysisProblem", "EX_ANALYSIS", "TAPER", "INFLATIONS", "etkf_update", "taper_matrix",
+           "inflation_rmse", "best_inflation"]
+
+
+class AnalysisProblem(NamedTuple):
+    """A forecast ensemble ``E`` (N, n), an observation ``y`` (m,), ``C`` (m, n) and noise covariance ``R`` (m, m)."""
+
+    E: np.ndarray
+    y: np.ndarray
+    C: np.ndarray
+    R: np.ndarray
+
+
+def _make(seed, N, n, m):
+    rng = np.random.default_rng(seed)
+    E = rng.standard_normal((N, n)) @ rng.standard_normal((n, n)) + rng.standard_normal(n)
+    R = np.diag(rng.uniform(0.3, 1.0, m))
+    return AnalysisProblem(E, rng.standard_normal(m), rng.standard_normal((m, n)), R)
+
+
+#: Exercise 1: two analysis problems (the first is the one the notebook shows).
+EX_ANALYSIS = (_make(31, 8, 3, 2), _make(32, 6, 4, 4))
+
+#: Exercise 2: a periodic grid of ``n`` points and the Gaspari-Cohn length scale ``radius``.
+TAPER = {"n": 8, "radius": 1.5}
+
+#: Exercise 3: the inflation factors to compare (ETKF, N = 20, Lorenz-96 with 40 variables).
+INFLATIONS = (1.0, 1.02, 1.05, 1.1, 1.2)
+
+
+def _kalman_moments(p: AnalysisProblem):
+    N = p.E.shape[0]
+    m0 = p.E.mean(axis=0)
+    P = np.cov(p.E.T, ddof=1)
+    S = p.C @ P @ p.C.T + p.R
+    K = np.linalg.solve(S, p.C @ P).T
+    return m0 + K @ (p.y - p.C @ m0), P - K @ p.C @ P, N
+
+
+def etkf_update(fn) -> "result":
+    r"""Exercise 1: ``fn(E, y, C, R)`` returns the ETKF analysis ensemble (N, n).
+
+    Accepted when the returned ensemble's mean and sample covariance (``N - 1``) are the Kalman
+    update of the forecast ensemble's mean and sample covariance, on both problems.
+    """
+    name = "ETKF analysis"
+    if not callable(fn):
+        return result(name, [f"your update should be a function; got {type(fn).__name__}."])
+    for k, p in enumerate(EX_ANALYSIS):
+        mean, cov, N = _kalman_moments(p)
+        try:
+            Ea = fn(p.E.copy(), p.y.copy(), p.C.copy(), p.R.copy())
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return result(name, [f"your update raised {type(exc).__name__}: {exc} (on problem {k + 1})."])
+        Ea = np.asarray(Ea, dtype=float) if Ea is not None else None
+        if Ea is None or Ea.shape != p.E.shape:
+            got = None if Ea is None else Ea.shape
+            return result(name, [f"your update should return an ensemble of shape {p.E.shape}; got {got} "
+                                 f"(on problem {k + 1})."])
+        problems = compare_array(Ea.mean(axis=0), mean, "the mean of your analysis ensemble", rtol=1e-8, atol=1e-10)
+        if problems:
+            return result(name, [p_ + f" (problem {k + 1})" for p_ in problems])
+        got_cov = np.cov(Ea.T, ddof=1)
+        if np.abs(got_cov - cov).max() > 1e-8 * (1 + np.abs(cov).max()):
+            if np.abs(got_cov - np.cov(p.E.T, ddof=1)).max() < 1e-10:
+                why = "it is still the forecast covariance: the anomalies were not transformed"
+            elif np.abs(got_cov * (N - 1) / N - cov).max() < 1e-8 * (1 + np.abs(cov).max()):
+                why = "it is off by the factor (N - 1) / N: scale the anomalies by 1 / sqrt(N - 1)"
+            else:
+                why = ("it is not the Kalman analysis covariance: multiply the anomalies by the symmetric "
+                       "square root (I + S S^T)^(-1/2)")
+            return result(name, [f"the covariance of your analysis ensemble is wrong: {why} (problem {k + 1})."])
+    return result(name, [])
+
+
+def taper_matrix(answer) -> "result":
+    r"""Exercise 2: the (n, n) localization matrix on a periodic grid for :data:`TAPER`."""
+    from ..assimilation.model import gaspari_cohn
+    n, radius = TAPER["n"], TAPER["radius"]
+    i = np.arange(n)
+    d_line = np.abs(i[:, None] - i[None, :])
+    d = np.minimum(d_line, n - d_line)
+    hints = {"the distance is measured along a line, not around the ring (periodic)": gaspari_cohn(d_line / radius),
+             "the distance was not divided by the length scale": gaspari_cohn(d.astype(float)),
+             "the distance was multiplied by the length scale": gaspari_cohn(d * radius)}
+    return result("localization taper", compare_array(answer, gaspari_cohn(d / radius), "your taper", rtol=1e-9,
+                                                      atol=1e-12, hints=hints))
+
+
+@lru_cache(maxsize=1)
+def inflation_rmse() -> tuple:
+    """Time-averaged analysis RMSE of the ETKF (N = 20) for each of :data:`INFLATIONS` (a fixed twin experiment)."""
+    from .. import assimilation as da
+    n = 40
+    mod = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), np.eye(n))
+    x, y = da.simulate(mod, 700, rng=np.random.default_rng(5), spin_up=500)
+    mod = mod._replace(mu1=x[0] + np.random.default_rng(6).standard_normal(n))
+    out = []
+    for infl in INFLATIONS:
+        r = da.enkf(mod, y, n_members=20, rng=np.random.default_rng(7), inflation=infl, truth=x)
+        out.append(float(r.rmse[100:].mean()))
+    return tuple(out)
+
+
+def best_inflation(index) -> "result":
+    r"""Exercise 3: the index into :data:`INFLATIONS` of the inflation with the lowest RMSE (within 5% of it is accepted)."""
+    k, problems = as_integer(index, "your index")
+    if problems:
+        return result("best inflation", problems)
+    if not 0 <= k < len(INFLATIONS):
+        return result("best inflation", [f"your index should be between 0 and {len(INFLATIONS) - 1}; got {k}."])
+    rmse = inflation_rmse()
+    best = min(rmse)
+    if rmse[k] <= 1.05 * best:
+        return result("best inflation", [])
+    if k == 0:
+        why = "without inflation this small ensemble underestimates its error and the filter loses the truth"
+    elif k > int(np.argmin(rmse)):
+        why = "this much inflation trusts the forecast too little; try less"
+    else:
+        why = "a little more inflation does better"
+    return result("best inflation", [f"index {k} is not the best choice: {why}."])

@@ -1,0 +1,121 @@
+r"""Checkers for the exercises of the notebook "Nonlinear filters" (data assimilation, 2).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import da_filters as check
+    check.sigma_points(my_X, my_w)
+
+References follow from the definitions (moments of a set of weighted points, the linearized
+covariance update, the mean of a squared Gaussian), written out here independently of
+:mod:`pedagogy_lib.assimilation`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .checker import as_numeric, compare_array, compare_scalar, result
+
+__all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "SQUARE", "sigma_points", "ekf_forecast_cov",
+           "linearization_bias"]
+
+
+class UTProblem(NamedTuple):
+    """A Gaussian N(mean, cov) in two dimensions and the unscented parameter kappa (alpha = 1)."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+    kappa: float
+
+
+#: Exercise 1: sigma points for n = 2 and kappa = 1.
+EX_UT = UTProblem(np.array([1.0, -2.0]), np.array([[2.0, 0.6], [0.6, 1.0]]), 1.0)
+
+
+class ForecastProblem(NamedTuple):
+    """The EKF's time update: Jacobian M, analysis covariance P and model-error covariance Q."""
+
+    M: np.ndarray
+    P: np.ndarray
+    Q: np.ndarray
+
+
+#: Exercise 2: one linearized covariance forecast.
+EX_FORECAST = ForecastProblem(np.array([[1.1, 0.3], [-0.2, 0.9]]), np.array([[0.5, 0.1], [0.1, 0.3]]),
+                              0.05 * np.eye(2))
+
+#: Exercise 3: a scalar Gaussian x ~ N(m, P) pushed through y = x^2.
+SQUARE = {"m": 1.5, "P": 0.4}
+
+
+def sigma_points(X, w) -> "result":
+    r"""Exercise 1: the ``2n + 1`` sigma points ``X`` (5, 2) and their weights ``w`` (5,) for :data:`EX_UT`.
+
+    Any matrix square root is accepted: the points must be the mean plus and minus the columns of
+    a square root of :math:`(n + \kappa)\boldsymbol\Sigma`, the centre weighted
+    :math:`\kappa/(n+\kappa)` and the others :math:`1/(2(n+\kappa))`.
+    """
+    p = EX_UT
+    n = 2
+    name = "sigma points and weights"
+    X, probs = as_numeric(X, "your sigma points")
+    if probs:
+        return result(name, probs)
+    w, probs = as_numeric(w, "your weights")
+    if probs:
+        return result(name, probs)
+    if X.shape != (2 * n + 1, n):
+        return result(name, [f"your sigma points should have shape (2n + 1, n) = (5, 2); got {X.shape}."])
+    if w.shape != (2 * n + 1,):
+        return result(name, [f"your weights should have shape (5,); got {w.shape}."])
+    problems = []
+    if abs(w.sum() - 1) > 1e-10:
+        problems.append("your weights do not sum to one.")
+    centre = np.argmin(np.linalg.norm(X - p.mean, axis=1))
+    if np.linalg.norm(X[centre] - p.mean) > 1e-10:
+        problems.append("none of your points is the mean itself (the centre point).")
+    elif abs(w[centre] - p.kappa / (n + p.kappa)) > 1e-10:
+        problems.append("the centre point's weight is not kappa / (n + kappa).")
+    others = np.delete(np.arange(2 * n + 1), centre)
+    if np.any(np.abs(w[others] - 0.5 / (n + p.kappa)) > 1e-10):
+        problems.append("the weights of the points around the centre should all be 1 / (2 (n + kappa)).")
+    if problems:
+        return result(name, problems)
+    mean = w @ X
+    D = X - p.mean
+    cov = (D * w[:, None]).T @ D
+    if np.abs(mean - p.mean).max() > 1e-9:
+        problems.append("the weighted mean of your points is not the Gaussian's mean: the points should come in "
+                        "pairs symmetric about the mean.")
+    if np.abs(cov - p.cov).max() > 1e-9:
+        if np.abs(cov - p.cov / (n + p.kappa)).max() < 1e-9 or np.abs(cov - p.cov * (n + p.kappa)).max() < 1e-9:
+            problems.append("the spread of your points is off by the factor n + kappa: take the square root of "
+                            "(n + kappa) times the covariance.")
+        else:
+            problems.append("the weighted covariance of your points is not the Gaussian's covariance: use the "
+                            "columns of a matrix square root L with L L^T = (n + kappa) Sigma.")
+    return result(name, problems)
+
+
+def ekf_forecast_cov(answer) -> "result":
+    r"""Exercise 2: the EKF's forecast covariance :math:`\mathbf M\mathbf P\mathbf M^T + \mathbf Q` for :data:`EX_FORECAST`."""
+    p = EX_FORECAST
+    expected = p.M @ p.P @ p.M.T + p.Q
+    hints = {"you left out the model-error covariance Q": p.M @ p.P @ p.M.T,
+             "you multiplied in the order M^T P M": p.M.T @ p.P @ p.M + p.Q,
+             "you multiplied by M only once (M P + Q)": p.M @ p.P + p.Q}
+    return result("EKF forecast covariance", compare_array(answer, expected, "your covariance", rtol=1e-9,
+                                                            atol=1e-12, hints=hints))
+
+
+def linearization_bias(answer) -> "result":
+    r"""Exercise 3: :math:`\mathbb E[x^2]` minus the linearized (EKF) prediction :math:`m^2`, for :data:`SQUARE`."""
+    m, P = SQUARE["m"], SQUARE["P"]
+    arr, problems = as_numeric(answer, "your bias")
+    if problems:
+        return result("bias of the linearized mean", problems)
+    hints = {"you gave E[x^2] itself, not its difference from m^2": m * m + P,
+             "you used the standard deviation instead of the variance": np.sqrt(P),
+             "you computed the variance of x^2 instead of the bias of its mean": 4 * m * m * P + 2 * P * P}
+    return result("bias of the linearized mean", compare_scalar(answer, P, "your bias", rtol=1e-6, hints=hints))

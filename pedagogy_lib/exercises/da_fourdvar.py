@@ -1,0 +1,105 @@
+r"""Checkers for the exercises of the notebook "4DVar" (data assimilation, 4).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import da_fourdvar as check
+    check.strong_gradient(my_grad)
+
+References are written out here: the strong-constraint gradient of a linear model with explicit
+matrix powers, and the smoother's means by conditioning the stacked Gaussian of states and
+observations, independently of :mod:`pedagogy_lib.assimilation` and :mod:`pedagogy_lib.lgssm`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .checker import compare_array, compare_bool, compare_function, result
+
+__all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_equals_smoother"]
+
+
+class LinearWindow(NamedTuple):
+    """A linear-Gaussian window: x_{t+1} = A x_t + noise(Q), y_t = C x_t + noise(R), x_1 ~ N(mu1, Sigma1)."""
+
+    A: np.ndarray
+    C: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    mu1: np.ndarray
+    Sigma1: np.ndarray
+    y: np.ndarray
+
+
+def _make() -> LinearWindow:
+    rng = np.random.default_rng(404)
+    th = 0.3
+    A = 0.98 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    C = np.array([[1.0, 0.5]])
+    Q, R = 0.05 * np.eye(2), np.array([[0.2]])
+    mu1, Sigma1 = np.array([1.0, 0.0]), 0.5 * np.eye(2)
+    x = mu1 + np.sqrt(0.5) * rng.standard_normal(2)
+    ys = []
+    for _ in range(6):
+        ys.append(C @ x + np.sqrt(0.2) * rng.standard_normal(1))
+        x = A @ x + np.sqrt(0.05) * rng.standard_normal(2)
+    return LinearWindow(A, C, Q, R, mu1, Sigma1, np.array(ys))
+
+
+#: The window of all three exercises: n = 2, m = 1, T = 6.
+EX_WINDOW = _make()
+
+
+def _strong_grad(x1):
+    p = EX_WINDOW
+    g = np.linalg.solve(p.Sigma1, x1 - p.mu1)
+    Ak = np.eye(2)
+    for t in range(p.y.shape[0]):
+        G = p.C @ Ak
+        g = g - G.T @ np.linalg.solve(p.R, p.y[t] - G @ x1)
+        Ak = p.A @ Ak
+    return g
+
+
+def strong_gradient(fn) -> "result":
+    r"""Exercise 1: ``fn(x1)`` returns the gradient of the strong-constraint cost at ``x1`` for :data:`EX_WINDOW`."""
+    cases = [((np.array(v),), _strong_grad(np.array(v))) for v in ([0.0, 0.0], [1.0, -1.0], [2.5, 0.7])]
+    return result("strong-constraint gradient", compare_function(
+        fn, cases, "your gradient", rtol=1e-8, atol=1e-10, describe=lambda a: f"x1 = {a[0].tolist()}"))
+
+
+def _smoother_means(Q):
+    p = EX_WINDOW
+    T, n = p.y.shape[0], 2
+    Phi = np.zeros((T * n, T * n))           # x = m + Phi eps, eps = (x1 - mu1, w_2, ..., w_T)
+    mean = np.zeros(T * n)
+    powers = [np.eye(n)]
+    for _ in range(T):
+        powers.append(p.A @ powers[-1])
+    for t in range(T):
+        mean[t * n:(t + 1) * n] = powers[t] @ p.mu1
+        for s in range(t + 1):
+            Phi[t * n:(t + 1) * n, s * n:(s + 1) * n] = powers[t - s]
+    noise = np.zeros((T * n, T * n))
+    noise[:n, :n] = p.Sigma1
+    for t in range(1, T):
+        noise[t * n:(t + 1) * n, t * n:(t + 1) * n] = Q
+    Sxx = Phi @ noise @ Phi.T
+    H = np.kron(np.eye(T), p.C)
+    Syy = H @ Sxx @ H.T + np.kron(np.eye(T), p.R)
+    post = mean + Sxx @ H.T @ np.linalg.solve(Syy, p.y.ravel() - H @ mean)
+    return post.reshape(T, n)
+
+
+def weak_minimizer(X) -> "result":
+    r"""Exercise 2: the weak-constraint 4DVar minimizer (T, n) for :data:`EX_WINDOW` (it is the smoother's means)."""
+    hints = {"you solved the strong-constraint problem (no model error)": _smoother_means(np.zeros((2, 2))),
+             "the model-error term is missing from your normal equations (Q infinite)": _smoother_means(1e6 * np.eye(2))}
+    return result("weak-constraint minimizer", compare_array(X, _smoother_means(EX_WINDOW.Q), "your trajectory",
+                                                             rtol=1e-7, atol=1e-9, hints=hints))
+
+
+def strong_equals_smoother(answer) -> "result":
+    r"""Exercise 3: True or False, "with model noise (Q > 0), the strong-constraint x1 equals the RTS smoother's x1"."""
+    return result("strong constraint and the smoother", compare_bool(answer, False, "your answer"))
