@@ -132,8 +132,9 @@ def letkf_analysis_numba(E, y_t, C, c, r_std, rho, out):
         g, U = np.linalg.eigh(G)
         w = U @ ((U.T @ (S @ d)) / g)
         Tm = (U / np.sqrt(g)) @ U.T
-        xa = xbar[j] + (Xa[:, j] @ w) / sq
-        out[:, j] = xa + Tm @ Xa[:, j]
+        col = np.ascontiguousarray(Xa[:, j])
+        xa = xbar[j] + (col @ w) / sq
+        out[:, j] = xa + Tm @ col
 
 
 @njit
