@@ -222,3 +222,53 @@ def test_learning_routines_validate_their_inputs():
     with pytest.raises(TypeError, match="rng"):
         cd_epoch(p, Y, 0)
     assert np.isfinite(log_partition(p))
+
+
+def _dbn_posterior_pre(p0, p1, py):
+    """E_p[KL(check p(x|y) || hat p(x|y; theta0, theta1))], the DBN's posterior from its exact tables."""
+    from pedagogy_lib.harmonium import directed_table
+    Sx, Sy = states(p0.K), states(p0.M)
+    q = 1 / (1 + np.exp(-(Sy @ p0.W.T + p0.b_x)))
+    rec = np.exp(np.log(q) @ Sx.T + np.log1p(-q) @ (1 - Sx).T)              # check p(x|y), [y, x]
+    joint = directed_table(p0).T * np.exp(visible_log_probs(p1))[:, None]  # p(y|x) p(x; theta1), [x, y]
+    post = (joint / joint.sum(axis=0, keepdims=True)).T                   # hat p(x|y; theta0, theta1), [y, x]
+    return float(np.sum(py[:, None] * rec * (np.log(rec) - np.log(post))))
+
+
+def test_eq_10_25_decomposes_with_the_stacked_models_marginal():
+    """Eq. 10.25's second line must use the DBN's marginal p(y; theta0, theta1): JRE = MRE_dbn + PRE_dbn
+    exactly, while with the RBM's own marginal p(y; theta0) the identity fails once theta1 moves."""
+    rng = np.random.default_rng(8)
+    p0 = _rbm(3, 5, 8, 1.2)
+    py = rng.dirichlet(np.ones(32))
+    p1 = invert(p0)
+    p1 = p1._replace(W=p1.W + 0.5 * rng.standard_normal(p1.W.shape), b_x=p1.b_x + 0.3)
+    kl = lambda logq: float(np.sum(py * (np.log(py) - logq)))               # noqa: E731
+    jre = jre_bound(p0, p1, py)
+    mre_dbn = kl(dbn_visible_log_probs([p0, p1]))
+    pre = _dbn_posterior_pre(p0, p1, py)
+    assert abs(jre - (mre_dbn + pre)) < 1e-12
+    mre_rbm = kl(visible_log_probs(p0))
+    assert abs(jre - (mre_rbm + pre)) > 1e-3                                 # the draft's version
+
+
+def test_failure_mode_prior_matches_aggregated_posterior_but_model_misses_the_data():
+    """Section 10.2.3, "Failure modes": if sum_y [p(y) - p_hat(y)] p(x|y) = 0 for every x, the aggregated
+    posterior equals the RBM's prior although p_hat(y) != p(y), and a second layer started at
+    theta1 = theta0 (inverted) has exactly zero gradient: stacking cannot help."""
+    p0 = _rbm(2, 4, 9, 1.0)
+    model_y = np.exp(visible_log_probs(p0))
+    Sx, Sy = states(2), states(4)
+    q = 1 / (1 + np.exp(-(Sy @ p0.W.T + p0.b_x)))
+    post = np.exp(np.log(q) @ Sx.T + np.log1p(-q) @ (1 - Sx).T)              # p(x|y), [y, x]: 16 x 4
+    # a direction delta with delta^T post = 0 (which also sums to zero, since the rows of post sum to one)
+    _, _, vt = np.linalg.svd(post.T)
+    delta = vt[-1]
+    data_y = model_y + 0.5 * delta * (model_y.min() / np.abs(delta).max())
+    assert np.all(data_y > 0) and abs(data_y.sum() - 1) < 1e-12
+    agg = aggregated_posterior(p0, data_y)
+    prior_x = np.exp(visible_log_probs(invert(p0)))                          # p(x; theta0), the RBM's prior
+    np.testing.assert_allclose(agg, prior_x, atol=1e-12)
+    assert np.sum(data_y * np.log(data_y / model_y)) > 1e-4                 # the RBM does not fit the data
+    g = exact_gradient(invert(p0), states(2), agg)
+    assert max(np.abs(g.W).max(), np.abs(g.b_x).max(), np.abs(g.b_y).max()) < 1e-12

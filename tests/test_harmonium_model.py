@@ -160,3 +160,27 @@ def test_bad_states_raise_naming_the_argument():
     pois = p._replace(visible="poisson")
     with pytest.raises(ValueError, match="non-negative integers"):
         free_energy_visible(pois, np.array([[0.0, -1.0, 2.0, 0.0]]))
+
+
+def test_monomial_proof_eqs_3_3_3_4_needs_full_row_rank_not_columns():
+    """The proof of the affine coupling (Eqs. 3.2-3.4): with fat A and D of full *row* rank, right
+    inverses exist (A A^+ = I), W := (C A^+)^T = B D^+, and then C^T = A^T W and B = W D, so the
+    interaction matrix C^T D - A^T B vanishes. A fat matrix cannot have linearly independent
+    columns (its rank is at most its number of rows), so the draft's condition must be on the rows."""
+    rng = np.random.default_rng(0)
+    n_alpha, n_delta, n_vx, n_vy = 2, 3, 5, 6          # alpha = A v_x + a, delta = D v_y + d: A, D fat
+    A = rng.standard_normal((n_alpha, n_vx))
+    D = rng.standard_normal((n_delta, n_vy))
+    assert np.linalg.matrix_rank(A) == n_alpha < n_vx     # full row rank; the 5 columns are dependent
+    Wm = rng.standard_normal((n_delta, n_alpha))          # the shared matrix of the solution
+    # gamma (paired with delta) and beta (paired with alpha): Eq. 3.2's cross term is
+    # v_x^T (C^T D - A^T B) v_y; build a consistent pair and recover W from the right inverses
+    C = Wm @ A                                            # gamma(x) = W alpha(x) + const (n_delta x n_vx)
+    B = Wm.T @ D                                          # beta(y) = W^T delta(y) + const
+    np.testing.assert_allclose(C.T @ D - A.T @ B, 0.0, atol=1e-12)
+    A_dag, D_dag = np.linalg.pinv(A), np.linalg.pinv(D)
+    np.testing.assert_allclose(A @ A_dag, np.eye(n_alpha), atol=1e-12)   # right inverse: rows independent
+    np.testing.assert_allclose((C @ A_dag), Wm, atol=1e-12)                 # W recovered from C
+    np.testing.assert_allclose(B @ D_dag, Wm.T, atol=1e-12)                 # and, transposed, from B
+    # a fat matrix has no left inverse: A^+ A is a projection of rank 2, not the 5 x 5 identity
+    assert np.linalg.matrix_rank(A_dag @ A) == n_alpha and not np.allclose(A_dag @ A, np.eye(n_vx))

@@ -1,0 +1,124 @@
+r"""Checkers for the exercises of notebook 3.1 (the exponential-family harmonium).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch03_harmonium as check
+    check.EX_RBM                         # a small RBM (the problem data)
+    check.marginal_prob(my_p)            # says what is wrong, never the answer
+
+The hidden layer is ``x`` (``K`` units), the visible layer ``y`` (``M`` units) and ``W`` has shape
+``(K, M)``, as in :mod:`pedagogy_lib.harmonium`. Reference answers are computed here by summing the
+Boltzmann weights of every joint state (both layers), independently of the library's Gray-code kernel.
+"""
+from __future__ import annotations
+
+import itertools
+from math import lgamma
+
+import numpy as np
+
+from ..harmonium.model import EFHParams
+from .checker import as_integer, compare_function, compare_scalar, result
+
+__all__ = ["EX_RBM", "EX_Y", "EX_RBM_Z", "marginal_prob", "poisson_log_partition", "log_Z", "n_components"]
+
+#: Exercise (a): an RBM with K = 3 hidden and M = 4 visible units.
+EX_RBM = EFHParams(W=np.array([[1.2, -0.7, 0.4, 0.9], [-1.1, 0.8, 1.5, -0.3], [0.5, 0.5, -0.9, 1.3]]),
+                   b_x=np.array([-0.2, 0.3, -0.5]), b_y=np.array([0.1, -0.4, 0.2, -0.1]))
+#: Exercise (a): the visible state whose probability is asked for.
+EX_Y = np.array([1.0, 0.0, 1.0, 1.0])
+#: Exercise (c): an RBM with K = 4 hidden and M = 5 visible units.
+EX_RBM_Z = EFHParams(W=np.array([[0.8, -1.2, 0.3, 0.0, 1.1], [1.4, 0.2, -0.6, 0.9, -0.8],
+                                 [-0.5, 1.0, 1.2, -1.3, 0.4], [0.3, -0.4, 0.7, 1.6, -1.0]]),
+                     b_x=np.array([0.2, -0.6, 0.1, 0.4]), b_y=np.array([-0.3, 0.5, 0.0, -0.2, 0.6]))
+
+
+def _bits(n):
+    return np.array(list(itertools.product((0.0, 1.0), repeat=n)))
+
+
+def _joint_neg_energy(p: EFHParams):
+    """-E(x, y) for every joint state, rows x, columns y."""
+    X, Y = _bits(p.W.shape[0]), _bits(p.W.shape[1])
+    return (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T, X, Y
+
+
+def _log_Z(p: EFHParams) -> float:
+    negE, _, _ = _joint_neg_energy(p)
+    m = negE.max()
+    return float(m + np.log(np.exp(negE - m).sum()))
+
+
+def marginal_prob(answer) -> object:
+    r"""Exercise (a): :math:`\hat p(\mathbf y)` of :data:`EX_RBM` at :data:`EX_Y` (a probability, not its log)."""
+    p = EX_RBM
+    negE, X, Y = _joint_neg_energy(p)
+    col = int(np.argmax(np.all(Y == EX_Y, axis=1)))
+    log_Z = _log_Z(p)
+    unnorm = np.exp(negE[:, col]).sum()
+    hints = {
+        "you left out the normalizer Z (sum over every joint state)": unnorm,
+        "you computed the joint probability of y with one hidden state (x = 0) instead of summing over x":
+            np.exp(negE[0, col] - log_Z),
+        "you normalized over the hidden states only: that is p(x | y) summed, which is 1, not p(y)": 1.0,
+    }
+    return result("p(y) of EX_RBM at EX_Y", compare_scalar(answer, unnorm / np.exp(log_Z), "p(y)", rtol=1e-6,
+                                                            hints=hints))
+
+
+def _poisson_B_by_sum(zeta):
+    """sum_j log sum_{c=0}^{199} exp(zeta_j c - log c!): the Poisson log partition by brute force."""
+    out = 0.0
+    for z in zeta:
+        terms = np.array([z * c - lgamma(c + 1.0) for c in range(200)])
+        m = terms.max()
+        out += m + np.log(np.exp(terms - m).sum())
+    return out
+
+
+def poisson_log_partition(fn) -> object:
+    r"""Exercise (b): a function ``B(zeta)`` returning the scalar :math:`B(\boldsymbol\zeta)` of a layer
+    of Poisson units with natural parameters ``zeta`` (a 1-D array); checked against truncated sums."""
+    cases = []
+    for zeta in (np.array([0.0]), np.array([0.5, -1.0]), np.array([1.3, -0.2, 0.7])):
+        cases.append(((zeta.copy(),), _poisson_B_by_sum(zeta)))
+    problems = compare_function(fn, cases, "your B(zeta)", rtol=1e-9, atol=1e-12,
+                                describe=lambda args: f"zeta = {np.round(args[0], 2).tolist()}")
+    if problems and callable(fn):
+        try:
+            out = np.asarray(fn(np.array([0.5, -1.0])), dtype=float)
+            if out.shape == (2,):
+                problems = ["your B(zeta) returns one value per unit: B is the sum over the layer's units."]
+            elif np.isclose(float(np.sum(out)), np.log1p(np.exp(0.5)) + np.log1p(np.exp(-1.0))):
+                problems = ["your B(zeta) is the Bernoulli log partition (softplus); Poisson units have "
+                            "k(y) = 1/y! and support 0, 1, 2, ..."]
+        except Exception:  # noqa: BLE001 - already reported by compare_function
+            pass
+    return result("Poisson log-partition function B(zeta)", problems)
+
+
+def log_Z(answer) -> object:
+    r"""Exercise (c): :math:`\log Z` of :data:`EX_RBM_Z` (Eq. 10.14), a number."""
+    p = EX_RBM_Z
+    ref = _log_Z(p)
+    X = _bits(p.W.shape[0])
+    hints = {
+        "you gave Z itself, not its logarithm": np.exp(ref),
+        "you summed over the hidden states with the visible layer fixed at zero":
+            float(np.log(np.exp(X @ p.b_x).sum())),
+        "you left out the hidden biases b_x": _log_Z(p._replace(b_x=np.zeros_like(p.b_x))),
+    }
+    return result("log Z of EX_RBM_Z", compare_scalar(answer, ref, "log Z", rtol=1e-8, hints=hints))
+
+
+def n_components(answer) -> object:
+    """Exercise (d): the number of Gaussian components in the visible marginal of a Gaussian-Bernoulli
+    harmonium with K = 5 hidden units (in general position, no two components coincide)."""
+    value, problems = as_integer(answer, "the number of components")
+    if not problems and value != 2 ** 5:
+        if value in (5, 10, 6):
+            problems = ["each hidden *configuration* gives one component, not each hidden unit."]
+        else:
+            problems = ["count the hidden configurations x, each of which contributes one Gaussian "
+                        "N(b_y + W^T x, I)."]
+    return result("number of mixture components", problems)
