@@ -73,12 +73,14 @@ class EncoderResult(NamedTuple):
 
 class VAEResult(NamedTuple):
     """What :func:`fit_linear_vae` returns: the decoder (a model), encoder parameters and input shift
-    (the data mean; the encoder reads ``y - shift``), and the minibatch ELBO estimates."""
+    (the data mean; the encoder reads ``y - shift``), the minibatch ELBO estimates, and the decoder
+    every ``record_every`` steps (``path``; empty unless asked for)."""
 
     model: LinearGaussianModel
     phi: tuple
     shift: np.ndarray
     elbo: np.ndarray
+    path: list
 
 
 def linear_gaussian_model(C, c, sigma2) -> LinearGaussianModel:
@@ -195,7 +197,7 @@ def fit_encoder(model: LinearGaussianModel, Y, net: Sequential, rng: np.random.G
 
 
 def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_iter: int = 3000,
-                   batch: int = 100, lr: float = 0.01) -> VAEResult:
+                   batch: int = 100, lr: float = 0.01, record_every: int = 0) -> VAEResult:
     r"""A linear-Gaussian VAE: decoder :math:`(\mathbf C, \mathbf c, \log\sigma^2)` and encoder ``net`` together.
 
     Each step draws a minibatch and one :math:`\check{\mathbf z}\sim\mathcal N(\mathbf 0,\mathbf I)` per
@@ -215,7 +217,11 @@ def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_it
     st_phi, st_theta = opt_phi.init(phi), opt_theta.init(theta)
     elbo = np.empty(n_iter)
     shift = Y.mean(axis=0)
+    record_every = check_int(record_every, "record_every", minimum=0)
+    path = []
     for it in range(n_iter):
+        if record_every and it % record_every == 0:
+            path.append(LinearGaussianModel(theta[0].copy(), theta[1].copy(), float(np.exp(theta[2][0]))))
         y = Y[rng.choice(N, B, replace=False)]
         z = rng.standard_normal((B, K))
         C, c, log_s2 = theta
@@ -238,4 +244,4 @@ def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_it
         phi, st_phi = opt_phi.step(phi, g_phi, st_phi)
         theta, st_theta = opt_theta.step(theta, (-g_C / B, -g_c / B, -g_ls2 / B), st_theta)
     C, c, log_s2 = theta
-    return VAEResult(LinearGaussianModel(C, c, float(np.exp(log_s2[0]))), phi, shift, elbo)
+    return VAEResult(LinearGaussianModel(C, c, float(np.exp(log_s2[0]))), phi, shift, elbo, path)

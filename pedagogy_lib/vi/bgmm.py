@@ -178,14 +178,14 @@ def bgmm_responsibilities(y, q: BGMMPosterior, *, backend: str = "numba"):
 
 
 def _log_B(W_inv, nu, D):
-    """log of the Wishart normalizer B(W, nu) (Bishop Eq. B.79), from W^{-1}."""
+    """log of the Wishart normalizer B(W, nu) (Bishop 2006, Appendix B), from W^{-1}."""
     logdet_W = -np.linalg.slogdet(W_inv)[1]
     return (-0.5 * nu * logdet_W - 0.5 * nu * D * np.log(2.0) - 0.25 * D * (D - 1) * np.log(np.pi)
             - gammaln(0.5 * (np.asarray(nu)[..., None] - np.arange(D))).sum(axis=-1))
 
 
 def bgmm_elbo(stats, q: BGMMPosterior, prior: BGMMPrior) -> float:
-    r"""The evidence lower bound :math:`\mathcal L(q)\le\log p(\mathbf Y)` (Bishop Eqs. 10.70-10.77).
+    r"""The evidence lower bound :math:`\mathcal L(q)\le\log p(\mathbf Y)` (Bishop 2006, Section 10.2.2).
 
     ``stats`` are the label statistics (with their entropy) that produced ``q``. With ``K = 1`` the
     factor :math:`q(\boldsymbol\mu,\boldsymbol\Lambda)` is the exact posterior and the bound is the

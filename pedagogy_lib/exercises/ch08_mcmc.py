@@ -1,0 +1,97 @@
+r"""Checkers for the exercises of Section 8.4.1 (Markov chain Monte Carlo).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch08_mcmc as check
+    check.EX_MH                              # a three-state target and proposal (the problem data)
+    check.mh_matrix(my_T)                    # says what is wrong, never the answer
+
+References are computed here from the definitions, independently of :mod:`pedagogy_lib.samplers`.
+Transition matrices are column-stochastic, as everywhere in the book: ``T[i, j] = p(i | j)``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .checker import CheckResult, as_bool, compare_array, compare_scalar, result
+
+__all__ = ["MHProblem", "EX_MH", "EX_AR1", "accept_prob", "mh_matrix", "ar1_ess", "step_size_claim"]
+
+
+class MHProblem(NamedTuple):
+    """An unnormalized target ``p_tilde`` (3,) and a column-stochastic proposal ``g`` (3, 3), ``g[i, j] = g(i | j)``."""
+
+    p_tilde: np.ndarray
+    g: np.ndarray
+
+
+#: Exercises (a) and (b).
+EX_MH = MHProblem(np.array([1.0, 3.0, 2.0]),
+                  np.array([[0.2, 0.5, 0.3], [0.5, 0.1, 0.2], [0.3, 0.4, 0.5]]))
+
+#: Exercise (c): an AR(1) chain x_t = phi x_{t-1} + noise, run for n steps.
+EX_AR1 = {"phi": 0.9, "n": 1000}
+
+
+def _A(i, j):
+    """Acceptance of the move j -> i."""
+    p, g = EX_MH
+    return min(1.0, p[i] * g[j, i] / (p[j] * g[i, j]))
+
+
+def accept_prob(answer) -> CheckResult:
+    r"""Exercise (a): the acceptance probability of a proposed move from state 1 to state 2 under EX_MH."""
+    p, g = EX_MH
+    hints = {
+        "you left out the Hastings factor g(1 | 2) / g(2 | 1); this proposal is not symmetric":
+            min(1.0, p[2] / p[1]),
+        "you inverted the proposal ratio: the reverse move's probability g(1 | 2) goes in the numerator":
+            min(1.0, p[2] * g[2, 1] / (p[1] * g[1, 2])),
+        "you inverted the target ratio: the proposed state's density goes in the numerator":
+            min(1.0, p[1] * g[1, 2] / (p[2] * g[2, 1])),
+    }
+    return result("MH acceptance of the move 1 -> 2",
+                  compare_scalar(answer, _A(2, 1), "the acceptance probability", rtol=1e-8, hints=hints))
+
+
+def mh_matrix(answer) -> CheckResult:
+    r"""Exercise (b): the full Metropolis-Hastings transition matrix for EX_MH, column-stochastic (3, 3)."""
+    p, g = EX_MH
+    T = np.zeros((3, 3))
+    for j in range(3):
+        for i in range(3):
+            if i != j:
+                T[i, j] = g[i, j] * _A(i, j)
+        T[j, j] = 1.0 - T[:, j].sum()
+    no_stay = T - np.diag(np.diag(T)) + np.diag(np.diag(g) * 1.0)
+    hints = {
+        "you kept only the proposal's own self-moves on the diagonal: rejected proposals also leave the chain "
+        "where it is, so T[j, j] = 1 - sum of the other entries of column j": no_stay,
+    }
+    return result("MH transition matrix for EX_MH",
+                  compare_array(answer, T, "T", rtol=1e-8, atol=1e-10, hints=hints))
+
+
+def ar1_ess(answer) -> CheckResult:
+    r"""Exercise (c): the effective sample size :math:`n(1-\phi)/(1+\phi)` of EX_AR1 (to 3 significant figures)."""
+    phi, n = EX_AR1["phi"], EX_AR1["n"]
+    hints = {
+        "you used n (1 - phi): the integrated autocorrelation time is (1 + phi) / (1 - phi), both factors count":
+            n * (1 - phi),
+        "you used n (1 - phi^2), which is the variance ratio of one step, not the autocorrelation time":
+            n * (1 - phi ** 2),
+        "you gave the integrated autocorrelation time, not the sample size": (1 + phi) / (1 - phi),
+    }
+    return result("ESS of an AR(1) chain",
+                  compare_scalar(answer, n * (1 - phi) / (1 + phi), "the ESS", rtol=5e-3, hints=hints))
+
+
+def step_size_claim(answer) -> CheckResult:
+    """Exercise (d): True or False, "with a too small random-walk step, most proposals are rejected"."""
+    value, problems = as_bool(answer, "your answer")
+    if not problems and value is not False:
+        problems = ["not right: a tiny step proposes points where the density is almost the same as here, so "
+                    "what does the Metropolis ratio come out as?"]
+    return result("the step-size claim", problems)

@@ -1,0 +1,77 @@
+r"""Checkers for the exercises of Section 8.4.3 (from variational Bayes to the VAE).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch08_vae as check
+    check.kl_standard_normal(my_kl)          # says what is wrong, never the answer
+
+References are computed here from the definitions, independently of :mod:`pedagogy_lib.vi`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checker import CheckResult, as_integer, compare_array, compare_scalar, result
+
+__all__ = ["EX_Q", "EX_MODEL", "BAYES_OPTIONS", "kl_standard_normal", "local_variances", "bayes_rule"]
+
+#: Exercise (a): means and standard deviations of a factorized Gaussian q.
+EX_Q = {"mu": np.array([0.5, -1.0, 2.0]), "s": np.array([0.8, 1.5, 0.3])}
+
+#: Exercise (b): a linear-Gaussian model, loadings C (4, 2) and noise variance sigma2.
+EX_MODEL = {"C": np.array([[1.0, 0.5], [0.3, -1.2], [0.8, 0.8], [-0.4, 0.2]]), "sigma2": 0.5}
+
+#: Exercise (c): candidate statements of Bayes' rule (one of them appears in the VAE post, one is right).
+BAYES_OPTIONS = (
+    "p(z | x) = p(x, z) p(z) / p(x)",
+    "p(z | x) = p(x | z) p(z) / p(x)",
+    "p(z | x) = p(x | z) p(x) / p(z)",
+    "p(z | x) = p(z | x) p(x) / p(z)",
+)
+
+
+def kl_standard_normal(answer) -> CheckResult:
+    r"""Exercise (a): :math:`D_{KL}\{\mathcal N(\boldsymbol\mu,\mathrm{diag}\,\mathbf s^2)\|\mathcal N(\mathbf 0,\mathbf I)\}` for EX_Q."""
+    mu, s = EX_Q["mu"], EX_Q["s"]
+    terms = [mu[k] ** 2 + s[k] ** 2 - 1.0 - np.log(s[k] ** 2) for k in range(3)]
+    expected = 0.5 * sum(terms)
+    hints = {
+        "you left out the factor 1/2": sum(terms),
+        "you used log s where the formula has log s^2": 0.5 * sum(mu ** 2 + s ** 2 - 1.0 - np.log(s)),
+        "you left out the -1 per dimension": 0.5 * sum(mu ** 2 + s ** 2 - np.log(s ** 2)),
+        "you computed the other direction, D_KL{N(0, I) || q}":
+            0.5 * sum((1.0 + mu ** 2) / s ** 2 - 1.0 + np.log(s ** 2)),
+    }
+    return result("KL of q from the standard normal prior",
+                  compare_scalar(answer, expected, "the KL divergence", rtol=1e-8, hints=hints))
+
+
+def local_variances(answer) -> CheckResult:
+    r"""Exercise (b): the per-datum optimal factorized variances :math:`1/P_{kk}` for EX_MODEL, shape (2,)."""
+    C, s2 = EX_MODEL["C"], EX_MODEL["sigma2"]
+    P = np.eye(2) + C.T @ C / s2
+    expected = np.array([1.0 / P[0, 0], 1.0 / P[1, 1]])
+    hints = {
+        "you gave the exact posterior's marginal variances, the diagonal of P^{-1}; the factorized optimum "
+        "is 1 / P_kk, smaller when the latents are correlated a posteriori": np.diag(np.linalg.inv(P)),
+        "you left out the noise variance: P = I + C^T C / sigma2": 1.0 / np.diag(np.eye(2) + C.T @ C),
+        "you left out the prior's identity in P": 1.0 / np.diag(C.T @ C / s2),
+    }
+    return result("local VB variances for EX_MODEL",
+                  compare_array(answer, expected, "the variances", rtol=1e-8, hints=hints))
+
+
+def bayes_rule(answer) -> CheckResult:
+    """Exercise (c): the index (0-3) of the correct statement in BAYES_OPTIONS."""
+    k, problems = as_integer(answer, "your index")
+    if problems:
+        return result("Bayes' rule", problems)
+    if k not in range(len(BAYES_OPTIONS)):
+        return result("Bayes' rule", [f"give an index between 0 and {len(BAYES_OPTIONS) - 1}."])
+    why = {
+        0: "the joint p(x, z) already contains p(z): multiplying by it again counts the prior twice "
+           "(this is the version printed in the VAE post).",
+        2: "check the units: the right side must be a density in z, so the prior p(z) belongs in the numerator.",
+        3: "this is circular: the posterior appears on both sides.",
+    }
+    return result("Bayes' rule", [] if k == 1 else [why[k]])
