@@ -1,0 +1,167 @@
+r"""Checkers for the exercises of notebook 10.2.1-10.2.2 (exact learning and contrastive divergence).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch10_rbm_learning as check
+    check.EX_LEARN                       # an RBM and a data set (the problem data)
+    check.data_moments(my_XY)            # says what is wrong, never the answer
+
+Hidden layer ``x`` (``K`` units), visible ``y`` (``M`` units), ``W`` of shape ``(K, M)``. The
+references are computed here from full joint tables (every state of both layers), independently
+of :mod:`pedagogy_lib.harmonium.exact`.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+
+from ..harmonium.datasets import bars_and_stripes
+from ..harmonium.model import EFHParams
+from .checker import compare_array, compare_scalar, result
+
+__all__ = ["LearnProblem", "EX_LEARN", "data_moments", "kl_after_two_steps", "cd1_cosine", "bas_model"]
+
+
+class LearnProblem(NamedTuple):
+    """An RBM ``params`` (K = 3, M = 5) and binary data ``Y`` (N = 12, M = 5), one example per row."""
+
+    params: EFHParams
+    Y: np.ndarray
+
+
+def _make() -> LearnProblem:
+    rng = np.random.default_rng(1022)
+    params = EFHParams(1.5 * rng.standard_normal((3, 5)), 0.5 * rng.standard_normal(3), 0.5 * rng.standard_normal(5))
+    Y = (rng.random((12, 5)) < np.array([0.8, 0.2, 0.6, 0.5, 0.3])).astype(float)
+    return LearnProblem(params, Y)
+
+
+#: The problem data of every exercise except the last.
+EX_LEARN = _make()
+
+
+def _bits(n):
+    return np.array(list(itertools.product((0.0, 1.0), repeat=n)))
+
+
+def _tables(p: EFHParams):
+    """Joint p(x, y) over all states (rows x, columns y), and the state lists."""
+    X, Y = _bits(p.W.shape[0]), _bits(p.W.shape[1])
+    negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
+    P = np.exp(negE - negE.max())
+    return P / P.sum(), X, Y
+
+
+def _data_dist(p: EFHParams, Yd):
+    _, _, Y = _tables(p)
+    q = np.array([np.mean(np.all(Yd == y, axis=1)) for y in Y])
+    return q
+
+
+def _posterior_means(p: EFHParams, Yrows):
+    return 1.0 / (1.0 + np.exp(-(Yrows @ p.W.T + p.b_x)))
+
+
+def _transition(p: EFHParams):
+    """T[y', y] = sum_x p(y'|x) p(x|y), from the joint table."""
+    P, X, Y = _tables(p)
+    p_x_given_y = P / P.sum(axis=0, keepdims=True)            # [x, y]
+    p_y_given_x = (P / P.sum(axis=1, keepdims=True)).T        # [y, x]
+    return p_y_given_x @ p_x_given_y
+
+
+def data_moments(answer) -> object:
+    r"""Exercise (a): the hybrid (data-phase) moment :math:`\langle\mathbb E[\hat{\mathbf X}\mid\mathbf y]\mathbf y^T\rangle`
+    over the rows of ``EX_LEARN.Y``, shape ``(K, M) = (3, 5)``."""
+    p, Yd = EX_LEARN
+    mu = _posterior_means(p, Yd)
+    expected = mu.T @ Yd / Yd.shape[0]
+    P, X, Y = _tables(p)
+    hints = {
+        "you took the moment under the model's joint (the negative phase), not under the data": X.T @ P @ Y,
+        "you summed over the data instead of averaging": mu.T @ Yd,
+        "you used the hidden biases alone, without W y, for the posterior means":
+            np.outer(1 / (1 + np.exp(-p.b_x)), Yd.mean(axis=0)),
+    }
+    return result("data-phase moment <E[x|y] y^T>", compare_array(answer, expected, "the moment", rtol=1e-8,
+                                                                    hints=hints))
+
+
+def kl_after_two_steps(answer) -> object:
+    r"""Exercise (b): :math:`D_{KL}\{p^2\|p^\infty\}` in nats for ``EX_LEARN``: the visible distribution after
+    two full block-Gibbs steps started at the data, against the model's marginal."""
+    p, Yd = EX_LEARN
+    q0 = _data_dist(p, Yd)
+    T = _transition(p)
+    P, _, _ = _tables(p)
+    p_inf = P.sum(axis=0)
+
+    def kl(a):
+        m = a > 0
+        return float(np.sum(a[m] * np.log(a[m] / p_inf[m])))
+
+    hints = {
+        "you took one step (p^1), not two": kl(T @ q0),
+        "you gave the KL of the data itself, p^0": kl(q0),
+        "you reversed the arguments of the KL": float(np.sum(p_inf * np.log(p_inf / np.maximum(T @ T @ q0, 1e-300)))),
+    }
+    return result("KL(p^2 || p^inf)", compare_scalar(answer, kl(T @ T @ q0), "the KL", rtol=1e-6, hints=hints))
+
+
+def _flat(W, bx, by):
+    return np.concatenate([np.ravel(W), bx, by])
+
+
+def cd1_cosine(answer) -> object:
+    r"""Exercise (c): the cosine of the angle between the *expected* CD-1 update and the exact MRE gradient
+    (Eq. 10.19) for ``EX_LEARN``, all parameters (W, b_x, b_y) stacked into one vector."""
+    p, Yd = EX_LEARN
+    P, X, Y = _tables(p)
+    q0 = _data_dist(p, Yd)
+    q1 = _transition(p) @ q0
+    mu = _posterior_means(p, Y)                                # E[x|y] for every visible state
+
+    def moments(q):
+        return (mu * q[:, None]).T @ Y, q @ mu, q @ Y
+
+    m0, m1 = moments(q0), moments(q1)
+    model = (X.T @ P @ Y, P.sum(axis=1) @ X, P.sum(axis=0) @ Y)
+    exact = _flat(*(a - b for a, b in zip(model, m0)))
+    cd = _flat(*(a - b for a, b in zip(m1, m0)))
+    cos = float(cd @ exact / np.linalg.norm(cd) / np.linalg.norm(exact))
+    exact_W = np.ravel(model[0] - m0[0])
+    cd_W = np.ravel(m1[0] - m0[0])
+    hints = {
+        "you compared the weight gradients only; the exercise stacks W, b_x and b_y":
+            float(cd_W @ exact_W / np.linalg.norm(cd_W) / np.linalg.norm(exact_W)),
+        "you gave the angle in radians rather than its cosine": float(np.arccos(np.clip(cos, -1, 1))),
+    }
+    return result("cosine between expected CD-1 and the exact gradient",
+                  compare_scalar(answer, cos, "the cosine", rtol=1e-6, hints=hints))
+
+
+def bas_model(params) -> object:
+    r"""Exercise (d): an RBM (``EFHParams``, M = 9 visible units, at most 10 hidden units) whose exact
+    average log-likelihood on the 14 bars-and-stripes images of size 3 x 3 exceeds -3.0 nats
+    (the best possible is :math:`-\log 14\approx -2.64`)."""
+    if not isinstance(params, EFHParams):
+        return result("RBM for 3 x 3 bars and stripes",
+                      [f"pass an EFHParams; got {type(params).__name__}."])
+    W = np.asarray(params.W, dtype=float)
+    if W.ndim != 2 or W.shape[1] != 9 or not 1 <= W.shape[0] <= 10:
+        return result("RBM for 3 x 3 bars and stripes",
+                      [f"W must have shape (K, 9) with 1 <= K <= 10; got {W.shape}."])
+    if params.hidden != "bernoulli" or params.visible != "bernoulli":
+        return result("RBM for 3 x 3 bars and stripes", ["both layers must be Bernoulli."])
+    p = EFHParams(W, np.asarray(params.b_x, dtype=float), np.asarray(params.b_y, dtype=float))
+    P, _, Y = _tables(p)
+    marg = P.sum(axis=0)
+    data = bars_and_stripes(3)
+    idx = [int(np.argmax(np.all(Y == d, axis=1))) for d in data]
+    ll = float(np.mean(np.log(marg[idx])))
+    problems = [] if ll > -3.0 else [
+        f"the average log-likelihood is {'below -6' if ll < -6 else 'between -6 and -3'}: train longer, with "
+        "more hidden units, or with more Gibbs steps (or the exact gradient)."]
+    return result("RBM for 3 x 3 bars and stripes", problems)
