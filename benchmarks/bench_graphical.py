@@ -1,0 +1,125 @@
+"""Sum-product on a random tree with K = 10 states per node vs a vectorized NumPy reference and pgmpy.
+
+Ours: ``pedagogy_lib.graphical.tree_sum_product`` (numba kernel; validation and the topological
+order are done once by ``make_pairwise_tree`` and timed separately in the note). Reference:
+``ref_graphical.tree_sum_product``, level-by-level vectorized NumPy. Peer: pgmpy's
+``BeliefPropagation`` on the same Markov network (``calibrate()``, then every single-node marginal
+read off the calibrated clique beliefs), and pgmpy's factor-graph
+``BeliefPropagationWithMessagePassing`` (``query`` of every node).
+
+pgmpy's running time grows faster than linearly in the number of nodes on a tree (on this machine
+about 2 s at N = 100 and 140 s at N = 1000 for either class, so hours at N = 1e4), so pgmpy runs at
+N = 200 and our kernel at both sizes. Every peer's marginals are checked against ours (atol 1e-10)
+before anything is timed. Potentials are log-normal and scaled so that pgmpy's unnormalized
+messages stay within floating-point range.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from _harness import best_time, row
+
+K = 10
+N_BIG, N_PGMPY = 10_000, 200
+TARGET = 10.0                         # required speed-up over pgmpy
+
+
+def _problem(N: int, seed: int = 0):
+    from pedagogy_lib.graphical import make_pairwise_tree
+    rng = np.random.default_rng(seed)
+    u = rng.random(N)
+    parent = np.concatenate(([-1], np.floor(u[1:] * np.arange(1, N)).astype(np.int64)))
+    phi = np.exp(rng.standard_normal((N, K)))
+    phi /= phi.mean(axis=1, keepdims=True)
+    psi = np.exp(rng.standard_normal((N, K, K)))
+    psi /= psi.sum(axis=2, keepdims=True)             # rows sum to one: messages stay O(1)
+    return make_pairwise_tree(parent, phi, psi)
+
+
+def _pgmpy_clique(tree):
+    from pgmpy.factors.discrete import DiscreteFactor
+    from pgmpy.inference import BeliefPropagation
+    from pgmpy.models import DiscreteMarkovNetwork
+    N = tree.parent.size
+    m = DiscreteMarkovNetwork()
+    m.add_nodes_from([str(i) for i in range(N)])
+    m.add_edges_from([(str(int(p)), str(i)) for i, p in enumerate(tree.parent) if p >= 0])
+    m.add_factors(*[DiscreteFactor([str(i)], [K], tree.phi[i]) for i in range(N)],
+                  *[DiscreteFactor([str(int(p)), str(i)], [K, K], tree.psi[i].ravel())
+                    for i, p in enumerate(tree.parent) if p >= 0])
+    bp = BeliefPropagation(m)
+    bp.calibrate()
+    marg = np.empty((N, K))
+    done = set()
+    for clique, f in bp.get_clique_beliefs().items():
+        for v in clique:
+            if v not in done:
+                mf = f.marginalize([u for u in clique if u != v], inplace=False)
+                marg[int(v)] = mf.values / mf.values.sum()
+                done.add(v)
+    return marg
+
+
+def _pgmpy_factor_graph(tree):
+    from pgmpy.factors.discrete import DiscreteFactor
+    from pgmpy.inference import BeliefPropagationWithMessagePassing
+    from pgmpy.models import FactorGraph
+    N = tree.parent.size
+    fg = FactorGraph()
+    fg.add_nodes_from([str(i) for i in range(N)])
+    fs = [DiscreteFactor([str(i)], [K], tree.phi[i]) for i in range(N)]
+    fs += [DiscreteFactor([str(int(p)), str(i)], [K, K], tree.psi[i].ravel())
+           for i, p in enumerate(tree.parent) if p >= 0]
+    fg.add_factors(*fs)
+    for f in fs:
+        fg.add_edges_from([(v, f) for v in f.scope()])
+    q = BeliefPropagationWithMessagePassing(fg).query([str(i) for i in range(N)])
+    return np.array([q[str(i)].values / q[str(i)].values.sum() for i in range(N)])
+
+
+def run() -> list[dict]:
+    import ref_graphical
+    from pedagogy_lib.graphical import tree as gtree
+    gtree.warmup_kernels()
+    rows = []
+    # N = 1e4: our kernel against the vectorized NumPy reference
+    tree = _problem(N_BIG)
+    ours = gtree.tree_sum_product(tree)
+    levs = ref_graphical.levels(tree.parent)
+    ref_m, ref_logZ = ref_graphical.tree_sum_product(tree.parent, tree.phi, tree.psi, levs)
+    np.testing.assert_allclose(ref_m, ours.marginals, atol=1e-12)
+    assert abs(ref_logZ - ours.log_Z) <= 1e-9 * abs(ours.log_Z)
+    t0 = time.perf_counter()
+    _problem(N_BIG)
+    t_make = time.perf_counter() - t0
+    t_ours = best_time(lambda: gtree.tree_sum_product(tree))
+    t_ref = best_time(lambda: ref_graphical.tree_sum_product(tree.parent, tree.phi, tree.psi, levs))
+    rows.append(row("Sum-product on a random tree, every marginal and log Z", f"N=1e4, K={K}", t_ours,
+                    peer_name="plain NumPy, vectorized by levels", peer=t_ref, target="-", met=None,
+                    note=f"marginals agree (atol 1e-12); building and validating the tree {t_make:.3f} s "
+                         "(once, not timed); pgmpy at this size: hours (see the next rows)"))
+    # N = N_PGMPY: against pgmpy
+    small = _problem(N_PGMPY, seed=1)
+    mine = gtree.tree_sum_product(small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, fn in (("pgmpy BeliefPropagation (calibrate)", _pgmpy_clique),
+                         ("pgmpy BeliefPropagationWithMessagePassing", _pgmpy_factor_graph)):
+            theirs = fn(small)
+            np.testing.assert_allclose(theirs, mine.marginals, atol=1e-10)
+            t_peer = best_time(lambda: fn(small), repeat=1, min_time=0.0)
+            t_small = best_time(lambda: gtree.tree_sum_product(small))
+            rows.append(row("Sum-product on a random tree, every marginal", f"N={N_PGMPY}, K={K}", t_small,
+                            peer_name=name, peer=t_peer, target=f">= {TARGET:g}x",
+                            met=bool(t_peer / t_small >= TARGET),
+                            note="marginals agree (atol 1e-10); pgmpy grows faster than linearly in N "
+                                 "(about 140 s at N=1000 here), so N=1e4 is out of its reach"))
+    return rows
+
+
+if __name__ == "__main__":
+    for r in run():
+        print(r)

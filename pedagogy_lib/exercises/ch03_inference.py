@@ -1,0 +1,179 @@
+r"""Checkers for the exercises of Section 3.5 (general inference algorithms).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch03_inference as check
+    check.EX_SQUARE                  # the Ising square of exercise (a)
+    check.ising_square_Z(my_Z)       # says what is wrong, never the answer
+
+References are computed here by looping over every configuration (exercise a), by playing the
+elimination game with plain Python sets (exercise b), and by enumerating the joint table of the
+square (exercise c), independently of :mod:`pedagogy_lib.graphical`.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .checker import CheckResult, as_bool, as_integer, compare_array, compare_scalar, result
+
+__all__ = ["IsingSquare", "EliminationProblem", "EX_SQUARE", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS",
+           "ising_square_Z", "largest_clique", "independences", "factor_message"]
+
+
+class IsingSquare(NamedTuple):
+    """Four spins :math:`s_i\\in\\{-1,+1\\}` on the cycle 1-2-4-3-1 with coupling ``J`` and no field:
+    :math:`\\tilde p(\\mathbf s) = \\exp\\{J(s_1s_2 + s_1s_3 + s_2s_4 + s_3s_4)\\}`."""
+
+    J: float
+
+
+class EliminationProblem(NamedTuple):
+    """An undirected graph (``edges`` between the nodes ``0..n-1``) and an elimination ``order``."""
+
+    n: int
+    edges: tuple
+    order: tuple
+
+
+class MessageProblem(NamedTuple):
+    r"""A pairwise factor ``psi[x_i, x_j]`` (3 x 2) and the message ``mu_j`` (2,) that :math:`x_j` sends it."""
+
+    psi: np.ndarray
+    mu_j: np.ndarray
+
+
+#: Exercise (a): the Ising square at coupling J = 0.5.
+EX_SQUARE = IsingSquare(0.5)
+
+#: Exercise (b): a 3 x 3 grid (node r * 3 + c) eliminated column by column, then from the middle.
+EX_ELIM = EliminationProblem(
+    9,
+    tuple((r * 3 + c, r * 3 + c + 1) for r in range(3) for c in range(2))
+    + tuple((r * 3 + c, (r + 1) * 3 + c) for r in range(2) for c in range(3)),
+    (4, 0, 2, 6, 8, 1, 3, 5, 7),
+)
+
+#: Exercise (d): one factor-to-variable message.
+EX_MESSAGE = MessageProblem(np.array([[1.0, 3.0], [2.0, 0.5], [0.2, 4.0]]), np.array([0.25, 0.75]))
+
+#: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys.
+INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4", "x1 _||_ x2 | x3, x4")
+
+
+def _square_Z(J: float) -> float:
+    total = 0.0
+    for s1, s2, s3, s4 in itertools.product((-1, 1), repeat=4):
+        total += math.exp(J * (s1 * s2 + s1 * s3 + s2 * s4 + s3 * s4))
+    return total
+
+
+def ising_square_Z(answer) -> CheckResult:
+    r"""Exercise (a): the partition function :math:`Z` of :data:`EX_SQUARE` (a number)."""
+    J = EX_SQUARE.J
+    expected = _square_Z(J)
+    hints = {
+        "you normalized something: Z is the sum of the unnormalized weights, not a probability": 1.0,
+        "you summed over the 2^4 configurations with x in {0, 1} instead of the spins s = 2x - 1":
+            sum(math.exp(J * (a * b + a * c + b * d + c * d)) for a, b, c, d in itertools.product((0, 1), repeat=4)),
+        "you counted only the two aligned configurations (all +1 or all -1)": 2 * math.exp(4 * J),
+        "you returned log Z; the exercise asks for Z itself": math.log(expected),
+    }
+    return result("Z of the Ising square", compare_scalar(answer, expected, "Z", rtol=1e-9, hints=hints))
+
+
+def _elimination_width(n: int, edges, order) -> int:
+    nbrs = {v: set() for v in range(n)}
+    for a, b in edges:
+        nbrs[a].add(b)
+        nbrs[b].add(a)
+    largest = 0
+    for v in order:
+        clique = nbrs[v] | {v}
+        largest = max(largest, len(clique))
+        for a in nbrs[v]:
+            nbrs[a] |= nbrs[v] - {a}
+            nbrs[a].discard(v)
+        del nbrs[v]
+    return largest
+
+
+def largest_clique(answer) -> CheckResult:
+    """Exercise (b): the size of the largest clique created when :data:`EX_ELIM` is eliminated in its order."""
+    p = EX_ELIM
+    expected = _elimination_width(p.n, p.edges, p.order)
+    value, problems = as_integer(answer, "the clique size")
+    if not problems and value != expected:
+        if value == expected - 1:
+            problems = ["4 is what a good order achieves on a 3 x 3 grid (or the width of this one, the clique "
+                        "size minus one): replay *this* order, which starts in the middle, adding fill-in edges."]
+        elif value < expected:
+            problems = ["too small: did you add the fill-in edges? Eliminating a node joins all its remaining "
+                        "neighbours, and those new edges enlarge later cliques."]
+        else:
+            problems = ["too large: a clique is the eliminated node and its neighbours *at that moment* "
+                        "(already eliminated nodes are gone)."]
+    return result("largest clique of the elimination order", problems)
+
+
+def _square_joint() -> np.ndarray:
+    rng = np.random.default_rng(3501)
+    psi = {pair: rng.gamma(2.0, size=(2, 2)) for pair in ((1, 2), (1, 3), (2, 4), (3, 4))}
+    P = np.zeros((2, 2, 2, 2))
+    for x in itertools.product((0, 1), repeat=4):
+        w = 1.0
+        for (a, b), t in psi.items():
+            w *= t[x[a - 1], x[b - 1]]
+        P[x] = w
+    return P / P.sum()
+
+
+def _indep(P: np.ndarray, a: int, b: int, given: tuple) -> bool:
+    """Whether x_a and x_b are independent given ``given`` in the joint table P (axes x1..x4)."""
+    letters = "pqrs"
+    keep = "".join(letters[i - 1] for i in (a, b) + tuple(given))
+    Q = np.einsum(f"pqrs->{keep}", P)
+    cond = Q / Q.sum(axis=(0, 1), keepdims=True)
+    return bool(np.abs(cond - cond.sum(axis=1, keepdims=True) * cond.sum(axis=0, keepdims=True)).max() < 1e-12)
+
+
+def independences(answer) -> CheckResult:
+    """Exercise (c): a dict mapping each statement of :data:`INDEPENDENCE_KEYS` to True or False for the square."""
+    if not isinstance(answer, dict):
+        return result("independences in the square",
+                      [f"your answer should be a dict with the keys of check.INDEPENDENCE_KEYS; got "
+                       f"{type(answer).__name__}."])
+    P = _square_joint()
+    truth = {INDEPENDENCE_KEYS[0]: _indep(P, 1, 4, (2, 3)), INDEPENDENCE_KEYS[1]: _indep(P, 2, 3, (1, 4)),
+             INDEPENDENCE_KEYS[2]: _indep(P, 1, 4, ()), INDEPENDENCE_KEYS[3]: _indep(P, 1, 2, (3, 4))}
+    problems = []
+    missing = [k for k in INDEPENDENCE_KEYS if k not in answer]
+    if missing:
+        problems.append(f"missing statements: {missing} (copy the keys from check.INDEPENDENCE_KEYS).")
+    wrong = 0
+    for k in INDEPENDENCE_KEYS:
+        if k in answer:
+            value, p = as_bool(answer[k], f"the value for {k!r}")
+            problems += p
+            if not p and value != truth[k]:
+                wrong += 1
+    if wrong:
+        problems.append(f"{wrong} of the statements {'is' if wrong == 1 else 'are'} not right: a set separates "
+                        "two nodes when every path between them passes through it; neighbours are never separated.")
+    return result("independences in the square", problems)
+
+
+def factor_message(answer) -> CheckResult:
+    r"""Exercise (d): the message :math:`\mu_{f\to i}(x_i) = \sum_{x_j}\psi(x_i, x_j)\mu_{j\to f}(x_j)` of :data:`EX_MESSAGE`, shape (3,), normalized to sum to one."""
+    p = EX_MESSAGE
+    raw = np.array([sum(p.psi[i, j] * p.mu_j[j] for j in range(2)) for i in range(3)])
+    expected = raw / raw.sum()
+    hints = {
+        "you took the maximum over x_j (max-product) instead of the sum":
+            (lambda m: m / m.sum())((p.psi * p.mu_j[None, :]).max(axis=1)),
+        "you left out the incoming message mu_j": p.psi.sum(axis=1) / p.psi.sum(),
+    }
+    return result("the factor-to-variable message", compare_array(answer, expected, "mu_f_to_i", rtol=1e-9, hints=hints))
