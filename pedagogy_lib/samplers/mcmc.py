@@ -250,7 +250,8 @@ def _block_numpy(method, target, eps, n_leap, x, logp, f, Z, log_U, n_acc, trace
 # ----------------------------------------------------------------------------------------------
 
 @njit
-def _block_numba(method, kind, mu, Lam, theta, eps, n_leap, x, logp, f, Z, log_U, n_acc, trace, keep):
+def _block_numba(method, kind, mu, Lam, theta, indptr, indices, values, eps, n_leap, x, logp, f, Z, log_U,
+                 n_acc, trace, keep):
     T, C, D = Z.shape
     xn = np.empty(D)
     fn = np.empty(D)
@@ -261,22 +262,23 @@ def _block_numba(method, kind, mu, Lam, theta, eps, n_leap, x, logp, f, Z, log_U
             if method == 3:                                            # Gibbs sweep: always accepted
                 for i in range(D):
                     r = 0.0
-                    for j in range(D):
-                        if j != i and Lam[i, j] != 0.0:
-                            r += Lam[i, j] * (x[c, j] - mu[j])
+                    for k in range(indptr[i], indptr[i + 1]):
+                        j = indices[k]
+                        if j != i:
+                            r += values[k] * (x[c, j] - mu[j])
                     x[c, i] = mu[i] - r / Lam[i, i] + Z[t, c, i] / np.sqrt(Lam[i, i])
-                logp[c] = logp_force_one(kind, mu, Lam, theta, x[c], f[c])
+                logp[c] = logp_force_one(kind, mu, theta, indptr, indices, values, x[c], f[c])
                 n_acc[c] += 1.0
             else:
                 if method == 0:
                     for i in range(D):
                         xn[i] = x[c, i] + eps * Z[t, c, i]
-                    ln = logp_force_one(kind, mu, Lam, theta, xn, fn)
+                    ln = logp_force_one(kind, mu, theta, indptr, indices, values, xn, fn)
                     ratio = ln - logp[c]
                 elif method == 1:
                     for i in range(D):
                         xn[i] = x[c, i] + eps * f[c, i] + root * Z[t, c, i]
-                    ln = logp_force_one(kind, mu, Lam, theta, xn, fn)
+                    ln = logp_force_one(kind, mu, theta, indptr, indices, values, xn, fn)
                     fwd = 0.0
                     rev = 0.0
                     for i in range(D):
@@ -296,7 +298,7 @@ def _block_numba(method, kind, mu, Lam, theta, eps, n_leap, x, logp, f, Z, log_U
                     for step in range(n_leap):
                         for i in range(D):
                             xn[i] += eps * p[i]
-                        ln = logp_force_one(kind, mu, Lam, theta, xn, fn)
+                        ln = logp_force_one(kind, mu, theta, indptr, indices, values, xn, fn)
                         h = eps if step < n_leap - 1 else 0.5 * eps
                         for i in range(D):
                             p[i] += h * fn[i]
@@ -350,13 +352,13 @@ def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, 
     block = max(1, min(n_steps, (1 << 18) // max(1, C * D)))          # noise memory stays about 2 MB
     use_numba = backend == "numba" and not isinstance(target, PythonTarget)
     if use_numba:
-        kind, mu, Lam, theta = target_arrays(target)
+        kind, mu, Lam, theta, indptr, indices, values = target_arrays(target)
     for t0 in range(0, n_steps, block):
         T = min(block, n_steps - t0)
         Z, log_U = _draw(method, rng, T, C, D)
         if use_numba:
-            _block_numba(method, kind, mu, Lam, theta, eps, n_leap, x, logp, f, Z, log_U, n_acc,
-                         trace[t0:t0 + T], keep)
+            _block_numba(method, kind, mu, Lam, theta, indptr, indices, values, eps, n_leap, x, logp, f, Z,
+                         log_U, n_acc, trace[t0:t0 + T], keep)
         else:
             _block_numpy(method, target, eps, n_leap, x, logp, f, Z, log_U, n_acc, trace[t0:t0 + T], keep)
     new = ChainState(x, logp, f, state.n_accept + n_acc, state.n_steps + n_steps)

@@ -150,14 +150,22 @@ def check_target(target, name: str = "target"):
 
 
 def target_arrays(target):
-    """``(kind, mu, Lambda, theta)``: the arrays a fused kernel receives for a built-in target.
+    """``(kind, mu, Lambda, theta, indptr, indices, values)``: what a fused kernel receives for a built-in target.
 
-    ``kind`` is 0 for the banana (``theta = [b, s]``) and 1 for the Gaussian; unused arrays are empty.
+    ``kind`` is 0 for the banana (``theta = [b, s]``) and 1 for the Gaussian. The Gaussian's
+    precision also comes in compressed sparse rows (``indptr``, ``indices``, ``values``: the
+    nonzero entries of row ``i`` are ``values[indptr[i]:indptr[i + 1]]``), so a banded precision
+    such as :func:`ar1_gaussian`'s costs :math:`O(D)` per evaluation instead of :math:`O(D^2)`.
+    Unused arrays are small placeholders.
     """
     if isinstance(target, Banana):
-        return KIND_BANANA, np.zeros(2), np.zeros((2, 2)), np.array([target.b, target.s])
-    return (KIND_GAUSSIAN, np.ascontiguousarray(target.mu, dtype=np.float64),
-            np.ascontiguousarray(target.Lambda, dtype=np.float64), np.zeros(2))
+        return (KIND_BANANA, np.zeros(2), np.zeros((2, 2)), np.array([target.b, target.s]),
+                np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    Lam = np.ascontiguousarray(target.Lambda, dtype=np.float64)
+    rows, cols = np.nonzero(Lam)
+    indptr = np.searchsorted(rows, np.arange(Lam.shape[0] + 1)).astype(np.int64)
+    return (KIND_GAUSSIAN, np.ascontiguousarray(target.mu, dtype=np.float64), Lam, np.zeros(2),
+            indptr, cols.astype(np.int64), np.ascontiguousarray(Lam[rows, cols]))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -198,8 +206,11 @@ def numpy_log_density_and_force(target, x):
 # ----------------------------------------------------------------------------------------------
 
 @njit_inline
-def logp_force_one(kind, mu, Lambda, theta, x, f):
-    """log p~ at one point ``x`` (D,); writes the force into ``f`` (D,). Same math as the twins."""
+def logp_force_one(kind, mu, theta, indptr, indices, values, x, f):
+    """log p~ at one point ``x`` (D,); writes the force into ``f`` (D,). Same math as the twins.
+
+    The Gaussian's precision is read from its compressed sparse rows (see :func:`target_arrays`).
+    """
     D = x.shape[0]
     if kind == 0:
         b, s = theta[0], theta[1]
@@ -210,18 +221,18 @@ def logp_force_one(kind, mu, Lambda, theta, x, f):
     out = 0.0
     for i in range(D):
         acc = 0.0
-        for j in range(D):
-            if Lambda[i, j] != 0.0:                       # the AR(1) precision is tridiagonal
-                acc -= Lambda[i, j] * (x[j] - mu[j])
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            acc -= values[k] * (x[j] - mu[j])
         f[i] = acc
         out += 0.5 * (x[i] - mu[i]) * acc
     return out
 
 
 @njit
-def _log_density_numba(kind, mu, Lambda, theta, x, logp, force):
+def _log_density_numba(kind, mu, theta, indptr, indices, values, x, logp, force):
     for c in range(x.shape[0]):
-        logp[c] = logp_force_one(kind, mu, Lambda, theta, x[c], force[c])
+        logp[c] = logp_force_one(kind, mu, theta, indptr, indices, values, x[c], force[c])
 
 
 def log_density_and_force(target, x, *, backend: str = "numba"):
@@ -244,10 +255,10 @@ def log_density_and_force(target, x, *, backend: str = "numba"):
     x = as_array(x, "x", shape=(None, D), dims="(C, D)")
     if backend == "numpy" or isinstance(target, PythonTarget):
         return numpy_log_density_and_force(target, x)
-    kind, mu, Lambda, theta = target_arrays(target)
+    kind, mu, _, theta, indptr, indices, values = target_arrays(target)
     logp = np.empty(x.shape[0])
     force = np.empty_like(x)
-    _log_density_numba(kind, mu, Lambda, theta, x, logp, force)
+    _log_density_numba(kind, mu, theta, indptr, indices, values, x, logp, force)
     return logp, force
 
 
