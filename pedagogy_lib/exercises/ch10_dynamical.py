@@ -1,0 +1,84 @@
+r"""Checkers for the exercises of notebook 10.2.4 (dynamical harmoniums: TRBM, RTRBM, recurrent EFH).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch10_dynamical as check
+    check.conditional_bias(my_c)         # says what is wrong, never the answer
+
+A recurrent EFH with ``M`` observed and ``K`` hidden units has ``W`` of shape ``(K, M + K)``:
+``W[:, :M]`` is :math:`\mathbf W_y`, ``W[:, M:]`` is :math:`\mathbf W_r`. References are written out here
+by enumeration, independently of :mod:`pedagogy_lib.harmonium.recurrent`.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..harmonium.model import EFHParams
+from .checker import as_integer, compare_array, compare_bool, compare_scalar, result
+
+__all__ = ["EX_REFH", "EX_R", "EX_YT", "conditional_bias", "predictive_log_prob", "n_world_states",
+           "passes_full_posterior"]
+
+#: A recurrent EFH with M = 4 observed and K = 3 hidden units.
+EX_REFH = EFHParams(W=np.array([[1.1, -0.4, 0.6, -0.9, 0.8, -0.2, 0.3],
+                                [-0.5, 0.9, -0.7, 0.4, -0.6, 1.0, 0.2],
+                                [0.3, 0.2, 1.2, -1.0, 0.1, 0.4, -0.8]]),
+                    b_x=np.array([-0.2, 0.1, 0.3]), b_y=np.array([0.2, -0.3, 0.1, 0.0, 0.0, 0.0, 0.0]))
+#: The recurrent input r_t (the previous step's hidden means).
+EX_R = np.array([0.9, 0.2, 0.6])
+#: The observation y_t.
+EX_YT = np.array([1.0, 0.0, 1.0, 0.0])
+
+
+def _conditional():
+    p = EX_REFH
+    return p.b_x + p.W[:, 4:] @ EX_R, p.W[:, :4], p.b_y[:4]
+
+
+def conditional_bias(answer) -> object:
+    r"""Exercise (a): the hidden biases :math:`\mathbf b_{\hat x} + \mathbf W_r\mathbf r_t` of the RBM over
+    :math:`\mathbf y_t` that :data:`EX_REFH` becomes when :math:`\mathbf r_t` = :data:`EX_R` is clamped, shape ``(3,)``."""
+    p = EX_REFH
+    c, _, _ = _conditional()
+    hints = {"you used W_y (the first M columns of W) instead of W_r": p.b_x + p.W[:, :3] @ EX_R,
+             "you left out the hidden biases b_x": p.W[:, 4:] @ EX_R}
+    return result("hidden biases given r_t", compare_array(answer, c, "the biases", rtol=1e-10, hints=hints))
+
+
+def predictive_log_prob(answer) -> object:
+    r"""Exercise (b): :math:`\log\hat p(\mathbf y_t\mid\mathbf r_t)` of :data:`EX_REFH` for :data:`EX_YT` and
+    :data:`EX_R` (the conditional RBM normalized over the 16 observation states)."""
+    c, Wy, by = _conditional()
+    Y = np.array(list(itertools.product((0.0, 1.0), repeat=4)))
+    X = np.array(list(itertools.product((0.0, 1.0), repeat=3)))
+    negE = (X @ c)[:, None] + (Y @ by)[None, :] + X @ Wy @ Y.T
+    marg = np.exp(negE).sum(axis=0)
+    col = int(np.argmax(np.all(Y == EX_YT, axis=1)))
+    value = float(np.log(marg[col] / marg.sum()))
+    p = EX_REFH
+    negE0 = (X @ p.b_x)[:, None] + (Y @ by)[None, :] + X @ Wy @ Y.T
+    m0 = np.exp(negE0).sum(axis=0)
+    hints = {"you gave the probability, not its logarithm": np.exp(value),
+             "you ignored the recurrent input (a static RBM)": float(np.log(m0[col] / m0.sum())),
+             "you left out the normalizer over the 16 observation states": float(np.log(marg[col]))}
+    return result("log p(y_t | r_t)", compare_scalar(answer, value, "the log-probability", rtol=1e-8, hints=hints))
+
+
+def n_world_states(answer) -> object:
+    """Exercise (c): the number of hidden states of the exact HMM for a bar of width 3 bouncing on 12 pixels
+    (position of the bar and direction of travel)."""
+    value, problems = as_integer(answer, "the number of states")
+    if not problems and value != 2 * (12 - 3 + 1):
+        if value in (10, 12, 24, 9):
+            problems = ["count the positions the left end of the bar can take, and remember the direction of travel."]
+        else:
+            problems = ["a state must determine the next frame: where the bar is and which way it moves."]
+    return result("states of the moving-bar world", problems)
+
+
+def passes_full_posterior(answer) -> object:
+    """Exercise (d): True or False: "the recurrent EFH passes its full posterior over the previous hidden layer
+    (all 2^K probabilities) on to the next step"."""
+    return result("what the recurrent EFH passes on", compare_bool(answer, False, "your answer"))
