@@ -1,0 +1,88 @@
+r"""Checkers for the exercises of Appendix B.1 (matrix calculus), numerator layout.
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import appb_calculus as check
+    check.EX_TRACE                    # X and A for exercise (a)
+    check.trace_quadratic(my_matrix)  # says what is wrong, never the answer
+
+References are the closed forms worked out by hand (written here directly, not taken from the
+library), and the tests check them against :func:`pedagogy_lib.core.gradcheck.gradcheck`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .checker import CheckResult, compare_array, result
+
+__all__ = ["TraceProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN",
+           "trace_quadratic", "logdet_gradient", "chain_AXAt"]
+
+
+class TraceProblem(NamedTuple):
+    """A rectangular ``X`` (3, 2) and a square ``A`` (2, 2) for :math:`\\operatorname{tr}[\\mathbf X\\mathbf A\\mathbf X^T]`."""
+
+    X: np.ndarray
+    A: np.ndarray
+
+
+class ChainProblem(NamedTuple):
+    r"""``A`` (2, 3), ``X`` (3, 3) and the gradient ``G`` (2, 2) of some scalar :math:`y` with respect to
+    :math:`\mathbf F = \mathbf A\mathbf X\mathbf A^T`, evaluated there."""
+
+    A: np.ndarray
+    X: np.ndarray
+    G: np.ndarray
+
+
+def _problems():
+    rng = np.random.default_rng(2101)
+    trace = TraceProblem(rng.standard_normal((3, 2)).round(2), rng.standard_normal((2, 2)).round(2))
+    B = rng.standard_normal((3, 3)).round(2)
+    logdet = B + 3 * np.eye(3)
+    A = rng.standard_normal((2, 3)).round(2)
+    X = rng.standard_normal((3, 3)).round(2)
+    F = A @ X @ A.T
+    chain = ChainProblem(A, X, np.cos(F))            # the gradient of y(F) = sum(sin F)
+    return trace, logdet, chain
+
+
+#: Exercise (a): X (3, 2) and A (2, 2).
+#: Exercise (b): a 3 x 3 invertible matrix.
+#: Exercise (c): A, X and G = dy/dF at F = A X A^T.
+EX_TRACE, EX_LOGDET, EX_CHAIN = _problems()
+
+
+def trace_quadratic(answer) -> CheckResult:
+    r"""Exercise (a): :math:`d\operatorname{tr}[\mathbf X\mathbf A\mathbf X^T]/d\mathbf X` at :data:`EX_TRACE`, shape (3, 2)."""
+    X, A = EX_TRACE
+    expected = X @ A.T + X @ A
+    hints = {
+        "you kept only one of the two terms (X appears twice, so the product rule gives two)": X @ A,
+        "you kept only the X A^T term (X appears twice, so the product rule gives two)": X @ A.T,
+        "you wrote 2 X A, which assumes A is symmetric (it is not)": 2 * X @ A,
+    }
+    return result("d tr(X A X^T) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
+
+
+def logdet_gradient(answer) -> CheckResult:
+    r"""Exercise (b): :math:`d\log|\mathbf A|/d\mathbf A` at :data:`EX_LOGDET`, shape (3, 3)."""
+    A = EX_LOGDET
+    Ai = np.linalg.inv(A)
+    expected = Ai.T
+    hints = {"you gave d|A|/dA = |A| A^{-T}, the derivative of the determinant itself, not of its log":
+             np.linalg.det(A) * Ai.T}
+    return result("d log|A| / dA", compare_array(answer, expected, "dy/dA", rtol=1e-9, hints=hints))
+
+
+def chain_AXAt(answer) -> CheckResult:
+    r"""Exercise (c): :math:`dy(\mathbf A\mathbf X\mathbf A^T)/d\mathbf X` from :data:`EX_CHAIN`'s ``G``, shape (3, 3)."""
+    A, X, G = EX_CHAIN
+    expected = A.T @ G @ A
+    hints = {"you used G^T in place of G (the chain rule for F = A X B^T is A^T G B, Eq. B.5, with B = A)":
+             A.T @ G.T @ A}
+    if answer is not None and np.shape(answer) == G.shape:
+        return result("dy(A X A^T) / dX", ["your matrix has the shape of F = A X A^T; dy/dX has the shape of X, (3, 3)."])
+    return result("dy(A X A^T) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
