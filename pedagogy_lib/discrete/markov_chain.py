@@ -247,8 +247,8 @@ def mixing_time_bounds(P, eps: float = 0.25) -> MixingBounds:
     if gap <= 0.0:
         raise ValueError("P has absolute spectral gap 0 (periodic or reducible): it does not mix.")
     t_rel = 1.0 / gap
-    return MixingBounds(lower=(t_rel - 1.0) * np.log(1.0 / (2.0 * eps)),
-                        upper=t_rel * np.log(1.0 / (eps * pi.min())), t_rel=t_rel)
+    return MixingBounds(lower=float((t_rel - 1.0) * np.log(1.0 / (2.0 * eps))),
+                        upper=float(t_rel * np.log(1.0 / (eps * pi.min()))), t_rel=t_rel)
 
 
 def simulate_chain(P, x1: int, T: int, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,78 @@
+r"""Checkers for the exercises of Appendix B.2, "Markov chains" (column-stochastic transition matrices).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import appb_markov as check
+    check.EX_P                          # a 3-state transition matrix, P[i, j] = p(next = i | now = j)
+    check.stationary(my_pi)             # says what is wrong, never the answer
+
+References are computed here by power iteration and by looping over pairs of states, independently of
+:mod:`pedagogy_lib.discrete.markov_chain`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .checker import CheckResult, as_integer, compare_array, compare_bool, result
+
+__all__ = ["EX_P", "EX_TWO", "stationary", "reversible", "two_state_mixing_time"]
+
+#: Exercises (a) and (b): a column-stochastic 3-state chain (columns sum to one).
+EX_P = np.array([[0.5, 0.1, 0.3],
+                 [0.3, 0.7, 0.1],
+                 [0.2, 0.2, 0.6]])
+
+#: Exercise (c): the two-state chain with p(1 | 0) = a and p(0 | 1) = b.
+EX_TWO = (0.3, 0.1)
+
+
+def _power(P: np.ndarray, n: int = 5000) -> np.ndarray:
+    p = np.full(P.shape[0], 1.0 / P.shape[0])
+    for _ in range(n):
+        p = P @ p
+    return p / p.sum()
+
+
+def stationary(answer) -> CheckResult:
+    r"""Exercise (a): the stationary distribution :math:`\boldsymbol\pi` of :data:`EX_P` (:math:`\mathbf P\boldsymbol\pi = \boldsymbol\pi`), shape (3,)."""
+    expected = _power(EX_P)
+    hints = {"you solved pi^T P = pi^T, the row-stochastic convention; here the columns of P sum to one, "
+             "so pi is a right eigenvector, P pi = pi": _power(EX_P.T / EX_P.T.sum(axis=0, keepdims=True)),
+             "you gave a column of P (one step from a single state), not the long-run distribution":
+             EX_P[:, 0]}
+    return result("stationary distribution of EX_P", compare_array(answer, expected, "pi", rtol=1e-8, hints=hints))
+
+
+def reversible(answer) -> CheckResult:
+    """Exercise (b): True or False, "EX_P satisfies detailed balance with respect to its stationary distribution"."""
+    pi = _power(EX_P)
+    K = EX_P.shape[0]
+    worst = max(abs(EX_P[i, j] * pi[j] - EX_P[j, i] * pi[i]) for i in range(K) for j in range(K))
+    return result("is EX_P reversible?", compare_bool(answer, worst < 1e-12, "your answer"))
+
+
+def two_state_mixing_time(answer) -> CheckResult:
+    r"""Exercise (c): :math:`t_{mix}(1/4)` of the two-state chain :data:`EX_TWO`, an integer."""
+    a, b = EX_TWO
+    P = np.array([[1 - a, b], [a, 1 - b]])
+    pi = np.array([b, a]) / (a + b)
+    Pt, t = np.eye(2), 0
+    while 0.5 * np.abs(Pt - pi[:, None]).sum(axis=0).max() > 0.25:
+        Pt, t = P @ Pt, t + 1
+    value, problems = as_integer(answer, "t_mix")
+    if not problems and value != t:
+        rho = abs(1 - a - b)
+        bound = math.log(1 / (0.25 * min(pi))) / (1 - rho)
+        if abs(value - bound) < 1 or value == math.ceil(bound):
+            problems = ["that is the spectral upper bound t_rel log(1/(eps pi_min)), not the mixing time itself: "
+                        "find the first t with d(t) <= 1/4."]
+        elif value == t - 1:
+            problems = ["one step too early: d(t) must already be at most 1/4 at the time you give."]
+        elif value == t + 1:
+            problems = ["one step too late: the distance is already at most 1/4 one step earlier."]
+        else:
+            problems = ["not right: from the worst starting state, d(t) = rho^t max(a, b) / (a + b) with "
+                        "rho = |1 - a - b|; find the first t where it is at most 1/4."]
+    return result("mixing time of EX_TWO", problems)
