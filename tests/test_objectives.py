@@ -272,8 +272,41 @@ def test_validation_messages(call, match):
         call()
 
 
+@pytest.mark.parametrize("call, match", [
+    # scalars given as arrays: a ValueError naming the argument, not NumPy's "only 0-dimensional arrays"
+    (lambda: obj.entropy([0.5, 0.5], base=np.array([2.0, 3.0])), r"base must be a scalar; got an array of shape \(2,\)"),
+    (lambda: obj.cross_entropy([0.5, 0.5], [0.5, 0.5], base=[2.0]), r"base must be a scalar; got an array of shape \(1,\)"),
+    (lambda: obj.relative_entropy([0.5, 0.5], [0.5, 0.5], base=np.ones(2)), r"base must be a scalar"),
+    (lambda: obj.relative_entropies([0.5, 0.5], [0.5, 0.5], base=np.ones((1, 1))), r"base must be a scalar"),
+    (lambda: obj.max_likelihood(lambda t, y: -y**2, [0.0], [1.0], gtol=np.array([1e-6, 1e-6])),
+     r"gtol must be a scalar; got an array of shape \(2,\)"),
+    (lambda: obj.max_likelihood(lambda t, y: -y**2, [0.0], [1.0], gtol=[1e-6]), r"gtol must be a scalar"),
+    (lambda: obj.max_likelihood(lambda t, y: -y**2, [0.0], [1.0], method="Nelder-Mead"),
+     r"method must be one of BFGS, CG, L-BFGS-B .*; got 'Nelder-Mead'"),
+    # empty inputs: the message names the argument that is empty
+    (lambda: obj.max_likelihood(lambda t, y: -y**2, [], [1.0]), r"theta0 must hold at least one parameter"),
+    (lambda: obj.gaussian_entropy([], np.zeros((0, 0))), r"mu must hold at least one entry"),
+    (lambda: obj.gaussian_cross_entropy([], np.zeros((0, 0)), [0.0], [[1.0]]), r"mu_p must hold at least one entry"),
+    (lambda: obj.gaussian_relative_entropy([0.0], [[1.0]], [], np.zeros((0, 0))), r"mu_q must have shape \(D,\) = \(1,\)"),
+])
+def test_wrong_kinds_and_empty_inputs_name_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_method_is_matched_without_case():
+    y = np.linspace(-1.0, 3.0, 40)
+    for method in ("bfgs", "CG", "l-bfgs-b"):
+        res = obj.max_likelihood(lambda t, y: -0.5 * (y - t[0]) ** 2, [5.0], y, method=method)
+        assert res.theta[0] == pytest.approx(y.mean(), abs=1e-5)
+
+
 def test_type_errors():
     with pytest.raises(TypeError, match="log_phat must be a callable"):
         obj.max_likelihood("not callable", [0.0], [1.0])
     with pytest.raises(TypeError, match="K must be an integer"):
         obj.empirical_distribution([0], 2.0)
+    with pytest.raises(TypeError, match="base must be a numeric array; got str"):
+        obj.entropy([0.5, 0.5], base="2")
+    with pytest.raises(TypeError, match="method must be the name of a scipy.optimize.minimize method"):
+        obj.max_likelihood(lambda t, y: -y**2, [0.0], [1.0], method=3)

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import optimize
 from scipy.special import rel_entr, xlogy
 
-from ..core.checks import as_array, check_int, check_positive, check_prob_vector, check_spd
+from ..core.checks import as_array, check_int, check_prob_vector, check_spd, positive_scalar
 from ..core.linalg import TAU, chol_logdet, chol_solve
 
 __all__ = [
@@ -130,7 +130,7 @@ def _log_base(base) -> float:
     """Return log(base) for converting nats, after checking the base (None means natural log)."""
     if base is None:
         return 1.0
-    b = float(check_positive(base, "base"))
+    b = positive_scalar(base, "base")
     if b == 1.0:
         raise ValueError("base must be positive and different from 1 (e.g. 2 for bits); got 1.")
     return float(np.log(b))
@@ -148,6 +148,8 @@ def _check_gaussian(mu, Sigma, mu_name: str, Sigma_name: str, D: int | None = No
     mu = as_array(mu, mu_name, ndim=1, dims="(D,)") if D is None else \
         as_array(mu, mu_name, shape=(D,), dims="(D,)")
     D = mu.shape[0]
+    if D == 0:
+        raise ValueError(f"{mu_name} must hold at least one entry (D >= 1); got shape (0,).")
     Sigma = as_array(Sigma, Sigma_name, shape=(D, D), dims="(D, D)")
     return mu, Sigma, check_spd(Sigma, Sigma_name)
 
@@ -376,6 +378,11 @@ def _check_log_values(v, name: str, *, N: int | None = None, allow_neg_inf: bool
 # Maximum likelihood = minimum cross entropy (Eq. 4.6)
 # ----------------------------------------------------------------------------------------------
 
+#: The ``scipy.optimize.minimize`` methods :func:`max_likelihood` accepts: those that use the
+#: gradient and stop on its largest entry (option ``gtol``). Upper case; ``method`` is matched
+#: without regard to case, as SciPy does.
+GRADIENT_METHODS = ("BFGS", "CG", "L-BFGS-B")
+
 def empirical_distribution(y, K: int) -> np.ndarray:
     r"""The data distribution of a sample of category labels: relative frequencies.
 
@@ -437,7 +444,9 @@ def max_likelihood(log_phat: Callable, theta0, y, *, grad: Callable | None = Non
         Without it the gradient is taken by finite differences, which resolve it only to about
         :math:`10^{-8}` relative to the objective, so the default ``gtol`` is looser.
     method : str
-        A ``scipy.optimize.minimize`` method that uses gradients; ``"BFGS"`` by default.
+        A ``scipy.optimize.minimize`` method that uses gradients and stops on the largest gradient
+        entry: one of :data:`GRADIENT_METHODS` (``"BFGS"``, ``"CG"``, ``"L-BFGS-B"``, any
+        case); ``"BFGS"`` by default.
     gtol : float, optional
         Stationarity tolerance on the largest gradient entry of the cross entropy: ``1e-8`` with an
         analytic ``grad``, ``1e-6`` without (what finite differences of a float64 objective can
@@ -452,12 +461,20 @@ def max_likelihood(log_phat: Callable, theta0, y, *, grad: Callable | None = Non
     if not callable(log_phat):
         raise TypeError(f"log_phat must be a callable log_phat(theta, y); got {type(log_phat).__name__}.")
     theta0 = as_array(theta0, "theta0", ndim=1, dims="(P,)")
+    if theta0.shape[0] == 0:
+        raise ValueError("theta0 must hold at least one parameter (P >= 1); got shape (0,).")
     y = as_array(y, "y")
     if y.ndim not in (1, 2) or y.shape[0] == 0:
         raise ValueError(f"y must have shape (N,) or (N, D) with N >= 1; got {y.shape}.")
     if grad is not None and not callable(grad):
         raise TypeError(f"grad must be a callable grad(theta, y) or None; got {type(grad).__name__}.")
-    gtol = (1e-8 if grad is not None else 1e-6) if gtol is None else float(check_positive(gtol, "gtol"))
+    gtol = (1e-8 if grad is not None else 1e-6) if gtol is None else positive_scalar(gtol, "gtol")
+    if not isinstance(method, str):
+        raise TypeError(f"method must be the name of a scipy.optimize.minimize method, e.g. \"BFGS\"; "
+                        f"got {type(method).__name__} {method!r}.")
+    if method.upper() not in GRADIENT_METHODS:
+        raise ValueError(f"method must be one of {', '.join(GRADIENT_METHODS)} (a scipy.optimize.minimize "
+                         f"method that uses the gradient and stops on gtol), in any case; got {method!r}.")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     N, P = y.shape[0], theta0.shape[0]
 
