@@ -34,6 +34,8 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 BENCH_VENV = ROOT / ".venv-bench"
 PARTICLES_VENV = ROOT / ".venv-bench-particles"
 BUILD = ROOT / "_build"
+#: Where the test command builds the book (with the notebooks' fast setting): _build/test/_build/html.
+TEST_OUT = BUILD / "test"
 #: The chapter notebook that the test command runs under nbval without numba (see cmd_test).
 NO_NUMBA_NOTEBOOK = ROOT / "chapters" / "ch02_directed_generative_models" / "2_2_1_hmm.ipynb"
 
@@ -88,14 +90,22 @@ def child_env() -> dict:
     return env
 
 
-def build_book(env: dict) -> int:
+def build_book(env: dict, out: Path | None = None) -> int:
     """Strict build: warnings are errors, nitpicky references, every notebook executed.
 
     The HTML page shows each interactive figure's static default, so the build asks the widget
-    helper for that alone (PEDAGOGY_STATIC_WIDGETS=1) instead of creating live widgets.
+    helper for that alone (PEDAGOGY_STATIC_WIDGETS=1) instead of creating live widgets. The
+    notebooks are first executed into the build's cache in parallel (tools/execute_notebooks.py);
+    the build then reads them from there. ``out`` (default: the project folder) is where the build
+    writes its ``_build/`` folder, as ``jupyter-book build --path-output``.
     """
     env = dict(env, PEDAGOGY_STATIC_WIDGETS="1")
-    return run([BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going"], env=env)
+    build_dir = (out or ROOT) / "_build"
+    start = time.time()
+    run([PY, "tools/execute_notebooks.py", build_dir], env=env)
+    say(f"notebooks executed into the cache in {time.time() - start:.0f} s")
+    where = ["--path-output", out] if out else []
+    return run([BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going", *where], env=env)
 
 
 def cmd_book() -> int:
@@ -156,7 +166,7 @@ def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]
 
     The note is empty when the browser tests ran; otherwise it says that they were skipped, and why.
     """
-    site = BUILD / "html"
+    site = TEST_OUT / "_build" / "html"
     if rc_book != 0 or not (site / "index.html").exists():
         return 0, 0, 0, 0, "browser tests skipped: the book build failed"
     chromium, why = find_or_install_chromium()
@@ -165,7 +175,7 @@ def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]
     report = BUILD / "browser-report.xml"
     report.unlink(missing_ok=True)
     # Two workers, one browser each: the pages are independent, and the suite is the longest step.
-    rc = run([PY, "-m", "pytest", "-n", "2", "--dist", "load", "-p", "no:cacheprovider", f"--junitxml={report}",
+    rc = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", f"--junitxml={report}",
               "tests/browser"], env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium))
     passed, failed, skipped = pytest_counts(report)
     if rc not in (0, 5) and failed == 0:
@@ -178,7 +188,9 @@ def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]
 
 def cmd_test() -> int:
     ensure_env("requirements-test.txt")
-    env = child_env()
+    # Notebooks that train run their short setting (pedagogy_lib.core.budget); the site this
+    # command builds is therefore its own (TEST_SITE), never mistaken for the published book.
+    env = dict(child_env(), PEDAGOGY_FAST="1")
     BUILD.mkdir(exist_ok=True)
     report = BUILD / "pytest-report.xml"
     report.unlink(missing_ok=True)
@@ -201,7 +213,7 @@ def cmd_test() -> int:
     rc_tests = rc_tests or rc_nn
     say(f"pytest finished in {time.time() - start:.0f} s (exit code {rc_tests})")
     start = time.time()
-    rc_book = build_book(env)
+    rc_book = build_book(env, TEST_OUT)
     say(f"strict book build finished in {time.time() - start:.0f} s (exit code {rc_book})")
     passed, failed, skipped = (a + b for a, b in zip(pytest_counts(report), pytest_counts(report_nn)))
     if rc_book != 0:

@@ -44,6 +44,11 @@ Fixtures for every browser test
     - ``page.failed``: local requests that failed, or came back 4xx/5xx, as "URL (reason)".
 
     Contexts are closed at the end of the test.
+``open_context`` (session)
+    The same opener for a visit that outlives one test (``test_pages.py`` keeps one visit's report
+    per page): it returns ``(context, page)`` and the caller closes the context. Every test of
+    ``test_pages.py`` for one page is kept on one xdist worker (``--dist loadgroup``), so that
+    page is opened once.
 
 """
 from __future__ import annotations
@@ -106,6 +111,15 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep every test of one page on one worker (``--dist loadgroup``): they share one visit."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        page = params.params.get("book_page") if params else None
+        if page and item.module.__name__.endswith("test_pages"):
+            item.add_marker(pytest.mark.xdist_group(name=page))
 
 
 def pytest_generate_tests(metafunc):
@@ -195,15 +209,14 @@ def _is_local(url: str) -> bool:
     return url.startswith(("http://127.0.0.1:", "data:", "blob:", "about:"))
 
 
-@pytest.fixture
-def open_page(browser, site_url):
-    contexts = []
+@pytest.fixture(scope="session")
+def open_context(browser, site_url):
+    """``open_context(path, ...)`` -> ``(context, page)``: like ``open_page``, but the caller closes the context."""
 
     def opener(path: str, color_scheme: str = "light", block_network: bool = True, wait_ms: int = 300):
         if color_scheme not in ("light", "dark"):
             raise ValueError(f"color_scheme must be 'light' or 'dark'; got {color_scheme!r}")
         context = browser.new_context(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
-        contexts.append(context)
         context.add_init_script(f"try {{ localStorage.setItem('mode', '{color_scheme}'); "
                                 f"localStorage.setItem('theme', '{color_scheme}'); }} catch (e) {{}}")
         refused, failed, errors = [], [], []
@@ -230,12 +243,27 @@ def open_page(browser, site_url):
         page.on("requestfailed", lambda req: _is_local(req.url) and failed.append(f"{req.url} ({req.failure})"))
         page.on("response", lambda resp: resp.status >= 400 and failed.append(f"{resp.url} (HTTP {resp.status})"))
         page.js_errors, page.refused, page.failed = errors, refused, failed
-        page.goto(site_url + path, wait_until="load")
-        if wait_ms:
-            page.wait_for_timeout(wait_ms)
+        try:
+            page.goto(site_url + path, wait_until="load")
+            if wait_ms:
+                page.wait_for_timeout(wait_ms)
+        except Exception:
+            context.close()
+            raise
+        return context, page
+
+    return opener
+
+
+@pytest.fixture
+def open_page(open_context):
+    contexts = []
+
+    def opener(*args, **kwargs):
+        context, page = open_context(*args, **kwargs)
+        contexts.append(context)
         return page
 
     yield opener
     for context in contexts:
         context.close()
-

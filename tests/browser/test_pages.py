@@ -1,0 +1,491 @@
+"""Every page of the built book, visited once: accessibility, controls, offline math, layout, weight.
+
+A page is opened once (light mode, every request outside 127.0.0.1 refused, as for a reader
+offline) and everything below is observed during that one visit, in an order that leaves each
+observation undisturbed by the ones before it; the tests of this module then each assert one part
+of that visit's report (:func:`visit`). Opening a page is most of the cost of a browser test, so
+one visit per page keeps the suite's time proportional to the book's size, not to the number of
+checks.
+
+The visit, in order:
+
+1. **Load and first visit.** JavaScript errors and failed local requests while the page loads and
+   is scrolled to the end (every lazily loaded image fetched); the bytes fetched beyond the theme's
+   shared files (``_static/``), before any control is used.
+2. **Offline math.** Every formula typeset by the site's own MathJax (no raw TeX, no TeX error),
+   each with its hidden MathML for screen readers, none a tab stop unless it must scroll.
+3. **Layout at 1280 px.** Nothing in the article is wider than the box that holds it. Code blocks
+   and display equations that scroll are reported as warnings; anything else cut off fails.
+4. **axe-core, solutions collapsed.** The collapsed solutions' blocks, every WCAG 2.1 A/AA rule in
+   light mode, then the colour rules in dark mode (the theme switched in place, as its own toggle
+   does).
+5. **Controls.** Solutions are closed until their title is clicked, and then open. Every
+   animation player answers Next by keyboard, its frame slider by arrow keys, Play and Pause.
+   Every static slider, menu and checkbox of every interactive figure changes the image by
+   keyboard, shows a focus ring and says its value; Reset changes it back.
+6. **axe-core, everything expanded.** Every collapsed block opened; the whole page, every WCAG 2.1
+   A/AA rule (plus ``label-content-name-mismatch``, WCAG 2.5.3, which axe marks experimental) in
+   light mode, then the colour rules in dark mode. Best-practice findings are warnings.
+7. **Phone.** At 390 px wide nothing makes the page wider than the screen.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+from pathlib import Path
+
+import pytest
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: Rules that axe marks experimental but that test a WCAG 2.1 A/AA criterion (2.5.3 Label in Name).
+EXTRA_RULES = ["label-content-name-mismatch"]
+#: Rules whose outcome depends on the colours, run again in dark mode (the others look at markup,
+#: which is the same in both modes).
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+#: What a collapsed solution changes: its block (title, toggle button); the rest of the page is
+#: the same as with the solutions open.
+TOGGLES = ".bd-article .toggle, .bd-article details"
+HTML_BUDGET = 400_000
+FIRST_VISIT_BUDGET = 1_000_000
+PHONE_WIDTH = 390
+PLAYER = "figure.pgw-player"
+SOLUTIONS = ".solution.admonition, details.solution, .solution.dropdown"
+
+
+class AxeBestPractice(UserWarning):
+    """An axe-core best-practice finding (reported, not failed)."""
+
+
+class ScrollingBlock(UserWarning):
+    """A code block or display equation wider than the column at 1280 px (it scrolls)."""
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    try:
+        import axe_playwright_python
+    except ImportError:
+        pytest.skip("the Python package axe-playwright-python is not installed "
+                    "(pip install -r requirements-test.txt)")
+    path = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    if not path.is_file():
+        pytest.fail(f"axe-playwright-python has no {path.name}")
+    return path.read_text(encoding="utf-8")
+
+
+def book_only(path: str, site_root: Path) -> None:
+    """Skip what is not a page of the book: the root ``index.html`` that only redirects."""
+    text = (site_root / path).read_text(encoding="utf-8", errors="replace")[:2000].lower()
+    if 'http-equiv="refresh"' in text:
+        pytest.skip(f"{path} only redirects to the book's first page")
+
+
+# ------------------------------------------------------------------------------- the visit
+
+_SETTLE = """async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+    if (document.fonts && document.fonts.ready) await document.fonts.ready;
+}"""
+
+_SCROLL_THROUGH = """async () => { for (let y = 0; y <= document.body.scrollHeight; y += 600) {
+    window.scrollTo(0, y); await new Promise(r => setTimeout(r, 40)); } window.scrollTo(0, 0); }"""
+
+_FETCHED = """() => performance.getEntriesByType('navigation').concat(
+    performance.getEntriesByType('resource')).map(e => [e.name, e.encodedBodySize || 0])"""
+
+_MATH = r"""() => {
+    const article = document.querySelector('.bd-article') || document.body;
+    const math = article.querySelectorAll('.math');
+    let untypeset = 0;
+    for (const m of math) if (!m.querySelector('mjx-container')) untypeset += 1;
+    const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+    const raw = [];
+    while (walker.nextNode()) {
+        const n = walker.currentNode, p = n.parentElement;
+        if (!p || p.closest('pre, code, script, style, textarea, mjx-container, .highlight')) continue;
+        const t = n.textContent;
+        if (t.includes('$$') || t.includes('\\(') || t.includes('\\[') || /\\begin\{/.test(t))
+            raw.push(t.trim().slice(0, 60));
+    }
+    return {formulas: math.length, untypeset, raw: raw.slice(0, 3),
+            tex_errors: document.querySelectorAll('mjx-merror').length,
+            // a formula is a tab stop only when it is too wide and must be scrolled
+            tab_stops: [...document.querySelectorAll('mjx-container[tabindex]:not([tabindex="-1"])')]
+                .filter(m => m.scrollWidth <= m.clientWidth + 1).length,
+            speech: document.querySelectorAll('mjx-container mjx-assistive-mml').length};
+}"""
+
+_OVERFLOW = r"""() => {
+    const out = [];
+    const article = document.querySelector('.bd-article');
+    if (!article) return out;
+    const right = article.getBoundingClientRect().right;
+    const reported = [];
+    const say = (el, what, over) => { reported.push(el); out.push({what, over: Math.round(over), tag: el.tagName,
+        cls: String(el.className).slice(0, 50), text: (el.textContent || '').trim().slice(0, 50)}); };
+    for (const el of article.querySelectorAll('*')) {
+        if (el.closest('mjx-assistive-mml, .visually-hidden, .sr-only')) continue;
+        if (reported.some(r => r.contains(el))) continue;          // only the outermost culprit
+        const s = getComputedStyle(el);
+        if (s.display === 'none' || s.visibility === 'hidden') continue;
+        // overflow does not apply to inline boxes (their client width is 0)
+        if (!s.display.startsWith('inline') && ['auto', 'scroll', 'hidden', 'clip'].includes(s.overflowX)
+            && el.scrollWidth > el.clientWidth + 2) {
+            say(el, 'cut off or scrolled', el.scrollWidth - el.clientWidth);
+            continue;
+        }
+        const r = el.getBoundingClientRect();
+        if (r.width > 0 && r.right > right + 2) say(el, 'sticks out of the article', r.right - right);
+    }
+    return out;
+}"""
+
+_EXPAND = """() => {
+    let n = 0;
+    for (const d of document.querySelectorAll('.bd-article details:not([open])')) { d.open = true; n += 1; }
+    for (const b of document.querySelectorAll('.bd-article button.toggle-button')) {
+        if (b.getAttribute('aria-expanded') === 'false') { b.click(); n += 1; }
+    }
+    return n;
+}"""
+
+_PHONE = """(w) => ({width: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
+    culprits: [...document.querySelectorAll('body *')]
+        .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 1; })
+        .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > w + 1))
+        .slice(0, 4).map(e => e.tagName + '.' + String(e.className).slice(0, 40) + ': ' +
+                         (e.textContent || '').trim().slice(0, 40))})"""
+
+
+#: Wait for the colour transitions that a change of mode starts (finite animations only).
+_TRANSITIONS_DONE = """async () => {
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const running = document.getAnimations().filter(a => {
+        const t = a.effect && a.effect.getComputedTiming ? a.effect.getComputedTiming() : null;
+        return t && Number.isFinite(t.endTime);
+    });
+    await Promise.all(running.map(a => a.finished.catch(() => null)));
+}"""
+
+
+def set_mode(page, mode: str) -> str:
+    """Switch the theme to ``mode`` in place, as its own light/dark toggle does; returns the theme now shown."""
+    page.emulate_media(color_scheme=mode)
+    shown = page.evaluate("""(mode) => {
+        try { localStorage.setItem('mode', mode); localStorage.setItem('theme', mode); } catch (e) {}
+        document.documentElement.dataset.mode = mode;
+        document.documentElement.dataset.theme = mode;
+        return document.documentElement.dataset.theme;
+    }""", mode)
+    page.evaluate(_TRANSITIONS_DONE)
+    return shown
+
+
+def run_axe(page, axe_source: str, *, colour_only: bool = False, within: str | None = None) -> list[dict]:
+    """axe-core's violations on the page (or on the elements matching ``within``)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=axe_source)
+    if colour_only:
+        options = {"runOnly": {"type": "rule", "values": COLOUR_RULES}}
+    else:
+        options = {"runOnly": {"type": "tag", "values": WCAG_TAGS + ["best-practice"]},
+                   "rules": {rule: {"enabled": True} for rule in EXTRA_RULES}}
+    options["resultTypes"] = ["violations"]
+    return page.evaluate("""async ([within, options]) => {
+        const context = within ? {include: [...document.querySelectorAll(within)]} : document;
+        return (await axe.run(context, options)).violations;
+    }""", [within, options])
+
+
+def describe(v: dict) -> str:
+    targets = [" ".join(map(str, n["target"])) for n in v["nodes"][:3]]
+    return f"{v['id']} ({v.get('impact')}, {len(v['nodes'])} elements): {v['help']}; e.g. {targets}"
+
+
+def is_wcag(v: dict) -> bool:
+    return bool(set(v["tags"]) & set(WCAG_TAGS)) or v["id"] in EXTRA_RULES
+
+
+def _axe_both_modes(page, axe_source, state: str, within: str | None, report: dict) -> None:
+    """axe in light then dark mode.
+
+    axe fetches the page's stylesheets again to read them, and resolves an ``@import`` of the theme
+    against the page's address, which the server answers with a 404: those failed loads, logged
+    while axe runs, are axe's, not the page's, and are dropped; any other error is kept.
+    """
+    errors_before = len(page.js_errors)
+    for mode in ("light", "dark"):
+        shown = set_mode(page, mode)
+        if shown != mode:
+            report["axe"].append(f"[{state}] the page did not switch to {mode} mode (got {shown!r})")
+            continue
+        for v in run_axe(page, axe_source, colour_only=mode == "dark", within=within):
+            text = f"[{mode}, {state}] {describe(v)}"
+            if is_wcag(v):
+                report["axe"].append(text)
+            else:
+                report["axe_advice"].setdefault(v["id"], text)
+    set_mode(page, "light")
+    page.js_errors[errors_before:] = [e for e in page.js_errors[errors_before:]
+                                      if not e.startswith("console.error: Failed to load resource")]
+
+
+def _image(img) -> dict:
+    return img.evaluate("(el) => ({src: el.currentSrc || el.src, loaded: el.complete && el.naturalWidth > 0})")
+
+
+class ControlProblem(Exception):
+    """A control that did not do what it says (collected into the report, not raised further)."""
+
+
+def _new_image(page, img, old_src: str, what: str) -> str:
+    try:
+        page.wait_for_function("([el, old]) => (el.currentSrc || el.src) !== old && el.complete && "
+                               "el.naturalWidth > 0", arg=[img, old_src], timeout=10_000)
+    except Exception as exc:                       # noqa: BLE001 - reported as a test failure
+        raise ControlProblem(f"{what} did not show a new, loaded image (still {old_src[-60:]}): "
+                             f"{str(exc).splitlines()[0]}") from None
+    return _image(img)["src"]
+
+
+def _ring(element) -> bool:
+    return element.evaluate("(el) => { const s = getComputedStyle(el); "
+                            "return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; }")
+
+
+def _check_solutions(page) -> list[str]:
+    problems = []
+    for n, sol in enumerate(page.query_selector_all(SOLUTIONS), 1):
+        body = sol.query_selector(":scope > :not(.admonition-title):not(summary)") or \
+            sol.query_selector(":scope > section > :not(.admonition-title)")
+        if body is None:
+            problems.append(f"solution {n} has no body")
+            continue
+        if body.is_visible():
+            problems.append(f"solution {n} is open before it is clicked")
+            continue
+        trigger = sol.query_selector(":scope > summary") or sol.query_selector(":scope > .admonition-title")
+        trigger.scroll_into_view_if_needed()
+        trigger.click()
+        page.wait_for_timeout(150)
+        if not body.is_visible():
+            problems.append(f"solution {n} did not open when its title was clicked")
+    return problems
+
+
+def _check_player(page, player, n: int) -> None:
+    player.scroll_into_view_if_needed()
+    img = player.query_selector("img.pgw-img")
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=10_000)
+    first = _image(img)["src"]
+    nxt = player.query_selector("button[data-act=next]")          # keyboard: focus Next, press Enter
+    nxt.focus()
+    page.keyboard.press("Enter")
+    if not _ring(nxt):
+        raise ControlProblem(f"player {n}: the focused button has no visible outline")
+    second = _new_image(page, img, first, f"player {n}: Next")
+    frame = player.query_selector("input[type=range]")
+    if not (frame.get_attribute("aria-valuetext") or "").startswith("frame 2 of "):
+        raise ControlProblem(f"player {n}: after Next the frame slider says {frame.get_attribute('aria-valuetext')!r}")
+    frame.focus()                                                  # the frame slider, by keyboard
+    page.keyboard.press("ArrowRight")
+    third = _new_image(page, img, second, f"player {n}: the frame slider")
+    play = player.query_selector("button[data-act=play]")          # Play advances, Pause stops
+    play.click()
+    _new_image(page, img, third, f"player {n}: Play")
+    if "Pause" not in play.inner_text():
+        raise ControlProblem(f"player {n}: the Play button does not turn into Pause while playing")
+    play.click()
+    if "Play" not in play.inner_text():
+        raise ControlProblem(f"player {n}: the Pause button does not turn back into Play")
+
+
+def _check_sliders(page, figure, n: int) -> int:
+    figure.scroll_into_view_if_needed()
+    img = figure.query_selector("img.pgw-img")
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=10_000)
+    moved = 0
+    for control in figure.query_selector_all("input[type=range][data-ctl]"):
+        label = figure.query_selector(f"label[for='{control.get_attribute('id')}']")
+        if not (label and label.inner_text().strip()):
+            raise ControlProblem(f"figure {n}: a slider without a label")
+        name = label.inner_text().strip()
+        before = _image(img)["src"]
+        at_max = control.evaluate("(el) => el.value === el.max")
+        control.focus()
+        page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+        if not _ring(control):
+            raise ControlProblem(f"figure {n}: the focused slider {name!r} has no visible outline")
+        _new_image(page, img, before, f"slider {name!r} of figure {n}")
+        status = figure.query_selector(".pgw-status").inner_text()
+        if name not in status:
+            raise ControlProblem(f"figure {n}: the status line does not name the slider moved ({status!r})")
+        moved += 1
+    for control in figure.query_selector_all("select[data-ctl], input[type=checkbox][data-ctl]"):
+        before = _image(img)["src"]
+        control.focus()
+        if control.evaluate("(el) => el.tagName") == "SELECT":
+            page.keyboard.press("ArrowDown" if control.evaluate("(el) => el.selectedIndex < el.length - 1")
+                                else "ArrowUp")
+        else:
+            page.keyboard.press("Space")
+        _new_image(page, img, before, f"control {control.get_attribute('id')} of figure {n}")
+        moved += 1
+    reset = figure.query_selector("button[data-act=reset]")
+    before = _image(img)["src"]
+    reset.click()
+    _new_image(page, img, before, f"the reset button of figure {n}")
+    if moved == 0:
+        raise ControlProblem(f"figure {n}: an interactive figure without a single control")
+    return moved
+
+
+def _controls(page, kind: str, selector: str, check) -> dict:
+    found = page.query_selector_all(selector)
+    problems = []
+    for n, element in enumerate(found, 1):
+        try:
+            check(page, element, n)
+        except ControlProblem as exc:
+            problems.append(str(exc))
+    return {"count": len(found), "problems": problems, "kind": kind}
+
+
+def visit(open_context, book_page: str, site_url: str, axe_source: str) -> dict:
+    """Open ``book_page`` once and observe everything this module asserts (see the module docstring)."""
+    context, page = open_context(book_page, color_scheme="light", wait_ms=0)
+    report = {"axe": [], "axe_advice": {}}
+    try:
+        # 1. load, scroll to the end, what a first visit fetched
+        page.evaluate(_SCROLL_THROUGH)
+        page.wait_for_load_state("networkidle")
+        report["fetched"] = {u: n for u, n in page.evaluate(_FETCHED)
+                             if u.startswith(site_url) and "/_static/" not in u}
+        page.evaluate(_SETTLE)
+        report["load_errors"] = list(page.js_errors)
+        report["failed"] = list(page.failed)
+        report["refused"] = list(page.refused)
+        # 2-3. math and layout
+        report["math"] = page.evaluate(_MATH)
+        report["overflow"] = page.evaluate(_OVERFLOW)
+        # 4. axe on the collapsed blocks
+        has_toggles = page.evaluate(f"() => document.querySelectorAll({TOGGLES!r}).length") > 0
+        if has_toggles:
+            _axe_both_modes(page, axe_source, "solutions collapsed", TOGGLES, report)
+        # 5. controls, by keyboard
+        errors_before = len(page.js_errors)
+        report["solutions"] = {"count": len(page.query_selector_all(SOLUTIONS)), "problems": _check_solutions(page)}
+        report["players"] = _controls(page, "player", PLAYER, _check_player)
+        report["sliders"] = _controls(page, "interactive figure", "figure.pgw-sliders", _check_sliders)
+        report["control_errors"] = page.js_errors[errors_before:]
+        # 6. axe on the whole page, everything open
+        page.evaluate(_EXPAND)
+        page.wait_for_timeout(1000 if has_toggles else 0)     # the toggles' transitions
+        _axe_both_modes(page, axe_source, "solutions expanded" if has_toggles else "no solutions", None, report)
+        # 7. phone width
+        page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+        page.wait_for_timeout(300)
+        report["phone"] = page.evaluate(_PHONE, PHONE_WIDTH)
+        report["late_errors"] = page.js_errors[errors_before + len(report["control_errors"]):]
+    finally:
+        context.close()
+    return report
+
+
+@pytest.fixture(scope="session")
+def page_report(open_context, site_url, axe_source):
+    """``page_report(path)``: the report of the one visit of that page (made at the first request)."""
+    return functools.lru_cache(maxsize=None)(lambda path: visit(open_context, path, site_url, axe_source))
+
+
+# ------------------------------------------------------------------------------- the tests
+
+@pytest.fixture
+def report(page_report, book_page, site_root):
+    book_only(book_page, site_root)
+    return page_report(book_page)
+
+
+def test_loads_without_errors_offline(report, book_page):
+    problems = []
+    if report["load_errors"]:
+        problems.append(f"JavaScript errors: {report['load_errors'][:3]}")
+    if report["failed"]:
+        problems.append(f"failed requests: {report['failed'][:5]}")
+    if report["refused"]:
+        problems.append(f"requests outside the site: {sorted(set(report['refused']))[:5]}")
+    if report["late_errors"]:
+        problems.append(f"JavaScript errors after the controls were used: {report['late_errors'][:3]}")
+    assert not problems, f"{book_page}:\n  " + "\n  ".join(problems)
+
+
+def test_math_is_typeset_offline_and_spoken(report, book_page):
+    m = report["math"]
+    problems = []
+    if m["untypeset"] or m["raw"] or m["tex_errors"]:
+        problems.append(f"math not typeset: {m}")
+    if m["tab_stops"]:
+        problems.append(f"{m['tab_stops']} formulas are tab stops (MathJax's inTabOrder)")
+    if m["formulas"] and m["speech"] < m["formulas"]:
+        problems.append(f"only {m['speech']} of {m['formulas']} formulas carry MathML for screen readers")
+    assert not problems, f"{book_page}:\n  " + "\n  ".join(problems)
+
+
+def test_axe_wcag21_aa_in_light_and_dark_mode(report, book_page):
+    for text in report["axe_advice"].values():
+        warnings.warn(AxeBestPractice(f"{book_page} {text}"))
+    assert not report["axe"], f"{book_page}: WCAG 2.1 A/AA violations:\n  " + "\n  ".join(report["axe"])
+
+
+def test_solutions_are_collapsed_until_clicked(report, book_page):
+    if not report["solutions"]["count"]:
+        pytest.skip(f"{book_page} has no solutions")
+    assert not report["solutions"]["problems"], f"{book_page}: " + "; ".join(report["solutions"]["problems"])
+
+
+def test_every_player_advances_by_keyboard_and_by_play(report, book_page):
+    if not report["players"]["count"]:
+        pytest.skip(f"{book_page} has no animation player")
+    problems = report["players"]["problems"] + [f"JavaScript error: {e}" for e in report["control_errors"]]
+    assert not problems, f"{book_page}:\n  " + "\n  ".join(problems)
+
+
+def test_every_static_slider_changes_the_figure(report, book_page):
+    if not report["sliders"]["count"]:
+        pytest.skip(f"{book_page} has no interactive figure")
+    problems = report["sliders"]["problems"] + [f"JavaScript error: {e}" for e in report["control_errors"]]
+    assert not problems, f"{book_page}:\n  " + "\n  ".join(problems)
+
+
+def test_nothing_is_wider_than_its_container_at_1280px(report, book_page):
+    found = report["overflow"]
+    # Code blocks and display equations wider than the column scroll horizontally (and are tab
+    # stops, so a keyboard can scroll them): reported as warnings. Anything else that is cut off
+    # or sticks out of the article fails.
+    scrolls = [f for f in found if f["what"] == "cut off or scrolled"
+               and (f["tag"] == "PRE" or f["tag"].startswith("MJX") or "highlight" in f["cls"] or "math" in f["cls"])]
+    broken = [f for f in found if f not in scrolls]
+    if scrolls:
+        warnings.warn(ScrollingBlock(f"{book_page}: {len(scrolls)} code blocks or equations scroll at 1280 px "
+                                     f"(widest {max(f['over'] for f in scrolls)} px over), e.g. {scrolls[:2]}"))
+    assert not broken, (f"{book_page}: {len(broken)} elements wider than their container at 1280 px, "
+                        f"e.g. {broken[:4]}")
+
+
+def test_page_fits_a_phone_screen(report, book_page):
+    phone = report["phone"]
+    assert phone["width"] <= PHONE_WIDTH + 1, (
+        f"{book_page} is {phone['width']} px wide on a {PHONE_WIDTH} px screen; widest: {phone['culprits']}")
+
+
+def test_page_weight_budget(report, book_page, site_root, site_url):
+    if book_page.startswith("chapters/"):
+        size = (site_root / book_page).stat().st_size
+        assert size <= HTML_BUDGET, f"{book_page}: HTML is {size / 1e3:.0f} kB > {HTML_BUDGET / 1e3:.0f} kB"
+    fetched = report["fetched"]
+    total = sum(fetched.values())
+    biggest = sorted(fetched.items(), key=lambda kv: -kv[1])[:3]
+    assert total <= FIRST_VISIT_BUDGET, (
+        f"{book_page}: a first visit fetches {total / 1e3:.0f} kB beyond the shared theme files "
+        f"(budget {FIRST_VISIT_BUDGET / 1e3:.0f} kB); largest: "
+        f"{[(u.rsplit('/', 1)[-1], n) for u, n in biggest]}")
