@@ -302,3 +302,26 @@ def test_the_book_moves_embedded_images_into_hashed_files(tmp_path):
     assert len(files) == 1 and files[0].read_bytes() == base64.b64decode(big)   # stored once, byte for byte
     assert out.count(f"../../_figures/{files[0].name}") == 2 and big not in out
     assert tiny in out                                                    # icons stay inline
+
+
+def test_test_command_draws_fewer_values_but_every_control_still_moves(monkeypatch):
+    """Under PEDAGOGY_FAST=1 the grid gets FAST_SHARE of the time budget (the book gets all of it)."""
+    import types
+
+    clock = iter(range(10**6))                         # a clock that says each drawing took 0.05 s
+    monkeypatch.setattr(widgets, "time", types.SimpleNamespace(perf_counter=lambda: 0.05 * next(clock)))
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    monkeypatch.setattr(widgets, "TIME_BUDGET", 0.2)
+    counts = {}
+    for mode in ("0", "1"):
+        monkeypatch.setenv("PEDAGOGY_FAST", mode)
+        seen = []
+
+        def plot(slope):
+            seen.append(slope)
+            return _plot(slope)
+
+        widgets.interactive_plot(plot, alt="A line.",
+                                 slope=W.FloatSlider(value=0.0, min=-1, max=1, description="slope"))
+        counts[mode] = len(seen) - 1                          # values beyond the default
+    assert counts == {"0": 4, "1": widgets.MIN_EXTRA}          # 0.2 s / 0.05 s, and 0.06 s / 0.05 s -> the minimum

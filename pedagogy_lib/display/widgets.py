@@ -28,7 +28,8 @@ How the grid is chosen
    up to :data:`MAX_PER_SIDE` on each side of the default (twice that on one side when the default
    sits at the other end), for as long as the estimated build time
    (number of images times the time of the default figure) stays within :data:`TIME_BUDGET` seconds
-   and the estimated image bytes within :data:`BYTES_BUDGET`; but at least :data:`MIN_EXTRA` values
+   (:data:`FAST_SHARE` of it under the test command) and the estimated image bytes within
+   :data:`BYTES_BUDGET`; but at least :data:`MIN_EXTRA` values
    are drawn, so that a slow figure still has a control that moves (it then takes three drawings).
    A control that gets no value is shown fixed at its default, and the caption says so.
 4. One control moves at a time: the images are the default plus each control's values with the
@@ -51,13 +52,17 @@ from typing import NamedTuple
 import ipywidgets
 import numpy as np
 
+from ..core.budget import fast
 from .plotting import EncodedImage, StaticFigure, check_alt, encode_figure, static_build, widget_html
 
-__all__ = ["interactive_plot", "InteractivePlot", "TIME_BUDGET", "BYTES_BUDGET", "MAX_PER_SIDE", "MAX_OPTIONS",
+__all__ = ["interactive_plot", "InteractivePlot", "TIME_BUDGET", "FAST_SHARE", "BYTES_BUDGET", "MAX_PER_SIDE", "MAX_OPTIONS",
            "PRODUCT_LIMIT", "MIN_EXTRA"]
 
 #: Seconds of drawing per figure allowed for the precomputed values (beyond the default figure).
 TIME_BUDGET = 5.0
+#: Share of :data:`TIME_BUDGET` used under the test command (``PEDAGOGY_FAST=1``,
+#: :mod:`pedagogy_lib.core.budget`): fewer precomputed values, the same controls, every one moving.
+FAST_SHARE = 0.3
 #: Bytes of images per figure (the default included).
 BYTES_BUDGET = 1_000_000
 #: Slider values on each side of the default, at most.
@@ -226,7 +231,8 @@ def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
     default = _render(plot, defaults)
     t_default = max(time.perf_counter() - start, 1e-3)
     controls = [_Control(name, w) for name, w in named.items()]
-    n_extra = int(min(TIME_BUDGET / t_default, 0.9 * BYTES_BUDGET / max(len(default.data), 1) - 1))
+    allowed = TIME_BUDGET * (FAST_SHARE if fast() else 1.0)
+    n_extra = int(min(allowed / t_default, 0.9 * BYTES_BUDGET / max(len(default.data), 1) - 1))
     _plan(controls, max(n_extra, MIN_EXTRA))
     moving = [c for c in controls if len(c.lattice_indices()) > 1]
     grids = [c.lattice_indices() for c in moving]
