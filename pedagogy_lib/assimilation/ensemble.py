@@ -44,7 +44,7 @@ def exact_ensemble(mean, cov, n_members: int, *, rng) -> np.ndarray:
     covariance and coloured by a Cholesky factor of ``cov``.
     """
     rng = check_rng(rng)
-    mean = as_array(mean, "mean", ndim=1, dims="(n,)")
+    mean = as_array(mean, "mean", ndim=1, dims="(n,)", nonempty=True)
     n = mean.shape[0]
     cov = as_array(cov, "cov", shape=(n, n), dims="(n, n)")
     N = check_int(n_members, "n_members", minimum=n + 1)

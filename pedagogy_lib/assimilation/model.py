@@ -182,7 +182,7 @@ def simulate(model: DAModel, T: int, *, rng, spin_up: int = 0) -> tuple[np.ndarr
 
 def rmse(estimate, truth) -> np.ndarray:
     r"""Root-mean-square error over the state's components at each time: shape (T,)."""
-    e = as_array(estimate, "estimate", ndim=2, dims="(T, n)")
+    e = as_array(estimate, "estimate", ndim=2, dims="(T, n)", nonempty=True)
     x = as_array(truth, "truth", shape=e.shape, dims="(T, n)")
     return np.sqrt(np.mean((e - x) ** 2, axis=1))
 

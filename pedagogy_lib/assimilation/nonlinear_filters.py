@@ -56,7 +56,7 @@ def sigma_points(mean, cov, *, alpha=1.0, beta=2.0, kappa=0.0):
     X : ndarray, shape (2n + 1, n)
     w_mean, w_cov : ndarray, shape (2n + 1,)
     """
-    mean = as_array(mean, "mean", ndim=1, dims="(n,)")
+    mean = as_array(mean, "mean", ndim=1, dims="(n,)", nonempty=True)
     n = mean.shape[0]
     cov = as_array(cov, "cov", shape=(n, n), dims="(n, n)")
     alpha, beta, kappa = _check_ut(alpha, beta, kappa, n)

@@ -108,7 +108,7 @@ def as_scalar(x, name: str, *, finite: bool = True) -> float:
 
 
 def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | None] | None = None,
-             dims: str | None = None, finite: bool = True) -> np.ndarray:
+             dims: str | None = None, finite: bool = True, nonempty: bool = False) -> np.ndarray:
     """Return ``x`` as a C-contiguous float64 array after checking its shape and values.
 
     Parameters
@@ -125,6 +125,10 @@ def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | Non
         The shape in symbols, e.g. ``"(K, K)"``, shown next to the numbers in messages.
     finite : bool
         Reject NaN and infinite entries (the default).
+    nonempty : bool
+        Reject a length of zero along any axis. Use it for the argument whose shape sets a
+        dimension (``D = mu.shape[0]``) that later arguments are checked against, so an empty
+        argument is blamed itself rather than its partner ("Sigma must have shape (0, 0)").
     """
     arr = to_float_array(x, name)
     if shape is not None:
@@ -133,6 +137,9 @@ def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | Non
         what = {0: "a scalar", 1: "a 1-D array", 2: "a 2-D array", 3: "a 3-D array"}.get(ndim, f"{ndim}-D")
         raise ValueError(f"{name} must be {what}{' of shape ' + dims if dims else ''}; "
                          f"got an array of shape {fmt_shape(arr.shape)}.")
+    if nonempty and arr.ndim and 0 in arr.shape:
+        raise ValueError(f"{name} must not be empty{' (shape ' + dims + ')' if dims else ''}; "
+                         f"got shape {fmt_shape(arr.shape)}.")
     if finite:
         check_finite(arr, name)
     # np.ascontiguousarray promotes a 0-d array to shape (1,): keep scalars 0-d

@@ -384,7 +384,7 @@ def discrete_elbo(log_joint, q) -> np.ndarray:
     -------
     ndarray, shape (N,)
     """
-    log_joint = as_array(log_joint, "log_joint", ndim=2, dims="(N, K)", finite=False)
+    log_joint = as_array(log_joint, "log_joint", ndim=2, dims="(N, K)", finite=False, nonempty=True)
     if np.isnan(log_joint).any() or (log_joint == np.inf).any():
         raise ValueError("log_joint must not contain NaN or +inf (-inf marks an impossible state).")
     q = as_array(q, "q", shape=log_joint.shape, dims="(N, K)")

@@ -87,7 +87,7 @@ def check_params(params, name: str = "params"):
         raise TypeError(f"{name} must be FAParams(C, c, Lambda), a 3-tuple; got {got}.")
     f = "" if name == "params" else f"{name}."
     C, c, Lambda = params
-    c = as_array(c, f"{f}c", ndim=1, dims="(L,)")
+    c = as_array(c, f"{f}c", ndim=1, dims="(L,)", nonempty=True)
     L = c.shape[0]
     C = as_array(C, f"{f}C", ndim=2, dims="(L, K)")
     if C.shape[0] != L or C.shape[1] < 1:

@@ -318,7 +318,7 @@ def condition(mu, Sigma, observed, value) -> Gaussian:
     Gaussian
         Over the remaining ``D - B`` entries, in increasing index order.
     """
-    mu = as_array(mu, "mu", ndim=1, dims="(D,)")
+    mu = as_array(mu, "mu", ndim=1, dims="(D,)", nonempty=True)
     D = mu.shape[0]
     Sigma = as_array(Sigma, "Sigma", shape=(D, D), dims="(D, D)")
     check_spd(Sigma, "Sigma")
@@ -349,7 +349,7 @@ def mvn_logpdf(y, mu, Sigma) -> np.ndarray | float:
     -------
     float or ndarray, shape (N,)
     """
-    mu = as_array(mu, "mu", ndim=1, dims="(D,)")
+    mu = as_array(mu, "mu", ndim=1, dims="(D,)", nonempty=True)
     D = mu.shape[0]
     Sigma = as_array(Sigma, "Sigma", shape=(D, D), dims="(D, D)")
     L = check_spd(Sigma, "Sigma")
@@ -363,7 +363,7 @@ def mvn_logpdf(y, mu, Sigma) -> np.ndarray | float:
 def sample_mvn(rng, mu, Sigma, N: int) -> np.ndarray:
     r"""Draw ``N`` samples from :math:`\mathcal N(\boldsymbol\mu,\boldsymbol\Sigma)` as rows of an ``(N, D)`` array."""
     rng = check_rng(rng)
-    mu = as_array(mu, "mu", ndim=1, dims="(D,)")
+    mu = as_array(mu, "mu", ndim=1, dims="(D,)", nonempty=True)
     D = mu.shape[0]
     Sigma = as_array(Sigma, "Sigma", shape=(D, D), dims="(D, D)")
     L = check_spd(Sigma, "Sigma")

@@ -83,7 +83,7 @@ def make_pairwise_tree(parent, phi, psi) -> PairwiseTree:
         raise ValueError(f"parent must be a non-empty 1-D integer array; got {par.dtype} of shape {par.shape}.")
     N = par.size
     par = par.astype(np.int64)
-    phi = as_array(phi, "phi", ndim=2, dims="(N, K)")
+    phi = as_array(phi, "phi", ndim=2, dims="(N, K)", nonempty=True)
     if phi.shape[0] != N:
         raise ValueError(f"phi must have shape (N, K) with N = {N}; got {phi.shape}.")
     K = phi.shape[1]

@@ -403,7 +403,7 @@ def chain_distributions(params: EFHParams, p0, n_steps: int) -> np.ndarray:
 
 def kl_divergence(p, q) -> float:
     r""":math:`D_{KL}\{p\|q\} = \sum_i p_i\log(p_i/q_i)` for two probability vectors (terms with :math:`p_i = 0` vanish)."""
-    p = as_array(p, "p", ndim=1)
+    p = as_array(p, "p", ndim=1, nonempty=True)
     q = as_array(q, "q", shape=p.shape)
     mask = p > 0
     if np.any(q[mask] <= 0):

@@ -472,7 +472,7 @@ def log_alpha(filtered, log_c) -> np.ndarray:
     log_c : array_like, shape (T,)
         Log normalizers (``HMMFilter.log_c``).
     """
-    filtered = as_array(filtered, "filtered", ndim=2, dims="(T, K)")
+    filtered = as_array(filtered, "filtered", ndim=2, dims="(T, K)", nonempty=True)
     T = filtered.shape[0]
     log_c = as_array(log_c, "log_c", shape=(T,), dims="(T,)")
     with np.errstate(divide="ignore"):
@@ -563,7 +563,7 @@ def gaussian_log_lik(mu, Sigma, y) -> np.ndarray:
     -------
     ndarray, shape (T, K)
     """
-    mu = as_array(mu, "mu", ndim=2, dims="(K, D)")
+    mu = as_array(mu, "mu", ndim=2, dims="(K, D)", nonempty=True)
     K, D = mu.shape
     Sigma = as_array(Sigma, "Sigma", shape=(K, D, D), dims="(K, D, D)")
     L = check_spd(Sigma, "Sigma")

@@ -181,7 +181,7 @@ def _check_y(y, L: int) -> np.ndarray:
 
 def _check_vector(v, name: str, L: int | None) -> np.ndarray:
     if L is None:
-        return as_array(v, name, ndim=1, dims="(L,)")
+        return as_array(v, name, ndim=1, dims="(L,)", nonempty=True)
     return as_array(v, name, shape=(L,), dims="(L,)")
 
 
@@ -232,8 +232,8 @@ def gmm_params(pi, mu, Sigma, covariance_type: str = "full") -> GMMParams:
         component).
     """
     check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
-    pi_arr = as_array(pi, "pi", ndim=1, dims="(K,)")
-    mu_arr = as_array(mu, "mu", ndim=2, dims="(K, L)")
+    pi_arr = as_array(pi, "pi", ndim=1, dims="(K,)", nonempty=True)
+    mu_arr = as_array(mu, "mu", ndim=2, dims="(K, L)", nonempty=True)
     K, L = pi_arr.shape[0], mu_arr.shape[1]
     if covariance_type == "diag":
         var = as_array(Sigma, "Sigma (diagonal variances)", shape=(K, L), dims="(K, L)")

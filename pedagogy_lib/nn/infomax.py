@@ -460,7 +460,7 @@ def rotation(theta: float) -> np.ndarray:
 
 def mix(S, C) -> np.ndarray:
     r"""Mix sources with the matrix ``C``: :math:`\mathbf y_n = \mathbf C\mathbf s_n`, returned as rows ``S @ C.T``."""
-    S = as_array(S, "S", ndim=2, dims="(N, K)")
+    S = as_array(S, "S", ndim=2, dims="(N, K)", nonempty=True)
     K = S.shape[1]
     C = as_array(C, "C", shape=(K, K), dims="(K, K)")
     return S @ C.T

@@ -622,9 +622,11 @@ class GaussianLoss(NamedTuple):
 
 def _check_pred_target(pred, X, pred_name: str):
     pred = as_array(pred, pred_name, ndim=2, dims="(N, K)")
-    X = as_array(X, "X", shape=pred.shape, dims="(N, K)")
     if pred.shape[0] == 0:
         raise ValueError(f"{pred_name} must have at least one row; got shape {fmt_shape(pred.shape)}.")
+    if pred.shape[1] == 0:
+        raise ValueError(f"{pred_name} must have at least one column; got shape {fmt_shape(pred.shape)}.")
+    X = as_array(X, "X", shape=pred.shape, dims="(N, K)")
     return pred, X
 
 

@@ -732,6 +732,8 @@ def sequence_posterior(backend: Backend, smoothed: Sequence[Any], backward: Sequ
     """
     backend = _check_backend_obj(backend)
     T = len(smoothed)
+    if T == 0:
+        raise ValueError("smoothed must hold at least one marginal (T >= 1); got an empty sequence.")
     if len(backward) != T - 1:
         raise ValueError(f"backward must hold T - 1 = {T - 1} conditionals; got {len(backward)}.")
     factors = [smoothed[0]]
@@ -838,14 +840,14 @@ def gaussian_chain(mu_1, Sigma_1, A, Sigma_x, C, c, Sigma_y_x, y, *, a=None, B=N
     Chain
     """
 
-    mu_1 = as_array(mu_1, "mu_1", ndim=1, dims="(K,)")
+    mu_1 = as_array(mu_1, "mu_1", ndim=1, dims="(K,)", nonempty=True)
     K = mu_1.shape[0]
     Sigma_1 = as_array(Sigma_1, "Sigma_1", shape=(K, K), dims="(K, K)")
     check_spd(Sigma_1, "Sigma_1")
     A = as_array(A, "A", shape=(K, K), dims="(K, K)")
     Sigma_x = as_array(Sigma_x, "Sigma_x", shape=(K, K), dims="(K, K)")
     check_spd(Sigma_x, "Sigma_x")
-    c = as_array(c, "c", ndim=1, dims="(L,)")
+    c = as_array(c, "c", ndim=1, dims="(L,)", nonempty=True)
     L = c.shape[0]
     C = as_array(C, "C", shape=(L, K), dims="(L, K)")
     Sigma_y_x = as_array(Sigma_y_x, "Sigma_y_x", shape=(L, L), dims="(L, L)")

@@ -52,7 +52,7 @@ def mh_transition_matrix(log_p, g) -> np.ndarray:
     -------
     ndarray, shape (S, S)
     """
-    log_p = as_array(log_p, "log_p", ndim=1, dims="(S,)")
+    log_p = as_array(log_p, "log_p", ndim=1, dims="(S,)", nonempty=True)
     S = log_p.shape[0]
     g = as_array(g, "g", shape=(S, S), dims="(S, S)")
     check_stochastic_matrix(g, "g", axis=0)
@@ -75,7 +75,7 @@ def mala_transition_matrix(x, log_p, force, step_size) -> np.ndarray:
     ``g`` is the Langevin proposal of Eq. 8.44 (:func:`~pedagogy_lib.samplers.mcmc.mala_log_proposal`),
     ``force`` the derivative of ``log_p`` at the grid points and :math:`\Delta` the spacing.
     """
-    x = as_array(x, "x", ndim=1, dims="(S,)")
+    x = as_array(x, "x", ndim=1, dims="(S,)", nonempty=True)
     S = x.shape[0]
     log_p = as_array(log_p, "log_p", shape=(S,), dims="(S,)")
     force = as_array(force, "force", shape=(S,), dims="(S,)")

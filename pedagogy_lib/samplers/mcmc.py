@@ -171,7 +171,7 @@ def leapfrog(target, x, p, step_size, n_leapfrog, *, backend: str = "numpy"):
     """
     backend = check_backend(backend)
     D = check_target(target)
-    x = as_array(x, "x", shape=(None, D), dims="(C, D)")
+    x = as_array(x, "x", shape=(None, D), dims="(C, D)", nonempty=True)
     p = as_array(p, "p", shape=x.shape, dims="(C, D)")
     eps = positive_scalar(step_size, "step_size")
     L = check_int(n_leapfrog, "n_leapfrog", minimum=1)

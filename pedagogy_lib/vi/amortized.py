@@ -85,7 +85,7 @@ class VAEResult(NamedTuple):
 
 def linear_gaussian_model(C, c, sigma2) -> LinearGaussianModel:
     """A validated :class:`LinearGaussianModel`."""
-    C = as_array(C, "C", ndim=2, dims="(L, K)")
+    C = as_array(C, "C", ndim=2, dims="(L, K)", nonempty=True)
     c = as_array(c, "c", shape=(C.shape[0],), dims="(L,)")
     return LinearGaussianModel(C, c, positive_scalar(sigma2, "sigma2"))
 

@@ -198,7 +198,7 @@ def control_variate(g, h, a=None):
     :math:`\hat a = \widehat{\mathrm{Cov}}(g, h)/\widehat{\mathrm{Var}}(h)` (a bias of order
     :math:`1/S`; pass an ``a`` estimated from other samples to avoid it). Returns ``(g - a h, a)``.
     """
-    g = as_array(g, "g", ndim=2, dims="(S, P)")
+    g = as_array(g, "g", ndim=2, dims="(S, P)", nonempty=True)
     h = as_array(h, "h", shape=g.shape, dims="(S, P)")
     if a is None:
         if g.shape[0] < 2:

@@ -116,7 +116,7 @@ class CAVIResult(NamedTuple):
 
 def bgmm_prior(alpha0, beta0, m0, W0_inv, nu0) -> BGMMPrior:
     """A validated :class:`BGMMPrior`."""
-    m0 = as_array(m0, "m0", ndim=1, dims="(D,)")
+    m0 = as_array(m0, "m0", ndim=1, dims="(D,)", nonempty=True)
     D = m0.shape[0]
     W0_inv = as_array(W0_inv, "W0_inv", shape=(D, D), dims="(D, D)")
     check_spd(W0_inv, "W0_inv")
@@ -242,7 +242,7 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
     if not isinstance(prior, BGMMPrior):
         raise TypeError(f"prior must be a BGMMPrior (see bgmm_prior); got {type(prior).__name__}.")
     D = prior.m0.shape[0]
-    y = as_array(y, "y", shape=(None, D), dims="(N, D)")
+    y = as_array(y, "y", shape=(None, D), dims="(N, D)", nonempty=True)
     r0 = as_array(r0, "r0", ndim=2, dims="(N, K)")
     if r0.shape[0] != y.shape[0]:
         raise ValueError(f"r0 must have one row per observation: shape (N, K) with N = {y.shape[0]}; got {r0.shape}.")

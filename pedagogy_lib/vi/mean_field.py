@@ -46,7 +46,7 @@ class GaussianFactors(NamedTuple):
 
 
 def _mu_Lambda(mu, Lambda, Lname="Lambda"):
-    mu = as_array(mu, "mu", ndim=1, dims="(D,)")
+    mu = as_array(mu, "mu", ndim=1, dims="(D,)", nonempty=True)
     D = mu.shape[0]
     Lambda = as_array(Lambda, Lname, shape=(D, D), dims="(D, D)")
     check_spd(Lambda, Lname)
@@ -109,7 +109,7 @@ def kl_gaussian(m_q, S_q, m_p, S_p) -> float:
 
     Covariances are full ``(D, D)`` matrices (build a factorized one with ``np.diag(v)``).
     """
-    m_q = as_array(m_q, "m_q", ndim=1, dims="(D,)")
+    m_q = as_array(m_q, "m_q", ndim=1, dims="(D,)", nonempty=True)
     D = m_q.shape[0]
     m_p = as_array(m_p, "m_p", shape=(D,), dims="(D,)")
     S_q = as_array(S_q, "S_q", shape=(D, D), dims="(D, D)")
