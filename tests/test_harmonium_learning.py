@@ -21,15 +21,17 @@ def _rbm(K, M, seed, scale=0.5):
     return EFHParams(scale * rng.standard_normal((K, M)), 0.3 * rng.standard_normal(K), 0.3 * rng.standard_normal(M))
 
 
+@pytest.mark.parametrize("batch_size", [3, 8])                # per-example loops; whole-batch products
 @pytest.mark.parametrize("persistent, k, fraction", [(False, 1, False), (False, 3, True), (True, 1, False),
                                                      (True, 2, False)])
-def test_cd_kernel_equals_twin(persistent, k, fraction):
+def test_cd_kernel_equals_twin(persistent, k, fraction, batch_size):
     rng = np.random.default_rng(0)
     Y = rng.random((37, 9))
     Y = Y if fraction else (Y < 0.4).astype(float)
     p = _rbm(6, 9, 1)
-    a, ca = cd_epoch(p, Y, np.random.default_rng(5), k=k, batch_size=8, persistent=persistent)
-    b, cb = cd_epoch(p, Y, np.random.default_rng(5), k=k, batch_size=8, persistent=persistent, backend="numpy")
+    a, ca = cd_epoch(p, Y, np.random.default_rng(5), k=k, batch_size=batch_size, persistent=persistent)
+    b, cb = cd_epoch(p, Y, np.random.default_rng(5), k=k, batch_size=batch_size, persistent=persistent,
+                     backend="numpy")
     for f in ("W", "b_x", "b_y"):
         np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-12, atol=1e-13)
     np.testing.assert_array_equal(ca, cb)
