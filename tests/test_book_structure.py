@@ -363,3 +363,68 @@ def test_every_erratum_row_cites_a_test():
         if "Demonstrated by" in header and not re.search(r"`tests/[\w/]+\.py::\w+`", line):
             uncited.append(line[:80])
     assert not uncited, f"errata rows without a demonstrating test: {uncited}"
+
+
+#: Characters of code that fit on one line of a code block in the article column at a 1280 px
+#: window (measured in headless Chromium on a built page: the block is 666 px wide, 634 px inside
+#: its padding, and the 14 px monospace font advances 8.43 px a character, as DejaVu Sans Mono,
+#: Menlo and Source Code Pro do), so 75. A longer line makes its block scroll sideways.
+CODE_COLUMNS = 75
+
+_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
+
+
+def _fenced_code_lines(markdown: str):
+    """``(line number, line)`` of the code blocks of a markdown cell (fenced, any language); the
+    bodies of MyST directives that hold prose (``{note}``, ``{admonition}``, ``{math}``...) are read
+    as markdown, so a code block inside a solution counts."""
+    lines = markdown.split("\n")
+    prose_fences, k = [], 0
+    while k < len(lines):
+        m = _FENCE.match(lines[k])
+        if not m:
+            k += 1
+            continue
+        fence, info = m.group(2), m.group(3).strip()
+        if prose_fences and not info and fence == prose_fences[-1]:
+            prose_fences.pop()
+            k += 1
+            continue
+        if info.startswith("{") and not info.startswith("{code"):
+            prose_fences.append(fence)
+            k += 1
+            continue
+        end = k + 1
+        while end < len(lines) and lines[end].strip() != fence:
+            yield end + 1, lines[end]
+            end += 1
+        k = end + 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_column_at_1280px(path):
+    """Every line of code a reader sees (code cells not removed from the page, code blocks in the
+    markdown) is at most CODE_COLUMNS characters, so no code block scrolls sideways at 1280 px."""
+    too_long = []
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "code":
+            if REMOVED_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+                continue                                  # never on the page
+            kind, lines = "code cell", enumerate(_src(cell).split("\n"), 1)
+        elif cell["cell_type"] == "markdown":
+            kind, lines = "code block in markdown cell", _fenced_code_lines(_src(cell))
+        else:
+            continue
+        too_long += [f"{kind} {i}, line {n}: {len(line)} characters: {line.strip()[:50]}"
+                     for n, line in lines if len(line) > CODE_COLUMNS]
+    assert not too_long, (
+        f"{path.relative_to(ROOT)}: {len(too_long)} lines of code are longer than {CODE_COLUMNS} "
+        f"characters, the width of a code block at 1280 px, and scroll sideways (cells counted from 0, "
+        f"lines from 1); break them inside brackets or shorten them:\n  " + "\n  ".join(too_long[:15])
+        + (f"\n  ... and {len(too_long) - 15} more" if len(too_long) > 15 else ""))
+
+
+def test_fenced_code_lines_reads_code_blocks_inside_prose_directives():
+    md = ("text\n```{note}\nprose " + "x" * 90 + "\n```python\n" + "y" * 80 + "\n```\n```\n"
+          "```{math}\n" + "z" * 90 + "\n```\n~~~\nplain\n~~~")
+    assert [n for n, _ in _fenced_code_lines(md)] == [5, 12]
