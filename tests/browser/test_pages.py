@@ -124,7 +124,9 @@ _OVERFLOW = r"""() => {
     const say = (el, what, over) => { reported.push(el); out.push({what, over: Math.round(over), tag: el.tagName,
         cls: String(el.className).slice(0, 50), text: (el.textContent || '').trim().slice(0, 50)}); };
     for (const el of article.querySelectorAll('*')) {
-        if (el.closest('mjx-assistive-mml, .visually-hidden, .sr-only')) continue;
+        // A stretchy brace or arrow (\underbrace, \xrightarrow) is a long run of extender glyphs
+        // that MathJax clips to the stretched width inside mjx-stretchy-h/v: nothing scrolls.
+        if (el.closest('mjx-assistive-mml, .visually-hidden, .sr-only, mjx-stretchy-h, mjx-stretchy-v')) continue;
         if (reported.some(r => r.contains(el))) continue;          // only the outermost culprit
         const s = getComputedStyle(el);
         if (s.display === 'none' || s.visibility === 'hidden') continue;
