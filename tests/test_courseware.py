@@ -257,11 +257,18 @@ def _exercise_sheet(nb_path: Path, root: Path, labels: list[str] | None = None) 
 
 
 def _execute(path: Path) -> dict:
+    """Run a notebook in a fresh kernel that listens on Unix sockets, not TCP ports: nbval starts
+    kernels on the other test worker at the same time, and two kernels must not pick one port."""
+    import tempfile
+
     import nbformat
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
+        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
+        NotebookClient(nb, km=km, timeout=120, resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
 
 
