@@ -325,3 +325,20 @@ def test_test_command_draws_fewer_values_but_every_control_still_moves(monkeypat
                                  slope=W.FloatSlider(value=0.0, min=-1, max=1, description="slope"))
         counts[mode] = len(seen) - 1                          # values beyond the default
     assert counts == {"0": 4, "1": widgets.MIN_EXTRA}          # 0.2 s / 0.05 s, and 0.06 s / 0.05 s -> the minimum
+
+
+def test_an_option_list_longer_than_the_budget_still_moves(monkeypatch):
+    """A selection slider is offered whole; when that does not fit the budget it is offered anyway."""
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    monkeypatch.setattr(widgets, "TIME_BUDGET", 0.0)
+    seen = []
+
+    def plot(window):
+        seen.append(window)
+        return _plot(window)
+
+    out = widgets.interactive_plot(plot, alt="A line.", window=W.SelectionSlider(
+        options=[0.5, 1.0, 2.0, 4.0, 6.0, 8.0], value=1.0, description="window"))
+    html_text = out._repr_mimebundle_()["text/html"]
+    assert sorted(seen) == [0.5, 1.0, 2.0, 4.0, 6.0, 8.0]
+    assert "Fixed at the default" not in html_text and 'data-ctl="0"' in html_text

@@ -223,6 +223,16 @@ def _plan(controls: list[_Control], n_extra: int) -> None:
             else:
                 c.take(q[depth])
             spent += cost
+    if spent == 0:
+        # nothing fitted (an option list longer than the budget): the first control that has
+        # values moves anyway, so that no figure is left with every control fixed
+        for c, q in zip(controls, queues):
+            if q:
+                if c.kind in ("checkbox", "select"):
+                    c.n_right = len(q)
+                else:
+                    c.take(q[0])
+                break
 
 
 def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
