@@ -20,7 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import PROB_ATOL, as_array, check_int, check_prob_vector, check_rng, positive_scalar
+from ..core.checks import (PROB_ATOL, as_array, check_int, check_prob_vector, check_rng, check_stochastic_matrix,
+                           positive_scalar)
 
 __all__ = [
     "MixingBounds",
@@ -59,21 +60,13 @@ def check_transition_matrix(P, name: str = "P") -> np.ndarray:
     A row-stochastic matrix (the other common convention) is refused with a hint to pass its transpose.
     """
     P = as_array(P, name, ndim=2)
-    if P.shape[0] != P.shape[1] or P.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty square (K, K) matrix; got shape {P.shape}.")
-    if (P < 0).any():
-        i, j = (int(v) for v in np.argwhere(P < 0)[0])
-        raise ValueError(f"{name} must be non-negative; entry ({i}, {j}) is {P[i, j]:.3g}.")
-    sums = P.sum(axis=0)
-    bad = np.abs(sums - 1.0) > PROB_ATOL
-    if bad.any():
-        k = int(np.argmax(bad))
-        hint = ""
-        if np.allclose(P.sum(axis=1), 1.0, rtol=0.0, atol=PROB_ATOL):
-            hint = (f" Its rows sum to one: the book's convention is column-stochastic, "
-                    f"{name}[i, j] = p(x_t+1 = i | x_t = j), so pass {name}.T.")
-        raise ValueError(f"{name} must be column-stochastic: column {k} sums to {sums[k]:.10g} "
-                         f"(expected 1 within {PROB_ATOL:.0e}).{hint}")
+    try:
+        check_stochastic_matrix(P, name)
+    except ValueError as err:
+        if "stochastic" in str(err) and np.allclose(P.sum(axis=1), 1.0, rtol=0.0, atol=PROB_ATOL):
+            raise ValueError(f"{err} Its rows sum to one: the book's convention is column-stochastic, "
+                             f"{name}[i, j] = p(x_t+1 = i | x_t = j), so pass {name}.T.") from None
+        raise
     return P
 
 
