@@ -198,6 +198,12 @@ def test_converges_with_monotone_deviance(name, link, seed):
     assert len(res.deviance) == res.n_iter
     assert np.all(np.diff(res.deviance) <= 1e-9 * res.deviance[0])
     assert np.all(res.mu > 0) if name in ("poisson", "gamma") else True
+    # the mathematics behind the flag: the score equations hold at the fitted coefficients,
+    # sum_n x_n (y_n - mu_n) (dmu/deta)_n / V(mu_n) = 0, relative to the size of their terms
+    fam = glm.family(name, link)
+    eta = X @ res.w
+    terms = X * ((y - res.mu) * fam.dmu_deta(eta) / fam.V(res.mu))[:, None]
+    assert np.all(np.abs(terms.sum(0)) <= 1e-6 * np.abs(terms).sum(0))
 
 
 def test_gaussian_family_converges_in_one_step_to_least_squares():
