@@ -428,3 +428,28 @@ def test_fenced_code_lines_reads_code_blocks_inside_prose_directives():
     md = ("text\n```{note}\nprose " + "x" * 90 + "\n```python\n" + "y" * 80 + "\n```\n```\n"
           "```{math}\n" + "z" * 90 + "\n```\n~~~\nplain\n~~~")
     assert [n for n, _ in _fenced_code_lines(md)] == [5, 12]
+
+
+#: A $$ display holding a line break (\\) is wrapped by Sphinx's MathJax writer in a split
+#: environment, where MathJax refuses \tag and prints an error box; such a display must be written
+#: as a bare amsmath environment (\begin{equation} ... \end{equation}), which is passed through.
+_DOLLAR_DISPLAY = re.compile(r"\$\$(.*?)\$\$", re.S)
+
+
+def _tagged_multiline_displays(text):
+    return [m.group(1).strip()[:50] for m in _DOLLAR_DISPLAY.finditer(text)
+            if "\\tag" in m.group(1) and "\\\\" in m.group(1)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_tag_inside_a_display_that_sphinx_wraps_in_split(path):
+    bad = [f"markdown cell {i}: {snippet}" for i, cell in enumerate(_cells(path))
+           if cell["cell_type"] == "markdown" for snippet in _tagged_multiline_displays(_src(cell))]
+    assert not bad, (f"{path.relative_to(ROOT)}: a $$ display with \\\\ and \\tag becomes a TeX "
+                     "error on the page; write it as \\begin{equation}...\\end{equation} instead:\n  "
+                     + "\n  ".join(bad))
+
+
+def test_tagged_multiline_display_pattern():
+    assert _tagged_multiline_displays("$$\na \\\\ b \\tag{1}\n$$ and $$c \\tag{2}$$") == ["a \\\\ b \\tag{1}"]
+    assert not _tagged_multiline_displays("\\begin{equation}\na \\\\ b \\tag{1}\n\\end{equation}")
