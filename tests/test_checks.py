@@ -275,6 +275,58 @@ def test_ill_conditioned_but_positive_definite_matrices_pass():
     assert ck.spd_tolerance(3) == pytest.approx(ck.SPD_ULPS * 3 * np.finfo(float).eps)
 
 
+
+def _screen_cases(n, seed):
+    """Matrices the SPD screen must tell apart: well and badly conditioned, badly scaled, singular,
+    indefinite and slightly unsymmetric ones."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    scales = np.exp(rng.uniform(-6, 6, n))
+    out = []
+    for top in (1.0, 1e-4, 1e-9, 1e-13):
+        S = (Q * np.logspace(0, np.log10(top), n)) @ Q.T
+        S = 0.5 * (S + S.T)
+        out += [S, S * np.outer(scales, scales)]
+    out.append(_rank_deficient(n, max(n - 1, 1), seed))
+    if n > 1:
+        bad = np.eye(n)
+        bad[0, 1] = 1e-6
+        out += [bad, np.diag(np.r_[1.0, -np.ones(n - 1)])]
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 16])
+def test_spd_screen_kernel_equals_its_twin_and_only_passes_what_the_full_check_passes(n):
+    tol = ck.spd_tolerance(n)
+    for seed in range(6):
+        for S in _screen_cases(n, seed):
+            ok_k, L_k = ck.spd_screen_kernel(S, ck.SYM_RTOL, tol)
+            ok_n, L_n = ck.spd_screen_numpy(S, ck.SYM_RTOL, tol)
+            assert ok_k == ok_n
+            if ok_k:
+                # both are Cholesky factors to rounding (backward error; the factors themselves may
+                # differ by the condition number times eps on ill-conditioned matrices)
+                scale = np.sqrt(np.outer(np.diag(S), np.diag(S)))
+                for L in (L_k, L_n):
+                    assert np.all(np.abs(L @ L.T - S) <= 1e-13 * n * scale)
+                    assert np.all(np.triu(L, 1) == 0)
+                # a pass means positive definite with room to spare: the exact eigenvalue agrees
+                d = 1.0 / np.sqrt(np.diag(S))
+                assert np.linalg.eigvalsh(S * np.outer(d, d))[0] > tol
+
+
+@pytest.mark.parametrize("n", [2, 4, 9, 30])
+def test_frobenius_bound_is_a_lower_bound_within_a_factor_n(n):
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        S = (Q * np.exp(rng.uniform(-10, 0, n))) @ Q.T
+        S = 0.5 * (S + S.T) * np.outer(*2 * [np.exp(rng.uniform(-3, 3, n))])
+        d = 1.0 / np.sqrt(np.diag(S))
+        lam = np.linalg.eigvalsh(S * np.outer(d, d))[0]
+        bound = float(ck._frobenius_bound(S, np.linalg.cholesky(S)))
+        assert lam / n * (1 - 1e-6) <= bound <= lam * (1 + 1e-6)
+
 def test_singular_member_of_a_stack_is_named():
     S = np.stack([np.eye(3), _rank_deficient(3, 1), np.eye(3)])
     with pytest.raises(ValueError, match=r"^Sigma\[1\] is not symmetric positive definite.*[Ss]ingular"):
