@@ -424,6 +424,16 @@ def test_code_lines_fit_the_column_at_1280px(path):
         + (f"\n  ... and {len(too_long) - 15} more" if len(too_long) > 15 else ""))
 
 
+def test_code_lines_of_the_book_pages_fit_the_column_at_1280px():
+    """The same limit for the code blocks of the markdown pages (front matter, chapter pages)."""
+    pages = sorted((ROOT / "book").glob("*.md")) + sorted((ROOT / "chapters").rglob("*.md"))
+    too_long = [f"{page.relative_to(ROOT)}, line {n}: {len(line)} characters: {line.strip()[:50]}"
+                for page in pages for n, line in _fenced_code_lines(page.read_text(encoding="utf-8"))
+                if len(line) > CODE_COLUMNS]
+    assert not too_long, (f"code lines longer than {CODE_COLUMNS} characters, which scroll sideways at "
+                          "1280 px:\n  " + "\n  ".join(too_long))
+
+
 def test_fenced_code_lines_reads_code_blocks_inside_prose_directives():
     md = ("text\n```{note}\nprose " + "x" * 90 + "\n```python\n" + "y" * 80 + "\n```\n```\n"
           "```{math}\n" + "z" * 90 + "\n```\n~~~\nplain\n~~~")
