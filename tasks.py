@@ -175,7 +175,8 @@ def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]
     report = BUILD / "browser-report.xml"
     report.unlink(missing_ok=True)
     # Two workers, one browser each: the pages are independent, and the suite is the longest step.
-    rc = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", f"--junitxml={report}",
+    rc = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "--durations=10",
+              f"--junitxml={report}",
               "tests/browser"], env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium))
     passed, failed, skipped = pytest_counts(report)
     if rc not in (0, 5) and failed == 0:
@@ -200,7 +201,7 @@ def cmd_test() -> int:
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chapters").rglob("*.ipynb")
                        if ".ipynb_checkpoints" not in p.parts and p.name != NO_NUMBA_NOTEBOOK.name)
     rc_tests = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
-                    "--nbval-lax", "--nbval-cell-timeout=300", f"--junitxml={report}",
+                    "--durations=25", "--nbval-lax", "--nbval-cell-timeout=300", f"--junitxml={report}",
                     "--ignore=tests/browser", "tests", *notebooks], env=env)
     # One notebook runs under nbval with numba made unimportable, as in the in-browser build; its
     # hidden checks hold the NumPy twins to the same brute-force oracles. Each notebook thus runs
