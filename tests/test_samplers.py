@@ -123,6 +123,22 @@ def test_leapfrog_energy_error_is_second_order():
     assert 3.0 < errs[0] / errs[1] < 5.0                    # halving the step quarters the error
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hmc_with_one_leapfrog_step_is_mala(backend):
+    """One leapfrog step of size eps from momentum p is x + (eps^2/2) f + eps p: MALA's proposal with
+    step eps^2/2 and noise z = p, and exp(H - H') is MALA's Hastings ratio. So the two chains agree
+    draw for draw, and HMC inherits the exact detailed balance that MALA shows on a grid above."""
+    t = S.banana(1.0, 1.0)
+    st = S.init_chains(t, np.random.default_rng(15).standard_normal((40, 2)))
+    eps = 0.45
+    h = S.sample(t, st, 60, np.random.default_rng(16), method="hmc", step_size=eps, n_leapfrog=1,
+                 backend=backend)
+    m = S.sample(t, st, 60, np.random.default_rng(16), method="mala", step_size=eps ** 2 / 2, backend=backend)
+    np.testing.assert_allclose(h.trace, m.trace, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(h.state.n_accept, m.state.n_accept)
+    assert 0 < h.state.n_accept.sum() < 60 * 40                # both outcomes occur
+
+
 # ---------------------------------------------------------------- moments within ESS-based errors
 
 CASES = [("rwmh", 0.6), ("mala", 0.15), ("hmc", 0.25), ("gibbs", 1.0)]
