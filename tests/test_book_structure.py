@@ -311,7 +311,8 @@ LINE_REFERENCE_EXAMPLES = ("line 1234", "lines 120-130", "its lines\n1513 and 15
 NOT_LINE_REFERENCES = ("line search", "a line of code", "the first line of Eq. 5.13", "the L2 norm",
                        "L1 penalty", "an L-BFGS step", "baseline 2024", "inline 300", "the 12 lines")
 CONVERSION_CLAIM = re.compile(r"missing from the draft|lost in (?:the )?conversion|image is missing|"
-                              r"only as captions?|captions only|does not exist yet|text version of the draft",
+                              r"only as captions?|captions only|does not exist yet|text version of the draft|"
+                              r"not in our copy|\[\[\[table",
                               flags=re.I)
 
 

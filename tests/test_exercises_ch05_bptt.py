@@ -121,7 +121,7 @@ def _loss(theta, y, x):
 def test_rtrl_oracle_by_finite_differences():
     for c in check.EX_RTRL:
         theta = np.array([c.w, c.u, c.d])
-        fd = np.array([(_loss(theta + e, c.y, c.x) - _loss(theta - e, c.y, c.x)) / 2e-6 for e in 1e-6 * np.eye(3)])
+        fd = gradcheck(lambda th: _loss(th, c.y, c.x), theta).numeric
         np.testing.assert_allclose(good_rtrl(c.w, c.u, c.d, c.y, c.x), fd, rtol=1e-6, atol=1e-9)
 
 

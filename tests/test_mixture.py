@@ -14,6 +14,7 @@ from scipy import special
 from scipy.integrate import trapezoid
 from scipy.stats import multivariate_normal
 
+from pedagogy_lib.core.gradcheck import gradcheck
 from pedagogy_lib.mixture import model as mx
 
 
@@ -214,14 +215,9 @@ def test_posterior_is_one_half_on_the_eq_2_9_line():
 
 
 def _fd_hessian(f, y0, h=1e-3):
-    """Central second differences of a scalar function of a point (L,)."""
-    L = y0.shape[0]
-    H = np.empty((L, L))
-    E = np.eye(L) * h
-    for a in range(L):
-        for c in range(L):
-            H[a, c] = (f(y0 + E[a] + E[c]) - f(y0 + E[a] - E[c]) - f(y0 - E[a] + E[c]) + f(y0 - E[a] - E[c])) / (4 * h * h)
-    return H
+    """Hessian of a scalar function of a point (L,): the gradient checker applied twice (central
+    differences of central differences, the Jacobian of the numerical gradient)."""
+    return gradcheck(lambda y: gradcheck(f, y, h=h).numeric, y0, h=h).numeric
 
 
 def test_hessian_of_logit_difference_distinct_and_shared():

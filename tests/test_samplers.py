@@ -123,6 +123,22 @@ def test_leapfrog_energy_error_is_second_order():
     assert 3.0 < errs[0] / errs[1] < 5.0                    # halving the step quarters the error
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hmc_with_one_leapfrog_step_is_mala(backend):
+    """One leapfrog step of size eps from momentum p is x + (eps^2/2) f + eps p: MALA's proposal with
+    step eps^2/2 and noise z = p, and exp(H - H') is MALA's Hastings ratio. So the two chains agree
+    draw for draw, and HMC inherits the exact detailed balance that MALA shows on a grid above."""
+    t = S.banana(1.0, 1.0)
+    st = S.init_chains(t, np.random.default_rng(15).standard_normal((40, 2)))
+    eps = 0.45
+    h = S.sample(t, st, 60, np.random.default_rng(16), method="hmc", step_size=eps, n_leapfrog=1,
+                 backend=backend)
+    m = S.sample(t, st, 60, np.random.default_rng(16), method="mala", step_size=eps ** 2 / 2, backend=backend)
+    np.testing.assert_allclose(h.trace, m.trace, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(h.state.n_accept, m.state.n_accept)
+    assert 0 < h.state.n_accept.sum() < 60 * 40                # both outcomes occur
+
+
 # ---------------------------------------------------------------- moments within ESS-based errors
 
 CASES = [("rwmh", 0.6), ("mala", 0.15), ("hmc", 0.25), ("gibbs", 1.0)]
@@ -264,3 +280,88 @@ def test_python_targets_run_on_the_numpy_twin():
     st = S.init_chains(t, rng.standard_normal((50, 2)))
     tr = S.sample(t, st, 600, rng, method="hmc", step_size=0.3, n_leapfrog=5).trace
     assert np.all(np.abs(tr.mean(axis=(0, 1))) < 4 / np.sqrt(S.ess(tr)))
+
+
+# ---------------------------------------------------------------- Gibbs for a conjugate model
+
+def _ng_model():
+    y = np.random.default_rng(20).normal(1.0, 0.5, 10)
+    return S.normal_gamma_model(y, 0.0, 2.0, 2.0, 1.0)
+
+
+def _ng_log_post(model, mu, tau):
+    """The log posterior written from scipy.stats densities (independent of the library's algebra)."""
+    from scipy import stats
+    mu, tau = np.broadcast_arrays(np.asarray(mu, float), np.asarray(tau, float))
+    lik = stats.norm.logpdf(model.y, mu[..., None], 1.0 / np.sqrt(tau[..., None])).sum(-1)
+    return (lik + stats.norm.logpdf(mu, model.m0, model.s0)
+            + stats.gamma.logpdf(tau, model.a0, scale=1.0 / model.b0))
+
+
+def test_normal_gamma_full_conditionals_match_quadrature():
+    model = _ng_model()
+    theta = np.array([[0.3, 2.5], [1.4, 6.0]])
+    cond = S.normal_gamma_conditionals(model, theta)
+    mu_grid = np.linspace(-3.0, 5.0, 20001)
+    tau_grid = np.linspace(1e-6, 40.0, 40001)
+    for c, (mu_c, tau_c) in enumerate(theta):
+        w = np.exp(_ng_log_post(model, mu_grid, tau_c) - _ng_log_post(model, mu_grid, tau_c).max())
+        w /= w.sum()
+        m = w @ mu_grid
+        np.testing.assert_allclose([m, w @ (mu_grid - m) ** 2], [cond.mu_mean[c], cond.mu_var[c]], rtol=1e-7)
+        lw = _ng_log_post(model, mu_c, tau_grid)
+        w = np.exp(lw - lw.max())
+        w /= w.sum()
+        m = w @ tau_grid
+        shape, rate = cond.tau_shape, cond.tau_rate[c]
+        np.testing.assert_allclose([m, w @ (tau_grid - m) ** 2], [shape / rate, shape / rate ** 2], rtol=1e-6)
+    # the library's unnormalized log joint differs from the scipy one by a constant
+    d = S.normal_gamma_log_joint(model, theta) - _ng_log_post(model, theta[:, 0], theta[:, 1])
+    assert abs(d[0] - d[1]) < 1e-12
+
+
+def test_gibbs_normal_gamma_recovers_the_posterior_moments_within_standard_errors():
+    model = _ng_model()
+    mu_grid = np.linspace(-2.0, 4.0, 601)
+    tau_grid = np.linspace(1e-4, 30.0, 1501)
+    lp = _ng_log_post(model, mu_grid[:, None], tau_grid[None, :])
+    w = np.exp(lp - lp.max())
+    w /= w.sum()
+    mean = np.array([w.sum(1) @ mu_grid, w.sum(0) @ tau_grid])
+    var = np.array([w.sum(1) @ mu_grid ** 2, w.sum(0) @ tau_grid ** 2]) - mean ** 2
+    rng = np.random.default_rng(21)
+    theta0 = np.column_stack([rng.normal(0, 2, 32), rng.gamma(2.0, 1.0, 32)])
+    burn = S.gibbs_normal_gamma(model, theta0, 50, rng)
+    tr = S.gibbs_normal_gamma(model, burn[-1], 800, rng)
+    assert tr.shape == (800, 32, 2)
+    assert np.all(S.rhat(tr) < 1.05)
+    z_mean = (tr.mean(axis=(0, 1)) - mean) / np.sqrt(var / S.ess(tr))
+    assert np.all(np.abs(z_mean) < 4.5), z_mean
+    # a sample variance has variance (m4 - var^2) / n, m4 the fourth central moment (from the grid)
+    m4 = np.array([w.sum(1) @ (mu_grid - mean[0]) ** 4, w.sum(0) @ (tau_grid - mean[1]) ** 4])
+    z_var = (tr.var(axis=(0, 1)) - var) / np.sqrt((m4 - var ** 2) / S.ess((tr - mean) ** 2))
+    assert np.all(np.abs(z_var) < 4.5), z_var
+
+
+def test_gibbs_normal_gamma_step_is_pure_and_bad_input_is_named():
+    model = _ng_model()
+    theta = np.array([[0.0, 1.0], [1.0, 2.0]])
+    before = theta.copy()
+    a = S.gibbs_normal_gamma_step(model, theta, np.random.default_rng(3))
+    b = S.gibbs_normal_gamma_step(model, theta, np.random.default_rng(3))
+    np.testing.assert_array_equal(theta, before)
+    np.testing.assert_array_equal(a, b)
+    assert np.all(a[:, 1] > 0)
+    y = model.y
+    for kw, name in [(dict(s0=0.0), "s0"), (dict(a0=-1.0), "a0"), (dict(b0=0.0), "b0")]:
+        args = dict(m0=0.0, s0=1.0, a0=1.0, b0=1.0) | kw
+        with pytest.raises(ValueError, match=name):
+            S.normal_gamma_model(y, **args)
+    with pytest.raises(ValueError, match="^y"):
+        S.normal_gamma_model(np.zeros(0), 0.0, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"theta0\[:, 1\]"):
+        S.gibbs_normal_gamma(model, np.array([[0.0, -1.0]]), 5, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="theta0"):
+        S.gibbs_normal_gamma(model, np.zeros((3, 3)), 5, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="n_steps"):
+        S.gibbs_normal_gamma(model, theta, 0, np.random.default_rng(0))

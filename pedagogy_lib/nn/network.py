@@ -73,6 +73,7 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 import numpy as np
 
 from ..core.checks import positive_scalar, fmt_shape, as_array, to_float_array, check_choice, check_finite, check_int, check_positive, check_rng
+from ..core.gradcheck import gradcheck
 from ..core.logmath import log_normalize
 from ..core.linalg import TAU
 
@@ -883,7 +884,9 @@ def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
     The truncation error is :math:`O(\epsilon^2 f''')` and the rounding error
     :math:`O(\delta_{\text{mach}}|f|/\epsilon)`; with float64 and the default
     :math:`\epsilon = 10^{-5}` both are around :math:`10^{-10}` relative for smooth, well-scaled
-    functions. Costs :math:`2P` evaluations of ``f`` for :math:`P` parameters: for small checks only.
+    functions. Each leaf is differentiated by :func:`pedagogy_lib.core.gradcheck.gradcheck`, the
+    library's one central-difference checker, with the other leaves held fixed. Costs :math:`2P`
+    evaluations of ``f`` for :math:`P` parameters (plus one per leaf): for small checks only.
     Near a kink (ReLU at 0) the difference quotient is not a derivative; keep inputs away from them.
 
     Parameters
@@ -902,20 +905,19 @@ def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
     _check_like(params, "params", params, "params")
     work = tree_map(lambda p: np.array(p, dtype=np.float64), params)     # private copies, perturbed in place
     grads = tree_map(np.zeros_like, work)
-    for p, g in zip(tree_leaves(work), tree_leaves(grads)):
-        flat_p, flat_g = p.reshape(-1), g.reshape(-1)                     # views into the copies
-        for i in range(flat_p.size):
-            old = flat_p[i]
-            flat_p[i] = old + eps
-            f_plus = f(work)
-            flat_p[i] = old - eps
-            f_minus = f(work)
-            flat_p[i] = old
-            diff = float(f_plus) - float(f_minus)
-            if not np.isfinite(diff):
-                raise ValueError(f"f must return finite values; got f(params +/- eps e_{i}) = "
-                                 f"{float(f_plus):.6g}, {float(f_minus):.6g}.")
-            flat_g[i] = diff / (2.0 * eps)
+    for leaf, g in zip(tree_leaves(work), tree_leaves(grads)):
+        def f_of_leaf(value, leaf=leaf):
+            # f as a function of this one leaf, the others held at params; the leaf is restored
+            saved = leaf.copy()
+            leaf[...] = value
+            try:
+                return float(f(work))
+            finally:
+                leaf[...] = saved
+        try:
+            g[...] = gradcheck(f_of_leaf, leaf, h=eps).numeric       # the book's one gradient checker
+        except ValueError as exc:
+            raise ValueError(f"f must return finite values at and around params ({exc})") from exc
     return grads
 
 
