@@ -1,4 +1,4 @@
-"""Tests for the Sections 3.2-3.4 exercise checkers (pedagogy_lib.exercises.ch03_deep_models).
+"""Tests for the Section 3.2, 3.3 and 3.4 exercise checkers (pedagogy_lib.exercises.ch03_deep_models).
 
 References come from the library (invert, helmholtz_log_likelihood, recurrent_inputs), a different
 route from the checkers' explicit loops.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from pedagogy_lib.exercises import ch03_deep_models as check
-from pedagogy_lib.harmonium import dbn_visible_log_probs, invert, visible_log_probs
+from pedagogy_lib.harmonium import dbn_visible_log_probs, directed_table, invert, states, visible_log_probs
 from pedagogy_lib.harmonium import helmholtz as hh
 from pedagogy_lib.harmonium import recurrent as rec
 
@@ -40,3 +40,60 @@ def test_recurrent_input():
 def test_dbn_posterior_factorial():
     assert check.dbn_posterior_factorial(False)
     assert not check.dbn_posterior_factorial(True)
+
+
+def _index(rows, state):
+    return int(np.flatnonzero(np.all(rows == state, axis=1))[0])
+
+
+def test_emission_prob():
+    # the library's directed table [y0, x1], indexed by state enumeration
+    table = directed_table(check.EX_RBM)
+    ref = table[_index(states(3), check.EX_Y), _index(states(2), check.EX_X1)]
+    assert check.emission_prob(ref)
+    r = check.emission_prob(np.log(ref))
+    assert not r and "log-probability" in str(r)
+    assert not check.emission_prob(ref * 1.3)
+
+
+def test_recognition_prob():
+    # brute force: normalize the recognition network's joint over all (x1, x2) via its own layers
+    m = check.EX_HM_R
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    table = {}
+    for x1 in states(2):
+        for x2 in states(1):
+            q1, q2 = sig(m.R[0] @ check.EX_Y + m.r[0]), sig(m.R[1] @ x1 + m.r[1])
+            table[(tuple(x1), tuple(x2))] = np.prod(q1 ** x1 * (1 - q1) ** (1 - x1)) * \
+                np.prod(q2 ** x2 * (1 - q2) ** (1 - x2))
+    assert abs(sum(table.values()) - 1) < 1e-12
+    ref = table[((1.0, 0.0), (1.0,))]
+    assert check.recognition_prob(ref)
+    r = check.recognition_prob(np.log(ref))
+    assert not r and "log-probability" in str(r)
+    r = check.recognition_prob(sum(v for k, v in table.items() if k[0] == (1.0, 0.0)))
+    assert not r and "first layer" in str(r)
+
+
+def test_sleep_descends_pre():
+    assert check.sleep_descends_pre(False)
+    assert not check.sleep_descends_pre(True)
+
+
+def test_same_hidden_conditional():
+    # both models: p(x_t = 1 | y_t, r_t) = sigma(b_x + W_y y_t + W_r r_t); the recurrent EFH's hidden
+    # conditional for the visible layer [y_t, r_t] is the RTRBM's with hidden biases b_x + W_r r_t
+    p = check.EX_REFH
+    r_t = rec.recurrent_inputs(p, check.EX_SEQ[None])[0][2]
+    refh = 1 / (1 + np.exp(-(p.b_x + p.W @ np.concatenate([check.EX_SEQ[2], r_t]))))
+    rtrbm = 1 / (1 + np.exp(-((p.b_x + p.W[:, 3:] @ r_t) + p.W[:, :3] @ check.EX_SEQ[2])))
+    np.testing.assert_allclose(refh, rtrbm, rtol=1e-12)
+    assert check.same_hidden_conditional(True)
+    assert not check.same_hidden_conditional(False)
+
+
+def test_trbm_configurations():
+    assert check.trbm_configurations(len(states(12)))
+    r = check.trbm_configurations(8)
+    assert not r and "one step" in str(r)
+    assert not check.trbm_configurations(12)

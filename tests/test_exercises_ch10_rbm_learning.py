@@ -1,4 +1,4 @@
-"""Tests for the Sections 10.2.1-10.2.2 exercise checkers (pedagogy_lib.exercises.ch10_rbm_learning).
+"""Tests for the Section 10.2.1 and 10.2.2 exercise checkers (pedagogy_lib.exercises.ch10_rbm_learning).
 
 References come from the library's exact routines (Gray-code enumeration, transition matrices,
 expected CD gradients), a different route from the checkers' full joint tables.
@@ -9,8 +9,8 @@ import numpy as np
 
 from pedagogy_lib.exercises import ch10_rbm_learning as check
 from pedagogy_lib.harmonium import (bars_and_stripes, chain_distributions, data_moments, empirical_distribution,
-                                    exact_gradient, expected_cd_gradient, init_params, kl_divergence, train_exact,
-                                    visible_log_probs)
+                                    exact_gradient, expected_cd_gradient, init_params, kl_divergence, model_moments,
+                                    train_exact, visible_log_probs)
 
 
 def test_data_moments():
@@ -21,6 +21,29 @@ def test_data_moments():
     assert not r and "summed" in str(r)
     assert not check.data_moments(ref.T)
     assert not check.data_moments(None)
+
+
+def test_model_moments():
+    p, Y = check.EX_LEARN
+    ref = model_moments(p).W
+    assert check.model_moments(ref)
+    r = check.model_moments(data_moments(p, Y).W)
+    assert not r and "positive phase" in str(r)
+    r = check.model_moments(ref.T)
+    assert not r and "transpose" in str(r)
+    assert not check.model_moments(None)
+
+
+def test_stationary_visible_means():
+    p, Y = check.EX_LEARN
+    # Eq. 10.19 for b_y: gradient = model means - data means at any parameters, so the means a
+    # stationary point must have are model means minus that gradient (the library's exact route)
+    ref = model_moments(p).b_y - exact_gradient(p, Y).b_y
+    assert check.stationary_visible_means(ref)
+    r = check.stationary_visible_means(model_moments(p).b_y)
+    assert not r and "not at a" in str(r)
+    r = check.stationary_visible_means(Y.sum(axis=0))
+    assert not r and "summed" in str(r)
 
 
 def test_kl_after_two_steps():

@@ -1,4 +1,5 @@
-r"""Checkers for the exercises of notebook 3.2-3.4 (deep belief networks, the Helmholtz machine, recurrent EFHs).
+r"""Checkers for the exercises of notebooks 3.2 (deep belief networks), 3.3 (the Helmholtz machine) and
+3.4 (recurrent EFHs).
 
 Use in the notebook as::
 
@@ -19,8 +20,9 @@ from ..harmonium.helmholtz import HelmholtzParams
 from ..harmonium.model import EFHParams
 from .checker import compare_array, compare_bool, compare_scalar, result
 
-__all__ = ["EX_RBM", "EX_HM", "EX_Y", "EX_REFH", "EX_SEQ", "inverted", "helmholtz_log_prob", "recurrent_input",
-           "dbn_posterior_factorial"]
+__all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "inverted", "emission_prob",
+           "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_descends_pre",
+           "recurrent_input", "same_hidden_conditional", "trbm_configurations"]
 
 #: Exercise (a): an RBM with K = 2 hidden and M = 3 visible units.
 EX_RBM = EFHParams(W=np.array([[1.0, -0.5, 0.8], [0.3, 1.2, -0.7]]), b_x=np.array([0.2, -0.4]),
@@ -29,8 +31,13 @@ EX_RBM = EFHParams(W=np.array([[1.0, -0.5, 0.8], [0.3, 1.2, -0.7]]), b_x=np.arra
 EX_HM = HelmholtzParams(G=[np.array([[1.5, -1.0], [-0.5, 2.0], [0.8, 0.3]]), np.array([[2.0], [-1.5]])],
                         g=[np.array([-0.5, 0.2, -1.0]), np.array([0.1, 0.4])], b_top=np.array([0.3]),
                         R=[np.zeros((2, 3)), np.zeros((1, 2))], r=[np.zeros(2), np.zeros(1)])
-#: Exercise (b): the data vector.
+#: Exercise (b): the data vector (also the visible state of the 3.2 emission exercise).
 EX_Y = np.array([1.0, 1.0, 0.0])
+#: Section 3.2 emission exercise: a hidden state of EX_RBM.
+EX_X1 = np.array([1.0, 0.0])
+#: Section 3.3 recognition exercise: EX_HM with a recognition network (R[0]: layer 0 -> 1, R[1]: 1 -> 2).
+EX_HM_R = EX_HM._replace(R=[np.array([[1.2, -0.4, 0.6], [-0.9, 1.1, 0.3]]), np.array([[0.7, -1.3]])],
+                         r=[np.array([-0.2, 0.1]), np.array([0.4])])
 #: Exercise (c): a recurrent EFH with M = 3 observed and K = 2 hidden units (W has shape (2, 3 + 2)).
 EX_REFH = EFHParams(W=np.array([[0.9, -0.6, 0.4, 1.1, -0.3], [-0.8, 0.7, 0.5, 0.2, 1.4]]), b_x=np.array([0.1, -0.2]),
                     b_y=np.zeros(5))
@@ -108,3 +115,64 @@ def dbn_posterior_factorial(answer) -> object:
     """Exercise (d): True or False: "once the top harmonium of a two-layer DBN is trained away from the
     inverted bottom harmonium, the DBN's exact posterior over the first hidden layer is still factorial"."""
     return result("is the DBN posterior factorial?", compare_bool(answer, False, "your answer"))
+
+
+def emission_prob(answer) -> object:
+    r"""Section 3.2: the directed emission :math:`\hat p(\mathbf y_0 = \texttt{EX\_Y}\mid\mathbf x_1 = \texttt{EX\_X1})`
+    of :data:`EX_RBM`, a product of Bernoulli probabilities with means :math:`\sigma(\mathbf b_{\hat y} + \mathbf W^T\mathbf x_1)`."""
+    p = EX_RBM
+    q = _sig(p.b_y + p.W.T @ EX_X1)
+    expected = float(np.prod(np.where(EX_Y == 1, q, 1 - q)))
+    q_post = _sig(p.b_x + p.W @ EX_Y)
+    hints = {"you gave the log-probability, not the probability": np.log(expected),
+             "you left out the visible biases b_y": float(np.prod(np.where(EX_Y == 1, _sig(p.W.T @ EX_X1),
+                                                                           1 - _sig(p.W.T @ EX_X1)))),
+             "you computed the posterior p(x_1 | y_0), the other direction":
+                 float(np.prod(np.where(EX_X1 == 1, q_post, 1 - q_post))),
+             "you multiplied only the probabilities of the units that are on": float(np.prod(q[EX_Y == 1]))}
+    return result("p(y_0 | x_1) of EX_RBM", compare_scalar(answer, expected, "the probability", rtol=1e-8,
+                                                           hints=hints))
+
+
+def recognition_prob(answer) -> object:
+    r"""Section 3.3: the recognition probability :math:`\check p(\mathbf x_1 = (1, 0), \mathbf x_2 = (1)\mid\mathbf y = \texttt{EX\_Y})`
+    of :data:`EX_HM_R`: :math:`\check p(\mathbf x_1\mid\mathbf y)\,\check p(\mathbf x_2\mid\mathbf x_1)`, each a product of
+    Bernoullis with means :math:`\sigma(\mathbf R_l\mathbf x_l + \mathbf r_l)`."""
+    m = EX_HM_R
+    x1, x2 = np.array([1.0, 0.0]), np.array([1.0])
+    q1 = _sig(m.R[0] @ EX_Y + m.r[0])
+    q2 = _sig(m.R[1] @ x1 + m.r[1])
+    p1 = float(np.prod(np.where(x1 == 1, q1, 1 - q1)))
+    p2 = float(np.prod(np.where(x2 == 1, q2, 1 - q2)))
+    g1 = _sig(m.G[0].T @ EX_Y)
+    hints = {"you gave the log-probability, not the probability": np.log(p1 * p2),
+             "you gave only the first layer's factor": p1,
+             "you used the transposed generative weights G^T instead of the recognition weights R":
+                 float(np.prod(np.where(x1 == 1, g1, 1 - g1))) * p2}
+    return result("recognition probability of EX_HM_R", compare_scalar(answer, p1 * p2, "the probability",
+                                                                       rtol=1e-8, hints=hints))
+
+
+def sleep_descends_pre(answer) -> object:
+    r"""Section 3.3: True or False: "in expectation, the sleep phase of wake-sleep descends the posterior
+    relative entropy :math:`D_{KL}\{\check p(\mathbf x\mid\mathbf y)\|\hat p(\mathbf x\mid\mathbf y)\}` in the recognition
+    weights"."""
+    return result("does the sleep phase descend the PRE?", compare_bool(answer, False, "your answer"))
+
+
+def same_hidden_conditional(answer) -> object:
+    r"""Section 3.4: True or False: "with the same weights and biases, the RTRBM (:math:`\mathbf r_t` as hidden
+    biases) and the recurrent EFH (:math:`\mathbf r_t` as extra visible units) give the same hidden
+    conditional :math:`\hat p(\mathbf x_t\mid\mathbf y_t,\mathbf r_t)`"."""
+    return result("same hidden conditional?", compare_bool(answer, True, "your answer"))
+
+
+def trbm_configurations(answer) -> object:
+    r"""Section 3.4: the number of joint configurations of the binary hidden states
+    :math:`\mathbf x_1,\dots,\mathbf x_4` that exact inference in a TRBM with :math:`K = 3` hidden units sums
+    over at step :math:`T = 4` (the hidden states of the whole past are coupled)."""
+    hints = {"you counted the configurations of one step only": 2 ** 3,
+             "you multiplied K by T instead of raising 2 to that power": 3 * 4,
+             "you counted configurations of the T = 4 steps for a single unit": 2 ** 4}
+    return result("TRBM hidden configurations", compare_scalar(answer, 2 ** 12, "the count", rtol=0, atol=0.5,
+                                                               hints=hints))

@@ -1,4 +1,4 @@
-r"""Checkers for the exercises of notebook 10.2.1-10.2.2 (exact learning and contrastive divergence).
+r"""Checkers for the exercises of notebooks 10.2.1 (exact learning) and 10.2.2 (contrastive divergence).
 
 Use in the notebook as::
 
@@ -21,7 +21,8 @@ from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
 from .checker import compare_array, compare_scalar, result
 
-__all__ = ["LearnProblem", "EX_LEARN", "data_moments", "kl_after_two_steps", "cd1_cosine", "bas_model"]
+__all__ = ["LearnProblem", "EX_LEARN", "data_moments", "model_moments", "stationary_visible_means",
+           "kl_after_two_steps", "cd1_cosine", "bas_model"]
 
 
 class LearnProblem(NamedTuple):
@@ -73,7 +74,7 @@ def _transition(p: EFHParams):
 
 
 def data_moments(answer) -> object:
-    r"""Exercise (a): the hybrid (data-phase) moment :math:`\langle\mathbb E[\hat{\mathbf X}\mid\mathbf y]\mathbf y^T\rangle`
+    r"""Exercise (10.2.1 a): the hybrid (data-phase) moment :math:`\langle\mathbb E[\hat{\mathbf X}\mid\mathbf y]\mathbf y^T\rangle`
     over the rows of ``EX_LEARN.Y``, shape ``(K, M) = (3, 5)``."""
     p, Yd = EX_LEARN
     mu = _posterior_means(p, Yd)
@@ -89,8 +90,41 @@ def data_moments(answer) -> object:
                                                                     hints=hints))
 
 
+def model_moments(answer) -> object:
+    r"""Exercise (10.2.1 b): the model-phase moment :math:`\mathbb E_{\hat p}[\mathbf x\mathbf y^T]` of
+    ``EX_LEARN.params`` under its joint distribution, shape ``(K, M) = (3, 5)``."""
+    p, Yd = EX_LEARN
+    P, X, Y = _tables(p)
+    negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
+    hints = {
+        "you took the moment under the data (the positive phase), not under the model's joint":
+            _posterior_means(p, Yd).T @ Yd / Yd.shape[0],
+        "you did not divide by the normalizer Z": X.T @ np.exp(negE) @ Y,
+        "you multiplied the marginal means E[x] E[y]^T: x and y are not independent under the joint":
+            np.outer(P.sum(axis=1) @ X, P.sum(axis=0) @ Y),
+    }
+    return result("model-phase moment E[x y^T]", compare_array(answer, X.T @ P @ Y, "the moment", rtol=1e-8,
+                                                                 hints=hints))
+
+
+def stationary_visible_means(answer) -> object:
+    r"""Exercise (10.2.1 c): at any stationary point of the exact MRE for the data ``EX_LEARN.Y``, the
+    model's visible means :math:`\mathbb E_{\hat p}[\hat{\mathbf Y}]`, shape ``(M,) = (5,)``."""
+    p, Yd = EX_LEARN
+    P, X, Y = _tables(p)
+    hints = {
+        "you gave the visible means of the current parameters EX_LEARN.params, which are not at a "
+        "stationary point": P.sum(axis=0) @ Y,
+        "you summed the data's rows instead of averaging them": Yd.sum(axis=0),
+        "you gave the visible biases' sigmoid, which ignores the hidden layer":
+            1 / (1 + np.exp(-p.b_y)),
+    }
+    return result("visible means at a stationary point",
+                  compare_array(answer, Yd.mean(axis=0), "the means", rtol=1e-8, hints=hints))
+
+
 def kl_after_two_steps(answer) -> object:
-    r"""Exercise (b): :math:`D_{KL}\{p^2\|p^\infty\}` in nats for ``EX_LEARN``: the visible distribution after
+    r"""Exercise (10.2.2 a): :math:`D_{KL}\{p^2\|p^\infty\}` in nats for ``EX_LEARN``: the visible distribution after
     two full block-Gibbs steps started at the data, against the model's marginal."""
     p, Yd = EX_LEARN
     q0 = _data_dist(p, Yd)
@@ -115,7 +149,7 @@ def _flat(W, bx, by):
 
 
 def cd1_cosine(answer) -> object:
-    r"""Exercise (c): the cosine of the angle between the *expected* CD-1 update and the exact MRE gradient
+    r"""Exercise (10.2.2 b): the cosine of the angle between the *expected* CD-1 update and the exact MRE gradient
     (Eq. 10.19) for ``EX_LEARN``, all parameters (W, b_x, b_y) stacked into one vector."""
     p, Yd = EX_LEARN
     P, X, Y = _tables(p)
@@ -143,7 +177,7 @@ def cd1_cosine(answer) -> object:
 
 
 def bas_model(params) -> object:
-    r"""Exercise (d): an RBM (``EFHParams``, M = 9 visible units, at most 10 hidden units) whose exact
+    r"""Exercise (10.2.2 c): an RBM (``EFHParams``, M = 9 visible units, at most 10 hidden units) whose exact
     average log-likelihood on the 14 bars-and-stripes images of size 3 x 3 exceeds -3.0 nats
     (the best possible is :math:`-\log 14\approx -2.64`)."""
     if not isinstance(params, EFHParams):
