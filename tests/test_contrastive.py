@@ -345,3 +345,26 @@ def test_bad_input_raises_value_error_naming_the_argument():
         cpc.cpc_windows(np.zeros((3, 1)), 3, 1)
     with pytest.raises(ValueError, match="^T_pos must not be empty"):
         nce.nce_loss(np.zeros(3), np.zeros((0, 3)), np.zeros((4, 3)), np.zeros(0), np.zeros(4))
+
+
+def test_too_small_a_log_normalizer_causes_false_alarms_and_too_large_misses():
+    """Section 10.1.1's opening pairs false alarms with a normalizer that is "too big"; its later
+    paragraph (energy below the noise energy, negatives called data) pairs them with one that is too
+    small. With the learned offset c (c = log Z at the optimum), lowering c raises exp(-E) and the
+    rate at which noise is called data; raising c raises the rate at which data is called noise."""
+    rng = np.random.default_rng(21)
+    y = rng.normal(MU, np.sqrt(VAR), 20000)
+    yn = rng.normal(MU_N, np.sqrt(VAR_N), 20000)
+    th = nce.gaussian_energy_params(MU, VAR)
+
+    def rates(dc):
+        t = th + np.array([0, 0, dc])
+        h_pos = nce.gaussian_noise_energy(y, MU_N, VAR_N) - nce.quadratic_features(y) @ t
+        h_neg = nce.gaussian_noise_energy(yn, MU_N, VAR_N) - nce.quadratic_features(yn) @ t
+        return np.mean(h_neg > 0), np.mean(h_pos < 0)        # false alarms, misses
+
+    fa0, miss0 = rates(0.0)
+    fa_lo, miss_lo = rates(-1.0)          # normalizer too small
+    fa_hi, miss_hi = rates(+1.0)          # normalizer too large
+    assert fa_lo > fa0 + 0.05 and miss_lo < miss0
+    assert miss_hi > miss0 + 0.05 and fa_hi < fa0
