@@ -1,0 +1,78 @@
+r"""Checkers for the exercises of Section 10.1.2 (InfoNCE and contrastive predictive coding).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch10_infonce as check
+    check.gaussian_mi(my_I)                  # says what is wrong, never the answer
+
+References are derived here from the definitions, independently of :mod:`pedagogy_lib.contrastive`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checker import CheckResult, compare_array, compare_scalar, result
+
+__all__ = ["EX_RHO", "EX_K", "EX_LGSSM", "EX_L", "gaussian_mi", "bound_ceiling", "predictor_weights"]
+
+#: Exercise (a): the correlation of a bivariate standard Gaussian.
+EX_RHO = 0.8
+
+#: Exercise (b): examples per trial.
+EX_K = 64
+
+#: Exercise (c): (a, q, r) of the scalar model x_t = a x_{t-1} + w, y_t = x_t + v.
+EX_LGSSM = (0.8, 1.0, 0.5)
+
+#: Exercise (c): number of lags.
+EX_L = 6
+
+
+def gaussian_mi(answer) -> CheckResult:
+    r"""Exercise (a): :math:`\mathcal I(Y;Z) = -\tfrac12\log(1-\rho^2)` in nats at :math:`\rho` = EX_RHO."""
+    rho = EX_RHO
+    expected = -0.5 * np.log(1 - rho ** 2)
+    hints = {
+        "you left out the factor 1/2": -np.log(1 - rho ** 2),
+        "you used 1 - rho instead of 1 - rho^2": -0.5 * np.log(1 - rho),
+        "you computed bits (log base 2): the bound uses natural logarithms": -0.5 * np.log2(1 - rho ** 2),
+    }
+    return result("mutual information of a correlated Gaussian pair",
+                  compare_scalar(answer, expected, "I", rtol=1e-4, hints=hints))
+
+
+def bound_ceiling(answer) -> CheckResult:
+    r"""Exercise (b): the largest value :math:`\log K - \mathcal L_{\text{InfoNCE}}` can take at :math:`K` = EX_K."""
+    K = EX_K
+    expected = np.log(K)
+    hints = {
+        "you used log(K - 1), the number of negatives: the loss can reach 0, the bound log K": np.log(K - 1),
+        "you used log base 2": np.log2(K),
+        "you gave K itself, not its logarithm": float(K),
+    }
+    return result("ceiling of the InfoNCE bound",
+                  compare_scalar(answer, expected, "the ceiling", rtol=1e-4, hints=hints))
+
+
+def _steady_gain(a, q, r):
+    P = q
+    for _ in range(2000):                       # prior variance by iterating the Riccati map
+        K = P / (P + r)
+        P = a * a * (1 - K) * P + q
+    return P / (P + r)
+
+
+def predictor_weights(answer) -> CheckResult:
+    r"""Exercise (c): the steady-state one-step predictor's weights on :math:`y_t,\dots,y_{t-L+1}`."""
+    a, q, r = EX_LGSSM
+    K = _steady_gain(a, q, r)
+    j = np.arange(EX_L)
+    expected = a * K * ((1 - K) * a) ** j
+    hints = {
+        "you gave the filter's weights (the estimate of x_t), not the predictor's: one more factor a":
+            K * ((1 - K) * a) ** j,
+        "your decay ratio is (1 - K) alone: the state also decays by a each step": a * K * (1 - K) ** j,
+        "your decay ratio is a alone: each new observation also replaces a fraction K": a * K * a ** j,
+    }
+    return result("steady-state Kalman predictor weights",
+                  compare_array(answer, expected, "the weights", rtol=1e-4, hints=hints))

@@ -1,0 +1,68 @@
+r"""Checkers for the exercises of Section 10.1.3 ("local" NCE).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch10_local_nce as check
+    check.offset(my_offset)                  # says what is wrong, never the answer
+
+References are derived here from the definitions, independently of :mod:`pedagogy_lib.contrastive`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checker import CheckResult, compare_scalar, result
+
+__all__ = ["EX_K", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer"]
+
+#: Exercise (a): examples per trial.
+EX_K = 11
+
+#: Exercise (b): energy differences h of the K = 4 examples of one trial.
+EX_H = np.array([1.5, -0.5, -2.0, 0.3])
+
+#: Exercise (c): the data density p(y), the noise density p_n(y) at one point y, and K.
+EX_P = (0.30, 0.05, 6)
+
+
+def _sig(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def offset(answer) -> CheckResult:
+    r"""Exercise (a): how much local NCE's learned log normalizer exceeds :math:`\log Z` at :math:`K` = EX_K."""
+    K = EX_K
+    expected = np.log(K - 1)
+    hints = {
+        "you used log K: only K - 1 of the examples are negatives": np.log(K),
+        "you gave the factor K - 1, not its logarithm": float(K - 1),
+        "you gave zero, as for binary NCE; the K - 1 negative terms outweigh the one positive": 0.0,
+    }
+    return result("local NCE's offset", compare_scalar(answer, expected, "the offset", rtol=1e-6, hints=hints))
+
+
+def one_positive_mass(answer) -> CheckResult:
+    r"""Exercise (b): :math:`\sum_i` Eq. 10.12 for the h values EX_H: the model's probability of exactly one positive."""
+    s = _sig(EX_H)
+    expected = sum(s[i] * np.prod(np.delete(1 - s, i)) for i in range(len(s)))
+    soft = np.exp(EX_H) / np.exp(EX_H).sum()
+    hints = {
+        "you gave 1, as for the softmax of Eq. 10.6; the local model also allows 0 or several positives": 1.0,
+        "you summed sigma(h_i) alone, without the factors for the other examples": s.sum(),
+        "you gave the softmax of the positive example": soft[0],
+    }
+    return result("probability of exactly one positive under the local model",
+                  compare_scalar(answer, expected, "the sum", rtol=1e-6, hints=hints))
+
+
+def pointwise_minimizer(answer) -> CheckResult:
+    r"""Exercise (c): :math:`h^* = \log p - \log p_n - \log(K-1)` at the values EX_P."""
+    p, pn, K = EX_P
+    expected = np.log(p) - np.log(pn) - np.log(K - 1)
+    hints = {
+        "you left out -log(K - 1): that is binary NCE's minimizer": np.log(p) - np.log(pn),
+        "you used log K instead of log(K - 1)": np.log(p) - np.log(pn) - np.log(K),
+        "you gave the ratio, not its logarithm": p / (pn * (K - 1)),
+    }
+    return result("pointwise minimizer of Eq. 10.13",
+                  compare_scalar(answer, expected, "h*", rtol=1e-6, hints=hints))

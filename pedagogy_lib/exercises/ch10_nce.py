@@ -1,0 +1,76 @@
+r"""Checkers for the exercises of Section 10.1.1 (noise-contrastive estimation).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch10_nce as check
+    check.log_normalizer(my_c)              # says what is wrong, never the answer
+
+References are derived here from the definitions, independently of :mod:`pedagogy_lib.contrastive`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checker import CheckResult, compare_scalar, result
+
+__all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient"]
+
+#: Exercise (a): the energy 0.5 a y^2 - m y with a = EX_A and m = EX_M.
+EX_A, EX_M = 4.0, 2.0
+
+#: Exercise (b): the model energy E(y) and the noise energy E_n(y) at one point y.
+EX_E, EX_EN = 0.7, 1.9
+
+
+def _samples():
+    rng = np.random.default_rng(1011)
+    return rng.normal(0.5, 1.0, 200), rng.normal(-0.3, 1.5, 200)
+
+
+#: Exercise (c): energy differences h at 200 data samples and at 200 noise samples.
+EX_SAMPLES = _samples()
+
+
+def _sig(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def log_normalizer(answer) -> CheckResult:
+    r"""Exercise (a): the :math:`c` that makes :math:`\tfrac12 a y^2 - m y + c` a normalized Gaussian's energy."""
+    a, m = EX_A, EX_M
+    expected = 0.5 * np.log(2 * np.pi / a) + m * m / (2 * a)
+    hints = {
+        "you left out m^2 / (2a), the term from completing the square": 0.5 * np.log(2 * np.pi / a),
+        "you used log(2 pi a) instead of log(2 pi / a): the variance is 1/a": 0.5 * np.log(2 * np.pi * a)
+        + m * m / (2 * a),
+        "you gave Z instead of log Z": np.exp(expected),
+        "you dropped the factor 1/2 in front of the logarithm": np.log(2 * np.pi / a) + m * m / (2 * a),
+    }
+    return result("learned log normalizer of a Gaussian energy",
+                  compare_scalar(answer, expected, "c", rtol=1e-6, hints=hints))
+
+
+def posterior(answer) -> CheckResult:
+    r"""Exercise (b): Eq. 10.2, :math:`\hat p(\hat X=1\mid y) = \sigma\{E_n(y) - E(y)\}` at EX_E, EX_EN."""
+    expected = _sig(EX_EN - EX_E)
+    hints = {
+        "you used E - E_n: the lower energy should make the example more probable": _sig(EX_E - EX_EN),
+        "you gave the unnormalized model probability exp(-E) without Bayes' rule": np.exp(-EX_E),
+        "you gave the log odds h, not the probability": EX_EN - EX_E,
+    }
+    return result("posterior probability that y is data (Eq. 10.2)",
+                  compare_scalar(answer, expected, "p(X=1 | y)", rtol=1e-6, hints=hints))
+
+
+def offset_gradient(answer) -> CheckResult:
+    r"""Exercise (c): :math:`\partial\mathcal L/\partial c` of Eq. 10.4 from the h values in EX_SAMPLES."""
+    h_pos, h_neg = EX_SAMPLES
+    expected = 0.5 * _sig(-h_pos).mean() - 0.5 * _sig(h_neg).mean()
+    hints = {
+        "your sign is flipped: raising c lowers h = E_n - E everywhere": -expected,
+        "you left out the factor 1/2 of the equal prior": 2 * expected,
+        "you used sigma(h) for the data term instead of sigma(-h)": 0.5 * _sig(h_pos).mean()
+        - 0.5 * _sig(h_neg).mean(),
+    }
+    return result("derivative of the NCE loss with respect to c",
+                  compare_scalar(answer, expected, "dL/dc", rtol=1e-6, hints=hints))
