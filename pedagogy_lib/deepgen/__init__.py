@@ -1,0 +1,39 @@
+"""Deep generative models learned with recognition networks or invertible maps (draft Chapters 8-9).
+
+The family holds the models whose generative side is a neural network and whose learning rule
+is a relative entropy estimated from samples:
+
+* :mod:`~pedagogy_lib.deepgen.vae`: the variational autoencoder of Section 8.2 (Gaussian
+  recognition network, Bernoulli or Gaussian emission network, Eqs. 8.12, 8.15, 8.20-8.21, 8.26),
+  its loss and hand-written gradients, training with Adam; the discrete-table decompositions of
+  the joint relative entropy (Eqs. 8.20-8.21 and 6.6).
+* :mod:`~pedagogy_lib.deepgen.estimators`: the two Monte Carlo gradient estimators of Section 8.2.1
+  on problems whose variances are known in closed form (the general-purpose estimators live in
+  :mod:`pedagogy_lib.vi.bbvi`).
+* :mod:`~pedagogy_lib.deepgen.gumbel`: Gumbel-max sampling, the soft categorical (Concrete,
+  Gumbel-softmax) relaxation and its density, and a VAE with categorical latents (Section 8.2.2).
+
+Independent-components analysis (Section 8.1.2, Chapter 9) and NICE (Section 9.2) belong to the
+same family. Networks are :mod:`pedagogy_lib.nn.network` models with hand-written backpropagation;
+no automatic differentiation is used. Modules are imported on first use.
+"""
+from __future__ import annotations
+
+import importlib
+
+#: The modules of the family, each imported the first time it is used.
+MODULES = ["vae", "estimators", "gumbel"]
+
+__all__ = list(MODULES)
+
+
+def __getattr__(name: str):
+    if name in MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(MODULES))

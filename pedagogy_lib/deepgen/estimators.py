@@ -1,0 +1,151 @@
+r"""The two Monte Carlo gradient estimators of Section 8.2.1, on problems whose variances are known.
+
+Both estimate :math:`\frac{d}{d\phi}\mathbb E_{\check X}[f(\check{\mathbf X})]` (Eq. 8.22 for one
+:math:`\mathbf y`) from samples of :math:`\check p(\mathbf x;\phi)`:
+
+* the **score-function** estimator :math:`\frac{d\log\check p(\check{\mathbf x};\phi)}{d\phi}\,
+  (f(\check{\mathbf x}) - \beta)`, unbiased for every constant baseline :math:`\beta` because the
+  score has mean zero (Appendix B.2);
+* the **pathwise** estimator :math:`\frac{d\mathbf g^{\mathsf T}}{d\phi}\frac{\partial f}{\partial\check{\mathbf x}}`
+  with :math:`\check{\mathbf x} = \mathbf g(\check{\mathbf z},\phi)` (Eqs. 8.23-8.25).
+
+Two test problems, with every mean and variance in closed form:
+
+1. **Shared mean.** :math:`\check p = \mathcal N(\mu\mathbf 1_K,\mathbf I_K)`, :math:`f(\mathbf x) = x_1^2`,
+   :math:`\phi = \mu`. The gradient is :math:`2\mu`. The score is :math:`s = \sum_k\check z_k`, a sum
+   over all :math:`K` coordinates although :math:`f` reads only the first, so the score-function
+   variance grows linearly in :math:`K` (the draft's factorial argument);
+   the pathwise estimator :math:`2(\mu+\check z_1)` has variance 4 for every :math:`K`.
+2. **Exponential** (Eq. 8.23). :math:`\check X = -\log(1-\check Z)/\lambda`, :math:`f(x) = x^2`,
+   :math:`\frac{d}{d\lambda}\mathbb E[\check X^2] = -4/\lambda^3`.
+
+The general-purpose estimators for a Gaussian variational family, and the sample estimate of the
+optimal control-variate coefficient, are :mod:`pedagogy_lib.vi.bbvi`
+(:func:`~pedagogy_lib.vi.bbvi.control_variate`); this module adds only the closed forms.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, as_scalar, check_int, positive_scalar
+
+__all__ = [
+    "EstimatorTerms",
+    "shared_mean_terms",
+    "shared_mean_gradient",
+    "shared_mean_variances",
+    "optimal_baseline",
+    "expo_reparameterize",
+    "expo_terms",
+    "expo_gradient",
+    "expo_variances",
+]
+
+
+class EstimatorTerms(NamedTuple):
+    """Per-sample estimates, each shape ``(S,)``: ``score_function``, ``pathwise``, and the ``score`` itself."""
+
+    score_function: np.ndarray
+    pathwise: np.ndarray
+    score: np.ndarray
+
+
+def _check_Z(Z):
+    Z = as_array(Z, "Z", ndim=2, dims="(S, K)", nonempty=True)
+    return Z
+
+
+def shared_mean_terms(mu, Z, *, beta=0.0) -> EstimatorTerms:
+    r"""Single-sample estimates of :math:`d\,\mathbb E[\check X_1^2]/d\mu` for :math:`\check{\mathbf X}\sim\mathcal N(\mu\mathbf 1,\mathbf I)`.
+
+    Parameters
+    ----------
+    mu : float
+        The shared mean :math:`\mu`.
+    Z : array_like, shape (S, K)
+        Standard normal noise, one sample per row; :math:`\check{\mathbf x} = \mu\mathbf 1 + \check{\mathbf z}`.
+    beta : float
+        Baseline subtracted from :math:`f` in the score-function estimator.
+    """
+    mu = as_scalar(mu, "mu")
+    Z = _check_Z(Z)
+    beta = as_scalar(beta, "beta")
+    x1 = mu + Z[:, 0]
+    s = Z.sum(axis=1)
+    return EstimatorTerms(s * (x1 * x1 - beta), 2.0 * x1, s)
+
+
+def shared_mean_gradient(mu) -> float:
+    r"""The exact gradient :math:`d\,\mathbb E[\check X_1^2]/d\mu = 2\mu`."""
+    return 2.0 * as_scalar(mu, "mu")
+
+
+def _moments(mu, K):
+    m2 = mu * mu
+    Es2f = (m2 + 3.0) + (K - 1) * (m2 + 1.0)                                  # E[s^2 f]
+    Es2f2 = (m2 * m2 + 18.0 * m2 + 15.0) + (K - 1) * (m2 * m2 + 6.0 * m2 + 3.0)  # E[s^2 f^2]
+    return Es2f, Es2f2
+
+
+def shared_mean_variances(mu, K: int, *, beta=0.0) -> tuple[float, float]:
+    r"""Closed-form variances ``(score_function, pathwise)`` of the single-sample estimators.
+
+    With :math:`s = \sum_k\check z_k` and :math:`f = (\mu+\check z_1)^2`,
+
+    .. math::
+        \mathrm{Var}_{\text{SF}} = \mathbb E[s^2f^2] - 2\beta\,\mathbb E[s^2f] + \beta^2K - 4\mu^2,\qquad
+        \mathrm{Var}_{\text{path}} = 4,
+
+    where :math:`\mathbb E[s^2f] = (\mu^2+3) + (K-1)(\mu^2+1)` and
+    :math:`\mathbb E[s^2f^2] = (\mu^4+18\mu^2+15) + (K-1)(\mu^4+6\mu^2+3)`.
+    """
+    mu = as_scalar(mu, "mu")
+    K = check_int(K, "K", minimum=1)
+    beta = as_scalar(beta, "beta")
+    Es2f, Es2f2 = _moments(mu, K)
+    return float(Es2f2 - 2.0 * beta * Es2f + beta * beta * K - 4.0 * mu * mu), 4.0
+
+
+def optimal_baseline(mu, K: int) -> float:
+    r"""The variance-minimizing constant baseline :math:`\beta^* = \mathbb E[s^2f]/\mathbb E[s^2]`, with :math:`\mathbb E[s^2] = K`."""
+    mu = as_scalar(mu, "mu")
+    K = check_int(K, "K", minimum=1)
+    return float(_moments(mu, K)[0] / K)
+
+
+def expo_reparameterize(lam, Z) -> np.ndarray:
+    r"""Eq. 8.23: :math:`\check X = -\log(1-\check Z)/\lambda` for uniform :math:`\check Z\in[0,1)`; any shape."""
+    lam = positive_scalar(lam, "lam")
+    Z = as_array(Z, "Z", nonempty=True)
+    if np.any((Z < 0) | (Z >= 1)):
+        raise ValueError("Z must lie in [0, 1) (uniform variates); got values outside it.")
+    return -np.log1p(-Z) / lam
+
+
+def expo_terms(lam, Z) -> EstimatorTerms:
+    r"""Single-sample estimates of :math:`d\,\mathbb E[\check X^2]/d\lambda` for :math:`\check X\sim\mathrm{Expo}(\lambda)`.
+
+    Pathwise: :math:`2\check x\,\partial g/\partial\lambda = -2\check x^2/\lambda`; score function:
+    :math:`\check x^2(1/\lambda - \check x)`, with score :math:`1/\lambda - \check x`. ``Z`` is a 1-D
+    array of uniform variates.
+    """
+    Z = as_array(Z, "Z", ndim=1, dims="(S,)", nonempty=True)
+    x = expo_reparameterize(lam, Z)
+    lam = float(lam)
+    s = 1.0 / lam - x
+    return EstimatorTerms(x * x * s, -2.0 * x * x / lam, s)
+
+
+def expo_gradient(lam) -> float:
+    r""":math:`d\,\mathbb E[\check X^2]/d\lambda = d(2/\lambda^2)/d\lambda = -4/\lambda^3`."""
+    lam = positive_scalar(lam, "lam")
+    return -4.0 / lam ** 3
+
+
+def expo_variances(lam) -> tuple[float, float]:
+    r"""Closed-form variances ``(score_function, pathwise)``: :math:`488/\lambda^6` and :math:`80/\lambda^6`
+    (from :math:`\mathbb E[\check X^n] = n!/\lambda^n`)."""
+    lam = positive_scalar(lam, "lam")
+    return 488.0 / lam ** 6, 80.0 / lam ** 6

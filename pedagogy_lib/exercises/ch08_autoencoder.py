@@ -1,0 +1,84 @@
+r"""Checkers for the exercises of Section 8.2 (the variational autoencoder from the joint relative entropy).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch08_autoencoder as check
+    check.mutual_information(my_value)       # says what is wrong, never the answer
+
+References are computed here from the definitions, independently of :mod:`pedagogy_lib.deepgen`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checker import CheckResult, as_integer, compare_scalar, result
+
+__all__ = ["EX_P_Y", "EX_Q", "EX_P_X", "EX_EIGS", "EX_ALPHA", "mutual_information", "aggregate_kl",
+           "active_dimensions"]
+
+#: Exercises (a) and (b): data distribution p(y) over three values of y.
+EX_P_Y = np.array([0.5, 0.3, 0.2])
+#: Recognition table q(x | y), one row per y, two values of x.
+EX_Q = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
+#: Generative prior p(x).
+EX_P_X = np.array([0.5, 0.5])
+
+#: Exercise (c): eigenvalues of a data covariance, and an emission variance alpha.
+EX_EIGS = np.array([2.5, 1.4, 0.9, 0.6, 0.35, 0.2, 0.1])
+EX_ALPHA = 0.5
+
+
+def _aggregate():
+    return EX_P_Y @ EX_Q
+
+
+def mutual_information(answer) -> CheckResult:
+    r"""Exercise (a): :math:`I(\check X;Y)` in nats under :math:`\check p(x\mid y)p(y)`."""
+    agg = _aggregate()
+    expected = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / agg[None, :])))
+    kl_reg = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / EX_P_X[None, :])))
+    h_agg = -float(np.sum(agg * np.log(agg)))
+    h_cond = -float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q)))
+    hints = {
+        "you measured it in bits (log base 2); the book's losses are in nats": expected / np.log(2.0),
+        "you compared each q(x | y) with the prior p(x), which gives the KL regularizer of Eq. 8.20": kl_reg,
+        "you gave the entropy of the aggregated posterior, H[X]; subtract H[X | Y]": h_agg,
+        "you gave the conditional entropy H[X | Y], not the information": h_cond,
+    }
+    return result("mutual information I(X; Y)",
+                  compare_scalar(answer, expected, "I(X; Y)", rtol=1e-6, hints=hints))
+
+
+def aggregate_kl(answer) -> CheckResult:
+    r"""Exercise (b): :math:`\operatorname{D_{KL}}\{\check p(\check X)\|\hat p(\check X)\}` with the aggregated posterior."""
+    agg = _aggregate()
+    expected = float(np.sum(agg * np.log(agg / EX_P_X)))
+    kl_reg = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / EX_P_X[None, :])))
+    hints = {
+        "you reversed the arguments, KL(p(x) || aggregated posterior)": float(np.sum(EX_P_X * np.log(EX_P_X / agg))),
+        "you averaged the per-datum KLs (the KL regularizer of Eq. 8.20) instead of comparing the average "
+        "of q(x | y) with p(x)": kl_reg,
+        "you measured it in bits (log base 2); the book's losses are in nats": expected / np.log(2.0),
+        "you averaged q(x | y) without weighting by p(y)": float(np.sum(EX_Q.mean(0) * np.log(EX_Q.mean(0) / EX_P_X))),
+    }
+    return result("KL of the aggregated posterior from the prior",
+                  compare_scalar(answer, expected, "the aggregated-posterior KL", rtol=1e-6, hints=hints))
+
+
+def active_dimensions(answer) -> CheckResult:
+    r"""Exercise (c): the number of latent dimensions a linear VAE keeps active for EX_EIGS and EX_ALPHA."""
+    n, problems = as_integer(answer, "the number of active dimensions")
+    if problems:
+        return result("active latent dimensions", problems)
+    expected = int(np.sum(EX_EIGS > EX_ALPHA))
+    if n == expected:
+        return result("active latent dimensions", [])
+    if n == int(np.sum(EX_EIGS < EX_ALPHA)):
+        msg = "you counted the collapsed dimensions, not the active ones."
+    elif n == int(np.sum(EX_EIGS > np.sqrt(EX_ALPHA))):
+        msg = "you compared the eigenvalues with a standard deviation; alpha is a variance, like them."
+    elif n == EX_EIGS.size:
+        msg = "not every direction survives: a direction whose variance the noise alone explains collapses."
+    else:
+        msg = "compare each eigenvalue (a variance of the data along a direction) with the emission variance."
+    return result("active latent dimensions", [msg])

@@ -1,0 +1,59 @@
+r"""Checkers for the exercises of Section 8.2.1 (Monte Carlo gradient estimators).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch08_estimators as check
+    check.variance_slope(my_value)           # says what is wrong, never the answer
+
+References are derived here from Gaussian and exponential moments, independently of
+:mod:`pedagogy_lib.deepgen`.
+"""
+from __future__ import annotations
+
+from .checker import CheckResult, compare_scalar, result
+
+__all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance"]
+
+#: Exercises (a) and (b): the shared mean of N(mu 1, I) and the latent dimension; f(x) = x_1^2.
+EX_MU = 1.5
+EX_K = 10
+#: Exercise (c): the rate of the exponential distribution.
+EX_LAM = 2.0
+
+
+def variance_slope(answer) -> CheckResult:
+    r"""Exercise (a): the increase of the score-function variance per extra latent dimension at EX_MU."""
+    m2 = EX_MU ** 2
+    expected = m2 * m2 + 6 * m2 + 3
+    hints = {
+        "you gave the variance at K = 1 rather than the increase per dimension": m2 * m2 + 14 * m2 + 15,
+        "you dropped the constant term of E[(mu + z_1)^4]": m2 * m2 + 6 * m2,
+        "you used E[(mu + z_1)^2]^2 instead of E[(mu + z_1)^4]": (m2 + 1) ** 2,
+    }
+    return result("slope of the score-function variance in K",
+                  compare_scalar(answer, expected, "the slope", rtol=1e-8, hints=hints))
+
+
+def best_baseline(answer) -> CheckResult:
+    r"""Exercise (b): the variance-minimizing baseline :math:`\beta^*` at EX_MU, EX_K."""
+    m2, K = EX_MU ** 2, EX_K
+    expected = ((m2 + 3) + (K - 1) * (m2 + 1)) / K
+    hints = {
+        "you gave E[f] = mu^2 + 1, the baseline that ignores the correlation of f with s^2": m2 + 1,
+        "you forgot to divide by E[s^2] = K": (m2 + 3) + (K - 1) * (m2 + 1),
+        "you divided by K^2; E[s^2] = K for a sum of K independent standard normals": ((m2 + 3) + (K - 1) * (m2 + 1)) / K ** 2,
+    }
+    return result("optimal baseline", compare_scalar(answer, expected, "beta*", rtol=1e-8, hints=hints))
+
+
+def expo_pathwise_variance(answer) -> CheckResult:
+    r"""Exercise (c): the variance of the pathwise estimator :math:`-2X^2/\lambda` of :math:`d\,\mathbb E[X^2]/d\lambda`."""
+    lam = EX_LAM
+    expected = 80.0 / lam ** 6
+    hints = {
+        "you gave the second moment; subtract the squared mean (4 / lambda^3)^2": 96.0 / lam ** 6,
+        "you gave the variance of the score-function estimator": 488.0 / lam ** 6,
+        "you gave the variance of X^2 without the factor (2 / lambda)^2": 20.0 / lam ** 4,
+    }
+    return result("variance of the pathwise estimator",
+                  compare_scalar(answer, expected, "the variance", rtol=1e-8, hints=hints))
