@@ -13,8 +13,14 @@ is a relative entropy estimated from samples:
 * :mod:`~pedagogy_lib.deepgen.gumbel`: Gumbel-max sampling, the soft categorical (Concrete,
   Gumbel-softmax) relaxation and its density, and a VAE with categorical latents (Section 8.2.2).
 
-Independent-components analysis (Section 8.1.2, Chapter 9) and NICE (Section 9.2) belong to the
-same family. Networks are :mod:`pedagogy_lib.nn.network` models with hand-written backpropagation;
+* :mod:`~pedagogy_lib.deepgen.ica`: independent-components analysis as maximum likelihood (Section
+  8.1.2, Eq. 9.5) with a choice of source prior, natural-gradient updates, extended InfoMax for
+  sub-Gaussian sources, whitening.
+* :mod:`~pedagogy_lib.deepgen.nice`: NICE (Section 9.2): additive couplings with alternating
+  partitions, diagonal scaling, exact inverse and log-determinant, training with Adam, sampling,
+  and the leapfrog step written as two additive couplings.
+
+Networks are :mod:`pedagogy_lib.nn.network` models with hand-written backpropagation;
 no automatic differentiation is used. Modules are imported on first use.
 """
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import importlib
 
 #: The modules of the family, each imported the first time it is used.
-MODULES = ["vae", "estimators", "gumbel"]
+MODULES = ["vae", "estimators", "gumbel", "ica", "nice"]
 
 __all__ = list(MODULES)
 

@@ -5,11 +5,13 @@ learning FA, probabilistic PCA and PCA by EM (Section 7.3).
 * :mod:`~pedagogy_lib.factor.sparse_coding`: the sparse-coding model (Laplace and other priors),
   MAP inference and Laplace's approximation to the marginal.
 * :mod:`~pedagogy_lib.factor.em`: EM for FA and PPCA, the closed-form PPCA and PCA, iterative PCA.
+* :mod:`~pedagogy_lib.factor.sparse_coding_em`: EM for sparse coding with Gaussian (Laplace)
+  recognition distributions and its free energy (Sections 8.1-8.1.1).
 """
-from . import em, model, sparse_coding
+from . import em, model, sparse_coding, sparse_coding_em
 from .em import *  # noqa: F401,F403
 from .em import __all__ as _em_all
 from .model import *  # noqa: F401,F403
 from .model import __all__ as _model_all
 
-__all__ = ["em", "model", "sparse_coding", *_model_all, *_em_all]
+__all__ = ["em", "model", "sparse_coding", "sparse_coding_em", *_model_all, *_em_all]

@@ -1,0 +1,73 @@
+r"""Checkers for the exercises of notebook 8.1 (sparse coding learned by EM).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch08_sparse_em as check
+    check.scalar_mode(my_nu)
+
+References are written out with NumPy here (not with :mod:`pedagogy_lib.factor.sparse_coding_em`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import checker
+
+__all__ = ["EX_SCALAR", "EX_LOGDET", "EX_MSTEP", "scalar_mode", "logdet_gradient", "m_step"]
+
+#: Exercise 1: one observation y, one basis weight c, the prior rate alpha and the precision lambda.
+EX_SCALAR = {"y": 1.3, "c": 0.8, "alpha": 2.0, "lam": 4.0}
+
+_r = np.random.default_rng(81)
+#: Exercise 2: an emission matrix C (M=3, K=4), lambda, and the diagonal d of the prior's curvature.
+EX_LOGDET = {"C": _r.normal(size=(3, 4)), "lam": 2.5, "d": np.array([0.5, 3.0, 1.2, 0.1])}
+
+#: Exercise 3: data Y (N=6, M=2), recognition means nu (N, K=3) and covariances Sigma (N, 3, 3).
+_nu = _r.normal(size=(6, 3))
+_A = _r.normal(size=(6, 3, 3))
+EX_MSTEP = {"Y": _r.normal(size=(6, 2)), "nu": _nu,
+            "Sigma": 0.1 * np.einsum("nij,nkj->nik", _A, _A) + 0.05 * np.eye(3)}
+
+
+def scalar_mode(nu):
+    r"""Exercise 1: :math:`\arg\min_x \tfrac\lambda2(y-cx)^2 + \alpha|x|` for :data:`EX_SCALAR`."""
+    y, c, a, lam = (EX_SCALAR[k] for k in ("y", "c", "alpha", "lam"))
+    z, t = y / c, a / (lam * c * c)
+    ref = np.sign(z) * max(abs(z) - t, 0.0)
+    hints = {
+        "you forgot to divide the threshold by lambda c^2": np.sign(z) * max(abs(z) - a, 0.0),
+        "that is the unpenalized least-squares solution y / c (no shrinkage)": z,
+        "the threshold is alpha / (lambda c^2), not alpha / (lambda c)": np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
+    }
+    problems = checker.compare_scalar(nu, ref, "your mode", hints=hints)
+    return checker.result("the scalar E step (soft thresholding)", problems)
+
+
+def logdet_gradient(G):
+    r"""Exercise 2: :math:`\partial\log|\lambda\mathbf C^T\mathbf C + \mathrm{diag}(\mathbf d)|/\partial\mathbf C` for :data:`EX_LOGDET`."""
+    C, lam, d = EX_LOGDET["C"], EX_LOGDET["lam"], EX_LOGDET["d"]
+    P = lam * C.T @ C + np.diag(d)
+    ref = 2 * lam * C @ np.linalg.inv(P)
+    hints = {
+        "you dropped the factor 2 (C appears twice in C^T C)": lam * C @ np.linalg.inv(P),
+        "you used P instead of its inverse": 2 * lam * C @ P,
+        "you forgot lambda": 2 * C @ np.linalg.inv(P),
+    }
+    problems = checker.compare_array(G, ref, "your gradient", hints=hints)
+    return checker.result("gradient of log|P| with respect to C", problems)
+
+
+def m_step(C):
+    r"""Exercise 3: the M step of Eq. 8.9, :math:`\langle\mathbf Y\boldsymbol\nu^T\rangle\langle\boldsymbol\Sigma+\boldsymbol\nu\boldsymbol\nu^T\rangle^{-1}`, for :data:`EX_MSTEP`."""
+    Y, nu, S = EX_MSTEP["Y"], EX_MSTEP["nu"], EX_MSTEP["Sigma"]
+    N = len(Y)
+    A = Y.T @ nu / N
+    ref = A @ np.linalg.inv(S.mean(0) + nu.T @ nu / N)
+    hints = {
+        "you left out the recognition covariances Sigma (that is the MAP-only update)":
+            A @ np.linalg.inv(nu.T @ nu / N),
+        "you used the inner product nu^T nu (the algorithm box's nu^T nu^T) instead of the outer product":
+            A @ np.linalg.inv(S.mean(0) + np.mean(np.sum(nu * nu, 1))),
+    }
+    problems = checker.compare_array(C, ref, "your C", hints=hints)
+    return checker.result("the M step for C (Eq. 8.9)", problems)

@@ -1,0 +1,96 @@
+r"""Checkers for the exercises of notebook 9.1 (ICA as maximum likelihood, the prior's role).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch09_ica as check
+    check.logistic_kurtosis(my_k)
+
+Data arrays hold one sample per row. References are written out with NumPy here (not with
+:mod:`pedagogy_lib.deepgen.ica`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import checker
+
+__all__ = ["EX_Y", "EX_THETAS", "EX_X", "logistic_kurtosis", "gaussian_rotation_loglik", "switching_signs"]
+
+_rng = np.random.default_rng(2024)
+_C = np.array([[1.0, 0.5], [0.2, 0.8]])
+#: Exercise 2: zero-mean mixtures of two Laplace sources, 400 samples in rows.
+EX_Y = _rng.laplace(scale=1 / np.sqrt(2), size=(400, 2)) @ _C.T
+EX_Y = EX_Y - EX_Y.mean(axis=0)
+#: Exercise 2: rotation angles (radians) at which to evaluate the likelihood.
+EX_THETAS = np.linspace(0.0, np.pi / 2, 7)
+#: Exercise 3: outputs of an unmixing matrix, one per row: a Laplace, a uniform and a
+#: two-sided exponential-power (very light-tailed) column, 3000 samples.
+EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000),
+                        np.sign(_rng.uniform(-1, 1, 3000)) * _rng.uniform(0.8, 1.2, 3000)])
+
+
+def logistic_kurtosis(k):
+    r"""Exercise 1: the excess kurtosis of the standard logistic density :math:`\psi'`, which is 6/5."""
+    hints = {
+        "you gave the kurtosis, not the *excess* kurtosis (subtract 3)": 4.2,
+        "that is the variance pi^2/3 of the standard logistic, not its kurtosis": np.pi ** 2 / 3,
+        "a negative excess kurtosis would make the logistic sub-Gaussian; check the sign": -1.2,
+    }
+    problems = checker.compare_scalar(k, 1.2, "your excess kurtosis", rtol=1e-3, hints=hints)
+    return checker.result("excess kurtosis of the logistic prior", problems)
+
+
+def _rot(t):
+    c, s = np.cos(t), np.sin(t)
+    return np.array([[c, -s], [s, c]])
+
+
+def _sym_inv_sqrt(S):
+    w, V = np.linalg.eigh(S)
+    return (V / np.sqrt(w)) @ V.T
+
+
+def _loglik(D, Y, logpdf):
+    return np.mean(logpdf(Y @ D.T).sum(axis=1)) + np.log(abs(np.linalg.det(D)))
+
+
+def _gauss(x):
+    return -0.5 * x * x - 0.5 * np.log(2 * np.pi)
+
+
+def _logistic(x):
+    a = np.abs(x)
+    return -a - 2 * np.log1p(np.exp(-a))
+
+
+def gaussian_rotation_loglik(values):
+    r"""Exercise 2: the average log-likelihood of Eq. 9.5 under the Gaussian prior at
+    :math:`\mathbf D = \mathbf R(\theta)\langle\mathbf Y\mathbf Y^T\rangle^{-1/2}` for each
+    :math:`\theta` in :data:`EX_THETAS` (an array of 7 numbers)."""
+    W = _sym_inv_sqrt(EX_Y.T @ EX_Y / len(EX_Y))
+    Ds = [_rot(t) @ W for t in EX_THETAS]
+    ref = np.array([_loglik(D, EX_Y, _gauss) for D in Ds])
+    hints = {
+        "you left out the log-determinant term log|det D|":
+            np.array([np.mean(_gauss(EX_Y @ D.T).sum(axis=1)) for D in Ds]),
+        "you used the logistic prior; the exercise asks for the Gaussian one":
+            np.array([_loglik(D, EX_Y, _logistic) for D in Ds]),
+        "you summed over samples instead of averaging":
+            np.array([len(EX_Y) * np.mean(_gauss(EX_Y @ D.T).sum(axis=1)) + np.log(abs(np.linalg.det(D)))
+                      for D in Ds]),
+        "you used the covariance <YY^T> itself, not its inverse square root":
+            np.array([_loglik(_rot(t) @ np.linalg.inv(W) @ np.linalg.inv(W), EX_Y, _gauss) for t in EX_THETAS]),
+    }
+    problems = checker.compare_array(values, ref, "your log-likelihoods", rtol=1e-8, atol=1e-10, hints=hints)
+    return checker.result("Gaussian-prior likelihood along rotations", problems)
+
+
+def switching_signs(kappa):
+    r"""Exercise 3: extended InfoMax's :math:`\kappa_k` for each column of :data:`EX_X` (+1 or -1)."""
+    X = EX_X
+    t = np.tanh(X)
+    crit = np.mean(1 - t * t, 0) * np.mean(X * X, 0) - np.mean(t * X, 0)
+    ref = np.where(crit > 0, 1.0, -1.0)
+    hints = {"every sign is flipped: +1 goes with heavy tails (super-Gaussian)": -ref}
+    problems = checker.compare_array(kappa, ref, "your signs", hints=hints)
+    return checker.result("extended InfoMax's choice of prior", problems)

@@ -1,0 +1,82 @@
+r"""Checkers for the exercises of notebook 9.2 (NICE: couplings, log-determinants, leapfrog).
+
+Use in the notebook as::
+
+    from pedagogy_lib.exercises import ch09_nice as check
+    check.log_det(my_ld)
+
+References are written out with NumPy here (not with :mod:`pedagogy_lib.deepgen.nice`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import checker
+
+__all__ = ["EX_SIGMA", "EX_N_COUPLINGS", "EX_OUT", "EX_EPS", "coupling_m", "log_det", "invert_coupling",
+           "leapfrog_matrix"]
+
+#: Exercise 1: the log-scales of the final diagonal scaling of a flow with
+#: :data:`EX_N_COUPLINGS` additive couplings in 4 dimensions.
+EX_SIGMA = np.array([0.3, -1.2, 0.45, 0.8])
+EX_N_COUPLINGS = 6
+
+#: Exercise 2: an output point of one additive coupling of 2-D data, conditioning on x_1.
+EX_OUT = np.array([0.7, -1.3])
+
+#: Exercise 3: the leapfrog step size.
+EX_EPS = 0.4
+
+
+def coupling_m(u):
+    r"""Exercise 2's coupling function :math:`m(u) = \tanh(2u) - u/2`."""
+    u = np.asarray(u, dtype=float)
+    return np.tanh(2 * u) - 0.5 * u
+
+
+def log_det(value):
+    r"""Exercise 1: :math:`\log|\partial\mathbf d/\partial\mathbf y^T|` of the whole flow (one number)."""
+    ref = float(EX_SIGMA.sum())
+    hints = {
+        "you exponentiated: the determinant of the scaling is exp(sum sigma), its log is the sum":
+            float(np.exp(EX_SIGMA.sum())),
+        "you averaged the log-scales instead of summing them": float(EX_SIGMA.mean()),
+        "each additive coupling contributes log 1 = 0, not 1": ref + EX_N_COUPLINGS,
+    }
+    problems = checker.compare_scalar(value, ref, "your log-determinant", hints=hints)
+    return checker.result("log-determinant of a NICE flow", problems)
+
+
+def invert_coupling(x):
+    r"""Exercise 2: the input :math:`(x_1, x_2)` of the coupling :math:`(x_1, x_2 + m(x_1))` whose output is :data:`EX_OUT`."""
+    a, b = EX_OUT
+    ref = np.array([a, b - coupling_m(a)])
+    hints = {
+        "you added m instead of subtracting it": np.array([a, b + coupling_m(a)]),
+        "the conditioning coordinate x_1 passes through unchanged; you changed it too":
+            np.array([a - coupling_m(b), b - coupling_m(a)]),
+        "you evaluated m at the updated coordinate instead of the conditioning one":
+            np.array([a, b - coupling_m(b)]),
+    }
+    problems = checker.compare_array(x, ref, "your input point", hints=hints)
+    return checker.result("inverting an additive coupling", problems)
+
+
+def _shears(eps):
+    kick = np.array([[1.0, 0.0], [-eps / 2, 1.0]])          # p += (eps/2) f(x), f(x) = -x
+    drift = np.array([[1.0, eps], [0.0, 1.0]])              # x += eps p
+    return kick, drift
+
+
+def leapfrog_matrix(M):
+    r"""Exercise 3: the 2x2 matrix of one leapfrog step on :math:`(x, p)` for :math:`U(x) = x^2/2`,
+    step :data:`EX_EPS`, as the product of its three shear matrices."""
+    kick, drift = _shears(EX_EPS)
+    ref = kick @ drift @ kick
+    hints = {
+        "you used a full kick of eps instead of two half kicks of eps/2":
+            np.array([[1.0, 0.0], [-EX_EPS, 1.0]]) @ drift,
+        "the kick's sign is wrong: the force of U = x^2/2 is -x": _shears(-EX_EPS)[0] @ drift @ _shears(-EX_EPS)[0],
+    }
+    problems = checker.compare_array(M, ref, "your matrix", hints=hints)
+    return checker.result("leapfrog as three shears", problems)

@@ -1,0 +1,303 @@
+r"""EM for sparse coding with Gaussian recognition distributions (book Sections 8.1 and 8.1.1, Eqs. 8.1-8.11).
+
+The generative model is that of Section 2.1.3 (:mod:`pedagogy_lib.factor.sparse_coding`) with the
+Laplace prior of Eq. 8.6, :math:`E_k(x_k) = \alpha_k|x_k|`, and the emission
+:math:`\hat p(\mathbf y\mid\mathbf x) = \mathcal N(\mathbf C\mathbf x, \mathbf I/\lambda)` (Eq. 8.5), with
+:math:`M` emission dimensions and :math:`K` sources. Each datum gets its own recognition distribution
+:math:`\check p(\mathbf x\mid\mathbf y_n) = \mathcal N(\boldsymbol\nu_n, \mathbf P_n^{-1})` (Eq. 8.2).
+
+**The free energy.** For any Gaussian :math:`\check p` the joint relative entropy (Eq. 8.1) equals,
+up to the data entropy, the average free energy :math:`\mathcal F = \langle F_n\rangle` with
+
+.. math::
+    F_n = \underbrace{\tfrac\lambda2\big[\mathrm{tr}(\mathbf C\boldsymbol\Sigma_n\mathbf C^T) + \|\mathbf y_n - \mathbf C\boldsymbol\nu_n\|^2\big]
+          + \tfrac M2\log\tfrac\tau\lambda
+          + \sum_k\big(\alpha_k\E|\check X_k| + \log\tfrac{2}{\alpha_k}\big)}_{\E[-\log\hat p(\check{\mathbf X},\mathbf y_n)]\ \text{(Eqs. 8.7-8.8)}}
+          - \underbrace{\tfrac12\big(K\log\tau + K + \log|\boldsymbol\Sigma_n|\big)}_{\text{entropy}},
+
+:math:`\boldsymbol\Sigma_n = \mathbf P_n^{-1}`. The expectation :math:`\E|\check X_k|` under
+:math:`\mathcal N(\nu, \sigma^2)` is exact, :math:`\sigma\sqrt{2/\pi}\,e^{-\nu^2/2\sigma^2} + \nu(1-2\Phi(-\nu/\sigma))`,
+so :func:`free_energy` is the true negative ELBO: :math:`F_n\ge-\log\hat p(\mathbf y_n)` for every
+Gaussian :math:`\check p`. (The draft's Eq. 8.7 writes the emission's normalizer as
+:math:`+\tfrac K2\log\lambda`; it is :math:`\tfrac M2\log(\tau/\lambda)`.)
+
+**E step** (Eqs. 8.10-8.11; the Laplace approximation, *not* the minimizer of :math:`F_n`):
+:math:`\boldsymbol\nu_n = \arg\min_{\mathbf x}\tfrac\lambda2\|\mathbf y_n-\mathbf C\mathbf x\|^2 + \sum_k\alpha_k|x_k|`
+(basis-pursuit denoising, by batched FISTA), and
+:math:`\mathbf P_n = \lambda\mathbf C^T\mathbf C + \mathrm{diag}(\boldsymbol\alpha\circ\beta\,\mathrm{sech}^2(\beta\boldsymbol\nu_n))`
+evaluated at the **new** mean (the algorithm box of Section 8.1.1 puts the old :math:`\boldsymbol\nu^{(i)}`
+in both places).
+
+**M step** (Eq. 8.9, with the outer product :math:`\boldsymbol\nu\boldsymbol\nu^T` that the box
+prints as :math:`\boldsymbol\nu^T\boldsymbol\nu^T`), the exact minimizer of :math:`\mathcal F` over
+:math:`(\mathbf C, \lambda)` given the recognition distributions:
+
+.. math::
+    \mathbf C = \langle\mathbf Y\boldsymbol\nu^T\rangle\,\langle\boldsymbol\Sigma + \boldsymbol\nu\boldsymbol\nu^T\rangle^{-1},
+    \qquad
+    \frac1\lambda = \frac1M\Big\langle\mathrm{tr}(\mathbf C\boldsymbol\Sigma\mathbf C^T) + \|\mathbf Y - \mathbf C\boldsymbol\nu\|^2\Big\rangle.
+
+**What is guaranteed.** The M step never increases :math:`\mathcal F` (it is its exact minimizer),
+and :math:`\mathcal F` is always an upper bound on the average negative log-likelihood. The E step
+is a Laplace approximation, not a minimization of :math:`\mathcal F` over Gaussians, so it *can*
+increase :math:`\mathcal F`: this is not exact EM, and :math:`\mathcal F` need not fall monotonically.
+
+Layout: ``Y`` has shape ``(N, M)``, one datum per row; ``nu`` ``(N, K)``; ``P`` and ``Sigma``
+``(N, K, K)``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import special
+
+from ..core.checks import as_array, check_int
+from .sparse_coding import SparseCodingModel, make_model, soft_threshold
+
+__all__ = ["Recognition", "SparseEMResult", "batch_map", "e_step", "expected_abs", "free_energy", "m_step",
+           "sparse_coding_em"]
+
+_LOG_TAU = float(np.log(2.0 * np.pi))
+
+
+class Recognition(NamedTuple):
+    r"""Gaussian recognition distributions, one per datum (Eq. 8.2).
+
+    Attributes
+    ----------
+    nu : ndarray, shape (N, K)
+        Means :math:`\boldsymbol\nu_n`.
+    P : ndarray, shape (N, K, K)
+        Precisions :math:`\mathbf P_n`.
+    Sigma : ndarray, shape (N, K, K)
+        Covariances :math:`\mathbf P_n^{-1}`.
+    """
+
+    nu: np.ndarray
+    P: np.ndarray
+    Sigma: np.ndarray
+
+
+class SparseEMResult(NamedTuple):
+    r"""Result of :func:`sparse_coding_em`.
+
+    Attributes
+    ----------
+    model : SparseCodingModel
+        The final model (learned ``C`` and ``lam``; ``alpha`` and ``beta`` as given).
+    recognition : Recognition
+        The last E step's recognition distributions.
+    F_after_E, F_after_M : ndarray, shape (n_iter,)
+        :math:`\mathcal F` after each E step and after each M step.
+    C_history : ndarray, shape (n_iter + 1, M, K)
+        The dictionary before the first iteration and after each M step.
+    lam_history : ndarray, shape (n_iter + 1,)
+    """
+
+    model: SparseCodingModel
+    recognition: Recognition
+    F_after_E: np.ndarray
+    F_after_M: np.ndarray
+    C_history: np.ndarray
+    lam_history: np.ndarray
+
+
+def _check_model(model) -> SparseCodingModel:
+    if not isinstance(model, SparseCodingModel) or model.prior != "laplace":
+        raise ValueError("model must be a SparseCodingModel with the Laplace prior (make_model(C, lam, alpha, beta, "
+                         f"prior='laplace')); got {type(model).__name__}"
+                         f"{' with prior ' + repr(model.prior) if isinstance(model, SparseCodingModel) else ''}.")
+    return model
+
+
+def _check_Y(Y, M: int) -> np.ndarray:
+    return as_array(Y, "Y", shape=(None, M), dims="(N, M)", nonempty=True)
+
+
+def _check_rec(rec, N: int, K: int) -> Recognition:
+    if not isinstance(rec, Recognition):
+        raise ValueError(f"rec must be the Recognition returned by e_step; got {type(rec).__name__}.")
+    nu = as_array(rec.nu, "rec.nu", shape=(N, K), dims="(N, K)")
+    Sigma = as_array(rec.Sigma, "rec.Sigma", shape=(N, K, K), dims="(N, K, K)")
+    P = as_array(rec.P, "rec.P", shape=(N, K, K), dims="(N, K, K)")
+    return Recognition(nu, P, Sigma)
+
+
+# ----------------------------------------------------------------------------------------------
+# E step
+# ----------------------------------------------------------------------------------------------
+
+def _batch_map(Y, C, lam, alpha, n_iter, tol, x_init=None):
+    N, K = Y.shape[0], C.shape[1]
+    Lip = lam * np.linalg.norm(C, 2) ** 2
+    t_step = 1.0 / Lip
+    x = np.zeros((N, K)) if x_init is None else x_init.copy()
+    z, s = x.copy(), 1.0
+    CtY, CtC = Y @ C, C.T @ C
+    for _ in range(n_iter):
+        grad = lam * (z @ CtC - CtY)
+        x_new = soft_threshold(z - t_step * grad, t_step * alpha)
+        s_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * s * s))
+        z = x_new + ((s - 1.0) / s_new) * (x_new - x)
+        done = np.max(np.abs(x_new - x)) <= tol * max(1.0, np.max(np.abs(x_new)))
+        x, s = x_new, s_new
+        if done:
+            break
+    return x
+
+
+def batch_map(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e-10, x_init=None) -> np.ndarray:
+    r"""The modes :math:`\boldsymbol\nu_n` of Eq. 8.10 for every row of ``Y`` at once, by FISTA.
+
+    Minimizes :math:`\tfrac\lambda2\|\mathbf y_n-\mathbf C\mathbf x\|^2 + \sum_k\alpha_k|x_k|` for all
+    :math:`n` together (the same iterations as :func:`pedagogy_lib.factor.sparse_coding.map_estimate`,
+    vectorized over data), stopping when no coordinate moves by more than ``tol`` (relative).
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+    """
+    model = _check_model(model)
+    M, K = model.C.shape
+    Y = _check_Y(Y, M)
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    if x_init is not None:
+        x_init = as_array(x_init, "x_init", shape=(Y.shape[0], K), dims="(N, K)")
+    return _batch_map(Y, model.C, model.lam, model.alpha, n_iter, float(tol), x_init)
+
+
+def _precisions(nu, C, lam, alpha, beta):
+    d = alpha * beta / np.cosh(np.clip(beta * nu, -350.0, 350.0)) ** 2          # (N, K)
+    P = lam * (C.T @ C)[None, :, :] + d[:, :, None] * np.eye(C.shape[1])[None, :, :]
+    return P
+
+
+def e_step(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e-10, x_init=None) -> Recognition:
+    r"""E step of Section 8.1.1: the mode of Eq. 8.10 and the precision of Eq. 8.11 at that mode.
+
+    Returns
+    -------
+    Recognition
+    """
+    model = _check_model(model)
+    nu = batch_map(Y, model, n_iter=n_iter, tol=tol, x_init=x_init)
+    P = _precisions(nu, model.C, model.lam, model.alpha, model.beta)
+    Sigma = np.linalg.inv(P)
+    Sigma = 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2))
+    return Recognition(nu, P, Sigma)
+
+
+# ----------------------------------------------------------------------------------------------
+# The free energy and the M step
+# ----------------------------------------------------------------------------------------------
+
+def expected_abs(mu, sigma) -> np.ndarray:
+    r""":math:`\E|X|` for :math:`X\sim\mathcal N(\mu,\sigma^2)`, element-wise:
+    :math:`\sigma\sqrt{2/\pi}\,e^{-\mu^2/2\sigma^2} + \mu\,(1-2\Phi(-\mu/\sigma))`."""
+    mu = as_array(mu, "mu")
+    sigma = as_array(sigma, "sigma")
+    if np.any(sigma <= 0):
+        raise ValueError("sigma must be positive.")
+    r = mu / sigma
+    return sigma * np.sqrt(2.0 / np.pi) * np.exp(-0.5 * r * r) + mu * (1.0 - 2.0 * special.ndtr(-r))
+
+
+def _recon(Y, C, rec):
+    """Per-datum tr(C Sigma_n C^T) + ||y_n - C nu_n||^2."""
+    resid = Y - rec.nu @ C.T
+    tr = np.einsum("mk,nkj,mj->n", C, rec.Sigma, C)
+    return tr + np.sum(resid * resid, axis=1)
+
+
+def _free_energy_terms(Y, model, rec):
+    M, K = model.C.shape
+    sd = np.sqrt(np.einsum("nkk->nk", rec.Sigma))
+    prior = np.sum(model.alpha * expected_abs(rec.nu, sd) + np.log(2.0 / model.alpha), axis=1)
+    cross = 0.5 * model.lam * _recon(Y, model.C, rec) + 0.5 * M * (_LOG_TAU - np.log(model.lam)) + prior
+    entropy = 0.5 * (K * _LOG_TAU + K + np.linalg.slogdet(rec.Sigma)[1])
+    return cross - entropy
+
+
+def free_energy(Y, model: SparseCodingModel, rec: Recognition, *, per_datum: bool = False):
+    r"""The free energy :math:`\mathcal F` (negative ELBO; Eq. 8.8 with every constant), averaged over data.
+
+    Exact for the Gaussian recognition distributions given (no Laplace approximation inside), so
+    it bounds :math:`-\langle\log\hat p(\mathbf Y)\rangle` from above.
+
+    Parameters
+    ----------
+    Y : array_like, shape (N, M)
+    model : SparseCodingModel
+        Laplace prior.
+    rec : Recognition
+    per_datum : bool
+        Return the ``(N,)`` values :math:`F_n` instead of their average.
+    """
+    model = _check_model(model)
+    M, K = model.C.shape
+    Y = _check_Y(Y, M)
+    rec = _check_rec(rec, Y.shape[0], K)
+    F = _free_energy_terms(Y, model, rec)
+    return F if per_datum else float(np.mean(F))
+
+
+def m_step(Y, rec: Recognition, model: SparseCodingModel, *, update_lam: bool = True) -> SparseCodingModel:
+    r"""M step (Eq. 8.9 and the noise precision): the exact minimizer of :func:`free_energy` over
+    :math:`\mathbf C` (and :math:`\lambda` if ``update_lam``) with the recognition distributions fixed.
+
+    Returns
+    -------
+    SparseCodingModel
+        ``model`` with the new ``C`` (and ``lam``).
+    """
+    model = _check_model(model)
+    M, K = model.C.shape
+    Y = _check_Y(Y, M)
+    N = Y.shape[0]
+    rec = _check_rec(rec, N, K)
+    A = Y.T @ rec.nu / N                                       # <y nu^T>, (M, K)
+    B = rec.Sigma.mean(axis=0) + rec.nu.T @ rec.nu / N         # <Sigma + nu nu^T>, (K, K)
+    C = np.linalg.solve(B, A.T).T                              # A B^{-1} (B symmetric)
+    lam = model.lam
+    if update_lam:
+        lam = float(M * N / np.sum(_recon(Y, C, Recognition(rec.nu, rec.P, rec.Sigma))))
+    return make_model(C, lam, alpha=model.alpha, beta=model.beta, prior="laplace")
+
+
+def sparse_coding_em(Y, model: SparseCodingModel, *, n_iter: int = 20, update_lam: bool = True,
+                     map_iter: int = 500, map_tol: float = 1e-8) -> SparseEMResult:
+    r"""Alternate the E step (Laplace recognition distributions) and the exact M step, tracking :math:`\mathcal F`.
+
+    Each E step starts FISTA from the previous means (warm start).
+
+    Parameters
+    ----------
+    Y : array_like, shape (N, M)
+        Data, one per row (zero mean; whitened patches in the notebook).
+    model : SparseCodingModel
+        Starting model with the Laplace prior; ``alpha`` and ``beta`` stay fixed.
+    n_iter : int
+        EM iterations.
+    update_lam : bool
+        Learn the noise precision :math:`\lambda` as well as :math:`\mathbf C`.
+    map_iter, map_tol : int, float
+        FISTA's budget and tolerance in each E step.
+    """
+    model = _check_model(model)
+    M, K = model.C.shape
+    Y = _check_Y(Y, M)
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    FE, FM = np.empty(n_iter), np.empty(n_iter)
+    Cs, lams = [model.C.copy()], [model.lam]
+    nu = None
+    rec = None
+    for i in range(n_iter):
+        rec = e_step(Y, model, n_iter=map_iter, tol=map_tol, x_init=nu)
+        nu = rec.nu
+        FE[i] = float(np.mean(_free_energy_terms(Y, model, rec)))
+        model = m_step(Y, rec, model, update_lam=update_lam)
+        FM[i] = float(np.mean(_free_energy_terms(Y, model, rec)))
+        Cs.append(model.C.copy())
+        lams.append(model.lam)
+    return SparseEMResult(model, rec, FE, FM, np.asarray(Cs), np.asarray(lams))

@@ -1,0 +1,41 @@
+"""Tests for the checkers of notebook 8.1 (pedagogy_lib.exercises.ch08_sparse_em).
+
+References: a scalar optimizer for the mode, finite differences for the log-determinant gradient,
+and the library's exact M step (checked against a numerical optimizer in tests/test_sparse_coding_em.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+
+from pedagogy_lib.core.gradcheck import gradcheck
+from pedagogy_lib.exercises import ch08_sparse_em as check
+from pedagogy_lib.factor import sparse_coding as sc
+from pedagogy_lib.factor import sparse_coding_em as se
+
+
+def test_scalar_mode_passes_and_fails():
+    y, c, a, lam = (check.EX_SCALAR[k] for k in ("y", "c", "alpha", "lam"))
+    res = optimize.minimize_scalar(lambda x: 0.5 * lam * (y - c * x) ** 2 + a * abs(x), bounds=(-10, 10),
+                                   method="bounded", options={"xatol": 1e-12})
+    assert check.scalar_mode(res.x)
+    wrong = check.scalar_mode(y / c)
+    assert not wrong and "unpenalized" in str(wrong)
+
+
+def test_logdet_gradient_passes_and_fails():
+    C, lam, d = check.EX_LOGDET["C"], check.EX_LOGDET["lam"], check.EX_LOGDET["d"]
+    G = gradcheck(lambda C_: np.linalg.slogdet(lam * C_.T @ C_ + np.diag(d))[1], C).numeric
+    assert check.logdet_gradient(G)
+    res = check.logdet_gradient(G / 2)
+    assert not res and "factor 2" in str(res)
+
+
+def test_m_step_passes_and_fails():
+    Y, nu, S = check.EX_MSTEP["Y"], check.EX_MSTEP["nu"], check.EX_MSTEP["Sigma"]
+    rec = se.Recognition(nu, np.linalg.inv(S), S)
+    model = sc.make_model(np.ones((2, 3)), 1.0, alpha=1.0, beta=5.0, prior="laplace")
+    C = se.m_step(Y, rec, model, update_lam=False).C
+    assert check.m_step(C)
+    res = check.m_step(Y.T @ nu @ np.linalg.inv(nu.T @ nu))
+    assert not res and "Sigma" in str(res)
