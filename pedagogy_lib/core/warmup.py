@@ -9,7 +9,7 @@ import importlib
 
 #: Modules that define a ``warmup_kernels()`` function exercising their kernels.
 KERNEL_MODULES: list[str] = ["core.checks", "hmm.inference", "lgssm.kalman", "smc.resampling", "smc.particle", "nn.rnn", "mixture.em",
-                                  "assimilation.lorenz", "assimilation.ensemble", "assimilation.fourdvar",
+                                  "diffusion.sampling", "assimilation.lorenz", "assimilation.ensemble", "assimilation.fourdvar",
                                   "graphical.tree", "samplers.targets", "samplers.mcmc", "harmonium.exact", "harmonium.gibbs"]
 
 

@@ -1,0 +1,394 @@
+r"""Samplers for a Gaussian diffusion model, and the exact force of a noised Gaussian mixture.
+
+Section 8.3 implies but never writes down a sampler. Two are given here.
+
+**Ancestral sampling** runs the generative chain of Eq. 8.30 from the top: draw
+:math:`\mathbf x_L\sim\mathcal N(\mathbf 0, v_L^2\mathbf I)` (the draft's :math:`\mathcal N(\mathbf 0,\mathbf I)`
+for a variance-preserving schedule with a small :math:`\lambda_\min`; the top marginal in
+general), then for :math:`l = L, \dots, 1`
+
+.. math::
+    \mathbf x_{l-1} = \frac{v_{l-1}}{\rho_{l-1}}\Big((\rho_{l-1}^2-\rho_l^2)\,\hat{\mathbf m}(\mathbf x_l, l)
+    + \frac{\rho_l}{v_l}\mathbf x_l\Big) + \sigma_l\mathbf z_l, \qquad
+    \sigma_l^2 = \frac{v_{l-1}^2(\rho_{l-1}^2-\rho_l^2)}{\rho_{l-1}^2},
+
+the mean of Eq. 8.38 with the prediction :math:`\hat{\mathbf m}` in place of the datum and the
+variance chosen after Eq. 8.40. The last step returns the prediction :math:`\hat{\mathbf m}(\mathbf x_1, 1)`
+itself (no noise), the usual final step.
+
+**Annealed Langevin dynamics** (the NCSN sampler of the score-matching slides) works with the
+rescaled variable :math:`\mathbf y = \mathbf x_l/(v_l\rho_l) = \mathbf x + \sigma_l\check{\mathbf z}`,
+:math:`\sigma_l = 1/\rho_l`, whose force is :math:`\mathbf s(\mathbf y, \sigma_l) = v_l\rho_l\,\hat{\mathbf f}(v_l\rho_l\mathbf y, l)`.
+From :math:`\mathbf y\sim\mathcal N(\mathbf 0, \sigma_1^2\mathbf I)` it runs ``n_steps`` steps of Eq. 8.44,
+
+.. math::
+    \mathbf y \leftarrow \mathbf y + \epsilon_i\,\mathbf s(\mathbf y, \sigma_i) + \sqrt{2\epsilon_i}\,\mathbf z,
+    \qquad \epsilon_i = \epsilon\,\sigma_i^2,
+
+at each noise level in turn, from the largest :math:`\sigma` to the smallest, each level starting
+where the previous one stopped. (The slides' :math:`\mathbf x + \tfrac\alpha2\mathbf s + \sqrt\alpha\mathbf z`
+is the same step with :math:`\alpha = 2\epsilon`.) Without the Metropolis correction each level
+keeps an :math:`O(\epsilon)` bias: for a Gaussian of variance :math:`s^2` the chain's stationary
+variance is :math:`s^2/(1-\epsilon_i/(2s^2))`.
+
+**Exact forces.** For data from a Gaussian mixture :math:`\sum_k\pi_k\mathcal N(\boldsymbol\mu_k,\boldsymbol\Sigma_k)`
+the noised marginal is again a mixture, with components
+:math:`\mathcal N(v_l\rho_l\boldsymbol\mu_k,\ v_l^2\rho_l^2\boldsymbol\Sigma_k + v_l^2\mathbf I)`; its
+force is exact (:func:`gmm_force`), and so is the posterior mean :math:`\mathbb E[\mathbf X\mid\mathbf x_l]`
+(:func:`gmm_m_hat`), the optimal denoiser. Tweedie's formula (Eqs. 8.46-8.47) links the two. The
+Langevin loop with an exact mixture force runs as a numba kernel over many chains (its NumPy twin
+gives the same numbers); the wrapper draws all noise from the generator.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, check_backend, check_int, check_rng, positive_scalar
+from ..core.jit import njit
+from ..mixture.model import GMMParams, gmm_log_marginal, gmm_params
+from .forward import levels
+from .losses import Denoiser, mean_from_m_hat, predict, reverse_variances
+from .schedules import Schedule, check_schedule
+
+__all__ = [
+    "LangevinResult",
+    "noised_mixture",
+    "mixture_force",
+    "gmm_force",
+    "gmm_m_hat",
+    "gmm_log_density",
+    "ancestral_sample",
+    "langevin_gmm",
+    "annealed_langevin",
+    "m_hat_from_model",
+    "score_from_model",
+    "warmup_kernels",
+]
+
+
+class LangevinResult(NamedTuple):
+    """Final states and, if asked for, the state after each level.
+
+    Attributes
+    ----------
+    y : ndarray, shape (C, d)
+    path : ndarray, shape (n_levels + 1, C, d) or None
+        The start, then the state at the end of each level.
+    """
+
+    y: np.ndarray
+    path: np.ndarray | None
+
+
+def _check_gmm(gmm, name="gmm") -> GMMParams:
+    if not isinstance(gmm, GMMParams):
+        raise ValueError(f"{name} must be a GMMParams (pedagogy_lib.mixture.gmm_params); got {type(gmm).__name__}.")
+    return gmm_params(gmm.pi, gmm.mu, gmm.Sigma)
+
+
+def noised_mixture(gmm: GMMParams, scale: float, var: float) -> GMMParams:
+    r"""The law of :math:`a\mathbf X + \sqrt{s^2}\mathbf Z` for :math:`\mathbf X` from ``gmm``: components :math:`\mathcal N(a\boldsymbol\mu_k, a^2\boldsymbol\Sigma_k + s^2\mathbf I)`.
+
+    ``scale`` is :math:`a` (e.g. :math:`v_l\rho_l`) and ``var`` is :math:`s^2` (e.g. :math:`v_l^2`; may be 0).
+    """
+    gmm = _check_gmm(gmm)
+    a = positive_scalar(scale, "scale")
+    s2 = positive_scalar(var, "var", strict=False)
+    d = gmm.mu.shape[1]
+    return GMMParams(gmm.pi.copy(), a * gmm.mu, a ** 2 * gmm.Sigma + s2 * np.eye(d))
+
+
+def _level_mixture(gmm, schedule, l):
+    schedule = check_schedule(schedule)
+    l = check_int(l, "l", minimum=0, maximum=schedule.L)
+    return noised_mixture(gmm, schedule.scale[l], schedule.v[l] ** 2), schedule, l
+
+
+def _mixture_arrays(gmm: GMMParams):
+    """Precisions, log weights minus half log-determinants: what the force needs."""
+    P = np.linalg.inv(gmm.Sigma)
+    P = 0.5 * (P + np.transpose(P, (0, 2, 1)))
+    _, logdet = np.linalg.slogdet(gmm.Sigma)
+    with np.errstate(divide="ignore"):
+        c = np.log(gmm.pi) - 0.5 * logdet
+    return np.ascontiguousarray(gmm.mu), np.ascontiguousarray(P), c
+
+
+def _mixture_force_numpy(mu, P, c, y):
+    diff = mu[None, :, :] - y[:, None, :]                    # (C, K, d)
+    Pd = np.einsum("kij,ckj->cki", P, diff)                  # P_k (mu_k - y)
+    logit = c[None, :] - 0.5 * np.sum(diff * Pd, axis=2)
+    logit -= logit.max(axis=1, keepdims=True)
+    r = np.exp(logit)
+    r /= r.sum(axis=1, keepdims=True)
+    return np.einsum("ck,cki->ci", r, Pd)
+
+
+def mixture_force(gmm: GMMParams, y) -> np.ndarray:
+    r"""Force :math:`\partial\log p(\mathbf y)/\partial\mathbf y^{\mathsf T}` of a Gaussian mixture, :math:`\sum_k r_k(\mathbf y)\boldsymbol\Sigma_k^{-1}(\boldsymbol\mu_k-\mathbf y)`."""
+    gmm = _check_gmm(gmm)
+    y = as_array(y, "y", shape=(None, gmm.mu.shape[1]), dims="(N, d)")
+    return _mixture_force_numpy(*_mixture_arrays(gmm), y)
+
+
+def gmm_force(gmm: GMMParams, schedule: Schedule, l: int, x) -> np.ndarray:
+    r"""Exact force :math:`\partial\log\check p(\mathbf x_l)/\partial\mathbf x_l^{\mathsf T}` of mixture data noised to level ``l``.
+
+    :math:`\sum_k r_k(\mathbf x)\,\mathbf S_k^{-1}(v_l\rho_l\boldsymbol\mu_k-\mathbf x)` with
+    :math:`\mathbf S_k = v_l^2\rho_l^2\boldsymbol\Sigma_k + v_l^2\mathbf I` and :math:`r_k` the component
+    responsibilities under the noised mixture.
+    """
+    mix, _, _ = _level_mixture(gmm, schedule, l)
+    x = as_array(x, "x", shape=(None, mix.mu.shape[1]), dims="(N, d)")
+    return _mixture_force_numpy(*_mixture_arrays(mix), x)
+
+
+def gmm_m_hat(gmm: GMMParams, schedule: Schedule, l: int, x) -> np.ndarray:
+    r"""The optimal denoiser, :math:`\mathbb E[\check{\mathbf X}_0\mid\mathbf x_l]`, for mixture data (exact).
+
+    Given component :math:`k`, :math:`(\mathbf X, \mathbf X_l)` is jointly Gaussian and
+    :math:`\mathbb E[\mathbf X\mid\mathbf x_l, k] = \boldsymbol\mu_k + a\boldsymbol\Sigma_k\mathbf S_k^{-1}(\mathbf x_l - a\boldsymbol\mu_k)`,
+    :math:`a = v_l\rho_l`; these are averaged with the responsibilities. This is computed by
+    Gaussian conditioning, not from the force, so that Tweedie's formula can be checked against it.
+    """
+    mix, schedule, l = _level_mixture(gmm, schedule, l)
+    g = _check_gmm(gmm)
+    x = as_array(x, "x", shape=(None, mix.mu.shape[1]), dims="(N, d)")
+    a = schedule.scale[l]
+    logp = np.stack([_gauss_logpdf(x, mix.mu[k], mix.Sigma[k]) for k in range(len(g.pi))], axis=1)
+    with np.errstate(divide="ignore"):
+        logp = logp + np.log(g.pi)[None, :]
+    logp -= logp.max(axis=1, keepdims=True)
+    r = np.exp(logp)
+    r /= r.sum(axis=1, keepdims=True)
+    out = np.zeros_like(x)
+    for k in range(len(g.pi)):
+        gain = a * g.Sigma[k] @ np.linalg.inv(mix.Sigma[k])
+        out += r[:, k:k + 1] * (g.mu[k] + (x - mix.mu[k]) @ gain.T)
+    return out
+
+
+def _gauss_logpdf(x, mu, S):
+    Lc = np.linalg.cholesky(S)
+    w = np.linalg.solve(Lc, (x - mu).T)
+    return -0.5 * np.sum(w ** 2, axis=0) - np.sum(np.log(np.diag(Lc))) - 0.5 * x.shape[1] * np.log(2 * np.pi)
+
+
+def gmm_log_density(gmm: GMMParams, schedule: Schedule, l: int, x) -> np.ndarray:
+    r""":math:`\log\check p(\mathbf x_l)` of mixture data noised to level ``l`` (via :func:`pedagogy_lib.mixture.gmm_log_marginal`)."""
+    mix, _, _ = _level_mixture(gmm, schedule, l)
+    return gmm_log_marginal(mix, x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Ancestral sampling
+# ----------------------------------------------------------------------------------------------
+
+def m_hat_from_model(model: Denoiser, params, schedule: Schedule) -> Callable:
+    r"""The callable ``m_hat(x, l)`` of a trained denoiser, for :func:`ancestral_sample`."""
+    def m_hat(x, l):
+        return predict(model, params, schedule, x, l, out="m_hat")
+    return m_hat
+
+
+def ancestral_sample(schedule: Schedule, m_hat: Callable, rng: np.random.Generator, N: int, d: int, *,
+                     keep_path: bool = False):
+    r"""Run the generative chain of Eq. 8.30 with the reverse transitions of Eq. 8.38 (module docstring).
+
+    Parameters
+    ----------
+    m_hat : callable
+        ``m_hat(x, l) -> (N, d)``: a clean-data prediction :math:`\hat{\mathbf m}(\mathbf x_l, l)`
+        (a trained network via :func:`m_hat_from_model`, or the exact :func:`gmm_m_hat`).
+    rng : numpy.random.Generator
+        All noise, ``(L + 1, N, d)`` standard normals, is drawn first.
+    N, d : int
+
+    Returns
+    -------
+    x : ndarray, shape (N, d)
+        The samples (the prediction at level 1).
+    path : ndarray, shape (L + 1, N, d)
+        Only with ``keep_path``: ``path[l]`` is the state at level ``l`` (``path[0]`` = ``x``).
+    """
+    schedule = check_schedule(schedule)
+    if not callable(m_hat):
+        raise ValueError(f"m_hat must be a callable m_hat(x, l); got {type(m_hat).__name__}.")
+    rng = check_rng(rng)
+    N = check_int(N, "N", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    L = schedule.L
+    Z = rng.standard_normal((L + 1, N, d))
+    sd = np.sqrt(reverse_variances(schedule))
+    x = schedule.v[L] * Z[L]
+    path = np.empty((L + 1, N, d)) if keep_path else None
+    if keep_path:
+        path[L] = x
+    for l in range(L, 0, -1):
+        m = as_array(m_hat(x, l), "m_hat(x, l)", shape=(N, d), dims="(N, d)")
+        if l == 1:
+            x = m
+        else:
+            x = mean_from_m_hat(schedule, l, x, m) + sd[l - 1] * Z[l - 1]
+        if keep_path:
+            path[l - 1] = x
+    return (x, path) if keep_path else x
+
+
+# ----------------------------------------------------------------------------------------------
+# Langevin dynamics: numba kernel with a mixture force, NumPy twin, and a generic driver
+# ----------------------------------------------------------------------------------------------
+
+@njit
+def _langevin_gmm_numba(y, mu, P, c, eps, Z):
+    T, C, d = Z.shape
+    K = mu.shape[0]
+    diff = np.empty((K, d))
+    Pd = np.empty((K, d))
+    logit = np.empty(K)
+    root = np.sqrt(2.0 * eps)
+    for t in range(T):
+        for n in range(C):
+            mx = -np.inf
+            for k in range(K):
+                for i in range(d):
+                    diff[k, i] = mu[k, i] - y[n, i]
+                q = 0.0
+                for i in range(d):
+                    s = 0.0
+                    for j in range(d):
+                        s += P[k, i, j] * diff[k, j]
+                    Pd[k, i] = s
+                    q += diff[k, i] * s
+                logit[k] = c[k] - 0.5 * q
+                if logit[k] > mx:
+                    mx = logit[k]
+            tot = 0.0
+            for k in range(K):
+                logit[k] = np.exp(logit[k] - mx)
+                tot += logit[k]
+            for i in range(d):
+                f = 0.0
+                for k in range(K):
+                    f += logit[k] * Pd[k, i]
+                y[n, i] += eps * f / tot + root * Z[t, n, i]
+
+
+def _langevin_gmm_numpy(y, mu, P, c, eps, Z):
+    root = np.sqrt(2.0 * eps)
+    for t in range(Z.shape[0]):
+        y += eps * _mixture_force_numpy(mu, P, c, y) + root * Z[t]
+
+
+def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: float, rng: np.random.Generator,
+                 *, backend: str = "numba") -> np.ndarray:
+    r"""Unadjusted Langevin dynamics (Eq. 8.44) on :math:`\sum_k\pi_k\mathcal N(\boldsymbol\mu_k, \boldsymbol\Sigma_k+\sigma^2\mathbf I)` for many chains.
+
+    Parameters
+    ----------
+    gmm : GMMParams
+        The clean mixture; ``sigma`` (may be 0) is the noise level of the target.
+    y0 : array_like, shape (C, d)
+        Starting points, one chain per row (not modified).
+    n_steps : int
+    step_size : float
+        :math:`\epsilon` of Eq. 8.44.
+    rng : numpy.random.Generator
+        The ``(n_steps, C, d)`` standard normals are drawn here, in blocks.
+    backend : {"numba", "numpy"}
+
+    Returns
+    -------
+    ndarray, shape (C, d)
+    """
+    backend = check_backend(backend)
+    gmm = _check_gmm(gmm)
+    s = positive_scalar(sigma, "sigma", strict=False)
+    d = gmm.mu.shape[1]
+    y = as_array(y0, "y0", shape=(None, d), dims="(C, d)").copy()
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    eps = positive_scalar(step_size, "step_size")
+    rng = check_rng(rng)
+    mu, P, c = _mixture_arrays(GMMParams(gmm.pi, gmm.mu, gmm.Sigma + s ** 2 * np.eye(d)))
+    C = y.shape[0]
+    block = max(1, min(n_steps, (1 << 18) // max(1, C * d)))
+    run = _langevin_gmm_numba if backend == "numba" else _langevin_gmm_numpy
+    for t0 in range(0, n_steps, block):
+        Z = rng.standard_normal((min(block, n_steps - t0), C, d))
+        run(y, mu, P, c, eps, Z)
+    return y
+
+
+def score_from_model(model: Denoiser, params, schedule: Schedule, level_list) -> Callable:
+    r"""The force ``score(y, i)`` of the rescaled variable at the ``i``-th level of ``level_list``.
+
+    :math:`\mathbf s(\mathbf y, \sigma_l) = v_l\rho_l\,\hat{\mathbf f}(v_l\rho_l\mathbf y, l)`, with
+    :math:`\hat{\mathbf f}` the network read as a force (Eq. 8.47).
+    """
+    schedule = check_schedule(schedule)
+    lv = levels(np.asarray(level_list), "level_list", schedule.L, len(level_list))
+
+    def score(y, i):
+        l = int(lv[i])
+        a = schedule.scale[l]
+        return a * predict(model, params, schedule, a * y, l, out="force")
+    return score
+
+
+def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.random.Generator, *,
+                      backend: str = "numba", keep_path: bool = False) -> LangevinResult:
+    r"""Annealed Langevin dynamics over decreasing noise levels ``sigmas`` (module docstring).
+
+    Parameters
+    ----------
+    score : GMMParams or callable
+        A clean mixture (exact force of each noised level, run by the numba kernel), or
+        ``score(y, i) -> (C, d)``, the force at noise ``sigmas[i]`` (e.g. :func:`score_from_model`).
+    sigmas : array_like, shape (n_levels,)
+        Positive and decreasing.
+    y0 : array_like, shape (C, d)
+        Starting points, usually :math:`\mathcal N(\mathbf 0, \sigma_1^2\mathbf I)`.
+    n_steps : int
+        Langevin steps per level.
+    eps : float
+        Relative step: level :math:`i` uses :math:`\epsilon\sigma_i^2`.
+    """
+    sigmas = as_array(sigmas, "sigmas", ndim=1, dims="(n_levels,)", nonempty=True)
+    if np.any(sigmas <= 0) or np.any(np.diff(sigmas) >= 0):
+        raise ValueError(f"sigmas must be positive and strictly decreasing; got {sigmas!r}.")
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    eps = positive_scalar(eps, "eps")
+    rng = check_rng(rng)
+    backend = check_backend(backend)
+    y = as_array(y0, "y0", ndim=2, dims="(C, d)").copy()
+    path = np.empty((len(sigmas) + 1,) + y.shape) if keep_path else None
+    if keep_path:
+        path[0] = y
+    if isinstance(score, GMMParams):
+        gmm = _check_gmm(score, "score")
+        if gmm.mu.shape[1] != y.shape[1]:
+            raise ValueError(f"y0 must have d = {gmm.mu.shape[1]} columns like the mixture; got {y.shape[1]}.")
+        for i, s in enumerate(sigmas):
+            y = langevin_gmm(gmm, s, y, n_steps, eps * s ** 2, rng, backend=backend)
+            if keep_path:
+                path[i + 1] = y
+        return LangevinResult(y, path)
+    if not callable(score):
+        raise ValueError(f"score must be a GMMParams or a callable score(y, i); got {type(score).__name__}.")
+    for i, s in enumerate(sigmas):
+        step = eps * s ** 2
+        Z = rng.standard_normal((n_steps,) + y.shape)
+        for t in range(n_steps):
+            f = as_array(score(y, i), "score(y, i)", shape=y.shape, dims="(C, d)")
+            y = y + step * f + np.sqrt(2.0 * step) * Z[t]
+        if keep_path:
+            path[i + 1] = y
+    return LangevinResult(y, path)
+
+
+def warmup_kernels() -> None:
+    """Compile (or load from the cache) the Langevin kernel on a tiny mixture."""
+    gmm = gmm_params([0.5, 0.5], [[-1.0, 0.0], [1.0, 0.0]], np.array([np.eye(2), np.eye(2)]))
+    langevin_gmm(gmm, 0.1, np.zeros((2, 2)), 2, 0.01, np.random.default_rng(0))

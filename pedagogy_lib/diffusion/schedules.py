@@ -1,0 +1,245 @@
+r"""Noise schedules in the book's :math:`(v_l, \rho_l)` notation (Section 8.3.1, Eq. 8.36).
+
+The draft defines the forward (recognition) process through its marginals,
+
+.. math::
+    \check p(\mathbf x_l\mid\mathbf x) = \mathcal N(v_l\rho_l\mathbf x,\ v_l^2\mathbf I), \qquad
+    l = 0, 1, \dots, L,
+
+so that :math:`\check{\mathbf X}_l = v_l(\rho_l\mathbf x + \check{\mathbf Z})` (Eq. 8.43) and
+:math:`\lambda_l := \rho_l^2` is the signal-to-noise ratio, which must decrease with :math:`l`.
+Section 8.3 never picks a schedule; this module supplies three families, each fixed by its
+endpoints :math:`\lambda_0 = \lambda_\max` and :math:`\lambda_L = \lambda_\min`:
+
+* ``"log_snr"``: :math:`\log\lambda` linear in :math:`u = l/L`;
+* ``"cosine"``: :math:`\lambda(u) = \cot^2(a + u(b-a))` with :math:`\tan a = \lambda_\max^{-1/2}`,
+  :math:`\tan b = \lambda_\min^{-1/2}` (the cosine schedule of improved DDPM, shifted so that it
+  hits both endpoints);
+* :func:`ddpm_schedule`: DDPM's discrete variances :math:`\beta_t` (e.g. linear in :math:`t`).
+
+**Level 0 is lightly noised data.** Taken literally the draft's :math:`\check{\mathbf X}_0` is the
+clean datum, :math:`v_0 = 0` and :math:`\rho_0 = \infty`, which makes the weight
+:math:`(\rho_0^2-\rho_1^2)/2` of the :math:`l = 1` term of Eq. 8.41 and the variance
+:math:`\sigma_1^2` infinite or zero. Here, as in variational diffusion models, level 0 has a
+finite SNR :math:`\lambda_\max` (see the errata page).
+
+Two scalings of the same process
+--------------------------------
+A schedule fixes only :math:`\lambda_l`; the scale :math:`v_l\rho_l` of the signal is a second
+choice (``kind``):
+
+* **variance preserving** (``"vp"``, DDPM): :math:`v_l^2 = 1/(1+\lambda_l)`, so
+  :math:`v_l^2\rho_l^2 + v_l^2 = 1`. In DDPM's symbols :math:`v_l = \sqrt{1-\bar\alpha_l}`,
+  :math:`v_l\rho_l = \sqrt{\bar\alpha_l}` and :math:`\lambda_l = \bar\alpha_l/(1-\bar\alpha_l)`.
+  Between consecutive levels the book's transition
+  :math:`\check p(\mathbf x_l\mid\mathbf x_{l-1}) = \mathcal N(\beta_l\mathbf x_{l-1},\gamma_l^2\mathbf I)`
+  has :math:`\beta_l = \sqrt{\alpha_l}` and :math:`\gamma_l^2 = 1-\alpha_l`. **Name clash:** the
+  book's :math:`\beta_l` is a *scale* (close to 1), while DDPM's :math:`\beta_t = 1-\alpha_t` is a
+  *variance* (close to 0), and equals the book's :math:`\gamma_l^2`.
+* **variance exploding** (``"ve"``, score-based models / NCSN): :math:`v_l\rho_l = 1`, so
+  :math:`\check{\mathbf X}_l = \mathbf x + \sigma_l\check{\mathbf Z}` with
+  :math:`\sigma_l = v_l = 1/\rho_l`. Any schedule becomes this one after dividing
+  :math:`\check{\mathbf x}_l` by :math:`v_l\rho_l` (:func:`ve_sigmas`).
+
+In the variational-diffusion notation :math:`\alpha_t\leftrightarrow v_l\rho_l`,
+:math:`\sigma_t\leftrightarrow v_l` and :math:`\mathrm{SNR}(t)\leftrightarrow\rho_l^2`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.checks import as_array, check_choice, check_int, positive_scalar
+
+__all__ = [
+    "Schedule",
+    "FAMILIES",
+    "KINDS",
+    "snr_curve",
+    "make_schedule",
+    "ddpm_schedule",
+    "schedule_from_snr",
+    "to_ddpm",
+    "ve_sigmas",
+    "check_schedule",
+]
+
+FAMILIES = ("log_snr", "cosine")
+KINDS = ("vp", "ve")
+
+
+class Schedule(NamedTuple):
+    r"""A forward process in the book's notation (Eq. 8.36), levels :math:`l = 0, \dots, L`.
+
+    Attributes
+    ----------
+    v : ndarray, shape (L + 1,)
+        Noise scales :math:`v_l` (the marginal standard deviation given the datum).
+    rho : ndarray, shape (L + 1,)
+        :math:`\rho_l`, so the signal is scaled by :math:`v_l\rho_l`; :math:`\lambda_l = \rho_l^2`
+        strictly decreases.
+    """
+
+    v: np.ndarray
+    rho: np.ndarray
+
+    @property
+    def L(self) -> int:
+        """Number of steps :math:`L` (levels minus one)."""
+        return self.v.shape[0] - 1
+
+    @property
+    def snr(self) -> np.ndarray:
+        r""":math:`\lambda_l = \rho_l^2`, shape (L + 1,)."""
+        return self.rho ** 2
+
+    @property
+    def scale(self) -> np.ndarray:
+        r"""Signal scale :math:`v_l\rho_l`, shape (L + 1,)."""
+        return self.v * self.rho
+
+
+def check_schedule(schedule, name: str = "schedule") -> Schedule:
+    """Validate a :class:`Schedule`: positive ``v`` and ``rho`` of equal length, SNR strictly decreasing."""
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"{name} must be a Schedule(v, rho); got {type(schedule).__name__}.")
+    v = as_array(schedule.v, f"{name}.v", ndim=1, dims="(L + 1,)")
+    rho = as_array(schedule.rho, f"{name}.rho", shape=(v.shape[0],), dims="(L + 1,)")
+    if v.shape[0] < 2:
+        raise ValueError(f"{name} must have at least two levels (L >= 1); got {v.shape[0]}.")
+    if np.any(v <= 0) or np.any(rho <= 0):
+        raise ValueError(f"{name}.v and {name}.rho must be positive; got min v = {v.min():.3g}, "
+                         f"min rho = {rho.min():.3g}.")
+    lam = rho ** 2
+    if np.any(np.diff(lam) >= 0):
+        l = int(np.argmax(np.diff(lam) >= 0)) + 1
+        raise ValueError(f"{name}: the SNR rho_l^2 must decrease strictly with l (Eq. 8.36); "
+                         f"rho_{l}^2 = {lam[l]:.6g} >= rho_{l - 1}^2 = {lam[l - 1]:.6g}.")
+    return Schedule(v, rho)
+
+
+def snr_curve(u, family: str, lam_min: float, lam_max: float) -> tuple[np.ndarray, np.ndarray]:
+    r"""The continuous SNR :math:`h(u)` on :math:`u\in[0,1]` and its derivative :math:`h'(u)`.
+
+    The draft's continuous-time limit (Section 8.3.1, "Implementation") sets
+    :math:`h(l/L) = \rho_l^2`; :math:`h(0) = \lambda_\max`, :math:`h(1) = \lambda_\min`, and
+    :math:`h' < 0`.
+
+    Parameters
+    ----------
+    u : array_like
+        Points in :math:`[0, 1]`.
+    family : {"log_snr", "cosine"}
+    lam_min, lam_max : float
+        Endpoints, :math:`0 < \lambda_\min < \lambda_\max`.
+
+    Returns
+    -------
+    h, dh : ndarray
+        Same shape as ``u``.
+    """
+    family = check_choice(family, "family", FAMILIES)
+    lam_min = positive_scalar(lam_min, "lam_min")
+    lam_max = positive_scalar(lam_max, "lam_max")
+    if lam_min >= lam_max:
+        raise ValueError(f"lam_min must be below lam_max; got lam_min = {lam_min:.6g}, lam_max = {lam_max:.6g}.")
+    u = as_array(u, "u")
+    if np.any((u < 0) | (u > 1)):
+        raise ValueError(f"u must lie in [0, 1]; got values from {u.min():.6g} to {u.max():.6g}.")
+    if family == "log_snr":
+        c = np.log(lam_min / lam_max)
+        h = lam_max * np.exp(c * u)
+        return h, c * h
+    a, b = np.arctan(lam_max ** -0.5), np.arctan(lam_min ** -0.5)
+    t = a + u * (b - a)
+    h = 1.0 / np.tan(t) ** 2
+    dh = -2.0 * (b - a) * np.cos(t) / np.sin(t) ** 3
+    return h, dh
+
+
+def schedule_from_snr(lam, kind: str = "vp") -> Schedule:
+    r"""The schedule with SNRs ``lam`` (:math:`\lambda_0 > \dots > \lambda_L`) in the chosen scaling.
+
+    ``"vp"``: :math:`v_l = (1+\lambda_l)^{-1/2}`; ``"ve"``: :math:`v_l = \lambda_l^{-1/2}`
+    (so :math:`v_l\rho_l = 1`). In both :math:`\rho_l = \sqrt{\lambda_l}`.
+    """
+    kind = check_choice(kind, "kind", KINDS)
+    lam = as_array(lam, "lam", ndim=1, dims="(L + 1,)")
+    if lam.shape[0] < 2 or np.any(lam <= 0):
+        raise ValueError(f"lam must hold at least two positive SNRs; got {lam!r}.")
+    rho = np.sqrt(lam)
+    v = 1.0 / np.sqrt(1.0 + lam) if kind == "vp" else 1.0 / rho
+    return check_schedule(Schedule(v, rho), "the schedule built from lam")
+
+
+def make_schedule(L: int, family: str = "log_snr", *, lam_min: float = 1e-3, lam_max: float = 1e3,
+                  kind: str = "vp") -> Schedule:
+    r"""A schedule of ``L`` steps from one of :data:`FAMILIES`: :math:`\lambda_l = h(l/L)`.
+
+    Parameters
+    ----------
+    L : int
+        Number of steps, at least 1.
+    family : {"log_snr", "cosine"}
+        See :func:`snr_curve`.
+    lam_min, lam_max : float
+        :math:`\lambda_L` and :math:`\lambda_0`.
+    kind : {"vp", "ve"}
+        Variance preserving or variance exploding scaling (module docstring).
+    """
+    L = check_int(L, "L", minimum=1)
+    lam, _ = snr_curve(np.arange(L + 1) / L, family, lam_min, lam_max)
+    return schedule_from_snr(lam, kind)
+
+
+def ddpm_schedule(betas, lam_max: float | None = None) -> Schedule:
+    r"""The variance-preserving schedule of DDPM's variances :math:`\beta_1, \dots, \beta_L`.
+
+    :math:`\bar\alpha_l = \prod_{k\le l}(1-\beta_k)` gives :math:`\lambda_l = \bar\alpha_l/(1-\bar\alpha_l)`
+    for :math:`l \ge 1`. DDPM's level 0 is the clean datum (:math:`\lambda_0 = \infty`); here it gets
+    the finite SNR ``lam_max`` (default :math:`10\lambda_1`), see the module docstring.
+
+    Parameters
+    ----------
+    betas : array_like, shape (L,)
+        DDPM's per-step variances in :math:`(0, 1)`: the book's :math:`\gamma_l^2`, not its :math:`\beta_l`.
+    lam_max : float, optional
+        Must exceed :math:`\lambda_1`.
+    """
+    betas = as_array(betas, "betas", ndim=1, dims="(L,)", nonempty=True)
+    if np.any((betas <= 0) | (betas >= 1)):
+        raise ValueError(f"betas must lie in (0, 1) (they are variances); got values from {betas.min():.3g} "
+                         f"to {betas.max():.3g}.")
+    abar = np.cumprod(1.0 - betas)
+    lam = abar / (1.0 - abar)
+    lam0 = 10.0 * lam[0] if lam_max is None else positive_scalar(lam_max, "lam_max")
+    if lam0 <= lam[0]:
+        raise ValueError(f"lam_max must exceed the SNR of level 1, {lam[0]:.6g}; got {lam0:.6g}.")
+    return schedule_from_snr(np.concatenate([[lam0], lam]), "vp")
+
+
+def to_ddpm(schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
+    r"""DDPM's :math:`(\bar\alpha_l, \beta_l)` of a variance-preserving schedule.
+
+    Returns
+    -------
+    alpha_bar : ndarray, shape (L + 1,)
+        :math:`\bar\alpha_l = (v_l\rho_l)^2` (level 0 included, below 1 since :math:`\lambda_0` is finite).
+    betas : ndarray, shape (L,)
+        DDPM's :math:`\beta_l = 1 - \bar\alpha_l/\bar\alpha_{l-1}` for :math:`l = 1..L`: the book's
+        :math:`\gamma_l^2` (a variance; the book's own :math:`\beta_l` is :math:`\sqrt{1-\beta^{\rm DDPM}_l}`).
+    """
+    schedule = check_schedule(schedule)
+    total = schedule.scale ** 2 + schedule.v ** 2
+    if np.max(np.abs(total - 1.0)) > 1e-10:
+        raise ValueError("schedule must be variance preserving (v_l^2 rho_l^2 + v_l^2 = 1) to have DDPM "
+                         f"coefficients; got v^2 rho^2 + v^2 up to {np.max(np.abs(total - 1)):.3g} away from 1.")
+    abar = schedule.scale ** 2
+    return abar, 1.0 - abar[1:] / abar[:-1]
+
+
+def ve_sigmas(schedule: Schedule) -> np.ndarray:
+    r"""Noise levels :math:`\sigma_l = 1/\rho_l` of the rescaled variable :math:`\check{\mathbf x}_l/(v_l\rho_l) = \mathbf x + \sigma_l\check{\mathbf z}`."""
+    schedule = check_schedule(schedule)
+    return 1.0 / schedule.rho

@@ -1,0 +1,181 @@
+r"""Checkers for the exercises of Section 8.3 (diffusion models) and the score-matching pages.
+
+Use in the notebooks as::
+
+    from pedagogy_lib.exercises import ch08_diffusion as check
+    check.transition_coefficients(my_pair)      # says what is wrong, never the answer
+
+References are derived here from the definitions, independently of :mod:`pedagogy_lib.diffusion`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checker import CheckResult, as_integer, compare_array, compare_scalar, result
+
+__all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
+           "EX_DSM", "EX_TWEEDIE", "EX_SIGMA_RANGE",
+           "transition_coefficients", "book_betas", "snr_crossing", "posterior_variance",
+           "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
+           "dsm_slope", "n_levels", "noised_score"]
+
+#: 8.3 exercise (a): DDPM's alpha-bar at levels 0..10 (a variance-preserving schedule).
+EX_ALPHA_BAR = np.cos(0.5 * np.pi * (np.arange(11) / 10 * 0.9 + 0.05)) ** 2
+
+#: 8.3 exercise (b): DDPM's per-step variances beta_1..beta_4.
+EX_DDPM_BETAS = np.array([0.01, 0.02, 0.05, 0.1])
+
+#: 8.3 exercise (c): SNRs lambda_0..lambda_L of a schedule.
+EX_LAM = 1e2 * np.exp(np.log(1e-4) * np.arange(21) / 20)
+
+#: 8.3.1: data N(0, s0^2) in one dimension, and the SNR range (lam_min, lam_max).
+EX_S0 = 0.6
+EX_LAM_RANGE = (1e-2, 1e2)
+
+#: 8.3.2 exercise (b): target variance s^2 and Langevin step epsilon.
+EX_LANGEVIN = (2.0, 0.2)
+
+#: 8.3.2 exercise (c): (v_l, rho_l, m_hat, x_l) for Eq. 8.47 in two dimensions.
+EX_TWEEDIE = (0.6, 1.2, np.array([1.0, -0.5]), np.array([0.3, 0.9]))
+
+#: 8.3.3 exercise (a): data mean m, data sd s, noise sd sigma for the best linear score.
+EX_DSM = (2.0, 0.5, 0.3)
+
+#: 8.3.3 exercise (b): largest and smallest NCSN noise levels and the ratio between levels.
+EX_SIGMA_RANGE = (10.0, 0.01, 0.5)
+
+
+def transition_coefficients(answer) -> CheckResult:
+    r"""8.3 (a): :math:`(\beta_{ml}, \gamma_{ml}^2)` of Eq. 8.37 for :math:`(l, m) = (3, 7)` under EX_ALPHA_BAR."""
+    ab = EX_ALPHA_BAR
+    beta = np.sqrt(ab[7] / ab[3])
+    gamma2 = (1 - ab[7]) - beta ** 2 * (1 - ab[3])
+    hints = {
+        "you multiplied the one-step variances 1 - alpha_bar_l / alpha_bar_(l-1) without propagating them":
+            [beta, float(sum(1 - ab[k] / ab[k - 1] for k in range(4, 8)))],
+        "you gave beta^2 (a ratio of alpha-bars) instead of its square root": [beta ** 2, gamma2],
+    }
+    return result("transition from level 3 to level 7",
+                  compare_array(answer, [beta, gamma2], "(beta_73, gamma_73^2)", rtol=1e-6, hints=hints))
+
+
+def book_betas(answer) -> CheckResult:
+    r"""8.3 (b): the book's :math:`\beta_l` (a scale) for DDPM's variances EX_DDPM_BETAS."""
+    b = EX_DDPM_BETAS
+    hints = {"you gave DDPM's beta itself: in the book that variance is gamma_l^2, not beta_l": b,
+             "you forgot the square root: 1 - beta is beta_l squared": 1 - b,
+             "you used the cumulative product alpha-bar": np.sqrt(np.cumprod(1 - b))}
+    return result("the book's beta_l", compare_array(answer, np.sqrt(1 - b), "beta_l", rtol=1e-8, hints=hints))
+
+
+def snr_crossing(answer) -> CheckResult:
+    r"""8.3 (c): the first level :math:`l` with :math:`\rho_l^2 < 1` (noise stronger than signal) for EX_LAM."""
+    value, problems = as_integer(answer, "the level")
+    if problems:
+        return result("SNR crossing", problems)
+    expected = int(np.argmax(EX_LAM < 1.0))
+    if value == expected:
+        return result("SNR crossing", [])
+    if value == expected - 1:
+        return result("SNR crossing", ["that is the last level with SNR at least 1; the question asks for the first below 1."])
+    return result("SNR crossing", ["not the first level with rho_l^2 < 1: " +
+                                   ("too early." if value < expected else "too late.")])
+
+
+def posterior_variance(answer) -> CheckResult:
+    r"""8.3.2 (a): :math:`\sigma_l^2` of Eq. 8.38 with :math:`m = l+1 = 5`, under EX_ALPHA_BAR (DDPM's :math:`\tilde\beta_5`)."""
+    ab = EX_ALPHA_BAR
+    bt = 1 - ab[5] / ab[4]
+    expected = (1 - ab[4]) * bt / (1 - ab[5])
+    hints = {"you gave DDPM's beta_t (the forward variance), not the posterior's beta-tilde": bt,
+             "you inverted the ratio (1 - alpha_bar_(t-1)) / (1 - alpha_bar_t)": (1 - ab[5]) * bt / (1 - ab[4])}
+    return result("posterior variance", compare_scalar(answer, expected, "sigma_5^2", rtol=1e-6, hints=hints))
+
+
+def langevin_variance(answer) -> CheckResult:
+    r"""8.3.2 (b): stationary variance of unadjusted Langevin (Eq. 8.44) on :math:`\mathcal N(0, s^2)`, EX_LANGEVIN."""
+    s2, eps = EX_LANGEVIN
+    expected = s2 / (1 - eps / (2 * s2))
+    hints = {"you gave the target's variance: the unadjusted chain is biased": s2,
+             "you used the slides' step alpha = epsilon without the factor 2 (alpha = 2 epsilon)":
+                 s2 / (1 - eps / (4 * s2)),
+             "the bias goes the other way: the chain over-disperses": s2 * (1 - eps / (2 * s2))}
+    return result("Langevin stationary variance", compare_scalar(answer, expected, "the variance", rtol=1e-6,
+                                                                 hints=hints))
+
+
+def tweedie_force(answer) -> CheckResult:
+    r"""8.3.2 (c): the force of Eq. 8.47 from EX_TWEEDIE = (v, rho, m_hat, x_l)."""
+    v, rho, m, x = EX_TWEEDIE
+    expected = (v * rho * m - x) / v ** 2
+    hints = {"you forgot the scale v rho in front of m_hat": (m - x) / v ** 2,
+             "you divided by v instead of v^2": (v * rho * m - x) / v,
+             "you gave the noise estimate eps-hat = -v f-hat": -(v * rho * m - x) / v}
+    return result("Tweedie's force", compare_array(answer, expected, "f_hat", rtol=1e-8, hints=hints))
+
+
+def gaussian_limit(answer) -> CheckResult:
+    r"""8.3.1 (a): the continuous-time loss for data :math:`\mathcal N(0, s_0^2)` with the optimal denoiser."""
+    lo, hi = EX_LAM_RANGE
+    p = 1 / EX_S0 ** 2
+    expected = 0.5 * np.log((p + hi) / (p + lo))
+    hints = {"you kept the draft's 1/L: the scaled loss tends to zero": 0.0,
+             "you kept the draft's +dh/du: the sign is wrong": -expected,
+             "you integrated the prior variance s0^2 instead of the posterior variance": 0.5 * EX_S0 ** 2 * (hi - lo),
+             "you dropped the 1/2": 2 * expected}
+    return result("continuous-time loss", compare_scalar(answer, expected, "L_infinity", rtol=1e-6, hints=hints))
+
+
+def step_weight(answer) -> CheckResult:
+    r"""8.3.1 (b): the weight :math:`w_l` of Eq. 8.41 at :math:`l = 5` for the SNRs EX_LAM."""
+    lam = EX_LAM
+    expected = 0.5 * (lam[4] - lam[5])
+    hints = {"you dropped the 1/2": lam[4] - lam[5], "you used rho_l^2 - rho_(l+1)^2": 0.5 * (lam[5] - lam[6]),
+             "you gave the weight of the noise loss, w_l / rho_l^2": expected / lam[5]}
+    return result("step weight", compare_scalar(answer, expected, "w_5", rtol=1e-8, hints=hints))
+
+
+def mse_at_level(answer) -> CheckResult:
+    r"""8.3.1 (c): the optimal denoiser's MSE at SNR :math:`\lambda = 4` for data :math:`\mathcal N(0, s_0^2)`, EX_S0."""
+    expected = 1 / (1 / EX_S0 ** 2 + 4.0)
+    hints = {"you gave the noise variance of x_l / (v rho), 1 / lambda": 0.25,
+             "you gave the prior variance: the denoiser sees the data": EX_S0 ** 2,
+             "you added the variances instead of the precisions": EX_S0 ** 2 + 0.25}
+    return result("optimal MSE", compare_scalar(answer, expected, "the MSE", rtol=1e-8, hints=hints))
+
+
+def dsm_slope(answer) -> CheckResult:
+    r"""8.3.3 (a): :math:`(a, b)` of the best linear score :math:`a x + b` under DSM, for EX_DSM = (m, s, sigma)."""
+    m, s, sig = EX_DSM
+    a = -1 / (s ** 2 + sig ** 2)
+    expected = [a, -a * m]
+    hints = {"you matched the score of the clean data, not of the noised data": [-1 / s ** 2, m / s ** 2],
+             "you used the noise variance alone": [-1 / sig ** 2, m / sig ** 2],
+             "you added standard deviations instead of variances": [-1 / (s + sig) ** 2, m / (s + sig) ** 2]}
+    return result("DSM-optimal linear score", compare_array(answer, expected, "(a, b)", rtol=1e-6, hints=hints))
+
+
+def n_levels(answer) -> CheckResult:
+    r"""8.3.3 (b): number of geometric levels from EX_SIGMA_RANGE[0] down to at most EX_SIGMA_RANGE[1] with ratio EX_SIGMA_RANGE[2]."""
+    value, problems = as_integer(answer, "the number of levels")
+    if problems:
+        return result("number of levels", problems)
+    hi, lo, r = EX_SIGMA_RANGE
+    expected = int(np.ceil(np.log(lo / hi) / np.log(r) - 1e-12)) + 1
+    if value == expected:
+        return result("number of levels", [])
+    if value == expected - 1:
+        return result("number of levels", ["one short: count both the first level and the last."])
+    return result("number of levels", ["too few." if value < expected else "too many."])
+
+
+def noised_score(answer) -> CheckResult:
+    r"""8.3.3 (c): the force of :math:`\tfrac12\mathcal N(-1, 0.25) + \tfrac12\mathcal N(1, 0.25)` noised by :math:`\sigma = 0.5`, at :math:`x = 0.5`."""
+    x, v = 0.5, 0.25 + 0.25
+    w1, w2 = np.exp(-(x + 1) ** 2 / (2 * v)), np.exp(-(x - 1) ** 2 / (2 * v))
+    expected = (w1 * (-1 - x) + w2 * (1 - x)) / (v * (w1 + w2))
+    wc1, wc2 = np.exp(-(x + 1) ** 2 / 0.5), np.exp(-(x - 1) ** 2 / 0.5)
+    hints = {"you used the clean components' variance 0.25, not 0.25 + sigma^2":
+                 (wc1 * (-1 - x) + wc2 * (1 - x)) / (0.25 * (wc1 + wc2)),
+             "you took only the nearest component": (1 - x) / v}
+    return result("noised mixture force", compare_scalar(answer, expected, "the force", rtol=1e-6, hints=hints))

@@ -1,0 +1,132 @@
+"""Tests for the Section 8.3 exercise checkers (pedagogy_lib.exercises.ch08_diffusion): references by
+Monte Carlo, by iterating one-step transitions, by Gaussian conditioning, by quadrature, by least
+squares and by finite differences, each with a typical wrong answer that must fail."""
+import numpy as np
+
+from pedagogy_lib.exercises import ch08_diffusion as check
+
+
+def test_transition_coefficients_by_iterating_one_step_transitions():
+    ab = check.EX_ALPHA_BAR
+    mean, var = 1.0, 0.0                       # X_7 given X_3 = 1: iterate x <- sqrt(a) x + sqrt(1 - a) z
+    for k in range(4, 8):
+        a = ab[k] / ab[k - 1]
+        mean, var = np.sqrt(a) * mean, a * var + (1 - a)
+    assert check.transition_coefficients([mean, var])
+    r = check.transition_coefficients([mean ** 2, var])
+    assert not r and "square root" in str(r)
+
+
+def test_book_betas():
+    rng = np.random.default_rng(0)
+    b = check.EX_DDPM_BETAS
+    x = rng.standard_normal((200000, 1))       # regression slope of x_l on x_(l-1) for a VP step
+    slopes = [np.polyfit(x[:, 0], np.sqrt(1 - bb) * x[:, 0] + np.sqrt(bb) * rng.standard_normal(200000), 1)[0]
+              for bb in b]
+    assert np.allclose(slopes, np.sqrt(1 - b), atol=5e-3)
+    assert check.book_betas(np.sqrt(1 - b))
+    r = check.book_betas(b)
+    assert not r and "gamma_l^2" in str(r)
+
+
+def test_snr_crossing():
+    lam = check.EX_LAM
+    first = next(i for i, x in enumerate(lam) if x < 1)
+    assert check.snr_crossing(first)
+    r = check.snr_crossing(first - 1)
+    assert not r and "last level" in str(r)
+
+
+def test_posterior_variance_by_gaussian_conditioning():
+    from pedagogy_lib.gaussian.blocks import condition
+    ab = check.EX_ALPHA_BAR
+    v4, a = 1 - ab[4], ab[5] / ab[4]          # x_4 | x0 ~ N(., v4), x_5 = sqrt(a) x_4 + sqrt(1 - a) z
+    cov = np.array([[v4, np.sqrt(a) * v4], [np.sqrt(a) * v4, a * v4 + 1 - a]])
+    g = condition(np.zeros(2), cov, np.array([1]), np.array([0.0]))
+    assert check.posterior_variance(g.Sigma[0, 0])
+    r = check.posterior_variance(1 - a)
+    assert not r and "beta-tilde" in str(r)
+
+
+def test_langevin_variance_by_iterating_the_variance_recursion():
+    s2, eps = check.EX_LANGEVIN
+    v = 0.0
+    for _ in range(5000):                      # x' = (1 - eps / s2) x + sqrt(2 eps) z
+        v = (1 - eps / s2) ** 2 * v + 2 * eps
+    assert check.langevin_variance(v)
+    r = check.langevin_variance(s2)
+    assert not r and "biased" in str(r)
+
+
+def test_tweedie_force_by_finite_differences_of_a_gaussian():
+    v, rho, m, x = check.EX_TWEEDIE
+    # if m_hat is the exact posterior mean of a point mass at m, the marginal is N(v rho m, v^2 I)
+    logp = lambda y: -0.5 * np.sum((y - v * rho * m) ** 2) / v ** 2
+    h = 1e-6
+    fd = np.array([(logp(x + h * e) - logp(x - h * e)) / (2 * h) for e in np.eye(2)])
+    assert check.tweedie_force(fd)
+    r = check.tweedie_force(fd * v)
+    assert not r and "v^2" in str(r)
+
+
+def test_gaussian_limit_by_quadrature():
+    from scipy.integrate import quad
+    lo, hi = check.EX_LAM_RANGE
+    val = 0.5 * quad(lambda lam: 1 / (1 / check.EX_S0 ** 2 + lam), lo, hi, epsabs=1e-12, epsrel=1e-12)[0]
+    assert check.gaussian_limit(val)
+    r = check.gaussian_limit(-val)
+    assert not r and "dh/du" in str(r)
+
+
+def test_step_weight():
+    lam = check.EX_LAM
+    assert check.step_weight((lam[4] - lam[5]) / 2)
+    r = check.step_weight(lam[4] - lam[5])
+    assert not r and "1/2" in str(r)
+
+
+def test_mse_at_level_by_monte_carlo():
+    rng = np.random.default_rng(1)
+    s0, n = check.EX_S0, 400000
+    x = rng.normal(0, s0, n)
+    y = x + rng.normal(0, 0.5, n)              # x_l / (v rho) at lambda = 4: noise sd 1 / 2
+    slope = np.cov(x, y)[0, 1] / np.var(y)     # the posterior mean is linear for Gaussian data
+    mse = np.mean((x - slope * y) ** 2)
+    assert abs(mse - 1 / (1 / s0 ** 2 + 4)) < 4 * mse * np.sqrt(2 / n)
+    assert check.mse_at_level(1 / (1 / s0 ** 2 + 4))
+    r = check.mse_at_level(s0 ** 2)
+    assert not r and "prior variance" in str(r)
+
+
+def test_dsm_slope_by_least_squares():
+    rng = np.random.default_rng(2)
+    m, s, sig = check.EX_DSM
+    n = 400000
+    x = rng.normal(m, s, n)
+    xt = x + rng.normal(0, sig, n)
+    a, b = np.polyfit(xt, -(xt - x) / sig ** 2, 1)
+    assert abs(a + 1 / (s ** 2 + sig ** 2)) < 0.03 * abs(a)
+    assert check.dsm_slope([-1 / (s ** 2 + sig ** 2), m / (s ** 2 + sig ** 2)])
+    r = check.dsm_slope([-1 / s ** 2, m / s ** 2])
+    assert not r and "clean data" in str(r)
+
+
+def test_n_levels_by_counting():
+    hi, lo, ratio = check.EX_SIGMA_RANGE
+    sig, n = hi, 1
+    while sig > lo * (1 + 1e-12):
+        sig, n = sig * ratio, n + 1
+    assert check.n_levels(n)
+    r = check.n_levels(n - 1)
+    assert not r and "one short" in str(r)
+
+
+def test_noised_score_by_finite_differences():
+    def logp(x):
+        v = 0.5
+        return np.log(np.exp(-(x + 1) ** 2 / (2 * v)) + np.exp(-(x - 1) ** 2 / (2 * v)))
+    h = 1e-6
+    fd = (logp(0.5 + h) - logp(0.5 - h)) / (2 * h)
+    assert check.noised_score(fd)
+    r = check.noised_score((1 - 0.5) / 0.5)
+    assert not r and "nearest" in str(r)
