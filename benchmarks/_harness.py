@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+import numpy as np
+
 
 def best_time(fn: Callable[[], object], *, repeat: int = 5, min_time: float = 0.05) -> float:
     """Seconds per call of ``fn()``: warm up once, then the best of ``repeat`` timed batches.
@@ -33,6 +35,45 @@ def best_time(fn: Callable[[], object], *, repeat: int = 5, min_time: float = 0.
             fn()
         best = min(best, (time.perf_counter() - t0) / number)
     return best
+
+
+def interleaved_times(fns, *, rounds: int = 40, min_time: float = 0.004) -> list[float]:
+    """Seconds per call of each function, timed in alternation: the best of ``rounds`` short batches each.
+
+    Alternation makes a busy machine slow every contender alike, so their ratio stays meaningful.
+    """
+    number = []
+    for fn in fns:
+        fn()                                  # warm-up
+        k = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(k):
+                fn()
+            if time.perf_counter() - t0 >= min_time or k >= 1 << 16:
+                break
+            k *= 2
+        number.append(k)
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, (fn, k) in enumerate(zip(fns, number)):
+            t0 = time.perf_counter()
+            for _ in range(k):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - t0) / k)
+    return best
+
+
+def matmul_rate(n: int = 512) -> float:
+    """The machine's matrix-multiply rate in FLOP/s: ``np.dot`` of two ``n x n`` float64 matrices (2 n^3 flops).
+
+    Single-core when the BLAS thread count is 1, as ``run.py`` arranges.
+    """
+    a = np.random.default_rng(0).standard_normal((n, n))
+    b = np.random.default_rng(1).standard_normal((n, n))
+    out = np.empty((n, n))
+    t = best_time(lambda: np.dot(a, b, out=out), repeat=7, min_time=0.1)
+    return 2 * n**3 / t
 
 
 def row(task: str, size: str, ours: float, *, peer_name: str = "", peer: float | None = None,
