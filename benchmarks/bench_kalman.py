@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from _harness import best_time, row
+from _harness import best_time, interleaved_times, matmul_rate, row
 
 T = 1000
 
@@ -46,30 +46,6 @@ def _problem(n, m, seed=0):
                          rng.standard_normal((m, n)) / np.sqrt(n), np.zeros(m), Sigma_y_x)
     _, y = sample_lgssm(params, T, rng=rng)
     return params, y
-
-
-def _interleaved(fns, rounds: int = 40, min_time: float = 0.004) -> list[float]:
-    """Seconds per call of each function, timed in alternation: the best of ``rounds`` short batches each."""
-    number = []
-    for fn in fns:
-        fn()
-        k = 1
-        while True:
-            t0 = time.perf_counter()
-            for _ in range(k):
-                fn()
-            if time.perf_counter() - t0 >= min_time or k >= 1 << 16:
-                break
-            k *= 2
-        number.append(k)
-    best = [np.inf] * len(fns)
-    for _ in range(rounds):
-        for i, (fn, k) in enumerate(zip(fns, number)):
-            t0 = time.perf_counter()
-            for _ in range(k):
-                fn()
-            best[i] = min(best[i], (time.perf_counter() - t0) / k)
-    return best
 
 
 def _dynamax():
@@ -122,7 +98,7 @@ def _reference_rows() -> list[dict]:
         ref = reference(params, y)
         for name, a, b in zip(_FIELDS, ours, ref):
             np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"reference n={n} m={m}: {name}")
-        t_ours, t_ref = _interleaved([lambda: kalman_smoother(params, y, form="covariance"),
+        t_ours, t_ref = interleaved_times([lambda: kalman_smoother(params, y, form="covariance"),
                                       lambda: reference(params, y)])
         rows.append(row("Kalman filter + RTS smoother vs a plain numba loop", f"n = {n}, m = {m}, T = {T}", t_ours,
                         peer_name="plain numba reference (benchmarks/ref_kalman.py)", peer=t_ref,
@@ -175,14 +151,6 @@ def flops_per_step(n: int, m: int) -> float:
     return filt + smooth
 
 
-def _matmul_rate() -> float:
-    a = np.random.default_rng(0).standard_normal((512, 512))
-    b = np.random.default_rng(1).standard_normal((512, 512))
-    out = np.empty((512, 512))
-    t = best_time(lambda: np.dot(a, b, out=out), repeat=7, min_time=0.1)
-    return 2 * 512**3 / t
-
-
 def _first_call_seconds() -> tuple[float, float]:
     code = ("import time; t0 = time.perf_counter(); import numpy as np; "
             "from pedagogy_lib.lgssm import LGSSMParams, kalman_smoother; t1 = time.perf_counter(); "
@@ -211,7 +179,7 @@ def run() -> list[dict]:
     warmup_kernels()
     rows = []
     dynamax = _dynamax()
-    rate = _matmul_rate()
+    rate = matmul_rate()
     matmul_row = len(rows)
     rows.append(None)
     targets = {2: 80.0, 8: 15.0}
@@ -240,7 +208,7 @@ def run() -> list[dict]:
                             target=f">= {targets[n]:.0f}x filterpy", met=ratio >= targets[n],
                             note=f"{t_ours / T * 1e6:.3g} µs/step"))
         else:
-            rate = max(rate, _matmul_rate())          # re-measure next to this run; keep the faster (stricter)
+            rate = max(rate, matmul_rate())          # re-measure next to this run; keep the faster (stricter)
             achieved = flops_per_step(n, n) * T / t_ours
             frac = achieved / rate
             rows.append(row(task, size, t_ours, peer_name="filterpy", peer=t_fp,
@@ -255,7 +223,7 @@ def run() -> list[dict]:
         else:
             run_dyn, compile_s = dynamax(params, y)
             _dynamax_agree(ours, run_dyn(), f"dynamax n={n}")
-            t_ours, t_dyn = _interleaved([ours_fn, run_dyn], rounds=15, min_time=0.02)
+            t_ours, t_dyn = interleaved_times([ours_fn, run_dyn], rounds=15, min_time=0.02)
             ratio = t_dyn / t_ours
             rows.append(row(task, size, t_ours, peer_name="dynamax (JAX, jit, float64)", peer=t_dyn, target=target,
                             met=(ratio >= dyn_target) if dyn_target else None,
@@ -272,7 +240,7 @@ def run() -> list[dict]:
         np.testing.assert_allclose(info.mu_smooth, cov.mu_smooth, rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(info.Upsilon_smooth, cov.Upsilon_smooth, rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(info.log_evidence, cov.log_evidence, rtol=1e-10)
-        t_info, t_cov = _interleaved([lambda: kalman_smoother(params, y, form="information"),
+        t_info, t_cov = interleaved_times([lambda: kalman_smoother(params, y, form="information"),
                                       lambda: kalman_smoother(params, y, form="covariance")], rounds=15, min_time=0.02)
         kind = "dense" if dense else "diagonal"
         rows.append(row(f"Kalman filter + RTS smoother, information form, {kind} Sigma_y_x",
