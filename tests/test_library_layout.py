@@ -114,7 +114,7 @@ def test_importing_the_package_loads_no_family():
 
 @pytest.mark.parametrize("family", ["core", "discrete", "gaussian", "mixture", "factor", "recursions", "hmm",
                                     "lgssm", "smc", "em", "learning", "nn", "samplers", "vi", "harmonium",
-                                    "deepgen"])
+                                    "deepgen", "diffusion", "contrastive", "assimilation", "graphical"])
 def test_computation_never_imports_matplotlib_or_scipy_stats(family):
     loaded = _loaded_after(f"import pedagogy_lib.{family}")
     assert not any(m.startswith(("matplotlib", "ipywidgets")) for m in loaded), family
