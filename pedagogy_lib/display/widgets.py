@@ -62,7 +62,7 @@ __all__ = ["interactive_plot", "InteractivePlot", "TIME_BUDGET", "FAST_SHARE", "
 TIME_BUDGET = 5.0
 #: Share of :data:`TIME_BUDGET` used under the test command (``PEDAGOGY_FAST=1``,
 #: :mod:`pedagogy_lib.core.budget`): fewer precomputed values, the same controls, every one moving.
-FAST_SHARE = 0.3
+FAST_SHARE = 0.15
 #: Bytes of images per figure (the default included).
 BYTES_BUDGET = 1_000_000
 #: Slider values on each side of the default, at most.
