@@ -52,7 +52,7 @@ import numpy as np
 from scipy import integrate, special
 
 from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar
-from ..nn.infomax import log_dpsi, psi
+from ..nn.infomax import check_unmixing, log_dpsi, psi
 
 __all__ = [
     "PRIORS",
@@ -110,12 +110,7 @@ def _check_Y(Y) -> np.ndarray:
 
 
 def _check_D(D, K: int, name: str = "D") -> np.ndarray:
-    D = as_array(D, name, shape=(K, K), dims="(K, K)")
-    s = np.linalg.svd(D, compute_uv=False)
-    if s[-1] <= 1e-12 * max(s[0], 1e-300):
-        raise ValueError(f"{name} must be invertible (Eq. 9.5 needs a full-rank square matrix); its "
-                         f"condition number is {s[0] / max(s[-1], 1e-300):.3g}.")
-    return D
+    return check_unmixing(D, K, name, equation="Eq. 9.5")
 
 
 def _check_kappa(kappa, K: int) -> np.ndarray:

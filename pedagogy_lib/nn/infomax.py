@@ -82,6 +82,7 @@ from scipy import integrate, optimize, special, stats
 from ..core.checks import positive_scalar, as_array, to_float_array, check_choice, check_int, check_positive, check_rng
 
 __all__ = [
+    "check_unmixing",
     "InfoMaxResult",
     "SOURCES",
     "psi",
@@ -138,11 +139,13 @@ def _check_Y(Y) -> np.ndarray:
     return Y
 
 
-def _check_D(D, K: int, name: str = "D") -> np.ndarray:
+def check_unmixing(D, K: int, name: str = "D", equation: str = "Eq. 5.27") -> np.ndarray:
+    """Validate a square unmixing matrix: shape ``(K, K)``, finite, and invertible to working precision
+    (the log-determinant of ``equation`` needs full rank); return it as a float array."""
     D = as_array(D, name, shape=(K, K), dims="(K, K)")
     s = np.linalg.svd(D, compute_uv=False)
     if s[-1] <= 1e-12 * max(s[0], 1e-300):
-        raise ValueError(f"{name} must be invertible (Eq. 5.27 needs a full-rank square matrix); its "
+        raise ValueError(f"{name} must be invertible ({equation} needs a full-rank square matrix); its "
                          f"condition number is {s[0] / max(s[-1], 1e-300):.3g}.")
     return D
 
@@ -191,7 +194,7 @@ def log_density(D, Y) -> np.ndarray:
     ndarray, shape (N,)
     """
     Y = _check_Y(Y)
-    D = _check_D(D, Y.shape[1])
+    D = check_unmixing(D, Y.shape[1])
     return log_dpsi(Y @ D.T).sum(axis=1) + _logabsdet(D)
 
 
@@ -208,7 +211,7 @@ def objective(D, Y) -> float:
     .. math:: \mathcal J(\mathbf D) = \Big\langle\sum_k\log\psi'(\mathbf d_k^T\mathbf Y)\Big\rangle + \log|\det\mathbf D|.
     """
     Y = _check_Y(Y)
-    D = _check_D(D, Y.shape[1])
+    D = check_unmixing(D, Y.shape[1])
     return _objective(D, Y)
 
 
@@ -228,7 +231,7 @@ def gradient(D, Y) -> np.ndarray:
         Entry ``[k, j]`` is :math:`\partial\mathcal J/\partial D_{kj}`.
     """
     Y = _check_Y(Y)
-    D = _check_D(D, Y.shape[1])
+    D = check_unmixing(D, Y.shape[1])
     return _gradient(D, Y)
 
 
@@ -248,7 +251,7 @@ def natural_gradient(D, Y) -> np.ndarray:
     acting on the right) and vanishes exactly where the ordinary gradient does.
     """
     Y = _check_Y(Y)
-    D = _check_D(D, Y.shape[1])
+    D = check_unmixing(D, Y.shape[1])
     return _natural_gradient(D, Y)
 
 
@@ -263,7 +266,7 @@ def fixed_point_rhs(D, Y, *, form: str = "corrected") -> np.ndarray:
     The inverse is computed with a linear solve.
     """
     Y = _check_Y(Y)
-    D = _check_D(D, Y.shape[1])
+    D = check_unmixing(D, Y.shape[1])
     check_choice(form, "form", ("corrected", "draft"))
     M = np.tanh(Y @ D.T / 2.0).T @ Y / Y.shape[0]     # <tanh(DY/2) Y^T>, shape (K, K)
     if form == "corrected":
@@ -323,7 +326,7 @@ def infomax(Y, *, rng, D_init=None, n_epochs: int = 20, batch_size: int | None =
     Y = _check_Y(Y)
     N, K = Y.shape
     rng = check_rng(rng)
-    D = np.eye(K) if D_init is None else _check_D(D_init, K, "D_init").copy()
+    D = np.eye(K) if D_init is None else check_unmixing(D_init, K, "D_init").copy()
     n_epochs = check_int(n_epochs, "n_epochs", minimum=1)
     B = N if batch_size is None else check_int(batch_size, "batch_size", minimum=1, maximum=N)
     lr = positive_scalar(lr, "lr")
