@@ -47,8 +47,8 @@ Fixtures for every browser test
 ``open_context`` (session)
     The same opener for a visit that outlives one test (``test_pages.py`` keeps one visit's report
     per page): it returns ``(context, page)`` and the caller closes the context. Every test of
-    ``test_pages.py`` for one page is kept on one xdist worker (``--dist loadgroup``), so that
-    page is opened once.
+    ``test_pages.py`` for one page is kept on one xdist worker (``--dist loadgroup`` and
+    :func:`pytest_xdist_make_scheduler`), so that page is opened once.
 
 """
 from __future__ import annotations
@@ -114,13 +114,24 @@ def find_chromium() -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
-    """Keep every test of one page on one worker (``--dist loadgroup``): they share one visit."""
-    for item in items:
-        params = getattr(item, "callspec", None)
-        page = params.params.get("book_page") if params else None
-        if page and item.module.__name__.endswith("test_pages"):
-            item.add_marker(pytest.mark.xdist_group(name=page))
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadgroup``, every test of ``test_pages.py`` for one page goes to one worker:
+    they share one visit of the page. (xdist's own grouping marks a group by editing the test's node
+    id, which pytest 9 no longer reads, so the groups are formed here from the page in the test's id.)"""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByPage(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            found = _PAGE_TEST.match(nodeid)
+            return "page:" + found.group(1) if found else nodeid
+
+    return ByPage(config, log)
+
+
+_PAGE_TEST = re.compile(r".*test_pages\.py::test_\w+\[(.+)\]$")
 
 
 def pytest_generate_tests(metafunc):

@@ -29,13 +29,15 @@ The visit, in order:
    A/AA rule (plus ``label-content-name-mismatch``, WCAG 2.5.3, which axe marks experimental) in
    light mode, then the colour rules in dark mode. axe's best-practice rules (warnings, never
    failures) run on the pages of the collapsed-block sample only. The
-   colour rules check one span of each look in the code blocks, not all of them
-   (``_COLOUR_CONTEXT``; a test below makes sure a bad colour is still caught).
+   colour rules check one element of each look (same colours, type and backdrop), not every
+   element, and each look once, on the first page that shows it (``_COLOUR_CONTEXT``; a test below
+   makes sure a bad colour is still caught).
 7. **Phone.** At 390 px wide nothing makes the page wider than the screen.
 """
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from pathlib import Path
 
@@ -93,8 +95,8 @@ _SETTLE = """async () => {
     await Promise.race([ready, new Promise(r => setTimeout(r, 30000))]);
 }"""
 
-_SCROLL_THROUGH = """async () => { for (let y = 0; y <= document.body.scrollHeight; y += 600) {
-    window.scrollTo(0, y); await new Promise(r => setTimeout(r, 40)); } window.scrollTo(0, 0); }"""
+_SCROLL_THROUGH = """async () => { for (let y = 0; y <= document.body.scrollHeight; y += 900) {
+    window.scrollTo(0, y); await new Promise(r => setTimeout(r, 30)); } window.scrollTo(0, 0); }"""
 
 _FETCHED = """() => performance.getEntriesByType('navigation').concat(
     performance.getEntriesByType('resource')).map(e => [e.name, e.encodedBodySize || 0])"""
@@ -165,16 +167,17 @@ _PHONE = """(w) => ({width: Math.max(document.documentElement.scrollWidth, docum
                          (e.textContent || '').trim().slice(0, 40))})"""
 
 
-#: Wait for the colour transitions that a change of mode starts: running animations of finite
-#: length only (a paused or idle one never finishes), and never longer than 5 s.
+#: Bring the transitions that a change of mode or an opened solution starts to their end state:
+#: running animations of finite length only (a paused or idle one never finishes). They are
+#: finished, not waited for: a transition started while the page is busy can sit at its first
+#: frame for seconds in a headless browser, and only the settled page is of interest here.
 _TRANSITIONS_DONE = """async () => {
     await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-    const running = document.getAnimations().filter(a => {
+    for (const a of document.getAnimations()) {
         const t = a.effect && a.effect.getComputedTiming ? a.effect.getComputedTiming() : null;
-        return a.playState === 'running' && t && Number.isFinite(t.endTime);
-    });
-    await Promise.race([Promise.all(running.map(a => a.finished.catch(() => null))),
-                        new Promise(r => setTimeout(r, 5000))]);
+        if (a.playState === 'running' && t && Number.isFinite(t.endTime)) a.finish();
+    }
+    await new Promise(r => requestAnimationFrame(r));
 }"""
 
 
@@ -191,40 +194,63 @@ def set_mode(page, mode: str) -> str:
     return shown
 
 
-#: axe's context for the colour rules on a whole page. Syntax highlighting and coloured output are
-#: thousands of spans per page whose colours come from a handful of classes, and checking the
-#: contrast of every one is over half of axe's time on a page with its code cells open. So the
-#: colour rules see the document with its code blocks left out except for one sample of each look:
-#: one span per class list and kind of block (code cell, output, solution, collapsed cell,
-#: admonition), axe checking an included element inside an excluded one, and the block of that kind
-#: with the fewest spans, whole (its plain text included). Every other rule sees the whole page.
+#: axe's context for the colour rules on a whole page. A page's text comes in a handful of looks
+#: (syntax highlighting, outputs, formulas, tables, admonitions) repeated thousands of times, and
+#: checking the contrast of every element is most of axe's time on a page. So the colour rules see
+#: one element of each look: everything they compare (text colour, size class, weight, decoration and
+#: shadow, a link's surrounding text, and from the element outwards every box that paints a
+#: background, changes the opacity or filter, or is positioned over other content), the visible one
+#: with the fewest elements inside it. Every other rule sees the whole page. Returns pairs
+#: ``[look, element]``; a look already checked (on an earlier page) can be left out, since axe's
+#: verdict on it depends only on what the look's key holds.
 _COLOUR_CONTEXT = """() => {
-    const look = (el) => {
-        const box = el.closest('div[class*="highlight-"]');
-        const setting = el.closest('.admonition, details, .cell_output, .cell_input, .toggle-hidden');
-        return (box ? box.className : '') + '|' + (setting ? setting.className : '');
+    const settings = new Map();
+    const setting = (el) => {                       // what shows through behind el's text
+        if (!el || el.nodeType !== 1) return '';
+        if (settings.has(el)) return settings.get(el);
+        const s = getComputedStyle(el);
+        let own = '';
+        if (s.backgroundImage !== 'none' || !/^(transparent|rgba\\(.*,\\s*0\\))$/.test(s.backgroundColor))
+            own += s.backgroundColor + s.backgroundImage;
+        if (s.opacity !== '1') own += ' o' + s.opacity;
+        if (s.filter !== 'none' || s.mixBlendMode !== 'normal') own += s.filter + s.mixBlendMode;
+        if (['absolute', 'fixed', 'sticky'].includes(s.position)) own += ' ' + s.position;
+        const key = (own ? own + ';' : '') + setting(el.parentElement);
+        settings.set(el, key);
+        return key;
     };
-    const seen = new Set(), spans = [], shortest = new Map();
-    for (const s of document.querySelectorAll('.highlight pre span')) {
-        const key = s.className + '|' + look(s);
-        if (s.textContent.trim() && !seen.has(key)) { seen.add(key); spans.push(s); }
+    // axe's thresholds depend on the size only through "large text" (24 px, or 18.67 px if bold):
+    // sizes well away from both are one look
+    const size = (s) => { const px = parseFloat(s.fontSize);
+                          return px < 18 ? 'small' : px > 25 ? 'large' : s.fontSize; };
+    const ownText = (el) => [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const best = new Map();
+    for (const el of document.body.querySelectorAll('*')) {
+        if (!ownText(el)) continue;
+        const s = getComputedStyle(el), p = el.parentElement;
+        const key = [el.tagName === 'A' ? 'link in ' + p.tagName + ' ' + getComputedStyle(p).color : '',
+                     s.color, size(s), s.fontWeight, s.textDecorationLine, s.textShadow,
+                     setting(el)].join('|');
+        const r = el.getBoundingClientRect();
+        const score = (el.checkVisibility() && r.width > 1 && r.height > 1 ? 0 : 1e9)
+                      + el.getElementsByTagName('*').length;
+        const held = best.get(key);
+        if (!held || score < held.score) best.set(key, {el, score});
     }
-    const blocks = [...document.querySelectorAll('.highlight pre')];
-    for (const pre of blocks) {
-        const key = look(pre), best = shortest.get(key);
-        if (!best || pre.childElementCount < best.childElementCount) shortest.set(key, pre);
-    }
-    const kept = new Set(shortest.values());
-    return {include: [document, ...spans], exclude: blocks.filter(pre => !kept.has(pre))};
+    return [...best.entries()].map(([key, b]) => [key, b.el]);
 }"""
 
 
 def run_axe(page, axe_source: str, *, colour_only: bool = False, within: str | None = None,
-            advice: bool = True) -> list[dict]:
+            advice: bool = True, looks_checked: set | None = None) -> list[dict]:
     """axe-core's violations on the page (or on the elements matching ``within``).
 
-    On the whole page, the colour rules run on ``_COLOUR_CONTEXT`` and every other rule on the
-    document. ``advice`` adds axe's best-practice rules (reported as warnings, never failures).
+    On the whole page, the colour rules run on ``_COLOUR_CONTEXT`` (one element of each look) and
+    every other rule on the document. ``advice`` adds axe's best-practice rules (reported as
+    warnings, never failures). ``looks_checked``, when given, holds the looks the colour rules have
+    already seen: they are left out, and the ones checked now are added (a run of the colour rules
+    costs about two seconds whatever it checks, since axe maps the whole page first, and a book's
+    pages share most of their looks).
     """
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=axe_source)
@@ -237,13 +263,23 @@ def run_axe(page, axe_source: str, *, colour_only: bool = False, within: str | N
     else:                                       # the colour rules sampled, the others on the document
         every["rules"].update({rule: {"enabled": False} for rule in COLOUR_RULES})
         runs = [(colour, "sampled")] + ([] if colour_only else [(every, "document")])
-    found = []
+    found, skip = [], sorted(looks_checked or ())
     for options, scope in runs:
-        found += page.evaluate("""async ([within, options, scope]) => {
-            const context = scope === 'sampled' ? (""" + _COLOUR_CONTEXT + """)()
-                : scope === 'within' ? {include: [...document.querySelectorAll(within)]} : document;
-            return (await axe.run(context, options)).violations;
-        }""", [within, options, scope])
+        result = page.evaluate("""async ([within, options, scope, skip]) => {
+            let context = document, looks = [];
+            if (scope === 'within') context = {include: [...document.querySelectorAll(within)]};
+            if (scope === 'sampled') {
+                const done = new Set(skip);
+                const fresh = (""" + _COLOUR_CONTEXT + """)().filter(([look]) => !done.has(look));
+                if (!fresh.length) return {violations: [], looks: []};
+                looks = fresh.map(([look]) => look);
+                context = {include: fresh.map(([, el]) => el)};
+            }
+            return {violations: (await axe.run(context, options)).violations, looks};
+        }""", [within, options, scope, skip])
+        found += result["violations"]
+        if looks_checked is not None:
+            looks_checked.update(result["looks"])
     return found
 
 
@@ -276,8 +312,9 @@ def collapsed_sample(site_root: Path, pages: list[str]) -> set[str]:
 
 
 def _axe_both_modes(page, axe_source, state: str, within: str | None, report: dict, *,
-                    back_to_light: bool = True, advice: bool = True) -> None:
-    """axe in light then dark mode (then light again, unless ``back_to_light`` is false).
+                    back_to_light: bool = True, advice: bool = True, looks_checked: set | None = None) -> None:
+    """axe in light then dark mode (then light again, unless ``back_to_light`` is false);
+    ``looks_checked`` as in :func:`run_axe`.
 
     axe fetches the page's stylesheets again to read them, and resolves an ``@import`` of the theme
     against the page's address, which the server answers with a 404: those failed loads, logged
@@ -289,7 +326,8 @@ def _axe_both_modes(page, axe_source, state: str, within: str | None, report: di
         if shown != mode:
             report["axe"].append(f"[{state}] the page did not switch to {mode} mode (got {shown!r})")
             continue
-        for v in run_axe(page, axe_source, colour_only=mode == "dark", within=within, advice=advice):
+        for v in run_axe(page, axe_source, colour_only=mode == "dark", within=within, advice=advice,
+                         looks_checked=looks_checked):
             text = f"[{mode}, {state}] {describe(v)}"
             if is_wcag(v):
                 report["axe"].append(text)
@@ -336,8 +374,13 @@ def _check_solutions(page) -> list[str]:
             problems.append(f"solution {n} is open before it is clicked")
             continue
         trigger = sol.query_selector(":scope > summary") or sol.query_selector(":scope > .admonition-title")
-        trigger.scroll_into_view_if_needed()
-        trigger.click()
+        trigger.evaluate("(el) => el.scrollIntoView({block: 'center'})")
+        try:
+            trigger.click(timeout=5000)
+        except Exception:                         # noqa: BLE001 - Playwright's TimeoutError
+            # its box still moving after 5 s (seen once on a busy machine, never alone): click where
+            # it is now; a title covered by something else then fails the check below
+            trigger.click(force=True)
         try:                                      # visible as soon as it opens (at most 2 s) ...
             body.wait_for_element_state("visible", timeout=2000)
         except Exception:                         # noqa: BLE001 - reported below
@@ -426,9 +469,11 @@ def _controls(page, kind: str, selector: str, check) -> dict:
     return {"count": len(found), "problems": problems, "kind": kind}
 
 
-def visit(open_context, book_page: str, site_url: str, axe_source: str, collapsed_pass: bool = True) -> dict:
+def visit(open_context, book_page: str, site_url: str, axe_source: str, collapsed_pass: bool = True,
+          looks_checked: set | None = None) -> dict:
     """Open ``book_page`` once and observe everything this module asserts (see the module docstring);
-    axe looks at the collapsed blocks only when ``collapsed_pass`` is true."""
+    axe looks at the collapsed blocks only when ``collapsed_pass`` is true, and its colour rules at
+    the looks not in ``looks_checked`` (see :func:`run_axe`)."""
     context, page = open_context(book_page, color_scheme="light", wait_ms=0)
     report = {"axe": [], "axe_advice": {}}
     try:
@@ -459,7 +504,7 @@ def visit(open_context, book_page: str, site_url: str, axe_source: str, collapse
         if has_toggles:
             page.evaluate(_TRANSITIONS_DONE)                  # the toggles' transitions
         _axe_both_modes(page, axe_source, "solutions expanded" if has_toggles else "no solutions", None, report,
-                        back_to_light=False, advice=collapsed_pass)
+                        back_to_light=False, advice=collapsed_pass, looks_checked=looks_checked)
         # 7. phone width (in dark mode, as axe left it: the layout is the same in both)
         page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
         page.wait_for_timeout(300)
@@ -471,11 +516,31 @@ def visit(open_context, book_page: str, site_url: str, axe_source: str, collapse
 
 
 @pytest.fixture(scope="session")
-def page_report(open_context, site_url, axe_source, site_root, built_pages):
-    """``page_report(path)``: the report of the one visit of that page (made at the first request)."""
-    sample = collapsed_sample(site_root, built_pages)
-    return functools.lru_cache(maxsize=None)(
-        lambda path: visit(open_context, path, site_url, axe_source, collapsed_pass=path in sample))
+def page_report(open_context, site_url, axe_source, site_root, built_pages, tmp_path_factory):
+    """``page_report(path)``: the report of the one visit of that page (made at the first request).
+    The colour rules check each look once per test process, on the first page that shows it.
+
+    A page visited by a second worker is an error (its tests were not kept together, and the run
+    pays for the visit twice): the workers note their visits in a folder they share."""
+    sample, looks_checked = collapsed_sample(site_root, built_pages), set()
+    base = tmp_path_factory.getbasetemp()
+    visits = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "page-visits"
+    visits.mkdir(exist_ok=True)
+    mine = set()
+
+    @functools.lru_cache(maxsize=None)
+    def once(path: str) -> dict:
+        if path not in mine:
+            try:
+                (visits / path.replace("/", "__")).touch(exist_ok=False)
+            except FileExistsError:
+                pytest.fail(f"{path} was visited by another worker already: the tests of one page must "
+                            "run on one worker (see pytest_xdist_make_scheduler in conftest.py)")
+            mine.add(path)
+        return visit(open_context, path, site_url, axe_source, collapsed_pass=path in sample,
+                     looks_checked=looks_checked)
+
+    return once
 
 
 # ------------------------------------------------------------------------------- the tests
@@ -573,9 +638,10 @@ def test_page_weight_budget(report, book_page, site_root, site_url):
         f"{[(u.rsplit('/', 1)[-1], n) for u, n in biggest]}")
 
 
-def test_sampled_colour_check_still_sees_every_code_colour(open_context, axe_source, site_root, chapter_pages):
-    """The colour rules see one span of each look (``_COLOUR_CONTEXT``): a token class turned
-    unreadable in a collapsed code cell, or the plain text of outputs, is still a violation."""
+def test_sampled_colour_check_still_sees_every_look(open_context, axe_source, site_root, chapter_pages):
+    """The colour rules see one element of each look (``_COLOUR_CONTEXT``): a token class turned
+    unreadable in a collapsed code cell, the plain text of outputs, the prose, an admonition's text
+    or a link in the prose is still a violation."""
     path = next((p for p in chapter_pages if "tag_hide-input" in (site_root / p).read_text(encoding="utf-8")
                  and "cell_output" in (site_root / p).read_text(encoding="utf-8")), None)
     if path is None:
@@ -591,7 +657,10 @@ def test_sampled_colour_check_still_sees_every_code_colour(open_context, axe_sou
             return s ? s.classList[0] : null; }""")
         assert token, f"{path}: no coloured token in its collapsed code cells"
         for what, css in ((f"the token class {token!r} in code cells", f".highlight pre span.{token}"),
-                          ("the plain text of outputs", ".cell_output .highlight pre")):
+                          ("the plain text of outputs", ".cell_output .highlight pre"),
+                          ("the prose", ".bd-article section > p"),
+                          ("an admonition's text", ".bd-article .admonition p"),
+                          ("links in the prose", ".bd-article p a, .bd-article p a *")):
             style = page.add_style_tag(content=f"{css} {{ color: #f2f2f2 !important; }}")
             found = [v for v in run_axe(page, axe_source, colour_only=True) if v["id"] == "color-contrast"]
             style.evaluate("(el) => el.remove()")
