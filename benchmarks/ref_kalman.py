@@ -6,7 +6,9 @@ simple Cholesky factorization, forward and back substitution), work arrays alloc
 the time loop, and no input validation, no missing data, no controls. It returns the same
 quantities as ``kalman_smoother`` (predicted, filtered and smoothed means and covariances, Kalman
 and smoother gains, cross-covariances, log evidence), so the benchmark first checks that the two
-agree and then times both. It is not part of the library.
+agree and then times both. ``reference_information`` is the same for the information form with a
+dense observation noise (observations whitened once with NumPy and SciPy, then a numba loop that
+factors only ``n x n`` matrices). Neither is part of the library.
 """
 from __future__ import annotations
 
@@ -89,6 +91,50 @@ def _backward(L, X):
 
 
 @jit
+def _rts(A, mu_pred, P_pred, mu_filt, P_filt):
+    """RTS smoother: smoothed means and covariances, gains J and cross-covariances."""
+    T, n = mu_filt.shape
+    AP = np.empty((n, n))
+    mu_s = np.empty((T, n))
+    P_s = np.empty((T, n, n))
+    J = np.empty((max(T - 1, 0), n, n))
+    cross = np.empty((max(T - 1, 0), n, n))
+    Lp = np.empty((n, n))
+    D = np.empty((n, n))
+    JD = np.empty((n, n))
+    JDJ = np.empty((n, n))
+    d = np.empty(n)
+    mu_s[T - 1] = mu_filt[T - 1]
+    P_s[T - 1] = P_filt[T - 1]
+    for t in range(T - 2, -1, -1):
+        _cholesky(P_pred[t + 1], Lp)                            # J^T = P_pred^{-1} A P_filt
+        _matmul(A, P_filt[t], AP)
+        _forward(Lp, AP)
+        _backward(Lp, AP)
+        for i in range(n):
+            for j in range(n):
+                J[t, i, j] = AP[j, i]
+        Jt = J[t]
+        for i in range(n):
+            d[i] = mu_s[t + 1, i] - mu_pred[t + 1, i]
+        for i in range(n):                                      # x_s = x_filt + J (x_s' - x_pred')
+            s = mu_filt[t, i]
+            for j in range(n):
+                s += Jt[i, j] * d[j]
+            mu_s[t, i] = s
+        for i in range(n):
+            for j in range(n):
+                D[i, j] = P_s[t + 1, i, j] - P_pred[t + 1, i, j]
+        _matmul(Jt, D, JD)                                      # P_s = P_filt + J D J^T
+        _matmul_bt(JD, Jt, JDJ)
+        for i in range(n):
+            for j in range(n):
+                P_s[t, i, j] = P_filt[t, i, j] + 0.5 * (JDJ[i, j] + JDJ[j, i])
+        _matmul_bt(P_s[t + 1], Jt, cross[t])                    # Cov[x_{t+1}, x_t | y] = P_s' J^T
+    return mu_s, P_s, J, cross
+
+
+@jit
 def kalman_smoother_ref(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y):
     """Covariance-form Kalman filter and RTS smoother; returns the same eleven fields as ours."""
     T, m = y.shape
@@ -161,43 +207,7 @@ def kalman_smoother_ref(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y):
             for k in range(m):
                 K[t, i, k] = Z[k, i]
         log_p_y[t] = -0.5 * (quad + 2.0 * logdet + m * log_2pi)
-    # RTS smoother
-    mu_s = np.empty((T, n))
-    P_s = np.empty((T, n, n))
-    J = np.empty((max(T - 1, 0), n, n))
-    cross = np.empty((max(T - 1, 0), n, n))
-    Lp = np.empty((n, n))
-    D = np.empty((n, n))
-    JD = np.empty((n, n))
-    JDJ = np.empty((n, n))
-    d = np.empty(n)
-    mu_s[T - 1] = mu_filt[T - 1]
-    P_s[T - 1] = P_filt[T - 1]
-    for t in range(T - 2, -1, -1):
-        _cholesky(P_pred[t + 1], Lp)                            # J^T = P_pred^{-1} A P_filt
-        _matmul(A, P_filt[t], AP)
-        _forward(Lp, AP)
-        _backward(Lp, AP)
-        for i in range(n):
-            for j in range(n):
-                J[t, i, j] = AP[j, i]
-        Jt = J[t]
-        for i in range(n):
-            d[i] = mu_s[t + 1, i] - mu_pred[t + 1, i]
-        for i in range(n):                                      # x_s = x_filt + J (x_s' - x_pred')
-            s = mu_filt[t, i]
-            for j in range(n):
-                s += Jt[i, j] * d[j]
-            mu_s[t, i] = s
-        for i in range(n):
-            for j in range(n):
-                D[i, j] = P_s[t + 1, i, j] - P_pred[t + 1, i, j]
-        _matmul(Jt, D, JD)                                      # P_s = P_filt + J D J^T
-        _matmul_bt(JD, Jt, JDJ)
-        for i in range(n):
-            for j in range(n):
-                P_s[t, i, j] = P_filt[t, i, j] + 0.5 * (JDJ[i, j] + JDJ[j, i])
-        _matmul_bt(P_s[t + 1], Jt, cross[t])                    # Cov[x_{t+1}, x_t | y] = P_s' J^T
+    mu_s, P_s, J, cross = _rts(A, mu_pred, P_pred, mu_filt, P_filt)
     return mu_pred, P_pred, mu_filt, P_filt, K, log_p_y, log_p_y.sum(), mu_s, P_s, J, cross
 
 
@@ -207,3 +217,100 @@ def reference(params, y):
     f = lambda v: np.ascontiguousarray(v, dtype=float)        # noqa: E731
     return kalman_smoother_ref(f(p.mu1), f(p.Sigma1), f(p.A), f(p.a), f(p.Sigma_x), f(p.C), f(p.c),
                                f(p.Sigma_y_x), f(y))
+
+
+@jit
+def _info_filter(mu1, Sigma1, A, a, Sigma_x, Cw, CtRinv, G, logdet_R, yw):
+    """Information-form filter on whitened observations (unit noise): only n x n factorizations."""
+    T, m = yw.shape
+    n = mu1.shape[0]
+    mu_pred = np.empty((T, n))
+    P_pred = np.empty((T, n, n))
+    mu_filt = np.empty((T, n))
+    P_filt = np.empty((T, n, n))
+    K = np.empty((T, n, m))
+    log_p_y = np.empty(T)
+    log_2pi = np.log(2.0 * np.pi)
+    AP = np.empty((n, n))
+    APA = np.empty((n, n))
+    Lp = np.empty((n, n))
+    Pinv = np.empty((n, n))
+    Lam = np.empty((n, n))
+    Ll = np.empty((n, n))
+    r = np.empty(m)
+    b = np.empty(n)
+    mu_pred[0] = mu1
+    P_pred[0] = Sigma1
+    for t in range(T):
+        if t > 0:
+            for i in range(n):                                  # x_pred = A x_filt + a
+                s = a[i]
+                for j in range(n):
+                    s += A[i, j] * mu_filt[t - 1, j]
+                mu_pred[t, i] = s
+            _matmul(A, P_filt[t - 1], AP)                       # P_pred = A P A^T + Sigma_x
+            _matmul_bt(AP, A, APA)
+            for i in range(n):
+                for j in range(n):
+                    P_pred[t, i, j] = 0.5 * (APA[i, j] + APA[j, i]) + Sigma_x[i, j]
+        _cholesky(P_pred[t], Lp)                                # P_pred^{-1} = Lp^{-T} Lp^{-1}
+        Pinv[:] = 0.0
+        for i in range(n):
+            Pinv[i, i] = 1.0
+        _forward(Lp, Pinv)
+        _backward(Lp, Pinv)
+        for i in range(n):                                      # Lam = P_pred^{-1} + C^T R^{-1} C
+            for j in range(n):
+                Lam[i, j] = 0.5 * (Pinv[i, j] + Pinv[j, i]) + G[i, j]
+        _cholesky(Lam, Ll)                                      # P_filt = Lam^{-1}
+        Pf = P_filt[t]
+        Pf[:] = 0.0
+        for i in range(n):
+            Pf[i, i] = 1.0
+        _forward(Ll, Pf)
+        _backward(Ll, Pf)
+        for i in range(m):                                      # whitened innovation
+            s = yw[t, i]
+            for j in range(n):
+                s -= Cw[i, j] * mu_pred[t, j]
+            r[i] = s
+        quad = 0.0
+        for i in range(m):
+            quad += r[i] * r[i]
+        for j in range(n):                                      # b = C^T R^{-1} r
+            s = 0.0
+            for i in range(m):
+                s += Cw[i, j] * r[i]
+            b[j] = s
+        for i in range(n):                                      # x_filt = x_pred + P_filt b
+            s = 0.0
+            for j in range(n):
+                s += Pf[i, j] * b[j]
+            mu_filt[t, i] = mu_pred[t, i] + s
+            quad -= b[i] * s                                    # r^T S^{-1} r = |r|^2 - b^T P_filt b
+        _matmul(Pf, CtRinv, K[t])                               # K = P_filt C^T R^{-1}
+        logdet = logdet_R                                       # |S| = |R| |P_pred| |Lam|
+        for i in range(n):
+            logdet += 2.0 * (np.log(Lp[i, i]) + np.log(Ll[i, i]))
+        log_p_y[t] = -0.5 * (quad + logdet + m * log_2pi)
+    return mu_pred, P_pred, mu_filt, P_filt, K, log_p_y
+
+
+def reference_information(params, y):
+    """The information form as a user would write it: whiten the observations with NumPy and
+    SciPy (one Cholesky factor of Sigma_y|x, triangular solves), then :func:`_info_filter` and
+    the same RTS pass as :func:`kalman_smoother_ref`. No validation, no missing data."""
+    from scipy.linalg import solve_triangular
+    p = params
+    f = lambda v: np.ascontiguousarray(v, dtype=float)        # noqa: E731
+    L = np.linalg.cholesky(p.Sigma_y_x)
+    Cw = solve_triangular(L, p.C, lower=True)
+    yw = f(solve_triangular(L, (y - p.c).T, lower=True).T)
+    CtRinv = f(solve_triangular(L, Cw, lower=True, trans="T").T)
+    G = Cw.T @ Cw
+    logdet_R = 2.0 * np.log(np.diag(L)).sum()
+    A = f(p.A)
+    mu_pred, P_pred, mu_filt, P_filt, K, log_p_y = _info_filter(f(p.mu1), f(p.Sigma1), A, f(p.a), f(p.Sigma_x),
+                                                                f(Cw), CtRinv, f(G), logdet_R, yw)
+    mu_s, P_s, J, cross = _rts(A, mu_pred, P_pred, mu_filt, P_filt)
+    return mu_pred, P_pred, mu_filt, P_filt, K, log_p_y, log_p_y.sum(), mu_s, P_s, J, cross
