@@ -91,6 +91,29 @@ def _backward(L, X):
 
 
 @jit
+def _filter_outputs(T, n, m):
+    """Empty arrays for the filter's outputs: predicted and filtered means and covariances, K, log p(y_t)."""
+    return (np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n, m)),
+            np.empty(T))
+
+
+@jit
+def _predict(A, a, Sigma_x, mu_f, P_f, mu_p, P_p, AP, APA):
+    """Time update into mu_p, P_p: x_pred = A x_filt + a, P_pred = A P_filt A^T + Sigma_x."""
+    n = mu_f.shape[0]
+    for i in range(n):
+        s = a[i]
+        for j in range(n):
+            s += A[i, j] * mu_f[j]
+        mu_p[i] = s
+    _matmul(A, P_f, AP)
+    _matmul_bt(AP, A, APA)
+    for i in range(n):
+        for j in range(n):
+            P_p[i, j] = 0.5 * (APA[i, j] + APA[j, i]) + Sigma_x[i, j]
+
+
+@jit
 def _rts(A, mu_pred, P_pred, mu_filt, P_filt):
     """RTS smoother: smoothed means and covariances, gains J and cross-covariances."""
     T, n = mu_filt.shape
@@ -139,12 +162,7 @@ def kalman_smoother_ref(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y):
     """Covariance-form Kalman filter and RTS smoother; returns the same eleven fields as ours."""
     T, m = y.shape
     n = mu1.shape[0]
-    mu_pred = np.empty((T, n))
-    P_pred = np.empty((T, n, n))
-    mu_filt = np.empty((T, n))
-    P_filt = np.empty((T, n, n))
-    K = np.empty((T, n, m))
-    log_p_y = np.empty(T)
+    mu_pred, P_pred, mu_filt, P_filt, K, log_p_y = _filter_outputs(T, n, m)
     log_2pi = np.log(2.0 * np.pi)
     AP = np.empty((n, n))
     APA = np.empty((n, n))
@@ -158,16 +176,7 @@ def kalman_smoother_ref(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y):
     P_pred[0] = Sigma1
     for t in range(T):
         if t > 0:
-            for i in range(n):                                  # x_pred = A x_filt + a
-                s = a[i]
-                for j in range(n):
-                    s += A[i, j] * mu_filt[t - 1, j]
-                mu_pred[t, i] = s
-            _matmul(A, P_filt[t - 1], AP)                       # P_pred = A P A^T + Sigma_x
-            _matmul_bt(AP, A, APA)
-            for i in range(n):
-                for j in range(n):
-                    P_pred[t, i, j] = 0.5 * (APA[i, j] + APA[j, i]) + Sigma_x[i, j]
+            _predict(A, a, Sigma_x, mu_filt[t - 1], P_filt[t - 1], mu_pred[t], P_pred[t], AP, APA)
         P = P_pred[t]
         for i in range(m):                                      # innovation r = y - C x_pred - c
             s = y[t, i] - c[i]
@@ -224,12 +233,7 @@ def _info_filter(mu1, Sigma1, A, a, Sigma_x, Cw, CtRinv, G, logdet_R, yw):
     """Information-form filter on whitened observations (unit noise): only n x n factorizations."""
     T, m = yw.shape
     n = mu1.shape[0]
-    mu_pred = np.empty((T, n))
-    P_pred = np.empty((T, n, n))
-    mu_filt = np.empty((T, n))
-    P_filt = np.empty((T, n, n))
-    K = np.empty((T, n, m))
-    log_p_y = np.empty(T)
+    mu_pred, P_pred, mu_filt, P_filt, K, log_p_y = _filter_outputs(T, n, m)
     log_2pi = np.log(2.0 * np.pi)
     AP = np.empty((n, n))
     APA = np.empty((n, n))
@@ -243,16 +247,7 @@ def _info_filter(mu1, Sigma1, A, a, Sigma_x, Cw, CtRinv, G, logdet_R, yw):
     P_pred[0] = Sigma1
     for t in range(T):
         if t > 0:
-            for i in range(n):                                  # x_pred = A x_filt + a
-                s = a[i]
-                for j in range(n):
-                    s += A[i, j] * mu_filt[t - 1, j]
-                mu_pred[t, i] = s
-            _matmul(A, P_filt[t - 1], AP)                       # P_pred = A P A^T + Sigma_x
-            _matmul_bt(AP, A, APA)
-            for i in range(n):
-                for j in range(n):
-                    P_pred[t, i, j] = 0.5 * (APA[i, j] + APA[j, i]) + Sigma_x[i, j]
+            _predict(A, a, Sigma_x, mu_filt[t - 1], P_filt[t - 1], mu_pred[t], P_pred[t], AP, APA)
         _cholesky(P_pred[t], Lp)                                # P_pred^{-1} = Lp^{-T} Lp^{-1}
         Pinv[:] = 0.0
         for i in range(n):
