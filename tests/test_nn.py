@@ -408,6 +408,74 @@ def test_adam_first_steps_by_hand():
         assert x1 == pytest.approx(x0 - lr * (m / (1 - b1 ** 2)) / (np.sqrt(v / (1 - b2 ** 2)) + eps), rel=1e-14)
 
 
+def _adam_by_hand(p, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    """Kingma and Ba's update, one float at a time in plain Python (the oracle)."""
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    return p - lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)) ** 0.5 + eps), m, v
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_adam_backends_agree_with_the_update_by_hand_on_a_mixed_tree(backend):
+    # leaves of several shapes (a 0-d one, a transposed view), nested in a NamedTuple, a list and a dict
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((4, 3))
+    params = {"net": [nn.DenseParams(W.T, rng.standard_normal(3)), np.float64(0.7) * np.ones(())],
+              "scale": rng.standard_normal(5)}
+    opt = nn.Adam(0.01, backend=backend)
+    state = opt.init(params)
+    grads = [nn.tree_map(lambda p: rng.standard_normal(np.shape(p)) * 10.0 ** rng.integers(-6, 3), params)
+             for _ in range(3)]
+    leaves = [np.array(x, dtype=float) for x in nn.tree_leaves(params)]
+    ms = [np.zeros_like(x) for x in leaves]
+    vs = [np.zeros_like(x) for x in leaves]
+    p = params
+    for t, g in enumerate(grads, start=1):
+        p, state = opt.step(p, g, state)
+        for i, gi in enumerate(nn.tree_leaves(g)):
+            out = [_adam_by_hand(a, b, c, d, t, lr=0.01) for a, b, c, d in
+                   zip(leaves[i].ravel(), np.ravel(gi), ms[i].ravel(), vs[i].ravel())]
+            leaves[i], ms[i], vs[i] = (np.reshape([o[k] for o in out], np.shape(leaves[i])) for k in range(3))
+        for got, want in zip(nn.tree_leaves(p), leaves):
+            assert_allclose(got, want, rtol=1e-14, atol=0)
+        for got, want in zip(nn.tree_leaves(state.v), vs):
+            assert_allclose(got, want, rtol=1e-14, atol=0)
+    assert type(p) is dict and type(p["net"]) is list and type(p["net"][0]) is nn.DenseParams
+    assert p["net"][0].D.shape == (3, 4) and p["net"][1].shape == ()
+
+
+def test_adam_kernel_and_twin_agree_leaf_by_leaf():
+    from pedagogy_lib.core.jit import HAVE_NUMBA
+    rng = np.random.default_rng(4)
+    p, g, m = rng.standard_normal((3, 200))
+    v = rng.random(200)
+    args = (0.9, 0.999, 0.01, 1e-8, 1 - 0.9 ** 7, 1 - 0.999 ** 7)
+    a = nn._adam_numpy(p, g, m, v, *args)
+    b = nn._adam_leaf_numba(p, g, m, v, *args)
+    for x, y in zip(a[:3], b[:3]):
+        assert_allclose(x, y, rtol=1e-15, atol=0)
+    assert a[3] is True and bool(b[3]) is True
+    if HAVE_NUMBA:                                # the kernel, not its Python fallback, ran
+        assert nn._adam_numba.signatures
+    for bad in (np.nan, np.inf, -np.inf):         # a non-finite gradient or parameter shows in the flag
+        for which in (0, 1):
+            q = [p.copy(), g.copy()]
+            q[which][17] = bad
+            assert not nn._adam_leaf_numba(q[0], q[1], m, v, *args)[3]
+            assert not nn._adam_numpy(q[0], q[1], m, v, *args)[3]
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("where", ["params", "grads"])
+def test_adam_names_the_input_that_is_not_finite(backend, where):
+    opt = nn.Adam(backend=backend)
+    good = nn.DenseParams(np.ones((2, 3)), np.ones(2))
+    bad = nn.DenseParams(np.ones((2, 3)), np.array([1.0, np.inf]))
+    params, grads = (bad, good) if where == "params" else (good, bad)
+    with pytest.raises(ValueError, match=rf"{where}.d must be finite; got inf at index 1"):
+        opt.step(params, grads, opt.init(good))
+
+
 def test_adam_converges_on_quadratic():
     rng = np.random.default_rng(6)
     A, star = _quadratic(rng)
@@ -634,3 +702,27 @@ def test_type_errors():
         nn.Sequential("tanh")
     with pytest.raises(TypeError, match=r"n_out must be an integer; got float 2.0"):
         nn.Dense(2, 2.0)
+
+
+def test_backward_without_the_input_gradient_gives_the_same_parameter_gradients():
+    rng = np.random.default_rng(8)
+    net = nn.Sequential(nn.Activation("tanh"), *nn.mlp([3, 5, 2], activation="tanh").layers)
+    params = net.init(rng)
+    Y = rng.standard_normal((6, 3))
+    out, cache = net.forward(params, Y)
+    G = rng.standard_normal(out.shape)
+    g_Y, full = net.backward(params, cache, G)
+    none, part = net.backward(params, cache, G, input_grad=False)
+    assert g_Y.shape == Y.shape and none is None
+    for a, b in zip(nn.tree_leaves(full), nn.tree_leaves(part)):
+        assert_array_equal(a, b)
+    assert part[0] == ()                          # the activation below the first Dense has no parameters
+    with pytest.raises(ValueError, match=r"input_grad must be True or False; got 0"):
+        net.backward(params, cache, G, input_grad=0)
+
+
+def test_softplus_matches_logaddexp_and_its_limits():
+    a = np.concatenate([np.linspace(-50, 50, 2001), [-800.0, -745.0, -1e-300, 0.0, 1e-300, 36.0, 800.0, 1e308]])
+    assert_allclose(nn.softplus(a), np.logaddexp(0.0, a), rtol=4 * np.finfo(float).eps, atol=0)
+    assert nn.softplus(np.array([1e308]))[0] == 1e308              # no overflow
+    assert nn.softplus(np.array([-40.0]))[0] == pytest.approx(np.exp(-40.0), rel=1e-15)

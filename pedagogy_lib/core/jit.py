@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["HAVE_NUMBA", "njit", "njit_inline"]
+__all__ = ["HAVE_NUMBA", "njit", "njit_ieee", "njit_inline"]
 
 try:
     if os.environ.get("PEDAGOGY_DISABLE_NUMBA", "") not in ("", "0"):
@@ -45,5 +45,20 @@ def njit_inline(func):
     """
     if _numba is not None:
         return _numba.njit(cache=True, inline="always")(func)
+    func.py_func = func
+    return func
+
+
+def njit_ieee(func):
+    """Like :func:`njit`, with NumPy's floating-point error model (``error_model="numpy"``).
+
+    By default numba follows Python and checks every floating division for a zero divisor (to
+    raise ``ZeroDivisionError``); that branch keeps a loop with divisions from being vectorized.
+    With this decorator a division by zero gives an infinity or NaN as in NumPy, so an elementwise
+    loop with divisions and square roots compiles to vector instructions. For kernels whose
+    divisors are positive by construction, or whose caller checks the result for NaN.
+    """
+    if _numba is not None:
+        return _numba.njit(cache=True, error_model="numpy")(func)
     func.py_func = func
     return func

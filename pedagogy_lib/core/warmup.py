@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 #: Modules that define a ``warmup_kernels()`` function exercising their kernels.
-KERNEL_MODULES: list[str] = ["core.checks", "hmm.inference", "lgssm.kalman", "smc.resampling", "smc.particle", "nn.rnn", "mixture.em",
+KERNEL_MODULES: list[str] = ["core.checks", "hmm.inference", "lgssm.kalman", "smc.resampling", "smc.particle", "nn.network", "nn.rnn", "mixture.em",
                                   "diffusion.sampling", "assimilation.lorenz", "assimilation.ensemble", "assimilation.fourdvar",
                                   "graphical.tree", "samplers.targets", "samplers.mcmc", "harmonium.exact", "harmonium.gibbs"]
 

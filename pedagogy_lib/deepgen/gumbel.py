@@ -255,7 +255,7 @@ def discrete_loss_and_grad(model: DiscreteVAE, params: DiscreteVAEParams, Y, G0,
     g_h, g_theta = model.decoder._backward(params.theta, dec_cache, (sigmoid(out) - Y) / N)
     g_h = g_h.reshape(N, G, C)
     g_eta = y_soft * (g_h - np.sum(y_soft * g_h, axis=2, keepdims=True)) / s + g_kl / N
-    _, g_phi = model.encoder._backward(params.phi, enc_cache, g_eta.reshape(N, G * C))
+    _, g_phi = model.encoder._backward(params.phi, enc_cache, g_eta.reshape(N, G * C), False)  # no dS/dY
     return float(np.mean(kl + rec)), DiscreteVAEParams(g_phi, g_theta), (kl, rec)
 
 

@@ -217,7 +217,9 @@ def _kl(nu, log_v2):
 def _rec(model, out, Y):
     """Per-datum surprisal -log p(y | x) and its derivative with respect to the decoder output."""
     if model.likelihood == "bernoulli":
-        return np.sum(softplus(out) - Y * out, axis=1), sigmoid(out) - Y
+        sp = softplus(out)
+        # sigma(eta) = exp(eta - softplus(eta)), from the softplus already at hand (eta - softplus(eta) <= 0)
+        return np.sum(sp - Y * out, axis=1), np.exp(out - sp) - Y
     r = out - Y
     a = model.alpha
     return 0.5 * (model.M * np.log(TAU * a) + np.sum(r * r, axis=1) / a), r / a
@@ -275,7 +277,7 @@ def loss_and_grad(model: VAE, params: VAEParams, Y, Z, *, beta: float = 1.0):
     g_X, g_theta = model.decoder._backward(params.theta, dec_cache, g_out / N)
     g_nu = g_X + beta * nu / N
     g_lv = 0.5 * g_X * v * Z + beta * 0.5 * (np.exp(log_v2) - 1.0) / N
-    _, g_phi = model.encoder._backward(params.phi, enc_cache, np.hstack([g_nu, g_lv]))
+    _, g_phi = model.encoder._backward(params.phi, enc_cache, np.hstack([g_nu, g_lv]), False)  # no dS/dY
     loss = float(np.mean(beta * kl + rec))
     return loss, VAEParams(g_phi, g_theta), ELBOTerms(-(kl + rec), kl, rec)
 
