@@ -601,3 +601,25 @@ def test_rts_smoother_validates_the_filter_result_it_is_given():
         for name in ("mu_pred", "Upsilon_pred", "mu_filt", "Upsilon_filt", "K", "log_p_y", "mu_smooth"):
             assert isinstance(getattr(out, name), np.ndarray), name
         np.testing.assert_allclose(out.mu_smooth, rts_smoother(params.A, filt, backend=backend).mu_smooth, rtol=1e-12)
+
+
+@pytest.mark.parametrize("m", [3, 24])          # the compiled screen (m <= 16) and the LAPACK path of check_spd
+def test_validation_factors_are_the_lower_cholesky_factors(m):
+    from pedagogy_lib.lgssm.model import check_params_factored
+    params, _, _ = random_problem(5, n=3, m=m)
+    p, dims, factors = check_params_factored(params)
+    assert dims == (3, m, 2)
+    for S, L in zip((p.Sigma1, p.Sigma_x, p.Sigma_y_x), factors):
+        assert np.array_equal(L, np.tril(L)) and np.all(np.diag(L) > 0)
+        np.testing.assert_allclose(L @ L.T, S, rtol=0, atol=1e-13 * np.abs(S).max())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_information_form_whitening_with_the_validation_factor_matches_the_oracle(backend):
+    # m = 24 > 16: Sigma_y_x is factored by LAPACK during validation, and the filter whitens with that factor
+    params, y, u = random_problem(6, n=3, m=24, T=8, missing=(5,))
+    res = kalman_smoother(params, y, u, form="information", backend=backend)
+    mp, Up, mf, Uf = oracle_filter(params, y, u)
+    np.testing.assert_allclose(res.mu_filt, mf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.Upsilon_filt, Uf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-10)

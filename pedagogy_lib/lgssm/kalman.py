@@ -94,7 +94,7 @@ from ..core.checks import as_array, check_backend, check_choice, check_psd, chec
 from ..core.jit import njit, njit_inline
 from ..gaussian.blocks import bayes_invert
 from ..core.linalg import TAU, chol_solve, symmetrize
-from .model import LGSSMParams, check_params, check_u, check_y
+from .model import LGSSMParams, check_params_factored, check_u, check_y
 
 __all__ = [
     "KalmanFilterResult",
@@ -193,15 +193,18 @@ class KalmanSmootherResult(NamedTuple):
 # Validation (once, at the boundary)
 # ------------------------------------------------------------------------------------------------
 
-def _resolve_form(form: str, p: LGSSMParams) -> str:
-    """The measurement-update form; ``"auto"`` weighs the cost (``m > 2 n``) and the precision lost."""
+def _resolve_form(form: str, p: LGSSMParams, L_R=None) -> str:
+    """The measurement-update form; ``"auto"`` weighs the cost (``m > 2 n``) and the precision lost.
+
+    ``L_R`` is the lower Cholesky factor of ``Sigma_y_x`` when the caller has it."""
     check_choice(form, "form", FORMS)
     n, m = p.mu1.shape[0], p.c.shape[0]
     if form != "auto":
         return form
     if m <= INFORMATION_RATIO * n:
         return "covariance"
-    L_R = np.linalg.cholesky(p.Sigma_y_x)                    # validated positive definite
+    if L_R is None:
+        L_R = np.linalg.cholesky(p.Sigma_y_x)                # validated positive definite
     W = solve_triangular(L_R, p.C, lower=True, check_finite=False)
     lam_G = np.linalg.eigvalsh(symmetrize(W.T @ W))           # eigenvalues of C^T Sigma_y_x^{-1} C
     lam_prior = np.concatenate([np.linalg.eigvalsh(p.Sigma_x), np.linalg.eigvalsh(p.Sigma1)])
@@ -222,7 +225,7 @@ def info_form_condition(lam_G, lam_prior) -> float:
     return float((1.0 + lam_prior.max() * lam_G.max()) / (1.0 + lam_prior.min() * max(lam_G.min(), 0.0)))
 
 
-def _information_precompute(C, c, Sigma_y_x, y):
+def _information_precompute(C, c, Sigma_y_x, y, L_R=None):
     r"""The information form's time-invariant work, done once for the whole sequence.
 
     With a diagonal :math:`\boldsymbol\Sigma_{\hat y|\hat x} = \mathbf D` the observations are used as
@@ -247,7 +250,8 @@ def _information_precompute(C, c, Sigma_y_x, y):
         CtRinv = WC.T
         logdet_R = float(np.sum(np.log(d)))
     else:                                      # dense: whiten once
-        L_R = np.linalg.cholesky(Sigma_y_x)
+        if L_R is None:                        # (validation usually passes the factor it computed)
+            L_R = np.linalg.cholesky(Sigma_y_x)
         # (inputs are validated: no finiteness scan; y - c is a fresh array, solved in place)
         C_eff = solve_triangular(L_R, C, lower=True, check_finite=False)                  # L^{-1} C
         y_eff = solve_triangular(L_R, (y - c).T, lower=True, check_finite=False,
@@ -545,6 +549,25 @@ def _solve_ut_vec(U, x):
 
 
 @njit_inline
+def _weighted_sumsq(e, w):
+    """sum_k w_k e_k^2 with four running sums: independent additions keep the pipeline full, since
+    a float sum is not vectorized (its order is kept, as the compiler must without fastmath)."""
+    m = e.shape[0]
+    q0 = q1 = q2 = q3 = 0.0
+    k = 0
+    while k + 4 <= m:
+        q0 += e[k] * e[k] * w[k]
+        q1 += e[k + 1] * e[k + 1] * w[k + 1]
+        q2 += e[k + 2] * e[k + 2] * w[k + 2]
+        q3 += e[k + 3] * e[k + 3] * w[k + 3]
+        k += 4
+    while k < m:
+        q0 += e[k] * e[k] * w[k]
+        k += 1
+    return (q0 + q1) + (q2 + q3)
+
+
+@njit_inline
 def _symmetrize_into(S, out):
     n = S.shape[0]
     for i in range(n):
@@ -766,12 +789,13 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             # r^T Sigma_y^{-1} r as a sum of two squares, e^T Sigma_y|x^{-1} e + d^T Upsilon_pred^{-1} d with the
             # posterior residual e = r - C d (the minimum of the completed square). Woodbury's
             # r^T Sigma_y|x^{-1} r - b^T Upsilon_filt b is equal but subtracts two terms of size 1 / noise.
-            quad = 0.0
-            for k in range(m):
-                ek = r[k]
-                for i in range(n):
-                    ek -= C[k, i] * Vb[i]
-                quad += ek * ek * w_R[k]
+            for k in range(m):                                      # e = r - C d, along rows of C^T (vectorizes)
+                w[k] = r[k]
+            for i in range(n):
+                f = Vb[i]
+                for k in range(m):
+                    w[k] -= f * Ct[i, k]
+            quad = _weighted_sumsq(w, w_R)
             _solve_ut_vec(U_P, Vb)                                  # U_P^{-T} d: |.|^2 = d^T Upsilon_pred^{-1} d
             for i in range(n):
                 quad += Vb[i] * Vb[i]
@@ -844,8 +868,10 @@ def _rts_backward_numba(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smoo
 # Public functions
 # ------------------------------------------------------------------------------------------------
 
-def _run_filter(p, y, observed, u, form, backend, want_J=False):
-    """Dispatch the forward pass; returns the six filter arrays and ``J`` (numba with ``want_J``) or None."""
+def _run_filter(p, y, observed, u, form, backend, want_J=False, L_R=None):
+    """Dispatch the forward pass; returns the six filter arrays and ``J`` (numba with ``want_J``) or None.
+
+    ``L_R``: the lower Cholesky factor of ``Sigma_y_x`` from validation (whitens in the information form)."""
     n, m = p.mu1.shape[0], p.c.shape[0]
     if backend == "numpy":
         return _kalman_filter_numpy(p.mu1, p.Sigma1, p.A, p.B, u, p.a, p.Sigma_x, p.C, p.c, p.Sigma_y_x,
@@ -853,7 +879,7 @@ def _run_filter(p, y, observed, u, form, backend, want_J=False):
     info = form == "information"
     C, Ct, c = p.C, np.ascontiguousarray(p.C.T), p.c
     if info:
-        C, Ct, c, y, w_R, WC, CtRinv, G, logdet_R = _information_precompute(p.C, p.c, p.Sigma_y_x, y)
+        C, Ct, c, y, w_R, WC, CtRinv, G, logdet_R = _information_precompute(p.C, p.c, p.Sigma_y_x, y, L_R)
     else:
         w_R, WC, CtRinv, G, logdet_R = np.zeros(m), np.zeros((m, n)), np.zeros((n, m)), np.zeros((n, n)), 0.0
     T = y.shape[0]
@@ -970,12 +996,12 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     >>> round(float(res.mu_filt[0, 0]), 12), round(float(res.Upsilon_filt[0, 0, 0]), 12)
     (0.5, 0.5)
     """
-    p, (n, m, n_u) = check_params(params)
+    p, (n, m, n_u), factors = check_params_factored(params)
     y, observed = check_y(y, m)
     u = check_u(u, y.shape[0], n_u)
-    form = _resolve_form(form, p)
+    form = _resolve_form(form, p, factors.L_Sigma_y_x)
     backend = check_backend(backend)
-    out, _ = _run_filter(p, y, observed, u, form, backend)
+    out, _ = _run_filter(p, y, observed, u, form, backend, L_R=factors.L_Sigma_y_x)
     return KalmanFilterResult(*out, float(np.sum(out[5])))
 
 
@@ -1060,12 +1086,12 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
         Filter fields, smoother means and covariances, the gains ``J`` and the cross-covariances
         ``Upsilon_cross[t]`` :math:`=\mathrm{Cov}[\hat{\mathbf X}_{t+1},\hat{\mathbf X}_t\mid\mathbf y_{1:T}]`.
     """
-    p, (n, m, n_u) = check_params(params)
+    p, (n, m, n_u), factors = check_params_factored(params)
     y, observed = check_y(y, m)
     u = check_u(u, y.shape[0], n_u)
-    form = _resolve_form(form, p)
+    form = _resolve_form(form, p, factors.L_Sigma_y_x)
     backend = check_backend(backend)
-    out, J = _run_filter(p, y, observed, u, form, backend, want_J=True)
+    out, J = _run_filter(p, y, observed, u, form, backend, want_J=True, L_R=factors.L_Sigma_y_x)
     if backend == "numba":           # J was computed in the forward pass (it needs no future data)
         smooth = _run_backward(out[0], out[1], out[2], out[3], J)
     else:

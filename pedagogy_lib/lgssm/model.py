@@ -21,7 +21,8 @@ import numpy as np
 
 from ..core.checks import as_array, check_int, check_rng, check_shape, check_spd
 
-__all__ = ["LGSSMParams", "check_params", "check_y", "check_u", "sample_lgssm"]
+__all__ = ["LGSSMParams", "CovarianceFactors", "check_params", "check_params_factored", "check_y", "check_u",
+           "sample_lgssm"]
 
 
 class LGSSMParams(NamedTuple):
@@ -64,8 +65,28 @@ class LGSSMParams(NamedTuple):
 # Validation (once, at the boundary); public because every LGSSM algorithm uses it
 # ------------------------------------------------------------------------------------------------
 
+class CovarianceFactors(NamedTuple):
+    r"""Lower Cholesky factors of the model's covariances, computed while validating them.
+
+    :math:`\boldsymbol\Sigma_1 = \mathbf L_1\mathbf L_1^T` and likewise for
+    :math:`\boldsymbol\Sigma_{\hat x}` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}`; each ``(d, d)``.
+    """
+
+    L_Sigma1: np.ndarray
+    L_Sigma_x: np.ndarray
+    L_Sigma_y_x: np.ndarray
+
+
 def check_params(params, name: str = "params") -> tuple:
     """Validate an :class:`LGSSMParams`; return clean arrays and ``(n, m, n_u)``. ``name`` is the argument's name."""
+    p, dims, _ = check_params_factored(params, name)
+    return p, dims
+
+
+def check_params_factored(params, name: str = "params") -> tuple:
+    """:func:`check_params`, also returning the :class:`CovarianceFactors` its positive-definiteness
+    checks computed, for algorithms that factor a covariance anyway (the information form whitens
+    the observations with ``L_Sigma_y_x``)."""
     if not isinstance(params, LGSSMParams):
         raise TypeError(f"{name} must be an LGSSMParams; got {type(params).__name__}.")
     mu1 = as_array(params.mu1, "mu1", ndim=1, dims="(n,)")
@@ -73,7 +94,7 @@ def check_params(params, name: str = "params") -> tuple:
     if n == 0:
         raise ValueError("mu1 must have at least one entry (n >= 1); got shape (0,).")
     Sigma1 = as_array(params.Sigma1, "Sigma1", shape=(n, n), dims="(n, n)")
-    check_spd(Sigma1, "Sigma1")
+    L_Sigma1 = check_spd(Sigma1, "Sigma1")
     A = as_array(params.A, "A", shape=(n, n), dims="(n, n)")
     if params.B is None:
         B = np.zeros((n, 0))
@@ -82,15 +103,16 @@ def check_params(params, name: str = "params") -> tuple:
         check_shape(B, "B", (n, None), dims="(n, n_u)")
     a = as_array(params.a, "a", shape=(n,), dims="(n,)")
     Sigma_x = as_array(params.Sigma_x, "Sigma_x", shape=(n, n), dims="(n, n)")
-    check_spd(Sigma_x, "Sigma_x")
+    L_Sigma_x = check_spd(Sigma_x, "Sigma_x")
     c = as_array(params.c, "c", ndim=1, dims="(m,)")
     m = c.shape[0]
     if m == 0:
         raise ValueError("c must have at least one entry (m >= 1); got shape (0,).")
     C = as_array(params.C, "C", shape=(m, n), dims="(m, n)")
     Sigma_y_x = as_array(params.Sigma_y_x, "Sigma_y_x", shape=(m, m), dims="(m, m)")
-    check_spd(Sigma_y_x, "Sigma_y_x")
-    return LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, B.shape[1])
+    L_Sigma_y_x = check_spd(Sigma_y_x, "Sigma_y_x")
+    return (LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, B.shape[1]),
+            CovarianceFactors(L_Sigma1, L_Sigma_x, L_Sigma_y_x))
 
 
 def check_y(y, m: int) -> tuple[np.ndarray, np.ndarray]:
