@@ -13,6 +13,9 @@ Rows:
    with a vectorizable exp) and the NumPy twin (the I x I log densities as one rank-(n + 1) matrix
    product of whitened coordinates, then one ``np.exp``).
 3. first call of the filter + smoother in a fresh process with a warm numba cache.
+
+Row 1 is also timed against ``ref_particle.py``, a plain numba bootstrap filter of the same model fed
+the same random numbers (the bound for row 1's time target).
 """
 from __future__ import annotations
 
@@ -109,6 +112,22 @@ def run() -> list[dict]:
                          f"Kalman {log_Z:.2f}; includes drawing normals; "
                          + (f"particles {peer['particles']} on NumPy {peer['numpy']}, own environment"
                             if peer else "particles environment absent (python3 tasks.py bench makes it)")))
+
+    # --- 1b. the same filter written plainly (benchmarks/ref_particle.py): the bound for the 25 ns target.
+    # With the same generator state both draw the same normals and uniforms, so the same particles:
+    # the ancestors must agree exactly and the log evidence to rounding.
+    from _harness import interleaved_times
+    from ref_particle import reference_bootstrap
+    ref = reference_bootstrap(params, y, np.random.default_rng(7), I)
+    same = particle.particle_filter(params, y, np.random.default_rng(7), I)
+    if not (np.array_equal(ref[2][1:], same.ancestors[1:]) and abs(ref[3].sum() - same.log_evidence) < 1e-9):
+        raise RuntimeError("the plain reference particle filter disagrees with ours on the same draws")
+    t_a, t_ref = interleaved_times([lambda: particle.particle_filter(params, y, rng, I),
+                                    lambda: reference_bootstrap(params, y, rng, I)], rounds=15, min_time=0.02)
+    rows.append(row("bootstrap PF (per particle-step) vs a plain reference", f"T={T}, I={I}, n=1", t_a / (I * T),
+                    peer_name="plain numba bootstrap filter (benchmarks/ref_particle.py)", peer=t_ref / (I * T),
+                    note="same draws: identical ancestors and log evidence checked; both include drawing the "
+                         "normals with NumPy; timed in alternation"))
 
     # --- 2. FFBSm per particle pair
     pf = particle.particle_filter(params, y, rng, I)
