@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _harness import best_time, row
+from _harness import best_time, interleaved_times, row
 
 T, I = 100, 1000
 RHO, SIG_X2, SIG_Y2 = 0.9, 0.5, 0.3
@@ -116,7 +116,6 @@ def run() -> list[dict]:
     # --- 1b. the same filter written plainly (benchmarks/ref_particle.py): the bound for the 25 ns target.
     # With the same generator state both draw the same normals and uniforms, so the same particles:
     # the ancestors must agree exactly and the log evidence to rounding.
-    from _harness import interleaved_times
     from ref_particle import reference_bootstrap
     ref = reference_bootstrap(params, y, np.random.default_rng(7), I)
     same = particle.particle_filter(params, y, np.random.default_rng(7), I)

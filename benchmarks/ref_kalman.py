@@ -18,6 +18,11 @@ import numpy as np
 jit = numba.njit(cache=True)
 
 
+def _f(v):
+    """A C-contiguous float64 copy (or view) of an argument, as the compiled references expect."""
+    return np.ascontiguousarray(v, dtype=float)
+
+
 @jit
 def _matmul(X, Y, out):
     """out = X @ Y with the inner loop along rows of Y (vectorizes)."""
@@ -222,8 +227,7 @@ def kalman_smoother_ref(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y):
 
 def reference(params, y):
     """Call :func:`kalman_smoother_ref` on an ``LGSSMParams`` without control (no validation)."""
-    p = params
-    f = lambda v: np.ascontiguousarray(v, dtype=float)        # noqa: E731
+    p, f = params, _f
     return kalman_smoother_ref(f(p.mu1), f(p.Sigma1), f(p.A), f(p.a), f(p.Sigma_x), f(p.C), f(p.c),
                                f(p.Sigma_y_x), f(y))
 
@@ -296,8 +300,7 @@ def reference_information(params, y):
     SciPy (one Cholesky factor of Sigma_y|x, triangular solves), then :func:`_info_filter` and
     the same RTS pass as :func:`kalman_smoother_ref`. No validation, no missing data."""
     from scipy.linalg import solve_triangular
-    p = params
-    f = lambda v: np.ascontiguousarray(v, dtype=float)        # noqa: E731
+    p, f = params, _f
     L = np.linalg.cholesky(p.Sigma_y_x)
     Cw = solve_triangular(L, p.C, lower=True)
     yw = f(solve_triangular(L, (y - p.c).T, lower=True).T)

@@ -138,11 +138,9 @@ def tree_map(fn: Callable, tree, *rest):
 
 def tree_leaves(tree) -> list:
     """The arrays of a parameter tree, in the order :func:`tree_map` visits them."""
-    if isinstance(tree, (tuple, list)):
-        return [leaf for child in tree for leaf in tree_leaves(child)]
-    if isinstance(tree, dict):
-        return [leaf for k in tree for leaf in tree_leaves(tree[k])]
-    return [tree]
+    leaves = []
+    _flatten(tree, leaves)
+    return leaves
 
 
 def _flatten(tree, leaves: list):
