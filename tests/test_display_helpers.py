@@ -178,7 +178,7 @@ def test_book_build_precomputes_a_grid_around_the_default_and_offers_real_contro
     values = sorted({s for s, _ in seen})
     assert min(values) < 0.25 < max(values) and -1 <= min(values) and max(values) <= 1
     assert all(abs(v / 0.05 - round(v / 0.05)) < 1e-9 for v in values)
-    assert 3 <= len(slope["labels"]) <= 2 * widgets.MAX_PER_SIDE + 1
+    assert len(slope["labels"]) == widgets.positions() >= 5
     # one control at a time (or every combination): an image for each reachable setting
     if data["mode"] == "axes":
         assert all((s == 0.25) or (not sh) for s, sh in seen)
@@ -198,32 +198,59 @@ def test_book_build_precomputes_a_grid_around_the_default_and_offers_real_contro
     assert len(plt.get_fignums()) == n_open                             # every drawn figure was closed
 
 
-def test_book_build_respects_the_time_budget_but_always_moves_something(monkeypatch):
+def test_the_grid_depends_on_the_controls_not_on_the_clock(monkeypatch):
+    """The same positions whether a drawing takes a millisecond or a minute (issue: green on any machine)."""
+    import time as real_time
+
     monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
-    monkeypatch.setattr(widgets, "TIME_BUDGET", 0.0)                   # no time for anything but the minimum
-    seen = []
+    grids = []
+    for delay in (0.0, 0.02):
+        seen = []
 
-    def plot(slope, offset, shared):
-        seen.append((slope, offset, shared))
-        return _plot(slope + offset)
+        def plot(slope, offset, shared):
+            real_time.sleep(delay)                     # a slow figure, as on a busy machine
+            seen.append((slope, offset, shared))
+            return _plot(slope + offset)
 
-    out = widgets.interactive_plot(plot, alt="A line.",
-                                   slope=W.FloatSlider(value=0.25, min=-1, max=1, description="slope"),
-                                   offset=W.FloatSlider(value=0.0, min=-1, max=1, description="offset"),
-                                   shared=W.Checkbox(value=False, description="shared"))
-    html_text = out._repr_mimebundle_()["text/html"]
-    assert len(seen) == 1 + widgets.MIN_EXTRA and seen[0] == (0.25, 0.0, False)
-    assert html_text.count('type="range"') == 2 and 'type="checkbox"' not in html_text
-    assert "Fixed at the default here: shared = off" in html_text
+        out = widgets.interactive_plot(plot, alt="A line.",
+                                       slope=W.FloatSlider(value=0.25, min=-1, max=1, description="slope"),
+                                       offset=W.FloatSlider(value=0.0, min=-1, max=1, description="offset"),
+                                       shared=W.Checkbox(value=False, description="shared"))
+        data = _sliders(out._repr_mimebundle_())
+        grids.append(([c["labels"] for c in data["controls"]], sorted(data["images"]), seen))
+    assert grids[0] == grids[1]
+    labels, _, seen = grids[0]
+    assert [len(x) for x in labels] == [widgets.positions(), widgets.positions(), 2]
+    assert seen[0] == (0.25, 0.0, False) and len(seen) == len(set(seen))   # no position drawn twice
+    assert "seconds" not in _sliders(out._repr_mimebundle_())          # nothing on the page measures time
+
+
+@pytest.mark.parametrize("n_lattice, k0", [(41, 20), (41, 0), (41, 40), (41, 1), (41, 39), (3, 1), (2, 0), (9, 4),
+                                           (100, 97)])
+@pytest.mark.parametrize("n_positions", [5, 9])
+def test_a_numeric_slider_gets_its_positions_on_both_sides(n_lattice, k0, n_positions):
+    control = widgets._Control("n", W.IntSlider(value=k0, min=0, max=n_lattice - 1))
+    control.choose(n_positions)
+    idx = control.lattice_indices()
+    assert len(idx) == min(n_positions, n_lattice) and k0 in idx
+    assert idx == sorted(set(idx)) and 0 <= idx[0] and idx[-1] <= n_lattice - 1
+    assert (idx[0] < k0) == (k0 > 0) and (idx[-1] > k0) == (k0 < n_lattice - 1)   # both sides that exist move
+    assert idx[0] == 0 and idx[-1] == n_lattice - 1                    # the whole range is reachable
+
+
+def test_the_book_offers_more_positions_than_the_test_command(monkeypatch):
+    monkeypatch.setenv("PEDAGOGY_FAST", "0")
+    assert widgets.positions() == widgets.POSITIONS >= 9
+    monkeypatch.setenv("PEDAGOGY_FAST", "1")
+    assert widgets.positions() == widgets.FAST_POSITIONS >= 5
 
 
 def test_grid_on_a_log_slider_and_a_default_at_the_end():
     log = widgets._Control("lam", W.FloatLogSlider(value=10.0, base=10, min=-1, max=2, step=0.5))
-    log.n_right, log.n_left = 1, 1
+    log.choose(3)
     assert [log.value(k) for k in log.lattice_indices()] == pytest.approx([0.1, 10.0, 100.0])
     edge = widgets._Control("n", W.IntSlider(value=0, min=0, max=10))
-    assert edge.slots() == ["right"] * (2 * widgets.MAX_PER_SIDE)        # the only side gets both shares
-    edge.n_right = 3
+    edge.choose(4)                                                      # the only side gets every position
     assert [edge.value(k) for k in edge.lattice_indices()] == [0, 3, 7, 10]
     assert all(isinstance(edge.value(k), int) for k in edge.lattice_indices())
 
@@ -304,33 +331,9 @@ def test_the_book_moves_embedded_images_into_hashed_files(tmp_path):
     assert tiny in out                                                    # icons stay inline
 
 
-def test_test_command_draws_fewer_values_but_every_control_still_moves(monkeypatch):
-    """Under PEDAGOGY_FAST=1 the grid gets FAST_SHARE of the time budget (the book gets all of it)."""
-    import types
-
-    clock = iter(range(10**6))                         # a clock that says each drawing took 0.05 s
-    monkeypatch.setattr(widgets, "time", types.SimpleNamespace(perf_counter=lambda: 0.05 * next(clock)))
+def test_an_option_list_is_offered_whole(monkeypatch):
+    """A selection slider is offered with every option (up to MAX_OPTIONS), whatever the positions."""
     monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
-    monkeypatch.setattr(widgets, "TIME_BUDGET", 0.2)
-    counts = {}
-    for mode in ("0", "1"):
-        monkeypatch.setenv("PEDAGOGY_FAST", mode)
-        seen = []
-
-        def plot(slope):
-            seen.append(slope)
-            return _plot(slope)
-
-        widgets.interactive_plot(plot, alt="A line.",
-                                 slope=W.FloatSlider(value=0.0, min=-1, max=1, description="slope"))
-        counts[mode] = len(seen) - 1                          # values beyond the default
-    assert counts == {"0": 4, "1": widgets.MIN_EXTRA}          # 0.2 s / 0.05 s, and 0.06 s / 0.05 s -> the minimum
-
-
-def test_an_option_list_longer_than_the_budget_still_moves(monkeypatch):
-    """A selection slider is offered whole; when that does not fit the budget it is offered anyway."""
-    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
-    monkeypatch.setattr(widgets, "TIME_BUDGET", 0.0)
     seen = []
 
     def plot(window):

@@ -18,27 +18,25 @@ keyboard and have accessible names; the images are fetched only when a control i
 
 How the grid is chosen
 ----------------------
-1. The default figure is drawn first and timed; its encoded size is noted.
-2. Each control gets candidate values: a slider's values lie on its own lattice (``min + k * step``,
-   in the exponent for a ``FloatLogSlider``), spread evenly between the minimum and the default and
-   between the default and the maximum, so more of them fall on the longer side; a check box has
-   two values; a drop-down list or a selection slider its options (at most :data:`MAX_OPTIONS`).
-3. Values are handed out one at a time, round-robin over the controls in the order they are given
-   (the first value to the right of the default, then the first to the left, then the second ...),
-   up to :data:`MAX_PER_SIDE` on each side of the default (twice that on one side when the default
-   sits at the other end), for as long as the estimated build time
-   (number of images times the time of the default figure) stays within :data:`TIME_BUDGET` seconds
-   (:data:`FAST_SHARE` of it under the test command) and the estimated image bytes within
-   :data:`BYTES_BUDGET`; but at least :data:`MIN_EXTRA` values
-   are drawn, so that a slow figure still has a control that moves (it then takes three drawings).
-   A control that gets no value is shown fixed at its default, and the caption says so.
-4. One control moves at a time: the images are the default plus each control's values with the
-   other controls at their defaults (moving one control puts the others back). When the product of
-   all the controls' values is small (at most :data:`PRODUCT_LIMIT` images, within the budgets) the
-   full product is drawn instead, and every combination can be reached.
+The grid depends on the controls alone, never on how long a drawing takes or how busy the build
+machine is, so every build of the same sources offers the same positions.
 
-With about three interactive figures on a page, the byte budget keeps a page's slider images near
-3 MB at most; they are never part of the page's HTML (see :mod:`pedagogy_lib.display.plotting`).
+1. Each control gets its positions: a numeric slider :data:`POSITIONS` positions on its own
+   lattice (``min + k * step``, in the exponent for a ``FloatLogSlider``), or every lattice point
+   when it has fewer, the default among them; the others are spread evenly between the minimum and
+   the default and between the default and the maximum, shared between the two sides in proportion
+   to their lengths (each side that exists gets at least one). Under the test command
+   (``PEDAGOGY_FAST=1``) the count is :data:`FAST_POSITIONS`. A check box has two positions; a
+   drop-down list or a selection slider its options (at most :data:`MAX_OPTIONS`, centred on the
+   default).
+2. One control moves at a time: the images are the default plus each control's positions with the
+   other controls at their defaults (moving one control puts the others back). When the product of
+   all the controls' positions is small (at most :data:`PRODUCT_LIMIT` images) the full product is
+   drawn instead, and every combination can be reached.
+3. The caption says how many positions each control has and over which range.
+
+The images are never part of the page's HTML: the book moves them into files that a control loads
+on first use (see :mod:`pedagogy_lib.display.plotting`).
 """
 from __future__ import annotations
 
@@ -46,7 +44,6 @@ import hashlib
 import html
 import itertools
 import math
-import time
 from typing import NamedTuple
 
 import ipywidgets
@@ -55,24 +52,26 @@ import numpy as np
 from ..core.budget import fast
 from .plotting import EncodedImage, StaticFigure, check_alt, encode_figure, static_build, widget_html
 
-__all__ = ["interactive_plot", "InteractivePlot", "TIME_BUDGET", "FAST_SHARE", "BYTES_BUDGET", "MAX_PER_SIDE", "MAX_OPTIONS",
-           "PRODUCT_LIMIT", "MIN_EXTRA"]
+__all__ = ["interactive_plot", "InteractivePlot", "POSITIONS", "FAST_POSITIONS", "MAX_OPTIONS", "PRODUCT_LIMIT",
+           "positions"]
 
-#: Seconds of drawing per figure allowed for the precomputed values (beyond the default figure).
-TIME_BUDGET = 5.0
-#: Share of :data:`TIME_BUDGET` used under the test command (``PEDAGOGY_FAST=1``,
-#: :mod:`pedagogy_lib.core.budget`): fewer precomputed values, the same controls, every one moving.
-FAST_SHARE = 0.15
-#: Bytes of images per figure (the default included).
-BYTES_BUDGET = 1_000_000
-#: Slider values on each side of the default, at most.
-MAX_PER_SIDE = 3
+#: Positions of a numeric slider on the book's static page (the default included), when its lattice
+#: has that many points.
+POSITIONS = 9
+#: The same under the test command (``PEDAGOGY_FAST=1``, :mod:`pedagogy_lib.core.budget`), which
+#: builds its own copy of the site: fewer drawings, every control still moving.
+FAST_POSITIONS = 5
 #: Options of a drop-down list or selection slider offered on the static page, at most.
 MAX_OPTIONS = 8
-#: Draw the full product of the controls' values when it needs at most this many images.
+#: Draw the full product of the controls' positions when it needs at most this many images.
 PRODUCT_LIMIT = 16
-#: Values drawn whatever the budgets say, so that even a slow figure has a slider that moves.
-MIN_EXTRA = 2
+
+
+def positions() -> int:
+    """Positions of a numeric slider on the static page: :data:`POSITIONS`, or
+    :data:`FAST_POSITIONS` under the test command."""
+    return FAST_POSITIONS if fast() else POSITIONS
+
 
 _COUNTER = itertools.count(1)
 
@@ -119,29 +118,25 @@ class _Control:
             self.n_lattice = len(self._options)
         self.n_right = self.n_left = 0
 
-    # -- the values offered ---------------------------------------------------------------------
-    def slots(self) -> list[str]:
-        """Sides on which extra values can be added, in the order they are handed out."""
+    # -- the positions offered -------------------------------------------------------------------
+    def choose(self, n_positions: int) -> None:
+        """Take ``n_positions`` positions of a numeric slider (or all its options, or both check-box
+        states), split between the two sides of the default in proportion to their lengths."""
         if self.kind in ("checkbox", "select"):
-            return ["option"] * (self.n_lattice - 1)
+            self.n_right = self.n_lattice - 1
+            return
         if self.kind != "range":
-            return []
+            return
         r_avail, l_avail = self.n_lattice - 1 - self.k0, self.k0
-        n_right, n_left = min(r_avail, MAX_PER_SIDE), min(l_avail, MAX_PER_SIDE)
-        n_right += min(2 * MAX_PER_SIDE - n_right - n_left, r_avail - n_right)   # a default near one end:
-        n_left += min(2 * MAX_PER_SIDE - n_right - n_left, l_avail - n_left)     # the other side gets more
-        order = []
-        for k in range(max(n_right, n_left)):
-            order += (["right"] if k < n_right else []) + (["left"] if k < n_left else [])
-        return order
-
-    def take(self, slot: str) -> None:
-        if slot == "right":
-            self.n_right += 1
-        elif slot == "left":
-            self.n_left += 1
-        else:
-            self.n_right += 1
+        extra = min(n_positions, self.n_lattice) - 1
+        if extra <= 0:
+            return
+        n_right = int(round(extra * r_avail / (r_avail + l_avail)))
+        n_right = min(max(n_right, 1 if r_avail else 0, extra - l_avail), r_avail)
+        n_left = min(extra - n_right, l_avail)
+        if n_left == 0 and l_avail and n_right > 1:   # a short side still gets a position
+            n_right, n_left = n_right - 1, 1
+        self.n_right, self.n_left = n_right, n_left
 
     def lattice_indices(self) -> list[int]:
         if self.kind in ("checkbox", "select"):
@@ -205,50 +200,17 @@ def _render(plot, values: dict):
         plt.close(fig)
 
 
-def _plan(controls: list[_Control], n_extra: int) -> None:
-    """Hand out up to ``n_extra`` values, round-robin over the controls (see the module docstring)."""
-    queues = [c.slots() for c in controls]
-    spent = 0
-    for depth in range(max((len(q) for q in queues), default=0)):
-        for c, q in zip(controls, queues):
-            if depth >= len(q):
-                continue
-            cost = (len(q) if c.kind in ("checkbox", "select") else 1)
-            if c.kind in ("checkbox", "select") and depth > 0:
-                continue                       # an option list is taken whole, at the first round
-            if spent + cost > n_extra:
-                continue
-            if c.kind in ("checkbox", "select"):
-                c.n_right = len(q)
-            else:
-                c.take(q[depth])
-            spent += cost
-    if spent == 0:
-        # nothing fitted (an option list longer than the budget): the first control that has
-        # values moves anyway, so that no figure is left with every control fixed
-        for c, q in zip(controls, queues):
-            if q:
-                if c.kind in ("checkbox", "select"):
-                    c.n_right = len(q)
-                else:
-                    c.take(q[0])
-                break
-
-
 def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
-    start = time.perf_counter()
     defaults = {name: w.value for name, w in named.items()}
     default = _render(plot, defaults)
-    t_default = max(time.perf_counter() - start, 1e-3)
     controls = [_Control(name, w) for name, w in named.items()]
-    allowed = TIME_BUDGET * (FAST_SHARE if fast() else 1.0)
-    n_extra = int(min(allowed / t_default, 0.9 * BYTES_BUDGET / max(len(default.data), 1) - 1))
-    _plan(controls, max(n_extra, MIN_EXTRA))
+    for c in controls:
+        c.choose(positions())
     moving = [c for c in controls if len(c.lattice_indices()) > 1]
     grids = [c.lattice_indices() for c in moving]
     product = math.prod(len(g) for g in grids) if grids else 1
     axes = 1 + sum(len(g) - 1 for g in grids)
-    mode = "product" if (len(moving) > 1 and product <= PRODUCT_LIMIT and product - 1 <= n_extra) else "axes"
+    mode = "product" if (len(moving) > 1 and product <= PRODUCT_LIMIT) else "axes"
     initial = [g.index(c.k0) for c, g in zip(moving, grids)]
     combos = (itertools.product(*[range(len(g)) for g in grids]) if mode == "product" else
               [tuple(initial)] + [tuple(j if m == i else initial[m] for m in range(len(grids)))
@@ -263,7 +225,6 @@ def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
         for c, g, j in zip(moving, grids, combo):
             values[c.name] = c.value(g[j])
         images[key] = _render(plot, values).data_uri()
-    seconds = time.perf_counter() - start
 
     uid = f"pgw-s{hashlib.sha256(default.data + alt.encode()).hexdigest()[:8]}-{next(_COUNTER)}"
     rows, data_controls = [], []
@@ -291,7 +252,7 @@ def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
 
     def span(c, g):
         if c.kind == "range":
-            return f"{c.label} ({len(g)} values, {c.text(g[0])} to {c.text(g[-1])})"
+            return f"{c.label} ({len(g)} positions, {c.text(g[0])} to {c.text(g[-1])})"
         return f"{c.label} ({', '.join(c.text(i) for i in g)})"
 
     fixed = [c for c in controls if c not in moving]
@@ -311,8 +272,7 @@ def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
         body += (f'<div class="pgw-controls" role="group" aria-label="Figure controls">{"".join(rows)}</div>'
                  f'<p class="pgw-status" aria-live="polite" style="color:#333">Showing the defaults: {html.escape(now)}.</p>')
     body += f'<figcaption class="pgw-caption" style="color:#333">{caption}</figcaption>'
-    data = {"alt": alt, "mode": mode, "controls": data_controls, "images": images,
-            "seconds": round(seconds, 2), "axes_images": axes}
+    data = {"alt": alt, "mode": mode, "controls": data_controls, "images": images, "axes_images": axes}
     return default, widget_html("sliders", body, data)
 
 
