@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,37 @@ BUILD = ROOT / "_build"
 TEST_OUT = BUILD / "test"
 #: The chapter notebook that the test command runs under nbval without numba (see cmd_test).
 NO_NUMBA_NOTEBOOK = ROOT / "chapters" / "ch02_directed_generative_models" / "2_2_1_hmm.ipynb"
+
+
+#: The older OpenBLAS kernel that one run of the tests forces (see :func:`machine_variant`); Sandybridge
+#: when the caller already forces Prescott, so that the two runs still differ.
+VARIANT_CORETYPES = ("Prescott", "Sandybridge")
+
+
+def machine_variant(env: dict) -> tuple[dict | None, str]:
+    """The environment of "another machine" for one run of the tests, and a sentence saying what it is.
+
+    A result that depends on the CPU (the order of floating-point operations in a BLAS kernel, a
+    stopping rule at rounding level) passes on the machine where it was written and fails on the
+    next one. So every notebook runs twice in the test command, once under nbval with this
+    environment and once in the strict book build with the machine's own, and the library tests run
+    under this one as well: OpenBLAS forced to an older x86-64 kernel (``OPENBLAS_CORETYPE``; SSE3 or
+    AVX code paths instead of the AVX2/AVX-512 ones a current CPU selects) and numba compiling for
+    a generic x86-64 CPU (``NUMBA_CPU_NAME=generic``, with a cache of its own under ``_build``).
+    On a machine that is not x86-64 these kernels do not exist: (None, why) is returned and both
+    runs use the machine's defaults.
+    """
+    machine = platform.machine().lower()
+    if machine not in ("x86_64", "amd64"):
+        return None, f"this machine is {machine or 'of an unknown kind'}, not x86-64: every run used its defaults"
+    forced = env.get("OPENBLAS_CORETYPE", "").lower()
+    core = next(c for c in VARIANT_CORETYPES if c.lower() != forced)
+    variant = dict(env, OPENBLAS_CORETYPE=core, NUMBA_CPU_NAME="generic",
+                   NUMBA_CACHE_DIR=str(BUILD / "numba-cache-generic"))
+    default = f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}" if forced else "the machine's own BLAS kernel"
+    return variant, (f"library tests and notebooks under nbval ran with OPENBLAS_CORETYPE={core} and numba "
+                     f"compiled for a generic x86-64 CPU; the strict build ran the notebooks again with "
+                     f"{default} and numba compiled for this CPU")
 
 
 def python_in(venv_dir: Path) -> Path:
@@ -192,26 +224,32 @@ def cmd_test() -> int:
     # Notebooks that train run their short setting (pedagogy_lib.core.budget); the site this
     # command builds is therefore its own (TEST_SITE), never mistaken for the published book.
     env = dict(child_env(), PEDAGOGY_FAST="1")
+    variant, machines = machine_variant(env)
+    tests_env = variant or env
     BUILD.mkdir(exist_ok=True)
     report = BUILD / "pytest-report.xml"
     report.unlink(missing_ok=True)
     start = time.time()
-    # Warm the numba cache once, so the two pytest workers do not compile the same kernels.
-    run([PY, "-c", "import pedagogy_lib.core.warmup as w; w.compile_all()"], env=env)
+    # Warm numba's caches once, so that the two pytest workers, and then the build's two notebook
+    # processes, do not compile the same kernels: the generic-CPU cache and this CPU's, side by side.
+    warm = [PY, "-c", "import pedagogy_lib.core.warmup as w; w.compile_all()"]
+    say("warming numba's caches: " + ("generic x86-64 CPU and this CPU" if variant else "this CPU"))
+    procs = [subprocess.Popen([str(c) for c in warm], cwd=ROOT, env=e) for e in ([variant, env] if variant else [env])]
+    rc_warm = max(p.wait() for p in procs)
+    say(f"numba's caches warm in {time.time() - start:.0f} s (exit code {rc_warm})")
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chapters").rglob("*.ipynb")
                        if ".ipynb_checkpoints" not in p.parts and p.name != NO_NUMBA_NOTEBOOK.name)
     rc_tests = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
                     "--durations=25", "--nbval-lax", "--nbval-cell-timeout=300", f"--junitxml={report}",
-                    "--ignore=tests/browser", "tests", *notebooks], env=env)
+                    "--ignore=tests/browser", "tests", *notebooks], env=tests_env)
     # One notebook runs under nbval with numba made unimportable, as in the in-browser build; its
-    # hidden checks hold the NumPy twins to the same brute-force oracles. Each notebook thus runs
-    # twice in this command: once under nbval, once in the strict build.
+    # hidden checks hold the NumPy twins to the same brute-force oracles.
     report_nn = BUILD / "pytest-report-no-numba.xml"
     report_nn.unlink(missing_ok=True)
     env_nn = dict(env, PYTHONPATH=str(ROOT / "tests" / "numba_blocker"))
     rc_nn = run([PY, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-cell-timeout=300",
                  f"--junitxml={report_nn}", str(NO_NUMBA_NOTEBOOK.relative_to(ROOT))], env=env_nn)
-    rc_tests = rc_tests or rc_nn
+    rc_tests = rc_tests or rc_nn or rc_warm
     say(f"pytest finished in {time.time() - start:.0f} s (exit code {rc_tests})")
     start = time.time()
     rc_book = build_book(env, TEST_OUT)
@@ -226,9 +264,11 @@ def cmd_test() -> int:
     b_passed, b_failed, b_skipped, rc_browser, browser_note = run_browser_tests(env, rc_book)
     say(f"browser tests finished in {time.time() - start:.0f} s ({browser_note or 'ran'})")
     passed, failed, skipped = passed + b_passed, failed + b_failed, skipped + b_skipped
+    say(f"two machines in one: {machines}")
     # One plain closing line that summarizes everything the command checked; when the browser
-    # tests did not run, it says so and why.
-    note = f" ({browser_note})" if browser_note else ""
+    # tests did not run, or the machine could not be varied, it says so and why.
+    notes = [n for n in (browser_note, "" if variant else machines) if n]
+    note = f" ({'; '.join(notes)})" if notes else ""
     print(f"summary: {passed} passed, {failed} failed, {skipped} skipped{note}", flush=True)
     return 0 if (rc_tests == 0 and rc_book == 0 and rc_browser == 0 and passed > 0) else 1
 
