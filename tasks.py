@@ -46,16 +46,39 @@ NO_NUMBA_NOTEBOOK = ROOT / "chapters" / "ch02_directed_generative_models" / "2_2
 VARIANT_CORETYPES = ("Prescott", "Sandybridge")
 
 
-def machine_variant(env: dict) -> tuple[dict | None, str]:
+#: Asks the environment's NumPy which of its SIMD code paths beyond its baseline (AVX2, AVX-512, ...)
+#: this CPU runs; the variant run switches exactly those off.
+_NUMPY_DISPATCHED = ("from numpy._core._multiarray_umath import __cpu_dispatch__ as d, __cpu_features__ as f; "
+                     "print(' '.join(k for k in d if f.get(k)))")
+
+
+def numpy_simd_paths(python: Path = PY) -> list[str]:
+    """The optional SIMD code paths (beyond NumPy's baseline) that NumPy selects on this CPU."""
+    try:
+        out = subprocess.run([str(python), "-c", _NUMPY_DISPATCHED], capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, NPY_DISABLE_CPU_FEATURES=""))
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return out.stdout.split() if out.returncode == 0 else []
+
+
+def machine_variant(env: dict, simd_paths: list[str] | None = None) -> tuple[dict | None, str]:
     """The environment of "another machine" for one run of the tests, and a sentence saying what it is.
 
-    A result that depends on the CPU (the order of floating-point operations in a BLAS kernel, a
-    stopping rule at rounding level) passes on the machine where it was written and fails on the
-    next one. So every notebook runs twice in the test command, once under nbval with this
-    environment and once in the strict book build with the machine's own, and the library tests run
-    under this one as well: OpenBLAS forced to an older x86-64 kernel (``OPENBLAS_CORETYPE``; SSE3 or
-    AVX code paths instead of the AVX2/AVX-512 ones a current CPU selects) and numba compiling for
-    a generic x86-64 CPU (``NUMBA_CPU_NAME=generic``, with a cache of its own under ``_build``).
+    A result that depends on the CPU (the order of floating-point operations in a BLAS kernel or a
+    vectorized loop, a stopping rule at rounding level) passes on the machine where it was written
+    and fails on the next one. So every notebook runs twice in the test command, once under nbval
+    with this environment and once in the strict book build with the machine's own, and the library
+    tests run under this one as well:
+
+    * OpenBLAS forced to an older x86-64 kernel (``OPENBLAS_CORETYPE``: SSE3 or AVX code paths
+      instead of the AVX2/AVX-512 ones a current CPU selects);
+    * NumPy's own SIMD loops beyond its baseline switched off (``NPY_DISABLE_CPU_FEATURES`` with
+      ``simd_paths``, those this CPU would run): reductions and element-wise maths then add in
+      another order, as on an older CPU;
+    * numba compiling for a generic x86-64 CPU (``NUMBA_CPU_NAME=generic``, with a cache of its own
+      under ``_build``).
+
     On a machine that is not x86-64 these kernels do not exist: (None, why) is returned and both
     runs use the machine's defaults.
     """
@@ -66,10 +89,14 @@ def machine_variant(env: dict) -> tuple[dict | None, str]:
     core = next(c for c in VARIANT_CORETYPES if c.lower() != forced)
     variant = dict(env, OPENBLAS_CORETYPE=core, NUMBA_CPU_NAME="generic",
                    NUMBA_CACHE_DIR=str(BUILD / "numba-cache-generic"))
+    simd = " ".join(simd_paths or [])
+    if simd:
+        variant["NPY_DISABLE_CPU_FEATURES"] = simd
     default = f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}" if forced else "the machine's own BLAS kernel"
-    return variant, (f"library tests and notebooks under nbval ran with OPENBLAS_CORETYPE={core} and numba "
-                     f"compiled for a generic x86-64 CPU; the strict build ran the notebooks again with "
-                     f"{default} and numba compiled for this CPU")
+    numpy_part = f", NumPy without its {simd} loops" if simd else ""
+    return variant, (f"library tests and notebooks under nbval ran with OPENBLAS_CORETYPE={core}{numpy_part} "
+                     f"and numba compiled for a generic x86-64 CPU; the strict build ran the notebooks again "
+                     f"with {default}, NumPy's own loops and numba compiled for this CPU")
 
 
 def python_in(venv_dir: Path) -> Path:
@@ -224,7 +251,7 @@ def cmd_test() -> int:
     # Notebooks that train run their short setting (pedagogy_lib.core.budget); the site this
     # command builds is therefore its own (TEST_SITE), never mistaken for the published book.
     env = dict(child_env(), PEDAGOGY_FAST="1")
-    variant, machines = machine_variant(env)
+    variant, machines = machine_variant(env, numpy_simd_paths())
     tests_env = variant or env
     BUILD.mkdir(exist_ok=True)
     report = BUILD / "pytest-report.xml"

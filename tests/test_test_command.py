@@ -29,12 +29,26 @@ import tasks  # noqa: E402
 def test_the_variant_forces_an_older_blas_kernel_than_the_defaults_and_generic_numba(monkeypatch, forced, expected):
     monkeypatch.setattr(tasks.platform, "machine", lambda: "x86_64")
     env = {"PATH": "/bin"} if forced is None else {"PATH": "/bin", "OPENBLAS_CORETYPE": forced}
-    variant, says = tasks.machine_variant(env)
+    variant, says = tasks.machine_variant(env, ["X86_V3", "X86_V4"])
     assert variant["OPENBLAS_CORETYPE"] == expected
+    assert variant["NPY_DISABLE_CPU_FEATURES"] == "X86_V3 X86_V4" and "X86_V4" in says
     assert variant["NUMBA_CPU_NAME"] == "generic"
     assert Path(variant["NUMBA_CACHE_DIR"]).parent == tasks.BUILD     # a cache of its own, under _build
     assert variant["PATH"] == "/bin" and env.get("OPENBLAS_CORETYPE") == forced   # the defaults are untouched
     assert expected in says and "generic" in says
+
+
+def test_numpy_paths_are_left_alone_when_the_cpu_runs_none_beyond_the_baseline(monkeypatch):
+    monkeypatch.setattr(tasks.platform, "machine", lambda: "x86_64")
+    variant, says = tasks.machine_variant({"PATH": "/bin"}, [])
+    assert "NPY_DISABLE_CPU_FEATURES" not in variant and "NumPy without" not in says
+
+
+def test_the_simd_paths_switched_off_are_ones_this_numpy_runs():
+    paths = tasks.numpy_simd_paths(Path(sys.executable))
+    from numpy._core._multiarray_umath import __cpu_dispatch__
+
+    assert set(paths) <= set(__cpu_dispatch__)
 
 
 def test_on_another_architecture_the_command_says_it_could_not_vary_the_machine(monkeypatch):
@@ -59,6 +73,10 @@ def test_this_run_really_uses_the_older_kernels():
         env={k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"},
         capture_output=True, text=True, check=True).stdout.strip()
     assert blas[0].get("architecture") != default, (forced, default)
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    off = os.environ.get("NPY_DISABLE_CPU_FEATURES", "").split()
+    assert not any(__cpu_features__.get(k) for k in off), "NumPy still runs a SIMD path the variant switched off"
     numba = pytest.importorskip("numba")
     from numba.core import config
 
