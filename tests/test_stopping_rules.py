@@ -168,3 +168,74 @@ def test_map_estimate_reports_convergence_at_any_scale(prior, method):
             warnings.simplefilter("error", RuntimeWarning)
             r = sc.map_estimate(y, model, method=method, tol=1e-16, max_iter=20000)
         assert r.converged
+
+
+# ----------------------------------------------------------------------------------------------
+# The EM engine (fit_gmm through run_em), K-means and CAVI
+# ----------------------------------------------------------------------------------------------
+
+def _two_blobs(seed=0, N=300):
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal(-3.0, 1.0, (N // 2, 2)), rng.normal(3.0, 1.0, (N - N // 2, 2))])
+
+
+def _run(fn, *args, **kw):
+    """Call fn with every warning recorded; return (result, warnings)."""
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out = fn(*args, **kw)
+    return out, [str(x.message) for x in w]
+
+
+def test_em_engine_converges_at_a_tolerance_below_rounding_and_starved_runs_warn():
+    from pedagogy_lib.mixture import em as gmm_em
+    y = _two_blobs()
+    # tol far below the rounding of a log likelihood of size ~1e3: only the 64 eps floor can stop it
+    res, w = _run(gmm_em.fit_gmm, y, 2, rng=np.random.default_rng(1), tol=1e-300, max_iter=2000)
+    assert res.converged and not w, w
+    assert abs(res.log_lik[-1] - res.log_lik[-2]) <= 64 * np.finfo(float).eps * abs(res.log_lik[-1])
+    ref, _ = _run(gmm_em.fit_gmm, y, 2, rng=np.random.default_rng(1), tol=1e-8, max_iter=2000)
+    assert ref.converged and res.log_lik[-1] >= ref.log_lik[-1] - 1e-6 * abs(ref.log_lik[-1])
+    from pedagogy_lib.mixture.model import GMMParams
+    bad = GMMParams(np.array([0.5, 0.5]), np.array([[0.1, 0.0], [0.0, 0.1]]), np.stack([np.eye(2)] * 2))
+    starved, w = _run(gmm_em.fit_gmm, y, 2, init=bad, max_iter=2)
+    assert not starved.converged and any("did not converge" in m for m in w)
+
+
+def test_kmeans_converges_and_starved_runs_warn():
+    from pedagogy_lib.mixture import em as gmm_em
+    y = _two_blobs(2)
+    res, w = _run(gmm_em.kmeans, y, 2, rng=np.random.default_rng(0))
+    assert res.converged and not w, w
+    # tied distances: points equidistant from two centres can only keep the inertia, never lower it
+    grid = np.array([[x, z] for x in range(-3, 4) for z in range(-3, 4)], dtype=float)
+    res, w = _run(gmm_em.kmeans, grid, 4, init=np.array([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]]))
+    assert res.converged and not w, w
+    starved, w = _run(gmm_em.kmeans, y, 2, init=np.array([[-5.0, -5.0], [-4.0, -4.0]]), max_iter=1)
+    assert not starved.converged and any("did not converge" in m for m in w)
+
+
+def test_cavi_converges_at_a_tolerance_below_rounding_and_starved_runs_warn():
+    from pedagogy_lib.vi import bgmm
+    y = _two_blobs(3)
+    prior = bgmm.default_bgmm_prior(y, 2)
+    r0 = np.where((y[:, :1] > 0), [[0.9, 0.1]], [[0.1, 0.9]])
+    res, w = _run(bgmm.cavi_bgmm, y, prior, r0, n_iter=500, tol=1e-300)
+    assert res.converged and not w, w
+    starved, w = _run(bgmm.cavi_bgmm, y, prior, np.full((len(y), 2), 0.5) + [[0.01, -0.01]], n_iter=2, tol=1e-8)
+    assert not starved.converged and w
+
+
+def test_run_em_stops_when_the_likelihood_moves_only_by_rounding():
+    """A model whose log likelihood creeps up by one ulp-sized amount per iteration forever: with
+    the old rule (change <= tol * scale) and a tiny tol it never stopped; the rounding floor stops it
+    at once. A likelihood still rising by 1e-6 of itself is not converged and warns."""
+    from pedagogy_lib.em import engine
+
+    def creeping(step):
+        return engine.EMModel(e_step=lambda p, d: None, m_step=lambda q, d, p: p + 1,
+                              log_likelihood=lambda p, d: -1000.0 + step * p, name="creep")
+    res, w = _run(engine.run_em, creeping(3e-13), 0, None, max_iter=50, tol=1e-300)
+    assert res.converged and res.n_iter == 1 and not w, w
+    res, w = _run(engine.run_em, creeping(1e-3), 0, None, max_iter=50, tol=1e-300)
+    assert not res.converged and res.n_iter == 50 and any("did not converge" in m for m in w)
