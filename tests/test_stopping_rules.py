@@ -303,3 +303,30 @@ def test_max_likelihood_reaches_a_tight_gtol_where_the_line_search_stalls():
     np.testing.assert_allclose(res.theta, [y.mean(), np.log(y.std())], rtol=0, atol=1e-10)
     starved = obj.max_likelihood(logp, np.array([900.0, 0.5]), y, grad=grad, max_iter=1)
     assert not starved.success
+
+
+# ----------------------------------------------------------------------------------------------
+# NCE and local NCE (damped Newton)
+# ----------------------------------------------------------------------------------------------
+
+def _nce_data(seed=0, N=400):
+    from pedagogy_lib.contrastive import nce
+    rng = np.random.default_rng(seed)
+    y, y_neg = 1.5 + 0.7 * rng.standard_normal(N), rng.standard_normal(N)
+    return (nce.quadratic_features(y), nce.quadratic_features(y_neg),
+            nce.gaussian_noise_energy(y, 0.0, 1.0), nce.gaussian_noise_energy(y_neg, 0.0, 1.0))
+
+
+def test_nce_newton_stops_at_the_attainable_minimum_and_starved_runs_warn():
+    from pedagogy_lib.contrastive import local_nce, nce
+    T_pos, T_neg, En_pos, En_neg = _nce_data()
+    N = len(T_pos)
+    local = (T_pos[: N // 2], T_neg.reshape(N // 2, 2, 3), En_pos[: N // 2], En_neg.reshape(N // 2, 2))
+    for fit, data in ((nce.fit_nce, (T_pos, T_neg, En_pos, En_neg)), (local_nce.fit_local_nce, local)):
+        res, w = _run(fit, *data, tol=1e-300)               # unattainable by the gradient test alone
+        assert res.converged and not w, w
+        ref, _ = _run(fit, *data)
+        np.testing.assert_allclose(res.theta, ref.theta, rtol=0, atol=1e-8)
+        assert len(res.path) <= 15                          # quadratic convergence, not max_iter = 100
+        starved, w = _run(fit, *data, max_iter=1)
+        assert not starved.converged and any("did not converge" in m for m in w)
