@@ -330,3 +330,59 @@ def test_nce_newton_stops_at_the_attainable_minimum_and_starved_runs_warn():
         assert len(res.path) <= 15                          # quadratic convergence, not max_iter = 100
         starved, w = _run(fit, *data, max_iter=1)
         assert not starved.converged and any("did not converge" in m for m in w)
+
+
+# ----------------------------------------------------------------------------------------------
+# 4DVar (L-BFGS judged by our own rule)
+# ----------------------------------------------------------------------------------------------
+
+def _da_linear(seed=0, n=3, m=2, T=10):
+    from pedagogy_lib import assimilation as da
+    from pedagogy_lib.lgssm import LGSSMParams, sample_lgssm
+    rng = np.random.default_rng(seed)
+    A = 0.97 * np.linalg.qr(rng.standard_normal((n, n)))[0]
+    p = LGSSMParams(rng.standard_normal(n), 0.8 * np.eye(n) + 0.1, A, None, 0.2 * np.ones(n), 0.15 * np.eye(n) + 0.03,
+                    rng.standard_normal((m, n)), -0.4 * np.ones(m), 0.4 * np.eye(m) + 0.1)
+    _, y = sample_lgssm(p, T, rng=rng)
+    return da.from_lgssm(p), y
+
+
+@pytest.mark.parametrize("which", ["strong", "weak"])
+def test_fourdvar_converges_where_the_cost_stops_decreasing_and_starved_runs_warn(which):
+    """gtol = 1e-300 is unattainable by the gradient; L-BFGS stops where the cost no longer decreases,
+    which is reported as convergence, at the exact solution (to the conditioning of the problem)."""
+    from pedagogy_lib import assimilation as da
+    mod, y = _da_linear()
+    solve = da.strong_4dvar if which == "strong" else da.weak_4dvar
+    exact = solve(mod, y, method="exact", backend="numpy")
+    res, w = _run(solve, mod, y, gtol=1e-300, backend="numpy")
+    assert not w, w
+    np.testing.assert_allclose(res.mean, exact.mean, rtol=0, atol=1e-6)
+    starved, w = _run(solve, mod, y, max_iter=1, backend="numpy")
+    assert any("did not converge" in m for m in w)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loopy BP and the mixing time
+# ----------------------------------------------------------------------------------------------
+
+def test_loopy_bp_meets_a_tolerance_below_rounding_and_starved_runs_warn():
+    from pedagogy_lib import graphical as g
+    rng = np.random.default_rng(11)
+    # a 4-cycle of binary variables with random positive pairwise tables
+    factors = [((f"x{i}", f"x{(i + 1) % 4}"), rng.uniform(0.5, 2.0, (2, 2))) for i in range(4)]
+    res, w = _run(g.loopy_belief_propagation, factors, tol=1e-300, max_iter=2000)
+    assert res.converged and not w, w
+    ref, _ = _run(g.loopy_belief_propagation, factors)
+    for v in ref.marginals:
+        np.testing.assert_allclose(res.marginals[v], ref.marginals[v], rtol=0, atol=1e-9)
+    starved, w = _run(g.loopy_belief_propagation, factors, max_iter=1)
+    assert not starved.converged and any("did not converge" in m for m in w)
+
+
+def test_mixing_time_refuses_a_threshold_below_rounding():
+    from pedagogy_lib.discrete import markov_chain as mc
+    P = np.array([[0.9, 0.2], [0.1, 0.8]])
+    assert mc.mixing_time(P, 1e-6) == mc.mixing_time(P, 1e-6)
+    with pytest.raises(ValueError, match="eps must be at least"):
+        mc.mixing_time(P, 1e-17)
