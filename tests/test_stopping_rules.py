@@ -386,3 +386,16 @@ def test_mixing_time_refuses_a_threshold_below_rounding():
     assert mc.mixing_time(P, 1e-6) == mc.mixing_time(P, 1e-6)
     with pytest.raises(ValueError, match="eps must be at least"):
         mc.mixing_time(P, 1e-17)
+
+
+# ----------------------------------------------------------------------------------------------
+# InfoNCE critic (L-BFGS judged by our own rule)
+# ----------------------------------------------------------------------------------------------
+
+def test_infonce_critic_fit_reports_convergence_and_starved_runs_warn():
+    from pedagogy_lib.contrastive import infonce
+    y, z = infonce.sample_correlated_gaussian(32 * 60, 1, 0.8, rng=np.random.default_rng(11))
+    fit, w = _run(infonce.fit_critic, y, z, 32)
+    assert fit.converged and not w, w
+    starved, w = _run(infonce.fit_critic, y, z, 32, max_iter=1)
+    assert not starved.converged and any("did not converge" in m for m in w)
