@@ -769,7 +769,22 @@ def map_estimate(y, model: SparseCodingModel, *, method: str = "auto", x_init=No
     x_init : array_like, shape (K,), optional
         Starting point (default zeros).
     tol : float
-        Relative step size at which the iterations stop.
+        The stopping rule's tolerance. Every rule has a floor of :math:`64\epsilon` (:math:`\epsilon`
+        the machine epsilon) times the magnitudes actually summed in the quantity it measures, the
+        rounding that quantity carries, so a converged problem is reported converged whatever the
+        order of the floating-point operations (BLAS kernel):
+
+        * FISTA/ISTA: the fixed-point residual
+          :math:`\|\mathbf x-\mathrm{prox}(\mathbf x-t\nabla f(\mathbf x))\|\le\mathrm{tol}\,(1+\|\mathbf x\|)`;
+        * Newton: :math:`\|\mathbf g\|\le\mathrm{tol}\,(1+\lambda\|\mathbf C^T\mathbf y\|)`. Near the
+          mode, where the predicted decrease :math:`-\mathbf g^T\mathbf d` is below the energy's
+          rounding, a full step is judged by the gradient instead of the energy; if it no longer
+          lowers :math:`\|\mathbf g\|`, the point is the attainable minimum, converged when
+          :math:`\|\mathbf g\|\le\sqrt\epsilon` times the gradient's terms;
+        * L-BFGS: our own (projected) gradient at the answer, largest entry
+          :math:`\le\sqrt{\mathrm{tol}}\,(1+\lambda\|\mathbf C^T\mathbf y\|)` (the optimizer stops when
+          the energy no longer decreases, where the gradient is of order :math:`\sqrt\epsilon`
+          relative); scipy's ``success`` flag is not used.
     max_iter : int
 
     Returns
