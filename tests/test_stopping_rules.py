@@ -27,8 +27,8 @@ from pedagogy_lib.factor import sparse_coding as sc
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: OpenBLAS core types and the CPU flags (from /proc/cpuinfo) each needs.
-CORE_TYPES = {"Haswell": {"avx2", "fma"}, "SandyBridge": {"avx"}, "Prescott": {"sse3", "pni"}}
+#: OpenBLAS core types and the CPU flags (from /proc/cpuinfo, where SSE3 is "pni") each needs.
+CORE_TYPES = {"Haswell": {"avx2", "fma"}, "SandyBridge": {"avx"}, "Prescott": {"pni"}}
 
 
 def _cpu_flags() -> set[str]:
@@ -51,9 +51,7 @@ def _runnable_core_types() -> list[str]:
     if platform.machine().lower() not in ("x86_64", "amd64") or not _numpy_uses_openblas():
         return []
     flags = _cpu_flags()
-    # Prescott needs SSE3, which /proc/cpuinfo calls "pni"
-    return [ct for ct, need in CORE_TYPES.items()
-            if (need & flags == need) or (ct == "Prescott" and "pni" in flags)]
+    return [ct for ct, need in CORE_TYPES.items() if need <= flags]
 
 
 def _child_env(core_type: str) -> dict:
