@@ -25,6 +25,8 @@ with :math:`\mathbf B = \mathbf 0` the bilinear critic of CPC, and for jointly G
 """
 from __future__ import annotations
 
+import warnings
+
 from typing import NamedTuple
 
 import numpy as np
@@ -94,11 +96,14 @@ class CriticFit(NamedTuple):
         On the training batches.
     path : ndarray, shape (n_steps + 1,)
         The training bound :math:`\\log K - \\mathcal L` after each step of the optimizer.
+    converged : bool
+        Whether the stopping rule of :func:`fit_critic` was met.
     """
 
     critic: QuadraticCritic
     estimate: InfoNCEEstimate
     path: np.ndarray
+    converged: bool = True
 
 
 def _check_scores(F):
@@ -288,6 +293,12 @@ def infonce_grad(critic: QuadraticCritic, y, z, K: int) -> tuple[float, np.ndarr
     return float(per_batch.mean()), dW, dB
 
 
+#: The stopping rule of :func:`fit_critic`: the largest gradient entry (scipy's default ``gtol``),
+#: or the relative decrease L-BFGS predicts for its next step (the order of its default ``ftol``).
+_CRITIC_GTOL = 1e-5
+_CRITIC_RTOL = 1e-8
+
+
 def fit_critic(y, z, K: int, critic0: QuadraticCritic | None = None, *, learn_B: bool = True,
                max_iter: int = 200) -> CriticFit:
     r"""Minimize the InfoNCE loss (Eq. 10.7) over a quadratic critic by L-BFGS with :func:`infonce_grad`.
@@ -306,6 +317,13 @@ def fit_critic(y, z, K: int, critic0: QuadraticCritic | None = None, *, learn_B:
     Returns
     -------
     CriticFit
+        With ``converged`` judged by our own rule at the answer, not by the optimizer's ``success``
+        flag (which depends on rounding): the largest gradient entry is at most :math:`10^{-5}`
+        (scipy's default ``gtol``, far above the gradient's rounding for a loss of size
+        :math:`\log K`), or the run ended before ``max_iter`` and the decrease that L-BFGS predicts
+        for its next step, :math:`\tfrac12\mathbf g^T\tilde{\mathbf H}^{-1}\mathbf g`, is at most
+        :math:`10^{-8}\max(1, |\mathcal L|)` (the order of scipy's default ``ftol``: the loss no longer
+        decreases to the precision asked for). Otherwise a ``RuntimeWarning``.
     """
     y, z, K = _check_pairs(y, z, K)
     Dy, Dz = y.shape[1], z.shape[1]
@@ -334,4 +352,12 @@ def fit_critic(y, z, K: int, critic0: QuadraticCritic | None = None, *, learn_B:
                    callback=lambda xk: path.append(np.log(K) - fun(xk)[0]))
     W, B = unpack(res.x)
     per_batch = _loss_grad(W, B, y, z, K)[0]
-    return CriticFit(QuadraticCritic(W, B), _estimate(per_batch, K), np.array(path))
+    loss, g = fun(res.x)
+    converged = bool(np.max(np.abs(g)) <= _CRITIC_GTOL)
+    if not converged and int(res.nit) < max_iter:
+        predicted = 0.5 * float(g @ res.hess_inv.matvec(g))
+        converged = predicted <= _CRITIC_RTOL * max(1.0, abs(loss))
+    if not converged:
+        warnings.warn(f"fit_critic: L-BFGS did not converge in {int(res.nit)} iterations (max_iter = {max_iter}); the "
+                      f"largest gradient entry is {np.max(np.abs(g)):.3g}.", RuntimeWarning, stacklevel=2)
+    return CriticFit(QuadraticCritic(W, B), _estimate(per_batch, K), np.array(path), converged)

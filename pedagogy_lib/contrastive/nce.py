@@ -30,6 +30,7 @@ For one-dimensional data, :func:`quadratic_features` gives the Gaussian energy
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -61,6 +62,12 @@ __all__ = [
 _LOG_TAU = float(np.log(2.0 * np.pi))
 
 
+#: Machine epsilon, and the multiple of it (times the loss) below which a predicted decrease of the
+#: loss is rounding: the "loss can no longer judge a step" rule of :func:`newton_minimize`.
+_EPS = float(np.finfo(float).eps)
+_ROUNDING_ULPS = 64.0
+
+
 class NCEResult(NamedTuple):
     """Result of :func:`fit_nce` (or of :func:`pedagogy_lib.contrastive.local_nce.fit_local_nce`).
 
@@ -74,12 +81,16 @@ class NCEResult(NamedTuple):
         Euclidean norm of the gradient at ``theta``.
     path : ndarray, shape (n_steps + 1, P)
         The iterates, starting point first.
+    converged : bool
+        Whether the stopping rule of :func:`newton_minimize` (or of gradient descent in
+        :func:`fit_nce`) was met.
     """
 
     theta: np.ndarray
     loss: float
     grad_norm: float
     path: np.ndarray
+    converged: bool = True
 
 
 class NCEGaussianFit(NamedTuple):
@@ -284,7 +295,20 @@ def newton_minimize(fun: Callable, grad: Callable, hess: Callable, theta0, *, ma
     r"""Damped Newton's method for a smooth convex loss (the NCE losses of Eqs. 10.4 and 10.13).
 
     Each step solves :math:`\mathbf H\boldsymbol\delta = -\mathbf g` and halves the step until the loss
-    does not increase; it stops when :math:`\lVert\mathbf g\rVert<` ``tol`` or after ``max_iter`` steps.
+    does not increase. Stopping rule (converged), whichever comes first:
+
+    * :math:`\lVert\mathbf g\rVert\le` ``tol``;
+    * the loss can no longer judge a step: the predicted decrease :math:`-\mathbf g^T\boldsymbol\delta`
+      (the Newton decrement) is at most :math:`64\epsilon\max(1, |f|)`, the rounding level of the
+      computed loss (:math:`\epsilon` the machine epsilon). The full step is then kept only if it
+      lowers :math:`\lVert\mathbf g\rVert` (Newton's quadratic convergence, judged by the gradient);
+      when it does not, ``theta`` is the attainable minimum: the gradient is as small as the
+      arithmetic resolves it in the metric of the Hessian, whatever the order of the floating-point
+      operations.
+
+    A run that ends otherwise (``max_iter`` steps, or no halving of a step above rounding lowers
+    the loss) issues a ``RuntimeWarning`` and reports ``converged=False``; ``max_iter = 0`` only
+    evaluates ``theta0`` and does not warn.
 
     Parameters
     ----------
@@ -304,27 +328,42 @@ def newton_minimize(fun: Callable, grad: Callable, hess: Callable, theta0, *, ma
     path = [theta.copy()]
     f = fun(theta)
     g = grad(theta)
-    for _ in range(max_iter):
-        if np.linalg.norm(g) < tol:
-            break
+    converged = bool(np.linalg.norm(g) <= tol)
+    n_steps = 0
+    while not converged and n_steps < max_iter:
         H = hess(theta)
         try:
             step = -np.linalg.solve(H + 1e-12 * np.eye(len(theta)), g)
         except np.linalg.LinAlgError:
             step = -g
-        t = 1.0
-        while t > 1e-10:
-            trial = theta + t * step
-            f_trial = fun(trial)
-            if np.isfinite(f_trial) and f_trial <= f + 1e-14 * abs(f):
+        if -(g @ step) <= _ROUNDING_ULPS * _EPS * max(1.0, abs(f)):
+            # the loss cannot tell this step from rounding: judge the full step by the gradient
+            trial = theta + step
+            g_trial = grad(trial)
+            if not np.linalg.norm(g_trial) < np.linalg.norm(g):
+                converged = True                      # the attainable minimum
                 break
-            t *= 0.5
+            theta, f, g = trial, fun(trial), g_trial
         else:
-            break
-        theta, f = trial, f_trial
-        g = grad(theta)
+            t = 1.0
+            while t > 1e-10:
+                trial = theta + t * step
+                f_trial = fun(trial)
+                if np.isfinite(f_trial) and f_trial <= f + 1e-14 * abs(f):
+                    break
+                t *= 0.5
+            else:
+                break                                 # no step lowers the loss: a failure
+            theta, f = trial, f_trial
+            g = grad(theta)
+        n_steps += 1
         path.append(theta.copy())
-    return NCEResult(theta, float(f), float(np.linalg.norm(g)), np.array(path))
+        converged = bool(np.linalg.norm(g) <= tol)
+    if not converged and max_iter > 0:
+        warnings.warn(f"newton_minimize did not converge in {n_steps} steps (max_iter = {max_iter}): the "
+                      f"gradient norm is {np.linalg.norm(g):.3g} > tol = {tol:.3g} and the loss can still "
+                      "decrease.", RuntimeWarning, stacklevel=2)
+    return NCEResult(theta, float(f), float(np.linalg.norm(g)), np.array(path), converged)
 
 
 def fit_nce(T_pos, T_neg, En_pos, En_neg, theta0=None, *, method: str = "newton", lr: float = 0.5,
@@ -344,7 +383,9 @@ def fit_nce(T_pos, T_neg, En_pos, En_neg, theta0=None, *, method: str = "newton"
         Step size of gradient descent.
     max_iter : int
     tol : float
-        Stop when the gradient's norm falls below it.
+        Stop when the gradient's norm falls to it (Newton: see :func:`newton_minimize` for the whole
+        rule, which also stops at the attainable minimum and warns on a failure). Gradient descent
+        runs its ``max_iter`` steps as an illustration and reports ``converged`` without warning.
 
     Returns
     -------
@@ -364,12 +405,13 @@ def fit_nce(T_pos, T_neg, En_pos, En_neg, theta0=None, *, method: str = "newton"
     path = [theta.copy()]
     g = _grad(theta, *args)
     for _ in range(max_iter):
-        if np.linalg.norm(g) < tol:
+        if np.linalg.norm(g) <= tol:
             break
         theta = theta - lr * g
         g = _grad(theta, *args)
         path.append(theta.copy())
-    return NCEResult(theta, float(_loss(theta, *args)), float(np.linalg.norm(g)), np.array(path))
+    return NCEResult(theta, float(_loss(theta, *args)), float(np.linalg.norm(g)), np.array(path),
+                     bool(np.linalg.norm(g) <= tol))
 
 
 def nce_gaussian(y, mu_n, var_n, *, rng, nu: float = 1.0, theta0=None, method: str = "newton",

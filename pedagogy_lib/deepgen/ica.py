@@ -330,6 +330,9 @@ def fit_ica(Y, *, rng, prior: str = "logistic", D_init=None, n_epochs: int = 20,
     D_init : array_like, shape (K, K), optional
         Default the identity.
     n_epochs : int
+        Number of passes through the data: a fixed budget, with no stopping rule (so no result
+        depends on whether a tolerance is met in floating point); judge convergence from the
+        returned ``log_likelihood`` per epoch.
     batch_size : int or None
         ``None`` for full-batch steps.
     lr : float

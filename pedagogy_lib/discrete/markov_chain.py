@@ -188,21 +188,30 @@ def mixing_time(P, eps: float = 0.25, *, t_max: int = 100_000) -> int:
     P : array_like, shape (K, K)
         Column-stochastic transition matrix with a unique stationary distribution.
     eps : float
-        Total-variation threshold in ``(0, 1)``; 1/4 is the customary default.
+        Total-variation threshold in ``(0, 1)``; 1/4 is the customary default. It must be at least
+        :math:`64K\epsilon_\mathrm{mach}`: the computed :math:`d(t)` carries rounding of a few ulps per
+        entry of :math:`\mathbf P^t` and :math:`\boldsymbol\pi`, summed over :math:`K` states, so
+        below that floor whether and when it is met depends on the order of the floating-point
+        operations.
     t_max : int
         Give up after this many steps.
 
     Raises
     ------
     ValueError
-        If the chain does not get within ``eps`` of stationarity by ``t_max`` steps (a periodic chain
-        never does; the message reports the spectral gap).
+        If ``eps`` is below the rounding floor above, or if the chain does not get within ``eps`` of
+        stationarity by ``t_max`` steps (a periodic chain never does; the message reports the
+        spectral gap).
     """
     P = check_transition_matrix(P)
     eps = positive_scalar(eps, "eps")
     if eps >= 1.0:
         raise ValueError(f"eps must be in (0, 1); got {eps}.")
     t_max = check_int(t_max, "t_max", minimum=0)
+    floor = 64.0 * P.shape[0] * np.finfo(float).eps
+    if eps < floor:
+        raise ValueError(f"eps must be at least 64 K eps_mach = {floor:.3g} (K = {P.shape[0]} states), the rounding "
+                         f"of the computed total-variation distance; got {eps:.3g}.")
     pi = stationary_distribution(P)
     Pt = np.eye(P.shape[0])
     for t in range(t_max + 1):

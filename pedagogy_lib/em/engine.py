@@ -152,6 +152,12 @@ class RestartsResult(NamedTuple):
     index: int
 
 
+#: Machine epsilon, and how many of its multiples of the log likelihood's magnitude a computed change
+#: may carry from rounding alone (the floor of the stopping rule in :func:`run_em`).
+_EPS = float(np.finfo(float).eps)
+_ROUNDING_ULPS = 64.0
+
+
 def _finite_scalar(value, what: str, iteration: int) -> float:
     value = float(value)
     if not np.isfinite(value):
@@ -173,10 +179,14 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
     relative change is small,
 
     .. math::
-        \ell^{(i+1)} - \ell^{(i)} \le \mathrm{tol}\cdot\max(1, |\ell^{(i)}|),
+        \ell^{(i+1)} - \ell^{(i)} \le \max\big(\mathrm{tol}\cdot\max(1, |\ell^{(i)}|),\
+        64\,\epsilon\max(1, |\ell^{(i)}|, |\ell^{(i+1)}|)\big)
 
-    or after ``max_iter`` iterations, with a :class:`ConvergenceWarning` reporting the count
-    and the last change.
+    (:math:`\epsilon` the machine epsilon: the floor keeps the rule attainable when ``tol`` is below
+    the rounding of the computed log likelihood, whatever the order of the floating-point operations).
+    Any change at or below this, including a decrease, means the likelihood no longer increases:
+    EM cannot decrease it, so that is convergence. Otherwise the run stops after ``max_iter``
+    iterations with a :class:`ConvergenceWarning` reporting the count and the last change.
 
     Parameters
     ----------
@@ -236,13 +246,15 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
             path.append(params)
         scale = max(1.0, abs(log_lik[-1]))
         change = ll - log_lik[-1]
+        # the rounding level of the computed log likelihoods: a few ulps of the larger of the two
+        floor = _ROUNDING_ULPS * _EPS * max(scale, abs(ll))
         if change < -monotone_rtol * scale:
             warnings.warn(f"{model.name}: the log likelihood decreased at iteration {i} by {-change:.3g} "
                           f"(from {log_lik[-1]:.12g} to {ll:.12g}); EM cannot do this, so the E or M step "
                           "is not exact (or a variance floor became active).", RuntimeWarning, stacklevel=2)
         log_lik.append(ll)
         n_iter = i
-        if tol > 0 and change <= tol * scale:
+        if tol > 0 and change <= max(tol * scale, floor):
             converged = True
             break
     if not converged and tol > 0:

@@ -278,7 +278,8 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
     init : FAParams, optional
         Initial parameters (``c`` is replaced by the sample mean, its ML value).
     max_iter, tol : int, float
-        Passed to :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood).
+        Passed to :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood, never
+        below :math:`64\epsilon`, the rounding of the computed likelihood).
     Lambda_floor : float
         In (0, 1): :math:`\Lambda_l \ge` ``Lambda_floor`` times the sample variance of column
         ``l``. Reaching it raises a :class:`HeywoodWarning`. Lower it (e.g. ``1e-9``) to compare
@@ -389,7 +390,8 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
     sigma2 : float, optional
         Hold the noise variance fixed at this value instead of learning it.
     max_iter, tol : int, float
-        See :func:`~pedagogy_lib.em.run_em`.
+        See :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood, never below
+        :math:`64\epsilon`, the rounding of the computed likelihood).
     sigma2_floor : float
         In (0, 1): a learned :math:`\sigma^2` stays at or above this fraction of the average sample
         variance; reaching it raises a :class:`HeywoodWarning`.
@@ -580,7 +582,8 @@ def fit_iterative_pca(y, K: int, *, rng: np.random.Generator | None = None, init
     init : PCAParams, optional
         ``c`` is replaced by the sample mean.
     max_iter, tol : int, float
-        See :func:`~pedagogy_lib.em.run_em`.
+        See :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood, never below
+        :math:`64\epsilon`, the rounding of the computed likelihood).
     return_path : bool
 
     Returns

@@ -524,15 +524,51 @@ def soft_threshold(z, t) -> np.ndarray:
     return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
 
 
+#: Machine epsilon of the float64 arithmetic every MAP solver works in.
+_EPS = float(np.finfo(float).eps)
+#: How many roundings of the largest term a computed gradient or energy may carry: a modest multiple
+#: of the number of operations that sum into one entry, so the floors below are reachable on any
+#: machine and any order of floating-point operations (BLAS kernel).
+_ROUNDING_ULPS = 64.0
+
+
+def _gradient_terms(x, y, C, lam, alpha, beta, prior):
+    """Magnitudes summed in each entry of the gradient E'(x) - lam C^T (y - C x), elementwise.
+
+    Rounding in computing that gradient is at most a few ulps of these magnitudes: the residual
+    y - C x carries errors of order eps (|y| + |C||x|), and lam C^T maps them into the gradient.
+    """
+    absC = np.abs(C)
+    return np.abs(_dE(x, alpha, beta, prior)) + lam * (absC.T @ (np.abs(y) + absC @ np.abs(x)))
+
+
+def _gradient_floor(x, y, C, lam, alpha, beta, prior):
+    """The smallest gradient norm the arithmetic can be relied on to attain at x (see _ROUNDING_ULPS)."""
+    return _ROUNDING_ULPS * _EPS * float(np.linalg.norm(_gradient_terms(x, y, C, lam, alpha, beta, prior)))
+
+
+def _energy_round(x, y, C, lam, alpha, beta, prior):
+    """Rounding level of a computed E_joint(x): ulps of the magnitudes it sums (prior terms and the
+    squares of the residual's terms). Changes of the energy below this cannot be seen."""
+    absr = np.abs(y) + np.abs(C) @ np.abs(x)
+    mag = np.sum(np.abs(_E(x, alpha, beta, prior))) + 0.5 * lam * float(absr @ absr)
+    return _ROUNDING_ULPS * _EPS * mag
+
+
 def _map_proximal(y, C, lam, alpha, prior, x_init, tol, max_iter, accelerate):
     """FISTA (accelerate=True) or ISTA on f(x) = lam/2 ||y - Cx||^2 plus the prior energy g(x).
 
     Step 1/Lip with Lip = lam ||C||_2^2, the Lipschitz constant of grad f. The proximal step of g is
     soft thresholding (Laplace) or shrinkage z / (1 + t alpha) (Gaussian).
+
+    Stopping rule: the fixed-point residual r(x) = ||x - prox(x - t grad f(x))|| (zero exactly at the
+    mode) satisfies r <= max(tol (1 + ||x||), 64 eps ||m||), where m = |x| + t lam (|C^T C||x| + |C^T y|)
+    holds the magnitudes summed in computing r, so the floor is what the arithmetic can attain.
     """
     Lip = lam * np.linalg.norm(C, 2) ** 2
     t = 1.0 / Lip
     CtC, Cty = C.T @ C, C.T @ y
+    absCtC, absCty = np.abs(CtC), np.abs(Cty)
 
     def prox(z):
         if prior == "laplace":
@@ -556,7 +592,9 @@ def _map_proximal(y, C, lam, alpha, prior, x_init, tol, max_iter, accelerate):
         path.append(x.copy())
         # fixed-point residual of the proximal-gradient map at x (zero exactly at the mode)
         residual = np.linalg.norm(x - prox(x - t * lam * (CtC @ x - Cty)))
-        if residual <= tol * (1.0 + np.linalg.norm(x)):
+        magnitude = np.abs(x) + t * lam * (absCtC @ np.abs(x) + absCty)
+        floor = _ROUNDING_ULPS * _EPS * np.linalg.norm(magnitude)
+        if residual <= max(tol * (1.0 + np.linalg.norm(x)), floor):
             converged = True
             break
     return x, np.array(path), n, converged
@@ -567,8 +605,18 @@ def _map_newton(y, C, lam, alpha, beta, prior, x_init, tol, max_iter):
 
     In an overcomplete model lam C^T C is singular and the log-cosh curvature underflows far from 0,
     so the Hessian can be (numerically) singular. A Levenberg term mu I is then added, and increased
-    whenever the line search fails. Stops when the gradient is below ``tol`` relative to the scale
-    of the data term.
+    whenever the line search fails.
+
+    Stopping rule (converged): ||g|| <= max(tol (1 + lam ||C^T y||), 64 eps ||m(x)||), where m(x)
+    holds the magnitudes summed in each entry of the gradient (see _gradient_terms), so the floor is
+    attainable whatever the order of the floating-point operations.
+
+    Near the mode the predicted decrease -g.d of a Newton step falls below the rounding level of the
+    computed energy, and the Armijo test only compares rounding errors. There the energy can no longer
+    judge a step, and the gradient does: the full Newton step is taken if it lowers ||g|| (it does,
+    quadratically, until ||g|| reaches its own rounding level). If it does not, x is the attainable
+    minimum: that is convergence when ||g|| <= sqrt(eps) ||m(x)|| (a gradient at which even the exact
+    Newton decrease g^T H^{-1} g / 2 would be invisible in the energy), and a failure otherwise.
     """
     CtC = C.T @ C
     scale = 1.0 + lam * np.linalg.norm(C.T @ y)
@@ -578,16 +626,23 @@ def _map_newton(y, C, lam, alpha, beta, prior, x_init, tol, max_iter):
     converged = False
     n = 0
     mu = 0.0
+
+    def grad(z):
+        return _dE(z, alpha, beta, prior) - lam * C.T @ (y - C @ z)
+
+    g = grad(x)
     for n in range(1, max_iter + 1):
-        g = _dE(x, alpha, beta, prior) - lam * C.T @ (y - C @ x)
-        if np.linalg.norm(g) <= tol * scale:
+        g_norm = np.linalg.norm(g)
+        if g_norm <= max(tol * scale, _gradient_floor(x, y, C, lam, alpha, beta, prior)):
             converged = True
             n -= 1
             break
         H = symmetrize(np.diag(_d2E(x, alpha, beta, prior)) + lam * CtC)
         h_max = float(np.max(np.diag(H)))
-        accepted = False
-        while not accepted:
+        E_round = _energy_round(x, y, C, lam, alpha, beta, prior)
+        accepted = stalled = flat = False
+        step = 1.0
+        while not (accepted or stalled):
             try:
                 Lh = np.linalg.cholesky(H + mu * np.eye(H.shape[0]))
             except np.linalg.LinAlgError:
@@ -595,6 +650,17 @@ def _map_newton(y, C, lam, alpha, beta, prior, x_init, tol, max_iter):
                 continue
             d = -np.linalg.solve(Lh.T, np.linalg.solve(Lh, g))
             step = 1.0
+            if -(g @ d) <= E_round:
+                # the energy cannot tell this step from rounding: judge it by the gradient
+                flat = True
+                x_try = x + d
+                g_try = grad(x_try)
+                if np.linalg.norm(g_try) < g_norm:
+                    accepted = True
+                    E_try = _joint_energy(x_try, y, C, lam, alpha, beta, prior)
+                else:
+                    stalled = True
+                break
             for _ in range(40):                       # Armijo backtracking
                 x_try = x + step * d
                 E_try = _joint_energy(x_try, y, C, lam, alpha, beta, prior)
@@ -604,15 +670,30 @@ def _map_newton(y, C, lam, alpha, beta, prior, x_init, tol, max_iter):
                 step *= 0.5
             if not accepted:                          # the quadratic model is poor: damp more
                 mu = max(10.0 * mu, 1e-8 * h_max)
+        if stalled:
+            # no step lowers the energy or the gradient: the attainable minimum
+            terms = np.linalg.norm(_gradient_terms(x, y, C, lam, alpha, beta, prior))
+            converged = bool(g_norm <= np.sqrt(_EPS) * terms)
+            n -= 1
+            break
         mu = 0.1 * mu if step == 1.0 else mu
         x, E = x_try, E_try
+        g = g_try if flat else grad(x)
         path.append(x.copy())
     return x, np.array(path), n, converged
 
 
 def _map_lbfgs(y, C, lam, alpha, beta, prior, x_init, tol, max_iter):
     """L-BFGS(-B) with the analytic gradient. For the Laplace prior, x = u - v with u, v >= 0 makes
-    alpha^T|x| the linear alpha^T(u + v) at the optimum, a smooth bound-constrained problem."""
+    alpha^T|x| the linear alpha^T(u + v) at the optimum, a smooth bound-constrained problem.
+
+    Stopping rule: scipy stops when the energy no longer decreases in double precision (or on its
+    own gradient test); its ``success`` flag depends on rounding, so it is not used. The result is
+    converged when our own gradient at the returned point (for the Laplace split, in (u, v) and
+    projected on the bounds: entries at a bound that push outwards count as zero) has max-norm <= max(sqrt(tol) (1 + lam ||C^T y||), 64 eps max(m(x))), with m(x) the magnitudes summed
+    in the gradient. sqrt(tol): where the energy stops decreasing the gradient is of order
+    sqrt(eps) relative, not eps.
+    """
     K = C.shape[1]
     path = [x_init.copy()]
     if prior == "laplace":
@@ -627,7 +708,10 @@ def _map_lbfgs(y, C, lam, alpha, beta, prior, x_init, tol, max_iter):
                                 callback=lambda z: path.append(z[:K] - z[K:]),
                                 options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol * 1e-2})
         x = res.x[:K] - res.x[K:]
-        grad = np.where((res.x <= 0.0) & (res.jac > 0.0), 0.0, res.jac)   # projected gradient
+        jac = fun(res.x)[1]
+        grad = np.where((res.x <= 0.0) & (jac > 0.0), 0.0, jac)        # projected on the bounds
+        m_x = alpha + lam * (np.abs(C).T @ (np.abs(y) + np.abs(C) @ np.abs(x)))
+        terms = np.concatenate([m_x, m_x])
     else:
         def fun(x):
             r = y - C @ x
@@ -637,11 +721,10 @@ def _map_lbfgs(y, C, lam, alpha, beta, prior, x_init, tol, max_iter):
         res = optimize.minimize(fun, x_init, jac=True, method="L-BFGS-B", callback=lambda x: path.append(x.copy()),
                                 options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol * 1e-2})
         x = res.x
-        grad = res.jac
-    # L-BFGS-B stops when f no longer decreases in double precision; a line-search "failure" at that
-    # point (status 2) is accepted if the (projected) gradient is small relative to the data term.
+        grad = fun(x)[1]
+        terms = _gradient_terms(x, y, C, lam, alpha, beta, prior)
     scale = 1.0 + lam * np.linalg.norm(C.T @ y)
-    ok = bool(res.success) or (res.status == 2 and np.max(np.abs(grad)) <= np.sqrt(tol) * scale)
+    ok = bool(np.max(np.abs(grad)) <= max(np.sqrt(tol) * scale, _ROUNDING_ULPS * _EPS * np.max(terms)))
     return x, np.array(path), int(res.nit), ok
 
 
@@ -686,7 +769,22 @@ def map_estimate(y, model: SparseCodingModel, *, method: str = "auto", x_init=No
     x_init : array_like, shape (K,), optional
         Starting point (default zeros).
     tol : float
-        Relative step size at which the iterations stop.
+        The stopping rule's tolerance. Every rule has a floor of :math:`64\epsilon` (:math:`\epsilon`
+        the machine epsilon) times the magnitudes actually summed in the quantity it measures, the
+        rounding that quantity carries, so a converged problem is reported converged whatever the
+        order of the floating-point operations (BLAS kernel):
+
+        * FISTA/ISTA: the fixed-point residual
+          :math:`\|\mathbf x-\mathrm{prox}(\mathbf x-t\nabla f(\mathbf x))\|\le\mathrm{tol}\,(1+\|\mathbf x\|)`;
+        * Newton: :math:`\|\mathbf g\|\le\mathrm{tol}\,(1+\lambda\|\mathbf C^T\mathbf y\|)`. Near the
+          mode, where the predicted decrease :math:`-\mathbf g^T\mathbf d` is below the energy's
+          rounding, a full step is judged by the gradient instead of the energy; if it no longer
+          lowers :math:`\|\mathbf g\|`, the point is the attainable minimum, converged when
+          :math:`\|\mathbf g\|\le\sqrt\epsilon` times the gradient's terms;
+        * L-BFGS: our own (projected) gradient at the answer, largest entry
+          :math:`\le\sqrt{\mathrm{tol}}\,(1+\lambda\|\mathbf C^T\mathbf y\|)` (the optimizer stops when
+          the energy no longer decreases, where the gradient is of order :math:`\sqrt\epsilon`
+          relative); scipy's ``success`` flag is not used.
     max_iter : int
 
     Returns

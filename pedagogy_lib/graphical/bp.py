@@ -321,7 +321,12 @@ def loopy_belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None
     max_iter : int
         At most this many rounds.
     tol : float
-        Stop when no factor-to-variable message changes by more than this (in any entry).
+        Stopping rule: no factor-to-variable message changes by more than
+        :math:`\max(\mathrm{tol},\ 64\epsilon)` in any entry (:math:`\epsilon` the machine
+        epsilon). The messages are normalized to sum to one, so :math:`64\epsilon` is a few ulps of
+        their largest possible entry: the rounding a recomputed message carries at a fixed point,
+        whatever the order of the floating-point operations, and the floor keeps a tiny ``tol``
+        attainable.
     damping : float in [0, 1)
         Each new message is ``(1 - damping) * new + damping * old``; damping helps oscillating graphs.
     record : bool
@@ -362,7 +367,7 @@ def loopy_belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None
             v2f[(var_node(v), factor_node(k))], _ = _normalize(m, "sum", factor_node(k))
         if record:
             history.append(_beliefs(fg, f2v))
-        if change <= tol:
+        if change <= max(tol, 64.0 * np.finfo(float).eps):
             converged = True
             break
     if not converged:

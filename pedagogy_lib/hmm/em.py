@@ -744,8 +744,10 @@ def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator |
     max_iter : int
         Maximum number of EM iterations.
     tol : float
-        Stop when :math:`\ell^{(i+1)}-\ell^{(i)}\le` ``tol`` :math:`\cdot\max(1,|\ell^{(i)}|)`; ``0``
-        runs all ``max_iter`` iterations unless the likelihood stops increasing exactly.
+        Stop when :math:`\ell^{(i+1)}-\ell^{(i)}\le` ``tol`` :math:`\cdot\max(1,|\ell^{(i)}|)`,
+        never below :math:`64\epsilon` times that scale, the rounding of the computed likelihood (see
+        :func:`~pedagogy_lib.em.run_em`); ``0`` runs all ``max_iter``
+        iterations unless the likelihood stops increasing beyond that rounding level.
     n_restarts : int
         Independent random initializations (children of ``rng``); the best final log likelihood
         wins. Must be 1 when ``init`` is given.

@@ -330,6 +330,12 @@ def _wls_solve(X, y, eta, fam: Family, observed: bool = True) -> np.ndarray:
     return w
 
 
+#: Machine epsilon, and the multiple of it (times the deviance) within which a change of the
+#: deviance is rounding: the "no longer decreases" rule of :func:`irls`.
+_EPS = float(np.finfo(float).eps)
+_ROUNDING_ULPS = 64.0
+
+
 def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol: float = 1e-8,
          w_init=None, hessian: str = "observed", max_halvings: int = 30) -> IRLSResult:
     r"""Fit a GLM by iteratively reweighted least squares (Section 5.1.2, Eq. 5.14).
@@ -349,7 +355,20 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
 
     The first solve starts from the family's ``mu_start(y)`` (or from ``w_init``). A step that
     increases the deviance, makes it non-finite, or leaves the link's domain is halved (up to
-    ``max_halvings`` times). Convergence: :math:`\max_j|\Delta w_j| \le \mathrm{tol}\,(1 + \max_j|w_j|)`.
+    ``max_halvings`` times). Convergence, whichever comes first:
+
+    * the step is small, :math:`\max_j|\Delta w_j| \le \mathrm{tol}\,(1 + \max_j|w_j|)`;
+    * the deviance no longer decreases: a full (unhalved) step lowers it by at most
+      :math:`64\epsilon\,D` (:math:`\epsilon` the machine epsilon, :math:`D` the deviance, a sum of
+      non-negative unit deviances, so :math:`64\epsilon D` bounds its rounding). For the Newton step
+      the decrease is half the Newton decrement :math:`\mathbf g^T\mathbf H^{-1}\mathbf g`, so this
+      is the attainable minimum: the step itself can then be rounding noise of size
+      :math:`\epsilon\,\kappa(\mathbf X^T\mathbf W\mathbf X)\,|\mathbf w|`, above ``tol`` for an
+      ill-conditioned design on some machines and not on others, which the first rule alone would
+      report as a failure.
+
+    Separable Bernoulli data still fail: the deviance keeps halving towards 0, a relative decrease
+    far above rounding, until ``max_iter``.
 
     Parameters
     ----------
@@ -366,7 +385,7 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
     max_iter : int
         Maximum number of weighted least-squares solves.
     tol : float
-        Relative tolerance on the change of ``w``.
+        Relative tolerance on the change of ``w`` (see the convergence rules above).
     w_init : array_like, shape (M,) (or (M + 1,) with the intercept last), optional
         Starting coefficients instead of ``mu_start``; must give a valid linear predictor.
     hessian : {"observed", "expected"}
@@ -425,7 +444,7 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
     while n_iter < max_iter:
         step = _wls_solve(Xd, y, eta, fam, observed) - w
         n_iter += 1
-        for _ in range(max_halvings + 1):
+        for halvings in range(max_halvings + 1):
             eta_new = Xd @ (w + step)
             ok = bool(np.all(fam.eta_ok(eta_new)))
             dev_new = fam.deviance(y, eta_new) if ok else np.inf
@@ -437,10 +456,13 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
             history.append(dev)
             break
         w = w + step
+        dev_drop = dev - dev_new
         eta, dev = eta_new, dev_new
         history.append(dev)
         change = float(np.max(np.abs(step)) / (1.0 + np.max(np.abs(w))))
-        if change <= tol:
+        # the deviance's rounding: a few ulps of its (non-negative) terms' sum
+        flat = halvings == 0 and dev_drop <= _ROUNDING_ULPS * _EPS * max(abs(dev_drop + dev), abs(dev))
+        if change <= tol or flat:
             converged = True
             break
 

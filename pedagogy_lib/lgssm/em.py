@@ -648,7 +648,9 @@ def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMP
     max_iter : int
         Maximum number of EM iterations.
     tol : float
-        Relative tolerance on the change in log likelihood; 0 runs exactly ``max_iter`` iterations.
+        Relative tolerance on the change in log likelihood, never below :math:`64\epsilon` (the
+        rounding of the computed likelihood; see :func:`~pedagogy_lib.em.run_em`); 0 runs exactly
+        ``max_iter`` iterations.
     n_restarts : int
         Random initializations (children of ``rng``); the best final log likelihood wins. Must be 1
         when ``init`` is given.

@@ -752,7 +752,9 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
     max_iter : int
         Maximum number of EM iterations.
     tol : float
-        Stop when :math:`\ell^{(i+1)}-\ell^{(i)}\le` ``tol`` :math:`\cdot\max(1,|\ell^{(i)}|)`.
+        Stop when :math:`\ell^{(i+1)}-\ell^{(i)}\le` ``tol`` :math:`\cdot\max(1,|\ell^{(i)}|)`,
+        never below :math:`64\epsilon` times that scale, the rounding of the computed likelihood (see
+        :func:`~pedagogy_lib.em.run_em`).
         ``tol = 0`` runs exactly ``max_iter`` iterations.
     reg_covar : float
         Floor on every covariance eigenvalue (variance for ``"diag"``), in the units of ``y``
@@ -825,7 +827,11 @@ def kmeans(y, K: int, *, rng: np.random.Generator | None = None, init="kmeans++"
             {\sum_n\check p^{(i+1)}(\hat X_j=1\mid\mathbf y_n)}
 
     Stops when the assignments no longer change (then the centres are an exact fixed point), or
-    after ``max_iter`` mean updates with a :class:`~pedagogy_lib.em.ConvergenceWarning`. A centre
+    when the inertia :math:`\sum_n\min_k\|\mathbf y_n-\boldsymbol\mu_k\|^2` no longer decreases by
+    more than its rounding level, :math:`64\epsilon` times its value (then the only changes are
+    between centres whose distances tie to rounding, which could otherwise swap a point back and
+    forth on some machines); Lloyd's algorithm never increases the inertia, so both are
+    convergence. Otherwise it stops after ``max_iter`` mean updates with a :class:`~pedagogy_lib.em.ConvergenceWarning`. A centre
     that loses all its points stays where it is (:class:`EmptyComponentWarning`). Ties go to the
     lowest index.
 
@@ -867,7 +873,8 @@ def kmeans(y, K: int, *, rng: np.random.Generator | None = None, init="kmeans++"
         D2, new_labels = _nearest(y, mu)                     # E step: nearest centre
         inertia.append(float(np.sum(D2)))
         n_iter = i
-        if np.array_equal(new_labels, labels):
+        if np.array_equal(new_labels, labels) or \
+                inertia[-1] >= inertia[-2] * (1.0 - 64.0 * np.finfo(float).eps):
             labels = new_labels
             converged = True
             break

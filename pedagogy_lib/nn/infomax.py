@@ -311,7 +311,9 @@ def infomax(Y, *, rng, D_init=None, n_epochs: int = 20, batch_size: int | None =
     D_init : array_like, shape (K, K), optional
         Starting unmixing matrix; default the identity.
     n_epochs : int
-        Number of passes through the data.
+        Number of passes through the data: a fixed budget, with no stopping rule (so no result
+        depends on whether a tolerance is met in floating point); :func:`fixed_point_residual`
+        measures how far from a solution the run ended.
     batch_size : int or None
         Samples per update, ``1 <= batch_size <= N``; ``None`` for full-batch steps.
     lr : float

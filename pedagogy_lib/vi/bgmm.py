@@ -234,7 +234,12 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
     n_iter : int
         Maximum number of iterations.
     tol : float
-        Stop when the ELBO changes by less than ``tol`` (``0`` runs all ``n_iter``).
+        Stop when the ELBO changes by at most :math:`\max(\mathrm{tol},\ 64\epsilon\max(1, |\mathrm{ELBO}|))`
+        between iterations (:math:`\epsilon` the machine epsilon): ``tol`` is absolute, and the floor
+        is the rounding level of the computed ELBO, so the rule can be met on any machine and in any
+        order of the floating-point operations. CAVI never lowers the ELBO, so a change at rounding
+        level, of either sign, is convergence. ``0`` runs all ``n_iter``; otherwise a run that
+        ends with the ELBO still changing issues a :class:`~pedagogy_lib.core.checks.ConvergenceWarning`.
     backend : {"numba", "numpy"}
         For the label update (the fused E-step kernel of :mod:`pedagogy_lib.mixture.em` or its twin).
     """
@@ -256,7 +261,8 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
         stats = bgmm_responsibilities(y, q, backend=backend)
         q = bgmm_update_parameters(stats, prior)
         elbo.append(bgmm_elbo(stats, q, prior))
-        if len(elbo) > 1 and abs(elbo[-1] - elbo[-2]) < tol:
+        floor = 64.0 * np.finfo(float).eps * max(1.0, abs(elbo[-1]))
+        if tol > 0 and len(elbo) > 1 and abs(elbo[-1] - elbo[-2]) <= max(tol, floor):
             converged = True
             break
     if not converged and tol > 0:
