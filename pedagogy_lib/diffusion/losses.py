@@ -330,14 +330,14 @@ def check_denoiser(model, name: str = "model") -> Denoiser:
     Raises
     ------
     TypeError
-        If ``model`` is not a :class:`Denoiser`, ``net`` is not a
-        :class:`~pedagogy_lib.nn.network.Sequential`, or ``d`` or ``n_freq`` is not an integer.
+        If ``net`` is not a :class:`~pedagogy_lib.nn.network.Sequential`, or ``d`` or ``n_freq`` is
+        not an integer.
     ValueError
-        If ``d < 1``, ``n_freq < 0``, ``param`` is not one of :data:`PARAMS`, or the network's
+        If ``model`` is not a :class:`Denoiser` (a ``ValueError``, as before), ``d < 1``, ``n_freq < 0``, ``param`` is not one of :data:`PARAMS`, or the network's
         widths do not match ``d`` and ``n_freq``.
     """
     if not isinstance(model, Denoiser):
-        raise TypeError(f"{name} must be a Denoiser (from denoiser()); got {type(model).__name__}.")
+        raise ValueError(f"{name} must be a Denoiser (from denoiser()); got {type(model).__name__}.")
     if not isinstance(model.net, Sequential):
         raise TypeError(f"{name}.net must be a Sequential (see denoiser()); got {type(model.net).__name__}.")
     d = check_int(model.d, f"{name}.d", minimum=1)

@@ -106,13 +106,14 @@ def check_schedule(schedule, name: str = "schedule") -> Schedule:
     Raises
     ------
     TypeError
-        If ``schedule`` is not a :class:`Schedule` or a field is not real and numeric.
+        If a field is not real and numeric.
     ValueError
-        If ``v`` and ``rho`` are not finite vectors of one length of at least 2, an entry is not
-        positive, or :math:`\\rho_l^2` does not decrease strictly.
+        If ``schedule`` is not a :class:`Schedule`, ``v`` and ``rho`` are not finite vectors of one
+        length of at least 2, an entry is not positive, or :math:`\\rho_l^2` does not decrease
+        strictly.
     """
     if not isinstance(schedule, Schedule):
-        raise TypeError(f"{name} must be a Schedule(v, rho); got {type(schedule).__name__}.")
+        raise ValueError(f"{name} must be a Schedule(v, rho); got {type(schedule).__name__}.")
     v = as_array(schedule.v, f"{name}.v", ndim=1, dims="(L + 1,)")
     rho = as_array(schedule.rho, f"{name}.rho", shape=(v.shape[0],), dims="(L + 1,)")
     if v.shape[0] < 2:
