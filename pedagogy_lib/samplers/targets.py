@@ -193,7 +193,20 @@ def target_arrays(target):
     nonzero entries of row ``i`` are ``values[indptr[i]:indptr[i + 1]]``), so a banded precision
     such as :func:`ar1_gaussian`'s costs :math:`O(D)` per evaluation instead of :math:`O(D^2)`.
     Unused arrays are small placeholders.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` is malformed (see :func:`check_target`) or a :class:`PythonTarget` (which has
+        no arrays).
     """
+    check_target(target)
+    if isinstance(target, PythonTarget):
+        raise TypeError("target must be a Banana or a GaussianTarget to have kernel arrays; got a PythonTarget.")
+    return _arrays(target)
+
+
+def _arrays(target):
     if isinstance(target, Banana):
         return (KIND_BANANA, np.zeros(2), np.zeros((2, 2)), np.array([target.b, target.s]),
                 np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
@@ -317,7 +330,7 @@ def evaluate_checked_target(target, x, backend: str):
     """
     if backend == "numpy" or isinstance(target, PythonTarget):
         return numpy_log_density_and_force(target, x)
-    kind, mu, _, theta, indptr, indices, values = target_arrays(target)
+    kind, mu, _, theta, indptr, indices, values = _arrays(target)
     logp = np.empty(x.shape[0])
     force = np.empty_like(x)
     _log_density_numba(kind, mu, theta, indptr, indices, values, x, logp, force)
