@@ -112,6 +112,15 @@ def check_linear_gaussian_model(model, name: str = "model") -> LinearGaussianMod
     return LinearGaussianModel(C, c, positive_scalar(model.sigma2, f"{name}.sigma2"))
 
 
+def _check_encoder(net, L, K):
+    """Raise unless ``net`` is a Sequential from ``L`` inputs to ``2 K`` outputs (see :func:`encoder`)."""
+    if not isinstance(net, Sequential):
+        raise TypeError(f"net must be a Sequential (see encoder()); got {type(net).__name__}.")
+    if net.n_in != L or net.n_out != 2 * K:
+        raise ValueError(f"net must map L = {L} inputs to 2 K = {2 * K} outputs (nu and log s), as encoder(L, K) "
+                         f"builds; got {net.n_in} inputs and {net.n_out} outputs.")
+
+
 def _check(model, Y):
     model = check_linear_gaussian_model(model)
     return model, as_array(Y, "Y", shape=(None, model.C.shape[0]), dims="(N, L)")
@@ -200,10 +209,17 @@ def fit_encoder(model: LinearGaussianModel, Y, net: Sequential, rng: np.random.G
     """Amortized VB: train ``net`` on the average closed-form ELBO of the data (the decoder fixed).
 
     The network reads ``y - c`` (the decoder's offset), on which the exact posterior mean depends linearly.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`), ``Y`` is not ``(N, L)``,
+        ``net`` does not map ``L`` inputs to ``2 K`` outputs, or an option is out of range.
     """
     model, Y = _check(model, Y)
     rng = check_rng(rng)
     K = model.C.shape[1]
+    _check_encoder(net, model.C.shape[0], K)
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     opt = Adam(positive_scalar(lr, "lr"))
     phi = net.init(rng)
@@ -229,10 +245,17 @@ def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_it
     datum, forms :math:`\check{\mathbf x} = \boldsymbol\nu + \mathbf s\odot\check{\mathbf z}`, and
     ascends :math:`\log\hat p(\mathbf y\mid\check{\mathbf x}) - D_{KL}\{\check p\|\mathcal N(\mathbf 0,\mathbf I)\}`
     (the KL in closed form) with pathwise gradients.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``Y`` is not a finite non-empty ``(N, L)`` array, ``net`` does not map ``L`` inputs to
+        ``2 K`` outputs, or an option is out of range.
     """
-    Y = as_array(Y, "Y", ndim=2, dims="(N, L)")
+    Y = as_array(Y, "Y", ndim=2, dims="(N, L)", nonempty=True)
     N, L = Y.shape
     K = check_int(K, "K", minimum=1)
+    _check_encoder(net, Y.shape[1], K)
     rng = check_rng(rng)
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     B = min(check_int(batch, "batch", minimum=1), N)
