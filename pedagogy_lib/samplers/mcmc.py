@@ -31,8 +31,8 @@ import numpy as np
 
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng, positive_scalar
 from ..core.jit import njit
-from .targets import (GaussianTarget, PythonTarget, check_target, evaluate_checked_target, logp_force_one,
-                      numpy_log_density_and_force, target_arrays)
+from .targets import (GaussianTarget, PythonTarget, arrays_of_checked_target, check_target, evaluate_checked_target,
+                      logp_force_one, numpy_log_density_and_force)
 
 __all__ = [
     "ChainState",
@@ -420,7 +420,7 @@ def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, 
     block = max(1, min(n_steps, (1 << 18) // max(1, C * D)))          # noise memory stays about 2 MB
     use_numba = backend == "numba" and not isinstance(target, PythonTarget)
     if use_numba:
-        kind, mu, Lam, theta, indptr, indices, values = target_arrays(target)
+        kind, mu, Lam, theta, indptr, indices, values = arrays_of_checked_target(target)
     for t0 in range(0, n_steps, block):
         T = min(block, n_steps - t0)
         Z, log_U = _draw(method, rng, T, C, D)

@@ -20,6 +20,7 @@ per-chain function.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -174,7 +175,7 @@ def check_target(target, name: str = "target"):
         mu = as_array(target.mu, f"{name}.mu", ndim=1, dims="(D,)", nonempty=True)
         D = mu.shape[0]
         Lambda = as_array(target.Lambda, f"{name}.Lambda", shape=(D, D), dims="(D, D)")
-        check_spd(Lambda, f"{name}.Lambda")
+        _check_precision(Lambda, f"{name}.Lambda")
         return D
     if isinstance(target, PythonTarget):
         if not callable(target.log_density_and_force):
@@ -183,6 +184,23 @@ def check_target(target, name: str = "target"):
         return check_int(target.D, f"{name}.D", minimum=1)
     raise TypeError(f"{name} must be a Banana, GaussianTarget or PythonTarget (build one with banana(), "
                     f"gaussian_target() or python_target()); got {type(target).__name__}.")
+
+
+#: Digests of precisions already found symmetric positive definite (the test costs O(D^3); a
+#: sampler checks its target at every call, often with the same matrix).
+_SPD_SEEN: dict = {}
+_SPD_SEEN_MAX = 16
+
+
+def _check_precision(Lambda, name):
+    """:func:`check_spd` on a finite ``(D, D)`` float64 array, remembered by content for repeated calls."""
+    key = (Lambda.shape, hashlib.blake2b(Lambda.tobytes(), digest_size=16).digest())
+    if key in _SPD_SEEN:
+        return
+    check_spd(Lambda, name)
+    if len(_SPD_SEEN) >= _SPD_SEEN_MAX:
+        _SPD_SEEN.pop(next(iter(_SPD_SEEN)))
+    _SPD_SEEN[key] = True
 
 
 def target_arrays(target):
@@ -203,6 +221,12 @@ def target_arrays(target):
     check_target(target)
     if isinstance(target, PythonTarget):
         raise TypeError("target must be a Banana or a GaussianTarget to have kernel arrays; got a PythonTarget.")
+    return _arrays(target)
+
+
+def arrays_of_checked_target(target):
+    """:func:`target_arrays` without validation, for callers that have already run :func:`check_target`
+    on a :class:`Banana` or :class:`GaussianTarget` (a sampler validates once, then hands these to its kernel)."""
     return _arrays(target)
 
 
