@@ -30,13 +30,21 @@ def _run_child(code):
     return r.returncode, r.stderr
 
 
-def test_init_chains_with_a_mismatched_gaussian_target_raises_instead_of_crashing():
-    """The reproduction of issue 29: mu of length 3 with a 2 x 2 Lambda used to kill the process."""
+def test_a_mismatched_gaussian_target_raises_instead_of_crashing():
+    """The reproduction of issue 29: mu of length 3 with a 2 x 2 Lambda used to kill the process in
+    init_chains, log_density_and_force, every step and sample."""
     rc, err = _run_child("""
         import numpy as np
-        from pedagogy_lib.samplers import GaussianTarget, init_chains, log_density_and_force, rwmh_step, sample
+        from pedagogy_lib.samplers import (GaussianTarget, gaussian_target, gibbs_step, hmc_step, init_chains,
+                                           log_density_and_force, mala_step, rwmh_step, sample)
         bad = GaussianTarget(np.zeros(3), np.eye(2))
-        for call in (lambda: init_chains(bad, np.zeros((4, 3))), lambda: log_density_and_force(bad, np.zeros((4, 3)))):
+        rng = np.random.default_rng(0)
+        st = init_chains(gaussian_target(np.zeros(3), np.eye(3)), np.zeros((4, 3)))
+        calls = [lambda: init_chains(bad, np.zeros((4, 3))), lambda: log_density_and_force(bad, np.zeros((4, 3))),
+                 lambda: rwmh_step(bad, st, 0.5, rng), lambda: mala_step(bad, st, 0.1, rng),
+                 lambda: hmc_step(bad, st, 0.1, 3, rng), lambda: gibbs_step(bad, st, rng)]
+        calls += [lambda m=m: sample(bad, st, 5, rng, method=m) for m in ("rwmh", "mala", "hmc", "gibbs")]
+        for call in calls:
             try:
                 call()
             except ValueError as e:
