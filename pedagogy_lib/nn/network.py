@@ -1079,7 +1079,14 @@ def relative_error(a, b) -> float:
     All leaves of each tree are concatenated into one vector.
 
     Returns 0 when both are zero. Used to compare backprop with :func:`numerical_gradient`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``a`` or ``b`` has a leaf that is not a finite real array, or ``b`` does not have the
+        structure and leaf shapes of ``a``.
     """
+    _check_like(a, "a", a, "a")
     _check_like(b, "b", a, "a")
     la = np.concatenate([np.ravel(x) for x in tree_leaves(a)]) if tree_leaves(a) else np.zeros(0)
     lb = np.concatenate([np.ravel(x) for x in tree_leaves(b)]) if tree_leaves(b) else np.zeros(0)
