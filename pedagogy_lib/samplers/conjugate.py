@@ -103,6 +103,12 @@ def normal_gamma_log_joint(model: NormalGammaModel, theta) -> np.ndarray:
     -------
     ndarray, shape (C,)
         Up to a constant that depends on neither :math:`\mu` nor :math:`\tau`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column.
     """
     model, theta = _states(model, theta, "theta")
     mu, tau = theta[:, 0], theta[:, 1]
@@ -114,7 +120,14 @@ def normal_gamma_log_joint(model: NormalGammaModel, theta) -> np.ndarray:
 
 def normal_gamma_conditionals(model: NormalGammaModel, theta) -> NormalGammaConditionals:
     """The full conditionals' parameters: :math:`\\mu` given each row's :math:`\\tau`, and
-    :math:`\\tau` given each row's :math:`\\mu` (see the module docstring)."""
+    :math:`\\tau` given each row's :math:`\\mu` (see the module docstring).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column.
+    """
     model, theta = _states(model, theta, "theta")
     return _conditionals(model, theta)
 
@@ -129,7 +142,14 @@ def _conditionals(model, theta):
 
 
 def gibbs_normal_gamma_init(model: NormalGammaModel, theta0) -> np.ndarray:
-    """Check and copy the chains' starting states ``(C, 2)``: columns :math:`\\mu` and :math:`\\tau > 0`."""
+    """Check and copy the chains' starting states ``(C, 2)``: columns :math:`\\mu` and :math:`\\tau > 0`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column.
+    """
     return _states(model, theta0, "theta0")[1].copy()
 
 
@@ -137,6 +157,12 @@ def gibbs_normal_gamma_step(model: NormalGammaModel, theta, rng: np.random.Gener
     """One systematic-scan sweep for every chain: draw :math:`\\mu\\mid\\tau`, then :math:`\\tau\\mid\\mu`.
 
     Returns a new ``(C, 2)`` array; ``theta`` is not modified.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column, or ``rng`` is not a Generator.
     """
     model, theta = _states(model, theta, "theta")
     return _step(model, theta, check_rng(rng))
@@ -160,6 +186,12 @@ def gibbs_normal_gamma(model: NormalGammaModel, theta0, n_steps: int, rng: np.ra
     ndarray, shape (n_steps, C, 2)
         The state after every sweep (the layout of ``SampleResult.trace``, so ``ess`` and ``rhat``
         apply directly).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column, or an option is out of range.
     """
     model, theta = _states(model, theta0, "theta0")
     n_steps = check_int(n_steps, "n_steps", minimum=1)

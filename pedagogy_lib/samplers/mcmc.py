@@ -236,6 +236,12 @@ def leapfrog(target, x, p, step_size, n_leapfrog, *, backend: str = "numpy"):
 
     Volume-preserving and reversible: flipping the final momentum and integrating again returns to
     the start (the property that makes HMC's Metropolis test exact). Returns ``(x, p)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`), ``x`` and
+        ``p`` are not finite ``(C, D)`` arrays, or an option is out of range.
     """
     backend = check_backend(backend)
     D = check_target(target)
@@ -459,25 +465,56 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
     Returns
     -------
     SampleResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
     """
     return _run(method, target, state, n_steps, rng, step_size, n_leapfrog, keep, backend)
 
 
 def rwmh_step(target, state: ChainState, step_size: float, rng: np.random.Generator, *,
               backend: str = "numba") -> ChainState:
-    r"""One random-walk Metropolis-Hastings step, :math:`\mathbf x' = \mathbf x + \sigma\mathbf z`, for every chain."""
+    r"""One random-walk Metropolis-Hastings step, :math:`\mathbf x' = \mathbf x + \sigma\mathbf z`, for every chain.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
+    """
     return _run("rwmh", target, state, 1, rng, step_size, 1, None, backend).state
 
 
 def mala_step(target, state: ChainState, step_size: float, rng: np.random.Generator, *,
               backend: str = "numba") -> ChainState:
-    r"""One MALA step: the Langevin move of Eq. 8.44 as a proposal, then the Metropolis-Hastings test."""
+    r"""One MALA step: the Langevin move of Eq. 8.44 as a proposal, then the Metropolis-Hastings test.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
+    """
     return _run("mala", target, state, 1, rng, step_size, 1, None, backend).state
 
 
 def hmc_step(target, state: ChainState, step_size: float, n_leapfrog: int, rng: np.random.Generator, *,
              backend: str = "numba") -> ChainState:
-    """One HMC step: fresh momentum, ``n_leapfrog`` leapfrog steps (:func:`leapfrog`), energy test."""
+    """One HMC step: fresh momentum, ``n_leapfrog`` leapfrog steps (:func:`leapfrog`), energy test.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
+    """
     return _run("hmc", target, state, 1, rng, step_size, n_leapfrog, None, backend).state
 
 
@@ -486,12 +523,25 @@ def gibbs_step(target: GaussianTarget, state: ChainState, rng: np.random.Generat
     r"""One systematic-scan Gibbs sweep on a Gaussian target: :math:`x_i \sim p(x_i\mid\mathbf x_{\setminus i})` for each :math:`i`.
 
     The full conditional is :math:`\mathcal N\big(\mu_i - \Lambda_{ii}^{-1}\sum_{j\ne i}\Lambda_{ij}(x_j-\mu_j),\ \Lambda_{ii}^{-1}\big)`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
     """
     return _run("gibbs", target, state, 1, rng, 1.0, 1, None, backend).state
 
 
 def acceptance_rate(state: ChainState) -> np.ndarray:
-    """Fraction of proposals accepted by each chain since :func:`init_chains`."""
+    """Fraction of proposals accepted by each chain since :func:`init_chains`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``state`` is malformed (:func:`check_chain_state`) or has taken no step.
+    """
     state = check_chain_state(state)
     if state.n_steps < 1:
         raise ValueError("state.n_steps must be at least 1 to have an acceptance rate; got 0.")

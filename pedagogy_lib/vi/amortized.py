@@ -127,7 +127,14 @@ def _check(model, Y):
 
 
 def exact_posterior(model: LinearGaussianModel, Y):
-    r"""Posterior means (N, K) and the shared covariance :math:`\mathbf P^{-1}` (K, K) (Eq. 2.22's form)."""
+    r"""Posterior means (N, K) and the shared covariance :math:`\mathbf P^{-1}` (K, K) (Eq. 2.22's form).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`) or ``Y`` is not a finite
+        ``(N, L)`` array.
+    """
     model, Y = _check(model, Y)
     return _exact_posterior(model, Y)
 
@@ -140,7 +147,14 @@ def _exact_posterior(model, Y):
 
 
 def log_evidence(model: LinearGaussianModel, Y) -> np.ndarray:
-    r""":math:`\log\hat p(\mathbf y_n) = \log\mathcal N(\mathbf y_n;\mathbf c,\mathbf C\mathbf C^T+\sigma^2\mathbf I)` per datum."""
+    r""":math:`\log\hat p(\mathbf y_n) = \log\mathcal N(\mathbf y_n;\mathbf c,\mathbf C\mathbf C^T+\sigma^2\mathbf I)` per datum.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`) or ``Y`` is not a finite
+        ``(N, L)`` array.
+    """
     model, Y = _check(model, Y)
     C, c, s2 = model
     S = C @ C.T + s2 * np.eye(C.shape[0])
@@ -156,6 +170,12 @@ def linear_gaussian_elbo(model: LinearGaussianModel, Y, nu, log_s) -> np.ndarray
         -\tfrac{L}{2}\log 2\pi\sigma^2 - \frac{\|\mathbf y-\mathbf C\boldsymbol\nu-\mathbf c\|^2
         + \sum_k s_k^2\|\mathbf C_{:k}\|^2}{2\sigma^2}
         - \tfrac12\sum_k(\nu_k^2 + s_k^2 - 1 - \log s_k^2).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`) or ``Y`` is not a finite
+        ``(N, L)`` array, or ``nu`` and ``log_s`` are not finite ``(N, K)`` arrays.
     """
     model, Y = _check(model, Y)
     K = model.C.shape[1]
@@ -189,6 +209,12 @@ def local_vb(model: LinearGaussianModel, Y):
 
     :math:`\boldsymbol\nu_n` is the exact posterior mean; :math:`s_{k}^2 = 1/P_{kk}`, the mean-field
     variance, the same for every datum.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`) or ``Y`` is not a finite
+        ``(N, L)`` array.
     """
     model, Y = _check(model, Y)
     C, _, s2 = model
