@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from pedagogy_lib.harmonium import exact, gibbs, helmholtz, model
+from pedagogy_lib.harmonium import exact, helmholtz, model
 
 RNG = np.random.default_rng(0)
 
