@@ -404,6 +404,8 @@ def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, 
     backend = check_backend(backend)
     method = _CODES[check_choice(method_name, "method", METHODS)]
     state = check_chain_state(state, target, backend=backend)      # checks the target too
+    if isinstance(target, GaussianTarget):                             # fields given as lists become arrays
+        target = GaussianTarget(np.asarray(target.mu, dtype=np.float64), np.asarray(target.Lambda, dtype=np.float64))
     D = state.x.shape[1]
     rng = check_rng(rng)
     n_steps = check_int(n_steps, "n_steps", minimum=1)

@@ -271,7 +271,7 @@ def numpy_log_density_and_force(target, x):
     if isinstance(target, GaussianTarget):
         return _gaussian_numpy(x, target.mu, target.Lambda)
     out = target.log_density_and_force(x)
-    if not (isinstance(out, tuple) and len(out) == 2):
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
         raise TypeError("target.log_density_and_force must return a pair (log_p, force); got "
                         f"{type(out).__name__}.")
     logp = to_float_array(out[0], "log_p returned by target.log_density_and_force")
