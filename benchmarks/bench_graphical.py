@@ -1,7 +1,8 @@
 """Sum-product on a random tree with K = 10 states per node vs a vectorized NumPy reference and pgmpy.
 
-Ours: ``pedagogy_lib.graphical.tree_sum_product`` (numba kernel; validation and the topological
-order are done once by ``make_pairwise_tree`` and timed separately in the note). Reference:
+Ours: ``pedagogy_lib.graphical.tree_sum_product`` (numba kernel; the topological order is computed
+once by ``make_pairwise_tree`` and timed separately in the note; each call re-checks the tree's
+fields and that order, vectorized, inside the timing). Reference:
 ``ref_graphical.tree_sum_product``, level-by-level vectorized NumPy. Peer: pgmpy's
 ``BeliefPropagation`` on the same Markov network (``calibrate()``, then every single-node marginal
 read off the calibrated clique beliefs), and pgmpy's factor-graph

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
 
-from ..core.checks import as_array, check_int
+from ..core.checks import as_array, check_int, check_spd
 from ..lgssm.kalman import kalman_filter
 from ..lgssm.model import LGSSMParams, check_params
 from .infonce import QuadraticCritic
@@ -36,6 +36,7 @@ __all__ = [
     "stationary_params",
     "cpc_windows",
     "kalman_window_predictor",
+    "check_window_predictor",
     "exact_cpc_critic",
     "subspace_cosine",
 ]
@@ -176,14 +177,46 @@ def exact_cpc_critic(predictor: WindowPredictor) -> QuadraticCritic:
 
     :math:`\mathbf W = \boldsymbol\beta^T\mathbf V^{-1}` and :math:`\mathbf B = -\tfrac12(\mathbf V^{-1} - \mathbf V_0^{-1})`
     (zero-mean model: the intercept must vanish).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``predictor`` is malformed (:func:`check_window_predictor`) or its intercept is not zero.
     """
-    if not isinstance(predictor, WindowPredictor):
-        raise TypeError(f"predictor must be a WindowPredictor; got {type(predictor).__name__}.")
+    predictor = check_window_predictor(predictor)
     if np.any(np.abs(predictor.intercept) > 1e-12):
         raise ValueError("predictor must come from a zero-mean model (intercept 0); "
                          f"got intercept {predictor.intercept}.")
     Vi = np.linalg.inv(predictor.V)
     return QuadraticCritic(predictor.beta.T @ Vi, -0.5 * (Vi - np.linalg.inv(predictor.V0)))
+
+
+def check_window_predictor(predictor, name: str = "predictor") -> WindowPredictor:
+    """Return ``predictor`` with clean fields after checking them against each other.
+
+    A :class:`WindowPredictor` built by hand or edited with ``_replace`` is held to the rules of
+    :func:`kalman_window_predictor`'s result.
+
+    Raises
+    ------
+    TypeError
+        If ``predictor`` is not a :class:`WindowPredictor` or a field is not real and numeric.
+    ValueError
+        If ``beta`` is not a finite ``(m, L*m)`` matrix, ``intercept`` not a finite ``(m,)``
+        vector, or ``V`` and ``V0`` not symmetric positive definite ``(m, m)`` matrices.
+    """
+    if not isinstance(predictor, WindowPredictor):
+        raise TypeError(f"{name} must be a WindowPredictor; got {type(predictor).__name__}.")
+    beta = as_array(predictor.beta, f"{name}.beta", ndim=2, dims="(m, L*m)", nonempty=True)
+    m = beta.shape[0]
+    if beta.shape[1] % m:
+        raise ValueError(f"{name}.beta must have shape (m, L*m), a multiple of m = {m} columns; got {beta.shape}.")
+    intercept = as_array(predictor.intercept, f"{name}.intercept", shape=(m,), dims="(m,)")
+    V = as_array(predictor.V, f"{name}.V", shape=(m, m), dims="(m, m)")
+    check_spd(V, f"{name}.V")
+    V0 = as_array(predictor.V0, f"{name}.V0", shape=(m, m), dims="(m, m)")
+    check_spd(V0, f"{name}.V0")
+    return WindowPredictor(beta, intercept, V, V0)
 
 
 def subspace_cosine(u, v) -> float:

@@ -46,6 +46,7 @@ __all__ = [
     "soft_categorical_jacobian",
     "concrete_log_density",
     "discrete_vae",
+    "check_discrete_vae",
     "init_discrete_params",
     "discrete_loss_and_grad",
     "discrete_elbo",
@@ -182,10 +183,37 @@ def discrete_vae(M: int, G: int, C: int, *, hidden: int = 64) -> DiscreteVAE:
     return DiscreteVAE(mlp([M, hidden, G * C]), mlp([G * C, hidden, M]), G, C, M)
 
 
-def _check_dmodel(model):
+def check_discrete_vae(model, name: str = "model") -> DiscreteVAE:
+    """Return ``model`` after checking every field against the others, as :func:`discrete_vae` builds them.
+
+    A :class:`DiscreteVAE` built by hand or edited with ``_replace`` is held to the same rules: the
+    encoder maps ``M`` inputs to ``G * C`` logits and the decoder ``G * C`` to ``M``.
+
+    Raises
+    ------
+    TypeError
+        If ``encoder`` or ``decoder`` is not a :class:`~pedagogy_lib.nn.network.Sequential`, or
+        ``G``, ``C`` or ``M`` is not an integer.
+    ValueError
+        If ``model`` is not a :class:`DiscreteVAE` (a ``ValueError``, as before), ``G`` or ``M`` is
+        below 1, ``C`` below 2, or the networks' widths do not match them.
+    """
     if not isinstance(model, DiscreteVAE):
-        raise ValueError(f"model must be a DiscreteVAE (see discrete_vae()); got {type(model).__name__}.")
-    return model
+        raise ValueError(f"{name} must be a DiscreteVAE (see discrete_vae()); got {type(model).__name__}.")
+    G = check_int(model.G, f"{name}.G", minimum=1)
+    C = check_int(model.C, f"{name}.C", minimum=2)
+    M = check_int(model.M, f"{name}.M", minimum=1)
+    for field, net, n_in, n_out in (("encoder", model.encoder, M, G * C), ("decoder", model.decoder, G * C, M)):
+        if not isinstance(net, Sequential):
+            raise TypeError(f"{name}.{field} must be a Sequential (see discrete_vae()); got {type(net).__name__}.")
+        if net.n_in != n_in or net.n_out != n_out:
+            raise ValueError(f"{name}.{field} must map {n_in} inputs to {n_out} outputs (with {name}.G = {G}, "
+                             f"{name}.C = {C}, {name}.M = {M}); got {net.n_in} inputs and {net.n_out} outputs.")
+    return DiscreteVAE(model.encoder, model.decoder, G, C, M)
+
+
+def _check_dmodel(model):
+    return check_discrete_vae(model)
 
 
 def _check_dparams(model, params):

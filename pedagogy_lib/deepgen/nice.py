@@ -49,7 +49,7 @@ import numpy as np
 
 from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar
 from ..nn.network import ACTIVATIONS, Adam, Sequential, mlp
-from ..samplers.targets import check_target, log_density_and_force
+from ..samplers.targets import check_target, evaluate_checked_target
 
 __all__ = [
     "NICE",
@@ -57,6 +57,7 @@ __all__ = [
     "NICEFit",
     "alternating_partitions",
     "make_nice",
+    "check_nice",
     "nice_init",
     "forward",
     "forward_layers",
@@ -125,18 +126,18 @@ def alternating_partitions(K: int, n_couplings: int) -> tuple:
     return tuple(first.copy() if l % 2 == 0 else ~first for l in range(n_couplings))
 
 
-def _check_partitions(partitions, K: int) -> tuple:
+def _check_partitions(partitions, K: int, name: str = "partitions") -> tuple:
     if not isinstance(partitions, (list, tuple)) or len(partitions) == 0:
-        raise ValueError(f"partitions must be a non-empty list of boolean masks of length K = {K}; "
+        raise ValueError(f"{name} must be a non-empty list of boolean masks of length K = {K}; "
                          f"got {type(partitions).__name__}.")
     masks = []
     for l, m in enumerate(partitions):
         arr = np.asarray(m)
         if arr.dtype != bool or arr.shape != (K,):
-            raise ValueError(f"partitions[{l}] must be a boolean mask of shape ({K},); got dtype {arr.dtype} "
+            raise ValueError(f"{name}[{l}] must be a boolean mask of shape ({K},); got dtype {arr.dtype} "
                              f"and shape {arr.shape}.")
         if arr.all() or not arr.any():
-            raise ValueError(f"partitions[{l}] must split the coordinates into two non-empty parts (some True, "
+            raise ValueError(f"{name}[{l}] must split the coordinates into two non-empty parts (some True, "
                              f"some False); got {arr.astype(int).tolist()}.")
         masks.append(arr.copy())
     return tuple(masks)
@@ -172,10 +173,40 @@ def make_nice(K: int = 2, n_couplings: int = 4, hidden: Sequence[int] = (64, 64)
     return NICE(nets, masks, K)
 
 
-def _check_model(model) -> NICE:
+def check_nice(model, name: str = "model") -> NICE:
+    """Return ``model`` after checking every field against the others, as :func:`make_nice` builds them.
+
+    A :class:`NICE` built by hand or edited with ``_replace`` is held to the same rules: one
+    boolean mask of length ``K`` per coupling network, each splitting the coordinates into two
+    non-empty parts, and network ``l`` mapping the conditioning part to the other one.
+
+    Raises
+    ------
+    TypeError
+        If ``K`` is not an integer or a network is not a :class:`~pedagogy_lib.nn.network.Sequential`.
+    ValueError
+        If ``model`` is not a :class:`NICE` (a ``ValueError``, as before), ``K < 2``, the masks are
+        malformed, their number differs from the networks', or a network's widths do not match its mask.
+    """
     if not isinstance(model, NICE):
-        raise ValueError(f"model must be a NICE architecture from make_nice; got {type(model).__name__}.")
-    return model
+        raise ValueError(f"{name} must be a NICE architecture from make_nice; got {type(model).__name__}.")
+    K = check_int(model.K, f"{name}.K", minimum=2)
+    masks = _check_partitions(model.masks, K, f"{name}.masks")
+    if not isinstance(model.nets, (list, tuple)) or len(model.nets) != len(masks):
+        got = len(model.nets) if isinstance(model.nets, (list, tuple)) else type(model.nets).__name__
+        raise ValueError(f"{name}.nets must hold one network per mask ({len(masks)}); got {got}.")
+    for l, (net, m) in enumerate(zip(model.nets, masks)):
+        if not isinstance(net, Sequential):
+            raise TypeError(f"{name}.nets[{l}] must be a Sequential (see make_nice); got {type(net).__name__}.")
+        n_in, n_out = int(m.sum()), int((~m).sum())
+        if net.n_in != n_in or net.n_out != n_out:
+            raise ValueError(f"{name}.nets[{l}] must map the {n_in} conditioning coordinates of {name}.masks[{l}] "
+                             f"to the other {n_out}; got {net.n_in} inputs and {net.n_out} outputs.")
+    return NICE(tuple(model.nets), masks, K)
+
+
+def _check_model(model) -> NICE:
+    return check_nice(model)
 
 
 def nice_init(model: NICE, rng: np.random.Generator, *, out_scale: float = 0.1) -> NICEParams:
@@ -377,7 +408,7 @@ def leapfrog_couplings(target, x, p, step_size: float, n_leapfrog: int = 1):
     L = check_int(n_leapfrog, "n_leapfrog", minimum=1)
 
     def kick(x_, p_):                    # x^a = x (unchanged), x^b = p + m(x)
-        return x_, p_ + 0.5 * eps * log_density_and_force(target, x_, backend="numpy")[1]
+        return x_, p_ + 0.5 * eps * evaluate_checked_target(target, x_, "numpy")[1]
 
     def drift(x_, p_):                   # x^a = p (unchanged), x^b = x + m(p)
         return x_ + eps * p_, p_

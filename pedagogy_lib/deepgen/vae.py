@@ -49,6 +49,7 @@ __all__ = [
     "VAEFit",
     "JRETerms",
     "vae",
+    "check_vae",
     "init_params",
     "encode",
     "decode",
@@ -137,10 +138,40 @@ def vae(M: int, K: int, *, hidden: int = 64, likelihood: str = "bernoulli", alph
     return VAE(enc, dec, K, M, likelihood, alpha)
 
 
-def _check_model(model) -> VAE:
+def check_vae(model, name: str = "model") -> VAE:
+    """Return ``model`` after checking every field against the others, as :func:`vae` builds them.
+
+    A :class:`VAE` built by hand or edited with ``_replace`` is held to the same rules: the encoder
+    maps ``M`` inputs to ``2 K`` outputs (means and log standard deviations) and the decoder ``K``
+    to ``M``.
+
+    Raises
+    ------
+    TypeError
+        If ``encoder`` or ``decoder`` is not a :class:`~pedagogy_lib.nn.network.Sequential`, or
+        ``K`` or ``M`` is not an integer.
+    ValueError
+        If ``model`` is not a :class:`VAE` (a ``ValueError``, as before), ``K`` or ``M`` is below 1,
+        ``likelihood`` is not one of :data:`LIKELIHOODS`, ``alpha`` is not finite and positive, or
+        the networks' widths do not match ``K`` and ``M``.
+    """
     if not isinstance(model, VAE):
-        raise ValueError(f"model must be a VAE (see vae()); got {type(model).__name__}.")
-    return model
+        raise ValueError(f"{name} must be a VAE (see vae()); got {type(model).__name__}.")
+    K = check_int(model.K, f"{name}.K", minimum=1)
+    M = check_int(model.M, f"{name}.M", minimum=1)
+    likelihood = check_choice(model.likelihood, f"{name}.likelihood", LIKELIHOODS)
+    alpha = positive_scalar(model.alpha, f"{name}.alpha")
+    for field, net, n_in, n_out in (("encoder", model.encoder, M, 2 * K), ("decoder", model.decoder, K, M)):
+        if not isinstance(net, Sequential):
+            raise TypeError(f"{name}.{field} must be a Sequential (see vae()); got {type(net).__name__}.")
+        if net.n_in != n_in or net.n_out != n_out:
+            raise ValueError(f"{name}.{field} must map {n_in} inputs to {n_out} outputs (with {name}.K = {K}, "
+                             f"{name}.M = {M}); got {net.n_in} inputs and {net.n_out} outputs.")
+    return VAE(model.encoder, model.decoder, K, M, likelihood, alpha)
+
+
+def _check_model(model) -> VAE:
+    return check_vae(model)
 
 
 def _check_params(model: VAE, params) -> VAEParams:

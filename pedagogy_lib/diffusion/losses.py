@@ -44,6 +44,7 @@ __all__ = [
     "PARAMS",
     "WEIGHTINGS",
     "Denoiser",
+    "check_denoiser",
     "TrainResult",
     "step_weights",
     "reverse_variances",
@@ -319,10 +320,39 @@ def init_denoiser(model: Denoiser, rng: np.random.Generator) -> tuple:
     return model.net.init(check_rng(rng))
 
 
-def _check_model(model):
+def check_denoiser(model, name: str = "model") -> Denoiser:
+    """Return ``model`` after checking every field against the others, as :func:`denoiser` builds them.
+
+    A :class:`Denoiser` built by hand or edited with ``_replace`` is held to the same rules: the
+    network must read ``d + 1 + 2 * n_freq`` inputs (the point, the level and its time features)
+    and write ``d`` outputs.
+
+    Raises
+    ------
+    TypeError
+        If ``net`` is not a :class:`~pedagogy_lib.nn.network.Sequential`, or ``d`` or ``n_freq`` is
+        not an integer.
+    ValueError
+        If ``model`` is not a :class:`Denoiser` (a ``ValueError``, as before), ``d < 1``, ``n_freq < 0``, ``param`` is not one of :data:`PARAMS`, or the network's
+        widths do not match ``d`` and ``n_freq``.
+    """
     if not isinstance(model, Denoiser):
-        raise ValueError(f"model must be a Denoiser (from denoiser()); got {type(model).__name__}.")
-    return model
+        raise ValueError(f"{name} must be a Denoiser (from denoiser()); got {type(model).__name__}.")
+    if not isinstance(model.net, Sequential):
+        raise TypeError(f"{name}.net must be a Sequential (see denoiser()); got {type(model.net).__name__}.")
+    d = check_int(model.d, f"{name}.d", minimum=1)
+    n_freq = check_int(model.n_freq, f"{name}.n_freq", minimum=0)
+    param = check_choice(model.param, f"{name}.param", PARAMS)
+    n_in = d + 1 + 2 * n_freq
+    if model.net.n_in != n_in or model.net.n_out != d:
+        raise ValueError(f"{name}.net must map d + 1 + 2 * n_freq = {n_in} inputs to d = {d} outputs (with "
+                         f"{name}.d = {d}, {name}.n_freq = {n_freq}); got {model.net.n_in} inputs and "
+                         f"{model.net.n_out} outputs.")
+    return Denoiser(model.net, d, n_freq, param)
+
+
+def _check_model(model):
+    return check_denoiser(model)
 
 
 def _inputs(model, schedule, x_l, l):

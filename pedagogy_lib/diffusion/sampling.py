@@ -49,7 +49,7 @@ from ..core.checks import as_array, check_backend, check_int, check_rng, positiv
 from ..core.jit import njit
 from ..mixture.model import GMMParams, gmm_log_marginal, gmm_params
 from .forward import levels
-from .losses import Denoiser, mean_from_m_hat, predict, reverse_variances
+from .losses import Denoiser, check_denoiser, mean_from_m_hat, predict, reverse_variances
 from .schedules import Schedule, check_schedule
 
 __all__ = [
@@ -186,8 +186,26 @@ def gmm_log_density(gmm: GMMParams, schedule: Schedule, l: int, x) -> np.ndarray
 # Ancestral sampling
 # ----------------------------------------------------------------------------------------------
 
+def _check_model_params(model, params, schedule):
+    """Check a denoiser, its parameters (by a forward pass on no rows) and a schedule; return the schedule."""
+    model = check_denoiser(model)
+    schedule = check_schedule(schedule)
+    model.net.forward(params, np.zeros((0, model.net.n_in)))
+    return schedule
+
+
 def m_hat_from_model(model: Denoiser, params, schedule: Schedule) -> Callable:
-    r"""The callable ``m_hat(x, l)`` of a trained denoiser, for :func:`ancestral_sample`."""
+    r"""The callable ``m_hat(x, l)`` of a trained denoiser, for :func:`ancestral_sample`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        At once (not at the first call of the result) if ``model``, ``params`` or ``schedule`` is
+        malformed (:func:`~pedagogy_lib.diffusion.losses.check_denoiser`,
+        :func:`~pedagogy_lib.diffusion.schedules.check_schedule`).
+    """
+    _check_model_params(model, params, schedule)
+
     def m_hat(x, l):
         return predict(model, params, schedule, x, l, out="m_hat")
     return m_hat
@@ -326,8 +344,13 @@ def score_from_model(model: Denoiser, params, schedule: Schedule, level_list) ->
 
     :math:`\mathbf s(\mathbf y, \sigma_l) = v_l\rho_l\,\hat{\mathbf f}(v_l\rho_l\mathbf y, l)`, with
     :math:`\hat{\mathbf f}` the network read as a force (Eq. 8.47).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`m_hat_from_model`, or if ``level_list`` holds a level outside ``0..L``.
     """
-    schedule = check_schedule(schedule)
+    schedule = _check_model_params(model, params, schedule)
     lv = levels(np.asarray(level_list), "level_list", schedule.L, len(level_list))
 
     def score(y, i):

@@ -101,7 +101,17 @@ class Schedule(NamedTuple):
 
 
 def check_schedule(schedule, name: str = "schedule") -> Schedule:
-    """Validate a :class:`Schedule`: positive ``v`` and ``rho`` of equal length, SNR strictly decreasing."""
+    """Validate a :class:`Schedule`: positive ``v`` and ``rho`` of equal length, SNR strictly decreasing.
+
+    Raises
+    ------
+    TypeError
+        If a field is not real and numeric.
+    ValueError
+        If ``schedule`` is not a :class:`Schedule`, ``v`` and ``rho`` are not finite vectors of one
+        length of at least 2, an entry is not positive, or :math:`\\rho_l^2` does not decrease
+        strictly.
+    """
     if not isinstance(schedule, Schedule):
         raise ValueError(f"{name} must be a Schedule(v, rho); got {type(schedule).__name__}.")
     v = as_array(schedule.v, f"{name}.v", ndim=1, dims="(L + 1,)")

@@ -122,6 +122,7 @@ def with_evidence(fg: FactorGraph, evidence: Mapping[Hashable, int] | None) -> F
     ValueError
         If an observed variable is unknown or its value is out of range.
     """
+    fg = make_factor_graph(fg)
     if not evidence:
         return fg
     if not isinstance(evidence, Mapping):

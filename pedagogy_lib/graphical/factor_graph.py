@@ -45,9 +45,22 @@ def factor_node(k: int) -> tuple:
 
 
 def make_factor_graph(factors) -> FactorGraph:
-    """Validate ``factors`` (see :func:`~pedagogy_lib.graphical.factors.check_factors`) and build the graph."""
+    """Validate ``factors`` (see :func:`~pedagogy_lib.graphical.factors.check_factors`) and build the graph.
+
+    A :class:`FactorGraph` is accepted too: its ``factors`` are validated again and its ``card`` and
+    ``graph`` rebuilt from them, so one built by hand or edited with ``_replace`` cannot carry a
+    graph or cardinalities that disagree with its factors.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If the factors are invalid (see :func:`~pedagogy_lib.graphical.factors.check_factors`).
+    """
     if isinstance(factors, FactorGraph):
-        return factors
+        factors = factors.factors
+        if isinstance(factors, FactorGraph):
+            raise TypeError("FactorGraph.factors must be a list of factors; got a FactorGraph.")
+        return make_factor_graph(factors)
     factors, card = check_factors(factors)
     G = nx.Graph()
     G.add_nodes_from(var_node(v) for v in card)
@@ -58,7 +71,11 @@ def make_factor_graph(factors) -> FactorGraph:
 
 
 def check_tree(fg: FactorGraph, name: str = "factors") -> None:
-    """Raise a ``ValueError`` naming a cycle unless the factor graph is a forest (exact BP needs one)."""
+    """Raise a ``ValueError`` naming a cycle unless the factor graph is a forest (exact BP needs one).
+
+    ``fg`` may be a :class:`FactorGraph` or a list of factors (validated by :func:`make_factor_graph`).
+    """
+    fg = make_factor_graph(fg)
     if not nx.is_forest(fg.graph):
         cycle = nx.find_cycle(fg.graph)
         names = [n[1] for n, _ in cycle if n[0] == "var"]
@@ -79,6 +96,7 @@ def message_schedule(fg: FactorGraph, root: Hashable | None = None) -> list[tupl
     list of (sender, receiver)
         Graph nodes as in :func:`var_node` / :func:`factor_node`.
     """
+    fg = make_factor_graph(fg)
     check_tree(fg)
     G = fg.graph
     if root is not None and var_node(root) not in G:

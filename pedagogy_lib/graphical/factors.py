@@ -17,12 +17,13 @@ from typing import Hashable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from ..core.checks import as_array
+from ..core.checks import as_array, check_int
 
 __all__ = [
     "Factor",
     "make_factor",
     "check_factors",
+    "check_factor",
     "factor_product",
     "sum_out",
     "max_out",
@@ -77,6 +78,44 @@ def make_factor(variables: Sequence[Hashable], table, *, name: str = "table") ->
     return Factor(variables, T)
 
 
+def check_factor(f, name: str = "f") -> Factor:
+    """Return ``f`` as a clean :class:`Factor` after checking it as :func:`make_factor` does.
+
+    A factor built by hand, ``Factor(variables, table)``, or edited with ``_replace`` is held to
+    the same rules as one from :func:`make_factor`.
+
+    Raises
+    ------
+    TypeError
+        If ``f`` is not a :class:`Factor`, its variables are not a sequence, or its table is not
+        real and numeric.
+    ValueError
+        If the variables repeat, the table has not one axis per variable, an axis is empty, or an
+        entry is negative, infinite or NaN (the message names ``name.table``).
+    """
+    if not isinstance(f, Factor):
+        raise TypeError(f"{name} must be a Factor (see make_factor); got {type(f).__name__}.")
+    return make_factor(f.variables, f.table, name=f"{name}.table")
+
+
+def _common_cardinalities(f: Factor, g: Factor, names: tuple[str, str]) -> None:
+    """Raise unless every variable shared by ``f`` and ``g`` has the same number of states in both."""
+    for i, v in enumerate(f.variables):
+        if v in g.variables:
+            a, b = f.table.shape[i], g.table.shape[g.variables.index(v)]
+            if a != b:
+                raise ValueError(f"variable {v!r} has {a} states in {names[0]} but {b} in {names[1]} "
+                                 "(mismatched cardinalities).")
+
+
+def _check_names(variables, name: str) -> tuple:
+    """``variables`` as a tuple of names, after checking it is a sequence (a single name is refused)."""
+    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence):
+        raise TypeError(f"{name} must be a sequence of variable names (a list or tuple); got "
+                        f"{type(variables).__name__} {variables!r}.")
+    return tuple(variables)
+
+
 def check_factors(factors, name: str = "factors") -> tuple[list[Factor], dict]:
     """Validate a list of factors and return it with the cardinality of every variable.
 
@@ -118,8 +157,16 @@ def _expand(f: Factor, variables: tuple) -> np.ndarray:
 def factor_product(f: Factor, g: Factor) -> Factor:
     r"""The product :math:`(\psi_f\psi_g)(\mathbf x_{A\cup B}) = \psi_f(\mathbf x_A)\psi_g(\mathbf x_B)`.
 
-    The result's variables are ``f``'s followed by ``g``'s new ones. Inputs are assumed consistent.
+    The result's variables are ``f``'s followed by ``g``'s new ones.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``f`` or ``g`` is not a valid factor (see :func:`check_factor`), or a variable they share
+        has a different number of states in each.
     """
+    f, g = check_factor(f, "f"), check_factor(g, "g")
+    _common_cardinalities(f, g, ("f", "g"))
     variables = f.variables + tuple(v for v in g.variables if v not in f.variables)
     return Factor(variables, _expand(f, variables) * _expand(g, variables))
 
@@ -132,30 +179,74 @@ def _reduce(f: Factor, drop: Sequence[Hashable], op) -> Factor:
 
 
 def sum_out(f: Factor, variables: Sequence[Hashable]) -> Factor:
-    r"""Sum the factor over ``variables``: :math:`\sum_{\mathbf x_B}\psi(\mathbf x_A)` (names not in it are ignored)."""
-    return _reduce(f, variables, np.sum)
+    r"""Sum the factor over ``variables``: :math:`\sum_{\mathbf x_B}\psi(\mathbf x_A)` (names not in it are ignored).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``f`` is not a valid factor (see :func:`check_factor`) or ``variables`` is not a
+        sequence of names.
+    """
+    f = check_factor(f)
+    return _reduce(f, _check_names(variables, "variables"), np.sum)
 
 
 def max_out(f: Factor, variables: Sequence[Hashable]) -> Factor:
-    r"""Maximize the factor over ``variables`` (the max-product analogue of :func:`sum_out`)."""
-    return _reduce(f, variables, np.max)
+    r"""Maximize the factor over ``variables`` (the max-product analogue of :func:`sum_out`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sum_out`.
+    """
+    f = check_factor(f)
+    return _reduce(f, _check_names(variables, "variables"), np.max)
 
 
 def marginal_of(f: Factor, keep: Sequence[Hashable]) -> Factor:
-    """Sum out every variable of ``f`` except ``keep``, and order the axes as ``keep``."""
-    g = sum_out(f, [v for v in f.variables if v not in keep])
-    keep = tuple(keep)
+    """Sum out every variable of ``f`` except ``keep``, and order the axes as ``keep``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``f`` is not a valid factor, ``keep`` is not a sequence of distinct names, or it names a
+        variable that is not in ``f``.
+    """
+    f = check_factor(f)
+    keep = _check_names(keep, "keep")
+    if any(v not in f.variables for v in keep) or len(set(keep)) != len(keep):
+        raise ValueError(f"keep must list distinct variables of f {f.variables}; got {keep}.")
+    g = _reduce(f, [v for v in f.variables if v not in keep], np.sum)
     return Factor(keep, _expand(g, keep))
 
 
 def clamp(f: Factor, evidence: Mapping[Hashable, int]) -> Factor:
-    """Fix observed variables to their values, removing their axes (variables not in ``f`` are ignored)."""
-    index = tuple(int(evidence[v]) if v in evidence else slice(None) for v in f.variables)
+    """Fix observed variables to their values, removing their axes (variables not in ``f`` are ignored).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``f`` is not a valid factor, ``evidence`` is not a mapping, or an observed value is not an
+        integer state of its variable.
+    """
+    f = check_factor(f)
+    if not isinstance(evidence, Mapping):
+        raise TypeError(f"evidence must be a mapping from variable to state; got {type(evidence).__name__}.")
+    index = tuple(check_int(evidence[v], f"evidence[{v!r}]", minimum=0, maximum=K - 1) if v in evidence
+                  else slice(None) for v, K in zip(f.variables, f.table.shape))
     return Factor(tuple(v for v in f.variables if v not in evidence), f.table[index])
 
 
 def indicator(variable: Hashable, value: int, K: int) -> Factor:
-    """The factor :math:`\\mathbb 1[x = \\text{value}]` over one variable with ``K`` states (evidence as a factor)."""
+    """The factor :math:`\\mathbb 1[x = \\text{value}]` over one variable with ``K`` states (evidence as a factor).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``K`` is not an integer at least 1 or ``value`` is not an integer in ``[0, K)``.
+    """
+    K = check_int(K, "K", minimum=1)
+    value = check_int(value, "value", minimum=0, maximum=K - 1)
     t = np.zeros(K)
     t[value] = 1.0
     return Factor((variable,), t)

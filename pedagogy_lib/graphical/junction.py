@@ -195,9 +195,23 @@ def junction_marginal(jt: JunctionTree, variables: Sequence[Hashable]) -> Factor
 
     Raises
     ------
+    TypeError
+        If ``jt`` is not a :class:`JunctionTree` or ``variables`` is not a sequence.
     ValueError
-        If no single clique contains all of ``variables`` (the junction tree does not hold that joint).
+        If ``jt``'s beliefs do not match its cliques, a belief is not a valid factor, or no single
+        clique contains all of ``variables`` (the junction tree does not hold that joint).
     """
+    if not isinstance(jt, JunctionTree):
+        raise TypeError(f"jt must be the JunctionTree returned by junction_tree; got {type(jt).__name__}.")
+    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence):
+        raise TypeError(f"variables must be a sequence of variable names; got {type(variables).__name__} "
+                        f"{variables!r}.")
+    if len(jt.cliques) != len(jt.beliefs):
+        raise ValueError(f"jt.beliefs must hold one factor per clique ({len(jt.cliques)}); got {len(jt.beliefs)}.")
+    for c, b in zip(jt.cliques, jt.beliefs):
+        if not isinstance(b, Factor) or set(b.variables) != set(c):
+            raise ValueError(f"jt.beliefs must be factors over the cliques jt.cliques; the belief of clique {c} "
+                             f"is over {getattr(b, 'variables', b)!r}.")
     want = tuple(variables)
     for c, b in zip(jt.cliques, jt.beliefs):
         if set(want) <= set(c):

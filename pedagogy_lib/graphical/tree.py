@@ -28,8 +28,8 @@ from ..core.checks import as_array, check_backend, check_int, check_rng
 from ..core.jit import njit
 from .factors import Factor
 
-__all__ = ["PairwiseTree", "TreeMarginals", "make_pairwise_tree", "tree_sum_product", "tree_factors",
-           "random_tree", "warmup_kernels"]
+__all__ = ["PairwiseTree", "TreeMarginals", "make_pairwise_tree", "check_pairwise_tree", "tree_sum_product",
+           "tree_factors",           "random_tree", "warmup_kernels"]
 
 
 class PairwiseTree(NamedTuple):
@@ -69,6 +69,73 @@ class TreeMarginals(NamedTuple):
     log_Z: float
 
 
+def _check_fields(parent, phi, psi, prefix):
+    """Clean ``(parent, phi, psi)`` after checking their kinds, shapes, values and parent range."""
+    par = np.asarray(parent)
+    if par.ndim != 1 or par.size == 0 or par.dtype.kind not in "iu":
+        raise ValueError(f"{prefix}parent must be a non-empty 1-D integer array; got {par.dtype} of shape "
+                         f"{par.shape}.")
+    N = par.size
+    par = np.ascontiguousarray(par, dtype=np.int64)
+    phi = as_array(phi, f"{prefix}phi", ndim=2, dims="(N, K)", nonempty=True)
+    if phi.shape[0] != N:
+        raise ValueError(f"{prefix}phi must have shape (N, K) with N = {N} (the length of {prefix}parent); got "
+                         f"{phi.shape}.")
+    K = phi.shape[1]
+    psi = as_array(psi, f"{prefix}psi", shape=(N, K, K), dims="(N, K, K)")
+    for name, arr in ((f"{prefix}phi", phi), (f"{prefix}psi", psi)):
+        if (arr <= 0).any():
+            idx = tuple(int(i) for i in np.argwhere(arr <= 0)[0])
+            raise ValueError(f"{name} must be positive (this kernel divides by messages); entry {idx} is "
+                             f"{arr[idx]:.3g}. Use belief_propagation for potentials with zeros.")
+    bad = (par < -1) | (par >= N) | (par == np.arange(N))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{prefix}parent[{i}] = {par[i]} must be -1 (a root) or another node's index in "
+                         f"[0, {N}).")
+    return par, phi, psi
+
+
+def check_pairwise_tree(tree, name: str = "tree") -> PairwiseTree:
+    """Return ``tree`` with clean fields after checking each of them against the others.
+
+    A :class:`PairwiseTree` built by hand or edited with ``_replace`` is held to the rules of
+    :func:`make_pairwise_tree`, and its ``order`` must be a topological order (a permutation of
+    the nodes with every parent before its children, which also rules out cycles). Vectorized:
+    :math:`O(N K^2)` with no Python loop over nodes.
+
+    Raises
+    ------
+    TypeError
+        If ``tree`` is not a :class:`PairwiseTree` or a field is not real and numeric.
+    ValueError
+        If ``parent`` is not a non-empty integer vector of indices in ``[-1, N)`` (no self-loops),
+        ``phi`` is not ``(N, K)``, ``psi`` not ``(N, K, K)``, a potential is not positive and
+        finite, or ``order`` is not a topological order of the ``N`` nodes.
+    """
+    if not isinstance(tree, PairwiseTree):
+        raise TypeError(f"{name} must be a PairwiseTree from make_pairwise_tree; got {type(tree).__name__}.")
+    par, phi, psi = _check_fields(tree.parent, tree.phi, tree.psi, f"{name}.")
+    N = par.size
+    order = np.asarray(tree.order)
+    if order.shape != (N,) or order.dtype.kind not in "iu":
+        raise ValueError(f"{name}.order must be an integer array of shape (N,) = ({N},); got {order.dtype} of "
+                         f"shape {order.shape}.")
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    if not np.array_equal(np.sort(order), np.arange(N)):
+        raise ValueError(f"{name}.order must be a permutation of the nodes 0..{N - 1}; got {order.tolist()[:10]}"
+                         f"{'...' if N > 10 else ''}.")
+    position = np.empty(N, dtype=np.int64)
+    position[order] = np.arange(N)
+    child = np.flatnonzero(par >= 0)
+    late = position[par[child]] > position[child]
+    if late.any():
+        i = int(child[np.argmax(late)])
+        raise ValueError(f"{name}.order must put every parent before its children (a topological order; "
+                         f"make_pairwise_tree computes one); node {i} comes before its parent {par[i]}.")
+    return PairwiseTree(par, phi, psi, order)
+
+
 def make_pairwise_tree(parent, phi, psi) -> PairwiseTree:
     """Validate a pairwise tree and compute a topological order.
 
@@ -78,25 +145,8 @@ def make_pairwise_tree(parent, phi, psi) -> PairwiseTree:
         If shapes disagree, a potential is not positive and finite, a parent index is out of range, or
         the parent pointers contain a cycle (then it is not a tree; the message names a node on it).
     """
-    par = np.asarray(parent)
-    if par.ndim != 1 or par.size == 0 or par.dtype.kind not in "iu":
-        raise ValueError(f"parent must be a non-empty 1-D integer array; got {par.dtype} of shape {par.shape}.")
+    par, phi, psi = _check_fields(parent, phi, psi, "")
     N = par.size
-    par = par.astype(np.int64)
-    phi = as_array(phi, "phi", ndim=2, dims="(N, K)", nonempty=True)
-    if phi.shape[0] != N:
-        raise ValueError(f"phi must have shape (N, K) with N = {N}; got {phi.shape}.")
-    K = phi.shape[1]
-    psi = as_array(psi, "psi", shape=(N, K, K), dims="(N, K, K)")
-    for name, arr in (("phi", phi), ("psi", psi)):
-        if (arr <= 0).any():
-            idx = tuple(int(i) for i in np.argwhere(arr <= 0)[0])
-            raise ValueError(f"{name} must be positive (this kernel divides by messages); entry {idx} is "
-                             f"{arr[idx]:.3g}. Use belief_propagation for potentials with zeros.")
-    bad = (par < -1) | (par >= N) | (par == np.arange(N))
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(f"parent[{i}] = {par[i]} must be -1 (a root) or another node's index in [0, {N}).")
     # topological order by breadth-first search from the roots; nodes never reached lie on a cycle
     children = [[] for _ in range(N)]
     for i in range(N):
@@ -207,17 +257,28 @@ def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMargi
         From :func:`make_pairwise_tree` (validated there).
     backend : {'numba', 'numpy'}
         The compiled kernel or its readable NumPy twin (same results).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``tree`` is malformed (see :func:`check_pairwise_tree`).
     """
-    if not isinstance(tree, PairwiseTree):
-        raise TypeError(f"tree must be a PairwiseTree from make_pairwise_tree; got {type(tree).__name__}.")
     backend = check_backend(backend)
+    tree = check_pairwise_tree(tree)
     run = _sum_product_numba if backend == "numba" else _sum_product_numpy
     marg, log_Z = run(tree.parent, tree.phi, tree.psi, tree.order)
     return TreeMarginals(marg, float(log_Z))
 
 
 def tree_factors(tree: PairwiseTree) -> list[Factor]:
-    """The same model as a list of factors over variables ``0..N-1`` (for the general algorithms)."""
+    """The same model as a list of factors over variables ``0..N-1`` (for the general algorithms).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``tree`` is malformed (see :func:`check_pairwise_tree`).
+    """
+    tree = check_pairwise_tree(tree)
     out = [Factor((i,), tree.phi[i]) for i in range(tree.parent.size)]
     out += [Factor((int(p), i), tree.psi[i]) for i, p in enumerate(tree.parent) if p >= 0]
     return out

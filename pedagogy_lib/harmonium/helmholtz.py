@@ -174,7 +174,31 @@ def wake_update(hm: HelmholtzParams, layers):
 
     Returns ``(dG, dg, db_top)``: the changes that make each generative layer predict its own
     (recognition-sampled) units better.
+
+    Raises
+    ------
+    TypeError
+        If ``hm`` is not a :class:`HelmholtzParams` or ``layers`` is not a list or tuple.
+    ValueError
+        If a field of ``hm`` has the wrong shape or is not finite, or ``layers`` does not hold
+        ``L + 1`` binary arrays ``(N, sizes[l])`` with one ``N``.
     """
+    hm = _check(hm)
+    sizes = [hm.G[0].shape[0]] + [G.shape[1] for G in hm.G]
+    if not isinstance(layers, (list, tuple)):
+        raise TypeError(f"layers must be a list [y, x_1, ..., x_L]; got {type(layers).__name__}.")
+    if len(layers) != len(sizes):
+        raise ValueError(f"layers must hold {len(sizes)} arrays [y, x_1, ..., x_L]; got {len(layers)}.")
+    layers = [check_layer(layers[l], "bernoulli", f"layers[{l}]", sizes[l]) for l in range(len(sizes))]
+    N = layers[0].shape[0]
+    for l, X in enumerate(layers):
+        if X.shape[0] != N or N == 0:
+            raise ValueError(f"layers[{l}] must have N = {N} rows (those of layers[0], at least one); got "
+                             f"{X.shape[0]}.")
+    return _wake_update(hm, layers)
+
+
+def _wake_update(hm, layers):
     dG, dg = [], []
     for l in range(len(hm.G)):
         err = layers[l] - sigmoid(layers[l + 1] @ hm.G[l].T + hm.g[l])
@@ -236,7 +260,7 @@ def wake_sleep(hm: HelmholtzParams, Y, rng, n_epochs: int, *, lr: float = 0.05, 
         for start in range(0, Y.shape[0], batch_size):
             batch = Y[order[start:start + batch_size]]
             up = _sample_up(cur, batch, rng)                      # wake
-            dG, dg, db = wake_update(cur, up)
+            dG, dg, db = _wake_update(cur, up)
             for l in range(len(G)):
                 G[l] += lr * dG[l]
                 g[l] += lr * dg[l]

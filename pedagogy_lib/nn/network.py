@@ -891,11 +891,18 @@ class SGD:
         return SGDState(tree_map(lambda p: np.zeros(np.shape(p)), params))
 
     def step(self, params, grads, state: SGDState):
-        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched."""
+        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not an :class:`SGDState`, or ``grads`` or ``state.velocity`` does not
+            have the structure and shapes of ``params`` or is not finite.
+        """
         if not isinstance(state, SGDState):
             raise ValueError(f"state must be the SGDState returned by init; got {type(state).__name__}.")
         structure, P, (G, V) = _checked_leaves(params, ((grads, "grads", True),
-                                                        (state.velocity, "state.velocity", False)))  # our own output
+                                                        (state.velocity, "state.velocity", True)))
         beta, lr = self.momentum, self.lr
         V = [beta * v + g for v, g in zip(V, G)]
         new_params = [p - lr * v for p, v in zip(P, V)]
@@ -980,20 +987,37 @@ class Adam:
         return AdamState(0, zeros, tree_map(np.copy, zeros))
 
     def step(self, params, grads, state: AdamState):
-        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched."""
+        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``state`` is not an :class:`AdamState`, ``state.t`` is not a non-negative integer,
+            ``grads``, ``state.m`` or ``state.v`` does not have the structure and shapes of
+            ``params``, an input is not finite, ``state.v`` has a negative entry, or the update
+            overflows.
+        """
         if not isinstance(state, AdamState):
             raise ValueError(f"state must be the AdamState returned by init; got {type(state).__name__}.")
         # structure and shapes first; the finiteness of params and grads is read off the result
         # (a NaN or infinity in either always reaches the new parameters)
         others = ((grads, "grads", False), (state.m, "state.m", False), (state.v, "state.v", False))
         structure, P, (G, M, V) = _checked_leaves(params, others, finite=False)
+        t = check_int(state.t, "state.t", minimum=0) + 1
         b1, b2, lr, eps = self.beta1, self.beta2, self.lr, self.eps
-        t = state.t + 1
         c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t            # bias corrections
         update = _ADAM[self.backend]
         new = [update(p, g, m_, v_, b1, b2, lr, eps, c1, c2) for p, g, m_, v_ in zip(P, G, M, V)]
         if not all(leaf[3] for leaf in new):
             _checked_leaves(params, ((grads, "grads", True),))          # names the input that is not finite
+            _check_like(state.m, "state.m", params, "params")
+            _check_like(state.v, "state.v", params, "params")
+            for i, v_ in enumerate(V):
+                if np.any(v_ < 0):
+                    raise ValueError(f"state.v holds running means of squared gradients and must be non-negative; "
+                                     f"leaf {i} has the entry {float(v_.min()):.6g}.")
+            raise ValueError("the Adam update is not finite although params, grads and state are (an overflow: "
+                             f"lr = {lr:g} may be too large for these gradients).")
         tree = lambda k: _unflatten(structure, (leaf[k] for leaf in new))        # noqa: E731
         return tree(0), AdamState(t, tree(1), tree(2))
 
@@ -1055,7 +1079,14 @@ def relative_error(a, b) -> float:
     All leaves of each tree are concatenated into one vector.
 
     Returns 0 when both are zero. Used to compare backprop with :func:`numerical_gradient`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``a`` or ``b`` has a leaf that is not a finite real array, or ``b`` does not have the
+        structure and leaf shapes of ``a``.
     """
+    _check_like(a, "a", a, "a")
     _check_like(b, "b", a, "a")
     la = np.concatenate([np.ravel(x) for x in tree_leaves(a)]) if tree_leaves(a) else np.zeros(0)
     lb = np.concatenate([np.ravel(x) for x in tree_leaves(b)]) if tree_leaves(b) else np.zeros(0)

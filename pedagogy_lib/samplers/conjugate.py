@@ -27,7 +27,7 @@ import numpy as np
 from ..core.checks import as_array, check_int, check_rng, positive_scalar
 
 __all__ = ["NormalGammaModel", "normal_gamma_model", "normal_gamma_log_joint", "normal_gamma_conditionals",
-           "gibbs_normal_gamma_init", "gibbs_normal_gamma_step", "gibbs_normal_gamma"]
+           "gibbs_normal_gamma_init", "gibbs_normal_gamma_step", "gibbs_normal_gamma", "check_normal_gamma_model"]
 
 
 class NormalGammaModel(NamedTuple):
@@ -67,15 +67,33 @@ def normal_gamma_model(y, m0: float, s0: float, a0: float, b0: float) -> NormalG
                             positive_scalar(b0, "b0"))
 
 
-def _states(model: NormalGammaModel, theta, name: str) -> np.ndarray:
+def check_normal_gamma_model(model, name: str = "model") -> NormalGammaModel:
+    """Return ``model`` with clean fields after checking each one, as :func:`normal_gamma_model` does.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a :class:`NormalGammaModel` or a field is not real and numeric.
+    ValueError
+        If ``y`` is not a finite non-empty vector, ``m0`` is not a finite number, or ``s0``, ``a0``,
+        ``b0`` are not finite positive numbers.
+    """
     if not isinstance(model, NormalGammaModel):
-        raise ValueError(f"model must be a NormalGammaModel (see normal_gamma_model); got {type(model).__name__}.")
+        raise TypeError(f"{name} must be a NormalGammaModel (see normal_gamma_model); got {type(model).__name__}.")
+    y = as_array(model.y, f"{name}.y", ndim=1, dims="(N,)", nonempty=True)
+    m0 = float(as_array(model.m0, f"{name}.m0", ndim=0))
+    return NormalGammaModel(y, m0, positive_scalar(model.s0, f"{name}.s0"), positive_scalar(model.a0, f"{name}.a0"),
+                            positive_scalar(model.b0, f"{name}.b0"))
+
+
+def _states(model: NormalGammaModel, theta, name: str):
+    model = check_normal_gamma_model(model)
     theta = as_array(theta, name, ndim=2, shape=(None, 2), dims="(C, 2)", nonempty=True)
     if np.any(theta[:, 1] <= 0):
         c = int(np.argmax(theta[:, 1] <= 0))
         raise ValueError(f"{name}[:, 1] holds the precisions tau and must be positive; got "
                          f"{name}[{c}, 1] = {theta[c, 1]:.6g}.")
-    return theta
+    return model, theta
 
 
 def normal_gamma_log_joint(model: NormalGammaModel, theta) -> np.ndarray:
@@ -85,8 +103,14 @@ def normal_gamma_log_joint(model: NormalGammaModel, theta) -> np.ndarray:
     -------
     ndarray, shape (C,)
         Up to a constant that depends on neither :math:`\mu` nor :math:`\tau`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column.
     """
-    theta = _states(model, theta, "theta")
+    model, theta = _states(model, theta, "theta")
     mu, tau = theta[:, 0], theta[:, 1]
     y, N = model.y, model.y.shape[0]
     sq = np.sum((y[None, :] - mu[:, None]) ** 2, axis=1)
@@ -96,8 +120,19 @@ def normal_gamma_log_joint(model: NormalGammaModel, theta) -> np.ndarray:
 
 def normal_gamma_conditionals(model: NormalGammaModel, theta) -> NormalGammaConditionals:
     """The full conditionals' parameters: :math:`\\mu` given each row's :math:`\\tau`, and
-    :math:`\\tau` given each row's :math:`\\mu` (see the module docstring)."""
-    theta = _states(model, theta, "theta")
+    :math:`\\tau` given each row's :math:`\\mu` (see the module docstring).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column.
+    """
+    model, theta = _states(model, theta, "theta")
+    return _conditionals(model, theta)
+
+
+def _conditionals(model, theta):
     mu, tau = theta[:, 0], theta[:, 1]
     y, N = model.y, model.y.shape[0]
     prec = 1.0 / model.s0 ** 2 + N * tau
@@ -107,20 +142,36 @@ def normal_gamma_conditionals(model: NormalGammaModel, theta) -> NormalGammaCond
 
 
 def gibbs_normal_gamma_init(model: NormalGammaModel, theta0) -> np.ndarray:
-    """Check and copy the chains' starting states ``(C, 2)``: columns :math:`\\mu` and :math:`\\tau > 0`."""
-    return _states(model, theta0, "theta0").copy()
+    """Check and copy the chains' starting states ``(C, 2)``: columns :math:`\\mu` and :math:`\\tau > 0`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column.
+    """
+    return _states(model, theta0, "theta0")[1].copy()
 
 
 def gibbs_normal_gamma_step(model: NormalGammaModel, theta, rng: np.random.Generator) -> np.ndarray:
     """One systematic-scan sweep for every chain: draw :math:`\\mu\\mid\\tau`, then :math:`\\tau\\mid\\mu`.
 
     Returns a new ``(C, 2)`` array; ``theta`` is not modified.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column, or ``rng`` is not a Generator.
     """
-    theta = _states(model, theta, "theta")
-    rng = check_rng(rng)
+    model, theta = _states(model, theta, "theta")
+    return _step(model, theta, check_rng(rng))
+
+
+def _step(model, theta, rng):
     C = theta.shape[0]
     z = rng.standard_normal(C)
-    cond = normal_gamma_conditionals(model, theta)
+    cond = _conditionals(model, theta)
     mu = cond.mu_mean + np.sqrt(cond.mu_var) * z
     rate = model.b0 + 0.5 * np.sum((model.y[None, :] - mu[:, None]) ** 2, axis=1)
     tau = rng.gamma(cond.tau_shape, 1.0, size=C) / rate
@@ -135,12 +186,18 @@ def gibbs_normal_gamma(model: NormalGammaModel, theta0, n_steps: int, rng: np.ra
     ndarray, shape (n_steps, C, 2)
         The state after every sweep (the layout of ``SampleResult.trace``, so ``ess`` and ``rhat``
         apply directly).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_normal_gamma_model`) or the states are not a finite
+        ``(C, 2)`` array with positive precisions in the second column, or an option is out of range.
     """
-    theta = gibbs_normal_gamma_init(model, theta0)
+    model, theta = _states(model, theta0, "theta0")
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     rng = check_rng(rng)
     trace = np.empty((n_steps,) + theta.shape)
     for t in range(n_steps):
-        theta = gibbs_normal_gamma_step(model, theta, rng)
+        theta = _step(model, theta, rng)
         trace[t] = theta
     return trace

@@ -31,12 +31,13 @@ import numpy as np
 
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng, positive_scalar
 from ..core.jit import njit
-from .targets import (GaussianTarget, PythonTarget, check_target, log_density_and_force, logp_force_one,
-                      numpy_log_density_and_force, target_arrays)
+from .targets import (GaussianTarget, PythonTarget, arrays_of_checked_target, check_target, evaluate_checked_target,
+                      logp_force_one, numpy_log_density_and_force)
 
 __all__ = [
     "ChainState",
     "SampleResult",
+    "check_chain_state",
     "METHODS",
     "init_chains",
     "mh_log_accept_ratio",
@@ -104,8 +105,15 @@ class SampleResult(NamedTuple):
 def init_chains(target, x0, *, backend: str = "numba") -> ChainState:
     """Start ``C`` chains at the rows of ``x0`` (shape ``(C, D)``).
 
-    Raises a ``ValueError`` naming ``x0`` if the log density or its force is not finite at a
-    starting point: no chain can leave a point of zero density by Metropolis-Hastings.
+    Raises
+    ------
+    TypeError
+        If ``target`` is not a target or ``x0`` is not real and numeric.
+    ValueError
+        If a field of ``target`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`),
+        ``x0`` is not a finite ``(C, D)`` array with ``C >= 1``, or the log density or its force is
+        not finite at a starting point: no chain can leave a point of zero density by
+        Metropolis-Hastings.
     """
     backend = check_backend(backend)
     D = check_target(target)
@@ -122,15 +130,67 @@ def init_chains(target, x0, *, backend: str = "numba") -> ChainState:
 
 
 def _evaluate(target, x, backend):
-    return log_density_and_force(target, x, backend=backend)
+    return evaluate_checked_target(target, x, backend)
 
 
-def _check_state(state, D):
+def check_chain_state(state, target=None, *, name: str = "state", backend: str = "numpy") -> ChainState:
+    """Return ``state`` with clean float64 fields after checking every field against the others.
+
+    A :class:`ChainState` built by hand or edited with ``_replace`` is held to the same rules as
+    one returned by :func:`init_chains`. With ``target`` (already checked by
+    :func:`~pedagogy_lib.samplers.targets.check_target`), ``state.x`` must have the target's
+    dimension and ``state.log_p`` and ``state.force`` must be the target's log density and force
+    at ``state.x``: a state carried over from another target would otherwise bias the first
+    accept tests without a word.
+
+    Parameters
+    ----------
+    state : ChainState
+    target : Banana, GaussianTarget or PythonTarget, optional
+    name : str
+        How the state is called in messages.
+    backend : {"numba", "numpy"}
+        Used to re-evaluate the target at ``state.x``.
+
+    Returns
+    -------
+    ChainState
+
+    Raises
+    ------
+    TypeError
+        If ``state`` is not a :class:`ChainState` or a field is not real and numeric.
+    ValueError
+        If ``x`` is not a finite non-empty ``(C, D)`` array, ``log_p`` and ``n_accept`` are not
+        ``(C,)``, ``force`` is not ``(C, D)``, a field is not finite, ``n_accept`` is negative or
+        above ``n_steps``, ``n_steps`` is not a non-negative integer, or ``log_p``/``force`` disagree
+        with the target at ``x``.
+    """
     if not isinstance(state, ChainState):
-        raise TypeError(f"state must be the ChainState returned by init_chains; got {type(state).__name__}.")
-    if state.x.ndim != 2 or state.x.shape[1] != D:
-        raise ValueError(f"state.x must have shape (C, D) with D = {D} (the target's dimension); "
-                         f"got {state.x.shape}.")
+        raise TypeError(f"{name} must be the ChainState returned by init_chains; got {type(state).__name__}.")
+    D = None if target is None else check_target(target)
+    x = as_array(state.x, f"{name}.x", shape=(None, D), dims="(C, D)", nonempty=True)
+    C, D = x.shape
+    log_p = as_array(state.log_p, f"{name}.log_p", shape=(C,), dims="(C,)")
+    force = as_array(state.force, f"{name}.force", shape=(C, D), dims="(C, D)")
+    n_accept = as_array(state.n_accept, f"{name}.n_accept", shape=(C,), dims="(C,)")
+    n_steps = check_int(state.n_steps, f"{name}.n_steps", minimum=0)
+    if np.any(n_accept < 0) or np.any(n_accept > n_steps):
+        c = int(np.argmax((n_accept < 0) | (n_accept > n_steps)))
+        raise ValueError(f"{name}.n_accept must lie in [0, {name}.n_steps] = [0, {n_steps}]; chain {c} has "
+                         f"{n_accept[c]:.6g}.")
+    if target is not None:
+        lp, f = _evaluate(target, x, backend)
+        tol_lp = 1e-7 * (1.0 + np.abs(lp))
+        tol_f = 1e-7 * (1.0 + np.max(np.abs(f), axis=1))
+        bad = (np.abs(lp - log_p) > tol_lp) | (np.max(np.abs(f - force), axis=1) > tol_f)
+        if bad.any():
+            c = int(np.argmax(bad))
+            raise ValueError(f"{name}.log_p and {name}.force must be the target's log density and force at "
+                             f"{name}.x (was the state made for another target, or edited?); chain {c} has "
+                             f"log_p {log_p[c]:.10g} where the target gives {lp[c]:.10g}. Start again with "
+                             "init_chains(target, state.x).")
+    return ChainState(x, log_p, force, n_accept, n_steps)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,9 +211,17 @@ def mala_log_proposal(x_to, x_from, force_from, step_size):
 
     The Gaussian step of Eq. 8.44 seen as a proposal density (normalized). Rows are points.
     """
-    x_to, x_from, force_from = (np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in (x_to, x_from, force_from))
-    eps = positive_scalar(step_size, "step_size")
+    x_to = np.atleast_2d(as_array(x_to, "x_to"))
+    if x_to.ndim != 2:
+        raise ValueError(f"x_to must be a point (D,) or rows of points (C, D); got shape {x_to.shape}.")
     D = x_to.shape[1]
+    x_from = np.atleast_2d(as_array(x_from, "x_from"))
+    force_from = np.atleast_2d(as_array(force_from, "force_from"))
+    for arr, label in ((x_from, "x_from"), (force_from, "force_from")):
+        if arr.ndim != 2 or arr.shape[1] != D or arr.shape[0] not in (1, x_to.shape[0]):
+            raise ValueError(f"{label} must have shape (D,) or (C, D) matching x_to {x_to.shape}; got "
+                             f"{arr.shape}.")
+    eps = positive_scalar(step_size, "step_size")
     d = x_to - x_from - eps * force_from
     return -np.sum(d * d, axis=1) / (4.0 * eps) - 0.5 * D * np.log(4.0 * np.pi * eps)
 
@@ -168,6 +236,12 @@ def leapfrog(target, x, p, step_size, n_leapfrog, *, backend: str = "numpy"):
 
     Volume-preserving and reversible: flipping the final momentum and integrating again returns to
     the start (the property that makes HMC's Metropolis test exact). Returns ``(x, p)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`), ``x`` and
+        ``p`` are not finite ``(C, D)`` arrays, or an option is out of range.
     """
     backend = check_backend(backend)
     D = check_target(target)
@@ -329,8 +403,10 @@ def _draw(method, rng, T, C, D):
 def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, backend):
     backend = check_backend(backend)
     method = _CODES[check_choice(method_name, "method", METHODS)]
-    D = check_target(target)
-    _check_state(state, D)
+    state = check_chain_state(state, target, backend=backend)      # checks the target too
+    if isinstance(target, GaussianTarget):                             # fields given as lists become arrays
+        target = GaussianTarget(np.asarray(target.mu, dtype=np.float64), np.asarray(target.Lambda, dtype=np.float64))
+    D = state.x.shape[1]
     rng = check_rng(rng)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     eps = positive_scalar(step_size, "step_size") if method != 3 else 1.0
@@ -352,7 +428,7 @@ def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, 
     block = max(1, min(n_steps, (1 << 18) // max(1, C * D)))          # noise memory stays about 2 MB
     use_numba = backend == "numba" and not isinstance(target, PythonTarget)
     if use_numba:
-        kind, mu, Lam, theta, indptr, indices, values = target_arrays(target)
+        kind, mu, Lam, theta, indptr, indices, values = arrays_of_checked_target(target)
     for t0 in range(0, n_steps, block):
         T = min(block, n_steps - t0)
         Z, log_U = _draw(method, rng, T, C, D)
@@ -391,25 +467,56 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
     Returns
     -------
     SampleResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
     """
     return _run(method, target, state, n_steps, rng, step_size, n_leapfrog, keep, backend)
 
 
 def rwmh_step(target, state: ChainState, step_size: float, rng: np.random.Generator, *,
               backend: str = "numba") -> ChainState:
-    r"""One random-walk Metropolis-Hastings step, :math:`\mathbf x' = \mathbf x + \sigma\mathbf z`, for every chain."""
+    r"""One random-walk Metropolis-Hastings step, :math:`\mathbf x' = \mathbf x + \sigma\mathbf z`, for every chain.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
+    """
     return _run("rwmh", target, state, 1, rng, step_size, 1, None, backend).state
 
 
 def mala_step(target, state: ChainState, step_size: float, rng: np.random.Generator, *,
               backend: str = "numba") -> ChainState:
-    r"""One MALA step: the Langevin move of Eq. 8.44 as a proposal, then the Metropolis-Hastings test."""
+    r"""One MALA step: the Langevin move of Eq. 8.44 as a proposal, then the Metropolis-Hastings test.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
+    """
     return _run("mala", target, state, 1, rng, step_size, 1, None, backend).state
 
 
 def hmc_step(target, state: ChainState, step_size: float, n_leapfrog: int, rng: np.random.Generator, *,
              backend: str = "numba") -> ChainState:
-    """One HMC step: fresh momentum, ``n_leapfrog`` leapfrog steps (:func:`leapfrog`), energy test."""
+    """One HMC step: fresh momentum, ``n_leapfrog`` leapfrog steps (:func:`leapfrog`), energy test.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
+    """
     return _run("hmc", target, state, 1, rng, step_size, n_leapfrog, None, backend).state
 
 
@@ -418,14 +525,26 @@ def gibbs_step(target: GaussianTarget, state: ChainState, rng: np.random.Generat
     r"""One systematic-scan Gibbs sweep on a Gaussian target: :math:`x_i \sim p(x_i\mid\mathbf x_{\setminus i})` for each :math:`i`.
 
     The full conditional is :math:`\mathcal N\big(\mu_i - \Lambda_{ii}^{-1}\sum_{j\ne i}\Lambda_{ij}(x_j-\mu_j),\ \Lambda_{ii}^{-1}\big)`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
+        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
+        ``state.x``), or an option is out of range.
     """
     return _run("gibbs", target, state, 1, rng, 1.0, 1, None, backend).state
 
 
 def acceptance_rate(state: ChainState) -> np.ndarray:
-    """Fraction of proposals accepted by each chain since :func:`init_chains`."""
-    if not isinstance(state, ChainState):
-        raise TypeError(f"state must be a ChainState; got {type(state).__name__}.")
+    """Fraction of proposals accepted by each chain since :func:`init_chains`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``state`` is malformed (:func:`check_chain_state`) or has taken no step.
+    """
+    state = check_chain_state(state)
     if state.n_steps < 1:
         raise ValueError("state.n_steps must be at least 1 to have an acceptance rate; got 0.")
     return state.n_accept / state.n_steps

@@ -20,11 +20,13 @@ per-chain function.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, as_scalar, check_backend, check_int, check_spd, positive_scalar
+from ..core.checks import (as_array, as_scalar, check_backend, check_int, check_spd, fmt_shape, positive_scalar,
+                           to_float_array)
 from ..core.jit import njit, njit_inline
 
 __all__ = [
@@ -138,15 +140,67 @@ def python_target(log_density_and_force: Callable, D: int) -> PythonTarget:
 
 
 def check_target(target, name: str = "target"):
-    """Return the target's dimension ``D`` after checking it is one of the three target types."""
+    """Return the target's dimension ``D`` after checking its type and every field.
+
+    A target built by hand or edited with ``_replace`` is held to the same rules as one made by
+    :func:`banana`, :func:`gaussian_target` or :func:`python_target`: no kernel ever sees a field
+    it could read out of bounds.
+
+    Parameters
+    ----------
+    target : Banana, GaussianTarget or PythonTarget
+    name : str
+        How the target is called in messages.
+
+    Returns
+    -------
+    int
+        The dimension ``D``.
+
+    Raises
+    ------
+    TypeError
+        If ``target`` is none of the three types, or a field has the wrong kind (complex, a
+        string, a non-callable function, a non-integer ``D``).
+    ValueError
+        If a field has the wrong shape or is not finite: ``b`` and ``s`` must be finite numbers with
+        ``s > 0``; ``mu`` a non-empty vector ``(D,)`` and ``Lambda`` a symmetric positive definite
+        ``(D, D)`` matrix; ``D`` at least 1.
+    """
     if isinstance(target, Banana):
+        as_scalar(target.b, f"{name}.b")
+        positive_scalar(target.s, f"{name}.s")
         return 2
     if isinstance(target, GaussianTarget):
-        return int(np.shape(target.mu)[0])
+        mu = as_array(target.mu, f"{name}.mu", ndim=1, dims="(D,)", nonempty=True)
+        D = mu.shape[0]
+        Lambda = as_array(target.Lambda, f"{name}.Lambda", shape=(D, D), dims="(D, D)")
+        _check_precision(Lambda, f"{name}.Lambda")
+        return D
     if isinstance(target, PythonTarget):
-        return int(target.D)
+        if not callable(target.log_density_and_force):
+            raise TypeError(f"{name}.log_density_and_force must be callable f(x) -> (log_p, force); got "
+                            f"{type(target.log_density_and_force).__name__}.")
+        return check_int(target.D, f"{name}.D", minimum=1)
     raise TypeError(f"{name} must be a Banana, GaussianTarget or PythonTarget (build one with banana(), "
                     f"gaussian_target() or python_target()); got {type(target).__name__}.")
+
+
+#: Digests of precisions already found symmetric positive definite (the test costs O(D^3); a
+#: sampler checks its target at every call, often with the same matrix).
+_SPD_SEEN: dict = {}
+_SPD_SEEN_MAX = 16
+
+
+def _check_precision(Lambda, name):
+    """:func:`check_spd` on a finite ``(D, D)`` float64 array, remembered by content for repeated calls."""
+    key = (Lambda.shape, hashlib.blake2b(Lambda.tobytes(), digest_size=16).digest())
+    if key in _SPD_SEEN:
+        return
+    check_spd(Lambda, name)
+    if len(_SPD_SEEN) >= _SPD_SEEN_MAX:
+        _SPD_SEEN.pop(next(iter(_SPD_SEEN)))
+    _SPD_SEEN[key] = True
 
 
 def target_arrays(target):
@@ -157,7 +211,26 @@ def target_arrays(target):
     nonzero entries of row ``i`` are ``values[indptr[i]:indptr[i + 1]]``), so a banded precision
     such as :func:`ar1_gaussian`'s costs :math:`O(D)` per evaluation instead of :math:`O(D^2)`.
     Unused arrays are small placeholders.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` is malformed (see :func:`check_target`) or a :class:`PythonTarget` (which has
+        no arrays).
     """
+    check_target(target)
+    if isinstance(target, PythonTarget):
+        raise TypeError("target must be a Banana or a GaussianTarget to have kernel arrays; got a PythonTarget.")
+    return _arrays(target)
+
+
+def arrays_of_checked_target(target):
+    """:func:`target_arrays` without validation, for callers that have already run :func:`check_target`
+    on a :class:`Banana` or :class:`GaussianTarget` (a sampler validates once, then hands these to its kernel)."""
+    return _arrays(target)
+
+
+def _arrays(target):
     if isinstance(target, Banana):
         return (KIND_BANANA, np.zeros(2), np.zeros((2, 2)), np.array([target.b, target.s]),
                 np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
@@ -197,8 +270,17 @@ def numpy_log_density_and_force(target, x):
         return _banana_numpy(x, target.b, target.s)
     if isinstance(target, GaussianTarget):
         return _gaussian_numpy(x, target.mu, target.Lambda)
-    logp, force = target.log_density_and_force(x)
-    return np.asarray(logp, dtype=np.float64), np.asarray(force, dtype=np.float64)
+    out = target.log_density_and_force(x)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError("target.log_density_and_force must return a pair (log_p, force); got "
+                        f"{type(out).__name__}.")
+    logp = to_float_array(out[0], "log_p returned by target.log_density_and_force")
+    force = to_float_array(out[1], "force returned by target.log_density_and_force")
+    if logp.shape != x.shape[:1] or force.shape != x.shape:
+        raise ValueError("target.log_density_and_force must return log_p of shape (C,) and force of shape "
+                         f"(C, D) = {fmt_shape(x.shape)} for x of shape {fmt_shape(x.shape)}; got "
+                         f"{fmt_shape(logp.shape)} and {fmt_shape(force.shape)}.")
+    return logp, force
 
 
 # ----------------------------------------------------------------------------------------------
@@ -249,13 +331,30 @@ def log_density_and_force(target, x, *, backend: str = "numba"):
     -------
     log_p : ndarray, shape (C,)
     force : ndarray, shape (C, D)
+
+    Raises
+    ------
+    TypeError
+        If ``target`` is not a target (see :func:`check_target`) or ``x`` is not real and numeric.
+    ValueError
+        If a field of ``target`` is malformed (see :func:`check_target`) or ``x`` is not a finite
+        ``(C, D)`` array.
     """
     backend = check_backend(backend)
     D = check_target(target)
     x = as_array(x, "x", shape=(None, D), dims="(C, D)")
+    return evaluate_checked_target(target, x, backend)
+
+
+def evaluate_checked_target(target, x, backend: str):
+    """:func:`log_density_and_force` without validation, for callers that have already run
+    :func:`check_target` on ``target`` and hold ``x`` as a float64 ``(C, D)`` array.
+
+    Loops that evaluate one target many times (leapfrog, estimators) validate once and call this.
+    """
     if backend == "numpy" or isinstance(target, PythonTarget):
         return numpy_log_density_and_force(target, x)
-    kind, mu, _, theta, indptr, indices, values = target_arrays(target)
+    kind, mu, _, theta, indptr, indices, values = _arrays(target)
     logp = np.empty(x.shape[0])
     force = np.empty_like(x)
     _log_density_numba(kind, mu, theta, indptr, indices, values, x, logp, force)

@@ -39,6 +39,7 @@ __all__ = [
     "EncoderResult",
     "VAEResult",
     "linear_gaussian_model",
+    "check_linear_gaussian_model",
     "exact_posterior",
     "log_evidence",
     "linear_gaussian_elbo",
@@ -90,15 +91,55 @@ def linear_gaussian_model(C, c, sigma2) -> LinearGaussianModel:
     return LinearGaussianModel(C, c, positive_scalar(sigma2, "sigma2"))
 
 
-def _check(model, Y):
+def check_linear_gaussian_model(model, name: str = "model") -> LinearGaussianModel:
+    """Return ``model`` with clean fields after checking them as :func:`linear_gaussian_model` does.
+
+    A :class:`LinearGaussianModel` built by hand or edited with ``_replace`` is held to the same rules.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a :class:`LinearGaussianModel` or a field is not real and numeric.
+    ValueError
+        If ``C`` is not a finite non-empty ``(L, K)`` matrix, ``c`` not a finite ``(L,)`` vector, or
+        ``sigma2`` not a finite positive number.
+    """
     if not isinstance(model, LinearGaussianModel):
-        raise TypeError(f"model must be a LinearGaussianModel; got {type(model).__name__}.")
-    return as_array(Y, "Y", shape=(None, model.C.shape[0]), dims="(N, L)")
+        raise TypeError(f"{name} must be a LinearGaussianModel (see linear_gaussian_model); got "
+                        f"{type(model).__name__}.")
+    C = as_array(model.C, f"{name}.C", ndim=2, dims="(L, K)", nonempty=True)
+    c = as_array(model.c, f"{name}.c", shape=(C.shape[0],), dims="(L,)")
+    return LinearGaussianModel(C, c, positive_scalar(model.sigma2, f"{name}.sigma2"))
+
+
+def _check_encoder(net, L, K):
+    """Raise unless ``net`` is a Sequential from ``L`` inputs to ``2 K`` outputs (see :func:`encoder`)."""
+    if not isinstance(net, Sequential):
+        raise TypeError(f"net must be a Sequential (see encoder()); got {type(net).__name__}.")
+    if net.n_in != L or net.n_out != 2 * K:
+        raise ValueError(f"net must map L = {L} inputs to 2 K = {2 * K} outputs (nu and log s), as encoder(L, K) "
+                         f"builds; got {net.n_in} inputs and {net.n_out} outputs.")
+
+
+def _check(model, Y):
+    model = check_linear_gaussian_model(model)
+    return model, as_array(Y, "Y", shape=(None, model.C.shape[0]), dims="(N, L)")
 
 
 def exact_posterior(model: LinearGaussianModel, Y):
-    r"""Posterior means (N, K) and the shared covariance :math:`\mathbf P^{-1}` (K, K) (Eq. 2.22's form)."""
-    Y = _check(model, Y)
+    r"""Posterior means (N, K) and the shared covariance :math:`\mathbf P^{-1}` (K, K) (Eq. 2.22's form).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`) or ``Y`` is not a finite
+        ``(N, L)`` array.
+    """
+    model, Y = _check(model, Y)
+    return _exact_posterior(model, Y)
+
+
+def _exact_posterior(model, Y):
     C, c, s2 = model
     P = np.eye(C.shape[1]) + C.T @ C / s2
     cov = np.linalg.inv(P)
@@ -106,8 +147,15 @@ def exact_posterior(model: LinearGaussianModel, Y):
 
 
 def log_evidence(model: LinearGaussianModel, Y) -> np.ndarray:
-    r""":math:`\log\hat p(\mathbf y_n) = \log\mathcal N(\mathbf y_n;\mathbf c,\mathbf C\mathbf C^T+\sigma^2\mathbf I)` per datum."""
-    Y = _check(model, Y)
+    r""":math:`\log\hat p(\mathbf y_n) = \log\mathcal N(\mathbf y_n;\mathbf c,\mathbf C\mathbf C^T+\sigma^2\mathbf I)` per datum.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`) or ``Y`` is not a finite
+        ``(N, L)`` array.
+    """
+    model, Y = _check(model, Y)
     C, c, s2 = model
     S = C @ C.T + s2 * np.eye(C.shape[0])
     Lc = np.linalg.cholesky(S)
@@ -122,8 +170,14 @@ def linear_gaussian_elbo(model: LinearGaussianModel, Y, nu, log_s) -> np.ndarray
         -\tfrac{L}{2}\log 2\pi\sigma^2 - \frac{\|\mathbf y-\mathbf C\boldsymbol\nu-\mathbf c\|^2
         + \sum_k s_k^2\|\mathbf C_{:k}\|^2}{2\sigma^2}
         - \tfrac12\sum_k(\nu_k^2 + s_k^2 - 1 - \log s_k^2).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`) or ``Y`` is not a finite
+        ``(N, L)`` array, or ``nu`` and ``log_s`` are not finite ``(N, K)`` arrays.
     """
-    Y = _check(model, Y)
+    model, Y = _check(model, Y)
     K = model.C.shape[1]
     nu = as_array(nu, "nu", shape=(Y.shape[0], K), dims="(N, K)")
     log_s = as_array(log_s, "log_s", shape=(Y.shape[0], K), dims="(N, K)")
@@ -155,10 +209,16 @@ def local_vb(model: LinearGaussianModel, Y):
 
     :math:`\boldsymbol\nu_n` is the exact posterior mean; :math:`s_{k}^2 = 1/P_{kk}`, the mean-field
     variance, the same for every datum.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`) or ``Y`` is not a finite
+        ``(N, L)`` array.
     """
-    Y = _check(model, Y)
+    model, Y = _check(model, Y)
     C, _, s2 = model
-    nu, _ = exact_posterior(model, Y)
+    nu, _ = _exact_posterior(model, Y)
     P_diag = 1.0 + np.sum(C * C, axis=0) / s2
     return nu, np.broadcast_to(-0.5 * np.log(P_diag), nu.shape).copy()
 
@@ -175,10 +235,17 @@ def fit_encoder(model: LinearGaussianModel, Y, net: Sequential, rng: np.random.G
     """Amortized VB: train ``net`` on the average closed-form ELBO of the data (the decoder fixed).
 
     The network reads ``y - c`` (the decoder's offset), on which the exact posterior mean depends linearly.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`), ``Y`` is not ``(N, L)``,
+        ``net`` does not map ``L`` inputs to ``2 K`` outputs, or an option is out of range.
     """
-    Y = _check(model, Y)
+    model, Y = _check(model, Y)
     rng = check_rng(rng)
     K = model.C.shape[1]
+    _check_encoder(net, model.C.shape[0], K)
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     opt = Adam(positive_scalar(lr, "lr"))
     phi = net.init(rng)
@@ -204,10 +271,17 @@ def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_it
     datum, forms :math:`\check{\mathbf x} = \boldsymbol\nu + \mathbf s\odot\check{\mathbf z}`, and
     ascends :math:`\log\hat p(\mathbf y\mid\check{\mathbf x}) - D_{KL}\{\check p\|\mathcal N(\mathbf 0,\mathbf I)\}`
     (the KL in closed form) with pathwise gradients.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``Y`` is not a finite non-empty ``(N, L)`` array, ``net`` does not map ``L`` inputs to
+        ``2 K`` outputs, or an option is out of range.
     """
-    Y = as_array(Y, "Y", ndim=2, dims="(N, L)")
+    Y = as_array(Y, "Y", ndim=2, dims="(N, L)", nonempty=True)
     N, L = Y.shape
     K = check_int(K, "K", minimum=1)
+    _check_encoder(net, Y.shape[1], K)
     rng = check_rng(rng)
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     B = min(check_int(batch, "batch", minimum=1), N)

@@ -29,13 +29,14 @@ import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_choice, check_int, check_rng, positive_scalar
 from ..nn.network import Adam
-from ..samplers.targets import PythonTarget, check_target, log_density_and_force, python_target
+from ..samplers.targets import PythonTarget, check_target, evaluate_checked_target, python_target
 
 __all__ = [
     "GaussianVIParams",
     "VIResult",
     "NormalNormal",
     "normal_normal",
+    "check_normal_normal",
     "normal_normal_posterior",
     "normal_normal_target",
     "gaussian_vi_sample",
@@ -107,8 +108,32 @@ def normal_normal(y, sigma: float, m0: float, s0: float) -> NormalNormal:
                         as_scalar(m0, "m0"), positive_scalar(s0, "s0"))
 
 
+def check_normal_normal(model, name: str = "model") -> NormalNormal:
+    """Return ``model`` with clean fields after checking them as :func:`normal_normal` does.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a :class:`NormalNormal` or a field is not real and numeric.
+    ValueError
+        If ``y`` is not a finite vector, ``m0`` not a finite number, or ``sigma``, ``s0`` not finite
+        positive numbers.
+    """
+    if not isinstance(model, NormalNormal):
+        raise TypeError(f"{name} must be a NormalNormal (see normal_normal); got {type(model).__name__}.")
+    return NormalNormal(as_array(model.y, f"{name}.y", ndim=1, dims="(N,)"), positive_scalar(model.sigma, f"{name}.sigma"),
+                        as_scalar(model.m0, f"{name}.m0"), positive_scalar(model.s0, f"{name}.s0"))
+
+
 def normal_normal_posterior(model: NormalNormal) -> tuple[float, float]:
-    r"""Exact posterior mean and standard deviation: precision :math:`1/s_0^2 + N/\sigma^2`."""
+    r"""Exact posterior mean and standard deviation: precision :math:`1/s_0^2 + N/\sigma^2`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is malformed (see :func:`check_normal_normal`).
+    """
+    model = check_normal_normal(model)
     prec = 1.0 / model.s0 ** 2 + model.y.size / model.sigma ** 2
     mean = (model.m0 / model.s0 ** 2 + model.y.sum() / model.sigma ** 2) / prec
     return float(mean), float(1.0 / np.sqrt(prec))
@@ -116,9 +141,7 @@ def normal_normal_posterior(model: NormalNormal) -> tuple[float, float]:
 
 def normal_normal_target(model: NormalNormal) -> PythonTarget:
     r"""The log joint :math:`\log p(x, \mathbf y)` and its force as a one-dimensional target."""
-    if not isinstance(model, NormalNormal):
-        raise TypeError(f"model must be a NormalNormal (see normal_normal); got {type(model).__name__}.")
-    y, sigma, m0, s0 = model
+    y, sigma, m0, s0 = check_normal_normal(model)
     N, Sy, Syy = y.size, y.sum(), float(y @ y)
     const = -0.5 * (N + 1) * _LOG2PI - N * np.log(sigma) - np.log(s0)
 
@@ -147,21 +170,63 @@ def _check_eps(eps, D):
 
 
 def gaussian_vi_sample(lam: GaussianVIParams, eps):
-    r""":math:`\mathbf x = \mathbf m + \mathbf s\odot\boldsymbol\varepsilon` and :math:`\log q(\mathbf x;\boldsymbol\lambda)` for rows of ``eps``."""
-    D = np.shape(lam.m)[0] if isinstance(lam, GaussianVIParams) else 0
+    r""":math:`\mathbf x = \mathbf m + \mathbf s\odot\boldsymbol\varepsilon` and :math:`\log q(\mathbf x;\boldsymbol\lambda)` for rows of ``eps``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``lam`` is not a :class:`GaussianVIParams` of two finite non-empty vectors of one length
+        ``D``, or ``eps`` is not a finite ``(S, D)`` array.
+    """
+    if not isinstance(lam, GaussianVIParams):
+        raise TypeError(f"lam must be a GaussianVIParams(m, log_s); got {type(lam).__name__}.")
+    D = as_array(lam.m, "lam.m", ndim=1, dims="(D,)", nonempty=True).shape[0]
     m, log_s = _check_lam(lam, D)
     eps = _check_eps(eps, D)
+    return _sample(m, log_s, eps)
+
+
+def _sample(m, log_s, eps):
     x = m + np.exp(log_s) * eps
     log_q = np.sum(-0.5 * eps * eps - log_s - 0.5 * _LOG2PI, axis=1)
     return x, log_q
 
 
-def elbo_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
-    r"""Per-sample :math:`\log\tilde p(\mathbf x) - \log q(\mathbf x)`; their mean estimates the ELBO."""
-    check_target(target)
-    x, log_q = gaussian_vi_sample(lam, eps)
-    log_p, _ = log_density_and_force(target, x)
+def _elbo_terms(target, m, log_s, eps):
+    x, log_q = _sample(m, log_s, eps)
+    log_p, _ = evaluate_checked_target(target, x, "numba")
     return log_p - log_q
+
+
+def _score_terms(log_s, eps, w):
+    h = np.hstack([eps / np.exp(log_s), eps * eps - 1.0])
+    return h * w[:, None], h
+
+
+def _reparam_terms(target, m, log_s, eps):
+    s = np.exp(log_s)
+    _, f = evaluate_checked_target(target, m + s * eps, "numba")
+    return np.hstack([f, f * eps * s + 1.0])
+
+
+def _checked(target, lam, eps):
+    D = check_target(target)
+    m, log_s = _check_lam(lam, D)
+    return m, log_s, _check_eps(eps, D)
+
+
+def elbo_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
+    r"""Per-sample :math:`\log\tilde p(\mathbf x) - \log q(\mathbf x)`; their mean estimates the ELBO.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`), ``lam.m``
+        or ``lam.log_s`` is not a finite ``(D,)`` vector for the target's ``D``, or ``eps`` is not a
+        finite ``(S, D)`` array.
+    """
+    m, log_s, eps = _checked(target, lam, eps)
+    return _elbo_terms(target, m, log_s, eps)
 
 
 def score_function_terms(target, lam: GaussianVIParams, eps):
@@ -169,26 +234,28 @@ def score_function_terms(target, lam: GaussianVIParams, eps):
 
     Returns ``(g, h)``, both of shape ``(S, 2 D)`` (the ``m`` block, then the ``log_s`` block):
     :math:`\mathbf g = \mathbf h\,(\log\tilde p - \log q)`, :math:`\mathbf h = \partial\log q/\partial\boldsymbol\lambda`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`elbo_terms`.
     """
-    D = check_target(target)
-    m, log_s = _check_lam(lam, D)
-    eps = _check_eps(eps, D)
-    w = elbo_terms(target, lam, eps)
-    h = np.hstack([eps / np.exp(log_s), eps * eps - 1.0])
-    return h * w[:, None], h
+    m, log_s, eps = _checked(target, lam, eps)
+    return _score_terms(log_s, eps, _elbo_terms(target, m, log_s, eps))
 
 
 def reparam_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
     r"""Per-sample pathwise gradients, shape ``(S, 2 D)``: :math:`(\mathbf f,\ \mathbf f\odot\boldsymbol\varepsilon\odot\mathbf s + 1)`.
 
     The ``+1`` is the derivative of the entropy :math:`\sum_i\log s_i` (+ const), taken exactly.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`elbo_terms`.
     """
-    D = check_target(target)
-    m, log_s = _check_lam(lam, D)
-    eps = _check_eps(eps, D)
-    s = np.exp(log_s)
-    _, f = log_density_and_force(target, m + s * eps)
-    return np.hstack([f, f * eps * s + 1.0])
+    m, log_s, eps = _checked(target, lam, eps)
+    return _reparam_terms(target, m, log_s, eps)
 
 
 def control_variate(g, h, a=None):
@@ -228,6 +295,13 @@ def fit_gaussian_vi(target, lam0: GaussianVIParams, rng: np.random.Generator, *,
         Pathwise, score-function, or score-function with the control variate of :func:`control_variate`.
     lr : float
         Adam's step size.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``target`` or ``lam0`` is malformed (see
+        :func:`~pedagogy_lib.samplers.targets.check_target`; ``lam0.m`` and ``lam0.log_s`` must be
+        finite ``(D,)`` vectors), or an option is out of range.
     """
     D = check_target(target)
     m, log_s = _check_lam(lam0, D)
@@ -235,19 +309,19 @@ def fit_gaussian_vi(target, lam0: GaussianVIParams, rng: np.random.Generator, *,
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     S = check_int(n_samples, "n_samples", minimum=2 if estimator == "score_cv" else 1)
     estimator = check_choice(estimator, "estimator", ESTIMATORS)
-    opt = Adam(lr)
+    opt = Adam(positive_scalar(lr, "lr"))
     theta = (m.copy(), log_s.copy())
     state = opt.init(theta)
     path = [np.concatenate(theta)]
     elbo = np.empty(n_iter)
     for it in range(n_iter):
-        lam = GaussianVIParams(*theta)
         eps = rng.standard_normal((S, D))
-        elbo[it] = elbo_terms(target, lam, eps).mean()
+        w = _elbo_terms(target, theta[0], theta[1], eps)
+        elbo[it] = w.mean()
         if estimator == "reparam":
-            g = reparam_terms(target, lam, eps)
+            g = _reparam_terms(target, theta[0], theta[1], eps)
         else:
-            g, h = score_function_terms(target, lam, eps)
+            g, h = _score_terms(theta[1], eps, w)
             if estimator == "score_cv":
                 g, _ = control_variate(g, h)
         grad = g.mean(axis=0)

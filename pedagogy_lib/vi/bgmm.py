@@ -30,9 +30,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
 
-from ..core.checks import (ConvergenceWarning, as_array, as_scalar, check_backend, check_int, check_prob_rows,
-                           check_spd, positive_scalar)
-from ..mixture.em import gmm_stats_from_responsibilities, gmm_suff_stats
+from ..core.checks import (ConvergenceWarning, as_array, as_scalar, check_backend, check_int, check_moments,
+                           check_positive, check_prob_rows, check_spd, positive_scalar)
+from ..mixture.em import GMMStats, gmm_stats_from_responsibilities, gmm_suff_stats
 from ..mixture.model import GMMParams
 
 __all__ = [
@@ -45,6 +45,8 @@ __all__ = [
     "bgmm_responsibilities",
     "bgmm_elbo",
     "cavi_bgmm",
+    "check_bgmm_prior",
+    "check_bgmm_posterior",
 ]
 
 _TINY = 10.0 * np.finfo(np.float64).eps                  # added to soft counts, as scikit-learn does
@@ -134,6 +136,86 @@ def default_bgmm_prior(y, K: int) -> BGMMPrior:
     return bgmm_prior(1.0 / K, 1.0, y.mean(axis=0), np.atleast_2d(np.cov(y.T)), float(y.shape[1]))
 
 
+def check_bgmm_prior(prior, name: str = "prior") -> BGMMPrior:
+    """Return ``prior`` with clean fields after checking each one as :func:`bgmm_prior` does.
+
+    A :class:`BGMMPrior` built by hand or edited with ``_replace`` is held to the same rules.
+
+    Raises
+    ------
+    TypeError
+        If ``prior`` is not a :class:`BGMMPrior` or a field is not real and numeric.
+    ValueError
+        If ``m0`` is not a finite non-empty ``(D,)`` vector, ``W0_inv`` not a symmetric positive
+        definite ``(D, D)`` matrix, ``alpha0`` or ``beta0`` not finite and positive, or ``nu0`` not
+        above ``D - 1``.
+    """
+    if not isinstance(prior, BGMMPrior):
+        raise TypeError(f"{name} must be a BGMMPrior (see bgmm_prior); got {type(prior).__name__}.")
+    m0 = as_array(prior.m0, f"{name}.m0", ndim=1, dims="(D,)", nonempty=True)
+    D = m0.shape[0]
+    W0_inv = as_array(prior.W0_inv, f"{name}.W0_inv", shape=(D, D), dims="(D, D)")
+    check_spd(W0_inv, f"{name}.W0_inv")
+    nu0 = as_scalar(prior.nu0, f"{name}.nu0")
+    if not nu0 > D - 1:
+        raise ValueError(f"{name}.nu0 must exceed D - 1 = {D - 1}; got {nu0:.6g}.")
+    return BGMMPrior(positive_scalar(prior.alpha0, f"{name}.alpha0"), positive_scalar(prior.beta0, f"{name}.beta0"),
+                     m0, W0_inv, nu0)
+
+
+def check_bgmm_posterior(q, name: str = "q", *, D: int | None = None) -> BGMMPosterior:
+    """Return ``q`` with clean fields after checking them against each other.
+
+    Parameters
+    ----------
+    q : BGMMPosterior
+    name : str
+        How ``q`` is called in messages.
+    D : int, optional
+        The data dimension ``q.m`` must have (a prior's).
+
+    Raises
+    ------
+    TypeError
+        If ``q`` is not a :class:`BGMMPosterior` or a field is not real and numeric.
+    ValueError
+        If ``m`` is not a finite non-empty ``(K, D)`` array, ``alpha``, ``beta`` and ``nu`` are not
+        ``(K,)``, ``W_inv`` is not ``(K, D, D)`` and symmetric positive definite, ``alpha`` or
+        ``beta`` is not positive, or ``nu`` is not above ``D - 1``.
+    """
+    if not isinstance(q, BGMMPosterior):
+        raise TypeError(f"{name} must be a BGMMPosterior (see bgmm_update_parameters); got {type(q).__name__}.")
+    m = as_array(q.m, f"{name}.m", shape=(None, D), dims="(K, D)", nonempty=True)
+    K, D = m.shape
+    alpha = check_positive(as_array(q.alpha, f"{name}.alpha", shape=(K,), dims="(K,)"), f"{name}.alpha")
+    beta = check_positive(as_array(q.beta, f"{name}.beta", shape=(K,), dims="(K,)"), f"{name}.beta")
+    nu = as_array(q.nu, f"{name}.nu", shape=(K,), dims="(K,)")
+    if np.any(nu <= D - 1):
+        k = int(np.argmax(nu <= D - 1))
+        raise ValueError(f"{name}.nu must exceed D - 1 = {D - 1} in every component; {name}.nu[{k}] is {nu[k]:.6g}.")
+    W_inv = as_array(q.W_inv, f"{name}.W_inv", shape=(K, D, D), dims="(K, D, D)")
+    check_spd(W_inv, f"{name}.W_inv")
+    return BGMMPosterior(alpha, beta, m, W_inv, nu)
+
+
+def _check_label_stats(stats, K, D, name: str = "stats"):
+    """Label statistics (a GMMStats) with ``K`` components (any if None) in ``D`` dimensions, cleaned."""
+    if not isinstance(stats, GMMStats):
+        raise TypeError(f"{name} must be a GMMStats (from gmm_suff_stats or bgmm_responsibilities); got "
+                        f"{type(stats).__name__}.")
+    a = as_array(stats.mu_ref, f"{name}.mu_ref", shape=(K, D), dims="(K, D)", nonempty=True)
+    K = a.shape[0]
+    N_k = check_positive(as_array(stats.N_k, f"{name}.N_k", shape=(K,), dims="(K,)"), f"{name}.N_k", strict=False)
+    sum_d = as_array(stats.sum_d, f"{name}.sum_d", shape=(K, D), dims="(K, D)")
+    sum_dd = as_array(stats.sum_dd, f"{name}.sum_dd", shape=(K, D, D), dims="(K, D, D)")
+    check_moments(N_k, sum_d, sum_dd, (f"{name}.N_k", f"{name}.sum_d", f"{name}.sum_dd"))
+    entropy = as_scalar(stats.entropy, f"{name}.entropy")
+    if entropy < -1e-9 * max(1.0, float(np.sum(N_k))):
+        raise ValueError(f"{name}.entropy (a sum of entropies of probability vectors) must be non-negative; got "
+                         f"{entropy:.6g}.")
+    return stats._replace(N_k=N_k, sum_d=sum_d, sum_dd=sum_dd, mu_ref=a, entropy=entropy)
+
+
 def _expectations(q: BGMMPosterior):
     r""":math:`\mathbb E\log\pi_k`, :math:`\mathbb E\log|\boldsymbol\Lambda_k|`, :math:`\log|\mathbf W_k|`."""
     K, D = q.m.shape
@@ -163,7 +245,21 @@ def _moments(stats):
 
 
 def bgmm_update_parameters(stats, prior: BGMMPrior) -> BGMMPosterior:
-    """The closed-form update of every parameter factor from the label statistics (a :class:`~pedagogy_lib.mixture.em.GMMStats`)."""
+    """The closed-form update of every parameter factor from the label statistics (a :class:`~pedagogy_lib.mixture.em.GMMStats`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``prior`` is malformed (:func:`check_bgmm_prior`) or ``stats`` are not statistics of
+        ``D``-dimensional data (soft counts, sums and scatter matrices that could come from
+        non-negative weights).
+    """
+    prior = check_bgmm_prior(prior)
+    stats = _check_label_stats(stats, None, prior.m0.shape[0])
+    return _update(stats, prior)
+
+
+def _update(stats, prior):
     N, ybar, NS = _moments(stats)
     beta = prior.beta0 + N
     m = (prior.beta0 * prior.m0 + N[:, None] * ybar) / beta[:, None]
@@ -173,7 +269,16 @@ def bgmm_update_parameters(stats, prior: BGMMPrior) -> BGMMPosterior:
 
 
 def bgmm_responsibilities(y, q: BGMMPosterior, *, backend: str = "numba"):
-    """The label update: the statistics of :math:`q(\\mathbf Z)` at the current parameter factors."""
+    """The label update: the statistics of :math:`q(\\mathbf Z)` at the current parameter factors.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``q`` is malformed (:func:`check_bgmm_posterior`) or ``y`` is not a finite ``(N, D)``
+        array.
+    """
+    q = check_bgmm_posterior(q)
+    y = as_array(y, "y", shape=(None, q.m.shape[1]), dims="(N, D)", nonempty=True)
     return gmm_suff_stats(_effective_mixture(q), y, backend=backend)
 
 
@@ -190,7 +295,20 @@ def bgmm_elbo(stats, q: BGMMPosterior, prior: BGMMPrior) -> float:
     ``stats`` are the label statistics (with their entropy) that produced ``q``. With ``K = 1`` the
     factor :math:`q(\boldsymbol\mu,\boldsymbol\Lambda)` is the exact posterior and the bound is the
     log evidence.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``q`` or ``prior`` is malformed (:func:`check_bgmm_posterior`, :func:`check_bgmm_prior`),
+        their dimensions differ, or ``stats`` do not have ``q``'s ``K`` and ``D``.
     """
+    prior = check_bgmm_prior(prior)
+    q = check_bgmm_posterior(q, D=prior.m0.shape[0])
+    stats = _check_label_stats(stats, q.m.shape[0], q.m.shape[1])
+    return _elbo(stats, q, prior)
+
+
+def _elbo(stats, q, prior):
     K, D = q.m.shape
     N, ybar, NS = _moments(stats)
     E_log_pi, E_logdet, _ = _expectations(q)
@@ -242,10 +360,15 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
         ends with the ELBO still changing issues a :class:`~pedagogy_lib.core.checks.ConvergenceWarning`.
     backend : {"numba", "numpy"}
         For the label update (the fused E-step kernel of :mod:`pedagogy_lib.mixture.em` or its twin).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``prior`` is malformed (:func:`check_bgmm_prior`), ``y`` is not a finite ``(N, D)`` array,
+        or ``r0`` is not ``(N, K)`` with probability rows.
     """
     backend = check_backend(backend)
-    if not isinstance(prior, BGMMPrior):
-        raise TypeError(f"prior must be a BGMMPrior (see bgmm_prior); got {type(prior).__name__}.")
+    prior = check_bgmm_prior(prior)
     D = prior.m0.shape[0]
     y = as_array(y, "y", shape=(None, D), dims="(N, D)", nonempty=True)
     r0 = as_array(r0, "r0", ndim=2, dims="(N, K)")
@@ -254,13 +377,13 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
     check_prob_rows(r0, "r0")
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     tol = positive_scalar(tol, "tol", strict=False)
-    q = bgmm_update_parameters(gmm_stats_from_responsibilities(y, r0), prior)
+    q = _update(gmm_stats_from_responsibilities(y, r0), prior)
     elbo = []
     converged = False
     for _ in range(n_iter):
-        stats = bgmm_responsibilities(y, q, backend=backend)
-        q = bgmm_update_parameters(stats, prior)
-        elbo.append(bgmm_elbo(stats, q, prior))
+        stats = gmm_suff_stats(_effective_mixture(q), y, backend=backend)
+        q = _update(stats, prior)
+        elbo.append(_elbo(stats, q, prior))
         floor = 64.0 * np.finfo(float).eps * max(1.0, abs(elbo[-1]))
         if tol > 0 and len(elbo) > 1 and abs(elbo[-1] - elbo[-2]) <= max(tol, floor):
             converged = True

@@ -23,9 +23,9 @@ import numpy as np
 
 from ..core.checks import as_array, check_int, check_rng, positive_scalar
 from ..nn.network import Adam, DenseParams, Sequential, mlp, tree_map
-from ..samplers.targets import check_target, log_density_and_force
+from ..samplers.targets import check_target, evaluate_checked_target
 
-__all__ = ["CouplingFlowParams", "FlowVIResult", "coupling_flow", "flow_init", "flow_sample",
+__all__ = ["CouplingFlowParams", "FlowVIResult", "coupling_flow", "check_flow", "flow_init", "flow_sample",
            "flow_log_density", "flow_elbo_and_grads", "fit_flow_vi"]
 
 _LOG2PI = np.log(2.0 * np.pi)
@@ -63,8 +63,12 @@ def coupling_flow(hidden: int = 16) -> Sequential:
 
 def flow_init(net: Sequential, rng: np.random.Generator) -> CouplingFlowParams:
     """Start at :math:`q = \\mathcal N(\\mathbf 0, \\mathbf I)`-like: zero shift and log scale, small output weights."""
+    _check_net(net)
     rng = check_rng(rng)
     omega = net.init(rng)
+    if len(omega) < 2 or not isinstance(omega[-2], DenseParams):
+        raise ValueError("net must end with a Dense layer and its activation, as coupling_flow() builds; got "
+                         f"{net!r}.")
     last = omega[-2]                                          # the output Dense layer
     omega = omega[:-2] + (DenseParams(last.D * 0.1, last.d * 0.0),) + omega[-1:]
     return CouplingFlowParams(np.zeros(1), np.zeros(1), omega)
@@ -79,6 +83,37 @@ def _forward(net, params, eps):
     return x, log_q, cache, u
 
 
+def _check_net(net):
+    if not isinstance(net, Sequential):
+        raise TypeError(f"net must be a Sequential (see coupling_flow); got {type(net).__name__}.")
+    if net.n_in != 1 or net.n_out != 2:
+        raise ValueError(f"net must map x_1 (1 input) to (t, u) (2 outputs), as coupling_flow() builds; got "
+                         f"{net.n_in} inputs and {net.n_out} outputs.")
+
+
+def check_flow(net, params, name: str = "params") -> CouplingFlowParams:
+    """Return ``params`` with clean ``c1`` and ``a1`` after checking them and the conditioner ``net``.
+
+    A :class:`CouplingFlowParams` built by hand or edited with ``_replace`` is held to the rules of
+    :func:`flow_init`; ``omega`` is checked against ``net`` by the network's own ``forward``.
+
+    Raises
+    ------
+    TypeError
+        If ``net`` is not a :class:`~pedagogy_lib.nn.network.Sequential` or ``params`` is not a
+        :class:`CouplingFlowParams`.
+    ValueError
+        If ``net`` does not map 1 input to 2 outputs (see :func:`coupling_flow`), or ``c1`` or
+        ``a1`` is not a finite array of shape ``(1,)``.
+    """
+    _check_net(net)
+    if not isinstance(params, CouplingFlowParams):
+        raise TypeError(f"{name} must be a CouplingFlowParams (see flow_init); got {type(params).__name__}.")
+    c1 = as_array(params.c1, f"{name}.c1", shape=(1,), dims="(1,)")
+    a1 = as_array(params.a1, f"{name}.a1", shape=(1,), dims="(1,)")
+    return CouplingFlowParams(c1, a1, params.omega)
+
+
 def _check_eps(eps):
     eps = as_array(eps, "eps", ndim=2, dims="(S, 2)")
     if eps.shape[1] != 2 or eps.shape[0] < 1:
@@ -88,12 +123,14 @@ def _check_eps(eps):
 
 def flow_sample(net: Sequential, params: CouplingFlowParams, eps):
     r"""Push rows of ``eps`` through the flow: returns ``x`` (S, 2) and :math:`\log q(\mathbf x)` (S,)."""
+    params = check_flow(net, params)
     x, log_q, _, _ = _forward(net, params, _check_eps(eps))
     return x, log_q
 
 
 def flow_log_density(net: Sequential, params: CouplingFlowParams, x) -> np.ndarray:
     r""":math:`\log q(\mathbf x)` by inverting the flow: :math:`\varepsilon_1 = (x_1-c_1)e^{-a_1}`, :math:`\varepsilon_2 = (x_2-t)e^{-u}`."""
+    params = check_flow(net, params)
     x = as_array(x, "x", ndim=2, dims="(S, 2)")
     if x.shape[1] != 2:
         raise ValueError(f"x must have shape (S, 2); got {x.shape}.")
@@ -111,12 +148,21 @@ def flow_elbo_and_grads(net: Sequential, params: CouplingFlowParams, target, eps
     be *ascended*). The chain rule runs by hand: from the target's force at :math:`\mathbf x` back
     through :math:`x_2 = t + e^u\varepsilon_2` into the network (its backward pass), then to :math:`(c_1, a_1)`.
     """
-    if check_target(target) != 2:
-        raise ValueError("target must be two-dimensional for this flow.")
-    eps = _check_eps(eps)
+    params = check_flow(net, params)
+    _check_2d_target(target)
+    return _elbo_and_grads(net, params, target, _check_eps(eps))
+
+
+def _check_2d_target(target):
+    D = check_target(target)
+    if D != 2:
+        raise ValueError(f"target must be two-dimensional for this flow; got D = {D}.")
+
+
+def _elbo_and_grads(net, params, target, eps):
     S = eps.shape[0]
     x, log_q, cache, u = _forward(net, params, eps)
-    log_p, f = log_density_and_force(target, x)
+    log_p, f = evaluate_checked_target(target, x, "numba")
     elbo = float(np.mean(log_p - log_q))
     g_t = f[:, 1]                                              # d(elbo_s)/dt
     g_u = f[:, 1] * np.exp(u) * eps[:, 1] + 1.0                # d(elbo_s)/du, the +1 from -log q
@@ -129,7 +175,16 @@ def flow_elbo_and_grads(net: Sequential, params: CouplingFlowParams, target, eps
 
 def fit_flow_vi(net: Sequential, params: CouplingFlowParams, target, rng: np.random.Generator, *,
                 n_iter: int = 2000, n_samples: int = 64, lr: float = 0.01) -> FlowVIResult:
-    """Ascend the ELBO with Adam and fresh samples each step."""
+    """Ascend the ELBO with Adam and fresh samples each step.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``net`` or ``params`` is malformed (:func:`check_flow`), ``target`` is not a valid
+        two-dimensional target, or an option is out of range.
+    """
+    params = check_flow(net, params)
+    _check_2d_target(target)
     rng = check_rng(rng)
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     S = check_int(n_samples, "n_samples", minimum=1)
@@ -137,7 +192,7 @@ def fit_flow_vi(net: Sequential, params: CouplingFlowParams, target, rng: np.ran
     state = opt.init(params)
     elbo = np.empty(n_iter)
     for it in range(n_iter):
-        elbo[it], g = flow_elbo_and_grads(net, params, target, rng.standard_normal((S, 2)))
+        elbo[it], g = _elbo_and_grads(net, params, target, rng.standard_normal((S, 2)))
         neg = tree_map(np.negative, g)
         params, state = opt.step(params, neg, state)
     return FlowVIResult(params, elbo)
