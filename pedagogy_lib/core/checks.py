@@ -289,7 +289,8 @@ def _frobenius_bound(S: np.ndarray, L: np.ndarray) -> np.ndarray:
     eye = np.broadcast_to(np.eye(L.shape[-1]), L.shape)
     with np.errstate(all="ignore"):
         L_inv = np.linalg.solve(L, eye) if L.ndim > 2 else _triangular_inverse(L)
-        frob = np.sum(L_inv**2 * np.diagonal(S, axis1=-2, axis2=-1)[..., None, :], axis=(-2, -1))
+        # scale each column by sqrt(S_jj) before squaring, so the terms stay of order one in any units
+        frob = np.sum((L_inv * np.sqrt(np.diagonal(S, axis1=-2, axis2=-1))[..., None, :])**2, axis=(-2, -1))
     return np.where(np.isfinite(frob) & (frob > 0), 1.0 / frob, 0.0)
 
 
@@ -334,12 +335,18 @@ def spd_screen_kernel(S, sym_rtol, tol):
             for k in range(j):
                 s -= L[i, k] * L[j, k]
             L[i, j] = s / L[j, j]
-    worst = 0.0                                   # Gershgorin on the unit-diagonal scaling
+    # Gershgorin on the unit-diagonal scaling. Each entry is divided by sqrt(S_ii) and sqrt(S_jj) in
+    # turn: the product S_ii * S_jj underflows to zero (or overflows) for a covariance of scale 1e-200
+    # (1e+200), while the quotients stay in range whenever S is positive definite.
+    root = np.empty(n)
+    for i in range(n):
+        root[i] = np.sqrt(S[i, i])
+    worst = 0.0
     for i in range(n):
         off = 0.0
         for j in range(n):
             if j != i:
-                off += abs(S[i, j]) / np.sqrt(S[i, i] * S[j, j])
+                off += abs(S[i, j]) / root[i] / root[j]
         worst = max(worst, off)
     if 1.0 - worst > tol:
         return True, L
@@ -354,7 +361,8 @@ def spd_screen_kernel(S, sym_rtol, tol):
     frob = 0.0
     for i in range(n):
         for j in range(i + 1):
-            frob += M[i, j] * M[i, j] * S[j, j]
+            v = M[i, j] * root[j]                 # (L^{-1} D^{1/2})_ij, of order one whatever the units
+            frob += v * v
     return (frob > 0.0 and 1.0 / frob > tol), L
 
 
@@ -372,7 +380,7 @@ def spd_screen_numpy(S: np.ndarray, sym_rtol: float, tol: float) -> tuple[bool, 
 def _scaled_min_eig_bounds(S: np.ndarray, L: np.ndarray) -> float:
     """The larger of the Gershgorin and Frobenius lower bounds of :func:`_scaled_min_eig` (one matrix)."""
     d = 1.0 / np.sqrt(np.diag(S))
-    C = S * np.outer(d, d)
+    C = S * d[:, None] * d[None, :]               # one factor at a time: np.outer(d, d) can overflow
     gershgorin = 1.0 - np.max(np.sum(np.abs(C), axis=1) - np.abs(np.diag(C)))
     return max(float(gershgorin), float(_frobenius_bound(S, L)))
 
