@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng
+from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng, check_spd
 from ..core.jit import njit
 from .lorenz import cycle_forward_numba, cycle_forward_numpy
 from .model import DAModel, check_model, check_observations, check_truth, make_result, psd_sqrt
@@ -42,17 +42,26 @@ def exact_ensemble(mean, cov, n_members: int, *, rng) -> np.ndarray:
 
     Needs ``N >= n + 1``: standard normal draws are centred, whitened to identity sample
     covariance and coloured by a Cholesky factor of ``cov``.
+
+    Raises
+    ------
+    ValueError
+        If ``mean`` is empty or not finite, ``cov`` has the wrong shape or is not symmetric positive
+        definite, or ``n_members < n + 1``.
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
     """
     rng = check_rng(rng)
     mean = as_array(mean, "mean", ndim=1, dims="(n,)", nonempty=True)
     n = mean.shape[0]
     cov = as_array(cov, "cov", shape=(n, n), dims="(n, n)")
+    L_cov = check_spd(cov, "cov")
     N = check_int(n_members, "n_members", minimum=n + 1)
     Z = rng.standard_normal((N, n))
     Z -= Z.mean(axis=0)
     Lz = np.linalg.cholesky(Z.T @ Z / (N - 1))
     Z = np.linalg.solve(Lz, Z.T).T                 # sample covariance is now the identity
-    return mean + Z @ np.linalg.cholesky(cov).T
+    return mean + Z @ L_cov.T
 
 
 # ------------------------------------------------------------------------------------------------

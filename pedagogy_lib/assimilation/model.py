@@ -150,7 +150,15 @@ def check_truth(truth, T: int, n: int):
 
 
 def psd_sqrt(S: np.ndarray) -> np.ndarray:
-    """A square root ``L`` with ``L L^T = S`` for a positive semi-definite ``S`` (zero allowed)."""
+    """A square root ``L`` with ``L L^T = S`` for a positive semi-definite ``S`` (zero allowed).
+
+    Raises
+    ------
+    ValueError
+        If ``S`` is not a finite, square, symmetric positive semi-definite matrix.
+    """
+    S = as_array(S, "S", ndim=2, dims="(n, n)")
+    check_psd(S, "S")
     if not np.any(S):
         return np.zeros_like(S)
     w, V = np.linalg.eigh(S)
