@@ -56,7 +56,8 @@ EXAMPLES_PER_FAMILY = int(os.environ.get("PEDAGOGY_FUZZ_EXAMPLES", "150"))
 #: Seconds one call may take before it counts as a hang (the first call of a kernel may compile it).
 CALL_TIMEOUT = 120.0
 #: Good outcomes: a result, a clear error, or (after a NaN or inf was put in) a NaN or inf passed through.
-GOOD = ("ok", "clear_error", "propagated")
+#: "log_zero": a result whose only non-finite entries are -inf, the log of a zero probability.
+GOOD = ("ok", "clear_error", "propagated", "log_zero")
 
 
 class Worker:

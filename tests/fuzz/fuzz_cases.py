@@ -217,7 +217,7 @@ def _mixture():
     t.add("mixture.model.boundary_value", linear_boundary(p.mu[0], p.mu[1], np.eye(2), 0.3, 0.7), y)
     t.add("mixture.model.whiten", y, _spd(2))
     t.add("mixture.em.gmm_suff_stats", p, y)
-    t.add("mixture.em.gmm_stats_from_responsibilities", y, r)
+    t.add("mixture.em.gmm_stats_from_responsibilities", y, r, _allow=("result.log_lik",))
     t.add("mixture.em.gmm_m_step", stats)
     t.add("mixture.em.gmm_elbo", p, stats)
     t.add("mixture.em.gmm_em_model")
@@ -348,11 +348,28 @@ def _recursions():
     t.add("recursions.generic.future_conditioning", R.CATEGORICAL, f.filtered[0], chain.transitions[0])
     t.add("recursions.generic.backward_step", R.CATEGORICAL, s.smoothed[1], s.backward[0])
     t.add("recursions.generic.sequence_conditional", R.CATEGORICAL, s.smoothed[1], s.backward[0])
-    t.add("recursions.generic.particle_chain", p, yg, _rng(), 20)
-    gf = R.forward_filter(R.GAUSSIAN, gchain)
-    t.add("recursions.generic.forward_filter#gaussian", R.GAUSSIAN, gchain) if False else None
-    del gf
+    t.add("recursions.generic.particle_chain", _scalar_state_space(), yg[:, 0], _rng(), 20)
     return t
+
+
+def _scalar_state_space():
+    """x_1 ~ N(0, 1), x_t = 0.9 x_{t-1} + N(0, 0.5), y_t = x_t + N(0, 0.4), as vectorized callables."""
+    from pedagogy_lib.smc import StateSpaceModel
+
+    def sample_initial(rng, I):
+        return rng.standard_normal((I, 1))
+
+    def sample_transition(rng, x_prev, t):
+        return 0.9 * x_prev + np.sqrt(0.5) * rng.standard_normal(x_prev.shape)
+
+    def log_lik(y_t, x, t):
+        return -0.5 * (y_t - x[:, 0]) ** 2 / 0.4 - 0.5 * np.log(2 * np.pi * 0.4)
+
+    def log_transition(x_next, x_prev, t):
+        d = x_next[:, None, 0] - 0.9 * x_prev[None, :, 0]
+        return -0.5 * d ** 2 / 0.5 - 0.5 * np.log(2 * np.pi * 0.5)
+
+    return StateSpaceModel(sample_initial, sample_transition, log_lik, log_transition)
 
 
 # ------------------------------------------------------------------------------------------------ smc
@@ -435,7 +452,8 @@ def _assimilation():
                      np.eye(2))
     x3 = np.array([1.0, 2.0, 20.0])
     res = ekf(model, y)
-    t.add("assimilation.ensemble.enkf", model, y, n_members=6, rng=_rng(), _twin=False)
+    t.add("assimilation.ensemble.enkf", model, y, n_members=6, rng=_rng(), _twin=False,
+          _allow=("result.rmse", "result.cost"))
     t.add("assimilation.ensemble.exact_ensemble", np.zeros(2), _spd(2), 5, rng=_rng())
     t.add("assimilation.fourdvar.strong_cost_grad", model, np.zeros(2), y)
     t.add("assimilation.fourdvar.weak_cost_grad", model, np.zeros((4, 2)), y)
@@ -479,13 +497,13 @@ def _samplers():
     t = _Table()
     tg = gaussian_target(np.zeros(2), np.eye(2))
     t.add("samplers.mcmc.init_chains", tg, np.zeros((4, 2)))
-    t.add("samplers.diagnostics.ess", _rng().standard_normal((2, 50)))
+    t.add("samplers.diagnostics.ess", _rng().standard_normal((50, 2)))
     return t
 
 
 def _graphical():
     t = _Table()
-    t.add("graphical.factors.indicator", "a", 3, 1)
+    t.add("graphical.factors.indicator", "a", 1, 3)
     return t
 
 

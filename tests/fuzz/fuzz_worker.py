@@ -262,11 +262,12 @@ def get_case(key: str) -> Case:
 
 
 def _has_backend(fn) -> bool:
+    """True for the functions with a ``backend="numba"`` switch to a NumPy twin."""
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
-    return "backend" in params
+    return "backend" in params and params["backend"].default == "numba"
 
 
 def run(case: Case, args, kwargs, *, valid: bool, baseline_nonfinite=frozenset(), mutated=None,
@@ -295,6 +296,9 @@ def run(case: Case, args, kwargs, *, valid: bool, baseline_nonfinite=frozenset()
     bad = nonfinite_leaves(result) - set(case.allow_nonfinite) - set(baseline_nonfinite)
     if bad and nonfinite_input:
         return {"outcome": "propagated", "detail": f"non-finite input gave non-finite {sorted(bad)[:4]}"}
+    if bad and all(np.all(np.isfinite(a) | (a == -np.inf)) for name, a in leaves(result) if name in bad):
+        # only -inf: the log of a probability that is zero (e.g. an integer-rounded probability vector)
+        return {"outcome": "log_zero", "detail": f"-inf in {sorted(bad)[:4]}"}
     if bad:
         return {"outcome": "nonfinite_result", "detail": f"non-finite {sorted(bad)[:4]}"}
     if case.twin and _has_backend(case.fn) and kwargs.get("backend", "numba") == "numba":
