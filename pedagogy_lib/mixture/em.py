@@ -649,7 +649,15 @@ def gmm_em_model(covariance_type: str = "full", reg_covar: float = 0.0, backend:
     def elbo(params, stats, y):
         return _elbo(params, chol_of(params), stats)
 
-    return EMModel(e_step, m_step, log_likelihood, elbo, None, f"GMM EM ({covariance_type} covariances)")
+    def check(params, y):
+        if params is None:
+            return None, _check_y_K(y, 1)[0]
+        if not isinstance(params, GMMParams):
+            raise TypeError(f"init_params must be a GMMParams(pi, mu, Sigma); got {type(params).__name__}.")
+        y, K = _check_y_K(y, np.shape(params.pi)[0] if np.ndim(params.pi) == 1 else 1)
+        return _check_params_for(params, "init_params", K, y.shape[1])[0], y
+
+    return EMModel(e_step, m_step, log_likelihood, elbo, None, f"GMM EM ({covariance_type} covariances)", check)
 
 
 def _nearest(y, mu):
