@@ -643,7 +643,7 @@ def test_particle_sequence_conditionals_are_column_stochastic_and_consistent():
 
 def test_particle_backend_errors():
     _, model, y = _particle_problem(T=3)
-    with pytest.raises(TypeError, match="prior must be a recursions.Particles"):
+    with pytest.raises(TypeError, match="^filtered_prev must be a recursions.Particles"):
         R.time_update(R.PARTICLES, np.zeros(3), R.ParticleTransition(model.sample_transition, None, 1,
                                                                        np.random.default_rng(0)))
     p = R.Particles(np.zeros((4, 2)), np.full(4, -np.log(4)))
