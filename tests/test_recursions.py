@@ -654,7 +654,7 @@ def test_particle_backend_errors():
     with pytest.raises(ValueError, match="log_density is None"):
         R.future_conditioning(R.PARTICLES, p, R.ParticleTransition(model.sample_transition, None, 1,
                                                                      np.random.default_rng(0)))
-    with pytest.raises(TypeError, match="conditional must be a ParticleTransition"):
+    with pytest.raises(TypeError, match="^transition must be a ParticleTransition"):
         R.time_update(R.PARTICLES, p, np.eye(4))
     with pytest.raises(ValueError, match="I must be an integer >= 1"):
         R.particle_chain(model, y, np.random.default_rng(0), 0)
