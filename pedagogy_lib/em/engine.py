@@ -286,7 +286,18 @@ def best_of_restarts(fit_fn: Callable[[np.random.Generator], EMResult], rng: np.
     Returns
     -------
     RestartsResult
+
+    Raises
+    ------
+    TypeError
+        If ``fit_fn`` is not callable, ``rng`` is not a ``numpy.random.Generator`` or ``n_restarts`` is
+        not an integer.
+    ValueError
+        If ``n_restarts < 1``.
     """
+    if not callable(fit_fn):
+        raise TypeError(f"fit_fn must be a function of a numpy.random.Generator returning an EMResult; got "
+                        f"{type(fit_fn).__name__}.")
     rng = check_rng(rng)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     results = []

@@ -686,9 +686,10 @@ def forward_filter(backend: Backend, chain: Chain) -> FilterResult:
     for t in range(T):
         if t == 0:
             pred = chain.prior                                           # base case: p(x_1)
+            upd = _as_arguments(backend.bayes_invert, pred, chain.emissions[0], ("chain.prior", "chain.emissions[0]"))
         else:
             pred = time_update(backend, filtered[t - 1], chain.transitions[t - 1])   # Eq. 2.36
-        upd = measurement_update(backend, pred, chain.emissions[t])                  # Eq. 2.37
+            upd = measurement_update(backend, pred, chain.emissions[t])              # Eq. 2.37
         predicted.append(pred)
         filtered.append(upd.posterior)
         log_norm[t] = upd.log_normalizer                                 # log p(y_t | y_{1:t-1})

@@ -58,8 +58,11 @@ def _fn(key: str):
 
 
 class _Table(dict):
-    def add(self, key, *args, _allow=(), _twin=True, _only=None, **kwargs):
-        self[key] = (_fn(key), args, kwargs, {"allow_nonfinite": _allow, "twin": _twin, "only": _only})
+    def add(self, key, *args, _allow=(), _twin=True, _only=None, _names=(), **kwargs):
+        """One valid call. ``_names``: further symbols an error message may name (a model's own name
+        for an argument, e.g. ``y`` for the data of run_em with the GMM)."""
+        self[key] = (_fn(key), args, kwargs, {"allow_nonfinite": _allow, "twin": _twin, "only": _only,
+                                              "names": _names})
 
 
 def _rng(seed=0):
@@ -255,10 +258,10 @@ def _factor():
     t.add("factor.em.ppca_model", 1e-6)
     t.add("factor.em.iterative_pca_model")
     Cs = rng.standard_normal((3, 2))
-    sc = make_model(Cs, 0.5, alpha=1.0)
+    sc = make_model(Cs, 0.5, alpha=1.0, beta=5.0)
     x, ys, Y = np.array([0.3, -0.2]), np.array([0.5, -1.0, 0.2]), rng.standard_normal((4, 3))
     rec = e_step(Y, sc, n_iter=50)
-    t.add("factor.sparse_coding.make_model", Cs, 0.5, alpha=1.0)
+    t.add("factor.sparse_coding.make_model", Cs, 0.5, alpha=1.0, beta=5.0)
     t.add("factor.sparse_coding.prior_energy", x, sc)
     t.add("factor.sparse_coding.prior_energy_derivatives", x, sc)
     t.add("factor.sparse_coding.log_Z_prior", sc)
@@ -397,7 +400,7 @@ def _em():
     p = gmm_params(np.array([0.3, 0.7]), np.array([[0.0, 0.0], [2.0, 1.0]]), np.stack([np.eye(2), _spd(2)]))
     y = _rng().standard_normal((8, 2))
     model = gmm_em_model()
-    t.add("em.engine.run_em", model, p, y, max_iter=3)
+    t.add("em.engine.run_em", model, p, y, max_iter=3, _names=("y",))
     from pedagogy_lib.mixture import fit_gmm
     t.add("em.engine.best_of_restarts", lambda rng: fit_gmm(y, 2, rng=rng, max_iter=2), _rng(), 2)
     mu, S = np.array([0.5, -1.0]), _spd(2)

@@ -209,6 +209,8 @@ def names_in_call(fn, args, kwargs) -> set:
     for v in list(args) + list(kwargs.values()):
         if isinstance(v, str):                    # a symbol the caller chose (the name argument of the checks)
             names.add(v)
+        if isinstance(v, (tuple, list)) and not hasattr(v, "_fields"):
+            names |= {x for x in v if isinstance(x, str)}
         if isinstance(v, tuple) and hasattr(v, "_fields"):
             names |= set(v._fields)
             names.add(type(v).__name__)
@@ -244,8 +246,8 @@ def compare(a, b, rtol=1e-6, atol=1e-8):
 
 
 class Case:
-    def __init__(self, key, fn, args, kwargs, allow_nonfinite=(), twin=True, only=None):
-        self.key, self.fn, self.args, self.kwargs = key, fn, args, kwargs
+    def __init__(self, key, fn, args, kwargs, allow_nonfinite=(), twin=True, only=None, names=()):
+        self.key, self.fn, self.args, self.kwargs, self.names = key, fn, args, kwargs, tuple(names)
         self.allow_nonfinite, self.twin, self.only = set(allow_nonfinite), twin, only
 
 
@@ -281,7 +283,7 @@ def run(case: Case, args, kwargs, *, valid: bool, baseline_nonfinite=frozenset()
                 result = case.fn(*args, **kwargs)
     except (ValueError, TypeError) as exc:
         msg = str(exc)
-        names = names_in_call(case.fn, case.args, case.kwargs)
+        names = names_in_call(case.fn, case.args, case.kwargs) | set(case.names)
         if mutated:
             names |= {str(p) for p in mutated if isinstance(p, str)}
         if valid:
