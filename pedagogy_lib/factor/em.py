@@ -562,6 +562,12 @@ def iterative_pca_step(params, y) -> PCAParams:
     Returns
     -------
     PCAParams
+
+    Raises
+    ------
+    TypeError, ValueError
+        For ``params`` that are not a ``PCAParams``, a ``C`` of the wrong shape or without full column
+        rank, or invalid ``y``.
     """
     C, mean = _check_pca_params(params, y)
     params = PCAParams(C, mean)
@@ -576,6 +582,11 @@ def _check_pca_params(params, y, name="params"):
     y, K, mean, _ = _check_data(y, C.shape[1], need_every_column=False)
     if C.shape != (y.shape[1], K):
         raise ValueError(f"{f}C must have shape (L, K) = {(y.shape[1], K)}; got {C.shape}.")
+    norms = np.sqrt(np.sum(C**2, axis=0))
+    s = np.linalg.svd(C / np.where(norms > 0, norms, 1.0), compute_uv=False) if np.all(norms > 0) else np.zeros(1)
+    if s[-1] <= 100 * K * np.finfo(float).eps * s[0]:
+        raise ValueError(f"{f}C must have full column rank K = {K} (the E step solves with C^T C); its columns, "
+                         "scaled to unit length, are linearly dependent.")
     return C, mean
 
 

@@ -53,7 +53,7 @@ import numpy as np
 from scipy import special
 
 from ..core.checks import as_array, check_int
-from .sparse_coding import SparseCodingModel, make_model, soft_threshold
+from .sparse_coding import SparseCodingModel, make_model, revalidate_model, soft_threshold
 
 __all__ = ["Recognition", "SparseEMResult", "batch_map", "e_step", "expected_abs", "free_energy", "m_step",
            "sparse_coding_em"]
@@ -108,7 +108,7 @@ def _check_model(model) -> SparseCodingModel:
         raise ValueError("model must be a SparseCodingModel with the Laplace prior (make_model(C, lam, alpha, beta, "
                          f"prior='laplace')); got {type(model).__name__}"
                          f"{' with prior ' + repr(model.prior) if isinstance(model, SparseCodingModel) else ''}.")
-    return model
+    return revalidate_model(model)
 
 
 def _check_Y(Y, M: int) -> np.ndarray:
