@@ -493,32 +493,157 @@ def _assimilation():
 
 
 # ------------------------------------------------------------------------------------------------ newer families
-# A few calls per family, among them the reproductions of issue 29; the rest of these families is listed
-# as "no example" in the report.
+# Calls for part of these families, among them the reproductions of issue 29; the functions without an
+# example are counted in the report.
 
 def _samplers():
-    from pedagogy_lib.samplers import gaussian_target
+    from pedagogy_lib.samplers import gaussian_target, init_chains, normal_gamma_model, banana
     t = _Table()
-    tg = gaussian_target(np.zeros(2), np.eye(2))
+    tg = gaussian_target(np.zeros(2), _spd(2))
+    st = init_chains(tg, np.zeros((4, 2)))
+    ng = normal_gamma_model(np.array([0.5, 1.0, -0.3]), 0.0, 1.0, 2.0, 1.0)
+    trace = _rng().standard_normal((50, 2, 2))
+    t.add("samplers.targets.gaussian_target", np.zeros(2), _spd(2))
+    t.add("samplers.targets.banana", 1.0, 1.0)
+    t.add("samplers.targets.ar1_gaussian", 3, 0.5)
+    t.add("samplers.targets.log_density_and_force", tg, np.zeros((4, 2)))
+    t.add("samplers.targets.check_target", tg)
+    t.add("samplers.targets.target_arrays", tg)
     t.add("samplers.mcmc.init_chains", tg, np.zeros((4, 2)))
-    t.add("samplers.diagnostics.ess", _rng().standard_normal((50, 2)))
+    t.add("samplers.mcmc.rwmh_step", tg, st, 0.5, _rng(), _twin=False)
+    t.add("samplers.mcmc.mala_step", tg, st, 0.5, _rng(), _twin=False)
+    t.add("samplers.mcmc.hmc_step", tg, st, 0.3, 3, _rng(), _twin=False)
+    t.add("samplers.mcmc.gibbs_step", tg, st, _rng(), _twin=False)
+    t.add("samplers.mcmc.leapfrog", tg, np.zeros((4, 2)), np.ones((4, 2)), 0.1, 3)
+    t.add("samplers.mcmc.sample", tg, st, 5, _rng(), _twin=False)
+    from pedagogy_lib.samplers import rwmh_step
+    t.add("samplers.mcmc.acceptance_rate", rwmh_step(tg, st, 0.5, _rng()))
+    t.add("samplers.mcmc.mh_log_accept_ratio", np.array([-1.0]), np.array([-2.0]), np.array([0.0]), np.array([0.0]))
+    t.add("samplers.mcmc.mala_log_proposal", np.ones((4, 2)), np.zeros((4, 2)), np.zeros((4, 2)), 0.5)
+    t.add("samplers.finite.mh_transition_matrix", np.log(np.array([0.2, 0.3, 0.5])), np.full((3, 3), 1 / 3))
+    t.add("samplers.finite.gibbs_transition_matrix", np.log(np.full((2, 2), 0.25)))
+    t.add("samplers.diagnostics.ess", trace)
+    t.add("samplers.diagnostics.rhat", trace)
+    t.add("samplers.diagnostics.mcse", trace)
+    t.add("samplers.diagnostics.autocorrelation", trace)
+    t.add("samplers.conjugate.normal_gamma_model", np.array([0.5, 1.0, -0.3]), 0.0, 1.0, 2.0, 1.0)
+    t.add("samplers.conjugate.normal_gamma_log_joint", ng, np.array([[0.1, 1.0]]))
+    t.add("samplers.conjugate.normal_gamma_conditionals", ng, np.array([[0.1, 1.0]]))
+    t.add("samplers.conjugate.gibbs_normal_gamma_init", ng, np.array([[0.1, 1.0]]))
+    t.add("samplers.conjugate.gibbs_normal_gamma_step", ng, np.array([[0.1, 1.0]]), _rng())
+    t.add("samplers.conjugate.gibbs_normal_gamma", ng, np.array([[0.1, 1.0]]), 5, _rng())
     return t
 
 
 def _graphical():
+    from pedagogy_lib.graphical import make_factor, random_tree, make_factor_graph
     t = _Table()
+    f = make_factor(("a", "b"), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    g = make_factor(("b", "c"), np.array([[1.0, 0.5, 2.0], [0.2, 1.0, 1.0]]))
+    tree = random_tree(5, 3, _rng())
     t.add("graphical.factors.indicator", "a", 1, 3)
+    t.add("graphical.factors.make_factor", ("a", "b"), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    t.add("graphical.factors.factor_product", f, g)
+    t.add("graphical.factors.sum_out", f, ["a"])
+    t.add("graphical.factors.max_out", f, ["a"])
+    t.add("graphical.factors.marginal_of", f, ["b"])
+    t.add("graphical.factors.clamp", f, {"a": 1})
+    t.add("graphical.factors.joint", [f, g])
+    t.add("graphical.factors.log_partition_by_enumeration", [f, g])
+    t.add("graphical.factors.marginals_by_enumeration", [f, g])
+    t.add("graphical.bp.belief_propagation", [f, g])
+    t.add("graphical.bp.max_product", [f, g])
+    t.add("graphical.bp.loopy_belief_propagation", [f, g])
+    t.add("graphical.factor_graph.make_factor_graph", [f, g])
+    t.add("graphical.factor_graph.message_schedule", make_factor_graph([f, g]))
+    t.add("graphical.junction.junction_tree", [f, g])
+    t.add("graphical.tree.tree_sum_product", tree)
+    t.add("graphical.tree.tree_factors", tree)
+    t.add("graphical.tree.make_pairwise_tree", tree.parent, tree.phi, tree.psi)
+    t.add("graphical.tree.random_tree", 5, 3, _rng())
     return t
 
 
 def _vi():
+    from pedagogy_lib.vi.amortized import linear_gaussian_model
+    from pedagogy_lib.vi.bgmm import default_bgmm_prior, cavi_bgmm
     t = _Table()
+    rng = _rng()
+    C = rng.standard_normal((3, 2))
+    lg = linear_gaussian_model(C, np.zeros(3), 0.5)
+    Y = rng.standard_normal((5, 3))
+    y = np.concatenate([rng.standard_normal((6, 2)), rng.standard_normal((6, 2)) + 3.0])
+    prior = default_bgmm_prior(y, 2)
+    r0 = np.tile([0.7, 0.3], (12, 1))
+    t.add("vi.amortized.linear_gaussian_model", C, np.zeros(3), 0.5)
+    t.add("vi.amortized.exact_posterior", lg, Y)
+    t.add("vi.amortized.log_evidence", lg, Y)
+    t.add("vi.amortized.linear_gaussian_elbo", lg, Y, np.zeros((5, 2)), np.zeros((5, 2)))
+    t.add("vi.amortized.local_vb", lg, Y)
+    t.add("vi.bgmm.default_bgmm_prior", y, 2)
+    t.add("vi.bgmm.cavi_bgmm", y, prior, r0, n_iter=3)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cavi_bgmm(y, prior, r0, n_iter=3)
+    q = getattr(res, "q", None) or getattr(res, "posterior", None)
+    if q is not None:
+        t.add("vi.bgmm.bgmm_responsibilities", y, q)
+    t.add("vi.mean_field.mean_field_gaussian", np.zeros(2), _spd(2))
+    t.add("vi.mean_field.moment_matched_gaussian", np.zeros(2), _spd(2))
+    t.add("vi.mean_field.cavi_gaussian", np.zeros(2), _spd(2), np.ones(2), 3)
+    t.add("vi.mean_field.kl_gaussian", np.zeros(2), _spd(2), np.ones(2), _spd(2, 1))
+    t.add("vi.bbvi.normal_normal", np.array([0.5, 1.0]), 1.0, 0.0, 2.0)
+    return t
+
+
+def _contrastive():
+    t = _Table()
+    p, _, _ = lgssm_problem(n_u=0)
+    t.add("contrastive.cpc.stationary_params", p.A, p.Sigma_x, p.C, p.Sigma_y_x)
+    t.add("contrastive.cpc.cpc_windows", _rng().standard_normal((10, 2)), 3)
+    t.add("contrastive.cpc.subspace_cosine", np.array([1.0, 0.0]), np.array([1.0, 1.0]))
+    t.add("contrastive.infonce.infonce_loss", _rng().standard_normal((4, 4)), _allow=("result.se",))
+    t.add("contrastive.infonce.gaussian_mutual_information", 0.5)
+    t.add("contrastive.infonce.exact_gaussian_critic", 0.5)
+    t.add("contrastive.infonce.sample_correlated_gaussian", 5, 2, 0.5, rng=_rng())
+    t.add("contrastive.nce.sigmoid", np.array([-1.0, 0.0, 2.0]))
+    t.add("contrastive.nce.softplus", np.array([-1.0, 0.0, 2.0]))
+    t.add("contrastive.nce.quadratic_features", np.array([-1.0, 0.0, 2.0]))
+    t.add("contrastive.nce.gaussian_energy_params", 0.5, 2.0)
+    t.add("contrastive.nce.gaussian_noise_energy", np.array([-1.0, 0.0, 2.0]), 0.0, 1.0)
+    t.add("contrastive.local_nce.local_nce_offset", 4)
+    return t
+
+
+def _diffusion():
+    from pedagogy_lib.diffusion import make_schedule, ring_mixture
+    t = _Table()
+    sch = make_schedule(10)
+    gmm = ring_mixture(4)
+    x = _rng().standard_normal((5, 2))
+    t.add("diffusion.schedules.make_schedule", 10)
+    t.add("diffusion.schedules.check_schedule", sch)
+    t.add("diffusion.schedules.to_ddpm", sch)
+    t.add("diffusion.forward.marginal", sch, 3)
+    t.add("diffusion.forward.transition", sch, 2, 5)
+    t.add("diffusion.forward.posterior_transition", sch, 2, 5)
+    t.add("diffusion.forward.noise_data", sch, x, 3, _rng().standard_normal((5, 2)))
+    t.add("diffusion.losses.step_weights", sch)
+    t.add("diffusion.sampling.noised_mixture", gmm, 0.9, 0.1)
+    t.add("diffusion.sampling.mixture_force", gmm, x)
+    t.add("diffusion.sampling.gmm_force", gmm, sch, 3, x)
+    t.add("diffusion.sampling.gmm_m_hat", gmm, sch, 3, x)
+    t.add("diffusion.sampling.gmm_log_density", gmm, sch, 3, x)
+    t.add("diffusion.data.ring_mixture", 4)
+    t.add("diffusion.data.two_moons", _rng(), 10)
     return t
 
 
 BUILDERS = {"core": _core, "gaussian": _gaussian, "lgssm": _lgssm, "hmm": _hmm, "mixture": _mixture,
             "factor": _factor, "discrete": _discrete, "recursions": _recursions, "smc": _smc, "em": _em,
-            "learning": _learning, "assimilation": _assimilation, "samplers": _samplers, "graphical": _graphical}
+            "learning": _learning, "assimilation": _assimilation, "samplers": _samplers, "graphical": _graphical,
+            "vi": _vi, "contrastive": _contrastive, "diffusion": _diffusion}
 
 
 def build_family(family: str) -> dict:
