@@ -148,6 +148,7 @@ def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | Non
 
 def check_shape(arr: np.ndarray, name: str, shape: Sequence[int | None], *, dims: str | None = None) -> None:
     """Raise unless ``arr.shape`` matches ``shape`` (``None`` matches any length)."""
+    arr = to_float_array(arr, name)
     ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
     if not ok:
         want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"

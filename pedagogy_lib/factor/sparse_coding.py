@@ -271,6 +271,8 @@ def revalidate_model(model: SparseCodingModel) -> SparseCodingModel:
     ValueError, TypeError
         As :func:`make_model`, naming the field (``C``, ``lam``, ``alpha``, ``beta``, ``prior``).
     """
+    if not isinstance(model, SparseCodingModel):
+        raise TypeError(f"model must be a SparseCodingModel (build it with make_model); got {type(model).__name__}.")
     prior = check_choice(model.prior, "prior", PRIORS)
     return make_model(model.C, model.lam, None if prior == "cauchy" else model.alpha,
                       None if prior == "gaussian" else model.beta, prior)

@@ -199,6 +199,11 @@ def expected_abs(mu, sigma) -> np.ndarray:
     sigma = as_array(sigma, "sigma")
     if np.any(sigma <= 0):
         raise ValueError("sigma must be positive.")
+    try:
+        np.broadcast_shapes(mu.shape, sigma.shape)
+    except ValueError:
+        raise ValueError(f"sigma must have the shape of mu {mu.shape} (or broadcast against it); got "
+                         f"{sigma.shape}.") from None
     r = mu / sigma
     return sigma * np.sqrt(2.0 / np.pi) * np.exp(-0.5 * r * r) + mu * (1.0 - 2.0 * special.ndtr(-r))
 
