@@ -642,3 +642,20 @@ def test_information_form_whitening_with_the_validation_factor_matches_the_oracl
     np.testing.assert_allclose(res.mu_filt, mf, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(res.Upsilon_filt, Uf, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("scale", [1e150, 1e160])
+def test_overflowing_parameters_raise_a_clear_error_instead_of_returning_inf(backend, form, scale):
+    # finite, valid parameters whose predicted covariance overflows float64 at the first time update: a
+    # ValueError naming the step (the overflow itself, or the factorization it breaks), never inf or NaN
+    params, y, u = _good()
+    for run in (kalman_filter, kalman_smoother):
+        try:
+            res = run(params._replace(A=scale * params.A), y, u, form=form, backend=backend)
+        except ValueError as exc:
+            assert str(exc).startswith(("The Kalman filter overflowed at time step t = ",
+                                        "The Kalman filter failed")), str(exc)
+        else:                       # the information form can absorb a huge prior: then every number is finite
+            assert all(np.all(np.isfinite(v)) for v in res[:-1])

@@ -52,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ..core.checks import as_array, check_int
+from ..core.checks import as_array, check_int, check_spd
 from .sparse_coding import SparseCodingModel, make_model, revalidate_model, soft_threshold
 
 __all__ = ["Recognition", "SparseEMResult", "batch_map", "e_step", "expected_abs", "free_energy", "m_step",
@@ -120,7 +120,9 @@ def _check_rec(rec, N: int, K: int) -> Recognition:
         raise ValueError(f"rec must be the Recognition returned by e_step; got {type(rec).__name__}.")
     nu = as_array(rec.nu, "rec.nu", shape=(N, K), dims="(N, K)")
     Sigma = as_array(rec.Sigma, "rec.Sigma", shape=(N, K, K), dims="(N, K, K)")
+    check_spd(Sigma, "rec.Sigma")                   # covariances of Gaussian recognition distributions
     P = as_array(rec.P, "rec.P", shape=(N, K, K), dims="(N, K, K)")
+    check_spd(P, "rec.P")
     return Recognition(nu, P, Sigma)
 
 

@@ -906,24 +906,59 @@ def _run_filter_resolved(p, y, observed, u, requested, form, backend, want_J=Fal
     """:func:`_run_filter` in the resolved ``form``; returns ``(out, J, form_used)``.
 
     With ``requested == "auto"`` a form that meets a rounding failure (a ``ValueError`` from
-    :func:`_definiteness_error`) is not the end: the other form is tried, and the first that completes
-    is used. The cost rule of :func:`_resolve_form` picks the order; nearly noiseless observations with
-    ``n < m <= 2 n`` (the innovation covariance singular in float64, the information form exact) are
-    the case it rescues. When both fail, the error of the first is raised, saying both were tried.
+    :func:`_definiteness_error` or :func:`_check_finite_run`) is not the end: the other form is tried,
+    and the first that completes is used. The cost rule of :func:`_resolve_form` picks the order; nearly
+    noiseless observations with ``n < m <= 2 n`` (the innovation covariance singular in float64, the
+    information form exact) are the case it rescues. When both fail, the error of the first is raised,
+    saying both were tried.
     """
     try:
-        out, J = _run_filter(p, y, observed, u, form, backend, want_J=want_J, L_R=L_R)
+        out, J = _attempt_filter(p, y, observed, u, form, backend, want_J, L_R)
         return out, J, form
     except ValueError as first:
         if requested != "auto":
             raise
         other = "information" if form == "covariance" else "covariance"
         try:
-            out, J = _run_filter(p, y, observed, u, other, backend, want_J=want_J, L_R=L_R)
+            out, J = _attempt_filter(p, y, observed, u, other, backend, want_J, L_R)
         except ValueError:
             raise ValueError(f"{first} (form=\"auto\" tried both the {form} and the {other} form; both failed.)") \
                 from None
         return out, J, other
+
+
+def _attempt_filter(p, y, observed, u, form, backend, want_J, L_R):
+    """One forward pass in ``form``; every failure, overflow included, is a ``ValueError`` naming the step."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):     # an overflow is reported below, by step
+            out, J = _run_filter(p, y, observed, u, form, backend, want_J=want_J, L_R=L_R)
+    except np.linalg.LinAlgError:
+        # the NumPy twin's factorizations meet the same failures as the kernel's pivot test, and an
+        # overflowed (infinite) covariance too; the step is not known here
+        raise ValueError(f"The Kalman filter failed in the {form} form: a covariance lost positive definiteness "
+                         "or overflowed float64. Rescale the model, use a larger observation noise Sigma_y_x, or "
+                         "the other form.") from None
+    _check_finite_run(out)
+    return out, J
+
+
+def _check_finite_run(out) -> None:
+    """Raise a ``ValueError`` naming the first step where the filter's output stopped being finite.
+
+    Finite, valid parameters can still overflow float64: a transition ``A`` with a spectral radius of
+    ``1e150`` squares it into the predicted covariance at the first step. The filter then has no
+    representable answer, and says so instead of returning infinities or NaN.
+    """
+    mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, _, log_p_y = out
+    T = mu_pred.shape[0]
+    bad = ~(np.isfinite(mu_pred).reshape(T, -1).all(axis=1) & np.isfinite(Upsilon_pred).reshape(T, -1).all(axis=1)
+            & np.isfinite(mu_filt).reshape(T, -1).all(axis=1) & np.isfinite(Upsilon_filt).reshape(T, -1).all(axis=1)
+            & np.isfinite(log_p_y))
+    if bad.any():
+        t = int(np.argmax(bad))
+        raise ValueError(f"The Kalman filter overflowed at time step t = {t} (row {t} of y, the book's t = {t + 1}): "
+                         "its means or covariances are no longer finite in float64. The parameters (A, Sigma_x, C, "
+                         "Sigma_y_x) or y are too far out of scale; rescale the model.")
 
 
 def _definiteness_error(t: int, kind: int, form: str) -> ValueError:

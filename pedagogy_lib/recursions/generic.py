@@ -57,7 +57,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from ..gaussian import blocks as gaussian
-from ..core.checks import as_array, check_prob_vector, check_spd, check_stochastic_matrix
+from ..core.checks import as_array, check_prob_vector, check_spd, check_stochastic_matrix, to_float_array
 from ..core.logmath import logsumexp
 from ..gaussian.blocks import Gaussian
 
@@ -929,7 +929,7 @@ def particle_chain(model, y, rng, I: int) -> Chain:
         raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}.")
     if isinstance(I, bool) or not isinstance(I, (int, np.integer)) or I < 1:
         raise ValueError(f"I must be an integer >= 1; got {I!r}.")
-    y = np.asarray(y, dtype=np.float64)
+    y = to_float_array(y, "y")
     if y.ndim not in (1, 2) or y.shape[0] == 0:
         raise ValueError(f"y must have shape (T,) or (T, m) with T >= 1; got {y.shape}.")
     T, I = y.shape[0], int(I)
