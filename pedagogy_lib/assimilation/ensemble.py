@@ -336,11 +336,18 @@ def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflat
     code = METHODS.index(method)
     args = (dyn.code, dyn.theta, dyn.dt, dyn.n_steps, E0, y, model.C, model.c, model.Sigma_y_x, Wr, r_std, eta,
             add_noise, pert, code, inflation, L, rho, use_loc)
-    if backend == "numba":
-        ens, fmean = np.empty((T, N, n)), np.empty((T, n))
-        enkf_run_numba(*args, ens, fmean)
-    else:
-        ens, fmean = enkf_run_numpy(*args)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if backend == "numba":
+                ens, fmean = np.empty((T, N, n)), np.empty((T, n))
+                enkf_run_numba(*args, ens, fmean)
+            else:
+                ens, fmean = enkf_run_numpy(*args)
+    except np.linalg.LinAlgError:
+        ens = None
+    if ens is None or not (np.all(np.isfinite(ens)) and np.all(np.isfinite(fmean))):
+        raise ValueError("the ensemble overflowed float64 (an analysis met infinite or NaN values): the model "
+                         "(its dynamics, Sigma1, Sigma_x, C, Sigma_y_x) or y is too far out of scale; rescale it.")
     name = "EnKF (perturbed observations)" if method == "perturbed" else ("LETKF" if use_loc else "ETKF")
     return make_result(name, ens.mean(axis=1), None, ens, fmean, truth)
 

@@ -559,7 +559,7 @@ def _map_proximal(y, C, lam, alpha, prior, x_init, tol, max_iter, accelerate):
     soft thresholding (Laplace) or shrinkage z / (1 + t alpha) (Gaussian).
     """
     Lip = lam * np.linalg.norm(C, 2) ** 2
-    t = 1.0 / Lip
+    t = 1.0 / Lip if Lip > 0 else 1.0         # C = 0 (or underflowing): f is flat, any step is exact
     CtC, Cty = C.T @ C, C.T @ y
 
     def prox(z):

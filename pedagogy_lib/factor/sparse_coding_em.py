@@ -133,7 +133,7 @@ def _check_rec(rec, N: int, K: int) -> Recognition:
 def _batch_map(Y, C, lam, alpha, n_iter, tol, x_init=None):
     N, K = Y.shape[0], C.shape[1]
     Lip = lam * np.linalg.norm(C, 2) ** 2
-    t_step = 1.0 / Lip
+    t_step = 1.0 / Lip if Lip > 0 else 1.0    # C = 0 (or underflowing): the data term is flat
     x = np.zeros((N, K)) if x_init is None else x_init.copy()
     z, s = x.copy(), 1.0
     CtY, CtC = Y @ C, C.T @ C

@@ -61,8 +61,11 @@ class _Table(dict):
     def add(self, key, *args, _allow=(), _twin=True, _only=None, _names=(), **kwargs):
         """One valid call. ``_names``: further symbols an error message may name (a model's own name
         for an argument, e.g. ``y`` for the data of run_em with the GMM)."""
-        self[key] = (_fn(key), args, kwargs, {"allow_nonfinite": _allow, "twin": _twin, "only": _only,
-                                              "names": _names})
+        try:
+            fn = _fn(key)
+        except AttributeError:                    # not in this version of the library (an older checkout)
+            return
+        self[key] = (fn, args, kwargs, {"allow_nonfinite": _allow, "twin": _twin, "only": _only, "names": _names})
 
 
 def _rng(seed=0):
