@@ -327,6 +327,40 @@ def test_frobenius_bound_is_a_lower_bound_within_a_factor_n(n):
         bound = float(ck._frobenius_bound(S, np.linalg.cholesky(S)))
         assert lam / n * (1 - 1e-6) <= bound <= lam * (1 + 1e-6)
 
+@pytest.mark.parametrize("scale", [1e-200, 1e+200])
+@pytest.mark.parametrize("n", [2, 5, 16, 20])
+def test_spd_screens_are_blind_to_units_at_extreme_scales(n, scale):
+    # S_ii * S_jj underflows (overflows) at these scales, so no screen may form that product: the
+    # compiled screen (n <= 16), its twin and the NumPy path (n > 16) all pass the positive definite
+    # matrix, give a Cholesky factor of it, and refuse the singular one
+    rng = np.random.default_rng(n)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    C = (Q * np.logspace(0, -3, n)) @ Q.T
+    C = 0.5 * (C + C.T)
+    S = scale * C
+    tol = ck.spd_tolerance(n)
+    for screen in (ck.spd_screen_kernel, ck.spd_screen_numpy):
+        ok, L = screen(S, ck.SYM_RTOL, tol)
+        assert ok
+        np.testing.assert_allclose(L / np.sqrt(scale), np.linalg.cholesky(C), rtol=1e-10, atol=1e-12)
+    L = ck.check_spd(S, "S")
+    np.testing.assert_allclose(L / np.sqrt(scale), np.linalg.cholesky(C), rtol=1e-10, atol=1e-12)
+    singular = scale * _rank_deficient(n, n - 1, n)
+    for screen in (ck.spd_screen_kernel, ck.spd_screen_numpy):
+        assert not screen(singular, ck.SYM_RTOL, tol)[0]
+    with pytest.raises(ValueError, match=r"^S is not symmetric positive definite"):
+        ck.check_spd(singular, "S")
+
+
+def test_mvn_logpdf_at_extreme_scales_is_the_rescaled_density():
+    from pedagogy_lib.gaussian import mvn_logpdf
+    for n in (2, 20):
+        for scale in (1e-200, 1e+200):
+            # log N(0; 0, s I) = -n/2 log(tau s)
+            expect = -0.5 * n * np.log(2 * np.pi * scale)
+            assert mvn_logpdf(np.zeros(n), np.zeros(n), scale * np.eye(n)) == pytest.approx(expect, rel=1e-12)
+
+
 def test_singular_member_of_a_stack_is_named():
     S = np.stack([np.eye(3), _rank_deficient(3, 1), np.eye(3)])
     with pytest.raises(ValueError, match=r"^Sigma\[1\] is not symmetric positive definite.*[Ss]ingular"):

@@ -449,5 +449,8 @@ def test_validation_messages_init_and_options():
         fl.iterative_pca_step(fl.PCAParams(np.ones(4), np.zeros(4)), y)
     with pytest.raises(ValueError, match=r"sigma2_floor_abs must be positive"):
         fl.ppca_model(0.0)
-    with pytest.raises(FloatingPointError, match=r"iterative PCA: C has lost rank"):
+    # a rank-deficient initial C is refused at entry, naming it (it used to fail in the first E step)
+    with pytest.raises(ValueError, match=r"^init.C must have full column rank K = 2"):
         fl.fit_iterative_pca(y, 2, init=fl.PCAParams(np.ones((4, 2)), np.zeros(4)))
+    with pytest.raises(ValueError, match=r"^C must have full column rank K = 2"):
+        fl.iterative_pca_step(fl.PCAParams(np.zeros((4, 2)), np.zeros(4)), y)

@@ -205,7 +205,8 @@ def test_numba_kernel_matches_numpy_twin_on_random_problems():
         for form in FORMS:
             a = kalman_smoother(params, y, u, form=form, backend="numba")
             b = kalman_smoother(params, y, u, form=form, backend="numpy")
-            for name, x1, x2 in zip(a._fields, a, b):
+            assert a.form == b.form
+            for name, x1, x2 in zip(a._fields[:-1], a[:-1], b[:-1]):
                 np.testing.assert_allclose(x1, x2, rtol=1e-10, atol=1e-10, err_msg=f"{name}, seed {seed}, {form}")
 
 
@@ -234,7 +235,8 @@ def test_information_form_equals_covariance_form_when_m_is_much_larger_than_n(di
     a = kalman_smoother(params, y, u, form="information")
     b = kalman_smoother(params, y, u, form="covariance")
     c = kalman_smoother(params, y, u)                         # auto picks information for m > 2 n
-    for name, x1, x2, x3 in zip(a._fields, a, b, c):
+    assert (a.form, b.form, c.form) == ("information", "covariance", "information")
+    for name, x1, x2, x3 in zip(a._fields[:-1], a[:-1], b[:-1], c[:-1]):
         np.testing.assert_allclose(x1, x2, rtol=1e-9, atol=1e-10, err_msg=name)
         np.testing.assert_array_equal(x1, x3, err_msg=name)
 
@@ -258,7 +260,7 @@ def test_information_form_with_dense_noise_whitens_once_and_equals_the_oracle(ba
     np.testing.assert_allclose(res.Upsilon_smooth, Us, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(res.Upsilon_cross, cross, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-10)
-    for name, x1, x2 in zip(res._fields, res, cov):
+    for name, x1, x2 in zip(res._fields[:-1], res[:-1], cov[:-1]):
         np.testing.assert_allclose(x1, x2, rtol=1e-9, atol=1e-10, err_msg=name)   # gains K included
     assert np.all(res.K[[0, 4]] == 0.0) and np.all(res.log_p_y[[0, 4]] == 0.0)
 
@@ -500,8 +502,9 @@ def test_nearly_exact_observations_match_a_50_digit_oracle_or_raise_a_clear_erro
     params, y = _precise_problem(m, noise)
     C, R = params.C, params.Sigma_y_x
     # m > n with noise 1e-16: the innovation covariance has eigenvalues 1e-16 next to O(1) ones, singular
-    # in float64 (the covariance form cannot factor it), and "auto" keeps the covariance form here (m <= 2n)
-    if m == 5 and noise == 1e-16 and form != "information":
+    # in float64 (the covariance form cannot factor it); "auto" starts from the covariance form here
+    # (m <= 2n), meets that failure and falls back to the information form, which is accurate
+    if m == 5 and noise == 1e-16 and form == "covariance":
         with pytest.raises(ValueError, match=r"failed at time step t = 0 .*innovation covariance C Upsilon_pred\[t\] "
                                              r"C\^T \+ Sigma_y_x lost positive definiteness to rounding"):
             kalman_smoother(params, y, form=form, backend=backend)
@@ -512,6 +515,11 @@ def test_nearly_exact_observations_match_a_50_digit_oracle_or_raise_a_clear_erro
             kalman_smoother(params, y, form=form, backend=backend)
         return
     res = kalman_smoother(params, y, form=form, backend=backend)
+    if form == "auto":
+        assert res.form == ("information" if (m, noise) == (5, 1e-16) else "covariance")
+        form = res.form
+    else:
+        assert res.form == form
     mu_f, P_f, mu_s, P_s, ll = _mp_kalman(params, y)
     if form == "information":
         # Conditioning: the information form's I + U G U^T (Upsilon_pred = U^T U, G = C^T Sigma_y_x^{-1} C)
@@ -524,7 +532,7 @@ def test_nearly_exact_observations_match_a_50_digit_oracle_or_raise_a_clear_erro
         lam = np.linalg.eigvalsh(C @ res.Upsilon_pred @ C.T + R)
     kappa = float(np.max(lam[:, -1] / lam[:, 0]))
     T = y.shape[0]
-    for name, got in zip(res._fields, res):
+    for name, got in zip(res._fields[:-1], res[:-1]):
         assert np.all(np.isfinite(got)), name
     # means: error grows like eps sqrt(kappa) in the covariance form (the whitened innovation), like eps kappa
     # in the information form (a solve with M); 50x margin
@@ -594,6 +602,17 @@ def test_rts_smoother_validates_the_filter_result_it_is_given():
         rts_smoother(params.A, filt._replace(mu_filt=filt.mu_filt * np.nan))
     with pytest.raises(ValueError, match=r"filt.log_p_y must have shape \(T,\) = \(4,\)"):
         rts_smoother(params.A, filt._replace(log_p_y=filt.log_p_y[:2]))
+    # a singular filter covariance next to a prediction that does not cover it: the backward pass would
+    # return negative smoothed variances, so the pair is refused (a filter's own output always passes)
+    with pytest.raises(ValueError, match=r"^filt.Upsilon_filt\[1\] is inconsistent with filt.Upsilon_pred\[2\] and A"):
+        bad = filt.Upsilon_filt.copy()
+        bad[1] = 50.0 * np.ones((2, 2))
+        rts_smoother(params.A, filt._replace(Upsilon_filt=bad))
+    with pytest.raises(ValueError, match=r"^filt.form must be one of \{'covariance', 'information'\}"):
+        rts_smoother(params.A, filt._replace(form="auto"))
+    with pytest.raises(TypeError, match=r"^filt.log_evidence must be a numeric array"):
+        rts_smoother(params.A, filt._replace(log_evidence="high"))
+    assert rts_smoother(params.A, filt).form == filt.form
     # lists in, arrays out (the result's fields are arrays whatever the filter result held)
     listed = KalmanFilterResult(*(f.tolist() if isinstance(f, np.ndarray) else f for f in filt))
     for backend in BACKENDS:
@@ -623,3 +642,20 @@ def test_information_form_whitening_with_the_validation_factor_matches_the_oracl
     np.testing.assert_allclose(res.mu_filt, mf, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(res.Upsilon_filt, Uf, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("scale", [1e150, 1e160])
+def test_overflowing_parameters_raise_a_clear_error_instead_of_returning_inf(backend, form, scale):
+    # finite, valid parameters whose predicted covariance overflows float64 at the first time update: a
+    # ValueError naming the step (the overflow itself, or the factorization it breaks), never inf or NaN
+    params, y, u = _good()
+    for run in (kalman_filter, kalman_smoother):
+        try:
+            res = run(params._replace(A=scale * params.A), y, u, form=form, backend=backend)
+        except ValueError as exc:
+            assert str(exc).startswith(("The Kalman filter overflowed at time step t = ",
+                                        "The Kalman filter failed")), str(exc)
+        else:                       # the information form can absorb a huge prior: then every number is finite
+            assert all(np.all(np.isfinite(v)) for v in res[:-1])

@@ -643,7 +643,7 @@ def test_particle_sequence_conditionals_are_column_stochastic_and_consistent():
 
 def test_particle_backend_errors():
     _, model, y = _particle_problem(T=3)
-    with pytest.raises(TypeError, match="prior must be a recursions.Particles"):
+    with pytest.raises(TypeError, match="^filtered_prev must be a recursions.Particles"):
         R.time_update(R.PARTICLES, np.zeros(3), R.ParticleTransition(model.sample_transition, None, 1,
                                                                        np.random.default_rng(0)))
     p = R.Particles(np.zeros((4, 2)), np.full(4, -np.log(4)))
@@ -654,7 +654,7 @@ def test_particle_backend_errors():
     with pytest.raises(ValueError, match="log_density is None"):
         R.future_conditioning(R.PARTICLES, p, R.ParticleTransition(model.sample_transition, None, 1,
                                                                      np.random.default_rng(0)))
-    with pytest.raises(TypeError, match="conditional must be a ParticleTransition"):
+    with pytest.raises(TypeError, match="^transition must be a ParticleTransition"):
         R.time_update(R.PARTICLES, p, np.eye(4))
     with pytest.raises(ValueError, match="I must be an integer >= 1"):
         R.particle_chain(model, y, np.random.default_rng(0), 0)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng
+from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng, check_spd
 from ..core.jit import njit
 from .lorenz import cycle_forward_numba, cycle_forward_numpy
 from .model import DAModel, check_model, check_observations, check_truth, make_result, psd_sqrt
@@ -42,17 +42,26 @@ def exact_ensemble(mean, cov, n_members: int, *, rng) -> np.ndarray:
 
     Needs ``N >= n + 1``: standard normal draws are centred, whitened to identity sample
     covariance and coloured by a Cholesky factor of ``cov``.
+
+    Raises
+    ------
+    ValueError
+        If ``mean`` is empty or not finite, ``cov`` has the wrong shape or is not symmetric positive
+        definite, or ``n_members < n + 1``.
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
     """
     rng = check_rng(rng)
     mean = as_array(mean, "mean", ndim=1, dims="(n,)", nonempty=True)
     n = mean.shape[0]
     cov = as_array(cov, "cov", shape=(n, n), dims="(n, n)")
+    L_cov = check_spd(cov, "cov")
     N = check_int(n_members, "n_members", minimum=n + 1)
     Z = rng.standard_normal((N, n))
     Z -= Z.mean(axis=0)
     Lz = np.linalg.cholesky(Z.T @ Z / (N - 1))
     Z = np.linalg.solve(Lz, Z.T).T                 # sample covariance is now the identity
-    return mean + Z @ np.linalg.cholesky(cov).T
+    return mean + Z @ L_cov.T
 
 
 # ------------------------------------------------------------------------------------------------
@@ -327,11 +336,18 @@ def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflat
     code = METHODS.index(method)
     args = (dyn.code, dyn.theta, dyn.dt, dyn.n_steps, E0, y, model.C, model.c, model.Sigma_y_x, Wr, r_std, eta,
             add_noise, pert, code, inflation, L, rho, use_loc)
-    if backend == "numba":
-        ens, fmean = np.empty((T, N, n)), np.empty((T, n))
-        enkf_run_numba(*args, ens, fmean)
-    else:
-        ens, fmean = enkf_run_numpy(*args)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if backend == "numba":
+                ens, fmean = np.empty((T, N, n)), np.empty((T, n))
+                enkf_run_numba(*args, ens, fmean)
+            else:
+                ens, fmean = enkf_run_numpy(*args)
+    except np.linalg.LinAlgError:
+        ens = None
+    if ens is None or not (np.all(np.isfinite(ens)) and np.all(np.isfinite(fmean))):
+        raise ValueError("the ensemble overflowed float64 (an analysis met infinite or NaN values): the model "
+                         "(its dynamics, Sigma1, Sigma_x, C, Sigma_y_x) or y is too far out of scale; rescale it.")
     name = "EnKF (perturbed observations)" if method == "perturbed" else ("LETKF" if use_loc else "ETKF")
     return make_result(name, ens.mean(axis=1), None, ens, fmean, truth)
 

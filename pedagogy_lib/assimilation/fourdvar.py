@@ -275,7 +275,9 @@ def _cholesky_inverse(H, name):
     try:
         L = np.linalg.cholesky(H)
     except np.linalg.LinAlgError:
-        raise ValueError(f"the {name} Hessian is not positive definite at the solution; no covariance.") from None
+        raise ValueError(f"the {name} Hessian is not positive definite at the solution; no covariance. Its blocks "
+                         "are the inverses of Sigma1, Sigma_x and Sigma_y_x: one of them is too far out of scale "
+                         "with the others for float64.") from None
     Li = np.linalg.inv(L)
     return Li.T @ Li
 

@@ -98,9 +98,12 @@ def check_dynamics(dyn, name: str = "dynamics") -> Dynamics:
                         f"got {type(dyn).__name__}.")
     if dyn.kind not in KINDS:
         raise ValueError(f"{name}.kind must be one of {KINDS}; got {dyn.kind!r}.")
-    want = {"lorenz63": 3, "lorenz96": 1, "linear": dyn.n * dyn.n + dyn.n}[dyn.kind]
+    n = check_int(dyn.n, f"{name}.n", minimum=1)
+    if dyn.kind == "lorenz63" and n != 3:
+        raise ValueError(f"{name}.n must be 3 for the Lorenz-63 model; got {n}.")
+    want = {"lorenz63": 3, "lorenz96": 1, "linear": n * n + n}[dyn.kind]
     theta = as_array(dyn.theta, f"{name}.theta", shape=(want,), dims=f"({want},)")
-    return Dynamics(dyn.kind, int(dyn.n), theta, positive_scalar(dyn.dt, f"{name}.dt"),
+    return Dynamics(dyn.kind, n, theta, positive_scalar(dyn.dt, f"{name}.dt"),
                     check_int(dyn.n_steps, f"{name}.n_steps", minimum=1))
 
 

@@ -150,7 +150,15 @@ def check_truth(truth, T: int, n: int):
 
 
 def psd_sqrt(S: np.ndarray) -> np.ndarray:
-    """A square root ``L`` with ``L L^T = S`` for a positive semi-definite ``S`` (zero allowed)."""
+    """A square root ``L`` with ``L L^T = S`` for a positive semi-definite ``S`` (zero allowed).
+
+    Raises
+    ------
+    ValueError
+        If ``S`` is not a finite, square, symmetric positive semi-definite matrix.
+    """
+    S = as_array(S, "S", ndim=2, dims="(n, n)")
+    check_psd(S, "S")
     if not np.any(S):
         return np.zeros_like(S)
     w, V = np.linalg.eigh(S)
@@ -215,8 +223,20 @@ def periodic_taper(n: int, radius) -> np.ndarray:
 
 
 def make_result(method: str, mean, cov, ensemble, forecast_mean, truth, *, cost=np.nan, n_iter=0) -> AssimilationResult:
-    """Assemble an :class:`AssimilationResult`, computing RMSE (against ``truth``) and spread."""
+    """Assemble an :class:`AssimilationResult`, computing RMSE (against ``truth``) and spread.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``mean`` is not a finite ``(T, n)`` array or ``forecast_mean``, ``cov`` (``(T, n, n)``),
+        ``ensemble`` (``(T, N, n)``) or ``truth`` does not match it.
+    """
+    mean = as_array(mean, "mean", ndim=2, dims="(T, n)")
     T, n = mean.shape
+    forecast_mean = as_array(forecast_mean, "forecast_mean", shape=(T, n), dims="(T, n)")
+    cov = None if cov is None else as_array(cov, "cov", shape=(T, n, n), dims="(T, n, n)")
+    ensemble = None if ensemble is None else as_array(ensemble, "ensemble", shape=(T, None, n), dims="(T, N, n)")
+    truth = check_truth(truth, T, n)
     err = np.full(T, np.nan) if truth is None else np.sqrt(np.mean((mean - truth) ** 2, axis=1))
     if ensemble is not None:
         spread = np.sqrt(np.mean(np.var(ensemble, axis=1, ddof=1), axis=1))

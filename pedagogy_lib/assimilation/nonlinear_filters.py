@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.checks import as_array, as_scalar, check_backend
+from ..core.checks import as_array, as_scalar, check_backend, check_spd
 from .lorenz import cycle_jacobian, propagate
 from .model import DAModel, check_model, check_observations, check_truth, make_result
 
@@ -55,10 +55,17 @@ def sigma_points(mean, cov, *, alpha=1.0, beta=2.0, kappa=0.0):
     -------
     X : ndarray, shape (2n + 1, n)
     w_mean, w_cov : ndarray, shape (2n + 1,)
+
+    Raises
+    ------
+    ValueError
+        If ``mean`` is empty or not finite, ``cov`` has the wrong shape or is not symmetric positive
+        definite, ``alpha <= 0`` or ``n + kappa <= 0``.
     """
     mean = as_array(mean, "mean", ndim=1, dims="(n,)", nonempty=True)
     n = mean.shape[0]
     cov = as_array(cov, "cov", shape=(n, n), dims="(n, n)")
+    check_spd(cov, "cov")
     alpha, beta, kappa = _check_ut(alpha, beta, kappa, n)
     return _sigma_points(mean, cov, alpha, beta, kappa)
 

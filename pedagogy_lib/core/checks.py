@@ -148,6 +148,7 @@ def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | Non
 
 def check_shape(arr: np.ndarray, name: str, shape: Sequence[int | None], *, dims: str | None = None) -> None:
     """Raise unless ``arr.shape`` matches ``shape`` (``None`` matches any length)."""
+    arr = to_float_array(arr, name)
     ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
     if not ok:
         want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
@@ -156,7 +157,8 @@ def check_shape(arr: np.ndarray, name: str, shape: Sequence[int | None], *, dims
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise if ``arr`` has a NaN or an infinite entry, naming the first one."""
+    """Raise if ``arr`` has a NaN or an infinite entry, naming the first one (``TypeError`` if it is not numeric)."""
+    arr = to_float_array(arr, name)
     if np.isfinite(arr).all():                    # the common case, in one pass
         return
     bad = ~np.isfinite(arr)
@@ -168,6 +170,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
 
 def check_symmetric(S: np.ndarray, name: str, *, rtol: float = SYM_RTOL) -> None:
     """Raise unless the square matrix ``S`` equals its transpose to ``rtol`` of its largest entry."""
+    S = to_float_array(S, name)
     if S.ndim != 2 or S.shape[0] != S.shape[1]:
         raise ValueError(f"{name} must be a square matrix; got shape {fmt_shape(S.shape)}.")
     scale = max(float(np.max(np.abs(S))), 1e-300)
@@ -192,10 +195,13 @@ def check_spd(S: np.ndarray, name: str) -> np.ndarray:
     the condition number of ``C`` is below about ``1 / (SPD_ULPS * n * eps)`` (``4.5e13 / n``).
 
     Works on a single ``(n, n)`` matrix or a stack ``(..., n, n)``; for a stack the message names
-    the first failing index.
+    the first failing index. ``S`` may be any real array-like; NaN or infinite entries are refused
+    (``ValueError``) and non-numeric input is a ``TypeError``, both naming ``name``.
     """
+    S = to_float_array(S, name)
     if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
         raise ValueError(f"{name} must be a square matrix; got shape {fmt_shape(S.shape)}.")
+    check_finite(S, name)
     if S.ndim > 2:
         try:                                      # the whole stack at once when every matrix passes
             if S.size and not _is_symmetric(S):
@@ -247,6 +253,7 @@ SPD_ULPS = 100
 
 def spd_tolerance(n: int) -> float:
     """Smallest eigenvalue of a unit-diagonal ``(n, n)`` matrix at or below which :func:`check_spd` calls it singular."""
+    n = check_int(n, "n", minimum=0)
     return SPD_ULPS * max(int(n), 1) * float(np.finfo(np.float64).eps)
 
 
@@ -289,7 +296,8 @@ def _frobenius_bound(S: np.ndarray, L: np.ndarray) -> np.ndarray:
     eye = np.broadcast_to(np.eye(L.shape[-1]), L.shape)
     with np.errstate(all="ignore"):
         L_inv = np.linalg.solve(L, eye) if L.ndim > 2 else _triangular_inverse(L)
-        frob = np.sum(L_inv**2 * np.diagonal(S, axis1=-2, axis2=-1)[..., None, :], axis=(-2, -1))
+        # scale each column by sqrt(S_jj) before squaring, so the terms stay of order one in any units
+        frob = np.sum((L_inv * np.sqrt(np.diagonal(S, axis1=-2, axis2=-1))[..., None, :])**2, axis=(-2, -1))
     return np.where(np.isfinite(frob) & (frob > 0), 1.0 / frob, 0.0)
 
 
@@ -334,12 +342,18 @@ def spd_screen_kernel(S, sym_rtol, tol):
             for k in range(j):
                 s -= L[i, k] * L[j, k]
             L[i, j] = s / L[j, j]
-    worst = 0.0                                   # Gershgorin on the unit-diagonal scaling
+    # Gershgorin on the unit-diagonal scaling. Each entry is divided by sqrt(S_ii) and sqrt(S_jj) in
+    # turn: the product S_ii * S_jj underflows to zero (or overflows) for a covariance of scale 1e-200
+    # (1e+200), while the quotients stay in range whenever S is positive definite.
+    root = np.empty(n)
+    for i in range(n):
+        root[i] = np.sqrt(S[i, i])
+    worst = 0.0
     for i in range(n):
         off = 0.0
         for j in range(n):
             if j != i:
-                off += abs(S[i, j]) / np.sqrt(S[i, i] * S[j, j])
+                off += abs(S[i, j]) / root[i] / root[j]
         worst = max(worst, off)
     if 1.0 - worst > tol:
         return True, L
@@ -354,7 +368,8 @@ def spd_screen_kernel(S, sym_rtol, tol):
     frob = 0.0
     for i in range(n):
         for j in range(i + 1):
-            frob += M[i, j] * M[i, j] * S[j, j]
+            v = M[i, j] * root[j]                 # (L^{-1} D^{1/2})_ij, of order one whatever the units
+            frob += v * v
     return (frob > 0.0 and 1.0 / frob > tol), L
 
 
@@ -372,7 +387,7 @@ def spd_screen_numpy(S: np.ndarray, sym_rtol: float, tol: float) -> tuple[bool, 
 def _scaled_min_eig_bounds(S: np.ndarray, L: np.ndarray) -> float:
     """The larger of the Gershgorin and Frobenius lower bounds of :func:`_scaled_min_eig` (one matrix)."""
     d = 1.0 / np.sqrt(np.diag(S))
-    C = S * np.outer(d, d)
+    C = S * d[:, None] * d[None, :]               # one factor at a time: np.outer(d, d) can overflow
     gershgorin = 1.0 - np.max(np.sum(np.abs(C), axis=1) - np.abs(np.diag(C)))
     return max(float(gershgorin), float(_frobenius_bound(S, L)))
 
@@ -393,8 +408,10 @@ def check_psd(S: np.ndarray, name: str, *, rtol: float = PSD_RTOL) -> None:
     singular but never have a negative eigenvalue beyond rounding: the smallest eigenvalue may go
     down to ``-rtol * n * max_i S_ii``. For a stack the message names the first failing index.
     """
+    S = to_float_array(S, name)
     if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
         raise ValueError(f"{name} must be a square matrix; got shape {fmt_shape(S.shape)}.")
+    check_finite(S, name)
     if S.ndim > 2:
         for idx in np.ndindex(S.shape[:-2]):
             check_psd(S[idx], f"{name}[{', '.join(str(i) for i in idx)}]", rtol=rtol)
@@ -424,7 +441,16 @@ def check_moments(count, first, second, names: tuple[str, str, str], *, rtol: fl
     scatter about the mean, ``second - first first^T / count``, that is not positive semidefinite.
     ``names`` are the three symbols, used in messages.
     """
-    count, first, second = (np.asarray(a, dtype=np.float64) for a in (count, first, second))
+    count, first, second = (to_float_array(a, nm) for a, nm in zip((count, first, second), names))
+    if first.ndim < 1 or first.shape[:-1] != count.shape:
+        want = "(" + "".join(f"{k}, " for k in count.shape) + "n)"
+        raise ValueError(f"{names[1]} must have shape {want} (the shape of {names[0]} plus one axis); got "
+                         f"{fmt_shape(first.shape)}.")
+    if second.shape != first.shape + first.shape[-1:]:
+        raise ValueError(f"{names[2]} must have shape {fmt_shape(first.shape + first.shape[-1:])} (one n x n matrix "
+                         f"per entry of {names[0]}); got {fmt_shape(second.shape)}.")
+    for a, nm in zip((first, second), names[1:]):
+        check_finite(a, nm)
     check_positive(count, names[0], strict=False)
     check_psd(second, names[2], rtol=rtol)
     n = first.shape[-1]
@@ -448,6 +474,8 @@ def check_moments(count, first, second, names: tuple[str, str, str], *, rtol: fl
 
 def check_prob_vector(p: np.ndarray, name: str, *, atol: float = PROB_ATOL) -> None:
     """Raise unless ``p`` is a 1-D array of non-negative entries summing to one."""
+    p = to_float_array(p, name)
+    check_finite(p, name)
     if p.ndim != 1 or p.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D probability vector; got shape {fmt_shape(p.shape)}.")
     if (p < 0).any():
@@ -464,6 +492,8 @@ def check_stochastic_matrix(A: np.ndarray, name: str, *, axis: int = 0, atol: fl
     The book's HMM transition matrix is column-stochastic, ``A[i, j] = p(x_t = i | x_{t-1} = j)``
     (Section 2.2.1), so ``axis=0`` is the default.
     """
+    A = to_float_array(A, name)
+    check_finite(A, name)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty square matrix; got shape {fmt_shape(A.shape)}.")
     if (A < 0).any():
@@ -483,6 +513,10 @@ def check_emission_table(B: np.ndarray, name: str, *, atol: float = PROB_ATOL) -
 
     Columns index the source state, as for the book's transition matrix: ``B[v, k] = p(y = v | x = k)``.
     """
+    B = to_float_array(B, name)
+    check_finite(B, name)
+    if B.ndim != 2 or 0 in B.shape:
+        raise ValueError(f"{name} must be a non-empty 2-D table of shape (V, K); got shape {fmt_shape(B.shape)}.")
     if (B < 0).any():
         v, k = (int(i) for i in np.argwhere(B < 0)[0])
         raise ValueError(f"{name} must be non-negative; entry ({v}, {k}) is {B[v, k]:.3g}.")
@@ -496,6 +530,11 @@ def check_emission_table(B: np.ndarray, name: str, *, atol: float = PROB_ATOL) -
 
 def check_prob_rows(q: np.ndarray, name: str, *, atol: float = PROB_ATOL) -> None:
     """Raise unless every row of the 2-D array ``q`` is a probability vector (responsibilities, posteriors)."""
+    q = to_float_array(q, name)
+    check_finite(q, name)
+    if q.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array with one probability vector per row; got shape "
+                         f"{fmt_shape(q.shape)}.")
     if (q < 0).any():
         n, k = (int(v) for v in np.argwhere(q < 0)[0])
         raise ValueError(f"{name} must be non-negative; entry ({n}, {k}) is {q[n, k]:.3g}.")

@@ -234,7 +234,13 @@ def _check_dag(dag) -> tuple[tuple, list[tuple[int, ...]], list[np.ndarray], tup
 
 def _check_nodes(nodes, names: tuple, what: str) -> tuple[str, ...]:
     """Turn a name or a sequence of names into a tuple of distinct known node names."""
-    nodes = (nodes,) if isinstance(nodes, str) else tuple(nodes)
+    if isinstance(nodes, str):
+        nodes = (nodes,)
+    elif isinstance(nodes, (list, tuple)):
+        nodes = tuple(nodes)
+    else:
+        raise TypeError(f"{what} must be a node name (str) or a list of node names; got {type(nodes).__name__} "
+                        f"{nodes!r}. The nodes are {names}.")
     for n in nodes:
         if n not in names:
             raise ValueError(f"{what}: unknown node {n!r}; the nodes are {names}.")
@@ -613,7 +619,7 @@ def chain(p_a, P_b_a, P_c_b) -> DAG:
     DAG
         Nodes in the order ``('a', 'b', 'c')``.
     """
-    return make_dag({"a": p_a, "b": P_b_a, "c": P_c_b}, {"b": ("a",), "c": ("b",)})
+    return _named_dag({"p_a": ("a", p_a), "P_b_a": ("b", P_b_a), "P_c_b": ("c", P_c_b)}, {"b": ("a",), "c": ("b",)})
 
 
 def fork(p_b, P_a_b, P_c_b) -> DAG:
@@ -630,7 +636,7 @@ def fork(p_b, P_a_b, P_c_b) -> DAG:
     DAG
         Nodes in the order ``('b', 'a', 'c')`` (the parent comes first).
     """
-    return make_dag({"b": p_b, "a": P_a_b, "c": P_c_b}, {"a": ("b",), "c": ("b",)})
+    return _named_dag({"p_b": ("b", p_b), "P_a_b": ("a", P_a_b), "P_c_b": ("c", P_c_b)}, {"a": ("b",), "c": ("b",)})
 
 
 def collider(p_a, p_c, P_b_ac) -> DAG:
@@ -648,7 +654,19 @@ def collider(p_a, p_c, P_b_ac) -> DAG:
     DAG
         Nodes in the order ``('a', 'c', 'b')``.
     """
-    return make_dag({"a": p_a, "c": p_c, "b": P_b_ac}, {"b": ("a", "c")})
+    return _named_dag({"p_a": ("a", p_a), "p_c": ("c", p_c), "P_b_ac": ("b", P_b_ac)}, {"b": ("a", "c")})
+
+
+def _named_dag(arguments: dict, parents: dict) -> DAG:
+    """:func:`make_dag` from ``{argument: (node, table)}``; its messages name the caller's argument
+    (``P_b_a``) rather than the table it becomes (``cpts['b']``)."""
+    try:
+        return make_dag({node: table for node, table in arguments.values()}, parents)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        for argument, (node, _) in arguments.items():
+            message = message.replace(f"cpts[{node!r}]", argument)
+        raise type(exc)(message) from None
 
 
 def canonical(kind: str, rng: np.random.Generator, K: int = 2, *, concentration: float = 1.0) -> DAG:

@@ -87,6 +87,12 @@ class EMModel(NamedTuple):
         Random initialization used when :func:`run_em` gets ``init_params=None``.
     name : str
         Used in messages.
+    check : callable ``(params, data) -> (params, data)`` or None
+        Validation at the boundary: :func:`run_em` calls it once, before the first E step, with the
+        user's ``init_params`` (``None`` when the initializer will draw them) and ``data``, and runs on
+        what it returns (clean arrays). It raises a ``ValueError`` or ``TypeError`` naming the field
+        for parameters or data the model's functions cannot take. ``None`` (the default, for models
+        built by hand) skips it; the library's models all provide one.
     """
 
     e_step: Callable[[Any, Any], Any]
@@ -95,6 +101,7 @@ class EMModel(NamedTuple):
     elbo: Callable[[Any, Any, Any], float] | None = None
     init: Callable[[np.random.Generator, Any], Any] | None = None
     name: str = "EM"
+    check: Callable[[Any, Any], tuple] | None = None
 
 
 class EMResult(NamedTuple):
@@ -214,11 +221,16 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
 
     Raises
     ------
+    TypeError, ValueError
+        For a wrong ``model``, option, or (through ``model.check``) initial parameters or data the
+        model cannot take; the message names the argument or field.
     FloatingPointError
         If the log likelihood or the ELBo becomes NaN or infinite.
     """
     if not isinstance(model, EMModel):
         raise TypeError(f"model must be an EMModel(e_step, m_step, log_likelihood, ...); got {type(model).__name__}.")
+    if model.check is not None:
+        init_params, data = model.check(init_params, data)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = positive_scalar(tol, "tol", strict=False)
     monotone_rtol = positive_scalar(monotone_rtol, "monotone_rtol")
@@ -286,7 +298,18 @@ def best_of_restarts(fit_fn: Callable[[np.random.Generator], EMResult], rng: np.
     Returns
     -------
     RestartsResult
+
+    Raises
+    ------
+    TypeError
+        If ``fit_fn`` is not callable, ``rng`` is not a ``numpy.random.Generator`` or ``n_restarts`` is
+        not an integer.
+    ValueError
+        If ``n_restarts < 1``.
     """
+    if not callable(fit_fn):
+        raise TypeError(f"fit_fn must be a function of a numpy.random.Generator returning an EMResult; got "
+                        f"{type(fit_fn).__name__}.")
     rng = check_rng(rng)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     results = []

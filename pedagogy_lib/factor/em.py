@@ -219,7 +219,21 @@ def fa_model(Lambda_floor_abs) -> EMModel:
     """
     floor = as_array(Lambda_floor_abs, "Lambda_floor_abs", ndim=1, dims="(L,)")
     check_positive(floor, "Lambda_floor_abs")
-    return EMModel(_fa_e_step, partial(_fa_m_step, floor=floor), _fa_log_lik, _fa_elbo, None, "factor analysis")
+    return EMModel(_fa_e_step, partial(_fa_m_step, floor=floor), _fa_log_lik, _fa_elbo, None, "factor analysis",
+                   _fa_check)
+
+
+def _fa_check(params, y):
+    """The boundary check of the FA and PPCA models for :func:`~pedagogy_lib.em.run_em`: ``y`` (N, L) and
+    ``FAParams`` whose ``C`` has L rows."""
+    if params is None:
+        return None, _check_data(y, 1, need_every_column=False)[0]
+    C, c, Lambda = check_params(params, "init_params")
+    y = _check_data(y, C.shape[1], need_every_column=False)[0]
+    if C.shape[0] != y.shape[1]:
+        raise ValueError(f"init_params.C must have shape (L, K) with L = {y.shape[1]} (the columns of y); got "
+                         f"{C.shape}.")
+    return FAParams(C, c, Lambda), y
 
 
 def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
@@ -327,7 +341,7 @@ def ppca_model(sigma2_floor_abs: float, sigma2_fixed: float | None = None) -> EM
     if sigma2_fixed is not None:
         sigma2_fixed = positive_scalar(sigma2_fixed, "sigma2")
     return EMModel(_fa_e_step, partial(_ppca_m_step, floor=floor, sigma2_fixed=sigma2_fixed), _fa_log_lik,
-                   _fa_elbo, None, "probabilistic PCA")
+                   _fa_elbo, None, "probabilistic PCA", _fa_check)
 
 
 def ppca_em_step(params, y, *, sigma2: float | None = None, sigma2_floor: float = 1e-6) -> FAParams:
@@ -519,7 +533,16 @@ def iterative_pca_model() -> EMModel:
     r"""Iterative PCA as an :class:`~pedagogy_lib.em.EMModel`; its "log likelihood" is
     :math:`-\tfrac12\sum_n\|\mathbf y_n-\mathbf c-\mathbf C\bar{\mathbf x}_n\|^2`, the
     :math:`\epsilon\to0` limit of :math:`\epsilon` times the log likelihood with :math:`\boldsymbol\Lambda=\epsilon\mathbf I`."""
-    return EMModel(_ipca_e_step, _ipca_m_step, _ipca_objective, None, None, "iterative PCA")
+    return EMModel(_ipca_e_step, _ipca_m_step, _ipca_objective, None, None, "iterative PCA", _ipca_check)
+
+
+def _ipca_check(params, y):
+    """The boundary check of iterative PCA for :func:`~pedagogy_lib.em.run_em`."""
+    if params is None:
+        return None, _check_data(y, 1, need_every_column=False)[0]
+    C, _ = _check_pca_params(params, y, "init_params")
+    c = as_array(params[1], "init_params.c", shape=(C.shape[0],), dims="(L,)")
+    return PCAParams(C, c), _check_data(y, C.shape[1], need_every_column=False)[0]
 
 
 def iterative_pca_step(params, y) -> PCAParams:
@@ -541,6 +564,12 @@ def iterative_pca_step(params, y) -> PCAParams:
     Returns
     -------
     PCAParams
+
+    Raises
+    ------
+    TypeError, ValueError
+        For ``params`` that are not a ``PCAParams``, a ``C`` of the wrong shape or without full column
+        rank, or invalid ``y``.
     """
     C, mean = _check_pca_params(params, y)
     params = PCAParams(C, mean)
@@ -555,6 +584,11 @@ def _check_pca_params(params, y, name="params"):
     y, K, mean, _ = _check_data(y, C.shape[1], need_every_column=False)
     if C.shape != (y.shape[1], K):
         raise ValueError(f"{f}C must have shape (L, K) = {(y.shape[1], K)}; got {C.shape}.")
+    norms = np.sqrt(np.sum(C**2, axis=0))
+    s = np.linalg.svd(C / np.where(norms > 0, norms, 1.0), compute_uv=False) if np.all(norms > 0) else np.zeros(1)
+    if s[-1] <= 100 * K * np.finfo(float).eps * s[0]:
+        raise ValueError(f"{f}C must have full column rank K = {K} (the E step solves with C^T C); its columns, "
+                         "scaled to unit length, are linearly dependent.")
     return C, mean
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "MAPResult",
     "LaplaceApproximation",
     "make_model",
+    "revalidate_model",
     "prior_energy",
     "prior_energy_derivatives",
     "log_Z_prior",
@@ -219,6 +220,12 @@ def make_model(C, lam, alpha=None, beta=None, prior: str = "laplace") -> SparseC
     Returns
     -------
     SparseCodingModel
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an unknown ``prior``, a ``C`` that is empty or not finite, a ``lam`` that is not
+        positive, or ``alpha``/``beta`` missing, superfluous, of the wrong length or not positive.
     """
     check_choice(prior, "prior", PRIORS)
     C = as_array(C, "C", ndim=2, dims="(L, K)")
@@ -249,9 +256,26 @@ def make_model(C, lam, alpha=None, beta=None, prior: str = "laplace") -> SparseC
 
 
 def _check_model(model) -> SparseCodingModel:
+    """Validate every field of a :class:`SparseCodingModel`, one built by hand or edited with ``_replace``
+    as much as one from :func:`make_model` (which does the checking: the fields go through it again)."""
     if not isinstance(model, SparseCodingModel):
         raise TypeError(f"model must be a SparseCodingModel (build it with make_model); got {type(model).__name__}.")
-    return model
+    return revalidate_model(model)
+
+
+def revalidate_model(model: SparseCodingModel) -> SparseCodingModel:
+    """Run the fields of ``model`` through :func:`make_model` again; return the clean model.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`make_model`, naming the field (``C``, ``lam``, ``alpha``, ``beta``, ``prior``).
+    """
+    if not isinstance(model, SparseCodingModel):
+        raise TypeError(f"model must be a SparseCodingModel (build it with make_model); got {type(model).__name__}.")
+    prior = check_choice(model.prior, "prior", PRIORS)
+    return make_model(model.C, model.lam, None if prior == "cauchy" else model.alpha,
+                      None if prior == "gaussian" else model.beta, prior)
 
 
 def _check_x(x, K: int, *, batch: bool) -> np.ndarray:
@@ -521,6 +545,10 @@ def soft_threshold(z, t) -> np.ndarray:
     """
     z = as_array(z, "z")
     t = check_positive(as_array(t, "t"), "t", strict=False)
+    try:
+        np.broadcast_shapes(z.shape, t.shape)
+    except ValueError:
+        raise ValueError(f"t must be a scalar or broadcast against z (shape {z.shape}); got shape {t.shape}.") from None
     return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
 
 
@@ -566,7 +594,7 @@ def _map_proximal(y, C, lam, alpha, prior, x_init, tol, max_iter, accelerate):
     holds the magnitudes summed in computing r, so the floor is what the arithmetic can attain.
     """
     Lip = lam * np.linalg.norm(C, 2) ** 2
-    t = 1.0 / Lip
+    t = 1.0 / Lip if Lip > 0 else 1.0         # C = 0 (or underflowing): f is flat, any step is exact
     CtC, Cty = C.T @ C, C.T @ y
     absCtC, absCty = np.abs(CtC), np.abs(Cty)
 

@@ -52,8 +52,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ..core.checks import as_array, check_int
-from .sparse_coding import SparseCodingModel, make_model, soft_threshold
+from ..core.checks import as_array, check_int, check_spd
+from .sparse_coding import SparseCodingModel, make_model, revalidate_model, soft_threshold
 
 __all__ = ["Recognition", "SparseEMResult", "batch_map", "e_step", "expected_abs", "free_energy", "m_step",
            "sparse_coding_em"]
@@ -108,7 +108,7 @@ def _check_model(model) -> SparseCodingModel:
         raise ValueError("model must be a SparseCodingModel with the Laplace prior (make_model(C, lam, alpha, beta, "
                          f"prior='laplace')); got {type(model).__name__}"
                          f"{' with prior ' + repr(model.prior) if isinstance(model, SparseCodingModel) else ''}.")
-    return model
+    return revalidate_model(model)
 
 
 def _check_Y(Y, M: int) -> np.ndarray:
@@ -120,7 +120,9 @@ def _check_rec(rec, N: int, K: int) -> Recognition:
         raise ValueError(f"rec must be the Recognition returned by e_step; got {type(rec).__name__}.")
     nu = as_array(rec.nu, "rec.nu", shape=(N, K), dims="(N, K)")
     Sigma = as_array(rec.Sigma, "rec.Sigma", shape=(N, K, K), dims="(N, K, K)")
+    check_spd(Sigma, "rec.Sigma")                   # covariances of Gaussian recognition distributions
     P = as_array(rec.P, "rec.P", shape=(N, K, K), dims="(N, K, K)")
+    check_spd(P, "rec.P")
     return Recognition(nu, P, Sigma)
 
 
@@ -131,7 +133,7 @@ def _check_rec(rec, N: int, K: int) -> Recognition:
 def _batch_map(Y, C, lam, alpha, n_iter, tol, x_init=None):
     N, K = Y.shape[0], C.shape[1]
     Lip = lam * np.linalg.norm(C, 2) ** 2
-    t_step = 1.0 / Lip
+    t_step = 1.0 / Lip if Lip > 0 else 1.0    # C = 0 (or underflowing): the data term is flat
     x = np.zeros((N, K)) if x_init is None else x_init.copy()
     z, s = x.copy(), 1.0
     CtY, CtC = Y @ C, C.T @ C
@@ -211,6 +213,11 @@ def expected_abs(mu, sigma) -> np.ndarray:
     sigma = as_array(sigma, "sigma")
     if np.any(sigma <= 0):
         raise ValueError("sigma must be positive.")
+    try:
+        np.broadcast_shapes(mu.shape, sigma.shape)
+    except ValueError:
+        raise ValueError(f"sigma must have the shape of mu {mu.shape} (or broadcast against it); got "
+                         f"{sigma.shape}.") from None
     r = mu / sigma
     return sigma * np.sqrt(2.0 / np.pi) * np.exp(-0.5 * r * r) + mu * (1.0 - 2.0 * special.ndtr(-r))
 

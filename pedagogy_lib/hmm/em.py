@@ -691,7 +691,13 @@ def hmm_em_model(reg_covar: float = 0.0, backend: str = "numba") -> EMModel:
     def elbo(params, stats, seqs):
         return _q(params, chol_of(params), stats) + stats.entropy
 
-    return EMModel(e_step, m_step, log_likelihood, elbo, None, "HMM EM (Baum-Welch)")
+    def check(params, y):
+        if params is None:
+            return None, y
+        params, _, seqs, _ = _check_params_y(params, y, "init_params")
+        return params, seqs
+
+    return EMModel(e_step, m_step, log_likelihood, elbo, None, "HMM EM (Baum-Welch)", check)
 
 
 def _random_init(rng, seqs, K, emission, V, reg_covar):

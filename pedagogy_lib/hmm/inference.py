@@ -46,7 +46,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import (as_array, check_backend, check_choice, check_emission_table, check_int, check_prob_vector,
+from ..core.checks import (as_array, check_backend, check_choice, check_emission_table, check_int, check_prob_rows,
+                           check_prob_vector,
                            check_rng, check_spd, check_stochastic_matrix)
 from ..core.jit import njit
 from ..core.linalg import mvn_logpdf_chol
@@ -473,6 +474,7 @@ def log_alpha(filtered, log_c) -> np.ndarray:
         Log normalizers (``HMMFilter.log_c``).
     """
     filtered = as_array(filtered, "filtered", ndim=2, dims="(T, K)", nonempty=True)
+    check_prob_rows(filtered, "filtered")
     T = filtered.shape[0]
     log_c = as_array(log_c, "log_c", shape=(T,), dims="(T,)")
     with np.errstate(divide="ignore"):

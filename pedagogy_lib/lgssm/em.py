@@ -585,7 +585,21 @@ def lgssm_em_model(learn=DEFAULT_LEARN, reg_covar: float = 1e-9) -> EMModel:
     def elbo(params, stats, data):
         return _q(params, stats) + stats.entropy
 
-    return EMModel(e_step, m_step, log_likelihood, elbo, None, "LGSSM EM")
+    def check(params, data):
+        if params is None:
+            return None, data
+        if not isinstance(params, LGSSMParams):
+            raise TypeError(f"init_params must be an LGSSMParams; got {type(params).__name__}.")
+        p, (n, m, n_u) = lgssm_model.check_params(params, "init_params")
+        validated = isinstance(data, list) and all(isinstance(d, tuple) and len(d) == 3 for d in data)
+        if validated:                            # the (y, observed, u) list of fit_lgssm: check it again
+            data = _check_data([np.where(obs[:, None], np.asarray(y_n), np.nan) for y_n, obs, _ in data],
+                               None if n_u == 0 else [u_n for _, _, u_n in data], m, n_u)[0]
+        else:
+            data = _check_data(data, None, m, n_u)[0]
+        return p, data
+
+    return EMModel(e_step, m_step, log_likelihood, elbo, None, "LGSSM EM", check)
 
 
 def _random_init(rng, data, n, learn, n_u):

@@ -90,7 +90,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ..core.checks import as_array, check_backend, check_choice, check_psd, check_shape, check_spd
+from ..core.checks import (PSD_RTOL, as_array, as_scalar, check_backend, check_choice, check_psd, check_shape,
+                           check_spd)
 from ..core.jit import njit, njit_inline
 from ..gaussian.blocks import bayes_invert
 from ..core.linalg import TAU, chol_solve, symmetrize
@@ -147,6 +148,9 @@ class KalmanFilterResult(NamedTuple):
         (0 at steps with a missing observation).
     log_evidence : float
         :math:`\log\hat p(\mathbf y_1,\dots,\mathbf y_T)`, the sum of ``log_p_y`` (Eq. 2.40).
+    form : {"covariance", "information"}
+        The measurement-update form that computed the result (what ``form="auto"`` chose). Defaults to
+        ``"covariance"`` for a result built by hand.
     """
 
     mu_pred: np.ndarray
@@ -156,6 +160,7 @@ class KalmanFilterResult(NamedTuple):
     K: np.ndarray
     log_p_y: np.ndarray
     log_evidence: float
+    form: str = "covariance"
 
 
 class KalmanSmootherResult(NamedTuple):
@@ -174,6 +179,8 @@ class KalmanSmootherResult(NamedTuple):
     Upsilon_cross : ndarray, shape (T - 1, n, n)
         ``Upsilon_cross[t]`` :math:`= \mathrm{Cov}[\hat{\mathbf X}_{t+1}, \hat{\mathbf X}_t\mid\mathbf y_{1:T}]
         = \boldsymbol\Upsilon_{t+1|T}\mathbf J_t^T` in 0-based rows (Eq. 2.55); EM needs it.
+    form : {"covariance", "information"}
+        The measurement-update form of the forward pass, as in :class:`KalmanFilterResult`.
     """
 
     mu_pred: np.ndarray
@@ -187,6 +194,7 @@ class KalmanSmootherResult(NamedTuple):
     Upsilon_smooth: np.ndarray
     J: np.ndarray
     Upsilon_cross: np.ndarray
+    form: str = "covariance"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -894,6 +902,65 @@ def _run_filter(p, y, observed, u, form, backend, want_J=False, L_R=None):
     return out, (J if want_J else None)
 
 
+def _run_filter_resolved(p, y, observed, u, requested, form, backend, want_J=False, L_R=None):
+    """:func:`_run_filter` in the resolved ``form``; returns ``(out, J, form_used)``.
+
+    With ``requested == "auto"`` a form that meets a rounding failure (a ``ValueError`` from
+    :func:`_definiteness_error` or :func:`_check_finite_run`) is not the end: the other form is tried,
+    and the first that completes is used. The cost rule of :func:`_resolve_form` picks the order; nearly
+    noiseless observations with ``n < m <= 2 n`` (the innovation covariance singular in float64, the
+    information form exact) are the case it rescues. When both fail, the error of the first is raised,
+    saying both were tried.
+    """
+    try:
+        out, J = _attempt_filter(p, y, observed, u, form, backend, want_J, L_R)
+        return out, J, form
+    except ValueError as first:
+        if requested != "auto":
+            raise
+        other = "information" if form == "covariance" else "covariance"
+        try:
+            out, J = _attempt_filter(p, y, observed, u, other, backend, want_J, L_R)
+        except ValueError:
+            raise ValueError(f"{first} (form=\"auto\" tried both the {form} and the {other} form; both failed.)") \
+                from None
+        return out, J, other
+
+
+def _attempt_filter(p, y, observed, u, form, backend, want_J, L_R):
+    """One forward pass in ``form``; every failure, overflow included, is a ``ValueError`` naming the step."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):     # an overflow is reported below, by step
+            out, J = _run_filter(p, y, observed, u, form, backend, want_J=want_J, L_R=L_R)
+    except np.linalg.LinAlgError:
+        # the NumPy twin's factorizations meet the same failures as the kernel's pivot test, and an
+        # overflowed (infinite) covariance too; the step is not known here
+        raise ValueError(f"The Kalman filter failed in the {form} form: a covariance lost positive definiteness "
+                         "or overflowed float64. Rescale the model, use a larger observation noise Sigma_y_x, or "
+                         "the other form.") from None
+    _check_finite_run(out)
+    return out, J
+
+
+def _check_finite_run(out) -> None:
+    """Raise a ``ValueError`` naming the first step where the filter's output stopped being finite.
+
+    Finite, valid parameters can still overflow float64: a transition ``A`` with a spectral radius of
+    ``1e150`` squares it into the predicted covariance at the first step. The filter then has no
+    representable answer, and says so instead of returning infinities or NaN.
+    """
+    mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, _, log_p_y = out
+    T = mu_pred.shape[0]
+    bad = ~(np.isfinite(mu_pred).reshape(T, -1).all(axis=1) & np.isfinite(Upsilon_pred).reshape(T, -1).all(axis=1)
+            & np.isfinite(mu_filt).reshape(T, -1).all(axis=1) & np.isfinite(Upsilon_filt).reshape(T, -1).all(axis=1)
+            & np.isfinite(log_p_y))
+    if bad.any():
+        t = int(np.argmax(bad))
+        raise ValueError(f"The Kalman filter overflowed at time step t = {t} (row {t} of y, the book's t = {t + 1}): "
+                         "its means or covariances are no longer finite in float64. The parameters (A, Sigma_x, C, "
+                         "Sigma_y_x) or y are too far out of scale; rescale the model.")
+
+
 def _definiteness_error(t: int, kind: int, form: str) -> ValueError:
     """The ``ValueError`` raised when a factorization inside the filter meets a non-positive pivot."""
     if kind == _FAIL_INFO_COND:
@@ -971,13 +1038,16 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         :math:`\boldsymbol\Sigma_{\hat x}` and :math:`\boldsymbol\Sigma_1`) is at most ``1e8``, else the
         covariance form. At condition number ``10^k`` the information form loses about ``k`` digits
         (at ``1e12`` it keeps four where the covariance form keeps all), and it refuses a step above
-        ``1e10``; see the module notes on nearly exact observations.
+        ``1e10``; see the module notes on nearly exact observations. If the form ``"auto"`` chose
+        meets a rounding failure, the other form is tried; the result's ``form`` says which one
+        computed it.
     backend : {"numba", "numpy"}
         The compiled kernel, or the readable reference built from :mod:`pedagogy_lib.gaussian`.
 
     Returns
     -------
     KalmanFilterResult
+        With ``form`` set to the measurement-update form used.
 
     Raises
     ------
@@ -999,10 +1069,11 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     p, (n, m, n_u), factors = check_params_factored(params)
     y, observed = check_y(y, m)
     u = check_u(u, y.shape[0], n_u)
+    requested = form
     form = _resolve_form(form, p, factors.L_Sigma_y_x)
     backend = check_backend(backend)
-    out, _ = _run_filter(p, y, observed, u, form, backend, L_R=factors.L_Sigma_y_x)
-    return KalmanFilterResult(*out, float(np.sum(out[5])))
+    out, _, form = _run_filter_resolved(p, y, observed, u, requested, form, backend, L_R=factors.L_Sigma_y_x)
+    return KalmanFilterResult(*out, float(np.sum(out[5])), form)
 
 
 def _check_filter_result(A, filt) -> tuple:
@@ -1021,7 +1092,34 @@ def _check_filter_result(A, filt) -> tuple:
         raise ValueError("filt must hold at least one time step (T >= 1); got T = 0.")
     check_spd(Upsilon_pred, "filt.Upsilon_pred")             # the smoother factors every one of them
     check_psd(Upsilon_filt, "filt.Upsilon_filt")
-    return A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt
+    _check_prediction_covers_filter(A, Upsilon_pred, Upsilon_filt)
+    form = check_choice(getattr(filt, "form", "covariance"), "filt.form", FORMS[1:])
+    log_evidence = as_scalar(filt.log_evidence, "filt.log_evidence", finite=False)
+    return A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, form, log_evidence
+
+
+def _check_prediction_covers_filter(A, Upsilon_pred, Upsilon_filt) -> None:
+    r"""Raise unless ``Upsilon_pred[t+1] - A Upsilon_filt[t] A^T`` is positive semidefinite for every ``t``.
+
+    A filter gives :math:`\boldsymbol\Upsilon_{t+1|t} = \mathbf A\boldsymbol\Upsilon_{t|t}\mathbf A^T +
+    \boldsymbol\Sigma_{\hat x}`, so the difference is the transition noise. It is also exactly the condition
+    under which the backward pass keeps every smoothed covariance positive semidefinite: a filter result
+    built or edited by hand that breaks it (for example a singular ``Upsilon_filt`` next to an unrelated
+    ``Upsilon_pred``) would give negative smoothed variances, so it is refused here.
+    """
+    if Upsilon_filt.shape[0] < 2:
+        return
+    D = Upsilon_pred[1:] - A @ Upsilon_filt[:-1] @ A.T
+    lam = np.linalg.eigvalsh(symmetrize(D))[:, 0]
+    scale = np.maximum(np.abs(np.diagonal(Upsilon_pred[1:], axis1=1, axis2=2)).max(axis=1), 1e-300)
+    tol = PSD_RTOL * A.shape[0] * scale
+    bad = lam < -tol
+    if bad.any():
+        t = int(np.argmax(bad))
+        raise ValueError(f"filt.Upsilon_filt[{t}] is inconsistent with filt.Upsilon_pred[{t + 1}] and A: "
+                         f"Upsilon_pred[{t + 1}] - A Upsilon_filt[{t}] A^T (the transition noise of a filter) must be "
+                         f"positive semidefinite; its smallest eigenvalue is {lam[t]:.3g} (tolerance -{tol[t]:.2g}). "
+                         "Pass the output of kalman_filter unchanged.")
 
 
 def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> KalmanSmootherResult:
@@ -1049,8 +1147,18 @@ def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> Kalm
     Returns
     -------
     KalmanSmootherResult
+
+    Raises
+    ------
+    TypeError
+        If ``filt`` is not a Kalman filter or smoother result.
+    ValueError
+        If a field of ``filt`` has the wrong shape or a non-finite entry, ``filt.Upsilon_pred`` is not
+        symmetric positive definite, ``filt.Upsilon_filt`` is not positive semidefinite or is
+        inconsistent with ``filt.Upsilon_pred`` and ``A`` (``Upsilon_pred[t+1] - A Upsilon_filt[t] A^T``
+        must be positive semidefinite, as it is for any filter's output), or ``filt.form`` names no form.
     """
-    A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt = _check_filter_result(A, filt)
+    A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, form, log_evidence = _check_filter_result(A, filt)
     backend = check_backend(backend)
     if backend == "numba":
         J = np.empty((max(mu_filt.shape[0] - 1, 0),) + A.shape)
@@ -1063,8 +1171,8 @@ def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> Kalm
     # passed through unread (the backward pass needs no emission output), so only made arrays
     K = as_array(filt.K, "filt.K", ndim=3, dims="(T, n, m)", finite=False)
     log_p_y = as_array(filt.log_p_y, "filt.log_p_y", shape=(mu_filt.shape[0],), dims="(T,)", finite=False)
-    return KalmanSmootherResult(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y,
-                                float(filt.log_evidence), *smooth)
+    return KalmanSmootherResult(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, log_evidence, *smooth,
+                                form)
 
 
 def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
@@ -1089,14 +1197,16 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
     p, (n, m, n_u), factors = check_params_factored(params)
     y, observed = check_y(y, m)
     u = check_u(u, y.shape[0], n_u)
+    requested = form
     form = _resolve_form(form, p, factors.L_Sigma_y_x)
     backend = check_backend(backend)
-    out, J = _run_filter(p, y, observed, u, form, backend, want_J=True, L_R=factors.L_Sigma_y_x)
+    out, J, form = _run_filter_resolved(p, y, observed, u, requested, form, backend, want_J=True,
+                                        L_R=factors.L_Sigma_y_x)
     if backend == "numba":           # J was computed in the forward pass (it needs no future data)
         smooth = _run_backward(out[0], out[1], out[2], out[3], J)
     else:
         smooth = _rts_numpy(p.A, out[0], out[1], out[2], out[3])
-    return KalmanSmootherResult(*out, float(np.sum(out[5])), *smooth)
+    return KalmanSmootherResult(*out, float(np.sum(out[5])), *smooth, form)
 
 
 def warmup_kernels() -> None:

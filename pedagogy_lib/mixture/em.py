@@ -649,7 +649,20 @@ def gmm_em_model(covariance_type: str = "full", reg_covar: float = 0.0, backend:
     def elbo(params, stats, y):
         return _elbo(params, chol_of(params), stats)
 
-    return EMModel(e_step, m_step, log_likelihood, elbo, None, f"GMM EM ({covariance_type} covariances)")
+    def check(params, y):
+        if params is not None and not isinstance(params, GMMParams):
+            raise TypeError(f"init_params must be a GMMParams(pi, mu, Sigma); got {type(params).__name__}.")
+        pi = None if params is None else check_params(params, "init_params")[0]
+        y, _ = _check_y_K(y, 1 if pi is None else pi.shape[0])
+        if reg_covar == 0.0 and y.shape[0] > 1 and np.any(np.ptp(y, axis=0) == 0.0):
+            j = int(np.argmax(np.ptp(y, axis=0) == 0.0))
+            raise ValueError(f"y is constant in column {j}: with reg_covar = 0 every covariance collapses to zero "
+                             "variance there at the first M step. Use reg_covar > 0 (fit_gmm's default is 1e-6).")
+        if params is None:
+            return None, y
+        return _check_params_for(params, "init_params", pi.shape[0], y.shape[1])[0], y
+
+    return EMModel(e_step, m_step, log_likelihood, elbo, None, f"GMM EM ({covariance_type} covariances)", check)
 
 
 def _nearest(y, mu):

@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ..core.checks import positive_scalar, as_array, to_float_array, check_choice, check_int, check_positive, check_prob_vector, check_rng, check_spd
+from ..core.checks import positive_scalar, as_array, as_scalar, to_float_array, check_choice, check_int, check_positive, check_prob_vector, check_rng, check_spd
 from ..core.logmath import logsumexp, softmax
 from ..core.linalg import TAU, chol_logdet, chol_solve, symmetrize
 
@@ -500,11 +500,11 @@ def boundary_value(boundary, y) -> np.ndarray:
         L = w.shape[0]
         Q = as_array(boundary.Q, "Q", shape=(L, L), dims="(L, L)")
         y = _check_y(y, L)
-        return np.einsum("ni,ij,nj->n", y, Q, y) + y @ w + float(boundary.b)
+        return np.einsum("ni,ij,nj->n", y, Q, y) + y @ w + as_scalar(boundary.b, "b")
     if isinstance(boundary, LinearBoundary):
         w = as_array(boundary.w, "w", ndim=1, dims="(L,)")
         y = _check_y(y, w.shape[0])
-        return y @ w + float(boundary.b)
+        return y @ w + as_scalar(boundary.b, "b")
     raise TypeError(f"boundary must be a LinearBoundary or a QuadraticBoundary; got {type(boundary).__name__}.")
 
 

@@ -51,12 +51,13 @@ Time indexing: code is 0-based, so entry ``t`` of every list is the book's step 
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
 from ..gaussian import blocks as gaussian
-from ..core.checks import as_array, check_prob_vector, check_spd, check_stochastic_matrix
+from ..core.checks import as_array, check_prob_vector, check_spd, check_stochastic_matrix, to_float_array
 from ..core.logmath import logsumexp
 from ..gaussian.blocks import Gaussian
 
@@ -553,6 +554,25 @@ def _check_backend_obj(backend) -> Backend:
     return backend
 
 
+_ROLE = re.compile(r"(?<![\w.\[])(prior|conditional)(?=\.|\[| must| is)")
+
+
+def _as_arguments(operation, prior, conditional, names: tuple[str, str]):
+    """Run a backend ``operation(prior, conditional)``; a ``ValueError`` or ``TypeError`` it raises about
+    the roles ``prior`` and ``conditional`` is re-raised naming the caller's arguments ``names``."""
+    try:
+        return operation(prior, conditional)
+    except (ValueError, TypeError) as exc:
+        message = _ROLE.sub(lambda m: names[0] if m.group(1) == "prior" else names[1], str(exc))
+        raise type(exc)(message) from None
+
+
+def _check_sequence(x, name: str) -> Sequence[Any]:
+    if not isinstance(x, (list, tuple)):
+        raise TypeError(f"{name} must be a list (one entry per time step); got {type(x).__name__}.")
+    return x
+
+
 def time_update(backend: Backend, filtered_prev, transition):
     r"""TIME UPDATE: MARGINALIZE on fragment A (Eq. 2.36).
 
@@ -561,7 +581,8 @@ def time_update(backend: Backend, filtered_prev, transition):
 
     Returns the predicted distribution (Kalman: Eq. 2.48).
     """
-    return _check_backend_obj(backend).marginalize(filtered_prev, transition).marginal
+    return _as_arguments(_check_backend_obj(backend).marginalize, filtered_prev, transition,
+                         ("filtered_prev", "transition")).marginal
 
 
 def measurement_update(backend: Backend, predicted, emission) -> Inversion:
@@ -572,7 +593,7 @@ def measurement_update(backend: Backend, predicted, emission) -> Inversion:
 
     Returns ``Inversion(filtered, log p(y_t | y_{1:t-1}))`` (Kalman: Eq. 2.47).
     """
-    return _check_backend_obj(backend).bayes_invert(predicted, emission)
+    return _as_arguments(_check_backend_obj(backend).bayes_invert, predicted, emission, ("predicted", "emission"))
 
 
 def data_marginal(backend: Backend, predicted, emission) -> float:
@@ -583,7 +604,8 @@ def data_marginal(backend: Backend, predicted, emission) -> float:
 
     Returns its logarithm.
     """
-    return _check_backend_obj(backend).marginalize(predicted, emission).marginal
+    return _as_arguments(_check_backend_obj(backend).marginalize, predicted, emission,
+                         ("predicted", "emission")).marginal
 
 
 def future_conditioning(backend: Backend, filtered_prev, transition):
@@ -596,7 +618,8 @@ def future_conditioning(backend: Backend, filtered_prev, transition):
     Returns the reversed conditional, a function of :math:`\mathbf x_t` (Kalman: Eq. 2.53, whose
     matrix is :math:`\mathbf J_{t-1}`).
     """
-    return _check_backend_obj(backend).bayes_invert(filtered_prev, transition).posterior
+    return _as_arguments(_check_backend_obj(backend).bayes_invert, filtered_prev, transition,
+                         ("filtered_prev", "transition")).posterior
 
 
 def backward_step(backend: Backend, smoothed, backward_conditional) -> Marginal:
@@ -608,7 +631,8 @@ def backward_step(backend: Backend, smoothed, backward_conditional) -> Marginal:
     Returns ``Marginal(smoothed_prev, pairwise)``: the smoother at :math:`t-1` and the joint of
     :math:`(\mathbf x_t, \mathbf x_{t-1})` before the sum (Kalman: Eqs. 2.54-2.55).
     """
-    return _check_backend_obj(backend).marginalize(smoothed, backward_conditional)
+    return _as_arguments(_check_backend_obj(backend).marginalize, smoothed, backward_conditional,
+                         ("smoothed", "backward_conditional"))
 
 
 def sequence_conditional(backend: Backend, smoothed, backward_conditional):
@@ -620,7 +644,8 @@ def sequence_conditional(backend: Backend, smoothed, backward_conditional):
 
     The posterior over whole sequences is the product of these factors (see :func:`sequence_posterior`).
     """
-    return _check_backend_obj(backend).bayes_invert(smoothed, backward_conditional).posterior
+    return _as_arguments(_check_backend_obj(backend).bayes_invert, smoothed, backward_conditional,
+                         ("smoothed", "backward_conditional")).posterior
 
 
 # --------------------------------------------------------------------------------------------
@@ -661,9 +686,10 @@ def forward_filter(backend: Backend, chain: Chain) -> FilterResult:
     for t in range(T):
         if t == 0:
             pred = chain.prior                                           # base case: p(x_1)
+            upd = _as_arguments(backend.bayes_invert, pred, chain.emissions[0], ("chain.prior", "chain.emissions[0]"))
         else:
             pred = time_update(backend, filtered[t - 1], chain.transitions[t - 1])   # Eq. 2.36
-        upd = measurement_update(backend, pred, chain.emissions[t])                  # Eq. 2.37
+            upd = measurement_update(backend, pred, chain.emissions[t])              # Eq. 2.37
         predicted.append(pred)
         filtered.append(upd.posterior)
         log_norm[t] = upd.log_normalizer                                 # log p(y_t | y_{1:t-1})
@@ -689,6 +715,7 @@ def backward_smoother(backend: Backend, filtered: Sequence[Any], transitions: Se
     SmootherResult
     """
     backend = _check_backend_obj(backend)
+    filtered, transitions = _check_sequence(filtered, "filtered"), _check_sequence(transitions, "transitions")
     T = len(filtered)
     if T < 1:
         raise ValueError("filtered must hold at least one distribution (T >= 1); got 0.")
@@ -713,6 +740,7 @@ def data_marginals(backend: Backend, predicted: Sequence[Any], emissions: Sequen
     :math:`\log\hat p(\mathbf y_{1:T})`.
     """
     backend = _check_backend_obj(backend)
+    predicted, emissions = _check_sequence(predicted, "predicted"), _check_sequence(emissions, "emissions")
     if len(predicted) != len(emissions):
         raise ValueError(f"predicted and emissions must have the same length T; got {len(predicted)} "
                          f"and {len(emissions)}.")
@@ -731,6 +759,7 @@ def sequence_posterior(backend: Backend, smoothed: Sequence[Any], backward: Sequ
     draws whole sequences from the posterior.
     """
     backend = _check_backend_obj(backend)
+    smoothed, backward = _check_sequence(smoothed, "smoothed"), _check_sequence(backward, "backward")
     T = len(smoothed)
     if T == 0:
         raise ValueError("smoothed must hold at least one marginal (T >= 1); got an empty sequence.")
@@ -900,7 +929,7 @@ def particle_chain(model, y, rng, I: int) -> Chain:
         raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}.")
     if isinstance(I, bool) or not isinstance(I, (int, np.integer)) or I < 1:
         raise ValueError(f"I must be an integer >= 1; got {I!r}.")
-    y = np.asarray(y, dtype=np.float64)
+    y = to_float_array(y, "y")
     if y.ndim not in (1, 2) or y.shape[0] == 0:
         raise ValueError(f"y must have shape (T,) or (T, m) with T >= 1; got {y.shape}.")
     T, I = y.shape[0], int(I)

@@ -561,6 +561,12 @@ def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0
     Returns
     -------
     ParticleFilterResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments (naming them), and when the weights of an LGSSM run stop being finite
+        (every particle has likelihood zero, or the states overflow).
     """
     kind = _check_model_kind(model)
     y = _check_y(y)
@@ -582,7 +588,15 @@ def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0
         eps = rng.standard_normal((T, I, n))                      # all randomness drawn here, up front;
         U = rng.random((T, 1 if scheme == "systematic" else I))   # the kernel turns eps into the particles
         impl = _bootstrap_lgssm_numba if backend == "numba" else _bootstrap_lgssm_numpy
-        out = impl(arr.mu1, arr.L1, arr.A, arr.drift, arr.Lx, G, g, log_const, eps, U, code, thr)
+        try:
+            with np.errstate(all="ignore"):
+                out = impl(arr.mu1, arr.L1, arr.A, arr.drift, arr.Lx, G, g, log_const, eps, U, code, thr)
+        except ZeroDivisionError:
+            out = None
+        if out is None or not np.all(np.isfinite(out[5])):
+            raise ValueError("the particle weights are not finite at some step (every particle has likelihood zero, "
+                             "or the states overflowed): y is out of reach of the model's particles, or the model "
+                             "(A, Sigma_x, C, Sigma_y_x) is far out of scale. Check the model and the observations.")
     x, log_alpha, ancestors, ess, resampled, log_Z_steps = out
     return ParticleFilterResult(x, log_alpha, ancestors, ess, resampled, log_Z_steps, float(np.sum(log_Z_steps)))
 

@@ -1,0 +1,654 @@
+"""Valid example calls of the public functions of pedagogy_lib, for the fuzz of tests/test_fuzz_public_api.py.
+
+``build_family(family)`` returns ``{key: (function, args, kwargs, options)}`` with ``key`` =
+``"family.module.name"``; the fuzz starts from each call and changes one argument or container field at
+a time. Examples are small (the fuzz makes thousands of calls) and follow how the family's own tests
+call each function. ``options``: ``allow_nonfinite`` lists result fields that are legitimately NaN or
+infinite in the valid call (for example an RMSE without a truth); ``twin=False`` skips the comparison
+with the NumPy twin (functions whose numba and NumPy paths draw different random numbers).
+
+``public_functions(family)`` lists every public function (``__all__`` of every module of the family),
+so the fuzz reports the ones without an example.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import numpy as np
+
+FAMILIES = ("assimilation", "contrastive", "core", "deepgen", "diffusion", "discrete", "em", "factor", "gaussian",
+            "graphical", "harmonium", "hmm", "learning", "lgssm", "mixture", "nn", "recursions", "samplers", "smc",
+            "vi")
+
+
+#: Public functions the fuzz leaves alone, with the reason. The linear-algebra helpers of ``core`` trust
+#: their inputs by design: validated public functions call them inside their loops (validating there would
+#: be the re-validation in hot loops that the library avoids); the ``jit`` decorators take a function.
+NOT_FUZZED = {
+    "core.linalg.symmetrize": "trusted helper (inputs validated by its callers)",
+    "core.linalg.chol_solve": "trusted helper (inputs validated by its callers)",
+    "core.linalg.chol_logdet": "trusted helper (inputs validated by its callers)",
+    "core.linalg.spd_inverse": "trusted helper (inputs validated by its callers)",
+    "core.linalg.mvn_logpdf_chol": "trusted helper (inputs validated by its callers)",
+    "core.jit.njit": "decorator", "core.jit.njit_ieee": "decorator", "core.jit.njit_inline": "decorator",
+}
+
+
+def public_functions(family: str) -> list:
+    """Keys ``family.module.name`` of the functions in the ``__all__`` of every module of the family."""
+    pkg = importlib.import_module(f"pedagogy_lib.{family}")
+    keys = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        mod = importlib.import_module(f"pedagogy_lib.{family}.{info.name}")
+        for name in getattr(mod, "__all__", []):
+            obj = getattr(mod, name, None)
+            if inspect.isclass(obj) or inspect.ismodule(obj) or not callable(obj):
+                continue
+            if getattr(obj, "__module__", mod.__name__) != mod.__name__ and not hasattr(obj, "py_func"):
+                continue                          # re-exported from another module: listed there
+            keys.append(f"{family}.{info.name}.{name}")
+    return sorted(set(keys))
+
+
+def _fn(key: str):
+    family, module, name = key.split(".")
+    return getattr(importlib.import_module(f"pedagogy_lib.{family}.{module}"), name)
+
+
+class _Table(dict):
+    def add(self, key, *args, _allow=(), _twin=True, _only=None, _names=(), **kwargs):
+        """One valid call. ``_names``: further symbols an error message may name (a model's own name
+        for an argument, e.g. ``y`` for the data of run_em with the GMM)."""
+        try:
+            fn = _fn(key)
+        except AttributeError:                    # not in this version of the library (an older checkout)
+            return
+        self[key] = (fn, args, kwargs, {"allow_nonfinite": _allow, "twin": _twin, "only": _only, "names": _names})
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _spd(k, seed=0, scale=1.0):
+    r = _rng(seed).standard_normal((k, k))
+    return scale * (r @ r.T / k + np.eye(k))
+
+
+# ------------------------------------------------------------------------------------------------ core
+
+def _core():
+    t = _Table()
+    S = _spd(3)
+    t.add("core.checks.as_array", np.ones((2, 3)), "x", ndim=2, _only=(0,))
+    t.add("core.checks.as_scalar", 1.5, "x", _only=(0,))
+    t.add("core.checks.to_float_array", np.ones(3), "x", _only=(0,))
+    t.add("core.checks.check_shape", np.ones((2, 3)), "x", (2, None), _only=(0,))
+    t.add("core.checks.check_finite", np.ones(3), "x", _only=(0,))
+    t.add("core.checks.check_symmetric", S, "S", _only=(0,))
+    t.add("core.checks.check_spd", S, "S", _only=(0,))
+    t.add("core.checks.spd_tolerance", 3, _only=(0,))
+    t.add("core.checks.check_psd", S, "S", _only=(0,))
+    t.add("core.checks.check_moments", np.array(4.0), np.ones(2), np.eye(2) * 4 + 1, ("N", "s1", "s2"),
+          _only=(0, 1, 2))
+    t.add("core.checks.check_prob_vector", np.array([0.2, 0.8]), "p", _only=(0,))
+    t.add("core.checks.check_stochastic_matrix", np.array([[0.9, 0.2], [0.1, 0.8]]), "A", _only=(0,))
+    t.add("core.checks.check_emission_table", np.array([[0.9, 0.2], [0.1, 0.8], [0.0, 0.0]]), "B", _only=(0,))
+    t.add("core.checks.check_prob_rows", np.array([[0.3, 0.7], [1.0, 0.0]]), "q", _only=(0,))
+    t.add("core.checks.check_positive", np.array([1.0, 2.0]), "x", _only=(0,))
+    t.add("core.checks.positive_scalar", 2.0, "x", _only=(0,))
+    t.add("core.checks.check_int", 3, "n", minimum=0, _only=(0,))
+    t.add("core.checks.check_rng", _rng(), _only=(0,))
+    t.add("core.checks.check_choice", "a", "opt", ("a", "b"), _only=(0,))
+    t.add("core.checks.check_backend", "numba", _twin=False)
+    t.add("core.logmath.logsumexp", np.array([[0.0, 1.0], [2.0, -1.0]]))
+    t.add("core.logmath.softmax", np.array([[0.0, 1.0], [2.0, -1.0]]))
+    t.add("core.logmath.log_normalize", np.array([[0.0, 1.0], [2.0, -1.0]]))
+    t.add("core.gradcheck.gradcheck", lambda x: float(np.sum(x ** 2)), np.array([0.5, -1.0]),
+          np.array([1.0, -2.0]))
+    t.add("core.budget.budget", 100, 10)
+    t.add("core.budget.fast")
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ gaussian
+
+def _gaussian():
+    t = _Table()
+    mu, S = np.array([0.5, -1.0]), _spd(2)
+    C, c, R = np.array([[1.0, 0.5], [0.0, 1.0], [2.0, 1.0]]), np.zeros(3), _spd(3, 1)
+    t.add("gaussian.blocks.marginalize", mu, S, C, c, R)
+    t.add("gaussian.blocks.bayes_invert", mu, S, C, c, R, np.ones(3))
+    t.add("gaussian.blocks.joint", mu, S, C, c, R)
+    t.add("gaussian.blocks.condition", np.zeros(3), _spd(3), np.array([0]), np.array([1.0]))
+    t.add("gaussian.blocks.mvn_logpdf", np.ones((4, 2)), mu, S)
+    t.add("gaussian.blocks.sample_mvn", _rng(), mu, S, 5)
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ lgssm
+
+def lgssm_problem(n=2, m=3, n_u=1, T=5, seed=0):
+    from pedagogy_lib.lgssm import LGSSMParams, sample_lgssm
+    rng = _rng(seed)
+    A = 0.8 * np.linalg.qr(rng.standard_normal((n, n)))[0]
+    B = rng.standard_normal((n, n_u)) if n_u else None
+    p = LGSSMParams(np.zeros(n), _spd(n, seed), A, B, 0.1 * np.ones(n), 0.5 * _spd(n, seed + 1),
+                    rng.standard_normal((m, n)), np.zeros(m), _spd(m, seed + 2))
+    u = rng.standard_normal((T - 1, n_u)) if n_u else None
+    _, y = sample_lgssm(p, T, rng=rng, u=u)
+    return p, y, u
+
+
+def _lgssm():
+    from pedagogy_lib.lgssm import kalman_filter, lgssm_suff_stats
+    t = _Table()
+    p, y, u = lgssm_problem()
+    p0, y0, _ = lgssm_problem(n_u=0)
+    filt = kalman_filter(p, y, u)
+    stats = lgssm_suff_stats(p0, y0)
+    t.add("lgssm.kalman.kalman_filter", p, y, u)
+    t.add("lgssm.kalman.kalman_smoother", p, y, u)
+    t.add("lgssm.kalman.rts_smoother", p.A, filt)
+    t.add("lgssm.model.check_params", p)
+    t.add("lgssm.model.check_params_factored", p)
+    t.add("lgssm.model.check_y", y, 3)
+    t.add("lgssm.model.check_u", u, 5, 1)
+    t.add("lgssm.model.sample_lgssm", p, 5, rng=_rng(), u=u)
+    t.add("lgssm.em.lgssm_suff_stats", p, y, u)
+    t.add("lgssm.em.lgssm_m_step", stats, p0)
+    t.add("lgssm.em.lgssm_expected_log_joint", p0, stats)
+    t.add("lgssm.em.lgssm_log_likelihood", p, y, u)
+    t.add("lgssm.em.lgssm_em_model")
+    t.add("lgssm.em.similarity_transform", p, np.array([[2.0, 0.5], [0.0, 1.0]]))
+    t.add("lgssm.em.fit_lgssm", y0, 2, rng=_rng(), max_iter=3)
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ hmm
+
+def _hmm():
+    from pedagogy_lib.hmm import CategoricalHMMParams, GaussianHMMParams, hmm_suff_stats, gaussian_log_lik
+    from pedagogy_lib.hmm.inference import hmm_filter
+    t = _Table()
+    pi = np.array([0.6, 0.4])
+    A = np.array([[0.9, 0.2], [0.1, 0.8]])            # column-stochastic
+    B = np.array([[0.7, 0.1], [0.2, 0.3], [0.1, 0.6]])
+    cat = CategoricalHMMParams(pi, A, B)
+    gau = GaussianHMMParams(pi, A, np.array([[0.0, 0.0], [2.0, 1.0]]), np.stack([np.eye(2), _spd(2)]))
+    y_cat = np.array([0, 2, 1, 1, 0, 2])
+    y_gau = _rng().standard_normal((6, 2))
+    log_lik = gaussian_log_lik(gau.mu, gau.Sigma, y_gau)
+    filt = hmm_filter(pi, A, log_lik)
+    stats = hmm_suff_stats(gau, y_gau)
+    t.add("hmm.inference.hmm_filter", pi, A, log_lik)
+    t.add("hmm.inference.hmm_smoother", pi, A, log_lik)
+    t.add("hmm.inference.log_alpha", filt.filtered, filt.log_c)
+    t.add("hmm.inference.from_row_stochastic", A.T.copy())
+    t.add("hmm.inference.to_row_stochastic", A)
+    t.add("hmm.inference.categorical_log_lik", B, y_cat)
+    t.add("hmm.inference.gaussian_log_lik", gau.mu, gau.Sigma, y_gau)
+    t.add("hmm.inference.sample_states", _rng(), pi, A, 5)
+    t.add("hmm.em.hmm_sample", _rng(), cat, 5)
+    t.add("hmm.em.hmm_log_lik_matrix", gau, y_gau)
+    t.add("hmm.em.hmm_posterior", cat, y_cat)
+    t.add("hmm.em.hmm_log_likelihood", gau, y_gau)
+    t.add("hmm.em.hmm_suff_stats", gau, y_gau)
+    t.add("hmm.em.hmm_m_step", stats)
+    t.add("hmm.em.hmm_expected_log_joint", gau, stats)
+    t.add("hmm.em.hmm_em_model")
+    t.add("hmm.em.fit_hmm", y_gau, 2, rng=_rng(), max_iter=3)
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ mixture
+
+def _mixture():
+    from pedagogy_lib.mixture import gmm_params, gmm_suff_stats
+    t = _Table()
+    p = gmm_params(np.array([0.3, 0.7]), np.array([[0.0, 0.0], [2.0, 1.0]]), np.stack([np.eye(2), _spd(2)]))
+    y = _rng().standard_normal((8, 2))
+    stats = gmm_suff_stats(p, y)
+    r = np.full((8, 2), 0.5)
+    t.add("mixture.model.gmm_params", p.pi, p.mu, p.Sigma)
+    t.add("mixture.model.gmm_logits", p, y)
+    t.add("mixture.model.gmm_posterior", p, y)
+    t.add("mixture.model.gmm_log_marginal", p, y)
+    t.add("mixture.model.gmm_sample", _rng(), p, 5)
+    t.add("mixture.model.linear_boundary", p.mu[0], p.mu[1], np.eye(2), 0.3, 0.7)
+    t.add("mixture.model.quadratic_boundary", p.mu[0], p.mu[1], np.eye(2), _spd(2), 0.3, 0.7)
+    from pedagogy_lib.mixture import linear_boundary
+    t.add("mixture.model.boundary_value", linear_boundary(p.mu[0], p.mu[1], np.eye(2), 0.3, 0.7), y)
+    t.add("mixture.model.whiten", y, _spd(2))
+    t.add("mixture.em.gmm_suff_stats", p, y)
+    t.add("mixture.em.gmm_stats_from_responsibilities", y, r, _allow=("result.log_lik",))
+    t.add("mixture.em.gmm_m_step", stats)
+    t.add("mixture.em.gmm_elbo", p, stats)
+    t.add("mixture.em.gmm_em_model")
+    t.add("mixture.em.fit_gmm", y, 2, rng=_rng(), max_iter=3)
+    t.add("mixture.em.kmeans_plusplus", y, 2, _rng())
+    t.add("mixture.em.kmeans", y, 2, rng=_rng(), max_iter=5)
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ factor
+
+def _factor():
+    from pedagogy_lib.factor.model import FAParams
+    from pedagogy_lib.factor.em import PCAParams
+    from pedagogy_lib.factor.sparse_coding import make_model
+    from pedagogy_lib.factor.sparse_coding_em import e_step
+    t = _Table()
+    rng = _rng()
+    C = rng.standard_normal((4, 2))
+    fa = FAParams(C, np.zeros(4), np.array([0.5, 1.0, 0.7, 0.3]))
+    y = rng.standard_normal((10, 4))
+    t.add("factor.model.fa_marginal", fa)
+    t.add("factor.model.fa_posterior", fa, y)
+    t.add("factor.model.fa_log_likelihood", fa, y)
+    t.add("factor.model.fa_sample", _rng(), fa, 5)
+    t.add("factor.em.fa_em_step", fa, y)
+    t.add("factor.em.fit_fa", y, 2, rng=_rng(), max_iter=3)
+    t.add("factor.em.ppca_em_step", fa._replace(Lambda=np.full(4, 0.5)), y)
+    t.add("factor.em.fit_ppca", y, 2, rng=_rng(), max_iter=3)
+    t.add("factor.em.ppca_ml", y, 2)
+    t.add("factor.em.pca", y, 2)
+    t.add("factor.em.iterative_pca_step", PCAParams(C, np.zeros(4)), y)
+    t.add("factor.em.fit_iterative_pca", y, 2, rng=_rng(), max_iter=3)
+    t.add("factor.em.fa_model", np.full(4, 1e-3))
+    t.add("factor.em.ppca_model", 1e-6)
+    t.add("factor.em.iterative_pca_model")
+    Cs = rng.standard_normal((3, 2))
+    sc = make_model(Cs, 0.5, alpha=1.0, beta=5.0)
+    x, ys, Y = np.array([0.3, -0.2]), np.array([0.5, -1.0, 0.2]), rng.standard_normal((4, 3))
+    rec = e_step(Y, sc, n_iter=50)
+    t.add("factor.sparse_coding.make_model", Cs, 0.5, alpha=1.0, beta=5.0)
+    t.add("factor.sparse_coding.revalidate_model", sc)
+    t.add("factor.sparse_coding.prior_energy", x, sc)
+    t.add("factor.sparse_coding.prior_energy_derivatives", x, sc)
+    t.add("factor.sparse_coding.log_Z_prior", sc)
+    t.add("factor.sparse_coding.log_Z_joint", sc)
+    t.add("factor.sparse_coding.prior_logpdf", x, sc)
+    t.add("factor.sparse_coding.joint_energy", x, ys, sc)
+    t.add("factor.sparse_coding.posterior_energy", x, ys, sc)
+    t.add("factor.sparse_coding.energy_gradient", x, ys, sc)
+    t.add("factor.sparse_coding.energy_hessian", x, sc)
+    t.add("factor.sparse_coding.soft_threshold", np.array([-1.0, 0.2, 2.0]), 0.5)
+    t.add("factor.sparse_coding.map_estimate", ys, sc)
+    t.add("factor.sparse_coding.laplace_approximation", ys, sc)
+    t.add("factor.sparse_coding.log_marginal_quadrature", ys, sc, epsrel=1e-6)
+    t.add("factor.sparse_coding.sample_prior", _rng(), sc, 5)
+    t.add("factor.sparse_coding.sample", _rng(), sc, 5)
+    t.add("factor.sparse_coding_em.batch_map", Y, sc, n_iter=50)
+    t.add("factor.sparse_coding_em.e_step", Y, sc, n_iter=50)
+    t.add("factor.sparse_coding_em.expected_abs", np.array([0.5, -1.0]), np.array([1.0, 0.5]))
+    t.add("factor.sparse_coding_em.free_energy", Y, sc, rec)
+    t.add("factor.sparse_coding_em.m_step", Y, rec, sc)
+    t.add("factor.sparse_coding_em.sparse_coding_em", Y, sc, n_iter=2, map_iter=50)
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ discrete
+
+def _discrete():
+    from pedagogy_lib.discrete import chain
+    t = _Table()
+    pi = np.array([0.3, 0.7])
+    P_y_x = np.array([[0.9, 0.2], [0.1, 0.8]])
+    dag = chain(pi, P_y_x, np.array([[0.5, 0.1], [0.5, 0.9]]))
+    P = np.array([[0.9, 0.2, 0.0], [0.1, 0.7, 0.5], [0.0, 0.1, 0.5]])      # column-stochastic
+    t.add("discrete.categorical.invert", pi, P_y_x, 1)
+    t.add("discrete.categorical.marginal_y", pi, P_y_x)
+    t.add("discrete.categorical.reverse_arrow", pi, P_y_x)
+    t.add("discrete.categorical.update_sequence", pi, P_y_x, np.array([0, 1, 1]))
+    t.add("discrete.categorical.make_dag", {"a": pi, "b": P_y_x}, {"a": [], "b": ["a"]})
+    t.add("discrete.categorical.joint_table", dag)
+    names = list(dag.names)
+    t.add("discrete.categorical.marginal", dag, [names[0]])
+    t.add("discrete.categorical.conditional", dag, names[0], {names[2]: 1})
+    t.add("discrete.categorical.ci_discrepancy", dag, names[0], names[2], (names[1],))
+    t.add("discrete.categorical.is_independent", dag, names[0], names[2], (names[1],))
+    t.add("discrete.categorical.chain", pi, P_y_x, P_y_x)
+    t.add("discrete.categorical.fork", pi, P_y_x, P_y_x)
+    t.add("discrete.categorical.collider", pi, pi, np.full((2, 2, 2), 0.5))
+    t.add("discrete.categorical.canonical", "chain", _rng())
+    t.add("discrete.categorical.sample", dag, 5, _rng())
+    t.add("discrete.markov_chain.check_transition_matrix", P)
+    t.add("discrete.markov_chain.stationary_distribution", P)
+    t.add("discrete.markov_chain.is_detailed_balance", P, np.array([0.4, 0.4, 0.2]))
+    t.add("discrete.markov_chain.detailed_balance_violation", P, np.array([0.4, 0.4, 0.2]))
+    t.add("discrete.markov_chain.spectral_gap", P)
+    t.add("discrete.markov_chain.tv_to_stationarity", P, 5)
+    t.add("discrete.markov_chain.mixing_time", P)
+    t.add("discrete.markov_chain.mixing_time_bounds", P)
+    t.add("discrete.markov_chain.simulate_chain", P, 0, 5, _rng())
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ recursions
+
+def _recursions():
+    from pedagogy_lib.recursions import generic as R
+    t = _Table()
+    pi = np.array([0.6, 0.4])
+    A = np.array([[0.9, 0.2], [0.1, 0.8]])
+    Cm = np.array([[0.7, 0.1], [0.2, 0.3], [0.1, 0.6]])
+    y = np.array([0, 2, 1, 1])
+    ll = R.categorical_log_lik(Cm, y)
+    chain = R.categorical_chain(pi, A, ll)
+    f = R.forward_filter(R.CATEGORICAL, chain)
+    s = R.backward_smoother(R.CATEGORICAL, f.filtered, chain.transitions)
+    p, yg, _ = lgssm_problem(n_u=0, T=4)
+    gchain = R.gaussian_chain(p.mu1, p.Sigma1, p.A, p.Sigma_x, p.C, p.c, p.Sigma_y_x, yg, a=p.a)
+    t.add("recursions.generic.categorical_log_lik", Cm, y)
+    t.add("recursions.generic.categorical_chain", pi, A, ll)
+    t.add("recursions.generic.gaussian_chain", p.mu1, p.Sigma1, p.A, p.Sigma_x, p.C, p.c, p.Sigma_y_x, yg, a=p.a)
+    t.add("recursions.generic.forward_filter", R.CATEGORICAL, chain)
+    t.add("recursions.generic.backward_smoother", R.CATEGORICAL, f.filtered, chain.transitions)
+    t.add("recursions.generic.data_marginals", R.CATEGORICAL, f.predicted, chain.emissions)
+    t.add("recursions.generic.sequence_posterior", R.CATEGORICAL, s.smoothed, s.backward)
+    t.add("recursions.generic.time_update", R.CATEGORICAL, f.filtered[0], chain.transitions[0])
+    t.add("recursions.generic.measurement_update", R.CATEGORICAL, f.predicted[1], chain.emissions[1])
+    t.add("recursions.generic.data_marginal", R.CATEGORICAL, f.predicted[1], chain.emissions[1])
+    t.add("recursions.generic.future_conditioning", R.CATEGORICAL, f.filtered[0], chain.transitions[0])
+    t.add("recursions.generic.backward_step", R.CATEGORICAL, s.smoothed[1], s.backward[0])
+    t.add("recursions.generic.sequence_conditional", R.CATEGORICAL, s.smoothed[1], s.backward[0])
+    t.add("recursions.generic.particle_chain", _scalar_state_space(), yg[:, 0], _rng(), 20)
+    return t
+
+
+def _scalar_state_space():
+    """x_1 ~ N(0, 1), x_t = 0.9 x_{t-1} + N(0, 0.5), y_t = x_t + N(0, 0.4), as vectorized callables."""
+    from pedagogy_lib.smc import StateSpaceModel
+
+    def sample_initial(rng, I):
+        return rng.standard_normal((I, 1))
+
+    def sample_transition(rng, x_prev, t):
+        return 0.9 * x_prev + np.sqrt(0.5) * rng.standard_normal(x_prev.shape)
+
+    def log_lik(y_t, x, t):
+        return -0.5 * (y_t - x[:, 0]) ** 2 / 0.4 - 0.5 * np.log(2 * np.pi * 0.4)
+
+    def log_transition(x_next, x_prev, t):
+        d = x_next[:, None, 0] - 0.9 * x_prev[None, :, 0]
+        return -0.5 * d ** 2 / 0.5 - 0.5 * np.log(2 * np.pi * 0.5)
+
+    return StateSpaceModel(sample_initial, sample_transition, log_lik, log_transition)
+
+
+# ------------------------------------------------------------------------------------------------ smc
+
+def _smc():
+    from pedagogy_lib.smc import particle_filter
+    t = _Table()
+    p, y, u = lgssm_problem(n=1, m=1, n_u=0, T=5)
+    pf = particle_filter(p, y, _rng(), 30)
+    W = np.array([0.1, 0.2, 0.3, 0.4])
+    t.add("smc.particle.particle_filter", p, y, _rng(), 30, _twin=False)
+    t.add("smc.particle.ffbsm", p, pf)
+    t.add("smc.particle.backward_simulation", p, pf, _rng(), 4, _twin=False)
+    t.add("smc.resampling.resample", W, _rng(), _twin=False)
+    t.add("smc.resampling.resample_from_uniforms", W, np.array([0.05, 0.3, 0.6, 0.9]), scheme="multinomial")
+    t.add("smc.resampling.ess", np.log(W))
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ em
+
+def _em():
+    from pedagogy_lib.mixture import gmm_em_model, gmm_params
+    t = _Table()
+    p = gmm_params(np.array([0.3, 0.7]), np.array([[0.0, 0.0], [2.0, 1.0]]), np.stack([np.eye(2), _spd(2)]))
+    y = _rng().standard_normal((8, 2))
+    model = gmm_em_model()
+    t.add("em.engine.run_em", model, p, y, max_iter=3, _names=("y",))
+    from pedagogy_lib.mixture import fit_gmm
+    t.add("em.engine.best_of_restarts", lambda rng: fit_gmm(y, 2, rng=rng, max_iter=2), _rng(), 2)
+    mu, S = np.array([0.5, -1.0]), _spd(2)
+    C, c, R = np.array([[1.0, 0.5], [0.0, 1.0], [2.0, 1.0]]), np.zeros(3), _spd(3, 1)
+    t.add("em.engine.gaussian_elbo", mu, S, C, c, R, np.ones(3), np.zeros(2), np.eye(2))
+    t.add("em.engine.discrete_elbo", np.log(np.array([[0.2, 0.3], [0.1, 0.4]])), np.array([[0.5, 0.5], [0.2, 0.8]]))
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ learning
+
+def _learning():
+    from pedagogy_lib.learning.glm import family
+    t = _Table()
+    rng = _rng()
+    X = rng.standard_normal((12, 2))
+    y = X @ np.array([1.0, -0.5]) + 0.3 * rng.standard_normal(12)
+    yb = (X[:, 0] + 0.5 * rng.standard_normal(12) > 0).astype(float)
+    p, q = np.array([0.2, 0.5, 0.3]), np.array([0.3, 0.3, 0.4])
+    t.add("learning.glm.family", "bernoulli")
+    t.add("learning.glm.irls", X, yb, family("bernoulli"), max_iter=20)
+    t.add("learning.objectives.entropy", p)
+    t.add("learning.objectives.cross_entropy", p, q)
+    t.add("learning.objectives.relative_entropy", p, q)
+    t.add("learning.objectives.relative_entropies", p, q)
+    t.add("learning.objectives.gaussian_entropy", np.zeros(2), _spd(2))
+    t.add("learning.objectives.gaussian_cross_entropy", np.zeros(2), _spd(2), np.ones(2), _spd(2, 1))
+    t.add("learning.objectives.gaussian_relative_entropy", np.zeros(2), _spd(2), np.ones(2), _spd(2, 1))
+    t.add("learning.objectives.sample_cross_entropy", np.log(np.array([0.2, 0.5, 0.3, 0.4])))
+    t.add("learning.objectives.sample_relative_entropy", np.log(np.array([0.2, 0.5, 0.3])),
+          np.log(np.array([0.3, 0.3, 0.4])))
+    t.add("learning.objectives.empirical_distribution", np.array([0, 1, 1, 2]), 3)
+    t.add("learning.objectives.max_likelihood", lambda th, yy: -0.5 * (yy - th[0]) ** 2, np.array([0.0]), y)
+    t.add("learning.regression.linear_regression", X, y)
+    t.add("learning.regression.bayesian_linear_regression", X, y, 1.0, 0.1)
+    t.add("learning.regression.loo_residuals", X, y)
+    t.add("learning.regression.loo_cv_error", X, y)
+    t.add("learning.regression.lofo_residuals", X, y, np.arange(12) % 3)
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ assimilation
+
+def _assimilation():
+    from pedagogy_lib.assimilation import from_lgssm, lorenz63, ekf
+    from pedagogy_lib.assimilation.model import DAModel
+    t = _Table()
+    p, y, _ = lgssm_problem(n_u=0, T=4)
+    model = from_lgssm(p)
+    dyn = lorenz63(n_steps=2)
+    lmodel = DAModel(dyn, np.array([1.0, 1.0, 20.0]), np.eye(3), 0.01 * np.eye(3), np.eye(2, 3), np.zeros(2),
+                     np.eye(2))
+    x3 = np.array([1.0, 2.0, 20.0])
+    res = ekf(model, y)
+    t.add("assimilation.ensemble.enkf", model, y, n_members=6, rng=_rng(), _twin=False,
+          _allow=("result.rmse", "result.cost"))
+    t.add("assimilation.ensemble.exact_ensemble", np.zeros(2), _spd(2), 5, rng=_rng())
+    t.add("assimilation.fourdvar.strong_cost_grad", model, np.zeros(2), y)
+    t.add("assimilation.fourdvar.weak_cost_grad", model, np.zeros((4, 2)), y)
+    t.add("assimilation.fourdvar.strong_4dvar", model, y, max_iter=20, _allow=("result.rmse",))
+    t.add("assimilation.fourdvar.weak_4dvar", model, y, max_iter=20, _allow=("result.rmse",))
+    t.add("assimilation.fourdvar.cycle_4dvar", model, y, window=2, max_iter=20, _allow=("result.rmse", "result.cost"))
+    t.add("assimilation.fourdvar.strong_hessian", model, np.zeros(2), y)
+    t.add("assimilation.fourdvar.weak_hessian", model, np.zeros((4, 2)), y)
+    t.add("assimilation.lorenz.lorenz63")
+    t.add("assimilation.lorenz.lorenz96", 6)
+    t.add("assimilation.lorenz.linear_dynamics", p.A, p.a)
+    t.add("assimilation.lorenz.vector_field", dyn, x3)
+    t.add("assimilation.lorenz.integrate", dyn, x3, 3)
+    t.add("assimilation.lorenz.propagate", dyn, np.stack([x3, x3 + 0.1]))
+    t.add("assimilation.lorenz.tangent_linear", dyn, x3, np.array([0.1, 0.0, -0.1]))
+    t.add("assimilation.lorenz.adjoint", dyn, x3, np.array([0.1, 0.0, -0.1]))
+    t.add("assimilation.lorenz.cycle_jacobian", dyn, x3)
+    t.add("assimilation.model.from_lgssm", p)
+    t.add("assimilation.model.check_model", lmodel)
+    t.add("assimilation.model.check_observations", y, 3)
+    t.add("assimilation.model.check_truth", np.zeros((4, 2)), 4, 2)
+    t.add("assimilation.model.simulate", lmodel, 4, rng=_rng())
+    t.add("assimilation.model.rmse", np.ones((4, 2)), np.zeros((4, 2)))
+    t.add("assimilation.model.gaspari_cohn", np.array([0.0, 0.5, 1.5, 3.0]))
+    t.add("assimilation.model.periodic_taper", 6, 2.0)
+    t.add("assimilation.model.psd_sqrt", _spd(2))
+    t.add("assimilation.model.make_result", "x", res.mean, res.cov, None, res.forecast_mean, None,
+          _allow=("result.rmse", "result.cost"))
+    t.add("assimilation.nonlinear_filters.ekf", model, y, _allow=("result.rmse", "result.cost"))
+    t.add("assimilation.nonlinear_filters.ukf", lmodel, np.ones((3, 2)), _allow=("result.rmse", "result.cost"))
+    t.add("assimilation.nonlinear_filters.sigma_points", np.zeros(2), _spd(2))
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ newer families
+# Calls for part of these families, among them the reproductions of issue 29; the functions without an
+# example are counted in the report.
+
+def _samplers():
+    from pedagogy_lib.samplers import gaussian_target, init_chains, normal_gamma_model, banana
+    t = _Table()
+    tg = gaussian_target(np.zeros(2), _spd(2))
+    st = init_chains(tg, np.zeros((4, 2)))
+    ng = normal_gamma_model(np.array([0.5, 1.0, -0.3]), 0.0, 1.0, 2.0, 1.0)
+    trace = _rng().standard_normal((50, 2, 2))
+    t.add("samplers.targets.gaussian_target", np.zeros(2), _spd(2))
+    t.add("samplers.targets.banana", 1.0, 1.0)
+    t.add("samplers.targets.ar1_gaussian", 3, 0.5)
+    t.add("samplers.targets.log_density_and_force", tg, np.zeros((4, 2)))
+    t.add("samplers.targets.check_target", tg)
+    t.add("samplers.targets.target_arrays", tg)
+    t.add("samplers.mcmc.init_chains", tg, np.zeros((4, 2)))
+    t.add("samplers.mcmc.rwmh_step", tg, st, 0.5, _rng(), _twin=False)
+    t.add("samplers.mcmc.mala_step", tg, st, 0.5, _rng(), _twin=False)
+    t.add("samplers.mcmc.hmc_step", tg, st, 0.3, 3, _rng(), _twin=False)
+    t.add("samplers.mcmc.gibbs_step", tg, st, _rng(), _twin=False)
+    t.add("samplers.mcmc.leapfrog", tg, np.zeros((4, 2)), np.ones((4, 2)), 0.1, 3)
+    t.add("samplers.mcmc.sample", tg, st, 5, _rng(), _twin=False)
+    from pedagogy_lib.samplers import rwmh_step
+    t.add("samplers.mcmc.acceptance_rate", rwmh_step(tg, st, 0.5, _rng()))
+    t.add("samplers.mcmc.mh_log_accept_ratio", np.array([-1.0]), np.array([-2.0]), np.array([0.0]), np.array([0.0]))
+    t.add("samplers.mcmc.mala_log_proposal", np.ones((4, 2)), np.zeros((4, 2)), np.zeros((4, 2)), 0.5)
+    t.add("samplers.finite.mh_transition_matrix", np.log(np.array([0.2, 0.3, 0.5])), np.full((3, 3), 1 / 3))
+    t.add("samplers.finite.gibbs_transition_matrix", np.log(np.full((2, 2), 0.25)))
+    t.add("samplers.diagnostics.ess", trace)
+    t.add("samplers.diagnostics.rhat", trace)
+    t.add("samplers.diagnostics.mcse", trace)
+    t.add("samplers.diagnostics.autocorrelation", trace)
+    t.add("samplers.conjugate.normal_gamma_model", np.array([0.5, 1.0, -0.3]), 0.0, 1.0, 2.0, 1.0)
+    t.add("samplers.conjugate.normal_gamma_log_joint", ng, np.array([[0.1, 1.0]]))
+    t.add("samplers.conjugate.normal_gamma_conditionals", ng, np.array([[0.1, 1.0]]))
+    t.add("samplers.conjugate.gibbs_normal_gamma_init", ng, np.array([[0.1, 1.0]]))
+    t.add("samplers.conjugate.gibbs_normal_gamma_step", ng, np.array([[0.1, 1.0]]), _rng())
+    t.add("samplers.conjugate.gibbs_normal_gamma", ng, np.array([[0.1, 1.0]]), 5, _rng())
+    return t
+
+
+def _graphical():
+    from pedagogy_lib.graphical import make_factor, random_tree, make_factor_graph
+    t = _Table()
+    f = make_factor(("a", "b"), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    g = make_factor(("b", "c"), np.array([[1.0, 0.5, 2.0], [0.2, 1.0, 1.0]]))
+    tree = random_tree(5, 3, _rng())
+    t.add("graphical.factors.indicator", "a", 1, 3)
+    t.add("graphical.factors.make_factor", ("a", "b"), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    t.add("graphical.factors.factor_product", f, g)
+    t.add("graphical.factors.sum_out", f, ["a"])
+    t.add("graphical.factors.max_out", f, ["a"])
+    t.add("graphical.factors.marginal_of", f, ["b"])
+    t.add("graphical.factors.clamp", f, {"a": 1})
+    t.add("graphical.factors.joint", [f, g])
+    t.add("graphical.factors.log_partition_by_enumeration", [f, g])
+    t.add("graphical.factors.marginals_by_enumeration", [f, g])
+    t.add("graphical.bp.belief_propagation", [f, g])
+    t.add("graphical.bp.max_product", [f, g])
+    t.add("graphical.bp.loopy_belief_propagation", [f, g])
+    t.add("graphical.factor_graph.make_factor_graph", [f, g])
+    t.add("graphical.factor_graph.message_schedule", make_factor_graph([f, g]))
+    t.add("graphical.junction.junction_tree", [f, g])
+    t.add("graphical.tree.tree_sum_product", tree)
+    t.add("graphical.tree.tree_factors", tree)
+    t.add("graphical.tree.make_pairwise_tree", tree.parent, tree.phi, tree.psi)
+    t.add("graphical.tree.random_tree", 5, 3, _rng())
+    return t
+
+
+def _vi():
+    from pedagogy_lib.vi.amortized import linear_gaussian_model
+    from pedagogy_lib.vi.bgmm import default_bgmm_prior, cavi_bgmm
+    t = _Table()
+    rng = _rng()
+    C = rng.standard_normal((3, 2))
+    lg = linear_gaussian_model(C, np.zeros(3), 0.5)
+    Y = rng.standard_normal((5, 3))
+    y = np.concatenate([rng.standard_normal((6, 2)), rng.standard_normal((6, 2)) + 3.0])
+    prior = default_bgmm_prior(y, 2)
+    r0 = np.tile([0.7, 0.3], (12, 1))
+    t.add("vi.amortized.linear_gaussian_model", C, np.zeros(3), 0.5)
+    t.add("vi.amortized.exact_posterior", lg, Y)
+    t.add("vi.amortized.log_evidence", lg, Y)
+    t.add("vi.amortized.linear_gaussian_elbo", lg, Y, np.zeros((5, 2)), np.zeros((5, 2)))
+    t.add("vi.amortized.local_vb", lg, Y)
+    t.add("vi.bgmm.default_bgmm_prior", y, 2)
+    t.add("vi.bgmm.cavi_bgmm", y, prior, r0, n_iter=3)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cavi_bgmm(y, prior, r0, n_iter=3)
+    q = getattr(res, "q", None) or getattr(res, "posterior", None)
+    if q is not None:
+        t.add("vi.bgmm.bgmm_responsibilities", y, q)
+    t.add("vi.mean_field.mean_field_gaussian", np.zeros(2), _spd(2))
+    t.add("vi.mean_field.moment_matched_gaussian", np.zeros(2), _spd(2))
+    t.add("vi.mean_field.cavi_gaussian", np.zeros(2), _spd(2), np.ones(2), 3)
+    t.add("vi.mean_field.kl_gaussian", np.zeros(2), _spd(2), np.ones(2), _spd(2, 1))
+    t.add("vi.bbvi.normal_normal", np.array([0.5, 1.0]), 1.0, 0.0, 2.0)
+    return t
+
+
+def _contrastive():
+    t = _Table()
+    p, _, _ = lgssm_problem(n_u=0)
+    t.add("contrastive.cpc.stationary_params", p.A, p.Sigma_x, p.C, p.Sigma_y_x)
+    t.add("contrastive.cpc.cpc_windows", _rng().standard_normal((10, 2)), 3)
+    t.add("contrastive.cpc.subspace_cosine", np.array([1.0, 0.0]), np.array([1.0, 1.0]))
+    t.add("contrastive.infonce.infonce_loss", _rng().standard_normal((4, 4)), _allow=("result.se",))
+    t.add("contrastive.infonce.gaussian_mutual_information", 0.5)
+    t.add("contrastive.infonce.exact_gaussian_critic", 0.5)
+    t.add("contrastive.infonce.sample_correlated_gaussian", 5, 2, 0.5, rng=_rng())
+    t.add("contrastive.nce.sigmoid", np.array([-1.0, 0.0, 2.0]))
+    t.add("contrastive.nce.softplus", np.array([-1.0, 0.0, 2.0]))
+    t.add("contrastive.nce.quadratic_features", np.array([-1.0, 0.0, 2.0]))
+    t.add("contrastive.nce.gaussian_energy_params", 0.5, 2.0)
+    t.add("contrastive.nce.gaussian_noise_energy", np.array([-1.0, 0.0, 2.0]), 0.0, 1.0)
+    t.add("contrastive.local_nce.local_nce_offset", 4)
+    return t
+
+
+def _diffusion():
+    from pedagogy_lib.diffusion import make_schedule, ring_mixture
+    t = _Table()
+    sch = make_schedule(10)
+    gmm = ring_mixture(4)
+    x = _rng().standard_normal((5, 2))
+    t.add("diffusion.schedules.make_schedule", 10)
+    t.add("diffusion.schedules.check_schedule", sch)
+    t.add("diffusion.schedules.to_ddpm", sch)
+    t.add("diffusion.forward.marginal", sch, 3)
+    t.add("diffusion.forward.transition", sch, 2, 5)
+    t.add("diffusion.forward.posterior_transition", sch, 2, 5)
+    t.add("diffusion.forward.noise_data", sch, x, 3, _rng().standard_normal((5, 2)))
+    t.add("diffusion.losses.step_weights", sch)
+    t.add("diffusion.sampling.noised_mixture", gmm, 0.9, 0.1)
+    t.add("diffusion.sampling.mixture_force", gmm, x)
+    t.add("diffusion.sampling.gmm_force", gmm, sch, 3, x)
+    t.add("diffusion.sampling.gmm_m_hat", gmm, sch, 3, x)
+    t.add("diffusion.sampling.gmm_log_density", gmm, sch, 3, x)
+    t.add("diffusion.data.ring_mixture", 4)
+    t.add("diffusion.data.two_moons", _rng(), 10)
+    return t
+
+
+BUILDERS = {"core": _core, "gaussian": _gaussian, "lgssm": _lgssm, "hmm": _hmm, "mixture": _mixture,
+            "factor": _factor, "discrete": _discrete, "recursions": _recursions, "smc": _smc, "em": _em,
+            "learning": _learning, "assimilation": _assimilation, "samplers": _samplers, "graphical": _graphical,
+            "vi": _vi, "contrastive": _contrastive, "diffusion": _diffusion}
+
+
+def build_family(family: str) -> dict:
+    builder = BUILDERS.get(family)
+    return dict(builder()) if builder else {}
