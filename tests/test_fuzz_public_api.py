@@ -39,16 +39,7 @@ import fuzz_cases  # noqa: E402
 # ------------------------------------------------------------------------------------------------
 # Families fixed on another branch. Until that branch is merged their failures are expected: each is
 # marked xfail(strict=False) here, and only here. Remove an entry once the fix is merged.
-FIXED_ON_OTHER_BRANCH = {
-    "samplers": "fixed on the validation branch of the newer families",
-    "graphical": "fixed on the validation branch of the newer families",
-    "vi": "fixed on the validation branch of the newer families",
-    "contrastive": "fixed on the validation branch of the newer families",
-    "diffusion": "fixed on the validation branch of the newer families",
-    "deepgen": "fixed on the validation branch of the newer families",
-    "harmonium": "fixed on the validation branch of the newer families",
-    "nn": "fixed on the validation branch of the newer families",
-}
+FIXED_ON_OTHER_BRANCH: dict[str, str] = {}
 # ------------------------------------------------------------------------------------------------
 
 #: Mutated calls per family (hypothesis examples); with a fixed seed the run is the same on every machine.
