@@ -74,6 +74,12 @@ def stationary_params(A, Sigma_x, C, Sigma_y_x) -> LGSSMParams:
     Sigma_x : array_like, shape (n, n)
     C : array_like, shape (m, n)
     Sigma_y_x : array_like, shape (m, m)
+
+    Raises
+    ------
+    ValueError
+        If a shape disagrees, ``A`` is not stable, or ``Sigma_x`` or ``Sigma_y_x`` is not symmetric
+        positive definite (each is named; ``Sigma1`` is computed from them, so it is never blamed).
     """
     A = as_array(A, "A", ndim=2, dims="(n, n)", nonempty=True)
     n = A.shape[0]
@@ -82,10 +88,12 @@ def stationary_params(A, Sigma_x, C, Sigma_y_x) -> LGSSMParams:
         raise ValueError("A must be stable (every eigenvalue inside the unit circle) for a stationary "
                          f"distribution; its spectral radius is {np.max(np.abs(np.linalg.eigvals(A))):.4g}.")
     Sigma_x = as_array(Sigma_x, "Sigma_x", shape=(n, n), dims="(n, n)")
+    check_spd(Sigma_x, "Sigma_x")
     C = as_array(C, "C", ndim=2, dims="(m, n)", nonempty=True)
     m = C.shape[0]
     C = as_array(C, "C", shape=(m, n), dims="(m, n)")
     Sigma_y_x = as_array(Sigma_y_x, "Sigma_y_x", shape=(m, m), dims="(m, m)")
+    check_spd(Sigma_y_x, "Sigma_y_x")
     Sigma1 = solve_discrete_lyapunov(A, Sigma_x)
     Sigma1 = 0.5 * (Sigma1 + Sigma1.T)
     p = LGSSMParams(np.zeros(n), Sigma1, A, None, np.zeros(n), Sigma_x, C, np.zeros(m), Sigma_y_x)

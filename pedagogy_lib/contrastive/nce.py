@@ -36,7 +36,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.special import expit
 
-from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar
+from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar, to_float_array
 
 __all__ = [
     "NCEResult",
@@ -121,13 +121,25 @@ class NCEGaussianFit(NamedTuple):
 
 
 def sigmoid(x) -> np.ndarray:
-    r"""The logistic function :math:`\sigma\{x\} = 1/(1+e^{-x})` of Eq. 10.2, without overflow."""
-    return expit(np.asarray(x, dtype=float))
+    r"""The logistic function :math:`\sigma\{x\} = 1/(1+e^{-x})` of Eq. 10.2, without overflow.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not real and numeric.
+    """
+    return expit(to_float_array(x, "x"))
 
 
 def softplus(x) -> np.ndarray:
-    r""":math:`\log(1+e^{x}) = -\log\sigma\{-x\}`, without overflow."""
-    return np.logaddexp(0.0, np.asarray(x, dtype=float))
+    r""":math:`\log(1+e^{x}) = -\log\sigma\{-x\}`, without overflow.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not real and numeric.
+    """
+    return np.logaddexp(0.0, to_float_array(x, "x"))
 
 
 def quadratic_features(y) -> np.ndarray:

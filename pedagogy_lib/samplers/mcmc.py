@@ -29,7 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng, positive_scalar
+from ..core.checks import (as_array, check_backend, check_choice, check_int, check_rng, positive_scalar,
+                           to_float_array)
 from ..core.jit import njit
 from .targets import (GaussianTarget, PythonTarget, arrays_of_checked_target, check_target, evaluate_checked_target,
                       logp_force_one, numpy_log_density_and_force)
@@ -202,8 +203,22 @@ def mh_log_accept_ratio(log_p_new, log_p_old, log_g_reverse, log_g_forward):
 
     A proposal is accepted when :math:`\log U` (:math:`U\sim\mathcal U(0,1)`) is below this, so a
     non-negative ratio always accepts: that is :math:`A = \min\{1, \cdot\}`. Works elementwise.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not real and numeric.
+    ValueError
+        If the arguments' shapes do not broadcast together.
     """
-    return (np.asarray(log_p_new) + np.asarray(log_g_reverse)) - (np.asarray(log_p_old) + np.asarray(log_g_forward))
+    names = ("log_p_new", "log_p_old", "log_g_reverse", "log_g_forward")
+    terms = [to_float_array(v, n) for v, n in zip((log_p_new, log_p_old, log_g_reverse, log_g_forward), names)]
+    try:
+        np.broadcast_shapes(*(t.shape for t in terms))
+    except ValueError:
+        raise ValueError("log_p_new, log_p_old, log_g_reverse and log_g_forward must broadcast together; got "
+                         "shapes " + ", ".join(f"{n} {t.shape}" for n, t in zip(names, terms)) + ".") from None
+    return (terms[0] + terms[2]) - (terms[1] + terms[3])
 
 
 def mala_log_proposal(x_to, x_from, force_from, step_size):

@@ -130,10 +130,26 @@ def bgmm_prior(alpha0, beta0, m0, W0_inv, nu0) -> BGMMPrior:
 
 def default_bgmm_prior(y, K: int) -> BGMMPrior:
     r"""scikit-learn's defaults: :math:`\alpha_0=1/K`, :math:`\beta_0=1`, :math:`\mathbf m_0=\bar{\mathbf y}`,
-    :math:`\mathbf W_0^{-1}` the sample covariance (``np.cov``), :math:`\nu_0=D`."""
+    :math:`\mathbf W_0^{-1}` the sample covariance (``np.cov``), :math:`\nu_0=D`.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not a finite ``(N, D)`` array with at least two rows, or its sample covariance is
+        not positive definite (data on a subspace, or too small to resolve in double precision).
+    """
     y = as_array(y, "y", ndim=2, dims="(N, D)")
     K = check_int(K, "K", minimum=1)
-    return bgmm_prior(1.0 / K, 1.0, y.mean(axis=0), np.atleast_2d(np.cov(y.T)), float(y.shape[1]))
+    if y.shape[0] < 2:
+        raise ValueError(f"y must have at least two rows (N >= 2) for a sample covariance; got shape {y.shape}.")
+    cov = np.atleast_2d(np.cov(y.T))
+    try:
+        check_spd(cov, "the sample covariance of y")
+    except ValueError:
+        raise ValueError("y must have a positive definite sample covariance for the default prior (its W0_inv); "
+                         "these data lie on a subspace or vary too little to resolve in double precision. Build "
+                         "the prior with bgmm_prior and a W0_inv of your choosing instead.") from None
+    return bgmm_prior(1.0 / K, 1.0, y.mean(axis=0), cov, float(y.shape[1]))
 
 
 def check_bgmm_prior(prior, name: str = "prior") -> BGMMPrior:
