@@ -295,3 +295,38 @@ def limit_labels(answer) -> CheckResult:
         return result(name, ["you measured distances with Sigma where its inverse belongs."])
     bad = np.flatnonzero(arr != expected)
     return result(name, [f"point(s) {bad.tolist()} are not assigned correctly."])
+
+
+# ---------------------------------------------------------------------------------------------
+# graded versions (courseware/grading.py): problem data of each student's own, forbidden calls
+# ---------------------------------------------------------------------------------------------
+
+def _graded_m_step(rng) -> dict:
+    y = np.vstack([rng.normal([0.0, 0.5], 0.8, size=(4, 2)), rng.normal([3.0, 2.5], 0.8, size=(4, 2))]).round(2)
+    p = rng.uniform(0.05, 0.95, size=8).round(2)
+    return {"EX_MSTEP": MStepProblem(y=y, r=np.column_stack([p, 1.0 - p]))}
+
+
+def _graded_assign(rng) -> dict:
+    cases = []
+    for N, L, K in ((9, 2, 3), (7, 1, 2), (6, 3, 4), (4, 2, 1), (8, 2, 3)):
+        cases.append(AssignProblem(y=rng.integers(-3, 4, size=(N, L)).astype(float),     # grid points: ties occur
+                                   mu=rng.integers(-3, 4, size=(K, L)).astype(float)))
+    return {"EX_ASSIGN": tuple(cases)}
+
+
+def _graded_n_params(rng) -> dict:
+    return {"EX_NPARAMS": tuple((int(rng.integers(1, 13)), int(rng.integers(1, 10)), t)
+                                for _ in range(5) for t in ("full", "diag", "tied"))}
+
+
+#: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
+#: library functions the statement rules out (stubbed while the student's code is graded).
+SUMMATIVE = {
+    "ex-7-1-m-step": {"variant": _graded_m_step,
+                      "forbidden": ["pedagogy_lib.mixture.em.gmm_m_step",
+                                    "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
+                                    "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm"]},
+    "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans"]},
+    "ex-7-1-n-params": {"variant": _graded_n_params},
+}
