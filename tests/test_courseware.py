@@ -180,10 +180,14 @@ def test_instructor_edition_runs_each_solution_in_its_answer_cell(editions, nb_p
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=IDS)
 def test_nbgrader_source_marks_answers_and_locked_tests(editions, nb_path):
     points = tomllib.loads(E.POINTS_FILE.read_text(encoding="utf-8"))["points"]
-    nb = _load(editions / "nbgrader" / "source" / nb_path.relative_to(ROOT / "chapters"))
+    rel = nb_path.relative_to(ROOT / "chapters")
+    nb = _load(editions / "nbgrader" / "source" / rel)
+    # the same notebook is also an assignment of its own (one section)
+    assert _load(editions / "nbgrader" / "source" / nb_path.stem / nb_path.name) == nb
     graded = [(i, c) for i, c in enumerate(nb["cells"]) if "nbgrader" in c["metadata"]]
     ch = E.read_notebook(nb_path)
-    assert len(graded) == 2 * len(ch.exercises)
+    written = [e for e in ch.exercises if E.written_question(e)]
+    assert len(graded) == 2 * len(ch.exercises) + len(written)
     for e in ch.exercises:
         i, answer = next((i, c) for i, c in graded if c["metadata"]["nbgrader"]["grade_id"] == f"{e.label}-answer")
         meta = answer["metadata"]["nbgrader"]
@@ -194,8 +198,38 @@ def test_nbgrader_source_marks_answers_and_locked_tests(editions, nb_path):
         tmeta = test["metadata"]["nbgrader"]
         assert tmeta["grade_id"] == f"{e.label}-test" and tmeta["grade"] and tmeta["locked"]
         assert tmeta["points"] == points[e.label]
-        assert _src(test).rstrip().endswith(f"_grader.{e.checker}({e.call_args}).raise_if_wrong()")
-        assert f"from pedagogy_lib.exercises import {e.checker_module} as _grader" in _src(test)
+        visible, hidden = _src(test).split("### BEGIN HIDDEN TESTS\n")
+        assert visible.rstrip().endswith(f"_grader.{e.checker}({e.call_args}).raise_if_wrong()")
+        assert hidden.rstrip().endswith("### END HIDDEN TESTS")
+        call = json.loads(hidden.split("# summative: ")[1].splitlines()[0])
+        assert call == {"label": e.label, "module": e.checker_module, "checker": e.checker,
+                        "names": E.answer_names(e)}
+        if e in written:
+            cell = nb["cells"][i + 2]
+            wmeta = cell["metadata"]["nbgrader"]
+            assert cell["cell_type"] == "markdown" and wmeta["grade_id"] == f"{e.label}-written"
+            assert wmeta["grade"] and wmeta["solution"] and wmeta["points"] == E.WRITTEN_POINTS
+            assert "### BEGIN SOLUTION\nRubric" in _src(cell) and E.written_question(e) in _src(cell)
+
+
+def test_written_parts_are_found_in_the_statements():
+    exercises = E.all_exercises()
+    written = [e for e in exercises if E.written_question(e)]
+    assert 60 <= len(written) <= 80, len(written)
+    for e in written:
+        assert "?" in E.written_question(e) or re.search(r"why|explain", E.written_question(e), re.I), e.label
+    for e in exercises:
+        if "?" in e.statement:
+            assert E.written_question(e), e.label
+
+
+def test_nbgrader_config_restores_tests_and_grades_outside_the_kernel(editions):
+    config = (editions / "nbgrader" / "nbgrader_config.py").read_text(encoding="utf-8")
+    assert 'c.CourseDirectory.course_id = "msl-companion"' in config
+    assert "c.OverwriteCells.add_missing_cells = True" in config
+    assert "SummativeGrader" in config
+    copied = (editions / "nbgrader" / "grading" / "msl_grading.py").read_text(encoding="utf-8")
+    assert copied == (ROOT / "courseware" / "grading.py").read_text(encoding="utf-8")
 
 
 def test_a_notebook_that_breaks_the_layout_is_refused(tmp_path):
