@@ -24,6 +24,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -290,20 +291,64 @@ def _exercise_sheet(nb_path: Path, root: Path, labels: list[str] | None = None) 
     return out
 
 
+#: Each notebook runs in a process of its own, which this test kills (with its kernel) after this long.
+EXECUTE_TIMEOUT = 240
+#: ... and each cell may take this long before the run fails, naming the cell.
+CELL_TIMEOUT = 120
+
+_RUNNER = """\
+import os, sys, tempfile
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+path, out = sys.argv[1], sys.argv[2]
+nb = nbformat.read(path, as_version=4)
+
+def started(cell, cell_index, **kw):
+    print(f"cell {cell_index}: {cell.source.splitlines()[0] if cell.source else ''}", file=sys.stderr, flush=True)
+
+with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
+    client = NotebookClient(nb, km=km, timeout=int(sys.argv[3]), iopub_timeout=15, raise_on_iopub_timeout=True,
+                            store_widget_state=False, shutdown_kernel="immediate", on_cell_start=started,
+                            resources={"metadata": {"path": os.path.dirname(path)}})
+    client.execute()
+nbformat.write(nb, out)
+print("done", file=sys.stderr, flush=True)
+"""
+
+
 def _execute(path: Path) -> dict:
-    """Run a notebook in a fresh kernel that listens on Unix sockets, not TCP ports: nbval starts
-    kernels on the other test worker at the same time, and two kernels must not pick one port."""
+    """Run a notebook in a process of its own with a fresh kernel; fail naming the cell if it stalls.
+
+    The kernel listens on Unix sockets, not TCP ports (nbval starts kernels on the other test worker
+    at the same time, and two kernels must not pick one port); widget state is not collected (there
+    is no front end to answer the widgets' messages), the kernel is stopped at once at the end, and a
+    run that takes longer than EXECUTE_TIMEOUT is killed together with its kernel.
+    """
+    import nbformat
+    import signal
     import tempfile
 
-    import nbformat
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
-        NotebookClient(nb, km=km, timeout=120, resources={"metadata": {"path": str(path.parent)}}).execute()
-    return nb
+    with tempfile.TemporaryDirectory(prefix="executed-") as tmp:
+        out, log = Path(tmp) / "out.ipynb", Path(tmp) / "log.txt"
+        with log.open("w") as err:
+            proc = subprocess.Popen([sys.executable, "-c", _RUNNER, str(path), str(out), str(CELL_TIMEOUT)],
+                                    stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                                    env=dict(os.environ, MPLBACKEND="Agg"))
+            try:
+                rc = proc.wait(timeout=EXECUTE_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                rc = None
+        text = log.read_text()
+        cells = [ln for ln in text.splitlines() if ln.startswith("cell ")]
+        where = cells[-1] if cells else "before the first cell (starting the kernel)"
+        assert rc is not None, f"{path.name}: stalled for {EXECUTE_TIMEOUT} s in {where}\n{text[-2000:]}"
+        assert rc == 0, f"{path.name}: failed in {where}\n{text[-3000:]}"
+        return nbformat.read(out, as_version=4)
 
 
 def _verdicts(nb, cell_sources: list[str]) -> list[str]:
@@ -408,7 +453,11 @@ def _nbgrader(course: Path, *args: str) -> None:
     # nbgrader runs the `alembic` command of its environment: put that environment first on PATH
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+    # kernels on Unix sockets (see _execute), and a cell that runs longer than CELL_TIMEOUT fails, named
+    sockets = tempfile.mkdtemp(prefix="kernel-sockets-")
+    flags = [f"--Execute.timeout={CELL_TIMEOUT}", "--KernelManager.transport=ipc",
+             f"--KernelManager.ip={os.path.join(sockets, 'k')}"] if args[0] == "autograde" else []
+    run = subprocess.run([sys.executable, "-m", "nbgrader", *args, *flags], cwd=course, env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     return run
