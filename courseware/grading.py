@@ -434,6 +434,32 @@ def _names_used(sources: list[str]) -> set[str]:
     return out
 
 
+def _preamble(page: list[str], answers: list[str]) -> list[str]:
+    """What the answers need from the rest of the page: its imports and its function and class
+    definitions (not its computations), those that the answers use, directly or through each other."""
+    defs = []
+    for code in page:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for stmt in tree.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                defs.append((_names_bound(ast.unparse(stmt)), ast.unparse(stmt), set()))
+            elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+                defs.append(({stmt.name}, ast.unparse(stmt), _names_used([ast.unparse(stmt)])))
+    needed = _names_used(answers)
+    keep: set[int] = set()
+    while True:
+        new = {i for i, (bound, _, _) in enumerate(defs) if i not in keep and bound & needed}
+        if not new:
+            break
+        keep |= new
+        for i in new:
+            needed |= defs[i][2]
+    return [defs[i][1] for i in sorted(keep)]
+
+
 def _names_bound(import_line: str) -> set[str]:
     node = ast.parse(import_line).body[0]
     return {(a.asname or a.name).split(".")[0] for a in node.names}
@@ -450,23 +476,31 @@ def _output(text: str, failed: bool) -> list[dict]:
     return [{"output_type": "stream", "name": "stdout", "text": text + "\n"}]
 
 
-def grade_notebook(nb: dict, student: str, submitted: dict | None = None, *, python: str = sys.executable) -> dict:
-    """Grade every summative test cell of an executed notebook in place; return ``{label: (passed, flags)}``."""
+def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source: dict | None = None, *,
+                   python: str = sys.executable) -> dict:
+    """Grade every summative test cell of an executed notebook in place; return ``{label: (passed, flags)}``.
+
+    ``submitted`` is the notebook as the student handed it in (to flag deleted or edited test cells),
+    ``source`` the assignment's source notebook (to tell the page's own cells from the student's).
+    """
     from nbformat import from_dict
+
+    source_cells = {_src(c) for c in (source or {}).get("cells", []) if not _nb_meta(c)} if source else None
 
     cells = nb["cells"]
     answers = {_nb_meta(c).get("grade_id"): i for i, c in enumerate(cells) if _nb_meta(c).get("solution")
                and c["cell_type"] == "code"}
-    imports = [line for c in cells if c["cell_type"] == "code" and not _nb_meta(c) for line in _imports(_src(c))]
-    used = _names_used([_src(cells[i]) for i in answers.values()])
-    preamble = [line for line in imports if _names_bound(line) & used]   # only the imports the answers use
+    page = [_src(c) for c in cells if c["cell_type"] == "code" and not _nb_meta(c)]
+    preamble = _preamble(page, [_src(cells[i]) for i in answers.values()])
     # tampering anywhere in the student's code
     student_code = [(i, _src(c)) for i, c in enumerate(cells) if c["cell_type"] == "code"
                     and (_nb_meta(c).get("solution") or not _nb_meta(c))]
     tampered = []
     for i, code in student_code:
-        body = "\n".join(ln for ln in code.splitlines() if ln.strip() not in preamble)
-        tampered += [f"{what} (cell {i})" for what in tampering(body)]
+        if _nb_meta(cells[i]).get("solution"):          # an answer cell: everything in it counts
+            tampered += [f"{what} (cell {i})" for what in tampering(code)]
+        elif source_cells is not None and code not in source_cells:   # a cell the student added or changed
+            tampered += [f"{what} (cell {i})" for what in tampering(code)]
     sub_tests = {}
     if submitted is not None:
         sub_tests = {_nb_meta(c).get("grade_id"): _src(c) for c in submitted.get("cells", []) if _nb_meta(c).get("grade")}
@@ -529,7 +563,9 @@ class SummativeGrader(_Base):
         path = root / "submitted" / student / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
         if path.exists():
             submitted = json.loads(path.read_text(encoding="utf-8"))
-        grade_notebook(nb, student, submitted)
+        source_path = root / "source" / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+        source = json.loads(source_path.read_text(encoding="utf-8")) if source_path.exists() else None
+        grade_notebook(nb, student, submitted, source)
         return nb, resources
 
 
@@ -558,8 +594,8 @@ def export_by_exercise(course: Path, out: Path) -> int:
                     if graded.exists():
                         for c in json.loads(graded.read_text(encoding="utf-8"))["cells"]:
                             gid = _nb_meta(c).get("grade_id")
-                            text = "".join(o.get("text", "") + "\n".join(o.get("traceback", []))
-                                           for o in c.get("outputs", []))
+                            text = "\n".join(_src({"source": o.get("text", "")}) + "\n".join(o.get("traceback", []))
+                                              for o in c.get("outputs", []))
                             outputs[gid] = [ln.split(FLAG, 1)[1].strip() for ln in text.splitlines() if FLAG in ln]
                     for g in sorted(sub.grades, key=lambda g: g.name):
                         label, _, part = g.name.rpartition("-")

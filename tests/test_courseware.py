@@ -460,7 +460,12 @@ def _nbgrader(course: Path, *args: str) -> None:
     run = subprocess.run([sys.executable, "-m", "nbgrader", *args, *flags], cwd=course, env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    RAN.append(" ".join(["nbgrader", *args]))
     return run
+
+
+#: The nbgrader commands the tests ran, for the check that the "For instructors" page runs as written.
+RAN: list[str] = []
 
 
 def _gid(cell: dict) -> str | None:
@@ -480,8 +485,12 @@ def _submissions(source: dict, release: dict, wrong: dict[str, str]) -> dict[str
         return nb
 
     first = next(g for g in answers)
+    correct = with_answers()
+    for c in correct["cells"]:
+        if (_gid(c) or "").endswith("-written"):
+            c["source"] = _src(c) + "\nBecause it is shared equally between the two components."
     out = {
-        "correct": with_answers(),
+        "correct": correct,
         "blank": copy.deepcopy(release),
         "wrong": with_answers(lambda gid, t: t + "\n" + wrong[gid.removesuffix("-answer")]),
         "forbidden": with_answers(lambda gid, t: FORBIDDEN.get(gid.removesuffix("-answer"), t)),
@@ -523,7 +532,8 @@ def graded_course(tmp_path_factory):
     E.load_points(exercises, points_file)
     E.write_editions(tmp / "out", root=root, points_file=points_file, notebooks=notebooks)
     course = tmp / "out" / "nbgrader"
-    _nbgrader(course, "generate_assignment", "*", "--force")         # every assignment of the course
+    for name in ROUND_TRIP:
+        _nbgrader(course, "generate_assignment", name)
     made = {}
     for name, (chapter, wrong) in ROUND_TRIP.items():
         source = _load(course / "source" / name / f"{name}.ipynb")
@@ -533,7 +543,7 @@ def graded_course(tmp_path_factory):
             folder = course / "submitted" / student / name
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
-    _nbgrader(course, "autograde", "*", "--force")                   # one run for every submission
+        _nbgrader(course, "autograde", name)
     return course, exercises, made
 
 
@@ -582,3 +592,71 @@ def test_autograde_gives_each_submission_the_score_it_deserves(graded_course):
                     assert len(flagged) == 1 and "deleted" in outputs[f"{flagged[0]}-test"], outputs
                 if student in ("correct", "blank", "wrong"):
                     assert "FLAGGED" not in json.dumps(outputs), (student, outputs)
+
+
+# ----------------------------------------------------------------- the "For instructors" page, as written
+
+PAGE = ROOT / "book" / "for_instructors.md"
+#: Commands of the page this test does not run: they fetch or install (the test runs in a clone with
+#: the book's packages and nbgrader installed already), or change the shell's folder.
+NOT_RUN = {"git clone https://github.com/modern-statistical-learning/companion msl-companion",
+           "cd msl-companion", "python3 -m venv ~/msl-env",
+           "~/msl-env/bin/pip install -r requirements.txt -e . nbgrader==0.9.6",
+           "cd ~/msl-course", "source ~/msl-env/bin/activate"}
+
+
+def _page_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)
+    return [ln.strip() for b in blocks for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
+    """Every command of the page, in order, on the course folder the round trip graded."""
+    course, _, _ = graded_course
+    commands = _page_commands()
+    assert commands[:3] == ["git clone https://github.com/modern-statistical-learning/companion msl-companion",
+                            "cd msl-companion", "python3 tasks.py editions --out _build/editions"]
+    section = "7_1_gmm_kmeans"
+    for cmd in commands:
+        if cmd in NOT_RUN:
+            continue
+        if cmd.startswith("python3 tasks.py editions"):
+            # the same command, writing to a folder of the test's own; it must need no package
+            out = tmp_path / "editions"
+            run = subprocess.run([sys.executable, "-I", "-S", "tasks.py", "editions", "--out", str(out)], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=300)
+            assert run.returncode == 0 and "pip" not in run.stdout + run.stderr, run.stdout + run.stderr
+            assert (out / "nbgrader" / "source" / section / f"{section}.ipynb").exists()
+            assert (out / "nbgrader" / "nbgrader_config.py").exists() and (out / "student").is_dir()
+        elif cmd.startswith("cp -r _build/editions/nbgrader"):
+            assert (course / "nbgrader_config.py").exists()         # the round trip's course folder
+        elif cmd.startswith("nbgrader generate_assignment") or cmd.startswith("nbgrader autograde"):
+            assert cmd in RAN, f"{cmd!r} was not run by the round trip (ran: {RAN})"
+        elif cmd.startswith("nbgrader release_assignment"):
+            exchange = tmp_path / "exchange"
+            exchange.mkdir()
+            exchange.chmod(0o777)
+            args = cmd.split()[1:]
+            _nbgrader(course, *[a.replace("/srv/nbgrader/exchange", str(exchange)) for a in args])
+            assert (exchange / "msl-companion" / "outbound" / section / f"{section}.ipynb").exists()
+        elif cmd.startswith("nbgrader "):
+            _nbgrader(course, *cmd.split()[1:])
+        elif cmd.startswith("python grading/msl_grading.py"):
+            run = subprocess.run([sys.executable, *cmd.split()[1:]], cwd=course, capture_output=True, text=True,
+                                 timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            assert run.returncode == 0, run.stderr
+        else:
+            raise AssertionError(f"the page has a command this test does not know: {cmd!r}")
+    # what the page says these commands leave behind
+    assert (course / "feedback" / "correct" / section / f"{section}.html").exists()
+    grades = (course / "grades.csv").read_text()
+    assert "correct" in grades and section in grades
+    import csv
+    rows = list(csv.DictReader((course / "grades_by_exercise.csv").open()))
+    mine = {(r["exercise"], r["part"]): r for r in rows if r["student"] == "correct" and r["assignment"] == section}
+    assert mine[("ex-7-1-m-step", "autograded")]["score"] == "1.0"
+    assert mine[("ex-7-1-m-step", "written")]["needs_manual_grade"] == "True"
+    patched = [r for r in rows if r["student"] == "patched" and r["part"] == "autograded"]
+    assert patched and all("tampering" in r["flags"] for r in patched)
+    solution = course / "solution" / section / f"{section}.ipynb"
+    assert solution.exists() and "np.argmin" in solution.read_text()
