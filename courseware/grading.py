@@ -68,7 +68,7 @@ def encode(x, depth: int = 0):
         if isinstance(x, np.generic) and x.dtype.kind in "biuf":
             return encode(x.item(), depth + 1)
     if isinstance(x, tuple) and hasattr(x, "_fields"):
-        return {"__nt__": type(x).__name__, "fields": list(x._fields),
+        return {"__nt__": type(x).__name__, "module": type(x).__module__, "fields": list(x._fields),
                 "values": [encode(v, depth + 1) for v in x]}
     if isinstance(x, (tuple, list)):
         return {"__seq__": "tuple" if isinstance(x, tuple) else "list", "items": [encode(v, depth + 1) for v in x]}
@@ -107,6 +107,17 @@ def decode(x, namedtuples: dict | None = None):
     if "__nt__" in x:
         values = [decode(v, namedtuples) for v in x["values"]]
         cls = (namedtuples or {}).get(x["__nt__"])
+        module = str(x.get("module", ""))
+        if cls is None and module.startswith("pedagogy_lib.") and not module.startswith("pedagogy_lib.exercises"):
+            # the library's own class (its functions may check for it), never a module the sender names
+            # outside the library
+            import importlib
+            try:
+                found = getattr(importlib.import_module(module), x["__nt__"], None)
+            except ImportError:
+                found = None
+            if isinstance(found, type) and issubclass(found, tuple) and list(getattr(found, "_fields", ())) == x["fields"]:
+                cls = found
         if cls is None:
             import collections
             cls = collections.namedtuple(x["__nt__"], x["fields"])
@@ -383,12 +394,14 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
         reply = child.receive()
         if reply.get("error"):
             return False, "\n".join(lines + [f"Your answer cell raised {reply['error']}"])
+        # the checker module's own NamedTuple classes, so that an answer of that type is one here too
+        nts = {n: v for n, v in vars(mod).items() if isinstance(v, type) and issubclass(v, tuple) and hasattr(v, "_fields")}
         args = []
         for name in names:
             value = reply["values"].get(name)
             if isinstance(value, dict) and "__missing__" in value:
                 return False, "\n".join(lines + [f"Your answer cell no longer defines {name}."])
-            args.append(_proxy(child, name) if isinstance(value, dict) and "__fn__" in value else decode(value))
+            args.append(_proxy(child, name) if isinstance(value, dict) and "__fn__" in value else decode(value, nts))
         verdict = getattr(mod, checker)(*args)
         return bool(verdict), "\n".join(lines + [str(verdict)])
     except (TimeoutError, RuntimeError) as exc:
