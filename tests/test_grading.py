@@ -131,3 +131,26 @@ def test_honest_code_is_not_taken_for_tampering():
                  "def assign(y, mu):\n    return np.argmin(((y[:, None] - mu[None]) ** 2).sum(2), axis=1)",
                  "import numpy as np\nfrom pedagogy_lib import assimilation as da\nx = da.integrate"):
         assert G.tampering(code) == [], code
+
+
+def test_checker_modules_keep_their_reference_helpers_private():
+    import importlib
+    import pkgutil
+
+    import pedagogy_lib.exercises as package
+
+    sealed = 0
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name == "checker":
+            continue
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{info.name}")
+        private = [n for n in vars(mod) if n.startswith("_") and not n.startswith("__")]
+        for name in private:
+            with pytest.raises(AttributeError, match="private to the checker module"):
+                getattr(mod, name)
+        sealed += bool(private)
+    assert sealed >= 40
+    from pedagogy_lib.exercises import da_fourdvar
+    with pytest.raises(AttributeError):
+        da_fourdvar._strong_grad
+    assert callable(da_fourdvar.strong_gradient) and da_fourdvar.__name__ == "pedagogy_lib.exercises.da_fourdvar"

@@ -8,14 +8,62 @@ Autograders call ``check.x(answer).raise_if_wrong()``, which raises :class:`Answ
 from __future__ import annotations
 
 import html
+import importlib.abc
+import importlib.machinery
 import os
 import re
+import sys
+import types
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 __all__ = ["AnswerNotAccepted", "CheckResult", "result", "HAND_RTOL", "as_numeric", "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
+
+
+class _CheckerModule(types.ModuleType):
+    """A checker module whose private names (references, their helpers) are not module attributes.
+
+    ``check._reference_solver`` raises :class:`AttributeError`: a reader who is stuck is pointed at
+    the checker's messages, not at the code that computes the answer. (The source is on disk, and a
+    function's ``__globals__`` still holds them; what this removes is the one-word shortcut.)
+    """
+
+    def __getattribute__(self, name: str):
+        if name.startswith("_") and not (name.startswith("__") and name.endswith("__")):
+            raise AttributeError(f"{name} is private to the checker module "
+                                 f"{types.ModuleType.__getattribute__(self, '__name__')}: call its checkers with "
+                                 "your answer instead")
+        return super().__getattribute__(name)
+
+
+class _SealingLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        module = _CheckerModule(spec.name)
+        return module
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+
+
+class _SealCheckerModules(importlib.abc.MetaPathFinder):
+    """Every ``pedagogy_lib.exercises.<chapter>`` module is created as a :class:`_CheckerModule`."""
+
+    def find_spec(self, name, path=None, target=None):
+        if not name.startswith(__package__ + ".") or name == __name__:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None and not isinstance(spec.loader, _SealingLoader):
+            spec.loader = _SealingLoader(spec.loader)
+        return spec
+
+
+if __package__ and not any(isinstance(f, _SealCheckerModules) for f in sys.meta_path):
+    sys.meta_path.insert(0, _SealCheckerModules())
 
 
 class AnswerNotAccepted(AssertionError):
