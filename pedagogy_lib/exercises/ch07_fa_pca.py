@@ -213,3 +213,13 @@ def ppca_noise(sigma2):
     }
     problems = checker.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-8, hints=hints)
     return checker.result("PPCA noise variance sigma2_ML", problems)
+
+
+#: For the graded (nbgrader) version: the library functions the statements rule out, stubbed while
+#: the student's code is graded (courseware/grading.py).
+SUMMATIVE = {
+    "ex-7-3-fa-em-step": {"forbidden": ["pedagogy_lib.factor.em.fa_em_step", "pedagogy_lib.factor.em.fit_fa"]},
+    "ex-7-3-iterative-pca": {"forbidden": ["pedagogy_lib.factor.em.iterative_pca_step",
+                                           "pedagogy_lib.factor.em.fit_iterative_pca", "pedagogy_lib.factor.em.pca",
+                                           "pedagogy_lib.factor.em.ppca_ml"]},
+}

@@ -124,3 +124,23 @@ def lyapunov_exponent(answer, states=None) -> "result":
     else:
         why = "average the log growth factors of the renormalized perturbation over the whole run"
     return result(name, [f"your exponent is not accepted: {why}."])
+
+
+# --- graded versions (courseware/grading.py): problem data of each student's own, forbidden calls --------
+
+def _graded_states(rng) -> dict:
+    return {"EX_STATES": np.vstack([rng.uniform([-20, -25, 0], [20, 25, 45], size=(5, 3)).round(2), np.zeros((1, 3))])}
+
+
+def _graded_growth(rng) -> dict:
+    return {"GROWTH": {"lam": round(float(rng.uniform(0.5, 2.0)), 2), "delta0": float(10.0 ** -int(rng.integers(3, 9))),
+                       "delta_max": round(float(rng.uniform(0.5, 5.0)), 1)}}
+
+
+#: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
+#: functions the statement rules out (a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-da-1-field": {"variant": _graded_states},
+    "ex-da-1-predictability": {"variant": _graded_growth},
+    "ex-da-1-lyapunov": {"forbidden": ["lyapunov"]},
+}
