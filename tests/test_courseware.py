@@ -5,16 +5,19 @@ chapter notebooks as they are. What is executed, to keep the test run short (eve
 is already executed by nbval and by the strict book build):
 
 * the student edition of ``2_2_1_hmm`` (it loses a hidden solution check) and the instructor edition
-  of ``5_1_3_neural_networks`` (its solutions use the page's own functions), with nbclient;
-* the nbgrader round trip on the chapters with one notebook each, Chapter 4 and Chapter 6:
-  ``generate_assignment`` on their source notebooks, then ``autograde`` of three submissions (the
-  reference solutions, the untouched release, one wrong answer), so each of those two notebooks
-  is executed three more times. It needs nbgrader (``requirements-test.txt``) and is skipped,
-  saying so, where nbgrader is not installed.
+  of ``5_1_2_glms_irls``, as exercise sheets, each in a process of its own with a deadline that
+  names the cell it stalled in;
+* the nbgrader round trip on one section of each half of the book, Section 7.1 and the second
+  data-assimilation notebook, as one-notebook assignments in one course folder and gradebook:
+  ``generate_assignment``, then ``autograde`` of seven submissions each (correct, blank, wrong,
+  calling a forbidden library function, patching the checker, reading the reference from the
+  checker's frames, a test cell deleted), graded by ``courseware/grading.py`` outside the kernel;
+* the commands of the "For instructors" page, in order, on that course folder.
 
-Every other notebook's editions are checked without being executed: no solution code in the
-student edition, every answer cell a stub, every other cell unchanged, the instructor edition's
-answer cells running the solution, the nbgrader cells' metadata and points.
+The nbgrader parts need nbgrader (``requirements-test.txt``) and are skipped, saying so, where it is
+not installed. Every other notebook's editions are checked without being executed: no solution code
+in the student edition, every answer cell a stub, every other cell unchanged, the instructor
+edition's answer cells running the solution, the nbgrader cells' metadata and points.
 """
 from __future__ import annotations
 
