@@ -148,9 +148,7 @@ def _n_params(K: int, L: int, covariance_type: str) -> int:
 def m_step(answer) -> CheckResult:
     r"""Check the M step of Section 7.1 for ``EX_MSTEP``: a tuple ``(pi, mu, Sigma)`` of shapes (2,), (2, 2), (2, 2, 2).
 
-    :math:`\pi_k = N_k/N`, :math:`\boldsymbol\mu_k = \sum_n r_{nk}\mathbf y_n/N_k`,
-    :math:`\boldsymbol\Sigma_k = \sum_n r_{nk}(\mathbf y_n-\boldsymbol\mu_k)(\mathbf y_n-\boldsymbol\mu_k)^T/N_k`,
-    with :math:`N_k = \sum_n r_{nk}`. A :class:`~pedagogy_lib.mixture.GMMParams` is accepted too.
+    A :class:`~pedagogy_lib.mixture.GMMParams` is accepted too.
     """
     name = "M step for EX_MSTEP"
     if answer is None:
@@ -222,8 +220,7 @@ def assign_function(fn) -> CheckResult:
 def n_params_function(fn) -> CheckResult:
     r"""Check ``fn(K, L, covariance_type) -> int``, the number of free parameters of a GMM, on ``EX_NPARAMS``.
 
-    Count :math:`\boldsymbol\pi` with its sum-to-one constraint, the means, and the free entries of
-    the covariances (symmetric: :math:`L(L+1)/2` per full matrix) for ``"full"``, ``"diag"``, ``"tied"``.
+    ``covariance_type`` is one of ``"full"``, ``"diag"``, ``"tied"``.
     """
     name = "number of free GMM parameters"
     if not callable(fn):
@@ -263,9 +260,7 @@ def n_params_function(fn) -> CheckResult:
 def limit_labels(answer) -> CheckResult:
     r"""Check the zero-variance limit of the responsibilities for ``EX_MAHAL`` (the erratum of Section 7.1.1).
 
-    With every component covariance equal to :math:`s\boldsymbol\Sigma` and :math:`s\to0`, each point
-    goes to the mean nearest in the *Mahalanobis* distance of :math:`\boldsymbol\Sigma`: an integer
-    array of shape ``(N,)`` with values ``0, ..., K-1``.
+    The answer is an integer array of shape ``(N,)`` with values ``0, ..., K-1``.
     """
     name = "zero-variance limit of the responsibilities for EX_MAHAL"
     p = EX_MAHAL

@@ -52,9 +52,7 @@ SQUARE = {"m": 1.5, "P": 0.4}
 def sigma_points(X, w) -> "result":
     r"""Exercise 1: the ``2n + 1`` sigma points ``X`` (5, 2) and their weights ``w`` (5,) for :data:`EX_UT`.
 
-    Any matrix square root is accepted: the points must be the mean plus and minus the columns of
-    a square root of :math:`(n + \kappa)\boldsymbol\Sigma`, the centre weighted
-    :math:`\kappa/(n+\kappa)` and the others :math:`1/(2(n+\kappa))`.
+    Any matrix square root is accepted.
     """
     p = EX_UT
     n = 2
@@ -99,7 +97,7 @@ def sigma_points(X, w) -> "result":
 
 
 def ekf_forecast_cov(answer) -> "result":
-    r"""Exercise 2: the EKF's forecast covariance :math:`\mathbf M\mathbf P\mathbf M^T + \mathbf Q` for :data:`EX_FORECAST`."""
+    r"""Exercise 2: the EKF's forecast covariance for :data:`EX_FORECAST`, shape (2, 2)."""
     p = EX_FORECAST
     expected = p.M @ p.P @ p.M.T + p.Q
     hints = {"you left out the model-error covariance Q": p.M @ p.P @ p.M.T,
