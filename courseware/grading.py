@@ -477,6 +477,33 @@ def _preamble(page: list[str], answers: list[str]) -> list[str]:
     return [defs[i][1] for i in sorted(keep)]
 
 
+def _stored(sources: list[str]) -> set[str]:
+    out = set()
+    for code in sources:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                out.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                out.add(n.name)
+            elif isinstance(n, (ast.Import, ast.ImportFrom)):
+                out |= {(a.asname or a.name).split(".")[0] for a in n.names}
+            elif isinstance(n, ast.arg):
+                out.add(n.arg)
+    return out
+
+
+def _needs_page_state(preamble: list[str], answers: list[str], page: list[str]) -> bool:
+    """Whether the answers use a name that only a computation of the page binds (not an import or def)."""
+    import builtins
+
+    missing = _names_used(answers) - _stored(answers) - _stored(preamble) - set(dir(builtins))
+    return bool(missing & _stored(page))
+
+
 def _names_bound(import_line: str) -> set[str]:
     node = ast.parse(import_line).body[0]
     return {(a.asname or a.name).split(".")[0] for a in node.names}
@@ -545,7 +572,13 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             flags.append("tampering with the grading machinery")
         else:
             order = [i for i in sorted(answers.values()) if i <= k]
-            run = [("\n".join(preamble), False)] + [(_src(cells[i]), i == k) for i in order]
+            if _needs_page_state(preamble, [_src(cells[i]) for i in order], page):
+                # the answers use values the page computes: replay the page's cells, then the answers
+                order = [i for i, c in enumerate(cells) if i <= k and c["cell_type"] == "code"
+                         and (i in answers.values() or not _nb_meta(c))]
+                run = [(_src(cells[i]), i == k) for i in order]
+            else:
+                run = [("\n".join(preamble), False)] + [(_src(cells[i]), i == k) for i in order]
             try:
                 passed, text = grade_exercise(label, call["module"], call["checker"], call["names"], run, student,
                                               python=python)
