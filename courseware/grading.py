@@ -197,6 +197,17 @@ def _child_main() -> int:
         proto.write(json.dumps(obj) + "\n")
         proto.flush()
 
+    def _helper(name):
+        def call(*args):
+            # a function of the problem statement (not a checker): the grader runs it and sends the value
+            send({"helper": name, "args": encode(list(args))})
+            reply = json.loads(sys.stdin.readline())
+            if "raised" in reply:
+                raise RuntimeError(reply["raised"])
+            return decode(reply.get("ok"))
+        call.__name__ = name
+        return call
+
     # the checker modules: the problem data only; checker functions do nothing here
     import pedagogy_lib
     package = types.ModuleType("pedagogy_lib.exercises")
@@ -211,6 +222,8 @@ def _child_main() -> int:
             setattr(mod, name, decode(value, nts))
         for name in spec["functions"]:
             setattr(mod, name, lambda *a, **k: None)
+        for name in spec.get("helpers", []):
+            setattr(mod, name, _helper(name))
         sys.modules[mod.__name__] = mod
         setattr(package, modname, mod)
 
@@ -295,7 +308,9 @@ def _child_main() -> int:
 class StudentProcess:
     """The student's answer cells, run in ``python -I`` by this file's ``--child`` mode."""
 
-    def __init__(self, job: dict, python: str = sys.executable, timeout: float = CHILD_TIMEOUT):
+    def __init__(self, job: dict, python: str = sys.executable, timeout: float = CHILD_TIMEOUT,
+                 helpers: dict | None = None):
+        self.helpers = helpers or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "NBGRADER"))}
         env.setdefault("MPLBACKEND", "Agg")
         self.timeout = timeout
@@ -312,17 +327,32 @@ class StudentProcess:
         self.lines.put(None)
 
     def receive(self) -> dict:
+        while True:
+            try:
+                line = self.lines.get(timeout=self.timeout)
+            except queue.Empty:
+                self.close()
+                raise TimeoutError(f"your code did not finish within {self.timeout:.0f} s")
+            if line is None:
+                raise RuntimeError("your code ended the Python process (exit, a crash or a kill)")
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                raise RuntimeError("your code wrote to the grader's channel") from None
+            if not (isinstance(msg, dict) and "helper" in msg):
+                return msg
+            self._answer_helper(msg)
+
+    def _answer_helper(self, msg: dict) -> None:
+        fn = self.helpers.get(msg["helper"])
         try:
-            line = self.lines.get(timeout=self.timeout)
-        except queue.Empty:
-            self.close()
-            raise TimeoutError(f"your code did not finish within {self.timeout:.0f} s")
-        if line is None:
-            raise RuntimeError("your code ended the Python process (exit, a crash or a kill)")
-        try:
-            return json.loads(line)
-        except ValueError:
-            raise RuntimeError("your code wrote to the grader's channel") from None
+            if fn is None:
+                raise NameError(f"{msg['helper']} is not a function of the problem statement")
+            reply = {"ok": encode(fn(*decode(msg["args"])))}
+        except Exception as exc:  # noqa: BLE001 - sent back to the student's code as its exception
+            reply = {"raised": f"{type(exc).__name__}: {exc}"}
+        self.proc.stdin.write(json.dumps(reply) + "\n")
+        self.proc.stdin.flush()
 
     def call(self, name: str, args: tuple):
         self.proc.stdin.write(json.dumps({"call": name, "args": encode(list(args))}) + "\n")
@@ -359,8 +389,16 @@ def _public_data(mod) -> dict:
     return out
 
 
-def _checker_functions(mod) -> list[str]:
-    return [n for n, v in vars(mod).items() if callable(v) and not n.startswith("_")]
+def _checker_functions(mod, checkers: set[str]) -> tuple[list[str], list[str]]:
+    """(the checkers and imported tools, which do nothing in the student process; the module's own
+    functions of the problem statement, which the student's code may call and the grader runs)."""
+    quiet, helpers = [], []
+    for n, v in vars(mod).items():
+        if n.startswith("_") or not callable(v):
+            continue
+        own = getattr(v, "__module__", None) == mod.__name__ and not isinstance(v, type)
+        (helpers if own and n not in checkers else quiet).append(n)
+    return quiet, helpers
 
 
 def student_seed(student: str, label: str) -> int:
@@ -368,7 +406,7 @@ def student_seed(student: str, label: str) -> int:
 
 
 def grade_exercise(label: str, module: str, checker: str, names: list[str], cells: list[tuple[str, bool]],
-                   student: str, *, python: str = sys.executable) -> tuple[bool, str]:
+                   student: str, *, python: str = sys.executable, checkers: set[str] = frozenset()) -> tuple[bool, str]:
     """Grade one exercise: ``(passed, the verdict's text)``; see the module docstring."""
     import importlib
 
@@ -389,12 +427,13 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
     if forbidden:
         lines.append("While grading, these functions are not available to your code: " + ", ".join(forbidden) + ".")
     import pedagogy_lib
+    quiet, helpers = _checker_functions(mod, set(checkers) | {checker})
     job = {"root": str(Path(pedagogy_lib.__file__).resolve().parent.parent),
-           "modules": {module: {"data": _public_data(mod), "functions": _checker_functions(mod)}},
+           "modules": {module: {"data": _public_data(mod), "functions": quiet, "helpers": helpers}},
            "forbidden": forbidden, "cells": cells, "names": names}
     child = None
     try:
-        child = StudentProcess(job, python)
+        child = StudentProcess(job, python, helpers={n: getattr(mod, n) for n in helpers})
         reply = child.receive()
         if reply.get("error"):
             return False, "\n".join(lines + [f"Your answer cell raised {reply['error']}"])
@@ -549,6 +588,7 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
     if submitted is not None:
         sub_tests = {_nb_meta(c).get("grade_id"): _src(c) for c in submitted.get("cells", []) if _nb_meta(c).get("grade")}
     results = {}
+    checkers = {spec["checker"] for c in cells if _nb_meta(c).get("grade") and (spec := parse_hidden_call(_src(c)))}
     for cell in cells:
         meta = _nb_meta(cell)
         call = parse_hidden_call(_src(cell)) if meta.get("grade") and not meta.get("solution") else None
@@ -581,7 +621,7 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
                 run = [("\n".join(preamble), False)] + [(_src(cells[i]), i == k) for i in order]
             try:
                 passed, text = grade_exercise(label, call["module"], call["checker"], call["names"], run, student,
-                                              python=python)
+                                              python=python, checkers=checkers)
             except Exception as exc:  # noqa: BLE001 - a grader failure scores zero and says so, for review
                 passed, text = False, f"The grader failed ({type(exc).__name__}: {exc})."
                 flags.append("the grader failed on this exercise")
