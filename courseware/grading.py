@@ -50,7 +50,21 @@ CHILD_TIMEOUT = float(os.environ.get("MSL_GRADING_TIMEOUT", "120"))
 # --- the wire format: JSON with tagged arrays, nothing that runs code when read -----------------------
 
 
+class Callback:
+    """A function of the grader's passed to the student's function (a test function, say): the student
+    process calls it back through the pipe."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+#: In the student process: makes the stand-in for a :class:`Callback` (set by ``_child_main``).
+_CALLBACK_FACTORY = None
+
+
 def encode(x, depth: int = 0):
+    if isinstance(x, Callback):
+        return {"__cb__": x.name}
     if depth > 20:
         return {"__opaque__": "too deeply nested"}
     if x is None or isinstance(x, (bool, str)):
@@ -131,6 +145,8 @@ def decode(x, namedtuples: dict | None = None):
         return {k: decode(v, namedtuples) for k, v in x["__dict__"].items()}
     if "__opaque__" in x:
         return Opaque(x["__opaque__"])
+    if "__cb__" in x and _CALLBACK_FACTORY is not None:
+        return _CALLBACK_FACTORY(str(x["__cb__"]))
     return x
 
 
@@ -207,6 +223,9 @@ def _child_main() -> int:
             return decode(reply.get("ok"))
         call.__name__ = name
         return call
+
+    global _CALLBACK_FACTORY
+    _CALLBACK_FACTORY = _helper
 
     # the checker modules: the problem data only; checker functions do nothing here
     import pedagogy_lib
@@ -355,7 +374,14 @@ class StudentProcess:
         self.proc.stdin.flush()
 
     def call(self, name: str, args: tuple):
-        self.proc.stdin.write(json.dumps({"call": name, "args": encode(list(args))}) + "\n")
+        sent = []
+        for a in args:
+            if callable(a) and not isinstance(a, type):
+                key = f"callback-{len(self.helpers)}"
+                self.helpers[key] = a
+                a = Callback(key)
+            sent.append(a)
+        self.proc.stdin.write(json.dumps({"call": name, "args": encode(sent)}) + "\n")
         self.proc.stdin.flush()
         reply = self.receive()
         if "raised" in reply:
