@@ -433,11 +433,12 @@ FORBIDDEN = {
 PATCH = ("from pedagogy_lib.exercises.checker import CheckResult\n"
          "CheckResult.raise_if_wrong = lambda self: self\n")
 #: An answer object that reads the reference from the checker's frames when compared (no names the
-#: tamper scan knows: the attack must fail on its own).
+#: tamper scan knows, so it is not flagged: the attack must fail because no checker runs where it runs).
 PEEK = """\
+import sys as _s
 class _Peek:
     def _find(self):
-        f = getattr(__import__("s" + "ys"), "_get" + "frame")(1)
+        f = getattr(_s, "_get" + "frame")(1)
         while f is not None:
             loc = getattr(f, "f_" + "locals")
             for key in ("expected", "correct", "P"):
@@ -516,6 +517,10 @@ def _submissions(source: dict, release: dict, wrong: dict[str, str]) -> dict[str
             c["source"] = text + "\n" + _src(c).splitlines()[-1]
     cells = out["deleted-test"]["cells"]
     out["deleted-test"]["cells"] = [c for c in cells if _gid(c) != first.replace("-answer", "-test")]
+    second = [g for g in answers][1].replace("-answer", "-test")
+    for c in out["deleted-test"]["cells"]:
+        if _gid(c) == second:
+            c["source"] = "pass  # this test is in my way"
     return out
 
 
@@ -591,9 +596,11 @@ def test_autograde_gives_each_submission_the_score_it_deserves(graded_course):
                 if student == "patched":
                     assert all("FLAGGED" in outputs[f"{lab}-test"] for lab in labels), outputs
                 if student == "deleted-test":
-                    flagged = [lab for lab in labels if "FLAGGED" in outputs[f"{lab}-test"]]
-                    assert len(flagged) == 1 and "deleted" in outputs[f"{flagged[0]}-test"], outputs
-                if student in ("correct", "blank", "wrong"):
+                    flagged = {lab: outputs[f"{lab}-test"] for lab in labels if "FLAGGED" in outputs[f"{lab}-test"]}
+                    assert len(flagged) == 2, outputs
+                    assert sorted("test cell was deleted" in t for t in flagged.values()) == [False, True], flagged
+                    assert sorted("test cell was edited" in t for t in flagged.values()) == [False, True], flagged
+                if student in ("correct", "blank", "wrong", "peeking"):
                     assert "FLAGGED" not in json.dumps(outputs), (student, outputs)
 
 
