@@ -314,9 +314,10 @@ def started(cell, cell_index, **kw):
 with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
     km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
     client = NotebookClient(nb, km=km, timeout=int(sys.argv[3]), iopub_timeout=15, raise_on_iopub_timeout=True,
-                            store_widget_state=False, shutdown_kernel="immediate", on_cell_start=started,
+                            shutdown_kernel="immediate", on_cell_start=started,
                             resources={"metadata": {"path": os.path.dirname(path)}})
-    client.execute()
+    # cleanup_kc: nbclient leaves running a kernel whose manager it was handed, unless told otherwise
+    client.execute(cleanup_kc=True)
 nbformat.write(nb, out)
 print("done", file=sys.stderr, flush=True)
 """
@@ -326,9 +327,10 @@ def _execute(path: Path) -> dict:
     """Run a notebook in a process of its own with a fresh kernel; fail naming the cell if it stalls.
 
     The kernel listens on Unix sockets, not TCP ports (nbval starts kernels on the other test worker
-    at the same time, and two kernels must not pick one port); widget state is not collected (there
-    is no front end to answer the widgets' messages), the kernel is stopped at once at the end, and a
-    run that takes longer than EXECUTE_TIMEOUT is killed together with its kernel.
+    at the same time, and two kernels must not pick one port); the kernel is shut down at the end (given a
+    kernel manager, nbclient otherwise leaves the kernel running until the interpreter exits, by which
+    time its socket folder is gone), and a run that takes longer than EXECUTE_TIMEOUT is killed
+    together with its kernel.
     """
     import nbformat
     import signal
