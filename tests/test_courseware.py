@@ -341,7 +341,7 @@ def _execute(path: Path) -> dict:
         with log.open("w") as err:
             proc = subprocess.Popen([sys.executable, "-c", _RUNNER, str(path), str(out), str(CELL_TIMEOUT)],
                                     stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
-                                    env=dict(os.environ, MPLBACKEND="Agg"))
+                                    env=dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT)))
             try:
                 rc = proc.wait(timeout=EXECUTE_TIMEOUT)
             except subprocess.TimeoutExpired:
