@@ -17,9 +17,9 @@ def test_lorenz63_field():
 
 
 def test_predictability_time():
-    # e^{0.9 t} 1e-6 = 1  <=>  t = 6 ln(10) / 0.9
-    assert check.predictability_time(6 * 2.302585092994046 / 0.9)
-    r = check.predictability_time(6 / 0.9)
+    # e^{1.7 t} 1e-6 = 1  <=>  t = 6 ln(10) / 1.7
+    assert check.predictability_time(6 * 2.302585092994046 / 1.7)
+    r = check.predictability_time(6 / 1.7)
     assert not r and "base-10" in str(r)
     assert not check.predictability_time(1.0)
 

@@ -21,7 +21,7 @@ __all__ = ["EX_STATES", "GROWTH", "CYCLE", "MIN_TIME", "lorenz63_field", "predic
 EX_STATES = np.array([[1.0, 2.0, 3.0], [-5.5, 0.3, 24.0], [8.0, 8.0, 27.0], [0.0, 0.0, 0.0]])
 
 #: Exercise 2: leading Lyapunov exponent, initial error and tolerance for the predictability time.
-GROWTH = {"lam": 0.9, "delta0": 1e-6, "delta_max": 1.0}
+GROWTH = {"lam": 1.7, "delta0": 1e-6, "delta_max": 1.0}
 
 
 def _field(x):
