@@ -620,7 +620,7 @@ NOT_RUN = {"git clone https://github.com/modern-statistical-learning/companion m
 def _page_commands() -> list[str]:
     blocks = [re.sub(r"\\\n\s*", " ", b) for b in     # a line ending in a backslash goes on on the next
               re.findall(r"```bash\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)]
-    return [ln.strip() for b in blocks for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
+    return [" ".join(ln.split()) for b in blocks for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
 def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
