@@ -668,7 +668,20 @@ if "--child" not in sys.argv:            # the student process needs no nbgrader
 
 
 class SummativeGrader(_Base):
-    """nbgrader preprocessor (after ``Execute``): grade each summative test cell outside the kernel."""
+    """nbgrader preprocessor (after ``Execute``): grade each summative test cell outside the kernel.
+
+    nbgrader makes it before any notebook runs; it imports every checker module then, so that code a
+    notebook runs afterwards cannot change the checkers the grader uses by rewriting their files.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        import importlib
+        import pkgutil
+
+        import pedagogy_lib.exercises as package
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
