@@ -328,9 +328,13 @@ def cmd_bench() -> int:
 def cmd_editions() -> int:
     """``python3 tasks.py editions [--out DIR]``: student and instructor editions and nbgrader source
     notebooks of every chapter notebook, in DIR (default ``_build/editions``); see courseware/editions.py.
+
+    The editions need only the standard library: this runs with the Python that runs this file and
+    installs nothing (no virtual environment is created).
     """
-    ensure_env("requirements.txt")
-    return run([PY, "-m", "courseware.editions", *sys.argv[2:]], env=child_env())
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
+    return run([sys.executable, "-I", str(ROOT / "courseware" / "editions.py"), *sys.argv[2:]])
 
 
 def cmd_clean() -> int:

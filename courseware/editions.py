@@ -292,10 +292,13 @@ def _with_inline_solution(text: str, ex: Exercise) -> str:
     def inline(m: re.Match) -> str:
         if m.group("label") != ex.label:
             return m.group(0)
-        if not ex.solution_prose:
-            return ""
         fence = m.group("fence")
-        return f"{fence}{{solution}} {ex.label}\n{ex.solution_prose}\n\nThe answer cell below runs the reference solution.\n{fence}\n"
+        if not ex.solution_prose:
+            return (f"{fence}{{solution}} {ex.label}\n**Grading the written part.** {written_rubric(ex)}\n{fence}\n"
+                    if written_question(ex) else "")
+        rubric = f"\n\n**Grading the written part.** {written_rubric(ex)}" if written_question(ex) else ""
+        return (f"{fence}{{solution}} {ex.label}\n{ex.solution_prose}\n\nThe answer cell below runs the reference "
+                f"solution.{rubric}\n{fence}\n")
     return re.sub(r"\n{3,}", "\n\n", _SOLUTION_RE.sub(inline, text)).strip("\n")
 
 
@@ -320,11 +323,51 @@ def nbgrader_answer(ex: Exercise) -> str:
     return f"{head}\n### BEGIN SOLUTION\n{ex.answer_code}\n### END SOLUTION\n{ex.call}"
 
 
+def answer_names(ex: Exercise) -> list[str]:
+    """The names the stub's checker call passes, in order (``["X", "w"]`` for ``check.f(X, w)``)."""
+    return [a.strip() for a in ex.call_args.split(",") if a.strip()]
+
+
 def nbgrader_test(ex: Exercise) -> str:
-    """The locked test cell: a fresh import of the checker module, which raises on a wrong answer."""
-    return (f"# Autograder test of exercise {ex.label}: raises if the answer is wrong.\n"
+    """The locked test cell: a visible check on the book's data, then the hidden summative test.
+
+    The hidden part (between nbgrader's HIDDEN TESTS markers, so the release lacks it) names the
+    exercise for ``grading/msl_grading.py``, which grades it outside the student's kernel.
+    """
+    spec = json.dumps({"label": ex.label, "module": ex.checker_module, "checker": ex.checker,
+                       "names": answer_names(ex)})
+    return (f"# Test of exercise {ex.label}. Run it to check your answer on the book's data; after you submit,\n"
+            f"# your answer cell is run again and graded on data of your own, outside this notebook.\n"
             f"from pedagogy_lib.exercises import {ex.checker_module} as _grader\n"
-            f"_grader.{ex.checker}({ex.call_args}).raise_if_wrong()")
+            f"_grader.{ex.checker}({ex.call_args}).raise_if_wrong()\n"
+            f"### BEGIN HIDDEN TESTS\n"
+            f"# summative: {spec}\n"
+            f"# graded outside this kernel by grading/msl_grading.py\n"
+            f"### END HIDDEN TESTS")
+
+
+#: Points of the written part of an exercise (graded by hand in formgrader).
+WRITTEN_POINTS = 1
+_QUESTION_RE = re.compile(r"[^.?!:]*\b(?:why|explain)\b[^.?!]*[.?!]|[^.?!:]*\?", re.I | re.S)
+
+
+def written_question(ex: Exercise) -> str:
+    """The statement's written part (its questions and requests to explain), or "" if it has none."""
+    found = [m.group(0).strip() for m in _QUESTION_RE.finditer(ex.statement)]
+    return " ".join(" ".join(q.split()) for q in found if q)
+
+
+def written_rubric(ex: Exercise) -> str:
+    prose = " ".join(ex.solution_prose.split())
+    return (f"Rubric ({WRITTEN_POINTS} point): full marks for an answer that says, in the student's words, what "
+            f"this does: {prose}" if prose else
+            f"Rubric ({WRITTEN_POINTS} point): full marks for a correct answer with its reason; the answer follows "
+            "from the exercise's solution.")
+
+
+def nbgrader_written(ex: Exercise) -> str:
+    return (f"**Written part of exercise {ex.label}.** {written_question(ex)} Answer in this cell.\n\n"
+            f"### BEGIN SOLUTION\n{written_rubric(ex)}\n### END SOLUTION")
 
 
 def _strip_outputs(nb: dict) -> dict:
@@ -370,6 +413,14 @@ def nbgrader_source(ch: ChapterNotebook, points: dict) -> dict:
             cell_id="test-" + hashlib.sha1(ex.label.encode()).hexdigest()[:12])
         nb["cells"].insert(k + 1, test)
         inserted += 1
+        if written_question(ex):
+            written = {"cell_type": "markdown", "id": "written-" + hashlib.sha1(ex.label.encode()).hexdigest()[:12],
+                       "metadata": {"nbgrader": {"grade": True, "grade_id": f"{ex.label}-written", "locked": False,
+                                                 "points": WRITTEN_POINTS, "schema_version": 3, "solution": True,
+                                                 "task": False}}, "source": []}
+            _set_src(written, nbgrader_written(ex))
+            nb["cells"].insert(k + 2, written)
+            inserted += 1
     return nb
 
 
@@ -409,13 +460,32 @@ def load_points(exercises: list[Exercise], path: Path = POINTS_FILE, *, update: 
 
 NBGRADER_CONFIG = """\
 # nbgrader configuration of this course folder (written by `python3 tasks.py editions`).
-# Assignments are the chapter folders under source/; run nbgrader commands from this folder.
+# Assignments are the folders under source/: one per chapter (e.g. ch07_learning_invertible_models)
+# and one per section notebook (e.g. 7_1_gmm_kmeans). Run nbgrader commands from this folder.
+import os
+import sys
+
 c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "msl-companion"
 # Some cells of the book take tens of seconds (training loops, animations).
 c.Execute.timeout = 600
 # The released answer cell keeps the book's stub (my_answer = None  # your code here) and the
 # checker call; the solution between the markers is replaced by nothing.
 c.ClearSolutions.code_stub = {"python": ""}
+# Test cells a student deleted are put back (edited ones are always restored); grading/ flags both.
+c.OverwriteCells.add_missing_cells = True
+
+# Grading outside the student's kernel: after the notebook has run, every test cell's verdict is
+# replaced by one computed in separate processes (grading/msl_grading.py, a copy of the book's
+# courseware/grading.py). The release contains neither this file nor grading/.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading"))
+from msl_grading import SummativeGrader  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,  # noqa: E402
+                                    LimitOutput, SaveAutoGrades)
+
+c.Autograde.autograde_preprocessors = [Execute, SummativeGrader, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 """
 
 
@@ -436,15 +506,19 @@ def write_editions(out: Path, root: Path = ROOT, points_file: Path = POINTS_FILE
         if notebooks else [e for ch in chapters for e in ch.exercises]
     points = load_points(everything, points_file, update=update_points)
     course = out / "nbgrader"
-    for sub in ("student", "instructor", "nbgrader/source"):
+    for sub in ("student", "instructor", "nbgrader/source", "nbgrader/grading"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for ch in chapters:
         rel = ch.path.relative_to(root / "chapters")
         _dump(student_edition(ch), out / "student" / rel)
         _dump(instructor_edition(ch), out / "instructor" / rel)
-        _dump(nbgrader_source(ch, points), course / "source" / rel)
+        source = nbgrader_source(ch, points)
+        _dump(source, course / "source" / rel)                           # the chapter's assignment
+        _dump(source, course / "source" / ch.path.stem / ch.path.name)  # the section's assignment
     course.mkdir(parents=True, exist_ok=True)
     (course / "nbgrader_config.py").write_text(NBGRADER_CONFIG, encoding="utf-8")
+    (course / "grading").mkdir(exist_ok=True)
+    shutil.copyfile(Path(__file__).with_name("grading.py"), course / "grading" / "msl_grading.py")
     return {"notebooks": len(chapters), "exercises": sum(len(ch.exercises) for ch in chapters),
             "points": sum(points[e.label] for ch in chapters for e in ch.exercises)}
 

@@ -5,16 +5,19 @@ chapter notebooks as they are. What is executed, to keep the test run short (eve
 is already executed by nbval and by the strict book build):
 
 * the student edition of ``2_2_1_hmm`` (it loses a hidden solution check) and the instructor edition
-  of ``5_1_3_neural_networks`` (its solutions use the page's own functions), with nbclient;
-* the nbgrader round trip on the chapters with one notebook each, Chapter 4 and Chapter 6:
-  ``generate_assignment`` on their source notebooks, then ``autograde`` of three submissions (the
-  reference solutions, the untouched release, one wrong answer), so each of those two notebooks
-  is executed three more times. It needs nbgrader (``requirements-test.txt``) and is skipped,
-  saying so, where nbgrader is not installed.
+  of ``5_1_2_glms_irls``, as exercise sheets, each in a process of its own with a deadline that
+  names the cell it stalled in;
+* the nbgrader round trip on one section of each half of the book, Section 7.1 and the second
+  data-assimilation notebook, as one-notebook assignments in one course folder and gradebook:
+  ``generate_assignment``, then ``autograde`` of seven submissions each (correct, blank, wrong,
+  calling a forbidden library function, patching the checker, reading the reference from the
+  checker's frames, a test cell deleted), graded by ``courseware/grading.py`` outside the kernel;
+* the commands of the "For instructors" page, in order, on that course folder.
 
-Every other notebook's editions are checked without being executed: no solution code in the
-student edition, every answer cell a stub, every other cell unchanged, the instructor edition's
-answer cells running the solution, the nbgrader cells' metadata and points.
+The nbgrader parts need nbgrader (``requirements-test.txt``) and are skipped, saying so, where it is
+not installed. Every other notebook's editions are checked without being executed: no solution code
+in the student edition, every answer cell a stub, every other cell unchanged, the instructor
+edition's answer cells running the solution, the nbgrader cells' metadata and points.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -180,10 +184,14 @@ def test_instructor_edition_runs_each_solution_in_its_answer_cell(editions, nb_p
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=IDS)
 def test_nbgrader_source_marks_answers_and_locked_tests(editions, nb_path):
     points = tomllib.loads(E.POINTS_FILE.read_text(encoding="utf-8"))["points"]
-    nb = _load(editions / "nbgrader" / "source" / nb_path.relative_to(ROOT / "chapters"))
+    rel = nb_path.relative_to(ROOT / "chapters")
+    nb = _load(editions / "nbgrader" / "source" / rel)
+    # the same notebook is also an assignment of its own (one section)
+    assert _load(editions / "nbgrader" / "source" / nb_path.stem / nb_path.name) == nb
     graded = [(i, c) for i, c in enumerate(nb["cells"]) if "nbgrader" in c["metadata"]]
     ch = E.read_notebook(nb_path)
-    assert len(graded) == 2 * len(ch.exercises)
+    written = [e for e in ch.exercises if E.written_question(e)]
+    assert len(graded) == 2 * len(ch.exercises) + len(written)
     for e in ch.exercises:
         i, answer = next((i, c) for i, c in graded if c["metadata"]["nbgrader"]["grade_id"] == f"{e.label}-answer")
         meta = answer["metadata"]["nbgrader"]
@@ -194,8 +202,38 @@ def test_nbgrader_source_marks_answers_and_locked_tests(editions, nb_path):
         tmeta = test["metadata"]["nbgrader"]
         assert tmeta["grade_id"] == f"{e.label}-test" and tmeta["grade"] and tmeta["locked"]
         assert tmeta["points"] == points[e.label]
-        assert _src(test).rstrip().endswith(f"_grader.{e.checker}({e.call_args}).raise_if_wrong()")
-        assert f"from pedagogy_lib.exercises import {e.checker_module} as _grader" in _src(test)
+        visible, hidden = _src(test).split("### BEGIN HIDDEN TESTS\n")
+        assert visible.rstrip().endswith(f"_grader.{e.checker}({e.call_args}).raise_if_wrong()")
+        assert hidden.rstrip().endswith("### END HIDDEN TESTS")
+        call = json.loads(hidden.split("# summative: ")[1].splitlines()[0])
+        assert call == {"label": e.label, "module": e.checker_module, "checker": e.checker,
+                        "names": E.answer_names(e)}
+        if e in written:
+            cell = nb["cells"][i + 2]
+            wmeta = cell["metadata"]["nbgrader"]
+            assert cell["cell_type"] == "markdown" and wmeta["grade_id"] == f"{e.label}-written"
+            assert wmeta["grade"] and wmeta["solution"] and wmeta["points"] == E.WRITTEN_POINTS
+            assert "### BEGIN SOLUTION\nRubric" in _src(cell) and E.written_question(e) in _src(cell)
+
+
+def test_written_parts_are_found_in_the_statements():
+    exercises = E.all_exercises()
+    written = [e for e in exercises if E.written_question(e)]
+    assert 60 <= len(written) <= 80, len(written)
+    for e in written:
+        assert "?" in E.written_question(e) or re.search(r"why|explain", E.written_question(e), re.I), e.label
+    for e in exercises:
+        if "?" in e.statement:
+            assert E.written_question(e), e.label
+
+
+def test_nbgrader_config_restores_tests_and_grades_outside_the_kernel(editions):
+    config = (editions / "nbgrader" / "nbgrader_config.py").read_text(encoding="utf-8")
+    assert 'c.CourseDirectory.course_id = "msl-companion"' in config
+    assert "c.OverwriteCells.add_missing_cells = True" in config
+    assert "SummativeGrader" in config
+    copied = (editions / "nbgrader" / "grading" / "msl_grading.py").read_text(encoding="utf-8")
+    assert copied == (ROOT / "courseware" / "grading.py").read_text(encoding="utf-8")
 
 
 def test_a_notebook_that_breaks_the_layout_is_refused(tmp_path):
@@ -256,20 +294,66 @@ def _exercise_sheet(nb_path: Path, root: Path, labels: list[str] | None = None) 
     return out
 
 
+#: Each notebook runs in a process of its own, which this test kills (with its kernel) after this long.
+EXECUTE_TIMEOUT = 240
+#: ... and each cell may take this long before the run fails, naming the cell.
+CELL_TIMEOUT = 120
+
+_RUNNER = """\
+import os, sys, tempfile
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+path, out = sys.argv[1], sys.argv[2]
+nb = nbformat.read(path, as_version=4)
+
+def started(cell, cell_index, **kw):
+    print(f"cell {cell_index}: {cell.source.splitlines()[0] if cell.source else ''}", file=sys.stderr, flush=True)
+
+with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
+    client = NotebookClient(nb, km=km, timeout=int(sys.argv[3]), iopub_timeout=15, raise_on_iopub_timeout=True,
+                            shutdown_kernel="immediate", on_cell_start=started,
+                            resources={"metadata": {"path": os.path.dirname(path)}})
+    # cleanup_kc: nbclient leaves running a kernel whose manager it was handed, unless told otherwise
+    client.execute(cleanup_kc=True)
+nbformat.write(nb, out)
+print("done", file=sys.stderr, flush=True)
+"""
+
+
 def _execute(path: Path) -> dict:
-    """Run a notebook in a fresh kernel that listens on Unix sockets, not TCP ports: nbval starts
-    kernels on the other test worker at the same time, and two kernels must not pick one port."""
+    """Run a notebook in a process of its own with a fresh kernel; fail naming the cell if it stalls.
+
+    The kernel listens on Unix sockets, not TCP ports (nbval starts kernels on the other test worker
+    at the same time, and two kernels must not pick one port); the kernel is shut down at the end (given a
+    kernel manager, nbclient otherwise leaves the kernel running until the interpreter exits, by which
+    time its socket folder is gone), and a run that takes longer than EXECUTE_TIMEOUT is killed
+    together with its kernel.
+    """
+    import nbformat
+    import signal
     import tempfile
 
-    import nbformat
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
-        NotebookClient(nb, km=km, timeout=120, resources={"metadata": {"path": str(path.parent)}}).execute()
-    return nb
+    with tempfile.TemporaryDirectory(prefix="executed-") as tmp:
+        out, log = Path(tmp) / "out.ipynb", Path(tmp) / "log.txt"
+        with log.open("w") as err:
+            proc = subprocess.Popen([sys.executable, "-c", _RUNNER, str(path), str(out), str(CELL_TIMEOUT)],
+                                    stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                                    env=dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT)))
+            try:
+                rc = proc.wait(timeout=EXECUTE_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                rc = None
+        text = log.read_text()
+        cells = [ln for ln in text.splitlines() if ln.startswith("cell ")]
+        where = cells[-1] if cells else "before the first cell (starting the kernel)"
+        assert rc is not None, f"{path.name}: stalled for {EXECUTE_TIMEOUT} s in {where}\n{text[-2000:]}"
+        assert rc == 0, f"{path.name}: failed in {where}\n{text[-3000:]}"
+        return nbformat.read(out, as_version=4)
 
 
 def _verdicts(nb, cell_sources: list[str]) -> list[str]:
@@ -320,86 +404,272 @@ def test_instructor_edition_executes_and_every_solution_passes(sheets):
 
 
 # ----------------------------------------------------------------- the nbgrader round trip
+# One section of each half of the book, as a one-notebook assignment: generate_assignment, then
+# autograde of submissions from honest and dishonest students, all in one course folder and one
+# gradebook. The verdicts come from courseware/grading.py, outside the student's kernel.
 
 ROUND_TRIP = {
-    # chapter folder: (its notebook, the exercise answered wrongly, the wrong line appended to its answer)
-    "ch04_framework_for_learning": ("4_1_learning_as_optimization", "ex-4-2-gaussian-kl",
-                                    "my_kl = 2 * my_kl  # the factor 1/2 of the cross entropy lost"),
-    "ch06_latent_variable_models": ("6_3_expectation_maximization", "ex-6-3-bits-back",
-                                    "net_cost = gross  # the refund forgotten"),
+    # assignment (a section notebook): its chapter folder, and per exercise a wrong answer line
+    "7_1_gmm_kmeans": ("ch07_learning_invertible_models", {
+        "ex-7-1-m-step": "my_m_step = (my_m_step[0], my_m_step[1], my_m_step[2] * 8 / 7)",
+        "ex-7-1-kmeans-assign": "my_assign = lambda y, mu: np.zeros(len(y), dtype=int)",
+        "ex-7-1-n-params": "my_n_params = lambda K, L, t: K * L * L + K * L + K",
+        "ex-7-1-mahalanobis-limit": "my_labels = np.array([0, 1, 0, 1, 2, 2, 1, 2])"}),
+    "da_2_nonlinear_filters": ("da_data_assimilation", {
+        "ex-da-2-sigma": "X = X * 1.01",
+        "ex-da-2-ekf-forecast": "P_forecast = P_forecast - check.EX_FORECAST.Q",
+        "ex-da-2-bias": "bias = 0.4  # the book's number, typed in"}),
 }
-#: The exercises of those chapters whose solutions need nothing else from their notebook.
-ROUND_TRIP_EXERCISES = ["ex-4-2-marble-entropies", "ex-4-2-gaussian-kl",
-                        "ex-6-3-em-step", "ex-6-3-bits-back", "ex-6-3-hard-excess"]
+#: Per assignment: the answer cell that calls a library function its statement forbids.
+FORBIDDEN = {
+    "ex-7-1-m-step": ("from pedagogy_lib.mixture import gmm_m_step, gmm_stats_from_responsibilities\n"
+                      "y, r = check.EX_MSTEP\n"
+                      "fit = gmm_m_step(gmm_stats_from_responsibilities(y, r))\n"
+                      "my_m_step = (fit.pi, fit.mu, fit.Sigma)\n"
+                      "check.m_step(my_m_step)"),
+    "ex-da-2-sigma": ("from pedagogy_lib import assimilation as da\n"
+                      "X, w, _ = da.sigma_points(check.EX_UT.mean, check.EX_UT.cov, kappa=1.0)\n"
+                      "check.sigma_points(X, w)"),
+}
+#: A line that makes every in-kernel test pass: the checker's verdict patched away.
+PATCH = ("from pedagogy_lib.exercises.checker import CheckResult\n"
+         "CheckResult.raise_if_wrong = lambda self: self\n")
+#: An answer object that reads the reference from the checker's frames when compared (no names the
+#: tamper scan knows, so it is not flagged: the attack must fail because no checker runs where it runs).
+PEEK = """\
+import sys as _s
+class _Peek:
+    def _find(self):
+        f = getattr(_s, "_get" + "frame")(1)
+        while f is not None:
+            loc = getattr(f, "f_" + "locals")
+            for key in ("expected", "correct", "P"):
+                if key in loc and not isinstance(loc[key], _Peek):
+                    return np.asarray(loc[key], dtype=float)
+            f = getattr(f, "f_" + "back")
+        return np.zeros(1)
+    def __array__(self, dtype=None, copy=None):
+        return self._find()
+    def __float__(self):
+        return float(self._find().ravel()[0])
+"""
 
 
 def _nbgrader(course: Path, *args: str) -> None:
     # nbgrader runs the `alembic` command of its environment: put that environment first on PATH
-    env = dict(os.environ, MPLBACKEND="Agg",
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                         capture_output=True, text=True, timeout=1800)
+    # kernels on Unix sockets (see _execute), and a cell that runs longer than CELL_TIMEOUT fails, named
+    sockets = tempfile.mkdtemp(prefix="kernel-sockets-")
+    flags = [f"--Execute.timeout={CELL_TIMEOUT}", "--KernelManager.transport=ipc",
+             f"--KernelManager.ip={os.path.join(sockets, 'k')}"] if args[0] == "autograde" else []
+    run = subprocess.run([sys.executable, "-m", "nbgrader", *args, *flags], cwd=course, env=env,
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    RAN.append(" ".join(["nbgrader", *args]))
+    return run
 
 
-def test_nbgrader_round_trip(tmp_path):
+#: The nbgrader commands the tests ran, for the check that the "For instructors" page runs as written.
+RAN: list[str] = []
+
+
+def _gid(cell: dict) -> str | None:
+    return cell["metadata"].get("nbgrader", {}).get("grade_id")
+
+
+def _submissions(source: dict, release: dict, wrong: dict[str, str]) -> dict[str, dict]:
+    """The students' notebooks, made from the release and the source's reference answers."""
+    answers = {_gid(c): _src(c) for c in source["cells"] if c["metadata"].get("nbgrader", {}).get("solution")
+               and c["cell_type"] == "code"}
+
+    def with_answers(change=lambda gid, text: text) -> dict:
+        nb = copy.deepcopy(release)
+        for c in nb["cells"]:
+            if _gid(c) in answers:
+                c["source"] = change(_gid(c), answers[_gid(c)])
+        return nb
+
+    first = next(g for g in answers)
+    correct = with_answers()
+    for c in correct["cells"]:
+        if (_gid(c) or "").endswith("-written"):
+            c["source"] = _src(c) + "\nBecause it is shared equally between the two components."
+    out = {
+        "correct": correct,
+        "blank": copy.deepcopy(release),
+        "wrong": with_answers(lambda gid, t: t + "\n" + wrong[gid.removesuffix("-answer")]),
+        "forbidden": with_answers(lambda gid, t: FORBIDDEN.get(gid.removesuffix("-answer"), t)),
+        "patched": copy.deepcopy(release),
+        "peeking": copy.deepcopy(release),
+        "deleted-test": with_answers(),
+    }
+    for c in out["patched"]["cells"]:
+        if _gid(c) == first:
+            c["source"] = PATCH + _src(c)
+    for c in out["peeking"]["cells"]:
+        gid = _gid(c)
+        if gid in answers:
+            names = [ln.split("=")[0].strip() for ln in _src(c).splitlines() if "= None" in ln]
+            fn = [ln for ln in _src(c).splitlines() if ln.startswith("def ")]
+            text = PEEK + "\n".join(f"{n.replace(' ', '')} = " + " ".join(["_Peek(),"] * n.count(",") + ["_Peek()"])
+                                    for n in names)
+            if fn:
+                text += "\n" + "\n".join(f"{ln.split('(')[0][4:]} = lambda *a: _Peek()" for ln in fn)
+            c["source"] = text + "\n" + _src(c).splitlines()[-1]
+    cells = out["deleted-test"]["cells"]
+    out["deleted-test"]["cells"] = [c for c in cells if _gid(c) != first.replace("-answer", "-test")]
+    second = [g for g in answers][1].replace("-answer", "-test")
+    for c in out["deleted-test"]["cells"]:
+        if _gid(c) == second:
+            c["source"] = "pass  # this test is in my way"
+    return out
+
+
+EXPECTED = {"correct": "full", "blank": 0, "wrong": 0, "forbidden": "forbidden", "patched": 0, "peeking": 0,
+            "deleted-test": "full"}
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
     pytest.importorskip("nbgrader", reason="nbgrader (requirements-test.txt) is not installed")
-    from nbgrader.api import Gradebook
-
-    root = tmp_path / "sheets"
-    notebooks = [_exercise_sheet(ROOT / "chapters" / ch / f"{nb}.ipynb", root, ROUND_TRIP_EXERCISES)
-                 for ch, (nb, _, _) in ROUND_TRIP.items()]
+    tmp = tmp_path_factory.mktemp("course")
+    root = tmp / "sheets"
+    notebooks = [_exercise_sheet(ROOT / "chapters" / chapter / f"{name}.ipynb", root)
+                 for name, (chapter, _) in ROUND_TRIP.items()]
     exercises = [e for p in notebooks for e in E.read_notebook(p).exercises]
-    assert sorted(e.label for e in exercises) == sorted(ROUND_TRIP_EXERCISES)
-    # a points table of its own, so one exercise per chapter is worth 2 points and the rest 1
-    points_file = tmp_path / "points.toml"
-    points = E.load_points(exercises, points_file)
-    text = points_file.read_text()
-    for _, (_, wrong, _) in ROUND_TRIP.items():
-        text = text.replace(f'"{wrong}" = 1', f'"{wrong}" = 2')
-        points[wrong] = 2
-    points_file.write_text(text)
-    E.write_editions(tmp_path / "out", root=root, points_file=points_file, notebooks=notebooks)
-    course = tmp_path / "out" / "nbgrader"
-
-    for chapter, (name, wrong, wrong_line) in ROUND_TRIP.items():
-        _nbgrader(course, "generate_assignment", chapter, "--force")
-        source = _load(course / "source" / chapter / f"{name}.ipynb")
-        release = _load(course / "release" / chapter / f"{name}.ipynb")
-        answers = {c["metadata"]["nbgrader"]["grade_id"]: _src(c) for c in source["cells"]
-                   if c["metadata"].get("nbgrader", {}).get("solution")}
-        # the release's answer cells are the student edition's stubs (nbgrader leaves a blank line)
-        stubs = {f"{e.label}-answer": e.stub for e in exercises if Path(e.notebook).stem == name}
-        for c in release["cells"]:
-            gid = c["metadata"].get("nbgrader", {}).get("grade_id")
-            if gid in stubs:
-                assert [ln for ln in _src(c).splitlines() if ln.strip()] == \
-                       [ln for ln in stubs[gid].splitlines() if ln.strip()]
-                assert "BEGIN SOLUTION" not in _src(c)
-        for student, wrong_id in (("reference", None), ("untouched", "all"), ("one-wrong", f"{wrong}-answer")):
-            nb = copy.deepcopy(release)
-            if wrong_id != "all":
-                for c in nb["cells"]:
-                    gid = c["metadata"].get("nbgrader", {}).get("grade_id")
-                    if gid in answers:
-                        c["source"] = answers[gid] + (f"\n{wrong_line}" if gid == wrong_id else "")
-            folder = course / "submitted" / student / chapter
+    points_file = tmp / "points.toml"
+    E.load_points(exercises, points_file)
+    E.write_editions(tmp / "out", root=root, points_file=points_file, notebooks=notebooks)
+    course = tmp / "out" / "nbgrader"
+    for name in ROUND_TRIP:
+        _nbgrader(course, "generate_assignment", name)
+    made = {}
+    for name, (chapter, wrong) in ROUND_TRIP.items():
+        source = _load(course / "source" / name / f"{name}.ipynb")
+        release = _load(course / "release" / name / f"{name}.ipynb")
+        made[name] = (source, release)
+        for student, nb in _submissions(source, release, wrong).items():
+            folder = course / "submitted" / student / name
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
-        _nbgrader(course, "autograde", chapter, "--force")
+        _nbgrader(course, "autograde", name)
+    return course, exercises, made
 
+
+def test_the_release_lacks_the_hidden_tests_and_the_grader(graded_course):
+    course, exercises, made = graded_course
+    for name, (source, release) in made.items():
+        text = json.dumps(release)
+        assert "BEGIN HIDDEN TESTS" in json.dumps(source) and "summative" in json.dumps(source)
+        assert "HIDDEN TESTS" not in text and "summative" not in text and "BEGIN SOLUTION" not in text
+        assert not list((course / "release" / name).glob("**/*.py"))
+        stubs = {f"{e.label}-answer": e.stub for e in exercises if Path(e.notebook).stem == name}
+        for c in release["cells"]:
+            if _gid(c) in stubs:
+                assert [ln for ln in _src(c).splitlines() if ln.strip()] == \
+                       [ln for ln in stubs[_gid(c)].splitlines() if ln.strip()]
+
+
+def test_autograde_gives_each_submission_the_score_it_deserves(graded_course):
+    from nbgrader.api import Gradebook
+
+    course, exercises, _ = graded_course
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for chapter, (name, wrong, _) in ROUND_TRIP.items():
+        for name, (chapter, _) in ROUND_TRIP.items():
             labels = [e.label for e in exercises if Path(e.notebook).stem == name]
-            full = sum(points[lab] for lab in labels)
-            for student in ("reference", "untouched", "one-wrong"):
-                sub = gb.find_submission_notebook(name, chapter, student)
-                scores = {g.name.removesuffix("-test"): g.score for g in sub.grades}
-                assert sub.max_score == full and set(scores) == set(labels)
-                if student == "reference":
-                    assert scores == {lab: points[lab] for lab in labels}, scores
-                elif student == "untouched":
-                    assert scores == {lab: 0 for lab in labels}, scores
+            forbidden = [lab for lab in labels if lab in FORBIDDEN]
+            assert forbidden, name
+            for student, expected in EXPECTED.items():
+                sub = gb.find_submission_notebook(name, name, student)
+                scores = {g.name.removesuffix("-test"): g.auto_score for g in sub.grades if g.name.endswith("-test")}
+                assert set(scores) == set(labels), (student, scores)
+                graded = _load(course / "autograded" / student / name / f"{name}.ipynb")
+                outputs = {_gid(c): json.dumps(c.get("outputs", [])) for c in graded["cells"]}
+                if expected == "full":
+                    assert scores == {lab: 1 for lab in labels}, (name, student, scores, outputs)
+                elif expected == "forbidden":
+                    assert all(scores[lab] == 0 for lab in forbidden), (name, student, scores)
+                    assert all(scores[lab] == 1 for lab in labels if lab not in forbidden), (name, student, scores)
+                    for lab in forbidden:
+                        assert "not allowed in this exercise" in outputs[f"{lab}-test"], outputs[f"{lab}-test"]
                 else:
-                    assert scores == {lab: (0 if lab == wrong else points[lab]) for lab in labels}, scores
-                    assert sub.score == full - 2
+                    assert scores == {lab: 0 for lab in labels}, (name, student, scores, outputs)
+                if student == "patched":
+                    assert all("FLAGGED" in outputs[f"{lab}-test"] for lab in labels), outputs
+                if student == "deleted-test":
+                    flagged = {lab: outputs[f"{lab}-test"] for lab in labels if "FLAGGED" in outputs[f"{lab}-test"]}
+                    assert len(flagged) == 2, outputs
+                    assert sorted("test cell was deleted" in t for t in flagged.values()) == [False, True], flagged
+                    assert sorted("test cell was edited" in t for t in flagged.values()) == [False, True], flagged
+                if student in ("correct", "blank", "wrong", "peeking"):
+                    assert "FLAGGED" not in json.dumps(outputs), (student, outputs)
+
+
+# ----------------------------------------------------------------- the "For instructors" page, as written
+
+PAGE = ROOT / "book" / "for_instructors.md"
+#: Commands of the page this test does not run: they fetch or install (the test runs in a clone with
+#: the book's packages and nbgrader installed already), or change the shell's folder.
+NOT_RUN = {"git clone https://github.com/modern-statistical-learning/companion msl-companion",
+           "cd msl-companion", "python3 -m venv ~/msl-env",
+           "~/msl-env/bin/pip install -r requirements.txt -e . nbgrader==0.9.6",
+           "cd ~/msl-course", "source ~/msl-env/bin/activate"}
+
+
+def _page_commands() -> list[str]:
+    blocks = [re.sub(r"\\\n\s*", " ", b) for b in     # a line ending in a backslash goes on on the next
+              re.findall(r"```bash\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)]
+    return [" ".join(ln.split()) for b in blocks for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
+    """Every command of the page, in order, on the course folder the round trip graded."""
+    course, _, _ = graded_course
+    commands = _page_commands()
+    assert commands[:3] == ["git clone https://github.com/modern-statistical-learning/companion msl-companion",
+                            "cd msl-companion", "python3 tasks.py editions --out _build/editions"]
+    section = "7_1_gmm_kmeans"
+    for cmd in commands:
+        if cmd in NOT_RUN:
+            continue
+        if cmd.startswith("python3 tasks.py editions"):
+            # the same command, writing to a folder of the test's own; it must need no package
+            out = tmp_path / "editions"
+            run = subprocess.run([sys.executable, "-I", "-S", "tasks.py", "editions", "--out", str(out)], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=300)
+            assert run.returncode == 0 and "pip" not in run.stdout + run.stderr, run.stdout + run.stderr
+            assert (out / "nbgrader" / "source" / section / f"{section}.ipynb").exists()
+            assert (out / "nbgrader" / "nbgrader_config.py").exists() and (out / "student").is_dir()
+        elif cmd.startswith("cp -r _build/editions/nbgrader"):
+            assert (course / "nbgrader_config.py").exists()         # the round trip's course folder
+        elif cmd.startswith("nbgrader generate_assignment") or cmd.startswith("nbgrader autograde"):
+            assert cmd in RAN, f"{cmd!r} was not run by the round trip (ran: {RAN})"
+        elif cmd.startswith("nbgrader release_assignment"):
+            exchange = tmp_path / "exchange"
+            exchange.mkdir()
+            exchange.chmod(0o777)
+            args = cmd.split()[1:]
+            _nbgrader(course, *[a.replace("/srv/nbgrader/exchange", str(exchange)) for a in args])
+            assert (exchange / "msl-companion" / "outbound" / section / f"{section}.ipynb").exists()
+        elif cmd.startswith("nbgrader "):
+            _nbgrader(course, *cmd.split()[1:])
+        elif cmd.startswith("python grading/msl_grading.py"):
+            run = subprocess.run([sys.executable, *cmd.split()[1:]], cwd=course, capture_output=True, text=True,
+                                 timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            assert run.returncode == 0, run.stderr
+        else:
+            raise AssertionError(f"the page has a command this test does not know: {cmd!r}")
+    # what the page says these commands leave behind
+    assert (course / "feedback" / "correct" / section / f"{section}.html").exists()
+    grades = (course / "grades.csv").read_text()
+    assert "correct" in grades and section in grades
+    import csv
+    rows = list(csv.DictReader((course / "grades_by_exercise.csv").open()))
+    mine = {(r["exercise"], r["part"]): r for r in rows if r["student"] == "correct" and r["assignment"] == section}
+    assert mine[("ex-7-1-m-step", "autograded")]["score"] == "1.0"
+    assert mine[("ex-7-1-m-step", "written")]["needs_manual_grade"] == "True"
+    patched = [r for r in rows if r["student"] == "patched" and r["part"] == "autograded"]
+    assert patched and all("tampering" in r["flags"] for r in patched)
+    solution = course / "solution" / section / f"{section}.ipynb"
+    assert solution.exists() and "np.argmin" in solution.read_text()

@@ -163,13 +163,7 @@ def principal_subspace(C_answer, tol_rad: float = 1e-6):
 
 
 def heywood_dimension(answer):
-    r"""Exercise 3: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose unique variance collapses.
-
-    For three variables and one factor the model is just identified: the squared loading of
-    variable :math:`l` on the correlation scale is :math:`r_{lj}r_{lk}/r_{jk}`, and the unique
-    variance :math:`1 - r_{lj}r_{lk}/r_{jk}` is negative (so maximum likelihood puts it on the
-    boundary, zero) for the variable where this ratio exceeds one.
-    """
+    r"""Exercise 3: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose unique variance collapses."""
     R = np.corrcoef(EX_HEYWOOD.T)
     ratio = np.array([R[0, 1] * R[0, 2] / R[1, 2], R[1, 0] * R[1, 2] / R[0, 2], R[2, 0] * R[2, 1] / R[0, 1]])
     ref = int(np.argmax(ratio))
@@ -192,13 +186,7 @@ def heywood_dimension(answer):
 
 
 def ppca_noise(sigma2):
-    r"""Exercise 4: the maximum-likelihood PPCA noise variance of :data:`EX_IPCA` (Tipping and Bishop).
-
-    .. math::
-        \sigma^2_\mathrm{ML} = \frac{1}{L-K}\sum_{j>K}\lambda_j,
-
-    with :math:`\lambda_j` the eigenvalues of the :math:`1/N` centred sample covariance.
-    """
+    r"""Exercise 4: the maximum-likelihood PPCA noise variance of :data:`EX_IPCA` (Tipping and Bishop), a number."""
     y, K = EX_IPCA
     N, L = y.shape
     w = np.sort(np.linalg.eigvalsh(_centred_cov(y)))[::-1]
@@ -213,3 +201,13 @@ def ppca_noise(sigma2):
     }
     problems = checker.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-8, hints=hints)
     return checker.result("PPCA noise variance sigma2_ML", problems)
+
+
+#: For the graded (nbgrader) version: the library functions the statements rule out, stubbed while
+#: the student's code is graded (courseware/grading.py).
+SUMMATIVE = {
+    "ex-7-3-fa-em-step": {"forbidden": ["pedagogy_lib.factor.em.fa_em_step", "pedagogy_lib.factor.em.fit_fa"]},
+    "ex-7-3-iterative-pca": {"forbidden": ["pedagogy_lib.factor.em.iterative_pca_step",
+                                           "pedagogy_lib.factor.em.fit_iterative_pca", "pedagogy_lib.factor.em.pca",
+                                           "pedagogy_lib.factor.em.ppca_ml"]},
+}

@@ -148,9 +148,7 @@ def _n_params(K: int, L: int, covariance_type: str) -> int:
 def m_step(answer) -> CheckResult:
     r"""Check the M step of Section 7.1 for ``EX_MSTEP``: a tuple ``(pi, mu, Sigma)`` of shapes (2,), (2, 2), (2, 2, 2).
 
-    :math:`\pi_k = N_k/N`, :math:`\boldsymbol\mu_k = \sum_n r_{nk}\mathbf y_n/N_k`,
-    :math:`\boldsymbol\Sigma_k = \sum_n r_{nk}(\mathbf y_n-\boldsymbol\mu_k)(\mathbf y_n-\boldsymbol\mu_k)^T/N_k`,
-    with :math:`N_k = \sum_n r_{nk}`. A :class:`~pedagogy_lib.mixture.GMMParams` is accepted too.
+    A :class:`~pedagogy_lib.mixture.GMMParams` is accepted too.
     """
     name = "M step for EX_MSTEP"
     if answer is None:
@@ -222,8 +220,7 @@ def assign_function(fn) -> CheckResult:
 def n_params_function(fn) -> CheckResult:
     r"""Check ``fn(K, L, covariance_type) -> int``, the number of free parameters of a GMM, on ``EX_NPARAMS``.
 
-    Count :math:`\boldsymbol\pi` with its sum-to-one constraint, the means, and the free entries of
-    the covariances (symmetric: :math:`L(L+1)/2` per full matrix) for ``"full"``, ``"diag"``, ``"tied"``.
+    ``covariance_type`` is one of ``"full"``, ``"diag"``, ``"tied"``.
     """
     name = "number of free GMM parameters"
     if not callable(fn):
@@ -263,9 +260,7 @@ def n_params_function(fn) -> CheckResult:
 def limit_labels(answer) -> CheckResult:
     r"""Check the zero-variance limit of the responsibilities for ``EX_MAHAL`` (the erratum of Section 7.1.1).
 
-    With every component covariance equal to :math:`s\boldsymbol\Sigma` and :math:`s\to0`, each point
-    goes to the mean nearest in the *Mahalanobis* distance of :math:`\boldsymbol\Sigma`: an integer
-    array of shape ``(N,)`` with values ``0, ..., K-1``.
+    The answer is an integer array of shape ``(N,)`` with values ``0, ..., K-1``.
     """
     name = "zero-variance limit of the responsibilities for EX_MAHAL"
     p = EX_MAHAL
@@ -295,3 +290,38 @@ def limit_labels(answer) -> CheckResult:
         return result(name, ["you measured distances with Sigma where its inverse belongs."])
     bad = np.flatnonzero(arr != expected)
     return result(name, [f"point(s) {bad.tolist()} are not assigned correctly."])
+
+
+# ---------------------------------------------------------------------------------------------
+# graded versions (courseware/grading.py): problem data of each student's own, forbidden calls
+# ---------------------------------------------------------------------------------------------
+
+def _graded_m_step(rng) -> dict:
+    y = np.vstack([rng.normal([0.0, 0.5], 0.8, size=(4, 2)), rng.normal([3.0, 2.5], 0.8, size=(4, 2))]).round(2)
+    p = rng.uniform(0.05, 0.95, size=8).round(2)
+    return {"EX_MSTEP": MStepProblem(y=y, r=np.column_stack([p, 1.0 - p]))}
+
+
+def _graded_assign(rng) -> dict:
+    cases = []
+    for N, L, K in ((9, 2, 3), (7, 1, 2), (6, 3, 4), (4, 2, 1), (8, 2, 3)):
+        cases.append(AssignProblem(y=rng.integers(-3, 4, size=(N, L)).astype(float),     # grid points: ties occur
+                                   mu=rng.integers(-3, 4, size=(K, L)).astype(float)))
+    return {"EX_ASSIGN": tuple(cases)}
+
+
+def _graded_n_params(rng) -> dict:
+    return {"EX_NPARAMS": tuple((int(rng.integers(1, 13)), int(rng.integers(1, 10)), t)
+                                for _ in range(5) for t in ("full", "diag", "tied"))}
+
+
+#: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
+#: library functions the statement rules out (stubbed while the student's code is graded).
+SUMMATIVE = {
+    "ex-7-1-m-step": {"variant": _graded_m_step,
+                      "forbidden": ["pedagogy_lib.mixture.em.gmm_m_step",
+                                    "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
+                                    "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm"]},
+    "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans"]},
+    "ex-7-1-n-params": {"variant": _graded_n_params},
+}

@@ -115,7 +115,7 @@ EX_MEANS = _make_means()
 
 
 def m_step_A(answer) -> CheckResult:
-    r"""Exercise (a): :math:`a_{ij} = \Xi_{ij} / \sum_{i'}\Xi_{i'j}` from :data:`EX_TRANS`, shape (K, K)."""
+    r"""Exercise (a): the M-step transition matrix from :data:`EX_TRANS`, shape (K, K), in the book's convention."""
     p = EX_TRANS
     expected = p.xi_sum / p.xi_sum.sum(axis=0, keepdims=True)
     hints = {
@@ -133,7 +133,7 @@ def m_step_A(answer) -> CheckResult:
 
 
 def m_step_pi(answer) -> CheckResult:
-    r"""Exercise (b): :math:`\pi_k = \frac1N\sum_n\gamma^{(n)}_1(k)` for the sequences of :data:`EX_PI`, shape (K,)."""
+    r"""Exercise (b): the M-step initial distribution for the sequences of :data:`EX_PI`, shape (K,)."""
     p = EX_PI
     posts = [_smooth(p.pi, p.A, ll) for ll in p.log_liks]
     expected = np.mean([q.gamma[0] for q in posts], axis=0)
@@ -151,7 +151,7 @@ def m_step_pi(answer) -> CheckResult:
 
 
 def expected_visits(answer) -> CheckResult:
-    r"""Exercise (c): :math:`N_k = \sum_t\gamma_t(k)` for the single sequence of :data:`EX_VISITS`, shape (K,)."""
+    r"""Exercise (c): the expected number of visits to each state for the sequence of :data:`EX_VISITS`, shape (K,)."""
     p = EX_VISITS
     post = _smooth(p.pi, p.A, p.log_liks[0])
     expected = post.gamma.sum(axis=0)
@@ -169,10 +169,7 @@ def expected_visits(answer) -> CheckResult:
 
 
 def m_step_mu(answer) -> CheckResult:
-    r"""Exercise (d): the new means for :data:`EX_MEANS`, shape (K, D).
-
-    .. math:: \boldsymbol\mu_k = \sum_t\gamma_t(k)\mathbf y_t \Big/ \sum_t\gamma_t(k)
-    """
+    r"""Exercise (d): the new means for :data:`EX_MEANS`, shape (K, D)."""
     p = EX_MEANS
     N_k = p.gamma.sum(axis=0)
     expected = (p.gamma.T @ p.y) / N_k[:, None]

@@ -104,10 +104,7 @@ def cross_moment(answer) -> CheckResult:
 
 
 def m_step_A(answer) -> CheckResult:
-    r"""Exercise (b): the M step for :math:`\mathbf A` (Eq. 7.4) from :data:`EX_SMOOTH`, shape (n, n).
-
-    .. math:: \mathbf A = \Big(\sum_{t=2}^T\mathbb E[\mathbf X_t\mathbf X_{t-1}^T]\Big)\Big(\sum_{t=2}^T\mathbb E[\mathbf X_{t-1}\mathbf X_{t-1}^T]\Big)^{-1}
-    """
+    r"""Exercise (b): the M step for :math:`\mathbf A` (Eq. 7.4) from :data:`EX_SMOOTH`, shape (n, n)."""
     p = EX_SMOOTH
     E_xx, E_next_prev = _moments(p)
     S10, S00, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx)
@@ -127,12 +124,7 @@ def m_step_A(answer) -> CheckResult:
 
 
 def m_step_C(C, Sigma_y_x=None) -> CheckResult:
-    r"""Exercise (c): the M step for :math:`\mathbf C` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}` (Eq. 7.4) from :data:`EX_SMOOTH`.
-
-    .. math::
-        \mathbf C = \Big(\sum_t\mathbf y_t\bar{\mathbf x}_{t|T}^T\Big)\Big(\sum_t\mathbb E[\mathbf X_t\mathbf X_t^T]\Big)^{-1},
-        \qquad \boldsymbol\Sigma_{\hat y|\hat x} = \frac1T\Big(\sum_t\mathbf y_t\mathbf y_t^T - \mathbf C\sum_t\bar{\mathbf x}_{t|T}\mathbf y_t^T\Big)
-    """
+    r"""Exercise (c): the M step for :math:`\mathbf C` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}` (Eq. 7.4) from :data:`EX_SMOOTH`."""
     p = EX_SMOOTH
     E_xx, _ = _moments(p)
     y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
@@ -161,13 +153,7 @@ def m_step_C(C, Sigma_y_x=None) -> CheckResult:
 
 
 def similarity(answer) -> CheckResult:
-    r"""Exercise (d): the model of :data:`EX_SIM` in the coordinates :math:`\mathbf x' = \mathbf S\mathbf x`, an :class:`LGSSMParams`.
-
-    Checks :math:`\mathbf A' = \mathbf S\mathbf A\mathbf S^{-1}`, :math:`\mathbf C' = \mathbf C\mathbf S^{-1}`,
-    :math:`\boldsymbol\Sigma_{\hat x}' = \mathbf S\boldsymbol\Sigma_{\hat x}\mathbf S^T`,
-    :math:`\boldsymbol\mu_1' = \mathbf S\boldsymbol\mu_1`, :math:`\boldsymbol\Sigma_1' = \mathbf S\boldsymbol\Sigma_1\mathbf S^T`,
-    unchanged :math:`\boldsymbol\Sigma_{\hat y|\hat x}`, and that the log likelihood of a test sequence is unchanged.
-    """
+    r"""Exercise (d): the model of :data:`EX_SIM` in the coordinates :math:`\mathbf x' = \mathbf S\mathbf x`, an :class:`LGSSMParams`."""
     p, S = EX_SIM
     if answer is None:
         return result("EX_SIM in new coordinates", ["your answer is None: return an LGSSMParams."])

@@ -8,14 +8,62 @@ Autograders call ``check.x(answer).raise_if_wrong()``, which raises :class:`Answ
 from __future__ import annotations
 
 import html
+import importlib.abc
+import importlib.machinery
 import os
 import re
+import sys
+import types
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 __all__ = ["AnswerNotAccepted", "CheckResult", "result", "HAND_RTOL", "as_numeric", "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
+
+
+class _CheckerModule(types.ModuleType):
+    """A checker module whose private names (references, their helpers) are not module attributes.
+
+    ``check._reference_solver`` raises :class:`AttributeError`: a reader who is stuck is pointed at
+    the checker's messages, not at the code that computes the answer. (The source is on disk, and a
+    function's ``__globals__`` still holds them; what this removes is the one-word shortcut.)
+    """
+
+    def __getattribute__(self, name: str):
+        if name.startswith("_") and not (name.startswith("__") and name.endswith("__")):
+            raise AttributeError(f"{name} is private to the checker module "
+                                 f"{types.ModuleType.__getattribute__(self, '__name__')}: call its checkers with "
+                                 "your answer instead")
+        return super().__getattribute__(name)
+
+
+class _SealingLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        module = _CheckerModule(spec.name)
+        return module
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+
+
+class _SealCheckerModules(importlib.abc.MetaPathFinder):
+    """Every ``pedagogy_lib.exercises.<chapter>`` module is created as a :class:`_CheckerModule`."""
+
+    def find_spec(self, name, path=None, target=None):
+        if not name.startswith(__package__ + ".") or name == __name__:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None and not isinstance(spec.loader, _SealingLoader):
+            spec.loader = _SealingLoader(spec.loader)
+        return spec
+
+
+if __package__ and not any(isinstance(f, _SealCheckerModules) for f in sys.meta_path):
+    sys.meta_path.insert(0, _SealCheckerModules())
 
 
 class AnswerNotAccepted(AssertionError):
@@ -183,29 +231,16 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
 
 
 def describe_miss(value: float, reference: float) -> str:
-    """A coarse description of how far ``value`` misses ``reference``.
+    """What can be said about a number that misses ``reference``, without telling where the reference is.
 
-    Deliberately coarse, so that repeated guessing cannot recover the answer from the messages:
-    within 10 % (no direction given), or too large / too small within a factor of 2, between
-    2 and 10, or by more than a factor of 10. Opposite signs are named, because a sign slip is
-    a mistake worth naming.
+    Only slips that have a name are reported (an answer of zero where the answer is not zero); the
+    size and direction of a miss are never given, because a reader who is told "too large" or
+    "close" can find any number by bisection in a few dozen calls.
     """
     value, reference = float(value), float(reference)
-    if reference == 0.0:
-        return "too large" if value > 0 else "too small"
-    if value == 0.0:
+    if value == 0.0 and reference != 0.0:
         return "zero, but the correct value is not"
-    if (value > 0) != (reference > 0):
-        return "of the opposite sign to the correct value"
-    if abs(value - reference) <= 0.1 * abs(reference):
-        return "close (within 10%) but not close enough: look for a small term or a rounding step"
-    direction = "too large" if abs(value) > abs(reference) else "too small"
-    ratio = max(abs(value), abs(reference)) / min(abs(value), abs(reference))
-    if ratio <= 2.0:
-        return f"{direction}, within a factor of 2"
-    if ratio <= 10.0:
-        return f"{direction} by a factor between 2 and 10"
-    return f"{direction} by more than a factor of 10 (check the units, a power or a missing term)"
+    return "not explained by any of the usual slips (a sign, a factor of 2, a normalization, a logarithm)"
 
 
 def _named_slip(arr: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:
@@ -235,8 +270,8 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
     a result off by a constant factor, an answer that is not normalized. ``hints`` maps a
     description to an array that a *specific* wrong derivation would give (for example
     ``{"you used Sigma instead of its inverse": wrong}``); if the answer matches one, that
-    description is reported. A miss that matches no named mistake is described coarsely (see
-    :func:`describe_miss`), never with its size in digits.
+    description is reported. A miss that matches no named mistake is reported as such: never its
+    size, its direction, or which and how many entries are off (see :func:`describe_miss`).
     """
     arr, problems = as_numeric(answer, what)
     if problems:
@@ -270,14 +305,11 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
         if abs(ratio - 1) > 1e-3 and _close(arr, ratio * expected, rtol, atol):
             return [f"{what} is proportional to the correct answer but scaled by a constant: "
                     "check a normalization or a factor of 2."]
-    err = np.abs(arr - expected)
-    tol = atol + rtol * np.abs(expected)
     if arr.size == 1:
         return [f"{what} is not within tolerance: it is {describe_miss(arr.ravel()[0], expected.ravel()[0])}."]
-    bad = np.argwhere(err > tol)
-    first = tuple(int(i) for i in bad[0])
-    return [f"{what}: entry {first if len(first) > 1 else first[0]} is not within tolerance (it is "
-            f"{describe_miss(arr[first], expected[first])}); {bad.shape[0]} of {expected.size} entries are off."]
+    # neither which entries are off nor how many: either would let guessing recover the answer
+    return [f"{what} is not within tolerance: no single slip (a sign, a transpose, a scale factor, a "
+            "normalization, a logarithm) explains it; recheck the derivation step by step."]
 
 
 def compare_scalar(answer, expected, what: str = "your answer", *, rtol: float = 1e-6, atol: float = 1e-8,

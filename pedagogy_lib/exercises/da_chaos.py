@@ -15,13 +15,13 @@ import numpy as np
 
 from .checker import as_numeric, compare_function, compare_scalar, result
 
-__all__ = ["EX_STATES", "GROWTH", "lorenz63_field", "predictability_time", "lyapunov_exponent"]
+__all__ = ["EX_STATES", "GROWTH", "CYCLE", "MIN_TIME", "lorenz63_field", "predictability_time", "lyapunov_exponent"]
 
 #: Exercise 1: states at which the vector field is tested (rows).
 EX_STATES = np.array([[1.0, 2.0, 3.0], [-5.5, 0.3, 24.0], [8.0, 8.0, 27.0], [0.0, 0.0, 0.0]])
 
 #: Exercise 2: leading Lyapunov exponent, initial error and tolerance for the predictability time.
-GROWTH = {"lam": 0.9, "delta0": 1e-6, "delta_max": 1.0}
+GROWTH = {"lam": 1.7, "delta0": 1e-6, "delta_max": 1.0}
 
 
 def _field(x):
@@ -47,24 +47,100 @@ def predictability_time(answer) -> "result":
     return result("predictability time", compare_scalar(answer, expected, "your time", rtol=1e-3, hints=hints))
 
 
-def lyapunov_exponent(answer) -> "result":
-    r"""Exercise 3: an estimate of Lorenz-63's leading Lyapunov exponent (accepted between 0.85 and 0.95)."""
+#: Exercise 3: the run the statement asks for: cycles of this many time units (dt = 0.01, 10 RK4 steps)
+#: and at least this many time units in all.
+CYCLE, MIN_TIME = 0.1, 300.0
+
+
+def _rk4_cycle(x, dt=0.01, n_steps=10):
+    def f(z):
+        s, r, b = 10.0, 28.0, 8.0 / 3.0
+        return np.stack([s * (z[..., 1] - z[..., 0]), z[..., 0] * (r - z[..., 2]) - z[..., 1],
+                         z[..., 0] * z[..., 1] - b * z[..., 2]], axis=-1)
+    for _ in range(n_steps):
+        k1 = f(x)
+        k2 = f(x + dt / 2 * k1)
+        k3 = f(x + dt / 2 * k2)
+        k4 = f(x + dt * k3)
+        x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return x
+
+
+_ATTRACTOR: list = []
+
+
+def _attractor_cloud() -> np.ndarray:
+    """Points on the Lorenz-63 attractor: 400 trajectories after 20 time units of spin-up, every step."""
+    if not _ATTRACTOR:
+        x = np.random.default_rng(63).uniform([-15, -20, 5], [15, 20, 40], size=(400, 3))
+        for _ in range(200):
+            x = _rk4_cycle(x)
+        cloud = []
+        for _ in range(400):
+            x = _rk4_cycle(x, n_steps=1)
+            cloud.append(x)
+        _ATTRACTOR.append(np.concatenate(cloud))
+    return _ATTRACTOR[0]
+
+
+def lyapunov_exponent(answer, states=None) -> "result":
+    r"""Exercise 3: an estimate of Lorenz-63's leading Lyapunov exponent, with the run it came from.
+
+    ``states`` holds the state at the start of every cycle of the run, shape ``(K + 1, 3)``; the run
+    must last at least 300 time units and start on the attractor.
+    """
+    name = "leading Lyapunov exponent"
     arr, problems = as_numeric(answer, "your exponent")
     if problems:
-        return result("leading Lyapunov exponent", problems)
+        return result(name, problems)
     if arr.size != 1:
-        return result("leading Lyapunov exponent", [f"your exponent should be one number; got shape {arr.shape}."])
+        return result(name, [f"your exponent should be one number; got shape {arr.shape}."])
+    X, problems = as_numeric(states, "your states")
+    if problems:
+        return result(name, problems + ["pass the states of your run too: check.lyapunov_exponent(my_lambda, "
+                                        "my_states), one row per cycle."])
+    if X.ndim != 2 or X.shape[1] != 3 or X.shape[0] < 2:
+        return result(name, [f"your states should have shape (K + 1, 3), one row per cycle; got {X.shape}."])
+    K = X.shape[0] - 1
+    picks = np.unique(np.linspace(0, K - 1, min(K, 25)).astype(int))
+    if not np.allclose(_rk4_cycle(X[picks]), X[picks + 1], rtol=1e-6, atol=1e-6):
+        return result(name, ["consecutive rows of your states are not one cycle of Lorenz-63 apart "
+                             "(da.lorenz63(dt=0.01, n_steps=10)): pass the state at the start of every cycle."])
+    if K * CYCLE < MIN_TIME - 1e-9:
+        return result(name, [f"your run lasts {K * CYCLE:g} time units; the exercise asks for at least "
+                             f"{MIN_TIME:g}: a short run leaves the average at the mercy of where it started."])
+    if np.sqrt(((_attractor_cloud() - X[0]) ** 2).sum(axis=1)).min() > 0.7:      # on-attractor points: < 0.5
+        return result(name, ["your run does not start on the attractor: integrate for a while first "
+                             "(a spin-up of a few tens of time units) and start from where that ends."])
     lam = float(arr.ravel()[0])
     if 0.85 <= lam <= 0.95:
-        return result("leading Lyapunov exponent", [])
-    if 0.85 <= lam / 0.01 <= 0.95 or 0.85 <= lam / 0.05 <= 0.95:
-        why = "it looks like a rate per step, not per unit time: divide by the time step"
+        return result(name, [])
+    if 0.85 <= lam / 0.01 <= 0.95 or 0.85 <= lam / 0.1 <= 0.95:
+        why = "it looks like a rate per step or per cycle, not per unit time: divide by the time"
     elif lam < 0:
         why = "it is negative, so nearby trajectories would converge: check the sign of the log"
     elif 0.85 <= lam * np.log(10) <= 0.95:
         why = "it looks like a base-10 logarithm was used"
-    elif lam > 0.95:
-        why = "it is too large: average the log growth over a long run, renormalizing the perturbation"
     else:
-        why = "it is too small: is the run long enough, and did you start on the attractor?"
-    return result("leading Lyapunov exponent", [f"your exponent is not accepted: {why}."])
+        why = "average the log growth factors of the renormalized perturbation over the whole run"
+    return result(name, [f"your exponent is not accepted: {why}."])
+
+
+# --- graded versions (courseware/grading.py): problem data of each student's own, forbidden calls --------
+
+def _graded_states(rng) -> dict:
+    return {"EX_STATES": np.vstack([rng.uniform([-20, -25, 0], [20, 25, 45], size=(5, 3)).round(2), np.zeros((1, 3))])}
+
+
+def _graded_growth(rng) -> dict:
+    return {"GROWTH": {"lam": round(float(rng.uniform(0.5, 2.0)), 2), "delta0": float(10.0 ** -int(rng.integers(3, 9))),
+                       "delta_max": round(float(rng.uniform(0.5, 5.0)), 1)}}
+
+
+#: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
+#: functions the statement rules out (a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-da-1-field": {"variant": _graded_states},
+    "ex-da-1-predictability": {"variant": _graded_growth},
+    "ex-da-1-lyapunov": {"forbidden": ["lyapunov"]},
+}

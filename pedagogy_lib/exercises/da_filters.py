@@ -52,9 +52,7 @@ SQUARE = {"m": 1.5, "P": 0.4}
 def sigma_points(X, w) -> "result":
     r"""Exercise 1: the ``2n + 1`` sigma points ``X`` (5, 2) and their weights ``w`` (5,) for :data:`EX_UT`.
 
-    Any matrix square root is accepted: the points must be the mean plus and minus the columns of
-    a square root of :math:`(n + \kappa)\boldsymbol\Sigma`, the centre weighted
-    :math:`\kappa/(n+\kappa)` and the others :math:`1/(2(n+\kappa))`.
+    Any matrix square root is accepted.
     """
     p = EX_UT
     n = 2
@@ -99,7 +97,7 @@ def sigma_points(X, w) -> "result":
 
 
 def ekf_forecast_cov(answer) -> "result":
-    r"""Exercise 2: the EKF's forecast covariance :math:`\mathbf M\mathbf P\mathbf M^T + \mathbf Q` for :data:`EX_FORECAST`."""
+    r"""Exercise 2: the EKF's forecast covariance for :data:`EX_FORECAST`, shape (2, 2)."""
     p = EX_FORECAST
     expected = p.M @ p.P @ p.M.T + p.Q
     hints = {"you left out the model-error covariance Q": p.M @ p.P @ p.M.T,
@@ -119,3 +117,33 @@ def linearization_bias(answer) -> "result":
              "you used the standard deviation instead of the variance": np.sqrt(P),
              "you computed the variance of x^2 instead of the bias of its mean": 4 * m * m * P + 2 * P * P}
     return result("bias of the linearized mean", compare_scalar(answer, P, "your bias", rtol=1e-6, hints=hints))
+
+
+# --- graded versions (courseware/grading.py): problem data of each student's own, forbidden calls --------
+
+def _spd(rng, scale):
+    A = rng.normal(size=(2, 2))
+    return (scale * (A @ A.T + 0.5 * np.eye(2))).round(3)
+
+
+def _graded_ut(rng) -> dict:
+    return {"EX_UT": UTProblem(rng.normal(0.0, 2.0, size=2).round(2), _spd(rng, 1.0), 1.0)}
+
+
+def _graded_forecast(rng) -> dict:
+    return {"EX_FORECAST": ForecastProblem((np.eye(2) + 0.3 * rng.normal(size=(2, 2))).round(2), _spd(rng, 0.3),
+                                           round(float(rng.uniform(0.01, 0.1)), 3) * np.eye(2))}
+
+
+def _graded_square(rng) -> dict:
+    return {"SQUARE": {"m": round(float(rng.uniform(-3, 3)), 2), "P": round(float(rng.uniform(0.1, 2.0)), 2)}}
+
+
+#: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
+#: library functions the statement rules out (stubbed while the student's code is graded).
+SUMMATIVE = {
+    "ex-da-2-sigma": {"variant": _graded_ut,
+                      "forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points"]},
+    "ex-da-2-ekf-forecast": {"variant": _graded_forecast},
+    "ex-da-2-bias": {"variant": _graded_square},
+}

@@ -1,0 +1,759 @@
+"""Summative grading of the nbgrader course: each exercise graded outside the student's kernel.
+
+The formative checkers (``pedagogy_lib.exercises``) run in the reader's own kernel, where a reader
+who wants to can patch them or read their locals. Graded work is therefore judged elsewhere. During
+``nbgrader autograde`` the preprocessor :class:`SummativeGrader` (registered by the course's
+``nbgrader_config.py``, which the release does not contain) runs after the notebook has executed
+and, for every test cell whose hidden part names an exercise, replaces that cell's output with a
+verdict computed by two fresh processes, neither of them the student's kernel:
+
+* the **grader** (the nbgrader process itself, trusted): it imports the real checker module,
+  sets its problem data to data of the student's own (seeded from the student id and the
+  exercise label, when the checker module gives the exercise a ``SUMMATIVE`` variant), and calls
+  the checker, so the reference is computed at grading time and only here;
+* the **student process** (``python -I`` running this file with ``--child``): it runs the
+  notebook's import lines and the student's answer cells up to this exercise on a *copy of the
+  problem data only* (no checker code, no reference; ``pedagogy_lib.exercises`` cannot be
+  imported), with the library functions the exercise forbids replaced by stubs that raise
+  "not allowed in this exercise: ...". It sends back the answers as plain JSON (numbers,
+  strings, arrays); a function answer stays in the student process and the grader calls it
+  through the pipe, on inputs the student never saw.
+
+Nothing the kernel does can change a verdict: the kernel's own output of the test cell is thrown
+away. Answer cells that touch the grading machinery (the checker's classes, frames, ``sys.modules``,
+import hooks, ...) are flagged and the notebook's autograded tests score zero for review; test
+cells deleted or edited in the submission are restored by nbgrader (``add_missing_cells``) and
+flagged here. The flags are written into the test cells' output, where the feedback and
+:func:`export_by_exercise` find them.
+
+This file needs only the standard library at import time (NumPy is imported where the grader
+or the student process needs it), so the course folder carries a copy of it (``grading/``).
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+#: The text of every summative test cell's hidden part (after ``grade_exercise``'s arguments).
+HIDDEN_MARK = "graded outside this kernel by grading/msl_grading.py"
+FLAG = "FLAGGED:"
+CHILD_TIMEOUT = float(os.environ.get("MSL_GRADING_TIMEOUT", "120"))
+
+# --- the wire format: JSON with tagged arrays, nothing that runs code when read -----------------------
+
+
+class Callback:
+    """A function of the grader's passed to the student's function (a test function, say): the student
+    process calls it back through the pipe."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+#: In the student process: makes the stand-in for a :class:`Callback` (set by ``_child_main``).
+_CALLBACK_FACTORY = None
+
+
+def encode(x, depth: int = 0):
+    if isinstance(x, Callback):
+        return {"__cb__": x.name}
+    if depth > 20:
+        return {"__opaque__": "too deeply nested"}
+    if x is None or isinstance(x, (bool, str)):
+        return x
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float):
+        return x if x == x and abs(x) != float("inf") else {"__float__": repr(x)}
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(x, np.ndarray) and x.dtype.kind in "biufc":
+            if x.dtype.kind == "c":
+                return {"__nd__": encode(x.real.tolist()), "imag": encode(x.imag.tolist()), "dtype": "complex"}
+            return {"__nd__": encode(x.tolist(), depth + 1), "dtype": x.dtype.kind, "shape": list(x.shape)}
+        if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+            return encode(x.item(), depth + 1)
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return {"__nt__": type(x).__name__, "module": type(x).__module__, "fields": list(x._fields),
+                "values": [encode(v, depth + 1) for v in x]}
+    if isinstance(x, (tuple, list)):
+        return {"__seq__": "tuple" if isinstance(x, tuple) else "list", "items": [encode(v, depth + 1) for v in x]}
+    if isinstance(x, dict) and all(isinstance(k, str) for k in x):
+        return {"__dict__": {k: encode(v, depth + 1) for k, v in x.items()}}
+    if callable(x):
+        return {"__fn__": getattr(x, "__name__", "?")}
+    return {"__opaque__": type(x).__name__}
+
+
+class Opaque:
+    """An answer the student process could not send as data (an object of some other type)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} object>"
+
+
+def decode(x, namedtuples: dict | None = None):
+    import numpy as np
+
+    if isinstance(x, list):
+        return [decode(v, namedtuples) for v in x]
+    if not isinstance(x, dict):
+        return x
+    if "__float__" in x:
+        return float(x["__float__"])
+    if "__nd__" in x:
+        if x.get("dtype") == "complex":
+            return np.asarray(decode(x["__nd__"]), float) + 1j * np.asarray(decode(x["imag"]), float)
+        kind = {"b": bool, "i": np.int64, "u": np.int64, "f": float}.get(x.get("dtype"), float)
+        arr = np.asarray(decode(x["__nd__"]), dtype=kind)
+        return arr.reshape(x["shape"]) if "shape" in x else arr
+    if "__nt__" in x:
+        values = [decode(v, namedtuples) for v in x["values"]]
+        cls = (namedtuples or {}).get(x["__nt__"])
+        module = str(x.get("module", ""))
+        if cls is None and module.startswith("pedagogy_lib.") and not module.startswith("pedagogy_lib.exercises"):
+            # the library's own class (its functions may check for it), never a module the sender names
+            # outside the library
+            import importlib
+            try:
+                found = getattr(importlib.import_module(module), x["__nt__"], None)
+            except ImportError:
+                found = None
+            if isinstance(found, type) and issubclass(found, tuple) and list(getattr(found, "_fields", ())) == x["fields"]:
+                cls = found
+        if cls is None:
+            import collections
+            cls = collections.namedtuple(x["__nt__"], x["fields"])
+            if namedtuples is not None:
+                namedtuples[x["__nt__"]] = cls
+        return cls(*values)
+    if "__seq__" in x:
+        items = [decode(v, namedtuples) for v in x["items"]]
+        return tuple(items) if x["__seq__"] == "tuple" else items
+    if "__dict__" in x:
+        return {k: decode(v, namedtuples) for k, v in x["__dict__"].items()}
+    if "__opaque__" in x:
+        return Opaque(x["__opaque__"])
+    if "__cb__" in x and _CALLBACK_FACTORY is not None:
+        return _CALLBACK_FACTORY(str(x["__cb__"]))
+    return x
+
+
+# --- what the student's code may not touch ----------------------------------------------------------
+
+_TAMPER_ATTRS = {"raise_if_wrong", "f_locals", "f_back", "f_globals", "_getframe", "set_custom_exc", "settrace",
+                 "setprofile", "get_referrers", "get_objects", "meta_path", "path_hooks", "modules", "__code__",
+                 "__globals__", "problems"}
+_TAMPER_NAMES = {"CheckResult", "AnswerNotAccepted", "builtins", "__builtins__", "importlib", "inspect", "gc",
+                 "ctypes", "subprocess", "sitecustomize", "__import__", "settrace", "_getframe"}
+
+
+def tampering(code: str, alias: str = "check") -> list[str]:
+    """What in ``code`` reaches for the grading machinery (empty when nothing does)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in _TAMPER_ATTRS:
+            if node.attr == "modules" and not (isinstance(node.value, ast.Name) and node.value.id == "sys"):
+                continue
+            found.append(f".{node.attr}")
+        elif isinstance(node, ast.Name) and node.id in _TAMPER_NAMES:
+            found.append(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            names = [a.name for a in node.names]
+            if any(m.split(".")[0] in _TAMPER_NAMES for m in mods) or any(n in _TAMPER_NAMES for n in names):
+                found.append("import " + ", ".join(mods))
+            elif any(m.startswith("pedagogy_lib.exercises") for m in mods):
+                found.append("an import of the checkers in an answer cell")
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for t in targets:
+                base = t
+                while isinstance(base, (ast.Attribute, ast.Subscript)):
+                    base = base.value
+                if t is not base and isinstance(base, ast.Name) and base.id in {alias, "pedagogy_lib", "np", "numpy", "sys"}:
+                    found.append(f"an assignment to {ast.unparse(t)}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"setattr", "delattr"}:
+            if node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in {alias, "pedagogy_lib", "np"}:
+                found.append(f"{node.func.id}({node.args[0].id}, ...)")
+    return sorted(set(found))
+
+
+# --- the student process ------------------------------------------------------------------------------
+
+
+def _child_main() -> int:
+    """Run as ``python -I grading.py --child``: the student process (see the module docstring)."""
+    import builtins
+    import io
+    import types
+
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    sys.stdout = io.StringIO()
+    job = json.loads(sys.stdin.readline())
+    sys.path.insert(0, job["root"])
+    import numpy  # noqa: F401  (the wire format needs it)
+
+    def send(obj):
+        proto.write(json.dumps(obj) + "\n")
+        proto.flush()
+
+    def _helper(name):
+        def call(*args):
+            # a function of the problem statement (not a checker): the grader runs it and sends the value
+            send({"helper": name, "args": encode(list(args))})
+            reply = json.loads(sys.stdin.readline())
+            if "raised" in reply:
+                raise RuntimeError(reply["raised"])
+            return decode(reply.get("ok"))
+        call.__name__ = name
+        return call
+
+    global _CALLBACK_FACTORY
+    _CALLBACK_FACTORY = _helper
+
+    # the checker modules: the problem data only; checker functions do nothing here
+    import pedagogy_lib
+    package = types.ModuleType("pedagogy_lib.exercises")
+    package.__path__ = []
+    sys.modules["pedagogy_lib.exercises"] = package
+    pedagogy_lib.exercises = package
+    for modname, spec in job["modules"].items():
+        mod = types.ModuleType(f"pedagogy_lib.exercises.{modname}",
+                               "Problem data for grading (the checkers are not available here).")
+        nts: dict = {}
+        for name, value in spec["data"].items():
+            setattr(mod, name, decode(value, nts))
+        for name in spec["functions"]:
+            setattr(mod, name, lambda *a, **k: None)
+        for name in spec.get("helpers", []):
+            setattr(mod, name, _helper(name))
+        sys.modules[mod.__name__] = mod
+        setattr(package, modname, mod)
+
+    class _NoCheckers:
+        def find_spec(self, name, path=None, target=None):
+            if name.startswith("pedagogy_lib.exercises.") and name not in sys.modules:
+                raise ImportError(f"{name}: the exercise checkers are not available to graded code")
+            return None
+
+    sys.meta_path.insert(0, _NoCheckers())
+
+    # the functions this exercise forbids: stubbed wherever the library binds them
+    forbidden = {}
+    for dotted in job["forbidden"]:
+        modname, _, attr = dotted.rpartition(".")
+        forbidden[(modname, attr)] = dotted
+
+    originals: dict = {}
+
+    def stub_for(dotted):
+        def stub(*args, **kwargs):
+            raise RuntimeError(f"not allowed in this exercise: {dotted} (the exercise asks you to write it yourself)")
+        stub.__name__ = dotted.rpartition(".")[2]
+        return stub
+
+    def apply_stubs():
+        for (modname, attr), dotted in forbidden.items():
+            mod = sys.modules.get(modname)
+            if mod is not None and (modname, attr) not in originals and hasattr(mod, attr):
+                originals[(modname, attr)] = (getattr(mod, attr), stub_for(dotted))
+        for name, mod in list(sys.modules.items()):
+            if not name.startswith("pedagogy_lib") or mod is None:
+                continue
+            for orig, stub in originals.values():
+                for k, v in list(vars(mod).items()):
+                    if v is orig:
+                        setattr(mod, k, stub)
+
+    real_import = builtins.__import__
+
+    def guarded_import(*args, **kwargs):
+        module = real_import(*args, **kwargs)
+        if forbidden:
+            apply_stubs()
+        return module
+
+    builtins.__import__ = guarded_import           # the stubs go in as the student's code imports the library
+
+    ns: dict = {"__name__": "__main__"}
+    error = None
+    for i, (code, must_run) in enumerate(job["cells"]):
+        try:
+            exec(compile(code, f"<answer cell {i}>", "exec"), ns)
+        except BaseException as exc:  # noqa: BLE001 - reported to the grader as text
+            if must_run:
+                error = f"{type(exc).__name__}: {exc}"
+                break
+        if i == 0:                     # the page's own functions the exercise rules out (no dot in the name)
+            for dotted in job["forbidden"]:
+                if "." not in dotted:
+                    ns[dotted] = stub_for(f"{dotted} (the page's function)")
+    out = {"values": {}, "error": error}
+    for name in job["names"]:
+        if name in ns:
+            out["values"][name] = encode(ns[name])
+        else:
+            out["values"][name] = {"__missing__": name}
+    send(out)
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        req = json.loads(line)
+        fn = ns.get(req["call"])
+        try:
+            value = fn(*decode(req["args"]))
+            send({"ok": encode(value)})
+        except BaseException as exc:  # noqa: BLE001
+            send({"raised": f"{type(exc).__name__}: {exc}"})
+
+
+class StudentProcess:
+    """The student's answer cells, run in ``python -I`` by this file's ``--child`` mode."""
+
+    def __init__(self, job: dict, python: str = sys.executable, timeout: float = CHILD_TIMEOUT,
+                 helpers: dict | None = None):
+        self.helpers = helpers or {}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "NBGRADER"))}
+        env.setdefault("MPLBACKEND", "Agg")
+        self.timeout = timeout
+        self.proc = subprocess.Popen([python, "-I", str(Path(__file__).resolve()), "--child"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def receive(self) -> dict:
+        while True:
+            try:
+                line = self.lines.get(timeout=self.timeout)
+            except queue.Empty:
+                self.close()
+                raise TimeoutError(f"your code did not finish within {self.timeout:.0f} s")
+            if line is None:
+                raise RuntimeError("your code ended the Python process (exit, a crash or a kill)")
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                raise RuntimeError("your code wrote to the grader's channel") from None
+            if not (isinstance(msg, dict) and "helper" in msg):
+                return msg
+            self._answer_helper(msg)
+
+    def _answer_helper(self, msg: dict) -> None:
+        fn = self.helpers.get(msg["helper"])
+        try:
+            if fn is None:
+                raise NameError(f"{msg['helper']} is not a function of the problem statement")
+            reply = {"ok": encode(fn(*decode(msg["args"])))}
+        except Exception as exc:  # noqa: BLE001 - sent back to the student's code as its exception
+            reply = {"raised": f"{type(exc).__name__}: {exc}"}
+        self.proc.stdin.write(json.dumps(reply) + "\n")
+        self.proc.stdin.flush()
+
+    def call(self, name: str, args: tuple):
+        sent = []
+        for a in args:
+            if callable(a) and not isinstance(a, type):
+                key = f"callback-{len(self.helpers)}"
+                self.helpers[key] = a
+                a = Callback(key)
+            sent.append(a)
+        self.proc.stdin.write(json.dumps({"call": name, "args": encode(sent)}) + "\n")
+        self.proc.stdin.flush()
+        reply = self.receive()
+        if "raised" in reply:
+            raise RuntimeError(reply["raised"])
+        return decode(reply.get("ok"))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def _proxy(child: StudentProcess, name: str):
+    def fn(*args):
+        return child.call(name, args)
+    fn.__name__ = name
+    return fn
+
+
+# --- the grader -------------------------------------------------------------------------------------
+
+
+def _public_data(mod) -> dict:
+    out = {}
+    for name, value in vars(mod).items():
+        if name.startswith("_") or callable(value) or isinstance(value, type(sys)):
+            continue
+        enc = encode(value)
+        if not (isinstance(enc, dict) and "__opaque__" in enc):
+            out[name] = enc
+    return out
+
+
+def _checker_functions(mod, checkers: set[str]) -> tuple[list[str], list[str]]:
+    """(the checkers and imported tools, which do nothing in the student process; the module's own
+    functions of the problem statement, which the student's code may call and the grader runs)."""
+    quiet, helpers = [], []
+    for n, v in vars(mod).items():
+        if n.startswith("_") or not callable(v):
+            continue
+        own = getattr(v, "__module__", None) == mod.__name__ and not isinstance(v, type)
+        (helpers if own and n not in checkers else quiet).append(n)
+    return quiet, helpers
+
+
+def student_seed(student: str, label: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{student}\n{label}".encode()).digest()[:8], "little")
+
+
+def grade_exercise(label: str, module: str, checker: str, names: list[str], cells: list[tuple[str, bool]],
+                   student: str, *, python: str = sys.executable, checkers: set[str] = frozenset()) -> tuple[bool, str]:
+    """Grade one exercise: ``(passed, the verdict's text)``; see the module docstring."""
+    import importlib
+
+    import numpy as np
+
+    mod = importlib.import_module(f"pedagogy_lib.exercises.{module}")
+    spec = getattr(mod, "SUMMATIVE", {}).get(label, {})
+    saved = {}
+    lines = []
+    if "variant" in spec:
+        rng = np.random.default_rng(student_seed(student, label))
+        for name, value in spec["variant"](rng).items():
+            saved[name] = getattr(mod, name)
+            setattr(mod, name, value)
+        lines.append(f"Graded on problem data of your own (the exercise's {', '.join(saved)} drawn for "
+                     f"student {student!r}), by running your answer cell again.")
+    forbidden = list(spec.get("forbidden", ()))
+    if forbidden:
+        lines.append("While grading, these functions are not available to your code: " + ", ".join(forbidden) + ".")
+    import pedagogy_lib
+    quiet, helpers = _checker_functions(mod, set(checkers) | {checker})
+    job = {"root": str(Path(pedagogy_lib.__file__).resolve().parent.parent),
+           "modules": {module: {"data": _public_data(mod), "functions": quiet, "helpers": helpers}},
+           "forbidden": forbidden, "cells": cells, "names": names}
+    child = None
+    try:
+        child = StudentProcess(job, python, helpers={n: getattr(mod, n) for n in helpers})
+        reply = child.receive()
+        if reply.get("error"):
+            return False, "\n".join(lines + [f"Your answer cell raised {reply['error']}"])
+        # the checker module's own NamedTuple classes, so that an answer of that type is one here too
+        nts = {n: v for n, v in vars(mod).items() if isinstance(v, type) and issubclass(v, tuple) and hasattr(v, "_fields")}
+        args = []
+        for name in names:
+            value = reply["values"].get(name)
+            if isinstance(value, dict) and "__missing__" in value:
+                return False, "\n".join(lines + [f"Your answer cell no longer defines {name}."])
+            args.append(_proxy(child, name) if isinstance(value, dict) and "__fn__" in value else decode(value, nts))
+        verdict = getattr(mod, checker)(*args)
+        return bool(verdict), "\n".join(lines + [str(verdict)])
+    except (TimeoutError, RuntimeError) as exc:
+        return False, "\n".join(lines + [f"Grading stopped: {exc}."])
+    finally:
+        if child is not None:
+            child.close()
+        for name, value in saved.items():
+            setattr(mod, name, value)
+
+
+# --- the nbgrader side ---------------------------------------------------------------------------------
+
+
+def _src(cell) -> str:
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else s
+
+
+def parse_hidden_call(source: str) -> dict | None:
+    """The exercise a test cell grades: the JSON after ``# summative:`` in its hidden part."""
+    for line in source.splitlines():
+        if line.startswith("# summative: "):
+            return json.loads(line[len("# summative: "):])
+    return None
+
+
+def _imports(code: str) -> list[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [ast.unparse(s) for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+
+
+def _names_used(sources: list[str]) -> set[str]:
+    out = set()
+    for code in sources:
+        try:
+            out |= {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            pass
+    return out
+
+
+def _preamble(page: list[str], answers: list[str]) -> list[str]:
+    """What the answers need from the rest of the page: its imports and its function and class
+    definitions (not its computations), those that the answers use, directly or through each other."""
+    defs = []
+    for code in page:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for stmt in tree.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                defs.append((_names_bound(ast.unparse(stmt)), ast.unparse(stmt), set()))
+            elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+                defs.append(({stmt.name}, ast.unparse(stmt), _names_used([ast.unparse(stmt)])))
+    needed = _names_used(answers)
+    keep: set[int] = set()
+    while True:
+        new = {i for i, (bound, _, _) in enumerate(defs) if i not in keep and bound & needed}
+        if not new:
+            break
+        keep |= new
+        for i in new:
+            needed |= defs[i][2]
+    return [defs[i][1] for i in sorted(keep)]
+
+
+def _stored(sources: list[str]) -> set[str]:
+    out = set()
+    for code in sources:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                out.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                out.add(n.name)
+            elif isinstance(n, (ast.Import, ast.ImportFrom)):
+                out |= {(a.asname or a.name).split(".")[0] for a in n.names}
+            elif isinstance(n, ast.arg):
+                out.add(n.arg)
+    return out
+
+
+def _needs_page_state(preamble: list[str], answers: list[str], page: list[str]) -> bool:
+    """Whether the answers use a name that only a computation of the page binds (not an import or def)."""
+    import builtins
+
+    missing = _names_used(answers) - _stored(answers) - _stored(preamble) - set(dir(builtins))
+    return bool(missing & _stored(page))
+
+
+def _names_bound(import_line: str) -> set[str]:
+    node = ast.parse(import_line).body[0]
+    return {(a.asname or a.name).split(".")[0] for a in node.names}
+
+
+def _nb_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _output(text: str, failed: bool) -> list[dict]:
+    if failed:
+        return [{"output_type": "error", "ename": "AnswerNotAccepted", "evalue": text.splitlines()[-1],
+                 "traceback": text.splitlines()}]
+    return [{"output_type": "stream", "name": "stdout", "text": text + "\n"}]
+
+
+def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source: dict | None = None, *,
+                   python: str = sys.executable) -> dict:
+    """Grade every summative test cell of an executed notebook in place; return ``{label: (passed, flags)}``.
+
+    ``submitted`` is the notebook as the student handed it in (to flag deleted or edited test cells),
+    ``source`` the assignment's source notebook (to tell the page's own cells from the student's).
+    """
+    from nbformat import from_dict
+
+    source_cells = {_src(c) for c in (source or {}).get("cells", []) if not _nb_meta(c)} if source else None
+
+    cells = nb["cells"]
+    answers = {_nb_meta(c).get("grade_id"): i for i, c in enumerate(cells) if _nb_meta(c).get("solution")
+               and c["cell_type"] == "code"}
+    page = [_src(c) for c in cells if c["cell_type"] == "code" and not _nb_meta(c)]
+    preamble = _preamble(page, [_src(cells[i]) for i in answers.values()])
+    # tampering anywhere in the student's code
+    student_code = [(i, _src(c)) for i, c in enumerate(cells) if c["cell_type"] == "code"
+                    and (_nb_meta(c).get("solution") or not _nb_meta(c))]
+    tampered = []
+    for i, code in student_code:
+        if _nb_meta(cells[i]).get("solution"):          # an answer cell: everything in it counts
+            tampered += [f"{what} (cell {i})" for what in tampering(code)]
+        elif source_cells is not None and code not in source_cells:   # a cell the student added or changed
+            tampered += [f"{what} (cell {i})" for what in tampering(code)]
+    sub_tests = {}
+    if submitted is not None:
+        sub_tests = {_nb_meta(c).get("grade_id"): _src(c) for c in submitted.get("cells", []) if _nb_meta(c).get("grade")}
+    results = {}
+    checkers = {spec["checker"] for c in cells if _nb_meta(c).get("grade") and (spec := parse_hidden_call(_src(c)))}
+    for cell in cells:
+        meta = _nb_meta(cell)
+        call = parse_hidden_call(_src(cell)) if meta.get("grade") and not meta.get("solution") else None
+        if call is None:
+            continue
+        label = call["label"]
+        flags = []
+        gid = meta.get("grade_id")
+        if submitted is not None:
+            if gid not in sub_tests:
+                flags.append("the test cell was deleted from the submission and has been restored")
+            elif sub_tests[gid].strip() != _src(cell).split("### BEGIN HIDDEN TESTS")[0].strip() \
+                    and sub_tests[gid].strip() != _src(cell).strip():
+                flags.append("the test cell was edited in the submission and has been restored")
+        k = answers.get(f"{label}-answer")
+        if k is None:
+            passed, text = False, "The answer cell of this exercise is missing from the submission."
+        elif tampered:
+            passed, text = False, ("Not graded: the notebook's code reaches for the grading machinery ("
+                                   + "; ".join(tampered) + "). Scored zero until the instructor reviews it.")
+            flags.append("tampering with the grading machinery")
+        else:
+            order = [i for i in sorted(answers.values()) if i <= k]
+            if _needs_page_state(preamble, [_src(cells[i]) for i in order], page):
+                # the answers use values the page computes: replay the page's cells, then the answers
+                order = [i for i, c in enumerate(cells) if i <= k and c["cell_type"] == "code"
+                         and (i in answers.values() or not _nb_meta(c))]
+                run = [(_src(cells[i]), i == k) for i in order]
+            else:
+                run = [("\n".join(preamble), False)] + [(_src(cells[i]), i == k) for i in order]
+            try:
+                passed, text = grade_exercise(label, call["module"], call["checker"], call["names"], run, student,
+                                              python=python, checkers=checkers)
+            except Exception as exc:  # noqa: BLE001 - a grader failure scores zero and says so, for review
+                passed, text = False, f"The grader failed ({type(exc).__name__}: {exc})."
+                flags.append("the grader failed on this exercise")
+        text = f"Exercise {label}:\n{text}"
+        if flags:
+            text += "\n" + "\n".join(f"{FLAG} {f}." for f in flags)
+        cell["outputs"] = [from_dict(o) for o in _output(text, not passed)]
+        results[label] = (passed, flags)
+    return results
+
+
+_Base = object
+if "--child" not in sys.argv:            # the student process needs no nbgrader
+    try:
+        from nbgrader.preprocessors import NbGraderPreprocessor as _Base
+    except ImportError:
+        pass
+
+
+class SummativeGrader(_Base):
+    """nbgrader preprocessor (after ``Execute``): grade each summative test cell outside the kernel.
+
+    nbgrader makes it before any notebook runs; it imports every checker module then, so that code a
+    notebook runs afterwards cannot change the checkers the grader uses by rewriting their files.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        import importlib
+        import pkgutil
+
+        import pedagogy_lib.exercises as package
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        student = info.get("student", "")
+        submitted = None
+        root = Path(getattr(getattr(self, "parent", None), "coursedir", None).root
+                    if getattr(getattr(self, "parent", None), "coursedir", None) else os.getcwd())
+        path = root / "submitted" / student / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+        if path.exists():
+            submitted = json.loads(path.read_text(encoding="utf-8"))
+        source_path = root / "source" / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+        source = json.loads(source_path.read_text(encoding="utf-8")) if source_path.exists() else None
+        grade_notebook(nb, student, submitted, source)
+        return nb, resources
+
+
+# --- the per-exercise export ----------------------------------------------------------------------------
+
+
+def export_by_exercise(course: Path, out: Path) -> int:
+    """Write ``out`` (CSV): one row per student, assignment and exercise, with score, maximum and flags.
+
+    Scores come from nbgrader's gradebook (manual grades included once entered); flags from the
+    autograded notebooks' test cells. Returns the number of rows.
+    """
+    from nbgrader.api import Gradebook
+
+    rows = []
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for assignment in gb.assignments:
+            for nb in assignment.notebooks:
+                for student in gb.students:
+                    try:
+                        sub = gb.find_submission_notebook(nb.name, assignment.name, student.id)
+                    except Exception:  # noqa: BLE001 - no submission
+                        continue
+                    graded = course / "autograded" / student.id / assignment.name / f"{nb.name}.ipynb"
+                    outputs = {}
+                    if graded.exists():
+                        for c in json.loads(graded.read_text(encoding="utf-8"))["cells"]:
+                            gid = _nb_meta(c).get("grade_id")
+                            text = "\n".join(_src({"source": o.get("text", "")}) + "\n".join(o.get("traceback", []))
+                                              for o in c.get("outputs", []))
+                            outputs[gid] = [ln.split(FLAG, 1)[1].strip() for ln in text.splitlines() if FLAG in ln]
+                    for g in sorted(sub.grades, key=lambda g: g.name):
+                        label, _, part = g.name.rpartition("-")
+                        rows.append({"student": student.id, "assignment": assignment.name, "notebook": nb.name,
+                                     "exercise": label, "part": {"test": "autograded", "written": "written"}.get(part, part),
+                                     "score": "" if g.score is None and g.needs_manual_grade else g.score,
+                                     "max_score": g.max_score, "needs_manual_grade": g.needs_manual_grade,
+                                     "flags": "; ".join(outputs.get(g.name, []))})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, ["student", "assignment", "notebook", "exercise", "part", "score", "max_score",
+                               "needs_manual_grade", "flags"])
+        w.writeheader()
+        w.writerows(rows)
+    return len(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return _child_main()
+    if argv[:1] == ["export"]:
+        out = Path(argv[1]) if len(argv) > 1 else Path("grades_by_exercise.csv")
+        n = export_by_exercise(Path.cwd(), out)
+        print(f"wrote {out} ({n} rows: one per student, assignment and graded part)")
+        return 0
+    print("usage: python grading/msl_grading.py export [FILE.csv]   (run in the course folder)", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The summative grader (courseware/grading.py) without nbgrader: its processes, data and refusals.
+
+The nbgrader round trip of tests/test_courseware.py grades whole submissions; these tests call the
+grader on single answers, so a failure points at the mechanism that broke.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from courseware import editions as E
+from courseware import grading as G
+from pedagogy_lib.exercises import ch07_gmm_em
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = ROOT / "chapters" / "ch07_learning_invertible_models" / "7_1_gmm_kmeans.ipynb"
+
+
+@pytest.fixture(scope="module")
+def source() -> dict:
+    ch = E.read_notebook(SECTION)
+    return E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
+
+
+def _answer(nb: dict, label: str, code: str) -> dict:
+    nb = copy.deepcopy(nb)
+    for c in nb["cells"]:
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == f"{label}-answer":
+            c["source"] = code
+    return nb
+
+
+def _text(nb: dict, label: str) -> str:
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == f"{label}-test")
+    return "\n".join(o.get("text", "") or "\n".join(o.get("traceback", [])) for o in cell["outputs"])
+
+
+def test_reference_solutions_pass_and_students_get_data_of_their_own(source):
+    nb = copy.deepcopy(source)
+    results = G.grade_notebook(nb, "student-a")
+    assert all(passed for passed, _ in results.values()), {k: _text(nb, k) for k in results}
+    a = ch07_gmm_em.SUMMATIVE["ex-7-1-m-step"]["variant"](np.random.default_rng(G.student_seed("a", "ex-7-1-m-step")))
+    b = ch07_gmm_em.SUMMATIVE["ex-7-1-m-step"]["variant"](np.random.default_rng(G.student_seed("b", "ex-7-1-m-step")))
+    assert not np.allclose(a["EX_MSTEP"].y, b["EX_MSTEP"].y)
+    assert "data of your own" in _text(nb, "ex-7-1-m-step")
+    # the module's own data are back after grading
+    assert ch07_gmm_em.EX_MSTEP.y.shape == (8, 2) and ch07_gmm_em.EX_MSTEP.y[0, 1] == 1.0
+
+
+def test_numbers_from_the_books_data_do_not_pass(source):
+    y, r = ch07_gmm_em.EX_MSTEP
+    N_k = r.sum(0)
+    mu = (r.T @ y) / N_k[:, None]
+    Sigma = np.stack([(r[:, k, None] * (y - mu[k])).T @ (y - mu[k]) / N_k[k] for k in range(2)])
+    typed = (f"import numpy as np\nmy_m_step = (np.array({(N_k / 8).tolist()}), np.array({mu.tolist()}), "
+             f"np.array({Sigma.tolist()}))\ncheck.m_step(my_m_step)")
+    assert ch07_gmm_em.m_step(eval(typed.split("my_m_step = ")[1].split("\n")[0], {"np": np}))  # right on the book's data
+    nb = _answer(source, "ex-7-1-m-step", typed)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+
+
+def test_the_student_process_has_no_checkers(source):
+    code = ("import importlib\nmod = importlib.import_module('pedagogy_lib.exercises.ch07_gmm_em')\n"
+            "my_m_step = mod._m_step_variants(mod.EX_MSTEP)\n")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    passed, flags = G.grade_notebook(nb, "student-a")["ex-7-1-m-step"]
+    assert not passed and "tampering" in " ".join(flags)
+    # without the tamper scan, the import itself fails in the student process
+    job_cells = [("import numpy as np\nfrom pedagogy_lib.exercises import ch07_gmm_em as check", False),
+                 ("from pedagogy_lib.exercises import checker\nmy_m_step = None", True)]
+    passed, text = G.grade_exercise("ex-7-1-m-step", "ch07_gmm_em", "m_step", ["my_m_step"], job_cells, "s")
+    assert not passed and "not available to graded code" in text
+    # the checker module seen by the student's code holds data and no-op checkers only
+    probe = [("from pedagogy_lib.exercises import ch07_gmm_em as check", False),
+             ("assert not hasattr(check, '_m_step_variants') and not hasattr(check, '_nearest_loop')\n"
+              "assert check.m_step(None) is None and check.EX_MSTEP.y.shape == (8, 2)\n"
+              "my_m_step = None", True)]
+    passed, text = G.grade_exercise("ex-7-1-m-step", "ch07_gmm_em", "m_step", ["my_m_step"], probe, "s")
+    assert not passed and "raised" not in text and "None" in text
+
+
+def test_forbidden_functions_raise_wherever_they_are_bound(source):
+    code = ("from pedagogy_lib.mixture import gmm_m_step, gmm_stats_from_responsibilities\n"
+            "y, r = check.EX_MSTEP\nfit = gmm_m_step(gmm_stats_from_responsibilities(y, r))\n"
+            "my_m_step = (fit.pi, fit.mu, fit.Sigma)\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"][0] is False
+    assert "not allowed in this exercise: pedagogy_lib.mixture.em.gmm_stats_from_responsibilities" in \
+        _text(nb, "ex-7-1-m-step")
+
+
+def test_function_answers_run_in_the_student_process_on_hidden_inputs(source):
+    code = ("def my_assign(y, mu):\n    import os\n    return np.full(len(y), os.getpid() % 1)\n"
+            "check.assign_function(my_assign)")
+    nb = _answer(source, "ex-7-1-kmeans-assign", code)
+    assert G.grade_notebook(nb, "s")["ex-7-1-kmeans-assign"][0] is False
+    text = _text(nb, "ex-7-1-kmeans-assign")
+    assert "EX_ASSIGN[0]" in text and "not assigned to their nearest centre" in text
+
+
+def test_the_wire_format_carries_data_not_code():
+    class Evil:
+        def __reduce__(self):
+            return (print, ("ran",))
+    assert G.decode(G.encode(Evil())).__class__ is G.Opaque
+    arr = np.arange(6.0).reshape(2, 3)
+    back = G.decode(G.encode({"a": (arr, 2, "x", [np.int64(3)])}))
+    assert np.array_equal(back["a"][0], arr) and back["a"][1:] == (2, "x", [3])
+    # a NamedTuple names its module; only the library's own modules are looked up
+    fake = {"__nt__": "GMMParams", "module": "os", "fields": ["pi"], "values": [1.0]}
+    assert type(G.decode(fake)).__module__ != "os"
+
+
+@pytest.mark.parametrize("code, found", [
+    ("from pedagogy_lib.exercises.checker import CheckResult\nCheckResult.raise_if_wrong = lambda s: s", "CheckResult"),
+    ("check.m_step = lambda a: True", "an assignment to check.m_step"),
+    ("import sys\nsys.modules['x'] = 1", ".modules"),
+    ("import inspect", "inspect"),
+    ("f = sys._getframe(1).f_locals", "._getframe"),
+    ("get_ipython().set_custom_exc((Exception,), print)", ".set_custom_exc"),
+])
+def test_tampering_is_recognized(code, found):
+    assert any(found in t for t in G.tampering(code)), G.tampering(code)
+
+
+def test_honest_code_is_not_taken_for_tampering():
+    for code in ("y, r = check.EX_MSTEP\nN_k = r.sum(axis=0)\nmu = (r.T @ y) / N_k[:, None]",
+                 "def assign(y, mu):\n    return np.argmin(((y[:, None] - mu[None]) ** 2).sum(2), axis=1)",
+                 "import numpy as np\nfrom pedagogy_lib import assimilation as da\nx = da.integrate"):
+        assert G.tampering(code) == [], code
+
+
+def test_checker_modules_keep_their_reference_helpers_private():
+    import importlib
+    import pkgutil
+
+    import pedagogy_lib.exercises as package
+
+    sealed = 0
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name == "checker":
+            continue
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{info.name}")
+        private = [n for n in vars(mod) if n.startswith("_") and not n.startswith("__")]
+        for name in private:
+            with pytest.raises(AttributeError, match="private to the checker module"):
+                getattr(mod, name)
+        sealed += bool(private)
+    assert sealed >= 40
+    from pedagogy_lib.exercises import da_fourdvar
+    with pytest.raises(AttributeError):
+        da_fourdvar._strong_grad
+    assert callable(da_fourdvar.strong_gradient) and da_fourdvar.__name__ == "pedagogy_lib.exercises.da_fourdvar"
