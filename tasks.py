@@ -41,6 +41,9 @@ TEST_OUT = BUILD / "test"
 NO_NUMBA_NOTEBOOK = ROOT / "chapters" / "ch02_directed_generative_models" / "2_2_1_hmm.ipynb"
 
 
+#: Seconds after which one test (or one notebook cell) counts as hung and fails, naming itself, instead
+#: of stalling the command: far above the slowest test even on a busy machine (pytest-timeout).
+TEST_TIMEOUT = 900
 #: The older OpenBLAS kernel that one run of the tests forces (see :func:`machine_variant`); Sandybridge
 #: when the caller already forces Prescott, so that the two runs still differ.
 VARIANT_CORETYPES = ("Prescott", "Sandybridge")
@@ -235,7 +238,7 @@ def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]
     report.unlink(missing_ok=True)
     # Two workers, one browser each: the pages are independent, and the suite is the longest step.
     rc = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "--durations=10",
-              f"--junitxml={report}",
+              f"--timeout={TEST_TIMEOUT}", f"--junitxml={report}",
               "tests/browser"], env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium))
     passed, failed, skipped = pytest_counts(report)
     if rc not in (0, 5) and failed == 0:
@@ -273,14 +276,15 @@ def cmd_test() -> int:
     report_nn.unlink(missing_ok=True)
     env_nn = dict(tests_env, PYTHONPATH=str(ROOT / "tests" / "numba_blocker"))
     no_numba = [PY, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-cell-timeout=300",
-                f"--junitxml={report_nn}", str(NO_NUMBA_NOTEBOOK.relative_to(ROOT))]
+                f"--timeout={TEST_TIMEOUT}", f"--junitxml={report_nn}", str(NO_NUMBA_NOTEBOOK.relative_to(ROOT))]
     say(" ".join(str(c) for c in no_numba) + "  (without numba, in the background)")
     log_nn = BUILD / "pytest-no-numba.log"
     with open(log_nn, "w", encoding="utf-8") as log:
         proc_nn = subprocess.Popen([str(c) for c in no_numba], cwd=ROOT, env=env_nn, stdout=log,
                                    stderr=subprocess.STDOUT)
         rc_tests = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
-                        "--durations=25", "--nbval-lax", "--nbval-cell-timeout=300", f"--junitxml={report}",
+                        "--durations=25", "--nbval-lax", "--nbval-cell-timeout=300", f"--timeout={TEST_TIMEOUT}",
+                        f"--junitxml={report}",
                         "--ignore=tests/browser", "tests", *notebooks], env=tests_env)
         rc_nn = proc_nn.wait()
     say(f"the notebook without numba: exit code {rc_nn}; its output:")

@@ -23,10 +23,15 @@ PLAYER = "figure.pgw-player"
 
 def settle(page) -> None:
     """Wait for MathJax (when the page loads it) and the web fonts."""
-    page.evaluate("""async () => {
-        if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-        if (document.fonts && document.fonts.ready) await document.fonts.ready;
+    settled = page.evaluate("""async () => {
+        const ready = (async () => {
+            if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+            if (document.fonts && document.fonts.ready) await document.fonts.ready;
+            return true;
+        })();
+        return Promise.race([ready, new Promise(r => setTimeout(() => r(false), 30000))]);
     }""")
+    assert settled, "MathJax or the web fonts did not finish loading within 30 s"
 
 
 def _first_player_page(site_root: Path, chapter_pages: list[str]) -> str | None:

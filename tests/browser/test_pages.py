@@ -172,12 +172,16 @@ _PHONE = """(w) => ({width: Math.max(document.documentElement.scrollWidth, docum
 #: finished, not waited for: a transition started while the page is busy can sit at its first
 #: frame for seconds in a headless browser, and only the settled page is of interest here.
 _TRANSITIONS_DONE = """async () => {
-    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    // a frame, or at most a second: a page the browser does not paint never runs its frame callbacks
+    const frame = () => Promise.race([new Promise(r => requestAnimationFrame(r)),
+                                      new Promise(r => setTimeout(r, 1000))]);
+    await frame();
+    await frame();
     for (const a of document.getAnimations()) {
         const t = a.effect && a.effect.getComputedTiming ? a.effect.getComputedTiming() : null;
         if (a.playState === 'running' && t && Number.isFinite(t.endTime)) a.finish();
     }
-    await new Promise(r => requestAnimationFrame(r));
+    await frame();
 }"""
 
 
