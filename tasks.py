@@ -44,6 +44,8 @@ NO_NUMBA_NOTEBOOK = ROOT / "chapters" / "ch02_directed_generative_models" / "2_2
 #: Seconds after which one test (or one notebook cell) counts as hung and fails, naming itself, instead
 #: of stalling the command: far above the slowest test even on a busy machine (pytest-timeout).
 TEST_TIMEOUT = 900
+#: The same for one browser test (its first test of a page pays for the page's whole visit).
+BROWSER_TEST_TIMEOUT = 420
 #: The older OpenBLAS kernel that one run of the tests forces (see :func:`machine_variant`); Sandybridge
 #: when the caller already forces Prescott, so that the two runs still differ.
 VARIANT_CORETYPES = ("Prescott", "Sandybridge")
@@ -238,7 +240,7 @@ def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]
     report.unlink(missing_ok=True)
     # Two workers, one browser each: the pages are independent, and the suite is the longest step.
     rc = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "--durations=10",
-              f"--timeout={TEST_TIMEOUT}", f"--junitxml={report}",
+              f"--timeout={BROWSER_TEST_TIMEOUT}", f"--junitxml={report}",
               "tests/browser"], env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium))
     passed, failed, skipped = pytest_counts(report)
     if rc not in (0, 5) and failed == 0:

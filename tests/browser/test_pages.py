@@ -279,7 +279,9 @@ def run_axe(page, axe_source: str, *, colour_only: bool = False, within: str | N
                 looks = fresh.map(([look]) => look);
                 context = {include: fresh.map(([, el]) => el)};
             }
-            return {violations: (await axe.run(context, options)).violations, looks};
+            const late = new Promise((_, no) => setTimeout(
+                () => no(new Error('axe did not finish within 180 s (' + scope + ')')), 180000));
+            return {violations: (await Promise.race([axe.run(context, options), late])).violations, looks};
         }""", [within, options, scope, skip])
         found += result["violations"]
         if looks_checked is not None:
