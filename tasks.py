@@ -192,6 +192,21 @@ def pytest_counts(xml_path: Path) -> tuple[int, int, int]:
     return tests - failed - skipped, failed, skipped
 
 
+def fuzz_shares(xml_path: Path) -> list[str]:
+    """"family good/calls (percent)" for each family the fuzz of the public API ran
+    (``tests/test_fuzz_public_api.py`` attaches its count to the JUnit report)."""
+    if not xml_path.exists():
+        return []
+    lines = []
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        share = next((p.get("value") for p in case.iter("property") if p.get("name") == "fuzz_good_share"), None)
+        if share and "[" in case.get("name", ""):
+            family = case.get("name").split("[", 1)[1].rstrip("]")
+            good, calls = (int(x) for x in share.split("/"))
+            lines.append(f"{family} {good}/{calls} ({100.0 * good / max(calls, 1):.1f} %)")
+    return sorted(lines)
+
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -292,6 +307,9 @@ def cmd_test() -> int:
     say(f"the notebook without numba: exit code {rc_nn}; its output:")
     print(log_nn.read_text(encoding="utf-8", errors="replace")[-4000:], flush=True)
     rc_tests = rc_tests or rc_nn or rc_warm
+    shares = fuzz_shares(report)
+    if shares:
+        say("fuzz of the public API, good outcomes per family: " + "; ".join(shares))
     say(f"pytest finished in {time.time() - start:.0f} s (exit code {rc_tests})")
     start = time.time()
     rc_book = build_book(env, TEST_OUT)
