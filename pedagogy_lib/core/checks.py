@@ -21,6 +21,7 @@ from .jit import HAVE_NUMBA, njit
 
 __all__ = [
     "ConvergenceWarning",
+    "DivergenceError",
     "as_array",
     "as_scalar",
     "to_float_array",
@@ -55,6 +56,14 @@ class ConvergenceWarning(UserWarning):
 
     Every module raises this one class, and its message reports the iteration count and the last
     change, so a reader knows how far the fit got.
+    """
+
+
+class DivergenceError(FloatingPointError, ValueError):
+    """A gradient fit left the finite numbers because its step size is too large for the data.
+
+    It is a ``FloatingPointError`` (the arithmetic blew up) and a ``ValueError`` (the cure is another
+    argument: a smaller learning rate, or data on a smaller scale); its message names both.
     """
 
 

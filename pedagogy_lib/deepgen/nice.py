@@ -400,6 +400,11 @@ def leapfrog_couplings(target, x, p, step_size: float, n_leapfrog: int = 1):
     Returns
     -------
     (x, p) : tuple of ndarray
+
+    Raises
+    ------
+    ValueError
+        If an argument is malformed, or if the trajectory overflows (``step_size`` too large for the target).
     """
     D = check_target(target)
     x = as_array(x, "x", shape=(None, D), dims="(C, D)", nonempty=True)
@@ -413,8 +418,12 @@ def leapfrog_couplings(target, x, p, step_size: float, n_leapfrog: int = 1):
     def drift(x_, p_):                   # x^a = p (unchanged), x^b = x + m(p)
         return x_ + eps * p_, p_
 
-    for _ in range(L):
-        x, p = kick(x, p)
-        x, p = drift(x, p)
-        x, p = kick(x, p)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(L):
+            x, p = kick(x, p)
+            x, p = drift(x, p)
+            x, p = kick(x, p)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
+        raise ValueError(f"the leapfrog trajectory left the finite numbers; reduce step_size (now {eps:g}) or "
+                         "check the target's parameters.")
     return x, p

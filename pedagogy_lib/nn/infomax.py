@@ -79,7 +79,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ..core.checks import positive_scalar, as_array, to_float_array, check_choice, check_int, check_positive, check_rng
+from ..core.checks import DivergenceError, positive_scalar, as_array, to_float_array, check_choice, check_int, check_positive, check_rng
 
 __all__ = [
     "check_unmixing",
@@ -324,6 +324,12 @@ def infomax(Y, *, rng, D_init=None, n_epochs: int = 20, batch_size: int | None =
     Returns
     -------
     InfoMaxResult
+
+    Raises
+    ------
+    ValueError
+        If an argument is malformed; a :class:`~pedagogy_lib.core.checks.DivergenceError` (also a
+        ``FloatingPointError``) if ``D`` leaves the finite numbers, naming ``lr`` and the scale of ``Y``.
     """
     Y = _check_Y(Y)
     N, K = Y.shape
@@ -342,8 +348,9 @@ def infomax(Y, *, rng, D_init=None, n_epochs: int = 20, batch_size: int | None =
             D = _epoch(D, Y, rng, B, lr, step)
         n_updates += -(-N // B)
         if not np.all(np.isfinite(D)) or np.linalg.svd(D, compute_uv=False)[-1] == 0.0:
-            raise FloatingPointError(f"InfoMax diverged after {n_updates} updates (D is not finite or "
-                                     f"singular); reduce lr (now {lr:g}).")
+            raise DivergenceError(f"InfoMax diverged after {n_updates} updates (D is not finite or "
+                                  f"singular); reduce lr (now {lr:g}) or rescale Y "
+                                  f"(largest |Y| = {np.max(np.abs(Y)):.3g}).")
         history.append(_objective(D, Y))
         Ds.append(D.copy())
     return InfoMaxResult(D, np.asarray(history), np.asarray(Ds), n_updates)

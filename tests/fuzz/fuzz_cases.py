@@ -643,10 +643,98 @@ def _diffusion():
     return t
 
 
+# ------------------------------------------------------------------------------------------------ deepgen
+
+def _deepgen():
+    from pedagogy_lib.deepgen import vae as V, gumbel as gb, nice as nc
+    from pedagogy_lib.samplers import banana
+    t = _Table()
+    rng = _rng()
+    t.add("deepgen.estimators.expo_gradient", 1.5)
+    t.add("deepgen.estimators.expo_reparameterize", 1.5, _rng(1).random(6))
+    t.add("deepgen.estimators.expo_terms", 1.5, _rng(1).random(6))
+    t.add("deepgen.estimators.expo_variances", 1.5)
+    t.add("deepgen.estimators.optimal_baseline", 0.5, 3)
+    t.add("deepgen.estimators.shared_mean_gradient", 0.5)
+    t.add("deepgen.estimators.shared_mean_terms", 0.5, rng.standard_normal((6, 3)), beta=0.2)
+    t.add("deepgen.estimators.shared_mean_variances", 0.5, 3, beta=0.2)
+    # Gumbel-softmax and the discrete VAE
+    eta = np.array([0.5, -0.2, 0.1])
+    G0 = _rng(2).gumbel(size=(4, 3))
+    yc = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+    dm = gb.discrete_vae(4, 2, 3, hidden=3)
+    dp = gb.init_discrete_params(dm, _rng())
+    Yb = (_rng(3).random((5, 4)) > 0.5).astype(float)
+    Gd = _rng(4).gumbel(size=(5, 2, 3))
+    t.add("deepgen.gumbel.sample_gumbel", _rng(), (2, 3))
+    t.add("deepgen.gumbel.gumbel_max", eta, G0)
+    t.add("deepgen.gumbel.soft_categorical", eta, G0, 0.7)
+    t.add("deepgen.gumbel.soft_categorical_jacobian", yc, 0.7)
+    t.add("deepgen.gumbel.concrete_log_density", yc, eta, 0.7)
+    t.add("deepgen.gumbel.discrete_vae", 4, 2, 3, hidden=3)
+    t.add("deepgen.gumbel.check_discrete_vae", dm)
+    t.add("deepgen.gumbel.init_discrete_params", dm, _rng())
+    t.add("deepgen.gumbel.discrete_elbo", dm, dp, Yb, Gd)
+    t.add("deepgen.gumbel.discrete_loss_and_grad", dm, dp, Yb, Gd, 0.7)
+    t.add("deepgen.gumbel.fit_discrete_vae", dm, Yb, _rng(), n_epochs=2, batch=5)
+    # ICA
+    D = np.array([[1.0, 0.3], [-0.2, 0.8]])
+    Yi = _rng(5).laplace(size=(20, 2))
+    t.add("deepgen.ica.fit_ica", Yi, rng=_rng(), n_epochs=2, batch_size=10)
+    t.add("deepgen.ica.extended_infomax", Yi, rng=_rng(), n_epochs=2, batch_size=10)
+    t.add("deepgen.ica.gaussian_model_covariance", D)
+    t.add("deepgen.ica.log_likelihood", D, Yi)
+    t.add("deepgen.ica.log_likelihood_gradient", D, Yi)
+    t.add("deepgen.ica.natural_gradient", D, Yi, kappa=np.array([1.0, -1.0]))
+    t.add("deepgen.ica.log_prior", np.array([-1.0, 0.0, 2.0]))
+    t.add("deepgen.ica.prior_score", np.array([-1.0, 0.0, 2.0]))
+    t.add("deepgen.ica.switching_signs", Yi)
+    t.add("deepgen.ica.whitening_matrix", Yi)
+    # NICE
+    nm = nc.make_nice(2, 2, (3,), activation="tanh")
+    npar = nc.nice_init(nm, _rng())
+    Yn = _rng(6).standard_normal((5, 2))
+    t.add("deepgen.nice.alternating_partitions", 3, 2)
+    t.add("deepgen.nice.make_nice", 2, 2, (3,), activation="tanh")
+    t.add("deepgen.nice.check_nice", nm)
+    t.add("deepgen.nice.nice_init", nm, _rng())
+    t.add("deepgen.nice.forward", nm, npar, Yn)
+    t.add("deepgen.nice.forward_layers", nm, npar, Yn)
+    t.add("deepgen.nice.inverse", nm, npar, Yn)
+    t.add("deepgen.nice.log_det_jacobian", nm, npar, Yn)
+    t.add("deepgen.nice.log_likelihood", nm, npar, Yn)
+    t.add("deepgen.nice.nll_and_grads", nm, npar, Yn)
+    t.add("deepgen.nice.sample", nm, npar, _rng(), 4)
+    t.add("deepgen.nice.fit_nice", nm, npar, Yn, rng=_rng(), n_steps=3, batch_size=5)
+    t.add("deepgen.nice.leapfrog_couplings", banana(1.0, 1.0), Yn, Yn[::-1].copy(), 0.1, 2)
+    # VAE
+    vm = V.vae(4, 2, hidden=3)
+    vg = V.vae(4, 2, hidden=3, likelihood="gaussian", alpha=0.5)
+    vp = V.init_params(vm, _rng())
+    Yv = (_rng(7).random((5, 4)) > 0.5).astype(float)
+    Zv = _rng(8).standard_normal((5, 2))
+    t.add("deepgen.vae.vae", 4, 2, hidden=3)
+    t.add("deepgen.vae.check_vae", vg)
+    t.add("deepgen.vae.init_params", vm, _rng())
+    t.add("deepgen.vae.encode", vm, vp, Yv)
+    t.add("deepgen.vae.decode", vm, vp, Zv)
+    t.add("deepgen.vae.reconstruction", vm, vp, Zv, Yv)
+    t.add("deepgen.vae.elbo_terms", vm, vp, Yv, Zv)
+    t.add("deepgen.vae.loss_and_grad", vm, vp, Yv, Zv, beta=0.5)
+    t.add("deepgen.vae.fit_vae", vm, Yv, _rng(), n_epochs=2, batch=5)
+    t.add("deepgen.vae.gaussian_kl", Zv, 0.1 * Zv)
+    t.add("deepgen.vae.reparameterize", Zv, 0.1 * Zv, Zv[::-1].copy())
+    q = np.array([[0.7, 0.3], [0.2, 0.8], [0.5, 0.5]])
+    pyx = np.array([[0.5, 0.3, 0.2], [0.1, 0.2, 0.7]])
+    t.add("deepgen.vae.jre_terms", np.array([0.2, 0.3, 0.5]), q, np.array([0.4, 0.6]), pyx)
+    return t
+
+
 BUILDERS = {"core": _core, "gaussian": _gaussian, "lgssm": _lgssm, "hmm": _hmm, "mixture": _mixture,
             "factor": _factor, "discrete": _discrete, "recursions": _recursions, "smc": _smc, "em": _em,
             "learning": _learning, "assimilation": _assimilation, "samplers": _samplers, "graphical": _graphical,
-            "vi": _vi, "contrastive": _contrastive, "diffusion": _diffusion}
+            "vi": _vi, "contrastive": _contrastive, "diffusion": _diffusion,
+            "deepgen": _deepgen}
 
 
 def build_family(family: str) -> dict:
