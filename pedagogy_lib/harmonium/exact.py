@@ -27,7 +27,7 @@ from ..core.checks import as_array, check_backend, check_choice, check_int
 from ..core.jit import njit
 from ..core.logmath import logsumexp
 from .model import (EFHParams, check_layer, check_params, family_code, log_partition_units, mean_units,
-                    sigmoid)
+                    sigmoid, softplus)
 
 __all__ = ["EFHGrad", "states", "state_index", "log_marginal_table", "log_partition", "visible_log_probs",
            "hidden_log_probs", "average_log_likelihood", "empirical_distribution", "mre", "model_moments",
@@ -234,6 +234,8 @@ def hidden_log_probs(params: EFHParams, *, backend: str = "numba") -> np.ndarray
 
 
 def _weights(Y, weights, N):
+    if N == 0:
+        raise ValueError("Y must hold at least one row (datum); got shape (0, M).")
     if weights is None:
         return np.full(N, 1.0 / N)
     w = as_array(weights, "weights", shape=(N,), dims="(N,)")
@@ -307,7 +309,14 @@ def model_moments(params: EFHParams, *, block: int = 4096) -> EFHGrad:
 
 
 def data_moments(params: EFHParams, Y, weights=None) -> EFHGrad:
-    r"""Moments under the hybrid distribution :math:`\hat p(\mathbf x\mid\mathbf y)p(\mathbf y)` (the data phase)."""
+    r"""Moments under the hybrid distribution :math:`\hat p(\mathbf x\mid\mathbf y)p(\mathbf y)` (the data phase).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is malformed, ``Y`` is empty or not a batch of visible states, or ``weights`` is
+        not a non-negative vector with a positive sum.
+    """
     p = check_params(params)
     Y = check_layer(Y, p.visible, "Y", p.M, allow_fraction=True)
     w = _weights(Y, weights, Y.shape[0])
@@ -364,11 +373,10 @@ def _conditional_tables(p: EFHParams):
     Sx, Sy = states(p.K), states(p.M)
     eta = Sy @ p.W.T + p.b_x                          # (2^M, K)
     zeta = Sx @ p.W + p.b_y                           # (2^K, M)
-    qx = sigmoid(eta)
-    qy = sigmoid(zeta)
-    with np.errstate(divide="ignore"):
-        log_px_y = np.log(qx) @ Sx.T + np.log1p(-qx) @ (1 - Sx).T      # (2^M, 2^K): [y, x]
-        log_py_x = np.log(qy) @ Sy.T + np.log1p(-qy) @ (1 - Sy).T      # (2^K, 2^M): [x, y]
+    # log sigma(a) = -softplus(-a) and log(1 - sigma(a)) = -softplus(a): finite for any finite a, so a
+    # saturated unit contributes a large finite log (not -inf times zero, which is NaN)
+    log_px_y = -softplus(-eta) @ Sx.T - softplus(eta) @ (1 - Sx).T      # (2^M, 2^K): [y, x]
+    log_py_x = -softplus(-zeta) @ Sy.T - softplus(zeta) @ (1 - Sy).T    # (2^K, 2^M): [x, y]
     return np.exp(log_px_y).T, np.exp(log_py_x).T
 
 

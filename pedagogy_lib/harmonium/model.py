@@ -158,8 +158,15 @@ def mean_units(eta, family: str):
 
 
 def log_base_measure(values, family: str):
-    r"""Sum over units of :math:`\log h` or :math:`\log k` for each row of ``values`` (shape ``(N,)``)."""
-    v = np.asarray(values, dtype=float)
+    r"""Sum over units of :math:`\log h` or :math:`\log k` for each row of ``values`` (shape ``(N,)``).
+
+    Raises
+    ------
+    ValueError
+        If ``family`` is unknown or ``values`` is not a 2-D batch ``(N, n_units)`` of finite numbers.
+    """
+    family = check_choice(family, "family", FAMILIES)
+    v = as_array(values, "values", ndim=2, dims="(N, n_units)")
     if family == "bernoulli":
         return np.zeros(v.shape[0])
     if family == "gaussian":

@@ -730,11 +730,104 @@ def _deepgen():
     return t
 
 
+# ------------------------------------------------------------------------------------------------ harmonium
+
+def _harmonium():
+    from pedagogy_lib.harmonium import model as hm_, exact as ex, helmholtz as hh, recurrent as rc, dbn
+    from pedagogy_lib.harmonium.datasets import moving_bars
+    t = _Table()
+    p = hm_.init_params(2, 3, _rng(), scale=0.5)                 # K = 2 hidden, M = 3 visible
+    pg = hm_.init_params(2, 3, _rng(1), scale=0.3, visible="gaussian")
+    Y = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    p0 = np.full(8, 1 / 8)
+    # model
+    t.add("harmonium.model.init_params", 2, 3, _rng(), scale=0.5)
+    t.add("harmonium.model.check_params", p)
+    t.add("harmonium.model.check_layer", Y, "bernoulli", "y", 3)
+    t.add("harmonium.model.family_code", "poisson")
+    t.add("harmonium.model.energy", p, X, Y)
+    t.add("harmonium.model.free_energy_hidden", p, X)
+    t.add("harmonium.model.free_energy_visible", pg, Y)
+    t.add("harmonium.model.hidden_mean", p, Y)
+    t.add("harmonium.model.hidden_natural", p, Y)
+    t.add("harmonium.model.visible_mean", pg, X)
+    t.add("harmonium.model.visible_natural", p, X)
+    t.add("harmonium.model.log_conditional_hidden", p, X, Y)
+    t.add("harmonium.model.log_conditional_visible", p, Y, X)
+    t.add("harmonium.model.sample_hidden", p, Y, _rng())
+    t.add("harmonium.model.sample_visible", pg, X, _rng())
+    t.add("harmonium.model.log_base_measure", np.array([[0.0, 2.0, 1.0]]), "poisson")
+    t.add("harmonium.model.log_partition_units", np.array([[-1.0, 0.5]]), "bernoulli")
+    t.add("harmonium.model.mean_units", np.array([[-1.0, 0.5]]), "gaussian")
+    t.add("harmonium.model.sigmoid", np.array([-1.0, 0.0, 2.0]))
+    t.add("harmonium.model.softplus", np.array([-1.0, 0.0, 2.0]))
+    # exact enumeration
+    t.add("harmonium.exact.states", 3)
+    t.add("harmonium.exact.state_index", Y)
+    t.add("harmonium.exact.empirical_distribution", Y)
+    t.add("harmonium.exact.kl_divergence", p0, np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2]))
+    t.add("harmonium.exact.log_partition", p)
+    t.add("harmonium.exact.log_marginal_table", p, "visible")
+    t.add("harmonium.exact.hidden_log_probs", p)
+    t.add("harmonium.exact.visible_log_probs", p)
+    t.add("harmonium.exact.visible_transition_matrix", p)
+    t.add("harmonium.exact.average_log_likelihood", p, Y)
+    t.add("harmonium.exact.data_moments", p, Y)
+    t.add("harmonium.exact.model_moments", p)
+    t.add("harmonium.exact.exact_gradient", p, Y, np.array([0.1, 0.2, 0.3, 0.4]))
+    t.add("harmonium.exact.mre", p, Y)
+    t.add("harmonium.exact.chain_distributions", p, p0, 3)
+    t.add("harmonium.exact.expected_cd_gradient", p, p0, 2)
+    t.add("harmonium.exact.train_exact", p, Y, 3, lr=0.1)
+    # Gibbs sampling and contrastive divergence
+    t.add("harmonium.gibbs.draw_noise", "bernoulli", (2, 3), _rng())
+    t.add("harmonium.gibbs.gibbs_sample", p, Y, 3, _rng(), _twin=False)
+    t.add("harmonium.gibbs.cd_epoch", p, Y, _rng(), batch_size=2)
+    t.add("harmonium.gibbs.train_rbm", p, Y, _rng(), 2, batch_size=2)
+    t.add("harmonium.gibbs.pseudo_log_likelihood", p, Y)
+    t.add("harmonium.ais.ais_log_partition", p, _rng(), n_runs=5, n_betas=20)
+    # deep belief networks
+    p1 = hm_.init_params(2, 2, _rng(2), scale=0.5)               # on top of p: visible = p's 2 hidden units
+    py = np.array([0.1, 0.2, 0.1, 0.1, 0.2, 0.1, 0.1, 0.1])
+    t.add("harmonium.dbn.invert", p)
+    t.add("harmonium.dbn.directed_table", p)
+    t.add("harmonium.dbn.aggregated_posterior", p, py)
+    t.add("harmonium.dbn.jre_bound", p, p1, py)
+    t.add("harmonium.dbn.up_pass", p, Y)
+    t.add("harmonium.dbn.dbn_visible_log_probs", [p, p1])
+    t.add("harmonium.dbn.dbn_sample", [p, p1], 3, 2, _rng(), _twin=False)
+    t.add("harmonium.dbn.greedy_fit", Y, [2, 2], _rng(), 1, batch_size=2)
+    # Helmholtz machines
+    hm = hh.init_helmholtz([3, 2, 2], _rng(), scale=0.5)
+    layers = [Y, X, X[:, ::-1].copy()]
+    t.add("harmonium.helmholtz.init_helmholtz", [3, 2, 2], _rng(), scale=0.5)
+    t.add("harmonium.helmholtz.wake_update", hm, layers)
+    t.add("harmonium.helmholtz.expected_wake_update", hm, Y)
+    t.add("harmonium.helmholtz.helmholtz_log_likelihood", hm, Y)
+    t.add("harmonium.helmholtz.helmholtz_jre", hm, Y)
+    t.add("harmonium.helmholtz.wake_sleep", hm, Y, _rng(), 1, batch_size=2)
+    # recurrent harmonium
+    rp = rc.init_refh(3, 2, _rng(), scale=0.5)
+    seq = moving_bars(2, 3, 3, _rng(), width=1)
+    t.add("harmonium.recurrent.init_refh", 3, 2, _rng(), scale=0.5)
+    t.add("harmonium.recurrent.recurrent_inputs", rp, seq)
+    t.add("harmonium.recurrent.refh_training_data", rp, seq)
+    t.add("harmonium.recurrent.predictive_log_probs", rp, seq)
+    t.add("harmonium.recurrent.static_log_probs", p, seq)
+    t.add("harmonium.recurrent.train_refh", rp, seq, _rng(), 1, batch_size=2)
+    # data sets
+    t.add("harmonium.datasets.bars_and_stripes", 3)
+    t.add("harmonium.datasets.moving_bars", 2, 3, 4, _rng())
+    t.add("harmonium.datasets.binarized_digits", 7.0)
+    return t
+
+
 BUILDERS = {"core": _core, "gaussian": _gaussian, "lgssm": _lgssm, "hmm": _hmm, "mixture": _mixture,
             "factor": _factor, "discrete": _discrete, "recursions": _recursions, "smc": _smc, "em": _em,
             "learning": _learning, "assimilation": _assimilation, "samplers": _samplers, "graphical": _graphical,
             "vi": _vi, "contrastive": _contrastive, "diffusion": _diffusion,
-            "deepgen": _deepgen}
+            "deepgen": _deepgen, "harmonium": _harmonium}
 
 
 def build_family(family: str) -> dict:
