@@ -163,10 +163,12 @@ def log_base_measure(values, family: str):
     Raises
     ------
     ValueError
-        If ``family`` is unknown or ``values`` is not a 2-D batch ``(N, n_units)`` of finite numbers.
+        If ``family`` is unknown or ``values`` is not a 2-D batch ``(N, n_units)`` of valid states of
+        the family (binary for Bernoulli, non-negative integers for Poisson, finite for Gaussian).
     """
     family = check_choice(family, "family", FAMILIES)
     v = as_array(values, "values", ndim=2, dims="(N, n_units)")
+    v = check_layer(v, family, "values", v.shape[1])
     if family == "bernoulli":
         return np.zeros(v.shape[0])
     if family == "gaussian":
@@ -241,17 +243,37 @@ def _log_cond(values, eta, family):
 
 
 def log_conditional_hidden(params: EFHParams, x, y) -> np.ndarray:
-    r""":math:`\log\hat p(\mathbf x\mid\mathbf y)` for each pair of rows (first line of Eq. 10.17)."""
+    r""":math:`\log\hat p(\mathbf x\mid\mathbf y)` for each pair of rows (first line of Eq. 10.17).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is malformed, ``x`` or ``y`` is not a batch of states of its layer, or they
+        differ in their number of rows.
+    """
     p = check_params(params)
     x = check_layer(x, p.hidden, "x", p.K)
-    return _log_cond(x, hidden_natural(p, y), p.hidden)
+    eta = hidden_natural(p, y)
+    if x.shape[0] != eta.shape[0]:
+        raise ValueError(f"x and y must have the same number of rows; got {x.shape[0]} and {eta.shape[0]}.")
+    return _log_cond(x, eta, p.hidden)
 
 
 def log_conditional_visible(params: EFHParams, y, x) -> np.ndarray:
-    r""":math:`\log\hat p(\mathbf y\mid\mathbf x)` for each pair of rows (second line of Eq. 10.17)."""
+    r""":math:`\log\hat p(\mathbf y\mid\mathbf x)` for each pair of rows (second line of Eq. 10.17).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is malformed, ``y`` or ``x`` is not a batch of states of its layer, or they
+        differ in their number of rows.
+    """
     p = check_params(params)
     y = check_layer(y, p.visible, "y", p.M)
-    return _log_cond(y, visible_natural(p, x), p.visible)
+    zeta = visible_natural(p, x)
+    if y.shape[0] != zeta.shape[0]:
+        raise ValueError(f"y and x must have the same number of rows; got {y.shape[0]} and {zeta.shape[0]}.")
+    return _log_cond(y, zeta, p.visible)
 
 
 def _sample_units(eta, family, rng):
@@ -277,11 +299,19 @@ def sample_visible(params: EFHParams, x, rng) -> np.ndarray:
 def init_params(K: int, M: int, rng, *, scale: float = 0.01, hidden: str = "bernoulli", visible: str = "bernoulli",
                 data=None) -> EFHParams:
     """Small random weights, zero hidden biases; visible biases at the log-odds of the data's means
-    when Bernoulli ``data`` (N, M) is given (a common start that saves the first epochs), else zero."""
-    from ..core.checks import check_int
+    when Bernoulli ``data`` (N, M) is given (a common start that saves the first epochs), else zero.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``K`` or ``M`` is not a positive int, ``rng`` not a Generator, ``scale`` not a non-negative
+        finite number, a family unknown, or ``data`` not a batch of ``M`` Bernoulli units.
+    """
+    from ..core.checks import check_int, positive_scalar
     K = check_int(K, "K", minimum=1)
     M = check_int(M, "M", minimum=1)
     rng = check_rng(rng)
+    scale = positive_scalar(scale, "scale", strict=False)
     b_y = np.zeros(M)
     if data is not None and visible == "bernoulli":
         d = check_layer(data, "bernoulli", "data", M, allow_fraction=True)
