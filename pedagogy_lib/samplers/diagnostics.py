@@ -85,10 +85,14 @@ def ess(trace) -> np.ndarray:
 
 
 def mcse(trace) -> np.ndarray:
-    r"""Monte Carlo standard error of the mean, :math:`\hat\sigma/\sqrt{\mathrm{ESS}}`, per coordinate."""
+    r"""Monte Carlo standard error of the mean, :math:`\hat\sigma/\sqrt{\mathrm{ESS}}`, per coordinate.
+
+    A constant coordinate (every draw equal; its ESS is undefined) has standard error 0.
+    """
     x = _trace(trace)
     sd = x.reshape(-1, x.shape[2]).std(axis=0, ddof=1)
-    out = sd / np.sqrt(ess(x))
+    with np.errstate(invalid="ignore"):
+        out = np.where(sd == 0.0, 0.0, sd / np.sqrt(ess(x)))
     return out if np.ndim(trace) == 3 else float(out[0])
 
 

@@ -403,7 +403,8 @@ def _draw(method, rng, T, C, D):
 def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, backend):
     backend = check_backend(backend)
     method = _CODES[check_choice(method_name, "method", METHODS)]
-    state = check_chain_state(state, target, backend=backend)      # checks the target too
+    check_target(target)                                               # None is not "no target" here
+    state = check_chain_state(state, target, backend=backend)
     if isinstance(target, GaussianTarget):                             # fields given as lists become arrays
         target = GaussianTarget(np.asarray(target.mu, dtype=np.float64), np.asarray(target.Lambda, dtype=np.float64))
     D = state.x.shape[1]

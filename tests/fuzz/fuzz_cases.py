@@ -358,6 +358,9 @@ def _recursions():
     t.add("recursions.generic.backward_step", R.CATEGORICAL, s.smoothed[1], s.backward[0])
     t.add("recursions.generic.sequence_conditional", R.CATEGORICAL, s.smoothed[1], s.backward[0])
     t.add("recursions.generic.particle_chain", _scalar_state_space(), yg[:, 0], _rng(), 20)
+    src = R.Particles(np.array([[0.0], [0.5], [-1.0]]), np.log(np.array([0.2, 0.5, 0.3])))
+    back = R.ParticleBackward(src, _scalar_state_space().log_transition, 1)
+    t.add("recursions.generic.particle_backward_matrix", back, np.array([[0.1], [-0.4]]))
     return t
 
 
@@ -537,6 +540,13 @@ def _samplers():
     t.add("samplers.conjugate.gibbs_normal_gamma_init", ng, np.array([[0.1, 1.0]]))
     t.add("samplers.conjugate.gibbs_normal_gamma_step", ng, np.array([[0.1, 1.0]]), _rng())
     t.add("samplers.conjugate.gibbs_normal_gamma", ng, np.array([[0.1, 1.0]]), 5, _rng())
+    t.add("samplers.conjugate.check_normal_gamma_model", ng)
+    t.add("samplers.mcmc.check_chain_state", st, tg)
+    t.add("samplers.mcmc.warmup_kernels")
+    t.add("samplers.targets.warmup_kernels")
+    t.add("samplers.targets.python_target", lambda x: (-0.5 * np.sum(x ** 2, axis=1), -x), 2)
+    xg = np.linspace(-2.0, 2.0, 5)
+    t.add("samplers.finite.mala_transition_matrix", xg, -0.5 * xg ** 2, -xg, 0.5)
     return t
 
 
@@ -566,6 +576,28 @@ def _graphical():
     t.add("graphical.tree.tree_factors", tree)
     t.add("graphical.tree.make_pairwise_tree", tree.parent, tree.phi, tree.psi)
     t.add("graphical.tree.random_tree", 5, 3, _rng())
+    t.add("graphical.tree.check_pairwise_tree", tree)
+    t.add("graphical.tree.warmup_kernels")
+    from pedagogy_lib.graphical import junction_tree, markov_network
+    from pedagogy_lib.discrete import chain
+    fg = make_factor_graph([f, g])
+    t.add("graphical.bp.with_evidence", fg, {"a": 1})
+    t.add("graphical.factor_graph.check_tree", fg)
+    t.add("graphical.factor_graph.factor_node", 1)
+    t.add("graphical.factor_graph.var_node", "a")
+    t.add("graphical.factors.check_factor", f)
+    t.add("graphical.factors.check_factors", [f, g])
+    dag = chain(np.array([0.3, 0.7]), np.array([[0.9, 0.2], [0.1, 0.8]]), np.array([[0.5, 0.1], [0.5, 0.9]]))
+    t.add("graphical.factors.dag_factors", dag)
+    t.add("graphical.junction.junction_marginal", junction_tree([f, g]), ["a", "b"])
+    t.add("graphical.junction.markov_network", [f, g])
+    t.add("graphical.junction.triangulate", markov_network([f, g]), ["a", "b", "c"])
+    parents = {"a": [], "c": [], "b": ["a", "c"], "d": ["b"]}
+    t.add("graphical.separation.d_separated", parents, "a", "c", ["d"])
+    t.add("graphical.separation.moral_graph", parents)
+    t.add("graphical.separation.to_digraph", parents)
+    import networkx as nx
+    t.add("graphical.separation.separated", nx.cycle_graph([1, 2, 4, 3]), 1, 4, [2, 3])
     return t
 
 
