@@ -631,6 +631,48 @@ def _vi():
     t.add("vi.mean_field.cavi_gaussian", np.zeros(2), _spd(2), np.ones(2), 3)
     t.add("vi.mean_field.kl_gaussian", np.zeros(2), _spd(2), np.ones(2), _spd(2, 1))
     t.add("vi.bbvi.normal_normal", np.array([0.5, 1.0]), 1.0, 0.0, 2.0)
+    # amortized inference (Y has L = 3 columns, K = 2 latents)
+    from pedagogy_lib.vi import amortized as A, bbvi, bgmm as G, flows as F
+    from pedagogy_lib.samplers import banana
+    t.add("vi.amortized.check_linear_gaussian_model", lg)
+    t.add("vi.amortized.encoder", 3, 2, 4)
+    t.add("vi.amortized.fit_encoder", lg, Y, A.encoder(3, 2), _rng(), n_iter=3, lr=0.05)
+    t.add("vi.amortized.fit_linear_vae", Y, 2, A.encoder(3, 2), _rng(), n_iter=3, batch=5, lr=0.05)
+    # black-box VI
+    nn_model = bbvi.normal_normal(np.array([0.5, 1.0]), 1.0, 0.0, 2.0)
+    tgt = bbvi.normal_normal_target(nn_model)
+    lam = bbvi.GaussianVIParams(np.array([0.2]), np.array([np.log(1.3)]))
+    eps1 = _rng(5).standard_normal((6, 1))
+    g_sf, h_sf = bbvi.score_function_terms(tgt, lam, eps1)
+    t.add("vi.bbvi.check_normal_normal", nn_model)
+    t.add("vi.bbvi.normal_normal_posterior", nn_model)
+    t.add("vi.bbvi.normal_normal_target", nn_model)
+    t.add("vi.bbvi.gaussian_vi_sample", lam, eps1)
+    t.add("vi.bbvi.elbo_terms", tgt, lam, eps1)
+    t.add("vi.bbvi.reparam_terms", tgt, lam, eps1)
+    t.add("vi.bbvi.score_function_terms", tgt, lam, eps1)
+    t.add("vi.bbvi.control_variate", g_sf, h_sf)
+    t.add("vi.bbvi.fit_gaussian_vi", banana(), bbvi.GaussianVIParams(np.zeros(2), np.zeros(2)), _rng(), n_iter=3,
+          n_samples=4)
+    # Bayesian GMM
+    if q is not None:
+        stats = G.bgmm_responsibilities(y, q)
+        t.add("vi.bgmm.bgmm_elbo", stats, q, prior)
+        t.add("vi.bgmm.bgmm_update_parameters", stats, prior)
+        t.add("vi.bgmm.check_bgmm_posterior", q, D=2)
+    t.add("vi.bgmm.check_bgmm_prior", prior)
+    t.add("vi.bgmm.bgmm_prior", 1.0, 0.7, np.array([0.2, 0.1]), np.array([[1.5, 0.2], [0.2, 0.8]]), 4.0)
+    # normalizing flows
+    fnet = F.coupling_flow(4)
+    fpar = F.flow_init(fnet, _rng())
+    eps2 = _rng(6).standard_normal((5, 2))
+    t.add("vi.flows.coupling_flow", 4)
+    t.add("vi.flows.flow_init", fnet, _rng())
+    t.add("vi.flows.check_flow", fnet, fpar)
+    t.add("vi.flows.flow_sample", fnet, fpar, eps2)
+    t.add("vi.flows.flow_log_density", fnet, fpar, eps2)
+    t.add("vi.flows.flow_elbo_and_grads", fnet, fpar, banana(), eps2)
+    t.add("vi.flows.fit_flow_vi", fnet, fpar, banana(), _rng(), n_iter=3, n_samples=4)
     return t
 
 
