@@ -177,8 +177,15 @@ def _gauss_logpdf(x, mu, S):
 
 
 def gmm_log_density(gmm: GMMParams, schedule: Schedule, l: int, x) -> np.ndarray:
-    r""":math:`\log\check p(\mathbf x_l)` of mixture data noised to level ``l`` (via :func:`pedagogy_lib.mixture.gmm_log_marginal`)."""
+    r""":math:`\log\check p(\mathbf x_l)` of mixture data noised to level ``l`` (via :func:`pedagogy_lib.mixture.gmm_log_marginal`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``gmm``, ``schedule`` or ``l`` is malformed, or ``x`` is not a finite real ``(N, d)`` array.
+    """
     mix, _, _ = _level_mixture(gmm, schedule, l)
+    x = as_array(x, "x", shape=(None, mix.mu.shape[1]), dims="(N, d)")
     return gmm_log_marginal(mix, x)
 
 
@@ -320,6 +327,11 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
     Returns
     -------
     ndarray, shape (C, d)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is malformed, or the chains overflow (``step_size`` too large for the mixture).
     """
     backend = check_backend(backend)
     gmm = _check_gmm(gmm)
@@ -335,7 +347,11 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
     run = _langevin_gmm_numba if backend == "numba" else _langevin_gmm_numpy
     for t0 in range(0, n_steps, block):
         Z = rng.standard_normal((min(block, n_steps - t0), C, d))
-        run(y, mu, P, c, eps, Z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            run(y, mu, P, c, eps, Z)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"the Langevin chains left the finite numbers; reduce step_size (now {eps:g}) or "
+                             "rescale y0 and gmm.")
     return y
 
 
