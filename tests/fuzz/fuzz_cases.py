@@ -7,8 +7,8 @@ call each function. ``options``: ``allow_nonfinite`` lists result fields that ar
 infinite in the valid call (for example an RMSE without a truth); ``twin=False`` skips the comparison
 with the NumPy twin (functions whose numba and NumPy paths draw different random numbers).
 
-``public_functions(family)`` lists every public function (``__all__`` of every module of the family),
-so the fuzz reports the ones without an example.
+``public_functions(family)`` lists every public function (``__all__`` of every module of the family);
+the fuzz fails for a family with a public function that has no example and is not in ``NOT_FUZZED``.
 """
 from __future__ import annotations
 
@@ -501,8 +501,7 @@ def _assimilation():
 
 
 # ------------------------------------------------------------------------------------------------ newer families
-# Calls for part of these families, among them the reproductions of issue 29; the functions without an
-# example are counted in the report.
+# Calls for every public function of these families, among them the reproductions of issue 29.
 
 def _samplers():
     from pedagogy_lib.samplers import gaussian_target, init_chains, normal_gamma_model, banana
