@@ -36,7 +36,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.special import expit
 
-from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar
+from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar, to_float_array
 
 __all__ = [
     "NCEResult",
@@ -127,8 +127,14 @@ def sigmoid(x) -> np.ndarray:
 
 
 def softplus(x) -> np.ndarray:
-    r""":math:`\log(1+e^{x}) = -\log\sigma\{-x\}`, without overflow."""
-    return np.logaddexp(0.0, np.asarray(x, dtype=float))
+    r""":math:`\log(1+e^{x}) = -\log\sigma\{-x\}`, without overflow.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not real-valued numeric.
+    """
+    return np.logaddexp(0.0, to_float_array(x, "x"))
 
 
 def quadratic_features(y) -> np.ndarray:

@@ -161,12 +161,20 @@ def make_nice(K: int = 2, n_couplings: int = 4, hidden: Sequence[int] = (64, 64)
     partitions : sequence of boolean arrays, shape (K,), optional
         One mask per coupling (``True`` = conditioning part); default :func:`alternating_partitions`.
         Their number overrides ``n_couplings``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``K`` or ``n_couplings`` is not a suitable int, ``hidden`` is not a sequence of positive
+        ints, ``activation`` is unknown, or a partition is not a boolean mask with two non-empty parts.
     """
     K = check_int(K, "K", minimum=2)
     if partitions is None:
         n_couplings = check_int(n_couplings, "n_couplings", minimum=2)
         partitions = alternating_partitions(K, n_couplings)
     masks = _check_partitions(partitions, K)
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"hidden must be a sequence of int (hidden layer widths); got {type(hidden).__name__}.")
     hidden = [check_int(h, f"hidden[{i}]", minimum=1) for i, h in enumerate(hidden)]
     check_choice(activation, "activation", tuple(ACTIVATIONS))
     nets = tuple(mlp([int(m.sum()), *hidden, int((~m).sum())], activation=activation) for m in masks)

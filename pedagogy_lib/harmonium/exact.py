@@ -301,8 +301,18 @@ def average_log_likelihood(params: EFHParams, Y, weights=None, *, log_Z: float |
 
 
 def empirical_distribution(Y) -> np.ndarray:
-    """The empirical distribution of binary rows ``Y`` (N, M) as a vector over the ``2**M`` states."""
+    """The empirical distribution of binary rows ``Y`` (N, M) as a vector over the ``2**M`` states.
+
+    Raises
+    ------
+    ValueError
+        If ``Y`` is not a non-empty 2-D array of binary states, or has more than 20 columns.
+    """
     Y = as_array(Y, "Y", ndim=2, dims="(N, M)")
+    if Y.shape[0] == 0:
+        raise ValueError(f"Y must hold at least one row; got shape {Y.shape}.")
+    if ((Y != 0) & (Y != 1)).any():
+        raise ValueError("Y must hold binary states (0 or 1).")
     if Y.shape[1] > 20:
         raise ValueError(f"Y has {Y.shape[1]} columns; a table over 2**M states is limited to M <= 20.")
     idx = state_index(Y)

@@ -26,7 +26,7 @@ import numpy as np
 from ..core.checks import (as_array, check_backend, check_buffer, check_choice, check_int, check_rng,
                            positive_scalar)
 from ..core.jit import njit
-from .model import EFHParams, check_layer, check_params, family_code, sigmoid
+from .model import FAMILIES, EFHParams, check_layer, check_params, family_code, sigmoid
 
 __all__ = ["GibbsResult", "TrainResult", "gibbs_sample", "draw_noise", "cd_epoch", "train_rbm",
            "pseudo_log_likelihood", "gibbs_numba", "cd_epoch_numba"]
@@ -207,8 +207,21 @@ def _gibbs_numpy(p: EFHParams, y, noise_x, noise_y, record):
 
 
 def draw_noise(family: str, shape, rng) -> np.ndarray:
-    """The pre-drawn randomness for units of ``family``: uniforms, or standard normals for Gaussian units."""
-    return rng.standard_normal(shape) if family == "gaussian" else rng.random(shape)
+    """The pre-drawn randomness for units of ``family``: uniforms, or standard normals for Gaussian units.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``family`` is unknown, ``rng`` is not a Generator, or ``shape`` is not a tuple of
+        non-negative ints.
+    """
+    check_choice(family, "family", FAMILIES)
+    rng = check_rng(rng)
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"shape must be a tuple of int; got {type(shape).__name__}.")
+    dims = tuple(check_int(n, "shape", minimum=0) for n in dims)
+    return rng.standard_normal(dims) if family == "gaussian" else rng.random(dims)
 
 
 def gibbs_sample(params: EFHParams, y0, n_steps: int, rng, *, record: bool = False,
@@ -683,7 +696,7 @@ def pseudo_log_likelihood(params: EFHParams, Y) -> float:
     p = check_params(params)
     if p.visible != "bernoulli" or p.hidden != "bernoulli":
         raise ValueError("pseudo_log_likelihood is for Bernoulli-Bernoulli harmoniums.")
-    Y = check_layer(Y, "bernoulli", "Y", p.M)
+    Y = check_layer(Y, "bernoulli", "Y", p.M, nonempty=True)
     eta = Y @ p.W.T + p.b_x
     F = -(Y @ p.b_y) - softplus(eta).sum(axis=1)
     total = np.zeros(Y.shape[0])

@@ -82,8 +82,15 @@ def recurrent_inputs(params: EFHParams, Y) -> np.ndarray:
 
 
 def refh_training_data(params: EFHParams, Y) -> np.ndarray:
-    """The rows ``[y_t, r_t]`` on which one epoch of CD trains, shape ``(S * T, M + K)``."""
+    """The rows ``[y_t, r_t]`` on which one epoch of CD trains, shape ``(S * T, M + K)``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`recurrent_inputs`.
+    """
     r = recurrent_inputs(params, Y)
+    Y = np.asarray(Y, dtype=float)                # validated by recurrent_inputs
     return np.concatenate([Y, r], axis=2).reshape(-1, Y.shape[2] + r.shape[2])
 
 
