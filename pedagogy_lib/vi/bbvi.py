@@ -154,6 +154,15 @@ def normal_normal_target(model: NormalNormal) -> PythonTarget:
     return python_target(log_joint_and_force, 1)
 
 
+def _finite_terms(terms):
+    """``terms`` (an array or a tuple of arrays) if finite, else a ``ValueError`` naming the arguments."""
+    for a in (terms if isinstance(terms, tuple) else (terms,)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError("the estimates overflow float64: lam and eps (standard normal draws) must be on a "
+                             "moderate scale for this target.")
+    return terms
+
+
 #: Largest log standard deviation accepted: exp(700) ~ 1e304 still leaves room for the samples.
 _MAX_LOG_S = 700.0
 
@@ -238,7 +247,7 @@ def elbo_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
         finite ``(S, D)`` array.
     """
     m, log_s, eps = _checked(target, lam, eps)
-    return _elbo_terms(target, m, log_s, eps)
+    return _finite_terms(_elbo_terms(target, m, log_s, eps))
 
 
 def score_function_terms(target, lam: GaussianVIParams, eps):
@@ -253,7 +262,7 @@ def score_function_terms(target, lam: GaussianVIParams, eps):
         As :func:`elbo_terms`.
     """
     m, log_s, eps = _checked(target, lam, eps)
-    return _score_terms(log_s, eps, _elbo_terms(target, m, log_s, eps))
+    return _finite_terms(_score_terms(log_s, eps, _elbo_terms(target, m, log_s, eps)))
 
 
 def reparam_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
@@ -267,7 +276,7 @@ def reparam_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
         As :func:`elbo_terms`.
     """
     m, log_s, eps = _checked(target, lam, eps)
-    return _reparam_terms(target, m, log_s, eps)
+    return _finite_terms(_reparam_terms(target, m, log_s, eps))
 
 
 def control_variate(g, h, a=None):
