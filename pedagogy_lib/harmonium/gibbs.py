@@ -543,7 +543,8 @@ def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains,
         of ``order`` is out of range, or an updated array is not a writeable float64 array.
     """
     if not isinstance(W, np.ndarray) or W.ndim != 2:
-        raise ValueError(f"W must be a float64 array of shape (K, M); got {type(W).__name__} {getattr(W, 'shape', '')}.")
+        raise ValueError(f"W must be a float64 array of shape (K, M); got {type(W).__name__} "
+                         f"{getattr(W, 'shape', '')}.")
     K, M = W.shape
     W = check_buffer(W, "W", (K, M), dims="(K, M)")
     b_x = check_buffer(b_x, "b_x", (K,), dims="(K,)")
