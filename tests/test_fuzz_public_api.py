@@ -15,6 +15,8 @@ names an argument or field. Anything else fails: a crash, a NaN or inf result, a
 another type (``AttributeError``, ``IndexError``, ``ZeroDivisionError``, ``LinAlgError``, numba's typing
 errors...), an error message that names nothing the caller passed, a hang, or a valid call that raises.
 The share of good outcomes per family is printed (run with ``-s``) and attached with ``record_property``.
+Every public function must have an example (or be listed, with its reason, in ``NOT_FUZZED``): a family
+with a public function that has neither fails, naming it.
 """
 from __future__ import annotations
 
@@ -185,4 +187,8 @@ def test_public_calls_give_a_result_or_a_clear_error(family, worker, record_prop
     SUMMARY[family] = counts
     record_property("fuzz_good_share", f"{counts['good']}/{counts['calls']}")
     print("\n" + text)
+    table = set(fuzz_cases.build_family(family))
+    missing = [k for k in fuzz_cases.public_functions(family) if k not in table and k not in fuzz_cases.NOT_FUZZED]
+    assert not missing, (f"{family}: {len(missing)} public functions have no example in tests/fuzz/fuzz_cases.py "
+                         f"and are not listed in NOT_FUZZED: {', '.join(missing)}")
     assert not failures, text

@@ -385,38 +385,67 @@ def vector_field(dynamics: Dynamics, x) -> np.ndarray:
     return rhs_numpy(dyn.code, dyn.theta, X)
 
 
+def _finite(dyn: Dynamics, what: str, *arrays):
+    """The arrays if every entry is finite, else a ``ValueError``: the integration blew up."""
+    if not all(np.all(np.isfinite(a)) for a in arrays):
+        raise ValueError(f"the {what} overflows float64: dynamics.dt (now {dyn.dt:g}), dynamics.theta and the "
+                         "state must be on a scale the integrator can follow (reduce dt or the state).")
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
 def integrate(dynamics: Dynamics, x0, n_cycles: int, *, backend: str = "numba") -> np.ndarray:
-    """Trajectory from ``x0`` over ``n_cycles`` cycles; shape ``(n_cycles + 1, n)`` with row 0 = ``x0``."""
+    """Trajectory from ``x0`` over ``n_cycles`` cycles; shape ``(n_cycles + 1, n)`` with row 0 = ``x0``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is malformed, or the trajectory overflows float64 (``dt`` too large).
+    """
     dyn = check_dynamics(dynamics)
     x0 = _state(x0, dyn, "x0")
     n_cycles = check_int(n_cycles, "n_cycles", minimum=0)
-    if check_backend(backend) == "numba":
-        out = np.empty((n_cycles + 1, dyn.n))
-        integrate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x0, out)
-        return out
-    out = [x0]
-    for _ in range(n_cycles):
-        out.append(cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, out[-1])[0])
-    return np.array(out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if check_backend(backend) == "numba":
+            out = np.empty((n_cycles + 1, dyn.n))
+            integrate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x0, out)
+        else:
+            out = [x0]
+            for _ in range(n_cycles):
+                out.append(cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, out[-1])[0])
+            out = np.array(out)
+    return _finite(dyn, "trajectory", out)
 
 
 def propagate(dynamics: Dynamics, X, *, backend: str = "numba") -> np.ndarray:
-    """One cycle of the flow map for every member (row) of an ensemble ``X`` (N, n)."""
+    """One cycle of the flow map for every member (row) of an ensemble ``X`` (N, n).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is malformed, or the cycle overflows float64 (``dt`` too large).
+    """
     dyn = check_dynamics(dynamics)
     X = as_array(X, "X", ndim=2, dims="(N, n)")
     if X.shape[1] != dyn.n:
         raise ValueError(f"X must have shape (N, n) with n = {dyn.n}; got {X.shape}.")
-    if check_backend(backend) == "numba":
-        out = np.empty_like(X)
-        propagate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X, out)
-        return out
-    return cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        if check_backend(backend) == "numba":
+            out = np.empty_like(X)
+            propagate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X, out)
+        else:
+            out = cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X)[0]
+    return _finite(dyn, "ensemble forecast", out)
 
 
 def tangent_linear(dynamics: Dynamics, x, dx, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
     r"""One cycle of the state and of the tangent-linear model: :math:`(\mathcal M(\mathbf x), \mathbf M\,\delta\mathbf x)`.
 
     ``dx`` is one perturbation (n,) or a stack of them in rows (k, n).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is malformed, or the cycle overflows float64 (``dt`` too large).
     """
     dyn = check_dynamics(dynamics)
     x = _state(x, dyn, "x")
@@ -424,27 +453,37 @@ def tangent_linear(dynamics: Dynamics, x, dx, *, backend: str = "numba") -> tupl
     if dX.ndim not in (1, 2) or dX.shape[-1] != dyn.n:
         raise ValueError(f"dx must have shape (n,) or (k, n) with n = {dyn.n}; got {dX.shape}.")
     D = np.atleast_2d(dX)
-    if check_backend(backend) == "numba":
-        x_out, D_out = np.empty(dyn.n), np.empty_like(D)
-        cycle_tlm_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, np.ascontiguousarray(D), x_out, D_out)
-    else:
-        x_out, D_out = cycle_tlm_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, D)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if check_backend(backend) == "numba":
+            x_out, D_out = np.empty(dyn.n), np.empty_like(D)
+            cycle_tlm_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, np.ascontiguousarray(D), x_out, D_out)
+        else:
+            x_out, D_out = cycle_tlm_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, D)
+    _finite(dyn, "tangent-linear cycle", x_out, D_out)
     return x_out, (D_out[0] if dX.ndim == 1 else D_out)
 
 
 def adjoint(dynamics: Dynamics, x, lam, *, backend: str = "numba") -> np.ndarray:
     r"""The adjoint of one cycle at ``x``: :math:`\mathbf M^T\boldsymbol\lambda`, so that
-    :math:`\langle\mathbf M\,\delta\mathbf x, \boldsymbol\lambda\rangle = \langle\delta\mathbf x, \mathbf M^T\boldsymbol\lambda\rangle`."""
+    :math:`\langle\mathbf M\,\delta\mathbf x, \boldsymbol\lambda\rangle = \langle\delta\mathbf x, \mathbf M^T\boldsymbol\lambda\rangle`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is malformed, or the cycle overflows float64 (``dt`` too large).
+    """
     dyn = check_dynamics(dynamics)
     x = _state(x, dyn, "x")
     lam = _state(lam, dyn, "lam")
-    if check_backend(backend) == "numba":
-        stages, x_next, out = np.empty((dyn.n_steps, 4, dyn.n)), np.empty(dyn.n), np.empty(dyn.n)
-        cycle_forward_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, stages, x_next)
-        cycle_adjoint_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam, out)
-        return out
-    _, stages = cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x)
-    return cycle_adjoint_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if check_backend(backend) == "numba":
+            stages, x_next, out = np.empty((dyn.n_steps, 4, dyn.n)), np.empty(dyn.n), np.empty(dyn.n)
+            cycle_forward_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, stages, x_next)
+            cycle_adjoint_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam, out)
+        else:
+            _, stages = cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x)
+            out = cycle_adjoint_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam)
+    return _finite(dyn, "adjoint cycle", out)
 
 
 def cycle_jacobian(dynamics: Dynamics, x, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:

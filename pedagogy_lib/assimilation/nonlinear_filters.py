@@ -43,6 +43,15 @@ def _kalman_update(mean, cov, y_t, C, c, Sigma_y_x):
     return mean, 0.5 * (cov + cov.T)
 
 
+def _check_step(name: str, t: int, mean, cov) -> None:
+    """Raise a ``ValueError`` naming step ``t`` if the filter's moments are not finite (or a
+    factorization failed, ``mean`` None): the model's scales exceed what float64 can carry."""
+    if mean is None or not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+        raise ValueError(f"{name} step t = {t}: the filter's covariance is no longer positive definite or finite in "
+                         "float64; model.Sigma1, model.Sigma_x, model.C and model.Sigma_y_x must be on moderate, "
+                         "comparable scales.")
+
+
 def sigma_points(mean, cov, *, alpha=1.0, beta=2.0, kappa=0.0):
     r"""Sigma points and weights of the scaled unscented transform.
 
@@ -108,6 +117,12 @@ def ekf(model: DAModel, y, *, truth=None, backend: str = "numba"):
     -------
     AssimilationResult
         Filter means and covariances, forecast means, RMSE and spread.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model``, ``y`` or ``truth`` is malformed, or at a step ``t`` the covariances stop being
+        finite and positive definite in float64 (the message names the step).
     """
     model, (n, m) = check_model(model)
     y = check_observations(y, m)
@@ -117,11 +132,16 @@ def ekf(model: DAModel, y, *, truth=None, backend: str = "numba"):
     mean, cov = model.mu1, model.Sigma1
     means, covs, fmeans = np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n))
     for t in range(T):
-        if t > 0:
-            mean, M = cycle_jacobian(model.dynamics, mean, backend=backend)
-            cov = M @ cov @ M.T + model.Sigma_x
-        fmeans[t] = mean
-        mean, cov = _kalman_update(mean, cov, y[t], model.C, model.c, model.Sigma_y_x)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                if t > 0:
+                    mean, M = cycle_jacobian(model.dynamics, mean, backend=backend)
+                    cov = M @ cov @ M.T + model.Sigma_x
+                fmeans[t] = mean
+                mean, cov = _kalman_update(mean, cov, y[t], model.C, model.c, model.Sigma_y_x)
+        except np.linalg.LinAlgError:
+            mean = None
+        _check_step("EKF", t, mean, cov)
         means[t], covs[t] = mean, cov
     return make_result("EKF", means, covs, None, fmeans, truth)
 
@@ -141,6 +161,11 @@ def ukf(model: DAModel, y, *, alpha=1.0, beta=2.0, kappa=0.0, truth=None, backen
     Returns
     -------
     AssimilationResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`ekf`, and if ``alpha``, ``beta`` or ``kappa`` is out of range.
     """
     model, (n, m) = check_model(model)
     y = check_observations(y, m)
@@ -151,24 +176,35 @@ def ukf(model: DAModel, y, *, alpha=1.0, beta=2.0, kappa=0.0, truth=None, backen
     mean, cov = model.mu1, model.Sigma1
     means, covs, fmeans = np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n))
     for t in range(T):
-        if t > 0:
-            X, wm, wc = _sigma_points(mean, cov, alpha, beta, kappa)
-            FX = propagate(model.dynamics, X, backend=backend)
-            mean = wm @ FX
-            D = FX - mean
-            cov = (D * wc[:, None]).T @ D + model.Sigma_x
-            cov = 0.5 * (cov + cov.T)
-        fmeans[t] = mean
-        # the unscented measurement update: sigma points of the forecast, pushed through C x + c
-        X, wm, wc = _sigma_points(mean, cov, alpha, beta, kappa)
-        Yp = X @ model.C.T + model.c
-        y_hat = wm @ Yp
-        DX, DY = X - mean, Yp - y_hat
-        P_yy = (DY * wc[:, None]).T @ DY + model.Sigma_y_x
-        P_xy = (DX * wc[:, None]).T @ DY
-        K = np.linalg.solve(P_yy, P_xy.T).T
-        mean = mean + K @ (y[t] - y_hat)
-        cov = cov - K @ P_yy @ K.T
-        cov = 0.5 * (cov + cov.T)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean, cov = _ukf_step(model, y, t, mean, cov, fmeans, alpha, beta, kappa, backend)
+        except np.linalg.LinAlgError:
+            mean = None
+        _check_step("UKF", t, mean, cov)
         means[t], covs[t] = mean, cov
     return make_result("UKF", means, covs, None, fmeans, truth)
+
+
+def _ukf_step(model, y, t, mean, cov, fmeans, alpha, beta, kappa, backend):
+    """One forecast (for t > 0) and measurement update of the UKF; writes ``fmeans[t]``."""
+    if t > 0:
+        X, wm, wc = _sigma_points(mean, cov, alpha, beta, kappa)
+        FX = propagate(model.dynamics, X, backend=backend)
+        mean = wm @ FX
+        D = FX - mean
+        cov = (D * wc[:, None]).T @ D + model.Sigma_x
+        cov = 0.5 * (cov + cov.T)
+    fmeans[t] = mean
+    # the unscented measurement update: sigma points of the forecast, pushed through C x + c
+    X, wm, wc = _sigma_points(mean, cov, alpha, beta, kappa)
+    Yp = X @ model.C.T + model.c
+    y_hat = wm @ Yp
+    DX, DY = X - mean, Yp - y_hat
+    P_yy = (DY * wc[:, None]).T @ DY + model.Sigma_y_x
+    P_xy = (DX * wc[:, None]).T @ DY
+    K = np.linalg.solve(P_yy, P_xy.T).T
+    mean = mean + K @ (y[t] - y_hat)
+    cov = cov - K @ P_yy @ K.T
+    cov = 0.5 * (cov + cov.T)
+    return mean, cov

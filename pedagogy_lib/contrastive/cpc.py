@@ -150,6 +150,12 @@ def kalman_window_predictor(params: LGSSMParams, L: int, s: int = 1) -> WindowPr
     Returns
     -------
     WindowPredictor
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``params`` is malformed or has a control input, ``L`` or ``s`` is not a positive int, or
+        the predictor overflows float64 (an explosive ``A``).
     """
     p, (n, m, n_u) = check_params(params)
     if n_u:
@@ -177,6 +183,10 @@ def kalman_window_predictor(params: LGSSMParams, L: int, s: int = 1) -> WindowPr
     for _ in range(L - 1 + s):
         P = A @ P @ A.T + p.Sigma_x
     V0 = C @ P @ C.T + p.Sigma_y_x
+    if not all(np.all(np.isfinite(a)) for a in (beta, base, V, V0)):
+        raise ValueError(f"the window predictor overflows float64 over L + s = {L + s} steps: params.A (spectral "
+                         f"radius {np.max(np.abs(np.linalg.eigvals(A))):.3g}) and the covariances must keep the "
+                         "state on a moderate scale.")
     return WindowPredictor(beta, base, 0.5 * (V + V.T), 0.5 * (V0 + V0.T))
 
 

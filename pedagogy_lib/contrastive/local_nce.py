@@ -55,7 +55,8 @@ class LocalNCEGaussianFit(NamedTuple):
     c : float
         The learned log normalizer (biased by :math:`\log(K-1)`).
     log_mass : float
-        :math:`\log\int e^{-E}`; about :math:`-\log(K-1)` rather than zero.
+        :math:`\log\int e^{-E}`; about :math:`-\log(K-1)` rather than zero (``inf`` when the fitted
+        ``a`` is not positive: no normalizable Gaussian).
     fit : NCEResult
     """
 
@@ -191,6 +192,12 @@ def local_nce_gaussian(y, mu_n, var_n, K: int, *, rng) -> LocalNCEGaussianFit:
     Returns
     -------
     LocalNCEGaussianFit
+
+    Raises
+    ------
+    ValueError, TypeError
+        If an argument is malformed, or the fit overflows float64 (``y`` on an extreme scale
+        against the noise).
     """
     y = as_array(y, "y", ndim=1, dims="(N,)", nonempty=True)
     mu_n = float(as_array(mu_n, "mu_n", ndim=0))
@@ -202,6 +209,9 @@ def local_nce_gaussian(y, mu_n, var_n, K: int, *, rng) -> LocalNCEGaussianFit:
     T_neg = quadratic_features(y_neg.ravel()).reshape(N, K - 1, 3)
     fit = fit_local_nce(quadratic_features(y), T_neg, gaussian_noise_energy(y, mu_n, var_n),
                         gaussian_noise_energy(y_neg, mu_n, var_n), gaussian_energy_params(mu_n, var_n))
+    if not (np.all(np.isfinite(fit.theta)) and np.isfinite(fit.loss) and np.isfinite(fit.grad_norm)):
+        raise ValueError("the fit overflows float64: y must be on a scale comparable to the noise (largest |y| = "
+                         f"{np.max(np.abs(y)):.3g}, mu_n = {mu_n:.3g}, var_n = {var_n:.3g}).")
     a, m, c = fit.theta
     log_mass = quadratic_log_mass(fit.theta) if a > 0 else float("inf")
     return LocalNCEGaussianFit(fit.theta, float(m / a), float(1.0 / a), float(c), log_mass, fit)

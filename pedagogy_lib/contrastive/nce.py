@@ -105,7 +105,8 @@ class NCEGaussianFit(NamedTuple):
     c : float
         The learned log normalizer.
     log_mass : float
-        :math:`\log\int e^{-E(y)}dy`; zero when the model is normalized.
+        :math:`\log\int e^{-E(y)}dy`; zero when the model is normalized, ``inf`` when the fitted
+        ``a`` is not positive (the energy has no normalizable Gaussian).
     y_neg : ndarray, shape (N_neg,)
         The noise samples drawn.
     fit : NCEResult
@@ -290,15 +291,28 @@ def nce_standard_errors(theta, T_pos, T_neg, En_pos, En_neg) -> np.ndarray:
     Returns
     -------
     ndarray, shape (P,)
+
+    Raises
+    ------
+    ValueError
+        If an argument is malformed, or the Hessian at ``theta`` is singular (every classifier
+        output saturated, e.g. ``theta`` far from the fit), so the standard errors do not exist.
     """
     T_pos, T_neg, En_pos, En_neg = _check_data(T_pos, T_neg, En_pos, En_neg)
     theta = _check_theta(theta, T_pos.shape[1])
+    H = _hess(theta, T_pos, T_neg, En_pos, En_neg)
+    try:
+        H_inv = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        H_inv = None
+    if H_inv is None or not np.all(np.isfinite(H_inv)):
+        raise ValueError("the NCE Hessian at theta is singular (the classifier is saturated on every sample): no "
+                         "standard errors there; evaluate them at the fit.")
     h_pos, h_neg = _terms(theta, T_pos, T_neg, En_pos, En_neg)
     g_pos = 0.5 * sigmoid(-h_pos)[:, None] * T_pos
     g_neg = -0.5 * sigmoid(h_neg)[:, None] * T_neg
     V = (np.atleast_2d(np.cov(g_pos, rowvar=False)) / len(h_pos)
          + np.atleast_2d(np.cov(g_neg, rowvar=False)) / len(h_neg))
-    H_inv = np.linalg.inv(_hess(theta, T_pos, T_neg, En_pos, En_neg))
     return np.sqrt(np.diag(H_inv @ V @ H_inv))
 
 
@@ -333,7 +347,16 @@ def newton_minimize(fun: Callable, grad: Callable, hess: Callable, theta0, *, ma
     Returns
     -------
     NCEResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``fun``, ``grad`` or ``hess`` is not callable, ``theta0`` is not a finite non-empty
+        vector, or an option is out of range.
     """
+    for name, fn in (("fun", fun), ("grad", grad), ("hess", hess)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable; got {type(fn).__name__}.")
     theta = as_array(theta0, "theta0", ndim=1, dims="(P,)", nonempty=True).copy()
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     tol = positive_scalar(tol, "tol")
@@ -450,6 +473,12 @@ def nce_gaussian(y, mu_n, var_n, *, rng, nu: float = 1.0, theta0=None, method: s
     Returns
     -------
     NCEGaussianFit
+
+    Raises
+    ------
+    ValueError, TypeError
+        If an argument is malformed, or the fit overflows float64 (``y`` on an extreme scale
+        against the noise).
     """
     y = as_array(y, "y", ndim=1, dims="(N,)", nonempty=True)
     mu_n = float(as_array(mu_n, "mu_n", ndim=0))
@@ -462,6 +491,9 @@ def nce_gaussian(y, mu_n, var_n, *, rng, nu: float = 1.0, theta0=None, method: s
         theta0 = gaussian_energy_params(mu_n, var_n)
     fit = fit_nce(quadratic_features(y), quadratic_features(y_neg), gaussian_noise_energy(y, mu_n, var_n),
                   gaussian_noise_energy(y_neg, mu_n, var_n), theta0, method=method, lr=lr, max_iter=max_iter)
+    if not (np.all(np.isfinite(fit.theta)) and np.isfinite(fit.loss) and np.isfinite(fit.grad_norm)):
+        raise ValueError("the fit overflows float64: y must be on a scale comparable to the noise (largest |y| = "
+                         f"{np.max(np.abs(y)):.3g}, mu_n = {mu_n:.3g}, var_n = {var_n:.3g}).")
     a, m, c = fit.theta
     log_mass = quadratic_log_mass(fit.theta) if a > 0 else float("inf")
     return NCEGaussianFit(fit.theta, float(m / a), float(1.0 / a), float(c), log_mass, y_neg, fit)

@@ -21,6 +21,7 @@ from .jit import HAVE_NUMBA, njit
 
 __all__ = [
     "ConvergenceWarning",
+    "DivergenceError",
     "as_array",
     "as_scalar",
     "to_float_array",
@@ -38,6 +39,7 @@ __all__ = [
     "check_positive",
     "positive_scalar",
     "check_int",
+    "check_buffer",
     "check_rng",
     "check_choice",
     "check_backend",
@@ -55,6 +57,14 @@ class ConvergenceWarning(UserWarning):
 
     Every module raises this one class, and its message reports the iteration count and the last
     change, so a reader knows how far the fit got.
+    """
+
+
+class DivergenceError(FloatingPointError, ValueError):
+    """A gradient fit left the finite numbers because its step size is too large for the data.
+
+    It is a ``FloatingPointError`` (the arithmetic blew up) and a ``ValueError`` (the cure is another
+    argument: a smaller learning rate, or data on a smaller scale); its message names both.
     """
 
 
@@ -573,6 +583,52 @@ def check_int(n, name: str, *, minimum: int | None = None, maximum: int | None =
     if maximum is not None and n > maximum:
         raise ValueError(f"{name} must be at most {maximum}; got {n}.")
     return n
+
+
+def check_buffer(arr, name: str, shape: Sequence[int], *, dims: str | None = None,
+                 finite: bool = True) -> np.ndarray:
+    """Check an array that a kernel writes into: a writeable C-contiguous float64 ndarray of ``shape``.
+
+    Unlike :func:`as_array` nothing is converted or copied (a copy would not receive the kernel's
+    output), so a list, another dtype or a read-only view is refused.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        The caller's buffer.
+    name : str
+        The symbol used in error messages.
+    shape : sequence of int
+        Required shape.
+    dims : str, optional
+        The shape in symbols, shown next to the numbers in messages.
+    finite : bool
+        Also require finite entries (buffers whose values the kernel reads).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``arr`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``arr`` is not a float64 ndarray.
+    ValueError
+        If it has another shape, is not C-contiguous or writeable, or (``finite``) holds NaN or inf.
+    """
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.float64:
+        got = f"ndarray of dtype {arr.dtype}" if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise TypeError(f"{name} must be a float64 numpy array (it receives output in place); got {got}.")
+    shape = tuple(int(n) for n in shape)
+    if arr.shape != shape:
+        what = f" {dims}" if dims else ""
+        raise ValueError(f"{name} must have shape{what} = {fmt_shape(shape)}; got {fmt_shape(arr.shape)}.")
+    if not arr.flags.c_contiguous or not arr.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous array (it receives output in place).")
+    if finite:
+        check_finite(arr, name)
+    return arr
 
 
 def check_rng(rng) -> np.random.Generator:

@@ -52,6 +52,13 @@ class EstimatorTerms(NamedTuple):
     score: np.ndarray
 
 
+def _finite_result(values, message: str):
+    """``values`` (floats) if all are finite, else a ``ValueError`` with ``message`` (names the arguments)."""
+    if not all(np.isfinite(v) for v in values):
+        raise ValueError(message)
+    return values
+
+
 def _check_Z(Z):
     Z = as_array(Z, "Z", ndim=2, dims="(S, K)", nonempty=True)
     return Z
@@ -68,13 +75,23 @@ def shared_mean_terms(mu, Z, *, beta=0.0) -> EstimatorTerms:
         Standard normal noise, one sample per row; :math:`\check{\mathbf x} = \mu\mathbf 1 + \check{\mathbf z}`.
     beta : float
         Baseline subtracted from :math:`f` in the score-function estimator.
+
+    Raises
+    ------
+    ValueError
+        If ``mu``, ``Z`` or ``beta`` is malformed or not finite, or so large that the estimates overflow.
     """
     mu = as_scalar(mu, "mu")
     Z = _check_Z(Z)
     beta = as_scalar(beta, "beta")
     x1 = mu + Z[:, 0]
     s = Z.sum(axis=1)
-    return EstimatorTerms(s * (x1 * x1 - beta), 2.0 * x1, s)
+    with np.errstate(over="ignore", invalid="ignore"):
+        terms = EstimatorTerms(s * (x1 * x1 - beta), 2.0 * x1, s)
+    if not all(np.all(np.isfinite(v)) for v in terms):
+        raise ValueError("the estimates overflow float64: mu, beta and the entries of Z must be moderate "
+                         f"(got mu = {mu:.3g}, beta = {beta:.3g}, largest |Z| = {np.max(np.abs(Z)):.3g}).")
+    return terms
 
 
 def shared_mean_gradient(mu) -> float:
@@ -100,19 +117,36 @@ def shared_mean_variances(mu, K: int, *, beta=0.0) -> tuple[float, float]:
 
     where :math:`\mathbb E[s^2f] = (\mu^2+3) + (K-1)(\mu^2+1)` and
     :math:`\mathbb E[s^2f^2] = (\mu^4+18\mu^2+15) + (K-1)(\mu^4+6\mu^2+3)`.
+
+    Raises
+    ------
+    ValueError
+        If an argument is malformed, or ``mu`` or ``beta`` so large that the variance overflows float64.
     """
     mu = as_scalar(mu, "mu")
     K = check_int(K, "K", minimum=1)
     beta = as_scalar(beta, "beta")
-    Es2f, Es2f2 = _moments(mu, K)
-    return float(Es2f2 - 2.0 * beta * Es2f + beta * beta * K - 4.0 * mu * mu), 4.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        Es2f, Es2f2 = _moments(np.float64(mu), K)
+        var_sf = float(Es2f2 - 2.0 * beta * Es2f + beta * beta * K - 4.0 * mu * mu)
+    _finite_result((var_sf,), f"the variance overflows float64: mu (got {mu:.3g}) and beta (got {beta:.3g}) "
+                              "must be moderate.")
+    return var_sf, 4.0
 
 
 def optimal_baseline(mu, K: int) -> float:
-    r"""The variance-minimizing constant baseline :math:`\beta^* = \mathbb E[s^2f]/\mathbb E[s^2]`, with :math:`\mathbb E[s^2] = K`."""
+    r"""The variance-minimizing constant baseline :math:`\beta^* = \mathbb E[s^2f]/\mathbb E[s^2]`, with :math:`\mathbb E[s^2] = K`.
+
+    Raises
+    ------
+    ValueError
+        If ``mu`` or ``K`` is malformed, or ``mu`` so large that the baseline overflows float64.
+    """
     mu = as_scalar(mu, "mu")
     K = check_int(K, "K", minimum=1)
-    return float(_moments(mu, K)[0] / K)
+    with np.errstate(over="ignore", invalid="ignore"):
+        beta = float(_moments(np.float64(mu), K)[0] / K)
+    return _finite_result((beta,), f"the baseline overflows float64: mu must be moderate (got {mu:.3g}).")[0]
 
 
 def expo_reparameterize(lam, Z) -> np.ndarray:
@@ -130,22 +164,48 @@ def expo_terms(lam, Z) -> EstimatorTerms:
     Pathwise: :math:`2\check x\,\partial g/\partial\lambda = -2\check x^2/\lambda`; score function:
     :math:`\check x^2(1/\lambda - \check x)`, with score :math:`1/\lambda - \check x`. ``Z`` is a 1-D
     array of uniform variates.
+
+    Raises
+    ------
+    ValueError
+        If ``lam`` is not positive, ``Z`` is not in [0, 1), or the estimates overflow float64.
     """
     Z = as_array(Z, "Z", ndim=1, dims="(S,)", nonempty=True)
     x = expo_reparameterize(lam, Z)
     lam = float(lam)
-    s = 1.0 / lam - x
-    return EstimatorTerms(x * x * s, -2.0 * x * x / lam, s)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = 1.0 / lam - x
+        terms = EstimatorTerms(x * x * s, -2.0 * x * x / lam, s)
+    if not all(np.all(np.isfinite(v)) for v in terms):
+        raise ValueError(f"the estimates overflow float64: lam is too small (got {lam:.3g}).")
+    return terms
 
 
 def expo_gradient(lam) -> float:
-    r""":math:`d\,\mathbb E[\check X^2]/d\lambda = d(2/\lambda^2)/d\lambda = -4/\lambda^3`."""
+    r""":math:`d\,\mathbb E[\check X^2]/d\lambda = d(2/\lambda^2)/d\lambda = -4/\lambda^3`.
+
+    Raises
+    ------
+    ValueError
+        If ``lam`` is not a positive finite number, or so small that the gradient overflows float64.
+    """
     lam = positive_scalar(lam, "lam")
-    return -4.0 / lam ** 3
+    with np.errstate(over="ignore", under="ignore"):
+        g = float(-4.0 * np.float64(1.0 / lam) ** 3)
+    return _finite_result((g,), f"the gradient overflows float64: lam is too small (got {lam:.3g}).")[0]
 
 
 def expo_variances(lam) -> tuple[float, float]:
     r"""Closed-form variances ``(score_function, pathwise)``: :math:`488/\lambda^6` and :math:`80/\lambda^6`
-    (from :math:`\mathbb E[\check X^n] = n!/\lambda^n`)."""
+    (from :math:`\mathbb E[\check X^n] = n!/\lambda^n`).
+
+    Raises
+    ------
+    ValueError
+        If ``lam`` is not a positive finite number, or so small that the variances overflow float64.
+    """
     lam = positive_scalar(lam, "lam")
-    return 488.0 / lam ** 6, 80.0 / lam ** 6
+    with np.errstate(over="ignore", under="ignore"):
+        r6 = np.float64(1.0 / lam) ** 6
+    return _finite_result((float(488.0 * r6), float(80.0 * r6)),
+                          f"the variances overflow float64: lam is too small (got {lam:.3g}).")

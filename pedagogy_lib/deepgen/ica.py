@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, special
 
-from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar
+from ..core.checks import DivergenceError, as_array, check_choice, check_int, check_rng, positive_scalar
 from ..nn.infomax import check_unmixing, log_dpsi, psi
 
 __all__ = [
@@ -303,7 +303,8 @@ def _run(Y, rng, D_init, n_epochs, batch_size, lr, prior, adapt):
                 else:
                     D = D + lr * _natural_gradient(D, Yb, prior)
         if not np.all(np.isfinite(D)) or np.linalg.svd(D, compute_uv=False)[-1] == 0.0:
-            raise FloatingPointError(f"ICA diverged (D is not finite or singular); reduce lr (now {lr:g}).")
+            raise DivergenceError(f"ICA diverged (D is not finite or singular); reduce lr (now {lr:g}) or "
+                                  f"rescale Y (largest |Y| = {np.max(np.abs(Y)):.3g}).")
         kap = kappa_of(D)
         hist.append(ll(D, kap))
         Ds.append(D.copy())
@@ -341,6 +342,12 @@ def fit_ica(Y, *, rng, prior: str = "logistic", D_init=None, n_epochs: int = 20,
     Returns
     -------
     ICAResult
+
+    Raises
+    ------
+    ValueError
+        If an argument is malformed; a :class:`~pedagogy_lib.core.checks.DivergenceError` (also a
+        ``FloatingPointError``) if ``D`` leaves the finite numbers, naming ``lr`` and the scale of ``Y``.
     """
     check_choice(prior, "prior", PRIORS)
     return _run(Y, rng, D_init, n_epochs, batch_size, lr, prior, adapt=False)
@@ -356,7 +363,7 @@ def extended_infomax(Y, *, rng, D_init=None, n_epochs: int = 20, batch_size: int
     follows. It separates sub-Gaussian sources (uniform), which InfoMax with the fixed logistic
     prior cannot, as well as super-Gaussian ones.
 
-    Parameters and returns as in :func:`fit_ica`; ``kappa`` records the choices after each epoch.
+    Parameters, returns and raises as in :func:`fit_ica`; ``kappa`` records the choices after each epoch.
     """
     return _run(Y, rng, D_init, n_epochs, batch_size, lr, None, adapt=True)
 
@@ -386,7 +393,19 @@ def gaussian_model_covariance(D) -> np.ndarray:
     .. math:: \mathrm{Cov}[\hat{\mathbf Y}] = \mathbf D^{-1}\mathbf D^{-T} = (\mathbf D^T\mathbf D)^{-1}.
 
     (Section 9.1 prints :math:`\mathbf D^T\mathbf D^{-1}`.)
+
+    Raises
+    ------
+    ValueError
+        If ``D`` is not a finite nonsingular square matrix, or so close to singular that the
+        covariance overflows float64.
     """
     D = as_array(D, "D", ndim=2, dims="(K, K)", nonempty=True)
     D = _check_D(D, D.shape[0])
-    return np.linalg.inv(D.T @ D)
+    with np.errstate(over="ignore", invalid="ignore"):
+        D_inv = np.linalg.solve(D, np.eye(D.shape[0]))     # D^{-1}; D^T D could underflow to singular
+        cov = D_inv @ D_inv.T
+    if not np.all(np.isfinite(cov)):
+        raise ValueError("D is too close to singular: its model covariance (D^T D)^{-1} overflows float64 "
+                         f"(smallest singular value of D = {np.linalg.svd(D, compute_uv=False)[-1]:.3g}).")
+    return cov

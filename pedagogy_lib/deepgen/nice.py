@@ -161,12 +161,20 @@ def make_nice(K: int = 2, n_couplings: int = 4, hidden: Sequence[int] = (64, 64)
     partitions : sequence of boolean arrays, shape (K,), optional
         One mask per coupling (``True`` = conditioning part); default :func:`alternating_partitions`.
         Their number overrides ``n_couplings``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``K`` or ``n_couplings`` is not a suitable int, ``hidden`` is not a sequence of positive
+        ints, ``activation`` is unknown, or a partition is not a boolean mask with two non-empty parts.
     """
     K = check_int(K, "K", minimum=2)
     if partitions is None:
         n_couplings = check_int(n_couplings, "n_couplings", minimum=2)
         partitions = alternating_partitions(K, n_couplings)
     masks = _check_partitions(partitions, K)
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"hidden must be a sequence of int (hidden layer widths); got {type(hidden).__name__}.")
     hidden = [check_int(h, f"hidden[{i}]", minimum=1) for i, h in enumerate(hidden)]
     check_choice(activation, "activation", tuple(ACTIVATIONS))
     nets = tuple(mlp([int(m.sum()), *hidden, int((~m).sum())], activation=activation) for m in masks)
@@ -400,6 +408,11 @@ def leapfrog_couplings(target, x, p, step_size: float, n_leapfrog: int = 1):
     Returns
     -------
     (x, p) : tuple of ndarray
+
+    Raises
+    ------
+    ValueError
+        If an argument is malformed, or if the trajectory overflows (``step_size`` too large for the target).
     """
     D = check_target(target)
     x = as_array(x, "x", shape=(None, D), dims="(C, D)", nonempty=True)
@@ -413,8 +426,12 @@ def leapfrog_couplings(target, x, p, step_size: float, n_leapfrog: int = 1):
     def drift(x_, p_):                   # x^a = p (unchanged), x^b = x + m(p)
         return x_ + eps * p_, p_
 
-    for _ in range(L):
-        x, p = kick(x, p)
-        x, p = drift(x, p)
-        x, p = kick(x, p)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(L):
+            x, p = kick(x, p)
+            x, p = drift(x, p)
+            x, p = kick(x, p)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
+        raise ValueError(f"the leapfrog trajectory left the finite numbers; reduce step_size (now {eps:g}) or "
+                         "check the target's parameters.")
     return x, p

@@ -235,10 +235,22 @@ def reparameterize(nu, log_v2, Z) -> np.ndarray:
 def gaussian_kl(nu, log_v2) -> np.ndarray:
     r"""The KL regularizer per datum, in closed form (the box after Eq. 8.26):
     :math:`\operatorname{D_{KL}}\{\mathcal N(\boldsymbol\nu,\mathrm{diag}\,\mathbf v^2)\|\mathcal N(\mathbf 0,\mathbf I)\}
-    = \tfrac12\sum_k(-\log v_k^2 - 1 + v_k^2 + \nu_k^2)`. Shape ``(N,)``."""
+    = \tfrac12\sum_k(-\log v_k^2 - 1 + v_k^2 + \nu_k^2)`. Shape ``(N,)``.
+
+    Raises
+    ------
+    ValueError
+        If ``nu`` or ``log_v2`` is malformed or not finite, or the KL overflows float64 (a variance
+        :math:`v_k^2 = e^{\log v_k^2}` or a mean beyond the float64 range).
+    """
     nu = as_array(nu, "nu", ndim=2, dims="(N, K)", nonempty=True)
     log_v2 = as_array(log_v2, "log_v2", shape=nu.shape, dims="(N, K)")
-    return _kl(nu, log_v2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        kl = _kl(nu, log_v2)
+    if not np.all(np.isfinite(kl)):
+        raise ValueError("the KL overflows float64: log_v2 (largest "
+                         f"{np.max(log_v2):.3g}) and nu (largest |nu| {np.max(np.abs(nu)):.3g}) must be moderate.")
+    return kl
 
 
 def _kl(nu, log_v2):

@@ -148,7 +148,17 @@ def noise_data(schedule: Schedule, x0, l, z) -> np.ndarray:
 
 
 def levels(l, name: str, L: int, N: int, minimum: int = 0) -> np.ndarray:
-    """Validate one level or a length-``N`` array of levels in ``[minimum, L]``; return an int array of length ``N``."""
+    """Validate one level or a length-``N`` array of levels in ``[minimum, L]``; return an int array of length ``N``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``L``, ``N`` or ``minimum`` is not a suitable int, or ``l`` is not an integer level (or
+        length-``N`` array of levels) in ``[minimum, L]``.
+    """
+    L = check_int(L, "L", minimum=0)
+    N = check_int(N, "N", minimum=0)
+    minimum = check_int(minimum, "minimum", minimum=0)
     arr = np.asarray(l)
     if arr.dtype.kind not in "iu" or arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != N):
         raise ValueError(f"{name} must be an integer level or an integer array of shape (N,) = ({N},); "

@@ -306,7 +306,16 @@ def time_features(schedule: Schedule, l, n_freq: int) -> np.ndarray:
 
 def denoiser(d: int = 2, hidden: tuple = (64, 64), *, n_freq: int = 4, param: str = "eps",
              activation: str = "tanh") -> Denoiser:
-    """An MLP denoiser for ``d``-dimensional data (see :class:`Denoiser`)."""
+    """An MLP denoiser for ``d``-dimensional data (see :class:`Denoiser`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``d``, ``n_freq`` or a width of ``hidden`` is not a suitable int, ``hidden`` is not a
+        sequence, or ``param`` or ``activation`` is unknown.
+    """
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"hidden must be a sequence of int (hidden layer widths); got {type(hidden).__name__}.")
     d = check_int(d, "d", minimum=1)
     n_freq = check_int(n_freq, "n_freq", minimum=0)
     param = check_choice(param, "param", PARAMS)

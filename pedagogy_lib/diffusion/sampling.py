@@ -177,8 +177,15 @@ def _gauss_logpdf(x, mu, S):
 
 
 def gmm_log_density(gmm: GMMParams, schedule: Schedule, l: int, x) -> np.ndarray:
-    r""":math:`\log\check p(\mathbf x_l)` of mixture data noised to level ``l`` (via :func:`pedagogy_lib.mixture.gmm_log_marginal`)."""
+    r""":math:`\log\check p(\mathbf x_l)` of mixture data noised to level ``l`` (via :func:`pedagogy_lib.mixture.gmm_log_marginal`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``gmm``, ``schedule`` or ``l`` is malformed, or ``x`` is not a finite real ``(N, d)`` array.
+    """
     mix, _, _ = _level_mixture(gmm, schedule, l)
+    x = as_array(x, "x", shape=(None, mix.mu.shape[1]), dims="(N, d)")
     return gmm_log_marginal(mix, x)
 
 
@@ -320,6 +327,11 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
     Returns
     -------
     ndarray, shape (C, d)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is malformed, or the chains overflow (``step_size`` too large for the mixture).
     """
     backend = check_backend(backend)
     gmm = _check_gmm(gmm)
@@ -335,7 +347,11 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
     run = _langevin_gmm_numba if backend == "numba" else _langevin_gmm_numpy
     for t0 in range(0, n_steps, block):
         Z = rng.standard_normal((min(block, n_steps - t0), C, d))
-        run(y, mu, P, c, eps, Z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            run(y, mu, P, c, eps, Z)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"the Langevin chains left the finite numbers; reduce step_size (now {eps:g}) or "
+                             "rescale y0 and gmm.")
     return y
 
 
@@ -351,6 +367,8 @@ def score_from_model(model: Denoiser, params, schedule: Schedule, level_list) ->
         As :func:`m_hat_from_model`, or if ``level_list`` holds a level outside ``0..L``.
     """
     schedule = _check_model_params(model, params, schedule)
+    if isinstance(level_list, (str, bytes)) or not hasattr(level_list, "__len__"):
+        raise TypeError(f"level_list must be a sequence of int levels; got {type(level_list).__name__}.")
     lv = levels(np.asarray(level_list), "level_list", schedule.L, len(level_list))
 
     def score(y, i):
@@ -377,12 +395,23 @@ def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.rando
         Langevin steps per level.
     eps : float
         Relative step: level :math:`i` uses :math:`\epsilon\sigma_i^2`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is malformed, the steps :math:`\epsilon\sigma_i^2` underflow or overflow, or
+        the chains leave the finite numbers (``eps`` too large).
     """
     sigmas = as_array(sigmas, "sigmas", ndim=1, dims="(n_levels,)", nonempty=True)
     if np.any(sigmas <= 0) or np.any(np.diff(sigmas) >= 0):
         raise ValueError(f"sigmas must be positive and strictly decreasing; got {sigmas!r}.")
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     eps = positive_scalar(eps, "eps")
+    with np.errstate(over="ignore", under="ignore"):
+        steps = eps * sigmas ** 2
+    if not np.all(np.isfinite(steps) & (steps > 0.0)):
+        raise ValueError(f"the Langevin steps eps * sigmas**2 must be positive float64 numbers; with eps = {eps:g} "
+                         f"and sigmas from {sigmas.min():.3g} to {sigmas.max():.3g} they underflow or overflow.")
     rng = check_rng(rng)
     backend = check_backend(backend)
     y = as_array(y0, "y0", ndim=2, dims="(C, d)").copy()
@@ -394,7 +423,11 @@ def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.rando
         if gmm.mu.shape[1] != y.shape[1]:
             raise ValueError(f"y0 must have d = {gmm.mu.shape[1]} columns like the mixture; got {y.shape[1]}.")
         for i, s in enumerate(sigmas):
-            y = langevin_gmm(gmm, s, y, n_steps, eps * s ** 2, rng, backend=backend)
+            try:
+                y = langevin_gmm(gmm, s, y, n_steps, steps[i], rng, backend=backend)
+            except ValueError as exc:                 # its message speaks of step_size; here that is eps * sigma^2
+                raise ValueError(f"at sigmas[{i}] = {s:g} (step eps * sigmas[{i}]**2 = {steps[i]:g}): {exc} "
+                                 "Reduce eps.") from None
             if keep_path:
                 path[i + 1] = y
         return LangevinResult(y, path)
@@ -405,7 +438,11 @@ def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.rando
         Z = rng.standard_normal((n_steps,) + y.shape)
         for t in range(n_steps):
             f = as_array(score(y, i), "score(y, i)", shape=y.shape, dims="(C, d)")
-            y = y + step * f + np.sqrt(2.0 * step) * Z[t]
+            with np.errstate(over="ignore", invalid="ignore"):
+                y = y + step * f + np.sqrt(2.0 * step) * Z[t]
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"the Langevin chains left the finite numbers at sigmas[{i}] = {s:g}; reduce eps "
+                                 f"(now {eps:g}).")
         if keep_path:
             path[i + 1] = y
     return LangevinResult(y, path)

@@ -100,6 +100,10 @@ class Schedule(NamedTuple):
         return self.v * self.rho
 
 
+#: Range of the entries of ``v`` and ``rho``: their squares and reciprocal squares stay float64 numbers.
+SCALE_RANGE = (1e-150, 1e150)
+
+
 def check_schedule(schedule, name: str = "schedule") -> Schedule:
     """Validate a :class:`Schedule`: positive ``v`` and ``rho`` of equal length, SNR strictly decreasing.
 
@@ -109,8 +113,8 @@ def check_schedule(schedule, name: str = "schedule") -> Schedule:
         If a field is not real and numeric.
     ValueError
         If ``schedule`` is not a :class:`Schedule`, ``v`` and ``rho`` are not finite vectors of one
-        length of at least 2, an entry is not positive, or :math:`\\rho_l^2` does not decrease
-        strictly.
+        length of at least 2, an entry is not positive or lies outside :data:`SCALE_RANGE`, or
+        :math:`\\rho_l^2` does not decrease strictly.
     """
     if not isinstance(schedule, Schedule):
         raise ValueError(f"{name} must be a Schedule(v, rho); got {type(schedule).__name__}.")
@@ -121,6 +125,10 @@ def check_schedule(schedule, name: str = "schedule") -> Schedule:
     if np.any(v <= 0) or np.any(rho <= 0):
         raise ValueError(f"{name}.v and {name}.rho must be positive; got min v = {v.min():.3g}, "
                          f"min rho = {rho.min():.3g}.")
+    for field, a in (("v", v), ("rho", rho)):      # squares and reciprocal squares must be float64 numbers
+        if a.min() < SCALE_RANGE[0] or a.max() > SCALE_RANGE[1]:
+            raise ValueError(f"{name}.{field} must lie in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}] (its squares and "
+                             f"their reciprocals enter the formulas); got values from {a.min():.3g} to {a.max():.3g}.")
     lam = rho ** 2
     if np.any(np.diff(lam) >= 0):
         l = int(np.argmax(np.diff(lam) >= 0)) + 1

@@ -288,7 +288,22 @@ def dag_factors(dag) -> list[Factor]:
 
     ``dag`` is a :class:`~pedagogy_lib.discrete.categorical.DAG` (``names``, ``parents``, ``cpts``, each
     CPT with the child's axis first). The product of these factors is the joint, so :math:`Z = 1`.
+
+    Raises
+    ------
+    TypeError
+        If ``dag`` is not a ``DAG``.
+    ValueError
+        If its fields are inconsistent (it is re-validated as :func:`~pedagogy_lib.discrete.categorical.make_dag`
+        would: lengths, parents before children, CPT shapes, each CPT summing to one over its first axis).
     """
+    from ..discrete.categorical import DAG, make_dag
+    if not isinstance(dag, DAG):
+        raise TypeError(f"dag must be a pedagogy_lib.discrete.DAG (see make_dag); got {type(dag).__name__}.")
+    if not (len(dag.names) == len(dag.parents) == len(dag.cpts)):
+        raise ValueError(f"dag.names, dag.parents and dag.cpts must have one entry per node; got lengths "
+                         f"{len(dag.names)}, {len(dag.parents)} and {len(dag.cpts)}.")
+    dag = make_dag(dict(zip(dag.names, dag.cpts)), dict(zip(dag.names, dag.parents)))
     out = []
     for name, parents, cpt in zip(dag.names, dag.parents, dag.cpts):
         out.append(make_factor((name,) + tuple(parents), cpt, name=f"cpts[{name!r}]"))

@@ -85,9 +85,13 @@ def triangulate(G: nx.Graph, order: Sequence[Hashable] | None = None) -> tuple[n
 
     Raises
     ------
+    TypeError
+        If ``G`` is not an undirected networkx graph.
     ValueError
         If ``order`` is not a permutation of the graph's nodes.
     """
+    if not isinstance(G, nx.Graph) or G.is_directed():
+        raise TypeError(f"G must be an undirected networkx.Graph (e.g. from markov_network); got {type(G).__name__}.")
     if order is None:
         H, _ = nx.complete_to_chordal_graph(G)
     else:

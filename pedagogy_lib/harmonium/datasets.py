@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.checks import as_array, check_int, check_rng
+from ..core.checks import as_array, as_scalar, check_int, check_rng
 
 __all__ = ["bars_and_stripes", "binarized_digits", "moving_bars"]
 
@@ -26,7 +26,14 @@ def bars_and_stripes(n: int) -> np.ndarray:
 
 
 def binarized_digits(threshold: float = 7.0):
-    """scikit-learn's digits as binary images ``(1797, 64)`` (pixel > ``threshold``) and their labels."""
+    """scikit-learn's digits as binary images ``(1797, 64)`` (pixel > ``threshold``) and their labels.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``threshold`` is not a finite real number.
+    """
+    threshold = as_scalar(threshold, "threshold")
     from sklearn.datasets import load_digits
     d = load_digits()
     return (d.data > threshold).astype(float), d.target

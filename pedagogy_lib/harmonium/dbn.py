@@ -21,10 +21,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import check_int, check_rng
+from ..core.checks import as_array, check_int, check_prob_vector, check_rng
 from .exact import states, visible_log_probs
 from .gibbs import cd_epoch, gibbs_sample
-from .model import EFHParams, check_layer, check_params, init_params, sigmoid
+from .model import EFHParams, check_layer, check_params, init_params, sigmoid, softplus
 
 __all__ = ["DBNSample", "invert", "aggregated_posterior", "directed_table", "dbn_visible_log_probs", "jre_bound",
            "greedy_fit", "up_pass", "dbn_sample"]
@@ -49,6 +49,20 @@ def _check_stack(rbms):
     return out
 
 
+def _log_bernoulli_table(eta, S):
+    """``L[i, j] = log p(S[j] | eta[i])`` for independent Bernoulli units with logits ``eta``.
+
+    By ``log sigma(a) = -softplus(-a)``: finite for finite logits, however saturated.
+    """
+    return -softplus(-eta) @ S.T - softplus(eta) @ (1 - S).T
+
+
+def _check_p_y(p_y, M: int) -> np.ndarray:
+    p_y = as_array(p_y, "p_y", shape=(2 ** M,), dims="(2**M,)")
+    check_prob_vector(p_y, "p_y")
+    return p_y
+
+
 def invert(params: EFHParams) -> EFHParams:
     r"""The harmonium with its layers swapped: :math:`\mathbf W^T`, hidden and visible biases exchanged.
 
@@ -63,9 +77,7 @@ def directed_table(params: EFHParams) -> np.ndarray:
     r"""``D[y, x]`` :math:`=\hat p(\mathbf y\mid\mathbf x)` over all states: a harmonium used as a directed layer."""
     p = check_params(params)
     Sx, Sy = states(p.K), states(p.M)
-    q = sigmoid(Sx @ p.W + p.b_y)                                   # (2^K, M)
-    with np.errstate(divide="ignore"):
-        logD = np.log(q) @ Sy.T + np.log1p(-q) @ (1 - Sy).T          # [x, y]
+    logD = _log_bernoulli_table(Sx @ p.W + p.b_y, Sy)               # [x, y]
     return np.exp(logD).T
 
 
@@ -73,13 +85,17 @@ def aggregated_posterior(params: EFHParams, p_y) -> np.ndarray:
     r"""Eq. 10.24: :math:`\check p(\mathbf x_1) = \sum_{\mathbf y}\check p(\mathbf x_1\mid\mathbf y)p(\mathbf y)` over all hidden states.
 
     ``p_y`` is a probability vector over the ``2**M`` visible states.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is malformed or ``p_y`` is not a probability vector of length ``2**M``.
     """
     p = check_params(params)
+    p_y = _check_p_y(p_y, p.M)
     Sx, Sy = states(p.K), states(p.M)
-    q = sigmoid(Sy @ p.W.T + p.b_x)                                 # (2^M, K)
-    with np.errstate(divide="ignore"):
-        log_post = np.log(q) @ Sx.T + np.log1p(-q) @ (1 - Sx).T      # [y, x]
-    return np.asarray(p_y, dtype=float) @ np.exp(log_post)
+    log_post = _log_bernoulli_table(Sy @ p.W.T + p.b_x, Sx)         # [y, x]
+    return p_y @ np.exp(log_post)
 
 
 def dbn_visible_log_probs(rbms) -> np.ndarray:
@@ -104,17 +120,22 @@ def jre_bound(rbm0: EFHParams, rbm1: EFHParams, p_y) -> float:
 
     with the recognition model the bottom harmonium's posterior. It bounds the DBN's MRE from above,
     with equality when the recognition model is the DBN's posterior (e.g. at ``rbm1 = invert(rbm0)``).
+
+    Raises
+    ------
+    ValueError
+        If a harmonium is malformed, the two do not stack, or ``p_y`` is not a probability vector of
+        length ``2**M``.
     """
     r0, r1 = _check_stack([rbm0, rbm1])
-    py = np.asarray(p_y, dtype=float)
+    py = _check_p_y(p_y, r0.M)
     Sx, Sy = states(r0.K), states(r0.M)
-    q = sigmoid(Sy @ r0.W.T + r0.b_x)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_post = np.log(q) @ Sx.T + np.log1p(-q) @ (1 - Sx).T     # log q(x|y), [y, x]
-        log_emit = np.log(directed_table(r0)).T                      # log p(y|x), [x, y] -> transpose below
+        log_post = _log_bernoulli_table(Sy @ r0.W.T + r0.b_x, Sx)    # log q(x|y), [y, x]
+        log_emit = _log_bernoulli_table(Sx @ r0.W + r0.b_y, Sy).T    # log p(y|x), [y, x]
         log_prior = visible_log_probs(r1)                            # log p(x; theta_1)
         joint_q = py[:, None] * np.exp(log_post)                     # [y, x]
-        terms = np.where(joint_q > 0, joint_q * (np.log(joint_q) - log_emit.T - log_prior[None, :]), 0.0)
+        terms = np.where(joint_q > 0, joint_q * (np.log(joint_q) - log_emit - log_prior[None, :]), 0.0)
     return float(terms.sum())
 
 
@@ -143,13 +164,25 @@ def greedy_fit(Y, layer_sizes, rng, n_epochs: int, *, k: int = 1, lr: float = 0.
     -------
     list of EFHParams
         The trained stack, bottom first.
+
+    Raises
+    ------
+    ValueError
+        If ``Y`` is empty or not binary, or a layer size is not a positive int.
+    TypeError
+        If ``layer_sizes`` is not a sequence.
     """
     rng = check_rng(rng)
     n_epochs = check_int(n_epochs, "n_epochs", minimum=1)
+    if not isinstance(layer_sizes, (list, tuple, np.ndarray)):
+        raise TypeError(f"layer_sizes must be a sequence of int (hidden units per layer); got "
+                        f"{type(layer_sizes).__name__}.")
     sizes = [check_int(s, "layer_sizes", minimum=1) for s in layer_sizes]
     if not sizes:
         raise ValueError("layer_sizes must name at least one layer.")
     data = check_layer(Y, "bernoulli", "Y", np.shape(Y)[1] if np.ndim(Y) == 2 else -1)
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise ValueError(f"Y must hold at least one datum of at least one unit; got shape {data.shape}.")
     rbms = []
     for K in sizes:
         p = init_params(K, data.shape[1], rng, data=data)

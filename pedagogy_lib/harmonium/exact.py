@@ -23,11 +23,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_backend, check_choice, check_int
+from ..core.checks import as_array, check_backend, check_buffer, check_choice, check_int, check_prob_vector
 from ..core.jit import njit
 from ..core.logmath import logsumexp
 from .model import (EFHParams, check_layer, check_params, family_code, log_partition_units, mean_units,
-                    sigmoid)
+                    sigmoid, softplus)
 
 __all__ = ["EFHGrad", "states", "state_index", "log_marginal_table", "log_partition", "visible_log_probs",
            "hidden_log_probs", "average_log_likelihood", "empirical_distribution", "mre", "model_moments",
@@ -81,7 +81,7 @@ def _bsum(zeta, fam):
 
 
 @njit
-def gray_log_marginals_numba(We, b_e, b_o, fam_o, chunk, out):
+def _gray_kernel(We, b_e, b_o, fam_o, chunk, out):
     r"""Numba kernel: ``out[i] = b_e . s_i + sum_j B(zeta_j(s_i))`` for every binary state ``s_i``.
 
     ``We`` (n, m) couples the enumerated layer (n Bernoulli units) to the other layer, whose family
@@ -148,6 +148,51 @@ def gray_log_marginals_numba(We, b_e, b_o, fam_o, chunk, out):
             out[g] = lin + _bsum(zeta, fam_o)
 
 
+def gray_log_marginals_numba(We, b_e, b_o, fam_o, chunk, out):
+    r"""The Gray-code kernel behind :func:`log_marginal_table`, checked: ``out[i]`` for every binary state ``s_i``.
+
+    ``out[i] = b_e . s_i + sum_j B(zeta_j(s_i))`` with ``zeta(s) = b_o + We^T s``, the unnormalized log
+    marginal of state ``i`` (index order of :func:`states`) of the enumerated Bernoulli layer.
+
+    Parameters
+    ----------
+    We : array_like, shape (n, m)
+        Couplings of the ``n`` enumerated units to the ``m`` units of the other layer.
+    b_e : array_like, shape (n,)
+    b_o : array_like, shape (m,)
+        Biases of the enumerated and of the other layer.
+    fam_o : int
+        Family code of the other layer (:func:`~pedagogy_lib.harmonium.model.family_code`).
+    chunk : int
+        0, or (Bernoulli partner only) the number of factors ``1 + exp(zeta_j)`` that share one logarithm.
+    out : ndarray of float64, shape (2**n,)
+        Receives the table.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If an array has the wrong shape or holds NaN or inf, ``n`` exceeds :data:`MAX_ENUM`, ``fam_o``
+        is not 0, 1 or 2, ``chunk`` is negative or positive for a non-Bernoulli partner, or ``out`` is
+        not a writeable float64 array of length ``2**n``.
+    """
+    We = as_array(We, "We", ndim=2, dims="(n, m)")
+    n, m = We.shape
+    if n > MAX_ENUM:
+        raise ValueError(f"We has n = {n} enumerated units; enumeration is limited to {MAX_ENUM}.")
+    b_e = as_array(b_e, "b_e", shape=(n,), dims="(n,)")
+    b_o = as_array(b_o, "b_o", shape=(m,), dims="(m,)")
+    fam_o = check_int(fam_o, "fam_o", minimum=0, maximum=2)
+    chunk = check_int(chunk, "chunk", minimum=0, maximum=0 if fam_o else None)
+    if chunk > 0:                                 # the products of chunk factors 1 + exp(zeta_j) must fit
+        bound = float(np.max(np.abs(b_o) + np.abs(We).sum(axis=0))) if m else 0.0
+        limit = int(700.0 // (bound + 1.0)) if bound <= 300.0 else 0
+        if chunk > limit:
+            raise ValueError(f"chunk must be at most {limit} for these We and b_o (|zeta| up to {bound:.3g}), "
+                             f"or 0 for one logarithm per unit; got {chunk}.")
+    out = check_buffer(out, "out", (2 ** n,), dims="(2**n,)", finite=False)
+    _gray_kernel(We, b_e, b_o, fam_o, chunk, out)
+
+
 def _gray_log_marginals_numpy(We, b_e, b_o, fam_o, block=4096):
     """NumPy twin of :func:`gray_log_marginals_numba`: every state at once (in blocks), by a matrix product."""
     n, m = We.shape
@@ -205,7 +250,7 @@ def log_marginal_table(params: EFHParams, layer: str = "hidden", *, backend: str
         if bound <= 300.0:
             chunk = int(max(1, min(We.shape[1], 700.0 // (bound + 1.0))))
     out = np.empty(2 ** n)
-    gray_log_marginals_numba(np.ascontiguousarray(We), b_e, b_o, code, chunk, out)
+    _gray_kernel(np.ascontiguousarray(We), b_e, b_o, code, chunk, out)
     return out
 
 
@@ -234,6 +279,8 @@ def hidden_log_probs(params: EFHParams, *, backend: str = "numba") -> np.ndarray
 
 
 def _weights(Y, weights, N):
+    if N == 0:
+        raise ValueError("Y must hold at least one row (datum); got shape (0, M).")
     if weights is None:
         return np.full(N, 1.0 / N)
     w = as_array(weights, "weights", shape=(N,), dims="(N,)")
@@ -254,8 +301,18 @@ def average_log_likelihood(params: EFHParams, Y, weights=None, *, log_Z: float |
 
 
 def empirical_distribution(Y) -> np.ndarray:
-    """The empirical distribution of binary rows ``Y`` (N, M) as a vector over the ``2**M`` states."""
+    """The empirical distribution of binary rows ``Y`` (N, M) as a vector over the ``2**M`` states.
+
+    Raises
+    ------
+    ValueError
+        If ``Y`` is not a non-empty 2-D array of binary states, or has more than 20 columns.
+    """
     Y = as_array(Y, "Y", ndim=2, dims="(N, M)")
+    if Y.shape[0] == 0:
+        raise ValueError(f"Y must hold at least one row; got shape {Y.shape}.")
+    if ((Y != 0) & (Y != 1)).any():
+        raise ValueError("Y must hold binary states (0 or 1).")
     if Y.shape[1] > 20:
         raise ValueError(f"Y has {Y.shape[1]} columns; a table over 2**M states is limited to M <= 20.")
     idx = state_index(Y)
@@ -307,7 +364,14 @@ def model_moments(params: EFHParams, *, block: int = 4096) -> EFHGrad:
 
 
 def data_moments(params: EFHParams, Y, weights=None) -> EFHGrad:
-    r"""Moments under the hybrid distribution :math:`\hat p(\mathbf x\mid\mathbf y)p(\mathbf y)` (the data phase)."""
+    r"""Moments under the hybrid distribution :math:`\hat p(\mathbf x\mid\mathbf y)p(\mathbf y)` (the data phase).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is malformed, ``Y`` is empty or not a batch of visible states, or ``weights`` is
+        not a non-negative vector with a positive sum.
+    """
     p = check_params(params)
     Y = check_layer(Y, p.visible, "Y", p.M, allow_fraction=True)
     w = _weights(Y, weights, Y.shape[0])
@@ -364,11 +428,10 @@ def _conditional_tables(p: EFHParams):
     Sx, Sy = states(p.K), states(p.M)
     eta = Sy @ p.W.T + p.b_x                          # (2^M, K)
     zeta = Sx @ p.W + p.b_y                           # (2^K, M)
-    qx = sigmoid(eta)
-    qy = sigmoid(zeta)
-    with np.errstate(divide="ignore"):
-        log_px_y = np.log(qx) @ Sx.T + np.log1p(-qx) @ (1 - Sx).T      # (2^M, 2^K): [y, x]
-        log_py_x = np.log(qy) @ Sy.T + np.log1p(-qy) @ (1 - Sy).T      # (2^K, 2^M): [x, y]
+    # log sigma(a) = -softplus(-a) and log(1 - sigma(a)) = -softplus(a): finite for any finite a, so a
+    # saturated unit contributes a large finite log (not -inf times zero, which is NaN)
+    log_px_y = -softplus(-eta) @ Sx.T - softplus(eta) @ (1 - Sx).T      # (2^M, 2^K): [y, x]
+    log_py_x = -softplus(-zeta) @ Sy.T - softplus(zeta) @ (1 - Sy).T    # (2^K, 2^M): [x, y]
     return np.exp(log_px_y).T, np.exp(log_py_x).T
 
 
@@ -402,9 +465,19 @@ def chain_distributions(params: EFHParams, p0, n_steps: int) -> np.ndarray:
 
 
 def kl_divergence(p, q) -> float:
-    r""":math:`D_{KL}\{p\|q\} = \sum_i p_i\log(p_i/q_i)` for two probability vectors (terms with :math:`p_i = 0` vanish)."""
+    r""":math:`D_{KL}\{p\|q\} = \sum_i p_i\log(p_i/q_i)` for two probability vectors (terms with :math:`p_i = 0` vanish).
+
+    Infinite when ``q`` is zero where ``p`` is not.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` or ``q`` is not a probability vector, or they differ in length.
+    """
     p = as_array(p, "p", ndim=1, nonempty=True)
     q = as_array(q, "q", shape=p.shape)
+    check_prob_vector(p, "p")
+    check_prob_vector(q, "q")
     mask = p > 0
     if np.any(q[mask] <= 0):
         return float("inf")
@@ -438,5 +511,5 @@ def warmup_kernels() -> None:
     """Compile the Gray-code kernel on a tiny input (both the chunked and the direct path)."""
     We = np.zeros((2, 3))
     out = np.empty(4)
-    gray_log_marginals_numba(We, np.zeros(2), np.zeros(3), 0, 3, out)
-    gray_log_marginals_numba(We, np.zeros(2), np.zeros(3), 1, 0, out)
+    _gray_kernel(We, np.zeros(2), np.zeros(3), 0, 3, out)
+    _gray_kernel(We, np.zeros(2), np.zeros(3), 1, 0, out)

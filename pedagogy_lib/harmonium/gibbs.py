@@ -23,9 +23,10 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng, positive_scalar
+from ..core.checks import (as_array, check_backend, check_buffer, check_choice, check_int, check_rng,
+                           positive_scalar)
 from ..core.jit import njit
-from .model import EFHParams, check_layer, check_params, family_code, sigmoid
+from .model import FAMILIES, EFHParams, check_layer, check_params, family_code, sigmoid
 
 __all__ = ["GibbsResult", "TrainResult", "gibbs_sample", "draw_noise", "cd_epoch", "train_rbm",
            "pseudo_log_likelihood", "gibbs_numba", "cd_epoch_numba"]
@@ -80,7 +81,7 @@ def _draw(eta, fam, noise):
 
 
 @njit
-def gibbs_numba(W, b_x, b_y, fam_x, fam_y, y, noise_x, noise_y, x, trace):
+def _gibbs_kernel(W, b_x, b_y, fam_x, fam_y, y, noise_x, noise_y, x, trace):
     """Numba kernel: ``noise_x.shape[0]`` block-Gibbs steps (x | y, then y | x) for every chain.
 
     ``y`` (C, M) is updated in place and ``x`` (C, K) receives the last hidden draws. The noise is
@@ -115,6 +116,65 @@ def gibbs_numba(W, b_x, b_y, fam_x, fam_y, y, noise_x, noise_y, x, trace):
             trace[s + 1] = y
 
 
+def _check_noise(noise, fam: int, name: str, shape) -> np.ndarray:
+    noise = as_array(noise, name, shape=shape, dims="(n_steps, C, units)")
+    if fam != 1 and np.any((noise < 0.0) | (noise >= 1.0)):
+        raise ValueError(f"{name} must hold uniforms in [0, 1) for Bernoulli and Poisson units; got values outside it.")
+    return noise
+
+
+def gibbs_numba(W, b_x, b_y, fam_x, fam_y, y, noise_x, noise_y, x, trace):
+    """Block-Gibbs steps by the numba kernel, in place: the kernel behind :func:`gibbs_sample`, checked.
+
+    ``noise_x.shape[0]`` steps (x | y, then y | x) for every chain; ``y`` is updated in place, ``x``
+    receives the last hidden draws and, if ``trace.shape[0] > 0``, ``trace[s + 1]`` the visible states
+    after step ``s`` (``trace[0]`` the start).
+
+    Parameters
+    ----------
+    W : array_like, shape (K, M)
+    b_x : array_like, shape (K,)
+    b_y : array_like, shape (M,)
+    fam_x, fam_y : int
+        Family codes (:func:`~pedagogy_lib.harmonium.model.family_code`) of the hidden and visible units.
+    y : ndarray of float64, shape (C, M)
+        Starting visible states; overwritten.
+    noise_x : array_like, shape (n_steps, C, K)
+    noise_y : array_like, shape (n_steps, C, M)
+        Uniforms in [0, 1) for Bernoulli and Poisson units, standard normals for Gaussian units.
+    x : ndarray of float64, shape (C, K)
+        Receives the last hidden draws.
+    trace : ndarray of float64, shape (0, C, M) or (n_steps + 1, C, M)
+        Receives the visible states of every step (shape ``(0, C, M)``: none recorded).
+
+    Raises
+    ------
+    ValueError, TypeError
+        If an array has the wrong shape or dtype, holds NaN or inf, or an output is not a writeable
+        float64 array; if a family code is not 0, 1 or 2 or uniforms lie outside [0, 1).
+    """
+    W = as_array(W, "W", ndim=2, dims="(K, M)")
+    K, M = W.shape
+    b_x = as_array(b_x, "b_x", shape=(K,), dims="(K,)")
+    b_y = as_array(b_y, "b_y", shape=(M,), dims="(M,)")
+    fam_x = check_int(fam_x, "fam_x", minimum=0, maximum=2)
+    fam_y = check_int(fam_y, "fam_y", minimum=0, maximum=2)
+    if not isinstance(y, np.ndarray) or y.ndim != 2:
+        raise ValueError(f"y must be a float64 array of shape (C, M = {M}); got {type(y).__name__} "
+                         f"{getattr(y, 'shape', '')}.")
+    C = y.shape[0]
+    y = check_buffer(y, "y", (C, M), dims="(C, M)")
+    noise_x = as_array(noise_x, "noise_x", ndim=3, dims="(n_steps, C, K)")
+    S = noise_x.shape[0]
+    noise_x = _check_noise(noise_x, fam_x, "noise_x", (S, C, K))
+    noise_y = _check_noise(noise_y, fam_y, "noise_y", (S, C, M))
+    x = check_buffer(x, "x", (C, K), dims="(C, K)", finite=False)
+    n_trace = getattr(trace, "shape", (0,))[0] if np.ndim(trace) == 3 else -1
+    trace = check_buffer(trace, "trace", (0 if n_trace == 0 else S + 1, C, M), dims="(n_steps + 1, C, M)",
+                         finite=False)
+    _gibbs_kernel(W, b_x, b_y, fam_x, fam_y, y, noise_x, noise_y, x, trace)
+
+
 def _draw_numpy(eta, family, noise):
     if family == "bernoulli":
         return (noise < sigmoid(eta)).astype(float)
@@ -147,8 +207,21 @@ def _gibbs_numpy(p: EFHParams, y, noise_x, noise_y, record):
 
 
 def draw_noise(family: str, shape, rng) -> np.ndarray:
-    """The pre-drawn randomness for units of ``family``: uniforms, or standard normals for Gaussian units."""
-    return rng.standard_normal(shape) if family == "gaussian" else rng.random(shape)
+    """The pre-drawn randomness for units of ``family``: uniforms, or standard normals for Gaussian units.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``family`` is unknown, ``rng`` is not a Generator, or ``shape`` is not a tuple of
+        non-negative ints.
+    """
+    check_choice(family, "family", FAMILIES)
+    rng = check_rng(rng)
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"shape must be a tuple of int; got {type(shape).__name__}.")
+    dims = tuple(check_int(n, "shape", minimum=0) for n in dims)
+    return rng.standard_normal(dims) if family == "gaussian" else rng.random(dims)
 
 
 def gibbs_sample(params: EFHParams, y0, n_steps: int, rng, *, record: bool = False,
@@ -181,7 +254,7 @@ def gibbs_sample(params: EFHParams, y0, n_steps: int, rng, *, record: bool = Fal
     y = y0.copy()
     x = np.zeros((C, p.K))
     trace = np.empty((n_steps + 1, C, p.M)) if record else np.zeros((0, C, p.M))
-    gibbs_numba(p.W, p.b_x, p.b_y, family_code(p.hidden), family_code(p.visible), y, noise_x, noise_y, x, trace)
+    _gibbs_kernel(p.W, p.b_x, p.b_y, family_code(p.hidden), family_code(p.visible), y, noise_x, noise_y, x, trace)
     return GibbsResult(x, y, trace)
 
 
@@ -327,7 +400,7 @@ def _cd_batch_blas(Wt, b_x, b_y, Y0, k, lr, persistent, chains, ux, uy, kbuf, bi
 
 
 @njit
-def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains, u_x, u_y):
+def _cd_epoch_kernel(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains, u_x, u_y):
     """Numba kernel: one epoch of CD-k (``persistent=False``) or PCD-k over the rows ``Y[order]``.
 
     ``W``, ``b_x``, ``b_y`` are updated in place after each mini-batch by ``lr`` times the batch
@@ -434,6 +507,81 @@ def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains,
                         W[kk, j] = Wt[j, kk]
 
 
+def cd_epoch_numba(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains, u_x, u_y):
+    """One epoch of CD-k or PCD-k by the numba kernel, in place: the kernel behind :func:`cd_epoch`, checked.
+
+    ``W``, ``b_x`` and ``b_y`` are updated in place after each mini-batch of the rows ``Y[order]`` by
+    ``lr`` times the batch average of (data statistics minus chain statistics), Eq. 10.23.
+
+    Parameters
+    ----------
+    W : ndarray of float64, shape (K, M)
+    b_x : ndarray of float64, shape (K,)
+    b_y : ndarray of float64, shape (M,)
+        The Bernoulli-Bernoulli harmonium, updated in place.
+    Y : array_like, shape (N_data, M)
+        Training data in [0, 1].
+    order : array_like of int, shape (N,)
+        The rows of ``Y`` to visit, in order (indices in ``[0, N_data)``).
+    batch_size, k : int
+        Rows per mini-batch and Gibbs steps per update (both at least 1).
+    lr : float
+        Learning rate (positive).
+    persistent : bool
+        PCD (continue ``chains``) instead of CD.
+    chains : ndarray of float64, shape (batch_size, K) for PCD
+        The binary hidden state of each persistent chain, updated in place (ignored for CD; shape
+        ``(0, K)`` is customary).
+    u_x : array_like, shape (N, k, K)
+    u_y : array_like, shape (N, k, M)
+        Uniforms in [0, 1) for the hidden and visible draws of the chain of each visited row.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If an array has the wrong shape or dtype, holds NaN or inf or values out of range, an index
+        of ``order`` is out of range, or an updated array is not a writeable float64 array.
+    """
+    if not isinstance(W, np.ndarray) or W.ndim != 2:
+        raise ValueError(f"W must be a float64 array of shape (K, M); got {type(W).__name__} "
+                         f"{getattr(W, 'shape', '')}.")
+    K, M = W.shape
+    W = check_buffer(W, "W", (K, M), dims="(K, M)")
+    b_x = check_buffer(b_x, "b_x", (K,), dims="(K,)")
+    b_y = check_buffer(b_y, "b_y", (M,), dims="(M,)")
+    Y = check_layer(Y, "bernoulli", "Y", M, allow_fraction=True)
+    order = np.asarray(order)
+    if order.ndim != 1 or order.dtype.kind not in "iu":
+        raise TypeError(f"order must be a 1-D array of integer row indices; got dtype {order.dtype}, "
+                        f"shape {order.shape}.")
+    if order.size and (order.min() < 0 or order.max() >= Y.shape[0]):
+        raise ValueError(f"order must index the {Y.shape[0]} rows of Y; got indices in "
+                         f"[{order.min()}, {order.max()}].")
+    order = order.astype(np.int64)
+    N = order.shape[0]
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    k = check_int(k, "k", minimum=1)
+    lr = positive_scalar(lr, "lr")
+    if not isinstance(persistent, (bool, np.bool_)):
+        raise TypeError(f"persistent must be a bool; got {type(persistent).__name__}.")
+    if persistent:
+        chains = check_buffer(chains, "chains", (batch_size, K), dims="(batch_size, K)")
+        check_layer(chains, "bernoulli", "chains", K)
+    elif not isinstance(chains, np.ndarray) or chains.dtype != np.float64:
+        raise TypeError("chains must be a float64 array (shape (0, K) for CD).")
+    else:
+        chains = np.zeros((0, K))
+    for name, u, n_units in (("u_x", u_x, K), ("u_y", u_y, M)):
+        u = as_array(u, name, shape=(N, k, n_units), dims=f"(N, k, {'K' if name == 'u_x' else 'M'})")
+        if np.any((u < 0.0) | (u >= 1.0)):
+            raise ValueError(f"{name} must hold uniforms in [0, 1); got values outside it.")
+        if name == "u_x":
+            u_x = u
+        else:
+            u_y = u
+    _cd_epoch_kernel(W, b_x, b_y, Y, order, batch_size, k, float(lr), bool(persistent), chains, u_x, u_y)
+
+
 def _cd_epoch_numpy(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains, u_x, u_y):
     """NumPy twin of :func:`cd_epoch_numba`, one mini-batch at a time (the plain vectorized reference)."""
     N = order.shape[0]
@@ -509,7 +657,7 @@ def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_si
     u_x = rng.random((N, k, p.K))
     u_y = rng.random((N, k, p.M))
     W, b_x, b_y = p.W.copy(), p.b_x.copy(), p.b_y.copy()
-    fn = cd_epoch_numba if backend == "numba" else _cd_epoch_numpy
+    fn = _cd_epoch_kernel if backend == "numba" else _cd_epoch_numpy
     fn(W, b_x, b_y, Y, order.astype(np.int64), batch_size, k, lr, bool(persistent), chains, u_x, u_y)
     return EFHParams(W, b_x, b_y, p.hidden, p.visible), chains
 
@@ -549,7 +697,7 @@ def pseudo_log_likelihood(params: EFHParams, Y) -> float:
     p = check_params(params)
     if p.visible != "bernoulli" or p.hidden != "bernoulli":
         raise ValueError("pseudo_log_likelihood is for Bernoulli-Bernoulli harmoniums.")
-    Y = check_layer(Y, "bernoulli", "Y", p.M)
+    Y = check_layer(Y, "bernoulli", "Y", p.M, nonempty=True)
     eta = Y @ p.W.T + p.b_x
     F = -(Y @ p.b_y) - softplus(eta).sum(axis=1)
     total = np.zeros(Y.shape[0])
@@ -565,7 +713,7 @@ def warmup_kernels() -> None:
     W = np.zeros((2, 3))
     y = np.zeros((1, 3))
     for fy in (0, 1, 2):
-        gibbs_numba(W, np.zeros(2), np.zeros(3), 0, fy, y.copy(), np.full((1, 1, 2), 0.5), np.full((1, 1, 3), 0.5),
+        _gibbs_kernel(W, np.zeros(2), np.zeros(3), 0, fy, y.copy(), np.full((1, 1, 2), 0.5), np.full((1, 1, 3), 0.5),
                     np.zeros((1, 2)), np.zeros((0, 1, 3)))
-    cd_epoch_numba(W.copy(), np.zeros(2), np.zeros(3), np.zeros((2, 3)), np.arange(2), 1, 1, 0.1, False,
+    _cd_epoch_kernel(W.copy(), np.zeros(2), np.zeros(3), np.zeros((2, 3)), np.arange(2), 1, 1, 0.1, False,
                    np.zeros((0, 2)), np.full((2, 1, 2), 0.5), np.full((2, 1, 3), 0.5))

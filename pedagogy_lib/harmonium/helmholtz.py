@@ -78,8 +78,18 @@ def _check(hm) -> HelmholtzParams:
 
 
 def init_helmholtz(sizes, rng, *, scale: float = 0.1) -> HelmholtzParams:
-    """Small random weights and zero biases for layer sizes ``(M, K_1, ..., K_L)``."""
+    """Small random weights and zero biases for layer sizes ``(M, K_1, ..., K_L)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``rng`` is not a Generator, ``sizes`` not a sequence of at least two positive ints, or
+        ``scale`` not a non-negative finite number.
+    """
     rng = check_rng(rng)
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a sequence of int (layer widths); got {type(sizes).__name__}.")
+    scale = positive_scalar(scale, "scale", strict=False)
     sizes = [check_int(s, "sizes", minimum=1) for s in sizes]
     if len(sizes) < 2:
         raise ValueError("sizes must list the data layer and at least one hidden layer.")
@@ -114,7 +124,7 @@ def _latent_table(hm: HelmholtzParams):
 def helmholtz_log_likelihood(hm: HelmholtzParams, Y) -> float:
     r"""Average exact :math:`\log\hat p(\mathbf y)` over rows of ``Y``, by enumerating every latent state."""
     hm = _check(hm)
-    Y = check_layer(Y, "bernoulli", "Y", hm.G[0].shape[0])
+    Y = check_layer(Y, "bernoulli", "Y", hm.G[0].shape[0], nonempty=True)
     layers, log_prior = _latent_table(hm)
     log_emit = _log_bern(Y, layers[0] @ hm.G[0].T + hm.g[0])          # (N, S)
     return float(np.mean(logsumexp(log_emit + log_prior[None, :], axis=1)))
@@ -141,7 +151,7 @@ def helmholtz_jre(hm: HelmholtzParams, Y) -> float:
     it equals the MRE plus the posterior relative entropy, so it bounds the MRE from above.
     """
     hm = _check(hm)
-    Y = check_layer(Y, "bernoulli", "Y", hm.G[0].shape[0])
+    Y = check_layer(Y, "bernoulli", "Y", hm.G[0].shape[0], nonempty=True)
     layers, log_prior = _latent_table(hm)
     log_q = _log_recognition(hm, Y, layers)
     log_joint = _log_bern(Y, layers[0] @ hm.G[0].T + hm.g[0]) + log_prior[None, :]

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_choice, check_rng
+from ..core.checks import as_array, check_choice, check_rng, to_float_array
 
 __all__ = ["FAMILIES", "EFHParams", "check_params", "check_layer", "family_code", "log_partition_units",
            "mean_units", "log_base_measure", "hidden_natural", "visible_natural", "hidden_mean", "visible_mean",
@@ -77,8 +77,14 @@ class EFHParams(NamedTuple):
 
 
 def family_code(family: str) -> int:
-    """The integer code of a unit family in the kernels (0 Bernoulli, 1 Gaussian, 2 Poisson)."""
-    return FAMILIES.index(family)
+    """The integer code of a unit family in the kernels (0 Bernoulli, 1 Gaussian, 2 Poisson).
+
+    Raises
+    ------
+    ValueError
+        If ``family`` is not one of :data:`FAMILIES`.
+    """
+    return FAMILIES.index(check_choice(family, "family", FAMILIES))
 
 
 def check_params(params) -> EFHParams:
@@ -99,8 +105,11 @@ def check_params(params) -> EFHParams:
     return EFHParams(W, b_x, b_y, hidden, visible)
 
 
-def check_layer(values, family: str, name: str, n_units: int, *, allow_fraction: bool = False) -> np.ndarray:
+def check_layer(values, family: str, name: str, n_units: int, *, allow_fraction: bool = False,
+                nonempty: bool = False) -> np.ndarray:
     """Validate a batch of layer states, shape ``(N, n_units)`` (a single state ``(n_units,)`` is refused).
+
+    With ``nonempty``, ``N = 0`` is refused too (for averages over the rows).
 
     Bernoulli states must be 0 or 1 (or lie in [0, 1] with ``allow_fraction``, for data given as
     probabilities); Poisson states non-negative integers; Gaussian states finite reals.
@@ -108,6 +117,8 @@ def check_layer(values, family: str, name: str, n_units: int, *, allow_fraction:
     arr = as_array(values, name, ndim=2, dims=f"(N, {n_units})")
     if arr.shape[1] != n_units:
         raise ValueError(f"{name} must have shape (N, {n_units}); got {arr.shape}.")
+    if nonempty and arr.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one row (N >= 1); got shape {arr.shape}.")
     if family == "bernoulli":
         bad = (arr < 0) | (arr > 1) if allow_fraction else (arr != 0) & (arr != 1)
         if bad.any():
@@ -127,20 +138,40 @@ def check_layer(values, family: str, name: str, n_units: int, *, allow_fraction:
 # Per-unit exponential-family pieces
 # ------------------------------------------------------------------------------------------------
 def softplus(z):
-    r""":math:`\log(1 + e^z)`, computed without overflow."""
-    z = np.asarray(z, dtype=float)
+    r""":math:`\log(1 + e^z)`, computed without overflow.
+
+    Raises
+    ------
+    TypeError
+        If ``z`` is not real-valued numeric.
+    """
+    z = to_float_array(z, "z")
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
 def sigmoid(z):
-    r""":math:`\sigma(z) = 1/(1 + e^{-z})`, computed without overflow."""
-    z = np.asarray(z, dtype=float)
+    r""":math:`\sigma(z) = 1/(1 + e^{-z})`, computed without overflow.
+
+    Raises
+    ------
+    TypeError
+        If ``z`` is not real-valued numeric.
+    """
+    z = to_float_array(z, "z")
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def log_partition_units(eta, family: str):
-    """The log-partition function of each unit at natural parameter ``eta`` (A or B of Eq. 10.17, per unit)."""
+    """The log-partition function of each unit at natural parameter ``eta`` (A or B of Eq. 10.17, per unit).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``eta`` is not real-valued numeric or ``family`` is unknown.
+    """
+    family = check_choice(family, "family", FAMILIES)
+    eta = to_float_array(eta, "eta")
     if family == "bernoulli":
         return softplus(eta)
     if family == "gaussian":
@@ -149,7 +180,15 @@ def log_partition_units(eta, family: str):
 
 
 def mean_units(eta, family: str):
-    """The mean of each unit at natural parameter ``eta`` (the derivative of its log partition)."""
+    """The mean of each unit at natural parameter ``eta`` (the derivative of its log partition).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``eta`` is not real-valued numeric or ``family`` is unknown.
+    """
+    family = check_choice(family, "family", FAMILIES)
+    eta = to_float_array(eta, "eta")
     if family == "bernoulli":
         return sigmoid(eta)
     if family == "gaussian":
@@ -158,8 +197,17 @@ def mean_units(eta, family: str):
 
 
 def log_base_measure(values, family: str):
-    r"""Sum over units of :math:`\log h` or :math:`\log k` for each row of ``values`` (shape ``(N,)``)."""
-    v = np.asarray(values, dtype=float)
+    r"""Sum over units of :math:`\log h` or :math:`\log k` for each row of ``values`` (shape ``(N,)``).
+
+    Raises
+    ------
+    ValueError
+        If ``family`` is unknown or ``values`` is not a 2-D batch ``(N, n_units)`` of valid states of
+        the family (binary for Bernoulli, non-negative integers for Poisson, finite for Gaussian).
+    """
+    family = check_choice(family, "family", FAMILIES)
+    v = as_array(values, "values", ndim=2, dims="(N, n_units)")
+    v = check_layer(v, family, "values", v.shape[1])
     if family == "bernoulli":
         return np.zeros(v.shape[0])
     if family == "gaussian":
@@ -234,17 +282,37 @@ def _log_cond(values, eta, family):
 
 
 def log_conditional_hidden(params: EFHParams, x, y) -> np.ndarray:
-    r""":math:`\log\hat p(\mathbf x\mid\mathbf y)` for each pair of rows (first line of Eq. 10.17)."""
+    r""":math:`\log\hat p(\mathbf x\mid\mathbf y)` for each pair of rows (first line of Eq. 10.17).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is malformed, ``x`` or ``y`` is not a batch of states of its layer, or they
+        differ in their number of rows.
+    """
     p = check_params(params)
     x = check_layer(x, p.hidden, "x", p.K)
-    return _log_cond(x, hidden_natural(p, y), p.hidden)
+    eta = hidden_natural(p, y)
+    if x.shape[0] != eta.shape[0]:
+        raise ValueError(f"x and y must have the same number of rows; got {x.shape[0]} and {eta.shape[0]}.")
+    return _log_cond(x, eta, p.hidden)
 
 
 def log_conditional_visible(params: EFHParams, y, x) -> np.ndarray:
-    r""":math:`\log\hat p(\mathbf y\mid\mathbf x)` for each pair of rows (second line of Eq. 10.17)."""
+    r""":math:`\log\hat p(\mathbf y\mid\mathbf x)` for each pair of rows (second line of Eq. 10.17).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is malformed, ``y`` or ``x`` is not a batch of states of its layer, or they
+        differ in their number of rows.
+    """
     p = check_params(params)
     y = check_layer(y, p.visible, "y", p.M)
-    return _log_cond(y, visible_natural(p, x), p.visible)
+    zeta = visible_natural(p, x)
+    if y.shape[0] != zeta.shape[0]:
+        raise ValueError(f"y and x must have the same number of rows; got {y.shape[0]} and {zeta.shape[0]}.")
+    return _log_cond(y, zeta, p.visible)
 
 
 def _sample_units(eta, family, rng):
@@ -270,11 +338,19 @@ def sample_visible(params: EFHParams, x, rng) -> np.ndarray:
 def init_params(K: int, M: int, rng, *, scale: float = 0.01, hidden: str = "bernoulli", visible: str = "bernoulli",
                 data=None) -> EFHParams:
     """Small random weights, zero hidden biases; visible biases at the log-odds of the data's means
-    when Bernoulli ``data`` (N, M) is given (a common start that saves the first epochs), else zero."""
-    from ..core.checks import check_int
+    when Bernoulli ``data`` (N, M) is given (a common start that saves the first epochs), else zero.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``K`` or ``M`` is not a positive int, ``rng`` not a Generator, ``scale`` not a non-negative
+        finite number, a family unknown, or ``data`` not a batch of ``M`` Bernoulli units.
+    """
+    from ..core.checks import check_int, positive_scalar
     K = check_int(K, "K", minimum=1)
     M = check_int(M, "M", minimum=1)
     rng = check_rng(rng)
+    scale = positive_scalar(scale, "scale", strict=False)
     b_y = np.zeros(M)
     if data is not None and visible == "bernoulli":
         d = check_layer(data, "bernoulli", "data", M, allow_fraction=True)

@@ -49,10 +49,18 @@ def _split(params: EFHParams, M: int):
 
 
 def init_refh(M: int, K: int, rng, *, scale: float = 0.01) -> EFHParams:
-    """A recurrent EFH with ``M`` observed units and ``K`` hidden units (``M + K`` visible units)."""
+    """A recurrent EFH with ``M`` observed units and ``K`` hidden units (``M + K`` visible units).
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``M`` or ``K`` is not a positive int, ``rng`` not a Generator, or ``scale`` not a
+        non-negative finite number.
+    """
     rng = check_rng(rng)
     M = check_int(M, "M", minimum=1)
     K = check_int(K, "K", minimum=1)
+    scale = positive_scalar(scale, "scale", strict=False)
     return EFHParams(scale * rng.standard_normal((K, M + K)), np.zeros(K), np.zeros(M + K))
 
 
@@ -74,8 +82,15 @@ def recurrent_inputs(params: EFHParams, Y) -> np.ndarray:
 
 
 def refh_training_data(params: EFHParams, Y) -> np.ndarray:
-    """The rows ``[y_t, r_t]`` on which one epoch of CD trains, shape ``(S * T, M + K)``."""
+    """The rows ``[y_t, r_t]`` on which one epoch of CD trains, shape ``(S * T, M + K)``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`recurrent_inputs`.
+    """
     r = recurrent_inputs(params, Y)
+    Y = np.asarray(Y, dtype=float)                # validated by recurrent_inputs
     return np.concatenate([Y, r], axis=2).reshape(-1, Y.shape[2] + r.shape[2])
 
 

@@ -140,7 +140,16 @@ def check_y(y, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_u(u, T: int, n_u: int) -> np.ndarray:
-    """Validate controls: shape ``(T - 1, n_u)``; ``None`` is allowed only when there is no control."""
+    """Validate controls: shape ``(T - 1, n_u)``; ``None`` is allowed only when there is no control.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``T`` or ``n_u`` is not a suitable int, or ``u`` is missing (with ``n_u > 0``) or not a
+        finite ``(T - 1, n_u)`` array.
+    """
+    T = check_int(T, "T", minimum=1)
+    n_u = check_int(n_u, "n_u", minimum=0)
     if u is None:
         if n_u > 0:
             raise ValueError(f"u is required because B has n_u = {n_u} columns: pass controls of shape "

@@ -79,7 +79,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ..core.checks import positive_scalar, as_array, to_float_array, check_choice, check_int, check_positive, check_rng
+from ..core.checks import (DivergenceError, as_array, check_choice, check_int, check_positive, check_rng,
+                           positive_scalar, to_float_array)
 
 __all__ = [
     "check_unmixing",
@@ -155,8 +156,14 @@ def check_unmixing(D, K: int, name: str = "D", equation: str = "Eq. 5.27") -> np
 # ----------------------------------------------------------------------------------------------
 
 def psi(x):
-    r"""The logistic squashing function :math:`\psi(x) = 1/(1+e^{-x})` (Section 5.2.1), element-wise."""
-    return special.expit(x)
+    r"""The logistic squashing function :math:`\psi(x) = 1/(1+e^{-x})` (Section 5.2.1), element-wise.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not real-valued numeric.
+    """
+    return special.expit(to_float_array(x, "x"))
 
 
 def log_dpsi(x):
@@ -264,21 +271,47 @@ def fixed_point_rhs(D, Y, *, form: str = "corrected") -> np.ndarray:
       (Section 5.2.1, the display after Fig. 5.1), the transpose of the corrected one.
 
     The inverse is computed with a linear solve.
+
+    Raises
+    ------
+    ValueError
+        If ``D`` or ``Y`` is malformed, ``form`` unknown, or the moment matrix is singular (or its
+        inverse overflows float64), for example when ``Y`` does not span all ``K`` dimensions.
     """
     Y = _check_Y(Y)
     D = check_unmixing(D, Y.shape[1])
     check_choice(form, "form", ("corrected", "draft"))
-    M = np.tanh(Y @ D.T / 2.0).T @ Y / Y.shape[0]     # <tanh(DY/2) Y^T>, shape (K, K)
-    if form == "corrected":
-        M = M.T                                       # <Y tanh(DY/2)^T>
-    return np.linalg.solve(M, np.eye(M.shape[0]))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        M = np.tanh(Y @ D.T / 2.0).T @ Y / Y.shape[0]     # <tanh(DY/2) Y^T>, shape (K, K)
+        if form == "corrected":
+            M = M.T                                       # <Y tanh(DY/2)^T>
+        try:
+            rhs = np.linalg.solve(M, np.eye(M.shape[0]))
+        except np.linalg.LinAlgError:
+            rhs = None
+    if rhs is None or not np.all(np.isfinite(rhs)):
+        raise ValueError("the moment matrix <Y tanh(DY/2)^T> of D and Y is singular (or its inverse overflows "
+                         "float64): Y must span all K dimensions on a moderate scale.")
+    return rhs
 
 
 def fixed_point_residual(D, Y, *, form: str = "corrected") -> float:
-    r"""Relative residual :math:`\|\mathbf D - \mathrm{rhs}\|_F/\|\mathbf D\|_F` of :func:`fixed_point_rhs`."""
+    r"""Relative residual :math:`\|\mathbf D - \mathrm{rhs}\|_F/\|\mathbf D\|_F` of :func:`fixed_point_rhs`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`fixed_point_rhs`, and if the residual overflows float64 (``D`` or ``Y`` on an
+        extreme scale).
+    """
     rhs = fixed_point_rhs(D, Y, form=form)
     D = np.asarray(D, dtype=float)
-    return float(np.linalg.norm(D - rhs) / np.linalg.norm(D))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        res = float(np.linalg.norm(D - rhs) / np.linalg.norm(D))
+    if not np.isfinite(res):
+        raise ValueError(f"the fixed-point residual overflows float64: D (norm {np.linalg.norm(D):.3g}) and Y "
+                         "must be on a moderate scale.")
+    return res
 
 
 # ----------------------------------------------------------------------------------------------
@@ -324,6 +357,12 @@ def infomax(Y, *, rng, D_init=None, n_epochs: int = 20, batch_size: int | None =
     Returns
     -------
     InfoMaxResult
+
+    Raises
+    ------
+    ValueError
+        If an argument is malformed; a :class:`~pedagogy_lib.core.checks.DivergenceError` (also a
+        ``FloatingPointError``) if ``D`` leaves the finite numbers, naming ``lr`` and the scale of ``Y``.
     """
     Y = _check_Y(Y)
     N, K = Y.shape
@@ -342,8 +381,9 @@ def infomax(Y, *, rng, D_init=None, n_epochs: int = 20, batch_size: int | None =
             D = _epoch(D, Y, rng, B, lr, step)
         n_updates += -(-N // B)
         if not np.all(np.isfinite(D)) or np.linalg.svd(D, compute_uv=False)[-1] == 0.0:
-            raise FloatingPointError(f"InfoMax diverged after {n_updates} updates (D is not finite or "
-                                     f"singular); reduce lr (now {lr:g}).")
+            raise DivergenceError(f"InfoMax diverged after {n_updates} updates (D is not finite or "
+                                  f"singular); reduce lr (now {lr:g}) or rescale Y "
+                                  f"(largest |Y| = {np.max(np.abs(Y)):.3g}).")
         history.append(_objective(D, Y))
         Ds.append(D.copy())
     return InfoMaxResult(D, np.asarray(history), np.asarray(Ds), n_updates)

@@ -126,7 +126,16 @@ def tree_map(fn: Callable, tree, *rest):
     >>> p = DenseParams(D=np.ones((2, 3)), d=np.zeros(2))
     >>> float(tree_map(lambda a, b: a - 0.1 * b, p, p).D[0, 0])
     0.9
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` is not callable or a leaf of ``tree`` is ``None``.
     """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable; got {type(fn).__name__}.")
+    if tree is None:
+        raise TypeError("tree has a leaf None; the leaves of a parameter tree are arrays.")
     if _is_namedtuple(tree):
         return type(tree)(*(tree_map(fn, *children) for children in zip(tree, *rest)))
     if isinstance(tree, (tuple, list)):
@@ -656,7 +665,14 @@ def mlp(sizes: Sequence[int], *, activation: str = "tanh", output: str = "identi
     >>> net = mlp([2, 16, 1], activation="tanh")
     >>> net
     Sequential(Dense(2, 16, init='glorot'), Activation('tanh'), Dense(16, 1, init='glorot'), Activation('identity'))
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``sizes`` is not a sequence of at least two positive ints, or a name is unknown.
     """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a sequence of int (layer widths); got {type(sizes).__name__}.")
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output width; got {sizes}.")
@@ -818,15 +834,26 @@ def gaussian_nll(mu, log_var, X) -> GaussianLoss:
     ----------
     mu, log_var, X : array_like, shape (N, K)
         Means, log-variances :math:`\log v_k` and targets.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are malformed or not finite, or the surprisal overflows float64 (a variance
+        :math:`e^{\log v_k}` so small, against its residual, that :math:`(x_k-\mu_k)^2/v_k` is infinite).
     """
     mu, X = _check_pred_target(mu, X, "mu")
     log_var = as_array(log_var, "log_var", shape=mu.shape, dims="(N, K)")
     N = mu.shape[0]
     R = X - mu
-    inv_v = np.exp(-log_var)
-    R2v = R * R * inv_v
-    value = 0.5 * float(np.sum(np.log(TAU) + log_var + R2v)) / N
-    return GaussianLoss(value, -R * inv_v / N, 0.5 * (1.0 - R2v) / N)
+    with np.errstate(over="ignore", invalid="ignore"):
+        inv_v = np.exp(-log_var)
+        R2v = R * R * inv_v
+        value = 0.5 * float(np.sum(np.log(TAU) + log_var + R2v)) / N
+        out = GaussianLoss(value, -R * inv_v / N, 0.5 * (1.0 - R2v) / N)
+    if not (np.isfinite(value) and np.all(np.isfinite(out.grad_mu)) and np.all(np.isfinite(out.grad_log_var))):
+        raise ValueError("the Gaussian surprisal overflows float64: log_var is too small for the residuals X - mu "
+                         f"(smallest log_var {np.min(log_var):.3g}, largest |X - mu| {np.max(np.abs(R)):.3g}).")
+    return out
 
 
 def one_hot(labels, K: int) -> np.ndarray:
@@ -1052,7 +1079,14 @@ def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
     Returns
     -------
     Same structure as ``params``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``f`` is not callable, ``params`` is not a tree of finite arrays, or ``eps`` is not positive.
     """
+    if not callable(f):
+        raise TypeError(f"f must be callable; got {type(f).__name__}.")
     eps = positive_scalar(eps, "eps")
     _check_like(params, "params", params, "params")
     work = tree_map(lambda p: np.array(p, dtype=np.float64), params)     # private copies, perturbed in place

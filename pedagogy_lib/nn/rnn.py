@@ -318,6 +318,12 @@ def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backe
     -------
     BPTTResult
         ``grads`` (an :class:`RNNParams`), ``grad_Y``, ``grad_z0`` and the signals ``B``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is malformed or not finite, ``Z`` holds values outside [-1, 1] (not tanh
+        states), or the backpropagated signals overflow float64.
     """
     backend = check_backend(backend)
     params = _check_params(params)
@@ -326,6 +332,9 @@ def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backe
     H = params.D_zz.shape[0]
     D_x = params.D_zx.shape[0]
     Z = as_array(Z, "Z", shape=(T, N, H), dims="(T, N, H)")
+    if np.any(np.abs(Z) > 1.0):
+        raise ValueError("Z must hold the hidden states of rnn_forward (tanh outputs, |Z| <= 1); got "
+                         f"largest |Z| = {np.max(np.abs(Z)):.3g}.")
     grad_X_hat = as_array(grad_X_hat, "grad_X_hat", shape=(T, N, D_x), dims="(T, N, D_x)")
     # Direct derivatives dS/dz_t through the readout (rows: grad_X_hat @ D_zx), plus any given directly
     G = (grad_X_hat.reshape(T * N, D_x) @ params.D_zx).reshape(T, N, H)
@@ -344,6 +353,9 @@ def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backe
         d_x=grad_X_hat.reshape(T * N, D_x).sum(axis=0),
     )
     grad_Y = (B2 @ params.D_yz).reshape(T, N, D_y)         # rows of D_yz^T b_t
+    if not (np.all(np.isfinite(B)) and np.all(np.isfinite(grad_Y)) and all(np.all(np.isfinite(g)) for g in grads)):
+        raise ValueError("the backpropagated signals overflow float64: the recurrence D_zz (largest |entry| "
+                         f"{np.max(np.abs(params.D_zz)):.3g}) or grad_X_hat is too large for T = {T} steps.")
     return BPTTResult(grads, grad_Y, grad_z0, B)
 
 

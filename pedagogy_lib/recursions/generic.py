@@ -476,16 +476,37 @@ def _particle_log_lik(emission: ParticleLikelihood, x: np.ndarray) -> np.ndarray
 
 def particle_backward_matrix(backward: ParticleBackward, x_next) -> np.ndarray:
     r"""Evaluate a :class:`ParticleBackward` at the points ``x_next``: the ``(I, J)`` column-stochastic
-    matrix :math:`M_{ij} = w^{(i)}\hat p(\mathbf x_j\mid\hat{\mathbf x}^{(i)}) / \sum_{i'} w^{(i')}\hat p(\mathbf x_j\mid\hat{\mathbf x}^{(i')})`."""
-    src = backward.source
-    x_next = np.asarray(x_next, dtype=np.float64)
+    matrix :math:`M_{ij} = w^{(i)}\hat p(\mathbf x_j\mid\hat{\mathbf x}^{(i)}) / \sum_{i'} w^{(i')}\hat p(\mathbf x_j\mid\hat{\mathbf x}^{(i')})`.
+
+    Raises
+    ------
+    TypeError
+        If ``backward`` is not a :class:`ParticleBackward` (with a :class:`Particles` source and a
+        callable ``log_density``).
+    ValueError
+        If ``x_next`` is not a finite ``(J, n)`` array with the particles' ``n``, ``log_density`` returns
+        the wrong shape or NaN, or a query point has zero density under every particle.
+    """
+    if not isinstance(backward, ParticleBackward):
+        raise TypeError(f"backward must be a recursions.ParticleBackward(source, log_density, t); got "
+                        f"{type(backward).__name__}.")
+    src = _check_particles(backward.source, "backward.source")
+    if not callable(backward.log_density):
+        raise TypeError(f"backward.log_density must be callable; got {type(backward.log_density).__name__}.")
+    x_next = as_array(x_next, "x_next", shape=(None, src.x.shape[1]), dims="(J, n)")
     log_P = np.asarray(backward.log_density(x_next, src.x, backward.t), dtype=np.float64)
     if log_P.shape != (x_next.shape[0], src.x.shape[0]):
         raise ValueError(f"log_density must return shape (J, I) = ({x_next.shape[0]}, {src.x.shape[0]}); "
                          f"got {log_P.shape}.")
+    if np.isnan(log_P).any():
+        raise ValueError("backward.log_density returned NaN at the query points x_next.")
     logits = log_P + src.log_w[None, :]                      # [j, i] = log w_i + log p(x_j | x_i)
-    with np.errstate(invalid="ignore"):
-        M = np.exp(logits - logsumexp(logits, axis=1)[:, None])
+    norm = logsumexp(logits, axis=1)
+    if not np.all(np.isfinite(norm)):
+        j = int(np.flatnonzero(~np.isfinite(norm))[0])
+        raise ValueError(f"x_next[{j}] has zero (or infinite) density under every particle of backward.source; "
+                         "the reversed transition is undefined there.")
+    M = np.exp(logits - norm[:, None])
     return M.T                                               # [i, j] = p(x_{t-1} = x^(i) | x_t = x_j)
 
 

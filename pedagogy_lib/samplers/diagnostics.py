@@ -36,6 +36,19 @@ def _trace(trace, name="trace", min_chains=1):
     return arr if arr.ndim == 3 else arr[:, :, None]
 
 
+def _standardized(x, name="trace"):
+    """``x`` centred and divided, per coordinate, by its largest deviation: the diagnostics below are
+    scale invariant, and this keeps their products of deviations from underflowing (or overflowing).
+    A constant coordinate (every draw equal) has no autocorrelation: refused."""
+    centred = x - x.mean(axis=(0, 1))
+    dev = np.abs(centred).max(axis=(0, 1))
+    if np.any(dev == 0.0):
+        d = int(np.argmax(dev == 0.0))
+        raise ValueError(f"{name} is constant in coordinate {d} (every draw equal: a stuck sampler?); its "
+                         "autocorrelation, ESS and R-hat are undefined.")
+    return centred / dev
+
+
 def _autocov(x):
     """Autocovariances of each chain, by FFT: ``x`` (T, C, D) -> (T, C, D), lag 0 first (biased, /T)."""
     T = x.shape[0]
@@ -46,8 +59,15 @@ def _autocov(x):
 
 
 def autocorrelation(trace) -> np.ndarray:
-    r"""Pooled autocorrelation :math:`\hat\rho_t` for lags ``0..T-1``; shape ``(T, D)`` (``(T,)`` for a 2-D trace)."""
-    x = _trace(trace)
+    r"""Pooled autocorrelation :math:`\hat\rho_t` for lags ``0..T-1``; shape ``(T, D)`` (``(T,)`` for a 2-D trace).
+
+    Raises
+    ------
+    ValueError
+        If ``trace`` is not a finite ``(T, C)`` or ``(T, C, D)`` array with ``T >= 4``, or a coordinate
+        is constant (its autocorrelation is undefined).
+    """
+    x = _standardized(_trace(trace))
     rho = _rho(x)
     return rho if np.ndim(trace) == 3 else rho[:, 0]
 
@@ -63,8 +83,14 @@ def _rho(x):
 
 
 def ess(trace) -> np.ndarray:
-    """Effective sample size per coordinate, over all chains (shape ``(D,)``, or a float for a 2-D trace)."""
-    x = _trace(trace)
+    """Effective sample size per coordinate, over all chains (shape ``(D,)``, or a float for a 2-D trace).
+
+    Raises
+    ------
+    ValueError
+        As :func:`autocorrelation`.
+    """
+    x = _standardized(_trace(trace))
     T, C, D = x.shape
     rho = _rho(x)
     out = np.empty(D)
@@ -85,16 +111,31 @@ def ess(trace) -> np.ndarray:
 
 
 def mcse(trace) -> np.ndarray:
-    r"""Monte Carlo standard error of the mean, :math:`\hat\sigma/\sqrt{\mathrm{ESS}}`, per coordinate."""
+    r"""Monte Carlo standard error of the mean, :math:`\hat\sigma/\sqrt{\mathrm{ESS}}`, per coordinate.
+
+    A constant coordinate (every draw equal; its ESS is undefined) has standard error 0.
+    """
     x = _trace(trace)
     sd = x.reshape(-1, x.shape[2]).std(axis=0, ddof=1)
-    out = sd / np.sqrt(ess(x))
+    varying = np.abs(x - x.mean(axis=(0, 1))).max(axis=(0, 1)) > 0.0
+    out = np.zeros(x.shape[2])
+    if varying.any():
+        out[varying] = sd[varying] / np.sqrt(ess(x[:, :, varying]))
     return out if np.ndim(trace) == 3 else float(out[0])
 
 
 def rhat(trace) -> np.ndarray:
-    r"""Split :math:`\hat R` per coordinate; needs at least two chains (``C >= 2``)."""
-    x = _trace(trace, min_chains=2)
+    r"""Split :math:`\hat R` per coordinate; needs at least two chains (``C >= 2``).
+
+    ``inf`` when every chain is constant but the chains disagree (no mixing at all).
+
+    Raises
+    ------
+    ValueError
+        If ``trace`` is not a finite ``(T, C)`` or ``(T, C, D)`` array with ``T >= 4`` and ``C >= 2``,
+        or a coordinate is constant over all draws.
+    """
+    x = _standardized(_trace(trace, min_chains=2))
     T = x.shape[0] // 2
     halves = np.concatenate([x[:T], x[x.shape[0] - T:]], axis=1)   # (T, 2C, D)
     W = halves.var(axis=0, ddof=1).mean(axis=0)

@@ -107,7 +107,7 @@ def gibbs_transition_matrix(log_joint, scan: str = "random") -> np.ndarray:
         :math:`\log\tilde p(a, b)`, finite.
     scan : {"random", "systematic"}
     """
-    L = as_array(log_joint, "log_joint", ndim=2, dims="(n_a, n_b)")
+    L = as_array(log_joint, "log_joint", ndim=2, dims="(n_a, n_b)", nonempty=True)
     scan = check_choice(scan, "scan", ("random", "systematic"))
     na, nb = L.shape
     p = np.exp(L - L.max())

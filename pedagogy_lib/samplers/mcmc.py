@@ -256,7 +256,8 @@ def leapfrog(target, x, p, step_size, n_leapfrog, *, backend: str = "numpy"):
     ------
     TypeError, ValueError
         If ``target`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`), ``x`` and
-        ``p`` are not finite ``(C, D)`` arrays, or an option is out of range.
+        ``p`` are not finite ``(C, D)`` arrays, an option is out of range, or the trajectory overflows
+        (``step_size`` too large).
     """
     backend = check_backend(backend)
     D = check_target(target)
@@ -265,11 +266,15 @@ def leapfrog(target, x, p, step_size, n_leapfrog, *, backend: str = "numpy"):
     eps = positive_scalar(step_size, "step_size")
     L = check_int(n_leapfrog, "n_leapfrog", minimum=1)
     _, f = _evaluate(target, x, backend)
-    for _ in range(L):
-        p = p + 0.5 * eps * f
-        x = x + eps * p
-        _, f = _evaluate(target, x, backend)
-        p = p + 0.5 * eps * f
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(L):
+            p = p + 0.5 * eps * f
+            x = x + eps * p
+            _, f = _evaluate(target, x, backend)
+            p = p + 0.5 * eps * f
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
+        raise ValueError(f"the leapfrog trajectory left the finite numbers; reduce step_size (now {eps:g}) or "
+                         "the scale of x and p.")
     return x, p
 
 
@@ -418,7 +423,8 @@ def _draw(method, rng, T, C, D):
 def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, backend):
     backend = check_backend(backend)
     method = _CODES[check_choice(method_name, "method", METHODS)]
-    state = check_chain_state(state, target, backend=backend)      # checks the target too
+    check_target(target)                                               # None is not "no target" here
+    state = check_chain_state(state, target, backend=backend)
     if isinstance(target, GaussianTarget):                             # fields given as lists become arrays
         target = GaussianTarget(np.asarray(target.mu, dtype=np.float64), np.asarray(target.Lambda, dtype=np.float64))
     D = state.x.shape[1]

@@ -352,6 +352,8 @@ def evaluate_checked_target(target, x, backend: str):
 
     Loops that evaluate one target many times (leapfrog, estimators) validate once and call this.
     """
+    if isinstance(target, GaussianTarget):         # fields given as lists or other dtypes, checked: as float64
+        target = GaussianTarget(np.asarray(target.mu, dtype=np.float64), np.asarray(target.Lambda, dtype=np.float64))
     if backend == "numpy" or isinstance(target, PythonTarget):
         return numpy_log_density_and_force(target, x)
     kind, mu, _, theta, indptr, indices, values = _arrays(target)

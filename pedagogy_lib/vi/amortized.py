@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_int, check_rng, positive_scalar
+from ..core.checks import DivergenceError, as_array, check_int, check_rng, positive_scalar
 from ..nn.network import Adam, Sequential, mlp
 
 __all__ = [
@@ -239,15 +239,20 @@ def fit_encoder(model: LinearGaussianModel, Y, net: Sequential, rng: np.random.G
     Raises
     ------
     TypeError, ValueError
-        If ``model`` is malformed (:func:`check_linear_gaussian_model`), ``Y`` is not ``(N, L)``,
-        ``net`` does not map ``L`` inputs to ``2 K`` outputs, or an option is out of range.
+        If ``model`` is malformed (:func:`check_linear_gaussian_model`), ``Y`` is not a non-empty
+        ``(N, L)`` array, ``net`` does not map ``L`` inputs to ``2 K`` outputs, or an option is out of
+        range; a :class:`~pedagogy_lib.core.checks.DivergenceError` (a ``ValueError``) if the ELBO
+        leaves the finite numbers (``lr`` too large for the scale of ``Y``).
     """
     model, Y = _check(model, Y)
+    if Y.shape[0] == 0:
+        raise ValueError(f"Y must hold at least one datum; got shape {Y.shape}.")
     rng = check_rng(rng)
     K = model.C.shape[1]
     _check_encoder(net, model.C.shape[0], K)
     n_iter = check_int(n_iter, "n_iter", minimum=1)
-    opt = Adam(positive_scalar(lr, "lr"))
+    lr = positive_scalar(lr, "lr")
+    opt = Adam(lr)
     phi = net.init(rng)
     state = opt.init(phi)
     N = Y.shape[0]
@@ -256,11 +261,20 @@ def fit_encoder(model: LinearGaussianModel, Y, net: Sequential, rng: np.random.G
     for it in range(n_iter):
         out, cache = net.forward(phi, Y - shift)
         nu, log_s = out[:, :K], out[:, K:]
-        elbo[it] = _elbo(model, Y, nu, log_s).mean()
+        with np.errstate(over="ignore", invalid="ignore"):
+            elbo[it] = _elbo(model, Y, nu, log_s).mean()
+        _check_progress(elbo[it], it, lr, Y)
         g_nu, g_ls = _elbo_grads(model, Y, nu, log_s)
         _, g_phi = net.backward(phi, cache, -np.hstack([g_nu, g_ls]) / N)       # descend -ELBO
         phi, state = opt.step(phi, g_phi, state)
     return EncoderResult(phi, shift, elbo)
+
+
+def _check_progress(elbo: float, it: int, lr: float, Y: np.ndarray) -> None:
+    """Raise a :class:`DivergenceError` once the training ELBO is no longer finite."""
+    if not np.isfinite(elbo):
+        raise DivergenceError(f"the training diverged at iteration {it} (the ELBO is {elbo}); reduce lr (now {lr:g}) "
+                              f"or rescale Y (largest |Y| = {np.max(np.abs(Y)):.3g}).")
 
 
 def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_iter: int = 3000,
@@ -275,8 +289,10 @@ def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_it
     Raises
     ------
     TypeError, ValueError
-        If ``Y`` is not a finite non-empty ``(N, L)`` array, ``net`` does not map ``L`` inputs to
-        ``2 K`` outputs, or an option is out of range.
+        If ``Y`` is not a finite non-empty ``(N, L)`` array with positive variance, ``net`` does not
+        map ``L`` inputs to ``2 K`` outputs, or an option is out of range; a
+        :class:`~pedagogy_lib.core.checks.DivergenceError` (a ``ValueError``) if the ELBO leaves the
+        finite numbers (``lr`` too large for the scale of ``Y``).
     """
     Y = as_array(Y, "Y", ndim=2, dims="(N, L)", nonempty=True)
     N, L = Y.shape
@@ -285,9 +301,14 @@ def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_it
     rng = check_rng(rng)
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     B = min(check_int(batch, "batch", minimum=1), N)
+    lr = positive_scalar(lr, "lr")
+    var_Y = float(Y.var())
+    if not (np.isfinite(var_Y) and var_Y > 0.0):
+        raise ValueError(f"Y must vary on a representable scale: its variance is {var_Y:.3g} (the noise variance "
+                         "starts there).")
     phi = net.init(rng)
-    theta = (0.1 * rng.standard_normal((L, K)), Y.mean(axis=0), np.array([np.log(Y.var())]))
-    opt_phi, opt_theta = Adam(positive_scalar(lr, "lr")), Adam(lr)
+    theta = (0.1 * rng.standard_normal((L, K)), Y.mean(axis=0), np.array([np.log(var_Y)]))
+    opt_phi, opt_theta = Adam(lr), Adam(lr)
     st_phi, st_theta = opt_phi.init(phi), opt_theta.init(theta)
     elbo = np.empty(n_iter)
     shift = Y.mean(axis=0)
@@ -299,15 +320,17 @@ def fit_linear_vae(Y, K: int, net: Sequential, rng: np.random.Generator, *, n_it
         y = Y[rng.choice(N, B, replace=False)]
         z = rng.standard_normal((B, K))
         C, c, log_s2 = theta
-        s2 = float(np.exp(log_s2[0]))
-        out, cache = net.forward(phi, y - shift)
-        nu, log_s = out[:, :K], out[:, K:]
-        s = np.exp(log_s)
-        x = nu + s * z                                                  # Eq. 8.24
-        r = y - x @ C.T - c
-        rec = -0.5 * L * (np.log(2 * np.pi) + log_s2[0]) - np.sum(r * r, axis=1) / (2 * s2)
-        kl = 0.5 * np.sum(nu * nu + s * s - 1.0 - 2.0 * log_s, axis=1)
-        elbo[it] = np.mean(rec - kl)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            s2 = float(np.exp(log_s2[0]))
+            out, cache = net.forward(phi, y - shift)
+            nu, log_s = out[:, :K], out[:, K:]
+            s = np.exp(log_s)
+            x = nu + s * z                                              # Eq. 8.24
+            r = y - x @ C.T - c
+            rec = -0.5 * L * (np.log(2 * np.pi) + log_s2[0]) - np.sum(r * r, axis=1) / (2 * s2)
+            kl = 0.5 * np.sum(nu * nu + s * s - 1.0 - 2.0 * log_s, axis=1)
+            elbo[it] = np.mean(rec - kl)
+        _check_progress(elbo[it], it, lr, Y)
         g_x = r @ C / s2                                                # d rec / d x
         g_nu = g_x - nu
         g_log_s = g_x * s * z - s * s + 1.0

@@ -154,11 +154,27 @@ def normal_normal_target(model: NormalNormal) -> PythonTarget:
     return python_target(log_joint_and_force, 1)
 
 
+def _finite_terms(terms):
+    """``terms`` (an array or a tuple of arrays) if finite, else a ``ValueError`` naming the arguments."""
+    for a in (terms if isinstance(terms, tuple) else (terms,)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError("the estimates overflow float64: lam and eps (standard normal draws) must be on a "
+                             "moderate scale for this target.")
+    return terms
+
+
+#: Largest log standard deviation accepted: exp(700) ~ 1e304 still leaves room for the samples.
+_MAX_LOG_S = 700.0
+
+
 def _check_lam(lam, D):
     if not isinstance(lam, GaussianVIParams):
         raise TypeError(f"lam must be a GaussianVIParams(m, log_s); got {type(lam).__name__}.")
     m = as_array(lam.m, "lam.m", shape=(D,), dims="(D,)")
     log_s = as_array(lam.log_s, "lam.log_s", shape=(D,), dims="(D,)")
+    if np.any(log_s > _MAX_LOG_S):                # s = exp(log_s) must be a float64
+        raise ValueError(f"lam.log_s must be at most {_MAX_LOG_S:g} (a standard deviation exp(log_s) that "
+                         f"fits in float64); got {np.max(log_s):.3g}.")
     return m, log_s
 
 
@@ -176,14 +192,19 @@ def gaussian_vi_sample(lam: GaussianVIParams, eps):
     ------
     TypeError, ValueError
         If ``lam`` is not a :class:`GaussianVIParams` of two finite non-empty vectors of one length
-        ``D``, or ``eps`` is not a finite ``(S, D)`` array.
+        ``D`` (``log_s`` at most 700), ``eps`` is not a finite ``(S, D)`` array, or the samples overflow.
     """
     if not isinstance(lam, GaussianVIParams):
         raise TypeError(f"lam must be a GaussianVIParams(m, log_s); got {type(lam).__name__}.")
     D = as_array(lam.m, "lam.m", ndim=1, dims="(D,)", nonempty=True).shape[0]
     m, log_s = _check_lam(lam, D)
     eps = _check_eps(eps, D)
-    return _sample(m, log_s, eps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x, log_q = _sample(m, log_s, eps)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(log_q))):
+        raise ValueError("the samples m + exp(log_s) * eps overflow float64: lam.m, lam.log_s and eps must be on a "
+                         "moderate scale.")
+    return x, log_q
 
 
 def _sample(m, log_s, eps):
@@ -226,7 +247,7 @@ def elbo_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
         finite ``(S, D)`` array.
     """
     m, log_s, eps = _checked(target, lam, eps)
-    return _elbo_terms(target, m, log_s, eps)
+    return _finite_terms(_elbo_terms(target, m, log_s, eps))
 
 
 def score_function_terms(target, lam: GaussianVIParams, eps):
@@ -241,7 +262,7 @@ def score_function_terms(target, lam: GaussianVIParams, eps):
         As :func:`elbo_terms`.
     """
     m, log_s, eps = _checked(target, lam, eps)
-    return _score_terms(log_s, eps, _elbo_terms(target, m, log_s, eps))
+    return _finite_terms(_score_terms(log_s, eps, _elbo_terms(target, m, log_s, eps)))
 
 
 def reparam_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
@@ -255,7 +276,7 @@ def reparam_terms(target, lam: GaussianVIParams, eps) -> np.ndarray:
         As :func:`elbo_terms`.
     """
     m, log_s, eps = _checked(target, lam, eps)
-    return _reparam_terms(target, m, log_s, eps)
+    return _finite_terms(_reparam_terms(target, m, log_s, eps))
 
 
 def control_variate(g, h, a=None):

@@ -381,7 +381,8 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
     ------
     TypeError, ValueError
         If ``prior`` is malformed (:func:`check_bgmm_prior`), ``y`` is not a finite ``(N, D)`` array,
-        or ``r0`` is not ``(N, K)`` with probability rows.
+        ``r0`` is not ``(N, K)`` with probability rows, or the posterior overflows float64 (prior and
+        data on extreme scales).
     """
     backend = check_backend(backend)
     prior = check_bgmm_prior(prior)
@@ -397,7 +398,13 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
     elbo = []
     converged = False
     for _ in range(n_iter):
-        stats = gmm_suff_stats(_effective_mixture(q), y, backend=backend)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            mix = _effective_mixture(q)
+        if not all(np.all(np.isfinite(a)) for a in mix):
+            raise ValueError("the variational posterior overflows float64: prior and y must be on moderate, "
+                             f"comparable scales (largest |prior.m0| = {np.max(np.abs(prior.m0)):.3g}, "
+                             f"largest |y| = {np.max(np.abs(y)):.3g}).")
+        stats = gmm_suff_stats(mix, y, backend=backend)
         q = _update(stats, prior)
         elbo.append(_elbo(stats, q, prior))
         floor = 64.0 * np.finfo(float).eps * max(1.0, abs(elbo[-1]))

@@ -147,10 +147,23 @@ def flow_elbo_and_grads(net: Sequential, params: CouplingFlowParams, target, eps
     Returns ``(elbo, grads)`` with ``grads`` shaped like ``params`` (the gradient of the ELBO, to
     be *ascended*). The chain rule runs by hand: from the target's force at :math:`\mathbf x` back
     through :math:`x_2 = t + e^u\varepsilon_2` into the network (its backward pass), then to :math:`(c_1, a_1)`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``net`` and ``params`` do not match (:func:`check_flow`), ``target`` is not a 2-D target,
+        ``eps`` is not a finite ``(S, 2)`` array, or the samples or the force overflow float64.
     """
     params = check_flow(net, params)
     _check_2d_target(target)
-    return _elbo_and_grads(net, params, target, _check_eps(eps))
+    eps = _check_eps(eps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x, log_q, _, _ = _forward(net, params, eps)
+        log_p, f = evaluate_checked_target(target, x, "numba") if np.all(np.isfinite(x)) else (x, x)
+    if not all(np.all(np.isfinite(a)) for a in (x, log_q, log_p, f)):
+        raise ValueError("the flow's samples or the target's force at them overflow float64: eps (standard normal "
+                         f"draws, largest |eps| = {np.max(np.abs(eps)):.3g}) and params must be on a moderate scale.")
+    return _elbo_and_grads(net, params, target, eps)
 
 
 def _check_2d_target(target):
