@@ -312,6 +312,21 @@ def _log_lik_matrix(params, chol, seq):
         return np.ascontiguousarray(np.log(params.B)[seq])
 
 
+def _named_zero_probability(call, n_seq: int):
+    """Run ``call()``; a sequence of probability zero under the model is reported against ``y`` and
+    ``params`` (what the caller passed), not the internal ``log_lik`` matrix."""
+    try:
+        return call()
+    except ValueError as exc:
+        if "probability zero" not in str(exc):
+            raise
+        where = str(exc).split("at row t = ", 1)[-1].split(" ", 1)[0] if "at row t = " in str(exc) else "?"
+        which = f"sequence {n_seq} of y" if n_seq >= 0 else "y"
+        raise ValueError(f"{which} has probability zero under params: at time index {where} no state the chain can "
+                         "be in gives the observation positive probability (params.B, or the Gaussian "
+                         "emissions, rule it out). Check y, or floor the emission probabilities.") from None
+
+
 def _smooth(pi, A, log_lik, backend):
     """:func:`pedagogy_lib.hmm.hmm_smoother` with ``return_pairwise="sum"`` on inputs already validated.
 
@@ -540,8 +555,10 @@ def hmm_posterior(params, y, *, return_pairwise: str = "none"):
     """
     return_pairwise = check_choice(return_pairwise, "return_pairwise", hmm.PAIRWISE_CHOICES)
     params, chol, seqs, was_list = _check_params_y(params, y)
-    out = [hmm.hmm_smoother(params.pi, params.A, _log_lik_matrix(params, chol, s), return_pairwise=return_pairwise)
-           for s in seqs]
+    out = [_named_zero_probability(
+        lambda s=s: hmm.hmm_smoother(params.pi, params.A, _log_lik_matrix(params, chol, s),
+                                     return_pairwise=return_pairwise), i if was_list else -1)
+        for i, s in enumerate(seqs)]
     return out if was_list else out[0]
 
 
@@ -560,9 +577,10 @@ def hmm_log_likelihood(params, y) -> float:
     -------
     float
     """
-    params, chol, seqs, _ = _check_params_y(params, y)
-    return float(sum(hmm.hmm_filter(params.pi, params.A, _log_lik_matrix(params, chol, s)).log_evidence
-                     for s in seqs))
+    params, chol, seqs, was_list = _check_params_y(params, y)
+    return float(sum(_named_zero_probability(
+        lambda s=s: hmm.hmm_filter(params.pi, params.A, _log_lik_matrix(params, chol, s)).log_evidence,
+        i if was_list else -1) for i, s in enumerate(seqs)))
 
 
 def hmm_suff_stats(params, y) -> HMMStats:

@@ -174,6 +174,12 @@ def sample_lgssm(params: LGSSMParams, T: int, *, rng, u=None) -> tuple[np.ndarra
     -------
     x : ndarray, shape (T, n)
     y : ndarray, shape (T, m)
+
+    Raises
+    ------
+    ValueError
+        If the parameters are malformed (:func:`check_params`), or the draws leave the floating-point
+        range (an unstable ``A`` run for long enough overflows); the message names ``A`` and ``T``.
     """
     rng = check_rng(rng)
     p, (n, m, n_u) = check_params(params)
@@ -181,8 +187,14 @@ def sample_lgssm(params: LGSSMParams, T: int, *, rng, u=None) -> tuple[np.ndarra
     u = check_u(u, T, n_u)
     L1, Lx, Ly = (np.linalg.cholesky(S) for S in (p.Sigma1, p.Sigma_x, p.Sigma_y_x))
     x = np.zeros((T, n))
-    x[0] = p.mu1 + L1 @ rng.standard_normal(n)
-    for t in range(1, T):
-        x[t] = p.A @ x[t - 1] + p.B @ u[t - 1] + p.a + Lx @ rng.standard_normal(n)
-    y = x @ p.C.T + p.c + rng.standard_normal((T, m)) @ Ly.T
+    with np.errstate(over="ignore", invalid="ignore"):          # an overflow is reported below, by name
+        x[0] = p.mu1 + L1 @ rng.standard_normal(n)
+        for t in range(1, T):
+            x[t] = p.A @ x[t - 1] + p.B @ u[t - 1] + p.a + Lx @ rng.standard_normal(n)
+        y = x @ p.C.T + p.c + rng.standard_normal((T, m)) @ Ly.T
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        first = int(np.argmin(np.all(np.isfinite(x), axis=1) & np.all(np.isfinite(y), axis=1)))
+        raise ValueError(f"the sampled sequence overflows at step {first + 1} of T = {T}: A (spectral radius "
+                         f"{np.max(np.abs(np.linalg.eigvals(p.A))):.3g}) or the scale of the other parameters "
+                         "carries the state out of the floating-point range; sample a shorter T or rescale.")
     return x, y

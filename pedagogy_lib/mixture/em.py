@@ -59,8 +59,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ..core.checks import (positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int, check_moments, check_positive,
-                           check_prob_rows, check_rng)
+from ..core.checks import (DivergenceError, positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int,
+                           check_moments, check_positive, check_prob_rows, check_rng)
 from ..core.jit import njit
 from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
 from ..core.linalg import TAU, chol_solve, symmetrize
@@ -304,7 +304,11 @@ def _stats(pi, mu, chol, y, backend):
 
 
 def _chol_or_raise(Sigma, what):
-    """Cholesky factors of a stack of covariances; a clear error instead of NaN when one is singular."""
+    """Cholesky factors of a stack of covariances; a clear error instead of NaN when one is singular.
+
+    The error is a :class:`~pedagogy_lib.core.checks.DivergenceError`: a ``FloatingPointError`` (the
+    fit broke down) and a ``ValueError`` naming the argument that cures it, ``reg_covar``.
+    """
     try:
         return np.linalg.cholesky(Sigma)
     except np.linalg.LinAlgError:
@@ -313,7 +317,7 @@ def _chol_or_raise(Sigma, what):
                 np.linalg.cholesky(Sigma[k])
             except np.linalg.LinAlgError:
                 lam = float(np.linalg.eigvalsh(Sigma[k])[0])
-                raise FloatingPointError(
+                raise DivergenceError(
                     f"{what}: Sigma[{k}] is singular (smallest eigenvalue {lam:.3g}); the component has collapsed "
                     "onto a point or a subspace. Use reg_covar > 0 to floor the covariances.") from None
         raise
