@@ -970,6 +970,12 @@ def log_marginal_quadrature(y, model: SparseCodingModel, *, half_width=None, eps
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        If the model or ``y`` is malformed, ``K > 2``, or the integral cannot be resolved in double
+        precision (scales of ``model.C``, ``model.alpha`` or ``model.lam`` far from the data's).
     """
     model = _check_model(model)
     L, K = model.C.shape
@@ -1009,7 +1015,14 @@ def log_marginal_quadrature(y, model: SparseCodingModel, *, half_width=None, eps
             return np.exp(E0 - _joint_energy(x, y, C, lam, alpha, beta, prior))
 
         val, _ = integrate.nquad(f, [(lo[k], hi[k]) for k in range(K)], opts=opts)
-    return float(np.log(val) - E0 - log_Z_joint(model))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        out = float(np.log(val) - E0 - log_Z_joint(model))
+    if not np.isfinite(out):
+        raise ValueError("log_marginal_quadrature cannot resolve this model in double precision: the integrand "
+                         f"around the mode is {'zero' if val == 0 else 'not finite'} on the quadrature grid. The "
+                         "scales of model.C, model.alpha or model.lam are too extreme for it (rescale the data "
+                         "and the model, or use laplace_approximation).")
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
