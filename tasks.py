@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import venv
 import xml.etree.ElementTree as ET
@@ -112,9 +114,14 @@ def say(msg: str) -> None:
     print(f"[tasks] {msg}", flush=True)
 
 
-def run(cmd: list[str], env: dict | None = None) -> int:
-    say(" ".join(str(c) for c in cmd))
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)
+def run(cmd: list[str], env: dict | None = None, log=None) -> int:
+    """Run ``cmd`` in the project folder; its output goes to ``log`` (an open file) when given."""
+    line = " ".join(str(c) for c in cmd)
+    if log is None:
+        say(line)
+        return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)
+    print(f"[tasks] {line}", file=log, flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def ensure_env(requirement_file: str, venv_dir: Path = VENV, inputs: list[str] | None = None) -> None:
@@ -154,22 +161,24 @@ def child_env() -> dict:
     return env
 
 
-def build_book(env: dict, out: Path | None = None) -> int:
+def build_book(env: dict, out: Path | None = None, log=None) -> int:
     """Strict build: warnings are errors, nitpicky references, every notebook executed.
 
     The HTML page shows each interactive figure's static default, so the build asks the widget
     helper for that alone (PEDAGOGY_STATIC_WIDGETS=1) instead of creating live widgets. The
     notebooks are first executed into the build's cache in parallel (tools/execute_notebooks.py);
     the build then reads them from there. ``out`` (default: the project folder) is where the build
-    writes its ``_build/`` folder, as ``jupyter-book build --path-output``.
+    writes its ``_build/`` folder, as ``jupyter-book build --path-output``; ``log`` (an open file)
+    receives the output instead of the terminal.
     """
     env = dict(env, PEDAGOGY_STATIC_WIDGETS="1")
     build_dir = (out or ROOT) / "_build"
     start = time.time()
-    run([PY, "tools/execute_notebooks.py", build_dir], env=env)
-    say(f"notebooks executed into the cache in {time.time() - start:.0f} s")
+    run([PY, "tools/execute_notebooks.py", build_dir], env=env, log=log)
+    note = f"notebooks executed into the cache in {time.time() - start:.0f} s"
+    say(note) if log is None else print(f"[tasks] {note}", file=log, flush=True)
     where = ["--path-output", out] if out else []
-    return run([BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going", *where], env=env)
+    return run([BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going", *where], env=env, log=log)
 
 
 def cmd_book() -> int:
@@ -286,9 +295,23 @@ def cmd_test() -> int:
     say(f"numba's caches warm in {time.time() - start:.0f} s (exit code {rc_warm})")
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chapters").rglob("*.ipynb")
                        if ".ipynb_checkpoints" not in p.parts and p.name != NO_NUMBA_NOTEBOOK.name)
+    # The strict build (this machine's defaults) runs beside pytest (the other machine): each leaves
+    # a core idle at times (the end of a pytest worker's share, Sphinx writing the pages on one
+    # core), and neither writes where the other reads. Its output goes to a log, shown afterwards.
+    build_log_path = BUILD / "test-build.log"
+    build_result: dict = {}
+
+    def strict_build():
+        started = time.time()
+        with open(build_log_path, "w", encoding="utf-8") as log:
+            build_result["rc"] = build_book(env, TEST_OUT, log=log)
+        build_result["seconds"] = time.time() - started
+
+    say(f"the strict book build runs beside pytest, with this machine's defaults (its log: {build_log_path})")
+    builder = threading.Thread(target=strict_build, name="strict-build")
+    builder.start()
     # One notebook runs under nbval with numba made unimportable, as in the in-browser build; its
-    # hidden checks hold the NumPy twins to the same brute-force oracles. It runs beside the main
-    # pytest run, whose two workers leave a core idle towards their end.
+    # hidden checks hold the NumPy twins to the same brute-force oracles.
     report_nn = BUILD / "pytest-report-no-numba.xml"
     report_nn.unlink(missing_ok=True)
     env_nn = dict(tests_env, PYTHONPATH=str(ROOT / "tests" / "numba_blocker"))
@@ -301,8 +324,7 @@ def cmd_test() -> int:
                                    stderr=subprocess.STDOUT)
         rc_tests = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
                         "--durations=25", "--nbval-lax", "--nbval-cell-timeout=300", f"--timeout={TEST_TIMEOUT}",
-                        f"--junitxml={report}",
-                        "--ignore=tests/browser", "tests", *notebooks], env=tests_env)
+                        f"--junitxml={report}", "--ignore=tests/browser", "tests", *notebooks], env=tests_env)
         rc_nn = proc_nn.wait()
     say(f"the notebook without numba: exit code {rc_nn}; its output:")
     print(log_nn.read_text(encoding="utf-8", errors="replace")[-4000:], flush=True)
@@ -310,10 +332,14 @@ def cmd_test() -> int:
     shares = fuzz_shares(report)
     if shares:
         say("fuzz of the public API, good outcomes per family: " + "; ".join(shares))
-    say(f"pytest finished in {time.time() - start:.0f} s (exit code {rc_tests})")
-    start = time.time()
-    rc_book = build_book(env, TEST_OUT)
-    say(f"strict book build finished in {time.time() - start:.0f} s (exit code {rc_book})")
+    say(f"pytest finished in {time.time() - start:.0f} s (exit code {rc_tests}); waiting for the strict build")
+    builder.join()
+    rc_book = build_result.get("rc", 1)
+    build_log = build_log_path.read_text(encoding="utf-8", errors="replace")
+    # the build's warnings and errors in full, then the end of its log
+    flagged = [line for line in build_log.splitlines() if re.search(r"WARNING|ERROR|Error|\[tasks\]", line)]
+    print("\n".join(flagged[-200:]) + "\n" + build_log[-3000:], flush=True)
+    say(f"strict book build finished in {build_result.get('seconds', 0):.0f} s, beside pytest (exit code {rc_book})")
     passed, failed, skipped = (a + b for a, b in zip(pytest_counts(report), pytest_counts(report_nn)))
     if rc_book != 0:
         failed += 1
