@@ -83,6 +83,11 @@ def check_params(params, name: str = "params") -> tuple:
     return p, dims
 
 
+#: Largest entry allowed in any parameter: the recursions multiply three such numbers (for instance
+#: C Sigma C^T), and double precision ends near 1e308.
+MAX_MAGNITUDE = 1e75
+
+
 def check_params_factored(params, name: str = "params") -> tuple:
     """:func:`check_params`, also returning the :class:`CovarianceFactors` its positive-definiteness
     checks computed, for algorithms that factor a covariance anyway (the information form whitens
@@ -111,6 +116,15 @@ def check_params_factored(params, name: str = "params") -> tuple:
     C = as_array(params.C, "C", shape=(m, n), dims="(m, n)")
     Sigma_y_x = as_array(params.Sigma_y_x, "Sigma_y_x", shape=(m, m), dims="(m, m)")
     L_Sigma_y_x = check_spd(Sigma_y_x, "Sigma_y_x")
+    fields = {"mu1": mu1, "Sigma1": Sigma1, "A": A, "B": B, "a": a, "Sigma_x": Sigma_x, "C": C, "c": c,
+              "Sigma_y_x": Sigma_y_x}
+    for field, arr in fields.items():
+        big = float(np.max(np.abs(arr))) if arr.size else 0.0
+        if big > MAX_MAGNITUDE:
+            raise ValueError(f"{field} has an entry of magnitude {big:.3g}: the Kalman recursions form products of "
+                             f"three such quantities (C Sigma C^T, A Sigma A^T), which double precision resolves "
+                             f"only up to magnitudes of about {MAX_MAGNITUDE:.0e}. Rescale the state or the "
+                             "observations.")
     return (LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, B.shape[1]),
             CovarianceFactors(L_Sigma1, L_Sigma_x, L_Sigma_y_x))
 
