@@ -178,7 +178,7 @@ def test_book_build_precomputes_a_grid_around_the_default_and_offers_real_contro
     values = sorted({s for s, _ in seen})
     assert min(values) < 0.25 < max(values) and -1 <= min(values) and max(values) <= 1
     assert all(abs(v / 0.05 - round(v / 0.05)) < 1e-9 for v in values)
-    assert len(slope["labels"]) == widgets.positions() >= 5
+    assert len(slope["labels"]) == widgets.positions() >= 3
     # one control at a time (or every combination): an image for each reachable setting
     if data["mode"] == "axes":
         assert all((s == 0.25) or (not sh) for s, sh in seen)
@@ -227,7 +227,7 @@ def test_the_grid_depends_on_the_controls_not_on_the_clock(monkeypatch):
 
 @pytest.mark.parametrize("n_lattice, k0", [(41, 20), (41, 0), (41, 40), (41, 1), (41, 39), (3, 1), (2, 0), (9, 4),
                                            (100, 97)])
-@pytest.mark.parametrize("n_positions", [5, 9])
+@pytest.mark.parametrize("n_positions", [3, 5, 9])
 def test_a_numeric_slider_gets_its_positions_on_both_sides(n_lattice, k0, n_positions):
     control = widgets._Control("n", W.IntSlider(value=k0, min=0, max=n_lattice - 1))
     control.choose(n_positions)
@@ -242,7 +242,7 @@ def test_the_book_offers_more_positions_than_the_test_command(monkeypatch):
     monkeypatch.setenv("PEDAGOGY_FAST", "0")
     assert widgets.positions() == widgets.POSITIONS >= 9
     monkeypatch.setenv("PEDAGOGY_FAST", "1")
-    assert widgets.positions() == widgets.FAST_POSITIONS >= 5
+    assert widgets.positions() == widgets.FAST_POSITIONS >= 3
 
 
 def test_grid_on_a_log_slider_and_a_default_at_the_end():

@@ -59,8 +59,9 @@ __all__ = ["interactive_plot", "InteractivePlot", "POSITIONS", "FAST_POSITIONS",
 #: has that many points.
 POSITIONS = 9
 #: The same under the test command (``PEDAGOGY_FAST=1``, :mod:`pedagogy_lib.core.budget`), which
-#: builds its own copy of the site: fewer drawings, every control still moving.
-FAST_POSITIONS = 5
+#: builds its own copy of the site, never published: fewer drawings, every control still moving
+#: to both sides of its default.
+FAST_POSITIONS = 3
 #: Options of a drop-down list or selection slider offered on the static page, at most.
 MAX_OPTIONS = 8
 #: Draw the full product of the controls' positions when it needs at most this many images.
