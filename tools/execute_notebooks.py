@@ -55,7 +55,8 @@ def execute_one(uri: str, timeout: int) -> tuple[str, str, float, str | None]:
 
     The kernel talks to its client over Unix sockets in a private folder (ZeroMQ's ``ipc``
     transport) rather than over TCP ports on 127.0.0.1: kernels started at the same moment by two
-    processes can otherwise pick the same free port, and one of them fails to start.
+    processes can otherwise pick the same free port, and one of them fails to start. The kernel is
+    shut down afterwards, whatever happened.
     """
     import tempfile
 
@@ -70,8 +71,17 @@ def execute_one(uri: str, timeout: int) -> tuple[str, str, float, str | None]:
 
             name = nb.metadata.get("kernelspec", {}).get("name", "python3")
             extra["km"] = AsyncKernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))
-        result = single_nb_execution(nb, cwd=str(Path(uri).parent), timeout=timeout, allow_errors=False,
-                                     meta_override=True, **extra)
+        try:
+            result = single_nb_execution(nb, cwd=str(Path(uri).parent), timeout=timeout, allow_errors=False,
+                                         meta_override=True, **extra)
+        finally:
+            # nbclient leaves running a kernel whose manager it was handed: shut it down here, or every
+            # notebook's kernel lives (a few hundred MB each) until this process ends
+            km = extra.get("km")
+            if km is not None and km.has_kernel:
+                from jupyter_core.utils import run_sync
+
+                run_sync(km.shutdown_kernel)(now=True)
     error = None if result.err is None else f"{type(result.err).__name__}: {str(result.err)[:300]}"
     return uri, nbformat.writes(nb), result.time, error
 
