@@ -61,7 +61,7 @@ POSITIONS = 9
 #: The same under the test command (``PEDAGOGY_FAST=1``, :mod:`pedagogy_lib.core.budget`), which
 #: builds its own copy of the site, never published: fewer drawings, every control still moving
 #: to both sides of its default.
-FAST_POSITIONS = 3
+FAST_POSITIONS = 5
 #: Options of a drop-down list or selection slider offered on the static page, at most.
 MAX_OPTIONS = 8
 #: Draw the full product of the controls' positions when it needs at most this many images.
