@@ -144,9 +144,7 @@ def ensure_env(requirement_file: str, venv_dir: Path = VENV, inputs: list[str] |
     for old in venv_dir.glob(f".stamp-{requirement_file}-*"):
         old.unlink()
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    # --no-compile: Python writes the bytecode of the modules it actually imports, on first import;
-    # compiling every installed file up front is a third of the install's time.
-    if run(pip + ["--upgrade", "pip"]) != 0 or run(pip + ["--no-compile", "-r", requirement_file]) != 0:
+    if run(pip + ["--upgrade", "pip"]) != 0 or run(pip + ["-r", requirement_file]) != 0:
         sys.exit(f"installing {requirement_file} failed; see the pip output above.")
     stamp.touch()
 
