@@ -50,9 +50,12 @@ MATHJAX_PARTS = (
     "sre/mathmaps/en.json",
     "sre/mathmaps/nemeth.json",
 )
-#: Pages whose content is mostly wide tables: shown without the right-hand page contents.
-WIDE_PAGES = ("book/errata", "book/performance", "book/notation", "book/equation_index")
 HERE = Path(__file__).resolve().parent
+#: Pages whose content is mostly wide tables: shown without the right-hand page contents. The
+#: equation index's chapter pages are named one by one: the theme warns when a page matches two
+#: patterns with wildcards, and "**" is one.
+WIDE_PAGES = ("book/errata", "book/performance", "book/notation", "book/equation_index") + tuple(
+    f"book/equation_index/{p.stem}" for p in sorted((HERE.parent / "book" / "equation_index").glob("*.md")))
 STATIC = HERE.parent / "_static"
 
 #: Scripts no page uses (matched against the script's URL or inline body).

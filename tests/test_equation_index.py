@@ -1,11 +1,12 @@
 """The equation index (``_ext/equation_index.py``): the draft's list of equations, the citations the
-generator finds, and the links of the page it writes.
+generator finds, and the links of the pages it writes (an overview and a page per chapter).
 
 The generator is exercised on a miniature checkout (``tests/fixtures/equation_index``) whose
 every citation is known, then on the project itself: each citation must name an equation the
-draft has, and each link of the generated page must lead somewhere (the repository file and the
-line of the ``def``; the notebook and the heading). When a built site is present
-(``PEDAGOGY_SITE`` or ``_build/html``), the links of the built page are checked in it as well.
+draft has, each link of a generated page must lead somewhere (the repository file and the line
+of the ``def``; the notebook and the heading), and each link into the index from a notebook or
+a page must reach the chapter page that has its heading. When a built site is present
+(``PEDAGOGY_SITE`` or ``_build/html``), the links of the built pages are checked in it as well.
 """
 from __future__ import annotations
 
@@ -170,13 +171,41 @@ def test_fixture_notebook_sections():
     assert where("2.9") == [(nb, "the-measurement-update-1", "2.2.2: The measurement update")]
 
 
+#: The index's pages, one per chapter or appendix of the draft with numbered equations (``LAST``).
+CHAPTER_PAGES = {**{str(n): f"chapter_{n}" for n in range(1, 11)}, "A": "appendix_a", "B": "appendix_b"}
+INDEX_FOLDER = ROOT / "book" / "equation_index"
+
+
 def test_fixture_page_links():
-    md = ei.render(_fixture_citations(), DRAFT, FIXTURE_CONFIG, {"2.47": "mathematical-errors"})
+    pages = ei.render_pages(_fixture_citations(), DRAFT, FIXTURE_CONFIG, {"2.47": "mathematical-errors"})
+    md = pages["book/equation_index/chapter_2"]              # the page of Chapter 2, one folder down
     row = next(line for line in md.splitlines() if line.startswith("| **2.47**"))
     line = _line_of(FIXTURE / "pedagogy_lib" / "fam" / "mod.py", "def posterior")
-    assert "**2.47** [erratum](errata.md#mathematical-errors)" in row
+    assert "**2.47** [erratum](../errata.md#mathematical-errors)" in row
     assert f"(https://example.org/companion/blob/main/pedagogy_lib/fam/mod.py#L{line})" in row
-    assert "(../chapters/ch02_demo/2_2_2_demo.ipynb#the-measurement-update)" in row
+    assert "(../../chapters/ch02_demo/2_2_2_demo.ipynb#the-measurement-update)" in row
+    # Chapter 2's rows are on its page only; the overview leads to every chapter's page
+    assert [name for name, text in pages.items() if "| **2.47**" in text] == ["book/equation_index/chapter_2"]
+    for page in ("chapter_2", "chapter_10", "appendix_b"):
+        assert f"](equation_index/{page}.md)" in pages["book/equation_index"], page
+
+
+def test_a_page_per_chapter_committed_and_listed_in_the_toc():
+    """The generator makes a page for each chapter of the draft with numbered equations; each is a
+    committed file holding only the marker line, listed in ``_toc.yml`` under the overview."""
+    import yaml
+
+    expected = [f"book/equation_index/{CHAPTER_PAGES[c]}" for c in LAST]
+    pages = ei.render_pages([], DRAFT, FIXTURE_CONFIG, {})
+    assert list(pages) == ["book/equation_index"] + expected
+    committed = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in INDEX_FOLDER.glob("*.md"))
+    assert committed == sorted(expected)
+    for name in committed:
+        text = (ROOT / f"{name}.md").read_text(encoding="utf-8")
+        assert text.strip() == ei.MARKER, f"{name}.md must hold only the marker line"
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    entry = next(c for part in toc["parts"] for c in part["chapters"] if c["file"] == "book/equation_index")
+    assert [s["file"] for s in entry.get("sections", [])] == expected
 
 
 # --- the project ----------------------------------------------------------------------------
@@ -187,29 +216,18 @@ def test_every_citation_in_the_project_names_an_equation_of_the_draft():
     assert not bad, "citations of equations the draft does not have:\n" + "\n".join(bad)
 
 
-def test_the_generated_page_lists_every_equation_and_the_corrected_ones():
-    text, bad = _generated()
-    assert not bad
-    for chapter in DRAFT.chapters:
-        if any(e["chapter"] == chapter["number"] for e in DRAFT.equations):
-            assert f"## {ei.chapter_heading(chapter)}" in text
-    rows = set(re.findall(r"^\| \*\*([0-9A-C.a-z]+)\*\*", text, flags=re.M))
-    for chapter in DRAFT.chapters:
-        labels = [e["label"] for e in DRAFT.equations if e["chapter"] == chapter["number"]]
-        if rows & set(labels):                 # a row for every equation, cited or not
-            assert set(labels) <= rows, sorted(set(labels) - rows)
-        elif labels:                           # a chapter nothing cites: its equations as ranges
-            assert f"(Eqs. {labels[0]}-{labels[-1]})" in text, chapter["number"]
-    corrected = ei.errata_labels(ROOT, DRAFT)
-    assert "2.34" in corrected                # the errata page corrects Laplace's approximation, Eq. 2.34
-    for label in corrected.keys() & rows:
-        assert re.search(rf"^\| \*\*{re.escape(label)}\*\* \[erratum\]\(errata\.md#", text, flags=re.M), label
+@functools.lru_cache(maxsize=1)
+def _generated() -> tuple[dict, tuple]:
+    pages, bad = ei.generate(ROOT)
+    return pages, tuple(bad)
 
 
 @functools.lru_cache(maxsize=1)
-def _generated() -> tuple[str, tuple]:
-    text, bad = ei.generate(ROOT)
-    return text, tuple(bad)
+def _full_pages() -> dict[Path, str]:
+    """Each page of the index as the build reads it: the committed file, its marker replaced."""
+    pages, _ = _generated()
+    return {ROOT / f"{name}.md": (ROOT / f"{name}.md").read_text(encoding="utf-8").replace(ei.MARKER, text)
+            for name, text in pages.items()}
 
 
 def _links(markdown: str) -> list[str]:
@@ -222,69 +240,128 @@ def _headings_of_markdown(markdown: str) -> set[str]:
     return {slug for slug in (h[2] for h in heads[0]) if slug}
 
 
-def test_every_link_of_the_generated_page_resolves_in_the_checkout():
-    text, _ = _generated()
-    config = ei.book_config(ROOT)
-    page_dir = ROOT / "book"
-    own = _headings_of_markdown((page_dir / "equation_index.md").read_text(encoding="utf-8")
-                                .replace(ei.MARKER, text))
-    md = ei._markdown_parser(config["extensions"])
-    problems, slugs_of = [], {}
-    links = _links(text)
-    assert any(x.startswith(config["url"]) for x in links) and any(".ipynb#" in x for x in links)
-    for target in links:
-        url = urlsplit(target)
-        if target.startswith(config["url"] + "/blob/"):
-            rest = target[len(config["url"]) + len("/blob/"):]
-            branch, _, path_line = rest.partition("/")
-            path, _, line = path_line.partition("#L")
-            file = ROOT / path
-            if branch != config["branch"] or not file.is_file():
-                problems.append(f"{target}: no such file")
-                continue
-            lines = file.read_text(encoding="utf-8").splitlines()
-            n = int(line)
-            if n == 1:
-                continue                     # a module docstring
-            if not (1 <= n <= len(lines) and re.match(r"\s*(async\s+)?(def|class)\s", lines[n - 1])):
-                problems.append(f"{target}: line {n} is not a def or class")
-        elif url.scheme:
-            problems.append(f"{target}: an external link that is not the repository")
-        elif not url.path:
-            if url.fragment not in own:
-                problems.append(f"{target}: no such heading on the page")
+def test_the_generated_pages_list_every_equation_and_the_corrected_ones():
+    pages, bad = _generated()
+    assert not bad
+    corrected = ei.errata_labels(ROOT, DRAFT)
+    assert "2.34" in corrected                # the errata page corrects Laplace's approximation, Eq. 2.34
+    overview = pages["book/equation_index"]
+    for chapter in DRAFT.chapters:
+        labels = [e["label"] for e in DRAFT.equations if e["chapter"] == chapter["number"]]
+        if not labels:
+            assert chapter["number"] not in CHAPTER_PAGES
+            continue
+        name = CHAPTER_PAGES[chapter["number"]]
+        text = pages[f"book/equation_index/{name}"]
+        assert text.startswith(f"# {ei.chapter_heading(chapter)}\n"), name
+        # the overview's row for the chapter: its link and its number of equations
+        assert re.search(rf"^\| \[[^]]+\]\(equation_index/{name}\.md\) \| {len(labels)} \|", overview, flags=re.M), name
+        rows = set(re.findall(r"^\| \*\*([0-9A-C.a-z]+)\*\*", text, flags=re.M))
+        assert rows <= set(labels), f"{name}: rows of another chapter {sorted(rows - set(labels))}"
+        if rows:                               # a row for every equation, cited or not
+            assert set(labels) <= rows, sorted(set(labels) - rows)
+        else:                                  # a chapter nothing cites: its equations as ranges
+            assert f"(Eqs. {labels[0]}-{labels[-1]})" in text, chapter["number"]
+        for label in corrected.keys() & rows:
+            assert re.search(rf"^\| \*\*{re.escape(label)}\*\* \[erratum\]\(\.\./errata\.md#", text, flags=re.M), label
+    assert not re.search(r"^\| \*\*", overview, flags=re.M), "the overview lists chapters, not equations"
+
+
+def _slugs_of(file: Path, cache: dict) -> set[str]:
+    """The heading anchors of a notebook or a markdown page (an index page as generated)."""
+    if file not in cache:
+        if file.suffix == ".ipynb":
+            md = ei._markdown_parser(ei.book_config(ROOT)["extensions"])
+            cells = json.loads(file.read_text(encoding="utf-8"))["cells"]
+            cache[file] = {h[2] for heads in ei.notebook_headings(cells, md, ei.book_config(ROOT)["heading_anchors"])
+                           for h in heads}
         else:
-            file = (page_dir / unquote(url.path)).resolve()
-            if not file.is_file():
-                problems.append(f"{target}: no such file")
-            elif url.fragment:
-                if file not in slugs_of:                 # each file's headings parsed once
-                    if file.suffix == ".ipynb":
-                        cells = json.loads(file.read_text(encoding="utf-8"))["cells"]
-                        slugs_of[file] = {h[2] for heads in ei.notebook_headings(cells, md, config["heading_anchors"])
-                                          for h in heads}
-                    else:
-                        slugs_of[file] = _headings_of_markdown(file.read_text(encoding="utf-8"))
-                if unquote(url.fragment) not in slugs_of[file]:
-                    problems.append(f"{target}: no heading with that anchor")
+            cache[file] = _headings_of_markdown(_full_pages().get(file) or file.read_text(encoding="utf-8"))
+    return cache[file]
+
+
+def test_every_link_of_the_generated_pages_resolves_in_the_checkout():
+    config = ei.book_config(ROOT)
+    problems, slugs, every = [], {}, []
+    for page, text in _full_pages().items():
+        for target in _links(text):
+            every.append(target)
+            url = urlsplit(target)
+            if target.startswith(config["url"] + "/blob/"):
+                rest = target[len(config["url"]) + len("/blob/"):]
+                branch, _, path_line = rest.partition("/")
+                path, _, line = path_line.partition("#L")
+                file = ROOT / path
+                if branch != config["branch"] or not file.is_file():
+                    problems.append(f"{page.name}: {target}: no such file")
+                    continue
+                lines = file.read_text(encoding="utf-8").splitlines()
+                n = int(line)
+                if n == 1:
+                    continue                     # a module docstring
+                if not (1 <= n <= len(lines) and re.match(r"\s*(async\s+)?(def|class)\s", lines[n - 1])):
+                    problems.append(f"{page.name}: {target}: line {n} is not a def or class")
+            elif url.scheme:
+                problems.append(f"{page.name}: {target}: an external link that is not the repository")
+            else:
+                file = (page.parent / unquote(url.path)).resolve() if url.path else page
+                if not file.is_file():
+                    problems.append(f"{page.name}: {target}: no such file")
+                elif url.fragment and unquote(url.fragment) not in _slugs_of(file, slugs):
+                    problems.append(f"{page.name}: {target}: no heading with that anchor")
+    assert any(x.startswith(config["url"]) for x in every) and any(".ipynb#" in x for x in every)
+    assert not problems, "\n".join(problems)
+
+
+def _markdown_sources():
+    """(file, markdown) of every notebook cell and page of the book that could link to the index."""
+    for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" not in path.parts:
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+            yield path, "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for folder in ("book", "chapters"):
+        for path in sorted((ROOT / folder).rglob("*.md")):
+            yield path, path.read_text(encoding="utf-8")
+
+
+def test_every_link_into_the_index_reaches_the_page_that_has_the_heading():
+    """A link to the index from a notebook or a page reaches a page of the index that exists and
+    has the heading the link names (a section's rows are on its chapter's page)."""
+    index_pages = set(_full_pages())
+    problems, slugs, found = [], {}, 0
+    for path, text in _markdown_sources():
+        for target in _links(text):
+            url = urlsplit(target)
+            if url.scheme or "equation_index" not in url.path:
+                continue
+            found += 1
+            file = (path.parent / unquote(url.path)).resolve()
+            where = f"{path.relative_to(ROOT)}: {target}"
+            if file not in index_pages:
+                problems.append(f"{where}: not a page of the index")
+            elif url.fragment and unquote(url.fragment) not in _slugs_of(file, slugs):
+                problems.append(f"{where}: no heading #{url.fragment} on {file.name}")
+    assert found > 50, "hardly a link into the index was found: is the scan reading the right files?"
     assert not problems, "\n".join(problems)
 
 
 def test_every_chapter_notebook_links_to_its_rows_of_the_index():
-    text, _ = _generated()
-    page = (ROOT / "book" / "equation_index.md").read_text(encoding="utf-8").replace(ei.MARKER, text)
-    headings = _headings_of_markdown(page)
-    problems = []
+    problems, slugs = [], {}
     for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
             continue
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         first = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-        rel = os.path.relpath(ROOT / "book" / "equation_index.md", path.parent).replace(os.sep, "/")
-        anchors = re.findall(rf"\]\({re.escape(rel)}#([^)\s]+)\)", first)
-        if not anchors:
-            problems.append(f"{path.name}: its opening (first markdown cell) does not link to {rel}#...")
-        problems += [f"{path.name}: no heading #{a} on the index" for a in anchors if a not in headings]
+        folder = os.path.relpath(INDEX_FOLDER, path.parent).replace(os.sep, "/")
+        links = re.findall(rf"\]\({re.escape(folder)}/(\w+)\.md#([^)\s]+)\)", first)
+        if not links:
+            problems.append(f"{path.name}: its opening (first markdown cell) does not link to {folder}/<chapter>.md#...")
+        for page, anchor in links:
+            file = INDEX_FOLDER / f"{page}.md"
+            if file not in _full_pages():
+                problems.append(f"{path.name}: {page}.md is not a page of the index")
+            elif unquote(anchor) not in _slugs_of(file, slugs):
+                problems.append(f"{path.name}: no heading #{anchor} on the index page {page}.md")
     assert not problems, "\n".join(problems)
 
 
@@ -308,26 +385,38 @@ def _parse(path: Path) -> _Anchors:
     return p
 
 
-def test_links_of_the_built_page_resolve_in_the_built_site():
+def test_links_of_the_built_pages_resolve_in_the_built_site():
     site = Path(os.environ.get("PEDAGOGY_SITE") or ROOT / "_build" / "html")
-    page = site / "book" / "equation_index.html"
-    if not page.is_file():
-        pytest.skip(f"no built equation index at {page} (build the book, or set PEDAGOGY_SITE)")
-    built = _parse(page)
+    overview = site / "book" / "equation_index.html"
+    if not overview.is_file():
+        pytest.skip(f"no built equation index at {overview} (build the book, or set PEDAGOGY_SITE)")
+    chapters = [site / "book" / "equation_index" / f"{name}.html" for name in CHAPTER_PAGES.values()]
+    assert [p.name for p in chapters if not p.is_file()] == [], "chapter pages of the index missing from the site"
     config = ei.book_config(ROOT)
-    content = [h for h in built.hrefs if ".html" in h and not h.startswith(("http", "#"))]
-    to_notebooks = [h for h in content if "/chapters/" in h or h.startswith("../chapters/")]
-    assert to_notebooks, "the built page links to no notebook page"
-    assert any(h.startswith(config["url"] + "/blob/") for h in built.hrefs)
-    problems, cache = [], {}
-    for href in content + [h for h in built.hrefs if h.startswith("#")]:
-        url = urlsplit(href)
-        target = (page.parent / unquote(url.path)).resolve() if url.path else page
-        if not target.is_file():
-            problems.append(f"{href}: no such page")
-            continue
-        if url.fragment:
-            ids = cache.setdefault(target, _parse(target).ids)
-            if unquote(url.fragment) not in ids:
-                problems.append(f"{href}: no element with that id")
+    problems, cache, to_notebooks, to_repository = [], {}, 0, 0
+    for page in [overview] + chapters:
+        built = _parse(page)
+        content = [h for h in built.hrefs if ".html" in h and not h.startswith(("http", "#"))]
+        to_notebooks += sum("chapters/" in h for h in content)
+        to_repository += sum(h.startswith(config["url"] + "/blob/") for h in built.hrefs)
+        for href in content + [h for h in built.hrefs if h.startswith("#")]:
+            url = urlsplit(href)
+            target = (page.parent / unquote(url.path)).resolve() if url.path else page
+            if not target.is_file():
+                problems.append(f"{page.name}: {href}: no such page")
+                continue
+            if url.fragment:
+                ids = cache.setdefault(target, _parse(target).ids)
+                if unquote(url.fragment) not in ids:
+                    problems.append(f"{page.name}: {href}: no element with that id")
+    assert to_notebooks and to_repository, "the built index links to no notebook page or no repository file"
+    # and the notebooks' links into the index, as built
+    for page in sorted((site / "chapters").rglob("*.html")):
+        for href in set(re.findall(r'href="([^"#]*equation_index[^"]*)"', page.read_text(encoding="utf-8"))):
+            url = urlsplit(href)
+            target = (page.parent / unquote(url.path)).resolve()
+            if not target.is_file():
+                problems.append(f"{page.relative_to(site)}: {href}: no such page")
+            elif url.fragment and unquote(url.fragment) not in cache.setdefault(target, _parse(target).ids):
+                problems.append(f"{page.relative_to(site)}: {href}: no element with that id")
     assert not problems, "\n".join(problems)
