@@ -97,7 +97,7 @@ def _enkf_rows():
     note = (f"time per cycle; analysis RMSE after {SPIN} cycles: ours {rmse_ours:.3f}, filterpy {rmse_fp:.3f}; "
             f"ETKF (inflation 1.01) {t_etkf * 1e6:.3g} µs per cycle")
     return [
-        row("EnKF (perturbed observations), per cycle", size, t_ours, peer_name="filterpy EnsembleKalmanFilter",
+        row("EnKF (perturbed observations), per cycle", size, t_ours, peer_name="filterpy `EnsembleKalmanFilter`",
             peer=t_fp, target=f">= {ENKF_TARGET:g}x", met=bool(t_fp / t_ours >= ENKF_TARGET), note=note),
         row("EnKF (perturbed observations), per cycle", size, t_ours, peer_name="vectorized NumPy (reference)",
             peer=t_ref, target=">= 1x", met=bool(t_ref / t_ours >= 1.0),

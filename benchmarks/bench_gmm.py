@@ -71,7 +71,7 @@ def run() -> list[dict]:
         t_peer = best_time(lambda: _sklearn(y, init), repeat=3, min_time=0.0)
         ratio = t_peer / t_ours
         rows.append(row("GMM EM, full covariances, 50 iterations", f"N=1e5, K={K}, D={D}", t_ours,
-                        peer_name="sklearn GaussianMixture", peer=t_peer, target=f">= {TARGETS[D]:g}x",
+                        peer_name="sklearn `GaussianMixture`", peer=t_peer, target=f">= {TARGETS[D]:g}x",
                         met=bool(ratio >= TARGETS[D]),
                         note="same init, tol=0, reg_covar=0; final weights, means, covariances agree (rtol 1e-6)"))
     return rows

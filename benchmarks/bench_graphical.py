@@ -107,8 +107,8 @@ def run() -> list[dict]:
     mine = gtree.tree_sum_product(small)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, fn in (("pgmpy BeliefPropagation (calibrate)", _pgmpy_clique),
-                         ("pgmpy BeliefPropagationWithMessagePassing", _pgmpy_factor_graph)):
+        for name, fn in (("pgmpy `BeliefPropagation` (calibrate)", _pgmpy_clique),
+                         ("pgmpy `BeliefPropagationWithMessagePassing`", _pgmpy_factor_graph)):
             theirs = fn(small)
             np.testing.assert_allclose(theirs, mine.marginals, atol=1e-10)
             t_peer = best_time(lambda: fn(small), repeat=1, min_time=0.0)

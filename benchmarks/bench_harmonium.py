@@ -80,7 +80,7 @@ def _cd_rows():
             t_ref = best_time(numpy_ref, repeat=3, min_time=0.0)
             target = CD_TARGETS[bs]
             rows.append(row("RBM PCD-1 epoch, binarized digits", f"N=1797, M=64, K={K}, batch {bs}", t_pcd,
-                            peer_name="scikit-learn BernoulliRBM (PCD-1)", peer=t_sk, target=f">= {target:g}x",
+                            peer_name="scikit-learn `BernoulliRBM` (PCD-1)", peer=t_sk, target=f">= {target:g}x",
                             met=bool(t_sk / t_pcd >= target),
                             note=f"our CD-1 epoch {t_cd * 1e3:.3g} ms; vectorized NumPy reference (PCD-1) "
                                  f"{t_ref * 1e3:.3g} ms; pseudo-log-likelihood after {epochs} epochs: ours "

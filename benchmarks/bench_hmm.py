@@ -82,7 +82,7 @@ def run() -> list[dict]:
             log_note = "hmmlearn log impl. (its default) not timed here (several s); "
         ratio = t_peer / t_ours
         rows.append(row("HMM smoother + expected transition counts", f"T=1e5, K={K}", t_ours,
-                        peer_name="hmmlearn _hmmc (scaling)", peer=t_peer,
+                        peer_name="hmmlearn `_hmmc` (scaling)", peer=t_peer,
                         target=f">= {TARGETS[K]:g}x", met=bool(ratio >= TARGETS[K]),
                         note=log_note + "agreement checked (gamma, xi_sum, evidence)"))
     return rows

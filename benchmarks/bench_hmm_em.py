@@ -75,7 +75,7 @@ def run() -> list[dict]:
             np.testing.assert_allclose(m_scl.covars_, ours.Sigma, rtol=1e-8, atol=1e-10)
         ratio = t_log / t_ours
         rows.append(row("Baum-Welch iteration (E + M), Gaussian full cov.", f"T=1e4, D=2, K={K}", t_ours,
-                        peer_name="hmmlearn GaussianHMM (log, default)", peer=t_log,
+                        peer_name="hmmlearn `GaussianHMM` (log, default)", peer=t_log,
                         target=f">= {TARGET:g}x", met=bool(ratio >= TARGET),
                         note=f"hmmlearn scaling impl. {t_scl * 1e3:.3g} ms; one-iteration agreement checked "
                              "(pi, A, means, covariances)"))

@@ -123,7 +123,7 @@ def _floor_row(task: str, mode: str, res: dict, what: str) -> dict:
 
 def _family_rows(numba: bool, floor_dir: str) -> list[dict]:
     env = _env(numba, floor_dir)
-    mode = "numba, warm cache" if numba else "PEDAGOGY_DISABLE_NUMBA=1 (in-browser path)"
+    mode = "numba, warm cache" if numba else "`PEDAGOGY_DISABLE_NUMBA=1` (in-browser path)"
     rows = []
     floor_imports = "import numpy, scipy.linalg" + (", numba" if numba else "")
     floor = _measure(floor_imports, "pass", env)

@@ -101,7 +101,7 @@ def _reference_rows() -> list[dict]:
         t_ours, t_ref = interleaved_times([lambda: kalman_smoother(params, y, form="covariance"),
                                       lambda: reference(params, y)])
         rows.append(row("Kalman filter + RTS smoother vs a plain numba loop", f"n = {n}, m = {m}, T = {T}", t_ours,
-                        peer_name="plain numba reference (benchmarks/ref_kalman.py)", peer=t_ref,
+                        peer_name="plain numba reference (`benchmarks/ref_kalman.py`)", peer=t_ref,
                         target="ours <= 1.2 x reference", met=t_ours <= 1.2 * t_ref,
                         note=f"{t_ours / T * 1e6:.3g} µs/step incl. validation; all eleven outputs agree"))
     return rows
@@ -121,7 +121,7 @@ def _information_reference_row(params, y, ours) -> dict:
                                        lambda: reference_information(params, y)], rounds=15, min_time=0.02)
     return row("Kalman filter + RTS smoother, information form, dense Sigma_y_x, vs a plain reference",
                f"n = {n}, m = {m}, T = {T}", t_ours,
-               peer_name="plain information-form reference (benchmarks/ref_kalman.py)", peer=t_ref,
+               peer_name="plain information-form reference (`benchmarks/ref_kalman.py`)", peer=t_ref,
                target="ours <= 1.2 x reference", met=t_ours <= 1.2 * t_ref,
                note=f"reference {t_ref / T * 1e6:.3g} µs/step, ours {t_ours / T * 1e6:.3g} µs/step incl. "
                     "validation; all eleven outputs agree")
@@ -271,8 +271,8 @@ def run() -> list[dict]:
             rows.append(_information_reference_row(params, y, info))
     rows.extend(_reference_rows())
     t_import, t_first = _first_call_seconds()
-    rows.append(row("first kalman_smoother call, fresh process, warm cache", "n = m = 2, both forms", t_first,
-                    target="< 1 s", met=t_first < 1.0, note=f"import of pedagogy_lib.lgssm: {t_import:.2f} s"))
+    rows.append(row("first `kalman_smoother` call, fresh process, warm cache", "n = m = 2, both forms", t_first,
+                    target="< 1 s", met=t_first < 1.0, note=f"import of `pedagogy_lib.lgssm`: {t_import:.2f} s"))
     return rows
 
 

@@ -56,7 +56,7 @@ def run() -> list[dict]:
         t_peer = best_time(lambda: _peer(init, y), repeat=3)
         ratio = t_peer / t_ours
         rows.append(row("LGSSM EM iteration (smoother + Eq. 7.4 M step)", f"T={T}, n={n}, m={m}", t_ours,
-                        peer_name="pykalman KalmanFilter.em (n_iter=1)", peer=t_peer,
+                        peer_name="pykalman `KalmanFilter.em` (`n_iter=1`)", peer=t_peer,
                         target=f">= {TARGET:g}x", met=bool(ratio >= TARGET),
                         note="one-iteration agreement checked (A, C, Sigma_x, Sigma_y_x, mu1, Sigma1)"))
     return rows

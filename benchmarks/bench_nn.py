@@ -57,8 +57,8 @@ def _bench_rnn() -> list[dict]:
                     note="no kernel: a numba scalar-tanh loop measured ~3x slower than NumPy's vectorized tanh"))
     t_k = best_time(lambda: rnn.rnn_bptt(p, Y, f.Z, gX, backend="numba")) / T
     t_n = best_time(lambda: rnn.rnn_bptt(p, Y, f.Z, gX, backend="numpy")) / T
-    rows.append(row("rnn_bptt (whole call), per time step", size + f", D_y={D_Y}, D_x={D_X}", t_k,
-                    peer_name='backend="numpy"', peer=t_n, note="includes validation and the sums over time"))
+    rows.append(row("`rnn_bptt` (whole call), per time step", size + f", D_y={D_Y}, D_x={D_X}", t_k,
+                    peer_name='`backend="numpy"`', peer=t_n, note="includes validation and the sums over time"))
     return rows
 
 
@@ -101,7 +101,7 @@ def _bench_mlp() -> list[dict]:
     except ImportError:                                        # scikit-learn is optional here
         pass
     return [row("MLP training step (fwd + loss + bwd + Adam)", f"2-64-64-1 tanh, batch {batch}", t_ours,
-                peer_name="sklearn MLPClassifier.partial_fit" if peer is not None else "", peer=peer,
+                peer_name="sklearn `MLPClassifier.partial_fit`" if peer is not None else "", peer=peer,
                 note="functional Adam update, validation at every call")]
 
 

@@ -105,7 +105,7 @@ def run() -> list[dict]:
     t_peer = peer["seconds"] if peer else None
     per = t_ours / (I * T)
     ratio = (t_peer / t_ours) if t_peer else None
-    rows.append(row("bootstrap PF (per particle-step)", f"T={T}, I={I}, n=1", per, peer_name="particles.SMC",
+    rows.append(row("bootstrap PF (per particle-step)", f"T={T}, I={I}, n=1", per, peer_name="`particles.SMC`",
                     peer=(t_peer / (I * T)) if t_peer else None, target="<= 25 ns and >= 4x peer",
                     met=None if ratio is None else bool(per <= 25e-9 and ratio >= 4),
                     note=f"log Z: ours {ours_ll:.2f}, peer {peer_ll if peer_ll is None else round(peer_ll, 2)}, "
@@ -124,7 +124,7 @@ def run() -> list[dict]:
     t_a, t_ref = interleaved_times([lambda: particle.particle_filter(params, y, rng, I),
                                     lambda: reference_bootstrap(params, y, rng, I)], rounds=15, min_time=0.02)
     rows.append(row("bootstrap PF (per particle-step) vs a plain reference", f"T={T}, I={I}, n=1", t_a / (I * T),
-                    peer_name="plain numba bootstrap filter (benchmarks/ref_particle.py)", peer=t_ref / (I * T),
+                    peer_name="plain numba bootstrap filter (`benchmarks/ref_particle.py`)", peer=t_ref / (I * T),
                     note="same draws: identical ancestors and log evidence checked; both include drawing the "
                          "normals with NumPy; timed in alternation"))
 
