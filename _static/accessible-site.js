@@ -60,3 +60,60 @@
     }
   });
 })();
+
+/* phone width (H2): figures keep their drawn size on a narrow screen.
+
+   Every image of a cell output (a static figure, an animation player's frame, a slider figure's
+   image) is put in a div.pg-figure-scroll. Below 40rem the style sheet keeps the image at its
+   natural size and lets that box scroll sideways (accessible-site.css says why). While a box is
+   narrower than its image, it is a tab stop (the arrow keys then scroll it) and a region named
+   "figure N, scroll sideways" (N counts the output images of the page, so each region's name is
+   its own); when the image fits again (a wider window), the box is a plain box, neither a tab stop
+   nor a region. A player's or a slider figure's script keeps working: it holds its image itself,
+   wherever the image sits. */
+(function () {
+  "use strict";
+  var boxes = [];
+  function wrap() {
+    document.querySelectorAll(".bd-article .cell_output img").forEach(function (img) {
+      if (img.parentElement && img.parentElement.classList.contains("pg-figure-scroll")) return;
+      var box = document.createElement("div");
+      box.className = "pg-figure-scroll";
+      img.parentNode.insertBefore(box, img);
+      box.appendChild(img);
+      boxes.push(box);
+      box.dataset.figure = String(boxes.length);
+      img.addEventListener("load", update);
+    });
+  }
+  function update() {
+    boxes.forEach(function (box) {
+      var scrolls = box.getClientRects().length > 0 && getComputedStyle(box).overflowX === "auto" &&
+        box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && box.getAttribute("tabindex") !== "0") {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", "figure " + box.dataset.figure + ", scroll sideways");
+      } else if (!scrolls && box.hasAttribute("tabindex")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  function later() { setTimeout(update, 50); }
+  function start() {
+    wrap();
+    update();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+  window.addEventListener("load", update);
+  window.addEventListener("resize", later);
+  // an output inside a solution or a hidden cell is laid out only when it is opened
+  document.addEventListener("toggle", later, true);
+  document.addEventListener("click", function () { [50, 400, 1200].forEach(function (ms) { setTimeout(update, ms); }); });
+})();
