@@ -7,8 +7,8 @@ would be):
 * **Tables** (at 390 px), on the pages whose tables need the most width when no word is broken
   (:func:`widest_table_pages`): no word of ordinary letters in a table cell is split over two
   lines (each word's text range must lie on one line), and the page is no wider than the screen.
-* **Figures** (at 375 px), on the page with the widest figure, the first with an animation
-  player and the first with a slider figure: every figure image of a cell output is shown at a
+* **Figures** (at 375 px), on the page with the widest figure and the first other pages with an
+  animation player and with a slider figure: every figure image of a cell output is shown at a
   scale at which the smallest font of the book's plotting style, at the lowest resolution a
   notebook draws at, is at least :data:`MIN_TEXT_PX` high; a figure box that scrolls sideways is
   a tab stop and a region named "figure N, scroll sideways", scrolls with the arrow keys and
@@ -97,19 +97,24 @@ _IMG_WIDTH = re.compile(r"<img\b[^>]*\bwidth=\"([0-9]+)\"")
 
 
 def figure_pages(site_root: Path, chapter_pages: list[str]) -> list[str]:
-    """The chapter page with the widest figure image, the first with an animation player and the
-    first with a slider figure (in the pages' order)."""
-    widest, width, player, sliders = None, 0, None, None
+    """Three chapter pages, or as many as there are: the one with the widest figure image, then the
+    first with an animation player and the first with a slider figure (in the pages' order) that
+    is not chosen already."""
+    widest, width, players, sliders = None, 0, [], []
     for path in chapter_pages:
         html = (site_root / path).read_text(encoding="utf-8", errors="replace")
         w = max((int(x) for x in _IMG_WIDTH.findall(html)), default=0)
         if w > width:
             widest, width = path, w
-        if player is None and 'class="pgw pgw-player' in html:
-            player = path
-        if sliders is None and 'class="pgw pgw-sliders' in html:
-            sliders = path
-    return list(dict.fromkeys(p for p in (widest, player, sliders) if p))
+        if 'class="pgw pgw-player' in html:
+            players.append(path)
+        if 'class="pgw pgw-sliders' in html:
+            sliders.append(path)
+    chosen = [widest] if widest else []
+    for kind in (players, sliders):
+        fresh = [p for p in kind if p not in chosen]
+        chosen += fresh[:1] if fresh else []
+    return chosen
 
 
 # ------------------------------------------------------------------ in the browser
