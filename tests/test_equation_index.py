@@ -187,6 +187,7 @@ def test_every_citation_in_the_project_names_an_equation_of_the_draft():
     assert not bad, "citations of equations the draft does not have:\n" + "\n".join(bad)
 
 
+@pytest.mark.slow
 def test_the_generated_page_lists_every_equation_and_the_corrected_ones():
     text, bad = _generated()
     assert not bad

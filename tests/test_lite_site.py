@@ -61,6 +61,7 @@ def lite_site(tmp_path_factory):
     return {"html": html, "work": work, "src": src, "offline": bool(offline), "result": res}
 
 
+@pytest.mark.slow
 def test_lite_site_builds(lite_site):
     res = lite_site["result"]
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
