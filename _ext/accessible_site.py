@@ -21,6 +21,11 @@ What it does, each for a reason a browser test in ``tests/browser/`` checks:
   holding only a chevron) get a name saying which sections they show; see
   :func:`name_sidebar_toggles`.
 * **Solution toggles named after what they open** (``_static/accessible-site.js``).
+* **A first visit starts in a valid colour mode** (``_static/accessible-site.js``): with nothing
+  stored, the theme left the mode empty and logged a console error on every page.
+* **Focus, hover and dark-mode panels** (``_static/accessible-site.css``, section H3): a focus ring
+  on the toolbar buttons, a readable hover colour, search highlights, and the interactive
+  figures' panels in the dark theme's colours.
 * **A bibliography screen readers accept.** See :func:`fix_bibliography_roles`.
 * **Unique element ids.** See :func:`unique_ids`.
 * **Hidden cells named by what they show.** See :func:`name_hidden_cells`.
