@@ -619,7 +619,8 @@ def cmd_pdf() -> int:
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python3 tasks.py pdf", description=cmd_pdf.__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 tasks.py pdf",
+                                     description="The whole book as one PDF (README: 'The book as a PDF').")
     parser.add_argument("--html", type=Path, help="an existing build of the book to print (not rebuilt)")
     parser.add_argument("--out", type=Path, default=PDF_OUT, help=f"the PDF to write (default {PDF_OUT})")
     args = parser.parse_args(sys.argv[2:])

@@ -2,11 +2,11 @@
 
 The pages are printed with the command's own function (``tasks.print_pages``) and joined with its
 own (``tasks.join_pdf``): the introduction and the smallest chapter page that has both sliders and
-an animation (two pages keep the test short: every notebook page has both). What is checked: each page's PDF has pages, holds the page's title
-(read here from its HTML), and a chapter page embeds at least one image (the figures, the static
-default of the sliders, the first frame of the animation); what only works on a screen (figure
-controls, the player's buttons, search, the previous/next links) and the solutions are not printed;
-the joined file has one bookmark per page, named by its title and pointing at its first page.
+an animation (two pages keep the test short; every notebook page has both). What is checked: each
+page's PDF has pages and holds the page's title (read here from its HTML); the chapter page embeds
+at least one image (figures, the sliders' static default, the animation's first frame); what only
+works on a screen (slider and player controls, search) and the solutions are not printed; the
+joined file has one bookmark per printed page and part, named by its title, at its first page.
 """
 from __future__ import annotations
 
