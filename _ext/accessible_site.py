@@ -21,9 +21,17 @@ What it does, each for a reason a browser test in ``tests/browser/`` checks:
   holding only a chevron) get a name saying which sections they show; see
   :func:`name_sidebar_toggles`.
 * **Solution toggles named after what they open** (``_static/accessible-site.js``).
+* **A first visit starts in a valid colour mode** (``_static/accessible-site.js``): with nothing
+  stored, the theme left the mode empty and logged a console error on every page.
+* **Focus, hover and dark-mode panels** (``_static/accessible-site.css``, section H3): a focus ring
+  on the toolbar buttons, a readable hover colour, search highlights, and the interactive
+  figures' panels in the dark theme's colours.
 * **A bibliography screen readers accept.** See :func:`fix_bibliography_roles`.
 * **Unique element ids.** See :func:`unique_ids`.
 * **Hidden cells named by what they show.** See :func:`name_hidden_cells`.
+* **The release in the footer.** The version written in ``pyproject.toml`` (its one source) is
+  given to the templates as ``companion_version``; ``_templates/author.html`` prints it with the
+  licences (checked by ``tests/browser/test_release_footer.py``). See :func:`project_version`.
 
 Everything is done on the page being written (``html-page-context``), so a fresh build, a
 build from the execution cache and an incremental build all give the same pages.
@@ -33,6 +41,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -57,6 +66,8 @@ HERE = Path(__file__).resolve().parent
 WIDE_PAGES = ("book/errata", "book/performance", "book/notation", "book/equation_index") + tuple(
     f"book/equation_index/{p.stem}" for p in sorted((HERE.parent / "book" / "equation_index").glob("*.md")))
 STATIC = HERE.parent / "_static"
+#: The project file whose ``[project] version`` is the release every page shows in its footer.
+PYPROJECT = HERE.parent / "pyproject.toml"
 
 #: Scripts no page uses (matched against the script's URL or inline body).
 UNUSED_SCRIPTS = (
@@ -92,6 +103,15 @@ def copy_mathjax(source: Path, outdir: Path) -> None:
         else:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
+
+
+def project_version(pyproject: Path = PYPROJECT) -> str:
+    """The release, ``[project] version`` of ``pyproject.toml``: the one place it is written."""
+    with open(pyproject, "rb") as f:
+        version = tomllib.load(f).get("project", {}).get("version")
+    if not isinstance(version, str) or not version.strip():
+        raise RuntimeError(f"{pyproject} has no [project] version for the footer to show")
+    return version.strip()
 
 
 # --- markup fixes ---------------------------------------------------------------------------
@@ -235,6 +255,8 @@ def _on_config_inited(app, config):
     options["menuOptions"] = menu
     mj["options"] = options
     config.mathjax3_config = mj
+    # The release, printed in every page's footer by _templates/author.html
+    config.html_context = {**(config.html_context or {}), "companion_version": project_version()}
     # Our stylesheet and templates
     static = str(STATIC)
     if STATIC.is_dir() and static not in config.html_static_path and "_static" not in config.html_static_path:

@@ -1,3 +1,25 @@
+/* A first visit, with nothing stored yet, starts in a valid colour mode (loaded in the page's head,
+   before the theme's own script runs).
+
+   The theme's head script copies the stored mode into <html data-mode> and <html data-theme>, or,
+   with nothing stored, its default_mode setting, which this book leaves empty: the page then
+   carried data-mode="" and data-theme="", and when the page had loaded the theme's script logged
+   "Got invalid theme mode: . Resetting to auto." as a console error, on every page of a first
+   visit. An empty or unknown mode is read here as "auto" (follow the system's preference), and
+   the theme shown is the one that preference asks for, so the first frame already has the
+   theme's colours. A stored choice is left as it is. */
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var modes = ["light", "dark", "auto"];
+  if (modes.indexOf(root.dataset.mode) < 0) root.dataset.mode = "auto";
+  if (root.dataset.theme !== "light" && root.dataset.theme !== "dark") {
+    var dark = root.dataset.mode === "dark" || (root.dataset.mode === "auto" && window.matchMedia &&
+               window.matchMedia("(prefers-color-scheme: dark)").matches);
+    root.dataset.theme = dark ? "dark" : "light";
+  }
+})();
+
 /* Accessible names for the book's solution toggles (loaded on every page by
    _ext/accessible_site.py, after sphinx-togglebutton's script).
 

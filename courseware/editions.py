@@ -202,6 +202,29 @@ def _parse_stub(path: Path, label: str, alias: str, stub: str, checker: str) -> 
     return names, "\n".join(setup), "\n".join(_lines(stub, calls[0]))
 
 
+def _statement(body: str) -> str:
+    """An exercise directive's body without its option lines (``:label: ...``)."""
+    return "\n".join(ln for ln in body.splitlines() if not re.match(r"^:\w+:", ln))
+
+
+def student_markdown(text: str) -> str:
+    """A markdown cell as a student reads it outside the book, where MyST directives are not rendered.
+
+    Every ``{solution}`` directive is removed, whatever its label, and each ``{exercise}`` directive
+    becomes plain Markdown: a bold line ``**Exercise (label)**`` and the statement under it. The
+    rest of the text is left as it is. The JupyterLite copy of the notebooks (``lite/lite_build.py``)
+    uses this on every markdown cell of the student edition.
+    """
+    def plain(m: re.Match) -> str:
+        body = m.group("body")
+        label = re.search(r"^:label:\s*(\S+)", body, re.M)
+        head = f"**Exercise ({label.group(1)})**" if label else "**Exercise**"
+        return f"{head}\n\n{_statement(body).strip()}\n\n"
+
+    out = _EXERCISE_RE.sub(plain, _SOLUTION_RE.sub("", text))
+    return re.sub(r"\n{3,}", "\n\n", out).strip("\n")
+
+
 def _meta(path: Path, label: str, cell: dict) -> tuple[tuple, str, int]:
     meta = cell.get("metadata", {}).get("exercise")
     if not isinstance(meta, dict):
@@ -234,7 +257,7 @@ def read_notebook(path: Path, *, require_meta: bool = True) -> ChapterNotebook:
         label = label_m.group(1) if label_m else "?"
         if len(found) != 1 or not label_m:
             raise NotebookFormatError(f"{_where(path, label)}: one labelled exercise per markdown cell")
-        statement = "\n".join(ln for ln in found[0].group("body").splitlines() if not re.match(r"^:\w+:", ln))
+        statement = _statement(found[0].group("body"))
         sols = [m for m in _SOLUTION_RE.finditer(text) if m.group("label") == label]
         if len(sols) != 1:
             raise NotebookFormatError(f"{_where(path, label)}: needs exactly one solution directive in its cell")

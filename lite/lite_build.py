@@ -6,7 +6,12 @@ ships, in a staging folder next to the HTML output (never in the source tree, so
 into different output folders do not collide):
 
 - ``contents/chapters/...``: every chapter notebook, at the same relative path as in the repository,
-  so the launch button's ``?path=chapters/.../name.ipynb`` opens it;
+  so the launch button's ``?path=chapters/.../name.ipynb`` opens it. Each is a *student copy*
+  (:func:`student_notebook`): the student edition of ``courseware/editions.py`` (no solutions),
+  with the MyST markup a plain Jupyter front end shows as raw text rewritten as Markdown
+  (exercises, admonitions, citations, ``{doc}`` links), a first cell defining the book's TeX
+  macros it uses, and the Pyodide kernel in its kernelspec (else JupyterLite asks for a kernel).
+  The notebooks in ``chapters/`` are only read;
 - ``wheel/pedagogy_lib-*.whl``: a pure-Python wheel built from the working tree with
   ``pip wheel --no-deps`` (offline when setuptools is installed: ``--no-build-isolation --no-index``);
   numba is an optional extra, so in the browser every kernel runs as its NumPy twin;
@@ -14,6 +19,11 @@ into different output folders do not collide):
 
 After the lite build it checks the result (:func:`lite_site_problems`) and fails the book build if
 a notebook, the wheel, or the target of a chapter page's JupyterLite button is missing.
+
+On every chapter page it also puts, under the title, a visible "Open live in your browser" link to
+the page's notebook in the lite site (:func:`add_live_link`; the URL is the one the theme's launch
+menu computes).
+
 Nothing here needs the network, and nothing here can run the in-browser Python (Pyodide), which
 the reader's browser downloads from its CDN when a notebook starts.
 """
@@ -40,13 +50,282 @@ def chapter_notebooks(root: Path = ROOT) -> list[Path]:
                   if ".ipynb_checkpoints" not in p.parts)
 
 
+# ------------------------------------------------------------------- the student copy of a notebook
+#: The in-browser kernel of the lite site (jupyterlite-pyodide-kernel registers it under this name).
+#: A notebook whose kernelspec names another kernel (the chapters say ``python3``) opens a
+#: "Select Kernel" dialog first.
+PYODIDE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
+#: First line of the cell that defines the book's TeX macros at the top of each lite notebook.
+MACROS_HEADING = "*Macros used below* (TeX definitions for this notebook's formulas)."
+MACROS_CELL_ID = "lite-tex-macros"
+
+_DIRECTIVE_RE = re.compile(r"^(?P<fence>:{3,}|`{3,})\{(?P<name>[A-Za-z][\w:-]*)\}[ \t]*(?P<arg>[^\n]*)\n"
+                           r"(?P<body>.*?)^(?P=fence)[ \t]*(?:\n|\Z)", re.M | re.S)
+_ROLE_RE = re.compile(r"(?<![\w\\}])\{(?P<name>[a-z][\w:-]*)\}`(?P<content>[^`]+)`")
+_EXPLICIT_RE = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>\s*$", re.S)
+_OPTION_RE = re.compile(r"^:(?P<key>[\w-]+):[ \t]*(?P<value>.*)$")
+#: Titles of the admonitions MyST knows, when the directive gives none.
+_ADMONITION_TITLES = {"seealso": "See also", "admonition": "Note"}
+
+
+def _text_and_target(content: str) -> tuple[str, str]:
+    """``Title <target>`` -> (``Title``, ``target``); ``target`` -> ("", ``target``)."""
+    m = _EXPLICIT_RE.match(content)
+    return (m.group("text").strip(), m.group("target").strip()) if m else ("", content.strip())
+
+
+# --- the bibliography
+_LATEX_ACCENTS = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303",
+                  "=": "\u0304", ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306", "H": "\u030b"}
+
+
+def latex_to_text(value: str) -> str:
+    """A BibTeX field as plain text: ``Hyv{\\"a}rinen`` -> ``Hyvärinen``, braces dropped."""
+    import unicodedata
+
+    def accent(m: re.Match) -> str:
+        return m.group("letter") + _LATEX_ACCENTS[m.group("accent")]
+
+    out = re.sub(r"\\(?P<accent>[\"'`^~=.]|[cvuH](?![A-Za-z]))\s*\{?(?P<letter>[A-Za-z])\}?", accent, value)
+    out = out.replace("{", "").replace("}", "")
+    return unicodedata.normalize("NFC", " ".join(out.split()))
+
+
+def _bib_fields(body: str) -> dict[str, str]:
+    """The ``name = {value}`` / ``name = "value"`` / ``name = 1999`` fields of one BibTeX entry."""
+    fields, i = {}, 0
+    while True:
+        m = re.compile(r"\s*,?\s*(\w+)\s*=\s*").match(body, i)
+        if not m:
+            return fields
+        i = m.end()
+        if i < len(body) and body[i] in "{\"":
+            close, depth, j = ("}" if body[i] == "{" else '"'), 0, i
+            while j < len(body):
+                ch = body[j]
+                if ch == "{":
+                    depth += 1
+                elif ch == "}":
+                    depth -= 1
+                if (close == "}" and ch == "}" and depth == 0) or (close == '"' and ch == '"' and j > i and depth == 0):
+                    break
+                j += 1
+            fields[m.group(1).lower()] = body[i + 1: j]
+            i = j + 1
+        else:
+            v = re.compile(r"[^,}\s]*").match(body, i)
+            fields[m.group(1).lower()] = v.group(0)
+            i = v.end()
+
+
+def _surname(person: str) -> str:
+    person = person.strip()
+    return person.split(",")[0].strip() if "," in person else person.split()[-1]
+
+
+def read_bibliography(path: Path) -> dict[str, tuple[str, str]]:
+    """Citation key -> (authors' short form, year) of every entry of the BibTeX file ``path``."""
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    refs = {}
+    for m in re.finditer(r"@\w+\s*\{\s*([^,\s]+)\s*,", text):
+        fields = _bib_fields(text[m.end():])
+        people = fields.get("author") or fields.get("editor") or ""
+        names = [_surname(latex_to_text(p)) for p in re.split(r"\s+and\s+", people) if p.strip()]
+        et_al = len(names) > 2 or (len(names) == 2 and names[-1].lower() == "others")
+        short = ("" if not names else f"{names[0]} et al." if et_al else " and ".join(names))
+        refs[m.group(1)] = (short, latex_to_text(fields.get("year", "")))
+    return refs
+
+
+def cite_text(keys: str, refs: dict, textual: bool = False) -> str:
+    """``{cite}`a,b``` as readers see it in print: "(Makin 2025; Bishop 2006)"; textual: "Makin (2025)"."""
+    parts = []
+    for key in (k.strip() for k in keys.split(",") if k.strip()):
+        if key not in refs or not refs[key][0]:
+            parts.append(f"[{key}]")
+        else:
+            who, year = refs[key]
+            parts.append(f"{who} ({year})" if textual else f"{who} {year}".strip())
+    if textual:
+        return ", ".join(parts)
+    return "(" + "; ".join(parts) + ")"
+
+
+# --- the notebooks
+def notebook_title(path: Path) -> str:
+    """The first level-1 heading of a notebook or Markdown page (the page's title), or its name."""
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        text = "\n".join(_cell_source(c) for c in cells if c.get("cell_type") == "markdown")
+    else:
+        text = path.read_text(encoding="utf-8")
+    return next((ln[2:].strip() for ln in text.splitlines() if ln.startswith("# ")), path.stem)
+
+
+def _cell_source(cell: dict) -> str:
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else s
+
+
+def _set_source(cell: dict, text: str) -> None:
+    cell["source"] = text.splitlines(keepends=True)
+
+
+class _Page:
+    """What the role conversion needs to know about the notebook being converted."""
+
+    def __init__(self, rel: Path, root: Path, refs: dict, labels: set[str]):
+        self.rel, self.root, self.refs, self.labels = rel, root, refs, labels
+
+    def doc(self, content: str) -> str:
+        """``{doc}``: a link to the lite copy of the notebook it names (in JupyterLite a relative
+        link opens that notebook), else the page's title as text (pages that are not notebooks
+        have no lite copy)."""
+        text, target = _text_and_target(content)
+        target = target.removesuffix(".ipynb").removesuffix(".md")
+        base = Path(target.lstrip("/")) if target.startswith("/") else self.rel.parent / target
+        resolved = (self.root / base).resolve()
+        notebook, page = resolved.with_suffix(".ipynb"), resolved.with_suffix(".md")
+        if notebook.exists():
+            title = text or notebook_title(notebook)
+            title = title.replace("[", "\\[").replace("]", "\\]")
+            href = ("/".join([".."] * (len(self.rel.parts) - 1)) + "/" + target.lstrip("/")
+                    if target.startswith("/") else target)
+            return f"[{title}]({href}.ipynb)"
+        if page.exists():
+            return f"*{text or notebook_title(page)}*"
+        return f"*{text or target}*"
+
+    def role(self, m: re.Match) -> str:
+        name, content = m.group("name"), m.group("content")
+        text, target = _text_and_target(content)
+        if name.startswith("cite"):
+            return cite_text(content, self.refs, textual=name in ("cite:t", "cite:ts", "cite:alt"))
+        if name == "doc":
+            return self.doc(content)
+        if name == "math":
+            return f"${content}$"
+        if name == "eq":
+            return text or f"Eq. ({target})"
+        if name in ("ref", "numref", "term", "any"):
+            if text:
+                return text.replace("%s", target).replace("{number}", target)
+            return f"Exercise ({target})" if target in self.labels else target
+        if name in ("code", "kbd", "samp", "file", "command"):
+            return f"`{content}`"
+        if name in ("sub", "subscript"):
+            return f"<sub>{content}</sub>"
+        if name in ("sup", "superscript"):
+            return f"<sup>{content}</sup>"
+        return text or target                      # {abbr}, {index} and any other role: its text
+
+    def directive(self, m: re.Match) -> str:
+        """A MyST directive (not an exercise: those are already plain Markdown) as plain Markdown."""
+        name, arg = m.group("name"), m.group("arg").strip()
+        lines = m.group("body").splitlines()
+        while lines and _OPTION_RE.match(lines[0]):          # :class:, :label: and other options
+            lines.pop(0)
+        raw = "\n".join(lines).strip("\n")
+        if name == "math":
+            return f"$$\n{raw}\n$$\n"
+        if name in ("code", "code-block", "code-cell", "sourcecode"):
+            return f"```{arg}\n{raw}\n```\n"
+        title = arg or _ADMONITION_TITLES.get(name, name.replace("-", " ").capitalize())
+        head = f"**{title}**" if title[-1:] in ".:?!" else f"**{title}.**"
+        quoted = [head, ""] + self.markdown(raw).splitlines()
+        return "\n".join(f"> {ln}" if ln.strip() else ">" for ln in quoted) + "\n\n"   # a blank line ends the quote
+
+    def markdown(self, text: str) -> str:
+        text = _DIRECTIVE_RE.sub(self.directive, text)
+        return _ROLE_RE.sub(self.role, text)
+
+
+def book_macros(root: Path) -> dict[str, str]:
+    """The TeX macros the book defines for MathJax (``_config.yml``: sphinx.config.mathjax3_config)."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    tex = ((((config.get("sphinx") or {}).get("config") or {}).get("mathjax3_config") or {}).get("tex") or {})
+    return dict(tex.get("macros") or {})
+
+
+def _macro_pattern(name: str) -> re.Pattern:
+    return re.compile(r"\\" + re.escape(name) + r"(?![A-Za-z])")
+
+
+def newcommand(name: str, definition) -> str:
+    """``\\newcommand{\\name}[n]{definition}`` for a MathJax macro (a string, or [string, n])."""
+    if isinstance(definition, (list, tuple)):
+        body, nargs = definition[0], int(definition[1])
+        return f"\\newcommand{{\\{name}}}[{nargs}]{{{body}}}"
+    return f"\\newcommand{{\\{name}}}{{{definition}}}"
+
+
+def macros_cell(text: str, macros: dict) -> dict | None:
+    """The markdown cell defining every book macro ``text`` uses (and those their definitions use)."""
+    used = [n for n in macros if _macro_pattern(n).search(text)]
+    queue = list(used)
+    while queue:
+        definition = macros[queue.pop()]
+        body = definition[0] if isinstance(definition, (list, tuple)) else definition
+        for n in macros:
+            if n not in used and _macro_pattern(n).search(body):
+                used.append(n)
+                queue.append(n)
+    if not used:
+        return None
+    used.sort(key=list(macros).index)
+    cell = {"cell_type": "markdown", "id": MACROS_CELL_ID, "metadata": {}, "source": []}
+    _set_source(cell, MACROS_HEADING + "\n" + "\n".join(f"${newcommand(n, macros[n])}$" for n in used))
+    return cell
+
+
+def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
+                     macros: dict | None = None) -> dict:
+    """The lite site's copy of the chapter notebook ``path``: what a student can read and run there.
+
+    The student edition of :mod:`courseware.editions` (solutions and the hidden cells that check
+    them removed, outputs cleared), whose markdown a plain Jupyter front end can render: exercise
+    directives as bold "Exercise (label)" paragraphs, other directives as block quotes, citations
+    as "(Author year)", ``{doc}`` links to the lite copy of the notebook named. A first cell
+    defines the book's TeX macros the notebook uses, and the kernelspec names the Pyodide kernel.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from courseware import editions
+
+    root = Path(root).resolve()
+    path = Path(path).resolve()
+    refs = read_bibliography(root / "book" / "references.bib") if refs is None else refs
+    macros = book_macros(root) if macros is None else macros
+    chapter = editions.read_notebook(path, require_meta=False)
+    nb = editions.student_edition(chapter)
+    page = _Page(path.relative_to(root), root, refs, {e.label for e in chapter.exercises})
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "markdown":
+            _set_source(cell, page.markdown(editions.student_markdown(_cell_source(cell))).rstrip("\n"))
+    everything = "\n".join(_cell_source(c) for c in nb["cells"])
+    defs = macros_cell(everything, macros)
+    if defs is not None:
+        nb["cells"].insert(0, defs)
+    nb.setdefault("metadata", {})["kernelspec"] = dict(PYODIDE_KERNELSPEC)
+    return nb
+
+
 def stage_contents(content_dir: Path, root: Path = ROOT) -> list[Path]:
-    """Copy the chapter notebooks into ``content_dir``, keeping their paths; return those paths."""
+    """Write the lite copy (:func:`student_notebook`) of every chapter notebook into ``content_dir``,
+    keeping their paths; return those paths. The notebooks in ``chapters/`` are only read."""
+    root = Path(root).resolve()
     notebooks = chapter_notebooks(root)
+    refs = read_bibliography(root / "book" / "references.bib")
+    macros = book_macros(root)
     for rel in notebooks:
         target = content_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / rel, target)
+        nb = student_notebook(root / rel, root, refs, macros)
+        target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return notebooks
 
 
@@ -153,6 +432,58 @@ def launch_link_problems(html: Path, notebooks: list[Path]) -> list[str]:
     return problems
 
 
+# -------------------------------------------------------------------- the "Open live" link of a page
+#: Text of the link under a chapter page's title that opens the page's notebook in the lite site.
+LIVE_LINK_TEXT = "Open live in your browser"
+LIVE_LINK_CLASS = "live-link"
+
+
+def lite_launch_url(header_buttons) -> str | None:
+    """The URL of the JupyterLite entry of sphinx-book-theme's launch (rocket) menu, if the page has one.
+
+    The theme computes it from ``launch_buttons.jupyterlite_url`` in ``_config.yml`` and the page's
+    notebook (``<jupyterlite_url>?path=chapters/.../name.ipynb``); the visible link reuses it.
+    """
+    for group in header_buttons or []:
+        if not isinstance(group, dict):
+            continue
+        for button in group.get("buttons") or []:
+            if isinstance(button, dict) and button.get("url") and (
+                    button.get("text") == "JupyterLite" or "jupyterlite" in str(button.get("icon", ""))):
+                return button["url"]
+    return None
+
+
+def live_link_html(url: str) -> str:
+    """The paragraph put under a chapter page's title: the link, then what it opens."""
+    import html
+
+    return (f'<p class="{LIVE_LINK_CLASS}"><a class="{LIVE_LINK_CLASS}-button" href="{html.escape(url, quote=True)}">'
+            f'{LIVE_LINK_TEXT}</a> <span class="{LIVE_LINK_CLASS}-note">This section\'s notebook in JupyterLite: '
+            'its code runs in this browser tab, nothing to install (the first start fetches Python for the '
+            'browser). The exercises come without their solutions.</span></p>\n')
+
+
+def add_live_link(body: str, url: str) -> str:
+    """``body`` (a page's HTML) with the live link right after its first heading (at its top if none)."""
+    if f'class="{LIVE_LINK_CLASS}"' in body:
+        return body
+    end = body.find("</h1>")
+    if end < 0:
+        return live_link_html(url) + body
+    end += len("</h1>")
+    return body[:end] + "\n" + live_link_html(url) + body[end:]
+
+
+def _on_page_context(app, pagename, templatename, context, doctree):
+    """After the theme's launch buttons (priority 501): the visible live link on notebook pages."""
+    if app.builder.format != "html" or not isinstance(context.get("body"), str):
+        return
+    url = lite_launch_url(context.get("header_buttons"))
+    if url:
+        context["body"] = add_live_link(context["body"], url)
+
+
 # ----------------------------------------------------------------------------------- Sphinx hooks
 def _staging(app) -> Path:
     return Path(app.outdir).resolve().parent / "lite_staging"
@@ -211,4 +542,5 @@ def setup(app):
     app.connect("config-inited", _configure, priority=400)     # before jupyterlite_sphinx creates its folders
     app.connect("build-finished", _prepare, priority=400)      # before jupyterlite_sphinx runs the lite build
     app.connect("build-finished", _verify, priority=600)       # after it
+    app.connect("html-page-context", _on_page_context, priority=950)   # after the launch buttons
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,6 +17,14 @@ learning side by side (the README has the map from the book's sections to files)
 ``em``             the EM engine and its warnings (Chapter 6)
 ``learning``       objectives (Chapter 4), regression (5.1.1), GLMs (5.1.2)
 ``nn``             networks with hand-written backprop (5.1.3), BPTT, InfoMax (5.2.1)
+``harmonium``     exponential-family harmoniums (Chapter 3) and their learning (10.2)
+``graphical``      discrete graphical models and belief propagation (Appendix C, 3.5)
+``samplers``       Markov chain Monte Carlo (8.4)
+``vi``             mean-field and black-box variational inference (8.4)
+``deepgen``        VAEs, Gumbel-softmax, ICA and NICE flows (Chapters 8-9)
+``diffusion``      diffusion models and score matching (8.3)
+``contrastive``    noise-contrastive estimation, InfoNCE, local NCE (10.1)
+``assimilation``   chaos, nonlinear and ensemble filters, 4DVar (the data-assimilation notes)
 ``display``        plotting style, the animation player, interactive figures
 ``exercises``      the checkers the notebooks' exercises call
 =================  ==========================================================================
@@ -35,7 +43,8 @@ __version__ = "0.1.0"
 
 #: The sub-packages, each imported the first time it is used.
 FAMILIES = ("core", "discrete", "gaussian", "mixture", "factor", "recursions", "hmm", "lgssm", "smc", "em",
-            "learning", "nn", "display", "exercises")
+            "learning", "nn", "harmonium", "graphical", "samplers", "vi", "deepgen", "diffusion", "contrastive",
+            "assimilation", "display", "exercises")
 
 __all__ = [*FAMILIES, "__version__"]
 

@@ -386,6 +386,7 @@ def test_exercise_sheets_keep_the_chapters_exercise_cells_unchanged(sheets):
                [(e.label, e.stub, e.solution_code) for e in original.exercises]
 
 
+@pytest.mark.slow
 def test_student_edition_executes_with_its_stubs(sheets):
     out, made = sheets
     sheet = made["student"]
@@ -557,6 +558,7 @@ def graded_course(tmp_path_factory):
     return course, exercises, made
 
 
+@pytest.mark.slow
 def test_the_release_lacks_the_hidden_tests_and_the_grader(graded_course):
     course, exercises, made = graded_course
     for name, (source, release) in made.items():
@@ -623,6 +625,7 @@ def _page_commands() -> list[str]:
     return [" ".join(ln.split()) for b in blocks for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
+@pytest.mark.slow
 def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
     """Every command of the page, in order, on the course folder the round trip graded."""
     course, _, _ = graded_course

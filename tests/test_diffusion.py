@@ -256,6 +256,7 @@ def test_ancestral_sampling_with_the_exact_denoiser_reproduces_the_mixture():
     assert df.nn_distance_ratio(ho + 0.5, ho, ref) > 1.5      # the score can fail
 
 
+@pytest.mark.slow
 def test_trained_denoiser_samples_are_close_to_held_out_data():
     """Bound: median nearest-neighbour distance to held-out data at most 1.35 times that of fresh data."""
     gmm = df.ring_mixture(8, 2.0, 0.2)

@@ -1,5 +1,6 @@
 """The shared plotting, animation and widget helpers used by every notebook."""
 import base64
+import io
 import json
 import re
 
@@ -345,3 +346,39 @@ def test_an_option_list_is_offered_whole(monkeypatch):
     html_text = out._repr_mimebundle_()["text/html"]
     assert sorted(seen) == [0.5, 1.0, 2.0, 4.0, 6.0, 8.0]
     assert "Fixed at the default" not in html_text and 'data-ctl="0"' in html_text
+
+
+def _savefig_rgb(fig, **options):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", facecolor="white", transparent=False, dpi=90, **options)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), dtype=int)
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_one_drawing_gives_savefigs_picture(outside):
+    """encode_figure draws once and crops; the picture is savefig's own: the same pixels uncropped,
+    the same size and at most a sub-pixel shift cropped, and savefig itself when an artist lies
+    outside the figure (the crop could not include it)."""
+    from PIL import Image
+
+    plotting.use_style()
+    fig, ax = plt.subplots(figsize=(4, 2.5), dpi=75)
+    ax.plot(np.sin(np.linspace(0, 6, 50)))
+    ax.set(title="a sine", xlabel="x")
+    fig.tight_layout()
+    if outside:             # after the layout, so that it stays beyond the figure's right edge
+        ax.text(1.3, 0.5, "far right", transform=ax.transAxes)
+    for tight in (False, True):
+        mine = np.asarray(Image.open(io.BytesIO(plotting.encode_figure(fig, tight=tight, compact=False).data))
+                          .convert("RGB"), dtype=int)
+        theirs = _savefig_rgb(fig, **({"bbox_inches": "tight"} if tight else {}))
+        assert mine.shape == theirs.shape, (tight, mine.shape, theirs.shape)
+        if not tight or outside:
+            assert np.array_equal(mine, theirs), tight
+        else:   # the same picture placed to the nearest pixel: ink in the same places, to anti-aliasing
+            ink_mine, ink_theirs = mine.min(axis=2) < 128, theirs.min(axis=2) < 128
+            assert abs(mine.mean() - theirs.mean()) < 1.0
+            assert np.mean(ink_mine != ink_theirs) < 0.02
+    plt.close(fig)

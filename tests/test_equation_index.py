@@ -240,6 +240,7 @@ def _headings_of_markdown(markdown: str) -> set[str]:
     return {slug for slug in (h[2] for h in heads[0]) if slug}
 
 
+@pytest.mark.slow
 def test_the_generated_pages_list_every_equation_and_the_corrected_ones():
     pages, bad = _generated()
     assert not bad

@@ -63,6 +63,7 @@ def random_loopy(rng, n=7, n_edges=10):
 
 
 # ---------------------------------------------------------------- sum-product on trees
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 def test_bp_on_random_trees_equals_enumeration(seed):
     rng = np.random.default_rng(seed)

@@ -99,6 +99,7 @@ def test_smoother_equals_filter_at_the_last_step(backend):
     assert np.array_equal(res.Upsilon_smooth[-1], res.Upsilon_filt[-1])
 
 
+@pytest.mark.slow
 def test_backward_pass_never_touches_emission_parameters_or_data():
     params, y, u = random_problem(5, missing=())
     full = kalman_smoother(params, y, u)
@@ -210,6 +211,7 @@ def test_numba_kernel_matches_numpy_twin_on_random_problems():
                 np.testing.assert_allclose(x1, x2, rtol=1e-10, atol=1e-10, err_msg=f"{name}, seed {seed}, {form}")
 
 
+@pytest.mark.slow
 def test_kernel_py_func_agrees_with_compiled_kernel():
     params, y, u = random_problem(11, missing=())
     p = params

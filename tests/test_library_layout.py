@@ -112,6 +112,20 @@ def test_importing_the_package_loads_no_family():
     assert loaded == {"pedagogy_lib"}, sorted(loaded)
 
 
+def test_every_family_is_reachable_as_an_attribute_of_the_package():
+    """``pedagogy_lib.FAMILIES`` names every sub-package, so ``import pedagogy_lib as p; p.vi`` works
+    for each (and only on first use imports it)."""
+    import pedagogy_lib
+
+    packages = {p.name for p in LIB.iterdir() if (p / "__init__.py").is_file()}
+    assert set(pedagogy_lib.FAMILIES) == packages, sorted(packages ^ set(pedagogy_lib.FAMILIES))
+    probe = ("import json, sys, pedagogy_lib as p; "
+             "ok = [f for f in p.FAMILIES if getattr(p, f).__name__ == 'pedagogy_lib.' + f]; print(json.dumps(ok))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == list(pedagogy_lib.FAMILIES)
+
+
 @pytest.mark.parametrize("family", ["core", "discrete", "gaussian", "mixture", "factor", "recursions", "hmm",
                                     "lgssm", "smc", "em", "learning", "nn", "samplers", "vi", "harmonium",
                                     "deepgen", "diffusion", "contrastive", "assimilation", "graphical"])

@@ -604,6 +604,7 @@ def test_particle_backend_smoother_is_ffbsm():
         np.testing.assert_allclose(P.sum(axis=0), np.exp(sm.smoothed[t].log_w), atol=1e-12)
 
 
+@pytest.mark.slow
 def test_particle_backend_approaches_the_kalman_smoother():
     # With many particles the smoothed means approach the exact (RTS) ones; tolerance from the
     # Monte Carlo standard error of a weighted mean, sqrt(Var / ESS), with a generous factor.

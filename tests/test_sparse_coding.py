@@ -108,6 +108,7 @@ def test_prior_normalizer_integrates_to_one(prior):
     assert abs(total - 1.0) < 1e-8
 
 
+@pytest.mark.slow
 def test_log_Z_joint_normalizes_the_joint_density():
     # K = 1, L = 1: integrate exp(-E_joint(x, y)) over x and y (Eq. 2.34's Z_joint made explicit)
     model = sc.make_model([[0.8]], 3.0, 1.5, 10.0)
@@ -304,6 +305,7 @@ def test_quadrature_2d_laplace_prior_matches_a_fine_grid():
     assert abs(sc.log_marginal_quadrature(y, model, half_width=60.0) - q) < 1e-8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prior", ["laplace", "gaussian"])
 def test_quadrature_closed_form_inner_integral_matches_nested_quadrature(prior):
     rng = np.random.default_rng(42)
@@ -315,6 +317,7 @@ def test_quadrature_closed_form_inner_integral_matches_nested_quadrature(prior):
     assert abs(fast - nested) < 1e-7
 
 
+@pytest.mark.slow
 def test_quadrature_2d_logcosh_prior_matches_a_fine_grid():
     # nested quadrature (no closed form for the log-cosh inner integral) against the trapezoid rule
     model = sc.make_model(np.array([[1.0, 0.4], [0.2, 0.9]]), 3.0, [1.0, 1.5], 3.0, prior="logcosh")

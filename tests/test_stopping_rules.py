@@ -108,6 +108,7 @@ print(json.dumps({"arch": _arch(), "x0": x0, "converged": conv, "n_warn": n_warn
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _runnable_core_types(), reason="OpenBLAS core types are x86-64 only")
 def test_ica_notebook_map_estimates_converge_under_every_openblas_core_type():
     """The 11th datum at lambda = 10 never converged with the Haswell kernels (old rule ||g|| < 1e-10 *

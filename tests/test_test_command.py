@@ -83,6 +83,7 @@ def test_this_run_really_uses_the_older_kernels():
     assert config.CPU_NAME == "generic" and numba.config.CPU_FEATURES == ""
 
 
+@pytest.mark.slow
 def test_a_notebook_cell_that_writes_to_stderr_fails_under_nbval(tmp_path):
     cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
               "source": src} for i, src in enumerate([

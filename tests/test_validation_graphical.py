@@ -22,6 +22,7 @@ def test_tree_sum_product_refuses_a_truncated_psi_in_both_backends():
             G.tree_sum_product(bad, backend=backend)
 
 
+@pytest.mark.slow
 def test_repeated_out_of_bounds_trees_no_longer_reach_the_kernel():
     """Repeated, such calls used to corrupt the heap; in a child process so a crash fails only this test."""
     code = """

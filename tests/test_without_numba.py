@@ -135,6 +135,7 @@ def test_numba_is_unimportable_and_the_library_falls_back(tmp_path):
     assert "numba refused" in res.stdout and "fallback ok" in res.stdout
 
 
+@pytest.mark.slow
 def test_library_tests_pass_without_numba(tmp_path):
     code = textwrap.dedent(f'''\
         import sys

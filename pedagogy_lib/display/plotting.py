@@ -142,6 +142,45 @@ def _webp_available() -> bool:
     return bool(features.check("webp"))
 
 
+def _drawn_once(fig, tight: bool, dpi: float):
+    """``fig`` drawn once at ``dpi`` on its Agg canvas, as an RGB Pillow image cropped to the drawn
+    artists plus ``savefig.pad_inches`` when ``tight``; ``None`` when :func:`encode_figure` must use
+    ``savefig`` instead.
+
+    ``savefig(bbox_inches="tight")`` draws the figure twice (once to measure the artists, once to
+    render the cropped canvas); here the one drawing is measured and cropped, which is about three
+    times faster for the same picture (up to sub-pixel placement). Only the common case is taken:
+    an Agg canvas (the inline backend's and the book's), an opaque white figure background (the
+    book's style) and, when cropping, artists inside the figure. Otherwise ``savefig``, which can
+    grow the canvas and repaint the background, does the work.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgba
+    from PIL import Image
+
+    if not isinstance(fig.canvas, FigureCanvasAgg) or to_rgba(fig.get_facecolor()) != (1.0, 1.0, 1.0, 1.0):
+        return None
+    old_dpi = fig.dpi
+    try:
+        fig.dpi = dpi
+        fig.canvas.draw()
+        width, height = fig.canvas.get_width_height(physical=True)
+        rgba = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        box = (0, 0, width, height)
+        if tight:
+            inches = fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
+            w_in, h_in = fig.get_size_inches()
+            if inches.x0 < 0 or inches.y0 < 0 or inches.x1 > w_in or inches.y1 > h_in:
+                return None                # artists outside the figure: savefig grows the canvas
+            # the size savefig gives the cropped canvas (whole pixels, truncated), from the nearest
+            # pixel to the box's corner
+            left, top = round(inches.x0 * dpi), round((h_in - inches.y1) * dpi)
+            box = (left, top, min(width, left + int(inches.width * dpi)), min(height, top + int(inches.height * dpi)))
+        return rgba.crop(box).convert("RGB")
+    finally:
+        fig.dpi = old_dpi
+
+
 def encode_figure(fig, *, tight: bool = True, dpi: float | None = None, compact: bool | None = None) -> EncodedImage:
     """Render ``fig`` on an opaque white background.
 
@@ -149,34 +188,36 @@ def encode_figure(fig, *, tight: bool = True, dpi: float | None = None, compact:
     ----------
     fig : matplotlib.figure.Figure
     tight : bool
-        Crop to the drawn artists (``bbox_inches="tight"``). Animation frames use ``False`` so that
-        every frame has the same size.
+        Crop to the drawn artists (as ``bbox_inches="tight"``). Animation frames use ``False`` so
+        that every frame has the same size.
     dpi : float, optional
         Resolution; matplotlib's ``savefig.dpi`` when omitted.
     compact : bool, optional
         WebP (lossless or lossy, whichever the module docstring's rule picks) instead of PNG.
         Defaults to :func:`static_build`. Falls back to PNG when Pillow cannot write WebP.
     """
+    from PIL import Image
+
     if compact is None:
         compact = static_build()
     compact = bool(compact) and _webp_available()
-    options = {"format": "png", "facecolor": "white", "transparent": False}
-    if tight:
-        options["bbox_inches"] = "tight"
-    if dpi is not None:
-        options["dpi"] = dpi
-    if compact:
-        options["pil_kwargs"] = {"compress_level": 1}      # an intermediate: speed over size
-    buf = io.BytesIO()
-    fig.savefig(buf, **options)
-    png = buf.getvalue()
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as im:
-        width, height = im.size
-        if not compact:
-            return EncodedImage("image/png", png, width, height)
-        rgb = im.convert("RGB")
+    if dpi is None:
+        dpi = mpl.rcParams["savefig.dpi"]
+        dpi = fig.dpi if dpi == "figure" else dpi
+    rgb = _drawn_once(fig, tight, float(dpi))
+    if rgb is None:
+        options = {"format": "png", "facecolor": "white", "transparent": False, "dpi": dpi}
+        if tight:
+            options["bbox_inches"] = "tight"
+        buf = io.BytesIO()
+        fig.savefig(buf, **options)
+        with Image.open(io.BytesIO(buf.getvalue())) as im:
+            rgb = im.convert("RGB")
+    width, height = rgb.size
+    if not compact:
+        png = io.BytesIO()
+        rgb.save(png, "PNG", compress_level=6)
+        return EncodedImage("image/png", png.getvalue(), width, height)
     lossless, lossy = io.BytesIO(), io.BytesIO()
     rgb.save(lossless, "WEBP", lossless=True, quality=50, method=1)
     rgb.save(lossy, "WEBP", quality=90, method=4)
