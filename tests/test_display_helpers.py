@@ -1,5 +1,6 @@
 """The shared plotting, animation and widget helpers used by every notebook."""
 import base64
+import html
 import io
 import json
 import re
@@ -126,6 +127,7 @@ def test_animate_caps_frames_and_requires_alt():
 def _plot(slope=1.0):
     fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
     ax.plot([0, 1], [0, slope])
+    ax.set_ylim(-1.5, 8.5)                 # fixed axes: the slope shows in the line, not in tick labels
     return fig
 
 
@@ -211,7 +213,7 @@ def test_the_grid_depends_on_the_controls_not_on_the_clock(monkeypatch):
         def plot(slope, offset, shared):
             real_time.sleep(delay)                     # a slow figure, as on a busy machine
             seen.append((slope, offset, shared))
-            return _plot(slope + offset)
+            return _plot(slope + offset + (3.0 if shared else 0.0))
 
         out = widgets.interactive_plot(plot, alt="A line.",
                                        slope=W.FloatSlider(value=0.25, min=-1, max=1, description="slope"),
@@ -382,3 +384,121 @@ def test_one_drawing_gives_savefigs_picture(outside):
             assert abs(mine.mean() - theirs.mean()) < 1.0
             assert np.mean(ink_mine != ink_theirs) < 0.02
     plt.close(fig)
+
+
+def _diameter(angle=0.0, other=1.0):
+    """A diameter of the unit circle at ``angle`` degrees: the same picture at angle and angle + 180;
+    ``other`` is drawn nowhere."""
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=50)
+    t = np.deg2rad(angle)
+    ax.plot([-np.cos(t), np.cos(t)], [-np.sin(t), np.sin(t)], color="k", lw=2)
+    ax.set(xlim=(-1.1, 1.1), ylim=(-1.1, 1.1), aspect="equal", xticks=[], yticks=[])
+    return fig
+
+
+def test_a_control_that_changes_nothing_fails_the_book_build(monkeypatch):
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    n_open = len(plt.get_fignums())
+    with pytest.raises(ValueError, match=r"_diameter .*control 'other' draws the same picture at every position"):
+        widgets.interactive_plot(_diameter, alt="A diameter of the unit circle.",
+                                 angle=W.FloatSlider(value=30.0, min=0.0, max=175.0, step=5.0, description="angle"),
+                                 other=W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.5, description="other"))
+    assert len(plt.get_fignums()) == n_open                             # every drawn figure was closed
+
+
+def test_an_angle_over_a_whole_period_repeats_its_ends_and_fails_the_book_build(monkeypatch):
+    """A diameter turned from -90 to 90 degrees draws the same picture at both ends."""
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    with pytest.raises(ValueError, match=r"control 'angle' draws the same picture at positions -90.00 and 90.00"):
+        widgets.interactive_plot(_diameter, alt="A diameter of the unit circle.",
+                                 angle=W.FloatSlider(value=0.0, min=-90.0, max=90.0, step=5.0, description="angle"))
+    # one period, open at one end: every position is a new picture
+    out = widgets.interactive_plot(_diameter, alt="A diameter of the unit circle.",
+                                   angle=W.FloatSlider(value=0.0, min=-90.0, max=85.0, step=5.0, description="angle"))
+    images = _sliders(out._repr_mimebundle_())["images"]
+    assert len(set(images.values())) == len(images) == widgets.positions()
+
+
+def test_positions_that_round_to_one_value_fail_the_book_build(monkeypatch):
+    """Neighbouring positions that the plotting function maps to one value draw the same picture."""
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    monkeypatch.setenv("PEDAGOGY_FAST", "0")                         # 9 positions over 0 to 160
+    with pytest.raises(ValueError, match=r"control 'angle' draws the same picture at positions [\d.]+ and [\d.]+"):
+        widgets.interactive_plot(lambda angle: _diameter(45.0 * round(angle / 45.0)), alt="A diameter.",
+                                 angle=W.FloatSlider(value=0.0, min=0.0, max=160.0, step=5.0, description="angle"))
+
+
+def test_pictures_that_differ_by_a_few_faint_pixels_count_as_the_same():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
+    faint = np.clip(a.astype(int) + rng.integers(-widgets.PIXEL_TOLERANCE, widgets.PIXEL_TOLERANCE + 1, a.shape),
+                    0, 255).astype(np.uint8)
+    assert widgets.same_picture(a, faint)                               # every pixel within the tolerance
+    few, many = a.copy(), a.copy()
+    few.reshape(-1, 3)[:widgets.SAME_PICTURE_PIXELS] ^= 0x80           # a few pixels changed a lot
+    many.reshape(-1, 3)[:widgets.SAME_PICTURE_PIXELS + 1] ^= 0x80       # one more: a new picture
+    assert widgets.same_picture(a, few) and not widgets.same_picture(a, many)
+    assert not widgets.same_picture(a, a[:, :-1])                       # another size is another picture
+
+
+def test_a_changed_digit_in_a_title_is_a_new_picture():
+    """The smallest change a reader sees (one digit of a printed number) is above the tolerance."""
+    drawn = []
+    for value in ("0.31", "0.32"):
+        fig, ax = plt.subplots(figsize=(3, 2), dpi=72)
+        ax.set_title(f"mean {value}")
+        drawn.append(plotting.encode_figure_pixels(fig, compact=False)[1])
+        plt.close(fig)
+    assert not widgets.same_picture(*drawn)
+
+
+def test_cheap_figures_get_more_positions_in_the_book_but_not_in_the_test_command(monkeypatch):
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    counts = {}
+    for fast in ("0", "1"):
+        monkeypatch.setenv("PEDAGOGY_FAST", fast)
+        for cheap in (False, True):
+            out = widgets.interactive_plot(_diameter, alt="A diameter of the unit circle.", cheap=cheap,
+                                           angle=W.FloatSlider(value=30.0, min=0.0, max=175.0, step=5.0,
+                                                               description="angle"))
+            data = _sliders(out._repr_mimebundle_())
+            counts[fast, cheap] = len(data["controls"][0]["labels"])
+            caption = re.search(r'<figcaption class="pgw-caption"[^>]*>(.*?)</figcaption>',
+                                out._repr_mimebundle_()["text/html"]).group(1)
+            assert f"angle ({counts[fast, cheap]} positions, 0.00 to 175.00)" in caption
+    assert counts == {("0", False): widgets.POSITIONS, ("0", True): widgets.CHEAP_POSITIONS,
+                      ("1", False): widgets.FAST_POSITIONS, ("1", True): widgets.FAST_POSITIONS}
+    assert widgets.CHEAP_POSITIONS >= 21 > widgets.POSITIONS >= 9
+    with pytest.raises(TypeError, match="cheap must be True or False"):
+        widgets.interactive_plot(_diameter, alt="A diameter.", cheap="yes", angle=W.FloatSlider())
+
+
+def test_the_caption_says_when_one_control_moves_at_a_time(monkeypatch):
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    sliders = dict(angle=W.FloatSlider(value=30.0, min=0.0, max=175.0, step=5.0, description="angle"),
+                   other=W.Checkbox(value=False, description="thick"))
+
+    def plot(angle, other):
+        fig = _diameter(angle)
+        if other:
+            fig.axes[0].lines[0].set_linewidth(5)
+        return fig
+
+    captions = {}
+    for fast in ("0", "1"):                      # 9 x 2 > PRODUCT_LIMIT: one at a time; 5 x 2: every combination
+        monkeypatch.setenv("PEDAGOGY_FAST", fast)
+        html_text = widgets.interactive_plot(plot, alt="A diameter.", **sliders)._repr_mimebundle_()["text/html"]
+        captions[_player_data(html_text)["mode"]] = html.unescape(
+            re.search(r'<figcaption class="pgw-caption"[^>]*>(.*?)</figcaption>', html_text).group(1))
+    assert "One control moves at a time; the others return to their defaults." in captions["axes"]
+    assert "One control moves at a time" not in captions["product"]
+    assert "Every combination of these positions is drawn." in captions["product"]
+
+
+def test_slider_images_are_lossy_webp_unless_lossless_is_lighter(monkeypatch):
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=72)
+    ax.imshow(np.random.default_rng(1).random((30, 40)), interpolation="bilinear")   # smooth shades: lossy is lighter
+    image = plotting.encode_figure(fig, quality=plotting.SLIDER_QUALITY)
+    plt.close(fig)
+    assert image.data[:4] == b"RIFF" and image.data[12:16] == b"VP8 "   # lossy WebP ("VP8L" is lossless)

@@ -25,18 +25,40 @@ machine is, so every build of the same sources offers the same positions.
    lattice (``min + k * step``, in the exponent for a ``FloatLogSlider``), or every lattice point
    when it has fewer, the default among them; the others are spread evenly between the minimum and
    the default and between the default and the maximum, shared between the two sides in proportion
-   to their lengths (each side that exists gets at least one). Under the test command
-   (``PEDAGOGY_FAST=1``) the count is :data:`FAST_POSITIONS`. A check box has two positions; a
-   drop-down list or a selection slider its options (at most :data:`MAX_OPTIONS`, centred on the
-   default).
+   to their lengths (each side that exists gets at least one). A figure whose author passes
+   ``cheap=True`` (a plotting function of a few dozen lines of closed-form maths, with no fitting
+   or sampling loop: the author says so, the build never times it) gets :data:`CHEAP_POSITIONS`
+   instead, so that its sliders feel continuous. Under the test command (``PEDAGOGY_FAST=1``) the
+   count is :data:`FAST_POSITIONS` for every figure. A check box has two positions; a drop-down
+   list or a selection slider its options (at most :data:`MAX_OPTIONS`, centred on the default).
 2. One control moves at a time: the images are the default plus each control's positions with the
-   other controls at their defaults (moving one control puts the others back). When the product of
-   all the controls' positions is small (at most :data:`PRODUCT_LIMIT` images) the full product is
-   drawn instead, and every combination can be reached.
+   other controls at their defaults (moving one puts the others back, and the caption says so).
+   When the product of all the controls' positions is small (at most :data:`PRODUCT_LIMIT`
+   images) the full product is drawn instead, and every combination can be reached.
 3. The caption says how many positions each control has and over which range.
 
+No dead or repeating positions
+------------------------------
+Every position of a control must draw a picture of its own: the build draws them all anyway, so it
+compares the pictures along each control (the others at their defaults) and raises a
+``ValueError`` naming the figure, the control and the positions when two of them, neighbours or
+not (the two ends of an angle that has turned through a whole period, say), draw the same picture,
+or when the control changes nothing. Two pictures count as the same when they have the same size
+and at most :data:`SAME_PICTURE_PIXELS` pixels differ by more than :data:`PIXEL_TOLERANCE` (of 255)
+in some colour channel, compared as drawn, before lossy compression. The rule is cheap (one array
+comparison per pair of positions) and separates the two cases it must: a curve redrawn a tenth of
+a pixel higher changes its anti-aliased edge pixels by at most about 26 levels, under the
+tolerance (none counts), whereas the smallest change a reader can see, one digit of a number in
+an 11-point title, changes about 35 pixels by nearly the full range, more than
+:data:`SAME_PICTURE_PIXELS`. (Measured at 80 dpi; a quarter-pixel move already
+changes hundreds of pixels past the tolerance.) A slider whose neighbouring
+positions only differ by such sub-pixel redrawing is a repeat to the reader, and is reported.
+The fix is in the notebook: a range, a step or a default that makes every position draw something
+new.
+
 The images are never part of the page's HTML: the book moves them into files that a control loads
-on first use (see :mod:`pedagogy_lib.display.plotting`).
+on first use (see :mod:`pedagogy_lib.display.plotting`); they are lossy WebP at
+:data:`~pedagogy_lib.display.plotting.SLIDER_QUALITY`.
 """
 from __future__ import annotations
 
@@ -50,28 +72,49 @@ import ipywidgets
 import numpy as np
 
 from ..core.budget import fast
-from .plotting import EncodedImage, StaticFigure, check_alt, encode_figure, static_build, widget_html
+from .plotting import (SLIDER_QUALITY, EncodedImage, StaticFigure, check_alt, encode_figure, encode_figure_pixels,
+                       static_build, widget_html)
 
-__all__ = ["interactive_plot", "InteractivePlot", "POSITIONS", "FAST_POSITIONS", "MAX_OPTIONS", "PRODUCT_LIMIT",
-           "positions"]
+__all__ = ["interactive_plot", "InteractivePlot", "POSITIONS", "CHEAP_POSITIONS", "FAST_POSITIONS", "MAX_OPTIONS",
+           "PRODUCT_LIMIT", "PIXEL_TOLERANCE", "SAME_PICTURE_PIXELS", "positions", "same_picture"]
 
 #: Positions of a numeric slider on the book's static page (the default included), when its lattice
 #: has that many points.
 POSITIONS = 9
+#: The same for a figure its author marks ``cheap=True`` (quick to draw: closed-form maths, no
+#: fitting or sampling loop), so that its sliders feel continuous.
+CHEAP_POSITIONS = 21
 #: The same under the test command (``PEDAGOGY_FAST=1``, :mod:`pedagogy_lib.core.budget`), which
 #: builds its own copy of the site, never published: fewer drawings, every control still moving
-#: to both sides of its default.
+#: to both sides of its default. Cheap figures get no more here, so the test command is no slower.
 FAST_POSITIONS = 5
 #: Options of a drop-down list or selection slider offered on the static page, at most.
 MAX_OPTIONS = 8
 #: Draw the full product of the controls' positions when it needs at most this many images.
 PRODUCT_LIMIT = 16
+#: Two drawn pictures are the same when at most :data:`SAME_PICTURE_PIXELS` of their pixels differ by
+#: more than this in some colour channel (0-255); see "No dead or repeating positions" above.
+PIXEL_TOLERANCE = 32
+#: See :data:`PIXEL_TOLERANCE`.
+SAME_PICTURE_PIXELS = 12
 
 
-def positions() -> int:
-    """Positions of a numeric slider on the static page: :data:`POSITIONS`, or
-    :data:`FAST_POSITIONS` under the test command."""
-    return FAST_POSITIONS if fast() else POSITIONS
+def positions(cheap: bool = False) -> int:
+    """Positions of a numeric slider on the static page: :data:`POSITIONS` (:data:`CHEAP_POSITIONS`
+    for a figure marked cheap), or :data:`FAST_POSITIONS` for every figure under the test command."""
+    if fast():
+        return FAST_POSITIONS
+    return CHEAP_POSITIONS if cheap else POSITIONS
+
+
+def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two drawn pictures (RGB arrays) count as the same: equal sizes and at most
+    :data:`SAME_PICTURE_PIXELS` pixels differing by more than :data:`PIXEL_TOLERANCE`."""
+    if a.shape != b.shape:
+        return False
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
+    changed = diff.max(axis=-1) > PIXEL_TOLERANCE if diff.ndim == 3 else diff > PIXEL_TOLERANCE
+    return int(np.count_nonzero(changed)) <= SAME_PICTURE_PIXELS
 
 
 _COUNTER = itertools.count(1)
@@ -191,43 +234,91 @@ class InteractivePlot:
         return bundle
 
 
-def _render(plot, values: dict):
+class _Drawn(NamedTuple):
+    image: EncodedImage
+    pixels: np.ndarray
+
+
+def _render(plot, values: dict) -> _Drawn:
     import matplotlib.pyplot as plt
 
     fig = plot(**values)
     try:
-        return encode_figure(fig)
+        return _Drawn(*encode_figure_pixels(fig, quality=SLIDER_QUALITY))
     finally:
         plt.close(fig)
 
 
-def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
+def _repeats(c: _Control, grid: list[int], pictures: list[np.ndarray]) -> list[str]:
+    """What is wrong with one control's positions: the pictures drawn along it (the others at their
+    defaults), in the order of ``grid``; an empty list when every position draws its own."""
+    same = [(i, j) for i in range(len(pictures)) for j in range(i + 1, len(pictures))
+            if same_picture(pictures[i], pictures[j])]
+    if not same:
+        return []
+    if len(same) == len(pictures) * (len(pictures) - 1) // 2:
+        return [f"control {c.label!r} draws the same picture at every position ({c.text(grid[0])} to "
+                f"{c.text(grid[-1])}): it changes nothing"]
+    pairs = ", ".join(f"{c.text(grid[i])} and {c.text(grid[j])}" for i, j in same)
+    return [f"control {c.label!r} draws the same picture at positions {pairs}"]
+
+
+def _static_page(plot, alt: str, named: dict, cheap: bool = False) -> tuple[EncodedImage, str]:
     defaults = {name: w.value for name, w in named.items()}
     default = _render(plot, defaults)
     controls = [_Control(name, w) for name, w in named.items()]
     for c in controls:
-        c.choose(positions())
+        c.choose(positions(cheap))
     moving = [c for c in controls if len(c.lattice_indices()) > 1]
     grids = [c.lattice_indices() for c in moving]
     product = math.prod(len(g) for g in grids) if grids else 1
     axes = 1 + sum(len(g) - 1 for g in grids)
     mode = "product" if (len(moving) > 1 and product <= PRODUCT_LIMIT) else "axes"
     initial = [g.index(c.k0) for c, g in zip(moving, grids)]
-    combos = (itertools.product(*[range(len(g)) for g in grids]) if mode == "product" else
-              [tuple(initial)] + [tuple(j if m == i else initial[m] for m in range(len(grids)))
-                                  for i, g in enumerate(grids) for j in range(len(g)) if j != initial[i]])
-    images = {}
-    for combo in combos:
+
+    def along(i: int, j: int) -> tuple:
+        """The combination with control ``i`` at its ``j``-th position, the others at their defaults."""
+        return tuple(j if m == i else initial[m] for m in range(len(grids)))
+
+    images, pictures = {}, {tuple(initial): default.pixels}
+    problems = []
+
+    def draw(combo: tuple) -> None:
         key = ",".join(map(str, combo))
         if list(combo) == initial:
-            images[key] = default.data_uri()
-            continue
+            images[key] = default.image.data_uri()
+            return
         values = dict(defaults)
         for c, g, j in zip(moving, grids, combo):
             values[c.name] = c.value(g[j])
-        images[key] = _render(plot, values).data_uri()
+        drawn = _render(plot, values)
+        images[key] = drawn.image.data_uri()
+        if sum(j != i0 for j, i0 in zip(combo, initial)) == 1:     # on a line through the default
+            pictures[combo] = drawn.pixels
 
-    uid = f"pgw-s{hashlib.sha256(default.data + alt.encode()).hexdigest()[:8]}-{next(_COUNTER)}"
+    if mode == "product":
+        for combo in itertools.product(*[range(len(g)) for g in grids]):
+            draw(combo)
+    else:
+        draw(tuple(initial))
+    for i, (c, g) in enumerate(zip(moving, grids)):
+        if mode == "axes":
+            for j in range(len(g)):
+                if j != initial[i]:
+                    draw(along(i, j))
+        line = [pictures[along(i, j)] for j in range(len(g))]
+        problems += _repeats(c, g, line)
+        if mode == "axes":                       # one control's pictures at a time in memory
+            for j in range(len(g)):
+                if j != initial[i]:
+                    del pictures[along(i, j)]
+    if problems:
+        name = getattr(plot, "__name__", "plot")
+        raise ValueError(f"interactive figure {name} ({alt[:70]}{'...' if len(alt) > 70 else ''}): "
+                         + "; ".join(problems) + ". Every position of a control must draw a picture of its own: "
+                         "change the control's range, step or default.")
+
+    uid = f"pgw-s{hashlib.sha256(default.image.data + alt.encode()).hexdigest()[:8]}-{next(_COUNTER)}"
     rows, data_controls = [], []
     for k, (c, g) in enumerate(zip(moving, grids)):
         labels = [c.text(i) for i in g]
@@ -259,25 +350,26 @@ def _static_page(plot, alt: str, named: dict) -> tuple[EncodedImage, str]:
     fixed = [c for c in controls if c not in moving]
     parts = []
     if moving:
-        how = ("every combination" if mode == "product" or len(moving) == 1 else
-               "one control at a time: moving one puts the others back to their defaults")
-        parts.append(f"Precomputed for this page, {how}: " + "; ".join(span(c, g) for c, g in zip(moving, grids)) + ".")
+        parts.append("Precomputed for this page: " + "; ".join(span(c, g) for c, g in zip(moving, grids)) + ".")
+        if len(moving) > 1:
+            parts.append("Every combination of these positions is drawn." if mode == "product" else
+                         "One control moves at a time; the others return to their defaults.")
     if fixed:
         parts.append("Fixed at the default here: " + "; ".join(f"{c.label} = {c.text(c.k0)}" for c in fixed) + ".")
     parts.append("Run this notebook with a live kernel (Binder, Colab or locally) for continuous sliders.")
     caption = html.escape(" ".join(parts))
     now = ", ".join(f"{c.label} = {c.text(c.k0)}" for c in moving)
-    body = (f'<img class="pgw-img dark-light" src="{default.data_uri()}" alt="{html.escape(alt)}" width="{default.width}" '
-            f'height="{default.height}" loading="lazy" decoding="async" />')
+    body = (f'<img class="pgw-img dark-light" src="{default.image.data_uri()}" alt="{html.escape(alt)}" '
+            f'width="{default.image.width}" height="{default.image.height}" loading="lazy" decoding="async" />')
     if moving:
         body += (f'<div class="pgw-controls" role="group" aria-label="Figure controls">{"".join(rows)}</div>'
                  f'<p class="pgw-status" aria-live="polite" style="color:#333">Showing the defaults: {html.escape(now)}.</p>')
     body += f'<figcaption class="pgw-caption" style="color:#333">{caption}</figcaption>'
     data = {"alt": alt, "mode": mode, "controls": data_controls, "images": images, "axes_images": axes}
-    return default, widget_html("sliders", body, data)
+    return default.image, widget_html("sliders", body, data)
 
 
-def interactive_plot(plot, *, alt: str, **controls) -> InteractivePlot:
+def interactive_plot(plot, *, alt: str, cheap: bool = False, **controls) -> InteractivePlot:
     """Sliders over a pure plotting function: live in a kernel, precomputed in the book.
 
     Parameters
@@ -287,6 +379,11 @@ def interactive_plot(plot, *, alt: str, **controls) -> InteractivePlot:
     alt : str
         What the figure shows at the default values (alt text). Refused when empty or a mere
         label such as "figure 3".
+    cheap : bool
+        Set it when ``plot`` draws quickly (a few dozen lines of matplotlib over closed-form maths, no
+        fitting or sampling loop): the book then offers :data:`CHEAP_POSITIONS` positions per numeric
+        slider instead of :data:`POSITIONS` (the test command keeps :data:`FAST_POSITIONS`). It
+        changes nothing in a live kernel.
     **controls : ipywidgets.ValueWidget
         One widget per keyword argument of ``plot`` (e.g. ``pi1=FloatSlider(...)``); their
         initial values are the defaults shown first. The description of each becomes its label.
@@ -297,18 +394,26 @@ def interactive_plot(plot, *, alt: str, **controls) -> InteractivePlot:
         Display it (make it the last expression of a cell). In a book build
         (``PEDAGOGY_STATIC_WIDGETS=1``) it is the static page's sliders over precomputed images
         (the grid is explained in the module docstring); otherwise the live widget.
+
+    Raises
+    ------
+    ValueError
+        In a book build, when two positions of a control draw the same picture or a control changes
+        nothing (see the module docstring), naming the figure and the control.
     """
     import matplotlib.pyplot as plt
     from IPython.display import display
 
     alt = check_alt(alt)
+    if not isinstance(cheap, bool):
+        raise TypeError(f"cheap must be True or False; got {cheap!r}.")
     for name, w in controls.items():
         if not isinstance(w, ipywidgets.ValueWidget):
             raise TypeError(f"control {name!r} must be an ipywidgets widget with a value "
                             f"(e.g. FloatSlider); got {type(w).__name__}.")
     controls_text = "; ".join(_describe(n, w) for n, w in controls.items())
     if static_build():
-        default, page = _static_page(plot, alt, controls)
+        default, page = _static_page(plot, alt, controls, cheap=cheap)
         return InteractivePlot(None, default, alt, controls_text, static_html=page)
     first = {}
 

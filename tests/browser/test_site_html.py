@@ -3,10 +3,12 @@
 Checks that keep fixed what readers found on the published site: the landing page's contents
 list every page of the table of contents, the footer reads as a sentence, no empty index page
 is generated, ids are unique on every page, a page has one search box, no script or style sheet
-comes from another site, and each configuration script in a page's head is included once.
+comes from another site, each configuration script in a page's head is included once, and every
+position of every static slider shows an image of its own.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -87,3 +89,63 @@ def test_every_page_has_unique_ids_one_search_box_and_only_local_assets(site_roo
         if twice:
             problems.append(f"{rel}: inline scripts included more than once {twice}")
     assert not problems, "\n".join(problems)
+
+
+_SLIDERS = re.compile(r'<figure class="pgw pgw-sliders"[^>]*>.*?<script type="application/json" class="pgw-data">'
+                      r'(.*?)</script>', re.S)
+
+
+def _slider_problems(rel: str, data: dict) -> list[str]:
+    """Controls of one figure whose positions (the others at their defaults) share an image file."""
+    problems = []
+    controls, images = data["controls"], data["images"]
+    initial = [c["initial"] for c in controls]
+    for k, control in enumerate(controls):
+        urls = []
+        for j in range(len(control["labels"])):
+            key = ",".join(str(j if m == k else i0) for m, i0 in enumerate(initial))
+            urls.append(images.get(key))
+        where = f"{rel}: figure {data['alt'][:50]!r}: control {control['name']!r}"
+        if None in urls:
+            problems.append(f"{where}: no image for position {control['labels'][urls.index(None)]}")
+            continue
+        if len(set(urls)) == 1:
+            problems.append(f"{where}: the same image at every position (a dead control)")
+            continue
+        labels = control["labels"]
+        repeats = [f"{labels[i]} and {labels[j]}" for i in range(len(urls)) for j in range(i + 1, len(urls))
+                   if urls[i] == urls[j]]
+        if repeats:                          # neighbours, the two ends of an angle, any two positions
+            problems.append(f"{where}: the same image at positions {', '.join(repeats)}")
+    return problems
+
+
+def test_every_slider_position_shows_an_image_of_its_own(site_root):
+    """Each position of each control (the others at their defaults) maps to its own image file.
+
+    The images are moved into files named by their content's hash, so two positions that draw the
+    same picture share a URL: this reads the position-to-URL table of every static figure (the JSON
+    after its markup) and compares the URLs along each control, whatever the page's size.
+    """
+    problems, figures = [], 0
+    for path in _book_html(site_root):
+        rel = path.relative_to(site_root).as_posix()
+        for match in _SLIDERS.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            figures += 1
+            problems += _slider_problems(rel, json.loads(match.group(1)))
+    assert figures, "no static slider figure found on any page"
+    assert not problems, "\n".join(problems)
+
+
+def test_the_slider_check_reports_repeats_and_dead_controls():
+    """The rule above on a made-up table: a dead control and a repeat are both reported."""
+    data = {"alt": "A made-up figure.", "mode": "axes",
+            "controls": [{"name": "a", "labels": ["-90", "0", "90"], "initial": 1},
+                         {"name": "b", "labels": ["off", "on"], "initial": 0}],
+            "images": {"1,0": "f/0.webp", "0,0": "f/1.webp", "2,0": "f/1.webp", "1,1": "f/0.webp"}}
+    problems = _slider_problems("p.html", data)
+    assert len(problems) == 2
+    assert "control 'a': the same image at positions -90 and 90" in problems[0]
+    assert "control 'b': the same image at every position" in problems[1]
+    data["images"].update({"2,0": "f/2.webp", "1,1": "f/3.webp"})
+    assert _slider_problems("p.html", data) == []
