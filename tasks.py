@@ -253,10 +253,11 @@ def skip_reasons(xml_path: Path) -> list[str]:
     return sorted(r for r in reasons if r)
 
 
-def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]:
+def run_browser_tests(env: dict, rc_book: int, log=None) -> tuple[int, int, int, int, str]:
     """Run tests/browser against the site just built: (passed, failed, skipped, exit code, note).
 
     The note is empty when the browser tests ran; otherwise it says that they were skipped, and why.
+    ``log`` (an open file) receives pytest's output instead of the terminal.
     """
     site = TEST_OUT / "_build" / "html"
     if rc_book != 0 or not (site / "index.html").exists():
@@ -269,7 +270,7 @@ def run_browser_tests(env: dict, rc_book: int) -> tuple[int, int, int, int, str]
     # Two workers, one browser each: the pages are independent, and the suite is the longest step.
     rc = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "--durations=10",
               f"--timeout={BROWSER_TEST_TIMEOUT}", f"--junitxml={report}",
-              "tests/browser"], env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium))
+              "tests/browser"], env=dict(env, PEDAGOGY_SITE=str(site), CHROMIUM=chromium), log=log)
     passed, failed, skipped = pytest_counts(report)
     if rc not in (0, 5) and failed == 0:
         failed = 1                                  # pytest itself failed (import error, crash)
@@ -303,6 +304,7 @@ def cmd_test() -> int:
     # a core idle at times (the end of a pytest worker's share, Sphinx writing the pages on one
     # core), and neither writes where the other reads. Its output goes to a log, shown afterwards.
     build_log_path = BUILD / "test-build.log"
+    browser_log_path = BUILD / "browser-tests.log"
     build_result: dict = {}
 
     def strict_build():
@@ -310,8 +312,15 @@ def cmd_test() -> int:
         with open(build_log_path, "w", encoding="utf-8") as log:
             build_result["rc"] = build_book(env, TEST_OUT, log=log)
         build_result["seconds"] = time.time() - started
+        # The browser tests need only the built site, so they start as soon as it is there, beside
+        # whatever pytest has left to do (the end of a worker's share leaves a core idle).
+        started = time.time()
+        with open(browser_log_path, "w", encoding="utf-8") as log:
+            build_result["browser"] = run_browser_tests(env, build_result["rc"], log=log)
+        build_result["browser_seconds"] = time.time() - started
 
-    say(f"the strict book build runs beside pytest, with this machine's defaults (its log: {build_log_path})")
+    say(f"the strict book build runs beside pytest, with this machine's defaults, then the browser tests "
+        f"(their logs: {build_log_path}, {browser_log_path})")
     builder = threading.Thread(target=strict_build, name="strict-build")
     builder.start()
     # One notebook runs under nbval with numba made unimportable, as in the in-browser build; its
@@ -336,7 +345,8 @@ def cmd_test() -> int:
     shares = fuzz_shares(report)
     if shares:
         say("fuzz of the public API, good outcomes per family: " + "; ".join(shares))
-    say(f"pytest finished in {time.time() - start:.0f} s (exit code {rc_tests}); waiting for the strict build")
+    say(f"pytest finished in {time.time() - start:.0f} s (exit code {rc_tests}); waiting for the strict build "
+        "and the browser tests")
     builder.join()
     rc_book = build_result.get("rc", 1)
     build_log = build_log_path.read_text(encoding="utf-8", errors="replace")
@@ -350,9 +360,12 @@ def cmd_test() -> int:
         say("the strict book build FAILED (counted as one failure below)")
     elif rc_tests not in (0,):
         failed = max(failed, 1)
-    start = time.time()
-    b_passed, b_failed, b_skipped, rc_browser, browser_note = run_browser_tests(env, rc_book)
-    say(f"browser tests finished in {time.time() - start:.0f} s ({browser_note or 'ran'})")
+    b_passed, b_failed, b_skipped, rc_browser, browser_note = build_result.get(
+        "browser", (0, 0, 0, 1, "browser tests did not run: the build thread ended early"))
+    if browser_log_path.exists():
+        print(browser_log_path.read_text(encoding="utf-8", errors="replace")[-6000:], flush=True)
+    say(f"browser tests finished in {build_result.get('browser_seconds', 0):.0f} s, after the build "
+        f"({browser_note or 'ran'})")
     passed, failed, skipped = passed + b_passed, failed + b_failed, skipped + b_skipped
     say(f"two machines in one: {machines}")
     # One plain closing line that summarizes everything the command checked; when the browser
@@ -505,7 +518,7 @@ def _serve(site: Path):
         server.server_close()
 
 
-def print_pages(site: Path, pages: list[str], chromium: str, progress=None) -> list[tuple[str, str, bytes]]:
+def print_pages(site: Path, pages: list[str], chromium: str, progress=None, browser=None) -> list[tuple[str, str, bytes]]:
     """Print each of ``pages`` (paths relative to the built site ``site``) to PDF with ``chromium``.
 
     The site is served on 127.0.0.1 and opened in the system Chromium through Playwright (its
@@ -514,33 +527,46 @@ def print_pages(site: Path, pages: list[str], chromium: str, progress=None) -> l
     (no sidebars, header buttons, search or figure controls; the static image of each interactive
     figure and the first frame of each animation; solutions omitted). Returns ``(page, title,
     PDF bytes)`` for each page, the title being the page's own (its ``<title>`` without the book's
-    name). ``progress(i, n, page)`` is called before each page when given.
+    name). ``progress(i, n, page)`` is called before each page when given. ``browser``, a Playwright
+    ``Browser`` already running (the browser tests' own: one process holds one Playwright), is used
+    instead of launching ``chromium``.
     """
+    if browser is not None:
+        with _serve(site) as base:
+            return _print_with(browser, base, pages, progress)
     from playwright.sync_api import sync_playwright
 
-    printed = []
     with _serve(site) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:
-            context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 900})
-            context.add_init_script("try { localStorage.setItem('mode', 'light'); "
-                                    "localStorage.setItem('theme', 'light'); } catch (e) {}")
-            context.route(re.compile(r"^(?!http://127\.0\.0\.1:|data:|blob:|about:)"), lambda route: route.abort())
-            page = context.new_page()
-            page.set_default_timeout(PDF_PAGE_LIMIT_MS)
-            for i, rel in enumerate(pages, 1):
-                if progress:
-                    progress(i, len(pages), rel)
-                page.goto(base + rel, wait_until="load")
-                broken = page.evaluate(_PREPARE_FOR_PRINT, PDF_PAGE_LIMIT_MS)
-                if broken:
-                    raise RuntimeError(f"{rel}: images that did not load: {broken[:5]}")
-                title = page.title()
-                title = title.rsplit(" \u2014 ", 1)[0].strip() if " \u2014 " in title else title.strip()
-                printed.append((rel, title, page.pdf(print_background=True, **PDF_PAPER)))
+            return _print_with(browser, base, pages, progress)
         finally:
             browser.close()
+
+
+def _print_with(browser, base: str, pages: list[str], progress) -> list[tuple[str, str, bytes]]:
+    """:func:`print_pages` with a running ``browser`` and the site served at ``base``."""
+    printed = []
+    context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 900})
+    try:
+        context.add_init_script("try { localStorage.setItem('mode', 'light'); "
+                                "localStorage.setItem('theme', 'light'); } catch (e) {}")
+        context.route(re.compile(r"^(?!http://127\.0\.0\.1:|data:|blob:|about:)"), lambda route: route.abort())
+        page = context.new_page()
+        page.set_default_timeout(PDF_PAGE_LIMIT_MS)
+        for i, rel in enumerate(pages, 1):
+            if progress:
+                progress(i, len(pages), rel)
+            page.goto(base + rel, wait_until="load")
+            broken = page.evaluate(_PREPARE_FOR_PRINT, PDF_PAGE_LIMIT_MS)
+            if broken:
+                raise RuntimeError(f"{rel}: images that did not load: {broken[:5]}")
+            title = page.title()
+            title = title.rsplit(" \u2014 ", 1)[0].strip() if " \u2014 " in title else title.strip()
+            printed.append((rel, title, page.pdf(print_background=True, **PDF_PAPER)))
+    finally:
+        context.close()
     return printed
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import io
-import os
 import re
-import shutil
 import unicodedata
 from pathlib import Path
 
@@ -34,14 +32,6 @@ def _tasks():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _chromium() -> str | None:
-    """The system Chromium, found as the other browser tests find it ($CHROMIUM, then by name)."""
-    override = os.environ.get("CHROMIUM")
-    if override:
-        return shutil.which(override) or (override if Path(override).is_file() else None)
-    return next((found for name in _tasks().BROWSERS if (found := shutil.which(name))), None)
 
 
 def _squash(text: str) -> str:
@@ -65,12 +55,10 @@ def _smallest_with(site_root: Path, *markers: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def printed(site_root):
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("no system Chromium or Chrome to print with")
+def printed(site_root, browser):
+    # the browser tests' own Chromium: a process can hold only one running Playwright
     chapter = _smallest_with(site_root, 'data-pgw-kind="sliders"', 'data-pgw-kind="player"')
-    return _tasks().print_pages(site_root, [INTRO, chapter], chromium)
+    return _tasks().print_pages(site_root, [INTRO, chapter], "", browser=browser)
 
 
 def test_each_printed_page_has_its_title_its_images_and_nothing_screen_only(site_root, printed):
