@@ -9,8 +9,9 @@ would be):
   lines (each word's text range must lie on one line), and the page is no wider than the screen.
 * **Figures** (at 375 px), on the page with the widest figure and the first other pages with an
   animation player and with a slider figure: every figure image of a cell output is shown at a
-  scale at which the smallest font of the book's plotting style, at the lowest resolution a
-  notebook draws at, is at least :data:`MIN_TEXT_PX` high; a figure box that scrolls sideways is
+  scale at which the smallest font a figure uses (the book's plotting style or a size a notebook
+  passes), at the lowest resolution a notebook draws at, is at least :data:`MIN_TEXT_PX` high
+  (and that smallest text is at least that high in the image itself); a figure box that scrolls sideways is
   a tab stop and a region named "figure N, scroll sideways", scrolls with the arrow keys and
   shows a focus ring, and passes axe-core; the page itself does not scroll sideways. At 1280 px
   the same boxes are plain boxes (no tab stop, no region).
@@ -36,16 +37,36 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 # ------------------------------------------------------------------ what the sources say
 
+#: matplotlib's named font sizes, as fractions of ``font.size``.
+_NAMED_SIZES = {"xx-small": 0.579, "x-small": 0.694, "small": 0.833, "medium": 1.0}
+_NOTEBOOK_SIZE = re.compile(r"\b(?:fontsize|labelsize|title_fontsize)\s*=\s*(?:([0-9]+(?:\.[0-9]+)?)|['\"]([a-z-]+)['\"])")
+
+
+def notebook_font_sizes() -> list[float]:
+    """Every font size (pt) a notebook passes to matplotlib itself (``fontsize=``, ``labelsize=``,
+    ``title_fontsize=``; a named size as a fraction of the style's ``font.size`` of 10)."""
+    sizes = []
+    for nb in sorted((ROOT / "chapters").rglob("*.ipynb")):
+        for number, name in _NOTEBOOK_SIZE.findall(nb.read_text(encoding="utf-8")):
+            if number:
+                sizes.append(float(number))
+            elif name in _NAMED_SIZES:
+                sizes.append(10.0 * _NAMED_SIZES[name])
+    return sizes
+
+
 def smallest_figure_text_px() -> float:
-    """The smallest font of the book's matplotlib style (``_STYLE`` in
-    ``pedagogy_lib/display/plotting.py``), in pixels of the image, at the lowest resolution any
-    figure is drawn at (the style's own dpi, or a lower ``dpi=`` a notebook passes): s pt at d dpi
-    is s * d / 72 px."""
+    """The smallest font of the figures, in pixels of the image: the smallest of the sizes of the
+    book's matplotlib style (``_STYLE`` in ``pedagogy_lib/display/plotting.py``) and of the sizes a
+    notebook passes itself (:func:`notebook_font_sizes`), at the lowest resolution any figure is
+    drawn at (the style's own dpi, or a lower ``dpi=`` a notebook passes): s pt at d dpi is
+    s * d / 72 px."""
     source = (ROOT / "pedagogy_lib" / "display" / "plotting.py").read_text(encoding="utf-8")
     style = next(ast.literal_eval(node.value) for node in ast.parse(source).body
                  if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_STYLE" for t in node.targets))
     sizes = [v for k, v in style.items() if (k == "font.size" or k.endswith("size") and "fig" not in k)
              and isinstance(v, (int, float))]
+    sizes += notebook_font_sizes()
     dpis = [style["savefig.dpi"], style["figure.dpi"]]
     for nb in sorted((ROOT / "chapters").rglob("*.ipynb")):
         dpis += [float(d) for d in re.findall(r"\bdpi\s*=\s*([0-9]+(?:\.[0-9]+)?)", nb.read_text(encoding="utf-8"))]
@@ -56,6 +77,15 @@ def test_the_style_figures_are_measured_against_is_read():
     """The measure above reads the real style: a font size and a resolution a figure can have."""
     px = smallest_figure_text_px()
     assert 5.0 < px < 20.0, f"{px} px: the style or the notebooks' dpi were not read as expected"
+    assert len(notebook_font_sizes()) > 50, "the notebooks' own font sizes were not found"
+
+
+def test_no_figure_text_is_drawn_below_the_readable_size():
+    """At the lowest resolution a figure is drawn at, its smallest text is at least MIN_TEXT_PX
+    high in the image (at phone width a figure is shown at its drawn size, in a box that scrolls)."""
+    px = smallest_figure_text_px()
+    assert px >= MIN_TEXT_PX, (f"the smallest figure text is {px:.2f} px high in its image (< {MIN_TEXT_PX}): "
+                               f"font sizes used {sorted(set(notebook_font_sizes()))[:4]}...")
 
 
 _TABLE = re.compile(r"<table\b.*?</table>", re.S)
