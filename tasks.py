@@ -492,8 +492,10 @@ def toc_entries(toc_file: Path = ROOT / "_toc.yml") -> list[tuple[int, str, str]
 
 
 @contextlib.contextmanager
-def _serve(site: Path):
-    """Serve ``site`` on 127.0.0.1 at a free port (pages load as from any web server); yields its base URL."""
+def serve_site(site: Path):
+    """Serve ``site`` on 127.0.0.1 at a free port (pages load as from any web server: relative URLs,
+    lazily fetched files, the MIME types of WebP images and modules); yields its base URL, ending in
+    '/'. The browser tests serve the built book with it too."""
     import functools
     import http.server
     import socketserver
@@ -507,6 +509,7 @@ def _serve(site: Path):
 
     class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
+        allow_reuse_address = True
 
     server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -532,11 +535,11 @@ def print_pages(site: Path, pages: list[str], chromium: str, progress=None, brow
     instead of launching ``chromium``.
     """
     if browser is not None:
-        with _serve(site) as base:
+        with serve_site(site) as base:
             return _print_with(browser, base, pages, progress)
     from playwright.sync_api import sync_playwright
 
-    with _serve(site) as base, sync_playwright() as p:
+    with serve_site(site) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:

@@ -53,14 +53,9 @@ Fixtures for every browser test
 """
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import os
 import re
 import shutil
-import socketserver
-import threading
 from pathlib import Path
 
 import pytest
@@ -166,30 +161,23 @@ def chapter_pages(built_pages) -> list[str]:
     return [p for p in built_pages if p.startswith("chapters/")]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".webp": "image/webp",
-                      ".js": "text/javascript", ".mjs": "text/javascript", ".woff2": "font/woff2"}
+def _tasks():
+    """``tasks.py`` of this checkout, loaded as a module (it is a script, not a package)."""
+    import importlib.util
+    import sys
 
-    def log_message(self, *args):            # the tests report what matters
-        pass
+    if "project_tasks" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("project_tasks", ROOT / "tasks.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["project_tasks"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["project_tasks"]
 
 
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-@contextlib.contextmanager
 def serve(root: Path):
-    """Serve ``root`` on 127.0.0.1 at a free port; yields the base URL ending in '/'."""
-    server = _Server(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """Serve ``root`` on 127.0.0.1 at a free port; yields the base URL ending in '/' (the server of
+    ``python3 tasks.py pdf``: ``tasks.serve_site``)."""
+    return _tasks().serve_site(root)
 
 
 @pytest.fixture(scope="session")

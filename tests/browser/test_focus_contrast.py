@@ -148,16 +148,12 @@ def _wait_for_results(page) -> None:
                            timeout=60_000)
 
 
-# ------------------------------------------------------------------------------- 1. focus visible
-
-#: Every control a keyboard reaches (visible, enabled, not taken out of the tab order), each
-#: marked with data-h3 = its number; and for each, what focusing it changes: the outline and box
-#: shadow of the element and of what it holds, each with the background behind it.
-_FOCUS_SURVEY = r"""() => {
-    const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]';
-    const parse = (c) => { const m = /^rgba?\(([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:\s*[,\/]\s*([\d.]+))?\)$/
+#: JavaScript shared by the page scripts below: ``parse`` reads a CSS colour as [r, g, b, alpha];
+#: ``behind(el)`` is the opaque colour behind an element (its and its ancestors' backgrounds laid
+#: over white), or null over an image.
+_COLOUR_JS = r"""    const parse = (c) => { const m = /^rgba?\(([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:\s*[,\/]\s*([\d.]+))?\)$/
                            .exec(c.trim()); return m ? [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]] : null; };
-    const behind = (start) => {             // the opaque colour behind start, or null (an image)
+    const behind = (start) => {
         const layers = [];
         for (let e = start; e; e = e.parentElement) {
             const s = getComputedStyle(e);
@@ -169,6 +165,21 @@ _FOCUS_SURVEY = r"""() => {
         for (const c of layers.reverse()) base = base.map((b, i) => c[i] * c[3] + b * (1 - c[3]));
         return base;
     };
+"""
+
+
+def _with_colour_js(script: str) -> str:
+    return script.replace("    /*COLOURS*/\n", _COLOUR_JS)
+
+
+# ------------------------------------------------------------------------------- 1. focus visible
+
+#: Every control a keyboard reaches (visible, enabled, not taken out of the tab order), each
+#: marked with data-h3 = its number; and for each, what focusing it changes: the outline and box
+#: shadow of the element and of what it holds, each with the background behind it.
+_FOCUS_SURVEY = _with_colour_js(r"""() => {
+    const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]';
+    /*COLOURS*/
     const look = (e) => { const s = getComputedStyle(e);
         return {outline: s.outlineStyle + ' ' + s.outlineWidth + ' ' + s.outlineColor + ' ' + s.outlineOffset,
                 style: s.outlineStyle, width: parseFloat(s.outlineWidth), colour: s.outlineColor,
@@ -222,7 +233,7 @@ _FOCUS_SURVEY = r"""() => {
         el.blur();
     }
     return found;
-}"""
+}""")
 
 _CLIP = """async ([n, margin]) => {
     const el = document.querySelector(`[data-h3="${n}"]`);
@@ -307,25 +318,12 @@ LINK_KINDS = {
 
 #: The text colours of a link (itself and what it holds with text of its own), each with the
 #: opaque background behind it.
-_TEXT_COLOURS = r"""(el) => {
-    const parse = (c) => { const m = /^rgba?\(([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:\s*[,\/]\s*([\d.]+))?\)$/
-                           .exec(c.trim()); return m ? [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]] : null; };
-    const behind = (start) => {
-        const layers = [];
-        for (let e = start; e; e = e.parentElement) {
-            const s = getComputedStyle(e);
-            if (s.backgroundImage !== 'none') return null;
-            const c = parse(s.backgroundColor);
-            if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
-        }
-        let base = [255, 255, 255];
-        for (const c of layers.reverse()) base = base.map((b, i) => c[i] * c[3] + b * (1 - c[3]));
-        return base;
-    };
+_TEXT_COLOURS = _with_colour_js(r"""(el) => {
+    /*COLOURS*/
     const own = (e) => [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
     return [el, ...el.querySelectorAll('*')].filter(own).filter(e => e.checkVisibility())
         .map(e => ({text: e.textContent.trim().slice(0, 30), fg: parse(getComputedStyle(e).color), bg: behind(e)}));
-}"""
+}""")
 
 
 def _text_problems(element, state: str, what: str) -> list[str]:
