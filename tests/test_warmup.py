@@ -1,4 +1,4 @@
-"""Every module with numba kernels is warmed up before the parallel test workers start."""
+"""Every module with numba kernels has a warm-up, and the warm-up list (read from the source) finds it."""
 import ast
 import importlib
 from pathlib import Path
@@ -28,7 +28,10 @@ def _kernel_modules():
 
 
 def test_warmup_registry_lists_exactly_the_kernel_modules():
+    """Every module with a kernel defines ``warmup_kernels`` (so the generated list finds it), and
+    no other module does."""
     assert _kernel_modules() == set(_warmup.KERNEL_MODULES)
+    assert len(_warmup.KERNEL_MODULES) >= 15 and "lgssm.kalman" in _warmup.KERNEL_MODULES
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not importable here: nothing to compile")

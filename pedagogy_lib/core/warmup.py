@@ -2,15 +2,37 @@
 
 ``python3 tasks.py test`` calls :func:`compile_all` before starting parallel test workers, so
 the workers find a warm cache instead of compiling the same kernels twice.
+
+Which modules to warm is read from the library's own source, not kept by hand: every module
+that defines a top-level ``warmup_kernels()`` (a module with numba kernels must have one;
+``tests/test_warmup.py`` checks it) is imported and its function called. The bottom layer
+therefore names no family.
 """
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
+
+_LIBRARY = Path(__file__).resolve().parents[1]
+
+
+def kernel_modules() -> list[str]:
+    """Modules of ``pedagogy_lib`` (dotted, relative to it, sorted) that define a top-level
+    ``warmup_kernels`` function, found by parsing the source files (nothing is imported)."""
+    found = []
+    for path in sorted(_LIBRARY.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "def warmup_kernels" not in text:
+            continue
+        tree = ast.parse(text)
+        if any(isinstance(node, ast.FunctionDef) and node.name == "warmup_kernels" for node in tree.body):
+            found.append(".".join(path.relative_to(_LIBRARY).with_suffix("").parts))
+    return found
+
 
 #: Modules that define a ``warmup_kernels()`` function exercising their kernels.
-KERNEL_MODULES: list[str] = ["core.checks", "hmm.inference", "lgssm.kalman", "smc.resampling", "smc.particle", "nn.network", "nn.rnn", "mixture.em",
-                                  "diffusion.sampling", "assimilation.lorenz", "assimilation.ensemble", "assimilation.fourdvar",
-                                  "graphical.tree", "samplers.targets", "samplers.mcmc", "harmonium.exact", "harmonium.gibbs"]
+KERNEL_MODULES: list[str] = kernel_modules()
 
 
 def compile_all() -> None:
