@@ -57,3 +57,22 @@ def test_mvn_logpdf_chol_matches_scipy_and_uses_tau():
     assert TAU == pytest.approx(2 * np.pi)
     # at the mean of a standard normal in D dimensions the log density is -D/2 log(tau)
     assert mvn_logpdf_chol(np.zeros(3), np.zeros(3), np.eye(3)) == pytest.approx(-1.5 * np.log(TAU))
+
+
+def test_sigmoid_and_softplus_are_shared_and_stable_far_out():
+    """One stable sigmoid and softplus for the whole library (nn, harmonium and contrastive use
+    these), equal to SciPy's expit and NumPy's logaddexp(0, a) to rounding, with no overflow."""
+    from scipy.special import expit
+
+    from pedagogy_lib.contrastive import nce
+    from pedagogy_lib.core import logmath
+    from pedagogy_lib.harmonium import model
+    from pedagogy_lib.nn import network
+
+    a = np.concatenate([np.linspace(-800.0, 800.0, 4001), [-1e300, 1e300, -0.0, 5e-324]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # underflow to 0 is right
+        s, sp = logmath.sigmoid(a), logmath.softplus(a)
+    np.testing.assert_allclose(s, expit(a), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(sp, np.logaddexp(0.0, a), rtol=1e-14, atol=1e-300)
+    assert network.sigmoid is model.sigmoid is nce.sigmoid is logmath.sigmoid
+    assert network.softplus is model.softplus is nce.softplus is logmath.softplus

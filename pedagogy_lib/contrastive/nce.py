@@ -34,9 +34,9 @@ import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
-from scipy.special import expit
 
-from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar, to_float_array
+from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar
+from ..core.logmath import sigmoid, softplus
 
 __all__ = [
     "NCEResult",
@@ -119,28 +119,6 @@ class NCEGaussianFit(NamedTuple):
     log_mass: float
     y_neg: np.ndarray
     fit: NCEResult
-
-
-def sigmoid(x) -> np.ndarray:
-    r"""The logistic function :math:`\sigma\{x\} = 1/(1+e^{-x})` of Eq. 10.2, without overflow.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is not real and numeric.
-    """
-    return expit(to_float_array(x, "x"))
-
-
-def softplus(x) -> np.ndarray:
-    r""":math:`\log(1+e^{x}) = -\log\sigma\{-x\}`, without overflow.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is not real and numeric.
-    """
-    return np.logaddexp(0.0, to_float_array(x, "x"))
 
 
 def quadratic_features(y) -> np.ndarray:

@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, check_choice, check_rng, to_float_array
+from ..core.logmath import sigmoid, softplus
 
 __all__ = ["FAMILIES", "EFHParams", "check_params", "check_layer", "family_code", "log_partition_units",
            "mean_units", "log_base_measure", "hidden_natural", "visible_natural", "hidden_mean", "visible_mean",
@@ -137,31 +138,6 @@ def check_layer(values, family: str, name: str, n_units: int, *, allow_fraction:
 # ------------------------------------------------------------------------------------------------
 # Per-unit exponential-family pieces
 # ------------------------------------------------------------------------------------------------
-def softplus(z):
-    r""":math:`\log(1 + e^z)`, computed without overflow.
-
-    Raises
-    ------
-    TypeError
-        If ``z`` is not real-valued numeric.
-    """
-    z = to_float_array(z, "z")
-    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-
-
-def sigmoid(z):
-    r""":math:`\sigma(z) = 1/(1 + e^{-z})`, computed without overflow.
-
-    Raises
-    ------
-    TypeError
-        If ``z`` is not real-valued numeric.
-    """
-    z = to_float_array(z, "z")
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def log_partition_units(eta, family: str):
     """The log-partition function of each unit at natural parameter ``eta`` (A or B of Eq. 10.17, per unit).
 

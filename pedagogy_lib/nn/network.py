@@ -75,7 +75,7 @@ import numpy as np
 from ..core.checks import positive_scalar, fmt_shape, as_array, to_float_array, check_backend, check_choice, check_finite, check_int, check_positive, check_rng
 from ..core.gradcheck import gradcheck
 from ..core.jit import njit_ieee
-from ..core.logmath import log_normalize
+from ..core.logmath import log_normalize, sigmoid, softplus  # noqa: F401 (public here too)
 from ..core.linalg import TAU
 
 __all__ = [
@@ -266,32 +266,8 @@ def _flat_arrays(tree, ref) -> tuple:
 
 
 # ----------------------------------------------------------------------------------------------
-# Stable elementwise functions
+# Activations (the stable sigmoid and softplus live in core.logmath, shared with other families)
 # ----------------------------------------------------------------------------------------------
-
-def sigmoid(a) -> np.ndarray:
-    r"""Logistic function :math:`\sigma(a) = 1/(1+e^{-a})`, without overflow for any finite ``a``.
-
-    Uses :math:`e^{-|a|} \le 1`: :math:`\sigma(a) = 1/(1+e^{-|a|})` for :math:`a \ge 0` and
-    :math:`e^{-|a|}/(1+e^{-|a|})` otherwise.
-    """
-    a = to_float_array(a, "a")
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def softplus(a) -> np.ndarray:
-    r"""Softplus :math:`\log(1+e^{a})`, as :math:`\max(a, 0) + \log(1 + e^{-|a|})` (no overflow for any finite ``a``).
-
-    It is the log-partition function of the Bernoulli distribution in its natural parameter, so
-    its derivative is the mean, :math:`\sigma(a)`. The same value as ``np.logaddexp(0, a)`` to a
-    few units in the last place, from NumPy's vectorized ``exp`` and ``log1p`` (about four times
-    faster than ``logaddexp``, whose loop is not vectorized); ``log1p`` keeps the small correction
-    :math:`e^{-|a|}` exact when it is below machine precision.
-    """
-    a = to_float_array(a, "a")
-    return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
-
 
 # Each activation: psi(A) and psi'(A, Z), the diagonal of J_l, given the pre-activation A and output Z.
 def _identity(A):

@@ -107,6 +107,8 @@ def _core():
     t.add("core.logmath.logsumexp", np.array([[0.0, 1.0], [2.0, -1.0]]))
     t.add("core.logmath.softmax", np.array([[0.0, 1.0], [2.0, -1.0]]))
     t.add("core.logmath.log_normalize", np.array([[0.0, 1.0], [2.0, -1.0]]))
+    t.add("core.logmath.sigmoid", np.array([[-800.0, 0.0], [3.0, 800.0]]))
+    t.add("core.logmath.softplus", np.array([[-800.0, 0.0], [3.0, 800.0]]))
     # without ``analytic`` the errors are NaN by design (nothing was compared), so they may be NaN here
     t.add("core.gradcheck.gradcheck", lambda x: float(np.sum(x ** 2)), np.array([0.5, -1.0]),
           np.array([1.0, -2.0]), _allow=("result.max_abs_error", "result.ratio"))
