@@ -72,6 +72,52 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _instruction_set() -> str:
+    """The widest x86-64 vector extension the CPU reports (Linux's /proc/cpuinfo flags), else the machine."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2")):
+        if flag in flags:
+            return name
+    return platform.machine() or "unknown"
+
+
+def _blas_kernel() -> str:
+    """Which kernel OpenBLAS runs (threadpoolctl reads it from the library), and whether
+    ``OPENBLAS_CORETYPE`` forced it."""
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    try:
+        import numpy  # noqa: F401 - loads OpenBLAS, which threadpoolctl then finds
+        import threadpoolctl
+        found = [f"{i.get('internal_api')} {i.get('version')}, kernel {i.get('architecture')}"
+                 for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
+    except Exception:                                       # noqa: BLE001 - only a description
+        found = []
+    text = "; ".join(found) or "BLAS kernel unknown"
+    return text + (f" (forced: OPENBLAS_CORETYPE={forced})" if forced else " (chosen by OpenBLAS for this CPU)")
+
+
+def _numba_target() -> str:
+    """The CPU numba compiles for: ``NUMBA_CPU_NAME`` when set, else the host CPU llvmlite reports."""
+    name = os.environ.get("NUMBA_CPU_NAME")
+    if name:
+        return f"{name} (NUMBA_CPU_NAME)"
+    try:
+        import llvmlite.binding as llvm
+        return f"{llvm.get_host_cpu_name()} (this CPU)"
+    except Exception:                                       # noqa: BLE001 - only a description
+        return "numba absent"
+
+
+def machine_description() -> str:
+    """One sentence on what the timings ran on: CPU, cores, instruction set, BLAS kernel, numba's target."""
+    return (f"{platform.machine()} / {_cpu()} ({os.cpu_count()} cores), instruction set {_instruction_set()}, "
+            f"{_blas_kernel()}, numba compiling for {_numba_target()}")
+
+
 def main(names: list[str]) -> int:
     import numpy as np
 
@@ -90,7 +136,7 @@ def main(names: list[str]) -> int:
                   f"{'met' if r['met'] else ('NOT met' if r['met'] is False else '-')}", flush=True)
             rows.append(r)
     lines = [
-        f"Measured on {platform.machine()} / {_cpu()} ({os.cpu_count()} cores), Python "
+        f"Measured on {machine_description()}; Python "
         f"{platform.python_version()}, NumPy {np.__version__}, one thread, "
         f"{time.strftime('%Y-%m-%d')}; total benchmark time {time.time() - started:.0f} s; "
         f"load average (1, 5, 15 min) before the run {load_before}, after it {_load()}.",
