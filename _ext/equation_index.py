@@ -13,7 +13,9 @@ code
     docstrings of ``pedagogy_lib``'s public functions, classes and their public methods: the
     function implements or uses the equation. A module's own docstring counts for the module
     when no public function of that module cites the same equation. The exercise checkers
-    (``pedagogy_lib/exercises``) are not listed: their notebooks are.
+    (``pedagogy_lib/exercises``) are not listed: their notebooks are. The page says which kind
+    each code link is: a function (it computes the equation; listed first), a class ("(type)":
+    parameters or results) or a module's docstring ("(module overview)": it only names it).
 tests
     a test function (``test_*``, also as a method of a test class) cites an equation in its
     docstring, in a comment inside it, or in its name (``test_cross_covariance_eq_2_19``,
@@ -152,6 +154,8 @@ class Source:
     anchor: str | None = None      # notebooks: the heading's slug (None: the top of the page)
     group: str = ""                # module or notebook (a module/opening citation yields to a specific one)
     opening: bool = False          # module docstring or a notebook's opening
+    role: str = ""                 # code: "function" (computes it), "class" (a type: parameters,
+                                   # results) or "module" (its docstring only names it)
 
 
 @dataclass
@@ -200,7 +204,7 @@ def library_citations(root: Path, draft: Draft) -> list[Citation]:
         doc = ast.get_docstring(tree)
         if doc:
             out += _cite(draft, Source("code", module, rel.as_posix(), 1, group=group,
-                                       opening=True), doc)
+                                       opening=True, role="module"), doc)
         for node in tree.body:
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or node.name.startswith("_"):
                 continue
@@ -211,8 +215,9 @@ def library_citations(root: Path, draft: Draft) -> list[Citation]:
             for name, member in members:
                 doc = ast.get_docstring(member)
                 if doc:
+                    role = "class" if isinstance(member, ast.ClassDef) else "function"
                     out += _cite(draft, Source("code", f"{module}.{name}", rel.as_posix(), member.lineno,
-                                               group=group), doc)
+                                               group=group, role=role), doc)
     return out
 
 
@@ -465,13 +470,24 @@ def link(source: Source, config: dict, page_dir: str = "book") -> str:
             target += f"#{source.anchor}"
         return f"[{_escape(source.name)}]({target})"
     url = f"{config['url']}/blob/{config['branch']}/{source.path}#L{source.line}"
-    return f"[`{source.name}`]({url})"
+    return f"[`{source.name}`]({url})" + ROLE_NOTE.get(source.role, "")
+
+
+#: What a code link is, said after it (a function, which computes the equation, says nothing);
+#: :func:`index_rows` lists functions first.
+ROLE_NOTE = {"class": " (type)", "module": " (module overview)"}
+_ROLE_ORDER = {"function": 0, "class": 1, "module": 2}
+#: The key to the code column, said on every page of the index.
+ROLE_KEY = ("In the Code column a plain name is a function that computes the equation; \"(type)\" marks a "
+            "class that holds its parameters or results, and \"(module overview)\" a module whose "
+            "description names it without a function that computes it.")
 
 
 def index_rows(citations: list[Citation], draft: Draft) -> dict[str, dict[str, list[Source]]]:
-    """For each equation, its sources by kind, each source once, in the order found; a module's
-    docstring or a notebook's opening is dropped when a function of that module or a section of
-    that notebook cites the same equation."""
+    """For each equation, its sources by kind, each source once, in the order found (code:
+    functions first, then classes, then module docstrings); a module's docstring or a notebook's
+    opening is dropped when a function of that module or a section of that notebook cites the same
+    equation."""
     rows: dict[str, dict[str, list[Source]]] = {label: {"code": [], "test": [], "notebook": []}
                                                for label in draft.labels}
     for c in citations:
@@ -484,7 +500,8 @@ def index_rows(citations: list[Citation], draft: Draft) -> dict[str, dict[str, l
     for row in rows.values():
         for kind, sources in row.items():
             specific = {s.group for s in sources if not s.opening}
-            row[kind] = [s for s in sources if not (s.opening and s.group in specific)]
+            kept = [s for s in sources if not (s.opening and s.group in specific)]
+            row[kind] = sorted(kept, key=lambda s: _ROLE_ORDER.get(s.role, 0))   # stable: found order within a role
     return rows
 
 
@@ -601,6 +618,7 @@ def render_chapter(rows: dict, draft: Draft, chapter: dict, config: dict, correc
         out += [f"Not cited yet: Eqs. {_ranges(uncited, draft)}.", ""]
     else:
         out += ["Every equation of this chapter is cited.", ""]
+    out += [ROLE_KEY, ""]
     for number in [chapter["number"]] + [s["number"] for s in chapter["sections"]]:
         here = [e["label"] for e in draft.equations if e["section"] == number]
         if number != chapter["number"]:

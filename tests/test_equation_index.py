@@ -143,6 +143,11 @@ def test_fixture_library_docstrings():
     assert [(s.name, s.line) for s in rows["2.12"]["code"]] == [("fam.mod", 1)]
     assert [s.name for s in rows["2.1"]["code"]] == ["fam"]
     assert rows["2.5"]["code"] == []                       # a private kernel is not listed
+    # what each link is: a function computes, a class holds, a module docstring only names
+    assert [s.role for s in rows["2.47"]["code"]] == ["function"]
+    assert [s.role for s in rows["2.53"]["code"]] == ["class"]
+    assert [s.role for s in rows["2.54"]["code"]] == ["function"]       # a public method
+    assert [s.role for s in rows["2.12"]["code"]] == ["module"]
 
 
 def test_fixture_tests():
@@ -184,6 +189,11 @@ def test_fixture_page_links():
     assert "**2.47** [erratum](../errata.md#mathematical-errors)" in row
     assert f"(https://example.org/companion/blob/main/pedagogy_lib/fam/mod.py#L{line})" in row
     assert "(../../chapters/ch02_demo/2_2_2_demo.ipynb#the-measurement-update)" in row
+    assert f"mod.py#L{line}) |" in row or f"mod.py#L{line}), " in row     # a function: no note
+    rows = {l.split(" |")[0]: l for l in md.splitlines() if l.startswith("| **")}
+    assert "`fam.mod.Result`](" in rows["| **2.53**"] and ") (type)" in rows["| **2.53**"]
+    assert ") (module overview)" in rows["| **2.12**"]
+    assert ei.ROLE_KEY in md
     # Chapter 2's rows are on its page only; the overview leads to every chapter's page
     assert [name for name, text in pages.items() if "| **2.47**" in text] == ["book/equation_index/chapter_2"]
     for page in ("chapter_2", "chapter_10", "appendix_b"):
