@@ -94,29 +94,50 @@ def test_the_sources_give_something_to_look_for():
 
 
 #: Scroll the notebook from top to bottom; collect every drawn cell's text by its index in the
-#: notebook, and count formula errors and formulas drawn in red (an undefined macro).
-_SCROLL = """async () => {
+#: notebook (once drawn: a cell out of view may be an empty placeholder), and count formula errors
+#: and formulas drawn in red (an undefined macro). The argument is the number of cells the
+#: notebook has: at the bottom the script waits (up to 5 s) for cells not drawn yet, since the app
+#: may still be laying the notebook out.
+_SCROLL = """async (n) => {
     const outer = document.querySelector('.jp-WindowedPanel-outer');
     const seen = {};
-    let bad = 0, formulas = 0;
+    let bad = 0, formulas = 0, still = 0;
     const look = () => {
-        for (const cell of document.querySelectorAll('.jp-Notebook .jp-Cell[data-windowed-list-index]'))
-            seen[cell.getAttribute('data-windowed-list-index')] = cell.innerText;
+        for (const cell of document.querySelectorAll('.jp-Notebook .jp-Cell[data-windowed-list-index]')) {
+            const i = cell.getAttribute('data-windowed-list-index'), text = cell.innerText.trim();
+            if (text && text.length >= (seen[i] || '').length) seen[i] = text;   // drawn, not a placeholder
+        }
         formulas = Math.max(formulas, document.querySelectorAll('.jp-Notebook mjx-container').length);
         bad += document.querySelectorAll('.jp-Notebook mjx-merror').length;
         bad += [...document.querySelectorAll('.jp-Notebook mjx-container [style]')]
             .filter(el => /color:\\s*red/.test(el.getAttribute('style'))).length;
     };
-    for (let k = 0; k < 1000; k++) {
+    for (let k = 0; k < 1500 && outer; k++) {
         await new Promise(r => setTimeout(r, 120));
         look();
-        if (!outer || outer.scrollTop + outer.clientHeight >= outer.scrollHeight - 2) break;
+        if (outer.scrollTop + outer.clientHeight >= outer.scrollHeight - 2) {
+            if (Object.keys(seen).length >= n || ++still > 40) break;   // all drawn, or 5 s at the bottom
+        } else {
+            still = 0;
+        }
         outer.scrollTop += Math.max(100, outer.clientHeight * 0.8);
     }
     await new Promise(r => setTimeout(r, 300));
     look();
     return {seen, bad, formulas, scrolled: !!outer};
 }"""
+
+
+def _open(page, rel: str) -> None:
+    """Wait until the notebook app shows the notebook's cells and its kernel (the Pyodide one, or
+    a failure naming what is shown instead)."""
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    kernel = page.locator(".jp-Toolbar-kernelName").first
+    try:          # "No Kernel" until the app has read the kernelspec and started a session
+        page.wait_for_function("() => /Pyodide/.test((document.querySelector('.jp-Toolbar-kernelName') || "
+                               "{}).innerText || '')", timeout=30_000)
+    except Exception:                                    # noqa: BLE001 - named here
+        pytest.fail(f"{rel}: after 30 s the kernel shown is {kernel.inner_text()!r}, not the Pyodide kernel")
 
 
 @pytest.mark.parametrize("rel", [p.as_posix() for p in chosen_notebooks()])
@@ -126,15 +147,8 @@ def test_lite_notebook_opens_offline_without_dialog_or_solution(open_page, site_
         pytest.fail(f"the built site has no lite copy of {rel} ({lite_file})")
     n_cells = len(json.loads(lite_file.read_text(encoding="utf-8"))["cells"])
     page = open_page(APP + rel, wait_ms=0)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    kernel = page.locator(".jp-Toolbar-kernelName").first
-    try:          # "No Kernel" until the app has read the kernelspec and started a session
-        page.wait_for_function("() => /Pyodide/.test((document.querySelector('.jp-Toolbar-kernelName') || "
-                               "{}).innerText || '')", timeout=30_000)
-    except Exception:
-        pytest.fail(f"{rel}: after 30 s the kernel shown is {kernel.inner_text()!r}, not the Pyodide kernel")
-
-    found = page.evaluate(_SCROLL)
+    _open(page, rel)
+    found = page.evaluate(_SCROLL, n_cells)
     dialogs = page.locator(".jp-Dialog")
     assert dialogs.count() == 0, f"{rel}: a dialog is open: {dialogs.first.inner_text()[:200]!r}"
     assert found["scrolled"], f"{rel}: the notebook app drew no scrolling notebook panel"
@@ -165,8 +179,8 @@ def test_an_undefined_macro_is_noticed(browser, site_url, site_root):
                       lambda r: r.fulfill(status=200, content_type="application/json", body=json.dumps(nb)))
         page = context.new_page()
         page.goto(site_url + APP + rel, wait_until="load")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        found = page.evaluate(_SCROLL)
+        _open(page, rel)
+        found = page.evaluate(_SCROLL, len(nb["cells"]))
     finally:
         context.close()
     assert len(found["seen"]) == len(nb["cells"])
