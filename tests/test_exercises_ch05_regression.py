@@ -164,3 +164,59 @@ def test_loo_wrong_leverage_fails_with_hint(which, fragment):
 def test_loo_none_fails_gracefully():
     res = check.loo_residual(None, None)
     assert not res and "None" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 4: K-fold in one step
+def _lofo_by_refitting(H, e, folds):
+    """The answer without Eq. A.8: recover a data set with this hat matrix and these residuals
+    (H = Q Q^T with Q an orthonormal basis of its range; any inputs spanning it give the same
+    fits), then refit without each fold. Independent of the checker's formula."""
+    vals, vecs = np.linalg.eigh(H)
+    Q = vecs[:, vals > 0.5]                                  # inputs: samples in rows, rank M
+    y = e + H @ np.arange(1.0, e.size + 1)                   # any y with (I - H) y = e
+    out = np.empty_like(e)
+    for k in np.unique(folds):
+        o = folds == k
+        w = np.linalg.lstsq(Q[~o], y[~o], rcond=None)[0]
+        out[o] = y[o] - Q[o] @ w
+    return out
+
+
+def test_lofo_function_refitting_passes():
+    assert check.lofo_function(_lofo_by_refitting)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda H, e, f: e, "ordinary residuals"),
+    (lambda H, e, f: e / (1 - np.diag(H)), "one sample at a time"),
+    (lambda H, e, f: 2.0 * _lofo_by_refitting(H, e, f), "scaled by a constant"),
+    (lambda H, e, f: None, "forget to return"),
+    (lambda H, e, f: 1 / 0, "ZeroDivisionError"),
+])
+def test_lofo_function_wrong_answers_fail_and_name_the_slip(wrong, fragment):
+    res = check.lofo_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_lofo_function_names_the_blocks_slips():
+    def with_block(op):
+        def fn(H, e, folds):
+            out = np.empty_like(e)
+            for k in np.unique(folds):
+                i = np.flatnonzero(folds == k)
+                out[i] = op(np.eye(i.size) - H[np.ix_(i, i)], e[i])
+            return out
+        return fn
+
+    assert "multiplied e_k by M_k" in str(check.lofo_function(with_block(lambda M, v: M @ v)))
+    assert check.lofo_function(with_block(lambda M, v: np.linalg.solve(M, v)))     # the right block passes
+
+
+def test_lofo_function_rejects_a_non_function_and_reveals_no_answer():
+    """A wrong answer is told where it failed (problem, fold sizes), never a number of the answer."""
+    import re
+
+    assert "should be a function" in str(check.lofo_function(3))
+    msg = str(check.lofo_function(lambda H, e, f: e + 1.0))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. A.8", "")), msg

@@ -22,7 +22,7 @@ from ..learning import regression as rg
 from . import checker
 
 __all__ = ["RegressionProblem", "RidgeProblem", "LOOProblem", "EX_NORMAL", "EX_RIDGE", "EX_LOO",
-           "normal_equations", "ridge_conventions", "loo_residual"]
+           "normal_equations", "ridge_conventions", "loo_residual", "lofo_function"]
 
 
 class RegressionProblem(NamedTuple):
@@ -146,3 +146,65 @@ def loo_residual(h_nn, e_loo_n):
     problems = checker.compare_scalar(h_nn, h_ref, "your leverage h_nn", rtol=1e-6, hints=h_hints)
     problems += checker.compare_scalar(e_loo_n, e_ref, "your leave-one-out residual", rtol=1e-6, hints=e_hints)
     return checker.result("leave-one-out residual from the leverage (Eq. A.7)", problems)
+
+
+def _lofo_cases():
+    """Problems the student's function has not seen: (H, e, folds) of a least-squares fit with
+    samples in columns, folds of unequal sizes, contiguous or interleaved, and the residuals
+    the reference gives when each fold is left out (refitting without it)."""
+    r = np.random.default_rng(51151)
+    cases = []
+    for M, N, K, interleave in [(2, 9, 3, True), (3, 14, 4, False), (4, 21, 5, True), (3, 10, 2, False)]:
+        X = r.normal(size=(M, N))
+        X[0] = 1.0                                                # an offset row
+        y = X.T @ r.normal(size=M) + 0.3 * r.normal(size=N)
+        sizes = np.full(K, N // K)
+        sizes[: N % K] += 1
+        sizes[0] += 1
+        sizes[-1] -= 1                                            # unequal sizes
+        folds = np.repeat(np.arange(K), sizes)
+        if interleave:
+            folds = r.permutation(folds)
+        H = X.T @ np.linalg.solve(X @ X.T, X)
+        e = y - H @ y
+        cases.append((H, e, folds, rg.lofo_residuals(X.T, y, folds)))
+    return cases
+
+
+def _lofo_slips(H, e, folds):
+    """What named wrong derivations of Eq. A.8 return on one problem."""
+    out = {"you returned the ordinary residuals e: the samples of each fold were not left out": e.copy()}
+    h = np.diag(H)
+    out["you divided by 1 - h_nn sample by sample (Eq. A.7, leaving out one sample at a time); "
+        "a fold needs its whole block M_k = I - H_k"] = e / (1.0 - h)
+    wrong = np.empty_like(e)
+    for k in np.unique(folds):
+        idx = np.flatnonzero(folds == k)
+        wrong[idx] = (np.eye(idx.size) - H[np.ix_(idx, idx)]) @ e[idx]
+    out["you multiplied e_k by M_k; Eq. A.8 solves M_k e_LOFO,k = e_k"] = wrong
+    return out
+
+
+def lofo_function(fn):
+    r"""Exercise 4: ``fn(H, e, folds)`` returns the leave-one-fold-out residuals of every sample
+    from the hat matrix ``H`` (N, N) and the residuals ``e`` (N,) of the fit on all samples,
+    given each sample's fold label ``folds`` (N,). It is run on problems made here, with folds of
+    unequal sizes."""
+    if not callable(fn):
+        return checker.result("K-fold residuals from one fit (Eq. A.8)",
+                              [f"my_lofo should be a function of (H, e, folds); got {type(fn).__name__}."])
+    problems = []
+    for i, (H, e, folds, ref) in enumerate(_lofo_cases()):
+        where = (f"test problem {i + 1} ({H.shape[0]} samples in {np.unique(folds).size} folds of sizes "
+                 f"{', '.join(str(n) for n in np.bincount(folds))})")
+        try:
+            out = fn(H.copy(), e.copy(), folds.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        problems = checker.compare_array(out, ref, f"the output on {where}", rtol=1e-6,
+                                         hints=_lofo_slips(H, e, folds))
+        if problems:
+            break
+    return checker.result("K-fold residuals from one fit (Eq. A.8)", problems)
+
