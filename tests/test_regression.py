@@ -1,4 +1,4 @@
-"""Tests for pedagogy_lib.learning.regression (book Section 5.1.1, Eqs. 5.2-5.6; Appendix A.1, Eqs. A.1-A.8).
+"""Tests for pedagogy_lib.learning.regression (book Section 5.1.1, Eqs. 5.2-5.6 and 5.10; Appendix A.1, Eqs. A.1-A.8).
 
 Oracles, each independent of the code under test:
 
@@ -295,3 +295,52 @@ LEV1 = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]])   # sample 0 a
 def test_validation_messages(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---------------------------------------------------------------- weighted least squares (Eq. 5.10)
+def test_weighted_least_squares_eq_5_10_against_its_formula_sklearn_and_the_likelihood():
+    """Eq. 5.10 (rows: w = (X^T U^-1 X)^-1 X^T U^-1 y) three ways: the formula with an explicit
+    inverse, scikit-learn's sample weights 1/u_nn for a diagonal Upsilon, and a zero gradient of
+    the generalized squared error tr[(y - Xw)^T U^-1 (y - Xw)] by central differences."""
+    from sklearn.linear_model import LinearRegression
+
+    r = np.random.default_rng(510)
+    N, M = 25, 3
+    X = r.normal(size=(N, M))
+    y = X @ r.normal(size=M) + r.normal(size=N)
+    A = r.normal(size=(N, N))
+    U = A @ A.T / N + 0.5 * np.eye(N)
+    Ui = np.linalg.inv(U)
+    w = reg.weighted_least_squares(X, y, U)
+    np.testing.assert_allclose(w, np.linalg.solve(X.T @ Ui @ X, X.T @ Ui @ y), rtol=1e-9)
+    loss = lambda v: float((y - X @ v) @ Ui @ (y - X @ v))
+    g = [(loss(w + 1e-6 * e) - loss(w - 1e-6 * e)) / 2e-6 for e in np.eye(M)]
+    np.testing.assert_allclose(g, 0.0, atol=1e-6 * loss(w))
+    v = r.uniform(0.1, 4.0, N)
+    ref = LinearRegression(fit_intercept=False).fit(X, y, sample_weight=1 / v).coef_
+    np.testing.assert_allclose(reg.weighted_least_squares(X, y, v), ref, rtol=1e-9)
+    np.testing.assert_allclose(reg.weighted_least_squares(X, y, np.diag(v)), ref, rtol=1e-9)
+    # several outputs at once; Upsilon's scale does not matter; Upsilon = I is ordinary least squares
+    Y2 = np.column_stack([y, 2 * y + 1])
+    W2 = reg.weighted_least_squares(X, Y2, 7.0 * U)
+    np.testing.assert_allclose(W2[:, 0], w, rtol=1e-9)
+    np.testing.assert_allclose(reg.weighted_least_squares(X, y, np.eye(N)), reg.linear_regression(X, y).w, rtol=1e-9)
+
+
+@pytest.mark.parametrize("Upsilon,fragment", [
+    (np.ones(4), "shape"),
+    (-np.ones(5), "positive"),
+    (np.ones((5, 5)), "positive definite"),
+    (np.eye(4), "shape"),
+])
+def test_weighted_least_squares_names_a_bad_upsilon(Upsilon, fragment):
+    X = np.arange(10.0).reshape(5, 2) ** 1.5
+    with pytest.raises(ValueError, match="Upsilon") as err:
+        reg.weighted_least_squares(X, np.ones(5), Upsilon)
+    assert fragment in str(err.value)
+
+
+def test_weighted_least_squares_refuses_rank_deficient_inputs():
+    X = np.column_stack([np.ones(6), 2 * np.ones(6)])
+    with pytest.raises(ValueError, match="rank 1 < 2"):
+        reg.weighted_least_squares(X, np.arange(6.0), np.linspace(1, 2, 6))

@@ -1,6 +1,6 @@
 r"""Linear regression, ridge, its Bayesian reading, and leave-one-out CV in one step.
 
-Book Section 5.1.1 (Eqs. 5.2-5.6) and Appendix A.1 (Eqs. A.1-A.8).
+Book Section 5.1.1 (Eqs. 5.2-5.6, 5.10) and Appendix A.1 (Eqs. A.1-A.8).
 
 **Layout and symbols.** Arrays hold one sample per *row*, as in scikit-learn: ``X`` has shape
 ``(N, M)`` (``N`` samples of ``M`` input features) and ``y`` has shape ``(N,)`` or ``(N, K)``
@@ -69,6 +69,7 @@ from ..core.checks import positive_scalar, as_array, to_float_array, check_posit
 from ..core.linalg import chol_solve, spd_inverse, symmetrize
 
 __all__ = [
+    "weighted_least_squares",
     "LinearFit",
     "WeightPosterior",
     "LOOResult",
@@ -228,6 +229,68 @@ def linear_regression(X, y, *, ridge=0.0, fit_intercept: bool = False) -> Linear
     if fit_intercept and y.ndim == 1:
         intercept = float(intercept)
     return LinearFit(w, intercept, _report_ridge(ridge, P), rank)
+
+
+def weighted_least_squares(X, y, Upsilon) -> np.ndarray:
+    r"""Weighted (generalized) least squares for samples with known covariance (Eq. 5.10).
+
+    When the noise of the ``N`` samples is not i.i.d. but has covariance proportional to
+    :math:`\boldsymbol\Upsilon` across samples (the same for every output), the maximum-likelihood
+    weights minimize :math:`\operatorname{tr}[(\mathbf X-\mathbf D\mathbf Y)\boldsymbol\Upsilon^{-1}
+    (\mathbf X-\mathbf D\mathbf Y)^T]`, which gives Eq. 5.10 in the book's symbols,
+
+    .. math:: \mathbf D = \mathbf X\boldsymbol\Upsilon^{-1}\mathbf Y^T
+              (\mathbf Y\boldsymbol\Upsilon^{-1}\mathbf Y^T)^{-1}
+              \quad\Longleftrightarrow\quad
+              \mathbf w = (\mathbf X^T\boldsymbol\Upsilon^{-1}\mathbf X)^{-1}\mathbf X^T\boldsymbol\Upsilon^{-1}\mathbf y
+              \ \text{(rows here)}.
+
+    It is ordinary least squares on whitened data: with :math:`\boldsymbol\Upsilon = \mathbf L\mathbf L^T`,
+    regress :math:`\mathbf L^{-1}\mathbf y` on :math:`\mathbf L^{-1}\mathbf X`; that is how it is computed
+    (one Cholesky factorization, triangular solves and an orthogonal factorization; no inverse is
+    formed). A diagonal :math:`\boldsymbol\Upsilon` (heteroscedastic, uncorrelated samples) weights
+    sample :math:`n` by :math:`1/\upsilon_{nn}`; scaling :math:`\boldsymbol\Upsilon` changes nothing.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, M)
+        Inputs, one sample per row (the book's :math:`\mathbf Y^T`).
+    y : array_like, shape (N,) or (N, K)
+        Outputs (the book's :math:`\mathbf X^T`).
+    Upsilon : array_like, shape (N, N) or (N,)
+        The covariance of the samples' noise (symmetric positive definite), or its diagonal
+        (positive variances) for uncorrelated samples.
+
+    Returns
+    -------
+    ndarray, shape (M,) or (M, K)
+        :math:`\mathbf w`, the transpose of the book's :math:`\mathbf D`.
+
+    Raises
+    ------
+    ValueError
+        If ``Upsilon`` has the wrong shape, is not positive definite or has a variance <= 0, or if
+        the whitened inputs are rank deficient (:math:`\mathbf Y\boldsymbol\Upsilon^{-1}\mathbf Y^T`
+        singular).
+    """
+    X, y = _check_xy(X, y)
+    N, M = X.shape
+    U = as_array(Upsilon, "Upsilon")
+    if U.ndim == 1:
+        check_shape(U, "Upsilon", (N,), dims="(N,) or (N, N)")
+        check_positive(U, "Upsilon", strict=True)
+        s = np.sqrt(U)
+        Xw, yw = X / s[:, None], (y / s if y.ndim == 1 else y / s[:, None])
+    else:
+        check_shape(U, "Upsilon", (N, N), dims="(N, N) or (N,)")
+        L = check_spd(U, "Upsilon")
+        Xw = sla.solve_triangular(L, X, lower=True, check_finite=False)
+        yw = sla.solve_triangular(L, y, lower=True, check_finite=False)
+    w, _, rank, _ = sla.lstsq(Xw, yw, check_finite=False)
+    if int(rank) < M:
+        raise ValueError(f"the whitened inputs have rank {int(rank)} < {M} columns: Y Upsilon^-1 Y^T in "
+                         "Eq. 5.10 is singular, so the weights are not determined.")
+    return w
 
 
 def bayesian_linear_regression(X, y, prior_precision, noise_variance) -> WeightPosterior:
