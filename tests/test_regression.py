@@ -297,8 +297,8 @@ def test_validation_messages(call, match):
         call()
 
 
-# ---------------------------------------------------------------- weighted least squares (Eq. 5.10)
-def test_weighted_least_squares_eq_5_10_against_its_formula_sklearn_and_the_likelihood():
+# ---------------------------------------------------------------- generalized least squares (Eq. 5.10)
+def test_generalized_least_squares_eq_5_10_against_its_formula_sklearn_and_the_likelihood():
     """Eq. 5.10 (rows: w = (X^T U^-1 X)^-1 X^T U^-1 y) three ways: the formula with an explicit
     inverse, scikit-learn's sample weights 1/u_nn for a diagonal Upsilon, and a zero gradient of
     the generalized squared error tr[(y - Xw)^T U^-1 (y - Xw)] by central differences."""
@@ -311,20 +311,20 @@ def test_weighted_least_squares_eq_5_10_against_its_formula_sklearn_and_the_like
     A = r.normal(size=(N, N))
     U = A @ A.T / N + 0.5 * np.eye(N)
     Ui = np.linalg.inv(U)
-    w = reg.weighted_least_squares(X, y, U)
+    w = reg.generalized_least_squares(X, y, U)
     np.testing.assert_allclose(w, np.linalg.solve(X.T @ Ui @ X, X.T @ Ui @ y), rtol=1e-9)
     loss = lambda v: float((y - X @ v) @ Ui @ (y - X @ v))
     g = [(loss(w + 1e-6 * e) - loss(w - 1e-6 * e)) / 2e-6 for e in np.eye(M)]
     np.testing.assert_allclose(g, 0.0, atol=1e-6 * loss(w))
     v = r.uniform(0.1, 4.0, N)
     ref = LinearRegression(fit_intercept=False).fit(X, y, sample_weight=1 / v).coef_
-    np.testing.assert_allclose(reg.weighted_least_squares(X, y, v), ref, rtol=1e-9)
-    np.testing.assert_allclose(reg.weighted_least_squares(X, y, np.diag(v)), ref, rtol=1e-9)
+    np.testing.assert_allclose(reg.generalized_least_squares(X, y, v), ref, rtol=1e-9)
+    np.testing.assert_allclose(reg.generalized_least_squares(X, y, np.diag(v)), ref, rtol=1e-9)
     # several outputs at once; Upsilon's scale does not matter; Upsilon = I is ordinary least squares
     Y2 = np.column_stack([y, 2 * y + 1])
-    W2 = reg.weighted_least_squares(X, Y2, 7.0 * U)
+    W2 = reg.generalized_least_squares(X, Y2, 7.0 * U)
     np.testing.assert_allclose(W2[:, 0], w, rtol=1e-9)
-    np.testing.assert_allclose(reg.weighted_least_squares(X, y, np.eye(N)), reg.linear_regression(X, y).w, rtol=1e-9)
+    np.testing.assert_allclose(reg.generalized_least_squares(X, y, np.eye(N)), reg.linear_regression(X, y).w, rtol=1e-9)
 
 
 @pytest.mark.parametrize("Upsilon,fragment", [
@@ -333,14 +333,14 @@ def test_weighted_least_squares_eq_5_10_against_its_formula_sklearn_and_the_like
     (np.ones((5, 5)), "positive definite"),
     (np.eye(4), "shape"),
 ])
-def test_weighted_least_squares_names_a_bad_upsilon(Upsilon, fragment):
+def test_generalized_least_squares_names_a_bad_upsilon(Upsilon, fragment):
     X = np.arange(10.0).reshape(5, 2) ** 1.5
     with pytest.raises(ValueError, match="Upsilon") as err:
-        reg.weighted_least_squares(X, np.ones(5), Upsilon)
+        reg.generalized_least_squares(X, np.ones(5), Upsilon)
     assert fragment in str(err.value)
 
 
-def test_weighted_least_squares_refuses_rank_deficient_inputs():
+def test_generalized_least_squares_refuses_rank_deficient_inputs():
     X = np.column_stack([np.ones(6), 2 * np.ones(6)])
     with pytest.raises(ValueError, match="rank 1 < 2"):
-        reg.weighted_least_squares(X, np.arange(6.0), np.linspace(1, 2, 6))
+        reg.generalized_least_squares(X, np.arange(6.0), np.linspace(1, 2, 6))

@@ -69,7 +69,7 @@ from ..core.checks import positive_scalar, as_array, to_float_array, check_posit
 from ..core.linalg import chol_solve, spd_inverse, symmetrize
 
 __all__ = [
-    "weighted_least_squares",
+    "generalized_least_squares",
     "LinearFit",
     "WeightPosterior",
     "LOOResult",
@@ -231,8 +231,8 @@ def linear_regression(X, y, *, ridge=0.0, fit_intercept: bool = False) -> Linear
     return LinearFit(w, intercept, _report_ridge(ridge, P), rank)
 
 
-def weighted_least_squares(X, y, Upsilon) -> np.ndarray:
-    r"""Weighted (generalized) least squares for samples with known covariance (Eq. 5.10).
+def generalized_least_squares(X, y, Upsilon) -> np.ndarray:
+    r"""Generalized least squares for samples with a known covariance (Eq. 5.10).
 
     When the noise of the ``N`` samples is not i.i.d. but has covariance proportional to
     :math:`\boldsymbol\Upsilon` across samples (the same for every output), the maximum-likelihood
@@ -249,7 +249,9 @@ def weighted_least_squares(X, y, Upsilon) -> np.ndarray:
     regress :math:`\mathbf L^{-1}\mathbf y` on :math:`\mathbf L^{-1}\mathbf X`; that is how it is computed
     (one Cholesky factorization, triangular solves and an orthogonal factorization; no inverse is
     formed). A diagonal :math:`\boldsymbol\Upsilon` (heteroscedastic, uncorrelated samples) weights
-    sample :math:`n` by :math:`1/\upsilon_{nn}`; scaling :math:`\boldsymbol\Upsilon` changes nothing.
+    sample :math:`n` by :math:`1/\upsilon_{nn}`: weighted least squares, the draft's name for
+    Eq. 5.10 (the errata page explains the two names). Scaling :math:`\boldsymbol\Upsilon` changes
+    nothing.
 
     Parameters
     ----------

@@ -450,7 +450,7 @@ def _learning():
     t.add("learning.regression.loo_residuals", X, y)
     t.add("learning.regression.loo_cv_error", X, y)
     t.add("learning.regression.lofo_residuals", X, y, np.arange(12) % 3)
-    t.add("learning.regression.weighted_least_squares", X, y, np.linspace(0.5, 2.0, 12))
+    t.add("learning.regression.generalized_least_squares", X, y, np.linspace(0.5, 2.0, 12))
     return t
 
 
