@@ -464,3 +464,42 @@ def test_no_tag_inside_a_display_that_sphinx_wraps_in_split(path):
 def test_tagged_multiline_display_pattern():
     assert _tagged_multiline_displays("$$\na \\\\ b \\tag{1}\n$$ and $$c \\tag{2}$$") == ["a \\\\ b \\tag{1}"]
     assert not _tagged_multiline_displays("\\begin{equation}\na \\\\ b \\tag{1}\n\\end{equation}")
+
+
+def _display_math_after_text(path: Path) -> list[str]:
+    """Markdown lines ``$$`` that open a display formula right after a line of text (outside code
+    fences): MyST then keeps the formula as raw TeX in the paragraph instead of typesetting it."""
+    found = []
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        lines = "".join(cell["source"]).split("\n")
+        inside = fence = False
+        for j, line in enumerate(lines):
+            if line.strip().startswith(("```", "~~~")):
+                fence = not fence
+            if fence or line.strip() != "$$":
+                continue
+            if not inside and j > 0 and lines[j - 1].strip():
+                found.append(f"markdown cell {i}, line {j + 1}: $$ right after {lines[j - 1].strip()[:40]!r}")
+            inside = not inside
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_display_formulas_open_a_paragraph_of_their_own(path):
+    """A ``$$`` block must follow a blank line (the browser tests find the raw TeX it leaves
+    otherwise, but only after a full build)."""
+    found = _display_math_after_text(path)
+    assert not found, f"{path.relative_to(ROOT)}: put a blank line before these formulas: {found}"
+
+
+def test_display_formula_check_sees_a_formula_glued_to_text(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "source": ["Text before,\n", "$$\n", "x = 1\n", "$$\n"]}]}
+    path = tmp_path / "glued.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    assert len(_display_math_after_text(path)) == 1
+    nb["cells"][0]["source"].insert(1, "\n")
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    assert _display_math_after_text(path) == []
