@@ -255,24 +255,52 @@ def _child_main() -> int:
     sys.meta_path.insert(0, _NoCheckers())
 
     # the functions this exercise forbids: stubbed wherever the library binds them
-    forbidden = {}
-    for dotted in job["forbidden"]:
-        modname, _, attr = dotted.rpartition(".")
-        forbidden[(modname, attr)] = dotted
+    forbidden = [dotted for dotted in job["forbidden"] if "." in dotted]
+
+    def owner_of(dotted):
+        """(the loaded module or class that holds the name, the name), or None while none is loaded."""
+        parts = dotted.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            owner = sys.modules.get(".".join(parts[:i]))
+            if owner is None:
+                continue
+            for attr in parts[i:-1]:         # a method: module.Class.method
+                owner = getattr(owner, attr, None)
+            return (owner, parts[-1]) if owner is not None and hasattr(owner, parts[-1]) else None
+        return None
 
     originals: dict = {}
 
     def stub_for(dotted):
+        message = f"not allowed in this exercise: {dotted} (the exercise asks you to write it yourself)"
+
         def stub(*args, **kwargs):
-            raise RuntimeError(f"not allowed in this exercise: {dotted} (the exercise asks you to write it yourself)")
+            raise RuntimeError(message)
         stub.__name__ = dotted.rpartition(".")[2]
+        stub.message = message
         return stub
 
+    def disable(func, dotted) -> bool:
+        """Make the function object itself raise, so that every name bound to it does: re-exports,
+        lazily loaded attributes, ``from ... import`` and the library's own calls."""
+        if not isinstance(func, types.FunctionType) or func.__closure__:
+            return False
+        scope: dict = {}
+        exec(f"def stub(*args, **kwargs):\n    raise RuntimeError({stub_for(dotted).message!r})\n", scope)
+        func.__code__ = scope["stub"].__code__
+        return True
+
     def apply_stubs():
-        for (modname, attr), dotted in forbidden.items():
-            mod = sys.modules.get(modname)
-            if mod is not None and (modname, attr) not in originals and hasattr(mod, attr):
-                originals[(modname, attr)] = (getattr(mod, attr), stub_for(dotted))
+        for dotted in forbidden:
+            found = None if dotted in originals else owner_of(dotted)
+            if found is None:
+                continue
+            owner, attr = found
+            orig = getattr(owner, attr)
+            stub = stub_for(dotted)
+            originals[dotted] = (orig, stub)
+            if not disable(orig, dotted):      # a builtin or a compiled dispatcher: rebind the name
+                setattr(owner, attr, stub)
         for name, mod in list(sys.modules.items()):
             if not name.startswith("pedagogy_lib") or mod is None:
                 continue
@@ -283,10 +311,16 @@ def _child_main() -> int:
 
     real_import = builtins.__import__
 
+    busy = []
+
     def guarded_import(*args, **kwargs):
         module = real_import(*args, **kwargs)
-        if forbidden:
-            apply_stubs()
+        if forbidden and not busy:           # looking a name up may import a family lazily: no re-entry
+            busy.append(True)
+            try:
+                apply_stubs()
+            finally:
+                busy.pop()
         return module
 
     builtins.__import__ = guarded_import           # the stubs go in as the student's code imports the library

@@ -6,6 +6,8 @@ grader on single answers, so a failure points at the mechanism that broke.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +156,126 @@ def test_checker_modules_keep_their_reference_helpers_private():
     with pytest.raises(AttributeError):
         da_fourdvar._strong_grad
     assert callable(da_fourdvar.strong_gradient) and da_fourdvar.__name__ == "pedagogy_lib.exercises.da_fourdvar"
+
+
+# --- every exercise, summatively -------------------------------------------------------------------------
+
+def _summative(ex):
+    import importlib
+
+    return getattr(importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}"), "SUMMATIVE", {}).get(ex.label, {})
+
+
+#: Statements that sound as if they rule the library out but leave nothing to forbid, and why.
+NOTHING_TO_FORBID = {
+    "ex-2-2-3-rate": "the exercise measures the library's own particle filter; running it is the task",
+    "ex-7-1-n-params": "no library function counts a mixture's free parameters",
+    "ex-9-0-1-z-density": "no library function evaluates the density of a squashed Gaussian",
+}
+_RULES_OUT = re.compile(r"numpy only|only numpy|by hand|yourself|your own|without (calling|using)? ?`|no library|"
+                        r"not allowed|do not use|\bwrite (a function|the|your|`)|\bimplement\b", re.I)
+
+
+def test_statements_that_rule_the_library_out_are_enforced_when_graded():
+    exercises = E.all_exercises()
+    unenforced = [e.label for e in exercises if _RULES_OUT.search(e.statement) and not _summative(e).get("forbidden")
+                  and e.label not in NOTHING_TO_FORBID]
+    assert not unenforced, f"statements that rule the library out with no functions forbidden when graded: {unenforced}"
+    assert set(NOTHING_TO_FORBID) <= {e.label for e in exercises if _RULES_OUT.search(e.statement)}
+    assert sum(bool(_summative(e).get("forbidden")) for e in exercises) >= 45
+
+
+def test_every_forbidden_name_exists_and_its_statement_names_it():
+    import importlib
+
+    for ex in E.all_exercises():
+        for dotted in _summative(ex).get("forbidden", ()):
+            name = dotted.rpartition(".")[2]
+            assert f"{name}`" in ex.statement, f"{ex.label}: the statement does not name {dotted}"
+            if "." not in dotted:                       # a function the page defines
+                page = "".join("".join(c["source"]) for c in json.loads(Path(ex.notebook).read_text())["cells"]
+                               if c["cell_type"] == "code")
+                assert f"def {dotted}(" in page, f"{ex.label}: the page defines no {dotted}"
+                continue
+            parts = dotted.split(".")
+            for i in range(len(parts) - 1, 0, -1):      # module.function or module.Class.method
+                try:
+                    obj = importlib.import_module(".".join(parts[:i]))
+                except ImportError:
+                    continue
+                for attr in parts[i:]:
+                    obj = getattr(obj, attr)
+                break
+            assert callable(obj), f"{ex.label}: {dotted} is not a function"
+
+
+def _exercises_with_forbidden_functions():
+    return [e for e in E.all_exercises() if _summative(e).get("forbidden")]
+
+
+@pytest.mark.parametrize("ex", _exercises_with_forbidden_functions(), ids=lambda e: e.label)
+def test_graded_code_cannot_call_what_the_statement_forbids(ex):
+    """Each forbidden function raises in the student process, by its own module, by its family's name for
+    it and by name from the page; and the library's other functions still run."""
+    dotted = list(_summative(ex).get("forbidden"))
+    library = [d for d in dotted if "." in d]
+    page = [d for d in dotted if "." not in d]
+    probe = (
+        "import importlib\n"
+        f"names = {library!r}\n"
+        "refused = []\n"
+        "for dotted in names:\n"
+        "    parts = dotted.split('.')\n"
+        "    for i in range(len(parts) - 1, 0, -1):\n"
+        "        try:\n"
+        "            obj = importlib.import_module('.'.join(parts[:i]))\n"
+        "        except ImportError:\n"
+        "            continue\n"
+        "        holders = [obj]\n"
+        "        if parts[0] == 'pedagogy_lib' and i > 2:\n"
+        "            holders.append(importlib.import_module('.'.join(parts[:2])))   # the family's re-export\n"
+        "        for holder in holders:\n"
+        "            for attr in parts[i:] if holder is obj else parts[-1:]:\n"
+        "                holder = getattr(holder, attr, None)\n"
+        "            if holder is None or isinstance(holder, type(importlib)):\n"
+        "                continue\n"
+        "            try:\n"
+        "                holder()\n"
+        "            except RuntimeError as exc:\n"
+        "                refused.append('ok' if 'not allowed in this exercise' in str(exc) else 'other')\n"
+        "            except Exception:\n"
+        "                refused.append('other')\n"
+        "            else:\n"
+        "                refused.append('ran')\n"
+        "        break\n"
+        f"for name in {page!r}:\n"
+        "    try:\n"
+        "        globals()[name]()\n"
+        "    except RuntimeError as exc:\n"
+        "        refused.append('ok' if 'not allowed in this exercise' in str(exc) else 'other')\n"
+        "    else:\n"
+        "        refused.append('ran')\n"
+        "import numpy as np\n"
+        "from pedagogy_lib.core.logmath import logsumexp\n"
+        "assert abs(logsumexp(np.zeros(2)) - np.log(2)) < 1e-12\n"
+        "raise KeyError(' '.join(refused))\n"
+    )
+    defs = "".join(f"def {name}(*args):\n    return 0\n" for name in page)
+    cells = [(f"import numpy as np\n{defs}", False), (probe, True)]
+    passed, text = G.grade_exercise(ex.label, ex.checker_module, ex.checker, [], cells, "s")
+    assert not passed and "KeyError" in text, text
+    verdicts = text.split("KeyError: ", 1)[1].splitlines()[0].strip("'\"").split()
+    assert len(verdicts) >= len(dotted) and set(verdicts) == {"ok"}, (ex.label, verdicts)
+
+
+@pytest.mark.parametrize("path", [p for p in E.chapter_notebooks() if E.read_notebook(p).exercises],
+                         ids=lambda p: p.stem)
+def test_every_reference_solution_passes_the_summative_grader(path):
+    """The instructor's solutions, graded as a submission would be (outside the kernel, with the forbidden
+    functions unavailable and, where the checker draws them, on a student's own data): full marks."""
+    ch = E.read_notebook(path)
+    nb = E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
+    results = G.grade_notebook(nb, "student-a")
+    assert set(results) == {e.label for e in ch.exercises}
+    failed = {label: _text(nb, label) for label, (passed, _) in results.items() if not passed}
+    assert not failed, failed

@@ -86,3 +86,10 @@ def chain_AXAt(answer) -> CheckResult:
     if answer is not None and np.shape(answer) == G.shape:
         return result("dy(A X A^T) / dX", ["your matrix has the shape of F = A X A^T; dy/dX has the shape of X, (3, 3)."])
     return result("dy(A X A^T) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-b1-trace": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
+                                  "pedagogy_lib.nn.network.numerical_gradient"]},
+}

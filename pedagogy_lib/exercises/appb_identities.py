@@ -78,3 +78,10 @@ def woodbury(answer) -> CheckResult:
 def woodbury_shapes(answer) -> CheckResult:
     """Exercise (c): True or False, "Eq. B.14 requires U and V to be square and invertible"."""
     return result("what Woodbury assumes", compare_bool(answer, False, "your answer"))
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-b3-sherman-morrison": {"forbidden": ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve",
+                                             "scipy.linalg.inv", "scipy.linalg.solve"]},
+}

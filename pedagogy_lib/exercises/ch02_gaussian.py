@@ -176,3 +176,12 @@ def cheaper_form(answers):
             problems.append(f"problem {i + 1} (K={prob.K}, L={prob.L}, "
                             f"{'diagonal' if prob.diagonal else 'full'} Sigma_y|x): not the cheaper form; {why}.")
     return checker.result("cheaper form (Section 2.1.2, the cost of inference)", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-2-1-2-scalar-posterior": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
+                                                "pedagogy_lib.gaussian.blocks.condition"]},
+    "ex-2-1-2-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
+                                    "pedagogy_lib.gaussian.blocks.condition"]},
+}

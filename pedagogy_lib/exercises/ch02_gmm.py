@@ -289,3 +289,13 @@ def _is_numeric(answer) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-2-1-1-responsibilities": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior",
+                                                "pedagogy_lib.mixture.model.gmm_logits"]},
+    "ex-2-1-1-log-marginal": {"forbidden": ["pedagogy_lib.mixture.model.gmm_log_marginal",
+                                            "pedagogy_lib.mixture.model.gmm_logits",
+                                            "pedagogy_lib.mixture.model.gmm_posterior"]},
+}

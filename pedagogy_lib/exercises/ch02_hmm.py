@@ -142,3 +142,20 @@ def iid_gamma(answer) -> CheckResult:
     no_prior = lik / lik.sum(axis=1, keepdims=True)
     hints = {"these are the normalized likelihoods: the prior pi is missing from Bayes' rule (Eq. 2.6)": no_prior}
     return result("gamma for EX_IID", compare_array(answer, gamma, "gamma", rtol=1e-8, atol=1e-10, hints=hints))
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-2-2-1-log-evidence": {"forbidden": ["pedagogy_lib.hmm.em.hmm_log_likelihood",
+                                            "pedagogy_lib.hmm.inference.hmm_filter",
+                                            "pedagogy_lib.hmm.inference.run_forward",
+                                            "pedagogy_lib.hmm.inference.log_alpha",
+                                            "pedagogy_lib.hmm.inference.hmm_smoother",
+                                            "pedagogy_lib.recursions.generic.forward_filter",
+                                            "pedagogy_lib.recursions.generic.data_marginals"]},
+    "ex-2-2-1-gamma-by-hand": {"forbidden": ["pedagogy_lib.hmm.inference.hmm_smoother",
+                                             "pedagogy_lib.hmm.inference.run_backward",
+                                             "pedagogy_lib.hmm.em.hmm_posterior",
+                                             "pedagogy_lib.recursions.generic.backward_smoother",
+                                             "pedagogy_lib.recursions.generic.sequence_posterior"]},
+}

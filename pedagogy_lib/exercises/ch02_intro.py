@@ -197,3 +197,15 @@ def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult
     problems += compare_bool(discriminative_still_right, bool(abs(new - old) < 1e-9),
                              "your claim about the discriminative table")
     return result("prior shift: generative vs discriminative", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-2-0-posterior-evidence": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+                                                "pedagogy_lib.discrete.categorical.marginal_y",
+                                                "pedagogy_lib.discrete.categorical.reverse_arrow"]},
+    "ex-2-0-explaining-away": {"forbidden": ["pedagogy_lib.discrete.categorical.joint_table",
+                                             "pedagogy_lib.discrete.categorical.marginal",
+                                             "pedagogy_lib.discrete.categorical.conditional",
+                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration"]},
+}

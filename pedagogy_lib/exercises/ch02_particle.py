@@ -138,3 +138,11 @@ def convergence_slope(answer) -> CheckResult:
         elif arr is not None and arr.size == 1 and np.isfinite(arr).all() and abs(float(arr) + 1.0) < 0.15:
             problems = ["the slope is near -1: did you fit the squared error (variance) instead of the RMS error?"]
     return result("convergence rate", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.recursions.generic.backward_step",
+                                             "pedagogy_lib.recursions.generic.particle_backward_matrix",
+                                             "pedagogy_lib.smc.particle.ffbsm"]},
+}

@@ -175,3 +175,12 @@ def fragment_roles(answer) -> CheckResult:
             problems.append(f"{op!r} uses the right fragment but the other operation: does it sum the "
                             "source out, or compute a posterior over it?")
     return result("fragment roles", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-2-2-0-time-update": {"forbidden": ["pedagogy_lib.recursions.generic.time_update",
+                                           "pedagogy_lib.recursions.generic.forward_filter"]},
+    "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.recursions.generic.measurement_update",
+                                                  "pedagogy_lib.recursions.generic.forward_filter"]},
+}

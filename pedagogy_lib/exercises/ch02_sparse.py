@@ -170,3 +170,12 @@ def laplace_log_evidence(answer):
             expected + 0.5 * L * np.log(TAU / p.lam),
     }
     return result("Laplace log evidence", compare_scalar(answer, expected, "your log p(y)", hints=hints))
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-2-1-3-soft-threshold": {"forbidden": ["pedagogy_lib.factor.sparse_coding.soft_threshold",
+                                              "pedagogy_lib.factor.sparse_coding.map_estimate"]},
+    "ex-2-1-3-hessian": {"forbidden": ["pedagogy_lib.factor.sparse_coding.energy_hessian",
+                                       "pedagogy_lib.factor.sparse_coding.laplace_approximation"]},
+}

@@ -122,3 +122,14 @@ def n_components(answer) -> object:
             problems = ["count the hidden configurations x, each of which contributes one Gaussian "
                         "N(b_y + W^T x, I)."]
     return result("number of mixture components", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-3-1-log-Z": {"forbidden": ["pedagogy_lib.harmonium.exact.log_partition",
+                                   "pedagogy_lib.harmonium.exact.log_marginal_table",
+                                   "pedagogy_lib.harmonium.exact.visible_log_probs",
+                                   "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                   "pedagogy_lib.harmonium.ais.ais_log_partition"]},
+    "ex-3-1-poisson-B": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units"]},
+}

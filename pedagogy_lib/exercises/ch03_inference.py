@@ -177,3 +177,10 @@ def factor_message(answer) -> CheckResult:
         "you left out the incoming message mu_j": p.psi.sum(axis=1) / p.psi.sum(),
     }
     return result("the factor-to-variable message", compare_array(answer, expected, "mu_f_to_i", rtol=1e-9, hints=hints))
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-3-5-clique": {"forbidden": ["pedagogy_lib.graphical.junction.triangulate",
+                                    "pedagogy_lib.graphical.junction.junction_tree"]},
+}

@@ -135,3 +135,15 @@ def asymmetric_pair(p, q):
                             "make them differ by more than 0.01 (try one peaked and one flat distribution "
                             "whose entropies are not symmetric about each other).")
     return checker.result("asymmetry of the relative entropy", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-4-2-gaussian-kl": {"forbidden": ["pedagogy_lib.learning.objectives.gaussian_relative_entropy",
+                                         "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
+                                         "pedagogy_lib.learning.objectives.gaussian_entropy"]},
+    "ex-4-2-marble-entropies": {"forbidden": ["pedagogy_lib.learning.objectives.entropy",
+                                              "pedagogy_lib.learning.objectives.cross_entropy",
+                                              "pedagogy_lib.learning.objectives.relative_entropy",
+                                              "pedagogy_lib.learning.objectives.relative_entropies"]},
+}

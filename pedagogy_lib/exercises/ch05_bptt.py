@@ -257,3 +257,9 @@ def steps_to_shrink(k_shrink, k_grow):
         else:
             problems.append(f"{what} is not right: solve rho^k = factor for k with logarithms, then round.")
     return result(name, problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-5-1-3-bptt-signals": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt"]},
+}

@@ -149,3 +149,10 @@ def has_mle(answer_A, answer_B):
         separable = bool(np.all(np.diff(xs) >= 0) or np.all(np.diff(xs) <= 0))
         problems += checker.compare_bool(ans, not separable, f"your answer for data set {key}")
     return checker.result("existence of the logistic-regression MLE", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-5-1-2-irls-step": {"forbidden": ["pedagogy_lib.learning.glm.irls"]},
+    "ex-5-1-2-poisson-link": {"forbidden": ["pedagogy_lib.learning.glm.family"]},
+}

@@ -139,3 +139,14 @@ def separable_sources(answers):
         problems.append("hint: compare the kurtosis of the source with that of the logistic prior's "
                         "super-Gaussian shape.")
     return checker.result("which sources InfoMax separates", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-5-2-1-gradient": {"forbidden": ["pedagogy_lib.nn.infomax.gradient",
+                                        "pedagogy_lib.nn.infomax.natural_gradient",
+                                        "pedagogy_lib.nn.infomax.objective",
+                                        "pedagogy_lib.core.gradcheck.gradcheck",
+                                        "pedagogy_lib.nn.network.numerical_gradient"]},
+    "ex-5-2-1-amari": {"forbidden": ["pedagogy_lib.nn.infomax.amari_index"]},
+}

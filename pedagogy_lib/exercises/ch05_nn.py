@@ -358,3 +358,13 @@ def product_network(D1, d1, D2, d2):
     }
     problems = compare_array(out, ref, "the network's output on the 50 test inputs", rtol=1e-8, atol=1e-12, hints=hints)
     return result(name, problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-5-1-3-dense-backward": {"forbidden": ["pedagogy_lib.nn.network.Dense.backward",
+                                              "pedagogy_lib.nn.network.Dense._backward"]},
+    "ex-5-1-3-central-difference": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
+                                                  "pedagogy_lib.nn.network.numerical_gradient"]},
+    "ex-5-1-3-bernoulli-signal": {"forbidden": ["pedagogy_lib.nn.network.bernoulli_cross_entropy"]},
+}

@@ -235,3 +235,9 @@ def hard_excess(answer):
     }
     problems = checker.compare_scalar(answer, ref, "your excess surcharge", rtol=1e-8, hints=hints)
     return checker.result("excess surcharge of hard assignments (Eq. 6.14)", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step"]},
+}

@@ -210,4 +210,6 @@ SUMMATIVE = {
     "ex-7-3-iterative-pca": {"forbidden": ["pedagogy_lib.factor.em.iterative_pca_step",
                                            "pedagogy_lib.factor.em.fit_iterative_pca", "pedagogy_lib.factor.em.pca",
                                            "pedagogy_lib.factor.em.ppca_ml"]},
+    "ex-7-3-ppca-noise": {"forbidden": ["pedagogy_lib.factor.em.ppca_ml", "pedagogy_lib.factor.em.pca",
+                                        "pedagogy_lib.factor.em.fit_ppca", "pedagogy_lib.factor.em.ppca_em_step"]},
 }

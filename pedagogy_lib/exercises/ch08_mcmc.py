@@ -95,3 +95,9 @@ def step_size_claim(answer) -> CheckResult:
         problems = ["not right: a tiny step proposes points where the density is almost the same as here, so "
                     "what does the Metropolis ratio come out as?"]
     return result("the step-size claim", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-8-4-1-matrix": {"forbidden": ["pedagogy_lib.samplers.finite.mh_transition_matrix"]},
+}

@@ -71,3 +71,10 @@ def m_step(C):
     }
     problems = checker.compare_array(C, ref, "your C", hints=hints)
     return checker.result("the M step for C (Eq. 8.9)", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
+                                    "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em"]},
+}

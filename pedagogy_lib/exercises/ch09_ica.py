@@ -94,3 +94,12 @@ def switching_signs(kappa):
     hints = {"every sign is flipped: +1 goes with heavy tails (super-Gaussian)": -ref}
     problems = checker.compare_array(kappa, ref, "your signs", hints=hints)
     return checker.result("extended InfoMax's choice of prior", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-9-1-rotations": {"forbidden": ["pedagogy_lib.deepgen.ica.log_likelihood",
+                                       "pedagogy_lib.deepgen.ica.whitening_matrix"]},
+    "ex-9-1-switching": {"forbidden": ["pedagogy_lib.deepgen.ica.switching_signs",
+                                       "pedagogy_lib.deepgen.ica.extended_infomax"]},
+}

@@ -80,3 +80,10 @@ def leapfrog_matrix(M):
     }
     problems = checker.compare_array(M, ref, "your matrix", hints=hints)
     return checker.result("leapfrog as three shears", problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py).
+SUMMATIVE = {
+    "ex-9-2-leapfrog": {"forbidden": ["pedagogy_lib.deepgen.nice.leapfrog_couplings", "pedagogy_lib.samplers.mcmc.leapfrog"]},
+}

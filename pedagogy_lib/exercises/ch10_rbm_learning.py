@@ -199,3 +199,10 @@ def bas_model(params) -> object:
         f"the average log-likelihood is {'below -6' if ll < -6 else 'between -6 and -3'}: train longer, with "
         "more hidden units, or with more Gibbs steps (or the exact gradient)."]
     return result("RBM for 3 x 3 bars and stripes", problems)
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-10-2-kl-two-steps": {"forbidden": ["pedagogy_lib.harmonium.exact.visible_transition_matrix",
+                                           "pedagogy_lib.harmonium.exact.chain_distributions"]},
+}

@@ -140,7 +140,9 @@ def _graded_growth(rng) -> dict:
 #: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
 #: functions the statement rules out (a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-da-1-field": {"variant": _graded_states},
+    "ex-da-1-field": {"variant": _graded_states,
+                      "forbidden": ["pedagogy_lib.assimilation.lorenz.vector_field",
+                                    "pedagogy_lib.assimilation.lorenz.rhs_numpy", "pedagogy_lib.assimilation.lorenz.rhs_numba"]},
     "ex-da-1-predictability": {"variant": _graded_growth},
     "ex-da-1-lyapunov": {"forbidden": ["lyapunov"]},
 }

@@ -141,3 +141,13 @@ def best_inflation(index) -> "result":
     else:
         why = "a little more inflation does better"
     return result("best inflation", [f"index {k} is not the best choice: {why}."])
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-da-3-etkf": {"forbidden": ["pedagogy_lib.assimilation.ensemble.etkf_analysis_numpy",
+                                   "pedagogy_lib.assimilation.ensemble.etkf_analysis_numba",
+                                   "pedagogy_lib.assimilation.ensemble.letkf_analysis_numpy",
+                                   "pedagogy_lib.assimilation.ensemble.letkf_analysis_numba",
+                                   "pedagogy_lib.assimilation.ensemble.enkf"]},
+}

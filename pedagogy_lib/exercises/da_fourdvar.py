@@ -103,3 +103,15 @@ def weak_minimizer(X) -> "result":
 def strong_equals_smoother(answer) -> "result":
     r"""Exercise 3: True or False, "with model noise (Q > 0), the strong-constraint x1 equals the RTS smoother's x1"."""
     return result("strong constraint and the smoother", compare_bool(answer, False, "your answer"))
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+SUMMATIVE = {
+    "ex-da-4-gradient": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.strong_cost_grad",
+                                       "pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy",
+                                       "pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numba"]},
+    "ex-da-4-weak": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.weak_4dvar",
+                                   "pedagogy_lib.assimilation.fourdvar.weak_hessian",
+                                   "pedagogy_lib.assimilation.fourdvar.weak_cost_grad",
+                                   "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+}
