@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -465,6 +466,37 @@ def student_seed(student: str, label: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{student}\n{label}".encode()).digest()[:8], "little")
 
 
+#: The source of every checker module, read once (when the grader starts: see :class:`SummativeGrader`),
+#: so that a notebook that rewrites the files on disk cannot change what a student's copy computes.
+_SOURCES: dict[str, tuple[str, str]] = {}
+
+
+def remember_source(mod) -> None:
+    if mod.__name__ not in _SOURCES:
+        _SOURCES[mod.__name__] = (mod.__file__, Path(mod.__file__).read_text(encoding="utf-8"))
+
+
+def own_copy(mod, salt: int):
+    """The checker module run afresh with the student's salt in :func:`checker.problem_rng`: the same
+    code, problem data of the student's own, and references computed from them. ``None`` when the
+    module draws no data at random (its data are then the book's)."""
+    import types
+
+    from pedagogy_lib.exercises import checker
+
+    remember_source(mod)
+    file, source = _SOURCES[mod.__name__]
+    if "problem_rng(" not in source:
+        return None
+    fresh = types.ModuleType(mod.__name__, mod.__doc__)
+    fresh.__file__, fresh.__package__ = file, mod.__package__
+    with checker.drawn_for(salt):
+        exec(compile(source, file, "exec"), vars(fresh))
+    if json.dumps(_public_data(fresh), sort_keys=True) == json.dumps(_public_data(mod), sort_keys=True):
+        return None
+    return fresh
+
+
 def grade_exercise(label: str, module: str, checker: str, names: list[str], cells: list[tuple[str, bool]],
                    student: str, *, python: str = sys.executable, checkers: set[str] = frozenset()) -> tuple[bool, str]:
     """Grade one exercise: ``(passed, the verdict's text)``; see the module docstring."""
@@ -483,6 +515,16 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
             setattr(mod, name, value)
         lines.append(f"Graded on problem data of your own (the exercise's {', '.join(saved)} drawn for "
                      f"student {student!r}), by running your answer cell again.")
+    elif spec.get("own_data", True):
+        fresh = own_copy(mod, student_seed(student, label))
+        if fresh is not None:       # graded on the student's copy; said where the answer uses its data
+            book, code = _public_data(mod), "\n".join(c for c, _ in cells)
+            changed = [n for n, v in _public_data(fresh).items() if json.dumps(v) != json.dumps(book.get(n))
+                       and re.search(rf"\b{n}\b", code)]
+            mod = fresh
+            if changed:
+                lines.append(f"Graded on problem data of your own ({', '.join(changed)} drawn for student "
+                             f"{student!r}), by running your answer cell again.")
     forbidden = list(spec.get("forbidden", ()))
     if forbidden:
         lines.append("While grading, these functions are not available to your code: " + ", ".join(forbidden) + ".")
@@ -715,7 +757,7 @@ class SummativeGrader(_Base):
 
         import pedagogy_lib.exercises as package
         for info in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+            remember_source(importlib.import_module(f"{package.__name__}.{info.name}"))
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})

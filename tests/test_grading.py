@@ -279,3 +279,58 @@ def test_every_reference_solution_passes_the_summative_grader(path):
     assert set(results) == {e.label for e in ch.exercises}
     failed = {label: _text(nb, label) for label, (passed, _) in results.items() if not passed}
     assert not failed, failed
+    import importlib
+    for ex in ch.exercises:                   # the data the solutions passed on were the student's own
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
+        own = G.own_copy(mod, 1)
+        drawn = own is not None and any(re.search(rf"\b{name}\b", ex.solution_code) for name, value in
+                                        G._public_data(own).items() if value != G._public_data(mod).get(name))
+        if "variant" in _summative(ex) or drawn:
+            assert "data of your own" in _text(nb, ex.label), ex.label
+
+
+def test_checkers_that_draw_their_data_grade_each_student_on_data_of_their_own():
+    """Every module that draws its problem data with ``checker.problem_rng`` gives two students different
+    data and the book its own, unchanged; a number computed from the book's data then fails."""
+    import importlib
+    import pkgutil
+
+    import pedagogy_lib.exercises as package
+
+    drawing = []
+    for info in pkgutil.iter_modules(package.__path__):
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{info.name}")
+        if info.name == "checker" or "problem_rng(" not in Path(mod.__file__).read_text(encoding="utf-8"):
+            continue
+        book = json.dumps(G._public_data(mod), sort_keys=True)
+        a, b = G.own_copy(mod, G.student_seed("a", "x")), G.own_copy(mod, G.student_seed("b", "x"))
+        if a is None:              # draws only at checking time (hidden test inputs): the data are the book's
+            continue
+        drawing.append(info.name)
+        assert json.dumps(G._public_data(a), sort_keys=True) != json.dumps(G._public_data(b), sort_keys=True)
+        assert json.dumps(G._public_data(mod), sort_keys=True) == book        # the book's module is untouched
+    assert len(drawing) >= 15, drawing
+
+    from pedagogy_lib.exercises import ch07_fa_pca
+    y, K = ch07_fa_pca.EX_IPCA
+    w = np.sort(np.linalg.eigvalsh(np.cov(y.T, bias=True)))[::-1]
+    assert ch07_fa_pca.ppca_noise(float(np.mean(w[K:])))          # right on the book's data ...
+    cells = [("import numpy as np\nfrom pedagogy_lib.exercises import ch07_fa_pca as check", False),
+             (f"sigma2 = {float(np.mean(w[K:]))!r}", True)]
+    passed, text = G.grade_exercise("ex-7-3-ppca-noise", "ch07_fa_pca", "ppca_noise", ["sigma2"], cells, "s")
+    assert not passed, text                                        # ... wrong on the student's
+    cells[1] = ("y, K = check.EX_IPCA\nw = np.sort(np.linalg.eigvalsh(np.cov(y.T, bias=True)))[::-1]\n"
+                "sigma2 = float(np.mean(w[K:]))", True)
+    passed, text = G.grade_exercise("ex-7-3-ppca-noise", "ch07_fa_pca", "ppca_noise", ["sigma2"], cells, "s")
+    assert passed and "Graded on problem data of your own (EX_IPCA drawn for student 's')" in text, text
+
+
+def test_a_students_copy_is_built_from_the_source_read_when_grading_began(monkeypatch):
+    from pedagogy_lib.exercises import ch07_fa_pca
+
+    G.remember_source(ch07_fa_pca)
+    file, source = G._SOURCES[ch07_fa_pca.__name__]
+    monkeypatch.setitem(G._SOURCES, ch07_fa_pca.__name__, (file, source.replace("def ppca_noise(sigma2):",
+                                                                                "def ppca_noise(sigma2):\n    return True")))
+    assert G.own_copy(ch07_fa_pca, 1).ppca_noise(None) is True     # the remembered text, not the file on disk
+    assert not ch07_fa_pca.ppca_noise(None)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, compare_array, result
+from .checker import CheckResult, compare_array, result, problem_rng
 
 __all__ = ["TraceProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN",
            "trace_quadratic", "logdet_gradient", "chain_AXAt"]
@@ -38,7 +38,7 @@ class ChainProblem(NamedTuple):
 
 
 def _problems():
-    rng = np.random.default_rng(2101)
+    rng = problem_rng(2101)
     trace = TraceProblem(rng.standard_normal((3, 2)).round(2), rng.standard_normal((2, 2)).round(2))
     B = rng.standard_normal((3, 3)).round(2)
     logdet = B + 3 * np.eye(3)

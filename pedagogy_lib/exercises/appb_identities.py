@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, compare_array, compare_bool, result
+from .checker import CheckResult, compare_array, compare_bool, result, problem_rng
 
 __all__ = ["RankOneProblem", "WoodburyProblem", "EX_SM", "EX_WOODBURY", "sherman_morrison", "woodbury",
            "woodbury_shapes"]
@@ -38,7 +38,7 @@ class WoodburyProblem(NamedTuple):
 
 
 def _make():
-    rng = np.random.default_rng(2301)
+    rng = problem_rng(2301)
     G = rng.standard_normal((4, 4))
     A = G @ G.T + 4 * np.eye(4)
     sm = RankOneProblem(np.linalg.inv(A), rng.standard_normal(4).round(2), rng.standard_normal(4).round(2))

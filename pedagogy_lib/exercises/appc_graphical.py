@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 
 from ..discrete import categorical as cat
-from .checker import CheckResult, as_bool, compare_scalar, result
+from .checker import CheckResult, as_bool, compare_scalar, result, problem_rng
 
 __all__ = ["EX_DAG", "EX_CPTS", "EX_EVIDENCE", "DSEP_KEYS", "d_separations", "moral_edges", "evidence_probability"]
 
@@ -29,7 +29,7 @@ DSEP_KEYS = ("a _||_ b", "a _||_ b | c", "a _||_ b | d", "d _||_ e | c", "a _||_
 
 
 def _cpts(seed: int = 3601) -> dict:
-    rng = np.random.default_rng(seed)
+    rng = problem_rng(seed)
     out = {}
     for v, ps in EX_DAG.items():
         draws = rng.dirichlet(np.ones(2) * 1.5, size=(2,) * len(ps) or None)

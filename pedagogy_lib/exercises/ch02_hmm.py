@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..hmm import inference as hmm
-from .checker import HAND_RTOL, CheckResult, compare_array, compare_scalar, result
+from .checker import HAND_RTOL, CheckResult, compare_array, compare_scalar, result, problem_rng
 
 __all__ = [
     "HMMProblem", "EX_EVIDENCE", "EX_GAMMA1", "EX_IID",
@@ -35,7 +35,7 @@ class HMMProblem(NamedTuple):
 
 
 def _make_evidence_problem() -> HMMProblem:
-    rng = np.random.default_rng(2211)
+    rng = problem_rng(2211)
     K, T = 3, 1000
     A = np.array([[0.90, 0.05, 0.15],
                   [0.07, 0.85, 0.05],

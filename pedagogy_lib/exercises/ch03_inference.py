@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, as_bool, as_integer, compare_array, compare_scalar, result
+from .checker import CheckResult, as_bool, as_integer, compare_array, compare_scalar, result, problem_rng
 
 __all__ = ["IsingSquare", "EliminationProblem", "EX_SQUARE", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS",
            "ising_square_Z", "largest_clique", "independences", "factor_message"]
@@ -120,7 +120,7 @@ def largest_clique(answer) -> CheckResult:
 
 
 def _square_joint() -> np.ndarray:
-    rng = np.random.default_rng(3501)
+    rng = problem_rng(3501)
     psi = {pair: rng.gamma(2.0, size=(2, 2)) for pair in ((1, 2), (1, 3), (2, 4), (3, 4))}
     P = np.zeros((2, 2, 2, 2))
     for x in itertools.product((0, 1), repeat=4):

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..nn import rnn
 from . import checker
-from .checker import compare_array, result
+from .checker import compare_array, result, problem_rng
 
 __all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "EX_DECAY",
            "bptt_signals", "rtrl_gradient", "steps_to_shrink"]
@@ -48,7 +48,7 @@ class SignalsCase(NamedTuple):
 
 
 def _signals_case(seed: int, T: int, N: int, H: int) -> SignalsCase:
-    r = np.random.default_rng(seed)
+    r = problem_rng(seed)
     return SignalsCase(r.normal(scale=1.0 / np.sqrt(H), size=(H, H)),
                        np.tanh(r.normal(size=(T, N, H))), r.normal(size=(T, N, H)))
 
@@ -135,7 +135,7 @@ class RTRLCase(NamedTuple):
 
 
 def _rtrl_case(seed: int, T: int, w: float, u: float, d: float) -> RTRLCase:
-    r = np.random.default_rng(seed)
+    r = problem_rng(seed)
     return RTRLCase(w, u, d, r.normal(size=T), 0.8 * np.tanh(r.normal(size=T)))
 
 

@@ -23,7 +23,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..nn import network as nn
-from .checker import compare_array, result
+from .checker import compare_array, result, problem_rng
 
 __all__ = ["DenseCase", "EX_DENSE", "EX_GRAD_FUNCTIONS", "EX_GRAD_EPS", "EX_SIGNAL", "EX_PRODUCT",
            "GradFunction", "SignalCase", "ProductProblem",
@@ -48,7 +48,7 @@ class DenseCase(NamedTuple):
 
 
 def _dense_case(seed: int, N: int, D_in: int, D_out: int) -> DenseCase:
-    r = np.random.default_rng(seed)
+    r = problem_rng(seed)
     return DenseCase(r.normal(size=(D_out, D_in)), r.normal(size=D_out),
                      r.normal(size=(N, D_in)), r.normal(size=(N, D_out)))
 

@@ -40,7 +40,7 @@ class PCAProblem(NamedTuple):
 
 
 def _make_fa_step():
-    rng = np.random.default_rng(703)
+    rng = checker.problem_rng(703)
     C_true = np.array([[1.0, 0.2], [0.8, -0.5], [0.3, 0.9], [0.6, 0.4]])
     x = rng.standard_normal((30, 2))
     y = x @ C_true.T + rng.standard_normal((30, 4)) * np.sqrt([0.3, 0.4, 0.2, 0.5]) + [2.0, -1.0, 0.5, 3.0]
@@ -49,7 +49,7 @@ def _make_fa_step():
 
 
 def _make_pca():
-    rng = np.random.default_rng(731)
+    rng = checker.problem_rng(731)
     Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
     scales = np.sqrt([6.0, 3.0, 0.8, 0.5, 0.3])
     y = (rng.standard_normal((120, 5)) * scales) @ Q.T + np.array([4.0, -3.0, 2.0, 5.0, -2.0])
@@ -57,7 +57,7 @@ def _make_pca():
 
 
 def _make_heywood():
-    rng = np.random.default_rng(2118)
+    rng = checker.problem_rng(2118)
     R = np.array([[1.0, 0.45, 0.75], [0.45, 1.0, 0.85], [0.75, 0.85, 1.0]])
     return rng.multivariate_normal([10.0, 5.0, 0.0], R * np.outer([0.5, 3.0, 1.0], [0.5, 3.0, 1.0]), size=400)
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..hmm import inference as hmm
-from .checker import CheckResult, compare_array, result
+from .checker import CheckResult, compare_array, result, problem_rng
 
 __all__ = [
     "TransitionCounts", "SequencesProblem", "GaussianProblem",
@@ -65,7 +65,7 @@ def _model(K=3):
 
 def _sequences(seed, lengths, sep=1.2):
     """Log-likelihoods of noisy regimes with means -sep, 0, sep (1-D, unit variance)."""
-    rng = np.random.default_rng(seed)
+    rng = problem_rng(seed)
     pi, A = _model()
     mu = np.array([-sep, 0.0, sep])
     out = []
@@ -102,7 +102,7 @@ EX_VISITS = SequencesProblem(*_model(), _sequences(7203, [80], sep=1.0))
 
 
 def _make_means() -> GaussianProblem:
-    rng = np.random.default_rng(7204)
+    rng = problem_rng(7204)
     T, K = 60, 3
     y = rng.standard_normal((T, 2)) + np.repeat(np.array([[0.0, 0.0], [2.0, 1.0], [-1.0, 2.0]]), T // K, axis=0)
     logits = rng.standard_normal((T, K)) + 2.0 * np.repeat(np.eye(K), T // K, axis=0)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import lgssm as kalman
 from ..lgssm.model import LGSSMParams
-from .checker import CheckResult, as_bool, compare_array, compare_scalar, result
+from .checker import CheckResult, as_bool, compare_array, compare_scalar, result, problem_rng
 
 __all__ = [
     "SmootherProblem", "SimilarityProblem",
@@ -51,7 +51,7 @@ def _rotation(theta, rho):
 
 
 def _make_smooth() -> SmootherProblem:
-    rng = np.random.default_rng(7401)
+    rng = problem_rng(7401)
     n, m, T = 2, 3, 25
     true = LGSSMParams(np.zeros(n), np.eye(n), _rotation(0.4, 0.95), None, np.zeros(n), 0.1 * np.eye(n),
                        rng.standard_normal((m, n)), np.zeros(m), 0.3 * np.eye(m))
@@ -67,7 +67,7 @@ EX_SMOOTH = _make_smooth()
 
 
 def _make_sim() -> SimilarityProblem:
-    rng = np.random.default_rng(7402)
+    rng = problem_rng(7402)
     p = LGSSMParams(np.array([1.0, -0.5]), np.array([[1.0, 0.3], [0.3, 0.8]]), _rotation(0.3, 0.9), None,
                     np.zeros(2), np.array([[0.2, 0.05], [0.05, 0.1]]), rng.standard_normal((3, 2)), np.zeros(3),
                     0.4 * np.eye(3))

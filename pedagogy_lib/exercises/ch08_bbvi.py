@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, compare_scalar, result
+from .checker import CheckResult, compare_scalar, result, problem_rng
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum"]
 
@@ -20,7 +20,7 @@ EX_MU = 1.5
 
 
 def _samples():
-    rng = np.random.default_rng(8402)
+    rng = problem_rng(8402)
     h = rng.standard_normal(400)
     g = h * (2.0 + h) ** 2 + 0.5 * rng.standard_normal(400)
     return g, h

@@ -18,7 +18,7 @@ __all__ = ["EX_SCALAR", "EX_LOGDET", "EX_MSTEP", "scalar_mode", "logdet_gradient
 #: Exercise 1: one observation y, one basis weight c, the prior rate alpha and the precision lambda.
 EX_SCALAR = {"y": 1.3, "c": 0.8, "alpha": 2.0, "lam": 4.0}
 
-_r = np.random.default_rng(81)
+_r = checker.problem_rng(81)
 #: Exercise 2: an emission matrix C (M=3, K=4), lambda, and the diagonal d of the prior's curvature.
 EX_LOGDET = {"C": _r.normal(size=(3, 4)), "lam": 2.5, "d": np.array([0.5, 3.0, 1.2, 0.1])}
 

@@ -16,7 +16,7 @@ from . import checker
 
 __all__ = ["EX_Y", "EX_THETAS", "EX_X", "logistic_kurtosis", "gaussian_rotation_loglik", "switching_signs"]
 
-_rng = np.random.default_rng(2024)
+_rng = checker.problem_rng(2024)
 _C = np.array([[1.0, 0.5], [0.2, 0.8]])
 #: Exercise 2: zero-mean mixtures of two Laplace sources, 400 samples in rows.
 EX_Y = _rng.laplace(scale=1 / np.sqrt(2), size=(400, 2)) @ _C.T

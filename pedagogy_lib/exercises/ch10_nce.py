@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, compare_scalar, result
+from .checker import CheckResult, compare_scalar, result, problem_rng
 
 __all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient"]
 
@@ -23,7 +23,7 @@ EX_E, EX_EN = 0.7, 1.9
 
 
 def _samples():
-    rng = np.random.default_rng(1011)
+    rng = problem_rng(1011)
     return rng.normal(0.5, 1.0, 200), rng.normal(-0.3, 1.5, 200)
 
 

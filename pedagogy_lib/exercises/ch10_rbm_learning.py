@@ -19,7 +19,7 @@ import numpy as np
 
 from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
-from .checker import compare_array, compare_scalar, result
+from .checker import compare_array, compare_scalar, result, problem_rng
 
 __all__ = ["LearnProblem", "EX_LEARN", "data_moments", "model_moments", "stationary_visible_means",
            "kl_after_two_steps", "cd1_cosine", "bas_model"]
@@ -33,7 +33,7 @@ class LearnProblem(NamedTuple):
 
 
 def _make() -> LearnProblem:
-    rng = np.random.default_rng(1022)
+    rng = problem_rng(1022)
     params = EFHParams(1.5 * rng.standard_normal((3, 5)), 0.5 * rng.standard_normal(3), 0.5 * rng.standard_normal(5))
     Y = (rng.random((12, 5)) < np.array([0.8, 0.2, 0.6, 0.5, 0.3])).astype(float)
     return LearnProblem(params, Y)

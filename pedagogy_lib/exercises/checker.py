@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["AnswerNotAccepted", "CheckResult", "result", "HAND_RTOL", "as_numeric", "as_integer", "as_bool",
+__all__ = ["AnswerNotAccepted", "CheckResult", "result", "problem_rng", "drawn_for", "HAND_RTOL", "as_numeric",
+           "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
 
 
@@ -64,6 +65,39 @@ class _SealCheckerModules(importlib.abc.MetaPathFinder):
 
 if __package__ and not any(isinstance(f, _SealCheckerModules) for f in sys.meta_path):
     sys.meta_path.insert(0, _SealCheckerModules())
+
+
+#: The student salt in force while a grader draws a student's own problem data (see :func:`drawn_for`).
+_STUDENT_SALT: list[int] = []
+
+
+def problem_rng(seed: int) -> np.random.Generator:
+    """The generator a checker module draws its problem data from.
+
+    In the book and in a reader's kernel this is ``np.random.default_rng(seed)``: everyone sees the
+    same data. While a grader builds a student's copy of the module (:func:`drawn_for`), the student's
+    salt joins the seed, so the same code draws data of that student's own.
+    """
+    if _STUDENT_SALT:
+        return np.random.default_rng([int(seed), _STUDENT_SALT[-1]])
+    return np.random.default_rng(seed)
+
+
+class drawn_for:  # noqa: N801 - used as a function: ``with drawn_for(salt): ...``
+    """Context in which :func:`problem_rng` draws for the student whose salt (a non-negative integer) is given."""
+
+    def __init__(self, salt: int):
+        if isinstance(salt, bool) or not isinstance(salt, (int, np.integer)) or salt < 0:
+            raise ValueError(f"salt must be a non-negative integer; got {salt!r}")
+        self.salt = int(salt)
+
+    def __enter__(self):
+        _STUDENT_SALT.append(self.salt)
+        return self
+
+    def __exit__(self, *exc):
+        _STUDENT_SALT.pop()
+        return False
 
 
 class AnswerNotAccepted(AssertionError):

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import as_integer, compare_array, result
+from .checker import as_integer, compare_array, result, problem_rng
 
 __all__ = ["AnalysisProblem", "EX_ANALYSIS", "TAPER", "INFLATIONS", "etkf_update", "taper_matrix",
            "inflation_rmse", "best_inflation"]
@@ -33,7 +33,7 @@ class AnalysisProblem(NamedTuple):
 
 
 def _make(seed, N, n, m):
-    rng = np.random.default_rng(seed)
+    rng = problem_rng(seed)
     E = rng.standard_normal((N, n)) @ rng.standard_normal((n, n)) + rng.standard_normal(n)
     R = np.diag(rng.uniform(0.3, 1.0, m))
     return AnalysisProblem(E, rng.standard_normal(m), rng.standard_normal((m, n)), R)

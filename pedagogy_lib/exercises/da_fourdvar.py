@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import compare_array, compare_bool, compare_function, result
+from .checker import compare_array, compare_bool, compare_function, result, problem_rng
 
 __all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_equals_smoother"]
 
@@ -33,7 +33,7 @@ class LinearWindow(NamedTuple):
 
 
 def _make() -> LinearWindow:
-    rng = np.random.default_rng(404)
+    rng = problem_rng(404)
     th = 0.3
     A = 0.98 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     C = np.array([[1.0, 0.5]])
