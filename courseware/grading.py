@@ -479,14 +479,14 @@ def remember_source(mod) -> None:
 def own_copy(mod, salt: int):
     """The checker module run afresh with the student's salt in :func:`checker.problem_rng`: the same
     code, problem data of the student's own, and references computed from them. ``None`` when the
-    module draws no data at random (its data are then the book's)."""
+    module's data are the same for everyone (it draws none with ``problem_rng`` or ``book_or_drawn``)."""
     import types
 
     from pedagogy_lib.exercises import checker
 
     remember_source(mod)
     file, source = _SOURCES[mod.__name__]
-    if "problem_rng(" not in source:
+    if "problem_rng(" not in source and "book_or_drawn(" not in source:
         return None
     fresh = types.ModuleType(mod.__name__, mod.__doc__)
     fresh.__file__, fresh.__package__ = file, mod.__package__

@@ -334,3 +334,32 @@ def test_a_students_copy_is_built_from_the_source_read_when_grading_began(monkey
                                                                                 "def ppca_noise(sigma2):\n    return True")))
     assert G.own_copy(ch07_fa_pca, 1).ppca_noise(None) is True     # the remembered text, not the file on disk
     assert not ch07_fa_pca.ppca_noise(None)
+
+
+def _graded_on_own_data(ex) -> bool:
+    import importlib
+
+    if "variant" in _summative(ex):
+        return True
+    mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
+    own = G.own_copy(mod, 1)
+    if own is None:
+        return False
+    book = G._public_data(mod)
+    return any(re.search(rf"\b{name}\b", ex.solution_code) for name, value in G._public_data(own).items()
+               if value != book.get(name))
+
+
+def test_every_exercise_is_graded_on_data_of_the_students_own_or_says_why_not():
+    """An exercise whose data are the same for every student names its reason in its module's
+    ``SUMMATIVE`` table (``"same_data"``): the statement spells the numbers out, the answer is a function
+    the grader runs on inputs of its own, a choice among a few, or words."""
+    missing, both = [], []
+    for ex in E.all_exercises():
+        own, reason = _graded_on_own_data(ex), _summative(ex).get("same_data")
+        if not own and not reason:
+            missing.append(ex.label)
+        elif own and reason:
+            both.append(ex.label)
+    assert not missing, f"{len(missing)} exercises give everyone the same data without saying why: {missing}"
+    assert not both, f"graded on the student's own data, yet a reason for the same data is given: {both}"

@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["AnswerNotAccepted", "CheckResult", "result", "problem_rng", "drawn_for", "HAND_RTOL", "as_numeric",
+__all__ = ["AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
+           "as_numeric",
            "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
 
@@ -81,6 +82,18 @@ def problem_rng(seed: int) -> np.random.Generator:
     if _STUDENT_SALT:
         return np.random.default_rng([int(seed), _STUDENT_SALT[-1]])
     return np.random.default_rng(seed)
+
+
+def book_or_drawn(book, draw: Callable[[np.random.Generator], object], seed: int):
+    """The book's hand-written problem ``book``, or, while a grader builds a student's copy of the module
+    (:func:`drawn_for`), ``draw(problem_rng(seed))``: a problem of the same kind drawn for that student.
+
+    ``draw`` must give a problem the statement still describes (same shapes, same kind of answer), and
+    whose numbers the statement does not spell out.
+    """
+    if _STUDENT_SALT:
+        return draw(problem_rng(seed))
+    return book
 
 
 class drawn_for:  # noqa: N801 - used as a function: ``with drawn_for(salt): ...``
