@@ -6,8 +6,8 @@ Use in the notebook as::
     check.EX_TRACE                    # X and A for exercise (a)
     check.trace_quadratic(my_matrix)  # says what is wrong, never the answer
 
-References are the closed forms worked out by hand (written here directly, not taken from the
-library), and the tests check them against :func:`pedagogy_lib.core.gradcheck.gradcheck`.
+Reference answers are computed in this module, not taken from the library, and the tests check
+them numerically.
 """
 from __future__ import annotations
 
@@ -22,15 +22,15 @@ __all__ = ["TraceProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN",
 
 
 class TraceProblem(NamedTuple):
-    """A rectangular ``X`` (3, 2) and a square ``A`` (2, 2) for :math:`\\operatorname{tr}[\\mathbf X\\mathbf A\\mathbf X^T]`."""
+    """A rectangular ``X`` (3, 2) and a square, non-symmetric ``A`` (2, 2): the data of exercise (a)."""
 
     X: np.ndarray
     A: np.ndarray
 
 
 class ChainProblem(NamedTuple):
-    r"""``A`` (2, 3), ``X`` (3, 3) and the gradient ``G`` (2, 2) of some scalar :math:`y` with respect to
-    :math:`\mathbf F = \mathbf A\mathbf X\mathbf A^T`, evaluated there."""
+    """``A`` (2, 3), ``X`` (3, 3) and ``G`` (2, 2), the gradient of some scalar y with respect to
+    F = A X A^T (the matrix the statement defines), evaluated there."""
 
     A: np.ndarray
     X: np.ndarray
@@ -56,7 +56,11 @@ EX_TRACE, EX_LOGDET, EX_CHAIN = _problems()
 
 
 def trace_quadratic(answer) -> CheckResult:
-    r"""Exercise (a): :math:`d\operatorname{tr}[\mathbf X\mathbf A\mathbf X^T]/d\mathbf X` at :data:`EX_TRACE`, shape (3, 2)."""
+    """Exercise (a), ``ex-b1-trace``: your gradient with respect to X at :data:`EX_TRACE`.
+
+    Pass a (3, 2) array, the shape of X (numerator layout). The checker recognizes an answer that
+    drops a term or that treats A as symmetric.
+    """
     X, A = EX_TRACE
     expected = X @ A.T + X @ A
     hints = {
@@ -68,7 +72,11 @@ def trace_quadratic(answer) -> CheckResult:
 
 
 def logdet_gradient(answer) -> CheckResult:
-    r"""Exercise (b): :math:`d\log|\mathbf A|/d\mathbf A` at :data:`EX_LOGDET`, shape (3, 3)."""
+    """Exercise (b), ``ex-b1-logdet``: your gradient of the log-determinant at :data:`EX_LOGDET`.
+
+    Pass a (3, 3) array. The checker recognizes the gradient of the determinant itself given in
+    place of the gradient of its log.
+    """
     A = EX_LOGDET
     Ai = np.linalg.inv(A)
     expected = Ai.T
@@ -78,7 +86,11 @@ def logdet_gradient(answer) -> CheckResult:
 
 
 def chain_AXAt(answer) -> CheckResult:
-    r"""Exercise (c): :math:`dy(\mathbf A\mathbf X\mathbf A^T)/d\mathbf X` from :data:`EX_CHAIN`'s ``G``, shape (3, 3)."""
+    """Exercise (c), ``ex-b1-chain``: your gradient of y with respect to X, from :data:`EX_CHAIN`.
+
+    Pass a (3, 3) array, the shape of X (not of F or G). The checker recognizes an answer with the
+    shape of F and one that uses G transposed.
+    """
     A, X, G = EX_CHAIN
     expected = A.T @ G @ A
     hints = {"you used G^T in place of G (the chain rule for F = A X B^T is A^T G B, Eq. B.5, with B = A)":

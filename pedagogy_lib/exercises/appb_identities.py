@@ -6,7 +6,7 @@ Use in the notebook as::
     check.EX_SM                          # A^{-1}, u, v for exercise (a)
     check.sherman_morrison(my_inverse)   # says what is wrong, never the answer
 
-References are direct inverses of the updated matrices (``numpy.linalg.inv``), not the identities.
+Reference answers are computed independently of the identities the exercises practise.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ __all__ = ["RankOneProblem", "WoodburyProblem", "EX_SM", "EX_WOODBURY", "sherman
 
 
 class RankOneProblem(NamedTuple):
-    r"""``A_inv`` (4, 4), the inverse of some :math:`\mathbf A`, and vectors ``u``, ``v`` (4,)."""
+    """``A_inv`` (4, 4), the inverse of some matrix A, and vectors ``u``, ``v`` (4,)."""
 
     A_inv: np.ndarray
     u: np.ndarray
@@ -29,7 +29,7 @@ class RankOneProblem(NamedTuple):
 
 
 class WoodburyProblem(NamedTuple):
-    r"""A diagonal ``a`` (6,) for :math:`\mathbf A = \operatorname{diag}(\mathbf a)`, ``U`` (6, 2), ``C`` (2, 2), ``V`` (2, 6)."""
+    """``a`` (6,), the diagonal of a diagonal matrix A; ``U`` (6, 2), ``C`` (2, 2) and ``V`` (2, 6)."""
 
     a: np.ndarray
     U: np.ndarray
@@ -53,7 +53,11 @@ EX_SM, EX_WOODBURY = _make()
 
 
 def sherman_morrison(answer) -> CheckResult:
-    r""":math:`(\mathbf A + \mathbf u\mathbf v^T)^{-1}` for :data:`EX_SM`, shape (4, 4)."""
+    """Exercise (a), ``ex-b3-sherman-morrison``: your inverse of the rank-one update of :data:`EX_SM`.
+
+    Pass the (4, 4) inverse of A + u v^T. The checker recognizes a correction with the wrong sign,
+    a slip in the scalar denominator, and u and v swapped.
+    """
     Ai, u, v = EX_SM
     A = np.linalg.inv(Ai)
     expected = np.linalg.inv(A + np.outer(u, v))
@@ -64,7 +68,11 @@ def sherman_morrison(answer) -> CheckResult:
 
 
 def woodbury(answer) -> CheckResult:
-    r""":math:`(\mathbf A + \mathbf U\mathbf C\mathbf V)^{-1}` for :data:`EX_WOODBURY`, shape (6, 6)."""
+    """Exercise (b), ``ex-b3-woodbury``: your inverse of the update A + U C V of :data:`EX_WOODBURY`.
+
+    Pass the (6, 6) inverse. The checker recognizes C used where its inverse belongs and a missing
+    inverse of the small 2 x 2 matrix.
+    """
     a, U, C, V = EX_WOODBURY
     A = np.diag(a)
     expected = np.linalg.inv(A + U @ C @ V)
@@ -76,7 +84,7 @@ def woodbury(answer) -> CheckResult:
 
 
 def woodbury_shapes(answer) -> CheckResult:
-    """Exercise (c): True or False, "Eq. B.14 requires U and V to be square and invertible"."""
+    """Exercise (c), ``ex-b3-shapes``: True or False, "Eq. B.14 requires U and V to be square and invertible"."""
     return result("what Woodbury assumes", compare_bool(answer, False, "your answer"))
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the

@@ -6,8 +6,7 @@ Use in the notebook as::
     check.EX_P                          # a 3-state transition matrix, P[i, j] = p(next = i | now = j)
     check.stationary(my_pi)             # says what is wrong, never the answer
 
-References are computed here by power iteration and by looping over pairs of states, independently of
-:mod:`pedagogy_lib.discrete.markov_chain`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -36,7 +35,11 @@ def _power(P: np.ndarray, n: int = 5000) -> np.ndarray:
 
 
 def stationary(answer) -> CheckResult:
-    r"""Exercise (a): the stationary distribution :math:`\boldsymbol\pi` of :data:`EX_P` (:math:`\mathbf P\boldsymbol\pi = \boldsymbol\pi`), shape (3,)."""
+    """Exercise (a), ``ex-b2-stationary``: your stationary distribution of :data:`EX_P`.
+
+    Pass a probability vector of shape (3,), one entry per state. The checker recognizes an answer
+    worked out for the other (row-stochastic) convention and a single column of ``EX_P``.
+    """
     expected = _power(EX_P)
     hints = {"you solved pi^T P = pi^T, the row-stochastic convention; here the columns of P sum to one, "
              "so pi is a right eigenvector, P pi = pi": _power(EX_P.T / EX_P.T.sum(axis=0, keepdims=True)),
@@ -46,7 +49,8 @@ def stationary(answer) -> CheckResult:
 
 
 def reversible(answer) -> CheckResult:
-    """Exercise (b): True or False, "EX_P satisfies detailed balance with respect to its stationary distribution"."""
+    """Exercise (b), ``ex-b2-reversible``: True or False, "EX_P satisfies detailed balance with respect
+    to its stationary distribution"."""
     pi = _power(EX_P)
     K = EX_P.shape[0]
     worst = max(abs(EX_P[i, j] * pi[j] - EX_P[j, i] * pi[i]) for i in range(K) for j in range(K))
@@ -54,7 +58,11 @@ def reversible(answer) -> CheckResult:
 
 
 def two_state_mixing_time(answer) -> CheckResult:
-    r"""Exercise (c): :math:`t_{mix}(1/4)` of the two-state chain :data:`EX_TWO`, an integer."""
+    """Exercise (c), ``ex-b2-mixing``: your mixing time t_mix(1/4) of the two-state chain :data:`EX_TWO`.
+
+    Pass a whole number of steps. The checker recognizes an answer one step off either way and the
+    spectral upper bound given in place of the mixing time.
+    """
     a, b = EX_TWO
     P = np.array([[1 - a, b], [a, 1 - b]])
     pi = np.array([b, a]) / (a + b)

@@ -5,9 +5,8 @@ Use in the notebook as::
     from pedagogy_lib.exercises import appb_probability as check
     check.bernoulli_fisher(my_I)        # says what is wrong, never the answer
 
-References are computed here by exact sums over the outcomes (Fisher information, Poisson thinning)
-and by the closed form of Eq. B.13 written out; the tests compare them with Monte Carlo and
-numerical integration.
+Reference answers are computed exactly in this module; the tests compare them with Monte Carlo
+and numerical integration.
 """
 from __future__ import annotations
 
@@ -23,7 +22,8 @@ __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli
 
 
 class QuadFormProblem(NamedTuple):
-    r"""Mean ``mu`` (2,) and covariance ``Sigma`` (2, 2) of :math:`\mathbf X`; ``C`` (2, 2), ``b`` (2,), ``A`` (2, 2)."""
+    """Mean ``mu`` (2,) and covariance ``Sigma`` (2, 2) of the random vector X; ``C`` (2, 2), ``b`` (2,),
+    ``A`` (2, 2)."""
 
     mu: np.ndarray
     Sigma: np.ndarray
@@ -45,7 +45,12 @@ EX_THIN = (0.4, 2)
 
 
 def bernoulli_fisher(answer) -> CheckResult:
-    """Exercise (a): the Fisher information of one Bernoulli(p) observation about p, at p = EX_BERNOULLI_P."""
+    """Exercise (a), ``ex-b2-fisher``: your Fisher information of one Bernoulli(p) observation about p,
+    at p = EX_BERNOULLI_P, a single number.
+
+    The checker recognizes the variance of the observation, the mean of the score, and an answer
+    that uses only one of the two outcomes.
+    """
     p = EX_BERNOULLI_P
     score = {0: -1.0 / (1 - p), 1: 1.0 / p}
     expected = (1 - p) * score[0] ** 2 + p * score[1] ** 2
@@ -56,7 +61,11 @@ def bernoulli_fisher(answer) -> CheckResult:
 
 
 def quadratic_form_mean(answer) -> CheckResult:
-    r"""Exercise (b): :math:`\mathbb E[(\mathbf b - \mathbf C\mathbf X)^T\mathbf A(\mathbf b - \mathbf C\mathbf X)]` for :data:`EX_QUAD` (Eq. B.13)."""
+    """Exercise (b), ``ex-b2-quadratic``: your expectation of the quadratic form in the statement for
+    :data:`EX_QUAD` (Eq. B.13), a single number.
+
+    The checker recognizes answers that drop part of the expectation or leave C out of part of it.
+    """
     mu, S, C, b, A = EX_QUAD
     r = b - C @ mu
     expected = float(np.trace(A @ C @ S @ C.T) + r @ A @ r)
@@ -68,7 +77,11 @@ def quadratic_form_mean(answer) -> CheckResult:
 
 
 def thinned_pmf(answer) -> CheckResult:
-    """Exercise (c): the probability of y kept successes out of Pois(1) trials kept with probability mu, (mu, y) = EX_THIN."""
+    """Exercise (c), ``ex-b2-thinning``: your probability of exactly y kept successes out of Pois(1)
+    trials, each kept with probability mu, for (mu, y) = EX_THIN; a single number.
+
+    The checker recognizes the probability before thinning and a fixed-number-of-trials binomial.
+    """
     mu, y = EX_THIN
     expected = sum(math.exp(-1) / math.factorial(x) * math.comb(x, y) * mu**y * (1 - mu) ** (x - y)
                    for x in range(y, 60))

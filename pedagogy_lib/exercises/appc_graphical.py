@@ -6,9 +6,7 @@ Use in the notebook as::
     check.EX_DAG                      # the six-node directed graph of the exercises
     check.d_separations(my_dict)      # says what is wrong, never the answer
 
-References are computed here without :mod:`pedagogy_lib.graphical`: independences by enumerating the
-joint of random conditional tables (exercise a), the moral graph with plain sets (exercise b), and
-the probability of the evidence by a loop over all configurations (exercise c).
+Reference answers are computed in this module, independently of the library's graph functions.
 """
 from __future__ import annotations
 
@@ -51,8 +49,11 @@ def _parse(key: str):
 
 
 def d_separations(answer) -> CheckResult:
-    """Exercise (a): a dict mapping each statement of :data:`DSEP_KEYS` to True (it holds for every
-    distribution on the graph) or False."""
+    """Exercise (a), ``ex-c-dsep``: which statements of :data:`DSEP_KEYS` hold for :data:`EX_DAG`.
+
+    Pass a dict with every key of ``DSEP_KEYS``, each mapped to True (the statement holds for every
+    distribution on the graph) or False. The checker says how many are wrong, not which.
+    """
     if not isinstance(answer, dict):
         return result("d-separation in EX_DAG", [f"your answer should be a dict with the keys of check.DSEP_KEYS; "
                                                  f"got {type(answer).__name__}."])
@@ -79,7 +80,11 @@ def d_separations(answer) -> CheckResult:
 
 
 def moral_edges(answer) -> CheckResult:
-    """Exercise (b): the edges that moralization *adds* to EX_DAG (parents married), as pairs of names."""
+    """Exercise (b), ``ex-c-moral``: the edges that moralization *adds* to :data:`EX_DAG`.
+
+    Pass a list of pairs of node names, e.g. ``[("x", "y")]``, in any order. The checker recognizes
+    edges the graph already has, missing edges and extra edges.
+    """
     expected = set()
     for _, ps in EX_DAG.items():
         for u, w in itertools.combinations(ps, 2):
@@ -122,7 +127,11 @@ def _p_evidence() -> float:
 
 
 def evidence_probability(answer) -> CheckResult:
-    r"""Exercise (c): :math:`p(x_d = 1, x_f = 0)` for :data:`EX_CPTS`, the normalizer of the clamped factors."""
+    """Exercise (c), ``ex-c-evidence``: your probability of the evidence :data:`EX_EVIDENCE`
+    (d = 1 and f = 0) under the tables :data:`EX_CPTS`, a single number (not its log).
+
+    The checker recognizes the opposite values clamped and a log-probability.
+    """
     expected = _p_evidence()
     flipped = {"d": 0, "f": 1}
     names = list(EX_DAG)

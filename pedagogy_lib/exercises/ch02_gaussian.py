@@ -6,7 +6,7 @@ Use in the notebook as::
     check.scalar_posterior(my_mean, my_var)
 
 Problem data are the module constants below; reference answers are computed from them when a
-checker runs, with closed forms or :mod:`pedagogy_lib.gaussian` / :mod:`pedagogy_lib.factor.model`.
+checker runs.
 """
 from __future__ import annotations
 
@@ -77,14 +77,12 @@ FORMS = ("information", "covariance")
 
 
 def flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
-    r"""Leading-order multiply-add count of one posterior (covariance and gain).
+    """Leading-order multiply-add count of one posterior (covariance and gain) in one form.
 
-    * information form (Eqs. 2.13-2.14): :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`
-      costs :math:`LK^2` (plus :math:`L^3/3 + L^2K` to factor and solve with a full
-      :math:`\boldsymbol\Sigma_{\hat y|\hat x}`; nothing extra when it is diagonal), then a
-      :math:`K\times K` Cholesky, :math:`K^3/3`;
-    * covariance form (Eqs. 2.25-2.27): :math:`\mathbf C\boldsymbol\Sigma_{\hat x}\mathbf C^T` costs
-      :math:`LK^2 + L^2K`, the :math:`L\times L` Cholesky :math:`L^3/3`, the gain :math:`L^2K`.
+    ``K`` sources, ``L`` emissions, ``form`` is ``"information"`` (Eqs. 2.13-2.14) or
+    ``"covariance"`` (Eqs. 2.25-2.27), ``diagonal`` says whether Sigma_y|x is diagonal. This is the
+    count :func:`cheaper_form` compares; call it once you have answered exercise 4, to see by how
+    much one form wins.
     """
     if form == "information":
         return L * K**2 + K**3 / 3 + (0.0 if diagonal else L**3 / 3 + L**2 * K)
@@ -98,7 +96,12 @@ def flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
 # ----------------------------------------------------------------------------------------------
 
 def scalar_posterior(mean, var):
-    r"""Exercise 1: posterior mean and variance of :data:`EX_SCALAR` (Eqs. 2.13-2.14 with K = L = 1)."""
+    """Exercise 1, ``ex-2-1-2-scalar-posterior``: your posterior mean and variance for :data:`EX_SCALAR`.
+
+    Pass two numbers (a variance, not a standard deviation or a precision); three significant
+    figures are enough. The checker recognizes a forgotten offset c, an ignored prior, a precision
+    given for the variance, and other common slips in combining the prior with the emission.
+    """
     p = EX_SCALAR
     denom = p.C**2 * p.sigma2_x + p.sigma2_y_x
     mean_ref = (p.sigma2_y_x * p.mu_x + p.C * p.sigma2_x * (p.y - p.c)) / denom
@@ -124,7 +127,11 @@ def scalar_posterior(mean, var):
 
 
 def kalman_gain(K_answer):
-    r"""Exercise 2: the gain :math:`\mathbf K` (Eqs. 2.15 = 2.25) of :data:`EX_GAIN`."""
+    """Exercise 2, ``ex-2-1-2-gain``: your gain K (Eqs. 2.15 and 2.25) of the model :data:`EX_GAIN`.
+
+    Pass a (2, 3) array: one row per source, one column per emission. The checker recognizes the
+    slips the statement lists and the noiseless-limit gain.
+    """
     mu_x, Sigma_x, C, c, Sigma_y_x = EX_GAIN
     ref = g.bayes_invert(*EX_GAIN, c, form="information").gain
     Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
@@ -143,7 +150,8 @@ def kalman_gain(K_answer):
 
 
 def same_marginal(answer_A, answer_B):
-    r"""Exercise 3: does each pair in :data:`EX_FA_PAIRS` define the same marginal (Eq. 2.21)?"""
+    """Exercise 3, ``ex-2-1-2-same-marginal``: does each pair in :data:`EX_FA_PAIRS` define the same
+    marginal (Eq. 2.21)? Pass two booleans, for pair "A" and pair "B"."""
     problems = []
     for key, ans in (("A", answer_A), ("B", answer_B)):
         p, q = EX_FA_PAIRS[key]
@@ -154,7 +162,8 @@ def same_marginal(answer_A, answer_B):
 
 
 def cheaper_form(answers):
-    """Exercise 4: a list with "information" or "covariance" for each problem in :data:`EX_SIZES`."""
+    """Exercise 4, ``ex-2-1-2-cheaper-form``: a list with "information" or "covariance" for each
+    problem in :data:`EX_SIZES`, in order."""
     if answers is None:
         return checker.result("cheaper form", ["your answer is None: give a list of strings, one per problem."])
     if isinstance(answers, str) or not hasattr(answers, "__len__"):

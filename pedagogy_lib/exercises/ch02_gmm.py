@@ -6,9 +6,8 @@ Use in the notebook as::
     check.EX_RESP                      # the problem data
     check.responsibilities(my_answer)  # says what is wrong, never the answer
 
-Each checker computes its reference from the problem constants below, with
-:mod:`pedagogy_lib.mixture` or with an independent route (a root finder on the posterior, a
-per-component loop), and lists the slips that typical wrong derivations produce.
+Each checker computes its reference from the problem constants below, independently of the
+route the exercise asks for, and names the slips that typical wrong derivations produce.
 """
 from __future__ import annotations
 
@@ -195,7 +194,12 @@ def _qda_reference(p: QDA1DProblem) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 def responsibilities(answer) -> CheckResult:
-    r"""Check the posterior :math:`\hat p(\hat X_k=1\mid\mathbf y)` for ``EX_RESP`` (Eqs. 2.6-2.8): an array of shape (3,)."""
+    """Exercise ``ex-2-1-1-responsibilities``: your responsibilities of the three components for ``EX_RESP.y``.
+
+    Pass an array of shape (3,), one posterior probability per component (Eqs. 2.6-2.8), not a
+    (1, 3) row. The checker recognizes a left-out prior, a left-out or wrong term of Eq. 2.8,
+    unnormalized values and logits passed in place of probabilities.
+    """
     name = "responsibilities for EX_RESP.y"
     variants = _resp_variants(EX_RESP)
     expected = variants.pop("correct")
@@ -216,7 +220,12 @@ def responsibilities(answer) -> CheckResult:
 
 
 def boundary_point(answer) -> CheckResult:
-    r"""Check :math:`t^*` for ``EX_TSTAR``: the point :math:`\boldsymbol\mu_j + t^*(\boldsymbol\mu_k-\boldsymbol\mu_j)` lies on the Eq. 2.9 boundary."""
+    """Exercise ``ex-2-1-1-boundary-point``: your t* for ``EX_TSTAR``, a single number.
+
+    t* is the position along the segment from mu_j to mu_k, as the statement parametrizes it, where
+    the segment crosses the Eq. 2.9 boundary. The checker recognizes a sign slip in the prior term,
+    the wrong distance between the means, and the priors ignored.
+    """
     name = "boundary point t* for EX_TSTAR"
     variants = _tstar_variants(EX_TSTAR)
     return result(name, compare_scalar(answer, _tstar_reference(EX_TSTAR), "your answer", rtol=1e-7, atol=1e-9,
@@ -224,7 +233,12 @@ def boundary_point(answer) -> CheckResult:
 
 
 def qda_thresholds(answer) -> CheckResult:
-    r"""Check the two QDA thresholds for ``EX_QDA1D`` (in any order): where :math:`\hat z_1 = \hat z_2` in 1-D."""
+    """Exercise ``ex-2-1-1-qda-thresholds``: your two thresholds for ``EX_QDA1D``.
+
+    Pass two numbers in any order: the values of y where the two classes are equally probable. The
+    checker recognizes a left-out term, left-out or swapped priors, and standard deviations used
+    where the variances belong.
+    """
     name = "1-D QDA thresholds for EX_QDA1D"
     if answer is None:
         return result(name, ["your answer is None: did the cell forget to compute the two thresholds?"])
@@ -244,11 +258,12 @@ def qda_thresholds(answer) -> CheckResult:
 
 
 def log_marginal_function(fn) -> CheckResult:
-    r"""Check a function ``fn(pi, mu, Sigma, y) -> (N,)`` computing :math:`\log\hat p(\mathbf y)` (Eq. 2.10).
+    """Exercise ``ex-2-1-1-log-marginal``: your function ``fn(pi, mu, Sigma, y)`` for the log marginal of Eq. 2.10.
 
-    It is run on the points ``EX_LOGMARG.y_near`` and then on ``EX_LOGMARG.y_far``, which lie
-    hundreds of standard deviations from both components: there every density underflows to 0,
-    and only a log-space (log-sum-exp) implementation returns finite values.
+    ``y`` has shape (N, L), observations as rows; ``fn`` returns shape (N,). It is run on the
+    points ``EX_LOGMARG.y_near`` and then on ``EX_LOGMARG.y_far``, which lie hundreds of standard
+    deviations from both components, where it must still return finite values. The checker
+    recognizes left-out mixture weights.
     """
     name = "log marginal log p(y) (Eq. 2.10)"
     p = EX_LOGMARG

@@ -1,4 +1,4 @@
-r"""Checkers for the exercises of Section 2.2.1 (the HMM and the :math:`\alpha`-:math:`\gamma` algorithm).
+"""Checkers for the exercises of Section 2.2.1 (the HMM and the alpha-gamma algorithm).
 
 Use in the notebook as::
 
@@ -6,9 +6,8 @@ Use in the notebook as::
     check.EX_EVIDENCE                    # the problem data
     check.log_evidence(my_answer)        # says what is wrong, never the answer
 
-References are computed by enumerating every state path (an independent route) and, where
-cheap, also with :mod:`pedagogy_lib.hmm`. The book's transition matrix is column-stochastic:
-``A[i, j] = p(x_t = i | x_{t-1} = j)``.
+Reference answers are computed independently when a checker runs. The book's transition matrix
+is column-stochastic: ``A[i, j] = p(x_t = i | x_{t-1} = j)``.
 """
 from __future__ import annotations
 
@@ -46,9 +45,8 @@ def _make_evidence_problem() -> HMMProblem:
     return HMMProblem(np.array([0.5, 0.3, 0.2]), A, log_lik)
 
 
-#: Exercise (a): the log evidence of a 1000-step, 3-state Gaussian HMM: long enough that the raw
-#: alphas of Eq. 2.41 underflow to exactly zero in float64 (at step 487 of this sequence; 400 steps
-#: would not be enough).
+#: Exercise (a): a 1000-step, 3-state Gaussian HMM, long enough for the question the statement
+#: asks about running Eq. 2.41 literally.
 EX_EVIDENCE = _make_evidence_problem()
 
 #: Exercise (b): a two-state, two-step HMM whose gamma_1 is to be found by hand.
@@ -96,7 +94,12 @@ def _forward_log_evidence(pi, M, log_lik) -> float:
 
 
 def log_evidence(answer) -> CheckResult:
-    r"""Exercise (a): :math:`\log\hat p(\mathbf y_1,\dots,\mathbf y_T)` for :data:`EX_EVIDENCE` (Eq. 2.40)."""
+    """Exercise (a), ``ex-2-2-1-log-evidence``: your log evidence of all T observations of
+    :data:`EX_EVIDENCE` (Eq. 2.40), a single number.
+
+    The checker recognizes the last step's term alone, the row-stochastic convention, and a first
+    step without the prior.
+    """
     p = EX_EVIDENCE
     expected = hmm.hmm_filter(*p).log_evidence
     filt = hmm.hmm_filter(*p)
@@ -122,7 +125,12 @@ def log_evidence(answer) -> CheckResult:
 
 
 def gamma_first(answer) -> CheckResult:
-    r"""Exercise (b): :math:`\gamma_1 = \hat p(x_1 \mid \mathbf y_1, \mathbf y_2)` for :data:`EX_GAMMA1`, shape (2,)."""
+    """Exercise (b), ``ex-2-2-1-gamma-by-hand``: your gamma_1, the posterior of x_1 given both
+    observations, for :data:`EX_GAMMA1`.
+
+    Pass an array of shape (2,), one probability per state; three significant figures are enough.
+    The checker recognizes the filter at step 1 and gamma at step 2.
+    """
     p = EX_GAMMA1
     _, gamma = _enumerate(p)
     filt = hmm.hmm_filter(*p)
@@ -135,7 +143,11 @@ def gamma_first(answer) -> CheckResult:
 
 
 def iid_gamma(answer) -> CheckResult:
-    r"""Exercise (c): every :math:`\gamma_t` of :data:`EX_IID`, shape (T, K), without running a smoother."""
+    """Exercise (c), ``ex-2-2-1-iid-states``: every gamma_t of :data:`EX_IID`, without running a smoother.
+
+    Pass an array of shape (T, K) = (5, 3), one row per time step. The checker recognizes a
+    left-out prior.
+    """
     p = EX_IID
     _, gamma = _enumerate(p)
     lik = np.exp(p.log_lik)

@@ -1,8 +1,8 @@
 r"""Checkers for the Chapter 2 opening notebook, "Inverting the arrow" (Ch. 2 intro, Eq. 2.1).
 
 Import as ``from pedagogy_lib.exercises import ch02_intro as check``. The problem data are the
-module constants below; every reference answer is computed from them by brute-force enumeration
-(:mod:`pedagogy_lib.discrete`) when a checker runs, and is never printed.
+module constants below; every reference answer is computed from them when a checker runs, and
+is never printed.
 """
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ __all__ = [
 
 
 class TwoNodeProblem(NamedTuple):
-    r"""A model :math:`\hat X\to\hat Y` and one observation.
+    """A model X -> Y and one observation.
 
-    ``pi[k]`` :math:`=\hat p(\hat X=k)`; ``P_y_x[l, k]`` :math:`=\hat p(\hat Y=l\mid\hat X=k)` (columns sum to one).
+    ``pi[k]`` is p(X = k); ``P_y_x[l, k]`` is p(Y = l | X = k) (columns sum to one); ``y`` is the
+    observed value.
     """
 
     pi: np.ndarray
@@ -42,10 +43,10 @@ class TwoNodeProblem(NamedTuple):
 
 
 class ColliderProblem(NamedTuple):
-    r"""Burglary :math:`a` and earthquake :math:`c`, both parents of the alarm :math:`b`.
+    """Burglary a and earthquake c, both parents of the alarm b.
 
-    ``p_a[i]`` :math:`=\hat p(a=i)`, ``p_c[k]`` :math:`=\hat p(c=k)`, ``P_b_ac[j, i, k]``
-    :math:`=\hat p(b=j\mid a=i, c=k)`; state 1 means "yes".
+    ``p_a[i]`` is p(a = i), ``p_c[k]`` is p(c = k), ``P_b_ac[j, i, k]`` is p(b = j | a = i, c = k);
+    state 1 means "yes".
     """
 
     p_a: np.ndarray
@@ -54,7 +55,7 @@ class ColliderProblem(NamedTuple):
 
 
 class PriorShiftProblem(NamedTuple):
-    r"""The test of :data:`EX_TEST`, deployed where the prevalence is different.
+    """The test of :data:`EX_TEST`, deployed where the prevalence is different.
 
     ``pi_train`` is the prior the clinic's data had, ``pi_new`` the prior where the test is now used.
     """
@@ -95,7 +96,13 @@ STATEMENTS = ("a_indep_c", "a_indep_c_given_b")
 
 # --------------------------------------------------------------------------------------------
 def posterior_and_evidence(posterior, evidence) -> CheckResult:
-    r"""Exercise 1: :math:`\hat p(x\mid y)` (shape (2,)) and :math:`\hat p(y)` (a number) for :data:`EX_TEST`."""
+    """Exercise 1, ``ex-2-0-posterior-evidence``: your posterior over x given the observed y, and
+    the evidence of y, for :data:`EX_TEST`.
+
+    Pass the posterior as an array of shape (2,) (healthy, ill) and the evidence as a number. The
+    checker recognizes a missing prior, a column taken for a row of ``P_y_x``, an unnormalized
+    joint, and an evidence that is not averaged over the prior.
+    """
     pi, P, y = EX_TEST
     ref = discrete.invert(pi, P, y)
     lik = P[y]
@@ -120,7 +127,12 @@ def posterior_and_evidence(posterior, evidence) -> CheckResult:
 
 
 def explaining_away(p_burglary_given_alarm, p_burglary_given_alarm_and_quake) -> CheckResult:
-    r"""Exercise 2: :math:`\hat p(a=1\mid b=1)` and :math:`\hat p(a=1\mid b=1, c=1)` for :data:`EX_ALARM`."""
+    """Exercise 2, ``ex-2-0-explaining-away``: your p(a = 1 | b = 1) and p(a = 1 | b = 1, c = 1)
+    for :data:`EX_ALARM`, two numbers.
+
+    The checker recognizes the prior returned unchanged, the conditional in the other direction,
+    and the first answer reused for the second.
+    """
     g = discrete.collider(*EX_ALARM)
     ref1 = discrete.conditional(g, "a", {"b": 1})[1]
     ref2 = discrete.conditional(g, "a", {"b": 1, "c": 1})[1]
@@ -150,10 +162,12 @@ def _reference_independences() -> dict:
 
 
 def independences(answer) -> CheckResult:
-    r"""Exercise 3: for each graph in :data:`GRAPHS`, a dict ``{statement: bool}`` over :data:`STATEMENTS`.
+    """Exercise 3, ``ex-2-0-canonical-independences``: for each graph in :data:`GRAPHS`, a dict
+    ``{statement: bool}`` over :data:`STATEMENTS`.
 
-    ``answer["chain"]["a_indep_c_given_b"]`` says whether :math:`a\perp c\mid b` holds for *every*
-    choice of CPTs on the chain. The reference is computed by enumeration on generic random CPTs.
+    ``answer["chain"]["a_indep_c_given_b"]`` says whether a and c are independent given b for
+    *every* choice of conditional tables on the chain. The checker says how many statements of
+    each graph are wrong, not which.
     """
     name = "independences of the three canonical graphs"
     if answer is None:
@@ -184,8 +198,9 @@ def independences(answer) -> CheckResult:
 
 
 def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult:
-    r"""Exercise 4: the generative model's :math:`\hat p(\text{ill}\mid +)` under ``EX_SHIFT.pi_new``,
-    and whether the discriminative table fitted under ``pi_train`` still gives it (a bool)."""
+    """Exercise 4, ``ex-2-0-prior-shift``: the generative model's p(ill | positive) under
+    ``EX_SHIFT.pi_new`` (a number), and whether the discriminative table fitted under ``pi_train``
+    still gives it (a bool)."""
     pi_train, pi_new, P, y = EX_SHIFT
     new = discrete.invert(pi_new, P, y).posterior[1]
     old = discrete.invert(pi_train, P, y).posterior[1]

@@ -6,7 +6,7 @@ Use in the notebook as::
     check.steady_state(my_P, my_K)
 
 Problem data are the module constants below; reference answers are computed from them when a
-checker runs, with closed forms or the Section 2.1.2 building blocks of :mod:`pedagogy_lib.gaussian`.
+checker runs.
 """
 from __future__ import annotations
 
@@ -83,7 +83,12 @@ def _walk_reference(p: RandomWalk) -> tuple[float, float]:
 
 
 def steady_state(P, K, problem: RandomWalk = EX_WALK) -> checker.CheckResult:
-    r"""Exercise 1: the steady-state *predicted* variance :math:`\Upsilon_{t|t-1}\to P` and gain :math:`K`."""
+    """Exercise 1, ``ex-2-2-2-steady-state``: your steady-state *predicted* variance P and gain K for
+    :data:`EX_WALK`, two numbers.
+
+    The checker recognizes the filtered variance given for the predicted one, the wrong root of the
+    quadratic, and slips in the gain.
+    """
     P_ref, K_ref = _walk_reference(problem)
     P_filt = P_ref * problem.r / (P_ref + problem.r)
     problems = checker.compare_scalar(P, P_ref, "P", hints={
@@ -104,7 +109,13 @@ def _step_reference(p: StepProblem):
 
 
 def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> checker.CheckResult:
-    r"""Exercise 2: :math:`\bar{\mathbf x}_{t|t}` and :math:`\boldsymbol\Upsilon_{t|t}` after one full step."""
+    """Exercise 2, ``ex-2-2-2-one-step``: your filter mean and covariance at t after one time update
+    and one measurement update of :data:`EX_STEP`.
+
+    Pass the mean as an array of shape (2,) and the covariance as (2, 2). The checker recognizes a
+    skipped time update, a forgotten offset a or c, a forgotten transition noise, and a stop after
+    the time update.
+    """
     pred, post = _step_reference(problem)
     skipped = g.bayes_invert(problem.mu_prev, problem.Upsilon_prev, problem.C, problem.c, problem.Sigma_y_x,
                              problem.y)
@@ -127,7 +138,11 @@ def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> checker.C
 
 
 def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
-    r"""Exercise 3: :math:`\mathbf J_{t-1} = \boldsymbol\Upsilon_{t-1|t-1}\mathbf A^T(\mathbf A\boldsymbol\Upsilon_{t-1|t-1}\mathbf A^T + \boldsymbol\Sigma_{\hat x})^{-1}` (Eq. 2.53)."""
+    """Exercise 3, ``ex-2-2-2-smoother-gain``: your smoother gain J_{t-1} of Eq. 2.53 for :data:`EX_GAIN_J`.
+
+    Pass a (2, 2) array. The checker recognizes a left-out transition noise, a missing or misplaced
+    inverse, and a product taken on the wrong side.
+    """
     U, A, Q = problem
     P = A @ U @ A.T + Q
     ref = np.linalg.solve(P, A @ U).T                     # J^T = P^{-1} A U (P symmetric)
@@ -141,10 +156,10 @@ def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
 
 
 def inflating_A(A) -> checker.CheckResult:
-    r"""Exercise 4: a strictly stable 2 x 2 :math:`\mathbf A` whose time update inflates :math:`\boldsymbol\Upsilon=\mathbf I`.
+    """Exercise 4, ``ex-2-2-2-inflating``: your 2 x 2 matrix A, strictly stable, whose time update
+    makes the identity covariance larger in some direction.
 
-    Passes when the spectral radius is below 1 and :math:`\mathbf A\mathbf A^T - \mathbf I` has a
-    positive eigenvalue (so even with :math:`\boldsymbol\Sigma_{\hat x}=0` some direction grows).
+    Pass a (2, 2) array. Any matrix that meets both conditions of the statement passes.
     """
     arr, problems = checker.as_numeric(A, "A")
     if problems:

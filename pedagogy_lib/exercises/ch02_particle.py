@@ -1,7 +1,7 @@
 r"""Checkers for the exercises of notebook 2.2.3 (particle filter and smoother, Eqs. 2.56-2.61).
 
 Problem data are module constants (shown in the notebook); every reference answer is computed from
-them when a checker runs, with independent formulas (scipy densities, explicit loops).
+them when a checker runs, independently of the library.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ __all__ = [
 
 
 class WeightsProblem(NamedTuple):
-    """Scalar particles ``x`` (I,) after a time update, an observation ``y_t`` and the emission
-    :math:`\\hat p(y_t\\mid x_t) = \\mathcal N(x_t, \\sigma_y^2)` with ``sigma_y`` its standard deviation."""
+    """Scalar particles ``x`` (I,) after a time update, an observation ``y_t``, and ``sigma_y``, the
+    standard deviation (not the variance) of the Gaussian emission, whose mean is x_t."""
 
     x: np.ndarray
     y_t: float
@@ -35,8 +35,8 @@ class WeightsProblem(NamedTuple):
 
 class BackwardStepProblem(NamedTuple):
     """One FFBSm step: particles ``x_prev`` (I,) with filter weights ``alpha_prev`` (I,), particles
-    ``x_next`` (I,) with smoothing weights ``beta_next`` (I,), and the transition
-    :math:`\\hat p(x_t\\mid x_{t-1}) = \\mathcal N(a\\,x_{t-1}, \\sigma_x^2)`."""
+    ``x_next`` (I,) with smoothing weights ``beta_next`` (I,), and the scalar Gaussian transition of
+    the statement, with coefficient ``a`` and standard deviation ``sigma_x``."""
 
     x_prev: np.ndarray
     alpha_prev: np.ndarray
@@ -65,7 +65,12 @@ def _reference_weights() -> np.ndarray:
 
 
 def weights(answer) -> CheckResult:
-    r"""Check the filter weights :math:`\boldsymbol\alpha_t` (Eq. 2.59) for :data:`EX_WEIGHTS` (length 6)."""
+    """Exercise ``ex-2-2-3-weights``: your filter weights alpha_t (Eq. 2.59) for :data:`EX_WEIGHTS`.
+
+    Pass an array of shape (6,), one weight per particle; three significant figures are enough. The
+    checker recognizes unnormalized weights, normalized log-likelihoods, the variance and the
+    standard deviation confused, and uniform weights.
+    """
     x, y, s = EX_WEIGHTS
     expected = _reference_weights()
     lik = stats.norm(loc=x, scale=s).pdf(y)
@@ -82,7 +87,11 @@ def weights(answer) -> CheckResult:
 
 
 def ess(answer) -> CheckResult:
-    r"""Check the effective sample size :math:`1/\sum_i(\alpha_t^{(i)})^2` of the weights of :data:`EX_WEIGHTS`."""
+    """Exercise ``ex-2-2-3-ess``: your effective sample size of the weights of :data:`EX_WEIGHTS`.
+
+    Pass a single number, a count of particles (not divided by I); three significant figures are
+    enough. The checker recognizes a few slips in the definition and unnormalized weights.
+    """
     w = _reference_weights()
     expected = 1.0 / np.sum(w**2)
     hints = {
@@ -108,7 +117,12 @@ def _reference_backward() -> np.ndarray:
 
 
 def backward_step(answer) -> CheckResult:
-    r"""Check :math:`\boldsymbol\beta_{t-1}` (Eq. 2.61) for :data:`EX_BACKWARD` (length 4)."""
+    """Exercise ``ex-2-2-3-backward-step``: your smoothing weights beta_{t-1} (Eq. 2.61) for :data:`EX_BACKWARD`.
+
+    Pass an array of shape (4,), one weight per particle of ``x_prev``. The checker recognizes
+    left-out filter weights, a single normalization in the wrong place, the filter weights returned
+    unchanged, and the transition evaluated backwards.
+    """
     p = EX_BACKWARD
     expected = _reference_backward()
     M = stats.norm(loc=p.a * p.x_prev[None, :], scale=p.sigma_x).pdf(p.x_next[:, None])   # M[k, j]
@@ -129,7 +143,11 @@ def backward_step(answer) -> CheckResult:
 
 
 def convergence_slope(answer) -> CheckResult:
-    """Check a fitted slope of log(RMS error) against log(I): Monte Carlo error shrinks like I^(-1/2)."""
+    """Exercise ``ex-2-2-3-rate``: your fitted slope of log(RMS error) against log(I), a single number.
+
+    A measured slope passes within a tolerance. The checker recognizes swapped axes and a fit to
+    the squared error.
+    """
     problems = compare_scalar(answer, -0.5, "the slope", rtol=0.0, atol=0.15)
     if problems:
         arr = np.asarray(answer, dtype=float) if answer is not None else None

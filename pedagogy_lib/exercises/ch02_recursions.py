@@ -101,7 +101,12 @@ def _prob_vector_problems(answer, what: str) -> list[str]:
 
 
 def time_update(answer) -> CheckResult:
-    r"""Check :math:`\hat p(\mathbf x_t\mid\mathbf y_{1:t-1})` for :data:`EX_TIME_UPDATE` (a length-3 vector)."""
+    """Exercise ``ex-2-2-0-time-update``: your predicted distribution of x_t given y_{1:t-1} for
+    :data:`EX_TIME_UPDATE`.
+
+    Pass an array of shape (3,), one probability per state. The checker recognizes the rows of
+    ``A`` used as the conditionals (the other convention) and a skipped transition.
+    """
     f, A = EX_TIME_UPDATE
     expected = A @ f                                               # Eq. 2.36 with Eq. 2.10
     hints = {"you used the rows of A as the conditional distributions (A^T f): in the book "
@@ -112,7 +117,12 @@ def time_update(answer) -> CheckResult:
 
 
 def measurement_update(answer) -> CheckResult:
-    r"""Check :math:`\hat p(\mathbf x_t\mid\mathbf y_{1:t})` for :data:`EX_MEASUREMENT` (a length-3 vector)."""
+    """Exercise ``ex-2-2-0-measurement-update``: your filtered distribution of x_t given y_{1:t} for
+    :data:`EX_MEASUREMENT`.
+
+    Pass an array of shape (3,), one probability per state. The checker recognizes a column of
+    ``C`` taken for a row, a missing normalization, and a dropped prediction.
+    """
     pred, C, y = EX_MEASUREMENT
     lik = C[y, :]                                                  # p(y_t | x_t = k) for each k
     expected = pred * lik / (pred @ lik)                           # Eq. 2.37
@@ -125,7 +135,11 @@ def measurement_update(answer) -> CheckResult:
 
 
 def evidence_two_steps(answer) -> CheckResult:
-    r"""Check :math:`\hat p(\mathbf y_1, \mathbf y_2)` (a probability, not its log) for :data:`EX_EVIDENCE`."""
+    """Exercise ``ex-2-2-0-evidence``: your p(y_1, y_2) for :data:`EX_EVIDENCE`, a probability (not its log).
+
+    The checker recognizes the row-stochastic convention, a skipped time update, observations
+    treated as independent, only the second factor, and a log-probability.
+    """
     pi, A, C, y = EX_EVIDENCE
     chain = recursions.categorical_chain(pi, A, recursions.categorical_log_lik(C, np.array(y)))
     expected = float(np.exp(recursions.forward_filter(recursions.CATEGORICAL, chain).log_evidence))
@@ -143,7 +157,8 @@ def evidence_two_steps(answer) -> CheckResult:
 
 
 def fragment_roles(answer) -> CheckResult:
-    """Check a dict mapping each name in :data:`OPERATIONS` to ``(fragment, "marginalize" | "bayes_invert")``."""
+    """Exercise ``ex-2-2-0-fragment-roles``: a dict mapping each name in :data:`OPERATIONS` to
+    ``(fragment, "marginalize" | "bayes_invert")``, with the fragment one of :data:`FRAGMENTS`."""
     if not isinstance(answer, dict):
         return result("fragment roles", [f"the answer should be a dict {{operation: (fragment, operation)}}; "
                                          f"got {type(answer).__name__}."])

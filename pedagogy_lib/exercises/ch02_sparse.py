@@ -1,14 +1,14 @@
-r"""Checkers for the exercises of notebook 2.1.3 (sparse coding and Laplace's method).
+"""Checkers for the exercises of notebook 2.1.3 (sparse coding and Laplace's method).
 
-Problem data are module constants; each checker computes its reference from them (with
-:mod:`pedagogy_lib.factor.sparse_coding` or an independent closed form) and returns a
-:class:`~pedagogy_lib.exercises.checker.CheckResult` that never reveals the reference answer.
+Problem data are module constants; each checker computes its reference from them when it runs
+and returns a :class:`~pedagogy_lib.exercises.checker.CheckResult` that never reveals the
+reference answer.
 
 * :func:`map_1d`: the MAP estimate with a Laplace prior and one source, one emission, written as a
-  function (soft thresholding);
+  function;
 * :func:`hessian`: the Hessian of the posterior energy (display above Eq. 2.33) at a given point;
-* :func:`laplace_log_evidence`: Laplace's approximation of :math:`\log\hat p(\mathbf y)` (Eq. 2.34 with
-  the sign corrected and :math:`Z_\mathrm{joint}` made explicit).
+* :func:`laplace_log_evidence`: Laplace's approximation of the log evidence (Eq. 2.34 with the
+  sign corrected and Z_joint included).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Map1DCases(NamedTuple):
 
 
 class HessianProblem(NamedTuple):
-    r"""A log-cosh sparse-coding model (Eq. 2.29) and a point :math:`\mathbf x` at which to evaluate the Hessian."""
+    """A log-cosh sparse-coding model (Eq. 2.29) and a point ``x`` (K,) at which to evaluate the Hessian."""
 
     C: np.ndarray
     lam: float
@@ -40,7 +40,7 @@ class HessianProblem(NamedTuple):
 
 
 class EvidenceProblem(NamedTuple):
-    r"""A Laplace-prior model with one source and an observation :math:`\mathbf y` (shape (L,))."""
+    """A Laplace-prior model with one source and an observation ``y`` (shape (L,))."""
 
     C: np.ndarray
     lam: float
@@ -49,7 +49,7 @@ class EvidenceProblem(NamedTuple):
     y: np.ndarray
 
 
-#: Scalar inputs (y, c, lam, alpha): inside and outside the dead zone, both signs, c != 1.
+#: Scalar inputs (y, c, lam, alpha) on which your map_1d is run: both signs, c != 1.
 EX_MAP_1D = Map1DCases(cases=(
     (2.0, 1.0, 1.0, 0.5),
     (-3.0, 2.0, 0.5, 1.0),
@@ -92,9 +92,12 @@ _MAP_1D_WRONG = {
 
 
 def map_1d(fn):
-    r"""Check ``fn(y, c, lam, alpha)``, the mode of :math:`\hat p(x\mid y)` in one dimension.
+    """The first exercise of notebook 2.1.3: your function ``fn(y, c, lam, alpha)``, the posterior
+    mode in one dimension for the model of the statement.
 
-    The prior energy is :math:`E(x)=\alpha|x|` and the emission :math:`y\mid x\sim\mathcal N(cx, 1/\lambda)`.
+    ``fn`` takes four scalars and returns one; it is run on every case of :data:`EX_MAP_1D`, and a
+    miss names the failing inputs. The checker recognizes common slips, such as lost negative
+    solutions, no prior at all, or c * y used for y / c.
     """
     name = "MAP estimate with a Laplace prior (1-D)"
     if fn is None:
@@ -123,7 +126,11 @@ def _hessian_reference(p: HessianProblem):
 
 
 def hessian(answer):
-    r"""Check the Hessian :math:`\partial^2E_\mathrm{post}/\partial\mathbf x\partial\mathbf x^T` for ``EX_HESSIAN``."""
+    """Exercise ``ex-2-1-3-hessian``: your Hessian of the posterior energy at ``EX_HESSIAN.x``.
+
+    Pass a (K, K) = (2, 2) array. The checker recognizes a missing factor in either term, a
+    derivative taken only once, the wrong prior's curvature, and a forgotten emission term.
+    """
     p = EX_HESSIAN
     expected = _hessian_reference(p)
     CtC = p.C.T @ p.C
@@ -151,7 +158,12 @@ def _evidence_parts(p: EvidenceProblem):
 
 
 def laplace_log_evidence(answer):
-    r"""Check Laplace's approximation of :math:`\log\hat p(\mathbf y)` for ``EX_EVIDENCE`` (corrected Eq. 2.34)."""
+    """Exercise ``ex-2-1-3-laplace-evidence``: your Laplace approximation of the log evidence of
+    ``EX_EVIDENCE.y`` (corrected Eq. 2.34, with Z_joint), a single number.
+
+    The checker recognizes the draft's sign, a missing normalizer, and each missing or misplaced
+    factor of the approximation.
+    """
     p = EX_EVIDENCE
     la, L, K, logdet = _evidence_parts(p)
     x0 = la.x0

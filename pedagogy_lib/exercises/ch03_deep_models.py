@@ -6,9 +6,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch03_deep_models as check
     check.inverted(my_params)            # says what is wrong, never the answer
 
-References are written out here with explicit enumeration, independently of
-:mod:`pedagogy_lib.harmonium.dbn`, :mod:`~pedagogy_lib.harmonium.helmholtz` and
-:mod:`~pedagogy_lib.harmonium.recurrent`.
+Reference answers are computed in this module, independently of the library's models.
 """
 from __future__ import annotations
 
@@ -58,8 +56,11 @@ def _rbm_log_marginal(p: EFHParams):
 
 
 def inverted(params) -> object:
-    r"""Exercise (a): the inverted EFH of :data:`EX_RBM` (an ``EFHParams``), the one whose visible marginal
-    is the prior :math:`\hat p(\mathbf x)` of ``EX_RBM`` (Fig. 10.2B)."""
+    """Exercise ``ex-3-2-inverted``: your inverted EFH of :data:`EX_RBM`, as an ``EFHParams``.
+
+    The inverted EFH is the one whose visible marginal is the prior over the hidden layer of
+    ``EX_RBM`` (Fig. 10.2B). The checker checks the weights first, then the biases.
+    """
     name = "inverted EFH of EX_RBM"
     if not isinstance(params, EFHParams):
         return result(name, [f"pass an EFHParams; got {type(params).__name__}."])
@@ -77,7 +78,12 @@ def inverted(params) -> object:
 
 
 def helmholtz_log_prob(answer) -> object:
-    r"""Exercise (b): :math:`\log\hat p(\mathbf y)` of :data:`EX_HM` at :data:`EX_Y`, summing over both hidden layers."""
+    """Exercise ``ex-3-3-helmholtz``: your log p(y) of the Helmholtz machine :data:`EX_HM` at :data:`EX_Y`,
+    a single number (a log-probability).
+
+    The checker recognizes a probability given for its log and a sum that keeps only one hidden
+    configuration.
+    """
     hm = EX_HM
     total = 0.0
     joint_top0 = 0.0
@@ -99,8 +105,12 @@ def helmholtz_log_prob(answer) -> object:
 
 
 def recurrent_input(answer) -> object:
-    r"""Exercise (c): the recurrent input :math:`\mathbf r_3` of :data:`EX_REFH` on :data:`EX_SEQ`, shape ``(2,)``,
-    with :math:`\mathbf r_1 = (\tfrac12,\tfrac12)` and :math:`\mathbf r_{t+1} = \sigma(\mathbf b_{\hat x} + \mathbf W_y\mathbf y_t + \mathbf W_r\mathbf r_t)`."""
+    """Exercise ``ex-3-4-recurrent-input``: your recurrent input r_3 of :data:`EX_REFH` on :data:`EX_SEQ`,
+    starting from r_1 = (1/2, 1/2).
+
+    Pass an array of shape (2,), one entry per hidden unit. The checker recognizes r_2 or r_4 given
+    in place of r_3 and a left-out recurrent term.
+    """
     p = EX_REFH
     Wy, Wr = p.W[:, :3], p.W[:, 3:]
     r = [np.full(2, 0.5)]
@@ -112,14 +122,19 @@ def recurrent_input(answer) -> object:
 
 
 def dbn_posterior_factorial(answer) -> object:
-    """Exercise (d): True or False: "once the top harmonium of a two-layer DBN is trained away from the
-    inverted bottom harmonium, the DBN's exact posterior over the first hidden layer is still factorial"."""
+    """Exercise ``ex-3-2-factorial``: True or False, "once the top harmonium of a two-layer DBN is trained
+    away from the inverted bottom harmonium, the DBN's exact posterior over the first hidden layer is
+    still factorial"."""
     return result("is the DBN posterior factorial?", compare_bool(answer, False, "your answer"))
 
 
 def emission_prob(answer) -> object:
-    r"""Section 3.2: the directed emission :math:`\hat p(\mathbf y_0 = \texttt{EX\_Y}\mid\mathbf x_1 = \texttt{EX\_X1})`
-    of :data:`EX_RBM`, a product of Bernoulli probabilities with means :math:`\sigma(\mathbf b_{\hat y} + \mathbf W^T\mathbf x_1)`."""
+    """Exercise ``ex-3-2-emission``: your probability of the visible state :data:`EX_Y` given the hidden
+    state :data:`EX_X1` under the directed emission of :data:`EX_RBM`, a probability (not its log).
+
+    The checker recognizes a log-probability, left-out visible biases, the conditional in the other
+    direction, and a product over only some of the units.
+    """
     p = EX_RBM
     q = _sig(p.b_y + p.W.T @ EX_X1)
     expected = float(np.prod(np.where(EX_Y == 1, q, 1 - q)))
@@ -135,9 +150,12 @@ def emission_prob(answer) -> object:
 
 
 def recognition_prob(answer) -> object:
-    r"""Section 3.3: the recognition probability :math:`\check p(\mathbf x_1 = (1, 0), \mathbf x_2 = (1)\mid\mathbf y = \texttt{EX\_Y})`
-    of :data:`EX_HM_R`: :math:`\check p(\mathbf x_1\mid\mathbf y)\,\check p(\mathbf x_2\mid\mathbf x_1)`, each a product of
-    Bernoullis with means :math:`\sigma(\mathbf R_l\mathbf x_l + \mathbf r_l)`."""
+    """Exercise ``ex-3-3-recognition``: your recognition probability of x_1 = (1, 0) and x_2 = (1) given
+    y = :data:`EX_Y` under :data:`EX_HM_R`, a probability (not its log).
+
+    The checker recognizes a log-probability, only one layer's factor, and the transposed generative
+    weights used in place of the recognition weights.
+    """
     m = EX_HM_R
     x1, x2 = np.array([1.0, 0.0]), np.array([1.0])
     q1 = _sig(m.R[0] @ EX_Y + m.r[0])
@@ -154,23 +172,23 @@ def recognition_prob(answer) -> object:
 
 
 def sleep_descends_pre(answer) -> object:
-    r"""Section 3.3: True or False: "in expectation, the sleep phase of wake-sleep descends the posterior
-    relative entropy :math:`D_{KL}\{\check p(\mathbf x\mid\mathbf y)\|\hat p(\mathbf x\mid\mathbf y)\}` in the recognition
-    weights"."""
+    """Exercise ``ex-3-3-sleep``: True or False, "in expectation, the sleep phase of wake-sleep descends
+    the posterior relative entropy (recognition posterior relative to the generative posterior) in
+    the recognition weights"."""
     return result("does the sleep phase descend the PRE?", compare_bool(answer, False, "your answer"))
 
 
 def same_hidden_conditional(answer) -> object:
-    r"""Section 3.4: True or False: "with the same weights and biases, the RTRBM (:math:`\mathbf r_t` as hidden
-    biases) and the recurrent EFH (:math:`\mathbf r_t` as extra visible units) give the same hidden
-    conditional :math:`\hat p(\mathbf x_t\mid\mathbf y_t,\mathbf r_t)`"."""
+    """Exercise ``ex-3-4-same-conditional``: True or False, "with the same weights and biases, the RTRBM
+    (r_t as hidden biases) and the recurrent EFH (r_t as extra visible units) give the same hidden
+    conditional of x_t given y_t and r_t"."""
     return result("same hidden conditional?", compare_bool(answer, True, "your answer"))
 
 
 def trbm_configurations(answer) -> object:
-    r"""Section 3.4: the number of joint configurations of the binary hidden states
-    :math:`\mathbf x_1,\dots,\mathbf x_4` that exact inference in a TRBM with :math:`K = 3` hidden units sums
-    over at step :math:`T = 4` (the hidden states of the whole past are coupled)."""
+    """Exercise ``ex-3-4-trbm-states``: the number of joint configurations of the binary hidden states
+    x_1, ..., x_4 that exact inference in a TRBM with K = 3 hidden units sums over at step T = 4,
+    an integer."""
     hints = {"you counted the configurations of one step only": 2 ** 3,
              "you multiplied K by T instead of raising 2 to that power": 3 * 4,
              "you counted configurations of the T = 4 steps for a single unit": 2 ** 4}

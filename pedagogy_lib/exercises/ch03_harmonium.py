@@ -7,8 +7,8 @@ Use in the notebook as::
     check.marginal_prob(my_p)            # says what is wrong, never the answer
 
 The hidden layer is ``x`` (``K`` units), the visible layer ``y`` (``M`` units) and ``W`` has shape
-``(K, M)``, as in :mod:`pedagogy_lib.harmonium`. Reference answers are computed here by summing the
-Boltzmann weights of every joint state (both layers), independently of the library's Gray-code kernel.
+``(K, M)``, as in :mod:`pedagogy_lib.harmonium`. Reference answers are computed in this module,
+independently of the library.
 """
 from __future__ import annotations
 
@@ -50,7 +50,12 @@ def _log_Z(p: EFHParams) -> float:
 
 
 def marginal_prob(answer) -> object:
-    r"""Exercise (a): :math:`\hat p(\mathbf y)` of :data:`EX_RBM` at :data:`EX_Y` (a probability, not its log)."""
+    """Exercise (a), ``ex-3-1-marginal``: your marginal probability of the visible state :data:`EX_Y`
+    under :data:`EX_RBM`, a probability (not its log).
+
+    The checker recognizes a missing normalizer, a single hidden state in place of a sum, and a
+    normalization over the wrong states.
+    """
     p = EX_RBM
     negE, X, Y = _joint_neg_energy(p)
     col = int(np.argmax(np.all(Y == EX_Y, axis=1)))
@@ -77,8 +82,13 @@ def _poisson_B_by_sum(zeta):
 
 
 def poisson_log_partition(fn) -> object:
-    r"""Exercise (b): a function ``B(zeta)`` returning the scalar :math:`B(\boldsymbol\zeta)` of a layer
-    of Poisson units with natural parameters ``zeta`` (a 1-D array); checked against truncated sums."""
+    """Exercise (b), ``ex-3-1-poisson-B``: your function ``B(zeta)``, the log-partition function of a
+    layer of independent Poisson units.
+
+    ``zeta`` is a 1-D array of natural parameters; ``B`` returns one number for the whole layer.
+    It is run on a few arrays and compared with truncated sums. The checker recognizes one value
+    per unit and the log partition of the wrong kind of unit.
+    """
     cases = []
     for zeta in (np.array([0.0]), np.array([0.5, -1.0]), np.array([1.3, -0.2, 0.7])):
         cases.append(((zeta.copy(),), _poisson_B_by_sum(zeta)))
@@ -98,7 +108,11 @@ def poisson_log_partition(fn) -> object:
 
 
 def log_Z(answer) -> object:
-    r"""Exercise (c): :math:`\log Z` of :data:`EX_RBM_Z` (Eq. 10.14), a number."""
+    """Exercise (c), ``ex-3-1-log-Z``: your log Z of :data:`EX_RBM_Z` (Eq. 10.14), a single number.
+
+    The checker recognizes Z given for its log, a sum with the visible layer held fixed, and
+    left-out hidden biases.
+    """
     p = EX_RBM_Z
     ref = _log_Z(p)
     X = _bits(p.W.shape[0])
@@ -112,8 +126,9 @@ def log_Z(answer) -> object:
 
 
 def n_components(answer) -> object:
-    """Exercise (d): the number of Gaussian components in the visible marginal of a Gaussian-Bernoulli
-    harmonium with K = 5 hidden units (in general position, no two components coincide)."""
+    """Exercise (d), ``ex-3-1-components``: the number of Gaussian components in the visible marginal of
+    a Gaussian-Bernoulli harmonium with K = 5 hidden units (in general position, no two components
+    coincide), an integer."""
     value, problems = as_integer(answer, "the number of components")
     if not problems and value != 2 ** 5:
         if value in (5, 10, 6):

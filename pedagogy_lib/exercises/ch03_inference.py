@@ -6,9 +6,7 @@ Use in the notebook as::
     check.EX_SQUARE                  # the Ising square of exercise (a)
     check.ising_square_Z(my_Z)       # says what is wrong, never the answer
 
-References are computed here by looping over every configuration (exercise a), by playing the
-elimination game with plain Python sets (exercise b), and by enumerating the joint table of the
-square (exercise c), independently of :mod:`pedagogy_lib.graphical`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -25,8 +23,8 @@ __all__ = ["IsingSquare", "EliminationProblem", "EX_SQUARE", "EX_ELIM", "EX_MESS
 
 
 class IsingSquare(NamedTuple):
-    """Four spins :math:`s_i\\in\\{-1,+1\\}` on the cycle 1-2-4-3-1 with coupling ``J`` and no field:
-    :math:`\\tilde p(\\mathbf s) = \\exp\\{J(s_1s_2 + s_1s_3 + s_2s_4 + s_3s_4)\\}`."""
+    """Four spins, each -1 or +1, on the cycle 1-2-4-3-1, with coupling ``J`` on each of its four
+    edges and no field (the potentials of the statement)."""
 
     J: float
 
@@ -40,7 +38,7 @@ class EliminationProblem(NamedTuple):
 
 
 class MessageProblem(NamedTuple):
-    r"""A pairwise factor ``psi[x_i, x_j]`` (3 x 2) and the message ``mu_j`` (2,) that :math:`x_j` sends it."""
+    """A pairwise factor ``psi[x_i, x_j]`` (3 x 2) and the message ``mu_j`` (2,) that x_j sends it."""
 
     psi: np.ndarray
     mu_j: np.ndarray
@@ -49,7 +47,7 @@ class MessageProblem(NamedTuple):
 #: Exercise (a): the Ising square at coupling J = 0.5.
 EX_SQUARE = IsingSquare(0.5)
 
-#: Exercise (b): a 3 x 3 grid (node r * 3 + c) eliminated column by column, then from the middle.
+#: Exercise (b): a 3 x 3 grid (node r * 3 + c) and an elimination order that starts with the centre.
 EX_ELIM = EliminationProblem(
     9,
     tuple((r * 3 + c, r * 3 + c + 1) for r in range(3) for c in range(2))
@@ -72,7 +70,11 @@ def _square_Z(J: float) -> float:
 
 
 def ising_square_Z(answer) -> CheckResult:
-    r"""Exercise (a): the partition function :math:`Z` of :data:`EX_SQUARE` (a number)."""
+    """Exercise (a), ``ex-3-5-ising-z``: your partition function Z of :data:`EX_SQUARE`, a number (not log Z).
+
+    The checker recognizes a normalized value, states 0/1 used in place of spins, only some of the
+    configurations counted, and log Z.
+    """
     J = EX_SQUARE.J
     expected = _square_Z(J)
     hints = {
@@ -102,7 +104,8 @@ def _elimination_width(n: int, edges, order) -> int:
 
 
 def largest_clique(answer) -> CheckResult:
-    """Exercise (b): the size of the largest clique created when :data:`EX_ELIM` is eliminated in its order."""
+    """Exercise (b), ``ex-3-5-clique``: the size of the largest clique created when :data:`EX_ELIM` is
+    eliminated in its order, an integer (a number of nodes, not a width)."""
     p = EX_ELIM
     expected = _elimination_width(p.n, p.edges, p.order)
     value, problems = as_integer(answer, "the clique size")
@@ -141,7 +144,8 @@ def _indep(P: np.ndarray, a: int, b: int, given: tuple) -> bool:
 
 
 def independences(answer) -> CheckResult:
-    """Exercise (c): a dict mapping each statement of :data:`INDEPENDENCE_KEYS` to True or False for the square."""
+    """Exercise (c), ``ex-3-5-independences``: a dict mapping each statement of :data:`INDEPENDENCE_KEYS`
+    to True or False for the square. The checker says how many are wrong, not which."""
     if not isinstance(answer, dict):
         return result("independences in the square",
                       [f"your answer should be a dict with the keys of check.INDEPENDENCE_KEYS; got "
@@ -167,7 +171,11 @@ def independences(answer) -> CheckResult:
 
 
 def factor_message(answer) -> CheckResult:
-    r"""Exercise (d): the message :math:`\mu_{f\to i}(x_i) = \sum_{x_j}\psi(x_i, x_j)\mu_{j\to f}(x_j)` of :data:`EX_MESSAGE`, shape (3,), normalized to sum to one."""
+    """Exercise (d), ``ex-3-5-message``: your message from the factor of :data:`EX_MESSAGE` to x_i.
+
+    Pass an array of shape (3,), one entry per state of x_i, normalized to sum to one. The checker
+    recognizes the max-product message and a left-out incoming message.
+    """
     p = EX_MESSAGE
     raw = np.array([sum(p.psi[i, j] * p.mu_j[j] for j in range(2)) for i in range(3)])
     expected = raw / raw.sum()

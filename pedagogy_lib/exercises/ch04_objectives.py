@@ -7,7 +7,7 @@ Use in the notebook as::
     check.marble_entropies(my_answer)
 
 Problem data are the module constants below; reference answers are computed from them when a
-checker runs, with :mod:`pedagogy_lib.learning.objectives` or closed forms written out here.
+checker runs.
 """
 from __future__ import annotations
 
@@ -53,7 +53,12 @@ EX_ML_DATA = np.array([2.31, 1.12, 3.05, 2.74, 0.58, 1.96, 2.47, 3.61, 1.38, 2.0
 # ----------------------------------------------------------------------------------------------
 
 def marble_entropies(answer):
-    r"""Exercise 1: ``[H_p, H_q, H_pq, H_qp]`` in **bits** for :data:`EX_MARBLE` (Eqs. 4.3-4.4)."""
+    """Exercise 1, ``ex-4-2-marble-entropies``: your ``[H_p, H_q, H_pq, H_qp]`` in **bits** for
+    :data:`EX_MARBLE` (Eqs. 4.3-4.4), four numbers in that order.
+
+    The checker recognizes nats given for bits, the two cross entropies swapped, and relative
+    entropies given for cross entropies.
+    """
     p, q = EX_MARBLE
     ref = np.array([ob.entropy(p, base=2), ob.entropy(q, base=2),
                     ob.cross_entropy(p, q, base=2), ob.cross_entropy(q, p, base=2)])
@@ -73,7 +78,12 @@ def _kl_1d(mu_a, s2_a, mu_b, s2_b):
 
 
 def gaussian_kl(answer):
-    r"""Exercise 2: :math:`D_{KL}\{p\|q\}` in nats for the two Gaussians of :data:`EX_KL` (Eq. 4.5)."""
+    """Exercise 2, ``ex-4-2-gaussian-kl``: your relative entropy D_KL{p || q} in nats for the two
+    Gaussians of :data:`EX_KL` (Eq. 4.5), a single number.
+
+    The checker recognizes the other direction, variances and standard deviations confused, a
+    dropped constant, the cross entropy alone, and the wrong variance under the squared difference.
+    """
     mp, vp, mq, vq = EX_KL
     ref = ob.gaussian_relative_entropy([mp], [[vp]], [mq], [[vq]])
     hints = {
@@ -92,8 +102,12 @@ def gaussian_kl(answer):
 
 
 def ml_estimate(mu, sigma2):
-    r"""Exercise 3: the minimizer of :math:`\langle-\log\mathcal N(Y;\mu,\sigma^2)\rangle_Y` over
-    :data:`EX_ML_DATA` (Eq. 4.6): the maximum-likelihood mean and variance."""
+    """Exercise 3, ``ex-4-2-ml-estimate``: your minimizer of the sample cross entropy (Eq. 4.6) of a
+    Gaussian model on :data:`EX_ML_DATA`.
+
+    Pass two numbers, the mean and the variance (not the standard deviation). The checker
+    recognizes the median, an estimator other than the minimizer, and a moment about zero.
+    """
     y = EX_ML_DATA
     N = y.shape[0]
     mu_ref = float(np.sum(y) / N)
@@ -111,8 +125,12 @@ def ml_estimate(mu, sigma2):
 
 
 def asymmetric_pair(p, q):
-    r"""Exercise 4: two distributions over four cups with :math:`|D_{KL}\{p\|q\} - D_{KL}\{q\|p\}| > 0.01` bits
-    (the marble game's equality of the two directions is a coincidence)."""
+    """Exercise 4, ``ex-4-2-asymmetric-pair``: your two distributions over the four cups whose two
+    relative entropies differ by more than 0.01 bits.
+
+    Pass two probability vectors of length 4, non-negative, summing to one, with no zero entries.
+    Any pair that meets the condition passes.
+    """
     problems = []
     arrays = []
     for name, v in (("p", p), ("q", q)):

@@ -1,4 +1,4 @@
-r"""Checkers for the exercises of notebook 5.1.3 (continued): backpropagation through time.
+"""Checkers for the exercises of notebook 5.1.3 (continued): backpropagation through time.
 
 Use in the notebook as::
 
@@ -6,14 +6,13 @@ Use in the notebook as::
     check.bptt_signals(my_bptt_signals)
 
 Problem data are the module constants below; every checker computes its reference from them
-when it runs (with :func:`pedagogy_lib.nn.rnn.rnn_bptt` or a closed form) and reports what is wrong
-without printing the reference.
+when it runs and reports what is wrong without printing the reference.
 
-* :func:`bptt_signals`: the backward recursion for the signals :math:`\mathbf b_t` (Eqs. 5.20-5.21);
+* :func:`bptt_signals`: the backward recursion for the signals b_t (Eqs. 5.20-5.21);
 * :func:`rtrl_gradient`: the first form of Eq. 5.19, forward sensitivities (real-time recurrent
   learning), for a one-unit RNN;
 * :func:`steps_to_shrink`: how many steps it takes a backpropagated signal to shrink or grow by a
-  given factor in a linear RNN with :math:`\mathbf D_{\check z\check z} = \rho\mathbf Q`.
+  given factor in a linear RNN whose recurrent weights are rho times an orthogonal matrix.
 """
 from __future__ import annotations
 
@@ -35,11 +34,11 @@ __all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "
 # ----------------------------------------------------------------------------------------------
 
 class SignalsCase(NamedTuple):
-    r"""Inputs of a BPTT backward pass, time-major with sequences in rows (row ``t`` is the book's :math:`t+1`).
+    """Inputs of a BPTT backward pass, time-major with sequences in rows (row ``t`` is the book's t + 1).
 
-    ``D_zz`` is :math:`\mathbf D_{\check z\check z}` ``(H, H)``; ``Z`` holds the tanh states
-    :math:`\check{\mathbf z}_1..\check{\mathbf z}_T`, ``(T, N, H)``; ``G`` holds the direct
-    derivatives :math:`\partial\mathcal S/\partial\check{\mathbf z}_t`, ``(T, N, H)``.
+    ``D_zz`` is the recurrent weight matrix, ``(H, H)``; ``Z`` holds the tanh states z_1..z_T,
+    ``(T, N, H)``; ``G`` holds the direct derivatives of the loss with respect to each state,
+    ``(T, N, H)``.
     """
 
     D_zz: np.ndarray
@@ -84,11 +83,12 @@ def _wrong_signals(case: SignalsCase, kind: str) -> np.ndarray:
 
 
 def bptt_signals(fn):
-    r"""Exercise 1: check ``fn(D_zz, Z, G) -> B`` with ``B[t]`` the signal :math:`\mathbf b_{t+1}` of Eq. 5.21.
+    """Exercise 1, ``ex-5-1-3-bptt-signals``: your function ``fn(D_zz, Z, G) -> B``, the BPTT backward loop.
 
-    In rows, :math:`\mathbf b_t = \mathbf J_t(\partial\mathcal S/\partial\check{\mathbf z}_t +
-    \mathbf D_{\check z\check z}^{\mathsf T}\mathbf b_{t+1})` reads
-    ``B[t] = (1 - Z[t]**2) * (G[t] + B[t+1] @ D_zz)``, with ``B[T] = 0``.
+    The inputs are as in :class:`SignalsCase`; ``B`` has the shape of ``Z``, ``(T, N, H)``, with
+    ``B[t]`` the signal b_{t+1} of Eq. 5.21, samples in rows. It is run on every case of
+    :data:`EX_SIGNALS` and must not modify its inputs. The checker recognizes a missing
+    transpose, a missing future term, and the total derivatives returned in place of the signals.
     """
     name = "BPTT signals b_t (Eqs. 5.20-5.21)"
     if fn is None:
@@ -124,8 +124,8 @@ def bptt_signals(fn):
 # ----------------------------------------------------------------------------------------------
 
 class RTRLCase(NamedTuple):
-    r"""A one-unit RNN :math:`z_t=\tanh(w z_{t-1}+u y_t+d)`, :math:`z_0=0`, with targets ``x`` for
-    :math:`\mathcal S=\tfrac12\sum_{t=1}^T(z_t-x_t)^2`. ``y`` and ``x`` have length ``T``."""
+    """The one-unit RNN of the statement, with weights ``w``, ``u``, bias ``d``, inputs ``y`` and
+    targets ``x`` of the squared-error loss; ``y`` and ``x`` have length ``T``."""
 
     w: float
     u: float
@@ -165,10 +165,12 @@ def _wrong_rtrl(c: RTRLCase, kind: str) -> np.ndarray:
 
 
 def rtrl_gradient(fn):
-    r"""Exercise 2: check ``fn(w, u, d, y, x) -> [dS/dw, dS/du, dS/dd]`` for the one-unit RNN of :class:`RTRLCase`.
+    """Exercise 2, ``ex-5-1-3-rtrl``: your function ``fn(w, u, d, y, x) -> [dS/dw, dS/du, dS/dd]``.
 
-    The reference is BPTT (:func:`pedagogy_lib.nn.rnn.rnn_bptt` with ``H = 1`` and an identity
-    readout): the two forms of Eq. 5.19 must agree.
+    ``w``, ``u``, ``d`` are scalars and ``y``, ``x`` arrays of length T, as in :class:`RTRLCase`;
+    ``fn`` returns three numbers in that order. It is run on every case of :data:`EX_RTRL` and
+    compared with the backward form of Eq. 5.19. The checker recognizes a sensitivity update
+    truncated to one step and the wrong state in the direct effect of w.
     """
     name = "forward sensitivities (first form of Eq. 5.19)"
     if fn is None:
@@ -200,7 +202,8 @@ def rtrl_gradient(fn):
 # ----------------------------------------------------------------------------------------------
 
 class DecayProblem(NamedTuple):
-    r"""A linear RNN with :math:`\mathbf D_{\check z\check z}=\rho\mathbf Q` (``Q`` orthogonal) and a loss at the last step only."""
+    """A linear RNN whose recurrent weights are rho times an orthogonal Q, with a loss at the last
+    step only: ``rho_small``, ``rho_large`` and the ``factor`` of the statement."""
 
     rho_small: float
     rho_large: float
@@ -218,12 +221,11 @@ def _steps(rho: float, factor: float) -> int:
 
 
 def steps_to_shrink(k_shrink, k_grow):
-    r"""Exercise 3: the smallest whole numbers of steps :math:`k` with :math:`\rho^k\le 1/\text{factor}`
-    (for ``rho_small``) and :math:`\rho^k\ge\text{factor}` (for ``rho_large``).
+    """Exercise 3, ``ex-5-1-3-steps-to-shrink``: your ``k_shrink`` (for ``rho_small``) and ``k_grow``
+    (for ``rho_large``) for :data:`EX_DECAY`.
 
-    In a linear RNN, :math:`\mathbf b_{T-k} = (\mathbf D_{\check z\check z}^{\mathsf T})^k\mathbf b_T`
-    and an orthogonal :math:`\mathbf Q` preserves norms, so
-    :math:`\lVert\mathbf b_{T-k}\rVert = \rho^k\lVert\mathbf b_T\rVert` exactly.
+    Pass two whole numbers of steps, each the smallest that reaches the factor. The checker
+    recognizes an unrounded solution and one rounded the wrong way.
     """
     name = "steps for a thousand-fold change of ||b_t||"
     p = EX_DECAY

@@ -1,14 +1,14 @@
-r"""Checkers for the exercises of notebook 5.1.2 (generalized linear models and IRLS).
+"""Checkers for the exercises of notebook 5.1.2 (generalized linear models and IRLS).
 
 Use in the notebook as::
 
     from pedagogy_lib.exercises import ch05_glm as check
     check.irls_step(my_d1)
 
-Layout follows Chapter 5 of the draft: the inputs are :math:`\mathbf Y` and the outputs :math:`X`.
-Arrays hold one sample per row, so ``Y`` here is the book's :math:`\mathbf Y^T` (shape ``(N, M)``) and
-``x`` the vector of outputs. Reference answers are computed from the problem data with closed forms
-written out here (independently of :func:`pedagogy_lib.learning.glm.irls`).
+Layout follows Chapter 5 of the draft: the inputs are Y and the outputs X. Arrays hold one sample
+per row, so ``Y`` here is the book's Y transposed (shape ``(N, M)``) and ``x`` the vector of
+outputs. Reference answers are computed from the problem data in this module, independently of the
+library.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ __all__ = ["GLMProblem", "EX_STEP", "EX_WEIGHTS", "EX_SEPARABLE", "irls_step", "
 
 class GLMProblem(NamedTuple):
     """A small Bernoulli GLM: inputs ``Y`` (N, M) with a column of ones, outputs ``x`` in {0, 1},
-    and the current coefficients ``d`` (the book's :math:`\\mathbf d^{(i)}`)."""
+    and the current coefficients ``d`` (M,), the book's d^(i)."""
 
     Y: np.ndarray
     x: np.ndarray
@@ -61,10 +61,10 @@ def _bernoulli_parts(p: GLMProblem):
 
 
 def irls_step(d_next):
-    r"""Exercise 1: :math:`\mathbf d^{(1)}` after one IRLS (= Newton) step from :data:`EX_STEP` (Eq. 5.14).
+    """Exercise 1, ``ex-5-1-2-irls-step``: your d^(1) after one IRLS step from :data:`EX_STEP` (Eq. 5.14).
 
-    Reference: :math:`\mathbf d^{(1)} = \mathbf d^{(0)} + (\mathbf Y^T\mathbf W\mathbf Y)^{-1}\mathbf Y^T(\mathbf x-\boldsymbol\mu)`
-    with :math:`W_{nn} = \mu_n(1-\mu_n)`.
+    Pass an array of two numbers, intercept first. The checker recognizes a step in the wrong
+    direction, the draft's slip in the weights, and a plain gradient step.
     """
     p = EX_STEP
     eta, mu, var = _bernoulli_parts(p)
@@ -85,7 +85,12 @@ def irls_step(d_next):
 
 
 def irls_weights(W):
-    r"""Exercise 2: the IRLS weights :math:`\sigma^2_n = \mu_n(1-\mu_n)` at :data:`EX_WEIGHTS` (shape ``(N,)``)."""
+    """Exercise 2, ``ex-5-1-2-weights``: your IRLS weights at :data:`EX_WEIGHTS`.
+
+    Pass a 1-D array of shape (N,) = (5,), one weight per sample (the diagonal, not a matrix). The
+    checker recognizes the draft's misprint, the means in place of the weights, the reciprocals of
+    the weights, and a quantity computed from the outputs instead of the model.
+    """
     p = EX_WEIGHTS
     eta, mu, var = _bernoulli_parts(p)
     hints = {
@@ -102,9 +107,11 @@ def irls_weights(W):
 
 
 def poisson_link(g, lam):
-    r"""Exercise 3: the canonical link :math:`g(\mu)` of the Poisson family and its inverse :math:`\lambda(\eta)`.
+    """Exercise 3, ``ex-5-1-2-poisson-link``: your canonical link ``g(mu)`` of the Poisson family and its
+    inverse ``lam(eta)``.
 
-    Both arguments are functions acting element-wise on arrays.
+    Both arguments are functions acting element-wise on arrays; each is run on a few values. The
+    checker recognizes the two swapped and the Gaussian's link.
     """
     mu = np.array([0.05, 0.5, 1.0, 3.0, 20.0])
     eta = np.array([-3.0, -0.5, 0.0, 1.0, 2.5])
@@ -137,11 +144,9 @@ def poisson_link(g, lam):
 
 
 def has_mle(answer_A, answer_B):
-    """Exercise 4: does the maximum-likelihood estimate exist for each data set of :data:`EX_SEPARABLE`?
-
-    Reference: a one-feature logistic MLE fails to exist exactly when some threshold separates the
-    classes (checked here by sorting the inputs).
-    """
+    """Exercise 4 (the last of notebook 5.1.2): does the maximum-likelihood estimate (with an
+    intercept) exist for each data set of :data:`EX_SEPARABLE`? Pass two booleans, for "A" and
+    for "B"."""
     problems = []
     for key, ans in (("A", answer_A), ("B", answer_B)):
         y, x = EX_SEPARABLE[key]

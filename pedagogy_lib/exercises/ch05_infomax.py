@@ -5,9 +5,8 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch05_infomax as check
     check.gradient(my_G)
 
-Data arrays hold one sample per row (``Y`` is the book's :math:`\mathbf Y^T`); ``D`` is the square
-unmixing matrix of Eq. 5.27. References are written out here with NumPy (not with
-:mod:`pedagogy_lib.nn.infomax`, except for the stability constant, which is computed by quadrature).
+Data arrays hold one sample per row (``Y`` is the book's Y transposed); ``D`` is the square
+unmixing matrix of Eq. 5.27. Reference answers are computed when a checker runs.
 """
 from __future__ import annotations
 
@@ -60,7 +59,13 @@ def _psi(x):
 
 
 def gradient(G):
-    r"""Exercise 1: :math:`d\mathcal J/d\mathbf D = \langle(\mathbf 1-2\psi(\mathbf D\mathbf Y))\mathbf Y^T\rangle + \mathbf D^{-T}` at :data:`EX_GRAD`."""
+    """Exercise 1, ``ex-5-2-1-gradient``: your gradient of the InfoMax objective with respect to D at :data:`EX_GRAD`.
+
+    Pass a (K, K) = (2, 2) array whose row k is the derivative with respect to row k of D. The
+    checker recognizes the draft's transposed term, a left-out or wrongly transposed term, the
+    gradient of the loss instead of the objective, a sum where an average belongs, and a slip in
+    the squashing term.
+    """
     Y, D = EX_GRAD
     N = Y.shape[0]
     inner = (1.0 - 2.0 * _psi(Y @ D.T)).T @ Y / N           # row k: <(1 - 2 psi(d_k^T y)) y^T>
@@ -79,7 +84,12 @@ def gradient(G):
 
 
 def fixed_point(R):
-    r"""Exercise 2: :math:`\langle\mathbf Y\tanh(\mathbf D\mathbf Y/2)^T\rangle^{-1}` at :data:`EX_FIXED`."""
+    """Exercise 2, ``ex-5-2-1-fixed-point``: your right-hand side of the corrected fixed-point equation
+    of the statement at :data:`EX_FIXED`.
+
+    Pass a (2, 2) array. The checker recognizes the draft's form, a missing factor inside the
+    tanh, and the matrix before inversion.
+    """
     Y, D = EX_FIXED
     N = Y.shape[0]
     T = np.tanh(Y @ D.T / 2.0)
@@ -104,7 +114,12 @@ def _amari_ref(P):
 
 
 def amari(fn):
-    """Exercise 3: a function ``fn(P)`` returning the Amari index of the square matrix ``P``."""
+    """Exercise 3, ``ex-5-2-1-amari``: your function ``fn(P)`` returning the Amari index of the square
+    matrix ``P``, a single number.
+
+    It is run on each matrix of :data:`AMARI_CASES`, and must not change when ``P`` is multiplied
+    by a negative constant.
+    """
     cases = [((P,), _amari_ref(P)) for P in AMARI_CASES]
     problems = checker.compare_function(fn, cases, "your amari(P)",
                                       describe=lambda args: f"P = {np.round(args[0], 3).tolist()}")
@@ -122,8 +137,9 @@ def _stable(src: str) -> bool:
 
 
 def separable_sources(answers):
-    """Exercise 4: a dict ``{source: bool}``: does InfoMax with the logistic squashing function
-    separate two i.i.d. sources of this law (i.e. is the separating solution stable)?"""
+    """Exercise 4, ``ex-5-2-1-which-sources``: a dict ``{source: bool}`` with every name of
+    :data:`EX_SOURCES`: does InfoMax with the logistic squashing function separate two i.i.d.
+    unit-variance sources of this law?"""
     if not isinstance(answers, dict):
         return checker.result("which sources InfoMax separates",
                             [f"give a dict with keys {list(EX_SOURCES)} and True/False values; "

@@ -1,4 +1,4 @@
-r"""Checkers for the exercises of notebook 5.1.3 (artificial neural networks and backpropagation).
+"""Checkers for the exercises of notebook 5.1.3 (artificial neural networks and backpropagation).
 
 Use in the notebook as::
 
@@ -6,13 +6,11 @@ Use in the notebook as::
     check.dense_backward(my_dense_backward)
 
 Problem data are the module constants below; every checker computes its reference from them
-when it runs (with :mod:`pedagogy_lib.nn` or a closed form) and reports what is wrong without
-printing the reference.
+when it runs and reports what is wrong without printing the reference.
 
 * :func:`dense_backward`: the backward pass of one affine layer (Eqs. 5.16-5.17, rows layout);
 * :func:`central_difference`: a central-difference gradient checker;
-* :func:`bernoulli_signal`: the output signal :math:`\mathbf b_L` for a logistic output and a
-  Bernoulli surprisal;
+* :func:`bernoulli_signal`: the output signal b_L for a logistic output and a Bernoulli surprisal;
 * :func:`product_network`: weights of a two-layer log/exp network that computes a monomial
   (the interaction example after Eq. 5.15).
 """
@@ -35,10 +33,11 @@ __all__ = ["DenseCase", "EX_DENSE", "EX_GRAD_FUNCTIONS", "EX_GRAD_EPS", "EX_SIGN
 # ----------------------------------------------------------------------------------------------
 
 class DenseCase(NamedTuple):
-    r"""One test case for a Dense backward pass (samples in rows).
+    """One test case for a Dense backward pass (samples in rows).
 
-    ``D`` has the book's shape ``(D_out, D_in)``, ``Z_prev`` is ``(N, D_in)`` and ``B`` holds the
-    signals :math:`\mathbf b` (gradients with respect to the pre-activations), ``(N, D_out)``.
+    ``D`` has the book's shape ``(D_out, D_in)``, ``d`` is ``(D_out,)``, ``Z_prev`` is
+    ``(N, D_in)`` and ``B`` holds the signals b (gradients with respect to the pre-activations),
+    ``(N, D_out)``.
     """
 
     D: np.ndarray
@@ -64,13 +63,15 @@ def _describe_dense(i: int, case: DenseCase) -> str:
 
 
 def dense_backward(fn):
-    r"""Exercise 1: check ``fn(D, d, Z_prev, B) -> (grad_Z_prev, grad_D, grad_d)``.
+    """Exercise 1, ``ex-5-1-3-dense-backward``: your function ``fn(D, d, Z_prev, B)``, the backward pass
+    of one affine layer.
 
-    The reference is :meth:`pedagogy_lib.nn.Dense.backward`: ``grad_Z_prev`` holds
-    :math:`\mathbf D^{\mathsf T}\mathbf b` per row (Eq. 5.16 with its transpose), ``grad_D`` is
-    :math:`\sum_n\mathbf b_n\check{\mathbf z}_{l-1,n}^{\mathsf T}` (Eq. 5.17) and ``grad_d`` is
-    :math:`\sum_n\mathbf b_n`. The function runs on every case in :data:`EX_DENSE`; the first
-    failing case is reported.
+    The inputs are as in :class:`DenseCase`. ``fn`` returns the tuple
+    ``(grad_Z_prev, grad_D, grad_d)`` with the shapes of ``Z_prev``, ``D`` and ``d``; the
+    parameter gradients are summed over the rows (Eq. 5.17). It runs on every case in
+    :data:`EX_DENSE`, must not modify its inputs, and the first failing case is reported. The
+    checker recognizes a missing transpose, an average where a sum belongs, and a transposed
+    weight gradient.
     """
     name = "backward pass of a Dense layer (Eqs. 5.16-5.17)"
     if fn is None:
@@ -182,15 +183,13 @@ def _central(f, theta, eps, scale):
 
 
 def central_difference(fn):
-    r"""Exercise 2: check ``fn(f, theta, eps) -> gradient`` (central differences).
+    """Exercise 2, ``ex-5-1-3-central-difference``: your function ``fn(f, theta, eps)``, the central
+    differences of the statement.
 
-    .. math::
-        \frac{\partial f}{\partial\theta_i} \approx \frac{f(\boldsymbol\theta+\epsilon\mathbf e_i)
-            - f(\boldsymbol\theta-\epsilon\mathbf e_i)}{2\epsilon}.
-
-    Runs ``fn`` with ``eps =`` :data:`EX_GRAD_EPS` on each function of :data:`EX_GRAD_FUNCTIONS`
-    and compares with the exact gradient (relative tolerance 1e-5, which central differences meet
-    at this step and one-sided differences do not).
+    ``f`` maps a 1-D array to a number and ``theta`` is a 1-D float array; ``fn`` returns an array
+    of the shape of ``theta`` and must leave ``theta`` as it found it. It runs with
+    ``eps =`` :data:`EX_GRAD_EPS` on each function of :data:`EX_GRAD_FUNCTIONS` and is compared
+    with the exact gradient. The checker recognizes a one-sided difference and a wrong divisor.
     """
     name = "central-difference gradient"
     if fn is None:
@@ -225,7 +224,7 @@ def central_difference(fn):
 # ----------------------------------------------------------------------------------------------
 
 class SignalCase(NamedTuple):
-    r"""Pre-activations :math:`\mathbf a_L = \mathbf D_L\check{\mathbf z}_{L-1}+\mathbf d_L` and targets :math:`\mathbf x`."""
+    """Pre-activations ``a`` of the output layer and targets ``x`` in [0, 1], both 1-D of the same length."""
 
     a: np.ndarray
     x: np.ndarray
@@ -244,11 +243,12 @@ def _sigma(a):
 
 
 def bernoulli_signal(fn):
-    r"""Exercise 3: check ``fn(a, x) -> b_L`` for :math:`\psi_L=\sigma` and :math:`\mathcal S=-\sum_k[x_k\log\mu_k+(1-x_k)\log(1-\mu_k)]`.
+    """Exercise 3, ``ex-5-1-3-bernoulli-signal``: your function ``fn(a, x) -> b_L`` for a logistic
+    output and the Bernoulli surprisal of the statement.
 
-    The reference is :math:`\mathbf b_L = \mathbf J_L\,d\mathcal S/d\check{\mathbf z}_L` with
-    :math:`\check{\mathbf z}_L = \boldsymbol\mu = \sigma(\mathbf a)`, computed elementwise by
-    the chain rule (it simplifies, which is the point of the exercise).
+    ``a`` and ``x`` are 1-D arrays of the same length; ``fn`` returns an array of that length. It
+    runs on every case of :data:`EX_SIGNAL`, including very large logits, where it must return
+    finite values. The checker recognizes a forgotten Jacobian and the signal of another loss.
     """
     name = "output signal b_L for a logistic output and a Bernoulli surprisal"
     if fn is None:
@@ -293,7 +293,8 @@ def _finite_failed(out) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 class ProductProblem(NamedTuple):
-    r"""Target :math:`f(\mathbf y) = c\,\prod_j y_j^{p_j}` on positive inputs, and the inputs it is tested on."""
+    """The target monomial (constant ``c`` and one power per input in ``powers``) and the positive
+    inputs ``Y_test`` (50, 3) it is tested on, one per row."""
 
     c: float
     powers: np.ndarray
@@ -313,10 +314,11 @@ def _product_network_output(D1, d1, D2, d2, Y):
 
 
 def product_network(D1, d1, D2, d2):
-    r"""Exercise 4: check weights of :math:`\check z_2 = \exp(\mathbf D_2\log(\mathbf D_1\mathbf y+\mathbf d_1)+\mathbf d_2)`.
+    """Exercise 4, ``ex-5-1-3-product-network``: your weights of the two-layer log/exp network of the statement.
 
-    The network must reproduce :data:`EX_PRODUCT` (``c * prod(y ** powers)``) on every test input
-    to a relative error of 1e-8. Any hidden width is accepted.
+    Pass ``D1`` (H, 3), ``d1`` (H,), ``D2`` (1, H) and ``d2`` (1,), for any hidden width H. The
+    network must reproduce the target of :data:`EX_PRODUCT` on every test input to a relative
+    error of 1e-8. The checker recognizes a missing or misplaced constant and wrong powers.
     """
     name = "a log/exp network computing 2 y1 y2 / y3^2"
     arrs = {}

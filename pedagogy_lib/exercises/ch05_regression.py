@@ -7,10 +7,8 @@ Use in the notebook as::
     check.normal_equations(my_D)
 
 The data are stored in the **book's layout**: one sample per *column*. In Chapter 5 the inputs are
-:math:`\mathbf Y` (M x N) and the outputs :math:`\mathbf X` (K x N), and the weights form
-:math:`\mathbf D` (K x M); in Appendix A the inputs are :math:`\mathbf X` (M x N) and the outputs
-:math:`\mathbf y` (N,). Reference answers are computed with :mod:`pedagogy_lib.learning.regression`, which
-stores samples in rows, so the data are transposed on the way in.
+Y (M x N) and the outputs X (K x N), and the weights form D (K x M); in Appendix A the inputs are
+X (M x N) and the outputs y (N,). Reference answers are computed when a checker runs.
 """
 from __future__ import annotations
 
@@ -33,8 +31,8 @@ class RegressionProblem(NamedTuple):
 
 
 class RidgeProblem(NamedTuple):
-    r"""Chapter 5 layout plus the prior :math:`\boldsymbol\Sigma_d = \sigma_d^2\mathbf I` (Eq. 5.4) and
-    the noise variance :math:`\sigma^2_{\check x|y}` (Eq. 5.5)."""
+    """Chapter 5 layout plus the prior variance ``sigma2_d`` (the prior covariance of Eq. 5.4 is
+    ``sigma2_d`` times the identity) and the noise variance ``sigma2`` (Eq. 5.5)."""
 
     Y: np.ndarray
     X: np.ndarray
@@ -69,7 +67,7 @@ EX_RIDGE = RidgeProblem(
     sigma2=0.5,
 )
 
-#: Exercise 3: an intercept row of ones and one feature; the last sample (n = 6) sits far out.
+#: Exercise 3: an intercept row of ones and one feature; the sample to leave out is the last, n = 6.
 EX_LOO = LOOProblem(
     X=np.array([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
                 [-1.0, -0.6, -0.1, 0.2, 0.5, 0.9, 4.0]]),
@@ -83,8 +81,12 @@ EX_LOO = LOOProblem(
 # ----------------------------------------------------------------------------------------------
 
 def normal_equations(D):
-    r"""Exercise 1: :math:`\mathbf D = \mathbf X\mathbf Y^T(\mathbf Y\mathbf Y^T)^{-1}` (Eq. 5.2) for
-    :data:`EX_NORMAL`, shape (K, M)."""
+    """Exercise 1, ``ex-5-1-1-normal-equations``: your weights D from the normal equations (Eq. 5.2) for
+    :data:`EX_NORMAL`.
+
+    Pass a (K, M) array in the book's layout. The checker recognizes the inverse on the wrong side,
+    a missing inverse, and the inputs regressed on the outputs.
+    """
     Y, X = EX_NORMAL
     ref = rg.linear_regression(Y.T, X.T).w.T                   # library is row-wise: w = D^T
     G = Y @ Y.T
@@ -98,9 +100,13 @@ def normal_equations(D):
 
 
 def ridge_conventions(D_bayes, D_draft):
-    r"""Exercise 2, for :data:`EX_RIDGE`: the posterior mean of :math:`\mathbf D` under the Gaussian prior
-    (the prior counted once), and Eq. 5.6 as printed, with sample averages (the prior counted once
-    per sample). Both have shape (K, M)."""
+    """Exercise 2, ``ex-5-1-1-ridge-conventions``, for :data:`EX_RIDGE`: your ``D_bayes`` (the posterior
+    mean of D under the Gaussian prior, the prior counted once) and ``D_draft`` (Eq. 5.6 exactly as
+    printed, with sample averages).
+
+    Pass two (K, M) = (1, 3) arrays. The checker recognizes a penalty upside down or missing a
+    variance, the two conventions swapped, mixed sums and averages, and no prior at all.
+    """
     Y, X, s2d, s2 = EX_RIDGE
     N, M = Y.shape[1], Y.shape[0]
     post = rg.bayesian_linear_regression(Y.T, X.T, prior_precision=1.0 / s2d, noise_variance=s2)
@@ -128,8 +134,12 @@ def ridge_conventions(D_bayes, D_draft):
 
 
 def loo_residual(h_nn, e_loo_n):
-    r"""Exercise 3: the leverage :math:`h_{nn}` (Eq. A.3) and the leave-one-out residual
-    :math:`e_{LOO,n} = e_n/(1-h_{nn})` (Eq. A.7) of sample ``n`` of :data:`EX_LOO`."""
+    """Exercise 3, ``ex-5-1-1-loo-residual``: your leverage h_nn (Eq. A.3) and leave-one-out residual
+    (Eq. A.7) of sample ``n`` of :data:`EX_LOO`, two numbers.
+
+    The checker recognizes the complement of the leverage, the trace of the hat matrix, the
+    ordinary residual, slips in how the leverage enters, and a prediction given for a residual.
+    """
     X, y, n = EX_LOO
     res = rg.loo_residuals(X.T, y)
     h_ref, e_ref = float(res.h[n]), float(res.e_loo[n])
@@ -186,10 +196,14 @@ def _lofo_slips(H, e, folds):
 
 
 def lofo_function(fn):
-    r"""Exercise 4: ``fn(H, e, folds)`` returns the leave-one-fold-out residuals of every sample
-    from the hat matrix ``H`` (N, N) and the residuals ``e`` (N,) of the fit on all samples,
-    given each sample's fold label ``folds`` (N,). It is run on problems made here, with folds of
-    unequal sizes."""
+    """Exercise 4, ``ex-5-1-1-lofo-function``: your function ``fn(H, e, folds)`` returning the
+    leave-one-fold-out residuals of every sample, shape (N,).
+
+    ``H`` is the hat matrix (N, N) and ``e`` the residuals (N,) of the fit on all samples; ``folds``
+    holds each sample's fold label (N,). It is run on problems made here, with folds of unequal
+    sizes. The checker recognizes the ordinary residuals, the one-sample formula applied sample by
+    sample, and a block applied the wrong way round.
+    """
     if not callable(fn):
         return checker.result("K-fold residuals from one fit (Eq. A.8)",
                               [f"my_lofo should be a function of (H, e, folds); got {type(fn).__name__}."])

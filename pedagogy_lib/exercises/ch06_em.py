@@ -6,18 +6,12 @@ Use in the notebook as::
     check.free_energy(my_F, my_kl)
 
 Problem data are the module constants below. The reference answers are computed from them when
-a checker runs, by enumeration over the latent states with :func:`scipy.stats.norm.logpdf` and
-:func:`scipy.special.logsumexp` (independently of :mod:`pedagogy_lib.em`).
+a checker runs, independently of the library.
 
-The running example of the notebook is the *symmetric two-component mixture*
-
-.. math::
-    \hat p(\mathbf x;\theta) = \operatorname{Categ}([\tfrac12, \tfrac12]), \qquad
-    \hat p(y\mid \hat X_1 = 1;\theta) = \mathcal N(\theta, 1), \qquad
-    \hat p(y\mid \hat X_2 = 1;\theta) = \mathcal N(-\theta, 1),
-
-with the single parameter :math:`\theta`. Column 0 of every ``(N, 2)`` array is the component
-with mean :math:`+\theta`, column 1 the one with mean :math:`-\theta`.
+The running example of the notebook is the *symmetric two-component mixture* of the notebook: two
+equally likely components with unit variance and means +theta and -theta, with the single
+parameter theta. Column 0 of every ``(N, 2)`` array is the component with mean +theta, column 1
+the one with mean -theta.
 """
 from __future__ import annotations
 
@@ -42,11 +36,11 @@ class FreeEnergyProblem(NamedTuple):
 
 
 class BitsBackProblem(NamedTuple):
-    r"""A discrete generative model and one datum for the sender-receiver game (Section 6.3.2).
+    """A discrete generative model and one datum for the sender-receiver game (Section 6.3.2).
 
-    ``pi`` (K,) is the prior :math:`\hat p(\mathbf x)`, row ``k`` of ``B`` (K, M) is the emission
-    :math:`\hat p(y\mid\hat X_k=1)` over ``M`` symbols, ``y`` is the index of the datum and ``q``
-    (K,) the recognition distribution :math:`\check p(\mathbf x\mid y)` used to pick the latent code.
+    ``pi`` (K,) is the prior over the latent codes, row ``k`` of ``B`` (K, M) is the emission
+    distribution of code k over ``M`` symbols, ``y`` is the index of the datum and ``q`` (K,) the
+    recognition distribution used to pick the latent code.
     """
 
     pi: np.ndarray
@@ -64,7 +58,8 @@ class HardProblem(NamedTuple):
 
 
 def toy_log_joint(theta, y):
-    r""":math:`\log\hat p(\hat X_k = 1, y_n;\theta)` of the symmetric mixture, shape (N, 2), by :func:`scipy.stats.norm.logpdf`."""
+    """The log joint of each datum ``y`` (N,) with each component of the symmetric mixture at
+    ``theta``, shape (N, 2): the same array as the notebook's ``log_joint``."""
     y = np.asarray(y, dtype=float)
     return np.log(0.5) + np.stack([norm.logpdf(y, loc=theta), norm.logpdf(y, loc=-theta)], axis=-1)
 
@@ -105,12 +100,12 @@ def _posterior(lj):
 # ----------------------------------------------------------------------------------------------
 
 def free_energy(F, kl):
-    r"""Exercise 1: the average free energy (nats) and the average posterior KL of :data:`EX_FREE_ENERGY`.
+    """Exercise 1, ``ex-6-3-free-energy``: your average free energy F and average KL divergence of q_n
+    from the posterior, for :data:`EX_FREE_ENERGY`.
 
-    .. math::
-        F = \big\langle\textstyle\sum_k q_{nk}\,[\log q_{nk} - \log\hat p(\hat X_k=1, y_n;\theta)]\big\rangle_n,
-        \qquad
-        \mathrm{KL} = \big\langle\mathrm D_{\mathrm{KL}}\{q_n\,\|\,\hat p(\cdot\mid y_n;\theta)\}\big\rangle_n .
+    Pass two numbers in nats, both averaged (not summed) over the data. The checker recognizes the
+    ELBo, a missing or mis-signed entropy, the negative log likelihood, sums, bits, and the KL in
+    the other order.
     """
     y, theta, q = EX_FREE_ENERGY
     lj = toy_log_joint(theta, y)
@@ -147,8 +142,13 @@ def _em_step_ref(theta, y):
 
 
 def em_step(fn):
-    r"""Exercise 2: ``fn(theta, y)`` must return :math:`\theta^{(i+1)} = \langle(q_{n1} - q_{n2})\,y_n\rangle_n`,
-    with :math:`q_n` the posterior at ``theta`` (E step) and the closed-form M step."""
+    """Exercise 2, ``ex-6-3-em-step``: your function ``fn(theta, y)`` returning the parameter after one EM
+    iteration of the symmetric mixture.
+
+    ``theta`` is a number and ``y`` a 1-D array; ``fn`` returns one number. It is run on every case
+    of :data:`EX_EM_CASES`. The checker recognizes hard assignments, only one component's weight,
+    a gradient returned for the parameter, and the prior used in the E step.
+    """
     cases = [((theta, y.copy()), _em_step_ref(theta, y)) for theta, y in EX_EM_CASES]
     problems = checker.compare_function(fn, cases, "your em_step", rtol=1e-8,
                                       describe=lambda a: f"theta = {a[0]}, N = {len(a[1])}")
@@ -179,11 +179,11 @@ def em_step(fn):
 
 
 def bits_back(gross, net):
-    r"""Exercise 3: the soft scheme's cost in **bits** for :data:`EX_BITS`, before and after the refund.
+    """Exercise 3, ``ex-6-3-bits-back``: your expected gross cost and net cost (after the bits-back
+    refund) of the soft scheme for :data:`EX_BITS`.
 
-    .. math::
-        \text{gross} = \mathbb E_{\check p}[-\log_2\hat p(\mathbf x) - \log_2\hat p(y\mid\mathbf x)], \qquad
-        \text{net} = \text{gross} - H[\check p(\cdot\mid y)].
+    Pass two numbers in **bits**. The checker recognizes nats, a left-out cost, the posterior mode
+    used in place of q, a forgotten or mis-signed refund, and the cost of the ideal code.
     """
     pi, B, y, q = EX_BITS
     code = -np.log2(pi)
@@ -213,10 +213,11 @@ def bits_back(gross, net):
 
 
 def hard_excess(answer):
-    r"""Exercise 4: :math:`\mathcal S_\text{joint-hard} - \mathcal S_\text{marginal}` in bits for :data:`EX_HARD` (Eq. 6.14).
+    """Exercise 4, ``ex-6-3-hard-excess``: your excess surcharge of hard assignments over the marginal
+    code (Eq. 6.14) for :data:`EX_HARD`, a single number in bits.
 
-    With the hard recognition distribution of Eq. 6.11 (all mass on the posterior mode) the
-    excess surcharge is :math:`\sum_y p(y)\,[-\log_2\hat p(\mathbf x^*(y)\mid y)]`.
+    The checker recognizes nats, an average under the wrong distribution, the average posterior
+    entropy, and the total cost given for the excess.
     """
     pi, B, p_y = EX_HARD
     joint = pi[:, None] * B                                # (K, M): p(x, y)

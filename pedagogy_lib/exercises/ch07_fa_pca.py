@@ -7,9 +7,7 @@ Use in the notebook as::
 
 Problem data are the module constants below (observations one per **row**, shape ``(N, L)``; the
 book's data matrix is the transpose). Reference answers are computed from them when a checker
-runs, with dense NumPy linear algebra written out here (explicit posterior, ``eigh`` of the
-``1/N`` sample covariance, the closed-form one-factor solution), not with
-:mod:`pedagogy_lib.factor.em`.
+runs, independently of the library.
 """
 from __future__ import annotations
 
@@ -98,7 +96,12 @@ def _one_step(y, C, Lam, *, centre=True, with_cov=True, new_C_in_Lambda=True):
 # ----------------------------------------------------------------------------------------------
 
 def fa_em_step(C_new, Lambda_new):
-    r"""Exercise 1: :math:`\mathbf C` and the diagonal of :math:`\boldsymbol\Lambda` after one EM step on :data:`EX_FA_STEP`."""
+    """Exercise 1, ``ex-7-3-fa-em-step``: your loadings C and unique variances after one EM step on :data:`EX_FA_STEP`.
+
+    Pass ``C_new`` with shape (L, K) = (4, 2) and ``Lambda_new`` as the diagonal only, shape (4,).
+    The checker recognizes the draft's uncentred E step, a missing posterior covariance, the old C
+    returned, and the old C used in the update of Lambda.
+    """
     y, C, Lam = EX_FA_STEP
     C_ref, L_ref = _one_step(y, C, Lam)
     C_draft, L_draft = _one_step(y, C, Lam, centre=False)
@@ -126,10 +129,11 @@ def fa_em_step(C_new, Lambda_new):
 
 
 def principal_subspace(C_answer, tol_rad: float = 1e-6):
-    r"""Exercise 2: an ``(L, K)`` matrix whose columns span the top-``K`` principal subspace of :data:`EX_IPCA`.
+    """Exercise 2, ``ex-7-3-iterative-pca``: your ``(L, K)`` = (5, 2) matrix C from iterative PCA on :data:`EX_IPCA`.
 
-    The columns need not be orthonormal (iterative PCA does not make them so); the checker
-    compares spans by their largest principal angle (``scipy.linalg.subspace_angles``).
+    The columns need not be orthonormal; the checker compares the span of your columns with the
+    principal subspace, by their largest principal angle. It recognizes latent projections passed
+    in place of C, dependent columns, uncentred data, and a run that has not converged.
     """
     y, K = EX_IPCA
     L = y.shape[1]
@@ -163,7 +167,8 @@ def principal_subspace(C_answer, tol_rad: float = 1e-6):
 
 
 def heywood_dimension(answer):
-    r"""Exercise 3: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose unique variance collapses."""
+    """Exercise 3, ``ex-7-3-heywood``: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose
+    unique variance collapses, an integer."""
     R = np.corrcoef(EX_HEYWOOD.T)
     ratio = np.array([R[0, 1] * R[0, 2] / R[1, 2], R[1, 0] * R[1, 2] / R[0, 2], R[2, 0] * R[2, 1] / R[0, 1]])
     ref = int(np.argmax(ratio))
@@ -186,7 +191,12 @@ def heywood_dimension(answer):
 
 
 def ppca_noise(sigma2):
-    r"""Exercise 4: the maximum-likelihood PPCA noise variance of :data:`EX_IPCA` (Tipping and Bishop), a number."""
+    """Exercise 4, ``ex-7-3-ppca-noise``: your maximum-likelihood PPCA noise variance for :data:`EX_IPCA`
+    (Tipping and Bishop), a single number.
+
+    The checker recognizes the other normalization of the covariance, the wrong set of eigenvalues,
+    a sum where an average belongs, and uncentred data.
+    """
     y, K = EX_IPCA
     N, L = y.shape
     w = np.sort(np.linalg.eigvalsh(_centred_cov(y)))[::-1]

@@ -6,9 +6,9 @@ Use in the notebook as::
     check.EX_MSTEP                      # the problem data
     check.m_step((pi, mu, Sigma))       # says what is wrong, never the answer
 
-Every reference is computed here by an explicit loop over data points and components (not by
-:mod:`pedagogy_lib.mixture.em`), and each checker lists the slips that typical wrong derivations
-produce. Components are numbered ``0, ..., K-1``; observations are rows of ``y``.
+Every reference answer is computed in this module, independently of the library, and each
+checker names the slips that typical wrong derivations produce. Components are numbered
+``0, ..., K-1``; observations are rows of ``y``.
 """
 from __future__ import annotations
 
@@ -146,9 +146,12 @@ def _n_params(K: int, L: int, covariance_type: str) -> int:
 # ---------------------------------------------------------------------------------------------
 
 def m_step(answer) -> CheckResult:
-    r"""Check the M step of Section 7.1 for ``EX_MSTEP``: a tuple ``(pi, mu, Sigma)`` of shapes (2,), (2, 2), (2, 2, 2).
+    """Exercise ``ex-7-1-m-step``: your M step of Section 7.1 for ``EX_MSTEP``.
 
-    A :class:`~pedagogy_lib.mixture.GMMParams` is accepted too.
+    Pass a tuple ``(pi, mu, Sigma)`` of shapes (2,), (2, 2) (one mean per row) and (2, 2, 2) (one
+    covariance per component); a :class:`~pedagogy_lib.mixture.GMMParams` is accepted too. The
+    checker recognizes soft counts left unnormalized, the wrong divisor, a missing centring, and
+    responsibilities ignored.
     """
     name = "M step for EX_MSTEP"
     if answer is None:
@@ -167,10 +170,12 @@ def m_step(answer) -> CheckResult:
 
 
 def assign_function(fn) -> CheckResult:
-    r"""Check a K-means assignment step ``fn(y, mu) -> labels`` (the E step of Section 7.1.1) on ``EX_ASSIGN``.
+    """Exercise ``ex-7-1-kmeans-assign``: your K-means assignment step ``fn(y, mu) -> labels`` (the E step
+    of Section 7.1.1), run on every case of ``EX_ASSIGN``.
 
-    ``labels[n]`` must be the index (``0, ..., K-1``) of the centre nearest to ``y[n]`` in Euclidean
-    distance, the lowest index among tied centres, as an integer array of shape ``(N,)``.
+    ``y`` is (N, L) and ``mu`` (K, L); ``labels`` is an integer array of shape ``(N,)`` with values
+    ``0, ..., K-1``, ties going to the lowest index, as the statement asks. The checker recognizes
+    an (N, K) output, labels counted from 1, the farthest centre, and mishandled ties.
     """
     name = "K-means assignment step"
     if not callable(fn):
@@ -218,9 +223,11 @@ def assign_function(fn) -> CheckResult:
 
 
 def n_params_function(fn) -> CheckResult:
-    r"""Check ``fn(K, L, covariance_type) -> int``, the number of free parameters of a GMM, on ``EX_NPARAMS``.
+    """Exercise ``ex-7-1-n-params``: your function ``fn(K, L, covariance_type) -> int``, the number of free
+    parameters of a GMM, run on every triple of ``EX_NPARAMS``.
 
-    ``covariance_type`` is one of ``"full"``, ``"diag"``, ``"tied"``.
+    ``covariance_type`` is one of ``"full"``, ``"diag"``, ``"tied"``. A miss names the failing
+    triple and, for a few common slips, what was miscounted.
     """
     name = "number of free GMM parameters"
     if not callable(fn):
@@ -258,9 +265,11 @@ def n_params_function(fn) -> CheckResult:
 
 
 def limit_labels(answer) -> CheckResult:
-    r"""Check the zero-variance limit of the responsibilities for ``EX_MAHAL`` (the erratum of Section 7.1.1).
+    """The last exercise of Section 7.1: your labels in the zero-variance limit of the
+    responsibilities for ``EX_MAHAL``.
 
-    The answer is an integer array of shape ``(N,)`` with values ``0, ..., K-1``.
+    Pass an integer array of shape ``(N,)`` = (8,) with values ``0, ..., K-1``, one label per row
+    of ``EX_MAHAL.y``.
     """
     name = "zero-variance limit of the responsibilities for EX_MAHAL"
     p = EX_MAHAL

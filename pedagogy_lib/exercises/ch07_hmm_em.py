@@ -8,8 +8,7 @@ Use in the notebook as::
 
 The book's transition matrix is column-stochastic, ``A[i, j] = p(x_t = i | x_{t-1} = j)``, and
 expected transition counts are indexed the same way, ``xi_sum[i, j]`` = expected number of
-``j -> i`` transitions. References are computed with :mod:`pedagogy_lib.hmm` (the smoother of
-Section 2.2.1, NumPy backend) and the closed-form M step written out here.
+``j -> i`` transitions. Reference answers are computed when a checker runs.
 """
 from __future__ import annotations
 
@@ -41,8 +40,8 @@ class TransitionCounts(NamedTuple):
 
 
 class SequencesProblem(NamedTuple):
-    r"""An HMM (``pi`` (K,), column-stochastic ``A`` (K, K)) and a list ``log_liks`` of (T_n, K) arrays
-    :math:`\log\hat p(\mathbf y_t\mid x_t = k)`, one per independent sequence."""
+    """An HMM (``pi`` (K,), column-stochastic ``A`` (K, K)) and a list ``log_liks`` of (T_n, K) arrays,
+    the log-likelihood of each observation under each state, one array per independent sequence."""
 
     pi: np.ndarray
     A: np.ndarray
@@ -50,7 +49,7 @@ class SequencesProblem(NamedTuple):
 
 
 class GaussianProblem(NamedTuple):
-    r"""Observations ``y`` (T, D) and smoother marginals ``gamma`` (T, K) for them."""
+    """Observations ``y`` (T, D) and smoother marginals ``gamma`` (T, K) for them."""
 
     y: np.ndarray
     gamma: np.ndarray
@@ -115,7 +114,11 @@ EX_MEANS = _make_means()
 
 
 def m_step_A(answer) -> CheckResult:
-    r"""Exercise (a): the M-step transition matrix from :data:`EX_TRANS`, shape (K, K), in the book's convention."""
+    """Exercise (a), ``ex-7-2-m-step-A``: your re-estimated transition matrix from :data:`EX_TRANS`.
+
+    Pass a (K, K) array in the book's column-stochastic convention. The checker recognizes the
+    row-stochastic convention and the wrong denominators.
+    """
     p = EX_TRANS
     expected = p.xi_sum / p.xi_sum.sum(axis=0, keepdims=True)
     hints = {
@@ -133,7 +136,11 @@ def m_step_A(answer) -> CheckResult:
 
 
 def m_step_pi(answer) -> CheckResult:
-    r"""Exercise (b): the M-step initial distribution for the sequences of :data:`EX_PI`, shape (K,)."""
+    """Exercise (b), ``ex-7-2-m-step-pi``: your re-estimated initial distribution for the sequences of :data:`EX_PI`.
+
+    Pass an array of shape (K,) = (3,). The checker recognizes the filter used in place of the
+    smoother, an average over all time steps, and hard assignments.
+    """
     p = EX_PI
     posts = [_smooth(p.pi, p.A, ll) for ll in p.log_liks]
     expected = np.mean([q.gamma[0] for q in posts], axis=0)
@@ -151,7 +158,12 @@ def m_step_pi(answer) -> CheckResult:
 
 
 def expected_visits(answer) -> CheckResult:
-    r"""Exercise (c): the expected number of visits to each state for the sequence of :data:`EX_VISITS`, shape (K,)."""
+    """Exercise (c), ``ex-7-2-expected-visits``: your expected number of visits to each state for the
+    sequence of :data:`EX_VISITS`.
+
+    Pass an array of shape (K,) = (3,). The checker recognizes the filter used in place of the
+    smoother, hard counts, and a sum over too few steps.
+    """
     p = EX_VISITS
     post = _smooth(p.pi, p.A, p.log_liks[0])
     expected = post.gamma.sum(axis=0)
@@ -169,7 +181,11 @@ def expected_visits(answer) -> CheckResult:
 
 
 def m_step_mu(answer) -> CheckResult:
-    r"""Exercise (d): the new means for :data:`EX_MEANS`, shape (K, D)."""
+    """Exercise (d), ``ex-7-2-m-step-mu``: your new emission means for :data:`EX_MEANS`.
+
+    Pass a (K, D) = (3, 2) array, one row per state. The checker recognizes a missing or wrong
+    normalization and hard assignments.
+    """
     p = EX_MEANS
     N_k = p.gamma.sum(axis=0)
     expected = (p.gamma.T @ p.y) / N_k[:, None]

@@ -1,4 +1,4 @@
-r"""Checkers for the exercises of Section 7.4 (EM for the linear-Gaussian state-space model).
+"""Checkers for the exercises of Section 7.4 (EM for the linear-Gaussian state-space model).
 
 Use in the notebook as::
 
@@ -7,9 +7,9 @@ Use in the notebook as::
     check.cross_moment(my_S10)           # says what is wrong, never the answer
 
 Time indexing as in :mod:`pedagogy_lib.lgssm.kalman`: row ``t`` is the book's ``t + 1`` and
-``Upsilon_cross[t]`` is :math:`\mathrm{Cov}[\mathbf X_{t+1},\mathbf X_t\mid\mathbf y]`. The model has no
-offsets and no control (the draft's Section 7.4 model). References are written out here with
-explicit loops over time, independently of :mod:`pedagogy_lib.lgssm.em`.
+``Upsilon_cross[t]`` is the posterior covariance of X_{t+1} with X_t given y. The model has no
+offsets and no control (the draft's Section 7.4 model). Reference answers are computed in this
+module, independently of the library's EM.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ __all__ = [
 
 
 class SmootherProblem(NamedTuple):
-    r"""One sequence ``y`` (T, m) and the RTS smoother under ``params`` (an :class:`LGSSMParams`):
+    """One sequence ``y`` (T, m) and the RTS smoother under ``params`` (an :class:`LGSSMParams`):
     ``mu_smooth`` (T, n), ``Upsilon_smooth`` (T, n, n), ``Upsilon_cross`` (T - 1, n, n)."""
 
     params: LGSSMParams
@@ -40,7 +40,7 @@ class SmootherProblem(NamedTuple):
 
 
 class SimilarityProblem(NamedTuple):
-    r"""A model ``params`` (an :class:`LGSSMParams`, n = 2) and an invertible change of coordinates ``S`` (2, 2)."""
+    """A model ``params`` (an :class:`LGSSMParams`, n = 2) and an invertible change of coordinates ``S`` (2, 2)."""
 
     params: LGSSMParams
     S: np.ndarray
@@ -86,7 +86,11 @@ def _moments(p: SmootherProblem):
 
 
 def cross_moment(answer) -> CheckResult:
-    r"""Exercise (a): :math:`\sum_{t=2}^T\mathbb E[\mathbf X_t\mathbf X_{t-1}^T\mid\mathbf y]` for :data:`EX_SMOOTH`, shape (n, n)."""
+    """Exercise (a), ``ex-7-4-cross-moment``: your cross moment S_10 of the statement for :data:`EX_SMOOTH`.
+
+    Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, the wrong
+    covariance added, and a state paired with itself instead of its predecessor.
+    """
     p = EX_SMOOTH
     _, E_next_prev = _moments(p)
     expected = sum(E_next_prev)
@@ -104,7 +108,11 @@ def cross_moment(answer) -> CheckResult:
 
 
 def m_step_A(answer) -> CheckResult:
-    r"""Exercise (b): the M step for :math:`\mathbf A` (Eq. 7.4) from :data:`EX_SMOOTH`, shape (n, n)."""
+    """Exercise (b), ``ex-7-4-m-step-a``: your M-step update of A (Eq. 7.4) from :data:`EX_SMOOTH`.
+
+    Pass an (n, n) = (2, 2) array. The checker recognizes a product in the wrong order, a sum over
+    the wrong time steps, left-out posterior covariances, and a transposed cross moment.
+    """
     p = EX_SMOOTH
     E_xx, E_next_prev = _moments(p)
     S10, S00, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx)
@@ -124,7 +132,12 @@ def m_step_A(answer) -> CheckResult:
 
 
 def m_step_C(C, Sigma_y_x=None) -> CheckResult:
-    r"""Exercise (c): the M step for :math:`\mathbf C` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}` (Eq. 7.4) from :data:`EX_SMOOTH`."""
+    """Exercise (c), ``ex-7-4-m-step-c``: your M-step updates of C and Sigma_y_x (Eq. 7.4) from :data:`EX_SMOOTH`.
+
+    Pass ``C`` as an (m, n) = (3, 2) array and ``Sigma_y_x`` as (3, 3). The checker recognizes
+    left-out posterior covariances, sums over the wrong time steps, the old C, the wrong divisor,
+    and residuals of the means only.
+    """
     p = EX_SMOOTH
     E_xx, _ = _moments(p)
     y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
@@ -153,7 +166,12 @@ def m_step_C(C, Sigma_y_x=None) -> CheckResult:
 
 
 def similarity(answer) -> CheckResult:
-    r"""Exercise (d): the model of :data:`EX_SIM` in the coordinates :math:`\mathbf x' = \mathbf S\mathbf x`, an :class:`LGSSMParams`."""
+    """Exercise (d), ``ex-7-4-similarity``: your model of :data:`EX_SIM` in the coordinates x' = S x,
+    an :class:`LGSSMParams`.
+
+    Every field is compared, then the log likelihood of a test sequence. The checker recognizes
+    maps in the wrong direction and covariances transformed on the wrong side.
+    """
     p, S = EX_SIM
     if answer is None:
         return result("EX_SIM in new coordinates", ["your answer is None: return an LGSSMParams."])
@@ -180,7 +198,8 @@ def similarity(answer) -> CheckResult:
 
 
 def eigenvalues_invariant(answer) -> CheckResult:
-    r"""Exercise (e): True or False, "EM on enough data recovers the true :math:`\mathbf A` itself, not just its eigenvalues"."""
+    """Exercise (e), ``ex-7-4-identifiability``: True or False, "EM on enough data recovers the true A
+    itself, not just its eigenvalues"."""
     value, problems = as_bool(answer, "your answer")
     if not problems and value is not False:
         # A hint, not the argument: a wrong True gets a question to think about.

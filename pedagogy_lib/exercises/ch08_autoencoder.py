@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_autoencoder as check
     check.mutual_information(my_value)       # says what is wrong, never the answer
 
-References are computed here from the definitions, independently of :mod:`pedagogy_lib.deepgen`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -33,7 +33,11 @@ def _aggregate():
 
 
 def mutual_information(answer) -> CheckResult:
-    r"""Exercise (a): :math:`I(\check X;Y)` in nats under :math:`\check p(x\mid y)p(y)`."""
+    """Exercise (a), ``ex-8-2-information``: your mutual information of Eq. 8.21 for the tables
+    :data:`EX_P_Y` and :data:`EX_Q`, a single number in nats.
+
+    The checker recognizes bits, the KL regularizer, and one of the two entropies alone.
+    """
     agg = _aggregate()
     expected = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / agg[None, :])))
     kl_reg = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / EX_P_X[None, :])))
@@ -50,7 +54,11 @@ def mutual_information(answer) -> CheckResult:
 
 
 def aggregate_kl(answer) -> CheckResult:
-    r"""Exercise (b): :math:`\operatorname{D_{KL}}\{\check p(\check X)\|\hat p(\check X)\}` with the aggregated posterior."""
+    """Exercise (b), ``ex-8-2-aggregate``: your KL divergence of the aggregated posterior from the prior
+    :data:`EX_P_X` (the first term of Eq. 8.21), a single number in nats.
+
+    The checker recognizes reversed arguments, the KL regularizer, bits, and an unweighted average.
+    """
     agg = _aggregate()
     expected = float(np.sum(agg * np.log(agg / EX_P_X)))
     kl_reg = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / EX_P_X[None, :])))
@@ -66,7 +74,8 @@ def aggregate_kl(answer) -> CheckResult:
 
 
 def active_dimensions(answer) -> CheckResult:
-    r"""Exercise (c): the number of latent dimensions a linear VAE keeps active for EX_EIGS and EX_ALPHA."""
+    """Exercise (c), ``ex-8-2-collapse``: the number of latent dimensions a linear VAE keeps active for
+    :data:`EX_EIGS` and :data:`EX_ALPHA`, an integer."""
     n, problems = as_integer(answer, "the number of active dimensions")
     if problems:
         return result("active latent dimensions", problems)

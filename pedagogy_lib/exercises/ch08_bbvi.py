@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_bbvi as check
     check.sf_variance(my_value)              # says what is wrong, never the answer
 
-References are derived here from the definitions, independently of :mod:`pedagogy_lib.vi`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -34,7 +34,12 @@ EX_X = -2.0
 
 
 def sf_variance(answer) -> CheckResult:
-    r"""Exercise (a): :math:`\mathrm{Var}[(z-\mu)z^2]` for :math:`z\sim\mathcal N(\mu,1)` at :math:`\mu` = EX_MU."""
+    """Exercise (a), ``ex-8-4-2-sf-variance``: your variance of the single-sample score-function
+    estimator of the statement at mu = EX_MU, a single number.
+
+    The checker recognizes the second moment, the reparameterization estimator's variance, and the
+    estimator's mean.
+    """
     mu = EX_MU
     expected = mu ** 4 + 14 * mu ** 2 + 15
     hints = {
@@ -47,7 +52,12 @@ def sf_variance(answer) -> CheckResult:
 
 
 def cv_coefficient(answer) -> CheckResult:
-    r"""Exercise (b): the variance-minimizing :math:`a` in :math:`g - a h` for EX_SAMPLES (sample moments)."""
+    """Exercise (b), ``ex-8-4-2-cv``: your coefficient a that minimizes the sample variance of
+    ``g - a * h`` for :data:`EX_SAMPLES`, a single number.
+
+    The checker recognizes the wrong variance in the ratio, a ratio of variances, and the
+    correlation coefficient.
+    """
     g, h = EX_SAMPLES
     gc, hc = g - g.mean(), h - h.mean()
     expected = float(np.sum(gc * hc) / np.sum(hc * hc))
@@ -61,7 +71,11 @@ def cv_coefficient(answer) -> CheckResult:
 
 
 def naive_optimum(answer) -> CheckResult:
-    r"""Exercise (c): the maximizer of :math:`L(\lambda) = x\lambda^2 + \log\lambda` for :math:`x` = EX_X."""
+    """Exercise (c), ``ex-8-4-2-naive``: your maximizer lambda* of the naive recipe's objective with
+    x = :data:`EX_X`, a single number.
+
+    The checker recognizes a forgotten square root and a root outside the domain.
+    """
     x = EX_X
     expected = 1.0 / np.sqrt(-2.0 * x)
     hints = {

@@ -5,7 +5,7 @@ Use in the notebooks as::
     from pedagogy_lib.exercises import ch08_diffusion as check
     check.transition_coefficients(my_pair)      # says what is wrong, never the answer
 
-References are derived here from the definitions, independently of :mod:`pedagogy_lib.diffusion`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -46,7 +46,12 @@ EX_SIGMA_RANGE = (10.0, 0.01, 0.5)
 
 
 def transition_coefficients(answer) -> CheckResult:
-    r"""8.3 (a): :math:`(\beta_{ml}, \gamma_{ml}^2)` of Eq. 8.37 for :math:`(l, m) = (3, 7)` under EX_ALPHA_BAR."""
+    """8.3 (a), ``ex-8-3-transition``: your pair (beta_73, gamma_73^2) of Eq. 8.37, the transition from
+    level 3 straight to level 7 under :data:`EX_ALPHA_BAR`.
+
+    Pass two numbers in that order. The checker recognizes one-step variances added up without
+    propagation and a squared coefficient.
+    """
     ab = EX_ALPHA_BAR
     beta = np.sqrt(ab[7] / ab[3])
     gamma2 = (1 - ab[7]) - beta ** 2 * (1 - ab[3])
@@ -60,7 +65,12 @@ def transition_coefficients(answer) -> CheckResult:
 
 
 def book_betas(answer) -> CheckResult:
-    r"""8.3 (b): the book's :math:`\beta_l` (a scale) for DDPM's variances EX_DDPM_BETAS."""
+    """8.3 (b), ``ex-8-3-name-clash``: the book's beta_1, ..., beta_4 for the process whose DDPM
+    variances are :data:`EX_DDPM_BETAS`.
+
+    Pass an array of four numbers. The checker recognizes DDPM's values passed unchanged and two
+    slips in the conversion.
+    """
     b = EX_DDPM_BETAS
     hints = {"you gave DDPM's beta itself: in the book that variance is gamma_l^2, not beta_l": b,
              "you forgot the square root: 1 - beta is beta_l squared": 1 - b,
@@ -69,7 +79,8 @@ def book_betas(answer) -> CheckResult:
 
 
 def snr_crossing(answer) -> CheckResult:
-    r"""8.3 (c): the first level :math:`l` with :math:`\rho_l^2 < 1` (noise stronger than signal) for EX_LAM."""
+    """8.3 (c), ``ex-8-3-snr-crossing``: the first level l at which the noise outweighs the signal for
+    the SNRs :data:`EX_LAM`, an integer."""
     value, problems = as_integer(answer, "the level")
     if problems:
         return result("SNR crossing", problems)
@@ -83,7 +94,11 @@ def snr_crossing(answer) -> CheckResult:
 
 
 def posterior_variance(answer) -> CheckResult:
-    r"""8.3.2 (a): :math:`\sigma_l^2` of Eq. 8.38 with :math:`m = l+1 = 5`, under EX_ALPHA_BAR (DDPM's :math:`\tilde\beta_5`)."""
+    """8.3.2 (a), ``ex-8-3-2-posterior-variance``: your reverse variance sigma_5^2 of Eq. 8.38
+    (l = 4, m = 5) under :data:`EX_ALPHA_BAR`, a single number.
+
+    The checker recognizes the forward variance and a ratio turned upside down.
+    """
     ab = EX_ALPHA_BAR
     bt = 1 - ab[5] / ab[4]
     expected = (1 - ab[4]) * bt / (1 - ab[5])
@@ -93,7 +108,11 @@ def posterior_variance(answer) -> CheckResult:
 
 
 def langevin_variance(answer) -> CheckResult:
-    r"""8.3.2 (b): stationary variance of unadjusted Langevin (Eq. 8.44) on :math:`\mathcal N(0, s^2)`, EX_LANGEVIN."""
+    """8.3.2 (b), the Langevin exercise: your stationary variance of the unadjusted Langevin chain
+    (Eq. 8.44) on the Gaussian target of :data:`EX_LANGEVIN`, a single number.
+
+    The checker recognizes the target's own variance and two other common slips.
+    """
     s2, eps = EX_LANGEVIN
     expected = s2 / (1 - eps / (2 * s2))
     hints = {"you gave the target's variance: the unadjusted chain is biased": s2,
@@ -105,7 +124,12 @@ def langevin_variance(answer) -> CheckResult:
 
 
 def tweedie_force(answer) -> CheckResult:
-    r"""8.3.2 (c): the force of Eq. 8.47 from EX_TWEEDIE = (v, rho, m_hat, x_l)."""
+    """8.3.2 (c), ``ex-8-3-2-tweedie``: your force estimate of Eq. 8.47 from :data:`EX_TWEEDIE` =
+    (v, rho, m_hat, x_l).
+
+    Pass an array of shape (2,). The checker recognizes a missing scale, a wrong power, and the
+    noise estimate given for the force.
+    """
     v, rho, m, x = EX_TWEEDIE
     expected = (v * rho * m - x) / v ** 2
     hints = {"you forgot the scale v rho in front of m_hat": (m - x) / v ** 2,
@@ -115,7 +139,11 @@ def tweedie_force(answer) -> CheckResult:
 
 
 def gaussian_limit(answer) -> CheckResult:
-    r"""8.3.1 (a): the continuous-time loss for data :math:`\mathcal N(0, s_0^2)` with the optimal denoiser."""
+    """8.3.1 (a), ``ex-8-3-1-gaussian-limit``: your continuous-time loss for Gaussian data with standard
+    deviation :data:`EX_S0`, the optimal denoiser and the SNR range :data:`EX_LAM_RANGE`; a single number.
+
+    The checker recognizes the draft's two slips, the prior variance integrated, and a dropped factor.
+    """
     lo, hi = EX_LAM_RANGE
     p = 1 / EX_S0 ** 2
     expected = 0.5 * np.log((p + hi) / (p + lo))
@@ -127,7 +155,11 @@ def gaussian_limit(answer) -> CheckResult:
 
 
 def step_weight(answer) -> CheckResult:
-    r"""8.3.1 (b): the weight :math:`w_l` of Eq. 8.41 at :math:`l = 5` for the SNRs EX_LAM."""
+    """8.3.1 (b), ``ex-8-3-1-step-weight``: your weight w_5 of Eq. 8.41 for the SNRs :data:`EX_LAM`, a
+    single number.
+
+    The checker recognizes a dropped factor, the neighbouring step, and the weight of the noise loss.
+    """
     lam = EX_LAM
     expected = 0.5 * (lam[4] - lam[5])
     hints = {"you dropped the 1/2": lam[4] - lam[5], "you used rho_l^2 - rho_(l+1)^2": 0.5 * (lam[5] - lam[6]),
@@ -136,7 +168,12 @@ def step_weight(answer) -> CheckResult:
 
 
 def mse_at_level(answer) -> CheckResult:
-    r"""8.3.1 (c): the optimal denoiser's MSE at SNR :math:`\lambda = 4` for data :math:`\mathcal N(0, s_0^2)`, EX_S0."""
+    """8.3.1 (c), ``ex-8-3-1-mse``: your mean squared error of the best denoiser at SNR 4 for Gaussian
+    data with standard deviation :data:`EX_S0`, a single number.
+
+    The checker recognizes the noise variance alone, the prior variance, and variances added where
+    they should not be.
+    """
     expected = 1 / (1 / EX_S0 ** 2 + 4.0)
     hints = {"you gave the noise variance of x_l / (v rho), 1 / lambda": 0.25,
              "you gave the prior variance: the denoiser sees the data": EX_S0 ** 2,
@@ -145,7 +182,12 @@ def mse_at_level(answer) -> CheckResult:
 
 
 def dsm_slope(answer) -> CheckResult:
-    r"""8.3.3 (a): :math:`(a, b)` of the best linear score :math:`a x + b` under DSM, for EX_DSM = (m, s, sigma)."""
+    """8.3.3 (a), ``ex-8-3-3-dsm-slope``: your (a, b) of the best linear score under denoising score
+    matching, for :data:`EX_DSM` = (m, s, sigma).
+
+    Pass two numbers, slope first. The checker recognizes the clean data's score, the noise alone,
+    and standard deviations combined in place of variances.
+    """
     m, s, sig = EX_DSM
     a = -1 / (s ** 2 + sig ** 2)
     expected = [a, -a * m]
@@ -156,7 +198,8 @@ def dsm_slope(answer) -> CheckResult:
 
 
 def n_levels(answer) -> CheckResult:
-    r"""8.3.3 (b): number of geometric levels from EX_SIGMA_RANGE[0] down to at most EX_SIGMA_RANGE[1] with ratio EX_SIGMA_RANGE[2]."""
+    """8.3.3 (b), ``ex-8-3-3-levels``: the number of levels of the geometric ladder of
+    :data:`EX_SIGMA_RANGE` = (sigma_1, sigma_min, r), an integer."""
     value, problems = as_integer(answer, "the number of levels")
     if problems:
         return result("number of levels", problems)
@@ -170,7 +213,11 @@ def n_levels(answer) -> CheckResult:
 
 
 def noised_score(answer) -> CheckResult:
-    r"""8.3.3 (c): the force of :math:`\tfrac12\mathcal N(-1, 0.25) + \tfrac12\mathcal N(1, 0.25)` noised by :math:`\sigma = 0.5`, at :math:`x = 0.5`."""
+    """8.3.3 (c), ``ex-8-3-3-noised-score``: your force of the noised two-component mixture of the
+    statement at x = 0.5, a single number.
+
+    The checker recognizes the clean components' variance and only the nearest component.
+    """
     x, v = 0.5, 0.25 + 0.25
     w1, w2 = np.exp(-(x + 1) ** 2 / (2 * v)), np.exp(-(x - 1) ** 2 / (2 * v))
     expected = (w1 * (-1 - x) + w2 * (1 - x)) / (v * (w1 + w2))

@@ -5,8 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_estimators as check
     check.variance_slope(my_value)           # says what is wrong, never the answer
 
-References are derived here from Gaussian and exponential moments, independently of
-:mod:`pedagogy_lib.deepgen`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -22,7 +21,11 @@ EX_LAM = 2.0
 
 
 def variance_slope(answer) -> CheckResult:
-    r"""Exercise (a): the increase of the score-function variance per extra latent dimension at EX_MU."""
+    """Exercise (a), ``ex-8-2-1-slope``: your increase of the single-sample score-function variance per
+    extra latent dimension at mu = EX_MU, a single number.
+
+    The checker recognizes the variance at K = 1 and slips in the moments.
+    """
     m2 = EX_MU ** 2
     expected = m2 * m2 + 6 * m2 + 3
     hints = {
@@ -35,7 +38,11 @@ def variance_slope(answer) -> CheckResult:
 
 
 def best_baseline(answer) -> CheckResult:
-    r"""Exercise (b): the variance-minimizing baseline :math:`\beta^*` at EX_MU, EX_K."""
+    """Exercise (b), ``ex-8-2-1-baseline``: your variance-minimizing constant baseline beta* at
+    mu = EX_MU and K = EX_K, a single number.
+
+    The checker recognizes the mean of f and a wrong or missing normalization.
+    """
     m2, K = EX_MU ** 2, EX_K
     expected = ((m2 + 3) + (K - 1) * (m2 + 1)) / K
     hints = {
@@ -47,7 +54,12 @@ def best_baseline(answer) -> CheckResult:
 
 
 def expo_pathwise_variance(answer) -> CheckResult:
-    r"""Exercise (c): the variance of the pathwise estimator :math:`-2X^2/\lambda` of :math:`d\,\mathbb E[X^2]/d\lambda`."""
+    """Exercise (c), ``ex-8-2-1-expo``: your variance of the pathwise estimator of the statement at
+    lambda = EX_LAM, a single number.
+
+    The checker recognizes the second moment, the score-function estimator's variance, and a
+    missing factor.
+    """
     lam = EX_LAM
     expected = 80.0 / lam ** 6
     hints = {

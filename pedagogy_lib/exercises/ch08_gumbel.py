@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_gumbel as check
     check.chi_square(my_value)               # says what is wrong, never the answer
 
-References are computed here from the definitions, independently of :mod:`pedagogy_lib.deepgen`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -35,7 +35,12 @@ def _softmax(a):
 
 
 def chi_square(answer) -> CheckResult:
-    r"""Exercise (a): Pearson's statistic :math:`\sum_k(O_k-E_k)^2/E_k` of EX_COUNTS against the softmax of EX_ETA."""
+    """Exercise (a), ``ex-8-2-2-chi-square``: your Pearson chi-square statistic of :data:`EX_COUNTS`
+    against the probabilities of Eq. 8.28 for :data:`EX_ETA`, a single number.
+
+    The checker recognizes the wrong counts in the denominator, frequencies used in place of
+    counts, and natural parameters used as probabilities.
+    """
     n = EX_COUNTS.sum()
     E = n * _softmax(EX_ETA)
     expected = float(np.sum((EX_COUNTS - E) ** 2 / E))
@@ -51,7 +56,11 @@ def chi_square(answer) -> CheckResult:
 
 
 def concrete_density(answer) -> CheckResult:
-    r"""Exercise (b): the soft-categorical density at :math:`(y_1, 1-y_1)` for EX_ETA2 and EX_S (K = 2)."""
+    """Exercise (b), ``ex-8-2-2-density``: your soft-categorical density (K = 2) at y = (EX_Y1, 1 - EX_Y1)
+    for :data:`EX_ETA2` and :data:`EX_S`, a single number (not its log).
+
+    The checker recognizes a missing factor, wrong exponents, and the log density.
+    """
     y = np.array([EX_Y1, 1 - EX_Y1])
     a, s = np.exp(EX_ETA2), EX_S
     expected = float(s * np.prod(a * y ** (-s - 1)) / np.sum(a * y ** (-s)) ** 2)
@@ -67,7 +76,11 @@ def concrete_density(answer) -> CheckResult:
 
 
 def kl_uniform(answer) -> CheckResult:
-    r"""Exercise (c): :math:`\operatorname{D_{KL}}\{\sigma(\boldsymbol\eta)\|\text{uniform}\}` for EX_LOGITS, in nats."""
+    """Exercise (c), ``ex-8-2-2-kl``: your contribution of the group with logits :data:`EX_LOGITS` to the
+    KL regularizer against the uniform prior, a single number in nats.
+
+    The checker recognizes reversed arguments, a missing constant, and unnormalized logits.
+    """
     q = _softmax(EX_LOGITS)
     C = q.size
     expected = float(np.sum(q * np.log(C * q)))

@@ -6,7 +6,7 @@ Use in the notebook as::
     check.EX_MH                              # a three-state target and proposal (the problem data)
     check.mh_matrix(my_T)                    # says what is wrong, never the answer
 
-References are computed here from the definitions, independently of :mod:`pedagogy_lib.samplers`.
+Reference answers are computed in this module, independently of the library.
 Transition matrices are column-stochastic, as everywhere in the book: ``T[i, j] = p(i | j)``.
 """
 from __future__ import annotations
@@ -42,7 +42,11 @@ def _A(i, j):
 
 
 def accept_prob(answer) -> CheckResult:
-    r"""Exercise (a): the acceptance probability of a proposed move from state 1 to state 2 under EX_MH."""
+    """Exercise (a), ``ex-8-4-1-accept``: your acceptance probability of a proposed move from state 1 to
+    state 2 under :data:`EX_MH`, a single number.
+
+    The checker recognizes a missing proposal correction and either ratio turned upside down.
+    """
     p, g = EX_MH
     hints = {
         "you left out the Hastings factor g(1 | 2) / g(2 | 1); this proposal is not symmetric":
@@ -57,7 +61,11 @@ def accept_prob(answer) -> CheckResult:
 
 
 def mh_matrix(answer) -> CheckResult:
-    r"""Exercise (b): the full Metropolis-Hastings transition matrix for EX_MH, column-stochastic (3, 3)."""
+    """Exercise (b), ``ex-8-4-1-matrix``: your full Metropolis-Hastings transition matrix for :data:`EX_MH`.
+
+    Pass a (3, 3) column-stochastic array, ``T[i, j]`` the probability of moving from j to i. The
+    checker recognizes a wrong diagonal.
+    """
     p, g = EX_MH
     T = np.zeros((3, 3))
     for j in range(3):
@@ -75,7 +83,12 @@ def mh_matrix(answer) -> CheckResult:
 
 
 def ar1_ess(answer) -> CheckResult:
-    r"""Exercise (c): the effective sample size :math:`n(1-\phi)/(1+\phi)` of EX_AR1 (to 3 significant figures)."""
+    """Exercise (c), ``ex-8-4-1-ess``: your effective sample size of the AR(1) chain of :data:`EX_AR1`, a
+    single number (three significant figures are enough).
+
+    The checker recognizes two slips in the autocorrelation time and the time itself given for the
+    sample size.
+    """
     phi, n = EX_AR1["phi"], EX_AR1["n"]
     hints = {
         "you used n (1 - phi): the integrated autocorrelation time is (1 + phi) / (1 - phi), both factors count":
@@ -89,7 +102,8 @@ def ar1_ess(answer) -> CheckResult:
 
 
 def step_size_claim(answer) -> CheckResult:
-    """Exercise (d): True or False, "with a too small random-walk step, most proposals are rejected"."""
+    """Exercise (d), ``ex-8-4-1-claim``: True or False, "with a too small random-walk step, most
+    proposals are rejected"."""
     value, problems = as_bool(answer, "your answer")
     if not problems and value is not False:
         problems = ["not right: a tiny step proposes points where the density is almost the same as here, so "

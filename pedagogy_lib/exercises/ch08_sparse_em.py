@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_sparse_em as check
     check.scalar_mode(my_nu)
 
-References are written out with NumPy here (not with :mod:`pedagogy_lib.factor.sparse_coding_em`).
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ EX_MSTEP = {"Y": _r.normal(size=(6, 2)), "nu": _nu,
 
 
 def scalar_mode(nu):
-    r"""Exercise 1: :math:`\arg\min_x \tfrac\lambda2(y-cx)^2 + \alpha|x|` for :data:`EX_SCALAR`."""
+    """Exercise 1, ``ex-8-1-scalar-mode``: your E-step mean, the minimizer of the statement's objective,
+    for :data:`EX_SCALAR`, a single number.
+
+    The checker recognizes a wrongly scaled threshold and the unpenalized solution.
+    """
     y, c, a, lam = (EX_SCALAR[k] for k in ("y", "c", "alpha", "lam"))
     z, t = y / c, a / (lam * c * c)
     ref = np.sign(z) * max(abs(z) - t, 0.0)
@@ -44,7 +48,12 @@ def scalar_mode(nu):
 
 
 def logdet_gradient(G):
-    r"""Exercise 2: :math:`\partial\log|\lambda\mathbf C^T\mathbf C + \mathrm{diag}(\mathbf d)|/\partial\mathbf C` for :data:`EX_LOGDET`."""
+    """Exercise 2, ``ex-8-1-logdet-gradient``: your gradient of log|P| with respect to C, with P as the
+    statement defines it, for :data:`EX_LOGDET`.
+
+    Pass an array with the shape of C, (3, 4). The checker recognizes a dropped factor, P in place
+    of its inverse, and a forgotten lambda.
+    """
     C, lam, d = EX_LOGDET["C"], EX_LOGDET["lam"], EX_LOGDET["d"]
     P = lam * C.T @ C + np.diag(d)
     ref = 2 * lam * C @ np.linalg.inv(P)
@@ -58,7 +67,11 @@ def logdet_gradient(G):
 
 
 def m_step(C):
-    r"""Exercise 3: the M step of Eq. 8.9, :math:`\langle\mathbf Y\boldsymbol\nu^T\rangle\langle\boldsymbol\Sigma+\boldsymbol\nu\boldsymbol\nu^T\rangle^{-1}`, for :data:`EX_MSTEP`."""
+    """Exercise 3, ``ex-8-1-m-step``: your M-step update of C (Eq. 8.9) for :data:`EX_MSTEP`.
+
+    Pass an (M, K) = (2, 3) array. The checker recognizes left-out recognition covariances and an
+    inner product where an outer product belongs.
+    """
     Y, nu, S = EX_MSTEP["Y"], EX_MSTEP["nu"], EX_MSTEP["Sigma"]
     N = len(Y)
     A = Y.T @ nu / N

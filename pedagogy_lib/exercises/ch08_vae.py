@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_vae as check
     check.kl_standard_normal(my_kl)          # says what is wrong, never the answer
 
-References are computed here from the definitions, independently of :mod:`pedagogy_lib.vi`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -31,7 +31,12 @@ BAYES_OPTIONS = (
 
 
 def kl_standard_normal(answer) -> CheckResult:
-    r"""Exercise (a): :math:`D_{KL}\{\mathcal N(\boldsymbol\mu,\mathrm{diag}\,\mathbf s^2)\|\mathcal N(\mathbf 0,\mathbf I)\}` for EX_Q."""
+    """Exercise (a), ``ex-8-4-3-kl``: your KL divergence of the factorized Gaussian :data:`EX_Q` from the
+    standard normal, a single number in nats.
+
+    The checker recognizes a dropped factor or constant, standard deviations used where variances
+    belong, and the other direction.
+    """
     mu, s = EX_Q["mu"], EX_Q["s"]
     terms = [mu[k] ** 2 + s[k] ** 2 - 1.0 - np.log(s[k] ** 2) for k in range(3)]
     expected = 0.5 * sum(terms)
@@ -47,7 +52,12 @@ def kl_standard_normal(answer) -> CheckResult:
 
 
 def local_variances(answer) -> CheckResult:
-    r"""Exercise (b): the per-datum optimal factorized variances :math:`1/P_{kk}` for EX_MODEL, shape (2,)."""
+    """Exercise (b), ``ex-8-4-3-local``: your variances of the per-datum optimal factorized recognition
+    distribution for :data:`EX_MODEL`.
+
+    Pass an array of shape (2,), one variance per latent dimension. The checker recognizes the exact
+    posterior's marginal variances and a precision missing the noise variance or the prior.
+    """
     C, s2 = EX_MODEL["C"], EX_MODEL["sigma2"]
     P = np.eye(2) + C.T @ C / s2
     expected = np.array([1.0 / P[0, 0], 1.0 / P[1, 1]])
@@ -62,7 +72,7 @@ def local_variances(answer) -> CheckResult:
 
 
 def bayes_rule(answer) -> CheckResult:
-    """Exercise (c): the index (0-3) of the correct statement in BAYES_OPTIONS."""
+    """Exercise (c), ``ex-8-4-3-bayes``: the index (0-3) of the correct statement in :data:`BAYES_OPTIONS`."""
     k, problems = as_integer(answer, "your index")
     if problems:
         return result("Bayes' rule", problems)

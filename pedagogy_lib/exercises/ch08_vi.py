@@ -6,7 +6,7 @@ Use in the notebook as::
     check.EX_LAMBDA                          # a precision matrix (the problem data)
     check.mean_field_variances(my_v)         # says what is wrong, never the answer
 
-References are written out here from the definitions, independently of :mod:`pedagogy_lib.vi`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -29,7 +29,12 @@ EX_RHO = 0.9
 
 
 def mean_field_variances(answer) -> CheckResult:
-    r"""Exercise (a): the variances of the factorized :math:`q` that minimizes :math:`D_{KL}\{q\|p\}` for EX_LAMBDA."""
+    """Exercise (a), ``ex-8-4-mean-field``: your variances of the factorized Gaussian q that minimizes
+    D_KL{q || p} for the target with precision :data:`EX_LAMBDA`.
+
+    Pass an array of shape (3,). The checker recognizes the other direction's answer, the precision
+    not inverted, and standard deviations.
+    """
     Lam = EX_LAMBDA
     expected = np.array([1.0 / Lam[i, i] for i in range(3)])
     hints = {
@@ -44,7 +49,12 @@ def mean_field_variances(answer) -> CheckResult:
 
 
 def forward_kl_variances(answer) -> CheckResult:
-    r"""Exercise (b): the variances of the factorized :math:`q` that minimizes :math:`D_{KL}\{p\|q\}` for EX_SIGMA."""
+    """Exercise (b), ``ex-8-4-forward-kl``: your variances of the factorized Gaussian q that minimizes
+    D_KL{p || q} for the target with covariance :data:`EX_SIGMA`.
+
+    Pass an array of shape (3,). The checker recognizes the other direction's answer and standard
+    deviations.
+    """
     S = EX_SIGMA
     expected = np.array([S[i, i] for i in range(3)])
     hints = {
@@ -57,7 +67,11 @@ def forward_kl_variances(answer) -> CheckResult:
 
 
 def cavi_sweeps(answer) -> CheckResult:
-    r"""Exercise (c): full CAVI sweeps that shrink the error of the means by :math:`10^6` when each sweep multiplies it by :math:`\rho^2`."""
+    """Exercise (c), ``ex-8-4-cavi-sweeps``: the number of full CAVI sweeps that reduce the error of the
+    means by a factor of a million for the correlation :data:`EX_RHO`, a whole number.
+
+    The checker recognizes a count for the wrong factor per sweep and one rounded the wrong way.
+    """
     k, problems = as_integer(answer, "the number of sweeps")
     if problems:
         return result("CAVI sweeps", problems)

@@ -1,14 +1,14 @@
-r"""Checkers for the exercises of notebook 9.0.1 (the generative/discriminative duality).
+"""Checkers for the exercises of notebook 9.0.1 (the generative/discriminative duality).
 
 Use in the notebook as::
 
     from pedagogy_lib.exercises import ch09_duality as check
     check.z_density(my_pz)
 
-The setting of all three exercises is one-dimensional: data :math:`Y\sim\mathcal N(0,\sigma^2)` with
-:math:`\sigma` = :data:`EX_SIGMA`, the recognition map :math:`d(y) = a y` and the logistic CDF
-:math:`\psi` as squashing function (discriminative reading) or prior CDF (generative reading).
-References are computed here by quadrature with NumPy and SciPy, not with the library.
+The setting of all three exercises is one-dimensional: zero-mean normal data Y with standard
+deviation :data:`EX_SIGMA`, the recognition map d(y) = a y and the logistic CDF psi as squashing
+function (discriminative reading) or prior CDF (generative reading). Reference answers are
+computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ __all__ = ["EX_SIGMA", "EX_A", "EX_Z", "z_density", "kl_at_gain", "best_gain"]
 
 #: Standard deviation of the zero-mean normal data of all three exercises.
 EX_SIGMA = 2.0
-#: Gain of the recognition map :math:`d(y) = a y` in Exercises 1 and 2.
+#: Gain a of the recognition map d(y) = a y in Exercises 1 and 2.
 EX_A = 0.8
-#: Exercise 1: points of the unit interval where the density of :math:`\tilde Z` is wanted.
+#: Exercise 1: points of the unit interval where the density of the squashed output Z is wanted.
 EX_Z = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 
 
@@ -41,8 +41,11 @@ def _logit(z):
 
 
 def z_density(values):
-    r"""Exercise 1: the density of :math:`\tilde Z = \psi(aY)` at each point of :data:`EX_Z`,
-    :math:`p(y)/\hat p(y)` with :math:`y = \psi^{-1}(z)/a` (an array of 5 numbers)."""
+    """Exercise 1, ``ex-9-0-1-z-density``: your density of the squashed output Z at each point of :data:`EX_Z`.
+
+    Pass an array of 5 numbers, one per point. The checker recognizes a missing Jacobian factor, a
+    ratio upside down, the data density alone, and a forgotten gain.
+    """
     x = _logit(EX_Z)
     y = x / EX_A
     ref = np.exp(_log_p(y) - _log_dpsi(x) - np.log(EX_A))
@@ -66,7 +69,11 @@ def _kl(a, *, with_logdet=True):
 
 
 def kl_at_gain(value):
-    r"""Exercise 2: :math:`D_{KL}\{p(Y)\|\hat p(Y)\} = -H[\tilde Z]` at :math:`a` = :data:`EX_A` (one number)."""
+    """Exercise 2, ``ex-9-0-1-entropy``: your relative entropy of the generative model from the data at
+    a = :data:`EX_A`, a single number.
+
+    The checker recognizes the output entropy given in its place and a missing log-determinant.
+    """
     ref = _kl(EX_A)
     hints = {
         "that is H[Z], the output entropy; the relative entropy is its negative": -ref,
@@ -84,10 +91,11 @@ def _lambda_unit():
 
 
 def best_gain(a):
-    r"""Exercise 3: the gain :math:`a^* > 0` that maximizes the likelihood (equivalently :math:`H[\tilde Z]`).
+    """Exercise 3, ``ex-9-0-1-best-gain``: your gain a* > 0 that maximizes the likelihood of the logistic
+    model for the data of :data:`EX_SIGMA`, a single number.
 
-    A negative answer of the right size is accepted with a note: the logistic prior is symmetric,
-    so :math:`-a^*` is an equally good maximum.
+    A negative answer of the right size is accepted too (the mirror-image maximum). The checker
+    recognizes the optimum for unit-variance data, its reciprocal, and the whitening gain.
     """
     lam = _lambda_unit()
     ref = lam / EX_SIGMA

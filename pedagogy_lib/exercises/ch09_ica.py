@@ -5,8 +5,8 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch09_ica as check
     check.logistic_kurtosis(my_k)
 
-Data arrays hold one sample per row. References are written out with NumPy here (not with
-:mod:`pedagogy_lib.deepgen.ica`).
+Data arrays hold one sample per row. Reference answers are computed in this module, independently
+of the library.
 """
 from __future__ import annotations
 
@@ -23,14 +23,17 @@ EX_Y = _rng.laplace(scale=1 / np.sqrt(2), size=(400, 2)) @ _C.T
 EX_Y = EX_Y - EX_Y.mean(axis=0)
 #: Exercise 2: rotation angles (radians) at which to evaluate the likelihood.
 EX_THETAS = np.linspace(0.0, np.pi / 2, 7)
-#: Exercise 3: outputs of an unmixing matrix, one per row: a Laplace, a uniform and a
-#: two-sided exponential-power (very light-tailed) column, 3000 samples.
+#: Exercise 3: three outputs of an unmixing matrix, one per column, 3000 samples in rows.
 EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000),
                         np.sign(_rng.uniform(-1, 1, 3000)) * _rng.uniform(0.8, 1.2, 3000)])
 
 
 def logistic_kurtosis(k):
-    r"""Exercise 1: the excess kurtosis of the standard logistic density :math:`\psi'`, which is 6/5."""
+    """Exercise 1, ``ex-9-1-logistic-kurtosis``: your excess kurtosis of the standard logistic density,
+    a single number.
+
+    The checker recognizes the kurtosis without the excess, the variance, and a wrong sign.
+    """
     hints = {
         "you gave the kurtosis, not the *excess* kurtosis (subtract 3)": 4.2,
         "that is the variance pi^2/3 of the standard logistic, not its kurtosis": np.pi ** 2 / 3,
@@ -64,9 +67,13 @@ def _logistic(x):
 
 
 def gaussian_rotation_loglik(values):
-    r"""Exercise 2: the average log-likelihood of Eq. 9.5 under the Gaussian prior at
-    :math:`\mathbf D = \mathbf R(\theta)\langle\mathbf Y\mathbf Y^T\rangle^{-1/2}` for each
-    :math:`\theta` in :data:`EX_THETAS` (an array of 7 numbers)."""
+    """Exercise 2, ``ex-9-1-rotations``: your average log-likelihoods of Eq. 9.5 under the Gaussian prior,
+    at the unmixing matrix of the statement for each angle in :data:`EX_THETAS`.
+
+    Pass an array of 7 numbers, one per angle. The checker recognizes a left-out log-determinant,
+    the logistic prior, sums in place of averages, and the covariance used in place of its inverse
+    square root.
+    """
     W = _sym_inv_sqrt(EX_Y.T @ EX_Y / len(EX_Y))
     Ds = [_rot(t) @ W for t in EX_THETAS]
     ref = np.array([_loglik(D, EX_Y, _gauss) for D in Ds])
@@ -86,7 +93,10 @@ def gaussian_rotation_loglik(values):
 
 
 def switching_signs(kappa):
-    r"""Exercise 3: extended InfoMax's :math:`\kappa_k` for each column of :data:`EX_X` (+1 or -1)."""
+    """Exercise 3, ``ex-9-1-switching``: extended InfoMax's choice kappa_k for each column of :data:`EX_X`.
+
+    Pass an array of 3 numbers, each +1 or -1. The checker recognizes every sign flipped.
+    """
     X = EX_X
     t = np.tanh(X)
     crit = np.mean(1 - t * t, 0) * np.mean(X * X, 0) - np.mean(t * X, 0)

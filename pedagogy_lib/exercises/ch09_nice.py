@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch09_nice as check
     check.log_det(my_ld)
 
-References are written out with NumPy here (not with :mod:`pedagogy_lib.deepgen.nice`).
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -29,13 +29,17 @@ EX_EPS = 0.4
 
 
 def coupling_m(u):
-    r"""Exercise 2's coupling function :math:`m(u) = \tanh(2u) - u/2`."""
+    """Exercise 2's coupling function m(u) = tanh(2u) - u/2, element-wise on arrays."""
     u = np.asarray(u, dtype=float)
     return np.tanh(2 * u) - 0.5 * u
 
 
 def log_det(value):
-    r"""Exercise 1: :math:`\log|\partial\mathbf d/\partial\mathbf y^T|` of the whole flow (one number)."""
+    """Exercise 1, ``ex-9-2-log-det``: your log-determinant of the Jacobian of the whole flow, a single number.
+
+    The checker recognizes the determinant itself, an average where a sum belongs, and couplings
+    counted as contributing.
+    """
     ref = float(EX_SIGMA.sum())
     hints = {
         "you exponentiated: the determinant of the scaling is exp(sum sigma), its log is the sum":
@@ -48,7 +52,12 @@ def log_det(value):
 
 
 def invert_coupling(x):
-    r"""Exercise 2: the input :math:`(x_1, x_2)` of the coupling :math:`(x_1, x_2 + m(x_1))` whose output is :data:`EX_OUT`."""
+    """Exercise 2, ``ex-9-2-invert``: your input (x_1, x_2) of the coupling of the statement whose output
+    is :data:`EX_OUT`.
+
+    Pass an array of shape (2,). The checker recognizes a sign slip, a changed conditioning
+    coordinate, and m evaluated at the wrong coordinate.
+    """
     a, b = EX_OUT
     ref = np.array([a, b - coupling_m(a)])
     hints = {
@@ -69,8 +78,11 @@ def _shears(eps):
 
 
 def leapfrog_matrix(M):
-    r"""Exercise 3: the 2x2 matrix of one leapfrog step on :math:`(x, p)` for :math:`U(x) = x^2/2`,
-    step :data:`EX_EPS`, as the product of its three shear matrices."""
+    """Exercise 3, ``ex-9-2-leapfrog``: your 2 x 2 matrix of one whole leapfrog step for the quadratic
+    potential of the statement, step size :data:`EX_EPS`, acting on the column (x, p).
+
+    The checker recognizes a full kick in place of two half kicks and a kick with the wrong sign.
+    """
     kick, drift = _shears(EX_EPS)
     ref = kick @ drift @ kick
     hints = {

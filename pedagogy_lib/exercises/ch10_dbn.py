@@ -6,7 +6,7 @@ Use in the notebook as::
     check.aggregated(my_vector)          # says what is wrong, never the answer
 
 States are indexed as in :func:`pedagogy_lib.harmonium.states` (bit ``k`` of the index is unit ``k``).
-References are written out here by explicit enumeration, independently of :mod:`pedagogy_lib.harmonium.dbn`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -48,8 +48,12 @@ def _aggregated():
 
 
 def aggregated(answer) -> object:
-    r"""Exercise (a): the aggregated posterior :math:`\check p(\mathbf x_1) = \sum_{\mathbf y}\check p(\mathbf x_1\mid\mathbf y)p(\mathbf y)`
-    (Eq. 10.24) of :data:`EX_RBM` under :data:`EX_PY`, a vector over the 4 hidden states."""
+    """Exercise (a), ``ex-10-2-3-aggregated``: your aggregated posterior (Eq. 10.24) of :data:`EX_RBM` under
+    :data:`EX_PY`.
+
+    Pass a vector of 4 probabilities, one per hidden state in the order of ``hm.states(2)``. The
+    checker recognizes the harmonium's own prior and an unweighted average.
+    """
     J, X, Y = _joint(EX_RBM)
     hints = {"you gave the harmonium's prior p(x), which ignores the data distribution": J.sum(axis=1),
              "you averaged the posteriors with equal weights instead of p(y)": (J / J.sum(axis=0)).mean(axis=1)}
@@ -64,8 +68,11 @@ def _mre_rbm():
 
 
 def tight_bound(answer) -> object:
-    r"""Exercise (b): the joint relative entropy of Eq. 10.25 when the top is the inverted :data:`EX_RBM`
-    (:math:`\boldsymbol\theta_1 = \boldsymbol\theta_0`), in nats, under :data:`EX_PY`."""
+    """Exercise (b), ``ex-10-2-3-tight``: your joint relative entropy of Eq. 10.25 when the top is the
+    inverted :data:`EX_RBM` (theta_1 = theta_0), under :data:`EX_PY`; a single number in nats.
+
+    The checker recognizes a wrong sign and an extra entropy term.
+    """
     J, _, _ = _joint(EX_RBM)
     post = J / J.sum(axis=0, keepdims=True)
     cond_entropy = float(-np.sum(EX_PY[None, :] * post * np.log(post)))
@@ -75,8 +82,11 @@ def tight_bound(answer) -> object:
 
 
 def dbn_marginal(answer) -> object:
-    r"""Exercise (c): :math:`\hat p(\mathbf y_0;\boldsymbol\theta_0,\boldsymbol\theta_1)` of the DBN with bottom
-    :data:`EX_RBM` (used as a directed emission) and top :data:`EX_TOP`, at :data:`EX_Y0`."""
+    """Exercise (c), ``ex-10-2-3-marginal``: your marginal probability of :data:`EX_Y0` under the DBN with
+    bottom :data:`EX_RBM` (used as a directed emission) and top :data:`EX_TOP`; a probability, not its log.
+
+    The checker recognizes the bottom harmonium's own marginal and a log-probability.
+    """
     Jt, _, _ = _joint(EX_TOP)
     prior = Jt.sum(axis=0)                                      # p(x1; theta1): the top's visible marginal
     X = _states(2)
@@ -91,7 +101,7 @@ def dbn_marginal(answer) -> object:
 
 
 def stacking_stalls(answer) -> object:
-    """Exercise (d): True or False: "if the bottom harmonium's aggregated posterior already equals its own prior,
-    a second harmonium started at theta1 = theta0 receives a zero gradient, whether or not the bottom one fits
-    the data"."""
+    """Exercise (d), the last of notebook 10.2.3: True or False, "if the bottom harmonium's
+    aggregated posterior already equals its own prior, a second harmonium started at
+    theta1 = theta0 receives a zero gradient, whether or not the bottom one fits the data"."""
     return result("does stacking stall?", compare_bool(answer, True, "your answer"))

@@ -1,4 +1,4 @@
-r"""Checkers for the exercises of notebook 10.2.4 (dynamical harmoniums: TRBM, RTRBM, recurrent EFH).
+"""Checkers for the exercises of notebook 10.2.4 (dynamical harmoniums: TRBM, RTRBM, recurrent EFH).
 
 Use in the notebook as::
 
@@ -6,8 +6,8 @@ Use in the notebook as::
     check.conditional_bias(my_c)         # says what is wrong, never the answer
 
 A recurrent EFH with ``M`` observed and ``K`` hidden units has ``W`` of shape ``(K, M + K)``:
-``W[:, :M]`` is :math:`\mathbf W_y`, ``W[:, M:]`` is :math:`\mathbf W_r`. References are written out here
-by enumeration, independently of :mod:`pedagogy_lib.harmonium.recurrent`.
+``W[:, :M]`` is W_y, ``W[:, M:]`` is W_r. Reference answers are computed in this module,
+independently of the library.
 """
 from __future__ import annotations
 
@@ -38,8 +38,12 @@ def _conditional():
 
 
 def conditional_bias(answer) -> object:
-    r"""Exercise (a): the hidden biases :math:`\mathbf b_{\hat x} + \mathbf W_r\mathbf r_t` of the RBM over
-    :math:`\mathbf y_t` that :data:`EX_REFH` becomes when :math:`\mathbf r_t` = :data:`EX_R` is clamped, shape ``(3,)``."""
+    """Exercise (a), ``ex-10-2-4-bias``: your hidden biases of the RBM over y_t that :data:`EX_REFH`
+    becomes when r_t = :data:`EX_R` is clamped.
+
+    Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the wrong block of
+    W and left-out biases.
+    """
     p = EX_REFH
     c, _, _ = _conditional()
     hints = {"you used W_y (the first M columns of W) instead of W_r": p.b_x + p.W[:, :3] @ EX_R,
@@ -48,8 +52,12 @@ def conditional_bias(answer) -> object:
 
 
 def predictive_log_prob(answer) -> object:
-    r"""Exercise (b): :math:`\log\hat p(\mathbf y_t\mid\mathbf r_t)` of :data:`EX_REFH` for :data:`EX_YT` and
-    :data:`EX_R` (the conditional RBM normalized over the 16 observation states)."""
+    """Exercise (b), ``ex-10-2-4-predictive``: your log-probability of y_t = :data:`EX_YT` given
+    r_t = :data:`EX_R` under :data:`EX_REFH`, normalized over all 16 observation states; a single number.
+
+    The checker recognizes a probability given for its log, the recurrent input ignored, and a
+    missing normalizer.
+    """
     c, Wy, by = _conditional()
     Y = np.array(list(itertools.product((0.0, 1.0), repeat=4)))
     X = np.array(list(itertools.product((0.0, 1.0), repeat=3)))
@@ -67,8 +75,8 @@ def predictive_log_prob(answer) -> object:
 
 
 def n_world_states(answer) -> object:
-    """Exercise (c): the number of hidden states of the exact HMM for a bar of width 3 bouncing on 12 pixels
-    (position of the bar and direction of travel)."""
+    """Exercise (c), ``ex-10-2-4-states``: the number of hidden states the exact HMM of a bar 3 pixels wide
+    bouncing on 12 pixels needs, so that the state determines the next frame; an integer."""
     value, problems = as_integer(answer, "the number of states")
     if not problems and value != 2 * (12 - 3 + 1):
         if value in (10, 12, 24, 9):
@@ -79,6 +87,6 @@ def n_world_states(answer) -> object:
 
 
 def passes_full_posterior(answer) -> object:
-    """Exercise (d): True or False: "the recurrent EFH passes its full posterior over the previous hidden layer
-    (all 2^K probabilities) on to the next step"."""
+    """Exercise (d), the last of notebook 10.2.4: True or False, "the recurrent EFH passes its full
+    posterior over the previous hidden layer (all 2^K probabilities) on to the next step"."""
     return result("what the recurrent EFH passes on", compare_bool(answer, False, "your answer"))

@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch10_infonce as check
     check.gaussian_mi(my_I)                  # says what is wrong, never the answer
 
-References are derived here from the definitions, independently of :mod:`pedagogy_lib.contrastive`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ EX_L = 6
 
 
 def gaussian_mi(answer) -> CheckResult:
-    r"""Exercise (a): :math:`\mathcal I(Y;Z) = -\tfrac12\log(1-\rho^2)` in nats at :math:`\rho` = EX_RHO."""
+    """Exercise (a), ``ex-10-1-2-gaussian-mi``: your mutual information of the standard bivariate Gaussian
+    with correlation :data:`EX_RHO`, a single number in nats.
+
+    The checker recognizes a dropped factor, a slip inside the logarithm, and bits.
+    """
     rho = EX_RHO
     expected = -0.5 * np.log(1 - rho ** 2)
     hints = {
@@ -42,7 +46,11 @@ def gaussian_mi(answer) -> CheckResult:
 
 
 def bound_ceiling(answer) -> CheckResult:
-    r"""Exercise (b): the largest value :math:`\log K - \mathcal L_{\text{InfoNCE}}` can take at :math:`K` = EX_K."""
+    """Exercise (b), ``ex-10-1-2-ceiling``: the largest value the InfoNCE estimate of the statement can
+    take with K = :data:`EX_K` examples per trial, a single number in nats.
+
+    The checker recognizes a count of negatives in place of examples, bits, and a missing logarithm.
+    """
     K = EX_K
     expected = np.log(K)
     hints = {
@@ -63,7 +71,12 @@ def _steady_gain(a, q, r):
 
 
 def predictor_weights(answer) -> CheckResult:
-    r"""Exercise (c): the steady-state one-step predictor's weights on :math:`y_t,\dots,y_{t-L+1}`."""
+    """Exercise (c), ``ex-10-1-2-kalman-weights``: your weights of the steady-state one-step predictor on
+    y_t, y_{t-1}, ... for the model :data:`EX_LGSSM`.
+
+    Pass an array of the first :data:`EX_L` weights, most recent observation first. The checker
+    recognizes the filter's weights and a decay ratio missing one of its factors.
+    """
     a, q, r = EX_LGSSM
     K = _steady_gain(a, q, r)
     j = np.arange(EX_L)

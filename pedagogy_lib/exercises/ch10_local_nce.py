@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch10_local_nce as check
     check.offset(my_offset)                  # says what is wrong, never the answer
 
-References are derived here from the definitions, independently of :mod:`pedagogy_lib.contrastive`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ def _sig(x):
 
 
 def offset(answer) -> CheckResult:
-    r"""Exercise (a): how much local NCE's learned log normalizer exceeds :math:`\log Z` at :math:`K` = EX_K."""
+    """Exercise (a), ``ex-10-1-3-offset``: by how much local NCE's learned c exceeds the true log
+    normalizer with K = :data:`EX_K` examples per trial, in the limit of many trials; a single number.
+
+    The checker recognizes a miscount of the negatives, a missing logarithm, and zero.
+    """
     K = EX_K
     expected = np.log(K - 1)
     hints = {
@@ -42,7 +46,12 @@ def offset(answer) -> CheckResult:
 
 
 def one_positive_mass(answer) -> CheckResult:
-    r"""Exercise (b): :math:`\sum_i` Eq. 10.12 for the h values EX_H: the model's probability of exactly one positive."""
+    """Exercise (b), ``ex-10-1-3-one-positive``: your total probability the local model gives to exactly one
+    positive among the examples with energy differences :data:`EX_H` (the sum over i of Eq. 10.12); a
+    single number.
+
+    The checker recognizes InfoNCE's answer, a sum missing the other examples' factors, and a softmax.
+    """
     s = _sig(EX_H)
     expected = sum(s[i] * np.prod(np.delete(1 - s, i)) for i in range(len(s)))
     soft = np.exp(EX_H) / np.exp(EX_H).sum()
@@ -56,7 +65,12 @@ def one_positive_mass(answer) -> CheckResult:
 
 
 def pointwise_minimizer(answer) -> CheckResult:
-    r"""Exercise (c): :math:`h^* = \log p - \log p_n - \log(K-1)` at the values EX_P."""
+    """Exercise (c), ``ex-10-1-3-minimizer``: your h(y) that minimizes the expected local-NCE loss at the
+    point described by :data:`EX_P` = (p, p_n, K); a single number.
+
+    The checker recognizes binary NCE's minimizer, a miscount of the negatives, and a ratio given
+    for its logarithm.
+    """
     p, pn, K = EX_P
     expected = np.log(p) - np.log(pn) - np.log(K - 1)
     hints = {

@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch10_nce as check
     check.log_normalizer(my_c)              # says what is wrong, never the answer
 
-References are derived here from the definitions, independently of :mod:`pedagogy_lib.contrastive`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -36,7 +36,12 @@ def _sig(x):
 
 
 def log_normalizer(answer) -> CheckResult:
-    r"""Exercise (a): the :math:`c` that makes :math:`\tfrac12 a y^2 - m y + c` a normalized Gaussian's energy."""
+    """Exercise (a), ``ex-10-1-1-log-normalizer``: your offset c that makes the energy of the statement
+    (with :data:`EX_A` and :data:`EX_M`) integrate to one; a single number.
+
+    The checker recognizes a left-out term, the variance turned upside down, Z given for log Z, and
+    a dropped factor.
+    """
     a, m = EX_A, EX_M
     expected = 0.5 * np.log(2 * np.pi / a) + m * m / (2 * a)
     hints = {
@@ -51,7 +56,11 @@ def log_normalizer(answer) -> CheckResult:
 
 
 def posterior(answer) -> CheckResult:
-    r"""Exercise (b): Eq. 10.2, :math:`\hat p(\hat X=1\mid y) = \sigma\{E_n(y) - E(y)\}` at EX_E, EX_EN."""
+    """Exercise (b), ``ex-10-1-1-posterior``: your probability that the NCE classifier (Eq. 10.2) gives to
+    y being data, at the energies :data:`EX_E` and :data:`EX_EN`; a single number.
+
+    The checker recognizes the energies swapped, an unnormalized probability, and log odds.
+    """
     expected = _sig(EX_EN - EX_E)
     hints = {
         "you used E - E_n: the lower energy should make the example more probable": _sig(EX_E - EX_EN),
@@ -63,7 +72,11 @@ def posterior(answer) -> CheckResult:
 
 
 def offset_gradient(answer) -> CheckResult:
-    r"""Exercise (c): :math:`\partial\mathcal L/\partial c` of Eq. 10.4 from the h values in EX_SAMPLES."""
+    """Exercise (c), ``ex-10-1-1-offset-gradient``: your derivative of the loss of Eq. 10.4 with respect to
+    the offset c, from the energy differences in :data:`EX_SAMPLES`; a single number.
+
+    The checker recognizes a flipped sign, a missing factor, and the wrong sign inside the data term.
+    """
     h_pos, h_neg = EX_SAMPLES
     expected = 0.5 * _sig(-h_pos).mean() - 0.5 * _sig(h_neg).mean()
     hints = {

@@ -6,9 +6,8 @@ Use in the notebook as::
     check.EX_LEARN                       # an RBM and a data set (the problem data)
     check.data_moments(my_XY)            # says what is wrong, never the answer
 
-Hidden layer ``x`` (``K`` units), visible ``y`` (``M`` units), ``W`` of shape ``(K, M)``. The
-references are computed here from full joint tables (every state of both layers), independently
-of :mod:`pedagogy_lib.harmonium.exact`.
+Hidden layer ``x`` (``K`` units), visible ``y`` (``M`` units), ``W`` of shape ``(K, M)``. Reference
+answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -74,8 +73,12 @@ def _transition(p: EFHParams):
 
 
 def data_moments(answer) -> object:
-    r"""Exercise (10.2.1 a): the hybrid (data-phase) moment :math:`\langle\mathbb E[\hat{\mathbf X}\mid\mathbf y]\mathbf y^T\rangle`
-    over the rows of ``EX_LEARN.Y``, shape ``(K, M) = (3, 5)``."""
+    """Exercise 10.2.1 (a), ``ex-10-2-data-moment``: your data-phase moment of the statement over the rows
+    of ``EX_LEARN.Y``.
+
+    Pass a (K, M) = (3, 5) array. The checker recognizes the model-phase moment, a sum in place of
+    an average, and posterior means computed without the data.
+    """
     p, Yd = EX_LEARN
     mu = _posterior_means(p, Yd)
     expected = mu.T @ Yd / Yd.shape[0]
@@ -91,8 +94,12 @@ def data_moments(answer) -> object:
 
 
 def model_moments(answer) -> object:
-    r"""Exercise (10.2.1 b): the model-phase moment :math:`\mathbb E_{\hat p}[\mathbf x\mathbf y^T]` of
-    ``EX_LEARN.params`` under its joint distribution, shape ``(K, M) = (3, 5)``."""
+    """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of ``EX_LEARN.params``
+    under its joint distribution.
+
+    Pass a (K, M) = (3, 5) array. The checker recognizes the data-phase moment, a missing
+    normalizer, and a product of marginal means.
+    """
     p, Yd = EX_LEARN
     P, X, Y = _tables(p)
     negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
@@ -108,8 +115,12 @@ def model_moments(answer) -> object:
 
 
 def stationary_visible_means(answer) -> object:
-    r"""Exercise (10.2.1 c): at any stationary point of the exact MRE for the data ``EX_LEARN.Y``, the
-    model's visible means :math:`\mathbb E_{\hat p}[\hat{\mathbf Y}]`, shape ``(M,) = (5,)``."""
+    """Exercise 10.2.1 (c), ``ex-10-2-1-stationary-means``: the model's visible means at any stationary
+    point of the exact MRE for the data ``EX_LEARN.Y``.
+
+    Pass a vector of shape (M,) = (5,). The checker recognizes the current parameters' means, a sum
+    over the data, and the visible biases alone.
+    """
     p, Yd = EX_LEARN
     P, X, Y = _tables(p)
     hints = {
@@ -124,8 +135,12 @@ def stationary_visible_means(answer) -> object:
 
 
 def kl_after_two_steps(answer) -> object:
-    r"""Exercise (10.2.2 a): :math:`D_{KL}\{p^2\|p^\infty\}` in nats for ``EX_LEARN``: the visible distribution after
-    two full block-Gibbs steps started at the data, against the model's marginal."""
+    """Exercise 10.2.2 (a), ``ex-10-2-kl-two-steps``: your relative entropy, in nats, of the visible
+    distribution after two full block-Gibbs steps started at the data of ``EX_LEARN`` from the
+    model's marginal; a single number.
+
+    The checker recognizes one step in place of two, the data's own KL, and reversed arguments.
+    """
     p, Yd = EX_LEARN
     q0 = _data_dist(p, Yd)
     T = _transition(p)
@@ -149,8 +164,12 @@ def _flat(W, bx, by):
 
 
 def cd1_cosine(answer) -> object:
-    r"""Exercise (10.2.2 b): the cosine of the angle between the *expected* CD-1 update and the exact MRE gradient
-    (Eq. 10.19) for ``EX_LEARN``, all parameters (W, b_x, b_y) stacked into one vector."""
+    """Exercise 10.2.2 (b), ``ex-10-2-cd1-cosine``: your cosine of the angle between the *expected* CD-1
+    update and the exact MRE gradient (Eq. 10.19) for ``EX_LEARN``, all parameters (W, b_x, b_y)
+    stacked into one vector; a single number.
+
+    The checker recognizes the weights compared alone and an angle given for its cosine.
+    """
     p, Yd = EX_LEARN
     P, X, Y = _tables(p)
     q0 = _data_dist(p, Yd)
@@ -177,9 +196,9 @@ def cd1_cosine(answer) -> object:
 
 
 def bas_model(params) -> object:
-    r"""Exercise (10.2.2 c): an RBM (``EFHParams``, M = 9 visible units, at most 10 hidden units) whose exact
-    average log-likelihood on the 14 bars-and-stripes images of size 3 x 3 exceeds -3.0 nats
-    (the best possible is :math:`-\log 14\approx -2.64`)."""
+    """Exercise 10.2.2 (c), ``ex-10-2-bas``: your RBM (``EFHParams``, Bernoulli layers, M = 9 visible
+    units, at most 10 hidden units) whose exact average log-likelihood on the 14 bars-and-stripes
+    images of size 3 x 3 exceeds -3.0 nats (the best possible is -log 14, about -2.64)."""
     if not isinstance(params, EFHParams):
         return result("RBM for 3 x 3 bars and stripes",
                       [f"pass an EFHParams; got {type(params).__name__}."])

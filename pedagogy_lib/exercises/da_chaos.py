@@ -5,9 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import da_chaos as check
     check.lorenz63_field(my_f)
 
-References are written out here from the equations (the Lorenz-63 vector field component by
-component, the exponential growth of a small error), independently of
-:mod:`pedagogy_lib.assimilation`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -30,14 +28,20 @@ def _field(x):
 
 
 def lorenz63_field(fn) -> "result":
-    r"""Exercise 1: ``fn(x)`` returns the Lorenz-63 vector field at a state ``x`` of shape (3,)."""
+    """Exercise 1, ``ex-da-1-field``: your function ``fn(x)`` returning the Lorenz-63 vector field at a
+    state ``x`` of shape (3,), as an array of shape (3,). It is run on every row of :data:`EX_STATES`."""
     cases = [((x.copy(),), _field(x)) for x in EX_STATES]
     return result("the Lorenz-63 vector field", compare_function(
         fn, cases, "your f", rtol=1e-10, atol=1e-10, describe=lambda a: f"x = {np.round(a[0], 2).tolist()}"))
 
 
 def predictability_time(answer) -> "result":
-    r"""Exercise 2: the time for an error of size ``delta0`` growing as ``exp(lam t)`` to reach ``delta_max``."""
+    """Exercise 2, ``ex-da-1-predictability``: your time for an error of size ``delta0`` growing
+    exponentially at rate ``lam`` to reach ``delta_max``, with the values of :data:`GROWTH`; a single
+    number.
+
+    The checker recognizes a base-10 logarithm and slips with the rate.
+    """
     g = GROWTH
     expected = np.log(g["delta_max"] / g["delta0"]) / g["lam"]
     hints = {"you took a base-10 logarithm; exponential growth needs the natural logarithm":
@@ -84,7 +88,8 @@ def _attractor_cloud() -> np.ndarray:
 
 
 def lyapunov_exponent(answer, states=None) -> "result":
-    r"""Exercise 3: an estimate of Lorenz-63's leading Lyapunov exponent, with the run it came from.
+    """Exercise 3, ``ex-da-1-lyapunov``: your estimate of Lorenz-63's leading Lyapunov exponent (per unit
+    time), with the run it came from.
 
     ``states`` holds the state at the start of every cycle of the run, shape ``(K + 1, 3)``; the run
     must last at least 300 time units and start on the attractor.

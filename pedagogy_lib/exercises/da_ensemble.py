@@ -5,10 +5,10 @@ Use in the notebook as::
     from pedagogy_lib.exercises import da_ensemble as check
     check.etkf_update(my_update)
 
-The ETKF check needs no reference ensemble: a deterministic square-root analysis must give the
-ensemble exactly the Kalman update of its own forecast mean and covariance (Eq. 2.47), which is
-written out here. The taper uses the Gaspari-Cohn function of :mod:`pedagogy_lib.assimilation.model`
-on distances computed here; the inflation exercise runs the library's ETKF on a fixed twin experiment.
+The ETKF check needs no reference ensemble: it checks the mean and the sample covariance of your
+analysis ensemble. The taper check uses the library's Gaspari-Cohn function, as the statement
+does; the inflation exercise runs the library's ETKF on a fixed twin experiment
+(:func:`inflation_rmse` describes it).
 """
 from __future__ import annotations
 
@@ -59,10 +59,12 @@ def _kalman_moments(p: AnalysisProblem):
 
 
 def etkf_update(fn) -> "result":
-    r"""Exercise 1: ``fn(E, y, C, R)`` returns the ETKF analysis ensemble (N, n).
+    """Exercise 1, ``ex-da-3-etkf``: your function ``fn(E, y, C, R)`` returning the ETKF analysis ensemble.
 
-    Accepted when the returned ensemble's mean and sample covariance (``N - 1``) are the Kalman
-    update of the forecast ensemble's mean and sample covariance, on both problems.
+    The inputs are as in :class:`AnalysisProblem`, members in rows; ``fn`` returns an array of the
+    shape of ``E``, (N, n). It is run on both problems of :data:`EX_ANALYSIS`, and accepted when the
+    mean and the sample covariance (normalized by N - 1) of the returned ensemble are right. The
+    checker recognizes untransformed anomalies and the other normalization.
     """
     name = "ETKF analysis"
     if not callable(fn):
@@ -95,7 +97,11 @@ def etkf_update(fn) -> "result":
 
 
 def taper_matrix(answer) -> "result":
-    r"""Exercise 2: the (n, n) localization matrix on a periodic grid for :data:`TAPER`."""
+    """Exercise 2, ``ex-da-3-taper``: your (n, n) localization matrix on the periodic grid of :data:`TAPER`.
+
+    The checker recognizes distances measured along a line instead of around the ring, and a
+    length scale that was not applied or was applied the wrong way.
+    """
     from ..assimilation.model import gaspari_cohn
     n, radius = TAPER["n"], TAPER["radius"]
     i = np.arange(n)
@@ -110,7 +116,14 @@ def taper_matrix(answer) -> "result":
 
 @lru_cache(maxsize=1)
 def inflation_rmse() -> tuple:
-    """Time-averaged analysis RMSE of the ETKF (N = 20) for each of :data:`INFLATIONS` (a fixed twin experiment)."""
+    """The twin experiment of exercise 3, run for each inflation factor of :data:`INFLATIONS`.
+
+    Lorenz-96 with n = 40 variables and forcing 8 (``da.lorenz96(40)``), no model error, every
+    variable observed with unit noise variance; 700 cycles after a spin-up of 500 (the truth's
+    seed is 5), the filter's prior mean is the first true state plus unit Gaussian noise (seed 6),
+    and the ETKF has 20 members (seed 7), no localization. The result is a tuple with one
+    time-averaged analysis RMSE per inflation factor, averaged from cycle 100 on.
+    """
     from .. import assimilation as da
     n = 40
     mod = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), np.eye(n))
@@ -124,7 +137,8 @@ def inflation_rmse() -> tuple:
 
 
 def best_inflation(index) -> "result":
-    r"""Exercise 3: the index into :data:`INFLATIONS` of the inflation with the lowest RMSE (within 5% of it is accepted)."""
+    """Exercise 3, ``ex-da-3-inflation``: the index into :data:`INFLATIONS` of the inflation with the
+    lowest time-averaged RMSE, an integer (an RMSE within 5% of the lowest is accepted)."""
     k, problems = as_integer(index, "your index")
     if problems:
         return result("best inflation", problems)

@@ -5,9 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import da_filters as check
     check.sigma_points(my_X, my_w)
 
-References follow from the definitions (moments of a set of weighted points, the linearized
-covariance update, the mean of a squared Gaussian), written out here independently of
-:mod:`pedagogy_lib.assimilation`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -50,9 +48,11 @@ SQUARE = {"m": 1.5, "P": 0.4}
 
 
 def sigma_points(X, w) -> "result":
-    r"""Exercise 1: the ``2n + 1`` sigma points ``X`` (5, 2) and their weights ``w`` (5,) for :data:`EX_UT`.
+    """Exercise 1, ``ex-da-2-sigma``: your ``2n + 1`` sigma points ``X`` (5, 2), one per row, and their
+    mean weights ``w`` (5,) for :data:`EX_UT`.
 
-    Any matrix square root is accepted.
+    Any matrix square root is accepted, and the points may come in any order. The checker says which
+    weights are off and whether the points' spread is off by a constant factor.
     """
     p = EX_UT
     n = 2
@@ -97,7 +97,11 @@ def sigma_points(X, w) -> "result":
 
 
 def ekf_forecast_cov(answer) -> "result":
-    r"""Exercise 2: the EKF's forecast covariance for :data:`EX_FORECAST`, shape (2, 2)."""
+    """Exercise 2, ``ex-da-2-ekf-forecast``: your EKF forecast covariance for :data:`EX_FORECAST`.
+
+    Pass a (2, 2) array. The checker recognizes a left-out model-error covariance, the Jacobian
+    applied in the wrong order, and the Jacobian applied only once.
+    """
     p = EX_FORECAST
     expected = p.M @ p.P @ p.M.T + p.Q
     hints = {"you left out the model-error covariance Q": p.M @ p.P @ p.M.T,
@@ -108,7 +112,12 @@ def ekf_forecast_cov(answer) -> "result":
 
 
 def linearization_bias(answer) -> "result":
-    r"""Exercise 3: :math:`\mathbb E[x^2]` minus the linearized (EKF) prediction :math:`m^2`, for :data:`SQUARE`."""
+    """Exercise 3, ``ex-da-2-bias``: your difference between the mean of y = x^2 and the linearized (EKF)
+    prediction m^2, for :data:`SQUARE`; a single number.
+
+    The checker recognizes the mean itself, a standard deviation used for the variance, and the
+    variance of y.
+    """
     m, P = SQUARE["m"], SQUARE["P"]
     arr, problems = as_numeric(answer, "your bias")
     if problems:

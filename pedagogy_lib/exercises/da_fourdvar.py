@@ -5,9 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import da_fourdvar as check
     check.strong_gradient(my_grad)
 
-References are written out here: the strong-constraint gradient of a linear model with explicit
-matrix powers, and the smoother's means by conditioning the stacked Gaussian of states and
-observations, independently of :mod:`pedagogy_lib.assimilation` and :mod:`pedagogy_lib.lgssm`.
+Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
@@ -63,7 +61,12 @@ def _strong_grad(x1):
 
 
 def strong_gradient(fn) -> "result":
-    r"""Exercise 1: ``fn(x1)`` returns the gradient of the strong-constraint cost at ``x1`` for :data:`EX_WINDOW`."""
+    """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1)`` returning the gradient of the
+    strong-constraint cost at ``x1`` for :data:`EX_WINDOW`.
+
+    ``x1`` has shape (n,) = (2,) and so does the gradient. It is run at a few points, and a miss
+    names the failing point.
+    """
     cases = [((np.array(v),), _strong_grad(np.array(v))) for v in ([0.0, 0.0], [1.0, -1.0], [2.5, 0.7])]
     return result("strong-constraint gradient", compare_function(
         fn, cases, "your gradient", rtol=1e-8, atol=1e-10, describe=lambda a: f"x1 = {a[0].tolist()}"))
@@ -93,7 +96,11 @@ def _smoother_means(Q):
 
 
 def weak_minimizer(X) -> "result":
-    r"""Exercise 2: the weak-constraint 4DVar minimizer (T, n) for :data:`EX_WINDOW` (it is the smoother's means)."""
+    """Exercise 2, ``ex-da-4-weak``: your weak-constraint 4DVar minimizer for :data:`EX_WINDOW`.
+
+    Pass a (T, n) = (6, 2) array, one state per row. The checker recognizes the strong-constraint
+    solution and a missing model-error term.
+    """
     hints = {"you solved the strong-constraint problem (no model error)": _smoother_means(np.zeros((2, 2))),
              "the model-error term is missing from your normal equations (Q infinite)": _smoother_means(1e6 * np.eye(2))}
     return result("weak-constraint minimizer", compare_array(X, _smoother_means(EX_WINDOW.Q), "your trajectory",
@@ -101,7 +108,8 @@ def weak_minimizer(X) -> "result":
 
 
 def strong_equals_smoother(answer) -> "result":
-    r"""Exercise 3: True or False, "with model noise (Q > 0), the strong-constraint x1 equals the RTS smoother's x1"."""
+    """Exercise 3, ``ex-da-4-strong-smoother``: True or False, "with model noise (Q > 0), the
+    strong-constraint x1 equals the RTS smoother's x1"."""
     return result("strong constraint and the smoother", compare_bool(answer, False, "your answer"))
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
