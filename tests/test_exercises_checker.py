@@ -209,7 +209,10 @@ def _leaks(text: str, forbidden=()) -> list[str]:
         if m.group(0) not in _ALLOWED_LIBRARY_NAMES:
             found.append(f"a library name: {m.group(0)!r}")
     for fn in forbidden:
-        m = re.search(rf"(?<![\w-])(?<!check\.){re.escape(fn)}(?![\w-])", text)
+        # as code: ``name`` or `name`, name(...), or a dotted module.name (a plain word such as
+        # "posterior" or "entropy" in a sentence names a quantity, not the function)
+        m = re.search(rf"`{re.escape(fn)}`|(?<![\w.-])(?!check\.)(?:\w+\.)+{re.escape(fn)}(?![\w-])"
+                      rf"|(?<![\w.-]){re.escape(fn)}\(", text)
         if m:
             found.append(f"a function the exercise rules out: {fn!r}")
     return found
@@ -247,6 +250,8 @@ def test_help_text_heuristic_flags_known_leaks():
     for text, rule in leaked:
         assert any(reason.startswith(rule) for reason in _leaks(text)), (rule, text)
     assert _leaks("K-means is run with kmeans(y, 3).", {"kmeans"}) == ["a function the exercise rules out: 'kmeans'"]
+    assert _leaks("The reference calls ``mx.gmm_posterior`` here.", {"gmm_posterior"})
+    assert _leaks("the posterior of the symmetric mixture", {"posterior"}) == []
     fine = ["Exercise (a): your gradient with respect to X at EX_TRACE. Pass a (3, 2) array, the shape of X.",
             "Reference answers are computed in this module, independently of the library.",
             "Use in the notebook as::\n\n    from pedagogy_lib.exercises import ch07_fa_pca as check\n"
