@@ -51,104 +51,19 @@ CHILD_TIMEOUT = float(os.environ.get("MSL_GRADING_TIMEOUT", "120"))
 # --- the wire format: JSON with tagged arrays, nothing that runs code when read -----------------------
 
 
-class Callback:
-    """A function of the grader's passed to the student's function (a test function, say): the student
-    process calls it back through the pipe."""
+def encode(x, on_callable=None):
+    """``x`` as JSON-ready data (:func:`pedagogy_lib.core.wire.encode`, imported when first needed, so
+    that this file loads with the standard library alone)."""
+    from pedagogy_lib.core import wire
 
-    def __init__(self, name: str):
-        self.name = name
-
-
-#: In the student process: makes the stand-in for a :class:`Callback` (set by ``_child_main``).
-_CALLBACK_FACTORY = None
+    return wire.encode(x, on_callable)
 
 
-def encode(x, depth: int = 0):
-    if isinstance(x, Callback):
-        return {"__cb__": x.name}
-    if depth > 20:
-        return {"__opaque__": "too deeply nested"}
-    if x is None or isinstance(x, (bool, str)):
-        return x
-    if isinstance(x, int):
-        return x
-    if isinstance(x, float):
-        return x if x == x and abs(x) != float("inf") else {"__float__": repr(x)}
-    np = sys.modules.get("numpy")
-    if np is not None:
-        if isinstance(x, np.ndarray) and x.dtype.kind in "biufc":
-            if x.dtype.kind == "c":
-                return {"__nd__": encode(x.real.tolist()), "imag": encode(x.imag.tolist()), "dtype": "complex"}
-            return {"__nd__": encode(x.tolist(), depth + 1), "dtype": x.dtype.kind, "shape": list(x.shape)}
-        if isinstance(x, np.generic) and x.dtype.kind in "biuf":
-            return encode(x.item(), depth + 1)
-    if isinstance(x, tuple) and hasattr(x, "_fields"):
-        return {"__nt__": type(x).__name__, "module": type(x).__module__, "fields": list(x._fields),
-                "values": [encode(v, depth + 1) for v in x]}
-    if isinstance(x, (tuple, list)):
-        return {"__seq__": "tuple" if isinstance(x, tuple) else "list", "items": [encode(v, depth + 1) for v in x]}
-    if isinstance(x, dict) and all(isinstance(k, str) for k in x):
-        return {"__dict__": {k: encode(v, depth + 1) for k, v in x.items()}}
-    if callable(x):
-        return {"__fn__": getattr(x, "__name__", "?")}
-    return {"__opaque__": type(x).__name__}
+def decode(x, namedtuples: dict | None = None, on_reference=None):
+    """The value :func:`encode` sent (:func:`pedagogy_lib.core.wire.decode`): data, never code."""
+    from pedagogy_lib.core import wire
 
-
-class Opaque:
-    """An answer the student process could not send as data (an object of some other type)."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-
-    def __repr__(self) -> str:
-        return f"<{self.kind} object>"
-
-
-def decode(x, namedtuples: dict | None = None):
-    import numpy as np
-
-    if isinstance(x, list):
-        return [decode(v, namedtuples) for v in x]
-    if not isinstance(x, dict):
-        return x
-    if "__float__" in x:
-        return float(x["__float__"])
-    if "__nd__" in x:
-        if x.get("dtype") == "complex":
-            return np.asarray(decode(x["__nd__"]), float) + 1j * np.asarray(decode(x["imag"]), float)
-        kind = {"b": bool, "i": np.int64, "u": np.int64, "f": float}.get(x.get("dtype"), float)
-        arr = np.asarray(decode(x["__nd__"]), dtype=kind)
-        return arr.reshape(x["shape"]) if "shape" in x else arr
-    if "__nt__" in x:
-        values = [decode(v, namedtuples) for v in x["values"]]
-        cls = (namedtuples or {}).get(x["__nt__"])
-        module = str(x.get("module", ""))
-        if cls is None and module.startswith("pedagogy_lib.") and not module.startswith("pedagogy_lib.exercises"):
-            # the library's own class (its functions may check for it), never a module the sender names
-            # outside the library
-            import importlib
-            try:
-                found = getattr(importlib.import_module(module), x["__nt__"], None)
-            except ImportError:
-                found = None
-            if isinstance(found, type) and issubclass(found, tuple) and list(getattr(found, "_fields", ())) == x["fields"]:
-                cls = found
-        if cls is None:
-            import collections
-            cls = collections.namedtuple(x["__nt__"], x["fields"])
-            if namedtuples is not None:
-                namedtuples[x["__nt__"]] = cls
-        return cls(*values)
-    if "__seq__" in x:
-        items = [decode(v, namedtuples) for v in x["items"]]
-        return tuple(items) if x["__seq__"] == "tuple" else items
-    if "__dict__" in x:
-        return {k: decode(v, namedtuples) for k, v in x["__dict__"].items()}
-    if "__opaque__" in x:
-        return Opaque(x["__opaque__"])
-    if "__cb__" in x and _CALLBACK_FACTORY is not None:
-        return _CALLBACK_FACTORY(str(x["__cb__"]))
-    return x
+    return wire.decode(x, namedtuples, on_reference)
 
 
 # --- what the student's code may not touch ----------------------------------------------------------
@@ -225,8 +140,8 @@ def _child_main() -> int:
         call.__name__ = name
         return call
 
-    global _CALLBACK_FACTORY
-    _CALLBACK_FACTORY = _helper
+    def unpack(value, nts=None):       # a function of the grader's arrives as a stand-in calling it back
+        return decode(value, nts, on_reference=lambda tag: _helper(str(tag["__cb__"])))
 
     # the checker modules: the problem data only; checker functions do nothing here
     import pedagogy_lib
@@ -239,7 +154,7 @@ def _child_main() -> int:
                                "Problem data for grading (the checkers are not available here).")
         nts: dict = {}
         for name, value in spec["data"].items():
-            setattr(mod, name, decode(value, nts))
+            setattr(mod, name, unpack(value, nts))
         for name in spec["functions"]:
             setattr(mod, name, lambda *a, **k: None)
         for name in spec.get("helpers", []):
@@ -353,7 +268,7 @@ def _child_main() -> int:
         req = json.loads(line)
         fn = ns.get(req["call"])
         try:
-            value = fn(*decode(req["args"]))
+            value = fn(*unpack(req["args"]))
             send({"ok": encode(value)})
         except BaseException as exc:  # noqa: BLE001
             send({"raised": f"{type(exc).__name__}: {exc}"})
@@ -409,14 +324,12 @@ class StudentProcess:
         self.proc.stdin.flush()
 
     def call(self, name: str, args: tuple):
-        sent = []
-        for a in args:
-            if callable(a) and not isinstance(a, type):
-                key = f"callback-{len(self.helpers)}"
-                self.helpers[key] = a
-                a = Callback(key)
-            sent.append(a)
-        self.proc.stdin.write(json.dumps({"call": name, "args": encode(sent)}) + "\n")
+        def offer(fn):                 # a function of the grader's, called back through the pipe
+            key = f"callback-{len(self.helpers)}"
+            self.helpers[key] = fn
+            return {"__cb__": key}
+
+        self.proc.stdin.write(json.dumps({"call": name, "args": encode(list(args), offer)}) + "\n")
         self.proc.stdin.flush()
         reply = self.receive()
         if "raised" in reply:
@@ -505,6 +418,9 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
     import numpy as np
 
     mod = importlib.import_module(f"pedagogy_lib.exercises.{module}")
+    if getattr(mod, "__file__", None) is None:
+        raise RuntimeError("the grader needs the checker modules themselves, not a Jupyter kernel's stand-ins: "
+                           "run it in a plain Python process, as nbgrader's autograde does")
     spec = getattr(mod, "SUMMATIVE", {}).get(label, {})
     saved = {}
     lines = []

@@ -149,7 +149,8 @@ _ALLOWED_LIBRARY_NAMES = {"pedagogy_lib.exercises", "pedagogy_lib.exercises.chec
                           "pedagogy_lib.harmonium", "pedagogy_lib.harmonium.states", "pedagogy_lib.lgssm.kalman",
                           "pedagogy_lib.mixture.GMMParams"}
 
-_EXERCISE_MODULES = sorted(m.name for m in _pkgutil.iter_modules(_exercises.__path__) if m.name != "checker")
+_EXERCISE_MODULES = sorted(m.name for m in _pkgutil.iter_modules(_exercises.__path__)
+                           if m.name not in _exercises.MACHINERY)
 
 _TEX = re.compile(r":math:`|\.\. math::|\$\$|\\[A-Za-z]+")
 _OPERATOR = r"(?:[+*/@]| - )"

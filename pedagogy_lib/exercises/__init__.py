@@ -11,4 +11,7 @@ the reference answers are computed from them when a checker runs.
 """
 from .checker import CheckResult
 
-__all__ = ["CheckResult"]
+#: The package's modules that are machinery, not a chapter's checkers.
+MACHINERY = ("checker", "remote")
+
+__all__ = ["CheckResult", "MACHINERY"]

@@ -52,15 +52,31 @@ class _SealingLoader(importlib.abc.Loader):
         self.loader.exec_module(module)
 
 
+class _StandInLoader(importlib.abc.Loader):
+    """In a Jupyter kernel: the module's data and stand-ins for its functions, which run in a checker
+    process of their own (:mod:`pedagogy_lib.exercises.remote`)."""
+
+    def create_module(self, spec):
+        return _CheckerModule(spec.name)
+
+    def exec_module(self, module):
+        from .remote import load_into
+        load_into(module)
+
+
 class _SealCheckerModules(importlib.abc.MetaPathFinder):
     """Every ``pedagogy_lib.exercises.<chapter>`` module is created as a :class:`_CheckerModule`."""
 
     def find_spec(self, name, path=None, target=None):
-        if not name.startswith(__package__ + ".") or name == __name__:
+        if not name.startswith(__package__ + ".") or name in (__name__, __package__ + ".remote"):
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is not None and spec.loader is not None and not isinstance(spec.loader, _SealingLoader):
-            spec.loader = _SealingLoader(spec.loader)
+        if spec is None or spec.loader is None or isinstance(spec.loader, (_SealingLoader, _StandInLoader)):
+            return spec
+        from .remote import checkers_run_apart
+        if checkers_run_apart():
+            return importlib.machinery.ModuleSpec(name, _StandInLoader())
+        spec.loader = _SealingLoader(spec.loader)
         return spec
 
 

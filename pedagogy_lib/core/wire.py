@@ -1,0 +1,131 @@
+"""Values between two Python processes as JSON lines: data only, nothing that runs code when read.
+
+Two places send values to another process: the exercise checkers, which run in a process of their
+own beside a reader's kernel (:mod:`pedagogy_lib.exercises.remote`), and the course's grader, which
+runs a student's answers in one process and the checkers in another (``courseware/grading.py``).
+Both use this encoding.
+
+What travels: ``None``, booleans, integers, floats (NaN and infinities included), strings; NumPy
+arrays of booleans, integers, floats or complex numbers (shape and kind kept; every integer kind
+arrives as ``int64`` and every float kind as ``float64``) and NumPy scalars; tuples, lists, dicts
+(any keys that travel themselves), sets; NamedTuples, by class name, defining module and fields.
+A function becomes a *reference*: ``encode``'s ``on_callable`` names it (by default it travels as
+its name only), and ``decode``'s ``on_reference`` turns the name back into something to call
+(a stand-in that calls the original across the pipe). Anything else arrives as :class:`Opaque`.
+"""
+from __future__ import annotations
+
+import collections
+import importlib
+import sys
+from typing import Callable
+
+__all__ = ["Opaque", "encode", "decode"]
+
+_MAX_DEPTH = 20
+
+
+class Opaque:
+    """A value that could not travel (an object of some other type); it says what it was."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} object>"
+
+
+def encode(x, on_callable: Callable | None = None, depth: int = 0):
+    """``x`` as a JSON-ready value (see the module docstring); ``on_callable(f)`` gives a function's tag."""
+    if depth > _MAX_DEPTH:
+        return {"__opaque__": "too deeply nested"}
+    if x is None or isinstance(x, (bool, str, int)):
+        return x
+    if isinstance(x, float):
+        return x if x == x and abs(x) != float("inf") else {"__float__": repr(x)}
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(x, np.ndarray) and x.dtype.kind in "biufc":
+            if x.dtype.kind == "c":
+                return {"__nd__": encode(x.real.tolist(), depth=depth + 1), "imag": encode(x.imag.tolist(), depth=depth + 1),
+                        "dtype": "c", "shape": list(x.shape)}
+            return {"__nd__": encode(x.tolist(), depth=depth + 1), "dtype": x.dtype.kind, "shape": list(x.shape)}
+        if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+            return encode(x.item(), depth=depth + 1)
+    item = lambda v: encode(v, on_callable, depth + 1)  # noqa: E731
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return {"__nt__": type(x).__name__, "module": type(x).__module__, "fields": list(x._fields),
+                "values": [item(v) for v in x], "doc": type(x).__doc__ or ""}
+    if isinstance(x, (tuple, list)):
+        return {"__seq__": "tuple" if isinstance(x, tuple) else "list", "items": [item(v) for v in x]}
+    if isinstance(x, (set, frozenset)):
+        return {"__set__": [item(v) for v in x]}
+    if isinstance(x, dict):
+        if all(isinstance(k, str) for k in x):
+            return {"__dict__": {k: item(v) for k, v in x.items()}}
+        return {"__map__": [[item(k), item(v)] for k, v in x.items()]}
+    if callable(x) and not isinstance(x, type):
+        return on_callable(x) if on_callable is not None else {"__fn__": getattr(x, "__name__", "?")}
+    return {"__opaque__": type(x).__name__}
+
+
+def _library_class(module: str, name: str, fields: list):
+    """The library's own NamedTuple class (its functions may check for it); never a module outside it."""
+    if not module.startswith("pedagogy_lib.") or module.startswith("pedagogy_lib.exercises"):
+        return None
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    if isinstance(found, type) and issubclass(found, tuple) and list(getattr(found, "_fields", ())) == fields:
+        return found
+    return None
+
+
+def decode(x, namedtuples: dict | None = None, on_reference: Callable | None = None):
+    """The value :func:`encode` sent. ``namedtuples`` maps class names to classes (and collects the ones
+    made here); ``on_reference(tag)`` turns a function's tag into something to call."""
+    import numpy as np
+
+    again = lambda v: decode(v, namedtuples, on_reference)  # noqa: E731
+    if isinstance(x, list):
+        return [again(v) for v in x]
+    if not isinstance(x, dict):
+        return x
+    if "__float__" in x:
+        return float(x["__float__"])
+    if "__nd__" in x:
+        if x.get("dtype") in ("c", "complex"):
+            arr = np.asarray(again(x["__nd__"]), float) + 1j * np.asarray(again(x["imag"]), float)
+        else:
+            kind = {"b": bool, "i": np.int64, "u": np.int64, "f": float}.get(x.get("dtype"), float)
+            arr = np.asarray(again(x["__nd__"]), dtype=kind)
+        return arr.reshape(x["shape"]) if "shape" in x else arr
+    if "__nt__" in x:
+        values = [again(v) for v in x["values"]]
+        cls = (namedtuples or {}).get(x["__nt__"]) or _library_class(str(x.get("module", "")), x["__nt__"], x["fields"])
+        if cls is None:
+            cls = collections.namedtuple(x["__nt__"], x["fields"])
+            if x.get("doc"):
+                cls.__doc__ = x["doc"]
+            if namedtuples is not None:
+                namedtuples[x["__nt__"]] = cls
+        return cls(*values)
+    if "__seq__" in x:
+        items = [again(v) for v in x["items"]]
+        return tuple(items) if x["__seq__"] == "tuple" else items
+    if "__set__" in x:
+        return set(again(v) for v in x["__set__"])
+    if "__dict__" in x:
+        return {k: again(v) for k, v in x["__dict__"].items()}
+    if "__map__" in x:
+        return {_hashable(again(k)): again(v) for k, v in x["__map__"]}
+    if "__opaque__" in x:
+        return Opaque(x["__opaque__"])
+    if on_reference is not None and ("__cb__" in x or "__ref__" in x):
+        return on_reference(x)
+    return x
+
+
+def _hashable(key):
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
