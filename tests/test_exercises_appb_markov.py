@@ -37,8 +37,9 @@ def test_two_state_mixing_time():
     t = mc.mixing_time(P, 0.25)
     assert check.two_state_mixing_time(t)
     assert check.two_state_mixing_time(float(t))
-    r = check.two_state_mixing_time(t - 1)
-    assert not r and "too early" in str(r)
+    below, above, far = (str(check.two_state_mixing_time(v)) for v in (t - 1, t + 1, t + 7))
+    assert "[not yet]" in below and "first t" in below
+    assert below == above == far           # a miss says nothing of its direction or size
     r = check.two_state_mixing_time(int(np.ceil(mc.mixing_time_bounds(P, 0.25).upper)))
     assert not r and "upper bound" in str(r)
     assert not check.two_state_mixing_time(2.5)

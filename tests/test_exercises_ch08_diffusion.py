@@ -35,6 +35,8 @@ def test_snr_crossing():
     assert check.snr_crossing(first)
     r = check.snr_crossing(first - 1)
     assert not r and "last level" in str(r)
+    assert str(check.snr_crossing(first + 1)) == str(check.snr_crossing(first + 3)) \
+        == str(check.snr_crossing(max(first - 3, 0))) or first < 3
 
 
 def test_posterior_variance_by_gaussian_conditioning():
@@ -119,6 +121,8 @@ def test_n_levels_by_counting():
     assert check.n_levels(n)
     r = check.n_levels(n - 1)
     assert not r and "one short" in str(r)
+    assert not check.n_levels(n + 1) and str(check.n_levels(n + 1)) == str(check.n_levels(n + 5)) \
+        == str(check.n_levels(max(n - 4, 1)))
 
 
 def test_noised_score_by_finite_differences():

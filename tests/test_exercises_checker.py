@@ -263,3 +263,24 @@ def test_help_text_heuristic_flags_known_leaks():
             "Runs with ``eps =`` :data:`EX_GRAD_EPS`; the checker recognizes a missing transpose."]
     for text in fine:
         assert not _leaks(text, {"fa_em_step", "kmeans", "pca"}), text
+
+
+_DIRECTION = re.compile(r"^(one step |much |a bit |slightly )?too (early|late|small|large|few|many|high|low|big)\b"
+                        r"|^(close|almost|nearly)\b", re.I)
+
+
+@_pytest.mark.parametrize("module", _EXERCISE_MODULES)
+def test_no_checker_says_which_way_or_how_far_a_miss_is(module):
+    """A verdict such as "too large" or "close" lets a reader bisect to any number in a few dozen calls,
+    so no message of a checker starts that way (named slips, "you computed r_4", stay allowed)."""
+    source = (_Path(_exercises.__file__).parent / f"{module}.py").read_text(encoding="utf-8")
+    found = [node.value for node in _ast.walk(_ast.parse(source))
+             if isinstance(node, _ast.Constant) and isinstance(node.value, str) and _DIRECTION.search(node.value.strip())]
+    assert not found, found
+
+
+def test_the_direction_rule_catches_the_old_messages():
+    for text in ("too early.", "one step too late: the distance is already at most 1/4", "too many edges: only",
+                 "close, but not within tolerance"):
+        assert _DIRECTION.search(text), text
+    assert not _DIRECTION.search("you computed r_4 (one step too many)")

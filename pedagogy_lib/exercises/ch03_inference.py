@@ -110,15 +110,10 @@ def largest_clique(answer) -> CheckResult:
     expected = _elimination_width(p.n, p.edges, p.order)
     value, problems = as_integer(answer, "the clique size")
     if not problems and value != expected:
-        if value == expected - 1:
-            problems = ["4 is what a good order achieves on a 3 x 3 grid (or the width of this one, the clique "
-                        "size minus one): replay *this* order, which starts in the middle, adding fill-in edges."]
-        elif value < expected:
-            problems = ["too small: did you add the fill-in edges? Eliminating a node joins all its remaining "
-                        "neighbours, and those new edges enlarge later cliques."]
-        else:
-            problems = ["too large: a clique is the eliminated node and its neighbours *at that moment* "
-                        "(already eliminated nodes are gone)."]
+        problems = ["not the size of the largest clique this order creates. Replay *this* order (it starts "
+                    "in the middle): eliminating a node joins all its remaining neighbours with fill-in "
+                    "edges, and its clique is the node with its neighbours at that moment (nodes already "
+                    "eliminated are gone). Count nodes, not the width (which is one less)."]
     return result("largest clique of the elimination order", problems)
 
 

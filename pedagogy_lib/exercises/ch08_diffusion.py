@@ -89,8 +89,8 @@ def snr_crossing(answer) -> CheckResult:
         return result("SNR crossing", [])
     if value == expected - 1:
         return result("SNR crossing", ["that is the last level with SNR at least 1; the question asks for the first below 1."])
-    return result("SNR crossing", ["not the first level with rho_l^2 < 1: " +
-                                   ("too early." if value < expected else "too late.")])
+    return result("SNR crossing", ["not the first level with rho_l^2 < 1: compare each level's SNR with 1, "
+                                   "counting levels as EX_LAM does."])
 
 
 def posterior_variance(answer) -> CheckResult:
@@ -209,7 +209,8 @@ def n_levels(answer) -> CheckResult:
         return result("number of levels", [])
     if value == expected - 1:
         return result("number of levels", ["one short: count both the first level and the last."])
-    return result("number of levels", ["too few." if value < expected else "too many."])
+    return result("number of levels", ["not the number of levels of this ladder: count every sigma from "
+                                       "sigma_1 down to the first that reaches sigma_min, both ends included."])
 
 
 def noised_score(answer) -> CheckResult:
