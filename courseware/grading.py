@@ -434,7 +434,7 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
     elif spec.get("own_data", True):
         fresh = own_copy(mod, student_seed(student, label))
         if fresh is not None:       # graded on the student's copy; said where the answer uses its data
-            book, code = _public_data(mod), "\n".join(c for c, _ in cells)
+            book, code = _public_data(mod), "\n".join(c for c, own_cell in cells if own_cell)
             changed = [n for n, v in _public_data(fresh).items() if json.dumps(v) != json.dumps(book.get(n))
                        and re.search(rf"\b{n}\b", code)]
             mod = fresh

@@ -284,7 +284,7 @@ def test_every_reference_solution_passes_the_summative_grader(path):
     for ex in ch.exercises:                   # the data the solutions passed on were the student's own
         mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
         own = G.own_copy(mod, 1)
-        drawn = own is not None and any(re.search(rf"\b{name}\b", ex.solution_code) for name, value in
+        drawn = own is not None and any(re.search(rf"\b{name}\b", ex.answer_code) for name, value in
                                         G._public_data(own).items() if value != G._public_data(mod).get(name))
         if "variant" in _summative(ex) or drawn:
             assert "data of your own" in _text(nb, ex.label), ex.label
@@ -347,7 +347,7 @@ def _graded_on_own_data(ex) -> bool:
     if own is None:
         return False
     book = G._public_data(mod)
-    return any(re.search(rf"\b{name}\b", ex.solution_code) for name, value in G._public_data(own).items()
+    return any(re.search(rf"\b{name}\b", ex.answer_code) for name, value in G._public_data(own).items()
                if value != book.get(name))
 
 
