@@ -99,17 +99,18 @@ def _draw_resp(rng):
 
 def _draw_tstar(rng):
     """A problem of the same kind as the book's EX_TSTAR, for one student: pi_j > pi_k (the statement asks
-    which way t* moves then), a squared Mahalanobis distance d^2 above 1.5 and a covariance that is not
-    the identity."""
+    which way t* moves then), a squared Mahalanobis distance d^2 above 1.5, a covariance that is not
+    the identity, and a boundary that crosses the segment between the means (t* below 0.9)."""
     while True:
         mu_j = np.round(rng.uniform(-1.0, 1.0, size=2), 1) + 0.0
         angle = rng.uniform(0.0, 2 * np.pi)
         mu_k = np.round(mu_j + rng.uniform(2.0, 4.0) * np.array([np.cos(angle), np.sin(angle)]), 1) + 0.0
         Sigma = _draw_cov2(rng, 0.5, 2.5)
+        pi_k = float(rng.choice([0.1, 0.2, 0.25, 0.3, 0.35, 0.4]))
         delta = mu_k - mu_j
-        if delta @ np.linalg.solve(Sigma, delta) > 1.5 and not np.allclose(Sigma, np.eye(2)):
+        d2 = delta @ np.linalg.solve(Sigma, delta)
+        if d2 > 1.5 and not np.allclose(Sigma, np.eye(2)) and 0.5 + np.log((1.0 - pi_k) / pi_k) / d2 < 0.9:
             break
-    pi_k = float(rng.choice([0.1, 0.2, 0.25, 0.3, 0.35, 0.4]))
     return BoundaryPointProblem(mu_k=mu_k, mu_j=mu_j, Sigma=Sigma, pi_k=pi_k, pi_j=round(1.0 - pi_k, 2))
 
 
