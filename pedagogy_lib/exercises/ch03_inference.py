@@ -210,9 +210,10 @@ def factor_message(answer) -> CheckResult:
 SUMMATIVE = {
     "ex-3-5-clique": {"forbidden": ["pedagogy_lib.graphical.junction.triangulate",
                                     "pedagogy_lib.graphical.junction.junction_tree"],
-                      "same_data": "the answer is a small integer that the structure the statement names fixes "
-                                   "(any order that starts with the centre of the 3 x 3 grid makes a clique of "
-                                   "five), and the solution discusses that grid and order"},
+                      "same_data": "the problem is a specific example the solution discusses: the 3 x 3 grid "
+                                   "eliminated centre first, then corners, then edges, whose first clique of five "
+                                   "is the largest (width 4, against 3 row by row), and the checker's hints "
+                                   "assume it"},
     "ex-3-5-independences": {"same_data": "the answer is True or False for each statement, fixed by the graph of "
                                           "Fig. 3.1A whatever the potentials"},
 }
