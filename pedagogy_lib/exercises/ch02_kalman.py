@@ -29,8 +29,12 @@ class RandomWalk(NamedTuple):
 
 
 def _draw_walk(rng):
-    """A random walk of the same kind as the book's EX_WALK, for one student: q and r positive, one decimal."""
-    return RandomWalk(q=round(float(rng.uniform(0.2, 2.0)), 1), r=round(float(rng.uniform(0.5, 4.0)), 1))
+    """A random walk of the same kind as the book's EX_WALK, for one student: q and r positive, one decimal,
+    not both the book's."""
+    while True:
+        walk = RandomWalk(q=round(float(rng.uniform(0.2, 2.0)), 1), r=round(float(rng.uniform(0.5, 4.0)), 1))
+        if walk != (0.5, 2.0):
+            return walk
 
 
 #: Exercise 1: the steady state of a scalar random walk.

@@ -47,8 +47,11 @@ class MessageProblem(NamedTuple):
 
 def _draw_square(rng):
     """An Ising square of the same kind as the book's EX_SQUARE, for one student: a ferromagnetic coupling of
-    the same order (two decimals)."""
-    return IsingSquare(round(float(rng.uniform(0.2, 1.2)), 2))
+    the same order (two decimals), other than the book's."""
+    while True:
+        J = round(float(rng.uniform(0.2, 1.2)), 2)
+        if J != 0.5:
+            return IsingSquare(J)
 
 
 #: Exercise (a): the Ising square at coupling J = 0.5.
