@@ -33,17 +33,48 @@ class ScalarProblem(NamedTuple):
     y: float
 
 
+def _draw_scalar(rng):
+    """A problem of the same kind as the book's EX_SCALAR, for one student: a slope C of at least 1.5 and an
+    offset c of at least 0.2 in size (so that no slip the checker names gives the right answer), and an
+    observation y drawn from the model."""
+    mu_x = round(float(rng.uniform(-2.0, 2.0)), 1) + 0.0
+    sigma2_x = round(float(rng.uniform(1.0, 5.0)), 1)
+    C = round(float(rng.uniform(1.5, 3.0)), 1)
+    c = round(float(rng.uniform(0.2, 1.2) * rng.choice([-1.0, 1.0])), 1)
+    sigma2_y_x = round(float(rng.uniform(0.5, 3.0)), 1)
+    y = round(C * mu_x + c + float(rng.uniform(-1.5, 1.5)) * float(np.sqrt(C**2 * sigma2_x + sigma2_y_x)), 1) + 0.0
+    return ScalarProblem(mu_x=mu_x, sigma2_x=sigma2_x, C=C, c=c, sigma2_y_x=sigma2_y_x, y=y)
+
+
 #: Exercise 1: prior N(-1, 4), emission N(2 x + 0.5, 2), observation y = 6.5.
-EX_SCALAR = ScalarProblem(mu_x=-1.0, sigma2_x=4.0, C=2.0, c=0.5, sigma2_y_x=2.0, y=6.5)
+EX_SCALAR = checker.book_or_drawn(ScalarProblem(mu_x=-1.0, sigma2_x=4.0, C=2.0, c=0.5, sigma2_y_x=2.0, y=6.5),
+                                  _draw_scalar, seed=2121)
+
+
+def _draw_gain(rng):
+    """A model of the same kind as the book's EX_GAIN, for one student: K = 2, L = 3, positive-definite
+    covariances (smallest eigenvalue at least 0.3) and a loading matrix C of full column rank."""
+    while True:
+        F = rng.normal(size=(2, 2))
+        Sigma_x = np.round(F @ F.T / 2 + 0.5 * np.eye(2), 1) + 0.0
+        C = np.round(rng.normal(0.0, 1.0, size=(3, 2)), 1) + 0.0
+        B = rng.normal(0.0, 0.3, size=(3, 3))
+        Sigma_y_x = np.round(B @ B.T + np.diag(rng.uniform(0.4, 1.5, size=3)), 1) + 0.0
+        if (np.linalg.eigvalsh(Sigma_x).min() > 0.3 and np.linalg.eigvalsh(Sigma_y_x).min() > 0.3
+                and np.linalg.cond(C) < 10):
+            break
+    return g.LinearGaussian(mu_x=np.round(rng.normal(0.0, 1.0, size=2), 1) + 0.0, Sigma_x=Sigma_x, C=C,
+                            c=np.round(rng.normal(0.0, 0.7, size=3), 1) + 0.0, Sigma_y_x=Sigma_y_x)
+
 
 #: Exercise 2: a model with K = 2 sources and L = 3 emissions (Eq. 2.11).
-EX_GAIN = g.LinearGaussian(
+EX_GAIN = checker.book_or_drawn(g.LinearGaussian(
     mu_x=np.array([0.5, -1.0]),
     Sigma_x=np.array([[2.0, 0.6], [0.6, 1.0]]),
     C=np.array([[1.0, 0.0], [0.5, 2.0], [-1.0, 1.0]]),
     c=np.array([0.0, 1.0, -0.5]),
     Sigma_y_x=np.array([[0.5, 0.1, 0.0], [0.1, 0.8, 0.2], [0.0, 0.2, 1.5]]),
-)
+), _draw_gain, seed=2122)
 
 _C_FA = np.array([[0.9, 0.1], [0.8, 0.3], [0.7, 0.2], [0.1, 0.9], [0.2, 0.8], [0.3, 0.7]])
 _LAM_FA = np.array([0.3, 0.35, 0.5, 0.3, 0.4, 0.45])
@@ -193,4 +224,9 @@ SUMMATIVE = {
                                                 "pedagogy_lib.gaussian.blocks.condition"]},
     "ex-2-1-2-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
                                     "pedagogy_lib.gaussian.blocks.condition"]},
+    "ex-2-1-2-same-marginal": {"same_data": "the answer is a choice, True or False for each pair: the pairs are "
+                                            "built to set an orthogonal map against a shear of determinant one"},
+    "ex-2-1-2-cheaper-form": {"same_data": "the answer is a choice between two labels for each problem, and the "
+                                           "solution discusses these three sizes (K = 3, L = 1000; K = 1000, "
+                                           "L = 3; K = 400, L = 20)"},
 }

@@ -19,7 +19,7 @@ from scipy.special import logsumexp as _sp_logsumexp
 from scipy.stats import multivariate_normal
 
 from ..mixture import model as mixture
-from .checker import CheckResult, compare_array, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = [
     "RespProblem", "BoundaryPointProblem", "QDA1DProblem", "LogMarginalProblem",
@@ -72,24 +72,84 @@ class LogMarginalProblem(NamedTuple):
     y_far: np.ndarray
 
 
-EX_RESP = RespProblem(
+def _draw_cov2(rng, low, high):
+    """A 2 x 2 covariance with one decimal: variances in [low, high], correlation at most 0.5 in size."""
+    a, b = rng.uniform(low, high, size=2)
+    off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(a * b)), 1) + 0.0
+    return np.array([[round(float(a), 1), off], [off, round(float(b), 1)]])
+
+
+def _draw_resp(rng):
+    """A problem of the same kind as the book's EX_RESP, for one student: three components with distinct
+    covariances, means at least 1.5 apart, and an observation between them whose responsibilities are
+    all between 0.02 and 0.9 (the posterior is not all on one component)."""
+    while True:
+        pi = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 4.0)))) / 100
+        mu = np.round(rng.uniform(-1.0, 3.0, size=(3, 2)), 1) + 0.0
+        Sigma = np.stack([_draw_cov2(rng, 0.4, 2.0) for _ in range(3)])
+        y = np.round(mu.mean(axis=0) + rng.normal(0.0, 0.6, size=2), 1) + 0.0
+        if min(np.linalg.norm(mu[i] - mu[j]) for i in range(3) for j in range(i)) < 1.5:
+            continue
+        z = np.array([np.log(pi[k]) - 0.5 * np.linalg.slogdet(Sigma[k])[1]
+                      - 0.5 * (y - mu[k]) @ np.linalg.solve(Sigma[k], y - mu[k]) for k in range(3)])
+        resp = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        if resp.max() < 0.9 and resp.min() > 0.02:
+            return RespProblem(pi=pi, mu=mu, Sigma=Sigma, y=y)
+
+
+def _draw_tstar(rng):
+    """A problem of the same kind as the book's EX_TSTAR, for one student: pi_j > pi_k (the statement asks
+    which way t* moves then), a squared Mahalanobis distance d^2 above 1.5, a covariance that is not
+    the identity, and a boundary that crosses the segment between the means (t* below 0.9)."""
+    while True:
+        mu_j = np.round(rng.uniform(-1.0, 1.0, size=2), 1) + 0.0
+        angle = rng.uniform(0.0, 2 * np.pi)
+        mu_k = np.round(mu_j + rng.uniform(2.0, 4.0) * np.array([np.cos(angle), np.sin(angle)]), 1) + 0.0
+        Sigma = _draw_cov2(rng, 0.5, 2.5)
+        pi_k = float(rng.choice([0.1, 0.2, 0.25, 0.3, 0.35, 0.4]))
+        delta = mu_k - mu_j
+        d2 = delta @ np.linalg.solve(Sigma, delta)
+        if d2 > 1.5 and not np.allclose(Sigma, np.eye(2)) and 0.5 + np.log((1.0 - pi_k) / pi_k) / d2 < 0.9:
+            break
+    return BoundaryPointProblem(mu_k=mu_k, mu_j=mu_j, Sigma=Sigma, pi_k=pi_k, pi_j=round(1.0 - pi_k, 2))
+
+
+def _draw_qda1d(rng):
+    """A problem of the same kind as the book's EX_QDA1D, for one student: Sigma_2 > Sigma_1 (the solution
+    says the wider class 2 wins on both sides), unequal priors, and two real thresholds at least 0.5 apart."""
+    while True:
+        mu_1 = round(float(rng.uniform(-1.0, 1.0)), 1) + 0.0
+        mu_2 = round(mu_1 + float(rng.uniform(0.5, 2.5) * rng.choice([-1.0, 1.0])), 1) + 0.0
+        Sigma_1 = round(float(rng.uniform(0.5, 1.5)), 1)
+        Sigma_2 = round(Sigma_1 * float(rng.uniform(2.0, 5.0)), 1)
+        pi_1 = float(rng.choice([0.3, 0.4, 0.6, 0.7]))
+        pi_2 = round(1.0 - pi_1, 2)
+        a = -0.5 * (1 / Sigma_1 - 1 / Sigma_2)
+        b = mu_1 / Sigma_1 - mu_2 / Sigma_2
+        c = -0.5 * mu_1**2 / Sigma_1 + 0.5 * mu_2**2 / Sigma_2 - 0.5 * np.log(Sigma_1 / Sigma_2) + np.log(pi_1 / pi_2)
+        if b * b - 4 * a * c > 0 and np.sqrt(b * b - 4 * a * c) / abs(a) > 0.5:
+            return QDA1DProblem(mu_1=mu_1, Sigma_1=Sigma_1, mu_2=mu_2, Sigma_2=Sigma_2, pi_1=pi_1, pi_2=pi_2)
+
+
+EX_RESP = book_or_drawn(RespProblem(
     pi=np.array([0.5, 0.3, 0.2]),
     mu=np.array([[0.0, 0.0], [2.0, 1.0], [0.0, 3.0]]),
     Sigma=np.array([[[1.0, 0.3], [0.3, 0.5]],
                     [[0.6, 0.0], [0.0, 0.6]],
                     [[2.0, -0.4], [-0.4, 1.5]]]),
     y=np.array([1.0, 1.2]),
-)
+), _draw_resp, seed=2111)
 
-EX_TSTAR = BoundaryPointProblem(
+EX_TSTAR = book_or_drawn(BoundaryPointProblem(
     mu_k=np.array([3.0, 1.0]),
     mu_j=np.array([0.0, 0.0]),
     Sigma=np.array([[2.0, 0.6], [0.6, 1.0]]),
     pi_k=0.25,
     pi_j=0.75,
-)
+), _draw_tstar, seed=2112)
 
-EX_QDA1D = QDA1DProblem(mu_1=0.0, Sigma_1=1.0, mu_2=1.5, Sigma_2=4.0, pi_1=0.6, pi_2=0.4)
+EX_QDA1D = book_or_drawn(QDA1DProblem(mu_1=0.0, Sigma_1=1.0, mu_2=1.5, Sigma_2=4.0, pi_1=0.6, pi_2=0.4),
+                         _draw_qda1d, seed=2113)
 
 EX_LOGMARG = LogMarginalProblem(
     pi=np.array([0.3, 0.7]),
@@ -312,5 +372,7 @@ SUMMATIVE = {
                                                 "pedagogy_lib.mixture.model.gmm_logits"]},
     "ex-2-1-1-log-marginal": {"forbidden": ["pedagogy_lib.mixture.model.gmm_log_marginal",
                                             "pedagogy_lib.mixture.model.gmm_logits",
-                                            "pedagogy_lib.mixture.model.gmm_posterior"]},
+                                            "pedagogy_lib.mixture.model.gmm_posterior"],
+                              "same_data": "the answer is a function, which the grader calls on test inputs of "
+                                           "the checker's own (EX_LOGMARG)"},
 }

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..hmm import inference as hmm
-from .checker import HAND_RTOL, CheckResult, compare_array, compare_scalar, result, problem_rng
+from .checker import HAND_RTOL, CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng
 
 __all__ = [
     "HMMProblem", "EX_EVIDENCE", "EX_GAMMA1", "EX_IID",
@@ -49,21 +49,43 @@ def _make_evidence_problem() -> HMMProblem:
 #: asks about running Eq. 2.41 literally.
 EX_EVIDENCE = _make_evidence_problem()
 
+def _draw_gamma1(rng):
+    """A problem of the same kind as the book's EX_GAMMA1, for one student: K = T = 2, a column-stochastic A
+    whose states persist, likelihoods with two decimals, and a second observation that tells the states
+    apart (so gamma_1 differs from the filter at step 1)."""
+    pi0 = round(float(rng.uniform(0.3, 0.7)), 1)
+    stay = np.round(rng.uniform(0.55, 0.9, size=2), 2)
+    A = np.array([[stay[0], round(1.0 - stay[1], 2)], [round(1.0 - stay[0], 2), stay[1]]])
+    while True:
+        lik = np.round(rng.uniform(0.05, 0.95, size=(2, 2)), 2)
+        if abs(lik[1, 0] - lik[1, 1]) > 0.2:
+            return HMMProblem(pi=np.array([pi0, round(1.0 - pi0, 1)]), A=A, log_lik=np.log(lik))
+
+
 #: Exercise (b): a two-state, two-step HMM whose gamma_1 is to be found by hand.
-EX_GAMMA1 = HMMProblem(pi=np.array([0.6, 0.4]),
-                       A=np.array([[0.7, 0.2],
-                                   [0.3, 0.8]]),
-                       log_lik=np.log(np.array([[0.5, 0.1],
-                                                [0.2, 0.6]])))
+EX_GAMMA1 = book_or_drawn(HMMProblem(pi=np.array([0.6, 0.4]),
+                                     A=np.array([[0.7, 0.2],
+                                                 [0.3, 0.8]]),
+                                     log_lik=np.log(np.array([[0.5, 0.1],
+                                                              [0.2, 0.6]]))), _draw_gamma1, seed=2212)
+
+
+def _draw_iid(rng):
+    """A problem of the same kind as the book's EX_IID, for one student: K = 3 states, T = 5 steps, every
+    column of A equal to pi (entries at least 0.1, two decimals), likelihoods with two decimals."""
+    pi = (10 + rng.multinomial(70, rng.dirichlet(np.full(3, 3.0)))) / 100
+    lik = np.round(rng.uniform(0.05, 0.95, size=(5, 3)), 2)
+    return HMMProblem(pi=pi, A=np.tile(pi[:, None], (1, 3)), log_lik=np.log(lik))
+
 
 #: Exercise (c): an HMM whose columns of A are all equal to pi (the states are i.i.d.).
-EX_IID = HMMProblem(pi=np.array([0.2, 0.5, 0.3]),
-                    A=np.tile(np.array([[0.2], [0.5], [0.3]]), (1, 3)),
-                    log_lik=np.log(np.array([[0.9, 0.2, 0.1],
-                                             [0.1, 0.3, 0.8],
-                                             [0.4, 0.4, 0.2],
-                                             [0.05, 0.9, 0.3],
-                                             [0.6, 0.1, 0.1]])))
+EX_IID = book_or_drawn(HMMProblem(pi=np.array([0.2, 0.5, 0.3]),
+                                  A=np.tile(np.array([[0.2], [0.5], [0.3]]), (1, 3)),
+                                  log_lik=np.log(np.array([[0.9, 0.2, 0.1],
+                                                           [0.1, 0.3, 0.8],
+                                                           [0.4, 0.4, 0.2],
+                                                           [0.05, 0.9, 0.3],
+                                                           [0.6, 0.1, 0.1]]))), _draw_iid, seed=2213)
 
 
 def _enumerate(problem: HMMProblem) -> tuple[float, np.ndarray]:

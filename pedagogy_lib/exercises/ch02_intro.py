@@ -12,7 +12,7 @@ import numpy as np
 
 from ..discrete import categorical as discrete
 from . import checker
-from .checker import CheckResult, compare_bool, compare_scalar, compare_array, result
+from .checker import CheckResult, book_or_drawn, compare_bool, compare_scalar, compare_array, result
 
 __all__ = [
     "TwoNodeProblem",
@@ -83,8 +83,30 @@ def _alarm_table() -> np.ndarray:
     return P
 
 
+def _draw_alarm(rng):
+    """A problem of the same kind as the book's EX_ALARM, for one student: rare burglaries and earthquakes,
+    an alarm that almost never goes off by itself, that a burglary nearly always sets off and an
+    earthquake often does, so that learning of the earthquake explains the alarm away (the second
+    probability is less than a third of the first)."""
+    while True:
+        p_a = round(float(rng.uniform(0.002, 0.02)), 3)
+        p_c = round(float(rng.uniform(0.01, 0.05)), 3)
+        on = {(0, 0): round(float(rng.uniform(0.001, 0.005)), 3), (1, 0): round(float(rng.uniform(0.85, 0.97)), 2),
+              (0, 1): round(float(rng.uniform(0.2, 0.5)), 2), (1, 1): round(float(rng.uniform(0.9, 0.99)), 2)}
+        P = np.empty((2, 2, 2))
+        for (a, c), v in on.items():
+            P[:, a, c] = [round(1.0 - v, 3), v]
+        pa, pc = np.array([round(1.0 - p_a, 3), p_a]), np.array([round(1.0 - p_c, 3), p_c])
+        joint = np.einsum("a,c,bac->abc", pa, pc, P)
+        p1 = joint[1, 1, :].sum() / joint[:, 1, :].sum()
+        p2 = joint[1, 1, 1] / joint[:, 1, 1].sum()
+        if p2 < p1 / 3:
+            return ColliderProblem(p_a=pa, p_c=pc, P_b_ac=P)
+
+
 #: Exercise 2: burglary (a) -> alarm (b) <- earthquake (c).
-EX_ALARM = ColliderProblem(p_a=np.array([0.995, 0.005]), p_c=np.array([0.97, 0.03]), P_b_ac=_alarm_table())
+EX_ALARM = book_or_drawn(ColliderProblem(p_a=np.array([0.995, 0.005]), p_c=np.array([0.97, 0.03]),
+                                         P_b_ac=_alarm_table()), _draw_alarm, seed=2002)
 
 #: Exercise 4: the same test, now used in a population where one person in five is ill.
 EX_SHIFT = PriorShiftProblem(pi_train=EX_TEST.pi, pi_new=np.array([0.8, 0.2]), P_y_x=EX_TEST.P_y_x, y=1)
@@ -218,9 +240,17 @@ def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult
 SUMMATIVE = {
     "ex-2-0-posterior-evidence": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
                                                 "pedagogy_lib.discrete.categorical.marginal_y",
-                                                "pedagogy_lib.discrete.categorical.reverse_arrow"]},
+                                                "pedagogy_lib.discrete.categorical.reverse_arrow"],
+                                  "same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
+                                               "0.85, 2% of people ill), and the prior-shift exercise and the "
+                                               "solution (from 0.02 to about 0.2) refer back to them"},
     "ex-2-0-explaining-away": {"forbidden": ["pedagogy_lib.discrete.categorical.joint_table",
                                              "pedagogy_lib.discrete.categorical.marginal",
                                              "pedagogy_lib.discrete.categorical.conditional",
                                              "pedagogy_lib.graphical.factors.marginals_by_enumeration"]},
+    "ex-2-0-canonical-independences": {"same_data": "the answer is a choice, True or False for each graph and "
+                                                    "statement, which no choice of tables changes"},
+    "ex-2-0-prior-shift": {"same_data": "the statement spells out the numbers (2% ill in the clinic, 20% in the "
+                                        "outbreak, and the test of the first exercise), and the solution "
+                                        "discusses the result (about 0.75, against about 0.2)"},
 }

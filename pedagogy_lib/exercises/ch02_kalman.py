@@ -28,8 +28,17 @@ class RandomWalk(NamedTuple):
     r: float
 
 
+def _draw_walk(rng):
+    """A random walk of the same kind as the book's EX_WALK, for one student: q and r positive, one decimal,
+    not both the book's."""
+    while True:
+        walk = RandomWalk(q=round(float(rng.uniform(0.2, 2.0)), 1), r=round(float(rng.uniform(0.5, 4.0)), 1))
+        if walk != (0.5, 2.0):
+            return walk
+
+
 #: Exercise 1: the steady state of a scalar random walk.
-EX_WALK = RandomWalk(q=0.5, r=2.0)
+EX_WALK = checker.book_or_drawn(RandomWalk(q=0.5, r=2.0), _draw_walk, seed=2221)
 
 
 class StepProblem(NamedTuple):
@@ -46,8 +55,29 @@ class StepProblem(NamedTuple):
     y: np.ndarray
 
 
+def _draw_step(rng):
+    """A step of the same kind as the book's EX_STEP, for one student: a position-velocity model (n = 2)
+    observed through its position (m = 1), offsets a and c that are not zero (the checker names their
+    omission), positive-definite covariances and an observation drawn from the predicted distribution."""
+    mu_prev = np.round(rng.normal(0.0, 1.0, size=2), 1) + 0.0
+    off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(0.15 * 0.45)), 2) + 0.0
+    Upsilon_prev = np.array([[round(float(rng.uniform(0.2, 0.8)), 1), off],
+                             [off, round(float(rng.uniform(0.2, 0.45)), 1)]])
+    A = np.array([[1.0, round(float(rng.uniform(0.5, 1.5)), 1)], [0.0, 1.0]])
+    a = np.array([0.0, round(float(rng.uniform(0.1, 0.4) * rng.choice([-1.0, 1.0])), 1)])
+    Sigma_x = np.diag(np.round(rng.uniform(0.02, 0.2, size=2), 2))
+    C = np.array([[1.0, 0.0]])
+    c = np.array([round(float(rng.uniform(0.1, 0.5) * rng.choice([-1.0, 1.0])), 1)])
+    Sigma_y_x = np.array([[round(float(rng.uniform(0.2, 1.0)), 1)]])
+    m = A @ mu_prev + a
+    S = (A @ Upsilon_prev @ A.T + Sigma_x)[0, 0] + Sigma_y_x[0, 0]
+    y = np.round(C @ m + c + rng.uniform(-1.5, 1.5) * np.sqrt(S), 1) + 0.0
+    return StepProblem(mu_prev=mu_prev, Upsilon_prev=Upsilon_prev, A=A, a=a, Sigma_x=Sigma_x, C=C, c=c,
+                       Sigma_y_x=Sigma_y_x, y=y)
+
+
 #: Exercise 2: one time update followed by one measurement update, n = 2, m = 1.
-EX_STEP = StepProblem(
+EX_STEP = checker.book_or_drawn(StepProblem(
     mu_prev=np.array([1.0, 0.5]),
     Upsilon_prev=np.array([[0.5, 0.1], [0.1, 0.3]]),
     A=np.array([[1.0, 1.0], [0.0, 1.0]]),
@@ -57,7 +87,7 @@ EX_STEP = StepProblem(
     c=np.array([0.3]),
     Sigma_y_x=np.array([[0.4]]),
     y=np.array([2.6]),
-)
+), _draw_step, seed=2222)
 
 
 class GainProblem(NamedTuple):
@@ -68,12 +98,24 @@ class GainProblem(NamedTuple):
     Sigma_x: np.ndarray
 
 
+def _draw_gain_j(rng):
+    """A problem of the same kind as the book's EX_GAIN_J, for one student: a positive-definite filter
+    covariance, an invertible transition near the identity and a diagonal transition noise."""
+    while True:
+        off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(0.1 * 0.5)), 2) + 0.0
+        U = np.array([[round(float(rng.uniform(0.2, 0.6)), 1), off], [off, round(float(rng.uniform(0.1, 0.5)), 1)]])
+        A = np.round(np.diag(rng.uniform(0.6, 1.0, size=2)) + rng.uniform(-0.4, 0.4, size=(2, 2)) * (1 - np.eye(2)),
+                     1) + 0.0
+        if abs(np.linalg.det(A)) > 0.2 and np.linalg.eigvalsh(U).min() > 0.05:
+            return GainProblem(Upsilon_filt=U, A=A, Sigma_x=np.diag(np.round(rng.uniform(0.05, 0.4, size=2), 2)))
+
+
 #: Exercise 3: the smoother gain of Eq. 2.53.
-EX_GAIN_J = GainProblem(
+EX_GAIN_J = checker.book_or_drawn(GainProblem(
     Upsilon_filt=np.array([[0.4, 0.1], [0.1, 0.2]]),
     A=np.array([[0.9, 0.3], [-0.2, 0.8]]),
     Sigma_x=np.array([[0.3, 0.0], [0.0, 0.1]]),
-)
+), _draw_gain_j, seed=2223)
 
 
 def _walk_reference(p: RandomWalk) -> tuple[float, float]:
@@ -175,3 +217,11 @@ def inflating_A(A) -> checker.CheckResult:
                         "Eigenvalues inside the unit circle are not enough to shrink: try a non-normal A "
                         "(for example a large off-diagonal entry).")
     return checker.result("a stable A that inflates uncertainty", problems)
+
+
+#: For the graded (nbgrader) version: why an exercise gives every student the same problem data.
+SUMMATIVE = {
+    "ex-2-2-2-inflating": {"same_data": "the answer is a matrix of the student's own construction, which the checker "
+                                        "tests for the two properties the statement asks for; there are no problem "
+                                        "data"},
+}

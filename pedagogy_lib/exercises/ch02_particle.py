@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from .checker import HAND_RTOL, CheckResult, compare_array, compare_scalar, result
+from .checker import HAND_RTOL, CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = [
     "WeightsProblem",
@@ -46,16 +46,46 @@ class BackwardStepProblem(NamedTuple):
     sigma_x: float
 
 
-EX_WEIGHTS = WeightsProblem(x=np.array([-1.2, -0.3, 0.1, 0.4, 0.9, 1.7]), y_t=0.5, sigma_y=0.6)
+def _draw_weights(rng):
+    """A problem of the same kind as the book's EX_WEIGHTS, for one student: six distinct sorted particles,
+    an observation among them, and an emission standard deviation in [0.3, 0.8] (away from 1, where the
+    variance and the standard deviation would agree)."""
+    while True:
+        x = np.sort(np.round(rng.normal(0.0, 1.0, size=6), 1)) + 0.0
+        if np.all(np.diff(x) > 0):
+            break
+    y_t = round(float(rng.uniform(x[1], x[-2])), 1) + 0.0
+    return WeightsProblem(x=x, y_t=y_t, sigma_y=round(float(rng.uniform(0.3, 0.8)), 1))
 
-EX_BACKWARD = BackwardStepProblem(
+
+EX_WEIGHTS = book_or_drawn(WeightsProblem(x=np.array([-1.2, -0.3, 0.1, 0.4, 0.9, 1.7]), y_t=0.5, sigma_y=0.6),
+                           _draw_weights, seed=2231)
+
+
+def _draw_backward(rng):
+    """A step of the same kind as the book's EX_BACKWARD, for one student: four distinct sorted particles at
+    each time, weights with two decimals that sum to one, and a transition coefficient a in [0.5, 0.9] (not 1,
+    where the transition evaluated backwards would agree)."""
+    a = round(float(rng.uniform(0.5, 0.9)), 1)
+    while True:
+        x_prev = np.sort(np.round(rng.normal(0.2, 0.7, size=4), 1)) + 0.0
+        x_next = np.sort(np.round(a * x_prev + rng.normal(0.0, 0.4, size=4), 1)) + 0.0
+        if np.all(np.diff(x_prev) > 0) and np.all(np.diff(x_next) > 0):
+            break
+    alpha_prev = (5 + rng.multinomial(80, rng.dirichlet(np.full(4, 3.0)))) / 100
+    beta_next = (5 + rng.multinomial(80, rng.dirichlet(np.full(4, 3.0)))) / 100
+    return BackwardStepProblem(x_prev=x_prev, alpha_prev=alpha_prev, x_next=x_next, beta_next=beta_next, a=a,
+                               sigma_x=round(float(rng.uniform(0.3, 0.8)), 1))
+
+
+EX_BACKWARD = book_or_drawn(BackwardStepProblem(
     x_prev=np.array([-0.8, 0.0, 0.5, 1.1]),
     alpha_prev=np.array([0.1, 0.4, 0.3, 0.2]),
     x_next=np.array([-0.5, 0.2, 0.6, 1.4]),
     beta_next=np.array([0.15, 0.35, 0.35, 0.15]),
     a=0.9,
     sigma_x=0.5,
-)
+), _draw_backward, seed=2232)
 
 
 def _reference_weights() -> np.ndarray:
@@ -163,4 +193,6 @@ SUMMATIVE = {
     "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.recursions.generic.backward_step",
                                              "pedagogy_lib.recursions.generic.particle_backward_matrix",
                                              "pedagogy_lib.smc.particle.ffbsm"]},
+    "ex-2-2-3-rate": {"same_data": "the answer is an estimate from a long simulation (a fitted slope), which the "
+                                   "checker compares with the slope Monte Carlo theory predicts"},
 }

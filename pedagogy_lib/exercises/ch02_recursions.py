@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..recursions import generic as recursions
-from .checker import CheckResult, compare_array, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = [
     "TimeUpdateProblem",
@@ -54,29 +54,78 @@ class EvidenceProblem(NamedTuple):
     y: tuple
 
 
-EX_TIME_UPDATE = TimeUpdateProblem(
+def _draw_columns(rng, n, step, floor, stay=1.0):
+    """An n x n column-stochastic matrix with entries multiples of ``step``, each at least ``floor``; ``stay``
+    weights the diagonal (a state tends to persist) when it is above one."""
+    units = round(1 / step)
+    cols = []
+    for j in range(n):
+        alpha = np.full(n, 2.0)
+        alpha[j] *= stay
+        low = round(floor / step)
+        cols.append((low + rng.multinomial(units - n * low, rng.dirichlet(alpha))) / units)
+    return np.stack(cols, axis=1)
+
+
+def _draw_time_update(rng):
+    """A problem of the same kind as the book's EX_TIME_UPDATE, for one student: a filter with two decimals
+    and a column-stochastic A with one decimal, not symmetric (so that A and its transpose disagree)."""
+    while True:
+        A = _draw_columns(rng, 3, 0.1, 0.0, stay=3.0)
+        if not np.allclose(A, A.T):
+            return TimeUpdateProblem(f_prev=(5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100, A=A)
+
+
+EX_TIME_UPDATE = book_or_drawn(TimeUpdateProblem(
     f_prev=np.array([0.6, 0.3, 0.1]),
     A=np.array([[0.8, 0.1, 0.3],
                 [0.2, 0.7, 0.1],
                 [0.0, 0.2, 0.6]]),
-)
+), _draw_time_update, seed=2201)
 
-EX_MEASUREMENT = MeasurementUpdateProblem(
+
+def _draw_measurement(rng):
+    """A problem of the same kind as the book's EX_MEASUREMENT, for one student: a prediction with two
+    decimals, a column-stochastic C with one decimal (entries at least 0.1) and an observed symbol."""
+    while True:
+        C = _draw_columns(rng, 3, 0.1, 0.1, stay=3.0)
+        y_t = int(rng.integers(3))
+        if not np.allclose(C[y_t, :], C[:, y_t]):
+            predicted = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
+            return MeasurementUpdateProblem(predicted=predicted, C=C, y_t=y_t)
+
+
+EX_MEASUREMENT = book_or_drawn(MeasurementUpdateProblem(
     predicted=np.array([0.5, 0.3, 0.2]),
     C=np.array([[0.7, 0.1, 0.2],
                 [0.2, 0.6, 0.1],
                 [0.1, 0.3, 0.7]]),
     y_t=1,
-)
+), _draw_measurement, seed=2202)
 
-EX_EVIDENCE = EvidenceProblem(
+
+def _draw_evidence(rng):
+    """A problem of the same kind as the book's EX_EVIDENCE, for one student: a 2-state HMM with one-decimal
+    entries (at least 0.1), a persistent non-symmetric A, emissions that tell the states apart, and two
+    observed symbols."""
+    while True:
+        A = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
+        C = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
+        if not np.allclose(A, A.T) and min(A[0, 0], A[1, 1]) >= 0.5 and abs(C[0, 0] - C[0, 1]) >= 0.3:
+            break
+    pi0 = round(float(rng.uniform(0.2, 0.8)), 1)
+    return EvidenceProblem(pi=np.array([pi0, round(1.0 - pi0, 1)]), A=A, C=C,
+                           y=(int(rng.integers(2)), int(rng.integers(2))))
+
+
+EX_EVIDENCE = book_or_drawn(EvidenceProblem(
     pi=np.array([0.7, 0.3]),
     A=np.array([[0.9, 0.2],
                 [0.1, 0.8]]),
     C=np.array([[0.8, 0.3],
                 [0.2, 0.7]]),
     y=(0, 1),
-)
+), _draw_evidence, seed=2203)
 
 #: The six operations of Fig. 2.6, for :func:`fragment_roles`.
 OPERATIONS = ("time update", "measurement update", "data marginal", "future conditioning",
@@ -198,4 +247,7 @@ SUMMATIVE = {
                                            "pedagogy_lib.recursions.generic.forward_filter"]},
     "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.recursions.generic.measurement_update",
                                                   "pedagogy_lib.recursions.generic.forward_filter"]},
+    "ex-2-2-0-fragment-roles": {"same_data": "the answer is a choice of fragment (A, B or C) and operation "
+                                             "(marginalize or Bayes-invert) for each of six operations, which no "
+                                             "data change"},
 }

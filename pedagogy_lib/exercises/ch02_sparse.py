@@ -18,7 +18,7 @@ import numpy as np
 
 from ..factor import sparse_coding as sc
 from ..core.linalg import TAU
-from .checker import compare_array, compare_function, compare_scalar, result
+from .checker import book_or_drawn, compare_array, compare_function, compare_scalar, result
 
 __all__ = ["EX_MAP_1D", "EX_HESSIAN", "EX_EVIDENCE", "map_1d", "hessian", "laplace_log_evidence"]
 
@@ -60,12 +60,42 @@ EX_MAP_1D = Map1DCases(cases=(
     (0.0, 1.3, 1.0, 0.1),
 ))
 
+def _draw_hessian(rng):
+    """A problem of the same kind as the book's EX_HESSIAN, for one student: L = 3, K = 2, lam and beta not 1
+    (the checker names a left-out factor of either), and a point x whose entries are neither zero (where
+    sech and sech^2 agree) nor so large that the prior's curvature vanishes."""
+    while True:
+        C = np.round(rng.normal(0.0, 0.8, size=(3, 2)), 1) + 0.0
+        if np.linalg.matrix_rank(C) == 2:
+            break
+    beta = float(rng.choice([2.0, 3.0, 4.0, 5.0]))
+    x = np.round(rng.uniform(0.05, 1.5 / beta, size=2) * rng.choice([-1.0, 1.0], size=2), 2)
+    return HessianProblem(C=C, lam=float(rng.choice([0.5, 2.0, 3.0, 5.0])),
+                          alpha=np.round(rng.uniform(0.5, 3.0, size=2), 1), beta=beta, x=x)
+
+
 #: Hessian problem: L = 3 emissions, K = 2 sources, log-cosh prior with beta = 4.
-EX_HESSIAN = HessianProblem(C=np.array([[1.0, 0.5], [0.0, 1.0], [-0.5, 0.3]]), lam=2.0,
-                            alpha=np.array([1.0, 3.0]), beta=4.0, x=np.array([0.2, -0.05]))
+EX_HESSIAN = book_or_drawn(HessianProblem(C=np.array([[1.0, 0.5], [0.0, 1.0], [-0.5, 0.3]]), lam=2.0,
+                                          alpha=np.array([1.0, 3.0]), beta=4.0, x=np.array([0.2, -0.05])),
+                           _draw_hessian, seed=2131)
+
+
+def _draw_evidence(rng):
+    """A problem of the same kind as the book's EX_EVIDENCE, for one student: K = 1, L = 2, beta = 50, and an
+    observation y far enough from zero that the mode x0 is not zero (so the draft's sign makes a difference)."""
+    while True:
+        C = np.round(rng.normal(0.0, 0.8, size=(2, 1)), 1) + 0.0
+        c = C[:, 0]
+        lam = float(rng.choice([2.0, 3.0, 4.0, 5.0, 6.0]))
+        alpha = round(float(rng.uniform(0.5, 2.5)), 1)
+        y = np.round(c * rng.uniform(1.0, 2.5) * rng.choice([-1.0, 1.0]) + rng.normal(0.0, lam**-0.5, size=2), 1) + 0.0
+        if c @ c >= 0.5 and abs(c @ y) > 1.5 * alpha / lam:
+            return EvidenceProblem(C=C, lam=lam, alpha=alpha, beta=50.0, y=y)
+
 
 #: Evidence problem: K = 1 source, L = 2 emissions, Laplace prior (beta = 50 for the Hessian surrogate).
-EX_EVIDENCE = EvidenceProblem(C=np.array([[0.8], [-0.6]]), lam=5.0, alpha=1.5, beta=50.0, y=np.array([1.5, -0.2]))
+EX_EVIDENCE = book_or_drawn(EvidenceProblem(C=np.array([[0.8], [-0.6]]), lam=5.0, alpha=1.5, beta=50.0,
+                                            y=np.array([1.5, -0.2])), _draw_evidence, seed=2132)
 
 
 def _soft(z, t):
@@ -187,7 +217,9 @@ def laplace_log_evidence(answer):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-1-3-soft-threshold": {"forbidden": ["pedagogy_lib.factor.sparse_coding.soft_threshold",
-                                              "pedagogy_lib.factor.sparse_coding.map_estimate"]},
+                                              "pedagogy_lib.factor.sparse_coding.map_estimate"],
+                                "same_data": "the answer is a function, which the grader calls on test inputs of "
+                                             "the checker's own (EX_MAP_1D)"},
     "ex-2-1-3-hessian": {"forbidden": ["pedagogy_lib.factor.sparse_coding.energy_hessian",
                                        "pedagogy_lib.factor.sparse_coding.laplace_approximation"]},
 }

@@ -16,31 +16,79 @@ import numpy as np
 
 from ..harmonium.helmholtz import HelmholtzParams
 from ..harmonium.model import EFHParams
-from .checker import compare_array, compare_bool, compare_scalar, result
+from .checker import book_or_drawn, compare_array, compare_bool, compare_scalar, result
 
 __all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "inverted", "emission_prob",
            "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_descends_pre",
            "recurrent_input", "same_hidden_conditional", "trbm_configurations"]
 
+
+def _weights(rng, shape, scale):
+    """Weights or biases of the given shape, of the same order as the book's (one decimal, no negative zero)."""
+    return np.round(rng.normal(0.0, scale, size=shape), 1) + 0.0
+
+
+def _draw_rbm(rng):
+    """An RBM of the same kind as the book's EX_RBM, for one student (K = 2, M = 3)."""
+    return EFHParams(W=_weights(rng, (2, 3), 0.9), b_x=_weights(rng, 2, 0.4), b_y=_weights(rng, 3, 0.4))
+
+
 #: Exercise (a): an RBM with K = 2 hidden and M = 3 visible units.
-EX_RBM = EFHParams(W=np.array([[1.0, -0.5, 0.8], [0.3, 1.2, -0.7]]), b_x=np.array([0.2, -0.4]),
-                   b_y=np.array([-0.1, 0.3, 0.5]))
+EX_RBM = book_or_drawn(EFHParams(W=np.array([[1.0, -0.5, 0.8], [0.3, 1.2, -0.7]]), b_x=np.array([0.2, -0.4]),
+                                 b_y=np.array([-0.1, 0.3, 0.5])), _draw_rbm, seed=3201)
+
+
+def _draw_hm(rng):
+    """A Helmholtz machine of the same kind as the book's EX_HM, for one student: layers (3, 2, 1), generative
+    weights and biases drawn, recognition weights zero as in the book's."""
+    return HelmholtzParams(G=[_weights(rng, (3, 2), 1.2), _weights(rng, (2, 1), 1.5)],
+                           g=[_weights(rng, 3, 0.6), _weights(rng, 2, 0.4)], b_top=_weights(rng, 1, 0.5),
+                           R=[np.zeros((2, 3)), np.zeros((1, 2))], r=[np.zeros(2), np.zeros(1)])
+
+
 #: Exercise (b): a Helmholtz machine with layers (M, K1, K2) = (3, 2, 1).
-EX_HM = HelmholtzParams(G=[np.array([[1.5, -1.0], [-0.5, 2.0], [0.8, 0.3]]), np.array([[2.0], [-1.5]])],
-                        g=[np.array([-0.5, 0.2, -1.0]), np.array([0.1, 0.4])], b_top=np.array([0.3]),
-                        R=[np.zeros((2, 3)), np.zeros((1, 2))], r=[np.zeros(2), np.zeros(1)])
+EX_HM = book_or_drawn(
+    HelmholtzParams(G=[np.array([[1.5, -1.0], [-0.5, 2.0], [0.8, 0.3]]), np.array([[2.0], [-1.5]])],
+                    g=[np.array([-0.5, 0.2, -1.0]), np.array([0.1, 0.4])], b_top=np.array([0.3]),
+                    R=[np.zeros((2, 3)), np.zeros((1, 2))], r=[np.zeros(2), np.zeros(1)]),
+    _draw_hm, seed=3301)
 #: Exercise (b): the data vector (also the visible state of the 3.2 emission exercise).
 EX_Y = np.array([1.0, 1.0, 0.0])
 #: Section 3.2 emission exercise: a hidden state of EX_RBM.
 EX_X1 = np.array([1.0, 0.0])
+
+
+def _draw_hm_r(rng):
+    """EX_HM with a recognition network of the same kind as the book's EX_HM_R, for one student."""
+    return EX_HM._replace(R=[_weights(rng, (2, 3), 0.9), _weights(rng, (1, 2), 0.9)],
+                          r=[_weights(rng, 2, 0.3), _weights(rng, 1, 0.3)])
+
+
 #: Section 3.3 recognition exercise: EX_HM with a recognition network (R[0]: layer 0 -> 1, R[1]: 1 -> 2).
-EX_HM_R = EX_HM._replace(R=[np.array([[1.2, -0.4, 0.6], [-0.9, 1.1, 0.3]]), np.array([[0.7, -1.3]])],
-                         r=[np.array([-0.2, 0.1]), np.array([0.4])])
+EX_HM_R = book_or_drawn(EX_HM._replace(R=[np.array([[1.2, -0.4, 0.6], [-0.9, 1.1, 0.3]]), np.array([[0.7, -1.3]])],
+                                       r=[np.array([-0.2, 0.1]), np.array([0.4])]), _draw_hm_r, seed=3302)
+
+
+def _draw_refh(rng):
+    """A recurrent EFH of the same kind as the book's EX_REFH, for one student (W of shape (2, 3 + 2), zero b_y)."""
+    return EFHParams(W=_weights(rng, (2, 5), 0.9), b_x=_weights(rng, 2, 0.3), b_y=np.zeros(5))
+
+
 #: Exercise (c): a recurrent EFH with M = 3 observed and K = 2 hidden units (W has shape (2, 3 + 2)).
-EX_REFH = EFHParams(W=np.array([[0.9, -0.6, 0.4, 1.1, -0.3], [-0.8, 0.7, 0.5, 0.2, 1.4]]), b_x=np.array([0.1, -0.2]),
-                    b_y=np.zeros(5))
+EX_REFH = book_or_drawn(EFHParams(W=np.array([[0.9, -0.6, 0.4, 1.1, -0.3], [-0.8, 0.7, 0.5, 0.2, 1.4]]),
+                                  b_x=np.array([0.1, -0.2]), b_y=np.zeros(5)), _draw_refh, seed=3401)
+
+
+def _draw_seq(rng):
+    """A sequence of the same kind as the book's EX_SEQ, for one student: four one-hot rows of length 3, the
+    first two different."""
+    first = rng.permutation(3)[:2]
+    return np.eye(3)[np.concatenate([first, rng.integers(0, 3, size=2)])]
+
+
 #: Exercise (c): one observed sequence of T = 4 steps, shape (4, 3).
-EX_SEQ = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+EX_SEQ = book_or_drawn(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]), _draw_seq,
+                       seed=3402)
 
 
 def _sig(z):
@@ -194,3 +242,14 @@ def trbm_configurations(answer) -> object:
              "you counted configurations of the T = 4 steps for a single unit": 2 ** 4}
     return result("TRBM hidden configurations", compare_scalar(answer, 2 ** 12, "the count", rtol=0, atol=0.5,
                                                                hints=hints))
+
+#: For the graded (nbgrader) version: why some exercises give every student the same data
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-3-2-factorial": {"same_data": "the answer is True or False, a property of DBNs the data do not change"},
+    "ex-3-3-sleep": {"same_data": "the answer is True or False, a property of wake-sleep the data do not change"},
+    "ex-3-4-same-conditional": {"same_data": "the answer is True or False, a property of the two models the data "
+                                             "do not change"},
+    "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers (K = 3 hidden units, T = 4 steps), "
+                                        "and the answer is a count the data do not change"},
+}

@@ -18,19 +18,49 @@ from math import lgamma
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import as_integer, compare_function, compare_scalar, result
+from .checker import as_integer, book_or_drawn, compare_function, compare_scalar, result
 
 __all__ = ["EX_RBM", "EX_Y", "EX_RBM_Z", "marginal_prob", "poisson_log_partition", "log_Z", "n_components"]
 
+
+def _random_rbm(rng, K, M):
+    """An RBM with K hidden and M visible units, weights and biases of the same order as the book's (one decimal)."""
+    return EFHParams(W=np.round(rng.normal(0.0, 0.9, size=(K, M)), 1) + 0.0,
+                     b_x=np.round(rng.normal(0.0, 0.4, size=K), 1) + 0.0,
+                     b_y=np.round(rng.normal(0.0, 0.4, size=M), 1) + 0.0)
+
+
+def _draw_rbm(rng):
+    """An RBM of the same kind as the book's EX_RBM, for one student (K = 3, M = 4)."""
+    return _random_rbm(rng, 3, 4)
+
+
 #: Exercise (a): an RBM with K = 3 hidden and M = 4 visible units.
-EX_RBM = EFHParams(W=np.array([[1.2, -0.7, 0.4, 0.9], [-1.1, 0.8, 1.5, -0.3], [0.5, 0.5, -0.9, 1.3]]),
-                   b_x=np.array([-0.2, 0.3, -0.5]), b_y=np.array([0.1, -0.4, 0.2, -0.1]))
+EX_RBM = book_or_drawn(EFHParams(W=np.array([[1.2, -0.7, 0.4, 0.9], [-1.1, 0.8, 1.5, -0.3], [0.5, 0.5, -0.9, 1.3]]),
+                                 b_x=np.array([-0.2, 0.3, -0.5]), b_y=np.array([0.1, -0.4, 0.2, -0.1])),
+                       _draw_rbm, seed=3101)
+
+
+def _draw_visible_state(rng):
+    """A visible state of the same kind as the book's EX_Y, for one student: four binary units, some on and some off."""
+    on = rng.permutation(4)[:int(rng.integers(1, 4))]
+    return np.isin(np.arange(4), on).astype(float)
+
+
 #: Exercise (a): the visible state whose probability is asked for.
-EX_Y = np.array([1.0, 0.0, 1.0, 1.0])
+EX_Y = book_or_drawn(np.array([1.0, 0.0, 1.0, 1.0]), _draw_visible_state, seed=3102)
+
+
+def _draw_rbm_z(rng):
+    """An RBM of the same kind as the book's EX_RBM_Z, for one student (K = 4, M = 5)."""
+    return _random_rbm(rng, 4, 5)
+
+
 #: Exercise (c): an RBM with K = 4 hidden and M = 5 visible units.
-EX_RBM_Z = EFHParams(W=np.array([[0.8, -1.2, 0.3, 0.0, 1.1], [1.4, 0.2, -0.6, 0.9, -0.8],
-                                 [-0.5, 1.0, 1.2, -1.3, 0.4], [0.3, -0.4, 0.7, 1.6, -1.0]]),
-                     b_x=np.array([0.2, -0.6, 0.1, 0.4]), b_y=np.array([-0.3, 0.5, 0.0, -0.2, 0.6]))
+EX_RBM_Z = book_or_drawn(EFHParams(W=np.array([[0.8, -1.2, 0.3, 0.0, 1.1], [1.4, 0.2, -0.6, 0.9, -0.8],
+                                               [-0.5, 1.0, 1.2, -1.3, 0.4], [0.3, -0.4, 0.7, 1.6, -1.0]]),
+                                   b_x=np.array([0.2, -0.6, 0.1, 0.4]), b_y=np.array([-0.3, 0.5, 0.0, -0.2, 0.6])),
+                         _draw_rbm_z, seed=3103)
 
 
 def _bits(n):
@@ -146,5 +176,9 @@ SUMMATIVE = {
                                    "pedagogy_lib.harmonium.exact.visible_log_probs",
                                    "pedagogy_lib.harmonium.exact.hidden_log_probs",
                                    "pedagogy_lib.harmonium.ais.ais_log_partition"]},
-    "ex-3-1-poisson-B": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units"]},
+    "ex-3-1-poisson-B": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units"],
+                         "same_data": "the answer is a function, which the grader calls on test inputs of the "
+                                      "checker's own"},
+    "ex-3-1-components": {"same_data": "the statement spells out its one number (K = 5 hidden units), and the "
+                                       "answer is an integer the data do not change"},
 }

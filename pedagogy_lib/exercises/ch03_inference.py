@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, as_bool, as_integer, compare_array, compare_scalar, result, problem_rng
+from .checker import (CheckResult, as_bool, as_integer, book_or_drawn, compare_array, compare_scalar, result,
+                      problem_rng)
 
 __all__ = ["IsingSquare", "EliminationProblem", "EX_SQUARE", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS",
            "ising_square_Z", "largest_clique", "independences", "factor_message"]
@@ -44,8 +45,17 @@ class MessageProblem(NamedTuple):
     mu_j: np.ndarray
 
 
+def _draw_square(rng):
+    """An Ising square of the same kind as the book's EX_SQUARE, for one student: a ferromagnetic coupling of
+    the same order (two decimals), other than the book's."""
+    while True:
+        J = round(float(rng.uniform(0.2, 1.2)), 2)
+        if J != 0.5:
+            return IsingSquare(J)
+
+
 #: Exercise (a): the Ising square at coupling J = 0.5.
-EX_SQUARE = IsingSquare(0.5)
+EX_SQUARE = book_or_drawn(IsingSquare(0.5), _draw_square, seed=3511)
 
 #: Exercise (b): a 3 x 3 grid (node r * 3 + c) and an elimination order that starts with the centre.
 EX_ELIM = EliminationProblem(
@@ -55,8 +65,20 @@ EX_ELIM = EliminationProblem(
     (4, 0, 2, 6, 8, 1, 3, 5, 7),
 )
 
+def _draw_message(rng):
+    """A message problem of the same kind as the book's EX_MESSAGE, for one student: a positive 3 x 2 factor
+    whose rows do not all favour the same state of x_j, and a positive incoming message that sums to one."""
+    while True:
+        psi = np.round(rng.uniform(0.2, 4.0, size=(3, 2)), 1)
+        if len(set(np.argmax(psi, axis=1))) == 2:
+            break
+    a = round(float(rng.uniform(0.15, 0.85)), 2)
+    return MessageProblem(psi, np.array([a, round(1.0 - a, 2)]))
+
+
 #: Exercise (d): one factor-to-variable message.
-EX_MESSAGE = MessageProblem(np.array([[1.0, 3.0], [2.0, 0.5], [0.2, 4.0]]), np.array([0.25, 0.75]))
+EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[1.0, 3.0], [2.0, 0.5], [0.2, 4.0]]), np.array([0.25, 0.75])),
+                           _draw_message, seed=3512)
 
 #: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys.
 INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4", "x1 _||_ x2 | x3, x4")
@@ -185,5 +207,11 @@ def factor_message(answer) -> CheckResult:
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-3-5-clique": {"forbidden": ["pedagogy_lib.graphical.junction.triangulate",
-                                    "pedagogy_lib.graphical.junction.junction_tree"]},
+                                    "pedagogy_lib.graphical.junction.junction_tree"],
+                      "same_data": "the problem is a specific example the solution discusses: the 3 x 3 grid "
+                                   "eliminated centre first, then corners, then edges, whose first clique of five "
+                                   "is the largest (width 4, against 3 row by row), and the checker's hints "
+                                   "assume it"},
+    "ex-3-5-independences": {"same_data": "the answer is True or False for each statement, fixed by the graph of "
+                                          "Fig. 3.1A whatever the potentials"},
 }

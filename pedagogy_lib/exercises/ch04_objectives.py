@@ -41,11 +41,29 @@ class GaussianPair(NamedTuple):
 #: Exercise 1: the marble game of Eqs. 4.1-4.2.
 EX_MARBLE = MarbleProblem(p=np.array([1 / 2, 1 / 4, 1 / 8, 1 / 8]), q=np.full(4, 1 / 4))
 
+
+def _draw_kl(rng):
+    """A pair of the same kind as the book's EX_KL, for one student: means at least 0.5 apart and two distinct
+    variances, neither of them 1."""
+    mu_p = round(float(rng.uniform(-2.0, 2.0)), 1)
+    mu_q = round(mu_p + float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.5)), 1)
+    variances = [v / 10 for v in range(3, 31) if v != 10]
+    sigma2_p, sigma2_q = (variances[i] for i in rng.choice(len(variances), size=2, replace=False))
+    return GaussianPair(mu_p=mu_p, sigma2_p=sigma2_p, mu_q=mu_q, sigma2_q=sigma2_q)
+
+
 #: Exercise 2: D_KL{p || q} for p = N(1, 0.5) and q = N(-0.5, 2) (variances, not standard deviations).
-EX_KL = GaussianPair(mu_p=1.0, sigma2_p=0.5, mu_q=-0.5, sigma2_q=2.0)
+EX_KL = checker.book_or_drawn(GaussianPair(mu_p=1.0, sigma2_p=0.5, mu_q=-0.5, sigma2_q=2.0), _draw_kl, seed=4201)
+
+
+def _draw_ml_data(rng):
+    """Twelve observations of the same kind as the book's EX_ML_DATA, for one student (two decimals)."""
+    return np.round(rng.normal(rng.uniform(-1.0, 3.0), rng.uniform(0.5, 1.5), size=12), 2)
+
 
 #: Exercise 3: twelve observations to fit a Gaussian model to by minimum sample cross entropy.
-EX_ML_DATA = np.array([2.31, 1.12, 3.05, 2.74, 0.58, 1.96, 2.47, 3.61, 1.38, 2.09, 2.88, 1.71])
+EX_ML_DATA = checker.book_or_drawn(np.array([2.31, 1.12, 3.05, 2.74, 0.58, 1.96, 2.47, 3.61, 1.38, 2.09, 2.88,
+                                             1.71]), _draw_ml_data, seed=4202)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -163,5 +181,10 @@ SUMMATIVE = {
     "ex-4-2-marble-entropies": {"forbidden": ["pedagogy_lib.learning.objectives.entropy",
                                               "pedagogy_lib.learning.objectives.cross_entropy",
                                               "pedagogy_lib.learning.objectives.relative_entropy",
-                                              "pedagogy_lib.learning.objectives.relative_entropies"]},
+                                              "pedagogy_lib.learning.objectives.relative_entropies"],
+                                "same_data": "the marble game is the book's named example (Eqs. 4.1-4.2): the "
+                                             "text and the solution discuss its values, 1.75, 2, 2 and 2.25 bits"},
+    "ex-4-2-asymmetric-pair": {"same_data": "the answer is any pair of distributions that meets the condition "
+                                            "(a construction, no data), and the statement spells out the marble "
+                                            "game's 0.25 bits"},
 }
