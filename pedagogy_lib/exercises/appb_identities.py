@@ -92,4 +92,5 @@ def woodbury_shapes(answer) -> CheckResult:
 SUMMATIVE = {
     "ex-b3-sherman-morrison": {"forbidden": ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve",
                                              "scipy.linalg.inv", "scipy.linalg.solve"]},
+    "ex-b3-shapes": {"same_data": "a True/False question about the assumptions of Eq. B.14; it has no data"},
 }

@@ -14,17 +14,51 @@ import math
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, compare_array, compare_bool, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_bool, result
 
 __all__ = ["EX_P", "EX_TWO", "stationary", "reversible", "two_state_mixing_time"]
 
+
+def _draw_chain(rng) -> np.ndarray:
+    """A column-stochastic 3-state chain for one student, every entry at least 0.03. Half of the draws
+    satisfy detailed balance (a symmetric flow matrix divided by its column sums), half are clearly
+    not reversible (the two directions around the cycle differ by a fifth or more), so that exercise
+    (b) has either answer."""
+    reversible = rng.random() < 0.5
+    while True:
+        if reversible:
+            S = rng.uniform(0.1, 1.0, (3, 3))
+            S = np.triu(S) + np.triu(S, 1).T
+            P = S / S.sum(axis=0, keepdims=True)
+            if P.min() >= 0.03:
+                return P
+        else:
+            P = rng.dirichlet(np.full(3, 3.0), size=3).T
+            one_way, other_way = P[1, 0] * P[2, 1] * P[0, 2], P[2, 0] * P[1, 2] * P[0, 1]
+            if P.min() >= 0.03 and abs(one_way - other_way) > 0.2 * max(one_way, other_way):
+                return P
+
+
 #: Exercises (a) and (b): a column-stochastic 3-state chain (columns sum to one).
-EX_P = np.array([[0.5, 0.1, 0.3],
-                 [0.3, 0.7, 0.1],
-                 [0.2, 0.2, 0.6]])
+EX_P = book_or_drawn(np.array([[0.5, 0.1, 0.3],
+                               [0.3, 0.7, 0.1],
+                               [0.2, 0.2, 0.6]]), _draw_chain, seed=2211)
+
+
+def _draw_two(rng) -> tuple:
+    """(a, b) for one student (two decimals), with a mixing time of at least 2 steps and no step at which
+    the distance from stationarity is within rounding of 1/4."""
+    while True:
+        a, b = (float(v) for v in np.round(rng.uniform(0.03, 0.35, 2), 2))
+        rho, worst = abs(1 - a - b), max(a, b) / (a + b)
+        d = worst * rho ** np.arange(200)
+        t = int(np.argmax(d <= 0.25))
+        if t >= 2 and np.min(np.abs(d[:t + 1] - 0.25)) > 1e-6:
+            return a, b
+
 
 #: Exercise (c): the two-state chain with p(1 | 0) = a and p(0 | 1) = b.
-EX_TWO = (0.3, 0.1)
+EX_TWO = book_or_drawn((0.3, 0.1), _draw_two, seed=2212)
 
 
 def _power(P: np.ndarray, n: int = 5000) -> np.ndarray:

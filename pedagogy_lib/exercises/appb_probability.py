@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_scalar, result
 
 __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_mean",
            "thinned_pmf"]
@@ -32,16 +32,51 @@ class QuadFormProblem(NamedTuple):
     A: np.ndarray
 
 
+def _draw_bernoulli_p(rng) -> float:
+    """A success probability for one student, away from 0 and 1 (two decimals)."""
+    return float(np.round(rng.uniform(0.1, 0.9), 2))
+
+
 #: Exercise (a): the success probability.
-EX_BERNOULLI_P = 0.2
+EX_BERNOULLI_P = book_or_drawn(0.2, _draw_bernoulli_p, seed=2201)
+
+
+def _spd2(rng) -> np.ndarray:
+    """A symmetric positive-definite 2 x 2 matrix with one-decimal entries (correlation at most 0.6 before
+    rounding, diagonal at least 0.5, so rounding keeps it positive definite)."""
+    d = np.round(rng.uniform(0.5, 3.0, 2), 1)
+    c = np.round(rng.uniform(-0.6, 0.6) * np.sqrt(d[0] * d[1]), 1) + 0.0     # no negative zero
+    return np.array([[d[0], c], [c, d[1]]])
+
+
+def _draw_quad(rng) -> QuadFormProblem:
+    """A problem of the same kind as the book's EX_QUAD, for one student: the same shapes, a covariance
+    and a weight matrix A that are symmetric positive definite, one-decimal entries."""
+    while True:
+        mu = np.round(rng.uniform(-2.0, 2.0, 2), 1) + 0.0
+        Sigma = _spd2(rng)
+        C = np.round(rng.uniform(-2.0, 2.0, (2, 2)), 1) + 0.0
+        b = np.round(rng.uniform(-1.0, 1.0, 2), 1) + 0.0
+        A = _spd2(rng)
+        r = b - C @ mu
+        cov_term, mean_term = np.trace(A @ C @ Sigma @ C.T), r @ A @ r
+        if min(cov_term, mean_term) > 0.2 and abs(np.linalg.det(C)) > 0.2:   # both terms of Eq. B.13 count
+            return QuadFormProblem(mu, Sigma, C, b, A)
+
 
 #: Exercise (b): the quadratic form of Eq. B.13.
-EX_QUAD = QuadFormProblem(np.array([1.0, -1.0]), np.array([[2.0, 0.5], [0.5, 1.0]]),
-                          np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([0.5, 0.0]),
-                          np.array([[1.0, 0.0], [0.0, 3.0]]))
+EX_QUAD = book_or_drawn(QuadFormProblem(np.array([1.0, -1.0]), np.array([[2.0, 0.5], [0.5, 1.0]]),
+                                        np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([0.5, 0.0]),
+                                        np.array([[1.0, 0.0], [0.0, 3.0]])), _draw_quad, seed=2202)
+
+
+def _draw_thin(rng) -> tuple:
+    """(mu, y) for one student: a keeping probability (two decimals) and a count of 1 to 3."""
+    return float(np.round(rng.uniform(0.15, 0.85), 2)), int(rng.integers(1, 4))
+
 
 #: Exercise (c): (mu, y): the probability that Pois(1) trials, each kept with probability mu, keep y.
-EX_THIN = (0.4, 2)
+EX_THIN = book_or_drawn((0.4, 2), _draw_thin, seed=2203)
 
 
 def bernoulli_fisher(answer) -> CheckResult:

@@ -142,3 +142,13 @@ def evidence_probability(answer) -> CheckResult:
     hints = {"you clamped the opposite values (d = 0, f = 1)": wrong_ev,
              "you returned the log of the probability": np.log(expected)}
     return result("p(d = 1, f = 0)", compare_scalar(answer, expected, "p(evidence)", rtol=1e-9, hints=hints))
+
+
+#: For the graded (nbgrader) version: why some exercises keep the same data for every student
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-c-dsep": {"same_data": "the statement spells out the graph (a -> c <- b, c -> d, c -> e, e -> f <- b) and "
+                               "the statements of DSEP_KEYS; each answer is True or False"},
+    "ex-c-moral": {"same_data": "the graph is the one spelled out in the statement of ex-c-dsep and on the page; the "
+                                "answer is a set of edges, a structure of that named graph"},
+}

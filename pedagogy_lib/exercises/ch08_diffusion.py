@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, compare_array, compare_scalar, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
            "EX_DSM", "EX_TWEEDIE", "EX_SIGMA_RANGE",
@@ -19,30 +19,111 @@ __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "
            "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
            "dsm_slope", "n_levels", "noised_score"]
 
+
+def _draw_alpha_bar(rng) -> np.ndarray:
+    """A cosine schedule of the same kind as the book's EX_ALPHA_BAR, for one student: 11 values strictly
+    decreasing inside (0, 1), with its own offset and span."""
+    start = rng.uniform(0.02, 0.1)
+    span = rng.uniform(0.75, 0.97 - start)
+    return np.cos(0.5 * np.pi * (np.arange(11) / 10 * span + start)) ** 2
+
+
 #: 8.3 exercise (a): DDPM's alpha-bar at levels 0..10 (a variance-preserving schedule).
-EX_ALPHA_BAR = np.cos(0.5 * np.pi * (np.arange(11) / 10 * 0.9 + 0.05)) ** 2
+EX_ALPHA_BAR = book_or_drawn(np.cos(0.5 * np.pi * (np.arange(11) / 10 * 0.9 + 0.05)) ** 2, _draw_alpha_bar,
+                             seed=8301)
+
+
+def _draw_ddpm_betas(rng) -> np.ndarray:
+    """Four increasing per-step variances between 0.005 and 0.15 (three decimals, all different), for one
+    student."""
+    while True:
+        b = np.sort(np.round(rng.uniform(0.005, 0.15, 4), 3))
+        if np.all(np.diff(b) > 0):
+            return b
+
 
 #: 8.3 exercise (b): DDPM's per-step variances beta_1..beta_4.
-EX_DDPM_BETAS = np.array([0.01, 0.02, 0.05, 0.1])
+EX_DDPM_BETAS = book_or_drawn(np.array([0.01, 0.02, 0.05, 0.1]), _draw_ddpm_betas, seed=8302)
+
+
+def _draw_lam(rng) -> np.ndarray:
+    """A log-linear SNR schedule over 21 levels for one student, from about 10^1.5..10^2.5 down to about
+    10^-2.5..10^-1.5, with no level within rounding of SNR 1 (so the crossing level is unambiguous)."""
+    while True:
+        hi, lo = 10.0 ** rng.uniform(1.5, 2.5), 10.0 ** rng.uniform(-2.5, -1.5)
+        lam = hi * np.exp(np.log(lo / hi) * np.arange(21) / 20)
+        if np.min(np.abs(np.log(lam))) > 1e-3:
+            return lam
+
 
 #: 8.3 exercise (c): SNRs lambda_0..lambda_L of a schedule.
-EX_LAM = 1e2 * np.exp(np.log(1e-4) * np.arange(21) / 20)
+EX_LAM = book_or_drawn(1e2 * np.exp(np.log(1e-4) * np.arange(21) / 20), _draw_lam, seed=8303)
+
+
+def _draw_s0(rng) -> float:
+    """A data standard deviation between 0.3 and 1.5 (two decimals), for one student."""
+    return float(np.round(rng.uniform(0.3, 1.5), 2))
+
+
+def _draw_lam_range(rng) -> tuple:
+    """(lam_min, lam_max) for one student: lam_min between 0.005 and 0.05, lam_max between 50 and 500."""
+    return float(np.round(rng.uniform(0.005, 0.05), 3)), float(np.round(rng.uniform(50.0, 500.0)))
+
 
 #: 8.3.1: data N(0, s0^2) in one dimension, and the SNR range (lam_min, lam_max).
-EX_S0 = 0.6
-EX_LAM_RANGE = (1e-2, 1e2)
+EX_S0 = book_or_drawn(0.6, _draw_s0, seed=8304)
+EX_LAM_RANGE = book_or_drawn((1e-2, 1e2), _draw_lam_range, seed=8305)
+
+
+def _draw_langevin(rng) -> tuple:
+    """(s^2, epsilon) for one student: a target variance between 0.5 and 4 and a step between 5% and 30%
+    of it, so the chain is stable and its bias visible."""
+    s2 = float(np.round(rng.uniform(0.5, 4.0), 1))
+    return s2, float(np.round(s2 * rng.uniform(0.05, 0.3), 2))
+
 
 #: 8.3.2 exercise (b): target variance s^2 and Langevin step epsilon.
-EX_LANGEVIN = (2.0, 0.2)
+EX_LANGEVIN = book_or_drawn((2.0, 0.2), _draw_langevin, seed=8306)
+
+
+def _draw_tweedie(rng) -> tuple:
+    """(v, rho, m_hat, x_l) of the same kind as the book's EX_TWEEDIE, for one student, with v rho away
+    from 1 and m_hat away from zero."""
+    while True:
+        v, rho = float(np.round(rng.uniform(0.3, 1.0), 2)), float(np.round(rng.uniform(0.5, 2.0), 2))
+        m, x = np.round(rng.uniform(-1.5, 1.5, 2), 1) + 0.0, np.round(rng.uniform(-1.5, 1.5, 2), 1) + 0.0
+        if abs(v * rho - 1) > 0.1 and np.abs(m).max() >= 0.3:
+            return v, rho, m, x
+
 
 #: 8.3.2 exercise (c): (v_l, rho_l, m_hat, x_l) for Eq. 8.47 in two dimensions.
-EX_TWEEDIE = (0.6, 1.2, np.array([1.0, -0.5]), np.array([0.3, 0.9]))
+EX_TWEEDIE = book_or_drawn((0.6, 1.2, np.array([1.0, -0.5]), np.array([0.3, 0.9])), _draw_tweedie, seed=8307)
+
+
+def _draw_dsm(rng) -> tuple:
+    """(m, s, sigma) for one student: a non-zero mean, a data sd between 0.3 and 1.5 and a noise sd
+    between 0.1 and 1 (one or two decimals)."""
+    m = float(np.round(rng.choice([-1, 1]) * rng.uniform(0.5, 3.0), 1))
+    return m, float(np.round(rng.uniform(0.3, 1.5), 2)), float(np.round(rng.uniform(0.1, 1.0), 2))
+
 
 #: 8.3.3 exercise (a): data mean m, data sd s, noise sd sigma for the best linear score.
-EX_DSM = (2.0, 0.5, 0.3)
+EX_DSM = book_or_drawn((2.0, 0.5, 0.3), _draw_dsm, seed=8308)
+
+
+def _draw_sigma_range(rng) -> tuple:
+    """(sigma_1, sigma_min, r) for one student, with a ratio between 0.4 and 0.8 and a ladder whose last
+    level is not within rounding of sigma_min (so the count is unambiguous)."""
+    while True:
+        hi = float(rng.choice([5.0, 10.0, 20.0, 50.0]))
+        lo, r = float(np.round(rng.uniform(0.005, 0.05), 3)), float(np.round(rng.uniform(0.4, 0.8), 2))
+        k = np.log(lo / hi) / np.log(r)
+        if abs(k - np.round(k)) > 1e-3:
+            return hi, lo, r
+
 
 #: 8.3.3 exercise (b): largest and smallest NCSN noise levels and the ratio between levels.
-EX_SIGMA_RANGE = (10.0, 0.01, 0.5)
+EX_SIGMA_RANGE = book_or_drawn((10.0, 0.01, 0.5), _draw_sigma_range, seed=8309)
 
 
 def transition_coefficients(answer) -> CheckResult:
@@ -227,3 +308,11 @@ def noised_score(answer) -> CheckResult:
                  (wc1 * (-1 - x) + wc2 * (1 - x)) / (0.25 * (wc1 + wc2)),
              "you took only the nearest component": (1 - x) / v}
     return result("noised mixture force", compare_scalar(answer, expected, "the force", rtol=1e-6, hints=hints))
+
+
+#: For the graded (nbgrader) version: why some exercises keep the same data for every student
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
+                                           "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
+}

@@ -19,12 +19,34 @@ from . import checker
 
 __all__ = ["EX_SIGMA", "EX_A", "EX_Z", "z_density", "kl_at_gain", "best_gain"]
 
+
+def _draw_sigma(rng) -> float:
+    """A standard deviation between 2 and 4 (one decimal), for one student: away from 1 and from the
+    optimal output scale, so that the gain differs from its unit-variance value and from its reciprocal."""
+    return float(np.round(rng.uniform(2.0, 4.0), 1))
+
+
 #: Standard deviation of the zero-mean normal data of all three exercises.
-EX_SIGMA = 2.0
+EX_SIGMA = checker.book_or_drawn(2.0, _draw_sigma, seed=9011)
+
+
+def _draw_a(rng) -> float:
+    """A gain within 25% of the maximum-likelihood gain for this student's EX_SIGMA (two decimals), as the
+    book's is: the squashed outputs stay close to uniform."""
+    return float(np.round(1.75 / EX_SIGMA * rng.uniform(0.75, 1.25), 2))
+
+
 #: Gain a of the recognition map d(y) = a y in Exercises 1 and 2.
-EX_A = 0.8
+EX_A = checker.book_or_drawn(0.8, _draw_a, seed=9012)
+
+
+def _draw_z(rng) -> np.ndarray:
+    """Five different points of the unit interval on the grid 0.05, 0.10, ..., 0.95, in increasing order."""
+    return np.round(np.sort(rng.choice(np.arange(1, 20), 5, replace=False)) * 0.05, 2)
+
+
 #: Exercise 1: points of the unit interval where the density of the squashed output Z is wanted.
-EX_Z = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+EX_Z = checker.book_or_drawn(np.array([0.05, 0.25, 0.5, 0.75, 0.95]), _draw_z, seed=9013)
 
 
 def _log_p(y):

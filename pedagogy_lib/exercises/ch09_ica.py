@@ -112,4 +112,6 @@ SUMMATIVE = {
                                        "pedagogy_lib.deepgen.ica.whitening_matrix"]},
     "ex-9-1-switching": {"forbidden": ["pedagogy_lib.deepgen.ica.switching_signs",
                                        "pedagogy_lib.deepgen.ica.extended_infomax"]},
+    "ex-9-1-logistic-kurtosis": {"same_data": "the answer is a property of the standard logistic density, which "
+                                              "the statement names; the exercise has no data"},
 }

@@ -16,16 +16,45 @@ from . import checker
 __all__ = ["EX_SIGMA", "EX_N_COUPLINGS", "EX_OUT", "EX_EPS", "coupling_m", "log_det", "invert_coupling",
            "leapfrog_matrix"]
 
+
+def _draw_log_scales(rng) -> np.ndarray:
+    """Four log-scales between -1.5 and 1.5 (two decimals) for one student, their sum away from 0."""
+    while True:
+        sigma = np.round(rng.uniform(-1.5, 1.5, 4), 2) + 0.0
+        if abs(sigma.sum()) > 0.1:
+            return sigma
+
+
+def _draw_n_couplings(rng) -> int:
+    """A number of additive couplings, 2 to 8."""
+    return int(rng.integers(2, 9))
+
+
 #: Exercise 1: the log-scales of the final diagonal scaling of a flow with
 #: :data:`EX_N_COUPLINGS` additive couplings in 4 dimensions.
-EX_SIGMA = np.array([0.3, -1.2, 0.45, 0.8])
-EX_N_COUPLINGS = 6
+EX_SIGMA = checker.book_or_drawn(np.array([0.3, -1.2, 0.45, 0.8]), _draw_log_scales, seed=9021)
+EX_N_COUPLINGS = checker.book_or_drawn(6, _draw_n_couplings, seed=9022)
+
+
+def _draw_out(rng) -> np.ndarray:
+    """An output point (one decimal) for one student, with x_1 away from zero so that m(x_1) matters."""
+    while True:
+        out = np.round(rng.uniform(-1.5, 1.5, 2), 1) + 0.0
+        if abs(out[0]) >= 0.2:
+            return out
+
 
 #: Exercise 2: an output point of one additive coupling of 2-D data, conditioning on x_1.
-EX_OUT = np.array([0.7, -1.3])
+EX_OUT = checker.book_or_drawn(np.array([0.7, -1.3]), _draw_out, seed=9023)
+
+
+def _draw_eps(rng) -> float:
+    """A leapfrog step size between 0.1 and 0.9 (two decimals), for one student."""
+    return float(np.round(rng.uniform(0.1, 0.9), 2))
+
 
 #: Exercise 3: the leapfrog step size.
-EX_EPS = 0.4
+EX_EPS = checker.book_or_drawn(0.4, _draw_eps, seed=9024)
 
 
 def coupling_m(u):

@@ -13,20 +13,49 @@ from __future__ import annotations
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import compare_array, compare_bool, compare_scalar, result
+from .checker import book_or_drawn, compare_array, compare_bool, compare_scalar, result
 
 __all__ = ["EX_RBM", "EX_TOP", "EX_PY", "EX_Y0", "aggregated", "tight_bound", "dbn_marginal", "stacking_stalls"]
 
+
+def _draw_harmonium(rng, K: int, M: int) -> EFHParams:
+    """A harmonium with K hidden and M visible units and one-decimal parameters of the book's size:
+    weights between -1.5 and 1.5, biases between -0.5 and 0.5."""
+    return EFHParams(W=np.round(rng.uniform(-1.5, 1.5, (K, M)), 1) + 0.0,
+                     b_x=np.round(rng.uniform(-0.5, 0.5, K), 1) + 0.0, b_y=np.round(rng.uniform(-0.5, 0.5, M), 1) + 0.0)
+
+
+def _draw_rbm(rng) -> EFHParams:
+    """A bottom harmonium of the book's shape (K = 2, M = 4), for one student."""
+    return _draw_harmonium(rng, 2, 4)
+
+
+def _draw_top(rng) -> EFHParams:
+    """A top harmonium of the book's shape (K = 3, M = 2), for one student."""
+    return _draw_harmonium(rng, 3, 2)
+
+
+def _draw_py(rng) -> np.ndarray:
+    """A data distribution over 16 states for one student: probabilities in hundredths, each at least 0.01."""
+    return (1 + rng.multinomial(84, rng.dirichlet(np.full(16, 2.0)))) / 100
+
+
+def _draw_y0(rng) -> np.ndarray:
+    """A visible state of 4 binary units."""
+    return rng.integers(0, 2, 4).astype(float)
+
+
 #: The bottom harmonium: K = 2 hidden, M = 4 visible units.
-EX_RBM = EFHParams(W=np.array([[1.4, -0.6, 0.9, -1.1], [-0.7, 1.3, 0.4, 0.8]]), b_x=np.array([-0.3, 0.2]),
-                   b_y=np.array([0.1, -0.2, 0.3, 0.0]))
+EX_RBM = book_or_drawn(EFHParams(W=np.array([[1.4, -0.6, 0.9, -1.1], [-0.7, 1.3, 0.4, 0.8]]),
+                                 b_x=np.array([-0.3, 0.2]), b_y=np.array([0.1, -0.2, 0.3, 0.0])), _draw_rbm, seed=10231)
 #: A top harmonium over the bottom one's hidden layer: K = 3 hidden, M = 2 visible units.
-EX_TOP = EFHParams(W=np.array([[1.0, -1.2], [0.5, 0.9], [-0.8, 0.3]]), b_x=np.array([0.1, -0.1, 0.2]),
-                   b_y=np.array([-0.4, 0.6]))
+EX_TOP = book_or_drawn(EFHParams(W=np.array([[1.0, -1.2], [0.5, 0.9], [-0.8, 0.3]]), b_x=np.array([0.1, -0.1, 0.2]),
+                                 b_y=np.array([-0.4, 0.6])), _draw_top, seed=10232)
 #: The data distribution over the 16 visible states of EX_RBM.
-EX_PY = np.array([0.12, 0.02, 0.05, 0.01, 0.09, 0.03, 0.10, 0.02, 0.04, 0.11, 0.03, 0.06, 0.02, 0.14, 0.05, 0.11])
+EX_PY = book_or_drawn(np.array([0.12, 0.02, 0.05, 0.01, 0.09, 0.03, 0.10, 0.02, 0.04, 0.11, 0.03, 0.06, 0.02, 0.14,
+                                0.05, 0.11]), _draw_py, seed=10233)
 #: Exercise (c): the visible state.
-EX_Y0 = np.array([1.0, 0.0, 1.0, 1.0])
+EX_Y0 = book_or_drawn(np.array([1.0, 0.0, 1.0, 1.0]), _draw_y0, seed=10234)
 
 
 def _states(n):
@@ -105,3 +134,10 @@ def stacking_stalls(answer) -> object:
     aggregated posterior already equals its own prior, a second harmonium started at
     theta1 = theta0 receives a zero gradient, whether or not the bottom one fits the data"."""
     return result("does stacking stall?", compare_bool(answer, True, "your answer"))
+
+
+#: For the graded (nbgrader) version: why some exercises keep the same data for every student
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-10-2-3-stall": {"same_data": "a True/False question about greedy stacking; it has no data"},
+}

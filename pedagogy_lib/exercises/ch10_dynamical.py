@@ -16,20 +16,40 @@ import itertools
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import as_integer, compare_array, compare_bool, compare_scalar, result
+from .checker import as_integer, book_or_drawn, compare_array, compare_bool, compare_scalar, result
 
 __all__ = ["EX_REFH", "EX_R", "EX_YT", "conditional_bias", "predictive_log_prob", "n_world_states",
            "passes_full_posterior"]
 
+
+def _draw_refh(rng) -> EFHParams:
+    """A recurrent EFH of the book's shapes for one student: W of shape (3, 7) with one-decimal weights
+    between -1.2 and 1.2, biases between -0.3 and 0.3, and zero visible biases on the recurrent units."""
+    b_y = np.concatenate([np.round(rng.uniform(-0.3, 0.3, 4), 1) + 0.0, np.zeros(3)])
+    return EFHParams(W=np.round(rng.uniform(-1.2, 1.2, (3, 7)), 1) + 0.0,
+                     b_x=np.round(rng.uniform(-0.3, 0.3, 3), 1) + 0.0, b_y=b_y)
+
+
+def _draw_r(rng) -> np.ndarray:
+    """Three hidden means between 0.1 and 0.9 (one decimal)."""
+    return np.round(rng.uniform(0.1, 0.9, 3), 1)
+
+
+def _draw_yt(rng) -> np.ndarray:
+    """An observation of 4 binary units."""
+    return rng.integers(0, 2, 4).astype(float)
+
+
 #: A recurrent EFH with M = 4 observed and K = 3 hidden units.
-EX_REFH = EFHParams(W=np.array([[1.1, -0.4, 0.6, -0.9, 0.8, -0.2, 0.3],
-                                [-0.5, 0.9, -0.7, 0.4, -0.6, 1.0, 0.2],
-                                [0.3, 0.2, 1.2, -1.0, 0.1, 0.4, -0.8]]),
-                    b_x=np.array([-0.2, 0.1, 0.3]), b_y=np.array([0.2, -0.3, 0.1, 0.0, 0.0, 0.0, 0.0]))
+EX_REFH = book_or_drawn(EFHParams(W=np.array([[1.1, -0.4, 0.6, -0.9, 0.8, -0.2, 0.3],
+                                              [-0.5, 0.9, -0.7, 0.4, -0.6, 1.0, 0.2],
+                                              [0.3, 0.2, 1.2, -1.0, 0.1, 0.4, -0.8]]),
+                                  b_x=np.array([-0.2, 0.1, 0.3]), b_y=np.array([0.2, -0.3, 0.1, 0.0, 0.0, 0.0, 0.0])),
+                        _draw_refh, seed=10241)
 #: The recurrent input r_t (the previous step's hidden means).
-EX_R = np.array([0.9, 0.2, 0.6])
+EX_R = book_or_drawn(np.array([0.9, 0.2, 0.6]), _draw_r, seed=10242)
 #: The observation y_t.
-EX_YT = np.array([1.0, 0.0, 1.0, 0.0])
+EX_YT = book_or_drawn(np.array([1.0, 0.0, 1.0, 0.0]), _draw_yt, seed=10243)
 
 
 def _conditional():
@@ -90,3 +110,13 @@ def passes_full_posterior(answer) -> object:
     """Exercise (d), the last of notebook 10.2.4: True or False, "the recurrent EFH passes its full
     posterior over the previous hidden layer (all 2^K probabilities) on to the next step"."""
     return result("what the recurrent EFH passes on", compare_bool(answer, False, "your answer"))
+
+
+#: For the graded (nbgrader) version: why some exercises keep the same data for every student
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar three pixels wide on twelve "
+                                      "pixels); the answer is a count of that named world"},
+    "ex-10-2-4-factorial": {"same_data": "a True/False question about what the recurrent EFH passes on; it has no "
+                                         "data"},
+}

@@ -11,18 +11,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, compare_array, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_RHO", "EX_K", "EX_LGSSM", "EX_L", "gaussian_mi", "bound_ceiling", "predictor_weights"]
 
+
+def _draw_rho(rng) -> float:
+    """A correlation for one student, of either sign, between 0.3 and 0.95 in size (two decimals)."""
+    return float(np.round(rng.choice([-1, 1]) * rng.uniform(0.3, 0.95), 2))
+
+
 #: Exercise (a): the correlation of a bivariate standard Gaussian.
-EX_RHO = 0.8
+EX_RHO = book_or_drawn(0.8, _draw_rho, seed=10121)
+
+
+def _draw_k(rng) -> int:
+    """A number of examples per trial between 16 and 512, for one student."""
+    return int(rng.integers(16, 513))
+
 
 #: Exercise (b): examples per trial.
-EX_K = 64
+EX_K = book_or_drawn(64, _draw_k, seed=10122)
+
+
+def _draw_lgssm(rng) -> tuple:
+    """(a, q, r) for one student: a stable positive a between 0.5 and 0.95, noise variances between
+    0.2 and 2 (one or two decimals)."""
+    return (float(np.round(rng.uniform(0.5, 0.95), 2)), float(np.round(rng.uniform(0.3, 2.0), 1)),
+            float(np.round(rng.uniform(0.2, 2.0), 1)))
+
 
 #: Exercise (c): (a, q, r) of the scalar model x_t = a x_{t-1} + w, y_t = x_t + v.
-EX_LGSSM = (0.8, 1.0, 0.5)
+EX_LGSSM = book_or_drawn((0.8, 1.0, 0.5), _draw_lgssm, seed=10123)
 
 #: Exercise (c): number of lags.
 EX_L = 6

@@ -11,18 +11,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_scalar, result
 
 __all__ = ["EX_K", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer"]
 
+
+def _draw_k(rng) -> int:
+    """A number of examples per trial between 3 and 50, for one student."""
+    return int(rng.integers(3, 51))
+
+
 #: Exercise (a): examples per trial.
-EX_K = 11
+EX_K = book_or_drawn(11, _draw_k, seed=10131)
+
+
+def _draw_h(rng) -> np.ndarray:
+    """Four energy differences between -2.5 and 2.5 (one decimal), for one student."""
+    return np.round(rng.uniform(-2.5, 2.5, 4), 1) + 0.0
+
 
 #: Exercise (b): energy differences h of the K = 4 examples of one trial.
-EX_H = np.array([1.5, -0.5, -2.0, 0.3])
+EX_H = book_or_drawn(np.array([1.5, -0.5, -2.0, 0.3]), _draw_h, seed=10132)
+
+
+def _draw_p(rng) -> tuple:
+    """(p, p_n, K) for one student: two densities between 0.02 and 0.6 (two decimals) that differ, and
+    K between 3 and 20."""
+    while True:
+        p, pn = (float(v) for v in np.round(rng.uniform(0.02, 0.6, 2), 2))
+        K = int(rng.integers(3, 21))
+        if p != pn * (K - 1) and p != pn:
+            return p, pn, K
+
 
 #: Exercise (c): the data density p(y), the noise density p_n(y) at one point y, and K.
-EX_P = (0.30, 0.05, 6)
+EX_P = book_or_drawn((0.30, 0.05, 6), _draw_p, seed=10133)
 
 
 def _sig(x):

@@ -11,15 +11,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, compare_scalar, result, problem_rng
+from .checker import CheckResult, book_or_drawn, compare_scalar, result, problem_rng
 
 __all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient"]
 
+
+def _draw_energy(rng) -> tuple:
+    """(a, m) for one student: a precision between 0.5 and 5 and a non-zero m (one decimal each)."""
+    a = float(np.round(rng.uniform(0.5, 5.0), 1))
+    return a, float(np.round(rng.choice([-1, 1]) * rng.uniform(0.5, 3.0), 1))
+
+
 #: Exercise (a): the energy 0.5 a y^2 - m y with a = EX_A and m = EX_M.
-EX_A, EX_M = 4.0, 2.0
+EX_A, EX_M = book_or_drawn((4.0, 2.0), _draw_energy, seed=10111)
+
+
+def _draw_energies(rng) -> tuple:
+    """(E, E_n) for one student (one decimal), the model's energy lower than the noise's by 0.3 to 2, as
+    in the book."""
+    e = float(np.round(rng.uniform(0.2, 2.0), 1))
+    return e, float(np.round(e + rng.uniform(0.3, 2.0), 1))
+
 
 #: Exercise (b): the model energy E(y) and the noise energy E_n(y) at one point y.
-EX_E, EX_EN = 0.7, 1.9
+EX_E, EX_EN = book_or_drawn((0.7, 1.9), _draw_energies, seed=10112)
 
 
 def _samples():

@@ -224,4 +224,7 @@ def bas_model(params) -> object:
 SUMMATIVE = {
     "ex-10-2-kl-two-steps": {"forbidden": ["pedagogy_lib.harmonium.exact.visible_transition_matrix",
                                            "pedagogy_lib.harmonium.exact.chain_distributions"]},
+    "ex-10-2-bas": {"same_data": "the statement names the data set (the 14 bars-and-stripes images of "
+                                 "hm.bars_and_stripes(3)) and the target (-3.0 nats); the answer is a trained model, "
+                                 "checked by its exact likelihood, with no number to copy"},
 }

@@ -149,5 +149,7 @@ SUMMATIVE = {
                       "forbidden": ["pedagogy_lib.assimilation.lorenz.vector_field",
                                     "pedagogy_lib.assimilation.lorenz.rhs_numpy", "pedagogy_lib.assimilation.lorenz.rhs_numba"]},
     "ex-da-1-predictability": {"variant": _graded_growth},
-    "ex-da-1-lyapunov": {"forbidden": ["lyapunov"]},
+    "ex-da-1-lyapunov": {"forbidden": ["lyapunov"],
+                         "same_data": "the answer is an estimate from a long simulation of Lorenz-63 with the "
+                                      "parameters the statement spells out"},
 }

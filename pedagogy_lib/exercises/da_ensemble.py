@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import as_integer, compare_array, result, problem_rng
+from .checker import as_integer, book_or_drawn, compare_array, result, problem_rng
 
 __all__ = ["AnalysisProblem", "EX_ANALYSIS", "TAPER", "INFLATIONS", "etkf_update", "taper_matrix",
            "inflation_rmse", "best_inflation"]
@@ -42,8 +42,16 @@ def _make(seed, N, n, m):
 #: Exercise 1: two analysis problems (the first is the one the notebook shows).
 EX_ANALYSIS = (_make(31, 8, 3, 2), _make(32, 6, 4, 4))
 
+
+def _draw_taper(rng) -> dict:
+    """A grid of 8 to 16 points and a length scale (one decimal) between 1.2 and a quarter of the grid, so
+    that the taper reaches zero between the farthest sites and the ring's wrap-around matters."""
+    n = int(rng.integers(8, 17))
+    return {"n": n, "radius": float(np.round(rng.uniform(1.2, min(3.0, n / 4)), 1))}
+
+
 #: Exercise 2: a periodic grid of ``n`` points and the Gaspari-Cohn length scale ``radius``.
-TAPER = {"n": 8, "radius": 1.5}
+TAPER = book_or_drawn({"n": 8, "radius": 1.5}, _draw_taper, seed=3302)
 
 #: Exercise 3: the inflation factors to compare (ETKF, N = 20, Lorenz-96 with 40 variables).
 INFLATIONS = (1.0, 1.02, 1.05, 1.1, 1.2)
@@ -163,5 +171,9 @@ SUMMATIVE = {
                                    "pedagogy_lib.assimilation.ensemble.etkf_analysis_numba",
                                    "pedagogy_lib.assimilation.ensemble.letkf_analysis_numpy",
                                    "pedagogy_lib.assimilation.ensemble.letkf_analysis_numba",
-                                   "pedagogy_lib.assimilation.ensemble.enkf"]},
+                                   "pedagogy_lib.assimilation.ensemble.enkf"],
+                     "same_data": "the answer is a function, which the checker runs on the problems of EX_ANALYSIS "
+                                  "(drawn for each student)"},
+    "ex-da-3-inflation": {"same_data": "the answer is an index among the five inflation factors of INFLATIONS, found "
+                                       "from a long twin experiment with Lorenz-96"},
 }

@@ -122,4 +122,6 @@ SUMMATIVE = {
                                    "pedagogy_lib.assimilation.fourdvar.weak_hessian",
                                    "pedagogy_lib.assimilation.fourdvar.weak_cost_grad",
                                    "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+    "ex-da-4-strong-smoother": {"same_data": "a True/False question about strong-constraint 4DVar and the RTS "
+                                             "smoother; it has no data"},
 }
