@@ -263,5 +263,12 @@ def steps_to_shrink(k_shrink, k_grow):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-3-bptt-signals": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt"]},
+    "ex-5-1-3-bptt-signals": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt"],
+                              "same_data": "the answer is a function, which the grader calls on test inputs of "
+                                           "the checker's own (EX_SIGNALS, drawn for each student)"},
+    "ex-5-1-3-rtrl": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
+                                   "checker's own (EX_RTRL, drawn for each student)"},
+    "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85 and 1.1, a factor "
+                                              "of a thousand), and the solution discusses the 42.5 and 72.5 steps "
+                                              "they give"},
 }

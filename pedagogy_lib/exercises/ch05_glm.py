@@ -39,12 +39,25 @@ EX_STEP = GLMProblem(
     d=np.array([0.0, 0.0]),
 )
 
+
+def _draw_weights(rng):
+    """A problem of the same kind as the book's EX_WEIGHTS, for one student: five samples with an intercept
+    column and one feature (half-integers, increasing, of both signs), outputs with both classes, and a
+    non-zero iterate whose weights differ from sample to sample."""
+    while True:
+        y = np.sort(rng.choice(np.arange(-3.0, 3.5, 0.5), size=5, replace=False))
+        x = rng.integers(0, 2, size=5).astype(float)
+        d = np.array([round(float(rng.uniform(-0.6, 0.6)), 1), round(float(rng.uniform(0.6, 1.6)), 1)])
+        if y[0] < 0 < y[-1] and 0 < x.sum() < 5 and np.ptp(expit(d[0] + d[1] * y)) > 0.3:
+            return GLMProblem(np.column_stack([np.ones(5), y]), x, d)
+
+
 #: Exercise 2: the IRLS weights at a non-zero iterate.
-EX_WEIGHTS = GLMProblem(
+EX_WEIGHTS = checker.book_or_drawn(GLMProblem(
     Y=np.array([[1.0, -2.0], [1.0, -0.5], [1.0, 0.5], [1.0, 1.5], [1.0, 3.0]]),
     x=np.array([0.0, 0.0, 1.0, 0.0, 1.0]),
     d=np.array([0.3, 1.2]),
-)
+), _draw_weights, seed=5121)
 
 #: Exercise 4: two one-feature logistic data sets ``{"A": (y, x), "B": (y, x)}`` (intercept implied).
 EX_SEPARABLE = {
@@ -158,6 +171,13 @@ def has_mle(answer_A, answer_B):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-2-irls-step": {"forbidden": ["pedagogy_lib.learning.glm.irls"]},
-    "ex-5-1-2-poisson-link": {"forbidden": ["pedagogy_lib.learning.glm.family"]},
+    "ex-5-1-2-irls-step": {"forbidden": ["pedagogy_lib.learning.glm.irls"],
+                           "same_data": "the statement spells out the numbers (inputs -1, 0, 1, 2, outputs "
+                                        "0, 1, 0, 1, the start at zero), and the solution works the step out by "
+                                        "hand for them"},
+    "ex-5-1-2-poisson-link": {"forbidden": ["pedagogy_lib.learning.glm.family"],
+                              "same_data": "the answer is a pair of functions (the link and its inverse), which "
+                                           "the grader calls on test inputs of the checker's own"},
+    "ex-5-1-2-separable": {"same_data": "the answer is True or False for each of the two data sets, and the "
+                                        "solution discusses these two data sets by name"},
 }

@@ -29,17 +29,43 @@ class InfoMaxProblem(NamedTuple):
     D: np.ndarray
 
 
+def _draw_unmixing(rng) -> np.ndarray:
+    """A well-conditioned, clearly non-symmetric 2 x 2 unmixing matrix with one decimal, positive diagonal."""
+    while True:
+        off = rng.choice([-1.0, 1.0], size=2) * rng.uniform(0.2, 0.8, size=2)
+        D = np.round(np.array([[rng.uniform(0.5, 1.5), off[0]], [off[1], rng.uniform(0.5, 1.5)]]), 1)
+        if abs(D[0, 1] - D[1, 0]) >= 0.3 and np.linalg.cond(D) < 5:
+            return D
+
+
+def _draw_grad(rng):
+    """A problem of the same kind as the book's EX_GRAD, for one student: six mixtures in rows (one decimal,
+    of order one) and a non-symmetric, well-conditioned D."""
+    return InfoMaxProblem(np.round(rng.normal(scale=1.1, size=(6, 2)), 1) + 0.0, _draw_unmixing(rng))
+
+
 #: Exercise 1: the gradient of the InfoMax objective at a non-symmetric D.
-EX_GRAD = InfoMaxProblem(
+EX_GRAD = checker.book_or_drawn(InfoMaxProblem(
     Y=np.array([[0.5, -1.0], [1.5, 0.2], [-0.7, 0.9], [0.1, -2.0], [-1.2, -0.4], [2.2, 1.1]]),
     D=np.array([[1.0, 0.4], [-0.3, 0.8]]),
-)
+), _draw_grad, seed=5211)
+
+
+def _draw_fixed(rng):
+    """A problem of the same kind as the book's EX_FIXED, for one student: five mixtures in rows and a
+    non-symmetric D, such that the matrix to invert is well-conditioned and clearly not symmetric."""
+    while True:
+        Y, D = np.round(rng.normal(size=(5, 2)), 1) + 0.0, _draw_unmixing(rng)
+        M = Y.T @ np.tanh(Y @ D.T / 2.0) / len(Y)
+        if np.linalg.cond(M) < 10 and abs(M[0, 1] - M[1, 0]) > 0.1 * np.abs(M).max():
+            return InfoMaxProblem(Y, D)
+
 
 #: Exercise 2: the right-hand side of the fixed-point equation at a non-symmetric D.
-EX_FIXED = InfoMaxProblem(
+EX_FIXED = checker.book_or_drawn(InfoMaxProblem(
     Y=np.array([[1.0, 0.3], [-0.4, 1.2], [0.8, -1.5], [-1.9, 0.1], [0.2, 0.6]]),
     D=np.array([[1.2, -0.5], [0.7, 0.9]]),
-)
+), _draw_fixed, seed=5212)
 
 #: Exercise 3: test cases for an Amari-index function ``amari(P)`` of the global matrix P = D C.
 AMARI_CASES = (
@@ -164,5 +190,9 @@ SUMMATIVE = {
                                         "pedagogy_lib.nn.infomax.objective",
                                         "pedagogy_lib.core.gradcheck.gradcheck",
                                         "pedagogy_lib.nn.network.numerical_gradient"]},
-    "ex-5-2-1-amari": {"forbidden": ["pedagogy_lib.nn.infomax.amari_index"]},
+    "ex-5-2-1-amari": {"forbidden": ["pedagogy_lib.nn.infomax.amari_index"],
+                       "same_data": "the answer is a function, which the grader calls on test matrices of the "
+                                    "checker's own"},
+    "ex-5-2-1-which-sources": {"same_data": "the answer is True or False for each of three named source laws, "
+                                            "which the data do not change"},
 }

@@ -365,8 +365,17 @@ def product_network(D1, d1, D2, d2):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-5-1-3-dense-backward": {"forbidden": ["pedagogy_lib.nn.network.Dense.backward",
-                                              "pedagogy_lib.nn.network.Dense._backward"]},
+                                              "pedagogy_lib.nn.network.Dense._backward"],
+                                "same_data": "the answer is a function, which the grader calls on test layers of "
+                                             "the checker's own (EX_DENSE, drawn for each student)"},
     "ex-5-1-3-central-difference": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
-                                                  "pedagogy_lib.nn.network.numerical_gradient"]},
-    "ex-5-1-3-bernoulli-signal": {"forbidden": ["pedagogy_lib.nn.network.bernoulli_cross_entropy"]},
+                                                  "pedagogy_lib.nn.network.numerical_gradient"],
+                                    "same_data": "the answer is a function, which the grader calls on test "
+                                                 "functions of the checker's own"},
+    "ex-5-1-3-bernoulli-signal": {"forbidden": ["pedagogy_lib.nn.network.bernoulli_cross_entropy"],
+                                  "same_data": "the answer is a function, which the grader calls on test inputs of "
+                                               "the checker's own"},
+    "ex-5-1-3-product-network": {"same_data": "the statement spells out the function to compute, "
+                                              "f(y) = 2 y1 y2 / y3^2, and the weights that compute it do not depend "
+                                              "on the test inputs"},
 }

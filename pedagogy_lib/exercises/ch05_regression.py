@@ -49,31 +49,69 @@ class LOOProblem(NamedTuple):
     n: int
 
 
+def _draw_normal(rng):
+    """A problem of the same kind as the book's EX_NORMAL, for one student: 2 inputs and 2 outputs of 6
+    samples (one decimal), outputs linear in the inputs plus noise, both Y Y^T and X X^T well-conditioned."""
+    while True:
+        Y = np.round(rng.uniform(-2.5, 3.0, size=(2, 6)), 1) + 0.0
+        X = np.round(np.round(rng.uniform(-2.0, 2.0, size=(2, 2)), 1) @ Y + rng.normal(scale=0.5, size=(2, 6)), 1)
+        if np.linalg.cond(Y @ Y.T) < 10 and np.linalg.cond(X @ X.T) < 30:
+            return RegressionProblem(Y, X + 0.0)
+
+
 #: Exercise 1: M = 2 inputs, K = 2 outputs, N = 6 samples.
-EX_NORMAL = RegressionProblem(
+EX_NORMAL = checker.book_or_drawn(RegressionProblem(
     Y=np.array([[1.0, 2.0, -1.0, 0.5, 3.0, -2.0],
                 [0.0, 1.0, 1.5, -1.0, 2.0, 0.5]]),
     X=np.array([[2.1, 5.2, 0.4, -0.3, 8.1, -2.9],
                 [-0.9, -0.2, 2.6, -2.4, 1.1, 2.2]]),
-)
+), _draw_normal, seed=5111)
+
+
+def _draw_ridge(rng):
+    """A problem of the same kind as the book's EX_RIDGE, for one student: 3 correlated inputs and 1 output
+    of 8 samples (one decimal), a prior variance above one and a smaller noise variance."""
+    while True:
+        Y = np.round(rng.multivariate_normal(np.zeros(3), [[1.0, 0.3, 0.2], [0.3, 1.0, 0.7], [0.2, 0.7, 1.0]],
+                                             size=8).T, 1) + 0.0
+        X = np.round(np.round(rng.uniform(-1.5, 1.5, size=3), 1) @ Y + rng.normal(scale=0.6, size=8), 1)[None, :]
+        if np.linalg.cond(Y @ Y.T) < 50:
+            return RidgeProblem(Y, X + 0.0, round(float(rng.uniform(1.5, 4.0)), 1),
+                                round(float(rng.uniform(0.2, 0.9)), 1))
+
 
 #: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; sigma_d^2 = 2, sigma^2 = 0.5.
-EX_RIDGE = RidgeProblem(
+EX_RIDGE = checker.book_or_drawn(RidgeProblem(
     Y=np.array([[0.3, -1.2, 0.8, 1.5, -0.4, 0.9, -1.1, 0.2],
                 [1.0, 0.4, -0.6, 0.2, 1.3, -0.8, 0.5, -1.4],
                 [0.7, 0.6, -0.9, 0.4, 1.0, -0.5, 0.3, -1.2]]),
     X=np.array([[1.9, -0.7, -0.2, 1.8, 1.4, -0.1, -0.4, -1.3]]),
     sigma2_d=2.0,
     sigma2=0.5,
-)
+), _draw_ridge, seed=5112)
+
+
+def _draw_loo(rng):
+    """A problem of the same kind as the book's EX_LOO, for one student: an intercept row and one feature of
+    7 samples, six of them near zero and the last far out (a leverage close to one), outputs roughly linear
+    in the feature (one decimal), and n = 6."""
+    while True:
+        f = np.append(np.sort(np.round(rng.uniform(-1.2, 1.2, size=6), 1)), round(float(rng.uniform(3.0, 5.0)), 1))
+        X = np.vstack([np.ones(7), f + 0.0])
+        y = np.round(rng.uniform(-0.3, 0.3) + rng.uniform(0.5, 1.0) * f + rng.normal(scale=0.25, size=7), 1)
+        y[6] = round(float(y[6] - rng.uniform(1.0, 2.0)), 1)       # the far sample sits off the others' line
+        h = X[:, 6] @ np.linalg.solve(X @ X.T, X[:, 6])
+        if np.ptp(f[:6]) > 1.2 and 0.7 < h < 0.95:
+            return LOOProblem(X, y + 0.0, 6)
+
 
 #: Exercise 3: an intercept row of ones and one feature; the sample to leave out is the last, n = 6.
-EX_LOO = LOOProblem(
+EX_LOO = checker.book_or_drawn(LOOProblem(
     X=np.array([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
                 [-1.0, -0.6, -0.1, 0.2, 0.5, 0.9, 4.0]]),
     y=np.array([-0.8, -0.2, 0.1, 0.6, 0.7, 1.3, 2.0]),
     n=6,
-)
+), _draw_loo, seed=5113)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -232,5 +270,7 @@ SUMMATIVE = {
                                             "pedagogy_lib.learning.regression.loo_cv_error",
                                             "pedagogy_lib.learning.regression.lofo_residuals"]},
     "ex-5-1-1-lofo-function": {"forbidden": ["pedagogy_lib.learning.regression.lofo_residuals",
-                                             "pedagogy_lib.learning.regression.loo_residuals"]},
+                                             "pedagogy_lib.learning.regression.loo_residuals"],
+                               "same_data": "the answer is a function, which the grader calls on test problems of "
+                                            "the checker's own (drawn for each student)"},
 }

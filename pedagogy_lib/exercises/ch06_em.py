@@ -64,13 +64,27 @@ def toy_log_joint(theta, y):
     return np.log(0.5) + np.stack([norm.logpdf(y, loc=theta), norm.logpdf(y, loc=-theta)], axis=-1)
 
 
+def _draw_free_energy(rng):
+    """A problem of the same kind as the book's EX_FREE_ENERGY, for one student: eight observations (one
+    decimal), a parameter theta between 0.4 and 1.2, and a recognition distribution with rows that sum to
+    one, strictly between 0 and 1, clearly not the posterior."""
+    while True:
+        y = np.round(rng.choice([-1.0, 1.0], size=8) * rng.uniform(0.1, 2.6, size=8), 1) + 0.0
+        theta = round(float(rng.uniform(0.4, 1.2)), 1)
+        q1 = np.round(rng.uniform(0.05, 0.95, size=8), 2)
+        q = np.column_stack([q1, 1.0 - q1])
+        lj = toy_log_joint(theta, y)
+        if np.mean(np.sum(q * (np.log(q) - lj + logsumexp(lj, axis=1, keepdims=True)), axis=1)) > 0.05:
+            return FreeEnergyProblem(y, theta, q)
+
+
 #: Exercise 1: eight observations, theta = 0.6 and a recognition distribution that is *not* the posterior.
-EX_FREE_ENERGY = FreeEnergyProblem(
+EX_FREE_ENERGY = checker.book_or_drawn(FreeEnergyProblem(
     y=np.array([1.3, -0.4, 2.1, 0.2, -1.7, 0.9, -2.4, 1.1]),
     theta=0.6,
     q=np.array([[0.9, 0.1], [0.3, 0.7], [0.8, 0.2], [0.5, 0.5],
                 [0.2, 0.8], [0.6, 0.4], [0.05, 0.95], [0.7, 0.3]]),
-)
+), _draw_free_energy, seed=631)
 
 #: Exercise 2: ``(theta, y)`` test cases for one EM step of the symmetric mixture.
 EX_EM_CASES = (
@@ -84,11 +98,43 @@ _B = np.array([[0.40, 0.30, 0.15, 0.10, 0.04, 0.01],
                [0.05, 0.20, 0.40, 0.20, 0.10, 0.05],
                [0.01, 0.04, 0.10, 0.15, 0.30, 0.40]])
 
+def _simplex(rng, alpha, lowest: float = 0.02) -> np.ndarray:
+    """A probability vector with two decimals, every entry at least ``lowest``."""
+    while True:
+        v = np.round(rng.dirichlet(alpha), 2)
+        v[np.argmax(v)] += 1.0 - v.sum()
+        if v.min() >= lowest:
+            return np.round(v, 2)
+
+
+def _draw_bits(rng):
+    """A problem of the same kind as the book's EX_BITS, for one student: a prior over three latent codes,
+    three emission distributions over six symbols, each favouring symbols of its own (two decimals, all
+    positive), one symbol, and a recognition distribution that is clearly not that symbol's posterior."""
+    while True:
+        pi = _simplex(rng, np.full(3, 4.0), lowest=0.1)
+        B = np.stack([_simplex(rng, 0.6 + 4.0 * np.exp(-0.5 * (np.arange(6) - c) ** 2), lowest=0.01)
+                      for c in np.array([0.5, 2.5, 4.5]) + rng.uniform(-0.8, 0.8, size=3)])
+        y = int(rng.integers(6))
+        q = _simplex(rng, np.full(3, 3.0), lowest=0.1)
+        post = pi * B[:, y] / np.sum(pi * B[:, y])
+        if np.sum(q * np.log2(q / post)) > 0.03:
+            return BitsBackProblem(pi, B, y, q)
+
+
 #: Exercise 3: one datum (symbol 3) and a recognition distribution over the three latent codes.
-EX_BITS = BitsBackProblem(pi=_PI, B=_B, y=3, q=np.array([0.2, 0.5, 0.3]))
+EX_BITS = checker.book_or_drawn(BitsBackProblem(pi=_PI, B=_B, y=3, q=np.array([0.2, 0.5, 0.3])), _draw_bits, seed=633)
+
+
+def _draw_hard(rng):
+    """A problem of the same kind as the book's EX_HARD, for one student: the model of EX_BITS and a data
+    distribution over the six symbols (two decimals, all positive) that the model does not match exactly."""
+    return HardProblem(EX_BITS.pi, EX_BITS.B, _simplex(rng, np.full(6, 5.0), lowest=0.05))
+
 
 #: Exercise 4: the same model and a data distribution over the six symbols.
-EX_HARD = HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10]))
+EX_HARD = checker.book_or_drawn(HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10])),
+                                _draw_hard, seed=634)
 
 
 def _posterior(lj):
@@ -240,5 +286,7 @@ def hard_excess(answer):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step"]},
+    "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step"],
+                       "same_data": "the answer is a function, which the grader calls on test cases of the "
+                                    "checker's own"},
 }

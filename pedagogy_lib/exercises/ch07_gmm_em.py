@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, compare_array, result
+from .checker import CheckResult, book_or_drawn, compare_array, result
 
 __all__ = [
     "MStepProblem", "AssignProblem", "MahalanobisProblem",
@@ -80,11 +80,36 @@ EX_NPARAMS = (
     (10, 3, "full"), (10, 3, "diag"), (10, 3, "tied"),
 )
 
-EX_MAHAL = MahalanobisProblem(
+
+def _draw_mahal(rng):
+    """A problem of the same kind as the book's EX_MAHAL, for one student: three means, a shared covariance
+    that is elongated and tilted (one decimal), and eight points (half-integers) whose labels in the limit
+    are clear-cut, several of them different from the Euclidean-nearest means."""
+    while True:
+        mu = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]) + np.round(rng.uniform(-0.5, 0.5, size=(3, 2)), 1)
+        angle = rng.uniform(0.2, 1.3) * rng.choice([-1.0, 1.0])
+        major, minor = rng.uniform(2.0, 4.0), rng.uniform(0.3, 0.8)
+        R = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        Sigma = np.round(R @ np.diag([major, minor]) @ R.T, 1)
+        if np.linalg.eigvalsh(Sigma)[0] < 0.2 or np.linalg.cond(Sigma) < 3:
+            continue
+        y = np.round(rng.uniform(-1.5, 3.5, size=(8, 2)) * 2) / 2 + 0.0
+        diff = y[:, None, :] - mu[None, :, :]
+        d2 = {name: np.einsum("nki,ij,nkj->nk", diff, metric, diff)
+              for name, metric in (("limit", np.linalg.inv(Sigma)), ("euclid", np.eye(2)), ("sigma", Sigma))}
+        labels = {name: d.argmin(axis=1) for name, d in d2.items()}
+        gaps = np.diff(np.sort(d2["limit"], axis=1)[:, :2], axis=1)
+        if (np.all(gaps > 0.3) and np.unique(labels["limit"]).size == 3 and np.unique(y, axis=0).shape[0] == 8
+                and np.sum(labels["limit"] != labels["euclid"]) >= 3
+                and np.sum(labels["limit"] != labels["sigma"]) >= 2):
+            return MahalanobisProblem(mu + 0.0, Sigma + 0.0, y)
+
+
+EX_MAHAL = book_or_drawn(MahalanobisProblem(
     mu=np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]),
     Sigma=np.array([[3.0, 1.2], [1.2, 0.8]]),
     y=np.array([[-1.0, 1.0], [0.5, -0.5], [1.0, 0.5], [1.5, 1.0], [1.0, 2.0], [2.0, 2.0], [3.0, 2.0], [-0.5, 1.5]]),
-)
+), _draw_mahal, seed=714)
 
 
 # ---------------------------------------------------------------------------------------------

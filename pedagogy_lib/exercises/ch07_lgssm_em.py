@@ -206,3 +206,11 @@ def eigenvalues_invariant(answer) -> CheckResult:
         problems = ["not right: ask whether two different parameter settings could give exactly the same "
                     "distribution of y (try a change of basis of the latent state)."]
     return result("identifiability of A", problems)
+
+
+#: For the graded (nbgrader) version: why an exercise's data are the same for every student
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-7-4-identifiability": {"same_data": "the answer is True or False, about a property of the model that no "
+                                            "data change"},
+}

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, compare_scalar, result, problem_rng
+from .checker import CheckResult, book_or_drawn, compare_scalar, result, problem_rng
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum"]
 
+
+def _draw_mu(rng):
+    """A mean of the same kind as the book's EX_MU, for one student: positive, of order one (one decimal),
+    other than the book's."""
+    return round(float(rng.choice([m for m in np.arange(0.5, 2.55, 0.1) if abs(m - 1.5) > 0.05])), 1)
+
+
 #: Exercise (a): the mean of q = N(mu, 1); the function is f(z) = z^2.
-EX_MU = 1.5
+EX_MU = book_or_drawn(1.5, _draw_mu, seed=8421)
 
 
 def _samples():
@@ -84,3 +91,10 @@ def naive_optimum(answer) -> CheckResult:
     }
     return result("optimum of the naive recipe's objective",
                   compare_scalar(answer, expected, "lambda*", rtol=1e-6, hints=hints))
+
+
+#: For the graded (nbgrader) version: why an exercise's data are the same for every student
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-8-4-2-naive": {"same_data": "the statement spells out the number (x = -2)"},
+}

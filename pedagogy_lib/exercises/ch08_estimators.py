@@ -9,15 +9,38 @@ Reference answers are computed in this module, independently of the library.
 """
 from __future__ import annotations
 
-from .checker import CheckResult, compare_scalar, result
+import numpy as np
+
+from .checker import CheckResult, book_or_drawn, compare_scalar, result
 
 __all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance"]
 
+
+def _draw_mu(rng):
+    """A shared mean of the same kind as the book's EX_MU, for one student: positive, of order one (one
+    decimal), other than the book's."""
+    return round(float(rng.choice([m for m in np.arange(0.5, 2.55, 0.1) if abs(m - 1.5) > 0.05])), 1)
+
+
+def _draw_k(rng):
+    """A latent dimension of the same kind as the book's EX_K, for one student: a whole number from 4 to 16,
+    other than the book's."""
+    return int(rng.choice([k for k in range(4, 17) if k != 10]))
+
+
 #: Exercises (a) and (b): the shared mean of N(mu 1, I) and the latent dimension; f(x) = x_1^2.
-EX_MU = 1.5
-EX_K = 10
+EX_MU = book_or_drawn(1.5, _draw_mu, seed=8211)
+EX_K = book_or_drawn(10, _draw_k, seed=8212)
+
+
+def _draw_lam(rng):
+    """A rate of the same kind as the book's EX_LAM, for one student: between 1.5 and 2.5 (one decimal),
+    other than the book's."""
+    return round(float(rng.choice([lam for lam in np.arange(1.5, 2.55, 0.1) if abs(lam - 2.0) > 0.05])), 1)
+
+
 #: Exercise (c): the rate of the exponential distribution.
-EX_LAM = 2.0
+EX_LAM = book_or_drawn(2.0, _draw_lam, seed=8213)
 
 
 def variance_slope(answer) -> CheckResult:

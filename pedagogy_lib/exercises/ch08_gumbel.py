@@ -11,22 +11,70 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_scalar, result
 
 __all__ = ["EX_ETA", "EX_COUNTS", "EX_Y1", "EX_ETA2", "EX_S", "EX_LOGITS", "chi_square", "concrete_density",
            "kl_uniform"]
 
+
+def _draw_eta(rng):
+    """Natural parameters of the same kind as the book's EX_ETA, for one student: four values between -1
+    and 1.2 (one decimal), not all equal."""
+    while True:
+        eta = np.round(rng.uniform(-1.0, 1.2, size=4), 1) + 0.0
+        if np.ptp(eta) >= 0.8:
+            return eta
+
+
+def _draw_counts(rng):
+    """Counts of the same kind as the book's EX_COUNTS, for one student: the categories of 1000 Gumbel-max
+    samples with the natural parameters EX_ETA."""
+    return np.bincount(np.argmax(EX_ETA + rng.gumbel(size=(1000, EX_ETA.size)), axis=1), minlength=EX_ETA.size)
+
+
 #: Exercise (a): natural parameters of a 4-way categorical and counts of 1000 Gumbel-max samples.
-EX_ETA = np.array([0.5, -0.5, 1.0, 0.0])
-EX_COUNTS = np.array([221, 83, 458, 238])
+EX_ETA = book_or_drawn(np.array([0.5, -0.5, 1.0, 0.0]), _draw_eta, seed=8221)
+EX_COUNTS = book_or_drawn(np.array([221, 83, 458, 238]), _draw_counts, seed=8222)
+
+
+def _draw_y1(rng):
+    """A point of the same kind as the book's EX_Y1, for one student: strictly between 0.15 and 0.85 (two
+    decimals)."""
+    return round(float(rng.uniform(0.15, 0.85)), 2)
+
+
+def _draw_eta2(rng):
+    """Natural parameters of the same kind as the book's EX_ETA2, for one student: two unequal values between
+    -1 and 1 (one decimal)."""
+    while True:
+        eta = np.round(rng.uniform(-1.0, 1.0, size=2), 1) + 0.0
+        if eta[0] != eta[1]:
+            return eta
+
+
+def _draw_s(rng):
+    """A softness of the same kind as the book's EX_S, for one student: between 0.3 and 1.5 (one decimal),
+    not 1."""
+    return round(float(rng.choice([0.3, 0.4, 0.5, 0.6, 0.8, 0.9, 1.2, 1.5])), 1)
+
 
 #: Exercise (b): a point y = (EX_Y1, 1 - EX_Y1), natural parameters and softness for K = 2.
-EX_Y1 = 0.3
-EX_ETA2 = np.array([0.2, -0.4])
-EX_S = 0.7
+EX_Y1 = book_or_drawn(0.3, _draw_y1, seed=8223)
+EX_ETA2 = book_or_drawn(np.array([0.2, -0.4]), _draw_eta2, seed=8224)
+EX_S = book_or_drawn(0.7, _draw_s, seed=8225)
+
+
+def _draw_logits(rng):
+    """Logits of the same kind as the book's EX_LOGITS, for one student: four values between -1.5 and 1.5
+    (one decimal), not all equal."""
+    while True:
+        logits = np.round(rng.uniform(-1.5, 1.5, size=4), 1) + 0.0
+        if np.ptp(logits) >= 1.0:
+            return logits
+
 
 #: Exercise (c): logits of one group of C = 4 categories.
-EX_LOGITS = np.array([1.2, -0.3, 0.4, -1.0])
+EX_LOGITS = book_or_drawn(np.array([1.2, -0.3, 0.4, -1.0]), _draw_logits, seed=8226)
 
 
 def _softmax(a):

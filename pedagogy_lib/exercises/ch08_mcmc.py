@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, as_bool, compare_array, compare_scalar, result
+from .checker import CheckResult, as_bool, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["MHProblem", "EX_MH", "EX_AR1", "accept_prob", "mh_matrix", "ar1_ess", "step_size_claim"]
 
@@ -27,12 +27,36 @@ class MHProblem(NamedTuple):
     g: np.ndarray
 
 
+def _draw_mh(rng):
+    """A problem of the same kind as the book's EX_MH, for one student: a positive unnormalized target (one
+    decimal) and a proposal with columns summing to one (two decimals, no zero entry), not symmetric, such
+    that the move from state 1 to state 2 is accepted with a probability clearly below one."""
+    while True:
+        p = np.round(rng.uniform(0.5, 4.0, 3), 1)
+        g = np.round(rng.dirichlet(np.full(3, 4.0), size=3).T, 2)
+        g[np.argmax(g, axis=0), np.arange(3)] += 1.0 - g.sum(axis=0)
+        g = np.round(g, 2)
+        accept = p[2] * g[1, 2] / (p[1] * g[2, 1])
+        if g.min() >= 0.05 and abs(g[1, 2] - g[2, 1]) >= 0.1 and 0.1 < accept < 0.9 and abs(p[2] - p[1]) >= 0.3:
+            return MHProblem(p, g)
+
+
 #: Exercises (a) and (b).
-EX_MH = MHProblem(np.array([1.0, 3.0, 2.0]),
-                  np.array([[0.2, 0.5, 0.3], [0.5, 0.1, 0.2], [0.3, 0.4, 0.5]]))
+EX_MH = book_or_drawn(MHProblem(np.array([1.0, 3.0, 2.0]),
+                                np.array([[0.2, 0.5, 0.3], [0.5, 0.1, 0.2], [0.3, 0.4, 0.5]])), _draw_mh, seed=841)
+
+
+def _draw_ar1(rng):
+    """A chain of the same kind as the book's EX_AR1, for one student: a strong positive autocorrelation phi
+    (two decimals) and a whole number of steps, not both the book's."""
+    while True:
+        ar1 = {"phi": round(float(rng.uniform(0.6, 0.97)), 2), "n": int(rng.choice([500, 1000, 2000, 5000]))}
+        if ar1 != {"phi": 0.9, "n": 1000}:
+            return ar1
+
 
 #: Exercise (c): an AR(1) chain x_t = phi x_{t-1} + noise, run for n steps.
-EX_AR1 = {"phi": 0.9, "n": 1000}
+EX_AR1 = book_or_drawn({"phi": 0.9, "n": 1000}, _draw_ar1, seed=842)
 
 
 def _A(i, j):
@@ -114,4 +138,5 @@ def step_size_claim(answer) -> CheckResult:
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-8-4-1-matrix": {"forbidden": ["pedagogy_lib.samplers.finite.mh_transition_matrix"]},
+    "ex-8-4-1-claim": {"same_data": "the answer is True or False, about a claim that no data change"},
 }

@@ -15,8 +15,22 @@ from . import checker
 
 __all__ = ["EX_SCALAR", "EX_LOGDET", "EX_MSTEP", "scalar_mode", "logdet_gradient", "m_step"]
 
+
+def _draw_scalar(rng):
+    """A problem of the same kind as the book's EX_SCALAR, for one student (one decimal): an observation of
+    either sign, a positive basis weight other than one, a positive rate and precision, such that the mode
+    is not zero and the threshold differs clearly from the rate."""
+    while True:
+        d = {"y": round(float(rng.choice([-1.0, 1.0]) * rng.uniform(0.8, 2.5)), 1),
+             "c": round(float(rng.uniform(0.5, 1.5)), 1), "alpha": round(float(rng.uniform(0.5, 3.0)), 1),
+             "lam": round(float(rng.uniform(2.0, 6.0)), 1)}
+        z, t = abs(d["y"] / d["c"]), d["alpha"] / (d["lam"] * d["c"] ** 2)
+        if z - t > 0.2 and abs(d["c"] - 1.0) > 0.15 and abs(t - d["alpha"]) > 0.2:
+            return d
+
+
 #: Exercise 1: one observation y, one basis weight c, the prior rate alpha and the precision lambda.
-EX_SCALAR = {"y": 1.3, "c": 0.8, "alpha": 2.0, "lam": 4.0}
+EX_SCALAR = checker.book_or_drawn({"y": 1.3, "c": 0.8, "alpha": 2.0, "lam": 4.0}, _draw_scalar, seed=811)
 
 _r = checker.problem_rng(81)
 #: Exercise 2: an emission matrix C (M=3, K=4), lambda, and the diagonal d of the prior's curvature.

@@ -11,15 +11,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, compare_array, compare_scalar, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_Q", "EX_MODEL", "BAYES_OPTIONS", "kl_standard_normal", "local_variances", "bayes_rule"]
 
+
+def _draw_q(rng):
+    """A distribution of the same kind as the book's EX_Q, for one student: three means of order one and three
+    positive standard deviations, some below one and some above (one decimal)."""
+    while True:
+        s = np.round(rng.uniform(0.2, 1.8, size=3), 1)
+        if s.min() < 0.9 and s.max() > 1.1:
+            return {"mu": np.round(rng.uniform(-2.0, 2.0, size=3), 1) + 0.0, "s": s}
+
+
 #: Exercise (a): means and standard deviations of a factorized Gaussian q.
-EX_Q = {"mu": np.array([0.5, -1.0, 2.0]), "s": np.array([0.8, 1.5, 0.3])}
+EX_Q = book_or_drawn({"mu": np.array([0.5, -1.0, 2.0]), "s": np.array([0.8, 1.5, 0.3])}, _draw_q, seed=8431)
+
+
+def _draw_model(rng):
+    """A model of the same kind as the book's EX_MODEL, for one student: loadings C (4, 2) of order one (one
+    decimal) whose two columns are clearly correlated, and a noise variance below one."""
+    while True:
+        C = np.round(rng.uniform(-1.3, 1.3, size=(4, 2)), 1) + 0.0
+        G = C.T @ C
+        if np.linalg.matrix_rank(C) == 2 and abs(G[0, 1]) > 0.3 * np.sqrt(G[0, 0] * G[1, 1]):
+            return {"C": C, "sigma2": round(float(rng.uniform(0.2, 0.9)), 1)}
+
 
 #: Exercise (b): a linear-Gaussian model, loadings C (4, 2) and noise variance sigma2.
-EX_MODEL = {"C": np.array([[1.0, 0.5], [0.3, -1.2], [0.8, 0.8], [-0.4, 0.2]]), "sigma2": 0.5}
+EX_MODEL = book_or_drawn({"C": np.array([[1.0, 0.5], [0.3, -1.2], [0.8, 0.8], [-0.4, 0.2]]), "sigma2": 0.5},
+                         _draw_model, seed=8432)
 
 #: Exercise (c): candidate statements of Bayes' rule (one of them appears in the VAE post, one is right).
 BAYES_OPTIONS = (
@@ -85,3 +107,11 @@ def bayes_rule(answer) -> CheckResult:
         3: "this is circular: the posterior appears on both sides.",
     }
     return result("Bayes' rule", [] if k == 1 else [why[k]])
+
+
+#: For the graded (nbgrader) version: why an exercise's data are the same for every student
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-8-4-3-bayes": {"same_data": "the answer is an index, a choice among four printed statements of Bayes' "
+                                    "rule"},
+}

@@ -14,15 +14,43 @@ import math
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, compare_array, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, result
 
 __all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_RHO", "mean_field_variances", "forward_kl_variances", "cavi_sweeps"]
 
+def _spd(rng, diag_low: float, diag_high: float) -> np.ndarray:
+    """A symmetric, well-conditioned positive-definite 3 x 3 matrix with one decimal and clearly non-zero
+    off-diagonal entries."""
+    while True:
+        d = np.round(rng.uniform(diag_low, diag_high, size=3), 1)
+        scale = np.sqrt(d[[0, 0, 1]] * d[[1, 2, 2]])                  # for the pairs (0, 1), (0, 2), (1, 2)
+        off = np.round(rng.choice([-1.0, 1.0], size=3) * rng.uniform(0.2, 0.6, size=3) * scale, 1)
+        M = np.diag(d)
+        M[0, 1], M[0, 2], M[1, 2] = off
+        M = np.triu(M) + np.triu(M, 1).T + 0.0
+        w = np.linalg.eigvalsh(M)
+        if np.all(np.abs(off) >= 0.1) and w[0] > 0.15 and w[-1] / w[0] < 15:
+            return M
+
+
+def _draw_lambda(rng):
+    """A precision matrix of the same kind as the book's EX_LAMBDA, for one student: symmetric, positive
+    definite and well-conditioned, with correlated coordinates (one decimal)."""
+    return _spd(rng, 1.0, 2.5)
+
+
 #: Exercise (a): the precision matrix of a three-dimensional Gaussian target.
-EX_LAMBDA = np.array([[2.0, -0.8, 0.3], [-0.8, 1.5, -0.4], [0.3, -0.4, 1.2]])
+EX_LAMBDA = book_or_drawn(np.array([[2.0, -0.8, 0.3], [-0.8, 1.5, -0.4], [0.3, -0.4, 1.2]]), _draw_lambda, seed=8441)
+
+
+def _draw_sigma(rng):
+    """A covariance matrix of the same kind as the book's EX_SIGMA, for one student: symmetric, positive
+    definite and well-conditioned, with correlated coordinates (one decimal)."""
+    return _spd(rng, 0.5, 2.2)
+
 
 #: Exercise (b): the covariance matrix of a three-dimensional Gaussian target.
-EX_SIGMA = np.array([[1.0, 0.6, -0.2], [0.6, 2.0, 0.5], [-0.2, 0.5, 0.7]])
+EX_SIGMA = book_or_drawn(np.array([[1.0, 0.6, -0.2], [0.6, 2.0, 0.5], [-0.2, 0.5, 0.7]]), _draw_sigma, seed=8442)
 
 #: Exercise (c): the correlation of a two-dimensional Gaussian target with unit variances.
 EX_RHO = 0.9
@@ -85,3 +113,11 @@ def cavi_sweeps(answer) -> CheckResult:
         return result("CAVI sweeps", ["one short: after that many sweeps the error is still just above 1e-6 "
                                       "of its starting size (round up)."])
     return result("CAVI sweeps", ["not right: solve rho^(2k) <= 1e-6 for the smallest whole k."])
+
+
+#: For the graded (nbgrader) version: why an exercise's data are the same for every student
+#: (courseware/grading.py).
+SUMMATIVE = {
+    "ex-8-4-cavi-sweeps": {"same_data": "the statement spells out the number (rho = 0.9), and the solution "
+                                        "discusses the 65.6 sweeps it gives"},
+}
