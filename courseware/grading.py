@@ -229,17 +229,48 @@ def _child_main() -> int:
 
     busy = []
 
-    def guarded_import(*args, **kwargs):
-        module = real_import(*args, **kwargs)
+    def stub_now():
         if forbidden and not busy:           # looking a name up may import a family lazily: no re-entry
             busy.append(True)
             try:
                 apply_stubs()
             finally:
                 busy.pop()
+
+    def guarded_import(*args, **kwargs):
+        module = real_import(*args, **kwargs)
+        stub_now()
         return module
 
-    builtins.__import__ = guarded_import           # the stubs go in as the student's code imports the library
+    import importlib.abc
+    import importlib.machinery
+
+    owners = {".".join(d.split(".")[:i]) for d in forbidden for i in range(1, d.count(".") + 1)}
+
+    class _StubAfterLoading(importlib.abc.MetaPathFinder):
+        """Every module that holds a forbidden function gets its stubs as soon as it has loaded, however
+        it was imported (an import statement, ``importlib``, a family's lazy attribute)."""
+
+        def find_spec(self, name, path=None, target=None):
+            if name not in owners:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is None or spec.loader is None:
+                return spec
+            loader = spec.loader
+
+            class _Loader(importlib.abc.Loader):
+                def create_module(self, spec):
+                    return loader.create_module(spec)
+
+                def exec_module(self, module):
+                    loader.exec_module(module)
+                    stub_now()
+            spec.loader = _Loader()
+            return spec
+
+    sys.meta_path.insert(0, _StubAfterLoading())
+    builtins.__import__ = guarded_import           # and as the student's code imports the library
 
     ns: dict = {"__name__": "__main__"}
     error = None

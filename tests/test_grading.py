@@ -364,3 +364,26 @@ def test_every_exercise_is_graded_on_data_of_the_students_own_or_says_why_not():
             both.append(ex.label)
     assert not missing, f"{len(missing)} exercises give everyone the same data without saying why: {missing}"
     assert not both, f"graded on the student's own data, yet a reason for the same data is given: {both}"
+
+
+def test_a_forbidden_function_raises_when_its_module_is_first_loaded_by_importlib(monkeypatch):
+    """``importlib.import_module`` (which a family's lazy attribute uses) bypasses the import statement;
+    the module still gets its stubs the moment it has loaded."""
+    from pedagogy_lib.exercises import ch04_objectives
+
+    monkeypatch.setitem(ch04_objectives.SUMMATIVE, "ex-probe",
+                        {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck"]})
+    probe = ("import sys, importlib\n"
+             "was = 'pedagogy_lib.core.gradcheck' in sys.modules\n"
+             "m = importlib.import_module('pedagogy_lib.core.gradcheck')\n"
+             "try:\n"
+             "    m.gradcheck()\n"
+             "    r = 'ran'\n"
+             "except RuntimeError as exc:\n"
+             "    r = 'refused' if 'not allowed in this exercise' in str(exc) else 'other'\n"
+             "except Exception:\n"
+             "    r = 'other'\n"
+             "raise KeyError(f'{was} {r}')\n")
+    passed, text = G.grade_exercise("ex-probe", "ch04_objectives", "marble_entropies", [],
+                                    [("import numpy as np", False), (probe, True)], "s")
+    assert "KeyError: 'False refused'" in text, text
