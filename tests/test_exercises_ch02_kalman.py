@@ -1,5 +1,6 @@
 """Checkers of notebook 2.2.2: correct answers pass, typical wrong answers fail with the right hint."""
 import numpy as np
+import pytest
 
 from pedagogy_lib.exercises import ch02_kalman as check
 from pedagogy_lib.lgssm.kalman import LGSSMParams, kalman_filter
@@ -67,3 +68,72 @@ def test_inflating_A_accepts_the_non_normal_counterexample_and_rejects_others():
     assert not out and "shape (2, 2)" in str(out)
     out = check.inflating_A(None)
     assert not out and "is None" in str(out)
+
+
+def _rts_numpy(mu_filt, Upsilon_filt, A, a, Sigma_x):
+    """The notebook's solution: time update, gain and backward step written out."""
+    mu_s, U_s = mu_filt.copy(), Upsilon_filt.copy()
+    for t in range(mu_filt.shape[0] - 2, -1, -1):
+        mu_p = A @ mu_filt[t] + a
+        U_p = A @ Upsilon_filt[t] @ A.T + Sigma_x
+        J = np.linalg.solve(U_p, A @ Upsilon_filt[t]).T
+        mu_s[t] = mu_filt[t] + J @ (mu_s[t + 1] - mu_p)
+        U_s[t] = Upsilon_filt[t] + J @ (U_s[t + 1] - U_p) @ J.T
+    return mu_s, U_s
+
+
+def _rts_blocks(mu_filt, Upsilon_filt, A, a, Sigma_x):
+    """Independently of the formulas: future conditioning by BAYES-INVERT, the backward step by MARGINALIZE."""
+    from pedagogy_lib.gaussian import blocks as g
+
+    mu_s, U_s = mu_filt.copy(), Upsilon_filt.copy()
+    for t in range(mu_filt.shape[0] - 2, -1, -1):
+        future = g.bayes_invert(mu_filt[t], Upsilon_filt[t], A, a, Sigma_x, np.zeros(A.shape[0]))
+        mu_p = A @ mu_filt[t] + a
+        back = g.marginalize(mu_s[t + 1], U_s[t + 1], future.gain, mu_filt[t] - future.gain @ mu_p, future.Sigma)
+        mu_s[t], U_s[t] = back.mu, back.Sigma
+    return mu_s, U_s
+
+
+def test_rts_backward_pass_accepts_the_solution_and_the_two_building_blocks():
+    assert check.rts_backward_pass(_rts_numpy)
+    assert check.rts_backward_pass(_rts_blocks)
+    assert check.rts_backward_pass(lambda *args: list(_rts_numpy(*args)))       # a list of the two is fine
+
+
+def _rts_slip(offset=True, noise=True, transpose=False, flip=False):
+    def fn(mu_filt, Upsilon_filt, A, a, Sigma_x):
+        mu_s, U_s = mu_filt.copy(), Upsilon_filt.copy()
+        for t in range(mu_filt.shape[0] - 2, -1, -1):
+            mu_p = A @ mu_filt[t] + (a if offset else 0.0)
+            U_p = A @ Upsilon_filt[t] @ A.T + (Sigma_x if noise else 0.0)
+            J = np.linalg.inv(U_p) @ A @ Upsilon_filt[t] if transpose else Upsilon_filt[t] @ A.T @ np.linalg.inv(U_p)
+            mu_s[t] = mu_filt[t] + J @ (mu_s[t + 1] - mu_p)
+            U_s[t] = Upsilon_filt[t] + J @ ((U_p - U_s[t + 1]) if flip else (U_s[t + 1] - U_p)) @ J.T
+        return mu_s, U_s
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda m, U, A, a, Q: (m, U), "backward pass never ran"),
+    (_rts_slip(offset=False), "left the offset a out"),
+    (_rts_slip(noise=False), "left Sigma_x out"),
+    (_rts_slip(transpose=True), "transpose of J_{t-1}"),
+    (_rts_slip(flip=True), "the other way round"),
+    (lambda m, U, A, a, Q: None, "forget to return"),
+    (lambda m, U, A, a, Q: 1 / 0, "raised ZeroDivisionError"),
+    (lambda m, U, A, a, Q: _rts_numpy(m, U, A, a, Q)[0], "should return the pair"),
+])
+def test_rts_backward_pass_names_the_slips(wrong, fragment):
+    res = check.rts_backward_pass(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_rts_backward_pass_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.rts_backward_pass(np.eye(2)))
+    msg = str(check.rts_backward_pass(lambda m, U, A, a, Q: (m + 0.01, U)))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 2.53-2.54", "")), msg

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from pedagogy_lib.exercises import ch03_deep_models as check
-from pedagogy_lib.harmonium import dbn_visible_log_probs, directed_table, invert, states, visible_log_probs
+from pedagogy_lib.harmonium import (dbn_visible_log_probs, directed_table, invert, log_marginal_table, states,
+                                    visible_log_probs)
 from pedagogy_lib.harmonium import helmholtz as hh
 from pedagogy_lib.harmonium import recurrent as rec
 
@@ -97,3 +98,53 @@ def test_trbm_configurations():
     r = check.trbm_configurations(8)
     assert not r and "one step" in str(r)
     assert not check.trbm_configurations(12)
+
+
+def _dbn_solution(theta0, theta1):
+    """The notebook's solution: the prior from the softplus form of Step 1, the emission as Bernoullis."""
+    X1, Y0 = states(theta0.K), states(theta0.M)
+    a = X1 @ theta1.b_y + np.logaddexp(0, X1 @ theta1.W.T + theta1.b_x).sum(1)
+    log_prior = a - np.logaddexp.reduce(a)
+    eta = X1 @ theta0.W + theta0.b_y
+    log_emit = Y0 @ (-np.logaddexp(0, -eta)).T + (1 - Y0) @ (-np.logaddexp(0, eta)).T
+    return np.logaddexp.reduce(log_emit + log_prior, axis=1)
+
+
+def test_dbn_log_marginal_function_accepts_the_solution_and_the_library():
+    assert check.dbn_log_marginal_function(_dbn_solution)
+    assert check.dbn_log_marginal_function(lambda t0, t1: dbn_visible_log_probs([t0, t1]))
+
+
+def test_dbn_log_marginal_function_names_the_slips():
+    import itertools
+
+    def slip(fn):
+        r = check.dbn_log_marginal_function(fn)
+        assert not r
+        return str(r)
+
+    assert "left the top harmonium out" in slip(lambda t0, t1: visible_log_probs(t0))
+    assert "same prior probability" in slip(lambda t0, t1: np.log(directed_table(t0).mean(axis=1)))
+    assert "did not normalize the prior" in slip(
+        lambda t0, t1: np.log(directed_table(t0) @ np.exp(log_marginal_table(t1, "visible"))))
+    assert "hidden-layer marginal" in slip(
+        lambda t0, t1: np.log(directed_table(t0) @ np.exp(visible_log_probs(invert(t1)))))
+    assert "another order" in slip(lambda t0, t1: dbn_visible_log_probs([t0, t1])[
+        [int("".join(str(b) for b in s[::-1]), 2) for s in itertools.product((0, 1), repeat=t0.M)]])
+    assert "exponential of the answer" in slip(lambda t0, t1: np.exp(dbn_visible_log_probs([t0, t1])))
+    assert "forget to return" in slip(lambda t0, t1: None)
+    assert "raised AttributeError" in slip(lambda t0, t1: t0.V)
+    assert "should be a function" in str(check.dbn_log_marginal_function(check.EX_RBM))
+
+
+def test_dbn_log_marginal_function_reaches_the_inverted_top_and_reveals_no_answer():
+    import re
+
+    msg = str(check.dbn_log_marginal_function(lambda t0, t1: _dbn_solution(t0, t1) + 0.01 * np.arange(2 ** t0.M)))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except with the inverted bottom harmonium on top (problem 3), where the answer is theta0's own marginal
+    inverted = lambda t0, t1: t1.W.shape == t0.W.T.shape and np.allclose(t1.W, t0.W.T)  # noqa: E731
+    msg = str(check.dbn_log_marginal_function(lambda t0, t1: _dbn_solution(t0, t1) + (1.0 if inverted(t0, t1) else 0.0)))
+    assert "test problem 3 (M = 4, K = 3, K2 = 4)" in msg, msg
+    assert check.dbn_log_marginal_function(lambda t0, t1: visible_log_probs(t0) if inverted(t0, t1)
+                                           else _dbn_solution(t0, t1))

@@ -7,6 +7,7 @@ out in this file; the M-step formulas are written out from Section 7.2.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.special import logsumexp
 
 from oracle_hmm import enumerate_hmm
@@ -100,3 +101,90 @@ def test_m_step_mu():
     r = check.m_step_mu(mu.T)
     assert not r and "transpose" in str(r)
     assert not check.m_step_mu(None)
+
+
+def _m_step_loops(ys, gammas, xi_sum):
+    """The M step of Section 7.2 written with explicit loops over sequences, steps and states."""
+    K, D = gammas[0].shape[1], ys[0].shape[1]
+    pi = sum(g[0] for g in gammas) / len(gammas)
+    A = np.array([[xi_sum[i, j] / sum(xi_sum[:, j]) for j in range(K)] for i in range(K)])
+    N_k, s1, mu, Sigma = np.zeros(K), np.zeros((K, D)), np.zeros((K, D)), np.zeros((K, D, D))
+    for y, g in zip(ys, gammas):
+        for t in range(y.shape[0]):
+            N_k += g[t]
+            s1 += g[t][:, None] * y[t]
+    mu = s1 / N_k[:, None]
+    for y, g in zip(ys, gammas):
+        for t in range(y.shape[0]):
+            for k in range(K):
+                Sigma[k] += g[t, k] * np.outer(y[t] - mu[k], y[t] - mu[k])
+    return pi, A, mu, Sigma / N_k[:, None, None]
+
+
+def _m_step_library(ys, gammas, xi_sum):
+    """The library's M step, fed statistics assembled from the function's inputs."""
+    from pedagogy_lib.hmm.em import HMMStats, hmm_m_step
+
+    Y, G = np.concatenate(ys), np.concatenate(gammas)
+    K, D = G.shape[1], Y.shape[1]
+    stats = HMMStats(gamma_1=sum(g[0] for g in gammas), xi_sum=xi_sum, N_k=G.sum(axis=0), n_seq=len(ys),
+                     sum_d=G.T @ Y, sum_dd=np.einsum("tk,ti,tj->kij", G, Y, Y), mu_ref=np.zeros((K, D)),
+                     counts=None, log_lik=0.0, entropy=0.0)
+    return tuple(hmm_m_step(stats))
+
+
+def test_m_step_function_accepts_the_loops_and_the_library():
+    assert check.m_step_function(_m_step_loops)
+    assert check.m_step_function(_m_step_library)
+
+
+def _m_step_with(**slip):
+    def fn(ys, gammas, xi_sum):
+        pi, A, mu, Sigma = _m_step_loops(ys, gammas, xi_sum)
+        Y, G = np.concatenate(ys), np.concatenate(gammas)
+        N_k = G.sum(axis=0)
+        if "rows" in slip:
+            A = xi_sum / xi_sum.sum(axis=1, keepdims=True)
+        if "all_steps" in slip:
+            A = xi_sum / N_k[None, :]
+        if "occupancy" in slip:
+            pi = N_k / Y.shape[0]
+        if "last" in slip:
+            pi = sum(g[-1] for g in gammas) / len(gammas)
+        if "uncentred" in slip:
+            Sigma = np.einsum("tk,ti,tj->kij", G, Y, Y) / N_k[:, None, None]
+        if "by_T" in slip:
+            Sigma = Sigma * N_k[:, None, None] / Y.shape[0]
+        return pi, A, mu, Sigma
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_m_step_with(rows=1), "normalized the rows"),
+    (_m_step_with(all_steps=1), "no transition leaves the last step"),
+    (_m_step_with(occupancy=1), "pi is about the first step only"),
+    (_m_step_with(last=1), "the last step of each sequence instead of the first"),
+    (_m_step_with(uncentred=1), "did not subtract the mean's outer product"),
+    (_m_step_with(by_T=1), "Sigma on test problem 1"),
+    (lambda ys, gammas, xi_sum: None, "forget to return"),
+    (lambda ys, gammas, xi_sum: gammas[5], "raised IndexError"),
+    (lambda ys, gammas, xi_sum: _m_step_loops(ys, gammas, xi_sum)[:3], "should return the four parameters"),
+])
+def test_m_step_function_names_the_slips(wrong, fragment):
+    r = check.m_step_function(wrong)
+    assert not r
+    assert fragment in str(r), str(r)
+
+
+def test_m_step_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.m_step_function((1, 2, 3, 4)))
+    msg = str(check.m_step_function(lambda ys, gammas, xi_sum: tuple(
+        x + 0.01 for x in _m_step_loops(ys, gammas, xi_sum))))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # the single-sequence problem and the problem with a one-step sequence are reached by a right answer
+    # for the first problem that is wrong on them
+    msg = str(check.m_step_function(lambda ys, gammas, xi_sum: _m_step_loops(ys, gammas, xi_sum)
+                                    if len(ys) > 1 else None))
+    assert "test problem 2 (1 sequence of length 60" in msg, msg

@@ -7,6 +7,7 @@ stacked joint Gaussian (tests/oracle_lgssm.py), the M steps by least squares on 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from oracle_lgssm import posterior_states
 from pedagogy_lib.exercises import ch07_lgssm_em as check
@@ -108,3 +109,93 @@ def test_eigenvalues_invariant():
     # The stub gets a type complaint, never the argument (no "eigenvalues", no "S A S^{-1}").
     assert not stub and "eigenvalue" not in str(stub) and "S A S" not in str(stub)
     assert "S A S" not in str(r) and "eigenvalue" not in str(r)
+
+
+def _m_step_loops(y, mu, U, U_cross):
+    """Eq. 7.4 for one sequence with the expected outer products summed step by step."""
+    T, n = mu.shape
+    E = [U[t] + np.outer(mu[t], mu[t]) for t in range(T)]
+    S10 = sum(U_cross[t - 1] + np.outer(mu[t], mu[t - 1]) for t in range(1, T))
+    S00, S11 = sum(E[:-1]), sum(E[1:])
+    A = S10 @ np.linalg.inv(S00)
+    Sigma_x = (S11 - A @ S10.T) / (T - 1)
+    Syx = sum(np.outer(y[t], mu[t]) for t in range(T))
+    C = Syx @ np.linalg.inv(sum(E))
+    Sigma_y_x = (sum(np.outer(y[t], y[t]) for t in range(T)) - C @ Syx.T) / T
+    return A, Sigma_x, C, Sigma_y_x, mu[0], E[0] - np.outer(mu[0], mu[0])
+
+
+def _m_step_library(y, mu, U, U_cross):
+    """The library's M step, fed the statistics of Section 7.4 assembled from the function's inputs."""
+    from pedagogy_lib.lgssm import LGSSMParams
+    from pedagogy_lib.lgssm.em import LGSSMStats, lgssm_m_step
+
+    T, n = mu.shape
+    m = y.shape[1]
+    P = U + mu[:, :, None] * mu[:, None, :]
+    S_prev = np.zeros((n + 1, n + 1))
+    S_prev[:n, :n], S_prev[:n, n], S_prev[n, :n], S_prev[n, n] = P[:-1].sum(0), mu[:-1].sum(0), mu[:-1].sum(0), T - 1
+    S_cross = np.concatenate([U_cross.sum(0) + mu[1:].T @ mu[:-1], mu[1:].sum(0)[:, None]], axis=1)
+    S_w = np.zeros((n + 1, n + 1))
+    S_w[:n, :n], S_w[:n, n], S_w[n, :n], S_w[n, n] = P.sum(0), mu.sum(0), mu.sum(0), T
+    stats = LGSSMStats(S_prev, S_cross, P[1:].sum(0), T - 1, S_w,
+                       np.concatenate([y.T @ mu, y.sum(0)[:, None]], axis=1), y.T @ y, T, mu[0], P[0], 1, 0.0, 0.0)
+    old = LGSSMParams(np.zeros(n), np.eye(n), np.eye(n), None, np.zeros(n), np.eye(n), np.zeros((m, n)),
+                      np.zeros(m), np.eye(m))
+    new = lgssm_m_step(stats, old)
+    return new.A, new.Sigma_x, new.C, new.Sigma_y_x, new.mu1, new.Sigma1
+
+
+def test_m_step_function_accepts_the_loops_and_the_library():
+    assert check.m_step_function(_m_step_loops)
+    assert check.m_step_function(_m_step_library)
+
+
+def _m_step_with(slip):
+    def fn(y, mu, U, U_cross):
+        if slip == "means only":
+            U, U_cross = 0 * U, 0 * U_cross
+        if slip == "cross transposed":
+            U_cross = np.swapaxes(U_cross, 1, 2)
+        out = list(_m_step_loops(y, mu, U, U_cross))
+        T = y.shape[0]
+        if slip == "Sigma_x by T":
+            out[1] = out[1] * (T - 1) / T
+        if slip == "Sigma_y_x by T - 1":
+            out[3] = out[3] * T / (T - 1)
+        if slip == "uncentred Sigma1":
+            out[5] = U[0] + np.outer(mu[0], mu[0])
+        if slip == "A over all steps":
+            P = U + mu[:, :, None] * mu[:, None, :]
+            out[0] = (U_cross.sum(0) + mu[1:].T @ mu[:-1]) @ np.linalg.inv(P.sum(0))
+        return tuple(out)
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_m_step_with("means only"), "smoothed means only"),
+    (_m_step_with("cross transposed"), "you transposed Upsilon_cross"),
+    (_m_step_with("Sigma_x by T"), "the T - 1 transitions"),
+    (_m_step_with("Sigma_y_x by T - 1"), "the emission averages run over all T steps"),
+    (_m_step_with("uncentred Sigma1"), "without subtracting the outer product of mu1"),
+    (_m_step_with("A over all steps"), "the predecessor runs over t = 1..T-1 only"),
+    (lambda y, mu, U, Uc: None, "forget to return"),
+    (lambda y, mu, U, Uc: np.linalg.inv(np.zeros((2, 2))), "raised LinAlgError"),
+    (lambda y, mu, U, Uc: _m_step_loops(y, mu, U, Uc)[:4], "should return the six parameters"),
+])
+def test_m_step_function_names_the_slips(wrong, fragment):
+    r = check.m_step_function(wrong)
+    assert not r
+    assert fragment in str(r), str(r)
+
+
+def test_m_step_function_reaches_the_single_transition_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.m_step_function(None))
+    msg = str(check.m_step_function(lambda y, mu, U, Uc: tuple(x + 0.01 for x in _m_step_loops(y, mu, U, Uc))))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 7.4", "")), msg
+    # right except when there is a single transition: reported on that problem, with the named slip
+    msg = str(check.m_step_function(lambda y, mu, U, Uc: _m_step_with("Sigma_x by T")(y, mu, U, Uc)
+                                    if y.shape[0] == 2 else _m_step_loops(y, mu, U, Uc)))
+    assert "test problem 4 (T = 2" in msg and "the T - 1 transitions" in msg, msg

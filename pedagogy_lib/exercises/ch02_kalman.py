@@ -6,7 +6,8 @@ Use in the notebook as::
     check.steady_state(my_P, my_K)
 
 Problem data are the module constants below; reference answers are computed from them when a
-checker runs.
+checker runs. The smoother function of the last exercise is run on test problems made here, which
+the notebook never shows.
 """
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ..gaussian import blocks as g
+from ..lgssm import kalman as kf
+from ..lgssm.model import LGSSMParams, sample_lgssm
 from . import checker
 
 __all__ = ["RandomWalk", "EX_WALK", "StepProblem", "EX_STEP", "GainProblem", "EX_GAIN_J",
-           "steady_state", "one_step", "smoother_gain", "inflating_A"]
+           "steady_state", "one_step", "smoother_gain", "inflating_A", "rts_backward_pass"]
 
 
 class RandomWalk(NamedTuple):
@@ -219,9 +222,111 @@ def inflating_A(A) -> checker.CheckResult:
     return checker.result("a stable A that inflates uncertainty", problems)
 
 
-#: For the graded (nbgrader) version: why an exercise gives every student the same problem data.
+def _rts_cases():
+    """Problems the student's function has not seen: (mu_filt, Upsilon_filt, A, a, Sigma_x) of a Kalman
+    filter run on a sequence drawn from a random stable model with nonzero offsets (no controls), and
+    the smoother's means and covariances for that run, from the library's smoother."""
+    r = checker.problem_rng(2224)
+    cases = []
+    for n, m, T in [(2, 1, 12), (3, 2, 20), (1, 1, 7), (4, 2, 25), (2, 3, 1)]:
+        Q, _ = np.linalg.qr(r.normal(size=(n, n)))
+        A = Q @ np.diag(r.uniform(0.5, 0.95, size=n)) @ Q.T + 0.3 * np.triu(r.normal(size=(n, n)), 1)
+        L = 0.4 * r.normal(size=(n, n))
+        Sigma_x = L @ L.T + 0.1 * np.eye(n)
+        Lr = 0.5 * r.normal(size=(m, m))
+        params = LGSSMParams(mu1=r.normal(size=n), Sigma1=np.eye(n) + 0.2 * np.diag(r.uniform(size=n)), A=A, B=None,
+                             a=r.uniform(0.3, 1.0, size=n) * r.choice([-1.0, 1.0], size=n), Sigma_x=Sigma_x,
+                             C=r.normal(size=(m, n)), c=r.normal(size=m), Sigma_y_x=Lr @ Lr.T + 0.3 * np.eye(m))
+        _, y = sample_lgssm(params, T, rng=r)
+        res = kf.kalman_smoother(params, y, backend="numpy")
+        cases.append(((res.mu_filt, res.Upsilon_filt, A, params.a, Sigma_x), (res.mu_smooth, res.Upsilon_smooth)))
+    return cases
+
+
+def _rts_variant(mu_f, U_f, A, a, Q, *, offset=True, noise=True, gain_transposed=False, sign_flipped=False):
+    """The backward pass written out here, with one named slip switched on (for the hints)."""
+    mu_s, U_s = mu_f.copy(), U_f.copy()
+    for t in range(mu_f.shape[0] - 2, -1, -1):
+        mu_p = A @ mu_f[t] + (a if offset else 0.0)
+        U_p = A @ U_f[t] @ A.T + (Q if noise else 0.0)
+        J = np.linalg.solve(U_p, A @ U_f[t])          # the transpose of the gain (U_p is symmetric)
+        if not gain_transposed:
+            J = J.T
+        mu_s[t] = mu_f[t] + J @ (mu_s[t + 1] - mu_p)
+        diff = (U_p - U_s[t + 1]) if sign_flipped else (U_s[t + 1] - U_p)
+        U_s[t] = U_f[t] + J @ diff @ J.T
+    return mu_s, U_s
+
+
+def _rts_slips(mu_f, U_f, A, a, Q):
+    """What named wrong derivations of Eqs. 2.48, 2.53 and 2.54 return on one problem: (mean hints,
+    covariance hints)."""
+    none = (mu_f, U_f)
+    no_a = _rts_variant(mu_f, U_f, A, a, Q, offset=False)
+    no_q = _rts_variant(mu_f, U_f, A, a, Q, noise=False)
+    j_t = _rts_variant(mu_f, U_f, A, a, Q, gain_transposed=True)
+    flip = _rts_variant(mu_f, U_f, A, a, Q, sign_flipped=True)
+    skipped = "you returned the filter itself: the backward pass never ran"
+    nonoise = "you left Sigma_x out of the predicted covariance Upsilon_{t|t-1}"
+    transposed = ("your gain is the transpose of J_{t-1} (the inverse of the predicted covariance multiplied "
+                  "on the wrong side)")
+    return ({skipped: none[0], "you left the offset a out of the predicted mean": no_a[0], nonoise: no_q[0],
+             transposed: j_t[0]},
+            {skipped: none[1], nonoise: no_q[1], transposed: j_t[1],
+             "you subtracted the smoother's covariance from the predicted one instead of the other way round":
+                 flip[1]})
+
+
+def rts_backward_pass(fn) -> checker.CheckResult:
+    """Exercise 5, ``ex-2-2-2-rts-function``: your function ``fn(mu_filt, Upsilon_filt, A, a, Sigma_x)``
+    returning the pair ``(mu_smooth, Upsilon_smooth)`` of the RTS smoother.
+
+    ``mu_filt`` has shape (T, n) and ``Upsilon_filt`` (T, n, n), row ``t`` being the book's time t + 1
+    (as in :mod:`pedagogy_lib.lgssm.kalman`); ``A`` is (n, n), ``a`` (n,) and ``Sigma_x`` (n, n). Return
+    arrays of the same shapes as the filter's. It is run on filters of models and sequences made here,
+    with nonzero offsets, one of them a single step. The checker recognizes a backward pass that never
+    ran, a left-out offset or transition noise, a transposed gain, and a covariance difference taken the
+    wrong way round.
+    """
+    title = "RTS smoother backward pass (Eqs. 2.53-2.54)"
+    if not callable(fn):
+        return checker.result(title, [f"my_rts should be a function of (mu_filt, Upsilon_filt, A, a, Sigma_x); "
+                                      f"got {type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (args, (mu_ref, U_ref)) in enumerate(_rts_cases()):
+        T, n = args[0].shape
+        where = f"test problem {i + 1} ({T} step{'s' if T > 1 else ''}, n = {n})"
+        try:
+            out = fn(*(np.array(x, copy=True) for x in args))
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        if out is None:
+            problems = checker.compare_array(None, mu_ref, f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            problems = [f"on {where} your function should return the pair (mu_smooth, Upsilon_smooth); "
+                        f"got {type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
+                                                       else ".")]
+            break
+        hints_mu, hints_U = _rts_slips(*args)
+        problems = (checker.compare_array(out[0], mu_ref, f"mu_smooth on {where}", rtol=1e-7, atol=1e-9,
+                                          hints=hints_mu)
+                    + checker.compare_array(out[1], U_ref, f"Upsilon_smooth on {where}", rtol=1e-7, atol=1e-9,
+                                            hints=hints_U))
+        if problems:
+            break
+    return checker.result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
+#: student the same problem data.
 SUMMATIVE = {
     "ex-2-2-2-inflating": {"same_data": "the answer is a matrix of the student's own construction, which the checker "
                                         "tests for the two properties the statement asks for; there are no problem "
                                         "data"},
+    "ex-2-2-2-rts-function": {"forbidden": ["pedagogy_lib.lgssm.kalman.rts_smoother",
+                                            "pedagogy_lib.lgssm.kalman.kalman_smoother"],
+                              "same_data": "the answer is a function, which the grader calls on test problems of "
+                                           "the checker's own"},
 }

@@ -6,7 +6,8 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch03_deep_models as check
     check.inverted(my_params)            # says what is wrong, never the answer
 
-Reference answers are computed in this module, independently of the library's models.
+Reference answers are computed in this module, independently of the library's models. The DBN
+marginal function of Section 3.2 is run on test problems made here, which the notebooks never show.
 """
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ import numpy as np
 
 from ..harmonium.helmholtz import HelmholtzParams
 from ..harmonium.model import EFHParams
-from .checker import book_or_drawn, compare_array, compare_bool, compare_scalar, result
+from .checker import book_or_drawn, compare_array, compare_bool, compare_scalar, problem_rng, result
 
 __all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "inverted", "emission_prob",
            "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_descends_pre",
-           "recurrent_input", "same_hidden_conditional", "trbm_configurations"]
+           "recurrent_input", "same_hidden_conditional", "trbm_configurations", "dbn_log_marginal_function"]
 
 
 def _weights(rng, shape, scale):
@@ -243,9 +244,117 @@ def trbm_configurations(answer) -> object:
     return result("TRBM hidden configurations", compare_scalar(answer, 2 ** 12, "the count", rtol=0, atol=0.5,
                                                                hints=hints))
 
-#: For the graded (nbgrader) version: why some exercises give every student the same data
-#: (courseware/grading.py).
+def _bits(n: int) -> np.ndarray:
+    """All 2**n binary states of n units, row i holding bit k of i in column k (the library's state order)."""
+    return ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(float)
+
+
+def _logsumexp(a, axis=None):
+    top = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(a - top), axis=axis))
+
+
+def _dbn_tables(t0: EFHParams, t1: EFHParams):
+    """(log emission [y0, x1], log prior over x1 unnormalized, over the joint of the top harmonium with x2
+    enumerated and summed out by brute force)."""
+    X1, Y0, X2 = _bits(t0.W.shape[0]), _bits(t0.W.shape[1]), _bits(t1.W.shape[0])
+    # top harmonium: visible layer x1, hidden layer x2; -energy of every (x2, x1) pair
+    neg_energy = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
+    log_prior = _logsumexp(neg_energy, axis=0)
+    q = _sig(X1 @ t0.W + t0.b_y)                                  # [x1, visible unit]
+    log_emit = np.log(np.prod(np.where(Y0[:, None, :] == 1, q[None], 1 - q[None]), axis=2))
+    return log_emit, log_prior
+
+
+def _dbn_log_marginal(t0: EFHParams, t1: EFHParams, prior=None) -> np.ndarray:
+    log_emit, log_prior = _dbn_tables(t0, t1)
+    if prior is not None:
+        log_prior = prior
+    return _logsumexp(log_emit + (log_prior - _logsumexp(log_prior))[None, :], axis=1)
+
+
+def _dbn_cases():
+    """Problems the student's function has not seen: a bottom harmonium (K, M) and a top harmonium whose
+    visible layer is the bottom's hidden layer, among them the inverted bottom harmonium itself."""
+    rng = problem_rng(3203)
+    cases = []
+    for M, K, K2 in [(3, 2, 2), (4, 3, 2), (5, 2, 1), (4, 3, 3)]:
+        t0 = EFHParams(W=rng.normal(0.0, 1.2, size=(K, M)), b_x=rng.normal(0.0, 0.5, size=K),
+                       b_y=rng.normal(0.0, 0.5, size=M))
+        t1 = EFHParams(W=rng.normal(0.0, 1.2, size=(K2, K)), b_x=rng.normal(0.0, 0.5, size=K2),
+                       b_y=rng.normal(0.0, 0.5, size=K))
+        cases.append((t0, t1))
+    t0 = cases[1][0]
+    cases.insert(2, (t0, EFHParams(W=t0.W.T.copy(), b_x=t0.b_y.copy(), b_y=t0.b_x.copy())))
+    return cases
+
+
+def _dbn_slips(t0: EFHParams, t1: EFHParams) -> dict:
+    """What named wrong derivations return on one problem."""
+    K, M = t0.W.shape
+    log_emit, log_prior = _dbn_tables(t0, t1)
+    own = EFHParams(W=t0.W.T, b_x=t0.b_y, b_y=t0.b_x)             # the bottom harmonium's own prior
+    ref = _dbn_log_marginal(t0, t1)
+    perm = _bits(M)[:, ::-1] @ (2 ** np.arange(M))                # first unit varying slowest
+    out = {"you left the top harmonium out: that is the bottom harmonium's own marginal, whose prior over x_1 "
+           "is its own, not theta_1's visible marginal": _dbn_log_marginal(t0, own),
+           "you gave every state of x_1 the same prior probability": _dbn_log_marginal(t0, t1, np.zeros(2 ** K)),
+           "you did not normalize the prior over x_1: its log-partition function is missing":
+               _logsumexp(log_emit + log_prior[None, :], axis=1),
+           "your visible states are in another order (the first unit varying slowest); use the order of the rows "
+           "of hm.states(M)": ref[perm.astype(int)]}
+    if t1.W.shape[0] == K:                                        # theta_1's hidden marginal has the right size
+        X2, X1 = _bits(K), _bits(K)
+        neg_energy = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
+        out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
+            _dbn_log_marginal(t0, t1, _logsumexp(neg_energy, axis=1))
+    return out
+
+
+def dbn_log_marginal_function(fn) -> object:
+    """Exercise ``ex-3-2-dbn-marginal``: your function ``fn(theta0, theta1)`` returning the log-probability
+    of every data vector under the two-layer DBN, an array of shape (2**M,).
+
+    ``theta0`` is the bottom harmonium and ``theta1`` the top one, both ``EFHParams``: ``theta0.W`` has
+    shape (K, M) and ``theta1.W`` shape (K2, K), since the visible layer of the top harmonium is the hidden
+    layer x_1 of the bottom one. Entry i of your array belongs to the visible state in row i of
+    :func:`pedagogy_lib.harmonium.states` (M). It is run on harmoniums made here, one of them with the
+    inverted bottom harmonium on top. The checker recognizes the top harmonium left out, a uniform or an
+    unnormalized prior, the top's hidden layer used in place of its visible one, another order of the
+    states, and probabilities given in place of their logarithms.
+    """
+    title = "log marginal of a two-layer DBN"
+    if not callable(fn):
+        return result(title, [f"my_dbn_log_marginal should be a function of (theta0, theta1); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (t0, t1) in enumerate(_dbn_cases()):
+        (K, M), K2 = t0.W.shape, t1.W.shape[0]
+        where = f"test problem {i + 1} (M = {M}, K = {K}, K2 = {K2})"
+        try:
+            out = fn(EFHParams(*(np.array(v, copy=True) for v in t0[:3])),
+                     EFHParams(*(np.array(v, copy=True) for v in t1[:3])))
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        problems = compare_array(out, _dbn_log_marginal(t0, t1), f"the output on {where}", rtol=1e-8, atol=1e-10,
+                                 hints=_dbn_slips(t0, t1))
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises give every
+#: student the same data (courseware/grading.py).
 SUMMATIVE = {
+    "ex-3-2-dbn-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
+                                          "pedagogy_lib.harmonium.dbn.directed_table",
+                                          "pedagogy_lib.harmonium.exact.visible_log_probs",
+                                          "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                          "pedagogy_lib.harmonium.exact.log_marginal_table",
+                                          "pedagogy_lib.harmonium.exact.log_partition"],
+                            "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                         "checker's own"},
     "ex-3-2-factorial": {"same_data": "the answer is True or False, a property of DBNs the data do not change"},
     "ex-3-3-sleep": {"same_data": "the answer is True or False, a property of wake-sleep the data do not change"},
     "ex-3-4-same-conditional": {"same_data": "the answer is True or False, a property of the two models the data "

@@ -8,7 +8,8 @@ Use in the notebook as::
 
 The book's transition matrix is column-stochastic, ``A[i, j] = p(x_t = i | x_{t-1} = j)``, and
 expected transition counts are indexed the same way, ``xi_sum[i, j]`` = expected number of
-``j -> i`` transitions. Reference answers are computed when a checker runs.
+``j -> i`` transitions. Reference answers are computed when a checker runs; the M-step function
+of the last exercise is run on test problems made here, which the notebook never shows.
 """
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..hmm import em as hmm_em
 from ..hmm import inference as hmm
 from .checker import CheckResult, compare_array, result, problem_rng
 
 __all__ = [
     "TransitionCounts", "SequencesProblem", "GaussianProblem",
     "EX_TRANS", "EX_PI", "EX_VISITS", "EX_MEANS",
-    "m_step_A", "m_step_pi", "expected_visits", "m_step_mu",
+    "m_step_A", "m_step_pi", "expected_visits", "m_step_mu", "m_step_function",
 ]
 
 
@@ -198,3 +200,111 @@ def m_step_mu(answer) -> CheckResult:
     }
     return result("new means for EX_MEANS", compare_array(answer, expected, "mu", rtol=1e-8, atol=1e-10,
                                                            hints=hints))
+
+
+def _m_step_cases():
+    """Problems the student's function has not seen: Gaussian HMM sequences (some short, one of a single
+    step), the smoother marginals and summed pairwise marginals of an E step under parameters other than
+    the ones that drew them, and the M step's new parameters written out here."""
+    rng = problem_rng(7205)
+    cases = []
+    for K, D, lengths in [(3, 2, [30, 45, 20]), (2, 1, [60]), (4, 3, [25, 1, 40, 12]), (3, 2, [8] * 10)]:
+        def draw():
+            A = rng.dirichlet(np.ones(K), size=K).T + 4.0 * np.eye(K)
+            L = 0.5 * rng.standard_normal((K, D, D))
+            return hmm_em.GaussianHMMParams(pi=rng.dirichlet(2.0 * np.ones(K)), A=A / A.sum(axis=0),
+                                            mu=2.0 * rng.standard_normal((K, D)),
+                                            Sigma=L @ L.transpose(0, 2, 1) + 0.5 * np.eye(D))
+        true, current = draw(), draw()
+        ys = [hmm_em.hmm_sample(rng, true, T)[1] + 0.0 for T in lengths]
+        posts = hmm_em.hmm_posterior(current, ys, return_pairwise="sum")
+        gammas = [q.gamma for q in posts]
+        xi_sum = sum(q.xi_sum for q in posts)
+        Y, G = np.concatenate(ys), np.concatenate(gammas)
+        N_k = G.sum(axis=0)
+        mu = (G.T @ Y) / N_k[:, None]
+        Sigma = np.stack([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(K)])
+        ref = (np.mean([g[0] for g in gammas], axis=0), xi_sum / xi_sum.sum(axis=0, keepdims=True), mu, Sigma)
+        cases.append(((ys, gammas, xi_sum), ref))
+    return cases
+
+
+def _m_step_slips(ys, gammas, xi_sum):
+    """What named wrong derivations of the M step return on one problem, per parameter."""
+    Y, G = np.concatenate(ys), np.concatenate(gammas)
+    N_k, T_all = G.sum(axis=0), Y.shape[0]
+    mu = (G.T @ Y) / N_k[:, None]
+    second = np.einsum("tk,ti,tj->kij", G, Y, Y)
+    centred = second - N_k[:, None, None] * np.einsum("ki,kj->kij", mu, mu)
+    return {
+        "pi": {"you averaged gamma over all time steps (the state occupancy); pi is about the first step only":
+                   N_k / T_all,
+               "you used the smoother at the last step of each sequence instead of the first":
+                   np.mean([g[-1] for g in gammas], axis=0)},
+        "A": {"you normalized the rows (the row-stochastic convention of hmmlearn); the book's A is "
+              "column-stochastic": xi_sum / xi_sum.sum(axis=1, keepdims=True),
+              "you divided by N_k, the expected visits over all steps; no transition leaves the last step of a "
+              "sequence": xi_sum / N_k[None, :],
+              "you divided by the visits to the destination state i instead of the source state j":
+                  xi_sum / xi_sum.sum(axis=0)[:, None]},
+        "mu": {"you divided by the number of time steps instead of by N_k": (G.T @ Y) / T_all},
+        "Sigma": {"you kept the weighted second moment of y and did not subtract the mean's outer product":
+                      second / N_k[:, None, None],
+                  "you divided by the number of time steps instead of by N_k": centred / T_all,
+                  "you divided by the departures from each state (the denominator of the A update) instead of by "
+                  "N_k": centred / xi_sum.sum(axis=0)[:, None, None]},
+    }
+
+
+def m_step_function(fn) -> CheckResult:
+    """Exercise (e), ``ex-7-2-m-step-function``: your function ``fn(ys, gammas, xi_sum)`` returning the
+    new parameters ``(pi, A, mu, Sigma)`` of the M step.
+
+    ``ys`` is a list of N arrays of shape (T_n, D), one per independent sequence; ``gammas`` a list of
+    the matching smoother marginals, shape (T_n, K); ``xi_sum`` (K, K) the expected number of ``j -> i``
+    transitions, summed over time and sequences. Return ``pi`` (K,), the column-stochastic ``A`` (K, K),
+    ``mu`` (K, D) with one row per state and ``Sigma`` (K, D, D). It is run on problems made here with
+    several or single sequences of unequal lengths, one of them a single step. The checker recognizes
+    the occupancy or the last step used for the first state, the row-stochastic convention, the wrong
+    denominators, and an uncentred covariance.
+    """
+    title = "the M step of Baum-Welch"
+    if not callable(fn):
+        return result(title, [f"my_m_step should be a function of (ys, gammas, xi_sum); got {type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (args, ref) in enumerate(_m_step_cases()):
+        ys, gammas, _ = args
+        K, D = gammas[0].shape[1], ys[0].shape[1]
+        lengths = ", ".join(str(y.shape[0]) for y in ys)
+        where = (f"test problem {i + 1} ({len(ys)} sequence{'s' if len(ys) > 1 else ''} of "
+                 f"length{'s' if len(ys) > 1 else ''} {lengths}; K = {K}, D = {D})")
+        try:
+            out = fn([y.copy() for y in ys], [g.copy() for g in gammas], args[2].copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        if out is None:
+            problems = compare_array(None, ref[0], f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 4:
+            problems = [f"on {where} your function should return the four parameters (pi, A, mu, Sigma); got "
+                        f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
+                                                   else ".")]
+            break
+        slips = _m_step_slips(*args)
+        for name, answer, expected in zip(("pi", "A", "mu", "Sigma"), out, ref):
+            problems += compare_array(answer, expected, f"{name} on {where}", rtol=1e-7, atol=1e-10,
+                                      hints=slips.get(name))
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
+#: student the same problem data (courseware/grading.py).
+SUMMATIVE = {
+    "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
+                                             "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities"],
+                               "same_data": "the answer is a function, which the grader calls on test problems of "
+                                            "the checker's own"},
+}

@@ -9,7 +9,8 @@ Use in the notebook as::
 Time indexing as in :mod:`pedagogy_lib.lgssm.kalman`: row ``t`` is the book's ``t + 1`` and
 ``Upsilon_cross[t]`` is the posterior covariance of X_{t+1} with X_t given y. The model has no
 offsets and no control (the draft's Section 7.4 model). Reference answers are computed in this
-module, independently of the library's EM.
+module, independently of the library's EM; the M-step function of the last exercise is run on
+test problems made here, which the notebook never shows.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from .checker import CheckResult, as_bool, compare_array, compare_scalar, result
 __all__ = [
     "SmootherProblem", "SimilarityProblem",
     "EX_SMOOTH", "EX_SIM",
-    "cross_moment", "m_step_A", "m_step_C", "similarity", "eigenvalues_invariant",
+    "cross_moment", "m_step_A", "m_step_C", "similarity", "eigenvalues_invariant", "m_step_function",
 ]
 
 
@@ -208,9 +209,137 @@ def eigenvalues_invariant(answer) -> CheckResult:
     return result("identifiability of A", problems)
 
 
-#: For the graded (nbgrader) version: why an exercise's data are the same for every student
-#: (courseware/grading.py).
+def _m_step_cases():
+    """Problems the student's function has not seen: one sequence drawn from a random stable model, the
+    RTS smoother under other (current) parameters, and the M step of Eq. 7.4 written out here."""
+    rng = problem_rng(7404)
+    cases = []
+    for n, m, T in [(2, 3, 30), (1, 2, 15), (3, 5, 40), (2, 2, 2)]:
+        Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        true = LGSSMParams(rng.standard_normal(n), np.eye(n), Q @ np.diag(rng.uniform(0.6, 0.95, size=n)) @ Q.T,
+                           None, np.zeros(n), 0.2 * np.eye(n), rng.standard_normal((m, n)), np.zeros(m),
+                           0.4 * np.eye(m))
+        _, y = kalman.sample_lgssm(true, T, rng=rng)
+        current = true._replace(A=0.6 * np.eye(n) + 0.2 * rng.standard_normal((n, n)), C=rng.standard_normal((m, n)),
+                                Sigma_x=np.diag(rng.uniform(0.3, 0.8, size=n)), Sigma_y_x=np.eye(m), mu1=np.zeros(n),
+                                Sigma1=2.0 * np.eye(n))
+        res = kalman.kalman_smoother(current, y, backend="numpy")
+        p = SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
+        cases.append(((y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross), _m_step_reference(p)))
+    return cases
+
+
+def _m_step_reference(p: SmootherProblem, *, covariances=True):
+    """Eq. 7.4 for one sequence, sums written out step by step (``covariances=False``: the smoothed means
+    taken as if they were the states, for a hint)."""
+    y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
+    if not covariances:
+        p = p._replace(Upsilon_smooth=0.0 * p.Upsilon_smooth, Upsilon_cross=0.0 * p.Upsilon_cross)
+    E_xx, E_next_prev = _moments(p)
+    S10, S00, S11, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx[1:]), sum(E_xx)
+    A = np.linalg.solve(S00.T, S10.T).T
+    Syx = sum(np.outer(y[t], mu[t]) for t in range(T))
+    C = np.linalg.solve(S_all.T, Syx.T).T
+    return (A, (S11 - A @ S10.T) / (T - 1), C, (y.T @ y - C @ Syx.T) / T, mu[0].copy(),
+            E_xx[0] - np.outer(mu[0], mu[0]))
+
+
+def _m_step_slips(args):
+    """What named wrong derivations of Eq. 7.4 return on one problem, per parameter."""
+    y, mu, U, Uc = args
+    p = SmootherProblem(None, y, mu, U, Uc)
+    T = y.shape[0]
+    E_xx, E_next_prev = _moments(p)
+    S10, S00, S11, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx[1:]), sum(E_xx)
+    A, Sx, C, Syx_cov, mu1, S1 = _m_step_reference(p)
+    # the smoothed means alone have singular second moments when T - 1 < n: no such hint there
+    means = _m_step_reference(p, covariances=False) if T - 1 > mu.shape[1] else (None,) * 6
+    Syx = y.T @ mu
+    A_all = np.linalg.solve(S_all.T, S10.T).T
+    A_cross_t = np.linalg.solve(S00.T, S10).T
+    swapped = _m_step_reference(p._replace(Upsilon_cross=np.swapaxes(Uc, 1, 2)))
+    cross_t = ("you transposed Upsilon_cross; row t of it already holds the covariance of the later state with "
+               "the earlier one, the order of E[x_t x_{t-1}^T]")
+    no_cov = ("you left out the posterior covariances (smoothed means only): that is least squares on the "
+              "smoothed means, not EM")
+    hints = {
+        "A": {no_cov: means[0],
+              "your denominator sums E[x x^T] over all T steps; the predecessor runs over t = 1..T-1 only": A_all,
+              "you used the transpose of the cross moment, the sum of E[x_{t-1} x_t^T]": A_cross_t,
+              "you multiplied in the wrong order, S00^{-1} S10": np.linalg.solve(S00, S10),
+              cross_t: swapped[0]},
+        "Sigma_x": {no_cov: means[1],
+                    "you divided by T; the transition averages run over the T - 1 transitions": Sx * (T - 1) / T,
+                    "your second moment of x_t sums over all T steps instead of t = 2..T":
+                        (S_all - A @ S10.T) / (T - 1),
+                    cross_t: swapped[1]},
+        "C": {no_cov: means[2],
+              "your sums run over t = 2..T only; the emission statistics use every step":
+                  np.linalg.solve(sum(E_xx[1:]).T, (y[1:].T @ mu[1:]).T).T},
+        "Sigma_y_x": {no_cov: means[3],
+                      "you divided by T - 1; the emission averages run over all T steps":
+                          Syx_cov * T / (T - 1),
+                      "you used the residuals of the smoothed means only, which miss C Upsilon C^T":
+                          ((y - mu @ C.T).T @ (y - mu @ C.T)) / T},
+        "mu1": {"you averaged the smoothed means over all steps; mu1 is about the first step":
+                    mu.mean(axis=0)},
+        "Sigma1": {no_cov: means[5],
+                   "you gave the second moment E[x_1 x_1^T] without subtracting the outer product of mu1":
+                       E_xx[0],
+                   "you averaged the smoothed covariances over all steps; Sigma1 is about the first step":
+                       U.mean(axis=0)},
+    }
+    return {name: {what: wrong for what, wrong in found.items() if wrong is not None} for name, found in hints.items()}
+
+
+def m_step_function(fn) -> CheckResult:
+    """Exercise (f), ``ex-7-4-m-step-function``: your function ``fn(y, mu_smooth, Upsilon_smooth, Upsilon_cross)``
+    returning the six new parameters ``(A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)`` of Eq. 7.4.
+
+    ``y`` is one sequence (T, m); ``mu_smooth`` (T, n), ``Upsilon_smooth`` (T, n, n) and ``Upsilon_cross``
+    (T - 1, n, n) are the smoother's output for it, in the layout of :data:`EX_SMOOTH`. Return ``A``
+    (n, n), ``Sigma_x`` (n, n), ``C`` (m, n), ``Sigma_y_x`` (m, m), ``mu1`` (n,) and ``Sigma1`` (n, n). It is
+    run on problems made here, one of them with T = 2 steps (a single transition) and one with n = 1.
+    The checker recognizes left-out posterior covariances, sums and divisors over the wrong time steps, a
+    transposed cross moment, a product in the wrong order, and an uncentred Sigma1.
+    """
+    title = "the M step of Eq. 7.4"
+    if not callable(fn):
+        return result(title, [f"my_m_step should be a function of (y, mu_smooth, Upsilon_smooth, Upsilon_cross); "
+                              f"got {type(fn).__name__}."])
+    names = ("A", "Sigma_x", "C", "Sigma_y_x", "mu1", "Sigma1")
+    problems: list[str] = []
+    for i, (args, ref) in enumerate(_m_step_cases()):
+        (T, m), n = args[0].shape, args[1].shape[1]
+        where = f"test problem {i + 1} (T = {T}, n = {n}, m = {m})"
+        try:
+            out = fn(*(np.array(x, copy=True) for x in args))
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        if out is None:
+            problems = compare_array(None, ref[0], f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 6:
+            problems = [f"on {where} your function should return the six parameters (A, Sigma_x, C, Sigma_y_x, "
+                        f"mu1, Sigma1); got {type(out).__name__}"
+                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
+            break
+        slips = _m_step_slips(args)
+        for name, answer, expected in zip(names, out, ref):
+            problems += compare_array(answer, expected, f"{name} on {where}", rtol=1e-7, atol=1e-10,
+                                      hints=slips[name])
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise's data are the
+#: same for every student (courseware/grading.py).
 SUMMATIVE = {
     "ex-7-4-identifiability": {"same_data": "the answer is True or False, about a property of the model that no "
                                             "data change"},
+    "ex-7-4-m-step-function": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_m_step"],
+                               "same_data": "the answer is a function, which the grader calls on test problems of "
+                                            "the checker's own"},
 }
