@@ -239,6 +239,20 @@ def _child_main() -> int:
                 busy.pop()
         return module
 
+    # the modules that hold the forbidden functions are loaded now and stubbed before any cell runs, so
+    # that a module no import statement of the student's loads (one a family does not load with
+    # itself) is stubbed too
+    import importlib
+    for dotted in forbidden:
+        parts = dotted.split(".")
+        for i in range(len(parts) - 1, 0, -1):   # module.function or module.Class.method
+            try:
+                importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            break
+    apply_stubs()
+
     builtins.__import__ = guarded_import           # the stubs go in as the student's code imports the library
 
     ns: dict = {"__name__": "__main__"}
