@@ -1,6 +1,7 @@
 """Tests for the Section 8.4.2 exercise checkers (pedagogy_lib.exercises.ch08_bbvi): the variance by
 quadrature of Gaussian moments, the coefficient by least squares, the optimum by a grid search."""
 import numpy as np
+import pytest
 
 from pedagogy_lib.exercises import ch08_bbvi as check
 
@@ -34,3 +35,86 @@ def test_naive_optimum():
     r = check.naive_optimum(0.25)
     assert not r and "square root" in str(r)
     assert not check.naive_optimum(-0.5)
+
+
+# ---------------------------------------------------------------- exercise (d): the score-function gradient
+def _by_differentiating_log_q(log_p, m, log_s, eps):
+    """Independent of the score's closed form: log q from scipy's normal density at the samples, and its
+    derivatives in m and log s (the samples held fixed) by central differences."""
+    from scipy import stats
+
+    x = m + np.exp(log_s) * eps
+
+    def log_q(mm, ls):
+        return stats.norm.logpdf(x, mm, np.exp(ls)).sum(axis=1)
+
+    h, D = [], m.size
+    for block in range(2):
+        for d in range(D):
+            u = np.zeros(D)
+            u[d] = 1e-6
+            lo = log_q(m - u, log_s) if block == 0 else log_q(m, log_s - u)
+            hi = log_q(m + u, log_s) if block == 0 else log_q(m, log_s + u)
+            h.append((hi - lo) / 2e-6)
+    h = np.stack(h, axis=1)
+    return np.mean(h * (log_p(x) - log_q(m, log_s))[:, None], axis=0)
+
+
+def _reference(log_p, m, log_s, eps):
+    s = np.exp(log_s)
+    log_q = np.sum(-0.5 * eps ** 2 - log_s - 0.5 * np.log(2 * np.pi), axis=1)
+    h = np.hstack([eps / s, eps ** 2 - 1])
+    return np.mean(h * (log_p(m + s * eps) - log_q)[:, None], axis=0)
+
+
+def test_sf_gradient_reference_and_library_pass():
+    from pedagogy_lib import samplers as smp
+    from pedagogy_lib.vi import bbvi
+
+    def with_library(log_p, m, log_s, eps):
+        target = smp.python_target(lambda x: (log_p(x), np.zeros_like(x)), D=m.size)
+        return bbvi.score_function_terms(target, bbvi.GaussianVIParams(m, log_s), eps)[0].mean(axis=0)
+
+    assert check.sf_gradient(_reference)
+    assert check.sf_gradient(with_library)
+
+
+def test_sf_gradient_agrees_with_differentiating_log_q_numerically():
+    for _, log_p, m, log_s, eps in vars(check)["_target_cases"]():
+        np.testing.assert_allclose(_by_differentiating_log_q(log_p, m, log_s, eps), _reference(log_p, m, log_s, eps),
+                                   rtol=1e-6, atol=1e-6)
+
+
+def _variant(score_m=None, score_log_s=None, const=True, use_log_q=True):
+    def fn(log_p, m, log_s, eps):
+        s = np.exp(log_s)
+        log_q = np.sum(-0.5 * eps ** 2 - log_s - (0.5 * np.log(2 * np.pi) if const else 0.0), axis=1)
+        h_m = eps / s if score_m is None else score_m(eps, s)
+        h_ls = eps ** 2 - 1 if score_log_s is None else score_log_s(eps, s)
+        w = log_p(m + s * eps) - (log_q if use_log_q else 0.0)
+        return np.mean(np.hstack([h_m, h_ls]) * w[:, None], axis=0)
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_variant(score_log_s=lambda e, s: e ** 2), "lacks the -1"),
+    (_variant(score_m=lambda e, s: e), "score with respect to m by s"),
+    (_variant(score_log_s=lambda e, s: (e ** 2 - 1) / s), "with respect to s instead of log s"),
+    (_variant(use_log_q=False), "left log q out"),
+    (_variant(const=False), "normalizing constant"),
+    (lambda log_p, m, log_s, eps: None, "None"),
+    (lambda log_p, m, log_s, eps: 1 / 0, "ZeroDivisionError"),
+])
+def test_sf_gradient_names_the_slips(wrong, fragment):
+    res = check.sf_gradient(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_sf_gradient_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.sf_gradient([1.0, 2.0]))
+    msg = str(check.sf_gradient(lambda log_p, m, log_s, eps: _reference(log_p, m, log_s, eps) + 0.01))
+    assert "test problem 1" in msg and "not within tolerance" in msg, msg
+    assert not re.search(r"[0-9]\.[0-9]", msg), msg

@@ -1,6 +1,7 @@
 """Tests for the Section 8.2.1 exercise checkers (pedagogy_lib.exercises.ch08_estimators): references by
 Gauss-Hermite and Gauss-Laguerre quadrature."""
 import numpy as np
+import pytest
 
 from pedagogy_lib.exercises import ch08_estimators as check
 
@@ -41,3 +42,63 @@ def test_expo_pathwise_variance():
     assert check.expo_pathwise_variance(np.sum(w * g * g) - np.sum(w * g) ** 2)
     r = check.expo_pathwise_variance(np.sum(w * g * g))
     assert not r and "second moment" in str(r)
+
+
+# ---------------------------------------------------------------- exercise (d): both estimators as a function
+def _estimators_by_differentiation(f, grad_f, mu, Z, beta):
+    """Independent of the checker's formulas: the score d log p(x; mu) / d mu by a central difference of
+    the log density of N(mu 1, I) at each sample, and the pathwise estimate by a central difference of
+    f(mu 1 + z) in mu at fixed noise (grad_f is not used)."""
+    h = 1e-5
+    X = mu + Z
+
+    def log_p(m):
+        return -0.5 * np.sum((X - m) ** 2, axis=1)
+
+    score = (log_p(mu + h) - log_p(mu - h)) / (2 * h)
+    pw = (f(mu + h + Z) - f(mu - h + Z)) / (2 * h)
+    return score * (f(X) - beta), pw
+
+
+def _reference_estimators(f, grad_f, mu, Z, beta):
+    X = mu + Z
+    return Z.sum(axis=1) * (f(X) - beta), grad_f(X).sum(axis=1)
+
+
+def test_gradient_estimators_reference_passes():
+    assert check.gradient_estimators(_reference_estimators)
+
+
+def test_gradient_estimators_finite_differences_agree_with_the_checker():
+    """The checker's references match derivatives taken numerically, to the accuracy a central difference
+    allows (so the comparison is made here, not through the checker's tight tolerance)."""
+    for _, f, grad_f, mu, Z, beta in vars(check)["_cost_cases"]():
+        for a, b in zip(_estimators_by_differentiation(f, grad_f, mu, Z, beta),
+                        _reference_estimators(f, grad_f, mu, Z, beta)):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda f, g, mu, Z, b: (Z[:, 0] * (f(mu + Z) - b), g(mu + Z).sum(axis=1)), "first coordinate only"),
+    (lambda f, g, mu, Z, b: (Z.sum(axis=1) * f(mu + Z) - b, g(mu + Z).sum(axis=1)), "after multiplying"),
+    (lambda f, g, mu, Z, b: (Z.sum(axis=1) * f(mu + Z), g(mu + Z).sum(axis=1)), "baseline out"),
+    (lambda f, g, mu, Z, b: (Z.sum(axis=1) * (f(mu + Z) - b), g(mu + Z)[:, 0]), "first coordinate of the gradient"),
+    (lambda f, g, mu, Z, b: (Z.sum(axis=1) * (f(mu + Z) - b), g(Z).sum(axis=1)), "at the noise z"),
+    (lambda f, g, mu, Z, b: None, "returned None"),
+    (lambda f, g, mu, Z, b: Z.sum(axis=1), "pair (sf, pw)"),
+    (lambda f, g, mu, Z, b: 1 / 0, "ZeroDivisionError"),
+])
+def test_gradient_estimators_name_the_slips(wrong, fragment):
+    res = check.gradient_estimators(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_gradient_estimators_reject_a_non_function_and_reveal_no_answer():
+    import re
+
+    assert "should be a function" in str(check.gradient_estimators(3))
+    msg = str(check.gradient_estimators(lambda f, g, mu, Z, b: (Z.sum(axis=1) * f(mu + Z) + 1.0,
+                                                                g(mu + Z).sum(axis=1) + 1.0)))
+    assert "test problem 1" in msg and "not within tolerance" in msg, msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("8.22", "").replace("8.24", "")), msg

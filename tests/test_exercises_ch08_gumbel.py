@@ -1,6 +1,7 @@
 """Tests for the Section 8.2.2 exercise checkers (pedagogy_lib.exercises.ch08_gumbel): scipy's chisquare
 and entropy, and the K = 2 density from the logistic law of the log ratio."""
 import numpy as np
+import pytest
 from scipy import special, stats
 
 from pedagogy_lib.exercises import ch08_gumbel as check
@@ -31,3 +32,74 @@ def test_kl_uniform():
     assert check.kl_uniform(kl)
     r = check.kl_uniform(stats.entropy(np.full(4, 0.25), q))
     assert not r and "reversed" in str(r)
+
+
+# ---------------------------------------------------------------- exercise (d): the relaxed gradient as a function
+def _with_library(eta, G0, s, grad_f, hard):
+    """Independent of the checker's code: the library's soft categorical and its Jacobian (rows l), the
+    one-hot argmax by comparison with the row maximum."""
+    from pedagogy_lib.deepgen import gumbel as gb
+
+    y = gb.soft_categorical(eta, G0, s)
+    h = (y == y.max(axis=1, keepdims=True)).astype(float) if hard else y
+    return np.einsum("slm,sl->sm", gb.soft_categorical_jacobian(y, s), grad_f(h))
+
+
+def _reference(eta, G0, s, grad_f, hard):
+    a = (eta + G0) / s
+    a = a - a.max(axis=1, keepdims=True)
+    y = np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
+    gf = grad_f((a == 0).astype(float) if hard else y)
+    return y * (gf - np.sum(y * gf, axis=1, keepdims=True)) / s
+
+
+def test_relaxed_gradient_reference_and_library_pass():
+    assert check.relaxed_gradient(_reference)
+    assert check.relaxed_gradient(_with_library)
+
+
+def test_relaxed_gradient_is_the_derivative_of_the_relaxed_cost():
+    """The relaxed estimate (hard=False) is the derivative in eta of f(softmax((eta + g0) / s)) at fixed
+    noise, by central differences, for a cost with a known gradient."""
+    rng = np.random.default_rng(3)
+    c = np.array([1.0, -2.0, 0.5, 3.0])
+    f = lambda Y: np.sum(c * np.sin(Y), axis=1)                 # noqa: E731
+    grad_f = lambda Y: c * np.cos(Y)                            # noqa: E731
+    eta, G0, s = rng.normal(size=4), rng.gumbel(size=(5, 4)), 0.6
+    soft = lambda e: special.softmax((e + G0) / s, axis=1)      # noqa: E731
+    fd = np.stack([(f(soft(eta + 1e-6 * u)) - f(soft(eta - 1e-6 * u))) / 2e-6 for u in np.eye(4)], axis=1)
+    np.testing.assert_allclose(_reference(eta, G0, s, grad_f, False), fd, rtol=1e-6, atol=1e-8)
+
+
+def _naive(eta, G0, s, grad_f, hard):
+    with np.errstate(all="ignore"):
+        e = np.exp((eta + G0) / s)
+        y = e / e.sum(axis=1, keepdims=True)
+        gf = grad_f(np.eye(eta.size)[np.argmax(y, axis=1)] if hard else y)
+        return y * (gf - np.sum(y * gf, axis=1, keepdims=True)) / s
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda eta, G0, s, g, hard: _reference(eta, G0, s, g, hard) * s, "factor 1/s"),
+    (lambda eta, G0, s, g, hard: special.softmax((eta + G0) / s, axis=1) * g(special.softmax((eta + G0) / s, axis=1))
+     / s, "only the diagonal"),
+    (lambda eta, G0, s, g, hard: _reference(eta, G0, 1.0, g, hard) / s, "without dividing by the softness"),
+    (lambda eta, G0, s, g, hard: _reference(eta, G0, s, g, not hard), "straight-through variant"),
+    (lambda eta, G0, s, g, hard: _reference(eta, G0, s, g, False), "at the soft sample"),
+    (_naive, "NaN or inf"),
+    (lambda eta, G0, s, g, hard: None, "None"),
+    (lambda eta, G0, s, g, hard: 1 / 0, "ZeroDivisionError"),
+])
+def test_relaxed_gradient_names_the_slips(wrong, fragment):
+    res = check.relaxed_gradient(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_relaxed_gradient_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.relaxed_gradient(3))
+    msg = str(check.relaxed_gradient(lambda eta, G0, s, g, hard: _reference(eta, G0, s, g, hard) + 0.01))
+    assert "test problem 1" in msg and "not within tolerance" in msg, msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("8.29", "").replace("softness 0.7", "")), msg

@@ -1,6 +1,7 @@
 """Tests for the Section 8.4 exercise checkers (pedagogy_lib.exercises.ch08_vi): correct answers
 computed here by minimizing the KL divergences numerically, or by iterating CAVI, and known slips."""
 import numpy as np
+import pytest
 from scipy.optimize import minimize
 
 from pedagogy_lib.exercises import ch08_vi as check
@@ -45,3 +46,73 @@ def test_cavi_sweeps():
     assert not r and "factor rho per sweep" in str(r)
     assert not check.cavi_sweeps(k - 1)
     assert not check.cavi_sweeps(3.5)
+
+
+# ---------------------------------------------------------------- exercise (d): one CAVI sweep as a function
+def _sweep_by_minimizing(mu, Lam, m):
+    """Independent of the update formula: each coordinate in turn set to the minimizer of the KL divergence
+    D_KL{q || p} over its mean (the other means held), by a one-dimensional numerical minimization."""
+    from scipy.optimize import minimize_scalar
+
+    m = np.array(m, dtype=float)
+    for j in range(mu.size):
+        def kl_in_mj(t, j=j):
+            x = m.copy()
+            x[j] = t
+            return kl_gaussian(x, np.diag(1 / np.diag(Lam)), mu, np.linalg.inv(Lam))
+        m[j] = minimize_scalar(kl_in_mj, bracket=(m[j] - 1, m[j] + 1), tol=1e-12).x
+    return m
+
+
+def _sweep(mu, Lam, m):
+    m = np.array(m, dtype=float)
+    for j in range(mu.size):
+        others = np.arange(mu.size) != j
+        m[j] = mu[j] - Lam[j, others] @ (m[others] - mu[others]) / Lam[j, j]
+    return m
+
+
+def test_cavi_sweep_reference_and_library_pass_and_agree_with_minimizing_the_kl():
+    assert check.cavi_sweep(_sweep)
+    assert check.cavi_sweep(lambda mu, Lam, m: cavi_gaussian(mu, Lam, m, n_sweeps=1)[-1])
+    for _, mu, Lam, m in vars(check)["_sweep_cases"]():
+        np.testing.assert_allclose(_sweep_by_minimizing(mu, Lam, m), _sweep(mu, Lam, m), rtol=1e-5, atol=1e-6)
+
+
+def _own_term(mu, Lam, m):
+    m = np.array(m, dtype=float)
+    for j in range(mu.size):
+        m[j] = mu[j] - Lam[j] @ (m - mu) / Lam[j, j]
+    return m
+
+
+def _plus(mu, Lam, m):
+    m = np.array(m, dtype=float)
+    for j in range(mu.size):
+        others = np.arange(mu.size) != j
+        m[j] = mu[j] + Lam[j, others] @ (m[others] - mu[others]) / Lam[j, j]
+    return m
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda mu, Lam, m: mu - (Lam - np.diag(np.diag(Lam))) @ (m - mu) / np.diag(Lam), "every coordinate at once"),
+    (_own_term, "term k = j"),
+    (_plus, "added the correction"),
+    (lambda mu, Lam, m: _sweep(mu[::-1], Lam[::-1, ::-1], m[::-1])[::-1], "last to first"),
+    (lambda mu, Lam, m: mu, "fixed point mu"),
+    (lambda mu, Lam, m: None, "None"),
+    (lambda mu, Lam, m: 1 / 0, "ZeroDivisionError"),
+])
+def test_cavi_sweep_names_the_slips(wrong, fragment):
+    res = check.cavi_sweep(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_cavi_sweep_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.cavi_sweep("m"))
+    msg = str(check.cavi_sweep(lambda mu, Lam, m: _sweep(mu, Lam, m) + 0.01))
+    assert "test problem 1" in msg and "not within tolerance" in msg, msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("correlation 0.9", "")), msg

@@ -4,6 +4,7 @@ Use in the notebook as::
 
     from pedagogy_lib.exercises import ch08_bbvi as check
     check.sf_variance(my_value)              # says what is wrong, never the answer
+    check.sf_gradient(my_sf_gradient)        # a function, run on test problems made here
 
 Reference answers are computed in this module, independently of the library.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_scalar, result, problem_rng
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng
 
-__all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum"]
+__all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
 
 
 def _draw_mu(rng):
@@ -93,8 +94,112 @@ def naive_optimum(answer) -> CheckResult:
                   compare_scalar(answer, expected, "lambda*", rtol=1e-6, hints=hints))
 
 
-#: For the graded (nbgrader) version: why an exercise's data are the same for every student
-#: (courseware/grading.py).
+def _target_cases():
+    """Test problems for :func:`sf_gradient`, none of them the book's: (description, log_p, m, log_s, eps),
+    with S standard normal draws in the rows of eps (S, D); targets known up to a constant, and one problem
+    with a single draw of a single coordinate."""
+    r = problem_rng(84210)
+    cases = []
+    mu_star, s_star = float(r.uniform(-1.0, 2.0)), float(r.uniform(0.5, 1.5))
+
+    def gaussian(X):
+        return -0.5 * (X[:, 0] - mu_star) ** 2 / s_star ** 2
+
+    cases.append(("D = 1, a single draw, a Gaussian target", gaussian, r.normal(size=1),
+                  r.uniform(-0.7, 0.7, size=1), r.standard_normal((1, 1))))
+
+    def banana(X):
+        return -0.5 * X[:, 0] ** 2 - 0.5 * (X[:, 1] - X[:, 0] ** 2 + 1.0) ** 2
+
+    cases.append(("D = 2, 5 draws, the banana", banana, r.normal(size=2), r.uniform(-0.7, 0.7, size=2),
+                  r.standard_normal((5, 2))))
+    A = r.normal(size=(3, 3))
+    Lam = A @ A.T + np.eye(3)
+    c = r.normal(size=3)
+
+    def correlated(X):
+        d = X - c
+        return -0.5 * np.einsum("si,ij,sj->s", d, Lam, d) + 3.0
+
+    cases.append(("D = 3, 8 draws, a correlated Gaussian target", correlated, r.normal(size=3),
+                  r.uniform(-0.7, 0.7, size=3), r.standard_normal((8, 3))))
+
+    def heavy_tails(X):
+        return -np.sum(np.log1p(X ** 2), axis=1)
+
+    cases.append(("D = 2, 12 draws, a heavy-tailed target", heavy_tails, r.normal(size=2),
+                  r.uniform(-0.7, 0.7, size=2), r.standard_normal((12, 2))))
+    return cases
+
+
+def _sf_estimate(log_p, m, log_s, eps, *, score_m=None, score_log_s=None, log_q_const=True, use_log_q=True):
+    """The score-function estimate, averaged over the rows of eps: the right one by default, and the named
+    slips by its options (another score, log q without its constant, log q left out)."""
+    s = np.exp(log_s)
+    x = m + s * eps
+    log_q = np.zeros(eps.shape[0])
+    for i in range(eps.shape[0]):
+        for d in range(eps.shape[1]):
+            log_q[i] += -0.5 * eps[i, d] ** 2 - log_s[d] - (0.5 * np.log(2.0 * np.pi) if log_q_const else 0.0)
+    weight = log_p(x) - (log_q if use_log_q else 0.0)
+    h_m = eps / s if score_m is None else score_m
+    h_log_s = eps ** 2 - 1.0 if score_log_s is None else score_log_s
+    return np.concatenate([np.mean(h_m * weight[:, None], axis=0), np.mean(h_log_s * weight[:, None], axis=0)])
+
+
+def sf_gradient(fn) -> CheckResult:
+    """Exercise (d), ``ex-8-4-2-sf-gradient``: your function ``fn(log_p, m, log_s, eps)``, the score-function
+    estimate of the gradient of the ELBO for the factorized Gaussian q of the page.
+
+    ``m`` and ``log_s`` have shape (D,); ``eps`` is an (S, D) array of standard normal draws, one per row;
+    ``log_p`` maps an (S, D) array of samples to their S values of the unnormalized log target. ``fn``
+    returns a vector of length 2D, the D derivatives with respect to m and then the D with respect to
+    log s, averaged over the S draws. It runs on test problems made here (D from 1 to 3, one of them
+    with a single draw). The checker recognizes a score for log s without its constant, a score for m
+    not divided by s, derivatives with respect to s instead of log s, log q left out of the weight and
+    log q without its normalizing constant.
+    """
+    name = "score-function gradient of the ELBO (Step 1)"
+    if fn is None:
+        return result(name, ["my_sf_gradient is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"my_sf_gradient should be a function of (log_p, m, log_s, eps); "
+                             f"got {type(fn).__name__}."])
+    cases = _target_cases()
+    for i, (what, log_p, m, log_s, eps) in enumerate(cases):
+        where = f"test problem {i + 1} of {len(cases)} ({what})"
+        try:
+            out = fn(log_p, m.copy(), log_s.copy(), eps.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        s = np.exp(log_s)
+        hints = {
+            "your score with respect to log s lacks the -1 that comes from the -log s of log q":
+                _sf_estimate(log_p, m, log_s, eps, score_log_s=eps ** 2),
+            "you did not divide the score with respect to m by s": _sf_estimate(log_p, m, log_s, eps, score_m=eps),
+            "you differentiated with respect to s instead of log s":
+                _sf_estimate(log_p, m, log_s, eps, score_log_s=(eps ** 2 - 1.0) / s),
+            "you left log q out of the weight; the ELBO's integrand is log p minus log q":
+                _sf_estimate(log_p, m, log_s, eps, use_log_q=False),
+            "you left the normalizing constant out of log q; with finitely many draws the estimate depends on "
+            "it, since the scores average to zero only in expectation":
+                _sf_estimate(log_p, m, log_s, eps, log_q_const=False),
+        }
+        problems = compare_array(out, _sf_estimate(log_p, m, log_s, eps), f"your output on {where}",
+                                 rtol=1e-8, atol=1e-10, hints=hints)
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
+#: student.
 SUMMATIVE = {
     "ex-8-4-2-naive": {"same_data": "the statement spells out the number (x = -2)"},
+    "ex-8-4-2-sf-gradient": {"forbidden": ["pedagogy_lib.vi.bbvi.score_function_terms",
+                                           "pedagogy_lib.vi.bbvi.elbo_terms",
+                                           "pedagogy_lib.vi.bbvi.gaussian_vi_sample"],
+                             "same_data": "the answer is a function, which the grader calls on test problems of "
+                                          "the checker's own"},
 }

@@ -4,6 +4,7 @@ Use in the notebook as::
 
     from pedagogy_lib.exercises import ch08_estimators as check
     check.variance_slope(my_value)           # says what is wrong, never the answer
+    check.gradient_estimators(my_estimators) # a function, run on test problems made here
 
 Reference answers are computed in this module, independently of the library.
 """
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance"]
+__all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance",
+           "gradient_estimators"]
 
 
 def _draw_mu(rng):
@@ -92,3 +94,119 @@ def expo_pathwise_variance(answer) -> CheckResult:
     }
     return result("variance of the pathwise estimator",
                   compare_scalar(answer, expected, "the variance", rtol=1e-8, hints=hints))
+
+
+def _cost_cases():
+    """Test problems for :func:`gradient_estimators`, none of them the book's: (description, f, grad_f, mu, Z,
+    beta), with S draws of the noise in the rows of Z (S, K); costs that read one coordinate or all of
+    them, and one problem with a single draw of a single coordinate."""
+    r = problem_rng(82110)
+    cases = []
+
+    def first_squared(X):
+        return X[:, 0] ** 2
+
+    def first_squared_grad(X):
+        G = np.zeros_like(X)
+        G[:, 0] = 2.0 * X[:, 0]
+        return G
+
+    cases.append(("K = 1 latent dimension, a single draw, the cost x_1^2", first_squared, first_squared_grad,
+                  float(r.uniform(-1.5, 1.5)), r.standard_normal((1, 1)), float(r.uniform(0.5, 2.0))))
+    cases.append(("K = 4 latent dimensions, 6 draws, the cost x_1^2", first_squared, first_squared_grad,
+                  float(r.uniform(-1.5, 1.5)), r.standard_normal((6, 4)), float(r.uniform(0.5, 2.0))))
+    c = r.uniform(0.5, 2.0, size=3)
+
+    def quadratic(X):
+        return X ** 2 @ c + X[:, 0] * X[:, 1]
+
+    def quadratic_grad(X):
+        G = 2.0 * c * X
+        G[:, 0] += X[:, 1]
+        G[:, 1] += X[:, 0]
+        return G
+
+    cases.append(("K = 3 latent dimensions, 8 draws, a quadratic cost of every coordinate", quadratic,
+                  quadratic_grad, float(r.uniform(-1.5, 1.5)), r.standard_normal((8, 3)),
+                  float(r.uniform(0.5, 2.0))))
+    w = r.normal(size=5)
+
+    def wave(X):
+        return np.sin(X @ w) + 0.5 * np.sum(X ** 2, axis=1)
+
+    def wave_grad(X):
+        return np.cos(X @ w)[:, None] * w + X
+
+    cases.append(("K = 5 latent dimensions, 10 draws, a smooth cost of every coordinate", wave, wave_grad,
+                  float(r.uniform(-1.5, 1.5)), r.standard_normal((10, 5)), float(r.uniform(0.5, 2.0))))
+    return cases
+
+
+def gradient_estimators(fn) -> CheckResult:
+    """Exercise (d), ``ex-8-2-1-estimators-function``: your function ``fn(f, grad_f, mu, Z, beta)`` for the
+    shared-mean family of the page and any cost f.
+
+    ``Z`` is an (S, K) array of standard normal draws, one per row; ``f`` maps an (S, K) array of samples
+    to their S costs and ``grad_f`` to their (S, K) gradients; ``mu`` and ``beta`` are numbers. ``fn``
+    returns the pair ``(sf, pw)``: the single-sample score-function estimates with baseline ``beta`` and
+    the single-sample pathwise estimates of the derivative with respect to mu, each of shape (S,). It
+    runs on test problems made here (costs that read one coordinate or all of them, and a single draw of
+    a single coordinate). The checker recognizes a score taken from one coordinate only, a baseline
+    subtracted in the wrong place, and a pathwise estimate that keeps one coordinate of the gradient or
+    evaluates it at the noise.
+    """
+    name = "score-function and pathwise estimates (Eqs. 8.22 and 8.24)"
+    if fn is None:
+        return result(name, ["my_estimators is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"my_estimators should be a function of (f, grad_f, mu, Z, beta); "
+                             f"got {type(fn).__name__}."])
+    cases = _cost_cases()
+    for i, (what, f, grad_f, mu, Z, beta) in enumerate(cases):
+        where = f"test problem {i + 1} of {len(cases)} ({what})"
+        try:
+            out = fn(f, grad_f, mu, Z.copy(), beta)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        if out is None:
+            return result(name, [f"your function returned None on {where}: return the pair (sf, pw)."])
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return result(name, [f"your function should return a pair (sf, pw); got {type(out).__name__} "
+                                 f"(on {where})."])
+        X = mu + Z
+        fx, G = f(X), grad_f(X)
+        s = Z.sum(axis=1)
+        sf_hints = {
+            "you took the score from the first coordinate only; the score of the shared mean sums over "
+            "all K coordinates, whichever of them f reads": Z[:, 0] * (fx - beta),
+            "you subtracted the baseline after multiplying by the score; it is subtracted from f": s * fx - beta,
+            "you left the baseline out": s * fx,
+            "you summed the samples x instead of x - mu in the score": X.sum(axis=1) * (fx - beta),
+        }
+        pw_hints = {
+            "you kept only the first coordinate of the gradient of f; the sample moves with mu in every "
+            "coordinate": G[:, 0],
+            "you evaluated the gradient of f at the noise z instead of at the sample x": grad_f(Z).sum(axis=1),
+            "you averaged the coordinates of the gradient instead of summing them": G.mean(axis=1),
+            "you subtracted the baseline from the pathwise estimate; only the score-function estimator "
+            "has one": G.sum(axis=1) - beta,
+        }
+        problems = compare_array(out[0], s * (fx - beta), f"your sf on {where}",
+                                 rtol=1e-8, atol=1e-10, hints=sf_hints)
+        problems += compare_array(out[1], G.sum(axis=1), f"your pw on {where}",
+                                  rtol=1e-8, atol=1e-10, hints=pw_hints)
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
+#: student.
+SUMMATIVE = {
+    "ex-8-2-1-estimators-function": {
+        "forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_terms",
+                      "pedagogy_lib.vi.bbvi.score_function_terms",
+                      "pedagogy_lib.vi.bbvi.reparam_terms"],
+        "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
+}

@@ -4,6 +4,7 @@ Use in the notebook as::
 
     from pedagogy_lib.exercises import ch08_gumbel as check
     check.chi_square(my_value)               # says what is wrong, never the answer
+    check.relaxed_gradient(my_relaxed_grad)  # a function, run on test problems made here
 
 Reference answers are computed in this module, independently of the library.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
 __all__ = ["EX_ETA", "EX_COUNTS", "EX_Y1", "EX_ETA2", "EX_S", "EX_LOGITS", "chi_square", "concrete_density",
-           "kl_uniform"]
+           "kl_uniform", "relaxed_gradient"]
 
 
 def _draw_eta(rng):
@@ -139,3 +140,126 @@ def kl_uniform(answer) -> CheckResult:
             np.sum(np.exp(EX_LOGITS) * (EX_LOGITS + np.log(C)))),
     }
     return result("KL from the uniform prior", compare_scalar(answer, expected, "the KL", rtol=1e-6, hints=hints))
+
+
+def _soft(eta, G0, s):
+    """The relaxed samples, one per row of G0, with the largest exponent of each row taken out first."""
+    a = (eta + G0) / s
+    a = a - a.max(axis=1, keepdims=True)
+    e = np.exp(a)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _one_hot(y):
+    out = np.zeros_like(y)
+    out[np.arange(y.shape[0]), np.argmax(y, axis=1)] = 1.0
+    return out
+
+
+def _through_jacobian(y, v, s):
+    """v (S, K) multiplied by the softmax Jacobian at each row of y, built in full and applied row by row."""
+    out = np.empty_like(v)
+    for i in range(y.shape[0]):
+        J = (np.diag(y[i]) - np.outer(y[i], y[i])) / s
+        out[i] = J.T @ v[i]
+    return out
+
+
+def _relaxed_cases():
+    """Test problems for :func:`relaxed_gradient`, none of them the book's: (description, eta, G0, s, grad_f,
+    hard), with Gumbel draws in the rows of G0 (S, K); relaxed and straight-through problems, a small and
+    a large softness, and natural parameters far from zero."""
+    r = problem_rng(82210)
+    cases = []
+    c = r.uniform(-2.0, 3.0, size=3)
+
+    def weighted_squares(Y):
+        return 2.0 * c * Y
+
+    cases.append(("K = 3 categories, 5 draws, softness 0.7, relaxed", r.normal(size=3), r.gumbel(size=(5, 3)),
+                  0.7, weighted_squares, False))
+    w = r.normal(size=(4, 4))
+
+    def quadratic_form(Y):
+        return Y @ (w + w.T)
+
+    cases.append(("K = 4 categories, 6 draws, softness 0.4, straight-through", r.normal(size=4),
+                  r.gumbel(size=(6, 4)), 0.4, quadratic_form, True))
+    b = r.uniform(0.5, 2.0, size=5)
+
+    def waves(Y):
+        return b * np.cos(b * Y)
+
+    cases.append(("K = 5 categories, 8 draws, softness 2.5, relaxed", r.normal(size=5), r.gumbel(size=(8, 5)),
+                  2.5, waves, False))
+    d = r.uniform(0.5, 2.0, size=3)
+
+    def waves_and_line(Y):
+        return d * np.cos(d * Y) + Y
+
+    cases.append(("K = 3 categories, 6 draws, softness 0.3, natural parameters near 300, relaxed",
+                  300.0 + 0.5 * r.normal(size=3), r.gumbel(size=(6, 3)), 0.3, waves_and_line, False))
+    cases.append(("K = 4 categories, 7 draws, softness 0.5, natural parameters near -400, straight-through",
+                  -400.0 + r.normal(size=4), r.gumbel(size=(7, 4)), 0.5, quadratic_form, True))
+    return cases
+
+
+def relaxed_gradient(fn) -> CheckResult:
+    """Exercise (d), ``ex-8-2-2-relaxed-gradient``: your function ``fn(eta, G0, s, grad_f, hard)``, the
+    single-sample pathwise estimates of the gradient with respect to eta through the soft categorical.
+
+    ``eta`` has shape (K,), ``G0`` is an (S, K) array of standard Gumbel draws (one per row), ``s`` is the
+    softness, ``grad_f`` maps an (S, K) array of points to the (S, K) array of gradients of f at them, and
+    ``hard`` (True or False) asks for the straight-through variant. ``fn`` returns an (S, K) array, one
+    estimate per row. It runs on test problems made here: relaxed and straight-through, small and large
+    softness, and natural parameters far from zero, where a softmax written naively overflows. The
+    checker recognizes a missing factor of the softness, a Jacobian without its off-diagonal part, a
+    softmax without the softness, and the relaxed and straight-through variants swapped.
+    """
+    name = "pathwise gradient through the soft categorical (Eq. 8.29)"
+    if fn is None:
+        return result(name, ["my_relaxed_grad is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"my_relaxed_grad should be a function of (eta, G0, s, grad_f, hard); "
+                             f"got {type(fn).__name__}."])
+    cases = _relaxed_cases()
+    for i, (what, eta, G0, s, grad_f, hard) in enumerate(cases):
+        where = f"test problem {i + 1} of {len(cases)} ({what})"
+        try:
+            out = fn(eta.copy(), G0.copy(), s, grad_f, hard)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        y = _soft(eta, G0, s)
+        at = _one_hot(y) if hard else y
+        expected = _through_jacobian(y, grad_f(at), s)
+        y_unsoftened = _soft(eta, G0, 1.0)
+        other = y if hard else _one_hot(y)
+        hints = {
+            "you left out the factor 1/s of the softmax's derivative (the slip in the draft's derivative)":
+                expected * s,
+            "you kept only the diagonal of the Jacobian and dropped its part -y_l y_m / s":
+                y * grad_f(at) / s,
+            "you took the softmax of eta + g_0 without dividing by the softness":
+                _through_jacobian(y_unsoftened, grad_f(_one_hot(y_unsoftened) if hard else y_unsoftened), s),
+            ("you evaluated the gradient of f at the soft sample; the straight-through variant evaluates it at "
+             "the one-hot argmax" if hard else
+             "you evaluated the gradient of f at the one-hot argmax; that is the straight-through variant, "
+             "and this problem asks for the relaxed one"): _through_jacobian(y, grad_f(other), s),
+        }
+        problems = compare_array(out, expected, f"your output on {where}", rtol=1e-7, atol=1e-10,
+                                 hints=hints)
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
+#: student.
+SUMMATIVE = {
+    "ex-8-2-2-relaxed-gradient": {
+        "forbidden": ["pedagogy_lib.deepgen.gumbel.soft_categorical",
+                      "pedagogy_lib.deepgen.gumbel.soft_categorical_jacobian",
+                      "pedagogy_lib.deepgen.gumbel.gumbel_max"],
+        "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
+}

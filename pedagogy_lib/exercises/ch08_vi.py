@@ -5,6 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_vi as check
     check.EX_LAMBDA                          # a precision matrix (the problem data)
     check.mean_field_variances(my_v)         # says what is wrong, never the answer
+    check.cavi_sweep(my_cavi_sweep)          # a function, run on test problems made here
 
 Reference answers are computed in this module, independently of the library.
 """
@@ -14,9 +15,10 @@ import math
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, problem_rng, result
 
-__all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_RHO", "mean_field_variances", "forward_kl_variances", "cavi_sweeps"]
+__all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_RHO", "mean_field_variances", "forward_kl_variances", "cavi_sweeps",
+           "cavi_sweep"]
 
 def _spd(rng, diag_low: float, diag_high: float) -> np.ndarray:
     """A symmetric, well-conditioned positive-definite 3 x 3 matrix with one decimal and clearly non-zero
@@ -115,9 +117,83 @@ def cavi_sweeps(answer) -> CheckResult:
     return result("CAVI sweeps", ["not right: solve rho^(2k) <= 1e-6 for the smallest whole k."])
 
 
-#: For the graded (nbgrader) version: why an exercise's data are the same for every student
-#: (courseware/grading.py).
+def _sweep_cases():
+    """Test problems for :func:`cavi_sweep`, none of them the book's: (description, mu, Lambda, m) with
+    precision matrices whose diagonals are not all one, the current means away from mu, and one problem
+    with a single coordinate."""
+    r = problem_rng(84010)
+    cases = []
+    sd, rho = r.uniform(0.6, 1.8, size=2), 0.9
+    Sigma = np.array([[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]])
+    cases.append(("D = 2, correlation 0.9", r.normal(size=2), np.linalg.inv(Sigma), r.normal(size=2) * 2.0))
+    for D in (3, 5):
+        A = r.normal(size=(D, D))
+        Lam = A @ A.T + np.diag(r.uniform(0.5, 2.0, size=D))
+        cases.append((f"D = {D}", r.normal(size=D), 0.5 * (Lam + Lam.T), r.normal(size=D) * 2.0))
+    cases.append(("D = 1", r.normal(size=1), np.array([[float(r.uniform(0.5, 3.0))]]), r.normal(size=1) * 2.0))
+    return cases
+
+
+def _gauss_seidel(mu, Lam, m, *, keep_own=False, sign=1.0, divide=True, order=None):
+    """One sweep of coordinate updates, in the given order, each from the newest means: the right one by
+    default, and the named slips by its options."""
+    m = np.array(m, dtype=float)
+    D = mu.size
+    for j in (range(D) if order is None else order):
+        r = sum(Lam[j, k] * (m[k] - mu[k]) for k in range(D) if keep_own or k != j)
+        m[j] = mu[j] - sign * (r / Lam[j, j] if divide else r)
+    return m
+
+
+def cavi_sweep(fn) -> CheckResult:
+    """Exercise (d), ``ex-8-4-cavi-sweep``: your function ``fn(mu, Lam, m)``, one CAVI sweep for the Gaussian
+    target of Step 4.
+
+    ``mu`` and ``m`` have shape (D,) and ``Lam`` is the (D, D) precision matrix; ``fn`` returns the means
+    after one sweep over the coordinates in order, shape (D,). It runs on test problems made here, of D
+    from 1 to 5, with diagonals of the precision that are not all one. The checker recognizes all
+    coordinates updated at once from the old means, the own coordinate kept in the sum, a flipped
+    correction, a missing division by the diagonal entry, and the coordinates swept in reverse order.
+    """
+    name = "one sweep of CAVI on a Gaussian (Step 4)"
+    if fn is None:
+        return result(name, ["my_cavi_sweep is None: write the function first."])
+    if not callable(fn):
+        return result(name, [f"my_cavi_sweep should be a function of (mu, Lam, m); got {type(fn).__name__}."])
+    cases = _sweep_cases()
+    for i, (what, mu, Lam, m) in enumerate(cases):
+        where = f"test problem {i + 1} of {len(cases)} ({what})"
+        try:
+            out = fn(mu.copy(), Lam.copy(), m.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        expected = _gauss_seidel(mu, Lam, m)
+        off = Lam - np.diag(np.diag(Lam))
+        hints = {
+            "you updated every coordinate at once from the means at the start of the sweep; CAVI updates one "
+            "coordinate at a time, each from the newest means of the others": mu - off @ (m - mu) / np.diag(Lam),
+            "you kept the term k = j in the sum; the update of m_j uses the other coordinates only":
+                _gauss_seidel(mu, Lam, m, keep_own=True),
+            "you added the correction instead of subtracting it": _gauss_seidel(mu, Lam, m, sign=-1.0),
+            "you did not divide the correction by Lambda_jj": _gauss_seidel(mu, Lam, m, divide=False),
+            "you swept the coordinates from last to first; the exercise asks for the order 1, 2, ..., D":
+                _gauss_seidel(mu, Lam, m, order=range(mu.size - 1, -1, -1)),
+            "you returned the fixed point mu; one sweep from m does not reach it when the coordinates are "
+            "correlated": mu,
+        }
+        problems = compare_array(out, expected, f"your output on {where}", rtol=1e-8, atol=1e-10, hints=hints)
+        if problems:
+            return result(name, problems)
+    return result(name, [])
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
+#: student.
 SUMMATIVE = {
     "ex-8-4-cavi-sweeps": {"same_data": "the statement spells out the number (rho = 0.9), and the solution "
                                         "discusses the 65.6 sweeps it gives"},
+    "ex-8-4-cavi-sweep": {"forbidden": ["pedagogy_lib.vi.mean_field.cavi_gaussian"],
+                          "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                       "checker's own"},
 }
