@@ -241,6 +241,43 @@ def _child_main() -> int:
 
     builtins.__import__ = guarded_import           # the stubs go in as the student's code imports the library
 
+    class _StubWhenLoaded:
+        """A library module's loader that stubs the forbidden functions as soon as the module has run.
+
+        ``importlib.import_module`` goes through no import statement, and a module whose body ends with
+        definitions (its imports all at the top) would otherwise keep its forbidden functions callable
+        until the next import statement anywhere."""
+
+        def __init__(self, loader):
+            self._loader = loader
+
+        def __getattr__(self, name):
+            return getattr(self._loader, name)
+
+        def create_module(self, spec):
+            return self._loader.create_module(spec)
+
+        def exec_module(self, module):
+            self._loader.exec_module(module)
+            if not busy:
+                busy.append(True)
+                try:
+                    apply_stubs()
+                finally:
+                    busy.pop()
+
+    class _LibraryLoads:
+        def find_spec(self, name, path=None, target=None):
+            if not forbidden or not name.startswith("pedagogy_lib.") or name.startswith("pedagogy_lib.exercises"):
+                return None
+            import importlib.machinery
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = _StubWhenLoaded(spec.loader)
+            return spec
+
+    sys.meta_path.insert(1, _LibraryLoads())       # after _NoCheckers
+
     ns: dict = {"__name__": "__main__"}
     error = None
     for i, (code, must_run) in enumerate(job["cells"]):
