@@ -1,11 +1,13 @@
 """Tests for the Appendix C exercise checkers (pedagogy_lib.exercises.appc_graphical).
 
-Correct answers come from the graphical family: networkx's d-separation, networkx's moral graph, and the
-junction tree's normalizer of the clamped factors; the checker computes its own by enumeration.
+Correct answers come from the graphical family: networkx's d-separation, networkx's moral graph (also of the
+ancestors of a query, for d-separation as a function), and the junction tree's normalizer of the clamped factors;
+the checker computes its own by enumeration (of paths, for d-separation as a function).
 """
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pedagogy_lib import graphical as g
 from pedagogy_lib.exercises import appc_graphical as check
@@ -54,3 +56,63 @@ def test_evidence_probability():
     r = check.evidence_probability(np.log(p))
     assert not r and "log" in str(r)
     assert not check.evidence_probability(2 * p)
+
+
+# ---------------------------------------------------------------- exercise (d): d-separation as a function
+def _ancestral_moral(parents, a, c, given):
+    """d-separation as plain separation in the moral graph of a, c, the observed nodes and their ancestors."""
+    keep, todo = set(), [a, c, *given]
+    while todo:
+        v = todo.pop()
+        if v not in keep:
+            keep.add(v)
+            todo.extend(parents[v])
+    return g.separated(g.moral_graph({v: parents[v] for v in keep}), a, c, given)
+
+
+def _skeleton(parents, a, c, given):
+    import networkx as nx
+
+    H = nx.Graph()
+    H.add_nodes_from(parents)
+    H.add_edges_from((p, v) for v, ps in parents.items() for p in ps)
+    return g.separated(H, a, c, given)
+
+
+def _collider_itself(parents, a, c, given):
+    """Every path enumerated with networkx, a collider letting it through only when the collider is observed."""
+    import networkx as nx
+
+    H = nx.Graph()
+    H.add_nodes_from(parents)
+    H.add_edges_from((p, v) for v, ps in parents.items() for p in ps)
+    for path in nx.all_simple_paths(H, a, c):
+        if all((m in given) if (u in parents[m] and w in parents[m]) else (m not in given)
+               for u, m, w in zip(path, path[1:], path[2:])):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("right", [lambda P, a, c, S: g.d_separated(P, a, c, S), _ancestral_moral])
+def test_d_separation_function_reference_passes(right):
+    assert check.d_separation_function(right)
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (_skeleton, "ignored the arrows"),
+    (_collider_itself, "only when it is observed itself"),
+    (lambda P, a, c, S: g.separated(g.moral_graph(P), a, c, S), "moral graph of the whole graph"),
+    (lambda P, a, c, S: not g.d_separated(P, a, c, S), "no single named slip"),
+    (lambda P, a, c, S: None, "is None"),
+    (lambda P, a, c, S: P["a"], "KeyError"),
+])
+def test_d_separation_function_slips_are_named(wrong, fragment):
+    r = check.d_separation_function(wrong)
+    assert not r and fragment in str(r), str(r)
+
+
+def test_d_separation_function_names_the_graph_not_the_query():
+    assert "should be a function" in str(check.d_separation_function({"a": []}))
+    for wrong in (_skeleton, lambda P, a, c, S: True, lambda P, a, c, S: len(S) > 0):
+        msg = str(check.d_separation_function(wrong))
+        assert "test problem" in msg and "given =" not in msg and "True" not in msg and "False" not in msg, msg

@@ -1,6 +1,7 @@
 """Tests for the Section 10.1.1 exercise checkers (pedagogy_lib.exercises.ch10_nce): the normalizer by quadrature,
-Bayes' rule, the derivative by finite differences."""
+Bayes' rule, the derivative by finite differences, the Newton step from the library's gradient and Hessian."""
 import numpy as np
+import pytest
 from scipy import integrate
 
 from pedagogy_lib.exercises import ch10_nce
@@ -33,3 +34,51 @@ def test_offset_gradient():
     r = ch10_nce.offset_gradient(-fd)
     assert not r
     assert "sign" in str(r)
+
+
+# ---------------------------------------------------------------- exercise (d): one Newton step
+def _step_by_library(theta, T_pos, T_neg, En_pos, En_neg):
+    """The answer from the library's gradient and Hessian (independent of the checker's sample-by-sample sums)."""
+    from pedagogy_lib.contrastive import nce
+    args = (T_pos, T_neg, En_pos, En_neg)
+    return theta - np.linalg.solve(nce.nce_hessian(theta, *args), nce.nce_grad(theta, *args))
+
+
+def test_newton_step_reference_passes():
+    assert ch10_nce.newton_step(_step_by_library)
+
+
+def _pooled(theta, T_pos, T_neg, En_pos, En_neg):
+    T = np.vstack([T_pos, T_neg])
+    x = np.r_[np.ones(len(T_pos)), np.zeros(len(T_neg))]
+    h = np.r_[En_pos, En_neg] - T @ theta
+    s = 1 / (1 + np.exp(-h))
+    g = (x - s) @ T / len(T)
+    H = (T.T * (s * (1 - s))) @ T / len(T)
+    return theta - np.linalg.solve(H, g)
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (_pooled, "one pooled sample"),
+    (lambda th, Tp, Tn, Ep, En: _step_by_library(th, Tp, Tn, -Ep + 2 * Tp @ th, -En + 2 * Tn @ th), "h = E - E_n"),
+    (lambda th, *a: 2 * th - _step_by_library(th, *a), "instead of subtracting"),
+    (lambda th, *a: th, "not within tolerance"),
+    (lambda th, *a: None, "forget to return"),
+    (lambda th, *a: 1 / 0, "ZeroDivisionError"),
+])
+def test_newton_step_slips_are_named(wrong, fragment):
+    r = ch10_nce.newton_step(wrong)
+    assert not r and fragment in str(r), str(r)
+
+
+def test_newton_step_pooling_passes_equal_halves_and_fails_where_they_differ():
+    r = str(ch10_nce.newton_step(_pooled))
+    assert "test problem 2 (40 data and 130 noise samples" in r, r
+
+
+def test_newton_step_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(ch10_nce.newton_step(np.zeros(3)))
+    msg = str(ch10_nce.newton_step(lambda th, *a: th + 1.0))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 10.4", "")), msg

@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_bool, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_bool, problem_rng, result
 
-__all__ = ["EX_P", "EX_TWO", "stationary", "reversible", "two_state_mixing_time"]
+__all__ = ["EX_P", "EX_TWO", "stationary", "reversible", "two_state_mixing_time", "tv_distance"]
 
 
 def _draw_chain(rng) -> np.ndarray:
@@ -114,3 +114,100 @@ def two_state_mixing_time(answer) -> CheckResult:
             problems = ["not the mixing time: it is the first t (counting from t = 0, before any step) at "
                         "which the total-variation distance from the worst starting state is at most 1/4."]
     return result("mixing time of EX_TWO", problems)
+
+
+def _tv_cases():
+    """Chains the student's function has not seen, as (P, T, name): a dense chain that is not reversible,
+    a lazy ring walk with a drift (many zero entries), a periodic walk on a cycle whose distance never
+    falls to zero, and a reversible Metropolis chain, each column-stochastic with one closed class."""
+    r = problem_rng(2213)
+    cases = []
+    P = r.dirichlet(np.full(3, 1.5), size=3).T                        # columns are the distributions
+    cases.append((P, 12, "3 states"))
+    K = 6
+    up, down = r.uniform(0.45, 0.6), r.uniform(0.1, 0.2)
+    ring = (1 - up - down) * np.eye(K) + up * np.roll(np.eye(K), 1, axis=0) + down * np.roll(np.eye(K), -1, axis=0)
+    cases.append((ring, 30, "6 states on a ring"))
+    cw = r.uniform(0.6, 0.8)                                          # a walk on an even cycle: period 2
+    cyc = cw * np.roll(np.eye(K), 1, axis=0) + (1 - cw) * np.roll(np.eye(K), -1, axis=0)
+    cases.append((cyc, 10, "6 states, periodic"))
+    target = r.dirichlet(np.full(5, 2.0))
+    near = np.abs(np.subtract.outer(range(5), range(5))) == 1
+    metro = np.minimum(1.0, target[:, None] / target[None, :]) / 2 * near
+    metro[range(5), range(5)] = 1 - metro.sum(axis=0)
+    cases.append((metro, 20, "5 states"))
+    return cases
+
+
+def _stationary_solve(P: np.ndarray) -> np.ndarray:
+    """pi with P pi = pi and entries summing to one, from the linear system (valid for periodic chains too)."""
+    K = P.shape[0]
+    A = np.vstack([P - np.eye(K), np.ones((1, K))])
+    return np.linalg.lstsq(A, np.r_[np.zeros(K), 1.0], rcond=None)[0]
+
+
+def _tv_variants(P: np.ndarray, T: int) -> dict:
+    """d(t) for t = 0..T, and what named slips give: by rows, from state 0 only, one step late, and with pi
+    taken from a long run of the chain from state 0."""
+    pi = _stationary_solve(P)
+    Pt = np.eye(P.shape[0])
+    cols, rows, first = [], [], []
+    for _ in range(T + 2):
+        cols.append(0.5 * np.abs(Pt - pi[:, None]).sum(axis=0).max())
+        rows.append(0.5 * np.abs(Pt - pi[None, :]).sum(axis=1).max())
+        first.append(0.5 * np.abs(Pt[:, 0] - pi).sum())
+        Pt = P @ Pt
+    d = np.array(cols)
+    out = {"d": d[:-1], "rows": np.array(rows)[:-1], "first": np.array(first)[:-1], "late": d[1:]}
+    pi_run, Pt, run = np.linalg.matrix_power(P, 1000)[:, 0], np.eye(P.shape[0]), []    # a long run from state 0
+    for _ in range(T + 1):
+        run.append(0.5 * np.abs(Pt - pi_run[:, None]).sum(axis=0).max())
+        Pt = P @ Pt
+    out["run"] = np.array(run)
+    return out
+
+
+def tv_distance(fn) -> CheckResult:
+    """Exercise (d), ``ex-b2-tv-function``: your function ``fn(P, T)`` returning the worst-case distance to
+    stationarity after t steps, for every t from 0 to T: a one-dimensional array of length T + 1.
+
+    ``P`` is a (K, K) column-stochastic matrix, ``P[i, j] = p(next = i | now = j)``, with one closed class;
+    ``T`` is a whole number. It is run on chains made here, reversible or not, one of them periodic. The
+    checker recognizes the rows used in place of the columns, a single starting state, a missing factor
+    of one half, the list shifted by one step, and a stationary distribution taken from a long run of the
+    chain.
+    """
+    title = "worst-case total-variation distance d(t)"
+    if not callable(fn):
+        return result(title, [f"my_d should be a function of (P, T); got {type(fn).__name__}."])
+    problems = []
+    for i, (P, T, name) in enumerate(_tv_cases()):
+        where = f"test problem {i + 1} ({name}, T = {T})"
+        try:
+            out = fn(P.copy(), T)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        v = _tv_variants(P, T)
+        hints = {
+            "you compared the rows of P^t with pi (the row-stochastic convention); here the distribution "
+            "after t steps from state j is column j": v["rows"],
+            "you started from state 0 only; d(t) takes the worst starting state": v["first"],
+            "you left out the factor 1/2 of the total-variation distance": 2 * v["d"],
+            "your list starts after one step; it should start at t = 0, before any step": v["late"],
+            "you took pi from a long run of the chain from one state; a periodic chain never settles, so "
+            "solve P pi = pi instead": v["run"],
+        }
+        problems = compare_array(out, v["d"], f"the output on {where}", rtol=1e-7, atol=1e-10, hints=hints)
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py).
+SUMMATIVE = {
+    "ex-b2-tv-function": {"forbidden": ["pedagogy_lib.discrete.markov_chain.tv_to_stationarity"],
+                          "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                       "checker's own (drawn for each student)"},
+}

@@ -17,7 +17,8 @@ import numpy as np
 from ..discrete import categorical as cat
 from .checker import CheckResult, as_bool, compare_scalar, result, problem_rng
 
-__all__ = ["EX_DAG", "EX_CPTS", "EX_EVIDENCE", "DSEP_KEYS", "d_separations", "moral_edges", "evidence_probability"]
+__all__ = ["EX_DAG", "EX_CPTS", "EX_EVIDENCE", "DSEP_KEYS", "d_separations", "moral_edges", "evidence_probability",
+           "d_separation_function"]
 
 #: The directed graph of the exercises, as {node: parents}.
 EX_DAG = {"a": [], "b": [], "c": ["a", "b"], "d": ["c"], "e": ["c"], "f": ["e", "b"]}
@@ -144,9 +145,179 @@ def evidence_probability(answer) -> CheckResult:
     return result("p(d = 1, f = 0)", compare_scalar(answer, expected, "p(evidence)", rtol=1e-9, hints=hints))
 
 
-#: For the graded (nbgrader) version: why some exercises keep the same data for every student
+def _random_dag(r, names, p_edge):
+    """{node: parents} on ``names`` (keys in name order, not an order of the arrows), each node earlier in a
+    random order a parent with probability p_edge."""
+    order = [str(v) for v in r.permutation(names)]
+    dag = {v: sorted(u for u in order[:i] if r.random() < p_edge) for i, v in enumerate(order)}
+    return {v: dag[v] for v in sorted(dag)}
+
+
+def _descendants(dag, v):
+    children = {u: [w for w, ps in dag.items() if u in ps] for u in dag}
+    seen, stack = set(), [v]
+    while stack:
+        for w in children[stack.pop()]:
+            if w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return seen
+
+
+def _simple_paths(dag, x, y):
+    """Every simple path from x to y with the arrows ignored, each a list of nodes."""
+    neighbours = {u: set(dag[u]) | {w for w, ps in dag.items() if u in ps} for u in dag}
+    paths, stack = [], [[x]]
+    while stack:
+        path = stack.pop()
+        for w in neighbours[path[-1]]:
+            if w == y:
+                paths.append(path + [w])
+            elif w not in path:
+                stack.append(path + [w])
+    return paths
+
+
+def _blocked_everywhere(dag, desc, paths, given, rule):
+    """True when every one of ``paths`` is blocked by ``given`` (``desc`` maps each node to its descendants).
+    ``rule`` says when a collider lets a path through: "descendants" (it or one of its descendants
+    observed), "itself" (only when it is observed)."""
+    given = set(given)
+    for path in paths:
+        through = True
+        for a, m, b in zip(path, path[1:], path[2:]):
+            if a in dag[m] and b in dag[m]:                       # a collider, a -> m <- b
+                seen = m in given or (rule == "descendants" and bool(desc[m] & given))
+                if not seen:
+                    through = False
+            elif m in given:                                      # a chain or a fork, observed
+                through = False
+        if through:
+            return False
+    return True
+
+
+def _undirected_separated(edges, nodes, x, y, given):
+    """True when removing ``given`` leaves no path from x to y in the undirected graph with these edges."""
+    given = set(given)
+    seen, stack = {x}, [x]
+    while stack:
+        u = stack.pop()
+        for e in edges:
+            if u in e:
+                (w,) = tuple(e - {u})
+                if w == y:
+                    return False
+                if w not in seen and w not in given:
+                    seen.add(w)
+                    stack.append(w)
+    return True
+
+
+def _dsep_answers(dag, queries):
+    """The right answers and those of named slips, one bool per query."""
+    skeleton = {frozenset((p, v)) for v, ps in dag.items() for p in ps}
+    moral = skeleton | {frozenset(pair) for ps in dag.values() for pair in itertools.combinations(ps, 2)}
+    desc = {m: _descendants(dag, m) for m in dag}
+    paths = {}
+    for x, y, _ in queries:
+        if (x, y) not in paths:
+            paths[x, y] = _simple_paths(dag, x, y)
+    return {
+        "right": [_blocked_everywhere(dag, desc, paths[x, y], S, "descendants") for x, y, S in queries],
+        "itself": [_blocked_everywhere(dag, desc, paths[x, y], S, "itself") for x, y, S in queries],
+        "skeleton": [_undirected_separated(skeleton, dag, x, y, S) for x, y, S in queries],
+        "moral": [_undirected_separated(moral, dag, x, y, S) for x, y, S in queries],
+    }
+
+
+def _dsep_cases():
+    """Graphs the student's function has not seen, with their queries (a, c, given): for each graph, the
+    queries on which a named slip goes wrong and others drawn at random, both answers among them, and
+    colliders whose descendants (not themselves) are observed."""
+    r = problem_rng(3603)
+    cases = []
+    for n, p_edge, n_queries in [(5, 0.45, 20), (7, 0.35, 30), (8, 0.3, 36), (9, 0.3, 40)]:
+        names = [f"x{k}" for k in range(1, n + 1)] if n != 7 else list("pqrstuv")
+        while True:
+            dag = _random_dag(r, names, p_edge)
+            pool = [(x, y, S) for x, y in itertools.combinations(names, 2)
+                    for k in range(3) for S in itertools.combinations([v for v in names if v not in (x, y)], k)]
+            ans = _dsep_answers(dag, pool)
+            differ = {k: [i for i in range(len(pool)) if ans[k][i] != ans["right"][i]] for k in ans if k != "right"}
+            connected = not any(_undirected_separated({frozenset((p, v)) for v, ps in dag.items() for p in ps},
+                                                      dag, names[0], v, ()) for v in names[1:])
+            if connected and all(differ.values()) and 0.2 < np.mean(ans["right"]) < 0.8:
+                break
+        chosen = set()
+        for idx in differ.values():
+            chosen.update(int(i) for i in r.choice(idx, size=min(3, len(idx)), replace=False))
+        rest = [i for i in range(len(pool)) if i not in chosen]
+        chosen.update(int(i) for i in r.choice(rest, size=n_queries - len(chosen), replace=False))
+        queries = [(pool[i][0], pool[i][1], list(pool[i][2])) for i in r.permutation(sorted(chosen))]
+        cases.append((dag, queries))
+    return cases
+
+
+def d_separation_function(fn) -> CheckResult:
+    """Exercise (d), ``ex-c-dsep-function``: your function ``fn(parents, a, c, given)`` returning True when
+    a and c are d-separated by the nodes in ``given``, False otherwise.
+
+    ``parents`` maps every node name to the list of its parents, as :data:`EX_DAG` does; ``a`` and ``c`` are
+    two different node names and ``given`` is a list of other nodes, possibly empty. It is run on graphs
+    made here, with other node names, and on queries whose colliders have observed descendants. The
+    checker says on which graph your answers go wrong, not on which query; it recognizes the arrows
+    ignored, a collider opened only by observing it, and separation read off the moral graph of the
+    whole graph.
+    """
+    title = "d-separation as a function"
+    if not callable(fn):
+        return result(title, [f"my_dsep should be a function of (parents, a, c, given); got {type(fn).__name__}."])
+    problems = []
+    for i, (dag, queries) in enumerate(_dsep_cases()):
+        where = f"test problem {i + 1} (a graph of {len(dag)} nodes, {len(queries)} queries)"
+        got = []
+        for a, c, S in queries:
+            query = f"a = {a!r}, c = {c!r}, given = {S!r}"
+            try:
+                out = fn({v: list(ps) for v, ps in dag.items()}, a, c, list(S))
+            except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+                problems = [f"your function raised {type(exc).__name__}: {exc} (on {where}, query {query})."]
+                break
+            value, p = as_bool(out, f"the output on {where} for {query}")
+            if p:
+                problems = p
+                break
+            got.append(value)
+        if problems:
+            break
+        ans = _dsep_answers(dag, queries)
+        if got == ans["right"]:
+            continue
+        slips = {"skeleton": "you ignored the arrows: a collider blocks a path unless it or one of its "
+                             "descendants is observed",
+                 "itself": "you opened a collider only when it is observed itself; an observed descendant "
+                           "opens it too",
+                 "moral": "you read separation off the moral graph of the whole graph; marrying the parents "
+                          "of a collider with nothing observed at or below it connects them wrongly"}
+        named = [text for k, text in slips.items() if got == ans[k]]
+        problems = [f"your answers on {where} are what you get if {named[0]}." if named else
+                    f"some of your answers on {where} are wrong, and no single named slip explains them: trace "
+                    "every path between the two nodes and check each middle node (chain, fork or collider)."]
+        break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded, and why some exercises keep the same data for every student
 #: (courseware/grading.py).
 SUMMATIVE = {
+    "ex-c-dsep-function": {"forbidden": ["pedagogy_lib.graphical.separation.d_separated",
+                                         "pedagogy_lib.discrete.categorical.is_independent",
+                                         "pedagogy_lib.discrete.categorical.ci_discrepancy",
+                                         "networkx.algorithms.d_separation.is_d_separator"],
+                           "same_data": "the answer is a function, which the grader calls on test graphs of the "
+                                        "checker's own (drawn for each student)"},
     "ex-c-dsep": {"same_data": "the statement spells out the graph (a -> c <- b, c -> d, c -> e, e -> f <- b) and "
                                "the statements of DSEP_KEYS; each answer is True or False"},
     "ex-c-moral": {"same_data": "the graph is the one spelled out in the statement of ex-c-dsep and on the page; the "

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_scalar, result, problem_rng
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng
 
-__all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient"]
+__all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient", "newton_step"]
 
 
 def _draw_energy(rng) -> tuple:
@@ -102,3 +102,119 @@ def offset_gradient(answer) -> CheckResult:
     }
     return result("derivative of the NCE loss with respect to c",
                   compare_scalar(answer, expected, "dL/dc", rtol=1e-6, hints=hints))
+
+
+def _features(y: np.ndarray, kind: str) -> np.ndarray:
+    """The sufficient statistics T(y), samples in rows, for the energies of the test problems; the last
+    column is the constant whose parameter is the learned log normalizer c."""
+    if kind == "quadratic":
+        return np.column_stack([0.5 * y ** 2, -y, np.ones_like(y)])
+    if kind == "quartic":
+        return np.column_stack([0.25 * y ** 4, 0.5 * y ** 2, -y, np.ones_like(y)])
+    y1, y2 = y[:, 0], y[:, 1]                                     # "plane": a Gaussian energy in two dimensions
+    return np.column_stack([0.5 * y1 ** 2, 0.5 * y2 ** 2, y1 * y2, -y1, -y2, np.ones_like(y1)])
+
+
+def _noise_energy(y: np.ndarray, mu_n: float, var_n: float) -> np.ndarray:
+    """Energy of normalized Gaussian noise with mean mu_n and variance var_n in every dimension."""
+    y = y.reshape(len(y), -1)
+    return (0.5 * ((y - mu_n) ** 2).sum(axis=1) / var_n + 0.5 * y.shape[1] * np.log(2 * np.pi * var_n))
+
+
+def _newton_cases():
+    """Problems the student's function has not seen: (theta, T_pos, T_neg, En_pos, En_neg). Data and noise
+    samples of equal and of unequal numbers, energies with 3, 4 and 6 parameters, theta away from the
+    minimum (near the noise's own energy, moved at random)."""
+    r = problem_rng(10114)
+    cases = []
+    for kind, n_pos, n_neg, mu_n, var_n in [("quadratic", 60, 60, 0.0, 3.0), ("quadratic", 40, 130, 0.5, 2.0),
+                                            ("plane", 90, 90, 0.0, 2.5), ("quartic", 35, 80, 0.0, 1.5)]:
+        D = 2 if kind == "plane" else 1
+        shape = (lambda n: (n, 2)) if D == 2 else (lambda n: (n,))
+        y_pos = r.normal(0.6, 0.8, shape(n_pos))
+        if D == 2:
+            y_pos[:, 1] += 0.5 * y_pos[:, 0]                       # correlated data
+        y_neg = mu_n + np.sqrt(var_n) * r.standard_normal(shape(n_neg))
+        T_pos, T_neg = _features(y_pos, kind), _features(y_neg, kind)
+        En_pos, En_neg = _noise_energy(y_pos, mu_n, var_n), _noise_energy(y_neg, mu_n, var_n)
+        if kind == "quadratic":
+            theta = np.array([1 / var_n, mu_n / var_n, 0.5 * mu_n ** 2 / var_n + 0.5 * np.log(2 * np.pi * var_n)])
+        elif kind == "quartic":
+            theta = np.array([0.05, 1 / var_n, 0.0, 0.5 * np.log(2 * np.pi * var_n)])
+        else:
+            theta = np.array([1 / var_n, 1 / var_n, 0.0, 0.0, 0.0, np.log(2 * np.pi * var_n)])
+        theta = theta + r.uniform(-0.2, 0.2, theta.size) * np.r_[np.full(theta.size - 1, 0.5), 1.0]
+        cases.append((theta, T_pos, T_neg, En_pos, En_neg))
+    return cases
+
+
+def _newton_variants(theta, T_pos, T_neg, En_pos, En_neg, *, pooled=False, flip=False, uphill=False):
+    """theta after one full Newton step on the loss of Eq. 10.4, or after the step a named slip takes."""
+    h_pos, h_neg = En_pos - T_pos @ theta, En_neg - T_neg @ theta
+    if flip:
+        h_pos, h_neg = -h_pos, -h_neg
+    n_pos, n_neg = len(h_pos), len(h_neg)
+    a_pos, a_neg = (1.0 / (n_pos + n_neg),) * 2 if pooled else (0.5 / n_pos, 0.5 / n_neg)
+    g = np.zeros(theta.size)
+    H = np.zeros((theta.size, theta.size))
+    for n in range(n_pos):                                        # sample by sample, as written on the page
+        s = 1.0 / (1.0 + np.exp(h_pos[n]))                        # sigma of minus h
+        g += a_pos * s * T_pos[n]
+        H += a_pos * s * (1 - s) * np.outer(T_pos[n], T_pos[n])
+    for n in range(n_neg):
+        s = 1.0 / (1.0 + np.exp(-h_neg[n]))                       # sigma of h
+        g -= a_neg * s * T_neg[n]
+        H += a_neg * s * (1 - s) * np.outer(T_neg[n], T_neg[n])
+    step = np.linalg.solve(H, g)
+    return theta + step if uphill else theta - step
+
+
+def newton_step(fn) -> CheckResult:
+    """Exercise (d), ``ex-10-1-1-newton-step``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)``
+    returning the parameters after one full (undamped) Newton step on the NCE loss of Eq. 10.4, shape (P,).
+
+    ``theta`` has shape (P,); ``T_pos`` (N_pos, P) and ``T_neg`` (N_neg, P) hold the features of the data
+    and of the noise samples, one sample per row, the last feature the constant 1; ``En_pos`` (N_pos,)
+    and ``En_neg`` (N_neg,) are the noise energies at those samples. It is run on problems made here,
+    with 3 to 6 parameters and with more noise than data samples in some of them. The checker
+    recognizes the two halves averaged as one pooled sample, the energy difference taken the wrong
+    way round, and a step uphill.
+    """
+    title = "one Newton step on the NCE loss (Eq. 10.4)"
+    if not callable(fn):
+        return result(title, [f"my_newton_step should be a function of (theta, T_pos, T_neg, En_pos, En_neg); "
+                              f"got {type(fn).__name__}."])
+    problems = []
+    for i, case in enumerate(_newton_cases()):
+        theta, T_pos, T_neg = case[:3]
+        where = (f"test problem {i + 1} ({len(T_pos)} data and {len(T_neg)} noise samples, "
+                 f"P = {theta.size} parameters)")
+        try:
+            out = fn(*(np.array(a, copy=True) for a in case))
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        hints = {
+            "you averaged data and noise together as one pooled sample; each half of Eq. 10.4 is averaged "
+            "over its own samples and weighted 1/2": _newton_variants(*case, pooled=True),
+            "you took h = E - E_n; the log odds of data are h = E_n - E (Eq. 10.3)": _newton_variants(*case, flip=True),
+            "you added the Newton step instead of subtracting it: that climbs the loss":
+                _newton_variants(*case, uphill=True),
+        }
+        problems = compare_array(out, _newton_variants(*case), f"the output on {where}", rtol=1e-6, atol=1e-9,
+                                 hints=hints)
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py).
+SUMMATIVE = {
+    "ex-10-1-1-newton-step": {"forbidden": ["pedagogy_lib.contrastive.nce.nce_grad",
+                                            "pedagogy_lib.contrastive.nce.nce_hessian",
+                                            "pedagogy_lib.contrastive.nce.fit_nce",
+                                            "pedagogy_lib.contrastive.nce.newton_minimize"],
+                              "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                           "checker's own (drawn for each student)"},
+}
