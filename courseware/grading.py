@@ -494,7 +494,9 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
             if isinstance(value, dict) and "__missing__" in value:
                 return False, "\n".join(lines + [f"Your answer cell no longer defines {name}."])
             args.append(_proxy(child, name) if isinstance(value, dict) and "__fn__" in value else decode(value, nts))
-        verdict = getattr(mod, checker)(*args)
+        from pedagogy_lib.exercises.checker import drawn_for
+        with drawn_for(student_seed(student, label)):  # test problems a checker draws as it runs: the student's own
+            verdict = getattr(mod, checker)(*args)
         return bool(verdict), "\n".join(lines + [str(verdict)])
     except (TimeoutError, RuntimeError) as exc:
         return False, "\n".join(lines + [f"Grading stopped: {exc}."])

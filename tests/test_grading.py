@@ -387,3 +387,18 @@ def test_a_forbidden_function_raises_when_its_module_is_first_loaded_by_importli
     passed, text = G.grade_exercise("ex-probe", "ch04_objectives", "marble_entropies", [],
                                     [("import numpy as np", False), (probe, True)], "s")
     assert "KeyError: 'False refused'" in text, text
+
+
+def test_test_problems_a_checker_draws_as_it_runs_are_the_students_own():
+    """A function answer is called on test problems the checker draws when it runs (``_lofo_cases``):
+    while grading, those are drawn for the student, so two students' functions meet different inputs."""
+    seen = {}
+    for student in ("a", "b"):
+        code = ("import numpy as np\n"
+                "def my_lofo(H, e, folds):\n"
+                "    raise ValueError(f'{H.shape[0]} {float(e[0])!r}')\n")
+        passed, text = G.grade_exercise("ex-5-1-1-lofo-function", "ch05_regression", "lofo_function", ["my_lofo"],
+                                        [(code, True)], student)
+        assert not passed
+        seen[student] = text.split("ValueError: ", 1)[1].split(" (on ", 1)[0]
+    assert seen["a"] != seen["b"]
