@@ -41,6 +41,10 @@ def test_cross_moment():
     assert not r and "None" in str(r)
     r = check.cross_moment(sum(p.Upsilon_smooth[t + 1] + np.outer(mu[t + 1], mu[t]) for t in range(len(mu) - 1)))
     assert not r and "marginal covariance" in str(r)
+    # the cross-covariances of the problem are not symmetric, so transposing them is an error it can see
+    assert max(np.abs(u - u.T).max() for u in p.Upsilon_cross) > 1e-3
+    r = check.cross_moment(sum(p.Upsilon_cross[t].T + np.outer(mu[t + 1], mu[t]) for t in range(len(mu) - 1)))
+    assert not r and "transposed the cross-covariance" in str(r)
 
 
 def test_m_step_A():

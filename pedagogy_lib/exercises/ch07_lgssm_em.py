@@ -57,8 +57,9 @@ def _make_smooth() -> SmootherProblem:
     true = LGSSMParams(np.zeros(n), np.eye(n), _rotation(0.4, 0.95), None, np.zeros(n), 0.1 * np.eye(n),
                        rng.standard_normal((m, n)), np.zeros(m), 0.3 * np.eye(m))
     _, y = kalman.sample_lgssm(true, T, rng=rng)
-    # the E step runs under the *current* (not the true) parameters, as in an EM iteration
-    current = true._replace(A=0.6 * np.eye(n), C=rng.standard_normal((m, n)), Sigma_x=0.5 * np.eye(n))
+    # the E step runs under the *current* (not the true) parameters, as in an EM iteration; a rotation for A
+    # makes the cross-covariances asymmetric, so that a transposed one is an error the checker can see
+    current = true._replace(A=_rotation(0.5, 0.7), C=rng.standard_normal((m, n)), Sigma_x=0.5 * np.eye(n))
     res = kalman.kalman_smoother(current, y, backend="numpy")
     return SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
 
@@ -101,6 +102,9 @@ def cross_moment(answer) -> CheckResult:
         "posterior cross-covariance Upsilon_cross[t] (Eq. 2.55)": mu[1:].T @ mu[:-1],
         "you added the marginal covariance Upsilon_smooth[t] instead of the cross-covariance between neighbouring "
         "steps": sum(p.Upsilon_smooth[t + 1] + np.outer(mu[t + 1], mu[t]) for t in range(mu.shape[0] - 1)),
+        "you transposed the cross-covariance: Upsilon_cross[t] is Cov[x_{t+1}, x_t | y], in the order of the "
+        "product x_t x_{t-1}^T":
+            sum(p.Upsilon_cross[t].T + np.outer(mu[t + 1], mu[t]) for t in range(mu.shape[0] - 1)),
         "you paired x_t with x_t (the second moment), not with its predecessor x_{t-1}":
             sum(p.Upsilon_smooth[t] + np.outer(mu[t], mu[t]) for t in range(1, mu.shape[0])),
     }
