@@ -42,6 +42,17 @@ def test_expo_pathwise_variance():
     assert check.expo_pathwise_variance(np.sum(w * g * g) - np.sum(w * g) ** 2)
     r = check.expo_pathwise_variance(np.sum(w * g * g))
     assert not r and "second moment" in str(r)
+    r = check.expo_pathwise_variance((np.sum(w * g * g) - np.sum(w * g) ** 2) * lam ** 2 / 4)
+    assert not r and "without the factor" in str(r)
+
+
+def test_expo_rate_never_makes_the_missing_factor_right():
+    """At lambda = 2 the variance without the factor (2 / lambda)^2 equals the right one, so neither the book
+    nor any student may get that rate."""
+    from courseware.grading import own_copy
+
+    rates = {check.EX_LAM} | {own_copy(check, salt).EX_LAM for salt in range(60)}   # the book's, 60 students'
+    assert len(rates) > 5 and all(abs(lam - 2.0) > 0.05 for lam in rates), sorted(rates)
 
 
 # ---------------------------------------------------------------- exercise (d): both estimators as a function

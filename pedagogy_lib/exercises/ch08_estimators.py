@@ -36,13 +36,14 @@ EX_K = book_or_drawn(10, _draw_k, seed=8212)
 
 
 def _draw_lam(rng):
-    """A rate of the same kind as the book's EX_LAM, for one student: between 1.5 and 2.5 (one decimal),
-    other than the book's."""
-    return round(float(rng.choice([lam for lam in np.arange(1.5, 2.55, 0.1) if abs(lam - 2.0) > 0.05])), 1)
+    """A rate of the same kind as the book's EX_LAM, for one student: between 1.2 and 2.5 (one decimal), other
+    than the book's, and never 2, where the variance with a missing factor equals the right one."""
+    return round(float(rng.choice([lam for lam in np.arange(1.2, 2.55, 0.1)
+                                   if abs(lam - 1.5) > 0.05 and abs(lam - 2.0) > 0.05])), 1)
 
 
 #: Exercise (c): the rate of the exponential distribution.
-EX_LAM = book_or_drawn(2.0, _draw_lam, seed=8213)
+EX_LAM = book_or_drawn(1.5, _draw_lam, seed=8213)
 
 
 def variance_slope(answer) -> CheckResult:
