@@ -460,6 +460,14 @@ def _learning():
 
 # ------------------------------------------------------------------------------------------------ assimilation
 
+def _adf_f(x, t):
+    return 0.5 * x + 2.0 * x / (1.0 + x ** 2)
+
+
+def _adf_h(x):
+    return x ** 2 / 4.0
+
+
 def _assimilation():
     from pedagogy_lib.assimilation import from_lgssm, lorenz63, ekf
     from pedagogy_lib.assimilation.model import DAModel
@@ -498,6 +506,11 @@ def _assimilation():
     t.add("assimilation.model.rmse", np.ones((4, 2)), np.zeros((4, 2)))
     t.add("assimilation.model.gaspari_cohn", np.array([0.0, 0.5, 1.5, 3.0]))
     t.add("assimilation.model.periodic_taper", 6, 2.0)
+    t.add("assimilation.adf.gaussian_moments", _adf_h, 0.5, 2.0, n_nodes=21)
+    t.add("assimilation.adf.assumed_density_filter", _adf_f, _adf_h, 0.3, 0.5, np.array([0.2, 1.0, 0.4]), 0.0, 1.0,
+          n_nodes=21)
+    t.add("assimilation.adf.grid_filter", _adf_f, _adf_h, 0.3, 0.5, np.array([0.2, 1.0, 0.4]), 0.0, 1.0,
+          lo=-10.0, hi=10.0, n_grid=41)
     t.add("assimilation.model.psd_sqrt", _spd(2))
     t.add("assimilation.model.make_result", "x", res.mean, res.cov, None, res.forecast_mean, None,
           _allow=("result.rmse", "result.cost"))
