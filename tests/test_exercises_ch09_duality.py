@@ -1,11 +1,13 @@
 """Tests for the checkers of notebook 9.0.1 (pedagogy_lib.exercises.ch09_duality).
 
 References: scipy's normal and logistic densities, the entropy of the squashed outputs by
-quadrature over the unit interval, and the optimal gain by minimizing the relative entropy.
+quadrature over the unit interval, the optimal gain by minimizing the relative entropy, and the
+log-density under an invertible map with a Jacobian by central differences.
 """
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import integrate, optimize, special, stats
 
 from pedagogy_lib.exercises import ch09_duality as check
@@ -61,3 +63,83 @@ def test_best_gain_passes_and_fails():
     assert not res and "unit-variance" in str(res)
     assert not check.best_gain(1 / check.EX_SIGMA)
     assert not check.best_gain("abc")
+
+
+def _log_density_solution(Y, d, jac_d, log_prior):
+    """The notebook's solution: the factorial prior at d(y) plus the log of the Jacobian's absolute determinant."""
+    return log_prior(d(Y)).sum(axis=1) + np.linalg.slogdet(jac_d(Y))[1]
+
+
+def _log_density_numerical(Y, d, jac_d, log_prior):
+    """Independently of the Jacobian handed in: the Jacobian of d by central differences, its determinant by
+    a cofactor expansion."""
+    def det(A):
+        if A.shape[0] == 1:
+            return A[0, 0]
+        return sum((-1) ** j * A[0, j] * det(np.delete(A[1:], j, axis=1)) for j in range(A.shape[0]))
+
+    N, K = Y.shape
+    h = 1e-5
+    out = np.zeros(N)
+    for n in range(N):
+        J = np.column_stack([(d(Y[n:n + 1] + h * e) - d(Y[n:n + 1] - h * e))[0] / (2 * h) for e in np.eye(K)])
+        out[n] = np.sum(log_prior(d(Y[n:n + 1]))) + np.log(abs(det(J)))
+    return out
+
+
+def test_log_density_function_accepts_the_solution_and_a_numerical_jacobian():
+    assert check.log_density_function(_log_density_solution)
+    assert check.log_density_function(_log_density_numerical)
+    assert check.log_density_function(lambda *a: list(_log_density_solution(*a)))
+
+
+def test_the_solution_is_the_librarys_density_on_a_linear_map():
+    """On d(y) = D y with the logistic prior, the notebook's solution is the library's ICA density."""
+    from pedagogy_lib.nn import infomax as im
+
+    rng = np.random.default_rng(3)
+    D, Y = rng.normal(size=(3, 3)), rng.normal(size=(20, 3))
+    ours = _log_density_solution(Y, lambda Y: Y @ D.T, lambda Y: np.broadcast_to(D, (len(Y), 3, 3)),
+                                 lambda X: stats.logistic.logpdf(X))
+    np.testing.assert_allclose(ours, im.log_density(D, Y), rtol=1e-12)
+
+
+def _log_density_slip(logdet=1.0, prior_at_y=False, diagonal=False, absolute=True):
+    def fn(Y, d, jac_d, log_prior):
+        J = jac_d(Y)
+        if diagonal:
+            ld = np.log(np.abs(np.diagonal(J, axis1=1, axis2=2))).sum(axis=1)
+        else:
+            det = np.linalg.det(J)
+            ld = np.log(np.abs(det) if absolute else det)
+        return log_prior(Y if prior_at_y else d(Y)).sum(axis=1) + logdet * ld
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_log_density_slip(logdet=0.0), "left out the log-determinant"),
+    (_log_density_slip(logdet=-1.0), "other direction"),
+    (_log_density_slip(prior_at_y=True), "prior at y itself"),
+    (_log_density_slip(diagonal=True), "only when it is triangular"),
+    (_log_density_slip(absolute=False), "absolute value"),
+    (lambda *a: np.exp(_log_density_solution(*a)), "exponential of the answer"),
+    (lambda *a: None, "forget to return"),
+    (lambda Y, d, jac_d, log_prior: d(Y, Y), "raised TypeError"),
+])
+def test_log_density_function_names_the_slips(wrong, fragment):
+    res = check.log_density_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_log_density_function_refuses_a_non_function_reaches_the_edges_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.log_density_function(np.eye(2)))
+    msg = str(check.log_density_function(lambda *a: _log_density_solution(*a) + 0.01))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("(Eq. 9.3)", "")), msg
+    # right except in one dimension (problem 2), and except for a single datum (problem 5)
+    msg = str(check.log_density_function(lambda Y, *a: _log_density_solution(Y, *a) + (Y.shape[1] == 1)))
+    assert "test problem 2 (N = 9, K = 1)" in msg, msg
+    msg = str(check.log_density_function(lambda Y, *a: _log_density_solution(Y, *a) if len(Y) > 1 else None))
+    assert "test problem 5 (N = 1, K = 3)" in msg, msg

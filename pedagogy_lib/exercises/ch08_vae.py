@@ -5,15 +5,18 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_vae as check
     check.kl_standard_normal(my_kl)          # says what is wrong, never the answer
 
-Reference answers are computed in this module, independently of the library.
+Reference answers are computed in this module, independently of the library. The function of the last
+exercise (the VAE's one-sample objective and its pathwise gradients) is run on test problems made here,
+which the notebook never shows.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_Q", "EX_MODEL", "BAYES_OPTIONS", "kl_standard_normal", "local_variances", "bayes_rule"]
+__all__ = ["EX_Q", "EX_MODEL", "BAYES_OPTIONS", "kl_standard_normal", "local_variances", "bayes_rule",
+           "vae_estimate_function"]
 
 
 def _draw_q(rng):
@@ -109,9 +112,148 @@ def bayes_rule(answer) -> CheckResult:
     return result("Bayes' rule", [] if k == 1 else [why[k]])
 
 
-#: For the graded (nbgrader) version: why an exercise's data are the same for every student
-#: (courseware/grading.py).
+def _vae_cases():
+    """Problems the student's function has not seen: (C, c, sigma2, Y, nu, log_s, Z) of a linear-Gaussian
+    decoder, a batch of data, the encoder's outputs for them and one standard-normal draw per datum; among
+    them a single latent dimension, a single datum, and draws that are all zero."""
+    rng = problem_rng(8433)
+    cases = []
+    for N, L, K, zero in [(6, 4, 2, False), (5, 3, 1, False), (1, 5, 3, False), (4, 3, 2, True)]:
+        C = rng.normal(0.0, 1.0, size=(L, K))
+        c = rng.normal(0.0, 1.0, size=L)
+        sigma2 = float(rng.uniform(0.2, 1.6))
+        Y = rng.normal(0.0, 1.5, size=(N, L))
+        nu = rng.normal(0.0, 1.0, size=(N, K))
+        log_s = rng.uniform(-1.2, 0.4, size=(N, K))
+        Z = np.zeros((N, K)) if zero else rng.standard_normal((N, K))
+        cases.append((C, c, sigma2, Y, nu, log_s, Z))
+    return cases
+
+
+def _vae_variant(C, c, sigma2, Y, nu, log_s, Z, *, spread="s", var_as_sd=False, constant=True, kl_sign=1.0,
+                 kl_log2=True):
+    """The one-sample objective per datum and its gradients in nu and log s, written out coordinate by
+    coordinate, with one named slip switched on (for the hints)."""
+    N, K = nu.shape
+    L = C.shape[0]
+    s = np.exp(log_s)
+    v = sigma2 ** 2 if var_as_sd else sigma2
+    # how the draw enters the sample, and the sample's derivative in log s
+    if spread == "s":
+        x, dx = nu + s * Z, s * Z
+    elif spread == "s2":
+        x, dx = nu + s * s * Z, 2.0 * s * s * Z
+    else:                                                     # the mean alone
+        x, dx = nu.copy(), np.zeros_like(nu)
+    est, g_nu, g_ls = np.zeros(N), np.zeros((N, K)), np.zeros((N, K))
+    for n in range(N):
+        rec = 0.0
+        g_x = np.zeros(K)
+        for l in range(L):
+            resid = Y[n, l] - c[l] - sum(C[l, k] * x[n, k] for k in range(K))
+            rec += -0.5 * resid ** 2 / v - (0.5 * np.log(2.0 * np.pi * v) if constant else 0.0)
+            g_x += resid * C[l] / v
+        kl, g_kl_nu, g_kl_ls = 0.0, np.zeros(K), np.zeros(K)
+        for k in range(K):
+            var = s[n, k] ** 2
+            kl += 0.5 * (nu[n, k] ** 2 + var - 1.0 - (2.0 if kl_log2 else 1.0) * log_s[n, k])
+            g_kl_nu[k] = nu[n, k]
+            g_kl_ls[k] = var - (1.0 if kl_log2 else 0.5)
+        est[n] = rec - kl_sign * kl
+        g_nu[n] = g_x - kl_sign * g_kl_nu
+        g_ls[n] = g_x * dx[n] - kl_sign * g_kl_ls
+    return est, g_nu, g_ls
+
+
+def _vae_slips(C, c, sigma2, Y, nu, log_s, Z):
+    """What named wrong derivations return on one problem: hints for the estimate, for the gradient in nu
+    and for the gradient in log s."""
+    s2 = np.exp(2.0 * log_s)
+    ref_est, ref_nu, ref_ls = _vae_variant(C, c, sigma2, Y, nu, log_s, Z)
+    closed_resid = Y - c - nu @ C.T
+    closed = (-0.5 * C.shape[0] * np.log(2.0 * np.pi * sigma2)
+              - (np.sum(closed_resid ** 2, axis=1) + s2 @ np.sum(C ** 2, axis=0)) / (2.0 * sigma2)
+              - 0.5 * np.sum(nu ** 2 + s2 - 1.0 - 2.0 * log_s, axis=1))
+    closed_nu = closed_resid @ C / sigma2 - nu
+    closed_ls = -s2 * np.sum(C ** 2, axis=0) / sigma2 - s2 + 1.0
+    sq = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, spread="s2")
+    mean_only = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, spread="mean")
+    as_sd = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, var_as_sd=True)
+    plus = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, kl_sign=-1.0)
+    kl_log = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, kl_log2=False)
+    no_const = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, constant=False)
+    g_x = ref_nu + nu                                         # the reconstruction's gradient in the sample
+    s = np.exp(log_s)
+    closed_msg = ("you computed Step 1's closed-form ELBO (the average over draws) and its gradients; the "
+                  "exercise asks for the estimate at the given draws")
+    sq_msg = "you formed the sample with the variances s^2 where the standard deviations s belong"
+    mean_msg = "you evaluated the likelihood at the mean nu: the sample also moves by s times the draw"
+    sd_msg = "you treated sigma2 as a standard deviation; it is the decoder's noise variance"
+    plus_msg = "you added the KL term instead of subtracting it"
+    log_msg = "your KL term has log s where it needs log s^2 (twice log_s)"
+    path_msg = ("your gradient has no pathwise term through the reconstruction (the slip of the source post): "
+                "the sample depends on nu and on s, so the likelihood term has a gradient too")
+    return ({closed_msg: closed, sq_msg: sq[0], mean_msg: mean_only[0], sd_msg: as_sd[0], plus_msg: plus[0],
+             log_msg: kl_log[0], "you left out the normalizing constant of the Gaussian likelihood": no_const[0]},
+            {closed_msg: closed_nu, path_msg: -nu, "you left the KL term's gradient out": g_x,
+             sd_msg: as_sd[1], plus_msg: plus[1]},
+            {closed_msg: closed_ls, path_msg: 1.0 - s2, "you left the KL term's gradient out": g_x * s * Z,
+             sq_msg: sq[2], sd_msg: as_sd[2], plus_msg: plus[2], log_msg: kl_log[2],
+             "you differentiated with respect to s, not log s (the chain rule's factor s is missing)":
+                 g_x * Z - s + 1.0 / s})
+
+
+def vae_estimate_function(fn) -> CheckResult:
+    """Exercise (d), ``ex-8-4-3-vae-estimate``: your function ``fn(C, c, sigma2, Y, nu, log_s, Z)``
+    returning the triple ``(elbo, g_nu, g_log_s)``: the VAE's one-sample estimate of every datum's ELBO
+    and its gradients with respect to that datum's nu and log s.
+
+    ``C`` has shape (L, K), ``c`` (L,), ``sigma2`` is a positive number, ``Y`` has shape (N, L), and
+    ``nu``, ``log_s`` and ``Z`` (the standard-normal draws, one row per datum) have shape (N, K). Return
+    ``elbo`` of shape (N,) and the two gradients of shape (N, K), the draws held fixed. It is run on
+    decoders, data and draws made here, among them a single latent dimension, a single datum and draws
+    that are all zero. The checker recognizes the closed-form ELBO given in place of the estimate, a
+    sample formed with the variances or without the draw, the noise variance read as a standard deviation,
+    a KL term added, with the wrong logarithm or without its gradient, a missing normalizing constant,
+    gradients with no pathwise term (the source post's slip) and a gradient taken with respect to s.
+    """
+    title = "one-sample VAE objective and its pathwise gradients"
+    if not callable(fn):
+        return result(title, [f"my_vae_estimate should be a function of (C, c, sigma2, Y, nu, log_s, Z); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, case in enumerate(_vae_cases()):
+        (L, K), N = case[0].shape, case[3].shape[0]
+        where = f"test problem {i + 1} (N = {N}, L = {L}, K = {K})"
+        try:
+            out = fn(*(np.array(v, copy=True) if isinstance(v, np.ndarray) else v for v in case))
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        ref = _vae_variant(*case)
+        if out is None:
+            problems = compare_array(None, ref[0], f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            problems = [f"on {where} your function should return the triple (elbo, g_nu, g_log_s); got "
+                        f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
+                                                   else ".")]
+            break
+        hints = _vae_slips(*case)
+        for answer, expected, what, hint in zip(out, ref, ("elbo", "g_nu", "g_log_s"), hints):
+            problems += compare_array(answer, expected, f"{what} on {where}", rtol=1e-7, atol=1e-9, hints=hint)
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise's data are the
+#: same for every student (courseware/grading.py).
 SUMMATIVE = {
+    "ex-8-4-3-vae-estimate": {"forbidden": ["pedagogy_lib.vi.amortized.linear_gaussian_elbo",
+                                            "pedagogy_lib.vi.mean_field.kl_gaussian"],
+                              "same_data": "the answer is a function, which the grader calls on test problems of "
+                                           "the checker's own"},
     "ex-8-4-3-bayes": {"same_data": "the answer is an index, a choice among four printed statements of Bayes' "
                                     "rule"},
 }

@@ -5,10 +5,12 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch09_duality as check
     check.z_density(my_pz)
 
-The setting of all three exercises is one-dimensional: zero-mean normal data Y with standard
+The setting of the first three exercises is one-dimensional: zero-mean normal data Y with standard
 deviation :data:`EX_SIGMA`, the recognition map d(y) = a y and the logistic CDF psi as squashing
-function (discriminative reading) or prior CDF (generative reading). Reference answers are
-computed in this module, independently of the library.
+function (discriminative reading) or prior CDF (generative reading). The last exercise asks for a
+function, the model's log-density under any invertible map, which is run on maps and priors made
+here that the notebook never shows. Reference answers are computed in this module, independently of
+the library.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from scipy import integrate, optimize
 
 from . import checker
 
-__all__ = ["EX_SIGMA", "EX_A", "EX_Z", "z_density", "kl_at_gain", "best_gain"]
+__all__ = ["EX_SIGMA", "EX_A", "EX_Z", "z_density", "kl_at_gain", "best_gain", "log_density_function"]
 
 
 def _draw_sigma(rng) -> float:
@@ -133,3 +135,144 @@ def best_gain(a):
     }
     problems = checker.compare_scalar(arr, ref, "your gain", rtol=1e-4, hints=hints)
     return checker.result("maximum-likelihood gain", problems)
+
+
+def _log_normal(x):
+    return -0.5 * x * x - 0.5 * np.log(2.0 * np.pi)
+
+
+def _log_laplace(x):
+    return -np.abs(x) - np.log(2.0)
+
+
+def _affine(D, b):
+    """d(y) = D y + b: (map, Jacobian, log|det| computed from D once)."""
+    logdet = float(np.log(abs(np.prod(np.linalg.eigvals(D)).real)))
+    return (lambda Y: Y @ D.T + b, lambda Y: np.broadcast_to(D, (Y.shape[0],) + D.shape).copy(),
+            lambda Y: np.full(Y.shape[0], logdet))
+
+
+def _bent(D, b, alpha):
+    """d(y) = D (y + alpha tanh y) + b, elementwise bending (0 < alpha) followed by an invertible D."""
+    logdet = float(np.log(abs(np.prod(np.linalg.eigvals(D)).real)))
+    return (lambda Y: (Y + alpha * np.tanh(Y)) @ D.T + b,
+            lambda Y: D[None, :, :] * (1.0 + alpha / np.cosh(Y) ** 2)[:, None, :],
+            lambda Y: logdet + np.sum(np.log1p(alpha / np.cosh(Y) ** 2), axis=1))
+
+
+def _coupling(w, sig):
+    """An additive coupling and a scaling in two dimensions: x1 = e^sig1 y1, x2 = e^sig2 (y2 + w sin y1)."""
+    e = np.exp(sig)
+
+    def d(Y):
+        return np.stack([e[0] * Y[:, 0], e[1] * (Y[:, 1] + w * np.sin(Y[:, 0]))], axis=1)
+
+    def jac(Y):
+        J = np.zeros((Y.shape[0], 2, 2))
+        J[:, 0, 0], J[:, 1, 1], J[:, 1, 0] = e[0], e[1], e[1] * w * np.cos(Y[:, 0])
+        return J
+
+    return d, jac, lambda Y: np.full(Y.shape[0], float(np.sum(sig)))
+
+
+def _density_cases():
+    """Problems the student's function has not seen: (Y, d, jacobian of d, elementwise log prior density, log|det|
+    of the Jacobian at each row), among them a one-dimensional map with a negative slope, maps whose Jacobian
+    determinant is negative, a triangular coupling, priors that differ between coordinates, and a single datum."""
+    rng = checker.problem_rng(9014)
+
+    def invertible(K, sign):
+        while True:
+            D = rng.normal(0.0, 1.0, size=(K, K))
+            det = np.linalg.det(D)
+            if abs(det) > 0.4 and np.sign(det) == sign and not np.allclose(D, np.triu(D)):
+                return D
+
+    def mixed(X):
+        return np.stack([_log_dpsi(X[:, 0]), _log_normal(X[:, 1])], axis=1)
+
+    slope, bend = -float(rng.uniform(1.2, 1.8)), float(rng.uniform(0.3, 0.9))
+    one_d = (lambda Y: slope * Y + bend * np.tanh(Y) + 0.3,
+             lambda Y: (slope + bend / np.cosh(Y) ** 2)[:, :, None],
+             lambda Y: np.log(np.abs(slope + bend / np.cosh(Y[:, 0]) ** 2)))
+    maps = [(7, 2, _bent(invertible(2, -1.0), rng.normal(size=2), float(rng.uniform(0.3, 0.8))), _log_dpsi),
+            (9, 1, one_d, _log_normal),
+            (5, 3, _affine(invertible(3, 1.0), rng.normal(size=3)), _log_laplace),
+            (6, 2, _coupling(float(rng.uniform(0.5, 1.5)), rng.normal(0.0, 0.5, size=2)), mixed),
+            (1, 3, _bent(invertible(3, -1.0), rng.normal(size=3), float(rng.uniform(0.3, 0.8))), _log_normal)]
+    cases = []
+    for N, K, (d, jac, logdet), log_prior in maps:
+        Y = rng.normal(0.0, 1.5, size=(N, K))
+        cases.append((Y, d, jac, log_prior, logdet(Y)))
+    return cases
+
+
+def _density_slips(Y, d, jac, log_prior, logdet) -> dict:
+    """What named wrong derivations return on one problem."""
+    prior = np.sum(log_prior(d(Y)), axis=1)
+    diag = np.sum(np.log(np.abs(np.diagonal(jac(Y), axis1=1, axis2=2))), axis=1)
+    return {"you left out the log-determinant of the Jacobian: without it the model density is not normalized":
+                prior,
+            "you subtracted the log-determinant: that is the change of variables in the other direction, "
+            "from x to y": prior - logdet,
+            "you evaluated the prior at y itself; the latent variables are d(y)": np.sum(log_prior(Y), axis=1) + logdet,
+            "you summed the logarithms of the Jacobian's diagonal entries, which give its determinant only when "
+            "it is triangular": prior + diag}
+
+
+def log_density_function(fn):
+    """Exercise 4, ``ex-9-0-1-log-density``: your function ``fn(Y, d, jac_d, log_prior)`` returning the model's
+    log-density at every row of ``Y``, an array of shape (N,).
+
+    ``Y`` has shape (N, K), one datum per row; ``d`` maps such an array to the latent variables, an (N, K)
+    array; ``jac_d`` returns the (N, K, K) array whose entry [n, i, j] is the derivative of the i-th output of
+    ``d`` in the j-th coordinate at row n; ``log_prior`` takes an (N, K) array and returns the log-density of
+    each entry's own prior, elementwise. It is run on maps and priors made here, among them a one-dimensional
+    map (K = 1) with a negative slope, maps whose Jacobian determinant is negative, and a single datum. The
+    checker recognizes the log-determinant left out or subtracted, the prior evaluated at the data, the
+    diagonal of the Jacobian in place of its determinant, a determinant whose sign was not removed, and
+    densities given in place of their logarithms.
+    """
+    title = "log-density of a model with an invertible map (Eq. 9.3)"
+    if not callable(fn):
+        return checker.result(title, [f"my_log_density should be a function of (Y, d, jac_d, log_prior); got "
+                                      f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (Y, d, jac, log_prior, logdet) in enumerate(_density_cases()):
+        N, K = Y.shape
+        where = f"test problem {i + 1} (N = {N}, K = {K})"
+        try:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = fn(np.array(Y, copy=True), d, jac, log_prior)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        ref = np.sum(log_prior(d(Y)), axis=1) + logdet
+        arr = None
+        if out is not None:
+            try:
+                arr = np.asarray(out, dtype=float)
+            except (TypeError, ValueError):
+                arr = None
+        if arr is not None and arr.shape == ref.shape and np.any(np.isnan(arr)) \
+                and np.any(np.linalg.det(jac(Y)) < 0):
+            problems = [f"your output on {where} holds NaN, and the Jacobian determinant is negative at some of its "
+                        "points: the change of variables uses the determinant's absolute value."]
+            break
+        problems = checker.compare_array(out, ref, f"the output on {where}", rtol=1e-8, atol=1e-10,
+                                         hints=_density_slips(Y, d, jac, log_prior, logdet))
+        if problems:
+            break
+    return checker.result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise's data are the
+#: same for every student (courseware/grading.py).
+SUMMATIVE = {
+    "ex-9-0-1-log-density": {"forbidden": ["pedagogy_lib.nn.infomax.log_density",
+                                           "pedagogy_lib.deepgen.ica.log_likelihood",
+                                           "pedagogy_lib.deepgen.nice.log_likelihood",
+                                           "pedagogy_lib.deepgen.nice.log_det_jacobian"],
+                             "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                          "checker's own"},
+}
