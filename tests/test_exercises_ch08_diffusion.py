@@ -134,3 +134,95 @@ def test_noised_score_by_finite_differences():
     assert check.noised_score(fd)
     r = check.noised_score((1 - 0.5) / 0.5)
     assert not r and "nearest" in str(r)
+
+
+# --- Sections 8.3 and 8.3.1: implementation exercises ---
+import re  # noqa: E402
+
+import pytest  # noqa: E402
+
+from pedagogy_lib import diffusion as dif  # noqa: E402
+
+
+def _chain_solution(beta, gamma2, s0, v0):
+    """The notebook's solution: the scale and the variance pushed through each step."""
+    L = len(beta)
+    scale, var = np.empty(L + 1), np.empty(L + 1)
+    scale[0], var[0] = s0, v0 ** 2
+    for l in range(1, L + 1):
+        scale[l] = beta[l - 1] * scale[l - 1]
+        var[l] = beta[l - 1] ** 2 * var[l - 1] + gamma2[l - 1]
+    return scale, np.sqrt(var)
+
+
+def _chain_closed_form(beta, gamma2, s0, v0):
+    """Independently: the composition rule of Eq. 8.37 in closed form, each step's noise scaled by the
+    product of the later betas."""
+    B = np.concatenate([[1.0], np.cumprod(beta)])
+    var = B ** 2 * v0 ** 2 + np.array([sum((B[l] / B[k]) ** 2 * gamma2[k - 1] for k in range(1, l + 1))
+                                       for l in range(len(B))])
+    return s0 * B, np.sqrt(var)
+
+
+def test_chain_marginals_function_accepts_the_solution_and_agrees_with_the_library():
+    assert check.chain_marginals_function(_chain_solution)
+    assert check.chain_marginals_function(_chain_closed_form)
+    assert check.chain_marginals_function(lambda *a: list(_chain_solution(*a)))
+    # on the library's schedules the solution gives back the marginals the library iterates to
+    for sched in (dif.make_schedule(15, "cosine"), dif.make_schedule(7, "log_snr", kind="ve"),
+                  dif.ddpm_schedule(np.linspace(1e-3, 0.05, 40))):
+        beta, gamma2 = dif.consecutive_transitions(sched)
+        scale, v = _chain_solution(beta, gamma2, sched.scale[0], sched.v[0])
+        means, var = dif.iterate_moments(sched, np.ones(1))
+        np.testing.assert_allclose(scale, means[:, 0], rtol=1e-10)
+        np.testing.assert_allclose(v ** 2, var, rtol=1e-10)
+        np.testing.assert_allclose(v, sched.v, rtol=1e-10)
+
+
+def _chain_slip(clean=False, no_v0=False, variances=False, added=False, power=2, squared_noise=False,
+                vp=False, beta_squared=False):
+    def fn(beta, gamma2, s0, v0):
+        s0, v0 = (1.0, 0.0) if clean else (s0, 0.0 if no_v0 else v0)
+        scale, var = [s0], [v0 ** 2]
+        for b, g2 in zip(beta, gamma2):
+            scale.append((b ** 2 if beta_squared else b) * scale[-1])
+            var.append((1.0 if added else b ** power) * var[-1] + (g2 ** 2 if squared_noise else g2))
+        scale, var = np.array(scale), np.array(var)
+        if vp:
+            return scale, np.sqrt(1 - scale ** 2)
+        return scale, (var if variances else np.sqrt(var))
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_chain_slip(clean=True), "clean datum"),
+    (_chain_slip(no_v0=True), "level 0's noise v0"),
+    (_chain_slip(variances=True), "not the standard deviations"),
+    (_chain_slip(added=True), "without shrinking the earlier ones"),
+    (_chain_slip(power=1), "not by beta_l^2"),
+    (_chain_slip(squared_noise=True), "squared it again"),
+    (_chain_slip(vp=True), "preserves variance"),
+    (_chain_slip(beta_squared=True), "squared one-step scales"),
+    (lambda b, g2, s0, v0: None, "forget to return"),
+    (lambda b, g2, s0, v0: b[len(b)], "raised IndexError"),
+    (lambda b, g2, s0, v0: _chain_solution(b, g2, s0, v0)[1], "should return the pair"),
+])
+def test_chain_marginals_function_names_the_slips(wrong, fragment):
+    res = check.chain_marginals_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_chain_marginals_function_reaches_the_single_step_and_reveals_no_answer():
+    assert "should be a function" in str(check.chain_marginals_function(np.ones(3)))
+    msg = str(check.chain_marginals_function(lambda *a: (_chain_solution(*a)[0] * 1.001, _chain_solution(*a)[1])))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on the single step (problem 3), and the variance-preserving shortcut fails first on
+    # the variance-exploding chain (problem 2)
+    msg = str(check.chain_marginals_function(lambda *a: (a[0] * 0 + 1.0, None) if len(a[0]) == 1
+                                             else _chain_solution(*a)))
+    assert "test problem 3 (L = 1)" in msg, msg
+    assert "test problem 2" in str(check.chain_marginals_function(_chain_slip(vp=True)))
+    # the library's DDPM schedule is no shortcut: its level 0 is not the chain's
+    assert not check.chain_marginals_function(
+        lambda b, g2, s0, v0: (lambda s: (s.scale, s.v))(dif.ddpm_schedule(g2, lam_max=s0 ** 2 / v0 ** 2)))
