@@ -226,3 +226,87 @@ def test_chain_marginals_function_reaches_the_single_step_and_reveals_no_answer(
     # the library's DDPM schedule is no shortcut: its level 0 is not the chain's
     assert not check.chain_marginals_function(
         lambda b, g2, s0, v0: (lambda s: (s.scale, s.v))(dif.ddpm_schedule(g2, lam_max=s0 ** 2 / v0 ** 2)))
+
+
+def _mean_loss_solution(schedule, l, x0, z, mu):
+    """The notebook's solution: x_l by Eq. 8.43, the mean and variance of Eq. 8.38 at (l - 1, l)."""
+    v, rho = schedule.v, schedule.rho
+    lam = rho ** 2
+    vl, rl = v[l][:, None], rho[l][:, None]
+    vp, rp = v[l - 1][:, None], rho[l - 1][:, None]
+    dlam = (lam[l - 1] - lam[l])[:, None]
+    x_l = vl * (rl * x0 + z)
+    mu_bar = vp / rp * (dlam * x0 + rl / vl * x_l)
+    s2 = (vp ** 2 * dlam / rp ** 2)[:, 0]
+    return np.sum((mu_bar - mu) ** 2, axis=1) / (2 * s2)
+
+
+def _mean_loss_by_conditioning(schedule, l, x0, z, mu):
+    """Independently of Eq. 8.38: condition the joint Gaussian of (x_(l-1), x_l) given the datum, one
+    coordinate at a time, with the library's Gaussian blocks."""
+    from pedagogy_lib.gaussian.blocks import condition
+    v, rho = schedule.v, schedule.rho
+    out = np.empty(x0.shape[0])
+    for n, k in enumerate(l):
+        a_p, a_l = v[k - 1] * rho[k - 1], v[k] * rho[k]
+        b = a_l / a_p
+        cov = np.array([[v[k - 1] ** 2, b * v[k - 1] ** 2], [b * v[k - 1] ** 2, v[k] ** 2]])
+        x_l = a_l * x0[n] + v[k] * z[n]
+        total, s2 = 0.0, None
+        for j in range(x0.shape[1]):
+            g = condition(np.array([a_p * x0[n, j], a_l * x0[n, j]]), cov, np.array([1]), np.array([x_l[j]]))
+            total += (g.mu[0] - mu[n, j]) ** 2
+            s2 = g.Sigma[0, 0]
+        out[n] = total / (2 * s2)
+    return out
+
+
+def test_mean_loss_function_accepts_the_solution_and_the_library():
+    assert check.mean_loss_function(_mean_loss_solution)
+    assert check.mean_loss_function(_mean_loss_by_conditioning)
+    assert check.mean_loss_function(lambda s, l, x0, z, mu: dif.loss_terms(s, l, x0, z, mu, "mean"))
+
+
+def _mean_loss_slip(forward=False, half=True, trace=False, unscaled=False, rho=False, level=False, average=False):
+    def fn(schedule, l, x0, z, mu):
+        v, r = schedule.v, schedule.rho
+        lam = r if rho else r ** 2
+        k = l if level else l - 1
+        x_l = v[l][:, None] * r[l][:, None] * x0 + (z if unscaled else v[l][:, None] * z)
+        dlam = (lam[l - 1] - lam[l])[:, None]
+        mu_bar = (v[k] / r[k])[:, None] * (dlam * x0 + (r[l] / v[l])[:, None] * x_l)
+        s2 = v[l] ** 2 * (1 - r[l] ** 2 / r[l - 1] ** 2) if forward else v[k] ** 2 * dlam[:, 0] / r[k] ** 2
+        sq = np.mean((mu_bar - mu) ** 2, axis=1) if average else np.sum((mu_bar - mu) ** 2, axis=1)
+        return sq / ((2 if half else 1) * s2) + (0.5 * x0.shape[1] if trace else 0.0)
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_mean_loss_slip(forward=True), "forward step's variance"),
+    (_mean_loss_slip(half=False), "dropped the 1/2"),
+    (_mean_loss_slip(trace=True), "trace term"),
+    (_mean_loss_slip(unscaled=True), "has v_l z"),
+    (_mean_loss_slip(rho=True), "rho where Eq. 8.38 has rho^2"),
+    (_mean_loss_slip(level=True), "level l's v and rho"),
+    (_mean_loss_slip(average=True), "averaged the squared error"),
+    (lambda s, l, x0, z, mu: None, "forget to return"),
+    (lambda s, l, x0, z, mu: s.sigma, "raised AttributeError"),
+    (lambda s, l, x0, z, mu: _mean_loss_solution(s, l, x0, z, mu).sum(), "should have shape"),
+])
+def test_mean_loss_function_names_the_slips(wrong, fragment):
+    res = check.mean_loss_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_mean_loss_function_reaches_the_edge_problems_and_reveals_no_answer():
+    assert "should be a function" in str(check.mean_loss_function([1.0]))
+    msg = str(check.mean_loss_function(lambda *a: _mean_loss_solution(*a) * 1.001 + 0.01))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on a single sample (problem 2, at the last level) or at level 1 (problem 3)
+    msg = str(check.mean_loss_function(lambda s, l, x0, z, mu: _mean_loss_solution(s, l, x0, z, mu)
+                                       + (x0.shape[0] == 1)))
+    assert "test problem 2 (L = 6, N = 1, d = 3)" in msg, msg
+    msg = str(check.mean_loss_function(lambda s, l, x0, z, mu: _mean_loss_solution(s, l, x0, z, mu)
+                                       + np.all(l == 1)))
+    assert "test problem 3 (L = 5, N = 4, d = 1)" in msg, msg

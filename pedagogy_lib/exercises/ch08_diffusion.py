@@ -311,9 +311,10 @@ def noised_score(answer) -> CheckResult:
 
 
 # --- Sections 8.3 and 8.3.1: implementation exercises ---
+from ..diffusion.schedules import Schedule  # noqa: E402
 from .checker import problem_rng  # noqa: E402
 
-__all__ += ["chain_marginals_function"]
+__all__ += ["chain_marginals_function", "mean_loss_function"]
 
 
 def _chain_from_marginals(scale: np.ndarray, lam: np.ndarray) -> tuple:
@@ -428,6 +429,92 @@ def chain_marginals_function(fn) -> CheckResult:
     return result(title, problems)
 
 
+def _loss_cases():
+    """Problems the loss function has not seen, each (schedule, l, x0, z, mu): a variance-preserving cosine
+    schedule with levels drawn per row, one sample at the last level, all rows at level 1 in one
+    dimension, and a variance-exploding log-linear schedule."""
+    rng = problem_rng(8311)
+    cases = []
+    for L, kind, family, N, d, at in [(10, "vp", "cosine", 7, 2, None), (6, "vp", "log", 1, 3, "L"),
+                                      (5, "vp", "cosine", 4, 1, 1), (12, "ve", "log", 9, 2, None)]:
+        hi, lo = 10.0 ** rng.uniform(1.0, 2.5), 10.0 ** rng.uniform(-2.5, -1.0)
+        u = np.arange(L + 1) / L
+        if family == "log":
+            lam = hi * np.exp(np.log(lo / hi) * u)
+        else:
+            a, b = np.arctan(hi ** -0.5), np.arctan(lo ** -0.5)
+            lam = 1.0 / np.tan(a + u * (b - a)) ** 2
+        rho = np.sqrt(lam)
+        v = 1.0 / np.sqrt(1.0 + lam) if kind == "vp" else 1.0 / rho
+        l = rng.integers(1, L + 1, N) if at is None else np.full(N, L if at == "L" else at)
+        x0, z = rng.normal(0.0, 1.5, (N, d)), rng.standard_normal((N, d))
+        mu = rng.normal(0.0, 1.0, (N, d))
+        cases.append((Schedule(v, rho), l.astype(np.int64), x0, z, mu))
+    return cases
+
+
+def _mean_loss(v, rho, l, x0, z, mu, *, noise_scale=True, sq=True, prev=True, var="posterior", half=True):
+    """Eq. 8.39's summand per row, written out here, with one named slip switched on (for the hints)."""
+    lam = rho ** 2 if sq else rho
+    k = l - 1 if prev else l                                   # whose v and rho stand in front
+    x_l = v[l, None] * (rho[l, None] * x0 + (z if noise_scale else z / v[l, None]))
+    dlam = lam[l - 1] - lam[l]
+    mu_bar = (v[k] / rho[k])[:, None] * (dlam[:, None] * x0 + (rho[l] / v[l])[:, None] * x_l)
+    if var == "posterior":
+        s2 = v[k] ** 2 * dlam / rho[k] ** 2
+    else:                                                      # the forward step's variance gamma_l^2
+        s2 = v[l] ** 2 * (1.0 - rho[l] ** 2 / rho[l - 1] ** 2)
+    return np.sum((mu_bar - mu) ** 2, axis=1) / ((2.0 if half else 1.0) * s2)
+
+
+def _mean_loss_slips(v, rho, l, x0, z, mu) -> dict:
+    d = x0.shape[1]
+    ref = _mean_loss(v, rho, l, x0, z, mu)
+    return {"you used the forward step's variance gamma_l^2 (DDPM's beta_t) as sigma_l^2, not the variance of "
+            "Eq. 8.38": _mean_loss(v, rho, l, x0, z, mu, var="forward"),
+            "you dropped the 1/2 in front of 1 / sigma_l^2": _mean_loss(v, rho, l, x0, z, mu, half=False),
+            "you kept the trace term of identity B.13, which is a constant": ref + 0.5 * d,
+            "your x_l has noise z where Eq. 8.43 has v_l z": _mean_loss(v, rho, l, x0, z, mu, noise_scale=False),
+            "you used rho where Eq. 8.38 has rho^2": _mean_loss(v, rho, l, x0, z, mu, sq=False),
+            "you put level l's v and rho where Eq. 8.38 (with l - 1 and l) has v_(l-1) and rho_(l-1)":
+                _mean_loss(v, rho, l, x0, z, mu, prev=False),
+            "you averaged the squared error over the coordinates; Eq. 8.39 has the squared norm": ref / d}
+
+
+def mean_loss_function(fn) -> CheckResult:
+    """Section 8.3.1, ``ex-8-3-1-mean-loss``: your function ``fn(schedule, l, x0, z, mu)`` returning, for each
+    sample, its summand of the joint relative entropy when the network predicts the reverse mean, with
+    constants dropped and the draft's choice of sigma_l^2.
+
+    ``schedule`` is a ``Schedule(v, rho)`` of L + 1 levels, ``l`` an integer array of shape (N,) with
+    levels in 1..L (one per sample), ``x0`` the data, ``z`` the standard normal noise that corrupts them to
+    their levels and ``mu`` the network's reverse means, all three of shape (N, d). Return an array of shape
+    (N,). It is run on schedules and samples made here, variance preserving and exploding, among them a
+    single sample at the last level and a batch at level 1 in one dimension. The checker recognizes the
+    forward variance used for the reverse one, a dropped 1/2, the constant kept, the noise not scaled,
+    rho for its square, the wrong level's v and rho, and an average over coordinates for a sum.
+    """
+    title = "summand of the diffusion loss for a mean prediction"
+    if not callable(fn):
+        return result(title, [f"my_mean_loss should be a function of (schedule, l, x0, z, mu); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (sched, l, x0, z, mu) in enumerate(_loss_cases()):
+        (N, d), L = x0.shape, sched.v.shape[0] - 1
+        where = f"test problem {i + 1} (L = {L}, N = {N}, d = {d})"
+        try:
+            out = fn(Schedule(sched.v.copy(), sched.rho.copy()), l.copy(), x0.copy(), z.copy(), mu.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        args = (sched.v, sched.rho, l, x0, z, mu)
+        problems = compare_array(out, _mean_loss(*args), f"the output on {where}", rtol=1e-8, atol=1e-12,
+                                 hints=_mean_loss_slips(*args))
+        if problems:
+            break
+    return result(title, problems)
+
+
 #: For the graded (nbgrader) version: why some exercises keep the same data for every student
 #: (courseware/grading.py).
 SUMMATIVE = {
@@ -435,6 +522,14 @@ SUMMATIVE = {
                                              "pedagogy_lib.diffusion.schedules.ddpm_schedule"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
+    "ex-8-3-1-mean-loss": {"forbidden": ["pedagogy_lib.diffusion.losses.loss_terms",
+                                         "pedagogy_lib.diffusion.forward.posterior_transition",
+                                         "pedagogy_lib.diffusion.losses.mean_from_m_hat",
+                                         "pedagogy_lib.diffusion.losses.m_hat_from_mean",
+                                         "pedagogy_lib.diffusion.losses.reverse_variances",
+                                         "pedagogy_lib.diffusion.losses.mean_weights"],
+                           "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                        "checker's own"},
     "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
 }
