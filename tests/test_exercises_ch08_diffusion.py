@@ -134,3 +134,179 @@ def test_noised_score_by_finite_differences():
     assert check.noised_score(fd)
     r = check.noised_score((1 - 0.5) / 0.5)
     assert not r and "nearest" in str(r)
+
+
+# --- Sections 8.3 and 8.3.1: implementation exercises ---
+import re  # noqa: E402
+
+import pytest  # noqa: E402
+
+from pedagogy_lib import diffusion as dif  # noqa: E402
+
+
+def _chain_solution(beta, gamma2, s0, v0):
+    """The notebook's solution: the scale and the variance pushed through each step."""
+    L = len(beta)
+    scale, var = np.empty(L + 1), np.empty(L + 1)
+    scale[0], var[0] = s0, v0 ** 2
+    for l in range(1, L + 1):
+        scale[l] = beta[l - 1] * scale[l - 1]
+        var[l] = beta[l - 1] ** 2 * var[l - 1] + gamma2[l - 1]
+    return scale, np.sqrt(var)
+
+
+def _chain_closed_form(beta, gamma2, s0, v0):
+    """Independently: the composition rule of Eq. 8.37 in closed form, each step's noise scaled by the
+    product of the later betas."""
+    B = np.concatenate([[1.0], np.cumprod(beta)])
+    var = B ** 2 * v0 ** 2 + np.array([sum((B[l] / B[k]) ** 2 * gamma2[k - 1] for k in range(1, l + 1))
+                                       for l in range(len(B))])
+    return s0 * B, np.sqrt(var)
+
+
+def test_chain_marginals_function_accepts_the_solution_and_agrees_with_the_library():
+    assert check.chain_marginals_function(_chain_solution)
+    assert check.chain_marginals_function(_chain_closed_form)
+    assert check.chain_marginals_function(lambda *a: list(_chain_solution(*a)))
+    # on the library's schedules the solution gives back the marginals the library iterates to
+    for sched in (dif.make_schedule(15, "cosine"), dif.make_schedule(7, "log_snr", kind="ve"),
+                  dif.ddpm_schedule(np.linspace(1e-3, 0.05, 40))):
+        beta, gamma2 = dif.consecutive_transitions(sched)
+        scale, v = _chain_solution(beta, gamma2, sched.scale[0], sched.v[0])
+        means, var = dif.iterate_moments(sched, np.ones(1))
+        np.testing.assert_allclose(scale, means[:, 0], rtol=1e-10)
+        np.testing.assert_allclose(v ** 2, var, rtol=1e-10)
+        np.testing.assert_allclose(v, sched.v, rtol=1e-10)
+
+
+def _chain_slip(clean=False, no_v0=False, variances=False, added=False, power=2, squared_noise=False,
+                vp=False, beta_squared=False):
+    def fn(beta, gamma2, s0, v0):
+        s0, v0 = (1.0, 0.0) if clean else (s0, 0.0 if no_v0 else v0)
+        scale, var = [s0], [v0 ** 2]
+        for b, g2 in zip(beta, gamma2):
+            scale.append((b ** 2 if beta_squared else b) * scale[-1])
+            var.append((1.0 if added else b ** power) * var[-1] + (g2 ** 2 if squared_noise else g2))
+        scale, var = np.array(scale), np.array(var)
+        if vp:
+            return scale, np.sqrt(1 - scale ** 2)
+        return scale, (var if variances else np.sqrt(var))
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_chain_slip(clean=True), "clean datum"),
+    (_chain_slip(no_v0=True), "level 0's noise v0"),
+    (_chain_slip(variances=True), "not the standard deviations"),
+    (_chain_slip(added=True), "without shrinking the earlier ones"),
+    (_chain_slip(power=1), "not by beta_l^2"),
+    (_chain_slip(squared_noise=True), "squared it again"),
+    (_chain_slip(vp=True), "preserves variance"),
+    (_chain_slip(beta_squared=True), "squared one-step scales"),
+    (lambda b, g2, s0, v0: None, "forget to return"),
+    (lambda b, g2, s0, v0: b[len(b)], "raised IndexError"),
+    (lambda b, g2, s0, v0: _chain_solution(b, g2, s0, v0)[1], "should return the pair"),
+])
+def test_chain_marginals_function_names_the_slips(wrong, fragment):
+    res = check.chain_marginals_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_chain_marginals_function_reaches_the_single_step_and_reveals_no_answer():
+    assert "should be a function" in str(check.chain_marginals_function(np.ones(3)))
+    msg = str(check.chain_marginals_function(lambda *a: (_chain_solution(*a)[0] * 1.001, _chain_solution(*a)[1])))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on the single step (problem 3), and the variance-preserving shortcut fails first on
+    # the variance-exploding chain (problem 2)
+    msg = str(check.chain_marginals_function(lambda *a: (a[0] * 0 + 1.0, None) if len(a[0]) == 1
+                                             else _chain_solution(*a)))
+    assert "test problem 3 (L = 1)" in msg, msg
+    assert "test problem 2" in str(check.chain_marginals_function(_chain_slip(vp=True)))
+    # the library's DDPM schedule is no shortcut: its level 0 is not the chain's
+    assert not check.chain_marginals_function(
+        lambda b, g2, s0, v0: (lambda s: (s.scale, s.v))(dif.ddpm_schedule(g2, lam_max=s0 ** 2 / v0 ** 2)))
+
+
+def _mean_loss_solution(schedule, l, x0, z, mu):
+    """The notebook's solution: x_l by Eq. 8.43, the mean and variance of Eq. 8.38 at (l - 1, l)."""
+    v, rho = schedule.v, schedule.rho
+    lam = rho ** 2
+    vl, rl = v[l][:, None], rho[l][:, None]
+    vp, rp = v[l - 1][:, None], rho[l - 1][:, None]
+    dlam = (lam[l - 1] - lam[l])[:, None]
+    x_l = vl * (rl * x0 + z)
+    mu_bar = vp / rp * (dlam * x0 + rl / vl * x_l)
+    s2 = (vp ** 2 * dlam / rp ** 2)[:, 0]
+    return np.sum((mu_bar - mu) ** 2, axis=1) / (2 * s2)
+
+
+def _mean_loss_by_conditioning(schedule, l, x0, z, mu):
+    """Independently of Eq. 8.38: condition the joint Gaussian of (x_(l-1), x_l) given the datum, one
+    coordinate at a time, with the library's Gaussian blocks."""
+    from pedagogy_lib.gaussian.blocks import condition
+    v, rho = schedule.v, schedule.rho
+    out = np.empty(x0.shape[0])
+    for n, k in enumerate(l):
+        a_p, a_l = v[k - 1] * rho[k - 1], v[k] * rho[k]
+        b = a_l / a_p
+        cov = np.array([[v[k - 1] ** 2, b * v[k - 1] ** 2], [b * v[k - 1] ** 2, v[k] ** 2]])
+        x_l = a_l * x0[n] + v[k] * z[n]
+        total, s2 = 0.0, None
+        for j in range(x0.shape[1]):
+            g = condition(np.array([a_p * x0[n, j], a_l * x0[n, j]]), cov, np.array([1]), np.array([x_l[j]]))
+            total += (g.mu[0] - mu[n, j]) ** 2
+            s2 = g.Sigma[0, 0]
+        out[n] = total / (2 * s2)
+    return out
+
+
+def test_mean_loss_function_accepts_the_solution_and_the_library():
+    assert check.mean_loss_function(_mean_loss_solution)
+    assert check.mean_loss_function(_mean_loss_by_conditioning)
+    assert check.mean_loss_function(lambda s, l, x0, z, mu: dif.loss_terms(s, l, x0, z, mu, "mean"))
+
+
+def _mean_loss_slip(forward=False, half=True, trace=False, unscaled=False, rho=False, level=False, average=False):
+    def fn(schedule, l, x0, z, mu):
+        v, r = schedule.v, schedule.rho
+        lam = r if rho else r ** 2
+        k = l if level else l - 1
+        x_l = v[l][:, None] * r[l][:, None] * x0 + (z if unscaled else v[l][:, None] * z)
+        dlam = (lam[l - 1] - lam[l])[:, None]
+        mu_bar = (v[k] / r[k])[:, None] * (dlam * x0 + (r[l] / v[l])[:, None] * x_l)
+        s2 = v[l] ** 2 * (1 - r[l] ** 2 / r[l - 1] ** 2) if forward else v[k] ** 2 * dlam[:, 0] / r[k] ** 2
+        sq = np.mean((mu_bar - mu) ** 2, axis=1) if average else np.sum((mu_bar - mu) ** 2, axis=1)
+        return sq / ((2 if half else 1) * s2) + (0.5 * x0.shape[1] if trace else 0.0)
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_mean_loss_slip(forward=True), "forward step's variance"),
+    (_mean_loss_slip(half=False), "dropped the 1/2"),
+    (_mean_loss_slip(trace=True), "trace term"),
+    (_mean_loss_slip(unscaled=True), "has v_l z"),
+    (_mean_loss_slip(rho=True), "rho where Eq. 8.38 has rho^2"),
+    (_mean_loss_slip(level=True), "level l's v and rho"),
+    (_mean_loss_slip(average=True), "averaged the squared error"),
+    (lambda s, l, x0, z, mu: None, "forget to return"),
+    (lambda s, l, x0, z, mu: s.sigma, "raised AttributeError"),
+    (lambda s, l, x0, z, mu: _mean_loss_solution(s, l, x0, z, mu).sum(), "should have shape"),
+])
+def test_mean_loss_function_names_the_slips(wrong, fragment):
+    res = check.mean_loss_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_mean_loss_function_reaches_the_edge_problems_and_reveals_no_answer():
+    assert "should be a function" in str(check.mean_loss_function([1.0]))
+    msg = str(check.mean_loss_function(lambda *a: _mean_loss_solution(*a) * 1.001 + 0.01))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on a single sample (problem 2, at the last level) or at level 1 (problem 3)
+    msg = str(check.mean_loss_function(lambda s, l, x0, z, mu: _mean_loss_solution(s, l, x0, z, mu)
+                                       + (x0.shape[0] == 1)))
+    assert "test problem 2 (L = 6, N = 1, d = 3)" in msg, msg
+    msg = str(check.mean_loss_function(lambda s, l, x0, z, mu: _mean_loss_solution(s, l, x0, z, mu)
+                                       + np.all(l == 1)))
+    assert "test problem 3 (L = 5, N = 4, d = 1)" in msg, msg

@@ -310,9 +310,226 @@ def noised_score(answer) -> CheckResult:
     return result("noised mixture force", compare_scalar(answer, expected, "the force", rtol=1e-6, hints=hints))
 
 
+# --- Sections 8.3 and 8.3.1: implementation exercises ---
+from ..diffusion.schedules import Schedule  # noqa: E402
+from .checker import problem_rng  # noqa: E402
+
+__all__ += ["chain_marginals_function", "mean_loss_function"]
+
+
+def _chain_from_marginals(scale: np.ndarray, lam: np.ndarray) -> tuple:
+    """The one-step coefficients (beta_l, gamma_l^2), l = 1..L, of the chain whose marginals have signal
+    scale ``scale`` and SNR ``lam``: the mean and variance of each step matched (the law of total
+    expectation and of total variance)."""
+    v2 = scale ** 2 / lam
+    return scale[1:] / scale[:-1], v2[1:] - (scale[1:] / scale[:-1]) ** 2 * v2[:-1]
+
+
+def _chain_cases():
+    """Chains the student's function has not seen, each as ((beta, gamma2, s0, v0), (scale, v)): the
+    marginals are drawn first (a decreasing SNR and a signal scale) and the chain read off them, so the
+    reference is the drawn marginals themselves. A variance-preserving chain, a variance-exploding one, a
+    single step, a chain with no such structure, and a long variance-preserving one from DDPM-like
+    variances, in that order."""
+    rng = problem_rng(8310)
+    cases = []
+    for kind, L in [("vp", 8), ("ve", 6), ("free", 1), ("free", 12), ("ddpm", 30)]:
+        if kind == "ddpm":
+            var = np.linspace(rng.uniform(1e-3, 5e-3), rng.uniform(0.05, 0.1), L)
+            abar = np.cumprod(1.0 - var)
+            lam = np.concatenate([[abar[0] / (1 - abar[0]) * rng.uniform(3.0, 20.0)], abar / (1 - abar)])
+        else:
+            hi, lo = 10.0 ** rng.uniform(1.0, 3.0), 10.0 ** rng.uniform(-3.0, -1.0)
+            steps = rng.uniform(0.3, 1.0, L)
+            lam = hi * np.exp(np.log(lo / hi) * np.concatenate([[0.0], np.cumsum(steps) / steps.sum()]))
+        if kind in ("vp", "ddpm"):
+            scale = np.sqrt(lam / (1.0 + lam))
+        elif kind == "ve":
+            scale = np.ones(L + 1)
+        else:
+            scale = rng.uniform(0.6, 1.4) * np.exp(np.concatenate([[0.0], np.cumsum(rng.normal(-0.1, 0.15, L))]))
+        v = scale / np.sqrt(lam)
+        beta, gamma2 = _chain_from_marginals(scale, lam)
+        cases.append(((beta, gamma2, float(scale[0]), float(v[0])), (scale, v)))
+    return cases
+
+
+def _chain_run(beta, gamma2, s0, v0, *, var_factor=None, noise=None):
+    """Scale and variance pushed down the chain step by step; ``var_factor`` replaces the factor that
+    multiplies the previous variance and ``noise`` the added variance (for the named slips)."""
+    scale, var = [s0], [v0 ** 2]
+    for b, g2 in zip(beta, gamma2):
+        scale.append(b * scale[-1])
+        var.append((b ** 2 if var_factor is None else var_factor(b)) * var[-1] + (g2 if noise is None else noise(g2)))
+    return np.array(scale), np.array(var)
+
+
+def _chain_slips(beta, gamma2, s0, v0):
+    """What named wrong derivations return on one chain: (hints on the scale, hints on v)."""
+    scale, var = _chain_run(beta, gamma2, s0, v0)
+    clean_scale, clean_var = _chain_run(beta, gamma2, 1.0, 0.0)
+    with np.errstate(invalid="ignore"):
+        vp = np.sqrt(1.0 - scale ** 2)
+    clean = "you started the chain from the clean datum; level 0 here is already noised, with scale s0 and sd v0"
+    return ({clean: clean_scale,
+             "you multiplied the squared one-step scales: that is the factor of the signal's variance, not of its "
+             "scale": s0 * np.concatenate([[1.0], np.cumprod(np.asarray(beta) ** 2)])},
+            {"you left out level 0's noise v0 (the chain does not start from the clean datum)": np.sqrt(clean_var),
+             "you returned the variances v_l^2, not the standard deviations v_l": var,
+             "you added the one-step variances gamma_l^2 up without shrinking the earlier ones by the later "
+             "scales beta": np.sqrt(v0 ** 2 + np.concatenate([[0.0], np.cumsum(gamma2)])),
+             "you multiplied the previous variance by beta_l, not by beta_l^2":
+                 np.sqrt(_chain_run(beta, gamma2, s0, v0, var_factor=lambda b: b)[1]),
+             "you took gamma_l^2 for a standard deviation and squared it again":
+                 np.sqrt(_chain_run(beta, gamma2, s0, v0, noise=lambda g2: g2 ** 2)[1]),
+             "you assumed the chain preserves variance (signal variance plus noise variance equal to one); "
+             "this chain need not": vp})
+
+
+def chain_marginals_function(fn) -> CheckResult:
+    """Section 8.3, ``ex-8-3-chain-marginals``: your function ``fn(beta, gamma2, s0, v0)`` returning the pair
+    ``(scale, v)`` of the recognition marginals of a Gaussian Markov chain at every level.
+
+    ``beta`` and ``gamma2`` have shape (L,): entry l - 1 holds the book's one-step scale beta_l and
+    variance gamma_l^2 of the step from level l - 1 to level l. ``s0`` and ``v0`` are level 0's signal
+    scale v_0 rho_0 and noise sd v_0. Return two arrays of shape (L + 1,), entry l holding the signal scale
+    v_l rho_l and the noise sd v_l of the marginal of level l given the datum. It is run on chains made
+    here: variance-preserving, variance-exploding and neither, one of them a single step. The checker
+    recognizes a start from the clean datum, level 0's noise left out, variances for standard deviations,
+    one-step variances added up without propagation, a wrong power of beta, and a variance-preserving
+    shortcut used on a chain that is not.
+    """
+    title = "recognition marginals of a Gaussian chain"
+    if not callable(fn):
+        return result(title, [f"my_chain_marginals should be a function of (beta, gamma2, s0, v0); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, ((beta, gamma2, s0, v0), (scale_ref, v_ref)) in enumerate(_chain_cases()):
+        L = beta.shape[0]
+        where = f"test problem {i + 1} (L = {L})"
+        try:
+            out = fn(np.array(beta, copy=True), np.array(gamma2, copy=True), s0, v0)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        if out is None:
+            problems = compare_array(None, scale_ref, f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            problems = [f"on {where} your function should return the pair (scale, v); got {type(out).__name__}"
+                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
+            break
+        hints_scale, hints_v = _chain_slips(beta, gamma2, s0, v0)
+        problems = (compare_array(out[0], scale_ref, f"the scales v_l rho_l on {where}", rtol=1e-8, atol=1e-12,
+                                  hints=hints_scale)
+                    + compare_array(out[1], v_ref, f"the noise sds v_l on {where}", rtol=1e-8, atol=1e-12,
+                                    hints=hints_v))
+        if problems:
+            break
+    return result(title, problems)
+
+
+def _loss_cases():
+    """Problems the loss function has not seen, each (schedule, l, x0, z, mu): a variance-preserving cosine
+    schedule with levels drawn per row, one sample at the last level, all rows at level 1 in one
+    dimension, and a variance-exploding log-linear schedule."""
+    rng = problem_rng(8311)
+    cases = []
+    for L, kind, family, N, d, at in [(10, "vp", "cosine", 7, 2, None), (6, "vp", "log", 1, 3, "L"),
+                                      (5, "vp", "cosine", 4, 1, 1), (12, "ve", "log", 9, 2, None)]:
+        hi, lo = 10.0 ** rng.uniform(1.0, 2.5), 10.0 ** rng.uniform(-2.5, -1.0)
+        u = np.arange(L + 1) / L
+        if family == "log":
+            lam = hi * np.exp(np.log(lo / hi) * u)
+        else:
+            a, b = np.arctan(hi ** -0.5), np.arctan(lo ** -0.5)
+            lam = 1.0 / np.tan(a + u * (b - a)) ** 2
+        rho = np.sqrt(lam)
+        v = 1.0 / np.sqrt(1.0 + lam) if kind == "vp" else 1.0 / rho
+        l = rng.integers(1, L + 1, N) if at is None else np.full(N, L if at == "L" else at)
+        x0, z = rng.normal(0.0, 1.5, (N, d)), rng.standard_normal((N, d))
+        mu = rng.normal(0.0, 1.0, (N, d))
+        cases.append((Schedule(v, rho), l.astype(np.int64), x0, z, mu))
+    return cases
+
+
+def _mean_loss(v, rho, l, x0, z, mu, *, noise_scale=True, sq=True, prev=True, var="posterior", half=True):
+    """Eq. 8.39's summand per row, written out here, with one named slip switched on (for the hints)."""
+    lam = rho ** 2 if sq else rho
+    k = l - 1 if prev else l                                   # whose v and rho stand in front
+    x_l = v[l, None] * (rho[l, None] * x0 + (z if noise_scale else z / v[l, None]))
+    dlam = lam[l - 1] - lam[l]
+    mu_bar = (v[k] / rho[k])[:, None] * (dlam[:, None] * x0 + (rho[l] / v[l])[:, None] * x_l)
+    if var == "posterior":
+        s2 = v[k] ** 2 * dlam / rho[k] ** 2
+    else:                                                      # the forward step's variance gamma_l^2
+        s2 = v[l] ** 2 * (1.0 - rho[l] ** 2 / rho[l - 1] ** 2)
+    return np.sum((mu_bar - mu) ** 2, axis=1) / ((2.0 if half else 1.0) * s2)
+
+
+def _mean_loss_slips(v, rho, l, x0, z, mu) -> dict:
+    d = x0.shape[1]
+    ref = _mean_loss(v, rho, l, x0, z, mu)
+    return {"you used the forward step's variance gamma_l^2 (DDPM's beta_t) as sigma_l^2, not the variance of "
+            "Eq. 8.38": _mean_loss(v, rho, l, x0, z, mu, var="forward"),
+            "you dropped the 1/2 in front of 1 / sigma_l^2": _mean_loss(v, rho, l, x0, z, mu, half=False),
+            "you kept the trace term of identity B.13, which is a constant": ref + 0.5 * d,
+            "your x_l has noise z where Eq. 8.43 has v_l z": _mean_loss(v, rho, l, x0, z, mu, noise_scale=False),
+            "you used rho where Eq. 8.38 has rho^2": _mean_loss(v, rho, l, x0, z, mu, sq=False),
+            "you put level l's v and rho where Eq. 8.38 (with l - 1 and l) has v_(l-1) and rho_(l-1)":
+                _mean_loss(v, rho, l, x0, z, mu, prev=False),
+            "you averaged the squared error over the coordinates; Eq. 8.39 has the squared norm": ref / d}
+
+
+def mean_loss_function(fn) -> CheckResult:
+    """Section 8.3.1, ``ex-8-3-1-mean-loss``: your function ``fn(schedule, l, x0, z, mu)`` returning, for each
+    sample, its summand of the joint relative entropy when the network predicts the reverse mean, with
+    constants dropped and the draft's choice of sigma_l^2.
+
+    ``schedule`` is a ``Schedule(v, rho)`` of L + 1 levels, ``l`` an integer array of shape (N,) with
+    levels in 1..L (one per sample), ``x0`` the data, ``z`` the standard normal noise that corrupts them to
+    their levels and ``mu`` the network's reverse means, all three of shape (N, d). Return an array of shape
+    (N,). It is run on schedules and samples made here, variance preserving and exploding, among them a
+    single sample at the last level and a batch at level 1 in one dimension. The checker recognizes the
+    forward variance used for the reverse one, a dropped 1/2, the constant kept, the noise not scaled,
+    rho for its square, the wrong level's v and rho, and an average over coordinates for a sum.
+    """
+    title = "summand of the diffusion loss for a mean prediction"
+    if not callable(fn):
+        return result(title, [f"my_mean_loss should be a function of (schedule, l, x0, z, mu); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (sched, l, x0, z, mu) in enumerate(_loss_cases()):
+        (N, d), L = x0.shape, sched.v.shape[0] - 1
+        where = f"test problem {i + 1} (L = {L}, N = {N}, d = {d})"
+        try:
+            out = fn(Schedule(sched.v.copy(), sched.rho.copy()), l.copy(), x0.copy(), z.copy(), mu.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        args = (sched.v, sched.rho, l, x0, z, mu)
+        problems = compare_array(out, _mean_loss(*args), f"the output on {where}", rtol=1e-8, atol=1e-12,
+                                 hints=_mean_loss_slips(*args))
+        if problems:
+            break
+    return result(title, problems)
+
+
 #: For the graded (nbgrader) version: why some exercises keep the same data for every student
 #: (courseware/grading.py).
 SUMMATIVE = {
+    "ex-8-3-chain-marginals": {"forbidden": ["pedagogy_lib.diffusion.forward.iterate_moments",
+                                             "pedagogy_lib.diffusion.schedules.ddpm_schedule"],
+                               "same_data": "the answer is a function, which the grader calls on test problems of "
+                                            "the checker's own"},
+    "ex-8-3-1-mean-loss": {"forbidden": ["pedagogy_lib.diffusion.losses.loss_terms",
+                                         "pedagogy_lib.diffusion.forward.posterior_transition",
+                                         "pedagogy_lib.diffusion.losses.mean_from_m_hat",
+                                         "pedagogy_lib.diffusion.losses.m_hat_from_mean",
+                                         "pedagogy_lib.diffusion.losses.reverse_variances",
+                                         "pedagogy_lib.diffusion.losses.mean_weights"],
+                           "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                        "checker's own"},
     "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
 }
