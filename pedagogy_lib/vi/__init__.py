@@ -8,5 +8,6 @@ Bayes to the amortized encoder of a VAE.
 * :mod:`~pedagogy_lib.vi.bgmm`: CAVI and the ELBO for the Bayesian GMM.
 * :mod:`~pedagogy_lib.vi.bbvi`: gradient estimators, control variates, stochastic VI with Adam.
 * :mod:`~pedagogy_lib.vi.flows`: a two-dimensional affine coupling flow as a variational family.
+* :mod:`~pedagogy_lib.vi.advi`: ADVI, Gaussian VI for constrained latents through a transform.
 * :mod:`~pedagogy_lib.vi.amortized`: variational Bayes for a linear-Gaussian model, amortized.
 """

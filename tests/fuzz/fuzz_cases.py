@@ -620,6 +620,10 @@ def _graphical():
     return t
 
 
+def _advi_log_joint(theta):
+    return 2.0 * np.log(theta[:, 0]) - theta[:, 0], (2.0 / theta[:, 0] - 1.0)[:, None]
+
+
 def _vi():
     from pedagogy_lib.vi.amortized import linear_gaussian_model
     from pedagogy_lib.vi.bgmm import default_bgmm_prior, cavi_bgmm
@@ -632,6 +636,8 @@ def _vi():
     prior = default_bgmm_prior(y, 2)
     r0 = np.tile([0.7, 0.3], (12, 1))
     t.add("vi.amortized.linear_gaussian_model", C, np.zeros(3), 0.5)
+    t.add("vi.advi.unconstrained_target", _advi_log_joint, ["log"])
+    t.add("vi.advi.to_constrained", np.array([[0.0, 1.0], [2.0, -1.0]]), ["log", "logit"])
     t.add("vi.amortized.exact_posterior", lg, Y)
     t.add("vi.amortized.log_evidence", lg, Y)
     t.add("vi.amortized.linear_gaussian_elbo", lg, Y, np.zeros((5, 2)), np.zeros((5, 2)))
