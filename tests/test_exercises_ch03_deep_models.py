@@ -148,3 +148,109 @@ def test_dbn_log_marginal_function_reaches_the_inverted_top_and_reveals_no_answe
     assert "test problem 3 (M = 4, K = 3, K2 = 4)" in msg, msg
     assert check.dbn_log_marginal_function(lambda t0, t1: visible_log_probs(t0) if inverted(t0, t1)
                                            else _dbn_solution(t0, t1))
+
+
+# --- Section 3.3: one wake-sleep step ------------------------------------------------------------------------
+
+def _sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _wake_sleep_solution(machine, wake, dream, lr):
+    """The notebook's solution: per layer pair, a delta rule on the up-pass samples (generative fields)
+    and one on the dreams (recognition fields), averaged over the batch."""
+    N = wake[0].shape[0]
+    G, g, R, r = [], [], [], []
+    for l in range(len(machine.G)):
+        err = wake[l] - _sig(wake[l + 1] @ machine.G[l].T + machine.g[l])
+        G.append(machine.G[l] + lr * err.T @ wake[l + 1] / N)
+        g.append(machine.g[l] + lr * err.mean(axis=0))
+        err = dream[l + 1] - _sig(dream[l] @ machine.R[l].T + machine.r[l])
+        R.append(machine.R[l] + lr * err.T @ dream[l] / N)
+        r.append(machine.r[l] + lr * err.mean(axis=0))
+    b_top = machine.b_top + lr * (wake[-1] - _sig(machine.b_top)).mean(axis=0)
+    return hh.HelmholtzParams(G, g, b_top, R, r)
+
+
+def _wake_sleep_library(machine, wake, dream, lr):
+    """The library's wake update; the sleep update as the wake update of the machine turned upside down (its
+    recognition network read as a generative one over the reversed list of dreamt layers)."""
+    dG, dg, db = hh.wake_update(machine, wake)
+    L = len(machine.G)
+    upside_down = hh.HelmholtzParams(G=[machine.R[l] for l in range(L - 1, -1, -1)],
+                                     g=[machine.r[l] for l in range(L - 1, -1, -1)], b_top=np.zeros(wake[0].shape[1]),
+                                     R=[machine.G[l] for l in range(L - 1, -1, -1)],
+                                     r=[machine.g[l] for l in range(L - 1, -1, -1)])
+    dR, dr, _ = hh.wake_update(upside_down, dream[::-1])
+    return hh.HelmholtzParams([a + lr * d for a, d in zip(machine.G, dG)], [a + lr * d for a, d in zip(machine.g, dg)],
+                              machine.b_top + lr * db, [a + lr * d for a, d in zip(machine.R, dR[::-1])],
+                              [a + lr * d for a, d in zip(machine.r, dr[::-1])])
+
+
+def test_wake_sleep_step_function_accepts_the_solution_and_the_library():
+    assert check.wake_sleep_step_function(_wake_sleep_solution)
+    assert check.wake_sleep_step_function(_wake_sleep_library)
+    # a plain tuple of the five fields is read as a HelmholtzParams
+    assert check.wake_sleep_step_function(lambda m, w, d, lr: tuple(_wake_sleep_solution(m, w, d, lr)))
+
+
+def _ws_slip(*, wake_on_dreams=False, sleep_on_wake=False, gen_bias=True, rec_bias=True, top=True, average=True):
+    """The solution with one slip a student makes."""
+    def fn(machine, wake, dream, lr):
+        up, down = (dream if wake_on_dreams else wake), (wake if sleep_on_wake else dream)
+        N = up[0].shape[0] if average else 1
+        G, g, R, r = [], [], [], []
+        for l in range(len(machine.G)):
+            err = up[l] - _sig(up[l + 1] @ machine.G[l].T + (machine.g[l] if gen_bias else 0))
+            G.append(machine.G[l] + lr * err.T @ up[l + 1] / N)
+            g.append(machine.g[l] + lr * err.sum(axis=0) / N)
+            err = down[l + 1] - _sig(down[l] @ machine.R[l].T + (machine.r[l] if rec_bias else 0))
+            R.append(machine.R[l] + lr * err.T @ down[l] / N)
+            r.append(machine.r[l] + lr * err.sum(axis=0) / N)
+        b_top = machine.b_top + (lr * (up[-1] - _sig(machine.b_top)).sum(axis=0) / N if top else 0)
+        return hh.HelmholtzParams(G, g, b_top, R, r)
+    return fn
+
+
+def test_wake_sleep_step_function_names_the_slips():
+    def slip(fn):
+        r = check.wake_sleep_step_function(fn)
+        assert not r
+        return str(r)
+
+    assert "generative weights on the dreams" in slip(_ws_slip(wake_on_dreams=True))
+    assert "recognition weights on the up-pass samples" in slip(_ws_slip(sleep_on_wake=True))
+    assert "generative biases g out" in slip(_ws_slip(gen_bias=False))
+    assert "recognition biases r out" in slip(_ws_slip(rec_bias=False))
+    assert "b_top unchanged" in slip(_ws_slip(top=False))
+    assert "summed the delta rules" in slip(_ws_slip(average=False))
+    assert "against the delta rules" in slip(lambda m, w, d, lr: _wake_sleep_solution(m, w, d, -lr))
+    assert "without the learning rate" in slip(lambda m, w, d, lr: _wake_sleep_solution(m, w, d, 1.0))
+    changes = lambda m, w, d, lr: hh.HelmholtzParams(*[  # noqa: E731
+        [b - a for a, b in zip(x, y)] if isinstance(x, list) else y - x
+        for x, y in zip(m, _wake_sleep_solution(m, w, d, lr))])
+    assert "returned the changes" in slip(changes)
+    assert "no step was taken" in slip(lambda m, w, d, lr: m)
+    transposed = lambda m, w, d, lr: _wake_sleep_solution(m, w, d, lr)._replace(  # noqa: E731
+        R=[R.T for R in _wake_sleep_solution(m, w, d, lr).R])
+    assert "transpose" in slip(transposed)
+    assert "forget to return" in slip(lambda m, w, d, lr: None)
+    assert "raised KeyError" in slip(lambda m, w, d, lr: {}["G"])
+    assert "should return a HelmholtzParams" in slip(lambda m, w, d, lr: _wake_sleep_solution(m, w, d, lr).G)
+    assert "should be a list of" in slip(lambda m, w, d, lr: _wake_sleep_solution(m, w, d, lr)._replace(R=m.R[0]))
+    assert "should be a function" in str(check.wake_sleep_step_function(check.EX_HM))
+
+
+def test_wake_sleep_step_function_reaches_the_single_sample_and_reveals_no_answer():
+    import re
+
+    msg = str(check.wake_sleep_step_function(
+        lambda m, w, d, lr: _wake_sleep_solution(m, w, d, lr)._replace(b_top=_wake_sleep_solution(m, w, d, lr).b_top
+                                                                        + 0.01)))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on the single layer pair with one sample (problem 2), where summing equals averaging
+    one = lambda m, w, d, lr: len(m.G) == 1 and w[0].shape[0] == 1  # noqa: E731
+    msg = str(check.wake_sleep_step_function(
+        lambda m, w, d, lr: _wake_sleep_solution(m, w, d, 2 * lr if one(m, w, d, lr) else lr)))
+    assert "test problem 2 (layer sizes (3, 1), N = 1)" in msg, msg
+    assert check.wake_sleep_step_function(_ws_slip())                # the slips' template without a slip
