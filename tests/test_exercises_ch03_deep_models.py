@@ -254,3 +254,103 @@ def test_wake_sleep_step_function_reaches_the_single_sample_and_reveals_no_answe
         lambda m, w, d, lr: _wake_sleep_solution(m, w, d, 2 * lr if one(m, w, d, lr) else lr)))
     assert "test problem 2 (layer sizes (3, 1), N = 1)" in msg, msg
     assert check.wake_sleep_step_function(_ws_slip())                # the slips' template without a slip
+
+
+# --- Section 3.4: the recurrent EFH's pass over a sequence ---------------------------------------------------
+
+def _refh_solution(params, Y):
+    """The notebook's solution: Step 2's prediction with softplus in logarithms, then Step 3's update."""
+    (T, M), K = Y.shape, params.W.shape[0]
+    Wy, Wr, b_obs = params.W[:, :M], params.W[:, M:], params.b_y[:M]
+    S = states(M)
+    R, log_p = np.empty((T, K)), np.empty(T)
+    r = np.full(K, 0.5)
+    for t in range(T):
+        R[t] = r
+        c = params.b_x + Wr @ r
+        table = S @ b_obs + np.logaddexp(0, S @ Wy.T + c).sum(axis=1)
+        log_p[t] = Y[t] @ b_obs + np.logaddexp(0, Wy @ Y[t] + c).sum() - np.logaddexp.reduce(table)
+        r = np.exp(-np.logaddexp(0, -(c + Wy @ Y[t])))
+    return log_p, R
+
+
+def _refh_library(params, Y):
+    return rec.predictive_log_probs(params, Y[None])[0], rec.recurrent_inputs(params, Y[None])[0]
+
+
+def test_refh_filter_function_accepts_the_solution_and_the_library():
+    assert check.refh_filter_function(_refh_solution)
+    assert check.refh_filter_function(_refh_library)
+    assert check.refh_filter_function(lambda p, Y: list(_refh_solution(p, Y)))
+
+
+def _refh_slip(*, start=0.5, recurrent=True, swap=False, ahead=False, past=True, late=False, normalize=True,
+               obs_bias=True, means=False):
+    """The solution with one slip a student makes."""
+    def fn(params, Y):
+        (T, M), K = Y.shape, params.W.shape[0]
+        # (exchanged blocks only run where they have the same shape, M = K: problem 4)
+        Wy, Wr = (params.W[:, M:], params.W[:, :M]) if swap and M == K else (params.W[:, :M], params.W[:, M:])
+        b_obs = params.b_y[:M] if obs_bias else np.zeros(M)
+        S = states(M)
+        beliefs = [np.full(K, start)]
+        for t in range(T):
+            beliefs.append(_sig(params.b_x + Wy @ Y[t] + (Wr @ beliefs[t] if recurrent else 0)))
+        R = np.array(beliefs[1:] if ahead else beliefs[:T])
+        log_p = np.empty(T)
+        for t in range(T):
+            c = params.b_x + (Wr @ (beliefs[t + 1] if late else beliefs[t]) if past else 0)
+            hidden = (lambda z: _sig(z)) if means else (lambda z: np.logaddexp(0, z))
+            table = S @ b_obs + hidden(S @ Wy.T + c).sum(axis=1)
+            log_p[t] = Y[t] @ b_obs + hidden(Wy @ Y[t] + c).sum() - (np.logaddexp.reduce(table) if normalize else 0)
+        return log_p, R
+    return fn
+
+
+def test_refh_filter_function_names_the_slips():
+    def slip(fn):
+        r = check.refh_filter_function(fn)
+        assert not r
+        return str(r)
+
+    assert check.refh_filter_function(_refh_slip())                  # the slips' template without a slip
+    assert "started the recursion from zeros" in slip(_refh_slip(start=0.0))
+    assert "left the recurrent term out" in slip(_refh_slip(recurrent=False))
+    assert "exchanged W_y and W_r" in slip(_refh_slip(swap=True))
+    assert "one step ahead" in slip(_refh_slip(ahead=True))
+    assert "static harmonium" in slip(_refh_slip(past=False))
+    assert "already includes it" in slip(_refh_slip(late=True))
+    assert "did not normalize" in slip(_refh_slip(normalize=False))
+    assert "observation's visible biases out" in slip(_refh_slip(obs_bias=False))
+    assert "hidden units' means" in slip(_refh_slip(means=True))
+    assert "exponential of the answer" in slip(lambda p, Y: (np.exp(_refh_solution(p, Y)[0]), _refh_solution(p, Y)[1]))
+    assert "should return the pair" in slip(lambda p, Y: _refh_solution(p, Y)[0])
+    assert "forget to return" in slip(lambda p, Y: None)
+    assert "raised IndexError" in slip(lambda p, Y: Y[Y.shape[0]])
+    assert "should be a function" in str(check.refh_filter_function(check.EX_SEQ))
+
+
+def test_refh_filter_function_reaches_the_one_frame_and_overflow_problems_and_reveals_no_answer():
+    import re
+
+    msg = str(check.refh_filter_function(lambda p, Y: (_refh_solution(p, Y)[0] - 0.01, _refh_solution(p, Y)[1])))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on the sequence of one frame (problem 2)
+    msg = str(check.refh_filter_function(
+        lambda p, Y: (_refh_solution(p, Y)[0] + (1.0 if len(Y) == 1 else 0.0), _refh_solution(p, Y)[1])))
+    assert "test problem 2 (M = 4, K = 3, 1 frame)" in msg, msg
+
+    def exponentiated(params, Y):            # probabilities formed before normalizing: overflows on problem 5
+        (T, M), K = Y.shape, params.W.shape[0]
+        Wy, Wr, S = params.W[:, :M], params.W[:, M:], states(M)
+        R = _refh_solution(params, Y)[1]
+        log_p = np.empty(T)
+        for t in range(T):
+            c = params.b_x + Wr @ R[t]
+            weight = np.exp(S @ params.b_y[:M]) * np.prod(1 + np.exp(S @ Wy.T + c), axis=1)
+            log_p[t] = np.log(weight[int(Y[t] @ 2 ** np.arange(M))] / weight.sum())
+        return log_p, R
+
+    with np.errstate(all="ignore"):
+        msg = str(check.refh_filter_function(exponentiated))
+    assert "test problem 5" in msg and "NaN or inf" in msg, msg

@@ -7,8 +7,8 @@ Use in the notebook as::
     check.inverted(my_params)            # says what is wrong, never the answer
 
 Reference answers are computed in this module, independently of the library's models. The DBN
-marginal function of Section 3.2 and the wake-sleep step of Section 3.3 are run on test problems
-made here, which the notebooks never show.
+marginal function of Section 3.2, the wake-sleep step of Section 3.3 and the recurrent EFH's pass of
+Section 3.4 are run on test problems made here, which the notebooks never show.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .checker import book_or_drawn, compare_array, compare_bool, compare_scalar,
 __all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "inverted", "emission_prob",
            "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_descends_pre",
            "recurrent_input", "same_hidden_conditional", "trbm_configurations", "dbn_log_marginal_function",
-           "wake_sleep_step_function"]
+           "wake_sleep_step_function", "refh_filter_function"]
 
 
 def _weights(rng, shape, scale):
@@ -505,6 +505,121 @@ def wake_sleep_step_function(fn) -> object:
     return result(title, problems)
 
 
+def _refh_cases():
+    """Problems the student's function has not seen: a recurrent EFH (W of shape (K, M + K), visible biases of
+    the recurrent units nonzero too) and one observed sequence (T, M). Among them a sequence of one frame, a
+    model with M = K (where W_y and W_r have the same shape), and weights so large that a frame's
+    unnormalized probability overflows when exponentiated."""
+    rng = problem_rng(3403)
+    cases = []
+    for M, K, T, scale in [(3, 2, 6, 1.2), (4, 3, 1, 1.2), (2, 4, 7, 1.2), (3, 3, 5, 1.2), (4, 3, 4, 150.0)]:
+        params = EFHParams(W=rng.normal(0.0, scale, size=(K, M + K)), b_x=rng.normal(0.0, 0.5, size=K),
+                           b_y=rng.normal(0.0, 0.5, size=M + K))
+        cases.append((params, rng.integers(0, 2, size=(T, M)).astype(float)))
+    return cases
+
+
+def _refh_beliefs(p: EFHParams, Y, *, start=0.5, recurrent=True, swapped=False) -> np.ndarray:
+    """r_1, ..., r_{T+1} (T + 1 rows), unit by unit, with one named slip switched on (for the hints)."""
+    (T, M), K = Y.shape, p.W.shape[0]
+    Wy, Wr = (p.W[:, M:], p.W[:, :M]) if swapped else (p.W[:, :M], p.W[:, M:])
+    r = np.empty((T + 1, K))
+    r[0] = start
+    for t in range(T):
+        for k in range(K):
+            drive = p.b_x[k] + sum(Wy[k, j] * Y[t, j] for j in range(M))
+            if recurrent:
+                drive += sum(Wr[k, i] * r[t, i] for i in range(K))
+            r[t + 1, k] = 0.5 * (1.0 + np.tanh(0.5 * drive))       # the logistic function, without overflow
+    return r
+
+
+def _refh_log_probs(p: EFHParams, Y, R, *, past=True, normalize=True, obs_bias=True, means=False) -> np.ndarray:
+    """log p(y_t | r_t) for every step by brute force: the full energy of every joint state (x_t, y_t) with
+    r_t clamped, summed over x_t and normalized over y_t; or a named slip (for the hints)."""
+    (T, M), K = Y.shape, p.W.shape[0]
+    X, Sy = _bits(K), _bits(M)
+    out = np.empty(T)
+    for t in range(T):
+        r = R[t] if past else np.zeros(K)
+        b_obs = p.b_y[:M] if obs_bias else np.zeros(M)
+        V = np.hstack([Sy, np.tile(r, (2 ** M, 1))])               # every frame with r_t clamped
+        b_v = np.concatenate([b_obs, p.b_y[M:]])
+        if means:                                                # hidden means summed in place of the sum over x
+            log_table = V @ b_v + (0.5 * (1.0 + np.tanh(0.5 * (V @ p.W.T + p.b_x)))).sum(axis=1)
+        else:
+            neg_energy = (X @ p.b_x)[:, None] + (V @ b_v)[None, :] + X @ p.W @ V.T    # [x, frame]
+            log_table = _logsumexp(neg_energy, axis=0)
+        i = int(Y[t] @ (2 ** np.arange(M)))                       # the frame's row in the state order
+        # unnormalized, the constant term of the clamped recurrent units is left out too, as a student would
+        out[t] = log_table[i] - (_logsumexp(log_table) if normalize else p.b_y[M:] @ r)
+    return out
+
+
+def refh_filter_function(fn) -> object:
+    """Exercise ``ex-3-4-refh-filter``: your function ``fn(params, Y)`` returning the pair ``(log_p, R)``
+    of a recurrent EFH's pass over one sequence.
+
+    ``params`` is an ``EFHParams`` of Bernoulli units whose ``W`` has shape (K, M + K), its first M
+    columns for the observation and its last K for the recurrent units; ``Y`` is a binary array of
+    shape (T, M), one frame a row. Return ``log_p`` of shape (T,), the log-probability of each frame
+    given the past, and ``R`` of shape (T, K), row t holding the belief state used to predict frame t
+    (the first row the statement's starting value). It is run on models and sequences made here, one
+    of them a single frame long, one with M = K, and one with weights large enough that
+    exponentiating before normalizing overflows. The checker recognizes, in ``R``, another starting
+    value, a left-out recurrent term, the two weight blocks exchanged and beliefs one step ahead; in
+    ``log_p``, a prediction without the past or from the belief that already includes the frame, a
+    missing normalization, left-out observation biases, and hidden means summed in place of the sum
+    over the hidden states.
+    """
+    title = "one-step predictions and belief states of a recurrent EFH"
+    if not callable(fn):
+        return result(title, [f"my_refh_filter should be a function of (params, Y); got {type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (p, Y) in enumerate(_refh_cases()):
+        (T, M), K = Y.shape, p.W.shape[0]
+        where = f"test problem {i + 1} (M = {M}, K = {K}, {T} frame{'s' if T > 1 else ''})"
+        try:
+            out = fn(EFHParams(*(np.array(v, copy=True) for v in p[:3])), Y.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        beliefs = _refh_beliefs(p, Y)
+        if out is None:
+            problems = compare_array(None, beliefs[:T], f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            problems = [f"on {where} your function should return the pair (log_p, R); got {type(out).__name__}"
+                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
+            break
+        R_hints = {"you started the recursion from zeros, not from the starting value of the statement":
+                       _refh_beliefs(p, Y, start=0.0)[:T],
+                   "you left the recurrent term out of the belief update": _refh_beliefs(p, Y, recurrent=False)[:T],
+                   "your beliefs are one step ahead: row t should be the belief before frame t arrives, not after":
+                       beliefs[1:]}
+        if M == K:
+            R_hints["you exchanged W_y and W_r (the first M columns of W belong to the observation)"] = \
+                _refh_beliefs(p, Y, swapped=True)[:T]
+        problems = compare_array(out[1], beliefs[:T], f"R on {where}", rtol=1e-8, atol=1e-10, hints=R_hints)
+        if problems:
+            break
+        lp_hints = {"you left the past out of the hidden biases: that is a static harmonium's prediction":
+                        _refh_log_probs(p, Y, beliefs, past=False),
+                    "you predicted each frame from the belief that already includes it":
+                        _refh_log_probs(p, Y, beliefs[1:]),
+                    "you did not normalize over the frames: the log-partition function is missing":
+                        _refh_log_probs(p, Y, beliefs, normalize=False),
+                    "you left the observation's visible biases out": _refh_log_probs(p, Y, beliefs, obs_bias=False),
+                    "you summed the hidden units' means where the sum over each hidden unit's two states belongs":
+                        _refh_log_probs(p, Y, beliefs, means=True)}
+        with np.errstate(all="ignore"):
+            problems = compare_array(out[0], _refh_log_probs(p, Y, beliefs), f"log_p on {where}", rtol=1e-8,
+                                     atol=1e-10, hints=lp_hints)
+        if problems:
+            break
+    return result(title, problems)
+
+
 #: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises give every
 #: student the same data (courseware/grading.py).
 SUMMATIVE = {
@@ -523,6 +638,17 @@ SUMMATIVE = {
                                             "the checker's own"},
     "ex-3-2-factorial": {"same_data": "the answer is True or False, a property of DBNs the data do not change"},
     "ex-3-3-sleep": {"same_data": "the answer is True or False, a property of wake-sleep the data do not change"},
+    "ex-3-4-refh-filter": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
+                                         "pedagogy_lib.harmonium.recurrent.refh_training_data",
+                                         "pedagogy_lib.harmonium.recurrent.predictive_log_probs",
+                                         "pedagogy_lib.harmonium.recurrent.static_log_probs",
+                                         "pedagogy_lib.harmonium.exact.visible_log_probs",
+                                         "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                         "pedagogy_lib.harmonium.exact.log_marginal_table",
+                                         "pedagogy_lib.harmonium.exact.log_partition",
+                                         "pedagogy_lib.harmonium.model.free_energy_visible"],
+                           "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                        "checker's own"},
     "ex-3-4-same-conditional": {"same_data": "the answer is True or False, a property of the two models the data "
                                              "do not change"},
     "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers (K = 3 hidden units, T = 4 steps), "
