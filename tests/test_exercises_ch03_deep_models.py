@@ -148,3 +148,209 @@ def test_dbn_log_marginal_function_reaches_the_inverted_top_and_reveals_no_answe
     assert "test problem 3 (M = 4, K = 3, K2 = 4)" in msg, msg
     assert check.dbn_log_marginal_function(lambda t0, t1: visible_log_probs(t0) if inverted(t0, t1)
                                            else _dbn_solution(t0, t1))
+
+
+# --- Section 3.3: one wake-sleep step ------------------------------------------------------------------------
+
+def _sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _wake_sleep_solution(machine, wake, dream, lr):
+    """The notebook's solution: per layer pair, a delta rule on the up-pass samples (generative fields)
+    and one on the dreams (recognition fields), averaged over the batch."""
+    N = wake[0].shape[0]
+    G, g, R, r = [], [], [], []
+    for l in range(len(machine.G)):
+        err = wake[l] - _sig(wake[l + 1] @ machine.G[l].T + machine.g[l])
+        G.append(machine.G[l] + lr * err.T @ wake[l + 1] / N)
+        g.append(machine.g[l] + lr * err.mean(axis=0))
+        err = dream[l + 1] - _sig(dream[l] @ machine.R[l].T + machine.r[l])
+        R.append(machine.R[l] + lr * err.T @ dream[l] / N)
+        r.append(machine.r[l] + lr * err.mean(axis=0))
+    b_top = machine.b_top + lr * (wake[-1] - _sig(machine.b_top)).mean(axis=0)
+    return hh.HelmholtzParams(G, g, b_top, R, r)
+
+
+def _wake_sleep_library(machine, wake, dream, lr):
+    """The library's wake update; the sleep update as the wake update of the machine turned upside down (its
+    recognition network read as a generative one over the reversed list of dreamt layers)."""
+    dG, dg, db = hh.wake_update(machine, wake)
+    L = len(machine.G)
+    upside_down = hh.HelmholtzParams(G=[machine.R[l] for l in range(L - 1, -1, -1)],
+                                     g=[machine.r[l] for l in range(L - 1, -1, -1)], b_top=np.zeros(wake[0].shape[1]),
+                                     R=[machine.G[l] for l in range(L - 1, -1, -1)],
+                                     r=[machine.g[l] for l in range(L - 1, -1, -1)])
+    dR, dr, _ = hh.wake_update(upside_down, dream[::-1])
+    return hh.HelmholtzParams([a + lr * d for a, d in zip(machine.G, dG)], [a + lr * d for a, d in zip(machine.g, dg)],
+                              machine.b_top + lr * db, [a + lr * d for a, d in zip(machine.R, dR[::-1])],
+                              [a + lr * d for a, d in zip(machine.r, dr[::-1])])
+
+
+def test_wake_sleep_step_function_accepts_the_solution_and_the_library():
+    assert check.wake_sleep_step_function(_wake_sleep_solution)
+    assert check.wake_sleep_step_function(_wake_sleep_library)
+    # a plain tuple of the five fields is read as a HelmholtzParams
+    assert check.wake_sleep_step_function(lambda m, w, d, lr: tuple(_wake_sleep_solution(m, w, d, lr)))
+
+
+def _ws_slip(*, wake_on_dreams=False, sleep_on_wake=False, gen_bias=True, rec_bias=True, top=True, average=True):
+    """The solution with one slip a student makes."""
+    def fn(machine, wake, dream, lr):
+        up, down = (dream if wake_on_dreams else wake), (wake if sleep_on_wake else dream)
+        N = up[0].shape[0] if average else 1
+        G, g, R, r = [], [], [], []
+        for l in range(len(machine.G)):
+            err = up[l] - _sig(up[l + 1] @ machine.G[l].T + (machine.g[l] if gen_bias else 0))
+            G.append(machine.G[l] + lr * err.T @ up[l + 1] / N)
+            g.append(machine.g[l] + lr * err.sum(axis=0) / N)
+            err = down[l + 1] - _sig(down[l] @ machine.R[l].T + (machine.r[l] if rec_bias else 0))
+            R.append(machine.R[l] + lr * err.T @ down[l] / N)
+            r.append(machine.r[l] + lr * err.sum(axis=0) / N)
+        b_top = machine.b_top + (lr * (up[-1] - _sig(machine.b_top)).sum(axis=0) / N if top else 0)
+        return hh.HelmholtzParams(G, g, b_top, R, r)
+    return fn
+
+
+def test_wake_sleep_step_function_names_the_slips():
+    def slip(fn):
+        r = check.wake_sleep_step_function(fn)
+        assert not r
+        return str(r)
+
+    assert "generative weights on the dreams" in slip(_ws_slip(wake_on_dreams=True))
+    assert "recognition weights on the up-pass samples" in slip(_ws_slip(sleep_on_wake=True))
+    assert "generative biases g out" in slip(_ws_slip(gen_bias=False))
+    assert "recognition biases r out" in slip(_ws_slip(rec_bias=False))
+    assert "b_top unchanged" in slip(_ws_slip(top=False))
+    assert "summed the delta rules" in slip(_ws_slip(average=False))
+    assert "against the delta rules" in slip(lambda m, w, d, lr: _wake_sleep_solution(m, w, d, -lr))
+    assert "without the learning rate" in slip(lambda m, w, d, lr: _wake_sleep_solution(m, w, d, 1.0))
+    changes = lambda m, w, d, lr: hh.HelmholtzParams(*[  # noqa: E731
+        [b - a for a, b in zip(x, y)] if isinstance(x, list) else y - x
+        for x, y in zip(m, _wake_sleep_solution(m, w, d, lr))])
+    assert "returned the changes" in slip(changes)
+    assert "no step was taken" in slip(lambda m, w, d, lr: m)
+    transposed = lambda m, w, d, lr: _wake_sleep_solution(m, w, d, lr)._replace(  # noqa: E731
+        R=[R.T for R in _wake_sleep_solution(m, w, d, lr).R])
+    assert "transpose" in slip(transposed)
+    assert "forget to return" in slip(lambda m, w, d, lr: None)
+    assert "raised KeyError" in slip(lambda m, w, d, lr: {}["G"])
+    assert "should return a HelmholtzParams" in slip(lambda m, w, d, lr: _wake_sleep_solution(m, w, d, lr).G)
+    assert "should be a list of" in slip(lambda m, w, d, lr: _wake_sleep_solution(m, w, d, lr)._replace(R=m.R[0]))
+    assert "should be a function" in str(check.wake_sleep_step_function(check.EX_HM))
+
+
+def test_wake_sleep_step_function_reaches_the_single_sample_and_reveals_no_answer():
+    import re
+
+    msg = str(check.wake_sleep_step_function(
+        lambda m, w, d, lr: _wake_sleep_solution(m, w, d, lr)._replace(b_top=_wake_sleep_solution(m, w, d, lr).b_top
+                                                                        + 0.01)))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on the single layer pair with one sample (problem 2), where summing equals averaging
+    one = lambda m, w, d, lr: len(m.G) == 1 and w[0].shape[0] == 1  # noqa: E731
+    msg = str(check.wake_sleep_step_function(
+        lambda m, w, d, lr: _wake_sleep_solution(m, w, d, 2 * lr if one(m, w, d, lr) else lr)))
+    assert "test problem 2 (layer sizes (3, 1), N = 1)" in msg, msg
+    assert check.wake_sleep_step_function(_ws_slip())                # the slips' template without a slip
+
+
+# --- Section 3.4: the recurrent EFH's pass over a sequence ---------------------------------------------------
+
+def _refh_solution(params, Y):
+    """The notebook's solution: Step 2's prediction with softplus in logarithms, then Step 3's update."""
+    (T, M), K = Y.shape, params.W.shape[0]
+    Wy, Wr, b_obs = params.W[:, :M], params.W[:, M:], params.b_y[:M]
+    S = states(M)
+    R, log_p = np.empty((T, K)), np.empty(T)
+    r = np.full(K, 0.5)
+    for t in range(T):
+        R[t] = r
+        c = params.b_x + Wr @ r
+        table = S @ b_obs + np.logaddexp(0, S @ Wy.T + c).sum(axis=1)
+        log_p[t] = Y[t] @ b_obs + np.logaddexp(0, Wy @ Y[t] + c).sum() - np.logaddexp.reduce(table)
+        r = np.exp(-np.logaddexp(0, -(c + Wy @ Y[t])))
+    return log_p, R
+
+
+def _refh_library(params, Y):
+    return rec.predictive_log_probs(params, Y[None])[0], rec.recurrent_inputs(params, Y[None])[0]
+
+
+def test_refh_filter_function_accepts_the_solution_and_the_library():
+    assert check.refh_filter_function(_refh_solution)
+    assert check.refh_filter_function(_refh_library)
+    assert check.refh_filter_function(lambda p, Y: list(_refh_solution(p, Y)))
+
+
+def _refh_slip(*, start=0.5, recurrent=True, swap=False, ahead=False, past=True, late=False, normalize=True,
+               obs_bias=True, means=False):
+    """The solution with one slip a student makes."""
+    def fn(params, Y):
+        (T, M), K = Y.shape, params.W.shape[0]
+        # (exchanged blocks only run where they have the same shape, M = K: problem 4)
+        Wy, Wr = (params.W[:, M:], params.W[:, :M]) if swap and M == K else (params.W[:, :M], params.W[:, M:])
+        b_obs = params.b_y[:M] if obs_bias else np.zeros(M)
+        S = states(M)
+        beliefs = [np.full(K, start)]
+        for t in range(T):
+            beliefs.append(_sig(params.b_x + Wy @ Y[t] + (Wr @ beliefs[t] if recurrent else 0)))
+        R = np.array(beliefs[1:] if ahead else beliefs[:T])
+        log_p = np.empty(T)
+        for t in range(T):
+            c = params.b_x + (Wr @ (beliefs[t + 1] if late else beliefs[t]) if past else 0)
+            hidden = (lambda z: _sig(z)) if means else (lambda z: np.logaddexp(0, z))
+            table = S @ b_obs + hidden(S @ Wy.T + c).sum(axis=1)
+            log_p[t] = Y[t] @ b_obs + hidden(Wy @ Y[t] + c).sum() - (np.logaddexp.reduce(table) if normalize else 0)
+        return log_p, R
+    return fn
+
+
+def test_refh_filter_function_names_the_slips():
+    def slip(fn):
+        r = check.refh_filter_function(fn)
+        assert not r
+        return str(r)
+
+    assert check.refh_filter_function(_refh_slip())                  # the slips' template without a slip
+    assert "started the recursion from zeros" in slip(_refh_slip(start=0.0))
+    assert "left the recurrent term out" in slip(_refh_slip(recurrent=False))
+    assert "exchanged W_y and W_r" in slip(_refh_slip(swap=True))
+    assert "one step ahead" in slip(_refh_slip(ahead=True))
+    assert "static harmonium" in slip(_refh_slip(past=False))
+    assert "already includes it" in slip(_refh_slip(late=True))
+    assert "did not normalize" in slip(_refh_slip(normalize=False))
+    assert "observation's visible biases out" in slip(_refh_slip(obs_bias=False))
+    assert "hidden units' means" in slip(_refh_slip(means=True))
+    assert "exponential of the answer" in slip(lambda p, Y: (np.exp(_refh_solution(p, Y)[0]), _refh_solution(p, Y)[1]))
+    assert "should return the pair" in slip(lambda p, Y: _refh_solution(p, Y)[0])
+    assert "forget to return" in slip(lambda p, Y: None)
+    assert "raised IndexError" in slip(lambda p, Y: Y[Y.shape[0]])
+    assert "should be a function" in str(check.refh_filter_function(check.EX_SEQ))
+
+
+def test_refh_filter_function_reaches_the_one_frame_and_overflow_problems_and_reveals_no_answer():
+    import re
+
+    msg = str(check.refh_filter_function(lambda p, Y: (_refh_solution(p, Y)[0] - 0.01, _refh_solution(p, Y)[1])))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on the sequence of one frame (problem 2)
+    msg = str(check.refh_filter_function(
+        lambda p, Y: (_refh_solution(p, Y)[0] + (1.0 if len(Y) == 1 else 0.0), _refh_solution(p, Y)[1])))
+    assert "test problem 2 (M = 4, K = 3, 1 frame)" in msg, msg
+
+    def exponentiated(params, Y):            # probabilities formed before normalizing: overflows on problem 5
+        (T, M), K = Y.shape, params.W.shape[0]
+        Wy, Wr, S = params.W[:, :M], params.W[:, M:], states(M)
+        R = _refh_solution(params, Y)[1]
+        log_p = np.empty(T)
+        for t in range(T):
+            c = params.b_x + Wr @ R[t]
+            weight = np.exp(S @ params.b_y[:M]) * np.prod(1 + np.exp(S @ Wy.T + c), axis=1)
+            log_p[t] = np.log(weight[int(Y[t] @ 2 ** np.arange(M))] / weight.sum())
+        return log_p, R
+
+    with np.errstate(all="ignore"):
+        msg = str(check.refh_filter_function(exponentiated))
+    assert "test problem 5" in msg and "NaN or inf" in msg, msg

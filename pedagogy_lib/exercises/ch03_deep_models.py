@@ -7,7 +7,8 @@ Use in the notebook as::
     check.inverted(my_params)            # says what is wrong, never the answer
 
 Reference answers are computed in this module, independently of the library's models. The DBN
-marginal function of Section 3.2 is run on test problems made here, which the notebooks never show.
+marginal function of Section 3.2, the wake-sleep step of Section 3.3 and the recurrent EFH's pass of
+Section 3.4 are run on test problems made here, which the notebooks never show.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from .checker import book_or_drawn, compare_array, compare_bool, compare_scalar,
 
 __all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "inverted", "emission_prob",
            "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_descends_pre",
-           "recurrent_input", "same_hidden_conditional", "trbm_configurations", "dbn_log_marginal_function"]
+           "recurrent_input", "same_hidden_conditional", "trbm_configurations", "dbn_log_marginal_function",
+           "wake_sleep_step_function", "refh_filter_function"]
 
 
 def _weights(rng, shape, scale):
@@ -344,6 +346,280 @@ def dbn_log_marginal_function(fn) -> object:
     return result(title, problems)
 
 
+def _bern_draw(rng, prob):
+    return (rng.random(prob.shape) < prob).astype(float)
+
+
+def _ws_cases():
+    """Problems the student's function has not seen: a Helmholtz machine (generative and recognition weights
+    drawn), the wake phase's up-pass samples for N data vectors, N dreams drawn top-down, and a learning
+    rate. Among them one layer pair with one sample, and square layers (where a transposed product still
+    has the right shape)."""
+    rng = problem_rng(3303)
+    cases = []
+    for sizes, N in [((4, 3, 2), 5), ((3, 1), 1), ((3, 3, 3), 6), ((5, 3, 4, 2), 4)]:
+        L = len(sizes) - 1
+        m = HelmholtzParams(G=[rng.normal(0.0, 1.0, size=(sizes[l], sizes[l + 1])) for l in range(L)],
+                            g=[rng.normal(0.0, 0.5, size=sizes[l]) for l in range(L)],
+                            b_top=rng.normal(0.0, 0.5, size=sizes[-1]),
+                            R=[rng.normal(0.0, 1.0, size=(sizes[l + 1], sizes[l])) for l in range(L)],
+                            r=[rng.normal(0.0, 0.5, size=sizes[l + 1]) for l in range(L)])
+        wake = [rng.integers(0, 2, size=(N, sizes[0])).astype(float)]
+        for l in range(L):
+            wake.append(_bern_draw(rng, _sig(wake[l] @ m.R[l].T + m.r[l])))
+        dream = [_bern_draw(rng, _sig(np.tile(m.b_top, (N, 1))))]
+        for l in range(L - 1, -1, -1):
+            dream.insert(0, _bern_draw(rng, _sig(dream[0] @ m.G[l].T + m.g[l])))
+        cases.append((m, wake, dream, float(rng.uniform(0.05, 0.5))))
+    return cases
+
+
+def _ws_deltas(m: HelmholtzParams, wake, dream, *, wake_on=None, sleep_on=None, gen_bias=True, rec_bias=True,
+               top=True, average=True):
+    """The wake and sleep delta rules written sample by sample, with one named slip switched on (for the
+    hints): lists (dG, dg), db_top, lists (dR, dr)."""
+    wake = wake if wake_on is None else wake_on
+    dream = dream if sleep_on is None else sleep_on
+    L, N = len(m.G), wake[0].shape[0]
+    scale = 1.0 / N if average else 1.0
+    dG = [np.zeros_like(G, dtype=float) for G in m.G]
+    dg = [np.zeros_like(g, dtype=float) for g in m.g]
+    dR = [np.zeros_like(R, dtype=float) for R in m.R]
+    dr = [np.zeros_like(r, dtype=float) for r in m.r]
+    db = np.zeros_like(m.b_top, dtype=float)
+    for n in range(N):
+        for l in range(L):
+            # wake: layer l predicted top-down from the sample of layer l + 1
+            err = wake[l][n] - _sig(m.G[l] @ wake[l + 1][n] + (m.g[l] if gen_bias else 0.0))
+            dG[l] += scale * np.outer(err, wake[l + 1][n])
+            dg[l] += scale * err
+            # sleep: the dreamt layer l + 1 predicted bottom-up from the dreamt layer l
+            err = dream[l + 1][n] - _sig(m.R[l] @ dream[l][n] + (m.r[l] if rec_bias else 0.0))
+            dR[l] += scale * np.outer(err, dream[l][n])
+            dr[l] += scale * err
+        if top:
+            db += scale * (wake[L][n] - _sig(m.b_top))
+    return dG, dg, db, dR, dr
+
+
+def _ws_apply(m: HelmholtzParams, deltas, step: float, base: bool = True) -> HelmholtzParams:
+    dG, dg, db, dR, dr = deltas
+    keep = 1.0 if base else 0.0
+    return HelmholtzParams(G=[keep * a + step * d for a, d in zip(m.G, dG)],
+                           g=[keep * a + step * d for a, d in zip(m.g, dg)], b_top=keep * m.b_top + step * db,
+                           R=[keep * a + step * d for a, d in zip(m.R, dR)],
+                           r=[keep * a + step * d for a, d in zip(m.r, dr)])
+
+
+def _ws_slips(m: HelmholtzParams, wake, dream, lr: float) -> dict:
+    """What named wrong derivations return on one problem: {message: machine after the step}."""
+    right = _ws_deltas(m, wake, dream)
+    return {
+        "you trained the generative weights on the dreams; the wake phase learns from the up-pass samples of "
+        "the data": _ws_apply(m, _ws_deltas(m, wake, dream, wake_on=dream), lr),
+        "you trained the recognition weights on the up-pass samples of the data; the sleep phase learns from "
+        "the dreams": _ws_apply(m, _ws_deltas(m, wake, dream, sleep_on=wake), lr),
+        "you left the generative biases g out of the wake phase's predictions":
+            _ws_apply(m, _ws_deltas(m, wake, dream, gen_bias=False), lr),
+        "you left the recognition biases r out of the sleep phase's predictions":
+            _ws_apply(m, _ws_deltas(m, wake, dream, rec_bias=False), lr),
+        "you left the top layer's prior biases b_top unchanged":
+            _ws_apply(m, _ws_deltas(m, wake, dream, top=False), lr),
+        "you summed the delta rules over the samples instead of averaging them":
+            _ws_apply(m, _ws_deltas(m, wake, dream, average=False), lr),
+        "you moved the parameters against the delta rules": _ws_apply(m, right, -lr),
+        "you added the delta rules without the learning rate": _ws_apply(m, right, 1.0),
+        "you returned the changes, not the parameters after the step": _ws_apply(m, right, lr, base=False),
+        "you returned the delta rules themselves, not the parameters after the step":
+            _ws_apply(m, right, 1.0, base=False),
+        "you returned the machine as it was: no step was taken": m,
+    }
+
+
+def _copy_machine(m: HelmholtzParams) -> HelmholtzParams:
+    return HelmholtzParams(*([np.array(a, copy=True) for a in f] if isinstance(f, list) else np.array(f, copy=True)
+                             for f in m))
+
+
+def _machine_problems(out, ref: HelmholtzParams, where: str, hints: dict) -> list[str]:
+    """Field by field, G then g, b_top, R, r; each field's hints are the slips that change it."""
+    if out is None:
+        return compare_array(None, ref.b_top, f"the output on {where}")
+    fields = ("G", "g", "b_top", "R", "r")
+    if isinstance(out, tuple) and not hasattr(out, "_fields") and len(out) == 5:
+        out = HelmholtzParams(*out)
+    if not all(hasattr(out, f) for f in fields):
+        return [f"on {where} your function should return a HelmholtzParams (the machine after the step); got "
+                f"{type(out).__name__}."]
+    L = len(ref.G)
+    for f in ("G", "g", "R", "r"):
+        got = getattr(out, f)
+        if not isinstance(got, (list, tuple)) or len(got) != L:
+            return [f"on {where} the field {f} should be a list of {L} arrays, one per layer pair; got "
+                    f"{type(got).__name__}" + (f" of length {len(got)}." if isinstance(got, (list, tuple)) else ".")]
+    for f in fields:
+        pairs = [(f, getattr(out, f), getattr(ref, f), {k: getattr(v, f) for k, v in hints.items()})]
+        if f != "b_top":
+            pairs = [(f"{f}[{l}]", getattr(out, f)[l], getattr(ref, f)[l],
+                      {k: getattr(v, f)[l] for k, v in hints.items()}) for l in range(L)]
+        for name, got, want, field_hints in pairs:
+            field_hints = {k: v for k, v in field_hints.items() if not np.allclose(v, want, rtol=1e-9, atol=1e-12)}
+            problems = compare_array(got, want, f"{name} on {where}", rtol=1e-8, atol=1e-10, hints=field_hints)
+            if problems:
+                return problems
+    return []
+
+
+def wake_sleep_step_function(fn) -> object:
+    """Exercise ``ex-3-3-wake-sleep-step``: your function ``fn(machine, wake, dream, lr)`` returning the
+    Helmholtz machine after one step of wake-sleep, a ``HelmholtzParams``.
+
+    ``machine`` is a ``HelmholtzParams`` with layer sizes (M, K_1, ..., K_L); ``wake`` is a list
+    [y, x_1, ..., x_L] of arrays of shape (N, size of the layer): N data vectors and the recognition
+    network's up-pass samples of them; ``dream`` is a list of the same shapes drawn top-down from the
+    generative network; ``lr`` is the learning rate. The generative fields (G, g, b_top) take the wake
+    phase's batch-averaged delta rules, the recognition fields (R, r) the sleep phase's. It is run on
+    machines and samples made here, among them a single layer pair with one sample and a machine with
+    square layers. The checker recognizes the two phases' samples exchanged, a bias left out of a
+    prediction, the top biases left unchanged, sums in place of averages, a step against the delta
+    rules or without the learning rate, and the changes returned in place of the new parameters.
+    """
+    title = "one wake-sleep step of a Helmholtz machine"
+    if not callable(fn):
+        return result(title, [f"my_wake_sleep_step should be a function of (machine, wake, dream, lr); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (m, wake, dream, lr) in enumerate(_ws_cases()):
+        sizes = tuple(X.shape[1] for X in wake)
+        N = wake[0].shape[0]
+        where = f"test problem {i + 1} (layer sizes {sizes}, N = {N})"
+        try:
+            out = fn(_copy_machine(m), [X.copy() for X in wake], [X.copy() for X in dream], lr)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        ref = _ws_apply(m, _ws_deltas(m, wake, dream), lr)
+        problems = _machine_problems(out, ref, where, _ws_slips(m, wake, dream, lr))
+        if problems:
+            break
+    return result(title, problems)
+
+
+def _refh_cases():
+    """Problems the student's function has not seen: a recurrent EFH (W of shape (K, M + K), visible biases of
+    the recurrent units nonzero too) and one observed sequence (T, M). Among them a sequence of one frame, a
+    model with M = K (where W_y and W_r have the same shape), and weights so large that a frame's
+    unnormalized probability overflows when exponentiated."""
+    rng = problem_rng(3403)
+    cases = []
+    for M, K, T, scale in [(3, 2, 6, 1.2), (4, 3, 1, 1.2), (2, 4, 7, 1.2), (3, 3, 5, 1.2), (4, 3, 4, 150.0)]:
+        params = EFHParams(W=rng.normal(0.0, scale, size=(K, M + K)), b_x=rng.normal(0.0, 0.5, size=K),
+                           b_y=rng.normal(0.0, 0.5, size=M + K))
+        cases.append((params, rng.integers(0, 2, size=(T, M)).astype(float)))
+    return cases
+
+
+def _refh_beliefs(p: EFHParams, Y, *, start=0.5, recurrent=True, swapped=False) -> np.ndarray:
+    """r_1, ..., r_{T+1} (T + 1 rows), unit by unit, with one named slip switched on (for the hints)."""
+    (T, M), K = Y.shape, p.W.shape[0]
+    Wy, Wr = (p.W[:, M:], p.W[:, :M]) if swapped else (p.W[:, :M], p.W[:, M:])
+    r = np.empty((T + 1, K))
+    r[0] = start
+    for t in range(T):
+        for k in range(K):
+            drive = p.b_x[k] + sum(Wy[k, j] * Y[t, j] for j in range(M))
+            if recurrent:
+                drive += sum(Wr[k, i] * r[t, i] for i in range(K))
+            r[t + 1, k] = 0.5 * (1.0 + np.tanh(0.5 * drive))       # the logistic function, without overflow
+    return r
+
+
+def _refh_log_probs(p: EFHParams, Y, R, *, past=True, normalize=True, obs_bias=True, means=False) -> np.ndarray:
+    """log p(y_t | r_t) for every step by brute force: the full energy of every joint state (x_t, y_t) with
+    r_t clamped, summed over x_t and normalized over y_t; or a named slip (for the hints)."""
+    (T, M), K = Y.shape, p.W.shape[0]
+    X, Sy = _bits(K), _bits(M)
+    out = np.empty(T)
+    for t in range(T):
+        r = R[t] if past else np.zeros(K)
+        b_obs = p.b_y[:M] if obs_bias else np.zeros(M)
+        V = np.hstack([Sy, np.tile(r, (2 ** M, 1))])               # every frame with r_t clamped
+        b_v = np.concatenate([b_obs, p.b_y[M:]])
+        if means:                                                # hidden means summed in place of the sum over x
+            log_table = V @ b_v + (0.5 * (1.0 + np.tanh(0.5 * (V @ p.W.T + p.b_x)))).sum(axis=1)
+        else:
+            neg_energy = (X @ p.b_x)[:, None] + (V @ b_v)[None, :] + X @ p.W @ V.T    # [x, frame]
+            log_table = _logsumexp(neg_energy, axis=0)
+        i = int(Y[t] @ (2 ** np.arange(M)))                       # the frame's row in the state order
+        # unnormalized, the constant term of the clamped recurrent units is left out too, as a student would
+        out[t] = log_table[i] - (_logsumexp(log_table) if normalize else p.b_y[M:] @ r)
+    return out
+
+
+def refh_filter_function(fn) -> object:
+    """Exercise ``ex-3-4-refh-filter``: your function ``fn(params, Y)`` returning the pair ``(log_p, R)``
+    of a recurrent EFH's pass over one sequence.
+
+    ``params`` is an ``EFHParams`` of Bernoulli units whose ``W`` has shape (K, M + K), its first M
+    columns for the observation and its last K for the recurrent units; ``Y`` is a binary array of
+    shape (T, M), one frame a row. Return ``log_p`` of shape (T,), the log-probability of each frame
+    given the past, and ``R`` of shape (T, K), row t holding the belief state used to predict frame t
+    (the first row the statement's starting value). It is run on models and sequences made here, one
+    of them a single frame long, one with M = K, and one with weights large enough that
+    exponentiating before normalizing overflows. The checker recognizes, in ``R``, another starting
+    value, a left-out recurrent term, the two weight blocks exchanged and beliefs one step ahead; in
+    ``log_p``, a prediction without the past or from the belief that already includes the frame, a
+    missing normalization, left-out observation biases, and hidden means summed in place of the sum
+    over the hidden states.
+    """
+    title = "one-step predictions and belief states of a recurrent EFH"
+    if not callable(fn):
+        return result(title, [f"my_refh_filter should be a function of (params, Y); got {type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (p, Y) in enumerate(_refh_cases()):
+        (T, M), K = Y.shape, p.W.shape[0]
+        where = f"test problem {i + 1} (M = {M}, K = {K}, {T} frame{'s' if T > 1 else ''})"
+        try:
+            out = fn(EFHParams(*(np.array(v, copy=True) for v in p[:3])), Y.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        beliefs = _refh_beliefs(p, Y)
+        if out is None:
+            problems = compare_array(None, beliefs[:T], f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            problems = [f"on {where} your function should return the pair (log_p, R); got {type(out).__name__}"
+                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
+            break
+        R_hints = {"you started the recursion from zeros, not from the starting value of the statement":
+                       _refh_beliefs(p, Y, start=0.0)[:T],
+                   "you left the recurrent term out of the belief update": _refh_beliefs(p, Y, recurrent=False)[:T],
+                   "your beliefs are one step ahead: row t should be the belief before frame t arrives, not after":
+                       beliefs[1:]}
+        if M == K:
+            R_hints["you exchanged W_y and W_r (the first M columns of W belong to the observation)"] = \
+                _refh_beliefs(p, Y, swapped=True)[:T]
+        problems = compare_array(out[1], beliefs[:T], f"R on {where}", rtol=1e-8, atol=1e-10, hints=R_hints)
+        if problems:
+            break
+        lp_hints = {"you left the past out of the hidden biases: that is a static harmonium's prediction":
+                        _refh_log_probs(p, Y, beliefs, past=False),
+                    "you predicted each frame from the belief that already includes it":
+                        _refh_log_probs(p, Y, beliefs[1:]),
+                    "you did not normalize over the frames: the log-partition function is missing":
+                        _refh_log_probs(p, Y, beliefs, normalize=False),
+                    "you left the observation's visible biases out": _refh_log_probs(p, Y, beliefs, obs_bias=False),
+                    "you summed the hidden units' means where the sum over each hidden unit's two states belongs":
+                        _refh_log_probs(p, Y, beliefs, means=True)}
+        with np.errstate(all="ignore"):
+            problems = compare_array(out[0], _refh_log_probs(p, Y, beliefs), f"log_p on {where}", rtol=1e-8,
+                                     atol=1e-10, hints=lp_hints)
+        if problems:
+            break
+    return result(title, problems)
+
+
 #: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises give every
 #: student the same data (courseware/grading.py).
 SUMMATIVE = {
@@ -355,8 +631,24 @@ SUMMATIVE = {
                                           "pedagogy_lib.harmonium.exact.log_partition"],
                             "same_data": "the answer is a function, which the grader calls on test problems of the "
                                          "checker's own"},
+    "ex-3-3-wake-sleep-step": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.wake_update",
+                                             "pedagogy_lib.harmonium.helmholtz.expected_wake_update",
+                                             "pedagogy_lib.harmonium.helmholtz.wake_sleep"],
+                               "same_data": "the answer is a function, which the grader calls on test problems of "
+                                            "the checker's own"},
     "ex-3-2-factorial": {"same_data": "the answer is True or False, a property of DBNs the data do not change"},
     "ex-3-3-sleep": {"same_data": "the answer is True or False, a property of wake-sleep the data do not change"},
+    "ex-3-4-refh-filter": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
+                                         "pedagogy_lib.harmonium.recurrent.refh_training_data",
+                                         "pedagogy_lib.harmonium.recurrent.predictive_log_probs",
+                                         "pedagogy_lib.harmonium.recurrent.static_log_probs",
+                                         "pedagogy_lib.harmonium.exact.visible_log_probs",
+                                         "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                         "pedagogy_lib.harmonium.exact.log_marginal_table",
+                                         "pedagogy_lib.harmonium.exact.log_partition",
+                                         "pedagogy_lib.harmonium.model.free_energy_visible"],
+                           "same_data": "the answer is a function, which the grader calls on test problems of the "
+                                        "checker's own"},
     "ex-3-4-same-conditional": {"same_data": "the answer is True or False, a property of the two models the data "
                                              "do not change"},
     "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers (K = 3 hidden units, T = 4 steps), "
