@@ -37,3 +37,11 @@ def test_n_world_states():
 def test_passes_full_posterior():
     assert check.passes_full_posterior(False)
     assert not check.passes_full_posterior(True)
+
+
+def test_conditional_bias_names_the_first_K_columns_for_what_they_are():
+    # the hint's slice takes K columns of W (W_y's first K; W_y itself has M columns and cannot multiply
+    # r_t), so its message must say so rather than call them "the first M columns"
+    p, K = check.EX_REFH, check.EX_REFH.W.shape[0]
+    r = check.conditional_bias(p.b_x + p.W[:, :K] @ check.EX_R)
+    assert not r and "first K columns" in str(r) and "first M columns" not in str(r), str(r)

@@ -61,12 +61,16 @@ def conditional_bias(answer) -> object:
     """Exercise (a), ``ex-10-2-4-bias``: your hidden biases of the RBM over y_t that :data:`EX_REFH`
     becomes when r_t = :data:`EX_R` is clamped.
 
-    Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the wrong block of
-    W and left-out biases.
+    Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the first K columns
+    of W taken in place of W_r, and left-out biases.
     """
     p = EX_REFH
     c, _, _ = _conditional()
-    hints = {"you used W_y (the first M columns of W) instead of W_r": p.b_x + p.W[:, :3] @ EX_R,
+    K = p.W.shape[0]
+    # W_y = W[:, :M] has M columns and cannot multiply r_t (K entries); the slip that does run is taking
+    # the first K columns of W, which belong to W_y, in place of W_r = W[:, M:]
+    hints = {"you took the first K columns of W (they belong to W_y) instead of W_r, the K columns after "
+             "the M columns of W_y": p.b_x + p.W[:, :K] @ EX_R,
              "you left out the hidden biases b_x": p.W[:, 4:] @ EX_R}
     return result("hidden biases given r_t", compare_array(answer, c, "the biases", rtol=1e-10, hints=hints))
 
