@@ -37,3 +37,145 @@ def test_n_world_states():
 def test_passes_full_posterior():
     assert check.passes_full_posterior(False)
     assert not check.passes_full_posterior(True)
+
+
+def test_conditional_bias_names_the_first_K_columns_for_what_they_are():
+    # the hint's slice takes K columns of W (W_y's first K; W_y itself has M columns and cannot multiply
+    # r_t), so its message must say so rather than call them "the first M columns"
+    p, K = check.EX_REFH, check.EX_REFH.W.shape[0]
+    r = check.conditional_bias(p.b_x + p.W[:, :K] @ check.EX_R)
+    assert not r and "first K columns" in str(r) and "first M columns" not in str(r), str(r)
+
+
+def _cd1_solution(params, Y, U_x, U_y):
+    """The notebook's solution: recurrence, positive phase, one Gibbs step over y with r_t clamped."""
+    T, M = Y.shape
+    K = params.W.shape[0]
+    Wy, Wr = params.W[:, :M], params.W[:, M:]
+    dW, db_x, db_y = np.zeros_like(params.W), np.zeros(K), np.zeros(M + K)
+    r = np.full(K, 0.5)
+    for t in range(T):
+        c = params.b_x + Wr @ r
+        pos = 1 / (1 + np.exp(-(c + Wy @ Y[t])))
+        x = (U_x[t] < pos).astype(float)
+        y_neg = (U_y[t] < 1 / (1 + np.exp(-(params.b_y[:M] + x @ Wy)))).astype(float)
+        neg = 1 / (1 + np.exp(-(c + Wy @ y_neg)))
+        dW[:, :M] += np.outer(pos, Y[t]) - np.outer(neg, y_neg)
+        dW[:, M:] += np.outer(pos - neg, r)
+        db_x += pos - neg
+        db_y[:M] += Y[t] - y_neg
+        r = pos
+    return dW, db_x, db_y
+
+
+def _cd1_library(params, Y, U_x, U_y, *, joint=False, r_fn=None):
+    """Another route: the library's recurrent inputs and the rows [y_t, r_t], vectorized over the steps;
+    ``joint`` regenerates r (as probabilities) in the negative phase, ``r_fn`` replaces the recurrence."""
+    from pedagogy_lib.harmonium import recurrent as rec
+    from pedagogy_lib.harmonium.model import sigmoid
+
+    T, M = Y.shape
+    r = rec.recurrent_inputs(params, Y[None])[0] if r_fn is None else r_fn(params, Y)
+    V = np.concatenate([Y, r], axis=1)
+    pos = sigmoid(V @ params.W.T + params.b_x)
+    X = (U_x < pos).astype(float)
+    Y_neg = (U_y < sigmoid(X @ params.W[:, :M] + params.b_y[:M])).astype(float)
+    R_neg = sigmoid(X @ params.W[:, M:] + params.b_y[M:]) if joint else r
+    V_neg = np.concatenate([Y_neg, R_neg], axis=1)
+    neg = sigmoid(V_neg @ params.W.T + params.b_x)
+    return pos.T @ V - neg.T @ V_neg, (pos - neg).sum(0), (V - V_neg).sum(0)
+
+
+def _cd1_msg(fn):
+    r = check.conditional_cd1_function(fn)
+    assert not r
+    return str(r)
+
+
+def test_conditional_cd1_accepts_the_solution_and_the_library_route():
+    assert check.conditional_cd1_function(_cd1_solution)
+    assert check.conditional_cd1_function(_cd1_library)
+    grad = lambda *a: EFHParams(*_cd1_library(*a))          # noqa: E731 - fields W, b_x, b_y are fine
+    assert check.conditional_cd1_function(grad)
+    assert check.conditional_cd1_function(lambda *a: list(_cd1_solution(*a)))
+
+
+def test_conditional_cd1_names_the_slips():
+    from pedagogy_lib.harmonium.model import sigmoid
+
+    assert "CD on the joint" in _cd1_msg(lambda *a: _cd1_library(*a, joint=True))
+    frozen = lambda p, Y: np.full((Y.shape[0], p.W.shape[0]), 0.5)     # noqa: E731
+    assert "recurrence never ran" in _cd1_msg(lambda *a: _cd1_library(*a, r_fn=frozen))
+
+    def ahead(p, Y):
+        M, r, out = Y.shape[1], np.full(p.W.shape[0], 0.5), []
+        for y in Y:
+            r = sigmoid(p.b_x + p.W[:, :M] @ y + p.W[:, M:] @ r)
+            out.append(r)
+        return np.array(out)
+    assert "already contains y_t" in _cd1_msg(lambda *a: _cd1_library(*a, r_fn=ahead))
+
+    def from_zeros(p, Y):
+        M, r, out = Y.shape[1], np.zeros(p.W.shape[0]), []
+        for y in Y:
+            out.append(r)
+            r = sigmoid(p.b_x + p.W[:, :M] @ y + p.W[:, M:] @ r)
+        return np.array(out)
+    assert "from zeros" in _cd1_msg(lambda *a: _cd1_library(*a, r_fn=from_zeros))
+    assert "averaged over the time steps" in _cd1_msg(
+        lambda p, Y, U_x, U_y: tuple(g / Y.shape[0] for g in _cd1_solution(p, Y, U_x, U_y)))
+    assert "wrong sign" in _cd1_msg(lambda *a: tuple(-g for g in _cd1_solution(*a)))
+
+
+def test_conditional_cd1_names_the_phase_slips():
+    def variant(pos_sample=False, neg_probs=False, no_dynamic_in_neg=False, above=False, static=False):
+        def on(u, q):
+            return (u > q if above else u < q).astype(float)
+
+        def fn(params, Y, U_x, U_y):
+            T, M = Y.shape
+            K = params.W.shape[0]
+            Wy, Wr = params.W[:, :M], params.W[:, M:]
+            dW, db_x, db_y = np.zeros_like(params.W), np.zeros(K), np.zeros(M + K)
+            r = np.full(K, 0.5)
+            for t in range(T):
+                c = params.b_x + (0.0 if static else Wr @ r)
+                pos = 1 / (1 + np.exp(-(c + Wy @ Y[t])))
+                x = on(U_x[t], pos)
+                q = 1 / (1 + np.exp(-(params.b_y[:M] + x @ Wy)))
+                y_neg = q if neg_probs else on(U_y[t], q)
+                neg = 1 / (1 + np.exp(-((params.b_x if no_dynamic_in_neg else c) + Wy @ y_neg)))
+                stat = x if pos_sample else pos
+                dW[:, :M] += np.outer(stat, Y[t]) - np.outer(neg, y_neg)
+                dW[:, M:] += np.outer(stat - neg, r)
+                db_x += stat - neg
+                db_y[:M] += Y[t] - y_neg
+                r = pos
+            return dW, db_x, db_y
+        return fn
+
+    assert "used the hidden sample" in _cd1_msg(variant(pos_sample=True))
+    assert "reconstruction's probabilities" in _cd1_msg(variant(neg_probs=True))
+    assert "out of the negative phase" in _cd1_msg(variant(no_dynamic_in_neg=True))
+    assert "above its probability" in _cd1_msg(variant(above=True))
+    assert "altogether" in _cd1_msg(variant(static=True))
+    assert check.conditional_cd1_function(variant())
+
+
+def test_conditional_cd1_reports_errors_none_and_non_functions():
+    assert not check.conditional_cd1_function(lambda *a: None)
+    assert "forget to return" in _cd1_msg(lambda *a: None)
+    assert "raised KeyError" in _cd1_msg(lambda *a: {}["x"])
+    assert "three arrays" in _cd1_msg(lambda *a: _cd1_solution(*a)[:2])
+    assert "should be a function" in str(check.conditional_cd1_function(check.EX_REFH))
+
+
+def test_conditional_cd1_reaches_the_single_step_and_reveals_no_answer():
+    import re
+
+    msg = _cd1_msg(lambda *a: tuple(g + 0.01 for g in _cd1_solution(*a)))
+    assert "test problem 1 (T = 6, M = 4, K = 3)" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # right except on a sequence of a single step (the last problem)
+    msg = _cd1_msg(lambda p, Y, U_x, U_y: tuple(g + (1.0 if Y.shape[0] == 1 else 0.0)
+                                                 for g in _cd1_solution(p, Y, U_x, U_y)))
+    assert "test problem 5 (T = 1, M = 4, K = 3)" in msg, msg

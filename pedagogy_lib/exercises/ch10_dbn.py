@@ -6,16 +6,18 @@ Use in the notebook as::
     check.aggregated(my_vector)          # says what is wrong, never the answer
 
 States are indexed as in :func:`pedagogy_lib.harmonium.states` (bit ``k`` of the index is unit ``k``).
-Reference answers are computed in this module, independently of the library.
+Reference answers are computed in this module, independently of the library. The bound function of
+the last exercise is run on test problems made here, which the notebook never shows.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import book_or_drawn, compare_array, compare_bool, compare_scalar, result
+from .checker import as_numeric, book_or_drawn, compare_array, compare_bool, compare_scalar, problem_rng, result
 
-__all__ = ["EX_RBM", "EX_TOP", "EX_PY", "EX_Y0", "aggregated", "tight_bound", "dbn_marginal", "stacking_stalls"]
+__all__ = ["EX_RBM", "EX_TOP", "EX_PY", "EX_Y0", "aggregated", "tight_bound", "dbn_marginal", "stacking_stalls",
+           "jre_function"]
 
 
 def _draw_harmonium(rng, K: int, M: int) -> EFHParams:
@@ -136,8 +138,133 @@ def stacking_stalls(answer) -> object:
     return result("does stacking stall?", compare_bool(answer, True, "your answer"))
 
 
-#: For the graded (nbgrader) version: why some exercises keep the same data for every student
-#: (courseware/grading.py).
+def _jre_tables(t0: EFHParams, t1: EFHParams):
+    """From explicit joint tables: log q(x1 | y0) and log p(y0 | x1; theta0), both [y0, x1], and the
+    normalized log prior over x1 (theta1's visible marginal) with its log normalizer."""
+    J0, _, _ = _joint(t0)                                       # [x1, y0]
+    with np.errstate(divide="ignore"):
+        log_q = np.log(J0 / J0.sum(axis=0, keepdims=True)).T    # recognition: the bottom's posterior
+        log_emit = np.log(J0 / J0.sum(axis=1, keepdims=True)).T  # emission of the bottom harmonium
+    X2, X1 = _states(t1.W.shape[0]), _states(t1.W.shape[1])
+    negE = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
+    top = negE.max()
+    log_unnorm = top + np.log(np.exp(negE - top).sum(axis=0))   # x2 summed out by brute force
+    log_Z = top + np.log(np.exp(log_unnorm - top).sum())
+    return log_q, log_emit, log_unnorm - log_Z, log_Z, negE
+
+
+def _jre_value(p_y, log_q, log_emit, log_prior, *, data_entropy=True, recognition_entropy=True) -> float:
+    keep = p_y > 0                                              # a state of probability zero adds nothing
+    w = p_y[keep, None] * np.exp(log_q[keep])                   # the recognition joint, [y0, x1]
+    terms = -log_emit[keep] - log_prior[None, :]
+    if data_entropy:
+        terms = terms + np.log(p_y[keep])[:, None]
+    if recognition_entropy:
+        terms = terms + log_q[keep]
+    return float(np.sum(w * terms))
+
+
+def _jre_cases():
+    """Problems the student's function has not seen: (theta0, theta1, p_y), the top's visible layer the
+    bottom's hidden one; among them the inverted bottom harmonium on top and a data distribution with
+    states of probability zero."""
+    rng = problem_rng(10235)
+    cases = []
+    for M, K, K2 in [(3, 2, 2), (4, 2, 3), (5, 3, 2), (4, 3, 2)]:
+        t0 = EFHParams(W=rng.normal(0.0, 1.2, size=(K, M)), b_x=rng.normal(0.0, 0.5, size=K),
+                       b_y=rng.normal(0.0, 0.5, size=M))
+        t1 = EFHParams(W=rng.normal(0.0, 1.2, size=(K2, K)), b_x=rng.normal(0.0, 0.5, size=K2),
+                       b_y=rng.normal(0.0, 0.5, size=K))
+        cases.append((t0, t1, rng.dirichlet(np.full(2 ** M, 1.5))))
+    t0 = cases[1][0]
+    cases.insert(2, (t0, EFHParams(W=t0.W.T.copy(), b_x=t0.b_y.copy(), b_y=t0.b_x.copy()),
+                     rng.dirichlet(np.full(2 ** t0.W.shape[1], 1.5))))
+    t0, t1, p_y = cases[-1]
+    p_y = p_y * (rng.random(p_y.size) < 0.6)                    # some data states never occur
+    p_y[0] += 0.0 if p_y.sum() > 0 else 1.0
+    cases[-1] = (t0, t1, p_y / p_y.sum())
+    return cases
+
+
+def _jre_slips(t0: EFHParams, t1: EFHParams, p_y) -> dict:
+    """What named wrong derivations of Eq. 10.25 return on one problem."""
+    K = t0.W.shape[0]
+    log_q, log_emit, log_prior, log_Z, negE = _jre_tables(t0, t1)
+    keep = p_y > 0
+    J0, _, _ = _joint(t0)
+    own_prior = np.log(J0.sum(axis=1))                          # the bottom harmonium's own p(x1)
+    log_dbn = np.log(np.exp(log_emit + log_prior[None, :]).sum(axis=1))
+    agg = p_y @ np.exp(log_q)
+    mask = agg > 0
+    out = {"you computed the DBN's marginal relative entropy over y_0 alone; the JRE compares joint "
+           "distributions over (y_0, x_1), and the two agree only when the recognition model is the DBN's "
+           "posterior":
+               float(np.sum(p_y[keep] * (np.log(p_y[keep]) - log_dbn[keep]))),
+           "you used the bottom harmonium's own prior over x_1 instead of theta_1's visible marginal":
+               _jre_value(p_y, log_q, log_emit, own_prior),
+           "you kept only the divergence between the aggregated posterior and theta_1's prior (the last line); "
+           "the constant c belongs to the JRE too":
+               float(np.sum(agg[mask] * (np.log(agg[mask]) - log_prior[mask]))),
+           "your prior over x_1 is not normalized: theta_1's log-partition function is missing":
+               _jre_value(p_y, log_q, log_emit, log_prior + log_Z),
+           "you left out the data distribution's own log-probability log p(y_0) (a cross-entropy, not a "
+           "relative entropy)": _jre_value(p_y, log_q, log_emit, log_prior, data_entropy=False),
+           "you left out the recognition model's own log-probability log q(x_1 | y_0)":
+               _jre_value(p_y, log_q, log_emit, log_prior, recognition_entropy=False)}
+    if t1.W.shape[0] == K:                                      # theta_1's hidden marginal has the right size
+        hid = negE.max() + np.log(np.exp(negE - negE.max()).sum(axis=1))
+        out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
+            _jre_value(p_y, log_q, log_emit, hid - log_Z)
+    return out
+
+
+def jre_function(fn) -> object:
+    """Exercise ``ex-10-2-3-jre-function``: your function ``fn(theta0, theta1, p_y)`` returning the joint
+    relative entropy of Eq. 10.25 in nats, a single number, with the bottom harmonium's posterior as the
+    recognition model.
+
+    ``theta0`` is the bottom harmonium (``EFHParams``, ``W`` of shape (K, M)) and ``theta1`` the top one,
+    whose visible layer is x_1 (``W`` of shape (K2, K)); ``p_y`` is a probability vector over the 2**M data
+    states in the order of :func:`pedagogy_lib.harmonium.states`. It is run on harmoniums and data
+    distributions made here, one with the inverted bottom harmonium on top and one in which some data
+    states have probability zero. The checker recognizes the DBN's marginal relative entropy, the
+    bottom harmonium's own prior, only the term that depends on theta_1, an unnormalized prior, the top's
+    hidden layer in place of its visible one, and either entropy term left out; and it says so when
+    your number is not finite.
+    """
+    title = "joint relative entropy of a two-layer DBN (Eq. 10.25)"
+    if not callable(fn):
+        return result(title, [f"my_jre should be a function of (theta0, theta1, p_y); got {type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (t0, t1, p_y) in enumerate(_jre_cases()):
+        (K, M), K2 = t0.W.shape, t1.W.shape[0]
+        where = f"test problem {i + 1} (M = {M}, K = {K}, K2 = {K2})"
+        try:
+            out = fn(EFHParams(t0.W.copy(), t0.b_x.copy(), t0.b_y.copy()),
+                     EFHParams(t1.W.copy(), t1.b_x.copy(), t1.b_y.copy()), p_y.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        arr, _ = as_numeric(out, "the output")
+        if out is not None and arr is None and np.any(p_y == 0):
+            problems = [f"your JRE on {where} is not a finite number; in this problem some data states have "
+                        "probability zero, and such a state contributes nothing to the sums."]
+            break
+        log_q, log_emit, log_prior, _, _ = _jre_tables(t0, t1)
+        problems = compare_scalar(out, _jre_value(p_y, log_q, log_emit, log_prior), f"the JRE on {where}",
+                                  rtol=1e-8, atol=1e-10, hints=_jre_slips(t0, t1, p_y))
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises keep
+#: the same data for every student (courseware/grading.py).
 SUMMATIVE = {
+    "ex-10-2-3-jre-function": {"forbidden": ["pedagogy_lib.harmonium.dbn.jre_bound",
+                                             "pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                                             "pedagogy_lib.harmonium.dbn.directed_table"],
+                               "same_data": "the answer is a function, which the grader calls on test problems of "
+                                            "the checker's own"},
     "ex-10-2-3-stall": {"same_data": "a True/False question about greedy stacking; it has no data"},
 }

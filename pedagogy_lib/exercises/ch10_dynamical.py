@@ -7,7 +7,8 @@ Use in the notebook as::
 
 A recurrent EFH with ``M`` observed and ``K`` hidden units has ``W`` of shape ``(K, M + K)``:
 ``W[:, :M]`` is W_y, ``W[:, M:]`` is W_r. Reference answers are computed in this module,
-independently of the library.
+independently of the library. The CD-1 function of the last exercise is run on test problems made
+here, which the notebook never shows.
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ import itertools
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import as_integer, book_or_drawn, compare_array, compare_bool, compare_scalar, result
+from .checker import as_integer, book_or_drawn, compare_array, compare_bool, compare_scalar, problem_rng, result
 
 __all__ = ["EX_REFH", "EX_R", "EX_YT", "conditional_bias", "predictive_log_prob", "n_world_states",
-           "passes_full_posterior"]
+           "passes_full_posterior", "conditional_cd1_function"]
 
 
 def _draw_refh(rng) -> EFHParams:
@@ -61,12 +62,16 @@ def conditional_bias(answer) -> object:
     """Exercise (a), ``ex-10-2-4-bias``: your hidden biases of the RBM over y_t that :data:`EX_REFH`
     becomes when r_t = :data:`EX_R` is clamped.
 
-    Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the wrong block of
-    W and left-out biases.
+    Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the first K columns
+    of W taken in place of W_r, and left-out biases.
     """
     p = EX_REFH
     c, _, _ = _conditional()
-    hints = {"you used W_y (the first M columns of W) instead of W_r": p.b_x + p.W[:, :3] @ EX_R,
+    K = p.W.shape[0]
+    # W_y = W[:, :M] has M columns and cannot multiply r_t (K entries); the slip that does run is taking
+    # the first K columns of W, which belong to W_y, in place of W_r = W[:, M:]
+    hints = {"you took the first K columns of W (they belong to W_y) instead of W_r, the K columns after "
+             "the M columns of W_y": p.b_x + p.W[:, :K] @ EX_R,
              "you left out the hidden biases b_x": p.W[:, 4:] @ EX_R}
     return result("hidden biases given r_t", compare_array(answer, c, "the biases", rtol=1e-10, hints=hints))
 
@@ -112,9 +117,146 @@ def passes_full_posterior(answer) -> object:
     return result("what the recurrent EFH passes on", compare_bool(answer, False, "your answer"))
 
 
-#: For the graded (nbgrader) version: why some exercises keep the same data for every student
-#: (courseware/grading.py).
+def _sig(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
+def _cd1_variant(p: EFHParams, Y, U_x, U_y, *, r_start=0.5, recurrence="past", joint=False, pos_sample=False,
+                 neg_probs=False, flipped=False, dynamic_in_neg=True, dynamic=True, average=False):
+    """CD-1 of sum_t log p(y_t | r_t) for one sequence, written out step by step; the keyword arguments
+    switch on one named slip each (for the hints). Returns (dW, db_x, db_y)."""
+    T, M = Y.shape
+    K = p.W.shape[0]
+    Wy, Wr = p.W[:, :M], p.W[:, M:]
+    draw = (lambda u, q: (u > q).astype(float)) if flipped else (lambda u, q: (u < q).astype(float))
+    # the recurrent inputs r_1..r_T: r_1 = r_start, r_{t+1} = sigma(b_x + W_y y_t + W_r r_t)
+    r = np.empty((T + 1, K))
+    r[0] = r_start
+    for t in range(T):
+        r[t + 1] = _sig(p.b_x + Wy @ Y[t] + Wr @ r[t])
+    if recurrence == "ahead":                     # r_t already holding y_t
+        r = r[1:]
+    elif recurrence == "frozen":                  # never updated
+        r = np.full((T, K), r_start)
+    dW, db_x, db_y = np.zeros_like(p.W), np.zeros(K), np.zeros(M + K)
+    for t in range(T):
+        c = p.b_x + (Wr @ r[t] if dynamic else 0.0)
+        pos = _sig(c + Wy @ Y[t])
+        x = draw(U_x[t], pos)
+        q_y = _sig(p.b_y[:M] + Wy.T @ x)
+        y_neg = q_y if neg_probs else draw(U_y[t], q_y)
+        v = np.concatenate([Y[t], r[t]])
+        if joint:                                 # r regenerated with y: CD on the pair [y_t, r_t]
+            v_neg = np.concatenate([y_neg, _sig(p.b_y[M:] + Wr.T @ x)])
+            neg = _sig(p.b_x + p.W @ v_neg)
+        else:
+            v_neg = np.concatenate([y_neg, r[t]])
+            neg = _sig((c if dynamic_in_neg else p.b_x) + Wy @ y_neg)
+        dW += np.outer(x if pos_sample else pos, v) - np.outer(neg, v_neg)
+        db_x += (x if pos_sample else pos) - neg
+        db_y += v - v_neg
+    if average:
+        dW, db_x, db_y = dW / T, db_x / T, db_y / T
+    return dW, db_x, db_y
+
+
+def _cd1_cases():
+    """Problems the student's function has not seen: (params, Y, U_x, U_y) of a recurrent EFH and one
+    binary sequence, with the uniforms of the hidden sample and of the reconstruction; the last a single
+    step, one with a single observed unit."""
+    rng = problem_rng(10244)
+    cases = []
+    for M, K, T in [(4, 3, 6), (3, 2, 9), (5, 4, 5), (1, 2, 4), (4, 3, 1)]:
+        p = EFHParams(W=rng.normal(0.0, 1.0, size=(K, M + K)), b_x=rng.normal(0.0, 0.5, size=K),
+                      b_y=rng.normal(0.0, 0.5, size=M + K))
+        Y = rng.integers(0, 2, size=(T, M)).astype(float)
+        cases.append((p, Y, rng.random((T, K)), rng.random((T, M))))
+    return cases
+
+
+def _cd1_slips(p, Y, U_x, U_y) -> dict:
+    """What named wrong derivations return on one problem: {message: (dW, db_x, db_y)}."""
+    v = lambda **kw: _cd1_variant(p, Y, U_x, U_y, **kw)  # noqa: E731
+    return {
+        "your negative phase regenerated r_t along with y_t: that is CD on the joint over [y_t, r_t], the "
+        "gradient the training loop follows (Step 2), not the conditional's (Step 3)": v(joint=True),
+        "you kept r_t at its starting value: the recurrence never ran": v(recurrence="frozen"),
+        "your r_t already contains y_t; it should summarize y_1, ..., y_{t-1} only": v(recurrence="ahead"),
+        "you started the recurrence from zeros instead of the r_1 the statement gives": v(r_start=0.0),
+        "your positive phase used the hidden sample instead of the hidden probabilities": v(pos_sample=True),
+        "your negative phase used the reconstruction's probabilities instead of its sample y'_t":
+            v(neg_probs=True),
+        "your samples turn a unit on when its uniform is above its probability": v(flipped=True),
+        "you left the dynamic bias W_r r_t out of the negative phase's hidden probabilities":
+            v(dynamic_in_neg=False),
+        "you left the dynamic bias W_r r_t out of the hidden biases altogether (a static RBM on the frames)":
+            v(dynamic=False),
+        "you averaged over the time steps; the statement asks for the sum": v(average=True),
+    }
+
+
+def _as_triple(out):
+    if hasattr(out, "W") and hasattr(out, "b_x") and hasattr(out, "b_y"):
+        return out.W, out.b_x, out.b_y
+    if isinstance(out, (tuple, list)) and len(out) == 3:
+        return tuple(out)
+    return None
+
+
+def conditional_cd1_function(fn) -> object:
+    """Exercise ``ex-10-2-4-conditional-cd``: your function ``fn(params, Y, U_x, U_y)`` returning the CD-1
+    estimate ``(dW, db_x, db_y)`` of the gradient of a sequence's conditional log-likelihood under a
+    recurrent EFH, with r_t clamped in the negative phase.
+
+    ``params`` is an ``EFHParams`` with ``W`` of shape (K, M + K), ``b_x`` (K,) and ``b_y`` (M + K,);
+    ``Y`` is one binary sequence of shape (T, M); ``U_x`` (T, K) and ``U_y`` (T, M) are the uniforms of
+    the hidden sample and of the reconstruction at each step. Return arrays shaped like ``W``, ``b_x``
+    and ``b_y`` (a tuple of three, or anything with fields ``W``, ``b_x``, ``b_y``). It is run on
+    recurrent EFHs and sequences made here, one of a single step. The checker recognizes a negative phase
+    that regenerates r_t (CD on the joint), a recurrence that never ran, started from zeros or running one
+    step ahead, the hidden sample in the positive phase, the reconstruction's probabilities in the
+    negative phase, the sampling rule reversed, the dynamic bias left out, and an average over the steps.
+    """
+    title = "CD-1 of the recurrent EFH's conditional"
+    if not callable(fn):
+        return result(title, [f"my_cd1_conditional should be a function of (params, Y, U_x, U_y); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (p, Y, U_x, U_y) in enumerate(_cd1_cases()):
+        T, M = Y.shape
+        K = p.W.shape[0]
+        where = f"test problem {i + 1} (T = {T}, M = {M}, K = {K})"
+        try:
+            out = fn(EFHParams(p.W.copy(), p.b_x.copy(), p.b_y.copy()), Y.copy(), U_x.copy(), U_y.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        ref = _cd1_variant(p, Y, U_x, U_y)
+        if out is None:
+            problems = compare_array(None, ref[0], f"the output on {where}")
+            break
+        triple = _as_triple(out)
+        if triple is None:
+            problems = [f"on {where} your function should return the three arrays (dW, db_x, db_y); got "
+                        f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
+                                                   else ".")]
+            break
+        slips = _cd1_slips(p, Y, U_x, U_y)
+        for j, name in enumerate(("dW", "db_x", "db_y")):
+            problems += compare_array(triple[j], ref[j], f"{name} on {where}", rtol=1e-8, atol=1e-10,
+                                      hints={msg: wrong[j] for msg, wrong in slips.items()})
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises keep
+#: the same data for every student (courseware/grading.py).
 SUMMATIVE = {
+    "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
+                                               "pedagogy_lib.harmonium.recurrent.refh_training_data"],
+                                 "same_data": "the answer is a function, which the grader calls on test problems "
+                                              "of the checker's own"},
     "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar three pixels wide on twelve "
                                       "pixels); the answer is a count of that named world"},
     "ex-10-2-4-factorial": {"same_data": "a True/False question about what the recurrent EFH passes on; it has no "
