@@ -45,3 +45,107 @@ def test_thinned_pmf():
     r = check.thinned_pmf(stats.poisson.pmf(y, 1.0))
     assert not r and "before thinning" in str(r)
     assert not check.thinned_pmf("a lot")
+
+
+def _fisher_solution(T, log_h, eta, J):
+    """The notebook's solution: normalized log-weights, the covariance of t, the Jacobians either side."""
+    log_w = log_h + T @ eta
+    p = np.exp(log_w - np.logaddexp.reduce(log_w))
+    dev = T - p @ T
+    return J.T @ (dev.T @ (p[:, None] * dev)) @ J
+
+
+def _fisher_by_scores(T, log_h, eta, J):
+    """Another route: the expected outer product of the score J^T (t(y) - E[t]), with SciPy's log-sum-exp,
+    one outcome at a time."""
+    from scipy.special import logsumexp
+    log_p = log_h + T @ eta
+    log_p = log_p - logsumexp(log_p)
+    mean = sum(np.exp(lp) * t for lp, t in zip(log_p, T))
+    info = np.zeros((J.shape[1], J.shape[1]))
+    for lp, t in zip(log_p, T):
+        s = J.T @ (t - mean)
+        info += np.exp(lp) * np.outer(s, s)
+    return info
+
+
+def test_fisher_information_function_accepts_the_solution_and_another_route():
+    assert check.fisher_information_function(_fisher_solution)
+    assert check.fisher_information_function(_fisher_by_scores)
+
+
+def test_fisher_information_function_agrees_with_the_bernoulli_and_a_numerical_hessian():
+    p = 0.2
+    I = _fisher_solution(np.array([[0.0], [1.0]]), np.zeros(2), np.array([np.log(p / (1 - p))]),
+                         np.array([[1 / (p * (1 - p))]]))
+    assert np.isclose(I[0, 0], 1 / (p * (1 - p)))
+    # minus the expected Hessian of the log-likelihood in theta, by central differences of A(eta0 + J theta)
+    rng = np.random.default_rng(4)
+    T, log_h, eta, J = rng.normal(size=(7, 3)), rng.normal(size=7), rng.normal(size=3), rng.normal(size=(3, 2))
+    A = lambda th: np.logaddexp.reduce(log_h + T @ (eta + J @ th))          # noqa: E731
+    h, E = 1e-4, np.eye(2)
+    H = np.array([[(A(h * (E[i] + E[j])) - A(h * (E[i] - E[j])) - A(h * (E[j] - E[i])) + A(-h * (E[i] + E[j])))
+                   / (4 * h * h) for j in range(2)] for i in range(2)])
+    assert np.allclose(_fisher_solution(T, log_h, eta, J), H, rtol=1e-5, atol=1e-6)
+
+
+def test_fisher_information_function_names_the_slips():
+    def slip(fn):
+        r = check.fisher_information_function(fn)
+        assert not r
+        return str(r)
+
+    def weights(T, log_h, eta):
+        w = log_h + T @ eta
+        return np.exp(w - np.logaddexp.reduce(w))
+
+    assert "base measure" in slip(lambda T, log_h, eta, J: _fisher_solution(T, 0 * log_h, eta, J))
+    assert "second moment" in slip(lambda T, log_h, eta, J: J.T @ (T.T @ (weights(T, log_h, eta)[:, None] * T)) @ J)
+    assert "weighted the N outcomes equally" in slip(
+        lambda T, log_h, eta, J: J.T @ np.atleast_2d(np.cov(T.T, ddof=0)) @ J)
+
+    def unnormalized(T, log_h, eta, J):
+        w = np.exp(log_h + T @ eta)
+        return J.T @ (T.T @ (w[:, None] * T) - np.outer(w @ T, w @ T)) @ J
+    assert "did not normalize" in slip(unnormalized)
+
+    def cov(T, log_h, eta):
+        p = weights(T, log_h, eta)
+        dev = T - p @ T
+        return dev.T @ (p[:, None] * dev)
+    # on the binomial (problem 1) the inverse form is caught at once
+    assert "inverse covariance" in slip(lambda T, log_h, eta, J: J.T @ np.linalg.inv(cov(T, log_h, eta)) @ J)
+    # right on the binomial and on the categorical in its natural parameters (J = I), wrong on the Gaussian
+    msg = slip(lambda T, log_h, eta, J: J @ cov(T, log_h, eta) @ J.T)
+    assert "wrong sides" in msg and "test problem 3" in msg
+    msg = slip(lambda T, log_h, eta, J: _fisher_solution(T, log_h, eta, J) if J.shape[1] == 1 else cov(T, log_h, eta))
+    assert "Jacobian out" in msg, msg
+    assert "forget to return" in slip(lambda T, log_h, eta, J: None)
+    assert "raised ValueError" in slip(lambda T, log_h, eta, J: np.reshape(T, (-1, 5, 7)))
+    assert "should be a function" in str(check.fisher_information_function(check.EX_QUAD))
+
+
+def test_fisher_information_function_reaches_the_overflowing_family_and_reveals_no_answer():
+    import re
+
+    msg = str(check.fisher_information_function(lambda *a: _fisher_solution(*a) * 1.001))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+
+    def naive(T, log_h, eta, J):
+        with np.errstate(all="ignore"):
+            w = np.exp(log_h + T @ eta)
+            p = w / w.sum()
+        dev = T - p @ T
+        return J.T @ (dev.T @ (p[:, None] * dev)) @ J
+    msg = str(check.fisher_information_function(naive))
+    assert "test problem 5" in msg and "work with logarithms" in msg, msg
+
+
+def test_fisher_information_function_gets_copies():
+    def spoil(T, log_h, eta, J):
+        out = _fisher_solution(T, log_h, eta, J)
+        T[:] = 0.0
+        J[:] = 0.0
+        return out
+    assert check.fisher_information_function(spoil)
+    assert check.fisher_information_function(_fisher_solution)

@@ -6,7 +6,8 @@ Use in the notebook as::
     check.bernoulli_fisher(my_I)        # says what is wrong, never the answer
 
 Reference answers are computed exactly in this module; the tests compare them with Monte Carlo
-and numerical integration.
+and numerical integration. The Fisher-information function of Eq. B.12 is run on exponential families
+made here, which the notebook never shows.
 """
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
 __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_mean",
-           "thinned_pmf"]
+           "thinned_pmf", "fisher_information_function"]
 
 
 class QuadFormProblem(NamedTuple):
@@ -123,3 +124,120 @@ def thinned_pmf(answer) -> CheckResult:
     hints = {"you gave the Pois(1) probability of y trials, before thinning": math.exp(-1) / math.factorial(y),
              "you gave a binomial probability for a fixed number of trials": math.comb(y, y) * mu**y}
     return result("probability of the thinned count", compare_scalar(answer, expected, "p(y)", rtol=1e-9, hints=hints))
+
+
+def _logsumexp(a: np.ndarray) -> float:
+    top = float(np.max(a))
+    return top + math.log(float(np.sum(np.exp(a - top))))
+
+
+def _family_moments(T: np.ndarray, log_h: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities of the N outcomes, covariance of the statistics) of the family at eta, by summing over
+    the outcomes with the log-normalizer subtracted before exponentiating."""
+    log_w = log_h + T @ eta
+    p = np.exp(log_w - _logsumexp(log_w))
+    dev = T - p @ T
+    return p, np.einsum("n,ni,nj->ij", p, dev, dev)
+
+
+def _fisher_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Problems the student's function has not seen, as (name, T, log_h, eta, J): a binomial in its mean
+    parameter (its base measure is not constant), a categorical in its natural parameters, a Gaussian on a
+    grid in its mean and standard deviation, a curved family with one parameter and two statistics, and a
+    categorical whose natural parameters are so large that exponentiating them overflows."""
+    rng = problem_rng(2204)
+    cases = []
+    n, p = int(rng.integers(5, 13)), float(rng.uniform(0.15, 0.85))
+    y = np.arange(n + 1.0)
+    log_h = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in range(n + 1)])
+    cases.append((f"binomial, n = {n}, in its mean parameter", y[:, None], log_h,
+                  np.array([math.log(p / (1 - p))]), np.array([[1.0 / (p * (1 - p))]])))
+    K = int(rng.integers(4, 7))
+    cases.append((f"categorical, {K} outcomes, in its natural parameters", np.eye(K)[:, :K - 1], np.zeros(K),
+                  rng.normal(0.0, 1.0, K - 1), np.eye(K - 1)))
+    grid = np.linspace(-6.0, 6.0, int(rng.integers(41, 81)))
+    mu, sd = float(rng.uniform(-1.0, 1.0)), float(rng.uniform(0.8, 1.6))
+    J = np.array([[1 / sd**2, -2 * mu / sd**3], [0.0, 1 / sd**3]])          # d(eta_1, eta_2) / d(mu, sd)
+    cases.append(("Gaussian on a grid, in its mean and standard deviation", np.c_[grid, grid**2],
+                  np.zeros(len(grid)), np.array([mu / sd**2, -0.5 / sd**2]), J))
+    th = float(rng.uniform(0.5, 1.5))
+    grid = np.linspace(-5.0, 5.0, int(rng.integers(31, 61)))
+    cases.append(("a curved family on a grid, one parameter and two statistics", np.c_[grid, grid**2],
+                  -np.abs(grid), np.array([th, -0.5 * th**2]), np.array([[1.0], [-th]])))
+    K = int(rng.integers(4, 6))
+    eta = rng.normal(0.0, 1.0, K - 1) + 900.0                               # the last outcome all but vanishes
+    cases.append((f"categorical, {K} outcomes, very large natural parameters", np.eye(K)[:, :K - 1], np.zeros(K),
+                  eta, rng.normal(0.0, 1.0, (K - 1, 2))))
+    return cases
+
+
+def _fisher_slips(T, log_h, eta, J) -> dict:
+    """What named wrong derivations return on one problem."""
+    p, cov = _family_moments(T, log_h, eta)
+    out = {}
+    _, cov_no_h = _family_moments(T, np.zeros_like(log_h), eta)
+    out["you left the base measure h(y) out of the probabilities"] = J.T @ cov_no_h @ J
+    out["you used the second moment of t(Y), without subtracting its mean"] = J.T @ np.einsum("n,ni,nj->ij", p, T, T) @ J
+    dev = T - T.mean(axis=0)
+    out["you weighted the N outcomes equally, not by their probabilities under the family"] = \
+        J.T @ (dev.T @ dev / len(T)) @ J
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = np.exp(log_h + T @ eta)
+        raw = np.einsum("n,ni,nj->ij", w, T, T) - np.outer(w @ T, w @ T)
+    if np.all(np.isfinite(raw)):
+        out["you did not normalize the probabilities: the log-normalizer A(eta) is missing"] = J.T @ raw @ J
+    if abs(np.linalg.det(cov)) > 1e-12:
+        out["you put the inverse covariance between the Jacobians of eta; the inverse goes with the derivative "
+            "of the mean of t(Y), the other form of Eq. B.12"] = J.T @ np.linalg.inv(cov) @ J
+    if J.shape[0] == J.shape[1]:
+        out["you put the Jacobian on the wrong sides of the covariance"] = J @ cov @ J.T
+        out["you left the Jacobian out: that is the information about eta, not about theta"] = cov
+    return out
+
+
+def fisher_information_function(fn) -> CheckResult:
+    """Exercise (d), ``ex-b2-fisher-function``: your function ``fn(T, log_h, eta, J)`` returning the Fisher
+    information I(theta) of an exponential family on a finite set of N outcomes, a (P, P) array.
+
+    ``T`` is an (N, D) array whose row n holds the sufficient statistics t(y_n) of outcome n, ``log_h`` the
+    (N,) logarithms of the base measure h(y_n), ``eta`` the (D,) natural parameters at the theta of
+    interest and ``J`` the (D, P) Jacobian of eta with respect to theta there (column p: the derivative
+    with respect to theta_p). It is run on families made here: a binomial, categoricals, Gaussians on a
+    grid and a curved family with fewer parameters than statistics, one of them with natural parameters
+    too large to exponentiate. The checker recognizes the base measure left out, an unnormalized
+    distribution, the second moment in place of the covariance, outcomes weighted equally, the inverse
+    covariance between the Jacobians, and the Jacobian on the wrong sides or left out.
+    """
+    title = "Fisher information of an exponential family (Eq. B.12)"
+    if not callable(fn):
+        return result(title, [f"my_fisher should be a function of (T, log_h, eta, J); got {type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (name, T, log_h, eta, J) in enumerate(_fisher_cases()):
+        (N, D), P = T.shape, J.shape[1]
+        where = f"test problem {i + 1} ({name}; N = {N}, D = {D}, P = {P})"
+        try:
+            with np.errstate(all="ignore"):
+                out = fn(T.copy(), log_h.copy(), eta.copy(), J.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        if name.endswith("very large natural parameters") and np.shape(out) == (P, P) and \
+                not np.all(np.isfinite(np.asarray(out, dtype=float))):
+            problems = [f"I(theta) on {where} contains NaN or inf: its natural parameters are too large to "
+                        "exponentiate as they are, so work with logarithms until the weights are normalized."]
+            break
+        _, cov = _family_moments(T, log_h, eta)
+        problems = compare_array(out, J.T @ cov @ J, f"I(theta) on {where}", rtol=1e-7, atol=1e-10,
+                                 hints=_fisher_slips(T, log_h, eta, J))
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py).
+SUMMATIVE = {
+    "ex-b2-fisher-function": {"forbidden": ["numpy.cov"],
+                              "same_data": "the answer is a function, which the grader calls on test problems of "
+                                           "the checker's own"},
+}
