@@ -134,3 +134,114 @@ def test_noised_score_by_finite_differences():
     assert check.noised_score(fd)
     r = check.noised_score((1 - 0.5) / 0.5)
     assert not r and "nearest" in str(r)
+
+
+# --- Sections 8.3.2 and 8.3.3: implementation exercises ---
+
+import re  # noqa: E402
+
+from pedagogy_lib import diffusion as dif  # noqa: E402
+
+
+def _reverse_step_solution(sched, l, x_l, eps_hat, z):
+    """The notebook's solution: m_hat from the noise prediction, then the mean and variance of Step 1."""
+    v, rho = sched.v, sched.rho
+    m_hat = (x_l / v[l] - eps_hat) / rho[l]
+    if l == 1:
+        return m_hat
+    dlam = rho[l - 1] ** 2 - rho[l] ** 2
+    mu = v[l - 1] / rho[l - 1] * (dlam * m_hat + rho[l] / v[l] * x_l)
+    return mu + v[l - 1] * np.sqrt(dlam) / rho[l - 1] * z
+
+
+def _reverse_step_library(sched, l, x_l, eps_hat, z):
+    m_hat = dif.m_hat_from_force(sched, l, x_l, dif.force_from_eps(sched, l, eps_hat))
+    if l == 1:
+        return m_hat
+    return dif.mean_from_m_hat(sched, l, x_l, m_hat) + np.sqrt(dif.reverse_variances(sched)[l - 1]) * z
+
+
+def _slip(checker, fn):
+    r = checker(fn)
+    assert not r
+    return str(r)
+
+
+def test_reverse_step_function_accepts_the_solution_and_the_library():
+    assert check.reverse_step_function(_reverse_step_solution)
+    assert check.reverse_step_function(_reverse_step_library)
+
+
+def test_reverse_step_solution_run_as_a_loop_is_the_library_sampler():
+    sched = dif.make_schedule(8, "cosine", lam_min=1e-2, lam_max=1e2)
+    mu = np.array([[1.0, -0.5], [-1.0, 0.5]])
+
+    def eps_of(x, l):                                   # any noise predictor will do
+        return np.tanh(x + mu[l % 2])
+
+    def m_hat(x, l):
+        return dif.m_hat_from_force(sched, l, x, dif.force_from_eps(sched, l, eps_of(x, l)))
+
+    Z = np.random.default_rng(3).standard_normal((sched.L + 1, 5, 2))
+    x = sched.v[-1] * Z[-1]
+    for l in range(sched.L, 0, -1):
+        x = _reverse_step_solution(sched, l, x, eps_of(x, l), Z[l - 1])
+    np.testing.assert_allclose(x, dif.ancestral_sample(sched, m_hat, np.random.default_rng(3), 5, 2), rtol=1e-10)
+
+
+def test_reverse_step_function_names_the_slips():
+    def variant(m_of=lambda v, rho, l, x, e: (x / v[l] - e) / rho[l], var_of=None, last="m", root=True):
+        def fn(sched, l, x, e, z):
+            v, rho = sched.v, sched.rho
+            m = m_of(v, rho, l, x, e)
+            dlam = rho[l - 1] ** 2 - rho[l] ** 2
+            mu = v[l - 1] / rho[l - 1] * (dlam * m + rho[l] / v[l] * x)
+            if l == 1 and last != "noise":
+                return m if last == "m" else mu
+            var = var_of(v, rho, l) if var_of else v[l - 1] ** 2 * dlam / rho[l - 1] ** 2
+            return mu + (np.sqrt(var) if root else var) * z
+        return fn
+
+    def slip(fn):
+        return _slip(check.reverse_step_function, fn)
+
+    assert "noise at the last step" in slip(variant(last="noise"))
+    assert "mean of the reverse transition" in slip(variant(last="mu"))
+    assert "forward step's variance" in slip(variant(
+        var_of=lambda v, rho, l: v[l] ** 2 * (1 - rho[l] ** 2 / rho[l - 1] ** 2)))
+    assert "instead of the standard deviation" in slip(variant(root=False))
+    # the noise prediction read as a force, then Eq. 8.47 inverted
+    assert "as the force" in slip(variant(m_of=lambda v, rho, l, x, e: v[l] / rho[l] * e + x / (v[l] * rho[l])))
+    assert "wrong sign" in slip(variant(m_of=lambda v, rho, l, x, e: (x / v[l] + e) / rho[l]))
+    assert "left v_l out" in slip(variant(m_of=lambda v, rho, l, x, e: (x - e) / rho[l]))
+    assert "DDPM's formulas" in slip(_ddpm_step)
+    assert "forget to return" in slip(lambda s, l, x, e, z: None)
+    assert "raised AttributeError" in slip(lambda s, l, x, e, z: s.alpha_bar)
+    assert "should be a function" in str(check.reverse_step_function(np.zeros(3)))
+
+
+def _ddpm_step(sched, l, x, e, z):
+    """DDPM's sampler step, with alpha-bar read off the schedule as (v rho)^2."""
+    abar = (sched.v * sched.rho) ** 2
+    if l == 1:
+        return (x - np.sqrt(1 - abar[1]) * e) / np.sqrt(abar[1])
+    alpha = abar[l] / abar[l - 1]
+    beta = 1 - alpha
+    mean = (x - beta / np.sqrt(1 - abar[l]) * e) / np.sqrt(alpha)
+    return mean + np.sqrt(beta * (1 - abar[l - 1]) / (1 - abar[l])) * z
+
+
+def test_reverse_step_function_reveals_no_answer_and_reaches_the_edges():
+    r = check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z) + 1e-3)
+    msg = str(r)
+    assert not r and "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # wrong only at the top level L, then only on a one-step chain (L = 1)
+    msg = str(check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z)
+                                          + (1.0 if l == s.L else 0.0)))
+    assert "test problem 2 (L = 9, l = 9, N = 3, d = 3)" in msg, msg
+    msg = str(check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z)
+                                          + (1.0 if l == 1 else 0.0)))
+    assert "test problem 3 (L = 15, l = 1, N = 5, d = 2)" in msg, msg
+    msg = str(check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z)
+                                          + (1.0 if s.L == 1 else 0.0)))
+    assert "test problem 6 (L = 1, l = 1, N = 2, d = 2)" in msg, msg
