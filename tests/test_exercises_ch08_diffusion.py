@@ -245,3 +245,85 @@ def test_reverse_step_function_reveals_no_answer_and_reaches_the_edges():
     msg = str(check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z)
                                           + (1.0 if s.L == 1 else 0.0)))
     assert "test problem 6 (L = 1, l = 1, N = 2, d = 2)" in msg, msg
+
+
+def _langevin_solution(eps_hat, sigmas, y0, eps, Z):
+    """The notebook's solution: the score from the noise prediction, then Eq. 8.44 at each level."""
+    y = y0.copy()
+    for i, s in enumerate(sigmas):
+        step = eps * s ** 2
+        for t in range(Z.shape[1]):
+            score = -eps_hat(y, i) / s
+            y = y + step * score + np.sqrt(2 * step) * Z[i, t]
+    return y
+
+
+class _Replay(np.random.Generator):
+    """A generator whose standard-normal draws are given arrays, in turn (to run the library on given Z)."""
+
+    def __init__(self, blocks):
+        super().__init__(np.random.PCG64(0))
+        self.blocks = list(blocks)
+
+    def standard_normal(self, size=None, dtype=np.float64, out=None):
+        block = self.blocks.pop(0)
+        assert block.shape == tuple(np.atleast_1d(size))
+        return block
+
+
+def _langevin_library(eps_hat, sigmas, y0, eps, Z):
+    return dif.annealed_langevin(lambda y, i: -eps_hat(y, i) / sigmas[i], sigmas, y0, Z.shape[1], eps,
+                                 _Replay(list(Z)), backend="numpy").y
+
+
+def test_annealed_langevin_function_accepts_the_solution_and_the_library():
+    assert check.annealed_langevin_function(_langevin_solution)
+    assert check.annealed_langevin_function(_langevin_library)
+
+
+def test_annealed_langevin_function_names_the_slips():
+    def variant(score=lambda e, y, i, s: -e(y, i) / s, step=lambda eps, s: eps * s ** 2, drift=1.0, root=2.0,
+                restart=False, reverse=False, one=False):
+        def fn(eps_hat, sigmas, y0, eps, Z):
+            y = y0.copy()
+            order = range(len(sigmas))[::-1] if reverse else range(len(sigmas))
+            for i in order:
+                if restart:
+                    y = y0.copy()
+                h = step(eps, sigmas[i])
+                for t in range(1 if one else Z.shape[1]):
+                    y = y + drift * h * score(eps_hat, y, i, sigmas[i]) + np.sqrt(root * h) * Z[i, t]
+            return y
+        return fn
+
+    def slip(**kw):
+        return _slip(check.annealed_langevin_function, variant(**kw))
+
+    assert "wrong sign" in slip(score=lambda e, y, i, s: e(y, i) / s)
+    assert "multiplied the noise prediction by sigma_i" in slip(score=lambda e, y, i, s: -e(y, i) * s)
+    assert "by sigma_i^2" in slip(score=lambda e, y, i, s: -e(y, i) / s ** 2)
+    assert "same step eps at every level" in slip(step=lambda eps, s: eps)
+    assert "not with its square" in slip(step=lambda eps, s: eps * s)
+    assert "square root of the step" in slip(root=1.0)
+    assert "slides' step" in slip(drift=0.5, root=1.0)
+    assert "left the noise out" in slip(root=0.0)
+    assert "started again from y0" in slip(restart=True)
+    assert "smallest sigma to the largest" in slip(reverse=True)
+    assert "one step per level" in slip(one=True)
+    assert "forget to return" in _slip(check.annealed_langevin_function, lambda e, s, y0, eps, Z: None)
+    assert "raised ValueError" in _slip(check.annealed_langevin_function,
+                                        lambda e, s, y0, eps, Z: e(y0, len(s)))
+    assert "raised ZeroDivisionError" in _slip(check.annealed_langevin_function, lambda e, s, y0, eps, Z: 1 / 0)
+    assert "should be a function" in str(check.annealed_langevin_function("y"))
+
+
+def test_annealed_langevin_function_reveals_no_answer_and_reaches_the_edges():
+    r = check.annealed_langevin_function(lambda *a: _langevin_solution(*a) * 1.001)
+    msg = str(r)
+    assert not r and "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    msg = str(check.annealed_langevin_function(lambda e, s, y0, eps, Z: _langevin_solution(e, s, y0, eps, Z)
+                                               + (1.0 if len(s) == 1 else 0.0)))
+    assert "test problem 3 (1 level, 4 steps each, C = 2, d = 3)" in msg, msg
+    msg = str(check.annealed_langevin_function(lambda e, s, y0, eps, Z: _langevin_solution(e, s, y0, eps, Z)
+                                               + (1.0 if Z.shape[1] == 1 else 0.0)))
+    assert "test problem 4 (3 levels, 1 step each, C = 1, d = 2)" in msg, msg

@@ -324,6 +324,10 @@ SUMMATIVE = {
                                             "pedagogy_lib.diffusion.sampling.ancestral_sample"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
+    "ex-8-3-3-annealed-langevin": {"forbidden": ["pedagogy_lib.diffusion.sampling.annealed_langevin",
+                                                 "pedagogy_lib.diffusion.sampling.langevin_gmm"],
+                                   "same_data": "the answer is a function, which the grader calls on test problems "
+                                                "of the checker's own"},
 }
 
 
@@ -332,7 +336,7 @@ SUMMATIVE = {
 from ..diffusion.schedules import Schedule  # noqa: E402 - the type the student's step receives
 from .checker import problem_rng  # noqa: E402
 
-__all__ += ["reverse_step_function"]
+__all__ += ["reverse_step_function", "annealed_langevin_function"]
 
 
 def _drawn_schedule(rng, L: int, family: str, kind: str) -> Schedule:
@@ -449,6 +453,135 @@ def reverse_step_function(fn) -> CheckResult:
             break
         problems = compare_array(out, _reverse_step(sched, l, x, e, z), f"x_(l-1) on {where}", rtol=1e-8,
                                  atol=1e-10, hints=_reverse_step_slips(sched, l, x, e, z))
+        if problems:
+            break
+    return result(title, problems)
+
+
+def _mixture_drawn(rng, K: int, d: int) -> tuple:
+    """(weights, means, covariances) of a mixture made here: unequal weights, full covariances."""
+    w = rng.dirichlet(np.full(K, 2.0))
+    mu = rng.normal(0.0, 1.5, size=(K, d))
+    A = rng.normal(0.0, 0.4, size=(K, d, d))
+    return w, mu, A @ np.transpose(A, (0, 2, 1)) + 0.1 * np.eye(d)
+
+
+def _noised_force(mix, s2: float, y: np.ndarray) -> np.ndarray:
+    """Gradient of the log density of the mixture with s2 added to every component's covariance, at each
+    row of y, from each component's log density and its gradient (component by component)."""
+    w, mu, S = mix
+    logs, grads = [], []
+    for k in range(len(w)):
+        C = S[k] + s2 * np.eye(len(mu[k]))
+        diff = y - mu[k]
+        sol = np.linalg.solve(C, diff.T).T
+        logs.append(np.log(w[k]) - 0.5 * np.sum(diff * sol, axis=1) - 0.5 * np.linalg.slogdet(C)[1])
+        grads.append(-sol)
+    logs = np.array(logs)
+    r = np.exp(logs - logs.max(axis=0))
+    r /= r.sum(axis=0)
+    return np.einsum("kn,knd->nd", r, np.array(grads))
+
+
+def _langevin_cases():
+    """(mixture, sigmas, y0, eps, Z) for the sampler exercise: problems the notebook never shows, one
+    level alone, one step per level and one chain among them."""
+    rng = problem_rng(83301)
+    cases = []
+    for d, K, n_levels, n_steps, C in [(2, 2, 5, 3, 4), (1, 3, 4, 2, 6), (3, 2, 1, 4, 2), (2, 1, 3, 1, 1),
+                                       (2, 3, 6, 2, 3)]:
+        mix = _mixture_drawn(rng, K, d)
+        top, bottom = rng.uniform(1.5, 4.0), rng.uniform(0.05, 0.3)
+        sigmas = np.geomspace(top, bottom, n_levels) if n_levels > 1 else np.array([rng.uniform(0.3, 1.0)])
+        y0 = sigmas[0] * rng.normal(size=(C, d))
+        cases.append((mix, sigmas, y0, float(np.round(rng.uniform(0.02, 0.2), 3)),
+                      rng.normal(size=(n_levels, n_steps, C, d))))
+    return cases
+
+
+def _langevin_run(mix, sigmas, y0, eps, Z, slip=None) -> np.ndarray:
+    """The sampler written out here, with the exact noised force and one named slip switched on."""
+    order = range(len(sigmas) - 1, -1, -1) if slip == "reversed" else range(len(sigmas))
+    y = y0.copy()
+    for i in order:
+        s = sigmas[i]
+        if slip == "restart":
+            y = y0.copy()
+        # the optimal noise prediction at this level, turned back into a force (with the slips)
+        e = lambda x: -s * _noised_force(mix, s ** 2, x)  # noqa: E731
+        force = {"sign": lambda x: e(x) / s, "times": lambda x: -s * e(x),
+                 "square": lambda x: -e(x) / s ** 2}.get(slip, lambda x: -e(x) / s)
+        step = {"same": eps, "not squared": eps * s}.get(slip, eps * s ** 2)
+        drift = step / 2 if slip == "slides" else step
+        root = {"slides": np.sqrt(step), "root": np.sqrt(step), "none": 0.0}.get(slip, np.sqrt(2 * step))
+        for t in range(1 if slip == "one step" else Z.shape[1]):
+            y = y + drift * force(y) + root * Z[i, t]
+    return y
+
+
+def _langevin_slips(mix, sigmas, y0, eps, Z) -> dict:
+    """What named wrong samplers return on one problem."""
+    names = {
+        "sign": "your score has the wrong sign: it is built from the noise prediction the wrong way round",
+        "times": "you multiplied the noise prediction by sigma_i where the score divides it",
+        "square": "you divided the noise prediction by sigma_i^2 where the score divides it by sigma_i",
+        "same": "you used the same step eps at every level",
+        "not squared": "your step grows with sigma_i, not with its square",
+        "root": "you scaled the noise by the square root of the step, with the drift of Eq. 8.44 "
+                "(which needs the square root of twice the step)",
+        "slides": "you took the slides' step with alpha set to the step of Step 4; that step is the epsilon of "
+                  "Eq. 8.44, and the slides' alpha is twice it",
+        "none": "you left the noise out: that is gradient ascent, not Langevin dynamics",
+        "restart": "each level started again from y0 instead of where the previous level stopped",
+        "reversed": "you ran the levels from the smallest sigma to the largest",
+        "one step": "you took one step per level; Z holds n_steps draws for each level",
+    }
+    return {text: _langevin_run(mix, sigmas, y0, eps, Z, slip) for slip, text in names.items()}
+
+
+def _eps_hat_for(mix, sigmas):
+    """The noise prediction the student's sampler receives: the optimal one for the noised mixture at level
+    i, computed here (a callable that checks what it is given)."""
+    def eps_hat(y, i):
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or not 0 <= i < len(sigmas):
+            raise ValueError(f"eps_hat(y, i): i must be a level index, an int from 0 to {len(sigmas) - 1}; got {i!r}.")
+        y = np.asarray(y, dtype=float)
+        if y.ndim != 2 or y.shape[1] != mix[1].shape[1]:
+            raise ValueError(f"eps_hat(y, i): y must have shape (C, {mix[1].shape[1]}); got {y.shape}.")
+        s = float(sigmas[i])
+        return -s * _noised_force(mix, s ** 2, y)
+    return eps_hat
+
+
+def annealed_langevin_function(fn) -> CheckResult:
+    """Exercise ``ex-8-3-3-annealed-langevin``: your function ``fn(eps_hat, sigmas, y0, eps, Z)`` returning
+    the final state of annealed Langevin dynamics, an array of shape (C, d).
+
+    ``eps_hat(y, i)`` is a noise predictor: for ``y`` of shape (C, d) and a level index ``i`` it returns an
+    array of shape (C, d). ``sigmas`` has shape (n_levels,) and decreases, ``y0`` (shape (C, d)) is the
+    start, ``eps`` the relative step and ``Z`` (shape (n_levels, n_steps, C, d)) the standard-normal draws,
+    ``Z[i, t]`` for step t at level i. It is run on noised Gaussian mixtures, ladders and draws made here,
+    among them a ladder of a single level, one step per level and a single chain. The checker recognizes a
+    score built from the noise prediction with the wrong sign or the wrong power of sigma, a step that is the
+    same at every level or grows with sigma alone, the slides' step mixed up with Eq. 8.44, the noise left
+    out, every level restarted from y0, the levels run backwards, and one step per level.
+    """
+    title = "annealed Langevin dynamics from a noise predictor"
+    if not callable(fn):
+        return result(title, [f"my_annealed_langevin should be a function of (eps_hat, sigmas, y0, eps, Z); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (mix, sigmas, y0, eps, Z) in enumerate(_langevin_cases()):
+        n_levels, n_steps, C, d = Z.shape
+        where = (f"test problem {i + 1} ({n_levels} level{'s' if n_levels > 1 else ''}, {n_steps} "
+                 f"step{'s' if n_steps > 1 else ''} each, C = {C}, d = {d})")
+        try:
+            out = fn(_eps_hat_for(mix, sigmas.copy()), sigmas.copy(), y0.copy(), eps, Z.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        problems = compare_array(out, _langevin_run(mix, sigmas, y0, eps, Z), f"the final state on {where}",
+                                 rtol=1e-7, atol=1e-9, hints=_langevin_slips(mix, sigmas, y0, eps, Z))
         if problems:
             break
     return result(title, problems)
