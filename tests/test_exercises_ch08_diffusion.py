@@ -235,7 +235,7 @@ def test_reverse_step_function_reveals_no_answer_and_reaches_the_edges():
     r = check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z) + 1e-3)
     msg = str(r)
     assert not r and "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
-    # wrong only at the top level L, then only on a one-step chain (L = 1)
+    # wrong only at the top level l = L, only at the last step l = 1, only on a one-step chain (L = 1)
     msg = str(check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z)
                                           + (1.0 if l == s.L else 0.0)))
     assert "test problem 2 (L = 9, l = 9, N = 3, d = 3)" in msg, msg
