@@ -310,3 +310,194 @@ def test_mean_loss_function_reaches_the_edge_problems_and_reveals_no_answer():
     msg = str(check.mean_loss_function(lambda s, l, x0, z, mu: _mean_loss_solution(s, l, x0, z, mu)
                                        + np.all(l == 1)))
     assert "test problem 3 (L = 5, N = 4, d = 1)" in msg, msg
+# --- Sections 8.3.2 and 8.3.3: implementation exercises ---
+
+import re  # noqa: E402
+
+from pedagogy_lib import diffusion as dif  # noqa: E402
+
+
+def _reverse_step_solution(sched, l, x_l, eps_hat, z):
+    """The notebook's solution: m_hat from the noise prediction, then the mean and variance of Step 1."""
+    v, rho = sched.v, sched.rho
+    m_hat = (x_l / v[l] - eps_hat) / rho[l]
+    if l == 1:
+        return m_hat
+    dlam = rho[l - 1] ** 2 - rho[l] ** 2
+    mu = v[l - 1] / rho[l - 1] * (dlam * m_hat + rho[l] / v[l] * x_l)
+    return mu + v[l - 1] * np.sqrt(dlam) / rho[l - 1] * z
+
+
+def _reverse_step_library(sched, l, x_l, eps_hat, z):
+    m_hat = dif.m_hat_from_force(sched, l, x_l, dif.force_from_eps(sched, l, eps_hat))
+    if l == 1:
+        return m_hat
+    return dif.mean_from_m_hat(sched, l, x_l, m_hat) + np.sqrt(dif.reverse_variances(sched)[l - 1]) * z
+
+
+def _slip(checker, fn):
+    r = checker(fn)
+    assert not r
+    return str(r)
+
+
+def test_reverse_step_function_accepts_the_solution_and_the_library():
+    assert check.reverse_step_function(_reverse_step_solution)
+    assert check.reverse_step_function(_reverse_step_library)
+
+
+def test_reverse_step_solution_run_as_a_loop_is_the_library_sampler():
+    sched = dif.make_schedule(8, "cosine", lam_min=1e-2, lam_max=1e2)
+    mu = np.array([[1.0, -0.5], [-1.0, 0.5]])
+
+    def eps_of(x, l):                                   # any noise predictor will do
+        return np.tanh(x + mu[l % 2])
+
+    def m_hat(x, l):
+        return dif.m_hat_from_force(sched, l, x, dif.force_from_eps(sched, l, eps_of(x, l)))
+
+    Z = np.random.default_rng(3).standard_normal((sched.L + 1, 5, 2))
+    x = sched.v[-1] * Z[-1]
+    for l in range(sched.L, 0, -1):
+        x = _reverse_step_solution(sched, l, x, eps_of(x, l), Z[l - 1])
+    np.testing.assert_allclose(x, dif.ancestral_sample(sched, m_hat, np.random.default_rng(3), 5, 2), rtol=1e-10)
+
+
+def test_reverse_step_function_names_the_slips():
+    def variant(m_of=lambda v, rho, l, x, e: (x / v[l] - e) / rho[l], var_of=None, last="m", root=True):
+        def fn(sched, l, x, e, z):
+            v, rho = sched.v, sched.rho
+            m = m_of(v, rho, l, x, e)
+            dlam = rho[l - 1] ** 2 - rho[l] ** 2
+            mu = v[l - 1] / rho[l - 1] * (dlam * m + rho[l] / v[l] * x)
+            if l == 1 and last != "noise":
+                return m if last == "m" else mu
+            var = var_of(v, rho, l) if var_of else v[l - 1] ** 2 * dlam / rho[l - 1] ** 2
+            return mu + (np.sqrt(var) if root else var) * z
+        return fn
+
+    def slip(fn):
+        return _slip(check.reverse_step_function, fn)
+
+    assert "noise at the last step" in slip(variant(last="noise"))
+    assert "mean of the reverse transition" in slip(variant(last="mu"))
+    assert "forward step's variance" in slip(variant(
+        var_of=lambda v, rho, l: v[l] ** 2 * (1 - rho[l] ** 2 / rho[l - 1] ** 2)))
+    assert "instead of the standard deviation" in slip(variant(root=False))
+    # the noise prediction read as a force, then Eq. 8.47 inverted
+    assert "as the force" in slip(variant(m_of=lambda v, rho, l, x, e: v[l] / rho[l] * e + x / (v[l] * rho[l])))
+    assert "wrong sign" in slip(variant(m_of=lambda v, rho, l, x, e: (x / v[l] + e) / rho[l]))
+    assert "left v_l out" in slip(variant(m_of=lambda v, rho, l, x, e: (x - e) / rho[l]))
+    assert "DDPM's formulas" in slip(_ddpm_step)
+    assert "forget to return" in slip(lambda s, l, x, e, z: None)
+    assert "raised AttributeError" in slip(lambda s, l, x, e, z: s.alpha_bar)
+    assert "should be a function" in str(check.reverse_step_function(np.zeros(3)))
+
+
+def _ddpm_step(sched, l, x, e, z):
+    """DDPM's sampler step, with alpha-bar read off the schedule as (v rho)^2."""
+    abar = (sched.v * sched.rho) ** 2
+    if l == 1:
+        return (x - np.sqrt(1 - abar[1]) * e) / np.sqrt(abar[1])
+    alpha = abar[l] / abar[l - 1]
+    beta = 1 - alpha
+    mean = (x - beta / np.sqrt(1 - abar[l]) * e) / np.sqrt(alpha)
+    return mean + np.sqrt(beta * (1 - abar[l - 1]) / (1 - abar[l])) * z
+
+
+def test_reverse_step_function_reveals_no_answer_and_reaches_the_edges():
+    r = check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z) + 1e-3)
+    msg = str(r)
+    assert not r and "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    # wrong only at the top level l = L, only at the last step l = 1, only on a one-step chain (L = 1)
+    msg = str(check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z)
+                                          + (1.0 if l == s.L else 0.0)))
+    assert "test problem 2 (L = 9, l = 9, N = 3, d = 3)" in msg, msg
+    msg = str(check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z)
+                                          + (1.0 if l == 1 else 0.0)))
+    assert "test problem 3 (L = 15, l = 1, N = 5, d = 2)" in msg, msg
+    msg = str(check.reverse_step_function(lambda s, l, x, e, z: _reverse_step_solution(s, l, x, e, z)
+                                          + (1.0 if s.L == 1 else 0.0)))
+    assert "test problem 6 (L = 1, l = 1, N = 2, d = 2)" in msg, msg
+
+
+def _langevin_solution(eps_hat, sigmas, y0, eps, Z):
+    """The notebook's solution: the score from the noise prediction, then Eq. 8.44 at each level."""
+    y = y0.copy()
+    for i, s in enumerate(sigmas):
+        step = eps * s ** 2
+        for t in range(Z.shape[1]):
+            score = -eps_hat(y, i) / s
+            y = y + step * score + np.sqrt(2 * step) * Z[i, t]
+    return y
+
+
+class _Replay(np.random.Generator):
+    """A generator whose standard-normal draws are given arrays, in turn (to run the library on given Z)."""
+
+    def __init__(self, blocks):
+        super().__init__(np.random.PCG64(0))
+        self.blocks = list(blocks)
+
+    def standard_normal(self, size=None, dtype=np.float64, out=None):
+        block = self.blocks.pop(0)
+        assert block.shape == tuple(np.atleast_1d(size))
+        return block
+
+
+def _langevin_library(eps_hat, sigmas, y0, eps, Z):
+    return dif.annealed_langevin(lambda y, i: -eps_hat(y, i) / sigmas[i], sigmas, y0, Z.shape[1], eps,
+                                 _Replay(list(Z)), backend="numpy").y
+
+
+def test_annealed_langevin_function_accepts_the_solution_and_the_library():
+    assert check.annealed_langevin_function(_langevin_solution)
+    assert check.annealed_langevin_function(_langevin_library)
+
+
+def test_annealed_langevin_function_names_the_slips():
+    def variant(score=lambda e, y, i, s: -e(y, i) / s, step=lambda eps, s: eps * s ** 2, drift=1.0, root=2.0,
+                restart=False, reverse=False, one=False):
+        def fn(eps_hat, sigmas, y0, eps, Z):
+            y = y0.copy()
+            order = range(len(sigmas))[::-1] if reverse else range(len(sigmas))
+            for i in order:
+                if restart:
+                    y = y0.copy()
+                h = step(eps, sigmas[i])
+                for t in range(1 if one else Z.shape[1]):
+                    y = y + drift * h * score(eps_hat, y, i, sigmas[i]) + np.sqrt(root * h) * Z[i, t]
+            return y
+        return fn
+
+    def slip(**kw):
+        return _slip(check.annealed_langevin_function, variant(**kw))
+
+    assert "wrong sign" in slip(score=lambda e, y, i, s: e(y, i) / s)
+    assert "multiplied the noise prediction by sigma_i" in slip(score=lambda e, y, i, s: -e(y, i) * s)
+    assert "by sigma_i^2" in slip(score=lambda e, y, i, s: -e(y, i) / s ** 2)
+    assert "same step eps at every level" in slip(step=lambda eps, s: eps)
+    assert "not with its square" in slip(step=lambda eps, s: eps * s)
+    assert "square root of the step" in slip(root=1.0)
+    assert "slides' step" in slip(drift=0.5, root=1.0)
+    assert "left the noise out" in slip(root=0.0)
+    assert "started again from y0" in slip(restart=True)
+    assert "smallest sigma to the largest" in slip(reverse=True)
+    assert "one step per level" in slip(one=True)
+    assert "forget to return" in _slip(check.annealed_langevin_function, lambda e, s, y0, eps, Z: None)
+    assert "raised ValueError" in _slip(check.annealed_langevin_function,
+                                        lambda e, s, y0, eps, Z: e(y0, len(s)))
+    assert "raised ZeroDivisionError" in _slip(check.annealed_langevin_function, lambda e, s, y0, eps, Z: 1 / 0)
+    assert "should be a function" in str(check.annealed_langevin_function("y"))
+
+
+def test_annealed_langevin_function_reveals_no_answer_and_reaches_the_edges():
+    r = check.annealed_langevin_function(lambda *a: _langevin_solution(*a) * 1.001)
+    msg = str(r)
+    assert not r and "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    msg = str(check.annealed_langevin_function(lambda e, s, y0, eps, Z: _langevin_solution(e, s, y0, eps, Z)
+                                               + (1.0 if len(s) == 1 else 0.0)))
+    assert "test problem 3 (1 level, 4 steps each, C = 2, d = 3)" in msg, msg
+    msg = str(check.annealed_langevin_function(lambda e, s, y0, eps, Z: _langevin_solution(e, s, y0, eps, Z)
+                                               + (1.0 if Z.shape[1] == 1 else 0.0)))
+    assert "test problem 4 (3 levels, 1 step each, C = 1, d = 2)" in msg, msg

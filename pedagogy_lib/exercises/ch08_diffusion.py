@@ -532,4 +532,273 @@ SUMMATIVE = {
                                         "checker's own"},
     "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
+    "ex-8-3-2-reverse-step": {"forbidden": ["pedagogy_lib.diffusion.losses.mean_from_m_hat",
+                                            "pedagogy_lib.diffusion.losses.reverse_variances",
+                                            "pedagogy_lib.diffusion.losses.mean_weights",
+                                            "pedagogy_lib.diffusion.forward.posterior_transition",
+                                            "pedagogy_lib.diffusion.losses.m_hat_from_force",
+                                            "pedagogy_lib.diffusion.losses.force_from_eps",
+                                            "pedagogy_lib.diffusion.sampling.ancestral_sample"],
+                              "same_data": "the answer is a function, which the grader calls on test problems of "
+                                           "the checker's own"},
+    "ex-8-3-3-annealed-langevin": {"forbidden": ["pedagogy_lib.diffusion.sampling.annealed_langevin",
+                                                 "pedagogy_lib.diffusion.sampling.langevin_gmm"],
+                                   "same_data": "the answer is a function, which the grader calls on test problems "
+                                                "of the checker's own"},
 }
+
+
+# --- Sections 8.3.2 and 8.3.3: implementation exercises ---
+
+from ..diffusion.schedules import Schedule  # noqa: E402 - the type the student's step receives
+from .checker import problem_rng  # noqa: E402
+
+__all__ += ["reverse_step_function", "annealed_langevin_function"]
+
+
+def _drawn_schedule(rng, L: int, family: str, kind: str) -> Schedule:
+    """A schedule of L steps made here: SNRs from lam_max down to lam_min along a log-linear or a cosine
+    curve, scaled as variance preserving ("vp"), variance exploding ("ve"), or with noise scales v_l of
+    their own ("free", which the book's notation allows: v_l rho_l below 1 and decreasing, but the
+    variances not adding up to one)."""
+    lam_max, lam_min = 10.0 ** rng.uniform(1.0, 3.0), 10.0 ** rng.uniform(-2.5, -0.5)
+    u = np.arange(L + 1) / L
+    if family == "log":
+        lam = lam_max * (lam_min / lam_max) ** u
+    else:
+        a, b = np.arctan(lam_max ** -0.5), np.arctan(lam_min ** -0.5)
+        lam = np.tan(a + u * (b - a)) ** -2.0
+    rho = np.sqrt(lam)
+    if kind == "vp":
+        v = np.sqrt(1.0 / (1.0 + lam))
+    elif kind == "ve":
+        v = 1.0 / rho
+    else:                                         # a signal scale that shrinks faster than DDPM's
+        v = np.sort(rng.uniform(0.4, 1.0, size=L + 1))[::-1] / np.sqrt(1.0 + lam)
+    return Schedule(v, rho)
+
+
+def _ddpm_drawn(rng, L: int) -> Schedule:
+    """DDPM's own kind of schedule: increasing per-step variances, the cumulative product giving the SNRs,
+    and a level 0 a little above level 1."""
+    betas = np.sort(rng.uniform(0.02, 0.3, size=L))
+    abar = np.concatenate([[1.0 - 0.2 * betas[0]], np.cumprod(1.0 - betas)])
+    return Schedule(np.sqrt(1.0 - abar), np.sqrt(abar / (1.0 - abar)))
+
+
+def _reverse_step_cases():
+    """(schedule, l, x_l, eps_hat, z) for the step exercise: problems the notebook never shows, the last
+    level L, the last step l = 1 and a one-step chain among them."""
+    rng = problem_rng(83201)
+    cases = []
+    for L, family, kind, pick, N, d in [(12, "log", "vp", "middle", 4, 2), (9, "cos", "free", "top", 3, 3),
+                                         (15, "cos", "ve", "bottom", 5, 2), (6, "ddpm", "vp", "second", 1, 1),
+                                         (20, "log", "free", "middle", 6, 1), (1, "log", "free", "bottom", 2, 2)]:
+        sched = _ddpm_drawn(rng, L) if family == "ddpm" else _drawn_schedule(rng, L, family, kind)
+        l = {"top": L, "bottom": 1, "second": 2}.get(pick) or int(rng.integers(2, L))
+        x_l = sched.v[l] * rng.normal(0.0, 1.0, size=(N, d)) + sched.v[l] * sched.rho[l] * rng.normal(0.0, 1.5,
+                                                                                                    size=(N, d))
+        cases.append((sched, l, x_l, rng.normal(0.0, 1.0, size=(N, d)), rng.normal(0.0, 1.0, size=(N, d))))
+    return cases
+
+
+def _reverse_step(sched, l, x, e, z, slip=None):
+    """The step written out here, in the book's (v, rho) notation, with one named slip switched on."""
+    v, lam = sched.v, sched.rho ** 2
+    with np.errstate(all="ignore"):
+        if slip == "ddpm":                        # DDPM's formulas, with alpha-bar read as (v rho)^2
+            abar = (v * sched.rho) ** 2
+            alpha, beta = abar[l] / abar[l - 1], 1.0 - abar[l] / abar[l - 1]
+            if l == 1:
+                return (x - np.sqrt(1.0 - abar[1]) * e) / np.sqrt(abar[1])
+            mean = (x - beta / np.sqrt(1.0 - abar[l]) * e) / np.sqrt(alpha)
+            return mean + np.sqrt(beta * (1.0 - abar[l - 1]) / (1.0 - abar[l])) * z
+        clean = {"as force": v[l] / np.sqrt(lam[l]) * e + x / (v[l] * np.sqrt(lam[l])),
+                 "sign": (x / v[l] + e) / np.sqrt(lam[l]),
+                 "no v": (x - e) / np.sqrt(lam[l])}.get(slip, x / (v[l] * np.sqrt(lam[l])) - e / np.sqrt(lam[l]))
+        gap = lam[l - 1] - lam[l]
+        mean = v[l - 1] * (gap * clean + np.sqrt(lam[l]) * x / v[l]) / np.sqrt(lam[l - 1])
+        var = {"forward": v[l] ** 2 * gap / lam[l - 1]}.get(slip, v[l - 1] ** 2 * gap / lam[l - 1])
+        if l == 1 and slip not in ("noise at 1", "mean at 1"):
+            return clean
+        if l == 1 and slip == "mean at 1":
+            return mean
+        return mean + (var if slip == "variance" else np.sqrt(var)) * z
+
+
+def _reverse_step_slips(sched, l, x, e, z) -> dict:
+    """What named wrong derivations return on one problem."""
+    names = {
+        "noise at 1": "you added noise at the last step (l = 1)",
+        "mean at 1": "at the last step (l = 1) you returned the mean of the reverse transition; re-read what the "
+                     "sampler returns there",
+        "forward": "you used the forward step's variance gamma_l^2 (DDPM's beta_t) as sigma_l^2",
+        "variance": "you multiplied z by the variance sigma_l^2 instead of the standard deviation",
+        "as force": "you read the noise prediction as the force f_hat",
+        "sign": "the noise prediction enters your m_hat with the wrong sign",
+        "no v": "you left v_l out when you solved Eq. 8.43 for the clean datum",
+        "ddpm": "you used DDPM's formulas, which hold only for a variance-preserving schedule (this one is not)",
+    }
+    return {text: _reverse_step(sched, l, x, e, z, slip) for slip, text in names.items()}
+
+
+def reverse_step_function(fn) -> CheckResult:
+    """Exercise ``ex-8-3-2-reverse-step``: your function ``fn(sched, l, x_l, eps_hat, z)`` returning the
+    state at level l - 1 of the ancestral sampler, an array of shape (N, d).
+
+    ``sched`` is a Schedule (arrays ``sched.v`` and ``sched.rho`` of shape (L + 1,), the book's v_l and
+    rho_l), ``l`` an int from 1 to L, and ``x_l`` (the state), ``eps_hat`` (the noise prediction at x_l)
+    and ``z`` (a standard-normal draw) arrays of shape (N, d). It is run on schedules, levels and inputs
+    made here: variance-preserving, variance-exploding and other schedules, the top level, the last step
+    and a chain of one step among them. The checker recognizes noise added or the reverse mean returned at
+    the last step, the forward variance in place of the reverse one, a variance where a standard deviation
+    belongs, the noise prediction read as a force, with the wrong sign or without its scale, and DDPM's
+    formulas used on a schedule that is not variance preserving.
+    """
+    title = "one step of ancestral sampling"
+    if not callable(fn):
+        return result(title, [f"my_reverse_step should be a function of (sched, l, x_l, eps_hat, z); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (sched, l, x, e, z) in enumerate(_reverse_step_cases()):
+        (N, d), L = x.shape, sched.L
+        where = f"test problem {i + 1} (L = {L}, l = {l}, N = {N}, d = {d})"
+        try:
+            out = fn(Schedule(sched.v.copy(), sched.rho.copy()), int(l), x.copy(), e.copy(), z.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        problems = compare_array(out, _reverse_step(sched, l, x, e, z), f"x_(l-1) on {where}", rtol=1e-8,
+                                 atol=1e-10, hints=_reverse_step_slips(sched, l, x, e, z))
+        if problems:
+            break
+    return result(title, problems)
+
+
+def _mixture_drawn(rng, K: int, d: int) -> tuple:
+    """(weights, means, covariances) of a mixture made here: unequal weights, full covariances."""
+    w = rng.dirichlet(np.full(K, 2.0))
+    mu = rng.normal(0.0, 1.5, size=(K, d))
+    A = rng.normal(0.0, 0.4, size=(K, d, d))
+    return w, mu, A @ np.transpose(A, (0, 2, 1)) + 0.1 * np.eye(d)
+
+
+def _noised_force(mix, s2: float, y: np.ndarray) -> np.ndarray:
+    """Gradient of the log density of the mixture with s2 added to every component's covariance, at each
+    row of y, from each component's log density and its gradient (component by component)."""
+    w, mu, S = mix
+    logs, grads = [], []
+    for k in range(len(w)):
+        C = S[k] + s2 * np.eye(len(mu[k]))
+        diff = y - mu[k]
+        sol = np.linalg.solve(C, diff.T).T
+        logs.append(np.log(w[k]) - 0.5 * np.sum(diff * sol, axis=1) - 0.5 * np.linalg.slogdet(C)[1])
+        grads.append(-sol)
+    logs = np.array(logs)
+    r = np.exp(logs - logs.max(axis=0))
+    r /= r.sum(axis=0)
+    return np.einsum("kn,knd->nd", r, np.array(grads))
+
+
+def _langevin_cases():
+    """(mixture, sigmas, y0, eps, Z) for the sampler exercise: problems the notebook never shows, one
+    level alone, one step per level and one chain among them."""
+    rng = problem_rng(83301)
+    cases = []
+    for d, K, n_levels, n_steps, C in [(2, 2, 5, 3, 4), (1, 3, 4, 2, 6), (3, 2, 1, 4, 2), (2, 1, 3, 1, 1),
+                                       (2, 3, 6, 2, 3)]:
+        mix = _mixture_drawn(rng, K, d)
+        top, bottom = rng.uniform(1.5, 4.0), rng.uniform(0.05, 0.3)
+        sigmas = np.geomspace(top, bottom, n_levels) if n_levels > 1 else np.array([rng.uniform(0.3, 1.0)])
+        y0 = sigmas[0] * rng.normal(size=(C, d))
+        cases.append((mix, sigmas, y0, float(np.round(rng.uniform(0.02, 0.2), 3)),
+                      rng.normal(size=(n_levels, n_steps, C, d))))
+    return cases
+
+
+def _langevin_run(mix, sigmas, y0, eps, Z, slip=None) -> np.ndarray:
+    """The sampler written out here, with the exact noised force and one named slip switched on."""
+    order = range(len(sigmas) - 1, -1, -1) if slip == "reversed" else range(len(sigmas))
+    y = y0.copy()
+    for i in order:
+        s = sigmas[i]
+        if slip == "restart":
+            y = y0.copy()
+        # the optimal noise prediction at this level, turned back into a force (with the slips)
+        e = lambda x: -s * _noised_force(mix, s ** 2, x)  # noqa: E731
+        force = {"sign": lambda x: e(x) / s, "times": lambda x: -s * e(x),
+                 "square": lambda x: -e(x) / s ** 2}.get(slip, lambda x: -e(x) / s)
+        step = {"same": eps, "not squared": eps * s}.get(slip, eps * s ** 2)
+        drift = step / 2 if slip == "slides" else step
+        root = {"slides": np.sqrt(step), "root": np.sqrt(step), "none": 0.0}.get(slip, np.sqrt(2 * step))
+        for t in range(1 if slip == "one step" else Z.shape[1]):
+            y = y + drift * force(y) + root * Z[i, t]
+    return y
+
+
+def _langevin_slips(mix, sigmas, y0, eps, Z) -> dict:
+    """What named wrong samplers return on one problem."""
+    names = {
+        "sign": "your score has the wrong sign: it is built from the noise prediction the wrong way round",
+        "times": "you multiplied the noise prediction by sigma_i where the score divides it",
+        "square": "you divided the noise prediction by sigma_i^2 where the score divides it by sigma_i",
+        "same": "you used the same step eps at every level",
+        "not squared": "your step grows with sigma_i, not with its square",
+        "root": "you scaled the noise by the square root of the step, with the drift of Eq. 8.44 "
+                "(which needs the square root of twice the step)",
+        "slides": "you took the slides' step with alpha set to the step of Step 4; that step is the epsilon of "
+                  "Eq. 8.44, and the slides' alpha is twice it",
+        "none": "you left the noise out: that is gradient ascent, not Langevin dynamics",
+        "restart": "each level started again from y0 instead of where the previous level stopped",
+        "reversed": "you ran the levels from the smallest sigma to the largest",
+        "one step": "you took one step per level; Z holds n_steps draws for each level",
+    }
+    return {text: _langevin_run(mix, sigmas, y0, eps, Z, slip) for slip, text in names.items()}
+
+
+def _eps_hat_for(mix, sigmas):
+    """The noise prediction the student's sampler receives: the optimal one for the noised mixture at level
+    i, computed here (a callable that checks what it is given)."""
+    def eps_hat(y, i):
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or not 0 <= i < len(sigmas):
+            raise ValueError(f"eps_hat(y, i): i must be a level index, an int from 0 to {len(sigmas) - 1}; got {i!r}.")
+        y = np.asarray(y, dtype=float)
+        if y.ndim != 2 or y.shape[1] != mix[1].shape[1]:
+            raise ValueError(f"eps_hat(y, i): y must have shape (C, {mix[1].shape[1]}); got {y.shape}.")
+        s = float(sigmas[i])
+        return -s * _noised_force(mix, s ** 2, y)
+    return eps_hat
+
+
+def annealed_langevin_function(fn) -> CheckResult:
+    """Exercise ``ex-8-3-3-annealed-langevin``: your function ``fn(eps_hat, sigmas, y0, eps, Z)`` returning
+    the final state of annealed Langevin dynamics, an array of shape (C, d).
+
+    ``eps_hat(y, i)`` is a noise predictor: for ``y`` of shape (C, d) and a level index ``i`` it returns an
+    array of shape (C, d). ``sigmas`` has shape (n_levels,) and decreases, ``y0`` (shape (C, d)) is the
+    start, ``eps`` the relative step and ``Z`` (shape (n_levels, n_steps, C, d)) the standard-normal draws,
+    ``Z[i, t]`` for step t at level i. It is run on noised Gaussian mixtures, ladders and draws made here,
+    among them a ladder of a single level, one step per level and a single chain. The checker recognizes a
+    score built from the noise prediction with the wrong sign or the wrong power of sigma, a step that is the
+    same at every level or grows with sigma alone, the slides' step mixed up with Eq. 8.44, the noise left
+    out, every level restarted from y0, the levels run backwards, and one step per level.
+    """
+    title = "annealed Langevin dynamics from a noise predictor"
+    if not callable(fn):
+        return result(title, [f"my_annealed_langevin should be a function of (eps_hat, sigmas, y0, eps, Z); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (mix, sigmas, y0, eps, Z) in enumerate(_langevin_cases()):
+        n_levels, n_steps, C, d = Z.shape
+        where = (f"test problem {i + 1} ({n_levels} level{'s' if n_levels > 1 else ''}, {n_steps} "
+                 f"step{'s' if n_steps > 1 else ''} each, C = {C}, d = {d})")
+        try:
+            out = fn(_eps_hat_for(mix, sigmas.copy()), sigmas.copy(), y0.copy(), eps, Z.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        problems = compare_array(out, _langevin_run(mix, sigmas, y0, eps, Z), f"the final state on {where}",
+                                 rtol=1e-7, atol=1e-9, hints=_langevin_slips(mix, sigmas, y0, eps, Z))
+        if problems:
+            break
+    return result(title, problems)
