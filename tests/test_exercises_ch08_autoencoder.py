@@ -1,6 +1,9 @@
 """Tests for the Section 8.2 exercise checkers (pedagogy_lib.exercises.ch08_autoencoder): information
-quantities from scipy's entropies, the active dimensions from the maximum-likelihood PPCA fit."""
+quantities from scipy's entropies, the active dimensions from the maximum-likelihood PPCA fit, and the
+function exercise on Eqs. 8.16-8.17 (the notebook's solution and the library pass, the named slips are
+recognized, the edge problems are reached, no number of the answer is revealed)."""
 import numpy as np
+import pytest
 from scipy import stats
 
 from pedagogy_lib.exercises import ch08_autoencoder as check
@@ -38,3 +41,104 @@ def test_active_dimensions():
     r = check.active_dimensions(check.EX_EIGS.size - active)
     assert not r and "collapsed" in str(r)
     assert not check.active_dimensions(check.EX_EIGS.size)
+
+
+# ------------------------------------------------------------------ the gradients through the Gaussian identities
+def _my_gradients(nu, Upsilon, Z, grad_x, hess_x):
+    """The notebook's solution: the draws through the Cholesky factor, the averages, the prior and entropy."""
+    L = np.linalg.cholesky(Upsilon)
+    X = nu + Z @ L.T
+    g_bar = np.mean([grad_x(x) for x in X], axis=0)
+    H_bar = np.mean([hess_x(x) for x in X], axis=0)
+    K = nu.shape[0]
+    d_nu = g_bar + nu
+    d_Upsilon = 0.5 * (H_bar - np.linalg.inv(Upsilon) + np.eye(K))
+    return d_nu, d_Upsilon
+
+
+def _library(nu, Upsilon, Z, grad_x, hess_x):
+    from pedagogy_lib.deepgen.gaussian_gradients import hessian_route_gradients
+
+    out = hessian_route_gradients(nu, Upsilon, Z, grad_x, hess_x)
+    return out.d_nu, out.d_Upsilon
+
+
+def test_hessian_route_function_accepts_the_solution_and_the_library():
+    assert check.hessian_route_function(_my_gradients)
+    assert check.hessian_route_function(_library)
+    assert check.hessian_route_function(lambda *a: list(_my_gradients(*a)))      # a list of the two is fine
+
+
+def _slip(root="cholesky", prior_nu=True, prior_I=True, half=True, inverse=True, sign=-1.0):
+    def fn(nu, Upsilon, Z, grad_x, hess_x):
+        K = nu.shape[0]
+        L = {"cholesky": np.linalg.cholesky(Upsilon), "transposed": np.linalg.cholesky(Upsilon).T,
+             "covariance": Upsilon}[root]
+        X = nu + Z @ L.T
+        g_bar = np.mean([grad_x(x) for x in X], axis=0)
+        H_bar = np.mean([hess_x(x) for x in X], axis=0)
+        ent = np.linalg.inv(Upsilon) if inverse else Upsilon
+        M = H_bar + sign * ent + (np.eye(K) if prior_I else 0.0)
+        return g_bar + (nu if prior_nu else 0.0), (0.5 if half else 1.0) * M
+    return fn
+
+
+def _symmetric_root(nu, Upsilon, Z, grad_x, hess_x):
+    from scipy.linalg import sqrtm
+
+    R = np.real(sqrtm(Upsilon))
+    X = nu + Z @ R.T
+    K = nu.shape[0]
+    return (np.mean([grad_x(x) for x in X], axis=0) + nu,
+            0.5 * (np.mean([hess_x(x) for x in X], axis=0) - np.linalg.inv(Upsilon) + np.eye(K)))
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (_slip(prior_nu=False), "prior's contribution to the mean gradient"),
+    (_slip(prior_I=False), "prior's contribution to the covariance gradient"),
+    (_slip(half=False), "factor one half"),
+    (_slip(inverse=False), "instead of its inverse"),
+    (_slip(sign=1.0), "wrong sign"),
+    (_slip(root="transposed"), "transpose of the Cholesky factor"),
+    (_slip(root="covariance"), "by Upsilon itself"),
+    (_symmetric_root, "other than the lower Cholesky factor"),
+    (lambda *a: None, "forget to return"),
+    (lambda *a: 1 / 0, "raised ZeroDivisionError"),
+    (lambda *a: _my_gradients(*a)[0], "should return the pair"),
+])
+def test_hessian_route_function_names_the_slips(wrong, fragment):
+    res = check.hessian_route_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_hessian_route_function_reaches_one_latent_dimension_and_a_single_draw():
+    def only_wrong_when(pred):
+        def fn(nu, Upsilon, Z, grad_x, hess_x):
+            d_nu, d_U = _my_gradients(nu, Upsilon, Z, grad_x, hess_x)
+            return (d_nu + 1.0, d_U) if pred(Z) else (d_nu, d_U)
+        return fn
+    msg = str(check.hessian_route_function(only_wrong_when(lambda Z: Z.shape[1] == 1)))
+    assert "K = 1" in msg, msg
+    msg = str(check.hessian_route_function(only_wrong_when(lambda Z: Z.shape[0] == 1)))
+    assert "1 draw)" in msg, msg
+
+
+def test_hessian_route_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.hessian_route_function(np.eye(2)))
+    msg = str(check.hessian_route_function(lambda *a: (_my_gradients(*a)[0], _my_gradients(*a)[1] + 0.01)))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 8.16-8.17", "")), msg
+
+
+def test_hessian_route_checker_passes_copies():
+    def mutating(nu, Upsilon, Z, grad_x, hess_x):
+        out = _my_gradients(nu, Upsilon, Z, grad_x, hess_x)
+        nu[:] = 0.0
+        Upsilon[:] = 0.0
+        Z[:] = 0.0
+        return out
+    assert check.hessian_route_function(mutating)
+    assert check.hessian_route_function(_my_gradients)

@@ -7,6 +7,10 @@ is a relative entropy estimated from samples:
   recognition network, Bernoulli or Gaussian emission network, Eqs. 8.12, 8.15, 8.20-8.21, 8.26),
   its loss and hand-written gradients, training with Adam; the discrete-table decompositions of
   the joint relative entropy (Eqs. 8.20-8.21 and 6.6).
+* :mod:`~pedagogy_lib.deepgen.gaussian_gradients`: the gradients of one datum's joint relative
+  entropy in the recognition moments and the emission parameters through the Gaussian identities
+  (Eqs. 8.16-8.17 and 8.19, an expected gradient and half an expected Hessian), and the
+  reparameterized (pathwise) estimates of the same gradients, from given standard normal draws.
 * :mod:`~pedagogy_lib.deepgen.estimators`: the two Monte Carlo gradient estimators of Section 8.2.1
   on problems whose variances are known in closed form (the general-purpose estimators live in
   :mod:`pedagogy_lib.vi.bbvi`).
@@ -28,7 +32,7 @@ from __future__ import annotations
 import importlib
 
 #: The modules of the family, each imported the first time it is used.
-MODULES = ["vae", "estimators", "gumbel", "ica", "nice"]
+MODULES = ["vae", "gaussian_gradients", "estimators", "gumbel", "ica", "nice"]
 
 __all__ = list(MODULES)
 

@@ -5,16 +5,17 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch08_autoencoder as check
     check.mutual_information(my_value)       # says what is wrong, never the answer
 
-Reference answers are computed in this module, independently of the library.
+Reference answers are computed in this module, independently of the library. The gradient function
+of the last exercise is run on emissions made here, which the notebook never shows.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_scalar, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
 __all__ = ["EX_P_Y", "EX_Q", "EX_P_X", "EX_EIGS", "EX_ALPHA", "mutual_information", "aggregate_kl",
-           "active_dimensions"]
+           "active_dimensions", "hessian_route_function"]
 
 
 def _draw_p_y(rng):
@@ -142,3 +143,146 @@ def active_dimensions(answer) -> CheckResult:
     else:
         msg = "compare each eigenvalue (a variance of the data along a direction) with the emission variance."
     return result("active latent dimensions", [msg])
+
+
+def _tanh_emission(W, b, P, y):
+    """Gradient and Hessian in x of 1/2 (y - tanh(W x + b))^T P (y - tanh(W x + b)), one x at a time."""
+    def grad_x(x):
+        t = np.tanh(W @ x + b)
+        return -W.T @ ((1.0 - t * t) * (P @ (y - t)))
+
+    def hess_x(x):
+        t = np.tanh(W @ x + b)
+        d = 1.0 - t * t
+        J = W * d[:, None]
+        return J.T @ P @ J + 2.0 * (W.T * ((P @ (y - t)) * t * d)) @ W
+    return grad_x, hess_x
+
+
+def _linear_emission(C, c, P, y):
+    """Gradient and (constant) Hessian in x of 1/2 (y - C x - c)^T P (y - C x - c)."""
+    return (lambda x: C.T @ (P @ (C @ x + c - y))), (lambda x: C.T @ P @ C)
+
+
+def _hessian_route_cases():
+    """Test problems the student's function has not seen: (nu, Upsilon, Z, grad_x, hess_x) for tanh and linear
+    emissions with K latent and M observed dimensions and S draws, one with K = 1, one with a single draw,
+    one with both."""
+    r = problem_rng(8262)
+    cases = []
+    for kind, K, M, S in [("tanh", 2, 3, 5), ("tanh", 1, 2, 4), ("linear", 3, 4, 1), ("tanh", 1, 1, 1),
+                          ("tanh", 3, 2, 6), ("linear", 2, 2, 3)]:
+        A = 0.6 * r.normal(size=(K, K))
+        Upsilon = A @ A.T + r.uniform(0.3, 0.8) * np.eye(K) + 0.5 * np.diag(r.uniform(size=K))
+        nu = r.normal(size=K)
+        Z = r.standard_normal((S, K))
+        B = 0.5 * r.normal(size=(M, M))
+        P = np.linalg.inv(B @ B.T + 0.5 * np.eye(M))
+        y = r.uniform(-0.8, 0.8, size=M)
+        if kind == "tanh":
+            emission = _tanh_emission(r.normal(size=(M, K)), 0.5 * r.normal(size=M), P, y)
+        else:
+            emission = _linear_emission(r.normal(size=(M, K)), r.normal(size=M), P, y)
+        cases.append((nu, Upsilon, Z) + emission)
+    return cases
+
+
+def _hessian_route_variant(nu, Upsilon, Z, grad_x, hess_x, *, root="cholesky", prior_nu=True, prior_I=True,
+                           half=True, inverse=True, sign=-1.0):
+    """Eqs. 8.16-8.17 for one datum written out here, with named slips switchable (for the hints)."""
+    K = nu.shape[0]
+    L = np.linalg.cholesky(Upsilon)
+    if root == "transposed":
+        L = L.T
+    elif root == "covariance":
+        L = Upsilon
+    elif root == "symmetric":
+        w, V = np.linalg.eigh(Upsilon)
+        L = (V * np.sqrt(w)) @ V.T
+    X = nu[None, :] + np.einsum("ij,sj->si", L, Z)
+    g_bar = np.mean([grad_x(x) for x in X], axis=0)
+    H_bar = np.mean([hess_x(x) for x in X], axis=0)
+    entropy_term = np.linalg.solve(Upsilon, np.eye(K)) if inverse else Upsilon
+    d_nu = g_bar + (nu if prior_nu else 0.0)
+    M = H_bar + sign * entropy_term + (np.eye(K) if prior_I else 0.0)
+    return d_nu, (0.5 if half else 1.0) * M
+
+
+def _hessian_route_slips(case):
+    """Named wrong derivations of Eqs. 8.16-8.17: (hints for d_nu, hints for d_Upsilon)."""
+    root_msgs = {
+        "covariance": "you scaled the draws by Upsilon itself, which is not a square root of it",
+        "transposed": "you multiplied each draw by the transpose of the Cholesky factor (x = nu + L^T z)",
+        "symmetric": "you used a square root of Upsilon other than the lower Cholesky factor the statement asks "
+                     "for, so your draws are not the checker's",
+    }
+    hints_nu = {"you left out the prior's contribution to the mean gradient (the standard normal prior's "
+                "energy has a gradient too)": _hessian_route_variant(*case, prior_nu=False)[0]}
+    hints_U = {
+        "you left out the prior's contribution to the covariance gradient (the Hessian of the standard normal "
+        "prior's energy)": _hessian_route_variant(*case, prior_I=False)[1],
+        "you dropped the factor one half that the Gaussian identity for the covariance brings":
+            _hessian_route_variant(*case, half=False)[1],
+        "you differentiated the entropy's log-determinant to Upsilon instead of its inverse":
+            _hessian_route_variant(*case, inverse=False)[1],
+        "the entropy's term enters with the wrong sign (the recognition entropy is subtracted in L_JRE)":
+            _hessian_route_variant(*case, sign=1.0)[1],
+    }
+    for root, msg in root_msgs.items():
+        wrong = _hessian_route_variant(*case, root=root)
+        hints_nu[msg], hints_U[msg] = wrong
+    return hints_nu, hints_U
+
+
+def hessian_route_function(fn) -> CheckResult:
+    """Exercise (d), ``ex-8-2-hessian-route``: your function ``fn(nu, Upsilon, Z, grad_x, hess_x)`` returning the
+    pair ``(d_nu, d_Upsilon)``, the Monte Carlo estimates of Eqs. 8.16-8.17 for one datum under the
+    standard normal prior.
+
+    ``nu`` has shape (K,), ``Upsilon`` (K, K), ``Z`` (S, K) standard normal draws, one per row;
+    ``grad_x(x)`` and ``hess_x(x)`` take one latent vector of shape (K,) and return the gradient (K,) and
+    the Hessian (K, K) of the emission energy there. Return arrays of shapes (K,) and (K, K). The draws
+    become latent samples through the lower Cholesky factor of ``Upsilon``. It is run on tanh and linear
+    emissions made here, including one latent dimension and a single draw. The checker recognizes the
+    prior's part of either gradient left out, a missing factor one half, the covariance or a wrong sign in
+    the entropy's part, and draws scaled by something other than the lower Cholesky factor.
+    """
+    title = "gradients through the Gaussian identities (Eqs. 8.16-8.17)"
+    if not callable(fn):
+        return result(title, [f"my_gradients should be a function of (nu, Upsilon, Z, grad_x, hess_x); got "
+                              f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, case in enumerate(_hessian_route_cases()):
+        nu, Upsilon, Z, grad_x, hess_x = case
+        S, K = Z.shape
+        where = f"test problem {i + 1} (K = {K}, {S} draw{'s' if S > 1 else ''})"
+        try:
+            out = fn(nu.copy(), Upsilon.copy(), Z.copy(), grad_x, hess_x)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        ref_nu, ref_U = _hessian_route_variant(*case)
+        if out is None:
+            problems = compare_array(None, ref_nu, f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            problems = [f"on {where} your function should return the pair (d_nu, d_Upsilon); got "
+                        f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
+                                                   else ".")]
+            break
+        hints_nu, hints_U = _hessian_route_slips(case)
+        problems = (compare_array(out[0], ref_nu, f"d_nu on {where}", rtol=1e-7, atol=1e-9, hints=hints_nu)
+                    + compare_array(out[1], ref_U, f"d_Upsilon on {where}", rtol=1e-7, atol=1e-9, hints=hints_U))
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
+#: student the same problem data.
+SUMMATIVE = {
+    "ex-8-2-hessian-route": {"forbidden": ["pedagogy_lib.deepgen.gaussian_gradients.hessian_route_gradients",
+                                           "pedagogy_lib.deepgen.gaussian_gradients.pathwise_gradients"],
+                             "same_data": "the answer is a function, which the grader calls on test problems of "
+                                          "the checker's own"},
+}

@@ -848,6 +848,14 @@ def _deepgen():
     t.add("deepgen.estimators.shared_mean_gradient", 0.5)
     t.add("deepgen.estimators.shared_mean_terms", 0.5, rng.standard_normal((6, 3)), beta=0.2)
     t.add("deepgen.estimators.shared_mean_variances", 0.5, 3, beta=0.2)
+    # gradients through the Gaussian identities, on a linear emission (gradient, Hessian, theta-gradient)
+    Cg, yg = np.array([[1.0, 0.5], [-0.3, 2.0], [0.2, 0.1]]), np.array([0.3, -1.0, 0.5])
+    t.add("deepgen.gaussian_gradients.hessian_route_gradients", np.array([0.2, -0.4]), _spd(2, 7, 0.5),
+          _rng(8).standard_normal((4, 2)), lambda x: -Cg.T @ (yg - Cg @ x), lambda x: Cg.T @ Cg,
+          lambda x: -np.outer(yg - Cg @ x, x).ravel())
+    t.add("deepgen.gaussian_gradients.pathwise_gradients", np.array([0.2, -0.4]), _spd(2, 7, 0.5),
+          _rng(8).standard_normal((4, 2)), lambda x: -Cg.T @ (yg - Cg @ x),
+          lambda x: -np.outer(yg - Cg @ x, x).ravel())
     # Gumbel-softmax and the discrete VAE
     eta = np.array([0.5, -0.2, 0.1])
     G0 = _rng(2).gumbel(size=(4, 3))
