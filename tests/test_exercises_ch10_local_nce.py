@@ -1,8 +1,11 @@
 """Tests for the Section 10.1.3 exercise checkers (pedagogy_lib.exercises.ch10_local_nce): the one-positive mass by
-enumerating the independent coins, the minimizer by a grid search."""
+enumerating the independent coins, the minimizer by a grid search, the loss-and-gradient function's reference by
+-log of Eq. 10.12 at the positive and central differences."""
 import itertools
+import re
 
 import numpy as np
+import pytest
 
 from pedagogy_lib.exercises import ch10_local_nce
 
@@ -36,3 +39,112 @@ def test_pointwise_minimizer():
     r = ch10_local_nce.pointwise_minimizer(np.log(p / pn))
     assert not r
     assert "binary NCE" in str(r)
+
+
+def _local_nce_numpy(theta, T_pos, T_neg, En_pos, En_neg):
+    """The notebook's solution: both terms of Eq. 10.13 and their derivatives through h = E_n - T theta."""
+    h_pos = En_pos - T_pos @ theta
+    h_neg = En_neg - T_neg @ theta
+    loss = np.mean(np.logaddexp(0, -h_pos) + np.logaddexp(0, h_neg).sum(axis=1))
+    w_pos = 1 / (1 + np.exp(h_pos))
+    w_neg = 1 / (1 + np.exp(-h_neg))
+    grad = (w_pos @ T_pos - np.einsum("nk,nkp->p", w_neg, T_neg)) / len(h_pos)
+    return loss, grad
+
+
+def _local_nce_library(*args):
+    from pedagogy_lib.contrastive import local_nce
+    return local_nce.local_nce_loss(*args), local_nce.local_nce_grad(*args)
+
+
+def _local_nce_by_trials(theta, T_pos, T_neg, En_pos, En_neg):
+    """Independently of the closed form: -log of Eq. 10.12 at the positive, trial by trial, and central
+    differences of that loss for the gradient (the loss is smooth, so they agree to about 1e-9)."""
+    from pedagogy_lib.contrastive.local_nce import local_nce_posterior
+
+    def loss(t):
+        h = np.concatenate([(En_pos - T_pos @ t)[:, None], En_neg - T_neg @ t], axis=1)
+        return float(np.mean(-np.log(local_nce_posterior(h)[:, 0])))
+
+    eps = 1e-5
+    grad = np.array([(loss(theta + eps * e) - loss(theta - eps * e)) / (2 * eps) for e in np.eye(theta.size)])
+    return loss(theta), grad
+
+
+def test_loss_gradient_function_accepts_the_solution_and_the_library():
+    assert ch10_local_nce.loss_gradient_function(_local_nce_numpy)
+    assert ch10_local_nce.loss_gradient_function(_local_nce_library)
+    assert ch10_local_nce.loss_gradient_function(lambda *a: list(_local_nce_numpy(*a)))   # a list of the two is fine
+
+
+def test_the_reference_is_minus_the_log_of_eq_10_12_at_the_positive():
+    """The checker's closed form agrees with Eq. 10.12 taken literally: this route passes at a looser
+    tolerance than the checker's, so it is compared here case by case."""
+    cases = ch10_local_nce.loss_gradient_function.__globals__["_local_cases"]()
+    reference = ch10_local_nce.loss_gradient_function.__globals__["_local_variants"]
+    for case in cases:
+        loss, grad = _local_nce_by_trials(*case)
+        ref_loss, ref_grad = reference(*case)
+        assert abs(loss - ref_loss) < 1e-10 * max(1, abs(ref_loss))
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-6, atol=1e-8)
+
+
+def _local_slip(halves=False, mean_neg=False, summed=False, pos_flipped=False, h_flipped=False):
+    def fn(theta, T_pos, T_neg, En_pos, En_neg):
+        s = -1.0 if h_flipped else 1.0
+        h_pos, h_neg = s * (En_pos - T_pos @ theta), s * (En_neg - T_neg @ theta)
+        a = (1.0 if summed else 1.0 / len(h_pos)) * (0.5 if halves else 1.0)
+        b = 1.0 / T_neg.shape[1] if mean_neg else 1.0
+        loss = a * (np.logaddexp(0, -h_pos).sum() + b * np.logaddexp(0, h_neg).sum())
+        w_pos = 1 / (1 + np.exp(-h_pos if pos_flipped else h_pos))
+        grad = a * s * (w_pos @ T_pos - b * np.einsum("nk,nkp->p", 1 / (1 + np.exp(-h_neg)), T_neg))
+        return loss, grad
+    return fn
+
+
+def _infonce(theta, T_pos, T_neg, En_pos, En_neg):
+    T = np.concatenate([T_pos[:, None], T_neg], axis=1)
+    h = np.concatenate([En_pos[:, None], En_neg], axis=1) - T @ theta
+    p = np.exp(h - h.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return np.mean(-np.log(p[:, 0])), np.mean(T_pos - np.einsum("nk,nkp->np", p, T), axis=0)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_local_slip(halves=True), "factors of one half"),
+    (_local_slip(mean_neg=True), "averaged the terms of a trial's negatives"),
+    (_local_slip(summed=True), "summed over the trials"),
+    (_local_slip(pos_flipped=True), "is what you get if you differentiated the positive's term"),
+    (_local_slip(h_flipped=True), "h = E - E_n"),
+    (_infonce, "InfoNCE's softmax loss"),
+    (lambda *a: (_local_nce_numpy(*a)[0], -_local_nce_numpy(*a)[1]), "wrong sign"),
+    (lambda *a: None, "forget to return"),
+    (lambda *a: 1 / 0, "raised ZeroDivisionError"),
+    (lambda *a: _local_nce_numpy(*a)[1], "should return the pair"),
+])
+def test_loss_gradient_function_names_the_slips(wrong, fragment):
+    res = ch10_local_nce.loss_gradient_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_loss_gradient_function_rejects_a_non_function_and_reveals_no_answer():
+    assert "should be a function" in str(ch10_local_nce.loss_gradient_function(np.zeros(3)))
+    msg = str(ch10_local_nce.loss_gradient_function(lambda *a: (_local_nce_numpy(*a)[0] + 1e-3,
+                                                                  _local_nce_numpy(*a)[1])))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 10.13", "")), msg
+
+
+def test_loss_gradient_function_reaches_the_single_trial_and_k_2():
+    """A function that is right except on one trial alone, or on trials of K = 2, is caught there."""
+    def wrong_when(cond):
+        def fn(theta, T_pos, T_neg, En_pos, En_neg):
+            loss, grad = _local_nce_numpy(theta, T_pos, T_neg, En_pos, En_neg)
+            return (loss + 1.0, grad) if cond(T_neg) else (loss, grad)
+        return fn
+
+    msg = str(ch10_local_nce.loss_gradient_function(wrong_when(lambda T: T.shape[0] == 1)))
+    assert "test problem 2 (1 trial of K = 5" in msg, msg
+    msg = str(ch10_local_nce.loss_gradient_function(wrong_when(lambda T: T.shape[1] == 1)))
+    assert "test problem 3 (40 trials of K = 2" in msg, msg

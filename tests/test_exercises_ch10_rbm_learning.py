@@ -1,11 +1,13 @@
 """Tests for the Section 10.2.1 and 10.2.2 exercise checkers (pedagogy_lib.exercises.ch10_rbm_learning).
 
 References come from the library's exact routines (Gray-code enumeration, transition matrices,
-expected CD gradients), a different route from the checkers' full joint tables.
+expected CD gradients), a different route from the checkers' full joint tables; the gradient function's
+solution is also run with the other layer enumerated.
 """
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pedagogy_lib.exercises import ch10_rbm_learning as check
 from pedagogy_lib.harmonium import (bars_and_stripes, chain_distributions, data_moments, empirical_distribution,
@@ -72,3 +74,138 @@ def test_bas_model():
     r = check.bas_model(init_params(8, 9, np.random.default_rng(0)))
     assert not r and "train longer" in str(r)
     assert not check.bas_model(init_params(12, 9, np.random.default_rng(0)))
+
+
+def _gradient_numpy(params, Y):
+    """The notebook's solution: data phase from the posterior means, model phase by enumerating the hidden layer."""
+    from pedagogy_lib.harmonium import states
+
+    W, b_x, b_y = params.W, params.b_x, params.b_y
+    mean_x = 1 / (1 + np.exp(-(Y @ W.T + b_x)))
+    data = (mean_x.T @ Y / len(Y), mean_x.mean(axis=0), Y.mean(axis=0))
+    Sx = states(W.shape[0])
+    zeta = b_y + Sx @ W
+    log_px = Sx @ b_x + np.logaddexp(0, zeta).sum(axis=1)
+    px = np.exp(log_px - log_px.max())
+    px /= px.sum()
+    mean_y = 1 / (1 + np.exp(-zeta))
+    model = ((px[:, None] * Sx).T @ mean_y, px @ Sx, px @ mean_y)
+    return tuple(m - d for m, d in zip(model, data))
+
+
+def _gradient_visible_enumeration(params, Y):
+    """The same gradient with the visible layer enumerated instead (the other route of Step 2)."""
+    from pedagogy_lib.harmonium import states
+
+    W, b_x, b_y = params.W, params.b_x, params.b_y
+    Sy = states(W.shape[1])
+    eta = b_x + Sy @ W.T
+    log_py = Sy @ b_y + np.logaddexp(0, eta).sum(axis=1)
+    py = np.exp(log_py - log_py.max())
+    py /= py.sum()
+    mean_x_all = 1 / (1 + np.exp(-eta))
+    model = ((mean_x_all * py[:, None]).T @ Sy, py @ mean_x_all, py @ Sy)
+    mean_x = 1 / (1 + np.exp(-(Y @ W.T + b_x)))
+    data = (mean_x.T @ Y / len(Y), mean_x.mean(axis=0), Y.mean(axis=0))
+    return [m - d for m, d in zip(model, data)]
+
+
+def test_exact_gradient_function_accepts_the_solution_the_other_layer_and_the_library():
+    assert check.exact_gradient_function(_gradient_numpy)
+    assert check.exact_gradient_function(_gradient_visible_enumeration)        # a list of three is fine
+    assert check.exact_gradient_function(exact_gradient)                         # an EFHGrad is a triple
+
+
+def _grad_slip(slip):
+    """A student's function with one slip written into it."""
+    from pedagogy_lib.harmonium import states
+
+    def fn(params, Y):
+        W, b_x, b_y = params.W, params.b_x, params.b_y
+        N = len(Y)
+        mean_x = 1 / (1 + np.exp(-(Y @ W.T + b_x)))
+        if slip == "biases only":
+            mean_x = np.tile(1 / (1 + np.exp(-b_x)), (N, 1))
+        scale = 1.0 if slip == "summed" else 1.0 / N
+        data = [scale * mean_x.T @ Y, scale * mean_x.sum(axis=0), scale * Y.sum(axis=0)]
+        if slip == "no hidden":
+            data[0], data[1] = 0 * data[0], 0 * data[1]
+        Sx = states(W.shape[0])
+        zeta = b_y + Sx @ W
+        log_px = Sx @ b_x + (0 if slip == "hidden bias" else np.logaddexp(0, zeta).sum(axis=1))
+        px = np.exp(log_px) if slip == "no Z" else np.exp(log_px - log_px.max()) / np.exp(log_px - log_px.max()).sum()
+        mean_y = 1 / (1 + np.exp(-zeta))
+        model = [(px[:, None] * Sx).T @ mean_y, px @ Sx, px @ mean_y]
+        if slip == "marginals":
+            model[0] = np.outer(model[1], model[2])
+        grad = [d - m for m, d in zip(model, data)] if slip == "sign" else [m - d for m, d in zip(model, data)]
+        if slip == "transposed":
+            grad[0] = grad[0].T
+        return grad
+    return fn
+
+
+def _visible_bias_slip(params, Y):
+    """The model phase over visible states, each weighted by exp(b_y . y) alone."""
+    from pedagogy_lib.harmonium import states
+
+    Sy = states(params.W.shape[1])
+    q = np.exp(Sy @ params.b_y)
+    q /= q.sum()
+    mx_all = 1 / (1 + np.exp(-(params.b_x + Sy @ params.W.T)))
+    model = ((mx_all * q[:, None]).T @ Sy, q @ mx_all, q @ Sy)
+    mx = 1 / (1 + np.exp(-(Y @ params.W.T + params.b_x)))
+    data = (mx.T @ Y / len(Y), mx.mean(axis=0), Y.mean(axis=0))
+    return [m - d for m, d in zip(model, data)]
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_grad_slip("sign"), "gradient of the average log-likelihood"),
+    (_grad_slip("no hidden"), "left the hidden units out of the data phase"),
+    (_grad_slip("biases only"), "from the hidden biases alone"),
+    (_grad_slip("hidden bias"), "weighted each hidden state by its bias term alone"),
+    (_visible_bias_slip, "weighted each visible state by its bias term alone"),
+    (_grad_slip("no Z"), "normalizer Z"),
+    (_grad_slip("marginals"), "marginal means"),
+    (_grad_slip("summed"), "summed the data phase"),
+    (_grad_slip("transposed"), "it is the transpose"),
+    (lambda p, Y: None, "forget to return"),
+    (lambda p, Y: 1 / 0, "raised ZeroDivisionError"),
+    (lambda p, Y: _gradient_numpy(p, Y)[:2], "should return the triple"),
+])
+def test_exact_gradient_function_names_the_slips(wrong, fragment):
+    res = check.exact_gradient_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_exact_gradient_function_names_a_transposed_square_weight_gradient():
+    """Where K = M the transpose has the right shape; the named slip is still recognized there."""
+    def fn(params, Y):
+        dW, db_x, db_y = _gradient_numpy(params, Y)
+        return (dW.T if dW.shape[0] == dW.shape[1] else dW), db_x, db_y
+
+    res = check.exact_gradient_function(fn)
+    assert not res and "test problem 4" in str(res) and "visible by hidden" in str(res), str(res)
+
+
+def test_exact_gradient_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.exact_gradient_function(np.eye(2)))
+    msg = str(check.exact_gradient_function(lambda p, Y: (_gradient_numpy(p, Y)[0] + 1e-3,) + _gradient_numpy(p, Y)[1:]))
+    assert "test problem 1" in msg and "dW" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 10.19", "")), msg
+
+
+def test_exact_gradient_function_reaches_the_single_row_and_the_wide_hidden_layer():
+    def wrong_when(cond):
+        def fn(params, Y):
+            g = _gradient_numpy(params, Y)
+            return (g[0], g[1] + 0.1, g[2]) if cond(params, Y) else g
+        return fn
+
+    msg = str(check.exact_gradient_function(wrong_when(lambda p, Y: len(Y) == 1)))
+    assert "test problem 2 (K = 2 hidden, M = 4 visible units, 1 row of data)" in msg, msg
+    msg = str(check.exact_gradient_function(wrong_when(lambda p, Y: p.W.shape[0] > p.W.shape[1])))
+    assert "test problem 3 (K = 5 hidden, M = 3 visible units" in msg, msg

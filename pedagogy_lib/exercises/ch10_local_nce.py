@@ -5,15 +5,16 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch10_local_nce as check
     check.offset(my_offset)                  # says what is wrong, never the answer
 
-Reference answers are computed in this module, independently of the library.
+Reference answers are computed in this module, independently of the library. The loss-and-gradient
+function of the last exercise is run on test problems made here, which the notebook never shows.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_K", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer"]
+__all__ = ["EX_K", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "loss_gradient_function"]
 
 
 def _draw_k(rng) -> int:
@@ -103,3 +104,153 @@ def pointwise_minimizer(answer) -> CheckResult:
     }
     return result("pointwise minimizer of Eq. 10.13",
                   compare_scalar(answer, expected, "h*", rtol=1e-6, hints=hints))
+
+
+def _features(y: np.ndarray, kind: str) -> np.ndarray:
+    """Sufficient statistics T(y) of the test problems' energies, samples along the first axes and the
+    features along the last; the last feature is the constant whose parameter is the log normalizer."""
+    if kind == "quadratic":
+        return np.stack([0.5 * y ** 2, -y, np.ones_like(y)], axis=-1)
+    if kind == "quartic":
+        return np.stack([0.25 * y ** 4, 0.5 * y ** 2, -y, np.ones_like(y)], axis=-1)
+    y1, y2 = y[..., 0], y[..., 1]                                 # "plane": a Gaussian energy in two dimensions
+    return np.stack([0.5 * y1 ** 2, 0.5 * y2 ** 2, y1 * y2, -y1, -y2, np.ones_like(y1)], axis=-1)
+
+
+def _noise_energy(y: np.ndarray, mu_n: float, var_n: float, D: int) -> np.ndarray:
+    """Energy of normalized Gaussian noise, mean mu_n and variance var_n in each of D dimensions."""
+    sq = (y - mu_n) ** 2 if D == 1 else ((y - mu_n) ** 2).sum(axis=-1)
+    return 0.5 * sq / var_n + 0.5 * D * np.log(2 * np.pi * var_n)
+
+
+def _local_cases():
+    """Problems the student's function has not seen: (theta, T_pos, T_neg, En_pos, En_neg), N trials of K
+    examples each. One trial alone, K = 2 (one negative per trial), energies with 3, 4 and 6 parameters,
+    theta near the data's own energy and moved at random (so the energy differences stay moderate)."""
+    r = problem_rng(10134)
+    cases = []
+    for kind, N, K, mu_n, var_n in [("quadratic", 50, 6, 0.0, 4.0), ("quadratic", 1, 5, 0.5, 2.0),
+                                    ("quadratic", 40, 2, 0.0, 3.0), ("quartic", 30, 9, 0.0, 1.5),
+                                    ("plane", 25, 4, 0.0, 2.5)]:
+        D = 2 if kind == "plane" else 1
+        tail = (2,) if D == 2 else ()
+        y_pos = r.normal(0.6, 0.8, (N,) + tail)
+        if D == 2:
+            y_pos[:, 1] += 0.5 * y_pos[:, 0]                       # correlated data
+        y_neg = mu_n + np.sqrt(var_n) * r.standard_normal((N, K - 1) + tail)
+        cov = np.array([[0.64, 0.32], [0.32, 0.8]]) if D == 2 else np.array([[0.64]])
+        mean = np.array([0.6, 0.9]) if D == 2 else np.array([0.6])
+        prec = np.linalg.inv(cov)
+        lin = prec @ mean
+        c = 0.5 * mean @ lin + 0.5 * np.log(np.linalg.det(2 * np.pi * cov))
+        if kind == "quadratic":                                    # the data's own energy, then moved
+            theta = np.array([prec[0, 0], lin[0], c])
+        elif kind == "quartic":
+            theta = np.array([0.05, prec[0, 0], lin[0], c])
+        else:
+            theta = np.array([prec[0, 0], prec[1, 1], prec[0, 1], lin[0], lin[1], c])
+        theta = theta + r.uniform(-0.4, 0.4, theta.size) * np.r_[np.full(theta.size - 1, 0.5), 1.0]
+        cases.append((theta, _features(y_pos, kind), _features(y_neg, kind), _noise_energy(y_pos, mu_n, var_n, D),
+                      _noise_energy(y_neg, mu_n, var_n, D)))
+    return cases
+
+
+def _local_variants(theta, T_pos, T_neg, En_pos, En_neg, *, halves=False, mean_neg=False, summed=False,
+                    pos_flipped=False, h_flipped=False):
+    """(loss, gradient) of Eq. 10.13 trial by trial, or what one named slip gives instead."""
+    N, K1, P = T_neg.shape
+    a = 1.0 if summed else 1.0 / N                               # weight of a trial
+    b = 1.0 / K1 if mean_neg else 1.0                            # weight of a negative within its trial
+    if halves:
+        a *= 0.5
+    s = -1.0 if h_flipped else 1.0
+    loss, grad = 0.0, np.zeros(P)
+    for n in range(N):
+        h = s * (En_pos[n] - T_pos[n] @ theta)                    # dh/dtheta = -s T
+        loss += a * np.logaddexp(0.0, -h)
+        w = 1.0 / (1.0 + np.exp(-h if pos_flipped else h))        # the derivative of log(1 + e^(-h)) is -this
+        grad += a * w * s * T_pos[n]
+        for j in range(K1):
+            h = s * (En_neg[n, j] - T_neg[n, j] @ theta)
+            loss += a * b * np.logaddexp(0.0, h)
+            grad -= a * b * s * T_neg[n, j] / (1.0 + np.exp(-h))
+    return loss, grad
+
+
+def _infonce_variant(theta, T_pos, T_neg, En_pos, En_neg):
+    """(loss, gradient) of InfoNCE's softmax cross entropy on the same trials (the positive first)."""
+    T = np.concatenate([T_pos[:, None], T_neg], axis=1)
+    h = np.concatenate([En_pos[:, None], En_neg], axis=1) - T @ theta
+    lse = np.logaddexp.reduce(h, axis=1)
+    soft = np.exp(h - lse[:, None])
+    return float(np.mean(lse - h[:, 0])), np.mean(T_pos - np.einsum("nk,nkp->np", soft, T), axis=0)
+
+
+def loss_gradient_function(fn) -> CheckResult:
+    """Exercise (d), ``ex-10-1-3-loss-gradient``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)``
+    returning the pair ``(loss, grad)``: the local-NCE loss of Eq. 10.13 (a single number) and its gradient
+    with respect to ``theta`` (shape (P,)), for the energy linear in ``theta``.
+
+    ``theta`` has shape (P,); ``T_pos`` (N, P) holds the features of the positive of each of N trials and
+    ``T_neg`` (N, K-1, P) those of its K - 1 negatives; ``En_pos`` (N,) and ``En_neg`` (N, K-1) are the
+    noise energies at those examples. It is run on problems made here, with 3 to 6 parameters, among them
+    a single trial and trials of K = 2. The checker recognizes binary NCE's factors of one half kept,
+    the negatives of a trial averaged rather than each counted, a sum over the trials, the positive's
+    sigmoid taken at the wrong sign of h, the energy difference taken the wrong way round, and InfoNCE's
+    softmax loss in place of the local one.
+    """
+    title = "local-NCE loss and gradient (Eq. 10.13)"
+    if not callable(fn):
+        return result(title, [f"my_local_nce should be a function of (theta, T_pos, T_neg, En_pos, En_neg); "
+                              f"got {type(fn).__name__}."])
+    problems: list[str] = []
+    for i, case in enumerate(_local_cases()):
+        N, K1, P = case[2].shape
+        where = f"test problem {i + 1} ({N} trial{'s' if N > 1 else ''} of K = {K1 + 1}, P = {P} parameters)"
+        try:
+            out = fn(*(np.array(a, copy=True) for a in case))
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        if out is None:
+            problems = compare_array(None, 0.0, f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            problems = [f"on {where} your function should return the pair (loss, grad); got {type(out).__name__}"
+                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
+            break
+        slips = {
+            "you kept the factors of one half of binary NCE's loss (Eq. 10.4); the local loss has none":
+                _local_variants(*case, halves=True),
+            "you averaged the terms of a trial's negatives instead of counting each one":
+                _local_variants(*case, mean_neg=True),
+            "you summed over the trials instead of averaging": _local_variants(*case, summed=True),
+            "you took h = E - E_n; the log odds of data are h = E_n - E (Eq. 10.3)":
+                _local_variants(*case, h_flipped=True),
+            "you computed InfoNCE's softmax loss (Eq. 10.7), not the product of binary posteriors of Eq. 10.12":
+                _infonce_variant(*case),
+        }
+        loss_ref, grad_ref = _local_variants(*case)
+        grad_slips = dict(slips)
+        grad_slips["you differentiated the positive's term as if it were a negative's: the sigmoid there is "
+                   "taken at the wrong sign of h"] = (None, _local_variants(*case, pos_flipped=True)[1])
+        problems = (compare_scalar(out[0], loss_ref, f"the loss on {where}", rtol=1e-7, atol=1e-10,
+                                   hints={k: v[0] for k, v in slips.items()})
+                    + compare_array(out[1], grad_ref, f"the gradient on {where}", rtol=1e-7, atol=1e-10,
+                                    hints={k: v[1] for k, v in grad_slips.items()}))
+        if problems:
+            break
+    return result(title, problems)
+
+
+#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
+#: student's code is graded (courseware/grading.py).
+SUMMATIVE = {
+    "ex-10-1-3-loss-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_loss",
+                                              "pedagogy_lib.contrastive.local_nce.local_nce_grad",
+                                              "pedagogy_lib.contrastive.local_nce.fit_local_nce",
+                                              "pedagogy_lib.contrastive.nce.nce_loss",
+                                              "pedagogy_lib.contrastive.nce.nce_grad"],
+                                "same_data": "the answer is a function, which the grader calls on test problems of "
+                                             "the checker's own (drawn for each student)"},
+}

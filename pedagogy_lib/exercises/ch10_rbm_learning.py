@@ -7,7 +7,8 @@ Use in the notebook as::
     check.data_moments(my_XY)            # says what is wrong, never the answer
 
 Hidden layer ``x`` (``K`` units), visible ``y`` (``M`` units), ``W`` of shape ``(K, M)``. Reference
-answers are computed in this module, independently of the library.
+answers are computed in this module, independently of the library. The gradient function of the last
+exercise of notebook 10.2.1 is run on RBMs and data sets made here, which the notebook never shows.
 """
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ import numpy as np
 
 from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
-from .checker import compare_array, compare_scalar, result, problem_rng
+from .checker import CheckResult, compare_array, compare_scalar, result, problem_rng
 
 __all__ = ["LearnProblem", "EX_LEARN", "data_moments", "model_moments", "stationary_visible_means",
-           "kl_after_two_steps", "cd1_cosine", "bas_model"]
+           "exact_gradient_function", "kl_after_two_steps", "cd1_cosine", "bas_model"]
 
 
 class LearnProblem(NamedTuple):
@@ -134,6 +135,121 @@ def stationary_visible_means(answer) -> object:
                   compare_array(answer, Yd.mean(axis=0), "the means", rtol=1e-8, hints=hints))
 
 
+def _gradient_cases():
+    """RBMs and data sets the student's function has not seen: (params, Y). One data set of a single row,
+    one RBM with more hidden than visible units, one with a single hidden unit, one square W; data rows
+    drawn from unit-wise probabilities, so some rows repeat."""
+    r = problem_rng(10214)
+    cases = []
+    for K, M, N in [(3, 5, 12), (2, 4, 1), (5, 3, 9), (4, 4, 10), (1, 6, 20)]:
+        params = EFHParams(1.2 * r.standard_normal((K, M)), 0.6 * r.standard_normal(K), 0.6 * r.standard_normal(M))
+        Y = (r.random((N, M)) < r.uniform(0.15, 0.85, M)).astype(float)
+        cases.append((params, Y))
+    return cases
+
+
+def _gradient_variant(p: EFHParams, Yd, *, slip: str = ""):
+    """(dW, db_x, db_y) of Eq. 10.19, model phase minus data phase, from the full joint table; or what the
+    named slip ``slip`` gives instead."""
+    P, X, Y = _tables(p)
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    if slip in ("visible bias", "hidden bias"):
+        if slip == "visible bias":                                 # weights over visible states, softplus left out
+            q = np.exp(Y @ p.b_y - np.max(Y @ p.b_y))
+            q /= q.sum()
+            mu_all = _posterior_means(p, Y)
+            model = ((mu_all * q[:, None]).T @ Y, q @ mu_all, q @ Y)
+        else:
+            q = np.exp(X @ p.b_x - np.max(X @ p.b_x))
+            q /= q.sum()
+            mean_y = sig(p.b_y + X @ p.W)
+            model = ((X * q[:, None]).T @ mean_y, q @ X, q @ mean_y)
+    elif slip == "no Z":
+        negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
+        U = np.exp(negE)
+        model = (X.T @ U @ Y, U.sum(axis=1) @ X, U.sum(axis=0) @ Y)
+    else:
+        model = (X.T @ P @ Y, P.sum(axis=1) @ X, P.sum(axis=0) @ Y)
+        if slip == "marginals":
+            model = (np.outer(model[1], model[2]),) + model[1:]
+    N = Yd.shape[0]
+    mu = np.tile(sig(p.b_x), (N, 1)) if slip == "biases only" else _posterior_means(p, Yd)
+    data = (mu.T @ Yd / N, mu.mean(axis=0), Yd.mean(axis=0))
+    if slip == "no hidden":
+        data = (np.zeros_like(data[0]), np.zeros_like(data[1]), data[2])
+    if slip == "summed":
+        data = tuple(N * d for d in data)
+    if slip == "sign":
+        return tuple(d - m for m, d in zip(model, data))
+    grad = tuple(m - d for m, d in zip(model, data))
+    if slip == "transposed":
+        grad = (grad[0].T,) + grad[1:]
+    return grad
+
+
+#: Named slips of the gradient function: the ``slip`` of _gradient_variant, and what it means.
+_GRADIENT_SLIPS = {
+    "sign": "you took the data phase minus the model phase: that is the gradient of the average log-likelihood, "
+            "not of the MRE the statement asks for",
+    "no hidden": "you left the hidden units out of the data phase: they are not observed, but the data phase fills "
+                 "them in with their posterior means given each row",
+    "biases only": "you computed the data phase's posterior means from the hidden biases alone, without W y",
+    "visible bias": "in the model phase you weighted each visible state by its bias term alone: its free energy also "
+                    "has a term for each hidden unit, summed out",
+    "hidden bias": "in the model phase you weighted each hidden state by its bias term alone: its free energy also "
+                   "has a term for each visible unit, summed out",
+    "no Z": "you did not divide the model phase by the normalizer Z",
+    "marginals": "you multiplied the model's marginal means E[x] E[y]^T: x and y are not independent under the joint",
+    "summed": "you summed the data phase over the rows of Y instead of averaging",
+    "transposed": "you built the weight gradient as visible by hidden; W is hidden by visible, shape (K, M)",
+}
+
+
+def exact_gradient_function(fn) -> CheckResult:
+    """Exercise 10.2.1 (d), ``ex-10-2-1-gradient-function``: your function ``fn(params, Y)`` returning the
+    triple ``(dW, db_x, db_y)``, the exact gradient of the MRE (Eq. 10.19) of the RBM ``params`` for the data
+    ``Y``.
+
+    ``params`` is an ``EFHParams`` with Bernoulli layers, ``W`` of shape (K, M); ``Y`` has shape (N, M), one
+    binary datum per row. Return arrays of the shapes of ``W``, ``b_x`` and ``b_y`` (an ``EFHGrad`` is a
+    triple too). It is run on RBMs and data sets made here with at most 5 hidden and 6 visible units, one
+    data set of a single row and one RBM with more hidden than visible units. The checker recognizes the
+    log-likelihood's gradient in place of the MRE's, the hidden units left out of the data phase or filled
+    in from their biases alone, a model phase weighted by the bias terms alone, not normalized, or built
+    from marginal means, a sum over the data in place of an average, and a transposed weight gradient.
+    """
+    title = "exact gradient of the MRE (Eq. 10.19)"
+    if not callable(fn):
+        return result(title, [f"my_gradient should be a function of (params, Y); got {type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (p, Yd) in enumerate(_gradient_cases()):
+        K, M = p.W.shape
+        N = Yd.shape[0]
+        where = f"test problem {i + 1} (K = {K} hidden, M = {M} visible units, {N} row{'s' if N > 1 else ''} of data)"
+        try:
+            out = fn(EFHParams(p.W.copy(), p.b_x.copy(), p.b_y.copy()), Yd.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        if out is None:
+            problems = compare_array(None, p.W, f"the output on {where}")
+            break
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            problems = [f"on {where} your function should return the triple (dW, db_x, db_y); got "
+                        f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
+                                                    else ".")]
+            break
+        ref = _gradient_variant(p, Yd)
+        slips = {text: _gradient_variant(p, Yd, slip=key) for key, text in _GRADIENT_SLIPS.items()
+                 if key != "transposed" or K == M}
+        for b, name in enumerate(("dW", "db_x", "db_y")):
+            problems += compare_array(out[b], ref[b], f"{name} on {where}", rtol=1e-7, atol=1e-10,
+                                      hints={text: v[b] for text, v in slips.items()})
+        if problems:
+            break
+    return result(title, problems)
+
+
 def kl_after_two_steps(answer) -> object:
     """Exercise 10.2.2 (a), ``ex-10-2-kl-two-steps``: your relative entropy, in nats, of the visible
     distribution after two full block-Gibbs steps started at the data of ``EX_LEARN`` from the
@@ -222,6 +338,19 @@ def bas_model(params) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-10-2-1-gradient-function": {"forbidden": ["pedagogy_lib.harmonium.exact.exact_gradient",
+                                                  "pedagogy_lib.harmonium.exact.model_moments",
+                                                  "pedagogy_lib.harmonium.exact.data_moments",
+                                                  "pedagogy_lib.harmonium.exact.expected_cd_gradient",
+                                                  "pedagogy_lib.harmonium.exact.train_exact",
+                                                  "pedagogy_lib.harmonium.exact.mre",
+                                                  "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                                  "pedagogy_lib.harmonium.exact.log_partition",
+                                                  "pedagogy_lib.harmonium.exact.visible_log_probs",
+                                                  "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                                  "pedagogy_lib.harmonium.exact.log_marginal_table"],
+                                    "same_data": "the answer is a function, which the grader calls on test problems "
+                                                 "of the checker's own (drawn for each student)"},
     "ex-10-2-kl-two-steps": {"forbidden": ["pedagogy_lib.harmonium.exact.visible_transition_matrix",
                                            "pedagogy_lib.harmonium.exact.chain_distributions"]},
     "ex-10-2-bas": {"same_data": "the statement names the data set (the 14 bars-and-stripes images of "
