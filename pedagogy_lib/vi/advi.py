@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..core.checks import as_array, check_int
+from ..core.checks import as_array
 from ..core.logmath import sigmoid
 from ..samplers.targets import PythonTarget, python_target
 
@@ -126,11 +126,10 @@ def unconstrained_target(log_density_and_grad: Callable, transforms) -> PythonTa
         raise TypeError("log_density_and_grad must be callable f(theta) -> (log_p, grad); got "
                         f"{type(log_density_and_grad).__name__}.")
     transforms = _check_transforms(transforms)
-    D = check_int(len(transforms), "D", minimum=1)
 
     def log_density_and_force(zeta):
         theta, dtheta, log_J, dlog_J = _inverse(np.asarray(zeta, dtype=float), transforms)
         log_p, grad = log_density_and_grad(theta)
         return np.asarray(log_p, dtype=float) + log_J.sum(axis=1), np.asarray(grad, dtype=float) * dtheta + dlog_J
 
-    return python_target(log_density_and_force, D)
+    return python_target(log_density_and_force, len(transforms))
