@@ -22,11 +22,11 @@ smooth integrand this converges much faster than the grid spacing suggests). A t
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, as_scalar, check_int, positive_scalar
+from ..core.checks import as_array, as_scalar, check_callable, check_int, positive_scalar
 
 __all__ = ["ADFResult", "GridFilterResult", "gaussian_moments", "assumed_density_filter", "grid_filter"]
 
@@ -94,12 +94,6 @@ def _moments(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     return m, float(w @ (x - m) ** 2)
 
 
-def _callable(fn, name: str, signature: str) -> Callable:
-    if not callable(fn):
-        raise TypeError(f"{name} must be a function {signature}; got {type(fn).__name__}.")
-    return fn
-
-
 def _values(out, name: str, size: int) -> np.ndarray:
     """The output of a model function on ``size`` points: finite, and one value per point."""
     out = np.asarray(out, dtype=float)
@@ -130,7 +124,7 @@ def gaussian_moments(fn, mu, Upsilon, *, n_nodes: int = 201) -> tuple[float, flo
     (float, float)
         :math:`\mathbb E[f(X)]` and :math:`\operatorname{Var}[f(X)]`.
     """
-    fn = _callable(fn, "fn", "of an array of states")
+    fn = check_callable(fn, "fn", "of an array of states")
     mu = as_scalar(mu, "mu")
     Upsilon = positive_scalar(Upsilon, "Upsilon")
     n_nodes = check_int(n_nodes, "n_nodes", minimum=3)
@@ -139,8 +133,8 @@ def gaussian_moments(fn, mu, Upsilon, *, n_nodes: int = 201) -> tuple[float, flo
 
 
 def _check_model(f, h, Sigma_x, Sigma_y_x, y, mu1, Sigma1):
-    f = _callable(f, "f", "f(x, t) of an array of states and the step t")
-    h = _callable(h, "h", "h(x) of an array of states")
+    f = check_callable(f, "f", "f(x, t) of an array of states and the step t")
+    h = check_callable(h, "h", "h(x) of an array of states")
     y = as_array(y, "y", ndim=1, nonempty=True)
     return (f, h, positive_scalar(Sigma_x, "Sigma_x"), positive_scalar(Sigma_y_x, "Sigma_y_x"), y,
             as_scalar(mu1, "mu1"), positive_scalar(Sigma1, "Sigma1"))

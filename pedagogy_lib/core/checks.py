@@ -43,6 +43,7 @@ __all__ = [
     "check_rng",
     "check_choice",
     "check_backend",
+    "check_callable",
 ]
 
 #: Tolerance for "sums to one" and "is symmetric" checks (relative to the scale of the entries).
@@ -654,3 +655,11 @@ def check_backend(backend) -> str:
     """
     backend = check_choice(backend, "backend", BACKENDS)
     return backend if HAVE_NUMBA else "numpy"
+
+
+def check_callable(fn, name: str, signature: str):
+    """Return ``fn`` if it is callable; otherwise raise a ``TypeError`` naming ``name`` and the
+    ``signature`` expected, e.g. ``check_callable(h, "h", "h(x) of an array of states")``."""
+    if not callable(fn):
+        raise TypeError(f"{name} must be a function {signature}; got {type(fn).__name__}.")
+    return fn

@@ -35,7 +35,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_spd, check_symmetric
+from ..core.checks import as_array, check_callable, check_spd, check_symmetric
 
 __all__ = ["GaussianGradients", "PathwiseGradients", "hessian_route_gradients", "pathwise_gradients"]
 
@@ -111,11 +111,6 @@ def _check_moments(nu, Upsilon, Z):
     return nu, Upsilon, Z, L
 
 
-def _check_callable(fn, name: str, signature: str):
-    if not callable(fn):
-        raise TypeError(f"{name} must be a function {signature}; got {type(fn).__name__}.")
-
-
 def _call(fn, x, name: str, shape, dims: str, s: int) -> np.ndarray:
     """``fn(x)`` as a finite float array of ``shape`` (``None`` matches any length); errors name ``name``."""
     out = fn(x.copy())
@@ -125,7 +120,7 @@ def _call(fn, x, name: str, shape, dims: str, s: int) -> np.ndarray:
 def _theta_terms(grad_theta, X) -> np.ndarray | None:
     if grad_theta is None:
         return None
-    _check_callable(grad_theta, "grad_theta", "of x returning dE_emiss/dtheta, shape (P,)")
+    check_callable(grad_theta, "grad_theta", "of x returning dE_emiss/dtheta, shape (P,)")
     first = _call(grad_theta, X[0], "grad_theta", (None,), "(P,)", 0)
     out = np.empty((X.shape[0], first.shape[0]))
     out[0] = first
@@ -190,8 +185,8 @@ def hessian_route_gradients(nu, Upsilon, Z, grad_x: Callable, hess_x: Callable,
         If a callable is not callable or returns something that is not numeric.
     """
     nu, Upsilon, Z, L = _check_moments(nu, Upsilon, Z)
-    _check_callable(grad_x, "grad_x", "of x returning dE_emiss/dx, shape (K,)")
-    _check_callable(hess_x, "hess_x", "of x returning the Hessian of E_emiss in x, shape (K, K)")
+    check_callable(grad_x, "grad_x", "of x returning dE_emiss/dx, shape (K,)")
+    check_callable(hess_x, "hess_x", "of x returning the Hessian of E_emiss in x, shape (K, K)")
     S, K = Z.shape
     X = nu + Z @ L.T
     G = np.empty((S, K))
@@ -252,7 +247,7 @@ def pathwise_gradients(nu, Upsilon, Z, grad_x: Callable, grad_theta: Callable | 
         If a callable is not callable or returns something that is not numeric.
     """
     nu, Upsilon, Z, L = _check_moments(nu, Upsilon, Z)
-    _check_callable(grad_x, "grad_x", "of x returning dE_emiss/dx, shape (K,)")
+    check_callable(grad_x, "grad_x", "of x returning dE_emiss/dx, shape (K,)")
     S, K = Z.shape
     X = nu + Z @ L.T
     G = np.empty((S, K))

@@ -88,6 +88,7 @@ def _core():
     S = _spd(3)
     t.add("core.checks.as_array", np.ones((2, 3)), "x", ndim=2, _only=(0,))
     t.add("core.checks.as_scalar", 1.5, "x", _only=(0,))
+    t.add("core.checks.check_callable", len, "fn", "of one argument", _only=(0,))
     t.add("core.checks.to_float_array", np.ones(3), "x", _only=(0,))
     t.add("core.checks.check_shape", np.ones((2, 3)), "x", (2, None), _only=(0,))
     t.add("core.checks.check_finite", np.ones(3), "x", _only=(0,))
