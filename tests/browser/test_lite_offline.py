@@ -97,11 +97,13 @@ def test_the_sources_give_something_to_look_for():
 #: notebook (once drawn: a cell out of view may be an empty placeholder), and count formula errors
 #: and formulas drawn in red (an undefined macro). The argument is the number of cells the
 #: notebook has: at the bottom the script waits (up to 5 s) for cells not drawn yet, since the app
-#: may still be laying the notebook out.
+#: may still be laying the notebook out, and if some are still missing (on a loaded machine the
+#: windowed list can skip a cell that scrolled past while it was busy) it scrolls through again,
+#: up to three passes in all, in steps of half a screen.
 _SCROLL = """async (n) => {
     const outer = document.querySelector('.jp-WindowedPanel-outer');
     const seen = {};
-    let bad = 0, formulas = 0, still = 0;
+    let bad = 0, formulas = 0, still = 0, passes = 1;
     const look = () => {
         for (const cell of document.querySelectorAll('.jp-Notebook .jp-Cell[data-windowed-list-index]')) {
             const i = cell.getAttribute('data-windowed-list-index'), text = cell.innerText.trim();
@@ -116,11 +118,18 @@ _SCROLL = """async (n) => {
         await new Promise(r => setTimeout(r, 120));
         look();
         if (outer.scrollTop + outer.clientHeight >= outer.scrollHeight - 2) {
-            if (Object.keys(seen).length >= n || ++still > 40) break;   // all drawn, or 5 s at the bottom
+            if (Object.keys(seen).length >= n) break;                   // all drawn
+            if (++still > 40) {                                          // 5 s at the bottom
+                if (passes >= 3) break;
+                passes += 1;
+                still = 0;
+                outer.scrollTop = 0;                                     // another pass from the top
+                continue;
+            }
         } else {
             still = 0;
         }
-        outer.scrollTop += Math.max(100, outer.clientHeight * 0.8);
+        outer.scrollTop += Math.max(100, outer.clientHeight * 0.5);
     }
     await new Promise(r => setTimeout(r, 300));
     look();
