@@ -35,6 +35,22 @@ def test_ellipse_points_lie_on_the_mahalanobis_contour():
     np.testing.assert_allclose(pts[0], pts[-1], atol=1e-12)          # closed curve
 
 
+def test_draw_dag_draws_one_circle_per_node_one_arrow_per_edge_and_shades_the_observed():
+    fig, ax = plt.subplots()
+    plotting.draw_dag(ax, {"X": (0, 0), "Y": (1, 0), "Z": (2, 0)}, [("X", "Y"), ("Y", "Z")],
+                      observed=("Y",), labels={"X": "$x$"}, edge_labels={("X", "Y"): "C"})
+    circles = [p for p in ax.patches if isinstance(p, matplotlib.patches.Circle)]
+    assert len(circles) == 3
+    shaded = [c for c in circles if c.get_facecolor()[:3] != (1.0, 1.0, 1.0)]
+    assert [tuple(c.center) for c in shaded] == [(1.0, 0.0)]
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 2
+    assert {t.get_text() for t in ax.texts} >= {"$x$", "Y", "Z", "C"}
+    with pytest.raises(ValueError, match="W"):
+        plotting.draw_dag(ax, {"X": (0, 0)}, [("X", "W")])
+    plt.close(fig)
+
+
 def test_ellipse_rejects_bad_covariance():
     with pytest.raises(ValueError, match="Sigma is not symmetric positive definite"):
         plotting.ellipse_points([0, 0], [[1, 0], [0, -1]])

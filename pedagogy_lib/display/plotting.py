@@ -43,7 +43,7 @@ from ..core.checks import as_array, check_spd
 
 __all__ = ["COLORS", "CLASS_COLORS", "use_style", "ellipse_points", "gaussian_ellipse", "show", "figure_png",
            "static_build", "EncodedImage", "encode_figure", "StaticFigure", "check_alt", "WIDGET_ASSETS",
-           "widget_html", "encode_figure_pixels", "SLIDER_QUALITY"]
+           "widget_html", "encode_figure_pixels", "SLIDER_QUALITY", "draw_dag"]
 
 #: One colour per role, the same in every chapter.
 COLORS = {
@@ -119,6 +119,59 @@ def gaussian_ellipse(ax, mu, Sigma, n_std: float = 2.0, **line_kwargs):
     pts = ellipse_points(mu, Sigma, n_std)
     (line,) = ax.plot(pts[:, 0], pts[:, 1], **line_kwargs)
     return line
+
+
+def draw_dag(ax, pos, edges, *, observed=(), labels=None, edge_labels=None, r: float = 0.22,
+             title: str | None = None):
+    """Draw a directed graphical model on ``ax``: circles for nodes, arrows for edges.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    pos : dict
+        Node name -> ``(x, y)`` position.
+    edges : iterable of (str, str)
+        ``(parent, child)`` pairs; both must be nodes of ``pos``.
+    observed : iterable of str
+        Nodes drawn shaded (observed variables), the usual convention.
+    labels : dict, optional
+        Node name -> text drawn in its circle (default: the name).
+    edge_labels : dict, optional
+        ``(parent, child)`` -> text written beside the middle of that arrow.
+    r : float
+        Circle radius, in data units.
+    title : str, optional
+
+    Returns
+    -------
+    ax
+    """
+    pos = {name: np.asarray(xy, dtype=float) for name, xy in pos.items()}
+    edges = list(edges)
+    missing = sorted({n for e in edges for n in e} - set(pos))
+    if missing:
+        raise ValueError(f"edges name nodes that pos does not place: {missing}")
+    for u, v in edges:
+        p, q = pos[u], pos[v]
+        unit = (q - p) / np.linalg.norm(q - p)
+        ax.annotate("", xy=q - r * unit, xytext=p + r * unit,
+                    arrowprops=dict(arrowstyle="-|>", lw=1.5, color="black", shrinkA=0, shrinkB=0,
+                                    mutation_scale=14))
+        if edge_labels and (u, v) in edge_labels:
+            mid, normal = (p + q) / 2, np.array([-unit[1], unit[0]])
+            ax.text(*(mid + 0.18 * normal), edge_labels[(u, v)], ha="center", va="center")
+    observed = set(observed)
+    for name, (x0, y0) in pos.items():
+        face = "#c8c8c8" if name in observed else "white"
+        ax.add_patch(plt.Circle((x0, y0), r, facecolor=face, edgecolor="black", lw=1.5, zorder=3))
+        ax.text(x0, y0, (labels or {}).get(name, name), ha="center", va="center", fontsize=12,
+                zorder=4)
+    xs, ys = zip(*pos.values())
+    ax.set(xlim=(min(xs) - 0.5, max(xs) + 0.5), ylim=(min(ys) - 0.5, max(ys) + 0.5), aspect="equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 def static_build() -> bool:
