@@ -110,6 +110,48 @@ def tampering(code: str, alias: str = "check") -> list[str]:
     return sorted(set(found))
 
 
+#: Attributes with a leading underscore that are public API (NamedTuple methods), not library internals.
+_PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
+
+
+def private_library_names(code: str, imports: str = "") -> list[str]:
+    """The library's private names (a leading underscore) that ``code`` reaches, e.g. ``hm.exact._bsum``.
+
+    A private function is an internal of the library, not part of what an exercise may use: graded code
+    that calls one is not accepted (the exercise then asks for the computation, not a way round its
+    "not allowed" list). ``imports`` is the notebook's import code, which binds the names ``code`` uses
+    for the library's modules. NamedTuple methods such as ``_replace`` are public and allowed.
+    """
+    aliases: set[str] = set()
+    found: list[str] = []
+    for source in (imports, code):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                aliases |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("pedagogy_lib")}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pedagogy_lib"):
+                for a in node.names:
+                    if a.name.startswith("_") and not a.name.startswith("__") and source is code:
+                        found.append(f"{node.module}.{a.name}")
+                    aliases.add(a.asname or a.name)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return sorted(set(found))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
+                and node.attr not in _PUBLIC_UNDERSCORED:
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in aliases:
+                found.append(ast.unparse(node))
+    return sorted(set(found))
+
+
 # --- the student process ------------------------------------------------------------------------------
 
 
@@ -661,6 +703,10 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             passed, text = False, ("Not graded: the notebook's code reaches for the grading machinery ("
                                    + "; ".join(tampered) + "). Scored zero until the instructor reviews it.")
             flags.append("tampering with the grading machinery")
+        elif private := private_library_names(_src(cells[k]), "\n".join(preamble)):
+            passed, text = False, ("Not accepted: the answer calls the library's private functions ("
+                                   + ", ".join(f"`{p}`" for p in private) + "). They are the library's "
+                                   "internals, not its interface; write the computation the exercise asks for.")
         else:
             order = [i for i in sorted(answers.values()) if i <= k]
             if _needs_page_state(preamble, [_src(cells[i]) for i in order], page):

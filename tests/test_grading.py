@@ -94,6 +94,24 @@ def test_forbidden_functions_raise_wherever_they_are_bound(source):
         _text(nb, "ex-7-1-m-step")
 
 
+def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(source):
+    imports = "import numpy as np\nfrom pedagogy_lib import mixture as mx\nfrom pedagogy_lib.mixture import em\n"
+    assert G.private_library_names("r = mx.em._stats_numpy(y, mu, U, b, M)", imports) == ["mx.em._stats_numpy"]
+    assert G.private_library_names("from pedagogy_lib.mixture.em import _m_step as f", imports) == \
+        ["pedagogy_lib.mixture.em._m_step"]
+    # NamedTuple methods, the student's own private names and NumPy's are not the library's internals
+    for honest in ("p = mx.gmm_params([1.0], [[0.0]], [[[1.0]]])._replace(pi=[1.0])",
+                   "class A:\n    def __init__(self):\n        self._x = 1", "v = np.random._bit_generator"):
+        assert G.private_library_names(honest, imports) == [], honest
+    # end to end: a private helper gives the right M step, and the grade is still a refusal that names it
+    code = ("from pedagogy_lib.mixture import em\ny, r = check.EX_MSTEP\n"
+            "fit = em._m_step(em.gmm_stats_from_responsibilities(y, r), 'full', 0.0, None)\n"
+            "my_m_step = (fit.pi, fit.mu, fit.Sigma)\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert "private functions (`em._m_step`)" in _text(nb, "ex-7-1-m-step")
+
+
 def test_function_answers_run_in_the_student_process_on_hidden_inputs(source):
     code = ("def my_assign(y, mu):\n    import os\n    return np.full(len(y), os.getpid() % 1)\n"
             "check.assign_function(my_assign)")
