@@ -3,8 +3,8 @@ r"""Checkers for the Chapter 1 notebook, "Introduction: notation, arguments and 
 Import as ``from pedagogy_lib.exercises import ch01_notation as check``. The problem data of three
 exercises are the module constants below (drawn anew for each student when graded); the function
 of the first exercise is run on test problems made here when its checker runs, which the notebook
-never shows. Reference answers are computed in this module, by loops over every configuration,
-independently of the library, and are never printed.
+never shows. Reference answers are computed in this module, independently of the library, and are
+never printed.
 """
 from __future__ import annotations
 
