@@ -164,12 +164,14 @@ def test_total_derivative_names_the_slips():
 
 
 def test_iterated_expectation_accepts_enumeration_and_names_the_slips():
-    p_y, P, F = check.EX_ITER
-    inner = np.array([sum(P[k, l] * F[k, l] for k in range(3)) for l in range(3)])
-    assert check.iterated_expectation(inner, sum(p_y[l] * P[k, l] * F[k, l]
+    p_y, Q, F = check.EX_ITER
+    inner = np.array([sum(Q[k, l] * F[k, l] for k in range(3)) / Q[:, l].sum() for l in range(3)])
+    assert check.iterated_expectation(inner, sum(p_y[l] * Q[k, l] / Q[:, l].sum() * F[k, l]
                                                  for k, l in itertools.product(range(3), repeat=2)))
-    assert "joint of X and Y" in str(check.iterated_expectation((P * p_y * F).sum(0), p_y @ inner))
-    assert "columns of P_x_y as rows" in str(check.iterated_expectation((P.T * F).sum(0), p_y @ inner))
+    assert "model's joint" in str(check.iterated_expectation((Q * F).sum(0), p_y @ inner))
+    assert "rows of the joint" in str(check.iterated_expectation((Q / Q.sum(1, keepdims=True) * F).sum(0),
+                                                                 p_y @ inner))
+    assert "model's marginal" in str(check.iterated_expectation(inner, Q.sum(0) @ inner))
     assert "equal weights" in str(check.iterated_expectation(inner, inner.mean()))
     assert "without weighting" in str(check.iterated_expectation(inner, inner.sum()))
     assert not check.iterated_expectation(None, None)

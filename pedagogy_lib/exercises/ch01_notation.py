@@ -44,14 +44,14 @@ class TotalDerivativeProblem(NamedTuple):
 
 
 class IteratedProblem(NamedTuple):
-    """A discrete pair (X, Y) given as a marginal and a conditional table, and a function of both.
+    """A data distribution of Y, a model's joint table over (X hat, Y hat), and a function of x and y.
 
-    ``p_y[l]`` is the probability that Y = l; ``P_x_y[k, l]`` is the probability that X = k given
-    Y = l (each column sums to one); ``F[k, l]`` is the value f(k, l).
+    ``p_y[l]`` is the data's probability that Y = l; ``Q_xy[k, l]`` is the model's joint probability that
+    X hat = k and Y hat = l (the entries sum to one); ``F[k, l]`` is the value f(k, l).
     """
 
     p_y: np.ndarray
-    P_x_y: np.ndarray
+    Q_xy: np.ndarray
     F: np.ndarray
 
 
@@ -88,17 +88,20 @@ def _draw_total(rng) -> TotalDerivativeProblem:
 
 
 def _book_iter() -> IteratedProblem:
-    return IteratedProblem(p_y=np.array([0.5, 0.3, 0.2]),
-                           P_x_y=np.array([[0.6, 0.1, 0.3], [0.3, 0.2, 0.3], [0.1, 0.7, 0.4]]),
+    w = np.array([[6.0, 1.0, 2.0], [3.0, 2.0, 2.0], [1.0, 7.0, 4.0]])
+    return IteratedProblem(p_y=np.array([0.5, 0.3, 0.2]), Q_xy=w / w.sum(),
                            F=np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0], [-1.0, 2.5, 4.0]]))
 
 
 def _draw_iter(rng) -> IteratedProblem:
-    """A problem of the same shape for one student: a marginal far from uniform and tables without zeros."""
-    p_y = rng.dirichlet(np.array([1.0, 2.0, 3.0]))
-    P = rng.dirichlet(np.ones(3), size=3).T
-    return IteratedProblem(p_y=np.round(p_y / p_y.sum(), 12), P_x_y=P,
-                           F=np.round(rng.uniform(-3.0, 4.0, size=(3, 3)), 1))
+    """A problem of the same shape for one student: a data marginal of Y far from the model's, a model joint
+    without zeros, and values of f."""
+    while True:
+        p_y = np.round(rng.dirichlet(np.array([1.0, 2.0, 3.0])), 3)
+        p_y[-1] = round(1.0 - p_y[:-1].sum(), 3)
+        w = rng.integers(1, 9, size=(3, 3)).astype(float)
+        if p_y.min() > 0.05 and np.abs(w.sum(axis=0) / w.sum() - p_y).max() > 0.1:
+            return IteratedProblem(p_y=p_y, Q_xy=w / w.sum(), F=np.round(rng.uniform(-3.0, 4.0, size=(3, 3)), 1))
 
 
 #: Exercise ``ex-1-bayes-bound-z``: a joint over X (2 states), Y (3) and Z (3), and the value of Z.
@@ -107,7 +110,7 @@ EX_XYZ = book_or_drawn(_book_xyz(), _draw_xyz, seed=1102)
 #: Exercise ``ex-1-total-derivative``: the loss's matrix, vector, weight and the point theta.
 EX_TOTAL = book_or_drawn(_book_total(), _draw_total, seed=1103)
 
-#: Exercise ``ex-1-iterated-expectation``: the marginal of Y, the conditional table of X given Y, and f.
+#: Exercise ``ex-1-iterated-expectation``: the data's marginal of Y, the model's joint, and f.
 EX_ITER = book_or_drawn(_book_iter(), _draw_iter, seed=1104)
 
 
@@ -340,32 +343,36 @@ def total_derivative(partial, total) -> CheckResult:
 # Exercise ex-1-iterated-expectation
 # --------------------------------------------------------------------------------------------------------
 
-def _iterated_loops(p_y, P, F):
-    Kx, Ky = P.shape
-    inner = np.array([sum(P[k, l] * F[k, l] for k in range(Kx)) for l in range(Ky)])
-    outer = sum(p_y[l] * P[k, l] * F[k, l] for k in range(Kx) for l in range(Ky))
+def _iterated_loops(p_y, Q, F):
+    Kx, Ky = Q.shape
+    inner = np.array([sum(Q[k, l] * F[k, l] for k in range(Kx)) / sum(Q[k, l] for k in range(Kx))
+                      for l in range(Ky)])
+    outer = sum(p_y[l] * inner[l] for l in range(Ky))
     return inner, outer
 
 
 def iterated_expectation(inner, outer) -> CheckResult:
-    """Exercise ``ex-1-iterated-expectation``: for EX_ITER, your vector of inner (conditional) expectations,
-    one entry per value of Y, and the outer expectation over Y, a number.
+    """Exercise ``ex-1-iterated-expectation``: for EX_ITER, your vector of inner (conditional) expectations
+    under the model, one entry per value of y, and the outer expectation over the data's Y, a number.
 
-    The checker recognizes the joint used in place of the conditional, the columns of the table read as
-    rows, and an outer average that ignores the distribution of Y.
+    The checker recognizes the model's joint used in place of its conditional, the table's columns read
+    as rows, and an outer average over the model's marginal, over equal weights or over no weights.
     """
-    p_y, P, F = EX_ITER
-    ref_in, ref_out = _iterated_loops(p_y, P, F)
-    joint = P * p_y[None, :]
-    hints_in = {"you weighted f by the joint of X and Y; the inner expectation uses the conditional of X "
-                "given Y (a column of P_x_y)": (joint * F).sum(axis=0),
-                "you read the columns of P_x_y as rows": (P.T * F).sum(axis=0)}
-    hints_out = {"you averaged the inner expectations with equal weights; the outer expectation weights "
+    p_y, Q, F = EX_ITER
+    ref_in, ref_out = _iterated_loops(p_y, Q, F)
+    q_y = Q.sum(axis=0)
+    hints_in = {"you weighted f by the model's joint of X hat and Y hat; the inner expectation uses its "
+                "conditional distribution of X hat given Y hat": (Q * F).sum(axis=0),
+                "you normalized the rows of the joint table; the conditional of X hat given Y hat = l is "
+                "column l divided by its sum": ((Q / Q.sum(axis=1, keepdims=True)) * F).sum(axis=0)}
+    hints_out = {"you averaged over the model's marginal of Y hat; the outer expectation is over the data's "
+                 "Y, whose distribution is p_y": q_y @ ref_in,
+                 "you averaged the inner expectations with equal weights; the outer expectation weights "
                  "them by the distribution of Y": ref_in.mean(),
                  "you summed the inner expectations without weighting them": ref_in.sum()}
     problems = compare_array(inner, ref_in, "your inner expectations", rtol=1e-9, atol=1e-12, hints=hints_in)
     problems += compare_array(outer, ref_out, "your outer expectation", rtol=1e-9, atol=1e-12, hints=hints_out)
-    return result("iterated expectation", problems)
+    return result("iterated expectation, data outside and model inside", problems)
 
 
 #: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
