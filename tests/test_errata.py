@@ -236,3 +236,17 @@ def test_future_conditioned_mean_is_affine_in_x_t_not_x_t_minus_1():
         np.testing.assert_allclose(cond_mean(x_t), m + J @ (x_t - A @ m), rtol=1e-12)
     e = np.array([1.0, 0.0])
     np.testing.assert_allclose(cond_mean(e) - cond_mean(np.zeros(2)), J @ e, rtol=1e-12)
+
+
+def test_the_vector_differential_takes_each_coordinate_once():
+    """Chapter 1 defines the vector differential with dx_1 twice; integrating a 2-D density over x_1 and
+    then x_2 (each once) gives 1, while integrating over x_1 twice leaves a function of x_2 with the
+    wrong total."""
+    grid = np.linspace(-8.0, 8.0, 801)
+    x1, x2 = np.meshgrid(grid, grid, indexing="ij")
+    density = stats.multivariate_normal([0.3, -0.5], [[1.0, 0.6], [0.6, 2.0]]).pdf(np.dstack([x1, x2]))
+    once_each = np.trapezoid(np.trapezoid(density, grid, axis=0), grid)        # dx_1 then dx_2
+    assert abs(once_each - 1.0) < 1e-6
+    marginal_x2 = np.trapezoid(density, grid, axis=0)                          # after dx_1: a function of x_2
+    twice_x1 = np.trapezoid(marginal_x2, grid) * (grid[-1] - grid[0])          # dx_1 again: x_1 is gone already
+    assert abs(twice_x1 - 1.0) > 1.0                                            # the range of x_1 multiplies in

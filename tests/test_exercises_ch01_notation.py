@@ -1,0 +1,177 @@
+"""Checkers of the Chapter 1 notebook (notation, arguments and variables): the notebook's solutions pass, the
+library's own routes to the same numbers pass, and the named slips are recognized without giving the
+answer away.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+
+from pedagogy_lib import discrete
+from pedagogy_lib.core.gradcheck import gradcheck
+from pedagogy_lib.exercises import ch01_notation as check
+from pedagogy_lib.hmm import categorical_log_lik, hmm_filter, hmm_smoother
+
+
+def _log_joint_solution(pi, A, B, y):
+    """The notebook's solution: one new axis per time step, by broadcasting."""
+    with np.errstate(divide="ignore"):
+        lA, lB = np.log(A), np.log(B)
+        out = np.log(pi) + lB[y[0]]
+    for t in range(1, len(y)):
+        out = out[..., None] + lA.T + lB[y[t]]
+    return out
+
+
+def _log_joint_through_the_library(pi, A, B, y):
+    """The same table from the library: the HMM written as a DAG, its joint table sliced at y."""
+    K, T = len(pi), len(y)
+    cpts, parents = {}, {}
+    for t in range(T):
+        cpts[f"x{t}"] = pi if t == 0 else A
+        if t:
+            parents[f"x{t}"] = (f"x{t - 1}",)
+    for t in range(T):
+        cpts[f"y{t}"] = B
+        parents[f"y{t}"] = (f"x{t}",)
+    joint = discrete.joint_table(discrete.make_dag(cpts, parents))
+    with np.errstate(divide="ignore"):
+        return np.log(joint[(Ellipsis, *y)]).reshape((K,) * T)
+
+
+def test_eq_1_5_log_joint_function_accepts_the_solution_and_the_library():
+    assert check.log_joint_function(_log_joint_solution)
+    assert check.log_joint_function(_log_joint_through_the_library)
+
+
+def test_eqs_1_3_and_1_5_summed_over_the_states_is_the_forward_algorithms_evidence_and_normalized_its_smoother():
+    """The partially evaluated joint of small HMMs, summed over x_1..x_T, is p(y_1:T); its normalized
+    single-time marginals are the smoother's."""
+    for pi, A, B, y in _cases():
+        table = _log_joint_solution(pi, A, B, y)
+        filt = hmm_filter(pi, A, categorical_log_lik(B, y), backend="numpy")
+        np.testing.assert_allclose(np.logaddexp.reduce(table.ravel()), filt.log_evidence, rtol=1e-12)
+        post = np.exp(table - filt.log_evidence)
+        gamma = hmm_smoother(pi, A, categorical_log_lik(B, y), backend="numpy").gamma
+        T = len(y)
+        for t in range(T):
+            np.testing.assert_allclose(post.sum(axis=tuple(s for s in range(T) if s != t)), gamma[t], atol=1e-12)
+
+
+def _cases():
+    """Small HMMs of the kind the checker draws (the checker's own are private)."""
+    rng = np.random.default_rng(5)
+    out = []
+    for K, V, T in [(2, 3, 4), (3, 3, 3), (3, 2, 1), (1, 2, 3)]:
+        out.append((rng.dirichlet(np.ones(K)), rng.dirichlet(np.ones(K), size=K).T,
+                    rng.dirichlet(np.ones(V), size=K).T, rng.integers(0, V, size=T)))
+    return out
+
+
+def test_log_joint_function_names_the_slips():
+    def slip(fn):
+        r = check.log_joint_function(fn)
+        assert not r
+        return str(r)
+
+    first = lambda pi, y: np.log(pi)[(slice(None),) + (None,) * (len(y) - 1)]  # noqa: E731
+    assert "read A row by row" in slip(lambda pi, A, B, y: _log_joint_solution(pi, A.T, B, y))
+    assert "left out the distribution pi" in slip(lambda pi, A, B, y: _log_joint_solution(pi, A, B, y) - first(pi, y))
+    assert "another time step" in slip(lambda pi, A, B, y: _log_joint_solution(pi, A, B, np.roll(y, 1)))
+    assert "applied a transition to pi" in slip(lambda pi, A, B, y: _log_joint_solution(A @ pi, A, B, y))
+    assert "reverse order" in slip(lambda pi, A, B, y: _log_joint_solution(pi, A, B, y).T)
+    assert "returned probabilities" in slip(lambda pi, A, B, y: np.exp(_log_joint_solution(pi, A, B, y)))
+
+    def normalized(pi, A, B, y):
+        r = _log_joint_solution(pi, A, B, y)
+        return r - np.logaddexp.reduce(r.ravel())
+
+    assert "normalized over the state sequences" in slip(normalized)
+
+    def b_transposed(pi, A, B, y):
+        if B.shape[0] != B.shape[1]:
+            return _log_joint_solution(pi, A, B, y)
+        return _log_joint_solution(pi, A, B.T, y)
+
+    assert "test problem 2" in slip(b_transposed) and "B as B[state, symbol]" in slip(b_transposed)
+    assert "forget to return" in slip(lambda pi, A, B, y: None)
+    assert "raised IndexError" in slip(lambda pi, A, B, y: y[len(y)])
+    assert "should be a function" in str(check.log_joint_function(np.zeros(3)))
+
+
+def test_log_joint_function_reaches_the_edge_cases_and_reveals_no_answer():
+    msg = str(check.log_joint_function(lambda pi, A, B, y: _log_joint_solution(pi, A, B, y) + 0.01))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.split("\n", 1)[1]), msg
+    # a single time step (problem 3): wrong only there
+    msg = str(check.log_joint_function(lambda pi, A, B, y: _log_joint_solution(pi, A, B, y) + (len(y) == 1)))
+    assert "test problem 3 (K = 3, V = 2, T = 1)" in msg, msg
+    # impossible sequences (problem 4): a large negative number is not minus infinity
+    msg = str(check.log_joint_function(
+        lambda pi, A, B, y: np.maximum(_log_joint_solution(pi, A, B, y), -700.0)))
+    assert "test problem 4" in msg and "minus infinity" in msg, msg
+    # a single state (problem 5)
+    msg = str(check.log_joint_function(lambda pi, A, B, y: _log_joint_solution(pi, A, B, y) + (len(pi) == 1)))
+    assert "test problem 5 (K = 1" in msg, msg
+
+
+def test_eq_1_2_bayes_table_accepts_the_bound_z_posterior_and_names_the_slips():
+    p, z = check.EX_XYZ
+    like = p[:, :, z] / p[:, :, z].sum(axis=1, keepdims=True)         # p(y | x, z), a row per x
+    prior = p[:, :, z].sum(axis=1) / p[:, :, z].sum()                  # p(x | z)
+    evidence = like.T @ prior                                          # p(y | z)
+    assert check.bayes_table(like * prior[:, None] / evidence[None, :])
+    dag = discrete.make_dag({"z": p.sum(axis=(0, 1)), "x": p.sum(axis=1) / p.sum(axis=(0, 1)),
+                             "y": np.moveaxis(p / p.sum(axis=1, keepdims=True), 1, 0)},
+                            {"x": ("z",), "y": ("x", "z")})
+    assert check.bayes_table(np.stack([discrete.conditional(dag, "x", {"y": j, "z": z})
+                                       for j in range(p.shape[1])], axis=1))
+    assert "summed out instead of bound" in str(check.bayes_table(p.sum(2) / p.sum(2).sum(0)))
+    assert "dropped Y" in str(check.bayes_table(np.repeat(prior[:, None], p.shape[1], axis=1)))
+    assert "normalized each row" in str(check.bayes_table(like))
+    assert "did not divide by the evidence" in str(check.bayes_table(p[:, :, z]))
+    assert not check.bayes_table(p[:, :, z])
+
+
+def _total_parts():
+    A, c, lam, theta = check.EX_TOTAL
+    x = np.tanh(A @ theta)
+    g_x = x - c + lam * theta
+    J = (1 - x ** 2)[:, None] * A
+    return A, c, lam, theta, x, g_x, J
+
+
+def test_total_derivative_accepts_the_chain_rule_and_finite_differences():
+    A, c, lam, theta, x, g_x, J = _total_parts()
+    assert check.total_derivative(lam * x, lam * x + J.T @ g_x)
+    loss = lambda th, xx: 0.5 * np.sum((xx - c) ** 2) + lam * th @ xx  # noqa: E731
+    numeric_total = gradcheck(lambda th: loss(th, np.tanh(A @ th)), theta, h=1e-5, order=4).numeric
+    numeric_partial = gradcheck(lambda th: loss(th, x), theta, h=1e-5, order=4).numeric
+    assert check.total_derivative(numeric_partial, numeric_total)
+
+
+def test_total_derivative_names_the_slips():
+    A, c, lam, theta, x, g_x, J = _total_parts()
+    total = lam * x + J.T @ g_x
+    assert "gave the partial derivative" in str(check.total_derivative(lam * x, lam * x))
+    assert "derivative of tanh" in str(check.total_derivative(lam * x, lam * x + A.T @ g_x))
+    assert "untransposed" in str(check.total_derivative(lam * x, lam * x + J @ g_x))
+    assert "lam * theta part" in str(check.total_derivative(lam * x, lam * x + J.T @ (x - c)))
+    assert "direct dependence" in str(check.total_derivative(lam * x, J.T @ g_x))
+    assert "total derivative where the partial" in str(check.total_derivative(total, total))
+    assert not check.total_derivative(lam * x, lam * x)
+
+
+def test_iterated_expectation_accepts_enumeration_and_names_the_slips():
+    p_y, Q, F = check.EX_ITER
+    inner = np.array([sum(Q[k, l] * F[k, l] for k in range(3)) / Q[:, l].sum() for l in range(3)])
+    assert check.iterated_expectation(inner, sum(p_y[l] * Q[k, l] / Q[:, l].sum() * F[k, l]
+                                                 for k, l in itertools.product(range(3), repeat=2)))
+    assert "model's joint" in str(check.iterated_expectation((Q * F).sum(0), p_y @ inner))
+    assert "rows of the joint" in str(check.iterated_expectation((Q / Q.sum(1, keepdims=True) * F).sum(0),
+                                                                 p_y @ inner))
+    assert "model's marginal" in str(check.iterated_expectation(inner, Q.sum(0) @ inner))
+    assert "equal weights" in str(check.iterated_expectation(inner, inner.mean()))
+    assert "without weighting" in str(check.iterated_expectation(inner, inner.sum()))
+    assert not check.iterated_expectation(inner, inner.mean())
