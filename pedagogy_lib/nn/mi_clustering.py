@@ -207,6 +207,9 @@ def _gradient(W, b, Y, labels, lam, gam) -> MIGradient:
 def cluster_probs(W, b, Y) -> np.ndarray:
     r"""The classifier's assignments :math:`q(k\mid\mathbf y_n) = \mathrm{softmax}\{\mathbf W\mathbf y_n+\mathbf b\}_k`.
 
+    The unsupervised classifier of Bridle, Heading and MacKay (1992), used for the semi-supervised
+    clustering of Section 5.2.1.
+
     Parameters
     ----------
     W : array_like, shape (K, L)
@@ -282,6 +285,9 @@ def mi_gradient(W, b, Y, labels=None, *, label_weight: float = 1.0, weight_decay
 def fit_mi_clustering(Y, K: int, *, labels=None, label_weight: float = 1.0, weight_decay: float = 0.01,
                       rng, init_scale: float = 1e-3, max_iter: int = 500) -> MIClusteringResult:
     r"""Maximize :func:`mi_objective` over ``W`` and ``b`` by L-BFGS with the hand-written gradient.
+
+    Clustering by information maximization (Bridle, Heading and MacKay, 1992), semi-supervised when
+    ``labels`` are given (Section 5.2.1).
 
     The start is ``W`` drawn from :math:`\mathcal N(0, \text{init\_scale}^2)` and ``b = 0``. Near
     ``W = 0`` every assignment is uniform, so :math:`\hat{\mathcal I}` and its gradient vanish there
