@@ -79,7 +79,7 @@ from ..core.jit import njit
 from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
 from ..core.linalg import TAU, chol_solve, symmetrize
 from ..core.logmath import logsumexp, softmax
-from .model import COVARIANCE_TYPES, GMMParams, check_params, gmm_logits
+from .model import COVARIANCE_TYPES, GMMParams, check_params
 
 __all__ = [
     "GMMStats",
@@ -549,11 +549,18 @@ def gmm_stats_from_responsibilities(y, r, mu_ref=None) -> GMMStats:
         raise ValueError(f"r must have one row per observation: shape (N, K) with N = {N}; got {r.shape}.")
     K = r.shape[1]
     check_prob_rows(r, "r")
+    if mu_ref is not None:
+        mu_ref = as_array(mu_ref, "mu_ref", shape=(K, L), dims="(K, L)")
+    return _stats_from_responsibilities(y, r, mu_ref)
+
+
+def _stats_from_responsibilities(y, r, mu_ref=None) -> GMMStats:
+    """:func:`gmm_stats_from_responsibilities` on validated inputs."""
+    N, L = y.shape
+    K = r.shape[1]
     N_k = r.sum(axis=0)
     if mu_ref is None:
         mu_ref = (r.T @ y) / np.where(N_k > 0, N_k, 1.0)[:, None]
-    else:
-        mu_ref = as_array(mu_ref, "mu_ref", shape=(K, L), dims="(K, L)")
     sum_d = np.empty((K, L))
     sum_dd = np.empty((K, L, L))
     for k in range(K):
@@ -851,6 +858,16 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
 # semi-supervised EM: the labelled points' responsibilities clamped to their labels
 # ---------------------------------------------------------------------------------------------
 
+def _log_joint(pi, mu, chol, y):
+    """The logits of Eq. 2.8 with every constant, log(pi_k N(y_n; mu_k, Sigma_k)), for validated inputs (N, K)."""
+    U, b = _e_step_inputs(pi, mu, chol)
+    z = np.empty((y.shape[0], mu.shape[0]))
+    for k in range(mu.shape[0]):
+        w = (y - mu[k]) @ U[k]                                   # rows: (L_k^{-1}(y_n - mu_k))^T
+        z[:, k] = b[k] - 0.5 * np.sum(w * w, axis=1)
+    return z
+
+
 def _clamp(z, labels):
     """Responsibilities and the semi-supervised log likelihood from the logits ``z`` (N, K) of Eq. 2.8."""
     lab = np.flatnonzero(labels >= 0)
@@ -864,11 +881,12 @@ def _clamp(z, labels):
 
 
 def _check_labelled(params, y, labels, name="params"):
-    pi, mu, _, _ = check_params(params, name)
+    """Validated ``(log joint (N, K), labels)`` for a GMMParams, its data and partial labels."""
+    pi, mu, _, chol = check_params(params, name)
     y = as_array(y, "y", shape=(None, mu.shape[1]), dims="(N, L)")
     if y.shape[0] == 0:
         raise ValueError(f"y must have at least one row (observation), shape (N, L); got {y.shape}.")
-    return y, check_labels(labels, y.shape[0], pi.shape[0])
+    return _log_joint(pi, mu, chol, y), check_labels(labels, y.shape[0], pi.shape[0])
 
 
 def clamped_responsibilities(params: GMMParams, y, labels) -> np.ndarray:
@@ -898,8 +916,7 @@ def clamped_responsibilities(params: GMMParams, y, labels) -> np.ndarray:
     ValueError
         If ``params``, ``y`` or ``labels`` is malformed (the message names it).
     """
-    y, labels = _check_labelled(params, y, labels)
-    return _clamp(gmm_logits(params, y), labels)[0]
+    return _clamp(*_check_labelled(params, y, labels))[0]
 
 
 def semi_supervised_log_lik(params: GMMParams, y, labels) -> float:
@@ -925,25 +942,27 @@ def semi_supervised_log_lik(params: GMMParams, y, labels) -> float:
     -------
     float
     """
-    y, labels = _check_labelled(params, y, labels)
-    return _clamp(gmm_logits(params, y), labels)[1]
+    return _clamp(*_check_labelled(params, y, labels))[1]
 
 
 def _semi_supervised_model(labels, covariance_type, reg_covar) -> EMModel:
     """The GMM with clamped labels as an EMModel for run_em (validated inputs)."""
 
+    def clamped(params, y):
+        chol = _chol_or_raise(np.asarray(params.Sigma), "E step")
+        return _clamp(_log_joint(params.pi, params.mu, chol, y), labels)
+
     def e_step(params, y):
-        r = _clamp(gmm_logits(params, y), labels)[0]
-        return gmm_stats_from_responsibilities(y, r, params.mu)
+        return _stats_from_responsibilities(y, clamped(params, y)[0], params.mu)
 
     def m_step(stats, y, params):
         return _m_step(stats, covariance_type, reg_covar, params)[0]
 
     def log_likelihood(params, y):
-        return _clamp(gmm_logits(params, y), labels)[1]
+        return clamped(params, y)[1]
 
     def elbo(params, stats, y):
-        return _elbo(params, np.linalg.cholesky(params.Sigma), stats)
+        return _elbo(params, _chol_or_raise(np.asarray(params.Sigma), "ELBo"), stats)
 
     return EMModel(e_step, m_step, log_likelihood, elbo, None,
                    f"semi-supervised GMM EM ({covariance_type} covariances)", None)
@@ -1002,7 +1021,7 @@ def fit_gmm_semi_supervised(y, labels, K: int, *, covariance_type: str = "full",
         hard = np.where(labels >= 0, labels, nearest)
         r = np.zeros((N, K))
         r[np.arange(N), hard] = 1.0
-        init_params = _m_step(gmm_stats_from_responsibilities(y, r, centers), covariance_type, reg_covar, None)[0]
+        init_params = _m_step(_stats_from_responsibilities(y, r, centers), covariance_type, reg_covar, None)[0]
     else:
         init_params, _ = _check_params_for(init, "init", K, L)
     model = _semi_supervised_model(labels, covariance_type, reg_covar)
