@@ -207,6 +207,12 @@ def tv_distance(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
+    "ex-b2-mixing": {"forbidden": ["pedagogy_lib.discrete.markov_chain.mixing_time",
+                                   "pedagogy_lib.discrete.markov_chain.mixing_time_bounds",
+                                   "pedagogy_lib.discrete.markov_chain.tv_to_stationarity"]},
+    "ex-b2-reversible": {"forbidden": ["pedagogy_lib.discrete.markov_chain.is_detailed_balance",
+                                       "pedagogy_lib.discrete.markov_chain.detailed_balance_violation"]},
+    "ex-b2-stationary": {"forbidden": ["pedagogy_lib.discrete.markov_chain.stationary_distribution"]},
     "ex-b2-tv-function": {"forbidden": ["pedagogy_lib.discrete.markov_chain.tv_to_stationarity"],
                           "same_data": "the answer is a function, which the grader calls on test problems of the "
                                        "checker's own (drawn for each student)"},

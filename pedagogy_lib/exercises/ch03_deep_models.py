@@ -623,12 +623,21 @@ def refh_filter_function(fn) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises give every
 #: student the same data (courseware/grading.py).
 SUMMATIVE = {
+    "ex-3-4-recurrent-input": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
+                                             "pedagogy_lib.harmonium.recurrent.refh_training_data"]},
+    "ex-3-3-helmholtz": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.helmholtz_log_likelihood"]},
+    "ex-3-2-emission": {"forbidden": ["pedagogy_lib.harmonium.model.log_conditional_visible",
+                                      "pedagogy_lib.harmonium.dbn.directed_table"]},
+    "ex-3-2-inverted": {"forbidden": ["pedagogy_lib.harmonium.dbn.invert"]},
     "ex-3-2-dbn-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
                                           "pedagogy_lib.harmonium.dbn.directed_table",
                                           "pedagogy_lib.harmonium.exact.visible_log_probs",
                                           "pedagogy_lib.harmonium.exact.hidden_log_probs",
                                           "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                          "pedagogy_lib.harmonium.exact.log_partition"],
+                                          "pedagogy_lib.harmonium.exact.log_partition",
+                                          "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                          "pedagogy_lib.harmonium.exact.mre",
+                                          "pedagogy_lib.harmonium.model.log_conditional_visible"],
                             "same_data": "the answer is a function, which the grader calls on test problems of the "
                                          "checker's own"},
     "ex-3-3-wake-sleep-step": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.wake_update",
@@ -646,7 +655,9 @@ SUMMATIVE = {
                                          "pedagogy_lib.harmonium.exact.hidden_log_probs",
                                          "pedagogy_lib.harmonium.exact.log_marginal_table",
                                          "pedagogy_lib.harmonium.exact.log_partition",
-                                         "pedagogy_lib.harmonium.model.free_energy_visible"],
+                                         "pedagogy_lib.harmonium.model.free_energy_visible",
+                                         "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                         "pedagogy_lib.harmonium.exact.mre"],
                            "same_data": "the answer is a function, which the grader calls on test problems of the "
                                         "checker's own"},
     "ex-3-4-same-conditional": {"same_data": "the answer is True or False, a property of the two models the data "

@@ -171,11 +171,21 @@ def n_components(answer) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-3-1-marginal": {"forbidden": ["pedagogy_lib.harmonium.model.free_energy_visible",
+                                      "pedagogy_lib.harmonium.exact.log_partition",
+                                      "pedagogy_lib.harmonium.exact.visible_log_probs",
+                                      "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                      "pedagogy_lib.harmonium.exact.log_marginal_table",
+                                      "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                      "pedagogy_lib.harmonium.exact.mre",
+                                      "pedagogy_lib.harmonium.ais.ais_log_partition"]},
     "ex-3-1-log-Z": {"forbidden": ["pedagogy_lib.harmonium.exact.log_partition",
                                    "pedagogy_lib.harmonium.exact.log_marginal_table",
                                    "pedagogy_lib.harmonium.exact.visible_log_probs",
                                    "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                   "pedagogy_lib.harmonium.ais.ais_log_partition"]},
+                                   "pedagogy_lib.harmonium.ais.ais_log_partition",
+                                   "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                   "pedagogy_lib.harmonium.exact.mre"]},
     "ex-3-1-poisson-B": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units"],
                          "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                       "checker's own"},

@@ -206,12 +206,26 @@ def factor_message(answer) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-3-5-message": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
+                                     "pedagogy_lib.graphical.bp.loopy_belief_propagation",
+                                     "pedagogy_lib.graphical.junction.junction_tree",
+                                     "pedagogy_lib.graphical.factors.joint",
+                                     "pedagogy_lib.graphical.factors.marginals_by_enumeration"]},
+    "ex-3-5-ising-z": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
+                                     "pedagogy_lib.graphical.factors.log_partition_by_enumeration",
+                                     "pedagogy_lib.graphical.factors.joint",
+                                     "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+                                     "pedagogy_lib.graphical.bp.belief_propagation",
+                                     "pedagogy_lib.graphical.bp.loopy_belief_propagation"]},
     "ex-3-5-clique": {"forbidden": ["pedagogy_lib.graphical.junction.triangulate",
                                     "pedagogy_lib.graphical.junction.junction_tree"],
                       "same_data": "the problem is a specific example the solution discusses: the 3 x 3 grid "
                                    "eliminated centre first, then corners, then edges, whose first clique of five "
                                    "is the largest (width 4, against 3 row by row), and the checker's hints "
                                    "assume it"},
-    "ex-3-5-independences": {"same_data": "the answer is True or False for each statement, fixed by the graph of "
+    "ex-3-5-independences": {"forbidden": ["pedagogy_lib.graphical.separation.separated",
+                                           "pedagogy_lib.graphical.separation.d_separated",
+                                           "pedagogy_lib.graphical.junction.markov_network"],
+                             "same_data": "the answer is True or False for each statement, fixed by the graph of "
                                           "Fig. 3.1A whatever the potentials"},
 }

@@ -177,11 +177,14 @@ def asymmetric_pair(p, q):
 SUMMATIVE = {
     "ex-4-2-gaussian-kl": {"forbidden": ["pedagogy_lib.learning.objectives.gaussian_relative_entropy",
                                          "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
-                                         "pedagogy_lib.learning.objectives.gaussian_entropy"]},
+                                         "pedagogy_lib.learning.objectives.gaussian_entropy",
+                                         "pedagogy_lib.vi.mean_field.kl_gaussian",
+                                         "pedagogy_lib.deepgen.vae.gaussian_kl"]},
     "ex-4-2-marble-entropies": {"forbidden": ["pedagogy_lib.learning.objectives.entropy",
                                               "pedagogy_lib.learning.objectives.cross_entropy",
                                               "pedagogy_lib.learning.objectives.relative_entropy",
-                                              "pedagogy_lib.learning.objectives.relative_entropies"],
+                                              "pedagogy_lib.learning.objectives.relative_entropies",
+                                              "scipy.stats.entropy"],
                                 "same_data": "the marble game is the book's named example (Eqs. 4.1-4.2): the "
                                              "text and the solution discuss its values, 1.75, 2, 2 and 2.25 bits"},
     "ex-4-2-asymmetric-pair": {"same_data": "the answer is any pair of distributions that meets the condition "
