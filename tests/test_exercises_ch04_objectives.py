@@ -12,14 +12,38 @@ from scipy import integrate, optimize, stats
 from pedagogy_lib.exercises import ch04_objectives as check
 
 # ---------------------------------------------------------------- exercise 1: marble entropies
-# H_p = 1/2*1 + 1/4*2 + 2*(1/8*3) = 1.75; H_q = 2; H_pq = 2 (every cup costs 2 questions);
-# H_qp = 1/4*(1 + 2 + 3 + 3) = 2.25.
-MARBLE = [1.75, 2.0, 2.0, 2.25]
+# Not the page's strategies (Eqs. 4.1-4.2, whose 1.75, 2, 2 and 2.25 bits the page prints) but
+# p = (0.4, 0.3, 0.2, 0.1) and q = (0.15, 0.15, 0.3, 0.4), written out term by term in bits.
+_LOG2 = np.log2
+MARBLE = [
+    -(0.4 * _LOG2(0.4) + 0.3 * _LOG2(0.3) + 0.2 * _LOG2(0.2) + 0.1 * _LOG2(0.1)),
+    -(2 * 0.15 * _LOG2(0.15) + 0.3 * _LOG2(0.3) + 0.4 * _LOG2(0.4)),
+    -(0.4 * _LOG2(0.15) + 0.3 * _LOG2(0.15) + 0.2 * _LOG2(0.3) + 0.1 * _LOG2(0.4)),
+    -(0.15 * _LOG2(0.4) + 0.15 * _LOG2(0.3) + 0.3 * _LOG2(0.2) + 0.4 * _LOG2(0.1)),
+]
+PAGE_MARBLE = [1.75, 2.0, 2.0, 2.25]
 
 
-def test_marble_problem_data_is_eqs_4_1_and_4_2():
-    np.testing.assert_array_equal(check.EX_MARBLE.p, [0.5, 0.25, 0.125, 0.125])
-    np.testing.assert_array_equal(check.EX_MARBLE.q, [0.25] * 4)
+def test_marble_problem_data_is_not_the_pages_strategies():
+    np.testing.assert_array_equal(check.EX_MARBLE.p, [0.4, 0.3, 0.2, 0.1])
+    np.testing.assert_array_equal(check.EX_MARBLE.q, [0.15, 0.15, 0.3, 0.4])
+    np.testing.assert_allclose(MARBLE, [1.846439, 1.870951, 2.395462, 2.484184], atol=1e-6)
+
+
+def test_marble_the_pages_printed_values_do_not_pass():
+    assert not check.marble_entropies(PAGE_MARBLE)
+
+
+def test_marble_problem_drawn_for_a_student_is_a_pair_of_distributions_other_than_the_books():
+    from courseware import grading as G
+
+    fresh = G.own_copy(check, 7)
+    p, q = fresh.EX_MARBLE
+    assert p.shape == q.shape == (4,) and p.min() >= 0.05 and q.min() >= 0.05
+    np.testing.assert_allclose([p.sum(), q.sum()], 1.0, rtol=1e-12)
+    assert not np.array_equal(p, check.EX_MARBLE.p)
+    H = lambda a, b: -np.sum(a * np.log2(b))
+    assert fresh.marble_entropies([H(p, p), H(q, q), H(p, q), H(q, p)])
 
 
 def test_marble_correct_passes():
@@ -35,11 +59,11 @@ def test_marble_correct_passes():
 
 @pytest.mark.parametrize("answer,fragment", [
     (np.array(MARBLE) * np.log(2), "natural logarithms"),
-    ([1.75, 2.0, 2.25, 2.0], "swapped the two cross entropies"),
-    ([1.75, 2.0, 0.25, 0.25], "relative entropies"),
-    ([-1.75, -2.0, -2.0, -2.25], "wrong sign"),
-    ([1.75, 2.0, 2.0], "shape"),
-    ([1.75, 2.0, 2.0, 2.3], "not within tolerance"),
+    ([MARBLE[0], MARBLE[1], MARBLE[3], MARBLE[2]], "swapped the two cross entropies"),
+    ([MARBLE[0], MARBLE[1], MARBLE[2] - MARBLE[0], MARBLE[3] - MARBLE[1]], "relative entropies"),
+    ([-m for m in MARBLE], "wrong sign"),
+    (MARBLE[:3], "shape"),
+    (MARBLE[:3] + [MARBLE[3] + 0.05], "not within tolerance"),
 ])
 def test_marble_wrong_answers_fail_with_hint(answer, fragment):
     res = check.marble_entropies(answer)

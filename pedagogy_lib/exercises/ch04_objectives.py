@@ -23,7 +23,7 @@ __all__ = ["MarbleProblem", "GaussianPair", "EX_MARBLE", "EX_KL", "EX_ML_DATA",
 
 
 class MarbleProblem(NamedTuple):
-    """Two hiding strategies over the cups A-D: ``p`` (Eq. 4.1) and ``q`` (Eq. 4.2)."""
+    """Two hiding strategies over the cups A-D, ``p`` and ``q``, in the manner of Eqs. 4.1-4.2."""
 
     p: np.ndarray
     q: np.ndarray
@@ -38,8 +38,19 @@ class GaussianPair(NamedTuple):
     sigma2_q: float
 
 
-#: Exercise 1: the marble game of Eqs. 4.1-4.2.
-EX_MARBLE = MarbleProblem(p=np.array([1 / 2, 1 / 4, 1 / 8, 1 / 8]), q=np.full(4, 1 / 4))
+def _draw_marble(rng):
+    """Two hiding strategies of the same kind as the book's EX_MARBLE, for one student: four cups, every
+    probability a multiple of 0.05 and at least 0.05, the two strategies different."""
+    while True:
+        p, q = (np.round(0.05 + 0.05 * rng.multinomial(16, np.full(4, 0.25)), 2) for _ in range(2))
+        if np.abs(p - q).max() > 0.1:
+            return MarbleProblem(p=p, q=q)
+
+
+#: Exercise 1: two hiding strategies over the four cups of the marble game, other than the page's Eqs. 4.1-4.2
+#: (whose entropies, 1.75, 2, 2 and 2.25 bits, the page prints).
+EX_MARBLE = checker.book_or_drawn(MarbleProblem(p=np.array([0.4, 0.3, 0.2, 0.1]), q=np.array([0.15, 0.15, 0.3, 0.4])),
+                                  _draw_marble, seed=4203)
 
 
 def _draw_kl(rng):
@@ -72,7 +83,7 @@ EX_ML_DATA = checker.book_or_drawn(np.array([2.31, 1.12, 3.05, 2.74, 0.58, 1.96,
 
 def marble_entropies(answer):
     """Exercise 1, ``ex-4-2-marble-entropies``: your ``[H_p, H_q, H_pq, H_qp]`` in **bits** for
-    :data:`EX_MARBLE` (Eqs. 4.3-4.4), four numbers in that order.
+    the two strategies of :data:`EX_MARBLE` (Eqs. 4.3-4.4), four numbers in that order.
 
     The checker recognizes nats given for bits, the two cross entropies swapped, and relative
     entropies given for cross entropies.
@@ -184,9 +195,7 @@ SUMMATIVE = {
                                               "pedagogy_lib.learning.objectives.cross_entropy",
                                               "pedagogy_lib.learning.objectives.relative_entropy",
                                               "pedagogy_lib.learning.objectives.relative_entropies",
-                                              "scipy.stats.entropy"],
-                                "same_data": "the marble game is the book's named example (Eqs. 4.1-4.2): the "
-                                             "text and the solution discuss its values, 1.75, 2, 2 and 2.25 bits"},
+                                              "scipy.stats.entropy"]},
     "ex-4-2-asymmetric-pair": {"same_data": "the answer is any pair of distributions that meets the condition "
                                             "(a construction, no data), and the statement spells out the marble "
                                             "game's 0.25 bits"},
