@@ -270,12 +270,18 @@ def as_integer(answer, what: str) -> tuple[int | None, list[str]]:
     return int(round(value)), []
 
 
-def as_bool(answer, what: str) -> tuple[bool | None, list[str]]:
-    """``answer`` as a bool: ``True``, ``np.True_``, ``1``/``0`` and "yes"/"no"/"true"/"false"."""
+def as_bool(answer, what: str, *, strict: bool = False) -> tuple[bool | None, list[str]]:
+    """``answer`` as a bool: ``True``, ``np.True_``, ``1``/``0`` and "yes"/"no"/"true"/"false".
+
+    With ``strict``, only a real bool (``True``/``False``, NumPy's included) is accepted: a statement
+    that says "answer with a bool" is not answered by the string ``"False"`` or the number ``0``.
+    """
     if answer is None:
         return None, [f"{what} is None: give True or False."]
     if isinstance(answer, (bool, np.bool_)):
         return bool(answer), []
+    if strict:
+        return None, [f"{what} should be the bool True or False, not {type(answer).__name__} {answer!r}."]
     if isinstance(answer, (int, np.integer)) and int(answer) in (0, 1):
         return bool(int(answer)), []
     if isinstance(answer, str):
