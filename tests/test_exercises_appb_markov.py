@@ -155,3 +155,12 @@ def test_tv_distance_rejects_a_non_function_and_reveals_no_answer():
     assert "should be a function" in str(check.tv_distance([0.5, 0.25]))
     msg = str(check.tv_distance(lambda P, T: _d_by_library(P, T) + 0.01))
     assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+
+
+def test_tv_distance_recognizes_the_transposed_and_renormalized_chain():
+    """P.T with its columns made to sum to one, then d(t) computed correctly for it: a named slip."""
+    def wrong(P, T):
+        Q = P.T / P.T.sum(axis=0, keepdims=True)
+        return mc.tv_to_stationarity(Q, T)
+    r = check.tv_distance(wrong)
+    assert not r and "transpose of P" in str(r), str(r)

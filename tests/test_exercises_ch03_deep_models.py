@@ -389,3 +389,22 @@ def test_refh_filter_function_reaches_the_one_frame_and_overflow_problems_and_re
     with np.errstate(all="ignore"):
         msg = str(check.refh_filter_function(exponentiated))
     assert "test problem 5" in msg and "NaN or inf" in msg, msg
+
+
+def test_recurrent_input_recognizes_W_r_transposed():
+    p, Y = check.EX_REFH, check.EX_SEQ
+    r = np.full(2, 0.5)
+    for t in range(2):
+        r = 1 / (1 + np.exp(-(p.b_x + p.W[:, :3] @ Y[t] + p.W[:, 3:].T @ r)))
+    res = check.recurrent_input(r)
+    assert not res and "transposed" in str(res)
+
+
+def test_refh_filter_recognizes_the_recurrent_bias_term_kept():
+    """log p(y_t | r_t) + b_r^T r_t: the constant of the clamped recurrent units, which Step 1 drops."""
+    def with_b_r(params, Y):
+        log_p, R = _refh_solution(params, Y)
+        M = Y.shape[1]
+        return log_p + R @ params.b_y[M:], R
+    res = check.refh_filter_function(with_b_r)
+    assert not res and "b_r^T r_t" in str(res)

@@ -210,6 +210,12 @@ def _tv_variants(P: np.ndarray, T: int) -> dict:
         run.append(0.5 * np.abs(Pt - pi_run[:, None]).sum(axis=0).max())
         Pt = P @ Pt
     out["run"] = np.array(run)
+    Q = P.T / P.T.sum(axis=0, keepdims=True)         # the transpose, its columns made to sum to one again
+    pi_q, Qt, trans = _stationary_solve(Q), np.eye(P.shape[0]), []
+    for _ in range(T + 1):
+        trans.append(0.5 * np.abs(Qt - pi_q[:, None]).sum(axis=0).max())
+        Qt = Q @ Qt
+    out["transposed"] = np.array(trans)
     return out
 
 
@@ -219,9 +225,9 @@ def tv_distance(fn) -> CheckResult:
 
     ``P`` is a (K, K) column-stochastic matrix, ``P[i, j] = p(next = i | now = j)``, with one closed class;
     ``T`` is a whole number. It is run on chains made here, reversible or not, one of them periodic. The
-    checker recognizes the rows used in place of the columns, a single starting state, a missing factor
-    of one half, the list shifted by one step, and a stationary distribution taken from a long run of the
-    chain.
+    checker recognizes the rows of P^t used in place of its columns, P transposed and renormalized, a
+    single starting state, a missing factor of one half, the list shifted by one step, and a stationary
+    distribution taken from a long run of the chain.
     """
     title = "worst-case total-variation distance d(t)"
     if not callable(fn):
@@ -243,6 +249,8 @@ def tv_distance(fn) -> CheckResult:
             "your list starts after one step; it should start at t = 0, before any step": v["late"],
             "you took pi from a long run of the chain from one state; a periodic chain never settles, so "
             "solve P pi = pi instead": v["run"],
+            "you used the transpose of P (with its columns renormalized), the row-stochastic reading; here "
+            "P[i, j] = p(next = i | now = j) already": v["transposed"],
         }
         problems = compare_array(out, v["d"], f"the output on {where}", rtol=1e-7, atol=1e-10, hints=hints)
         if problems:

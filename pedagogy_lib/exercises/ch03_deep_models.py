@@ -162,15 +162,20 @@ def recurrent_input(answer) -> object:
     starting from r_1 = (1/2, 1/2).
 
     Pass an array of shape (2,), one entry per hidden unit. The checker recognizes r_2 or r_4 given
-    in place of r_3 and a left-out recurrent term.
+    in place of r_3, a left-out recurrent term and W_r transposed.
     """
     p = EX_REFH
     Wy, Wr = p.W[:, :3], p.W[:, 3:]
     r = [np.full(2, 0.5)]
     for t in range(3):
         r.append(_sig(p.b_x + Wy @ EX_SEQ[t] + Wr @ r[-1]))
+    r_T = [np.full(2, 0.5)]
+    for t in range(2):
+        r_T.append(_sig(p.b_x + Wy @ EX_SEQ[t] + Wr.T @ r_T[-1]))
     hints = {"you computed r_4 (one step too many)": r[3], "you computed r_2 (one step too few)": r[1],
-             "you left out the recurrent term W_r r_t": _sig(p.b_x + Wy @ EX_SEQ[1])}
+             "you left out the recurrent term W_r r_t": _sig(p.b_x + Wy @ EX_SEQ[1]),
+             "you used W_r transposed: W[:, 3:] maps the belief r_t to the hidden units, row k for unit k":
+                 r_T[2]}
     return result("r_3 for EX_SEQ", compare_array(answer, r[2], "r_3", rtol=1e-8, hints=hints))
 
 
@@ -587,8 +592,8 @@ def refh_filter_function(fn) -> object:
     exponentiating before normalizing overflows. The checker recognizes, in ``R``, another starting
     value, a left-out recurrent term, the two weight blocks exchanged and beliefs one step ahead; in
     ``log_p``, a prediction without the past or from the belief that already includes the frame, a
-    missing normalization, left-out observation biases, and hidden means summed in place of the sum
-    over the hidden states.
+    missing normalization, left-out observation biases, hidden means summed in place of the sum over
+    the hidden states, and the recurrent units' constant bias term b_r^T r_t kept in.
     """
     title = "one-step predictions and belief states of a recurrent EFH"
     if not callable(fn):
@@ -629,7 +634,10 @@ def refh_filter_function(fn) -> object:
                         _refh_log_probs(p, Y, beliefs, normalize=False),
                     "you left the observation's visible biases out": _refh_log_probs(p, Y, beliefs, obs_bias=False),
                     "you summed the hidden units' means where the sum over each hidden unit's two states belongs":
-                        _refh_log_probs(p, Y, beliefs, means=True)}
+                        _refh_log_probs(p, Y, beliefs, means=True),
+                    "you kept the recurrent units' bias term b_r^T r_t in the frame's log-probability; with r_t "
+                    "clamped it is a constant that the normalization over frames removes (Step 1)":
+                        _refh_log_probs(p, Y, beliefs) + beliefs[:T] @ p.b_y[M:]}
         with np.errstate(all="ignore"):
             problems = compare_array(out[0], _refh_log_probs(p, Y, beliefs), f"log_p on {where}", rtol=1e-8,
                                      atol=1e-10, hints=lp_hints)
