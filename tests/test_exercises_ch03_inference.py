@@ -42,10 +42,11 @@ def test_largest_clique():
 
 def test_independences():
     square = g.markov_network(_ising_square_factors(0.3))
-    truth = {check.INDEPENDENCE_KEYS[0]: g.separated(square, 1, 4, [2, 3]),
-             check.INDEPENDENCE_KEYS[1]: g.separated(square, 2, 3, [1, 4]),
-             check.INDEPENDENCE_KEYS[2]: g.separated(square, 1, 4),
-             check.INDEPENDENCE_KEYS[3]: g.separated(square, 1, 2, [3, 4])}
+    cases = {"x1 _||_ x4 | x2, x3": (1, 4, [2, 3]), "x2 _||_ x3 | x1, x4": (2, 3, [1, 4]), "x1 _||_ x4": (1, 4, []),
+             "x1 _||_ x2 | x3, x4": (1, 2, [3, 4]), "x1 _||_ x4 | x2": (1, 4, [2]), "x2 _||_ x3 | x1": (2, 3, [1])}
+    assert set(cases) == set(check.INDEPENDENCE_KEYS)
+    truth = {k: g.separated(square, a, c, given) for k, (a, c, given) in cases.items()}
+    assert sum(truth.values()) == 2
     assert check.independences(truth)
     assert check.independences({k: np.bool_(v) for k, v in truth.items()})
     # a real bool only: the strings "yes"/"no" or "False" and the numbers 0/1 are not answers
@@ -54,7 +55,7 @@ def test_independences():
         assert not r and "should be the bool" in str(r)
     # all or nothing: one, two or four wrong statements get the same message, naming none of them
     messages = set()
-    for wrong in ([2], [0, 3], [0, 1, 2, 3], [1]):
+    for wrong in ([2], [0, 3], [0, 1, 2, 3], [1], [4], [5], [4, 5]):
         flipped = dict(truth)
         for i in wrong:
             flipped[check.INDEPENDENCE_KEYS[i]] = not truth[check.INDEPENDENCE_KEYS[i]]

@@ -84,8 +84,11 @@ def _draw_message(rng):
 EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[2.5, 0.4], [0.6, 1.8], [3.2, 1.1]]), np.array([0.65, 0.35])),
                            _draw_message, seed=3512)
 
-#: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys.
-INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4", "x1 _||_ x2 | x3, x4")
+#: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys (the page prints the first
+#: and the third for its own square).
+INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4", "x1 _||_ x2 | x3, x4",
+                     "x1 _||_ x4 | x2", "x2 _||_ x3 | x1")
+_INDEPENDENCE_CASES = ((1, 4, (2, 3)), (2, 3, (1, 4)), (1, 4, ()), (1, 2, (3, 4)), (1, 4, (2,)), (2, 3, (1,)))
 
 
 def _square_Z(J: float) -> float:
@@ -173,8 +176,7 @@ def independences(answer) -> CheckResult:
                       [f"your answer should be a dict with the keys of check.INDEPENDENCE_KEYS; got "
                        f"{type(answer).__name__}."])
     P = _square_joint()
-    truth = {INDEPENDENCE_KEYS[0]: _indep(P, 1, 4, (2, 3)), INDEPENDENCE_KEYS[1]: _indep(P, 2, 3, (1, 4)),
-             INDEPENDENCE_KEYS[2]: _indep(P, 1, 4, ()), INDEPENDENCE_KEYS[3]: _indep(P, 1, 2, (3, 4))}
+    truth = {k: _indep(P, a, b, given) for k, (a, b, given) in zip(INDEPENDENCE_KEYS, _INDEPENDENCE_CASES)}
     problems = []
     missing = [k for k in INDEPENDENCE_KEYS if k not in answer]
     if missing:
@@ -185,7 +187,8 @@ def independences(answer) -> CheckResult:
             values[k], p = as_bool(answer[k], f"the value for {k!r}", strict=True)
             problems += p
     if not problems and any(values[k] != truth[k] for k in INDEPENDENCE_KEYS):
-        problems.append("not all four statements are right (the checker does not say which, nor how many): a "
+        problems.append(f"not all {len(INDEPENDENCE_KEYS)} statements are right (the checker does not say which, "
+                        "nor how many): a "
                         "set separates two nodes when every path between them passes through it; neighbours are "
                         "never separated.")
     return result("independences in the square", problems)
