@@ -77,6 +77,8 @@ def _all_or_nothing(checker, truth):
 
 def test_dbn_posterior_factorial():
     _all_or_nothing(check.dbn_posterior_factorial, (True, False, True, False, True))
+    assert check.dbn_posterior_factorial([True, False, True, False, True])
+    assert not check.dbn_posterior_factorial(False)              # the old single bool is not an answer
 
 
 def _index(rows, state):
@@ -114,6 +116,8 @@ def test_recognition_prob():
 
 def test_sleep_descends_pre():
     _all_or_nothing(check.sleep_descends_pre, (False, True, False, True, True))
+    assert check.sleep_descends_pre([False, True, False, True, True])
+    assert not check.sleep_descends_pre(False)
 
 
 def test_same_hidden_conditional():
@@ -125,6 +129,8 @@ def test_same_hidden_conditional():
     rtrbm = 1 / (1 + np.exp(-((p.b_x + p.W[:, 3:] @ r_t) + p.W[:, :3] @ check.EX_SEQ[2])))
     np.testing.assert_allclose(refh, rtrbm, rtol=1e-12)
     _all_or_nothing(check.same_hidden_conditional, (True, True, True, False, False))
+    assert check.same_hidden_conditional([True, True, True, False, False])
+    assert not check.same_hidden_conditional(True)
 
 
 def test_trbm_configurations():
