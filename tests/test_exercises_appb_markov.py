@@ -24,26 +24,84 @@ def test_stationary():
     assert not check.stationary(None)
 
 
+def test_stationary_recognizes_the_left_eigenvector_and_an_unnormalized_eigenvector():
+    """The row-convention slip pi^T P = pi^T gives the constant vector (the columns of P sum to one), normalized
+    or as the eigensolver returns it; the right eigenvector of unit length, of either sign, is a normalization."""
+    lam, V = np.linalg.eig(check.EX_P.T)
+    left = np.real(V[:, np.argmin(np.abs(lam - 1))])
+    for answer in (left, -left, np.full(3, 1 / 3)):
+        r = check.stationary(answer)
+        assert not r and "row-stochastic" in str(r), str(r)
+    lam, V = np.linalg.eig(check.EX_P)
+    right = np.real(V[:, np.argmin(np.abs(lam - 1))])
+    for answer in (right, -right):
+        r = check.stationary(answer)
+        assert not r and "divid" in str(r) and "no single slip" not in str(r), str(r)
+
+
 def test_reversible():
+    """The largest net flow, by the library, then the bool: both right to pass, a real bool only."""
     pi = mc.stationary_distribution(check.EX_P)
+    flow = mc.detailed_balance_violation(check.EX_P, pi)
     truth = mc.is_detailed_balance(check.EX_P, pi)
-    assert check.reversible(truth)
-    assert check.reversible("yes" if truth else "no")
-    assert not check.reversible(not truth)
+    assert flow > 0.01 and not truth                       # the book's chain is not reversible
+    assert check.reversible(flow, truth)
+    assert not check.reversible(flow, not truth)
+    r = check.reversible(flow, "yes" if truth else "no")
+    assert not r and "should be the bool" in str(r)
+    assert not check.reversible(flow, int(truth))
+    # the bool alone cannot pass: a flow must come first, and a guessed one fails
+    for guess in (None, 0.0, 0.1, flow * 1.01):
+        assert not check.reversible(guess, truth)
+        assert not check.reversible(guess, not truth)
+    r = check.reversible(mc.detailed_balance_violation(check.EX_P, np.full(3, 1 / 3)), truth)
+    assert not r and "uniform" in str(r)
+
+
+def test_reversible_on_a_reversible_chain_drawn_for_a_student():
+    from courseware import grading as G
+
+    for salt in range(40):
+        fresh = G.own_copy(check, salt)
+        pi = mc.stationary_distribution(fresh.EX_P)
+        if mc.is_detailed_balance(fresh.EX_P, pi, atol=1e-12):
+            assert fresh.reversible(mc.detailed_balance_violation(fresh.EX_P, pi), True)
+            assert fresh.reversible(0.0, True)
+            assert not fresh.reversible(0.0, False)
+            return
+    raise AssertionError("no reversible chain among 40 students")
 
 
 def test_two_state_mixing_time():
     a, b = check.EX_TWO
     P = np.array([[1 - a, b], [a, 1 - b]])
     t = mc.mixing_time(P, 0.25)
-    assert check.two_state_mixing_time(t)
-    assert check.two_state_mixing_time(float(t))
-    below, above, far = (str(check.two_state_mixing_time(v)) for v in (t - 1, t + 1, t + 7))
+    d = mc.tv_to_stationarity(P, t)[t]
+    assert check.two_state_mixing_time(t, d)
+    assert check.two_state_mixing_time(float(t), d)
+    below, above, far = (str(check.two_state_mixing_time(v, d)) for v in (t - 1, t + 1, t + 7))
     assert "[not yet]" in below and "first t" in below
     assert below == above == far           # a miss says nothing of its direction or size
-    r = check.two_state_mixing_time(int(np.ceil(mc.mixing_time_bounds(P, 0.25).upper)))
+    r = check.two_state_mixing_time(int(np.ceil(mc.mixing_time_bounds(P, 0.25).upper)), d)
     assert not r and "upper bound" in str(r)
-    assert not check.two_state_mixing_time(2.5)
+    assert not check.two_state_mixing_time(2.5, d)
+
+
+def test_two_state_mixing_time_needs_the_distance_too():
+    """The small integer alone does not pass; the distance is judged with named slips."""
+    a, b = check.EX_TWO
+    P = np.array([[1 - a, b], [a, 1 - b]])
+    t = mc.mixing_time(P, 0.25)
+    d = mc.tv_to_stationarity(P, t)[t]
+    assert not check.two_state_mixing_time(t)
+    assert not check.two_state_mixing_time(t, 0.25)
+    r = check.two_state_mixing_time(t, 2 * d)
+    assert not r and "1/2" in str(r)
+    Pt = np.linalg.matrix_power(P, t)
+    pi = mc.stationary_distribution(P)
+    better = 0.5 * np.abs(Pt - pi[:, None]).sum(axis=0).min()
+    r = check.two_state_mixing_time(t, better)
+    assert not r and "worst case" in str(r)
 
 
 # ---------------------------------------------------------------- exercise (d): d(t) as a function
@@ -97,3 +155,12 @@ def test_tv_distance_rejects_a_non_function_and_reveals_no_answer():
     assert "should be a function" in str(check.tv_distance([0.5, 0.25]))
     msg = str(check.tv_distance(lambda P, T: _d_by_library(P, T) + 0.01))
     assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+
+
+def test_tv_distance_recognizes_the_transposed_and_renormalized_chain():
+    """P.T with its columns made to sum to one, then d(t) computed correctly for it: a named slip."""
+    def wrong(P, T):
+        Q = P.T / P.T.sum(axis=0, keepdims=True)
+        return mc.tv_to_stationarity(Q, T)
+    r = check.tv_distance(wrong)
+    assert not r and "transpose of P" in str(r), str(r)

@@ -5,6 +5,8 @@ route from the checkers' explicit loops.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from pedagogy_lib.exercises import ch03_deep_models as check
@@ -31,6 +33,23 @@ def test_helmholtz_log_prob():
     assert not r and "logarithm" in str(r)
 
 
+def test_helmholtz_log_prob_recognizes_the_slips_its_help_names():
+    """One hidden configuration (the most probable one) and the top prior left out, by enumeration."""
+    m, y = check.EX_HM, check.EX_Y
+    sig = lambda z: 1 / (1 + np.exp(-z))
+    bern = lambda v, q: np.prod(np.where(v == 1, q, 1 - q))
+    terms, no_prior = [], 0.0
+    for x2 in states(1):
+        for x1 in states(2):
+            rest = bern(x1, sig(m.G[1] @ x2 + m.g[1])) * bern(y, sig(m.G[0] @ x1 + m.g[0]))
+            terms.append(bern(x2, sig(m.b_top)) * rest)
+            no_prior += rest
+    r = check.helmholtz_log_prob(np.log(max(terms)))
+    assert not r and "most probable hidden configuration" in str(r)
+    r = check.helmholtz_log_prob(np.log(no_prior))
+    assert not r and "top layer's prior" in str(r)
+
+
 def test_recurrent_input():
     r = rec.recurrent_inputs(check.EX_REFH, check.EX_SEQ[None])[0]
     assert check.recurrent_input(r[2])
@@ -38,9 +57,28 @@ def test_recurrent_input():
     assert not res and "r_4" in str(res)
 
 
+def _all_or_nothing(checker, truth):
+    """A list of five statements: only the right list passes, every wrong list gets one message naming no
+    statement, and strings or numbers are not bools."""
+    assert checker(list(truth))
+    assert checker([np.bool_(v) for v in truth])
+    messages = set()
+    for flips in itertools.chain.from_iterable(itertools.combinations(range(5), k) for k in range(1, 6)):
+        wrong = [not v if i in flips else v for i, v in enumerate(truth)]
+        r = checker(wrong)
+        assert not r
+        messages.add(str(r))
+    assert len(messages) == 1 and "(a)" not in messages.pop()
+    for fake in (str, int):
+        r = checker([fake(v) for v in truth])
+        assert not r and "should be the bool" in str(r)
+    assert not checker(truth[0]) and not checker(list(truth[:4])) and not checker(None)
+
+
 def test_dbn_posterior_factorial():
-    assert check.dbn_posterior_factorial(False)
-    assert not check.dbn_posterior_factorial(True)
+    _all_or_nothing(check.dbn_posterior_factorial, (True, False, True, False, True))
+    assert check.dbn_posterior_factorial([True, False, True, False, True])
+    assert not check.dbn_posterior_factorial(False)              # the old single bool is not an answer
 
 
 def _index(rows, state):
@@ -77,8 +115,9 @@ def test_recognition_prob():
 
 
 def test_sleep_descends_pre():
-    assert check.sleep_descends_pre(False)
-    assert not check.sleep_descends_pre(True)
+    _all_or_nothing(check.sleep_descends_pre, (False, True, False, True, True))
+    assert check.sleep_descends_pre([False, True, False, True, True])
+    assert not check.sleep_descends_pre(False)
 
 
 def test_same_hidden_conditional():
@@ -89,15 +128,17 @@ def test_same_hidden_conditional():
     refh = 1 / (1 + np.exp(-(p.b_x + p.W @ np.concatenate([check.EX_SEQ[2], r_t]))))
     rtrbm = 1 / (1 + np.exp(-((p.b_x + p.W[:, 3:] @ r_t) + p.W[:, :3] @ check.EX_SEQ[2])))
     np.testing.assert_allclose(refh, rtrbm, rtol=1e-12)
-    assert check.same_hidden_conditional(True)
-    assert not check.same_hidden_conditional(False)
+    _all_or_nothing(check.same_hidden_conditional, (True, True, True, False, False))
+    assert check.same_hidden_conditional([True, True, True, False, False])
+    assert not check.same_hidden_conditional(True)
 
 
 def test_trbm_configurations():
     assert check.trbm_configurations(len(states(12)))
     r = check.trbm_configurations(8)
     assert not r and "one step" in str(r)
-    assert not check.trbm_configurations(12)
+    r = check.trbm_configurations(12)
+    assert not r and "2 **" not in str(r) and "raising" not in str(r) and "power" not in str(r)
 
 
 def _dbn_solution(theta0, theta1):
@@ -354,3 +395,22 @@ def test_refh_filter_function_reaches_the_one_frame_and_overflow_problems_and_re
     with np.errstate(all="ignore"):
         msg = str(check.refh_filter_function(exponentiated))
     assert "test problem 5" in msg and "NaN or inf" in msg, msg
+
+
+def test_recurrent_input_recognizes_W_r_transposed():
+    p, Y = check.EX_REFH, check.EX_SEQ
+    r = np.full(2, 0.5)
+    for t in range(2):
+        r = 1 / (1 + np.exp(-(p.b_x + p.W[:, :3] @ Y[t] + p.W[:, 3:].T @ r)))
+    res = check.recurrent_input(r)
+    assert not res and "transposed" in str(res)
+
+
+def test_refh_filter_recognizes_the_recurrent_bias_term_kept():
+    """log p(y_t | r_t) + b_r^T r_t: the constant of the clamped recurrent units, which Step 1 drops."""
+    def with_b_r(params, Y):
+        log_p, R = _refh_solution(params, Y)
+        M = Y.shape[1]
+        return log_p + R @ params.b_y[M:], R
+    res = check.refh_filter_function(with_b_r)
+    assert not res and "b_r^T r_t" in str(res)

@@ -42,16 +42,28 @@ def test_largest_clique():
 
 def test_independences():
     square = g.markov_network(_ising_square_factors(0.3))
-    truth = {check.INDEPENDENCE_KEYS[0]: g.separated(square, 1, 4, [2, 3]),
-             check.INDEPENDENCE_KEYS[1]: g.separated(square, 2, 3, [1, 4]),
-             check.INDEPENDENCE_KEYS[2]: g.separated(square, 1, 4),
-             check.INDEPENDENCE_KEYS[3]: g.separated(square, 1, 2, [3, 4])}
+    cases = {"x1 _||_ x4 | x2, x3": (1, 4, [2, 3]), "x2 _||_ x3 | x1, x4": (2, 3, [1, 4]), "x1 _||_ x4": (1, 4, []),
+             "x1 _||_ x2 | x3, x4": (1, 2, [3, 4]), "x1 _||_ x4 | x2": (1, 4, [2]), "x2 _||_ x3 | x1": (2, 3, [1])}
+    assert set(cases) == set(check.INDEPENDENCE_KEYS)
+    truth = {k: g.separated(square, a, c, given) for k, (a, c, given) in cases.items()}
+    assert sum(truth.values()) == 2
     assert check.independences(truth)
-    assert check.independences({k: ("yes" if v else "no") for k, v in truth.items()})
-    flipped = dict(truth)
-    flipped[check.INDEPENDENCE_KEYS[2]] = not truth[check.INDEPENDENCE_KEYS[2]]
-    r = check.independences(flipped)
-    assert not r and "1 of the statements" in str(r)
+    assert check.independences({k: np.bool_(v) for k, v in truth.items()})
+    # a real bool only: the strings "yes"/"no" or "False" and the numbers 0/1 are not answers
+    for fake in (lambda v: "yes" if v else "no", str, int):
+        r = check.independences({k: fake(v) for k, v in truth.items()})
+        assert not r and "should be the bool" in str(r)
+    # all or nothing: one, two or four wrong statements get the same message, naming none of them
+    messages = set()
+    for wrong in ([2], [0, 3], [0, 1, 2, 3], [1], [4], [5], [4, 5]):
+        flipped = dict(truth)
+        for i in wrong:
+            flipped[check.INDEPENDENCE_KEYS[i]] = not truth[check.INDEPENDENCE_KEYS[i]]
+        r = check.independences(flipped)
+        assert not r
+        messages.add(str(r))
+        assert not any(k in str(r) for k in check.INDEPENDENCE_KEYS)
+    assert len(messages) == 1
     r = check.independences({check.INDEPENDENCE_KEYS[0]: True})
     assert not r and "missing" in str(r)
     assert not check.independences([True, True, False, False])
@@ -69,3 +81,29 @@ def test_factor_message():
     mx = (p.psi * p.mu_j).max(axis=1)
     r = check.factor_message(mx / mx.sum())
     assert not r and "max-product" in str(r)
+
+
+def test_ising_square_is_not_the_pages_square():
+    """The page enumerates its square at J = 0.5 and prints Z = 27.048783: that number must not pass."""
+    assert check.EX_SQUARE.J != 0.5
+    page_Z = np.exp(g.junction_tree(_ising_square_factors(0.5)).log_Z)
+    np.testing.assert_allclose(page_Z, 27.048783, atol=1e-6)
+    assert not check.ising_square_Z(page_Z)
+
+
+def test_factor_message_is_not_the_pages_example():
+    """The page prints the normalized message of its own psi and mu_j: that vector must not pass."""
+    psi, mu_j = np.array([[1.0, 3.0], [2.0, 0.5], [0.2, 4.0]]), np.array([0.25, 0.75])
+    page = psi @ mu_j
+    assert not check.factor_message(page / page.sum())
+    assert not np.array_equal(check.EX_MESSAGE.psi, psi)
+
+
+def test_clique_exercise_is_not_the_pages_centre_first_grid():
+    """The page says that the 3 x 3 grid eliminated centre first makes a clique of five: the exercise's
+    grid and order are others, and five does not pass."""
+    p = check.EX_ELIM
+    assert p.n == 12 and p.order[0] != 4
+    factors = [(e, np.ones((2, 2))) for e in p.edges]
+    assert g.junction_tree(factors, order=list(p.order)).width + 1 == 7
+    assert not check.largest_clique(5)

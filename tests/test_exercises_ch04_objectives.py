@@ -12,14 +12,38 @@ from scipy import integrate, optimize, stats
 from pedagogy_lib.exercises import ch04_objectives as check
 
 # ---------------------------------------------------------------- exercise 1: marble entropies
-# H_p = 1/2*1 + 1/4*2 + 2*(1/8*3) = 1.75; H_q = 2; H_pq = 2 (every cup costs 2 questions);
-# H_qp = 1/4*(1 + 2 + 3 + 3) = 2.25.
-MARBLE = [1.75, 2.0, 2.0, 2.25]
+# Not the page's strategies (Eqs. 4.1-4.2, whose 1.75, 2, 2 and 2.25 bits the page prints) but
+# p = (0.4, 0.3, 0.2, 0.1) and q = (0.15, 0.15, 0.3, 0.4), written out term by term in bits.
+_LOG2 = np.log2
+MARBLE = [
+    -(0.4 * _LOG2(0.4) + 0.3 * _LOG2(0.3) + 0.2 * _LOG2(0.2) + 0.1 * _LOG2(0.1)),
+    -(2 * 0.15 * _LOG2(0.15) + 0.3 * _LOG2(0.3) + 0.4 * _LOG2(0.4)),
+    -(0.4 * _LOG2(0.15) + 0.3 * _LOG2(0.15) + 0.2 * _LOG2(0.3) + 0.1 * _LOG2(0.4)),
+    -(0.15 * _LOG2(0.4) + 0.15 * _LOG2(0.3) + 0.3 * _LOG2(0.2) + 0.4 * _LOG2(0.1)),
+]
+PAGE_MARBLE = [1.75, 2.0, 2.0, 2.25]
 
 
-def test_marble_problem_data_is_eqs_4_1_and_4_2():
-    np.testing.assert_array_equal(check.EX_MARBLE.p, [0.5, 0.25, 0.125, 0.125])
-    np.testing.assert_array_equal(check.EX_MARBLE.q, [0.25] * 4)
+def test_marble_problem_data_is_not_the_pages_strategies():
+    np.testing.assert_array_equal(check.EX_MARBLE.p, [0.4, 0.3, 0.2, 0.1])
+    np.testing.assert_array_equal(check.EX_MARBLE.q, [0.15, 0.15, 0.3, 0.4])
+    np.testing.assert_allclose(MARBLE, [1.846439, 1.870951, 2.395462, 2.484184], atol=1e-6)
+
+
+def test_marble_the_pages_printed_values_do_not_pass():
+    assert not check.marble_entropies(PAGE_MARBLE)
+
+
+def test_marble_problem_drawn_for_a_student_is_a_pair_of_distributions_other_than_the_books():
+    from courseware import grading as G
+
+    fresh = G.own_copy(check, 7)
+    p, q = fresh.EX_MARBLE
+    assert p.shape == q.shape == (4,) and p.min() >= 0.05 and q.min() >= 0.05
+    np.testing.assert_allclose([p.sum(), q.sum()], 1.0, rtol=1e-12)
+    assert not np.array_equal(p, check.EX_MARBLE.p)
+    H = lambda a, b: -np.sum(a * np.log2(b))
+    assert fresh.marble_entropies([H(p, p), H(q, q), H(p, q), H(q, p)])
 
 
 def test_marble_correct_passes():
@@ -35,11 +59,11 @@ def test_marble_correct_passes():
 
 @pytest.mark.parametrize("answer,fragment", [
     (np.array(MARBLE) * np.log(2), "natural logarithms"),
-    ([1.75, 2.0, 2.25, 2.0], "swapped the two cross entropies"),
-    ([1.75, 2.0, 0.25, 0.25], "relative entropies"),
-    ([-1.75, -2.0, -2.0, -2.25], "wrong sign"),
-    ([1.75, 2.0, 2.0], "shape"),
-    ([1.75, 2.0, 2.0, 2.3], "not within tolerance"),
+    ([MARBLE[0], MARBLE[1], MARBLE[3], MARBLE[2]], "swapped the two cross entropies"),
+    ([MARBLE[0], MARBLE[1], MARBLE[2] - MARBLE[0], MARBLE[3] - MARBLE[1]], "relative entropies"),
+    ([-m for m in MARBLE], "wrong sign"),
+    (MARBLE[:3], "shape"),
+    (MARBLE[:3] + [MARBLE[3] + 0.05], "not within tolerance"),
 ])
 def test_marble_wrong_answers_fail_with_hint(answer, fragment):
     res = check.marble_entropies(answer)
@@ -85,15 +109,35 @@ def test_gaussian_kl_none_and_array_fail_gracefully():
     assert "single number" in str(check.gaussian_kl([0.1, 0.2]))
 
 
-# ---------------------------------------------------------------- exercise 3: ML estimate
+# ---------------------------------------------------------------- exercise 3: ML estimate (log-normal)
+def _lognormal_nll(t, y):
+    """Average negative log-likelihood of scipy's log-normal, shape sigma = e^t[1], scale e^t[0]."""
+    return -np.mean(stats.lognorm(s=np.exp(t[1]), scale=np.exp(t[0])).logpdf(y))
+
+
 def test_ml_correct_passes_and_is_the_numerical_argmin():
     y = check.EX_ML_DATA
-    nll = lambda t: -np.mean(stats.norm(t[0], np.exp(t[1])).logpdf(y))
-    t = optimize.minimize(nll, [0.0, 0.0], method="BFGS", options={"gtol": 1e-10}).x
+    assert np.all(y > 0)
+    t = optimize.minimize(_lognormal_nll, [0.0, 0.0], args=(y,), method="BFGS", options={"gtol": 1e-10}).x
     mu, s2 = t[0], np.exp(2 * t[1])
-    np.testing.assert_allclose([mu, s2], [y.mean(), y.var()], rtol=1e-6)
-    assert check.ml_estimate(y.mean(), y.var())
+    np.testing.assert_allclose([mu, s2], [np.log(y).mean(), np.log(y).var()], rtol=1e-6)
+    assert check.ml_estimate(np.log(y).mean(), np.log(y).var())
     assert check.ml_estimate(mu, s2)
+
+
+def test_ml_the_pages_gaussian_answer_does_not_pass():
+    """The page states (and prints) the Gaussian's sample mean and variance: not the answer here."""
+    y = check.EX_ML_DATA
+    res = check.ml_estimate(y.mean(), y.var())
+    assert not res and "Gaussian in log y" in str(res)
+
+
+def test_ml_data_drawn_for_a_student_are_positive():
+    from courseware import grading as G
+
+    for salt in range(20):
+        y = G.own_copy(check, salt).EX_ML_DATA
+        assert y.shape == (12,) and np.all(y > 0)
 
 
 @pytest.mark.parametrize("which,fragment", [
@@ -101,12 +145,13 @@ def test_ml_correct_passes_and_is_the_numerical_argmin():
     ("std", "standard deviation"),
     ("raw", "second moment about zero"),
     ("median", "median"),
+    ("moments", "log-normal distribution's mean"),
 ])
 def test_ml_wrong_answers_fail_with_hint(which, fragment):
-    y = check.EX_ML_DATA
-    mu, s2 = y.mean(), y.var()
-    answer = {"ddof1": (mu, y.var(ddof=1)), "std": (mu, y.std()), "raw": (mu, np.mean(y**2)),
-              "median": (np.median(y), s2)}[which]
+    z = np.log(check.EX_ML_DATA)
+    mu, s2 = z.mean(), z.var()
+    answer = {"ddof1": (mu, z.var(ddof=1)), "std": (mu, z.std()), "raw": (mu, np.mean(z**2)),
+              "median": (np.median(z), s2), "moments": (np.exp(mu + s2 / 2), s2)}[which]
     res = check.ml_estimate(*answer)
     assert not res
     assert fragment in str(res)
@@ -119,14 +164,23 @@ def test_ml_none_fails_gracefully():
 
 # ---------------------------------------------------------------- exercise 4: asymmetric pair
 def test_asymmetric_pair_accepts_a_valid_pair():
-    p, q = np.array([0.85, 0.05, 0.05, 0.05]), np.full(4, 0.25)
-    assert abs(stats.entropy(p, q, base=2) - stats.entropy(q, p, base=2)) > 0.01
+    p, q = np.array([0.6, 0.4 / 3, 0.4 / 3, 0.4 / 3]), np.full(4, 0.25)
+    assert stats.entropy(p, q, base=2) > stats.entropy(q, p, base=2) + 0.01
     assert check.asymmetric_pair(p, q)
 
 
+def test_asymmetric_pair_a_random_pair_does_not_pass():
+    """Almost every pair differs in the two directions; the exercise asks for the less common one."""
+    rng = np.random.default_rng(0)
+    passed = sum(bool(check.asymmetric_pair(rng.dirichlet(np.ones(4)), np.full(4, 0.25))) for _ in range(200))
+    assert passed < 20
+    r = check.asymmetric_pair(np.array([0.85, 0.05, 0.05, 0.05]), np.full(4, 0.25))   # D{q||p} is larger
+    assert not r and "does not exceed" in str(r)
+
+
 @pytest.mark.parametrize("p,q,fragment", [
-    ([0.5, 0.25, 0.125, 0.125], [0.25] * 4, "differ by only"),              # the book's coincidence
-    ([0.4, 0.3, 0.2, 0.1], [0.4, 0.3, 0.2, 0.1], "differ by only"),          # equal distributions
+    ([0.5, 0.25, 0.125, 0.125], [0.25] * 4, "does not exceed"),              # the book's coincidence
+    ([0.4, 0.3, 0.2, 0.1], [0.4, 0.3, 0.2, 0.1], "uniform"),                 # q must be uniform
     ([0.5, 0.5, 0.0, 0.0], [0.25] * 4, "zero entry"),
     ([0.5, 0.3, 0.1, 0.2], [0.25] * 4, "sum to 1"),
     ([0.5, 0.5], [0.25] * 4, "vector of 4"),

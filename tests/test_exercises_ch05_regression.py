@@ -220,3 +220,18 @@ def test_lofo_function_rejects_a_non_function_and_reveals_no_answer():
     assert "should be a function" in str(check.lofo_function(3))
     msg = str(check.lofo_function(lambda H, e, f: e + 1.0))
     assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. A.8", "")), msg
+
+
+def test_lofo_exercise_answer_is_not_written_out_on_the_page():
+    """The page derives Eq. A.8 and computes its residuals with the library; no code cell before the
+    exercise solves the diagonal blocks I - H_k fold by fold, which is what the exercise asks for."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "chapters/ch05_discriminative_models/5_1_1_linear_regression.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    stop = next(i for i, c in enumerate(cells) if ":label: ex-5-1-1-lofo-function" in "".join(c["source"]))
+    for c in cells[:stop]:
+        code = "".join(c["source"])
+        if c["cell_type"] == "code":
+            assert not ("np.ix_(" in code and "np.linalg.solve" in code), code[:200]

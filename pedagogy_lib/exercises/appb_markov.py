@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_bool, problem_rng, result
+from .checker import (CheckResult, as_bool, as_integer, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng,
+                      result)
 
 __all__ = ["EX_P", "EX_TWO", "stationary", "reversible", "two_state_mixing_time", "tv_distance"]
 
@@ -72,30 +73,67 @@ def stationary(answer) -> CheckResult:
     """Exercise (a), ``ex-b2-stationary``: your stationary distribution of :data:`EX_P`.
 
     Pass a probability vector of shape (3,), one entry per state. The checker recognizes an answer
-    worked out for the other (row-stochastic) convention and a single column of ``EX_P``.
+    worked out for the other (row-stochastic) convention, normalized or not (a left eigenvector of a
+    column-stochastic matrix is the constant vector), an eigenvector not yet normalized to sum to one
+    (of either sign, as an eigensolver returns it), and a single column of ``EX_P``.
     """
+    title = "stationary distribution of EX_P"
     expected = _power(EX_P)
-    hints = {"you solved pi^T P = pi^T, the row-stochastic convention; here the columns of P sum to one, "
-             "so pi is a right eigenvector, P pi = pi": _power(EX_P.T / EX_P.T.sum(axis=0, keepdims=True)),
+    row_convention = ("you solved pi^T P = pi^T, the row-stochastic convention; here the columns of P sum to "
+                      "one, so pi is a right eigenvector, P pi = pi")
+    hints = {row_convention: _power(EX_P.T / EX_P.T.sum(axis=0, keepdims=True)),
              "you gave a column of P (one step from a single state), not the long-run distribution":
              EX_P[:, 0]}
-    return result("stationary distribution of EX_P", compare_array(answer, expected, "pi", rtol=1e-8, hints=hints))
+    arr, problems = as_numeric(answer, "pi")
+    if not problems and arr.shape == expected.shape and abs(arr.sum()) > 1e-12 and not np.allclose(arr, expected):
+        scaled = arr / arr.sum()
+        if np.allclose(scaled, np.full(3, 1 / 3), rtol=1e-8, atol=1e-12) and not np.allclose(expected, 1 / 3):
+            return result(title, [f"pi is what you get if {row_convention}."])
+        if np.allclose(scaled, expected, rtol=1e-8, atol=1e-12):
+            return result(title, ["pi points the right way but is not a probability vector: an eigensolver "
+                                  "returns a vector of unit length and arbitrary sign; normalize it by dividing by its sum."])
+    return result(title, compare_array(answer, expected, "pi", rtol=1e-8, hints=hints))
 
 
-def reversible(answer) -> CheckResult:
-    """Exercise (b), ``ex-b2-reversible``: True or False, "EX_P satisfies detailed balance with respect
-    to its stationary distribution"."""
+def reversible(flow, answer) -> CheckResult:
+    """Exercise (b), ``ex-b2-reversible``: the largest net probability flow between two states of
+    :data:`EX_P` at stationarity, max over i, j of |P_ij pi_j - P_ji pi_i| (a number, zero for a reversible
+    chain), and True or False (a real bool) for "EX_P satisfies detailed balance with respect to its
+    stationary distribution".
+
+    The checker recognizes the flow computed with the uniform distribution (or with none) in place of pi
+    and the flow summed over all pairs. The bool is judged only once the flow is right, and must agree
+    with it.
+    """
+    title = "net probability flow of EX_P, and is it reversible?"
     pi = _power(EX_P)
     K = EX_P.shape[0]
-    worst = max(abs(EX_P[i, j] * pi[j] - EX_P[j, i] * pi[i]) for i in range(K) for j in range(K))
-    return result("is EX_P reversible?", compare_bool(answer, worst < 1e-12, "your answer"))
+
+    def largest(weights):
+        return max(abs(EX_P[i, j] * weights[j] - EX_P[j, i] * weights[i]) for i in range(K) for j in range(K))
+
+    worst = largest(pi)
+    hints = {"you weighted the flows by the uniform distribution, not by pi": largest(np.full(K, 1 / K)),
+             "you compared P_ij with P_ji, leaving out pi": largest(np.ones(K)),
+             "you summed the net flows over all pairs instead of taking the largest":
+                 sum(abs(EX_P[i, j] * pi[j] - EX_P[j, i] * pi[i]) for i in range(K) for j in range(i + 1, K))}
+    if worst < 1e-12:
+        hints = {k: v for k, v in hints.items() if v > 1e-9}
+    problems = compare_scalar(flow, worst, "the largest net flow", rtol=1e-8, atol=1e-10, hints=hints)
+    if not problems:
+        value, problems = as_bool(answer, "your True or False", strict=True)
+        if not problems and value != (worst < 1e-10):
+            problems = ["your True or False does not agree with your (correct) largest net flow: detailed "
+                        "balance means that every net flow P_ij pi_j - P_ji pi_i is zero."]
+    return result(title, problems)
 
 
-def two_state_mixing_time(answer) -> CheckResult:
-    """Exercise (c), ``ex-b2-mixing``: your mixing time t_mix(1/4) of the two-state chain :data:`EX_TWO`.
+def two_state_mixing_time(answer, distance=None) -> CheckResult:
+    """Exercise (c), ``ex-b2-mixing``: your mixing time t_mix(1/4) of the two-state chain :data:`EX_TWO`, a
+    whole number of steps, and the distance d(t_mix) from stationarity reached at that step, a number.
 
-    Pass a whole number of steps. The checker recognizes the spectral upper bound given in place of
-    the mixing time.
+    The checker recognizes the spectral upper bound given in place of the mixing time and, for the
+    distance, a missing factor of one half and the better starting state in place of the worst.
     """
     a, b = EX_TWO
     P = np.array([[1 - a, b], [a, 1 - b]])
@@ -103,6 +141,7 @@ def two_state_mixing_time(answer) -> CheckResult:
     Pt, t = np.eye(2), 0
     while 0.5 * np.abs(Pt - pi[:, None]).sum(axis=0).max() > 0.25:
         Pt, t = P @ Pt, t + 1
+    by_start = 0.5 * np.abs(Pt - pi[:, None]).sum(axis=0)
     value, problems = as_integer(answer, "t_mix")
     if not problems and value != t:
         rho = abs(1 - a - b)
@@ -113,7 +152,14 @@ def two_state_mixing_time(answer) -> CheckResult:
         else:
             problems = ["not the mixing time: it is the first t (counting from t = 0, before any step) at "
                         "which the total-variation distance from the worst starting state is at most 1/4."]
-    return result("mixing time of EX_TWO", problems)
+    if not problems:
+        hints = {"you left out the factor 1/2 of the total-variation distance": 2 * by_start.max(),
+                 "you took the better starting state; d(t) is the worst case over starting states":
+                     by_start.min()}
+        if abs(by_start.max() - by_start.min()) < 1e-12:
+            hints.pop("you took the better starting state; d(t) is the worst case over starting states")
+        problems = compare_scalar(distance, by_start.max(), "d(t_mix)", rtol=1e-8, hints=hints)
+    return result("mixing time of EX_TWO and the distance it reaches", problems)
 
 
 def _tv_cases():
@@ -164,6 +210,12 @@ def _tv_variants(P: np.ndarray, T: int) -> dict:
         run.append(0.5 * np.abs(Pt - pi_run[:, None]).sum(axis=0).max())
         Pt = P @ Pt
     out["run"] = np.array(run)
+    Q = P.T / P.T.sum(axis=0, keepdims=True)         # the transpose, its columns made to sum to one again
+    pi_q, Qt, trans = _stationary_solve(Q), np.eye(P.shape[0]), []
+    for _ in range(T + 1):
+        trans.append(0.5 * np.abs(Qt - pi_q[:, None]).sum(axis=0).max())
+        Qt = Q @ Qt
+    out["transposed"] = np.array(trans)
     return out
 
 
@@ -173,9 +225,9 @@ def tv_distance(fn) -> CheckResult:
 
     ``P`` is a (K, K) column-stochastic matrix, ``P[i, j] = p(next = i | now = j)``, with one closed class;
     ``T`` is a whole number. It is run on chains made here, reversible or not, one of them periodic. The
-    checker recognizes the rows used in place of the columns, a single starting state, a missing factor
-    of one half, the list shifted by one step, and a stationary distribution taken from a long run of the
-    chain.
+    checker recognizes the rows of P^t used in place of its columns, P transposed and renormalized, a
+    single starting state, a missing factor of one half, the list shifted by one step, and a stationary
+    distribution taken from a long run of the chain.
     """
     title = "worst-case total-variation distance d(t)"
     if not callable(fn):
@@ -197,6 +249,8 @@ def tv_distance(fn) -> CheckResult:
             "your list starts after one step; it should start at t = 0, before any step": v["late"],
             "you took pi from a long run of the chain from one state; a periodic chain never settles, so "
             "solve P pi = pi instead": v["run"],
+            "you used the transpose of P (with its columns renormalized), the row-stochastic reading; here "
+            "P[i, j] = p(next = i | now = j) already": v["transposed"],
         }
         problems = compare_array(out, v["d"], f"the output on {where}", rtol=1e-7, atol=1e-10, hints=hints)
         if problems:
@@ -207,6 +261,12 @@ def tv_distance(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
+    "ex-b2-mixing": {"forbidden": ["pedagogy_lib.discrete.markov_chain.mixing_time",
+                                   "pedagogy_lib.discrete.markov_chain.mixing_time_bounds",
+                                   "pedagogy_lib.discrete.markov_chain.tv_to_stationarity"]},
+    "ex-b2-reversible": {"forbidden": ["pedagogy_lib.discrete.markov_chain.is_detailed_balance",
+                                       "pedagogy_lib.discrete.markov_chain.detailed_balance_violation"]},
+    "ex-b2-stationary": {"forbidden": ["pedagogy_lib.discrete.markov_chain.stationary_distribution"]},
     "ex-b2-tv-function": {"forbidden": ["pedagogy_lib.discrete.markov_chain.tv_to_stationarity"],
                           "same_data": "the answer is a function, which the grader calls on test problems of the "
                                        "checker's own (drawn for each student)"},

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..harmonium.helmholtz import HelmholtzParams
 from ..harmonium.model import EFHParams
-from .checker import book_or_drawn, compare_array, compare_bool, compare_scalar, problem_rng, result
+from .checker import book_or_drawn, compare_array, compare_scalar, compare_statements, problem_rng, result
 
 __all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "inverted", "emission_prob",
            "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_descends_pre",
@@ -132,12 +132,11 @@ def helmholtz_log_prob(answer) -> object:
     """Exercise ``ex-3-3-helmholtz``: your log p(y) of the Helmholtz machine :data:`EX_HM` at :data:`EX_Y`,
     a single number (a log-probability).
 
-    The checker recognizes a probability given for its log and a sum that keeps only one hidden
-    configuration.
+    The checker recognizes a probability given for its log, a sum that keeps only one hidden configuration
+    (the all-zero one or the most probable one), and a sum that leaves out the top layer's prior.
     """
     hm = EX_HM
-    total = 0.0
-    joint_top0 = 0.0
+    terms, no_prior = [], 0.0
     for x2 in itertools.product((0.0, 1.0), repeat=1):
         x2 = np.array(x2)
         p2 = np.prod(np.where(x2 == 1, _sig(hm.b_top), 1 - _sig(hm.b_top)))
@@ -147,11 +146,14 @@ def helmholtz_log_prob(answer) -> object:
             p1 = np.prod(np.where(x1 == 1, q1, 1 - q1))
             q0 = _sig(hm.G[0] @ x1 + hm.g[0])
             p0 = np.prod(np.where(EX_Y == 1, q0, 1 - q0))
-            total += p2 * p1 * p0
-            if x2[0] == 0 and not x1.any():
-                joint_top0 = p2 * p1 * p0
+            terms.append(p2 * p1 * p0)
+            no_prior += p1 * p0
+    total = sum(terms)
     hints = {"you gave the probability, not its logarithm": total,
-             "you kept only the all-zero hidden configuration instead of summing over all": np.log(joint_top0)}
+             "you kept only the all-zero hidden configuration instead of summing over all": np.log(terms[0]),
+             "you kept only the most probable hidden configuration instead of summing over all":
+                 np.log(max(terms)),
+             "you left out the top layer's prior, Bern(x_2; sigma(b_top))": np.log(no_prior)}
     return result("log p(y) of EX_HM", compare_scalar(answer, np.log(total), "log p(y)", rtol=1e-8, hints=hints))
 
 
@@ -160,23 +162,33 @@ def recurrent_input(answer) -> object:
     starting from r_1 = (1/2, 1/2).
 
     Pass an array of shape (2,), one entry per hidden unit. The checker recognizes r_2 or r_4 given
-    in place of r_3 and a left-out recurrent term.
+    in place of r_3, a left-out recurrent term and W_r transposed.
     """
     p = EX_REFH
     Wy, Wr = p.W[:, :3], p.W[:, 3:]
     r = [np.full(2, 0.5)]
     for t in range(3):
         r.append(_sig(p.b_x + Wy @ EX_SEQ[t] + Wr @ r[-1]))
+    r_T = [np.full(2, 0.5)]
+    for t in range(2):
+        r_T.append(_sig(p.b_x + Wy @ EX_SEQ[t] + Wr.T @ r_T[-1]))
     hints = {"you computed r_4 (one step too many)": r[3], "you computed r_2 (one step too few)": r[1],
-             "you left out the recurrent term W_r r_t": _sig(p.b_x + Wy @ EX_SEQ[1])}
+             "you left out the recurrent term W_r r_t": _sig(p.b_x + Wy @ EX_SEQ[1]),
+             "you used W_r transposed: W[:, 3:] maps the belief r_t to the hidden units, row k for unit k":
+                 r_T[2]}
     return result("r_3 for EX_SEQ", compare_array(answer, r[2], "r_3", rtol=1e-8, hints=hints))
 
 
 def dbn_posterior_factorial(answer) -> object:
-    """Exercise ``ex-3-2-factorial``: True or False, "once the top harmonium of a two-layer DBN is trained
-    away from the inverted bottom harmonium, the DBN's exact posterior over the first hidden layer is
-    still factorial"."""
-    return result("is the DBN posterior factorial?", compare_bool(answer, False, "your answer"))
+    """Exercise ``ex-3-2-factorial``: a list of five bools, True or False for the statements (a)-(e) about
+    a two-layer DBN, in order. All or nothing: a wrong list is not told which or how many are wrong."""
+    # (a) complementary prior: the posterior is the bottom harmonium's own, factorial;
+    # (b) a trained top is no longer complementary; (c) the emission is a product of Bernoullis;
+    # (d) the prior is a harmonium's visible marginal, not factorial; (e) with the inverted top the
+    # DBN's marginal is the bottom harmonium's own.
+    truth = (True, False, True, False, True)
+    return result("the five statements about a DBN's posterior", compare_statements(
+        answer, truth, "your answers", hint="Write each distribution as a product or a sum over the other layer."))
 
 
 def emission_prob(answer) -> object:
@@ -223,17 +235,28 @@ def recognition_prob(answer) -> object:
 
 
 def sleep_descends_pre(answer) -> object:
-    """Exercise ``ex-3-3-sleep``: True or False, "in expectation, the sleep phase of wake-sleep descends
-    the posterior relative entropy (recognition posterior relative to the generative posterior) in
-    the recognition weights"."""
-    return result("does the sleep phase descend the PRE?", compare_bool(answer, False, "your answer"))
+    """Exercise ``ex-3-3-sleep``: a list of five bools, True or False for the statements (a)-(e) about
+    wake-sleep, in order. All or nothing: a wrong list is not told which or how many are wrong."""
+    # (a) sleep does not descend the PRE; (b) it descends the reverse relative entropy under the model's
+    # own dreams; (c) sleep uses dreams, not data; (d) wake descends the JRE in the generative weights;
+    # (e) the wake update of G_l is a delta rule on layers l and l + 1 only.
+    truth = (False, True, False, True, True)
+    return result("the five statements about wake-sleep", compare_statements(
+        answer, truth, "your answers", hint="Ask, for each phase, which distribution the samples come from and "
+                                            "which network is being fitted to them."))
 
 
 def same_hidden_conditional(answer) -> object:
-    """Exercise ``ex-3-4-same-conditional``: True or False, "with the same weights and biases, the RTRBM
-    (r_t as hidden biases) and the recurrent EFH (r_t as extra visible units) give the same hidden
-    conditional of x_t given y_t and r_t"."""
-    return result("same hidden conditional?", compare_bool(answer, True, "your answer"))
+    """Exercise ``ex-3-4-same-conditional``: a list of five bools, True or False for the statements (a)-(e)
+    about the RTRBM and the recurrent EFH, in order. All or nothing: a wrong list is not told which or how
+    many are wrong."""
+    # (a) clamping r_t makes the recurrent EFH an RBM with hidden biases b_x + W_r r_t, the RTRBM's;
+    # (b) b_r r_t is a constant once r_t is clamped; (c) with W_r = 0 every frame gets the same
+    # prediction; (d) p(y_t | r_t) sums over x_t and couples the units of y_t; (e) r_{t+1} is the
+    # hidden mean, not a sample.
+    truth = (True, True, True, False, False)
+    return result("the five statements about the RTRBM and the recurrent EFH", compare_statements(
+        answer, truth, "your answers", hint="Clamp r_t in the energy and see what is left."))
 
 
 def trbm_configurations(answer) -> object:
@@ -241,7 +264,7 @@ def trbm_configurations(answer) -> object:
     x_1, ..., x_4 that exact inference in a TRBM with K = 3 hidden units sums over at step T = 4,
     an integer."""
     hints = {"you counted the configurations of one step only": 2 ** 3,
-             "you multiplied K by T instead of raising 2 to that power": 3 * 4,
+             "you counted units, not configurations": 3 * 4,
              "you counted configurations of the T = 4 steps for a single unit": 2 ** 4}
     return result("TRBM hidden configurations", compare_scalar(answer, 2 ** 12, "the count", rtol=0, atol=0.5,
                                                                hints=hints))
@@ -569,8 +592,8 @@ def refh_filter_function(fn) -> object:
     exponentiating before normalizing overflows. The checker recognizes, in ``R``, another starting
     value, a left-out recurrent term, the two weight blocks exchanged and beliefs one step ahead; in
     ``log_p``, a prediction without the past or from the belief that already includes the frame, a
-    missing normalization, left-out observation biases, and hidden means summed in place of the sum
-    over the hidden states.
+    missing normalization, left-out observation biases, hidden means summed in place of the sum over
+    the hidden states, and the recurrent units' constant bias term b_r^T r_t kept in.
     """
     title = "one-step predictions and belief states of a recurrent EFH"
     if not callable(fn):
@@ -611,7 +634,10 @@ def refh_filter_function(fn) -> object:
                         _refh_log_probs(p, Y, beliefs, normalize=False),
                     "you left the observation's visible biases out": _refh_log_probs(p, Y, beliefs, obs_bias=False),
                     "you summed the hidden units' means where the sum over each hidden unit's two states belongs":
-                        _refh_log_probs(p, Y, beliefs, means=True)}
+                        _refh_log_probs(p, Y, beliefs, means=True),
+                    "you kept the recurrent units' bias term b_r^T r_t in the frame's log-probability; with r_t "
+                    "clamped it is a constant that the normalization over frames removes (Step 1)":
+                        _refh_log_probs(p, Y, beliefs) + beliefs[:T] @ p.b_y[M:]}
         with np.errstate(all="ignore"):
             problems = compare_array(out[0], _refh_log_probs(p, Y, beliefs), f"log_p on {where}", rtol=1e-8,
                                      atol=1e-10, hints=lp_hints)
@@ -623,12 +649,21 @@ def refh_filter_function(fn) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises give every
 #: student the same data (courseware/grading.py).
 SUMMATIVE = {
+    "ex-3-4-recurrent-input": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
+                                             "pedagogy_lib.harmonium.recurrent.refh_training_data"]},
+    "ex-3-3-helmholtz": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.helmholtz_log_likelihood"]},
+    "ex-3-2-emission": {"forbidden": ["pedagogy_lib.harmonium.model.log_conditional_visible",
+                                      "pedagogy_lib.harmonium.dbn.directed_table"]},
+    "ex-3-2-inverted": {"forbidden": ["pedagogy_lib.harmonium.dbn.invert"]},
     "ex-3-2-dbn-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
                                           "pedagogy_lib.harmonium.dbn.directed_table",
                                           "pedagogy_lib.harmonium.exact.visible_log_probs",
                                           "pedagogy_lib.harmonium.exact.hidden_log_probs",
                                           "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                          "pedagogy_lib.harmonium.exact.log_partition"],
+                                          "pedagogy_lib.harmonium.exact.log_partition",
+                                          "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                          "pedagogy_lib.harmonium.exact.mre",
+                                          "pedagogy_lib.harmonium.model.log_conditional_visible"],
                             "same_data": "the answer is a function, which the grader calls on test problems of the "
                                          "checker's own"},
     "ex-3-3-wake-sleep-step": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.wake_update",
@@ -636,8 +671,10 @@ SUMMATIVE = {
                                              "pedagogy_lib.harmonium.helmholtz.wake_sleep"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
-    "ex-3-2-factorial": {"same_data": "the answer is True or False, a property of DBNs the data do not change"},
-    "ex-3-3-sleep": {"same_data": "the answer is True or False, a property of wake-sleep the data do not change"},
+    "ex-3-2-factorial": {"same_data": "the answer is five True/False statements, properties of DBNs the data do "
+                                      "not change"},
+    "ex-3-3-sleep": {"same_data": "the answer is five True/False statements, properties of wake-sleep the data "
+                                  "do not change"},
     "ex-3-4-refh-filter": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                          "pedagogy_lib.harmonium.recurrent.refh_training_data",
                                          "pedagogy_lib.harmonium.recurrent.predictive_log_probs",
@@ -646,11 +683,13 @@ SUMMATIVE = {
                                          "pedagogy_lib.harmonium.exact.hidden_log_probs",
                                          "pedagogy_lib.harmonium.exact.log_marginal_table",
                                          "pedagogy_lib.harmonium.exact.log_partition",
-                                         "pedagogy_lib.harmonium.model.free_energy_visible"],
+                                         "pedagogy_lib.harmonium.model.free_energy_visible",
+                                         "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                         "pedagogy_lib.harmonium.exact.mre"],
                            "same_data": "the answer is a function, which the grader calls on test problems of the "
                                         "checker's own"},
-    "ex-3-4-same-conditional": {"same_data": "the answer is True or False, a property of the two models the data "
-                                             "do not change"},
+    "ex-3-4-same-conditional": {"same_data": "the answer is five True/False statements, properties of the two "
+                                             "models the data do not change"},
     "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers (K = 3 hidden units, T = 4 steps), "
                                         "and the answer is a count the data do not change"},
 }

@@ -20,7 +20,8 @@ import numpy as np
 from ..harmonium.model import EFHParams
 from .checker import as_integer, book_or_drawn, compare_function, compare_scalar, result
 
-__all__ = ["EX_RBM", "EX_Y", "EX_RBM_Z", "marginal_prob", "poisson_log_partition", "log_Z", "n_components"]
+__all__ = ["EX_RBM", "EX_Y", "EX_RBM_Z", "EX_W_MIX", "marginal_prob", "binomial_log_partition", "log_Z",
+           "n_components"]
 
 
 def _random_rbm(rng, K, M):
@@ -49,6 +50,11 @@ def _draw_visible_state(rng):
 
 #: Exercise (a): the visible state whose probability is asked for.
 EX_Y = book_or_drawn(np.array([1.0, 0.0, 1.0, 1.0]), _draw_visible_state, seed=3102)
+
+
+#: Exercise (d): the weights (K = 4 hidden units, M = 2 visible units) of a Gaussian-Bernoulli harmonium whose
+#: rows are not in general position: the first two are equal and the last is the sum of the first and third.
+EX_W_MIX = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 
 
 def _draw_rbm_z(rng):
@@ -101,40 +107,56 @@ def marginal_prob(answer) -> object:
                                                             hints=hints))
 
 
-def _poisson_B_by_sum(zeta):
-    """sum_j log sum_{c=0}^{199} exp(zeta_j c - log c!): the Poisson log partition by brute force."""
+#: The number of trials of each binomial unit in exercise (b).
+N_TRIALS = 3
+
+
+def _binomial_B_by_sum(zeta, n: int = N_TRIALS):
+    """sum_j log sum_{c=0}^{n} C(n, c) exp(zeta_j c): the binomial layer's log partition, term by term."""
     out = 0.0
     for z in zeta:
-        terms = np.array([z * c - lgamma(c + 1.0) for c in range(200)])
+        terms = np.array([z * c + lgamma(n + 1.0) - lgamma(c + 1.0) - lgamma(n - c + 1.0) for c in range(n + 1)])
         m = terms.max()
         out += m + np.log(np.exp(terms - m).sum())
     return out
 
 
-def poisson_log_partition(fn) -> object:
+def binomial_log_partition(fn) -> object:
     """Exercise (b), ``ex-3-1-poisson-B``: your function ``B(zeta)``, the log-partition function of a
-    layer of independent Poisson units.
+    layer of independent binomial units with three trials each (support 0, 1, 2, 3; base measure
+    k(y) = prod_j C(3, y_j)).
 
     ``zeta`` is a 1-D array of natural parameters; ``B`` returns one number for the whole layer.
-    It is run on a few arrays and compared with truncated sums. The checker recognizes one value
-    per unit and the log partition of the wrong kind of unit.
+    It is run on a few arrays and compared with the sums over each unit's four values. The checker
+    recognizes one value per unit, the base measure left out, and the log partition of a Bernoulli
+    or a Poisson unit.
     """
     cases = []
-    for zeta in (np.array([0.0]), np.array([0.5, -1.0]), np.array([1.3, -0.2, 0.7])):
-        cases.append(((zeta.copy(),), _poisson_B_by_sum(zeta)))
+    for zeta in (np.array([0.0]), np.array([0.5, -1.0]), np.array([1.3, -0.2, 0.7]), np.array([-4.0, 6.0])):
+        cases.append(((zeta.copy(),), _binomial_B_by_sum(zeta)))
     problems = compare_function(fn, cases, "your B(zeta)", rtol=1e-9, atol=1e-12,
                                 describe=lambda args: f"zeta = {np.round(args[0], 2).tolist()}")
     if problems and callable(fn):
+        zeta = np.array([0.5, -1.0])
+        slips = {
+            "your B(zeta) is the Bernoulli log partition (one trial); each unit here counts successes in "
+            "three trials": np.logaddexp(0, zeta).sum(),
+            "your B(zeta) is the Poisson log partition; these units have support 0, 1, 2, 3 only": np.exp(zeta).sum(),
+            "your B(zeta) leaves out the base measure k(y) = C(3, y) (the number of ways to get y successes)":
+                sum(np.logaddexp.reduce(z * np.arange(4)) for z in zeta),
+        }
         try:
-            out = np.asarray(fn(np.array([0.5, -1.0])), dtype=float)
+            out = np.asarray(fn(zeta.copy()), dtype=float)
             if out.shape == (2,):
                 problems = ["your B(zeta) returns one value per unit: B is the sum over the layer's units."]
-            elif np.isclose(float(np.sum(out)), np.log1p(np.exp(0.5)) + np.log1p(np.exp(-1.0))):
-                problems = ["your B(zeta) is the Bernoulli log partition (softplus); Poisson units have "
-                            "k(y) = 1/y! and support 0, 1, 2, ..."]
+            else:
+                for text, wrong in slips.items():
+                    if out.size == 1 and np.isclose(float(out), wrong, rtol=1e-9):
+                        problems = [text + "."]
+                        break
         except Exception:  # noqa: BLE001 - already reported by compare_function
             pass
-    return result("Poisson log-partition function B(zeta)", problems)
+    return result("binomial log-partition function B(zeta)", problems)
 
 
 def log_Z(answer) -> object:
@@ -155,30 +177,50 @@ def log_Z(answer) -> object:
     return result("log Z of EX_RBM_Z", compare_scalar(answer, ref, "log Z", rtol=1e-8, hints=hints))
 
 
+def _distinct_means(W) -> int:
+    sums = {tuple(np.asarray(x, dtype=float) @ W) for x in itertools.product((0.0, 1.0), repeat=W.shape[0])}
+    return len(sums)
+
+
 def n_components(answer) -> object:
-    """Exercise (d), ``ex-3-1-components``: the number of Gaussian components in the visible marginal of
-    a Gaussian-Bernoulli harmonium with K = 5 hidden units (in general position, no two components
-    coincide), an integer."""
+    """Exercise (d), ``ex-3-1-components``: the number of distinct Gaussian components in the visible
+    marginal of the Gaussian-Bernoulli harmonium with K = 4 hidden units and weights :data:`EX_W_MIX`,
+    an integer (components with the same mean count once)."""
     value, problems = as_integer(answer, "the number of components")
-    if not problems and value != 2 ** 5:
-        if value in (5, 10, 6):
+    expected = _distinct_means(EX_W_MIX)
+    if not problems and value != expected:
+        if value == 2 ** EX_W_MIX.shape[0]:
+            problems = ["that counts the hidden configurations; here some of them give the same mean, and "
+                        "components with the same mean (and the same covariance) are one component."]
+        elif value == EX_W_MIX.shape[0]:
             problems = ["each hidden *configuration* gives one component, not each hidden unit."]
         else:
-            problems = ["count the hidden configurations x, each of which contributes one Gaussian "
-                        "N(b_y + W^T x, I)."]
+            problems = ["not the number of distinct components: each hidden configuration x contributes "
+                        "N(b_y + W^T x, I); count the distinct means."]
     return result("number of mixture components", problems)
+
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-3-1-marginal": {"forbidden": ["pedagogy_lib.harmonium.model.free_energy_visible",
+                                      "pedagogy_lib.harmonium.exact.log_partition",
+                                      "pedagogy_lib.harmonium.exact.visible_log_probs",
+                                      "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                      "pedagogy_lib.harmonium.exact.log_marginal_table",
+                                      "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                      "pedagogy_lib.harmonium.exact.mre",
+                                      "pedagogy_lib.harmonium.ais.ais_log_partition"]},
     "ex-3-1-log-Z": {"forbidden": ["pedagogy_lib.harmonium.exact.log_partition",
                                    "pedagogy_lib.harmonium.exact.log_marginal_table",
                                    "pedagogy_lib.harmonium.exact.visible_log_probs",
                                    "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                   "pedagogy_lib.harmonium.ais.ais_log_partition"]},
+                                   "pedagogy_lib.harmonium.ais.ais_log_partition",
+                                   "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                   "pedagogy_lib.harmonium.exact.mre"]},
     "ex-3-1-poisson-B": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units"],
                          "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                       "checker's own"},
-    "ex-3-1-components": {"same_data": "the statement spells out its one number (K = 5 hidden units), and the "
-                                       "answer is an integer the data do not change"},
+    "ex-3-1-components": {"same_data": "the statement's weights are chosen so that components coincide (two "
+                                       "equal rows, one the sum of two others), and the solution counts them"},
 }

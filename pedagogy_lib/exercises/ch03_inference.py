@@ -47,22 +47,24 @@ class MessageProblem(NamedTuple):
 
 def _draw_square(rng):
     """An Ising square of the same kind as the book's EX_SQUARE, for one student: a ferromagnetic coupling of
-    the same order (two decimals), other than the book's."""
+    the same order (two decimals), other than the page's J = 0.5 and the exercise's 0.37."""
     while True:
         J = round(float(rng.uniform(0.2, 1.2)), 2)
-        if J != 0.5:
+        if J not in (0.5, 0.37):
             return IsingSquare(J)
 
 
-#: Exercise (a): the Ising square at coupling J = 0.5.
-EX_SQUARE = book_or_drawn(IsingSquare(0.5), _draw_square, seed=3511)
+#: Exercise (a): the Ising square at coupling J = 0.37 (the page's square, whose Z it prints, has J = 0.5).
+EX_SQUARE = book_or_drawn(IsingSquare(0.37), _draw_square, seed=3511)
 
-#: Exercise (b): a 3 x 3 grid (node r * 3 + c) and an elimination order that starts with the centre.
+#: Exercise (b): a 3 x 4 grid (node r * 4 + c) and an elimination order: the corners, the two inner nodes
+#: of the middle row, then the rest. Its largest clique comes from fill-in, not from the first step (the
+#: page works the 3 x 3 grid eliminated centre first).
 EX_ELIM = EliminationProblem(
-    9,
-    tuple((r * 3 + c, r * 3 + c + 1) for r in range(3) for c in range(2))
-    + tuple((r * 3 + c, (r + 1) * 3 + c) for r in range(2) for c in range(3)),
-    (4, 0, 2, 6, 8, 1, 3, 5, 7),
+    12,
+    tuple((r * 4 + c, r * 4 + c + 1) for r in range(3) for c in range(3))
+    + tuple((r * 4 + c, (r + 1) * 4 + c) for r in range(2) for c in range(4)),
+    (0, 3, 8, 11, 5, 6, 1, 2, 4, 7, 9, 10),
 )
 
 def _draw_message(rng):
@@ -73,15 +75,20 @@ def _draw_message(rng):
         if len(set(np.argmax(psi, axis=1))) == 2:
             break
     a = round(float(rng.uniform(0.15, 0.85)), 2)
+    if a == 0.25:                      # the page's incoming message
+        a = 0.3
     return MessageProblem(psi, np.array([a, round(1.0 - a, 2)]))
 
 
-#: Exercise (d): one factor-to-variable message.
-EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[1.0, 3.0], [2.0, 0.5], [0.2, 4.0]]), np.array([0.25, 0.75])),
+#: Exercise (d): one factor-to-variable message (not the page's example, whose message it prints).
+EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[2.5, 0.4], [0.6, 1.8], [3.2, 1.1]]), np.array([0.65, 0.35])),
                            _draw_message, seed=3512)
 
-#: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys.
-INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4", "x1 _||_ x2 | x3, x4")
+#: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys (the page prints the first
+#: and the third for its own square).
+INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4", "x1 _||_ x2 | x3, x4",
+                     "x1 _||_ x4 | x2", "x2 _||_ x3 | x1")
+_INDEPENDENCE_CASES = ((1, 4, (2, 3)), (2, 3, (1, 4)), (1, 4, ()), (1, 2, (3, 4)), (1, 4, (2,)), (2, 3, (1,)))
 
 
 def _square_Z(J: float) -> float:
@@ -132,8 +139,8 @@ def largest_clique(answer) -> CheckResult:
     expected = _elimination_width(p.n, p.edges, p.order)
     value, problems = as_integer(answer, "the clique size")
     if not problems and value != expected:
-        problems = ["not the size of the largest clique this order creates. Replay *this* order (it starts "
-                    "in the middle): eliminating a node joins all its remaining neighbours with fill-in "
+        problems = ["not the size of the largest clique this order creates. Replay *this* order (corners "
+                    "first): eliminating a node joins all its remaining neighbours with fill-in "
                     "edges, and its clique is the node with its neighbours at that moment (nodes already "
                     "eliminated are gone). Count nodes, not the width (which is one less)."]
     return result("largest clique of the elimination order", problems)
@@ -162,28 +169,28 @@ def _indep(P: np.ndarray, a: int, b: int, given: tuple) -> bool:
 
 def independences(answer) -> CheckResult:
     """Exercise (c), ``ex-3-5-independences``: a dict mapping each statement of :data:`INDEPENDENCE_KEYS`
-    to True or False for the square. The checker says how many are wrong, not which."""
+    to the bool True or False for the square. All or nothing: a wrong answer is told neither which
+    statements nor how many are wrong."""
     if not isinstance(answer, dict):
         return result("independences in the square",
                       [f"your answer should be a dict with the keys of check.INDEPENDENCE_KEYS; got "
                        f"{type(answer).__name__}."])
     P = _square_joint()
-    truth = {INDEPENDENCE_KEYS[0]: _indep(P, 1, 4, (2, 3)), INDEPENDENCE_KEYS[1]: _indep(P, 2, 3, (1, 4)),
-             INDEPENDENCE_KEYS[2]: _indep(P, 1, 4, ()), INDEPENDENCE_KEYS[3]: _indep(P, 1, 2, (3, 4))}
+    truth = {k: _indep(P, a, b, given) for k, (a, b, given) in zip(INDEPENDENCE_KEYS, _INDEPENDENCE_CASES)}
     problems = []
     missing = [k for k in INDEPENDENCE_KEYS if k not in answer]
     if missing:
         problems.append(f"missing statements: {missing} (copy the keys from check.INDEPENDENCE_KEYS).")
-    wrong = 0
+    values = {}
     for k in INDEPENDENCE_KEYS:
         if k in answer:
-            value, p = as_bool(answer[k], f"the value for {k!r}")
+            values[k], p = as_bool(answer[k], f"the value for {k!r}", strict=True)
             problems += p
-            if not p and value != truth[k]:
-                wrong += 1
-    if wrong:
-        problems.append(f"{wrong} of the statements {'is' if wrong == 1 else 'are'} not right: a set separates "
-                        "two nodes when every path between them passes through it; neighbours are never separated.")
+    if not problems and any(values[k] != truth[k] for k in INDEPENDENCE_KEYS):
+        problems.append(f"not all {len(INDEPENDENCE_KEYS)} statements are right (the checker does not say which, "
+                        "nor how many): a "
+                        "set separates two nodes when every path between them passes through it; neighbours are "
+                        "never separated.")
     return result("independences in the square", problems)
 
 
@@ -206,12 +213,26 @@ def factor_message(answer) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-3-5-message": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
+                                     "pedagogy_lib.graphical.bp.loopy_belief_propagation",
+                                     "pedagogy_lib.graphical.junction.junction_tree",
+                                     "pedagogy_lib.graphical.factors.joint",
+                                     "pedagogy_lib.graphical.factors.marginals_by_enumeration"]},
+    "ex-3-5-ising-z": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
+                                     "pedagogy_lib.graphical.factors.log_partition_by_enumeration",
+                                     "pedagogy_lib.graphical.factors.joint",
+                                     "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+                                     "pedagogy_lib.graphical.bp.belief_propagation",
+                                     "pedagogy_lib.graphical.bp.loopy_belief_propagation"]},
     "ex-3-5-clique": {"forbidden": ["pedagogy_lib.graphical.junction.triangulate",
                                     "pedagogy_lib.graphical.junction.junction_tree"],
-                      "same_data": "the problem is a specific example the solution discusses: the 3 x 3 grid "
-                                   "eliminated centre first, then corners, then edges, whose first clique of five "
-                                   "is the largest (width 4, against 3 row by row), and the checker's hints "
-                                   "assume it"},
-    "ex-3-5-independences": {"same_data": "the answer is True or False for each statement, fixed by the graph of "
+                      "same_data": "the problem is a specific example the statement describes and the "
+                                   "solution discusses: the 3 x 4 grid eliminated corners first, then the two "
+                                   "inner nodes, whose fill-in makes a clique of seven (width 6, against 4 row "
+                                   "by row)"},
+    "ex-3-5-independences": {"forbidden": ["pedagogy_lib.graphical.separation.separated",
+                                           "pedagogy_lib.graphical.separation.d_separated",
+                                           "pedagogy_lib.graphical.junction.markov_network"],
+                             "same_data": "the answer is True or False for each statement, fixed by the graph of "
                                           "Fig. 3.1A whatever the potentials"},
 }

@@ -23,7 +23,7 @@ __all__ = ["MarbleProblem", "GaussianPair", "EX_MARBLE", "EX_KL", "EX_ML_DATA",
 
 
 class MarbleProblem(NamedTuple):
-    """Two hiding strategies over the cups A-D: ``p`` (Eq. 4.1) and ``q`` (Eq. 4.2)."""
+    """Two hiding strategies over the cups A-D, ``p`` and ``q``, in the manner of Eqs. 4.1-4.2."""
 
     p: np.ndarray
     q: np.ndarray
@@ -38,8 +38,19 @@ class GaussianPair(NamedTuple):
     sigma2_q: float
 
 
-#: Exercise 1: the marble game of Eqs. 4.1-4.2.
-EX_MARBLE = MarbleProblem(p=np.array([1 / 2, 1 / 4, 1 / 8, 1 / 8]), q=np.full(4, 1 / 4))
+def _draw_marble(rng):
+    """Two hiding strategies of the same kind as the book's EX_MARBLE, for one student: four cups, every
+    probability a multiple of 0.05 and at least 0.05, the two strategies different."""
+    while True:
+        p, q = (np.round(0.05 + 0.05 * rng.multinomial(16, np.full(4, 0.25)), 2) for _ in range(2))
+        if np.abs(p - q).max() > 0.1:
+            return MarbleProblem(p=p, q=q)
+
+
+#: Exercise 1: two hiding strategies over the four cups of the marble game, other than the page's Eqs. 4.1-4.2
+#: (whose entropies, 1.75, 2, 2 and 2.25 bits, the page prints).
+EX_MARBLE = checker.book_or_drawn(MarbleProblem(p=np.array([0.4, 0.3, 0.2, 0.1]), q=np.array([0.15, 0.15, 0.3, 0.4])),
+                                  _draw_marble, seed=4203)
 
 
 def _draw_kl(rng):
@@ -57,11 +68,12 @@ EX_KL = checker.book_or_drawn(GaussianPair(mu_p=1.0, sigma2_p=0.5, mu_q=-0.5, si
 
 
 def _draw_ml_data(rng):
-    """Twelve observations of the same kind as the book's EX_ML_DATA, for one student (two decimals)."""
-    return np.round(rng.normal(rng.uniform(-1.0, 3.0), rng.uniform(0.5, 1.5), size=12), 2)
+    """Twelve positive observations of the same kind as the book's EX_ML_DATA, for one student (two decimals,
+    from a log-normal distribution)."""
+    return np.maximum(np.round(np.exp(rng.normal(rng.uniform(-0.3, 1.0), rng.uniform(0.3, 0.7), size=12)), 2), 0.05)
 
 
-#: Exercise 3: twelve observations to fit a Gaussian model to by minimum sample cross entropy.
+#: Exercise 3: twelve positive observations to fit a log-normal model to by minimum sample cross entropy.
 EX_ML_DATA = checker.book_or_drawn(np.array([2.31, 1.12, 3.05, 2.74, 0.58, 1.96, 2.47, 3.61, 1.38, 2.09, 2.88,
                                              1.71]), _draw_ml_data, seed=4202)
 
@@ -72,7 +84,7 @@ EX_ML_DATA = checker.book_or_drawn(np.array([2.31, 1.12, 3.05, 2.74, 0.58, 1.96,
 
 def marble_entropies(answer):
     """Exercise 1, ``ex-4-2-marble-entropies``: your ``[H_p, H_q, H_pq, H_qp]`` in **bits** for
-    :data:`EX_MARBLE` (Eqs. 4.3-4.4), four numbers in that order.
+    the two strategies of :data:`EX_MARBLE` (Eqs. 4.3-4.4), four numbers in that order.
 
     The checker recognizes nats given for bits, the two cross entropies swapped, and relative
     entropies given for cross entropies.
@@ -120,34 +132,41 @@ def gaussian_kl(answer):
 
 
 def ml_estimate(mu, sigma2):
-    """Exercise 3, ``ex-4-2-ml-estimate``: your minimizer of the sample cross entropy (Eq. 4.6) of a
-    Gaussian model on :data:`EX_ML_DATA`.
+    """Exercise 3, ``ex-4-2-ml-estimate``: your minimizer of the sample cross entropy (Eq. 4.6) of the
+    log-normal model, density N(log y; mu, sigma^2) / y, on :data:`EX_ML_DATA`.
 
-    Pass two numbers, the mean and the variance (not the standard deviation). The checker
-    recognizes the median, an estimator other than the minimizer, and a moment about zero.
+    Pass two numbers, mu and sigma^2 (the mean and the variance of log Y under the model, not of Y).
+    The checker recognizes the Gaussian fitted to the observations themselves, the mean and variance
+    of the log-normal distribution, an estimator other than the minimizer, and the standard deviation.
     """
     y = EX_ML_DATA
     N = y.shape[0]
-    mu_ref = float(np.sum(y) / N)
-    s2_ref = float(np.sum((y - mu_ref) ** 2) / N)
-    mu_hints = {"you returned the median rather than the mean": float(np.median(y))}
+    z = np.log(y)
+    mu_ref = float(np.sum(z) / N)
+    s2_ref = float(np.sum((z - mu_ref) ** 2) / N)
+    mu_hints = {"you fitted the Gaussian to the observations themselves; the model is Gaussian in log y":
+                    float(np.mean(y)),
+                "you returned the median of log y rather than the mean": float(np.median(z)),
+                "you returned the log-normal distribution's mean exp(mu + sigma^2 / 2), not its parameter mu":
+                    float(np.exp(mu_ref + s2_ref / 2))}
     s2_hints = {
+        "you fitted the Gaussian to the observations themselves; the model is Gaussian in log y": float(np.var(y)),
         "you divided by N - 1 (the unbiased estimator); the minimizer of the average negative "
         "log-likelihood divides by N": s2_ref * N / (N - 1),
         "you returned the standard deviation, not the variance": np.sqrt(s2_ref),
-        "you returned the second moment about zero, not about the mean": float(np.mean(y**2)),
+        "you returned the second moment about zero, not about the mean": float(np.mean(z**2)),
     }
-    problems = checker.compare_scalar(mu, mu_ref, "your mean", rtol=1e-6, hints=mu_hints)
-    problems += checker.compare_scalar(sigma2, s2_ref, "your variance", rtol=1e-6, hints=s2_hints)
-    return checker.result("maximum-likelihood Gaussian (Eq. 4.6)", problems)
+    problems = checker.compare_scalar(mu, mu_ref, "your mu", rtol=1e-6, hints=mu_hints)
+    problems += checker.compare_scalar(sigma2, s2_ref, "your sigma^2", rtol=1e-6, hints=s2_hints)
+    return checker.result("maximum-likelihood log-normal (Eq. 4.6)", problems)
 
 
 def asymmetric_pair(p, q):
-    """Exercise 4, ``ex-4-2-asymmetric-pair``: your two distributions over the four cups whose two
-    relative entropies differ by more than 0.01 bits.
+    """Exercise 4, ``ex-4-2-asymmetric-pair``: your distribution ``p`` over the four cups and the uniform
+    ``q``, for which D_KL{p || q} exceeds D_KL{q || p} by more than 0.01 bits.
 
-    Pass two probability vectors of length 4, non-negative, summing to one, with no zero entries.
-    Any pair that meets the condition passes.
+    Pass two probability vectors of length 4, non-negative, summing to one, with no zero entries; ``q``
+    must be the uniform distribution. Any ``p`` that meets the condition passes.
     """
     problems = []
     arrays = []
@@ -163,28 +182,31 @@ def asymmetric_pair(p, q):
         elif np.any(arr == 0):
             problems.append(f"your {name} has a zero entry: one of the two divergences is then infinite; "
                             "give every cup some probability.")
+        elif name == "q" and not np.allclose(arr, 0.25, rtol=0, atol=1e-12):
+            problems.append("your q should be the uniform strategy, 1/4 on every cup.")
         arrays.append(arr)
     if not problems:
         d = ob.relative_entropies(arrays[0], arrays[1], base=2)
-        if abs(d.D_pq - d.D_qp) <= 0.01:
-            problems.append(f"the two directions differ by only {abs(d.D_pq - d.D_qp):.3g} bits; "
-                            "make them differ by more than 0.01 (try one peaked and one flat distribution "
-                            "whose entropies are not symmetric about each other).")
+        if d.D_pq <= d.D_qp + 0.01:
+            problems.append("for your p, D_KL{p || q} does not exceed D_KL{q || p} by more than 0.01 bits. "
+                            "Ask which direction a cup that p makes rare costs more in.")
     return checker.result("asymmetry of the relative entropy", problems)
+
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-4-2-gaussian-kl": {"forbidden": ["pedagogy_lib.learning.objectives.gaussian_relative_entropy",
                                          "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
-                                         "pedagogy_lib.learning.objectives.gaussian_entropy"]},
+                                         "pedagogy_lib.learning.objectives.gaussian_entropy",
+                                         "pedagogy_lib.vi.mean_field.kl_gaussian",
+                                         "pedagogy_lib.deepgen.vae.gaussian_kl"]},
     "ex-4-2-marble-entropies": {"forbidden": ["pedagogy_lib.learning.objectives.entropy",
                                               "pedagogy_lib.learning.objectives.cross_entropy",
                                               "pedagogy_lib.learning.objectives.relative_entropy",
-                                              "pedagogy_lib.learning.objectives.relative_entropies"],
-                                "same_data": "the marble game is the book's named example (Eqs. 4.1-4.2): the "
-                                             "text and the solution discuss its values, 1.75, 2, 2 and 2.25 bits"},
-    "ex-4-2-asymmetric-pair": {"same_data": "the answer is any pair of distributions that meets the condition "
-                                            "(a construction, no data), and the statement spells out the marble "
-                                            "game's 0.25 bits"},
+                                              "pedagogy_lib.learning.objectives.relative_entropies",
+                                              "scipy.stats.entropy"]},
+    "ex-4-2-asymmetric-pair": {"same_data": "the answer is any distribution that meets the condition against "
+                                            "the uniform one (a construction, no data), and the statement spells "
+                                            "out the marble game's 0.25 bits"},
 }

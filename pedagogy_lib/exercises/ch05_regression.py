@@ -263,6 +263,9 @@ def lofo_function(fn):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-5-1-1-ridge-conventions": {"forbidden": ["pedagogy_lib.learning.regression.linear_regression",
+                                                 "pedagogy_lib.learning.regression.generalized_least_squares",
+                                                 "pedagogy_lib.learning.regression.bayesian_linear_regression"]},
     "ex-5-1-1-normal-equations": {"forbidden": ["pedagogy_lib.learning.regression.linear_regression",
                                                 "pedagogy_lib.learning.regression.generalized_least_squares",
                                                 "pedagogy_lib.learning.regression.bayesian_linear_regression"]},

@@ -270,12 +270,18 @@ def as_integer(answer, what: str) -> tuple[int | None, list[str]]:
     return int(round(value)), []
 
 
-def as_bool(answer, what: str) -> tuple[bool | None, list[str]]:
-    """``answer`` as a bool: ``True``, ``np.True_``, ``1``/``0`` and "yes"/"no"/"true"/"false"."""
+def as_bool(answer, what: str, *, strict: bool = False) -> tuple[bool | None, list[str]]:
+    """``answer`` as a bool: ``True``, ``np.True_``, ``1``/``0`` and "yes"/"no"/"true"/"false".
+
+    With ``strict``, only a real bool (``True``/``False``, NumPy's included) is accepted: a statement
+    that says "answer with a bool" is not answered by the string ``"False"`` or the number ``0``.
+    """
     if answer is None:
         return None, [f"{what} is None: give True or False."]
     if isinstance(answer, (bool, np.bool_)):
         return bool(answer), []
+    if strict:
+        return None, [f"{what} should be the bool True or False, not {type(answer).__name__} {answer!r}."]
     if isinstance(answer, (int, np.integer)) and int(answer) in (0, 1):
         return bool(int(answer)), []
     if isinstance(answer, str):
@@ -395,6 +401,31 @@ def compare_bool(answer, expected: bool, what: str = "your answer") -> list[str]
     if problems:
         return problems
     return [] if value == bool(expected) else [f"{what} is not right: think again about the argument."]
+
+
+def compare_statements(answer, truth: Sequence[bool], what: str = "your answers", *, hint: str = "") -> list[str]:
+    """Problems with a list of real bools, one per statement (a), (b), ... of an exercise, judged all or
+    nothing: a wrong answer is told neither which statements nor how many are wrong, so that it cannot be
+    found by flipping one statement at a time."""
+    n = len(truth)
+    letters = ", ".join(f"({chr(97 + i)})" for i in range(n))
+    if answer is None:
+        return [f"{what} is None: give a list of {n} bools, True or False for {letters} in that order."]
+    if isinstance(answer, (str, bytes, dict)) or not hasattr(answer, "__len__"):
+        return [f"{what} should be a list of {n} bools, one for each of {letters}; got {type(answer).__name__}."]
+    if len(answer) != n:
+        return [f"{what} should be a list of {n} bools, one for each of {letters}; got {len(answer)} entries."]
+    values, problems = [], []
+    for i, a in enumerate(answer):
+        value, p = as_bool(a, f"the answer for ({chr(97 + i)})", strict=True)
+        values.append(value)
+        problems += p
+    if problems:
+        return problems
+    if any(v != bool(t) for v, t in zip(values, truth)):
+        return [f"not all {n} answers are right (the checker does not say which, nor how many)."
+                + (f" {hint}" if hint else "")]
+    return []
 
 
 def compare_function(fn: Callable, cases: Sequence[tuple[tuple, object]], what: str = "your function", *,
