@@ -103,7 +103,7 @@ def local_variances(answer) -> CheckResult:
         "you left out the noise variance": 1.0 / np.diag(np.diag(1.0 / v0) + C.T @ C),
     }
     return result("local VB variances for EX_MODEL",
-                  compare_array(answer, expected, "the variances", rtol=1e-8, hints=hints))
+                  compare_array(answer, expected, "the array of variances", rtol=1e-8, hints=hints))
 
 
 def bayes_rule(answer) -> CheckResult:

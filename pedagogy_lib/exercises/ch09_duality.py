@@ -88,7 +88,7 @@ def z_density(values):
         "you evaluated p at psi^{-1}(z) without dividing by the gain a": np.exp(_log_p(x) - _log_dpsi(x)
                                                                                 - np.log(EX_A)),
     }
-    problems = checker.compare_array(values, ref, "your densities", rtol=1e-6, hints=hints)
+    problems = checker.compare_array(values, ref, "your array of densities", rtol=1e-6, hints=hints)
     return checker.result("density of the squashed outputs", problems)
 
 
