@@ -10,13 +10,35 @@ import numpy as np
 from pedagogy_lib.exercises import appb_identities as check
 
 
-def test_sherman_morrison():
+def _sm(Ai, u, v, one=1.0):
+    return Ai - np.outer(Ai @ u, v @ Ai) / (one + v @ Ai @ u)
+
+
+def test_sherman_morrison_two_updates():
     Ai, u, v = check.EX_SM
-    good = Ai - np.outer(Ai @ u, v @ Ai) / (1 + v @ Ai @ u)
+    assert u.shape == v.shape == (2, 4)
+    good = _sm(_sm(Ai, u[0], v[0]), u[1], v[1])
     assert check.sherman_morrison(good)
-    r = check.sherman_morrison(Ai + np.outer(Ai @ u, v @ Ai) / (1 + v @ Ai @ u))
-    assert not r and "instead of subtracting" in str(r)
+    r = check.sherman_morrison(_sm(Ai, u[0], v[0]))                  # the page's single update
+    assert not r and "only one" in str(r)
+    r = check.sherman_morrison(_sm(Ai, u[0], v[0]) + _sm(Ai, u[1], v[1]) - Ai)
+    assert not r and "from A^{-1}" in str(r)
     assert not check.sherman_morrison(None)
+
+
+def test_sherman_morrison_names_the_denominator_slip_help_promises():
+    Ai, u, v = check.EX_SM
+    minus = Ai
+    for ui, vi in zip(u, v):
+        minus = minus - np.outer(minus @ ui, vi @ minus) / (1 - vi @ minus @ ui)
+    r = check.sherman_morrison(minus)
+    assert not r and "1 - v^T" in str(r)
+
+
+def test_the_inverse_exercises_forbid_the_direct_routes():
+    for label in ("ex-b3-sherman-morrison", "ex-b3-woodbury"):
+        forbidden = set(check.SUMMATIVE[label]["forbidden"])
+        assert {"numpy.linalg.inv", "numpy.linalg.tensorinv", "numpy.linalg.lstsq", "scipy.linalg.lu_solve"} <= forbidden
 
 
 def test_woodbury():
@@ -28,6 +50,13 @@ def test_woodbury():
     assert not r and "C^{-1}" in str(r)
 
 
-def test_woodbury_shapes():
-    assert check.woodbury_shapes(False)
-    assert not check.woodbury_shapes(True)
+def test_woodbury_shapes_asks_for_a_shape_not_a_boolean():
+    n, k = check.EX_SIZES["n"], check.EX_SIZES["k"]
+    rng = np.random.default_rng(0)
+    U, V, C = rng.standard_normal((n, k)), rng.standard_normal((k, n)), np.eye(k)
+    inner = np.linalg.inv(C) + V @ (U / rng.uniform(1, 2, n)[:, None])
+    assert check.woodbury_shapes(inner.shape)
+    r = check.woodbury_shapes((n, n))
+    assert not r and "avoids" in str(r)
+    for guess in (True, False, None, "abc"):
+        assert not check.woodbury_shapes(guess)

@@ -13,49 +13,76 @@ from pedagogy_lib import graphical as g
 from pedagogy_lib.exercises import appc_graphical as check
 
 
-def _statements():
+def _statements(graph=None):
     out = {}
     for k in check.DSEP_KEYS:
         left, _, given = k.partition(" | ")
         a, b = (s.strip() for s in left.split("_||_"))
-        out[k] = g.d_separated(check.EX_DAG, a, b, [s.strip() for s in given.split(",") if s.strip()])
+        out[k] = g.d_separated(check.EX_GRAPH if graph is None else graph, a, b,
+                               [s.strip() for s in given.split(",") if s.strip()])
     return out
 
 
-def test_d_separations():
+def test_the_exercise_graph_is_not_the_pages():
+    assert set(check.EX_GRAPH) != set(check.EX_DAG)
+    truth = _statements()
+    assert set(truth.values()) == {True, False}
+
+
+def test_d_separations_are_judged_all_or_nothing():
     truth = _statements()
     assert check.d_separations(truth)
-    wrong = dict(truth)
-    wrong["a _||_ b | c"] = not truth["a _||_ b | c"]
-    r = check.d_separations(wrong)
-    assert not r and "collider" in str(r)
-    assert not check.d_separations({"a _||_ b": True})
+    messages = set()
+    for flip in (check.DSEP_KEYS[:1], check.DSEP_KEYS[1:2], check.DSEP_KEYS[:3], check.DSEP_KEYS):
+        wrong = dict(truth)
+        for k in flip:
+            wrong[k] = not truth[k]
+        r = check.d_separations(wrong)
+        assert not r
+        messages.add(str(r))
+    assert len(messages) == 1                          # neither which nor how many
+    assert not any(ch.isdigit() for ch in messages.pop())
+    assert not check.d_separations({"p _||_ q": True})
     assert not check.d_separations(None)
 
 
 def test_moral_edges():
-    M = g.moral_graph(check.EX_DAG)
-    directed = {frozenset((p, v)) for v, ps in check.EX_DAG.items() for p in ps}
+    M = g.moral_graph(check.EX_GRAPH)
+    directed = {frozenset((p, v)) for v, ps in check.EX_GRAPH.items() for p in ps}
     added = [tuple(e) for e in M.edges if frozenset(e) not in directed]
+    assert len(added) == 3
     assert check.moral_edges(added)
     assert check.moral_edges([tuple(reversed(e)) for e in added])
     fewer, more = str(check.moral_edges(added[:1])), str(check.moral_edges(added + [("x", "y")]))
     assert "[not yet]" in fewer and "marry each pair" in fewer
     assert fewer == more or "already edges" in more       # a miss does not say which way it is wrong
-    r = check.moral_edges(added + [("a", "c")])
+    r = check.moral_edges(added + [("p", "r")])
     assert not r and "already edges" in str(r)
+    assert not check.moral_edges([("a", "b"), ("b", "e")])   # the page's graph's answer
     assert not check.moral_edges(None)
 
 
 def test_evidence_probability():
-    fs = [((v,) + tuple(ps), check.EX_CPTS[v]) for v, ps in check.EX_DAG.items()]
+    fs = [((v,) + tuple(ps), check.EX_GRAPH_CPTS[v]) for v, ps in check.EX_GRAPH.items()]
     jt = g.junction_tree([(vs + (), t) for vs, t in fs]
-                         + [(("d",), np.array([0.0, 1.0])), (("f",), np.array([1.0, 0.0]))])
+                         + [(("r",), np.array([0.0, 1.0])), (("v",), np.array([1.0, 0.0]))])
     p = np.exp(jt.log_Z)
     assert check.evidence_probability(p)
     r = check.evidence_probability(np.log(p))
     assert not r and "log" in str(r)
     assert not check.evidence_probability(2 * p)
+    page = [((v,) + tuple(ps), check.EX_CPTS[v]) for v, ps in check.EX_DAG.items()]
+    page_z = np.exp(g.junction_tree(page + [(("d",), np.array([0.0, 1.0])), (("f",), np.array([1.0, 0.0]))]).log_Z)
+    assert not check.evidence_probability(page_z)          # the number the page prints
+
+
+def test_one_call_routes_are_forbidden():
+    S = check.SUMMATIVE
+    assert "pedagogy_lib.graphical.separation.d_separated" in S["ex-c-dsep"]["forbidden"]
+    assert "pedagogy_lib.graphical.separation.moral_graph" in S["ex-c-moral"]["forbidden"]
+    assert "pedagogy_lib.graphical.junction.junction_tree" in S["ex-c-evidence"]["forbidden"]
+    assert {"pedagogy_lib.graphical.separation.separated",
+            "pedagogy_lib.graphical.separation.moral_graph"} <= set(S["ex-c-dsep-function"]["forbidden"])
 
 
 # ---------------------------------------------------------------- exercise (d): d-separation as a function

@@ -18,13 +18,26 @@ def test_sf_variance():
     assert not check.sf_variance(4.0)
 
 
-def test_cv_coefficient():
-    g, h = check.EX_SAMPLES
-    X = np.column_stack([np.ones_like(h), h])
-    a = np.linalg.lstsq(X, g, rcond=None)[0][1]          # regression slope = Cov / Var
+def test_cv_coefficient_is_the_joint_regression_on_both_control_variates():
+    g, H = check.EX_SAMPLES
+    X = np.column_stack([np.ones(len(g)), H])
+    a = np.linalg.lstsq(X, g, rcond=None)[0][1:]           # regression on both columns at once
+    from scipy.optimize import minimize
+    best = minimize(lambda b: np.var(g - H @ b), np.zeros(2), method="BFGS", options={"gtol": 1e-10}).x
+    np.testing.assert_allclose(best, a, rtol=1e-4)
     assert check.cv_coefficient(a)
-    r = check.cv_coefficient(float(np.corrcoef(g, h)[0, 1]))
-    assert not r and "correlation" in str(r)
+    Hc, gc = H - H.mean(0), g - g.mean()
+    one_by_one = (Hc.T @ gc) / np.sum(Hc * Hc, axis=0)     # Step 3's scalar formula per column
+    assert not np.allclose(one_by_one, a, rtol=1e-2)
+    r = check.cv_coefficient(one_by_one)
+    assert not r and "on its own" in str(r)
+    assert not check.cv_coefficient(float(a[0]))
+    assert "pedagogy_lib.vi.bbvi.control_variate" in check.SUMMATIVE["ex-8-4-2-cv"]["forbidden"]
+
+
+def test_sf_variance_second_moment_message_gives_no_number():
+    r = check.sf_variance(check.EX_MU ** 4 + 18 * check.EX_MU ** 2 + 15)
+    assert not r and "second moment" in str(r) and "(2 mu)^2" not in str(r)
 
 
 def test_naive_optimum():
@@ -32,8 +45,10 @@ def test_naive_optimum():
     best = minimize_scalar(lambda l: -(check.EX_X * l ** 2 + np.log(l)), bounds=(0.01, 3), method="bounded",
                            options={"xatol": 1e-10}).x
     assert check.naive_optimum(best)
+    assert check.naive_optimum(0.5 * (1 - 2e-6))            # a default-tolerance numerical optimum
+    assert not check.naive_optimum(0.5 * (1 - 1e-4))
     r = check.naive_optimum(0.25)
-    assert not r and "square root" in str(r)
+    assert not r and "one step short" in str(r) and "1 / (2x)" not in str(r)
     assert not check.naive_optimum(-0.5)
 
 

@@ -9,34 +9,51 @@ from pedagogy_lib.exercises import ch08_vae as check
 from pedagogy_lib.vi.amortized import linear_gaussian_elbo, linear_gaussian_model
 
 
-def test_kl_standard_normal():
-    mu, s = check.EX_Q["mu"], check.EX_Q["s"]
+def test_kl_from_prior_by_monte_carlo_and_its_slips():
+    mu, s, tau = check.EX_Q["mu"], check.EX_Q["s"], check.EX_Q["tau"]
+    assert tau != 1.0
     x = mu + s * np.random.default_rng(0).standard_normal((400_000, 3))
-    w = np.sum(-0.5 * ((x - mu) / s) ** 2 - np.log(s) + 0.5 * x ** 2, axis=1)
-    kl = 0.5 * np.sum(mu ** 2 + s ** 2 - 1 - np.log(s ** 2))
+    w = np.sum(-0.5 * ((x - mu) / s) ** 2 - np.log(s) + 0.5 * (x / tau) ** 2 + np.log(tau), axis=1)
+    kl = 0.5 * np.sum((mu ** 2 + s ** 2) / tau ** 2 - 1 - np.log(s ** 2 / tau ** 2))
     assert abs(w.mean() - kl) < 4 * w.std() / np.sqrt(w.size)
-    assert check.kl_standard_normal(kl)
-    r = check.kl_standard_normal(2 * kl)
+    assert check.kl_from_prior(kl)
+    r = check.kl_from_prior(2 * kl)
     assert not r and "1/2" in str(r)
+    r = check.kl_from_prior(0.5 * np.sum(mu ** 2 + s ** 2 - 1 - np.log(s ** 2)))     # the page's formula
+    assert not r and "standard normal" in str(r)
+    v = np.sqrt(s)                                    # s read as a variance, as help() promises
+    r = check.kl_from_prior(0.5 * np.sum((mu ** 2 + v ** 2) / tau ** 2 - 1 - np.log(v ** 2 / tau ** 2)))
+    assert not r and "s as variances" in str(r)
+    assert "pedagogy_lib.vi.mean_field.kl_gaussian" in check.SUMMATIVE["ex-8-4-3-kl"]["forbidden"]
 
 
-def test_local_variances():
-    C, s2 = check.EX_MODEL["C"], check.EX_MODEL["sigma2"]
-    model = linear_gaussian_model(C, np.zeros(4), s2)
+def test_local_variances_for_a_non_unit_prior_by_maximizing_the_elbo():
+    C, s2, v0 = check.EX_MODEL["C"], check.EX_MODEL["sigma2"], check.EX_MODEL["prior_var"]
+    # z = sqrt(v0) u with u ~ N(0, I): the library's unit-prior model with loadings C sqrt(v0)
+    model = linear_gaussian_model(C * np.sqrt(v0), np.zeros(4), s2)
     y = np.array([[0.3, -0.2, 1.0, 0.5]])
     f = lambda z: -linear_gaussian_elbo(model, y, z[None, :2], z[None, 2:])[0]
     z = minimize(f, np.zeros(4), method="BFGS", options={"gtol": 1e-10}).x
-    v = np.exp(2 * z[2:])
+    v = v0 * np.exp(2 * z[2:])
     assert check.local_variances(v)
-    r = check.local_variances(np.diag(np.linalg.inv(np.eye(2) + C.T @ C / s2)))
-    assert not r and "exact posterior" in str(r)
+    P = np.diag(1 / v0) + C.T @ C / s2
+    r = check.local_variances(np.diag(np.linalg.inv(P)))
+    assert not r and "exact posterior" in str(r) and "P_kk" not in str(r)
+    r = check.local_variances(1 / np.diag(np.eye(2) + C.T @ C / s2))             # Step 1's answer
+    assert not r and "unit prior" in str(r)
+    assert "pedagogy_lib.vi.amortized.local_vb" in check.SUMMATIVE["ex-8-4-3-local"]["forbidden"]
 
 
-def test_bayes_rule():
-    assert check.bayes_rule(1)
-    r = check.bayes_rule(0)
-    assert not r and "twice" in str(r)
-    assert not check.bayes_rule(7)
+def test_bayes_rule_asks_for_the_posterior_and_names_the_posts_slip():
+    prior, lik = check.EX_BAYES["prior"], check.EX_BAYES["likelihood"]
+    post = np.array([lik[k] * prior[k] for k in range(3)])
+    post /= post.sum()
+    assert check.bayes_rule(post)
+    twice = lik * prior ** 2
+    r = check.bayes_rule(twice / twice.sum())
+    assert not r and "VAE post" in str(r)
+    for k in range(4):                                # an index is no longer an answer
+        assert not check.bayes_rule(k)
     assert not check.bayes_rule(None)
 
 

@@ -13,25 +13,39 @@ def _argmin_variances(kl):
     return np.exp(z)
 
 
-def test_mean_field_variances():
+def _minimum(kl):
+    res = minimize(kl, np.zeros(3), method="BFGS", options={"gtol": 1e-11})
+    return float(res.fun)
+
+
+def test_mean_field_kl_is_the_minimum_of_the_reverse_divergence():
     Sigma = np.linalg.inv(check.EX_LAMBDA)
-    v = _argmin_variances(lambda z: kl_gaussian(np.zeros(3), np.diag(np.exp(z)), np.zeros(3), Sigma))
-    np.testing.assert_allclose(v, 1 / np.diag(check.EX_LAMBDA), rtol=1e-5)
-    assert check.mean_field_variances(1 / np.diag(check.EX_LAMBDA))
-    r = check.mean_field_variances(np.diag(Sigma))
+    best = _minimum(lambda z: kl_gaussian(np.zeros(3), np.diag(np.exp(z)), np.zeros(3), Sigma))
+    assert best > 1e-3                                # EX_LAMBDA is correlated: not zero
+    assert check.mean_field_kl(best)
+    r = check.mean_field_kl(kl_gaussian(np.zeros(3), np.diag(np.diag(Sigma)), np.zeros(3), Sigma))
     assert not r and "other direction" in str(r)
-    r = check.mean_field_variances(np.diag(check.EX_LAMBDA))
-    assert not r and "without inverting" in str(r)
-    assert not check.mean_field_variances(None)
+    r = check.mean_field_kl(2 * best)
+    assert not r and "1/2" in str(r)
+    assert not check.mean_field_kl(None)
+    assert "variances" not in check.mean_field_kl.__doc__.split("\n\n")[0]
 
 
-def test_forward_kl_variances():
+def test_forward_kl_minimum_is_the_minimum_of_the_forward_divergence():
     S = check.EX_SIGMA
-    v = _argmin_variances(lambda z: kl_gaussian(np.zeros(3), S, np.zeros(3), np.diag(np.exp(z))))
-    assert check.forward_kl_variances(v.tolist())
-    r = check.forward_kl_variances(1 / np.diag(np.linalg.inv(S)))
+    best = _minimum(lambda z: kl_gaussian(np.zeros(3), S, np.zeros(3), np.diag(np.exp(z))))
+    assert check.forward_kl_minimum(best)
+    mf_v = 1 / np.diag(np.linalg.inv(S))
+    r = check.forward_kl_minimum(kl_gaussian(np.zeros(3), S, np.zeros(3), np.diag(mf_v)))
     assert not r and "mean-field" in str(r)
-    assert not check.forward_kl_variances([1.0, 1.0, 1.0])
+    assert not check.forward_kl_minimum(np.diag(S).sum())
+
+
+def test_the_two_divergence_exercises_forbid_the_library_routes():
+    for label, fn in (("ex-8-4-mean-field", "mean_field_gaussian"), ("ex-8-4-forward-kl", "moment_matched_gaussian")):
+        forbidden = check.SUMMATIVE[label]["forbidden"]
+        assert f"pedagogy_lib.vi.mean_field.{fn}" in forbidden
+        assert "pedagogy_lib.vi.mean_field.kl_gaussian" in forbidden
 
 
 def test_cavi_sweeps():
@@ -46,6 +60,8 @@ def test_cavi_sweeps():
     assert not r and "factor rho per sweep" in str(r)
     assert not check.cavi_sweeps(k - 1)
     assert not check.cavi_sweeps(3.5)
+    r = check.cavi_sweeps(7)                          # the fallback names no inequality to solve
+    assert not r and "rho^" not in str(r) and "<=" not in str(r)
 
 
 # ---------------------------------------------------------------- exercise (d): one CAVI sweep as a function

@@ -65,6 +65,34 @@ def test_best_gain_passes_and_fails():
     assert not check.best_gain("abc")
 
 
+def _page_pz(z, a):
+    """Step 2's density_z, which closes over the page's sigma_y."""
+    x = special.logit(z)
+    return stats.norm.pdf(x / a, scale=check.PAGE_SIGMA) / (stats.logistic.pdf(x) * a)
+
+
+def test_the_pages_sigma_and_functions_answer_none_of_the_three():
+    assert check.EX_SIGMA != check.PAGE_SIGMA
+    assert not check.z_density(_page_pz(check.EX_Z, check.EX_A))
+    f = lambda z: -_page_pz(z, check.EX_A) * np.log(_page_pz(z, check.EX_A))    # noqa: E731
+    assert not check.kl_at_gain(-integrate.quad(f, 0, 1, limit=200)[0])
+    a_page = 1.75 / check.PAGE_SIGMA                     # about the page's printed 0.87
+    assert not check.best_gain(a_page) and not check.best_gain(0.87)
+    forbidden = check.SUMMATIVE["ex-9-0-1-entropy"]["forbidden"]
+    assert {"density_z", "output_entropy", "relative_entropy"} <= set(forbidden)
+    assert "density_z" in check.SUMMATIVE["ex-9-0-1-z-density"]["forbidden"]
+
+
+def test_slip_messages_do_not_state_the_answer():
+    ref = _pz(check.EX_Z, check.EX_A)
+    res = check.z_density(ref * check.EX_A)
+    assert "psi'(a y) |a|" not in str(res)
+    res = check.kl_at_gain(-_neg_entropy_z(check.EX_A))
+    assert not res and "negative" not in str(res)
+    res = check.best_gain(1 / check.EX_SIGMA)
+    assert not res and "prefers another scale" not in str(res)
+
+
 def _log_density_solution(Y, d, jac_d, log_prior):
     """The notebook's solution: the factorial prior at d(y) plus the log of the Jacobian's absolute determinant."""
     return log_prior(d(Y)).sum(axis=1) + np.linalg.slogdet(jac_d(Y))[1]

@@ -24,6 +24,17 @@ def test_logistic_kurtosis_passes_and_fails():
     assert not check.logistic_kurtosis(None)
 
 
+def test_logistic_kurtosis_is_not_on_the_page_and_its_one_call_is_forbidden():
+    import json
+    from pathlib import Path
+    nb = json.loads(Path("chapters/ch09_learning_with_reparameterizations/9_1_ica.ipynb").read_text())
+    text = "".join("".join(c["source"]) for c in nb["cells"])
+    statement = text.split(":label: ex-9-1-logistic-kurtosis")[1].split(":::")[0]
+    assert "excess kurtosis 1.2" not in text and "7\\pi^4/15" not in statement
+    forbidden = check.SUMMATIVE["ex-9-1-logistic-kurtosis"]["forbidden"]
+    assert {"scipy.stats.logistic.stats", "scipy.stats.logistic.moment"} <= set(forbidden)
+
+
 def _rotation_logliks():
     Y = check.EX_Y
     W = np.real(linalg.sqrtm(np.linalg.inv(Y.T @ Y / len(Y))))
@@ -31,23 +42,50 @@ def _rotation_logliks():
     for t in check.EX_THETAS:
         R = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
         D = R @ W
-        out.append(stats.norm.logpdf(Y @ D.T).sum(1).mean() + np.linalg.slogdet(D)[1])
-    return np.array(out)
+        ld = np.linalg.slogdet(D)[1]
+        out.append([stats.norm.logpdf(Y @ D.T).sum(1).mean() + ld,
+                    stats.logistic.logpdf(Y @ D.T).sum(1).mean() + ld])
+    return np.array(out).T
 
 
-def test_gaussian_rotation_loglik_passes_and_fails():
+def test_rotation_loglik_passes_and_fails():
     ref = _rotation_logliks()
-    assert np.ptp(ref) < 1e-10                 # the point of the exercise: no rotation is preferred
+    assert np.ptp(ref[0]) < 1e-10              # no rotation is preferred by the Gaussian prior
+    assert np.ptp(ref[1]) > 1e-3               # the logistic prior prefers some: the closed form cannot answer
     assert check.gaussian_rotation_loglik(ref)
+    assert not check.gaussian_rotation_loglik(ref[0])
     W = np.real(linalg.sqrtm(np.linalg.inv(check.EX_Y.T @ check.EX_Y / len(check.EX_Y))))
     res = check.gaussian_rotation_loglik(ref - np.linalg.slogdet(W)[1])
     assert not res and "log-determinant" in str(res)
-    assert not check.gaussian_rotation_loglik(ref[:3])
+    assert not check.gaussian_rotation_loglik(ref[:, :3])
 
 
-def test_switching_signs_passes_and_fails():
-    kurt = stats.kurtosis(check.EX_X, axis=0)
-    signs = np.sign(kurt)                       # heavy tails +1, light tails -1
+def test_rotation_loglik_names_the_n_minus_1_covariance_as_a_shift():
+    Y = check.EX_Y
+    W = np.real(linalg.sqrtm(np.linalg.inv(np.cov(Y.T))))
+    out = []
+    for t in check.EX_THETAS:
+        R = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+        D = R @ W
+        ld = np.linalg.slogdet(D)[1]
+        out.append([stats.norm.logpdf(Y @ D.T).sum(1).mean() + ld,
+                    stats.logistic.logpdf(Y @ D.T).sum(1).mean() + ld])
+    res = check.gaussian_rotation_loglik(np.array(out).T)
+    assert not res and "N - 1" in str(res) and "shifted" in str(res) and "scaled" not in str(res)
+
+
+def test_switching_signs_follow_the_criterion_not_the_kurtosis():
+    X = check.EX_X
+    t = np.tanh(X)
+    crit = np.mean(1 - t * t, 0) * np.mean(X * X, 0) - np.mean(t * X, 0)
+    signs = np.where(crit > 0, 1.0, -1.0)
+    kurt_signs = np.sign(stats.kurtosis(X, axis=0))
+    assert np.any(kurt_signs != signs)          # the data tell the two rules apart
     assert check.switching_signs(signs)
-    res = check.switching_signs(-signs)
-    assert not res and "flipped" in str(res)
+    messages = set()
+    for wrong in (kurt_signs, -signs, signs * np.array([1, -1, 1])):
+        res = check.switching_signs(wrong)
+        assert not res
+        messages.add(str(res))
+    assert len(messages) == 1                   # all or nothing: the same words whatever is wrong
+    assert "flipped" not in messages.pop()

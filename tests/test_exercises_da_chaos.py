@@ -16,6 +16,16 @@ def test_lorenz63_field():
     assert not check.lorenz63_field(None)
 
 
+def test_predictability_statement_names_the_fields_of_growth():
+    import json
+    from pathlib import Path
+    nb = json.loads(Path("chapters/da_data_assimilation/da_1_chaos_predictability.ipynb").read_text())
+    text = "".join("".join(c["source"]) for c in nb["cells"])
+    statement = text.split(":label: ex-da-1-predictability")[1].split(":::")[0]
+    for key in check.GROWTH:
+        assert f'check.GROWTH["{key}"]' in statement
+
+
 def test_predictability_time():
     # e^{1.7 t} 1e-6 = 1  <=>  t = 6 ln(10) / 1.7
     assert check.predictability_time(6 * 2.302585092994046 / 1.7)
@@ -29,21 +39,70 @@ def _run(start, cycles):
     return da.integrate(da.lorenz63(dt=0.01, n_steps=10), np.asarray(start, float), cycles)
 
 
+def _f63(z):
+    s, r, b = 10.0, 28.0, 8.0 / 3.0
+    return np.array([s * (z[1] - z[0]), z[0] * (r - z[2]) - z[1], z[0] * z[1] - b * z[2]])
+
+
+def _tangent(z, v, dt=0.01, n_steps=10):
+    """One cycle of RK4 for the state and, by its exact linearization, for the perturbation."""
+    def jac(z):
+        s, r, b = 10.0, 28.0, 8.0 / 3.0
+        return np.array([[-s, s, 0.0], [r - z[2], -1.0, -z[0]], [z[1], z[0], -b]])
+    for _ in range(n_steps):
+        k1 = _f63(z)
+        j1 = jac(z) @ v
+        k2 = _f63(z + dt / 2 * k1)
+        j2 = jac(z + dt / 2 * k1) @ (v + dt / 2 * j1)
+        k3 = _f63(z + dt / 2 * k2)
+        j3 = jac(z + dt / 2 * k2) @ (v + dt / 2 * j2)
+        k4 = _f63(z + dt * k3)
+        j4 = jac(z + dt * k3) @ (v + dt * j3)
+        z = z + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        v = v + dt / 6 * (j1 + 2 * j2 + 2 * j3 + j4)
+    return z, v
+
+
+def _lyapunov_run(start, cycles):
+    z, v = np.asarray(start, float), np.array([1.0, 0.0, 0.0])
+    states, vectors, logs = [z], [v], []
+    for _ in range(cycles):
+        z, v = _tangent(z, v)
+        logs.append(np.log(np.linalg.norm(v)))
+        v = v / np.linalg.norm(v)
+        states.append(z)
+        vectors.append(v)
+    return float(np.mean(logs) / 0.1), np.array(states), np.array(vectors)
+
+
 def test_lyapunov_exponent():
     on = _run([1.0, 1.0, 20.0], 300)[-1]                 # 30 time units of spin-up: on the attractor
-    states = _run(on, 3000)                              # 300 time units from there
-    assert check.lyapunov_exponent(0.906, states)
-    r = check.lyapunov_exponent(0.906 * 0.01, states)
+    lam, states, vectors = _lyapunov_run(on, 3000)       # 300 time units from there
+    np.testing.assert_allclose(states, _run(on, 3000), rtol=1e-9, atol=1e-9)
+    assert 0.85 < lam < 0.95
+    assert check.lyapunov_exponent(lam, states, vectors)
+    r = check.lyapunov_exponent(lam * 0.01, states, vectors)
     assert not r and "per step" in str(r)
-    assert not check.lyapunov_exponent(-0.9, states)
-    assert not check.lyapunov_exponent(2.0, states)
-    assert not check.lyapunov_exponent("abc", states)
+    assert not check.lyapunov_exponent(-lam, states, vectors)
+    assert not check.lyapunov_exponent(2.0, states, vectors)
+    assert not check.lyapunov_exponent("abc", states, vectors)
+    # a number not computed from this run: a literal, or another run's exponent
+    assert not check.lyapunov_exponent(0.9, states, vectors)
+    assert not check.lyapunov_exponent(lam * (1 + 1e-3), states, vectors)
+    r = check.lyapunov_exponent(lam, states)
+    assert not r and "vectors" in str(r)
+    fake = vectors.copy()
+    fake[1:] = vectors[0]                                # unit vectors that are not the run's images
+    r = check.lyapunov_exponent(lam, states, fake)
+    assert not r and "tangent-linear" in str(r)
     # the run the statement asks for: long enough, started on the attractor, one cycle per row
-    r = check.lyapunov_exponent(0.906)
+    r = check.lyapunov_exponent(lam)
     assert not r and "states" in str(r)
-    r = check.lyapunov_exponent(0.906, states[:301])
+    r = check.lyapunov_exponent(lam, states[:301], vectors[:301])
     assert not r and "30 time units" in str(r) and "300" in str(r)
-    r = check.lyapunov_exponent(0.906, _run([1.0, 2.0, 3.0], 3000))
+    r = check.lyapunov_exponent(lam, _run([1.0, 2.0, 3.0], 3000), vectors)
     assert not r and "attractor" in str(r)
-    r = check.lyapunov_exponent(0.906, states[::2])
+    r = check.lyapunov_exponent(lam, states[::2], vectors[::2])
     assert not r and "one cycle" in str(r)
+
+

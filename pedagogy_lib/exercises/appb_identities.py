@@ -14,14 +14,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, compare_array, compare_bool, result, problem_rng
+from .checker import CheckResult, compare_array, result, problem_rng
 
-__all__ = ["RankOneProblem", "WoodburyProblem", "EX_SM", "EX_WOODBURY", "sherman_morrison", "woodbury",
-           "woodbury_shapes"]
+__all__ = ["RankOneProblem", "WoodburyProblem", "EX_SM", "EX_WOODBURY", "EX_SIZES", "sherman_morrison",
+           "woodbury", "woodbury_shapes"]
 
 
 class RankOneProblem(NamedTuple):
-    """``A_inv`` (4, 4), the inverse of some matrix A, and vectors ``u``, ``v`` (4,)."""
+    """``A_inv`` (4, 4), the inverse of some matrix A, and ``u``, ``v`` (2, 4): row i of each is the i-th
+    rank-one update u_i v_i^T."""
 
     A_inv: np.ndarray
     u: np.ndarray
@@ -41,30 +42,52 @@ def _make():
     rng = problem_rng(2301)
     G = rng.standard_normal((4, 4))
     A = G @ G.T + 4 * np.eye(4)
-    sm = RankOneProblem(np.linalg.inv(A), rng.standard_normal(4).round(2), rng.standard_normal(4).round(2))
+    sm = RankOneProblem(np.linalg.inv(A), rng.standard_normal((2, 4)).round(2), rng.standard_normal((2, 4)).round(2))
     wb = WoodburyProblem(rng.uniform(1.0, 3.0, 6).round(2), rng.standard_normal((6, 2)).round(2),
                          np.array([[2.0, 0.5], [0.5, 1.0]]), rng.standard_normal((2, 6)).round(2))
     return sm, wb
 
 
-#: Exercise (a): a rank-one update.
+#: Exercise (a): two successive rank-one updates.
 #: Exercise (b): a rank-two update of a diagonal matrix.
 EX_SM, EX_WOODBURY = _make()
 
 
-def sherman_morrison(answer) -> CheckResult:
-    """Exercise (a), ``ex-b3-sherman-morrison``: your inverse of the rank-one update of :data:`EX_SM`.
+def _sm(Ai, u, v, *, sign=-1.0, one=1.0):
+    """One rank-one update of an inverse by Eq. B.15 (with the named slips as options)."""
+    return Ai + sign * np.outer(Ai @ u, v @ Ai) / (one + v @ Ai @ u)
 
-    Pass the (4, 4) inverse of A + u v^T. The checker recognizes a correction with the wrong sign,
-    a slip in the scalar denominator, and u and v swapped.
+
+def sherman_morrison(answer) -> CheckResult:
+    """Exercise (a), ``ex-b3-sherman-morrison``: your inverse of A + u_1 v_1^T + u_2 v_2^T for :data:`EX_SM`.
+
+    Pass the (4, 4) inverse. The checker recognizes the second update made from A^{-1} instead of the
+    once-updated inverse, only one update made, a correction with the wrong sign, the scalar
+    denominator 1 - v^T A^{-1} u or without its 1, and u and v swapped.
     """
     Ai, u, v = EX_SM
     A = np.linalg.inv(Ai)
-    expected = np.linalg.inv(A + np.outer(u, v))
-    hints = {"you added the correction instead of subtracting it": Ai + np.outer(Ai @ u, v @ Ai) / (1 + v @ Ai @ u),
-             "you divided by v^T A^{-1} u without the 1 +": Ai - np.outer(Ai @ u, v @ Ai) / (v @ Ai @ u),
-             "you used u v^T in the wrong order (v u^T)": np.linalg.inv(A + np.outer(v, u))}
-    return result("Sherman-Morrison update", compare_array(answer, expected, "the inverse", rtol=1e-9, hints=hints))
+    expected = np.linalg.inv(A + np.outer(u[0], v[0]) + np.outer(u[1], v[1]))
+    once = _sm(Ai, u[0], v[0])
+    hints = {
+        "you made the second update from A^{-1}, not from the inverse after the first update":
+            _sm(Ai, u[0], v[0]) + _sm(Ai, u[1], v[1]) - Ai,
+        "you made only one of the two updates": once,
+        "you made only one of the two updates (the second)": _sm(Ai, u[1], v[1]),
+        "you added the corrections instead of subtracting them": _sm(_sm(Ai, u[0], v[0], sign=1.0), u[1], v[1],
+                                                                      sign=1.0),
+        "you divided by 1 - v^T A^{-1} u; the scalar in Eq. B.15 is 1 + v^T A^{-1} u":
+            _sm_minus(_sm_minus(Ai, u[0], v[0]), u[1], v[1]),
+        "you divided by v^T A^{-1} u without the 1 +": _sm(_sm(Ai, u[0], v[0], one=0.0), u[1], v[1], one=0.0),
+        "you used v u^T in place of u v^T": np.linalg.inv(A + np.outer(v[0], u[0]) + np.outer(v[1], u[1])),
+    }
+    return result("two Sherman-Morrison updates",
+                  compare_array(answer, expected, "the inverse", rtol=1e-9, hints=hints))
+
+
+def _sm_minus(Ai, u, v):
+    """Eq. B.15 with the denominator's sign slipped: 1 - v^T A^{-1} u."""
+    return Ai - np.outer(Ai @ u, v @ Ai) / (1.0 - v @ Ai @ u)
 
 
 def woodbury(answer) -> CheckResult:
@@ -83,14 +106,44 @@ def woodbury(answer) -> CheckResult:
     return result("Woodbury update", compare_array(answer, expected, "the inverse", rtol=1e-9, hints=hints))
 
 
+#: Exercise (c): the sizes n (A is n x n, diagonal) and k (U is n x k, C is k x k, V is k x n).
+EX_SIZES = {"n": 1000, "k": 3}
+
+
 def woodbury_shapes(answer) -> CheckResult:
-    """Exercise (c), ``ex-b3-shapes``: True or False, "Eq. B.14 requires U and V to be square and invertible"."""
-    return result("what Woodbury assumes", compare_bool(answer, False, "your answer"))
+    """Exercise (c), ``ex-b3-shapes``: the shape ``(rows, cols)`` of the one matrix that Eq. B.14 inverts
+    besides A and C, for the sizes of :data:`EX_SIZES`.
+
+    The checker recognizes the shape of the direct inverse the lemma avoids and of U or V.
+    """
+    n, k = EX_SIZES["n"], EX_SIZES["k"]
+    problems = []
+    try:
+        got = tuple(int(x) for x in answer)
+    except (TypeError, ValueError):
+        return result("the inner inverse of Eq. B.14", ["give a pair of whole numbers, (rows, cols)."])
+    if got == (k, k):
+        return result("the inner inverse of Eq. B.14", [])
+    if got == (n, n):
+        problems.append("that is the shape of A + U C V itself, the inverse the lemma avoids.")
+    elif got in ((n, k), (k, n)):
+        problems.append("that is the shape of U or V, which Eq. B.14 never inverts.")
+    else:
+        problems.append("not right: write out the shapes of the factors of C^{-1} + V A^{-1} U.")
+    return result("the inner inverse of Eq. B.14", problems)
+
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+_INVERSES = ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve",
+             "numpy.linalg.tensorinv", "numpy.linalg.tensorsolve",
+             "numpy.linalg.lstsq", "numpy.linalg.matrix_power",
+             "scipy.linalg.inv", "scipy.linalg.solve", "scipy.linalg.pinv",
+             "scipy.linalg.lstsq", "scipy.linalg.lu_solve",
+             "scipy.linalg.cho_solve"]
+
 SUMMATIVE = {
-    "ex-b3-sherman-morrison": {"forbidden": ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve",
-                                             "scipy.linalg.inv", "scipy.linalg.solve"]},
-    "ex-b3-shapes": {"same_data": "a True/False question about the assumptions of Eq. B.14; it has no data"},
+    "ex-b3-sherman-morrison": {"forbidden": _INVERSES},
+    "ex-b3-woodbury": {"forbidden": _INVERSES},
+    "ex-b3-shapes": {"same_data": "the statement spells out the two sizes, n = 1000 and k = 3"},
 }

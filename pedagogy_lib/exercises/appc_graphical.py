@@ -3,7 +3,7 @@ r"""Checkers for the exercises of Appendix C (a review of probabilistic graphica
 Use in the notebook as::
 
     from pedagogy_lib.exercises import appc_graphical as check
-    check.EX_DAG                      # the six-node directed graph of the exercises
+    check.EX_GRAPH                    # the seven-node directed graph of Exercises (a)-(c)
     check.d_separations(my_dict)      # says what is wrong, never the answer
 
 Reference answers are computed in this module, independently of the library's graph functions.
@@ -17,30 +17,37 @@ import numpy as np
 from ..discrete import categorical as cat
 from .checker import CheckResult, as_bool, compare_scalar, result, problem_rng
 
-__all__ = ["EX_DAG", "EX_CPTS", "EX_EVIDENCE", "DSEP_KEYS", "d_separations", "moral_edges", "evidence_probability",
-           "d_separation_function"]
+__all__ = ["EX_DAG", "EX_GRAPH", "EX_CPTS", "EX_GRAPH_CPTS", "EX_EVIDENCE", "DSEP_KEYS", "d_separations",
+           "moral_edges", "evidence_probability", "d_separation_function"]
 
-#: The directed graph of the exercises, as {node: parents}.
+#: The directed graph of the page's examples, as {node: parents}; the format of the answers' graphs.
 EX_DAG = {"a": [], "b": [], "c": ["a", "b"], "d": ["c"], "e": ["c"], "f": ["e", "b"]}
 
-#: Exercise (a): statements "x _||_ y | S" about EX_DAG.
-DSEP_KEYS = ("a _||_ b", "a _||_ b | c", "a _||_ b | d", "d _||_ e | c", "a _||_ f | c", "d _||_ f | c, b")
+#: The directed graph of Exercises (a)-(c), as {node: parents}: not the page's, so that nothing the page
+#: computes or prints about EX_DAG answers them.
+EX_GRAPH = {"p": [], "q": [], "r": ["p"], "s": ["p", "q"], "t": ["r", "s"], "u": ["s"], "v": ["t", "u"]}
+
+#: Exercise (a): statements "x _||_ y | S" about EX_GRAPH.
+DSEP_KEYS = ("p _||_ q", "p _||_ q | v", "r _||_ s | p", "r _||_ u | s", "r _||_ u | s, v", "q _||_ r | t")
 
 
-def _cpts(seed: int = 3601) -> dict:
+def _cpts(seed: int = 3601, graph=None) -> dict:
     rng = problem_rng(seed)
     out = {}
-    for v, ps in EX_DAG.items():
+    for v, ps in (EX_DAG if graph is None else graph).items():
         draws = rng.dirichlet(np.ones(2) * 1.5, size=(2,) * len(ps) or None)
         out[v] = np.moveaxis(np.asarray(draws), -1, 0)
     return out
 
 
-#: Exercise (c): binary conditional tables, ``EX_CPTS[v][x_v, x_pa1, x_pa2, ...]``.
+#: The page's binary conditional tables of EX_DAG, ``EX_CPTS[v][x_v, x_pa1, x_pa2, ...]``.
 EX_CPTS = _cpts()
 
+#: Exercise (c): binary conditional tables of EX_GRAPH, ``EX_GRAPH_CPTS[v][x_v, x_pa1, x_pa2, ...]``.
+EX_GRAPH_CPTS = _cpts(3603, EX_GRAPH)
+
 #: Exercise (c): the observed values.
-EX_EVIDENCE = {"d": 1, "f": 0}
+EX_EVIDENCE = {"r": 1, "v": 0}
 
 
 def _parse(key: str):
@@ -50,20 +57,21 @@ def _parse(key: str):
 
 
 def d_separations(answer) -> CheckResult:
-    """Exercise (a), ``ex-c-dsep``: which statements of :data:`DSEP_KEYS` hold for :data:`EX_DAG`.
+    """Exercise (a), ``ex-c-dsep``: which statements of :data:`DSEP_KEYS` hold for :data:`EX_GRAPH`.
 
     Pass a dict with every key of ``DSEP_KEYS``, each mapped to True (the statement holds for every
-    distribution on the graph) or False. The checker says how many are wrong, not which.
+    distribution on the graph) or False. The six are judged together: a wrong answer is not told which
+    or how many statements are off.
     """
     if not isinstance(answer, dict):
-        return result("d-separation in EX_DAG", [f"your answer should be a dict with the keys of check.DSEP_KEYS; "
-                                                 f"got {type(answer).__name__}."])
-    dag = cat.make_dag(_cpts(3602), EX_DAG)
+        return result("d-separation in EX_GRAPH", [f"your answer should be a dict with the keys of "
+                                                   f"check.DSEP_KEYS; got {type(answer).__name__}."])
+    dag = cat.make_dag(_cpts(3602, EX_GRAPH), EX_GRAPH)
     problems = []
     missing = [k for k in DSEP_KEYS if k not in answer]
     if missing:
         problems.append(f"missing statements: {missing} (copy the keys from check.DSEP_KEYS).")
-    wrong = []
+    wrong = False
     for k in DSEP_KEYS:
         if k not in answer:
             continue
@@ -71,26 +79,25 @@ def d_separations(answer) -> CheckResult:
         problems += p
         a, b, given = _parse(k)
         if not p and value != cat.is_independent(dag, a, b, given, atol=1e-12):
-            wrong.append(k)
-    if wrong:
-        colliders = [k for k in wrong if "a _||_ b" in k]
-        hint = (" Look at the collider c: it blocks the path while neither it nor a descendant is observed."
-                if colliders else " Trace every path and check each middle node: chain, fork or collider?")
-        problems.append(f"{len(wrong)} statement{'s are' if len(wrong) > 1 else ' is'} not right.{hint}")
-    return result("d-separation in EX_DAG", problems)
+            wrong = True
+    if wrong and not problems:
+        problems.append("not all the statements are right (the six are judged together): trace every path "
+                        "and check each middle node, chain, fork or collider, and whether it or a descendant "
+                        "is observed.")
+    return result("d-separation in EX_GRAPH", problems)
 
 
 def moral_edges(answer) -> CheckResult:
-    """Exercise (b), ``ex-c-moral``: the edges that moralization *adds* to :data:`EX_DAG`.
+    """Exercise (b), ``ex-c-moral``: the edges that moralization *adds* to :data:`EX_GRAPH`.
 
     Pass a list of pairs of node names, e.g. ``[("x", "y")]``, in any order. The checker recognizes
-    edges the graph already has, missing edges and extra edges.
+    edges the graph already has; otherwise it does not say which edges are missing or extra.
     """
     expected = set()
-    for _, ps in EX_DAG.items():
+    for _, ps in EX_GRAPH.items():
         for u, w in itertools.combinations(ps, 2):
             expected.add(frozenset((u, w)))
-    directed = {frozenset((p, v)) for v, ps in EX_DAG.items() for p in ps}
+    directed = {frozenset((p, v)) for v, ps in EX_GRAPH.items() for p in ps}
     expected -= directed
     if answer is None:
         return result("edges added by moralization", ["your answer is None: give a list of pairs such as [('x', 'y')]."])
@@ -109,40 +116,31 @@ def moral_edges(answer) -> CheckResult:
     return result("edges added by moralization", problems)
 
 
-def _p_evidence() -> float:
-    names = list(EX_DAG)
+def _p_of(evidence) -> float:
+    names = list(EX_GRAPH)
     total = 0.0
     for x in itertools.product((0, 1), repeat=len(names)):
         val = dict(zip(names, x))
-        if any(val[k] != v for k, v in EX_EVIDENCE.items()):
+        if any(val[k] != v for k, v in evidence.items()):
             continue
         w = 1.0
-        for v, ps in EX_DAG.items():
-            w *= EX_CPTS[v][(val[v],) + tuple(val[p] for p in ps)]
+        for v, ps in EX_GRAPH.items():
+            w *= EX_GRAPH_CPTS[v][(val[v],) + tuple(val[p] for p in ps)]
         total += w
     return total
 
 
 def evidence_probability(answer) -> CheckResult:
     """Exercise (c), ``ex-c-evidence``: your probability of the evidence :data:`EX_EVIDENCE`
-    (d = 1 and f = 0) under the tables :data:`EX_CPTS`, a single number (not its log).
+    (r = 1 and v = 0) under the tables :data:`EX_GRAPH_CPTS` of :data:`EX_GRAPH`, a single number (not its log).
 
     The checker recognizes the opposite values clamped and a log-probability.
     """
-    expected = _p_evidence()
-    flipped = {"d": 0, "f": 1}
-    names = list(EX_DAG)
-    wrong_ev = 0.0
-    for x in itertools.product((0, 1), repeat=len(names)):
-        val = dict(zip(names, x))
-        if all(val[k] == v for k, v in flipped.items()):
-            w = 1.0
-            for v, ps in EX_DAG.items():
-                w *= EX_CPTS[v][(val[v],) + tuple(val[p] for p in ps)]
-            wrong_ev += w
-    hints = {"you clamped the opposite values (d = 0, f = 1)": wrong_ev,
+    expected = _p_of(EX_EVIDENCE)
+    flipped = {k: 1 - v for k, v in EX_EVIDENCE.items()}
+    hints = {"you clamped the opposite values (r = 0, v = 1)": _p_of(flipped),
              "you returned the log of the probability": np.log(expected)}
-    return result("p(d = 1, f = 0)", compare_scalar(answer, expected, "p(evidence)", rtol=1e-9, hints=hints))
+    return result("p(r = 1, v = 0)", compare_scalar(answer, expected, "p(evidence)", rtol=1e-9, hints=hints))
 
 
 def _random_dag(r, names, p_edge):
@@ -315,11 +313,25 @@ SUMMATIVE = {
     "ex-c-dsep-function": {"forbidden": ["pedagogy_lib.graphical.separation.d_separated",
                                          "pedagogy_lib.discrete.categorical.is_independent",
                                          "pedagogy_lib.discrete.categorical.ci_discrepancy",
-                                         "networkx.algorithms.d_separation.is_d_separator"],
+                                         "networkx.algorithms.d_separation.is_d_separator",
+                                         "pedagogy_lib.graphical.separation.separated",
+                                         "pedagogy_lib.graphical.separation.moral_graph"],
                            "same_data": "the answer is a function, which the grader calls on test graphs of the "
                                         "checker's own (drawn for each student)"},
-    "ex-c-dsep": {"same_data": "the statement spells out the graph (a -> c <- b, c -> d, c -> e, e -> f <- b) and "
-                               "the statements of DSEP_KEYS; each answer is True or False"},
-    "ex-c-moral": {"same_data": "the graph is the one spelled out in the statement of ex-c-dsep and on the page; the "
-                                "answer is a set of edges, a structure of that named graph"},
+    "ex-c-dsep": {"forbidden": ["pedagogy_lib.graphical.separation.d_separated",
+                                "pedagogy_lib.graphical.separation.separated",
+                                "pedagogy_lib.graphical.separation.moral_graph",
+                                "pedagogy_lib.discrete.categorical.is_independent",
+                                "pedagogy_lib.discrete.categorical.ci_discrepancy",
+                                "networkx.algorithms.d_separation.is_d_separator"],
+                  "same_data": "the statement spells out the graph (EX_GRAPH) and the statements of DSEP_KEYS; "
+                               "each answer is True or False"},
+    "ex-c-moral": {"forbidden": ["pedagogy_lib.graphical.separation.moral_graph"],
+                   "same_data": "the graph is the one spelled out in the statement of ex-c-dsep; the answer is a "
+                                "set of edges, a structure of that named graph"},
+    "ex-c-evidence": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
+                                    "pedagogy_lib.graphical.factors.joint",
+                                    "pedagogy_lib.graphical.factors.log_partition_by_enumeration",
+                                    "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+                                    "pedagogy_lib.discrete.categorical.joint_table"]},
 }

@@ -29,12 +29,14 @@ EX_MU = book_or_drawn(1.5, _draw_mu, seed=8421)
 
 def _samples():
     rng = problem_rng(8402)
-    h = rng.standard_normal(400)
-    g = h * (2.0 + h) ** 2 + 0.5 * rng.standard_normal(400)
-    return g, h
+    eps = rng.standard_normal(400)
+    g = eps * (2.0 + eps) ** 2 + 0.5 * rng.standard_normal(400)
+    H = np.column_stack([eps, eps + eps ** 2 - 1.0])       # two mean-zero control variates, correlated
+    return g, H
 
 
-#: Exercise (b): per-sample gradients ``g`` and scores ``h`` (each shape (400,)).
+#: Exercise (b): per-sample gradients ``g`` (shape (400,)) and two control variates per sample ``H``
+#: (shape (400, 2), each column of mean zero under q).
 EX_SAMPLES = _samples()
 
 #: Exercise (c): the constant x of the naive recipe's objective L(lambda) = x lambda^2 + log lambda.
@@ -51,7 +53,7 @@ def sf_variance(answer) -> CheckResult:
     mu = EX_MU
     expected = mu ** 4 + 14 * mu ** 2 + 15
     hints = {
-        "you gave the second moment E[((z - mu) z^2)^2]; subtract the squared mean (2 mu)^2": expected + 4 * mu ** 2,
+        "you gave the second moment E[((z - mu) z^2)^2] of the estimator, not its variance": expected + 4 * mu ** 2,
         "you gave the variance of the reparameterization estimator 2z": 4.0,
         "you gave the mean of the estimator, not its variance": 2 * mu,
     }
@@ -60,22 +62,23 @@ def sf_variance(answer) -> CheckResult:
 
 
 def cv_coefficient(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-4-2-cv``: your coefficient a that minimizes the sample variance of
-    ``g - a * h`` for :data:`EX_SAMPLES`, a single number.
+    """Exercise (b), ``ex-8-4-2-cv``: your coefficients ``a`` (shape (2,)) that minimize the sample
+    variance of ``g - H @ a`` for :data:`EX_SAMPLES`.
 
-    The checker recognizes the wrong variance in the ratio, a ratio of variances, and the
-    correlation coefficient.
+    The checker recognizes each column's coefficient fitted on its own and uncentred moments.
     """
-    g, h = EX_SAMPLES
-    gc, hc = g - g.mean(), h - h.mean()
-    expected = float(np.sum(gc * hc) / np.sum(hc * hc))
+    g, H = EX_SAMPLES
+    gc, Hc = g - g.mean(), H - H.mean(axis=0)
+    expected = np.linalg.solve(Hc.T @ Hc, Hc.T @ gc)
     hints = {
-        "you divided by the variance of g instead of the variance of h": float(np.sum(gc * hc) / np.sum(gc * gc)),
-        "you divided the variances, Var(g) / Var(h), instead of Cov(g, h) / Var(h)": float(g.var() / h.var()),
-        "you used the correlation coefficient, not the regression slope": float(np.corrcoef(g, h)[0, 1]),
+        "you fitted each control variate on its own, Cov(g, h_k) / Var(h_k); the two columns of H are "
+        "correlated, so their coefficients have to be found together":
+            (Hc.T @ gc) / np.sum(Hc * Hc, axis=0),
+        "you used uncentred moments (E[h h^T] and E[h g] about zero rather than about the sample means)":
+            np.linalg.solve(H.T @ H, H.T @ g),
     }
-    return result("optimal control-variate coefficient",
-                  compare_scalar(answer, expected, "a", rtol=2e-3, hints=hints))
+    return result("optimal control-variate coefficients",
+                  compare_array(answer, expected, "a", rtol=1e-6, atol=1e-9, hints=hints))
 
 
 def naive_optimum(answer) -> CheckResult:
@@ -87,11 +90,11 @@ def naive_optimum(answer) -> CheckResult:
     x = EX_X
     expected = 1.0 / np.sqrt(-2.0 * x)
     hints = {
-        "you forgot the square root: 2 x lambda + 1 / lambda = 0 gives lambda^2 = -1 / (2x)": -1.0 / (2.0 * x),
+        "you stopped one step short: that value is lambda*^2, not lambda*": -1.0 / (2.0 * x),
         "you gave the negative root: log lambda needs lambda > 0": -expected,
     }
     return result("optimum of the naive recipe's objective",
-                  compare_scalar(answer, expected, "lambda*", rtol=1e-6, hints=hints))
+                  compare_scalar(answer, expected, "lambda*", rtol=1e-5, hints=hints))
 
 
 def _target_cases():
@@ -196,6 +199,7 @@ def sf_gradient(fn) -> CheckResult:
 #: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
 #: student.
 SUMMATIVE = {
+    "ex-8-4-2-cv": {"forbidden": ["pedagogy_lib.vi.bbvi.control_variate"]},
     "ex-8-4-2-naive": {"same_data": "the statement spells out the number (x = -2)"},
     "ex-8-4-2-sf-gradient": {"forbidden": ["pedagogy_lib.vi.bbvi.score_function_terms",
                                            "pedagogy_lib.vi.bbvi.elbo_terms",

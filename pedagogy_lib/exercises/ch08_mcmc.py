@@ -11,13 +11,14 @@ Transition matrices are column-stochastic, as everywhere in the book: ``T[i, j] 
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from .checker import CheckResult, as_bool, book_or_drawn, compare_array, compare_scalar, result
 
-__all__ = ["MHProblem", "EX_MH", "EX_AR1", "accept_prob", "mh_matrix", "ar1_ess", "step_size_claim"]
+__all__ = ["MHProblem", "EX_MH", "EX_AR1", "accept_prob", "mh_matrix", "ar1_ess", "EX_STEPS", "step_size_claim"]
 
 
 class MHProblem(NamedTuple):
@@ -65,21 +66,37 @@ def _A(i, j):
     return min(1.0, p[i] * g[j, i] / (p[j] * g[i, j]))
 
 
+def _merged(hints: dict) -> dict:
+    """``hints`` with the descriptions of slips that give the same number joined: the checker cannot tell
+    them apart, so it names each."""
+    out: dict = {}
+    for description, value in hints.items():
+        same = [d for d, v in out.items() if np.isclose(v, value, rtol=1e-8, atol=1e-12)]
+        if same:
+            out[same[0] + "; or " + description] = out.pop(same[0])
+        else:
+            out[description] = value
+    return out
+
+
 def accept_prob(answer) -> CheckResult:
     """Exercise (a), ``ex-8-4-1-accept``: your acceptance probability of a proposed move from state 1 to
-    state 2 under :data:`EX_MH`, a single number.
+    state 2 (0-based indices: from ``p_tilde[1]`` to ``p_tilde[2]``) under :data:`EX_MH`, a single number.
 
-    The checker recognizes a missing proposal correction and either ratio turned upside down.
+    The checker recognizes a missing proposal correction, either ratio turned upside down, and the
+    states counted from 1 (the move from index 0 to index 1).
     """
     p, g = EX_MH
-    hints = {
+    hints = _merged({
+        "you counted the states from 1 (the move from p_tilde[0] to p_tilde[1]); the statement counts "
+        "from 0": _A(1, 0),
         "you left out the Hastings factor g(1 | 2) / g(2 | 1); this proposal is not symmetric":
             min(1.0, p[2] / p[1]),
         "you inverted the proposal ratio: the reverse move's probability g(1 | 2) goes in the numerator":
             min(1.0, p[2] * g[2, 1] / (p[1] * g[1, 2])),
         "you inverted the target ratio: the proposed state's density goes in the numerator":
             min(1.0, p[1] * g[1, 2] / (p[2] * g[2, 1])),
-    }
+    })
     return result("MH acceptance of the move 1 -> 2",
                   compare_scalar(answer, _A(2, 1), "the acceptance probability", rtol=1e-8, hints=hints))
 
@@ -115,7 +132,7 @@ def ar1_ess(answer) -> CheckResult:
     """
     phi, n = EX_AR1["phi"], EX_AR1["n"]
     hints = {
-        "you used n (1 - phi): the integrated autocorrelation time is (1 + phi) / (1 - phi), both factors count":
+        "you used n (1 - phi): re-check the geometric sum in tau, and that the 1 in front of it counts":
             n * (1 - phi),
         "you used n (1 - phi^2), which is the variance ratio of one step, not the autocorrelation time":
             n * (1 - phi ** 2),
@@ -125,18 +142,40 @@ def ar1_ess(answer) -> CheckResult:
                   compare_scalar(answer, n * (1 - phi) / (1 + phi), "the ESS", rtol=5e-3, hints=hints))
 
 
+#: Exercise (d): random-walk MH on the standard normal target, at the current state x, with a small and
+#: a large step proposed.
+EX_STEPS = {"x": 1.2, "small": 0.05, "large": 3.0}
+
+
+def _rw_accept(x, step):
+    """Acceptance of the random-walk proposal x -> x + step for the standard normal target."""
+    return min(1.0, math.exp(-0.5 * ((x + step) ** 2 - x ** 2)))
+
+
 def step_size_claim(answer) -> CheckResult:
-    """Exercise (d), ``ex-8-4-1-claim``: True or False, "with a too small random-walk step, most
-    proposals are rejected"."""
-    value, problems = as_bool(answer, "your answer")
-    if not problems and value is not False:
-        problems = ["not right: a tiny step proposes points where the density is almost the same as here, so "
-                    "what does the Metropolis ratio come out as?"]
-    return result("the step-size claim", problems)
+    """Exercise (d), ``ex-8-4-1-claim``: your acceptance probabilities ``(a_small, a_large)`` of the
+    random-walk proposals x -> x + small and x -> x + large of :data:`EX_STEPS`, for the standard normal
+    target. Pass two numbers; both must be right.
+    """
+    x, small, large = EX_STEPS["x"], EX_STEPS["small"], EX_STEPS["large"]
+    expected = np.array([_rw_accept(x, small), _rw_accept(x, large)])
+    hints = {
+        "you dropped the factor 1/2 of the Gaussian exponent": np.array(
+            [min(1.0, math.exp(-((x + d) ** 2 - x ** 2))) for d in (small, large)]),
+        "you put the current state's density over the proposed one's": np.array(
+            [min(1.0, math.exp(0.5 * ((x + d) ** 2 - x ** 2))) for d in (small, large)]),
+    }
+    problems = compare_array(answer, expected, "the pair of acceptance probabilities", rtol=1e-6, hints=hints)
+    if problems and not any("what you get if" in m or "shape" in m or "number" in m for m in problems):
+        problems = ["the pair of acceptance probabilities is not right (both are checked together)."]
+    return result("the two random-walk acceptances", problems)
+
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-8-4-1-accept": {"forbidden": ["pedagogy_lib.samplers.finite.mh_transition_matrix",
+                                      "pedagogy_lib.samplers.mcmc.mh_log_accept_ratio"]},
     "ex-8-4-1-matrix": {"forbidden": ["pedagogy_lib.samplers.finite.mh_transition_matrix"]},
-    "ex-8-4-1-claim": {"same_data": "the answer is True or False, about a claim that no data change"},
+    "ex-8-4-1-claim": {"same_data": "the statement spells out the target, the state and the two steps"},
 }

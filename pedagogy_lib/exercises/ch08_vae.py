@@ -3,7 +3,7 @@ r"""Checkers for the exercises of Section 8.4.3 (from variational Bayes to the V
 Use in the notebook as::
 
     from pedagogy_lib.exercises import ch08_vae as check
-    check.kl_standard_normal(my_kl)          # says what is wrong, never the answer
+    check.kl_from_prior(my_kl)          # says what is wrong, never the answer
 
 Reference answers are computed in this module, independently of the library. The function of the last
 exercise (the VAE's one-sample objective and its pathwise gradients) is run on test problems made here,
@@ -15,7 +15,7 @@ import numpy as np
 
 from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_Q", "EX_MODEL", "BAYES_OPTIONS", "kl_standard_normal", "local_variances", "bayes_rule",
+__all__ = ["EX_Q", "EX_MODEL", "EX_BAYES", "kl_from_prior", "local_variances", "bayes_rule",
            "vae_estimate_function"]
 
 
@@ -25,11 +25,14 @@ def _draw_q(rng):
     while True:
         s = np.round(rng.uniform(0.2, 1.8, size=3), 1)
         if s.min() < 0.9 and s.max() > 1.1:
-            return {"mu": np.round(rng.uniform(-2.0, 2.0, size=3), 1) + 0.0, "s": s}
+            return {"mu": np.round(rng.uniform(-2.0, 2.0, size=3), 1) + 0.0, "s": s,
+                    "tau": float(rng.choice([0.5, 1.5, 2.0, 2.5, 3.0]))}
 
 
-#: Exercise (a): means and standard deviations of a factorized Gaussian q.
-EX_Q = book_or_drawn({"mu": np.array([0.5, -1.0, 2.0]), "s": np.array([0.8, 1.5, 0.3])}, _draw_q, seed=8431)
+#: Exercise (a): means and standard deviations of a factorized Gaussian q, and the standard deviation tau
+#: of the prior N(0, tau^2 I).
+EX_Q = book_or_drawn({"mu": np.array([0.5, -1.0, 2.0]), "s": np.array([0.8, 1.5, 0.3]), "tau": 2.0}, _draw_q,
+                     seed=8431)
 
 
 def _draw_model(rng):
@@ -39,77 +42,89 @@ def _draw_model(rng):
         C = np.round(rng.uniform(-1.3, 1.3, size=(4, 2)), 1) + 0.0
         G = C.T @ C
         if np.linalg.matrix_rank(C) == 2 and abs(G[0, 1]) > 0.3 * np.sqrt(G[0, 0] * G[1, 1]):
-            return {"C": C, "sigma2": round(float(rng.uniform(0.2, 0.9)), 1)}
+            return {"C": C, "sigma2": round(float(rng.uniform(0.2, 0.9)), 1),
+                    "prior_var": np.round(rng.uniform(0.3, 3.0, size=2), 1)}
 
 
-#: Exercise (b): a linear-Gaussian model, loadings C (4, 2) and noise variance sigma2.
-EX_MODEL = book_or_drawn({"C": np.array([[1.0, 0.5], [0.3, -1.2], [0.8, 0.8], [-0.4, 0.2]]), "sigma2": 0.5},
-                         _draw_model, seed=8432)
+#: Exercise (b): a linear-Gaussian model, loadings C (4, 2), noise variance sigma2 and the prior
+#: variances of the two latents, prior_var (the prior is N(0, diag(prior_var))).
+EX_MODEL = book_or_drawn({"C": np.array([[1.0, 0.5], [0.3, -1.2], [0.8, 0.8], [-0.4, 0.2]]), "sigma2": 0.5,
+                          "prior_var": np.array([2.0, 0.5])}, _draw_model, seed=8432)
 
-#: Exercise (c): candidate statements of Bayes' rule (one of them appears in the VAE post, one is right).
-BAYES_OPTIONS = (
-    "p(z | x) = p(x, z) p(z) / p(x)",
-    "p(z | x) = p(x | z) p(z) / p(x)",
-    "p(z | x) = p(x | z) p(x) / p(z)",
-    "p(z | x) = p(z | x) p(x) / p(z)",
-)
+#: Exercise (c): a latent z with three states: its prior, and the likelihood p(x | z) of the observed x
+#: under each state.
+EX_BAYES = {"prior": np.array([0.5, 0.3, 0.2]), "likelihood": np.array([0.1, 0.4, 0.7])}
 
 
-def kl_standard_normal(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-4-3-kl``: your KL divergence of the factorized Gaussian :data:`EX_Q` from the
-    standard normal, a single number in nats.
+def _kl_to_prior(mu, s, tau):
+    return 0.5 * float(np.sum((mu ** 2 + s ** 2) / tau ** 2 - 1.0 - np.log(s ** 2) + np.log(tau ** 2)))
 
-    The checker recognizes a dropped factor or constant, standard deviations used where variances
-    belong, and the other direction.
+
+def kl_from_prior(answer) -> CheckResult:
+    """Exercise (a), ``ex-8-4-3-kl``: your KL divergence of the factorized Gaussian q of :data:`EX_Q` from
+    the prior N(0, tau^2 I), tau = EX_Q["tau"], a single number in nats.
+
+    The checker recognizes the standard normal used in place of this prior, tau read as a variance,
+    s read as a variance, a dropped factor 1/2, and the other direction.
     """
-    mu, s = EX_Q["mu"], EX_Q["s"]
-    terms = [mu[k] ** 2 + s[k] ** 2 - 1.0 - np.log(s[k] ** 2) for k in range(3)]
-    expected = 0.5 * sum(terms)
+    mu, s, tau = EX_Q["mu"], EX_Q["s"], EX_Q["tau"]
+    expected = _kl_to_prior(mu, s, tau)
     hints = {
-        "you left out the factor 1/2": sum(terms),
-        "you used log s where the formula has log s^2": 0.5 * sum(mu ** 2 + s ** 2 - 1.0 - np.log(s)),
-        "you left out the -1 per dimension": 0.5 * sum(mu ** 2 + s ** 2 - np.log(s ** 2)),
-        "you computed the other direction, D_KL{N(0, I) || q}":
-            0.5 * sum((1.0 + mu ** 2) / s ** 2 - 1.0 + np.log(s ** 2)),
+        "you used the standard normal N(0, I) as the prior; this prior has standard deviation tau":
+            _kl_to_prior(mu, s, 1.0),
+        "you read tau as a variance; it is the prior's standard deviation": _kl_to_prior(mu, s, np.sqrt(tau)),
+        "you read s as variances; EX_Q[\"s\"] holds standard deviations": _kl_to_prior(mu, np.sqrt(s), tau),
+        "you left out the factor 1/2": 2.0 * expected,
+        "you computed the other direction, D_KL{prior || q}":
+            0.5 * float(np.sum((tau ** 2 + mu ** 2) / s ** 2 - 1.0 + np.log(s ** 2) - np.log(tau ** 2))),
     }
-    return result("KL of q from the standard normal prior",
+    return result("KL of q from the prior N(0, tau^2 I)",
                   compare_scalar(answer, expected, "the KL divergence", rtol=1e-8, hints=hints))
 
 
 def local_variances(answer) -> CheckResult:
     """Exercise (b), ``ex-8-4-3-local``: your variances of the per-datum optimal factorized recognition
-    distribution for :data:`EX_MODEL`.
+    distribution for :data:`EX_MODEL`, whose latents have the prior N(0, diag(prior_var)).
 
     Pass an array of shape (2,), one variance per latent dimension. The checker recognizes the exact
-    posterior's marginal variances and a precision missing the noise variance or the prior.
+    posterior's marginal variances, the unit prior of Step 1 in place of this one, and a precision
+    missing the noise variance.
     """
-    C, s2 = EX_MODEL["C"], EX_MODEL["sigma2"]
-    P = np.eye(2) + C.T @ C / s2
+    C, s2, v0 = EX_MODEL["C"], EX_MODEL["sigma2"], EX_MODEL["prior_var"]
+    P = np.diag(1.0 / v0) + C.T @ C / s2
     expected = np.array([1.0 / P[0, 0], 1.0 / P[1, 1]])
     hints = {
-        "you gave the exact posterior's marginal variances, the diagonal of P^{-1}; the factorized optimum "
-        "is 1 / P_kk, smaller when the latents are correlated a posteriori": np.diag(np.linalg.inv(P)),
-        "you left out the noise variance: P = I + C^T C / sigma2": 1.0 / np.diag(np.eye(2) + C.T @ C),
-        "you left out the prior's identity in P": 1.0 / np.diag(C.T @ C / s2),
+        "you gave the exact posterior's marginal variances; re-read which distribution the factorized "
+        "optimum matches, coordinate by coordinate": np.diag(np.linalg.inv(P)),
+        "you kept Step 1's unit prior; this model's latents have the variances prior_var":
+            1.0 / np.diag(np.eye(2) + C.T @ C / s2),
+        "you multiplied by the prior variances where their inverses belong":
+            1.0 / np.diag(np.diag(v0) + C.T @ C / s2),
+        "you left out the noise variance": 1.0 / np.diag(np.diag(1.0 / v0) + C.T @ C),
     }
     return result("local VB variances for EX_MODEL",
-                  compare_array(answer, expected, "the variances", rtol=1e-8, hints=hints))
+                  compare_array(answer, expected, "the array of variances", rtol=1e-8, hints=hints))
 
 
 def bayes_rule(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-4-3-bayes``: the index (0-3) of the correct statement in :data:`BAYES_OPTIONS`."""
-    k, problems = as_integer(answer, "your index")
-    if problems:
-        return result("Bayes' rule", problems)
-    if k not in range(len(BAYES_OPTIONS)):
-        return result("Bayes' rule", [f"give an index between 0 and {len(BAYES_OPTIONS) - 1}."])
-    why = {
-        0: "the joint p(x, z) already contains p(z): multiplying by it again counts the prior twice "
-           "(this is the version printed in the VAE post).",
-        2: "check the units: the right side must be a density in z, so the prior p(z) belongs in the numerator.",
-        3: "this is circular: the posterior appears on both sides.",
+    """Exercise (c), ``ex-8-4-3-bayes``: your posterior p(z | x) over the three states of :data:`EX_BAYES`,
+    an array of shape (3,).
+
+    The checker recognizes the source post's version (an extra factor of the prior), the prior left
+    out, and the numerator not normalized.
+    """
+    prior, lik = EX_BAYES["prior"], EX_BAYES["likelihood"]
+    joint = lik * prior
+    expected = joint / joint.sum()
+    twice = joint * prior
+    hints = {
+        "you multiplied the joint by the prior again (the version printed in the VAE post): the joint "
+        "p(x, z) = p(x | z) p(z) already contains it": twice / twice.sum(),
+        "you left out the prior": lik / lik.sum(),
+        "you did not divide by p(x): the posterior must sum to one over z": joint,
     }
-    return result("Bayes' rule", [] if k == 1 else [why[k]])
+    return result("posterior over z for EX_BAYES",
+                  compare_array(answer, expected, "the posterior", rtol=1e-8, hints=hints))
 
 
 def _vae_cases():
@@ -254,6 +269,8 @@ SUMMATIVE = {
                                             "pedagogy_lib.vi.mean_field.kl_gaussian"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
-    "ex-8-4-3-bayes": {"same_data": "the answer is an index, a choice among four printed statements of Bayes' "
-                                    "rule"},
+    "ex-8-4-3-kl": {"forbidden": ["pedagogy_lib.vi.mean_field.kl_gaussian"]},
+    "ex-8-4-3-local": {"forbidden": ["pedagogy_lib.vi.amortized.local_vb"]},
+    "ex-8-4-3-bayes": {"same_data": "the statement's table is three numbers of prior and likelihood, printed on "
+                                    "the page"},
 }

@@ -4,7 +4,7 @@ Use in the notebook as::
 
     from pedagogy_lib.exercises import ch08_vi as check
     check.EX_LAMBDA                          # a precision matrix (the problem data)
-    check.mean_field_variances(my_v)         # says what is wrong, never the answer
+    check.mean_field_kl(my_kl)               # says what is wrong, never the answer
     check.cavi_sweep(my_cavi_sweep)          # a function, run on test problems made here
 
 Reference answers are computed in this module, independently of the library.
@@ -15,9 +15,9 @@ import math
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, problem_rng, result
+from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_RHO", "mean_field_variances", "forward_kl_variances", "cavi_sweeps",
+__all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_RHO", "mean_field_kl", "forward_kl_minimum", "cavi_sweeps",
            "cavi_sweep"]
 
 def _spd(rng, diag_low: float, diag_high: float) -> np.ndarray:
@@ -58,42 +58,56 @@ EX_SIGMA = book_or_drawn(np.array([[1.0, 0.6, -0.2], [0.6, 2.0, 0.5], [-0.2, 0.5
 EX_RHO = 0.9
 
 
-def mean_field_variances(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-4-mean-field``: your variances of the factorized Gaussian q that minimizes
-    D_KL{q || p} for the target with precision :data:`EX_LAMBDA`.
+def _kl(m_q, S_q, m_p, S_p) -> float:
+    """D_KL{N(m_q, S_q) || N(m_p, S_p)}, written out here (not the library's)."""
+    m_q, m_p = np.asarray(m_q, float), np.asarray(m_p, float)
+    d = m_p - m_q
+    P = np.linalg.inv(S_p)
+    return 0.5 * float(np.trace(P @ S_q) + d @ P @ d - m_q.size
+                       + np.linalg.slogdet(S_p)[1] - np.linalg.slogdet(S_q)[1])
 
-    Pass an array of shape (3,). The checker recognizes the other direction's answer, the precision
-    not inverted, and standard deviations.
+
+def mean_field_kl(answer) -> CheckResult:
+    """Exercise (a), ``ex-8-4-mean-field``: your value of D_KL{q* || p} at its minimum over factorized
+    Gaussians q, for the target with precision :data:`EX_LAMBDA` (a number, in nats).
+
+    The checker recognizes the value for the other direction's optimum, the KL in the other
+    direction, and a missing factor 1/2.
     """
     Lam = EX_LAMBDA
-    expected = np.array([1.0 / Lam[i, i] for i in range(3)])
+    Sigma = np.linalg.inv(Lam)
+    mu = np.zeros(3)
+    expected = _kl(mu, np.diag(1.0 / np.diag(Lam)), mu, Sigma)
     hints = {
-        "you took the marginal variances, the diagonal of the covariance Lambda^{-1}: that is what the "
-        "other direction, D_KL{p || q}, gives": np.diag(np.linalg.inv(Lam)),
-        "you used the diagonal of the precision itself, without inverting it": np.diag(Lam),
-        "you took square roots: the question asks for variances, not standard deviations":
-            np.sqrt(expected),
+        "you gave the factors the marginal variances, which minimize the other direction":
+            _kl(mu, np.diag(np.diag(Sigma)), mu, Sigma),
+        "you evaluated the divergence in the other order, D_KL{p || q}":
+            _kl(mu, Sigma, mu, np.diag(1.0 / np.diag(Lam))),
+        "you left out the factor 1/2 in front of the Gaussian KL": 2.0 * expected,
     }
-    return result("mean-field variances for EX_LAMBDA",
-                  compare_array(answer, expected, "the variances", rtol=1e-8, hints=hints))
+    return result("D_KL{q* || p} for EX_LAMBDA",
+                  compare_scalar(answer, expected, "the divergence", rtol=1e-6, hints=hints))
 
 
-def forward_kl_variances(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-4-forward-kl``: your variances of the factorized Gaussian q that minimizes
-    D_KL{p || q} for the target with covariance :data:`EX_SIGMA`.
+def forward_kl_minimum(answer) -> CheckResult:
+    """Exercise (b), ``ex-8-4-forward-kl``: your value of D_KL{p || q*} at its minimum over factorized
+    Gaussians q, for the target with covariance :data:`EX_SIGMA` (a number, in nats).
 
-    Pass an array of shape (3,). The checker recognizes the other direction's answer and standard
-    deviations.
+    The checker recognizes the value for the mean-field factors, the KL in the other direction, and
+    a missing factor 1/2.
     """
     S = EX_SIGMA
-    expected = np.array([S[i, i] for i in range(3)])
+    mu = np.zeros(3)
+    expected = _kl(mu, S, mu, np.diag(np.diag(S)))
+    mf_diag = np.diag(1.0 / np.diag(np.linalg.inv(S)))
     hints = {
-        "you gave the mean-field answer 1 / (Sigma^{-1})_ii, which minimizes the other direction, D_KL{q || p}":
-            1.0 / np.diag(np.linalg.inv(S)),
-        "you took square roots: the question asks for variances": np.sqrt(expected),
+        "you used the mean-field factors, which minimize the other direction": _kl(mu, S, mu, mf_diag),
+        "you evaluated the divergence in the other order, D_KL{q || p}":
+            _kl(mu, np.diag(np.diag(S)), mu, S),
+        "you left out the factor 1/2 in front of the Gaussian KL": 2.0 * expected,
     }
-    return result("moment-matched variances for EX_SIGMA",
-                  compare_array(answer, expected, "the variances", rtol=1e-8, hints=hints))
+    return result("D_KL{p || q*} for EX_SIGMA",
+                  compare_scalar(answer, expected, "the divergence", rtol=1e-6, hints=hints))
 
 
 def cavi_sweeps(answer) -> CheckResult:
@@ -114,7 +128,8 @@ def cavi_sweeps(answer) -> CheckResult:
     if k == expected - 1:
         return result("CAVI sweeps", ["one short: after that many sweeps the error is still just above 1e-6 "
                                       "of its starting size (round up)."])
-    return result("CAVI sweeps", ["not right: solve rho^(2k) <= 1e-6 for the smallest whole k."])
+    return result("CAVI sweeps", ["not right: re-check the error factor of one whole sweep and how the count "
+                                  "follows from it."])
 
 
 def _sweep_cases():
@@ -191,6 +206,10 @@ def cavi_sweep(fn) -> CheckResult:
 #: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
 #: student.
 SUMMATIVE = {
+    "ex-8-4-mean-field": {"forbidden": ["pedagogy_lib.vi.mean_field.mean_field_gaussian",
+                                        "pedagogy_lib.vi.mean_field.kl_gaussian"]},
+    "ex-8-4-forward-kl": {"forbidden": ["pedagogy_lib.vi.mean_field.moment_matched_gaussian",
+                                        "pedagogy_lib.vi.mean_field.kl_gaussian"]},
     "ex-8-4-cavi-sweeps": {"same_data": "the statement spells out the number (rho = 0.9), and the solution "
                                         "discusses the 65.6 sweeps it gives"},
     "ex-8-4-cavi-sweep": {"forbidden": ["pedagogy_lib.vi.mean_field.cavi_gaussian"],

@@ -22,14 +22,20 @@ from . import checker
 __all__ = ["EX_SIGMA", "EX_A", "EX_Z", "z_density", "kl_at_gain", "best_gain", "log_density_function"]
 
 
+#: The data's standard deviation in the page's own computations (Step 2's ``sigma_y``); the exercises'
+#: data never have it, so that the page's functions and printed numbers answer none of them.
+PAGE_SIGMA = 2.0
+
+
 def _draw_sigma(rng) -> float:
-    """A standard deviation between 2 and 4 (one decimal), for one student: away from 1 and from the
-    optimal output scale, so that the gain differs from its unit-variance value and from its reciprocal."""
-    return float(np.round(rng.uniform(2.0, 4.0), 1))
+    """A standard deviation between 2.3 and 4 (one decimal), for one student: away from 1, from the
+    optimal output scale and from the page's 2, so that the gain differs from its unit-variance value and
+    from its reciprocal, and the page's functions (which close over its sigma) give other numbers."""
+    return float(np.round(rng.uniform(2.3, 4.0), 1))
 
 
 #: Standard deviation of the zero-mean normal data of all three exercises.
-EX_SIGMA = checker.book_or_drawn(2.0, _draw_sigma, seed=9011)
+EX_SIGMA = checker.book_or_drawn(1.5, _draw_sigma, seed=9011)
 
 
 def _draw_a(rng) -> float:
@@ -39,7 +45,7 @@ def _draw_a(rng) -> float:
 
 
 #: Gain a of the recognition map d(y) = a y in Exercises 1 and 2.
-EX_A = checker.book_or_drawn(0.8, _draw_a, seed=9012)
+EX_A = checker.book_or_drawn(1.1, _draw_a, seed=9012)
 
 
 def _draw_z(rng) -> np.ndarray:
@@ -74,7 +80,7 @@ def z_density(values):
     y = x / EX_A
     ref = np.exp(_log_p(y) - _log_dpsi(x) - np.log(EX_A))
     hints = {
-        "you left out the Jacobian |a| of d: the model density is psi'(a y) |a|":
+        "you left out the Jacobian of the linear map d":
             np.exp(_log_p(y) - _log_dpsi(x)),
         "the ratio is upside down: the density of Z is p(y) over the model density, not the reverse":
             1.0 / ref,
@@ -82,7 +88,7 @@ def z_density(values):
         "you evaluated p at psi^{-1}(z) without dividing by the gain a": np.exp(_log_p(x) - _log_dpsi(x)
                                                                                 - np.log(EX_A)),
     }
-    problems = checker.compare_array(values, ref, "your densities", rtol=1e-6, hints=hints)
+    problems = checker.compare_array(values, ref, "your array of densities", rtol=1e-6, hints=hints)
     return checker.result("density of the squashed outputs", problems)
 
 
@@ -100,7 +106,7 @@ def kl_at_gain(value):
     """
     ref = _kl(EX_A)
     hints = {
-        "that is H[Z], the output entropy; the relative entropy is its negative": -ref,
+        "you gave the output entropy H[Z] itself; re-read how Step 2 relates the two": -ref,
         "you left out log|a|, the log-determinant of the Jacobian": _kl(EX_A, with_logdet=False),
     }
     problems = checker.compare_scalar(value, ref, "your relative entropy", rtol=1e-5, atol=1e-7, hints=hints)
@@ -129,9 +135,10 @@ def best_gain(a):
     if arr.size == 1 and float(arr.reshape(())) < 0:
         arr = -arr                    # -a* is the mirror-image maximum of a symmetric prior
     hints = {
-        "that is the optimum for unit-variance data; these data have standard deviation EX_SIGMA": lam,
+        "you solved for unit-variance data; these data have standard deviation EX_SIGMA": lam,
         "you gave the reciprocal, a scale instead of a gain": 1.0 / ref,
-        "1/sigma only whitens the data; the logistic prior prefers another scale": 1.0 / EX_SIGMA,
+        "you gave the whitening gain 1/sigma, which does not solve the stationarity condition":
+            1.0 / EX_SIGMA,
     }
     problems = checker.compare_scalar(arr, ref, "your gain", rtol=1e-4, hints=hints)
     return checker.result("maximum-likelihood gain", problems)
@@ -269,6 +276,8 @@ def log_density_function(fn):
 #: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise's data are the
 #: same for every student (courseware/grading.py).
 SUMMATIVE = {
+    "ex-9-0-1-z-density": {"forbidden": ["density_z"]},
+    "ex-9-0-1-entropy": {"forbidden": ["density_z", "output_entropy", "relative_entropy"]},
     "ex-9-0-1-log-density": {"forbidden": ["pedagogy_lib.nn.infomax.log_density",
                                            "pedagogy_lib.deepgen.ica.log_likelihood",
                                            "pedagogy_lib.deepgen.nice.log_likelihood",

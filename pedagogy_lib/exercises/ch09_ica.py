@@ -24,8 +24,11 @@ EX_Y = EX_Y - EX_Y.mean(axis=0)
 #: Exercise 2: rotation angles (radians) at which to evaluate the likelihood.
 EX_THETAS = np.linspace(0.0, np.pi / 2, 7)
 #: Exercise 3: three outputs of an unmixing matrix, one per column, 3000 samples in rows.
-EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000),
-                        np.sign(_rng.uniform(-1, 1, 3000)) * _rng.uniform(0.8, 1.2, 3000)])
+#: The third column is bimodal (+-1) with 2% of large outliers: its excess kurtosis is large and positive,
+#: but Step 4's criterion gives it the sub-Gaussian prior, so the sign of the kurtosis is not the rule.
+_core = np.sign(_rng.uniform(-1, 1, 3000)) + 0.2 * _rng.standard_normal(3000)
+_third = np.where(_rng.uniform(size=3000) < 0.02, 6.0 * _rng.standard_normal(3000), _core)
+EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000), _third])
 
 
 def logistic_kurtosis(k):
@@ -36,7 +39,7 @@ def logistic_kurtosis(k):
     """
     hints = {
         "you gave the kurtosis, not the *excess* kurtosis (subtract 3)": 4.2,
-        "that is the variance pi^2/3 of the standard logistic, not its kurtosis": np.pi ** 2 / 3,
+        "you gave the variance of the standard logistic, not its kurtosis": np.pi ** 2 / 3,
         "a negative excess kurtosis would make the logistic sub-Gaussian; check the sign": -1.2,
     }
     problems = checker.compare_scalar(k, 1.2, "your excess kurtosis", rtol=1e-3, hints=hints)
@@ -67,43 +70,62 @@ def _logistic(x):
 
 
 def gaussian_rotation_loglik(values):
-    """Exercise 2, ``ex-9-1-rotations``: your average log-likelihoods of Eq. 9.5 under the Gaussian prior,
-    at the unmixing matrix of the statement for each angle in :data:`EX_THETAS`.
+    """Exercise 2, ``ex-9-1-rotations``: your average log-likelihoods of Eq. 9.5 at the unmixing matrix of
+    the statement for each angle in :data:`EX_THETAS`, under the Gaussian prior (row 0) and the logistic
+    prior (row 1).
 
-    Pass an array of 7 numbers, one per angle. The checker recognizes a left-out log-determinant,
-    the logistic prior, sums in place of averages, and the covariance used in place of its inverse
-    square root.
+    Pass an array of shape (2, 7). The checker recognizes a left-out log-determinant, the priors
+    swapped, sums in place of averages, the N - 1 covariance, and the covariance used in place of its
+    inverse square root.
     """
-    W = _sym_inv_sqrt(EX_Y.T @ EX_Y / len(EX_Y))
-    Ds = [_rot(t) @ W for t in EX_THETAS]
-    ref = np.array([_loglik(D, EX_Y, _gauss) for D in Ds])
+    N = len(EX_Y)
+
+    def table(W, *, mean=True, logdet=True):
+        Ds = [_rot(t) @ W for t in EX_THETAS]
+        rows = []
+        for logpdf in (_gauss, _logistic):
+            vals = []
+            for D in Ds:
+                lp = logpdf(EX_Y @ D.T).sum(axis=1)
+                log_det = np.log(abs(np.linalg.det(D))) if logdet else 0.0
+                vals.append((np.mean(lp) if mean else np.sum(lp)) + log_det)
+            rows.append(vals)
+        return np.array(rows)
+
+    S = EX_Y.T @ EX_Y / N
+    W = _sym_inv_sqrt(S)
+    ref = table(W)
     hints = {
-        "you left out the log-determinant term log|det D|":
-            np.array([np.mean(_gauss(EX_Y @ D.T).sum(axis=1)) for D in Ds]),
-        "you used the logistic prior; the exercise asks for the Gaussian one":
-            np.array([_loglik(D, EX_Y, _logistic) for D in Ds]),
-        "you summed over samples instead of averaging":
-            np.array([len(EX_Y) * np.mean(_gauss(EX_Y @ D.T).sum(axis=1)) + np.log(abs(np.linalg.det(D)))
-                      for D in Ds]),
+        "you left out the log-determinant term log|det D|": table(W, logdet=False),
+        "you swapped the two priors' rows": ref[::-1],
+        "you summed over samples instead of averaging": table(W, mean=False),
+        "you whitened with the N - 1 covariance (np.cov): every value is shifted by the same constant, the "
+        "log-determinant of the slightly different whitening": table(_sym_inv_sqrt(S * N / (N - 1))),
         "you used the covariance <YY^T> itself, not its inverse square root":
-            np.array([_loglik(_rot(t) @ np.linalg.inv(W) @ np.linalg.inv(W), EX_Y, _gauss) for t in EX_THETAS]),
+            table(np.linalg.inv(W) @ np.linalg.inv(W)),
     }
-    problems = checker.compare_array(values, ref, "your log-likelihoods", rtol=1e-8, atol=1e-10, hints=hints)
-    return checker.result("Gaussian-prior likelihood along rotations", problems)
+    problems = checker.compare_array(values, ref, "your table of log-likelihoods", rtol=1e-8, atol=1e-10, hints=hints)
+    return checker.result("likelihood along rotations, Gaussian and logistic priors", problems)
 
 
 def switching_signs(kappa):
     """Exercise 3, ``ex-9-1-switching``: extended InfoMax's choice kappa_k for each column of :data:`EX_X`.
 
-    Pass an array of 3 numbers, each +1 or -1. The checker recognizes every sign flipped.
+    Pass an array of 3 numbers, each +1 or -1. The three are judged together: a wrong answer is not
+    told which or how many signs are off.
     """
     X = EX_X
     t = np.tanh(X)
     crit = np.mean(1 - t * t, 0) * np.mean(X * X, 0) - np.mean(t * X, 0)
     ref = np.where(crit > 0, 1.0, -1.0)
-    hints = {"every sign is flipped: +1 goes with heavy tails (super-Gaussian)": -ref}
-    problems = checker.compare_array(kappa, ref, "your signs", hints=hints)
+    arr, problems = checker.as_numeric(kappa, "your signs")
+    if not problems and arr.shape != ref.shape:
+        problems = [f"your signs should have shape {ref.shape}; got {arr.shape}."]
+    if not problems and not np.array_equal(arr, ref):
+        problems = ["your signs are not all right (the three are judged together): compute Step 4's "
+                    "criterion for each column."]
     return checker.result("extended InfoMax's choice of prior", problems)
+
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
@@ -112,6 +134,7 @@ SUMMATIVE = {
                                        "pedagogy_lib.deepgen.ica.whitening_matrix"]},
     "ex-9-1-switching": {"forbidden": ["pedagogy_lib.deepgen.ica.switching_signs",
                                        "pedagogy_lib.deepgen.ica.extended_infomax"]},
-    "ex-9-1-logistic-kurtosis": {"same_data": "the answer is a property of the standard logistic density, which "
+    "ex-9-1-logistic-kurtosis": {"forbidden": ["scipy.stats.logistic.stats", "scipy.stats.logistic.moment"],
+                                 "same_data": "the answer is a property of the standard logistic density, which "
                                               "the statement names; the exercise has no data"},
 }

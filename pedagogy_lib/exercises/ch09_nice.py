@@ -3,7 +3,7 @@ r"""Checkers for the exercises of notebook 9.2 (NICE: couplings, log-determinant
 Use in the notebook as::
 
     from pedagogy_lib.exercises import ch09_nice as check
-    check.log_det(my_ld)
+    check.flow_log_density(my_lp)
 
 Reference answers are computed in this module, independently of the library.
 """
@@ -13,8 +13,8 @@ import numpy as np
 
 from . import checker
 
-__all__ = ["EX_SIGMA", "EX_N_COUPLINGS", "EX_OUT", "EX_EPS", "coupling_m", "log_det", "invert_coupling",
-           "leapfrog_matrix"]
+__all__ = ["EX_SIGMA", "EX_N_COUPLINGS", "EX_Y", "EX_OUT", "EX_EPS", "coupling_m", "flow_log_density",
+           "invert_coupling", "leapfrog_matrix"]
 
 
 def _draw_log_scales(rng) -> np.ndarray:
@@ -36,6 +36,18 @@ EX_SIGMA = checker.book_or_drawn(np.array([0.3, -1.2, 0.45, 0.8]), _draw_log_sca
 EX_N_COUPLINGS = checker.book_or_drawn(6, _draw_n_couplings, seed=9022)
 
 
+def _draw_y(rng) -> np.ndarray:
+    """A 4-dimensional data point (one decimal) for one student, no entry zero."""
+    while True:
+        y = np.round(rng.uniform(-1.5, 1.5, 4), 1) + 0.0
+        if np.all(np.abs(y) >= 0.2):
+            return y
+
+
+#: Exercise 1: the data point at which the flow's log-density is wanted.
+EX_Y = checker.book_or_drawn(np.array([0.5, -0.3, 1.1, 0.2]), _draw_y, seed=9025)
+
+
 def _draw_out(rng) -> np.ndarray:
     """An output point (one decimal) for one student, with x_1 away from zero so that m(x_1) matters."""
     while True:
@@ -44,7 +56,8 @@ def _draw_out(rng) -> np.ndarray:
             return out
 
 
-#: Exercise 2: an output point of one additive coupling of 2-D data, conditioning on x_1.
+#: Exercise 2: the output point of two additive couplings of 2-D data (x_2 updated from x_1, then x_1 from
+#: the new x_2).
 EX_OUT = checker.book_or_drawn(np.array([0.7, -1.3]), _draw_out, seed=9023)
 
 
@@ -63,41 +76,67 @@ def coupling_m(u):
     return np.tanh(2 * u) - 0.5 * u
 
 
-def log_det(value):
-    """Exercise 1, ``ex-9-2-log-det``: your log-determinant of the Jacobian of the whole flow, a single number.
+def _couplings(y, n, *, first_even=True):
+    """The flow's n additive couplings of Exercise 1 applied to the 4-vector y: coupling k adds m of one
+    half to the other, the first half conditioning when k is even."""
+    x = np.array(y, dtype=float)
+    for k in range(n):
+        if (k % 2 == 0) == first_even:
+            x[2:] = x[2:] + coupling_m(x[:2])
+        else:
+            x[:2] = x[:2] + coupling_m(x[2:])
+    return x
 
-    The checker recognizes the determinant itself, an average where a sum belongs, and couplings
-    counted as contributing.
+
+def _log_normal(x):
+    return float(np.sum(-0.5 * x * x - 0.5 * np.log(2 * np.pi)))
+
+
+def flow_log_density(value):
+    """Exercise 1, ``ex-9-2-log-det``: your log-density log p-hat(y) of the NICE flow of the statement at
+    y = :data:`EX_Y`, a single number.
+
+    The checker recognizes the log-determinant left out or subtracted, the determinant added in place
+    of its log, the couplings run in the other alternation, and the scaling applied before them.
     """
-    ref = float(EX_SIGMA.sum())
+    n, sig = EX_N_COUPLINGS, EX_SIGMA
+    x_hat = np.exp(sig) * _couplings(EX_Y, n)
+    ref = _log_normal(x_hat) + float(sig.sum())
     hints = {
-        "you exponentiated: the determinant of the scaling is exp(sum sigma), its log is the sum":
-            float(np.exp(EX_SIGMA.sum())),
-        "you averaged the log-scales instead of summing them": float(EX_SIGMA.mean()),
-        "each additive coupling contributes log 1 = 0, not 1": ref + EX_N_COUPLINGS,
+        "you left out the log-determinant of the Jacobian": _log_normal(x_hat),
+        "you subtracted the log-determinant; for the density of y it is added":
+            _log_normal(x_hat) - float(sig.sum()),
+        "you added the determinant itself, not its logarithm": _log_normal(x_hat) + float(np.exp(sig.sum())),
+        "your couplings alternate the other way round (the first one conditions on x_1, x_2)":
+            _log_normal(np.exp(sig) * _couplings(EX_Y, n, first_even=False)) + float(sig.sum()),
+        "you applied the scaling before the couplings; it comes last":
+            _log_normal(_couplings(np.exp(sig) * EX_Y, n)) + float(sig.sum()),
     }
-    problems = checker.compare_scalar(value, ref, "your log-determinant", hints=hints)
-    return checker.result("log-determinant of a NICE flow", problems)
+    problems = checker.compare_scalar(value, ref, "your log-density", rtol=1e-8, hints=hints)
+    return checker.result("log-density of a NICE flow", problems)
 
 
 def invert_coupling(x):
-    """Exercise 2, ``ex-9-2-invert``: your input (x_1, x_2) of the coupling of the statement whose output
-    is :data:`EX_OUT`.
+    """Exercise 2, ``ex-9-2-invert``: your input (x_1, x_2) of the two couplings of the statement whose
+    output is :data:`EX_OUT`.
 
-    Pass an array of shape (2,). The checker recognizes a sign slip, a changed conditioning
-    coordinate, and m evaluated at the wrong coordinate.
+    Pass an array of shape (2,). The checker recognizes the couplings undone in the wrong order, a
+    sign slip, and only the last coupling undone.
     """
     a, b = EX_OUT
-    ref = np.array([a, b - coupling_m(a)])
+    x1 = a - coupling_m(b)                       # undo the second coupling first
+    ref = np.array([x1, b - coupling_m(x1)])
+    x2_wrong = b - coupling_m(a)
     hints = {
-        "you added m instead of subtracting it": np.array([a, b + coupling_m(a)]),
-        "the conditioning coordinate x_1 passes through unchanged; you changed it too":
-            np.array([a - coupling_m(b), b - coupling_m(a)]),
-        "you evaluated m at the updated coordinate instead of the conditioning one":
-            np.array([a, b - coupling_m(b)]),
+        "you undid the couplings in the order they were applied; the last one applied is undone first":
+            np.array([a - coupling_m(x2_wrong), x2_wrong]),
+        "you added m instead of subtracting it": np.array([a + coupling_m(b), b + coupling_m(a + coupling_m(b))]),
+        "you undid only the second coupling": np.array([x1, b]),
+        "you undid only the first coupling; the second one changed x_1 as well":
+            np.array([a, b - coupling_m(a)]),
     }
     problems = checker.compare_array(x, ref, "your input point", hints=hints)
-    return checker.result("inverting an additive coupling", problems)
+    return checker.result("inverting two additive couplings", problems)
 
 
 def _shears(eps):

@@ -87,12 +87,23 @@ def _attractor_cloud() -> np.ndarray:
     return _ATTRACTOR[0]
 
 
-def lyapunov_exponent(answer, states=None) -> "result":
+def _cycle_jacobians(X) -> np.ndarray:
+    """The Jacobian of one cycle at each row of X, shape (len(X), 3, 3), by central differences of this
+    module's own RK4 cycle (not the library's tangent-linear model)."""
+    h = 1e-6
+    cols = [(_rk4_cycle(X + h * e) - _rk4_cycle(X - h * e)) / (2 * h) for e in np.eye(3)]
+    return np.stack(cols, axis=-1)
+
+
+def lyapunov_exponent(answer, states=None, vectors=None) -> "result":
     """Exercise 3, ``ex-da-1-lyapunov``: your estimate of Lorenz-63's leading Lyapunov exponent (per unit
     time), with the run it came from.
 
     ``states`` holds the state at the start of every cycle of the run, shape ``(K + 1, 3)``; the run
-    must last at least 300 time units and start on the attractor.
+    must last at least 300 time units and start on the attractor. ``vectors`` holds the renormalized
+    perturbation at the start of every cycle, shape ``(K + 1, 3)``, each of unit length. The checker
+    pushes each of your vectors through its own Jacobian of the cycle at your state, checks that this
+    gives your next vector, and checks that your exponent is the average log growth of this run.
     """
     name = "leading Lyapunov exponent"
     arr, problems = as_numeric(answer, "your exponent")
@@ -102,13 +113,12 @@ def lyapunov_exponent(answer, states=None) -> "result":
         return result(name, [f"your exponent should be one number; got shape {arr.shape}."])
     X, problems = as_numeric(states, "your states")
     if problems:
-        return result(name, problems + ["pass the states of your run too: check.lyapunov_exponent(my_lambda, "
-                                        "my_states), one row per cycle."])
+        return result(name, problems + ["pass the states and vectors of your run too: "
+                                        "check.lyapunov_exponent(my_lambda, my_states, my_vectors)."])
     if X.ndim != 2 or X.shape[1] != 3 or X.shape[0] < 2:
         return result(name, [f"your states should have shape (K + 1, 3), one row per cycle; got {X.shape}."])
     K = X.shape[0] - 1
-    picks = np.unique(np.linspace(0, K - 1, min(K, 25)).astype(int))
-    if not np.allclose(_rk4_cycle(X[picks]), X[picks + 1], rtol=1e-6, atol=1e-6):
+    if not np.allclose(_rk4_cycle(X[:-1]), X[1:], rtol=1e-6, atol=1e-6):
         return result(name, ["consecutive rows of your states are not one cycle of Lorenz-63 apart "
                              "(da.lorenz63(dt=0.01, n_steps=10)): pass the state at the start of every cycle."])
     if K * CYCLE < MIN_TIME - 1e-9:
@@ -117,17 +127,33 @@ def lyapunov_exponent(answer, states=None) -> "result":
     if np.sqrt(((_attractor_cloud() - X[0]) ** 2).sum(axis=1)).min() > 0.7:      # on-attractor points: < 0.5
         return result(name, ["your run does not start on the attractor: integrate for a while first "
                              "(a spin-up of a few tens of time units) and start from where that ends."])
+    V, problems = as_numeric(vectors, "the array of vectors")
+    if problems:
+        return result(name, problems + ["pass the renormalized perturbation at the start of every cycle: "
+                                        "check.lyapunov_exponent(my_lambda, my_states, my_vectors)."])
+    if V.shape != X.shape:
+        return result(name, [f"your vectors should have the shape of your states, {X.shape}; got {V.shape}."])
+    if not np.allclose(np.linalg.norm(V, axis=1), 1.0, atol=1e-8):
+        return result(name, ["your vectors should each have length one: renormalize after every cycle."])
+    W = np.einsum("kij,kj->ki", _cycle_jacobians(X[:-1]), V[:-1])
+    growth = np.linalg.norm(W, axis=1)
+    if not np.allclose(W / growth[:, None], V[1:], atol=1e-5):
+        return result(name, ["your vectors are not the tangent-linear model's images of each other: each row "
+                             "should be the previous one pushed through one cycle at the previous state and "
+                             "renormalized."])
+    lam_run = float(np.mean(np.log(growth)) / CYCLE)
     lam = float(arr.ravel()[0])
-    if 0.85 <= lam <= 0.95:
+    if abs(lam - lam_run) <= 1e-5 * abs(lam_run) and 0.8 <= lam <= 1.0:
         return result(name, [])
-    if 0.85 <= lam / 0.01 <= 0.95 or 0.85 <= lam / 0.1 <= 0.95:
+    if abs(lam / 0.01 - lam_run) <= 1e-5 * abs(lam_run) or abs(lam / CYCLE - lam_run) <= 1e-5 * abs(lam_run):
         why = "it looks like a rate per step or per cycle, not per unit time: divide by the time"
     elif lam < 0:
         why = "it is negative, so nearby trajectories would converge: check the sign of the log"
-    elif 0.85 <= lam * np.log(10) <= 0.95:
+    elif abs(lam * np.log(10) - lam_run) <= 1e-5 * abs(lam_run):
         why = "it looks like a base-10 logarithm was used"
     else:
-        why = "average the log growth factors of the renormalized perturbation over the whole run"
+        why = ("it is not the average log growth per unit time of the run you passed: compute it from "
+               "this run's own growth factors")
     return result(name, [f"your exponent is not accepted: {why}."])
 
 
