@@ -27,12 +27,13 @@ EX_K = book_or_drawn(11, _draw_k, seed=10131)
 
 
 def _draw_h(rng) -> np.ndarray:
-    """Four energy differences between -2.5 and 2.5 (one decimal), for one student."""
-    return np.round(rng.uniform(-2.5, 2.5, 4), 1) + 0.0
+    """Six energy differences between -2.5 and 2.5 (one decimal), for one student."""
+    return np.round(rng.uniform(-2.5, 2.5, 6), 1) + 0.0
 
 
-#: Exercise (b): energy differences h of the K = 4 examples of one trial.
-EX_H = book_or_drawn(np.array([1.5, -0.5, -2.0, 0.3]), _draw_h, seed=10132)
+#: Exercise (b): energy differences h of the K = 6 examples of one trial (not the page's four of Step 2,
+#: whose probabilities of each number of positives the page prints).
+EX_H = book_or_drawn(np.array([0.8, -1.2, 2.1, -0.4, 0.0, -1.7]), _draw_h, seed=10132)
 
 
 def _draw_p(rng) -> tuple:
@@ -92,8 +93,8 @@ def pointwise_minimizer(answer) -> CheckResult:
     """Exercise (c), ``ex-10-1-3-minimizer``: your h(y) that minimizes the expected local-NCE loss at the
     point described by :data:`EX_P` = (p, p_n, K); a single number.
 
-    The checker recognizes binary NCE's minimizer, a miscount of the negatives, and a ratio given
-    for its logarithm.
+    The checker recognizes binary NCE's minimizer, a miscount of the negatives, the sign of the
+    log(K - 1) term, and a ratio given for its logarithm.
     """
     p, pn, K = EX_P
     expected = np.log(p) - np.log(pn) - np.log(K - 1)
@@ -101,6 +102,7 @@ def pointwise_minimizer(answer) -> CheckResult:
         "you left out -log(K - 1): that is binary NCE's minimizer": np.log(p) - np.log(pn),
         "you used log K instead of log(K - 1)": np.log(p) - np.log(pn) - np.log(K),
         "you gave the ratio, not its logarithm": p / (pn * (K - 1)),
+        "the sign of your log(K - 1) term is flipped": np.log(p) - np.log(pn) + np.log(K - 1),
     }
     return result("pointwise minimizer of Eq. 10.13",
                   compare_scalar(answer, expected, "h*", rtol=1e-6, hints=hints))
@@ -246,6 +248,9 @@ def loss_gradient_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
+    "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
+    "ex-10-1-3-one-positive": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_posterior"]},
+    "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
     "ex-10-1-3-loss-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_loss",
                                               "pedagogy_lib.contrastive.local_nce.local_nce_grad",
                                               "pedagogy_lib.contrastive.local_nce.fit_local_nce",
