@@ -15,7 +15,7 @@ import numpy as np
 
 from .checker import as_numeric, compare_array, compare_scalar, result
 
-__all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "SQUARE", "sigma_points", "ekf_forecast_cov",
+__all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "CUBE", "sigma_points", "ekf_forecast_cov",
            "linearization_bias"]
 
 
@@ -43,8 +43,8 @@ class ForecastProblem(NamedTuple):
 EX_FORECAST = ForecastProblem(np.array([[1.1, 0.3], [-0.2, 0.9]]), np.array([[0.5, 0.1], [0.1, 0.3]]),
                               0.05 * np.eye(2))
 
-#: Exercise 3: a scalar Gaussian x ~ N(m, P) pushed through y = x^2.
-SQUARE = {"m": 1.5, "P": 0.4}
+#: Exercise 3: a scalar Gaussian x ~ N(m, P) pushed through y = x^3 (the page works out y = x^2).
+CUBE = {"m": 1.5, "P": 0.4}
 
 
 def sigma_points(X, w) -> "result":
@@ -74,10 +74,11 @@ def sigma_points(X, w) -> "result":
     if np.linalg.norm(X[centre] - p.mean) > 1e-10:
         problems.append("none of your points is the mean itself (the centre point).")
     elif abs(w[centre] - p.kappa / (n + p.kappa)) > 1e-10:
-        problems.append("the centre point's weight is not kappa / (n + kappa).")
+        problems.append("the centre point's weight is off: re-check how lambda enters it.")
     others = np.delete(np.arange(2 * n + 1), centre)
     if np.any(np.abs(w[others] - 0.5 / (n + p.kappa)) > 1e-10):
-        problems.append("the weights of the points around the centre should all be 1 / (2 (n + kappa)).")
+        problems.append("the weights of the points around the centre are off: re-check them against Step 2 "
+                        "and the weights summing to one.")
     if problems:
         return result(name, problems)
     mean = w @ X
@@ -88,11 +89,11 @@ def sigma_points(X, w) -> "result":
                         "pairs symmetric about the mean.")
     if np.abs(cov - p.cov).max() > 1e-9:
         if np.abs(cov - p.cov / (n + p.kappa)).max() < 1e-9 or np.abs(cov - p.cov * (n + p.kappa)).max() < 1e-9:
-            problems.append("the spread of your points is off by the factor n + kappa: take the square root of "
-                            "(n + kappa) times the covariance.")
+            problems.append("the spread of your points is off by a constant factor: re-check which matrix you "
+                            "took the square root of.")
         else:
-            problems.append("the weighted covariance of your points is not the Gaussian's covariance: use the "
-                            "columns of a matrix square root L with L L^T = (n + kappa) Sigma.")
+            problems.append("the weighted covariance of your points is not the Gaussian's covariance: re-check "
+                            "how the points are placed around the mean (rows or columns of the square root?).")
     return result(name, problems)
 
 
@@ -112,20 +113,24 @@ def ekf_forecast_cov(answer) -> "result":
 
 
 def linearization_bias(answer) -> "result":
-    """Exercise 3, ``ex-da-2-bias``: your difference between the mean of y = x^2 and the linearized (EKF)
-    prediction m^2, for :data:`SQUARE`; a single number.
+    """Exercise 3, ``ex-da-2-bias``: your difference between the mean of y = x^3 and the linearized (EKF)
+    prediction m^3, for :data:`CUBE`; a single number.
 
-    The checker recognizes the mean itself, a standard deviation used for the variance, and the
-    variance of y.
+    The checker recognizes the mean itself, the page's answer for y = x^2, a factor of 2 either way, a
+    left-out m, and a standard deviation used for the variance.
     """
-    m, P = SQUARE["m"], SQUARE["P"]
+    m, P = CUBE["m"], CUBE["P"]
     arr, problems = as_numeric(answer, "your bias")
     if problems:
         return result("bias of the linearized mean", problems)
-    hints = {"you gave E[x^2] itself, not its difference from m^2": m * m + P,
-             "you used the standard deviation instead of the variance": np.sqrt(P),
-             "you computed the variance of x^2 instead of the bias of its mean": 4 * m * m * P + 2 * P * P}
-    return result("bias of the linearized mean", compare_scalar(answer, P, "your bias", rtol=1e-6, hints=hints))
+    bias = 3 * m * P
+    hints = {"you gave E[x^3] itself, not its difference from m^3": m ** 3 + bias,
+             "you gave the bias for y = x^2, the page's case, not for x^3": P,
+             "your bias is off by a factor of 2": 2 * bias,
+             "your bias is off by a factor of 1/2": bias / 2,
+             "you left the mean m out of the cross term": 3 * P,
+             "you used the standard deviation instead of the variance": 3 * m * np.sqrt(P)}
+    return result("bias of the linearized mean", compare_scalar(answer, bias, "your bias", rtol=1e-6, hints=hints))
 
 
 # --- graded versions (courseware/grading.py): problem data of each student's own, forbidden calls --------
@@ -144,8 +149,9 @@ def _graded_forecast(rng) -> dict:
                                            round(float(rng.uniform(0.01, 0.1)), 3) * np.eye(2))}
 
 
-def _graded_square(rng) -> dict:
-    return {"SQUARE": {"m": round(float(rng.uniform(-3, 3)), 2), "P": round(float(rng.uniform(0.1, 2.0)), 2)}}
+def _graded_cube(rng) -> dict:
+    m = float(rng.choice([-1.0, 1.0])) * round(float(rng.uniform(0.5, 3.0)), 2)
+    return {"CUBE": {"m": m, "P": round(float(rng.uniform(0.1, 2.0)), 2)}}
 
 
 #: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
@@ -154,5 +160,5 @@ SUMMATIVE = {
     "ex-da-2-sigma": {"variant": _graded_ut,
                       "forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points"]},
     "ex-da-2-ekf-forecast": {"variant": _graded_forecast},
-    "ex-da-2-bias": {"variant": _graded_square},
+    "ex-da-2-bias": {"variant": _graded_cube},
 }
