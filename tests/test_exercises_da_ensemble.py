@@ -47,10 +47,49 @@ def test_taper_matrix():
     assert not r and "ring" in str(r)
 
 
-def test_best_inflation():
-    rmse = check.inflation_rmse()
-    assert len(rmse) == len(check.INFLATIONS)
-    assert check.best_inflation(int(np.argmin(rmse)))
-    r = check.best_inflation(0)
-    assert not r and "without inflation" in str(r)
+def _run_the_described_experiment():
+    """The experiment as INFLATION_EXPERIMENT states it, run here from the statement's text alone."""
+    n = 40
+    model = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n),
+                       np.eye(n))
+    x, y = da.simulate(model, 700, rng=np.random.default_rng(5), spin_up=500)
+    model = model._replace(mu1=x[0] + np.random.default_rng(6).standard_normal(n))
+    return [float(da.enkf(model, y, n_members=20, rng=np.random.default_rng(7), inflation=f, truth=x).rmse[100:].mean())
+            for f in check.INFLATIONS]
+
+
+def test_best_inflation_is_found_by_running_the_described_experiment():
+    rmse = _run_the_described_experiment()
+    best = int(np.argmin(rmse))
+    assert check.best_inflation(best)
     assert not check.best_inflation(len(check.INFLATIONS))
+    for k in range(len(check.INFLATIONS)):
+        if rmse[k] > 1.05 * min(rmse):
+            msg = str(check.best_inflation(k))
+            # the same message whichever wrong index: it does not say which way to move
+            assert "INFLATION_EXPERIMENT" in msg and "less" not in msg and "more" not in msg, msg
+
+
+def test_the_checker_does_not_hand_out_the_rmses():
+    import pytest
+
+    assert "inflation_rmse" not in check.__all__
+    with pytest.raises(AttributeError):
+        check._inflation_rmse
+    assert not hasattr(check, "inflation_rmse")
+
+
+def test_etkf_hints_point_at_what_to_recheck_without_the_transform():
+    def plain(E, y, C, R):                       # the right mean, anomalies scaled by a wrong matrix
+        out = _etkf(E, y, C, R)
+        return out.mean(axis=0) + 0.5 * (out - out.mean(axis=0))
+
+    msg = str(check.etkf_update(plain))
+    assert "re-check" in msg and "(I + S S^T)" not in msg, msg
+
+
+def test_one_call_routes_to_the_etkf_and_the_taper_are_forbidden():
+    forbidden = check.SUMMATIVE["ex-da-3-etkf"]["forbidden"]
+    assert {"pedagogy_lib.assimilation.ensemble.enkf_run_numpy",
+            "pedagogy_lib.assimilation.ensemble.enkf_run_numba"} <= set(forbidden)
+    assert check.SUMMATIVE["ex-da-3-taper"]["forbidden"] == ["pedagogy_lib.assimilation.model.periodic_taper"]
