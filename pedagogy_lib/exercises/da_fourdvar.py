@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import compare_array, compare_bool, compare_function, result, problem_rng
+from .checker import compare_array, compare_function, result, problem_rng
 
-__all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_equals_smoother"]
+__all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_minus_smoother"]
 
 
 class LinearWindow(NamedTuple):
@@ -35,13 +35,14 @@ def _make() -> LinearWindow:
     th = 0.3
     A = 0.98 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     C = np.array([[1.0, 0.5]])
-    Q, R = 0.05 * np.eye(2), np.array([[0.2]])
+    # a model-error covariance that is not a multiple of I, so that Q^{-1} A and A Q^{-1} differ
+    Q, R = np.array([[0.06, 0.02], [0.02, 0.03]]), np.array([[0.2]])
     mu1, Sigma1 = np.array([1.0, 0.0]), 0.5 * np.eye(2)
     x = mu1 + np.sqrt(0.5) * rng.standard_normal(2)
     ys = []
     for _ in range(6):
         ys.append(C @ x + np.sqrt(0.2) * rng.standard_normal(1))
-        x = A @ x + np.sqrt(0.05) * rng.standard_normal(2)
+        x = A @ x + np.linalg.cholesky(Q) @ rng.standard_normal(2)
     return LinearWindow(A, C, Q, R, mu1, Sigma1, np.array(ys))
 
 
@@ -95,22 +96,63 @@ def _smoother_means(Q):
     return post.reshape(T, n)
 
 
+def _weak_by_normal_equations(*, order=False, swap=False, transpose=False):
+    """The weak-constraint minimizer from the block-tridiagonal normal equations, with one named slip in the
+    model-error blocks switched on: ``order``, the off-diagonal blocks as A Q^{-1} (and its transpose)
+    instead of Q^{-1} A; ``swap``, the two off-diagonal blocks exchanged; ``transpose``, A^T in place of
+    A throughout (the model run backwards)."""
+    p = EX_WINDOW
+    T, n = p.y.shape[0], 2
+    A = p.A.T if transpose else p.A
+    Qi, Ri, Bi = np.linalg.inv(p.Q), np.linalg.inv(p.R), np.linalg.inv(p.Sigma1)
+    H, b = np.zeros((T * n, T * n)), np.zeros(T * n)
+    for t in range(T):
+        s = slice(t * n, (t + 1) * n)
+        H[s, s] += p.C.T @ Ri @ p.C + (Bi if t == 0 else Qi)
+        b[s] += p.C.T @ Ri @ p.y[t] + (Bi @ p.mu1 if t == 0 else 0.0)
+        if t < T - 1:
+            nxt = slice((t + 1) * n, (t + 2) * n)
+            H[s, s] += A.T @ Qi @ A
+            low = A @ Qi if order else Qi @ A                   # the block below the diagonal
+            if swap:
+                low = low.T
+            H[nxt, s], H[s, nxt] = -low, -low.T
+    return np.linalg.solve(H, b).reshape(T, n)
+
+
 def weak_minimizer(X) -> "result":
     """Exercise 2, ``ex-da-4-weak``: your weak-constraint 4DVar minimizer for :data:`EX_WINDOW`.
 
     Pass a (T, n) = (6, 2) array, one state per row. The checker recognizes the strong-constraint
-    solution and a missing model-error term.
+    solution, a missing model-error term, A and Q^{-1} multiplied in the wrong order, the two
+    off-diagonal blocks exchanged, and A^T in place of A.
     """
     hints = {"you solved the strong-constraint problem (no model error)": _smoother_means(np.zeros((2, 2))),
-             "the model-error term is missing from your normal equations (Q infinite)": _smoother_means(1e6 * np.eye(2))}
+             "the model-error term is missing from your normal equations (Q infinite)": _smoother_means(1e6 * np.eye(2)),
+             "your off-diagonal blocks multiply A and Q^{-1} in the wrong order": _weak_by_normal_equations(order=True),
+             "you exchanged the blocks above and below the diagonal (a transpose of each)":
+                 _weak_by_normal_equations(swap=True),
+             "you used A^T where the model has A (a transpose)": _weak_by_normal_equations(transpose=True)}
     return result("weak-constraint minimizer", compare_array(X, _smoother_means(EX_WINDOW.Q), "your trajectory",
                                                              rtol=1e-7, atol=1e-9, hints=hints))
 
 
-def strong_equals_smoother(answer) -> "result":
-    """Exercise 3, ``ex-da-4-strong-smoother``: True or False, "with model noise (Q > 0), the
-    strong-constraint x1 equals the RTS smoother's x1"."""
-    return result("strong constraint and the smoother", compare_bool(answer, False, "your answer"))
+def strong_minus_smoother(answer) -> "result":
+    """Exercise 3, ``ex-da-4-strong-smoother``: the strong-constraint 4DVar estimate of x1 minus the RTS
+    smoother's mean of x1, for :data:`EX_WINDOW` with its model noise; an array of shape (2,).
+
+    The checker recognizes the difference taken the other way round, zero, and the strong estimate or the
+    smoother's mean alone.
+    """
+    strong = _smoother_means(np.zeros((2, 2)))[0]               # no model noise: the strong constraint
+    smooth = _smoother_means(EX_WINDOW.Q)[0]
+    diff = strong - smooth
+    hints = {"you took the difference the other way round": -diff,
+             "you gave zero: compute both estimates for this window": np.zeros(2),
+             "you gave the strong-constraint estimate alone, not the difference": strong,
+             "you gave the smoother's mean alone, not the difference": smooth}
+    return result("strong constraint minus the smoother",
+                  compare_array(answer, diff, "your difference", rtol=1e-7, atol=1e-10, hints=hints))
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
@@ -122,6 +164,8 @@ SUMMATIVE = {
                                    "pedagogy_lib.assimilation.fourdvar.weak_hessian",
                                    "pedagogy_lib.assimilation.fourdvar.weak_cost_grad",
                                    "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
-    "ex-da-4-strong-smoother": {"same_data": "a True/False question about strong-constraint 4DVar and the RTS "
-                                             "smoother; it has no data"},
+    "ex-da-4-strong-smoother": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.strong_4dvar",
+                                              "pedagogy_lib.assimilation.fourdvar.strong_hessian",
+                                              "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
+                                              "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
 }
