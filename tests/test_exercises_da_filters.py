@@ -26,12 +26,36 @@ def test_sigma_points():
     assert not check.sigma_points(X[:4], w[:4])
 
 
-def test_ekf_forecast_cov():
+def _euler_jacobian_by_differences(x, dt, h=0.1):
+    """Independently of the checker: the Euler step's Jacobian by central differences of the library's
+    Lorenz-63 vector field (exact for a quadratic field, up to rounding, so a wide step h is best)."""
+    from pedagogy_lib import assimilation as da
+
+    f = lambda z: da.vector_field(da.lorenz63(), z)
+    step = lambda z: z + dt * f(z)
+    return np.column_stack([(step(x + h * e) - step(x - h * e)) / (2 * h) for e in np.eye(3)])
+
+
+def test_ekf_forecast_cov_needs_the_tangent_linear_matrix_of_an_euler_step():
     p = check.EX_FORECAST
-    ref = np.einsum("ij,jk,lk->il", p.M, p.P, p.M) + p.Q
+    M = _euler_jacobian_by_differences(p.x, p.dt)
+    ref = np.einsum("ij,jk,lk->il", M, p.P, M) + p.Q
     assert check.ekf_forecast_cov(ref)
     r = check.ekf_forecast_cov(ref - p.Q)
     assert not r and "model-error" in str(r)
+    J = (M - np.eye(3)) / p.dt
+    for wrong, fragment in [(J @ p.P @ J.T + p.Q, "vector field's Jacobian"),
+                            ((np.eye(3) + J) @ p.P @ (np.eye(3) + J).T + p.Q, "leaves out the step dt"),
+                            (M.T @ p.P @ M + p.Q, "M^T P M")]:
+        r = check.ekf_forecast_cov(wrong)
+        assert not r and fragment in str(r), str(r)
+
+
+def test_ekf_forecast_variant_keeps_the_problems_shape():
+    for seed in range(5):
+        f = check.SUMMATIVE["ex-da-2-ekf-forecast"]["variant"](np.random.default_rng(seed))["EX_FORECAST"]
+        assert f.x.shape == (3,) and f.P.shape == f.Q.shape == (3, 3) and f.dt > 0
+        assert np.all(np.linalg.eigvalsh(f.P) > 0)
 
 
 def test_linearization_bias_asks_for_the_cube_not_the_pages_square():

@@ -32,16 +32,24 @@ EX_UT = UTProblem(np.array([1.0, -2.0]), np.array([[2.0, 0.6], [0.6, 1.0]]), 1.0
 
 
 class ForecastProblem(NamedTuple):
-    """The EKF's time update: Jacobian M, analysis covariance P and model-error covariance Q."""
+    """The EKF's time update for one explicit Euler step of Lorenz-63, x -> x + dt f(x) (sigma = 10,
+    rho = 28, beta = 8/3): analysis mean x, analysis covariance P, model-error covariance Q, step dt."""
 
-    M: np.ndarray
+    x: np.ndarray
     P: np.ndarray
     Q: np.ndarray
+    dt: float
 
 
 #: Exercise 2: one linearized covariance forecast.
-EX_FORECAST = ForecastProblem(np.array([[1.1, 0.3], [-0.2, 0.9]]), np.array([[0.5, 0.1], [0.1, 0.3]]),
-                              0.05 * np.eye(2))
+EX_FORECAST = ForecastProblem(np.array([-5.0, -7.0, 20.0]), np.array([[0.5, 0.1, 0.0], [0.1, 0.3, 0.05],
+                                                                      [0.0, 0.05, 0.4]]), 0.05 * np.eye(3), 0.02)
+
+
+def _lorenz63_jacobian(x) -> np.ndarray:
+    """The Jacobian of the Lorenz-63 vector field f at x (sigma = 10, rho = 28, beta = 8/3)."""
+    sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
+    return np.array([[-sigma, sigma, 0.0], [rho - x[2], -1.0, -x[0]], [x[1], x[0], -beta]])
 
 #: Exercise 3: a scalar Gaussian x ~ N(m, P) pushed through y = x^3 (the page works out y = x^2).
 CUBE = {"m": 1.5, "P": 0.4}
@@ -98,16 +106,25 @@ def sigma_points(X, w) -> "result":
 
 
 def ekf_forecast_cov(answer) -> "result":
-    """Exercise 2, ``ex-da-2-ekf-forecast``: your EKF forecast covariance for :data:`EX_FORECAST`.
+    """Exercise 2, ``ex-da-2-ekf-forecast``: your EKF forecast covariance for :data:`EX_FORECAST`, one
+    explicit Euler step of Lorenz-63.
 
-    Pass a (2, 2) array. The checker recognizes a left-out model-error covariance, the Jacobian
-    applied in the wrong order, and the Jacobian applied only once.
+    Pass a (3, 3) array. The checker recognizes a left-out model-error covariance, the tangent-linear
+    matrix applied in the wrong order or only once, the vector field's Jacobian used for the step's (the
+    identity or dt left out), and a Jacobian with its rows and columns exchanged.
     """
     p = EX_FORECAST
-    expected = p.M @ p.P @ p.M.T + p.Q
-    hints = {"you left out the model-error covariance Q": p.M @ p.P @ p.M.T,
-             "you multiplied in the order M^T P M": p.M.T @ p.P @ p.M + p.Q,
-             "you multiplied by M only once (M P + Q)": p.M @ p.P + p.Q}
+    J = _lorenz63_jacobian(p.x)
+    M = np.eye(3) + p.dt * J
+    expected = M @ p.P @ M.T + p.Q
+    hints = {"you left out the model-error covariance Q": M @ p.P @ M.T,
+             "you multiplied in the order M^T P M": M.T @ p.P @ M + p.Q,
+             "you multiplied by M only once (M P + Q)": M @ p.P + p.Q,
+             "your M is the vector field's Jacobian, not the Euler step's": J @ p.P @ J.T + p.Q,
+             "your M leaves out the step dt": (np.eye(3) + J) @ p.P @ (np.eye(3) + J).T + p.Q,
+             "your M leaves out the identity (the step keeps x)": p.dt ** 2 * J @ p.P @ J.T + p.Q,
+             "your Jacobian has its rows and columns exchanged": (np.eye(3) + p.dt * J.T) @ p.P
+             @ (np.eye(3) + p.dt * J) + p.Q}
     return result("EKF forecast covariance", compare_array(answer, expected, "your covariance", rtol=1e-9,
                                                             atol=1e-12, hints=hints))
 
@@ -145,8 +162,11 @@ def _graded_ut(rng) -> dict:
 
 
 def _graded_forecast(rng) -> dict:
-    return {"EX_FORECAST": ForecastProblem((np.eye(2) + 0.3 * rng.normal(size=(2, 2))).round(2), _spd(rng, 0.3),
-                                           round(float(rng.uniform(0.01, 0.1)), 3) * np.eye(2))}
+    A = rng.normal(size=(3, 3))
+    P = (0.3 * (A @ A.T + 0.5 * np.eye(3))).round(3)
+    x = np.array([rng.uniform(-10, 10), rng.uniform(-10, 10), rng.uniform(10, 35)]).round(1)
+    return {"EX_FORECAST": ForecastProblem(x, P, round(float(rng.uniform(0.01, 0.1)), 3) * np.eye(3),
+                                           float(rng.choice([0.01, 0.02, 0.05])))}
 
 
 def _graded_cube(rng) -> dict:
@@ -159,6 +179,9 @@ def _graded_cube(rng) -> dict:
 SUMMATIVE = {
     "ex-da-2-sigma": {"variant": _graded_ut,
                       "forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points"]},
-    "ex-da-2-ekf-forecast": {"variant": _graded_forecast},
+    "ex-da-2-ekf-forecast": {"variant": _graded_forecast,
+                             "forbidden": ["pedagogy_lib.assimilation.lorenz.cycle_jacobian",
+                                           "pedagogy_lib.assimilation.lorenz.tangent_linear",
+                                           "pedagogy_lib.assimilation.nonlinear_filters.ekf"]},
     "ex-da-2-bias": {"variant": _graded_cube},
 }
