@@ -24,23 +24,27 @@ __all__ = ["AnalysisProblem", "EX_ANALYSIS", "TAPER", "INFLATIONS", "INFLATION_E
 
 
 class AnalysisProblem(NamedTuple):
-    """A forecast ensemble ``E`` (N, n), an observation ``y`` (m,), ``C`` (m, n) and noise covariance ``R`` (m, m)."""
+    """A forecast ensemble ``E`` (N, n), the members' predicted observations ``HE`` (N, m), row i being
+    h(E[i]) for an observation operator h, an observation ``y`` (m,) and noise covariance ``R`` (m, m)."""
 
     E: np.ndarray
+    HE: np.ndarray
     y: np.ndarray
-    C: np.ndarray
     R: np.ndarray
 
 
-def _make(seed, N, n, m):
+def _make(seed, N, n, m, curvature):
+    """An analysis problem whose observation operator is h(x) = z + curvature z^2 (elementwise), z = C x."""
     rng = problem_rng(seed)
     E = rng.standard_normal((N, n)) @ rng.standard_normal((n, n)) + rng.standard_normal(n)
     R = np.diag(rng.uniform(0.3, 1.0, m))
-    return AnalysisProblem(E, rng.standard_normal(m), rng.standard_normal((m, n)), R)
+    y, C = rng.standard_normal(m), rng.standard_normal((m, n))
+    Z = E @ C.T
+    return AnalysisProblem(E, Z + curvature * Z ** 2, y, R)
 
 
-#: Exercise 1: two analysis problems (the first is the one the notebook shows).
-EX_ANALYSIS = (_make(31, 8, 3, 2), _make(32, 6, 4, 4))
+#: Exercise 1: three analysis problems: a linear observation operator, then two nonlinear ones.
+EX_ANALYSIS = (_make(31, 8, 3, 2, 0.0), _make(32, 6, 4, 4, 0.15), _make(33, 10, 3, 1, 0.3))
 
 
 def _draw_taper(rng) -> dict:
@@ -68,19 +72,22 @@ INFLATION_EXPERIMENT = (
 
 
 def _kalman_moments(p: AnalysisProblem):
+    """The Kalman update with the ensemble's sample covariances (the state's, the cross covariance with
+    the predicted observations, and theirs): the mean and covariance every square-root filter returns."""
     N = p.E.shape[0]
-    m0 = p.E.mean(axis=0)
+    m0, h0 = p.E.mean(axis=0), p.HE.mean(axis=0)
     P = np.cov(p.E.T, ddof=1)
-    S = p.C @ P @ p.C.T + p.R
-    K = np.linalg.solve(S, p.C @ P).T
-    return m0 + K @ (p.y - p.C @ m0), P - K @ p.C @ P, N
+    Pxy = (p.E - m0).T @ (p.HE - h0) / (N - 1)
+    Pyy = np.atleast_2d(np.cov(p.HE.T, ddof=1)) + p.R
+    K = np.linalg.solve(Pyy, Pxy.T).T
+    return m0 + K @ (p.y - h0), P - K @ Pxy.T, N
 
 
 def etkf_update(fn) -> "result":
-    """Exercise 1, ``ex-da-3-etkf``: your function ``fn(E, y, C, R)`` returning the ETKF analysis ensemble.
+    """Exercise 1, ``ex-da-3-etkf``: your function ``fn(E, HE, y, R)`` returning the ETKF analysis ensemble.
 
     The inputs are as in :class:`AnalysisProblem`, members in rows; ``fn`` returns an array of the
-    shape of ``E``, (N, n). It is run on both problems of :data:`EX_ANALYSIS`, and accepted when the
+    shape of ``E``, (N, n). It is run on the problems of :data:`EX_ANALYSIS`, and accepted when the
     mean and the sample covariance (normalized by N - 1) of the returned ensemble are right. The
     checker recognizes untransformed anomalies and the other normalization.
     """
@@ -90,7 +97,7 @@ def etkf_update(fn) -> "result":
     for k, p in enumerate(EX_ANALYSIS):
         mean, cov, N = _kalman_moments(p)
         try:
-            Ea = fn(p.E.copy(), p.y.copy(), p.C.copy(), p.R.copy())
+            Ea = fn(p.E.copy(), p.HE.copy(), p.y.copy(), p.R.copy())
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             return result(name, [f"your update raised {type(exc).__name__}: {exc} (on problem {k + 1})."])
         Ea = np.asarray(Ea, dtype=float) if Ea is not None else None
