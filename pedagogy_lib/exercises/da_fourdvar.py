@@ -50,27 +50,62 @@ def _make() -> LinearWindow:
 EX_WINDOW = _make()
 
 
-def _strong_grad(x1):
+def _strong_grads(x1, a, *, from_first=False, no_offset_forward=False):
+    """The gradient of the strong-constraint cost of :data:`EX_WINDOW`, with the offset ``a`` added to its
+    model (x_{t+1} = A x_t + a), with respect to x1 and to a, written out without an adjoint: x_t =
+    A^{t-1} x1 + B_t a with B_t = I + A + ... + A^{t-2}. Named slips: ``from_first``, the a-gradient also
+    counting the first time's sensitivity (B_t = I + ... + A^{t-1}); ``no_offset_forward``, the states
+    run forward without the offset."""
     p = EX_WINDOW
-    g = np.linalg.solve(p.Sigma1, x1 - p.mu1)
-    Ak = np.eye(2)
+    n = x1.shape[0]
+    g1 = np.linalg.solve(p.Sigma1, x1 - p.mu1)
+    ga = np.zeros(n)
+    Ak, Bk = np.eye(n), np.zeros((n, n))                        # A^{t-1} and B_t at t = 1
     for t in range(p.y.shape[0]):
-        G = p.C @ Ak
-        g = g - G.T @ np.linalg.solve(p.R, p.y[t] - G @ x1)
+        x = Ak @ x1 + (0.0 if no_offset_forward else Bk @ a)
+        r = p.C.T @ np.linalg.solve(p.R, p.C @ x - p.y[t])      # d/dx_t of the observation term
+        g1 = g1 + Ak.T @ r
+        ga = ga + (Bk + Ak if from_first else Bk).T @ r
+        Bk = p.A @ Bk + np.eye(n)
         Ak = p.A @ Ak
-    return g
+    return g1, ga
 
 
 def strong_gradient(fn) -> "result":
-    """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1)`` returning the gradient of the
-    strong-constraint cost at ``x1`` for :data:`EX_WINDOW`.
+    """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1, a)`` returning the pair ``(g_x1, g_a)``, the
+    gradient of the strong-constraint cost of :data:`EX_WINDOW` with the offset ``a`` added to its model,
+    with respect to x1 and to a.
 
-    ``x1`` has shape (n,) = (2,) and so does the gradient. It is run at a few points, and a miss
-    names the failing point.
+    ``x1`` and ``a`` have shape (n,) = (2,), and so do both gradients. It is run at a few points, one of
+    them with a = 0, and a miss names the failing point. The checker recognizes the a-gradient summed
+    from the first time on, the states run forward without the offset, and a flipped sign.
     """
-    cases = [((np.array(v),), _strong_grad(np.array(v))) for v in ([0.0, 0.0], [1.0, -1.0], [2.5, 0.7])]
-    return result("strong-constraint gradient", compare_function(
-        fn, cases, "your gradient", rtol=1e-8, atol=1e-10, describe=lambda a: f"x1 = {a[0].tolist()}"))
+    title = "strong-constraint gradients"
+    if not callable(fn):
+        return result(title, [f"my_grad should be a function of (x1, a); got {type(fn).__name__}."])
+    for v, off in (([0.0, 0.0], [0.0, 0.0]), ([1.0, -1.0], [0.3, -0.2]), ([2.5, 0.7], [-0.5, 0.4])):
+        x1, a = np.array(v), np.array(off)
+        where = f"x1 = {v}, a = {off}"
+        try:
+            out = fn(x1.copy(), a.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return result(title, [f"on {where} your function should return the pair (g_x1, g_a); got "
+                                  f"{type(out).__name__}."])
+        g1, ga = _strong_grads(x1, a)
+        s1, sa = _strong_grads(x1, a, from_first=True)
+        n1, na = _strong_grads(x1, a, no_offset_forward=True)
+        flip = "the sign is flipped: the cost rises along the gradient"
+        problems = (compare_array(out[0], g1, f"the gradient with respect to x1 at {where}", rtol=1e-8, atol=1e-10,
+                                  hints={"your forward run left the offset out": n1, flip: -g1})
+                    + compare_array(out[1], ga, f"the gradient with respect to a at {where}", rtol=1e-8, atol=1e-10,
+                                    hints={"you summed the adjoint variables from the first time on, but a first "
+                                           "acts on x_2": sa,
+                                           "your forward run left the offset out": na, flip: -ga}))
+        if problems:
+            return result(title, problems)
+    return result(title, [])
 
 
 def _smoother_means(Q):
