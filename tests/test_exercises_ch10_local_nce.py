@@ -10,11 +10,33 @@ import pytest
 from pedagogy_lib.exercises import ch10_local_nce
 
 
-def test_offset():
-    assert ch10_local_nce.offset(np.log(ch10_local_nce.EX_K - 1))
-    r = ch10_local_nce.offset(np.log(ch10_local_nce.EX_K))
-    assert not r
-    assert "log K" in str(r)
+def _offset_by_minimizing(K, P):
+    """Independently of the checker: minimize the expected loss at one point numerically (with p = p_n, so
+    that h* is minus the offset)."""
+    from scipy.optimize import minimize_scalar
+
+    loss = lambda h: P * np.logaddexp(0, -h) + (K - P) * np.logaddexp(0, h)
+    return -minimize_scalar(loss, bounds=(-20, 20), method="bounded", options={"xatol": 1e-12}).x
+
+
+def test_offset_asks_for_several_positives_per_trial_not_the_pages_one():
+    K, P = ch10_local_nce.EX_K, ch10_local_nce.EX_POSITIVES
+    assert P >= 2
+    value = _offset_by_minimizing(K, P)
+    assert abs(value - np.log((K - P) / P)) < 1e-6
+    assert ch10_local_nce.offset(np.log((K - P) / P))
+    for wrong, fragment in [(np.log(K - 1), "page's answer"), (np.log(K - P), "not the positives"),
+                            (np.log(P / (K - P)), "upside down"), (0.0, "binary NCE")]:
+        r = ch10_local_nce.offset(wrong)
+        assert not r and fragment in str(r), str(r)
+
+
+def test_offset_variant_keeps_more_negatives_than_positives():
+    rng = np.random.default_rng(0)
+    draw = object.__getattribute__(ch10_local_nce, "__dict__")["_draw_k"]
+    for _ in range(200):
+        K, P = draw(rng)
+        assert 2 <= P < K - P
 
 
 def test_one_positive_mass():
