@@ -33,9 +33,27 @@ def test_dbn_marginal():
     assert not check.dbn_marginal(ref * 1.5)
 
 
-def test_stacking_stalls():
-    assert check.stacking_stalls(True)
-    assert not check.stacking_stalls(False)
+def test_stacking_stalls_asks_for_the_second_layers_starting_loss_not_a_bool():
+    from pedagogy_lib.harmonium import hidden_log_probs, kl_divergence, mre, states
+
+    agg = aggregated_posterior(check.EX_RBM, check.EX_PY)
+    prior = np.exp(hidden_log_probs(check.EX_RBM))
+    loss = kl_divergence(agg, prior)
+    assert loss > 1e-4
+    assert check.stacking_stalls(loss)
+    for guess in (True, False):                          # a bool no longer passes, whichever it is
+        assert not check.stacking_stalls(guess)
+    for wrong, fragment in [(0.0, "gave zero"), (kl_divergence(prior, agg), "wrong way round"),
+                            (float(-agg @ np.log(prior)), "cross entropy"),
+                            (mre(check.EX_RBM, states(4), check.EX_PY), "fit to the data")]:
+        r = check.stacking_stalls(wrong)
+        assert not r and fragment in str(r), str(r)
+
+
+def test_the_one_call_routes_of_the_first_three_exercises_are_forbidden():
+    for label, name in [("ex-10-2-3-aggregated", "dbn.aggregated_posterior"), ("ex-10-2-3-tight", "dbn.jre_bound"),
+                        ("ex-10-2-3-tight", "exact.mre"), ("ex-10-2-3-marginal", "dbn.dbn_visible_log_probs")]:
+        assert "pedagogy_lib.harmonium." + name in check.SUMMATIVE[label]["forbidden"], (label, name)
 
 
 def _jre_solution(theta0, theta1, p_y):

@@ -28,15 +28,58 @@ def test_predictive_log_prob():
     assert not r and "logarithm" in str(r)
 
 
-def test_n_world_states():
-    assert check.n_world_states(20)
-    r = check.n_world_states(10)
-    assert not r and "direction" in str(r)
+def _fewest_states_by_simulation(width, length):
+    """Independently of the checker: two (position, direction) states are the same HMM state when every
+    future frame sequence from them is the same; with a deterministic world, compare the positions of the
+    next 2 * length steps under the page's rule."""
+    n_pos = length - width + 1
+
+    def step(q, v):
+        if not 0 <= q + v < n_pos:
+            v = -v
+        return q + v, v
+
+    def future(s):
+        out = [s[0]]
+        for _ in range(2 * length):
+            s = step(*s)
+            out.append(s[0])
+        return tuple(out)
+
+    return len({future((q, v)) for q in range(n_pos) for v in (-1, 1)})
 
 
-def test_passes_full_posterior():
-    assert check.passes_full_posterior(False)
-    assert not check.passes_full_posterior(True)
+def test_n_world_states_wants_the_fewest_states_under_the_pages_bounce_rule():
+    assert (check.BAR_WIDTH, check.TRACK_LENGTH) == (4, 15)
+    fewest = _fewest_states_by_simulation(4, 15)
+    assert fewest == 22 and _fewest_states_by_simulation(2, 10) == 16
+    assert check.n_world_states(fewest)
+    pairs = check.n_world_states(24)                 # every (position, direction) pair: enough, not fewest
+    assert not pairs and "not all of them are needed" in str(pairs)
+    for wrong in (12, 20, 23, 18):
+        r = check.n_world_states(wrong)
+        assert not r and "re-check" in str(r)
+        assert "position" not in str(r) and "direction" not in str(r)   # no hint that states the fix
+
+
+def test_factorial_posterior_wants_the_factorial_distribution_of_the_passed_means():
+    from pedagogy_lib.harmonium import states
+
+    X = states(3)
+    r = check.EX_POSTERIOR @ X
+    expected = np.prod(np.where(X == 1, r, 1 - r), axis=1)
+    assert check.factorial_posterior(expected)
+    for guess in (True, False):                      # no longer a True/False question
+        assert not check.factorial_posterior(guess)
+    r1 = check.factorial_posterior(check.EX_POSTERIOR)
+    assert not r1 and "whole posterior" in str(r1)
+    r2 = check.factorial_posterior(r)
+    assert not r2 and "numbers passed on" in str(r2)
+
+
+def test_predictive_log_prob_forbids_the_conditional_rbms_library_marginal():
+    forbidden = check.SUMMATIVE["ex-10-2-4-predictive"]["forbidden"]
+    assert "pedagogy_lib.harmonium.exact.visible_log_probs" in forbidden
 
 
 def test_conditional_bias_names_the_first_K_columns_for_what_they_are():

@@ -81,3 +81,20 @@ def test_infonce_bound_rejects_a_non_function_and_reveals_no_answer():
     assert "should be a function" in str(ch10_infonce.infonce_bound(0.5))
     msg = str(ch10_infonce.infonce_bound(lambda F: _bound_by_scipy(F) + 0.3))
     assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 10.6-10.7", "")), msg
+
+
+@pytest.mark.parametrize("label, name", [
+    ("ex-10-1-2-gaussian-mi", "pedagogy_lib.contrastive.infonce.gaussian_mutual_information"),
+    ("ex-10-1-2-kalman-weights", "pedagogy_lib.contrastive.cpc.kalman_window_predictor"),
+])
+def test_the_page_functions_that_answer_in_one_call_are_forbidden(label, name):
+    from pedagogy_lib.exercises import ch10_infonce
+
+    assert name in ch10_infonce.SUMMATIVE[label]["forbidden"]
+
+
+def test_the_ceiling_statement_asks_only_what_the_checker_grades():
+    from courseware import editions as E
+
+    ex = next(e for e in E.all_exercises() if e.label == "ex-10-1-2-ceiling")
+    assert "10 nats" not in ex.statement

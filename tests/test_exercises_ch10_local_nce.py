@@ -10,11 +10,33 @@ import pytest
 from pedagogy_lib.exercises import ch10_local_nce
 
 
-def test_offset():
-    assert ch10_local_nce.offset(np.log(ch10_local_nce.EX_K - 1))
-    r = ch10_local_nce.offset(np.log(ch10_local_nce.EX_K))
-    assert not r
-    assert "log K" in str(r)
+def _offset_by_minimizing(K, P):
+    """Independently of the checker: minimize the expected loss at one point numerically (with p = p_n, so
+    that h* is minus the offset)."""
+    from scipy.optimize import minimize_scalar
+
+    loss = lambda h: P * np.logaddexp(0, -h) + (K - P) * np.logaddexp(0, h)
+    return -minimize_scalar(loss, bounds=(-20, 20), method="bounded", options={"xatol": 1e-12}).x
+
+
+def test_offset_asks_for_several_positives_per_trial_not_the_pages_one():
+    K, P = ch10_local_nce.EX_K, ch10_local_nce.EX_POSITIVES
+    assert P >= 2
+    value = _offset_by_minimizing(K, P)
+    assert abs(value - np.log((K - P) / P)) < 1e-6
+    assert ch10_local_nce.offset(np.log((K - P) / P))
+    for wrong, fragment in [(np.log(K - 1), "page's answer"), (np.log(K - P), "not the positives"),
+                            (np.log(P / (K - P)), "upside down"), (0.0, "binary NCE")]:
+        r = ch10_local_nce.offset(wrong)
+        assert not r and fragment in str(r), str(r)
+
+
+def test_offset_variant_keeps_more_negatives_than_positives():
+    rng = np.random.default_rng(0)
+    draw = object.__getattribute__(ch10_local_nce, "__dict__")["_draw_k"]
+    for _ in range(200):
+        K, P = draw(rng)
+        assert 2 <= P < K - P
 
 
 def test_one_positive_mass():
@@ -148,3 +170,30 @@ def test_loss_gradient_function_reaches_the_single_trial_and_k_2():
     assert "test problem 2 (1 trial of K = 5" in msg, msg
     msg = str(ch10_local_nce.loss_gradient_function(wrong_when(lambda T: T.shape[1] == 1)))
     assert "test problem 3 (40 trials of K = 2" in msg, msg
+
+
+@pytest.mark.parametrize("label, name", [
+    ("ex-10-1-3-offset", "local_nce_offset"),
+    ("ex-10-1-3-one-positive", "local_nce_posterior"),
+    ("ex-10-1-3-minimizer", "local_nce_offset"),
+])
+def test_the_page_functions_that_answer_in_one_call_are_forbidden(label, name):
+    assert "pedagogy_lib.contrastive.local_nce." + name in ch10_local_nce.SUMMATIVE[label]["forbidden"]
+
+
+def test_one_positive_uses_a_trial_the_page_does_not_print():
+    import json
+    from pathlib import Path
+
+    assert len(ch10_local_nce.EX_H) != 4
+    nb = json.loads((Path(__file__).resolve().parent.parent / "chapters" / "ch10_learning_energy_based_models"
+                     / "10_1_3_local_nce.ipynb").read_text())
+    page = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    h = ", ".join(str(v) for v in ch10_local_nce.EX_H)
+    assert h not in page
+
+
+def test_minimizer_names_the_flipped_sign_of_the_negatives_term():
+    p, pn, K = ch10_local_nce.EX_P
+    r = ch10_local_nce.pointwise_minimizer(np.log(p) - np.log(pn) + np.log(K - 1))
+    assert not r and "sign of your log(K - 1) term" in str(r), str(r)

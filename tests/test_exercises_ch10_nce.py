@@ -82,3 +82,29 @@ def test_newton_step_rejects_a_non_function_and_reveals_no_answer():
     assert "should be a function" in str(ch10_nce.newton_step(np.zeros(3)))
     msg = str(ch10_nce.newton_step(lambda th, *a: th + 1.0))
     assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 10.4", "")), msg
+
+
+@pytest.mark.parametrize("label, names", [
+    ("ex-10-1-1-log-normalizer", ["nce.gaussian_energy_params", "nce.quadratic_log_mass"]),
+    ("ex-10-1-1-posterior", ["nce.nce_posterior"]),
+    ("ex-10-1-1-offset-gradient", ["nce.nce_grad", "nce.nce_loss"]),
+])
+def test_the_page_functions_that_answer_in_one_call_are_forbidden(label, names):
+    forbidden = ch10_nce.SUMMATIVE[label]["forbidden"]
+    for name in names:
+        assert "pedagogy_lib.contrastive." + name in forbidden, (label, name)
+
+
+def test_the_page_does_not_print_the_offset_component_before_the_exercise():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "chapters" / "ch10_learning_energy_based_models"
+                     / "10_1_1_nce.ipynb").read_text())
+    before = ""
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if "ex-10-1-1-offset-gradient" in text:
+            break
+        before += text
+    assert r"\tfrac12\langle\sigma\{-h^+\}\rangle - \tfrac12\langle\sigma\{h^-\}\rangle" not in before

@@ -209,3 +209,17 @@ def test_exact_gradient_function_reaches_the_single_row_and_the_wide_hidden_laye
     assert "test problem 2 (K = 2 hidden, M = 4 visible units, 1 row of data)" in msg, msg
     msg = str(check.exact_gradient_function(wrong_when(lambda p, Y: p.W.shape[0] > p.W.shape[1])))
     assert "test problem 3 (K = 5 hidden, M = 3 visible units" in msg, msg
+
+
+@pytest.mark.parametrize("label, names", [
+    ("ex-10-2-data-moment", ["data_moments", "exact_gradient"]),
+    ("ex-10-2-1-model-moment", ["model_moments", "exact_gradient", "expected_cd_gradient"]),
+    ("ex-10-2-cd1-cosine", ["expected_cd_gradient", "exact_gradient", "model_moments", "data_moments",
+                            "visible_transition_matrix", "chain_distributions"]),
+])
+def test_the_page_functions_that_answer_in_one_call_are_forbidden(label, names):
+    from pedagogy_lib.exercises import ch10_rbm_learning
+
+    forbidden = ch10_rbm_learning.SUMMATIVE[label]["forbidden"]
+    for name in names:
+        assert "pedagogy_lib.harmonium.exact." + name in forbidden, (label, name)

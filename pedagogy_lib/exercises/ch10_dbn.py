@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import as_numeric, book_or_drawn, compare_array, compare_bool, compare_scalar, problem_rng, result
+from .checker import as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
 __all__ = ["EX_RBM", "EX_TOP", "EX_PY", "EX_Y0", "aggregated", "tight_bound", "dbn_marginal", "stacking_stalls",
            "jre_function"]
@@ -131,11 +131,31 @@ def dbn_marginal(answer) -> object:
     return result("DBN marginal at EX_Y0", compare_scalar(answer, value, "p(y0)", rtol=1e-8, hints=hints))
 
 
+def _second_layer_start():
+    """The relative entropy D_KL{aggregated posterior || prior of theta0} that the second harmonium, started
+    at theta1 = theta0, descends; with the prior and the aggregated posterior (both over x1)."""
+    J, _, _ = _joint(EX_RBM)
+    prior = J.sum(axis=1)                                       # theta0's hidden marginal = theta1's visible one
+    agg = _aggregated()
+    return float(np.sum(agg * np.log(agg / prior))), agg, prior
+
+
 def stacking_stalls(answer) -> object:
-    """Exercise (d), the last of notebook 10.2.3: True or False, "if the bottom harmonium's
-    aggregated posterior already equals its own prior, a second harmonium started at
-    theta1 = theta0 receives a zero gradient, whether or not the bottom one fits the data"."""
-    return result("does stacking stall?", compare_bool(answer, True, "your answer"))
+    """Exercise (d), ``ex-10-2-3-stall``: the loss that the second harmonium descends, at its start
+    theta1 = theta0, for the bottom :data:`EX_RBM` under :data:`EX_PY`; a single number in nats.
+
+    The checker recognizes the relative entropy taken the other way round, a cross entropy, the bottom
+    harmonium's own MRE, and zero.
+    """
+    value, agg, prior = _second_layer_start()
+    hints = {"you gave the relative entropy with its two arguments the wrong way round":
+                 float(np.sum(prior * np.log(prior / agg))),
+             "you gave a cross entropy: the loss is a relative entropy": float(-np.sum(agg * np.log(prior))),
+             "you gave the bottom harmonium's fit to the data; the second layer never sees y0 directly": _mre_rbm(),
+             "you gave zero; check whether, for these data, the second layer's data and its starting model "
+             "agree": 0.0}
+    return result("the second layer's loss at theta1 = theta0",
+                  compare_scalar(answer, value, "the loss", rtol=1e-8, hints=hints))
 
 
 def _jre_tables(t0: EFHParams, t1: EFHParams):
@@ -266,5 +286,7 @@ SUMMATIVE = {
                                              "pedagogy_lib.harmonium.dbn.directed_table"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
-    "ex-10-2-3-stall": {"same_data": "a True/False question about greedy stacking; it has no data"},
+    "ex-10-2-3-aggregated": {"forbidden": ["pedagogy_lib.harmonium.dbn.aggregated_posterior"]},
+    "ex-10-2-3-tight": {"forbidden": ["pedagogy_lib.harmonium.dbn.jre_bound", "pedagogy_lib.harmonium.exact.mre"]},
+    "ex-10-2-3-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs"]},
 }

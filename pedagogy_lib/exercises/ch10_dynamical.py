@@ -17,10 +17,10 @@ import itertools
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import as_integer, book_or_drawn, compare_array, compare_bool, compare_scalar, problem_rng, result
+from .checker import as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_REFH", "EX_R", "EX_YT", "conditional_bias", "predictive_log_prob", "n_world_states",
-           "passes_full_posterior", "conditional_cd1_function"]
+__all__ = ["EX_REFH", "EX_R", "EX_YT", "BAR_WIDTH", "TRACK_LENGTH", "EX_POSTERIOR", "conditional_bias",
+           "predictive_log_prob", "n_world_states", "factorial_posterior", "conditional_cd1_function"]
 
 
 def _draw_refh(rng) -> EFHParams:
@@ -99,22 +99,90 @@ def predictive_log_prob(answer) -> object:
     return result("log p(y_t | r_t)", compare_scalar(answer, value, "the log-probability", rtol=1e-8, hints=hints))
 
 
+#: Exercise (c): the bar's width and the track's length, in pixels (the statement spells them out).
+BAR_WIDTH, TRACK_LENGTH = 4, 15
+
+
+def _fewest_world_states(width: int, length: int) -> int:
+    """The fewest hidden states of an exact HMM of the bouncing bar, by merging the (position, direction)
+    pairs that no future frame tells apart (Moore's partition refinement) under the page's rule
+    ``step``: a move that would leave the track reverses the direction first."""
+    n_pos = length - width + 1
+    world = [(q, v) for q in range(n_pos) for v in (-1, 1)]
+
+    def step(q, v):
+        if not 0 <= q + v < n_pos:
+            v = -v
+        return q + v, v
+
+    block = {s: s[0] for s in world}                           # start: states that emit the same frame
+    while True:
+        refined = {s: (block[s], block[step(*s)]) for s in world}
+        if len(set(refined.values())) == len(set(block.values())):
+            return len(set(block.values()))
+        block = refined
+
+
 def n_world_states(answer) -> object:
-    """Exercise (c), ``ex-10-2-4-states``: the number of hidden states the exact HMM of a bar 3 pixels wide
-    bouncing on 12 pixels needs, so that the state determines the next frame; an integer."""
+    """Exercise (c), ``ex-10-2-4-states``: the fewest hidden states an exact HMM of a bar
+    :data:`BAR_WIDTH` pixels wide bouncing on :data:`TRACK_LENGTH` pixels needs under the page's bounce
+    rule, so that the state determines the next frame; an integer.
+
+    A wrong count gets a pointer to what to re-check, not the count.
+    """
     value, problems = as_integer(answer, "the number of states")
-    if not problems and value != 2 * (12 - 3 + 1):
-        if value in (10, 12, 24, 9):
-            problems = ["count the positions the left end of the bar can take, and remember the direction of travel."]
+    n_pos = TRACK_LENGTH - BAR_WIDTH + 1
+    if not problems and value != _fewest_world_states(BAR_WIDTH, TRACK_LENGTH):
+        if value == 2 * n_pos:
+            problems = ["that many states determine the next frame, but not all of them are needed: re-check, "
+                        "state by state, what `step` does next."]
         else:
-            problems = ["a state must determine the next frame: where the bar is and which way it moves."]
+            problems = ["that is not the fewest number of states that determine the next frame: re-check your "
+                        "count against `step`, state by state."]
     return result("states of the moving-bar world", problems)
 
 
-def passes_full_posterior(answer) -> object:
-    """Exercise (d), the last of notebook 10.2.4: True or False, "the recurrent EFH passes its full
-    posterior over the previous hidden layer (all 2^K probabilities) on to the next step"."""
-    return result("what the recurrent EFH passes on", compare_bool(answer, False, "your answer"))
+def _factorial(q) -> np.ndarray:
+    """The factorial distribution with the marginal means of ``q`` (states in the order of hm.states)."""
+    X = ((np.arange(8)[:, None] >> np.arange(3)) & 1).astype(float)
+    r = q @ X
+    return np.prod(np.where(X == 1, r, 1 - r), axis=1)
+
+
+def _draw_posterior(rng) -> np.ndarray:
+    """A posterior over the 8 configurations of 3 hidden units for one student: probabilities in
+    hundredths, each at least 0.01, far from factorial."""
+    while True:
+        q = (1 + rng.multinomial(92, rng.dirichlet(np.full(8, 0.7)))) / 100
+        if np.abs(q - _factorial(q)).max() > 0.05:
+            return q
+
+
+#: Exercise (d): a posterior over the 2^3 hidden configurations at step t, in the order of hm.states(3).
+EX_POSTERIOR = book_or_drawn(np.array([0.30, 0.02, 0.03, 0.15, 0.05, 0.10, 0.05, 0.30]), _draw_posterior,
+                             seed=10244)
+
+
+def factorial_posterior(answer) -> object:
+    """Exercise (d), ``ex-10-2-4-factorial``: the distribution over the 8 hidden configurations that the
+    next step of the recurrent EFH works with, when the posterior at step t is :data:`EX_POSTERIOR`; a
+    vector of 8 probabilities in the order of ``hm.states(3)``.
+
+    The checker recognizes the posterior itself, the means alone, and states in the reverse bit order.
+    """
+    expected = _factorial(EX_POSTERIOR)
+    X = ((np.arange(8)[:, None] >> np.arange(3)) & 1).astype(float)
+    reverse = np.array([int("".join(str(int(b)) for b in row), 2) for row in X])
+    hints = {"you passed the whole posterior on; the next step never sees it": EX_POSTERIOR,
+             "your states are in the reverse bit order of hm.states(3)": expected[reverse]}
+    means = EX_POSTERIOR @ X
+    arr = np.asarray(answer, dtype=float) if isinstance(answer, (list, tuple, np.ndarray)) else None
+    if arr is not None and arr.shape == (3,) and np.allclose(arr, means, rtol=1e-8):
+        return result("what the recurrent EFH passes on",
+                      ["these are the numbers passed on; the exercise asks for the distribution over the 8 "
+                       "configurations that the next step takes them to stand for."])
+    return result("what the recurrent EFH passes on",
+                  compare_array(answer, expected, "the distribution", rtol=1e-8, hints=hints))
 
 
 def _sig(z):
@@ -257,8 +325,9 @@ SUMMATIVE = {
                                                "pedagogy_lib.harmonium.recurrent.refh_training_data"],
                                  "same_data": "the answer is a function, which the grader calls on test problems "
                                               "of the checker's own"},
-    "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar three pixels wide on twelve "
+    "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "
                                       "pixels); the answer is a count of that named world"},
-    "ex-10-2-4-factorial": {"same_data": "a True/False question about what the recurrent EFH passes on; it has no "
-                                         "data"},
+    "ex-10-2-4-predictive": {"forbidden": ["pedagogy_lib.harmonium.exact.visible_log_probs",
+                                           "pedagogy_lib.harmonium.exact.log_partition",
+                                           "pedagogy_lib.harmonium.exact.log_marginal_table"]},
 }

@@ -187,6 +187,8 @@ def infonce_bound(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
+    "ex-10-1-2-gaussian-mi": {"forbidden": ["pedagogy_lib.contrastive.infonce.gaussian_mutual_information"]},
+    "ex-10-1-2-kalman-weights": {"forbidden": ["pedagogy_lib.contrastive.cpc.kalman_window_predictor"]},
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss"],
                                  "same_data": "the answer is a function, which the grader calls on test problems of "
                                               "the checker's own (drawn for each student)"},

@@ -14,25 +14,28 @@ import numpy as np
 
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_K", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "loss_gradient_function"]
+__all__ = ["EX_K", "EX_POSITIVES", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "loss_gradient_function"]
 
 
-def _draw_k(rng) -> int:
-    """A number of examples per trial between 3 and 50, for one student."""
-    return int(rng.integers(3, 51))
+def _draw_k(rng) -> tuple:
+    """A number of examples per trial between 6 and 50 and a number of positives among them between 2 and
+    a third of them, for one student."""
+    K = int(rng.integers(6, 51))
+    return K, int(rng.integers(2, K // 3 + 1))
 
 
-#: Exercise (a): examples per trial.
-EX_K = book_or_drawn(11, _draw_k, seed=10131)
+#: Exercise (a): examples per trial, and how many of them are positives (the page has one).
+EX_K, EX_POSITIVES = book_or_drawn((11, 3), _draw_k, seed=10131)
 
 
 def _draw_h(rng) -> np.ndarray:
-    """Four energy differences between -2.5 and 2.5 (one decimal), for one student."""
-    return np.round(rng.uniform(-2.5, 2.5, 4), 1) + 0.0
+    """Six energy differences between -2.5 and 2.5 (one decimal), for one student."""
+    return np.round(rng.uniform(-2.5, 2.5, 6), 1) + 0.0
 
 
-#: Exercise (b): energy differences h of the K = 4 examples of one trial.
-EX_H = book_or_drawn(np.array([1.5, -0.5, -2.0, 0.3]), _draw_h, seed=10132)
+#: Exercise (b): energy differences h of the K = 6 examples of one trial (not the page's four of Step 2,
+#: whose probabilities of each number of positives the page prints).
+EX_H = book_or_drawn(np.array([0.8, -1.2, 2.1, -0.4, 0.0, -1.7]), _draw_h, seed=10132)
 
 
 def _draw_p(rng) -> tuple:
@@ -55,16 +58,21 @@ def _sig(x):
 
 def offset(answer) -> CheckResult:
     """Exercise (a), ``ex-10-1-3-offset``: by how much local NCE's learned c exceeds the true log
-    normalizer with K = :data:`EX_K` examples per trial, in the limit of many trials; a single number.
+    normalizer when each trial of K = :data:`EX_K` examples holds P = :data:`EX_POSITIVES` positives, in
+    the limit of many trials; a single number.
 
-    The checker recognizes a miscount of the negatives, a missing logarithm, and zero.
+    The checker recognizes the page's one-positive answer, the ratio turned over, counts that leave the
+    positives in, a missing logarithm, and zero.
     """
-    K = EX_K
-    expected = np.log(K - 1)
+    K, P = EX_K, EX_POSITIVES
+    expected = np.log((K - P) / P)
     hints = {
-        "you used log K: only K - 1 of the examples are negatives": np.log(K),
-        "you gave the factor K - 1, not its logarithm": float(K - 1),
-        "you gave zero, as for binary NCE; the K - 1 negative terms outweigh the one positive": 0.0,
+        "you gave the page's answer for one positive per trial; here there are more": np.log(K - 1),
+        "you counted the negatives but not the positives they are weighed against": np.log(K - P),
+        "you turned the ratio of negatives to positives upside down": np.log(P / (K - P)),
+        "you divided all K examples, not only the negatives, by the positives": np.log(K / P),
+        "you gave the ratio, not its logarithm": (K - P) / P,
+        "you gave zero, as for binary NCE; the negatives outweigh the positives": 0.0,
     }
     return result("local NCE's offset", compare_scalar(answer, expected, "the offset", rtol=1e-6, hints=hints))
 
@@ -92,8 +100,8 @@ def pointwise_minimizer(answer) -> CheckResult:
     """Exercise (c), ``ex-10-1-3-minimizer``: your h(y) that minimizes the expected local-NCE loss at the
     point described by :data:`EX_P` = (p, p_n, K); a single number.
 
-    The checker recognizes binary NCE's minimizer, a miscount of the negatives, and a ratio given
-    for its logarithm.
+    The checker recognizes binary NCE's minimizer, a miscount of the negatives, the sign of the
+    log(K - 1) term, and a ratio given for its logarithm.
     """
     p, pn, K = EX_P
     expected = np.log(p) - np.log(pn) - np.log(K - 1)
@@ -101,6 +109,7 @@ def pointwise_minimizer(answer) -> CheckResult:
         "you left out -log(K - 1): that is binary NCE's minimizer": np.log(p) - np.log(pn),
         "you used log K instead of log(K - 1)": np.log(p) - np.log(pn) - np.log(K),
         "you gave the ratio, not its logarithm": p / (pn * (K - 1)),
+        "the sign of your log(K - 1) term is flipped": np.log(p) - np.log(pn) + np.log(K - 1),
     }
     return result("pointwise minimizer of Eq. 10.13",
                   compare_scalar(answer, expected, "h*", rtol=1e-6, hints=hints))
@@ -246,6 +255,9 @@ def loss_gradient_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
+    "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
+    "ex-10-1-3-one-positive": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_posterior"]},
+    "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
     "ex-10-1-3-loss-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_loss",
                                               "pedagogy_lib.contrastive.local_nce.local_nce_grad",
                                               "pedagogy_lib.contrastive.local_nce.fit_local_nce",

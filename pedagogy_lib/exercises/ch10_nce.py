@@ -211,6 +211,11 @@ def newton_step(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
+    "ex-10-1-1-log-normalizer": {"forbidden": ["pedagogy_lib.contrastive.nce.gaussian_energy_params",
+                                               "pedagogy_lib.contrastive.nce.quadratic_log_mass"]},
+    "ex-10-1-1-posterior": {"forbidden": ["pedagogy_lib.contrastive.nce.nce_posterior"]},
+    "ex-10-1-1-offset-gradient": {"forbidden": ["pedagogy_lib.contrastive.nce.nce_grad",
+                                                "pedagogy_lib.contrastive.nce.nce_loss"]},
     "ex-10-1-1-newton-step": {"forbidden": ["pedagogy_lib.contrastive.nce.nce_grad",
                                             "pedagogy_lib.contrastive.nce.nce_hessian",
                                             "pedagogy_lib.contrastive.nce.fit_nce",

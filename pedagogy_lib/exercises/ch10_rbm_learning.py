@@ -338,6 +338,13 @@ def bas_model(params) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-10-2-data-moment": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments", "pedagogy_lib.harmonium.exact.exact_gradient"]},
+    "ex-10-2-1-model-moment": {"forbidden": ["pedagogy_lib.harmonium.exact.model_moments", "pedagogy_lib.harmonium.exact.exact_gradient",
+                                             "pedagogy_lib.harmonium.exact.expected_cd_gradient"]},
+    "ex-10-2-cd1-cosine": {"forbidden": ["pedagogy_lib.harmonium.exact.expected_cd_gradient", "pedagogy_lib.harmonium.exact.exact_gradient",
+                                         "pedagogy_lib.harmonium.exact.model_moments", "pedagogy_lib.harmonium.exact.data_moments",
+                                         "pedagogy_lib.harmonium.exact.visible_transition_matrix",
+                                         "pedagogy_lib.harmonium.exact.chain_distributions"]},
     "ex-10-2-1-gradient-function": {"forbidden": ["pedagogy_lib.harmonium.exact.exact_gradient",
                                                   "pedagogy_lib.harmonium.exact.model_moments",
                                                   "pedagogy_lib.harmonium.exact.data_moments",

@@ -15,7 +15,7 @@ import numpy as np
 
 from .checker import as_numeric, compare_array, compare_scalar, result
 
-__all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "SQUARE", "sigma_points", "ekf_forecast_cov",
+__all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "CUBE", "sigma_points", "ekf_forecast_cov",
            "linearization_bias"]
 
 
@@ -32,19 +32,27 @@ EX_UT = UTProblem(np.array([1.0, -2.0]), np.array([[2.0, 0.6], [0.6, 1.0]]), 1.0
 
 
 class ForecastProblem(NamedTuple):
-    """The EKF's time update: Jacobian M, analysis covariance P and model-error covariance Q."""
+    """The EKF's time update for one explicit Euler step of Lorenz-63, x -> x + dt f(x) (sigma = 10,
+    rho = 28, beta = 8/3): analysis mean x, analysis covariance P, model-error covariance Q, step dt."""
 
-    M: np.ndarray
+    x: np.ndarray
     P: np.ndarray
     Q: np.ndarray
+    dt: float
 
 
 #: Exercise 2: one linearized covariance forecast.
-EX_FORECAST = ForecastProblem(np.array([[1.1, 0.3], [-0.2, 0.9]]), np.array([[0.5, 0.1], [0.1, 0.3]]),
-                              0.05 * np.eye(2))
+EX_FORECAST = ForecastProblem(np.array([-5.0, -7.0, 20.0]), np.array([[0.5, 0.1, 0.0], [0.1, 0.3, 0.05],
+                                                                      [0.0, 0.05, 0.4]]), 0.05 * np.eye(3), 0.02)
 
-#: Exercise 3: a scalar Gaussian x ~ N(m, P) pushed through y = x^2.
-SQUARE = {"m": 1.5, "P": 0.4}
+
+def _lorenz63_jacobian(x) -> np.ndarray:
+    """The Jacobian of the Lorenz-63 vector field f at x (sigma = 10, rho = 28, beta = 8/3)."""
+    sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
+    return np.array([[-sigma, sigma, 0.0], [rho - x[2], -1.0, -x[0]], [x[1], x[0], -beta]])
+
+#: Exercise 3: a scalar Gaussian x ~ N(m, P) pushed through y = x^3 (the page works out y = x^2).
+CUBE = {"m": 1.5, "P": 0.4}
 
 
 def sigma_points(X, w) -> "result":
@@ -74,10 +82,11 @@ def sigma_points(X, w) -> "result":
     if np.linalg.norm(X[centre] - p.mean) > 1e-10:
         problems.append("none of your points is the mean itself (the centre point).")
     elif abs(w[centre] - p.kappa / (n + p.kappa)) > 1e-10:
-        problems.append("the centre point's weight is not kappa / (n + kappa).")
+        problems.append("the centre point's weight is off: re-check how lambda enters it.")
     others = np.delete(np.arange(2 * n + 1), centre)
     if np.any(np.abs(w[others] - 0.5 / (n + p.kappa)) > 1e-10):
-        problems.append("the weights of the points around the centre should all be 1 / (2 (n + kappa)).")
+        problems.append("the weights of the points around the centre are off: re-check them against Step 2 "
+                        "and the weights summing to one.")
     if problems:
         return result(name, problems)
     mean = w @ X
@@ -88,44 +97,57 @@ def sigma_points(X, w) -> "result":
                         "pairs symmetric about the mean.")
     if np.abs(cov - p.cov).max() > 1e-9:
         if np.abs(cov - p.cov / (n + p.kappa)).max() < 1e-9 or np.abs(cov - p.cov * (n + p.kappa)).max() < 1e-9:
-            problems.append("the spread of your points is off by the factor n + kappa: take the square root of "
-                            "(n + kappa) times the covariance.")
+            problems.append("the spread of your points is off by a constant factor: re-check which matrix you "
+                            "took the square root of.")
         else:
-            problems.append("the weighted covariance of your points is not the Gaussian's covariance: use the "
-                            "columns of a matrix square root L with L L^T = (n + kappa) Sigma.")
+            problems.append("the weighted covariance of your points is not the Gaussian's covariance: re-check "
+                            "how the points are placed around the mean (rows or columns of the square root?).")
     return result(name, problems)
 
 
 def ekf_forecast_cov(answer) -> "result":
-    """Exercise 2, ``ex-da-2-ekf-forecast``: your EKF forecast covariance for :data:`EX_FORECAST`.
+    """Exercise 2, ``ex-da-2-ekf-forecast``: your EKF forecast covariance for :data:`EX_FORECAST`, one
+    explicit Euler step of Lorenz-63.
 
-    Pass a (2, 2) array. The checker recognizes a left-out model-error covariance, the Jacobian
-    applied in the wrong order, and the Jacobian applied only once.
+    Pass a (3, 3) array. The checker recognizes a left-out model-error covariance, the tangent-linear
+    matrix applied in the wrong order or only once, the vector field's Jacobian used for the step's (the
+    identity or dt left out), and a Jacobian with its rows and columns exchanged.
     """
     p = EX_FORECAST
-    expected = p.M @ p.P @ p.M.T + p.Q
-    hints = {"you left out the model-error covariance Q": p.M @ p.P @ p.M.T,
-             "you multiplied in the order M^T P M": p.M.T @ p.P @ p.M + p.Q,
-             "you multiplied by M only once (M P + Q)": p.M @ p.P + p.Q}
+    J = _lorenz63_jacobian(p.x)
+    M = np.eye(3) + p.dt * J
+    expected = M @ p.P @ M.T + p.Q
+    hints = {"you left out the model-error covariance Q": M @ p.P @ M.T,
+             "you multiplied in the order M^T P M": M.T @ p.P @ M + p.Q,
+             "you multiplied by M only once (M P + Q)": M @ p.P + p.Q,
+             "your M is the vector field's Jacobian, not the Euler step's": J @ p.P @ J.T + p.Q,
+             "your M leaves out the step dt": (np.eye(3) + J) @ p.P @ (np.eye(3) + J).T + p.Q,
+             "your M leaves out the identity (the step keeps x)": p.dt ** 2 * J @ p.P @ J.T + p.Q,
+             "your Jacobian has its rows and columns exchanged": (np.eye(3) + p.dt * J.T) @ p.P
+             @ (np.eye(3) + p.dt * J) + p.Q}
     return result("EKF forecast covariance", compare_array(answer, expected, "your covariance", rtol=1e-9,
                                                             atol=1e-12, hints=hints))
 
 
 def linearization_bias(answer) -> "result":
-    """Exercise 3, ``ex-da-2-bias``: your difference between the mean of y = x^2 and the linearized (EKF)
-    prediction m^2, for :data:`SQUARE`; a single number.
+    """Exercise 3, ``ex-da-2-bias``: your difference between the mean of y = x^3 and the linearized (EKF)
+    prediction m^3, for :data:`CUBE`; a single number.
 
-    The checker recognizes the mean itself, a standard deviation used for the variance, and the
-    variance of y.
+    The checker recognizes the mean itself, the page's answer for y = x^2, a factor of 2 either way, a
+    left-out m, and a standard deviation used for the variance.
     """
-    m, P = SQUARE["m"], SQUARE["P"]
+    m, P = CUBE["m"], CUBE["P"]
     arr, problems = as_numeric(answer, "your bias")
     if problems:
         return result("bias of the linearized mean", problems)
-    hints = {"you gave E[x^2] itself, not its difference from m^2": m * m + P,
-             "you used the standard deviation instead of the variance": np.sqrt(P),
-             "you computed the variance of x^2 instead of the bias of its mean": 4 * m * m * P + 2 * P * P}
-    return result("bias of the linearized mean", compare_scalar(answer, P, "your bias", rtol=1e-6, hints=hints))
+    bias = 3 * m * P
+    hints = {"you gave E[x^3] itself, not its difference from m^3": m ** 3 + bias,
+             "you gave the bias for y = x^2, the page's case, not for x^3": P,
+             "your bias is off by a factor of 2": 2 * bias,
+             "your bias is off by a factor of 1/2": bias / 2,
+             "you left the mean m out of the cross term": 3 * P,
+             "you used the standard deviation instead of the variance": 3 * m * np.sqrt(P)}
+    return result("bias of the linearized mean", compare_scalar(answer, bias, "your bias", rtol=1e-6, hints=hints))
 
 
 # --- graded versions (courseware/grading.py): problem data of each student's own, forbidden calls --------
@@ -140,12 +162,16 @@ def _graded_ut(rng) -> dict:
 
 
 def _graded_forecast(rng) -> dict:
-    return {"EX_FORECAST": ForecastProblem((np.eye(2) + 0.3 * rng.normal(size=(2, 2))).round(2), _spd(rng, 0.3),
-                                           round(float(rng.uniform(0.01, 0.1)), 3) * np.eye(2))}
+    A = rng.normal(size=(3, 3))
+    P = (0.3 * (A @ A.T + 0.5 * np.eye(3))).round(3)
+    x = np.array([rng.uniform(-10, 10), rng.uniform(-10, 10), rng.uniform(10, 35)]).round(1)
+    return {"EX_FORECAST": ForecastProblem(x, P, round(float(rng.uniform(0.01, 0.1)), 3) * np.eye(3),
+                                           float(rng.choice([0.01, 0.02, 0.05])))}
 
 
-def _graded_square(rng) -> dict:
-    return {"SQUARE": {"m": round(float(rng.uniform(-3, 3)), 2), "P": round(float(rng.uniform(0.1, 2.0)), 2)}}
+def _graded_cube(rng) -> dict:
+    m = float(rng.choice([-1.0, 1.0])) * round(float(rng.uniform(0.5, 3.0)), 2)
+    return {"CUBE": {"m": m, "P": round(float(rng.uniform(0.1, 2.0)), 2)}}
 
 
 #: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
@@ -153,6 +179,9 @@ def _graded_square(rng) -> dict:
 SUMMATIVE = {
     "ex-da-2-sigma": {"variant": _graded_ut,
                       "forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points"]},
-    "ex-da-2-ekf-forecast": {"variant": _graded_forecast},
-    "ex-da-2-bias": {"variant": _graded_square},
+    "ex-da-2-ekf-forecast": {"variant": _graded_forecast,
+                             "forbidden": ["pedagogy_lib.assimilation.lorenz.cycle_jacobian",
+                                           "pedagogy_lib.assimilation.lorenz.tangent_linear",
+                                           "pedagogy_lib.assimilation.nonlinear_filters.ekf"]},
+    "ex-da-2-bias": {"variant": _graded_cube},
 }

@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import compare_array, compare_bool, compare_function, result, problem_rng
+from .checker import compare_array, compare_function, result, problem_rng
 
-__all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_equals_smoother"]
+__all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_minus_smoother"]
 
 
 class LinearWindow(NamedTuple):
@@ -35,13 +35,14 @@ def _make() -> LinearWindow:
     th = 0.3
     A = 0.98 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     C = np.array([[1.0, 0.5]])
-    Q, R = 0.05 * np.eye(2), np.array([[0.2]])
+    # a model-error covariance that is not a multiple of I, so that Q^{-1} A and A Q^{-1} differ
+    Q, R = np.array([[0.06, 0.02], [0.02, 0.03]]), np.array([[0.2]])
     mu1, Sigma1 = np.array([1.0, 0.0]), 0.5 * np.eye(2)
     x = mu1 + np.sqrt(0.5) * rng.standard_normal(2)
     ys = []
     for _ in range(6):
         ys.append(C @ x + np.sqrt(0.2) * rng.standard_normal(1))
-        x = A @ x + np.sqrt(0.05) * rng.standard_normal(2)
+        x = A @ x + np.linalg.cholesky(Q) @ rng.standard_normal(2)
     return LinearWindow(A, C, Q, R, mu1, Sigma1, np.array(ys))
 
 
@@ -49,27 +50,62 @@ def _make() -> LinearWindow:
 EX_WINDOW = _make()
 
 
-def _strong_grad(x1):
+def _strong_grads(x1, a, *, from_first=False, no_offset_forward=False):
+    """The gradient of the strong-constraint cost of :data:`EX_WINDOW`, with the offset ``a`` added to its
+    model (x_{t+1} = A x_t + a), with respect to x1 and to a, written out without an adjoint: x_t =
+    A^{t-1} x1 + B_t a with B_t = I + A + ... + A^{t-2}. Named slips: ``from_first``, the a-gradient also
+    counting the first time's sensitivity (B_t = I + ... + A^{t-1}); ``no_offset_forward``, the states
+    run forward without the offset."""
     p = EX_WINDOW
-    g = np.linalg.solve(p.Sigma1, x1 - p.mu1)
-    Ak = np.eye(2)
+    n = x1.shape[0]
+    g1 = np.linalg.solve(p.Sigma1, x1 - p.mu1)
+    ga = np.zeros(n)
+    Ak, Bk = np.eye(n), np.zeros((n, n))                        # A^{t-1} and B_t at t = 1
     for t in range(p.y.shape[0]):
-        G = p.C @ Ak
-        g = g - G.T @ np.linalg.solve(p.R, p.y[t] - G @ x1)
+        x = Ak @ x1 + (0.0 if no_offset_forward else Bk @ a)
+        r = p.C.T @ np.linalg.solve(p.R, p.C @ x - p.y[t])      # d/dx_t of the observation term
+        g1 = g1 + Ak.T @ r
+        ga = ga + (Bk + Ak if from_first else Bk).T @ r
+        Bk = p.A @ Bk + np.eye(n)
         Ak = p.A @ Ak
-    return g
+    return g1, ga
 
 
 def strong_gradient(fn) -> "result":
-    """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1)`` returning the gradient of the
-    strong-constraint cost at ``x1`` for :data:`EX_WINDOW`.
+    """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1, a)`` returning the pair ``(g_x1, g_a)``, the
+    gradient of the strong-constraint cost of :data:`EX_WINDOW` with the offset ``a`` added to its model,
+    with respect to x1 and to a.
 
-    ``x1`` has shape (n,) = (2,) and so does the gradient. It is run at a few points, and a miss
-    names the failing point.
+    ``x1`` and ``a`` have shape (n,) = (2,), and so do both gradients. It is run at a few points, one of
+    them with a = 0, and a miss names the failing point. The checker recognizes the a-gradient summed
+    from the first time on, the states run forward without the offset, and a flipped sign.
     """
-    cases = [((np.array(v),), _strong_grad(np.array(v))) for v in ([0.0, 0.0], [1.0, -1.0], [2.5, 0.7])]
-    return result("strong-constraint gradient", compare_function(
-        fn, cases, "your gradient", rtol=1e-8, atol=1e-10, describe=lambda a: f"x1 = {a[0].tolist()}"))
+    title = "strong-constraint gradients"
+    if not callable(fn):
+        return result(title, [f"my_grad should be a function of (x1, a); got {type(fn).__name__}."])
+    for v, off in (([0.0, 0.0], [0.0, 0.0]), ([1.0, -1.0], [0.3, -0.2]), ([2.5, 0.7], [-0.5, 0.4])):
+        x1, a = np.array(v), np.array(off)
+        where = f"x1 = {v}, a = {off}"
+        try:
+            out = fn(x1.copy(), a.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return result(title, [f"on {where} your function should return the pair (g_x1, g_a); got "
+                                  f"{type(out).__name__}."])
+        g1, ga = _strong_grads(x1, a)
+        s1, sa = _strong_grads(x1, a, from_first=True)
+        n1, na = _strong_grads(x1, a, no_offset_forward=True)
+        flip = "the sign is flipped: the cost rises along the gradient"
+        problems = (compare_array(out[0], g1, f"the gradient with respect to x1 at {where}", rtol=1e-8, atol=1e-10,
+                                  hints={"your forward run left the offset out": n1, flip: -g1})
+                    + compare_array(out[1], ga, f"the gradient with respect to a at {where}", rtol=1e-8, atol=1e-10,
+                                    hints={"you summed the adjoint variables from the first time on, but a first "
+                                           "acts on x_2": sa,
+                                           "your forward run left the offset out": na, flip: -ga}))
+        if problems:
+            return result(title, problems)
+    return result(title, [])
 
 
 def _smoother_means(Q):
@@ -95,22 +131,63 @@ def _smoother_means(Q):
     return post.reshape(T, n)
 
 
+def _weak_by_normal_equations(*, order=False, swap=False, transpose=False):
+    """The weak-constraint minimizer from the block-tridiagonal normal equations, with one named slip in the
+    model-error blocks switched on: ``order``, the off-diagonal blocks as A Q^{-1} (and its transpose)
+    instead of Q^{-1} A; ``swap``, the two off-diagonal blocks exchanged; ``transpose``, A^T in place of
+    A throughout (the model run backwards)."""
+    p = EX_WINDOW
+    T, n = p.y.shape[0], 2
+    A = p.A.T if transpose else p.A
+    Qi, Ri, Bi = np.linalg.inv(p.Q), np.linalg.inv(p.R), np.linalg.inv(p.Sigma1)
+    H, b = np.zeros((T * n, T * n)), np.zeros(T * n)
+    for t in range(T):
+        s = slice(t * n, (t + 1) * n)
+        H[s, s] += p.C.T @ Ri @ p.C + (Bi if t == 0 else Qi)
+        b[s] += p.C.T @ Ri @ p.y[t] + (Bi @ p.mu1 if t == 0 else 0.0)
+        if t < T - 1:
+            nxt = slice((t + 1) * n, (t + 2) * n)
+            H[s, s] += A.T @ Qi @ A
+            low = A @ Qi if order else Qi @ A                   # the block below the diagonal
+            if swap:
+                low = low.T
+            H[nxt, s], H[s, nxt] = -low, -low.T
+    return np.linalg.solve(H, b).reshape(T, n)
+
+
 def weak_minimizer(X) -> "result":
     """Exercise 2, ``ex-da-4-weak``: your weak-constraint 4DVar minimizer for :data:`EX_WINDOW`.
 
     Pass a (T, n) = (6, 2) array, one state per row. The checker recognizes the strong-constraint
-    solution and a missing model-error term.
+    solution, a missing model-error term, A and Q^{-1} multiplied in the wrong order, the two
+    off-diagonal blocks exchanged, and A^T in place of A.
     """
     hints = {"you solved the strong-constraint problem (no model error)": _smoother_means(np.zeros((2, 2))),
-             "the model-error term is missing from your normal equations (Q infinite)": _smoother_means(1e6 * np.eye(2))}
+             "the model-error term is missing from your normal equations (Q infinite)": _smoother_means(1e6 * np.eye(2)),
+             "your off-diagonal blocks multiply A and Q^{-1} in the wrong order": _weak_by_normal_equations(order=True),
+             "you exchanged the blocks above and below the diagonal (a transpose of each)":
+                 _weak_by_normal_equations(swap=True),
+             "you used A^T where the model has A (a transpose)": _weak_by_normal_equations(transpose=True)}
     return result("weak-constraint minimizer", compare_array(X, _smoother_means(EX_WINDOW.Q), "your trajectory",
                                                              rtol=1e-7, atol=1e-9, hints=hints))
 
 
-def strong_equals_smoother(answer) -> "result":
-    """Exercise 3, ``ex-da-4-strong-smoother``: True or False, "with model noise (Q > 0), the
-    strong-constraint x1 equals the RTS smoother's x1"."""
-    return result("strong constraint and the smoother", compare_bool(answer, False, "your answer"))
+def strong_minus_smoother(answer) -> "result":
+    """Exercise 3, ``ex-da-4-strong-smoother``: the strong-constraint 4DVar estimate of x1 minus the RTS
+    smoother's mean of x1, for :data:`EX_WINDOW` with its model noise; an array of shape (2,).
+
+    The checker recognizes the difference taken the other way round, zero, and the strong estimate or the
+    smoother's mean alone.
+    """
+    strong = _smoother_means(np.zeros((2, 2)))[0]               # no model noise: the strong constraint
+    smooth = _smoother_means(EX_WINDOW.Q)[0]
+    diff = strong - smooth
+    hints = {"you took the difference the other way round": -diff,
+             "you gave zero: compute both estimates for this window": np.zeros(2),
+             "you gave the strong-constraint estimate alone, not the difference": strong,
+             "you gave the smoother's mean alone, not the difference": smooth}
+    return result("strong constraint minus the smoother",
+                  compare_array(answer, diff, "your difference", rtol=1e-7, atol=1e-10, hints=hints))
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
@@ -122,6 +199,8 @@ SUMMATIVE = {
                                    "pedagogy_lib.assimilation.fourdvar.weak_hessian",
                                    "pedagogy_lib.assimilation.fourdvar.weak_cost_grad",
                                    "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
-    "ex-da-4-strong-smoother": {"same_data": "a True/False question about strong-constraint 4DVar and the RTS "
-                                             "smoother; it has no data"},
+    "ex-da-4-strong-smoother": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.strong_4dvar",
+                                              "pedagogy_lib.assimilation.fourdvar.strong_hessian",
+                                              "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
+                                              "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
 }
