@@ -110,7 +110,13 @@ def test_log_joint_function_reaches_the_edge_cases_and_reveals_no_answer():
     # impossible sequences (problem 4): a large negative number is not minus infinity
     msg = str(check.log_joint_function(
         lambda pi, A, B, y: np.maximum(_log_joint_solution(pi, A, B, y), -700.0)))
-    assert "test problem 4" in msg and "minus infinity" in msg, msg
+    assert "test problem 4" in msg and "finite at sequences that are impossible" in msg, msg
+    # and the other way round: minus infinity where every factor is positive
+    def too_many_zeros(pi, A, B, y):
+        out = _log_joint_solution(pi, A, B, y)
+        return np.where(out < np.median(out[np.isfinite(out)]), -np.inf, out) if np.isfinite(out).sum() > 1 else out
+    msg = str(check.log_joint_function(too_many_zeros))
+    assert "minus infinity at sequences that are possible" in msg, msg
     # a single state (problem 5)
     msg = str(check.log_joint_function(lambda pi, A, B, y: _log_joint_solution(pi, A, B, y) + (len(pi) == 1)))
     assert "test problem 5 (K = 1" in msg, msg

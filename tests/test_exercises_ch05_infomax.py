@@ -163,3 +163,108 @@ def test_separable_sources_asks_for_the_constants():
     assert not res and "missing" in str(res)
     res = check.separable_sources(None)
     assert not res and "dict" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 5: the clamped E step
+def _log_joint(pi, mu, Sigma, y, prior=True, logdet=True, inverse=True):
+    """With scipy's Gaussian where nothing is switched off; the switches make the named slips."""
+    from scipy.stats import multivariate_normal
+
+    if prior and logdet and inverse:
+        return np.stack([np.log(pi[k]) + multivariate_normal(mu[k], Sigma[k]).logpdf(y).reshape(-1)
+                         for k in range(len(pi))], axis=1)
+    z = []
+    for k in range(len(pi)):
+        d = y - mu[k]
+        M = np.linalg.inv(Sigma[k]) if inverse else Sigma[k]
+        z.append((np.log(pi[k]) if prior else 0.0) - (0.5 * np.linalg.slogdet(Sigma[k])[1] if logdet else 0.0)
+                 - 0.5 * np.einsum("ni,ij,nj->n", d, M, d))
+    return np.stack(z, axis=1)
+
+
+def _clamped(pi, mu, Sigma, y, labels, *, clamp="labelled", hard=False, normalize=True, **switches):
+    from scipy.special import logsumexp
+
+    z = _log_joint(pi, mu, Sigma, y, **switches)
+    r = np.exp(z - logsumexp(z, axis=1, keepdims=True)) if normalize else np.exp(z)
+    if hard:
+        r = np.eye(len(pi))[r.argmax(axis=1)]
+    rows = {"labelled": labels >= 0, "none": np.zeros(len(y), bool), "positive": labels > 0}[clamp]
+    r[rows] = np.eye(len(pi))[labels[rows]]
+    return r
+
+
+def _notebook_solution(pi, mu, Sigma, y, labels):
+    N, K = y.shape[0], pi.shape[0]
+    z = np.empty((N, K))
+    for k in range(K):
+        d = y - mu[k]
+        maha = np.sum(d * np.linalg.solve(Sigma[k], d.T).T, axis=1)
+        z[:, k] = np.log(pi[k]) - 0.5 * np.linalg.slogdet(Sigma[k])[1] - 0.5 * maha
+    z -= z.max(axis=1, keepdims=True)
+    r = np.exp(z)
+    r /= r.sum(axis=1, keepdims=True)
+    lab = labels >= 0
+    r[lab] = np.eye(K)[labels[lab]]
+    return r
+
+
+def test_clamped_e_step_accepts_the_solution_scipy_and_the_library():
+    from pedagogy_lib.mixture import GMMParams, clamped_responsibilities
+
+    assert check.clamped_e_step_function(_notebook_solution)
+    assert check.clamped_e_step_function(_clamped)
+    assert check.clamped_e_step_function(lambda pi, mu, S, y, l: clamped_responsibilities(GMMParams(pi, mu, S), y, l))
+    assert check.clamped_e_step_function(lambda *a: _notebook_solution(*a).tolist())       # a nested list is fine
+
+
+def _naive(pi, mu, Sigma, y, labels):
+    """Densities themselves, not their logarithms: 0/0 far from every component."""
+    from scipy.stats import multivariate_normal
+
+    p = np.stack([pi[k] * multivariate_normal(mu[k], Sigma[k]).pdf(y).reshape(-1) for k in range(len(pi))], axis=1)
+    with np.errstate(invalid="ignore"):
+        r = p / p.sum(axis=1, keepdims=True)
+    lab = labels >= 0
+    r[lab] = np.eye(len(pi))[labels[lab]]
+    return r
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda *a: _clamped(*a, clamp="none"), "posterior for every point"),
+    (lambda *a: _clamped(*a, prior=False), "mixing proportions"),
+    (lambda *a: _clamped(*a, logdet=False), "log|Sigma_k|"),
+    (lambda *a: _clamped(*a, inverse=False), "its inverse belongs"),
+    (lambda *a: _clamped(*a, hard=True), "hard assignments"),
+    (lambda *a: _clamped(*a, normalize=False), "did not normalize"),
+    (lambda *a: _clamped(*a, clamp="positive"), "labelled 0 as unlabelled"),
+    (_naive, "NaN or inf: far from every component"),
+    (lambda *a: _notebook_solution(*a).T, "transpose"),
+    (lambda *a: None, "forget to return"),
+    (lambda pi, mu, S, y, l: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_clamped_e_step_names_the_slips(wrong, fragment):
+    res = check.clamped_e_step_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_clamped_e_step_reaches_every_edge_case_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.clamped_e_step_function(np.eye(2)))
+    msg = str(check.clamped_e_step_function(lambda *a: 0.9 * _notebook_solution(*a) + 0.1 / len(a[0])))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+    seen = []
+
+    def probe(pi, mu, Sigma, y, labels):
+        seen.append((len(pi), int(np.sum(labels >= 0)), len(y), float(np.abs(y).max())))
+        return _notebook_solution(pi, mu, Sigma, y, labels)
+
+    assert check.clamped_e_step_function(probe)
+    assert any(n_lab == 0 for _, n_lab, _, _ in seen)                   # no labels
+    assert any(n_lab == N for _, n_lab, N, _ in seen)                   # every point labelled
+    assert max(big for *_, big in seen) > 30                            # far from every component
+    # the naive densities fail only on the far points (problem 4): right everywhere else
+    msg = str(check.clamped_e_step_function(_naive))
+    assert "test problem 4" in msg, msg

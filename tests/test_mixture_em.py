@@ -597,3 +597,101 @@ def test_type_errors(call, match):
         call()
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# semi-supervised EM: labelled points' responsibilities clamped (Section 5.2.1's closing
+# "semi-supervised" clustering in its generative form)
+# ---------------------------------------------------------------------------------------------
+
+def _partial_labels(rng, x, fraction):
+    labels = np.where(rng.random(x.shape[0]) < fraction, x, -1)
+    return labels
+
+
+def test_clamped_responsibilities_and_semi_supervised_log_lik_match_scipy():
+    rng = np.random.default_rng(51)
+    params = random_params(rng, 3, 2)
+    x, y = sample(rng, params, 40)
+    labels = _partial_labels(rng, x, 0.4)
+    z = scipy_log_joint(params, y)
+    expected = special.softmax(z, axis=1)
+    lab = labels >= 0
+    expected[lab] = np.eye(3)[labels[lab]]
+    np.testing.assert_allclose(me.clamped_responsibilities(params, y, labels), expected, rtol=1e-10, atol=1e-13)
+    brute = sum(special.logsumexp(z[n]) if labels[n] < 0 else z[n, labels[n]] for n in range(40))
+    assert me.semi_supervised_log_lik(params, y, labels) == pytest.approx(brute, rel=1e-12)
+    # no labels: the ordinary log likelihood and posterior
+    none = np.full(40, -1)
+    assert me.semi_supervised_log_lik(params, y, none) == pytest.approx(gmm_log_marginal(params, y).sum(), rel=1e-12)
+    np.testing.assert_allclose(me.clamped_responsibilities(params, y, none), gmm_posterior(params, y), rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "tied"])
+def test_every_point_labelled_gives_the_supervised_fit_in_one_m_step(covariance_type):
+    rng = np.random.default_rng(52)
+    truth = random_params(rng, 3, 2)
+    x, y = sample(rng, truth, 60)
+    start = random_params(np.random.default_rng(3), 3, 2)
+    fit = me.fit_gmm_semi_supervised(y, x, 3, init=start, covariance_type=covariance_type, max_iter=2, tol=0,
+                                     reg_covar=0.0, return_path=True)
+    first = fit.path[1]
+    counts = np.bincount(x, minlength=3)
+    means = np.stack([y[x == k].mean(axis=0) for k in range(3)])
+    covs = np.stack([np.cov(y[x == k].T, bias=True) for k in range(3)])
+    if covariance_type == "diag":
+        covs = np.stack([np.diag(np.diag(c)) for c in covs])
+    elif covariance_type == "tied":
+        covs = np.broadcast_to((counts[:, None, None] * covs).sum(0) / 60, (3, 2, 2))
+    np.testing.assert_allclose(first.pi, counts / 60, rtol=1e-12)
+    np.testing.assert_allclose(first.mu, means, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(first.Sigma, covs, rtol=1e-9, atol=1e-12)
+    for a, b in zip(fit.path[2], first):                  # the second E step clamps the same labels
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    # the objective is then the complete-data log likelihood, computed with scipy
+    z = scipy_log_joint(first, y)
+    assert fit.log_lik[1] == pytest.approx(z[np.arange(60), x].sum(), rel=1e-10)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.1, 0.5])
+def test_semi_supervised_em_never_decreases_its_objective_and_the_elbo_is_sandwiched(fraction):
+    for seed in range(4):
+        rng = np.random.default_rng(530 + seed)
+        truth = random_params(rng, 3, 2, spread=1.5)
+        x, y = sample(rng, truth, 120)
+        labels = _partial_labels(rng, x, fraction)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)          # run_em warns on any decrease
+            warnings.simplefilter("ignore", em.ConvergenceWarning)
+            fit = me.fit_gmm_semi_supervised(y, labels, 3, rng=np.random.default_rng(seed), max_iter=60)
+        ll, elbo = fit.log_lik, fit.elbo
+        scale = np.maximum(1.0, np.abs(ll[1:]))
+        assert np.all(np.diff(ll) >= -1e-10 * scale)
+        assert np.all(elbo >= ll[:-1] - 1e-9 * scale) and np.all(elbo <= ll[1:] + 1e-9 * scale)
+        # the recorded objective is the brute-force one at the final parameters
+        z = scipy_log_joint(fit.params, y)
+        brute = sum(special.logsumexp(z[n]) if labels[n] < 0 else z[n, labels[n]] for n in range(120))
+        assert ll[-1] == pytest.approx(brute, rel=1e-10)
+
+
+def test_semi_supervised_em_without_labels_is_gmm_em():
+    rng = np.random.default_rng(54)
+    truth = random_params(rng, 2, 2)
+    _, y = sample(rng, truth, 80)
+    start = random_params(np.random.default_rng(5), 2, 2)
+    a = me.fit_gmm_semi_supervised(y, np.full(80, -1), 2, init=start, max_iter=15, tol=0)
+    b = me.fit_gmm(y, 2, init=start, max_iter=15, tol=0, backend="numpy")
+    np.testing.assert_allclose(a.log_lik, b.log_lik, rtol=1e-10)
+    np.testing.assert_allclose(a.params.mu, b.params.mu, rtol=1e-8, atol=1e-10)
+
+
+def test_semi_supervised_labels_are_validated():
+    rng = np.random.default_rng(55)
+    params = random_params(rng, 2, 2)
+    _, y = sample(rng, params, 10)
+    with pytest.raises(ValueError, match=r"labels must be -1 \(unlabelled\) or a class 0..K-1 = 0..1; got 2"):
+        me.clamped_responsibilities(params, y, np.r_[np.full(9, -1), 2])
+    with pytest.raises(ValueError, match=r"labels must have shape \(N,\) = \(10,\)"):
+        me.semi_supervised_log_lik(params, y, np.zeros(9, int))
+    with pytest.raises(ValueError, match="whole numbers"):
+        me.fit_gmm_semi_supervised(y, np.full(10, 0.5), 2, rng=rng)

@@ -44,6 +44,7 @@ __all__ = [
     "check_choice",
     "check_backend",
     "check_callable",
+    "check_labels",
 ]
 
 #: Tolerance for "sums to one" and "is symmetric" checks (relative to the scale of the entries).
@@ -663,3 +664,26 @@ def check_callable(fn, name: str, signature: str):
     if not callable(fn):
         raise TypeError(f"{name} must be a function {signature}; got {type(fn).__name__}.")
     return fn
+
+
+def check_labels(labels, N: int, K: int, name: str = "labels") -> np.ndarray:
+    """Validate partial labels: ``None`` (no point labelled) or ``N`` integers, each ``-1`` (unlabelled)
+    or a class in ``0..K-1``; return them as an ``int`` array of length ``N``."""
+    if labels is None:
+        return np.full(N, -1, dtype=int)
+    arr = np.asarray(labels)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name} must be integers (-1 for an unlabelled point, else a class 0..K-1); "
+                         f"got dtype {arr.dtype}.")
+    if arr.shape != (N,):
+        raise ValueError(f"{name} must have shape (N,) = ({N},), one entry per point; got {arr.shape}.")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{name} must hold whole numbers (-1 or a class 0..K-1); got non-integer values.")
+    arr = arr.astype(int)
+    bad = (arr < -1) | (arr >= K)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be -1 (unlabelled) or a class 0..K-1 = 0..{K - 1}; got {arr[i]} at "
+                         f"position {i}.")
+    return arr

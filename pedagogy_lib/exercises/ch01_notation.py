@@ -238,8 +238,12 @@ def log_joint_function(fn) -> CheckResult:
         problems = compare_array(out, np.where(np.isneginf(ref), _NEG, ref), f"the output on {where}",
                                  rtol=1e-9, atol=1e-9, hints=_hmm_slips(pi, A, B, y))
         if problems and mask_differs and "is what you get if" not in problems[0]:
-            problems = [f"the output on {where} has minus infinity at other sequences than the impossible ones "
-                        "(a sequence is impossible exactly when one of its factors is zero)."]
+            if np.any(np.isneginf(ref) & ~np.isneginf(arr)):
+                problems = [f"the output on {where} is finite at sequences that are impossible (one of their "
+                            "factors is zero, so their log joint is minus infinity)."]
+            else:
+                problems = [f"the output on {where} has minus infinity at sequences that are possible (every "
+                            "one of their factors is positive)."]
         if problems:
             break
     return result(title, problems)
@@ -355,8 +359,8 @@ def iterated_expectation(inner, outer) -> CheckResult:
     """Exercise ``ex-1-iterated-expectation``: for EX_ITER, your vector of inner (conditional) expectations
     under the model, one entry per value of y, and the outer expectation over the data's Y, a number.
 
-    The checker recognizes the model's joint used in place of its conditional, the table's columns read
-    as rows, and an outer average over the model's marginal, over equal weights or over no weights.
+    The checker recognizes the model's joint used in place of its conditional, the joint normalized along
+    the wrong axis, and an outer average over the model's marginal, over equal weights or over no weights.
     """
     p_y, Q, F = EX_ITER
     ref_in, ref_out = _iterated_loops(p_y, Q, F)
@@ -370,7 +374,7 @@ def iterated_expectation(inner, outer) -> CheckResult:
                  "you averaged the inner expectations with equal weights; the outer expectation weights "
                  "them by the distribution of Y": ref_in.mean(),
                  "you summed the inner expectations without weighting them": ref_in.sum()}
-    problems = compare_array(inner, ref_in, "your inner expectations", rtol=1e-9, atol=1e-12, hints=hints_in)
+    problems = compare_array(inner, ref_in, "your vector of inner expectations", rtol=1e-9, atol=1e-12, hints=hints_in)
     problems += compare_array(outer, ref_out, "your outer expectation", rtol=1e-9, atol=1e-12, hints=hints_out)
     return result("iterated expectation, data outside and model inside", problems)
 
@@ -386,4 +390,5 @@ SUMMATIVE = {
                                          "pedagogy_lib.graphical.factors.joint"],
                            "same_data": "the answer is a function, which the grader calls on test problems of "
                                         "the checker's own"},
+    "ex-1-total-derivative": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck"]},
 }

@@ -6,7 +6,9 @@ Use in the notebook as::
     check.gradient(my_G)
 
 Data arrays hold one sample per row (``Y`` is the book's Y transposed); ``D`` is the square
-unmixing matrix of Eq. 5.27. Reference answers are computed when a checker runs.
+unmixing matrix of Eq. 5.27. Reference answers are computed when a checker runs. The clamped E step
+of the semi-supervised clustering step is run on test problems made here, which the notebook never
+shows.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from ..nn import infomax as _im
 from . import checker
 
 __all__ = ["InfoMaxProblem", "EX_GRAD", "EX_FIXED", "AMARI_CASES", "EX_SOURCES", "gradient",
-           "fixed_point", "amari", "separable_sources"]
+           "fixed_point", "amari", "separable_sources", "clamped_e_step_function"]
 
 
 class InfoMaxProblem(NamedTuple):
@@ -199,6 +201,139 @@ def separable_sources(answers):
                                                   "scale of the recovered source": _constant_unscaled(src)})
     return checker.result(title, problems)
 
+def _spd(rng, L):
+    A = rng.normal(size=(L, L))
+    return A @ A.T / L + rng.uniform(0.2, 0.6) * np.eye(L)
+
+
+def _clamped_cases():
+    """Problems the student's function has not seen: (pi, mu, Sigma, y, labels) of Gaussian mixtures, among
+    them a set with no labels, one with every point labelled, points far from every component, and labels
+    that contradict the posterior."""
+    rng = checker.problem_rng(5213)
+    cases = []
+    # (K, L, N, how the labels are chosen)
+    for K, L, N, kind in [(2, 2, 8, "some"), (3, 2, 10, "none"), (3, 3, 6, "all"), (2, 1, 7, "far"),
+                          (4, 2, 12, "against")]:
+        pi = rng.dirichlet(np.full(K, 2.0))
+        mu = rng.normal(scale=2.0, size=(K, L))
+        Sigma = np.stack([_spd(rng, L) for _ in range(K)])
+        x = rng.choice(K, size=N, p=pi)
+        y = mu[x] + np.einsum("nij,nj->ni", np.linalg.cholesky(Sigma[x]), rng.normal(size=(N, L)))
+        labels = np.full(N, -1)
+        if kind == "some":
+            idx = rng.permutation(N)[:N // 2]
+            labels[idx] = x[idx]
+            labels[0], labels[1] = 0, -1
+        elif kind == "all":
+            labels = x.copy()
+            labels[0] = 0
+        elif kind == "far":
+            y[:3] = mu[0] + np.array([[60.0], [-80.0], [70.0]]) * np.sqrt(Sigma[0, 0, 0])
+            labels[[2, 5]] = [1, 0]
+        elif kind == "against":
+            far_class = np.argmin(pi)
+            labels[:4] = far_class                              # labels the posterior disagrees with
+            labels[4:6] = [0, 1]
+        cases.append((pi, mu, Sigma, y, labels.astype(int)))
+    return cases
+
+
+def _log_joint(pi, mu, Sigma, y, *, prior=True, logdet=True, inverse=True):
+    """log(pi_k N(y_n; mu_k, Sigma_k)), an (N, K) array; the switches give named slips."""
+    K = pi.shape[0]
+    z = np.full((y.shape[0], K), -0.5 * y.shape[1] * np.log(2.0 * np.pi))
+    for k in range(K):
+        d = y - mu[k]
+        M = np.linalg.inv(Sigma[k]) if inverse else Sigma[k]
+        z[:, k] += (np.log(pi[k]) if prior else 0.0) - (0.5 * np.linalg.slogdet(Sigma[k])[1] if logdet else 0.0) \
+            - 0.5 * np.einsum("ni,ij,nj->n", d, M, d)
+    return z
+
+
+def _normalize_rows(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _clamp_rows(r, labels, labelled):
+    r = r.copy()
+    rows = np.flatnonzero(labelled)
+    r[rows] = 0.0
+    r[rows, labels[rows]] = 1.0
+    return r
+
+
+def _clamped_ref(pi, mu, Sigma, y, labels):
+    return _clamp_rows(_normalize_rows(_log_joint(pi, mu, Sigma, y)), labels, labels >= 0)
+
+
+def _clamped_slips(pi, mu, Sigma, y, labels) -> dict:
+    """What named wrong derivations return on one problem."""
+    K = pi.shape[0]
+    post = _normalize_rows(_log_joint(pi, mu, Sigma, y))
+    hard = np.eye(K)[post.argmax(axis=1)]
+    out = {"you returned the posterior for every point: a labelled point's responsibilities are fixed by its "
+           "label, not by the model": post,
+           "you left the mixing proportions pi_k out of the logits (a uniform prior over the classes)":
+               _clamp_rows(_normalize_rows(_log_joint(pi, mu, Sigma, y, prior=False)), labels, labels >= 0),
+           "you left the -1/2 log|Sigma_k| term out of the logits; it differs between components":
+               _clamp_rows(_normalize_rows(_log_joint(pi, mu, Sigma, y, logdet=False)), labels, labels >= 0),
+           "you used Sigma_k in the quadratic form where its inverse belongs":
+               _clamp_rows(_normalize_rows(_log_joint(pi, mu, Sigma, y, inverse=False)), labels, labels >= 0),
+           "you gave the unlabelled points hard assignments (their most probable class); EM's E step keeps the "
+           "whole posterior": _clamp_rows(hard, labels, labels >= 0),
+           "you did not normalize the unlabelled points' responsibilities over the classes":
+               _clamp_rows(np.exp(_log_joint(pi, mu, Sigma, y)), labels, labels >= 0)}
+    if np.any(labels == 0):
+        out["you treated the points labelled 0 as unlabelled: 0 is a class; only -1 marks an unlabelled point"] = \
+            _clamp_rows(post, labels, labels > 0)
+    return out
+
+
+def clamped_e_step_function(fn) -> checker.CheckResult:
+    """Exercise ``ex-5-2-1-clamped-e-step``: your function ``fn(pi, mu, Sigma, y, labels)`` returning the
+    responsibilities of the E step of semi-supervised EM for a Gaussian mixture, an array of shape (N, K).
+
+    ``pi`` has shape (K,), ``mu`` (K, L), ``Sigma`` (K, L, L), ``y`` (N, L) and ``labels`` (N,) integers:
+    -1 for an unlabelled point, its class 0..K-1 otherwise. It is run on mixtures made here, among them a
+    set with no labels, one with every point labelled and points far from every component. The checker
+    recognizes responsibilities left unclamped, a left-out prior or determinant, a covariance in place of
+    its inverse, hard assignments, unnormalized rows, class 0 taken for unlabelled, and overflow or
+    underflow far from the components.
+    """
+    title = "clamped E step of semi-supervised EM"
+    if not callable(fn):
+        return checker.result(title, [f"my_clamped_e_step should be a function of (pi, mu, Sigma, y, labels); got "
+                                      f"{type(fn).__name__}."])
+    problems: list[str] = []
+    for i, (pi, mu, Sigma, y, labels) in enumerate(_clamped_cases()):
+        (N, L), K = y.shape, pi.shape[0]
+        n_lab = int(np.sum(labels >= 0))
+        where = f"test problem {i + 1} (K = {K}, L = {L}, N = {N}, {n_lab} labelled)"
+        try:
+            with np.errstate(all="ignore"):
+                out = fn(*(np.array(v, copy=True) for v in (pi, mu, Sigma, y, labels)))
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            break
+        if out is not None:
+            try:
+                arr = np.asarray(out, dtype=float)
+            except (TypeError, ValueError):
+                arr = None
+            if arr is not None and arr.shape == (N, K) and not np.all(np.isfinite(arr)):
+                problems = [f"on {where} your responsibilities contain NaN or inf: far from every component the "
+                            "densities underflow to zero (or overflow), so work with their logarithms and subtract "
+                            "the largest before exponentiating."]
+                break
+        problems = checker.compare_array(out, _clamped_ref(pi, mu, Sigma, y, labels), f"the output on {where}",
+                                         rtol=1e-7, atol=1e-10, hints=_clamped_slips(pi, mu, Sigma, y, labels))
+        if problems:
+            break
+    return checker.result(title, problems)
+
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
@@ -215,4 +350,10 @@ SUMMATIVE = {
     "ex-5-2-1-which-sources": {"forbidden": ["pedagogy_lib.nn.infomax.stability_constant"],
                                "same_data": "the answer is a constant for each of three named source laws, which "
                                             "the data do not change"},
+    "ex-5-2-1-clamped-e-step": {"forbidden": ["pedagogy_lib.mixture.em.clamped_responsibilities",
+                                              "pedagogy_lib.mixture.model.gmm_posterior",
+                                              "pedagogy_lib.mixture.model.gmm_logits",
+                                              "pedagogy_lib.mixture.model.gmm_log_marginal"],
+                                "same_data": "the answer is a function, which the grader calls on test problems "
+                                             "of the checker's own"},
 }

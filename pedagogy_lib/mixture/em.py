@@ -35,6 +35,20 @@ loses digits when the data sit far from the origin). See :class:`GMMStats`.
 with the diagonal of :math:`\boldsymbol\Sigma_k` only (``"diag"``), or one pooled
 :math:`\boldsymbol\Sigma = \sum_k N_k\boldsymbol\Sigma_k / N` (``"tied"``, the LDA model of Eq. 2.9).
 
+**Semi-supervised EM** (the generative counterpart of the "semi-supervised" clustering that
+closes Section 5.2.1). When some points come with their class :math:`c_n`, the objective is
+
+.. math::
+    \ell_{\text{semi}}(\boldsymbol\theta) = \sum_{n\notin\mathcal L}\log\hat p(\mathbf y_n;\boldsymbol\theta)
+        + \sum_{n\in\mathcal L}\log\hat p(\hat X_{c_n} = 1, \mathbf y_n;\boldsymbol\theta),
+
+and EM for it differs from EM for the GMM in one place: the E step *clamps* the responsibilities
+of a labelled point to its label, :math:`r_{nk} = [k = c_n]`, the only recognition distribution
+under which its ELBo term equals its complete-data log likelihood. The M step is unchanged. With
+every point labelled, one M step is the supervised fit (class frequencies, class means, class
+covariances): the special case of the unsupervised algorithm that Section 6.1 mentions. See
+:func:`fit_gmm_semi_supervised`.
+
 **K-means** (Section 7.1.1) is the limit of this algorithm when every component has the same
 isotropic covariance :math:`\sigma^2\mathbf I` and :math:`\sigma\to0`: the responsibilities harden
 into nearest-mean assignments (:func:`kmeans`, Lloyd's algorithm), and the mean update is unchanged.
@@ -60,10 +74,11 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from ..core.checks import (DivergenceError, positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int,
-                           check_moments, check_positive, check_prob_rows, check_rng)
+                           check_labels, check_moments, check_positive, check_prob_rows, check_rng)
 from ..core.jit import njit
 from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
 from ..core.linalg import TAU, chol_solve, symmetrize
+from ..core.logmath import logsumexp, softmax
 from .model import COVARIANCE_TYPES, GMMParams, check_params
 
 __all__ = [
@@ -75,6 +90,9 @@ __all__ = [
     "gmm_elbo",
     "gmm_em_model",
     "fit_gmm",
+    "clamped_responsibilities",
+    "semi_supervised_log_lik",
+    "fit_gmm_semi_supervised",
     "kmeans_plusplus",
     "kmeans",
 ]
@@ -531,11 +549,18 @@ def gmm_stats_from_responsibilities(y, r, mu_ref=None) -> GMMStats:
         raise ValueError(f"r must have one row per observation: shape (N, K) with N = {N}; got {r.shape}.")
     K = r.shape[1]
     check_prob_rows(r, "r")
+    if mu_ref is not None:
+        mu_ref = as_array(mu_ref, "mu_ref", shape=(K, L), dims="(K, L)")
+    return _stats_from_responsibilities(y, r, mu_ref)
+
+
+def _stats_from_responsibilities(y, r, mu_ref=None) -> GMMStats:
+    """:func:`gmm_stats_from_responsibilities` on validated inputs."""
+    N, L = y.shape
+    K = r.shape[1]
     N_k = r.sum(axis=0)
     if mu_ref is None:
         mu_ref = (r.T @ y) / np.where(N_k > 0, N_k, 1.0)[:, None]
-    else:
-        mu_ref = as_array(mu_ref, "mu_ref", shape=(K, L), dims="(K, L)")
     sum_d = np.empty((K, L))
     sum_dd = np.empty((K, L, L))
     for k in range(K):
@@ -827,6 +852,180 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
     if n_restarts == 1:
         return fit(rng)
     return best_of_restarts(fit, rng, n_restarts).best
+
+
+# ---------------------------------------------------------------------------------------------
+# semi-supervised EM: the labelled points' responsibilities clamped to their labels
+# ---------------------------------------------------------------------------------------------
+
+def _log_joint(pi, mu, chol, y):
+    """The logits of Eq. 2.8 with every constant, log(pi_k N(y_n; mu_k, Sigma_k)), for validated inputs (N, K)."""
+    U, b = _e_step_inputs(pi, mu, chol)
+    z = np.empty((y.shape[0], mu.shape[0]))
+    for k in range(mu.shape[0]):
+        w = (y - mu[k]) @ U[k]                                   # rows: (L_k^{-1}(y_n - mu_k))^T
+        z[:, k] = b[k] - 0.5 * np.sum(w * w, axis=1)
+    return z
+
+
+def _clamp(z, labels):
+    """Responsibilities and the semi-supervised log likelihood from the logits ``z`` (N, K) of Eq. 2.8."""
+    lab = np.flatnonzero(labels >= 0)
+    free = np.flatnonzero(labels < 0)
+    r = softmax(z, axis=1)                                       # the posterior (Eqs. 2.6-2.7)
+    r[lab] = 0.0
+    r[lab, labels[lab]] = 1.0                                    # clamped: r_nk = [k = c_n]
+    with np.errstate(invalid="ignore"):
+        ll = float(np.sum(logsumexp(z[free], axis=1)) + np.sum(z[lab, labels[lab]]))
+    return r, ll
+
+
+def _check_labelled(params, y, labels, name="params"):
+    """Validated ``(log joint (N, K), labels)`` for a GMMParams, its data and partial labels."""
+    pi, mu, _, chol = check_params(params, name)
+    y = as_array(y, "y", shape=(None, mu.shape[1]), dims="(N, L)")
+    if y.shape[0] == 0:
+        raise ValueError(f"y must have at least one row (observation), shape (N, L); got {y.shape}.")
+    return _log_joint(pi, mu, chol, y), check_labels(labels, y.shape[0], pi.shape[0])
+
+
+def clamped_responsibilities(params: GMMParams, y, labels) -> np.ndarray:
+    r"""The E step of semi-supervised EM: the posterior for unlabelled points, the label for labelled ones.
+
+    .. math::
+        r_{nk} = \begin{cases} [k = c_n] & n\in\mathcal L\ \text{(labelled)},\\
+            \mathrm{softmax}\{\hat{\mathbf z}_n\}_k & \text{otherwise},\end{cases}
+
+    with the logits :math:`\hat z_{nk}` of Eq. 2.8 (the semi-supervised clustering of Section 5.2.1, in
+    its generative form; the E step of Section 7.1 with the observed classes clamped).
+
+    Parameters
+    ----------
+    params : GMMParams
+    y : array_like, shape (N, L)
+    labels : array_like of int, shape (N,)
+        ``-1`` for an unlabelled point, else its class ``0..K-1`` (component ``k`` is class ``k``).
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        Each row a probability vector; one-hot on labelled rows.
+
+    Raises
+    ------
+    ValueError
+        If ``params``, ``y`` or ``labels`` is malformed (the message names it).
+    """
+    return _clamp(*_check_labelled(params, y, labels))[0]
+
+
+def semi_supervised_log_lik(params: GMMParams, y, labels) -> float:
+    r"""The objective of semi-supervised EM: marginal for unlabelled points, joint for labelled ones.
+
+    .. math::
+        \ell_{\text{semi}}(\boldsymbol\theta) = \sum_{n\notin\mathcal L}\log\sum_k\pi_k
+            \mathcal N(\mathbf y_n;\boldsymbol\mu_k,\boldsymbol\Sigma_k)
+            + \sum_{n\in\mathcal L}\log\big(\pi_{c_n}\mathcal N(\mathbf y_n;\boldsymbol\mu_{c_n},
+            \boldsymbol\Sigma_{c_n})\big)
+
+    (Eq. 2.10 for the first sum; Section 5.2.1's semi-supervised clustering in its generative form).
+    It is ``-inf`` if a labelled point's class has :math:`\pi_{c_n} = 0`.
+
+    Parameters
+    ----------
+    params : GMMParams
+    y : array_like, shape (N, L)
+    labels : array_like of int, shape (N,)
+        As in :func:`clamped_responsibilities`.
+
+    Returns
+    -------
+    float
+    """
+    return _clamp(*_check_labelled(params, y, labels))[1]
+
+
+def _semi_supervised_model(labels, covariance_type, reg_covar) -> EMModel:
+    """The GMM with clamped labels as an EMModel for run_em (validated inputs)."""
+
+    def clamped(params, y):
+        chol = _chol_or_raise(np.asarray(params.Sigma), "E step")
+        return _clamp(_log_joint(params.pi, params.mu, chol, y), labels)
+
+    def e_step(params, y):
+        return _stats_from_responsibilities(y, clamped(params, y)[0], params.mu)
+
+    def m_step(stats, y, params):
+        return _m_step(stats, covariance_type, reg_covar, params)[0]
+
+    def log_likelihood(params, y):
+        return clamped(params, y)[1]
+
+    def elbo(params, stats, y):
+        return _elbo(params, _chol_or_raise(np.asarray(params.Sigma), "ELBo"), stats)
+
+    return EMModel(e_step, m_step, log_likelihood, elbo, None,
+                   f"semi-supervised GMM EM ({covariance_type} covariances)", None)
+
+
+def fit_gmm_semi_supervised(y, labels, K: int, *, covariance_type: str = "full", rng: np.random.Generator | None = None,
+                            init="kmeans++", max_iter: int = 100, tol: float = 1e-8, reg_covar: float = 1e-6,
+                            return_path: bool = False) -> EMResult:
+    r"""EM for a Gaussian mixture in which some points carry their class (Section 5.2.1's semi-supervised
+    clustering, generative form; Sections 6.3.1 and 7.1).
+
+    Each iteration clamps the labelled points' responsibilities to their labels and sets the others to
+    the posterior (:func:`clamped_responsibilities`), turns them into statistics with
+    :func:`gmm_stats_from_responsibilities`, and takes the M step of :func:`gmm_m_step`.
+    :func:`~pedagogy_lib.em.run_em` runs the loop and records :func:`semi_supervised_log_lik` and the
+    ELBo (:func:`gmm_elbo`), which EM never decreases. With no point labelled this is :func:`fit_gmm`;
+    with every point labelled the first M step is the supervised fit and the second changes nothing.
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+    labels : array_like of int, shape (N,)
+        ``-1`` for an unlabelled point, else its class ``0..K-1``.
+    K : int
+        Number of components (classes), ``1 <= K <= N``.
+    covariance_type : {"full", "diag", "tied"}
+    rng : numpy.random.Generator, optional
+        Required for ``init="kmeans++"``.
+    init : "kmeans++" or GMMParams
+        ``"kmeans++"``: :func:`kmeans_plusplus` centres and nearest-centre responsibilities, the
+        labelled points' clamped to their labels, then one M step. A GMMParams is used as given.
+    max_iter, tol, reg_covar, return_path
+        As in :func:`fit_gmm`.
+
+    Returns
+    -------
+    EMResult
+        ``log_lik`` holds :math:`\ell_{\text{semi}}` of every iterate, ``elbo`` the bound after every M step.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or values of any argument (the message names it).
+    """
+    check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
+    y, K = _check_y_K(y, K)
+    N, L = y.shape
+    labels = check_labels(labels, N, K)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tol = positive_scalar(tol, "tol", strict=False)
+    reg_covar = _check_reg(reg_covar)
+    if isinstance(init, str):
+        check_choice(init, "init", INITS)
+        centers = _kmeans_plusplus(y, K, check_rng(rng))
+        _, nearest = _nearest(y, centers)
+        hard = np.where(labels >= 0, labels, nearest)
+        r = np.zeros((N, K))
+        r[np.arange(N), hard] = 1.0
+        init_params = _m_step(_stats_from_responsibilities(y, r, centers), covariance_type, reg_covar, None)[0]
+    else:
+        init_params, _ = _check_params_for(init, "init", K, L)
+    model = _semi_supervised_model(labels, covariance_type, reg_covar)
+    return run_em(model, init_params, y, max_iter=max_iter, tol=tol, return_path=return_path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,20 +5,22 @@
 * :mod:`~pedagogy_lib.nn.rnn`: the Elman recurrent network and backpropagation through time (a numba
   kernel with a NumPy twin).
 * :mod:`~pedagogy_lib.nn.infomax`: InfoMax ICA for a square unmixing matrix.
+* :mod:`~pedagogy_lib.nn.mi_clustering`: clustering with a softmax classifier by maximizing mutual
+  information, with a few labels or none (the semi-supervised clustering of Section 5.2.1).
 
 No automatic differentiation: every gradient is written out and checked against finite differences.
 The package re-exports :mod:`~pedagogy_lib.nn.network` (``from pedagogy_lib import nn; nn.Dense``);
-``rnn`` and ``infomax`` are imported on first use.
+``rnn``, ``infomax`` and ``mi_clustering`` are imported on first use.
 """
 from . import network
 from .network import *  # noqa: F401,F403
 from .network import __all__ as _network_all
 
-__all__ = ["network", "rnn", "infomax", *_network_all]
+__all__ = ["network", "rnn", "infomax", "mi_clustering", *_network_all]
 
 
 def __getattr__(name):
-    if name in ("rnn", "infomax"):
+    if name in ("rnn", "infomax", "mi_clustering"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -89,6 +89,7 @@ def _core():
     t.add("core.checks.as_array", np.ones((2, 3)), "x", ndim=2, _only=(0,))
     t.add("core.checks.as_scalar", 1.5, "x", _only=(0,))
     t.add("core.checks.check_callable", len, "fn", "of one argument", _only=(0,))
+    t.add("core.checks.check_labels", np.array([-1, 0, 1, -1]), 4, 2, _only=(0,))
     t.add("core.checks.to_float_array", np.ones(3), "x", _only=(0,))
     t.add("core.checks.check_shape", np.ones((2, 3)), "x", (2, None), _only=(0,))
     t.add("core.checks.check_finite", np.ones(3), "x", _only=(0,))
@@ -239,6 +240,10 @@ def _mixture():
     t.add("mixture.em.fit_gmm", y, 2, rng=_rng(), max_iter=3)
     t.add("mixture.em.kmeans_plusplus", y, 2, _rng())
     t.add("mixture.em.kmeans", y, 2, rng=_rng(), max_iter=5)
+    labels = np.array([0, -1, -1, 1, -1, -1, 0, -1])
+    t.add("mixture.em.clamped_responsibilities", p, y, labels)
+    t.add("mixture.em.semi_supervised_log_lik", p, y, labels)
+    t.add("mixture.em.fit_gmm_semi_supervised", y, labels, 2, rng=_rng(), max_iter=3)
     return t
 
 
@@ -1085,6 +1090,14 @@ def _nn():
     t.add("nn.infomax.sample_sources", _rng(), 5, 2, source="gennorm", beta=1.5)
     t.add("nn.infomax.source_kurtosis", "gennorm", 1.5)
     t.add("nn.infomax.stability_constant", "laplace")
+    # clustering by mutual information, with a few labels
+    Wc, bc = np.array([[1.0, -0.5], [0.2, 0.8], [-0.4, 0.3]]), np.array([0.1, 0.0, -0.2])
+    Yc = _rng(5).standard_normal((10, 2))
+    lab = np.array([0, -1, -1, 2, -1, 1, -1, -1, -1, -1])
+    t.add("nn.mi_clustering.cluster_probs", Wc, bc, Yc)
+    t.add("nn.mi_clustering.mi_objective", Wc, bc, Yc, lab, label_weight=0.5, weight_decay=0.1)
+    t.add("nn.mi_clustering.mi_gradient", Wc, bc, Yc, lab, label_weight=0.5, weight_decay=0.1)
+    t.add("nn.mi_clustering.fit_mi_clustering", Yc, 3, labels=lab, rng=_rng(), max_iter=5)
     return t
 
 
