@@ -323,10 +323,16 @@ def _child_main() -> int:
             if must_run:
                 error = f"{type(exc).__name__}: {exc}"
                 break
-        if i == 0:                     # the page's own functions the exercise rules out (no dot in the name)
+        if not must_run:               # the page's own functions the exercise rules out (no dot in the name)
             for dotted in job["forbidden"]:
                 if "." not in dotted:
-                    ns[dotted] = stub_for(f"{dotted} (the page's function)")
+                    # the function object itself raises, so that what the page built from it (a model
+                    # holding it, when the page's cells are replayed) refuses too; the name is a stub
+                    label = f"{dotted} (the page's function)"
+                    func = ns.get(dotted)
+                    if isinstance(func, types.FunctionType) and not hasattr(func, "message"):
+                        disable(func, label)
+                    ns[dotted] = stub_for(label)
     out = {"values": {}, "error": error}
     for name in job["names"]:
         if name in ns:

@@ -187,8 +187,9 @@ def test_decay_answers_by_simulation_and_by_hand():
 
 
 @pytest.mark.parametrize("ks,kg,fragment", [
-    (42, 73, "one step short"),
-    (43, 72, "one step short"),
+    (42, 73, "check which way you rounded"),
+    (43, 72, "check which way you rounded"),
+    (44, 73, "check which way you rounded"),
     (math.log(1000) / math.log(1 / 0.85), 73, "exact solution"),
     (50, 73, "not right"),
     (43, -73, "positive"),
@@ -200,3 +201,9 @@ def test_decay_answers_by_simulation_and_by_hand():
 def test_decay_wrong_answers_fail(ks, kg, fragment):
     res = check.steps_to_shrink(ks, kg)
     assert not res and fragment in str(res)
+
+
+def test_decay_rounding_message_does_not_say_by_how_much_or_which_way():
+    msg = str(check.steps_to_shrink(42, 72))
+    for giveaway in ("one step", "short", "rounded down", "round up", "43", "73"):
+        assert giveaway not in msg, msg

@@ -52,25 +52,45 @@ def test_gradient_none_fails_gracefully():
 
 # ---------------------------------------------------------------- exercise 2
 def _rhs(transposed=False):
+    """With x = tanh(u) the output density is 1 - tanh(u)^2, whose log has derivative -2 tanh(u): the
+    gradient is D^{-T} - 2 <tanh(DY) Y^T>, so D = (2 <Y tanh(DY)^T>)^{-1}."""
     Y, D = check.EX_FIXED
-    T = np.tanh(Y @ D.T / 2)
-    M = T.T @ Y / len(Y) if transposed else Y.T @ T / len(Y)
+    T = np.tanh(Y @ D.T)
+    M = 2 * T.T @ Y / len(Y) if transposed else 2 * Y.T @ T / len(Y)
     return np.linalg.inv(M)
 
 
-def test_fixed_point_correct_passes():
-    assert check.fixed_point(_rhs())
+def _objective_tanh(D, Y):
+    return np.log(abs(np.linalg.det(D))) + np.mean(np.sum(np.log(1 - np.tanh(Y @ D.T) ** 2), axis=1))
 
 
-def test_fixed_point_draft_form_gets_its_hint():
+def test_fixed_point_correct_passes_and_the_tanh_gradient_is_right():
+    Y, D = check.EX_FIXED
+    R = _rhs()
+    assert check.fixed_point(R)
+    # the gradient the reference is derived from, against central differences
+    G = np.linalg.inv(D).T - 2 * np.tanh(Y @ D.T).T @ Y / len(Y)
+    h = 1e-6
+    fd = np.array([[(_objective_tanh(D + h * E, Y) - _objective_tanh(D - h * E, Y)) / (2 * h)
+                    for E in (np.eye(2)[[i]].T @ np.eye(2)[[j]] for j in range(2))] for i in range(2)])
+    np.testing.assert_allclose(G, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_fixed_point_the_page_s_logistic_answer_no_longer_passes():
+    Y, D = check.EX_FIXED
+    res = check.fixed_point(np.linalg.inv(Y.T @ np.tanh(Y @ D.T / 2) / len(Y)))
+    assert not res and "logistic squashing function" in str(res)
+
+
+def test_fixed_point_draft_layout_gets_its_hint():
     res = check.fixed_point(_rhs(transposed=True))
-    assert not res and "draft's form" in str(res)
+    assert not res and "draft's layout" in str(res)
 
 
 def test_fixed_point_other_wrong_answers():
     Y, D = check.EX_FIXED
     res = check.fixed_point(np.linalg.inv(Y.T @ np.tanh(Y @ D.T) / len(Y)))
-    assert not res and "factor 1/2" in str(res)
+    assert not res and "constant factor" in str(res) and "2 tanh" not in str(res)
     res = check.fixed_point(np.linalg.inv(_rhs()))
     assert not res and "without inverting" in str(res)
     assert not check.fixed_point(None)
@@ -115,11 +135,31 @@ def test_amari_sign_sensitive_function_fails():
 
 
 # ---------------------------------------------------------------- exercise 4
-def test_separable_sources():
-    assert check.separable_sources({"laplace": True, "logistic": True, "uniform": False})
-    res = check.separable_sources({"laplace": True, "logistic": True, "uniform": True})
-    assert not res and "'uniform'" in str(res) and "kurtosis" in str(res)
-    res = check.separable_sources({"laplace": True})
+def _c_by_hand(src):
+    """c = E[phi'(x)] E[x^2] at x = lambda s, lambda from E[tanh(lambda s / 2) lambda s] = 1, by quadrature."""
+    from scipy import integrate, optimize, stats
+
+    dist = {"laplace": stats.laplace(scale=1 / np.sqrt(2)), "logistic": stats.logistic(scale=np.sqrt(3) / np.pi),
+            "uniform": stats.uniform(loc=-np.sqrt(3), scale=2 * np.sqrt(3))}[src]
+    lo, hi = max(dist.support()[0], -60), min(dist.support()[1], 60)
+
+    def E(f):
+        return integrate.quad(lambda s: f(s) * dist.pdf(s), lo, hi, points=[0.0], limit=200)[0]
+    lam = optimize.brentq(lambda l: E(lambda s: np.tanh(l * s / 2) * l * s) - 1, 1e-3, 100)
+    return E(lambda s: 0.5 / np.cosh(lam * s / 2) ** 2) * lam ** 2
+
+
+def test_separable_sources_asks_for_the_constants():
+    cs = {src: _c_by_hand(src) for src in check.EX_SOURCES}
+    assert cs["laplace"] > 1 and cs["logistic"] > 1 and cs["uniform"] < 1
+    assert check.separable_sources(cs)
+    assert check.separable_sources({k: round(v, 2) for k, v in cs.items()})
+    # booleans, the old form of the answer, are refused: they could be guessed
+    res = check.separable_sources({"laplace": True, "logistic": True, "uniform": False})
+    assert not res and "is a bool" in str(res)
+    res = check.separable_sources({**cs, "uniform": 1.0})
+    assert not res and "'uniform'" in str(res)
+    res = check.separable_sources({"laplace": 1.27})
     assert not res and "missing" in str(res)
     res = check.separable_sources(None)
     assert not res and "dict" in str(res)

@@ -200,3 +200,38 @@ def test_hard_excess_wrong(which, fragment):
 def test_hard_excess_none_fails_gracefully():
     res = check.hard_excess(None)
     assert not res and "None" in str(res)
+
+
+def test_hard_excess_has_data_of_its_own_not_the_worked_example():
+    """The page's worked example prints the excess surcharge of PAGE_HARD, so that number must not
+    answer the exercise."""
+    import json
+    from pathlib import Path
+
+    ref, *_ = _hard()
+    pi, B, p_y = check.PAGE_HARD
+    joint = pi[:, None] * B
+    page_excess = np.sum(p_y * -np.log2((joint / joint.sum(0)).max(0)))
+    assert abs(ref - page_excess) > 1e-3
+    assert not check.hard_excess(page_excess)
+    nb = json.loads(Path("chapters/ch06_latent_variable_models/6_3_expectation_maximization.ipynb").read_text())
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "check.EX_HARD" not in code.split("check.hard_excess(value)")[0]
+
+
+def test_the_page_never_rebinds_the_data_y_of_the_em_exercise():
+    """ex-6-3-em-step runs EM on the notebook's data ``y``: no code cell after the one that draws it
+    may assign ``y`` at the top level (a figure's ``for x, y, text in ...`` once did)."""
+    import ast
+    import json
+    from pathlib import Path
+
+    nb = json.loads(Path("chapters/ch06_latent_variable_models/6_3_expectation_maximization.ipynb").read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    first = next(i for i, s in enumerate(cells) if "y = rng.choice([-1.0, 1.0], N)" in s)
+    for i, s in enumerate(cells[first + 1:], first + 1):
+        tree = ast.parse(s)
+        top = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+        stores = {t.id for stmt in top for t in ast.walk(stmt)
+                  if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
+        assert "y" not in stores, f"code cell {i} rebinds y:\n{s[:300]}"

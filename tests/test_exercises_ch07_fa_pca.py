@@ -63,6 +63,24 @@ def test_fa_step_draft_uncentred_estep_differs_substantially():
     assert np.abs(_fa_step(y, C, Lam, centre=False)[0] - _fa_step(y, C, Lam)[0]).max() > 0.1
 
 
+def test_fa_step_draft_minus_sign_in_lambda_is_named():
+    """The page computes Lam_draft, the expansion of <(y - Cx)(y - Cx)^T> with the draft's minus sign on
+    C <x x^T> C^T; an answer that uses it is told so."""
+    y, C, Lam = check.EX_FA_STEP
+    N = len(y)
+    Yc = y - y.mean(axis=0)
+    Sx = np.linalg.inv(C.T @ np.diag(1 / Lam) @ C + np.eye(2))
+    M = Yc @ (Sx @ C.T @ np.diag(1 / Lam)).T
+    Eyx, Exx = Yc.T @ M / N, Sx + M.T @ M / N
+    C_new = Eyx @ np.linalg.inv(Exx)
+    S = Yc.T @ Yc / N
+    good = np.diag(S - Eyx @ C_new.T - C_new @ Eyx.T + C_new @ Exx @ C_new.T)
+    assert check.fa_em_step(C_new, good)
+    minus = np.diag(S - Eyx @ C_new.T - C_new @ Eyx.T - C_new @ Exx @ C_new.T)
+    res = check.fa_em_step(C_new, minus)
+    assert not res and "draft's sign" in str(res), str(res)
+
+
 def test_fa_step_full_matrix_and_old_C_and_none():
     y, C, Lam = check.EX_FA_STEP
     C1, L1 = _fa_step(y, C, Lam)
@@ -76,53 +94,63 @@ def test_fa_step_full_matrix_and_old_C_and_none():
     assert not res and "None" in str(res)
 
 
-# ---------------------------------------------------------------- exercise 2: principal subspace
+# ---------------------------------------------------------------- exercise 2: iterative PCA, three steps
 def _top(K=None):
     y, K0 = check.EX_IPCA
     return PCA(n_components=K or K0).fit(y).components_.T
 
 
-def test_principal_subspace_sklearn_basis_and_any_basis_pass():
-    U = _top()
-    assert check.principal_subspace(U)
-    A = np.array([[2.0, 0.5], [-1.0, 3.0]])             # any invertible mixing of the basis
-    assert check.principal_subspace(U @ A)
-
-
-def test_principal_subspace_library_iterative_pca_passes():
+def _steps(n, centre=True):
+    """The draft's iteration written with explicit per-observation loops."""
     y, K = check.EX_IPCA
-    res = fl.fit_iterative_pca(y, K, rng=np.random.default_rng(0), tol=1e-15, max_iter=500)
-    assert check.principal_subspace(res.params.C)
+    Y = y - y.mean(axis=0) if centre else y
+    C = check.EX_IPCA_START.copy()
+    for _ in range(n):
+        X = np.array([np.linalg.inv(C.T @ C) @ C.T @ yn for yn in Y])
+        C = sum(np.outer(yn, xn) for yn, xn in zip(Y, X)) @ np.linalg.inv(sum(np.outer(xn, xn) for xn in X))
+    return C
 
 
-def test_principal_subspace_uncentred_is_diagnosed():
+def test_iterative_pca_three_steps_pass():
+    assert check.EX_IPCA_STEPS == 3
+    assert check.principal_subspace(_steps(3))
+
+
+def test_iterative_pca_any_pca_no_longer_answers_it():
+    """The span of the principal subspace (an SVD, scikit-learn, a converged library run) is not the
+    iterate after three steps."""
     y, K = check.EX_IPCA
-    w, V = np.linalg.eigh(y.T @ y)
-    res = check.principal_subspace(V[:, ::-1][:, :K])
-    assert not res and "centre" in str(res)
+    res = check.principal_subspace(_top())
+    assert not res and "converged run or an eigendecomposition" in str(res)
+    res = check.principal_subspace(fl.fit_iterative_pca(y, K, rng=np.random.default_rng(0), tol=1e-15,
+                                                        max_iter=500).params.C)
+    assert not res
 
 
-def test_principal_subspace_not_converged_and_wrong():
-    y, K = check.EX_IPCA
-    U = PCA().fit(y).components_.T                       # all 5 directions, decreasing variance
-    near = U[:, :2] + 1e-4 * U[:, 2:4]
-    res = check.principal_subspace(near)
-    assert not res and "not converged" in str(res)
-    res = check.principal_subspace(U[:, 3:5])
-    assert not res and "not the principal subspace" in str(res)
+def test_iterative_pca_other_step_counts_and_uncentred():
+    res = check.principal_subspace(_steps(2))
+    assert not res and "after 2 steps" in str(res)
+    res = check.principal_subspace(_steps(3, centre=False))
+    assert not res and "assumes about the data" in str(res)
+    assert "centre" not in str(res) and "mean" not in str(res)
 
 
-def test_principal_subspace_shape_rank_none():
+def test_principal_subspace_shape_none():
     y, K = check.EX_IPCA
     res = check.principal_subspace(np.zeros((y.shape[0], K)))
     assert not res and "X_bar" in str(res)
     res = check.principal_subspace(np.ones((5, 2)))
-    assert not res and "rank" in str(res)
+    assert not res
     res = check.principal_subspace(None)
     assert not res and "None" in str(res)
 
 
-# ---------------------------------------------------------------- exercise 3: Heywood dimension
+# ---------------------------------------------------------------- exercise 3: Heywood variable and ratio
+def _heywood_ratio():
+    R = np.corrcoef(check.EX_HEYWOOD.T)
+    return R[2, 0] * R[2, 1] / R[0, 1]
+
+
 def test_heywood_reference_agrees_with_em_warning():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -130,23 +158,35 @@ def test_heywood_reference_agrees_with_em_warning():
     msgs = [str(w.message) for w in caught if issubclass(w.category, fl.HeywoodWarning)]
     assert msgs and "[2]" in msgs[0]
     assert np.isclose(res.params.Lambda[2], 1e-3 * check.EX_HEYWOOD[:, 2].var())
-    assert check.heywood_dimension(2)
-    assert check.heywood_dimension(np.int64(2))
-    assert check.heywood_dimension(2.0) and check.heywood_dimension("2")
+    r = _heywood_ratio()
+    assert check.heywood_dimension(2, r)
+    assert check.heywood_dimension(np.int64(2), np.float64(r))
+    assert check.heywood_dimension(2.0, r) and check.heywood_dimension("2", [r])
 
 
-@pytest.mark.parametrize("answer,fragment", [
-    (0, "smallest raw variance"),
-    (1, "compare r_lj r_lk / r_jk"),
-    (3, "0, 1 or 2"),
-    ("two", "integer"),
-    (2.5, "whole number"),
-    (True, "integer"),
-    (None, "None"),
+def test_heywood_index_alone_from_the_warning_is_not_enough():
+    assert not check.heywood_dimension(2)
+    assert not check.heywood_dimension(2, 1.0)
+
+
+@pytest.mark.parametrize("answer,ratio,fragment", [
+    (0, "ok", "not both right"),
+    (1, "ok", "not both right"),
+    (2, "raw", "not both right"),
+    (3, "ok", "0, 1 or 2"),
+    ("two", "ok", "integer"),
+    (2.5, "ok", "whole number"),
+    (True, "ok", "integer"),
+    (None, "ok", "give both"),
 ])
-def test_heywood_wrong_answers(answer, fragment):
-    res = check.heywood_dimension(answer)
-    assert not res and fragment in str(res)
+def test_heywood_wrong_answers_do_not_say_which_part(answer, ratio, fragment):
+    C = np.cov(check.EX_HEYWOOD.T)
+    value = {"ok": _heywood_ratio(), "raw": C[2, 0] * C[2, 1] / C[0, 1]}[ratio]
+    res = check.heywood_dimension(answer, value)
+    assert not res and fragment in str(res), str(res)
+    assert "smallest raw variance" not in str(res) and "index is" not in str(res)
+    msgs = {str(check.heywood_dimension(i, v)).split(":", 1)[1] for i in (0, 1) for v in (value, 1.5)}
+    assert len(msgs) == 1                         # the same words whichever part is wrong
 
 
 # ---------------------------------------------------------------- exercise 4: PPCA noise

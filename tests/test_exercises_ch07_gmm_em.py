@@ -182,11 +182,11 @@ def test_n_params_sklearn_count_passes():
 
 
 @pytest.mark.parametrize("fn, message", [
-    (lambda K, L, ct: _sklearn_count(K, L, ct) + 1, "K - 1 free values"),
-    (lambda K, L, ct: (K - 1) + K * L + {"full": K * L * L, "diag": K * L, "tied": L * L}[ct], "L(L+1)/2"),
+    (lambda K, L, ct: _sklearn_count(K, L, ct) + 1, "constraint on the mixing weights"),
+    (lambda K, L, ct: (K - 1) + K * L + {"full": K * L * L, "diag": K * L, "tied": L * L}[ct], "not every entry of a symmetric matrix"),
     (lambda K, L, ct: (K - 1) + K * L, "covariance parameters are missing"),
-    (lambda K, L, ct: _sklearn_count(K, L, "full") if ct == "tied" else _sklearn_count(K, L, ct), "counted once"),
-    (lambda K, L, ct: _sklearn_count(K, L, "full") if ct == "diag" else _sklearn_count(K, L, ct), "only L free"),
+    (lambda K, L, ct: _sklearn_count(K, L, "full") if ct == "tied" else _sklearn_count(K, L, ct), "how many covariance matrices a tied model"),
+    (lambda K, L, ct: _sklearn_count(K, L, "full") if ct == "diag" else _sklearn_count(K, L, ct), "which entries of a diagonal covariance"),
     (lambda K, L, ct: _sklearn_count(K, L, ct) + 7, "count is not right"),
     (lambda K, L, ct: None, "returned None"),
     (lambda K, L, ct: "ten", "should return a number"),
@@ -197,6 +197,8 @@ def test_n_params_wrong_functions_fail(fn, message):
     res = check.n_params_function(fn)
     assert not res
     assert message in str(res)
+    for giveaway in ("K - 1", "L(L+1)/2", "only L", "counted once", "sum to one"):
+        assert giveaway not in str(res), str(res)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,13 +223,20 @@ def test_limit_labels_euclidean_is_named_and_differs():
     assert not np.array_equal(euclid, _limit_by_densities())     # the problem does separate the two answers
     res = check.limit_labels(euclid)
     assert not res and "Euclidean-nearest" in str(res)
+    assert "Sigma^{-1}" not in str(res) and "Mahalanobis" not in str(res), str(res)
 
 
 def test_limit_labels_sigma_instead_of_inverse_is_named():
     p = check.EX_MAHAL
     wrong = np.argmin(np.einsum("nki,ij,nkj->nk", p.y[:, None] - p.mu, p.Sigma, p.y[:, None] - p.mu), axis=1)
     res = check.limit_labels(wrong)
-    assert not res and "Sigma where its inverse" in str(res)
+    assert not res and "which matrix the exponent" in str(res) and "inverse" not in str(res)
+
+
+def test_limit_labels_data_are_not_the_page_s():
+    """The page works the anisotropic example with Sigma_aniso = [[3, 1.2], [1.2, 0.8]]; the exercise's
+    covariance is another one."""
+    assert not np.allclose(check.EX_MAHAL.Sigma, [[3.0, 1.2], [1.2, 0.8]])
 
 
 @pytest.mark.parametrize("answer, message", [

@@ -39,7 +39,9 @@ def test_m_step_A():
     r = check.m_step_A(p.xi_sum / p.xi_sum.sum(axis=1, keepdims=True))
     assert not r and "row-stochastic" in str(r)
     r = check.m_step_A(p.xi_sum / p.N_k[None, :])
-    assert not r and "last" in str(r)
+    assert not r and "from which steps a transition can leave" in str(r)
+    for giveaway in ("gamma_last", "column sums", "N_k -", "departures from j"):
+        assert giveaway not in str(r), str(r)
     r = check.m_step_A(p.xi_sum / (p.N_k - p.gamma_last)[:, None])
     assert not r and "destination" in str(r)
     r = check.m_step_A(None)
@@ -63,24 +65,29 @@ def test_m_step_pi():
     assert not check.m_step_pi(None)
 
 
-def test_expected_visits():
+def test_expected_visits_from_the_pairwise_statistics():
+    """EX_VISITS gives only Xi and the first marginal (no log-likelihoods to run a smoother on): every step
+    but the first is arrived at by one transition, so N_k = (row sums of Xi) + gamma_1."""
     p = check.EX_VISITS
-    gamma, filt = _log_forward_backward(p.pi, p.A, p.log_liks[0])
+    assert set(p._fields) == {"xi_sum", "gamma_first"}
+    seq = vars(check)["_VISITS_SEQUENCE"]
+    gamma, filt = _log_forward_backward(seq.pi, seq.A, seq.log_liks[0])
     N = gamma.sum(axis=0)
     assert np.isclose(N.sum(), 80)
     assert check.expected_visits(N)
-    r = check.expected_visits(filt.sum(axis=0))
-    assert not r and "filter" in str(r)
-    r = check.expected_visits(np.bincount(gamma.argmax(axis=1), minlength=3).astype(float))
-    assert not r and "hard counts" in str(r)
-    r = check.expected_visits(gamma[:-1].sum(axis=0))
-    assert not r and "T-1" in str(r)
+    assert check.expected_visits(p.xi_sum.sum(axis=1) + p.gamma_first)
+    r = check.expected_visits(p.xi_sum.sum(axis=0))
+    assert not r and "leaves from" in str(r)
+    r = check.expected_visits(p.xi_sum.sum(axis=1))
+    assert not r and "arrives at" in str(r)
+    r = check.expected_visits(p.xi_sum.sum(axis=0) + p.gamma_first)
+    assert not r and "first step" in str(r)
     assert not check.expected_visits(None)
 
 
 def test_oracle_agrees_with_enumeration_on_a_short_prefix():
     """The forward-backward used above is itself checked against brute force."""
-    p = check.EX_VISITS
+    p = vars(check)["_VISITS_SEQUENCE"]
     ll = p.log_liks[0][:7]
     gamma, _ = _log_forward_backward(p.pi, p.A, ll)
     np.testing.assert_allclose(gamma, enumerate_hmm(p.pi, p.A, ll)["gamma"], rtol=1e-10, atol=1e-13)
@@ -107,7 +114,8 @@ def _m_step_loops(ys, gammas, xi_sum):
     """The M step of Section 7.2 written with explicit loops over sequences, steps and states."""
     K, D = gammas[0].shape[1], ys[0].shape[1]
     pi = sum(g[0] for g in gammas) / len(gammas)
-    A = np.array([[xi_sum[i, j] / sum(xi_sum[:, j]) for j in range(K)] for i in range(K)])
+    A = np.array([[xi_sum[i, j] / sum(xi_sum[:, j]) if sum(xi_sum[:, j]) > 0 else 1.0 / K for j in range(K)]
+                  for i in range(K)])                 # no departures from j: the uniform column
     N_k, s1, mu, Sigma = np.zeros(K), np.zeros((K, D)), np.zeros((K, D)), np.zeros((K, D, D))
     for y, g in zip(ys, gammas):
         for t in range(y.shape[0]):
@@ -157,6 +165,20 @@ def _m_step_with(**slip):
             Sigma = Sigma * N_k[:, None, None] / Y.shape[0]
         return pi, A, mu, Sigma
     return fn
+
+
+def test_m_step_function_tests_a_state_that_no_transition_leaves():
+    """The statement warns about it: a plain column division gives 0/0 there, and is not accepted."""
+    args, ref = vars(check)["_m_step_cases"]()[-1]
+    assert np.any(args[2].sum(axis=0) == 0)
+    np.testing.assert_allclose(ref[1][:, -1], 1.0 / 3)
+
+    def plain(ys, gammas, xi_sum):
+        pi, _, mu, Sigma = _m_step_loops(ys, gammas, xi_sum)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pi, xi_sum / xi_sum.sum(axis=0, keepdims=True), mu, Sigma
+    r = check.m_step_function(plain)
+    assert not r and "no transition leaves state [2]" in str(r), str(r)
 
 
 @pytest.mark.parametrize("wrong,fragment", [

@@ -57,6 +57,7 @@ def test_m_step_A():
     assert not r and "wrong order" in str(r)
     r = check.m_step_A(np.linalg.solve(sum(E_xx).T, S10.T).T)
     assert not r and "all T steps" in str(r)
+    assert "1..T-1" not in str(r) and "T - 1" not in str(r), str(r)       # the slip, not the fix
     r = check.m_step_A(np.linalg.solve((mu[:-1].T @ mu[:-1]).T, (mu[1:].T @ mu[:-1]).T).T)
     assert not r and "means only" in str(r)
     assert not check.m_step_A(None)
@@ -94,7 +95,7 @@ def test_similarity():
                       Sigma1=S @ p.Sigma1 @ S.T, a=S @ p.a)
     assert check.similarity(good)
     r = check.similarity(good._replace(C=p.C @ S))
-    assert not r and "C S^{-1}" in str(r)
+    assert not r and "same emission mean" in str(r) and "S^{-1}" not in str(r)
     r = check.similarity(good._replace(A=Si @ p.A @ S))
     assert not r and "other direction" in str(r)
     r = check.similarity(good._replace(Sigma_x=S.T @ p.Sigma_x @ S))
@@ -105,14 +106,36 @@ def test_similarity():
     assert not r and "LGSSMParams" in str(r)
 
 
-def test_eigenvalues_invariant():
-    assert check.eigenvalues_invariant(False)
-    r = check.eigenvalues_invariant(True)
-    assert not r and "same distribution" in str(r)
-    stub = check.eigenvalues_invariant(None)
-    # The stub gets a type complaint, never the argument (no "eigenvalues", no "S A S^{-1}").
-    assert not stub and "eigenvalue" not in str(stub) and "S A S" not in str(stub)
-    assert "S A S" not in str(r) and "eigenvalue" not in str(r)
+def test_eigenvalues_invariant_six_verdicts_all_or_nothing():
+    """Under x' = S x: A' = S A S^{-1}, C' = C S^{-1}, Sigma_x' = S Sigma_x S^T change; the eigenvalues and
+    trace of A and Sigma_y_x do not. Checked numerically here, then against the checker."""
+    import itertools
+
+    p, S = check.EX_SIM
+    Si = np.linalg.inv(S)
+    new = {"A": S @ p.A @ Si, "C": p.C @ Si, "Sigma_x": S @ p.Sigma_x @ S.T, "Sigma_y_x": p.Sigma_y_x}
+    truth = [np.allclose(new["A"], p.A),
+             np.allclose(np.sort_complex(np.linalg.eigvals(new["A"])), np.sort_complex(np.linalg.eigvals(p.A))),
+             np.allclose(new["C"], p.C), np.allclose(new["Sigma_x"], p.Sigma_x),
+             np.allclose(new["Sigma_y_x"], p.Sigma_y_x), np.isclose(np.trace(new["A"]), np.trace(p.A))]
+    truth = [bool(t) for t in truth]
+    assert truth == [False, True, False, False, True, True]
+    assert len(check.INVARIANT_QUESTIONS) == 6
+    assert check.eigenvalues_invariant(truth)
+    assert check.eigenvalues_invariant(np.array(truth))
+    messages = set()
+    for guess in itertools.product([False, True], repeat=6):
+        r = check.eigenvalues_invariant(list(guess))
+        assert bool(r) == (list(guess) == truth)
+        if not r:
+            messages.add(str(r))
+    assert len(messages) == 1                      # the same words whichever entries are wrong
+    msg = messages.pop()
+    assert "eigenvalue" not in msg and "S A S" not in msg and "entry" not in msg.split("not every entry")[1]
+    for bad, fragment in [(None, "None"), (False, "sequence of 6"), ([True] * 5, "sequence of 6"),
+                          ("TTFFTT", "sequence of 6"), ([None] * 6, "None")]:
+        r = check.eigenvalues_invariant(bad)
+        assert not r and fragment in str(r), str(r)
 
 
 def _m_step_loops(y, mu, U, U_cross):

@@ -286,6 +286,20 @@ def test_graded_code_cannot_call_what_the_statement_forbids(ex):
     assert len(verdicts) >= len(dotted) and set(verdicts) == {"ok"}, (ex.label, verdicts)
 
 
+def test_a_forbidden_page_function_refuses_through_what_the_page_built_from_it():
+    """When the page's cells are replayed, an object a page cell builds from a forbidden function (a model
+    holding its e_step, as 6.3's toy_model does) refuses too: the function object raises, not only its name."""
+    page = "def e_step(params, y):\n    return params\n\n\nmodel = {'e_step': e_step}\n"
+    answer = "def em_step(theta, y):\n    return model['e_step'](theta, y)\n\n\nprobe = em_step(0.5, None)\n"
+    cells = [("import numpy as np\n", False), (page, False), (answer, True)]
+    passed, text = G.grade_exercise("ex-6-3-em-step", "ch06_em", "em_step", [], cells, "s")
+    assert not passed and "not allowed in this exercise: e_step (the page's function)" in text, text
+    # the student's own function of that name, in the graded answer cell, is theirs to use
+    own = "def e_step(params, y):\n    return params\n\n\nraise KeyError(repr(e_step(0.5, None)))\n"
+    passed, text = G.grade_exercise("ex-6-3-em-step", "ch06_em", "em_step", [], cells[:2] + [(own, True)], "s")
+    assert "KeyError" in text and "0.5" in text and "not allowed" not in text, text
+
+
 @pytest.mark.parametrize("path", [p for p in E.chapter_notebooks() if E.read_notebook(p).exercises],
                          ids=lambda p: p.stem)
 def test_every_reference_solution_passes_the_summative_grader(path):

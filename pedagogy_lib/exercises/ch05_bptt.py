@@ -251,9 +251,10 @@ def steps_to_shrink(k_shrink, k_grow):
         k = int(round(value))
         if k == ref:
             continue
-        if k == ref - 1:
-            problems.append(f"{what} is one step short: you rounded down, and after that many steps the "
-                            "factor has not been reached yet.")
+        if abs(k - ref) == 1:
+            problems.append(f"{what} is not the smallest whole number of steps that reaches the factor: "
+                            "check which way you rounded by comparing rho^k with the factor at your k and "
+                            "at its neighbours.")
         elif k <= 0:
             problems.append(f"{what} should be a positive number of steps; got {k}.")
         else:
@@ -266,7 +267,9 @@ SUMMATIVE = {
     "ex-5-1-3-bptt-signals": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt"],
                               "same_data": "the answer is a function, which the grader calls on test inputs of "
                                            "the checker's own (EX_SIGNALS, drawn for each student)"},
-    "ex-5-1-3-rtrl": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
+    "ex-5-1-3-rtrl": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt", "pedagogy_lib.nn.network.numerical_gradient",
+                                    "pedagogy_lib.core.gradcheck.gradcheck"],
+                      "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                    "checker's own (EX_RTRL, drawn for each student)"},
     "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85 and 1.1, a factor "
                                               "of a thousand), and the solution discusses the 42.5 and 72.5 steps "

@@ -58,12 +58,13 @@ def _draw_fixed(rng):
     non-symmetric D, such that the matrix to invert is well-conditioned and clearly not symmetric."""
     while True:
         Y, D = np.round(rng.normal(size=(5, 2)), 1) + 0.0, _draw_unmixing(rng)
-        M = Y.T @ np.tanh(Y @ D.T / 2.0) / len(Y)
+        M = 2.0 * Y.T @ np.tanh(Y @ D.T) / len(Y)
         if np.linalg.cond(M) < 10 and abs(M[0, 1] - M[1, 0]) > 0.1 * np.abs(M).max():
             return InfoMaxProblem(Y, D)
 
 
-#: Exercise 2: the right-hand side of the fixed-point equation at a non-symmetric D.
+#: Exercise 2: the right-hand side of the fixed-point equation for the tanh squashing function (which the
+#: page does not derive) at a non-symmetric D.
 EX_FIXED = checker.book_or_drawn(InfoMaxProblem(
     Y=np.array([[1.0, 0.3], [-0.4, 1.2], [0.8, -1.5], [-1.9, 0.1], [0.2, 0.6]]),
     D=np.array([[1.2, -0.5], [0.7, 0.9]]),
@@ -112,25 +113,28 @@ def gradient(G):
 
 
 def fixed_point(R):
-    """Exercise 2, ``ex-5-2-1-fixed-point``: your right-hand side of the corrected fixed-point equation
-    of the statement at :data:`EX_FIXED`.
+    """Exercise 2, ``ex-5-2-1-fixed-point``: your right-hand side of the fixed-point equation for the
+    squashing function x = tanh(u), in the corrected layout, at :data:`EX_FIXED`.
 
-    Pass a (2, 2) array. The checker recognizes the draft's form, a missing factor inside the
-    tanh, and the matrix before inversion.
+    Pass a (2, 2) array. The checker recognizes the logistic's right-hand side (the page's), the
+    draft's transposed layout, a constant factor lost in the derivative, and the matrix before
+    inversion.
     """
     Y, D = EX_FIXED
     N = Y.shape[0]
-    T = np.tanh(Y @ D.T / 2.0)
-    ref = np.linalg.inv(Y.T @ T / N)
+    T = np.tanh(Y @ D.T)
+    ref = np.linalg.inv(2.0 * Y.T @ T / N)
+    T_logistic = np.tanh(Y @ D.T / 2.0)
     hints = {
-        "you used the draft's form <tanh(DY/2) Y^T>^{-1}, the transpose of the corrected one":
-            np.linalg.inv(T.T @ Y / N),
-        "you forgot the factor 1/2 inside tanh (2 psi(u) - 1 = tanh(u/2))":
-            np.linalg.inv(Y.T @ np.tanh(Y @ D.T) / N),
-        "you returned the matrix without inverting it": Y.T @ T / N,
+        "this is the right-hand side for the logistic squashing function (the page's); the exercise asks for "
+        "x = tanh(u)": np.linalg.inv(Y.T @ T_logistic / N),
+        "your matrix is the transpose of the one in the corrected layout (the draft's layout)":
+            np.linalg.inv(2.0 * T.T @ Y / N),
+        "your answer is off by a constant factor: differentiate log tanh'(u) again": np.linalg.inv(Y.T @ T / N),
+        "you returned the matrix without inverting it": 2.0 * Y.T @ T / N,
     }
     problems = checker.compare_array(R, ref, "your right-hand side", hints=hints)
-    return checker.result("InfoMax fixed point, corrected", problems)
+    return checker.result("InfoMax fixed point for tanh squashing", problems)
 
 
 def _amari_ref(P):
@@ -160,29 +164,42 @@ def amari(fn):
 
 
 @lru_cache(maxsize=None)
-def _stable(src: str) -> bool:
-    return _im.stability_constant(src)[0] > 1.0
+def _constant(src: str) -> float:
+    return _im.stability_constant(src)[0]
+
+
+@lru_cache(maxsize=None)
+def _constant_unscaled(src: str) -> float:
+    """c at the unit-variance source itself (lambda = 1), a named slip."""
+    from scipy import integrate
+
+    dist = _im._source_dist(src, None)
+    lo, hi = (max(b, -60.0) if i == 0 else min(b, 60.0) for i, b in enumerate(dist.support()))
+    dphi = integrate.quad(lambda s: 0.5 / np.cosh(s / 2.0) ** 2 * dist.pdf(s), lo, hi, points=[0.0], limit=200)[0]
+    return float(dphi)
 
 
 def separable_sources(answers):
-    """Exercise 4, ``ex-5-2-1-which-sources``: a dict ``{source: bool}`` with every name of
-    :data:`EX_SOURCES`: does InfoMax with the logistic squashing function separate two i.i.d.
-    unit-variance sources of this law?"""
+    """Exercise 4, ``ex-5-2-1-which-sources``: a dict ``{source: c}`` with every name of :data:`EX_SOURCES`:
+    the stability constant c = E[phi'(x)] E[x^2] of the separating solution of InfoMax with the logistic
+    squashing function, for two i.i.d. unit-variance sources of this law (x = lambda s, the recovered
+    source), to 1 %."""
+    title = "stability constants of InfoMax's separating solution"
     if not isinstance(answers, dict):
-        return checker.result("which sources InfoMax separates",
-                            [f"give a dict with keys {list(EX_SOURCES)} and True/False values; "
-                             f"got {type(answers).__name__}."])
+        return checker.result(title, [f"give a dict with keys {list(EX_SOURCES)} and numbers c as values; "
+                                      f"got {type(answers).__name__}."])
     problems = []
     for src in EX_SOURCES:
         if src not in answers:
             problems.append(f"missing an answer for {src!r}.")
             continue
-        truth = _stable(src)
-        problems += checker.compare_bool(answers[src], truth, f"your answer for {src!r}")
-    if problems and checker.as_bool(answers.get("uniform"), "")[0] is True:
-        problems.append("hint: compare the kurtosis of the source with that of the logistic prior's "
-                        "super-Gaussian shape.")
-    return checker.result("which sources InfoMax separates", problems)
+        if isinstance(answers[src], (bool, np.bool_)):
+            problems.append(f"your answer for {src!r} is a bool: give the constant c, a number.")
+            continue
+        problems += checker.compare_scalar(answers[src], _constant(src), f"your c for {src!r}", rtol=1e-2,
+                                           hints={"you evaluated c at the unit-variance source itself; check the "
+                                                  "scale of the recovered source": _constant_unscaled(src)})
+    return checker.result(title, problems)
 
 def _spd(rng, L):
     A = rng.normal(size=(L, L))
@@ -328,12 +345,15 @@ SUMMATIVE = {
     "ex-5-2-1-amari": {"forbidden": ["pedagogy_lib.nn.infomax.amari_index"],
                        "same_data": "the answer is a function, which the grader calls on test matrices of the "
                                     "checker's own"},
+    "ex-5-2-1-fixed-point": {"forbidden": ["pedagogy_lib.nn.infomax.fixed_point_rhs",
+                                           "pedagogy_lib.nn.infomax.fixed_point_residual"]},
+    "ex-5-2-1-which-sources": {"forbidden": ["pedagogy_lib.nn.infomax.stability_constant"],
+                               "same_data": "the answer is a constant for each of three named source laws, which "
+                                            "the data do not change"},
     "ex-5-2-1-clamped-e-step": {"forbidden": ["pedagogy_lib.mixture.em.clamped_responsibilities",
                                               "pedagogy_lib.mixture.model.gmm_posterior",
                                               "pedagogy_lib.mixture.model.gmm_logits",
                                               "pedagogy_lib.mixture.model.gmm_log_marginal"],
                                 "same_data": "the answer is a function, which the grader calls on test problems "
                                              "of the checker's own"},
-    "ex-5-2-1-which-sources": {"same_data": "the answer is True or False for each of three named source laws, "
-                                            "which the data do not change"},
 }

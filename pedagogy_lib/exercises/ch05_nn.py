@@ -204,6 +204,10 @@ def central_difference(fn):
             out = fn(case.f, theta, eps)
         except Exception as exc:  # noqa: BLE001
             return result(name, [f"central_difference raised {type(exc).__name__}: {exc} (on {label})."])
+        if not np.array_equal(theta, case.theta) and np.allclose(theta, case.theta, rtol=1e-12, atol=1e-15):
+            return result(name, [f"central_difference put theta back only up to rounding (on {label}): adding "
+                                 "and subtracting eps does not restore an entry bit for bit. Keep the old value "
+                                 "and assign it back, or perturb a copy."])
         if not np.array_equal(theta, case.theta):
             return result(name, [f"central_difference changed theta in place and did not restore it (on {label}): "
                                  "perturb a copy, or put each entry back after using it."])
@@ -349,13 +353,14 @@ def product_network(D1, d1, D2, d2):
                              "undefined there: the inputs are positive, so what first layer keeps them so?"])
     ref = p.c * np.prod(p.Y_test ** p.powers, axis=1, keepdims=True)
     hints = {
-        "you left out the constant factor: a bias of the second layer enters inside exp, so it scales the output":
+        "the output depends on y as it should but is off by a constant factor at every input":
             np.prod(p.Y_test ** p.powers, axis=1, keepdims=True),
-        "the constant is in the wrong place: a bias inside exp multiplies by e^d2, so d2 must be log of the factor":
+        "the output depends on y as it should but is off by a constant factor at every input: check what a "
+        "bias of the second layer does to the output":
             np.exp(p.c) * np.prod(p.Y_test ** p.powers, axis=1, keepdims=True),
-        "you divided by y3 once instead of twice (a weight of -1 where -2 belongs)":
+        "the output has the right dependence on y1 and y2 but not on y3 (see how it changes when y3 doubles)":
             p.c * p.Y_test[:, :1] * p.Y_test[:, 1:2] / p.Y_test[:, 2:],
-        "the power of y3 has the wrong sign: a negative weight on log y3 divides":
+        "the output has the right dependence on y1 and y2 but not on y3: it grows with y3":
             p.c * p.Y_test[:, :1] * p.Y_test[:, 1:2] * p.Y_test[:, 2:] ** 2,
     }
     problems = compare_array(out, ref, "the network's output on the 50 test inputs", rtol=1e-8, atol=1e-12, hints=hints)
@@ -365,7 +370,9 @@ def product_network(D1, d1, D2, d2):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-5-1-3-dense-backward": {"forbidden": ["pedagogy_lib.nn.network.Dense.backward",
-                                              "pedagogy_lib.nn.network.Dense._backward"],
+                                              "pedagogy_lib.nn.network.Dense._backward",
+                                              "pedagogy_lib.nn.network.Sequential.backward",
+                                              "pedagogy_lib.nn.network.Sequential._backward"],
                                 "same_data": "the answer is a function, which the grader calls on test layers of "
                                              "the checker's own (EX_DENSE, drawn for each student)"},
     "ex-5-1-3-central-difference": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",

@@ -24,7 +24,7 @@ from scipy.stats import norm
 from . import checker
 
 __all__ = ["FreeEnergyProblem", "BitsBackProblem", "HardProblem", "EX_FREE_ENERGY", "EX_EM_CASES",
-           "EX_BITS", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back", "hard_excess"]
+           "EX_BITS", "PAGE_HARD", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back", "hard_excess"]
 
 
 class FreeEnergyProblem(NamedTuple):
@@ -132,8 +132,13 @@ def _draw_hard(rng):
     return HardProblem(EX_BITS.pi, EX_BITS.B, _simplex(rng, np.full(6, 5.0), lowest=0.05))
 
 
-#: Exercise 4: the same model and a data distribution over the six symbols.
-EX_HARD = checker.book_or_drawn(HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10])),
+#: The worked example of the page (Section 6.3.2): the model of EX_BITS and a data distribution over the six
+#: symbols. The page prints its excess surcharge, so the exercise has data of its own (EX_HARD).
+PAGE_HARD = HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10]))
+
+#: Exercise 4: the emissions of EX_BITS under another prior, and another data distribution over the six symbols.
+EX_HARD = checker.book_or_drawn(HardProblem(pi=np.array([0.25, 0.45, 0.30]), B=_B,
+                                            p_y=np.array([0.10, 0.25, 0.10, 0.20, 0.10, 0.25])),
                                 _draw_hard, seed=634)
 
 
@@ -286,7 +291,8 @@ def hard_excess(answer):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step"],
+    "ex-6-3-free-energy": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo", "elbo", "log_lik"]},
+    "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step", "pedagogy_lib.em.engine.run_em"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "
                                     "checker's own"},
 }

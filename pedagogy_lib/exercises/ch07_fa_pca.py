@@ -18,7 +18,7 @@ from scipy.linalg import subspace_angles
 
 from . import checker
 
-__all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_HEYWOOD",
+__all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_IPCA_START", "EX_IPCA_STEPS", "EX_HEYWOOD",
            "fa_em_step", "principal_subspace", "heywood_dimension", "ppca_noise"]
 
 
@@ -66,6 +66,10 @@ EX_FA_STEP = _make_fa_step()
 #: Exercises 2 and 4: 120 observations in L = 5 dimensions (not centred), K = 2 components.
 EX_IPCA = _make_pca()
 
+#: Exercise 2: the starting C of the iteration and the number of steps to run.
+EX_IPCA_START = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, -1.0], [1.0, 0.0]])
+EX_IPCA_STEPS = 3
+
 #: Exercise 3: 400 observations of three variables, for a one-factor model.
 EX_HEYWOOD = _make_heywood()
 
@@ -89,6 +93,17 @@ def _one_step(y, C, Lam, *, centre=True, with_cov=True, new_C_in_Lambda=True):
     Syy = Yc.T @ Yc / N
     Lam_new = np.diag(Syy) - np.sum((C_new if new_C_in_Lambda else C) * Eyx, axis=1)
     return C_new, Lam_new
+
+
+def _draft_sign_lambda(y, C, Lam):
+    """The update of Lambda with the draft's minus sign on C <x x^T> C^T (at the new C, centred E step)."""
+    N = y.shape[0]
+    Yc = y - y.mean(axis=0)
+    Sx = np.linalg.inv(C.T @ np.diag(1.0 / Lam) @ C + np.eye(C.shape[1]))
+    M = Yc @ (Sx @ C.T @ np.diag(1.0 / Lam)).T
+    Eyx, Exx = Yc.T @ M / N, Sx + M.T @ M / N
+    C_new = Eyx @ np.linalg.inv(Exx)
+    return np.diag(Yc.T @ Yc / N - Eyx @ C_new.T - C_new @ Eyx.T - C_new @ Exx @ C_new.T)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -118,6 +133,8 @@ def fa_em_step(C_new, Lambda_new):
         "or use K (y - c))": L_draft,
         "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T": L_nocov,
         "you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> needs the new C": L_old,
+        "your Lambda has the draft's sign on the last term of the expansion (the erratum above): expand "
+        "<(y - C x)(y - C x)^T> again": _draft_sign_lambda(y, C, Lam),
     }
     if Lambda_new is not None and np.ndim(Lambda_new) == 2 and np.shape(Lambda_new) == (len(Lam), len(Lam)):
         return checker.result("one EM step of factor analysis", [
@@ -128,66 +145,79 @@ def fa_em_step(C_new, Lambda_new):
     return checker.result("one EM step of factor analysis", problems)
 
 
-def principal_subspace(C_answer, tol_rad: float = 1e-6):
-    """Exercise 2, ``ex-7-3-iterative-pca``: your ``(L, K)`` = (5, 2) matrix C from iterative PCA on :data:`EX_IPCA`.
+def _ipca_steps(y, C, n_steps, *, centre=True):
+    """``n_steps`` iterations of the draft's iterative PCA (Section 7.3.1) from ``C``: E step
+    X = (C^T C)^{-1} C^T y per observation, M step C = <y x^T><x x^T>^{-1}."""
+    Y = y - y.mean(axis=0) if centre else y
+    for _ in range(n_steps):
+        X = np.linalg.solve(C.T @ C, C.T @ Y.T).T
+        C = (Y.T @ X) @ np.linalg.inv(X.T @ X)
+    return C
 
-    The columns need not be orthonormal; the checker compares the span of your columns with the
-    principal subspace, by their largest principal angle. It recognizes latent projections passed
-    in place of C, dependent columns, uncentred data, and a run that has not converged.
+
+def principal_subspace(C_answer, tol_rad: float = 1e-6):
+    """Exercise 2, ``ex-7-3-iterative-pca``: your ``(L, K)`` = (5, 2) matrix C after exactly
+    :data:`EX_IPCA_STEPS` iterations of iterative PCA on :data:`EX_IPCA`, started from :data:`EX_IPCA_START`.
+
+    The iterate is unique (its span is not yet the principal subspace), so the checker compares the
+    matrix itself. It recognizes latent projections passed in place of C, another number of
+    iterations, a converged run or an eigendecomposition, and uncentred data (without saying what
+    the last one does).
     """
     y, K = EX_IPCA
     L = y.shape[1]
+    title = f"iterative PCA: C after {EX_IPCA_STEPS} steps from EX_IPCA_START"
     arr, problems = checker.as_numeric(C_answer, "your matrix")
     if problems:
-        return checker.result("principal subspace by iterative PCA", problems)
+        return checker.result(title, problems)
     if arr.shape != (L, K):
         hint = " (that looks like the latent projections X_bar, one row per observation)" \
             if arr.shape == (y.shape[0], K) else ""
-        return checker.result("principal subspace by iterative PCA",
-                            [f"your matrix should have shape (L, K) = {(L, K)}; got {arr.shape}{hint}."])
-    if np.linalg.matrix_rank(arr) < K:
-        return checker.result("principal subspace by iterative PCA",
-                            [f"your matrix has rank {np.linalg.matrix_rank(arr)} < K = {K}: its columns are dependent."])
+        return checker.result(title, [f"your matrix should have shape (L, K) = {(L, K)}; got {arr.shape}{hint}."])
+    ref = _ipca_steps(y, EX_IPCA_START, EX_IPCA_STEPS)
+    if np.allclose(arr, ref, rtol=1e-7, atol=1e-9):
+        return checker.result(title, [])
+    for n in (0, 1, 2, 4, 5, 6):
+        if np.allclose(arr, _ipca_steps(y, EX_IPCA_START, n), rtol=1e-7, atol=1e-9):
+            return checker.result(title, [f"your matrix is the iterate after {n} steps; the exercise asks for "
+                                          f"{EX_IPCA_STEPS}."])
     w, V = np.linalg.eigh(_centred_cov(y))
-    U = V[:, ::-1][:, :K]
-    angle = float(np.max(subspace_angles(arr, U)))
-    if angle < tol_rad:
-        return checker.result("principal subspace by iterative PCA", [])
-    w2, V2 = np.linalg.eigh(y.T @ y / y.shape[0])                 # uncentred second moment
-    if float(np.max(subspace_angles(arr, V2[:, ::-1][:, :K]))) < 1e-4:
-        msg = ("your span is the top subspace of the *uncentred* second moment <y y^T>: centre the data "
-               "first (the draft's iterative PCA leaves this implicit).")
-    elif angle < 1e-2:
-        msg = (f"your span is close (largest principal angle below 0.01 rad) but not converged (need "
-               f"< {tol_rad:g} rad): run more iterations.")
-    else:
-        msg = ("your span is not the principal subspace (largest principal angle "
-               + ("above 10 degrees)." if angle > np.radians(10) else "between 0.01 rad and 10 degrees)."))
-    return checker.result("principal subspace by iterative PCA", [msg])
+    if np.linalg.matrix_rank(arr) == K and float(np.max(subspace_angles(arr, V[:, ::-1][:, :K]))) < 1e-4:
+        return checker.result(title, ["your matrix spans the principal subspace, so it comes from a converged run "
+                                      "or an eigendecomposition: the exercise asks for the iterate after "
+                                      f"{EX_IPCA_STEPS} steps from EX_IPCA_START, which has not converged yet."])
+    if np.allclose(arr, _ipca_steps(y, EX_IPCA_START, EX_IPCA_STEPS, centre=False), rtol=1e-7, atol=1e-9):
+        return checker.result(title, ["your iterate is not the reference, though your steps look right: check "
+                                      "what the iteration assumes about the data it is run on."])
+    return checker.result(title, checker.compare_array(arr, ref, "your C", rtol=1e-7, atol=1e-9))
 
 
-def heywood_dimension(answer):
+def heywood_dimension(answer, ratio=None):
     """Exercise 3, ``ex-7-3-heywood``: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose
-    unique variance collapses, an integer."""
+    unique variance collapses, an integer, and that variable's ratio r_lj r_lk / r_jk of sample
+    correlations (the squared standardized loading a one-factor model would need), a number.
+
+    Both must be right; a wrong answer is not told which of the two is wrong.
+    """
+    title = "Heywood variable and its correlation ratio"
     R = np.corrcoef(EX_HEYWOOD.T)
-    ratio = np.array([R[0, 1] * R[0, 2] / R[1, 2], R[1, 0] * R[1, 2] / R[0, 2], R[2, 0] * R[2, 1] / R[0, 1]])
-    ref = int(np.argmax(ratio))
-    if answer is None:
-        return checker.result("Heywood dimension", ["your answer is None: give an index 0, 1 or 2."])
+    ratios = np.array([R[0, 1] * R[0, 2] / R[1, 2], R[1, 0] * R[1, 2] / R[0, 2], R[2, 0] * R[2, 1] / R[0, 1]])
+    ref = int(np.argmax(ratios))
+    if answer is None or ratio is None:
+        return checker.result(title, ["give both answers: the index (0, 1 or 2) and the ratio, a number."])
     index, bad = checker.as_integer(answer, "your index")
     if bad:
-        return checker.result("Heywood dimension", [f"give an integer index 0, 1 or 2; {bad[0]}"])
-    problems = []
+        return checker.result(title, [f"give an integer index 0, 1 or 2; {bad[0]}"])
+    value, bad = checker.as_numeric(ratio, "your ratio")
+    if bad or value.size != 1:
+        return checker.result(title, ["your ratio should be a single number."])
     if index not in (0, 1, 2):
-        problems.append(f"give an index 0, 1 or 2 (Python counts from 0); got {index}.")
-    elif index != ref:
-        var = np.var(EX_HEYWOOD, axis=0)
-        if index == int(np.argmin(var)):
-            problems.append("that is the variable with the smallest raw variance; factor analysis is scale "
-                            "equivariant, so the raw scale does not decide it. Look at the correlations.")
-        else:
-            problems.append("not that one: compare r_lj r_lk / r_jk with 1 for each variable l.")
-    return checker.result("Heywood dimension", problems)
+        return checker.result(title, [f"give an index 0, 1 or 2 (Python counts from 0); got {index}."])
+    if index == ref and np.isclose(float(value.reshape(-1)[0]), ratios[ref], rtol=1e-6, atol=0.0):
+        return checker.result(title, [])
+    return checker.result(title, ["not accepted: the index and the ratio are not both right. Compute the ratio "
+                                  "for each variable from the sample correlations (not the raw covariances) and "
+                                  "compare it with 1."])
 
 
 def ppca_noise(sigma2):
@@ -216,10 +246,13 @@ def ppca_noise(sigma2):
 #: For the graded (nbgrader) version: the library functions the statements rule out, stubbed while
 #: the student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-7-3-fa-em-step": {"forbidden": ["pedagogy_lib.factor.em.fa_em_step", "pedagogy_lib.factor.em.fit_fa"]},
+    "ex-7-3-fa-em-step": {"forbidden": ["my_fa_em_step", "e_step_stats", "pedagogy_lib.factor.em.fa_em_step",
+                                        "pedagogy_lib.factor.em.fit_fa"]},
+    "ex-7-3-heywood": {"forbidden": ["pedagogy_lib.factor.em.fit_fa"]},
     "ex-7-3-iterative-pca": {"forbidden": ["pedagogy_lib.factor.em.iterative_pca_step",
                                            "pedagogy_lib.factor.em.fit_iterative_pca", "pedagogy_lib.factor.em.pca",
-                                           "pedagogy_lib.factor.em.ppca_ml"]},
+                                           "pedagogy_lib.factor.em.ppca_ml", "pedagogy_lib.factor.em.fit_ppca",
+                                           "pedagogy_lib.factor.em.ppca_em_step"]},
     "ex-7-3-ppca-noise": {"forbidden": ["pedagogy_lib.factor.em.ppca_ml", "pedagogy_lib.factor.em.pca",
                                         "pedagogy_lib.factor.em.fit_ppca", "pedagogy_lib.factor.em.ppca_em_step"]},
 }

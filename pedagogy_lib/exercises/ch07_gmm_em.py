@@ -107,7 +107,7 @@ def _draw_mahal(rng):
 
 EX_MAHAL = book_or_drawn(MahalanobisProblem(
     mu=np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]),
-    Sigma=np.array([[3.0, 1.2], [1.2, 0.8]]),
+    Sigma=np.array([[2.5, -1.0], [-1.0, 0.7]]),         # not the page's Sigma_aniso
     y=np.array([[-1.0, 1.0], [0.5, -0.5], [1.0, 0.5], [1.5, 1.0], [1.0, 2.0], [2.0, 2.0], [3.0, 2.0], [-0.5, 1.5]]),
 ), _draw_mahal, seed=714)
 
@@ -274,15 +274,14 @@ def n_params_function(fn) -> CheckResult:
             continue
         cov_full_sq = {"full": K * L * L, "diag": K * L, "tied": L * L}[ct]
         hints = {
-            expected + 1: "the mixing weights have only K - 1 free values, because they sum to one",
-            (K - 1) + K * L + cov_full_sq: "a symmetric L x L covariance has L(L+1)/2 free entries, not L^2",
+            expected + 1: "check what the constraint on the mixing weights does to their count",
+            (K - 1) + K * L + cov_full_sq: "check the covariance count: not every entry of a symmetric matrix is free",
             (K - 1) + K * L: "the covariance parameters are missing",
         }
         if ct == "tied":
-            hints[(K - 1) + K * L + K * L * (L + 1) // 2] = ("a tied covariance is one matrix shared by all K "
-                                                             "components, counted once")
+            hints[(K - 1) + K * L + K * L * (L + 1) // 2] = "check how many covariance matrices a tied model has"
         if ct == "diag":
-            hints[(K - 1) + K * L + K * L * (L + 1) // 2] = "a diagonal covariance has only L free entries"
+            hints[(K - 1) + K * L + K * L * (L + 1) // 2] = "check which entries of a diagonal covariance are free"
         hint = hints.get(value)
         msg = f"on {label} your count is not right"
         return result(name, [msg + (f": {hint}." if hint else ".")])
@@ -317,11 +316,12 @@ def limit_labels(answer) -> CheckResult:
     if np.array_equal(arr, expected):
         return result(name, [])
     if np.array_equal(arr, _nearest_loop(p.y, p.mu)):
-        return result(name, ["these are the Euclidean-nearest means (the draft's K-means box). With a shared but "
-                             "anisotropic Sigma the logits keep the quadratic form (y - mu_k)^T Sigma^{-1} (y - mu_k)/s, "
-                             "so distances are measured in the Mahalanobis metric of Sigma."])
+        return result(name, ["these are the Euclidean-nearest means (the draft's K-means box). Write out the "
+                             "logits of the responsibilities with covariance s Sigma and see which terms grow "
+                             "as s -> 0."])
     if np.array_equal(arr, _nearest_loop(p.y, p.mu, p.Sigma)):
-        return result(name, ["you measured distances with Sigma where its inverse belongs."])
+        return result(name, ["these labels come from a distance that grows where the Gaussian is wide; check "
+                             "which matrix the exponent of the Gaussian density uses."])
     bad = np.flatnonzero(arr != expected)
     return result(name, [f"point(s) {bad.tolist()} are not assigned correctly."])
 
@@ -353,9 +353,10 @@ def _graded_n_params(rng) -> dict:
 #: library functions the statement rules out (stubbed while the student's code is graded).
 SUMMATIVE = {
     "ex-7-1-m-step": {"variant": _graded_m_step,
-                      "forbidden": ["pedagogy_lib.mixture.em.gmm_m_step",
+                      "forbidden": ["sigma_centred", "em_step", "pedagogy_lib.mixture.em.gmm_m_step",
                                     "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
                                     "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm"]},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans"]},
-    "ex-7-1-n-params": {"variant": _graded_n_params},
+    "ex-7-1-n-params": {"variant": _graded_n_params, "forbidden": ["sklearn_count"]},
+    "ex-7-1-mahalanobis-limit": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior"]},
 }

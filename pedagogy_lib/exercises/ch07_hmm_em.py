@@ -22,7 +22,7 @@ from ..hmm import inference as hmm
 from .checker import CheckResult, compare_array, result, problem_rng
 
 __all__ = [
-    "TransitionCounts", "SequencesProblem", "GaussianProblem",
+    "TransitionCounts", "SequencesProblem", "PairwiseProblem", "GaussianProblem",
     "EX_TRANS", "EX_PI", "EX_VISITS", "EX_MEANS",
     "m_step_A", "m_step_pi", "expected_visits", "m_step_mu", "m_step_function",
 ]
@@ -48,6 +48,15 @@ class SequencesProblem(NamedTuple):
     pi: np.ndarray
     A: np.ndarray
     log_liks: list
+
+
+class PairwiseProblem(NamedTuple):
+    """What an E step on one sequence leaves once the per-step marginals are thrown away: ``xi_sum`` (K, K),
+    the expected number of transitions ``j -> i`` summed over the sequence (next state first), and
+    ``gamma_first`` (K,), the smoother at the first step."""
+
+    xi_sum: np.ndarray
+    gamma_first: np.ndarray
 
 
 class GaussianProblem(NamedTuple):
@@ -98,8 +107,11 @@ EX_TRANS = _make_trans()
 #: Exercise (b): twelve short sequences under a known model; estimate pi by one M step.
 EX_PI = SequencesProblem(*_model(), _sequences(7202, [15] * 12))
 
-#: Exercise (c): one sequence of 80 steps; the expected number of visits to each state.
-EX_VISITS = SequencesProblem(*_model(), _sequences(7203, [80], sep=1.0))
+#: Exercise (c): one sequence of 80 steps, of which only the pairwise statistics and the first step's
+#: marginal are given; the expected number of visits to each state.
+_VISITS_SEQUENCE = SequencesProblem(*_model(), _sequences(7203, [80], sep=1.0))
+_VISITS_POST = _smooth(_VISITS_SEQUENCE.pi, _VISITS_SEQUENCE.A, _VISITS_SEQUENCE.log_liks[0])
+EX_VISITS = PairwiseProblem(_VISITS_POST.xi_sum + 0.0, _VISITS_POST.gamma[0] + 0.0)
 
 
 def _make_means() -> GaussianProblem:
@@ -124,13 +136,11 @@ def m_step_A(answer) -> CheckResult:
     p = EX_TRANS
     expected = p.xi_sum / p.xi_sum.sum(axis=0, keepdims=True)
     hints = {
-        "you normalize the rows (the row-stochastic convention of hmmlearn); the book's A is column-stochastic, "
-        "so divide each column j by the expected number of departures from j":
+        "your rows sum to one (the row-stochastic convention of hmmlearn); the book's A is column-stochastic":
             p.xi_sum / p.xi_sum.sum(axis=1, keepdims=True),
-        "you divide by N_k, the expected visits over *all* steps; the denominator must omit each sequence's last "
-        "step (there is no transition out of it): use N_k - gamma_last, i.e. the column sums of xi_sum":
+        "your denominator counts the visits at every step: check from which steps a transition can leave":
             p.xi_sum / p.N_k[None, :],
-        "you divide by the visits to the *destination* state i instead of the source state j":
+        "your denominator belongs to the destination state i, not the source state j":
             p.xi_sum / (p.N_k - p.gamma_last)[:, None],
     }
     return result("re-estimated A from EX_TRANS", compare_array(answer, expected, "A", rtol=1e-8, atol=1e-12,
@@ -161,22 +171,22 @@ def m_step_pi(answer) -> CheckResult:
 
 def expected_visits(answer) -> CheckResult:
     """Exercise (c), ``ex-7-2-expected-visits``: your expected number of visits to each state for the
-    sequence of :data:`EX_VISITS`.
+    80-step sequence whose pairwise statistics are :data:`EX_VISITS`.
 
-    Pass an array of shape (K,) = (3,). The checker recognizes the filter used in place of the
-    smoother, hard counts, and a sum over too few steps.
+    Pass an array of shape (K,) = (3,). The reference is the sum of the smoother's marginals over all
+    steps, computed here from the sequence itself (which the notebook does not show). The checker
+    recognizes the departures or the arrivals alone, and the first step's marginal added to the
+    departures.
     """
     p = EX_VISITS
-    post = _smooth(p.pi, p.A, p.log_liks[0])
-    expected = post.gamma.sum(axis=0)
-    K = expected.shape[0]
+    expected = _VISITS_POST.gamma.sum(axis=0)
     hints = {
-        "you summed the filter distributions p(x_t | y_1..y_t); the expected visits use the smoother":
-            post.filtered.sum(axis=0),
-        "you counted the most probable state at each step (hard counts); the expectation sums probabilities":
-            np.bincount(np.argmax(post.gamma, axis=1), minlength=K).astype(float),
-        "you summed only over t = 1..T-1 (the denominator of the A update), not over all T steps":
-            post.gamma[:-1].sum(axis=0),
+        "you counted the steps a transition leaves from, which misses one step of the sequence":
+            p.xi_sum.sum(axis=0),
+        "you counted the steps a transition arrives at, which misses one step of the sequence":
+            p.xi_sum.sum(axis=1),
+        "the first step's marginal completes the count of the steps that something arrives at, not of those "
+        "that something leaves from": p.xi_sum.sum(axis=0) + p.gamma_first,
     }
     problems = compare_array(answer, expected, "N_k", rtol=1e-8, atol=1e-10, hints=hints)
     return result("expected visits for EX_VISITS", problems)
@@ -224,9 +234,40 @@ def _m_step_cases():
         N_k = G.sum(axis=0)
         mu = (G.T @ Y) / N_k[:, None]
         Sigma = np.stack([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(K)])
-        ref = (np.mean([g[0] for g in gammas], axis=0), xi_sum / xi_sum.sum(axis=0, keepdims=True), mu, Sigma)
+        ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, Sigma)
         cases.append(((ys, gammas, xi_sum), ref))
+    cases.append(_no_departure_case(rng))
     return cases
+
+
+def _a_update(xi_sum):
+    """Column j of Xi over its sum, the expected departures from j; the uniform column 1/K where no
+    transition leaves j (the statement's convention)."""
+    K = xi_sum.shape[0]
+    col = xi_sum.sum(axis=0)
+    return np.where(col[None, :] > 0, xi_sum / np.where(col > 0, col, 1.0)[None, :], 1.0 / K)
+
+
+def _no_departure_case(rng):
+    """A problem in which the last state is occupied only at the last step of each sequence (one of them a
+    single step), so that no transition leaves it and column K - 1 of Xi is zero. Pairwise marginals are
+    the outer products of consecutive marginals, which have the right margins."""
+    K, D = 3, 2
+    ys, gammas, xi_sum = [], [], np.zeros((K, K))
+    for T in (1, 6, 5):
+        g = np.zeros((T, K))
+        g[:-1, :2] = rng.dirichlet(np.ones(2), size=T - 1)
+        g[-1] = rng.dirichlet(np.ones(K))
+        for t in range(T - 1):
+            xi_sum += np.outer(g[t + 1], g[t])
+        ys.append(rng.standard_normal((T, D)) + 0.0)
+        gammas.append(g)
+    Y, G = np.concatenate(ys), np.concatenate(gammas)
+    N_k = G.sum(axis=0)
+    mu = (G.T @ Y) / N_k[:, None]
+    Sigma = np.stack([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(K)])
+    ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, Sigma)
+    return (ys, gammas, xi_sum), ref
 
 
 def _m_step_slips(ys, gammas, xi_sum):
@@ -291,7 +332,15 @@ def m_step_function(fn) -> CheckResult:
                         f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
                                                    else ".")]
             break
-        slips = _m_step_slips(*args)
+        with np.errstate(divide="ignore", invalid="ignore"):     # slips that divide by a zero column
+            slips = _m_step_slips(*args)
+        no_exit = args[2].sum(axis=0) == 0
+        if no_exit.any():
+            A_out = np.asarray(out[1], dtype=float) if np.shape(out[1]) == (K, K) else None
+            if A_out is not None and not np.all(np.isfinite(A_out[:, no_exit])):
+                problems = [f"on {where} no transition leaves state {np.flatnonzero(no_exit).tolist()}, and your "
+                            "A has NaN or inf in that column: see what the statement asks for there."]
+                break
         for name, answer, expected in zip(("pi", "A", "mu", "Sigma"), out, ref):
             problems += compare_array(answer, expected, f"{name} on {where}", rtol=1e-7, atol=1e-10,
                                       hints=slips.get(name))

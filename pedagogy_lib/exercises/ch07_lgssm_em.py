@@ -26,6 +26,7 @@ __all__ = [
     "SmootherProblem", "SimilarityProblem",
     "EX_SMOOTH", "EX_SIM",
     "cross_moment", "m_step_A", "m_step_C", "similarity", "eigenvalues_invariant", "m_step_function",
+    "INVARIANT_QUESTIONS",
 ]
 
 
@@ -126,7 +127,7 @@ def m_step_A(answer) -> CheckResult:
     hints = {
         "you multiplied in the wrong order, S00^{-1} S10; the normal equations give A = S10 S00^{-1}":
             np.linalg.solve(S00, S10),
-        "your denominator sums E[x x^T] over all T steps; the predecessor x_{t-1} runs over t = 1..T-1 only":
+        "your denominator sums E[x x^T] over all T steps: check which steps a predecessor x_{t-1} can be":
             np.linalg.solve(S_all.T, S10.T).T,
         "you left out the posterior covariances (means only): that is least squares on the smoothed means, not EM":
             np.linalg.solve((mu[:-1].T @ mu[:-1]).T, (mu[1:].T @ mu[:-1]).T).T,
@@ -187,7 +188,7 @@ def similarity(answer) -> CheckResult:
     ref = {"A": S @ p.A @ Si, "C": p.C @ Si, "Sigma_x": S @ p.Sigma_x @ S.T, "mu1": S @ p.mu1,
            "Sigma1": S @ p.Sigma1 @ S.T, "Sigma_y_x": p.Sigma_y_x, "c": p.c, "a": S @ p.a}
     wrong = {"A": {"you wrote S^{-1} A S (the map for x = S x', the other direction)": Si @ p.A @ S},
-             "C": {"you wrote C S; the emission must undo the change of coordinates, C' = C S^{-1}": p.C @ S},
+             "C": {"you wrote C S: check that C' x' gives back the same emission mean C x": p.C @ S},
              "Sigma_x": {"you wrote S^T Sigma_x S; a covariance of S x is S Sigma_x S^T": S.T @ p.Sigma_x @ S},
              "Sigma1": {"you wrote S^T Sigma1 S; a covariance of S x is S Sigma1 S^T": S.T @ p.Sigma1 @ S}}
     problems = []
@@ -202,15 +203,34 @@ def similarity(answer) -> CheckResult:
     return result("EX_SIM in new coordinates", problems)
 
 
+#: Exercise (e): the quantities asked about, in the order of the answer.
+INVARIANT_QUESTIONS = ("A", "the eigenvalues of A", "C", "Sigma_x", "Sigma_y_x", "the trace of A")
+
+
 def eigenvalues_invariant(answer) -> CheckResult:
-    """Exercise (e), ``ex-7-4-identifiability``: True or False, "EM on enough data recovers the true A
-    itself, not just its eigenvalues"."""
-    value, problems = as_bool(answer, "your answer")
-    if not problems and value is not False:
-        # A hint, not the argument: a wrong True gets a question to think about.
-        problems = ["not right: ask whether two different parameter settings could give exactly the same "
-                    "distribution of y (try a change of basis of the latent state)."]
-    return result("identifiability of A", problems)
+    """Exercise (e), ``ex-7-4-identifiability``: for each quantity of :data:`INVARIANT_QUESTIONS`, True if
+    a change of state coordinates x' = S x (any invertible S) leaves it unchanged, so that data can
+    determine it, and False if not: a sequence of six bools in that order.
+
+    All six must be right; a wrong answer is not told which."""
+    title = "what a change of state coordinates leaves unchanged"
+    n = len(INVARIANT_QUESTIONS)
+    if answer is None:
+        return result(title, [f"your answer is None: give {n} bools, one per quantity, in the order of "
+                              "check.INVARIANT_QUESTIONS."])
+    if isinstance(answer, (str, bytes, dict)) or not hasattr(answer, "__len__") or len(answer) != n:
+        return result(title, [f"give a sequence of {n} bools, one per quantity of check.INVARIANT_QUESTIONS."])
+    values = []
+    for i, a in enumerate(answer):
+        value, problems = as_bool(a, f"entry {i}")
+        if problems:
+            return result(title, problems)
+        values.append(value)
+    # the similarity transform: A' = S A S^{-1}, C' = C S^{-1}, Sigma_x' = S Sigma_x S^T, Sigma_y_x' = Sigma_y_x
+    if values != [False, True, False, False, True, True]:
+        return result(title, ["not accepted: not every entry is right. For each quantity write down what it "
+                              "becomes in the coordinates x' = S x and ask whether that is the same for every S."])
+    return result(title, [])
 
 
 def _m_step_cases():
@@ -341,8 +361,15 @@ def m_step_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise's data are the
 #: same for every student (courseware/grading.py).
 SUMMATIVE = {
-    "ex-7-4-identifiability": {"same_data": "the answer is True or False, about a property of the model that no "
-                                            "data change"},
+    "ex-7-4-cross-moment": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
+                                          "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+    "ex-7-4-m-step-a": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
+                                      "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+    "ex-7-4-m-step-c": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
+                                      "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+    "ex-7-4-similarity": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"]},
+    "ex-7-4-identifiability": {"same_data": "the answer is six True-or-False verdicts about properties of the "
+                                            "model that no data change"},
     "ex-7-4-m-step-function": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_m_step"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
