@@ -226,7 +226,7 @@ SUMMATIVE = {
     "ex-5-1-2-weights": {"forbidden": ["pedagogy_lib.learning.glm.family",
                                        "irls_step"]},
     "ex-5-1-2-irls-step": {"forbidden": ["pedagogy_lib.learning.glm.irls",
-                                         "irls_step"],
+                                         "irls_step", "irls_path"],
                            "same_data": "the statement spells out the numbers (inputs -1, 0, 1, 2, outputs "
                                         "0, 1, 0, 1, the start at zero), and the solution works the first step "
                                         "out by hand for them"},
