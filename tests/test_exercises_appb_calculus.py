@@ -42,3 +42,21 @@ def test_chain_AXAt():
     assert not r and "G^T" in str(r)
     r = check.chain_AXAt(G)
     assert not r and "shape of X" in str(r)
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-b1-logdet": [
+            "pedagogy_lib.core.gradcheck.gradcheck",
+            "pedagogy_lib.nn.network.numerical_gradient",
+        ],
+        "ex-b1-chain": [
+            "pedagogy_lib.core.gradcheck.gradcheck",
+            "pedagogy_lib.nn.network.numerical_gradient",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

@@ -144,3 +144,27 @@ def test_cheaper_form_ignores_case_and_spaces():
     costs = [{f: check.flop_count(p.K, p.L, f, p.diagonal) for f in check.FORMS} for p in check.EX_SIZES]
     best = [min(c, key=c.get) for c in costs]
     assert check.cheaper_form([" " + b.upper() + " " for b in best])
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-1-2-scalar-posterior": [
+            "pedagogy_lib.lgssm.kalman.kalman_filter",
+            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+            "pedagogy_lib.factor.model.fa_posterior",
+        ],
+        "ex-2-1-2-gain": [
+            "pedagogy_lib.lgssm.kalman.kalman_filter",
+            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+            "pedagogy_lib.factor.model.fa_posterior",
+        ],
+        "ex-2-1-2-same-marginal": [
+            "pedagogy_lib.factor.model.fa_marginal",
+            "pedagogy_lib.factor.model.fa_log_likelihood",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

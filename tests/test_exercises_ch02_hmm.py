@@ -92,3 +92,26 @@ def test_raw_alphas_of_the_evidence_exercise_really_underflow():
     assert first_zero is not None and 400 < first_zero < p.log_lik.shape[0]
     assert check.log_evidence(_scaled_forward(p.pi, p.A, p.log_lik))
     assert not check.log_evidence(-np.inf)
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-2-1-gamma-by-hand": [
+            "pedagogy_lib.hmm.inference.hmm_filter",
+            "pedagogy_lib.graphical.bp.belief_propagation",
+            "pedagogy_lib.graphical.junction.junction_marginal",
+            "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+        ],
+        "ex-2-2-1-iid-states": [
+            "pedagogy_lib.hmm.inference.hmm_smoother",
+            "pedagogy_lib.hmm.em.hmm_posterior",
+            "pedagogy_lib.hmm.inference.hmm_filter",
+            "pedagogy_lib.recursions.generic.backward_smoother",
+            "pedagogy_lib.recursions.generic.forward_filter",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

@@ -118,3 +118,31 @@ def test_prior_shift_correct_and_wrong():
     assert not r and "sensitivity" in str(r)
     r = check.prior_shift(None, None)
     assert not r and "None" in str(r) and "True or False" in str(r)
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-0-posterior-evidence": [
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+        "ex-2-0-explaining-away": [
+            "pedagogy_lib.discrete.categorical.invert",
+            "pedagogy_lib.graphical.bp.belief_propagation",
+            "pedagogy_lib.graphical.junction.junction_marginal",
+        ],
+        "ex-2-0-canonical-independences": [
+            "pedagogy_lib.graphical.separation.d_separated",
+            "pedagogy_lib.discrete.categorical.is_independent",
+        ],
+        "ex-2-0-prior-shift": [
+            "pedagogy_lib.discrete.categorical.invert",
+            "pedagogy_lib.discrete.categorical.marginal_y",
+            "pedagogy_lib.discrete.categorical.reverse_arrow",
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

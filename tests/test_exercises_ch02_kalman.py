@@ -137,3 +137,35 @@ def test_rts_backward_pass_rejects_a_non_function_and_reveals_no_answer():
     msg = str(check.rts_backward_pass(lambda m, U, A, a, Q: (m + 0.01, U)))
     assert "test problem 1" in msg
     assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 2.53-2.54", "")), msg
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-2-2-steady-state": [
+            "pedagogy_lib.lgssm.kalman.kalman_filter",
+            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+            "scipy.linalg.solve_discrete_are",
+        ],
+        "ex-2-2-2-one-step": [
+            "pedagogy_lib.gaussian.blocks.marginalize",
+            "pedagogy_lib.gaussian.blocks.bayes_invert",
+            "pedagogy_lib.lgssm.kalman.kalman_filter",
+            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+        ],
+        "ex-2-2-2-smoother-gain": [
+            "pedagogy_lib.gaussian.blocks.bayes_invert",
+            "pedagogy_lib.lgssm.kalman.rts_smoother",
+            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+        ],
+        "ex-2-2-2-rts-function": [
+            "pedagogy_lib.recursions.generic.backward_smoother",
+            "pedagogy_lib.recursions.generic.backward_step",
+            "pedagogy_lib.recursions.generic.future_conditioning",
+            "pedagogy_lib.gaussian.blocks.bayes_invert",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

@@ -84,3 +84,25 @@ def test_hand_computations_accept_three_significant_figures():
     assert check.weights(_three_figures(w))
     assert check.ess(float(f"{1 / np.sum(w**2):.3g}"))
     assert not check.ess(1.1 / np.sum(w**2))
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-2-3-weights": [
+            "pedagogy_lib.mixture.model.gmm_posterior",
+            "pedagogy_lib.mixture.model.gmm_logits",
+        ],
+        "ex-2-2-3-ess": [
+            "pedagogy_lib.smc.resampling.ess",
+        ],
+        "ex-2-2-3-backward-step": [
+            "pedagogy_lib.recursions.generic.backward_smoother",
+            "pedagogy_lib.recursions.generic.future_conditioning",
+            "pedagogy_lib.recursions.generic.sequence_conditional",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

@@ -111,3 +111,28 @@ def test_fragment_roles():
 def test_none_fails_gracefully(fn):
     r = fn(None)
     assert not r.passed and r.problems
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-2-0-time-update": [
+            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
+            "pedagogy_lib.discrete.categorical.marginal_y",
+        ],
+        "ex-2-2-0-measurement-update": [
+            "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+            "pedagogy_lib.discrete.categorical.invert",
+        ],
+        "ex-2-2-0-evidence": [
+            "pedagogy_lib.recursions.generic.forward_filter",
+            "pedagogy_lib.recursions.generic.data_marginals",
+            "pedagogy_lib.recursions.generic.measurement_update",
+            "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

@@ -104,4 +104,8 @@ def chain_AXAt(answer) -> CheckResult:
 SUMMATIVE = {
     "ex-b1-trace": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
                                   "pedagogy_lib.nn.network.numerical_gradient"]},
+    "ex-b1-logdet": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
+                                   "pedagogy_lib.nn.network.numerical_gradient"]},
+    "ex-b1-chain": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
+                                  "pedagogy_lib.nn.network.numerical_gradient"]},
 }

@@ -221,10 +221,18 @@ def cheaper_form(answers):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-1-2-scalar-posterior": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                                "pedagogy_lib.gaussian.blocks.condition"]},
+                                                "pedagogy_lib.gaussian.blocks.condition",
+                                                "pedagogy_lib.lgssm.kalman.kalman_filter",
+                                                "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                                "pedagogy_lib.factor.model.fa_posterior"]},
     "ex-2-1-2-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                    "pedagogy_lib.gaussian.blocks.condition"]},
-    "ex-2-1-2-same-marginal": {"same_data": "the answer is a choice, True or False for each pair: the pairs are "
+                                    "pedagogy_lib.gaussian.blocks.condition",
+                                    "pedagogy_lib.lgssm.kalman.kalman_filter",
+                                    "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                    "pedagogy_lib.factor.model.fa_posterior"]},
+    "ex-2-1-2-same-marginal": {"forbidden": ["pedagogy_lib.factor.model.fa_marginal",
+                                             "pedagogy_lib.factor.model.fa_log_likelihood"],
+                               "same_data": "the answer is a choice, True or False for each pair: the pairs are "
                                             "built to set an orthogonal map against a shear of determinant one"},
     "ex-2-1-2-cheaper-form": {"same_data": "the answer is a choice between two labels for each problem, and the "
                                            "solution discusses these three sizes (K = 3, L = 1000; K = 1000, "

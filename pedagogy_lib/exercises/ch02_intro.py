@@ -240,17 +240,27 @@ def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult
 SUMMATIVE = {
     "ex-2-0-posterior-evidence": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
                                                 "pedagogy_lib.discrete.categorical.marginal_y",
-                                                "pedagogy_lib.discrete.categorical.reverse_arrow"],
+                                                "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                                "pedagogy_lib.discrete.categorical.update_sequence"],
                                   "same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
                                                "0.85, 2% of people ill), and the prior-shift exercise and the "
                                                "solution (from 0.02 to about 0.2) refer back to them"},
     "ex-2-0-explaining-away": {"forbidden": ["pedagogy_lib.discrete.categorical.joint_table",
                                              "pedagogy_lib.discrete.categorical.marginal",
                                              "pedagogy_lib.discrete.categorical.conditional",
-                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration"]},
-    "ex-2-0-canonical-independences": {"same_data": "the answer is a choice, True or False for each graph and "
+                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+                                             "pedagogy_lib.discrete.categorical.invert",
+                                             "pedagogy_lib.graphical.bp.belief_propagation",
+                                             "pedagogy_lib.graphical.junction.junction_marginal"]},
+    "ex-2-0-canonical-independences": {"forbidden": ["pedagogy_lib.graphical.separation.d_separated",
+                                                     "pedagogy_lib.discrete.categorical.is_independent"],
+                                       "same_data": "the answer is a choice, True or False for each graph and "
                                                     "statement, which no choice of tables changes"},
-    "ex-2-0-prior-shift": {"same_data": "the statement spells out the numbers (2% ill in the clinic, 20% in the "
+    "ex-2-0-prior-shift": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+                                         "pedagogy_lib.discrete.categorical.marginal_y",
+                                         "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                         "pedagogy_lib.discrete.categorical.update_sequence"],
+                           "same_data": "the statement spells out the numbers (2% ill in the clinic, 20% in the "
                                         "outbreak, and the test of the first exercise), and the solution "
                                         "discusses the result (about 0.75, against about 0.2)"},
 }

@@ -129,7 +129,8 @@ def _walk_reference(p: RandomWalk) -> tuple[float, float]:
 
 def steady_state(P, K, problem: RandomWalk = EX_WALK) -> checker.CheckResult:
     """Exercise 1, ``ex-2-2-2-steady-state``: your steady-state *predicted* variance P and gain K for
-    :data:`EX_WALK`, two numbers.
+    :data:`EX_WALK`, two numbers. K is the limit of the filter's Kalman gain K_t (the gain of the
+    measurement update, Eq. 2.47), not the smoother gain J of Eq. 2.53.
 
     The checker recognizes the filtered variance given for the predicted one, the wrong root of the
     quadratic, and slips in the gain.
@@ -326,7 +327,21 @@ SUMMATIVE = {
                                         "tests for the two properties the statement asks for; there are no problem "
                                         "data"},
     "ex-2-2-2-rts-function": {"forbidden": ["pedagogy_lib.lgssm.kalman.rts_smoother",
-                                            "pedagogy_lib.lgssm.kalman.kalman_smoother"],
+                                            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                            "pedagogy_lib.recursions.generic.backward_smoother",
+                                            "pedagogy_lib.recursions.generic.backward_step",
+                                            "pedagogy_lib.recursions.generic.future_conditioning",
+                                            "pedagogy_lib.gaussian.blocks.bayes_invert"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
+    "ex-2-2-2-steady-state": {"forbidden": ["pedagogy_lib.lgssm.kalman.kalman_filter",
+                                            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                            "scipy.linalg.solve_discrete_are"]},
+    "ex-2-2-2-one-step": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize",
+                                        "pedagogy_lib.gaussian.blocks.bayes_invert",
+                                        "pedagogy_lib.lgssm.kalman.kalman_filter",
+                                        "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+    "ex-2-2-2-smoother-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
+                                             "pedagogy_lib.lgssm.kalman.rts_smoother",
+                                             "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
 }

@@ -192,7 +192,13 @@ def convergence_slope(answer) -> CheckResult:
 SUMMATIVE = {
     "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.recursions.generic.backward_step",
                                              "pedagogy_lib.recursions.generic.particle_backward_matrix",
-                                             "pedagogy_lib.smc.particle.ffbsm"]},
+                                             "pedagogy_lib.smc.particle.ffbsm",
+                                             "pedagogy_lib.recursions.generic.backward_smoother",
+                                             "pedagogy_lib.recursions.generic.future_conditioning",
+                                             "pedagogy_lib.recursions.generic.sequence_conditional"]},
     "ex-2-2-3-rate": {"same_data": "the answer is an estimate from a long simulation (a fitted slope), which the "
                                    "checker compares with the slope Monte Carlo theory predicts"},
+    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior",
+                                       "pedagogy_lib.mixture.model.gmm_logits"]},
+    "ex-2-2-3-ess": {"forbidden": ["pedagogy_lib.smc.resampling.ess"]},
 }

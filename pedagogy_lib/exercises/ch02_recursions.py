@@ -244,10 +244,19 @@ def fragment_roles(answer) -> CheckResult:
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-2-0-time-update": {"forbidden": ["pedagogy_lib.recursions.generic.time_update",
-                                           "pedagogy_lib.recursions.generic.forward_filter"]},
+                                           "pedagogy_lib.recursions.generic.forward_filter",
+                                           "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
+                                           "pedagogy_lib.discrete.categorical.marginal_y"]},
     "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.recursions.generic.measurement_update",
-                                                  "pedagogy_lib.recursions.generic.forward_filter"]},
+                                                  "pedagogy_lib.recursions.generic.forward_filter",
+                                                  "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+                                                  "pedagogy_lib.discrete.categorical.invert"]},
     "ex-2-2-0-fragment-roles": {"same_data": "the answer is a choice of fragment (A, B or C) and operation "
                                              "(marginalize or Bayes-invert) for each of six operations, which no "
                                              "data change"},
+    "ex-2-2-0-evidence": {"forbidden": ["pedagogy_lib.recursions.generic.forward_filter",
+                                        "pedagogy_lib.recursions.generic.data_marginals",
+                                        "pedagogy_lib.recursions.generic.measurement_update",
+                                        "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+                                        "pedagogy_lib.discrete.categorical.update_sequence"]},
 }

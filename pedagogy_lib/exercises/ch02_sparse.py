@@ -217,9 +217,18 @@ def laplace_log_evidence(answer):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-1-3-soft-threshold": {"forbidden": ["pedagogy_lib.factor.sparse_coding.soft_threshold",
-                                              "pedagogy_lib.factor.sparse_coding.map_estimate"],
+                                              "pedagogy_lib.factor.sparse_coding.map_estimate",
+                                              "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                                              "pedagogy_lib.factor.sparse_coding_em.batch_map",
+                                              "pedagogy_lib.factor.sparse_coding_em.e_step"],
                                 "same_data": "the answer is a function, which the grader calls on test inputs of "
                                              "the checker's own (EX_MAP_1D)"},
     "ex-2-1-3-hessian": {"forbidden": ["pedagogy_lib.factor.sparse_coding.energy_hessian",
-                                       "pedagogy_lib.factor.sparse_coding.laplace_approximation"]},
+                                       "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                                       "pedagogy_lib.factor.sparse_coding.prior_energy_derivatives",
+                                       "pedagogy_lib.factor.sparse_coding.energy_gradient"]},
+    "ex-2-1-3-laplace-evidence": {"forbidden": ["pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                                                "pedagogy_lib.factor.sparse_coding.energy_hessian",
+                                                "pedagogy_lib.factor.sparse_coding.log_Z_joint",
+                                                "pedagogy_lib.factor.sparse_coding.log_marginal_quadrature"]},
 }
