@@ -241,3 +241,14 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
         assert not missing, (label, missing)
+
+
+def test_log_marginal_statement_and_help_agree_on_how_far_y_far_lies():
+    """The statement says "a thousand or more standard deviations"; help() says the same, and it is
+    true of every point (Mahalanobis distance to each component)."""
+    p = check.EX_LOGMARG
+    assert "a thousand or more standard" in check.log_marginal_function.__doc__
+    assert "hundreds" not in check.log_marginal_function.__doc__
+    for y in p.y_far:
+        for m, S in zip(p.mu, p.Sigma):
+            assert np.sqrt((y - m) @ np.linalg.solve(S, y - m)) >= 1000

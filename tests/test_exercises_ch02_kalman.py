@@ -59,7 +59,7 @@ def test_smoother_gain_against_both_forms_of_eq_2_53_and_mistakes():
 
 
 def test_inflating_A_accepts_the_non_normal_counterexample_and_rejects_others():
-    assert check.inflating_A(np.array([[0.5, 10.0], [0.0, 0.5]]))
+    assert check.inflating_A(np.array([[0.9, 3.0], [0.0, -0.2]]))
     out = check.inflating_A(0.9 * np.eye(2))
     assert not out and "shrinks Upsilon = I in every direction" in str(out)
     out = check.inflating_A(np.array([[1.2, 3.0], [0.0, 0.5]]))
@@ -169,3 +169,14 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
         assert not missing, (label, missing)
+
+
+def test_inflating_rejects_the_pages_example_and_its_transpose():
+    """The statement says "Do not reuse the example above": the page's A_bad, its transpose and
+    small changes of them pass both tests but are not the student's construction."""
+    A_bad = np.array([[0.5, 10.0], [0.0, 0.5]])
+    for A in (A_bad, A_bad.T, -A_bad, A_bad + 0.001 * np.array([[0, 1], [0, 0]]), A_bad.T + 0.01):
+        r = check.inflating_A(A)
+        assert not r and "page's example" in str(r), A
+    assert check.inflating_A(np.array([[0.3, 0.0], [4.0, 0.6]]))
+    assert check.inflating_A(np.array([[0.9, 3.0], [0.0, -0.2]]))

@@ -106,3 +106,24 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
         assert not missing, (label, missing)
+
+
+def test_weights_recognize_the_standard_deviation_where_the_variance_belongs():
+    """help() promises the variance and the standard deviation confused: both directions are named,
+    with and without the 1/2 of the exponent."""
+    x, y, s = check.EX_WEIGHTS
+    for log_w in (-((y - x) ** 2) / s, -0.5 * (y - x) ** 2 / s, -0.5 * (y - x) ** 2 / s**4):
+        w = np.exp(log_w - log_w.max())
+        r = check.weights(w / w.sum())
+        assert not r and "standard deviation" in str(r) and "no single slip" not in str(r), str(r)
+
+
+def test_ess_recognizes_the_weights_passed_as_log_weights():
+    from pedagogy_lib.smc.resampling import ess
+
+    x, y, s = check.EX_WEIGHTS
+    lik = stats.norm(loc=x, scale=s).pdf(y)
+    w = lik / lik.sum()
+    assert check.ess(ess(np.log(w)))
+    r = check.ess(ess(w))
+    assert not r and "log weights" in str(r), str(r)

@@ -136,3 +136,17 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
         assert not missing, (label, missing)
+
+
+def test_the_page_does_not_write_out_the_measurement_update_before_its_exercise():
+    """ex-2-2-0-measurement-update asks for Eq. 2.37 by hand: no code cell before it may compute
+    the normalized product of the prediction and a row of C."""
+    import json
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "chapters/ch02_directed_generative_models/2_2_0_dynamical_models.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-0-measurement-update" in "".join(c["source"]))
+    code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
+    assert not re.search(r"\*\s*C\[y\[0\]\]\s*/", code)

@@ -321,7 +321,7 @@ def log_marginal_function(fn) -> CheckResult:
     """Exercise ``ex-2-1-1-log-marginal``: your function ``fn(pi, mu, Sigma, y)`` for the log marginal of Eq. 2.10.
 
     ``y`` has shape (N, L), observations as rows; ``fn`` returns shape (N,). It is run on the
-    points ``EX_LOGMARG.y_near`` and then on ``EX_LOGMARG.y_far``, which lie hundreds of standard
+    points ``EX_LOGMARG.y_near`` and then on ``EX_LOGMARG.y_far``, which lie a thousand or more standard
     deviations from both components, where it must still return finite values. The checker
     recognizes left-out mixture weights.
     """

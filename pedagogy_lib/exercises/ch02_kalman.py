@@ -201,17 +201,26 @@ def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
     return checker.result("smoother gain J", problems)
 
 
+#: The example of the page's "stable but inflating" cell, which the exercise asks not to reuse.
+_PAGE_A_BAD = np.array([[0.5, 10.0], [0.0, 0.5]])
+
+
 def inflating_A(A) -> checker.CheckResult:
     """Exercise 4, ``ex-2-2-2-inflating``: your 2 x 2 matrix A, strictly stable, whose time update
     makes the identity covariance larger in some direction.
 
-    Pass a (2, 2) array. Any matrix that meets both conditions of the statement passes.
+    Pass a (2, 2) array. Any matrix of your own that meets both conditions of the statement passes;
+    the page's example, its transpose, their negatives and small changes of them do not.
     """
     arr, problems = checker.as_numeric(A, "A")
     if problems:
         return checker.result("a stable A that inflates uncertainty", problems)
     if arr.shape != (2, 2):
         return checker.result("a stable A that inflates uncertainty", [f"A should have shape (2, 2); got {arr.shape}."])
+    if any(np.abs(arr - s * X).max() < 0.1 for X in (_PAGE_A_BAD, _PAGE_A_BAD.T) for s in (1, -1)):
+        return checker.result("a stable A that inflates uncertainty", [
+            "this is (close to) the page's example A_bad or its transpose: the statement asks for a matrix "
+            "of your own construction."])
     rho = float(np.max(np.abs(np.linalg.eigvals(arr))))
     grow = float(np.linalg.eigvalsh(arr @ arr.T - np.eye(2)).max())
     if rho >= 1.0:

@@ -94,6 +94,16 @@ def _reference_weights() -> np.ndarray:
     return lik / lik.sum()                            # Eq. 2.59
 
 
+def _normalized(log_w) -> np.ndarray:
+    w = np.exp(log_w - np.max(log_w))
+    return w / w.sum()
+
+
+def _standard_deviation_slip(x, y, s) -> np.ndarray:
+    """The weights with sigma_y where sigma_y^2 belongs and the 1/2 dropped: exp(-(y - x)^2 / sigma_y)."""
+    return _normalized(-((y - x) ** 2) / s)
+
+
 def weights(answer) -> CheckResult:
     """Exercise ``ex-2-2-3-weights``: your filter weights alpha_t (Eq. 2.59) for :data:`EX_WEIGHTS`.
 
@@ -108,8 +118,12 @@ def weights(answer) -> CheckResult:
     hints = {
         "you forgot to normalize (these are the likelihoods themselves)": lik,
         "you normalized the log-likelihoods instead of the likelihoods": log_lik / log_lik.sum(),
-        "you used the variance where the standard deviation belongs (or vice versa)":
-            stats.norm(loc=x, scale=s**2).pdf(y) / stats.norm(loc=x, scale=s**2).pdf(y).sum(),
+        "you used the variance where the standard deviation belongs (the Gaussian's scale is sigma_y)":
+            _normalized(-0.5 * (y - x) ** 2 / s**4),
+        "you used the standard deviation where the variance belongs: the exponent divides (y - x)^2 by "
+        "2 sigma_y^2": _normalized(-0.5 * (y - x) ** 2 / s),
+        "you used the standard deviation where the variance belongs (and dropped the 1/2): the exponent "
+        "is -(y - x)^2 / (2 sigma_y^2)": _standard_deviation_slip(x, y, s),
         "you returned uniform weights (the time update's Eq. 2.58, before seeing y_t)": np.full(6, 1 / 6),
     }
     return result("particle weights (Eq. 2.59)", compare_array(answer, expected, "alpha_t", rtol=HAND_RTOL,
@@ -120,11 +134,15 @@ def ess(answer) -> CheckResult:
     """Exercise ``ex-2-2-3-ess``: your effective sample size of the weights of :data:`EX_WEIGHTS`.
 
     Pass a single number, a count of particles (not divided by I); three significant figures are
-    enough. The checker recognizes a few slips in the definition and unnormalized weights.
+    enough. The checker recognizes a few slips in the definition, unnormalized weights, and weights
+    passed where log weights belong (``resampling.ess`` takes log weights).
     """
     w = _reference_weights()
     expected = 1.0 / np.sum(w**2)
+    as_log = _normalized(w)
     hints = {
+        "you passed the weights themselves where log weights belong (resampling.ess takes log weights, "
+        "and exponentiates them)": 1.0 / np.sum(as_log**2),
         "you computed sum of squared weights (its reciprocal is the ESS)": np.sum(w**2),
         "you divided the ESS by I (the exercise asks for the ESS itself, a number of particles)": expected / 6,
         "you used unnormalized likelihoods": 1.0 / np.sum(stats.norm(EX_WEIGHTS.x, EX_WEIGHTS.sigma_y)
