@@ -82,28 +82,55 @@ def test_evidence_two_steps():
     assert not check.evidence_two_steps(None)
 
 
+GOOD_OUTPUTS = {"time update": "p(x_t | y_1:t-1)", "measurement update": "p(x_t | y_1:t)",
+                "data marginal": "p(y_t | y_1:t-1)", "future conditioning": "p(x_t-1 | x_t, y_1:t-1)",
+                "backward step": "p(x_t-1 | y_1:T)", "sequence conditional": "p(x_t | x_t-1, y_t:T)"}
+
+
 def test_fragment_roles():
-    good = {"time update": ("A", "marginalize"), "future conditioning": ("A", "bayes_invert"),
-            "data marginal": ("B", "marginalize"), "measurement update": ("B", "bayes_invert"),
-            "backward step": ("C", "marginalize"), "sequence conditional": ("C", "bayes_invert")}
+    good = GOOD_OUTPUTS
     assert check.fragment_roles(good)
-    assert check.fragment_roles({k: [f.lower(), " " + op.upper().replace("_", "-")] for k, (f, op) in good.items()})
-    r = check.fragment_roles({**good, "time update": ("A", "bayes_invert")})
-    assert not r and "other operation" in str(r)
-    r = check.fragment_roles({**good, "backward step": ("A", "marginalize")})
-    assert not r and "not an operation on fragment A" in str(r)
+    assert check.fragment_roles({k: v.replace(" ", "") for k, v in good.items()})
+    r = check.fragment_roles({**good, "time update": "p(x_t | y_1:t)"})
+    assert not r and "not all six are right" in str(r)
     bad = dict(good)
     del bad["data marginal"]
     r = check.fragment_roles(bad)
     assert not r and "missing entries for: data marginal" in str(r)
-    r = check.fragment_roles({**good, "smoothing": ("C", "marginalize")})
+    r = check.fragment_roles({**good, "smoothing": "p(x_t | y_1:T)"})
     assert not r and "unknown operation names: smoothing" in str(r)
-    r = check.fragment_roles({**good, "time update": "A"})
-    assert not r and "should map to a pair" in str(r)
-    r = check.fragment_roles({**good, "time update": ("D", "marginalize")})
-    assert not r and "must be one of A, B, C" in str(r)
+    r = check.fragment_roles({**good, "time update": ("A", "marginalize")})
+    assert not r and "one of the strings in DISTRIBUTIONS" in str(r)
     r = check.fragment_roles(None)
     assert not r and "should be a dict" in str(r)
+    assert set(good.values()) <= set(check.DISTRIBUTIONS)
+
+
+def test_fragment_roles_never_say_which_or_how_many_entries_are_wrong():
+    """A message naming the wrong entry (or the count) would let the six be found by trying the
+    candidates one entry at a time."""
+    messages = set()
+    for op in check.OPERATIONS:
+        for d in check.DISTRIBUTIONS:
+            if d == GOOD_OUTPUTS[op]:
+                continue
+            r = check.fragment_roles({**GOOD_OUTPUTS, op: d})
+            assert not r
+            messages.add(str(r))
+    assert len(messages) == 1 and not any(op in next(iter(messages)) for op in check.OPERATIONS), messages
+
+
+def test_fragment_roles_ask_for_outputs_the_pages_table_does_not_list():
+    """The page's table names each operation's fragment and kind; the exercise asks what each returns,
+    which the table states for at most one of them (the sequence conditional)."""
+    import json
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "chapters/ch02_directed_generative_models/2_2_0_dynamical_models.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    table = next("".join(c["source"]) for c in cells if "| fragment | MARGINALIZE | BAYES-INVERT |" in "".join(c["source"]))
+    assert "y_{1:t-1})" in table                     # the inputs are there ...
+    assert "data-marginal factor (Eq. 2.40)" in table and "p(\\mathbf y_t\\mid\\mathbf y_{1:t-1})" not in table
 
 
 @pytest.mark.parametrize("fn", [check.time_update, check.measurement_update, check.evidence_two_steps,
