@@ -65,13 +65,26 @@ def test_backward_step():
 
 
 def test_convergence_slope():
-    assert check.convergence_slope(-0.47)
-    res = check.convergence_slope(0.5)
-    assert not res and "positive" in str(res)
-    res = check.convergence_slope(-1.02)
-    assert not res and "squared error" in str(res)
+    measured = np.array([0.986, 0.400, 0.204])       # one set of eight seeds on the page's growth model
+    assert check.convergence_slope(measured)
+    assert check.convergence_slope([0.793, 0.46, 0.22])
+    res = check.convergence_slope(measured[::-1])
+    assert not res and "swap" in str(res)
+    res = check.convergence_slope(measured**2 * 1.1)
+    assert not res and ("near -1" in str(res) or "size" in str(res))
     assert not check.convergence_slope(None)
 
+
+def test_convergence_needs_a_measurement_not_the_theory():
+    """The theoretical slope alone no longer passes, nor does any I^(-1/2) curve at a guessed level:
+    the level of the errors comes only from running the filter."""
+    res = check.convergence_slope(-0.5)
+    assert not res and "not the slope" in str(res)
+    grid = np.array(check.RATE_GRID, dtype=float)
+    for c in (1.0, 3.0, 30.0):
+        res = check.convergence_slope(c * grid**-0.5)
+        assert not res and "size" in str(res), c
+    assert "0.88" not in str(check.convergence_slope(30.0 * grid**-0.5))
 
 def _three_figures(x):
     """Round every entry to three significant figures, as a hand computation would."""
