@@ -140,3 +140,16 @@ def test_ess_recognizes_the_weights_passed_as_log_weights():
     assert check.ess(ess(np.log(w)))
     r = check.ess(ess(w))
     assert not r and "log weights" in str(r), str(r)
+
+
+def test_the_page_does_not_write_out_the_backward_step_before_its_exercise():
+    """ex-2-2-3-backward-step asks for Eq. 2.61 by hand: the page's own example takes the smoother from
+    the library rather than coding the step (future conditioning, then the average over beta_t)."""
+    import json
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "chapters/ch02_directed_generative_models/2_2_3_particle_filter.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-3-backward-step" in "".join(c["source"]))
+    code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
+    assert "log_M" not in code and "@ cond" not in code
