@@ -113,7 +113,7 @@ def test_flop_count_answers_only_after_the_cheaper_form_is_accepted(monkeypatch)
     assert not check.cheaper_form(["covariance", "covariance", "covariance"])
     with pytest.raises(RuntimeError):
         check.flop_count(3, 1000, "information", True)
-    assert check.cheaper_form(["information", "covariance", "covariance"])
+    assert check.cheaper_form(["information", "covariance", "information"])
     assert check.flop_count(3, 1000, "information", True) == pytest.approx(9009)
 
 
@@ -130,13 +130,13 @@ def test_flop_count_by_hand(monkeypatch):
 
 
 def test_cheaper_form_checker():
-    good = ["information", "covariance", "covariance"]
+    good = ["information", "covariance", "information"]
     assert check.cheaper_form(good)
-    res = check.cheaper_form(["information", "covariance", "information"])
+    res = check.cheaper_form(["information", "covariance", "covariance"])
     assert not res and "not all three answers are right" in str(res) and "problem 3" not in str(res)
-    messages = {str(check.cheaper_form(a)) for a in (["covariance", "covariance", "covariance"],
-                                                     ["information", "information", "covariance"],
-                                                     ["covariance", "information", "information"])}
+    messages = {str(check.cheaper_form(a)) for a in (["covariance", "covariance", "information"],
+                                                     ["information", "information", "information"],
+                                                     ["covariance", "information", "covariance"])}
     assert messages == {str(res)}
     res = check.cheaper_form(["information", "Woodbury", "covariance"])
     assert not res and "'information' or 'covariance'" in str(res)
@@ -181,3 +181,14 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
         assert not missing, (label, missing)
+
+
+def test_cheaper_form_has_a_problem_the_rule_of_thumb_gets_wrong():
+    """The page's rule "more sources than emissions? use the covariance form" would answer every
+    problem; one problem has K > L and a diagonal Sigma_y|x, where the cost table says otherwise."""
+    count = check.flop_count.__globals__["_flop_count"]
+    odd = [p for p in check.EX_SIZES if p.K > p.L
+           and count(p.K, p.L, "information", p.diagonal) < count(p.K, p.L, "covariance", p.diagonal)]
+    assert len(odd) == 1
+    p = odd[0]                                     # the page's own counts (7K^3/6, L^3/6) agree
+    assert p.L * p.K**2 + 7 * p.K**3 / 6 < p.L * p.K**2 + 2 * p.L**2 * p.K + p.L**3 / 6

@@ -102,7 +102,7 @@ class SizeProblem(NamedTuple):
 #: Exercise 4: for each problem, which form of the posterior is cheaper?
 EX_SIZES = (SizeProblem(K=3, L=1000, diagonal=True),
             SizeProblem(K=1000, L=3, diagonal=False),
-            SizeProblem(K=400, L=20, diagonal=True))
+            SizeProblem(K=60, L=50, diagonal=True))
 
 FORMS = ("information", "covariance")
 
@@ -252,5 +252,5 @@ SUMMATIVE = {
                                             "built to set an orthogonal map against a shear of determinant one"},
     "ex-2-1-2-cheaper-form": {"same_data": "the answer is a choice between two labels for each problem, and the "
                                            "solution discusses these three sizes (K = 3, L = 1000; K = 1000, "
-                                           "L = 3; K = 400, L = 20)"},
+                                           "L = 3; K = 60, L = 50)"},
 }
