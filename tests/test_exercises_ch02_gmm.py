@@ -216,3 +216,39 @@ def test_log_marginal_other_mistakes():
     assert not r and "shape" in str(r)
     r = check.log_marginal_function(None)
     assert not r and "should be a function" in str(r)
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-1-1-responsibilities": [
+            "pedagogy_lib.mixture.em.gmm_suff_stats",
+        ],
+        "ex-2-1-1-boundary-point": [
+            "pedagogy_lib.mixture.model.linear_boundary",
+            "pedagogy_lib.mixture.model.boundary_value",
+        ],
+        "ex-2-1-1-qda-thresholds": [
+            "pedagogy_lib.mixture.model.quadratic_boundary",
+            "pedagogy_lib.mixture.model.boundary_value",
+        ],
+        "ex-2-1-1-log-marginal": [
+            "pedagogy_lib.mixture.em.gmm_suff_stats",
+            "pedagogy_lib.mixture.em.gmm_elbo",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_log_marginal_statement_and_help_agree_on_how_far_y_far_lies():
+    """The statement says "a thousand or more standard deviations"; help() says the same, and it is
+    true of every point (Mahalanobis distance to each component)."""
+    p = check.EX_LOGMARG
+    assert "a thousand or more standard" in check.log_marginal_function.__doc__
+    assert "hundreds" not in check.log_marginal_function.__doc__
+    for y in p.y_far:
+        for m, S in zip(p.mu, p.Sigma):
+            assert np.sqrt((y - m) @ np.linalg.solve(S, y - m)) >= 1000

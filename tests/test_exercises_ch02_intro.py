@@ -73,27 +73,27 @@ def test_explaining_away_correct_and_wrong():
     assert not r and "None" in str(r)
 
 
-CORRECT = {"chain": {"a_indep_c": False, "a_indep_c_given_b": True},
-           "fork": {"a_indep_c": False, "a_indep_c_given_b": True},
-           "collider": {"a_indep_c": True, "a_indep_c_given_b": False}}
+CORRECT = {"chain": {"a_indep_c_given_d": False, "a_indep_c_given_b_and_d": True},
+           "fork": {"a_indep_c_given_d": False, "a_indep_c_given_b_and_d": True},
+           "collider": {"a_indep_c_given_d": False, "a_indep_c_given_b_and_d": False}}
 
 
 def test_independences_correct_and_wrong():
     assert check.independences(CORRECT)
     assert check.independences({k: {s: np.bool_(v) for s, v in d.items()} for k, d in CORRECT.items()})
     swapped = {k: dict(v) for k, v in CORRECT.items()}
-    swapped["collider"] = {"a_indep_c": False, "a_indep_c_given_b": True}   # the usual slip
+    swapped["collider"] = {"a_indep_c_given_d": True, "a_indep_c_given_b_and_d": True}   # the usual slip
     r = check.independences(swapped)
-    assert not r and "collider: 2 of 2 statements are wrong" in str(r) and "chain" not in str(r)
+    assert not r and "not all six answers are right" in str(r)
     wrong_fork = {k: dict(v) for k, v in CORRECT.items()}
-    wrong_fork["fork"]["a_indep_c"] = True
+    wrong_fork["fork"]["a_indep_c_given_d"] = True
     r = check.independences(wrong_fork)
-    assert not r and "fork: 1 of 2" in str(r)
+    assert not r and "not all six answers are right" in str(r)
     r = check.independences({"chain": CORRECT["chain"], "fork": CORRECT["fork"]})
     assert not r and "answer['collider'] should be a dict" in str(r)
-    r = check.independences({**CORRECT, "chain": {"a_indep_c": False}})
-    assert not r and "missing ['a_indep_c_given_b']" in str(r)
-    r = check.independences({**CORRECT, "chain": {"a_indep_c": "perhaps", "a_indep_c_given_b": True}})
+    r = check.independences({**CORRECT, "chain": {"a_indep_c_given_d": False}})
+    assert not r and "missing ['a_indep_c_given_b_and_d']" in str(r)
+    r = check.independences({**CORRECT, "chain": {"a_indep_c_given_d": "perhaps", "a_indep_c_given_b_and_d": True}})
     assert not r and "should be True or False" in str(r)
     as_words = {k: {s: ("yes" if v else "no") for s, v in d.items()} for k, d in CORRECT.items()}
     assert check.independences(as_words)
@@ -118,3 +118,53 @@ def test_prior_shift_correct_and_wrong():
     assert not r and "sensitivity" in str(r)
     r = check.prior_shift(None, None)
     assert not r and "None" in str(r) and "True or False" in str(r)
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-0-posterior-evidence": [
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+        "ex-2-0-explaining-away": [
+            "pedagogy_lib.discrete.categorical.invert",
+            "pedagogy_lib.graphical.bp.belief_propagation",
+            "pedagogy_lib.graphical.junction.junction_marginal",
+        ],
+        "ex-2-0-canonical-independences": [
+            "pedagogy_lib.graphical.separation.d_separated",
+            "pedagogy_lib.discrete.categorical.is_independent",
+        ],
+        "ex-2-0-prior-shift": [
+            "pedagogy_lib.discrete.categorical.invert",
+            "pedagogy_lib.discrete.categorical.marginal_y",
+            "pedagogy_lib.discrete.categorical.reverse_arrow",
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_independences_never_say_which_graph_or_how_many_answers_are_wrong():
+    """Two booleans per graph: a message naming the graph, or the count, would let them be found by
+    flipping entries in a few calls."""
+    messages = set()
+    for kind in check.GRAPHS:
+        for statement in check.STATEMENTS:
+            flipped = {k: dict(v) for k, v in CORRECT.items()}
+            flipped[kind][statement] = not flipped[kind][statement]
+            r = check.independences(flipped)
+            assert not r
+            messages.add(str(r))
+            assert not any(k in str(r) for k in check.GRAPHS), str(r)
+    everything = {k: {s: not v for s, v in d.items()} for k, d in CORRECT.items()}
+    messages.add(str(check.independences(everything)))
+    assert len(messages) == 1, messages
+
+
+def test_independences_are_asked_about_d_a_case_the_page_does_not_state():
+    assert check.STATEMENTS == ("a_indep_c_given_d", "a_indep_c_given_b_and_d")
+    assert all(check.GRAPHS_WITH_D[k]["d"] == ("b",) for k in check.GRAPHS)

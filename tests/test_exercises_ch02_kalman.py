@@ -59,7 +59,7 @@ def test_smoother_gain_against_both_forms_of_eq_2_53_and_mistakes():
 
 
 def test_inflating_A_accepts_the_non_normal_counterexample_and_rejects_others():
-    assert check.inflating_A(np.array([[0.5, 10.0], [0.0, 0.5]]))
+    assert check.inflating_A(np.array([[0.9, 3.0], [0.0, -0.2]]))
     out = check.inflating_A(0.9 * np.eye(2))
     assert not out and "shrinks Upsilon = I in every direction" in str(out)
     out = check.inflating_A(np.array([[1.2, 3.0], [0.0, 0.5]]))
@@ -137,3 +137,46 @@ def test_rts_backward_pass_rejects_a_non_function_and_reveals_no_answer():
     msg = str(check.rts_backward_pass(lambda m, U, A, a, Q: (m + 0.01, U)))
     assert "test problem 1" in msg
     assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 2.53-2.54", "")), msg
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-2-2-steady-state": [
+            "pedagogy_lib.lgssm.kalman.kalman_filter",
+            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+            "scipy.linalg.solve_discrete_are",
+        ],
+        "ex-2-2-2-one-step": [
+            "pedagogy_lib.gaussian.blocks.marginalize",
+            "pedagogy_lib.gaussian.blocks.bayes_invert",
+            "pedagogy_lib.lgssm.kalman.kalman_filter",
+            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+        ],
+        "ex-2-2-2-smoother-gain": [
+            "pedagogy_lib.gaussian.blocks.bayes_invert",
+            "pedagogy_lib.lgssm.kalman.rts_smoother",
+            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+        ],
+        "ex-2-2-2-rts-function": [
+            "pedagogy_lib.recursions.generic.backward_smoother",
+            "pedagogy_lib.recursions.generic.backward_step",
+            "pedagogy_lib.recursions.generic.future_conditioning",
+            "pedagogy_lib.gaussian.blocks.bayes_invert",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_inflating_rejects_the_pages_example_and_its_transpose():
+    """The statement says "Do not reuse the example above": the page's A_bad, its transpose and
+    small changes of them pass both tests but are not the student's construction."""
+    A_bad = np.array([[0.5, 10.0], [0.0, 0.5]])
+    for A in (A_bad, A_bad.T, -A_bad, A_bad + 0.001 * np.array([[0, 1], [0, 0]]), A_bad.T + 0.01):
+        r = check.inflating_A(A)
+        assert not r and "page's example" in str(r), A
+    assert check.inflating_A(np.array([[0.3, 0.0], [4.0, 0.6]]))
+    assert check.inflating_A(np.array([[0.9, 3.0], [0.0, -0.2]]))

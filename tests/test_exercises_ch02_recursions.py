@@ -82,28 +82,55 @@ def test_evidence_two_steps():
     assert not check.evidence_two_steps(None)
 
 
+GOOD_OUTPUTS = {"time update": "p(x_t | y_1:t-1)", "measurement update": "p(x_t | y_1:t)",
+                "data marginal": "p(y_t | y_1:t-1)", "future conditioning": "p(x_t-1 | x_t, y_1:t-1)",
+                "backward step": "p(x_t-1 | y_1:T)", "sequence conditional": "p(x_t | x_t-1, y_t:T)"}
+
+
 def test_fragment_roles():
-    good = {"time update": ("A", "marginalize"), "future conditioning": ("A", "bayes_invert"),
-            "data marginal": ("B", "marginalize"), "measurement update": ("B", "bayes_invert"),
-            "backward step": ("C", "marginalize"), "sequence conditional": ("C", "bayes_invert")}
+    good = GOOD_OUTPUTS
     assert check.fragment_roles(good)
-    assert check.fragment_roles({k: [f.lower(), " " + op.upper().replace("_", "-")] for k, (f, op) in good.items()})
-    r = check.fragment_roles({**good, "time update": ("A", "bayes_invert")})
-    assert not r and "other operation" in str(r)
-    r = check.fragment_roles({**good, "backward step": ("A", "marginalize")})
-    assert not r and "not an operation on fragment A" in str(r)
+    assert check.fragment_roles({k: v.replace(" ", "") for k, v in good.items()})
+    r = check.fragment_roles({**good, "time update": "p(x_t | y_1:t)"})
+    assert not r and "not all six are right" in str(r)
     bad = dict(good)
     del bad["data marginal"]
     r = check.fragment_roles(bad)
     assert not r and "missing entries for: data marginal" in str(r)
-    r = check.fragment_roles({**good, "smoothing": ("C", "marginalize")})
+    r = check.fragment_roles({**good, "smoothing": "p(x_t | y_1:T)"})
     assert not r and "unknown operation names: smoothing" in str(r)
-    r = check.fragment_roles({**good, "time update": "A"})
-    assert not r and "should map to a pair" in str(r)
-    r = check.fragment_roles({**good, "time update": ("D", "marginalize")})
-    assert not r and "must be one of A, B, C" in str(r)
+    r = check.fragment_roles({**good, "time update": ("A", "marginalize")})
+    assert not r and "one of the strings in DISTRIBUTIONS" in str(r)
     r = check.fragment_roles(None)
     assert not r and "should be a dict" in str(r)
+    assert set(good.values()) <= set(check.DISTRIBUTIONS)
+
+
+def test_fragment_roles_never_say_which_or_how_many_entries_are_wrong():
+    """A message naming the wrong entry (or the count) would let the six be found by trying the
+    candidates one entry at a time."""
+    messages = set()
+    for op in check.OPERATIONS:
+        for d in check.DISTRIBUTIONS:
+            if d == GOOD_OUTPUTS[op]:
+                continue
+            r = check.fragment_roles({**GOOD_OUTPUTS, op: d})
+            assert not r
+            messages.add(str(r))
+    assert len(messages) == 1 and not any(op in next(iter(messages)) for op in check.OPERATIONS), messages
+
+
+def test_fragment_roles_ask_for_outputs_the_pages_table_does_not_list():
+    """The page's table names each operation's fragment and kind; the exercise asks what each returns,
+    which the table states for at most one of them (the sequence conditional)."""
+    import json
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "chapters/ch02_directed_generative_models/2_2_0_dynamical_models.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    table = next("".join(c["source"]) for c in cells if "| fragment | MARGINALIZE | BAYES-INVERT |" in "".join(c["source"]))
+    assert "y_{1:t-1})" in table                     # the inputs are there ...
+    assert "data-marginal factor (Eq. 2.40)" in table and "p(\\mathbf y_t\\mid\\mathbf y_{1:t-1})" not in table
 
 
 @pytest.mark.parametrize("fn", [check.time_update, check.measurement_update, check.evidence_two_steps,
@@ -111,3 +138,42 @@ def test_fragment_roles():
 def test_none_fails_gracefully(fn):
     r = fn(None)
     assert not r.passed and r.problems
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-2-0-time-update": [
+            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
+            "pedagogy_lib.discrete.categorical.marginal_y",
+        ],
+        "ex-2-2-0-measurement-update": [
+            "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+            "pedagogy_lib.discrete.categorical.invert",
+        ],
+        "ex-2-2-0-evidence": [
+            "pedagogy_lib.recursions.generic.forward_filter",
+            "pedagogy_lib.recursions.generic.data_marginals",
+            "pedagogy_lib.recursions.generic.measurement_update",
+            "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_page_does_not_write_out_the_measurement_update_before_its_exercise():
+    """ex-2-2-0-measurement-update asks for Eq. 2.37 by hand: no code cell before it may compute
+    the normalized product of the prediction and a row of C."""
+    import json
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "chapters/ch02_directed_generative_models/2_2_0_dynamical_models.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-0-measurement-update" in "".join(c["source"]))
+    code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
+    assert not re.search(r"\*\s*C\[y\[0\]\]\s*/", code)

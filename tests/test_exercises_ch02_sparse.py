@@ -3,6 +3,8 @@
 The correct answers here are written out independently of the library (closed forms), so these
 tests also check the checkers' references.
 """
+from pathlib import Path
+
 import numpy as np
 
 from pedagogy_lib.core.gradcheck import gradcheck
@@ -58,7 +60,8 @@ def test_map_1d_reports_an_unrecognized_wrong_answer_by_its_input_and_handles_er
 
 def good_hessian():
     p = check.EX_HESSIAN
-    return p.lam * p.C.T @ p.C + np.diag(p.alpha * p.beta / np.cosh(p.beta * p.x) ** 2)
+    x2, b2 = p.x**2, p.beta**2
+    return p.lam * p.C.T @ p.C + np.diag(2 * (b2 - x2) / (b2 + x2) ** 2)
 
 
 def test_hessian_accepts_the_correct_matrix():
@@ -70,22 +73,37 @@ def test_hessian_reference_matches_finite_differences_of_the_energy():
     y = np.array([0.3, -1.0, 0.7])           # the Hessian does not depend on y
 
     def E(x):
-        return np.sum(p.alpha / p.beta * np.log(np.cosh(p.beta * x))) + 0.5 * p.lam * np.sum((y - p.C @ x) ** 2)
+        return np.sum(np.log(p.beta**2 + x**2)) + 0.5 * p.lam * np.sum((y - p.C @ x) ** 2)
 
     # the gradient checker applied twice: the Jacobian of the numerical gradient (fourth-order stencils)
     H = gradcheck(lambda x: gradcheck(E, x, h=1e-3, order=4).numeric, p.x, h=1e-3, order=4).numeric
     np.testing.assert_allclose(good_hessian(), H, rtol=1e-5)
 
 
+def test_hessian_is_asked_for_the_cauchy_prior_whose_curvature_the_page_does_not_state():
+    """The page codes the log-cosh Hessian (Eq. 2.33); the exercise's prior is the Cauchy one, and one
+    entry of x lies beyond beta, where its curvature is negative."""
+    p = check.EX_HESSIAN
+    assert "alpha" not in check.HessianProblem._fields
+    assert np.any(np.abs(p.x) > p.beta) and np.any(np.abs(p.x) < p.beta)
+    page = (Path(__file__).resolve().parent.parent
+            / "chapters/ch02_directed_generative_models/2_1_3_sparse_coding.ipynb").read_text()
+    assert "(beta**2 - x" not in page.split(":label: ex-2-1-3-hessian")[0]
+
+
 def test_hessian_recognizes_typical_mistakes():
     p = check.EX_HESSIAN
-    CtC, u = p.C.T @ p.C, p.beta * p.x
+    CtC = p.C.T @ p.C
+    x2, b2 = p.x**2, p.beta**2
+    curv = 2 * (b2 - x2) / (b2 + x2) ** 2
     wrong = {
-        "factor lambda": CtC + np.diag(p.alpha * p.beta / np.cosh(u) ** 2),
-        "sech instead of sech^2": p.lam * CtC + np.diag(p.alpha * p.beta / np.cosh(u)),
-        "factor beta": p.lam * CtC + np.diag(p.alpha / np.cosh(u) ** 2),
-        "Laplace energy's curvature": p.lam * CtC,
-        "differentiated only once": p.lam * CtC + np.diag(p.alpha * np.tanh(u)),
+        "factor lambda": CtC + np.diag(curv),
+        "factor 2": p.lam * CtC + np.diag(curv / 2),
+        "sign of the curvature": p.lam * CtC - np.diag(curv),
+        "not squared": p.lam * CtC + np.diag(2 * (b2 - x2) / (b2 + x2)),
+        "only once": p.lam * CtC + np.diag(2 * p.x / (b2 + x2)),
+        "emission term": np.diag(curv),
+        "prior's curvature": p.lam * CtC,
     }
     for phrase, answer in wrong.items():
         res = check.hessian(answer)
@@ -93,6 +111,18 @@ def test_hessian_recognizes_typical_mistakes():
     res = check.hessian(p.C @ p.C.T)
     assert not res and "shape" in str(res)
     assert not check.hessian(None)
+
+
+def test_the_page_does_not_write_out_the_laplace_evidence_before_its_exercise():
+    """ex-2-1-3-laplace-evidence asks for the corrected Eq. 2.34 by hand: the page's own example takes
+    it from the library instead of coding it line by line."""
+    import json
+
+    page = Path(__file__).resolve().parent.parent / "chapters/ch02_directed_generative_models/2_1_3_sparse_coding.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    first = next(i for i, c in enumerate(cells) if ":label: ex-2-1-3-hessian" in "".join(c["source"]))
+    code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
+    assert "slogdet(H1)" not in code and "by_hand" not in code
 
 
 # --- laplace_log_evidence ------------------------------------------------------------------------------
@@ -132,3 +162,28 @@ def test_evidence_recognizes_the_draft_sign_and_other_mistakes():
     assert not res and "not within tolerance" in str(res)
     assert not check.laplace_log_evidence(None)
     assert "single number" in str(check.laplace_log_evidence([value, value]))
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/test_grading.py checks that)."""
+    routes = {
+        "ex-2-1-3-soft-threshold": [
+            "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+            "pedagogy_lib.factor.sparse_coding_em.batch_map",
+            "pedagogy_lib.factor.sparse_coding_em.e_step",
+        ],
+        "ex-2-1-3-hessian": [
+            "pedagogy_lib.factor.sparse_coding.prior_energy_derivatives",
+            "pedagogy_lib.factor.sparse_coding.energy_gradient",
+        ],
+        "ex-2-1-3-laplace-evidence": [
+            "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+            "pedagogy_lib.factor.sparse_coding.energy_hessian",
+            "pedagogy_lib.factor.sparse_coding.log_Z_joint",
+            "pedagogy_lib.factor.sparse_coding.log_marginal_quadrature",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

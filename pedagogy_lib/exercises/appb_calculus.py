@@ -17,20 +17,30 @@ import numpy as np
 
 from .checker import CheckResult, compare_array, result, problem_rng
 
-__all__ = ["TraceProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN",
-           "trace_quadratic", "logdet_gradient", "chain_AXAt"]
+__all__ = ["TraceProblem", "LogdetProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN",
+           "trace_quadratic", "logdet_gradient", "chain_XtAX"]
 
 
 class TraceProblem(NamedTuple):
-    """A rectangular ``X`` (3, 2) and a square, non-symmetric ``A`` (2, 2): the data of exercise (a)."""
+    """A rectangular ``X`` (3, 2), a square ``A`` (2, 2) and a square ``L`` (3, 3), both non-symmetric:
+    the data of exercise (a), y = tr(L X A X^T)."""
 
     X: np.ndarray
     A: np.ndarray
+    L: np.ndarray
+
+
+class LogdetProblem(NamedTuple):
+    """An invertible ``A`` (3, 3) and a ``B`` (2, 3) of full row rank: the data of exercise (b),
+    y = log|B A B^T|."""
+
+    A: np.ndarray
+    B: np.ndarray
 
 
 class ChainProblem(NamedTuple):
-    """``A`` (2, 3), ``X`` (3, 3) and ``G`` (2, 2), the gradient of some scalar y with respect to
-    F = A X A^T (the matrix the statement defines), evaluated there."""
+    """``A`` (3, 3), ``X`` (3, 2) and ``G`` (2, 2), the gradient of some scalar y with respect to
+    F = X^T A X (the matrix the statement defines), evaluated there."""
 
     A: np.ndarray
     X: np.ndarray
@@ -39,69 +49,96 @@ class ChainProblem(NamedTuple):
 
 def _problems():
     rng = problem_rng(2101)
-    trace = TraceProblem(rng.standard_normal((3, 2)).round(2), rng.standard_normal((2, 2)).round(2))
-    B = rng.standard_normal((3, 3)).round(2)
-    logdet = B + 3 * np.eye(3)
-    A = rng.standard_normal((2, 3)).round(2)
-    X = rng.standard_normal((3, 3)).round(2)
-    F = A @ X @ A.T
-    chain = ChainProblem(A, X, np.cos(F))            # the gradient of y(F) = sum(sin F)
+    trace = TraceProblem(rng.standard_normal((3, 2)).round(2), rng.standard_normal((2, 2)).round(2),
+                         rng.standard_normal((3, 3)).round(2))
+    A = (rng.standard_normal((3, 3)) + 3 * np.eye(3)).round(2)
+    B = rng.standard_normal((2, 3)).round(2)
+    logdet = LogdetProblem(A, B + np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    A = rng.standard_normal((3, 3)).round(2)
+    X = rng.standard_normal((3, 2)).round(2)
+    chain = ChainProblem(A, X, np.cos(X.T @ A @ X))       # the gradient of y(F) = sum(sin F)
     return trace, logdet, chain
 
 
-#: Exercise (a): X (3, 2) and A (2, 2).
-#: Exercise (b): a 3 x 3 invertible matrix.
-#: Exercise (c): A, X and G = dy/dF at F = A X A^T.
+#: Exercise (a): X (3, 2), A (2, 2) and L (3, 3).
+#: Exercise (b): A (3, 3) invertible and B (2, 3).
+#: Exercise (c): A (3, 3), X (3, 2) and G = dy/dF at F = X^T A X.
 EX_TRACE, EX_LOGDET, EX_CHAIN = _problems()
 
 
 def trace_quadratic(answer) -> CheckResult:
-    """Exercise (a), ``ex-b1-trace``: your gradient with respect to X at :data:`EX_TRACE`.
+    """Exercise (a), ``ex-b1-trace``: your gradient of tr(L X A X^T) with respect to X at :data:`EX_TRACE`.
 
     Pass a (3, 2) array, the shape of X (numerator layout). The checker recognizes an answer that
-    drops a term or that treats A as symmetric.
+    drops a term, one that leaves L out, and one that treats A or L as symmetric.
     """
-    X, A = EX_TRACE
-    expected = X @ A.T + X @ A
+    X, A, L = EX_TRACE
+    expected = L.T @ X @ A.T + L @ X @ A
     hints = {
-        "you kept only one of the two terms (X appears twice, so the product rule gives two)": X @ A,
-        "you kept only the X A^T term (X appears twice, so the product rule gives two)": X @ A.T,
-        "you wrote 2 X A, which assumes A is symmetric (it is not)": 2 * X @ A,
+        "you kept only the term of the second X (X appears twice, so the product rule gives two)": L @ X @ A,
+        "you kept only the term of the first X (X appears twice, so the product rule gives two)": L.T @ X @ A.T,
+        "you left L out: this is the derivative of tr(X A X^T)": X @ A.T + X @ A,
+        "you treated L as symmetric (it is not): recheck how the first term's trace is rearranged":
+            L @ X @ A.T + L @ X @ A,
+        "you treated A as symmetric (it is not): recheck how the second term's trace is rearranged":
+            L.T @ X @ A + L @ X @ A,
+        "you treated both L and A as symmetric (neither is)": 2 * L @ X @ A,
     }
-    return result("d tr(X A X^T) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
+    return result("d tr(L X A X^T) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
 
 
 def logdet_gradient(answer) -> CheckResult:
-    """Exercise (b), ``ex-b1-logdet``: your gradient of the log-determinant at :data:`EX_LOGDET`.
+    """Exercise (b), ``ex-b1-logdet``: your gradient of log|B A B^T| with respect to A at :data:`EX_LOGDET`.
 
-    Pass a (3, 3) array. The checker recognizes the gradient of the determinant itself given in
-    place of the gradient of its log.
+    Pass a (3, 3) array, the shape of A. The checker recognizes the gradient of log|A| alone, and
+    says when the gradient is read off the differential in the wrong layout (without saying how).
     """
-    A = EX_LOGDET
-    Ai = np.linalg.inv(A)
-    expected = Ai.T
-    hints = {"you gave d|A|/dA = |A| A^{-T}, the derivative of the determinant itself, not of its log":
-             np.linalg.det(A) * Ai.T}
-    return result("d log|A| / dA", compare_array(answer, expected, "dy/dA", rtol=1e-9, hints=hints))
+    A, B = EX_LOGDET
+    M = B @ A @ B.T
+    expected = B.T @ np.linalg.inv(M).T @ B
+    hints = {
+        "you gave the derivative of log|A|, not of log|B A B^T|: A sits between B and B^T, so the "
+        "chain rule runs through M = B A B^T": np.linalg.inv(A).T,
+        "you read the gradient off the differential in the other layout: recheck how "
+        "d log|M| = tr(M^{-1} dM) turns into a matrix of the shape of A (Section B.1.3)":
+            B.T @ np.linalg.inv(M) @ B,
+        "you differentiated |B A B^T|, not its log": np.linalg.det(M) * expected,
+    }
+    if answer is not None and np.shape(answer) == M.shape:
+        return result("d log|B A B^T| / dA", ["your matrix has the shape of B A B^T; dy/dA has the shape of A, "
+                                               "(3, 3)."])
+    return result("d log|B A B^T| / dA", compare_array(answer, expected, "dy/dA", rtol=1e-9, hints=hints))
 
 
-def chain_AXAt(answer) -> CheckResult:
+def chain_XtAX(answer) -> CheckResult:
     """Exercise (c), ``ex-b1-chain``: your gradient of y with respect to X, from :data:`EX_CHAIN`.
 
-    Pass a (3, 3) array, the shape of X (not of F or G). The checker recognizes an answer with the
-    shape of F and one that uses G transposed.
+    Pass a (3, 2) array, the shape of X (not of F or G). The checker recognizes an answer with the
+    shape of F, one that keeps a single term, and one whose two terms carry G and G^T the wrong way
+    round (without saying how to fix them).
     """
     A, X, G = EX_CHAIN
-    expected = A.T @ G @ A
-    hints = {"you used G^T in place of G (the chain rule for F = A X B^T is A^T G B, Eq. B.5, with B = A)":
-             A.T @ G.T @ A}
+    expected = A @ X @ G.T + A.T @ X @ G
+    hints = {
+        "you kept only the term of X^T (X appears twice in F = X^T A X, so there are two)": A @ X @ G.T,
+        "you kept only the term of the right-hand X (X appears twice in F = X^T A X, so there are two)":
+            A.T @ X @ G,
+        "G and G^T sit in the wrong terms: redo, for each term, the step that brings its trace to "
+        "the form tr(M dX)": A @ X @ G + A.T @ X @ G.T,
+        "you treated A and G as symmetric (neither is)": 2 * A @ X @ G,
+    }
     if answer is not None and np.shape(answer) == G.shape:
-        return result("dy(A X A^T) / dX", ["your matrix has the shape of F = A X A^T; dy/dX has the shape of X, (3, 3)."])
-    return result("dy(A X A^T) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
+        return result("dy(X^T A X) / dX", ["your matrix has the shape of F = X^T A X; dy/dX has the shape of X, "
+                                           "(3, 2)."])
+    return result("dy(X^T A X) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-b1-trace": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
+                                  "pedagogy_lib.nn.network.numerical_gradient"]},
+    "ex-b1-logdet": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
+                                   "pedagogy_lib.nn.network.numerical_gradient"]},
+    "ex-b1-chain": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
                                   "pedagogy_lib.nn.network.numerical_gradient"]},
 }

@@ -102,24 +102,35 @@ class SizeProblem(NamedTuple):
 #: Exercise 4: for each problem, which form of the posterior is cheaper?
 EX_SIZES = (SizeProblem(K=3, L=1000, diagonal=True),
             SizeProblem(K=1000, L=3, diagonal=False),
-            SizeProblem(K=400, L=20, diagonal=True))
+            SizeProblem(K=60, L=50, diagonal=True))
 
 FORMS = ("information", "covariance")
+
+
+def _flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
+    """Leading-order multiply-add count of one posterior (covariance and gain) in one form."""
+    if form == "information":
+        return L * K**2 + K**3 / 3 + (0.0 if diagonal else L**3 / 3 + L**2 * K)
+    if form == "covariance":
+        return L * K**2 + 2 * L**2 * K + L**3 / 3
+    raise ValueError(f"form must be one of {{'information', 'covariance'}}; got {form!r}.")
+
+
+_CHEAPER_FORM_ACCEPTED = []
 
 
 def flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
     """Leading-order multiply-add count of one posterior (covariance and gain) in one form.
 
     ``K`` sources, ``L`` emissions, ``form`` is ``"information"`` (Eqs. 2.13-2.14) or
-    ``"covariance"`` (Eqs. 2.25-2.27), ``diagonal`` says whether Sigma_y|x is diagonal. This is the
-    count :func:`cheaper_form` compares; call it once you have answered exercise 4, to see by how
-    much one form wins.
+    ``"covariance"`` (Eqs. 2.25-2.27), ``diagonal`` says whether Sigma_y|x is diagonal. It is the
+    count :func:`cheaper_form` compares, and it answers only after :func:`cheaper_form` has accepted
+    your list: then it shows by how much one form wins.
     """
-    if form == "information":
-        return L * K**2 + K**3 / 3 + (0.0 if diagonal else L**3 / 3 + L**2 * K)
-    if form == "covariance":
-        return L * K**2 + 2 * L**2 * K + L**3 / 3
-    raise ValueError(f"form must be one of {{'information', 'covariance'}}; got {form!r}.")
+    if not _CHEAPER_FORM_ACCEPTED:
+        raise RuntimeError("flop_count answers once check.cheaper_form has accepted your answers; "
+                           "count the operations from the cost table first.")
+    return _flop_count(K, L, form, diagonal)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,12 +194,17 @@ def kalman_gain(K_answer):
 def same_marginal(answer_A, answer_B):
     """Exercise 3, ``ex-2-1-2-same-marginal``: does each pair in :data:`EX_FA_PAIRS` define the same
     marginal (Eq. 2.21)? Pass two booleans, for pair "A" and pair "B"."""
-    problems = []
+    problems, wrong = [], False
     for key, ans in (("A", answer_A), ("B", answer_B)):
         p, q = EX_FA_PAIRS[key]
         a, b = fa.fa_marginal(p), fa.fa_marginal(q)
         truth = bool(np.allclose(a.mu, b.mu) and np.allclose(a.Sigma, b.Sigma))
-        problems += checker.compare_bool(ans, truth, f"your answer for pair {key}")
+        value, typed = checker.as_bool(ans, f"your answer for pair {key}")
+        problems += typed
+        wrong = wrong or (not typed and value != truth)
+    if wrong and not problems:      # all or nothing: which pair is wrong would give it away
+        problems.append("not both answers are right. For each pair, find the 2 x 2 matrix R with "
+                        "C_second = C_first R and ask what C C^T does to it (Eq. 2.21).")
     return checker.result("same marginal? (Eq. 2.21)", problems)
 
 
@@ -201,32 +217,40 @@ def cheaper_form(answers):
         return checker.result("cheaper form", [f"give a list of {len(EX_SIZES)} strings; got {type(answers).__name__}."])
     if len(answers) != len(EX_SIZES):
         return checker.result("cheaper form", [f"give one answer per problem: expected {len(EX_SIZES)}, got {len(answers)}."])
-    problems = []
+    problems, wrong = [], False
     for i, (ans, prob) in enumerate(zip(answers, EX_SIZES)):
         ans = ans.strip().lower() if isinstance(ans, str) else ans
         if ans not in FORMS:
             problems.append(f"problem {i + 1}: answer with 'information' or 'covariance'; got {ans!r}.")
             continue
-        cost = {f: flop_count(prob.K, prob.L, f, prob.diagonal) for f in FORMS}
-        best = min(cost, key=cost.get)
-        if ans != best:
-            why = ("a diagonal Sigma_y|x makes its inversion cheap, but the K x K inversion still "
-                   "grows like K^3" if prob.diagonal and prob.K > prob.L else
-                   "count the size of the matrix each form factorizes")
-            problems.append(f"problem {i + 1} (K={prob.K}, L={prob.L}, "
-                            f"{'diagonal' if prob.diagonal else 'full'} Sigma_y|x): not the cheaper form; {why}.")
+        cost = {f: _flop_count(prob.K, prob.L, f, prob.diagonal) for f in FORMS}
+        wrong = wrong or ans != min(cost, key=cost.get)
+    if wrong and not problems:      # all or nothing: which problem is wrong would give it away
+        problems.append("not all three answers are right. For each problem, write down the size of the "
+                        "matrix each form factorizes (and what a diagonal Sigma_y|x saves) and compare "
+                        "the leading terms.")
+    if not problems:
+        _CHEAPER_FORM_ACCEPTED.append(True)
     return checker.result("cheaper form (Section 2.1.2, the cost of inference)", problems)
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-1-2-scalar-posterior": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                                "pedagogy_lib.gaussian.blocks.condition"]},
+                                                "pedagogy_lib.gaussian.blocks.condition",
+                                                "pedagogy_lib.lgssm.kalman.kalman_filter",
+                                                "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                                "pedagogy_lib.factor.model.fa_posterior"]},
     "ex-2-1-2-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                    "pedagogy_lib.gaussian.blocks.condition"]},
-    "ex-2-1-2-same-marginal": {"same_data": "the answer is a choice, True or False for each pair: the pairs are "
+                                    "pedagogy_lib.gaussian.blocks.condition",
+                                    "pedagogy_lib.lgssm.kalman.kalman_filter",
+                                    "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                    "pedagogy_lib.factor.model.fa_posterior"]},
+    "ex-2-1-2-same-marginal": {"forbidden": ["pedagogy_lib.factor.model.fa_marginal",
+                                             "pedagogy_lib.factor.model.fa_log_likelihood"],
+                               "same_data": "the answer is a choice, True or False for each pair: the pairs are "
                                             "built to set an orthogonal map against a shear of determinant one"},
     "ex-2-1-2-cheaper-form": {"same_data": "the answer is a choice between two labels for each problem, and the "
                                            "solution discusses these three sizes (K = 3, L = 1000; K = 1000, "
-                                           "L = 3; K = 400, L = 20)"},
+                                           "L = 3; K = 60, L = 50)"},
 }

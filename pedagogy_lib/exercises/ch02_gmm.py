@@ -321,7 +321,7 @@ def log_marginal_function(fn) -> CheckResult:
     """Exercise ``ex-2-1-1-log-marginal``: your function ``fn(pi, mu, Sigma, y)`` for the log marginal of Eq. 2.10.
 
     ``y`` has shape (N, L), observations as rows; ``fn`` returns shape (N,). It is run on the
-    points ``EX_LOGMARG.y_near`` and then on ``EX_LOGMARG.y_far``, which lie hundreds of standard
+    points ``EX_LOGMARG.y_near`` and then on ``EX_LOGMARG.y_far``, which lie a thousand or more standard
     deviations from both components, where it must still return finite values. The checker
     recognizes left-out mixture weights.
     """
@@ -369,10 +369,17 @@ def _is_numeric(answer) -> bool:
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-1-1-responsibilities": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior",
-                                                "pedagogy_lib.mixture.model.gmm_logits"]},
+                                                "pedagogy_lib.mixture.model.gmm_logits",
+                                                "pedagogy_lib.mixture.em.gmm_suff_stats"]},
     "ex-2-1-1-log-marginal": {"forbidden": ["pedagogy_lib.mixture.model.gmm_log_marginal",
                                             "pedagogy_lib.mixture.model.gmm_logits",
-                                            "pedagogy_lib.mixture.model.gmm_posterior"],
+                                            "pedagogy_lib.mixture.model.gmm_posterior",
+                                            "pedagogy_lib.mixture.em.gmm_suff_stats",
+                                            "pedagogy_lib.mixture.em.gmm_elbo"],
                               "same_data": "the answer is a function, which the grader calls on test inputs of "
                                            "the checker's own (EX_LOGMARG)"},
+    "ex-2-1-1-boundary-point": {"forbidden": ["pedagogy_lib.mixture.model.linear_boundary",
+                                              "pedagogy_lib.mixture.model.boundary_value"]},
+    "ex-2-1-1-qda-thresholds": {"forbidden": ["pedagogy_lib.mixture.model.quadratic_boundary",
+                                              "pedagogy_lib.mixture.model.boundary_value"]},
 }

@@ -128,8 +128,9 @@ def log_evidence(answer) -> CheckResult:
     hints = {
         "this is the log normalizer of the last step only, log p(y_T | y_1..y_(T-1)); Eq. 2.40 multiplies "
         "all T of them (sum their logs)": filt.log_c[-1],
-        "this looks like the row-stochastic convention: the time update is A @ filter with "
-        "A[i, j] = p(x_t = i | x_(t-1) = j), not A.T @ filter": _forward_log_evidence(p.pi, p.A.T, p.log_lik),
+        "this looks like the row-stochastic convention: recheck which index of A is the earlier state "
+        "(the statement says A is column-stochastic) and how that orders the time update's product":
+            _forward_log_evidence(p.pi, p.A.T, p.log_lik),
         "this ignores the first step's prior pi (the base case alpha_1 = pi * p(y_1 | x_1))":
             _forward_log_evidence(np.full(3, 1 / 3), p.A, p.log_lik),
     }
@@ -137,8 +138,9 @@ def log_evidence(answer) -> CheckResult:
     if answer is not None and np.ndim(answer) == 0:
         try:
             if float(answer) == -np.inf or float(answer) == 0.0:
-                problems.append("your answer is -inf or 0: the unnormalized alphas underflowed. Normalize the "
-                                "filter at every step and add up the logs of the normalizers.")
+                problems.append("your answer is -inf or 0: a product of a thousand small numbers has left "
+                                "the range of floating point. Reread how the page keeps the filter's numbers "
+                                "in range from step to step, and what Eq. 2.40 says the evidence is made of.")
         except (TypeError, ValueError):
             pass
     if not problems:
@@ -151,14 +153,18 @@ def gamma_first(answer) -> CheckResult:
     observations, for :data:`EX_GAMMA1`.
 
     Pass an array of shape (2,), one probability per state; three significant figures are enough.
-    The checker recognizes the filter at step 1 and gamma at step 2.
+    The checker recognizes the filter at step 1, gamma at step 2, and the transition read with its
+    two indices swapped.
     """
     p = EX_GAMMA1
     _, gamma = _enumerate(p)
     filt = hmm.hmm_filter(*p)
+    _, gamma_swapped = _enumerate(HMMProblem(p.pi, p.A.T, p.log_lik))
     hints = {
         "this is the filter p(x_1 | y_1): the smoother must also account for y_2 (Eq. 2.44)": filt.filtered[0],
         "this is gamma_2 = p(x_2 | y_1, y_2), the smoother at the last step, not at the first": gamma[1],
+        "you read the transition with its two indices swapped: recheck which index of A is the earlier "
+        "state in the book's convention": gamma_swapped[0],
     }
     return result("gamma_1 of EX_GAMMA1", compare_array(answer, gamma[0], "gamma_1", rtol=HAND_RTOL, atol=1e-4,
                                                           hints=hints))
@@ -191,5 +197,14 @@ SUMMATIVE = {
                                              "pedagogy_lib.hmm.inference.run_backward",
                                              "pedagogy_lib.hmm.em.hmm_posterior",
                                              "pedagogy_lib.recursions.generic.backward_smoother",
-                                             "pedagogy_lib.recursions.generic.sequence_posterior"]},
+                                             "pedagogy_lib.recursions.generic.sequence_posterior",
+                                             "pedagogy_lib.hmm.inference.hmm_filter",
+                                             "pedagogy_lib.graphical.bp.belief_propagation",
+                                             "pedagogy_lib.graphical.junction.junction_marginal",
+                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration"]},
+    "ex-2-2-1-iid-states": {"forbidden": ["pedagogy_lib.hmm.inference.hmm_smoother",
+                                          "pedagogy_lib.hmm.em.hmm_posterior",
+                                          "pedagogy_lib.hmm.inference.hmm_filter",
+                                          "pedagogy_lib.recursions.generic.backward_smoother",
+                                          "pedagogy_lib.recursions.generic.forward_filter"]},
 }

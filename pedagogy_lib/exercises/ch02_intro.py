@@ -23,6 +23,7 @@ __all__ = [
     "EX_SHIFT",
     "GRAPHS",
     "STATEMENTS",
+    "GRAPHS_WITH_D",
     "posterior_and_evidence",
     "explaining_away",
     "independences",
@@ -113,7 +114,12 @@ EX_SHIFT = PriorShiftProblem(pi_train=EX_TEST.pi, pi_new=np.array([0.8, 0.2]), P
 
 #: Exercise 3: the graphs and the statements to judge for each.
 GRAPHS = ("chain", "fork", "collider")
-STATEMENTS = ("a_indep_c", "a_indep_c_given_b")
+STATEMENTS = ("a_indep_c_given_d", "a_indep_c_given_b_and_d")
+#: The three canonical graphs, each with a fourth node d, a child of b (a noisy reading of b), as
+#: {node: parents}: the exercise asks about conditioning on d, a case the page does not work out.
+GRAPHS_WITH_D = {"chain": {"a": (), "b": ("a",), "c": ("b",), "d": ("b",)},
+                 "fork": {"b": (), "a": ("b",), "c": ("b",), "d": ("b",)},
+                 "collider": {"a": (), "c": (), "b": ("a", "c"), "d": ("b",)}}
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,12 +180,12 @@ def explaining_away(p_burglary_given_alarm, p_burglary_given_alarm_and_quake) ->
 
 
 def _reference_independences() -> dict:
-    rng = np.random.default_rng(2025)
+    from pedagogy_lib.graphical.separation import d_separated
+
     ref = {}
-    for kind in GRAPHS:
-        g = discrete.canonical(kind, rng, K=3, concentration=0.5)   # generic CPTs: only the graph's independences
-        ref[kind] = {"a_indep_c": discrete.is_independent(g, "a", "c"),
-                     "a_indep_c_given_b": discrete.is_independent(g, "a", "c", ["b"])}
+    for kind, parents in GRAPHS_WITH_D.items():   # d-separated: independent for every choice of tables
+        ref[kind] = {"a_indep_c_given_d": d_separated(parents, "a", "c", ["d"]),
+                     "a_indep_c_given_b_and_d": d_separated(parents, "a", "c", ["b", "d"])}
     return ref
 
 
@@ -187,9 +193,10 @@ def independences(answer) -> CheckResult:
     """Exercise 3, ``ex-2-0-canonical-independences``: for each graph in :data:`GRAPHS`, a dict
     ``{statement: bool}`` over :data:`STATEMENTS`.
 
-    ``answer["chain"]["a_indep_c_given_b"]`` says whether a and c are independent given b for
-    *every* choice of conditional tables on the chain. The checker says how many statements of
-    each graph are wrong, not which.
+    Each graph carries a fourth node d, a child of b (:data:`GRAPHS_WITH_D`);
+    ``answer["chain"]["a_indep_c_given_d"]`` says whether a and c are independent given d for
+    *every* choice of conditional tables on the chain with d. The checker says only whether all six
+    answers are right, not which or how many are wrong.
     """
     name = "independences of the three canonical graphs"
     if answer is None:
@@ -197,7 +204,7 @@ def independences(answer) -> CheckResult:
     if not isinstance(answer, dict):
         return result(name, [f"the answer should be a dict keyed by graph name; got {type(answer).__name__}."])
     ref = _reference_independences()
-    problems = []
+    problems, n_wrong = [], 0
     for kind in GRAPHS:
         entry = answer.get(kind)
         if not isinstance(entry, dict):
@@ -212,10 +219,10 @@ def independences(answer) -> CheckResult:
         if typed:
             problems.append(f"answer[{kind!r}][{typed[0]!r}] should be True or False.")
             continue
-        n_wrong = sum(values[s][0] != ref[kind][s] for s in STATEMENTS)
-        if n_wrong:
-            problems.append(f"{kind}: {n_wrong} of {len(STATEMENTS)} statements are wrong "
-                            "(enumerate the joint table of this graph to check).")
+        n_wrong += sum(values[s][0] != ref[kind][s] for s in STATEMENTS)
+    if n_wrong and not problems:
+        problems.append("not all six answers are right. For each graph, follow the path from a to c "
+                        "through b and ask what observing d, a child of b, does to it.")
     return result(name, problems)
 
 
@@ -240,17 +247,27 @@ def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult
 SUMMATIVE = {
     "ex-2-0-posterior-evidence": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
                                                 "pedagogy_lib.discrete.categorical.marginal_y",
-                                                "pedagogy_lib.discrete.categorical.reverse_arrow"],
+                                                "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                                "pedagogy_lib.discrete.categorical.update_sequence"],
                                   "same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
                                                "0.85, 2% of people ill), and the prior-shift exercise and the "
                                                "solution (from 0.02 to about 0.2) refer back to them"},
     "ex-2-0-explaining-away": {"forbidden": ["pedagogy_lib.discrete.categorical.joint_table",
                                              "pedagogy_lib.discrete.categorical.marginal",
                                              "pedagogy_lib.discrete.categorical.conditional",
-                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration"]},
-    "ex-2-0-canonical-independences": {"same_data": "the answer is a choice, True or False for each graph and "
+                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+                                             "pedagogy_lib.discrete.categorical.invert",
+                                             "pedagogy_lib.graphical.bp.belief_propagation",
+                                             "pedagogy_lib.graphical.junction.junction_marginal"]},
+    "ex-2-0-canonical-independences": {"forbidden": ["pedagogy_lib.graphical.separation.d_separated",
+                                                     "pedagogy_lib.discrete.categorical.is_independent"],
+                                       "same_data": "the answer is a choice, True or False for each graph and "
                                                     "statement, which no choice of tables changes"},
-    "ex-2-0-prior-shift": {"same_data": "the statement spells out the numbers (2% ill in the clinic, 20% in the "
+    "ex-2-0-prior-shift": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+                                         "pedagogy_lib.discrete.categorical.marginal_y",
+                                         "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                         "pedagogy_lib.discrete.categorical.update_sequence"],
+                           "same_data": "the statement spells out the numbers (2% ill in the clinic, 20% in the "
                                         "outbreak, and the test of the first exercise), and the solution "
                                         "discusses the result (about 0.75, against about 0.2)"},
 }

@@ -129,7 +129,8 @@ def _walk_reference(p: RandomWalk) -> tuple[float, float]:
 
 def steady_state(P, K, problem: RandomWalk = EX_WALK) -> checker.CheckResult:
     """Exercise 1, ``ex-2-2-2-steady-state``: your steady-state *predicted* variance P and gain K for
-    :data:`EX_WALK`, two numbers.
+    :data:`EX_WALK`, two numbers. K is the limit of the filter's Kalman gain K_t (the gain of the
+    measurement update, Eq. 2.47), not the smoother gain J of Eq. 2.53.
 
     The checker recognizes the filtered variance given for the predicted one, the wrong root of the
     quadratic, and slips in the gain.
@@ -200,17 +201,26 @@ def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
     return checker.result("smoother gain J", problems)
 
 
+#: The example of the page's "stable but inflating" cell, which the exercise asks not to reuse.
+_PAGE_A_BAD = np.array([[0.5, 10.0], [0.0, 0.5]])
+
+
 def inflating_A(A) -> checker.CheckResult:
     """Exercise 4, ``ex-2-2-2-inflating``: your 2 x 2 matrix A, strictly stable, whose time update
     makes the identity covariance larger in some direction.
 
-    Pass a (2, 2) array. Any matrix that meets both conditions of the statement passes.
+    Pass a (2, 2) array. Any matrix of your own that meets both conditions of the statement passes;
+    the page's example, its transpose, their negatives and small changes of them do not.
     """
     arr, problems = checker.as_numeric(A, "A")
     if problems:
         return checker.result("a stable A that inflates uncertainty", problems)
     if arr.shape != (2, 2):
         return checker.result("a stable A that inflates uncertainty", [f"A should have shape (2, 2); got {arr.shape}."])
+    if any(np.abs(arr - s * X).max() < 0.1 for X in (_PAGE_A_BAD, _PAGE_A_BAD.T) for s in (1, -1)):
+        return checker.result("a stable A that inflates uncertainty", [
+            "this is (close to) the page's example A_bad or its transpose: the statement asks for a matrix "
+            "of your own construction."])
     rho = float(np.max(np.abs(np.linalg.eigvals(arr))))
     grow = float(np.linalg.eigvalsh(arr @ arr.T - np.eye(2)).max())
     if rho >= 1.0:
@@ -326,7 +336,21 @@ SUMMATIVE = {
                                         "tests for the two properties the statement asks for; there are no problem "
                                         "data"},
     "ex-2-2-2-rts-function": {"forbidden": ["pedagogy_lib.lgssm.kalman.rts_smoother",
-                                            "pedagogy_lib.lgssm.kalman.kalman_smoother"],
+                                            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                            "pedagogy_lib.recursions.generic.backward_smoother",
+                                            "pedagogy_lib.recursions.generic.backward_step",
+                                            "pedagogy_lib.recursions.generic.future_conditioning",
+                                            "pedagogy_lib.gaussian.blocks.bayes_invert"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
+    "ex-2-2-2-steady-state": {"forbidden": ["pedagogy_lib.lgssm.kalman.kalman_filter",
+                                            "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                            "scipy.linalg.solve_discrete_are"]},
+    "ex-2-2-2-one-step": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize",
+                                        "pedagogy_lib.gaussian.blocks.bayes_invert",
+                                        "pedagogy_lib.lgssm.kalman.kalman_filter",
+                                        "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+    "ex-2-2-2-smoother-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
+                                             "pedagogy_lib.lgssm.kalman.rts_smoother",
+                                             "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
 }

@@ -23,6 +23,7 @@ __all__ = [
     "EX_EVIDENCE",
     "OPERATIONS",
     "FRAGMENTS",
+    "DISTRIBUTIONS",
     "time_update",
     "measurement_update",
     "evidence_two_steps",
@@ -132,6 +133,20 @@ OPERATIONS = ("time update", "measurement update", "data marginal", "future cond
               "backward step", "sequence conditional")
 #: The fragments (Fig. 2.6A-C) and the two operations.
 FRAGMENTS = ("A", "B", "C")
+#: Candidate outputs for :func:`fragment_roles`, written in ASCII ("y_1:t-1" is y_1, ..., y_(t-1)); six of
+#: them are the outputs of the six operations, the others are inputs of the fragments or near misses.
+DISTRIBUTIONS = ("p(x_t | y_1:T)", "p(y_t | y_1:t-1)", "p(x_t | x_t-1)", "p(x_t-1 | y_1:T)",
+                 "p(x_t | y_1:t)", "p(y_t | x_t)", "p(x_t-1 | x_t, y_1:t-1)", "p(x_t-1 | y_1:t-1)",
+                 "p(x_t | y_1:t-1)", "p(x_t | x_t-1, y_t:T)", "p(x_t-1 | y_1:t)", "p(y_t | y_1:t)")
+#: What each operation returns (applying its operation to its fragment's two distributions).
+_OUTPUTS = {
+    "time update": "p(x_t | y_1:t-1)",
+    "measurement update": "p(x_t | y_1:t)",
+    "data marginal": "p(y_t | y_1:t-1)",
+    "future conditioning": "p(x_t-1 | x_t, y_1:t-1)",
+    "backward step": "p(x_t-1 | y_1:T)",
+    "sequence conditional": "p(x_t | x_t-1, y_t:T)",
+}
 _ROLES = {
     "time update": ("A", "marginalize"),
     "future conditioning": ("A", "bayes_invert"),
@@ -205,12 +220,18 @@ def evidence_two_steps(answer) -> CheckResult:
     return result("evidence of a 2-step sequence", compare_scalar(answer, expected, "p(y_1, y_2)", hints=hints))
 
 
+def _canonical_distribution(text):
+    return " ".join(str(text).replace("(", " ( ").replace(")", " ) ").replace("|", " | ").replace(",", " , ")
+                    .split()) if isinstance(text, str) else text
+
+
 def fragment_roles(answer) -> CheckResult:
-    """Exercise ``ex-2-2-0-fragment-roles``: a dict mapping each name in :data:`OPERATIONS` to
-    ``(fragment, "marginalize" | "bayes_invert")``, with the fragment one of :data:`FRAGMENTS`."""
+    """Exercise ``ex-2-2-0-fragment-roles``: a dict mapping each name in :data:`OPERATIONS` to the
+    distribution the operation returns, one of the strings in :data:`DISTRIBUTIONS` (spaces do not
+    matter). The checker says only whether all six are right, not which or how many are wrong."""
+    name = "what each operation returns"
     if not isinstance(answer, dict):
-        return result("fragment roles", [f"the answer should be a dict {{operation: (fragment, operation)}}; "
-                                         f"got {type(answer).__name__}."])
+        return result(name, [f"the answer should be a dict {{operation: distribution}}; got {type(answer).__name__}."])
     problems = []
     missing = [op for op in OPERATIONS if op not in answer]
     if missing:
@@ -218,36 +239,40 @@ def fragment_roles(answer) -> CheckResult:
     extra = [k for k in answer if k not in OPERATIONS]
     if extra:
         problems.append(f"unknown operation names: {', '.join(map(str, extra))} (use the names in OPERATIONS).")
+    known = {_canonical_distribution(d): d for d in DISTRIBUTIONS}
+    wrong = 0
     for op in OPERATIONS:
         if op not in answer:
             continue
-        value = answer[op]
-        if not (isinstance(value, (tuple, list)) and len(value) == 2):
-            problems.append(f"{op!r} should map to a pair (fragment, operation); got {value!r}.")
+        value = _canonical_distribution(answer[op])
+        if value not in known:
+            problems.append(f"{op!r} should map to one of the strings in DISTRIBUTIONS; got {answer[op]!r}.")
             continue
-        frag, kind = (v.strip() if isinstance(v, str) else v for v in value)
-        frag = frag.upper() if isinstance(frag, str) else frag
-        kind = kind.lower().replace("-", "_").replace(" ", "_") if isinstance(kind, str) else kind
-        if frag not in FRAGMENTS or kind not in ("marginalize", "bayes_invert"):
-            problems.append(f"{op!r}: the fragment must be one of A, B, C and the operation 'marginalize' or "
-                            f"'bayes_invert'; got {value!r}.")
-            continue
-        want_frag, want_kind = _ROLES[op]
-        if frag != want_frag:
-            problems.append(f"{op!r} is not an operation on fragment {frag}: which two nodes does it involve?")
-        elif kind != want_kind:
-            problems.append(f"{op!r} uses the right fragment but the other operation: does it sum the "
-                            "source out, or compute a posterior over it?")
-    return result("fragment roles", problems)
+        wrong += known[value] != _OUTPUTS[op]
+    if wrong and not problems:      # all or nothing: naming an entry would let flipping find the answer
+        problems.append("not all six are right. For each operation, take its fragment's two distributions "
+                        "(the first node's distribution and the second node's conditional), and ask which "
+                        "node MARGINALIZE leaves, or which node BAYES-INVERT gives a posterior over and "
+                        "what it conditions on.")
+    return result(name, problems)
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-2-0-time-update": {"forbidden": ["pedagogy_lib.recursions.generic.time_update",
-                                           "pedagogy_lib.recursions.generic.forward_filter"]},
+                                           "pedagogy_lib.recursions.generic.forward_filter",
+                                           "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
+                                           "pedagogy_lib.discrete.categorical.marginal_y"]},
     "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.recursions.generic.measurement_update",
-                                                  "pedagogy_lib.recursions.generic.forward_filter"]},
+                                                  "pedagogy_lib.recursions.generic.forward_filter",
+                                                  "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+                                                  "pedagogy_lib.discrete.categorical.invert"]},
     "ex-2-2-0-fragment-roles": {"same_data": "the answer is a choice of fragment (A, B or C) and operation "
                                              "(marginalize or Bayes-invert) for each of six operations, which no "
                                              "data change"},
+    "ex-2-2-0-evidence": {"forbidden": ["pedagogy_lib.recursions.generic.forward_filter",
+                                        "pedagogy_lib.recursions.generic.data_marginals",
+                                        "pedagogy_lib.recursions.generic.measurement_update",
+                                        "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+                                        "pedagogy_lib.discrete.categorical.update_sequence"]},
 }

@@ -30,11 +30,11 @@ class Map1DCases(NamedTuple):
 
 
 class HessianProblem(NamedTuple):
-    """A log-cosh sparse-coding model (Eq. 2.29) and a point ``x`` (K,) at which to evaluate the Hessian."""
+    """A Cauchy-prior sparse-coding model (Eq. 2.29, E_k = log(beta^2 + x_k^2)) and a point ``x`` (K,)
+    at which to evaluate the Hessian."""
 
     C: np.ndarray
     lam: float
-    alpha: np.ndarray
     beta: float
     x: np.ndarray
 
@@ -62,21 +62,23 @@ EX_MAP_1D = Map1DCases(cases=(
 
 def _draw_hessian(rng):
     """A problem of the same kind as the book's EX_HESSIAN, for one student: L = 3, K = 2, lam and beta not 1
-    (the checker names a left-out factor of either), and a point x whose entries are neither zero (where
-    sech and sech^2 agree) nor so large that the prior's curvature vanishes."""
+    (the checker names a left-out factor of lam), one entry of x inside (-beta, beta), where the Cauchy
+    energy curves up, and one outside, where it curves down."""
     while True:
         C = np.round(rng.normal(0.0, 0.8, size=(3, 2)), 1) + 0.0
         if np.linalg.matrix_rank(C) == 2:
             break
-    beta = float(rng.choice([2.0, 3.0, 4.0, 5.0]))
-    x = np.round(rng.uniform(0.05, 1.5 / beta, size=2) * rng.choice([-1.0, 1.0], size=2), 2)
-    return HessianProblem(C=C, lam=float(rng.choice([0.5, 2.0, 3.0, 5.0])),
-                          alpha=np.round(rng.uniform(0.5, 3.0, size=2), 1), beta=beta, x=x)
+    beta = float(rng.choice([0.5, 0.8, 1.5, 2.0]))
+    inside = rng.uniform(0.1, 0.7) * beta
+    outside = rng.uniform(1.3, 2.0) * beta
+    x = np.round(rng.permutation([inside, outside]) * rng.choice([-1.0, 1.0], size=2), 2)
+    return HessianProblem(C=C, lam=float(rng.choice([0.5, 2.0, 3.0, 5.0])), beta=beta, x=x)
 
 
-#: Hessian problem: L = 3 emissions, K = 2 sources, log-cosh prior with beta = 4.
+#: Hessian problem: L = 3 emissions, K = 2 sources, Cauchy prior with beta = 0.5; the second entry of x
+#: lies beyond beta, where the prior's curvature is negative.
 EX_HESSIAN = book_or_drawn(HessianProblem(C=np.array([[1.0, 0.5], [0.0, 1.0], [-0.5, 0.3]]), lam=2.0,
-                                          alpha=np.array([1.0, 3.0]), beta=4.0, x=np.array([0.2, -0.05])),
+                                          beta=0.5, x=np.array([0.2, -0.9])),
                            _draw_hessian, seed=2131)
 
 
@@ -151,30 +153,34 @@ def map_1d(fn):
 
 
 def _hessian_reference(p: HessianProblem):
-    model = sc.make_model(p.C, p.lam, p.alpha, p.beta, prior="logcosh")
+    model = sc.make_model(p.C, p.lam, None, p.beta, prior="cauchy")
     return sc.energy_hessian(p.x, model)
 
 
 def hessian(answer):
     """Exercise ``ex-2-1-3-hessian``: your Hessian of the posterior energy at ``EX_HESSIAN.x``.
 
-    Pass a (K, K) = (2, 2) array. The checker recognizes a missing factor in either term, a
-    derivative taken only once, the wrong prior's curvature, and a forgotten emission term.
+    Pass a (K, K) = (2, 2) array. The checker recognizes a missing factor or square, a sign slip in
+    the curvature, a derivative taken only once, the log-cosh or Gaussian curvature in place of the
+    Cauchy one, and a forgotten emission term.
     """
     p = EX_HESSIAN
     expected = _hessian_reference(p)
     CtC = p.C.T @ p.C
-    u = p.beta * p.x
+    x2, b2 = p.x**2, p.beta**2
+    curv = 2 * (b2 - x2) / (b2 + x2) ** 2
     hints = {
-        "you left out the factor lambda in front of C^T C": CtC + np.diag(p.alpha * p.beta / np.cosh(u) ** 2),
-        "you used sech instead of sech^2": p.lam * CtC + np.diag(p.alpha * p.beta / np.cosh(u)),
-        "you dropped the factor beta that the chain rule brings out of tanh(beta x)":
-            p.lam * CtC + np.diag(p.alpha / np.cosh(u) ** 2),
-        "you used the Laplace energy's curvature (zero away from 0) instead of the log-cosh one":
-            p.lam * CtC,
-        "you forgot the emission term lambda C^T C": np.diag(p.alpha * p.beta / np.cosh(u) ** 2),
-        "you differentiated only once (that is alpha tanh(beta x) on the diagonal)":
-            p.lam * CtC + np.diag(p.alpha * np.tanh(u)),
+        "you left out the factor lambda in front of C^T C": CtC + np.diag(curv),
+        "you lost the factor 2 that the derivative of log(beta^2 + x^2) brings down": p.lam * CtC + np.diag(curv / 2),
+        "the sign of the curvature is flipped: recheck the quotient rule's numerator":
+            p.lam * CtC + np.diag(-curv),
+        "the denominator of the curvature is not squared: recheck the quotient rule": p.lam * CtC
+            + np.diag(2 * (b2 - x2) / (b2 + x2)),
+        "you differentiated the prior energy only once": p.lam * CtC + np.diag(2 * p.x / (b2 + x2)),
+        "you forgot the emission term lambda C^T C": np.diag(curv),
+        "you left out the prior's curvature": p.lam * CtC,
+        "you used a constant curvature 2 / beta^2 (the value at x = 0) at every x": p.lam * CtC
+            + np.diag(np.full(2, 2 / b2)),
     }
     return result("Hessian of the posterior energy", compare_array(answer, expected, "your Hessian", hints=hints))
 
@@ -217,9 +223,18 @@ def laplace_log_evidence(answer):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-1-3-soft-threshold": {"forbidden": ["pedagogy_lib.factor.sparse_coding.soft_threshold",
-                                              "pedagogy_lib.factor.sparse_coding.map_estimate"],
+                                              "pedagogy_lib.factor.sparse_coding.map_estimate",
+                                              "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                                              "pedagogy_lib.factor.sparse_coding_em.batch_map",
+                                              "pedagogy_lib.factor.sparse_coding_em.e_step"],
                                 "same_data": "the answer is a function, which the grader calls on test inputs of "
                                              "the checker's own (EX_MAP_1D)"},
     "ex-2-1-3-hessian": {"forbidden": ["pedagogy_lib.factor.sparse_coding.energy_hessian",
-                                       "pedagogy_lib.factor.sparse_coding.laplace_approximation"]},
+                                       "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                                       "pedagogy_lib.factor.sparse_coding.prior_energy_derivatives",
+                                       "pedagogy_lib.factor.sparse_coding.energy_gradient"]},
+    "ex-2-1-3-laplace-evidence": {"forbidden": ["pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                                                "pedagogy_lib.factor.sparse_coding.energy_hessian",
+                                                "pedagogy_lib.factor.sparse_coding.log_Z_joint",
+                                                "pedagogy_lib.factor.sparse_coding.log_marginal_quadrature"]},
 }
