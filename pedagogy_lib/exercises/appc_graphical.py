@@ -326,12 +326,14 @@ SUMMATIVE = {
                                 "networkx.algorithms.d_separation.is_d_separator"],
                   "same_data": "the statement spells out the graph (EX_GRAPH) and the statements of DSEP_KEYS; "
                                "each answer is True or False"},
-    "ex-c-moral": {"forbidden": ["pedagogy_lib.graphical.separation.moral_graph"],
+    "ex-c-moral": {"forbidden": ["pedagogy_lib.graphical.separation.moral_graph",
+                                 "pedagogy_lib.graphical.junction.markov_network"],
                    "same_data": "the graph is the one spelled out in the statement of ex-c-dsep; the answer is a "
                                 "set of edges, a structure of that named graph"},
     "ex-c-evidence": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
                                     "pedagogy_lib.graphical.factors.joint",
                                     "pedagogy_lib.graphical.factors.log_partition_by_enumeration",
                                     "pedagogy_lib.graphical.factors.marginals_by_enumeration",
-                                    "pedagogy_lib.discrete.categorical.joint_table"]},
+                                    "pedagogy_lib.discrete.categorical.joint_table",
+                                    "pedagogy_lib.discrete.categorical.marginal"]},
 }
