@@ -149,3 +149,30 @@ def test_fisher_information_function_gets_copies():
         return out
     assert check.fisher_information_function(spoil)
     assert check.fisher_information_function(_fisher_solution)
+
+
+import pytest  # noqa: E402
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import appb_probability as check\nimport math\nimport numpy as np\nfrom scipy import stats\n'
+_ONE_CALL_ROUTES = {
+    'ex-b2-thinning': ('thinned_pmf', 'p', 'p = stats.poisson(0.4).pmf(2)\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

@@ -142,3 +142,29 @@ def test_hessian_route_checker_passes_copies():
         return out
     assert check.hessian_route_function(mutating)
     assert check.hessian_route_function(_my_gradients)
+
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_autoencoder as check\nimport numpy as np\nfrom pedagogy_lib.deepgen import vae as V\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-2-information': ('mutual_information', 'mi', 'mi = V.jre_terms(check.EX_P_Y, check.EX_Q, np.full(2, 0.5), np.full((2, 3), 1 / 3)).mutual_information\n'),
+    'ex-8-2-aggregate': ('aggregate_kl', 'kl', 'kl = V.jre_terms(check.EX_P_Y, check.EX_Q, check.EX_P_X, np.full((2, 3), 1 / 3)).aggregate_kl\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

@@ -501,3 +501,34 @@ def test_annealed_langevin_function_reveals_no_answer_and_reaches_the_edges():
     msg = str(check.annealed_langevin_function(lambda e, s, y0, eps, Z: _langevin_solution(e, s, y0, eps, Z)
                                                + (1.0 if Z.shape[1] == 1 else 0.0)))
     assert "test problem 4 (3 levels, 1 step each, C = 1, d = 2)" in msg, msg
+
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_diffusion as check\nimport numpy as np\nfrom pedagogy_lib import diffusion as dif\nfrom pedagogy_lib.mixture.model import gmm_params\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-3-transition': ('transition_coefficients', 'bg', "ab = check.EX_ALPHA_BAR\nt = dif.transition(dif.schedule_from_snr(ab / (1 - ab), 'vp'), 3, 7)\nbg = [t.beta, t.gamma2]\n"),
+    'ex-8-3-name-clash': ('book_betas', 'b', 'b = dif.consecutive_transitions(dif.ddpm_schedule(check.EX_DDPM_BETAS))[0]\n'),
+    'ex-8-3-1-gaussian-limit': ('gaussian_limit', 'L', 'L = dif.gaussian_loss_limit(*check.EX_LAM_RANGE, check.EX_S0)\n'),
+    'ex-8-3-1-step-weight': ('step_weight', 'w', 'w = dif.step_weights(dif.Schedule(1 / np.sqrt(1 + check.EX_LAM), np.sqrt(check.EX_LAM)))[4]\n'),
+    'ex-8-3-2-posterior-variance': ('posterior_variance', 's2', 'ab = check.EX_ALPHA_BAR\ns2 = dif.reverse_variances(dif.Schedule(np.sqrt(1 - ab), np.sqrt(ab / (1 - ab))))[4]\n'),
+    'ex-8-3-2-tweedie': ('tweedie_force', 'f', 'v, rho, m, x = check.EX_TWEEDIE\ns = dif.Schedule(np.array([0.5, v]), np.array([2.0, rho]))\nf = dif.force_from_m_hat(s, 1, x[None], m[None])[0]\n'),
+    'ex-8-3-3-noised-score': ('noised_score', 'f', 'g = gmm_params([0.5, 0.5], [[-1.0], [1.0]], [[[0.25]], [[0.25]]])\nf = float(dif.mixture_force(dif.noised_mixture(g, 1.0, 0.25), [[0.5]])[0, 0])\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

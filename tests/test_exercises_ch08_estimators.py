@@ -113,3 +113,30 @@ def test_gradient_estimators_reject_a_non_function_and_reveal_no_answer():
                                                                 g(mu + Z).sum(axis=1) + 1.0)))
     assert "test problem 1" in msg and "not within tolerance" in msg, msg
     assert not re.search(r"[0-9]\.[0-9]", msg.replace("8.22", "").replace("8.24", "")), msg
+
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_estimators as check\nimport numpy as np\nfrom pedagogy_lib.deepgen import estimators as est\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-2-1-slope': ('variance_slope', 'slope', 'slope = est.shared_mean_variances(check.EX_MU, 11)[0] - est.shared_mean_variances(check.EX_MU, 10)[0]\n'),
+    'ex-8-2-1-baseline': ('best_baseline', 'beta', 'beta = est.optimal_baseline(check.EX_MU, check.EX_K)\n'),
+    'ex-8-2-1-expo': ('expo_pathwise_variance', 'v', 'v = est.expo_variances(check.EX_LAM)[1]\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

@@ -103,3 +103,29 @@ def test_relaxed_gradient_rejects_a_non_function_and_reveals_no_answer():
     msg = str(check.relaxed_gradient(lambda eta, G0, s, g, hard: _reference(eta, G0, s, g, hard) + 0.01))
     assert "test problem 1" in msg and "not within tolerance" in msg, msg
     assert not re.search(r"[0-9]\.[0-9]", msg.replace("8.29", "").replace("softness 0.7", "")), msg
+
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_gumbel as check\nimport numpy as np\nfrom scipy import stats\nfrom pedagogy_lib.deepgen import gumbel as gb\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-2-2-chi-square': ('chi_square', 'x2', 'p = np.exp(check.EX_ETA) / np.exp(check.EX_ETA).sum()\nx2 = stats.chisquare(check.EX_COUNTS, check.EX_COUNTS.sum() * p).statistic\n'),
+    'ex-8-2-2-density': ('concrete_density', 'dens', 'y = np.array([check.EX_Y1, 1 - check.EX_Y1])\ndens = np.exp(gb.concrete_log_density(y, check.EX_ETA2, check.EX_S))\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

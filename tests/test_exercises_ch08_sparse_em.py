@@ -39,3 +39,30 @@ def test_m_step_passes_and_fails():
     assert check.m_step(C)
     res = check.m_step(Y.T @ nu @ np.linalg.inv(nu.T @ nu))
     assert not res and "Sigma" in str(res)
+
+
+import pytest  # noqa: E402
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_sparse_em as check\nimport numpy as np\nfrom pedagogy_lib.factor import sparse_coding as sc\nfrom pedagogy_lib.factor import sparse_coding_em as se\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-1-scalar-mode': ('scalar_mode', 'nu', "m = sc.make_model(np.array([[0.8]]), 4.0, alpha=2.0, beta=10.0, prior='laplace')\nnu = sc.map_estimate(np.array([1.3]), m, method='lbfgs').x0[0]\n"),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

@@ -240,4 +240,10 @@ SUMMATIVE = {
     "ex-b2-fisher-function": {"forbidden": ["numpy.cov"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
+    "ex-b2-thinning": {
+        "forbidden": ["scipy.stats.poisson.pmf",
+                      "scipy.stats.poisson.logpmf",
+                      "scipy.stats.poisson.cdf",
+                      "scipy.stats.poisson.sf",
+                      "scipy.stats.poisson.freeze"]},
 }

@@ -285,4 +285,8 @@ SUMMATIVE = {
                                            "pedagogy_lib.deepgen.gaussian_gradients.pathwise_gradients"],
                              "same_data": "the answer is a function, which the grader calls on test problems of "
                                           "the checker's own"},
+    "ex-8-2-information": {
+        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms"]},
+    "ex-8-2-aggregate": {
+        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms"]},
 }

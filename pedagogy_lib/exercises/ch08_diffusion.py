@@ -530,7 +530,12 @@ SUMMATIVE = {
                                          "pedagogy_lib.diffusion.losses.mean_weights"],
                            "same_data": "the answer is a function, which the grader calls on test problems of the "
                                         "checker's own"},
-    "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
+    "ex-8-3-3-noised-score": {"forbidden": ["pedagogy_lib.diffusion.sampling.noised_mixture",
+                                            "pedagogy_lib.diffusion.sampling.mixture_force",
+                                            "pedagogy_lib.diffusion.sampling.gmm_force",
+                                            "pedagogy_lib.diffusion.sampling.gmm_log_density",
+                                            "pedagogy_lib.mixture.model.gmm_log_marginal"],
+                              "same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
     "ex-8-3-2-reverse-step": {"forbidden": ["pedagogy_lib.diffusion.losses.mean_from_m_hat",
                                             "pedagogy_lib.diffusion.losses.reverse_variances",
@@ -545,6 +550,24 @@ SUMMATIVE = {
                                                  "pedagogy_lib.diffusion.sampling.langevin_gmm"],
                                    "same_data": "the answer is a function, which the grader calls on test problems "
                                                 "of the checker's own"},
+    "ex-8-3-transition": {
+        "forbidden": ["pedagogy_lib.diffusion.forward.transition",
+                      "pedagogy_lib.diffusion.forward.consecutive_transitions",
+                      "pedagogy_lib.diffusion.schedules.schedule_from_snr"]},
+    "ex-8-3-name-clash": {
+        "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
+                      "pedagogy_lib.diffusion.forward.transition"]},
+    "ex-8-3-1-gaussian-limit": {
+        "forbidden": ["pedagogy_lib.diffusion.losses.gaussian_loss_limit",
+                      "pedagogy_lib.diffusion.losses.gaussian_optimal_loss"]},
+    "ex-8-3-1-step-weight": {
+        "forbidden": ["pedagogy_lib.diffusion.losses.step_weights",
+                      "pedagogy_lib.diffusion.losses.eq_8_40_weights"]},
+    "ex-8-3-2-posterior-variance": {
+        "forbidden": ["pedagogy_lib.diffusion.losses.reverse_variances",
+                      "pedagogy_lib.diffusion.forward.posterior_transition"]},
+    "ex-8-3-2-tweedie": {
+        "forbidden": ["pedagogy_lib.diffusion.losses.force_from_m_hat"]},
 }
 
 

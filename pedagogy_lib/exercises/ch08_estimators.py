@@ -210,4 +210,12 @@ SUMMATIVE = {
                       "pedagogy_lib.vi.bbvi.score_function_terms",
                       "pedagogy_lib.vi.bbvi.reparam_terms"],
         "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
+    "ex-8-2-1-slope": {
+        "forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_variances",
+                      "pedagogy_lib.deepgen.estimators.optimal_baseline"]},
+    "ex-8-2-1-baseline": {
+        "forbidden": ["pedagogy_lib.deepgen.estimators.optimal_baseline",
+                      "pedagogy_lib.deepgen.estimators.shared_mean_variances"]},
+    "ex-8-2-1-expo": {
+        "forbidden": ["pedagogy_lib.deepgen.estimators.expo_variances"]},
 }

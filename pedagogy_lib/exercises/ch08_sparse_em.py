@@ -104,4 +104,10 @@ def m_step(C):
 SUMMATIVE = {
     "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
                                     "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em"]},
+    "ex-8-1-scalar-mode": {
+        "forbidden": ["pedagogy_lib.factor.sparse_coding_em.batch_map",
+                      "pedagogy_lib.factor.sparse_coding_em.e_step",
+                      "pedagogy_lib.factor.sparse_coding.map_estimate",
+                      "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                      "pedagogy_lib.factor.sparse_coding.soft_threshold"]},
 }
