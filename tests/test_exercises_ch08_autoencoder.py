@@ -38,9 +38,18 @@ def test_active_dimensions():
                           options={"xatol": 1e-10}).x for lam in check.EX_EIGS]
     active = int(np.sum(np.array(c2) > 1e-4))
     assert check.active_dimensions(active)
-    r = check.active_dimensions(check.EX_EIGS.size - active)
-    assert not r and "collapsed" in str(r)
     assert not check.active_dimensions(check.EX_EIGS.size)
+
+
+def test_active_dimensions_wrong_counts_all_get_one_message():
+    """No wrong count is told anything that narrows the search (the collapsed count would give the
+    answer by subtraction), and a string is not an int."""
+    right = int(np.sum(check.EX_EIGS > check.EX_ALPHA))
+    messages = {str(check.active_dimensions(n)) for n in range(check.EX_EIGS.size + 2) if n != right}
+    assert len(messages) == 1
+    assert check.active_dimensions(np.int64(right))
+    for form in (str(right), float(right), True):
+        assert not check.active_dimensions(form)
 
 
 # ------------------------------------------------------------------ the gradients through the Gaussian identities

@@ -15,6 +15,13 @@ def test_chi_square():
     assert not r and "observed" in str(r)
 
 
+def test_counts_are_plausible_gumbel_max_draws():
+    """The statement says the counts come from 1000 Gumbel-max samples with EX_ETA: they pass the test."""
+    p = special.softmax(check.EX_ETA)
+    assert check.EX_COUNTS.sum() == 1000
+    assert stats.chisquare(check.EX_COUNTS, 1000 * p).pvalue > 0.05
+
+
 def test_concrete_density():
     # for K = 2 the log ratio u = log(y1 / y2) is logistic with location (eta1 - eta2) / s and scale 1 / s;
     # change variables back to y1: dy1 / du = y1 y2

@@ -23,6 +23,16 @@ def test_scalar_mode_passes_and_fails():
     assert not wrong and "unpenalized" in str(wrong)
 
 
+def test_scalar_mode_slips_do_not_name_the_threshold():
+    """The two threshold slips are told what to check, never the right threshold."""
+    y, c, a, lam = (check.EX_SCALAR[k] for k in ("y", "c", "alpha", "lam"))
+    z = y / c
+    for t in (a, a / (lam * c)):
+        r = check.scalar_mode(np.sign(z) * max(abs(z) - t, 0.0))
+        assert not r and "threshold" in str(r)
+        assert "c^2" not in str(r) and "lambda c" not in str(r), str(r)
+
+
 def test_logdet_gradient_passes_and_fails():
     C, lam, d = check.EX_LOGDET["C"], check.EX_LOGDET["lam"], check.EX_LOGDET["d"]
     G = gradcheck(lambda C_: np.linalg.slogdet(lam * C_.T @ C_ + np.diag(d))[1], C).numeric

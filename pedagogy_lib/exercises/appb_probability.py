@@ -90,7 +90,7 @@ def bernoulli_fisher(answer) -> CheckResult:
     p = EX_BERNOULLI_P
     score = {0: -1.0 / (1 - p), 1: 1.0 / p}
     expected = (1 - p) * score[0] ** 2 + p * score[1] ** 2
-    hints = {"you gave the variance p(1 - p) of the observation; the information is its reciprocal": p * (1 - p),
+    hints = {"you gave the variance of the observation, not the expected squared score": p * (1 - p),
              "you gave the mean of the score, which is always zero": 0.0,
              "you used only the y = 1 outcome (1/p^2 weighted by p)": 1.0 / p}
     return result("Bernoulli Fisher information", compare_scalar(answer, expected, "I(p)", rtol=1e-9, hints=hints))

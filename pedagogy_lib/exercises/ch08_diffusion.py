@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
            "EX_DSM", "EX_TWEEDIE", "EX_SIGMA_RANGE",
            "transition_coefficients", "book_betas", "snr_crossing", "posterior_variance",
            "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
            "dsm_slope", "n_levels", "noised_score"]
+
+
+def _count(answer, what: str) -> tuple:
+    """``answer`` as a Python int when it is one (``int`` or a NumPy integer, not a bool, a float or a
+    string), else a problem saying so."""
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)):
+        return None, [f"{what} should be an int (a Python or NumPy integer); got {type(answer).__name__}."]
+    return int(answer), []
 
 
 def _draw_alpha_bar(rng) -> np.ndarray:
@@ -57,7 +65,8 @@ def _draw_lam(rng) -> np.ndarray:
 
 
 #: 8.3 exercise (c): SNRs lambda_0..lambda_L of a schedule.
-EX_LAM = book_or_drawn(1e2 * np.exp(np.log(1e-4) * np.arange(21) / 20), _draw_lam, seed=8303)
+#: Log-linear from 10^2.3 down to 10^-1.7, so that no level sits on SNR 1 (log10 of lambda_l is 2.3 - 0.2 l).
+EX_LAM = book_or_drawn(10.0 ** (2.3 - 0.2 * np.arange(21)), _draw_lam, seed=8303)
 
 
 def _draw_s0(rng) -> float:
@@ -154,24 +163,26 @@ def book_betas(answer) -> CheckResult:
     """
     b = EX_DDPM_BETAS
     hints = {"you gave DDPM's beta itself: in the book that variance is gamma_l^2, not beta_l": b,
-             "you forgot the square root: 1 - beta is beta_l squared": 1 - b,
+             "your numbers are right up to a power: check whether the book's beta_l is a scale or a variance":
+                 1 - b,
              "you used the cumulative product alpha-bar": np.sqrt(np.cumprod(1 - b))}
     return result("the book's beta_l", compare_array(answer, np.sqrt(1 - b), "beta_l", rtol=1e-8, hints=hints))
 
 
 def snr_crossing(answer) -> CheckResult:
     """8.3 (c), ``ex-8-3-snr-crossing``: the first level l at which the noise outweighs the signal for
-    the SNRs :data:`EX_LAM`, an integer."""
-    value, problems = as_integer(answer, "the level")
+    the SNRs :data:`EX_LAM`, an int.
+
+    Every wrong level gets the same message, so that trying levels one after another learns nothing
+    but the pass itself."""
+    value, problems = _count(answer, "the level")
     if problems:
         return result("SNR crossing", problems)
     expected = int(np.argmax(EX_LAM < 1.0))
     if value == expected:
         return result("SNR crossing", [])
-    if value == expected - 1:
-        return result("SNR crossing", ["that is the last level with SNR at least 1; the question asks for the first below 1."])
     return result("SNR crossing", ["not the first level with rho_l^2 < 1: compare each level's SNR with 1, "
-                                   "counting levels as EX_LAM does."])
+                                   "counting levels as EX_LAM does (from 0)."])
 
 
 def posterior_variance(answer) -> CheckResult:
@@ -280,16 +291,17 @@ def dsm_slope(answer) -> CheckResult:
 
 def n_levels(answer) -> CheckResult:
     """8.3.3 (b), ``ex-8-3-3-levels``: the number of levels of the geometric ladder of
-    :data:`EX_SIGMA_RANGE` = (sigma_1, sigma_min, r), an integer."""
-    value, problems = as_integer(answer, "the number of levels")
+    :data:`EX_SIGMA_RANGE` = (sigma_1, sigma_min, r), an int.
+
+    Every wrong count gets the same message, so that trying counts one after another learns nothing
+    but the pass itself."""
+    value, problems = _count(answer, "the number of levels")
     if problems:
         return result("number of levels", problems)
     hi, lo, r = EX_SIGMA_RANGE
     expected = int(np.ceil(np.log(lo / hi) / np.log(r) - 1e-12)) + 1
     if value == expected:
         return result("number of levels", [])
-    if value == expected - 1:
-        return result("number of levels", ["one short: count both the first level and the last."])
     return result("number of levels", ["not the number of levels of this ladder: count every sigma from "
                                        "sigma_1 down to the first that reaches sigma_min, both ends included."])
 

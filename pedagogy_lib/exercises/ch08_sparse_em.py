@@ -53,9 +53,10 @@ def scalar_mode(nu):
     z, t = y / c, a / (lam * c * c)
     ref = np.sign(z) * max(abs(z) - t, 0.0)
     hints = {
-        "you forgot to divide the threshold by lambda c^2": np.sign(z) * max(abs(z) - a, 0.0),
+        "your threshold is alpha as it stands in the objective: rescale the objective so that "
+        "(x - y/c)^2 has weight 1/2, then read the threshold off": np.sign(z) * max(abs(z) - a, 0.0),
         "that is the unpenalized least-squares solution y / c (no shrinkage)": z,
-        "the threshold is alpha / (lambda c^2), not alpha / (lambda c)": np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
+        "the threshold scales wrongly with c: check how c enters it": np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
     }
     problems = checker.compare_scalar(nu, ref, "your mode", hints=hints)
     return checker.result("the scalar E step (soft thresholding)", problems)
