@@ -543,3 +543,16 @@ def test_langevin_statement_writes_out_the_update():
     ex = next(e for e in all_exercises() if e.label == "ex-8-3-2-langevin-bias")
     assert r"x' = x + \epsilon f(x) + \sqrt{2\epsilon}\,z" in ex.statement
 
+
+
+def test_dsm_problem_is_not_on_the_page():
+    """The score-matching page shows no DSM-optimal linear score in closed form and not the exercise's
+    numbers (a hidden check visible in the student edition used to state both)."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "chapters" / "ch08_learning_non_invertible_models"
+                     / "8_3_3_score_matching.ipynb").read_text())
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "s^2 + sigma^2" not in code and "_s**2 + _sg**2" not in code
+    assert tuple(check.EX_DSM) != (2.0, 0.5, 0.3)

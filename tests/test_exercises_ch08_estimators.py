@@ -36,23 +36,29 @@ def test_best_baseline():
 
 
 def test_expo_pathwise_variance():
-    lam = check.EX_LAM
-    u, w = np.polynomial.laguerre.laggauss(30)
-    g = -2 * (u / lam) ** 2 / lam
-    assert check.expo_pathwise_variance(np.sum(w * g * g) - np.sum(w * g) ** 2)
+    # f(x) = x^3 with x = g(z, lambda) = -log(1 - z) / lambda: the pathwise estimate is the derivative of
+    # f(g(z, lambda)) in lambda at fixed noise, here by a central difference, averaged by Gauss-Laguerre
+    # quadrature over the exponential noise e = -log(1 - z)
+    lam, h = check.EX_LAM, 1e-5
+    e, w = np.polynomial.laguerre.laggauss(40)
+    g = ((e / (lam + h)) ** 3 - (e / (lam - h)) ** 3) / (2 * h)
+    var = np.sum(w * g * g) - np.sum(w * g) ** 2
+    assert check.expo_pathwise_variance(var)
     r = check.expo_pathwise_variance(np.sum(w * g * g))
     assert not r and "second moment" in str(r)
-    r = check.expo_pathwise_variance((np.sum(w * g * g) - np.sum(w * g) ** 2) * lam ** 2 / 4)
-    assert not r and "without the factor" in str(r)
+    r = check.expo_pathwise_variance(var * lam ** 2 / 9)
+    assert not r and "chain rule" in str(r)
+    r = check.expo_pathwise_variance(80 / lam ** 6)          # the page's x^2 answer
+    assert not r and "x^2" in str(r)
 
 
-def test_expo_rate_never_makes_the_missing_factor_right():
-    """At lambda = 2 the variance without the factor (2 / lambda)^2 equals the right one, so neither the book
-    nor any student may get that rate."""
+def test_expo_rate_is_not_the_pages():
+    """The page evaluates the x^2 case at lambda = 1.5; neither the book nor any student gets that rate, and
+    no rate makes a named slip equal the answer (the missing factor 9 / lambda^2 would at lambda = 3)."""
     from courseware.grading import own_copy
 
     rates = {check.EX_LAM} | {own_copy(check, salt).EX_LAM for salt in range(60)}   # the book's, 60 students'
-    assert len(rates) > 5 and all(abs(lam - 2.0) > 0.05 for lam in rates), sorted(rates)
+    assert len(rates) > 5 and all(abs(lam - 1.5) > 0.05 and abs(lam - 3.0) > 0.05 for lam in rates), sorted(rates)
 
 
 # ---------------------------------------------------------------- exercise (d): both estimators as a function

@@ -136,3 +136,10 @@ def test_one_call_routes_are_refused_when_graded(label):
     cells = [(_ROUTE_IMPORTS, False), (code, True)]
     passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
     assert not passed and "not allowed in this exercise" in text, text
+
+
+def test_density_problem_is_not_the_pages_check():
+    """The page's K = 2 check evaluates the density at eta = (0.2, -0.4), s = 0.7; the exercise's
+    parameters differ, so no number on the page answers it."""
+    assert not (np.allclose(check.EX_ETA2, [0.2, -0.4]) and check.EX_S == 0.7)
+    assert not np.allclose(check.EX_ETA2, [0.2, -0.4]) and check.EX_S != 0.7

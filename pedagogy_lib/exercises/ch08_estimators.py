@@ -36,14 +36,14 @@ EX_K = book_or_drawn(10, _draw_k, seed=8212)
 
 
 def _draw_lam(rng):
-    """A rate of the same kind as the book's EX_LAM, for one student: between 1.2 and 2.5 (one decimal), other
-    than the book's, and never 2, where the variance with a missing factor equals the right one."""
+    """A rate of the same kind as the book's EX_LAM, for one student: between 1.2 and 2.5 (one decimal),
+    other than the book's and other than the page's 1.5."""
     return round(float(rng.choice([lam for lam in np.arange(1.2, 2.55, 0.1)
-                                   if abs(lam - 1.5) > 0.05 and abs(lam - 2.0) > 0.05])), 1)
+                                   if abs(lam - 1.5) > 0.05 and abs(lam - 1.3) > 0.05])), 1)
 
 
-#: Exercise (c): the rate of the exponential distribution.
-EX_LAM = book_or_drawn(1.5, _draw_lam, seed=8213)
+#: Exercise (c): the rate of the exponential distribution (not the page's 1.5).
+EX_LAM = book_or_drawn(1.3, _draw_lam, seed=8213)
 
 
 def variance_slope(answer) -> CheckResult:
@@ -80,18 +80,20 @@ def best_baseline(answer) -> CheckResult:
 
 
 def expo_pathwise_variance(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-1-expo``: your variance of the pathwise estimator of the statement at
-    lambda = EX_LAM, a single number.
+    """Exercise (c), ``ex-8-2-1-expo``: your variance of the single-sample pathwise estimator of
+    d/dlambda E[X^3] under Eq. 8.23 at lambda = EX_LAM, a single number.
 
-    The checker recognizes the second moment, the score-function estimator's variance, and a
-    missing factor.
+    With E[X^n] = n!/lambda^n the estimator is -3 X^3 / lambda and its variance
+    9 (720 - 36) / lambda^8. The checker recognizes the second moment, the score-function estimator's
+    variance, a missing factor, and the page's answer for x^2.
     """
     lam = EX_LAM
-    expected = 80.0 / lam ** 6
+    expected = 6156.0 / lam ** 8
     hints = {
-        "you gave the second moment; subtract the squared mean (4 / lambda^3)^2": 96.0 / lam ** 6,
-        "you gave the variance of the score-function estimator": 488.0 / lam ** 6,
-        "you gave the variance of X^2 without the factor (2 / lambda)^2": 20.0 / lam ** 4,
+        "you gave the second moment: subtract the squared mean": 6480.0 / lam ** 8,
+        "you gave the variance of the score-function estimator": 30636.0 / lam ** 8,
+        "you gave the variance of X^3 without the factor that the chain rule brings": 684.0 / lam ** 6,
+        "that is the variance for f(x) = x^2, which the page works out; the statement's f is x^3": 80.0 / lam ** 6,
     }
     return result("variance of the pathwise estimator",
                   compare_scalar(answer, expected, "the variance", rtol=1e-8, hints=hints))

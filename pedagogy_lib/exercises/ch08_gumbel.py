@@ -56,14 +56,14 @@ def _draw_eta2(rng):
 
 def _draw_s(rng):
     """A softness of the same kind as the book's EX_S, for one student: between 0.3 and 1.5 (one decimal),
-    not 1."""
+    not 1 and not the page's 0.7."""
     return round(float(rng.choice([0.3, 0.4, 0.5, 0.6, 0.8, 0.9, 1.2, 1.5])), 1)
 
 
 #: Exercise (b): a point y = (EX_Y1, 1 - EX_Y1), natural parameters and softness for K = 2.
 EX_Y1 = book_or_drawn(0.3, _draw_y1, seed=8223)
-EX_ETA2 = book_or_drawn(np.array([0.2, -0.4]), _draw_eta2, seed=8224)
-EX_S = book_or_drawn(0.7, _draw_s, seed=8225)
+EX_ETA2 = book_or_drawn(np.array([-0.3, 0.6]), _draw_eta2, seed=8224)
+EX_S = book_or_drawn(0.5, _draw_s, seed=8225)
 
 
 def _draw_logits(rng):
