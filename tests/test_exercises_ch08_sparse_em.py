@@ -35,9 +35,16 @@ def test_scalar_mode_slips_do_not_name_the_threshold():
 
 def test_logdet_gradient_passes_and_fails():
     C, lam, d = check.EX_LOGDET["C"], check.EX_LOGDET["lam"], check.EX_LOGDET["d"]
-    G = gradcheck(lambda C_: np.linalg.slogdet(lam * C_.T @ C_ + np.diag(d))[1], C).numeric
+    # the gradient in d, which the page does not state, by finite differences of the log determinant
+    G = gradcheck(lambda d_: np.linalg.slogdet(lam * C.T @ C + np.diag(d_))[1], d).numeric
+    assert G.shape == (4,)
     assert check.logdet_gradient(G)
-    res = check.logdet_gradient(G / 2)
+    res = check.logdet_gradient(1 / d)
+    assert not res and "not diagonal" in str(res)
+    G_C = gradcheck(lambda C_: np.linalg.slogdet(lam * C_.T @ C_ + np.diag(d))[1], C).numeric
+    res = check.logdet_gradient(G_C)                     # the page's gradient in C is not the answer
+    assert not res and "shape of C" in str(res)
+    res = check.logdet_gradient(2 * G)
     assert not res and "factor 2" in str(res)
 
 
