@@ -34,10 +34,19 @@ def test_concrete_density():
 
 
 def test_kl_uniform():
-    q = special.softmax(check.EX_LOGITS)
-    kl = stats.entropy(q, np.full(4, 0.25))
-    assert check.kl_uniform(kl)
-    r = check.kl_uniform(stats.entropy(np.full(4, 0.25), q))
+    """The gradient of KL(softmax(a) || uniform) in the logits a, by central differences of scipy's
+    entropy; the KL's value (what the exercise used to ask, one line on the page) is not accepted."""
+    a, h = check.EX_LOGITS, 1e-6
+    kl = lambda a_: stats.entropy(special.softmax(a_), np.full(4, 0.25))      # noqa: E731
+    grad = np.array([(kl(a + h * e) - kl(a - h * e)) / (2 * h) for e in np.eye(4)])
+    assert check.kl_uniform(grad)
+    r = check.kl_uniform(kl(a))
+    assert not r and "value" in str(r)
+    q = special.softmax(a)
+    r = check.kl_uniform(np.log(4 * q) + 1)
+    assert not r and "softmax" in str(r)
+    rev = lambda a_: stats.entropy(np.full(4, 0.25), special.softmax(a_))      # noqa: E731
+    r = check.kl_uniform(np.array([(rev(a + h * e) - rev(a - h * e)) / (2 * h) for e in np.eye(4)]))
     assert not r and "reversed" in str(r)
 
 
@@ -143,3 +152,16 @@ def test_density_problem_is_not_the_pages_check():
     parameters differ, so no number on the page answers it."""
     assert not (np.allclose(check.EX_ETA2, [0.2, -0.4]) and check.EX_S == 0.7)
     assert not np.allclose(check.EX_ETA2, [0.2, -0.4]) and check.EX_S != 0.7
+
+
+def test_page_does_not_code_the_relaxed_gradient_exercise():
+    """The bias-variance cell multiplies by the library's Jacobian; the product without the K x K matrix,
+    which the relaxed-gradient exercise asks for, is not written on the page."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "chapters" / "ch08_learning_non_invertible_models"
+                     / "8_2_2_gumbel_softmax.ipynb").read_text())
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "gb.soft_categorical_jacobian(y, s)" in code
+    assert "np.sum(y * gf" not in code

@@ -126,21 +126,35 @@ def concrete_density(answer) -> CheckResult:
 
 
 def kl_uniform(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-2-kl``: your contribution of the group with logits :data:`EX_LOGITS` to the
-    KL regularizer against the uniform prior, a single number in nats.
+    """Exercise (c), ``ex-8-2-2-kl``: your gradient, with respect to the logits :data:`EX_LOGITS`, of the
+    group's contribution KL(q || uniform) = sum_c q_c log(C q_c) to the regularizer, q = softmax(logits);
+    an array of shape (4,).
 
-    The checker recognizes reversed arguments, a missing constant, and unnormalized logits.
+    The gradient is q_j (log(C q_j) - KL). The checker recognizes the gradient in q (the softmax's
+    Jacobian left out), the KL itself left out of the bracket, the gradient of the reversed KL, and the
+    KL's value given in place of its gradient.
     """
     q = _softmax(EX_LOGITS)
     C = q.size
-    expected = float(np.sum(q * np.log(C * q)))
+    kl = float(np.sum(q * np.log(C * q)))
+    expected = q * (np.log(C * q) - kl)
+    if np.size(answer) == 1 and not isinstance(answer, str) and answer is not None:
+        try:
+            value = float(np.asarray(answer, dtype=float).reshape(()))
+        except (TypeError, ValueError):
+            value = None
+        if value is not None and abs(value - kl) <= 1e-6 * abs(kl) + 1e-9:
+            return result("gradient of the KL in the logits",
+                          ["that is the KL's value: the statement asks for its gradient in the four logits."])
     hints = {
-        "you reversed the arguments, KL(uniform || q)": float(np.sum(np.log(1 / (C * q)) / C)),
-        "you gave minus the entropy of q, forgetting log C": float(np.sum(q * np.log(q))),
-        "you used the logits as log-probabilities without normalizing them": float(
-            np.sum(np.exp(EX_LOGITS) * (EX_LOGITS + np.log(C)))),
+        "you gave the gradient in q, log(C q) + 1: the logits reach the KL through the softmax":
+            np.log(C * q) + 1,
+        "you left the KL out: the softmax's Jacobian subtracts the q-weighted mean of log(C q) + 1":
+            q * np.log(C * q),
+        "you differentiated the reversed KL, KL(uniform || q)": q - 1.0 / C,
     }
-    return result("KL from the uniform prior", compare_scalar(answer, expected, "the KL", rtol=1e-6, hints=hints))
+    return result("gradient of the KL in the logits",
+                  compare_array(answer, expected, "the gradient", rtol=1e-6, hints=hints))
 
 
 def _soft(eta, G0, s):
