@@ -16,12 +16,25 @@ def _sf_variance(mu, K):
     return np.sum(W * g * g) - np.sum(W * g) ** 2, W, Z1, R
 
 
+def _sf_variance_two(mu, K):
+    """Var[(z_1 + z_2 + R)((mu + z_1)^2 + (mu + z_2)^2)] with R ~ N(0, K - 2), by quadrature over z_1, z_2
+    and r = R / sqrt(K - 2) (K >= 3), or without R at K = 2."""
+    z, w = np.polynomial.hermite_e.hermegauss(30)
+    w = w / w.sum()
+    Z1, Z2, R = np.meshgrid(z, z, z, indexing="ij")
+    W = w[:, None, None] * w[None, :, None] * w[None, None, :]
+    g = (Z1 + Z2 + np.sqrt(K - 2) * R) * ((mu + Z1) ** 2 + (mu + Z2) ** 2)
+    return np.sum(W * g * g) - np.sum(W * g) ** 2
+
+
 def test_variance_slope():
+    """The cost x_1^2 + x_2^2 (the page works out x_1^2): the slope by quadrature at K = 2, 3, 4."""
     mu = check.EX_MU
-    slope = _sf_variance(mu, 3)[0] - _sf_variance(mu, 2)[0]
-    assert check.variance_slope(slope)
-    r = check.variance_slope(_sf_variance(mu, 1)[0])
-    assert not r and "K = 1" in str(r)
+    v2, v3, v4 = (_sf_variance_two(mu, K) for K in (2, 3, 4))
+    assert abs((v4 - v3) - (v3 - v2)) < 1e-8 * v4               # the growth is linear from K = 2
+    assert check.variance_slope(v3 - v2)
+    r = check.variance_slope(_sf_variance(mu, 3)[0] - _sf_variance(mu, 2)[0])   # the page's x_1^2
+    assert not r and "page's cost" in str(r)
 
 
 def test_best_baseline():

@@ -48,16 +48,20 @@ EX_LAM = book_or_drawn(1.3, _draw_lam, seed=8213)
 
 def variance_slope(answer) -> CheckResult:
     """Exercise (a), ``ex-8-2-1-slope``: your increase of the single-sample score-function variance per
-    extra latent dimension at mu = EX_MU, a single number.
+    extra latent dimension at mu = EX_MU for the cost f(x) = x_1^2 + x_2^2 (K >= 2), a single number.
 
-    The checker recognizes the variance at K = 1 and slips in the moments.
+    An extra coordinate adds z_(K+1), independent of f, to the score, so the variance grows by
+    E[f^2] = 2 E[(mu + z)^4] + 2 E[(mu + z)^2]^2 = 4 mu^4 + 16 mu^2 + 8. The checker recognizes the
+    page's slope for x_1^2, the cross term left out, E[f]^2 in place of E[f^2], and a dropped constant.
     """
     m2 = EX_MU ** 2
-    expected = m2 * m2 + 6 * m2 + 3
+    expected = 4 * m2 * m2 + 16 * m2 + 8
     hints = {
-        "you gave the variance at K = 1 rather than the increase per dimension": m2 * m2 + 14 * m2 + 15,
-        "you dropped the constant term of E[(mu + z_1)^4]": m2 * m2 + 6 * m2,
-        "you used E[(mu + z_1)^2]^2 instead of E[(mu + z_1)^4]": (m2 + 1) ** 2,
+        "that is the slope for the page's cost x_1^2; the statement's cost reads two coordinates":
+            m2 * m2 + 6 * m2 + 3,
+        "you left out the cross term 2 E[(mu + z_1)^2] E[(mu + z_2)^2] of E[f^2]": 2 * (m2 * m2 + 6 * m2 + 3),
+        "you used E[f]^2 instead of E[f^2]": 4 * (m2 + 1) ** 2,
+        "you dropped the constant terms of the moments": 4 * m2 * m2 + 16 * m2,
     }
     return result("slope of the score-function variance in K",
                   compare_scalar(answer, expected, "the slope", rtol=1e-8, hints=hints))
