@@ -116,15 +116,31 @@ def test_dsm_slope_by_least_squares():
     assert not r and "clean data" in str(r)
 
 
-def test_n_levels_by_counting():
-    hi, lo, ratio = check.EX_SIGMA_RANGE
+def _levels_with_tolerance(hi, lo, r):
     sig, n = hi, 1
-    while sig > lo * (1 + 1e-12):
-        sig, n = sig * ratio, n + 1
-    assert check.n_levels(n)
-    messages = {str(check.n_levels(k)) for k in range(1, 2 * n) if k != n}
-    assert len(messages) == 1                     # the count one short is told nothing the others are not
-    assert not check.n_levels(str(n))
+    while sig > lo * (1 + 1e-9):
+        sig, n = sig * r, n + 1
+    return n
+
+
+def test_n_levels_function():
+    """A counting loop with a tolerance passes; the ceiling of the log ratio and the loop without a
+    tolerance both miss a ladder that lands exactly on sigma_min; strings and off-by-one counts fail."""
+    assert check.n_levels(_levels_with_tolerance)
+    r = check.n_levels(lambda hi, lo, ratio: int(np.ceil(np.log(lo / hi) / np.log(ratio))) + 1)
+    assert not r and "lands exactly" in str(r)
+
+    def loop_without_tolerance(hi, lo, ratio):
+        sig, n = hi, 1
+        while sig > lo:
+            sig, n = sig * ratio, n + 1
+        return n
+    r = check.n_levels(loop_without_tolerance)
+    assert not r and "tolerance" in str(r)
+    r = check.n_levels(lambda hi, lo, ratio: _levels_with_tolerance(hi, lo, ratio) - 1)
+    assert not r and "both ends" in str(r)
+    assert not check.n_levels(lambda hi, lo, ratio: str(_levels_with_tolerance(hi, lo, ratio)))
+    assert not check.n_levels(11)
 
 
 def test_noised_score_by_finite_differences():

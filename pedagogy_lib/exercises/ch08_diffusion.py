@@ -14,7 +14,7 @@ import numpy as np
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
-           "EX_DSM", "EX_TWEEDIE", "EX_SIGMA_RANGE",
+           "EX_DSM", "EX_TWEEDIE",
            "transition_coefficients", "book_betas", "snr_crossing", "posterior_variance",
            "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
            "dsm_slope", "n_levels", "noised_score"]
@@ -118,21 +118,6 @@ def _draw_dsm(rng) -> tuple:
 
 #: 8.3.3 exercise (a): data mean m, data sd s, noise sd sigma for the best linear score.
 EX_DSM = book_or_drawn((-1.5, 0.8, 0.6), _draw_dsm, seed=8308)
-
-
-def _draw_sigma_range(rng) -> tuple:
-    """(sigma_1, sigma_min, r) for one student, with a ratio between 0.4 and 0.8 and a ladder whose last
-    level is not within rounding of sigma_min (so the count is unambiguous)."""
-    while True:
-        hi = float(rng.choice([5.0, 10.0, 20.0, 50.0]))
-        lo, r = float(np.round(rng.uniform(0.005, 0.05), 3)), float(np.round(rng.uniform(0.4, 0.8), 2))
-        k = np.log(lo / hi) / np.log(r)
-        if abs(k - np.round(k)) > 1e-3:
-            return hi, lo, r
-
-
-#: 8.3.3 exercise (b): largest and smallest NCSN noise levels and the ratio between levels.
-EX_SIGMA_RANGE = book_or_drawn((10.0, 0.01, 0.5), _draw_sigma_range, seed=8309)
 
 
 def transition_coefficients(answer) -> CheckResult:
@@ -289,21 +274,58 @@ def dsm_slope(answer) -> CheckResult:
     return result("DSM-optimal linear score", compare_array(answer, expected, "(a, b)", rtol=1e-6, hints=hints))
 
 
-def n_levels(answer) -> CheckResult:
-    """8.3.3 (b), ``ex-8-3-3-levels``: the number of levels of the geometric ladder of
-    :data:`EX_SIGMA_RANGE` = (sigma_1, sigma_min, r), an int.
+def _ladder_length(hi: float, lo: float, r: float) -> int:
+    """The number of levels sigma_1 r^k, k = 0, 1, ..., down to the first at or below sigma_min, in exact
+    rational arithmetic on the decimal inputs."""
+    from fractions import Fraction
 
-    Every wrong count gets the same message, so that trying counts one after another learns nothing
-    but the pass itself."""
-    value, problems = _count(answer, "the number of levels")
-    if problems:
-        return result("number of levels", problems)
-    hi, lo, r = EX_SIGMA_RANGE
-    expected = int(np.ceil(np.log(lo / hi) / np.log(r) - 1e-12)) + 1
-    if value == expected:
-        return result("number of levels", [])
-    return result("number of levels", ["not the number of levels of this ladder: count every sigma from "
-                                       "sigma_1 down to the first that reaches sigma_min, both ends included."])
+    s, floor, ratio, n = Fraction(str(hi)), Fraction(str(lo)), Fraction(str(r)), 1
+    while s > floor:
+        s, n = s * ratio, n + 1
+    return n
+
+
+#: (sigma_1, sigma_min, r) for the levels function: ladders of several lengths, one level only, and ladders
+#: whose last level lands exactly on sigma_min, where a logarithm or repeated multiplication in floating
+#: point comes out just above or below it.
+_LADDER_CASES = [(10.0, 0.01, 0.5), (20.0, 0.007, 0.6), (5.0, 5.0, 0.5), (3.0, 2.0, 0.5), (50.0, 0.02, 0.75),
+                 (1.0, 0.01, 0.1), (1.0, 1e-05, 0.1), (1.0, 0.008, 0.2), (2.0, 0.004, 0.5)]
+_LADDER_BOUNDARY = {5, 6, 7}
+
+
+def n_levels(fn) -> CheckResult:
+    """8.3.3 (b), ``ex-8-3-3-levels``: your function ``fn(sigma_1, sigma_min, r)`` returning the number of
+    levels of the geometric ladder sigma_1, r sigma_1, r^2 sigma_1, ... down to the first level at or below
+    sigma_min (a level within a relative 1e-9 of sigma_min counts as reaching it), an int.
+
+    It is run on ladders the notebook never shows, among them a ladder of one level and ladders whose
+    last level lands exactly on sigma_min. A wrong count is reported by its input, never with the right
+    count; a function right everywhere except on the exact landings is told to look at the comparison.
+    """
+    title = "number of levels"
+    if not callable(fn):
+        return result(title, [f"my_n_levels should be a function of (sigma_1, sigma_min, r); got "
+                              f"{type(fn).__name__}."])
+    wrong = []
+    for i, (hi, lo, r) in enumerate(_LADDER_CASES):
+        where = f"test ladder {i + 1}, (sigma_1, sigma_min, r) = ({hi}, {lo}, {r})"
+        try:
+            out = fn(hi, lo, r)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        value, problems = _count(out, f"the output on {where}")
+        if problems:
+            return result(title, problems)
+        if value != _ladder_length(hi, lo, r):
+            wrong.append((i, where))
+    if not wrong:
+        return result(title, [])
+    if {i for i, _ in wrong} <= _LADDER_BOUNDARY:
+        return result(title, [f"not the number of levels on {wrong[0][1]}, where the last level lands exactly "
+                              "on sigma_min: compare with a tolerance, since floating point can put it just "
+                              "above or just below."])
+    return result(title, [f"not the number of levels on {wrong[0][1]}: count every sigma from sigma_1 down "
+                          "to the first that reaches sigma_min, both ends included."])
 
 
 def noised_score(answer) -> CheckResult:
@@ -562,6 +584,8 @@ SUMMATIVE = {
                                                  "pedagogy_lib.diffusion.sampling.langevin_gmm"],
                                    "same_data": "the answer is a function, which the grader calls on test problems "
                                                 "of the checker's own"},
+    "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
+                                      "the checker's own"},
     "ex-8-3-transition": {
         "forbidden": ["pedagogy_lib.diffusion.forward.transition",
                       "pedagogy_lib.diffusion.forward.consecutive_transitions",
