@@ -31,15 +31,26 @@ def test_book_betas():
     assert not r and "scale or a variance" in str(r) and "squared" not in str(r)
 
 
+def _crossing_by_building_the_schedule(lo, hi, L):
+    """Build the schedule level by level and compare with 1, allowing for rounding at a tie."""
+    lam = hi * (lo / hi) ** (np.arange(L + 1) / L)
+    return int(np.argmax(lam < 1 - 1e-9))
+
+
 def test_snr_crossing():
-    lam = check.EX_LAM
-    first = next(i for i, x in enumerate(lam) if x < 1)
-    assert check.snr_crossing(first)
-    # no level sits on SNR 1, where rounding in building the schedule could move the answer
-    assert np.min(np.abs(np.log10(lam))) > 0.05
-    messages = {str(check.snr_crossing(n)) for n in range(len(lam)) if n != first}
-    assert len(messages) == 1                     # no wrong guess is told anything the others are not
-    assert not check.snr_crossing(str(first)) and not check.snr_crossing(float(first))
+    """A function that builds the schedule and compares with a tolerance passes; the naive comparison
+    fails on a schedule with a level on SNR 1 and is told about the tie; off-by-one and strings fail."""
+    assert check.snr_crossing(_crossing_by_building_the_schedule)
+
+    def naive(lo, hi, L):                         # counts a level on SNR 1 as below it
+        lam = hi * (lo / hi) ** (np.arange(L + 1) / L)
+        return int(np.argmax(lam <= 1))
+    r = check.snr_crossing(naive)
+    assert not r and "exactly on SNR 1" in str(r)
+    r = check.snr_crossing(lambda lo, hi, L: _crossing_by_building_the_schedule(lo, hi, L) + 1)
+    assert not r and "solve for" in str(r)
+    assert not check.snr_crossing(lambda lo, hi, L: str(_crossing_by_building_the_schedule(lo, hi, L)))
+    assert not check.snr_crossing(12)
 
 
 def test_posterior_variance_by_gaussian_conditioning():

@@ -64,8 +64,8 @@ def _draw_lam(rng) -> np.ndarray:
             return lam
 
 
-#: 8.3 exercise (c): SNRs lambda_0..lambda_L of a schedule.
-#: Log-linear from 10^2.3 down to 10^-1.7, so that no level sits on SNR 1 (log10 of lambda_l is 2.3 - 0.2 l).
+#: SNRs lambda_0..lambda_L of a schedule (the step-weight exercise of Section 8.3.1).
+#: Log-linear from 10^2.3 down to 10^-1.7: log10 of lambda_l is 2.3 - 0.2 l.
 EX_LAM = book_or_drawn(10.0 ** (2.3 - 0.2 * np.arange(21)), _draw_lam, seed=8303)
 
 
@@ -154,20 +154,59 @@ def book_betas(answer) -> CheckResult:
     return result("the book's beta_l", compare_array(answer, np.sqrt(1 - b), "beta_l", rtol=1e-8, hints=hints))
 
 
-def snr_crossing(answer) -> CheckResult:
-    """8.3 (c), ``ex-8-3-snr-crossing``: the first level l at which the noise outweighs the signal for
-    the SNRs :data:`EX_LAM`, an int.
+def _first_noisy_level(lam_min: float, lam_max: float, L: int) -> int:
+    """The first l with lambda_l < 1 on the log-linear schedule lambda_l = lam_max (lam_min / lam_max)^(l / L):
+    the first integer above t = L log(lam_max) / log(lam_max / lam_min), computed exactly (as a fraction) when
+    both ends are whole powers of ten, so that a level sitting on SNR 1 is not counted as below it."""
+    from fractions import Fraction
 
-    Every wrong level gets the same message, so that trying levels one after another learns nothing
-    but the pass itself."""
-    value, problems = _count(answer, "the level")
-    if problems:
-        return result("SNR crossing", problems)
-    expected = int(np.argmax(EX_LAM < 1.0))
-    if value == expected:
-        return result("SNR crossing", [])
-    return result("SNR crossing", ["not the first level with rho_l^2 < 1: compare each level's SNR with 1, "
-                                   "counting levels as EX_LAM does (from 0)."])
+    a, b = np.log10(lam_max), np.log10(lam_min)
+    if a == round(a) and b == round(b) and 10.0 ** round(a) == lam_max and 10.0 ** round(b) == lam_min:
+        t = Fraction(L * int(round(a)), int(round(a)) - int(round(b)))
+    else:
+        t = L * a / (a - b)
+    return int(np.floor(t)) + 1
+
+
+#: (lam_min, lam_max, L) for the crossing function: symmetric and lopsided ranges, a single step, and
+#: schedules with a level exactly on SNR 1 (the first three), where floating point decides the naive count.
+_CROSSING_CASES = [(1e-2, 1e2, 20), (1e-3, 1e3, 10), (1e-4, 1e2, 12), (0.05, 300.0, 25), (1e-3, 10.0, 1),
+                   (0.02, 5.0, 7), (0.3, 800.0, 40)]
+_CROSSING_TIES = {0, 1, 2}
+
+
+def snr_crossing(fn) -> CheckResult:
+    """8.3 (c), ``ex-8-3-snr-crossing``: your function ``fn(lam_min, lam_max, L)`` returning, as an int, the
+    first level l at which the noise outweighs the signal (lambda_l < 1) on the log-linear schedule from
+    lam_max at l = 0 to lam_min at l = L, with lam_min < 1 < lam_max; a level whose SNR is 1 up to a relative
+    1e-9 is not below 1.
+
+    It is run on schedules the notebook never shows, among them a single step and schedules with a level
+    exactly on SNR 1. A wrong level is reported by its input, never with the right level; a function right
+    everywhere except where a level sits on SNR 1 is told to look at the tie."""
+    title = "SNR crossing"
+    if not callable(fn):
+        return result(title, [f"my_first_noisy_level should be a function of (lam_min, lam_max, L); got "
+                              f"{type(fn).__name__}."])
+    wrong = []
+    for i, (lo, hi, L) in enumerate(_CROSSING_CASES):
+        where = f"test schedule {i + 1}, (lam_min, lam_max, L) = ({lo}, {hi}, {L})"
+        try:
+            out = fn(lo, hi, L)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        value, problems = _count(out, f"the output on {where}")
+        if problems:
+            return result(title, problems)
+        if value != _first_noisy_level(lo, hi, L):
+            wrong.append((i, where))
+    if not wrong:
+        return result(title, [])
+    if {i for i, _ in wrong} <= _CROSSING_TIES:
+        return result(title, [f"not the first level below SNR 1 on {wrong[0][1]}, where one level sits exactly on "
+                              "SNR 1: that level is not below 1, and floating point can put it on either side."])
+    return result(title, [f"not the first level with rho_l^2 < 1 on {wrong[0][1]}: write log lambda_l as a "
+                          "function of l and solve for where it turns negative."])
 
 
 def posterior_variance(answer) -> CheckResult:
@@ -584,6 +623,8 @@ SUMMATIVE = {
                                                  "pedagogy_lib.diffusion.sampling.langevin_gmm"],
                                    "same_data": "the answer is a function, which the grader calls on test problems "
                                                 "of the checker's own"},
+    "ex-8-3-snr-crossing": {"same_data": "the answer is a function, which the grader calls on test problems "
+                                          "of the checker's own"},
     "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                       "the checker's own"},
     "ex-8-3-transition": {
