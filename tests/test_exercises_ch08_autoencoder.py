@@ -29,27 +29,26 @@ def test_aggregate_kl():
     assert not r and "reversed" in str(r)
 
 
-def test_active_dimensions():
+def test_optimal_kl():
+    """Along each eigen-direction the optimal loading by maximizing the likelihood numerically, then the
+    average KL of the exact posterior by Monte Carlo over data of that variance."""
     from scipy.optimize import minimize_scalar
-    # along eigen-direction i the Gaussian log likelihood with loading c and noise variance alpha is
-    # -(log(c^2 + alpha) + lambda_i / (c^2 + alpha)) / 2; maximize it numerically over c^2 >= 0
     a = check.EX_ALPHA
-    c2 = [minimize_scalar(lambda t: np.log(t + a) + lam / (t + a), bounds=(0, 20), method="bounded",
-                          options={"xatol": 1e-10}).x for lam in check.EX_EIGS]
-    active = int(np.sum(np.array(c2) > 1e-4))
-    assert check.active_dimensions(active)
-    assert not check.active_dimensions(check.EX_EIGS.size)
-
-
-def test_active_dimensions_wrong_counts_all_get_one_message():
-    """No wrong count is told anything that narrows the search (the collapsed count would give the
-    answer by subtraction), and a string is not an int."""
-    right = int(np.sum(check.EX_EIGS > check.EX_ALPHA))
-    messages = {str(check.active_dimensions(n)) for n in range(check.EX_EIGS.size + 2) if n != right}
-    assert len(messages) == 1
-    assert check.active_dimensions(np.int64(right))
-    for form in (str(right), float(right), True):
-        assert not check.active_dimensions(form)
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for lam in check.EX_EIGS:
+        c2 = minimize_scalar(lambda t: np.log(t + a) + lam / (t + a), bounds=(0, 20), method="bounded",
+                             options={"xatol": 1e-12}).x
+        y = rng.normal(0.0, np.sqrt(lam), 400_000)
+        m, v = np.sqrt(c2) * y / (c2 + a), a / (c2 + a)
+        total += np.mean(0.5 * (m ** 2 + v - 1 - np.log(v)))
+    exact = 0.5 * np.sum(np.log(check.EX_EIGS[check.EX_EIGS > a] / a))
+    assert abs(total - exact) < 5e-3
+    assert check.optimal_kl(exact)
+    r = check.optimal_kl(int(np.sum(check.EX_EIGS > a)))
+    assert not r and "number of active" in str(r)
+    r = check.optimal_kl(0.5 * np.sum(np.log(check.EX_EIGS / a)))
+    assert not r and "collapsed" in str(r)
 
 
 # ------------------------------------------------------------------ the gradients through the Gaussian identities

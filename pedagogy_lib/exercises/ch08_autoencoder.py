@@ -15,7 +15,7 @@ import numpy as np
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
 __all__ = ["EX_P_Y", "EX_Q", "EX_P_X", "EX_EIGS", "EX_ALPHA", "mutual_information", "aggregate_kl",
-           "active_dimensions", "hessian_route_function"]
+           "optimal_kl", "hessian_route_function"]
 
 
 def _draw_p_y(rng):
@@ -125,29 +125,29 @@ def aggregate_kl(answer) -> CheckResult:
                   compare_scalar(answer, expected, "the aggregated-posterior KL", rtol=1e-6, hints=hints))
 
 
-def _count(answer, what: str) -> tuple:
-    """``answer`` as a Python int when it is one (``int`` or a NumPy integer, not a bool, a float or a
-    string), else a problem saying so."""
-    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)):
-        return None, [f"{what} should be an int (a Python or NumPy integer); got {type(answer).__name__}."]
-    return int(answer), []
+def optimal_kl(answer) -> CheckResult:
+    """Exercise (c), ``ex-8-2-collapse``: your KL regularizer of the optimal linear VAE for :data:`EX_EIGS`
+    and :data:`EX_ALPHA`, averaged over the data and summed over the K = 7 latent dimensions, in nats.
 
-
-def active_dimensions(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-collapse``: the number of latent dimensions a linear VAE keeps active for
-    :data:`EX_EIGS` and :data:`EX_ALPHA`, an int.
-
-    Every wrong count gets the same message: a message per slip would name the answer (the collapsed
-    count gives it by subtraction), and trying counts one after another should learn nothing but the
-    pass itself."""
-    n, problems = _count(answer, "the number of active dimensions")
-    if problems:
-        return result("active latent dimensions", problems)
-    if n == int(np.sum(EX_EIGS > EX_ALPHA)):
-        return result("active latent dimensions", [])
-    return result("active latent dimensions",
-                  ["not the number of directions that keep a nonzero loading at the optimum: derive the optimal "
-                   "loading along each eigen-direction of the data, then count."])
+    At the optimum (probabilistic PCA, loading sqrt(lambda_i - alpha) where lambda_i > alpha) the recognition
+    distribution along direction i has variance alpha / lambda_i and a mean of average square
+    (lambda_i - alpha) / lambda_i, so that direction's KL from N(0, 1) is log(lambda_i / alpha) / 2, and a
+    collapsed one's is zero. The checker recognizes the count of active directions, the 1/2 left out,
+    the collapsed directions included, and the loadings' squares put in the logarithm.
+    """
+    lam, a = EX_EIGS, EX_ALPHA
+    on = lam > a
+    expected = 0.5 * float(np.sum(np.log(lam[on] / a)))
+    hints = {
+        "that is the number of active directions; the question asks for their KL": float(np.sum(on)),
+        "you left out the 1/2 of the Gaussian KL": 2 * expected,
+        "you summed log(lambda_i / alpha) / 2 over every direction: a collapsed direction's recognition "
+        "distribution is the prior, and costs nothing": 0.5 * float(np.sum(np.log(lam / a))),
+        "you put the squared loading lambda_i - alpha in the logarithm, not the data variance lambda_i":
+            0.5 * float(np.sum(np.log((lam[on] - a) / a))),
+    }
+    return result("KL regularizer of the optimal linear VAE",
+                  compare_scalar(answer, expected, "the KL", rtol=1e-6, hints=hints))
 
 
 def _tanh_emission(W, b, P, y):
