@@ -86,12 +86,28 @@ def test_tweedie_force_by_finite_differences_of_a_gaussian():
 
 
 def test_gaussian_limit_by_quadrature():
+    """Two-dimensional data with a mean and unequal variances (the page's formula is for N(0, s0^2 I)): the
+    optimal MSE as the trace of the posterior covariance by Gaussian conditioning, integrated by quadrature."""
     from scipy.integrate import quad
+
+    from pedagogy_lib.gaussian.blocks import condition
     lo, hi = check.EX_LAM_RANGE
-    val = 0.5 * quad(lambda lam: 1 / (1 / check.EX_S0 ** 2 + lam), lo, hi, epsabs=1e-12, epsrel=1e-12)[0]
+    m, s = check.EX_GAUSS2["m"], check.EX_GAUSS2["s"]
+
+    def mse(lam):                                 # observe x + z / sqrt(lam) with x ~ N(m, diag(s^2))
+        S = np.diag(s ** 2)
+        joint = np.block([[S, S], [S, S + np.eye(2) / lam]])
+        g = condition(np.concatenate([m, m]), joint, np.array([2, 3]), m + 0.3)
+        return np.trace(g.Sigma)
+    val = 0.5 * quad(mse, lo, hi, epsabs=1e-12, epsrel=1e-10, limit=200)[0]
     assert check.gaussian_limit(val)
     r = check.gaussian_limit(-val)
     assert not r and "dh/du" in str(r)
+    p0 = 1 / check.EX_S0 ** 2                     # the page's one-dimensional answer is not this one
+    assert not check.gaussian_limit(0.5 * np.log((p0 + hi) / (p0 + lo)))
+    p = 1 / (s ** 2 + m ** 2)
+    r = check.gaussian_limit(0.5 * np.sum(np.log((p + hi) / (p + lo))))
+    assert not r and "mean" in str(r)
 
 
 def test_step_weight():

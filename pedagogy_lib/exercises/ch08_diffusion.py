@@ -14,7 +14,7 @@ import numpy as np
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
-           "EX_DSM", "EX_TWEEDIE",
+           "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2",
            "transition_coefficients", "book_betas", "snr_crossing", "posterior_variance",
            "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
            "dsm_slope", "n_levels", "noised_score"]
@@ -79,8 +79,19 @@ def _draw_lam_range(rng) -> tuple:
     return float(np.round(rng.uniform(0.005, 0.05), 3)), float(np.round(rng.uniform(50.0, 500.0)))
 
 
+def _draw_gauss2(rng) -> dict:
+    """Two-dimensional data N(m, diag(s^2)) for one student: a mean with entries between -2 and 2 and two
+    standard deviations between 0.3 and 1.5 that differ by at least 0.3 (one decimal)."""
+    while True:
+        s = np.round(rng.uniform(0.3, 1.5, 2), 1)
+        if abs(s[0] - s[1]) >= 0.3:
+            return {"m": np.round(rng.uniform(-2.0, 2.0, 2), 1) + 0.0, "s": s}
+
+
 #: 8.3.1: data N(0, s0^2) in one dimension, and the SNR range (lam_min, lam_max).
 EX_S0 = book_or_drawn(0.6, _draw_s0, seed=8304)
+#: 8.3.1 exercise (a): two-dimensional data N(m, diag(s_1^2, s_2^2)), not centred and not isotropic.
+EX_GAUSS2 = book_or_drawn({"m": np.array([1.5, -0.5]), "s": np.array([0.4, 1.2])}, _draw_gauss2, seed=8310)
 EX_LAM_RANGE = book_or_drawn((1e-2, 1e2), _draw_lam_range, seed=8305)
 
 
@@ -255,17 +266,30 @@ def tweedie_force(answer) -> CheckResult:
 
 
 def gaussian_limit(answer) -> CheckResult:
-    """8.3.1 (a), ``ex-8-3-1-gaussian-limit``: your continuous-time loss for Gaussian data with standard
-    deviation :data:`EX_S0`, the optimal denoiser and the SNR range :data:`EX_LAM_RANGE`; a single number.
+    """8.3.1 (a), ``ex-8-3-1-gaussian-limit``: your continuous-time loss for the two-dimensional data
+    N(m, diag(s_1^2, s_2^2)) of :data:`EX_GAUSS2`, the optimal denoiser and the SNR range
+    :data:`EX_LAM_RANGE`; a single number.
 
-    The checker recognizes the draft's two slips, the prior variance integrated, and a dropped factor.
+    The optimal MSE is the posterior variance, which adds up over the independent coordinates and does
+    not depend on the mean: (1/2) sum_i log((1/s_i^2 + lam_max) / (1/s_i^2 + lam_min)). The checker
+    recognizes the draft's two slips, one shared standard deviation, the mean folded into the variance,
+    and a dropped factor.
     """
     lo, hi = EX_LAM_RANGE
-    p = 1 / EX_S0 ** 2
-    expected = 0.5 * np.log((p + hi) / (p + lo))
+    m, s = EX_GAUSS2["m"], EX_GAUSS2["s"]
+
+    def limit(var):
+        p = 1 / np.asarray(var, dtype=float)
+        return float(0.5 * np.sum(np.log((p + hi) / (p + lo))))
+    expected = limit(s ** 2)
     hints = {"you kept the draft's 1/L: the scaled loss tends to zero": 0.0,
              "you kept the draft's +dh/du: the sign is wrong": -expected,
-             "you integrated the prior variance s0^2 instead of the posterior variance": 0.5 * EX_S0 ** 2 * (hi - lo),
+             "you folded the mean into the variance: the posterior variance does not depend on m":
+                 limit(s ** 2 + m ** 2),
+             "you used one standard deviation for both coordinates (the mean of the two)":
+                 limit(np.full(2, np.mean(s) ** 2)),
+             "you gave only one coordinate's loss: the posterior variances add up over coordinates":
+                 limit(s[:1] ** 2),
              "you dropped the 1/2": 2 * expected}
     return result("continuous-time loss", compare_scalar(answer, expected, "L_infinity", rtol=1e-6, hints=hints))
 
