@@ -558,6 +558,10 @@ _ONE_CALL_ROUTES = {
     'ex-8-3-1-step-weight': ('step_weight', 'w', 'w = dif.step_weights(dif.Schedule(1 / np.sqrt(1 + check.EX_LAM), np.sqrt(check.EX_LAM)))[4]\n'),
     'ex-8-3-2-posterior-variance': ('posterior_variance', 's2', 'ab = check.EX_ALPHA_BAR\ns2 = dif.reverse_variances(dif.Schedule(np.sqrt(1 - ab), np.sqrt(ab / (1 - ab))))[4]\n'),
     'ex-8-3-2-tweedie': ('tweedie_force', 'f', 'v, rho, m, x = check.EX_TWEEDIE\ns = dif.Schedule(np.array([0.5, v]), np.array([2.0, rho]))\nf = dif.force_from_m_hat(s, 1, x[None], m[None])[0]\n'),
+    'ex-8-3-snr-crossing': ('snr_crossing', 'f',
+                            'def f(lo, hi, L):\n'
+                            '    s = dif.make_schedule(L, "log_snr", lam_min=lo, lam_max=hi)\n'
+                            '    return int(np.argmax(s.snr < 1))\n'),
     'ex-8-3-3-noised-score': ('noised_score', 'f', 'g = gmm_params([0.5, 0.5], [[-1.0], [1.0]], [[[0.25]], [[0.25]]])\nf = float(dif.mixture_force(dif.noised_mixture(g, 1.0, 0.25), [[0.5]])[0, 0])\n'),
 }
 

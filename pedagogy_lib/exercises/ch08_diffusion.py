@@ -647,7 +647,9 @@ SUMMATIVE = {
                                                  "pedagogy_lib.diffusion.sampling.langevin_gmm"],
                                    "same_data": "the answer is a function, which the grader calls on test problems "
                                                 "of the checker's own"},
-    "ex-8-3-snr-crossing": {"same_data": "the answer is a function, which the grader calls on test problems "
+    "ex-8-3-snr-crossing": {"forbidden": ["pedagogy_lib.diffusion.schedules.make_schedule",
+                                          "pedagogy_lib.diffusion.schedules.snr_curve"],
+                            "same_data": "the answer is a function, which the grader calls on test problems "
                                           "of the checker's own"},
     "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                       "the checker's own"},
