@@ -110,9 +110,8 @@ def bernoulli_fisher(answer) -> CheckResult:
     """Exercise (a), ``ex-b2-fisher``: your Fisher information about p of one geometric observation,
     p(y) = p (1 - p)^y for y = 0, 1, 2, ..., at p = EX_BERNOULLI_P, a single number.
 
-    The score is 1/p - y/(1 - p), with mean zero and variance Var[y] / (1 - p)^2, and
-    Var[y] = (1 - p)/p^2, so I(p) = 1/(p^2 (1 - p)). The checker recognizes the Bernoulli answer of the
-    page, the variance of the observation, the mean of the score and the y = 0 term alone.
+    The checker recognizes the Bernoulli answer of the page, the variance of the observation, the mean
+    of the score and one term of the expectation alone.
     """
     p = EX_BERNOULLI_P
     expected = 1.0 / (p * p * (1 - p))
@@ -126,7 +125,7 @@ def bernoulli_fisher(answer) -> CheckResult:
 
 def quadratic_form_mean(answer) -> CheckResult:
     """Exercise (b), ``ex-b2-quadratic``: your E[(b - CX)^T A (e - DX)] for :data:`EX_QUAD`, a single
-    number: tr(A D Sigma C^T) + (b - C mu)^T A (e - D mu), the bilinear version of Eq. B.13.
+    number (the bilinear version of Eq. B.13).
 
     The checker recognizes the form at the mean alone, the covariance term alone, Eq. B.13 applied to
     either side, and the covariance term with one map left out.

@@ -129,11 +129,8 @@ def optimal_kl(answer) -> CheckResult:
     """Exercise (c), ``ex-8-2-collapse``: your KL regularizer of the optimal linear VAE for :data:`EX_EIGS`
     and :data:`EX_ALPHA`, averaged over the data and summed over the K = 7 latent dimensions, in nats.
 
-    At the optimum (probabilistic PCA, loading sqrt(lambda_i - alpha) where lambda_i > alpha) the recognition
-    distribution along direction i has variance alpha / lambda_i and a mean of average square
-    (lambda_i - alpha) / lambda_i, so that direction's KL from N(0, 1) is log(lambda_i / alpha) / 2, and a
-    collapsed one's is zero. The checker recognizes the count of active directions, the 1/2 left out,
-    the collapsed directions included, and the loadings' squares put in the logarithm.
+    The checker recognizes the count of active directions, a dropped factor, the collapsed directions
+    included, and the loadings' squares in place of the data's variances.
     """
     lam, a = EX_EIGS, EX_ALPHA
     on = lam > a

@@ -270,10 +270,8 @@ def gaussian_limit(answer) -> CheckResult:
     N(m, diag(s_1^2, s_2^2)) of :data:`EX_GAUSS2`, the optimal denoiser and the SNR range
     :data:`EX_LAM_RANGE`; a single number.
 
-    The optimal MSE is the posterior variance, which adds up over the independent coordinates and does
-    not depend on the mean: (1/2) sum_i log((1/s_i^2 + lam_max) / (1/s_i^2 + lam_min)). The checker
-    recognizes the draft's two slips, one shared standard deviation, the mean folded into the variance,
-    and a dropped factor.
+    The checker recognizes the draft's two slips, one shared standard deviation, the mean folded into
+    the variance, one coordinate alone, and a dropped factor.
     """
     lo, hi = EX_LAM_RANGE
     m, s = EX_GAUSS2["m"], EX_GAUSS2["s"]

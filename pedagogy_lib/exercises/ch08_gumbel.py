@@ -34,7 +34,7 @@ def _draw_counts(rng):
 
 
 #: Exercise (a): natural parameters of a 4-way categorical and counts of 1000 Gumbel-max samples (the book's
-#: counts are such a draw, made once with ``np.random.default_rng(8222)``).
+#: counts are one such draw, made once with seed 8222).
 EX_ETA = book_or_drawn(np.array([0.5, -0.5, 1.0, 0.0]), _draw_eta, seed=8221)
 EX_COUNTS = book_or_drawn(np.array([253, 100, 471, 176]), _draw_counts, seed=8222)
 
@@ -130,9 +130,9 @@ def kl_uniform(answer) -> CheckResult:
     group's contribution KL(q || uniform) = sum_c q_c log(C q_c) to the regularizer, q = softmax(logits);
     an array of shape (4,).
 
-    The gradient is q_j (log(C q_j) - KL). The checker recognizes the gradient in q (the softmax's
-    Jacobian left out), the KL itself left out of the bracket, the gradient of the reversed KL, and the
-    KL's value given in place of its gradient.
+    The checker recognizes the gradient in q (the softmax's Jacobian left out), a term of the softmax's
+    Jacobian left out, the gradient of the reversed KL, and the KL's value given in place of its
+    gradient.
     """
     q = _softmax(EX_LOGITS)
     C = q.size

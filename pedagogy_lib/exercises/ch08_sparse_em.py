@@ -67,10 +67,8 @@ def logdet_gradient(G):
     """Exercise 2, ``ex-8-1-logdet-gradient``: your gradient of log|P| with respect to the diagonal d of
     the prior's curvature, with P = lambda C^T C + diag(d), for :data:`EX_LOGDET`.
 
-    The page differentiates log|P| through C; through d the same rule d log|P| = tr(P^-1 dP) gives
-    the diagonal of P^-1. Pass an array of shape (4,). The checker recognizes P in place of its
-    inverse, C left out of P, a factor 2 carried over from the gradient in C, and the whole gradient
-    in C.
+    Pass an array of shape (4,). The checker recognizes P in place of its inverse, C left out of P,
+    a factor 2 carried over from the gradient in C, and the whole gradient in C.
     """
     C, lam, d = EX_LOGDET["C"], EX_LOGDET["lam"], EX_LOGDET["d"]
     P = lam * C.T @ C + np.diag(d)
