@@ -15,35 +15,73 @@ from pedagogy_lib.exercises import appb_probability as check
 
 
 def test_bernoulli_fisher():
+    """The geometric observation p (1 - p)^y: the expected squared score by summing over outcomes, and the
+    second derivative of the log likelihood by differences; p is not the page's 0.2."""
     p = check.EX_BERNOULLI_P
-    # I(p) = -E[d^2/dp^2 log p(y; p)], second derivative by differences of the (analytic) score
-    score = lambda q, y: y / q - (1 - y) / (1 - q)                       # noqa: E731
-    d2 = {y: float(gradcheck(lambda q: score(q, y), p).numeric) for y in (0, 1)}
-    I = -((1 - p) * d2[0] + p * d2[1])
-    assert check.bernoulli_fisher(round(I, 8))
-    r = check.bernoulli_fisher(p * (1 - p))
-    assert not r and "reciprocal" in str(r)
+    assert abs(p - 0.2) > 0.01
+    y = np.arange(2000)
+    pmf = p * (1 - p) ** y
+    score = 1 / p - y / (1 - p)
+    assert abs(pmf @ score) < 1e-9
+    I = pmf @ score**2
+    d2 = float(gradcheck(lambda q: 1 / q - y @ pmf / (1 - q), p).numeric)   # d/dp of E_p-fixed score
+    assert abs(-d2 - I) < 1e-6 * I
+    assert check.bernoulli_fisher(round(float(I), 9))
+    r = check.bernoulli_fisher(1 / (p * (1 - p)))
+    assert not r and "Bernoulli" in str(r)
+    r = check.bernoulli_fisher((1 - p) / p**2)
+    assert not r and "variance of the observation" in str(r)
+    assert "reciprocal" not in str(r)
     assert not check.bernoulli_fisher(None)
 
 
+def _bilinear_by_monte_carlo(q, n=400_000, seed=0):
+    X = np.random.default_rng(seed).multivariate_normal(q.mu, q.Sigma, size=n)
+    vals = np.einsum("ni,ij,nj->n", q.b - X @ q.C.T, q.A, q.e - X @ q.D.T)
+    return vals.mean(), vals.std() / np.sqrt(n)
+
+
 def test_quadratic_form_mean():
-    mu, S, C, b, A = check.EX_QUAD
-    rng = np.random.default_rng(0)
-    X = rng.multivariate_normal(mu, S, size=400_000)
-    R = b - X @ C.T
-    vals = np.einsum("ni,ij,nj->n", R, A, R)
-    closed = np.trace(A @ C @ S @ C.T) + (b - C @ mu) @ A @ (b - C @ mu)
-    assert abs(vals.mean() - closed) < 5 * vals.std() / np.sqrt(len(vals))
+    """The bilinear form (b - CX)^T A (e - DX), which the page's Eq. B.13 (e = b, D = C) does not cover: the
+    checker's answer agrees with Monte Carlo, and the page's formula applied to either side fails."""
+    q = check.EX_QUAD
+    mu, S, C, b, A, D, e = q
+    mean, se = _bilinear_by_monte_carlo(q)
+    closed = np.trace(A @ D @ S @ C.T) + (b - C @ mu) @ A @ (e - D @ mu)
+    assert abs(mean - closed) < 5 * se
     assert check.quadratic_form_mean(closed)
-    r = check.quadratic_form_mean((b - C @ mu) @ A @ (b - C @ mu))
+    r = check.quadratic_form_mean((b - C @ mu) @ A @ (e - D @ mu))
     assert not r and "covariance term" in str(r)
+    page = np.trace(A @ C @ S @ C.T) + (b - C @ mu) @ A @ (b - C @ mu)      # Eq. B.13 as the page codes it
+    assert abs(page - closed) > 1.0
+    r = check.quadratic_form_mean(page)
+    assert not r and "both sides" in str(r)
+
+
+def test_quadratic_form_students_problems_have_a_clear_answer():
+    """Every student's bilinear form has both terms away from zero and differs from Eq. B.13's value."""
+    from courseware.grading import own_copy
+
+    for salt in range(20):
+        q = own_copy(check, salt).EX_QUAD
+        mu, S, C, b, A, D, e = q
+        cov, mean = np.trace(A @ D @ S @ C.T), (b - C @ mu) @ A @ (e - D @ mu)
+        assert min(abs(cov), abs(mean)) > 0.2
+        page = np.trace(A @ C @ S @ C.T) + (b - C @ mu) @ A @ (b - C @ mu)
+        assert abs(page - (cov + mean)) > 0.05
 
 
 def test_thinned_pmf():
-    mu, y = check.EX_THIN
-    assert check.thinned_pmf(stats.poisson.pmf(y, mu))
-    r = check.thinned_pmf(stats.poisson.pmf(y, 1.0))
+    lam, mu, y = check.EX_THIN
+    assert lam != 1.0                                   # the page's own case is Pois(1)
+    rng = np.random.default_rng(3)                     # thin Pois(lam) trials by simulation
+    kept = rng.binomial(rng.poisson(lam, 400_000), mu)
+    assert abs(np.mean(kept == y) - stats.poisson.pmf(y, lam * mu)) < 3e-3
+    assert check.thinned_pmf(stats.poisson.pmf(y, lam * mu))
+    r = check.thinned_pmf(stats.poisson.pmf(y, lam))
     assert not r and "before thinning" in str(r)
+    r = check.thinned_pmf(stats.poisson.pmf(y, mu))
+    assert not r and "rate" in str(r)
     assert not check.thinned_pmf("a lot")
 
 
@@ -149,3 +187,30 @@ def test_fisher_information_function_gets_copies():
         return out
     assert check.fisher_information_function(spoil)
     assert check.fisher_information_function(_fisher_solution)
+
+
+import pytest  # noqa: E402
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import appb_probability as check\nimport math\nimport numpy as np\nfrom scipy import stats\n'
+_ONE_CALL_ROUTES = {
+    'ex-b2-thinning': ('thinned_pmf', 'p', 'p = stats.poisson(0.4).pmf(2)\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

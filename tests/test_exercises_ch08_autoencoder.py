@@ -29,18 +29,26 @@ def test_aggregate_kl():
     assert not r and "reversed" in str(r)
 
 
-def test_active_dimensions():
+def test_optimal_kl():
+    """Along each eigen-direction the optimal loading by maximizing the likelihood numerically, then the
+    average KL of the exact posterior by Monte Carlo over data of that variance."""
     from scipy.optimize import minimize_scalar
-    # along eigen-direction i the Gaussian log likelihood with loading c and noise variance alpha is
-    # -(log(c^2 + alpha) + lambda_i / (c^2 + alpha)) / 2; maximize it numerically over c^2 >= 0
     a = check.EX_ALPHA
-    c2 = [minimize_scalar(lambda t: np.log(t + a) + lam / (t + a), bounds=(0, 20), method="bounded",
-                          options={"xatol": 1e-10}).x for lam in check.EX_EIGS]
-    active = int(np.sum(np.array(c2) > 1e-4))
-    assert check.active_dimensions(active)
-    r = check.active_dimensions(check.EX_EIGS.size - active)
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for lam in check.EX_EIGS:
+        c2 = minimize_scalar(lambda t: np.log(t + a) + lam / (t + a), bounds=(0, 20), method="bounded",
+                             options={"xatol": 1e-12}).x
+        y = rng.normal(0.0, np.sqrt(lam), 400_000)
+        m, v = np.sqrt(c2) * y / (c2 + a), a / (c2 + a)
+        total += np.mean(0.5 * (m ** 2 + v - 1 - np.log(v)))
+    exact = 0.5 * np.sum(np.log(check.EX_EIGS[check.EX_EIGS > a] / a))
+    assert abs(total - exact) < 5e-3
+    assert check.optimal_kl(exact)
+    r = check.optimal_kl(int(np.sum(check.EX_EIGS > a)))
+    assert not r and "number of active" in str(r)
+    r = check.optimal_kl(0.5 * np.sum(np.log(check.EX_EIGS / a)))
     assert not r and "collapsed" in str(r)
-    assert not check.active_dimensions(check.EX_EIGS.size)
 
 
 # ------------------------------------------------------------------ the gradients through the Gaussian identities
@@ -142,3 +150,29 @@ def test_hessian_route_checker_passes_copies():
         return out
     assert check.hessian_route_function(mutating)
     assert check.hessian_route_function(_my_gradients)
+
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_autoencoder as check\nimport numpy as np\nfrom pedagogy_lib.deepgen import vae as V\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-2-information': ('mutual_information', 'mi', 'mi = V.jre_terms(check.EX_P_Y, check.EX_Q, np.full(2, 0.5), np.full((2, 3), 1 / 3)).mutual_information\n'),
+    'ex-8-2-aggregate': ('aggregate_kl', 'kl', 'kl = V.jre_terms(check.EX_P_Y, check.EX_Q, check.EX_P_X, np.full((2, 3), 1 / 3)).aggregate_kl\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

@@ -27,16 +27,30 @@ def test_book_betas():
     assert check.book_betas(np.sqrt(1 - b))
     r = check.book_betas(b)
     assert not r and "gamma_l^2" in str(r)
+    r = check.book_betas(1 - b)                   # the missing root: told what to check, not the relation
+    assert not r and "scale or a variance" in str(r) and "squared" not in str(r)
+
+
+def _crossing_by_building_the_schedule(lo, hi, L):
+    """Build the schedule level by level and compare with 1, allowing for rounding at a tie."""
+    lam = hi * (lo / hi) ** (np.arange(L + 1) / L)
+    return int(np.argmax(lam < 1 - 1e-9))
 
 
 def test_snr_crossing():
-    lam = check.EX_LAM
-    first = next(i for i, x in enumerate(lam) if x < 1)
-    assert check.snr_crossing(first)
-    r = check.snr_crossing(first - 1)
-    assert not r and "last level" in str(r)
-    assert str(check.snr_crossing(first + 1)) == str(check.snr_crossing(first + 3)) \
-        == str(check.snr_crossing(max(first - 3, 0))) or first < 3
+    """A function that builds the schedule and compares with a tolerance passes; the naive comparison
+    fails on a schedule with a level on SNR 1 and is told about the tie; off-by-one and strings fail."""
+    assert check.snr_crossing(_crossing_by_building_the_schedule)
+
+    def naive(lo, hi, L):                         # counts a level on SNR 1 as below it
+        lam = hi * (lo / hi) ** (np.arange(L + 1) / L)
+        return int(np.argmax(lam <= 1))
+    r = check.snr_crossing(naive)
+    assert not r and "exactly on SNR 1" in str(r)
+    r = check.snr_crossing(lambda lo, hi, L: _crossing_by_building_the_schedule(lo, hi, L) + 1)
+    assert not r and "solve for" in str(r)
+    assert not check.snr_crossing(lambda lo, hi, L: str(_crossing_by_building_the_schedule(lo, hi, L)))
+    assert not check.snr_crossing(12)
 
 
 def test_posterior_variance_by_gaussian_conditioning():
@@ -72,12 +86,28 @@ def test_tweedie_force_by_finite_differences_of_a_gaussian():
 
 
 def test_gaussian_limit_by_quadrature():
+    """Two-dimensional data with a mean and unequal variances (the page's formula is for N(0, s0^2 I)): the
+    optimal MSE as the trace of the posterior covariance by Gaussian conditioning, integrated by quadrature."""
     from scipy.integrate import quad
+
+    from pedagogy_lib.gaussian.blocks import condition
     lo, hi = check.EX_LAM_RANGE
-    val = 0.5 * quad(lambda lam: 1 / (1 / check.EX_S0 ** 2 + lam), lo, hi, epsabs=1e-12, epsrel=1e-12)[0]
+    m, s = check.EX_GAUSS2["m"], check.EX_GAUSS2["s"]
+
+    def mse(lam):                                 # observe x + z / sqrt(lam) with x ~ N(m, diag(s^2))
+        S = np.diag(s ** 2)
+        joint = np.block([[S, S], [S, S + np.eye(2) / lam]])
+        g = condition(np.concatenate([m, m]), joint, np.array([2, 3]), m + 0.3)
+        return np.trace(g.Sigma)
+    val = 0.5 * quad(mse, lo, hi, epsabs=1e-12, epsrel=1e-10, limit=200)[0]
     assert check.gaussian_limit(val)
     r = check.gaussian_limit(-val)
     assert not r and "dh/du" in str(r)
+    p0 = 1 / check.EX_S0 ** 2                     # the page's one-dimensional answer is not this one
+    assert not check.gaussian_limit(0.5 * np.log((p0 + hi) / (p0 + lo)))
+    p = 1 / (s ** 2 + m ** 2)
+    r = check.gaussian_limit(0.5 * np.sum(np.log((p + hi) / (p + lo))))
+    assert not r and "mean" in str(r)
 
 
 def test_step_weight():
@@ -113,16 +143,31 @@ def test_dsm_slope_by_least_squares():
     assert not r and "clean data" in str(r)
 
 
-def test_n_levels_by_counting():
-    hi, lo, ratio = check.EX_SIGMA_RANGE
+def _levels_with_tolerance(hi, lo, r):
     sig, n = hi, 1
-    while sig > lo * (1 + 1e-12):
-        sig, n = sig * ratio, n + 1
-    assert check.n_levels(n)
-    r = check.n_levels(n - 1)
-    assert not r and "one short" in str(r)
-    assert not check.n_levels(n + 1) and str(check.n_levels(n + 1)) == str(check.n_levels(n + 5)) \
-        == str(check.n_levels(max(n - 4, 1)))
+    while sig > lo * (1 + 1e-9):
+        sig, n = sig * r, n + 1
+    return n
+
+
+def test_n_levels_function():
+    """A counting loop with a tolerance passes; the ceiling of the log ratio and the loop without a
+    tolerance both miss a ladder that lands exactly on sigma_min; strings and off-by-one counts fail."""
+    assert check.n_levels(_levels_with_tolerance)
+    r = check.n_levels(lambda hi, lo, ratio: int(np.ceil(np.log(lo / hi) / np.log(ratio))) + 1)
+    assert not r and "lands exactly" in str(r)
+
+    def loop_without_tolerance(hi, lo, ratio):
+        sig, n = hi, 1
+        while sig > lo:
+            sig, n = sig * ratio, n + 1
+        return n
+    r = check.n_levels(loop_without_tolerance)
+    assert not r and "tolerance" in str(r)
+    r = check.n_levels(lambda hi, lo, ratio: _levels_with_tolerance(hi, lo, ratio) - 1)
+    assert not r and "both ends" in str(r)
+    assert not check.n_levels(lambda hi, lo, ratio: str(_levels_with_tolerance(hi, lo, ratio)))
+    assert not check.n_levels(11)
 
 
 def test_noised_score_by_finite_differences():
@@ -501,3 +546,60 @@ def test_annealed_langevin_function_reveals_no_answer_and_reaches_the_edges():
     msg = str(check.annealed_langevin_function(lambda e, s, y0, eps, Z: _langevin_solution(e, s, y0, eps, Z)
                                                + (1.0 if Z.shape[1] == 1 else 0.0)))
     assert "test problem 4 (3 levels, 1 step each, C = 1, d = 2)" in msg, msg
+
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_diffusion as check\nimport numpy as np\nfrom pedagogy_lib import diffusion as dif\nfrom pedagogy_lib.mixture.model import gmm_params\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-3-transition': ('transition_coefficients', 'bg', "ab = check.EX_ALPHA_BAR\nt = dif.transition(dif.schedule_from_snr(ab / (1 - ab), 'vp'), 3, 7)\nbg = [t.beta, t.gamma2]\n"),
+    'ex-8-3-name-clash': ('book_betas', 'b', 'b = dif.consecutive_transitions(dif.ddpm_schedule(check.EX_DDPM_BETAS))[0]\n'),
+    'ex-8-3-1-gaussian-limit': ('gaussian_limit', 'L', 'L = dif.gaussian_loss_limit(*check.EX_LAM_RANGE, check.EX_S0)\n'),
+    'ex-8-3-1-step-weight': ('step_weight', 'w', 'w = dif.step_weights(dif.Schedule(1 / np.sqrt(1 + check.EX_LAM), np.sqrt(check.EX_LAM)))[4]\n'),
+    'ex-8-3-2-posterior-variance': ('posterior_variance', 's2', 'ab = check.EX_ALPHA_BAR\ns2 = dif.reverse_variances(dif.Schedule(np.sqrt(1 - ab), np.sqrt(ab / (1 - ab))))[4]\n'),
+    'ex-8-3-2-tweedie': ('tweedie_force', 'f', 'v, rho, m, x = check.EX_TWEEDIE\ns = dif.Schedule(np.array([0.5, v]), np.array([2.0, rho]))\nf = dif.force_from_m_hat(s, 1, x[None], m[None])[0]\n'),
+    'ex-8-3-snr-crossing': ('snr_crossing', 'f',
+                            'def f(lo, hi, L):\n'
+                            '    s = dif.make_schedule(L, "log_snr", lam_min=lo, lam_max=hi)\n'
+                            '    return int(np.argmax(s.snr < 1))\n'),
+    'ex-8-3-3-noised-score': ('noised_score', 'f', 'g = gmm_params([0.5, 0.5], [[-1.0], [1.0]], [[[0.25]], [[0.25]]])\nf = float(dif.mixture_force(dif.noised_mixture(g, 1.0, 0.25), [[0.5]])[0, 0])\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text
+
+
+def test_langevin_statement_writes_out_the_update():
+    """The answer depends on the convention of Eq. 8.44, so the statement writes the update out."""
+    from courseware.editions import all_exercises
+
+    ex = next(e for e in all_exercises() if e.label == "ex-8-3-2-langevin-bias")
+    assert r"x' = x + \epsilon f(x) + \sqrt{2\epsilon}\,z" in ex.statement
+
+
+
+def test_dsm_problem_is_not_on_the_page():
+    """The score-matching page shows no DSM-optimal linear score in closed form and not the exercise's
+    numbers (a hidden check visible in the student edition used to state both)."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "chapters" / "ch08_learning_non_invertible_models"
+                     / "8_3_3_score_matching.ipynb").read_text())
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "s^2 + sigma^2" not in code and "_s**2 + _sg**2" not in code
+    assert tuple(check.EX_DSM) != (2.0, 0.5, 0.3)

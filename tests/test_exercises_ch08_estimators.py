@@ -16,12 +16,25 @@ def _sf_variance(mu, K):
     return np.sum(W * g * g) - np.sum(W * g) ** 2, W, Z1, R
 
 
+def _sf_variance_two(mu, K):
+    """Var[(z_1 + z_2 + R)((mu + z_1)^2 + (mu + z_2)^2)] with R ~ N(0, K - 2), by quadrature over z_1, z_2
+    and r = R / sqrt(K - 2) (K >= 3), or without R at K = 2."""
+    z, w = np.polynomial.hermite_e.hermegauss(30)
+    w = w / w.sum()
+    Z1, Z2, R = np.meshgrid(z, z, z, indexing="ij")
+    W = w[:, None, None] * w[None, :, None] * w[None, None, :]
+    g = (Z1 + Z2 + np.sqrt(K - 2) * R) * ((mu + Z1) ** 2 + (mu + Z2) ** 2)
+    return np.sum(W * g * g) - np.sum(W * g) ** 2
+
+
 def test_variance_slope():
+    """The cost x_1^2 + x_2^2 (the page works out x_1^2): the slope by quadrature at K = 2, 3, 4."""
     mu = check.EX_MU
-    slope = _sf_variance(mu, 3)[0] - _sf_variance(mu, 2)[0]
-    assert check.variance_slope(slope)
-    r = check.variance_slope(_sf_variance(mu, 1)[0])
-    assert not r and "K = 1" in str(r)
+    v2, v3, v4 = (_sf_variance_two(mu, K) for K in (2, 3, 4))
+    assert abs((v4 - v3) - (v3 - v2)) < 1e-8 * v4               # the growth is linear from K = 2
+    assert check.variance_slope(v3 - v2)
+    r = check.variance_slope(_sf_variance(mu, 3)[0] - _sf_variance(mu, 2)[0])   # the page's x_1^2
+    assert not r and "page's cost" in str(r)
 
 
 def test_best_baseline():
@@ -36,23 +49,29 @@ def test_best_baseline():
 
 
 def test_expo_pathwise_variance():
-    lam = check.EX_LAM
-    u, w = np.polynomial.laguerre.laggauss(30)
-    g = -2 * (u / lam) ** 2 / lam
-    assert check.expo_pathwise_variance(np.sum(w * g * g) - np.sum(w * g) ** 2)
+    # f(x) = x^3 with x = g(z, lambda) = -log(1 - z) / lambda: the pathwise estimate is the derivative of
+    # f(g(z, lambda)) in lambda at fixed noise, here by a central difference, averaged by Gauss-Laguerre
+    # quadrature over the exponential noise e = -log(1 - z)
+    lam, h = check.EX_LAM, 1e-5
+    e, w = np.polynomial.laguerre.laggauss(40)
+    g = ((e / (lam + h)) ** 3 - (e / (lam - h)) ** 3) / (2 * h)
+    var = np.sum(w * g * g) - np.sum(w * g) ** 2
+    assert check.expo_pathwise_variance(var)
     r = check.expo_pathwise_variance(np.sum(w * g * g))
     assert not r and "second moment" in str(r)
-    r = check.expo_pathwise_variance((np.sum(w * g * g) - np.sum(w * g) ** 2) * lam ** 2 / 4)
-    assert not r and "without the factor" in str(r)
+    r = check.expo_pathwise_variance(var * lam ** 2 / 9)
+    assert not r and "chain rule" in str(r)
+    r = check.expo_pathwise_variance(80 / lam ** 6)          # the page's x^2 answer
+    assert not r and "x^2" in str(r)
 
 
-def test_expo_rate_never_makes_the_missing_factor_right():
-    """At lambda = 2 the variance without the factor (2 / lambda)^2 equals the right one, so neither the book
-    nor any student may get that rate."""
+def test_expo_rate_is_not_the_pages():
+    """The page evaluates the x^2 case at lambda = 1.5; neither the book nor any student gets that rate, and
+    no rate makes a named slip equal the answer (the missing factor 9 / lambda^2 would at lambda = 3)."""
     from courseware.grading import own_copy
 
     rates = {check.EX_LAM} | {own_copy(check, salt).EX_LAM for salt in range(60)}   # the book's, 60 students'
-    assert len(rates) > 5 and all(abs(lam - 2.0) > 0.05 for lam in rates), sorted(rates)
+    assert len(rates) > 5 and all(abs(lam - 1.5) > 0.05 and abs(lam - 3.0) > 0.05 for lam in rates), sorted(rates)
 
 
 # ---------------------------------------------------------------- exercise (d): both estimators as a function
@@ -113,3 +132,30 @@ def test_gradient_estimators_reject_a_non_function_and_reveal_no_answer():
                                                                 g(mu + Z).sum(axis=1) + 1.0)))
     assert "test problem 1" in msg and "not within tolerance" in msg, msg
     assert not re.search(r"[0-9]\.[0-9]", msg.replace("8.22", "").replace("8.24", "")), msg
+
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_estimators as check\nimport numpy as np\nfrom pedagogy_lib.deepgen import estimators as est\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-2-1-slope': ('variance_slope', 'slope', 'slope = est.shared_mean_variances(check.EX_MU, 11)[0] - est.shared_mean_variances(check.EX_MU, 10)[0]\n'),
+    'ex-8-2-1-baseline': ('best_baseline', 'beta', 'beta = est.optimal_baseline(check.EX_MU, check.EX_K)\n'),
+    'ex-8-2-1-expo': ('expo_pathwise_variance', 'v', 'v = est.expo_variances(check.EX_LAM)[1]\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

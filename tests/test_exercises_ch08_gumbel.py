@@ -15,6 +15,13 @@ def test_chi_square():
     assert not r and "observed" in str(r)
 
 
+def test_counts_are_plausible_gumbel_max_draws():
+    """The statement says the counts come from 1000 Gumbel-max samples with EX_ETA: they pass the test."""
+    p = special.softmax(check.EX_ETA)
+    assert check.EX_COUNTS.sum() == 1000
+    assert stats.chisquare(check.EX_COUNTS, 1000 * p).pvalue > 0.05
+
+
 def test_concrete_density():
     # for K = 2 the log ratio u = log(y1 / y2) is logistic with location (eta1 - eta2) / s and scale 1 / s;
     # change variables back to y1: dy1 / du = y1 y2
@@ -27,10 +34,19 @@ def test_concrete_density():
 
 
 def test_kl_uniform():
-    q = special.softmax(check.EX_LOGITS)
-    kl = stats.entropy(q, np.full(4, 0.25))
-    assert check.kl_uniform(kl)
-    r = check.kl_uniform(stats.entropy(np.full(4, 0.25), q))
+    """The gradient of KL(softmax(a) || uniform) in the logits a, by central differences of scipy's
+    entropy; the KL's value (what the exercise used to ask, one line on the page) is not accepted."""
+    a, h = check.EX_LOGITS, 1e-6
+    kl = lambda a_: stats.entropy(special.softmax(a_), np.full(4, 0.25))      # noqa: E731
+    grad = np.array([(kl(a + h * e) - kl(a - h * e)) / (2 * h) for e in np.eye(4)])
+    assert check.kl_uniform(grad)
+    r = check.kl_uniform(kl(a))
+    assert not r and "value" in str(r)
+    q = special.softmax(a)
+    r = check.kl_uniform(np.log(4 * q) + 1)
+    assert not r and "softmax" in str(r)
+    rev = lambda a_: stats.entropy(np.full(4, 0.25), special.softmax(a_))      # noqa: E731
+    r = check.kl_uniform(np.array([(rev(a + h * e) - rev(a - h * e)) / (2 * h) for e in np.eye(4)]))
     assert not r and "reversed" in str(r)
 
 
@@ -103,3 +119,49 @@ def test_relaxed_gradient_rejects_a_non_function_and_reveals_no_answer():
     msg = str(check.relaxed_gradient(lambda eta, G0, s, g, hard: _reference(eta, G0, s, g, hard) + 0.01))
     assert "test problem 1" in msg and "not within tolerance" in msg, msg
     assert not re.search(r"[0-9]\.[0-9]", msg.replace("8.29", "").replace("softness 0.7", "")), msg
+
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_gumbel as check\nimport numpy as np\nfrom scipy import stats\nfrom pedagogy_lib.deepgen import gumbel as gb\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-2-2-chi-square': ('chi_square', 'x2', 'p = np.exp(check.EX_ETA) / np.exp(check.EX_ETA).sum()\nx2 = stats.chisquare(check.EX_COUNTS, check.EX_COUNTS.sum() * p).statistic\n'),
+    'ex-8-2-2-density': ('concrete_density', 'dens', 'y = np.array([check.EX_Y1, 1 - check.EX_Y1])\ndens = np.exp(gb.concrete_log_density(y, check.EX_ETA2, check.EX_S))\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text
+
+
+def test_density_problem_is_not_the_pages_check():
+    """The page's K = 2 check evaluates the density at eta = (0.2, -0.4), s = 0.7; the exercise's
+    parameters differ, so no number on the page answers it."""
+    assert not (np.allclose(check.EX_ETA2, [0.2, -0.4]) and check.EX_S == 0.7)
+    assert not np.allclose(check.EX_ETA2, [0.2, -0.4]) and check.EX_S != 0.7
+
+
+def test_page_does_not_code_the_relaxed_gradient_exercise():
+    """The bias-variance cell multiplies by the library's Jacobian; the product without the K x K matrix,
+    which the relaxed-gradient exercise asks for, is not written on the page."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "chapters" / "ch08_learning_non_invertible_models"
+                     / "8_2_2_gumbel_softmax.ipynb").read_text())
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "gb.soft_categorical_jacobian(y, s)" in code
+    assert "np.sum(y * gf" not in code

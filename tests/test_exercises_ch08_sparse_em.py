@@ -23,11 +23,28 @@ def test_scalar_mode_passes_and_fails():
     assert not wrong and "unpenalized" in str(wrong)
 
 
+def test_scalar_mode_slips_do_not_name_the_threshold():
+    """The two threshold slips are told what to check, never the right threshold."""
+    y, c, a, lam = (check.EX_SCALAR[k] for k in ("y", "c", "alpha", "lam"))
+    z = y / c
+    for t in (a, a / (lam * c)):
+        r = check.scalar_mode(np.sign(z) * max(abs(z) - t, 0.0))
+        assert not r and "threshold" in str(r)
+        assert "c^2" not in str(r) and "lambda c" not in str(r), str(r)
+
+
 def test_logdet_gradient_passes_and_fails():
     C, lam, d = check.EX_LOGDET["C"], check.EX_LOGDET["lam"], check.EX_LOGDET["d"]
-    G = gradcheck(lambda C_: np.linalg.slogdet(lam * C_.T @ C_ + np.diag(d))[1], C).numeric
+    # the gradient in d, which the page does not state, by finite differences of the log determinant
+    G = gradcheck(lambda d_: np.linalg.slogdet(lam * C.T @ C + np.diag(d_))[1], d).numeric
+    assert G.shape == (4,)
     assert check.logdet_gradient(G)
-    res = check.logdet_gradient(G / 2)
+    res = check.logdet_gradient(1 / d)
+    assert not res and "not diagonal" in str(res)
+    G_C = gradcheck(lambda C_: np.linalg.slogdet(lam * C_.T @ C_ + np.diag(d))[1], C).numeric
+    res = check.logdet_gradient(G_C)                     # the page's gradient in C is not the answer
+    assert not res and "shape of C" in str(res)
+    res = check.logdet_gradient(2 * G)
     assert not res and "factor 2" in str(res)
 
 
@@ -39,3 +56,30 @@ def test_m_step_passes_and_fails():
     assert check.m_step(C)
     res = check.m_step(Y.T @ nu @ np.linalg.inv(nu.T @ nu))
     assert not res and "Sigma" in str(res)
+
+
+import pytest  # noqa: E402
+
+# --- routes through one library call that the graded version refuses ---
+
+_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_sparse_em as check\nimport numpy as np\nfrom pedagogy_lib.factor import sparse_coding as sc\nfrom pedagogy_lib.factor import sparse_coding_em as se\n'
+_ONE_CALL_ROUTES = {
+    'ex-8-1-scalar-mode': ('scalar_mode', 'nu', "m = sc.make_model(np.array([[0.8]]), 4.0, alpha=2.0, beta=10.0, prior='laplace')\nnu = sc.map_estimate(np.array([1.3]), m, method='lbfgs').x0[0]\n"),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    """Each route that hands back this exercise's answer in one or two library calls is named by the
+    statement and raises in the graded student process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    ex = next(e for e in all_exercises() if e.label == label)
+    spec = check.SUMMATIVE[label]
+    for dotted in spec["forbidden"]:
+        assert dotted.rpartition(".")[2] + "`" in ex.statement
+    cells = [(_ROUTE_IMPORTS, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text

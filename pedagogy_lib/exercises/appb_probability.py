@@ -24,13 +24,16 @@ __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli
 
 class QuadFormProblem(NamedTuple):
     """Mean ``mu`` (2,) and covariance ``Sigma`` (2, 2) of the random vector X; ``C`` (2, 2), ``b`` (2,),
-    ``A`` (2, 2)."""
+    ``A`` (2, 2), and a second affine map ``D`` (2, 2), ``e`` (2,) for the bilinear form
+    (b - C X)^T A (e - D X)."""
 
     mu: np.ndarray
     Sigma: np.ndarray
     C: np.ndarray
     b: np.ndarray
     A: np.ndarray
+    D: np.ndarray
+    e: np.ndarray
 
 
 def _draw_bernoulli_p(rng) -> float:
@@ -38,8 +41,8 @@ def _draw_bernoulli_p(rng) -> float:
     return float(np.round(rng.uniform(0.1, 0.9), 2))
 
 
-#: Exercise (a): the success probability.
-EX_BERNOULLI_P = book_or_drawn(0.2, _draw_bernoulli_p, seed=2201)
+#: Exercise (a): the success probability of the geometric law p (1 - p)^y (not the page's 0.2).
+EX_BERNOULLI_P = book_or_drawn(0.35, _draw_bernoulli_p, seed=2201)
 
 
 def _spd2(rng) -> np.ndarray:
@@ -59,69 +62,103 @@ def _draw_quad(rng) -> QuadFormProblem:
         C = np.round(rng.uniform(-2.0, 2.0, (2, 2)), 1) + 0.0
         b = np.round(rng.uniform(-1.0, 1.0, 2), 1) + 0.0
         A = _spd2(rng)
-        r = b - C @ mu
-        cov_term, mean_term = np.trace(A @ C @ Sigma @ C.T), r @ A @ r
-        if min(cov_term, mean_term) > 0.2 and abs(np.linalg.det(C)) > 0.2:   # both terms of Eq. B.13 count
-            return QuadFormProblem(mu, Sigma, C, b, A)
+        D = np.round(rng.uniform(-2.0, 2.0, (2, 2)), 1) + 0.0
+        e = np.round(rng.uniform(-1.0, 1.0, 2), 1) + 0.0
+        if _quad_terms_distinct(QuadFormProblem(mu, Sigma, C, b, A, D, e)):
+            return QuadFormProblem(mu, Sigma, C, b, A, D, e)
 
 
-#: Exercise (b): the quadratic form of Eq. B.13.
+def _quad_terms(q: QuadFormProblem) -> dict:
+    """The pieces of E[(b - CX)^T A (e - DX)] and of the page's Eq. B.13, by name."""
+    r, s = q.b - q.C @ q.mu, q.e - q.D @ q.mu
+    return {"cross_cov": float(np.trace(q.A @ q.D @ q.Sigma @ q.C.T)), "cross_mean": float(r @ q.A @ s),
+            "cc_cov": float(np.trace(q.A @ q.C @ q.Sigma @ q.C.T)), "cc_mean": float(r @ q.A @ r),
+            "dd_cov": float(np.trace(q.A @ q.D @ q.Sigma @ q.D.T)), "dd_mean": float(s @ q.A @ s)}
+
+
+def _quad_terms_distinct(q: QuadFormProblem) -> bool:
+    """Both terms of the answer count, and no named slip comes within 1% of the answer."""
+    t = _quad_terms(q)
+    answer = t["cross_cov"] + t["cross_mean"]
+    slips = [t["cross_mean"], t["cross_cov"], t["cc_cov"] + t["cc_mean"], t["dd_cov"] + t["dd_mean"],
+             t["cc_cov"] + t["cross_mean"], t["cross_mean"] + float(np.trace(q.A @ q.Sigma))]
+    return (min(abs(t["cross_cov"]), abs(t["cross_mean"])) > 0.2 and abs(answer) > 0.2
+            and all(abs(w - answer) > 0.01 * abs(answer) + 0.05 for w in slips)
+            and abs(np.linalg.det(q.C)) > 0.2 and abs(np.linalg.det(q.D)) > 0.2)
+
+
+#: Exercise (b): the bilinear form (b - CX)^T A (e - DX), which Eq. B.13 (the case e = b, D = C) does not cover.
 EX_QUAD = book_or_drawn(QuadFormProblem(np.array([1.0, -1.0]), np.array([[2.0, 0.5], [0.5, 1.0]]),
                                         np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([0.5, 0.0]),
-                                        np.array([[1.0, 0.0], [0.0, 3.0]])), _draw_quad, seed=2202)
+                                        np.array([[1.0, 0.0], [0.0, 3.0]]), np.array([[0.5, -1.0], [1.5, 0.5]]),
+                                        np.array([1.0, 2.0])), _draw_quad, seed=2202)
 
 
 def _draw_thin(rng) -> tuple:
-    """(mu, y) for one student: a keeping probability (two decimals) and a count of 1 to 3."""
-    return float(np.round(rng.uniform(0.15, 0.85), 2)), int(rng.integers(1, 4))
+    """(lam, mu, y) for one student: a rate between 1.5 and 4 (one decimal), a keeping probability (two
+    decimals) and a count of 1 to 3."""
+    return (float(np.round(rng.uniform(1.5, 4.0), 1)), float(np.round(rng.uniform(0.15, 0.85), 2)),
+            int(rng.integers(1, 4)))
 
 
-#: Exercise (c): (mu, y): the probability that Pois(1) trials, each kept with probability mu, keep y.
-EX_THIN = book_or_drawn((0.4, 2), _draw_thin, seed=2203)
+#: Exercise (c): (lam, mu, y): the probability that Pois(lam) trials, each kept with probability mu, keep y
+#: (the page thins Pois(1); here the rate is not 1).
+EX_THIN = book_or_drawn((2.5, 0.3, 1), _draw_thin, seed=2203)
 
 
 def bernoulli_fisher(answer) -> CheckResult:
-    """Exercise (a), ``ex-b2-fisher``: your Fisher information of one Bernoulli(p) observation about p,
-    at p = EX_BERNOULLI_P, a single number.
+    """Exercise (a), ``ex-b2-fisher``: your Fisher information about p of one geometric observation,
+    p(y) = p (1 - p)^y for y = 0, 1, 2, ..., at p = EX_BERNOULLI_P, a single number.
 
-    The checker recognizes the variance of the observation, the mean of the score, and an answer
-    that uses only one of the two outcomes.
+    The checker recognizes the Bernoulli answer of the page, the variance of the observation, the mean
+    of the score and one term of the expectation alone.
     """
     p = EX_BERNOULLI_P
-    score = {0: -1.0 / (1 - p), 1: 1.0 / p}
-    expected = (1 - p) * score[0] ** 2 + p * score[1] ** 2
-    hints = {"you gave the variance p(1 - p) of the observation; the information is its reciprocal": p * (1 - p),
+    expected = 1.0 / (p * p * (1 - p))
+    hints = {"that is the information of one Bernoulli trial, which the page works out; the statement's "
+             "observation counts the failures before the first success": 1.0 / (p * (1 - p)),
+             "you gave the variance of the observation, not the expected squared score": (1 - p) / p ** 2,
              "you gave the mean of the score, which is always zero": 0.0,
-             "you used only the y = 1 outcome (1/p^2 weighted by p)": 1.0 / p}
+             "you kept only the y = 0 term of the expectation": p * (1.0 / p) ** 2}
     return result("Bernoulli Fisher information", compare_scalar(answer, expected, "I(p)", rtol=1e-9, hints=hints))
 
 
 def quadratic_form_mean(answer) -> CheckResult:
-    """Exercise (b), ``ex-b2-quadratic``: your expectation of the quadratic form in the statement for
-    :data:`EX_QUAD` (Eq. B.13), a single number.
+    """Exercise (b), ``ex-b2-quadratic``: your E[(b - CX)^T A (e - DX)] for :data:`EX_QUAD`, a single
+    number (the bilinear version of Eq. B.13).
 
-    The checker recognizes answers that drop part of the expectation or leave C out of part of it.
+    The checker recognizes the form at the mean alone, the covariance term alone, Eq. B.13 applied to
+    either side, and the covariance term with one map left out.
     """
-    mu, S, C, b, A = EX_QUAD
-    r = b - C @ mu
-    expected = float(np.trace(A @ C @ S @ C.T) + r @ A @ r)
-    hints = {"you left out the covariance term tr(A C Sigma C^T): that is the quadratic form at the mean": float(r @ A @ r),
-             "you used tr(A Sigma) without the C's": float(np.trace(A @ S) + r @ A @ r),
-             "you gave only the covariance term, without the quadratic form at the mean": float(np.trace(A @ C @ S @ C.T))}
-    return result("E of the quadratic form (Eq. B.13)",
+    t = _quad_terms(EX_QUAD)
+    expected = t["cross_cov"] + t["cross_mean"]
+    hints = {"you left out the covariance term: that is the form at the mean": t["cross_mean"],
+             "you gave only the covariance term, without the form at the mean": t["cross_cov"],
+             "you applied Eq. B.13 to b - CX on both sides: the right-hand factor is e - DX":
+                 t["cc_cov"] + t["cc_mean"],
+             "you applied Eq. B.13 to e - DX on both sides: the left-hand factor is b - CX":
+                 t["dd_cov"] + t["dd_mean"],
+             "your covariance term has C on both sides: one side carries D": t["cc_cov"] + t["cross_mean"],
+             "your covariance term leaves the maps C and D out":
+                 float(np.trace(EX_QUAD.A @ EX_QUAD.Sigma)) + t["cross_mean"]}
+    return result("E of the bilinear form (Eq. B.13's argument)",
                   compare_scalar(answer, expected, "the expectation", rtol=1e-9, hints=hints))
 
 
 def thinned_pmf(answer) -> CheckResult:
-    """Exercise (c), ``ex-b2-thinning``: your probability of exactly y kept successes out of Pois(1)
-    trials, each kept with probability mu, for (mu, y) = EX_THIN; a single number.
+    """Exercise (c), ``ex-b2-thinning``: your probability of exactly y kept successes out of Pois(lam)
+    trials, each kept with probability mu, for (lam, mu, y) = EX_THIN; a single number.
 
-    The checker recognizes the probability before thinning and a fixed-number-of-trials binomial.
+    The reference sums the series over the number of trials. The checker recognizes the probability
+    before thinning, the page's Pois(mu) (the rate left out), and a fixed-number-of-trials binomial.
     """
-    mu, y = EX_THIN
-    expected = sum(math.exp(-1) / math.factorial(x) * math.comb(x, y) * mu**y * (1 - mu) ** (x - y)
-                   for x in range(y, 60))
-    hints = {"you gave the Pois(1) probability of y trials, before thinning": math.exp(-1) / math.factorial(y),
+    lam, mu, y = EX_THIN
+    expected = sum(math.exp(-lam) * lam**x / math.factorial(x) * math.comb(x, y) * mu**y * (1 - mu) ** (x - y)
+                   for x in range(y, 120))
+    hints = {"you gave the Pois(lam) probability of y trials, before thinning":
+                 math.exp(-lam) * lam**y / math.factorial(y),
+             "you left the rate of the trials out: that is the page's answer for Pois(1) trials":
+                 math.exp(-mu) * mu**y / math.factorial(y),
              "you gave a binomial probability for a fixed number of trials": math.comb(y, y) * mu**y}
     return result("probability of the thinned count", compare_scalar(answer, expected, "p(y)", rtol=1e-9, hints=hints))
 
@@ -240,4 +277,10 @@ SUMMATIVE = {
     "ex-b2-fisher-function": {"forbidden": ["numpy.cov"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
+    "ex-b2-thinning": {
+        "forbidden": ["scipy.stats.poisson.pmf",
+                      "scipy.stats.poisson.logpmf",
+                      "scipy.stats.poisson.cdf",
+                      "scipy.stats.poisson.sf",
+                      "scipy.stats.poisson.freeze"]},
 }

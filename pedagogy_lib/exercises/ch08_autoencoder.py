@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
 __all__ = ["EX_P_Y", "EX_Q", "EX_P_X", "EX_EIGS", "EX_ALPHA", "mutual_information", "aggregate_kl",
-           "active_dimensions", "hessian_route_function"]
+           "optimal_kl", "hessian_route_function"]
 
 
 def _draw_p_y(rng):
@@ -125,24 +125,26 @@ def aggregate_kl(answer) -> CheckResult:
                   compare_scalar(answer, expected, "the aggregated-posterior KL", rtol=1e-6, hints=hints))
 
 
-def active_dimensions(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-collapse``: the number of latent dimensions a linear VAE keeps active for
-    :data:`EX_EIGS` and :data:`EX_ALPHA`, an integer."""
-    n, problems = as_integer(answer, "the number of active dimensions")
-    if problems:
-        return result("active latent dimensions", problems)
-    expected = int(np.sum(EX_EIGS > EX_ALPHA))
-    if n == expected:
-        return result("active latent dimensions", [])
-    if n == int(np.sum(EX_EIGS < EX_ALPHA)):
-        msg = "you counted the collapsed dimensions, not the active ones."
-    elif n == int(np.sum(EX_EIGS > np.sqrt(EX_ALPHA))):
-        msg = "you compared the eigenvalues with a standard deviation; alpha is a variance, like them."
-    elif n == EX_EIGS.size:
-        msg = "not every direction survives: a direction whose variance the noise alone explains collapses."
-    else:
-        msg = "compare each eigenvalue (a variance of the data along a direction) with the emission variance."
-    return result("active latent dimensions", [msg])
+def optimal_kl(answer) -> CheckResult:
+    """Exercise (c), ``ex-8-2-collapse``: your KL regularizer of the optimal linear VAE for :data:`EX_EIGS`
+    and :data:`EX_ALPHA`, averaged over the data and summed over the K = 7 latent dimensions, in nats.
+
+    The checker recognizes the count of active directions, a dropped factor, the collapsed directions
+    included, and the loadings' squares in place of the data's variances.
+    """
+    lam, a = EX_EIGS, EX_ALPHA
+    on = lam > a
+    expected = 0.5 * float(np.sum(np.log(lam[on] / a)))
+    hints = {
+        "that is the number of active directions; the question asks for their KL": float(np.sum(on)),
+        "you left out the 1/2 of the Gaussian KL": 2 * expected,
+        "you summed log(lambda_i / alpha) / 2 over every direction: a collapsed direction's recognition "
+        "distribution is the prior, and costs nothing": 0.5 * float(np.sum(np.log(lam / a))),
+        "you put the squared loading lambda_i - alpha in the logarithm, not the data variance lambda_i":
+            0.5 * float(np.sum(np.log((lam[on] - a) / a))),
+    }
+    return result("KL regularizer of the optimal linear VAE",
+                  compare_scalar(answer, expected, "the KL", rtol=1e-6, hints=hints))
 
 
 def _tanh_emission(W, b, P, y):
@@ -285,4 +287,8 @@ SUMMATIVE = {
                                            "pedagogy_lib.deepgen.gaussian_gradients.pathwise_gradients"],
                              "same_data": "the answer is a function, which the grader calls on test problems of "
                                           "the checker's own"},
+    "ex-8-2-information": {
+        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms"]},
+    "ex-8-2-aggregate": {
+        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms"]},
 }

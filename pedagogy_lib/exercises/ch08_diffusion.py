@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
-           "EX_DSM", "EX_TWEEDIE", "EX_SIGMA_RANGE",
+           "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2",
            "transition_coefficients", "book_betas", "snr_crossing", "posterior_variance",
            "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
            "dsm_slope", "n_levels", "noised_score"]
+
+
+def _count(answer, what: str) -> tuple:
+    """``answer`` as a Python int when it is one (``int`` or a NumPy integer, not a bool, a float or a
+    string), else a problem saying so."""
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)):
+        return None, [f"{what} should be an int (a Python or NumPy integer); got {type(answer).__name__}."]
+    return int(answer), []
 
 
 def _draw_alpha_bar(rng) -> np.ndarray:
@@ -56,8 +64,9 @@ def _draw_lam(rng) -> np.ndarray:
             return lam
 
 
-#: 8.3 exercise (c): SNRs lambda_0..lambda_L of a schedule.
-EX_LAM = book_or_drawn(1e2 * np.exp(np.log(1e-4) * np.arange(21) / 20), _draw_lam, seed=8303)
+#: SNRs lambda_0..lambda_L of a schedule (the step-weight exercise of Section 8.3.1).
+#: Log-linear from 10^2.3 down to 10^-1.7: log10 of lambda_l is 2.3 - 0.2 l.
+EX_LAM = book_or_drawn(10.0 ** (2.3 - 0.2 * np.arange(21)), _draw_lam, seed=8303)
 
 
 def _draw_s0(rng) -> float:
@@ -70,8 +79,19 @@ def _draw_lam_range(rng) -> tuple:
     return float(np.round(rng.uniform(0.005, 0.05), 3)), float(np.round(rng.uniform(50.0, 500.0)))
 
 
+def _draw_gauss2(rng) -> dict:
+    """Two-dimensional data N(m, diag(s^2)) for one student: a mean with entries between -2 and 2 and two
+    standard deviations between 0.3 and 1.5 that differ by at least 0.3 (one decimal)."""
+    while True:
+        s = np.round(rng.uniform(0.3, 1.5, 2), 1)
+        if abs(s[0] - s[1]) >= 0.3:
+            return {"m": np.round(rng.uniform(-2.0, 2.0, 2), 1) + 0.0, "s": s}
+
+
 #: 8.3.1: data N(0, s0^2) in one dimension, and the SNR range (lam_min, lam_max).
 EX_S0 = book_or_drawn(0.6, _draw_s0, seed=8304)
+#: 8.3.1 exercise (a): two-dimensional data N(m, diag(s_1^2, s_2^2)), not centred and not isotropic.
+EX_GAUSS2 = book_or_drawn({"m": np.array([1.5, -0.5]), "s": np.array([0.4, 1.2])}, _draw_gauss2, seed=8310)
 EX_LAM_RANGE = book_or_drawn((1e-2, 1e2), _draw_lam_range, seed=8305)
 
 
@@ -108,22 +128,7 @@ def _draw_dsm(rng) -> tuple:
 
 
 #: 8.3.3 exercise (a): data mean m, data sd s, noise sd sigma for the best linear score.
-EX_DSM = book_or_drawn((2.0, 0.5, 0.3), _draw_dsm, seed=8308)
-
-
-def _draw_sigma_range(rng) -> tuple:
-    """(sigma_1, sigma_min, r) for one student, with a ratio between 0.4 and 0.8 and a ladder whose last
-    level is not within rounding of sigma_min (so the count is unambiguous)."""
-    while True:
-        hi = float(rng.choice([5.0, 10.0, 20.0, 50.0]))
-        lo, r = float(np.round(rng.uniform(0.005, 0.05), 3)), float(np.round(rng.uniform(0.4, 0.8), 2))
-        k = np.log(lo / hi) / np.log(r)
-        if abs(k - np.round(k)) > 1e-3:
-            return hi, lo, r
-
-
-#: 8.3.3 exercise (b): largest and smallest NCSN noise levels and the ratio between levels.
-EX_SIGMA_RANGE = book_or_drawn((10.0, 0.01, 0.5), _draw_sigma_range, seed=8309)
+EX_DSM = book_or_drawn((-1.5, 0.8, 0.6), _draw_dsm, seed=8308)
 
 
 def transition_coefficients(answer) -> CheckResult:
@@ -154,24 +159,65 @@ def book_betas(answer) -> CheckResult:
     """
     b = EX_DDPM_BETAS
     hints = {"you gave DDPM's beta itself: in the book that variance is gamma_l^2, not beta_l": b,
-             "you forgot the square root: 1 - beta is beta_l squared": 1 - b,
+             "your numbers are right up to a power: check whether the book's beta_l is a scale or a variance":
+                 1 - b,
              "you used the cumulative product alpha-bar": np.sqrt(np.cumprod(1 - b))}
     return result("the book's beta_l", compare_array(answer, np.sqrt(1 - b), "beta_l", rtol=1e-8, hints=hints))
 
 
-def snr_crossing(answer) -> CheckResult:
-    """8.3 (c), ``ex-8-3-snr-crossing``: the first level l at which the noise outweighs the signal for
-    the SNRs :data:`EX_LAM`, an integer."""
-    value, problems = as_integer(answer, "the level")
-    if problems:
-        return result("SNR crossing", problems)
-    expected = int(np.argmax(EX_LAM < 1.0))
-    if value == expected:
-        return result("SNR crossing", [])
-    if value == expected - 1:
-        return result("SNR crossing", ["that is the last level with SNR at least 1; the question asks for the first below 1."])
-    return result("SNR crossing", ["not the first level with rho_l^2 < 1: compare each level's SNR with 1, "
-                                   "counting levels as EX_LAM does."])
+def _first_noisy_level(lam_min: float, lam_max: float, L: int) -> int:
+    """The first l with lambda_l < 1 on the log-linear schedule lambda_l = lam_max (lam_min / lam_max)^(l / L):
+    the first integer above t = L log(lam_max) / log(lam_max / lam_min), computed exactly (as a fraction) when
+    both ends are whole powers of ten, so that a level sitting on SNR 1 is not counted as below it."""
+    from fractions import Fraction
+
+    a, b = np.log10(lam_max), np.log10(lam_min)
+    if a == round(a) and b == round(b) and 10.0 ** round(a) == lam_max and 10.0 ** round(b) == lam_min:
+        t = Fraction(L * int(round(a)), int(round(a)) - int(round(b)))
+    else:
+        t = L * a / (a - b)
+    return int(np.floor(t)) + 1
+
+
+#: (lam_min, lam_max, L) for the crossing function: symmetric and lopsided ranges, a single step, and
+#: schedules with a level exactly on SNR 1 (the first three), where floating point decides the naive count.
+_CROSSING_CASES = [(1e-2, 1e2, 20), (1e-3, 1e3, 10), (1e-4, 1e2, 12), (0.05, 300.0, 25), (1e-3, 10.0, 1),
+                   (0.02, 5.0, 7), (0.3, 800.0, 40)]
+_CROSSING_TIES = {0, 1, 2}
+
+
+def snr_crossing(fn) -> CheckResult:
+    """8.3 (c), ``ex-8-3-snr-crossing``: your function ``fn(lam_min, lam_max, L)`` returning, as an int, the
+    first level l at which the noise outweighs the signal (lambda_l < 1) on the log-linear schedule from
+    lam_max at l = 0 to lam_min at l = L, with lam_min < 1 < lam_max; a level whose SNR is 1 up to a relative
+    1e-9 is not below 1.
+
+    It is run on schedules the notebook never shows, among them a single step and schedules with a level
+    exactly on SNR 1. A wrong level is reported by its input, never with the right level; a function right
+    everywhere except where a level sits on SNR 1 is told to look at the tie."""
+    title = "SNR crossing"
+    if not callable(fn):
+        return result(title, [f"my_first_noisy_level should be a function of (lam_min, lam_max, L); got "
+                              f"{type(fn).__name__}."])
+    wrong = []
+    for i, (lo, hi, L) in enumerate(_CROSSING_CASES):
+        where = f"test schedule {i + 1}, (lam_min, lam_max, L) = ({lo}, {hi}, {L})"
+        try:
+            out = fn(lo, hi, L)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        value, problems = _count(out, f"the output on {where}")
+        if problems:
+            return result(title, problems)
+        if value != _first_noisy_level(lo, hi, L):
+            wrong.append((i, where))
+    if not wrong:
+        return result(title, [])
+    if {i for i, _ in wrong} <= _CROSSING_TIES:
+        return result(title, [f"not the first level below SNR 1 on {wrong[0][1]}, where one level sits exactly on "
+                              "SNR 1: that level is not below 1, and floating point can put it on either side."])
+    return result(title, [f"not the first level with rho_l^2 < 1 on {wrong[0][1]}: write log lambda_l as a "
+                          "function of l and solve for where it turns negative."])
 
 
 def posterior_variance(answer) -> CheckResult:
@@ -220,17 +266,28 @@ def tweedie_force(answer) -> CheckResult:
 
 
 def gaussian_limit(answer) -> CheckResult:
-    """8.3.1 (a), ``ex-8-3-1-gaussian-limit``: your continuous-time loss for Gaussian data with standard
-    deviation :data:`EX_S0`, the optimal denoiser and the SNR range :data:`EX_LAM_RANGE`; a single number.
+    """8.3.1 (a), ``ex-8-3-1-gaussian-limit``: your continuous-time loss for the two-dimensional data
+    N(m, diag(s_1^2, s_2^2)) of :data:`EX_GAUSS2`, the optimal denoiser and the SNR range
+    :data:`EX_LAM_RANGE`; a single number.
 
-    The checker recognizes the draft's two slips, the prior variance integrated, and a dropped factor.
+    The checker recognizes the draft's two slips, one shared standard deviation, the mean folded into
+    the variance, one coordinate alone, and a dropped factor.
     """
     lo, hi = EX_LAM_RANGE
-    p = 1 / EX_S0 ** 2
-    expected = 0.5 * np.log((p + hi) / (p + lo))
+    m, s = EX_GAUSS2["m"], EX_GAUSS2["s"]
+
+    def limit(var):
+        p = 1 / np.asarray(var, dtype=float)
+        return float(0.5 * np.sum(np.log((p + hi) / (p + lo))))
+    expected = limit(s ** 2)
     hints = {"you kept the draft's 1/L: the scaled loss tends to zero": 0.0,
              "you kept the draft's +dh/du: the sign is wrong": -expected,
-             "you integrated the prior variance s0^2 instead of the posterior variance": 0.5 * EX_S0 ** 2 * (hi - lo),
+             "you folded the mean into the variance: the posterior variance does not depend on m":
+                 limit(s ** 2 + m ** 2),
+             "you used one standard deviation for both coordinates (the mean of the two)":
+                 limit(np.full(2, np.mean(s) ** 2)),
+             "you gave only one coordinate's loss: the posterior variances add up over coordinates":
+                 limit(s[:1] ** 2),
              "you dropped the 1/2": 2 * expected}
     return result("continuous-time loss", compare_scalar(answer, expected, "L_infinity", rtol=1e-6, hints=hints))
 
@@ -278,20 +335,58 @@ def dsm_slope(answer) -> CheckResult:
     return result("DSM-optimal linear score", compare_array(answer, expected, "(a, b)", rtol=1e-6, hints=hints))
 
 
-def n_levels(answer) -> CheckResult:
-    """8.3.3 (b), ``ex-8-3-3-levels``: the number of levels of the geometric ladder of
-    :data:`EX_SIGMA_RANGE` = (sigma_1, sigma_min, r), an integer."""
-    value, problems = as_integer(answer, "the number of levels")
-    if problems:
-        return result("number of levels", problems)
-    hi, lo, r = EX_SIGMA_RANGE
-    expected = int(np.ceil(np.log(lo / hi) / np.log(r) - 1e-12)) + 1
-    if value == expected:
-        return result("number of levels", [])
-    if value == expected - 1:
-        return result("number of levels", ["one short: count both the first level and the last."])
-    return result("number of levels", ["not the number of levels of this ladder: count every sigma from "
-                                       "sigma_1 down to the first that reaches sigma_min, both ends included."])
+def _ladder_length(hi: float, lo: float, r: float) -> int:
+    """The number of levels sigma_1 r^k, k = 0, 1, ..., down to the first at or below sigma_min, in exact
+    rational arithmetic on the decimal inputs."""
+    from fractions import Fraction
+
+    s, floor, ratio, n = Fraction(str(hi)), Fraction(str(lo)), Fraction(str(r)), 1
+    while s > floor:
+        s, n = s * ratio, n + 1
+    return n
+
+
+#: (sigma_1, sigma_min, r) for the levels function: ladders of several lengths, one level only, and ladders
+#: whose last level lands exactly on sigma_min, where a logarithm or repeated multiplication in floating
+#: point comes out just above or below it.
+_LADDER_CASES = [(10.0, 0.01, 0.5), (20.0, 0.007, 0.6), (5.0, 5.0, 0.5), (3.0, 2.0, 0.5), (50.0, 0.02, 0.75),
+                 (1.0, 0.01, 0.1), (1.0, 1e-05, 0.1), (1.0, 0.008, 0.2), (2.0, 0.004, 0.5)]
+_LADDER_BOUNDARY = {5, 6, 7}
+
+
+def n_levels(fn) -> CheckResult:
+    """8.3.3 (b), ``ex-8-3-3-levels``: your function ``fn(sigma_1, sigma_min, r)`` returning the number of
+    levels of the geometric ladder sigma_1, r sigma_1, r^2 sigma_1, ... down to the first level at or below
+    sigma_min (a level within a relative 1e-9 of sigma_min counts as reaching it), an int.
+
+    It is run on ladders the notebook never shows, among them a ladder of one level and ladders whose
+    last level lands exactly on sigma_min. A wrong count is reported by its input, never with the right
+    count; a function right everywhere except on the exact landings is told to look at the comparison.
+    """
+    title = "number of levels"
+    if not callable(fn):
+        return result(title, [f"my_n_levels should be a function of (sigma_1, sigma_min, r); got "
+                              f"{type(fn).__name__}."])
+    wrong = []
+    for i, (hi, lo, r) in enumerate(_LADDER_CASES):
+        where = f"test ladder {i + 1}, (sigma_1, sigma_min, r) = ({hi}, {lo}, {r})"
+        try:
+            out = fn(hi, lo, r)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        value, problems = _count(out, f"the output on {where}")
+        if problems:
+            return result(title, problems)
+        if value != _ladder_length(hi, lo, r):
+            wrong.append((i, where))
+    if not wrong:
+        return result(title, [])
+    if {i for i, _ in wrong} <= _LADDER_BOUNDARY:
+        return result(title, [f"not the number of levels on {wrong[0][1]}, where the last level lands exactly "
+                              "on sigma_min: compare with a tolerance, since floating point can put it just "
+                              "above or just below."])
+    return result(title, [f"not the number of levels on {wrong[0][1]}: count every sigma from sigma_1 down "
+                          "to the first that reaches sigma_min, both ends included."])
 
 
 def noised_score(answer) -> CheckResult:
@@ -530,7 +625,12 @@ SUMMATIVE = {
                                          "pedagogy_lib.diffusion.losses.mean_weights"],
                            "same_data": "the answer is a function, which the grader calls on test problems of the "
                                         "checker's own"},
-    "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
+    "ex-8-3-3-noised-score": {"forbidden": ["pedagogy_lib.diffusion.sampling.noised_mixture",
+                                            "pedagogy_lib.diffusion.sampling.mixture_force",
+                                            "pedagogy_lib.diffusion.sampling.gmm_force",
+                                            "pedagogy_lib.diffusion.sampling.gmm_log_density",
+                                            "pedagogy_lib.mixture.model.gmm_log_marginal"],
+                              "same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
     "ex-8-3-2-reverse-step": {"forbidden": ["pedagogy_lib.diffusion.losses.mean_from_m_hat",
                                             "pedagogy_lib.diffusion.losses.reverse_variances",
@@ -545,6 +645,30 @@ SUMMATIVE = {
                                                  "pedagogy_lib.diffusion.sampling.langevin_gmm"],
                                    "same_data": "the answer is a function, which the grader calls on test problems "
                                                 "of the checker's own"},
+    "ex-8-3-snr-crossing": {"forbidden": ["pedagogy_lib.diffusion.schedules.make_schedule",
+                                          "pedagogy_lib.diffusion.schedules.snr_curve"],
+                            "same_data": "the answer is a function, which the grader calls on test problems "
+                                          "of the checker's own"},
+    "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
+                                      "the checker's own"},
+    "ex-8-3-transition": {
+        "forbidden": ["pedagogy_lib.diffusion.forward.transition",
+                      "pedagogy_lib.diffusion.forward.consecutive_transitions",
+                      "pedagogy_lib.diffusion.schedules.schedule_from_snr"]},
+    "ex-8-3-name-clash": {
+        "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
+                      "pedagogy_lib.diffusion.forward.transition"]},
+    "ex-8-3-1-gaussian-limit": {
+        "forbidden": ["pedagogy_lib.diffusion.losses.gaussian_loss_limit",
+                      "pedagogy_lib.diffusion.losses.gaussian_optimal_loss"]},
+    "ex-8-3-1-step-weight": {
+        "forbidden": ["pedagogy_lib.diffusion.losses.step_weights",
+                      "pedagogy_lib.diffusion.losses.eq_8_40_weights"]},
+    "ex-8-3-2-posterior-variance": {
+        "forbidden": ["pedagogy_lib.diffusion.losses.reverse_variances",
+                      "pedagogy_lib.diffusion.forward.posterior_transition"]},
+    "ex-8-3-2-tweedie": {
+        "forbidden": ["pedagogy_lib.diffusion.losses.force_from_m_hat"]},
 }
 
 

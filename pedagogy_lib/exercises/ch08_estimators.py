@@ -36,28 +36,31 @@ EX_K = book_or_drawn(10, _draw_k, seed=8212)
 
 
 def _draw_lam(rng):
-    """A rate of the same kind as the book's EX_LAM, for one student: between 1.2 and 2.5 (one decimal), other
-    than the book's, and never 2, where the variance with a missing factor equals the right one."""
+    """A rate of the same kind as the book's EX_LAM, for one student: between 1.2 and 2.5 (one decimal),
+    other than the book's and other than the page's 1.5."""
     return round(float(rng.choice([lam for lam in np.arange(1.2, 2.55, 0.1)
-                                   if abs(lam - 1.5) > 0.05 and abs(lam - 2.0) > 0.05])), 1)
+                                   if abs(lam - 1.5) > 0.05 and abs(lam - 1.3) > 0.05])), 1)
 
 
-#: Exercise (c): the rate of the exponential distribution.
-EX_LAM = book_or_drawn(1.5, _draw_lam, seed=8213)
+#: Exercise (c): the rate of the exponential distribution (not the page's 1.5).
+EX_LAM = book_or_drawn(1.3, _draw_lam, seed=8213)
 
 
 def variance_slope(answer) -> CheckResult:
     """Exercise (a), ``ex-8-2-1-slope``: your increase of the single-sample score-function variance per
-    extra latent dimension at mu = EX_MU, a single number.
+    extra latent dimension at mu = EX_MU for the cost f(x) = x_1^2 + x_2^2 (K >= 2), a single number.
 
-    The checker recognizes the variance at K = 1 and slips in the moments.
+    The checker recognizes the page's slope for x_1^2, a cross term left out, a squared mean in place
+    of a second moment, and dropped constants.
     """
     m2 = EX_MU ** 2
-    expected = m2 * m2 + 6 * m2 + 3
+    expected = 4 * m2 * m2 + 16 * m2 + 8
     hints = {
-        "you gave the variance at K = 1 rather than the increase per dimension": m2 * m2 + 14 * m2 + 15,
-        "you dropped the constant term of E[(mu + z_1)^4]": m2 * m2 + 6 * m2,
-        "you used E[(mu + z_1)^2]^2 instead of E[(mu + z_1)^4]": (m2 + 1) ** 2,
+        "that is the slope for the page's cost x_1^2; the statement's cost reads two coordinates":
+            m2 * m2 + 6 * m2 + 3,
+        "you left out the cross term 2 E[(mu + z_1)^2] E[(mu + z_2)^2] of E[f^2]": 2 * (m2 * m2 + 6 * m2 + 3),
+        "you used E[f]^2 instead of E[f^2]": 4 * (m2 + 1) ** 2,
+        "you dropped the constant terms of the moments": 4 * m2 * m2 + 16 * m2,
     }
     return result("slope of the score-function variance in K",
                   compare_scalar(answer, expected, "the slope", rtol=1e-8, hints=hints))
@@ -80,18 +83,19 @@ def best_baseline(answer) -> CheckResult:
 
 
 def expo_pathwise_variance(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-1-expo``: your variance of the pathwise estimator of the statement at
-    lambda = EX_LAM, a single number.
+    """Exercise (c), ``ex-8-2-1-expo``: your variance of the single-sample pathwise estimator of
+    d/dlambda E[X^3] under Eq. 8.23 at lambda = EX_LAM, a single number.
 
-    The checker recognizes the second moment, the score-function estimator's variance, and a
-    missing factor.
+    The checker recognizes the second moment, the score-function estimator's variance, a missing
+    factor, and the page's answer for x^2.
     """
     lam = EX_LAM
-    expected = 80.0 / lam ** 6
+    expected = 6156.0 / lam ** 8
     hints = {
-        "you gave the second moment; subtract the squared mean (4 / lambda^3)^2": 96.0 / lam ** 6,
-        "you gave the variance of the score-function estimator": 488.0 / lam ** 6,
-        "you gave the variance of X^2 without the factor (2 / lambda)^2": 20.0 / lam ** 4,
+        "you gave the second moment: subtract the squared mean": 6480.0 / lam ** 8,
+        "you gave the variance of the score-function estimator": 30636.0 / lam ** 8,
+        "you gave the variance of X^3 without the factor that the chain rule brings": 684.0 / lam ** 6,
+        "that is the variance for f(x) = x^2, which the page works out; the statement's f is x^3": 80.0 / lam ** 6,
     }
     return result("variance of the pathwise estimator",
                   compare_scalar(answer, expected, "the variance", rtol=1e-8, hints=hints))
@@ -210,4 +214,12 @@ SUMMATIVE = {
                       "pedagogy_lib.vi.bbvi.score_function_terms",
                       "pedagogy_lib.vi.bbvi.reparam_terms"],
         "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
+    "ex-8-2-1-slope": {
+        "forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_variances",
+                      "pedagogy_lib.deepgen.estimators.optimal_baseline"]},
+    "ex-8-2-1-baseline": {
+        "forbidden": ["pedagogy_lib.deepgen.estimators.optimal_baseline",
+                      "pedagogy_lib.deepgen.estimators.shared_mean_variances"]},
+    "ex-8-2-1-expo": {
+        "forbidden": ["pedagogy_lib.deepgen.estimators.expo_variances"]},
 }

@@ -33,9 +33,10 @@ def _draw_counts(rng):
     return np.bincount(np.argmax(EX_ETA + rng.gumbel(size=(1000, EX_ETA.size)), axis=1), minlength=EX_ETA.size)
 
 
-#: Exercise (a): natural parameters of a 4-way categorical and counts of 1000 Gumbel-max samples.
+#: Exercise (a): natural parameters of a 4-way categorical and counts of 1000 Gumbel-max samples (the book's
+#: counts are one such draw, made once with seed 8222).
 EX_ETA = book_or_drawn(np.array([0.5, -0.5, 1.0, 0.0]), _draw_eta, seed=8221)
-EX_COUNTS = book_or_drawn(np.array([221, 83, 458, 238]), _draw_counts, seed=8222)
+EX_COUNTS = book_or_drawn(np.array([253, 100, 471, 176]), _draw_counts, seed=8222)
 
 
 def _draw_y1(rng):
@@ -55,14 +56,14 @@ def _draw_eta2(rng):
 
 def _draw_s(rng):
     """A softness of the same kind as the book's EX_S, for one student: between 0.3 and 1.5 (one decimal),
-    not 1."""
+    not 1 and not the page's 0.7."""
     return round(float(rng.choice([0.3, 0.4, 0.5, 0.6, 0.8, 0.9, 1.2, 1.5])), 1)
 
 
 #: Exercise (b): a point y = (EX_Y1, 1 - EX_Y1), natural parameters and softness for K = 2.
 EX_Y1 = book_or_drawn(0.3, _draw_y1, seed=8223)
-EX_ETA2 = book_or_drawn(np.array([0.2, -0.4]), _draw_eta2, seed=8224)
-EX_S = book_or_drawn(0.7, _draw_s, seed=8225)
+EX_ETA2 = book_or_drawn(np.array([-0.3, 0.6]), _draw_eta2, seed=8224)
+EX_S = book_or_drawn(0.5, _draw_s, seed=8225)
 
 
 def _draw_logits(rng):
@@ -125,21 +126,35 @@ def concrete_density(answer) -> CheckResult:
 
 
 def kl_uniform(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-2-kl``: your contribution of the group with logits :data:`EX_LOGITS` to the
-    KL regularizer against the uniform prior, a single number in nats.
+    """Exercise (c), ``ex-8-2-2-kl``: your gradient, with respect to the logits :data:`EX_LOGITS`, of the
+    group's contribution KL(q || uniform) = sum_c q_c log(C q_c) to the regularizer, q = softmax(logits);
+    an array of shape (4,).
 
-    The checker recognizes reversed arguments, a missing constant, and unnormalized logits.
+    The checker recognizes the gradient in q (the softmax's Jacobian left out), a term of the softmax's
+    Jacobian left out, the gradient of the reversed KL, and the KL's value given in place of its
+    gradient.
     """
     q = _softmax(EX_LOGITS)
     C = q.size
-    expected = float(np.sum(q * np.log(C * q)))
+    kl = float(np.sum(q * np.log(C * q)))
+    expected = q * (np.log(C * q) - kl)
+    if np.size(answer) == 1 and not isinstance(answer, str) and answer is not None:
+        try:
+            value = float(np.asarray(answer, dtype=float).reshape(()))
+        except (TypeError, ValueError):
+            value = None
+        if value is not None and abs(value - kl) <= 1e-6 * abs(kl) + 1e-9:
+            return result("gradient of the KL in the logits",
+                          ["that is the KL's value: the statement asks for its gradient in the four logits."])
     hints = {
-        "you reversed the arguments, KL(uniform || q)": float(np.sum(np.log(1 / (C * q)) / C)),
-        "you gave minus the entropy of q, forgetting log C": float(np.sum(q * np.log(q))),
-        "you used the logits as log-probabilities without normalizing them": float(
-            np.sum(np.exp(EX_LOGITS) * (EX_LOGITS + np.log(C)))),
+        "you gave the gradient in q, log(C q) + 1: the logits reach the KL through the softmax":
+            np.log(C * q) + 1,
+        "you left the KL out: the softmax's Jacobian subtracts the q-weighted mean of log(C q) + 1":
+            q * np.log(C * q),
+        "you differentiated the reversed KL, KL(uniform || q)": q - 1.0 / C,
     }
-    return result("KL from the uniform prior", compare_scalar(answer, expected, "the KL", rtol=1e-6, hints=hints))
+    return result("gradient of the KL in the logits",
+                  compare_array(answer, expected, "the gradient", rtol=1e-6, hints=hints))
 
 
 def _soft(eta, G0, s):
@@ -262,4 +277,9 @@ SUMMATIVE = {
                       "pedagogy_lib.deepgen.gumbel.soft_categorical_jacobian",
                       "pedagogy_lib.deepgen.gumbel.gumbel_max"],
         "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
+    "ex-8-2-2-chi-square": {
+        "forbidden": ["scipy.stats.chisquare",
+                      "scipy.stats.power_divergence"]},
+    "ex-8-2-2-density": {
+        "forbidden": ["pedagogy_lib.deepgen.gumbel.concrete_log_density"]},
 }

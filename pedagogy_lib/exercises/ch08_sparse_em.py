@@ -33,7 +33,8 @@ def _draw_scalar(rng):
 EX_SCALAR = checker.book_or_drawn({"y": 1.3, "c": 0.8, "alpha": 2.0, "lam": 4.0}, _draw_scalar, seed=811)
 
 _r = checker.problem_rng(81)
-#: Exercise 2: an emission matrix C (M=3, K=4), lambda, and the diagonal d of the prior's curvature.
+#: Exercise 2: an emission matrix C (M=3, K=4), lambda, and the diagonal d of the prior's curvature
+#: (the exercise asks for the gradient of log|P| in d, which the page does not work out).
 EX_LOGDET = {"C": _r.normal(size=(3, 4)), "lam": 2.5, "d": np.array([0.5, 3.0, 1.2, 0.1])}
 
 #: Exercise 3: data Y (N=6, M=2), recognition means nu (N, K=3) and covariances Sigma (N, 3, 3).
@@ -53,31 +54,37 @@ def scalar_mode(nu):
     z, t = y / c, a / (lam * c * c)
     ref = np.sign(z) * max(abs(z) - t, 0.0)
     hints = {
-        "you forgot to divide the threshold by lambda c^2": np.sign(z) * max(abs(z) - a, 0.0),
+        "your threshold is alpha as it stands in the objective: rescale the objective so that "
+        "(x - y/c)^2 has weight 1/2, then read the threshold off": np.sign(z) * max(abs(z) - a, 0.0),
         "that is the unpenalized least-squares solution y / c (no shrinkage)": z,
-        "the threshold is alpha / (lambda c^2), not alpha / (lambda c)": np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
+        "the threshold scales wrongly with c: check how c enters it": np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
     }
     problems = checker.compare_scalar(nu, ref, "your mode", hints=hints)
     return checker.result("the scalar E step (soft thresholding)", problems)
 
 
 def logdet_gradient(G):
-    """Exercise 2, ``ex-8-1-logdet-gradient``: your gradient of log|P| with respect to C, with P as the
-    statement defines it, for :data:`EX_LOGDET`.
+    """Exercise 2, ``ex-8-1-logdet-gradient``: your gradient of log|P| with respect to the diagonal d of
+    the prior's curvature, with P = lambda C^T C + diag(d), for :data:`EX_LOGDET`.
 
-    Pass an array with the shape of C, (3, 4). The checker recognizes a dropped factor, P in place
-    of its inverse, and a forgotten lambda.
+    Pass an array of shape (4,). The checker recognizes P in place of its inverse, C left out of P,
+    a factor 2 carried over from the gradient in C, and the whole gradient in C.
     """
     C, lam, d = EX_LOGDET["C"], EX_LOGDET["lam"], EX_LOGDET["d"]
     P = lam * C.T @ C + np.diag(d)
-    ref = 2 * lam * C @ np.linalg.inv(P)
+    ref = np.diag(np.linalg.inv(P))
+    G = np.asarray(G, dtype=float) if isinstance(G, (list, tuple, np.ndarray)) else G
+    if isinstance(G, np.ndarray) and G.shape == C.shape:
+        return checker.result("gradient of log|P| with respect to d",
+                              ["that has the shape of C: the statement asks for the gradient in the diagonal d, "
+                               "a vector of length K."])
     hints = {
-        "you dropped the factor 2 (C appears twice in C^T C)": lam * C @ np.linalg.inv(P),
-        "you used P instead of its inverse": 2 * lam * C @ P,
-        "you forgot lambda": 2 * C @ np.linalg.inv(P),
+        "you used P instead of its inverse": np.diag(P),
+        "you left C out: P is not diagonal, so its inverse's diagonal is not 1/d": 1 / d,
+        "you carried over the factor 2 of the gradient in C (C appears twice in P, d once)": 2 * ref,
     }
     problems = checker.compare_array(G, ref, "your gradient", hints=hints)
-    return checker.result("gradient of log|P| with respect to C", problems)
+    return checker.result("gradient of log|P| with respect to d", problems)
 
 
 def m_step(C):
@@ -104,4 +111,10 @@ def m_step(C):
 SUMMATIVE = {
     "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
                                     "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em"]},
+    "ex-8-1-scalar-mode": {
+        "forbidden": ["pedagogy_lib.factor.sparse_coding_em.batch_map",
+                      "pedagogy_lib.factor.sparse_coding_em.e_step",
+                      "pedagogy_lib.factor.sparse_coding.map_estimate",
+                      "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                      "pedagogy_lib.factor.sparse_coding.soft_threshold"]},
 }
