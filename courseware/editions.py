@@ -553,6 +553,15 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+TIMINGS_FILE = ROOT / "courseware" / "timings.toml"
+
+
+def timed_minutes(measured: float, scale: float) -> int:
+    """The catalogue's minutes for an exercise timed at ``measured`` minutes: ``scale * measured`` rounded,
+    at least one (``courseware/timings.toml`` holds both numbers and says where the scale comes from)."""
+    return max(1, int(scale * measured + 0.5))
+
+
 def _duration(minutes: int) -> str:
     hours, rest = divmod(minutes, 60)
     return f"{minutes} min" if not hours else f"{hours} h" + (f" {rest} min" if rest else "")

@@ -111,6 +111,23 @@ def test_every_notebook_follows_the_exercise_layout():
     assert len(labels) == len(set(labels)), "exercise labels must be unique across the book"
 
 
+def test_catalogue_minutes_come_from_the_timed_attempt():
+    timed = tomllib.loads(E.TIMINGS_FILE.read_text(encoding="utf-8"))
+    attempt, measured = timed["attempt"], timed["minutes"]
+    exercises = E.all_exercises()
+    labels = {e.label for e in exercises}
+    assert not labels - set(measured), f"exercises never timed: {sorted(labels - set(measured))}"
+    assert not set(measured) - labels, f"timings of exercises that no longer exist: {sorted(set(measured) - labels)}"
+    # the scale is the calibration: a student's minutes on those exercises over this attempt's
+    calibration = attempt["calibration"]
+    assert set(calibration) <= labels and len(calibration) == len(set(calibration)) >= 10
+    assert attempt["scale"] == round(attempt["student_minutes"] / sum(measured[c] for c in calibration), 2)
+    wrong = [(e.label, e.minutes, E.timed_minutes(measured[e.label], attempt["scale"])) for e in exercises
+             if e.minutes != E.timed_minutes(measured[e.label], attempt["scale"])]
+    assert not wrong, f"catalogue minutes that are not the timed ones (label, metadata, timed): {wrong}"
+    assert E.timed_minutes(0.0, 3.0) == 1 and E.timed_minutes(1.0, 2.6) == 3
+
+
 def test_points_table_lists_every_exercise_once():
     table = tomllib.loads(E.POINTS_FILE.read_text(encoding="utf-8"))["points"]
     assert set(table) == {e.label for e in E.all_exercises()}
