@@ -171,9 +171,11 @@ def _constant(src: str) -> float:
 @lru_cache(maxsize=None)
 def _constant_unscaled(src: str) -> float:
     """c at the unit-variance source itself (lambda = 1), a named slip."""
-    from scipy import integrate
+    from scipy import integrate, stats
 
-    dist = _im._source_dist(src, None)
+    dist = {"laplace": stats.laplace(scale=1.0 / np.sqrt(2.0)),       # the unit-variance laws
+            "logistic": stats.logistic(scale=np.sqrt(3.0) / np.pi),
+            "uniform": stats.uniform(loc=-np.sqrt(3.0), scale=2.0 * np.sqrt(3.0))}[src]
     lo, hi = (max(b, -60.0) if i == 0 else min(b, 60.0) for i, b in enumerate(dist.support()))
     dphi = integrate.quad(lambda s: 0.5 / np.cosh(s / 2.0) ** 2 * dist.pdf(s), lo, hi, points=[0.0], limit=200)[0]
     return float(dphi)
