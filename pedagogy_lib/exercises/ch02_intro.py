@@ -259,7 +259,7 @@ SUMMATIVE = {
                                              "pedagogy_lib.discrete.categorical.invert",
                                              "pedagogy_lib.graphical.bp.belief_propagation",
                                              "pedagogy_lib.graphical.junction.junction_marginal"]},
-    "ex-2-0-canonical-independences": {"forbidden": ["pedagogy_lib.graphical.separation.d_separated",
+    "ex-2-0-canonical-independences": {"forbidden": ["networkx.is_d_separator", "pedagogy_lib.graphical.separation.d_separated",
                                                      "pedagogy_lib.discrete.categorical.is_independent"],
                                        "same_data": "the answer is a choice, True or False for each graph and "
                                                     "statement, which no choice of tables changes"},

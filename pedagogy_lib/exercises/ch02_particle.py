@@ -136,7 +136,7 @@ def ess(answer) -> CheckResult:
 
     Pass a single number, a count of particles (not divided by I); three significant figures are
     enough. The checker recognizes a few slips in the definition, unnormalized weights, and weights
-    passed where log weights belong (``resampling.ess`` takes log weights).
+    passed where log weights belong.
     """
     w = _reference_weights()
     expected = 1.0 / np.sum(w**2)

@@ -358,5 +358,5 @@ SUMMATIVE = {
                                     "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm"]},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans"]},
     "ex-7-1-n-params": {"variant": _graded_n_params, "forbidden": ["sklearn_count"]},
-    "ex-7-1-mahalanobis-limit": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior"]},
+    "ex-7-1-mahalanobis-limit": {"forbidden": ["pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.mixture.model.gmm_posterior"]},
 }

@@ -173,10 +173,9 @@ def expected_visits(answer) -> CheckResult:
     """Exercise (c), ``ex-7-2-expected-visits``: your expected number of visits to each state for the
     80-step sequence whose pairwise statistics are :data:`EX_VISITS`.
 
-    Pass an array of shape (K,) = (3,). The reference is the sum of the smoother's marginals over all
-    steps, computed here from the sequence itself (which the notebook does not show). The checker
-    recognizes the departures or the arrivals alone, and the first step's marginal added to the
-    departures.
+    Pass an array of shape (K,) = (3,). It is compared with a value computed here from the sequence
+    itself, which the notebook does not show. The checker recognizes the departures or the arrivals
+    alone, and the first step's marginal added to the wrong count.
     """
     p = EX_VISITS
     expected = _VISITS_POST.gamma.sum(axis=0)
@@ -185,8 +184,8 @@ def expected_visits(answer) -> CheckResult:
             p.xi_sum.sum(axis=0),
         "you counted the steps a transition arrives at, which misses one step of the sequence":
             p.xi_sum.sum(axis=1),
-        "the first step's marginal completes the count of the steps that something arrives at, not of those "
-        "that something leaves from": p.xi_sum.sum(axis=0) + p.gamma_first,
+        "the first step's marginal is added to the wrong count: ask which step of the sequence the count you "
+        "added it to misses": p.xi_sum.sum(axis=0) + p.gamma_first,
     }
     problems = compare_array(answer, expected, "N_k", rtol=1e-8, atol=1e-10, hints=hints)
     return result("expected visits for EX_VISITS", problems)
