@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from pedagogy_lib.exercises import ch08_autoencoder as check
+from graded_routes import assert_refused_when_graded
 
 
 def _joint():
@@ -165,14 +166,5 @@ _ONE_CALL_ROUTES = {
 def test_one_call_routes_are_refused_when_graded(label):
     """Each route that hands back this exercise's answer in one or two library calls is named by the
     statement and raises in the graded student process."""
-    from courseware import grading as G
-    from courseware.editions import all_exercises
-
     checker_name, name, code = _ONE_CALL_ROUTES[label]
-    ex = next(e for e in all_exercises() if e.label == label)
-    spec = check.SUMMATIVE[label]
-    for dotted in spec["forbidden"]:
-        assert dotted.rpartition(".")[2] + "`" in ex.statement
-    cells = [(_ROUTE_IMPORTS, False), (code, True)]
-    passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [name], cells, "s")
-    assert not passed and "not allowed in this exercise" in text, text
+    assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
