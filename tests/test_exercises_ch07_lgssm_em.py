@@ -100,6 +100,10 @@ def test_similarity():
     assert not r and "other direction" in str(r)
     r = check.similarity(good._replace(Sigma_x=S.T @ p.Sigma_x @ S))
     assert not r and "S Sigma_x S^T" in str(r)
+    # the offset is not zero, so leaving it in the old coordinates is caught
+    assert np.abs(p.a).max() > 0.1
+    r = check.similarity(good._replace(a=p.a))
+    assert not r and "offset a" in str(r)
     r = check.similarity(None)
     assert not r and "None" in str(r)
     r = check.similarity({"A": good.A})

@@ -71,9 +71,10 @@ EX_SMOOTH = _make_smooth()
 
 def _make_sim() -> SimilarityProblem:
     rng = problem_rng(7402)
+    # a non-zero offset a, so that leaving it in the old coordinates is an error the checker sees
     p = LGSSMParams(np.array([1.0, -0.5]), np.array([[1.0, 0.3], [0.3, 0.8]]), _rotation(0.3, 0.9), None,
-                    np.zeros(2), np.array([[0.2, 0.05], [0.05, 0.1]]), rng.standard_normal((3, 2)), np.zeros(3),
-                    0.4 * np.eye(3))
+                    np.array([0.4, -0.3]), np.array([[0.2, 0.05], [0.05, 0.1]]), rng.standard_normal((3, 2)),
+                    np.zeros(3), 0.4 * np.eye(3))
     return SimilarityProblem(p, np.array([[2.0, 1.0], [0.5, 1.5]]))
 
 
@@ -190,7 +191,8 @@ def similarity(answer) -> CheckResult:
     wrong = {"A": {"you wrote S^{-1} A S (the map for x = S x', the other direction)": Si @ p.A @ S},
              "C": {"you wrote C S: check that C' x' gives back the same emission mean C x": p.C @ S},
              "Sigma_x": {"you wrote S^T Sigma_x S; a covariance of S x is S Sigma_x S^T": S.T @ p.Sigma_x @ S},
-             "Sigma1": {"you wrote S^T Sigma1 S; a covariance of S x is S Sigma1 S^T": S.T @ p.Sigma1 @ S}}
+             "Sigma1": {"you wrote S^T Sigma1 S; a covariance of S x is S Sigma1 S^T": S.T @ p.Sigma1 @ S},
+             "a": {"you left the offset a as it was: it is added to the state, so it changes coordinates too": p.a}}
     problems = []
     for name, expected in ref.items():
         problems += compare_array(getattr(answer, name), expected, name, rtol=1e-8, atol=1e-10,
