@@ -139,8 +139,10 @@ def _c_by_hand(src):
     """c = E[phi'(x)] E[x^2] at x = lambda s, lambda from E[tanh(lambda s / 2) lambda s] = 1, by quadrature."""
     from scipy import integrate, optimize, stats
 
-    dist = {"laplace": stats.laplace(scale=1 / np.sqrt(2)), "logistic": stats.logistic(scale=np.sqrt(3) / np.pi),
-            "uniform": stats.uniform(loc=-np.sqrt(3), scale=2 * np.sqrt(3))}[src]
+    dist = {"student-t5": stats.t(5, scale=np.sqrt(3 / 5)), "logistic": stats.logistic(scale=np.sqrt(3) / np.pi),
+            "triangular": stats.triang(0.5, loc=-np.sqrt(6), scale=2 * np.sqrt(6)),
+            "laplace": stats.laplace(scale=1 / np.sqrt(2))}[src]
+    assert np.isclose(dist.var(), 1.0)
     lo, hi = max(dist.support()[0], -60), min(dist.support()[1], 60)
 
     def E(f):
@@ -151,15 +153,19 @@ def _c_by_hand(src):
 
 def test_separable_sources_asks_for_the_constants():
     cs = {src: _c_by_hand(src) for src in check.EX_SOURCES}
-    assert cs["laplace"] > 1 and cs["logistic"] > 1 and cs["uniform"] < 1
+    # heavy tails (t5, logistic) are separated, light ones (triangular) are not
+    assert cs["student-t5"] > 1 and cs["logistic"] > 1 and cs["triangular"] < 1
     assert check.separable_sources(cs)
     assert check.separable_sources({k: round(v, 2) for k, v in cs.items()})
+    # the library's constant for the Laplace law (which the page plots) agrees with this quadrature
+    from pedagogy_lib.nn import infomax as im
+    assert np.isclose(im.stability_constant("laplace")[0], _c_by_hand("laplace"), rtol=1e-6)
     # booleans, the old form of the answer, are refused: they could be guessed
-    res = check.separable_sources({"laplace": True, "logistic": True, "uniform": False})
+    res = check.separable_sources({"student-t5": True, "logistic": True, "triangular": False})
     assert not res and "is a bool" in str(res)
-    res = check.separable_sources({**cs, "uniform": 1.0})
-    assert not res and "'uniform'" in str(res)
-    res = check.separable_sources({"laplace": 1.27})
+    res = check.separable_sources({**cs, "triangular": 1.0})
+    assert not res and "'triangular'" in str(res)
+    res = check.separable_sources({"student-t5": 1.27})
     assert not res and "missing" in str(res)
     res = check.separable_sources(None)
     assert not res and "dict" in str(res)

@@ -79,8 +79,25 @@ AMARI_CASES = (
     np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 10.0]]),
 )
 
-#: Exercise 4: source laws (unit variance, i.i.d. across the two sources).
-EX_SOURCES = ("laplace", "logistic", "uniform")
+#: Exercise 4: source laws (unit variance, i.i.d. across the two sources): Student's t with five degrees of
+#: freedom, the logistic, and the symmetric triangular law; the page evaluates none of them.
+EX_SOURCES = ("student-t5", "logistic", "triangular")
+
+
+def _law(src: str):
+    """The unit-variance law of a source name of :data:`EX_SOURCES` (a frozen scipy distribution)."""
+    from scipy import stats
+
+    return {"student-t5": stats.t(5, scale=np.sqrt(3.0 / 5.0)),
+            "logistic": stats.logistic(scale=np.sqrt(3.0) / np.pi),
+            "triangular": stats.triang(0.5, loc=-np.sqrt(6.0), scale=2.0 * np.sqrt(6.0))}[src]
+
+
+def _expect(f, dist) -> float:
+    from scipy import integrate
+
+    lo, hi = max(dist.support()[0], -60.0), min(dist.support()[1], 60.0)
+    return integrate.quad(lambda s: f(s) * dist.pdf(s), lo, hi, points=[0.0], limit=200)[0]
 
 
 def _psi(x):
@@ -165,20 +182,18 @@ def amari(fn):
 
 @lru_cache(maxsize=None)
 def _constant(src: str) -> float:
-    return _im.stability_constant(src)[0]
+    """c = E[phi'(x)] E[x^2] at x = lambda s, lambda solving E[tanh(lambda s / 2) lambda s] = 1."""
+    from scipy import optimize
+
+    dist = _law(src)
+    lam = optimize.brentq(lambda l: _expect(lambda s: np.tanh(l * s / 2.0) * l * s, dist) - 1.0, 1e-3, 100.0)
+    return float(_expect(lambda s: 0.5 / np.cosh(lam * s / 2.0) ** 2, dist) * lam ** 2)
 
 
 @lru_cache(maxsize=None)
 def _constant_unscaled(src: str) -> float:
     """c at the unit-variance source itself (lambda = 1), a named slip."""
-    from scipy import integrate, stats
-
-    dist = {"laplace": stats.laplace(scale=1.0 / np.sqrt(2.0)),       # the unit-variance laws
-            "logistic": stats.logistic(scale=np.sqrt(3.0) / np.pi),
-            "uniform": stats.uniform(loc=-np.sqrt(3.0), scale=2.0 * np.sqrt(3.0))}[src]
-    lo, hi = (max(b, -60.0) if i == 0 else min(b, 60.0) for i, b in enumerate(dist.support()))
-    dphi = integrate.quad(lambda s: 0.5 / np.cosh(s / 2.0) ** 2 * dist.pdf(s), lo, hi, points=[0.0], limit=200)[0]
-    return float(dphi)
+    return float(_expect(lambda s: 0.5 / np.cosh(s / 2.0) ** 2, _law(src)))
 
 
 def separable_sources(answers):
