@@ -220,7 +220,9 @@ class _Client(_Peer):
                 return super().request(message)
             except BaseException as exc:       # an interrupt or a dead process: start afresh next time
                 _drop(self)
-                if isinstance(exc, EOFError):
+                # a dead process shows as the end of its output, or, if it was gone before our request was
+                # written, as a broken pipe: which one depends only on timing
+                if isinstance(exc, (EOFError, BrokenPipeError)):
                     raise RuntimeError("the exercise checker process stopped" + self.last_words()) from None
                 raise
 
