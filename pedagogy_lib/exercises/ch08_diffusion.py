@@ -186,6 +186,24 @@ _CROSSING_CASES = [(1e-2, 1e2, 20), (1e-3, 1e3, 10), (1e-4, 1e2, 12), (0.05, 300
 _CROSSING_TIES = {0, 1, 2}
 
 
+
+def _integer_misses(fn, cases, where_fmt, reference):
+    """Run a student's integer-valued function on test cases: ([(index, where), ...] of wrong answers,
+    problems that stop the check, such as an exception or a value that is not a whole number)."""
+    wrong = []
+    for i, args in enumerate(cases):
+        where = where_fmt.format(i + 1, "(" + ", ".join(str(a) for a in args) + ")")
+        try:
+            out = fn(*args)
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return wrong, [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+        value, problems = _count(out, f"the output on {where}")
+        if problems:
+            return wrong, problems
+        if value != reference(*args):
+            wrong.append((i, where))
+    return wrong, []
+
 def snr_crossing(fn) -> CheckResult:
     """8.3 (c), ``ex-8-3-snr-crossing``: your function ``fn(lam_min, lam_max, L)`` returning, as an int, the
     first level l at which the noise outweighs the signal (lambda_l < 1) on the log-linear schedule from
@@ -199,18 +217,10 @@ def snr_crossing(fn) -> CheckResult:
     if not callable(fn):
         return result(title, [f"my_first_noisy_level should be a function of (lam_min, lam_max, L); got "
                               f"{type(fn).__name__}."])
-    wrong = []
-    for i, (lo, hi, L) in enumerate(_CROSSING_CASES):
-        where = f"test schedule {i + 1}, (lam_min, lam_max, L) = ({lo}, {hi}, {L})"
-        try:
-            out = fn(lo, hi, L)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
-        value, problems = _count(out, f"the output on {where}")
-        if problems:
-            return result(title, problems)
-        if value != _first_noisy_level(lo, hi, L):
-            wrong.append((i, where))
+    wrong, problems = _integer_misses(fn, _CROSSING_CASES, "test schedule {}, (lam_min, lam_max, L) = {}",
+                                      _first_noisy_level)
+    if problems:
+        return result(title, problems)
     if not wrong:
         return result(title, [])
     if {i for i, _ in wrong} <= _CROSSING_TIES:
@@ -367,18 +377,10 @@ def n_levels(fn) -> CheckResult:
     if not callable(fn):
         return result(title, [f"my_n_levels should be a function of (sigma_1, sigma_min, r); got "
                               f"{type(fn).__name__}."])
-    wrong = []
-    for i, (hi, lo, r) in enumerate(_LADDER_CASES):
-        where = f"test ladder {i + 1}, (sigma_1, sigma_min, r) = ({hi}, {lo}, {r})"
-        try:
-            out = fn(hi, lo, r)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
-        value, problems = _count(out, f"the output on {where}")
-        if problems:
-            return result(title, problems)
-        if value != _ladder_length(hi, lo, r):
-            wrong.append((i, where))
+    wrong, problems = _integer_misses(fn, _LADDER_CASES, "test ladder {}, (sigma_1, sigma_min, r) = {}",
+                                      _ladder_length)
+    if problems:
+        return result(title, problems)
     if not wrong:
         return result(title, [])
     if {i for i, _ in wrong} <= _LADDER_BOUNDARY:
