@@ -400,7 +400,8 @@ def test_every_exercise_is_graded_on_data_of_the_students_own_or_says_why_not():
 
 def test_a_forbidden_function_raises_when_its_module_is_first_loaded_by_importlib(monkeypatch):
     """``importlib.import_module`` (which a family's lazy attribute uses) bypasses the import statement;
-    the module still gets its stubs the moment it has loaded."""
+    the function is refused all the same, whether the stubbing already loaded its module (looking the
+    forbidden name up through the lazy family loads it) or the module gets its stubs as it loads."""
     from pedagogy_lib.exercises import ch04_objectives
 
     monkeypatch.setitem(ch04_objectives.SUMMATIVE, "ex-probe",
@@ -418,7 +419,7 @@ def test_a_forbidden_function_raises_when_its_module_is_first_loaded_by_importli
              "raise KeyError(f'{was} {r}')\n")
     passed, text = G.grade_exercise("ex-probe", "ch04_objectives", "marble_entropies", [],
                                     [("import numpy as np", False), (probe, True)], "s")
-    assert "KeyError: 'False refused'" in text, text
+    assert re.search(r"KeyError: '(True|False) refused'", text), text
 
 
 def test_test_problems_a_checker_draws_as_it_runs_are_the_students_own():

@@ -5,6 +5,7 @@ another module's private names, the README's map lists every module, and importi
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 import os
@@ -13,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from pedagogy_lib.core.lazy import public_names
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "pedagogy_lib"
@@ -125,6 +128,61 @@ def test_every_family_is_reachable_as_an_attribute_of_the_package():
     packages = {p.name for p in LIB.iterdir() if (p / "__init__.py").is_file()}
     assert set(families) == packages, sorted(packages ^ set(families))
     assert reachable == families
+
+
+FAMILY_INITS = sorted(LIB.glob("*/__init__.py"))
+
+
+@pytest.mark.parametrize("init", FAMILY_INITS, ids=lambda p: p.parent.name)
+def test_every_family_init_has_the_one_lazy_style(init):
+    """After its docstring, a family's ``__init__.py`` is the import of ``attach`` and one call of it,
+    so every family exposes its modules and their public names the same way."""
+    body = ast.parse(init.read_text()).body[1:]
+    assert len(body) == 2, f"{init.relative_to(ROOT)}: expected the attach import and one attach call"
+    imp, assign = body
+    assert isinstance(imp, ast.ImportFrom) and imp.module == "pedagogy_lib.core.lazy"
+    assert [a.name for a in imp.names] == ["attach"]
+    assert isinstance(assign, ast.Assign) and isinstance(assign.value, ast.Call)
+    assert [t.id for t in assign.targets[0].elts] == ["__getattr__", "__dir__", "__all__"]
+    assert assign.value.func.id == "attach"
+
+
+@pytest.mark.parametrize("init", FAMILY_INITS, ids=lambda p: p.parent.name)
+def test_a_family_loads_no_module_until_one_is_used_and_its_names_are_its_modules(init):
+    family = init.parent.name
+    call = ast.parse(init.read_text()).body[-1].value
+    eager = [ast.literal_eval(k.value) for k in call.keywords if k.arg == "eager"]
+    allowed = {f"pedagogy_lib.{family}", "pedagogy_lib.core", "pedagogy_lib.core.lazy",
+               *(f"pedagogy_lib.{family}.{m}" for m in (eager[0] if eager else ()))}
+    loaded = _loaded_after(f"import pedagogy_lib.{family}")
+    # an eager module's own imports may load more (the checkers' machinery imports NumPy-side helpers)
+    if not eager:
+        assert {m for m in loaded if m.startswith("pedagogy_lib.")} <= allowed, sorted(loaded)
+    package = importlib.import_module(f"pedagogy_lib.{family}")
+    modules = [n for n in package.__all__ if (init.parent / f"{n}.py").is_file()]
+    owners = {n: m for m in modules for n in public_names(init.parent / f"{m}.py")}
+    for name in package.__all__:
+        if name in modules:
+            assert getattr(package, name).__name__ == f"{package.__name__}.{name}"
+        else:
+            module = importlib.import_module(f"{package.__name__}.{owners[name]}")
+            assert getattr(package, name) is getattr(module, name), name
+    assert set(package.__all__) <= set(dir(package))
+
+
+def test_attach_refuses_a_name_two_modules_export(tmp_path, monkeypatch):
+    from pedagogy_lib.core.lazy import attach
+    pkg = tmp_path / "twin_family"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text('"""A family for the test."""\n')
+    (pkg / "a.py").write_text('__all__ = ["f"]\ndef f():\n    return 1\n')
+    (pkg / "b.py").write_text('__all__ = ["f"]\ndef f():\n    return 2\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("twin_family")
+    with pytest.raises(ValueError, match="'f' is exported by both 'a' and 'b'"):
+        attach("twin_family", ["a", "b"])
+    getattr_, _, names = attach("twin_family", ["a", "b"], module_only=("f",))
+    assert names == ["a", "b"] and getattr_("a").f() == 1
 
 
 @pytest.mark.parametrize("family", ["core", "discrete", "gaussian", "mixture", "factor", "recursions", "hmm",

@@ -16,20 +16,13 @@ linear-Gaussian state-space model of Section 2.2.2).
 In the linear-Gaussian limit every method here is checked against the Kalman filter and the RTS
 smoother of :mod:`pedagogy_lib.lgssm.kalman`.
 """
-from . import adf, ensemble, fourdvar, lorenz, model, nonlinear_filters
-from .adf import ADFResult, GridFilterResult, assumed_density_filter, gaussian_moments, grid_filter
-from .ensemble import enkf, exact_ensemble
-from .fourdvar import (cycle_4dvar, strong_4dvar, strong_cost_grad, strong_hessian, weak_4dvar, weak_cost_grad,
-                       weak_hessian)
-from .lorenz import (Dynamics, adjoint, cycle_jacobian, integrate, linear_dynamics, lorenz63, lorenz96, propagate,
-                     tangent_linear, vector_field)
-from .model import (AssimilationResult, DAModel, from_lgssm, gaspari_cohn, periodic_taper, rmse, simulate)
-from .nonlinear_filters import ekf, sigma_points, ukf
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["adf", "ensemble", "fourdvar", "lorenz", "model", "nonlinear_filters",
-           "ADFResult", "GridFilterResult", "assumed_density_filter", "gaussian_moments", "grid_filter",
-           "enkf", "exact_ensemble", "cycle_4dvar", "strong_4dvar", "strong_cost_grad", "strong_hessian",
-           "weak_4dvar", "weak_cost_grad", "weak_hessian", "Dynamics", "adjoint", "cycle_jacobian", "integrate",
-           "linear_dynamics", "lorenz63", "lorenz96", "propagate", "tangent_linear", "vector_field",
-           "AssimilationResult", "DAModel", "from_lgssm", "gaspari_cohn", "periodic_taper", "rmse", "simulate",
-           "ekf", "sigma_points", "ukf"]
+__getattr__, __dir__, __all__ = attach(__name__, [
+    "lorenz",
+    "model",
+    "nonlinear_filters",
+    "adf",
+    "ensemble",
+    "fourdvar",
+])

@@ -11,3 +11,6 @@ linear-Gaussian sequence, whose best summary of the past is the Kalman predictor
 * :mod:`~pedagogy_lib.contrastive.cpc`: CPC windows of a sequence and the exact Kalman window
   predictor that the learned summary should match.
 """
+from pedagogy_lib.core.lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, ["nce", "infonce", "local_nce", "cpc"])

@@ -9,11 +9,21 @@
   (Appendix B.1), to check hand-written ones.
 * :mod:`~pedagogy_lib.core.budget`: the published book's training length or the test run's fast one.
 * :mod:`~pedagogy_lib.core.warmup`: compiles every kernel once (used before parallel test runs).
+* :mod:`~pedagogy_lib.core.lazy`: how every family exposes its public names, imported on first use.
+* :mod:`~pedagogy_lib.core.wire`: the encoding of answers sent to a checker in another process.
 
 Nothing here imports a model family, SciPy's statistics or matplotlib.
 """
-from .checks import ConvergenceWarning
-from .jit import HAVE_NUMBA
-from .linalg import TAU
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["ConvergenceWarning", "HAVE_NUMBA", "TAU"]
+__getattr__, __dir__, __all__ = attach(__name__, [
+    "checks",
+    "linalg",
+    "logmath",
+    "jit",
+    "gradcheck",
+    "budget",
+    "warmup",
+    "lazy",
+    "wire",
+])

@@ -27,23 +27,13 @@ is a relative entropy estimated from samples:
 Networks are :mod:`pedagogy_lib.nn.network` models with hand-written backpropagation;
 no automatic differentiation is used. Modules are imported on first use.
 """
-from __future__ import annotations
+from pedagogy_lib.core.lazy import attach
 
-import importlib
-
-#: The modules of the family, each imported the first time it is used.
-MODULES = ["vae", "gaussian_gradients", "estimators", "gumbel", "ica", "nice"]
-
-__all__ = list(MODULES)
-
-
-def __getattr__(name: str):
-    if name in MODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(MODULES))
+__getattr__, __dir__, __all__ = attach(__name__, [
+    "vae",
+    "gaussian_gradients",
+    "estimators",
+    "gumbel",
+    "ica",
+    "nice",
+], module_only=("log_likelihood",))

@@ -11,17 +11,6 @@ annealed Langevin samplers, and the exact force of a noised Gaussian mixture as 
 * :mod:`~pedagogy_lib.diffusion.sampling`: ancestral and (annealed) Langevin sampling, Tweedie oracle.
 * :mod:`~pedagogy_lib.diffusion.data`: ring mixture, two moons, a nearest-neighbour quality score.
 """
-from . import data, forward, losses, sampling, schedules
-from .data import *  # noqa: F401,F403
-from .data import __all__ as _data_all
-from .forward import *  # noqa: F401,F403
-from .forward import __all__ as _forward_all
-from .losses import *  # noqa: F401,F403
-from .losses import __all__ as _losses_all
-from .sampling import *  # noqa: F401,F403
-from .sampling import __all__ as _sampling_all
-from .schedules import *  # noqa: F401,F403
-from .schedules import __all__ as _schedules_all
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["data", "forward", "losses", "sampling", "schedules", *_schedules_all, *_forward_all, *_losses_all,
-           *_sampling_all, *_data_all]
+__getattr__, __dir__, __all__ = attach(__name__, ["schedules", "forward", "losses", "sampling", "data"])

@@ -8,12 +8,6 @@ transition matrices.
 
 Modules: :mod:`~pedagogy_lib.discrete.categorical`, :mod:`~pedagogy_lib.discrete.markov_chain`.
 """
-from . import markov_chain
-from .categorical import *  # noqa: F401,F403
-from .categorical import __all__ as _categorical_all
-from .markov_chain import (detailed_balance_violation, is_detailed_balance, mixing_time, mixing_time_bounds,
-                           simulate_chain, spectral_gap, stationary_distribution, tv_to_stationarity)
+from pedagogy_lib.core.lazy import attach
 
-__all__ = list(_categorical_all) + ["markov_chain", "stationary_distribution", "is_detailed_balance",
-                                    "detailed_balance_violation", "spectral_gap", "tv_to_stationarity",
-                                    "mixing_time", "mixing_time_bounds", "simulate_chain"]
+__getattr__, __dir__, __all__ = attach(__name__, ["categorical", "markov_chain"])

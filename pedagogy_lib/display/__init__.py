@@ -7,3 +7,6 @@
 Only this package imports matplotlib and ipywidgets, and only when one of its modules is imported:
 no computation in the library needs them.
 """
+from pedagogy_lib.core.lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, ["plotting", "animation", "widgets"])

@@ -7,5 +7,6 @@ Each model family brings its own E and M steps as an :class:`EMModel` (in ``<fam
 
 Module: :mod:`~pedagogy_lib.em.engine`.
 """
-from .engine import *  # noqa: F401,F403
-from .engine import __all__
+from pedagogy_lib.core.lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, ["engine"])

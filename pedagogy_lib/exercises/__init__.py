@@ -9,9 +9,6 @@ Each chapter has a module, imported in its notebook as ``check``::
 The problem data for each exercise are constants in the same module (shown in the notebook), and
 the reference answers are computed from them when a checker runs.
 """
-from .checker import CheckResult
+from pedagogy_lib.core.lazy import attach
 
-#: The package's modules that are machinery, not a chapter's checkers.
-MACHINERY = ("checker", "remote")
-
-__all__ = ["CheckResult", "MACHINERY"]
+__getattr__, __dir__, __all__ = attach(__name__, ["checker"], eager=("checker",))

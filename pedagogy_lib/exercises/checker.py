@@ -18,7 +18,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
+#: The package's modules that are machinery, not a chapter's checkers.
+MACHINERY = ("checker", "remote")
+
+__all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
            "as_numeric",
            "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]

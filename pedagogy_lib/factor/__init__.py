@@ -8,10 +8,6 @@ learning FA, probabilistic PCA and PCA by EM (Section 7.3).
 * :mod:`~pedagogy_lib.factor.sparse_coding_em`: EM for sparse coding with Gaussian (Laplace)
   recognition distributions and its free energy (Sections 8.1-8.1.1).
 """
-from . import em, model, sparse_coding, sparse_coding_em
-from .em import *  # noqa: F401,F403
-from .em import __all__ as _em_all
-from .model import *  # noqa: F401,F403
-from .model import __all__ as _model_all
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["em", "model", "sparse_coding", "sparse_coding_em", *_model_all, *_em_all]
+__getattr__, __dir__, __all__ = attach(__name__, ["model", "sparse_coding", "em", "sparse_coding_em"])

@@ -4,5 +4,6 @@ generic recursion of Section 2.2 are built from these two operations.
 
 Module: :mod:`~pedagogy_lib.gaussian.blocks`.
 """
-from .blocks import *  # noqa: F401,F403
-from .blocks import __all__
+from pedagogy_lib.core.lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, ["blocks"])

@@ -10,13 +10,13 @@ graph algorithms (moralization, triangulation, cliques, d-separation) are networ
 
 Finite Markov chains live in :mod:`pedagogy_lib.discrete.markov_chain`.
 """
-from .bp import *  # noqa: F401,F403
-from .factor_graph import *  # noqa: F401,F403
-from .factors import *  # noqa: F401,F403
-from .junction import *  # noqa: F401,F403
-from .separation import *  # noqa: F401,F403
-from .tree import *  # noqa: F401,F403
-from . import bp, factor_graph, factors, junction, separation, tree  # noqa: E402
+from pedagogy_lib.core.lazy import attach
 
-__all__ = (bp.__all__ + factor_graph.__all__ + factors.__all__ + junction.__all__  # noqa: F405
-           + separation.__all__ + tree.__all__)
+__getattr__, __dir__, __all__ = attach(__name__, [
+    "factors",
+    "factor_graph",
+    "bp",
+    "junction",
+    "separation",
+    "tree",
+])

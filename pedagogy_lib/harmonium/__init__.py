@@ -16,23 +16,15 @@
 The hidden layer is ``x`` (``K`` units), the visible layer ``y`` (``M`` units), and ``W`` has
 shape ``(K, M)``, as in Eq. 10.17.
 """
-from . import ais, datasets, dbn, exact, gibbs, helmholtz, model, recurrent
-from .ais import *  # noqa: F401,F403
-from .ais import __all__ as _ais_all
-from .datasets import *  # noqa: F401,F403
-from .datasets import __all__ as _datasets_all
-from .dbn import *  # noqa: F401,F403
-from .dbn import __all__ as _dbn_all
-from .exact import *  # noqa: F401,F403
-from .exact import __all__ as _exact_all
-from .gibbs import *  # noqa: F401,F403
-from .gibbs import __all__ as _gibbs_all
-from .helmholtz import *  # noqa: F401,F403
-from .helmholtz import __all__ as _helmholtz_all
-from .model import *  # noqa: F401,F403
-from .model import __all__ as _model_all
-from .recurrent import *  # noqa: F401,F403
-from .recurrent import __all__ as _recurrent_all
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["ais", "datasets", "dbn", "exact", "gibbs", "helmholtz", "model", "recurrent", *_model_all,
-           *_exact_all, *_gibbs_all, *_ais_all, *_dbn_all, *_helmholtz_all, *_recurrent_all, *_datasets_all]
+__getattr__, __dir__, __all__ = attach(__name__, [
+    "model",
+    "exact",
+    "gibbs",
+    "ais",
+    "dbn",
+    "helmholtz",
+    "recurrent",
+    "datasets",
+])

@@ -7,10 +7,6 @@
 
 The transition matrix is column-stochastic, as in the book: ``A[i, j] = p(x_t = i | x_{t-1} = j)``.
 """
-from . import em, inference
-from .em import *  # noqa: F401,F403
-from .em import __all__ as _em_all
-from .inference import *  # noqa: F401,F403
-from .inference import __all__ as _inference_all
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["em", "inference", *_inference_all, *_em_all]
+__getattr__, __dir__, __all__ = attach(__name__, ["inference", "em"])

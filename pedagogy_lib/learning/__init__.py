@@ -8,11 +8,6 @@
 
 The submodules are imported on first use (``from pedagogy_lib.learning import glm``).
 """
-__all__ = ["objectives", "regression", "glm"]
+from pedagogy_lib.core.lazy import attach
 
-
-def __getattr__(name):
-    if name in __all__:
-        import importlib
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__, __all__ = attach(__name__, ["objectives", "regression", "glm"])

@@ -7,11 +7,6 @@
   kernels with NumPy twins; covariance and information forms).
 * :mod:`~pedagogy_lib.lgssm.em`: learning the parameters by EM (Section 7.4).
 """
-from . import em, kalman, model
-from .em import *  # noqa: F401,F403
-from .em import __all__ as _em_all
-from .kalman import *  # noqa: F401,F403
-from .kalman import __all__ as _kalman_all
-from .model import LGSSMParams, sample_lgssm
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["em", "kalman", "model", "LGSSMParams", "sample_lgssm", *_kalman_all, *_em_all]
+__getattr__, __dir__, __all__ = attach(__name__, ["model", "kalman", "em"])

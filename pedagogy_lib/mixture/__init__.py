@@ -6,10 +6,6 @@ K-means (Section 7.1).
 * :mod:`~pedagogy_lib.mixture.em`: sufficient statistics, M step, ELBO, :func:`fit_gmm` (full,
   diagonal and tied covariances; a fused numba E step with a NumPy twin), k-means++ and K-means.
 """
-from . import em, model
-from .em import *  # noqa: F401,F403
-from .em import __all__ as _em_all
-from .model import *  # noqa: F401,F403
-from .model import __all__ as _model_all
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["em", "model", *_model_all, *_em_all]
+__getattr__, __dir__, __all__ = attach(__name__, ["model", "em"])

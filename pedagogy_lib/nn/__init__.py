@@ -12,15 +12,6 @@ No automatic differentiation: every gradient is written out and checked against 
 The package re-exports :mod:`~pedagogy_lib.nn.network` (``from pedagogy_lib import nn; nn.Dense``);
 ``rnn``, ``infomax`` and ``mi_clustering`` are imported on first use.
 """
-from . import network
-from .network import *  # noqa: F401,F403
-from .network import __all__ as _network_all
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["network", "rnn", "infomax", "mi_clustering", *_network_all]
-
-
-def __getattr__(name):
-    if name in ("rnn", "infomax", "mi_clustering"):
-        import importlib
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__, __all__ = attach(__name__, ["network", "rnn", "infomax", "mi_clustering"])

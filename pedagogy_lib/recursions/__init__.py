@@ -8,5 +8,6 @@ versions live in their families (:mod:`pedagogy_lib.hmm`, :mod:`pedagogy_lib.lgs
 
 Module: :mod:`~pedagogy_lib.recursions.generic`.
 """
-from .generic import *  # noqa: F401,F403
-from .generic import __all__
+from pedagogy_lib.core.lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, ["generic"])

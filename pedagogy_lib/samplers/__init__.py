@@ -11,17 +11,7 @@ spaces; and the mixing diagnostics (autocorrelation, effective sample size, R-ha
 * :mod:`~pedagogy_lib.samplers.conjugate`: Gibbs for a conjugate model (normal data, unknown mean
   and precision, independent normal and gamma priors).
 """
-from . import conjugate, diagnostics, finite, mcmc, targets
-from .conjugate import *  # noqa: F401,F403
-from .conjugate import __all__ as _conjugate_all
-from .diagnostics import *  # noqa: F401,F403
-from .diagnostics import __all__ as _diagnostics_all
-from .finite import *  # noqa: F401,F403
-from .finite import __all__ as _finite_all
-from .mcmc import *  # noqa: F401,F403
-from .mcmc import __all__ as _mcmc_all
-from .targets import *  # noqa: F401,F403
-from .targets import __all__ as _targets_all
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["conjugate", "diagnostics", "finite", "mcmc", "targets", *_targets_all, *_mcmc_all, *_finite_all,
-           *_diagnostics_all, *_conjugate_all]
+__getattr__, __dir__, __all__ = attach(__name__, ["targets", "mcmc", "finite", "diagnostics", "conjugate"],
+                                       module_only=("warmup_kernels",))

@@ -6,10 +6,6 @@ simulation), as numba kernels with NumPy twins.
 * :mod:`~pedagogy_lib.smc.particle`: the particle filter and smoothers, for any
   :class:`StateSpaceModel` and, fast, for the LGSSM of :mod:`pedagogy_lib.lgssm.model`.
 """
-from . import particle, resampling
-from .particle import *  # noqa: F401,F403
-from .particle import __all__ as _particle_all
-from .resampling import *  # noqa: F401,F403
-from .resampling import __all__ as _resampling_all
+from pedagogy_lib.core.lazy import attach
 
-__all__ = ["particle", "resampling", *_resampling_all, *_particle_all]
+__getattr__, __dir__, __all__ = attach(__name__, ["resampling", "particle"])

@@ -11,3 +11,6 @@ Bayes to the amortized encoder of a VAE.
 * :mod:`~pedagogy_lib.vi.advi`: ADVI, Gaussian VI for constrained latents through a transform.
 * :mod:`~pedagogy_lib.vi.amortized`: variational Bayes for a linear-Gaussian model, amortized.
 """
+from pedagogy_lib.core.lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, ["mean_field", "bgmm", "bbvi", "flows", "advi", "amortized"])
