@@ -1,28 +1,85 @@
-"""Tests for the Section 10.1.1 exercise checkers (pedagogy_lib.exercises.ch10_nce): the normalizer by quadrature,
-Bayes' rule, the derivative by finite differences, the Newton step from the library's gradient and Hessian."""
+"""Tests for the Section 10.1.1 exercise checkers (pedagogy_lib.exercises.ch10_nce): the two-dimensional normalizer
+by quadrature, Bayes' rule with the pool's prior, the derivative by finite differences, the Newton step from the
+library's gradient and Hessian."""
 import numpy as np
 import pytest
 from scipy import integrate
 
+from graded_routes import assert_refused_when_graded
 from pedagogy_lib.exercises import ch10_nce
 
 
+def _log_normalizer_by_quadrature():
+    A, m = np.asarray(ch10_nce.EX_A), np.asarray(ch10_nce.EX_M)
+    f = lambda y2, y1: np.exp(-(0.5 * np.array([y1, y2]) @ A @ np.array([y1, y2]) - m @ np.array([y1, y2])))
+    return np.log(integrate.dblquad(f, -15, 15, -15, 15, epsabs=1e-12)[0])
+
+
 def test_log_normalizer():
-    a, m = ch10_nce.EX_A, ch10_nce.EX_M
-    Z = integrate.quad(lambda y: np.exp(-(0.5 * a * y * y - m * y)), -30, 30)[0]
-    assert ch10_nce.log_normalizer(np.log(Z))
-    r = ch10_nce.log_normalizer(0.5 * np.log(2 * np.pi / a))
-    assert not r
-    assert "completing the square" in str(r)
-    assert not ch10_nce.log_normalizer(Z)
+    assert ch10_nce.log_normalizer(_log_normalizer_by_quadrature())
+
+
+@pytest.mark.parametrize("slip, fragment", [
+    (lambda A, m, c: c - 0.5 * m @ np.linalg.solve(A, m), "completing the square"),
+    (lambda A, m, c: c + np.log(np.linalg.det(A)), "wrong sign"),
+    (lambda A, m, c: c - 0.5 * m @ np.linalg.solve(A, m) + 0.5 * m @ A @ m, "its inverse"),
+    (lambda A, m, c: c - 0.5 * np.log(2 * np.pi), "each of the D dimensions"),
+    (lambda A, m, c: sum(0.5 * np.log(2 * np.pi / A[i, i]) + m[i] ** 2 / (2 * A[i, i]) for i in range(2)),
+     "as independent"),
+    (lambda A, m, c: np.exp(c), "Z instead of log Z"),
+])
+def test_log_normalizer_slips_are_named(slip, fragment):
+    A, m = np.asarray(ch10_nce.EX_A), np.asarray(ch10_nce.EX_M)
+    r = ch10_nce.log_normalizer(slip(A, m, _log_normalizer_by_quadrature()))
+    assert not r and fragment in str(r), str(r)
+
+
+def test_log_normalizer_is_asked_in_two_dimensions_with_coupled_coordinates():
+    A = np.asarray(ch10_nce.EX_A)
+    assert A.shape == (2, 2) and A[0, 1] != 0 and np.all(np.linalg.eigvalsh(A) > 0)
+
+
+def _posterior_by_enumeration():
+    """Bayes' rule over the two labels, the prior of data 1 / (1 + nu) from the pool's proportions."""
+    E, En, nu = ch10_nce.EX_E, ch10_nce.EX_EN, ch10_nce.EX_NU
+    joint = {1: np.exp(-E) / (1 + nu), 0: np.exp(-En) * nu / (1 + nu)}
+    return joint[1] / (joint[0] + joint[1])
 
 
 def test_posterior():
-    pE, pEn = np.exp(-ch10_nce.EX_E), np.exp(-ch10_nce.EX_EN)
-    assert ch10_nce.posterior(pE / (pE + pEn))                 # Bayes' rule with prior 1/2
-    r = ch10_nce.posterior(pEn / (pE + pEn))
-    assert not r
-    assert "E - E_n" in str(r)
+    assert ch10_nce.posterior(_posterior_by_enumeration())
+
+
+@pytest.mark.parametrize("slip, fragment", [
+    (lambda E, En, nu: 1 / (1 + np.exp(E - En)), "prior at 1/2"),
+    (lambda E, En, nu: 1 / (1 + np.exp(E - En - np.log(nu))), "wrong side"),
+    (lambda E, En, nu: 1 / (1 + np.exp(E - En + nu)), "through its logarithm"),
+    (lambda E, En, nu: 1 / (1 + np.exp(En - E + np.log(nu))), "E - E_n"),
+    (lambda E, En, nu: En - E - np.log(nu), "log odds"),
+])
+def test_posterior_slips_are_named(slip, fragment):
+    r = ch10_nce.posterior(slip(ch10_nce.EX_E, ch10_nce.EX_EN, ch10_nce.EX_NU))
+    assert not r and fragment in str(r), str(r)
+
+
+def test_posterior_needs_the_unequal_prior():
+    """With nu > 1 the equal-prior answer of Eq. 10.2 is wrong, here even on the other side of 1/2."""
+    assert ch10_nce.EX_NU > 1
+    assert (_posterior_by_enumeration() - 0.5) * (1 / (1 + np.exp(ch10_nce.EX_E - ch10_nce.EX_EN)) - 0.5) < 0
+
+
+def test_problems_drawn_for_students_are_well_posed_and_graded_by_their_own_answer():
+    from courseware import grading as G
+
+    for salt in range(12):
+        fresh = G.own_copy(ch10_nce, salt)
+        A, m = np.asarray(fresh.EX_A), np.asarray(fresh.EX_M)
+        assert A.shape == (2, 2) and A[0, 1] != 0 and np.all(np.linalg.eigvalsh(A) > 0)
+        assert np.all(m != 0) and fresh.EX_NU > 1 and fresh.EX_EN > fresh.EX_E
+        c = np.log(2 * np.pi) + 0.5 * np.log(1 / np.linalg.det(A)) + 0.5 * m @ np.linalg.inv(A) @ m
+        assert fresh.log_normalizer(c) and not fresh.log_normalizer(c - 0.5 * np.log(2 * np.pi))
+        nu = fresh.EX_NU
+        assert fresh.posterior(np.exp(-fresh.EX_E) / (np.exp(-fresh.EX_E) + nu * np.exp(-fresh.EX_EN)))
 
 
 def test_offset_gradient():
@@ -108,3 +165,13 @@ def test_the_page_does_not_print_the_offset_component_before_the_exercise():
             break
         before += text
     assert r"\tfrac12\langle\sigma\{-h^+\}\rangle - \tfrac12\langle\sigma\{h^-\}\rangle" not in before
+
+
+def test_the_gaussian_log_density_route_to_the_two_dimensional_normalizer_is_refused_when_graded():
+    """c is minus the log density at y = 0 of the Gaussian with mean A^{-1} m and covariance A^{-1}: one
+    library call once those are known, named by the statement and refused when graded."""
+    imports = ("from pedagogy_lib.exercises import ch10_nce as check\nimport numpy as np\n"
+               "from pedagogy_lib.gaussian.blocks import mvn_logpdf\n")
+    code = ("S = np.linalg.inv(check.EX_A)\n"
+            "my_c = -float(mvn_logpdf(np.zeros(2), S @ check.EX_M, S))\n")
+    assert_refused_when_graded(ch10_nce, "ex-10-1-1-log-normalizer", "log_normalizer", "my_c", imports, code)

@@ -13,102 +13,145 @@ import numpy as np
 
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_RHO", "EX_K", "EX_LGSSM", "EX_L", "gaussian_mi", "bound_ceiling", "predictor_weights", "infonce_bound"]
+__all__ = ["EX_COV", "EX_K", "EX_B", "EX_LGSSM", "EX_S", "EX_L", "gaussian_mi", "bound_ceiling", "predictor_weights", "infonce_bound"]
 
 
-def _draw_rho(rng) -> float:
-    """A correlation for one student, of either sign, between 0.3 and 0.95 in size (two decimals)."""
-    return float(np.round(rng.choice([-1, 1]) * rng.uniform(0.3, 0.95), 2))
+def _draw_cov(rng) -> np.ndarray:
+    """A joint covariance of (Y_1, Y_2, Z_1, Z_2) for one student: symmetric positive definite, entries to one
+    decimal, every block with non-zero off-diagonal entries, and a mutual information between 0.15 and 1.5
+    nats."""
+    while True:
+        M = rng.normal(0.0, 0.6, (4, 4))
+        S = np.round(M @ M.T + np.diag(rng.uniform(0.4, 1.0, 4)), 1)
+        ok = np.all(np.linalg.eigvalsh(S) > 0.1) and np.all(S[:2, 2:] != 0) and S[0, 1] != 0 and S[2, 3] != 0
+        if ok and 0.15 < _block_mi(S) < 1.5:
+            return S
 
 
-#: Exercise (a): the correlation of a bivariate standard Gaussian.
-EX_RHO = book_or_drawn(0.8, _draw_rho, seed=10121)
+def _block_mi(S) -> float:
+    S = np.asarray(S, float)
+    return 0.5 * float(np.log(np.linalg.det(S[:2, :2]) * np.linalg.det(S[2:, 2:]) / np.linalg.det(S)))
 
 
-def _draw_k(rng) -> int:
-    """A number of examples per trial between 16 and 512, for one student."""
-    return int(rng.integers(16, 513))
+#: Exercise (a): the covariance (4, 4) of the zero-mean Gaussian vector (Y_1, Y_2, Z_1, Z_2).
+EX_COV = book_or_drawn(np.array([[1.0, 0.5, 0.6, 0.3], [0.5, 2.0, -0.2, 0.7],
+                                 [0.6, -0.2, 1.5, -0.3], [0.3, 0.7, -0.3, 1.0]]), _draw_cov, seed=10121)
 
 
-#: Exercise (b): examples per trial.
-EX_K = book_or_drawn(64, _draw_k, seed=10122)
+def _draw_k_b(rng) -> tuple:
+    """(K, B) for one student: K between 16 and 512, and a score bound B (one decimal) at which the
+    negatives' share (K - 1) exp(-2B) lies between about 0.3 and 20, so the bound matters."""
+    K = int(rng.integers(16, 513))
+    while True:
+        B = float(np.round(0.5 * np.log((K - 1) / rng.uniform(0.3, 20.0)), 1))
+        if B >= 0.5:
+            return K, B
+
+
+#: Exercise (b): examples per trial, and the bound B on the size of every score, |h| <= B.
+EX_K, EX_B = book_or_drawn((64, 2.0), _draw_k_b, seed=10122)
 
 
 def _draw_lgssm(rng) -> tuple:
-    """(a, q, r) for one student: a stable positive a between 0.5 and 0.95, noise variances between
-    0.2 and 2 (one or two decimals)."""
-    return (float(np.round(rng.uniform(0.5, 0.95), 2)), float(np.round(rng.uniform(0.3, 2.0), 1)),
-            float(np.round(rng.uniform(0.2, 2.0), 1)))
+    """(a, c, q, r) for one student: a stable positive a between 0.5 and 0.95, an observation gain c away
+    from 1, noise variances between 0.2 and 2 (one or two decimals)."""
+    return (float(np.round(rng.uniform(0.5, 0.95), 2)), float(rng.choice([0.4, 0.5, 0.6, 1.5, 2.0, 2.5])),
+            float(np.round(rng.uniform(0.3, 2.0), 1)), float(np.round(rng.uniform(0.2, 2.0), 1)))
 
 
-#: Exercise (c): (a, q, r) of the scalar model x_t = a x_{t-1} + w, y_t = x_t + v.
-EX_LGSSM = book_or_drawn((0.8, 1.0, 0.5), _draw_lgssm, seed=10123)
+#: Exercise (c): (a, c, q, r) of the scalar model x_t = a x_{t-1} + w, y_t = c x_t + v.
+EX_LGSSM = book_or_drawn((0.9, 0.5, 1.0, 1.0), _draw_lgssm, seed=10123)
 
-#: Exercise (c): number of lags.
+#: Exercise (c): the prediction step s (y_{t+s} is predicted) and the number of lags.
+EX_S = 2
 EX_L = 6
 
 
 def gaussian_mi(answer) -> CheckResult:
-    """Exercise (a), ``ex-10-1-2-gaussian-mi``: your mutual information of the standard bivariate Gaussian
-    with correlation :data:`EX_RHO`, a single number in nats.
+    """Exercise (a), ``ex-10-1-2-gaussian-mi``: your mutual information between the vectors (Y_1, Y_2) and
+    (Z_1, Z_2), jointly Gaussian with covariance :data:`EX_COV`; a single number in nats.
 
-    The checker recognizes a dropped factor, a slip inside the logarithm, and bits.
+    The checker recognizes coordinates paired one by one, a determinant that ignores the blocks' own
+    covariances, a dropped factor, and bits.
     """
-    rho = EX_RHO
-    expected = -0.5 * np.log(1 - rho ** 2)
+    S = np.asarray(EX_COV, float)
+    expected = _block_mi(S)
+    d = np.sqrt(np.diag(S))
+    pairs = np.array([S[0, 2] / (d[0] * d[2]), S[1, 3] / (d[1] * d[3])])
     hints = {
-        "you left out the factor 1/2": -np.log(1 - rho ** 2),
-        "you used 1 - rho instead of 1 - rho^2": -0.5 * np.log(1 - rho),
-        "you computed bits (log base 2): the bound uses natural logarithms": -0.5 * np.log2(1 - rho ** 2),
+        "you paired the coordinates one by one (Y_1 with Z_1, Y_2 with Z_2): the cross terms and the "
+        "correlations within each vector matter too": -0.5 * np.sum(np.log(1 - pairs ** 2)),
+        "you took -1/2 log det of the joint covariance alone: that is the information only when each vector's "
+        "own covariance is the identity": -0.5 * np.log(np.linalg.det(S)),
+        "you left out the factor 1/2": 2 * expected,
+        "you computed bits (log base 2): the bound uses natural logarithms": expected / np.log(2),
     }
-    return result("mutual information of a correlated Gaussian pair",
-                  compare_scalar(answer, expected, "I", rtol=1e-4, hints=hints))
+    return result("mutual information of two correlated Gaussian vectors",
+                  compare_scalar(answer, expected, "I", rtol=1e-6, hints=hints))
 
 
 def bound_ceiling(answer) -> CheckResult:
-    """Exercise (b), ``ex-10-1-2-ceiling``: the largest value the InfoNCE estimate of the statement can
-    take with K = :data:`EX_K` examples per trial, a single number in nats.
+    """Exercise (b), ``ex-10-1-2-ceiling``: the largest value the InfoNCE estimate of the statement can take
+    with K = :data:`EX_K` examples per trial and every score within [-B, B], B = :data:`EX_B`; a single
+    number in nats.
 
-    The checker recognizes a count of negatives in place of examples, bits, and a missing logarithm.
+    The checker recognizes the ceiling of an unrestricted critic, a count of examples in place of
+    negatives, a gap between the scores taken as B, a left-out term, the loss given for the estimate, and
+    bits.
     """
-    K = EX_K
-    expected = np.log(K)
+    K, B = EX_K, EX_B
+    floor = np.log1p((K - 1) * np.exp(-2 * B))              # the smallest loss the bounded scores allow
+    expected = np.log(K) - floor
     hints = {
-        "you used log(K - 1), the number of negatives: the loss can reach 0, the bound log K": np.log(K - 1),
-        "you used log base 2": np.log2(K),
-        "you gave K itself, not its logarithm": float(K),
+        "you gave the ceiling of a critic whose scores are not bounded": np.log(K),
+        "you counted K negatives; a trial holds one positive and K - 1 negatives":
+            np.log(K) - np.log1p(K * np.exp(-2 * B)),
+        "the largest gap between the positive's score and a negative's is not B": np.log(K) - np.log1p(
+            (K - 1) * np.exp(-B)),
+        "you left out the positive's own term in the softmax's denominator": np.log(K)
+            - np.log((K - 1) * np.exp(-2 * B)),
+        "you gave the smallest loss, not the largest estimate log K - L": floor,
+        "you used log base 2": expected / np.log(2),
     }
-    return result("ceiling of the InfoNCE bound",
-                  compare_scalar(answer, expected, "the ceiling", rtol=1e-4, hints=hints))
+    return result("ceiling of the InfoNCE bound with bounded scores",
+                  compare_scalar(answer, expected, "the ceiling", rtol=1e-6, hints=hints))
 
 
-def _steady_gain(a, q, r):
+def _steady_gain(a, c, q, r):
     P = q
-    for _ in range(2000):                       # prior variance by iterating the Riccati map
-        K = P / (P + r)
-        P = a * a * (1 - K) * P + q
-    return P / (P + r)
+    for _ in range(5000):                       # prior variance by iterating the Riccati map
+        K = P * c / (c * c * P + r)
+        P = a * a * (1 - K * c) * P + q
+    return P * c / (c * c * P + r)
 
 
 def predictor_weights(answer) -> CheckResult:
-    """Exercise (c), ``ex-10-1-2-kalman-weights``: your weights of the steady-state one-step predictor on
-    y_t, y_{t-1}, ... for the model :data:`EX_LGSSM`.
+    """Exercise (c), ``ex-10-1-2-kalman-weights``: your weights of the steady-state predictor of y_{t+s},
+    s = :data:`EX_S`, on y_t, y_{t-1}, ... for the model :data:`EX_LGSSM`.
 
     Pass an array of the first :data:`EX_L` weights, most recent observation first. The checker
-    recognizes the filter's weights and a decay ratio missing one of its factors.
+    recognizes a prediction of the wrong number of steps ahead, the filter's weights, a left-out
+    observation gain, the gain and decay of a model with c = 1, and a decay ratio missing a factor.
     """
-    a, q, r = EX_LGSSM
-    K = _steady_gain(a, q, r)
+    a, c, q, r = EX_LGSSM
+    s = EX_S
+    K = _steady_gain(a, c, q, r)
     j = np.arange(EX_L)
-    expected = a * K * ((1 - K) * a) ** j
+    decay = ((1 - c * K) * a) ** j
+    expected = c * a ** s * K * decay
+    K1 = _steady_gain(a, 1.0, q, r)
     hints = {
-        "you gave the filter's weights (the estimate of x_t), not the predictor's: one more factor a":
-            K * ((1 - K) * a) ** j,
-        "your decay ratio is (1 - K) alone: the state also decays by a each step": a * K * (1 - K) ** j,
-        "your decay ratio is a alone: each new observation also replaces a fraction K": a * K * a ** j,
+        "you predicted one step ahead, not s steps: the state decays by a at each of them":
+            c * a * K * decay,
+        "you gave the filter's weights (the estimate of x_t), not the predictor's of y_{t+s}": K * decay,
+        "you predicted the state x_{t+s}, not the observation y_{t+s} = c x_{t+s} + v": a ** s * K * decay,
+        "you used the gain and decay of a model with c = 1; redo the Riccati recursion and the filter with "
+        "the observation gain c": a ** s * K1 * ((1 - K1) * a) ** j,
+        "your decay ratio is (1 - K) a: the filter's own update also involves c": c * a ** s * K
+            * ((1 - K) * a) ** j,
     }
-    return result("steady-state Kalman predictor weights",
-                  compare_array(answer, expected, "the weights", rtol=1e-4, hints=hints))
+    return result("steady-state Kalman predictor weights, s steps ahead",
+                  compare_array(answer, expected, "the weights", rtol=1e-6, atol=1e-10, hints=hints))
 
 
 def _bound_cases():
@@ -187,7 +230,11 @@ def infonce_bound(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-10-1-2-gaussian-mi": {"forbidden": ["pedagogy_lib.contrastive.infonce.gaussian_mutual_information"]},
+    "ex-10-1-2-gaussian-mi": {"forbidden": ["pedagogy_lib.contrastive.infonce.gaussian_mutual_information",
+                                            "pedagogy_lib.learning.objectives.gaussian_entropy",
+                                            "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
+                                            "pedagogy_lib.learning.objectives.gaussian_cross_entropy"]},
+    "ex-10-1-2-ceiling": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss"]},
     "ex-10-1-2-kalman-weights": {"forbidden": ["pedagogy_lib.contrastive.cpc.kalman_window_predictor"]},
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss"],
                                  "same_data": "the answer is a function, which the grader calls on test problems of "

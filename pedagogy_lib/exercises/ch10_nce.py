@@ -13,28 +13,37 @@ import numpy as np
 
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng
 
-__all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient", "newton_step"]
+__all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_NU", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient", "newton_step"]
 
 
 def _draw_energy(rng) -> tuple:
-    """(a, m) for one student: a precision between 0.5 and 5 and a non-zero m (one decimal each)."""
-    a = float(np.round(rng.uniform(0.5, 5.0), 1))
-    return a, float(np.round(rng.choice([-1, 1]) * rng.uniform(0.5, 3.0), 1))
+    """(A, m) for one student: a symmetric positive definite 2 x 2 precision A whose off-diagonal entry is
+    not zero (one decimal each) and a non-zero vector m (one decimal each)."""
+    while True:
+        d = np.round(rng.uniform(0.5, 3.0, 2), 1)
+        off = float(np.round(rng.choice([-1, 1]) * rng.uniform(0.2, 0.8) * np.sqrt(d[0] * d[1]), 1))
+        A = np.array([[d[0], off], [off, d[1]]])
+        if off != 0 and np.linalg.det(A) > 0.2:
+            break
+    m = np.round(rng.choice([-1, 1], 2) * rng.uniform(0.3, 2.0, 2), 1)
+    return A, m
 
 
-#: Exercise (a): the energy 0.5 a y^2 - m y with a = EX_A and m = EX_M.
-EX_A, EX_M = book_or_drawn((4.0, 2.0), _draw_energy, seed=10111)
+#: Exercise (a): the energy 0.5 y^T A y - m^T y + c in two dimensions, with A = EX_A (2, 2) and m = EX_M (2,).
+EX_A, EX_M = book_or_drawn((np.array([[2.0, 0.6], [0.6, 1.0]]), np.array([1.0, -0.5])), _draw_energy,
+                           seed=10111)
 
 
 def _draw_energies(rng) -> tuple:
-    """(E, E_n) for one student (one decimal), the model's energy lower than the noise's by 0.3 to 2, as
-    in the book."""
+    """(E, E_n, nu) for one student (energies to one decimal), the model's energy lower than the noise's by
+    0.3 to 2, as in the book, and nu from 2 to 10 noise samples per data sample."""
     e = float(np.round(rng.uniform(0.2, 2.0), 1))
-    return e, float(np.round(e + rng.uniform(0.3, 2.0), 1))
+    return e, float(np.round(e + rng.uniform(0.3, 2.0), 1)), int(rng.choice([2, 3, 4, 5, 8, 10]))
 
 
-#: Exercise (b): the model energy E(y) and the noise energy E_n(y) at one point y.
-EX_E, EX_EN = book_or_drawn((0.7, 1.9), _draw_energies, seed=10112)
+#: Exercise (b): the model energy E(y) and the noise energy E_n(y) at one point y, and the number nu of
+#: noise samples in the pool for every data sample.
+EX_E, EX_EN, EX_NU = book_or_drawn((0.7, 1.9, 4), _draw_energies, seed=10112)
 
 
 def _samples():
@@ -51,38 +60,53 @@ def _sig(x):
 
 
 def log_normalizer(answer) -> CheckResult:
-    """Exercise (a), ``ex-10-1-1-log-normalizer``: your offset c that makes the energy of the statement
-    (with :data:`EX_A` and :data:`EX_M`) integrate to one; a single number.
+    """Exercise (a), ``ex-10-1-1-log-normalizer``: your offset c that makes the two-dimensional energy of the
+    statement (with :data:`EX_A` and :data:`EX_M`) integrate to one; a single number.
 
-    The checker recognizes a left-out term, the variance turned upside down, Z given for log Z, and
-    a dropped factor.
+    The checker recognizes a left-out term, the covariance turned upside down, a mixed-up quadratic form,
+    a constant counted for one dimension only, coordinates treated as independent, and Z given for log Z.
     """
-    a, m = EX_A, EX_M
-    expected = 0.5 * np.log(2 * np.pi / a) + m * m / (2 * a)
+    A, m = np.asarray(EX_A, float), np.asarray(EX_M, float)
+    D = len(m)
+    logdet = np.log(np.linalg.det(A))
+    quad = m @ np.linalg.solve(A, m)
+    expected = 0.5 * D * np.log(2 * np.pi) - 0.5 * logdet + 0.5 * quad
+    d = np.diag(A)
     hints = {
-        "you left out m^2 / (2a), the term from completing the square": 0.5 * np.log(2 * np.pi / a),
-        "you used log(2 pi a) instead of log(2 pi / a): the variance is 1/a": 0.5 * np.log(2 * np.pi * a)
-        + m * m / (2 * a),
+        "you left out the term that completing the square brings out": 0.5 * D * np.log(2 * np.pi) - 0.5 * logdet,
+        "your determinant enters with the wrong sign: the covariance of exp(-E) is the inverse of A":
+            0.5 * D * np.log(2 * np.pi) + 0.5 * logdet + 0.5 * quad,
+        "your quadratic form in m uses A itself, where completing the square needs its inverse":
+            0.5 * D * np.log(2 * np.pi) - 0.5 * logdet + 0.5 * m @ A @ m,
+        "you counted the factor 2 pi once; each of the D dimensions brings its own":
+            0.5 * np.log(2 * np.pi) - 0.5 * logdet + 0.5 * quad,
+        "you treated the two coordinates as independent: the off-diagonal entry of A couples them":
+            np.sum(0.5 * np.log(2 * np.pi / d) + m * m / (2 * d)),
         "you gave Z instead of log Z": np.exp(expected),
-        "you dropped the factor 1/2 in front of the logarithm": np.log(2 * np.pi / a) + m * m / (2 * a),
     }
-    return result("learned log normalizer of a Gaussian energy",
+    return result("learned log normalizer of a Gaussian energy in two dimensions",
                   compare_scalar(answer, expected, "c", rtol=1e-6, hints=hints))
 
 
 def posterior(answer) -> CheckResult:
-    """Exercise (b), ``ex-10-1-1-posterior``: your probability that the NCE classifier (Eq. 10.2) gives to
-    y being data, at the energies :data:`EX_E` and :data:`EX_EN`; a single number.
+    """Exercise (b), ``ex-10-1-1-posterior``: your probability that the NCE classifier gives to y being data,
+    at the energies :data:`EX_E` and :data:`EX_EN`, when the pool holds :data:`EX_NU` noise samples for every
+    data sample; a single number.
 
-    The checker recognizes the energies swapped, an unnormalized probability, and log odds.
+    The checker recognizes the equal prior kept, the prior ratio on the wrong side, a ratio left out of
+    the logarithm, the energies swapped, and log odds given for the probability.
     """
-    expected = _sig(EX_EN - EX_E)
+    E, En, nu = EX_E, EX_EN, EX_NU
+    expected = _sig(En - E - np.log(nu))
     hints = {
-        "you used E - E_n: the lower energy should make the example more probable": _sig(EX_E - EX_EN),
-        "you gave the unnormalized model probability exp(-E) without Bayes' rule": np.exp(-EX_E),
-        "you gave the log odds h, not the probability": EX_EN - EX_E,
+        "you kept the prior at 1/2: the pool's proportions set the prior": _sig(En - E),
+        "your prior ratio is on the wrong side: the noise is the more probable label a priori":
+            _sig(En - E + np.log(nu)),
+        "the prior ratio enters the log odds through its logarithm": _sig(En - E - nu),
+        "you used E - E_n: the lower energy should make the example more probable": _sig(E - En - np.log(nu)),
+        "you gave the log odds, not the probability": En - E - np.log(nu),
     }
-    return result("posterior probability that y is data (Eq. 10.2)",
+    return result("posterior probability that y is data, with more noise than data",
                   compare_scalar(answer, expected, "p(X=1 | y)", rtol=1e-6, hints=hints))
 
 
@@ -212,7 +236,9 @@ def newton_step(fn) -> CheckResult:
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
     "ex-10-1-1-log-normalizer": {"forbidden": ["pedagogy_lib.contrastive.nce.gaussian_energy_params",
-                                               "pedagogy_lib.contrastive.nce.quadratic_log_mass"]},
+                                               "pedagogy_lib.contrastive.nce.quadratic_log_mass",
+                                               "pedagogy_lib.gaussian.blocks.mvn_logpdf",
+                                               "pedagogy_lib.core.linalg.mvn_logpdf_chol"]},
     "ex-10-1-1-posterior": {"forbidden": ["pedagogy_lib.contrastive.nce.nce_posterior"]},
     "ex-10-1-1-offset-gradient": {"forbidden": ["pedagogy_lib.contrastive.nce.nce_grad",
                                                 "pedagogy_lib.contrastive.nce.nce_loss"]},
