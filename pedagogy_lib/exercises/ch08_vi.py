@@ -135,8 +135,7 @@ def cavi_sweeps(answer) -> CheckResult:
     with precision :data:`EX_LAMBDA2`; a whole number.
 
     The checker recognizes a count of pairs rather than of updates, an odd count, a count rounded the
-    wrong way, a factor per pair built from one diagonal entry of the precision, a factor per pair that is
-    not squared, and the page's correlation of 0.9.
+    wrong way, the page's correlation of 0.9, and two slips in the factor of a pair of updates.
     """
     title = "parallel CAVI updates"
     k, problems = as_integer(answer, "the number of updates")

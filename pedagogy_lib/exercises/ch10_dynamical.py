@@ -63,9 +63,8 @@ def conditional_bias(answer) -> object:
     predicts with after it was given r_t = :data:`EX_R` and then observed y_t = :data:`EX_YT`.
 
     Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the biases of the step
-    you were given rather than the next, a recurrent input without the sigmoid, or without y_t, or
-    without r_t, the recurrent input itself given for the biases, left-out biases, and the first K columns
-    of W taken in place of W_r.
+    you were given rather than the next, three slips in the next step's recurrent input, that input given
+    for the biases, left-out biases, and the first K columns of W taken in place of W_r.
     """
     p = EX_REFH
     K, M = p.W.shape[0], p.W.shape[1] - p.W.shape[0]

@@ -104,9 +104,8 @@ def pointwise_minimizer(answer) -> CheckResult:
     point described by :data:`EX_P` = (p, p_n, K, pi), when the model's independent coins call each example
     data with prior probability pi; a single number.
 
-    The checker recognizes Step 3's answer for fair coins, the prior entering with the wrong sign or
-    through its logarithm alone, a missing term for the K - 1 negatives, binary NCE's minimizer, and a
-    ratio given for its logarithm.
+    The checker recognizes Step 3's answer for fair coins, two slips in how the prior enters, a missing
+    term for the K - 1 negatives, binary NCE's minimizer, and a ratio given for its logarithm.
     """
     p, pn, K, pi = EX_P
     odds = np.log(pi / (1.0 - pi))

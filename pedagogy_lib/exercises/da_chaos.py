@@ -41,8 +41,8 @@ def predictability_time(answer) -> "result":
     rate ``lam`` in a model that adds error of its own at the rate ``q``, to reach ``delta_max``, with the
     values of :data:`GROWTH`; a single number.
 
-    The checker recognizes the perfect model's time, the model error taken in without the rate of growth,
-    the initial error left out, a base-10 logarithm, and slips with the rate.
+    The checker recognizes the perfect model's time, two slips in how the model's error enters, the
+    initial error left out, a base-10 logarithm, and slips with the rate.
     """
     g = GROWTH
     lam, d0, q, dmax = g["lam"], g["delta0"], g["q"], g["delta_max"]
