@@ -1,7 +1,10 @@
 """Tests for the Section 8.4.1 exercise checkers (pedagogy_lib.exercises.ch08_mcmc): the reference
-matrix is checked through the library's builder and its stationarity, the ESS through simulation."""
+matrix is built from Barker's ratio form and checked against the statement's flows and for stationarity, the
+ESS through simulation."""
 import numpy as np
+import pytest
 
+from pedagogy_lib.discrete.markov_chain import stationary_distribution
 from pedagogy_lib.exercises import ch08_mcmc as check
 from pedagogy_lib.samplers import ess, mh_transition_matrix
 
@@ -32,14 +35,59 @@ def test_accept_statement_forbids_the_library_routes():
     assert "pedagogy_lib.samplers.mcmc.mh_log_accept_ratio" in forbidden
 
 
-def test_mh_matrix():
+def _barker_by_ratio(p, g):
+    """Independently of the checker's flows: Barker's acceptance r / (1 + r) of the Metropolis-Hastings ratio
+    r = p_i g(j | i) / (p_j g(i | j)), times the proposal, and the rest of each column on the diagonal."""
+    n = len(p)
+    T = np.zeros((n, n))
+    for j in range(n):
+        for i in range(n):
+            if i != j:
+                r = p[i] * g[j, i] / (p[j] * g[i, j])
+                T[i, j] = g[i, j] * r / (1 + r)
+        T[j, j] = 1 - sum(T[i, j] for i in range(n) if i != j)
+    return T
+
+
+def test_mh_matrix_with_the_harmonic_flow():
     p, g = check.EX_MH
-    T = mh_transition_matrix(np.log(p), g)
-    np.testing.assert_allclose(T @ (p / p.sum()), p / p.sum(), atol=1e-14)
+    T = _barker_by_ratio(p, g)
+    pn = p / p.sum()
+    flows = T * pn[None, :]
+    s = g * pn[None, :]
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose(flows[off], (s * s.T / (s + s.T))[off], rtol=1e-12)   # the statement's flow
+    np.testing.assert_allclose(stationary_distribution(T), pn, atol=1e-12)
     assert check.mh_matrix(T)
     r = check.mh_matrix(T.T)
     assert not r and "transpose" in str(r)
     assert not check.mh_matrix(np.eye(3))
+
+
+def _stays(M):
+    M = np.array(M, float)
+    np.fill_diagonal(M, 0.0)
+    M[np.diag_indices(3)] = 1 - M.sum(axis=0)
+    return M
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda p, g: mh_transition_matrix(np.log(p), g), "Metropolis-Hastings matrix"),
+    (lambda p, g: _stays(_barker_by_ratio(p, g) * p[None, :]), "flows"),
+    (lambda p, g: _stays(_barker_by_ratio(p, g) / g), "without the proposal probability"),
+    (lambda p, g: _stays(g * (g * p[None, :]) / (g * p[None, :] + (g * p[None, :]).T)), "exchanged"),
+    (lambda p, g: _stays(g * p[:, None] / (p[:, None] + p[None, :])), "as if g were symmetric"),
+    (lambda p, g: _barker_by_ratio(p, g) - np.diag(np.diag(_barker_by_ratio(p, g))) + np.diag(np.diag(g)),
+     "self-moves"),
+])
+def test_mh_matrix_names_the_slips(wrong, fragment):
+    p, g = check.EX_MH
+    r = check.mh_matrix(wrong(p, g))
+    assert not r and fragment in str(r), str(r)
+
+
+def test_mh_matrix_forbids_the_library_builder():
+    assert check.SUMMATIVE["ex-8-4-1-matrix"]["forbidden"] == ["pedagogy_lib.samplers.finite.mh_transition_matrix"]
 
 
 def test_ar1_ess():

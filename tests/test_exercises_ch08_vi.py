@@ -48,20 +48,64 @@ def test_the_two_divergence_exercises_forbid_the_library_routes():
         assert "pedagogy_lib.vi.mean_field.kl_gaussian" in forbidden
 
 
-def test_cavi_sweeps():
-    rho = check.EX_RHO
-    Lam = np.linalg.inv(np.array([[1.0, rho], [rho, 1.0]]))
-    path = cavi_gaussian(np.zeros(2), Lam, np.array([1.0, 1.0]), 200)
-    err = np.abs(path[2::2, 1])                       # after sweeps 1, 2, ...
-    k = int(np.argmax(err <= 1e-6 * err[0]))          # sweeps after the first until 1e-6 of it
+def _parallel_errors(Lam, e0, n):
+    """Independently of the update formula: the error of the means after each of n parallel updates, each
+    factor's mean set to the target's conditional mean of its coordinate given the other at its previous
+    mean, mu_j + Sigma_jk / Sigma_kk (m_k - mu_k), from the covariance Sigma = Lambda^-1."""
+    S = np.linalg.inv(Lam)
+    e, out = np.array(e0, float), []
+    for _ in range(n):
+        e = np.array([S[0, 1] / S[1, 1] * e[1], S[1, 0] / S[0, 0] * e[0]])
+        out.append(e)
+    return np.array(out)
+
+
+def _parallel_count(Lam):
+    """The smallest number of parallel updates after which the error vector is at most 1e-6 of its start for
+    several starts, the count being even (after an even count every start is shrunk by the same number)."""
+    starts = [(1.0, 0.0), (0.0, 1.0), (0.3, -2.0), (-1.5, 0.7)]
+    ratios = np.array([np.linalg.norm(_parallel_errors(Lam, e0, 400), axis=1) / np.linalg.norm(e0)
+                       for e0 in starts])
+    even = ratios[:, 1::2]                            # after 2, 4, ... updates
+    np.testing.assert_allclose(even, even[:1].repeat(len(starts), axis=0), rtol=1e-8)
+    return 2 * (int(np.argmax(even[0] <= 1e-6)) + 1)
+
+
+def test_cavi_sweeps_counts_parallel_updates():
+    Lam = check.EX_LAMBDA2
+    assert Lam[0, 0] != Lam[1, 1]
+    k = _parallel_count(Lam)
     assert check.cavi_sweeps(k)
     assert check.cavi_sweeps(float(k))
-    r = check.cavi_sweeps(int(np.ceil(np.log(1e-6) / np.log(rho))))
-    assert not r and "factor rho per sweep" in str(r)
-    assert not check.cavi_sweeps(k - 1)
+    rho = abs(Lam[0, 1]) / np.sqrt(Lam[0, 0] * Lam[1, 1])
+    for wrong, fragment in [(k // 2, "counts pairs"), (k - 2, "rounded the wrong way"),
+                            (2 * int(np.ceil(np.log(1e-6) / np.log(0.81))), "page's correlation"),
+                            (2 * int(np.ceil(np.log(1e-6) / np.log(rho))), "not squared"),
+                            (2 * int(np.ceil(np.log(1e-6) / np.log(Lam[0, 1] ** 2 / Lam[0, 0] ** 2))),
+                             "same diagonal entry"),
+                            (k - 1, "odd count"), (k + 1, "odd count")]:
+        r = check.cavi_sweeps(wrong)
+        assert not r and fragment in str(r), (wrong, str(r))
     assert not check.cavi_sweeps(3.5)
-    r = check.cavi_sweeps(7)                          # the fallback names no inequality to solve
-    assert not r and "rho^" not in str(r) and "<=" not in str(r)
+    r = check.cavi_sweeps(12)                         # the fallback names no formula
+    assert not r and "rho" not in str(r) and "<=" not in str(r)
+
+
+def test_cavi_sweeps_draws_are_counted_alike():
+    rng = np.random.default_rng(3)
+    draw = check.cavi_sweeps.__globals__["_draw_lambda2"]
+    for _ in range(20):
+        Lam = draw(rng)
+        assert np.all(np.linalg.eigvalsh(Lam) > 0) and Lam[0, 0] != Lam[1, 1]
+        k = _parallel_count(Lam)
+        assert check.cavi_sweeps.__globals__["_pairs"](Lam) * 2 <= k
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setitem(check.cavi_sweeps.__globals__, "EX_LAMBDA2", Lam)
+            assert check.cavi_sweeps(k)
+
+
+def test_cavi_sweeps_forbids_the_library_sweeps():
+    assert check.SUMMATIVE["ex-8-4-cavi-sweeps"]["forbidden"] == ["pedagogy_lib.vi.mean_field.cavi_gaussian"]
 
 
 # ---------------------------------------------------------------- exercise (d): one CAVI sweep as a function

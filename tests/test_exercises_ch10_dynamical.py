@@ -11,12 +11,38 @@ from pedagogy_lib.exercises import ch10_dynamical as check
 from pedagogy_lib.harmonium import EFHParams, state_index, visible_log_probs
 
 
-def test_conditional_bias():
+def _next_bias():
+    """Independently of the checker, through the library: r_{t+1} is the hidden mean of the harmonium with
+    [y_t, r_t] clamped, and the next RBM's hidden biases are the hidden natural parameters with only
+    r_{t+1} switched on (y_{t+1} left at zero)."""
+    from pedagogy_lib import harmonium as hm
+
     p = check.EX_REFH
-    c = p.b_x + p.W[:, 4:] @ check.EX_R
+    r_next = hm.hidden_mean(p, np.r_[check.EX_YT, check.EX_R][None])[0]
+    return hm.hidden_natural(p, np.r_[np.zeros(4), r_next][None])[0], r_next
+
+
+def test_conditional_bias_looks_one_step_ahead():
+    c, r_next = _next_bias()
     assert check.conditional_bias(c)
-    r = check.conditional_bias(p.W[:, 4:] @ check.EX_R)
-    assert not r and "b_x" in str(r)
+    assert not check.conditional_bias(c + 1e-6)
+    p = check.EX_REFH
+    sig = lambda z: 1 / (1 + np.exp(-z))
+    Wy, Wr = p.W[:, :4], p.W[:, 4:]
+    a = p.b_x + Wy @ check.EX_YT + Wr @ check.EX_R
+    for wrong, fragment in [(p.b_x + Wr @ check.EX_R, "step you were given"),
+                            (p.b_x + Wr @ a, "missing the sigmoid"),
+                            (p.b_x + Wr @ sig(p.b_x + Wr @ check.EX_R), "leaves out the observation"),
+                            (p.b_x + Wr @ sig(p.b_x + Wy @ check.EX_YT), "leaves out the previous input"),
+                            (r_next, "not the hidden biases"),
+                            (c - p.b_x, "left out b_x")]:
+        r = check.conditional_bias(wrong)
+        assert not r and fragment in str(r), str(r)
+
+
+def test_conditional_bias_forbids_the_hidden_layer_functions():
+    assert check.SUMMATIVE["ex-10-2-4-bias"]["forbidden"] == ["pedagogy_lib.harmonium.model.hidden_mean",
+                                                              "pedagogy_lib.harmonium.model.hidden_natural"]
 
 
 def test_predictive_log_prob():
@@ -86,7 +112,7 @@ def test_conditional_bias_names_the_first_K_columns_for_what_they_are():
     # the hint's slice takes K columns of W (W_y's first K; W_y itself has M columns and cannot multiply
     # r_t), so its message must say so rather than call them "the first M columns"
     p, K = check.EX_REFH, check.EX_REFH.W.shape[0]
-    r = check.conditional_bias(p.b_x + p.W[:, :K] @ check.EX_R)
+    r = check.conditional_bias(p.b_x + p.W[:, :K] @ _next_bias()[1])
     assert not r and "first K columns" in str(r) and "first M columns" not in str(r), str(r)
 
 

@@ -51,16 +51,46 @@ def test_one_positive_mass():
     assert "softmax" in str(r)
 
 
-def test_pointwise_minimizer():
-    p, pn, K = ch10_local_nce.EX_P
-    hs = np.linspace(-5, 5, 200001)
-    risk = p * np.logaddexp(0, -hs) + (K - 1) * pn * np.logaddexp(0, hs)
-    best = hs[np.argmin(risk)]
-    assert ch10_local_nce.pointwise_minimizer(np.log(p / pn) - np.log(K - 1))
-    assert abs(best - (np.log(p / pn) - np.log(K - 1))) < 1e-4
-    r = ch10_local_nce.pointwise_minimizer(np.log(p / pn))
-    assert not r
-    assert "binary NCE" in str(r)
+def _minimizer_by_search(p, pn, K, pi):
+    """Independently of the checker: the model's probability that an example is data, pi e^-E / (pi e^-E +
+    (1 - pi) e^-E_n) with h = E_n - E, put into the expected loss at one point, minimized numerically."""
+    from scipy.optimize import minimize_scalar
+
+    def risk(h):
+        data = pi * np.exp(h) / (pi * np.exp(h) + 1 - pi)
+        return -p * np.log(data) - (K - 1) * pn * np.log(1 - data)
+
+    return minimize_scalar(risk, bounds=(-15, 15), method="bounded", options={"xatol": 1e-12}).x
+
+
+def test_pointwise_minimizer_with_biased_coins():
+    p, pn, K, pi = ch10_local_nce.EX_P
+    assert pi != 0.5
+    best = _minimizer_by_search(p, pn, K, pi)
+    assert ch10_local_nce.pointwise_minimizer(best)
+    assert not ch10_local_nce.pointwise_minimizer(best + 1e-3)
+
+
+@pytest.mark.parametrize("slip,fragment", [
+    (lambda p, pn, K, pi: np.log(p / pn) - np.log(K - 1), "fair coins"),
+    (lambda p, pn, K, pi: np.log(p / pn) - np.log(K - 1) + np.log(pi / (1 - pi)), "wrong sign"),
+    (lambda p, pn, K, pi: np.log(p / pn) - np.log(K - 1) - np.log(pi), "log pi alone"),
+    (lambda p, pn, K, pi: np.log(p / pn) - np.log(pi / (1 - pi)), "K - 1 negatives"),
+    (lambda p, pn, K, pi: np.log(p / pn), "binary NCE"),
+    (lambda p, pn, K, pi: p * (1 - pi) / (pn * (K - 1) * pi), "ratio, not its logarithm"),
+])
+def test_pointwise_minimizer_names_the_slips(slip, fragment):
+    r = ch10_local_nce.pointwise_minimizer(slip(*ch10_local_nce.EX_P))
+    assert not r and fragment in str(r), str(r)
+
+
+def test_minimizer_draws_keep_the_prior_away_from_one_in_k():
+    rng = np.random.default_rng(0)
+    draw = object.__getattribute__(ch10_local_nce, "__dict__")["_draw_p"]
+    for _ in range(200):
+        p, pn, K, pi = draw(rng)
+        assert 0.05 <= pi <= 0.45 and abs(pi - 1 / K) > 0.02
+        assert abs(_minimizer_by_search(p, pn, K, pi) - np.log(p / pn)) > 1e-2
 
 
 def _local_nce_numpy(theta, T_pos, T_neg, En_pos, En_neg):
@@ -191,9 +221,3 @@ def test_one_positive_uses_a_trial_the_page_does_not_print():
     page = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     h = ", ".join(str(v) for v in ch10_local_nce.EX_H)
     assert h not in page
-
-
-def test_minimizer_names_the_flipped_sign_of_the_negatives_term():
-    p, pn, K = ch10_local_nce.EX_P
-    r = ch10_local_nce.pointwise_minimizer(np.log(p) - np.log(pn) + np.log(K - 1))
-    assert not r and "sign of your log(K - 1) term" in str(r), str(r)

@@ -26,12 +26,46 @@ def test_predictability_statement_names_the_fields_of_growth():
         assert f'check.GROWTH["{key}"]' in statement
 
 
-def test_predictability_time():
-    # e^{1.7 t} 1e-6 = 1  <=>  t = 6 ln(10) / 1.7
-    assert check.predictability_time(6 * 2.302585092994046 / 1.7)
-    r = check.predictability_time(6 / 1.7)
-    assert not r and "base-10" in str(r)
-    assert not check.predictability_time(1.0)
+def _crossing_time(lam, d0, q, dmax):
+    """Independently of the closed form: integrate d delta / dt = lam delta + q from delta0 and stop where
+    delta reaches delta_max."""
+    from scipy.integrate import solve_ivp
+
+    def reached(t, y):
+        return y[0] - dmax
+    reached.terminal = True
+    sol = solve_ivp(lambda t, y: lam * y + q, (0.0, 100.0), [d0], events=reached, rtol=1e-11, atol=1e-16)
+    return float(sol.t_events[0][0])
+
+
+def test_predictability_time_with_model_error():
+    g = check.GROWTH
+    t = _crossing_time(g["lam"], g["delta0"], g["q"], g["delta_max"])
+    assert check.predictability_time(t)
+    assert not check.predictability_time(1.01 * t)
+    r = check.predictability_time(np.log(g["delta_max"] / g["delta0"]) / g["lam"])
+    assert not r and "perfect model" in str(r), str(r)
+    r = check.predictability_time(np.log((g["delta_max"] + g["q"]) / (g["delta0"] + g["q"])) / g["lam"])
+    assert not r and "units of q" in str(r), str(r)
+    r = check.predictability_time(_crossing_time(g["lam"], 0.0, g["q"], g["delta_max"]))
+    assert not r and "does not depend on the initial error" in str(r), str(r)
+    r = check.predictability_time(t / np.log(10))
+    assert not r and "base-10" in str(r), str(r)
+    r = check.predictability_time(t * g["lam"] ** 2)
+    assert not r and "multiplied by the exponent" in str(r), str(r)
+    assert not check.predictability_time(None)
+
+
+def test_predictability_variants_make_both_errors_matter():
+    variant = check.SUMMATIVE["ex-da-1-predictability"]["variant"]
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        g = variant(rng)["GROWTH"]
+        assert set(g) == set(check.GROWTH)
+        t = _crossing_time(g["lam"], g["delta0"], g["q"], g["delta_max"])
+        perfect = np.log(g["delta_max"] / g["delta0"]) / g["lam"]
+        no_start = _crossing_time(g["lam"], 0.0, g["q"], g["delta_max"])
+        assert t < perfect * (1 - 2e-3) and t < no_start * (1 - 2e-3)
 
 
 def _run(start, cycles):

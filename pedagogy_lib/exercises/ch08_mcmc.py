@@ -71,7 +71,7 @@ def _merged(hints: dict) -> dict:
     them apart, so it names each."""
     out: dict = {}
     for description, value in hints.items():
-        same = [d for d, v in out.items() if np.isclose(v, value, rtol=1e-8, atol=1e-12)]
+        same = [d for d, v in out.items() if np.allclose(v, value, rtol=1e-8, atol=1e-12)]
         if same:
             out[same[0] + "; or " + description] = out.pop(same[0])
         else:
@@ -101,25 +101,54 @@ def accept_prob(answer) -> CheckResult:
                   compare_scalar(answer, _A(2, 1), "the acceptance probability", rtol=1e-8, hints=hints))
 
 
-def mh_matrix(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-4-1-matrix``: your full Metropolis-Hastings transition matrix for :data:`EX_MH`.
+def _with_stays(T_off: np.ndarray) -> np.ndarray:
+    """The column-stochastic matrix with the off-diagonal entries of ``T_off`` and the rest of each column
+    on the diagonal (self-proposals and rejections stay)."""
+    T = np.array(T_off, dtype=float)
+    np.fill_diagonal(T, 0.0)
+    T[np.diag_indices(T.shape[0])] = 1.0 - T.sum(axis=0)
+    return T
 
-    Pass a (3, 3) column-stochastic array, ``T[i, j]`` the probability of moving from j to i. The
-    checker recognizes a wrong diagonal.
+
+def mh_matrix(answer) -> CheckResult:
+    """Exercise (b), ``ex-8-4-1-matrix``: your full transition matrix for :data:`EX_MH` of the sampler that
+    proposes with ``g`` and makes the probability flow of each move s_ij s_ji / (s_ij + s_ji), with
+    s_ij = g(i | j) p_j.
+
+    Pass a (3, 3) column-stochastic array, ``T[i, j]`` the probability of moving from j to i. The checker
+    recognizes Step 2's Metropolis-Hastings matrix, the flows given for the probabilities, the two terms
+    of the acceptance exchanged, the acceptance given without the proposal or left without it, a wrong
+    diagonal, and a transposed matrix.
     """
     p, g = EX_MH
-    T = np.zeros((3, 3))
-    for j in range(3):
-        for i in range(3):
+    n = len(p)
+    T = np.zeros((n, n))
+    for j in range(n):
+        for i in range(n):
             if i != j:
-                T[i, j] = g[i, j] * _A(i, j)
+                s_ij, s_ji = g[i, j] * p[j], g[j, i] * p[i]
+                T[i, j] = s_ij * s_ji / (s_ij + s_ji) / p[j]
         T[j, j] = 1.0 - T[:, j].sum()
-    no_stay = T - np.diag(np.diag(T)) + np.diag(np.diag(g) * 1.0)
-    hints = {
+    mh = _with_stays(np.array([[g[i, j] * _A(i, j) for j in range(n)] for i in range(n)]))
+    flow = np.array([[g[i, j] * p[j] * g[j, i] * p[i] / (g[i, j] * p[j] + g[j, i] * p[i]) for j in range(n)]
+                     for i in range(n)])
+    accept = np.array([[g[j, i] * p[i] / (g[i, j] * p[j] + g[j, i] * p[i]) for j in range(n)] for i in range(n)])
+    swapped = np.array([[g[i, j] * g[i, j] * p[j] / (g[i, j] * p[j] + g[j, i] * p[i]) for j in range(n)]
+                        for i in range(n)])
+    no_proposal = np.array([[g[i, j] * p[i] / (p[i] + p[j]) for j in range(n)] for i in range(n)])
+    hints = _merged({
+        "you built Step 2's Metropolis-Hastings matrix (the flow min{s_ij, s_ji}); this sampler's flow is "
+        "another": mh,
+        "you put the flows T_ij p_j in the matrix, not the transition probabilities": _with_stays(flow),
+        "you put the acceptance probabilities in the matrix without the proposal probability of each move":
+            _with_stays(accept),
+        "you exchanged the two terms of the acceptance: the forward move's s_ij where the reverse move's "
+        "belongs": _with_stays(swapped),
+        "you left the proposal out of the acceptance, as if g were symmetric": _with_stays(no_proposal),
         "you kept only the proposal's own self-moves on the diagonal: rejected proposals also leave the chain "
-        "where it is, so T[j, j] = 1 - sum of the other entries of column j": no_stay,
-    }
-    return result("MH transition matrix for EX_MH",
+        "where it is": T - np.diag(np.diag(T)) + np.diag(np.diag(g) * 1.0),
+    })
+    return result("transition matrix with the harmonic flow for EX_MH",
                   compare_array(answer, T, "T", rtol=1e-8, atol=1e-10, hints=hints))
 
 

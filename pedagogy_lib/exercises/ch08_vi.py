@@ -17,7 +17,7 @@ import numpy as np
 
 from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_RHO", "mean_field_kl", "forward_kl_minimum", "cavi_sweeps",
+__all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_LAMBDA2", "mean_field_kl", "forward_kl_minimum", "cavi_sweeps",
            "cavi_sweep"]
 
 def _spd(rng, diag_low: float, diag_high: float) -> np.ndarray:
@@ -54,8 +54,27 @@ def _draw_sigma(rng):
 #: Exercise (b): the covariance matrix of a three-dimensional Gaussian target.
 EX_SIGMA = book_or_drawn(np.array([[1.0, 0.6, -0.2], [0.6, 2.0, 0.5], [-0.2, 0.5, 0.7]]), _draw_sigma, seed=8442)
 
-#: Exercise (c): the correlation of a two-dimensional Gaussian target with unit variances.
-EX_RHO = 0.9
+def _pairs(Lam) -> float:
+    """log(1e-6) / log(rho^2) for a 2 x 2 precision matrix: the pairs of parallel updates, before rounding."""
+    return math.log(1e-6) / math.log(Lam[0, 1] ** 2 / (Lam[0, 0] * Lam[1, 1]))
+
+
+def _draw_lambda2(rng):
+    """A 2 x 2 precision matrix of the same kind as the book's EX_LAMBDA2, for one student: unequal diagonal
+    entries (one decimal), a correlation between 0.6 and 0.95 in size, and a count of pairs not within 0.05
+    of a whole number (so that rounding it up is not a matter of the last digit)."""
+    while True:
+        a, b = np.round(rng.uniform(0.5, 3.0, 2), 1)
+        off = round(float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 0.95) * math.sqrt(a * b)), 1)
+        Lam = np.array([[a, off], [off, b]]) + 0.0
+        rho2 = off ** 2 / (a * b)
+        if a != b and 0.36 <= rho2 <= 0.9025 and 0.05 < _pairs(Lam) % 1 < 0.95 and off != 0:
+            return Lam
+
+
+#: Exercise (c): the precision matrix of a two-dimensional Gaussian target with unequal variances, for
+#: CAVI with the parallel schedule.
+EX_LAMBDA2 = book_or_drawn(np.array([[2.0, -1.2], [-1.2, 1.0]]), _draw_lambda2, seed=8443)
 
 
 def _kl(m_q, S_q, m_p, S_p) -> float:
@@ -111,25 +130,47 @@ def forward_kl_minimum(answer) -> CheckResult:
 
 
 def cavi_sweeps(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-4-cavi-sweeps``: the number of full CAVI sweeps that reduce the error of the
-    means by a factor of a million for the correlation :data:`EX_RHO`, a whole number.
+    """Exercise (c), ``ex-8-4-cavi-sweeps``: the number of parallel CAVI updates (both coordinates at once,
+    from the previous means) after which the error of the means is a million times smaller, for the target
+    with precision :data:`EX_LAMBDA2`; a whole number.
 
-    The checker recognizes a count for the wrong factor per sweep and one rounded the wrong way.
+    The checker recognizes a count of pairs rather than of updates, an odd count, a count rounded the
+    wrong way, the page's correlation of 0.9, and two slips in the factor of a pair of updates.
     """
-    k, problems = as_integer(answer, "the number of sweeps")
+    title = "parallel CAVI updates"
+    k, problems = as_integer(answer, "the number of updates")
     if problems:
-        return result("CAVI sweeps", problems)
-    expected = math.ceil(math.log(1e-6) / math.log(EX_RHO ** 2))
+        return result(title, problems)
+    Lam = EX_LAMBDA2
+    x = _pairs(Lam)
+    expected = 2 * math.ceil(x)
     if k == expected:
-        return result("CAVI sweeps", [])
-    if k == math.ceil(math.log(1e-6) / math.log(EX_RHO)):
-        return result("CAVI sweeps", ["that is the count for a factor rho per sweep; one sweep updates both "
-                                      "coordinates, and each update contributes a factor rho."])
-    if k == expected - 1:
-        return result("CAVI sweeps", ["one short: after that many sweeps the error is still just above 1e-6 "
-                                      "of its starting size (round up)."])
-    return result("CAVI sweeps", ["not right: re-check the error factor of one whole sweep and how the count "
-                                  "follows from it."])
+        return result(title, [])
+    rho = abs(Lam[0, 1]) / math.sqrt(Lam[0, 0] * Lam[1, 1])
+    slips = [
+        (math.ceil(x), "that counts pairs of parallel updates (or full sequential sweeps); the question "
+                       "counts each parallel update"),
+        (2 * math.floor(x), "rounded the wrong way: after that many updates the error is still above 1e-6 "
+                            "of its starting size"),
+        (2 * math.ceil(math.log(1e-6) / math.log(0.9 ** 2)), "that is the count for the page's correlation "
+                                                            "0.9 with unit variances; this target has its own"),
+        (2 * math.ceil(math.log(1e-6) / math.log(rho)), "your factor for a pair of updates is not squared: "
+                                                        "each of the two updates contributes to it"),
+    ]
+    for a, b in ((0, 0), (1, 1)):
+        one_diag = Lam[0, 1] ** 2 / (Lam[a, b] ** 2)
+        if one_diag < 1:
+            slips.append((2 * math.ceil(math.log(1e-6) / math.log(one_diag)),
+                          "your factor for a pair divides by the same diagonal entry of the precision twice; "
+                          "each update divides by its own coordinate's entry"))
+    for value, message in slips:
+        if k == value:
+            return result(title, [message + "."])
+    if k % 2 == 1:
+        return result(title, ["an odd count: after an odd number of parallel updates the error is not a fixed "
+                              "multiple of the start, so count whole pairs."])
+    return result(title, ["not right: re-check the factor by which a pair of parallel updates multiplies the "
+                          "error, and how the count follows from it."])
 
 
 def _sweep_cases():
@@ -210,8 +251,7 @@ SUMMATIVE = {
                                         "pedagogy_lib.vi.mean_field.kl_gaussian"]},
     "ex-8-4-forward-kl": {"forbidden": ["pedagogy_lib.vi.mean_field.moment_matched_gaussian",
                                         "pedagogy_lib.vi.mean_field.kl_gaussian"]},
-    "ex-8-4-cavi-sweeps": {"same_data": "the statement spells out the number (rho = 0.9), and the solution "
-                                        "discusses the 65.6 sweeps it gives"},
+    "ex-8-4-cavi-sweeps": {"forbidden": ["pedagogy_lib.vi.mean_field.cavi_gaussian"]},
     "ex-8-4-cavi-sweep": {"forbidden": ["pedagogy_lib.vi.mean_field.cavi_gaussian"],
                           "same_data": "the answer is a function, which the grader calls on test problems of the "
                                        "checker's own"},

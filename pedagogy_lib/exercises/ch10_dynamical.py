@@ -59,21 +59,36 @@ def _conditional():
 
 
 def conditional_bias(answer) -> object:
-    """Exercise (a), ``ex-10-2-4-bias``: your hidden biases of the RBM over y_t that :data:`EX_REFH`
-    becomes when r_t = :data:`EX_R` is clamped.
+    """Exercise (a), ``ex-10-2-4-bias``: your hidden biases of the RBM over y_{t+1} that :data:`EX_REFH`
+    predicts with after it was given r_t = :data:`EX_R` and then observed y_t = :data:`EX_YT`.
 
-    Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the first K columns
-    of W taken in place of W_r, and left-out biases.
+    Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the biases of the step
+    you were given rather than the next, three slips in the next step's recurrent input, that input given
+    for the biases, left-out biases, and the first K columns of W taken in place of W_r.
     """
     p = EX_REFH
-    c, _, _ = _conditional()
-    K = p.W.shape[0]
-    # W_y = W[:, :M] has M columns and cannot multiply r_t (K entries); the slip that does run is taking
-    # the first K columns of W, which belong to W_y, in place of W_r = W[:, M:]
-    hints = {"you took the first K columns of W (they belong to W_y) instead of W_r, the K columns after "
-             "the M columns of W_y": p.b_x + p.W[:, :K] @ EX_R,
-             "you left out the hidden biases b_x": p.W[:, 4:] @ EX_R}
-    return result("hidden biases given r_t", compare_array(answer, c, "the biases", rtol=1e-10, hints=hints))
+    K, M = p.W.shape[0], p.W.shape[1] - p.W.shape[0]
+    Wy, Wr = p.W[:, :M], p.W[:, M:]
+
+    def sig(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+    a = p.b_x + Wy @ EX_YT + Wr @ EX_R
+    r_next = sig(a)
+    expected = p.b_x + Wr @ r_next
+    # W_y = W[:, :M] has M columns and cannot multiply r (K entries); the slip that does run is taking the
+    # first K columns of W, which belong to W_y, in place of W_r = W[:, M:]
+    hints = {"you gave the hidden biases of the step you were given (with r_t clamped), not of the next one":
+             p.b_x + Wr @ EX_R,
+             "your recurrent input r_{t+1} is not a mean: it is missing the sigmoid": p.b_x + Wr @ a,
+             "your recurrent input r_{t+1} leaves out the observation y_t": p.b_x + Wr @ sig(p.b_x + Wr @ EX_R),
+             "your recurrent input r_{t+1} leaves out the previous input r_t": p.b_x + Wr @ sig(p.b_x + Wy @ EX_YT),
+             "you gave the recurrent input r_{t+1}, not the hidden biases of the RBM it makes": r_next,
+             "you left out b_x from the biases of the next step's RBM": Wr @ r_next,
+             "you took the first K columns of W (they belong to W_y) instead of W_r, the K columns after "
+             "the M columns of W_y": p.b_x + p.W[:, :K] @ r_next}
+    return result("hidden biases of the next step's RBM",
+                  compare_array(answer, expected, "the biases", rtol=1e-10, hints=hints))
 
 
 def predictive_log_prob(answer) -> object:
@@ -321,6 +336,8 @@ def conditional_cd1_function(fn) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises keep
 #: the same data for every student (courseware/grading.py).
 SUMMATIVE = {
+    "ex-10-2-4-bias": {"forbidden": ["pedagogy_lib.harmonium.model.hidden_mean",
+                                     "pedagogy_lib.harmonium.model.hidden_natural"]},
     "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                                "pedagogy_lib.harmonium.recurrent.refh_training_data"],
                                  "same_data": "the answer is a function, which the grader calls on test problems "

@@ -39,17 +39,20 @@ EX_H = book_or_drawn(np.array([0.8, -1.2, 2.1, -0.4, 0.0, -1.7]), _draw_h, seed=
 
 
 def _draw_p(rng) -> tuple:
-    """(p, p_n, K) for one student: two densities between 0.02 and 0.6 (two decimals) that differ, and
-    K between 3 and 20."""
+    """(p, p_n, K, pi) for one student: two densities between 0.02 and 0.6 (two decimals) that differ, K
+    between 3 and 20, and the model's prior probability of data between 0.05 and 0.45 (two decimals), not
+    1/K (where the prior cancels the offset and the answer would be binary NCE's)."""
     while True:
         p, pn = (float(v) for v in np.round(rng.uniform(0.02, 0.6, 2), 2))
         K = int(rng.integers(3, 21))
-        if p != pn * (K - 1) and p != pn:
-            return p, pn, K
+        pi = round(float(rng.uniform(0.05, 0.45)), 2)
+        if p != pn * (K - 1) and p != pn and abs(pi - 1.0 / K) > 0.02:
+            return p, pn, K, pi
 
 
-#: Exercise (c): the data density p(y), the noise density p_n(y) at one point y, and K.
-EX_P = book_or_drawn((0.30, 0.05, 6), _draw_p, seed=10133)
+#: Exercise (c): the data density p(y), the noise density p_n(y) at one point y, K, and the prior
+#: probability pi with which the model's (biased) coins call an example data; Step 3 has pi = 1/2.
+EX_P = book_or_drawn((0.30, 0.05, 6, 0.25), _draw_p, seed=10133)
 
 
 def _sig(x):
@@ -98,20 +101,26 @@ def one_positive_mass(answer) -> CheckResult:
 
 def pointwise_minimizer(answer) -> CheckResult:
     """Exercise (c), ``ex-10-1-3-minimizer``: your h(y) that minimizes the expected local-NCE loss at the
-    point described by :data:`EX_P` = (p, p_n, K); a single number.
+    point described by :data:`EX_P` = (p, p_n, K, pi), when the model's independent coins call each example
+    data with prior probability pi; a single number.
 
-    The checker recognizes binary NCE's minimizer, a miscount of the negatives, the sign of the
-    log(K - 1) term, and a ratio given for its logarithm.
+    The checker recognizes Step 3's answer for fair coins, two slips in how the prior enters, a missing
+    term for the K - 1 negatives, binary NCE's minimizer, and a ratio given for its logarithm.
     """
-    p, pn, K = EX_P
-    expected = np.log(p) - np.log(pn) - np.log(K - 1)
+    p, pn, K, pi = EX_P
+    odds = np.log(pi / (1.0 - pi))
+    base = np.log(p) - np.log(pn)
+    expected = base - np.log(K - 1) - odds
     hints = {
-        "you left out -log(K - 1): that is binary NCE's minimizer": np.log(p) - np.log(pn),
-        "you used log K instead of log(K - 1)": np.log(p) - np.log(pn) - np.log(K),
-        "you gave the ratio, not its logarithm": p / (pn * (K - 1)),
-        "the sign of your log(K - 1) term is flipped": np.log(p) - np.log(pn) + np.log(K - 1),
+        "you kept Step 3's fair coins: your answer does not depend on pi": base - np.log(K - 1),
+        "the prior enters your answer with the wrong sign": base - np.log(K - 1) + odds,
+        "the prior enters your answer through log pi alone; write out the posterior odds that one "
+        "example is data": base - np.log(K - 1) - np.log(pi),
+        "your answer has no term for the K - 1 negatives of a trial": base - odds,
+        "you gave binary NCE's minimizer, which knows neither K nor pi": base,
+        "you gave the ratio, not its logarithm": np.exp(expected),
     }
-    return result("pointwise minimizer of Eq. 10.13",
+    return result("pointwise minimizer of the local-NCE loss with biased coins",
                   compare_scalar(answer, expected, "h*", rtol=1e-6, hints=hints))
 
 

@@ -18,8 +18,9 @@ __all__ = ["EX_STATES", "GROWTH", "CYCLE", "MIN_TIME", "lorenz63_field", "predic
 #: Exercise 1: states at which the vector field is tested (rows).
 EX_STATES = np.array([[1.0, 2.0, 3.0], [-5.5, 0.3, 24.0], [8.0, 8.0, 27.0], [0.0, 0.0, 0.0]])
 
-#: Exercise 2: leading Lyapunov exponent, initial error and tolerance for the predictability time.
-GROWTH = {"lam": 1.7, "delta0": 1e-6, "delta_max": 1.0}
+#: Exercise 2: leading Lyapunov exponent, initial error, the rate at which an imperfect model adds error,
+#: and the error size at which the forecast is useless.
+GROWTH = {"lam": 1.7, "delta0": 1e-4, "q": 3e-4, "delta_max": 1.0}
 
 
 def _field(x):
@@ -36,19 +37,28 @@ def lorenz63_field(fn) -> "result":
 
 
 def predictability_time(answer) -> "result":
-    """Exercise 2, ``ex-da-1-predictability``: your time for an error of size ``delta0`` growing
-    exponentially at rate ``lam`` to reach ``delta_max``, with the values of :data:`GROWTH`; a single
-    number.
+    """Exercise 2, ``ex-da-1-predictability``: your time for an error of size ``delta0``, growing at the
+    rate ``lam`` in a model that adds error of its own at the rate ``q``, to reach ``delta_max``, with the
+    values of :data:`GROWTH`; a single number.
 
-    The checker recognizes a base-10 logarithm and slips with the rate.
+    The checker recognizes the perfect model's time, two slips in how the model's error enters, the
+    initial error left out, a base-10 logarithm, and slips with the rate.
     """
     g = GROWTH
-    expected = np.log(g["delta_max"] / g["delta0"]) / g["lam"]
-    hints = {"you took a base-10 logarithm; exponential growth needs the natural logarithm":
-             np.log10(g["delta_max"] / g["delta0"]) / g["lam"],
-             "you multiplied by the exponent instead of dividing by it": np.log(g["delta_max"] / g["delta0"]) * g["lam"],
-             "you left out the exponent": np.log(g["delta_max"] / g["delta0"])}
-    return result("predictability time", compare_scalar(answer, expected, "your time", rtol=1e-3, hints=hints))
+    lam, d0, q, dmax = g["lam"], g["delta0"], g["q"], g["delta_max"]
+    b = q / lam
+    expected = np.log((dmax + b) / (d0 + b)) / lam
+    hints = {"that is the time for a perfect model; here the model adds error of its own":
+             np.log(dmax / d0) / lam,
+             "you added the model's error rate q to the errors as it is; compare the units of q and of an "
+             "error": np.log((dmax + q) / (d0 + q)) / lam,
+             "your time does not depend on the initial error delta0": np.log(1.0 + dmax / b) / lam,
+             "you took a base-10 logarithm; exponential growth needs the natural logarithm":
+             np.log10((dmax + b) / (d0 + b)) / lam,
+             "you multiplied by the exponent instead of dividing by it": np.log((dmax + b) / (d0 + b)) * lam,
+             "you left out the exponent": np.log((dmax + b) / (d0 + b)) * 1.0}
+    return result("predictability time with model error",
+                  compare_scalar(answer, expected, "your time", rtol=1e-3, hints=hints))
 
 
 #: Exercise 3: the run the statement asks for: cycles of this many time units (dt = 0.01, 10 RK4 steps)
@@ -164,8 +174,12 @@ def _graded_states(rng) -> dict:
 
 
 def _graded_growth(rng) -> dict:
-    return {"GROWTH": {"lam": round(float(rng.uniform(0.5, 2.0)), 2), "delta0": float(10.0 ** -int(rng.integers(3, 9))),
-                       "delta_max": round(float(rng.uniform(0.5, 5.0)), 1)}}
+    """Growth data for one student: an exponent, an initial error 10^-3 to 10^-6, a model-error rate q such that
+    q / lam is between a fifth of the initial error and five times it (so both matter), and a final size."""
+    lam = round(float(rng.uniform(0.5, 2.0)), 2)
+    d0 = float(10.0 ** -int(rng.integers(3, 7)))
+    q = float(f"{lam * d0 * rng.uniform(0.2, 5.0):.1e}")                 # two significant digits
+    return {"GROWTH": {"lam": lam, "delta0": d0, "q": q, "delta_max": round(float(rng.uniform(0.5, 5.0)), 1)}}
 
 
 #: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
