@@ -17,18 +17,43 @@ def test_transition_coefficients_by_iterating_one_step_transitions():
     assert not r and "square root" in str(r)
 
 
-def test_book_betas():
-    rng = np.random.default_rng(0)
+def _ve_variances_by_moments(b):
+    """Independently: the DDPM chain from a fixed datum, its variances and the covariance of neighbouring
+    levels iterated exactly, then the variance of the increment of the rescaled levels x_l / sqrt(abar_l)."""
+    abar, var, out = 1.0, 0.0, []
+    for bb in b:
+        cov = np.sqrt(1 - bb) * var                  # Cov(x_l, x_(l-1))
+        new_var = (1 - bb) * var + bb
+        new_abar = abar * (1 - bb)
+        out.append(new_var / new_abar + var / abar - 2 * cov / np.sqrt(new_abar * abar))
+        abar, var = new_abar, new_var
+    return np.array(out)
+
+
+def test_ve_step_variances():
     b = check.EX_DDPM_BETAS
-    x = rng.standard_normal((200000, 1))       # regression slope of x_l on x_(l-1) for a VP step
-    slopes = [np.polyfit(x[:, 0], np.sqrt(1 - bb) * x[:, 0] + np.sqrt(bb) * rng.standard_normal(200000), 1)[0]
-              for bb in b]
-    assert np.allclose(slopes, np.sqrt(1 - b), atol=5e-3)
-    assert check.book_betas(np.sqrt(1 - b))
-    r = check.book_betas(b)
-    assert not r and "gamma_l^2" in str(r)
-    r = check.book_betas(1 - b)                   # the missing root: told what to check, not the relation
-    assert not r and "scale or a variance" in str(r) and "squared" not in str(r)
+    g2 = _ve_variances_by_moments(b)
+    rng = np.random.default_rng(0)                   # and by simulation, 4 standard errors
+    x, y_prev, abar = np.zeros(200000), np.zeros(200000), 1.0
+    for bb, g in zip(b, g2):
+        x = np.sqrt(1 - bb) * x + np.sqrt(bb) * rng.standard_normal(x.size)
+        abar *= 1 - bb
+        inc = x / np.sqrt(abar) - y_prev
+        assert abs(inc.var() - g) < 4 * g * np.sqrt(2 / x.size)
+        y_prev = x / np.sqrt(abar)
+    assert check.ve_step_variances(g2)
+    abar = np.cumprod(1 - b)
+    prev = np.concatenate([[1.0], abar[:-1]])
+    sig = np.sqrt((1 - abar) / abar)
+    for wrong, fragment in [(b, "unchanged"), (np.sqrt(1 - b), "before rescaling"),
+                            (b / (1 - b), "its own alpha"), ((1 - abar) / abar, "total noise variance"),
+                            (b / prev, "starts from"),
+                            (np.diff(np.concatenate([[0.0], sig])) ** 2, "standard deviations"),
+                            (g2 * [1, 1, 1, 1.01], "not within tolerance")]:
+        r = check.ve_step_variances(wrong)
+        assert not r and fragment in str(r), str(r)
+    assert not check.ve_step_variances(np.sqrt(1 - b))      # the page's old answer
+    assert not check.ve_step_variances(None)
 
 
 def _crossing_by_building_the_schedule(lo, hi, L):
@@ -54,14 +79,29 @@ def test_snr_crossing():
 
 
 def test_posterior_variance_by_gaussian_conditioning():
+    """The datum N(0, s^2) integrated out: condition the joint Gaussian of (x_4, x_5)."""
     from pedagogy_lib.gaussian.blocks import condition
-    ab = check.EX_ALPHA_BAR
-    v4, a = 1 - ab[4], ab[5] / ab[4]          # x_4 | x0 ~ N(., v4), x_5 = sqrt(a) x_4 + sqrt(1 - a) z
+    ab, s2 = check.EX_ALPHA_BAR, check.EX_REVERSE_S ** 2
+    v4 = ab[4] * s2 + 1 - ab[4]                  # Var x_4 (VP: scale^2 s^2 + noise variance)
+    a = ab[5] / ab[4]                            # x_5 = sqrt(a) x_4 + sqrt(1 - a) z
     cov = np.array([[v4, np.sqrt(a) * v4], [np.sqrt(a) * v4, a * v4 + 1 - a]])
-    g = condition(np.zeros(2), cov, np.array([1]), np.array([0.0]))
+    g = condition(np.zeros(2), cov, np.array([1]), np.array([0.3]))
     assert check.posterior_variance(g.Sigma[0, 0])
+    # the datum known: condition the three-dimensional Gaussian of (x_4, x_5, x) on x_5 and x
+    S = np.array([[v4, np.sqrt(a) * v4, np.sqrt(ab[4]) * s2],
+                  [np.sqrt(a) * v4, a * v4 + 1 - a, np.sqrt(ab[5]) * s2],
+                  [np.sqrt(ab[4]) * s2, np.sqrt(ab[5]) * s2, s2]])
+    known = condition(np.zeros(3), S, np.array([1, 2]), np.array([0.3, 0.1])).Sigma[0, 0]
+    r = check.posterior_variance(known)
+    assert not r and "datum is known" in str(r)
     r = check.posterior_variance(1 - a)
-    assert not r and "beta-tilde" in str(r)
+    assert not r and "forward" in str(r)
+    coef2 = (g.Sigma[0, 0] - known) / (1 / (1 / s2 + ab[5] / (1 - ab[5])))
+    r = check.posterior_variance(known + coef2 * s2)
+    assert not r and "prior variance" in str(r)
+    r = check.posterior_variance(known + np.sqrt(coef2) / (1 / s2 + ab[5] / (1 - ab[5])))
+    assert not r and "only once" in str(r)
+    assert not check.posterior_variance(g.Sigma[0, 0] * 1.001)
 
 
 def test_langevin_variance_by_iterating_the_variance_recursion():
@@ -74,15 +114,35 @@ def test_langevin_variance_by_iterating_the_variance_recursion():
     assert not r and "biased" in str(r)
 
 
-def test_tweedie_force_by_finite_differences_of_a_gaussian():
-    v, rho, m, x = check.EX_TWEEDIE
-    # if m_hat is the exact posterior mean of a point mass at m, the marginal is N(v rho m, v^2 I)
-    logp = lambda y: -0.5 * np.sum((y - v * rho * m) ** 2) / v ** 2
+def _two_point_log_density(p, y):
+    c = p["v"] * p["rho"] * p["atoms"]
+    return np.log(np.sum(p["w"] * np.exp(-0.5 * np.sum((y - c) ** 2, axis=1) / p["v"] ** 2)))
+
+
+def test_tweedie_force_by_finite_differences_of_the_noised_density():
+    p = check.EX_TWEEDIE
     h = 1e-6
-    fd = np.array([(logp(x + h * e) - logp(x - h * e)) / (2 * h) for e in np.eye(2)])
+    fd = np.array([(_two_point_log_density(p, p["x"] + h * e) - _two_point_log_density(p, p["x"] - h * e))
+                   / (2 * h) for e in np.eye(2)])
     assert check.tweedie_force(fd)
-    r = check.tweedie_force(fd * v)
-    assert not r and "v^2" in str(r)
+    v, rho, atoms, x = p["v"], p["rho"], p["atoms"], p["x"]
+
+    def force_with(w, centres, var, scale=v * rho, power=2):
+        logr = np.log(w) - 0.5 * np.sum((x - centres) ** 2, axis=1) / var
+        r = np.exp(logr - logr.max())
+        return (scale * (r / r.sum()) @ atoms - x) / v ** power
+    c = v * rho * atoms
+    nearest = atoms[np.argmin(np.sum((x - c) ** 2, axis=1))]
+    for wrong, fragment in [(force_with([0.5, 0.5], c, v ** 2), "probabilities w"),
+                            ((v * rho * p["w"] @ atoms - x) / v ** 2, "prior mean"),
+                            ((v * rho * nearest - x) / v ** 2, "nearest atom"),
+                            (force_with(p["w"], atoms, v ** 2), "atoms themselves"),
+                            (force_with(p["w"], c, 1.0), "noise variance"),
+                            (force_with(p["w"], c, v ** 2, scale=1.0), "scale v rho"),
+                            (fd * v, "v^2"),
+                            (fd * [1, 1.01], "not within tolerance")]:
+        r = check.tweedie_force(wrong)
+        assert not r and fragment in str(r), str(r)
 
 
 def test_gaussian_limit_by_quadrature():
@@ -110,24 +170,49 @@ def test_gaussian_limit_by_quadrature():
     assert not r and "mean" in str(r)
 
 
-def test_step_weight():
+def test_step_weight_for_a_velocity_prediction():
+    """Independently: on random draws, the clean-data summand w_5 |x - m_hat|^2 over |nu - nu_hat|^2, with
+    m_hat obtained by solving the linear map (x, z) -> (x_l, nu) numerically."""
     lam = check.EX_LAM
-    assert check.step_weight((lam[4] - lam[5]) / 2)
-    r = check.step_weight(lam[4] - lam[5])
-    assert not r and "1/2" in str(r)
+    v, rho = 1 / np.sqrt(1 + lam), np.sqrt(lam)
+    w5 = (lam[4] - lam[5]) / 2
+    M = np.array([[v[5] * rho[5], v[5]], [-v[5], v[5] * rho[5]]])    # (x, z) -> (x_l, nu)
+    rng = np.random.default_rng(3)
+    ratios = []
+    for _ in range(5):
+        x, z, nu_hat = rng.normal(size=(3, 4))
+        x_l, nu = M @ np.vstack([x, z])
+        m_hat = np.linalg.solve(M, np.vstack([x_l, nu_hat]))[0]
+        ratios.append(w5 * np.sum((x - m_hat) ** 2) / np.sum((nu - nu_hat) ** 2))
+    assert np.ptp(ratios) < 1e-9 * ratios[0]
+    assert check.step_weight(ratios[0])
+    for wrong, fragment in [(w5, "clean-data"), (w5 / lam[5], "noise loss"), (w5 * (1 + lam[5]), "upside down"),
+                            (w5 * lam[5] / (1 + lam[5]), "signal's scale"), (w5 / (1 + lam[4]), "level 4"),
+                            (2 * ratios[0], "1/2"), (ratios[0] * 1.001, "not within tolerance")]:
+        r = check.step_weight(wrong)
+        assert not r and fragment in str(r), str(r)
 
 
-def test_mse_at_level_by_monte_carlo():
+def test_mse_at_level_for_two_point_data():
+    """Independently: the posterior variance a^2 sech^2(a lam y) averaged over the density of the noisy
+    observation y on a fine grid (Simpson), and a Monte Carlo check within 4 standard errors."""
+    from scipy.integrate import simpson
+    a, lam = check.EX_TWO_POINT, 4.0
+    y = np.linspace(-a - 12 / np.sqrt(lam), a + 12 / np.sqrt(lam), 200001)
+    dens = 0.5 * np.sqrt(lam / (2 * np.pi)) * (np.exp(-lam * (y - a) ** 2 / 2) + np.exp(-lam * (y + a) ** 2 / 2))
+    mse = simpson(dens * a ** 2 / np.cosh(a * lam * y) ** 2, x=y)
     rng = np.random.default_rng(1)
-    s0, n = check.EX_S0, 400000
-    x = rng.normal(0, s0, n)
-    y = x + rng.normal(0, 0.5, n)              # x_l / (v rho) at lambda = 4: noise sd 1 / 2
-    slope = np.cov(x, y)[0, 1] / np.var(y)     # the posterior mean is linear for Gaussian data
-    mse = np.mean((x - slope * y) ** 2)
-    assert abs(mse - 1 / (1 / s0 ** 2 + 4)) < 4 * mse * np.sqrt(2 / n)
-    assert check.mse_at_level(1 / (1 / s0 ** 2 + 4))
-    r = check.mse_at_level(s0 ** 2)
-    assert not r and "prior variance" in str(r)
+    n = 400000
+    x = a * rng.choice([-1.0, 1.0], n)
+    yy = x + rng.standard_normal(n) / np.sqrt(lam)
+    err = (x - a * np.tanh(a * lam * yy)) ** 2
+    assert abs(err.mean() - mse) < 4 * err.std() / np.sqrt(n)
+    assert check.mse_at_level(mse)
+    for wrong, fragment in [(1 / (1 / a ** 2 + lam), "Gaussian data"), (a ** 2, "prior variance"),
+                            (1 / lam, "noise variance"), (a ** 2 / np.cosh(a * a * lam) ** 2, "one observation"),
+                            (mse * 1.001, "not within tolerance")]:
+        r = check.mse_at_level(wrong)
+        assert not r and fragment in str(r), str(r)
 
 
 def test_dsm_slope_by_least_squares():
@@ -189,68 +274,89 @@ import pytest  # noqa: E402
 from pedagogy_lib import diffusion as dif  # noqa: E402
 
 
-def _chain_solution(beta, gamma2, s0, v0):
-    """The notebook's solution: the scale and the variance pushed through each step."""
-    L = len(beta)
-    scale, var = np.empty(L + 1), np.empty(L + 1)
-    scale[0], var[0] = s0, v0 ** 2
+def _chain_solution(B, Gamma, s0, v0):
+    """The notebook's solution: the mean matrix and the covariance pushed through each step."""
+    L, d, _ = B.shape
+    S, C = np.empty((L + 1, d, d)), np.empty((L + 1, d, d))
+    S[0], C[0] = s0 * np.eye(d), v0 ** 2 * np.eye(d)
     for l in range(1, L + 1):
-        scale[l] = beta[l - 1] * scale[l - 1]
-        var[l] = beta[l - 1] ** 2 * var[l - 1] + gamma2[l - 1]
-    return scale, np.sqrt(var)
+        S[l] = B[l - 1] @ S[l - 1]
+        C[l] = B[l - 1] @ C[l - 1] @ B[l - 1].T + Gamma[l - 1]
+    return S, C
 
 
-def _chain_closed_form(beta, gamma2, s0, v0):
-    """Independently: the composition rule of Eq. 8.37 in closed form, each step's noise scaled by the
-    product of the later betas."""
-    B = np.concatenate([[1.0], np.cumprod(beta)])
-    var = B ** 2 * v0 ** 2 + np.array([sum((B[l] / B[k]) ** 2 * gamma2[k - 1] for k in range(1, l + 1))
-                                       for l in range(len(B))])
-    return s0 * B, np.sqrt(var)
+def _chain_closed_form(B, Gamma, s0, v0):
+    """Independently: x_l is linear in the datum, level 0's noise and every step's noise, so its covariance is
+    the sum over the noise sources of P C P^T, P the product of all the later steps."""
+    L, d, _ = B.shape
+
+    def later(l, k):                            # B_l ... B_(k+1)
+        P = np.eye(d)
+        for j in range(k, l):
+            P = B[j] @ P
+        return P
+    S = np.array([s0 * later(l, 0) for l in range(L + 1)])
+    C = np.array([v0 ** 2 * later(l, 0) @ later(l, 0).T
+                  + sum((later(l, k) @ Gamma[k - 1] @ later(l, k).T for k in range(1, l + 1)), np.zeros((d, d)))
+                  for l in range(L + 1)])
+    return S, C
 
 
 def test_chain_marginals_function_accepts_the_solution_and_agrees_with_the_library():
     assert check.chain_marginals_function(_chain_solution)
     assert check.chain_marginals_function(_chain_closed_form)
     assert check.chain_marginals_function(lambda *a: list(_chain_solution(*a)))
-    # on the library's schedules the solution gives back the marginals the library iterates to
-    for sched in (dif.make_schedule(15, "cosine"), dif.make_schedule(7, "log_snr", kind="ve"),
-                  dif.ddpm_schedule(np.linspace(1e-3, 0.05, 40))):
+    # with B_l = beta_l I and Gamma_l = gamma_l^2 I the solution gives back the library's scalar chain
+    for sched in (dif.make_schedule(15, "cosine"), dif.make_schedule(7, "log_snr", kind="ve")):
         beta, gamma2 = dif.consecutive_transitions(sched)
-        scale, v = _chain_solution(beta, gamma2, sched.scale[0], sched.v[0])
-        means, var = dif.iterate_moments(sched, np.ones(1))
-        np.testing.assert_allclose(scale, means[:, 0], rtol=1e-10)
-        np.testing.assert_allclose(v ** 2, var, rtol=1e-10)
-        np.testing.assert_allclose(v, sched.v, rtol=1e-10)
+        S, C = _chain_solution(beta[:, None, None] * np.eye(2), gamma2[:, None, None] * np.eye(2), sched.scale[0],
+                               sched.v[0])
+        np.testing.assert_allclose(S[:, 0, 0], sched.scale, rtol=1e-10)
+        np.testing.assert_allclose(C[:, 1, 1], sched.v ** 2, rtol=1e-10)
+        np.testing.assert_allclose(C[:, 0, 1], 0.0, atol=1e-14)
 
 
-def _chain_slip(clean=False, no_v0=False, variances=False, added=False, power=2, squared_noise=False,
-                vp=False, beta_squared=False):
-    def fn(beta, gamma2, s0, v0):
+def test_chain_marginals_by_simulation():
+    """A blurring chain simulated: the sample covariance of the last level within 4 standard errors."""
+    rng = np.random.default_rng(5)
+    B = np.array([[[0.9, 0.1], [0.0, 0.95]], [[0.8, 0.0], [0.3, 0.9]], [[1.0, -0.2], [0.1, 0.7]]])
+    G = np.array([[[0.05, 0.02], [0.02, 0.04]], [[0.1, 0.0], [0.0, 0.02]], [[0.03, -0.01], [-0.01, 0.06]]])
+    n, x = 200000, np.array([1.0, -2.0])
+    y = 0.9 * x + 0.2 * rng.standard_normal((n, 2))
+    for b, g in zip(B, G):
+        y = y @ b.T + rng.standard_normal((n, 2)) @ np.linalg.cholesky(g).T
+    S, C = _chain_solution(B, G, 0.9, 0.2)
+    np.testing.assert_allclose(y.mean(0), S[-1] @ x, atol=4 * np.sqrt(C[-1].diagonal().max() / n))
+    emp = np.cov(y.T)
+    assert np.all(np.abs(emp - C[-1]) < 4 * np.sqrt((C[-1] ** 2 + np.outer(C[-1].diagonal(), C[-1].diagonal())) / n))
+
+
+def _chain_slip(clean=False, no_v0=False, v0_unsquared=False, order=False, var_step=None, added=False):
+    def fn(B, Gamma, s0, v0):
+        L, d, _ = B.shape
         s0, v0 = (1.0, 0.0) if clean else (s0, 0.0 if no_v0 else v0)
-        scale, var = [s0], [v0 ** 2]
-        for b, g2 in zip(beta, gamma2):
-            scale.append((b ** 2 if beta_squared else b) * scale[-1])
-            var.append((1.0 if added else b ** power) * var[-1] + (g2 ** 2 if squared_noise else g2))
-        scale, var = np.array(scale), np.array(var)
-        if vp:
-            return scale, np.sqrt(1 - scale ** 2)
-        return scale, (var if variances else np.sqrt(var))
+        S, C = [s0 * np.eye(d)], [(v0 if v0_unsquared else v0 ** 2) * np.eye(d)]
+        for b, g in zip(B, Gamma):
+            S.append(S[-1] @ b if order else b @ S[-1])
+            C.append((C[0] if added else (var_step or (lambda b, C: b @ C @ b.T))(b, C[-1])) + g
+                     if not added else C[-1] + g)
+        return np.array(S), np.array(C)
     return fn
 
 
 @pytest.mark.parametrize("wrong,fragment", [
     (_chain_slip(clean=True), "clean datum"),
     (_chain_slip(no_v0=True), "level 0's noise v0"),
-    (_chain_slip(variances=True), "not the standard deviations"),
-    (_chain_slip(added=True), "without shrinking the earlier ones"),
-    (_chain_slip(power=1), "not by beta_l^2"),
-    (_chain_slip(squared_noise=True), "squared it again"),
-    (_chain_slip(vp=True), "preserves variance"),
-    (_chain_slip(beta_squared=True), "squared one-step scales"),
-    (lambda b, g2, s0, v0: None, "forget to return"),
-    (lambda b, g2, s0, v0: b[len(b)], "raised IndexError"),
-    (lambda b, g2, s0, v0: _chain_solution(b, g2, s0, v0)[1], "should return the pair"),
+    (_chain_slip(v0_unsquared=True), "v0 is a standard deviation"),
+    (_chain_slip(order=True), "wrong order"),
+    (_chain_slip(var_step=lambda b, C: b.T @ C @ b), "B^T on the left"),
+    (_chain_slip(var_step=lambda b, C: b @ C @ b), "without transposing"),
+    (_chain_slip(var_step=lambda b, C: b @ C), "once only"),
+    (_chain_slip(var_step=lambda b, C: (b ** 2) @ C), "entry by entry"),
+    (_chain_slip(added=True), "added the one-step covariances up"),
+    (lambda B, G, s0, v0: None, "forget to return"),
+    (lambda B, G, s0, v0: B[len(B)], "raised IndexError"),
+    (lambda B, G, s0, v0: _chain_solution(B, G, s0, v0)[1], "should return the pair"),
 ])
 def test_chain_marginals_function_names_the_slips(wrong, fragment):
     res = check.chain_marginals_function(wrong)
@@ -262,15 +368,17 @@ def test_chain_marginals_function_reaches_the_single_step_and_reveals_no_answer(
     assert "should be a function" in str(check.chain_marginals_function(np.ones(3)))
     msg = str(check.chain_marginals_function(lambda *a: (_chain_solution(*a)[0] * 1.001, _chain_solution(*a)[1])))
     assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
-    # right except on the single step (problem 3), and the variance-preserving shortcut fails first on
-    # the variance-exploding chain (problem 2)
+    # right except on the single step (problem 3) or on the one-dimensional chain (problem 4)
     msg = str(check.chain_marginals_function(lambda *a: (a[0] * 0 + 1.0, None) if len(a[0]) == 1
                                              else _chain_solution(*a)))
-    assert "test problem 3 (L = 1)" in msg, msg
-    assert "test problem 2" in str(check.chain_marginals_function(_chain_slip(vp=True)))
-    # the library's DDPM schedule is no shortcut: its level 0 is not the chain's
+    assert "test problem 3 (L = 1, d = 2)" in msg, msg
+    msg = str(check.chain_marginals_function(lambda *a: _chain_solution(*a) if a[0].shape[1] > 1
+                                             else (_chain_solution(*a)[0], 2 * _chain_solution(*a)[1])))
+    assert "test problem 4 (L = 6, d = 1)" in msg, msg
+    # the page's scalar composition, applied to the diagonals, is no shortcut
     assert not check.chain_marginals_function(
-        lambda b, g2, s0, v0: (lambda s: (s.scale, s.v))(dif.ddpm_schedule(g2, lam_max=s0 ** 2 / v0 ** 2)))
+        lambda B, G, s0, v0: _chain_solution(np.einsum("lii->li", B)[..., None] * np.eye(B.shape[1]),
+                                             np.einsum("lii->li", G)[..., None] * np.eye(B.shape[1]), s0, v0))
 
 
 def _mean_loss_solution(schedule, l, x0, z, mu):
@@ -554,11 +662,11 @@ def test_annealed_langevin_function_reveals_no_answer_and_reaches_the_edges():
 _ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_diffusion as check\nimport numpy as np\nfrom pedagogy_lib import diffusion as dif\nfrom pedagogy_lib.mixture.model import gmm_params\n'
 _ONE_CALL_ROUTES = {
     'ex-8-3-transition': ('transition_coefficients', 'bg', "ab = check.EX_ALPHA_BAR\nt = dif.transition(dif.schedule_from_snr(ab / (1 - ab), 'vp'), 3, 7)\nbg = [t.beta, t.gamma2]\n"),
-    'ex-8-3-name-clash': ('book_betas', 'b', 'b = dif.consecutive_transitions(dif.ddpm_schedule(check.EX_DDPM_BETAS))[0]\n'),
+    'ex-8-3-name-clash': ('ve_step_variances', 'g', 'g = np.diff(dif.ve_sigmas(dif.ddpm_schedule(check.EX_DDPM_BETAS)) ** 2)\n'),
     'ex-8-3-1-gaussian-limit': ('gaussian_limit', 'L', 'L = dif.gaussian_loss_limit(*check.EX_LAM_RANGE, check.EX_S0)\n'),
-    'ex-8-3-1-step-weight': ('step_weight', 'w', 'w = dif.step_weights(dif.Schedule(1 / np.sqrt(1 + check.EX_LAM), np.sqrt(check.EX_LAM)))[4]\n'),
+    'ex-8-3-1-step-weight': ('step_weight', 'w', 'lam = check.EX_LAM\nw = dif.step_weights(dif.Schedule(1 / np.sqrt(1 + lam), np.sqrt(lam)))[4] / (1 + lam[5])\n'),
     'ex-8-3-2-posterior-variance': ('posterior_variance', 's2', 'ab = check.EX_ALPHA_BAR\ns2 = dif.reverse_variances(dif.Schedule(np.sqrt(1 - ab), np.sqrt(ab / (1 - ab))))[4]\n'),
-    'ex-8-3-2-tweedie': ('tweedie_force', 'f', 'v, rho, m, x = check.EX_TWEEDIE\ns = dif.Schedule(np.array([0.5, v]), np.array([2.0, rho]))\nf = dif.force_from_m_hat(s, 1, x[None], m[None])[0]\n'),
+    'ex-8-3-2-tweedie': ('tweedie_force', 'f', 'p = check.EX_TWEEDIE\ng = gmm_params(p["w"], p["atoms"], [1e-12 * np.eye(2)] * 2)\ns = dif.Schedule(np.array([0.5, p["v"]]), np.array([2.0, p["rho"]]))\nf = dif.gmm_force(g, s, 1, p["x"][None])[0]\n'),
     'ex-8-3-snr-crossing': ('snr_crossing', 'f',
                             'def f(lo, hi, L):\n'
                             '    s = dif.make_schedule(L, "log_snr", lam_min=lo, lam_max=hi)\n'

@@ -14,8 +14,8 @@ import numpy as np
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
-           "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2",
-           "transition_coefficients", "book_betas", "snr_crossing", "posterior_variance",
+           "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S",
+           "transition_coefficients", "ve_step_variances", "snr_crossing", "posterior_variance",
            "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
            "dsm_slope", "n_levels", "noised_score"]
 
@@ -95,6 +95,27 @@ EX_GAUSS2 = book_or_drawn({"m": np.array([1.5, -0.5]), "s": np.array([0.4, 1.2])
 EX_LAM_RANGE = book_or_drawn((1e-2, 1e2), _draw_lam_range, seed=8305)
 
 
+def _draw_two_point(rng) -> float:
+    """The half-distance a of the two-point data law for one student: between 0.5 and 1.5 (two
+    decimals)."""
+    return float(np.round(rng.uniform(0.5, 1.5), 2))
+
+
+#: 8.3.1 exercise (c): data equal to -a or +a with probability 1/2 each (one dimension).
+EX_TWO_POINT = book_or_drawn(0.8, _draw_two_point, seed=8321)
+
+
+def _draw_reverse_s(rng) -> float:
+    """A data standard deviation for one student, between 0.3 and 0.8 or between 1.3 and 2 (two
+    decimals): away from 1, where the answer would be DDPM's beta."""
+    lo, hi = ((0.3, 0.8), (1.3, 2.0))[int(rng.integers(2))]
+    return float(np.round(rng.uniform(lo, hi), 2))
+
+
+#: 8.3.2 exercise (a): the standard deviation s of one-dimensional data N(0, s^2).
+EX_REVERSE_S = book_or_drawn(0.5, _draw_reverse_s, seed=8322)
+
+
 def _draw_langevin(rng) -> tuple:
     """(s^2, epsilon) for one student: a target variance between 0.5 and 4 and a step between 5% and 30%
     of it, so the chain is stable and its bias visible."""
@@ -106,18 +127,36 @@ def _draw_langevin(rng) -> tuple:
 EX_LANGEVIN = book_or_drawn((2.0, 0.2), _draw_langevin, seed=8306)
 
 
-def _draw_tweedie(rng) -> tuple:
-    """(v, rho, m_hat, x_l) of the same kind as the book's EX_TWEEDIE, for one student, with v rho away
-    from 1 and m_hat away from zero."""
+def _two_atom_posterior(p: dict, scale_likelihood: bool = True, sd: float | None = None,
+                        weights=None) -> np.ndarray:
+    """The posterior probabilities of the two atoms given x_l (slips switched on by the arguments)."""
+    v, rho, atoms, x = p["v"], p["rho"], p["atoms"], p["x"]
+    w = p["w"] if weights is None else np.asarray(weights, dtype=float)
+    centres = v * rho * atoms if scale_likelihood else atoms
+    s = v if sd is None else sd
+    logs = np.log(w) - 0.5 * np.sum((x - centres) ** 2, axis=1) / s ** 2
+    r = np.exp(logs - logs.max())
+    return r / r.sum()
+
+
+def _draw_tweedie(rng) -> dict:
+    """A problem of the same kind as the book's EX_TWEEDIE for one student: v, rho, two atoms at least 1
+    apart, unequal weights and a point x_l, with neither atom's posterior probability below 0.1."""
     while True:
         v, rho = float(np.round(rng.uniform(0.3, 1.0), 2)), float(np.round(rng.uniform(0.5, 2.0), 2))
-        m, x = np.round(rng.uniform(-1.5, 1.5, 2), 1) + 0.0, np.round(rng.uniform(-1.5, 1.5, 2), 1) + 0.0
-        if abs(v * rho - 1) > 0.1 and np.abs(m).max() >= 0.3:
-            return v, rho, m, x
+        atoms = np.round(rng.uniform(-1.5, 1.5, (2, 2)), 1) + 0.0
+        w1 = float(np.round(rng.uniform(0.2, 0.8), 2))
+        x = np.round(rng.uniform(-1.5, 1.5, 2), 1) + 0.0
+        p = {"v": v, "rho": rho, "atoms": atoms, "w": np.array([w1, 1.0 - w1]), "x": x}
+        if (np.linalg.norm(atoms[0] - atoms[1]) >= 1.0 and abs(w1 - 0.5) >= 0.1 and abs(v * rho - 1) > 0.1
+                and 0.1 < _two_atom_posterior(p)[0] < 0.9):
+            return p
 
 
-#: 8.3.2 exercise (c): (v_l, rho_l, m_hat, x_l) for Eq. 8.47 in two dimensions.
-EX_TWEEDIE = book_or_drawn((0.6, 1.2, np.array([1.0, -0.5]), np.array([0.3, 0.9])), _draw_tweedie, seed=8307)
+#: 8.3.2 exercise (c): two-point data in two dimensions (atoms ``atoms[k]`` with probabilities ``w[k]``),
+#: a level's ``v`` and ``rho``, and the point ``x`` (x_l) at which the force is wanted.
+EX_TWEEDIE = book_or_drawn({"v": 0.6, "rho": 1.2, "atoms": np.array([[1.0, -0.5], [-0.5, 1.0]]),
+                            "w": np.array([0.7, 0.3]), "x": np.array([0.3, 0.9])}, _draw_tweedie, seed=8307)
 
 
 def _draw_dsm(rng) -> tuple:
@@ -150,19 +189,29 @@ def transition_coefficients(answer) -> CheckResult:
                   compare_array(answer, [beta, gamma2], "(beta_73, gamma_73^2)", rtol=1e-6, hints=hints))
 
 
-def book_betas(answer) -> CheckResult:
-    """8.3 (b), ``ex-8-3-name-clash``: the book's beta_1, ..., beta_4 for the process whose DDPM
-    variances are :data:`EX_DDPM_BETAS`.
+def ve_step_variances(answer) -> CheckResult:
+    """8.3 (b), ``ex-8-3-name-clash``: the book's one-step variances gamma_1^2, ..., gamma_4^2 of the chain
+    of DDPM variances :data:`EX_DDPM_BETAS` (level 0 the clean datum) after every level is rescaled to the
+    variance-exploding form.
 
-    Pass an array of four numbers. The checker recognizes DDPM's values passed unchanged and two
-    slips in the conversion.
+    Pass an array of four numbers. The checker recognizes DDPM's values passed unchanged, the book's
+    scales beta_l, and several slips in the rescaling.
     """
-    b = EX_DDPM_BETAS
-    hints = {"you gave DDPM's beta itself: in the book that variance is gamma_l^2, not beta_l": b,
-             "your numbers are right up to a power: check whether the book's beta_l is a scale or a variance":
-                 1 - b,
-             "you used the cumulative product alpha-bar": np.sqrt(np.cumprod(1 - b))}
-    return result("the book's beta_l", compare_array(answer, np.sqrt(1 - b), "beta_l", rtol=1e-8, hints=hints))
+    b = np.asarray(EX_DDPM_BETAS, dtype=float)
+    abar = np.cumprod(1.0 - b)
+    prev = np.concatenate([[1.0], abar[:-1]])
+    sig = np.sqrt((1.0 - abar) / abar)
+    hints = {"you gave DDPM's variances unchanged: rescaling every level changes what each step adds": b,
+             "you gave the book's beta_l of the chain before rescaling (a scale, not a variance)": np.sqrt(1 - b),
+             "you rescaled each step by its own alpha only; level l is divided by the signal scale of the "
+             "whole chain up to l": b / (1 - b),
+             "you gave the total noise variance of each level, not the variance that one step adds":
+                 (1.0 - abar) / abar,
+             "you divided by the signal variance of the level the step starts from": b / prev,
+             "you subtracted noise standard deviations; independent noises add as variances":
+                 np.diff(np.concatenate([[0.0], sig])) ** 2}
+    return result("one-step variances of the rescaled chain",
+                  compare_array(answer, b / abar, "gamma_l^2", rtol=1e-8, hints=hints))
 
 
 def _first_noisy_level(lam_min: float, lam_max: float, L: int) -> int:
@@ -231,17 +280,27 @@ def snr_crossing(fn) -> CheckResult:
 
 
 def posterior_variance(answer) -> CheckResult:
-    """8.3.2 (a), ``ex-8-3-2-posterior-variance``: your reverse variance sigma_5^2 of Eq. 8.38
-    (l = 4, m = 5) under :data:`EX_ALPHA_BAR`, a single number.
+    """8.3.2 (a), ``ex-8-3-2-posterior-variance``: your variance of the reverse transition from level 5 to
+    level 4 when the datum is not known, for one-dimensional data N(0, s^2) with s = :data:`EX_REVERSE_S`
+    under the variance-preserving schedule :data:`EX_ALPHA_BAR`; a single number.
 
-    The checker recognizes the forward variance and a ratio turned upside down.
+    The checker recognizes the variance for a known datum, the forward variance, the prior in place of
+    the posterior, and an unsquared coefficient.
     """
-    ab = EX_ALPHA_BAR
+    ab, s2 = EX_ALPHA_BAR, EX_REVERSE_S ** 2
     bt = 1 - ab[5] / ab[4]
-    expected = (1 - ab[4]) * bt / (1 - ab[5])
-    hints = {"you gave DDPM's beta_t (the forward variance), not the posterior's beta-tilde": bt,
-             "you inverted the ratio (1 - alpha_bar_(t-1)) / (1 - alpha_bar_t)": (1 - ab[5]) * bt / (1 - ab[4])}
-    return result("posterior variance", compare_scalar(answer, expected, "sigma_5^2", rtol=1e-6, hints=hints))
+    known = (1 - ab[4]) * bt / (1 - ab[5])             # Eq. 8.38: the datum given
+    coef = np.sqrt(ab[4]) * bt / (1 - ab[5])           # the datum's coefficient in the reverse mean
+    post = 1 / (1 / s2 + ab[5] / (1 - ab[5]))          # Var(datum | x_5)
+    expected = known + coef ** 2 * post
+    hints = {"you gave the variance of Eq. 8.38, which holds when the datum is known; here it is not": known,
+             "you gave DDPM's beta_5, the forward step's variance": bt,
+             "you used the datum's prior variance where its uncertainty given x_5 belongs":
+                 known + coef ** 2 * s2,
+             "you multiplied the datum's uncertainty by its coefficient in the reverse mean only once":
+                 known + coef * post}
+    return result("reverse variance with the datum unknown",
+                  compare_scalar(answer, expected, "the variance", rtol=1e-6, hints=hints))
 
 
 def langevin_variance(answer) -> CheckResult:
@@ -261,18 +320,31 @@ def langevin_variance(answer) -> CheckResult:
 
 
 def tweedie_force(answer) -> CheckResult:
-    """8.3.2 (c), ``ex-8-3-2-tweedie``: your force estimate of Eq. 8.47 from :data:`EX_TWEEDIE` =
-    (v, rho, m_hat, x_l).
+    """8.3.2 (c), ``ex-8-3-2-tweedie``: your exact force of the noised two-point data of :data:`EX_TWEEDIE`
+    at its point ``x``, an array of shape (2,).
 
-    Pass an array of shape (2,). The checker recognizes a missing scale, a wrong power, and the
-    noise estimate given for the force.
+    The checker recognizes the weights of the atoms left out, the prior mean used as the prediction, the
+    nearest atom alone, atoms not scaled by v rho or a unit noise variance in the posterior, the scale
+    v rho left out of the force, and a wrong power of v.
     """
-    v, rho, m, x = EX_TWEEDIE
-    expected = (v * rho * m - x) / v ** 2
-    hints = {"you forgot the scale v rho in front of m_hat": (m - x) / v ** 2,
-             "you divided by v instead of v^2": (v * rho * m - x) / v,
-             "you gave the noise estimate eps-hat = -v f-hat": -(v * rho * m - x) / v}
-    return result("Tweedie's force", compare_array(answer, expected, "f_hat", rtol=1e-8, hints=hints))
+    p = EX_TWEEDIE
+    v, rho, atoms, x = p["v"], p["rho"], p["atoms"], p["x"]
+
+    def force(m, scale=v * rho, power=2):
+        return (scale * m - x) / v ** power
+    expected = force(_two_atom_posterior(p) @ atoms)
+    nearest = atoms[int(np.argmin(np.sum((x - v * rho * atoms) ** 2, axis=1)))]
+    hints = {"you left out the atoms' probabilities w": force(_two_atom_posterior(p, weights=[0.5, 0.5]) @ atoms),
+             "you used the prior mean of the data as the prediction; the prediction depends on x_l":
+                 force(p["w"] @ atoms),
+             "you kept only the nearest atom": force(nearest),
+             "your likelihood compares x_l with the atoms themselves; at level l the signal is scaled":
+                 force(_two_atom_posterior(p, scale_likelihood=False) @ atoms),
+             "your likelihood has the wrong noise variance": force(_two_atom_posterior(p, sd=1.0) @ atoms),
+             "you forgot the scale v rho in front of the prediction": force(_two_atom_posterior(p) @ atoms, 1.0),
+             "you divided by v instead of v^2": force(_two_atom_posterior(p) @ atoms, power=1)}
+    return result("Tweedie's force for two-point data",
+                  compare_array(answer, expected, "the force", rtol=1e-8, hints=hints))
 
 
 def gaussian_limit(answer) -> CheckResult:
@@ -303,30 +375,60 @@ def gaussian_limit(answer) -> CheckResult:
 
 
 def step_weight(answer) -> CheckResult:
-    """8.3.1 (b), ``ex-8-3-1-step-weight``: your weight w_5 of Eq. 8.41 for the SNRs :data:`EX_LAM`, a
-    single number.
+    """8.3.1 (b), ``ex-8-3-1-step-weight``: your weight of the fifth summand of the diffusion loss written
+    for a velocity prediction, for the variance-preserving schedule with the SNRs :data:`EX_LAM`; a single
+    number.
 
-    The checker recognizes a dropped factor, the neighbouring step, and the weight of the noise loss.
+    The checker recognizes the clean-data and the noise weights, the weight turned upside down, the
+    signal's scale where the noise's belongs, the wrong level, and a dropped factor.
     """
     lam = EX_LAM
-    expected = 0.5 * (lam[4] - lam[5])
-    hints = {"you dropped the 1/2": lam[4] - lam[5], "you used rho_l^2 - rho_(l+1)^2": 0.5 * (lam[5] - lam[6]),
-             "you gave the weight of the noise loss, w_l / rho_l^2": expected / lam[5]}
-    return result("step weight", compare_scalar(answer, expected, "w_5", rtol=1e-8, hints=hints))
+    w5 = 0.5 * (lam[4] - lam[5])
+    expected = w5 / (1 + lam[5])
+    hints = {"you gave the weight of the clean-data loss (Eq. 8.41)": w5,
+             "you gave the weight of the noise loss": w5 / lam[5],
+             "you turned the factor between the two errors upside down": w5 * (1 + lam[5]),
+             "you used the signal's scale v_l rho_l where the noise's v_l belongs": w5 * lam[5] / (1 + lam[5]),
+             "you used level 4's scales; the velocity target is defined at level 5": w5 / (1 + lam[4]),
+             "you used the step from level 5 to 6": 0.5 * (lam[5] - lam[6]) / (1 + lam[6]),
+             "you dropped the 1/2": 2 * expected}
+    return result("step weight for a velocity prediction",
+                  compare_scalar(answer, expected, "the weight", rtol=1e-8, hints=hints))
+
+
+def _two_point_mse(a: float, lam: float) -> float:
+    """The mean squared error of the posterior mean for data -a or +a (probability 1/2 each) observed as
+    x + z / sqrt(lam): a^2 E[sech^2(a^2 lam + a sqrt(lam) Z)], Z standard normal, by quadrature (sech^2
+    written with exp(-2|t|) so that nothing overflows)."""
+    from scipy.integrate import quad
+
+    def integrand(n):
+        t = abs(a * a * lam + a * np.sqrt(lam) * n)
+        e = np.exp(-2.0 * t)
+        return 4.0 * e / (1.0 + e) ** 2 * np.exp(-0.5 * n * n)
+
+    val = quad(integrand, -np.inf, np.inf, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
+    return float(a * a * val / np.sqrt(2 * np.pi))
 
 
 def mse_at_level(answer) -> CheckResult:
-    """8.3.1 (c), ``ex-8-3-1-mse``: your mean squared error of the best denoiser at SNR 4 for Gaussian
-    data with standard deviation :data:`EX_S0`, a single number.
+    """8.3.1 (c), ``ex-8-3-1-mse``: your mean squared error of the best denoiser at SNR 4 for data equal to
+    -a or +a with probability 1/2 each, a = :data:`EX_TWO_POINT`; a single number.
 
-    The checker recognizes the noise variance alone, the prior variance, and variances added where
-    they should not be.
+    The checker recognizes the error of Gaussian data (or of the best linear denoiser), the prior and the
+    noise variances, the error at a single observation, and the SNR read as a noise variance.
     """
-    expected = 1 / (1 / EX_S0 ** 2 + 4.0)
-    hints = {"you gave the noise variance of x_l / (v rho), 1 / lambda": 0.25,
-             "you gave the prior variance: the denoiser sees the data": EX_S0 ** 2,
-             "you added the variances instead of the precisions": EX_S0 ** 2 + 0.25}
-    return result("optimal MSE", compare_scalar(answer, expected, "the MSE", rtol=1e-8, hints=hints))
+    a = EX_TWO_POINT
+    expected = _two_point_mse(a, 4.0)
+    hints = {"you gave the error for Gaussian data of the same variance (that of the best linear "
+             "denoiser); the best denoiser of these data is not linear": 1 / (1 / a ** 2 + 4.0),
+             "you gave the prior variance: the denoiser sees the data": a ** 2,
+             "you gave the noise variance of x_l / (v rho), 1 / lambda": 0.25,
+             "you evaluated the posterior variance at one observation only; the MSE averages it over the "
+             "noisy observations": a ** 2 / np.cosh(4.0 * a ** 2) ** 2,
+             "you read the SNR 4 as a noise variance": _two_point_mse(a, 0.25)}
+    return result("optimal MSE for two-point data",
+                  compare_scalar(answer, expected, "the MSE", rtol=1e-6, hints=hints))
 
 
 def dsm_slope(answer) -> CheckResult:
@@ -414,113 +516,101 @@ from .checker import problem_rng  # noqa: E402
 __all__ += ["chain_marginals_function", "mean_loss_function"]
 
 
-def _chain_from_marginals(scale: np.ndarray, lam: np.ndarray) -> tuple:
-    """The one-step coefficients (beta_l, gamma_l^2), l = 1..L, of the chain whose marginals have signal
-    scale ``scale`` and SNR ``lam``: the mean and variance of each step matched (the law of total
-    expectation and of total variance)."""
-    v2 = scale ** 2 / lam
-    return scale[1:] / scale[:-1], v2[1:] - (scale[1:] / scale[:-1]) ** 2 * v2[:-1]
-
-
 def _chain_cases():
-    """Chains the student's function has not seen, each as ((beta, gamma2, s0, v0), (scale, v)): the
-    marginals are drawn first (a decreasing SNR and a signal scale) and the chain read off them, so the
-    reference is the drawn marginals themselves. A variance-preserving chain, a variance-exploding one, a
-    single step, a chain with no such structure, and a long variance-preserving one from DDPM-like
-    variances, in that order."""
-    rng = problem_rng(8310)
+    """Chains the student's function has not seen, each (B, Gamma, s0, v0): one-step matrices B_l and noise
+    covariances Gamma_l (shape (L, d, d)) of a blurring chain, a general chain in three dimensions, a single
+    step, a one-dimensional chain (the page's scalar case) and a long blurring chain, in that order."""
+    rng = problem_rng(8320)
     cases = []
-    for kind, L in [("vp", 8), ("ve", 6), ("free", 1), ("free", 12), ("ddpm", 30)]:
-        if kind == "ddpm":
-            var = np.linspace(rng.uniform(1e-3, 5e-3), rng.uniform(0.05, 0.1), L)
-            abar = np.cumprod(1.0 - var)
-            lam = np.concatenate([[abar[0] / (1 - abar[0]) * rng.uniform(3.0, 20.0)], abar / (1 - abar)])
-        else:
-            hi, lo = 10.0 ** rng.uniform(1.0, 3.0), 10.0 ** rng.uniform(-3.0, -1.0)
-            steps = rng.uniform(0.3, 1.0, L)
-            lam = hi * np.exp(np.log(lo / hi) * np.concatenate([[0.0], np.cumsum(steps) / steps.sum()]))
-        if kind in ("vp", "ddpm"):
-            scale = np.sqrt(lam / (1.0 + lam))
-        elif kind == "ve":
-            scale = np.ones(L + 1)
-        else:
-            scale = rng.uniform(0.6, 1.4) * np.exp(np.concatenate([[0.0], np.cumsum(rng.normal(-0.1, 0.15, L))]))
-        v = scale / np.sqrt(lam)
-        beta, gamma2 = _chain_from_marginals(scale, lam)
-        cases.append(((beta, gamma2, float(scale[0]), float(v[0])), (scale, v)))
+    for kind, d, L in [("blur", 2, 5), ("general", 3, 4), ("general", 2, 1), ("scalar", 1, 6), ("blur", 3, 8)]:
+        B, G = np.empty((L, d, d)), np.empty((L, d, d))
+        for k in range(L):
+            if kind == "blur":                    # mix each coordinate with its neighbour, then shrink
+                c = rng.uniform(0.05, 0.3)
+                M = (1 - c) * np.eye(d) + c * np.roll(np.eye(d), 1, axis=1)
+                B[k] = rng.uniform(0.85, 0.99) * M
+            else:
+                B[k] = rng.uniform(0.7, 1.0) * np.eye(d) + rng.normal(0.0, 0.2, (d, d))
+            A = rng.normal(0.0, 0.3, (d, d))
+            G[k] = A @ A.T + rng.uniform(0.01, 0.1) * np.eye(d)
+        cases.append((B, G, float(rng.uniform(0.8, 1.0)), float(rng.uniform(0.05, 0.3))))
     return cases
 
 
-def _chain_run(beta, gamma2, s0, v0, *, var_factor=None, noise=None):
-    """Scale and variance pushed down the chain step by step; ``var_factor`` replaces the factor that
-    multiplies the previous variance and ``noise`` the added variance (for the named slips)."""
-    scale, var = [s0], [v0 ** 2]
-    for b, g2 in zip(beta, gamma2):
-        scale.append(b * scale[-1])
-        var.append((b ** 2 if var_factor is None else var_factor(b)) * var[-1] + (g2 if noise is None else noise(g2)))
-    return np.array(scale), np.array(var)
+def _chain_run(B, G, s0, v0, *, var_step=None, scale_step=None, noise=None):
+    """Mean matrices S_l and covariances C_l pushed down the chain step by step; ``var_step(B, C)`` replaces
+    the propagation of the previous covariance, ``scale_step(B, S)`` that of the mean matrix and ``noise``
+    the added covariance (for the named slips)."""
+    d = B.shape[1]
+    S, C = [s0 * np.eye(d)], [v0 ** 2 * np.eye(d)]
+    for b, g in zip(B, G):
+        S.append(b @ S[-1] if scale_step is None else scale_step(b, S[-1]))
+        C.append((b @ C[-1] @ b.T if var_step is None else var_step(b, C[-1])) + (g if noise is None else noise(g)))
+    return np.array(S), np.array(C)
 
 
-def _chain_slips(beta, gamma2, s0, v0):
-    """What named wrong derivations return on one chain: (hints on the scale, hints on v)."""
-    scale, var = _chain_run(beta, gamma2, s0, v0)
-    clean_scale, clean_var = _chain_run(beta, gamma2, 1.0, 0.0)
-    with np.errstate(invalid="ignore"):
-        vp = np.sqrt(1.0 - scale ** 2)
+def _chain_slips(B, G, s0, v0):
+    """What named wrong derivations return on one chain: (hints on the mean matrices, hints on the
+    covariances)."""
     clean = "you started the chain from the clean datum; level 0 here is already noised, with scale s0 and sd v0"
-    return ({clean: clean_scale,
-             "you multiplied the squared one-step scales: that is the factor of the signal's variance, not of its "
-             "scale": s0 * np.concatenate([[1.0], np.cumprod(np.asarray(beta) ** 2)])},
-            {"you left out level 0's noise v0 (the chain does not start from the clean datum)": np.sqrt(clean_var),
-             "you returned the variances v_l^2, not the standard deviations v_l": var,
-             "you added the one-step variances gamma_l^2 up without shrinking the earlier ones by the later "
-             "scales beta": np.sqrt(v0 ** 2 + np.concatenate([[0.0], np.cumsum(gamma2)])),
-             "you multiplied the previous variance by beta_l, not by beta_l^2":
-                 np.sqrt(_chain_run(beta, gamma2, s0, v0, var_factor=lambda b: b)[1]),
-             "you took gamma_l^2 for a standard deviation and squared it again":
-                 np.sqrt(_chain_run(beta, gamma2, s0, v0, noise=lambda g2: g2 ** 2)[1]),
-             "you assumed the chain preserves variance (signal variance plus noise variance equal to one); "
-             "this chain need not": vp})
+    d = B.shape[1]
+    return ({clean: _chain_run(B, G, 1.0, 0.0)[0],
+             "you multiplied the one-step matrices in the wrong order (the last step acts last, from the left)":
+                 _chain_run(B, G, s0, v0, scale_step=lambda b, S: S @ b)[0]},
+            {"you left out level 0's noise v0 (the chain does not start from the clean datum)":
+                 _chain_run(B, G, s0, 0.0)[1],
+             "your level 0 covariance is v0 I; v0 is a standard deviation": _chain_run(B, G, s0, np.sqrt(v0))[1],
+             "you propagated the covariance with B^T on the left and B on the right":
+                 _chain_run(B, G, s0, v0, var_step=lambda b, C: b.T @ C @ b)[1],
+             "you multiplied the previous covariance by B on both sides without transposing one":
+                 _chain_run(B, G, s0, v0, var_step=lambda b, C: b @ C @ b)[1],
+             "you multiplied the previous covariance by B once only":
+                 _chain_run(B, G, s0, v0, var_step=lambda b, C: b @ C)[1],
+             "you squared B entry by entry; the chain mixes coordinates":
+                 _chain_run(B, G, s0, v0, var_step=lambda b, C: (b ** 2) @ C)[1],
+             "you added the one-step covariances up without passing the earlier ones through the later steps":
+                 v0 ** 2 * np.eye(d) + np.concatenate([np.zeros((1, d, d)), np.cumsum(G, axis=0)])})
 
 
 def chain_marginals_function(fn) -> CheckResult:
-    """Section 8.3, ``ex-8-3-chain-marginals``: your function ``fn(beta, gamma2, s0, v0)`` returning the pair
-    ``(scale, v)`` of the recognition marginals of a Gaussian Markov chain at every level.
+    """Section 8.3, ``ex-8-3-chain-marginals``: your function ``fn(B, Gamma, s0, v0)`` returning the pair
+    ``(S, C)`` of the recognition marginals N(S_l x, C_l) of a Gaussian Markov chain whose steps multiply
+    by a matrix and add correlated noise.
 
-    ``beta`` and ``gamma2`` have shape (L,): entry l - 1 holds the book's one-step scale beta_l and
-    variance gamma_l^2 of the step from level l - 1 to level l. ``s0`` and ``v0`` are level 0's signal
-    scale v_0 rho_0 and noise sd v_0. Return two arrays of shape (L + 1,), entry l holding the signal scale
-    v_l rho_l and the noise sd v_l of the marginal of level l given the datum. It is run on chains made
-    here: variance-preserving, variance-exploding and neither, one of them a single step. The checker
-    recognizes a start from the clean datum, level 0's noise left out, variances for standard deviations,
-    one-step variances added up without propagation, a wrong power of beta, and a variance-preserving
-    shortcut used on a chain that is not.
+    ``B`` and ``Gamma`` have shape (L, d, d): entry l - 1 holds the matrix B_l and the noise covariance
+    Gamma_l of the step from level l - 1 to level l. ``s0`` and ``v0`` are level 0's signal scale and noise
+    sd (level 0 is N(s0 x, v0^2 I)). Return two arrays of shape (L + 1, d, d), entry l holding S_l and C_l.
+    It is run on chains made here: blurring chains, general ones, a single step and a one-dimensional
+    chain. The checker recognizes a start from the clean datum, level 0's noise left out or not squared,
+    the matrices multiplied in the wrong order, the covariance propagated with a wrong or missing
+    transpose, only once, or entry by entry, and noise covariances added up without propagation.
     """
-    title = "recognition marginals of a Gaussian chain"
+    title = "recognition marginals of a Gaussian chain with matrix steps"
     if not callable(fn):
-        return result(title, [f"my_chain_marginals should be a function of (beta, gamma2, s0, v0); got "
+        return result(title, [f"my_chain_marginals should be a function of (B, Gamma, s0, v0); got "
                               f"{type(fn).__name__}."])
     problems: list[str] = []
-    for i, ((beta, gamma2, s0, v0), (scale_ref, v_ref)) in enumerate(_chain_cases()):
-        L = beta.shape[0]
-        where = f"test problem {i + 1} (L = {L})"
+    for i, (B, G, s0, v0) in enumerate(_chain_cases()):
+        L, d = B.shape[0], B.shape[1]
+        where = f"test problem {i + 1} (L = {L}, d = {d})"
         try:
-            out = fn(np.array(beta, copy=True), np.array(gamma2, copy=True), s0, v0)
+            out = fn(np.array(B, copy=True), np.array(G, copy=True), s0, v0)
         except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
             problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
             break
+        S_ref, C_ref = _chain_run(B, G, s0, v0)
         if out is None:
-            problems = compare_array(None, scale_ref, f"the output on {where}")
+            problems = compare_array(None, S_ref, f"the output on {where}")
             break
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            problems = [f"on {where} your function should return the pair (scale, v); got {type(out).__name__}"
+            problems = [f"on {where} your function should return the pair (S, C); got {type(out).__name__}"
                         + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
             break
-        hints_scale, hints_v = _chain_slips(beta, gamma2, s0, v0)
-        problems = (compare_array(out[0], scale_ref, f"the scales v_l rho_l on {where}", rtol=1e-8, atol=1e-12,
-                                  hints=hints_scale)
-                    + compare_array(out[1], v_ref, f"the noise sds v_l on {where}", rtol=1e-8, atol=1e-12,
-                                    hints=hints_v))
+        hints_S, hints_C = _chain_slips(B, G, s0, v0)
+        problems = (compare_array(out[0], S_ref, f"the mean matrices S_l on {where}", rtol=1e-8, atol=1e-12,
+                                  hints=hints_S)
+                    + compare_array(out[1], C_ref, f"the covariances C_l on {where}", rtol=1e-8, atol=1e-12,
+                                    hints=hints_C))
         if problems:
             break
     return result(title, problems)
@@ -659,7 +749,10 @@ SUMMATIVE = {
                       "pedagogy_lib.diffusion.schedules.schedule_from_snr"]},
     "ex-8-3-name-clash": {
         "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
-                      "pedagogy_lib.diffusion.forward.transition"]},
+                      "pedagogy_lib.diffusion.forward.transition",
+                      "pedagogy_lib.diffusion.schedules.ddpm_schedule",
+                      "pedagogy_lib.diffusion.schedules.ve_sigmas",
+                      "pedagogy_lib.diffusion.schedules.schedule_from_snr"]},
     "ex-8-3-1-gaussian-limit": {
         "forbidden": ["pedagogy_lib.diffusion.losses.gaussian_loss_limit",
                       "pedagogy_lib.diffusion.losses.gaussian_optimal_loss"]},
@@ -670,7 +763,12 @@ SUMMATIVE = {
         "forbidden": ["pedagogy_lib.diffusion.losses.reverse_variances",
                       "pedagogy_lib.diffusion.forward.posterior_transition"]},
     "ex-8-3-2-tweedie": {
-        "forbidden": ["pedagogy_lib.diffusion.losses.force_from_m_hat"]},
+        "forbidden": ["pedagogy_lib.diffusion.losses.force_from_m_hat",
+                      "pedagogy_lib.diffusion.sampling.gmm_m_hat",
+                      "pedagogy_lib.diffusion.sampling.gmm_force",
+                      "pedagogy_lib.diffusion.sampling.gmm_log_density",
+                      "pedagogy_lib.diffusion.sampling.mixture_force",
+                      "pedagogy_lib.diffusion.sampling.noised_mixture"]},
 }
 
 
