@@ -97,6 +97,7 @@ def test_free_energy_wrong_F_is_diagnosed(which, fragment):
     (dict(sigma=1.0), "unit variance"),
     (dict(pi=1.0 - check.EX_FREE_ENERGY.pi), "weight pi to the component with mean -theta"),
     (dict(sigma=np.sqrt(check.EX_FREE_ENERGY.sigma)), "sigma as the variance"),
+    (dict(sigma=check.EX_FREE_ENERGY.sigma ** 2), "squared sigma in the variance twice"),
 ])
 def test_free_energy_the_wrong_model_is_named(model, fragment):
     """The page's symmetric mixture (weights 1/2, unit variance) and other models are not the statement's:

@@ -105,7 +105,7 @@ def m_step(C, b):
 
     Pass an (M, K) = (2, 3) array and an (M,) = (2,) array. The checker recognizes the page's
     offset-free update used for C, an offset that ignores the codes or has a sign slip, an offset
-    fitted to the page's C, half-centred moments, and left-out recognition covariances.
+    fitted to the page's C, and left-out recognition covariances.
     """
     Y, nu, S = EX_MSTEP["Y"], EX_MSTEP["nu"], EX_MSTEP["Sigma"]
     N = len(Y)
@@ -121,7 +121,10 @@ def m_step(C, b):
         "the second":
             ((Y - y_bar).T @ nu / N) @ np.linalg.inv(S.mean(0) + nu.T @ nu / N),
     }
-    C_arr = np.asarray(C, dtype=float) if isinstance(C, (list, tuple, np.ndarray)) else C
+    try:
+        C_arr = np.asarray(C, dtype=float)
+    except (TypeError, ValueError):
+        C_arr = None
     b_hints = {
         "you took the mean of the data for b, as if the codes had mean zero": y_bar,
         "your b has a sign slip in its term that involves C": y_bar + C_ref @ nu_bar,
@@ -129,7 +132,7 @@ def m_step(C, b):
             y_bar - C_page @ nu_bar,
         "your b goes with a C that leaves out the recognition covariances Sigma": b_ls,
     }
-    if isinstance(C_arr, np.ndarray) and C_arr.shape == C_ref.shape and np.all(np.isfinite(C_arr)):
+    if C_arr is not None and C_arr.shape == C_ref.shape and np.all(np.isfinite(C_arr)):
         b_hints["your b is consistent with your C, so recheck C"] = y_bar - C_arr @ nu_bar
     problems = checker.compare_array(C, C_ref, "your C", hints=C_hints)
     problems += checker.compare_array(b, b_ref, "your b", hints=b_hints)
