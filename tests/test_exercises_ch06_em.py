@@ -19,6 +19,13 @@ def _log_joint(theta, y):
     return np.log(0.5) - 0.5 * np.log(2 * np.pi) - 0.5 * (y - np.array([theta, -theta])) ** 2
 
 
+def _mixture_log_joint(theta, pi, sigma, y):
+    """log(pi N(y; +theta, sigma^2)) and log((1 - pi) N(y; -theta, sigma^2)), written out."""
+    y = np.asarray(y, float)[:, None]
+    return (np.log([pi, 1.0 - pi]) - 0.5 * np.log(2 * np.pi * sigma**2)
+            - 0.5 * (y - np.array([theta, -theta])) ** 2 / sigma**2)
+
+
 def _post(lj):
     m = lj.max(axis=1, keepdims=True)
     e = np.exp(lj - m)
@@ -26,18 +33,21 @@ def _post(lj):
 
 
 def test_problem_data_are_valid():
-    y, theta, q = check.EX_FREE_ENERGY
+    y, theta, pi, sigma, q = check.EX_FREE_ENERGY
     assert q.shape == (len(y), 2) and np.allclose(q.sum(1), 1) and np.all(q > 0)
+    assert abs(pi - 0.5) > 0.1 and abs(sigma - 1.0) > 0.1          # not the page's symmetric mixture
     np.testing.assert_allclose(check.toy_log_joint(theta, y), _log_joint(theta, y), rtol=1e-12)
-    pi, B, yy, qq = check.EX_BITS
-    assert np.isclose(pi.sum(), 1) and np.allclose(B.sum(1), 1) and np.isclose(qq.sum(), 1)
+    pi, A, B, yy, q2, Q1 = check.EX_BITS
+    assert np.isclose(pi.sum(), 1) and np.allclose(A.sum(1), 1) and np.allclose(B.sum(1), 1)
+    assert np.isclose(q2.sum(), 1) and np.allclose(Q1.sum(1), 1)
     assert np.isclose(check.EX_HARD.p_y.sum(), 1)
 
 
 # ---------------------------------------------------------------- exercise 1: free energy
-def _fe_parts():
-    y, theta, q = check.EX_FREE_ENERGY
-    lj = _log_joint(theta, y)
+def _fe_parts(theta=None, pi=None, sigma=None):
+    y, th, p, sg, q = check.EX_FREE_ENERGY
+    lj = _mixture_log_joint(th if theta is None else theta, p if pi is None else pi,
+                            sg if sigma is None else sigma, y)
     post = _post(lj)
     F = np.mean(np.sum(q * (np.log(q) - lj), axis=1))
     kl = np.mean(np.sum(q * np.log(q / post), axis=1))
@@ -52,6 +62,16 @@ def test_free_energy_correct_passes_and_identity_holds():
     assert res and "correct" in str(res)
 
 
+def test_free_energy_minus_kl_is_the_nll_from_scipy_densities():
+    """Eq. 6.6 against the mixture density written with scipy's normal pdf: F - KL is the average NLL."""
+    from scipy import stats
+
+    y, theta, pi, sigma, q = check.EX_FREE_ENERGY
+    dens = pi * stats.norm.pdf(y, theta, sigma) + (1 - pi) * stats.norm.pdf(y, -theta, sigma)
+    F, kl, *_ = _fe_parts()
+    np.testing.assert_allclose(F - kl, -np.mean(np.log(dens)), rtol=1e-12)
+
+
 @pytest.mark.parametrize("which,fragment", [
     ("elbo", "ELBo"),
     ("cross", "left out the entropy of q"),
@@ -59,13 +79,40 @@ def test_free_energy_correct_passes_and_identity_holds():
     ("sum", "summed over the data"),
     ("bits", "bits"),
     ("plus_entropy", "added the entropy"),
+    ("no_log_sigma", "normalizer lacks sigma"),
 ])
 def test_free_energy_wrong_F_is_diagnosed(which, fragment):
     F, kl, nll, q, lj, post, N = _fe_parts()
+    sigma = check.EX_FREE_ENERGY.sigma
     wrong = {"elbo": -F, "cross": np.mean(-np.sum(q * lj, 1)), "nll": nll, "sum": F * N, "bits": F / LN2,
-             "plus_entropy": np.mean(-np.sum(q * lj, 1) - np.sum(q * np.log(q), 1))}[which]
+             "plus_entropy": np.mean(-np.sum(q * lj, 1) - np.sum(q * np.log(q), 1)),
+             "no_log_sigma": F - np.log(sigma)}[which]
     res = check.free_energy(wrong, kl)
     assert not res and fragment in str(res)
+
+
+@pytest.mark.parametrize("model,fragment", [
+    (dict(pi=0.5, sigma=1.0), "symmetric mixture"),
+    (dict(pi=0.5), "weights 1/2"),
+    (dict(sigma=1.0), "unit variance"),
+    (dict(pi=1.0 - check.EX_FREE_ENERGY.pi), "weight pi to the component with mean -theta"),
+    (dict(sigma=np.sqrt(check.EX_FREE_ENERGY.sigma)), "sigma as the variance"),
+    (dict(sigma=check.EX_FREE_ENERGY.sigma ** 2), "squared sigma in the variance twice"),
+])
+def test_free_energy_the_wrong_model_is_named(model, fragment):
+    """The page's symmetric mixture (weights 1/2, unit variance) and other models are not the statement's:
+    F and KL computed for them fail, and each says which model it is."""
+    F, kl, *_ = _fe_parts(**model)
+    res = check.free_energy(F, kl)
+    assert not res and fragment in str(res) and "your average KL" in str(res), str(res)
+
+
+def test_free_energy_the_pages_toy_log_joint_does_not_pass():
+    y, theta, pi, sigma, q = check.EX_FREE_ENERGY
+    lj = check.toy_log_joint(theta, y)
+    post = _post(lj)
+    res = check.free_energy(np.mean(np.sum(q * (np.log(q) - lj), 1)), np.mean(np.sum(q * np.log(q / post), 1)))
+    assert not res and "symmetric mixture" in str(res)
 
 
 def test_free_energy_wrong_kl_order_is_diagnosed():
@@ -120,42 +167,81 @@ def test_em_step_none_and_errors_fail_gracefully():
 
 # ---------------------------------------------------------------- exercise 3: bits back
 def _bits():
-    pi, B, y, q = check.EX_BITS
-    gross = np.sum(q * (-np.log(pi) - np.log(B[:, y]))) / LN2
-    ent = -np.sum(q * np.log(q)) / LN2
-    py = np.sum(pi * B[:, y])
-    post = pi * B[:, y] / py
-    return gross, gross - ent, ent, py, post, q, pi, B, y
+    """Gross and net cost by enumeration over the (x1, x2) pairs, in natural logs converted to bits."""
+    pi, A, B, y, q2, Q1 = check.EX_BITS
+    gross = ent = p_y = 0.0
+    q = np.zeros((2, 3))
+    for x2 in range(3):
+        for x1 in range(2):
+            w = q2[x2] * Q1[x2, x1]
+            q[x1, x2] = w
+            gross += w * -(np.log(pi[x1]) + np.log(A[x1, x2]) + np.log(B[x2, y])) / LN2
+            ent -= w * np.log(w) / LN2
+            p_y += pi[x1] * A[x1, x2] * B[x2, y]
+    post = pi[:, None] * A * B[:, y][None, :] / p_y
+    return gross, gross - ent, ent, p_y, post, q
 
 
 def test_bits_back_correct_passes_and_excess_is_kl():
-    gross, net, ent, py, post, q, *_ = _bits()
+    gross, net, ent, py, post, q = _bits()
     np.testing.assert_allclose(net + np.log2(py), np.sum(q * np.log2(q / post)), rtol=1e-12)
     assert check.bits_back(gross, net)
 
 
+def test_bits_back_simulated_game_agrees_with_the_accounting():
+    """The game played 200000 times: draw x2, then x1, pay the three code lengths, get the bits of both draws
+    back. The averages agree with the enumeration within 5 standard errors."""
+    pi, A, B, y, q2, Q1 = check.EX_BITS
+    gross, net, *_ = _bits()
+    rng = np.random.default_rng(63)
+    n = 200_000
+    x2 = rng.choice(3, size=n, p=q2)
+    x1 = (rng.uniform(size=n) > Q1[x2, 0]).astype(int)
+    paid = -np.log2(pi[x1]) - np.log2(A[x1, x2]) - np.log2(B[x2, y])
+    back = -np.log2(q2[x2]) - np.log2(Q1[x2, x1])
+    assert abs(paid.mean() - gross) < 5 * paid.std() / np.sqrt(n)
+    assert abs((paid - back).mean() - net) < 5 * (paid - back).std() / np.sqrt(n)
+
+
 @pytest.mark.parametrize("which,fragment", [
     ("no_refund", "forgot the refund"),
+    ("refund_x2", "middle code x2 only"),
+    ("refund_x1", "top code x1 only"),
     ("plus_refund", "added the refund"),
     ("nats", "nats"),
-    ("marginal", "only when q is the posterior"),
+    ("marginal", "only when the recognition distribution is the posterior"),
 ])
 def test_bits_back_wrong_net(which, fragment):
-    gross, net, ent, py, *_ = _bits()
-    wrong = {"no_refund": gross, "plus_refund": gross + ent, "nats": net * LN2, "marginal": -np.log2(py)}[which]
+    gross, net, ent, py, post, q = _bits()
+    q2 = check.EX_BITS.q2
+    H2 = -np.sum(q2 * np.log2(q2))
+    wrong = {"no_refund": gross, "refund_x2": gross - H2, "refund_x1": gross - (ent - H2),
+             "plus_refund": gross + ent, "nats": net * LN2, "marginal": -np.log2(py)}[which]
     res = check.bits_back(gross, wrong)
     assert not res and fragment in str(res)
 
 
 def test_bits_back_wrong_gross():
-    gross, net, ent, py, post, q, pi, B, y = _bits()
-    res = check.bits_back(np.sum(q * -np.log2(B[:, y])), net)
-    assert not res and "code cost" in str(res)
-    k = int(np.argmax(post))
-    res = check.bits_back(-np.log2(pi[k] * B[k, y]), net)
-    assert not res and "hard assignment" in str(res)
-    res = check.bits_back(gross * LN2, net)
-    assert not res and "nats" in str(res)
+    gross, net, ent, py, post, q = _bits()
+    pi, A, B, y, q2, Q1 = check.EX_BITS
+    top, mid, rec = -np.log2(pi)[:, None], -np.log2(A), -np.log2(B[:, y])[None, :]
+    for wrong, fragment in [(np.sum(q * (mid + rec)), "top code x1"), (np.sum(q * (top + rec)), "middle code x2"),
+                            (np.sum(q * (top + mid)), "reconstruction"),
+                            (np.sum(q * (top - np.log2(pi @ A)[None, :] + rec)), "with its marginal"),
+                            (np.sum(np.outer(q.sum(1), q2) * (top + mid + rec)), "independent"),
+                            (gross * LN2, "nats")]:
+        res = check.bits_back(wrong, net)
+        assert not res and fragment in str(res), (fragment, str(res))
+
+
+def test_bits_back_the_pages_one_layer_accounting_does_not_pass():
+    """The page's one-layer formula with the middle code alone (its prior the marginal of the chain) is a
+    different scheme: it does not pass."""
+    gross, net, ent, py, post, q = _bits()
+    pi, A, B, y, q2, Q1 = check.EX_BITS
+    one = np.sum(q2 * (-np.log2(pi @ A) - np.log2(B[:, y])))
+    res = check.bits_back(one, one + np.sum(q2 * np.log2(q2)))
+    assert not res
 
 
 def test_bits_back_none_fails_gracefully():

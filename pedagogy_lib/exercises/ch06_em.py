@@ -23,34 +23,42 @@ from scipy.stats import norm
 
 from . import checker
 
-__all__ = ["FreeEnergyProblem", "BitsBackProblem", "HardProblem", "EX_FREE_ENERGY", "EX_EM_CASES",
+__all__ = ["FreeEnergyProblem", "ChainBitsProblem", "HardProblem", "EX_FREE_ENERGY", "EX_EM_CASES",
            "EX_BITS", "PAGE_HARD", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back", "hard_excess"]
 
 
 class FreeEnergyProblem(NamedTuple):
-    """Data ``y`` (N,), the parameter ``theta`` and a recognition distribution ``q`` (N, 2) of the symmetric mixture."""
+    """Data ``y`` (N,) and a recognition distribution ``q`` (N, 2) for a two-component mixture with means
+    +theta (column 0, weight ``pi``) and -theta (column 1, weight 1 - pi), both with standard deviation
+    ``sigma``: the page's toy mixture with unequal weights and a variance other than one."""
 
     y: np.ndarray
     theta: float
+    pi: float
+    sigma: float
     q: np.ndarray
 
 
-class BitsBackProblem(NamedTuple):
-    """A discrete generative model and one datum for the sender-receiver game (Section 6.3.2).
+class ChainBitsProblem(NamedTuple):
+    """A discrete generative model with two layers of latent codes and one datum for the sender-receiver
+    game (Section 6.3.2).
 
-    ``pi`` (K,) is the prior over the latent codes, row ``k`` of ``B`` (K, M) is the emission
-    distribution of code k over ``M`` symbols, ``y`` is the index of the datum and ``q`` (K,) the
-    recognition distribution used to pick the latent code.
+    ``pi`` (2,) is the prior over the top code x1, row ``i`` of ``A`` (2, 3) the distribution of the middle
+    code x2 given x1 = i, row ``j`` of ``B`` (3, 6) the distribution of the symbol given x2 = j; ``y`` is the
+    index of the datum. The sender draws x2 from ``q2`` (3,), then x1 from row x2 of ``Q1`` (3, 2).
     """
 
     pi: np.ndarray
+    A: np.ndarray
     B: np.ndarray
     y: int
-    q: np.ndarray
+    q2: np.ndarray
+    Q1: np.ndarray
 
 
 class HardProblem(NamedTuple):
-    """The model ``pi``, ``B`` of a :class:`BitsBackProblem` and a data distribution ``p_y`` (M,)."""
+    """A discrete model (prior ``pi`` (K,) over the latent codes, emissions ``B`` (K, M), row k the
+    distribution of the symbol given code k) and a data distribution ``p_y`` (M,)."""
 
     pi: np.ndarray
     B: np.ndarray
@@ -64,24 +72,39 @@ def toy_log_joint(theta, y):
     return np.log(0.5) + np.stack([norm.logpdf(y, loc=theta), norm.logpdf(y, loc=-theta)], axis=-1)
 
 
+def _mixture_log_joint(theta, pi, sigma, y):
+    """log p_hat(X_k = 1, y_n) of the mixture with weights (pi, 1 - pi), means (+theta, -theta) and standard
+    deviation sigma, shape (N, 2)."""
+    y = np.asarray(y, dtype=float)
+    return (np.log([pi, 1.0 - pi])
+            + np.stack([norm.logpdf(y, loc=theta, scale=sigma), norm.logpdf(y, loc=-theta, scale=sigma)], axis=-1))
+
+
 def _draw_free_energy(rng):
     """A problem of the same kind as the book's EX_FREE_ENERGY, for one student: eight observations (one
-    decimal), a parameter theta between 0.4 and 1.2, and a recognition distribution with rows that sum to
-    one, strictly between 0 and 1, clearly not the posterior."""
+    decimal), a parameter theta between 0.4 and 1.2, a weight pi clearly away from 1/2, a standard deviation
+    clearly away from one, and a recognition distribution with rows that sum to one, strictly between 0 and
+    1, clearly not the posterior."""
     while True:
         y = np.round(rng.choice([-1.0, 1.0], size=8) * rng.uniform(0.1, 2.6, size=8), 1) + 0.0
         theta = round(float(rng.uniform(0.4, 1.2)), 1)
+        pi = round(float(rng.choice([-1.0, 1.0]) * rng.uniform(0.12, 0.3) + 0.5), 2)
+        sigma = round(float(rng.choice([rng.uniform(0.5, 0.75), rng.uniform(1.3, 1.8)])), 1)
         q1 = np.round(rng.uniform(0.05, 0.95, size=8), 2)
         q = np.column_stack([q1, 1.0 - q1])
-        lj = toy_log_joint(theta, y)
+        lj = _mixture_log_joint(theta, pi, sigma, y)
         if np.mean(np.sum(q * (np.log(q) - lj + logsumexp(lj, axis=1, keepdims=True)), axis=1)) > 0.05:
-            return FreeEnergyProblem(y, theta, q)
+            return FreeEnergyProblem(y, theta, pi, sigma, q)
 
 
-#: Exercise 1: eight observations, theta = 0.6 and a recognition distribution that is *not* the posterior.
+#: Exercise 1: eight observations, theta = 0.6, weights 0.3 and 0.7, standard deviation 0.8 (the page's toy
+#: mixture has weights 1/2 and standard deviation 1), and a recognition distribution that is *not* the
+#: posterior.
 EX_FREE_ENERGY = checker.book_or_drawn(FreeEnergyProblem(
     y=np.array([1.3, -0.4, 2.1, 0.2, -1.7, 0.9, -2.4, 1.1]),
     theta=0.6,
+    pi=0.3,
+    sigma=0.8,
     q=np.array([[0.9, 0.1], [0.3, 0.7], [0.8, 0.2], [0.5, 0.5],
                 [0.2, 0.8], [0.6, 0.4], [0.05, 0.95], [0.7, 0.3]]),
 ), _draw_free_energy, seed=631)
@@ -107,36 +130,67 @@ def _simplex(rng, alpha, lowest: float = 0.02) -> np.ndarray:
             return np.round(v, 2)
 
 
+def _draw_emissions(rng):
+    """Three emission distributions over six symbols, each favouring symbols of its own (two decimals, all
+    positive), like the page's B."""
+    return np.stack([_simplex(rng, 0.6 + 4.0 * np.exp(-0.5 * (np.arange(6) - c) ** 2), lowest=0.01)
+                     for c in np.array([0.5, 2.5, 4.5]) + rng.uniform(-0.8, 0.8, size=3)])
+
+
+def _chain_joint_q(q2, Q1):
+    """q(x1, x2 | y) as a (2, 3) table, rows x1: the sender draws x2 from q2, then x1 from row x2 of Q1."""
+    return (q2[:, None] * Q1).T
+
+
+def _chain_posterior(pi, A, B, y):
+    """p_hat(x1, x2 | y) as a (2, 3) table, rows x1, and p_hat(y)."""
+    joint = pi[:, None] * A * B[:, y][None, :]
+    return joint / joint.sum(), float(joint.sum())
+
+
 def _draw_bits(rng):
-    """A problem of the same kind as the book's EX_BITS, for one student: a prior over three latent codes,
-    three emission distributions over six symbols, each favouring symbols of its own (two decimals, all
-    positive), one symbol, and a recognition distribution that is clearly not that symbol's posterior."""
+    """A problem of the same kind as the book's EX_BITS, for one student: a prior over two top codes, two
+    distributions of the middle code over three values, three emission distributions over six symbols (two
+    decimals, all positive), one symbol, and a recognition distribution that is clearly not that symbol's
+    posterior."""
     while True:
-        pi = _simplex(rng, np.full(3, 4.0), lowest=0.1)
-        B = np.stack([_simplex(rng, 0.6 + 4.0 * np.exp(-0.5 * (np.arange(6) - c) ** 2), lowest=0.01)
-                      for c in np.array([0.5, 2.5, 4.5]) + rng.uniform(-0.8, 0.8, size=3)])
+        pi = _simplex(rng, np.full(2, 4.0), lowest=0.2)
+        A = np.stack([_simplex(rng, np.full(3, 2.0), lowest=0.05) for _ in range(2)])
+        B = _draw_emissions(rng)
         y = int(rng.integers(6))
-        q = _simplex(rng, np.full(3, 3.0), lowest=0.1)
-        post = pi * B[:, y] / np.sum(pi * B[:, y])
-        if np.sum(q * np.log2(q / post)) > 0.03:
-            return BitsBackProblem(pi, B, y, q)
+        q2 = _simplex(rng, np.full(3, 3.0), lowest=0.1)
+        Q1 = np.stack([_simplex(rng, np.full(2, 3.0), lowest=0.1) for _ in range(3)])
+        q = _chain_joint_q(q2, Q1)
+        post, _ = _chain_posterior(pi, A, B, y)
+        if np.sum(q * np.log2(q / post)) > 0.05 and np.abs(pi @ A - A).max() > 0.05:
+            return ChainBitsProblem(pi, A, B, y, q2, Q1)
 
 
-#: Exercise 3: one datum (symbol 3) and a recognition distribution over the three latent codes.
-EX_BITS = checker.book_or_drawn(BitsBackProblem(pi=_PI, B=_B, y=3, q=np.array([0.2, 0.5, 0.3])), _draw_bits, seed=633)
+#: Exercise 3: a top code over two values above the page's three latent codes (whose emissions ``_B`` it
+#: keeps), one datum (symbol 3) and a recognition distribution that draws the middle code, then the top one.
+EX_BITS = checker.book_or_drawn(ChainBitsProblem(
+    pi=np.array([0.6, 0.4]),
+    A=np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]),
+    B=_B, y=3,
+    q2=np.array([0.2, 0.5, 0.3]),
+    Q1=np.array([[0.8, 0.2], [0.5, 0.5], [0.3, 0.7]]),
+), _draw_bits, seed=633)
 
 
 def _draw_hard(rng):
-    """A problem of the same kind as the book's EX_HARD, for one student: the model of EX_BITS and a data
-    distribution over the six symbols (two decimals, all positive) that the model does not match exactly."""
-    return HardProblem(EX_BITS.pi, EX_BITS.B, _simplex(rng, np.full(6, 5.0), lowest=0.05))
+    """A problem of the same kind as the book's EX_HARD, for one student: a prior over three latent codes,
+    three emission distributions over six symbols, and a data distribution over the six symbols (two
+    decimals, all positive) that the model does not match exactly."""
+    pi = _simplex(rng, np.full(3, 4.0), lowest=0.1)
+    B = _draw_emissions(rng)
+    return HardProblem(pi, B, _simplex(rng, np.full(6, 5.0), lowest=0.05))
 
 
-#: The worked example of the page (Section 6.3.2): the model of EX_BITS and a data distribution over the six
-#: symbols. The page prints its excess surcharge, so the exercise has data of its own (EX_HARD).
+#: The worked example of the page (Section 6.3.2): a prior over three latent codes, their emissions over six
+#: symbols, and a data distribution over the symbols. The page prints its excess surcharge, so the exercise has data of its own (EX_HARD).
 PAGE_HARD = HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10]))
 
-#: Exercise 4: the emissions of EX_BITS under another prior, and another data distribution over the six symbols.
+#: Exercise 4: the page's emissions under another prior, and another data distribution over the six symbols.
 EX_HARD = checker.book_or_drawn(HardProblem(pi=np.array([0.25, 0.45, 0.30]), B=_B,
                                             p_y=np.array([0.10, 0.25, 0.10, 0.20, 0.10, 0.25])),
                                 _draw_hard, seed=634)
@@ -152,21 +206,41 @@ def _posterior(lj):
 
 def free_energy(F, kl):
     """Exercise 1, ``ex-6-3-free-energy``: your average free energy F and average KL divergence of q_n
-    from the posterior, for :data:`EX_FREE_ENERGY`.
+    from the posterior, for :data:`EX_FREE_ENERGY` (the mixture with weights pi and 1 - pi and standard
+    deviation sigma).
 
     Pass two numbers in nats, both averaged (not summed) over the data. The checker recognizes the
-    ELBo, a missing or mis-signed entropy, the negative log likelihood, sums, bits, and the KL in
-    the other order.
+    page's symmetric mixture in place of this one (its weights, its variance, or both), swapped weights,
+    a normalizer without sigma, the ELBo, a missing or mis-signed entropy, the negative log likelihood,
+    sums, bits, and the KL in the other order.
     """
-    y, theta, q = EX_FREE_ENERGY
-    lj = toy_log_joint(theta, y)
+    y, theta, pi, sigma, q = EX_FREE_ENERGY
+
+    def parts(lj):
+        post = _posterior(lj)
+        return (float(np.mean(np.sum(q * (np.log(q) - lj), axis=1))),
+                float(np.mean(np.sum(q * (np.log(q) - np.log(post)), axis=1))))
+
+    lj = _mixture_log_joint(theta, pi, sigma, y)
     log_py = logsumexp(lj, axis=1)
-    post = _posterior(lj)
+    F_ref, kl_ref = parts(lj)
     cross = -np.sum(q * lj, axis=1)                       # joint cross entropy per datum
     ent = -np.sum(q * np.log(q), axis=1)
-    F_ref = float(np.mean(cross - ent))
-    kl_ref = float(np.mean(np.sum(q * (np.log(q) - np.log(post)), axis=1)))
-    F_hints = {
+    models = {
+        "you used the page's symmetric mixture (weights 1/2, unit variance), not this one":
+            _mixture_log_joint(theta, 0.5, 1.0, y),
+        "you kept the page's weights 1/2": _mixture_log_joint(theta, 0.5, sigma, y),
+        "you kept the page's unit variance": _mixture_log_joint(theta, pi, 1.0, y),
+        "you gave the weight pi to the component with mean -theta": _mixture_log_joint(theta, 1.0 - pi, sigma, y),
+        "you used sigma as the variance, not the standard deviation": _mixture_log_joint(theta, pi, np.sqrt(sigma), y),
+        "you squared sigma in the variance twice": _mixture_log_joint(theta, pi, sigma ** 2, y),
+    }
+    F_hints, kl_hints = {}, {}
+    for text, lj_wrong in models.items():
+        F_hints[text], kl_hints[text] = parts(lj_wrong)
+    F_hints.update({
+        "your Gaussian's normalizer lacks sigma (the log density has a term in log sigma)":
+            F_ref - float(np.log(sigma)),
         "you returned the ELBo, the negative of the free energy (the draft's free energy is -ELBo)": -F_ref,
         "you left out the entropy of q: that is the joint cross entropy, not the free energy":
             float(np.mean(cross)),
@@ -176,12 +250,13 @@ def free_energy(F, kl):
             float(np.mean(-log_py)),
         "you summed over the data instead of averaging": F_ref * len(y),
         "you worked in bits: the exercise asks for nats": F_ref / np.log(2),
-    }
-    kl_hints = {
+    })
+    post = _posterior(lj)
+    kl_hints.update({
         "you computed D_KL{posterior || q}: the order is D_KL{q || posterior}":
             float(np.mean(np.sum(post * (np.log(post) - np.log(q)), axis=1))),
         "you summed over the data instead of averaging": kl_ref * len(y),
-    }
+    })
     problems = checker.compare_scalar(F, F_ref, "your free energy", rtol=1e-8, hints=F_hints)
     problems += checker.compare_scalar(kl, kl_ref, "your average KL", rtol=1e-8, hints=kl_hints)
     return checker.result("free energy = negative log likelihood + KL (Eq. 6.6)", problems)
@@ -231,36 +306,46 @@ def em_step(fn):
 
 def bits_back(gross, net):
     """Exercise 3, ``ex-6-3-bits-back``: your expected gross cost and net cost (after the bits-back
-    refund) of the soft scheme for :data:`EX_BITS`.
+    refund) of the soft scheme for :data:`EX_BITS`, the model with two layers of latent codes.
 
-    Pass two numbers in **bits**. The checker recognizes nats, a left-out cost, the posterior mode
-    used in place of q, a forgotten or mis-signed refund, and the cost of the ideal code.
+    Pass two numbers in **bits**. The checker recognizes nats, a left-out cost, the middle code coded
+    without its top code, the two draws treated as independent, a refund for one draw only, a forgotten
+    or mis-signed refund, and the cost of the ideal code.
     """
-    pi, B, y, q = EX_BITS
-    code = -np.log2(pi)
-    recon = -np.log2(B[:, y])
-    gross_ref = float(np.sum(q * (code + recon)))
+    pi, A, B, y, q2, Q1 = EX_BITS
+    q = _chain_joint_q(q2, Q1)                            # (2, 3): q(x1, x2 | y)
+    top = -np.log2(pi)[:, None] * np.ones_like(A)         # code cost of x1
+    middle = -np.log2(A)                                  # code cost of x2 given x1
+    recon = -np.log2(B[:, y])[None, :] * np.ones_like(A)  # reconstruction cost of y given x2
+    gross_ref = float(np.sum(q * (top + middle + recon)))
     ent = float(-np.sum(q * np.log2(q)))
     net_ref = gross_ref - ent
-    p_y = float(np.sum(pi * B[:, y]))
-    post = pi * B[:, y] / p_y
-    k = int(np.argmax(post))
+    post, p_y = _chain_posterior(pi, A, B, y)
+    q1_marg = q.sum(axis=1)
+    q_indep = np.outer(q1_marg, q2)                       # x1 and x2 drawn independently
+    marg_x2 = -np.log2(pi @ A)[None, :] * np.ones_like(A)
     gross_hints = {
         "you worked in nats: the code lengths are in bits (use log2)": gross_ref * np.log(2),
-        "you left out the code cost -log2 p(x) of the latent code": float(np.sum(q * recon)),
-        "you left out the reconstruction cost -log2 p(y | x)": float(np.sum(q * code)),
-        "you used the hard assignment (the posterior mode) instead of sampling from q":
-            float(code[k] + recon[k]),
+        "you left out the code cost of the top code x1": float(np.sum(q * (middle + recon))),
+        "you left out the code cost of the middle code x2": float(np.sum(q * (top + recon))),
+        "you left out the reconstruction cost of the symbol": float(np.sum(q * (top + middle))),
+        "you coded the middle code x2 with its marginal, not given the top code x1 that the receiver already has":
+            float(np.sum(q * (top + marg_x2 + recon))),
+        "you treated the two draws as independent: x1 is drawn given x2":
+            float(np.sum(q_indep * (top + middle + recon))),
     }
     net_hints = {
-        "you forgot the refund: the receiver gets H[q] bits back": gross_ref,
+        "you forgot the refund: the receiver recovers the random bits of both draws": gross_ref,
+        "your refund covers the draw of the middle code x2 only": gross_ref + float(np.sum(q2 * np.log2(q2))),
+        "your refund covers the draw of the top code x1 only": net_ref - float(np.sum(q2 * np.log2(q2))),
         "you added the refund instead of subtracting it": gross_ref + ent,
         "you worked in nats: the code lengths are in bits (use log2)": net_ref * np.log(2),
-        "you returned -log2 p(y): that is the net cost only when q is the posterior": -np.log2(p_y),
+        "you returned -log2 p(y): that is the net cost only when the recognition distribution is the posterior":
+            -np.log2(p_y),
     }
     problems = checker.compare_scalar(gross, gross_ref, "your gross cost", rtol=1e-8, hints=gross_hints)
     problems += checker.compare_scalar(net, net_ref, "your net cost", rtol=1e-8, hints=net_hints)
-    return checker.result("bits-back accounting (Eqs. 6.12-6.15)", problems)
+    return checker.result("bits-back accounting with two layers of latent codes", problems)
 
 
 def hard_excess(answer):

@@ -167,9 +167,10 @@ def _linear_emission(C, c, P, y):
 
 
 def _hessian_route_cases():
-    """Test problems the student's function has not seen: (nu, Upsilon, Z, grad_x, hess_x) for tanh and linear
-    emissions with K latent and M observed dimensions and S draws, one with K = 1, one with a single draw,
-    one with both."""
+    """Test problems the student's function has not seen: (nu, Upsilon, Z, grad_x, hess_x, m0, S0) for tanh and
+    linear emissions with K latent and M observed dimensions and S draws, one with K = 1, one with a single
+    draw, one with both; the prior N(m0, S0) has a mean away from zero and a covariance that is not the
+    identity (correlated where K > 1)."""
     r = problem_rng(8262)
     cases = []
     for kind, K, M, S in [("tanh", 2, 3, 5), ("tanh", 1, 2, 4), ("linear", 3, 4, 1), ("tanh", 1, 1, 1),
@@ -185,13 +186,20 @@ def _hessian_route_cases():
             emission = _tanh_emission(r.normal(size=(M, K)), 0.5 * r.normal(size=M), P, y)
         else:
             emission = _linear_emission(r.normal(size=(M, K)), r.normal(size=M), P, y)
-        cases.append((nu, Upsilon, Z) + emission)
+        m0 = r.uniform(0.5, 1.5, size=K) * r.choice([-1.0, 1.0], size=K)
+        G = 0.7 * r.normal(size=(K, K))
+        S0 = G @ G.T + r.uniform(1.5, 3.0) * np.eye(K)
+        cases.append((nu, Upsilon, Z) + emission + (m0, S0))
     return cases
 
 
-def _hessian_route_variant(nu, Upsilon, Z, grad_x, hess_x, *, root="cholesky", prior_nu=True, prior_I=True,
+def _hessian_route_variant(nu, Upsilon, Z, grad_x, hess_x, m0, S0, *, root="cholesky", prior="gaussian",
                            half=True, inverse=True, sign=-1.0):
-    """Eqs. 8.16-8.17 for one datum written out here, with named slips switchable (for the hints)."""
+    """The gradients of one datum's L_JRE in the recognition mean and covariance under the prior N(m0, S0),
+    written out here, with named slips switchable (for the hints). ``prior`` names what the prior contributes:
+    "gaussian" (right), "standard" (the standard normal prior's nu and I), "covariance" (S0 where its inverse
+    belongs), "no_mean" (m0 left out), "mean_sign" (m0 with the wrong sign), "unscaled" (nu - m0 without
+    the inverse covariance), "none" (nothing)."""
     K = nu.shape[0]
     L = np.linalg.cholesky(Upsilon)
     if root == "transposed":
@@ -205,24 +213,49 @@ def _hessian_route_variant(nu, Upsilon, Z, grad_x, hess_x, *, root="cholesky", p
     g_bar = np.mean([grad_x(x) for x in X], axis=0)
     H_bar = np.mean([hess_x(x) for x in X], axis=0)
     entropy_term = np.linalg.solve(Upsilon, np.eye(K)) if inverse else Upsilon
-    d_nu = g_bar + (nu if prior_nu else 0.0)
-    M = H_bar + sign * entropy_term + (np.eye(K) if prior_I else 0.0)
+    S0_inv = np.linalg.solve(S0, np.eye(K))
+    prior_nu, prior_U = {
+        "gaussian": (S0_inv @ (nu - m0), S0_inv),
+        "standard": (nu, np.eye(K)),
+        "covariance": (S0 @ (nu - m0), S0),
+        "no_mean": (S0_inv @ nu, S0_inv),
+        "mean_sign": (S0_inv @ (nu + m0), S0_inv),
+        "unscaled": (nu - m0, S0_inv),
+        "none": (np.zeros(K), np.zeros((K, K))),
+    }[prior]
+    d_nu = g_bar + prior_nu
+    M = H_bar + sign * entropy_term + prior_U
     return d_nu, (0.5 if half else 1.0) * M
 
 
 def _hessian_route_slips(case):
-    """Named wrong derivations of Eqs. 8.16-8.17: (hints for d_nu, hints for d_Upsilon)."""
+    """Named wrong derivations: (hints for d_nu, hints for d_Upsilon)."""
     root_msgs = {
         "covariance": "you scaled the draws by Upsilon itself, which is not a square root of it",
         "transposed": "you multiplied each draw by the transpose of the Cholesky factor (x = nu + L^T z)",
         "symmetric": "you used a square root of Upsilon other than the lower Cholesky factor the statement asks "
                      "for, so your draws are not the checker's",
     }
-    hints_nu = {"you left out the prior's contribution to the mean gradient (the standard normal prior's "
-                "energy has a gradient too)": _hessian_route_variant(*case, prior_nu=False)[0]}
+    hints_nu = {
+        "you kept the standard normal prior's terms; this prior has a mean and a covariance of its own":
+            _hessian_route_variant(*case, prior="standard")[0],
+        "you put the prior's covariance S0 itself into the prior's term: recheck how S0 enters the prior's "
+        "energy":
+            _hessian_route_variant(*case, prior="covariance")[0],
+        "you left the prior's mean m0 out of its energy": _hessian_route_variant(*case, prior="no_mean")[0],
+        "the prior's mean m0 enters with the wrong sign": _hessian_route_variant(*case, prior="mean_sign")[0],
+        "you left out the prior's contribution to the mean gradient": _hessian_route_variant(*case, prior="none")[0],
+    }
+    hints_nu["your prior term in the mean gradient treats the prior's covariance as the identity"] = \
+        _hessian_route_variant(*case, prior="unscaled")[0]
     hints_U = {
-        "you left out the prior's contribution to the covariance gradient (the Hessian of the standard normal "
-        "prior's energy)": _hessian_route_variant(*case, prior_I=False)[1],
+        "you kept the standard normal prior's terms; this prior has a covariance of its own":
+            _hessian_route_variant(*case, prior="standard")[1],
+        "you put the prior's covariance S0 itself into the prior's term: recheck how S0 enters the prior's "
+        "energy":
+            _hessian_route_variant(*case, prior="covariance")[1],
+        "you left out the prior's contribution to the covariance gradient":
+            _hessian_route_variant(*case, prior="none")[1],
         "you dropped the factor one half that the Gaussian identity for the covariance brings":
             _hessian_route_variant(*case, half=False)[1],
         "you differentiated the entropy's log-determinant to Upsilon instead of its inverse":
@@ -237,29 +270,31 @@ def _hessian_route_slips(case):
 
 
 def hessian_route_function(fn) -> CheckResult:
-    """Exercise (d), ``ex-8-2-hessian-route``: your function ``fn(nu, Upsilon, Z, grad_x, hess_x)`` returning the
-    pair ``(d_nu, d_Upsilon)``, the Monte Carlo estimates of Eqs. 8.16-8.17 for one datum under the
-    standard normal prior.
+    """Exercise (d), ``ex-8-2-hessian-route``: your function ``fn(nu, Upsilon, Z, grad_x, hess_x, m0, S0)``
+    returning the pair ``(d_nu, d_Upsilon)``, the Monte Carlo estimates of the gradients of one datum's
+    L_JRE in the recognition mean and covariance when the prior is N(m0, S0) instead of the standard normal.
 
     ``nu`` has shape (K,), ``Upsilon`` (K, K), ``Z`` (S, K) standard normal draws, one per row;
     ``grad_x(x)`` and ``hess_x(x)`` take one latent vector of shape (K,) and return the gradient (K,) and
-    the Hessian (K, K) of the emission energy there. Return arrays of shapes (K,) and (K, K). The draws
-    become latent samples through the lower Cholesky factor of ``Upsilon``. It is run on tanh and linear
-    emissions made here, including one latent dimension and a single draw. The checker recognizes the
-    prior's part of either gradient left out, a missing factor one half, the covariance or a wrong sign in
-    the entropy's part, and draws scaled by something other than the lower Cholesky factor.
+    the Hessian (K, K) of the emission energy there; ``m0`` (K,) and ``S0`` (K, K) are the prior's mean and
+    covariance. Return arrays of shapes (K,) and (K, K). The draws become latent samples through the lower
+    Cholesky factor of ``Upsilon``. It is run on tanh and linear emissions made here, including one latent
+    dimension and a single draw. The checker recognizes the standard normal prior's terms kept, the prior's
+    covariance or its mean mishandled, the prior's part left out, a missing factor one half, the covariance
+    or a wrong sign in the entropy's part, and draws scaled by something other than the lower Cholesky
+    factor.
     """
-    title = "gradients through the Gaussian identities (Eqs. 8.16-8.17)"
+    title = "gradients through the Gaussian identities, prior N(m0, S0)"
     if not callable(fn):
-        return result(title, [f"my_gradients should be a function of (nu, Upsilon, Z, grad_x, hess_x); got "
-                              f"{type(fn).__name__}."])
+        return result(title, [f"my_gradients should be a function of (nu, Upsilon, Z, grad_x, hess_x, m0, S0); "
+                              f"got {type(fn).__name__}."])
     problems: list[str] = []
     for i, case in enumerate(_hessian_route_cases()):
-        nu, Upsilon, Z, grad_x, hess_x = case
+        nu, Upsilon, Z, grad_x, hess_x, m0, S0 = case
         S, K = Z.shape
         where = f"test problem {i + 1} (K = {K}, {S} draw{'s' if S > 1 else ''})"
         try:
-            out = fn(nu.copy(), Upsilon.copy(), Z.copy(), grad_x, hess_x)
+            out = fn(nu.copy(), Upsilon.copy(), Z.copy(), grad_x, hess_x, m0.copy(), S0.copy())
         except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
             problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
             break

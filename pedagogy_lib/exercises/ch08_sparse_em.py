@@ -37,10 +37,12 @@ _r = checker.problem_rng(81)
 #: (the exercise asks for the gradient of log|P| in d, which the page does not work out).
 EX_LOGDET = {"C": _r.normal(size=(3, 4)), "lam": 2.5, "d": np.array([0.5, 3.0, 1.2, 0.1])}
 
-#: Exercise 3: data Y (N=6, M=2), recognition means nu (N, K=3) and covariances Sigma (N, 3, 3).
+#: Exercise 3: data Y (N=6, M=2) whose mean is far from zero, recognition means nu (N, K=3) and
+#: covariances Sigma (N, 3, 3), for the M step of a model with an emission offset b (which the page's
+#: model does not have).
 _nu = _r.normal(size=(6, 3))
 _A = _r.normal(size=(6, 3, 3))
-EX_MSTEP = {"Y": _r.normal(size=(6, 2)), "nu": _nu,
+EX_MSTEP = {"Y": _r.normal(size=(6, 2)) + np.array([2.0, -1.0]), "nu": _nu,
             "Sigma": 0.1 * np.einsum("nij,nkj->nik", _A, _A) + 0.05 * np.eye(3)}
 
 
@@ -87,24 +89,54 @@ def logdet_gradient(G):
     return checker.result("gradient of log|P| with respect to d", problems)
 
 
-def m_step(C):
-    """Exercise 3, ``ex-8-1-m-step``: your M-step update of C (Eq. 8.9) for :data:`EX_MSTEP`.
+def _m_step_with_offset(Y, nu, S, *, use_sigma=True):
+    """The minimizer of the free energy's emission term over C and b together (written out here)."""
+    N = len(Y)
+    y_bar, nu_bar = Y.mean(0), nu.mean(0)
+    cov_yn = (Y - y_bar).T @ (nu - nu_bar) / N
+    cov_nn = (nu - nu_bar).T @ (nu - nu_bar) / N
+    C = cov_yn @ np.linalg.inv((S.mean(0) if use_sigma else 0.0) + cov_nn)
+    return C, y_bar - C @ nu_bar
 
-    Pass an (M, K) = (2, 3) array. The checker recognizes left-out recognition covariances and an
-    inner product where an outer product belongs.
+
+def m_step(C, b):
+    """Exercise 3, ``ex-8-1-m-step``: your M-step update of the emission matrix C and the emission offset
+    b, learned together, for :data:`EX_MSTEP`.
+
+    Pass an (M, K) = (2, 3) array and an (M,) = (2,) array. The checker recognizes the page's
+    offset-free update used for C, an offset that ignores the codes or has a sign slip, an offset
+    fitted to the page's C, and left-out recognition covariances.
     """
     Y, nu, S = EX_MSTEP["Y"], EX_MSTEP["nu"], EX_MSTEP["Sigma"]
     N = len(Y)
-    A = Y.T @ nu / N
-    ref = A @ np.linalg.inv(S.mean(0) + nu.T @ nu / N)
-    hints = {
-        "you left out the recognition covariances Sigma (that is the MAP-only update)":
-            A @ np.linalg.inv(nu.T @ nu / N),
-        "you used the inner product nu^T nu (the algorithm box's nu^T nu^T) instead of the outer product":
-            A @ np.linalg.inv(S.mean(0) + np.mean(np.sum(nu * nu, 1))),
+    C_ref, b_ref = _m_step_with_offset(Y, nu, S)
+    C_page = (Y.T @ nu / N) @ np.linalg.inv(S.mean(0) + nu.T @ nu / N)      # no offset in the model
+    C_ls, b_ls = _m_step_with_offset(Y, nu, S, use_sigma=False)
+    y_bar, nu_bar = Y.mean(0), nu.mean(0)
+    C_hints = {
+        "you used the page's update, which assumes the model has no offset: with b in the model, C and b "
+        "must be solved for together": C_page,
+        "you left out the recognition covariances Sigma (that is the MAP-only update)": C_ls,
+        "you centred the data in the first factor but kept the uncentred second moment of the codes in "
+        "the second":
+            ((Y - y_bar).T @ nu / N) @ np.linalg.inv(S.mean(0) + nu.T @ nu / N),
     }
-    problems = checker.compare_array(C, ref, "your C", hints=hints)
-    return checker.result("the M step for C (Eq. 8.9)", problems)
+    try:
+        C_arr = np.asarray(C, dtype=float)
+    except (TypeError, ValueError):
+        C_arr = None
+    b_hints = {
+        "you took the mean of the data for b, as if the codes had mean zero": y_bar,
+        "your b has a sign slip in its term that involves C": y_bar + C_ref @ nu_bar,
+        "your b fits the residuals of the page's offset-free C: C and b must be solved for together":
+            y_bar - C_page @ nu_bar,
+        "your b goes with a C that leaves out the recognition covariances Sigma": b_ls,
+    }
+    if C_arr is not None and C_arr.shape == C_ref.shape and np.all(np.isfinite(C_arr)):
+        b_hints["your b is consistent with your C, so recheck C"] = y_bar - C_arr @ nu_bar
+    problems = checker.compare_array(C, C_ref, "your C", hints=C_hints)
+    problems += checker.compare_array(b, b_ref, "your b", hints=b_hints)
+    return checker.result("the M step for C and the offset b", problems)
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
