@@ -202,8 +202,8 @@ def m_step_pi(answer) -> CheckResult:
             g / n,
         "you took the posterior mean of pi under the Dirichlet; the M step of MAP-EM wants the maximum of "
         "Q plus the log prior": (g + p.alpha) / (n + p.alpha.sum()),
-        "you added the prior's pseudo-counts to the average over sequences; in Q the data enter through "
-        "the sum over sequences": (g / n + p.alpha - 1.0) / (1.0 + p.alpha.sum() - K),
+        "you added the prior's pseudo-counts to the average over sequences, which weighs the prior as "
+        "heavily as all the sequences together": (g / n + p.alpha - 1.0) / (1.0 + p.alpha.sum() - K),
         "you used the filter p(x_1 | y_1) at the first step; the M step needs the smoother "
         "p(x_1 | y_1..y_T), which has seen the whole sequence (Section 7.2)":
             (g_filter + p.alpha - 1.0) / (n + p.alpha.sum() - K),

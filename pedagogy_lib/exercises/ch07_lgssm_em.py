@@ -8,9 +8,10 @@ Use in the notebook as::
 
 Time indexing as in :mod:`pedagogy_lib.lgssm.kalman`: row ``t`` is the book's ``t + 1`` and
 ``Upsilon_cross[t]`` is the posterior covariance of X_{t+1} with X_t given y. The model has no
-offsets and no control (the draft's Section 7.4 model). Reference answers are computed in this
-module, independently of the library's EM; the M-step function of the last exercise is run on
-test problems made here, which the notebook never shows.
+offsets and no control (the draft's Section 7.4 model), except in exercise (c), whose emissions
+have an offset. Reference answers are computed in this module, independently of the library's EM;
+the M-step function of the last exercise is run on test problems made here, which the notebook
+never shows.
 """
 from __future__ import annotations
 
@@ -206,7 +207,7 @@ def m_step_C(C, c=None, Sigma_y_x=None) -> CheckResult:
         problems.append("c is None: pass the new offset as the second argument.")
     else:
         hints_c = {
-            "your c is the mean of y: that would hold only if the smoothed states averaged to zero":
+            "your c is the mean of y, which leaves out the part of that mean the states account for":
                 y.mean(axis=0),
             "your c is the offset that goes with the page's C (fitted without an offset); C and c are "
             "fitted together": y.mean(axis=0) - C_plain @ mu.mean(axis=0),
