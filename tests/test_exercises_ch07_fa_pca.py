@@ -189,31 +189,65 @@ def test_heywood_wrong_answers_do_not_say_which_part(answer, ratio, fragment):
     assert len(msgs) == 1                         # the same words whichever part is wrong
 
 
-# ---------------------------------------------------------------- exercise 4: PPCA noise
-def _sigma2():
+# ---------------------------------------------------------------- exercise 4: PPCA noise, loadings in a subspace
+def _sigma2_by_optimizer(y, U, starts=4):
+    """Maximize the PPCA log likelihood over C = U B (B any K x K) and sigma2 by BFGS from several starts,
+    with the library's log likelihood of a factor analyzer (c = sample mean, Lambda = sigma2 * ones)."""
+    from scipy.optimize import minimize
+
+    L, K = U.shape
+    c = y.mean(axis=0)
+
+    def nll(v):
+        params = fa.FAParams(U @ v[:K * K].reshape(K, K), c, np.full(L, np.exp(v[-1])))
+        return -float(np.sum(fa.fa_log_likelihood(params, y))) / len(y)
+    runs = [minimize(nll, np.r_[np.random.default_rng(s).standard_normal(K * K), 0.0], method="BFGS",
+                     options={"gtol": 1e-10}) for s in range(starts)]
+    return float(np.exp(min(runs, key=lambda r: r.fun).x[-1]))
+
+
+def test_ppca_noise_in_a_fixed_subspace_passes_and_matches_the_optimizer():
     y, K = check.EX_IPCA
-    N = len(y)
-    return PCA(n_components=K).fit(y).noise_variance_ * (N - 1) / N, y, K   # sklearn divides by N - 1
-
-
-def test_ppca_noise_correct_passes_and_matches_library():
-    s2, y, K = _sigma2()
-    np.testing.assert_allclose(fl.ppca_ml(y, K).Lambda[0], s2, rtol=1e-10)
+    U = check.EX_PPCA_U
+    np.testing.assert_allclose(U.T @ U, np.eye(K), atol=1e-12)
+    N, L = y.shape
+    S = np.cov(y.T, bias=True)
+    s2 = np.trace((np.eye(L) - U @ U.T) @ S) / (L - K)
+    assert np.linalg.eigvalsh(U.T @ S @ U).min() > 1.5 * s2            # the maximum is inside: B is invertible
+    np.testing.assert_allclose(_sigma2_by_optimizer(y, U), s2, rtol=1e-6)
     assert check.ppca_noise(s2)
 
 
+def test_ppca_noise_reference_handles_a_subspace_with_too_little_variance():
+    """With U along the data's weakest directions, the closed form's interior solution is not the maximum:
+    the checker's reference still agrees with the optimizer there."""
+    y, K = check.EX_IPCA
+    S = np.cov(y.T, bias=True)
+    U = np.linalg.eigh(S)[1][:, :K]                                     # the two smallest eigenvalues
+    ref = vars(check)["_sigma2_in_subspace"](S, U)
+    np.testing.assert_allclose(_sigma2_by_optimizer(y, U), ref, rtol=1e-5)
+    assert not np.isclose(ref, np.trace((np.eye(5) - U @ U.T) @ S) / 3, rtol=1e-3)
+
+
 def test_ppca_noise_wrong_answers():
-    s2, y, K = _sigma2()
-    N = len(y)
-    lam = np.sort(np.linalg.eigvalsh(np.cov(y.T, bias=True)))[::-1]
-    for wrong, fragment in [(s2 * N / (N - 1), "1/(N-1)"), (lam.mean(), "all L eigenvalues"),
-                            (lam[K:].sum(), "summed"), (lam[:K].mean(), "kept eigenvalues"),
-                            (-s2, "wrong sign"),
-                            (np.sort(np.linalg.eigvalsh(y.T @ y / N))[::-1][K:].mean(), "centre")]:
+    y, K = check.EX_IPCA
+    U = check.EX_PPCA_U
+    N, L = y.shape
+    S = np.cov(y.T, bias=True)
+    off = np.trace(S) - np.trace(U.T @ S @ U)
+    s2 = off / (L - K)
+    page = PCA(n_components=K).fit(y).noise_variance_ * (N - 1) / N      # unconfined PPCA (sklearn: N - 1)
+    Su = y.T @ y / N
+    for wrong, fragment in [(page, "free to point anywhere"), (s2 * N / (N - 1), "1/(N-1)"),
+                            (off, "summed"), (off / L, "all L directions"),
+                            (np.trace(U.T @ S @ U) / K, "inside the subspace"),
+                            ((np.trace(Su) - np.trace(U.T @ Su @ U)) / (L - K), "centre"),
+                            (-s2, "wrong sign")]:
         res = check.ppca_noise(wrong)
         assert not res and fragment in str(res), (wrong, str(res))
     res = check.ppca_noise(None)
     assert not res and "None" in str(res)
+    assert "L - K" not in check.ppca_noise.__doc__ and "trace" not in check.ppca_noise.__doc__
 
 
 def test_heywood_ratio_quoted_in_the_solution():
@@ -244,3 +278,12 @@ def test_heywood_variance_decays_like_one_over_i_and_steps_like_one_over_i_squar
     s1, s2 = lam[i1 - 1] - lam[i1], lam[i2 - 1] - lam[i2]
     assert abs(s2 * i2**2 / (s1 * i1**2) - 1) < 0.05                             # step * i^2 is flat
     assert s2 * i2 / (s1 * i1) < 0.3                                             # step * i is not
+
+
+def test_ppca_noise_numbers_quoted_in_the_solution():
+    """The notebook's solution quotes sigma2 of about 0.75 for span(EX_PPCA_U) against 0.54 for unconfined PPCA."""
+    y, K = check.EX_IPCA
+    U = check.EX_PPCA_U
+    S = np.cov(y.T, bias=True)
+    assert round((np.trace(S) - np.trace(U.T @ S @ U)) / 3, 2) == 0.75
+    assert round(float(np.sort(np.linalg.eigvalsh(S))[:3].mean()), 2) == 0.54

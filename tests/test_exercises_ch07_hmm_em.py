@@ -31,38 +31,81 @@ def _log_forward_backward(pi, A, log_lik):
     return gamma, filt
 
 
-def test_m_step_A():
+def _tied_Q(p_stay, xi_sum):
+    """Sum_ij Xi_ij log a_ij for the matrix with p_stay on the diagonal and (1 - p_stay)/(K - 1) elsewhere."""
+    K = xi_sum.shape[0]
+    logA = np.where(np.eye(K, dtype=bool), np.log(p_stay), np.log((1 - p_stay) / (K - 1)))
+    return float(np.sum(xi_sum * logA))
+
+
+def _tied_A(p_stay, K=3):
+    return np.where(np.eye(K, dtype=bool), p_stay, (1 - p_stay) / (K - 1))
+
+
+def test_m_step_A_tied_stay_probability():
+    """The maximizer of Q over the one stay probability, found by a bounded scalar search (no formula),
+    passes; the page's untied update and the named slips do not."""
+    from scipy.optimize import minimize_scalar
+
     p = check.EX_TRANS
-    A = p.xi_sum / (p.N_k - p.gamma_last)[None, :]          # departures from j: all steps but the last
+    r = minimize_scalar(lambda q: -_tied_Q(q, p.xi_sum), bounds=(1e-9, 1 - 1e-9), method="bounded",
+                        options={"xatol": 1e-13})
+    A = _tied_A(r.x)
     assert check.m_step_A(A)
     assert np.allclose(A.sum(axis=0), 1.0)
-    r = check.m_step_A(p.xi_sum / p.xi_sum.sum(axis=1, keepdims=True))
-    assert not r and "row-stochastic" in str(r)
-    r = check.m_step_A(p.xi_sum / p.N_k[None, :])
-    assert not r and "from which steps a transition can leave" in str(r)
-    for giveaway in ("gamma_last", "column sums", "N_k -", "departures from j"):
-        assert giveaway not in str(r), str(r)
-    r = check.m_step_A(p.xi_sum / (p.N_k - p.gamma_last)[:, None])
-    assert not r and "destination" in str(r)
-    r = check.m_step_A(None)
-    assert not r and "None" in str(r)
+    free = p.xi_sum / p.xi_sum.sum(axis=0, keepdims=True)
+    r_ = check.m_step_A(free)
+    assert not r_ and "free entry for every pair" in str(r_)
+    own = np.diag(free)
+    per = np.array([[own[j] if i == j else (1 - own[j]) / 2 for j in range(3)] for i in range(3)])
+    r_ = check.m_step_A(per)
+    assert not r_ and "its own stay probability" in str(r_)
+    r_ = check.m_step_A(_tied_A(own.mean()))
+    assert not r_ and "averaged" in str(r_)
+    r_ = check.m_step_A(_tied_A(np.trace(p.xi_sum) / p.N_k.sum()))
+    assert not r_ and "from which steps a transition can leave" in str(r_)
+    r_ = check.m_step_A(np.where(np.eye(3, dtype=bool), A, 1 - r.x))
+    assert not r_ and "do not sum to one" in str(r_)
+    for text in (str(check.m_step_A(free)), str(check.m_step_A(per)), check.m_step_A.__doc__):
+        assert "trace" not in text and "diagonal of Xi" not in text, text
+    r_ = check.m_step_A(None)
+    assert not r_ and "None" in str(r_)
     assert not check.m_step_A(np.eye(2))
 
 
-def test_m_step_pi():
+def _map_pi_by_optimizer(g, alpha):
+    """argmax over the simplex of sum_k (g_k + alpha_k - 1) log pi_k, by BFGS on softmax logits."""
+    from scipy.optimize import minimize
+
+    w = g + alpha - 1
+
+    def f(z):
+        return -float(np.sum(w * (z - logsumexp(z))))
+    z = minimize(f, np.zeros(g.size), method="BFGS", options={"gtol": 1e-12}).x
+    return np.exp(z - logsumexp(z))
+
+
+def test_m_step_pi_map_with_dirichlet_prior():
     p = check.EX_PI
     res = [_log_forward_backward(p.pi, p.A, ll) for ll in p.log_liks]
-    pi = np.mean([g[0] for g, _ in res], axis=0)
+    g = np.sum([gm[0] for gm, _ in res], axis=0)
+    n, K = len(res), 3
+    pi = (g + p.alpha - 1) / (n + p.alpha.sum() - K)
+    np.testing.assert_allclose(_map_pi_by_optimizer(g, p.alpha), pi, rtol=1e-6)
     assert check.m_step_pi(pi)
-    r = check.m_step_pi(np.mean([f[0] for _, f in res], axis=0))
+    r = check.m_step_pi(g / n)
+    assert not r and "left the prior out" in str(r)
+    r = check.m_step_pi((g + p.alpha) / (n + p.alpha.sum()))
+    assert not r and "posterior mean" in str(r)
+    r = check.m_step_pi((g / n + p.alpha - 1) / (1 + p.alpha.sum() - K))
+    assert not r and "average over sequences" in str(r)
+    gf = np.sum([f[0] for _, f in res], axis=0)
+    r = check.m_step_pi((gf + p.alpha - 1) / (n + p.alpha.sum() - K))
     assert not r and "filter" in str(r)
-    r = check.m_step_pi(np.mean(np.concatenate([g for g, _ in res]), axis=0))
-    assert not r and "all time steps" in str(r)
-    r = check.m_step_pi(np.mean([np.eye(3)[np.argmax(g[0])] for g, _ in res], axis=0))
-    assert not r and "hard" in str(r)
-    r = check.m_step_pi(len(res) * pi)
+    r = check.m_step_pi(g + p.alpha - 1)
     assert not r and "normalize" in str(r)
     assert not check.m_step_pi(None)
+    assert "alpha_k - 1" not in check.m_step_pi.__doc__
 
 
 def test_expected_visits_from_the_pairwise_statistics():
@@ -93,19 +136,43 @@ def test_oracle_agrees_with_enumeration_on_a_short_prefix():
     np.testing.assert_allclose(gamma, enumerate_hmm(p.pi, p.A, ll)["gamma"], rtol=1e-10, atol=1e-13)
 
 
-def test_m_step_mu():
+def test_m_step_mu_map_with_gaussian_prior():
+    """The MAP means maximize sum_t gamma_t(k) log N(y_t; mu_k, Sigma_k) + log N(mu_k; m0, tau2 I): found here
+    by BFGS on that objective, then compared with the closed form and passed to the checker."""
+    from scipy.optimize import minimize
+
     p = check.EX_MEANS
     K = p.gamma.shape[1]
-    mu = np.stack([np.sum(p.gamma[:, k:k + 1] * p.y, axis=0) / np.sum(p.gamma[:, k]) for k in range(K)])
-    assert check.m_step_mu(mu)
-    r = check.m_step_mu(p.gamma.T @ p.y)
-    assert not r and "divide by N_k" in str(r)
-    r = check.m_step_mu(p.gamma.T @ p.y / p.y.shape[0])
-    assert not r and "instead of by N_k" in str(r)
+
+    def neg(mu, k):
+        d = p.y - mu
+        return (0.5 * np.sum(p.gamma[:, k] * np.einsum("ti,ij,tj->t", d, np.linalg.inv(p.Sigma[k]), d))
+                + 0.5 * np.sum((mu - p.m0) ** 2) / p.tau2)
+    mu = np.stack([minimize(neg, np.zeros(2), args=(k,), method="BFGS", options={"gtol": 1e-12}).x
+                   for k in range(K)])
+    closed = np.stack([np.linalg.solve(np.eye(2) / p.tau2 + p.gamma[:, k].sum() * np.linalg.inv(p.Sigma[k]),
+                                       p.m0 / p.tau2 + np.linalg.inv(p.Sigma[k]) @ (p.gamma[:, k] @ p.y))
+                       for k in range(K)])
+    np.testing.assert_allclose(mu, closed, rtol=1e-6, atol=1e-7)
+    assert check.m_step_mu(closed)
+    ml = np.stack([np.sum(p.gamma[:, k:k + 1] * p.y, axis=0) / np.sum(p.gamma[:, k]) for k in range(K)])
+    r = check.m_step_mu(ml)
+    assert not r and "left the prior out" in str(r)
+    iso = np.stack([(p.m0 / p.tau2 + p.gamma[:, k] @ p.y) / (1 / p.tau2 + p.gamma[:, k].sum()) for k in range(K)])
+    r = check.m_step_mu(iso)
+    assert not r and "do not depend on the emission covariances" in str(r)
+    tau_as_prec = np.stack([np.linalg.solve(p.tau2 * np.eye(2) + p.gamma[:, k].sum() * np.linalg.inv(p.Sigma[k]),
+                                            p.m0 * p.tau2 + np.linalg.inv(p.Sigma[k]) @ (p.gamma[:, k] @ p.y))
+                            for k in range(K)])
+    r = check.m_step_mu(tau_as_prec)
+    assert not r and "tau2 where its inverse" in str(r)
     hard = p.gamma.argmax(axis=1)
-    r = check.m_step_mu(np.stack([p.y[hard == k].mean(axis=0) for k in range(K)]))
+    hard_map = np.stack([np.linalg.solve(np.eye(2) / p.tau2 + np.sum(hard == k) * np.linalg.inv(p.Sigma[k]),
+                                         p.m0 / p.tau2 + np.linalg.inv(p.Sigma[k]) @ p.y[hard == k].sum(axis=0))
+                         for k in range(K)])
+    r = check.m_step_mu(hard_map)
     assert not r and "K-means" in str(r)
-    r = check.m_step_mu(mu.T)
+    r = check.m_step_mu(closed.T)
     assert not r and "transpose" in str(r)
     assert not check.m_step_mu(None)
 

@@ -47,45 +47,101 @@ def test_cross_moment():
     assert not r and "transposed the cross-covariance" in str(r)
 
 
-def test_m_step_A():
+def _rotation_A_by_optimizer(E_xx, E_np):
+    """argmin over (p, q) of sum_{t>=2} E||x_t - A x_{t-1}||^2 with A = [[p, -q], [q, p]], each expectation
+    written out as tr(E[x_t x_t^T]) - 2 tr(A^T E[x_t x_{t-1}^T]) + tr(A E[x_{t-1} x_{t-1}^T] A^T)."""
+    from scipy.optimize import minimize
+
+    def cost(v):
+        A = np.array([[v[0], -v[1]], [v[1], v[0]]])
+        return sum(np.trace(E_xx[t]) - 2 * np.trace(A.T @ E_np[t - 1]) + np.trace(A @ E_xx[t - 1] @ A.T)
+                   for t in range(1, len(E_xx)))
+    v = minimize(cost, np.zeros(2), method="BFGS", options={"gtol": 1e-12}).x
+    return np.array([[v[0], -v[1]], [v[1], v[0]]])
+
+
+def test_m_step_A_scaled_rotation():
+    p = check.EX_SMOOTH
+    np.testing.assert_allclose(p.params.Sigma_x, p.params.Sigma_x[0, 0] * np.eye(2))   # isotropic, as stated
     mu, E_xx, E_np = _dense_moments()
+    A_opt = _rotation_A_by_optimizer(E_xx, E_np)
     S10, S00 = sum(E_np), sum(E_xx[:-1])
-    # A solves A S00 = S10: the normal equations, checked through a Cholesky-free least-squares route
-    A = np.linalg.lstsq(S00.T, S10.T, rcond=None)[0].T
+    A = np.array([[np.trace(S10), S10[0, 1] - S10[1, 0]], [S10[1, 0] - S10[0, 1], np.trace(S10)]]) / np.trace(S00)
+    np.testing.assert_allclose(A, A_opt, rtol=1e-6, atol=1e-8)
     assert check.m_step_A(A)
-    r = check.m_step_A(np.linalg.solve(S00, S10))
-    assert not r and "wrong order" in str(r)
-    r = check.m_step_A(np.linalg.solve(sum(E_xx).T, S10.T).T)
+    free = np.linalg.lstsq(S00.T, S10.T, rcond=None)[0].T                    # the page's update
+    r = check.m_step_A(free)
+    assert not r and "four free entries" in str(r)
+    proj = np.array([[free[0, 0] + free[1, 1], free[0, 1] - free[1, 0]],
+                     [free[1, 0] - free[0, 1], free[0, 0] + free[1, 1]]]) / 2
+    r = check.m_step_A(proj)
+    assert not r and "moved it into the family" in str(r)
+    r = check.m_step_A(A.T)
+    assert not r and "wrong way" in str(r)
+    S_all = sum(E_xx)
+    r = check.m_step_A(A * np.trace(S00) / np.trace(S_all))
     assert not r and "all T steps" in str(r)
     assert "1..T-1" not in str(r) and "T - 1" not in str(r), str(r)       # the slip, not the fix
-    r = check.m_step_A(np.linalg.solve((mu[:-1].T @ mu[:-1]).T, (mu[1:].T @ mu[:-1]).T).T)
+    M10, M00 = mu[1:].T @ mu[:-1], mu[:-1].T @ mu[:-1]
+    r = check.m_step_A(np.array([[np.trace(M10), M10[0, 1] - M10[1, 0]],
+                                 [M10[1, 0] - M10[0, 1], np.trace(M10)]]) / np.trace(M00))
     assert not r and "means only" in str(r)
+    assert "trace" not in check.m_step_A.__doc__ and "tr(" not in check.m_step_A.__doc__
     assert not check.m_step_A(None)
     assert not check.m_step_A(np.eye(3))
 
 
-def test_m_step_C():
-    p = check.EX_SMOOTH
-    mu, E_xx, _ = _dense_moments()
-    y, T = p.y, p.y.shape[0]
-    Sxx = sum(E_xx)
-    C = np.linalg.lstsq(Sxx, mu.T @ y, rcond=None)[0].T
-    # expected residual: sum (y - C x)(y - C x)^T = sum (y - C mu)(y - C mu)^T + C Upsilon C^T
-    R = sum(np.outer(y[t] - C @ mu[t], y[t] - C @ mu[t]) + C @ (E_xx[t] - np.outer(mu[t], mu[t])) @ C.T
+def _offset_by_augmented_least_squares(p):
+    """C and c minimize sum_t E||y_t - C x_t - c||^2 = sum_t ||y_t - C xbar_t - c||^2 + tr(C Upsilon_t C^T):
+    least squares on the rows [xbar_t, 1] -> y_t and [L_t^T, 0] -> 0, with Upsilon_t = L_t L_t^T; the
+    covariance is the expected residual, summed the same way."""
+    g = posterior_states(p.params, p.y)
+    T, n = g.mu.shape
+    blocks = [g.Sigma[t * n:(t + 1) * n, t * n:(t + 1) * n] for t in range(T)]
+    rows = [np.append(g.mu[t], 1.0) for t in range(T)]
+    targets = list(p.y)
+    for U in blocks:
+        Lc = np.linalg.cholesky(U)
+        for j in range(n):
+            rows.append(np.append(Lc[:, j], 0.0))
+            targets.append(np.zeros(p.y.shape[1]))
+    coef = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)[0].T
+    C, c = coef[:, :n], coef[:, n]
+    R = sum(np.outer(p.y[t] - C @ g.mu[t] - c, p.y[t] - C @ g.mu[t] - c) + C @ blocks[t] @ C.T
             for t in range(T)) / T
-    assert check.m_step_C(C, R)
-    r = check.m_step_C(C)
+    return C, c, R, g.mu, blocks
+
+
+def test_m_step_C_with_offset():
+    p = check.EX_OFFSET
+    np.testing.assert_allclose(p.mu_smooth, posterior_states(p.params, p.y).mu, rtol=1e-9, atol=1e-10)
+    C, c, R, mu, U = _offset_by_augmented_least_squares(p)
+    y, T = p.y, p.y.shape[0]
+    assert check.m_step_C(C, c, R)
+    r = check.m_step_C(C, c)
     assert not r and "Sigma_y_x is None" in str(r)
-    r = check.m_step_C(np.linalg.solve(mu.T @ mu, mu.T @ y).T, R)
-    assert not r and "posterior covariances" in str(r)
-    r = check.m_step_C(C, R * T / (T - 1))
+    r = check.m_step_C(C, None, R)
+    assert not r and "c is None" in str(r)
+    Sxx = sum(U) + mu.T @ mu
+    C_plain = np.linalg.solve(Sxx, mu.T @ y).T
+    r = check.m_step_C(C_plain, c, R)
+    assert not r and "without an offset" in str(r)
+    r = check.m_step_C(C, y.mean(axis=0), R)
+    assert not r and "mean of y" in str(r)
+    r = check.m_step_C(C, y.mean(axis=0) - C_plain @ mu.mean(axis=0), R)
+    assert not r and "goes with the page's C" in str(r)
+    r = check.m_step_C(C, c, R * T / (T - 1))
     assert not r and "T - 1" in str(r)
-    r = check.m_step_C(C, (y - mu @ C.T).T @ (y - mu @ C.T) / T)
+    res = y - mu @ C.T - c
+    r = check.m_step_C(C, c, res.T @ res / T)
     assert not r and "C Upsilon C^T" in str(r)
-    Sold = (y.T @ y - p.params.C @ (mu.T @ y)) / T
-    r = check.m_step_C(C, Sold)
-    assert not r and "old C" in str(r)
-    assert not check.m_step_C(None, None)
+    r = check.m_step_C(C, c, (y.T @ y - C @ (mu.T @ y)) / T)
+    assert not r and "offset's part" in str(r)
+    X1 = np.hstack([mu, np.ones((T, 1))])
+    coef = np.linalg.lstsq(X1, y, rcond=None)[0].T
+    r = check.m_step_C(coef[:, :2], coef[:, 2], R)
+    assert not r and "posterior covariances" in str(r)
+    assert not check.m_step_C(None, None, None)
 
 
 def test_similarity():

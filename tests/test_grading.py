@@ -346,16 +346,18 @@ def test_checkers_that_draw_their_data_grade_each_student_on_data_of_their_own()
 
     from pedagogy_lib.exercises import ch07_fa_pca
     y, K = ch07_fa_pca.EX_IPCA
-    w = np.sort(np.linalg.eigvalsh(np.cov(y.T, bias=True)))[::-1]
-    assert ch07_fa_pca.ppca_noise(float(np.mean(w[K:])))          # right on the book's data ...
+    U = ch07_fa_pca.EX_PPCA_U
+    S = np.cov(y.T, bias=True)
+    s2 = float(np.trace(S) - np.trace(U.T @ S @ U)) / (y.shape[1] - K)
+    assert ch07_fa_pca.ppca_noise(s2)                              # right on the book's data ...
     cells = [("import numpy as np\nfrom pedagogy_lib.exercises import ch07_fa_pca as check", False),
-             (f"sigma2 = {float(np.mean(w[K:]))!r}", True)]
+             (f"sigma2 = {s2!r}", True)]
     passed, text = G.grade_exercise("ex-7-3-ppca-noise", "ch07_fa_pca", "ppca_noise", ["sigma2"], cells, "s")
     assert not passed, text                                        # ... wrong on the student's
-    cells[1] = ("y, K = check.EX_IPCA\nw = np.sort(np.linalg.eigvalsh(np.cov(y.T, bias=True)))[::-1]\n"
-                "sigma2 = float(np.mean(w[K:]))", True)
+    cells[1] = ("y, K = check.EX_IPCA\nU = check.EX_PPCA_U\nS = np.cov(y.T, bias=True)\n"
+                "sigma2 = float(np.trace(S) - np.trace(U.T @ S @ U)) / (y.shape[1] - K)", True)
     passed, text = G.grade_exercise("ex-7-3-ppca-noise", "ch07_fa_pca", "ppca_noise", ["sigma2"], cells, "s")
-    assert passed and "Graded on problem data of your own (EX_IPCA drawn for student 's')" in text, text
+    assert passed and "Graded on problem data of your own (EX_IPCA, EX_PPCA_U drawn for student 's')" in text, text
 
 
 def test_a_students_copy_is_built_from_the_source_read_when_grading_began(monkeypatch):

@@ -19,6 +19,7 @@ from scipy.linalg import subspace_angles
 from . import checker
 
 __all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_IPCA_START", "EX_IPCA_STEPS", "EX_HEYWOOD",
+           "EX_PPCA_U",
            "fa_em_step", "principal_subspace", "heywood_dimension", "ppca_noise"]
 
 
@@ -72,6 +73,18 @@ EX_IPCA_STEPS = 3
 
 #: Exercise 3: 400 observations of three variables, for a one-factor model.
 EX_HEYWOOD = _make_heywood()
+
+
+def _make_ppca_subspace():
+    """An orthonormal basis (5, 2) of a subspace near, but not equal to, the principal subspace of EX_IPCA:
+    the directions the data were drawn along (the first draw of the same generator), moved a little."""
+    Q, _ = np.linalg.qr(checker.problem_rng(731).standard_normal((5, 5)))
+    U, _ = np.linalg.qr(Q[:, :2] + 0.15 * checker.problem_rng(732).standard_normal((5, 2)))
+    return U
+
+
+#: Exercise 4: the subspace, given in advance, to which the PPCA loadings are confined (orthonormal columns).
+EX_PPCA_U = _make_ppca_subspace()
 
 
 def _centred_cov(y):
@@ -220,27 +233,46 @@ def heywood_dimension(answer, ratio=None):
                                   "compare it with 1."])
 
 
-def ppca_noise(sigma2):
-    """Exercise 4, ``ex-7-3-ppca-noise``: your maximum-likelihood PPCA noise variance for :data:`EX_IPCA`
-    (Tipping and Bishop), a single number.
+def _sigma2_in_subspace(S, U):
+    """The maximum-likelihood noise variance of PPCA with loadings C = U B (B any K x K matrix), for the
+    sample covariance S. Within span(U) the model covariance is U (B B^T + sigma2 I) U^T, fitted to U^T S U
+    direction by direction; a direction of U^T S U whose variance falls below sigma2 gets no signal and
+    joins the noise, as in the closed form of PPCA."""
+    L, K = U.shape
+    inside = np.sort(np.linalg.eigvalsh(U.T @ S @ U))[::-1]
+    outside = np.trace(S) - inside.sum()
+    for r in range(K, -1, -1):                      # r directions of span(U) carry signal
+        s2 = (outside + inside[r:].sum()) / (L - r)
+        if r == 0 or inside[r - 1] > s2:
+            return float(s2)
 
-    The checker recognizes the other normalization of the covariance, the wrong set of eigenvalues,
-    a sum where an average belongs, and uncentred data.
+
+def ppca_noise(sigma2):
+    """Exercise 4, ``ex-7-3-ppca-noise``: your maximum-likelihood noise variance for :data:`EX_IPCA` under
+    probabilistic PCA with the loadings confined to the span of :data:`EX_PPCA_U`, a single number.
+
+    The checker recognizes the noise variance of unconfined PPCA, the other normalization of the
+    covariance, a sum where an average belongs, the wrong count of directions, the variance kept in
+    the subspace, and uncentred data.
     """
     y, K = EX_IPCA
+    U = EX_PPCA_U
     N, L = y.shape
-    w = np.sort(np.linalg.eigvalsh(_centred_cov(y)))[::-1]
-    ref = float(np.mean(w[K:]))
-    w_unc = np.sort(np.linalg.eigvalsh(y.T @ y / N))[::-1]
+    S = _centred_cov(y)
+    ref = _sigma2_in_subspace(S, U)
+    w = np.sort(np.linalg.eigvalsh(S))[::-1]
+    off = np.trace(S) - np.trace(U.T @ S @ U)
     hints = {
+        "that is the noise variance of PPCA with loadings free to point anywhere; here their subspace is fixed":
+            float(np.mean(w[K:])),
         "you used the 1/(N-1) covariance (np.cov's default); maximum likelihood divides by N": ref * N / (N - 1),
-        "you averaged all L eigenvalues, not just the L - K discarded ones": float(np.mean(w)),
-        "you summed the discarded eigenvalues instead of averaging them": float(np.sum(w[K:])),
-        "you averaged the kept eigenvalues instead of the discarded ones": float(np.mean(w[:K])),
-        "you forgot to centre the data": float(np.mean(w_unc[K:])),
+        "you summed the variance left outside the subspace instead of averaging it": off,
+        "you averaged over all L directions; count the directions the noise alone has to explain": off / L,
+        "you averaged the variance inside the subspace, which the loadings explain": float(np.trace(U.T @ S @ U)) / K,
+        "you forgot to centre the data": float(np.trace(y.T @ y / N) - np.trace(U.T @ (y.T @ y / N) @ U)) / (L - K),
     }
     problems = checker.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-8, hints=hints)
-    return checker.result("PPCA noise variance sigma2_ML", problems)
+    return checker.result("PPCA noise variance with the loadings in span(EX_PPCA_U)", problems)
 
 
 #: For the graded (nbgrader) version: the library functions the statements rule out, stubbed while

@@ -22,7 +22,7 @@ from ..hmm import inference as hmm
 from .checker import CheckResult, compare_array, result, problem_rng
 
 __all__ = [
-    "TransitionCounts", "SequencesProblem", "PairwiseProblem", "GaussianProblem",
+    "TransitionCounts", "SequencesProblem", "PriorSequencesProblem", "PairwiseProblem", "GaussianPriorProblem",
     "EX_TRANS", "EX_PI", "EX_VISITS", "EX_MEANS",
     "m_step_A", "m_step_pi", "expected_visits", "m_step_mu", "m_step_function",
 ]
@@ -50,6 +50,16 @@ class SequencesProblem(NamedTuple):
     log_liks: list
 
 
+class PriorSequencesProblem(NamedTuple):
+    """An HMM (``pi`` (K,), column-stochastic ``A`` (K, K)), a list ``log_liks`` of (T_n, K) arrays, one per
+    independent sequence, and ``alpha`` (K,), the parameters of a Dirichlet prior on the initial distribution."""
+
+    pi: np.ndarray
+    A: np.ndarray
+    log_liks: list
+    alpha: np.ndarray
+
+
 class PairwiseProblem(NamedTuple):
     """What an E step on one sequence leaves once the per-step marginals are thrown away: ``xi_sum`` (K, K),
     the expected number of transitions ``j -> i`` summed over the sequence (next state first), and
@@ -59,11 +69,15 @@ class PairwiseProblem(NamedTuple):
     gamma_first: np.ndarray
 
 
-class GaussianProblem(NamedTuple):
-    """Observations ``y`` (T, D) and smoother marginals ``gamma`` (T, K) for them."""
+class GaussianPriorProblem(NamedTuple):
+    """Observations ``y`` (T, D), smoother marginals ``gamma`` (T, K) for them, the emission covariances
+    ``Sigma`` (K, D, D), held fixed, and a Gaussian prior N(``m0``, ``tau2`` I) on every state's mean."""
 
     y: np.ndarray
     gamma: np.ndarray
+    Sigma: np.ndarray
+    m0: np.ndarray
+    tau2: float
 
 
 def _model(K=3):
@@ -101,11 +115,12 @@ def _make_trans() -> TransitionCounts:
     return TransitionCounts(xi_sum, N_k, last)
 
 
-#: Exercise (a): expected counts from an E step on three sequences; find the re-estimated A.
+#: Exercise (a): expected counts from an E step on three sequences; the M step for a transition matrix
+#: whose states share one probability of staying put.
 EX_TRANS = _make_trans()
 
-#: Exercise (b): twelve short sequences under a known model; estimate pi by one M step.
-EX_PI = SequencesProblem(*_model(), _sequences(7202, [15] * 12))
+#: Exercise (b): twelve short sequences under a known model and a Dirichlet prior on pi; the MAP M step for pi.
+EX_PI = PriorSequencesProblem(*_model(), _sequences(7202, [15] * 12), np.array([3.0, 2.0, 1.5]))
 
 #: Exercise (c): one sequence of 80 steps, of which only the pairwise statistics and the first step's
 #: marginal are given; the expected number of visits to each state.
@@ -114,59 +129,87 @@ _VISITS_POST = _smooth(_VISITS_SEQUENCE.pi, _VISITS_SEQUENCE.A, _VISITS_SEQUENCE
 EX_VISITS = PairwiseProblem(_VISITS_POST.xi_sum + 0.0, _VISITS_POST.gamma[0] + 0.0)
 
 
-def _make_means() -> GaussianProblem:
+def _make_means() -> GaussianPriorProblem:
     rng = problem_rng(7204)
     T, K = 60, 3
     y = rng.standard_normal((T, 2)) + np.repeat(np.array([[0.0, 0.0], [2.0, 1.0], [-1.0, 2.0]]), T // K, axis=0)
     logits = rng.standard_normal((T, K)) + 2.0 * np.repeat(np.eye(K), T // K, axis=0)
     gamma = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return GaussianProblem(y, gamma / gamma.sum(axis=1, keepdims=True))
+    # anisotropic, unequal covariances, so that the prior pulls each coordinate of each mean differently
+    Sigma = np.array([[[0.8, 0.3], [0.3, 0.5]], [[1.5, -0.4], [-0.4, 0.6]], [[0.4, 0.0], [0.0, 2.0]]])
+    return GaussianPriorProblem(y, gamma / gamma.sum(axis=1, keepdims=True), Sigma, np.array([1.0, -1.0]), 0.1)
 
 
-#: Exercise (d): observations and given smoother marginals; find the new emission means.
+#: Exercise (d): observations, given smoother marginals, fixed emission covariances and a Gaussian prior on the
+#: means; the MAP M step for the emission means.
 EX_MEANS = _make_means()
 
 
-def m_step_A(answer) -> CheckResult:
-    """Exercise (a), ``ex-7-2-m-step-A``: your re-estimated transition matrix from :data:`EX_TRANS`.
+def _tied_A(p_stay, K):
+    """The K x K transition matrix with p_stay on the diagonal and the rest of each column spread evenly."""
+    A = np.full((K, K), (1.0 - p_stay) / (K - 1))
+    np.fill_diagonal(A, p_stay)
+    return A
 
-    Pass a (K, K) array in the book's column-stochastic convention. The checker recognizes the
-    row-stochastic convention and the wrong denominators.
+
+def m_step_A(answer) -> CheckResult:
+    """Exercise (a), ``ex-7-2-m-step-A``: your M-step transition matrix for :data:`EX_TRANS` in the model of
+    the statement, where every state has the same probability of staying put and moves to each other state
+    with equal probability.
+
+    Pass a (K, K) = (3, 3) array in the book's column-stochastic convention. The checker recognizes the
+    untied update of the page, one stay probability per state (fitted alone or then averaged), a
+    denominator that counts the wrong steps, and columns that do not sum to one.
     """
     p = EX_TRANS
-    expected = p.xi_sum / p.xi_sum.sum(axis=0, keepdims=True)
+    K = p.xi_sum.shape[0]
+    stay = np.trace(p.xi_sum) / p.xi_sum.sum()
+    expected = _tied_A(stay, K)
+    free = p.xi_sum / p.xi_sum.sum(axis=0, keepdims=True)
+    own = np.diag(free)
+    per_state = (1.0 - own)[None, :] / (K - 1) * (1.0 - np.eye(K)) + np.diag(own)
     hints = {
-        "your rows sum to one (the row-stochastic convention of hmmlearn); the book's A is column-stochastic":
-            p.xi_sum / p.xi_sum.sum(axis=1, keepdims=True),
-        "your denominator counts the visits at every step: check from which steps a transition can leave":
-            p.xi_sum / p.N_k[None, :],
-        "your denominator belongs to the destination state i, not the source state j":
-            p.xi_sum / (p.N_k - p.gamma_last)[:, None],
+        "your A is the page's M step with a free entry for every pair of states; in this model the states "
+        "share one stay probability and the moves are spread evenly": free,
+        "each of your states has its own stay probability; the model ties them to one number": per_state,
+        "you averaged the states' own stay probabilities; that gives every state the same say, whatever the "
+        "evidence behind it, and does not maximize Q under the tie": _tied_A(own.mean(), K),
+        "your stay probability divides by the visits at every step: check from which steps a transition can leave":
+            _tied_A(np.trace(p.xi_sum) / p.N_k.sum(), K),
+        "your columns do not sum to one: the probability of leaving is shared among the other states":
+            expected + (1.0 - np.eye(K)) * (1.0 - stay) * (K - 2) / (K - 1),
     }
-    return result("re-estimated A from EX_TRANS", compare_array(answer, expected, "A", rtol=1e-8, atol=1e-12,
-                                                                  hints=hints))
+    return result("M step for the tied transition matrix of EX_TRANS",
+                  compare_array(answer, expected, "A", rtol=1e-8, atol=1e-12, hints=hints))
 
 
 def m_step_pi(answer) -> CheckResult:
-    """Exercise (b), ``ex-7-2-m-step-pi``: your re-estimated initial distribution for the sequences of :data:`EX_PI`.
+    """Exercise (b), ``ex-7-2-m-step-pi``: your MAP re-estimate of the initial distribution for the sequences
+    of :data:`EX_PI`, with the Dirichlet prior of parameters ``EX_PI.alpha``.
 
-    Pass an array of shape (K,) = (3,). The checker recognizes the filter used in place of the
-    smoother, an average over all time steps, and hard assignments.
+    Pass an array of shape (K,) = (3,). The checker recognizes the prior left out, the posterior mean in
+    place of the mode, the prior added to the average instead of the counts, and the filter used in place
+    of the smoother.
     """
     p = EX_PI
     posts = [_smooth(p.pi, p.A, ll) for ll in p.log_liks]
-    expected = np.mean([q.gamma[0] for q in posts], axis=0)
+    g = np.sum([q.gamma[0] for q in posts], axis=0)
+    n, K = len(posts), g.size
+    expected = (g + p.alpha - 1.0) / (n + p.alpha.sum() - K)
+    g_filter = np.sum([q.filtered[0] for q in posts], axis=0)
     hints = {
+        "you left the prior out: that is the maximum-likelihood M step of the page":
+            g / n,
+        "you took the posterior mean of pi under the Dirichlet; the M step of MAP-EM wants the maximum of "
+        "Q plus the log prior": (g + p.alpha) / (n + p.alpha.sum()),
+        "you added the prior's pseudo-counts to the average over sequences, which weighs the prior as "
+        "heavily as all the sequences together": (g / n + p.alpha - 1.0) / (1.0 + p.alpha.sum() - K),
         "you used the filter p(x_1 | y_1) at the first step; the M step needs the smoother "
         "p(x_1 | y_1..y_T), which has seen the whole sequence (Section 7.2)":
-            np.mean([q.filtered[0] for q in posts], axis=0),
-        "you averaged gamma over all time steps (the state occupancy); pi is about the first step only":
-            np.mean(np.concatenate([q.gamma for q in posts]), axis=0),
-        "you averaged the one-hot most probable first states (hard assignments) instead of the probabilities":
-            np.mean([np.eye(3)[np.argmax(q.gamma[0])] for q in posts], axis=0),
+            (g_filter + p.alpha - 1.0) / (n + p.alpha.sum() - K),
     }
     problems = compare_array(answer, expected, "pi", rtol=1e-8, atol=1e-12, hints=hints)
-    return result("re-estimated pi from EX_PI", problems)
+    return result("MAP re-estimate of pi from EX_PI", problems)
 
 
 def expected_visits(answer) -> CheckResult:
@@ -192,22 +235,36 @@ def expected_visits(answer) -> CheckResult:
 
 
 def m_step_mu(answer) -> CheckResult:
-    """Exercise (d), ``ex-7-2-m-step-mu``: your new emission means for :data:`EX_MEANS`.
+    """Exercise (d), ``ex-7-2-m-step-mu``: your MAP M step for the emission means of :data:`EX_MEANS`, with
+    the covariances ``EX_MEANS.Sigma`` held fixed and the prior N(``m0``, ``tau2`` I) on every mean.
 
-    Pass a (K, D) = (3, 2) array, one row per state. The checker recognizes a missing or wrong
-    normalization and hard assignments.
+    Pass a (K, D) = (3, 2) array, one row per state. The checker recognizes the prior left out, the
+    emission covariances left out, the prior variance used as a precision, and hard assignments.
     """
     p = EX_MEANS
+    K, D = p.gamma.shape[1], p.y.shape[1]
     N_k = p.gamma.sum(axis=0)
-    expected = (p.gamma.T @ p.y) / N_k[:, None]
+    s1 = p.gamma.T @ p.y
+    P = np.linalg.inv(p.Sigma)
+    eye = np.eye(D)
+
+    def map_means(prior_prec, precisions, counts, sums):
+        return np.stack([np.linalg.solve(prior_prec * eye + counts[k] * precisions[k],
+                                         prior_prec * p.m0 + precisions[k] @ sums[k]) for k in range(K)])
+
+    expected = map_means(1.0 / p.tau2, P, N_k, s1)
     hard = np.argmax(p.gamma, axis=1)
+    onehot = np.eye(K)[hard]
     hints = {
-        "you forgot to divide by N_k = sum_t gamma_t(k)": p.gamma.T @ p.y,
-        "you divided by T instead of by N_k = sum_t gamma_t(k)": (p.gamma.T @ p.y) / p.y.shape[0],
-        "you averaged the points assigned to their most probable state (K-means style); EM weights every point "
-        "by gamma_t(k)": np.stack([p.y[hard == k].mean(axis=0) for k in range(p.gamma.shape[1])]),
+        "you left the prior out: that is the maximum-likelihood M step of the page": s1 / N_k[:, None],
+        "your means do not depend on the emission covariances; with a prior on the mean they do, because "
+        "the prior and the data are weighed by their precisions": map_means(1.0 / p.tau2, np.stack([eye] * K),
+                                                                            N_k, s1),
+        "you used the prior variance tau2 where its inverse belongs": map_means(p.tau2, P, N_k, s1),
+        "you gave every point to its most probable state (K-means style); EM weights every point by "
+        "gamma_t(k)": map_means(1.0 / p.tau2, P, onehot.sum(axis=0), onehot.T @ p.y),
     }
-    return result("new means for EX_MEANS", compare_array(answer, expected, "mu", rtol=1e-8, atol=1e-10,
+    return result("MAP means for EX_MEANS", compare_array(answer, expected, "mu", rtol=1e-8, atol=1e-10,
                                                            hints=hints))
 
 

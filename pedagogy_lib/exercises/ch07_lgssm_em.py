@@ -8,9 +8,10 @@ Use in the notebook as::
 
 Time indexing as in :mod:`pedagogy_lib.lgssm.kalman`: row ``t`` is the book's ``t + 1`` and
 ``Upsilon_cross[t]`` is the posterior covariance of X_{t+1} with X_t given y. The model has no
-offsets and no control (the draft's Section 7.4 model). Reference answers are computed in this
-module, independently of the library's EM; the M-step function of the last exercise is run on
-test problems made here, which the notebook never shows.
+offsets and no control (the draft's Section 7.4 model), except in exercise (c), whose emissions
+have an offset. Reference answers are computed in this module, independently of the library's EM;
+the M-step function of the last exercise is run on test problems made here, which the notebook
+never shows.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from .checker import CheckResult, as_bool, compare_array, compare_scalar, result
 
 __all__ = [
     "SmootherProblem", "SimilarityProblem",
-    "EX_SMOOTH", "EX_SIM",
+    "EX_SMOOTH", "EX_OFFSET", "EX_SIM",
     "cross_moment", "m_step_A", "m_step_C", "similarity", "eigenvalues_invariant", "m_step_function",
     "INVARIANT_QUESTIONS",
 ]
@@ -65,8 +66,25 @@ def _make_smooth() -> SmootherProblem:
     return SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
 
 
-#: Exercises (a)-(c): the smoother for one sequence of 25 steps, under the current parameters.
+#: Exercises (a) and (b): the smoother for one sequence of 25 steps, under the current parameters.
 EX_SMOOTH = _make_smooth()
+
+
+def _make_offset() -> SmootherProblem:
+    rng = problem_rng(7405)
+    n, m, T = 2, 3, 30
+    # an emission offset, and a first state far from zero, so that neither c = 0 nor c = mean(y) is right
+    true = LGSSMParams(np.array([3.0, 0.0]), 0.2 * np.eye(n), _rotation(0.3, 0.95), None, np.zeros(n),
+                       0.1 * np.eye(n), rng.standard_normal((m, n)), np.array([2.0, -1.0, 0.5]), 0.3 * np.eye(m))
+    _, y = kalman.sample_lgssm(true, T, rng=rng)
+    current = true._replace(A=_rotation(0.5, 0.8), C=rng.standard_normal((m, n)), c=np.array([1.5, -0.5, 0.0]),
+                            Sigma_x=0.5 * np.eye(n), Sigma_y_x=np.eye(m), mu1=np.zeros(n), Sigma1=np.eye(n))
+    res = kalman.kalman_smoother(current, y, backend="numpy")
+    return SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
+
+
+#: Exercise (c): the smoother for one sequence of 30 steps from a model whose emissions have an offset c.
+EX_OFFSET = _make_offset()
 
 
 def _make_sim() -> SimilarityProblem:
@@ -114,62 +132,101 @@ def cross_moment(answer) -> CheckResult:
                   compare_array(answer, expected, "S10", rtol=1e-8, atol=1e-10, hints=hints))
 
 
-def m_step_A(answer) -> CheckResult:
-    """Exercise (b), ``ex-7-4-m-step-a``: your M-step update of A (Eq. 7.4) from :data:`EX_SMOOTH`.
+def _scaled_rotation(p_, q_):
+    return np.array([[p_, -q_], [q_, p_]])
 
-    Pass an (n, n) = (2, 2) array. The checker recognizes a product in the wrong order, a sum over
-    the wrong time steps, left-out posterior covariances, and a transposed cross moment.
+
+def m_step_A(answer) -> CheckResult:
+    """Exercise (b), ``ex-7-4-m-step-a``: your M-step update of A from :data:`EX_SMOOTH` when A is restricted
+    to a scaled rotation [[p, -q], [q, p]] and the transition noise is isotropic (held fixed).
+
+    Pass an (n, n) = (2, 2) array. The checker recognizes the page's unrestricted update, that update
+    moved into the family afterwards, a rotation the wrong way round, a sum over the wrong time steps,
+    and left-out posterior covariances.
     """
     p = EX_SMOOTH
     E_xx, E_next_prev = _moments(p)
     S10, S00, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx)
-    expected = np.linalg.solve(S00.T, S10.T).T
+
+    def fit(cross, second):
+        return _scaled_rotation(np.trace(cross) / np.trace(second), (cross[1, 0] - cross[0, 1]) / np.trace(second))
+
+    expected = fit(S10, S00)
+    free = np.linalg.solve(S00.T, S10.T).T
     mu = p.mu_smooth
     hints = {
-        "you multiplied in the wrong order, S00^{-1} S10; the normal equations give A = S10 S00^{-1}":
-            np.linalg.solve(S00, S10),
+        "your A is the page's update with four free entries; here A has only the two parameters p and q":
+            free,
+        "you fitted A without the restriction and then moved it into the family; that is not where Q is "
+        "largest among scaled rotations": _scaled_rotation(0.5 * np.trace(free), 0.5 * (free[1, 0] - free[0, 1])),
+        "your A rotates the wrong way: check the order of x_t and x_{t-1} in the cross moment, and where q "
+        "sits in A": fit(S10.T, S00),
         "your denominator sums E[x x^T] over all T steps: check which steps a predecessor x_{t-1} can be":
-            np.linalg.solve(S_all.T, S10.T).T,
-        "you left out the posterior covariances (means only): that is least squares on the smoothed means, not EM":
-            np.linalg.solve((mu[:-1].T @ mu[:-1]).T, (mu[1:].T @ mu[:-1]).T).T,
-        "you used the transpose of the cross moment, sum E[x_{t-1} x_t^T]": np.linalg.solve(S00.T, S10).T,
+            fit(S10, S_all),
+        "you left out the posterior covariances (means only): that is least squares on the smoothed means, "
+        "not EM": fit(mu[1:].T @ mu[:-1], mu[:-1].T @ mu[:-1]),
     }
-    return result("M step for A from EX_SMOOTH",
+    return result("M step for the scaled rotation A from EX_SMOOTH",
                   compare_array(answer, expected, "A", rtol=1e-7, atol=1e-10, hints=hints))
 
 
-def m_step_C(C, Sigma_y_x=None) -> CheckResult:
-    """Exercise (c), ``ex-7-4-m-step-c``: your M-step updates of C and Sigma_y_x (Eq. 7.4) from :data:`EX_SMOOTH`.
+def _offset_fit(y, mu, E_xx_sum):
+    """[C c] = [sum y xbar^T, sum y] [[sum E[x x^T], sum xbar], [sum xbar^T, T]]^{-1}, and the residual
+    covariance (sum y y^T - [C c][sum y xbar^T, sum y]^T) / T."""
+    T, n = mu.shape
+    W = np.block([[E_xx_sum, mu.sum(axis=0)[:, None]], [mu.sum(axis=0)[None, :], np.array([[float(T)]])]])
+    Z = np.concatenate([y.T @ mu, y.sum(axis=0)[:, None]], axis=1)
+    Cc = np.linalg.solve(W.T, Z.T).T
+    return Cc[:, :n], Cc[:, n], (y.T @ y - Cc @ Z.T) / T
 
-    Pass ``C`` as an (m, n) = (3, 2) array and ``Sigma_y_x`` as (3, 3). The checker recognizes
-    left-out posterior covariances, sums over the wrong time steps, the old C, the wrong divisor,
-    and residuals of the means only.
+
+def m_step_C(C, c=None, Sigma_y_x=None) -> CheckResult:
+    """Exercise (c), ``ex-7-4-m-step-c``: your M-step updates of C, the emission offset c and Sigma_y_x for
+    the model y_t = C x_t + c + noise, from :data:`EX_OFFSET`.
+
+    Pass ``C`` as an (m, n) = (3, 2) array, ``c`` as (3,) and ``Sigma_y_x`` as (3, 3). The checker
+    recognizes the page's update without an offset, an offset fitted after C or set to the mean of y,
+    left-out posterior covariances, a residual covariance that leaves out the offset, and the wrong
+    divisor.
     """
-    p = EX_SMOOTH
+    p = EX_OFFSET
     E_xx, _ = _moments(p)
     y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
-    Syx, Sxx, Syy = y.T @ mu, sum(E_xx), y.T @ y
-    C_ref = np.linalg.solve(Sxx.T, Syx.T).T
-    R_ref = (Syy - C_ref @ Syx.T) / T
-    C_means = np.linalg.solve((mu.T @ mu).T, Syx.T).T
-    C_old = p.params.C
+    Sxx = sum(E_xx)
+    C_ref, c_ref, R_ref = _offset_fit(y, mu, Sxx)
+    C_plain = np.linalg.solve(Sxx.T, (y.T @ mu).T).T
+    C_means, c_means, R_means = _offset_fit(y, mu, mu.T @ mu)
+    no_cov = "you left out the posterior covariances Upsilon_smooth[t] in sum E[x_t x_t^T]"
     hints_C = {
-        "you left out the posterior covariances Upsilon_smooth[t] in sum E[x_t x_t^T]": C_means,
-        "your sums run over t = 2..T only; the emission statistics use every step t = 1..T":
-            np.linalg.solve(sum(E_xx[1:]).T, (y[1:].T @ mu[1:]).T).T,
+        "your C is the page's update for a model without an offset; with an offset, C and c are fitted "
+        "together": C_plain,
+        no_cov: C_means,
     }
     problems = compare_array(C, C_ref, "C", rtol=1e-7, atol=1e-10, hints=hints_C)
-    if Sigma_y_x is None:
-        problems.append("Sigma_y_x is None: pass the new emission covariance as the second argument.")
+    if c is None:
+        problems.append("c is None: pass the new offset as the second argument.")
     else:
+        hints_c = {
+            "your c is the mean of y, which leaves out the part of that mean the states account for":
+                y.mean(axis=0),
+            "your c is the offset that goes with the page's C (fitted without an offset); C and c are "
+            "fitted together": y.mean(axis=0) - C_plain @ mu.mean(axis=0),
+            no_cov: c_means,
+        }
+        problems += compare_array(c, c_ref, "c", rtol=1e-7, atol=1e-10, hints=hints_c)
+    if Sigma_y_x is None:
+        problems.append("Sigma_y_x is None: pass the new emission covariance as the third argument.")
+    else:
+        resid = y - mu @ C_ref.T - c_ref
         hints_R = {
-            "you used the old C (the one the E step ran under) instead of the new one": (Syy - C_old @ Syx.T) / T,
-            "you divided by T - 1; the emission statistics average over all T steps": (Syy - C_ref @ Syx.T) / (T - 1),
-            "you used the residuals of the smoothed means only, sum (y - C xbar)(y - C xbar)^T / T, which misses "
-            "C Upsilon C^T": ((y - mu @ C_ref.T).T @ (y - mu @ C_ref.T)) / T,
+            "your Sigma_y_x is the page's form for a model without an offset; the offset's part of the "
+            "fit is left out": (y.T @ y - C_ref @ (y.T @ mu).T) / T,
+            "you divided by T - 1; the emission statistics average over all T steps": R_ref * T / (T - 1),
+            "you used the residuals of the smoothed means only, which miss C Upsilon C^T": resid.T @ resid / T,
+            no_cov: R_means,
         }
         problems += compare_array(Sigma_y_x, R_ref, "Sigma_y_x", rtol=1e-7, atol=1e-10, hints=hints_R)
-    return result("M step for C and Sigma_y_x from EX_SMOOTH", problems)
+    return result("M step for C, c and Sigma_y_x from EX_OFFSET", problems)
 
 
 def similarity(answer) -> CheckResult:
