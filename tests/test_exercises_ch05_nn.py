@@ -253,6 +253,7 @@ def _sig(a):
     (lambda a, x: np.logaddexp(0, a) - x, "canonical-link shortcut"),
     (lambda a, x: np.exp(a) - x, "exponential output"),
     (lambda a, x: _sig(a) * (np.logaddexp(0, a) - x), "squared-error"),
+    (lambda a, x: (1 - x / np.log(1 + np.exp(a))) * _sig(a), "keeps only a few correct digits"),
     (lambda a, x: -good_signal(a, x), "wrong sign"),
     (lambda a, x: good_signal(a, x)[:-1], "shape"),
     (lambda a, x: good_signal(a, x) + 0.01, "case 1 of 3"),
