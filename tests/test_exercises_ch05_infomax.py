@@ -13,36 +13,71 @@ from pedagogy_lib.exercises import ch05_infomax as check
 from pedagogy_lib.core.gradcheck import gradcheck
 
 
-def _J(D, Y):
-    return np.mean(stats.logistic.logpdf(Y @ D.T).sum(1)) + np.log(abs(np.linalg.det(D)))
+def _J_cauchy(D, Y):
+    """The InfoMax objective for psi(u) = 1/2 + arctan(u)/pi: psi' is the standard Cauchy density."""
+    return np.mean(stats.cauchy.logpdf(Y @ D.T).sum(1)) + np.log(abs(np.linalg.det(D)))
 
 
 def _fd_gradient():
     Y, D = check.EX_GRAD
-    return gradcheck(lambda D_: _J(D_, Y), D).numeric
+    return gradcheck(lambda D_: _J_cauchy(D_, Y), D).numeric
+
+
+def test_arctan_squashing_has_the_cauchy_density_as_derivative():
+    u = np.linspace(-5, 5, 11)
+    h = 1e-5
+    fd = ((0.5 + np.arctan(u + h) / np.pi) - (0.5 + np.arctan(u - h) / np.pi)) / (2 * h)
+    np.testing.assert_allclose(fd, stats.cauchy.pdf(u), rtol=1e-8)
 
 
 # ---------------------------------------------------------------- exercise 1
 def test_gradient_correct_passes():
     res = check.gradient(_fd_gradient())       # FD accuracy ~1e-9, within rtol 1e-6
     assert res and "correct" in str(res)
+    Y, D = check.EX_GRAD                        # the solution's closed form agrees with the differences
+    X = Y @ D.T
+    np.testing.assert_allclose((-2 * X / (1 + X ** 2)).T @ Y / len(Y) + np.linalg.inv(D).T, _fd_gradient(),
+                               rtol=1e-7, atol=1e-9)
+
+
+def _logistic_J(D, Y):
+    return np.mean(stats.logistic.logpdf(Y @ D.T).sum(1)) + np.log(abs(np.linalg.det(D)))
+
+
+def test_the_page_s_logistic_gradient_does_not_pass():
+    Y, D = check.EX_GRAD
+    G_logistic = gradcheck(lambda D_: _logistic_J(D_, Y), D).numeric
+    assert np.abs(G_logistic - _fd_gradient()).max() > 0.05
+    res = check.gradient(G_logistic)
+    assert not res and "page's logistic" in str(res)
 
 
 def test_gradient_wrong_answers_fail_with_hints():
     Y, D = check.EX_GRAD
+    N = len(Y)
     G = _fd_gradient()
     DinvT = np.linalg.inv(D).T
     inner = G - DinvT
+    X = Y @ D.T
     cases = [
+        ((-2 * np.tanh(X)).T @ Y / N + DinvT, "tanh squashing function"),
+        ((-2 * np.arctan(X) / np.pi).T @ Y / N + DinvT, "carried the logistic's sample term"),
+        (inner / 2 + DinvT, "lost a constant factor"),
+        ((-2 * X / (np.pi * (1 + X ** 2) ** 2)).T @ Y / N + DinvT, "differentiated psi'(u) itself"),
         (inner.T + DinvT, "transposed"),
         (inner, "log-determinant"),
         (inner + np.linalg.inv(D), "D^{-1}"),
         (-G, "gradient of the loss"),
+        (N * inner + DinvT, "summed over samples"),
         (G + 0.01, "not within tolerance"),
     ]
     for answer, fragment in cases:
         res = check.gradient(answer)
         assert not res and fragment in str(res), (fragment, str(res))
+        for giveaway in ("1 + u", "1+u", "-2u", "-2 u", "2 u /"):
+            assert giveaway not in str(res), str(res)
+    for giveaway in ("1 + u", "-2u", "-2 u", "u^2"):
+        assert giveaway not in check.gradient.__doc__
 
 
 def test_gradient_none_fails_gracefully():
@@ -97,10 +132,56 @@ def test_fixed_point_other_wrong_answers():
 
 
 # ---------------------------------------------------------------- exercise 3
-def _amari(P):
-    P = np.abs(P)
+def _row_col_sum(P):
+    """The 2K terms of the statement, summed (no normalization), written with explicit loops."""
+    P = np.abs(np.asarray(P, float))
     K = len(P)
-    return ((P.sum(1) / P.max(1) - 1).sum() + (P.sum(0) / P.max(0) - 1).sum()) / (2 * K * (K - 1))
+    total = 0.0
+    for i in range(K):
+        total += sum(P[i, j] for j in range(K)) / max(P[i, j] for j in range(K)) - 1
+    for j in range(K):
+        total += sum(P[i, j] for i in range(K)) / max(P[i, j] for i in range(K)) - 1
+    return total
+
+
+def _largest_sum(K):
+    """The largest unnormalized sum over K x K matrices, by enumeration over magnitudes in {0, 1/2, 1}
+    (each row's term only grows as its entries approach the row's largest, so the grid reaches the top)."""
+    import itertools
+    best = 0.0
+    for flat in itertools.product((0.0, 0.5, 1.0), repeat=K * K):
+        P = np.array(flat).reshape(K, K)
+        if P.max(1).min() > 0 and P.max(0).min() > 0:
+            best = max(best, _row_col_sum(P))
+    return best
+
+
+def _amari(P):
+    K = len(P)
+    return _row_col_sum(P) / _largest_sum_cached(K)
+
+
+_LARGEST = {}
+
+
+def _largest_sum_cached(K):
+    if K not in _LARGEST:
+        # enumeration for K = 2, 3; for K = 4 the all-equal matrix, whose every term has K - 1,
+        # checked not to be beaten by 2000 random matrices
+        if K <= 3:
+            _LARGEST[K] = _largest_sum(K)
+        else:
+            top = _row_col_sum(np.ones((K, K)))
+            rng = np.random.default_rng(0)
+            assert all(_row_col_sum(rng.uniform(0.01, 1, (K, K))) <= top + 1e-12 for _ in range(2000))
+            _LARGEST[K] = top
+    return _LARGEST[K]
+
+
+def test_amari_normalization_by_enumeration():
+    assert _largest_sum_cached(2) == pytest.approx(4.0)
+    assert _largest_sum_cached(3) == pytest.approx(12.0)
+    assert _largest_sum_cached(4) == pytest.approx(24.0)
 
 
 def test_amari_hand_values():
@@ -108,19 +189,46 @@ def test_amari_hand_values():
     assert _amari(check.AMARI_CASES[1]) == pytest.approx(0.2)
     assert _amari(check.AMARI_CASES[0]) == 0.0
     assert _amari(check.AMARI_CASES[2]) == pytest.approx(1.0)
+    # hand, 3 x 3: rows .5/2 + .1/3 + .2/1, columns .1/2 + .5/1 + .2/3 -> 1.1 / 12
+    assert _amari(check.AMARI_CASES[3]) == pytest.approx(1.1 / 12)
+
+
+def test_amari_cases_cover_sizes_two_to_four():
+    assert sorted({len(P) for P in check.AMARI_CASES}) == [2, 3, 4]
 
 
 def test_amari_correct_passes():
     assert check.amari(_amari)
 
 
-def test_amari_wrong_functions_fail():
-    res = check.amari(lambda P: _amari(P) * 2)
-    assert not res and "not within tolerance" in str(res)
-    res = check.amari(lambda P: (np.abs(P).sum(1) / np.abs(P).max(1) - 1).sum() / (len(P) * (len(P) - 1)))
-    assert not res
-    res = check.amari(lambda P: 1 / 0)
-    assert not res and "ZeroDivisionError" in str(res)
+def _scaled(c):
+    """The unnormalized sum divided by c(K)."""
+    return lambda P: _row_col_sum(P) / c(len(P))
+
+
+@pytest.mark.parametrize("fn,fragment", [
+    (_scaled(lambda K: 1.0), "did not divide"),
+    (_scaled(lambda K: 4.0), "constant of 2 x 2 matrices"),
+    (_scaled(lambda K: K * (K - 1)), "rows alone"),
+    (_scaled(lambda K: 2 * K * K), "overestimates"),
+    (lambda P: (np.abs(P).sum(1) / np.abs(P).max(1) - 1).sum() / (2 * len(P) * (len(P) - 1)), "column terms"),
+    (lambda P: _amari(P) * 2, "rows alone"),          # twice the index is exactly that slip
+    (lambda P: _amari(P) + 0.01, "not within tolerance"),
+    (lambda P: 1 / 0, "ZeroDivisionError"),
+])
+def test_amari_wrong_functions_fail(fn, fragment):
+    res = check.amari(fn)
+    assert not res and fragment in str(res), str(res)
+    for giveaway in ("2K(K-1)", "2 K (K - 1)", "K - 1", "K-1"):
+        assert giveaway not in str(res), str(res)
+
+
+def test_amari_messages_and_docstring_do_not_state_the_constant():
+    for giveaway in ("2K(K-1)", "2 K (K - 1)", "K - 1", "K-1", "K(K-1)"):
+        assert giveaway not in check.amari.__doc__
+
+
+def test_amari_non_function():
     res = check.amari(None)
     assert not res and "should be a function" in str(res)
 
@@ -132,6 +240,15 @@ def test_amari_sign_sensitive_function_fails():
         with np.errstate(divide="ignore", invalid="ignore"):
             return ((P.sum(1) / P.max(1) - 1).sum() + (P.sum(0) / P.max(0) - 1).sum()) / (2 * K * (K - 1))
     assert not check.amari(no_abs)
+
+
+def test_the_page_body_does_not_state_the_constant():
+    import json
+    from pathlib import Path
+    nb = json.loads((Path(__file__).parents[1] / "chapters/ch05_discriminative_models/5_2_1_infomax.ipynb")
+                    .read_text())
+    body = "".join("".join(c["source"]) for c in nb["cells"] if ":label: ex-5-2-1-amari" not in "".join(c["source"]))
+    assert "2K(K-1)" not in body and "2 * K * (K - 1)" not in body
 
 
 # ---------------------------------------------------------------- exercise 4

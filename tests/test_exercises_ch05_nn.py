@@ -17,67 +17,106 @@ def _fd(f, x, eps=1e-6):
     return gradcheck(f, np.array(x, dtype=float), h=eps).numeric
 
 
-# ---------------------------------------------------------------- exercise 1: Dense backward
-def good_dense_backward(D, d, Z_prev, B):
-    return B @ D, B.T @ Z_prev, B.sum(axis=0)
+# ---------------------------------------------------------------- exercise 1: residual block backward
+def _block(D, d, Z):
+    return Z + np.tanh(Z @ D.T + d)
 
 
-def test_dense_reference_matches_finite_differences():
-    # S = sum(B * (Z_prev D^T + d)) has gradients exactly (B D, B^T Z_prev, sum B): check them by FD
-    for D, d, Z, B in check.EX_DENSE:
-        gZ, gD, gd = good_dense_backward(D, d, Z, B)
-        np.testing.assert_allclose(gZ, _fd(lambda Z_: np.sum(B * (Z_ @ D.T + d)), Z), rtol=1e-7, atol=1e-8)
-        np.testing.assert_allclose(gD, _fd(lambda D_: np.sum(B * (Z @ D_.T + d)), D), rtol=1e-7, atol=1e-8)
-        np.testing.assert_allclose(gd, _fd(lambda d_: np.sum(B * (Z @ D.T + d_)), d), rtol=1e-7, atol=1e-8)
+def good_residual_backward(D, d, Z_prev, G):
+    T = np.tanh(Z_prev @ D.T + d)
+    B = (1 - T ** 2) * G
+    return G + B @ D, B.T @ Z_prev, B.sum(axis=0)
 
 
-def test_dense_cases_start_square_then_non_square():
-    shapes = [c.D.shape for c in check.EX_DENSE]
-    assert shapes[0][0] == shapes[0][1]
-    assert any(s[0] != s[1] for s in shapes[1:])
+def test_residual_reference_matches_finite_differences():
+    # S = sum(G * block(Z_prev)) has dS/d(output) = G: differentiate S directly by central differences
+    for D, d, Z, G in check.EX_DENSE:
+        gZ, gD, gd = good_residual_backward(D, d, Z, G)
+        np.testing.assert_allclose(gZ, _fd(lambda Z_: np.sum(G * _block(D, d, Z_)), Z), rtol=1e-7, atol=1e-8)
+        np.testing.assert_allclose(gD, _fd(lambda D_: np.sum(G * _block(D_, d, Z)), D), rtol=1e-7, atol=1e-8)
+        np.testing.assert_allclose(gd, _fd(lambda d_: np.sum(G * _block(D, d_, Z)), d), rtol=1e-7, atol=1e-8)
 
 
-def test_dense_correct_passes():
-    res = check.dense_backward(good_dense_backward)
+def test_residual_cases_are_square_and_far_from_symmetric():
+    for c in check.EX_DENSE:
+        assert c.D.shape[0] == c.D.shape[1] == c.Z_prev.shape[1] == c.G.shape[1]
+        assert np.abs(c.D - c.D.T).max() > 0.3
+
+
+def test_residual_correct_passes():
+    res = check.residual_backward(good_residual_backward)
     assert res and "correct" in str(res)
 
 
+def _with_signal(signal):
+    """A backward pass that uses the given (wrong) rule for the signal b, and is otherwise right."""
+    def fn(D, d, Z, G):
+        B = signal(D, d, Z, G)
+        return G + B @ D, B.T @ Z, B.sum(0)
+    return fn
+
+
+def _b(D, d, Z, G):
+    return (1 - np.tanh(Z @ D.T + d) ** 2) * G
+
+
 @pytest.mark.parametrize("fn,fragment", [
-    (lambda D, d, Z, B: (B @ D.T, B.T @ Z, B.sum(0)), "instead of D^T"),
-    (lambda D, d, Z, B: (B @ D, B.T @ Z / len(Z), B.sum(0)), "averaged over the N rows"),
-    (lambda D, d, Z, B: (B @ D, Z.T @ B, B.sum(0)), "Z_prev^T B"),
-    (lambda D, d, Z, B: (B @ D, B.T @ Z, B.mean(0)), "grad_d on case 1 of 4"),
-    (lambda D, d, Z, B: (-(B @ D), B.T @ Z, B.sum(0)), "wrong sign"),
-    (lambda D, d, Z, B: (B @ D, B.T @ Z), "should return a tuple"),
-    (lambda D, d, Z, B: None, "should return a tuple"),
+    (lambda D, d, Z, G: (_b(D, d, Z, G) @ D, _b(D, d, Z, G).T @ Z, _b(D, d, Z, G).sum(0)), "skip path"),
+    (_with_signal(lambda D, d, Z, G: G), "without the Jacobian of tanh"),
+    (lambda D, d, Z, G: (G + _b(D, d, Z, G) @ D.T, _b(D, d, Z, G).T @ Z, _b(D, d, Z, G).sum(0)),
+     "instead of D^T"),
+    (_with_signal(lambda D, d, Z, G: (1 - np.tanh(Z) ** 2) * G), "block's input instead of at its pre-activation"),
+    (_with_signal(lambda D, d, Z, G: (1 - _block(D, d, Z) ** 2) * G), "includes the skip"),
+    (lambda D, d, Z, G: (G + _b(D, d, Z, G) @ D, _b(D, d, Z, G).T @ Z / len(Z), _b(D, d, Z, G).sum(0)),
+     "averaged over the N rows"),
+    (lambda D, d, Z, G: (G + _b(D, d, Z, G) @ D, Z.T @ _b(D, d, Z, G), _b(D, d, Z, G).sum(0)), "Z_prev^T B"),
+    (lambda D, d, Z, G: (G + _b(D, d, Z, G) @ D, _b(D, d, Z, G).T @ _block(D, d, Z), _b(D, d, Z, G).sum(0)),
+     "block's output where its input belongs"),
+    (lambda D, d, Z, G: (G + _b(D, d, Z, G) @ D, _b(D, d, Z, G).T @ Z, _b(D, d, Z, G).mean(0)),
+     "grad_d on case 1 of 4"),
+    (lambda D, d, Z, G: (G + _b(D, d, Z, G) @ D, G.T @ Z, G.sum(0)), "forgot the Jacobian of tanh"),
+    (lambda D, d, Z, G: tuple(-a for a in good_residual_backward(D, d, Z, G)), "wrong sign"),
+    (lambda D, d, Z, G: good_residual_backward(D, d, Z, G)[:2], "should return a tuple"),
+    (lambda D, d, Z, G: None, "should return a tuple"),
+    (lambda D, d, Z, G: 1 / 0, "ZeroDivisionError"),
 ])
-def test_dense_wrong_answers_fail_with_hint(fn, fragment):
-    res = check.dense_backward(fn)
+def test_residual_wrong_answers_fail_with_hint(fn, fragment):
+    res = check.residual_backward(fn)
     assert not res
-    assert fragment in str(res)
+    assert fragment in str(res), str(res)
 
 
-def test_dense_missing_transpose_on_non_square_reports_the_case():
-    # passes the square case 1 only if ... it does not: build one that is right on square layers only
-    def right_when_square(D, d, Z, B):
-        if D.shape[0] == D.shape[1]:
-            return good_dense_backward(D, d, Z, B)
-        return B @ D.T, B.T @ Z, B.sum(0)
-    res = check.dense_backward(right_when_square)
-    assert not res and "case 2 of 4" in str(res) and "not square" in str(res)
+def test_residual_messages_do_not_state_the_answer():
+    for fn in (lambda D, d, Z, G: (_b(D, d, Z, G) @ D, _b(D, d, Z, G).T @ Z, _b(D, d, Z, G).sum(0)),
+               _with_signal(lambda D, d, Z, G: G)):
+        text = str(check.residual_backward(fn))
+        for giveaway in ("G +", "+ G", "1 - tanh", "B @ D", "B.T @ Z_prev"):
+            assert giveaway not in text, text
+    doc = check.residual_backward.__doc__
+    for giveaway in ("1 - tanh", "G +", "B @ D", "D^T b"):
+        assert giveaway not in doc
 
 
-def test_dense_in_place_modification_is_reported():
-    def clobber(D, d, Z, B):
-        B *= 2.0
-        return good_dense_backward(D, d, Z, B / 2.0)
-    res = check.dense_backward(clobber)
+def test_residual_in_place_modification_is_reported():
+    def clobber(D, d, Z, G):
+        G *= 2.0
+        return good_residual_backward(D, d, Z, G / 2.0)
+    res = check.residual_backward(clobber)
     assert not res and "in place" in str(res)
 
 
-def test_dense_none_and_non_function():
-    assert "None" in str(check.dense_backward(None))
-    assert "should be a function" in str(check.dense_backward(3))
+def test_residual_none_and_non_function():
+    assert "None" in str(check.residual_backward(None))
+    assert "should be a function" in str(check.residual_backward(3))
+
+
+def test_residual_forbidden_list_matches_the_statement():
+    from courseware.editions import all_exercises
+
+    ex = next(e for e in all_exercises() if e.label == "ex-5-1-3-dense-backward")
+    line = next(l for l in ex.statement.splitlines() if l.startswith("Not allowed"))
+    named = {n.rpartition(".")[2] for n in line.split("`")[1::2]}
+    assert named == {n.rpartition(".")[2] for n in check.SUMMATIVE["ex-5-1-3-dense-backward"]["forbidden"]}
 
 
 # ---------------------------------------------------------------- exercise 2: central differences
@@ -170,54 +209,79 @@ def test_central_eps_is_large_enough_to_expose_forward_differences():
     assert worst > 1e-4
 
 
-# ---------------------------------------------------------------- exercise 3: Bernoulli output signal
+# ---------------------------------------------------------------- exercise 3: Poisson output, softplus mean
 def good_signal(a, x):
-    return 1 / (1 + np.exp(-np.clip(a, -500, 500))) - x
+    mu = np.log1p(np.exp(a)) if np.all(a < 700) else np.logaddexp(0, a)
+    return (1 - x / mu) / (1 + np.exp(-a))
 
 
-def bernoulli_surprisal(a, x):
-    mu = 1 / (1 + np.exp(-a))
-    return -np.sum(x * np.log(mu) + (1 - x) * np.log(1 - mu))
+def poisson_surprisal(a, x):
+    mu = np.logaddexp(0, a)
+    return np.sum(mu - x * np.log(mu))
 
 
 def test_signal_reference_matches_fd_of_the_surprisal():
     for case in check.EX_SIGNAL[:2]:                      # moderate logits: FD of the surprisal is accurate
-        np.testing.assert_allclose(good_signal(case.a, case.x), _fd(lambda a: bernoulli_surprisal(a, case.x), case.a),
+        np.testing.assert_allclose(good_signal(case.a, case.x), _fd(lambda a: poisson_surprisal(a, case.x), case.a),
                                    rtol=1e-6, atol=1e-8)
+    # the far logits, entry by entry with a step scaled to the mean: at a = -30 the mean is about 1e-13
+    a, x = check.EX_SIGNAL[2]
+    for k in range(a.size):
+        h = 1e-4
+        fd = (poisson_surprisal(a[k:k + 1] + h, x[k:k + 1]) - poisson_surprisal(a[k:k + 1] - h, x[k:k + 1])) / (2 * h)
+        np.testing.assert_allclose(good_signal(a[k:k + 1], x[k:k + 1])[0], fd, rtol=1e-6, atol=1e-8)
+
+
+def test_signal_cases_are_counts_and_not_canonical():
+    for case in check.EX_SIGNAL:
+        assert np.all(case.x >= 0) and np.all(case.x == np.round(case.x))
+        # the canonical shortcut mean - target differs from the signal on every case
+        assert np.abs(np.logaddexp(0, case.a) - case.x - good_signal(case.a, case.x)).max() > 0.1
 
 
 def test_signal_correct_passes():
-    assert check.bernoulli_signal(good_signal)
+    assert check.poisson_signal(good_signal)
 
 
-def test_signal_wrong_answers_fail():
-    def no_jacobian(a, x):
-        mu = 1 / (1 + np.exp(-a))
-        return -x / mu + (1 - x) / (1 - mu)
-    res = check.bernoulli_signal(no_jacobian)
-    assert not res and "forgot the Jacobian" in str(res)
-
-    def squared_error_signal(a, x):
-        mu = 1 / (1 + np.exp(-a))
-        return mu * (1 - mu) * (mu - x)
-    res = check.bernoulli_signal(squared_error_signal)
-    assert not res and "squared-error" in str(res)
-
-    res = check.bernoulli_signal(lambda a, x: x - good_signal(a, x) - x)
-    assert not res and "wrong sign" in str(res)
+def _sig(a):
+    return 1 / (1 + np.exp(-a))
 
 
-def test_signal_naive_chain_rule_overflows_on_large_logits():
-    def naive(a, x):
-        with np.errstate(all="ignore"):
-            mu = 1 / (1 + np.exp(-a))
-            return mu * (1 - mu) * (-x / mu + (1 - x) / (1 - mu))
-    res = check.bernoulli_signal(naive)
-    assert not res and "case 3 of 3" in str(res) and "large" in str(res)
+@pytest.mark.parametrize("fn,fragment", [
+    (lambda a, x: 1 - x / np.logaddexp(0, a), "forgot the Jacobian"),
+    (lambda a, x: _sig(a) * (1 - _sig(a)) * (1 - x / np.logaddexp(0, a)), "derivative that of the logistic"),
+    (lambda a, x: np.logaddexp(0, a) - x, "canonical-link shortcut"),
+    (lambda a, x: np.exp(a) - x, "exponential output"),
+    (lambda a, x: _sig(a) * (np.logaddexp(0, a) - x), "squared-error"),
+    (lambda a, x: (1 - x / np.log(1 + np.exp(a))) * _sig(a), "keeps only a few correct digits"),
+    (lambda a, x: -good_signal(a, x), "wrong sign"),
+    (lambda a, x: good_signal(a, x)[:-1], "shape"),
+    (lambda a, x: good_signal(a, x) + 0.01, "case 1 of 3"),
+])
+def test_signal_wrong_answers_fail(fn, fragment):
+    res = check.poisson_signal(fn)
+    assert not res and fragment in str(res), str(res)
+    for giveaway in ("sigma(a) (1", "1 - x / mu", "x/mu"):
+        assert giveaway not in str(res)
+
+
+def test_signal_docstring_does_not_state_the_answer():
+    for giveaway in ("sigma", "1 - x", "mu - x", "x / mu"):
+        assert giveaway not in check.poisson_signal.__doc__
 
 
 def test_signal_none():
-    assert "None" in str(check.bernoulli_signal(None))
+    assert "None" in str(check.poisson_signal(None))
+    assert "should be a function" in str(check.poisson_signal(2))
+
+
+def test_signal_forbidden_list_matches_the_statement():
+    from courseware.editions import all_exercises
+
+    ex = next(e for e in all_exercises() if e.label == "ex-5-1-3-bernoulli-signal")
+    line = next(l for l in ex.statement.splitlines() if l.startswith("Not allowed"))
+    named = {n.rpartition(".")[2] for n in line.split("`")[1::2]}
+    assert named == {n.rpartition(".")[2] for n in check.SUMMATIVE["ex-5-1-3-bernoulli-signal"]["forbidden"]}
 
 
 # ---------------------------------------------------------------- exercise 4: product network
@@ -254,3 +318,30 @@ def test_product_shape_and_domain_errors():
     assert "d2 should have shape" in str(check.product_network(np.eye(3), np.zeros(3), np.ones((1, 3)), np.zeros(2)))
     assert "not positive" in str(check.product_network(-np.eye(3), np.zeros(3), np.ones((1, 3)), np.zeros(1)))
     assert "numeric" in str(check.product_network("a", np.zeros(3), np.ones((1, 3)), np.zeros(1)))
+
+
+# ---------------------------------------------------------------- routes that the graded version refuses
+_ROUTE_IMPORTS = "import numpy as np\nfrom pedagogy_lib import nn\nfrom pedagogy_lib.exercises import ch05_nn as check\n"
+_ROUTES = {
+    "ex-5-1-3-dense-backward": ("residual_backward", "residual_backward", (
+        "def residual_backward(D, d, Z_prev, G):\n"
+        "    act = nn.Activation('tanh')\n"
+        "    _, cache = act.forward((), Z_prev @ D.T + d)\n"
+        "    B = act.backward((), cache, G)[0]\n"
+        "    return G + B @ D, B.T @ Z_prev, B.sum(axis=0)\n")),
+    "ex-5-1-3-bernoulli-signal": ("poisson_signal", "poisson_signal", (
+        "def poisson_signal(a, x):\n"
+        "    S = lambda v: np.sum(nn.softplus(v) - x * np.log(nn.softplus(v)))\n"
+        "    return nn.numerical_gradient(S, a)\n")),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ROUTES))
+def test_library_routes_pass_ungraded_and_are_refused_when_graded(label):
+    from graded_routes import assert_refused_when_graded
+
+    checker_name, name, code = _ROUTES[label]
+    namespace = {}
+    exec(_ROUTE_IMPORTS + code, namespace)
+    assert getattr(check, checker_name)(namespace[name])     # a real route while the library is available
+    assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)

@@ -46,7 +46,8 @@ def _draw_grad(rng):
     return InfoMaxProblem(np.round(rng.normal(scale=1.1, size=(6, 2)), 1) + 0.0, _draw_unmixing(rng))
 
 
-#: Exercise 1: the gradient of the InfoMax objective at a non-symmetric D.
+#: Exercise 1: the gradient of the InfoMax objective for the arctangent squashing function (which the page
+#: does not treat) at a non-symmetric D.
 EX_GRAD = checker.book_or_drawn(InfoMaxProblem(
     Y=np.array([[0.5, -1.0], [1.5, 0.2], [-0.7, 0.9], [0.1, -2.0], [-1.2, -0.4], [2.2, 1.1]]),
     D=np.array([[1.0, 0.4], [-0.3, 0.8]]),
@@ -70,13 +71,16 @@ EX_FIXED = checker.book_or_drawn(InfoMaxProblem(
     D=np.array([[1.2, -0.5], [0.7, 0.9]]),
 ), _draw_fixed, seed=5212)
 
-#: Exercise 3: test cases for an Amari-index function ``amari(P)`` of the global matrix P = D C.
+#: Exercise 3: test cases for an Amari-index function ``amari(P)`` of the global matrix P = D C: three of
+#: size 2, two of size 3 and two of size 4 (so the normalizing constant is pinned for every K).
 AMARI_CASES = (
     np.array([[0.0, 2.0], [-0.5, 0.0]]),
     np.array([[1.0, 0.1], [0.3, 1.0]]),
     np.array([[1.0, 1.0], [1.0, -1.0]]),
     np.array([[2.0, 0.5, 0.0], [0.1, 0.0, 3.0], [0.0, 1.0, 0.2]]),
     np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 10.0]]),
+    np.array([[3.0, 0.2, 0.0, 0.5], [0.0, -1.0, 2.5, 0.0], [0.1, 4.0, 0.0, 0.0], [0.0, 0.0, 0.3, -2.0]]),
+    np.array([[1.0, -1.0, 1.0, 1.0], [1.0, 1.0, -1.0, 1.0], [-1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, -0.5]]),
 )
 
 #: Exercise 4: source laws (unit variance, i.i.d. across the two sources): Student's t with five degrees of
@@ -104,29 +108,46 @@ def _psi(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _cauchy_score(U):
+    """d/du log psi'(u) for psi(u) = 1/2 + arctan(u)/pi, whose derivative is the standard Cauchy density."""
+    return -2.0 * U / (1.0 + U * U)
+
+
 def gradient(G):
-    """Exercise 1, ``ex-5-2-1-gradient``: your gradient of the InfoMax objective with respect to D at :data:`EX_GRAD`.
+    """Exercise 1, ``ex-5-2-1-gradient``: your gradient of the InfoMax objective with respect to D at
+    :data:`EX_GRAD`, for the arctangent squashing function of the statement.
 
     Pass a (K, K) = (2, 2) array whose row k is the derivative with respect to row k of D. The
-    checker recognizes the draft's transposed term, a left-out or wrongly transposed term, the
-    gradient of the loss instead of the objective, a sum where an average belongs, and a slip in
-    the squashing term.
+    checker recognizes the page's logistic gradient and the tanh one, the logistic's sample term carried
+    over to the new squashing function, a lost constant factor, a derivative of psi' where its logarithm
+    belongs, the draft's transposed term, a left-out or wrongly transposed log-determinant term, the
+    gradient of the loss instead of the objective, and a sum where an average belongs.
     """
     Y, D = EX_GRAD
     N = Y.shape[0]
-    inner = (1.0 - 2.0 * _psi(Y @ D.T)).T @ Y / N           # row k: <(1 - 2 psi(d_k^T y)) y^T>
+    U = Y @ D.T
+    inner = _cauchy_score(U).T @ Y / N                       # row k: <g(d_k^T y) y^T>
     DinvT = np.linalg.inv(D).T
     ref = inner + DinvT
+    psi_arctan = 0.5 + np.arctan(U) / np.pi
     hints = {
-        "you used the draft's per-sample term y (1 - 2 psi(Dy))^T, which is transposed": inner.T + DinvT,
-        "you left out the log-determinant term D^{-T}": inner,
+        "you used the page's logistic squashing function; the exercise asks for the arctangent one":
+            (1.0 - 2.0 * _psi(U)).T @ Y / N + DinvT,
+        "you used the tanh squashing function of the next exercise; the exercise asks for the arctangent one":
+            (-2.0 * np.tanh(U)).T @ Y / N + DinvT,
+        "you carried the logistic's sample term 1 - 2 psi(u) over to the arctangent psi; that identity "
+        "holds for the logistic function only": (1.0 - 2.0 * psi_arctan).T @ Y / N + DinvT,
+        "you lost a constant factor in the sample term: differentiate log psi'(u) again": inner / 2.0 + DinvT,
+        "you differentiated psi'(u) itself where the objective has its logarithm":
+            (-2.0 * U / (np.pi * (1.0 + U * U) ** 2)).T @ Y / N + DinvT,
+        "you used the draft's per-sample layout y g(Dy)^T, which is transposed": inner.T + DinvT,
+        "you left out the log-determinant term": inner,
         "you wrote D^{-1} where the derivative of log|det D| is D^{-T}": inner + np.linalg.inv(D),
         "you computed the gradient of the loss (Eq. 5.28 as printed), not of the objective J": -ref,
         "you summed over samples instead of averaging": N * inner + DinvT,
-        "you used 1 - psi instead of 1 - 2 psi": (1.0 - _psi(Y @ D.T)).T @ Y / N + DinvT,
     }
     problems = checker.compare_array(G, ref, "your gradient", hints=hints)
-    return checker.result("InfoMax gradient (Eq. 5.28, corrected)", problems)
+    return checker.result("InfoMax gradient for the arctangent squashing function", problems)
 
 
 def fixed_point(R):
@@ -154,11 +175,15 @@ def fixed_point(R):
     return checker.result("InfoMax fixed point for tanh squashing", problems)
 
 
-def _amari_ref(P):
+def _amari_terms(P):
+    """The row and column sums of the statement's ratios (before normalization) of a square matrix."""
     P = np.abs(np.asarray(P, dtype=float))
-    K = P.shape[0]
-    rows = (P.sum(1) / P.max(1) - 1).sum()
-    cols = (P.sum(0) / P.max(0) - 1).sum()
+    return (P.sum(1) / P.max(1) - 1).sum(), (P.sum(0) / P.max(0) - 1).sum()
+
+
+def _amari_ref(P):
+    rows, cols = _amari_terms(P)
+    K = np.shape(P)[0]
     return (rows + cols) / (2 * K * (K - 1))
 
 
@@ -166,18 +191,55 @@ def amari(fn):
     """Exercise 3, ``ex-5-2-1-amari``: your function ``fn(P)`` returning the Amari index of the square
     matrix ``P``, a single number.
 
-    It is run on each matrix of :data:`AMARI_CASES`, and must not change when ``P`` is multiplied
-    by a negative constant.
+    It is run on each matrix of :data:`AMARI_CASES` (sizes 2, 3 and 4), and must not change when ``P``
+    is multiplied by a negative constant. The checker recognizes a sum left unnormalized, a constant
+    that is right for 2 x 2 matrices only, a constant that counts the rows or the columns but not both,
+    one that overestimates the largest term of a row, and left-out column terms.
     """
-    cases = [((P,), _amari_ref(P)) for P in AMARI_CASES]
-    problems = checker.compare_function(fn, cases, "your amari(P)",
-                                      describe=lambda args: f"P = {np.round(args[0], 3).tolist()}")
-    if not problems and callable(fn):
-        # it must ignore signs and the scale of rows
-        P = AMARI_CASES[1]
-        if not np.isclose(fn(-3.0 * P), _amari_ref(P)):
-            problems.append("your amari(P) changes when P is scaled by -3; use absolute values and ratios.")
-    return checker.result("Amari index", problems)
+    title = "Amari index"
+    if not callable(fn):
+        return checker.result(title, [f"your amari(P) should be a function; got {type(fn).__name__}."])
+    outs, refs, slips = [], [], []
+    for P in AMARI_CASES:
+        K = P.shape[0]
+        try:
+            out = fn(P.copy())
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return checker.result(title, [f"your amari(P) raised {type(exc).__name__}: {exc} "
+                                          f"(on P = {np.round(P, 3).tolist()})."])
+        rows, cols = _amari_terms(P)
+        total = rows + cols
+        outs.append(out)
+        refs.append(_amari_ref(P))
+        slips.append({
+            "you did not divide the sum of the 2K terms by a normalizing constant": total,
+            "you kept the constant of 2 x 2 matrices for a larger K; it must depend on K": total / 4.0,
+            "your constant is the largest sum over the rows alone (or the columns alone), but the index "
+            "adds both": total / (K * (K - 1)),
+            "your constant overestimates the largest value that one row's term can take":
+                total / (2.0 * K * K),
+            "you left out the column terms": rows / (2 * K * (K - 1)),
+        })
+    failing = [i for i in range(len(AMARI_CASES)) if checker.compare_scalar(outs[i], refs[i], "")]
+    if failing:
+        first = failing[0]
+        label = f"the output on P = {np.round(AMARI_CASES[first], 3).tolist()}"
+        # a slip is named only when it explains the output on every test matrix (some slips agree
+        # with each other, or with the index, on particular matrices)
+        for text in slips[0]:
+            if not any(checker.compare_scalar(outs[i], slips[i][text], "") for i in range(len(outs))):
+                return checker.result(title, [f"{label} is what you get if {text}."])
+        return checker.result(title, checker.compare_scalar(outs[first], refs[first], label))
+    # it must ignore signs and a common scale
+    P = AMARI_CASES[1]
+    try:
+        scaled = float(fn(-3.0 * P))
+    except Exception as exc:  # noqa: BLE001
+        return checker.result(title, [f"your amari(P) raised {type(exc).__name__}: {exc} (on -3 P)."])
+    if not np.isclose(scaled, _amari_ref(P)):
+        return checker.result(title, ["your amari(P) changes when P is scaled by -3; use absolute values and "
+                                      "ratios."])
+    return checker.result(title, [])
 
 
 @lru_cache(maxsize=None)

@@ -3,14 +3,16 @@
 Use in the notebook as::
 
     from pedagogy_lib.exercises import ch05_nn as check
-    check.dense_backward(my_dense_backward)
+    check.residual_backward(my_residual_backward)
 
 Problem data are the module constants below; every checker computes its reference from them
 when it runs and reports what is wrong without printing the reference.
 
-* :func:`dense_backward`: the backward pass of one affine layer (Eqs. 5.16-5.17, rows layout);
+* :func:`residual_backward`: the backward pass of a residual tanh block (rows layout), which the
+  page does not code;
 * :func:`central_difference`: a central-difference gradient checker;
-* :func:`bernoulli_signal`: the output signal b_L for a logistic output and a Bernoulli surprisal;
+* :func:`poisson_signal`: the output signal b_L for a softplus output and a Poisson surprisal (a
+  non-canonical pair, which the page's table does not list);
 * :func:`product_network`: weights of a two-layer log/exp network that computes a monomial
   (the interaction example after Eq. 5.15).
 """
@@ -25,90 +27,111 @@ from .checker import compare_array, result, problem_rng
 
 __all__ = ["DenseCase", "EX_DENSE", "EX_GRAD_FUNCTIONS", "EX_GRAD_EPS", "EX_SIGNAL", "EX_PRODUCT",
            "GradFunction", "SignalCase", "ProductProblem",
-           "dense_backward", "central_difference", "bernoulli_signal", "product_network"]
+           "residual_backward", "central_difference", "poisson_signal", "product_network"]
 
 
 # ----------------------------------------------------------------------------------------------
-# Exercise 1: backward pass of a Dense layer
+# Exercise 1: backward pass of a residual tanh block
 # ----------------------------------------------------------------------------------------------
 
 class DenseCase(NamedTuple):
-    """One test case for a Dense backward pass (samples in rows).
+    """One test case for the backward pass of a residual block (samples in rows).
 
-    ``D`` has the book's shape ``(D_out, D_in)``, ``d`` is ``(D_out,)``, ``Z_prev`` is
-    ``(N, D_in)`` and ``B`` holds the signals b (gradients with respect to the pre-activations),
-    ``(N, D_out)``.
+    ``D`` is square, ``(K, K)``, in the book's orientation, ``d`` is ``(K,)``, ``Z_prev`` is
+    ``(N, K)`` (the block's input, one sample per row) and ``G`` is ``(N, K)``: the gradient of
+    the loss with respect to each row of the block's *output*.
     """
 
     D: np.ndarray
     d: np.ndarray
     Z_prev: np.ndarray
-    B: np.ndarray
+    G: np.ndarray
 
 
-def _dense_case(seed: int, N: int, D_in: int, D_out: int) -> DenseCase:
+def _dense_case(seed: int, N: int, K: int) -> DenseCase:
     r = problem_rng(seed)
-    return DenseCase(r.normal(size=(D_out, D_in)), r.normal(size=D_out),
-                     r.normal(size=(N, D_in)), r.normal(size=(N, D_out)))
+    while True:                            # D far from symmetric, so that D and D^T give different numbers
+        D = r.normal(size=(K, K))
+        if np.abs(D - D.T).max() > 0.5:
+            return DenseCase(D, r.normal(size=K), r.normal(size=(N, K)), r.normal(size=(N, K)))
 
 
-#: Exercise 1: a square layer first (so a missing transpose gives wrong numbers rather than a
-#: shape error), then non-square layers and a single sample.
-EX_DENSE = (_dense_case(1, 4, 3, 3), _dense_case(2, 5, 4, 2), _dense_case(3, 1, 2, 5), _dense_case(4, 6, 3, 4))
+#: Exercise 1: residual blocks of widths 3, 2, 4 and 3 (the block needs a square D), the third with a
+#: single sample. Every D is far from symmetric, so a missing transpose gives wrong numbers.
+EX_DENSE = (_dense_case(1, 4, 3), _dense_case(2, 5, 2), _dense_case(3, 1, 4), _dense_case(4, 6, 3))
 
 
 def _describe_dense(i: int, case: DenseCase) -> str:
-    N, D_in = case.Z_prev.shape
-    return f"case {i + 1} of {len(EX_DENSE)} (N={N}, D_in={D_in}, D_out={case.D.shape[0]})"
+    N, K = case.Z_prev.shape
+    return f"case {i + 1} of {len(EX_DENSE)} (N={N}, K={K})"
 
 
-def dense_backward(fn):
-    """Exercise 1, ``ex-5-1-3-dense-backward``: your function ``fn(D, d, Z_prev, B)``, the backward pass
-    of one affine layer.
+def _residual_parts(case: DenseCase):
+    """Pre-activation, tanh of it, and the signal b (gradient with respect to the pre-activation) per row."""
+    A = case.Z_prev @ case.D.T + case.d
+    T = np.tanh(A)
+    return A, T, (1.0 - T * T) * case.G
+
+
+def _nan_like(a):
+    return np.full(np.shape(a), np.nan)
+
+
+def residual_backward(fn):
+    """Exercise 1, ``ex-5-1-3-dense-backward``: your function ``fn(D, d, Z_prev, G)``, the backward pass
+    of the residual block of the statement.
 
     The inputs are as in :class:`DenseCase`. ``fn`` returns the tuple
     ``(grad_Z_prev, grad_D, grad_d)`` with the shapes of ``Z_prev``, ``D`` and ``d``; the
-    parameter gradients are summed over the rows (Eq. 5.17). It runs on every case in
-    :data:`EX_DENSE`, must not modify its inputs, and the first failing case is reported. The
-    checker recognizes a missing transpose, an average where a sum belongs, and a transposed
-    weight gradient.
+    parameter gradients are summed over the rows. It runs on every case in :data:`EX_DENSE`,
+    must not modify its inputs, and the first failing case is reported. The checker recognizes a
+    dropped skip path, a missing Jacobian of the nonlinearity, a derivative taken at the wrong
+    point, a missing transpose, an average where a sum belongs, and a transposed weight gradient.
     """
-    name = "backward pass of a Dense layer (Eqs. 5.16-5.17)"
+    name = "backward pass of a residual tanh block"
     if fn is None:
-        return result(name, ["dense_backward is None: write the function first."])
+        return result(name, ["residual_backward is None: write the function first."])
     if not callable(fn):
-        return result(name, [f"dense_backward should be a function; got {type(fn).__name__}."])
+        return result(name, [f"residual_backward should be a function; got {type(fn).__name__}."])
     for i, case in enumerate(EX_DENSE):
         label = _describe_dense(i, case)
-        layer = nn.Dense(case.D.shape[1], case.D.shape[0])
-        ref_Z, ref = layer.backward(nn.DenseParams(case.D, case.d), case.Z_prev, case.B)
+        A, T, B = _residual_parts(case)
+        ref_Z, ref_D, ref_d = case.G + B @ case.D, B.T @ case.Z_prev, B.sum(axis=0)
         copies = [np.copy(a) for a in case]
         try:
             out = fn(*copies)
         except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            hint = ""
-            if case.D.shape[0] != case.D.shape[1]:
-                hint = (" The layer is not square here, so the shapes must chain: which side of D "
-                        "(or of D^T) does the signal b multiply?")
-            return result(name, [f"dense_backward raised {type(exc).__name__}: {exc} (on {label}).{hint}"])
+            return result(name, [f"residual_backward raised {type(exc).__name__}: {exc} (on {label})."])
         if not isinstance(out, (tuple, list)) or len(out) != 3:
-            return result(name, [f"dense_backward should return a tuple (grad_Z_prev, grad_D, grad_d); "
+            return result(name, [f"residual_backward should return a tuple (grad_Z_prev, grad_D, grad_d); "
                                  f"got {type(out).__name__} (on {label})."])
         if any(not np.array_equal(c, a) for c, a in zip(copies, case)):
-            return result(name, [f"dense_backward modified its inputs in place (on {label}); a backward "
-                                 "pass must leave D, d, Z_prev and B untouched."])
+            return result(name, [f"residual_backward modified its inputs in place (on {label}); a backward "
+                                 "pass must leave D, d, Z_prev and G untouched."])
         N = case.Z_prev.shape[0]
+        B_at_input = (1.0 - np.tanh(case.Z_prev) ** 2) * case.G
+        B_at_output = (1.0 - (case.Z_prev + T) ** 2) * case.G
         problems = compare_array(out[0], ref_Z, f"grad_Z_prev on {label}", hints={
+            "you left out the gradient that reaches Z_prev along the skip path, which bypasses D and tanh":
+                B @ case.D,
+            "you passed G through D without the Jacobian of tanh": case.G + case.G @ case.D,
             "you multiplied the signal by D instead of D^T (the printed Eq. 5.16 drops the transpose)":
-                case.B @ case.D.T if case.D.shape[0] == case.D.shape[1] else np.full(ref_Z.shape, np.nan),
+                case.G + B @ case.D.T,
+            "you evaluated the derivative of tanh at the block's input instead of at its pre-activation":
+                case.G + B_at_input @ case.D,
+            "you wrote tanh' as 1 - z^2 with z the block's output, which includes the skip; the derivative "
+            "belongs to the tanh branch alone": case.G + B_at_output @ case.D,
         })
-        problems += compare_array(out[1], ref.D, f"grad_D on {label}", hints={
-            "you averaged over the N rows instead of summing them": ref.D / N,
-            "you multiplied Z_prev^T B (that is the transpose of the book's b z^T)":
-                case.Z_prev.T @ case.B if case.D.shape[0] == case.D.shape[1] else np.full(ref.D.shape, np.nan),
+        problems += compare_array(out[1], ref_D, f"grad_D on {label}", hints={
+            "you used G as the signal and forgot the Jacobian of tanh": case.G.T @ case.Z_prev,
+            "you averaged over the N rows instead of summing them": ref_D / N if N > 1 else _nan_like(ref_D),
+            "you multiplied Z_prev^T B (that is the transpose of the book's b z^T)": case.Z_prev.T @ B,
+            "you multiplied the signal by the block's output where its input belongs":
+                B.T @ (case.Z_prev + T),
         })
-        problems += compare_array(out[2], ref.d, f"grad_d on {label}", hints={
-            "you averaged over the N rows instead of summing them": ref.d / N if N > 1 else np.full(ref.d.shape, np.nan),
+        problems += compare_array(out[2], ref_d, f"grad_d on {label}", hints={
+            "you used G as the signal and forgot the Jacobian of tanh": case.G.sum(axis=0),
+            "you averaged over the N rows instead of summing them": ref_d / N if N > 1 else _nan_like(ref_d),
         })
         if problems:
             return result(name, problems)
@@ -224,72 +247,69 @@ def central_difference(fn):
 
 
 # ----------------------------------------------------------------------------------------------
-# Exercise 3: the output signal for a logistic output and a Bernoulli surprisal
+# Exercise 3: the output signal for a softplus output and a Poisson surprisal
 # ----------------------------------------------------------------------------------------------
 
 class SignalCase(NamedTuple):
-    """Pre-activations ``a`` of the output layer and targets ``x`` in [0, 1], both 1-D of the same length."""
+    """Pre-activations ``a`` of the output layer and counts ``x`` (non-negative whole numbers, stored as
+    floats), both 1-D of the same length."""
 
     a: np.ndarray
     x: np.ndarray
 
 
-#: Exercise 3: binary targets, soft targets, and large logits (where a careless formula overflows).
+#: Exercise 3: small and large counts, a zero count, and logits far out on both sides.
 EX_SIGNAL = (
-    SignalCase(np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0, 0.0])),
-    SignalCase(np.array([-0.3, 0.0, 1.5, -2.5]), np.array([0.2, 0.5, 0.9, 1.0])),
-    SignalCase(np.array([800.0, -800.0, 30.0]), np.array([0.0, 1.0, 1.0])),
+    SignalCase(np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0, 3.0])),
+    SignalCase(np.array([-0.3, 0.0, 1.5, -2.5]), np.array([2.0, 1.0, 0.0, 4.0])),
+    SignalCase(np.array([30.0, -30.0, 5.0]), np.array([25.0, 1.0, 0.0])),
 )
 
 
-def _sigma(a):
-    return nn.sigmoid(a)
-
-
-def bernoulli_signal(fn):
-    """Exercise 3, ``ex-5-1-3-bernoulli-signal``: your function ``fn(a, x) -> b_L`` for a logistic
-    output and the Bernoulli surprisal of the statement.
+def poisson_signal(fn):
+    """Exercise 3, ``ex-5-1-3-bernoulli-signal``: your function ``fn(a, x) -> b_L`` for the softplus
+    output and the Poisson surprisal of the statement.
 
     ``a`` and ``x`` are 1-D arrays of the same length; ``fn`` returns an array of that length. It
-    runs on every case of :data:`EX_SIGNAL`, including very large logits, where it must return
-    finite values. The checker recognizes a forgotten Jacobian and the signal of another loss.
+    runs on every case of :data:`EX_SIGNAL`. The checker recognizes a forgotten Jacobian, the wrong
+    derivative of the output nonlinearity, the signal of another loss, and the shortcut that holds
+    only for a canonical link.
     """
-    name = "output signal b_L for a logistic output and a Bernoulli surprisal"
+    name = "output signal b_L for a softplus output and a Poisson surprisal"
     if fn is None:
-        return result(name, ["bernoulli_signal is None: write the function first."])
+        return result(name, ["poisson_signal is None: write the function first."])
     if not callable(fn):
-        return result(name, [f"bernoulli_signal should be a function; got {type(fn).__name__}."])
+        return result(name, [f"poisson_signal should be a function; got {type(fn).__name__}."])
     for i, case in enumerate(EX_SIGNAL):
         label = f"case {i + 1} of {len(EX_SIGNAL)}"
-        mu = _sigma(case.a)
-        J = mu * (1.0 - mu)                                        # diagonal of J_L
-        ref = mu - case.x                                           # J_L dS/dmu, simplified by hand
-        with np.errstate(all="ignore"):
-            dS_dmu = -case.x / mu + (1.0 - case.x) / (1.0 - mu)     # for the hints only
+        mu = nn.softplus(case.a)                                   # the Poisson mean
+        s = nn.sigmoid(case.a)                                     # softplus' = diagonal of J_L
+        dS_dmu = 1.0 - case.x / mu
+        ref = s * dS_dmu
         try:
             out = fn(case.a.copy(), case.x.copy())
         except Exception as exc:  # noqa: BLE001
-            return result(name, [f"bernoulli_signal raised {type(exc).__name__}: {exc} (on {label})."])
+            return result(name, [f"poisson_signal raised {type(exc).__name__}: {exc} (on {label})."])
         hints = {
-            "you returned dS/dz_L and forgot the Jacobian J_L of the logistic output":
-                dS_dmu if np.all(np.isfinite(dS_dmu)) else np.full(ref.shape, np.nan),
-            "you used the signal of a squared-error loss, J_L (mu - x), not that of the Bernoulli surprisal":
-                J * (mu - case.x),
+            "you returned dS/dz_L and forgot the Jacobian J_L of the softplus output": dS_dmu,
+            "you took for the softplus's derivative that of the logistic function, sigma (1 - sigma)":
+                s * (1.0 - s) * dS_dmu,
+            "you used the canonical-link shortcut mean minus target, which needs the Poisson's canonical link; "
+            "the softplus is not that link": mu - case.x,
+            "you computed the signal of an exponential output (the Poisson's canonical link), not of a "
+            "softplus one": np.exp(np.minimum(case.a, 700.0)) - case.x,
+            "you used the signal of a squared-error loss, J_L (mu - x), not that of the Poisson surprisal":
+                s * (mu - case.x),
         }
+        with np.errstate(all="ignore"):
+            crude_mu = np.log(1.0 + np.exp(case.a))                # loses its digits where e^a << 1
+        if np.abs(crude_mu / mu - 1.0).max() > 1e-6:
+            hints["you computed the softplus as log(1 + e^a), which keeps only a few correct digits where "
+                  "e^a is far below the rounding error of 1 (here at a = -30)"] = s * (1.0 - case.x / crude_mu)
         problems = compare_array(out, ref, f"b_L on {label}", hints=hints)
         if problems:
-            if np.abs(case.a).max() > 100 and _finite_failed(out):
-                problems.append("the logits here are large: simplify J_L dS/dmu by hand before coding it, "
-                                "so that no 0/0 or log(0) appears.")
             return result(name, problems)
     return result(name, [])
-
-
-def _finite_failed(out) -> bool:
-    try:
-        return not np.all(np.isfinite(np.asarray(out, dtype=float)))
-    except (TypeError, ValueError):
-        return False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -371,15 +391,20 @@ def product_network(D1, d1, D2, d2):
 SUMMATIVE = {
     "ex-5-1-3-dense-backward": {"forbidden": ["pedagogy_lib.nn.network.Dense.backward",
                                               "pedagogy_lib.nn.network.Dense._backward",
+                                              "pedagogy_lib.nn.network.Activation.backward",
+                                              "pedagogy_lib.nn.network.Activation._backward",
                                               "pedagogy_lib.nn.network.Sequential.backward",
-                                              "pedagogy_lib.nn.network.Sequential._backward"],
+                                              "pedagogy_lib.nn.network.Sequential._backward",
+                                              "pedagogy_lib.nn.network.numerical_gradient",
+                                              "pedagogy_lib.core.gradcheck.gradcheck"],
                                 "same_data": "the answer is a function, which the grader calls on test layers of "
                                              "the checker's own (EX_DENSE, drawn for each student)"},
     "ex-5-1-3-central-difference": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck",
                                                   "pedagogy_lib.nn.network.numerical_gradient"],
                                     "same_data": "the answer is a function, which the grader calls on test "
                                                  "functions of the checker's own"},
-    "ex-5-1-3-bernoulli-signal": {"forbidden": ["pedagogy_lib.nn.network.bernoulli_cross_entropy"],
+    "ex-5-1-3-bernoulli-signal": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient",
+                                                "pedagogy_lib.core.gradcheck.gradcheck"],
                                   "same_data": "the answer is a function, which the grader calls on test inputs of "
                                                "the checker's own"},
     "ex-5-1-3-product-network": {"same_data": "the statement spells out the function to compute, "
