@@ -54,6 +54,8 @@ def test_missing_observations():
     assert check.missing_observations(list(good), list(limit))
     f, A = check.EX_TIME_UPDATE
     assert check.missing_observations(good, np.linalg.matrix_power(A, 100) @ f)      # iterating also works
+    assert check.missing_observations(np.round(good, 6), np.round(limit, 6))        # "to six decimals"
+    assert not check.missing_observations(good, np.round(limit, 4))
     cases = [((A @ f, limit), "one time update"),
              ((A.T @ A.T @ f, limit), "rows of A"),
              (((A ** 2) @ f, limit), "squared the entries"),

@@ -207,7 +207,7 @@ def missing_observations(predicted_two_steps, limit) -> CheckResult:
     for k in (5, 10, 20):
         limit_hints[f"you stopped after {k} time updates, before the predictions settle"] = \
             np.linalg.matrix_power(A, k) @ f
-    limit_problems = compare_array(limit, limit_expected, "the limit", rtol=1e-6, atol=1e-7, hints=limit_hints)
+    limit_problems = compare_array(limit, limit_expected, "the limit", rtol=0.0, atol=1e-6, hints=limit_hints)
     problems += limit_problems or _prob_vector_problems(limit, "the limit")
     return result("predictions without observations", problems)
 
