@@ -192,7 +192,7 @@ def missing_observations(predicted_two_steps, limit) -> CheckResult:
     expected = A @ (A @ f)                                           # Eq. 2.36 twice; no Eq. 2.37 in between
     rows = "you used the rows of A as the conditional distributions: in the book A[i, j] = p(x_t = i | x_{t-1} = j), " \
            "so the columns sum to one"
-    hints = {"you took one time update; with the observation at step t missing there are two": A @ f,
+    hints = {"you took one time update; the prediction asked for is two steps ahead": A @ f,
              rows: A.T @ (A.T @ f),
              "you squared the entries of A (A**2) instead of applying A twice (the matrix product)": (A ** 2) @ f,
              "you kept the previous filter: a step without an observation still has its time update": f}
