@@ -11,8 +11,24 @@ from pedagogy_lib.exercises import ch02_recursions as check
 
 
 def _correct_time_update():
+    """Two time updates, written as sums (the silent step's measurement update leaves the prediction as it is)."""
     f, A = check.EX_TIME_UPDATE
-    return np.array([sum(A[i, j] * f[j] for j in range(3)) for i in range(3)])
+    one = [sum(A[i, j] * f[j] for j in range(3)) for i in range(3)]
+    return np.array([sum(A[i, j] * one[j] for j in range(3)) for i in range(3)])
+
+
+def _correct_limit():
+    """The fixed point of A by Cramer's rule on the first two rows of (A - I) p = 0 with p_3 = 1, then
+    normalized: an independent route from the checker's least squares."""
+    A = check.EX_TIME_UPDATE.A
+    M = A - np.eye(3)
+    # M[:2, :2] p[:2] = -M[:2, 2]
+    a, b, c, d = M[0, 0], M[0, 1], M[1, 0], M[1, 1]
+    det = a * d - b * c
+    p0 = (-M[0, 2] * d + b * M[1, 2]) / det
+    p1 = (-a * M[1, 2] + c * M[0, 2]) / det
+    p = np.array([p0, p1, 1.0])
+    return p / p.sum()
 
 
 def _correct_measurement_update():
@@ -31,18 +47,57 @@ def test_problem_data_are_column_stochastic():
         np.testing.assert_allclose(M.sum(axis=0), 1.0)
 
 
-def test_time_update():
-    assert check.time_update(_correct_time_update())
-    assert check.time_update(list(_correct_time_update()))
+def test_missing_observations():
+    good, limit = _correct_time_update(), _correct_limit()
+    np.testing.assert_allclose(limit, [5 / 11, 4 / 11, 2 / 11], rtol=1e-12)          # the book's A, by hand
+    assert check.missing_observations(good, limit)
+    assert check.missing_observations(list(good), list(limit))
     f, A = check.EX_TIME_UPDATE
-    r = check.time_update(A.T @ f)
-    assert not r and "rows of A" in str(r)
-    r = check.time_update(f)
-    assert not r and "skipped the transition" in str(r)
-    r = check.time_update(_correct_time_update()[:2])
+    assert check.missing_observations(good, np.linalg.matrix_power(A, 100) @ f)      # iterating also works
+    assert check.missing_observations(np.round(good, 6), np.round(limit, 6))        # "to six decimals"
+    assert not check.missing_observations(good, np.round(limit, 4))
+    cases = [((A @ f, limit), "one time update"),
+             ((A.T @ A.T @ f, limit), "rows of A"),
+             (((A ** 2) @ f, limit), "squared the entries"),
+             ((f, limit), "kept the previous filter"),
+             ((good, good), "keep applying the time update"),
+             ((good, f), "returned the previous filter"),
+             ((good, np.full(3, 1 / 3)), "uniform"),
+             ((good, np.linalg.matrix_power(A, 10) @ f), "stopped after 10 time updates"),
+             ((good, 2 * limit), "limit")]
+    for args, phrase in cases:
+        r = check.missing_observations(*args)
+        assert not r and phrase in str(r), (phrase, str(r))
+    r = check.missing_observations(good[:2], limit)
     assert not r and "shape" in str(r)
-    r = check.time_update(None)
+    r = check.missing_observations(None, None)
     assert not r and "None" in str(r)
+    assert "0.4545" not in str(check.missing_observations(good, 2 * limit))      # never reveals the answer
+
+
+def test_missing_observations_is_not_the_pages_one_time_update():
+    """The page computes A @ f once; that is not an answer here."""
+    f, A = check.EX_TIME_UPDATE
+    assert not check.missing_observations(A @ f, _correct_limit())
+
+
+def test_drawn_time_update_problems_have_a_single_quick_limit():
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(6):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                f, A = mod.EX_TIME_UPDATE
+                np.testing.assert_allclose(A.sum(axis=0), 1.0)
+                moduli = np.sort(np.abs(np.linalg.eigvals(A)))[::-1]
+                assert abs(moduli[0] - 1) < 1e-12 and moduli[1] <= 0.8
+                limit = np.linalg.matrix_power(A, 400) @ f
+                assert mod.missing_observations(A @ A @ f, limit)
+    finally:
+        importlib.reload(check)
 
 
 def test_measurement_update():
@@ -133,7 +188,7 @@ def test_fragment_roles_ask_for_outputs_the_pages_table_does_not_list():
     assert "data-marginal factor (Eq. 2.40)" in table and "p(\\mathbf y_t\\mid\\mathbf y_{1:t-1})" not in table
 
 
-@pytest.mark.parametrize("fn", [check.time_update, check.measurement_update, check.evidence_two_steps,
+@pytest.mark.parametrize("fn", [check.measurement_update, check.evidence_two_steps,
                                 check.fragment_roles])
 def test_none_fails_gracefully(fn):
     r = fn(None)
@@ -147,6 +202,7 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
         "ex-2-2-0-time-update": [
             "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
             "pedagogy_lib.discrete.categorical.marginal_y",
+            "pedagogy_lib.discrete.markov_chain.stationary_distribution",
         ],
         "ex-2-2-0-measurement-update": [
             "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",

@@ -15,48 +15,47 @@ from . import checker
 from .checker import CheckResult, book_or_drawn, compare_bool, compare_scalar, compare_array, result
 
 __all__ = [
-    "TwoNodeProblem",
-    "ColliderProblem",
+    "ScreeningProblem",
+    "AlarmProblem",
     "PriorShiftProblem",
-    "EX_TEST",
+    "EX_SCREENING",
     "EX_ALARM",
     "EX_SHIFT",
-    "GRAPHS",
+    "ALARM_NETWORK",
     "STATEMENTS",
-    "GRAPHS_WITH_D",
-    "posterior_and_evidence",
+    "prevalence_and_posterior",
     "explaining_away",
     "independences",
     "prior_shift",
 ]
 
 
-class TwoNodeProblem(NamedTuple):
-    """A model X -> Y and one observation.
+class ScreeningProblem(NamedTuple):
+    """A test whose behaviour is known, used where the prevalence is not.
 
-    ``pi[k]`` is p(X = k); ``P_y_x[l, k]`` is p(Y = l | X = k) (columns sum to one); ``y`` is the
-    observed value.
+    ``P_y_x[l, k]`` is p(Y = l | X = k) (columns sum to one; x = 0 healthy, 1 ill; y = 0 negative,
+    1 positive); ``fraction_positive`` is the fraction of the people tested whose result was positive.
     """
 
-    pi: np.ndarray
     P_y_x: np.ndarray
-    y: int
+    fraction_positive: float
 
 
-class ColliderProblem(NamedTuple):
-    """Burglary a and earthquake c, both parents of the alarm b.
+class AlarmProblem(NamedTuple):
+    """Burglary a and earthquake c, both parents of the alarm b, and a radio report r of an earthquake.
 
-    ``p_a[i]`` is p(a = i), ``p_c[k]`` is p(c = k), ``P_b_ac[j, i, k]`` is p(b = j | a = i, c = k);
-    state 1 means "yes".
+    ``p_a[i]`` is p(a = i), ``p_c[k]`` is p(c = k), ``P_b_ac[j, i, k]`` is p(b = j | a = i, c = k), and
+    ``P_r_c[m, k]`` is p(r = m | c = k) (columns sum to one); state 1 means "yes".
     """
 
     p_a: np.ndarray
     p_c: np.ndarray
     P_b_ac: np.ndarray
+    P_r_c: np.ndarray
 
 
 class PriorShiftProblem(NamedTuple):
-    """The test of :data:`EX_TEST`, deployed where the prevalence is different.
+    """The test of :data:`EX_SCREENING`, validated in a clinic and deployed where the prevalence is different.
 
     ``pi_train`` is the prior the clinic's data had, ``pi_new`` the prior where the test is now used.
     """
@@ -67,163 +66,215 @@ class PriorShiftProblem(NamedTuple):
     y: int
 
 
-#: Exercise 1: a screening test; x = 0 healthy, 1 ill; y = 0 negative, 1 positive; we saw y = 1.
-EX_TEST = TwoNodeProblem(
-    pi=np.array([0.98, 0.02]),
-    P_y_x=np.array([[0.93, 0.15],
-                    [0.07, 0.85]]),
-    y=1,
-)
+#: The screening test of exercises 1 and 4: specificity 0.93, sensitivity 0.85 (columns index x).
+_TEST_TABLE = np.array([[0.93, 0.15],
+                        [0.07, 0.85]])
+
+#: Exercise 1: the test, and the fraction of positive results where it screens a population whose
+#: prevalence nobody knows.
+EX_SCREENING = ScreeningProblem(P_y_x=_TEST_TABLE, fraction_positive=0.109)
 
 
-def _alarm_table() -> np.ndarray:
-    on = {(0, 0): 0.002, (1, 0): 0.92, (0, 1): 0.35, (1, 1): 0.97}   # p(alarm | burglary, quake)
+def _alarm_table(on) -> np.ndarray:
+    """p(b | a, c) as a (2, 2, 2) table from ``on[(a, c)] = p(b = 1 | a, c)``."""
     P = np.empty((2, 2, 2))
     for (a, c), v in on.items():
-        P[:, a, c] = [1.0 - v, v]
+        P[:, a, c] = [round(1.0 - v, 3), v]
     return P
+
+
+def _radio_table(hit, false_alarm) -> np.ndarray:
+    """p(r | c): the radio reports an earthquake with probability ``hit`` when there is one and
+    ``false_alarm`` when there is none."""
+    return np.array([[round(1.0 - false_alarm, 3), round(1.0 - hit, 3)], [false_alarm, hit]])
+
+
+def _burglary_given_alarm_and_report(problem, r: int) -> float:
+    """p(a = 1 | b = 1, r): the joint p(a) p(c) p(b = 1 | a, c) p(r | c), summed over c, term by term."""
+    p_a, p_c, P_b_ac, P_r_c = problem
+    weight = [sum(p_a[i] * p_c[k] * P_b_ac[1, i, k] * P_r_c[r, k] for k in (0, 1)) for i in (0, 1)]
+    return weight[1] / (weight[0] + weight[1])
+
+
+def _burglary_given_alarm(problem, c=None) -> float:
+    """p(a = 1 | b = 1), or p(a = 1 | b = 1, c) when ``c`` is given."""
+    p_a, p_c, P_b_ac, _ = problem
+    quakes = (0, 1) if c is None else (c,)
+    weight = [sum(p_a[i] * p_c[k] * P_b_ac[1, i, k] for k in quakes) for i in (0, 1)]
+    return weight[1] / (weight[0] + weight[1])
 
 
 def _draw_alarm(rng):
     """A problem of the same kind as the book's EX_ALARM, for one student: rare burglaries and earthquakes,
     an alarm that almost never goes off by itself, that a burglary nearly always sets off and an
-    earthquake often does, so that learning of the earthquake explains the alarm away (the second
-    probability is less than a third of the first)."""
+    earthquake often does, and a radio that usually reports an earthquake and rarely invents one; drawn
+    so that a report of an earthquake explains the alarm away (less than half the probability of a
+    burglary given the alarm alone), yet visibly less than certain knowledge of the earthquake does, and
+    a report of none visibly raises the probability of a burglary."""
     while True:
         p_a = round(float(rng.uniform(0.002, 0.02)), 3)
         p_c = round(float(rng.uniform(0.01, 0.05)), 3)
         on = {(0, 0): round(float(rng.uniform(0.001, 0.005)), 3), (1, 0): round(float(rng.uniform(0.85, 0.97)), 2),
               (0, 1): round(float(rng.uniform(0.2, 0.5)), 2), (1, 1): round(float(rng.uniform(0.9, 0.99)), 2)}
-        P = np.empty((2, 2, 2))
-        for (a, c), v in on.items():
-            P[:, a, c] = [round(1.0 - v, 3), v]
-        pa, pc = np.array([round(1.0 - p_a, 3), p_a]), np.array([round(1.0 - p_c, 3), p_c])
-        joint = np.einsum("a,c,bac->abc", pa, pc, P)
-        p1 = joint[1, 1, :].sum() / joint[:, 1, :].sum()
-        p2 = joint[1, 1, 1] / joint[:, 1, 1].sum()
-        if p2 < p1 / 3:
-            return ColliderProblem(p_a=pa, p_c=pc, P_b_ac=P)
+        problem = AlarmProblem(p_a=np.array([round(1.0 - p_a, 3), p_a]), p_c=np.array([round(1.0 - p_c, 3), p_c]),
+                               P_b_ac=_alarm_table(on),
+                               P_r_c=_radio_table(round(float(rng.uniform(0.75, 0.95)), 2),
+                                                  round(float(rng.uniform(0.01, 0.05)), 2)))
+        alarm, report, no_report = (_burglary_given_alarm(problem), _burglary_given_alarm_and_report(problem, 1),
+                                    _burglary_given_alarm_and_report(problem, 0))
+        if (report < alarm / 2 and report > 1.2 * _burglary_given_alarm(problem, 1)
+                and no_report > 1.1 * alarm and no_report < _burglary_given_alarm(problem, 0) / 1.05):
+            return problem
 
 
-#: Exercise 2: burglary (a) -> alarm (b) <- earthquake (c).
-EX_ALARM = book_or_drawn(ColliderProblem(p_a=np.array([0.995, 0.005]), p_c=np.array([0.97, 0.03]),
-                                         P_b_ac=_alarm_table()), _draw_alarm, seed=2002)
+#: Exercise 2: burglary (a) -> alarm (b) <- earthquake (c) -> radio report (r).
+EX_ALARM = book_or_drawn(AlarmProblem(p_a=np.array([0.995, 0.005]), p_c=np.array([0.97, 0.03]),
+                                      P_b_ac=_alarm_table({(0, 0): 0.002, (1, 0): 0.92, (0, 1): 0.35, (1, 1): 0.97}),
+                                      P_r_c=_radio_table(0.9, 0.02)), _draw_alarm, seed=2002)
 
-#: Exercise 4: the same test, now used in a population where one person in five is ill.
-EX_SHIFT = PriorShiftProblem(pi_train=EX_TEST.pi, pi_new=np.array([0.8, 0.2]), P_y_x=EX_TEST.P_y_x, y=1)
+#: Exercise 4: the test, validated in a clinic where 2% were ill, now used where one person in five is.
+EX_SHIFT = PriorShiftProblem(pi_train=np.array([0.98, 0.02]), pi_new=np.array([0.8, 0.2]), P_y_x=_TEST_TABLE, y=1)
 
-#: Exercise 3: the graphs and the statements to judge for each.
-GRAPHS = ("chain", "fork", "collider")
-STATEMENTS = ("a_indep_c_given_d", "a_indep_c_given_b_and_d")
-#: The three canonical graphs, each with a fourth node d, a child of b (a noisy reading of b), as
-#: {node: parents}: the exercise asks about conditioning on d, a case the page does not work out.
-GRAPHS_WITH_D = {"chain": {"a": (), "b": ("a",), "c": ("b",), "d": ("b",)},
-                 "fork": {"b": (), "a": ("b",), "c": ("b",), "d": ("b",)},
-                 "collider": {"a": (), "c": (), "b": ("a", "c"), "d": ("b",)}}
+#: Exercise 3: the alarm network, as {node: parents}: burglary a and earthquake c cause the alarm b, the
+#: radio reports on the earthquake (r), and a neighbour phones when the alarm sounds (d).
+ALARM_NETWORK = {"a": (), "c": (), "b": ("a", "c"), "r": ("c",), "d": ("b",)}
+#: Exercise 3: the statements to judge, ``name: (x, y, given)`` for "x and y are independent given the
+#: nodes in ``given``, for every choice of conditional tables".
+STATEMENTS = {"a_indep_r": ("a", "r", ()),
+              "a_indep_r_given_d": ("a", "r", ("d",)),
+              "a_indep_r_given_c_and_d": ("a", "r", ("c", "d")),
+              "d_indep_r": ("d", "r", ()),
+              "d_indep_r_given_b": ("d", "r", ("b",)),
+              "a_indep_c_given_d": ("a", "c", ("d",))}
 
 
 # --------------------------------------------------------------------------------------------
-def posterior_and_evidence(posterior, evidence) -> CheckResult:
-    """Exercise 1, ``ex-2-0-posterior-evidence``: your posterior over x given the observed y, and
-    the evidence of y, for :data:`EX_TEST`.
+def _screening_reference():
+    """The prevalence the fraction of positives implies, and the posterior after a positive result."""
+    P, q = EX_SCREENING
+    false_pos, sens = P[1, 0], P[1, 1]
+    prevalence = (q - false_pos) / (sens - false_pos)      # q = prevalence * sens + (1 - prevalence) * false_pos
+    prior = np.array([1.0 - prevalence, prevalence])
+    return prevalence, discrete.invert(prior, P, 1).posterior
 
-    Pass the posterior as an array of shape (2,) (healthy, ill) and the evidence as a number. The
-    checker recognizes a missing prior, a column taken for a row of ``P_y_x``, an unnormalized
-    joint, and an evidence that is not averaged over the prior.
+
+def prevalence_and_posterior(prevalence, posterior) -> CheckResult:
+    """Exercise 1, ``ex-2-0-posterior-evidence``: for :data:`EX_SCREENING`, the prevalence p(x = 1) that
+    the fraction of positive results implies (a number), and the posterior p(x | y = 1) at that
+    prevalence (an array of shape (2,), healthy then ill).
+
+    The checker recognizes the fraction of positives taken for the prevalence, the positives of the
+    healthy left out or counted as if everyone were healthy, a posterior without the prior (or with
+    the prior at 1/2), with the fraction of positives as the prior, and an unnormalized posterior.
     """
-    pi, P, y = EX_TEST
-    ref = discrete.invert(pi, P, y)
-    lik = P[y]
+    P, q = EX_SCREENING
+    false_pos, sens = P[1, 0], P[1, 1]
+    ref_prev, ref_post = _screening_reference()
+    lik = P[1]
+
+    def post(p1):
+        joint = lik * np.array([1.0 - p1, p1])
+        return joint / joint.sum()
+
+    wrong_prev = {
+        "you took the fraction of positives for the prevalence; healthy people test positive too": q,
+        "you divided the fraction of positives by the sensitivity, leaving out the positives that come from "
+        "healthy people": q / sens,
+        "you subtracted the false-positive rate as if everyone tested were healthy; only the healthy fraction "
+        "produces false positives": (q - false_pos) / sens,
+        "you gave the fraction of healthy people, p(x = 0)": 1.0 - ref_prev,
+    }
+    problems = compare_scalar(prevalence, ref_prev, "the prevalence", hints=wrong_prev)
     wrong_post = {
-        "you normalized the likelihood P_y_x[y, :] without multiplying by the prior pi": lik / lik.sum(),
-        "you used the column P_y_x[:, y] instead of the row P_y_x[y, :] (columns index x, rows index y)":
-            P[:, y] * pi / (P[:, y] * pi).sum(),
-        "you stopped at the joint p(x, y) and did not divide by the evidence p(y)": lik * pi,
+        "you normalized the likelihood P_y_x[1, :] without multiplying by the prior (or with the prior at "
+        "1/2, which is the same)": lik / lik.sum(),
+        "you used the fraction of positives as the prior; the prior is the prevalence": post(q),
+        "you stopped at the joint p(x, y = 1) and did not divide by the evidence": lik * np.array([1 - ref_prev,
+                                                                                                  ref_prev]),
     }
-    wrong_ev = {
-        "you took p(y | x) for one state of x instead of averaging over the prior": P[y, 1],
-        "you summed the likelihood over x without weighting each term by pi": lik.sum(),
-        "you computed the probability of the other test result": 1.0 - ref.evidence,
-    }
-    problems = compare_array(posterior, ref.posterior, "the posterior", hints=wrong_post)
-    if not problems:
-        s = float(np.sum(posterior))
-        if abs(s - 1.0) > 1e-8:
-            problems.append(f"the posterior sums to {s:.6g}, not 1.")
-    problems += compare_scalar(evidence, ref.evidence, "the evidence", hints=wrong_ev)
-    return result("posterior and evidence (Eq. 2.1)", problems)
+    post_problems = compare_array(posterior, ref_post, "the posterior", hints=wrong_post)
+    if not post_problems:
+        total = float(np.sum(posterior))
+        if abs(total - 1.0) > 1e-8:
+            post_problems.append(f"the posterior sums to {total:.6g}, not 1.")
+    return result("prevalence from the evidence, then the posterior (Eq. 2.1)", problems + post_problems)
 
 
-def explaining_away(p_burglary_given_alarm, p_burglary_given_alarm_and_quake) -> CheckResult:
-    """Exercise 2, ``ex-2-0-explaining-away``: your p(a = 1 | b = 1) and p(a = 1 | b = 1, c = 1)
-    for :data:`EX_ALARM`, two numbers.
+def explaining_away(p_burglary_given_alarm_and_report, p_burglary_given_alarm_and_no_report) -> CheckResult:
+    """Exercise 2, ``ex-2-0-explaining-away``: for :data:`EX_ALARM`, your p(a = 1 | b = 1, r = 1) and
+    p(a = 1 | b = 1, r = 0), two numbers: the alarm has sounded and the radio reports an earthquake,
+    or reports none.
 
-    The checker recognizes the prior returned unchanged, the conditional in the other direction,
-    and the first answer reused for the second.
+    The checker recognizes the report taken as certain, the report ignored, the prior of the
+    earthquake left out of the sum over it, the radio's table read along the wrong axis, and the prior
+    of a burglary returned unchanged.
     """
-    g = discrete.collider(*EX_ALARM)
-    ref1 = discrete.conditional(g, "a", {"b": 1})[1]
-    ref2 = discrete.conditional(g, "a", {"b": 1, "c": 1})[1]
-    p_alarm_given_burglary = discrete.conditional(g, "b", {"a": 1})[1]
-    problems = compare_scalar(p_burglary_given_alarm, ref1, "p(burglary | alarm)", hints={
-        "you returned the prior p(burglary) (the alarm should change it)": EX_ALARM.p_a[1],
-        "you computed p(alarm | burglary), the other direction of the arrow": p_alarm_given_burglary,
-        "you ignored the earthquake path (used only p(alarm | burglary, no quake))":
-            EX_ALARM.p_a[1] * EX_ALARM.P_b_ac[1, 1, 0] / (EX_ALARM.p_a[1] * EX_ALARM.P_b_ac[1, 1, 0]
-                                                         + EX_ALARM.p_a[0] * EX_ALARM.P_b_ac[1, 0, 0]),
-    })
-    problems += compare_scalar(p_burglary_given_alarm_and_quake, ref2, "p(burglary | alarm, quake)", hints={
-        "you reused p(burglary | alarm): learning of the earthquake should change it": ref1,
-        "you returned the prior p(burglary)": EX_ALARM.p_a[1],
-    })
-    return result("explaining away on a collider", problems)
+    p_a, p_c, P_b_ac, P_r_c = EX_ALARM
+    ref1 = _burglary_given_alarm_and_report(EX_ALARM, 1)
+    ref0 = _burglary_given_alarm_and_report(EX_ALARM, 0)
+    alarm_only = _burglary_given_alarm(EX_ALARM)
+    flat_quake = AlarmProblem(p_a, np.array([1.0, 1.0]), P_b_ac, P_r_c)
+    transposed = AlarmProblem(p_a, p_c, P_b_ac, P_r_c.T)
+    common = {
+        "you ignored the report: that is p(burglary | alarm)": alarm_only,
+        "you returned the prior p(burglary)": p_a[1],
+    }
+    problems = compare_scalar(p_burglary_given_alarm_and_report, ref1, "p(burglary | alarm, report of a quake)",
+                              hints={
+        "you treated the report as certain (conditioned on c = 1); the radio is sometimes wrong":
+            _burglary_given_alarm(EX_ALARM, 1),
+        "you left the prior p(c) of an earthquake out of the sum over c":
+            _burglary_given_alarm_and_report(flat_quake, 1),
+        "you read the radio's table along the wrong axis: P_r_c[m, k] = p(r = m | c = k), its columns sum to "
+        "one": _burglary_given_alarm_and_report(transposed, 1),
+        **common})
+    problems += compare_scalar(p_burglary_given_alarm_and_no_report, ref0, "p(burglary | alarm, no report)",
+                               hints={
+        "you treated the silence as certain (conditioned on c = 0); the radio misses some earthquakes":
+            _burglary_given_alarm(EX_ALARM, 0),
+        "you left the prior p(c) of an earthquake out of the sum over c":
+            _burglary_given_alarm_and_report(flat_quake, 0),
+        "you read the radio's table along the wrong axis: P_r_c[m, k] = p(r = m | c = k), its columns sum to "
+        "one": _burglary_given_alarm_and_report(transposed, 0),
+        **common})
+    return result("explaining away through a noisy report", problems)
 
 
 def _reference_independences() -> dict:
     from pedagogy_lib.graphical.separation import d_separated
 
-    ref = {}
-    for kind, parents in GRAPHS_WITH_D.items():   # d-separated: independent for every choice of tables
-        ref[kind] = {"a_indep_c_given_d": d_separated(parents, "a", "c", ["d"]),
-                     "a_indep_c_given_b_and_d": d_separated(parents, "a", "c", ["b", "d"])}
-    return ref
+    # d-separated: independent for every choice of tables
+    return {name: d_separated(ALARM_NETWORK, x, y, list(given)) for name, (x, y, given) in STATEMENTS.items()}
 
 
 def independences(answer) -> CheckResult:
-    """Exercise 3, ``ex-2-0-canonical-independences``: for each graph in :data:`GRAPHS`, a dict
-    ``{statement: bool}`` over :data:`STATEMENTS`.
+    """Exercise 3, ``ex-2-0-canonical-independences``: a dict ``{statement: bool}`` over the names in
+    :data:`STATEMENTS`, each True when the independence it names holds in :data:`ALARM_NETWORK` for
+    *every* choice of conditional tables.
 
-    Each graph carries a fourth node d, a child of b (:data:`GRAPHS_WITH_D`);
-    ``answer["chain"]["a_indep_c_given_d"]`` says whether a and c are independent given d for
-    *every* choice of conditional tables on the chain with d. The checker says only whether all six
-    answers are right, not which or how many are wrong.
+    The checker says only whether all six answers are right, not which or how many are wrong.
     """
-    name = "independences of the three canonical graphs"
+    name = "independences in the alarm network"
     if answer is None:
         return result(name, ["the answer is None: fill in the dict."])
     if not isinstance(answer, dict):
-        return result(name, [f"the answer should be a dict keyed by graph name; got {type(answer).__name__}."])
+        return result(name, [f"the answer should be a dict keyed by the names in STATEMENTS; got "
+                             f"{type(answer).__name__}."])
+    missing = [s for s in STATEMENTS if s not in answer]
+    if missing:
+        return result(name, [f"the answer is missing {missing}."])
+    unknown = [s for s in answer if s not in STATEMENTS]
+    if unknown:
+        return result(name, [f"unknown statement names {unknown}: use the names in STATEMENTS."])
+    values = {s: checker.as_bool(answer[s], f"answer[{s!r}]") for s in STATEMENTS}
+    typed = [s for s in STATEMENTS if values[s][1]]
+    if typed:
+        return result(name, [f"answer[{typed[0]!r}] should be True or False."])
     ref = _reference_independences()
-    problems, n_wrong = [], 0
-    for kind in GRAPHS:
-        entry = answer.get(kind)
-        if not isinstance(entry, dict):
-            problems.append(f"answer[{kind!r}] should be a dict with keys {STATEMENTS}.")
-            continue
-        missing = [s for s in STATEMENTS if s not in entry]
-        if missing:
-            problems.append(f"answer[{kind!r}] is missing {missing}.")
-            continue
-        values = {s: checker.as_bool(entry[s], f"answer[{kind!r}][{s!r}]") for s in STATEMENTS}
-        typed = [s for s in STATEMENTS if values[s][1]]
-        if typed:
-            problems.append(f"answer[{kind!r}][{typed[0]!r}] should be True or False.")
-            continue
-        n_wrong += sum(values[s][0] != ref[kind][s] for s in STATEMENTS)
-    if n_wrong and not problems:
-        problems.append("not all six answers are right. For each graph, follow the path from a to c "
-                        "through b and ask what observing d, a child of b, does to it.")
-    return result(name, problems)
+    if any(values[s][0] != ref[s] for s in STATEMENTS):
+        return result(name, ["not all six answers are right. For each statement, follow every path between "
+                             "the two nodes and ask, node by node, whether the path is blocked there."])
+    return result(name, [])
 
 
 def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult:
@@ -250,8 +301,8 @@ SUMMATIVE = {
                                                 "pedagogy_lib.discrete.categorical.reverse_arrow",
                                                 "pedagogy_lib.discrete.categorical.update_sequence"],
                                   "same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
-                                               "0.85, 2% of people ill), and the prior-shift exercise and the "
-                                               "solution (from 0.02 to about 0.2) refer back to them"},
+                                               "0.85, 10.9% of the results positive), and the prior-shift "
+                                               "exercise refers back to the test"},
     "ex-2-0-explaining-away": {"forbidden": ["pedagogy_lib.discrete.categorical.joint_table",
                                              "pedagogy_lib.discrete.categorical.marginal",
                                              "pedagogy_lib.discrete.categorical.conditional",
@@ -260,9 +311,10 @@ SUMMATIVE = {
                                              "pedagogy_lib.graphical.bp.belief_propagation",
                                              "pedagogy_lib.graphical.junction.junction_marginal"]},
     "ex-2-0-canonical-independences": {"forbidden": ["networkx.is_d_separator", "pedagogy_lib.graphical.separation.d_separated",
-                                                     "pedagogy_lib.discrete.categorical.is_independent"],
-                                       "same_data": "the answer is a choice, True or False for each graph and "
-                                                    "statement, which no choice of tables changes"},
+                                                     "pedagogy_lib.discrete.categorical.is_independent",
+                                                     "pedagogy_lib.discrete.categorical.ci_discrepancy"],
+                                       "same_data": "the answer is a choice, True or False for each statement, "
+                                                    "which no choice of tables changes"},
     "ex-2-0-prior-shift": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
                                          "pedagogy_lib.discrete.categorical.marginal_y",
                                          "pedagogy_lib.discrete.categorical.reverse_arrow",

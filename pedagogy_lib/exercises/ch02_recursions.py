@@ -24,7 +24,7 @@ __all__ = [
     "OPERATIONS",
     "FRAGMENTS",
     "DISTRIBUTIONS",
-    "time_update",
+    "missing_observations",
     "measurement_update",
     "evidence_two_steps",
     "fragment_roles",
@@ -32,7 +32,8 @@ __all__ = [
 
 
 class TimeUpdateProblem(NamedTuple):
-    """One time update (Eq. 2.36): ``f_prev`` is p(x_{t-1} | y_{1:t-1}), ``A`` the transition matrix."""
+    """Time updates (Eq. 2.36) while no observations arrive: ``f_prev`` is p(x_{t-1} | y_{1:t-1}), the
+    filter before the observations stop, and ``A`` the (column-stochastic) transition matrix."""
 
     f_prev: np.ndarray
     A: np.ndarray
@@ -70,11 +71,25 @@ def _draw_columns(rng, n, step, floor, stay=1.0):
 
 def _draw_time_update(rng):
     """A problem of the same kind as the book's EX_TIME_UPDATE, for one student: a filter with two decimals
-    and a column-stochastic A with one decimal, not symmetric (so that A and its transpose disagree)."""
+    and a column-stochastic A with one decimal, not symmetric (so that A and its transpose disagree), whose
+    chain has a single limit that repeated time updates reach quickly (second eigenvalue at most 0.8 in
+    modulus), and whose second time update moves the prediction visibly."""
     while True:
         A = _draw_columns(rng, 3, 0.1, 0.0, stay=3.0)
-        if not np.allclose(A, A.T):
-            return TimeUpdateProblem(f_prev=(5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100, A=A)
+        f_prev = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
+        moduli = np.sort(np.abs(np.linalg.eigvals(A)))[::-1]
+        if (not np.allclose(A, A.T) and moduli[1] <= 0.8 and np.max(np.abs(A @ A @ f_prev - A @ f_prev)) > 0.02
+                and np.max(np.abs(_limit(A) - A @ A @ f_prev)) > 0.02):
+            return TimeUpdateProblem(f_prev=f_prev, A=A)
+
+
+def _limit(A) -> np.ndarray:
+    """The distribution that repeated time updates approach: the fixed point of A, found by solving
+    (A - I) p = 0 with the entries of p summing to one (least squares on the stacked system)."""
+    K = A.shape[0]
+    M = np.vstack([A - np.eye(K), np.ones((1, K))])
+    rhs = np.concatenate([np.zeros(K), [1.0]])
+    return np.linalg.lstsq(M, rhs, rcond=None)[0]
 
 
 EX_TIME_UPDATE = book_or_drawn(TimeUpdateProblem(
@@ -164,20 +179,37 @@ def _prob_vector_problems(answer, what: str) -> list[str]:
     return []
 
 
-def time_update(answer) -> CheckResult:
-    """Exercise ``ex-2-2-0-time-update``: your predicted distribution of x_t given y_{1:t-1} for
-    :data:`EX_TIME_UPDATE`.
+def missing_observations(predicted_two_steps, limit) -> CheckResult:
+    """Exercise ``ex-2-2-0-time-update``: for :data:`EX_TIME_UPDATE`, with no observations after step t - 1,
+    your prediction two steps ahead, p(x_{t+1} | y_{1:t-1}), and the distribution the predictions
+    p(x_{t+k} | y_{1:t-1}) approach as k grows, two arrays of shape (3,).
 
-    Pass an array of shape (3,), one probability per state. The checker recognizes the rows of
-    ``A`` used as the conditionals (the other convention) and a skipped transition.
+    The checker recognizes one step taken instead of two, the rows of ``A`` used as the conditionals, the
+    entries of ``A`` squared instead of the matrix squared, the previous filter kept, and a limit that is
+    unnormalized, not yet converged, or taken from the other convention.
     """
     f, A = EX_TIME_UPDATE
-    expected = A @ f                                               # Eq. 2.36 with Eq. 2.10
-    hints = {"you used the rows of A as the conditional distributions (A^T f): in the book "
-             "A[i, j] = p(x_t = i | x_{t-1} = j), so the columns sum to one": A.T @ f,
-             "you skipped the transition (the prediction equals the previous filter)": f}
-    problems = compare_array(answer, expected, "the predicted distribution", hints=hints)
-    return result("time update", problems or _prob_vector_problems(answer, "the predicted distribution"))
+    expected = A @ (A @ f)                                           # Eq. 2.36 twice; no Eq. 2.37 in between
+    rows = "you used the rows of A as the conditional distributions: in the book A[i, j] = p(x_t = i | x_{t-1} = j), " \
+           "so the columns sum to one"
+    hints = {"you took one time update; the prediction asked for is two steps ahead": A @ f,
+             rows: A.T @ (A.T @ f),
+             "you squared the entries of A (A**2) instead of applying A twice (the matrix product)": (A ** 2) @ f,
+             "you kept the previous filter: a step without an observation still has its time update": f}
+    problems = compare_array(predicted_two_steps, expected, "the prediction two steps ahead", hints=hints)
+    problems = problems or _prob_vector_problems(predicted_two_steps, "the prediction two steps ahead")
+    limit_expected = _limit(A)
+    limit_hints = {"you returned the prediction two steps ahead; keep applying the time update until the "
+                   "prediction stops changing": expected,
+                   "you returned the previous filter: the limit is where the time updates lead it": f,
+                   "you took the uniform distribution, the limit only for a matrix whose rows also sum to one "
+                   "(the other convention)": np.full(3, 1 / 3)}
+    for k in (5, 10, 20):
+        limit_hints[f"you stopped after {k} time updates, before the predictions settle"] = \
+            np.linalg.matrix_power(A, k) @ f
+    limit_problems = compare_array(limit, limit_expected, "the limit", rtol=0.0, atol=1e-6, hints=limit_hints)
+    problems += limit_problems or _prob_vector_problems(limit, "the limit")
+    return result("predictions without observations", problems)
 
 
 def measurement_update(answer) -> CheckResult:
@@ -262,7 +294,8 @@ SUMMATIVE = {
     "ex-2-2-0-time-update": {"forbidden": ["pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
-                                           "pedagogy_lib.discrete.categorical.marginal_y"]},
+                                           "pedagogy_lib.discrete.categorical.marginal_y",
+                                           "pedagogy_lib.discrete.markov_chain.stationary_distribution"]},
     "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.recursions.generic.measurement_update",
                                                   "pedagogy_lib.recursions.generic.forward_filter",
                                                   "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
