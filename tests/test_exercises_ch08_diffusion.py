@@ -6,15 +6,71 @@ import numpy as np
 from pedagogy_lib.exercises import ch08_diffusion as check
 
 
-def test_transition_coefficients_by_iterating_one_step_transitions():
-    ab = check.EX_ALPHA_BAR
-    mean, var = 1.0, 0.0                       # X_7 given X_3 = 1: iterate x <- sqrt(a) x + sqrt(1 - a) z
+def _shared_noise_conditional(ab, s):
+    """Independently: every level as a linear map of (datum, shared noise), the covariance of all eleven
+    levels as a matrix product, and level 7 given level 3 by the library's Gaussian conditioning of the
+    (x_3, x_7) block (the full covariance has rank 2)."""
+    from pedagogy_lib.gaussian.blocks import condition
+    A = np.column_stack([np.sqrt(ab), np.sqrt(1 - ab)])
+    block = (A @ np.diag([s ** 2, 1.0]) @ A.T)[np.ix_([3, 7], [3, 7])]
+    g = condition(np.zeros(2), block, np.array([0]), np.array([1.0]))
+    return np.array([g.mu[0], g.Sigma[0, 0]])
+
+
+def test_transition_with_shared_noise_by_gaussian_conditioning_and_simulation():
+    ab, s = check.EX_ALPHA_BAR, check.EX_SHARED_S
+    expected = _shared_noise_conditional(ab, s)
+    rng = np.random.default_rng(4)                   # regression of x_7 on x_3, 4 standard errors
+    n = 400000
+    x, z = s * rng.standard_normal(n), rng.standard_normal(n)
+    x3, x7 = np.sqrt(ab[3]) * x + np.sqrt(1 - ab[3]) * z, np.sqrt(ab[7]) * x + np.sqrt(1 - ab[7]) * z
+    slope = x3 @ x7 / (x3 @ x3)
+    assert abs(slope - expected[0]) < 4 * np.sqrt(expected[1] / (x3 @ x3))
+    assert abs(np.var(x7 - slope * x3) - expected[1]) < 4 * expected[1] * np.sqrt(2 / n)
+    assert check.transition_coefficients(expected)
+    assert check.transition_coefficients(list(expected))
+
+
+def test_transition_with_shared_noise_names_each_slip():
+    ab, s = check.EX_ALPHA_BAR, check.EX_SHARED_S
+    c, tau2 = _shared_noise_conditional(ab, s)
+    # the Markov chain's transition: iterate the one-step transitions from level 3 to level 7
+    mean, var = 1.0, 0.0
     for k in range(4, 8):
         a = ab[k] / ab[k - 1]
         mean, var = np.sqrt(a) * mean, a * var + (1 - a)
-    assert check.transition_coefficients([mean, var])
-    r = check.transition_coefficients([mean ** 2, var])
-    assert not r and "square root" in str(r)
+    A = np.column_stack([np.sqrt(ab), np.sqrt(1 - ab)])
+    full = A @ np.diag([s ** 2, 1.0]) @ A.T
+    indep = np.diag([s ** 2, 1.0, 1.0])               # (datum, noise at 3, noise at 7)
+    M = np.array([[np.sqrt(ab[3]), np.sqrt(1 - ab[3]), 0.0], [np.sqrt(ab[7]), 0.0, np.sqrt(1 - ab[7])]])
+    ci = M @ indep @ M.T
+    for wrong, fragment in [([mean, var], "Markov chain"),
+                            ([np.sqrt((1 - ab[7]) / (1 - ab[3])), 0.0], "datum fixed"),
+                            (_shared_noise_conditional(ab, 1.0), "unit variance"),
+                            (_shared_noise_conditional(ab, np.sqrt(s)), "as a variance"),
+                            ([ci[0, 1] / ci[0, 0], ci[1, 1] - ci[0, 1] ** 2 / ci[0, 0]], "noise draw of its own"),
+                            ([full[3, 7] / full[7, 7], full[3, 3] - full[3, 7] ** 2 / full[7, 7]],
+                             "level 3 on level 7"),
+                            ([c, np.sqrt(tau2)], "standard deviation"),
+                            ([c, full[7, 7]], "before conditioning"),
+                            ([c, tau2 * 1.001], "not within tolerance")]:
+        r = check.transition_coefficients(wrong)
+        assert not r and fragment in str(r), str(r)
+    assert not check.transition_coefficients(None)
+    assert not check.transition_coefficients([c, tau2, 0.0])
+    msg = str(check.transition_coefficients([mean, var]))  # the page's old answer: named, not revealed
+    assert not re.search(r"[0-9]\.[0-9]{3}", msg), msg
+
+
+def test_transition_problems_drawn_for_students_are_graded_by_their_own_answer():
+    from courseware import grading as G
+
+    for salt in range(4):
+        fresh = G.own_copy(check, salt)
+        ab, s = np.asarray(fresh.EX_ALPHA_BAR), float(fresh.EX_SHARED_S)
+        assert 0.3 <= s <= 2.0 and abs(s - 1) >= 0.2 and np.all(np.diff(ab) < 0)
+        assert fresh.transition_coefficients(_shared_noise_conditional(ab, s))
+        assert not fresh.transition_coefficients(_shared_noise_conditional(ab, 1.0))
 
 
 def _ve_variances_by_moments(b):

@@ -14,7 +14,7 @@ import numpy as np
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
-           "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S",
+           "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S", "EX_SHARED_S",
            "transition_coefficients", "ve_step_variances", "snr_crossing", "posterior_variance",
            "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
            "dsm_slope", "n_levels", "noised_score"]
@@ -39,6 +39,18 @@ def _draw_alpha_bar(rng) -> np.ndarray:
 #: 8.3 exercise (a): DDPM's alpha-bar at levels 0..10 (a variance-preserving schedule).
 EX_ALPHA_BAR = book_or_drawn(np.cos(0.5 * np.pi * (np.arange(11) / 10 * 0.9 + 0.05)) ** 2, _draw_alpha_bar,
                              seed=8301)
+
+
+def _draw_shared_s(rng) -> float:
+    """A data standard deviation for one student, between 0.3 and 0.8 or between 1.3 and 2 (two
+    decimals): away from 1, where unit-variance data would give the same answer."""
+    lo, hi = ((0.3, 0.8), (1.3, 2.0))[int(rng.integers(2))]
+    return float(np.round(rng.uniform(lo, hi), 2))
+
+
+#: 8.3 exercise (a): the standard deviation s of one-dimensional data N(0, s^2), noised to every level
+#: of the schedule :data:`EX_ALPHA_BAR` with one shared noise draw.
+EX_SHARED_S = book_or_drawn(1.5, _draw_shared_s, seed=8309)
 
 
 def _draw_ddpm_betas(rng) -> np.ndarray:
@@ -171,22 +183,42 @@ EX_DSM = book_or_drawn((-1.5, 0.8, 0.6), _draw_dsm, seed=8308)
 
 
 def transition_coefficients(answer) -> CheckResult:
-    """8.3 (a), ``ex-8-3-transition``: your pair (beta_73, gamma_73^2) of Eq. 8.37, the transition from
-    level 3 straight to level 7 under :data:`EX_ALPHA_BAR`.
+    """8.3 (a), ``ex-8-3-transition``: your pair (c, tau^2) with p(x_7 | x_3) = N(c x_3, tau^2), when
+    one-dimensional data N(0, s^2), s = :data:`EX_SHARED_S`, are noised to every level of the
+    variance-preserving schedule :data:`EX_ALPHA_BAR` with one noise draw shared by all levels, and the
+    datum is unknown.
 
-    Pass two numbers in that order. The checker recognizes one-step variances added up without
-    propagation and a squared coefficient.
+    Pass two numbers in that order. The checker recognizes the transition of the Markov chain of Step 1,
+    the datum held fixed, unit-variance data, s read as a variance, a noise draw of its own for each
+    level, the conditioning turned around, a standard deviation in place of the variance, and the
+    variance before conditioning.
     """
-    ab = EX_ALPHA_BAR
-    beta = np.sqrt(ab[7] / ab[3])
-    gamma2 = (1 - ab[7]) - beta ** 2 * (1 - ab[3])
+    ab, s2 = np.asarray(EX_ALPHA_BAR, dtype=float), float(EX_SHARED_S) ** 2
+    sig, noise = np.sqrt(ab), np.sqrt(1.0 - ab)         # signal scale v rho and noise scale v per level
+
+    def conditional(data_var, shared=True):
+        """(c, tau^2) and the moments (Var x_3, Var x_7, Cov) of the joint of x_3 and x_7."""
+        var3 = sig[3] ** 2 * data_var + noise[3] ** 2
+        var7 = sig[7] ** 2 * data_var + noise[7] ** 2
+        cov = sig[3] * sig[7] * data_var + (noise[3] * noise[7] if shared else 0.0)
+        return np.array([cov / var3, var7 - cov ** 2 / var3]), (var3, var7, cov)
+
+    expected, (var3, var7, cov) = conditional(s2)
+    beta = sig[7] / sig[3]
     hints = {
-        "you multiplied the one-step variances 1 - alpha_bar_l / alpha_bar_(l-1) without propagating them":
-            [beta, float(sum(1 - ab[k] / ab[k - 1] for k in range(4, 8)))],
-        "you gave beta^2 (a ratio of alpha-bars) instead of its square root": [beta ** 2, gamma2],
+        "you gave the transition of the Markov chain of Step 1 (Eq. 8.37); these levels are not drawn "
+        "by that chain": [beta, noise[7] ** 2 - beta ** 2 * noise[3] ** 2],
+        "you held the datum fixed; here it is not known": [noise[7] / noise[3], 0.0],
+        "you took the data to have unit variance": conditional(1.0)[0],
+        "you read s as a variance; it is a standard deviation": conditional(float(EX_SHARED_S))[0],
+        "you gave each level a noise draw of its own; here the levels share one": conditional(s2, False)[0],
+        "you conditioned level 3 on level 7": [cov / var7, var3 - cov ** 2 / var7],
+        "you gave the standard deviation tau where the variance tau^2 belongs":
+            [expected[0], np.sqrt(expected[1])],
+        "you gave the variance of x_7 before conditioning on x_3": [expected[0], var7],
     }
-    return result("transition from level 3 to level 7",
-                  compare_array(answer, [beta, gamma2], "(beta_73, gamma_73^2)", rtol=1e-6, hints=hints))
+    return result("level 7 given level 3 with shared noise",
+                  compare_array(answer, expected, "(c, tau^2)", rtol=1e-6, hints=hints))
 
 
 def ve_step_variances(answer) -> CheckResult:
