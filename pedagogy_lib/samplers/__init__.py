@@ -4,14 +4,21 @@ correction), HMC and Gibbs, each an ``(init, step)`` pair of pure functions over
 numba kernels for the book's targets and NumPy twins; exact transition matrices on finite state
 spaces; and the mixing diagnostics (autocorrelation, effective sample size, R-hat).
 
-* :mod:`~pedagogy_lib.samplers.targets`: the banana, a Gaussian given by its precision, any Python target.
-* :mod:`~pedagogy_lib.samplers.mcmc`: ``init_chains``, the four steps and the driver ``sample``.
+* :mod:`~pedagogy_lib.samplers.targets`: the banana, a Gaussian given by its precision (stored dense
+  or in sparse rows, by its structure), any Python target; one interface for the samplers.
+* :mod:`~pedagogy_lib.samplers.proposals`: the shared pieces (Metropolis-Hastings ratio, random-walk
+  and Langevin proposals with their density, leapfrog), each with its NumPy twin.
+* :mod:`~pedagogy_lib.samplers.rwmh`, :mod:`~pedagogy_lib.samplers.mala`,
+  :mod:`~pedagogy_lib.samplers.hmc`, :mod:`~pedagogy_lib.samplers.gibbs`: one sampler each, an
+  ``(init, step)`` pair over many chains.
+* :mod:`~pedagogy_lib.samplers.kernels`: the numba kernels of all of them.
+* :mod:`~pedagogy_lib.samplers.mcmc`: ``init_chains``, the four public steps, the registry and the driver ``sample``.
 * :mod:`~pedagogy_lib.samplers.finite`: transition matrices for checking stationarity exactly.
 * :mod:`~pedagogy_lib.samplers.diagnostics`: autocorrelation, ESS, MCSE, split R-hat.
 * :mod:`~pedagogy_lib.samplers.conjugate`: Gibbs for a conjugate model (normal data, unknown mean
   and precision, independent normal and gamma priors).
 """
-from . import conjugate, diagnostics, finite, mcmc, targets
+from . import conjugate, diagnostics, finite, gibbs, hmc, kernels, mala, mcmc, proposals, rwmh, targets
 from .conjugate import *  # noqa: F401,F403
 from .conjugate import __all__ as _conjugate_all
 from .diagnostics import *  # noqa: F401,F403
@@ -23,5 +30,6 @@ from .mcmc import __all__ as _mcmc_all
 from .targets import *  # noqa: F401,F403
 from .targets import __all__ as _targets_all
 
-__all__ = ["conjugate", "diagnostics", "finite", "mcmc", "targets", *_targets_all, *_mcmc_all, *_finite_all,
+__all__ = ["conjugate", "diagnostics", "finite", "gibbs", "hmc", "kernels", "mala", "mcmc", "proposals", "rwmh",
+           "targets", *_targets_all, *_mcmc_all, *_finite_all,
            *_diagnostics_all, *_conjugate_all]
