@@ -206,7 +206,7 @@ def _check_keep(keep, D):
 
 def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, backend):
     backend = check_backend(backend)
-    sampler = SAMPLERS[check_choice(method_name, "method", METHODS)]
+    sampler = SAMPLERS[check_choice(method_name, "method", tuple(SAMPLERS))]
     check_target(target)                                               # None is not "no target" here
     state = check_chain_state(state, target, backend=backend)
     rng = check_rng(rng)
