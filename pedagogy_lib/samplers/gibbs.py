@@ -1,6 +1,6 @@
 r"""Systematic-scan Gibbs sampling of a Gaussian target as an ``(init, step)`` pair over many chains.
 
-Section 8.4 (Markov chain Monte Carlo, from the variational-inference seed notes). For
+Markov chain Monte Carlo (Section 8.4, from the variational-inference seed notes). For
 :math:`\mathcal N(\boldsymbol\mu,\boldsymbol\Lambda^{-1})` each coordinate's full conditional is
 Gaussian,
 

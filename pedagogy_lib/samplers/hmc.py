@@ -1,6 +1,6 @@
 r"""Hamiltonian Monte Carlo (HMC) as an ``(init, step)`` pair over many chains.
 
-Section 8.4 (Markov chain Monte Carlo, from the variational-inference seed notes). Each step draws
+Markov chain Monte Carlo (Section 8.4, from the variational-inference seed notes). Each step draws
 a fresh momentum :math:`\mathbf p\sim\mathcal N(\mathbf 0,\mathbf I)`, follows the Hamiltonian
 dynamics of :math:`H(\mathbf x,\mathbf p) = -\log\tilde p(\mathbf x) + \tfrac12\|\mathbf p\|^2`
 for ``n_leapfrog`` leapfrog steps (:func:`~pedagogy_lib.samplers.proposals.leapfrog_steps`, the

@@ -1,6 +1,6 @@
 r"""numba kernels of the samplers: each one loop over the chains, one piece of one step.
 
-Section 8.4 (Markov chain Monte Carlo, from the variational-inference seed notes). A sampler's
+Markov chain Monte Carlo (Section 8.4, from the variational-inference seed notes). A sampler's
 step is put together in Python from these pieces (see :mod:`~pedagogy_lib.samplers.proposals`),
 steps outer and chains inner: draw the proposal for every chain, evaluate the target at every
 proposal, compute the Metropolis-Hastings log ratio, keep or reject. No kernel chooses an algorithm

@@ -1,6 +1,6 @@
 r"""The Metropolis-adjusted Langevin algorithm (MALA) as an ``(init, step)`` pair over many chains.
 
-Section 8.4 (Markov chain Monte Carlo, from the variational-inference seed notes). The proposal is
+Markov chain Monte Carlo (Section 8.4, from the variational-inference seed notes). The proposal is
 one step of the draft's Langevin dynamics, Eq. 8.44,
 
 .. math::

@@ -1,6 +1,6 @@
 r"""Markov chain Monte Carlo over many chains: the chain state, the registry of samplers, the driver.
 
-Section 8.4 (Markov chain Monte Carlo, from the variational-inference seed notes). Every sampler
+Markov chain Monte Carlo (Section 8.4, from the variational-inference seed notes). Every sampler
 is a Metropolis-Hastings chain (Gibbs being the case whose acceptance is always one) and lives in
 a module of its own as an ``(init, step)`` pair of pure functions over many chains, put together
 from the shared pieces of :mod:`~pedagogy_lib.samplers.proposals`:
@@ -27,7 +27,7 @@ import numpy as np
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng
 from . import gibbs, hmc, mala, rwmh
 from .kernels import warmup_kernels
-from .proposals import Chains, leapfrog, mala_log_proposal, mh_log_accept_ratio, pieces
+from .proposals import Chains, leapfrog, mala_log_proposal, mh_log_accept_ratio, pieces, start_chains
 from .targets import GaussianTarget, as_density, check_target, evaluate_checked_target
 
 __all__ = [
@@ -101,7 +101,8 @@ class SampleResult(NamedTuple):
 # ----------------------------------------------------------------------------------------------
 
 def init_chains(target, x0, *, backend: str = "numba") -> ChainState:
-    """Start ``C`` chains at the rows of ``x0`` (shape ``(C, D)``).
+    """Start ``C`` chains at the rows of ``x0`` (shape ``(C, D)``): every sampler's ``init``
+    (:func:`~pedagogy_lib.samplers.proposals.start_chains`) after validation, with no step taken.
 
     Raises
     ------
@@ -118,13 +119,13 @@ def init_chains(target, x0, *, backend: str = "numba") -> ChainState:
     x0 = as_array(x0, "x0", shape=(None, D), dims="(C, D)")
     if x0.shape[0] < 1:
         raise ValueError("x0 must hold at least one chain (a row); got shape (0, D).")
-    logp, force = _evaluate(target, x0, backend)
+    x, logp, force = start_chains(x0, as_density(target, backend))
     bad = ~(np.isfinite(logp) & np.all(np.isfinite(force), axis=1))
     if bad.any():
         c = int(np.argmax(bad))
         raise ValueError(f"the log density at x0 must be finite for every chain; chain {c} starts at "
                          f"{x0[c].tolist()} where log p = {logp[c]!r} (force {force[c].tolist()}).")
-    return ChainState(x0.copy(), logp, force, np.zeros(x0.shape[0]), 0)
+    return ChainState(x, logp, force, np.zeros(x0.shape[0]), 0)
 
 
 def _evaluate(target, x, backend):

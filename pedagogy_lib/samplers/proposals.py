@@ -1,6 +1,6 @@
 r"""The pieces every Metropolis-Hastings sampler is built from, each once, with its NumPy twin.
 
-Section 8.4 (Markov chain Monte Carlo, from the variational-inference seed notes). From a state
+Markov chain Monte Carlo (Section 8.4, from the variational-inference seed notes). From a state
 :math:`\mathbf x` a sampler proposes :math:`\mathbf x'\sim g(\mathbf x'\mid\mathbf x)` and accepts
 with probability
 
@@ -222,9 +222,11 @@ def pieces(backend: str) -> Pieces:
 # ----------------------------------------------------------------------------------------------
 
 def langevin_log_density(x_to, x_from, force_from, eps, backend: str = "numpy"):
-    r"""Log of :math:`\mathcal N(\mathbf x_{to};\ \mathbf x_{from} + \epsilon\mathbf f(\mathbf x_{from}),\ 2\epsilon\mathbf I)` per row, unchecked.
+    r"""The Langevin proposal's log density per row (Eq. 8.44 as a proposal), unchecked.
 
-    What MALA computes, forwards and backwards, at every step (float64 ``(C, D)`` arrays).
+    :math:`\log\mathcal N(\mathbf x_{to};\ \mathbf x_{from} + \epsilon\mathbf f(\mathbf x_{from}),\ 2\epsilon\mathbf I)`,
+    normalized: what MALA computes, forwards and backwards, at every step (float64 ``(C, D)``
+    arrays), with the kernel (``"numba"``) or its NumPy twin (``"numpy"``).
     """
     return pieces(backend).langevin_log_density(x_to, x_from, force_from, eps)
 

@@ -1,6 +1,6 @@
 r"""Random-walk Metropolis-Hastings as an ``(init, step)`` pair over many chains.
 
-Section 8.4 (Markov chain Monte Carlo, from the variational-inference seed notes): propose
+Markov chain Monte Carlo (Section 8.4, from the variational-inference seed notes): propose
 :math:`\mathbf x' = \mathbf x + \sigma\mathbf z`, :math:`\mathbf z\sim\mathcal N(\mathbf 0,\mathbf I)`,
 and accept with probability :math:`\min\{1, \tilde p(\mathbf x')/\tilde p(\mathbf x)\}`: the
 proposal is symmetric, :math:`g(\mathbf x'\mid\mathbf x) = g(\mathbf x\mid\mathbf x')`, so its
