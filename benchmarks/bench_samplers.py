@@ -183,11 +183,12 @@ def alternating(fns, repeats):
     return times
 
 
-def compare(name, method, repeats=REPEATS):
-    """Ours against the plain reference on one case: checked once, then timed in alternation.
+def compare(name, method, repeats=REPEATS, with_emcee=False):
+    """Ours against the plain reference (and, for ``rwmh`` with ``with_emcee``, emcee's same move) on one
+    case: checked once, then timed in alternation.
 
     Returns a dict with the median times, the median over rounds of ours / reference (``ratio``: above 1
-    means ours is slower), and the ESS of each.
+    means ours is slower; ``ratio_emcee`` likewise), and the ESS of each.
     """
     from pedagogy_lib import samplers as smp
     n_steps, step_rw, step_mala = CASES[name]
@@ -199,12 +200,20 @@ def compare(name, method, repeats=REPEATS):
     res = ours()                                              # warm-up, and the output checked
     e_ours = _check(res.trace, var_true, "ours")
     e_ref = _check(ref(), var_true, "reference")
-    times = alternating([ours, ref], repeats)
-    t_ours, t_ref = np.median(times, axis=0)
-    ratio = np.median(times[:, 0] / times[:, 1])
-    return {"case": name, "method": method, "n_steps": n_steps, "t_ours": float(t_ours), "t_ref": float(t_ref),
-            "ratio": float(ratio), "ess_ours": e_ours, "ess_ref": e_ref,
-            "accept": float(res.accept_rate.mean()), "storage": _storage(t)}
+    fns = [ours, ref]
+    out = {}
+    if with_emcee and method == "rwmh":
+        import emcee
+        em = lambda: _emcee(logp_grad, x0, n_steps, keep, emcee.moves.GaussianMove(step * step))  # noqa: E731
+        out["ess_emcee"] = _check(em(), var_true, "emcee")
+        fns.append(em)
+    times = alternating(fns, repeats)
+    med = np.median(times, axis=0)
+    if len(fns) == 3:
+        out.update(t_emcee=float(med[2]), ratio_emcee=float(np.median(times[:, 0] / times[:, 2])))
+    return {"case": name, "method": method, "n_steps": n_steps, "t_ours": float(med[0]), "t_ref": float(med[1]),
+            "ratio": float(np.median(times[:, 0] / times[:, 1])), "ess_ours": e_ours, "ess_ref": e_ref,
+            "accept": float(res.accept_rate.mean()), "storage": _storage(t), **out}
 
 
 def _storage(t):
@@ -285,6 +294,8 @@ def main(argv=None) -> int:
                     help="print the performance-table rows (with emcee and BlackJAX when installed) instead of "
                          "the ratio table")
     ap.add_argument("--no-peers", action="store_true", help="with --rows: leave out emcee and BlackJAX")
+    ap.add_argument("--emcee", action="store_true",
+                    help="in the ratio table, time emcee's GaussianMove (the same random-walk MH) in the alternation too")
     args = ap.parse_args(argv)
     cases, methods = args.cases.split(","), args.methods.split(",")
     if args.rows:
@@ -298,9 +309,11 @@ def main(argv=None) -> int:
           f"{'ESS ours':>9s} {'ESS ref':>8s}", flush=True)
     for name in cases:
         for method in methods:
-            c = compare(name, method, args.repeats)
+            c = compare(name, method, args.repeats, with_emcee=args.emcee)
+            em = (f"   emcee {c['t_emcee']:.3f} s, ESS {c['ess_emcee']:.0f}, ours/emcee {c['ratio_emcee']:.2f}"
+                  if "t_emcee" in c else "")
             print(f"{name:14s} {method:6s} {c['storage']:8s} {c['t_ours']:8.3f} {c['t_ref']:8.3f} "
-                  f"{c['ratio']:9.2f} {c['ess_ours']:9.0f} {c['ess_ref']:8.0f}", flush=True)
+                  f"{c['ratio']:9.2f} {c['ess_ours']:9.0f} {c['ess_ref']:8.0f}{em}", flush=True)
     print(f"load average after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
