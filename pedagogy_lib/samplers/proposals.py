@@ -23,12 +23,14 @@ balance), so :math:`p` is stationary; the normalizer of :math:`\tilde p` cancels
 * the leapfrog integrator of Hamiltonian dynamics, :func:`leapfrog_steps` (public, validated:
   :func:`leapfrog`), and the log density of a standard normal momentum.
 
-Each piece exists twice, for the two backends: a NumPy expression over all chains, and a numba
-kernel of :mod:`~pedagogy_lib.samplers.kernels` doing the same algebra in one loop.
-:func:`pieces` returns the set for a backend as a :class:`Pieces`, so that a sampler's step is
-written once and runs on either. The public functions call exactly what the samplers call:
-:func:`mala_log_proposal` is :func:`langevin_log_density` after validation, :func:`leapfrog` is
-:func:`leapfrog_steps`, :func:`mh_log_accept_ratio` is :func:`log_accept_ratio`.
+The ratio is one NumPy expression for both backends (four numbers per chain). Every other piece
+exists twice: a NumPy expression over all chains, and a numba kernel of
+:mod:`~pedagogy_lib.samplers.kernels` doing the same algebra in one loop. :func:`pieces` returns
+the set for a backend as a :class:`Pieces`, so that a sampler's step is written once and runs on
+either; :func:`leapfrog_steps` is a Python loop over those pieces and the target. The public
+functions call exactly what the samplers call, after validation: :func:`mala_log_proposal` is
+:func:`langevin_log_density` (the NumPy twin), :func:`leapfrog` is :func:`leapfrog_steps`,
+:func:`mh_log_accept_ratio` is :func:`log_accept_ratio`.
 """
 from __future__ import annotations
 
