@@ -1,56 +1,89 @@
 """MCMC: effective samples per second of random-walk MH and MALA, 1000 chains, vs emcee and BlackJAX.
 
-Targets: the 2-D banana (b = s = 1) and a 50-D Gaussian with correlations 0.9^|i-j| (tridiagonal
-precision). Every run starts its 1000 chains at exact draws from the target, so no burn-in is
-needed, and the ESS (``pedagogy_lib.samplers.ess``: pooled over chains, Geyer's initial monotone
-sequence; the same estimator for every peer) is the smallest over the recorded coordinates (both
-for the banana; 0, 12, 25, 37, 49 in 50-D). ESS per second is ESS / wall time of the sampling call.
+Targets: the 2-D banana (b = s = 1); a 50-D Gaussian with correlations 0.9^|i-j| (tridiagonal
+precision, which the library stores in sparse rows); and the same Gaussian turned by a fixed random
+rotation, whose precision has all 2,500 entries nonzero (stored dense; isotropic proposals see the
+same spectrum, so the two 50-D rows differ only in how the precision is stored). Every run starts
+its 1000 chains at exact draws from the target, so no burn-in is needed, and the ESS
+(``pedagogy_lib.samplers.ess``: pooled over chains, Geyer's initial monotone sequence; the same
+estimator for every peer) is the smallest over the recorded coordinates (both for the banana; 0,
+12, 25, 37, 49 in 50-D). ESS per second is ESS / wall time of the sampling call.
 
-* ours: ``pedagogy_lib.samplers.sample`` (fused numba kernel; random numbers drawn by NumPy in
-  blocks), and its NumPy twin; numba's compile time with a cold cache is reported separately.
+* ours: the public call ``pedagogy_lib.samplers.sample`` (numba kernels; random numbers drawn by
+  NumPy in blocks), and its NumPy twin; numba's compile time with a cold cache is reported separately.
 * plain NumPy reference: ``ref_samplers.run``, a vectorized step written from the definitions.
 * emcee 3: the same random-walk Metropolis algorithm (``moves.GaussianMove``, same proposal scale)
   and emcee's default affine-invariant stretch move, with a vectorized log density.
 * BlackJAX (JAX, 64-bit, ``jit`` of a ``lax.scan`` over ``vmap``-ed steps): ``normal_random_walk``
   and ``mala`` (whose step is Eq. 8.44's, as ours); compile time reported separately.
 
+A shared machine slows whatever runs while it is busy, so ours and the plain reference are timed in
+alternation in one process (``--repeats`` rounds, the order swapped every round) and the median of
+the per-round ratios is reported, next to the median times. Peers absent from the environment
+(emcee, BlackJAX) are skipped.
+
 Before timing, each sampler's output is checked against the target: the mean of every recorded
 coordinate within 5 Monte Carlo standard errors of 0 and its variance within 15% of the truth.
+
+    python benchmarks/bench_samplers.py --cases gauss50dense,banana --methods rwmh --repeats 9 --no-peers
 """
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import tempfile
-import time
 
-import numpy as np
+if __name__ == "__main__":
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")          # one core, as run.py arranges, before NumPy loads
 
-from _harness import row
-import ref_samplers
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from _harness import row  # noqa: E402
+import ref_samplers  # noqa: E402
 
 C = 1000
 CASES = {   # name: (n_steps, rwmh step, mala step)
     "banana": (1000, 0.9, 0.1),
     "gauss50": (500, 0.12, 0.02),
+    "gauss50dense": (500, 0.12, 0.02),
 }
 TARGETS = {"emcee": 10.0, "blackjax": 3.0}
+#: Rounds of alternating timing (ours, reference) per row in ``run()``.
+REPEATS = 7
+
+
+def _rotation(D, seed=5):
+    """A fixed random rotation (QR of a Gaussian matrix, signs fixed)."""
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((D, D)))
+    return q * np.sign(np.diag(r))
 
 
 def _problem(name):
+    """``(target, x0, keep, var_true, logp_grad, precision)`` for one case."""
     from pedagogy_lib import samplers as smp
     rng = np.random.default_rng(0)
     if name == "banana":
         t = smp.banana(1.0, 1.0)
         x1 = rng.standard_normal(C)
         x0 = np.column_stack([x1, x1 ** 2 - 1.0 + rng.standard_normal(C)])
-        return t, x0, np.array([0, 1]), np.array([1.0, 3.0]), ref_samplers.banana_logp_grad
+        return t, x0, np.array([0, 1]), np.array([1.0, 3.0]), ref_samplers.banana_logp_grad, None
     D = 50
-    t = smp.ar1_gaussian(D, 0.9)
     Sigma = 0.9 ** np.abs(np.subtract.outer(np.arange(D), np.arange(D)))
+    t = smp.ar1_gaussian(D, 0.9)
+    if name == "gauss50dense":
+        Q = _rotation(D)
+        Lam = Q @ t.Lambda @ Q.T
+        Lam = 0.5 * (Lam + Lam.T)
+        Sigma = Q @ Sigma @ Q.T
+        t = smp.gaussian_target(np.zeros(D), Lam)
     x0 = rng.standard_normal((C, D)) @ np.linalg.cholesky(Sigma).T
-    return t, x0, np.array([0, 12, 25, 37, 49]), np.ones(5), ref_samplers.gaussian_logp_grad(t.Lambda)
+    keep = np.array([0, 12, 25, 37, 49])
+    return t, x0, keep, np.diag(Sigma)[keep], ref_samplers.gaussian_logp_grad(t.Lambda), t.Lambda
 
 
 def _check(trace, var_true, who):
@@ -88,7 +121,7 @@ def _emcee(logp_grad, x0, n_steps, keep, move):
     return s.get_chain()[:, :, keep]
 
 
-def _blackjax(name, method, step, x0, n_steps, keep):
+def _blackjax(name, method, step, x0, n_steps, keep, precision):
     """``(run, compile_seconds)`` or ``None`` when JAX/BlackJAX do not import."""
     try:
         import jax
@@ -102,8 +135,7 @@ def _blackjax(name, method, step, x0, n_steps, keep):
             r = x[1] - (x[0] ** 2 - 1.0)
             return -0.5 * x[0] ** 2 - 0.5 * r * r
     else:
-        from pedagogy_lib.samplers import ar1_gaussian
-        Lam = jnp.asarray(ar1_gaussian(50, 0.9).Lambda)
+        Lam = jnp.asarray(precision)
 
         def logdensity(x):
             return -0.5 * x @ (Lam @ x)
@@ -130,49 +162,114 @@ def _blackjax(name, method, step, x0, n_steps, keep):
     return (lambda: np.asarray(jax.block_until_ready(fn(key, xj)))), compile_s
 
 
-def run() -> list[dict]:
+def _ours(t, st, n_steps, method, step, keep, backend="numba", seed=1):
+    from pedagogy_lib import samplers as smp
+    return lambda: smp.sample(t, st, n_steps, np.random.default_rng(seed), method=method, step_size=step,
+                              keep=keep, backend=backend)
+
+
+def _reference(logp_grad, x0, n_steps, method, step, keep, seed=2):
+    return lambda: ref_samplers.run(logp_grad, x0, n_steps, np.random.default_rng(seed), method=method,
+                                    step=step, keep=keep)
+
+
+def alternating(fns, repeats):
+    """Seconds per call of each of ``fns``, shape ``(repeats, len(fns))``: timed in alternation, the
+    order reversed every other round, so that a busy machine slows each contender alike."""
+    times = np.empty((repeats, len(fns)))
+    for r in range(repeats):
+        for i in (range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))):
+            times[r, i] = _timed(fns[i])[1]
+    return times
+
+
+def compare(name, method, repeats=REPEATS, with_emcee=False):
+    """Ours against the plain reference (and, for ``rwmh`` with ``with_emcee``, emcee's same move) on one
+    case: checked once, then timed in alternation.
+
+    Returns a dict with the median times, the median over rounds of ours / reference (``ratio``: above 1
+    means ours is slower; ``ratio_emcee`` likewise), and the ESS of each.
+    """
+    from pedagogy_lib import samplers as smp
+    n_steps, step_rw, step_mala = CASES[name]
+    step = step_rw if method == "rwmh" else step_mala
+    t, x0, keep, var_true, logp_grad, _ = _problem(name)
+    st = smp.init_chains(t, x0)
+    ours = _ours(t, st, n_steps, method, step, keep)
+    ref = _reference(logp_grad, x0, n_steps, method, step, keep)
+    res = ours()                                              # warm-up, and the output checked
+    e_ours = _check(res.trace, var_true, "ours")
+    e_ref = _check(ref(), var_true, "reference")
+    fns = [ours, ref]
+    out = {}
+    if with_emcee and method == "rwmh":
+        import emcee
+        em = lambda: _emcee(logp_grad, x0, n_steps, keep, emcee.moves.GaussianMove(step * step))  # noqa: E731
+        out["ess_emcee"] = _check(em(), var_true, "emcee")
+        fns.append(em)
+    times = alternating(fns, repeats)
+    med = np.median(times, axis=0)
+    if len(fns) == 3:
+        out.update(t_emcee=float(med[2]), ratio_emcee=float(np.median(times[:, 0] / times[:, 2])))
+    return {"case": name, "method": method, "n_steps": n_steps, "t_ours": float(med[0]), "t_ref": float(med[1]),
+            "ratio": float(np.median(times[:, 0] / times[:, 1])), "ess_ours": e_ours, "ess_ref": e_ref,
+            "accept": float(res.accept_rate.mean()), "storage": _storage(t), **out}
+
+
+def _storage(t):
+    from pedagogy_lib.samplers import targets
+    return getattr(targets, "precision_storage", lambda _: "csr")(t.Lambda) if hasattr(t, "Lambda") else "-"
+
+
+def _size(name, n_steps):
+    what = {"banana": "2-D banana", "gauss50": "50-D Gaussian, rho = 0.9 (tridiagonal precision)",
+            "gauss50dense": "50-D Gaussian, rho = 0.9, rotated (dense precision)"}[name]
+    return f"{what}, {C} chains x {n_steps} steps"
+
+
+def run(cases=tuple(CASES), methods=("rwmh", "mala"), repeats=REPEATS, peers=True) -> list[dict]:
     from pedagogy_lib import samplers as smp
     smp.targets.warmup_kernels()
     smp.mcmc.warmup_kernels()
     compile_s = _numba_compile_seconds()
     rows = []
-    for name, (n_steps, step_rw, step_mala) in CASES.items():
-        t, x0, keep, var_true, logp_grad = _problem(name)
-        size = f"{'2-D banana' if name == 'banana' else '50-D Gaussian, rho = 0.9'}, {C} chains x {n_steps} steps"
-        for method, step in (("rwmh", step_rw), ("mala", step_mala)):
+    for name in cases:
+        n_steps, step_rw, step_mala = CASES[name]
+        t, x0, keep, var_true, logp_grad, precision = _problem(name)
+        size = _size(name, n_steps)
+        for method in methods:
+            step = step_rw if method == "rwmh" else step_mala
             st = smp.init_chains(t, x0)
-            res, t_ours = _timed(lambda: smp.sample(t, st, n_steps, np.random.default_rng(1), method=method,
-                                                    step_size=step, keep=keep))
-            res, t2 = _timed(lambda: smp.sample(t, st, n_steps, np.random.default_rng(1), method=method,
-                                                step_size=step, keep=keep))
-            t_ours = min(t_ours, t2)
-            e_ours = _check(res.trace, var_true, "ours")
+            cmp = compare(name, method, repeats)
+            t_ours, e_ours = cmp["t_ours"], cmp["ess_ours"]
             ours_rate = e_ours / t_ours
             label = f"MCMC {'random-walk MH' if method == 'rwmh' else 'MALA'}: ESS per second"
             # the NumPy twin and the plain NumPy reference
-            tw, t_tw = _timed(lambda: smp.sample(t, st, n_steps, np.random.default_rng(1), method=method,
-                                                 step_size=step, keep=keep, backend="numpy"))
+            tw, t_tw = _timed(_ours(t, st, n_steps, method, step, keep, backend="numpy"))
             e_tw = _check(tw.trace, var_true, "twin")
             rows.append(row(label, size, 1.0 / ours_rate, peer_name="our NumPy twin", peer=t_tw / e_tw,
                             note=f"times are seconds per effective sample; ours: ESS {e_ours:.0f} in "
-                                 f"{t_ours:.2f} s, accept {res.accept_rate.mean():.2f}; numba compile "
+                                 f"{t_ours:.2f} s (median of {repeats}), accept {cmp['accept']:.2f}; numba compile "
                                  f"{compile_s:.1f} s once, cold cache (not in the time)"))
-            tr, t_ref = _timed(lambda: ref_samplers.run(logp_grad, x0, n_steps, np.random.default_rng(2),
-                                                        method=method, step=step, keep=keep))
-            e_ref = _check(tr, var_true, "reference")
             rows.append(row(label, size, 1.0 / ours_rate, peer_name="plain NumPy (ref_samplers)",
-                            peer=t_ref / e_ref, note=f"reference ESS {e_ref:.0f} in {t_ref:.2f} s"))
-            if method == "rwmh":
-                import emcee
-                for move, mname in ((emcee.moves.GaussianMove(step * step), "emcee GaussianMove (same MH)"),
-                                    (emcee.moves.StretchMove(), "emcee stretch move (default)")):
+                            peer=cmp["t_ref"] / cmp["ess_ref"],
+                            note=f"reference ESS {cmp['ess_ref']:.0f} in {cmp['t_ref']:.2f} s; timed in "
+                                 f"alternation with ours, median time ratio ours / reference {cmp['ratio']:.2f}"))
+            if method == "rwmh" and peers:
+                try:
+                    import emcee
+                except ImportError:
+                    emcee = None
+                for move, mname in (() if emcee is None else
+                                    ((emcee.moves.GaussianMove(step * step), "emcee GaussianMove (same MH)"),
+                                     (emcee.moves.StretchMove(), "emcee stretch move (default)"))):
                     tr, t_em = _timed(lambda: _emcee(logp_grad, x0, n_steps, keep, move))
                     e_em = _check(tr, var_true, mname)
                     ratio = (t_em / e_em) * ours_rate
                     rows.append(row(label, size, 1.0 / ours_rate, peer_name=mname, peer=t_em / e_em,
                                     target=f">= {TARGETS['emcee']:g}x emcee", met=bool(ratio >= TARGETS["emcee"]),
                                     note=f"emcee ESS {e_em:.0f} in {t_em:.2f} s"))
-            bj = _blackjax(name, method, step, x0, n_steps, keep)
+            bj = _blackjax(name, method, step, x0, n_steps, keep, precision) if peers else None
             if bj is not None:
                 fn, cs = bj
                 tr, t_bj = _timed(fn)
@@ -187,6 +284,39 @@ def run() -> list[dict]:
     return rows
 
 
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Time pedagogy_lib.samplers.sample against the plain NumPy reference "
+                                             "(ref_samplers.run), alternating the two in one process.")
+    ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, from {', '.join(CASES)}")
+    ap.add_argument("--methods", default="rwmh,mala", help="comma-separated, from rwmh, mala")
+    ap.add_argument("--repeats", type=int, default=REPEATS, help="alternating rounds per row (median reported)")
+    ap.add_argument("--rows", action="store_true",
+                    help="print the performance-table rows (with emcee and BlackJAX when installed) instead of "
+                         "the ratio table")
+    ap.add_argument("--no-peers", action="store_true", help="with --rows: leave out emcee and BlackJAX")
+    ap.add_argument("--emcee", action="store_true",
+                    help="in the ratio table, time emcee's GaussianMove (the same random-walk MH) in the alternation too")
+    args = ap.parse_args(argv)
+    cases, methods = args.cases.split(","), args.methods.split(",")
+    if args.rows:
+        for r in run(cases, methods, args.repeats, peers=not args.no_peers):
+            print(r)
+        return 0
+    from pedagogy_lib import samplers as smp
+    smp.mcmc.warmup_kernels()
+    print(f"load average before: {', '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    print(f"{'case':14s} {'method':6s} {'storage':8s} {'ours s':>8s} {'ref s':>8s} {'ours/ref':>9s} "
+          f"{'ESS ours':>9s} {'ESS ref':>8s}", flush=True)
+    for name in cases:
+        for method in methods:
+            c = compare(name, method, args.repeats, with_emcee=args.emcee)
+            em = (f"   emcee {c['t_emcee']:.3f} s, ESS {c['ess_emcee']:.0f}, ours/emcee {c['ratio_emcee']:.2f}"
+                  if "t_emcee" in c else "")
+            print(f"{name:14s} {method:6s} {c['storage']:8s} {c['t_ours']:8.3f} {c['t_ref']:8.3f} "
+                  f"{c['ratio']:9.2f} {c['ess_ours']:9.0f} {c['ess_ref']:8.0f}{em}", flush=True)
+    print(f"load average after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return 0
+
+
 if __name__ == "__main__":
-    for r in run():
-        print(r)
+    sys.exit(main())

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.checks import as_array, check_choice, check_stochastic_matrix, positive_scalar
-from .mcmc import mala_log_proposal, mh_log_accept_ratio
+from .proposals import mala_log_proposal, mh_log_accept_ratio
 
 __all__ = ["mh_transition_matrix", "mala_transition_matrix", "gibbs_transition_matrix"]
 
@@ -72,7 +72,7 @@ def mh_transition_matrix(log_p, g) -> np.ndarray:
 def mala_transition_matrix(x, log_p, force, step_size) -> np.ndarray:
     r"""MALA on a uniform grid of the line: :math:`T_{ij} = \Delta\,g(x_i\mid x_j)\,A(i, j)` off the diagonal.
 
-    ``g`` is the Langevin proposal of Eq. 8.44 (:func:`~pedagogy_lib.samplers.mcmc.mala_log_proposal`),
+    ``g`` is the Langevin proposal of Eq. 8.44 (:func:`~pedagogy_lib.samplers.proposals.mala_log_proposal`),
     ``force`` the derivative of ``log_p`` at the grid points and :math:`\Delta` the spacing.
     """
     x = as_array(x, "x", ndim=1, dims="(S,)", nonempty=True)
