@@ -303,7 +303,7 @@ SUMMATIVE = {
                                   "same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
                                                "0.85, 10.9% of the results positive), and the prior-shift "
                                                "exercise refers back to the test"},
-    "ex-2-0-explaining-away": {"forbidden": ["pedagogy_lib.discrete.categorical.joint_table",
+    "ex-2-0-explaining-away": {"forbidden": ["pedagogy_lib.graphical.bp.loopy_belief_propagation", "pedagogy_lib.graphical.factors.joint", "pedagogy_lib.discrete.categorical.joint_table",
                                              "pedagogy_lib.discrete.categorical.marginal",
                                              "pedagogy_lib.discrete.categorical.conditional",
                                              "pedagogy_lib.graphical.factors.marginals_by_enumeration",

@@ -389,7 +389,7 @@ def product_network(D1, d1, D2, d2):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-3-dense-backward": {"forbidden": ["pedagogy_lib.nn.network.Dense.backward",
+    "ex-5-1-3-dense-backward": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.Dense.backward",
                                               "pedagogy_lib.nn.network.Dense._backward",
                                               "pedagogy_lib.nn.network.Activation.backward",
                                               "pedagogy_lib.nn.network.Activation._backward",
@@ -403,7 +403,7 @@ SUMMATIVE = {
                                                   "pedagogy_lib.nn.network.numerical_gradient"],
                                     "same_data": "the answer is a function, which the grader calls on test "
                                                  "functions of the checker's own"},
-    "ex-5-1-3-bernoulli-signal": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient",
+    "ex-5-1-3-bernoulli-signal": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.numerical_gradient",
                                                 "pedagogy_lib.core.gradcheck.gradcheck"],
                                   "same_data": "the answer is a function, which the grader calls on test inputs of "
                                                "the checker's own"},
