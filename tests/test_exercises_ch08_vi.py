@@ -78,7 +78,7 @@ def test_cavi_sweeps_counts_parallel_updates():
     assert check.cavi_sweeps(k)
     assert check.cavi_sweeps(float(k))
     rho = abs(Lam[0, 1]) / np.sqrt(Lam[0, 0] * Lam[1, 1])
-    for wrong, fragment in [(k // 2, "counts pairs"), (k - 2, "rounded the wrong way"),
+    for wrong, fragment in [(k // 2, "counts as one update"), (k - 2, "rounded the wrong way"),
                             (2 * int(np.ceil(np.log(1e-6) / np.log(0.81))), "page's correlation"),
                             (2 * int(np.ceil(np.log(1e-6) / np.log(rho))), "not squared"),
                             (2 * int(np.ceil(np.log(1e-6) / np.log(Lam[0, 1] ** 2 / Lam[0, 0] ** 2))),

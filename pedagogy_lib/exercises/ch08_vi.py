@@ -148,8 +148,8 @@ def cavi_sweeps(answer) -> CheckResult:
         return result(title, [])
     rho = abs(Lam[0, 1]) / math.sqrt(Lam[0, 0] * Lam[1, 1])
     slips = [
-        (math.ceil(x), "that counts pairs of parallel updates (or full sequential sweeps); the question "
-                       "counts each parallel update"),
+        (math.ceil(x), "that is the right factor per step, but check what the question counts as one "
+                       "update"),
         (2 * math.floor(x), "rounded the wrong way: after that many updates the error is still above 1e-6 "
                             "of its starting size"),
         (2 * math.ceil(math.log(1e-6) / math.log(0.9 ** 2)), "that is the count for the page's correlation "

@@ -188,7 +188,9 @@ SUMMATIVE = {
     "ex-da-1-field": {"variant": _graded_states,
                       "forbidden": ["pedagogy_lib.assimilation.lorenz.vector_field",
                                     "pedagogy_lib.assimilation.lorenz.rhs_numpy", "pedagogy_lib.assimilation.lorenz.rhs_numba"]},
-    "ex-da-1-predictability": {"variant": _graded_growth},
+    "ex-da-1-predictability": {"variant": _graded_growth,
+                               "forbidden": ["scipy.integrate.solve_ivp", "scipy.integrate.odeint",
+                                             "scipy.integrate.quad"]},
     "ex-da-1-lyapunov": {"forbidden": ["lyapunov"],
                          "same_data": "the answer is an estimate from a long simulation of Lorenz-63 with the "
                                       "parameters the statement spells out"},
