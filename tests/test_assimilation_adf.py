@@ -143,3 +143,13 @@ def test_grid_filter_refuses_a_reversed_grid_and_reports_lost_mass():
         adf.grid_filter(*model, lo=1.0, hi=-1.0)
     with pytest.raises(ValueError, match="widen the grid"):
         adf.grid_filter(lambda x, t: x, lambda x: x, 0.1, 1e-4, [50.0], 0.0, 1.0, lo=-2.0, hi=2.0)
+
+
+def test_moments_that_overflow_raise_instead_of_returning_inf():
+    """A belief far out (mu = 1e150) through x^2 / 4: the values are finite but their variance is not."""
+    from pedagogy_lib.assimilation.adf import gaussian_moments
+
+    with pytest.raises(ValueError, match="overflow double precision; rescale mu"):
+        gaussian_moments(lambda x: x ** 2 / 4.0, 1e150, 2.0, n_nodes=21)
+    m, v = gaussian_moments(lambda x: x ** 2 / 4.0, 1e3, 2.0, n_nodes=21)
+    assert np.isfinite(m) and np.isfinite(v)

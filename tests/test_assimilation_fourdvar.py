@@ -132,6 +132,29 @@ def test_cost_kernels_equal_their_numpy_twins(kind):
     np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_window_validated_once_gives_the_same_cost_and_gradient(backend):
+    """strong_problem validates and inverts once; strong_cost_grad on it is the same function of x1,
+    and its finite differences still match the adjoint."""
+    mod, x, y = _lorenz_problem("lorenz96", 6, 2, seed=7)
+    problem = da.strong_problem(mod, y, backend=backend)
+    np.testing.assert_allclose(problem.B_inv @ mod.Sigma1, np.eye(mod.dynamics.n), atol=1e-12)
+    for shift in (0.0, 0.3):
+        x1 = x[0] + shift
+        J, g = da.strong_cost_grad(mod, x1, y, backend=backend)
+        Jp, gp = da.strong_cost_grad(problem, x1)
+        assert Jp == J and np.array_equal(gp, g)
+    fd = gradcheck(lambda z: da.strong_cost_grad(problem, z)[0], x[0], da.strong_cost_grad(problem, x[0])[1],
+                   h=1e-5, order=4, rtol=1e-6, atol=1e-8)
+    assert fd.ok, fd
+    with pytest.raises(ValueError, match="y comes from the StrongProblem"):
+        da.strong_cost_grad(problem, x[0], y)
+    with pytest.raises(ValueError, match="y .* is required"):
+        da.strong_cost_grad(mod, x[0])
+    with pytest.raises(ValueError, match="x1"):
+        da.strong_cost_grad(problem, x[0][:-1])
+
+
 def test_gauss_newton_hessian_is_exact_for_a_linear_model():
     p, x, y = _linear(seed=6, T=5)
     mod = da.from_lgssm(p)

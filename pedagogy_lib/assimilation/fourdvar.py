@@ -35,6 +35,7 @@ are its covariances (Eqs. 2.50-2.55); the strong-constraint minimizer equals the
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize
@@ -45,7 +46,7 @@ from .lorenz import (cycle_adjoint_numba, cycle_adjoint_numpy, cycle_forward_num
                      cycle_jacobian, integrate)
 from .model import DAModel, check_model, check_observations, check_truth, make_result
 
-__all__ = ["strong_cost_grad", "weak_cost_grad", "strong_4dvar", "weak_4dvar", "cycle_4dvar",
+__all__ = ["StrongProblem", "strong_problem", "strong_cost_grad", "weak_cost_grad", "strong_4dvar", "weak_4dvar", "cycle_4dvar",
            "strong_hessian", "weak_hessian"]
 
 #: Above this many unknowns (n T) the weak-constraint covariances are not formed.
@@ -191,15 +192,40 @@ def _weak_eval(model, X, y, B_inv, Q_inv, R_inv, backend):
                                 model.c, R_inv)
 
 
-def strong_cost_grad(model: DAModel, x1, y, *, backend: str = "numba") -> tuple[float, np.ndarray]:
+class StrongProblem(NamedTuple):
+    """A strong-constraint window validated once (:func:`strong_problem`): the checked model and
+    observations, the inverse covariances the cost uses, and the backend."""
+
+    model: DAModel
+    y: np.ndarray
+    B_inv: np.ndarray
+    R_inv: np.ndarray
+    backend: str
+
+
+def strong_problem(model: DAModel, y, *, backend: str = "numba") -> StrongProblem:
+    r"""Validate a strong-constraint window once and invert its covariances
+    :math:`\boldsymbol\Sigma_1` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}`.
+
+    Pass the result to :func:`strong_cost_grad` in place of the model and observations to evaluate
+    :math:`J` and its gradient many times (an optimizer's loop, a gradient check) at the cost of the
+    adjoint sweep alone.
+    """
+    model, y, _, backend, B_inv, R_inv, _ = _prepare(model, y, None, backend, weak=False)
+    return StrongProblem(model, y, B_inv, R_inv, backend)
+
+
+def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[float, np.ndarray]:
     r"""The strong-constraint cost :math:`J(\mathbf x_1)` and its gradient by the adjoint (one backward sweep).
 
     Parameters
     ----------
-    model : DAModel
+    model : DAModel or StrongProblem
+        The model (then ``y`` is required), or a window already validated by :func:`strong_problem`
+        (then ``y`` and ``backend`` come from it).
     x1 : array_like, shape (n,)
         The initial state of the window (the control variable).
-    y : array_like, shape (T, m)
+    y : array_like, shape (T, m), optional
         The window's observations.
     backend : {"numba", "numpy"}
 
@@ -208,9 +234,16 @@ def strong_cost_grad(model: DAModel, x1, y, *, backend: str = "numba") -> tuple[
     J : float
     grad : ndarray, shape (n,)
     """
-    model, y, _, backend, B_inv, R_inv, _ = _prepare(model, y, None, backend, weak=False)
-    x1 = as_array(x1, "x1", shape=(model.dynamics.n,), dims="(n,)")
-    J, g, _ = _strong_eval(model, x1, y, B_inv, R_inv, backend)
+    if isinstance(model, StrongProblem):
+        if y is not None:
+            raise ValueError("y comes from the StrongProblem; pass y to strong_problem, not here.")
+        problem = model
+    else:
+        if y is None:
+            raise ValueError("y (T, m), the window's observations, is required with a DAModel.")
+        problem = strong_problem(model, y, backend=backend)
+    x1 = as_array(x1, "x1", shape=(problem.model.dynamics.n,), dims="(n,)")
+    J, g, _ = _strong_eval(problem.model, x1, problem.y, problem.B_inv, problem.R_inv, problem.backend)
     return float(J), g
 
 

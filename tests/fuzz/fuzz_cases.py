@@ -492,6 +492,7 @@ def _assimilation():
           _allow=("result.rmse", "result.cost"))
     t.add("assimilation.ensemble.exact_ensemble", np.zeros(2), _spd(2), 5, rng=_rng())
     t.add("assimilation.fourdvar.strong_cost_grad", model, np.zeros(2), y)
+    t.add("assimilation.fourdvar.strong_problem", model, y)
     t.add("assimilation.fourdvar.weak_cost_grad", model, np.zeros((4, 2)), y)
     t.add("assimilation.fourdvar.strong_4dvar", model, y, max_iter=20, _allow=("result.rmse",))
     t.add("assimilation.fourdvar.weak_4dvar", model, y, max_iter=20, _allow=("result.rmse",))
