@@ -90,8 +90,9 @@ def _log_normal(y, mean, var):
 
 def _moments(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     """Mean and variance of the points ``x`` with weights ``w`` (summing to one)."""
-    m = float(w @ x)
-    v = float(w @ (x - m) ** 2)
+    with np.errstate(over="ignore", invalid="ignore"):     # checked just below
+        m = float(w @ x)
+        v = float(w @ (x - m) ** 2)
     if not (np.isfinite(m) and np.isfinite(v)):
         raise ValueError(f"the model function's values on the quadrature grid of mu and Upsilon reach "
                          f"{float(np.max(np.abs(x))):.3g}, and their mean and variance overflow double precision; "
