@@ -408,6 +408,8 @@ def m_step_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
 #: student the same problem data (courseware/grading.py).
 SUMMATIVE = {
+    "ex-7-2-m-step-mu": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
+                                       "pedagogy_lib.gaussian.blocks.condition"]},
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
                                              "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "

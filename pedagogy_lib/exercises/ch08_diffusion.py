@@ -737,7 +737,7 @@ def mean_loss_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: why some exercises keep the same data for every student
 #: (courseware/grading.py).
 SUMMATIVE = {
-    "ex-8-3-chain-marginals": {"forbidden": ["pedagogy_lib.diffusion.forward.iterate_moments",
+    "ex-8-3-chain-marginals": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize", "pedagogy_lib.diffusion.forward.iterate_moments",
                                              "pedagogy_lib.diffusion.schedules.ddpm_schedule"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
@@ -795,7 +795,7 @@ SUMMATIVE = {
         "forbidden": ["pedagogy_lib.diffusion.losses.reverse_variances",
                       "pedagogy_lib.diffusion.forward.posterior_transition"]},
     "ex-8-3-2-tweedie": {
-        "forbidden": ["pedagogy_lib.diffusion.losses.force_from_m_hat",
+        "forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal", "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.diffusion.losses.force_from_m_hat",
                       "pedagogy_lib.diffusion.sampling.gmm_m_hat",
                       "pedagogy_lib.diffusion.sampling.gmm_force",
                       "pedagogy_lib.diffusion.sampling.gmm_log_density",
