@@ -14,4 +14,8 @@ def assert_refused_when_graded(check, label: str, checker_name: str, answer_name
         assert dotted.rpartition(".")[2] + "`" in ex.statement, (label, dotted)
     cells = [(imports, False), (code, True)]
     passed, text = G.grade_exercise(label, ex.checker_module, checker_name, [answer_name], cells, "s")
-    assert not passed and "not allowed in this exercise" in text, text
+    if passed or "not allowed in this exercise" not in text:
+        # say why: the same imports as a cell that must run report their own error
+        _, why = G.grade_exercise(label, ex.checker_module, checker_name, [answer_name],
+                                  [(imports, True), (code, True)], "s")
+        raise AssertionError(f"{text}\n--- with the imports as a cell that must run:\n{why}")
