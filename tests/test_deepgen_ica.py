@@ -26,6 +26,7 @@ def _data(source, N=4000, seed=0):
 
 @pytest.mark.parametrize("prior", ica.PRIORS)
 def test_every_prior_is_a_normalized_density(prior):
+    """Each source density psi'(x) of Eq. 9.2 integrates to one."""
     total = integrate.quad(lambda x: np.exp(ica.log_prior(np.array(x), prior)), -np.inf, np.inf,
                            epsabs=1e-12)[0]
     assert abs(total - 1.0) < 1e-8
@@ -46,6 +47,7 @@ def test_sub_gaussian_prior_is_the_two_component_normal_mixture():
 
 
 def test_logistic_likelihood_is_the_infomax_objective():
+    """Eq. 9.5 with the logistic prior is InfoMax's objective (Section 5.2.1), to rounding."""
     Y = _data("laplace", N=300)
     D = np.array([[1.2, 0.1, 0.0], [-0.3, 0.8, 0.2], [0.1, 0.4, 1.1]])
     assert ica.log_likelihood(D, Y) == pytest.approx(im.objective(D, Y), rel=1e-12)
@@ -54,6 +56,7 @@ def test_logistic_likelihood_is_the_infomax_objective():
 
 @pytest.mark.parametrize("prior", ica.PRIORS)
 def test_gradient_matches_finite_differences(prior):
+    """The gradient of the average log-likelihood of Eq. 9.5 in D against central differences."""
     Y = _data("laplace", N=200, seed=1)
     D = np.array([[1.2, 0.1, 0.0], [-0.3, 0.8, 0.2], [0.1, 0.4, 1.1]])
     check = gradcheck(lambda D_: ica.log_likelihood(D_, Y, prior), D,

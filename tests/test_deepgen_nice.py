@@ -36,6 +36,7 @@ def _fd_jacobian(f, y, h=1e-6):
 
 @pytest.mark.parametrize("K", [2, 3, 5])
 def test_inverse_undoes_forward(K):
+    """c = d^{-1} (Eq. 9.6): the generative function undoes the recognition function."""
     model, params = _small(K=K, L=4, sigma=np.linspace(-0.5, 0.5, K))
     Y = np.random.default_rng(1).normal(size=(50, K)) * 2
     np.testing.assert_allclose(nice.inverse(model, params, nice.forward(model, params, Y)), Y, rtol=0, atol=1e-12)
@@ -45,6 +46,8 @@ def test_inverse_undoes_forward(K):
 
 @pytest.mark.parametrize("K", [2, 3])
 def test_log_det_equals_finite_difference_jacobian(K):
+    """The log-determinant of Eq. 9.7 (the scaling layer's sum) against the log |det| of a
+    finite-difference Jacobian."""
     model, params = _small(K=K, L=4, sigma=np.linspace(-0.4, 0.7, K))
     ys = np.random.default_rng(3).normal(size=(4, K))
     ld = nice.log_det_jacobian(model, params, ys)
@@ -67,6 +70,7 @@ def test_one_coupling_has_a_lower_triangular_unit_jacobian():
 
 
 def test_log_likelihood_is_change_of_variables_with_fd_jacobian():
+    """Eq. 9.7 is the change of variables of Eq. 9.3, with the Jacobian by finite differences."""
     model, params = _small(K=2, L=4, sigma=[0.3, -0.5])
     ys = np.random.default_rng(5).normal(size=(3, 2))
     ll = nice.log_likelihood(model, params, ys)
@@ -78,6 +82,7 @@ def test_log_likelihood_is_change_of_variables_with_fd_jacobian():
 
 
 def test_density_integrates_to_one_on_a_grid():
+    """The density of Eq. 9.7 integrates to one over a grid."""
     model, params = _small(K=2, L=4, sigma=[0.2, -0.1])
     g = np.linspace(-9, 9, 601)
     G1, G2 = np.meshgrid(g, g)
@@ -96,6 +101,7 @@ def test_nll_gradient_matches_finite_differences(act):
 
 
 def test_nll_value_is_mean_of_minus_log_likelihood():
+    """The loss of Eq. 9.8 (without the data entropy) is the average of minus Eq. 9.7."""
     model, params = _small(K=2, L=2, sigma=[0.1, 0.4])
     Y = np.random.default_rng(7).normal(size=(30, 2))
     nll, _ = nice.nll_and_grads(model, params, Y)
@@ -134,6 +140,7 @@ def test_training_on_moons_beats_the_best_gaussian_on_held_out_data():
 
 
 def test_samples_are_the_inverse_of_standard_normal_draws():
+    """Ancestral samples are c (Eq. 9.6) applied to standard normal draws."""
     model, params = _small(K=2, L=2, sigma=[0.5, -0.5])
     S = nice.sample(model, params, np.random.default_rng(9), 100)
     X = np.random.default_rng(9).standard_normal((100, 2))
