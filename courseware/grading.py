@@ -152,6 +152,32 @@ def private_library_names(code: str, imports: str = "") -> list[str]:
     return sorted(set(found))
 
 
+#: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers):
+#: an answer that imports one hands the computation to it, as a call to a forbidden function would.
+PEER_LIBRARIES = ("filterpy", "pykalman", "hmmlearn", "pgmpy", "sklearn", "dynamax", "jax", "blackjax", "emcee")
+
+
+def peer_library_imports(code: str) -> list[str]:
+    """The peer libraries (:data:`PEER_LIBRARIES`) that ``code`` imports, by an import statement or by
+    ``importlib.import_module`` / ``__import__`` with a literal name; an answer that imports one is not
+    accepted."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and ast.unparse(node.func) in {
+                    "importlib.import_module", "import_module", "__import__"}:
+            names.append(node.args[0].value)
+    return sorted({n.split(".")[0] for n in names if n.split(".")[0] in PEER_LIBRARIES})
+
+
 # --- the student process ------------------------------------------------------------------------------
 
 
@@ -709,6 +735,10 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             passed, text = False, ("Not graded: the notebook's code reaches for the grading machinery ("
                                    + "; ".join(tampered) + "). Scored zero until the instructor reviews it.")
             flags.append("tampering with the grading machinery")
+        elif peers := peer_library_imports(_src(cells[k])):
+            passed, text = False, ("Not accepted: the answer imports " + ", ".join(f"`{p}`" for p in peers)
+                                   + ", which computes this for you; graded answers write the computation "
+                                   "with NumPy, SciPy's basic routines and what the exercise allows.")
         elif private := private_library_names(_src(cells[k]), "\n".join(preamble)):
             passed, text = False, ("Not accepted: the answer calls the library's private functions ("
                                    + ", ".join(f"`{p}`" for p in private) + "). They are the library's "

@@ -112,6 +112,21 @@ def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(sour
     assert "private functions (`em._m_step`)" in _text(nb, "ex-7-1-m-step")
 
 
+def test_answers_that_import_a_peer_library_are_not_accepted(source):
+    assert G.peer_library_imports("from filterpy.kalman import KalmanFilter\nimport numpy as np") == ["filterpy"]
+    assert G.peer_library_imports("import sklearn.mixture as skm\nimport pgmpy") == ["pgmpy", "sklearn"]
+    assert G.peer_library_imports("m = importlib.import_module('hmmlearn.hmm')") == ["hmmlearn"]
+    for honest in ("import numpy as np\nfrom scipy import linalg", "from pedagogy_lib import mixture as mx",
+                   "import networkx as nx", "from . import x"):
+        assert G.peer_library_imports(honest) == [], honest
+    # end to end: scikit-learn's mixture gives the right responsibilities' M step, and the grade refuses it
+    code = ("from sklearn.mixture import GaussianMixture\ny, r = check.EX_MSTEP\n"
+            "my_m_step = None\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert "imports `sklearn`" in _text(nb, "ex-7-1-m-step")
+
+
 def test_function_answers_run_in_the_student_process_on_hidden_inputs(source):
     code = ("def my_assign(y, mu):\n    import os\n    return np.full(len(y), os.getpid() % 1)\n"
             "check.assign_function(my_assign)")
