@@ -154,7 +154,8 @@ def private_library_names(code: str, imports: str = "") -> list[str]:
 
 #: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers):
 #: an answer that imports one hands the computation to it, as a call to a forbidden function would.
-PEER_LIBRARIES = ("filterpy", "pykalman", "hmmlearn", "pgmpy", "sklearn", "dynamax", "jax", "blackjax", "emcee")
+PEER_LIBRARIES = ("filterpy", "pykalman", "hmmlearn", "pgmpy", "sklearn", "statsmodels", "dynamax", "jax", "blackjax",
+                  "emcee")
 
 
 def peer_library_imports(code: str) -> list[str]:
@@ -297,8 +298,21 @@ def _child_main() -> int:
 
     busy = []
 
-    def stub_now():
-        if forbidden and not busy:           # looking a name up may import a family lazily: no re-entry
+    def library_module_loading(exclude=None) -> bool:
+        """A module of the library is being executed (its ``import`` inside it has not returned).
+        Stubbing then waits: looking a forbidden name up goes through a family's lazy attributes,
+        which would import that family's other modules while this one is half made, and theirs
+        import from it (a circular import that only the grader caused)."""
+        for name, module in list(sys.modules.items()):
+            if name.startswith("pedagogy_lib") and name != exclude \
+                    and getattr(getattr(module, "__spec__", None), "_initializing", False):
+                return True
+        return False
+
+    def stub_now(loaded=None):
+        # looking a name up may import a family lazily: no re-entry, and not while a module is half made;
+        # the import that finishes last (the outermost) stubs what the ones inside it loaded
+        if forbidden and not busy and not library_module_loading(exclude=loaded):
             busy.append(True)
             try:
                 apply_stubs()
@@ -333,7 +347,7 @@ def _child_main() -> int:
 
                 def exec_module(self, module):
                     loader.exec_module(module)
-                    stub_now()
+                    stub_now(loaded=module.__name__)
             spec.loader = _Loader()
             return spec
 

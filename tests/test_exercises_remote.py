@@ -62,8 +62,10 @@ def test_the_kernel_holds_data_and_stand_ins_but_no_code_of_the_checkers():
 
 def test_verdicts_are_the_ones_the_checker_gives_in_process():
     y, K = ch07_fa_pca.EX_IPCA
-    w = np.sort(np.linalg.eigvalsh(np.cov(y.T, bias=True)))[::-1]
-    answers = [float(np.mean(w[K:])), float(np.mean(w[K:])) * len(y) / (len(y) - 1), None, "0.3", 1.7]
+    U = ch07_fa_pca.EX_PPCA_U                      # the loadings' subspace the exercise confines them to
+    S = np.cov(y.T, bias=True)
+    right = float((np.trace(S) - np.trace(U.T @ S @ U)) / (S.shape[0] - U.shape[1]))
+    answers = [right, right * len(y) / (len(y) - 1), None, "0.3", 1.7]
     seen = _run(f"""
         import json
         from pedagogy_lib.exercises import ch07_fa_pca as check

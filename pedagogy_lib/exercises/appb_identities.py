@@ -135,7 +135,8 @@ def woodbury_shapes(answer) -> CheckResult:
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
-_INVERSES = ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve",
+_INVERSES = ["scipy.linalg.lapack.dgetrf", "scipy.linalg.lapack.dgetri", "scipy.linalg.fractional_matrix_power",
+             "numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve",
              "numpy.linalg.tensorinv", "numpy.linalg.tensorsolve",
              "numpy.linalg.lstsq", "numpy.linalg.matrix_power",
              "scipy.linalg.inv", "scipy.linalg.solve", "scipy.linalg.pinv",

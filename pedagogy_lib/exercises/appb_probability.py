@@ -274,11 +274,13 @@ def fisher_information_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-b2-fisher-function": {"forbidden": ["numpy.cov"],
+    "ex-b2-quadratic": {"forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points"]},
+    "ex-b2-fisher": {"forbidden": ["scipy.differentiate.derivative"]},
+    "ex-b2-fisher-function": {"forbidden": ["scipy.differentiate.hessian", "scipy.differentiate.jacobian", "numpy.cov"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
     "ex-b2-thinning": {
-        "forbidden": ["scipy.stats.poisson.pmf",
+        "forbidden": ["scipy.stats.poisson.expect", "scipy.stats.poisson.pmf",
                       "scipy.stats.poisson.logpmf",
                       "scipy.stats.poisson.cdf",
                       "scipy.stats.poisson.sf",

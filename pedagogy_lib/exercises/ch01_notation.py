@@ -382,7 +382,7 @@ def iterated_expectation(inner, outer) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
 #: student the same data (courseware/grading.py).
 SUMMATIVE = {
-    "ex-1-hmm-log-joint": {"forbidden": ["pedagogy_lib.hmm.inference.categorical_log_lik",
+    "ex-1-hmm-log-joint": {"forbidden": ["pedagogy_lib.discrete.categorical.marginal", "pedagogy_lib.hmm.inference.categorical_log_lik",
                                          "pedagogy_lib.hmm.inference.hmm_filter",
                                          "pedagogy_lib.hmm.inference.hmm_smoother",
                                          "pedagogy_lib.hmm.em.hmm_expected_log_joint",
@@ -390,5 +390,5 @@ SUMMATIVE = {
                                          "pedagogy_lib.graphical.factors.joint"],
                            "same_data": "the answer is a function, which the grader calls on test problems of "
                                         "the checker's own"},
-    "ex-1-total-derivative": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck"]},
+    "ex-1-total-derivative": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck"]},
 }

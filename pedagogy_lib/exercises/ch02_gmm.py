@@ -368,7 +368,7 @@ def _is_numeric(answer) -> bool:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-1-1-responsibilities": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior",
+    "ex-2-1-1-responsibilities": {"forbidden": ["pedagogy_lib.mixture.em.clamped_responsibilities", "pedagogy_lib.mixture.model.gmm_posterior",
                                                 "pedagogy_lib.mixture.model.gmm_logits",
                                                 "pedagogy_lib.mixture.em.gmm_suff_stats"]},
     "ex-2-1-1-log-marginal": {"forbidden": ["pedagogy_lib.mixture.model.gmm_log_marginal",

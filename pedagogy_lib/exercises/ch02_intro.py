@@ -296,7 +296,7 @@ def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-0-posterior-evidence": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+    "ex-2-0-posterior-evidence": {"forbidden": ["pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.discrete.categorical.invert",
                                                 "pedagogy_lib.discrete.categorical.marginal_y",
                                                 "pedagogy_lib.discrete.categorical.reverse_arrow",
                                                 "pedagogy_lib.discrete.categorical.update_sequence"],
@@ -315,7 +315,7 @@ SUMMATIVE = {
                                                      "pedagogy_lib.discrete.categorical.ci_discrepancy"],
                                        "same_data": "the answer is a choice, True or False for each statement, "
                                                     "which no choice of tables changes"},
-    "ex-2-0-prior-shift": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+    "ex-2-0-prior-shift": {"forbidden": ["pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.discrete.categorical.invert",
                                          "pedagogy_lib.discrete.categorical.marginal_y",
                                          "pedagogy_lib.discrete.categorical.reverse_arrow",
                                          "pedagogy_lib.discrete.categorical.update_sequence"],

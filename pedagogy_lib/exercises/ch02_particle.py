@@ -195,7 +195,7 @@ def backward_step(answer) -> CheckResult:
 
 #: The particle counts of exercise ``ex-2-2-3-rate``.
 RATE_GRID = (100, 400, 1600)
-#: The seeds of the runs at each particle count (one ``np.random.default_rng(seed)`` per run).
+#: The seeds of the runs at each particle count (one generator per run, seeded as the statement says).
 RATE_SEEDS = tuple(range(1, 9))
 #: The reference run: (number of particles, seed).
 RATE_REFERENCE = (20_000, 0)
@@ -318,7 +318,7 @@ def convergence_slope(errors, slope) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.recursions.generic.backward_step",
+    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.recursions.generic.PARTICLES.marginalize", "pedagogy_lib.recursions.generic.backward_step",
                                              "pedagogy_lib.recursions.generic.particle_backward_matrix",
                                              "pedagogy_lib.smc.particle.ffbsm",
                                              "pedagogy_lib.recursions.generic.backward_smoother",
@@ -327,7 +327,7 @@ SUMMATIVE = {
     "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at "
                                    "the particle counts and seeds the statement fixes, which the checker "
                                    "reruns"},
-    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior",
+    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.recursions.generic.measurement_update", "pedagogy_lib.smc.particle.particle_filter", "pedagogy_lib.mixture.model.gmm_posterior",
                                        "pedagogy_lib.mixture.model.gmm_logits"]},
-    "ex-2-2-3-ess": {"forbidden": ["pedagogy_lib.smc.resampling.ess"]},
+    "ex-2-2-3-ess": {"forbidden": ["pedagogy_lib.smc.particle.particle_filter", "pedagogy_lib.smc.resampling.ess"]},
 }

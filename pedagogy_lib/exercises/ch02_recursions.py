@@ -296,14 +296,14 @@ SUMMATIVE = {
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
                                            "pedagogy_lib.discrete.categorical.marginal_y",
                                            "pedagogy_lib.discrete.markov_chain.stationary_distribution"]},
-    "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.recursions.generic.measurement_update",
+    "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.recursions.generic.measurement_update",
                                                   "pedagogy_lib.recursions.generic.forward_filter",
                                                   "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
                                                   "pedagogy_lib.discrete.categorical.invert"]},
     "ex-2-2-0-fragment-roles": {"same_data": "the answer is a choice of fragment (A, B or C) and operation "
                                              "(marginalize or Bayes-invert) for each of six operations, which no "
                                              "data change"},
-    "ex-2-2-0-evidence": {"forbidden": ["pedagogy_lib.recursions.generic.forward_filter",
+    "ex-2-2-0-evidence": {"forbidden": ["pedagogy_lib.hmm.inference.hmm_filter", "pedagogy_lib.recursions.generic.forward_filter",
                                         "pedagogy_lib.recursions.generic.data_marginals",
                                         "pedagogy_lib.recursions.generic.measurement_update",
                                         "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",

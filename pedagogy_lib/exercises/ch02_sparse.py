@@ -229,7 +229,7 @@ SUMMATIVE = {
                                               "pedagogy_lib.factor.sparse_coding_em.e_step"],
                                 "same_data": "the answer is a function, which the grader calls on test inputs of "
                                              "the checker's own (EX_MAP_1D)"},
-    "ex-2-1-3-hessian": {"forbidden": ["pedagogy_lib.factor.sparse_coding.energy_hessian",
+    "ex-2-1-3-hessian": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.factor.sparse_coding.energy_hessian",
                                        "pedagogy_lib.factor.sparse_coding.laplace_approximation",
                                        "pedagogy_lib.factor.sparse_coding.prior_energy_derivatives",
                                        "pedagogy_lib.factor.sparse_coding.energy_gradient"]},

@@ -649,10 +649,10 @@ def refh_filter_function(fn) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises give every
 #: student the same data (courseware/grading.py).
 SUMMATIVE = {
-    "ex-3-4-recurrent-input": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
+    "ex-3-4-recurrent-input": {"forbidden": ["pedagogy_lib.harmonium.model.hidden_mean", "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                              "pedagogy_lib.harmonium.recurrent.refh_training_data"]},
     "ex-3-3-helmholtz": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.helmholtz_log_likelihood"]},
-    "ex-3-2-emission": {"forbidden": ["pedagogy_lib.harmonium.model.log_conditional_visible",
+    "ex-3-2-emission": {"forbidden": ["pedagogy_lib.harmonium.model.log_conditional_hidden", "pedagogy_lib.harmonium.dbn.invert", "pedagogy_lib.harmonium.model.log_conditional_visible",
                                       "pedagogy_lib.harmonium.dbn.directed_table"]},
     "ex-3-2-inverted": {"forbidden": ["pedagogy_lib.harmonium.dbn.invert"]},
     "ex-3-2-dbn-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",

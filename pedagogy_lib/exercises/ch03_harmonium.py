@@ -203,7 +203,7 @@ def n_components(answer) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-3-1-marginal": {"forbidden": ["pedagogy_lib.harmonium.model.free_energy_visible",
+    "ex-3-1-marginal": {"forbidden": ["pedagogy_lib.harmonium.exact.visible_transition_matrix", "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs", "pedagogy_lib.harmonium.model.free_energy_visible",
                                       "pedagogy_lib.harmonium.exact.log_partition",
                                       "pedagogy_lib.harmonium.exact.visible_log_probs",
                                       "pedagogy_lib.harmonium.exact.hidden_log_probs",
@@ -211,7 +211,7 @@ SUMMATIVE = {
                                       "pedagogy_lib.harmonium.exact.average_log_likelihood",
                                       "pedagogy_lib.harmonium.exact.mre",
                                       "pedagogy_lib.harmonium.ais.ais_log_partition"]},
-    "ex-3-1-log-Z": {"forbidden": ["pedagogy_lib.harmonium.exact.log_partition",
+    "ex-3-1-log-Z": {"forbidden": ["pedagogy_lib.harmonium.exact.gray_log_marginals_numba", "pedagogy_lib.harmonium.exact.log_partition",
                                    "pedagogy_lib.harmonium.exact.log_marginal_table",
                                    "pedagogy_lib.harmonium.exact.visible_log_probs",
                                    "pedagogy_lib.harmonium.exact.hidden_log_probs",
@@ -221,6 +221,6 @@ SUMMATIVE = {
     "ex-3-1-poisson-B": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units"],
                          "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                       "checker's own"},
-    "ex-3-1-components": {"same_data": "the statement's weights are chosen so that components coincide (two "
+    "ex-3-1-components": {"forbidden": ["mixture"], "same_data": "the statement's weights are chosen so that components coincide (two "
                                        "equal rows, one the sum of two others), and the solution counts them"},
 }

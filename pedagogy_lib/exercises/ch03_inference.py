@@ -213,7 +213,7 @@ def factor_message(answer) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-3-5-message": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
+    "ex-3-5-message": {"forbidden": ["pedagogy_lib.graphical.factors.sum_out", "pedagogy_lib.graphical.factors.factor_product", "pedagogy_lib.graphical.bp.belief_propagation",
                                      "pedagogy_lib.graphical.bp.loopy_belief_propagation",
                                      "pedagogy_lib.graphical.junction.junction_tree",
                                      "pedagogy_lib.graphical.factors.joint",

@@ -196,12 +196,13 @@ def asymmetric_pair(p, q):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-4-2-ml-estimate": {"forbidden": ["scipy.stats.lognorm.fit", "scipy.stats.norm.fit"]},
     "ex-4-2-gaussian-kl": {"forbidden": ["pedagogy_lib.learning.objectives.gaussian_relative_entropy",
                                          "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
                                          "pedagogy_lib.learning.objectives.gaussian_entropy",
                                          "pedagogy_lib.vi.mean_field.kl_gaussian",
                                          "pedagogy_lib.deepgen.vae.gaussian_kl"]},
-    "ex-4-2-marble-entropies": {"forbidden": ["pedagogy_lib.learning.objectives.entropy",
+    "ex-4-2-marble-entropies": {"forbidden": ["scipy.special.entr", "scipy.special.rel_entr", "pedagogy_lib.harmonium.exact.kl_divergence", "pedagogy_lib.learning.objectives.entropy",
                                               "pedagogy_lib.learning.objectives.cross_entropy",
                                               "pedagogy_lib.learning.objectives.relative_entropy",
                                               "pedagogy_lib.learning.objectives.relative_entropies",

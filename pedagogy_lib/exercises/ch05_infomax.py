@@ -416,7 +416,7 @@ def clamped_e_step_function(fn) -> checker.CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-2-1-gradient": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.infomax.gradient",
+    "ex-5-2-1-gradient": {"forbidden": ["scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.infomax.gradient",
                                         "pedagogy_lib.nn.infomax.natural_gradient",
                                         "pedagogy_lib.nn.infomax.objective",
                                         "pedagogy_lib.core.gradcheck.gradcheck",

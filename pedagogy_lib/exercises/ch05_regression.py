@@ -263,13 +263,13 @@ def lofo_function(fn):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-1-ridge-conventions": {"forbidden": ["pedagogy_lib.learning.regression.linear_regression",
+    "ex-5-1-1-ridge-conventions": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert", "pedagogy_lib.learning.regression.linear_regression",
                                                  "pedagogy_lib.learning.regression.generalized_least_squares",
                                                  "pedagogy_lib.learning.regression.bayesian_linear_regression"]},
-    "ex-5-1-1-normal-equations": {"forbidden": ["pedagogy_lib.learning.regression.linear_regression",
+    "ex-5-1-1-normal-equations": {"forbidden": ["numpy.linalg.lstsq", "scipy.linalg.lstsq", "pedagogy_lib.learning.regression.linear_regression",
                                                 "pedagogy_lib.learning.regression.generalized_least_squares",
                                                 "pedagogy_lib.learning.regression.bayesian_linear_regression"]},
-    "ex-5-1-1-loo-residual": {"forbidden": ["pedagogy_lib.learning.regression.loo_residuals",
+    "ex-5-1-1-loo-residual": {"forbidden": ["loo_brute_force", "pedagogy_lib.learning.regression.loo_residuals",
                                             "pedagogy_lib.learning.regression.loo_cv_error",
                                             "pedagogy_lib.learning.regression.lofo_residuals"]},
     "ex-5-1-1-lofo-function": {"forbidden": ["pedagogy_lib.learning.regression.lofo_residuals",

@@ -376,6 +376,7 @@ def hard_excess(answer):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo"]},
     "ex-6-3-free-energy": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal", "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.em.engine.discrete_elbo", "elbo", "log_lik"]},
     "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step", "pedagogy_lib.em.engine.run_em"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "

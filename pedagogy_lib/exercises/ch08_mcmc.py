@@ -112,8 +112,7 @@ def _with_stays(T_off: np.ndarray) -> np.ndarray:
 
 def mh_matrix(answer) -> CheckResult:
     """Exercise (b), ``ex-8-4-1-matrix``: your full transition matrix for :data:`EX_MH` of the sampler that
-    proposes with ``g`` and makes the probability flow of each move s_ij s_ji / (s_ij + s_ji), with
-    s_ij = g(i | j) p_j.
+    proposes with ``g`` and makes the probability flow of each move the one the statement gives.
 
     Pass a (3, 3) column-stochastic array, ``T[i, j]`` the probability of moving from j to i. The checker
     recognizes Step 2's Metropolis-Hastings matrix, the flows given for the probabilities, the two terms
@@ -203,7 +202,7 @@ def step_size_claim(answer) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-8-4-1-accept": {"forbidden": ["pedagogy_lib.samplers.finite.mh_transition_matrix",
+    "ex-8-4-1-accept": {"forbidden": ["pedagogy_lib.samplers.proposals.log_accept_ratio", "pedagogy_lib.samplers.finite.mh_transition_matrix",
                                       "pedagogy_lib.samplers.mcmc.mh_log_accept_ratio"]},
     "ex-8-4-1-matrix": {"forbidden": ["pedagogy_lib.samplers.finite.mh_transition_matrix"]},
     "ex-8-4-1-claim": {"same_data": "the statement spells out the target, the state and the two steps"},

@@ -82,7 +82,7 @@ def logdet_gradient(G):
                                "a vector of length K."])
     hints = {
         "you used P instead of its inverse": np.diag(P),
-        "you left C out: P is not diagonal, so its inverse's diagonal is not 1/d": 1 / d,
+        "you left C out: P is not diagonal here": 1 / d,
         "you carried over the factor 2 of the gradient in C (C appears twice in P, d once)": 2 * ref,
     }
     problems = checker.compare_array(G, ref, "your gradient", hints=hints)
@@ -141,6 +141,7 @@ def m_step(C, b):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
+    "ex-8-1-logdet-gradient": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative"]},
     "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
                                     "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em"]},
     "ex-8-1-scalar-mode": {

@@ -130,11 +130,11 @@ def switching_signs(kappa):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-9-1-rotations": {"forbidden": ["pedagogy_lib.deepgen.ica.log_likelihood",
+    "ex-9-1-rotations": {"forbidden": ["pedagogy_lib.nn.infomax.objective", "pedagogy_lib.deepgen.ica.log_likelihood",
                                        "pedagogy_lib.deepgen.ica.whitening_matrix"]},
     "ex-9-1-switching": {"forbidden": ["pedagogy_lib.deepgen.ica.switching_signs",
                                        "pedagogy_lib.deepgen.ica.extended_infomax"]},
-    "ex-9-1-logistic-kurtosis": {"forbidden": ["scipy.stats.logistic.stats", "scipy.stats.logistic.moment"],
+    "ex-9-1-logistic-kurtosis": {"forbidden": ["pedagogy_lib.nn.infomax.source_kurtosis", "scipy.stats.logistic.stats", "scipy.stats.logistic.moment"],
                                  "same_data": "the answer is a property of the standard logistic density, which "
                                               "the statement names; the exercise has no data"},
 }

@@ -165,5 +165,7 @@ def leapfrog_matrix(M):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-9-2-leapfrog": {"forbidden": ["pedagogy_lib.deepgen.nice.leapfrog_couplings", "pedagogy_lib.samplers.mcmc.leapfrog"]},
+    "ex-9-2-invert": {"forbidden": ["scipy.optimize.fsolve", "scipy.optimize.root"]},
+    "ex-9-2-log-det": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime"]},
+    "ex-9-2-leapfrog": {"forbidden": ["pedagogy_lib.samplers.proposals.leapfrog_steps", "pedagogy_lib.samplers.proposals.leapfrog", "pedagogy_lib.deepgen.nice.leapfrog_couplings", "pedagogy_lib.samplers.mcmc.leapfrog"]},
 }

@@ -286,7 +286,7 @@ SUMMATIVE = {
                                              "pedagogy_lib.harmonium.dbn.directed_table"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
-    "ex-10-2-3-aggregated": {"forbidden": ["pedagogy_lib.harmonium.dbn.aggregated_posterior"]},
-    "ex-10-2-3-tight": {"forbidden": ["pedagogy_lib.harmonium.dbn.jre_bound", "pedagogy_lib.harmonium.exact.mre"]},
-    "ex-10-2-3-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs"]},
+    "ex-10-2-3-aggregated": {"forbidden": ["pedagogy_lib.harmonium.dbn.directed_table", "pedagogy_lib.harmonium.dbn.aggregated_posterior"]},
+    "ex-10-2-3-tight": {"forbidden": ["pedagogy_lib.harmonium.exact.kl_divergence", "pedagogy_lib.harmonium.dbn.jre_bound", "pedagogy_lib.harmonium.exact.mre"]},
+    "ex-10-2-3-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.directed_table", "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs"]},
 }

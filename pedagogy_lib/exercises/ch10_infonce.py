@@ -230,12 +230,12 @@ def infonce_bound(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-10-1-2-gaussian-mi": {"forbidden": ["pedagogy_lib.contrastive.infonce.gaussian_mutual_information",
+    "ex-10-1-2-gaussian-mi": {"forbidden": ["pedagogy_lib.vi.mean_field.kl_gaussian", "pedagogy_lib.contrastive.infonce.gaussian_mutual_information",
                                             "pedagogy_lib.learning.objectives.gaussian_entropy",
                                             "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
                                             "pedagogy_lib.learning.objectives.gaussian_cross_entropy"]},
     "ex-10-1-2-ceiling": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss"]},
-    "ex-10-1-2-kalman-weights": {"forbidden": ["pedagogy_lib.contrastive.cpc.kalman_window_predictor"]},
+    "ex-10-1-2-kalman-weights": {"forbidden": ["pedagogy_lib.contrastive.cpc.stationary_params", "pedagogy_lib.lgssm.kalman.kalman_filter", "pedagogy_lib.contrastive.cpc.kalman_window_predictor"]},
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss"],
                                  "same_data": "the answer is a function, which the grader calls on test problems of "
                                               "the checker's own (drawn for each student)"},

@@ -265,7 +265,7 @@ def loss_gradient_function(fn) -> CheckResult:
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
     "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
-    "ex-10-1-3-one-positive": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_posterior"]},
+    "ex-10-1-3-one-positive": {"forbidden": ["scipy.stats.poisson_binom.pmf", "pedagogy_lib.contrastive.local_nce.local_nce_posterior"]},
     "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
     "ex-10-1-3-loss-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_loss",
                                               "pedagogy_lib.contrastive.local_nce.local_nce_grad",

@@ -339,13 +339,13 @@ def bas_model(params) -> object:
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-10-2-data-moment": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments", "pedagogy_lib.harmonium.exact.exact_gradient"]},
-    "ex-10-2-1-model-moment": {"forbidden": ["pedagogy_lib.harmonium.exact.model_moments", "pedagogy_lib.harmonium.exact.exact_gradient",
+    "ex-10-2-1-model-moment": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments", "pedagogy_lib.harmonium.exact.chain_distributions", "pedagogy_lib.harmonium.exact.model_moments", "pedagogy_lib.harmonium.exact.exact_gradient",
                                              "pedagogy_lib.harmonium.exact.expected_cd_gradient"]},
-    "ex-10-2-cd1-cosine": {"forbidden": ["pedagogy_lib.harmonium.exact.expected_cd_gradient", "pedagogy_lib.harmonium.exact.exact_gradient",
+    "ex-10-2-cd1-cosine": {"forbidden": ["pedagogy_lib.harmonium.dbn.directed_table", "pedagogy_lib.harmonium.exact.expected_cd_gradient", "pedagogy_lib.harmonium.exact.exact_gradient",
                                          "pedagogy_lib.harmonium.exact.model_moments", "pedagogy_lib.harmonium.exact.data_moments",
                                          "pedagogy_lib.harmonium.exact.visible_transition_matrix",
                                          "pedagogy_lib.harmonium.exact.chain_distributions"]},
-    "ex-10-2-1-gradient-function": {"forbidden": ["pedagogy_lib.harmonium.exact.exact_gradient",
+    "ex-10-2-1-gradient-function": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs", "pedagogy_lib.harmonium.exact.visible_log_probs", "pedagogy_lib.harmonium.exact.average_log_likelihood", "pedagogy_lib.harmonium.exact.exact_gradient",
                                                   "pedagogy_lib.harmonium.exact.model_moments",
                                                   "pedagogy_lib.harmonium.exact.data_moments",
                                                   "pedagogy_lib.harmonium.exact.expected_cd_gradient",
@@ -358,7 +358,7 @@ SUMMATIVE = {
                                                   "pedagogy_lib.harmonium.exact.log_marginal_table"],
                                     "same_data": "the answer is a function, which the grader calls on test problems "
                                                  "of the checker's own (drawn for each student)"},
-    "ex-10-2-kl-two-steps": {"forbidden": ["pedagogy_lib.harmonium.exact.visible_transition_matrix",
+    "ex-10-2-kl-two-steps": {"forbidden": ["pedagogy_lib.harmonium.dbn.directed_table", "pedagogy_lib.harmonium.exact.kl_divergence", "pedagogy_lib.harmonium.exact.visible_transition_matrix",
                                            "pedagogy_lib.harmonium.exact.chain_distributions"]},
     "ex-10-2-bas": {"same_data": "the statement names the data set (the 14 bars-and-stripes images of "
                                  "hm.bars_and_stripes(3)) and the target (-3.0 nats); the answer is a trained model, "

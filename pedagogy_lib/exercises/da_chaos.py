@@ -186,10 +186,10 @@ def _graded_growth(rng) -> dict:
 #: functions the statement rules out (a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-da-1-field": {"variant": _graded_states,
-                      "forbidden": ["pedagogy_lib.assimilation.lorenz.vector_field",
+                      "forbidden": ["pedagogy_lib.assimilation.lorenz.jvp_numpy", "pedagogy_lib.assimilation.lorenz.jvp_numba", "pedagogy_lib.assimilation.lorenz.vector_field",
                                     "pedagogy_lib.assimilation.lorenz.rhs_numpy", "pedagogy_lib.assimilation.lorenz.rhs_numba"]},
     "ex-da-1-predictability": {"variant": _graded_growth,
-                               "forbidden": ["scipy.integrate.solve_ivp", "scipy.integrate.odeint",
+                               "forbidden": ["scipy.integrate.quad_vec", "scipy.integrate.RK45", "scipy.integrate.RK23", "scipy.integrate.DOP853", "scipy.integrate.LSODA", "scipy.integrate.solve_ivp", "scipy.integrate.odeint",
                                              "scipy.integrate.quad"]},
     "ex-da-1-lyapunov": {"forbidden": ["lyapunov"],
                          "same_data": "the answer is an estimate from a long simulation of Lorenz-63 with the "

@@ -180,8 +180,8 @@ SUMMATIVE = {
     "ex-da-2-sigma": {"variant": _graded_ut,
                       "forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points"]},
     "ex-da-2-ekf-forecast": {"variant": _graded_forecast,
-                             "forbidden": ["pedagogy_lib.assimilation.lorenz.cycle_jacobian",
+                             "forbidden": ["scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.assimilation.lorenz.cycle_jacobian",
                                            "pedagogy_lib.assimilation.lorenz.tangent_linear",
                                            "pedagogy_lib.assimilation.nonlinear_filters.ekf"]},
-    "ex-da-2-bias": {"variant": _graded_cube},
+    "ex-da-2-bias": {"forbidden": ["pedagogy_lib.assimilation.adf.gaussian_moments"], "variant": _graded_cube},
 }

@@ -192,14 +192,14 @@ def strong_minus_smoother(answer) -> "result":
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-da-4-gradient": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.strong_cost_grad",
+    "ex-da-4-gradient": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck", "pedagogy_lib.assimilation.fourdvar.strong_cost_grad",
                                        "pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy",
                                        "pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numba"]},
-    "ex-da-4-weak": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.weak_4dvar",
+    "ex-da-4-weak": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.cycle_4dvar", "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
                                    "pedagogy_lib.assimilation.fourdvar.weak_hessian",
                                    "pedagogy_lib.assimilation.fourdvar.weak_cost_grad",
                                    "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
-    "ex-da-4-strong-smoother": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.strong_4dvar",
+    "ex-da-4-strong-smoother": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.cycle_4dvar", "pedagogy_lib.assimilation.fourdvar.strong_4dvar",
                                               "pedagogy_lib.assimilation.fourdvar.strong_hessian",
                                               "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
                                               "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
