@@ -152,6 +152,47 @@ def private_library_names(code: str, imports: str = "") -> list[str]:
     return sorted(set(found))
 
 
+def kernel_module_names(code: str, imports: str = "") -> list[str]:
+    """The library's numba kernel modules (``pedagogy_lib.<family>.kernels``, ``pedagogy_lib.core.kernels``)
+    that ``code`` reaches, by an import or through a module alias bound in ``imports``.
+
+    A family's kernels are the compiled twins of its public functions: calling one runs the filter,
+    the smoother or the sampler step without passing through the public function, so it would go
+    round a "not allowed" list that names that function. Graded answers do not use them.
+    """
+    aliases: set[str] = set()
+    found: list[str] = []
+    for source in (imports, code):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("pedagogy_lib"):
+                        aliases.add((a.asname or a.name).split(".")[0])
+                        if source is code and "kernels" in a.name.split("."):
+                            found.append(a.name)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pedagogy_lib"):
+                for a in node.names:
+                    if source is code and ("kernels" in node.module.split(".") or a.name == "kernels"):
+                        found.append(f"{node.module}.{a.name}")
+                    aliases.add(a.asname or a.name)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return sorted(set(found))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "kernels":
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in aliases:
+                found.append(ast.unparse(node))
+    return sorted(set(found))
+
+
 #: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers):
 #: an answer that imports one hands the computation to it, as a call to a forbidden function would.
 PEER_LIBRARIES = ("filterpy", "pykalman", "hmmlearn", "pgmpy", "sklearn", "statsmodels", "dynamax", "jax", "blackjax",
@@ -753,6 +794,11 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             passed, text = False, ("Not accepted: the answer imports " + ", ".join(f"`{p}`" for p in peers)
                                    + ", which computes this for you; graded answers write the computation "
                                    "with NumPy, SciPy's basic routines and what the exercise allows.")
+        elif kernels := kernel_module_names(_src(cells[k]), "\n".join(preamble)):
+            passed, text = False, ("Not accepted: the answer calls the library's compiled kernels ("
+                                   + ", ".join(f"`{p}`" for p in kernels) + "). They are the fast twins of "
+                                   "its public functions, not a way round them; write the computation the "
+                                   "exercise asks for.")
         elif private := private_library_names(_src(cells[k]), "\n".join(preamble)):
             passed, text = False, ("Not accepted: the answer calls the library's private functions ("
                                    + ", ".join(f"`{p}`" for p in private) + "). They are the library's "

@@ -112,6 +112,26 @@ def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(sour
     assert "private functions (`em._m_step`)" in _text(nb, "ex-7-1-m-step")
 
 
+def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source):
+    imports = "import numpy as np\nimport pedagogy_lib as pl\nfrom pedagogy_lib import lgssm\n"
+    assert G.kernel_module_names("k = lgssm.kernels.rts_backward_numba", imports) == ["lgssm.kernels"]
+    assert G.kernel_module_names("from pedagogy_lib.lgssm.kernels import kalman_filter_numba", imports) == \
+        ["pedagogy_lib.lgssm.kernels.kalman_filter_numba"]
+    assert G.kernel_module_names("from pedagogy_lib.samplers import kernels as k", imports) == \
+        ["pedagogy_lib.samplers.kernels"]
+    assert G.kernel_module_names("import pedagogy_lib.core.kernels", imports) == ["pedagogy_lib.core.kernels"]
+    assert G.kernel_module_names("f = pl.core.kernels.chol_upper", imports) == ["pl.core.kernels"]
+    for honest in ("r = lgssm.kalman_smoother(p, y)", "kernels = 3\nx = kernels + 1",
+                   "from sklearn.gaussian_process import kernels"):
+        assert G.kernel_module_names(honest, imports) == [], honest
+    # end to end: the compiled RTS pass written into the answer is refused and named
+    code = ("from pedagogy_lib.lgssm import kernels as lk\nlk.rts_backward_numba\n"
+            "my_m_step = None\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert "compiled kernels (`pedagogy_lib.lgssm.kernels`" in _text(nb, "ex-7-1-m-step")
+
+
 def test_answers_that_import_a_peer_library_are_not_accepted(source):
     assert G.peer_library_imports("from filterpy.kalman import KalmanFilter\nimport numpy as np") == ["filterpy"]
     assert G.peer_library_imports("import sklearn.mixture as skm\nimport pgmpy") == ["pgmpy", "sklearn"]
