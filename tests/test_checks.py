@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.core import checks as ck
+from pedagogy_lib.core.kernels import spd_screen
 
 
 def test_as_array_returns_contiguous_float64():
@@ -296,11 +297,11 @@ def _screen_cases(n, seed):
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 16])
-def test_spd_screen_kernel_equals_its_twin_and_only_passes_what_the_full_check_passes(n):
+def test_spd_screen_equals_its_twin_and_only_passes_what_the_full_check_passes(n):
     tol = ck.spd_tolerance(n)
     for seed in range(6):
         for S in _screen_cases(n, seed):
-            ok_k, L_k = ck.spd_screen_kernel(S, ck.SYM_RTOL, tol)
+            ok_k, L_k = spd_screen(S, ck.SYM_RTOL, tol)
             ok_n, L_n = ck.spd_screen_numpy(S, ck.SYM_RTOL, tol)
             assert ok_k == ok_n
             if ok_k:
@@ -339,14 +340,14 @@ def test_spd_screens_are_blind_to_units_at_extreme_scales(n, scale):
     C = 0.5 * (C + C.T)
     S = scale * C
     tol = ck.spd_tolerance(n)
-    for screen in (ck.spd_screen_kernel, ck.spd_screen_numpy):
+    for screen in (spd_screen, ck.spd_screen_numpy):
         ok, L = screen(S, ck.SYM_RTOL, tol)
         assert ok
         np.testing.assert_allclose(L / np.sqrt(scale), np.linalg.cholesky(C), rtol=1e-10, atol=1e-12)
     L = ck.check_spd(S, "S")
     np.testing.assert_allclose(L / np.sqrt(scale), np.linalg.cholesky(C), rtol=1e-10, atol=1e-12)
     singular = scale * _rank_deficient(n, n - 1, n)
-    for screen in (ck.spd_screen_kernel, ck.spd_screen_numpy):
+    for screen in (spd_screen, ck.spd_screen_numpy):
         assert not screen(singular, ck.SYM_RTOL, tol)[0]
     with pytest.raises(ValueError, match=r"^S is not symmetric positive definite"):
         ck.check_spd(singular, "S")

@@ -5,6 +5,8 @@
 * :mod:`~pedagogy_lib.core.linalg`: Cholesky solves, log-determinants, the Gaussian log density.
 * :mod:`~pedagogy_lib.core.logmath`: logsumexp, softmax and log-normalization.
 * :mod:`~pedagogy_lib.core.jit`: numba when it is installed, the NumPy twins when it is not.
+* :mod:`~pedagogy_lib.core.kernels`: numba maths several families share (small dense matrix helpers
+  inlined into their kernels, the positive-definiteness screen).
 * :mod:`~pedagogy_lib.core.gradcheck`: finite-difference derivatives in the book's numerator layout
   (Appendix B.1), to check hand-written ones.
 * :mod:`~pedagogy_lib.core.budget`: the published book's training length or the test run's fast one.
@@ -21,6 +23,7 @@ __getattr__, __dir__, __all__ = attach(__name__, [
     "linalg",
     "logmath",
     "jit",
+    "kernels",
     "gradcheck",
     "budget",
     "warmup",

@@ -17,7 +17,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .jit import HAVE_NUMBA, njit
+from .jit import HAVE_NUMBA
+from .kernels import SPD_ULPS, spd_screen
 
 __all__ = [
     "ConvergenceWarning",
@@ -234,7 +235,7 @@ def check_spd(S: np.ndarray, name: str) -> np.ndarray:
         # Small matrices: the whole test (symmetry, Cholesky, the bounds of _scaled_min_eig) in one
         # compiled call, which removes most of a small model's validation time. Only a clear pass
         # is taken from it; anything else goes through the path below, which decides and explains.
-        ok, L = spd_screen_kernel(S, SYM_RTOL, spd_tolerance(n))
+        ok, L = spd_screen(S, SYM_RTOL, spd_tolerance(n))
         if ok:
             return L
     check_symmetric(S, name)
@@ -259,8 +260,6 @@ def check_spd(S: np.ndarray, name: str) -> np.ndarray:
     return L
 
 
-#: A matrix whose unit-diagonal scaling has an eigenvalue at most ``SPD_ULPS * n * eps`` is singular.
-SPD_ULPS = 100
 
 
 def spd_tolerance(n: int) -> float:
@@ -324,69 +323,8 @@ def _triangular_inverse(L: np.ndarray) -> np.ndarray:
 SPD_SCREEN_MAX_N = 16
 
 
-@njit
-def spd_screen_kernel(S, sym_rtol, tol):
-    """Compiled screen behind :func:`check_spd` for small ``(n, n)`` matrices: ``(True, L)`` when ``S``
-    is symmetric to ``sym_rtol``, has a Cholesky factor ``L`` and its scaled smallest eigenvalue is
-    certainly above ``tol`` (the Gershgorin or the Frobenius bound of :func:`_scaled_min_eig`);
-    ``(False, L)`` when any of that fails or is undecided (then ``L`` means nothing).
-    :func:`spd_screen_numpy` is its twin.
-    """
-    n = S.shape[0]
-    L = np.zeros((n, n))
-    scale = 1e-300
-    asym = 0.0
-    for i in range(n):
-        for j in range(n):
-            scale = max(scale, abs(S[i, j]))
-            asym = max(asym, abs(S[i, j] - S[j, i]))
-    if not asym <= sym_rtol * scale:
-        return False, L
-    for j in range(n):                            # Cholesky, lower triangle only (as LAPACK reads it)
-        s = S[j, j]
-        for k in range(j):
-            s -= L[j, k] * L[j, k]
-        if not s > 0.0:
-            return False, L
-        L[j, j] = np.sqrt(s)
-        for i in range(j + 1, n):
-            s = S[i, j]
-            for k in range(j):
-                s -= L[i, k] * L[j, k]
-            L[i, j] = s / L[j, j]
-    # Gershgorin on the unit-diagonal scaling. Each entry is divided by sqrt(S_ii) and sqrt(S_jj) in
-    # turn: the product S_ii * S_jj underflows to zero (or overflows) for a covariance of scale 1e-200
-    # (1e+200), while the quotients stay in range whenever S is positive definite.
-    root = np.empty(n)
-    for i in range(n):
-        root[i] = np.sqrt(S[i, i])
-    worst = 0.0
-    for i in range(n):
-        off = 0.0
-        for j in range(n):
-            if j != i:
-                off += abs(S[i, j]) / root[i] / root[j]
-        worst = max(worst, off)
-    if 1.0 - worst > tol:
-        return True, L
-    M = np.zeros((n, n))                          # the Frobenius bound: M = L^{-1}, column by column
-    for j in range(n):
-        M[j, j] = 1.0 / L[j, j]
-        for i in range(j + 1, n):
-            s = 0.0
-            for k in range(j, i):
-                s -= L[i, k] * M[k, j]
-            M[i, j] = s / L[i, i]
-    frob = 0.0
-    for i in range(n):
-        for j in range(i + 1):
-            v = M[i, j] * root[j]                 # (L^{-1} D^{1/2})_ij, of order one whatever the units
-            frob += v * v
-    return (frob > 0.0 and 1.0 / frob > tol), L
-
-
 def spd_screen_numpy(S: np.ndarray, sym_rtol: float, tol: float) -> tuple[bool, np.ndarray]:
-    """The readable twin of :func:`spd_screen_kernel`: the same decision from NumPy's pieces."""
+    """The readable twin of :func:`pedagogy_lib.core.kernels.spd_screen`: the same decision from NumPy's pieces."""
     if not _is_symmetric(S, sym_rtol):
         return False, np.zeros_like(S)
     try:
@@ -402,11 +340,6 @@ def _scaled_min_eig_bounds(S: np.ndarray, L: np.ndarray) -> float:
     C = S * d[:, None] * d[None, :]               # one factor at a time: np.outer(d, d) can overflow
     gershgorin = 1.0 - np.max(np.sum(np.abs(C), axis=1) - np.abs(np.diag(C)))
     return max(float(gershgorin), float(_frobenius_bound(S, L)))
-
-
-def warmup_kernels() -> None:
-    """Compile :func:`spd_screen_kernel` (see :mod:`pedagogy_lib.core.warmup`)."""
-    spd_screen_kernel(np.eye(2), SYM_RTOL, spd_tolerance(2))
 
 
 #: Relative tolerance (times the dimension and the largest diagonal entry) for positive *semi*definiteness.
