@@ -137,59 +137,69 @@ def test_evidence_two_steps():
     assert not check.evidence_two_steps(None)
 
 
-GOOD_OUTPUTS = {"time update": "p(x_t | y_1:t-1)", "measurement update": "p(x_t | y_1:t)",
-                "data marginal": "p(y_t | y_1:t-1)", "future conditioning": "p(x_t-1 | x_t, y_1:t-1)",
-                "backward step": "p(x_t-1 | y_1:T)", "sequence conditional": "p(x_t | x_t-1, y_t:T)"}
+def _correct_lag_one():
+    """p(x_{t-1} | y_{1:t}) by enumerating the pairs (x_{t-1}, x_t) of the two-step joint
+    f_prev(x_{t-1}) A[x_t, x_{t-1}] C[y_t, x_t] and summing x_t out: no fragments, no recursion."""
+    f, A, C, y = check.EX_LAG_ONE
+    joint = np.array([[f[i] * A[j, i] * C[y, j] for j in range(3)] for i in range(3)])    # [x_{t-1}, x_t]
+    return joint.sum(axis=1) / joint.sum()
 
 
-def test_fragment_roles():
-    good = GOOD_OUTPUTS
-    assert check.fragment_roles(good)
-    assert check.fragment_roles({k: v.replace(" ", "") for k, v in good.items()})
-    r = check.fragment_roles({**good, "time update": "p(x_t | y_1:t)"})
-    assert not r and "not all six are right" in str(r)
-    bad = dict(good)
-    del bad["data marginal"]
-    r = check.fragment_roles(bad)
-    assert not r and "missing entries for: data marginal" in str(r)
-    r = check.fragment_roles({**good, "smoothing": "p(x_t | y_1:T)"})
-    assert not r and "unknown operation names: smoothing" in str(r)
-    r = check.fragment_roles({**good, "time update": ("A", "marginalize")})
-    assert not r and "one of the strings in DISTRIBUTIONS" in str(r)
-    r = check.fragment_roles(None)
-    assert not r and "should be a dict" in str(r)
-    assert set(good.values()) <= set(check.DISTRIBUTIONS)
+def test_lag_one_smoother():
+    good = _correct_lag_one()
+    np.testing.assert_allclose(good, np.array([85, 52, 129]) / 266, rtol=1e-12)      # the book's data, by hand
+    assert check.lag_one_smoother(good)
+    assert check.lag_one_smoother(list(good))
+    f, A, C, y = check.EX_LAG_ONE
+    norm = lambda v: v / v.sum()  # noqa: E731
+    cases = [(f, "filter at t - 1 unchanged"),
+             (norm((A @ f) * C[y]), "(the filter at t)"),
+             (A @ f, "(the prediction)"),
+             (norm(f * (A @ C[y])), "rows of A"),
+             (norm(f * (A.T @ C[:, y])), "column y_t of C"),
+             (f * (A.T @ C[y]), "forgot to normalize"),
+             (norm(f * C[y]), "leaving out the transition")]
+    for wrong, phrase in cases:
+        r = check.lag_one_smoother(wrong)
+        assert not r and phrase in str(r), (phrase, str(r))
+    r = check.lag_one_smoother(good[:2])
+    assert not r and "shape" in str(r)
+    assert not check.lag_one_smoother(None)
+    assert "0.3195" not in str(check.lag_one_smoother(good + np.array([0.01, -0.01, 0.0])))
 
 
-def test_fragment_roles_never_say_which_or_how_many_entries_are_wrong():
-    """A message naming the wrong entry (or the count) would let the six be found by trying the
-    candidates one entry at a time."""
-    messages = set()
-    for op in check.OPERATIONS:
-        for d in check.DISTRIBUTIONS:
-            if d == GOOD_OUTPUTS[op]:
-                continue
-            r = check.fragment_roles({**GOOD_OUTPUTS, op: d})
-            assert not r
-            messages.add(str(r))
-    assert len(messages) == 1 and not any(op in next(iter(messages)) for op in check.OPERATIONS), messages
+def test_lag_one_smoother_is_neither_the_filter_nor_the_full_smoother_the_page_runs():
+    """The page computes the filter at t and the smoother given all the data; the exercise's quantity is
+    the previous step given one more observation, which the page never computes."""
+    f, A, C, y = check.EX_LAG_ONE
+    good = _correct_lag_one()
+    assert np.max(np.abs(good - f)) > 0.05
+    pred = A @ f
+    assert np.max(np.abs(good - pred * C[y] / (pred @ C[y]))) > 0.05
 
 
-def test_fragment_roles_ask_for_outputs_the_pages_table_does_not_list():
-    """The page's table names each operation's fragment and kind; the exercise asks what each returns,
-    which the table states for at most one of them (the sequence conditional)."""
-    import json
-    from pathlib import Path
+def test_drawn_lag_one_problems_are_answered_by_the_enumeration():
+    import importlib
 
-    page = Path(__file__).resolve().parent.parent / "chapters/ch02_directed_generative_models/2_2_0_dynamical_models.ipynb"
-    cells = json.loads(page.read_text())["cells"]
-    table = next("".join(c["source"]) for c in cells if "| fragment | MARGINALIZE | BAYES-INVERT |" in "".join(c["source"]))
-    assert "y_{1:t-1})" in table                     # the inputs are there ...
-    assert "data-marginal factor (Eq. 2.40)" in table and "p(\\mathbf y_t\\mid\\mathbf y_{1:t-1})" not in table
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(6):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                f, A, C, y = mod.EX_LAG_ONE
+                np.testing.assert_allclose(A.sum(axis=0), 1.0)
+                np.testing.assert_allclose(C.sum(axis=0), 1.0)
+                joint = f[:, None] * A.T * C[y][None, :]                  # [x_{t-1}, x_t]
+                good = joint.sum(axis=1) / joint.sum()
+                assert mod.lag_one_smoother(good)
+                assert not mod.lag_one_smoother(f)
+    finally:
+        importlib.reload(check)
 
 
 @pytest.mark.parametrize("fn", [check.measurement_update, check.evidence_two_steps,
-                                check.fragment_roles])
+                                check.lag_one_smoother])
 def test_none_fails_gracefully(fn):
     r = fn(None)
     assert not r.passed and r.problems
@@ -206,6 +216,12 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
         ],
         "ex-2-2-0-measurement-update": [
             "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+            "pedagogy_lib.discrete.categorical.invert",
+        ],
+        "ex-2-2-0-fragment-roles": [
+            "pedagogy_lib.recursions.generic.future_conditioning",
+            "pedagogy_lib.recursions.generic.backward_smoother",
+            "pedagogy_lib.hmm.inference.hmm_smoother",
             "pedagogy_lib.discrete.categorical.invert",
         ],
         "ex-2-2-0-evidence": [

@@ -10,20 +10,51 @@ import itertools
 import numpy as np
 
 from pedagogy_lib.exercises import ch03_deep_models as check
-from pedagogy_lib.harmonium import (dbn_visible_log_probs, directed_table, invert, log_marginal_table, states,
-                                    visible_log_probs)
+from pedagogy_lib.harmonium import (EFHParams, dbn_visible_log_probs, directed_table, hidden_log_probs, invert,
+                                    log_marginal_table, states, visible_log_probs)
 from pedagogy_lib.harmonium import helmholtz as hh
 from pedagogy_lib.harmonium import recurrent as rec
 
 
-def test_inverted():
+def _gaussian_prior_from_the_library():
+    """(h, J12) read off the library's hidden log-probabilities of EX_RBM with Gaussian visible units, by
+    enumeration over the four hidden states: h_k = log p(e_k) - log p(0), J12 = the interaction contrast."""
+    p = check.EX_RBM
+    lp = hidden_log_probs(EFHParams(p.W, p.b_x, p.b_y, visible="gaussian"))
+    S = states(2)
+    at = {tuple(s): v for s, v in zip(S, lp)}
+    h = np.array([at[(1.0, 0.0)] - at[(0.0, 0.0)], at[(0.0, 1.0)] - at[(0.0, 0.0)]])
+    J12 = at[(1.0, 1.0)] - at[(1.0, 0.0)] - at[(0.0, 1.0)] + at[(0.0, 0.0)]
+    return h, J12
+
+
+def test_gaussian_prior():
+    h, J12 = _gaussian_prior_from_the_library()
+    np.testing.assert_allclose(J12, -0.86, rtol=1e-12)                 # w_1 . w_2 of the book's EX_RBM, by hand
+    assert check.gaussian_prior(h, J12)
+    assert check.gaussian_prior(list(h), float(J12))
+    p = check.EX_RBM
+    Wb, sq = p.W @ p.b_y, np.sum(p.W ** 2, axis=1)
+    J_cases = [(2 * J12, "doubled"), (0.5 * J12, "halved"), (0.0, "left out the coupling")]
+    for J, phrase in J_cases:
+        r = check.gaussian_prior(h, J)
+        assert not r and phrase in str(r), (phrase, str(r))
+    h_cases = [(p.b_x, "only the hidden biases"), (p.b_x + Wb, "left out the diagonal"),
+               (p.b_x + Wb + sq, "without their factor 1/2"), (p.b_x + 0.5 * sq, "visible biases b_y"),
+               (p.b_x + 2 * Wb + 0.5 * sq, "twice")]
+    for wrong, phrase in h_cases:
+        r = check.gaussian_prior(wrong, J12)
+        assert not r and phrase in str(r), (phrase, str(r))
+    assert not check.gaussian_prior(None, None)
+
+
+def test_gaussian_prior_is_not_the_pages_inverted_harmonium():
+    """Step 1 of the page states the Bernoulli case (hm.invert); its prior's parameters are not the answer."""
     inv = invert(check.EX_RBM)
-    assert check.inverted(inv)
-    np.testing.assert_allclose(dbn_visible_log_probs([check.EX_RBM, inv]), visible_log_probs(check.EX_RBM), atol=1e-12)
-    r = check.inverted(check.EX_RBM._replace(W=check.EX_RBM.W.T))
-    assert not r and "swap" in str(r)
-    assert not check.inverted(check.EX_RBM)
-    assert not check.inverted(None)
+    lp = visible_log_probs(inv)                                          # the Bernoulli harmonium's prior
+    h_b = np.array([lp[1] - lp[0], lp[2] - lp[0]])
+    J_b = lp[3] - lp[1] - lp[2] + lp[0]
+    assert not check.gaussian_prior(h_b, J_b)
 
 
 def test_helmholtz_log_prob():
@@ -75,10 +106,36 @@ def _all_or_nothing(checker, truth):
     assert not checker(truth[0]) and not checker(list(truth[:4])) and not checker(None)
 
 
-def test_dbn_posterior_factorial():
-    _all_or_nothing(check.dbn_posterior_factorial, (True, False, True, False, True))
-    assert check.dbn_posterior_factorial([True, False, True, False, True])
-    assert not check.dbn_posterior_factorial(False)              # the old single bool is not an answer
+def _factorial_gap(t0, t1):
+    """The largest, over data vectors, relative entropy of the DBN's exact posterior over x_1 from the product
+    of its own marginals (zero iff the posterior is factorial), by enumeration."""
+    emit = directed_table(t0).T                                          # [x1, y0]
+    joint = emit * np.exp(visible_log_probs(t1))[:, None]
+    post = (joint / joint.sum(axis=0, keepdims=True)).T                  # [y0, x1]
+    S = states(t0.K)
+    m = post @ S
+    prod = np.prod(np.where(S[None] == 1, m[:, None, :], 1 - m[:, None, :]), axis=2)
+    return float(np.max(np.sum(post * np.log(post / prod), axis=1)))
+
+
+def test_dbn_posterior_factorial_statements_by_enumeration():
+    """Each statement on a random DBN (K = 3, M = 4): (a) and (d), (e) not factorial, (b) factorial, and (c)
+    the DBN's marginal equals that of the bottom harmonium with its hidden biases replaced."""
+    rng = np.random.default_rng(21)
+    t0 = EFHParams(1.2 * rng.normal(size=(3, 4)), rng.normal(size=3), rng.normal(size=4))
+    top = invert(t0)
+    assert _factorial_gap(t0, top) < 1e-12
+    assert _factorial_gap(t0, top._replace(b_x=top.b_x + rng.normal(size=4))) > 1e-5          # (a)
+    t1b = top._replace(b_y=top.b_y + rng.normal(size=3))
+    assert _factorial_gap(t0, t1b) < 1e-12                                                    # (b)
+    np.testing.assert_allclose(dbn_visible_log_probs([t0, t1b]),
+                               visible_log_probs(t0._replace(b_x=t1b.b_y)), atol=1e-12)      # (c)
+    t1 = EFHParams(1.5 * rng.normal(size=(2, 3)), rng.normal(size=2), rng.normal(size=3))
+    assert _factorial_gap(t0._replace(W=0 * t0.W), t1) > 1e-4                                 # (d)
+    assert _factorial_gap(t0, t1._replace(W=0 * t1.W)) > 1e-4                                 # (e)
+    _all_or_nothing(check.dbn_posterior_factorial, (False, True, True, False, False))
+    assert not check.dbn_posterior_factorial([True, False, True, False, True])   # the old, restating set
+    assert not check.dbn_posterior_factorial(False)
 
 
 def _index(rows, state):
@@ -114,22 +171,108 @@ def test_recognition_prob():
     assert not r and "first layer" in str(r)
 
 
-def test_sleep_descends_pre():
-    _all_or_nothing(check.sleep_descends_pre, (False, True, False, True, True))
-    assert check.sleep_descends_pre([False, True, False, True, True])
-    assert not check.sleep_descends_pre(False)
+def _sleep_fixed_point_by_regression():
+    """(R, r) from the exact posterior p(x = 1 | y) of EX_HM1 by enumeration over the 8 data vectors: its
+    log-odds, fitted exactly by least squares on [y, 1]."""
+    m = check.EX_HM1
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    Y = states(3)
+    q1, q0 = sig(m.G[0][:, 0] + m.g[0]), sig(m.g[0])
+    lik1 = np.prod(np.where(Y == 1, q1, 1 - q1), axis=1)
+    lik0 = np.prod(np.where(Y == 1, q0, 1 - q0), axis=1)
+    prior = sig(m.b_top[0])
+    post = prior * lik1 / (prior * lik1 + (1 - prior) * lik0)
+    X = np.hstack([Y, np.ones((8, 1))])
+    coef, res, *_ = np.linalg.lstsq(X, np.log(post / (1 - post)), rcond=None)
+    assert np.allclose(X @ coef, np.log(post / (1 - post)), atol=1e-12)     # exactly linear in y
+    return coef[None, :3], coef[3:], Y, post, prior * lik1 + (1 - prior) * lik0
 
 
-def test_same_hidden_conditional():
-    # both models: p(x_t = 1 | y_t, r_t) = sigma(b_x + W_y y_t + W_r r_t); the recurrent EFH's hidden
-    # conditional for the visible layer [y_t, r_t] is the RTRBM's with hidden biases b_x + W_r r_t
-    p = check.EX_REFH
-    r_t = rec.recurrent_inputs(p, check.EX_SEQ[None])[0][2]
-    refh = 1 / (1 + np.exp(-(p.b_x + p.W @ np.concatenate([check.EX_SEQ[2], r_t]))))
-    rtrbm = 1 / (1 + np.exp(-((p.b_x + p.W[:, 3:] @ r_t) + p.W[:, :3] @ check.EX_SEQ[2])))
-    np.testing.assert_allclose(refh, rtrbm, rtol=1e-12)
-    _all_or_nothing(check.same_hidden_conditional, (True, True, True, False, False))
-    assert check.same_hidden_conditional([True, True, True, False, False])
+def test_sleep_fixed_point():
+    R, r, Y, post, p_y = _sleep_fixed_point_by_regression()
+    assert check.sleep_fixed_point(R, r)
+    # the sleep phase's expected delta rule vanishes there: E_{p(x, y)}[(x - sigma(R y + r)) [y, 1]] = 0
+    q = 1 / (1 + np.exp(-(Y @ R[0] + r[0])))
+    np.testing.assert_allclose((p_y * (post - q)) @ np.hstack([Y, np.ones((8, 1))]), 0.0, atol=1e-12)
+    m = check.EX_HM1
+    G, g = m.G[0][:, 0], m.g[0]
+    sp = lambda z: np.logaddexp(0, z)  # noqa: E731
+    R_cases = [(np.zeros((1, 3)), "left R at zero"), (-R, "reversed the sign of R")]
+    for wrong, phrase in R_cases:
+        res = check.sleep_fixed_point(wrong, r)
+        assert not res and phrase in str(res), (phrase, str(res))
+    r_cases = [(m.b_top, "only the prior's log-odds"),
+               (m.b_top + np.sum(sp(G + g) - sp(g)), "reversed the sign"),
+               (m.b_top - np.sum(sp(G + g)), "for x = 1 but not the one for x = 0"),
+               (m.b_top + np.sum(sp(g)), "for x = 0 but not the one for x = 1")]
+    for wrong, phrase in r_cases:
+        res = check.sleep_fixed_point(R, wrong)
+        assert not res and phrase in str(res), (phrase, str(res))
+    assert not check.sleep_fixed_point(None, None)
+
+
+def test_drawn_sleep_problems_have_the_fixed_point_of_the_enumeration():
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(5):
+            with drawn_for(salt):
+                importlib.reload(check)
+                R, r, *_ = _sleep_fixed_point_by_regression()
+                assert check.sleep_fixed_point(R, r)
+                assert not check.sleep_fixed_point(R, check.EX_HM1.b_top)
+    finally:
+        importlib.reload(check)
+
+
+def test_same_hidden_conditional_statements_by_brute_force():
+    """Each statement on a random recurrent EFH, the predictions by enumerating the clamped joint."""
+    rng = np.random.default_rng(34)
+    M, K = 3, 2
+    p = EFHParams(rng.normal(size=(K, M + K)), rng.normal(size=K), rng.normal(size=M + K))
+    Y = rng.integers(0, 2, size=(1, 6, M)).astype(float)
+    Sy, Sx = states(M), states(K)
+
+    def predict(q, r):
+        V = np.hstack([Sy, np.tile(r, (len(Sy), 1))])
+        neg_e = (Sx @ q.b_x)[:, None] + (V @ q.b_y)[None, :] + Sx @ q.W @ V.T
+        lw = np.logaddexp.reduce(neg_e, axis=0)
+        return np.exp(lw - np.logaddexp.reduce(lw))
+
+    no_y = p._replace(W=np.hstack([np.zeros((K, M)), p.W[:, M:]]))
+    R = rec.recurrent_inputs(no_y, Y)[0]
+    for t in range(6):                                                                        # (a)
+        np.testing.assert_allclose(predict(no_y, R[t]), predict(no_y, R[0]), atol=1e-12)
+    assert np.max(np.abs(R[1] - R[0])) > 0.01                                                 # (b)
+    p1 = EFHParams(rng.normal(size=(3, 1 + 3)), rng.normal(size=3), rng.normal(size=4))        # (c): M = 1, K = 3
+    r, Sy1 = rng.random(3), states(1)
+    c = p1.b_x + p1.W[:, 1:] @ r
+    w = p1.W[:, 0]
+    sp = lambda z: np.logaddexp(0, z)  # noqa: E731
+    V = np.hstack([Sy1, np.tile(r, (2, 1))])
+    neg_e = (states(3) @ p1.b_x)[:, None] + (V @ p1.b_y)[None, :] + states(3) @ p1.W @ V.T
+    lw = np.logaddexp.reduce(neg_e, axis=0)
+    np.testing.assert_allclose(np.exp(lw[1] - np.logaddexp.reduce(lw)),
+                               1 / (1 + np.exp(-(p1.b_y[0] + np.sum(sp(c + w) - sp(c))))), rtol=1e-12)
+    def p_on(q, rr):                                     # M = K = 1: sum the four states (x, y) by hand
+        w_y, w_r = q.W[0]
+        weight = {(x, y): np.exp(q.b_x[0] * x + q.b_y[0] * y + q.b_y[1] * rr + x * (w_y * y + w_r * rr))
+                  for x in (0, 1) for y in (0, 1)}
+        return (weight[0, 1] + weight[1, 1]) / sum(weight.values())
+
+    for b_x, b_y in ((0.2, 0.3), (-1.0, 0.5), (2.0, -1.0)):                                   # (d)
+        q = EFHParams(np.array([[-1.3, -0.7]]), np.array([b_x]), np.array([b_y, 0.4]))
+        on = [p_on(q, rr) for rr in (0.1, 0.5, 0.9)]
+        assert on[0] < on[1] < on[2], on
+    no_r = p._replace(W=np.hstack([p.W[:, :M], np.zeros((K, K))]))                           # (e)
+    Y2 = Y.copy()
+    Y2[0, :3] = 1 - Y2[0, :3]                                                                # other early frames
+    np.testing.assert_allclose(rec.recurrent_inputs(no_r, Y)[0][4:], rec.recurrent_inputs(no_r, Y2)[0][4:],
+                               atol=1e-12)
+    _all_or_nothing(check.same_hidden_conditional, (True, False, True, True, False))
+    assert not check.same_hidden_conditional([True, True, True, False, False])   # the old, restating set
     assert not check.same_hidden_conditional(True)
 
 

@@ -21,13 +21,12 @@ __all__ = [
     "EX_TIME_UPDATE",
     "EX_MEASUREMENT",
     "EX_EVIDENCE",
-    "OPERATIONS",
-    "FRAGMENTS",
-    "DISTRIBUTIONS",
+    "LagOneProblem",
+    "EX_LAG_ONE",
     "missing_observations",
     "measurement_update",
     "evidence_two_steps",
-    "fragment_roles",
+    "lag_one_smoother",
 ]
 
 
@@ -143,33 +142,74 @@ EX_EVIDENCE = book_or_drawn(EvidenceProblem(
     y=(0, 1),
 ), _draw_evidence, seed=2203)
 
-#: The six operations of Fig. 2.6, for :func:`fragment_roles`.
-OPERATIONS = ("time update", "measurement update", "data marginal", "future conditioning",
-              "backward step", "sequence conditional")
-#: The fragments (Fig. 2.6A-C) and the two operations.
-FRAGMENTS = ("A", "B", "C")
-#: Candidate outputs for :func:`fragment_roles`, written in ASCII ("y_1:t-1" is y_1, ..., y_(t-1)); six of
-#: them are the outputs of the six operations, the others are inputs of the fragments or near misses.
-DISTRIBUTIONS = ("p(x_t | y_1:T)", "p(y_t | y_1:t-1)", "p(x_t | x_t-1)", "p(x_t-1 | y_1:T)",
-                 "p(x_t | y_1:t)", "p(y_t | x_t)", "p(x_t-1 | x_t, y_1:t-1)", "p(x_t-1 | y_1:t-1)",
-                 "p(x_t | y_1:t-1)", "p(x_t | x_t-1, y_t:T)", "p(x_t-1 | y_1:t)", "p(y_t | y_1:t)")
-#: What each operation returns (applying its operation to its fragment's two distributions).
-_OUTPUTS = {
-    "time update": "p(x_t | y_1:t-1)",
-    "measurement update": "p(x_t | y_1:t)",
-    "data marginal": "p(y_t | y_1:t-1)",
-    "future conditioning": "p(x_t-1 | x_t, y_1:t-1)",
-    "backward step": "p(x_t-1 | y_1:T)",
-    "sequence conditional": "p(x_t | x_t-1, y_t:T)",
-}
-_ROLES = {
-    "time update": ("A", "marginalize"),
-    "future conditioning": ("A", "bayes_invert"),
-    "data marginal": ("B", "marginalize"),
-    "measurement update": ("B", "bayes_invert"),
-    "backward step": ("C", "marginalize"),
-    "sequence conditional": ("C", "bayes_invert"),
-}
+
+
+class LagOneProblem(NamedTuple):
+    """One step of a lag-one smoother: the filter ``f_prev`` = p(x_{t-1} | y_{1:t-1}), the (column-stochastic)
+    transition matrix ``A``, the emission matrix ``C`` and the symbol ``y_t`` observed at step t."""
+
+    f_prev: np.ndarray
+    A: np.ndarray
+    C: np.ndarray
+    y_t: int
+
+
+def _lag_one(p: LagOneProblem) -> np.ndarray:
+    """p(x_{t-1} | y_{1:t}): the library's two-step chain (prior f_prev, no observation at t - 1, y_t at t)
+    smoothed back to its first step."""
+    log_lik = np.vstack([np.zeros(len(p.f_prev)), np.log(p.C[p.y_t, :])])
+    chain = recursions.categorical_chain(p.f_prev, p.A, log_lik)
+    filt = recursions.forward_filter(recursions.CATEGORICAL, chain)
+    return np.asarray(recursions.backward_smoother(recursions.CATEGORICAL, filt.filtered,
+                                                   chain.transitions).smoothed[0])
+
+
+def _lag_one_slips(p: LagOneProblem) -> dict:
+    """Wrong answers a student can reach, each with what is wrong (never the answer or the fix)."""
+    f, A, C, y = p
+    norm = lambda v: v / v.sum()  # noqa: E731
+    filt_t = norm((A @ f) * C[y, :])
+    return {
+        "you return the filter at t - 1 unchanged, so that the new observation y_t has no effect on it": f,
+        "you return a distribution over x_t (the filter at t), not over x_{t-1}": filt_t,
+        "you return a distribution over x_t (the prediction), not over x_{t-1}": A @ f,
+        "you used the rows of A as the conditionals: in the book A[i, j] = p(x_t = i | x_{t-1} = j)":
+            norm(f * (A @ C[y, :])),
+        "you took column y_t of C (a distribution over symbols) instead of row y_t (the likelihood of each state)":
+            norm(f * (A.T @ C[:, y])),
+        "you forgot to normalize": f * (A.T @ C[y, :]),
+        "you treated y_t as emitted by x_{t-1} directly, leaving out the transition between them":
+            norm(f * C[y, :]),
+    }
+
+
+def _draw_lag_one(rng):
+    """A problem of the same kind as the book's EX_LAG_ONE, for one student: a filter with two decimals,
+    non-symmetric column-stochastic A and C with one decimal (entries of C at least 0.1), an observed symbol,
+    and an answer that every named slip misses."""
+    while True:
+        A = _draw_columns(rng, 3, 0.1, 0.0, stay=3.0)
+        C = _draw_columns(rng, 3, 0.1, 0.1, stay=3.0)
+        y_t = int(rng.integers(3))
+        f_prev = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
+        p = LagOneProblem(f_prev=f_prev, A=A, C=C, y_t=y_t)
+        answer = _lag_one(p)
+        if (not np.allclose(A, A.T) and not np.allclose(C[y_t, :], C[:, y_t])
+                and all(np.max(np.abs(np.asarray(w) - answer)) > 0.01 for w in _lag_one_slips(p).values())):
+            return p
+
+
+#: Exercise ``ex-2-2-0-fragment-roles``: one step of a lag-one smoother.
+EX_LAG_ONE = book_or_drawn(LagOneProblem(
+    f_prev=np.array([0.5, 0.2, 0.3]),
+    A=np.array([[0.7, 0.2, 0.1],
+                [0.2, 0.6, 0.3],
+                [0.1, 0.2, 0.6]]),
+    C=np.array([[0.8, 0.1, 0.2],
+                [0.1, 0.7, 0.2],
+                [0.1, 0.2, 0.6]]),
+    y_t=2,
+), _draw_lag_one, seed=2204)
 
 
 def _prob_vector_problems(answer, what: str) -> list[str]:
@@ -252,41 +292,19 @@ def evidence_two_steps(answer) -> CheckResult:
     return result("evidence of a 2-step sequence", compare_scalar(answer, expected, "p(y_1, y_2)", hints=hints))
 
 
-def _canonical_distribution(text):
-    return " ".join(str(text).replace("(", " ( ").replace(")", " ) ").replace("|", " | ").replace(",", " , ")
-                    .split()) if isinstance(text, str) else text
+def lag_one_smoother(answer) -> CheckResult:
+    """Exercise ``ex-2-2-0-fragment-roles``: your distribution of x_{t-1} given y_{1:t} for
+    :data:`EX_LAG_ONE`, the previous step revised by one new observation.
 
+    Pass an array of shape (3,), one probability per state. The checker recognizes the previous filter
+    returned unchanged, a distribution over x_t in place of one over x_{t-1}, the rows of ``A`` used as
+    the conditionals, a column of ``C`` taken for a row, a missing normalization, and the transition
+    left out.
+    """
+    p = EX_LAG_ONE
+    return result("lag-one smoother", compare_array(answer, _lag_one(p), "p(x_{t-1} | y_{1:t})",
+                                                    hints=_lag_one_slips(p)))
 
-def fragment_roles(answer) -> CheckResult:
-    """Exercise ``ex-2-2-0-fragment-roles``: a dict mapping each name in :data:`OPERATIONS` to the
-    distribution the operation returns, one of the strings in :data:`DISTRIBUTIONS` (spaces do not
-    matter). The checker says only whether all six are right, not which or how many are wrong."""
-    name = "what each operation returns"
-    if not isinstance(answer, dict):
-        return result(name, [f"the answer should be a dict {{operation: distribution}}; got {type(answer).__name__}."])
-    problems = []
-    missing = [op for op in OPERATIONS if op not in answer]
-    if missing:
-        problems.append(f"missing entries for: {', '.join(missing)}.")
-    extra = [k for k in answer if k not in OPERATIONS]
-    if extra:
-        problems.append(f"unknown operation names: {', '.join(map(str, extra))} (use the names in OPERATIONS).")
-    known = {_canonical_distribution(d): d for d in DISTRIBUTIONS}
-    wrong = 0
-    for op in OPERATIONS:
-        if op not in answer:
-            continue
-        value = _canonical_distribution(answer[op])
-        if value not in known:
-            problems.append(f"{op!r} should map to one of the strings in DISTRIBUTIONS; got {answer[op]!r}.")
-            continue
-        wrong += known[value] != _OUTPUTS[op]
-    if wrong and not problems:      # all or nothing: naming an entry would let flipping find the answer
-        problems.append("not all six are right. For each operation, take its fragment's two distributions "
-                        "(the first node's distribution and the second node's conditional), and ask which "
-                        "node MARGINALIZE leaves, or which node BAYES-INVERT gives a posterior over and "
-                        "what it conditions on.")
-    return result(name, problems)
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
@@ -300,9 +318,17 @@ SUMMATIVE = {
                                                   "pedagogy_lib.recursions.generic.forward_filter",
                                                   "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
                                                   "pedagogy_lib.discrete.categorical.invert"]},
-    "ex-2-2-0-fragment-roles": {"same_data": "the answer is a choice of fragment (A, B or C) and operation "
-                                             "(marginalize or Bayes-invert) for each of six operations, which no "
-                                             "data change"},
+    "ex-2-2-0-fragment-roles": {"forbidden": ["pedagogy_lib.recursions.generic.future_conditioning",
+                                              "pedagogy_lib.recursions.generic.backward_step",
+                                              "pedagogy_lib.recursions.generic.backward_smoother",
+                                              "pedagogy_lib.recursions.generic.forward_filter",
+                                              "pedagogy_lib.recursions.generic.measurement_update",
+                                              "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+                                              "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
+                                              "pedagogy_lib.hmm.inference.hmm_smoother",
+                                              "pedagogy_lib.discrete.categorical.invert",
+                                              "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                              "pedagogy_lib.discrete.categorical.conditional"]},
     "ex-2-2-0-evidence": {"forbidden": ["pedagogy_lib.hmm.inference.hmm_filter", "pedagogy_lib.recursions.generic.forward_filter",
                                         "pedagogy_lib.recursions.generic.data_marginals",
                                         "pedagogy_lib.recursions.generic.measurement_update",

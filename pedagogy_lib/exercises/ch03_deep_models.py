@@ -20,8 +20,8 @@ from ..harmonium.helmholtz import HelmholtzParams
 from ..harmonium.model import EFHParams
 from .checker import book_or_drawn, compare_array, compare_scalar, compare_statements, problem_rng, result
 
-__all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "inverted", "emission_prob",
-           "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_descends_pre",
+__all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_HM1", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "gaussian_prior",
+           "emission_prob", "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_fixed_point",
            "recurrent_input", "same_hidden_conditional", "trbm_configurations", "dbn_log_marginal_function",
            "wake_sleep_step_function", "refh_filter_function"]
 
@@ -72,6 +72,24 @@ EX_HM_R = book_or_drawn(EX_HM._replace(R=[np.array([[1.2, -0.4, 0.6], [-0.9, 1.1
                                        r=[np.array([-0.2, 0.1]), np.array([0.4])]), _draw_hm_r, seed=3302)
 
 
+def _draw_hm1(rng):
+    """A machine of the same kind as the book's EX_HM1, for one student: M = 3 visible units and one hidden
+    unit, generative weights and biases drawn with one decimal, no weight zero (so every visible unit carries
+    evidence about the hidden one), recognition weights zero."""
+    while True:
+        G = _weights(rng, (3, 1), 1.3)
+        if np.all(np.abs(G) >= 0.3):
+            return HelmholtzParams(G=[G], g=[_weights(rng, 3, 0.8)], b_top=_weights(rng, 1, 0.6),
+                                   R=[np.zeros((1, 3))], r=[np.zeros(1)])
+
+
+#: Section 3.3 sleep exercise: a Helmholtz machine with layers (M, K_1) = (3, 1), one hidden unit; its
+#: recognition weights are zero (the exercise asks for them).
+EX_HM1 = book_or_drawn(HelmholtzParams(G=[np.array([[1.4], [-0.9], [0.6]])], g=[np.array([-0.3, 0.5, -1.1])],
+                                       b_top=np.array([0.2]), R=[np.zeros((1, 3))], r=[np.zeros(1)]),
+                       _draw_hm1, seed=3303)
+
+
 def _draw_refh(rng):
     """A recurrent EFH of the same kind as the book's EX_REFH, for one student (W of shape (2, 3 + 2), zero b_y)."""
     return EFHParams(W=_weights(rng, (2, 5), 0.9), b_x=_weights(rng, 2, 0.3), b_y=np.zeros(5))
@@ -106,26 +124,39 @@ def _rbm_log_marginal(p: EFHParams):
     return np.log(m / m.sum()), Y
 
 
-def inverted(params) -> object:
-    """Exercise ``ex-3-2-inverted``: your inverted EFH of :data:`EX_RBM`, as an ``EFHParams``.
+def _gaussian_prior_parts(p: EFHParams):
+    """(h, J_12) of the hidden prior of EX_RBM's weights and biases with Gaussian visible units, and the
+    pieces of h a slip can leave out: (b_x, W b_y, the squared row lengths |w_k|^2)."""
+    Wb = p.W @ p.b_y
+    sq = np.sum(p.W ** 2, axis=1)
+    return p.b_x + Wb + 0.5 * sq, float(p.W[0] @ p.W[1]), Wb, sq
 
-    The inverted EFH is the one whose visible marginal is the prior over the hidden layer of
-    ``EX_RBM`` (Fig. 10.2B). The checker checks the weights first, then the biases.
+
+def gaussian_prior(h, J12) -> object:
+    """Exercise ``ex-3-2-inverted``: for the weights and biases of :data:`EX_RBM` with Gaussian
+    (unit-variance) visible units, your biases ``h`` (shape (2,)) and coupling ``J12`` (a number) of the
+    hidden prior written as p(x) proportional to exp(h^T x + J12 x_1 x_2).
+
+    The checker checks the coupling first, then the biases. It recognizes a coupling off by a factor
+    of two or left out, and biases that leave out a term of the expansion or keep a wrong factor on it.
     """
-    name = "inverted EFH of EX_RBM"
-    if not isinstance(params, EFHParams):
-        return result(name, [f"pass an EFHParams; got {type(params).__name__}."])
+    name = "the hidden prior of the Gaussian-Bernoulli harmonium"
     p = EX_RBM
-    problems = compare_array(params.W, p.W.T, "its W", rtol=1e-12, atol=1e-12)
+    h_ref, J_ref, Wb, sq = _gaussian_prior_parts(p)
+    J_hints = {"you doubled the coupling (recount how often the cross term x_1 x_2 appears in the expanded "
+               "square)": 2 * J_ref,
+               "you halved the coupling (recount how often the cross term x_1 x_2 appears in the expanded "
+               "square)": 0.5 * J_ref,
+               "you left out the coupling: this prior is not a product over the two hidden units": 0.0}
+    problems = compare_scalar(J12, J_ref, "J12", rtol=1e-9, hints=J_hints)
     if problems:
         return result(name, problems)
-    bx, by = np.asarray(params.b_x, dtype=float), np.asarray(params.b_y, dtype=float)
-    if bx.shape == p.b_x.shape and np.allclose(bx, p.b_x) and by.shape == p.b_y.shape and np.allclose(by, p.b_y):
-        return result(name, ["W is right, but the biases must swap roles too: the new hidden layer is the old "
-                             "visible one."])
-    problems = compare_array(bx, p.b_y, "its b_x", rtol=1e-12, atol=1e-12) + \
-        compare_array(by, p.b_x, "its b_y", rtol=1e-12, atol=1e-12)
-    return result(name, problems)
+    h_hints = {"you kept only the hidden biases b_x": p.b_x,
+               "you left out the diagonal terms of the square": p.b_x + Wb,
+               "you kept the diagonal terms of the square without their factor 1/2": p.b_x + Wb + sq,
+               "you left out the cross term between W^T x and the visible biases b_y": p.b_x + 0.5 * sq,
+               "you counted the cross term with the visible biases twice": p.b_x + 2 * Wb + 0.5 * sq}
+    return result(name, compare_array(h, h_ref, "h", rtol=1e-9, atol=1e-12, hints=h_hints))
 
 
 def helmholtz_log_prob(answer) -> object:
@@ -182,13 +213,10 @@ def recurrent_input(answer) -> object:
 def dbn_posterior_factorial(answer) -> object:
     """Exercise ``ex-3-2-factorial``: a list of five bools, True or False for the statements (a)-(e) about
     a two-layer DBN, in order. All or nothing: a wrong list is not told which or how many are wrong."""
-    # (a) complementary prior: the posterior is the bottom harmonium's own, factorial;
-    # (b) a trained top is no longer complementary; (c) the emission is a product of Bernoullis;
-    # (d) the prior is a harmonium's visible marginal, not factorial; (e) with the inverted top the
-    # DBN's marginal is the bottom harmonium's own.
-    truth = (True, False, True, False, True)
+    truth = (False, True, True, False, False)
     return result("the five statements about a DBN's posterior", compare_statements(
-        answer, truth, "your answers", hint="Write each distribution as a product or a sum over the other layer."))
+        answer, truth, "your answers", hint="Write prior times emission as one exponential and see which terms "
+                                            "cancel."))
 
 
 def emission_prob(answer) -> object:
@@ -234,29 +262,49 @@ def recognition_prob(answer) -> object:
                                                                        rtol=1e-8, hints=hints))
 
 
-def sleep_descends_pre(answer) -> object:
-    """Exercise ``ex-3-3-sleep``: a list of five bools, True or False for the statements (a)-(e) about
-    wake-sleep, in order. All or nothing: a wrong list is not told which or how many are wrong."""
-    # (a) sleep does not descend the PRE; (b) it descends the reverse relative entropy under the model's
-    # own dreams; (c) sleep uses dreams, not data; (d) wake descends the JRE in the generative weights;
-    # (e) the wake update of G_l is a delta rule on layers l and l + 1 only.
-    truth = (False, True, False, True, True)
-    return result("the five statements about wake-sleep", compare_statements(
-        answer, truth, "your answers", hint="Ask, for each phase, which distribution the samples come from and "
-                                            "which network is being fitted to them."))
+def _sleep_fixed_point_parts(m: HelmholtzParams):
+    """(R, r) of a one-hidden-unit machine at which the recognition network reproduces the generative
+    posterior, and the sum over visible units that r needs (the emission's normalizers)."""
+    G, g = m.G[0][:, 0], m.g[0]
+    norm = np.sum(np.logaddexp(0.0, G + g) - np.logaddexp(0.0, g))
+    return G[None, :].copy(), m.b_top - norm, norm
+
+
+def sleep_fixed_point(R, r) -> object:
+    """Exercise ``ex-3-3-sleep``: for the one-hidden-unit machine :data:`EX_HM1`, your recognition weights
+    ``R`` (shape (1, 3)) and bias ``r`` (shape (1,)) at which the sleep phase's expected update is zero.
+
+    The checker checks ``R`` first, then ``r``. It recognizes ``R`` left at zero or with its sign
+    reversed, and a bias without the emission's normalizing terms, with only half of them, or with
+    their sign reversed.
+    """
+    name = "the sleep phase's fixed point for EX_HM1"
+    m = EX_HM1
+    R_ref, r_ref, norm = _sleep_fixed_point_parts(m)
+    R_hints = {"you left R at zero, but the posterior over the hidden unit depends on the data vector":
+                   np.zeros((1, 3)),
+               "you reversed the sign of R": -R_ref}
+    problems = compare_array(R, R_ref, "R", rtol=1e-9, atol=1e-12, hints=R_hints)
+    if problems:
+        return result(name, problems)
+    sp_g = np.sum(np.logaddexp(0.0, m.g[0]))
+    sp_Gg = np.sum(np.logaddexp(0.0, m.G[0][:, 0] + m.g[0]))
+    r_hints = {"you kept only the prior's log-odds, but the emission p(y | x) is normalized differently for "
+               "x = 1 and x = 0": m.b_top,
+               "you reversed the sign of the emission's normalizing terms": m.b_top + norm,
+               "you kept the normalizer of the emission for x = 1 but not the one for x = 0": m.b_top - sp_Gg,
+               "you kept the normalizer of the emission for x = 0 but not the one for x = 1": m.b_top + sp_g}
+    return result(name, compare_array(r, r_ref, "r", rtol=1e-9, atol=1e-12, hints=r_hints))
 
 
 def same_hidden_conditional(answer) -> object:
     """Exercise ``ex-3-4-same-conditional``: a list of five bools, True or False for the statements (a)-(e)
-    about the RTRBM and the recurrent EFH, in order. All or nothing: a wrong list is not told which or how
-    many are wrong."""
-    # (a) clamping r_t makes the recurrent EFH an RBM with hidden biases b_x + W_r r_t, the RTRBM's;
-    # (b) b_r r_t is a constant once r_t is clamped; (c) with W_r = 0 every frame gets the same
-    # prediction; (d) p(y_t | r_t) sums over x_t and couples the units of y_t; (e) r_{t+1} is the
-    # hidden mean, not a sample.
-    truth = (True, True, True, False, False)
-    return result("the five statements about the RTRBM and the recurrent EFH", compare_statements(
-        answer, truth, "your answers", hint="Clamp r_t in the energy and see what is left."))
+    about the recurrent EFH, in order. All or nothing: a wrong list is not told which or how many are
+    wrong."""
+    truth = (True, False, True, True, False)
+    return result("the five statements about the recurrent EFH", compare_statements(
+        answer, truth, "your answers", hint="Set the weights the statement sets in Steps 2 and 3 and see what "
+                                            "is left."))
 
 
 def trbm_configurations(answer) -> object:
@@ -654,7 +702,13 @@ SUMMATIVE = {
     "ex-3-3-helmholtz": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.helmholtz_log_likelihood"]},
     "ex-3-2-emission": {"forbidden": ["pedagogy_lib.harmonium.model.log_conditional_hidden", "pedagogy_lib.harmonium.dbn.invert", "pedagogy_lib.harmonium.model.log_conditional_visible",
                                       "pedagogy_lib.harmonium.dbn.directed_table"]},
-    "ex-3-2-inverted": {"forbidden": ["pedagogy_lib.harmonium.dbn.invert"]},
+    "ex-3-3-sleep": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.wake_sleep"]},
+    "ex-3-2-inverted": {"forbidden": ["pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                      "pedagogy_lib.harmonium.exact.log_marginal_table",
+                                      "pedagogy_lib.harmonium.model.free_energy_hidden",
+                                      "pedagogy_lib.harmonium.dbn.invert",
+                                      "pedagogy_lib.harmonium.exact.visible_log_probs",
+                                      "pedagogy_lib.harmonium.model.free_energy_visible"]},
     "ex-3-2-dbn-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
                                           "pedagogy_lib.harmonium.dbn.directed_table",
                                           "pedagogy_lib.harmonium.exact.visible_log_probs",
@@ -673,8 +727,6 @@ SUMMATIVE = {
                                             "the checker's own"},
     "ex-3-2-factorial": {"same_data": "the answer is five True/False statements, properties of DBNs the data do "
                                       "not change"},
-    "ex-3-3-sleep": {"same_data": "the answer is five True/False statements, properties of wake-sleep the data "
-                                  "do not change"},
     "ex-3-4-refh-filter": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                          "pedagogy_lib.harmonium.recurrent.refh_training_data",
                                          "pedagogy_lib.harmonium.recurrent.predictive_log_probs",
@@ -688,8 +740,8 @@ SUMMATIVE = {
                                          "pedagogy_lib.harmonium.exact.mre"],
                            "same_data": "the answer is a function, which the grader calls on test problems of the "
                                         "checker's own"},
-    "ex-3-4-same-conditional": {"same_data": "the answer is five True/False statements, properties of the two "
-                                             "models the data do not change"},
+    "ex-3-4-same-conditional": {"same_data": "the answer is five True/False statements, properties of the "
+                                             "recurrent EFH the data do not change"},
     "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers (K = 3 hidden units, T = 4 steps), "
                                         "and the answer is a count the data do not change"},
 }
