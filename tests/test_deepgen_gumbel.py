@@ -57,6 +57,17 @@ def test_concrete_density_integrates_to_one_for_k_2_and_3(s):
     assert mass == pytest.approx(1.0, abs=1e-6)
 
 
+def test_concrete_density_for_k_2_is_the_logistic_law_of_the_log_ratio():
+    """For K = 2, log(y_1 / y_2) = (eta_1 - eta_2 + G_1 - G_2) / s and G_1 - G_2 is standard logistic, so
+    the density of y_1 is the logistic density (location (eta_1 - eta_2) / s, scale 1 / s) of the log
+    ratio over y_1 y_2. (This check was on the Section 8.2.2 page, before its exercise.)"""
+    y1 = np.linspace(0.01, 0.99, 50)
+    e2, s = np.array([0.2, -0.4]), 0.7
+    ours = np.exp(gb.concrete_log_density(np.column_stack([y1, 1 - y1]), e2, s))
+    ref = stats.logistic.pdf(np.log(y1 / (1 - y1)), loc=0.6 / s, scale=1 / s) / (y1 * (1 - y1))
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+
+
 def test_concrete_density_matches_samples():
     eta, s = np.array([0.4, -0.7]), 0.6
     y = gb.soft_categorical(eta, gb.sample_gumbel(np.random.default_rng(2), (20_000, 2)), s)

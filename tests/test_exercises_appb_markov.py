@@ -164,3 +164,23 @@ def test_tv_distance_recognizes_the_transposed_and_renormalized_chain():
         return mc.tv_to_stationarity(Q, T)
     r = check.tv_distance(wrong)
     assert not r and "transpose of P" in str(r), str(r)
+
+
+def test_the_page_does_not_print_the_two_state_closed_form_before_the_exercise():
+    """The mixing-time exercise asks for d(t) of a two-state chain; no code cell before it may spell out
+    the closed form |1 - a - b|^t max(a, b) / (a + b) (a hidden check once did: hiding a cell's output
+    does not hide its source)."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads(Path("chapters/appendix_b_mathematical_appendix/b_2_markov_chains.ipynb").read_text())
+    before = []
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if ":label: ex-b2-mixing" in text:
+            break
+        if cell["cell_type"] == "code":
+            before.append(text.replace(" ", ""))
+    code = "".join(before)
+    for giveaway in ("max(_a,_b)", "/(_a+_b)", "max(a,b)/(a+b)", "0.7**np.arange"):
+        assert giveaway not in code

@@ -224,8 +224,10 @@ def test_amari_wrong_functions_fail(fn, fragment):
 
 
 def test_amari_messages_and_docstring_do_not_state_the_constant():
+    from pedagogy_lib.nn import infomax as im
     for giveaway in ("2K(K-1)", "2 K (K - 1)", "K - 1", "K-1", "K(K-1)"):
         assert giveaway not in check.amari.__doc__
+        assert giveaway not in im.amari_index.__doc__      # the library's help() must not state it either
 
 
 def test_amari_non_function():

@@ -251,14 +251,16 @@ def test_bits_back_none_fails_gracefully():
 
 # ---------------------------------------------------------------- exercise 4: hard excess
 def _hard():
+    """The statement's scheme by enumeration: each symbol sent with the code of largest likelihood, its
+    code length -log2 p_hat(x) - log2 p_hat(y | x), both surcharges taken against H_p."""
     pi, B, p_y = check.EX_HARD
     joint = pi[:, None] * B
     post = joint / joint.sum(0)
     H_p = -np.sum(p_y * np.log2(p_y))
     S_marg = np.sum(p_y * -np.log2(joint.sum(0))) - H_p                            # Eq. 6.10
-    kstar = post.argmax(0)
-    S_hard = np.sum(p_y * -np.log2(joint[kstar, np.arange(B.shape[1])])) - H_p     # Eq. 6.12, hard q
-    return S_hard - S_marg, joint, post, p_y
+    x_ml = [max(range(len(pi)), key=lambda k: B[k, m]) for m in range(B.shape[1])]
+    S_ml = sum(p_y[m] * (-np.log2(pi[k]) - np.log2(B[k, m])) for m, k in enumerate(x_ml)) - H_p
+    return S_ml - S_marg, joint, post, p_y, np.array(x_ml)
 
 
 def test_hard_excess_correct_passes():
@@ -267,20 +269,48 @@ def test_hard_excess_correct_passes():
     assert check.hard_excess(ref)
 
 
+def test_the_likeliest_code_is_not_always_the_posterior_mode():
+    """Otherwise the page's scheme would answer the exercise; drawn problems keep the property too."""
+    ref, joint, post, p_y, x_ml = _hard()
+    assert np.any(x_ml != post.argmax(0))
+    assert abs(ref - np.sum(p_y * -np.log2(post.max(0)))) > 1e-2
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(5):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                pi, B, _ = mod.EX_HARD
+                assert np.any(B.argmax(0) != (pi[:, None] * B).argmax(0))
+                drawn_ref, *_ = _hard()                # on the drawn EX_HARD (check is mod, reloaded)
+                assert mod.hard_excess(drawn_ref)
+    finally:
+        importlib.reload(check)
+
+
 @pytest.mark.parametrize("which,fragment", [
+    ("mode", "posterior mode"),
     ("nats", "nats"),
     ("model_marginal", "model marginal"),
     ("entropy", "posterior entropy"),
     ("total", "total hard-assignment cost"),
+    ("no_code_cost", "code cost"),
 ])
 def test_hard_excess_wrong(which, fragment):
-    ref, joint, post, p_y = _hard()
-    wrong = {"nats": ref * LN2,
-             "model_marginal": np.sum(joint.sum(0) * -np.log2(post.max(0))),
+    ref, joint, post, p_y, x_ml = _hard()
+    cols = np.arange(joint.shape[1])
+    pi = check.EX_HARD.pi
+    wrong = {"mode": np.sum(p_y * -np.log2(post.max(0))),
+             "nats": ref * LN2,
+             "model_marginal": np.sum(joint.sum(0) * -np.log2(post[x_ml, cols])),
              "entropy": np.sum(p_y * -np.sum(post * np.log2(post), 0)),
-             "total": np.sum(p_y * -np.log2(joint.max(0)))}[which]
+             "total": np.sum(p_y * -np.log2(joint[x_ml, cols])),
+             "no_code_cost": ref + np.sum(p_y * np.log2(pi[x_ml]))}[which]
     res = check.hard_excess(wrong)
     assert not res and fragment in str(res)
+    assert "p_hat(x | y)" not in str(res) and "argmax" not in str(res)      # no formula in the message
 
 
 def test_hard_excess_none_fails_gracefully():
@@ -303,6 +333,9 @@ def test_hard_excess_has_data_of_its_own_not_the_worked_example():
     nb = json.loads(Path("chapters/ch06_latent_variable_models/6_3_expectation_maximization.ipynb").read_text())
     code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "check.EX_HARD" not in code.split("check.hard_excess(value)")[0]
+    # the page teaches Eq. 6.14 in words and checks it through the KL of any recognition distribution
+    # (the loop over q in the bits-back check); no code cell prints or asserts the excess as a formula
+    assert "post_b.max(axis=0)" not in code and "<-log2 p(x*|y)>" not in code
 
 
 def test_the_page_never_rebinds_the_data_y_of_the_em_exercise():

@@ -1,5 +1,6 @@
 """Tests for the Section 8.2.2 exercise checkers (pedagogy_lib.exercises.ch08_gumbel): scipy's chisquare
-and entropy, and the K = 2 density from the logistic law of the log ratio."""
+and entropy, and the K = 2 density of the soft categorical with normal perturbations, by Monte Carlo
+and by differentiating the law of the log ratio."""
 import numpy as np
 import pytest
 from scipy import special, stats
@@ -23,15 +24,76 @@ def test_counts_are_plausible_gumbel_max_draws():
     assert stats.chisquare(check.EX_COUNTS, 1000 * p).pvalue > 0.05
 
 
-def test_concrete_density():
-    # for K = 2 the log ratio u = log(y1 / y2) is logistic with location (eta1 - eta2) / s and scale 1 / s;
-    # change variables back to y1: dy1 / du = y1 y2
-    s, (e1, e2), y1 = check.EX_S, check.EX_ETA2, check.EX_Y1
-    u = np.log(y1 / (1 - y1))
-    dens = stats.logistic.pdf(u, loc=(e1 - e2) / s, scale=1 / s) / (y1 * (1 - y1))
-    assert check.concrete_density(dens)
-    r = check.concrete_density(np.log(dens))
+def _gaussian_soft_density_by_cdf(y1, eta, s, h=1e-6):
+    """P(y_1 <= t) = P(eps_1 - eps_2 <= s logit(t) - (eta_1 - eta_2)), with eps_1 - eps_2 ~ N(0, 2);
+    its central difference in t is the density of y_1."""
+    def cdf(t):
+        return stats.norm.cdf((s * np.log(t / (1 - t)) - (eta[0] - eta[1])) / np.sqrt(2))
+    return (cdf(y1 + h) - cdf(y1 - h)) / (2 * h)
+
+
+def test_gaussian_soft_density_agrees_with_monte_carlo():
+    """Samples of y = softmax((eta + eps) / s) with eps standard normal: the fraction within +-w/2 of
+    EX_Y1, over w, is within 4 standard errors of the density (a bin of width 0.02 is flat enough)."""
+    s, eta, y1 = check.EX_S, check.EX_ETA2, check.EX_Y1
+    ref = _gaussian_soft_density_by_cdf(y1, eta, s)
+    g = (eta + np.random.default_rng(3).standard_normal((1_000_000, 2))) / s
+    y = special.softmax(g, axis=1)[:, 0]
+    w = 0.02
+    frac = np.mean(np.abs(y - y1) < w / 2)
+    assert abs(frac / w - ref) < 4 * np.sqrt(frac * (1 - frac) / y.size) / w + 1e-3 * ref
+
+
+def test_gaussian_soft_density():
+    s, eta, y1 = check.EX_S, check.EX_ETA2, check.EX_Y1
+    dens = _gaussian_soft_density_by_cdf(y1, eta, s)
+    assert check.gaussian_soft_density(dens)
+    r = check.gaussian_soft_density(np.log(dens))
     assert not r and "log density" in str(r)
+    assert not check.gaussian_soft_density(None)
+
+
+def _concrete(y1, eta, s):
+    y, a = np.array([y1, 1 - y1]), np.exp(eta)
+    return s * np.prod(a * y ** (-s - 1)) / np.sum(a * y ** (-s)) ** 2
+
+
+@pytest.mark.parametrize("slip,fragment", [
+    ("gumbel", "Gumbel"),
+    ("log_ratio", "log ratio"),
+    ("one_noise", "one perturbation"),
+    ("unscaled", "softness"),
+    ("swapped", "swapped"),
+])
+def test_gaussian_soft_density_slips(slip, fragment):
+    s, (e1, e2), y1 = check.EX_S, check.EX_ETA2, check.EX_Y1
+    u, jac = np.log(y1 / (1 - y1)), y1 * (1 - y1)
+    wrong = {"gumbel": _concrete(y1, check.EX_ETA2, s),
+             "log_ratio": stats.norm.pdf(u, (e1 - e2) / s, np.sqrt(2) / s),
+             "one_noise": stats.norm.pdf(u, (e1 - e2) / s, 1 / s) / jac,
+             "unscaled": stats.norm.pdf(u, e1 - e2, np.sqrt(2) / s) / jac,
+             "swapped": stats.norm.pdf(u, (e2 - e1) / s, np.sqrt(2) / s) / jac}[slip]
+    r = check.gaussian_soft_density(wrong)
+    assert not r and fragment in str(r), str(r)
+    assert "pdf" not in str(r) and "sqrt" not in str(r)           # the message names the slip, not the fix
+
+
+def test_the_page_shows_no_k2_recipe_before_the_density_exercise():
+    """The Gumbel K = 2 recipe (logistic law of the log ratio, changed back to y_1) is a template for the
+    exercise's normal case: no code cell before the exercise may spell it out."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "chapters" / "ch08_learning_non_invertible_models"
+                     / "8_2_2_gumbel_softmax.ipynb").read_text())
+    before = []
+    for cell in nb["cells"]:
+        if ":label: ex-8-2-2-density" in "".join(cell["source"]):
+            break
+        if cell["cell_type"] == "code":
+            before.append("".join(cell["source"]))
+    code = "".join(before)
+    assert "stats.logistic" not in code and "stats.norm.pdf" not in code and "(1 - _y1)" not in code
 
 
 def test_kl_uniform():
@@ -127,7 +189,7 @@ def test_relaxed_gradient_rejects_a_non_function_and_reveals_no_answer():
 _ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_gumbel as check\nimport numpy as np\nfrom scipy import stats\nfrom pedagogy_lib.deepgen import gumbel as gb\n'
 _ONE_CALL_ROUTES = {
     'ex-8-2-2-chi-square': ('chi_square', 'x2', 'p = np.exp(check.EX_ETA) / np.exp(check.EX_ETA).sum()\nx2 = stats.chisquare(check.EX_COUNTS, check.EX_COUNTS.sum() * p).statistic\n'),
-    'ex-8-2-2-density': ('concrete_density', 'dens', 'y = np.array([check.EX_Y1, 1 - check.EX_Y1])\ndens = np.exp(gb.concrete_log_density(y, check.EX_ETA2, check.EX_S))\n'),
+    'ex-8-2-2-density': ('gaussian_soft_density', 'dens', 'y = np.array([check.EX_Y1, 1 - check.EX_Y1])\ndens = np.exp(gb.concrete_log_density(y, check.EX_ETA2, check.EX_S))\n'),
 }
 
 
@@ -137,13 +199,6 @@ def test_one_call_routes_are_refused_when_graded(label):
     statement and raises in the graded student process."""
     checker_name, name, code = _ONE_CALL_ROUTES[label]
     assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
-
-
-def test_density_problem_is_not_the_pages_check():
-    """The page's K = 2 check evaluates the density at eta = (0.2, -0.4), s = 0.7; the exercise's
-    parameters differ, so no number on the page answers it."""
-    assert not (np.allclose(check.EX_ETA2, [0.2, -0.4]) and check.EX_S == 0.7)
-    assert not np.allclose(check.EX_ETA2, [0.2, -0.4]) and check.EX_S != 0.7
 
 
 def test_page_does_not_code_the_relaxed_gradient_exercise():

@@ -46,13 +46,21 @@ def test_kl_at_gain_passes_and_fails():
     assert not res and "log-determinant" in str(res)
 
 
-def _best_gain():
+def _min_kl_gain(pdf, logpdf):
+    """The gain minimizing KL(p || psi'(a y) a) for a symmetric data law by a bounded search over a quadrature
+    of the KL itself (no stationarity condition): twice the integral over 0 < y < 100, which keeps the
+    Laplace law's kink at an end point and stops before pdf(y) underflows to 0 against an infinite log."""
     def kl(a):
-        f = lambda y: stats.norm.pdf(y, scale=check.EX_SIGMA) * (        # noqa: E731
-            stats.norm.logpdf(y, scale=check.EX_SIGMA) - stats.logistic.logpdf(a * y) - np.log(a))
-        return integrate.quad(f, -np.inf, np.inf)[0]
+        f = lambda y: pdf(y) * (logpdf(y) - stats.logistic.logpdf(a * y) - np.log(a))    # noqa: E731
+        return 2 * integrate.quad(f, 0, 100, limit=200)[0]
     return optimize.minimize_scalar(kl, bounds=(0.1, 3.0), method="bounded",
                                     options={"xatol": 1e-9}).x
+
+
+def _best_gain(sigma=None):
+    """Laplace data of standard deviation sigma (scale sigma / sqrt 2), as the statement says."""
+    law = stats.laplace(scale=(check.EX_SIGMA if sigma is None else sigma) / np.sqrt(2))
+    return _min_kl_gain(law.pdf, law.logpdf)
 
 
 def test_best_gain_passes_and_fails():
@@ -63,6 +71,59 @@ def test_best_gain_passes_and_fails():
     assert not res and "unit-variance" in str(res)
     assert not check.best_gain(1 / check.EX_SIGMA)
     assert not check.best_gain("abc")
+
+
+def test_best_gain_named_slips():
+    sig = check.EX_SIGMA
+    normal = stats.norm(scale=sig)
+    res = check.best_gain(_min_kl_gain(normal.pdf, normal.logpdf))
+    assert not res and "normal data" in str(res), str(res)
+    res = check.best_gain(_best_gain(np.sqrt(2) * sig))           # sigma taken as the Laplace scale
+    assert not res and "Laplace scale" in str(res), str(res)
+    law = stats.laplace(scale=sig / np.sqrt(2))
+    tanh_root = optimize.brentq(lambda a: law.expect(lambda y: np.tanh(a * y) * a * y) - 1, 0.05, 5.0)
+    res = check.best_gain(tanh_root)
+    assert not res and "tanh squashing" in str(res), str(res)
+    res = check.best_gain(1 / _best_gain())
+    assert not res and "reciprocal" in str(res), str(res)
+
+
+def test_the_gain_is_not_the_pages_normal_case_rescaled():
+    """The page's Step 2 is for normal data: its curve's minimum for sigma_y = 2, rescaled to EX_SIGMA (a*
+    depends on a sigma only), is a normal-data gain, about 9% off the Laplace one."""
+    normal = stats.norm(scale=check.PAGE_SIGMA)
+    a_page = _min_kl_gain(normal.pdf, normal.logpdf)
+    assert not check.best_gain(a_page * check.PAGE_SIGMA / check.EX_SIGMA)
+    assert abs(_best_gain() * check.EX_SIGMA / (a_page * check.PAGE_SIGMA) - 1) > 0.05
+
+
+def test_step_2_minimum_solves_the_stationarity_condition():
+    """The check the page's Step 2 had (moved here so the page leaves no solver before the exercise): the
+    minimizer of the relative entropy for normal data with sigma_y = 2 is the root of E[tanh(aY/2) aY] = 1,
+    computed by Gauss-Hermite quadrature."""
+    x, w = np.polynomial.hermite_e.hermegauss(80)
+    root = optimize.brentq(lambda a: np.sum(w * np.tanh(a * 2.0 * x / 2) * a * 2.0 * x) / np.sqrt(2 * np.pi) - 1,
+                           0.1, 3.0)
+    normal = stats.norm(scale=2.0)
+    assert abs(root - _min_kl_gain(normal.pdf, normal.logpdf)) < 1e-6
+
+
+def test_the_page_leaves_no_gain_solver_before_the_exercise():
+    import json
+    from pathlib import Path
+
+    nb = json.loads(Path("chapters/ch09_learning_with_reparameterizations/9_0_1_duality.ipynb").read_text())
+    before = []
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if ":label: ex-9-0-1-best-gain" in text:
+            break
+        before.append(text)
+    page = "".join(before)
+    assert "brentq" not in page and "stat = " not in page and "tanh(a * sigma_y" not in page
+    assert "0.87" not in page
+    forbidden = check.SUMMATIVE["ex-9-0-1-best-gain"]["forbidden"]
+    assert set(forbidden) == {"density_z", "output_entropy", "relative_entropy"}
 
 
 def _page_pz(z, a):
@@ -76,8 +137,7 @@ def test_the_pages_sigma_and_functions_answer_none_of_the_three():
     assert not check.z_density(_page_pz(check.EX_Z, check.EX_A))
     f = lambda z: -_page_pz(z, check.EX_A) * np.log(_page_pz(z, check.EX_A))    # noqa: E731
     assert not check.kl_at_gain(-integrate.quad(f, 0, 1, limit=200)[0])
-    a_page = 1.75 / check.PAGE_SIGMA                     # about the page's printed 0.87
-    assert not check.best_gain(a_page) and not check.best_gain(0.87)
+    assert not check.best_gain(1.75 / check.PAGE_SIGMA) and not check.best_gain(0.87)
     forbidden = check.SUMMATIVE["ex-9-0-1-entropy"]["forbidden"]
     assert {"density_z", "output_entropy", "relative_entropy"} <= set(forbidden)
     assert "density_z" in check.SUMMATIVE["ex-9-0-1-z-density"]["forbidden"]

@@ -32,7 +32,18 @@ def test_logistic_kurtosis_is_not_on_the_page_and_its_one_call_is_forbidden():
     statement = text.split(":label: ex-9-1-logistic-kurtosis")[1].split(":::")[0]
     assert "excess kurtosis 1.2" not in text and "7\\pi^4/15" not in statement
     forbidden = check.SUMMATIVE["ex-9-1-logistic-kurtosis"]["forbidden"]
-    assert {"scipy.stats.logistic.stats", "scipy.stats.logistic.moment"} <= set(forbidden)
+    assert {"scipy.stats.logistic.stats", "scipy.stats.logistic.moment",
+            "scipy.stats._continuous_distns.logistic_gen._stats",
+            "pedagogy_lib.nn.infomax.source_kurtosis"} <= set(forbidden)
+    line = next(l for l in statement.splitlines() if l.startswith("Not allowed"))
+    assert [n.strip("`") for n in line.split(": ", 1)[1].rstrip(".").split(", ")] == forbidden
+
+
+def test_the_library_docstrings_do_not_state_the_logistic_kurtosis():
+    import pedagogy_lib.deepgen.ica as ica
+    import pedagogy_lib.nn.infomax as im
+    for doc in (im.__doc__, ica.__doc__, im.sample_sources.__doc__, im.source_kurtosis.__doc__):
+        assert doc.count("1.2") == doc.count("-1.2") and "6/5" not in doc   # the uniform's -1.2 only
 
 
 def _rotation_logliks():

@@ -98,45 +98,91 @@ def _tangent(z, v, dt=0.01, n_steps=10):
 
 
 def _lyapunov_run(start, cycles):
-    z, v = np.asarray(start, float), np.array([1.0, 0.0, 0.0])
-    states, vectors, logs = [z], [v], []
+    """Two perturbations through the exact linearization, re-orthonormalized by Gram-Schmidt written out
+    (not a library QR): the logs of the first vector's growth and of the growth of the second one's part
+    at right angles to the first."""
+    z = np.asarray(start, float)
+    q1, q2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    states, frames, logs, full = [z], [np.column_stack([q1, q2])], [], []
     for _ in range(cycles):
-        z, v = _tangent(z, v)
-        logs.append(np.log(np.linalg.norm(v)))
-        v = v / np.linalg.norm(v)
+        z_next, w1 = _tangent(z, q1)
+        _, w2 = _tangent(z, q2)
+        z = z_next
+        r11 = np.linalg.norm(w1)
+        q1 = w1 / r11
+        u = w2 - (w2 @ q1) * q1
+        r22 = np.linalg.norm(u)
+        q2 = u / r22
+        logs.append([np.log(r11), np.log(r22)])
+        full.append(np.log(np.linalg.norm(w2)))
         states.append(z)
-        vectors.append(v)
-    return float(np.mean(logs) / 0.1), np.array(states), np.array(vectors)
+        frames.append(np.column_stack([q1, q2]))
+    return (np.mean(logs, axis=0) / 0.1, np.array(states), np.array(frames), float(np.mean(full) / 0.1))
 
 
-def test_lyapunov_exponent():
+def test_lyapunov_exponents():
     on = _run([1.0, 1.0, 20.0], 300)[-1]                 # 30 time units of spin-up: on the attractor
-    lam, states, vectors = _lyapunov_run(on, 3000)       # 300 time units from there
+    lam, states, frames, full = _lyapunov_run(on, 3000)  # 300 time units from there
     np.testing.assert_allclose(states, _run(on, 3000), rtol=1e-9, atol=1e-9)
-    assert 0.85 < lam < 0.95
-    assert check.lyapunov_exponent(lam, states, vectors)
-    r = check.lyapunov_exponent(lam * 0.01, states, vectors)
+    assert 0.85 < lam[0] < 0.95 and abs(lam[1]) < 0.05
+    assert check.lyapunov_exponents(lam, states, frames)
+    flipped = frames.copy()
+    flipped[1::2, :, 0] *= -1                            # QR with a negative diagonal: signs do not matter
+    assert check.lyapunov_exponents(lam, states, flipped)
+    r = check.lyapunov_exponents(lam * 0.01, states, frames)
     assert not r and "per step" in str(r)
-    assert not check.lyapunov_exponent(-lam, states, vectors)
-    assert not check.lyapunov_exponent(2.0, states, vectors)
-    assert not check.lyapunov_exponent("abc", states, vectors)
-    # a number not computed from this run: a literal, or another run's exponent
-    assert not check.lyapunov_exponent(0.9, states, vectors)
-    assert not check.lyapunov_exponent(lam * (1 + 1e-3), states, vectors)
-    r = check.lyapunov_exponent(lam, states)
-    assert not r and "vectors" in str(r)
-    fake = vectors.copy()
-    fake[1:] = vectors[0]                                # unit vectors that are not the run's images
-    r = check.lyapunov_exponent(lam, states, fake)
+    r = check.lyapunov_exponents(lam[::-1], states, frames)
+    assert not r and "order" in str(r)
+    r = check.lyapunov_exponents([lam[0], lam.sum()], states, frames)
+    assert not r and "area" in str(r)
+    r = check.lyapunov_exponents([lam[0], full], states, frames)
+    assert not r and "whole image" in str(r)
+    assert not check.lyapunov_exponents(-lam, states, frames)
+    assert not check.lyapunov_exponents("abc", states, frames)
+    # numbers not computed from this run: literals, or the first alone right
+    assert not check.lyapunov_exponents([0.9, 0.0], states, frames)
+    r = check.lyapunov_exponents([lam[0], 0.0], states, frames)
+    assert not r and "first is right" in str(r)
+    r = check.lyapunov_exponents(lam[0], states, frames)
+    assert not r and "two" in str(r)
+    r = check.lyapunov_exponents(lam, states)
+    assert not r and "frames" in str(r)
+    # Step 3's single vector, repeated as both columns: not orthonormal
+    single = np.repeat(frames[:, :, :1], 2, axis=2)
+    r = check.lyapunov_exponents(lam, states, single)
+    assert not r and "orthonormal" in str(r)
+    fake = frames.copy()
+    fake[1:] = frames[0]                                 # orthonormal pairs that are not the run's images
+    r = check.lyapunov_exponents(lam, states, fake)
+    assert not r and "tangent-linear" in str(r)
+    swapped = frames[:, :, ::-1].copy()                  # the pair re-orthonormalized second column first
+    r = check.lyapunov_exponents(lam, states, swapped)
     assert not r and "tangent-linear" in str(r)
     # the run the statement asks for: long enough, started on the attractor, one cycle per row
-    r = check.lyapunov_exponent(lam)
+    r = check.lyapunov_exponents(lam)
     assert not r and "states" in str(r)
-    r = check.lyapunov_exponent(lam, states[:301], vectors[:301])
+    r = check.lyapunov_exponents(lam, states[:301], frames[:301])
     assert not r and "30 time units" in str(r) and "300" in str(r)
-    r = check.lyapunov_exponent(lam, _run([1.0, 2.0, 3.0], 3000), vectors)
+    r = check.lyapunov_exponents(lam, _run([1.0, 2.0, 3.0], 3000), frames)
     assert not r and "attractor" in str(r)
-    r = check.lyapunov_exponent(lam, states[::2], vectors[::2])
+    r = check.lyapunov_exponents(lam, states[::2], frames[::2])
     assert not r and "one cycle" in str(r)
+
+
+def test_the_page_does_not_compute_the_second_exponent_before_the_exercise():
+    """The page's lyapunov() pushes one vector (the first exponent); nothing before the exercise pushes a
+    pair or orthonormalizes one."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads(Path("chapters/da_data_assimilation/da_1_chaos_predictability.ipynb").read_text())
+    before = []
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if ":label: ex-da-1-lyapunov" in text:
+            break
+        before.append(text)
+    page = "".join(before)
+    assert "linalg.qr" not in page and "lambda_2" not in page and "second exponent" not in page
 
 

@@ -17,7 +17,7 @@ the choice matters), the generative reading, and a fix for sources the logistic 
 :math:`g(x) = d\log\hat p/dx`:
 
 * ``"logistic"``: :math:`\psi'(x) = \psi(x)(1-\psi(x))`, :math:`g = 1-2\psi(x)` (InfoMax; super-Gaussian,
-  excess kurtosis 1.2);
+  positive excess kurtosis);
 * ``"gaussian"``: standard normal, :math:`g = -x`. Then :math:`\hat p(\mathbf y)` is the normal density with
   covariance :math:`\mathbf D^{-1}\mathbf D^{-T} = (\mathbf D^T\mathbf D)^{-1}` (the draft prints
   :math:`\mathbf D^T\mathbf D^{-1}`), which depends on :math:`\mathbf D` only through :math:`\mathbf D^T\mathbf D`:

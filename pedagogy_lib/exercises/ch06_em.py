@@ -181,16 +181,19 @@ def _draw_hard(rng):
     """A problem of the same kind as the book's EX_HARD, for one student: a prior over three latent codes,
     three emission distributions over six symbols, and a data distribution over the six symbols (two
     decimals, all positive) that the model does not match exactly."""
-    pi = _simplex(rng, np.full(3, 4.0), lowest=0.1)
-    B = _draw_emissions(rng)
-    return HardProblem(pi, B, _simplex(rng, np.full(6, 5.0), lowest=0.05))
+    while True:   # the maximum-likelihood code must differ from the posterior mode for some symbol
+        pi = _simplex(rng, np.full(3, 4.0), lowest=0.1)
+        B = _draw_emissions(rng)
+        if np.any(np.argmax(B, axis=0) != np.argmax(pi[:, None] * B, axis=0)):
+            return HardProblem(pi, B, _simplex(rng, np.full(6, 5.0), lowest=0.05))
 
 
 #: The worked example of the page (Section 6.3.2): a prior over three latent codes, their emissions over six
-#: symbols, and a data distribution over the symbols. The page prints its excess surcharge, so the exercise has data of its own (EX_HARD).
+#: symbols, and a data distribution over the symbols. The page prints its surcharges, so the exercise has data of its own (EX_HARD).
 PAGE_HARD = HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10]))
 
 #: Exercise 4: the page's emissions under another prior, and another data distribution over the six symbols.
+#: For one symbol the code of largest likelihood is not the posterior mode.
 EX_HARD = checker.book_or_drawn(HardProblem(pi=np.array([0.25, 0.45, 0.30]), B=_B,
                                             p_y=np.array([0.10, 0.25, 0.10, 0.20, 0.10, 0.25])),
                                 _draw_hard, seed=634)
@@ -349,29 +352,36 @@ def bits_back(gross, net):
 
 
 def hard_excess(answer):
-    """Exercise 4, ``ex-6-3-hard-excess``: your excess surcharge of hard assignments over the marginal
-    code (Eq. 6.14) for :data:`EX_HARD`, a single number in bits.
+    """Exercise 4, ``ex-6-3-hard-excess``: your excess surcharge over the marginal code of hard
+    assignments to the code of largest likelihood, for :data:`EX_HARD`, a single number in bits.
 
-    The checker recognizes nats, an average under the wrong distribution, the average posterior
-    entropy, and the total cost given for the excess.
+    The checker recognizes the page's scheme (the posterior mode) in place of the statement's, nats,
+    an average under the wrong distribution, the average posterior entropy, the total cost given for
+    the excess, and a left-out code cost.
     """
     pi, B, p_y = EX_HARD
     joint = pi[:, None] * B                                # (K, M): p(x, y)
     marg = joint.sum(axis=0)
     post = joint / marg
-    ref = float(np.sum(p_y * -np.log2(post.max(axis=0))))
+    cols = np.arange(B.shape[1])
+    x_ml = np.argmax(B, axis=0)                            # the sender's code for each symbol
+    ref = float(np.sum(p_y * -np.log2(post[x_ml, cols])))
     ent_post = -np.sum(post * np.log2(post), axis=0)
     hints = {
+        "you coded each symbol with the posterior mode, the page's scheme; this sender picks the code "
+        "of largest likelihood": float(np.sum(p_y * -np.log2(post.max(axis=0)))),
         "you worked in nats: use log2": ref * np.log(2),
         "you averaged under the model marginal p_hat(y) instead of the data distribution p(y)":
-            float(np.sum(marg * -np.log2(post.max(axis=0)))),
-        "you returned the average posterior entropy: Eq. 6.14 has the KL from the delta to the posterior, "
-        "which for a delta at x* is -log2 p_hat(x* | y)": float(np.sum(p_y * ent_post)),
+            float(np.sum(marg * -np.log2(post[x_ml, cols]))),
+        "you returned the average posterior entropy, which is what a sender who draws the code from the "
+        "posterior pays without a refund": float(np.sum(p_y * ent_post)),
         "you returned the total hard-assignment cost, not its excess over the marginal code":
-            float(np.sum(p_y * -np.log2(joint.max(axis=0)))),
+            float(np.sum(p_y * -np.log2(joint[x_ml, cols]))),
+        "you left out the code cost -log2 p_hat(x) of the code sent":
+            float(np.sum(p_y * (-np.log2(B[x_ml, cols]) + np.log2(marg)))),
     }
     problems = checker.compare_scalar(answer, ref, "your excess surcharge", rtol=1e-8, hints=hints)
-    return checker.result("excess surcharge of hard assignments (Eq. 6.14)", problems)
+    return checker.result("excess surcharge of hard assignments to the likeliest code (Eq. 6.14)", problems)
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).

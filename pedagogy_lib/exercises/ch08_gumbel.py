@@ -14,7 +14,7 @@ import numpy as np
 
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_ETA", "EX_COUNTS", "EX_Y1", "EX_ETA2", "EX_S", "EX_LOGITS", "chi_square", "concrete_density",
+__all__ = ["EX_ETA", "EX_COUNTS", "EX_Y1", "EX_ETA2", "EX_S", "EX_LOGITS", "chi_square", "gaussian_soft_density",
            "kl_uniform", "relaxed_gradient"]
 
 
@@ -60,7 +60,8 @@ def _draw_s(rng):
     return round(float(rng.choice([0.3, 0.4, 0.5, 0.6, 0.8, 0.9, 1.2, 1.5])), 1)
 
 
-#: Exercise (b): a point y = (EX_Y1, 1 - EX_Y1), natural parameters and softness for K = 2.
+#: Exercise (b): a point y = (EX_Y1, 1 - EX_Y1), natural parameters and softness for K = 2 (the
+#: soft categorical with standard normal perturbations).
 EX_Y1 = book_or_drawn(0.3, _draw_y1, seed=8223)
 EX_ETA2 = book_or_drawn(np.array([-0.3, 0.6]), _draw_eta2, seed=8224)
 EX_S = book_or_drawn(0.5, _draw_s, seed=8225)
@@ -105,24 +106,41 @@ def chi_square(answer) -> CheckResult:
     return result("chi-square statistic", compare_scalar(answer, expected, "the statistic", rtol=1e-6, hints=hints))
 
 
-def concrete_density(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-2-2-density``: your soft-categorical density (K = 2) at y = (EX_Y1, 1 - EX_Y1)
+def _normal_pdf(x, mean, sd):
+    return float(np.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)))
+
+
+def gaussian_soft_density(answer) -> CheckResult:
+    """Exercise (b), ``ex-8-2-2-density``: your density (K = 2, with respect to y_1) of the soft
+    categorical whose perturbations are standard normal instead of Gumbel, at y = (EX_Y1, 1 - EX_Y1)
     for :data:`EX_ETA2` and :data:`EX_S`, a single number (not its log).
 
-    The checker recognizes a missing factor, wrong exponents, and the log density.
+    The checker recognizes the Gumbel (Concrete) density in its place, the density of the log ratio
+    (no change of variables back to y_1), the spread of a single perturbation where two enter, the
+    natural parameters left unscaled by the softness, the two categories swapped, and the log
+    density.
     """
-    y = np.array([EX_Y1, 1 - EX_Y1])
-    a, s = np.exp(EX_ETA2), EX_S
-    expected = float(s * np.prod(a * y ** (-s - 1)) / np.sum(a * y ** (-s)) ** 2)
+    y1, (e1, e2), s = EX_Y1, EX_ETA2, EX_S
+    y = np.array([y1, 1 - y1])
+    u = float(np.log(y1 / (1 - y1)))
+    jac = float(y1 * (1 - y1))
+    expected = _normal_pdf(u, (e1 - e2) / s, np.sqrt(2.0) / s) / jac
+    a = np.exp(EX_ETA2)
     hints = {
-        "you left out the factor s^(K-1)": expected / s,
-        "you used y^(-s) in the product where the density has y^(-s-1)": float(
-            s * np.prod(a * y ** (-s)) / np.sum(a * y ** (-s)) ** 2),
+        "you used the Gumbel perturbations of the page's density, not standard normal ones": float(
+            s * np.prod(a * y ** (-s - 1)) / np.sum(a * y ** (-s)) ** 2),
+        "you gave the density of the log ratio log(y_1 / y_2); the statement asks for the density of y_1":
+            expected * jac,
+        "your spread is that of one perturbation, but the log ratio holds the difference of two":
+            _normal_pdf(u, (e1 - e2) / s, 1.0 / s) / jac,
+        "you did not divide the natural parameters by the softness":
+            _normal_pdf(u, e1 - e2, np.sqrt(2.0) / s) / jac,
+        "you swapped the two categories": _normal_pdf(u, (e2 - e1) / s, np.sqrt(2.0) / s) / jac,
         "you gave the log density": float(np.log(expected)),
-        "you raised the denominator to the power 1 instead of K": float(
-            s * np.prod(a * y ** (-s - 1)) / np.sum(a * y ** (-s))),
     }
-    return result("soft-categorical density", compare_scalar(answer, expected, "the density", rtol=1e-6, hints=hints))
+    hints = {text: v for text, v in hints.items() if not np.isclose(v, expected, rtol=1e-4)}
+    return result("soft-categorical density with Gaussian perturbations",
+                  compare_scalar(answer, expected, "the density", rtol=1e-6, hints=hints))
 
 
 def kl_uniform(answer) -> CheckResult:

@@ -5,9 +5,9 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch09_duality as check
     check.z_density(my_pz)
 
-The setting of the first three exercises is one-dimensional: zero-mean normal data Y with standard
-deviation :data:`EX_SIGMA`, the recognition map d(y) = a y and the logistic CDF psi as squashing
-function (discriminative reading) or prior CDF (generative reading). The last exercise asks for a
+The setting of the first three exercises is one-dimensional: zero-mean data Y with standard deviation
+:data:`EX_SIGMA` (normal in the first two, Laplace in the third), the recognition map d(y) = a y and
+the logistic CDF psi as squashing function (discriminative reading) or prior CDF (generative reading). The last exercise asks for a
 function, the model's log-density under any invertible map, which is run on maps and priors made
 here that the notebook never shows. Reference answers are computed in this module, independently of
 the library.
@@ -113,21 +113,35 @@ def kl_at_gain(value):
     return checker.result("relative entropy at the given gain", problems)
 
 
-def _lambda_unit():
-    def stat(lam):
-        return integrate.quad(lambda s: np.tanh(lam * s / 2.0) * lam * s * np.exp(-s * s / 2.0),
-                              -np.inf, np.inf, epsabs=1e-13)[0] / np.sqrt(2.0 * np.pi) - 1.0
+def _unit_gain(log_density, score=lambda u: np.tanh(u / 2.0)):
+    """The root c of E[score(c S) c S] = 1 for a symmetric, unit-variance S with the given log-density
+    (quadrature over s > 0, doubled); the maximum-likelihood gain for data of standard deviation sigma
+    is c / sigma."""
+    def stat(c):
+        return 2.0 * integrate.quad(lambda t: score(c * t) * c * t * np.exp(log_density(t)), 0.0, np.inf,
+                                    epsabs=1e-13, limit=200)[0] - 1.0
     return optimize.brentq(stat, 0.1, 10.0, xtol=1e-13)
+
+
+def _log_laplace_unit(t):
+    """Laplace density with unit variance (scale 1/sqrt 2)."""
+    return -np.sqrt(2.0) * np.abs(t) - 0.5 * np.log(2.0)
+
+
+def _log_normal_unit(t):
+    return -0.5 * t * t - 0.5 * np.log(2.0 * np.pi)
 
 
 def best_gain(a):
     """Exercise 3, ``ex-9-0-1-best-gain``: your gain a* > 0 that maximizes the likelihood of the logistic
-    model for the data of :data:`EX_SIGMA`, a single number.
+    model for zero-mean Laplace data of standard deviation :data:`EX_SIGMA`, a single number.
 
     A negative answer of the right size is accepted too (the mirror-image maximum). The checker
-    recognizes the optimum for unit-variance data, its reciprocal, and the whitening gain.
+    recognizes the optimum for normal data, the optimum for unit-variance data, EX_SIGMA taken as the
+    Laplace scale, the score of tanh squashing in place of the logistic's, its reciprocal, and the
+    whitening gain.
     """
-    lam = _lambda_unit()
+    lam = _unit_gain(_log_laplace_unit)
     ref = lam / EX_SIGMA
     arr, problems = checker.as_numeric(a, "your gain")
     if problems:
@@ -135,7 +149,11 @@ def best_gain(a):
     if arr.size == 1 and float(arr.reshape(())) < 0:
         arr = -arr                    # -a* is the mirror-image maximum of a symmetric prior
     hints = {
+        "you solved for normal data (as on the page); these data are Laplace": _unit_gain(_log_normal_unit) / EX_SIGMA,
         "you solved for unit-variance data; these data have standard deviation EX_SIGMA": lam,
+        "you took EX_SIGMA as the Laplace scale; it is the standard deviation": lam / (np.sqrt(2.0) * EX_SIGMA),
+        "your stationarity condition has the score of tanh squashing, not of the logistic psi":
+            _unit_gain(_log_laplace_unit, score=np.tanh) / EX_SIGMA,
         "you gave the reciprocal, a scale instead of a gain": 1.0 / ref,
         "you gave the whitening gain 1/sigma, which does not solve the stationarity condition":
             1.0 / EX_SIGMA,
@@ -278,6 +296,7 @@ def log_density_function(fn):
 SUMMATIVE = {
     "ex-9-0-1-z-density": {"forbidden": ["density_z"]},
     "ex-9-0-1-entropy": {"forbidden": ["density_z", "output_entropy", "relative_entropy"]},
+    "ex-9-0-1-best-gain": {"forbidden": ["density_z", "output_entropy", "relative_entropy"]},
     "ex-9-0-1-log-density": {"forbidden": ["pedagogy_lib.nn.infomax.log_density",
                                            "pedagogy_lib.deepgen.ica.log_likelihood",
                                            "pedagogy_lib.deepgen.nice.log_likelihood",

@@ -13,7 +13,7 @@ import numpy as np
 
 from .checker import as_numeric, compare_function, compare_scalar, result
 
-__all__ = ["EX_STATES", "GROWTH", "CYCLE", "MIN_TIME", "lorenz63_field", "predictability_time", "lyapunov_exponent"]
+__all__ = ["EX_STATES", "GROWTH", "CYCLE", "MIN_TIME", "lorenz63_field", "predictability_time", "lyapunov_exponents"]
 
 #: Exercise 1: states at which the vector field is tested (rows).
 EX_STATES = np.array([[1.0, 2.0, 3.0], [-5.5, 0.3, 24.0], [8.0, 8.0, 27.0], [0.0, 0.0, 0.0]])
@@ -105,26 +105,27 @@ def _cycle_jacobians(X) -> np.ndarray:
     return np.stack(cols, axis=-1)
 
 
-def lyapunov_exponent(answer, states=None, vectors=None) -> "result":
-    """Exercise 3, ``ex-da-1-lyapunov``: your estimate of Lorenz-63's leading Lyapunov exponent (per unit
-    time), with the run it came from.
+def lyapunov_exponents(answer, states=None, frames=None) -> "result":
+    """Exercise 3, ``ex-da-1-lyapunov``: your estimates of Lorenz-63's two leading Lyapunov exponents
+    (per unit time, the larger first), with the run they came from.
 
     ``states`` holds the state at the start of every cycle of the run, shape ``(K + 1, 3)``; the run
-    must last at least 300 time units and start on the attractor. ``vectors`` holds the renormalized
-    perturbation at the start of every cycle, shape ``(K + 1, 3)``, each of unit length. The checker
-    pushes each of your vectors through its own Jacobian of the cycle at your state, checks that this
-    gives your next vector, and checks that your exponent is the average log growth of this run.
+    must last at least 300 time units and start on the attractor. ``frames`` holds the pair of
+    perturbations at the start of every cycle as the two columns of a ``(3, 2)`` array, shape
+    ``(K + 1, 3, 2)``, each pair orthonormal. The checker pushes each of your pairs through its own
+    Jacobian of the cycle at your state, checks that this gives your next pair (each column up to its
+    sign), and checks that your two exponents are the ones this very run gives.
     """
-    name = "leading Lyapunov exponent"
-    arr, problems = as_numeric(answer, "your exponent")
+    name = "two leading Lyapunov exponents"
+    arr, problems = as_numeric(answer, "your exponents")
     if problems:
         return result(name, problems)
-    if arr.size != 1:
-        return result(name, [f"your exponent should be one number; got shape {arr.shape}."])
+    if arr.size != 2:
+        return result(name, [f"pass the two exponents, the larger first, as two numbers; got shape {arr.shape}."])
     X, problems = as_numeric(states, "your states")
     if problems:
-        return result(name, problems + ["pass the states and vectors of your run too: "
-                                        "check.lyapunov_exponent(my_lambda, my_states, my_vectors)."])
+        return result(name, problems + ["pass the states and frames of your run too: "
+                                        "check.lyapunov_exponents(my_lambdas, my_states, my_frames)."])
     if X.ndim != 2 or X.shape[1] != 3 or X.shape[0] < 2:
         return result(name, [f"your states should have shape (K + 1, 3), one row per cycle; got {X.shape}."])
     K = X.shape[0] - 1
@@ -137,34 +138,55 @@ def lyapunov_exponent(answer, states=None, vectors=None) -> "result":
     if np.sqrt(((_attractor_cloud() - X[0]) ** 2).sum(axis=1)).min() > 0.7:      # on-attractor points: < 0.5
         return result(name, ["your run does not start on the attractor: integrate for a while first "
                              "(a spin-up of a few tens of time units) and start from where that ends."])
-    V, problems = as_numeric(vectors, "the array of vectors")
+    Q, problems = as_numeric(frames, "your frames")
     if problems:
-        return result(name, problems + ["pass the renormalized perturbation at the start of every cycle: "
-                                        "check.lyapunov_exponent(my_lambda, my_states, my_vectors)."])
-    if V.shape != X.shape:
-        return result(name, [f"your vectors should have the shape of your states, {X.shape}; got {V.shape}."])
-    if not np.allclose(np.linalg.norm(V, axis=1), 1.0, atol=1e-8):
-        return result(name, ["your vectors should each have length one: renormalize after every cycle."])
-    W = np.einsum("kij,kj->ki", _cycle_jacobians(X[:-1]), V[:-1])
-    growth = np.linalg.norm(W, axis=1)
-    if not np.allclose(W / growth[:, None], V[1:], atol=1e-5):
-        return result(name, ["your vectors are not the tangent-linear model's images of each other: each row "
-                             "should be the previous one pushed through one cycle at the previous state and "
-                             "renormalized."])
-    lam_run = float(np.mean(np.log(growth)) / CYCLE)
-    lam = float(arr.ravel()[0])
-    if abs(lam - lam_run) <= 1e-5 * abs(lam_run) and 0.8 <= lam <= 1.0:
+        return result(name, problems + ["pass the pair of perturbations at the start of every cycle: "
+                                        "check.lyapunov_exponents(my_lambdas, my_states, my_frames)."])
+    if Q.shape != (K + 1, 3, 2):
+        return result(name, [f"your frames should have shape {(K + 1, 3, 2)}, the pair as the two columns of "
+                             f"each (3, 2) array; got {Q.shape}."])
+    gram = np.einsum("kia,kib->kab", Q, Q)
+    if not np.allclose(gram, np.eye(2), atol=1e-8):
+        return result(name, ["the two columns of each of your frames should be orthonormal (each of length one, "
+                             "at right angles): re-orthonormalize the pair after every cycle."])
+    W = np.einsum("kij,kja->kia", _cycle_jacobians(X[:-1]), Q[:-1])
+    r11 = np.linalg.norm(W[:, :, 0], axis=1)
+    q1 = W[:, :, 0] / r11[:, None]
+    u = W[:, :, 1] - np.sum(W[:, :, 1] * q1, axis=1)[:, None] * q1
+    r22 = np.linalg.norm(u, axis=1)
+    q2 = u / r22[:, None]
+    same = (np.abs(np.sum(q1 * Q[1:, :, 0], axis=1)) > 1 - 1e-8) & (np.abs(np.sum(q2 * Q[1:, :, 1], axis=1))
+                                                                    > 1 - 1e-8)
+    if not np.all(same):
+        return result(name, ["your frames are not the tangent-linear model's images of each other: each pair should "
+                             "be the previous pair pushed through one cycle at the previous state and "
+                             "re-orthonormalized, its first column first."])
+    run = np.array([np.mean(np.log(r11)), np.mean(np.log(r22))]) / CYCLE
+    lam = arr.ravel()
+    tol = 1e-5 * abs(run[0])
+
+    def near(v):
+        return bool(np.all(np.abs(lam - np.asarray(v, float)) <= tol))
+
+    if near(run) and 0.8 <= lam[0] <= 1.0 and abs(lam[1]) <= 0.1:
         return result(name, [])
-    if abs(lam / 0.01 - lam_run) <= 1e-5 * abs(lam_run) or abs(lam / CYCLE - lam_run) <= 1e-5 * abs(lam_run):
-        why = "it looks like a rate per step or per cycle, not per unit time: divide by the time"
-    elif lam < 0:
-        why = "it is negative, so nearby trajectories would converge: check the sign of the log"
-    elif abs(lam * np.log(10) - lam_run) <= 1e-5 * abs(lam_run):
-        why = "it looks like a base-10 logarithm was used"
+    full = np.mean(np.log(np.linalg.norm(W[:, :, 1], axis=1))) / CYCLE
+    if near(run * 0.01) or near(run * CYCLE):          # per RK4 step (dt = 0.01) or per cycle
+        why = "they look like rates per step or per cycle, not per unit time: divide by the time"
+    elif near(run[::-1]):
+        why = "they are in the wrong order: the larger comes first"
+    elif near(run * np.log(10) ** -1):
+        why = "they look like base-10 logarithms"
+    elif near([run[0], run[0] + run[1]]):
+        why = "your second number is the growth rate of the area the pair spans, which is the sum of the two"
+    elif near([run[0], full]):
+        why = "your second number is the average log growth of the second vector's whole image, not the second exponent"
+    elif abs(lam[0] - run[0]) <= tol:
+        why = "the first is right; the second is not the one this run gives"
     else:
-        why = ("it is not the average log growth per unit time of the run you passed: compute it from "
-               "this run's own growth factors")
-    return result(name, [f"your exponent is not accepted: {why}."])
+        why = ("they are not the average log growth rates per unit time of the run you passed: compute them "
+               "from this run's own growth factors")
+    return result(name, [f"your exponents are not accepted: {why}."])
 
 
 # --- graded versions (courseware/grading.py): problem data of each student's own, forbidden calls --------

@@ -15,7 +15,7 @@ turns maximizing it into maximum likelihood under the model density of Eq. 5.26,
 where :math:`\mathbf d_k^T` is the :math:`k`-th row of :math:`\mathbf D` and
 :math:`\psi' = \psi(1-\psi)` is the logistic *density*. So InfoMax fits a linear model
 :math:`\mathbf y = \mathbf D^{-1}\check{\mathbf x}` whose sources are independent and logistic: a
-super-Gaussian prior (excess kurtosis 1.2).
+super-Gaussian prior (positive excess kurtosis).
 
 **Objective.** The code maximizes the sample average of :math:`\log\hat p` (Eq. 5.26),
 
@@ -405,14 +405,14 @@ def _epoch(D, Y, rng, B, lr, step):
 def amari_index(D, C) -> float:
     r"""Amari index of the global matrix :math:`\mathbf P = \mathbf D\mathbf C`, in :math:`[0, 1]`.
 
-    .. math:: a(\mathbf P) = \frac{1}{2K(K-1)}\Big[\sum_i\Big(\frac{\sum_j|p_{ij}|}{\max_j|p_{ij}|}-1\Big)
-              + \sum_j\Big(\frac{\sum_i|p_{ij}|}{\max_i|p_{ij}|}-1\Big)\Big].
-
-    It is 0 exactly when :math:`\mathbf P` is a permuted diagonal matrix, i.e. when ``D`` recovers the
-    sources up to order and scale (the only ambiguities of ICA), and 1 for a :math:`2\times2`
-    rotation by 45 degrees. To first order in the off-diagonal errors :math:`\epsilon_{ij}` of
-    :math:`\mathbf P = \lambda(\mathbf I+\boldsymbol\epsilon)` (equal scales) it is the mean of
-    :math:`|\epsilon_{ij}|` over the :math:`K(K-1)` off-diagonal entries.
+    It measures how far :math:`\mathbf P` is from a permuted diagonal matrix. Each row, and each
+    column, of :math:`|\mathbf P|` contributes the sum of its entries relative to its largest entry,
+    less one (the ratio of what leaks into the other entries to the entry that should carry
+    everything); the sum of these :math:`2K` terms is divided by its largest possible value, so the
+    index lies in :math:`[0, 1]` for every :math:`K`. It ignores the signs of the entries and a
+    common scale. It is 0 exactly when :math:`\mathbf P` is a permuted diagonal matrix, i.e. when
+    ``D`` recovers the sources up to order and scale (the only ambiguities of ICA), and 1 for a
+    :math:`2\times2` rotation by 45 degrees.
 
     Parameters
     ----------
@@ -469,8 +469,8 @@ def _check_source(source, beta):
 def sample_sources(rng, N: int, K: int, *, source: str = "laplace", beta: float | None = None) -> np.ndarray:
     r"""Draw ``N`` samples of ``K`` independent, zero-mean, unit-variance sources.
 
-    ``source`` is ``"laplace"`` (excess kurtosis 3, super-Gaussian), ``"logistic"`` (1.2: the
-    InfoMax prior itself), ``"gaussian"`` (0), ``"uniform"`` (-1.2, sub-Gaussian) or ``"gennorm"``,
+    ``source`` is ``"laplace"`` (excess kurtosis 3, super-Gaussian), ``"logistic"`` (super-Gaussian:
+    the InfoMax prior itself), ``"gaussian"`` (0), ``"uniform"`` (-1.2, sub-Gaussian) or ``"gennorm"``,
     the generalized normal :math:`p(s)\propto\exp(-|s/\alpha|^\beta)` with shape ``beta``
     (``beta = 1`` Laplace, ``2`` Gaussian, :math:`\to\infty` uniform), which sweeps the kurtosis
     continuously.
