@@ -193,10 +193,12 @@ def kernel_module_names(code: str, imports: str = "") -> list[str]:
     return sorted(set(found))
 
 
-#: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers):
-#: an answer that imports one hands the computation to it, as a call to a forbidden function would.
+#: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers),
+#: and mpmath, installed with the tests, whose arbitrary-precision numerical derivatives and quadrature
+#: stand in for the derivations the exercises ask for: an answer that imports one hands the computation
+#: to it, as a call to a forbidden function would.
 PEER_LIBRARIES = ("filterpy", "pykalman", "hmmlearn", "pgmpy", "sklearn", "statsmodels", "dynamax", "jax", "blackjax",
-                  "emcee")
+                  "emcee", "mpmath")
 
 
 def peer_library_imports(code: str) -> list[str]:

@@ -136,6 +136,7 @@ def test_answers_that_import_a_peer_library_are_not_accepted(source):
     assert G.peer_library_imports("from filterpy.kalman import KalmanFilter\nimport numpy as np") == ["filterpy"]
     assert G.peer_library_imports("import sklearn.mixture as skm\nimport pgmpy") == ["pgmpy", "sklearn"]
     assert G.peer_library_imports("m = importlib.import_module('hmmlearn.hmm')") == ["hmmlearn"]
+    assert G.peer_library_imports("from mpmath import diff") == ["mpmath"]
     for honest in ("import numpy as np\nfrom scipy import linalg", "from pedagogy_lib import mixture as mx",
                    "import networkx as nx", "from . import x"):
         assert G.peer_library_imports(honest) == [], honest
