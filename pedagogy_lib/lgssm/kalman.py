@@ -92,7 +92,9 @@ from scipy.linalg import solve_triangular
 
 from ..core.checks import (PSD_RTOL, as_array, as_scalar, check_backend, check_choice, check_psd, check_shape,
                            check_spd)
-from ..core.jit import njit, njit_inline
+from ..core.jit import njit
+from ..core.kernels import (EPS, SPD_ULPS, chol_logdet, chol_upper, mm, mtm, solve_u, solve_ut, solve_ut_vec,
+                            symmetrize_into, weighted_sumsq)
 from ..gaussian.blocks import bayes_invert
 from ..core.linalg import TAU, chol_solve, symmetrize
 from .model import LGSSMParams, check_params_factored, check_u, check_y
@@ -110,14 +112,6 @@ FORMS = ("auto", "covariance", "information")
 INFORMATION_RATIO = 2
 #: ... and only when ``lambda_max(C^T Sigma_y_x^{-1} C)`` times the state scale is at most this (see above).
 AUTO_MAX_DIGITS_LOST_RATIO = 1e8
-#: Matrix products with at least this many multiply-adds go to BLAS (``np.dot``) inside the kernels;
-#: smaller ones use explicit loops, which avoid the call overhead.
-_BLAS_MIN_WORK = 4096
-#: The kernels' Cholesky factorizations fail (and the wrappers raise a ``ValueError``) when a squared
-#: pivot is at most ``_PIVOT_ULPS * n * eps`` times its diagonal entry: the same margin as
-#: :func:`pedagogy_lib.core.checks.check_spd` (``SPD_ULPS``).
-_PIVOT_ULPS = 100.0
-_EPS = float(np.finfo(np.float64).eps)
 #: The covariance form switches to the Joseph update when tr(Sigma_y) > _JOSEPH_RATIO * lambda_min(Sigma_y_x),
 #: i.e. when the subtractive update would lose more than about six digits.
 _JOSEPH_RATIO = 1e6
@@ -342,12 +336,12 @@ def _kalman_filter_numpy(mu1, Sigma1, A, B, u, a, Sigma_x, C, c, Sigma_y_x, y, o
 
 
 def _pivots_ok(S) -> bool:
-    """NumPy twin of the kernels' pivot test in ``_chol_upper``: is ``S`` positive definite to working precision?"""
+    """NumPy twin of the kernels' pivot test in :func:`pedagogy_lib.core.kernels.chol_upper`: is ``S`` positive definite to working precision?"""
     try:
         L = np.linalg.cholesky(S)
     except np.linalg.LinAlgError:
         return False
-    return bool(np.all(np.diag(L) ** 2 > _PIVOT_ULPS * S.shape[0] * _EPS * np.diag(S)))
+    return bool(np.all(np.diag(L) ** 2 > SPD_ULPS * S.shape[0] * EPS * np.diag(S)))
 
 
 def _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt):
@@ -385,206 +379,8 @@ def _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt):
 # ------------------------------------------------------------------------------------------------
 # numba kernels: same algebra, explicit loops on preallocated work arrays
 # ------------------------------------------------------------------------------------------------
-# Small dense helpers. All matrices are C-contiguous; inner loops run along rows (AXPY form), which
-# LLVM vectorizes without reassociating sums (no fastmath). Products large enough to amortize a BLAS
-# call go to np.dot. The helpers are inlined into the kernels (``njit_inline``): at n = 2 a time step
-# is a few hundred flops, and calls that pass array structures cost as much as the arithmetic.
-
-@njit
-def _dot_blas(X, Y, out):
-    """out = X @ Y by BLAS. Kept out of line: the small helpers below are inlined into the kernels,
-    and a BLAS call inlined with them slows the small-matrix loops around it."""
-    np.dot(X, Y, out)
-
-
-@njit
-def _chol_lapack(S, U):
-    """U = upper Cholesky factor of S by LAPACK (out of line, as :func:`_dot_blas`); False on failure."""
-    try:
-        L = np.linalg.cholesky(S)
-    except Exception:                    # LAPACK found a non-positive pivot
-        return False
-    n = S.shape[0]
-    for i in range(n):
-        for j in range(n):
-            U[i, j] = L[j, i]
-    return True
-
-
-@njit_inline
-def _mm(X, Y, out):
-    """out = X @ Y (X: p x q, Y: q x r)."""
-    p, q = X.shape
-    r = Y.shape[1]
-    if p * q * r >= _BLAS_MIN_WORK:
-        _dot_blas(X, Y, out)
-        return
-    if r < 8:                       # short rows: scalar dot products beat short vector loops
-        for i in range(p):
-            for j in range(r):
-                s = 0.0
-                for k in range(q):
-                    s += X[i, k] * Y[k, j]
-                out[i, j] = s
-        return
-    for i in range(p):
-        for j in range(r):
-            out[i, j] = 0.0
-        for k in range(q):
-            x = X[i, k]
-            for j in range(r):
-                out[i, j] += x * Y[k, j]
-
-
-@njit_inline
-def _mtm(Z, out):
-    """out = Z^T @ Z (Z: p x q), exactly symmetric."""
-    p, q = Z.shape
-    if p * q * q >= _BLAS_MIN_WORK:
-        _dot_blas(Z.T, Z, out)
-        _symmetrize_into(out, out)
-        return
-    if q < 8:                       # short rows: scalar dot products (same order for (i, j) and (j, i))
-        for i in range(q):
-            for j in range(q):
-                s = 0.0
-                for k in range(p):
-                    s += Z[k, i] * Z[k, j]
-                out[i, j] = s
-        return
-    for i in range(q):
-        for j in range(q):
-            out[i, j] = 0.0
-    # full rows (AXPY form, vectorizes); the sum for (i, j) and (j, i) runs over the same products in
-    # the same order, so the result is exactly symmetric
-    for k in range(p):
-        for i in range(q):
-            z = Z[k, i]
-            for j in range(q):
-                out[i, j] += z * Z[k, j]
-
-
-@njit_inline
-def _chol_upper(S, U):
-    """Upper Cholesky factor U (U^T U = S), written into U; returns False when S is not positive
-    definite to working precision.
-
-    A pivot ``U[k, k]^2`` at or below ``_PIVOT_ULPS * n * eps * S[k, k]`` (or NaN) is a failure: the
-    squared pivot is the variance of coordinate ``k`` given the earlier ones, and a value that small
-    relative to the variance itself is rounding noise (the same scaled test as
-    :func:`pedagogy_lib.core.checks.check_spd`, which bounds the smallest eigenvalue of the
-    unit-diagonal scaling from above by the smallest such ratio). Small matrices: right-looking row
-    updates. Large ones: LAPACK (``np.linalg.cholesky``), transposed, then the same pivot test.
-    """
-    n = S.shape[0]
-    tol = _PIVOT_ULPS * n * _EPS
-    if n * n * n >= 3 * _BLAS_MIN_WORK:
-        for k in range(n):
-            if not S[k, k] > 0.0:
-                return False
-        if not _chol_lapack(S, U):
-            return False
-        for k in range(n):
-            if not U[k, k] * U[k, k] > tol * S[k, k]:
-                return False
-        return True
-    for i in range(n):
-        for j in range(n):
-            U[i, j] = S[i, j] if j >= i else 0.0
-    for k in range(n):
-        piv = U[k, k]
-        if not piv > tol * S[k, k]:                  # also catches NaN and a non-positive S[k, k]
-            return False
-        d = np.sqrt(piv)
-        inv_d = 1.0 / d
-        for j in range(k, n):
-            U[k, j] *= inv_d
-        for i in range(k + 1, n):
-            f = U[k, i]
-            for j in range(i, n):
-                U[i, j] -= f * U[k, j]
-    return True
-
-
-@njit_inline
-def _chol_logdet(U):
-    """log|S| from the Cholesky factor U of S."""
-    out = 0.0
-    for i in range(U.shape[0]):
-        out += np.log(U[i, i])
-    return 2.0 * out
-
-
-@njit_inline
-def _solve_ut(U, X):
-    """In place: X <- U^{-T} X (forward substitution with the lower factor L = U^T); X is n x r."""
-    n = U.shape[0]
-    r = X.shape[1]
-    for i in range(n):
-        for j in range(i):
-            f = U[j, i]
-            for k in range(r):
-                X[i, k] -= f * X[j, k]
-        inv_d = 1.0 / U[i, i]
-        for k in range(r):
-            X[i, k] *= inv_d
-
-
-@njit_inline
-def _solve_u(U, X):
-    """In place: X <- U^{-1} X (back substitution); X is n x r."""
-    n = U.shape[0]
-    r = X.shape[1]
-    for i in range(n - 1, -1, -1):
-        for j in range(i + 1, n):
-            f = U[i, j]
-            for k in range(r):
-                X[i, k] -= f * X[j, k]
-        inv_d = 1.0 / U[i, i]
-        for k in range(r):
-            X[i, k] *= inv_d
-
-
-@njit_inline
-def _solve_ut_vec(U, x):
-    """In place: x <- U^{-T} x for a vector."""
-    n = U.shape[0]
-    for i in range(n):
-        s = x[i]
-        for j in range(i):
-            s -= U[j, i] * x[j]
-        x[i] = s / U[i, i]
-
-
-@njit_inline
-def _weighted_sumsq(e, w):
-    """sum_k w_k e_k^2 with four running sums: independent additions keep the pipeline full, since
-    a float sum is not vectorized (its order is kept, as the compiler must without fastmath)."""
-    m = e.shape[0]
-    q0 = q1 = q2 = q3 = 0.0
-    k = 0
-    while k + 4 <= m:
-        q0 += e[k] * e[k] * w[k]
-        q1 += e[k + 1] * e[k + 1] * w[k + 1]
-        q2 += e[k + 2] * e[k + 2] * w[k + 2]
-        q3 += e[k + 3] * e[k + 3] * w[k + 3]
-        k += 4
-    while k < m:
-        q0 += e[k] * e[k] * w[k]
-        k += 1
-    return (q0 + q1) + (q2 + q3)
-
-
-@njit_inline
-def _symmetrize_into(S, out):
-    n = S.shape[0]
-    for i in range(n):
-        out[i, i] = S[i, i]
-        for j in range(i + 1, n):
-            v = 0.5 * (S[i, j] + S[j, i])
-            out[i, j] = v
-            out[j, i] = v
-
+# The small dense helpers (products, Cholesky with the pivot test, triangular solves) are shared
+# with other families in pedagogy_lib.core.kernels and inlined here.
 
 @njit
 def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y_x, y, observed, info,
@@ -633,7 +429,7 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
     mu_pred[0] = mu1                                                # Eq. 2.49
     Upsilon_pred[0] = Sigma1
     if info:
-        if not _chol_upper(Sigma1, U_P):
+        if not chol_upper(Sigma1, U_P):
             return 0, _FAIL_PRED
     for t in range(T):
         if t > 0:
@@ -646,22 +442,22 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
                 for j in range(n_u):
                     s += B[i, j] * u[t - 1, j]
                 mu_pred[t, i] = s
-            _mm(A, Upsilon_filt[t - 1], AU)
-            _mm(AU, At, tmp_nn)
+            mm(A, Upsilon_filt[t - 1], AU)
+            mm(AU, At, tmp_nn)
             for i in range(n):
                 for j in range(n):
                     tmp_nn[i, j] += Sigma_x[i, j]
-            _symmetrize_into(tmp_nn, Upsilon_pred[t])
+            symmetrize_into(tmp_nn, Upsilon_pred[t])
             if want_J or info:
-                if not _chol_upper(Upsilon_pred[t], U_P):           # Upsilon_pred = U_P^T U_P
+                if not chol_upper(Upsilon_pred[t], U_P):           # Upsilon_pred = U_P^T U_P
                     return t, _FAIL_PRED
             if want_J:
                 # FUTURE CONDITIONING gain (Eq. 2.53): J^T = Upsilon_pred^{-1} (A Upsilon_filt)
                 for i in range(n):
                     for j in range(n):
                         JT[i, j] = AU[i, j]
-                _solve_ut(U_P, JT)
-                _solve_u(U_P, JT)
+                solve_ut(U_P, JT)
+                solve_u(U_P, JT)
                 for i in range(n):
                     for j in range(n):
                         J[t - 1, i, j] = JT[j, i]
@@ -684,21 +480,21 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
                 r[i] -= f * Ct[j, i]
         if not info:
             # MEASUREMENT UPDATE, covariance form (Eq. 2.47 = Eq. 2.27 roles)
-            _mm(C, P, CP)                                           # C Upsilon_pred
-            _mm(CP, Ct, S)                                          # Sigma_y = C Upsilon_pred C^T + Sigma_y|x (Eq. 2.17)
+            mm(C, P, CP)                                           # C Upsilon_pred
+            mm(CP, Ct, S)                                          # Sigma_y = C Upsilon_pred C^T + Sigma_y|x (Eq. 2.17)
             for i in range(m):
                 for j in range(m):
                     S[i, j] += Sigma_y_x[i, j]
-            if not _chol_upper(S, U_S):                             # Sigma_y = U_S^T U_S
+            if not chol_upper(S, U_S):                             # Sigma_y = U_S^T U_S
                 return t, _FAIL_INNOVATION
-            logdet_S = _chol_logdet(U_S)
+            logdet_S = chol_logdet(U_S)
             for i in range(m):
                 for j in range(n):
                     KT[i, j] = CP[i, j]
-            _solve_ut(U_S, KT)                                      # Z = U_S^{-T} C Upsilon_pred
+            solve_ut(U_S, KT)                                      # Z = U_S^{-T} C Upsilon_pred
             for i in range(m):
                 w[i] = r[i]
-            _solve_ut_vec(U_S, w)                                   # whitened innovation U_S^{-T} r
+            solve_ut_vec(U_S, w)                                   # whitened innovation U_S^{-T} r
             quad = 0.0
             for i in range(m):
                 quad += w[i] * w[i]
@@ -711,7 +507,7 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             for i in range(m):
                 for j in range(n):
                     KT_Z[i, j] = KT[i, j]                           # keep Z for the subtractive update
-            _solve_u(U_S, KT)                                       # K^T = Sigma_y^{-1} C Upsilon_pred
+            solve_u(U_S, KT)                                       # K^T = Sigma_y^{-1} C Upsilon_pred
             for i in range(n):
                 for k in range(m):
                     K[t, i, k] = KT[k, i]
@@ -723,11 +519,11 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             for i in range(m):
                 tr_S += S[i, i]
             if not tr_S > _JOSEPH_RATIO * lam_min_R:
-                _mtm(KT_Z, tmp_nn)                                  # K Sigma_y K^T = Z^T Z
+                mtm(KT_Z, tmp_nn)                                  # K Sigma_y K^T = Z^T Z
                 for i in range(n):
                     for j in range(n):
                         Uf[i, j] = P[i, j] - tmp_nn[i, j]
-                _symmetrize_into(Uf, Uf)
+                symmetrize_into(Uf, Uf)
                 log_p_y[t] = -0.5 * (quad + logdet_S + m * log_tau)
                 continue
             for i in range(n):
@@ -741,7 +537,7 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
                     for k in range(m):
                         s += KT[k, i] * Sigma_y_x[k, l]
                     KR[i, l] = s
-            _mm(IKC, P, AU)                                         # (I - K C) Upsilon_pred (AU is free here)
+            mm(IKC, P, AU)                                         # (I - K C) Upsilon_pred (AU is free here)
             for i in range(n):                                      # upper triangle, mirrored: exactly symmetric
                 for j in range(i, n):
                     s = 0.0
@@ -757,27 +553,27 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
             # Upsilon_filt = (Upsilon_pred^{-1} + G)^{-1} = U_P^T M^{-1} U_P, M = I + U_P G U_P^T,
             # so only n x n matrices are factored, and |Sigma_y| = |Sigma_y|x| |M| (determinant lemma).
             # (U_P was computed right after the time update.)
-            _mm(U_P, G, UG)
+            mm(U_P, G, UG)
             for i in range(n):                                      # M = I + (U_P G) U_P^T
                 for j in range(n):
                     s = 1.0 if i == j else 0.0
                     for k in range(j, n):
                         s += UG[i, k] * U_P[j, k]
                     M[i, j] = s
-            _symmetrize_into(M, M)
-            if not _chol_upper(M, U_M):
+            symmetrize_into(M, M)
+            if not chol_upper(M, U_M):
                 return t, _FAIL_INFO
             d_lo, d_hi = U_M[0, 0], U_M[0, 0]
             for i in range(1, n):
                 d_lo, d_hi = min(d_lo, U_M[i, i]), max(d_hi, U_M[i, i])
             if (d_hi / d_lo) ** 2 > _INFO_MAX_COND:                # a lower bound on cond(M)
                 return t, _FAIL_INFO_COND
-            logdet_M = _chol_logdet(U_M)
+            logdet_M = chol_logdet(U_M)
             for i in range(n):
                 for j in range(n):
                     V[i, j] = U_P[i, j]
-            _solve_ut(U_M, V)                                       # V = U_M^{-T} U_P
-            _mtm(V, Upsilon_filt[t])                                # Upsilon_filt = V^T V (Eq. 2.14)
+            solve_ut(U_M, V)                                       # V = U_M^{-T} U_P
+            mtm(V, Upsilon_filt[t])                                # Upsilon_filt = V^T V (Eq. 2.14)
             # b = C^T Sigma_y|x^{-1} r and r^T Sigma_y|x^{-1} r: O(n m), the noise being diagonal here
             # (whitened once by _information_precompute when Sigma_y|x is not)
             for i in range(n):
@@ -803,12 +599,12 @@ def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y
                 f = Vb[i]
                 for k in range(m):
                     w[k] -= f * Ct[i, k]
-            quad = _weighted_sumsq(w, w_R)
-            _solve_ut_vec(U_P, Vb)                                  # U_P^{-T} d: |.|^2 = d^T Upsilon_pred^{-1} d
+            quad = weighted_sumsq(w, w_R)
+            solve_ut_vec(U_P, Vb)                                  # U_P^{-T} d: |.|^2 = d^T Upsilon_pred^{-1} d
             for i in range(n):
                 quad += Vb[i] * Vb[i]
             # K = Upsilon_filt C^T Sigma_y|x^{-1}  (Eq. 2.15)
-            _mm(Uf, CtRinv, K[t])
+            mm(Uf, CtRinv, K[t])
             log_p_y[t] = -0.5 * (quad + logdet_R + logdet_M + m * log_tau)
     return -1, -1
 
@@ -822,11 +618,11 @@ def _rts_gains_numba(A, Upsilon_pred, Upsilon_filt, J):
     for t in range(T - 1):
         # FUTURE CONDITIONING (Eq. 2.53): J_t = Upsilon_filt A^T Upsilon_pred[t+1]^{-1}, i.e.
         # J_t^T = Upsilon_pred[t+1]^{-1} (A Upsilon_filt), by two triangular solves
-        _mm(A, Upsilon_filt[t], AU)
-        if not _chol_upper(Upsilon_pred[t + 1], U_P):
+        mm(A, Upsilon_filt[t], AU)
+        if not chol_upper(Upsilon_pred[t + 1], U_P):
             return t + 1
-        _solve_ut(U_P, AU)
-        _solve_u(U_P, AU)
+        solve_ut(U_P, AU)
+        solve_u(U_P, AU)
         for i in range(n):
             for j in range(n):
                 J[t, i, j] = AU[j, i]
@@ -862,14 +658,14 @@ def _rts_backward_numba(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smoo
         for i in range(n):
             for j in range(n):
                 D[i, j] = Upsilon_smooth[t + 1, i, j] - Upsilon_pred[t + 1, i, j]
-        _mm(J[t], D, JD)
-        _mm(JD, JT, tmp)
+        mm(J[t], D, JD)
+        mm(JD, JT, tmp)
         for i in range(n):
             for j in range(n):
                 tmp[i, j] += Upsilon_filt[t, i, j]
-        _symmetrize_into(tmp, Upsilon_smooth[t])
+        symmetrize_into(tmp, Upsilon_smooth[t])
         # CROSS-COVARIANCE (Eq. 2.55): Cov[x_{t+1}, x_t | y] = Upsilon_smooth[t+1] J_t^T
-        _mm(Upsilon_smooth[t + 1], JT, Upsilon_cross[t])
+        mm(Upsilon_smooth[t + 1], JT, Upsilon_cross[t])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -983,7 +779,7 @@ def _definiteness_error(t: int, kind: int, form: str) -> ValueError:
         advice = 'Use form="covariance" or a larger observation noise Sigma_y_x'
     return ValueError(f"The Kalman filter failed at time step t = {t} (row {t} of y, the book's t = {t + 1}): "
                       f"{what} lost positive definiteness to rounding (a Cholesky pivot at or below "
-                      f"{_PIVOT_ULPS:g} x n x machine epsilon of its diagonal entry). {advice}.")
+                      f"{SPD_ULPS:g} x n x machine epsilon of its diagonal entry). {advice}.")
 
 
 def _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J):
