@@ -207,7 +207,7 @@ def pytest_counts(xml_path: Path) -> tuple[int, int, int]:
 
 def fuzz_shares(xml_path: Path) -> list[str]:
     """"family good/calls (percent)" for each family the fuzz of the public API ran
-    (``tests/test_fuzz_public_api.py`` attaches its count to the JUnit report)."""
+    (``tests/library/test_fuzz_public_api.py`` attaches its count to the JUnit report)."""
     if not xml_path.exists():
         return []
     lines = []

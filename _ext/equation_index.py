@@ -406,7 +406,7 @@ def all_project_citations(root: Path = ROOT, draft: Draft | None = None) -> list
     draft = draft or Draft.load(root)
     out = []
     # This module and its tests write wrong citations on purpose, as examples.
-    skip = {(root / "_ext" / "equation_index.py").resolve(), (root / "tests" / "test_equation_index.py").resolve()}
+    skip = {(root / "_ext" / "equation_index.py").resolve(), (root / "tests" / "project" / "test_equation_index.py").resolve()}
     files = [p for folder in ("pedagogy_lib", "tests", "benchmarks", "_ext", "tools")
              for p in sorted((root / folder).rglob("*.py"))]
     files += sorted((root / "book").rglob("*.md")) + sorted((root / "chapters").rglob("*.md"))

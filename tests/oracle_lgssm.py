@@ -11,7 +11,7 @@ gives :math:`\mathbf x = \mathbf m + \mathbf M\boldsymbol\epsilon` with block lo
 :math:`\mathbf y = (\mathbf I\otimes\mathbf C)\mathbf x + \mathbf c + \mathbf v`. The joint of
 ``[x_1..x_T, y_1..y_T]`` (0-based rows as in the library) is returned as a ``Gaussian``.
 
-Used by ``tests/test_kalman.py`` and by the particle-filter tests; keep the function names stable.
+Used by ``tests/lgssm/test_kalman.py`` and by the particle-filter tests; keep the function names stable.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ the workers find a warm cache instead of compiling the same kernels twice.
 
 Which modules to warm is read from the library's own source, not kept by hand: every module
 that defines a top-level ``warmup_kernels()`` (a module with numba kernels must have one;
-``tests/test_warmup.py`` checks it) is imported and its function called. The bottom layer
+``tests/core/test_warmup.py`` checks it) is imported and its function called. The bottom layer
 therefore names no family.
 """
 from __future__ import annotations

@@ -30,7 +30,7 @@ are (the marginal is :math:`\mathcal N(\mathbf c, \mathbf C\mathbf C^T+\boldsymb
 average posterior mean is then zero, which decouples the bias column). So here
 :math:`\mathbf c = \bar{\mathbf y}` throughout and the posterior mean is
 :math:`\mathbf K(\mathbf y-\mathbf c)`, not the draft's :math:`\mathbf K\mathbf y` (see the
-errata; ``tests/test_factor_learning.py`` demonstrates the difference).
+errata; ``tests/factor/test_factor_em.py`` demonstrates the difference).
 
 **Probabilistic PCA** is factor analysis with isotropic noise,
 :math:`\boldsymbol\Lambda = \sigma^2\mathbf I` (Tipping and Bishop's PPCA, the book's reference

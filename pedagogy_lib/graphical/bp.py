@@ -16,7 +16,7 @@ On a tree, one pass from the leaves to a root and one back give every marginal
 all variables at once. The HMM's forward recursion (Section 2.2.1, Eq. 2.41) and its smoothing
 recursion (Eq. 2.44) are the special case of a chain: the forward message is the collect pass
 towards the last state and the backward message the collect pass towards the first (see
-``tests/test_graphical_inference.py::test_hmm_forward_backward_is_sum_product_on_a_chain``).
+``tests/graphical/test_graphical_inference.py::test_hmm_forward_backward_is_sum_product_on_a_chain``).
 
 Every message is normalized as it is sent (to sum to one, or to have maximum one), and the logs of
 the normalizers of the collect pass add up to :math:`\log Z`, so long chains neither underflow

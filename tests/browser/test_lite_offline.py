@@ -1,6 +1,6 @@
 """The JupyterLite copy opened in the browser, offline: no dialog, no solution, every formula typeset.
 
-``tests/test_lite_site.py`` checks the lite copies as files. Here a few of them are opened in the
+``tests/project/test_lite_site.py`` checks the lite copies as files. Here a few of them are opened in the
 built site's JupyterLite notebook app, as the "Open live" link opens them, with every request
 that leaves 127.0.0.1 refused (so the Pyodide runtime, which a reader's browser fetches from its
 CDN when the kernel starts, never arrives; that part is not checked here). For each notebook:

@@ -1,4 +1,4 @@
-"""Valid example calls of the public functions of pedagogy_lib, for the fuzz of tests/test_fuzz_public_api.py.
+"""Valid example calls of the public functions of pedagogy_lib, for the fuzz of tests/library/test_fuzz_public_api.py.
 
 ``build_family(family)`` returns ``{key: (function, args, kwargs, options)}`` with ``key`` =
 ``"family.module.name"``; the fuzz starts from each call and changes one argument or container field at
@@ -28,7 +28,7 @@ FAMILIES = ("assimilation", "contrastive", "core", "deepgen", "diffusion", "disc
 #: be the re-validation in hot loops that the library avoids); the ``jit`` decorators take a function.
 NOT_FUZZED = {
     "core.lazy.attach": "called once by each family's __init__ with the family's own literal lists; "
-                        "tests/test_library_layout.py covers it, including the refusal of a shared name",
+                        "tests/library/test_library_layout.py covers it, including the refusal of a shared name",
     "core.lazy.public_names": "reads the library's own source files; covered with attach",
     "core.linalg.symmetrize": "trusted helper (inputs validated by its callers)",
     "core.linalg.chol_solve": "trusted helper (inputs validated by its callers)",
@@ -37,9 +37,9 @@ NOT_FUZZED = {
     "core.linalg.mvn_logpdf_chol": "trusted helper (inputs validated by its callers)",
     "core.jit.njit": "decorator", "core.jit.njit_ieee": "decorator", "core.jit.njit_inline": "decorator",
     "core.wire.encode": "takes any value by design (what cannot travel becomes Opaque); covered by "
-                        "tests/test_grading.py and tests/test_exercises_remote.py",
+                        "tests/project/test_grading.py and tests/exercises/test_exercises_remote.py",
     "core.wire.decode": "reads only what encode wrote, between the library's own processes; covered by "
-                        "tests/test_grading.py and tests/test_exercises_remote.py",
+                        "tests/project/test_grading.py and tests/exercises/test_exercises_remote.py",
 }
 
 
@@ -118,6 +118,7 @@ def _core():
     t.add("core.logmath.log_normalize", np.array([[0.0, 1.0], [2.0, -1.0]]))
     t.add("core.logmath.sigmoid", np.array([[-800.0, 0.0], [3.0, 800.0]]))
     t.add("core.logmath.softplus", np.array([[-800.0, 0.0], [3.0, 800.0]]))
+    t.add("core.kernels.warmup_kernels")
     # without ``analytic`` the errors are NaN by design (nothing was compared), so they may be NaN here
     t.add("core.gradcheck.gradcheck", lambda x: float(np.sum(x ** 2)), np.array([0.5, -1.0]),
           np.array([1.0, -2.0]), _allow=("result.max_abs_error", "result.ratio"))

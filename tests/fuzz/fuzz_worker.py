@@ -1,4 +1,4 @@
-"""Child process of tests/test_fuzz_public_api.py: executes public calls of pedagogy_lib and classifies them.
+"""Child process of tests/library/test_fuzz_public_api.py: executes public calls of pedagogy_lib and classifies them.
 
 Runs as a script. Requests and replies are pickled objects, each preceded by its length (4 bytes, big
 endian), on stdin and on a duplicate of the original stdout; the library's own prints go to stderr.

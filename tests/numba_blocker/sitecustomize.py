@@ -2,7 +2,7 @@
 
 Used to check the library's NumPy fallback the way the in-browser build meets it: nothing can reach
 numba by another route. ``python3 tasks.py test`` runs one chapter notebook under nbval this way,
-and ``tests/test_without_numba.py`` runs library tests this way.
+and ``tests/library/test_without_numba.py`` runs library tests this way.
 """
 import sys
 

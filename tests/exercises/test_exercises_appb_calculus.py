@@ -1,0 +1,81 @@
+"""Tests for the Appendix B.1 exercise checkers (pedagogy_lib.exercises.appb_calculus).
+
+Correct answers come from the gradient checker (central differences in numerator layout), never
+from the checker's closed forms.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pedagogy_lib.core.gradcheck import gradcheck
+from pedagogy_lib.exercises import appb_calculus as check
+
+
+def test_trace_quadratic():
+    X, A, L = check.EX_TRACE
+    fd = gradcheck(lambda X: np.trace(L @ X @ A @ X.T), X, order=4, h=1e-3).numeric
+    assert check.trace_quadratic(fd)
+    r = check.trace_quadratic(L @ X @ A)
+    assert not r and "only the term" in str(r)
+    r = check.trace_quadratic(-fd)
+    assert not r and "sign" in str(r)
+    assert not check.trace_quadratic(None)
+
+
+def test_trace_is_asked_for_a_case_the_page_does_not_state():
+    """The page lists d tr(X A X^T)/dX = X A^T + X A; the exercise adds a non-symmetric L on the left,
+    and the page's formula is named as L left out."""
+    X, A, L = check.EX_TRACE
+    assert not np.allclose(L, L.T) and not np.allclose(A, A.T)
+    r = check.trace_quadratic(X @ A.T + X @ A)
+    assert not r and "left L out" in str(r)
+    r = check.trace_quadratic(L @ X @ A.T + L @ X @ A)
+    assert not r and "L as symmetric" in str(r)
+
+
+def test_logdet_gradient():
+    A, B = check.EX_LOGDET
+    fd = gradcheck(lambda A: np.linalg.slogdet(B @ A @ B.T)[1], A, order=4, h=1e-3).numeric
+    assert check.logdet_gradient(fd)
+    r = check.logdet_gradient(np.linalg.inv(A).T)     # the page's identity, log|A| alone
+    assert not r and "log|A|" in str(r)
+    r = check.logdet_gradient(fd.T)
+    assert not r and "layout" in str(r)
+    assert "transpose" not in str(r)                   # points at what to recheck, does not fix it
+    r = check.logdet_gradient(np.linalg.det(B @ A @ B.T) * fd)
+    assert not r and "not its log" in str(r)
+    r = check.logdet_gradient(np.eye(2))
+    assert not r and "shape of A" in str(r)
+
+
+def test_chain_XtAX():
+    A, X, G = check.EX_CHAIN
+    # G is the gradient of y(F) = sum(sin F) at F = X^T A X: differentiate y(X^T A X) numerically
+    fd = gradcheck(lambda X: np.sum(np.sin(X.T @ A @ X)), X, order=4, h=1e-3).numeric
+    assert np.allclose(G, np.cos(X.T @ A @ X))
+    assert check.chain_XtAX(fd)
+    r = check.chain_XtAX(A @ X @ G + A.T @ X @ G.T)
+    assert not r and "wrong terms" in str(r)
+    assert "A X G^T" not in str(r) and "A^T X G" not in str(r)   # the answer is not in the message
+    r = check.chain_XtAX(A.T @ X @ G)
+    assert not r and "only the term" in str(r)
+    r = check.chain_XtAX(G)
+    assert not r and "shape of X" in str(r)
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
+    routes = {
+        "ex-b1-logdet": [
+            "pedagogy_lib.core.gradcheck.gradcheck",
+            "pedagogy_lib.nn.network.numerical_gradient",
+        ],
+        "ex-b1-chain": [
+            "pedagogy_lib.core.gradcheck.gradcheck",
+            "pedagogy_lib.nn.network.numerical_gradient",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

@@ -1,0 +1,254 @@
+"""Tests for the Section 2.1.1 exercise checkers (pedagogy_lib.exercises.ch02_gmm).
+
+Correct answers are computed here by independent formulas (closed forms written out with
+explicit inverses and determinants), not by calling the checker's reference code.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pedagogy_lib.exercises import ch02_gmm as check
+
+
+# ---------------------------------------------------------------------------------------------
+# independent solutions
+# ---------------------------------------------------------------------------------------------
+
+def _log_gauss(y, mu, S):
+    d = y - mu
+    L = y.shape[-1]
+    return -0.5 * d @ np.linalg.inv(S) @ d - 0.5 * np.log(np.linalg.det(S)) - 0.5 * L * np.log(2 * np.pi)
+
+
+def _resp(p, *, prior=True, logdet=True, inverse=True, half=True):
+    z = []
+    for k in range(3):
+        d = p.y - p.mu[k]
+        q = d @ (np.linalg.inv(p.Sigma[k]) if inverse else p.Sigma[k]) @ d
+        zk = -(0.5 if half else 1.0) * q
+        if logdet:
+            zk -= 0.5 * np.log(np.linalg.det(p.Sigma[k]))
+        if prior:
+            zk += np.log(p.pi[k])
+        z.append(zk)
+    z = np.array(z)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def _tstar(p):
+    delta = p.mu_k - p.mu_j
+    d2 = delta @ np.linalg.inv(p.Sigma) @ delta
+    return 0.5 + np.log(p.pi_j / p.pi_k) / d2                   # from Eq. 2.9 on the segment
+
+
+def _qda(p, *, logdet=True, pi=None, var=True):
+    S1, S2 = (p.Sigma_1, p.Sigma_2) if var else (np.sqrt(p.Sigma_1), np.sqrt(p.Sigma_2))
+    pi_1, pi_2 = pi if pi is not None else (p.pi_1, p.pi_2)
+    # log(pi_1 N(y; mu_1, S1)) - log(pi_2 N(y; mu_2, S2)) = a y^2 + b y + c
+    a = -0.5 / S1 + 0.5 / S2
+    b = p.mu_1 / S1 - p.mu_2 / S2
+    c = -0.5 * p.mu_1**2 / S1 + 0.5 * p.mu_2**2 / S2 + np.log(pi_1 / pi_2) - (0.5 * np.log(S1 / S2) if logdet else 0)
+    disc = np.sqrt(b * b - 4 * a * c)
+    return np.sort([(-b - disc) / (2 * a), (-b + disc) / (2 * a)])
+
+
+def _logmarg_stable(pi, mu, Sigma, y):
+    z = np.stack([[np.log(pi[k]) + _log_gauss(yn, mu[k], Sigma[k]) for k in range(len(pi))] for yn in y])
+    m = z.max(axis=1, keepdims=True)
+    return (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def _logmarg_naive(pi, mu, Sigma, y):
+    dens = np.stack([[pi[k] * np.exp(_log_gauss(yn, mu[k], Sigma[k])) for k in range(len(pi))] for yn in y])
+    return np.log(dens.sum(axis=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# responsibilities
+# ---------------------------------------------------------------------------------------------
+
+def test_responsibilities_correct_passes():
+    r = check.responsibilities(_resp(check.EX_RESP))
+    assert r, str(r)
+    assert "[pass]" in str(r)
+    assert check.responsibilities(list(_resp(check.EX_RESP)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(prior=False), "prior pi_k is left out"),
+    (dict(logdet=False), "log|Sigma_k| term"),
+    (dict(inverse=False), "Sigma_k is used where its inverse belongs"),
+    (dict(half=False), "factor 1/2"),
+])
+def test_responsibilities_typical_mistakes(kwargs, message):
+    r = check.responsibilities(_resp(check.EX_RESP, **kwargs))
+    assert not r
+    assert message in str(r)
+
+
+def test_responsibilities_unnormalized_and_wrong_shape_and_none():
+    p = check.EX_RESP
+    joint = np.array([p.pi[k] * np.exp(_log_gauss(p.y, p.mu[k], p.Sigma[k])) for k in range(3)])
+    r = check.responsibilities(joint)
+    assert not r and "without normalizing" in str(r)
+    r = check.responsibilities(_resp(p)[None, :])
+    assert not r and "shape (1, 3)" in str(r)
+    r = check.responsibilities(_resp(p)[:2])
+    assert not r and "shape (3,)" in str(r)
+    r = check.responsibilities(None)
+    assert not r and "None" in str(r)
+    r = check.responsibilities("abc")
+    assert not r and "numeric" in str(r)
+    r = check.responsibilities(np.array([0.2, 0.3, 0.4]))
+    assert not r and "sum to 0.9" in str(r)
+    # the message never reveals the reference values
+    ref = _resp(p)
+    assert f"{ref[0]:.4f}" not in str(check.responsibilities(np.array([0.2, 0.3, 0.5])))
+
+
+# ---------------------------------------------------------------------------------------------
+# boundary point t*
+# ---------------------------------------------------------------------------------------------
+
+def test_boundary_point_correct_passes():
+    assert check.boundary_point(_tstar(check.EX_TSTAR))
+    assert check.boundary_point(np.array(_tstar(check.EX_TSTAR)))
+
+
+def test_boundary_point_typical_mistakes():
+    p = check.EX_TSTAR
+    delta = p.mu_k - p.mu_j
+    d2 = delta @ np.linalg.inv(p.Sigma) @ delta
+    lr = np.log(p.pi_j / p.pi_k)
+    cases = {
+        0.5 - lr / d2: "wrong sign",
+        0.5 + lr / (delta @ delta): "Euclidean distance",
+        0.5 + lr / np.sqrt(d2): "rather than its square",
+        0.5: "priors are ignored",
+        1 - _tstar(p): "measured from mu_k",
+    }
+    for wrong, message in cases.items():
+        r = check.boundary_point(wrong)
+        assert not r and message in str(r), (wrong, str(r))
+    r = check.boundary_point(0.9)
+    assert not r and "not within tolerance" in str(r)
+    r = check.boundary_point(None)
+    assert not r and "None" in str(r)
+    r = check.boundary_point([0.1, 0.2])
+    assert not r and "single number" in str(r)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1-D QDA thresholds
+# ---------------------------------------------------------------------------------------------
+
+def test_qda_thresholds_correct_passes_in_any_order():
+    ref = _qda(check.EX_QDA1D)
+    assert check.qda_thresholds(ref)
+    assert check.qda_thresholds(ref[::-1])
+    assert check.qda_thresholds(list(ref))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(logdet=False), "log(Sigma_1/Sigma_2) term is left out"),
+    (dict(pi=(0.5, 0.5)), "priors are left out"),
+    (dict(pi=(0.4, 0.6)), "priors are swapped"),
+    (dict(var=False), "standard deviations are used"),
+])
+def test_qda_thresholds_typical_mistakes(kwargs, message):
+    r = check.qda_thresholds(_qda(check.EX_QDA1D, **kwargs))
+    assert not r and message in str(r), str(r)
+
+
+def test_qda_thresholds_single_threshold_and_bad_inputs():
+    p = check.EX_QDA1D
+    # the LDA-style single threshold one would get by ignoring the unequal variances
+    r = check.qda_thresholds(0.5 * (p.mu_1 + p.mu_2))
+    assert not r and "two roots" in str(r)
+    r = check.qda_thresholds([1.0, 2.0, 3.0])
+    assert not r and "exactly two" in str(r)
+    r = check.qda_thresholds([np.nan, 1.0])
+    assert not r and "NaN" in str(r)
+    r = check.qda_thresholds(None)
+    assert not r and "None" in str(r)
+    r = check.qda_thresholds({"a": 1})
+    assert not r and "two numbers" in str(r)
+
+
+def test_qda_thresholds_are_equiprobable():
+    """Independent sanity check of the reference: at each threshold the two posteriors are equal."""
+    p = check.EX_QDA1D
+    for t in _qda(p):
+        lp1 = np.log(p.pi_1) + _log_gauss(np.array([t]), np.array([p.mu_1]), np.array([[p.Sigma_1]]))
+        lp2 = np.log(p.pi_2) + _log_gauss(np.array([t]), np.array([p.mu_2]), np.array([[p.Sigma_2]]))
+        assert abs(lp1 - lp2) < 1e-10
+
+
+# ---------------------------------------------------------------------------------------------
+# log marginal function
+# ---------------------------------------------------------------------------------------------
+
+def test_log_marginal_stable_passes():
+    assert check.log_marginal_function(_logmarg_stable)
+
+
+def test_log_marginal_naive_fails_on_far_points_with_hint():
+    r = check.log_marginal_function(_logmarg_naive)
+    assert not r
+    assert "y_far" in str(r) and "log-sum-exp" in str(r)
+
+
+def test_log_marginal_other_mistakes():
+    no_pi = lambda pi, mu, Sigma, y: _logmarg_stable(np.ones_like(pi), mu, Sigma, y)  # noqa: E731
+    r = check.log_marginal_function(no_pi)
+    assert not r and "weights pi_k are left out" in str(r)
+
+    def raises(pi, mu, Sigma, y):
+        raise RuntimeError("boom")
+
+    r = check.log_marginal_function(raises)
+    assert not r and "RuntimeError: boom" in str(r)
+    r = check.log_marginal_function(lambda pi, mu, Sigma, y: None)
+    assert not r and "returned None" in str(r)
+    r = check.log_marginal_function(lambda pi, mu, Sigma, y: _logmarg_stable(pi, mu, Sigma, y)[:, None])
+    assert not r and "shape" in str(r)
+    r = check.log_marginal_function(None)
+    assert not r and "should be a function" in str(r)
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
+    routes = {
+        "ex-2-1-1-responsibilities": [
+            "pedagogy_lib.mixture.em.gmm_suff_stats",
+        ],
+        "ex-2-1-1-boundary-point": [
+            "pedagogy_lib.mixture.model.linear_boundary",
+            "pedagogy_lib.mixture.model.boundary_value",
+        ],
+        "ex-2-1-1-qda-thresholds": [
+            "pedagogy_lib.mixture.model.quadratic_boundary",
+            "pedagogy_lib.mixture.model.boundary_value",
+        ],
+        "ex-2-1-1-log-marginal": [
+            "pedagogy_lib.mixture.em.gmm_suff_stats",
+            "pedagogy_lib.mixture.em.gmm_elbo",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_log_marginal_statement_and_help_agree_on_how_far_y_far_lies():
+    """The statement says "a thousand or more standard deviations"; help() says the same, and it is
+    true of every point (Mahalanobis distance to each component)."""
+    p = check.EX_LOGMARG
+    assert "a thousand or more standard" in check.log_marginal_function.__doc__
+    assert "hundreds" not in check.log_marginal_function.__doc__
+    for y in p.y_far:
+        for m, S in zip(p.mu, p.Sigma):
+            assert np.sqrt((y - m) @ np.linalg.solve(S, y - m)) >= 1000

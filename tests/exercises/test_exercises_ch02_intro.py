@@ -1,0 +1,249 @@
+"""Tests for the checkers in pedagogy_lib.exercises.ch02_intro.
+
+Correct answers are computed here by hand from the problem constants (not with the library);
+typical wrong answers must fail with the message that names the slip; None must fail gracefully.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pedagogy_lib.exercises import ch02_intro as check
+
+
+def hand_screening():
+    """Solve q = rho * sens + (1 - rho) * fp by bisection (an independent route from the closed form), then
+    Bayes by hand."""
+    P, q = check.EX_SCREENING
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid * P[1, 1] + (1 - mid) * P[1, 0] < q:
+            lo = mid
+        else:
+            hi = mid
+    rho = (lo + hi) / 2
+    joint = [P[1, 0] * (1 - rho), P[1, 1] * rho]
+    return rho, np.array(joint) / (joint[0] + joint[1])
+
+
+def test_screening_constants_by_hand():
+    rho, post = hand_screening()
+    # 0.05 * 0.85 + 0.95 * 0.07 = 0.0425 + 0.0665 = 0.109
+    assert abs(rho - 0.05) < 1e-12
+    assert abs(post[1] - 0.0425 / 0.109) < 1e-12
+
+
+def test_prevalence_and_posterior_correct_and_wrong():
+    rho, post = hand_screening()
+    assert check.prevalence_and_posterior(rho, post)
+    assert check.prevalence_and_posterior(float(rho), list(post))
+    P, q = check.EX_SCREENING
+
+    def at(p1):
+        j = P[1] * np.array([1 - p1, p1])
+        return j / j.sum()
+
+    cases = [((q, post), "fraction of positives for the prevalence"),
+             ((q / P[1, 1], post), "leaving out the positives that come from healthy people"),
+             (((q - P[1, 0]) / P[1, 1], post), "as if everyone tested were healthy"),
+             ((1 - rho, post), "fraction of healthy people"),
+             ((rho, P[1] / P[1].sum()), "without multiplying by the prior"),
+             ((rho, at(0.5)), "prior at 1/2"),           # the same as the likelihood normalized
+             ((rho, at(q)), "fraction of positives as the prior"),
+             ((rho, P[1] * np.array([1 - rho, rho])), "did not divide by the evidence")]
+    for args, phrase in cases:
+        r = check.prevalence_and_posterior(*args)
+        assert not r and phrase in str(r), (phrase, str(r))
+    r = check.prevalence_and_posterior(rho, post[::-1])
+    assert not r and "posterior" in str(r)
+    r = check.prevalence_and_posterior(rho, post[:1])
+    assert not r and "shape" in str(r)
+    r = check.prevalence_and_posterior(None, None)
+    assert not r and "None" in str(r)
+    assert "0.05" not in str(check.prevalence_and_posterior(0.5, post))   # never reveals the answer
+
+
+def test_prevalence_and_posterior_is_not_the_pages_forward_computation():
+    """The page computes the posterior from a known prior; the clinic's 2% (of the prior-shift exercise)
+    or the page's 1% do not give this answer."""
+    P, _ = check.EX_SCREENING
+    for p1 in (0.01, 0.02):
+        j = P[1] * np.array([1 - p1, p1])
+        assert not check.prevalence_and_posterior(p1, j / j.sum())
+
+
+def hand_alarm():
+    """p(a = 1 | b = 1, r) for r = 1 and r = 0 by enumerating the 16 states of (a, b, c, r)."""
+    p_a, p_c, P_b_ac, P_r_c = check.EX_ALARM
+    num = {0: 0.0, 1: 0.0}
+    den = {0: 0.0, 1: 0.0}
+    for a in (0, 1):
+        for b in (0, 1):
+            for c in (0, 1):
+                for r in (0, 1):
+                    w = p_a[a] * p_c[c] * P_b_ac[b, a, c] * P_r_c[r, c]
+                    if b == 1:
+                        den[r] += w
+                        num[r] += w * (a == 1)
+    return num[1] / den[1], num[0] / den[0]
+
+
+def test_explaining_away_correct_and_wrong():
+    p_report, p_silent = hand_alarm()
+    p_a, p_c, P_b_ac, P_r_c = check.EX_ALARM
+    on = P_b_ac[1]
+    alarm = sum(p_a[i] * p_c[k] * on[i, k] for i in (0, 1) for k in (0, 1))
+    p_alarm = sum(p_a[1] * p_c[k] * on[1, k] for k in (0, 1)) / alarm
+    quake = p_a[1] * on[1, 1] / (p_a[1] * on[1, 1] + p_a[0] * on[0, 1])
+    no_quake = p_a[1] * on[1, 0] / (p_a[1] * on[1, 0] + p_a[0] * on[0, 0])
+    assert quake < p_report < p_alarm < p_silent < no_quake       # explaining away, softened by the radio
+    assert check.explaining_away(p_report, p_silent)
+    cases = [((quake, p_silent), "treated the report as certain"),
+             ((p_report, no_quake), "treated the silence as certain"),
+             ((p_alarm, p_silent), "ignored the report"),
+             ((p_report, p_alarm), "ignored the report"),
+             ((p_a[1], p_silent), "prior p(burglary)")]
+    for args, phrase in cases:
+        r = check.explaining_away(*args)
+        assert not r and phrase in str(r), (phrase, str(r))
+    # the prior of c left out of the sum over c
+    w = [sum(p_a[i] * P_b_ac[1, i, k] * P_r_c[1, k] for k in (0, 1)) for i in (0, 1)]
+    r = check.explaining_away(w[1] / sum(w), p_silent)
+    assert not r and "prior p(c)" in str(r)
+    # the radio's table transposed
+    w = [sum(p_a[i] * p_c[k] * P_b_ac[1, i, k] * P_r_c[k, 1] for k in (0, 1)) for i in (0, 1)]
+    r = check.explaining_away(w[1] / sum(w), p_silent)
+    assert not r and "wrong axis" in str(r)
+    r = check.explaining_away(None, p_silent)
+    assert not r and "None" in str(r)
+
+
+def test_drawn_alarm_problems_explain_away_through_the_report():
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(5):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                np.testing.assert_allclose(mod.EX_ALARM.P_r_c.sum(axis=0), 1.0)
+                np.testing.assert_allclose(mod.EX_ALARM.P_b_ac.sum(axis=0), 1.0)
+                p_report, p_silent = hand_alarm()          # on the drawn EX_ALARM (check is mod, reloaded)
+                assert mod.explaining_away(p_report, p_silent)
+    finally:
+        importlib.reload(check)
+
+
+CORRECT = {"a_indep_r": True, "a_indep_r_given_d": False, "a_indep_r_given_c_and_d": True,
+           "d_indep_r": False, "d_indep_r_given_b": True, "a_indep_c_given_d": False}
+
+
+def _independent_by_enumeration(x, y, given, seed):
+    """Whether x and y are independent given ``given`` in the alarm network with random binary tables,
+    from the joint built with einsum (not the library)."""
+    rng = np.random.default_rng(seed)
+    p_a, p_c = rng.dirichlet(np.ones(2)), rng.dirichlet(np.ones(2))
+    P_b_ac = rng.dirichlet(np.ones(2), size=(2, 2)).transpose(2, 0, 1)    # [b, a, c]
+    P_r_c, P_d_b = rng.dirichlet(np.ones(2), size=2).T, rng.dirichlet(np.ones(2), size=2).T
+    joint = np.einsum("a,c,bac,rc,db->acbrd", p_a, p_c, P_b_ac, P_r_c, P_d_b)
+    order = "acbrd"
+    keep = [x, y, *given]
+    other = tuple(i for i, n in enumerate(order) if n not in keep)
+    marg = joint.sum(axis=other)
+    names = [n for n in order if n in keep]
+    marg = np.moveaxis(marg, [names.index(n) for n in keep], range(len(keep)))      # [x, y, given...]
+    p_xy = marg / marg.sum(axis=(0, 1), keepdims=True)
+    prod = p_xy.sum(axis=1, keepdims=True) * p_xy.sum(axis=0, keepdims=True)
+    return float(np.max(np.abs(p_xy - prod))) < 1e-12
+
+
+def test_the_correct_independences_hold_for_random_tables_and_the_others_fail():
+    assert set(CORRECT) == set(check.STATEMENTS)
+    for name, (x, y, given) in check.STATEMENTS.items():
+        found = [_independent_by_enumeration(x, y, given, seed) for seed in range(3)]
+        assert all(f == CORRECT[name] for f in found), (name, found)
+
+
+def test_independences_correct_and_wrong():
+    assert check.independences(CORRECT)
+    assert check.independences({k: np.bool_(v) for k, v in CORRECT.items()})
+    assert check.independences({k: ("yes" if v else "no") for k, v in CORRECT.items()})
+    page_rules = dict(CORRECT, a_indep_r_given_d=True, a_indep_c_given_d=True)    # d taken as nothing observed
+    r = check.independences(page_rules)
+    assert not r and "not all six answers are right" in str(r)
+    r = check.independences({k: v for k, v in CORRECT.items() if k != "d_indep_r"})
+    assert not r and "missing ['d_indep_r']" in str(r)
+    r = check.independences({**CORRECT, "a_indep_b": True})
+    assert not r and "unknown statement names" in str(r)
+    r = check.independences({**CORRECT, "d_indep_r": "perhaps"})
+    assert not r and "should be True or False" in str(r)
+    r = check.independences(None)
+    assert not r and "None" in str(r)
+    r = check.independences([1, 2])
+    assert not r and "dict" in str(r)
+
+
+def test_independences_never_say_which_statement_or_how_many_answers_are_wrong():
+    """One boolean per statement: a message naming the statement, or the count, would let them be found by
+    flipping entries in a few calls."""
+    messages = set()
+    for statement in check.STATEMENTS:
+        r = check.independences({**CORRECT, statement: not CORRECT[statement]})
+        assert not r
+        messages.add(str(r))
+        assert not any(k in str(r) for k in check.STATEMENTS), str(r)
+    messages.add(str(check.independences({k: not v for k, v in CORRECT.items()})))
+    assert len(messages) == 1, messages
+
+
+def test_independences_are_asked_about_a_network_the_page_does_not_draw():
+    assert check.ALARM_NETWORK["b"] == ("a", "c") and check.ALARM_NETWORK["r"] == ("c",)
+    assert check.ALARM_NETWORK["d"] == ("b",)
+
+
+def test_prior_shift_correct_and_wrong():
+    pi_train, pi_new, P, y = check.EX_SHIFT
+    # 0.2 * 0.85 / (0.2 * 0.85 + 0.8 * 0.07) = 0.17 / 0.226
+    new = 0.17 / 0.226
+    assert abs(new - pi_new[1] * P[y, 1] / (pi_new[1] * P[y, 1] + pi_new[0] * P[y, 0])) < 1e-14
+    assert check.prior_shift(new, False)
+    r = check.prior_shift(new, True)
+    assert not r and "your claim about the discriminative table" in str(r)
+    old = pi_train[1] * P[y, 1] / (pi_train[1] * P[y, 1] + pi_train[0] * P[y, 0])
+    r = check.prior_shift(old, False)
+    assert not r and "training prevalence" in str(r)
+    r = check.prior_shift(P[y, 1], False)
+    assert not r and "sensitivity" in str(r)
+    r = check.prior_shift(None, None)
+    assert not r and "None" in str(r) and "True or False" in str(r)
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
+    routes = {
+        "ex-2-0-posterior-evidence": [
+            "pedagogy_lib.discrete.categorical.invert",
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+        "ex-2-0-explaining-away": [
+            "pedagogy_lib.discrete.categorical.invert",
+            "pedagogy_lib.graphical.bp.belief_propagation",
+            "pedagogy_lib.graphical.junction.junction_marginal",
+        ],
+        "ex-2-0-canonical-independences": [
+            "pedagogy_lib.graphical.separation.d_separated",
+            "pedagogy_lib.discrete.categorical.is_independent",
+            "pedagogy_lib.discrete.categorical.ci_discrepancy",
+        ],
+        "ex-2-0-prior-shift": [
+            "pedagogy_lib.discrete.categorical.invert",
+            "pedagogy_lib.discrete.categorical.marginal_y",
+            "pedagogy_lib.discrete.categorical.reverse_arrow",
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)

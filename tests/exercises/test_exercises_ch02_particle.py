@@ -1,0 +1,234 @@
+"""Checkers of notebook 2.2.3: correct answers pass, typical wrong answers fail with a useful message."""
+import numpy as np
+from scipy import stats
+
+from pedagogy_lib.exercises import ch02_particle as check
+from pedagogy_lib.smc.particle import ffbsm
+
+
+def _lik():
+    x, y, s = check.EX_WEIGHTS
+    return np.exp(-0.5 * ((y - x) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+
+
+def test_weights():
+    lik = _lik()
+    assert check.weights(lik / lik.sum())
+    res = check.weights(lik)
+    assert not res and "forgot to normalize" in str(res)
+    res = check.weights(np.full(6, 1 / 6))
+    assert not res and "uniform" in str(res)
+    res = check.weights(None)
+    assert not res and "None" in str(res)
+    res = check.weights(np.ones(5) / 5)
+    assert not res and "shape" in str(res)
+
+
+def test_ess():
+    w = _lik() / _lik().sum()
+    assert check.ess(1 / np.sum(w**2))
+    res = check.ess(np.sum(w**2))
+    assert not res and "reciprocal" in str(res)
+    res = check.ess(1 / np.sum(w**2) / 6)
+    assert not res and "divided the ESS by I" in str(res)
+    assert not check.ess(None)
+
+
+def _beta_prev_via_library():
+    # Independent route: the library's FFBSm on a two-step "filter result" built from the problem.
+    p = check.EX_BACKWARD
+    from pedagogy_lib.lgssm import LGSSMParams as P
+    from pedagogy_lib.smc.particle import ParticleFilterResult
+    params = P(np.zeros(1), np.eye(1), np.array([[p.a]]), None, np.zeros(1), np.array([[p.sigma_x**2]]),
+               np.eye(1), np.zeros(1), np.eye(1))
+    x = np.stack([p.x_prev, p.x_next])[:, :, None]
+    log_alpha = np.log(np.stack([p.alpha_prev, p.beta_next]))        # beta_T = alpha_T at the last step
+    pf = ParticleFilterResult(x, log_alpha, np.zeros((2, 4), dtype=np.int64), np.ones(2), np.zeros(2, bool),
+                              np.zeros(2), 0.0)
+    return ffbsm(params, pf)[0]
+
+
+def test_backward_step():
+    p = check.EX_BACKWARD
+    good = _beta_prev_via_library()
+    assert check.backward_step(good)
+    res = check.backward_step(p.alpha_prev)
+    assert not res and "unchanged" in str(res)
+    M = stats.norm(loc=p.a * p.x_prev[None, :], scale=p.sigma_x).pdf(p.x_next[:, None])
+    no_alpha = (p.beta_next[:, None] * M / M.sum(axis=1, keepdims=True)).sum(axis=0)
+    res = check.backward_step(no_alpha)
+    assert not res and "alpha_{t-1} out" in str(res)
+    joint = p.alpha_prev * (p.beta_next @ M)
+    res = check.backward_step(joint / joint.sum())
+    assert not res and "normalized once" in str(res)
+    assert not check.backward_step(None)
+
+
+def _page_growth_problem():
+    """The page's growth model and data, built by running the page's own cell (up to the filter run)."""
+    import json
+    from pathlib import Path
+
+    from pedagogy_lib.smc import particle
+
+    page = Path(__file__).resolve().parents[2] / "chapters/ch02_directed_generative_models/2_2_3_particle_filter.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    code = next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and "growth = particle.StateSpaceModel"
+                in "".join(c["source"]))
+    namespace = {"np": np, "stats": stats, "particle": particle}
+    exec(code[:code.index("pf_g = ")], namespace)
+    return namespace["growth"], namespace["xg"], namespace["yg"]
+
+
+_RUNS = {}
+
+
+def _page_runs():
+    """Filter means of the statement's runs, computed here as the solution does, on the page's model."""
+    if not _RUNS:
+        from pedagogy_lib.smc import particle
+
+        growth, xg, yg = _page_growth_problem()
+
+        def means(n, seed):
+            run = particle.particle_filter(growth, yg, np.random.default_rng(seed), n)
+            return np.array([np.exp(run.log_alpha[t]) @ run.x[t, :, 0] for t in range(len(yg))])
+
+        _RUNS["ref"] = means(20_000, 0)
+        _RUNS["x"] = xg
+        _RUNS["runs"] = np.array([[means(n, s) for s in range(1, 9)] for n in (100, 400, 1600)])
+    return _RUNS["ref"], _RUNS["x"], _RUNS["runs"]
+
+
+def _slope(errors):
+    rms = np.sqrt(np.mean(errors**2, axis=1))
+    x = np.log([100.0, 400.0, 1600.0])
+    return float(np.sum((x - x.mean()) * (np.log(rms) - np.log(rms).mean())) / np.sum((x - x.mean()) ** 2))
+
+
+def test_convergence_slope():
+    assert check.RATE_GRID == (100, 400, 1600) and check.RATE_SEEDS == tuple(range(1, 9))
+    assert check.RATE_REFERENCE == (20_000, 0)
+    ref, x, runs = _page_runs()
+    errors = np.sqrt(np.mean((runs - ref) ** 2, axis=2))
+    slope = _slope(errors)
+    assert check.convergence_slope(errors, slope)
+    assert check.convergence_slope(errors.tolist(), slope + 0.01)
+    # the page's remark: Monte Carlo spread among the eight runs at each I
+    cv = errors.std(axis=1) / errors.mean(axis=1)
+    assert np.all((cv > 0.1) & (cv < 0.5)), cv
+    cases = [((errors[::-1], slope), "reverse order"),
+             ((errors**2, slope), "squared errors"),
+             ((np.sqrt(np.mean((runs - x) ** 2, axis=2)), slope), "true states"),
+             ((np.mean(np.abs(runs - ref), axis=2), slope), "absolute errors"),
+             ((errors, -slope), "wrong sign"),
+             ((errors, 1 / slope), "axes swapped"),
+             ((errors, 2 * slope), "squared errors"),
+             ((errors.T, slope), "shape (8, 3)"),
+             ((np.sqrt(np.mean(errors**2, axis=1)), slope), "not the three errors aggregated")]
+    if abs(slope + 0.5) > 0.02:
+        cases.append(((errors, -0.5), "theory predicts"))
+    for args, phrase in cases:
+        r = check.convergence_slope(*args)
+        assert not r and phrase in str(r), (phrase, str(r))
+    assert not check.convergence_slope(None, None)
+
+
+def test_convergence_tolerates_one_run_per_I_that_resampled_differently():
+    """A run whose resampling flipped (another machine) gives another Monte Carlo error: one per I is allowed,
+    two are not."""
+    ref, _, runs = _page_runs()
+    errors = np.sqrt(np.mean((runs - ref) ** 2, axis=2))
+    one = errors.copy()
+    one[:, 2] *= 1.3
+    assert check.convergence_slope(one, _slope(one))
+    two = one.copy()
+    two[1, 5] *= 0.7
+    assert not check.convergence_slope(two, _slope(two))
+    assert check.convergence_slope(errors * 1.01, _slope(errors))        # well above rounding level
+
+
+def test_convergence_needs_a_measurement_not_the_theory():
+    """No I^(-1/2) curve at a guessed level passes, with or without made-up scatter among the seeds: each
+    error must be the one its run gives."""
+    grid = np.array(check.RATE_GRID, dtype=float)
+    rng = np.random.default_rng(0)
+    ref, _, runs = _page_runs()
+    level = np.sqrt(np.mean((runs - ref) ** 2, axis=(1, 2)))            # even the right levels
+    for c in (level[0] * 10, 3.0, 9.0, 30.0):
+        guess = np.tile((c / np.sqrt(grid))[:, None], (1, 8))
+        for errors in (guess, guess * rng.lognormal(0.0, 0.25, size=guess.shape)):
+            r = check.convergence_slope(errors, -0.5)
+            assert not r and "not those of the statement's runs" in str(r), c
+    r = check.convergence_slope(-0.5, -0.5)
+    assert not r and "shape" in str(r)
+    assert "0.9" not in str(check.convergence_slope(np.ones((3, 8)), -0.5))
+
+
+def _three_figures(x):
+    """Round every entry to three significant figures, as a hand computation would."""
+    x = np.asarray(x, dtype=float)
+    return np.array([float(f"{v:.3g}") for v in x.ravel()]).reshape(x.shape)
+
+
+def test_hand_computations_accept_three_significant_figures():
+    w = _lik() / _lik().sum()
+    assert check.weights(_three_figures(w))
+    assert check.ess(float(f"{1 / np.sum(w**2):.3g}"))
+    assert not check.ess(1.1 / np.sum(w**2))
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
+    routes = {
+        "ex-2-2-3-weights": [
+            "pedagogy_lib.mixture.model.gmm_posterior",
+            "pedagogy_lib.mixture.model.gmm_logits",
+        ],
+        "ex-2-2-3-ess": [
+            "pedagogy_lib.smc.resampling.ess",
+        ],
+        "ex-2-2-3-backward-step": [
+            "pedagogy_lib.recursions.generic.backward_smoother",
+            "pedagogy_lib.recursions.generic.future_conditioning",
+            "pedagogy_lib.recursions.generic.sequence_conditional",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_weights_recognize_the_standard_deviation_where_the_variance_belongs():
+    """help() promises the variance and the standard deviation confused: both directions are named,
+    with and without the 1/2 of the exponent."""
+    x, y, s = check.EX_WEIGHTS
+    for log_w in (-((y - x) ** 2) / s, -0.5 * (y - x) ** 2 / s, -0.5 * (y - x) ** 2 / s**4):
+        w = np.exp(log_w - log_w.max())
+        r = check.weights(w / w.sum())
+        assert not r and "standard deviation" in str(r) and "no single slip" not in str(r), str(r)
+
+
+def test_ess_recognizes_the_weights_passed_as_log_weights():
+    from pedagogy_lib.smc.resampling import ess
+
+    x, y, s = check.EX_WEIGHTS
+    lik = stats.norm(loc=x, scale=s).pdf(y)
+    w = lik / lik.sum()
+    assert check.ess(ess(np.log(w)))
+    r = check.ess(ess(w))
+    assert not r and "log weights" in str(r), str(r)
+
+
+def test_the_page_does_not_write_out_the_backward_step_before_its_exercise():
+    """ex-2-2-3-backward-step asks for Eq. 2.61 by hand: the page's own example takes the smoother from
+    the library rather than coding the step (future conditioning, then the average over beta_t)."""
+    import json
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "chapters/ch02_directed_generative_models/2_2_3_particle_filter.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-3-backward-step" in "".join(c["source"]))
+    code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
+    assert "log_M" not in code and "@ cond" not in code

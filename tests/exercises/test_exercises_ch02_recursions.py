@@ -1,0 +1,251 @@
+"""Tests for the checkers of notebook 2.2 (pedagogy_lib.exercises.ch02_recursions).
+
+Correct answers are computed here by hand formulas / enumeration, independent of the checkers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pedagogy_lib.exercises import ch02_recursions as check
+
+
+def _correct_time_update():
+    """Two time updates, written as sums (the silent step's measurement update leaves the prediction as it is)."""
+    f, A = check.EX_TIME_UPDATE
+    one = [sum(A[i, j] * f[j] for j in range(3)) for i in range(3)]
+    return np.array([sum(A[i, j] * one[j] for j in range(3)) for i in range(3)])
+
+
+def _correct_limit():
+    """The fixed point of A by Cramer's rule on the first two rows of (A - I) p = 0 with p_3 = 1, then
+    normalized: an independent route from the checker's least squares."""
+    A = check.EX_TIME_UPDATE.A
+    M = A - np.eye(3)
+    # M[:2, :2] p[:2] = -M[:2, 2]
+    a, b, c, d = M[0, 0], M[0, 1], M[1, 0], M[1, 1]
+    det = a * d - b * c
+    p0 = (-M[0, 2] * d + b * M[1, 2]) / det
+    p1 = (-a * M[1, 2] + c * M[0, 2]) / det
+    p = np.array([p0, p1, 1.0])
+    return p / p.sum()
+
+
+def _correct_measurement_update():
+    pred, C, y = check.EX_MEASUREMENT
+    num = np.array([pred[k] * C[y, k] for k in range(3)])
+    return num / num.sum()
+
+
+def _correct_evidence():
+    pi, A, C, (y1, y2) = check.EX_EVIDENCE
+    return sum(pi[i] * C[y1, i] * A[j, i] * C[y2, j] for i in range(2) for j in range(2))   # enumeration
+
+
+def test_problem_data_are_column_stochastic():
+    for M in (check.EX_TIME_UPDATE.A, check.EX_MEASUREMENT.C, check.EX_EVIDENCE.A, check.EX_EVIDENCE.C):
+        np.testing.assert_allclose(M.sum(axis=0), 1.0)
+
+
+def test_missing_observations():
+    good, limit = _correct_time_update(), _correct_limit()
+    np.testing.assert_allclose(limit, [5 / 11, 4 / 11, 2 / 11], rtol=1e-12)          # the book's A, by hand
+    assert check.missing_observations(good, limit)
+    assert check.missing_observations(list(good), list(limit))
+    f, A = check.EX_TIME_UPDATE
+    assert check.missing_observations(good, np.linalg.matrix_power(A, 100) @ f)      # iterating also works
+    assert check.missing_observations(np.round(good, 6), np.round(limit, 6))        # "to six decimals"
+    assert not check.missing_observations(good, np.round(limit, 4))
+    cases = [((A @ f, limit), "one time update"),
+             ((A.T @ A.T @ f, limit), "rows of A"),
+             (((A ** 2) @ f, limit), "squared the entries"),
+             ((f, limit), "kept the previous filter"),
+             ((good, good), "keep applying the time update"),
+             ((good, f), "returned the previous filter"),
+             ((good, np.full(3, 1 / 3)), "uniform"),
+             ((good, np.linalg.matrix_power(A, 10) @ f), "stopped after 10 time updates"),
+             ((good, 2 * limit), "limit")]
+    for args, phrase in cases:
+        r = check.missing_observations(*args)
+        assert not r and phrase in str(r), (phrase, str(r))
+    r = check.missing_observations(good[:2], limit)
+    assert not r and "shape" in str(r)
+    r = check.missing_observations(None, None)
+    assert not r and "None" in str(r)
+    assert "0.4545" not in str(check.missing_observations(good, 2 * limit))      # never reveals the answer
+
+
+def test_missing_observations_is_not_the_pages_one_time_update():
+    """The page computes A @ f once; that is not an answer here."""
+    f, A = check.EX_TIME_UPDATE
+    assert not check.missing_observations(A @ f, _correct_limit())
+
+
+def test_drawn_time_update_problems_have_a_single_quick_limit():
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(6):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                f, A = mod.EX_TIME_UPDATE
+                np.testing.assert_allclose(A.sum(axis=0), 1.0)
+                moduli = np.sort(np.abs(np.linalg.eigvals(A)))[::-1]
+                assert abs(moduli[0] - 1) < 1e-12 and moduli[1] <= 0.8
+                limit = np.linalg.matrix_power(A, 400) @ f
+                assert mod.missing_observations(A @ A @ f, limit)
+    finally:
+        importlib.reload(check)
+
+
+def test_measurement_update():
+    good = _correct_measurement_update()
+    assert check.measurement_update(good)
+    pred, C, y = check.EX_MEASUREMENT
+    r = check.measurement_update(pred * C[:, y] / (pred @ C[:, y]))
+    assert not r and "column y_t of C" in str(r)
+    r = check.measurement_update(pred * C[y])
+    assert not r and "forgot to normalize" in str(r)
+    r = check.measurement_update(C[y] / C[y].sum())
+    assert not r and "likelihood alone" in str(r)
+    r = check.measurement_update(good + np.array([0.01, -0.01, 0.0]))
+    assert not r and "not within tolerance" in str(r)
+    assert not check.measurement_update(None)
+    assert "numeric" in str(check.measurement_update("abc"))
+
+
+def test_evidence_two_steps():
+    good = _correct_evidence()
+    assert check.evidence_two_steps(good)
+    assert check.evidence_two_steps(np.float64(good))
+    pi, A, C, (y1, y2) = check.EX_EVIDENCE
+    f1 = pi * C[y1] / (pi @ C[y1])
+    cases = {
+        "A^T": (pi @ C[y1]) * ((A.T @ f1) @ C[y2]),
+        "skipped the time update": (pi @ C[y1]) * (f1 @ C[y2]),
+        "independent": (pi @ C[y1]) * (pi @ C[y2]),
+        "only the second factor": (A @ f1) @ C[y2],
+        "log p(y_1, y_2)": np.log(good),
+    }
+    for phrase, wrong in cases.items():
+        r = check.evidence_two_steps(wrong)
+        assert not r and phrase in str(r), (phrase, str(r))
+    r = check.evidence_two_steps([good, good])
+    assert not r and "single number" in str(r)
+    assert not check.evidence_two_steps(None)
+
+
+def _correct_lag_one():
+    """p(x_{t-1} | y_{1:t}) by enumerating the pairs (x_{t-1}, x_t) of the two-step joint
+    f_prev(x_{t-1}) A[x_t, x_{t-1}] C[y_t, x_t] and summing x_t out: no fragments, no recursion."""
+    f, A, C, y = check.EX_LAG_ONE
+    joint = np.array([[f[i] * A[j, i] * C[y, j] for j in range(3)] for i in range(3)])    # [x_{t-1}, x_t]
+    return joint.sum(axis=1) / joint.sum()
+
+
+def test_lag_one_smoother():
+    good = _correct_lag_one()
+    np.testing.assert_allclose(good, np.array([85, 52, 129]) / 266, rtol=1e-12)      # the book's data, by hand
+    assert check.lag_one_smoother(good)
+    assert check.lag_one_smoother(list(good))
+    f, A, C, y = check.EX_LAG_ONE
+    norm = lambda v: v / v.sum()  # noqa: E731
+    cases = [(f, "filter at t - 1 unchanged"),
+             (norm((A @ f) * C[y]), "(the filter at t)"),
+             (A @ f, "(the prediction)"),
+             (norm(f * (A @ C[y])), "rows of A"),
+             (norm(f * (A.T @ C[:, y])), "column y_t of C"),
+             (f * (A.T @ C[y]), "forgot to normalize"),
+             (norm(f * C[y]), "leaving out the transition")]
+    for wrong, phrase in cases:
+        r = check.lag_one_smoother(wrong)
+        assert not r and phrase in str(r), (phrase, str(r))
+    r = check.lag_one_smoother(good[:2])
+    assert not r and "shape" in str(r)
+    assert not check.lag_one_smoother(None)
+    assert "0.3195" not in str(check.lag_one_smoother(good + np.array([0.01, -0.01, 0.0])))
+
+
+def test_lag_one_smoother_is_neither_the_filter_nor_the_full_smoother_the_page_runs():
+    """The page computes the filter at t and the smoother given all the data; the exercise's quantity is
+    the previous step given one more observation, which the page never computes."""
+    f, A, C, y = check.EX_LAG_ONE
+    good = _correct_lag_one()
+    assert np.max(np.abs(good - f)) > 0.05
+    pred = A @ f
+    assert np.max(np.abs(good - pred * C[y] / (pred @ C[y]))) > 0.05
+
+
+def test_drawn_lag_one_problems_are_answered_by_the_enumeration():
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(6):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                f, A, C, y = mod.EX_LAG_ONE
+                np.testing.assert_allclose(A.sum(axis=0), 1.0)
+                np.testing.assert_allclose(C.sum(axis=0), 1.0)
+                joint = f[:, None] * A.T * C[y][None, :]                  # [x_{t-1}, x_t]
+                good = joint.sum(axis=1) / joint.sum()
+                assert mod.lag_one_smoother(good)
+                assert not mod.lag_one_smoother(f)
+    finally:
+        importlib.reload(check)
+
+
+@pytest.mark.parametrize("fn", [check.measurement_update, check.evidence_two_steps,
+                                check.lag_one_smoother])
+def test_none_fails_gracefully(fn):
+    r = fn(None)
+    assert not r.passed and r.problems
+
+
+def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
+    """Each of these library functions answers its exercise (or does its work) in one call, so the
+    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
+    routes = {
+        "ex-2-2-0-time-update": [
+            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
+            "pedagogy_lib.discrete.categorical.marginal_y",
+            "pedagogy_lib.discrete.markov_chain.stationary_distribution",
+        ],
+        "ex-2-2-0-measurement-update": [
+            "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+            "pedagogy_lib.discrete.categorical.invert",
+        ],
+        "ex-2-2-0-fragment-roles": [
+            "pedagogy_lib.recursions.generic.future_conditioning",
+            "pedagogy_lib.recursions.generic.backward_smoother",
+            "pedagogy_lib.hmm.inference.hmm_smoother",
+            "pedagogy_lib.discrete.categorical.invert",
+        ],
+        "ex-2-2-0-evidence": [
+            "pedagogy_lib.recursions.generic.forward_filter",
+            "pedagogy_lib.recursions.generic.data_marginals",
+            "pedagogy_lib.recursions.generic.measurement_update",
+            "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+            "pedagogy_lib.discrete.categorical.update_sequence",
+        ],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_page_does_not_write_out_the_measurement_update_before_its_exercise():
+    """ex-2-2-0-measurement-update asks for Eq. 2.37 by hand: no code cell before it may compute
+    the normalized product of the prediction and a row of C."""
+    import json
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "chapters/ch02_directed_generative_models/2_2_0_dynamical_models.ipynb"
+    cells = json.loads(page.read_text())["cells"]
+    first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-0-measurement-update" in "".join(c["source"]))
+    code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
+    assert not re.search(r"\*\s*C\[y\[0\]\]\s*/", code)

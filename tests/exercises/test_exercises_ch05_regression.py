@@ -1,0 +1,237 @@
+"""Tests for the checkers of notebook 5.1.1 (pedagogy_lib.exercises.ch05_regression).
+
+References are computed here independently of the checkers: numpy's lstsq, scikit-learn's Ridge
+(alpha is the penalty on the summed squared error), and brute-force refits for leave-one-out.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+
+from pedagogy_lib.exercises import ch05_regression as check
+
+
+# ---------------------------------------------------------------- exercise 1: normal equations
+def _D_lstsq():
+    Y, X = check.EX_NORMAL
+    return np.linalg.lstsq(Y.T, X.T, rcond=None)[0].T          # (K, M)
+
+
+def test_normal_problem_shapes_are_the_book_layout():
+    Y, X = check.EX_NORMAL
+    assert Y.shape == (2, 6) and X.shape == (2, 6)
+    assert np.linalg.matrix_rank(Y) == 2
+
+
+def test_normal_equations_correct_passes():
+    res = check.normal_equations(_D_lstsq())
+    assert res and "correct" in str(res)
+
+
+@pytest.mark.parametrize("make,fragment", [
+    (lambda Y, X: np.linalg.solve(Y @ Y.T, X @ Y.T), "inverse on the left"),
+    (lambda Y, X: X @ Y.T @ (Y @ Y.T), "left out the inverse"),
+    (lambda Y, X: np.linalg.lstsq(X.T, Y.T, rcond=None)[0].T, "regressed the inputs on the outputs"),
+    (lambda Y, X: _D_lstsq().T, "transpose"),
+    (lambda Y, X: -_D_lstsq(), "wrong sign"),
+    (lambda Y, X: _D_lstsq()[:, :1], "shape"),
+    (lambda Y, X: _D_lstsq() + 0.01, "not within tolerance"),
+])
+def test_normal_equations_wrong_answers_fail_with_hint(make, fragment):
+    res = check.normal_equations(make(*check.EX_NORMAL))
+    assert not res
+    assert fragment in str(res)
+
+
+def test_normal_equations_none_fails_gracefully():
+    res = check.normal_equations(None)
+    assert not res and "None" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 2: ridge conventions
+def _refs():
+    Y, X, s2d, s2 = check.EX_RIDGE
+    N = Y.shape[1]
+    bayes = Ridge(alpha=s2 / s2d, fit_intercept=False, solver="cholesky").fit(Y.T, X.T).coef_
+    draft = Ridge(alpha=N * s2 / s2d, fit_intercept=False, solver="cholesky").fit(Y.T, X.T).coef_
+    return bayes.reshape(1, -1), draft.reshape(1, -1)
+
+
+def test_ridge_refs_match_posterior_mean_and_printed_eq_5_6():
+    Y, X, s2d, s2 = check.EX_RIDGE
+    N, M = Y.shape[1], Y.shape[0]
+    bayes, draft = _refs()
+    # posterior mean written in information form: (Y Y^T / s2 + I / s2d)^{-1} Y x^T / s2
+    post = np.linalg.solve(Y @ Y.T / s2 + np.eye(M) / s2d, Y @ X.T / s2).T
+    np.testing.assert_allclose(bayes, post, rtol=1e-10)
+    # Eq. 5.6 as printed, with averages <.>
+    printed = (X @ Y.T / N) @ np.linalg.inv(Y @ Y.T / N + s2 / s2d * np.eye(M))
+    np.testing.assert_allclose(draft, printed, rtol=1e-10)
+    assert np.abs(bayes - draft).max() > 1e-2
+
+
+def test_ridge_conventions_correct_passes():
+    res = check.ridge_conventions(*_refs())
+    assert res and "correct" in str(res)
+
+
+def _ridge(lam):
+    Y, X, _, _ = check.EX_RIDGE
+    return np.linalg.solve(Y @ Y.T + lam * np.eye(Y.shape[0]), Y @ X.T).T
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("swapped", "counted N times"),
+    ("inverse_ratio", "other way up"),
+    ("sigma2_only", "leaving out the prior variance"),
+    ("ols", "without the prior"),
+])
+def test_ridge_wrong_bayes_fails_with_hint(which, fragment):
+    Y, X, s2d, s2 = check.EX_RIDGE
+    bayes, draft = _refs()
+    wrong = {"swapped": draft, "inverse_ratio": _ridge(s2d / s2), "sigma2_only": _ridge(s2), "ols": _ridge(0.0)}[which]
+    res = check.ridge_conventions(wrong, draft)
+    assert not res
+    assert fragment in str(res)
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("bayes", "sums form"),
+    ("mixed", "averaged X Y^T but summed"),
+])
+def test_ridge_wrong_draft_fails_with_hint(which, fragment):
+    Y, X, s2d, s2 = check.EX_RIDGE
+    bayes, draft = _refs()
+    wrong = {"bayes": bayes, "mixed": _ridge(s2 / s2d) / Y.shape[1]}[which]
+    res = check.ridge_conventions(bayes, wrong)
+    assert not res
+    assert fragment in str(res)
+
+
+def test_ridge_none_fails_gracefully():
+    res = check.ridge_conventions(None, None)
+    assert not res and str(res).count("None") >= 2
+
+
+# ---------------------------------------------------------------- exercise 3: LOO residual
+def _brute():
+    X, y, n = check.EX_LOO
+    keep = np.arange(y.size) != n
+    w = np.linalg.lstsq(X[:, keep].T, y[keep], rcond=None)[0]
+    e_loo = y[n] - X[:, n] @ w
+    w_full = np.linalg.lstsq(X.T, y, rcond=None)[0]
+    H = X.T @ np.linalg.pinv(X @ X.T) @ X
+    return float(H[n, n]), float(e_loo), float(y[n] - X[:, n] @ w_full)
+
+
+def test_loo_point_has_high_leverage():
+    h, e_loo, e = _brute()
+    assert h > 0.8 and abs(e_loo) > 3 * abs(e)
+
+
+def test_loo_correct_passes_from_brute_force_refit():
+    h, e_loo, _ = _brute()
+    res = check.loo_residual(h, e_loo)
+    assert res and "correct" in str(res)
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("ordinary", "ordinary residual"),
+    ("times_m", "multiplied by m_nn"),
+    ("one_plus", "1 + h_nn"),
+    ("over_h", "divided by h_nn"),
+    ("prediction", "prediction, not the residual"),
+])
+def test_loo_wrong_residual_fails_with_hint(which, fragment):
+    X, y, n = check.EX_LOO
+    h, e_loo, e = _brute()
+    wrong = {"ordinary": e, "times_m": e * (1 - h), "one_plus": e / (1 + h), "over_h": e / h,
+             "prediction": y[n] - e_loo}[which]
+    res = check.loo_residual(h, wrong)
+    assert not res
+    assert fragment in str(res)
+
+
+@pytest.mark.parametrize("which,fragment", [("m", "m_nn = 1 - h_nn"), ("trace", "trace of the hat matrix")])
+def test_loo_wrong_leverage_fails_with_hint(which, fragment):
+    h, e_loo, _ = _brute()
+    res = check.loo_residual({"m": 1 - h, "trace": 2.0}[which], e_loo)
+    assert not res
+    assert fragment in str(res)
+
+
+def test_loo_none_fails_gracefully():
+    res = check.loo_residual(None, None)
+    assert not res and "None" in str(res)
+
+
+# ---------------------------------------------------------------- exercise 4: K-fold in one step
+def _lofo_by_refitting(H, e, folds):
+    """The answer without Eq. A.8: recover a data set with this hat matrix and these residuals
+    (H = Q Q^T with Q an orthonormal basis of its range; any inputs spanning it give the same
+    fits), then refit without each fold. Independent of the checker's formula."""
+    vals, vecs = np.linalg.eigh(H)
+    Q = vecs[:, vals > 0.5]                                  # inputs: samples in rows, rank M
+    y = e + H @ np.arange(1.0, e.size + 1)                   # any y with (I - H) y = e
+    out = np.empty_like(e)
+    for k in np.unique(folds):
+        o = folds == k
+        w = np.linalg.lstsq(Q[~o], y[~o], rcond=None)[0]
+        out[o] = y[o] - Q[o] @ w
+    return out
+
+
+def test_lofo_function_refitting_passes():
+    assert check.lofo_function(_lofo_by_refitting)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda H, e, f: e, "ordinary residuals"),
+    (lambda H, e, f: e / (1 - np.diag(H)), "one sample at a time"),
+    (lambda H, e, f: 2.0 * _lofo_by_refitting(H, e, f), "scaled by a constant"),
+    (lambda H, e, f: None, "forget to return"),
+    (lambda H, e, f: 1 / 0, "ZeroDivisionError"),
+])
+def test_lofo_function_wrong_answers_fail_and_name_the_slip(wrong, fragment):
+    res = check.lofo_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_lofo_function_names_the_blocks_slips():
+    def with_block(op):
+        def fn(H, e, folds):
+            out = np.empty_like(e)
+            for k in np.unique(folds):
+                i = np.flatnonzero(folds == k)
+                out[i] = op(np.eye(i.size) - H[np.ix_(i, i)], e[i])
+            return out
+        return fn
+
+    assert "multiplied e_k by M_k" in str(check.lofo_function(with_block(lambda M, v: M @ v)))
+    assert check.lofo_function(with_block(lambda M, v: np.linalg.solve(M, v)))     # the right block passes
+
+
+def test_lofo_function_rejects_a_non_function_and_reveals_no_answer():
+    """A wrong answer is told where it failed (problem, fold sizes), never a number of the answer."""
+    import re
+
+    assert "should be a function" in str(check.lofo_function(3))
+    msg = str(check.lofo_function(lambda H, e, f: e + 1.0))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. A.8", "")), msg
+
+
+def test_lofo_exercise_answer_is_not_written_out_on_the_page():
+    """The page derives Eq. A.8 and computes its residuals with the library; no code cell before the
+    exercise solves the diagonal blocks I - H_k fold by fold, which is what the exercise asks for."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "chapters/ch05_discriminative_models/5_1_1_linear_regression.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    stop = next(i for i, c in enumerate(cells) if ":label: ex-5-1-1-lofo-function" in "".join(c["source"]))
+    for c in cells[:stop]:
+        code = "".join(c["source"])
+        if c["cell_type"] == "code":
+            assert not ("np.ix_(" in code and "np.linalg.solve" in code), code[:200]

@@ -1,0 +1,218 @@
+"""Tests for the Section 10.1.2 exercise checkers (pedagogy_lib.exercises.ch10_infonce): the mutual information of two
+Gaussian vectors from canonical correlations and by Monte Carlo, the bounded ceiling by numerical optimization, the
+s-step predictor weights from the library's Kalman filter on a long window, the InfoNCE estimate
+from scipy's log-sum-exp and the library's loss."""
+import numpy as np
+import pytest
+
+from graded_routes import assert_refused_when_graded
+from pedagogy_lib.contrastive import cpc
+from pedagogy_lib.exercises import ch10_infonce
+
+
+def _mi_by_canonical_correlations(S):
+    """The information from the canonical correlations (singular values of S_yy^{-1/2} S_yz S_zz^{-1/2}),
+    a sum of independent scalar pairs, each -1/2 log(1 - rho^2)."""
+    def inv_sqrt(M):
+        w, V = np.linalg.eigh(M)
+        return V @ np.diag(w ** -0.5) @ V.T
+
+    rho = np.linalg.svd(inv_sqrt(S[:2, :2]) @ S[:2, 2:] @ inv_sqrt(S[2:, 2:]), compute_uv=False)
+    return -0.5 * np.sum(np.log(1 - rho ** 2))
+
+
+def test_gaussian_mi():
+    S = np.asarray(ch10_infonce.EX_COV)
+    assert ch10_infonce.gaussian_mi(_mi_by_canonical_correlations(S))
+
+
+def test_gaussian_mi_reference_agrees_with_monte_carlo():
+    """E[log p(y, z) - log p(y) - log p(z)] over 200 000 draws, within 5 standard errors (about 0.002)."""
+    from scipy.stats import multivariate_normal as mvn
+
+    S = np.asarray(ch10_infonce.EX_COV)
+    X = np.random.default_rng(5).multivariate_normal(np.zeros(4), S, 200_000)
+    v = (mvn(np.zeros(4), S).logpdf(X) - mvn(np.zeros(2), S[:2, :2]).logpdf(X[:, :2])
+         - mvn(np.zeros(2), S[2:, 2:]).logpdf(X[:, 2:]))
+    assert abs(v.mean() - _mi_by_canonical_correlations(S)) < 5 * v.std() / np.sqrt(len(v))
+
+
+@pytest.mark.parametrize("slip, fragment", [
+    (lambda S, I: -0.5 * sum(np.log(1 - S[i, i + 2] ** 2 / (S[i, i] * S[i + 2, i + 2])) for i in range(2)),
+     "one by one"),
+    (lambda S, I: -0.5 * np.log(np.linalg.det(S)), "joint covariance alone"),
+    (lambda S, I: 2 * I, "1/2"),
+    (lambda S, I: I / np.log(2), "bits"),
+])
+def test_gaussian_mi_slips_are_named(slip, fragment):
+    S = np.asarray(ch10_infonce.EX_COV)
+    r = ch10_infonce.gaussian_mi(slip(S, _mi_by_canonical_correlations(S)))
+    assert not r and fragment in str(r), str(r)
+
+
+def _ceiling_by_optimization(K, B):
+    """Maximize one anchor's term log K + h_1 - log sum_j exp(h_j) over scores in [-B, B] numerically."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    h0 = np.random.default_rng(3).uniform(-B, B, K)
+    res = minimize(lambda h: logsumexp(h) - h[0], h0, bounds=[(-B, B)] * K, method="L-BFGS-B",
+                   options={"ftol": 1e-15, "gtol": 1e-12})
+    return np.log(K) - res.fun
+
+
+def test_bound_ceiling():
+    assert ch10_infonce.bound_ceiling(_ceiling_by_optimization(ch10_infonce.EX_K, ch10_infonce.EX_B))
+
+
+@pytest.mark.parametrize("slip, fragment", [
+    (lambda K, B: np.log(K), "not bounded"),
+    (lambda K, B: np.log(K) - np.log1p(K * np.exp(-2 * B)), "K - 1 negatives"),
+    (lambda K, B: np.log(K) - np.log1p((K - 1) * np.exp(-B)), "is not B"),
+    (lambda K, B: np.log(K) - np.log(K - 1) + 2 * B, "positive's own term"),
+    (lambda K, B: np.log1p((K - 1) * np.exp(-2 * B)), "smallest loss"),
+])
+def test_bound_ceiling_slips_are_named(slip, fragment):
+    r = ch10_infonce.bound_ceiling(slip(ch10_infonce.EX_K, ch10_infonce.EX_B))
+    assert not r and fragment in str(r), str(r)
+
+
+def _weights_by_library(a, c, q, r_, s, L):
+    p = cpc.stationary_params([[a]], [[q]], [[c]], [[r_]])
+    return cpc.kalman_window_predictor(p, 80, s).beta[0][:L]     # a long window: steady state
+
+
+def test_predictor_weights():
+    a, c, q, r_ = ch10_infonce.EX_LGSSM
+    assert ch10_infonce.predictor_weights(_weights_by_library(a, c, q, r_, ch10_infonce.EX_S, ch10_infonce.EX_L))
+
+
+@pytest.mark.parametrize("slip, fragment", [
+    (lambda a, c, q, r_, s, L: _weights_by_library(a, c, q, r_, 1, L), "one step ahead"),
+    (lambda a, c, q, r_, s, L: _weights_by_library(a, c, q, r_, s, L) / (c * a ** s), "filter's weights"),
+    (lambda a, c, q, r_, s, L: _weights_by_library(a, c, q, r_, s, L) / c, "not the observation"),
+    (lambda a, c, q, r_, s, L: _weights_by_library(a, 1.0, q, r_, s, L), "c = 1"),
+])
+def test_predictor_weights_slips_are_named(slip, fragment):
+    a, c, q, r_ = ch10_infonce.EX_LGSSM
+    r = ch10_infonce.predictor_weights(slip(a, c, q, r_, ch10_infonce.EX_S, ch10_infonce.EX_L))
+    assert not r and fragment in str(r), str(r)
+
+
+def test_problems_drawn_for_students_are_well_posed_and_graded_by_their_own_answer():
+    from courseware import grading as G
+
+    for salt in range(4):
+        fresh = G.own_copy(ch10_infonce, salt)
+        S = np.asarray(fresh.EX_COV)
+        assert S.shape == (4, 4) and np.allclose(S, S.T) and np.all(np.linalg.eigvalsh(S) > 0)
+        assert fresh.gaussian_mi(_mi_by_canonical_correlations(S))
+        K, B = fresh.EX_K, fresh.EX_B
+        assert fresh.bound_ceiling(_ceiling_by_optimization(K, B)) and not fresh.bound_ceiling(np.log(K))
+        a, c, q, r_ = fresh.EX_LGSSM
+        assert c != 1 and fresh.predictor_weights(_weights_by_library(a, c, q, r_, fresh.EX_S, fresh.EX_L))
+
+
+def test_the_page_states_neither_the_block_information_nor_the_bounded_ceiling_nor_these_weights():
+    """The page gives -1/2 log(1 - rho^2) per pair, the ceiling log K and the one-step weights for c = 1;
+    the exercises ask for the neighbouring cases."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[2] / "chapters" / "ch10_learning_energy_based_models"
+                     / "10_1_2_infonce.ipynb").read_text())
+    before = ""
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if "ex-10-1-2-gaussian-mi" in text:
+            break
+        before += text
+    assert "log\\det" not in before and "e^{-2B}" not in before and "(1-cK" not in before
+    assert ch10_infonce.EX_LGSSM[1] != 1 and ch10_infonce.EX_S > 1
+
+
+# ---------------------------------------------------------------- exercise (d): the estimate from scores
+def _bound_by_scipy(F):
+    """The answer with scipy's log-sum-exp (independent of the checker's own)."""
+    from scipy.special import logsumexp
+
+    return np.log(F.shape[1]) - np.mean(logsumexp(F, axis=2) - np.diagonal(F, axis1=1, axis2=2))
+
+
+def _bound_by_library(F):
+    from pedagogy_lib.contrastive import infonce
+
+    return infonce.infonce_loss(F).bound
+
+
+def _bound_naive(F):
+    P = np.exp(F) / np.exp(F).sum(axis=2, keepdims=True)
+    return np.log(F.shape[1]) + np.mean(np.log(np.diagonal(P, axis1=1, axis2=2)))
+
+
+@pytest.mark.parametrize("right", [_bound_by_scipy, _bound_by_library])
+def test_infonce_bound_reference_passes(right):
+    assert ch10_infonce.infonce_bound(right)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("wrong, fragment", [
+    (lambda F: _bound_by_scipy(np.swapaxes(F, 1, 2)), "over the anchors"),
+    (lambda F: np.log(F.shape[1]) - _bound_by_scipy(F), "returned the loss L"),
+    (lambda F: _bound_by_scipy(F) - np.log(F.shape[1]) + np.log(F.shape[1] - 1), "log(K - 1)"),
+    (_bound_naive, "test problem 3 (3 batches of K = 16 pairs, large scores) is not finite"),
+    (lambda F: _bound_by_scipy(F) + 0.01, "not within tolerance"),
+    (lambda F: None, "forget to return"),
+    (lambda F: {}["x"], "KeyError"),
+])
+def test_infonce_bound_slips_are_named(wrong, fragment):
+    r = ch10_infonce.infonce_bound(wrong)
+    assert not r and fragment in str(r), str(r)
+
+
+def test_infonce_bound_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(ch10_infonce.infonce_bound(0.5))
+    msg = str(ch10_infonce.infonce_bound(lambda F: _bound_by_scipy(F) + 0.3))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 10.6-10.7", "")), msg
+
+
+@pytest.mark.parametrize("label, name", [
+    ("ex-10-1-2-gaussian-mi", "pedagogy_lib.contrastive.infonce.gaussian_mutual_information"),
+    ("ex-10-1-2-gaussian-mi", "pedagogy_lib.learning.objectives.gaussian_relative_entropy"),
+    ("ex-10-1-2-ceiling", "pedagogy_lib.contrastive.infonce.infonce_loss"),
+    ("ex-10-1-2-kalman-weights", "pedagogy_lib.contrastive.cpc.kalman_window_predictor"),
+])
+def test_the_page_functions_that_answer_in_one_call_are_forbidden(label, name):
+    from pedagogy_lib.exercises import ch10_infonce
+
+    assert name in ch10_infonce.SUMMATIVE[label]["forbidden"]
+
+
+_ROUTE_IMPORTS = "from pedagogy_lib.exercises import ch10_infonce as check\nimport numpy as np\n"
+_ONE_CALL_ROUTES = {
+    "ex-10-1-2-gaussian-mi": ("gaussian_mi", "my_I", (
+        "from pedagogy_lib.learning import objectives as ob\n"
+        "S = check.EX_COV\n"
+        "P = np.block([[S[:2, :2], np.zeros((2, 2))], [np.zeros((2, 2)), S[2:, 2:]]])\n"
+        "my_I = ob.gaussian_relative_entropy(np.zeros(4), S, np.zeros(4), P)\n")),
+    "ex-10-1-2-kalman-weights": ("predictor_weights", "my_weights", (
+        "from pedagogy_lib.contrastive import cpc\n"
+        "a, c, q, r = check.EX_LGSSM\n"
+        "p = cpc.stationary_params([[a]], [[q]], [[c]], [[r]])\n"
+        "my_weights = cpc.kalman_window_predictor(p, 80, check.EX_S).beta[0][:check.EX_L]\n")),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_one_call_routes_are_refused_when_graded(label):
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    assert_refused_when_graded(ch10_infonce, label, checker_name, name, _ROUTE_IMPORTS, code)
+
+
+def test_the_ceiling_statement_asks_only_what_the_checker_grades():
+    from courseware import editions as E
+
+    ex = next(e for e in E.all_exercises() if e.label == "ex-10-1-2-ceiling")
+    assert "10 nats" not in ex.statement

@@ -1,0 +1,177 @@
+"""Tests for the Section 10.1.1 exercise checkers (pedagogy_lib.exercises.ch10_nce): the two-dimensional normalizer
+by quadrature, Bayes' rule with the pool's prior, the derivative by finite differences, the Newton step from the
+library's gradient and Hessian."""
+import numpy as np
+import pytest
+from scipy import integrate
+
+from graded_routes import assert_refused_when_graded
+from pedagogy_lib.exercises import ch10_nce
+
+
+def _log_normalizer_by_quadrature():
+    A, m = np.asarray(ch10_nce.EX_A), np.asarray(ch10_nce.EX_M)
+    f = lambda y2, y1: np.exp(-(0.5 * np.array([y1, y2]) @ A @ np.array([y1, y2]) - m @ np.array([y1, y2])))
+    return np.log(integrate.dblquad(f, -15, 15, -15, 15, epsabs=1e-12)[0])
+
+
+def test_log_normalizer():
+    assert ch10_nce.log_normalizer(_log_normalizer_by_quadrature())
+
+
+@pytest.mark.parametrize("slip, fragment", [
+    (lambda A, m, c: c - 0.5 * m @ np.linalg.solve(A, m), "completing the square"),
+    (lambda A, m, c: c + np.log(np.linalg.det(A)), "wrong sign"),
+    (lambda A, m, c: c - 0.5 * m @ np.linalg.solve(A, m) + 0.5 * m @ A @ m, "its inverse"),
+    (lambda A, m, c: c - 0.5 * np.log(2 * np.pi), "each of the D dimensions"),
+    (lambda A, m, c: sum(0.5 * np.log(2 * np.pi / A[i, i]) + m[i] ** 2 / (2 * A[i, i]) for i in range(2)),
+     "as independent"),
+    (lambda A, m, c: np.exp(c), "Z instead of log Z"),
+])
+def test_log_normalizer_slips_are_named(slip, fragment):
+    A, m = np.asarray(ch10_nce.EX_A), np.asarray(ch10_nce.EX_M)
+    r = ch10_nce.log_normalizer(slip(A, m, _log_normalizer_by_quadrature()))
+    assert not r and fragment in str(r), str(r)
+
+
+def test_log_normalizer_is_asked_in_two_dimensions_with_coupled_coordinates():
+    A = np.asarray(ch10_nce.EX_A)
+    assert A.shape == (2, 2) and A[0, 1] != 0 and np.all(np.linalg.eigvalsh(A) > 0)
+
+
+def _posterior_by_enumeration():
+    """Bayes' rule over the two labels, the prior of data 1 / (1 + nu) from the pool's proportions."""
+    E, En, nu = ch10_nce.EX_E, ch10_nce.EX_EN, ch10_nce.EX_NU
+    joint = {1: np.exp(-E) / (1 + nu), 0: np.exp(-En) * nu / (1 + nu)}
+    return joint[1] / (joint[0] + joint[1])
+
+
+def test_posterior():
+    assert ch10_nce.posterior(_posterior_by_enumeration())
+
+
+@pytest.mark.parametrize("slip, fragment", [
+    (lambda E, En, nu: 1 / (1 + np.exp(E - En)), "prior at 1/2"),
+    (lambda E, En, nu: 1 / (1 + np.exp(E - En - np.log(nu))), "wrong side"),
+    (lambda E, En, nu: 1 / (1 + np.exp(E - En + nu)), "through its logarithm"),
+    (lambda E, En, nu: 1 / (1 + np.exp(En - E + np.log(nu))), "E - E_n"),
+    (lambda E, En, nu: En - E - np.log(nu), "log odds"),
+])
+def test_posterior_slips_are_named(slip, fragment):
+    r = ch10_nce.posterior(slip(ch10_nce.EX_E, ch10_nce.EX_EN, ch10_nce.EX_NU))
+    assert not r and fragment in str(r), str(r)
+
+
+def test_posterior_needs_the_unequal_prior():
+    """With nu > 1 the equal-prior answer of Eq. 10.2 is wrong, here even on the other side of 1/2."""
+    assert ch10_nce.EX_NU > 1
+    assert (_posterior_by_enumeration() - 0.5) * (1 / (1 + np.exp(ch10_nce.EX_E - ch10_nce.EX_EN)) - 0.5) < 0
+
+
+def test_problems_drawn_for_students_are_well_posed_and_graded_by_their_own_answer():
+    from courseware import grading as G
+
+    for salt in range(12):
+        fresh = G.own_copy(ch10_nce, salt)
+        A, m = np.asarray(fresh.EX_A), np.asarray(fresh.EX_M)
+        assert A.shape == (2, 2) and A[0, 1] != 0 and np.all(np.linalg.eigvalsh(A) > 0)
+        assert np.all(m != 0) and fresh.EX_NU > 1 and fresh.EX_EN > fresh.EX_E
+        c = np.log(2 * np.pi) + 0.5 * np.log(1 / np.linalg.det(A)) + 0.5 * m @ np.linalg.inv(A) @ m
+        assert fresh.log_normalizer(c) and not fresh.log_normalizer(c - 0.5 * np.log(2 * np.pi))
+        nu = fresh.EX_NU
+        assert fresh.posterior(np.exp(-fresh.EX_E) / (np.exp(-fresh.EX_E) + nu * np.exp(-fresh.EX_EN)))
+
+
+def test_offset_gradient():
+    h_pos, h_neg = ch10_nce.EX_SAMPLES
+    loss = lambda dc: 0.5 * np.mean(np.logaddexp(0, -(h_pos - dc))) + 0.5 * np.mean(np.logaddexp(0, h_neg - dc))
+    eps = 1e-6
+    fd = (loss(eps) - loss(-eps)) / (2 * eps)                  # raising c by dc lowers h by dc
+    assert ch10_nce.offset_gradient(fd)
+    r = ch10_nce.offset_gradient(-fd)
+    assert not r
+    assert "sign" in str(r)
+
+
+# ---------------------------------------------------------------- exercise (d): one Newton step
+def _step_by_library(theta, T_pos, T_neg, En_pos, En_neg):
+    """The answer from the library's gradient and Hessian (independent of the checker's sample-by-sample sums)."""
+    from pedagogy_lib.contrastive import nce
+    args = (T_pos, T_neg, En_pos, En_neg)
+    return theta - np.linalg.solve(nce.nce_hessian(theta, *args), nce.nce_grad(theta, *args))
+
+
+def test_newton_step_reference_passes():
+    assert ch10_nce.newton_step(_step_by_library)
+
+
+def _pooled(theta, T_pos, T_neg, En_pos, En_neg):
+    T = np.vstack([T_pos, T_neg])
+    x = np.r_[np.ones(len(T_pos)), np.zeros(len(T_neg))]
+    h = np.r_[En_pos, En_neg] - T @ theta
+    s = 1 / (1 + np.exp(-h))
+    g = (x - s) @ T / len(T)
+    H = (T.T * (s * (1 - s))) @ T / len(T)
+    return theta - np.linalg.solve(H, g)
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (_pooled, "one pooled sample"),
+    (lambda th, Tp, Tn, Ep, En: _step_by_library(th, Tp, Tn, -Ep + 2 * Tp @ th, -En + 2 * Tn @ th), "h = E - E_n"),
+    (lambda th, *a: 2 * th - _step_by_library(th, *a), "instead of subtracting"),
+    (lambda th, *a: th, "not within tolerance"),
+    (lambda th, *a: None, "forget to return"),
+    (lambda th, *a: 1 / 0, "ZeroDivisionError"),
+])
+def test_newton_step_slips_are_named(wrong, fragment):
+    r = ch10_nce.newton_step(wrong)
+    assert not r and fragment in str(r), str(r)
+
+
+def test_newton_step_pooling_passes_equal_halves_and_fails_where_they_differ():
+    r = str(ch10_nce.newton_step(_pooled))
+    assert "test problem 2 (40 data and 130 noise samples" in r, r
+
+
+def test_newton_step_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(ch10_nce.newton_step(np.zeros(3)))
+    msg = str(ch10_nce.newton_step(lambda th, *a: th + 1.0))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 10.4", "")), msg
+
+
+@pytest.mark.parametrize("label, names", [
+    ("ex-10-1-1-log-normalizer", ["nce.gaussian_energy_params", "nce.quadratic_log_mass"]),
+    ("ex-10-1-1-posterior", ["nce.nce_posterior"]),
+    ("ex-10-1-1-offset-gradient", ["nce.nce_grad", "nce.nce_loss"]),
+])
+def test_the_page_functions_that_answer_in_one_call_are_forbidden(label, names):
+    forbidden = ch10_nce.SUMMATIVE[label]["forbidden"]
+    for name in names:
+        assert "pedagogy_lib.contrastive." + name in forbidden, (label, name)
+
+
+def test_the_page_does_not_print_the_offset_component_before_the_exercise():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[2] / "chapters" / "ch10_learning_energy_based_models"
+                     / "10_1_1_nce.ipynb").read_text())
+    before = ""
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if "ex-10-1-1-offset-gradient" in text:
+            break
+        before += text
+    assert r"\tfrac12\langle\sigma\{-h^+\}\rangle - \tfrac12\langle\sigma\{h^-\}\rangle" not in before
+
+
+def test_the_gaussian_log_density_route_to_the_two_dimensional_normalizer_is_refused_when_graded():
+    """c is minus the log density at y = 0 of the Gaussian with mean A^{-1} m and covariance A^{-1}: one
+    library call once those are known, named by the statement and refused when graded."""
+    imports = ("from pedagogy_lib.exercises import ch10_nce as check\nimport numpy as np\n"
+               "from pedagogy_lib.gaussian.blocks import mvn_logpdf\n")
+    code = ("S = np.linalg.inv(check.EX_A)\n"
+            "my_c = -float(mvn_logpdf(np.zeros(2), S @ check.EX_M, S))\n")
+    assert_refused_when_graded(ch10_nce, "ex-10-1-1-log-normalizer", "log_normalizer", "my_c", imports, code)

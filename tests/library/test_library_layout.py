@@ -1,0 +1,195 @@
+"""The library's floor plan holds: families are packages with a docstring, no module reaches into
+another module's private names, the README's map lists every module, and importing the package
+(or one family) stays cheap.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import re
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pedagogy_lib.core.lazy import public_names
+
+ROOT = Path(__file__).resolve().parents[2]
+LIB = ROOT / "pedagogy_lib"
+MODULES = sorted(p for p in LIB.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _dotted(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
+    """The absolute module name an ImportFrom refers to."""
+    if node.level == 0:
+        return node.module or ""
+    base = module.split(".")
+    if not is_package:
+        base = base[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _private_uses(path: Path) -> list[str]:
+    module = _dotted(path)
+    is_package = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(), filename=str(path))
+    problems, module_aliases = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            source = _resolve(module, is_package, node)
+            if not source.startswith("pedagogy_lib"):
+                continue
+            for alias in node.names:
+                target = f"{source}.{alias.name}"
+                if _is_private(alias.name) and source != module:
+                    problems.append(f"{module} imports the private name {alias.name} from {source}")
+                if (LIB.parent / (target.replace(".", "/") + ".py")).exists() or \
+                        (LIB.parent / target.replace(".", "/") / "__init__.py").exists():
+                    module_aliases[alias.asname or alias.name] = target
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("pedagogy_lib") and alias.asname:
+                    module_aliases[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in module_aliases and _is_private(node.attr)):
+            problems.append(f"{module} uses {node.value.id}.{node.attr} (private to {module_aliases[node.value.id]})")
+    return problems
+
+
+def test_no_module_uses_another_modules_private_names():
+    problems = [p for path in MODULES for p in _private_uses(path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_private_name_check_would_catch_both_kinds(tmp_path, monkeypatch):
+    fake = LIB / "smc" / "_layout_probe.py"
+    try:
+        fake.write_text("from ..lgssm.kalman import _run_filter\nfrom ..hmm import inference as h\nh._forward_numpy\n")
+        found = _private_uses(fake)
+    finally:
+        fake.unlink()
+    assert len(found) == 2 and "_run_filter" in found[0] and "h._forward_numpy" in found[1]
+
+
+def test_every_package_has_a_docstring_that_describes_it():
+    for init in sorted(LIB.rglob("__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and len(doc.split()) >= 15, f"{init.relative_to(ROOT)} needs a docstring explaining the package"
+
+
+def test_the_readme_map_lists_every_module_and_nothing_else():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- library map -->")
+    end = readme.index("<!-- end library map -->")
+    listed = set(re.findall(r"`(pedagogy_lib/[\w/]+\.py)`", readme[start:end]))
+    actual = {str(p.relative_to(ROOT)) for p in MODULES if p.name != "__init__.py"}
+    assert actual - listed == set(), f"modules missing from the README map: {sorted(actual - listed)}"
+    assert listed - actual == set(), f"the README map lists files that do not exist: {sorted(listed - actual)}"
+
+
+def _loaded_after(code: str) -> dict:
+    probe = (f"import sys, json\n{code}\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('matplotlib', 'scipy', 'numba', 'ipywidgets', 'pedagogy_lib'))))")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True, cwd=ROOT)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_package_loads_no_family():
+    loaded = _loaded_after("import pedagogy_lib")
+    assert loaded == {"pedagogy_lib"}, sorted(loaded)
+
+
+def test_every_family_is_reachable_as_an_attribute_of_the_package():
+    """``pedagogy_lib.FAMILIES`` names every sub-package, so ``import pedagogy_lib as p; p.vi`` works
+    for each (and only on first use imports it)."""
+    # in a fresh interpreter: this process may hold another module of that name (a test fixture's)
+    probe = ("import json, sys, pedagogy_lib as p; "
+             "ok = [f for f in p.FAMILIES if getattr(p, f).__name__ == 'pedagogy_lib.' + f]; "
+             "print(json.dumps([list(p.FAMILIES), ok]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    families, reachable = json.loads(out.stdout.strip().splitlines()[-1])
+    packages = {p.name for p in LIB.iterdir() if (p / "__init__.py").is_file()}
+    assert set(families) == packages, sorted(packages ^ set(families))
+    assert reachable == families
+
+
+FAMILY_INITS = sorted(LIB.glob("*/__init__.py"))
+
+
+@pytest.mark.parametrize("init", FAMILY_INITS, ids=lambda p: p.parent.name)
+def test_every_family_init_has_the_one_lazy_style(init):
+    """After its docstring, a family's ``__init__.py`` is the import of ``attach`` and one call of it,
+    so every family exposes its modules and their public names the same way."""
+    body = ast.parse(init.read_text()).body[1:]
+    assert len(body) == 2, f"{init.relative_to(ROOT)}: expected the attach import and one attach call"
+    imp, assign = body
+    assert isinstance(imp, ast.ImportFrom) and imp.module == "pedagogy_lib.core.lazy"
+    assert [a.name for a in imp.names] == ["attach"]
+    assert isinstance(assign, ast.Assign) and isinstance(assign.value, ast.Call)
+    assert [t.id for t in assign.targets[0].elts] == ["__getattr__", "__dir__", "__all__"]
+    assert assign.value.func.id == "attach"
+
+
+@pytest.mark.parametrize("init", FAMILY_INITS, ids=lambda p: p.parent.name)
+def test_a_family_loads_no_module_until_one_is_used_and_its_names_are_its_modules(init):
+    family = init.parent.name
+    call = ast.parse(init.read_text()).body[-1].value
+    eager = [ast.literal_eval(k.value) for k in call.keywords if k.arg == "eager"]
+    allowed = {f"pedagogy_lib.{family}", "pedagogy_lib.core", "pedagogy_lib.core.lazy",
+               *(f"pedagogy_lib.{family}.{m}" for m in (eager[0] if eager else ()))}
+    loaded = _loaded_after(f"import pedagogy_lib.{family}")
+    # an eager module's own imports may load more (the checkers' machinery imports NumPy-side helpers)
+    if not eager:
+        assert {m for m in loaded if m.startswith("pedagogy_lib.")} <= allowed, sorted(loaded)
+    package = importlib.import_module(f"pedagogy_lib.{family}")
+    modules = [n for n in package.__all__ if (init.parent / f"{n}.py").is_file()]
+    owners = {n: m for m in modules for n in public_names(init.parent / f"{m}.py")}
+    for name in package.__all__:
+        if name in modules:
+            assert getattr(package, name).__name__ == f"{package.__name__}.{name}"
+        else:
+            module = importlib.import_module(f"{package.__name__}.{owners[name]}")
+            assert getattr(package, name) is getattr(module, name), name
+    assert set(package.__all__) <= set(dir(package))
+
+
+def test_attach_refuses_a_name_two_modules_export(tmp_path, monkeypatch):
+    from pedagogy_lib.core.lazy import attach
+    pkg = tmp_path / "twin_family"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text('"""A family for the test."""\n')
+    (pkg / "a.py").write_text('__all__ = ["f"]\ndef f():\n    return 1\n')
+    (pkg / "b.py").write_text('__all__ = ["f"]\ndef f():\n    return 2\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("twin_family")
+    with pytest.raises(ValueError, match="'f' is exported by both 'a' and 'b'"):
+        attach("twin_family", ["a", "b"])
+    getattr_, _, names = attach("twin_family", ["a", "b"], module_only=("f",))
+    assert names == ["a", "b"] and getattr_("a").f() == 1
+
+
+@pytest.mark.parametrize("family", ["core", "discrete", "gaussian", "mixture", "factor", "recursions", "hmm",
+                                    "lgssm", "smc", "em", "learning", "nn", "samplers", "vi", "harmonium",
+                                    "deepgen", "diffusion", "contrastive", "assimilation", "graphical"])
+def test_computation_never_imports_matplotlib_or_scipy_stats(family):
+    loaded = _loaded_after(f"import pedagogy_lib.{family}")
+    assert not any(m.startswith(("matplotlib", "ipywidgets")) for m in loaded), family
+    assert "scipy.stats" not in loaded, family
+    assert not any(m.startswith("pedagogy_lib.display") for m in loaded), family

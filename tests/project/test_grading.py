@@ -1,0 +1,475 @@
+"""The summative grader (courseware/grading.py) without nbgrader: its processes, data and refusals.
+
+The nbgrader round trip of tests/project/test_courseware.py grades whole submissions; these tests call the
+grader on single answers, so a failure points at the mechanism that broke.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from courseware import editions as E
+from courseware import grading as G
+from pedagogy_lib.exercises import ch07_gmm_em
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTION = ROOT / "chapters" / "ch07_learning_invertible_models" / "7_1_gmm_kmeans.ipynb"
+
+
+@pytest.fixture(scope="module")
+def source() -> dict:
+    ch = E.read_notebook(SECTION)
+    return E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
+
+
+def _answer(nb: dict, label: str, code: str) -> dict:
+    nb = copy.deepcopy(nb)
+    for c in nb["cells"]:
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == f"{label}-answer":
+            c["source"] = code
+    return nb
+
+
+def _text(nb: dict, label: str) -> str:
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == f"{label}-test")
+    return "\n".join(o.get("text", "") or "\n".join(o.get("traceback", [])) for o in cell["outputs"])
+
+
+def test_reference_solutions_pass_and_students_get_data_of_their_own(source):
+    nb = copy.deepcopy(source)
+    results = G.grade_notebook(nb, "student-a")
+    assert all(passed for passed, _ in results.values()), {k: _text(nb, k) for k in results}
+    a = ch07_gmm_em.SUMMATIVE["ex-7-1-m-step"]["variant"](np.random.default_rng(G.student_seed("a", "ex-7-1-m-step")))
+    b = ch07_gmm_em.SUMMATIVE["ex-7-1-m-step"]["variant"](np.random.default_rng(G.student_seed("b", "ex-7-1-m-step")))
+    assert not np.allclose(a["EX_MSTEP"].y, b["EX_MSTEP"].y)
+    assert "data of your own" in _text(nb, "ex-7-1-m-step")
+    # the module's own data are back after grading
+    assert ch07_gmm_em.EX_MSTEP.y.shape == (8, 2) and ch07_gmm_em.EX_MSTEP.y[0, 1] == 1.0
+
+
+def test_numbers_from_the_books_data_do_not_pass(source):
+    y, r = ch07_gmm_em.EX_MSTEP
+    N_k = r.sum(0)
+    mu = (r.T @ y) / N_k[:, None]
+    Sigma = np.stack([(r[:, k, None] * (y - mu[k])).T @ (y - mu[k]) / N_k[k] for k in range(2)])
+    typed = (f"import numpy as np\nmy_m_step = (np.array({(N_k / 8).tolist()}), np.array({mu.tolist()}), "
+             f"np.array({Sigma.tolist()}))\ncheck.m_step(my_m_step)")
+    assert ch07_gmm_em.m_step(eval(typed.split("my_m_step = ")[1].split("\n")[0], {"np": np}))  # right on the book's data
+    nb = _answer(source, "ex-7-1-m-step", typed)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+
+
+def test_the_student_process_has_no_checkers(source):
+    code = ("import importlib\nmod = importlib.import_module('pedagogy_lib.exercises.ch07_gmm_em')\n"
+            "my_m_step = mod._m_step_variants(mod.EX_MSTEP)\n")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    passed, flags = G.grade_notebook(nb, "student-a")["ex-7-1-m-step"]
+    assert not passed and "tampering" in " ".join(flags)
+    # without the tamper scan, the import itself fails in the student process
+    job_cells = [("import numpy as np\nfrom pedagogy_lib.exercises import ch07_gmm_em as check", False),
+                 ("from pedagogy_lib.exercises import checker\nmy_m_step = None", True)]
+    passed, text = G.grade_exercise("ex-7-1-m-step", "ch07_gmm_em", "m_step", ["my_m_step"], job_cells, "s")
+    assert not passed and "not available to graded code" in text
+    # the checker module seen by the student's code holds data and no-op checkers only
+    probe = [("from pedagogy_lib.exercises import ch07_gmm_em as check", False),
+             ("assert not hasattr(check, '_m_step_variants') and not hasattr(check, '_nearest_loop')\n"
+              "assert check.m_step(None) is None and check.EX_MSTEP.y.shape == (8, 2)\n"
+              "my_m_step = None", True)]
+    passed, text = G.grade_exercise("ex-7-1-m-step", "ch07_gmm_em", "m_step", ["my_m_step"], probe, "s")
+    assert not passed and "raised" not in text and "None" in text
+
+
+def test_forbidden_functions_raise_wherever_they_are_bound(source):
+    code = ("from pedagogy_lib.mixture import gmm_m_step, gmm_stats_from_responsibilities\n"
+            "y, r = check.EX_MSTEP\nfit = gmm_m_step(gmm_stats_from_responsibilities(y, r))\n"
+            "my_m_step = (fit.pi, fit.mu, fit.Sigma)\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"][0] is False
+    assert "not allowed in this exercise: pedagogy_lib.mixture.em.gmm_stats_from_responsibilities" in \
+        _text(nb, "ex-7-1-m-step")
+
+
+def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(source):
+    imports = "import numpy as np\nfrom pedagogy_lib import mixture as mx\nfrom pedagogy_lib.mixture import em\n"
+    assert G.private_library_names("r = mx.em._stats_numpy(y, mu, U, b, M)", imports) == ["mx.em._stats_numpy"]
+    assert G.private_library_names("from pedagogy_lib.mixture.em import _m_step as f", imports) == \
+        ["pedagogy_lib.mixture.em._m_step"]
+    # NamedTuple methods, the student's own private names and NumPy's are not the library's internals
+    for honest in ("p = mx.gmm_params([1.0], [[0.0]], [[[1.0]]])._replace(pi=[1.0])",
+                   "class A:\n    def __init__(self):\n        self._x = 1", "v = np.random._bit_generator"):
+        assert G.private_library_names(honest, imports) == [], honest
+    # end to end: a private helper gives the right M step, and the grade is still a refusal that names it
+    code = ("from pedagogy_lib.mixture import em\ny, r = check.EX_MSTEP\n"
+            "fit = em._m_step(em.gmm_stats_from_responsibilities(y, r), 'full', 0.0, None)\n"
+            "my_m_step = (fit.pi, fit.mu, fit.Sigma)\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert "private functions (`em._m_step`)" in _text(nb, "ex-7-1-m-step")
+
+
+def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source):
+    imports = "import numpy as np\nimport pedagogy_lib as pl\nfrom pedagogy_lib import lgssm\n"
+    assert G.kernel_module_names("k = lgssm.kernels.rts_backward_numba", imports) == ["lgssm.kernels"]
+    assert G.kernel_module_names("from pedagogy_lib.lgssm.kernels import kalman_filter_numba", imports) == \
+        ["pedagogy_lib.lgssm.kernels.kalman_filter_numba"]
+    assert G.kernel_module_names("from pedagogy_lib.samplers import kernels as k", imports) == \
+        ["pedagogy_lib.samplers.kernels"]
+    assert G.kernel_module_names("import pedagogy_lib.core.kernels", imports) == ["pedagogy_lib.core.kernels"]
+    assert G.kernel_module_names("f = pl.core.kernels.chol_upper", imports) == ["pl.core.kernels"]
+    for honest in ("r = lgssm.kalman_smoother(p, y)", "kernels = 3\nx = kernels + 1",
+                   "from sklearn.gaussian_process import kernels"):
+        assert G.kernel_module_names(honest, imports) == [], honest
+    # end to end: the compiled RTS pass written into the answer is refused and named
+    code = ("from pedagogy_lib.lgssm import kernels as lk\nlk.rts_backward_numba\n"
+            "my_m_step = None\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert "compiled kernels (`pedagogy_lib.lgssm.kernels`" in _text(nb, "ex-7-1-m-step")
+
+
+def test_answers_that_import_a_peer_library_are_not_accepted(source):
+    assert G.peer_library_imports("from filterpy.kalman import KalmanFilter\nimport numpy as np") == ["filterpy"]
+    assert G.peer_library_imports("import sklearn.mixture as skm\nimport pgmpy") == ["pgmpy", "sklearn"]
+    assert G.peer_library_imports("m = importlib.import_module('hmmlearn.hmm')") == ["hmmlearn"]
+    assert G.peer_library_imports("from mpmath import diff") == ["mpmath"]
+    for honest in ("import numpy as np\nfrom scipy import linalg", "from pedagogy_lib import mixture as mx",
+                   "import networkx as nx", "from . import x"):
+        assert G.peer_library_imports(honest) == [], honest
+    # end to end: scikit-learn's mixture gives the right responsibilities' M step, and the grade refuses it
+    code = ("from sklearn.mixture import GaussianMixture\ny, r = check.EX_MSTEP\n"
+            "my_m_step = None\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert "imports `sklearn`" in _text(nb, "ex-7-1-m-step")
+
+
+def test_function_answers_run_in_the_student_process_on_hidden_inputs(source):
+    code = ("def my_assign(y, mu):\n    import os\n    return np.full(len(y), os.getpid() % 1)\n"
+            "check.assign_function(my_assign)")
+    nb = _answer(source, "ex-7-1-kmeans-assign", code)
+    assert G.grade_notebook(nb, "s")["ex-7-1-kmeans-assign"][0] is False
+    text = _text(nb, "ex-7-1-kmeans-assign")
+    assert "EX_ASSIGN[0]" in text and "not assigned to their nearest centre" in text
+
+
+def test_the_wire_format_carries_data_not_code():
+    class Evil:
+        def __reduce__(self):
+            return (print, ("ran",))
+    from pedagogy_lib.core.wire import Opaque
+    assert G.decode(G.encode(Evil())).__class__ is Opaque
+    arr = np.arange(6.0).reshape(2, 3)
+    back = G.decode(G.encode({"a": (arr, 2, "x", [np.int64(3)])}))
+    assert np.array_equal(back["a"][0], arr) and back["a"][1:] == (2, "x", [3])
+    # a NamedTuple names its module; only the library's own modules are looked up
+    fake = {"__nt__": "GMMParams", "module": "os", "fields": ["pi"], "values": [1.0]}
+    assert type(G.decode(fake)).__module__ != "os"
+
+
+@pytest.mark.parametrize("code, found", [
+    ("from pedagogy_lib.exercises.checker import CheckResult\nCheckResult.raise_if_wrong = lambda s: s", "CheckResult"),
+    ("check.m_step = lambda a: True", "an assignment to check.m_step"),
+    ("import sys\nsys.modules['x'] = 1", ".modules"),
+    ("import inspect", "inspect"),
+    ("f = sys._getframe(1).f_locals", "._getframe"),
+    ("get_ipython().set_custom_exc((Exception,), print)", ".set_custom_exc"),
+])
+def test_tampering_is_recognized(code, found):
+    assert any(found in t for t in G.tampering(code)), G.tampering(code)
+
+
+def test_honest_code_is_not_taken_for_tampering():
+    for code in ("y, r = check.EX_MSTEP\nN_k = r.sum(axis=0)\nmu = (r.T @ y) / N_k[:, None]",
+                 "def assign(y, mu):\n    return np.argmin(((y[:, None] - mu[None]) ** 2).sum(2), axis=1)",
+                 "import numpy as np\nfrom pedagogy_lib import assimilation as da\nx = da.integrate"):
+        assert G.tampering(code) == [], code
+
+
+def test_checker_modules_keep_their_reference_helpers_private():
+    import importlib
+    import pkgutil
+
+    import pedagogy_lib.exercises as package
+
+    sealed = 0
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in package.MACHINERY:
+            continue
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{info.name}")
+        private = [n for n in vars(mod) if n.startswith("_") and not n.startswith("__")]
+        for name in private:
+            with pytest.raises(AttributeError, match="private to the checker module"):
+                getattr(mod, name)
+        sealed += bool(private)
+    assert sealed >= 40
+    from pedagogy_lib.exercises import da_fourdvar
+    with pytest.raises(AttributeError):
+        da_fourdvar._strong_grad
+    assert callable(da_fourdvar.strong_gradient) and da_fourdvar.__name__ == "pedagogy_lib.exercises.da_fourdvar"
+
+
+# --- every exercise, summatively -------------------------------------------------------------------------
+
+def _summative(ex):
+    import importlib
+
+    return getattr(importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}"), "SUMMATIVE", {}).get(ex.label, {})
+
+
+#: Statements that sound as if they rule the library out but leave nothing to forbid, and why.
+NOTHING_TO_FORBID = {
+    "ex-2-2-3-rate": "the exercise measures the library's own particle filter; running it is the task",
+    "ex-7-1-n-params": "no library function counts a mixture's free parameters",
+    "ex-8-3-3-levels": "no library function counts the levels of a geometric noise ladder",
+}
+_RULES_OUT = re.compile(r"numpy only|only numpy|by hand|yourself|your own|without (calling|using)? ?`|no library|"
+                        r"not allowed|do not use|\bwrite (a function|the|your|`)|\bimplement\b", re.I)
+
+
+def test_statements_that_rule_the_library_out_are_enforced_when_graded():
+    exercises = E.all_exercises()
+    unenforced = [e.label for e in exercises if _RULES_OUT.search(e.statement) and not _summative(e).get("forbidden")
+                  and e.label not in NOTHING_TO_FORBID]
+    assert not unenforced, f"statements that rule the library out with no functions forbidden when graded: {unenforced}"
+    assert set(NOTHING_TO_FORBID) <= {e.label for e in exercises if _RULES_OUT.search(e.statement)}
+    assert sum(bool(_summative(e).get("forbidden")) for e in exercises) >= 45
+
+
+def test_every_forbidden_name_exists_and_its_statement_names_it():
+    import importlib
+
+    for ex in E.all_exercises():
+        for dotted in _summative(ex).get("forbidden", ()):
+            name = dotted.rpartition(".")[2]
+            assert f"{name}`" in ex.statement, f"{ex.label}: the statement does not name {dotted}"
+            if "." not in dotted:                       # a function the page defines
+                page = "".join("".join(c["source"]) for c in json.loads(Path(ex.notebook).read_text())["cells"]
+                               if c["cell_type"] == "code")
+                assert f"def {dotted}(" in page, f"{ex.label}: the page defines no {dotted}"
+                continue
+            parts = dotted.split(".")
+            for i in range(len(parts) - 1, 0, -1):      # module.function or module.Class.method
+                try:
+                    obj = importlib.import_module(".".join(parts[:i]))
+                except ImportError:
+                    continue
+                for attr in parts[i:]:
+                    obj = getattr(obj, attr)
+                break
+            assert callable(obj), f"{ex.label}: {dotted} is not a function"
+
+
+def _exercises_with_forbidden_functions():
+    return [e for e in E.all_exercises() if _summative(e).get("forbidden")]
+
+
+@pytest.mark.parametrize("ex", _exercises_with_forbidden_functions(), ids=lambda e: e.label)
+def test_graded_code_cannot_call_what_the_statement_forbids(ex):
+    """Each forbidden function raises in the student process, by its own module, by its family's name for
+    it and by name from the page; and the library's other functions still run."""
+    dotted = list(_summative(ex).get("forbidden"))
+    library = [d for d in dotted if "." in d]
+    page = [d for d in dotted if "." not in d]
+    probe = (
+        "import importlib\n"
+        f"names = {library!r}\n"
+        "refused = []\n"
+        "for dotted in names:\n"
+        "    parts = dotted.split('.')\n"
+        "    for i in range(len(parts) - 1, 0, -1):\n"
+        "        try:\n"
+        "            obj = importlib.import_module('.'.join(parts[:i]))\n"
+        "        except ImportError:\n"
+        "            continue\n"
+        "        holders = [obj]\n"
+        "        if parts[0] == 'pedagogy_lib' and i > 2:\n"
+        "            holders.append(importlib.import_module('.'.join(parts[:2])))   # the family's re-export\n"
+        "        for holder in holders:\n"
+        "            for attr in parts[i:] if holder is obj else parts[-1:]:\n"
+        "                holder = getattr(holder, attr, None)\n"
+        "            if holder is None or isinstance(holder, type(importlib)):\n"
+        "                continue\n"
+        "            try:\n"
+        "                holder()\n"
+        "            except RuntimeError as exc:\n"
+        "                refused.append('ok' if 'not allowed in this exercise' in str(exc) else 'other')\n"
+        "            except Exception:\n"
+        "                refused.append('other')\n"
+        "            else:\n"
+        "                refused.append('ran')\n"
+        "        break\n"
+        f"for name in {page!r}:\n"
+        "    try:\n"
+        "        globals()[name]()\n"
+        "    except RuntimeError as exc:\n"
+        "        refused.append('ok' if 'not allowed in this exercise' in str(exc) else 'other')\n"
+        "    else:\n"
+        "        refused.append('ran')\n"
+        "import numpy as np\n"
+        "from pedagogy_lib.core.logmath import logsumexp\n"
+        "assert abs(logsumexp(np.zeros(2)) - np.log(2)) < 1e-12\n"
+        "raise KeyError(' '.join(refused))\n"
+    )
+    defs = "".join(f"def {name}(*args):\n    return 0\n" for name in page)
+    cells = [(f"import numpy as np\n{defs}", False), (probe, True)]
+    passed, text = G.grade_exercise(ex.label, ex.checker_module, ex.checker, [], cells, "s")
+    assert not passed and "KeyError" in text, text
+    verdicts = text.split("KeyError: ", 1)[1].splitlines()[0].strip("'\"").split()
+    assert len(verdicts) >= len(dotted) and set(verdicts) == {"ok"}, (ex.label, verdicts)
+
+
+def test_a_forbidden_page_function_refuses_through_what_the_page_built_from_it():
+    """When the page's cells are replayed, an object a page cell builds from a forbidden function (a model
+    holding its e_step, as 6.3's toy_model does) refuses too: the function object raises, not only its name."""
+    page = "def e_step(params, y):\n    return params\n\n\nmodel = {'e_step': e_step}\n"
+    answer = "def em_step(theta, y):\n    return model['e_step'](theta, y)\n\n\nprobe = em_step(0.5, None)\n"
+    cells = [("import numpy as np\n", False), (page, False), (answer, True)]
+    passed, text = G.grade_exercise("ex-6-3-em-step", "ch06_em", "em_step", [], cells, "s")
+    assert not passed and "not allowed in this exercise: e_step (the page's function)" in text, text
+    # the student's own function of that name, in the graded answer cell, is theirs to use
+    own = "def e_step(params, y):\n    return params\n\n\nraise KeyError(repr(e_step(0.5, None)))\n"
+    passed, text = G.grade_exercise("ex-6-3-em-step", "ch06_em", "em_step", [], cells[:2] + [(own, True)], "s")
+    assert "KeyError" in text and "0.5" in text and "not allowed" not in text, text
+
+
+@pytest.mark.parametrize("path", [p for p in E.chapter_notebooks() if E.read_notebook(p).exercises],
+                         ids=lambda p: p.stem)
+def test_every_reference_solution_passes_the_summative_grader(path):
+    """The instructor's solutions, graded as a submission would be (outside the kernel, with the forbidden
+    functions unavailable and, where the checker draws them, on a student's own data): full marks."""
+    ch = E.read_notebook(path)
+    nb = E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
+    results = G.grade_notebook(nb, "student-a")
+    assert set(results) == {e.label for e in ch.exercises}
+    failed = {label: _text(nb, label) for label, (passed, _) in results.items() if not passed}
+    assert not failed, failed
+    import importlib
+    for ex in ch.exercises:                   # the data the solutions passed on were the student's own
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
+        own = G.own_copy(mod, 1)
+        drawn = own is not None and any(re.search(rf"\b{name}\b", ex.answer_code) for name, value in
+                                        G._public_data(own).items() if value != G._public_data(mod).get(name))
+        if "variant" in _summative(ex) or drawn:
+            assert "data of your own" in _text(nb, ex.label), ex.label
+
+
+def test_checkers_that_draw_their_data_grade_each_student_on_data_of_their_own():
+    """Every module that draws its problem data with ``checker.problem_rng`` gives two students different
+    data and the book its own, unchanged; a number computed from the book's data then fails."""
+    import importlib
+    import pkgutil
+
+    import pedagogy_lib.exercises as package
+
+    drawing = []
+    for info in pkgutil.iter_modules(package.__path__):
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{info.name}")
+        if info.name in package.MACHINERY or "problem_rng(" not in Path(mod.__file__).read_text(encoding="utf-8"):
+            continue
+        book = json.dumps(G._public_data(mod), sort_keys=True)
+        a, b = G.own_copy(mod, G.student_seed("a", "x")), G.own_copy(mod, G.student_seed("b", "x"))
+        if a is None:              # draws only at checking time (hidden test inputs): the data are the book's
+            continue
+        drawing.append(info.name)
+        assert json.dumps(G._public_data(a), sort_keys=True) != json.dumps(G._public_data(b), sort_keys=True)
+        assert json.dumps(G._public_data(mod), sort_keys=True) == book        # the book's module is untouched
+    assert len(drawing) >= 15, drawing
+
+    from pedagogy_lib.exercises import ch07_fa_pca
+    y, K = ch07_fa_pca.EX_IPCA
+    U = ch07_fa_pca.EX_PPCA_U
+    S = np.cov(y.T, bias=True)
+    s2 = float(np.trace(S) - np.trace(U.T @ S @ U)) / (y.shape[1] - K)
+    assert ch07_fa_pca.ppca_noise(s2)                              # right on the book's data ...
+    cells = [("import numpy as np\nfrom pedagogy_lib.exercises import ch07_fa_pca as check", False),
+             (f"sigma2 = {s2!r}", True)]
+    passed, text = G.grade_exercise("ex-7-3-ppca-noise", "ch07_fa_pca", "ppca_noise", ["sigma2"], cells, "s")
+    assert not passed, text                                        # ... wrong on the student's
+    cells[1] = ("y, K = check.EX_IPCA\nU = check.EX_PPCA_U\nS = np.cov(y.T, bias=True)\n"
+                "sigma2 = float(np.trace(S) - np.trace(U.T @ S @ U)) / (y.shape[1] - K)", True)
+    passed, text = G.grade_exercise("ex-7-3-ppca-noise", "ch07_fa_pca", "ppca_noise", ["sigma2"], cells, "s")
+    assert passed and "Graded on problem data of your own (EX_IPCA, EX_PPCA_U drawn for student 's')" in text, text
+
+
+def test_a_students_copy_is_built_from_the_source_read_when_grading_began(monkeypatch):
+    from pedagogy_lib.exercises import ch07_fa_pca
+
+    G.remember_source(ch07_fa_pca)
+    file, source = G._SOURCES[ch07_fa_pca.__name__]
+    monkeypatch.setitem(G._SOURCES, ch07_fa_pca.__name__, (file, source.replace("def ppca_noise(sigma2):",
+                                                                                "def ppca_noise(sigma2):\n    return True")))
+    assert G.own_copy(ch07_fa_pca, 1).ppca_noise(None) is True     # the remembered text, not the file on disk
+    assert not ch07_fa_pca.ppca_noise(None)
+
+
+def _graded_on_own_data(ex) -> bool:
+    import importlib
+
+    if "variant" in _summative(ex):
+        return True
+    mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
+    own = G.own_copy(mod, 1)
+    if own is None:
+        return False
+    book = G._public_data(mod)
+    return any(re.search(rf"\b{name}\b", ex.answer_code) for name, value in G._public_data(own).items()
+               if value != book.get(name))
+
+
+def test_every_exercise_is_graded_on_data_of_the_students_own_or_says_why_not():
+    """An exercise whose data are the same for every student names its reason in its module's
+    ``SUMMATIVE`` table (``"same_data"``): the statement spells the numbers out, the answer is a function
+    the grader runs on inputs of its own, a choice among a few, or words."""
+    missing, both = [], []
+    for ex in E.all_exercises():
+        own, reason = _graded_on_own_data(ex), _summative(ex).get("same_data")
+        if not own and not reason:
+            missing.append(ex.label)
+        elif own and reason:
+            both.append(ex.label)
+    assert not missing, f"{len(missing)} exercises give everyone the same data without saying why: {missing}"
+    assert not both, f"graded on the student's own data, yet a reason for the same data is given: {both}"
+
+
+def test_a_forbidden_function_raises_when_its_module_is_first_loaded_by_importlib(monkeypatch):
+    """``importlib.import_module`` (which a family's lazy attribute uses) bypasses the import statement;
+    the function is refused all the same, whether the stubbing already loaded its module (looking the
+    forbidden name up through the lazy family loads it) or the module gets its stubs as it loads."""
+    from pedagogy_lib.exercises import ch04_objectives
+
+    monkeypatch.setitem(ch04_objectives.SUMMATIVE, "ex-probe",
+                        {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck"]})
+    probe = ("import sys, importlib\n"
+             "was = 'pedagogy_lib.core.gradcheck' in sys.modules\n"
+             "m = importlib.import_module('pedagogy_lib.core.gradcheck')\n"
+             "try:\n"
+             "    m.gradcheck()\n"
+             "    r = 'ran'\n"
+             "except RuntimeError as exc:\n"
+             "    r = 'refused' if 'not allowed in this exercise' in str(exc) else 'other'\n"
+             "except Exception:\n"
+             "    r = 'other'\n"
+             "raise KeyError(f'{was} {r}')\n")
+    passed, text = G.grade_exercise("ex-probe", "ch04_objectives", "marble_entropies", [],
+                                    [("import numpy as np", False), (probe, True)], "s")
+    assert re.search(r"KeyError: '(True|False) refused'", text), text
+
+
+def test_test_problems_a_checker_draws_as_it_runs_are_the_students_own():
+    """A function answer is called on test problems the checker draws when it runs (``_lofo_cases``):
+    while grading, those are drawn for the student, so two students' functions meet different inputs."""
+    seen = {}
+    for student in ("a", "b"):
+        code = ("import numpy as np\n"
+                "def my_lofo(H, e, folds):\n"
+                "    raise ValueError(f'{H.shape[0]} {float(e[0])!r}')\n")
+        passed, text = G.grade_exercise("ex-5-1-1-lofo-function", "ch05_regression", "lofo_function", ["my_lofo"],
+                                        [(code, True)], student)
+        assert not passed
+        seen[student] = text.split("ValueError: ", 1)[1].split(" (on ", 1)[0]
+    assert seen["a"] != seen["b"]

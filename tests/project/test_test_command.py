@@ -1,0 +1,135 @@
+"""The test command varies the machine, and the rules that keep results machine-independent.
+
+``python3 tasks.py test`` runs the library tests and every notebook under nbval as on another
+machine (an older OpenBLAS kernel, numba compiled for a generic x86-64 CPU), then the strict build
+runs the notebooks again with this machine's defaults (``tasks.machine_variant``). These tests
+check that choice, that the run really sees it, that a notebook writing to stderr fails nbval as it
+fails the build, and that nothing in the library, the notebooks or the tests decides anything by
+the clock or the machine's load.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+import tasks  # noqa: E402
+
+
+@pytest.mark.parametrize("forced, expected", [(None, "Prescott"), ("Prescott", "Sandybridge"),
+                                              ("PRESCOTT", "Sandybridge"), ("Haswell", "Prescott")])
+def test_the_variant_forces_an_older_blas_kernel_than_the_defaults_and_generic_numba(monkeypatch, forced, expected):
+    monkeypatch.setattr(tasks.platform, "machine", lambda: "x86_64")
+    env = {"PATH": "/bin"} if forced is None else {"PATH": "/bin", "OPENBLAS_CORETYPE": forced}
+    variant, says = tasks.machine_variant(env, ["X86_V3", "X86_V4"])
+    assert variant["OPENBLAS_CORETYPE"] == expected
+    assert variant["NPY_DISABLE_CPU_FEATURES"] == "X86_V3 X86_V4" and "X86_V4" in says
+    assert variant["NUMBA_CPU_NAME"] == "generic"
+    assert Path(variant["NUMBA_CACHE_DIR"]).parent == tasks.BUILD     # a cache of its own, under _build
+    assert variant["PATH"] == "/bin" and env.get("OPENBLAS_CORETYPE") == forced   # the defaults are untouched
+    assert expected in says and "generic" in says
+
+
+def test_numpy_paths_are_left_alone_when_the_cpu_runs_none_beyond_the_baseline(monkeypatch):
+    monkeypatch.setattr(tasks.platform, "machine", lambda: "x86_64")
+    variant, says = tasks.machine_variant({"PATH": "/bin"}, [])
+    assert "NPY_DISABLE_CPU_FEATURES" not in variant and "NumPy without" not in says
+
+
+def test_the_simd_paths_switched_off_are_ones_this_numpy_runs():
+    paths = tasks.numpy_simd_paths(Path(sys.executable))
+    from numpy._core._multiarray_umath import __cpu_dispatch__
+
+    assert set(paths) <= set(__cpu_dispatch__)
+
+
+def test_on_another_architecture_the_command_says_it_could_not_vary_the_machine(monkeypatch):
+    monkeypatch.setattr(tasks.platform, "machine", lambda: "aarch64")
+    variant, says = tasks.machine_variant({"PATH": "/bin"})
+    assert variant is None and "aarch64" in says and "not x86-64" in says
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_CPU_NAME") != "generic",
+                    reason="runs inside the test command's run of the tests as on another machine")
+def test_this_run_really_uses_the_older_kernels():
+    """Under the test command, the BLAS and numba code paths are the forced ones, not the machine's."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import numpy as np  # noqa: F401  (loads OpenBLAS)
+
+    forced = os.environ["OPENBLAS_CORETYPE"]
+    blas = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+    assert blas, "no OpenBLAS loaded"
+    default = subprocess.run(
+        [sys.executable, "-c", "import numpy, threadpoolctl; print([i.get('architecture') for i in "
+         "threadpoolctl.threadpool_info() if i.get('internal_api') == 'openblas'][0])"],
+        env={k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"},
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert blas[0].get("architecture") != default, (forced, default)
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    off = os.environ.get("NPY_DISABLE_CPU_FEATURES", "").split()
+    assert not any(__cpu_features__.get(k) for k in off), "NumPy still runs a SIMD path the variant switched off"
+    numba = pytest.importorskip("numba")
+    from numba.core import config
+
+    assert config.CPU_NAME == "generic" and numba.config.CPU_FEATURES == ""
+
+
+@pytest.mark.slow
+def test_a_notebook_cell_that_writes_to_stderr_fails_under_nbval(tmp_path):
+    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+              "source": src} for i, src in enumerate([
+                  "import warnings\nwarnings.warn('the gradient did not settle', RuntimeWarning)",
+                  "print('stdout is fine')"])]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                                      "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "warns.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    # the project's conftest.py, loaded as a plugin since the notebook lies outside the checkout
+    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conftest", "-q",
+                          "--nbval-lax", "--nbval-cell-timeout=60", str(path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1, out.stdout[-3000:]
+    assert "1 failed, 1 passed" in out.stdout, out.stdout[-3000:]
+    assert "wrote to stderr" in out.stdout and "the gradient did not settle" in out.stdout
+
+
+#: Calls that read the clock or the machine's load; none may decide an output or an assertion.
+CLOCK = re.compile(r"\b(perf_counter|process_time|monotonic|getloadavg|timeit|time\.time)\b")
+#: Files that may read the clock: the command-line tasks report how long each step took, and the
+#: fuzz gives a call two minutes before it counts as a hang (a safety net like nbval's cell timeout,
+#: which no correct call comes near); neither decides a result.
+MAY_READ_THE_CLOCK = {"tasks.py", "tools/execute_notebooks.py", "tests/library/test_fuzz_public_api.py"}
+
+
+def _sources():
+    for folder in ("pedagogy_lib", "courseware", "_ext", "lite", "tools"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            yield path, path.read_text(encoding="utf-8")
+    for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        yield path, "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name != Path(__file__).name and "browser" not in path.parts:
+            yield path, path.read_text(encoding="utf-8")
+
+
+def test_nothing_decides_by_the_clock_or_the_load():
+    found = []
+    for path, text in _sources():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in MAY_READ_THE_CLOCK:
+            continue
+        found += [f"{rel}: {m.group(0)}" for m in CLOCK.finditer(text)]
+    assert not found, ("these read the clock or the load; results and assertions must not depend on "
+                       "either (measure speed in benchmarks/):\n" + "\n".join(found))
