@@ -154,6 +154,7 @@ def private_library_names(code: str, imports: str = "") -> list[str]:
 
 def kernel_module_names(code: str, imports: str = "") -> list[str]:
     """The library's numba kernel modules (``pedagogy_lib.<family>.kernels``, ``pedagogy_lib.core.kernels``)
+    and public kernels elsewhere (a name ending in ``_numba``, e.g. ``harmonium.exact.gray_log_marginals_numba``)
     that ``code`` reaches, by an import or through a module alias bound in ``imports``.
 
     A family's kernels are the compiled twins of its public functions: calling one runs the filter,
@@ -176,7 +177,8 @@ def kernel_module_names(code: str, imports: str = "") -> list[str]:
                             found.append(a.name)
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pedagogy_lib"):
                 for a in node.names:
-                    if source is code and ("kernels" in node.module.split(".") or a.name == "kernels"):
+                    if source is code and ("kernels" in node.module.split(".") or a.name == "kernels"
+                                           or a.name.endswith("_numba")):
                         found.append(f"{node.module}.{a.name}")
                     aliases.add(a.asname or a.name)
     try:
@@ -184,7 +186,7 @@ def kernel_module_names(code: str, imports: str = "") -> list[str]:
     except SyntaxError:
         return sorted(set(found))
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == "kernels":
+        if isinstance(node, ast.Attribute) and (node.attr == "kernels" or node.attr.endswith("_numba")):
             root = node.value
             while isinstance(root, ast.Attribute):
                 root = root.value
