@@ -387,8 +387,12 @@ SUMMATIVE = {
                                          "pedagogy_lib.hmm.inference.hmm_smoother",
                                          "pedagogy_lib.hmm.em.hmm_expected_log_joint",
                                          "pedagogy_lib.discrete.categorical.joint_table",
-                                         "pedagogy_lib.graphical.factors.joint"],
+                                         "pedagogy_lib.graphical.factors.joint",
+                                         "pedagogy_lib.discrete.categorical.conditional",
+                                         "pedagogy_lib.graphical.factors.factor_product"],
                            "same_data": "the answer is a function, which the grader calls on test problems of "
                                         "the checker's own"},
-    "ex-1-total-derivative": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck"]},
+    "ex-1-total-derivative": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
+                                            "mpmath.calculus.differentiation.diff"]},
+    "ex-1-bayes-bound-z": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation", "pedagogy_lib.graphical.factors.marginals_by_enumeration", "pedagogy_lib.discrete.categorical.conditional"]},
 }

@@ -240,17 +240,25 @@ SUMMATIVE = {
                                                 "pedagogy_lib.gaussian.blocks.condition",
                                                 "pedagogy_lib.lgssm.kalman.kalman_filter",
                                                 "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                                "pedagogy_lib.factor.model.fa_posterior"]},
+                                                "pedagogy_lib.factor.model.fa_posterior",
+                                                "pedagogy_lib.learning.regression.bayesian_linear_regression",
+                                                "pedagogy_lib.gaussian.blocks.joint",
+                                                "pedagogy_lib.assimilation.nonlinear_filters.ekf",
+                                                "pedagogy_lib.assimilation.nonlinear_filters.ukf"]},
     "ex-2-1-2-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
                                     "pedagogy_lib.gaussian.blocks.condition",
                                     "pedagogy_lib.lgssm.kalman.kalman_filter",
                                     "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                    "pedagogy_lib.factor.model.fa_posterior"]},
+                                    "pedagogy_lib.factor.model.fa_posterior",
+                                    "pedagogy_lib.gaussian.blocks.joint",
+                                    "pedagogy_lib.gaussian.blocks.marginalize"]},
     "ex-2-1-2-same-marginal": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize", "pedagogy_lib.factor.model.fa_marginal",
-                                             "pedagogy_lib.factor.model.fa_log_likelihood"],
+                                             "pedagogy_lib.factor.model.fa_log_likelihood",
+                                             "pedagogy_lib.gaussian.blocks.joint"],
                                "same_data": "the answer is a choice, True or False for each pair: the pairs are "
                                             "built to set an orthogonal map against a shear of determinant one"},
-    "ex-2-1-2-cheaper-form": {"same_data": "the answer is a choice between two labels for each problem, and the "
+    "ex-2-1-2-cheaper-form": {"forbidden": ["ops_information", "ops_information_full", "ops_covariance", "counts"],
+                              "same_data": "the answer is a choice between two labels for each problem, and the "
                                            "solution discusses these three sizes (K = 3, L = 1000; K = 1000, "
                                            "L = 3; K = 60, L = 50)"},
 }

@@ -205,22 +205,37 @@ def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
 _PAGE_A_BAD = np.array([[0.5, 10.0], [0.0, 0.5]])
 
 
+def _near_page_example(arr) -> bool:
+    """A within a quarter of the page's example (or its transpose, or their negatives) in Frobenius norm,
+    or pointing the same way as one of them (a multiple of it, up to 5% of its direction)."""
+    size = np.linalg.norm(arr)
+    for X in (_PAGE_A_BAD, _PAGE_A_BAD.T):
+        for s in (1, -1):
+            ref = s * X
+            if np.linalg.norm(arr - ref) < 0.25 * np.linalg.norm(ref):
+                return True
+            if size > 0 and np.linalg.norm(arr / size - ref / np.linalg.norm(ref)) < 0.05:
+                return True
+    return False
+
+
 def inflating_A(A) -> checker.CheckResult:
     """Exercise 4, ``ex-2-2-2-inflating``: your 2 x 2 matrix A, strictly stable, whose time update
     makes the identity covariance larger in some direction.
 
     Pass a (2, 2) array. Any matrix of your own that meets both conditions of the statement passes;
-    the page's example, its transpose, their negatives and small changes of them do not.
+    the page's example, its transpose, their negatives, small changes of them (within a quarter of the
+    example's size) and their multiples do not.
     """
     arr, problems = checker.as_numeric(A, "A")
     if problems:
         return checker.result("a stable A that inflates uncertainty", problems)
     if arr.shape != (2, 2):
         return checker.result("a stable A that inflates uncertainty", [f"A should have shape (2, 2); got {arr.shape}."])
-    if any(np.abs(arr - s * X).max() < 0.1 for X in (_PAGE_A_BAD, _PAGE_A_BAD.T) for s in (1, -1)):
+    if _near_page_example(arr):
         return checker.result("a stable A that inflates uncertainty", [
-            "this is (close to) the page's example A_bad or its transpose: the statement asks for a matrix "
-            "of your own construction."])
+            "this is (close to) the page's example A_bad, its transpose or a multiple of one of them: the "
+            "statement asks for a matrix of your own construction."])
     rho = float(np.max(np.abs(np.linalg.eigvals(arr))))
     grow = float(np.linalg.eigvalsh(arr @ arr.T - np.eye(2)).max())
     if rho >= 1.0:
@@ -340,17 +355,34 @@ SUMMATIVE = {
                                             "pedagogy_lib.recursions.generic.backward_smoother",
                                             "pedagogy_lib.recursions.generic.backward_step",
                                             "pedagogy_lib.recursions.generic.future_conditioning",
-                                            "pedagogy_lib.gaussian.blocks.bayes_invert"],
+                                            "pedagogy_lib.gaussian.blocks.bayes_invert",
+                                            "pedagogy_lib.gaussian.blocks.marginalize",
+                                            "pedagogy_lib.gaussian.blocks.joint",
+                                            "pedagogy_lib.gaussian.blocks.condition",
+                                            "pedagogy_lib.recursions.generic.sequence_conditional"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
     "ex-2-2-2-steady-state": {"forbidden": ["pedagogy_lib.lgssm.kalman.kalman_filter",
                                             "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                            "scipy.linalg.solve_discrete_are"]},
+                                            "scipy.linalg.solve_discrete_are",
+                                            "pedagogy_lib.recursions.generic.forward_filter",
+                                            "pedagogy_lib.assimilation.nonlinear_filters.ekf",
+                                            "pedagogy_lib.assimilation.nonlinear_filters.ukf",
+                                            "pedagogy_lib.assimilation.ensemble.exact_ensemble",
+                                            "pedagogy_lib.lgssm.em.lgssm_log_likelihood"]},
     "ex-2-2-2-one-step": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize",
                                         "pedagogy_lib.gaussian.blocks.bayes_invert",
                                         "pedagogy_lib.lgssm.kalman.kalman_filter",
-                                        "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+                                        "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                        "pedagogy_lib.gaussian.blocks.joint",
+                                        "pedagogy_lib.gaussian.blocks.condition",
+                                        "pedagogy_lib.recursions.generic.time_update",
+                                        "pedagogy_lib.recursions.generic.measurement_update",
+                                        "pedagogy_lib.recursions.generic.forward_filter"]},
     "ex-2-2-2-smoother-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
                                              "pedagogy_lib.lgssm.kalman.rts_smoother",
-                                             "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+                                             "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                             "pedagogy_lib.gaussian.blocks.joint",
+                                             "pedagogy_lib.gaussian.blocks.condition",
+                                             "pedagogy_lib.recursions.generic.future_conditioning"]},
 }

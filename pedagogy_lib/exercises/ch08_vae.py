@@ -266,11 +266,25 @@ def vae_estimate_function(fn) -> CheckResult:
 #: same for every student (courseware/grading.py).
 SUMMATIVE = {
     "ex-8-4-3-vae-estimate": {"forbidden": ["pedagogy_lib.deepgen.vae.gaussian_kl", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.vi.amortized.linear_gaussian_elbo",
-                                            "pedagogy_lib.vi.mean_field.kl_gaussian"],
+                                            "pedagogy_lib.vi.mean_field.kl_gaussian",
+                                            "pedagogy_lib.deepgen.vae.loss_and_grad",
+                                            "pedagogy_lib.deepgen.vae.elbo_terms",
+                                            "pedagogy_lib.deepgen.vae.reconstruction"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
-    "ex-8-4-3-kl": {"forbidden": ["pedagogy_lib.deepgen.vae.gaussian_kl", "pedagogy_lib.vi.mean_field.kl_gaussian"]},
-    "ex-8-4-3-local": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert", "pedagogy_lib.vi.amortized.local_vb"]},
-    "ex-8-4-3-bayes": {"same_data": "the statement's table is three numbers of prior and likelihood, printed on "
+    "ex-8-4-3-kl": {"forbidden": ["pedagogy_lib.deepgen.vae.gaussian_kl", "pedagogy_lib.vi.mean_field.kl_gaussian",
+                                  "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
+                                  "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
+                                  "pedagogy_lib.learning.objectives.gaussian_entropy"]},
+    "ex-8-4-3-local": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert", "pedagogy_lib.vi.amortized.local_vb",
+                                     "pedagogy_lib.learning.regression.bayesian_linear_regression",
+                                     "pedagogy_lib.gaussian.blocks.condition",
+                                     "pedagogy_lib.gaussian.blocks.joint",
+                                     "pedagogy_lib.vi.amortized.exact_posterior"]},
+    "ex-8-4-3-bayes": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+                                     "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                     "pedagogy_lib.recursions.generic.measurement_update",
+                                     "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert"],
+                       "same_data": "the statement's table is three numbers of prior and likelihood, printed on "
                                     "the page"},
 }

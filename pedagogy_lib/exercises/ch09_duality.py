@@ -84,7 +84,7 @@ def z_density(values):
             np.exp(_log_p(y) - _log_dpsi(x)),
         "the ratio is upside down: the density of Z is p(y) over the model density, not the reverse":
             1.0 / ref,
-        "you gave the data density p(y) at the pre-image; divide by |dz/dy|": np.exp(_log_p(y)),
+        "you gave the data density p(y) at the pre-image, not the density of Z there": np.exp(_log_p(y)),
         "you evaluated p at psi^{-1}(z) without dividing by the gain a": np.exp(_log_p(x) - _log_dpsi(x)
                                                                                 - np.log(EX_A)),
     }
@@ -294,8 +294,10 @@ def log_density_function(fn):
 #: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise's data are the
 #: same for every student (courseware/grading.py).
 SUMMATIVE = {
-    "ex-9-0-1-z-density": {"forbidden": ["density_z"]},
-    "ex-9-0-1-entropy": {"forbidden": ["density_z", "output_entropy", "relative_entropy"]},
+    "ex-9-0-1-z-density": {"forbidden": ["density_z",
+                                         "log_p_data"]},
+    "ex-9-0-1-entropy": {"forbidden": ["density_z", "output_entropy", "relative_entropy",
+                                       "log_p_data"]},
     "ex-9-0-1-best-gain": {"forbidden": ["density_z", "output_entropy", "relative_entropy"]},
     "ex-9-0-1-log-density": {"forbidden": ["pedagogy_lib.nn.infomax.log_density",
                                            "pedagogy_lib.deepgen.ica.log_likelihood",

@@ -131,7 +131,15 @@ def switching_signs(kappa):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-9-1-rotations": {"forbidden": ["pedagogy_lib.nn.infomax.objective", "pedagogy_lib.deepgen.ica.log_likelihood",
-                                       "pedagogy_lib.deepgen.ica.whitening_matrix"]},
+                                       "pedagogy_lib.deepgen.ica.whitening_matrix",
+                                       "pedagogy_lib.nn.infomax.log_density",
+                                       "pedagogy_lib.deepgen.ica.gaussian_model_covariance",
+                                       "scipy.stats._multivariate.multivariate_normal_gen.logpdf",
+                                       "scipy.stats._multivariate.multivariate_normal_gen.pdf",
+                                       "scipy.stats._multivariate.multivariate_normal_frozen.logpdf",
+                                       "scipy.stats._multivariate.multivariate_normal_frozen.pdf",
+                                       "scipy.linalg.fractional_matrix_power",
+                                       "scipy.linalg.sqrtm"]},
     "ex-9-1-switching": {"forbidden": ["pedagogy_lib.deepgen.ica.switching_signs",
                                        "pedagogy_lib.deepgen.ica.extended_infomax"]},
     "ex-9-1-logistic-kurtosis": {"forbidden": ["pedagogy_lib.nn.infomax.source_kurtosis", "scipy.stats.logistic.stats",

@@ -165,7 +165,20 @@ def leapfrog_matrix(M):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-9-2-invert": {"forbidden": ["scipy.optimize.fsolve", "scipy.optimize.root"]},
-    "ex-9-2-log-det": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime"]},
-    "ex-9-2-leapfrog": {"forbidden": ["pedagogy_lib.samplers.proposals.leapfrog_steps", "pedagogy_lib.samplers.proposals.leapfrog", "pedagogy_lib.deepgen.nice.leapfrog_couplings", "pedagogy_lib.samplers.mcmc.leapfrog"]},
+    "ex-9-2-invert": {"forbidden": ["scipy.optimize.fsolve", "scipy.optimize.root",
+                                    "pedagogy_lib.deepgen.nice.inverse",
+                                    "scipy.optimize.least_squares",
+                                    "scipy.optimize.minimize",
+                                    "scipy.optimize.newton",
+                                    "scipy.optimize.broyden1"]},
+    "ex-9-2-log-det": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
+                                     "pedagogy_lib.deepgen.nice.log_likelihood",
+                                     "pedagogy_lib.deepgen.nice.log_det_jacobian",
+                                     "pedagogy_lib.deepgen.nice.forward",
+                                     "pedagogy_lib.deepgen.nice.nll_and_grads",
+                                     "fd_jacobian"]},
+    "ex-9-2-leapfrog": {"forbidden": ["pedagogy_lib.samplers.proposals.leapfrog_steps", "pedagogy_lib.samplers.proposals.leapfrog", "pedagogy_lib.deepgen.nice.leapfrog_couplings", "pedagogy_lib.samplers.mcmc.leapfrog",
+                                      "pedagogy_lib.deepgen.nice.forward",
+                                      "pedagogy_lib.deepgen.nice.inverse",
+                                      "pedagogy_lib.deepgen.nice.forward_layers"]},
 }

@@ -265,13 +265,19 @@ def loss_gradient_function(fn) -> CheckResult:
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
     "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
-    "ex-10-1-3-one-positive": {"forbidden": ["scipy.stats.poisson_binom.pmf", "pedagogy_lib.contrastive.local_nce.local_nce_posterior"]},
-    "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
+    "ex-10-1-3-one-positive": {"forbidden": ["scipy.stats.poisson_binom.pmf", "pedagogy_lib.contrastive.local_nce.local_nce_posterior",
+                                             "scipy.stats._discrete_distns.poisson_binom_gen._pmf",
+                                             "scipy.stats._discrete_distns.poisson_binom_gen._cdf"]},
+    "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
+                                          "scipy.optimize.minimize_scalar",
+                                          "scipy.optimize.minimize",
+                                          "scipy.optimize.brentq"]},
     "ex-10-1-3-loss-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_loss",
                                               "pedagogy_lib.contrastive.local_nce.local_nce_grad",
                                               "pedagogy_lib.contrastive.local_nce.fit_local_nce",
                                               "pedagogy_lib.contrastive.nce.nce_loss",
-                                              "pedagogy_lib.contrastive.nce.nce_grad"],
+                                              "pedagogy_lib.contrastive.nce.nce_grad",
+                                              "pedagogy_lib.nn.network.bernoulli_cross_entropy"],
                                 "same_data": "the answer is a function, which the grader calls on test problems of "
                                              "the checker's own (drawn for each student)"},
 }

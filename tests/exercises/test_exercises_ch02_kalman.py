@@ -175,7 +175,8 @@ def test_inflating_rejects_the_pages_example_and_its_transpose():
     """The statement says "Do not reuse the example above": the page's A_bad, its transpose and
     small changes of them pass both tests but are not the student's construction."""
     A_bad = np.array([[0.5, 10.0], [0.0, 0.5]])
-    for A in (A_bad, A_bad.T, -A_bad, A_bad + 0.001 * np.array([[0, 1], [0, 0]]), A_bad.T + 0.01):
+    for A in (A_bad, A_bad.T, -A_bad, A_bad + 0.001 * np.array([[0, 1], [0, 0]]), A_bad.T + 0.01,
+              np.array([[0.5, 9.0], [0.0, 0.5]]), 0.98 * A_bad.T, 0.5 * A_bad, -0.3 * A_bad.T):
         r = check.inflating_A(A)
         assert not r and "page's example" in str(r), A
     assert check.inflating_A(np.array([[0.3, 0.0], [4.0, 0.6]]))

@@ -140,7 +140,8 @@ def test_the_pages_sigma_and_functions_answer_none_of_the_three():
     assert not check.best_gain(1.75 / check.PAGE_SIGMA) and not check.best_gain(0.87)
     forbidden = check.SUMMATIVE["ex-9-0-1-entropy"]["forbidden"]
     assert {"density_z", "output_entropy", "relative_entropy"} <= set(forbidden)
-    assert "density_z" in check.SUMMATIVE["ex-9-0-1-z-density"]["forbidden"]
+    assert {"density_z", "log_p_data"} <= set(check.SUMMATIVE["ex-9-0-1-z-density"]["forbidden"])
+    assert "log_p_data" in forbidden          # the page's data density, which its density_z reads sigma_y through
 
 
 def test_slip_messages_do_not_state_the_answer():
