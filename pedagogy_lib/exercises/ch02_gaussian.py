@@ -249,7 +249,7 @@ SUMMATIVE = {
     "ex-2-1-2-same-marginal": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize", "pedagogy_lib.factor.model.fa_marginal",
                                              "pedagogy_lib.factor.model.fa_log_likelihood"],
                                "same_data": "the answer is a choice, True or False for each pair: the pairs are "
-                                            "built to set an orthogonal map against a shear of determinant one"},
+                                            "specific examples the solution discusses"},
     "ex-2-1-2-cheaper-form": {"same_data": "the answer is a choice between two labels for each problem, and the "
                                            "solution discusses these three sizes (K = 3, L = 1000; K = 1000, "
                                            "L = 3; K = 60, L = 50)"},
