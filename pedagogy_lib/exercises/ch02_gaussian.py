@@ -256,7 +256,7 @@ SUMMATIVE = {
                                              "pedagogy_lib.factor.model.fa_log_likelihood",
                                              "pedagogy_lib.gaussian.blocks.joint"],
                                "same_data": "the answer is a choice, True or False for each pair: the pairs are "
-                                            "built to set an orthogonal map against a shear of determinant one"},
+                                            "specific examples the solution discusses"},
     "ex-2-1-2-cheaper-form": {"forbidden": ["ops_information", "ops_information_full", "ops_covariance", "counts"],
                               "same_data": "the answer is a choice between two labels for each problem, and the "
                                            "solution discusses these three sizes (K = 3, L = 1000; K = 1000, "

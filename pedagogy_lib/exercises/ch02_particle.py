@@ -318,7 +318,10 @@ def convergence_slope(errors, slope) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.recursions.generic.PARTICLES.marginalize", "pedagogy_lib.recursions.generic.backward_step",
+    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.recursions.generic.time_update",
+                                             "pedagogy_lib.recursions.generic.data_marginal",
+                                             "pedagogy_lib.recursions.generic.data_marginals",
+                                             "pedagogy_lib.recursions.generic.PARTICLES.marginalize", "pedagogy_lib.recursions.generic.backward_step",
                                              "pedagogy_lib.recursions.generic.particle_backward_matrix",
                                              "pedagogy_lib.smc.particle.ffbsm",
                                              "pedagogy_lib.recursions.generic.backward_smoother",
@@ -327,7 +330,16 @@ SUMMATIVE = {
     "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at "
                                    "the particle counts and seeds the statement fixes, which the checker "
                                    "reruns"},
-    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.recursions.generic.measurement_update", "pedagogy_lib.smc.particle.particle_filter", "pedagogy_lib.mixture.model.gmm_posterior",
+    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.hmm.em.hmm_suff_stats",
+                                       "pedagogy_lib.hmm.inference.run_forward",
+                                       "pedagogy_lib.mixture.em.clamped_responsibilities",
+                                       "pedagogy_lib.mixture.em.gmm_suff_stats",
+                                       "pedagogy_lib.hmm.em.hmm_posterior",
+                                       "pedagogy_lib.hmm.inference.hmm_filter",
+                                       "pedagogy_lib.hmm.inference.hmm_smoother",
+                                       "pedagogy_lib.recursions.generic.PARTICLES.bayes_invert",
+                                       "pedagogy_lib.recursions.generic.forward_filter",
+                                       "pedagogy_lib.recursions.generic.measurement_update", "pedagogy_lib.smc.particle.particle_filter", "pedagogy_lib.mixture.model.gmm_posterior",
                                        "pedagogy_lib.mixture.model.gmm_logits"]},
     "ex-2-2-3-ess": {"forbidden": ["pedagogy_lib.smc.particle.particle_filter", "pedagogy_lib.smc.resampling.ess"]},
 }

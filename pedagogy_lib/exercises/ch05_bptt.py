@@ -272,6 +272,5 @@ SUMMATIVE = {
                       "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                    "checker's own (EX_RTRL, drawn for each student)"},
     "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85 and 1.1, a factor "
-                                              "of a thousand), and the solution discusses the 42.5 and 72.5 steps "
-                                              "they give"},
+                                              "of a thousand), and the solution discusses the steps they give"},
 }

@@ -223,9 +223,11 @@ def has_mle(answer_A, answer_B, answer_C, answer_D):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-2-weights": {"forbidden": ["pedagogy_lib.learning.glm.family",
+    "ex-5-1-2-weights": {"forbidden": ["pedagogy_lib.learning.glm._bern_dmu",
+                                       "pedagogy_lib.learning.glm.family",
                                        "irls_step"]},
-    "ex-5-1-2-irls-step": {"forbidden": ["pedagogy_lib.learning.glm.irls",
+    "ex-5-1-2-irls-step": {"forbidden": ["scipy.optimize.minimize",
+                                         "pedagogy_lib.learning.glm.irls",
                                          "irls_step", "irls_path"],
                            "same_data": "the statement spells out the numbers (inputs -1, 0, 1, 2, outputs "
                                         "0, 1, 0, 1, the start at zero), and the solution works the first step "

@@ -143,11 +143,11 @@ def residual_backward(fn):
 # ----------------------------------------------------------------------------------------------
 
 class GradFunction(NamedTuple):
-    """A scalar test function ``f(theta)``, its exact gradient, and the point where it is checked."""
+    """A scalar test function ``f(theta)`` and the point where it is checked (its exact gradient is the
+    checker's own)."""
 
     description: str
     f: Callable
-    grad: Callable
     theta: np.ndarray
 
 
@@ -166,22 +166,32 @@ def _softmax(t):
     return e / e.sum()
 
 
-#: Exercise 2: the functions on which a student's checker is run (exact gradients known).
+#: Exercise 2: the functions on which a student's checker is run (their exact gradients are
+#: :func:`_exact_gradient`'s, which the checker computes for itself).
 EX_GRAD_FUNCTIONS = (
     GradFunction("a quadratic 0.5 theta^T A theta + b^T theta (non-symmetric A)",
                  lambda t: float(0.5 * t @ _A_QUAD @ t + _b_QUAD @ t),
-                 lambda t: 0.5 * (_A_QUAD + _A_QUAD.T) @ t + _b_QUAD,
                  np.array([0.3, -1.1, 0.8])),
     GradFunction("sum(exp(3 theta))",
                  lambda t: float(np.sum(np.exp(3.0 * t))),
-                 lambda t: 3.0 * np.exp(3.0 * t),
                  np.array([0.1, -0.4, 0.25, 0.0])),
-    GradFunction("log-sum-exp(theta)", _lse, _softmax, np.array([1.0, -0.5, 2.0, 0.3, -1.2])),
+    GradFunction("log-sum-exp(theta)", _lse, np.array([1.0, -0.5, 2.0, 0.3, -1.2])),
     GradFunction("a one-unit network sum(tanh(W theta))",
                  lambda t: float(np.sum(np.tanh(_W_NET @ t))),
-                 lambda t: _W_NET.T @ (1.0 - np.tanh(_W_NET @ t) ** 2),
                  np.array([0.6, -0.2])),
 )
+
+
+def _exact_gradient(i: int, t) -> np.ndarray:
+    """The exact gradient of test function ``i`` of :data:`EX_GRAD_FUNCTIONS` at ``t``."""
+    t = np.asarray(t, dtype=float)
+    if i == 0:
+        return 0.5 * (_A_QUAD + _A_QUAD.T) @ t + _b_QUAD
+    if i == 1:
+        return 3.0 * np.exp(3.0 * t)
+    if i == 2:
+        return _softmax(t)
+    return _W_NET.T @ (1.0 - np.tanh(_W_NET @ t) ** 2)
 
 #: Step passed to the student's function: large enough that a one-sided difference is visibly worse.
 EX_GRAD_EPS = 1e-3
@@ -239,10 +249,16 @@ def central_difference(fn):
                 _forward_difference(case.f, case.theta, eps),
             "you divided by eps instead of 2 eps": _central(case.f, case.theta, eps, 1.0),
         }
-        problems = compare_array(out, case.grad(case.theta), f"the gradient of {label}",
+        problems = compare_array(out, _exact_gradient(i, case.theta), f"the gradient of {label}",
                                  rtol=1e-5, atol=1e-8, hints=hints)
         if problems:
             return result(name, problems)
+        # central differences at this step differ from the exact gradient by O(eps^2): an answer much
+        # closer to the exact gradient than the differences themselves did not compute them
+        if not np.allclose(out, _central(case.f, case.theta, eps, 2.0), rtol=1e-7, atol=1e-10):
+            return result(name, [f"on {label}, your values are not the central differences at eps = {eps:g}: "
+                                 "return the difference quotients of the statement, with their own O(eps^2) "
+                                 "error, not another estimate of the gradient."])
     return result(name, [])
 
 
@@ -389,7 +405,9 @@ def product_network(D1, d1, D2, d2):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-3-dense-backward": {"forbidden": ["scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.Dense.backward",
+    "ex-5-1-3-dense-backward": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt",
+                                              "pedagogy_lib.nn.rnn.rnn_forward",
+                                              "scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.Dense.backward",
                                               "pedagogy_lib.nn.network.Dense._backward",
                                               "pedagogy_lib.nn.network.Activation.backward",
                                               "pedagogy_lib.nn.network.Activation._backward",
@@ -399,7 +417,11 @@ SUMMATIVE = {
                                               "pedagogy_lib.core.gradcheck.gradcheck"],
                                 "same_data": "the answer is a function, which the grader calls on test layers of "
                                              "the checker's own (EX_DENSE, drawn for each student)"},
-    "ex-5-1-3-central-difference": {"forbidden": ["scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
+    "ex-5-1-3-central-difference": {"forbidden": ["scipy.differentiate.derivative",
+                                                  "scipy.differentiate.jacobian",
+                                                  "scipy.differentiate.hessian",
+                                                  "scipy.optimize.approx_fprime",
+                                                  "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
                                                   "pedagogy_lib.nn.network.numerical_gradient"],
                                     "same_data": "the answer is a function, which the grader calls on test "
                                                  "functions of the checker's own"},

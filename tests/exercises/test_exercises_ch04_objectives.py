@@ -93,7 +93,7 @@ def test_gaussian_kl_correct_passes_against_quadrature():
 @pytest.mark.parametrize("make,fragment", [
     (lambda mp, vp, mq, vq: _kl_quad(mq, vq, mp, vp), "other direction"),
     (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vq - 1) + np.log(vq / vp), "log term"),
-    (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vq + np.log(vq / vp)), "left out the -1"),
+    (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vq + np.log(vq / vp)), "a constant term is missing"),
     (lambda mp, vp, mq, vq: stats.norm(mp, np.sqrt(vp)).entropy() + _kl_quad(mp, vp, mq, vq), "cross entropy"),
     (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vp - 1 + np.log(vq / vp)), "variance of p"),
     (lambda mp, vp, mq, vq: _kl_quad(mp, vp, mq, vq) + 0.05, "not within tolerance"),
