@@ -218,7 +218,7 @@ def expected_visits(answer) -> CheckResult:
 
     Pass an array of shape (K,) = (3,). It is compared with a value computed here from the sequence
     itself, which the notebook does not show. The checker recognizes the departures or the arrivals
-    alone, and the first step's marginal added to the wrong count.
+    alone, and a sum that counts the first step twice.
     """
     p = EX_VISITS
     expected = _VISITS_POST.gamma.sum(axis=0)
@@ -227,8 +227,7 @@ def expected_visits(answer) -> CheckResult:
             p.xi_sum.sum(axis=0),
         "you counted the steps a transition arrives at, which misses one step of the sequence":
             p.xi_sum.sum(axis=1),
-        "the first step's marginal is added to the wrong count: ask which step of the sequence the count you "
-        "added it to misses": p.xi_sum.sum(axis=0) + p.gamma_first,
+        "this sum counts the first step twice and the last step not at all": p.xi_sum.sum(axis=0) + p.gamma_first,
     }
     problems = compare_array(answer, expected, "N_k", rtol=1e-8, atol=1e-10, hints=hints)
     return result("expected visits for EX_VISITS", problems)
@@ -409,9 +408,19 @@ def m_step_function(fn) -> CheckResult:
 #: student the same problem data (courseware/grading.py).
 SUMMATIVE = {
     "ex-7-2-m-step-mu": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                       "pedagogy_lib.gaussian.blocks.condition"]},
+                                       "pedagogy_lib.gaussian.blocks.condition", "numpy.linalg.lstsq",
+                                       "scipy.linalg.lstsq", "scipy.optimize.least_squares",
+                                       "scipy.optimize.lsq_linear", "scipy.optimize.minimize"]},
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
-                                             "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities"],
+                                             "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
+                                             "pedagogy_lib.hmm.em.hmm_em_model",
+                                             "pedagogy_lib.mixture.em.gmm_em_model"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
+    "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",
+                                      "scipy.optimize.fminbound", "scipy.optimize.fmin", "scipy.optimize.brentq",
+                                      "scipy.optimize.root_scalar", "scipy.optimize.newton", "scipy.optimize.bisect"]},
+    "ex-7-2-m-step-pi": {"forbidden": ["scipy.optimize.minimize", "scipy.optimize.minimize_scalar",
+                                       "scipy.optimize.least_squares", "scipy.optimize.fmin",
+                                       "scipy.optimize.fmin_powell"]},
 }
