@@ -422,14 +422,22 @@ def m_step_function(fn) -> CheckResult:
 SUMMATIVE = {
     "ex-7-4-cross-moment": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
                                           "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
-    "ex-7-4-m-step-a": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
-                                      "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+    "ex-7-4-m-step-a": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model",
+                                      "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats",
+                                      "pedagogy_lib.lgssm.em.lgssm_m_step",
+                                      "pedagogy_lib.lgssm.kalman.kalman_smoother", "scipy.optimize.minimize",
+                                      "scipy.optimize.least_squares", "scipy.optimize.minimize_scalar",
+                                      "scipy.optimize.fmin", "numpy.linalg.lstsq"]},
     "ex-7-4-m-step-c": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
                                       "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
     "ex-7-4-similarity": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"]},
-    "ex-7-4-identifiability": {"same_data": "the answer is six True-or-False verdicts about properties of the "
+    "ex-7-4-identifiability": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"],
+                               "same_data": "the answer is six True-or-False verdicts about properties of the "
                                             "model that no data change"},
-    "ex-7-4-m-step-function": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_m_step"],
+    "ex-7-4-m-step-function": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_m_step",
+                                             "pedagogy_lib.lgssm.em.lgssm_em_model",
+                                             "pedagogy_lib.lgssm.em.lgssm_suff_stats",
+                                             "pedagogy_lib.lgssm.em.fit_lgssm"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
 }
