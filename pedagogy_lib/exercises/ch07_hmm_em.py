@@ -288,11 +288,16 @@ def _m_step_cases():
         Y, G = np.concatenate(ys), np.concatenate(gammas)
         N_k = G.sum(axis=0)
         mu = (G.T @ Y) / N_k[:, None]
-        Sigma = np.stack([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(K)])
-        ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, Sigma)
+        ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, _tied_sigma(Y, G, mu))
         cases.append(((ys, gammas, xi_sum), ref))
     cases.append(_no_departure_case(rng))
     return cases
+
+
+def _tied_sigma(Y, G, mu):
+    """The one emission covariance the states share: every state's gamma-weighted scatter about its own
+    mean, added up and divided by the number of steps (the sum of N_k over the states)."""
+    return sum(((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) for k in range(G.shape[1])) / Y.shape[0]
 
 
 def _a_update(xi_sum):
@@ -320,8 +325,7 @@ def _no_departure_case(rng):
     Y, G = np.concatenate(ys), np.concatenate(gammas)
     N_k = G.sum(axis=0)
     mu = (G.T @ Y) / N_k[:, None]
-    Sigma = np.stack([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(K)])
-    ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, Sigma)
+    ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, _tied_sigma(Y, G, mu))
     return (ys, gammas, xi_sum), ref
 
 
@@ -345,24 +349,26 @@ def _m_step_slips(ys, gammas, xi_sum):
                   xi_sum / xi_sum.sum(axis=0)[:, None]},
         "mu": {"you divided by the number of time steps instead of by N_k": (G.T @ Y) / T_all},
         "Sigma": {"you kept the weighted second moment of y and did not subtract the mean's outer product":
-                      second / N_k[:, None, None],
-                  "you divided by the number of time steps instead of by N_k": centred / T_all,
-                  "you divided by the departures from each state (the denominator of the A update) instead of by "
-                  "N_k": centred / xi_sum.sum(axis=0)[:, None, None]},
+                      second.sum(axis=0) / T_all,
+                  "you averaged the states' own covariances with equal weights":
+                      np.mean(centred / N_k[:, None, None], axis=0),
+                  "you divided by the number of transitions, which leaves out the last step of each sequence":
+                      centred.sum(axis=0) / xi_sum.sum()},
     }
 
 
 def m_step_function(fn) -> CheckResult:
     """Exercise (e), ``ex-7-2-m-step-function``: your function ``fn(ys, gammas, xi_sum)`` returning the
-    new parameters ``(pi, A, mu, Sigma)`` of the M step.
+    new parameters ``(pi, A, mu, Sigma)`` of the M step, for a Gaussian HMM whose states share one emission
+    covariance.
 
     ``ys`` is a list of N arrays of shape (T_n, D), one per independent sequence; ``gammas`` a list of
     the matching smoother marginals, shape (T_n, K); ``xi_sum`` (K, K) the expected number of ``j -> i``
     transitions, summed over time and sequences. Return ``pi`` (K,), the column-stochastic ``A`` (K, K),
-    ``mu`` (K, D) with one row per state and ``Sigma`` (K, D, D). It is run on problems made here with
+    ``mu`` (K, D) with one row per state and the shared ``Sigma`` (D, D). It is run on problems made here with
     several or single sequences of unequal lengths, one of them a single step. The checker recognizes
     the occupancy or the last step used for the first state, the row-stochastic convention, the wrong
-    denominators, and an uncentred covariance.
+    denominators, an uncentred covariance, and the states' covariances averaged with equal weights.
     """
     title = "the M step of Baum-Welch"
     if not callable(fn):
