@@ -312,9 +312,16 @@ def _m_step_cases():
     return cases
 
 
+def _isotropic(M):
+    """s^2 I with s^2 the mean of the diagonal of M: the maximizer over s^2 I of the Gaussian emission term
+    whose full-covariance maximizer is M."""
+    return np.trace(M) / M.shape[0] * np.eye(M.shape[0])
+
+
 def _m_step_reference(p: SmootherProblem, *, covariances=True):
-    """Eq. 7.4 for one sequence, sums written out step by step (``covariances=False``: the smoothed means
-    taken as if they were the states, for a hint)."""
+    """Eq. 7.4 for one sequence with isotropic emission noise Sigma_y_x = s^2 I (the exercise's variant),
+    sums written out step by step (``covariances=False``: the smoothed means taken as if they were the
+    states, for a hint)."""
     y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
     if not covariances:
         p = p._replace(Upsilon_smooth=0.0 * p.Upsilon_smooth, Upsilon_cross=0.0 * p.Upsilon_cross)
@@ -323,7 +330,7 @@ def _m_step_reference(p: SmootherProblem, *, covariances=True):
     A = np.linalg.solve(S00.T, S10.T).T
     Syx = sum(np.outer(y[t], mu[t]) for t in range(T))
     C = np.linalg.solve(S_all.T, Syx.T).T
-    return (A, (S11 - A @ S10.T) / (T - 1), C, (y.T @ y - C @ Syx.T) / T, mu[0].copy(),
+    return (A, (S11 - A @ S10.T) / (T - 1), C, _isotropic((y.T @ y - C @ Syx.T) / T), mu[0].copy(),
             E_xx[0] - np.outer(mu[0], mu[0]))
 
 
@@ -363,7 +370,11 @@ def _m_step_slips(args):
                       "you divided by T - 1; the emission averages run over all T steps":
                           Syx_cov * T / (T - 1),
                       "you used the residuals of the smoothed means only, which miss C Upsilon C^T":
-                          ((y - mu @ C.T).T @ (y - mu @ C.T)) / T},
+                          _isotropic(((y - mu @ C.T).T @ (y - mu @ C.T)) / T),
+                      "your Sigma_y_x is the unrestricted covariance of the residuals; this model's emission "
+                      "noise is s^2 I": (y.T @ y - C @ Syx.T) / T,
+                      "your s^2 is the sum of the residual variances over the m coordinates, not their mean":
+                          Syx_cov * y.shape[1]},
         "mu1": {"you averaged the smoothed means over all steps; mu1 is about the first step":
                     mu.mean(axis=0)},
         "Sigma1": {no_cov: means[5],
@@ -377,14 +388,16 @@ def _m_step_slips(args):
 
 def m_step_function(fn) -> CheckResult:
     """Exercise (f), ``ex-7-4-m-step-function``: your function ``fn(y, mu_smooth, Upsilon_smooth, Upsilon_cross)``
-    returning the six new parameters ``(A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)`` of Eq. 7.4.
+    returning the six new parameters ``(A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)`` of Eq. 7.4, for a model whose
+    emission noise is isotropic, ``Sigma_y_x`` = s^2 I.
 
     ``y`` is one sequence (T, m); ``mu_smooth`` (T, n), ``Upsilon_smooth`` (T, n, n) and ``Upsilon_cross``
     (T - 1, n, n) are the smoother's output for it, in the layout of :data:`EX_SMOOTH`. Return ``A``
-    (n, n), ``Sigma_x`` (n, n), ``C`` (m, n), ``Sigma_y_x`` (m, m), ``mu1`` (n,) and ``Sigma1`` (n, n). It is
+    (n, n), ``Sigma_x`` (n, n), ``C`` (m, n), ``Sigma_y_x`` (m, m) = s^2 I, ``mu1`` (n,) and ``Sigma1`` (n, n). It is
     run on problems made here, one of them with T = 2 steps (a single transition) and one with n = 1.
     The checker recognizes left-out posterior covariances, sums and divisors over the wrong time steps, a
-    transposed cross moment, a product in the wrong order, and an uncentred Sigma1.
+    transposed cross moment, a product in the wrong order, an uncentred Sigma1, and a full or summed emission
+    covariance.
     """
     title = "the M step of Eq. 7.4"
     if not callable(fn):
