@@ -107,29 +107,35 @@ def _moments(p: SmootherProblem):
     return E_xx, E_next_prev
 
 
-def cross_moment(answer) -> CheckResult:
-    """Exercise (a), ``ex-7-4-cross-moment``: your cross moment S_10 of the statement for :data:`EX_SMOOTH`.
+def _lag_two_covariances(p: SmootherProblem):
+    """Cov[x_{t+2}, x_t | y] for t = 0..T-3 (the reference of ``ex-7-4-cross-moment``)."""
+    U, Uc = p.Upsilon_smooth, p.Upsilon_cross
+    return [Uc[t + 1] @ np.linalg.solve(U[t + 1], Uc[t]) for t in range(U.shape[0] - 2)]
 
-    Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, the wrong
-    covariance added, and a state paired with itself instead of its predecessor.
+
+def cross_moment(answer) -> CheckResult:
+    """Exercise (a), ``ex-7-4-cross-moment``: your lag-two cross moment S_20 of the statement for :data:`EX_SMOOTH`.
+
+    Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, the two neighbouring
+    cross-covariances multiplied without the middle state's covariance, a transposed product, and the
+    lag-one moment S_10.
     """
     p = EX_SMOOTH
-    _, E_next_prev = _moments(p)
-    expected = sum(E_next_prev)
-    mu = p.mu_smooth
+    mu, Uc = p.mu_smooth, p.Upsilon_cross
+    T = mu.shape[0]
+    means = sum(np.outer(mu[t + 2], mu[t]) for t in range(T - 2))
+    expected = sum(_lag_two_covariances(p)) + means
     hints = {
         "you used only the outer products of the smoothed means; the expectation of a product also needs the "
-        "posterior cross-covariance Upsilon_cross[t] (Eq. 2.55)": mu[1:].T @ mu[:-1],
-        "you added the marginal covariance Upsilon_smooth[t] instead of the cross-covariance between neighbouring "
-        "steps": sum(p.Upsilon_smooth[t + 1] + np.outer(mu[t + 1], mu[t]) for t in range(mu.shape[0] - 1)),
-        "you transposed the cross-covariance: Upsilon_cross[t] is Cov[x_{t+1}, x_t | y], in the order of the "
-        "product x_t x_{t-1}^T":
-            sum(p.Upsilon_cross[t].T + np.outer(mu[t + 1], mu[t]) for t in range(mu.shape[0] - 1)),
-        "you paired x_t with x_t (the second moment), not with its predecessor x_{t-1}":
-            sum(p.Upsilon_smooth[t] + np.outer(mu[t], mu[t]) for t in range(1, mu.shape[0])),
+        "posterior covariance of the two states": means,
+        "you multiplied the two neighbouring cross-covariances directly":
+            sum(Uc[t + 1] @ Uc[t] for t in range(T - 2)) + means,
+        "you multiplied the two cross-covariances in the other order":
+            sum(Uc[t] @ np.linalg.solve(p.Upsilon_smooth[t + 1], Uc[t + 1]) for t in range(T - 2)) + means,
+        "that is the lag-one moment S_10, the sum of E[x_t x_{t-1}^T | y]": sum(_moments(p)[1]),
     }
-    return result("sum of E[x_t x_{t-1}^T | y] for EX_SMOOTH",
-                  compare_array(answer, expected, "S10", rtol=1e-8, atol=1e-10, hints=hints))
+    return result("sum of E[x_t x_{t-2}^T | y] for EX_SMOOTH",
+                  compare_array(answer, expected, "S20", rtol=1e-8, atol=1e-10, hints=hints))
 
 
 def _scaled_rotation(p_, q_):
