@@ -135,10 +135,22 @@ def chain_XtAX(answer) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-b1-trace": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
-                                  "pedagogy_lib.nn.network.numerical_gradient"]},
-    "ex-b1-logdet": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
-                                   "pedagogy_lib.nn.network.numerical_gradient"]},
-    "ex-b1-chain": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
-                                  "pedagogy_lib.nn.network.numerical_gradient"]},
+    "ex-b1-trace": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
+                                  "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
+                                  "pedagogy_lib.core.gradcheck.gradcheck",
+                                  "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
+                                  "scipy.optimize.least_squares", "scipy.optimize.root",
+                                  "scipy.differentiate.hessian"]},
+    "ex-b1-logdet": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
+                                   "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
+                                   "pedagogy_lib.core.gradcheck.gradcheck",
+                                   "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
+                                   "scipy.optimize.least_squares", "scipy.optimize.root",
+                                   "scipy.differentiate.hessian"]},
+    "ex-b1-chain": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
+                                  "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
+                                  "pedagogy_lib.core.gradcheck.gradcheck",
+                                  "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
+                                  "scipy.optimize.least_squares", "scipy.optimize.root",
+                                  "scipy.differentiate.hessian"]},
 }

@@ -135,13 +135,16 @@ def woodbury_shapes(answer) -> CheckResult:
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
-_INVERSES = ["scipy.linalg.lapack.dgetrf", "scipy.linalg.lapack.dgetri", "scipy.linalg.fractional_matrix_power",
-             "numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve",
-             "numpy.linalg.tensorinv", "numpy.linalg.tensorsolve",
-             "numpy.linalg.lstsq", "numpy.linalg.matrix_power",
-             "scipy.linalg.inv", "scipy.linalg.solve", "scipy.linalg.pinv",
-             "scipy.linalg.lstsq", "scipy.linalg.lu_solve",
-             "scipy.linalg.cho_solve"]
+_INVERSES = ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve", "numpy.linalg.tensorinv",
+             "numpy.linalg.tensorsolve", "numpy.linalg.lstsq", "numpy.linalg.matrix_power", "scipy.linalg.inv",
+             "scipy.linalg.solve", "scipy.linalg.pinv", "scipy.linalg.pinvh", "scipy.linalg.lstsq",
+             "scipy.linalg.lu", "scipy.linalg.lu_factor", "scipy.linalg.lu_solve", "scipy.linalg.cho_factor",
+             "scipy.linalg.cho_solve", "scipy.linalg.solve_triangular", "scipy.linalg.funm",
+             "scipy.linalg.fractional_matrix_power", "scipy.linalg.get_lapack_funcs", "scipy.linalg.lapack.dgetrf",
+             "scipy.linalg.lapack.dgetri", "scipy.linalg.lapack.dgesv", "scipy.linalg.lapack.dposv",
+             "scipy.linalg.lapack.dsysv", "scipy.linalg.lapack.dgels", "scipy.linalg.lapack.dgelsd",
+             "scipy.linalg.lapack.dpotri", "scipy.sparse.linalg.inv", "scipy.sparse.linalg.spsolve",
+             "pedagogy_lib.core.linalg.spd_inverse", "pedagogy_lib.core.linalg.chol_solve"]
 
 SUMMATIVE = {
     "ex-b3-sherman-morrison": {"forbidden": _INVERSES},

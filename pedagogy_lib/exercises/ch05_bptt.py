@@ -268,7 +268,10 @@ SUMMATIVE = {
                               "same_data": "the answer is a function, which the grader calls on test inputs of "
                                            "the checker's own (EX_SIGNALS, drawn for each student)"},
     "ex-5-1-3-rtrl": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt", "pedagogy_lib.nn.network.numerical_gradient",
-                                    "pedagogy_lib.core.gradcheck.gradcheck"],
+                                    "pedagogy_lib.core.gradcheck.gradcheck", "scipy.differentiate.derivative",
+                                    "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
+                                    "scipy.optimize.check_grad", "scipy.optimize._numdiff.approx_derivative",
+                                    "scipy.optimize.minimize"],
                       "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                    "checker's own (EX_RTRL, drawn for each student)"},
     "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85 and 1.1, a factor "

@@ -416,23 +416,35 @@ def clamped_e_step_function(fn) -> checker.CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-2-1-gradient": {"forbidden": ["scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.infomax.gradient",
+    "ex-5-2-1-gradient": {"forbidden": ["scipy.optimize._numdiff.approx_derivative",
+                                        "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
+                                        "scipy.optimize.approx_fprime", "pedagogy_lib.nn.infomax.gradient",
                                         "pedagogy_lib.nn.infomax.natural_gradient",
-                                        "pedagogy_lib.nn.infomax.objective",
-                                        "pedagogy_lib.core.gradcheck.gradcheck",
-                                        "pedagogy_lib.nn.network.numerical_gradient"]},
+                                        "pedagogy_lib.nn.infomax.objective", "pedagogy_lib.core.gradcheck.gradcheck",
+                                        "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.check_grad",
+                                        "scipy.optimize.minimize", "numpy.gradient"]},
     "ex-5-2-1-amari": {"forbidden": ["pedagogy_lib.nn.infomax.amari_index"],
                        "same_data": "the answer is a function, which the grader calls on test matrices of the "
                                     "checker's own"},
     "ex-5-2-1-fixed-point": {"forbidden": ["pedagogy_lib.nn.infomax.fixed_point_rhs",
-                                           "pedagogy_lib.nn.infomax.fixed_point_residual"]},
+                                           "pedagogy_lib.nn.infomax.fixed_point_residual",
+                                           "pedagogy_lib.core.gradcheck.gradcheck",
+                                           "pedagogy_lib.nn.network.numerical_gradient",
+                                           "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
+                                           "scipy.optimize.approx_fprime", "scipy.optimize.check_grad",
+                                           "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",
+                                           "numpy.gradient"]},
     "ex-5-2-1-which-sources": {"forbidden": ["pedagogy_lib.nn.infomax.stability_constant"],
                                "same_data": "the answer is a constant for each of three named source laws, which "
                                             "the data do not change"},
     "ex-5-2-1-clamped-e-step": {"forbidden": ["pedagogy_lib.mixture.em.clamped_responsibilities",
                                               "pedagogy_lib.mixture.model.gmm_posterior",
                                               "pedagogy_lib.mixture.model.gmm_logits",
-                                              "pedagogy_lib.mixture.model.gmm_log_marginal"],
+                                              "pedagogy_lib.mixture.model.gmm_log_marginal",
+                                              "pedagogy_lib.mixture.em.gmm_suff_stats",
+                                              "pedagogy_lib.mixture.em.fit_gmm_semi_supervised",
+                                              "pedagogy_lib.mixture.em.semi_supervised_log_lik",
+                                              "pedagogy_lib.mixture.em.gmm_elbo"],
                                 "same_data": "the answer is a function, which the grader calls on test problems "
                                              "of the checker's own"},
 }

@@ -387,8 +387,17 @@ def hard_excess(answer):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo"]},
-    "ex-6-3-free-energy": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal", "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.em.engine.discrete_elbo", "elbo", "log_lik"]},
-    "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step", "pedagogy_lib.em.engine.run_em"],
+    "ex-6-3-free-energy": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior",
+                                         "pedagogy_lib.mixture.model.gmm_log_marginal",
+                                         "pedagogy_lib.mixture.model.gmm_logits",
+                                         "pedagogy_lib.em.engine.discrete_elbo", "elbo", "log_lik",
+                                         "pedagogy_lib.mixture.em.gmm_elbo",
+                                         "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
+                                         "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm"]},
+    "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step", "pedagogy_lib.em.engine.run_em", "log_joint",
+                                     "log_lik", "elbo", "pedagogy_lib.exercises.ch06_em.toy_log_joint",
+                                     "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
+                                     "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "
                                     "checker's own"},
 }

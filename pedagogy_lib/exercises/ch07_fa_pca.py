@@ -278,13 +278,22 @@ def ppca_noise(sigma2):
 #: For the graded (nbgrader) version: the library functions the statements rule out, stubbed while
 #: the student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-7-3-fa-em-step": {"forbidden": ["pedagogy_lib.factor.em.fa_model", "pedagogy_lib.em.engine.run_em", "my_fa_em_step", "e_step_stats", "pedagogy_lib.factor.em.fa_em_step",
-                                        "pedagogy_lib.factor.em.fit_fa"]},
+    "ex-7-3-fa-em-step": {"forbidden": ["pedagogy_lib.factor.em.fa_model", "pedagogy_lib.em.engine.run_em",
+                                        "my_fa_em_step", "e_step_stats", "pedagogy_lib.factor.em.fa_em_step",
+                                        "pedagogy_lib.factor.em.fit_fa", "pedagogy_lib.factor.model.fa_posterior",
+                                        "pedagogy_lib.factor.em.ppca_em_step", "pedagogy_lib.factor.em.ppca_model"]},
     "ex-7-3-heywood": {"forbidden": ["pedagogy_lib.factor.em.fit_fa"]},
-    "ex-7-3-iterative-pca": {"forbidden": ["pedagogy_lib.factor.em.iterative_pca_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.factor.em.iterative_pca_step",
+    "ex-7-3-iterative-pca": {"forbidden": ["pedagogy_lib.factor.em.iterative_pca_model",
+                                           "pedagogy_lib.em.engine.run_em",
+                                           "pedagogy_lib.factor.em.iterative_pca_step",
                                            "pedagogy_lib.factor.em.fit_iterative_pca", "pedagogy_lib.factor.em.pca",
                                            "pedagogy_lib.factor.em.ppca_ml", "pedagogy_lib.factor.em.fit_ppca",
-                                           "pedagogy_lib.factor.em.ppca_em_step"]},
+                                           "pedagogy_lib.factor.em.ppca_em_step",
+                                           "pedagogy_lib.factor.em.fa_em_step", "pedagogy_lib.factor.em.fa_model",
+                                           "pedagogy_lib.factor.em.fit_fa", "pedagogy_lib.factor.model.fa_posterior"]},
     "ex-7-3-ppca-noise": {"forbidden": ["pedagogy_lib.factor.em.ppca_ml", "pedagogy_lib.factor.em.pca",
-                                        "pedagogy_lib.factor.em.fit_ppca", "pedagogy_lib.factor.em.ppca_em_step"]},
+                                        "pedagogy_lib.factor.em.fit_ppca", "pedagogy_lib.factor.em.ppca_em_step",
+                                        "pedagogy_lib.factor.model.fa_log_likelihood",
+                                        "pedagogy_lib.factor.model.fa_marginal", "pedagogy_lib.factor.em.fa_em_step",
+                                        "scipy.optimize.minimize", "scipy.stats.multivariate_normal"]},
 }

@@ -218,7 +218,7 @@ def expected_visits(answer) -> CheckResult:
 
     Pass an array of shape (K,) = (3,). It is compared with a value computed here from the sequence
     itself, which the notebook does not show. The checker recognizes the departures or the arrivals
-    alone, and the first step's marginal added to the wrong count.
+    alone, and a sum that counts the first step twice.
     """
     p = EX_VISITS
     expected = _VISITS_POST.gamma.sum(axis=0)
@@ -227,8 +227,7 @@ def expected_visits(answer) -> CheckResult:
             p.xi_sum.sum(axis=0),
         "you counted the steps a transition arrives at, which misses one step of the sequence":
             p.xi_sum.sum(axis=1),
-        "the first step's marginal is added to the wrong count: ask which step of the sequence the count you "
-        "added it to misses": p.xi_sum.sum(axis=0) + p.gamma_first,
+        "this sum counts the first step twice and the last step not at all": p.xi_sum.sum(axis=0) + p.gamma_first,
     }
     problems = compare_array(answer, expected, "N_k", rtol=1e-8, atol=1e-10, hints=hints)
     return result("expected visits for EX_VISITS", problems)
@@ -289,11 +288,16 @@ def _m_step_cases():
         Y, G = np.concatenate(ys), np.concatenate(gammas)
         N_k = G.sum(axis=0)
         mu = (G.T @ Y) / N_k[:, None]
-        Sigma = np.stack([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(K)])
-        ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, Sigma)
+        ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, _tied_sigma(Y, G, mu))
         cases.append(((ys, gammas, xi_sum), ref))
     cases.append(_no_departure_case(rng))
     return cases
+
+
+def _tied_sigma(Y, G, mu):
+    """The one emission covariance the states share: every state's gamma-weighted scatter about its own
+    mean, added up and divided by the number of steps (the sum of N_k over the states)."""
+    return sum(((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) for k in range(G.shape[1])) / Y.shape[0]
 
 
 def _a_update(xi_sum):
@@ -321,8 +325,7 @@ def _no_departure_case(rng):
     Y, G = np.concatenate(ys), np.concatenate(gammas)
     N_k = G.sum(axis=0)
     mu = (G.T @ Y) / N_k[:, None]
-    Sigma = np.stack([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(K)])
-    ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, Sigma)
+    ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, _tied_sigma(Y, G, mu))
     return (ys, gammas, xi_sum), ref
 
 
@@ -346,24 +349,26 @@ def _m_step_slips(ys, gammas, xi_sum):
                   xi_sum / xi_sum.sum(axis=0)[:, None]},
         "mu": {"you divided by the number of time steps instead of by N_k": (G.T @ Y) / T_all},
         "Sigma": {"you kept the weighted second moment of y and did not subtract the mean's outer product":
-                      second / N_k[:, None, None],
-                  "you divided by the number of time steps instead of by N_k": centred / T_all,
-                  "you divided by the departures from each state (the denominator of the A update) instead of by "
-                  "N_k": centred / xi_sum.sum(axis=0)[:, None, None]},
+                      second.sum(axis=0) / T_all,
+                  "you averaged the states' own covariances with equal weights":
+                      np.mean(centred / N_k[:, None, None], axis=0),
+                  "you divided by the number of transitions, which leaves out the last step of each sequence":
+                      centred.sum(axis=0) / xi_sum.sum()},
     }
 
 
 def m_step_function(fn) -> CheckResult:
     """Exercise (e), ``ex-7-2-m-step-function``: your function ``fn(ys, gammas, xi_sum)`` returning the
-    new parameters ``(pi, A, mu, Sigma)`` of the M step.
+    new parameters ``(pi, A, mu, Sigma)`` of the M step, for a Gaussian HMM whose states share one emission
+    covariance.
 
     ``ys`` is a list of N arrays of shape (T_n, D), one per independent sequence; ``gammas`` a list of
     the matching smoother marginals, shape (T_n, K); ``xi_sum`` (K, K) the expected number of ``j -> i``
     transitions, summed over time and sequences. Return ``pi`` (K,), the column-stochastic ``A`` (K, K),
-    ``mu`` (K, D) with one row per state and ``Sigma`` (K, D, D). It is run on problems made here with
+    ``mu`` (K, D) with one row per state and the shared ``Sigma`` (D, D). It is run on problems made here with
     several or single sequences of unequal lengths, one of them a single step. The checker recognizes
     the occupancy or the last step used for the first state, the row-stochastic convention, the wrong
-    denominators, and an uncentred covariance.
+    denominators, an uncentred covariance, and the states' covariances averaged with equal weights.
     """
     title = "the M step of Baum-Welch"
     if not callable(fn):
@@ -409,9 +414,19 @@ def m_step_function(fn) -> CheckResult:
 #: student the same problem data (courseware/grading.py).
 SUMMATIVE = {
     "ex-7-2-m-step-mu": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                       "pedagogy_lib.gaussian.blocks.condition"]},
+                                       "pedagogy_lib.gaussian.blocks.condition", "numpy.linalg.lstsq",
+                                       "scipy.linalg.lstsq", "scipy.optimize.least_squares",
+                                       "scipy.optimize.lsq_linear", "scipy.optimize.minimize"]},
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
-                                             "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities"],
+                                             "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
+                                             "pedagogy_lib.hmm.em.hmm_em_model",
+                                             "pedagogy_lib.mixture.em.gmm_em_model"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
+    "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",
+                                      "scipy.optimize.fminbound", "scipy.optimize.fmin", "scipy.optimize.brentq",
+                                      "scipy.optimize.root_scalar", "scipy.optimize.newton", "scipy.optimize.bisect"]},
+    "ex-7-2-m-step-pi": {"forbidden": ["scipy.optimize.minimize", "scipy.optimize.minimize_scalar",
+                                       "scipy.optimize.least_squares", "scipy.optimize.fmin",
+                                       "scipy.optimize.fmin_powell"]},
 }

@@ -107,29 +107,35 @@ def _moments(p: SmootherProblem):
     return E_xx, E_next_prev
 
 
-def cross_moment(answer) -> CheckResult:
-    """Exercise (a), ``ex-7-4-cross-moment``: your cross moment S_10 of the statement for :data:`EX_SMOOTH`.
+def _lag_two_covariances(p: SmootherProblem):
+    """Cov[x_{t+2}, x_t | y] for t = 0..T-3 (the reference of ``ex-7-4-cross-moment``)."""
+    U, Uc = p.Upsilon_smooth, p.Upsilon_cross
+    return [Uc[t + 1] @ np.linalg.solve(U[t + 1], Uc[t]) for t in range(U.shape[0] - 2)]
 
-    Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, the wrong
-    covariance added, and a state paired with itself instead of its predecessor.
+
+def cross_moment(answer) -> CheckResult:
+    """Exercise (a), ``ex-7-4-cross-moment``: your lag-two cross moment S_20 of the statement for :data:`EX_SMOOTH`.
+
+    Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, the two neighbouring
+    cross-covariances multiplied without the middle state's covariance, a transposed product, and the
+    lag-one moment S_10.
     """
     p = EX_SMOOTH
-    _, E_next_prev = _moments(p)
-    expected = sum(E_next_prev)
-    mu = p.mu_smooth
+    mu, Uc = p.mu_smooth, p.Upsilon_cross
+    T = mu.shape[0]
+    means = sum(np.outer(mu[t + 2], mu[t]) for t in range(T - 2))
+    expected = sum(_lag_two_covariances(p)) + means
     hints = {
         "you used only the outer products of the smoothed means; the expectation of a product also needs the "
-        "posterior cross-covariance Upsilon_cross[t] (Eq. 2.55)": mu[1:].T @ mu[:-1],
-        "you added the marginal covariance Upsilon_smooth[t] instead of the cross-covariance between neighbouring "
-        "steps": sum(p.Upsilon_smooth[t + 1] + np.outer(mu[t + 1], mu[t]) for t in range(mu.shape[0] - 1)),
-        "you transposed the cross-covariance: Upsilon_cross[t] is Cov[x_{t+1}, x_t | y], in the order of the "
-        "product x_t x_{t-1}^T":
-            sum(p.Upsilon_cross[t].T + np.outer(mu[t + 1], mu[t]) for t in range(mu.shape[0] - 1)),
-        "you paired x_t with x_t (the second moment), not with its predecessor x_{t-1}":
-            sum(p.Upsilon_smooth[t] + np.outer(mu[t], mu[t]) for t in range(1, mu.shape[0])),
+        "posterior covariance of the two states": means,
+        "you multiplied the two neighbouring cross-covariances directly":
+            sum(Uc[t + 1] @ Uc[t] for t in range(T - 2)) + means,
+        "you multiplied the two cross-covariances in the other order":
+            sum(Uc[t] @ np.linalg.solve(p.Upsilon_smooth[t + 1], Uc[t + 1]) for t in range(T - 2)) + means,
+        "that is the lag-one moment S_10, the sum of E[x_t x_{t-1}^T | y]": sum(_moments(p)[1]),
     }
-    return result("sum of E[x_t x_{t-1}^T | y] for EX_SMOOTH",
-                  compare_array(answer, expected, "S10", rtol=1e-8, atol=1e-10, hints=hints))
+    return result("sum of E[x_t x_{t-2}^T | y] for EX_SMOOTH",
+                  compare_array(answer, expected, "S20", rtol=1e-8, atol=1e-10, hints=hints))
 
 
 def _scaled_rotation(p_, q_):
@@ -312,9 +318,16 @@ def _m_step_cases():
     return cases
 
 
+def _isotropic(M):
+    """s^2 I with s^2 the mean of the diagonal of M: the maximizer over s^2 I of the Gaussian emission term
+    whose full-covariance maximizer is M."""
+    return np.trace(M) / M.shape[0] * np.eye(M.shape[0])
+
+
 def _m_step_reference(p: SmootherProblem, *, covariances=True):
-    """Eq. 7.4 for one sequence, sums written out step by step (``covariances=False``: the smoothed means
-    taken as if they were the states, for a hint)."""
+    """Eq. 7.4 for one sequence with isotropic emission noise Sigma_y_x = s^2 I (the exercise's variant),
+    sums written out step by step (``covariances=False``: the smoothed means taken as if they were the
+    states, for a hint)."""
     y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
     if not covariances:
         p = p._replace(Upsilon_smooth=0.0 * p.Upsilon_smooth, Upsilon_cross=0.0 * p.Upsilon_cross)
@@ -323,7 +336,7 @@ def _m_step_reference(p: SmootherProblem, *, covariances=True):
     A = np.linalg.solve(S00.T, S10.T).T
     Syx = sum(np.outer(y[t], mu[t]) for t in range(T))
     C = np.linalg.solve(S_all.T, Syx.T).T
-    return (A, (S11 - A @ S10.T) / (T - 1), C, (y.T @ y - C @ Syx.T) / T, mu[0].copy(),
+    return (A, (S11 - A @ S10.T) / (T - 1), C, _isotropic((y.T @ y - C @ Syx.T) / T), mu[0].copy(),
             E_xx[0] - np.outer(mu[0], mu[0]))
 
 
@@ -363,7 +376,11 @@ def _m_step_slips(args):
                       "you divided by T - 1; the emission averages run over all T steps":
                           Syx_cov * T / (T - 1),
                       "you used the residuals of the smoothed means only, which miss C Upsilon C^T":
-                          ((y - mu @ C.T).T @ (y - mu @ C.T)) / T},
+                          _isotropic(((y - mu @ C.T).T @ (y - mu @ C.T)) / T),
+                      "your Sigma_y_x is the unrestricted covariance of the residuals; this model's emission "
+                      "noise is s^2 I": (y.T @ y - C @ Syx.T) / T,
+                      "your s^2 is the sum of the residual variances over the m coordinates, not their mean":
+                          Syx_cov * y.shape[1]},
         "mu1": {"you averaged the smoothed means over all steps; mu1 is about the first step":
                     mu.mean(axis=0)},
         "Sigma1": {no_cov: means[5],
@@ -377,14 +394,16 @@ def _m_step_slips(args):
 
 def m_step_function(fn) -> CheckResult:
     """Exercise (f), ``ex-7-4-m-step-function``: your function ``fn(y, mu_smooth, Upsilon_smooth, Upsilon_cross)``
-    returning the six new parameters ``(A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)`` of Eq. 7.4.
+    returning the six new parameters ``(A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)`` of Eq. 7.4, for a model whose
+    emission noise is isotropic, ``Sigma_y_x`` = s^2 I.
 
     ``y`` is one sequence (T, m); ``mu_smooth`` (T, n), ``Upsilon_smooth`` (T, n, n) and ``Upsilon_cross``
     (T - 1, n, n) are the smoother's output for it, in the layout of :data:`EX_SMOOTH`. Return ``A``
-    (n, n), ``Sigma_x`` (n, n), ``C`` (m, n), ``Sigma_y_x`` (m, m), ``mu1`` (n,) and ``Sigma1`` (n, n). It is
+    (n, n), ``Sigma_x`` (n, n), ``C`` (m, n), ``Sigma_y_x`` (m, m) = s^2 I, ``mu1`` (n,) and ``Sigma1`` (n, n). It is
     run on problems made here, one of them with T = 2 steps (a single transition) and one with n = 1.
     The checker recognizes left-out posterior covariances, sums and divisors over the wrong time steps, a
-    transposed cross moment, a product in the wrong order, and an uncentred Sigma1.
+    transposed cross moment, a product in the wrong order, an uncentred Sigma1, and a full or summed emission
+    covariance.
     """
     title = "the M step of Eq. 7.4"
     if not callable(fn):
@@ -422,14 +441,22 @@ def m_step_function(fn) -> CheckResult:
 SUMMATIVE = {
     "ex-7-4-cross-moment": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
                                           "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
-    "ex-7-4-m-step-a": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
-                                      "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+    "ex-7-4-m-step-a": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model",
+                                      "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats",
+                                      "pedagogy_lib.lgssm.em.lgssm_m_step",
+                                      "pedagogy_lib.lgssm.kalman.kalman_smoother", "scipy.optimize.minimize",
+                                      "scipy.optimize.least_squares", "scipy.optimize.minimize_scalar",
+                                      "scipy.optimize.fmin", "numpy.linalg.lstsq"]},
     "ex-7-4-m-step-c": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
                                       "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
     "ex-7-4-similarity": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"]},
-    "ex-7-4-identifiability": {"same_data": "the answer is six True-or-False verdicts about properties of the "
+    "ex-7-4-identifiability": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"],
+                               "same_data": "the answer is six True-or-False verdicts about properties of the "
                                             "model that no data change"},
-    "ex-7-4-m-step-function": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_m_step"],
+    "ex-7-4-m-step-function": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_m_step",
+                                             "pedagogy_lib.lgssm.em.lgssm_em_model",
+                                             "pedagogy_lib.lgssm.em.lgssm_suff_stats",
+                                             "pedagogy_lib.lgssm.em.fit_lgssm"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
 }

@@ -337,14 +337,29 @@ def conditional_cd1_function(fn) -> object:
 #: the same data for every student (courseware/grading.py).
 SUMMATIVE = {
     "ex-10-2-4-bias": {"forbidden": ["pedagogy_lib.harmonium.model.hidden_mean",
-                                     "pedagogy_lib.harmonium.model.hidden_natural"]},
+                                     "pedagogy_lib.harmonium.model.hidden_natural",
+                                     "pedagogy_lib.harmonium.dbn.up_pass",
+                                     "pedagogy_lib.harmonium.exact.data_moments",
+                                     "pedagogy_lib.harmonium.model.mean_units",
+                                     "pedagogy_lib.harmonium.recurrent.recurrent_inputs"]},
     "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
-                                               "pedagogy_lib.harmonium.recurrent.refh_training_data"],
+                                               "pedagogy_lib.harmonium.recurrent.refh_training_data",
+                                               "pedagogy_lib.harmonium.gibbs.cd_epoch_numba",
+                                               "pedagogy_lib.harmonium.gibbs.gibbs_numba"],
                                  "same_data": "the answer is a function, which the grader calls on test problems "
                                               "of the checker's own"},
     "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "
                                       "pixels); the answer is a count of that named world"},
-    "ex-10-2-4-predictive": {"forbidden": ["pedagogy_lib.harmonium.recurrent.static_log_probs", "pedagogy_lib.harmonium.exact.average_log_likelihood", "pedagogy_lib.harmonium.exact.visible_log_probs",
+    "ex-10-2-4-predictive": {"forbidden": ["pedagogy_lib.harmonium.recurrent.static_log_probs",
+                                           "pedagogy_lib.harmonium.exact.average_log_likelihood",
+                                           "pedagogy_lib.harmonium.exact.visible_log_probs",
                                            "pedagogy_lib.harmonium.exact.log_partition",
-                                           "pedagogy_lib.harmonium.exact.log_marginal_table"]},
+                                           "pedagogy_lib.harmonium.exact.log_marginal_table",
+                                           "pedagogy_lib.harmonium.recurrent.predictive_log_probs",
+                                           "pedagogy_lib.harmonium.exact.mre",
+                                           "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                           "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
+                                           "pedagogy_lib.harmonium.dbn.jre_bound",
+                                           "pedagogy_lib.harmonium.exact.chain_distributions",
+                                           "pedagogy_lib.harmonium.exact.visible_transition_matrix"]},
 }

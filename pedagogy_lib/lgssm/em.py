@@ -531,13 +531,8 @@ def lgssm_log_likelihood(params: LGSSMParams, y, u=None) -> float:
 def similarity_transform(params: LGSSMParams, S) -> LGSSMParams:
     r"""The equivalent model in the coordinates :math:`\mathbf x' = \mathbf S\mathbf x` (same law of :math:`\mathbf y`).
 
-    .. math::
-        \mathbf A' = \mathbf S\mathbf A\mathbf S^{-1},\ \mathbf B' = \mathbf S\mathbf B,\ \mathbf a' = \mathbf S\mathbf a,\
-        \boldsymbol\Sigma_{\hat x}' = \mathbf S\boldsymbol\Sigma_{\hat x}\mathbf S^T,\
-        \mathbf C' = \mathbf C\mathbf S^{-1},\ \boldsymbol\mu_1' = \mathbf S\boldsymbol\mu_1,\
-        \boldsymbol\Sigma_1' = \mathbf S\boldsymbol\Sigma_1\mathbf S^T;
-
-    :math:`\mathbf c` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}` are unchanged.
+    Every parameter that acts on the state is carried over to the new coordinates, so that the
+    observations keep their distribution; Section 7.4 derives each one (an exercise there asks for them).
 
     Parameters
     ----------

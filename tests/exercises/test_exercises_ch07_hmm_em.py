@@ -178,12 +178,13 @@ def test_m_step_mu_map_with_gaussian_prior():
 
 
 def _m_step_loops(ys, gammas, xi_sum):
-    """The M step of Section 7.2 written with explicit loops over sequences, steps and states."""
+    """The M step of Section 7.2 with one emission covariance shared by the states (the exercise's tied
+    variant), written with explicit loops over sequences, steps and states."""
     K, D = gammas[0].shape[1], ys[0].shape[1]
     pi = sum(g[0] for g in gammas) / len(gammas)
     A = np.array([[xi_sum[i, j] / sum(xi_sum[:, j]) if sum(xi_sum[:, j]) > 0 else 1.0 / K for j in range(K)]
                   for i in range(K)])                 # no departures from j: the uniform column
-    N_k, s1, mu, Sigma = np.zeros(K), np.zeros((K, D)), np.zeros((K, D)), np.zeros((K, D, D))
+    N_k, s1, mu, Sigma = np.zeros(K), np.zeros((K, D)), np.zeros((K, D)), np.zeros((D, D))
     for y, g in zip(ys, gammas):
         for t in range(y.shape[0]):
             N_k += g[t]
@@ -192,12 +193,13 @@ def _m_step_loops(ys, gammas, xi_sum):
     for y, g in zip(ys, gammas):
         for t in range(y.shape[0]):
             for k in range(K):
-                Sigma[k] += g[t, k] * np.outer(y[t] - mu[k], y[t] - mu[k])
-    return pi, A, mu, Sigma / N_k[:, None, None]
+                Sigma += g[t, k] * np.outer(y[t] - mu[k], y[t] - mu[k])
+    return pi, A, mu, Sigma / sum(y.shape[0] for y in ys)
 
 
 def _m_step_library(ys, gammas, xi_sum):
-    """The library's M step, fed statistics assembled from the function's inputs."""
+    """The library's M step, fed statistics assembled from the function's inputs; its per-state covariances
+    pooled with the weights N_k into the tied one."""
     from pedagogy_lib.hmm.em import HMMStats, hmm_m_step
 
     Y, G = np.concatenate(ys), np.concatenate(gammas)
@@ -205,7 +207,9 @@ def _m_step_library(ys, gammas, xi_sum):
     stats = HMMStats(gamma_1=sum(g[0] for g in gammas), xi_sum=xi_sum, N_k=G.sum(axis=0), n_seq=len(ys),
                      sum_d=G.T @ Y, sum_dd=np.einsum("tk,ti,tj->kij", G, Y, Y), mu_ref=np.zeros((K, D)),
                      counts=None, log_lik=0.0, entropy=0.0)
-    return tuple(hmm_m_step(stats))
+    pi, A, mu, Sigma = hmm_m_step(stats)
+    N_k = G.sum(axis=0)
+    return pi, A, mu, np.einsum("k,kij->ij", N_k, Sigma) / N_k.sum()
 
 
 def test_m_step_function_accepts_the_loops_and_the_library():
@@ -227,9 +231,13 @@ def _m_step_with(**slip):
         if "last" in slip:
             pi = sum(g[-1] for g in gammas) / len(gammas)
         if "uncentred" in slip:
-            Sigma = np.einsum("tk,ti,tj->kij", G, Y, Y) / N_k[:, None, None]
-        if "by_T" in slip:
-            Sigma = Sigma * N_k[:, None, None] / Y.shape[0]
+            Sigma = np.einsum("tk,ti,tj->ij", G, Y, Y) / Y.shape[0]
+        if "equal_weights" in slip:
+            Sigma = np.mean([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(N_k.size)], axis=0)
+        if "transitions" in slip:
+            Sigma = Sigma * Y.shape[0] / xi_sum.sum()
+        if "untied" in slip:
+            Sigma = np.stack([((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) / N_k[k] for k in range(N_k.size)])
         return pi, A, mu, Sigma
     return fn
 
@@ -254,7 +262,10 @@ def test_m_step_function_tests_a_state_that_no_transition_leaves():
     (_m_step_with(occupancy=1), "pi is about the first step only"),
     (_m_step_with(last=1), "the last step of each sequence instead of the first"),
     (_m_step_with(uncentred=1), "did not subtract the mean's outer product"),
-    (_m_step_with(by_T=1), "Sigma on test problem 1"),
+    (_m_step_with(equal_weights=1), "covariances with equal weights"),
+    (_m_step_with(transitions=1), "number of transitions"),
+    (_m_step_with(untied=1), "Sigma on test problem 1 (3 sequences of lengths 30, 45, 20; K = 3, D = 2) should have "
+                             "shape (2, 2)"),
     (lambda ys, gammas, xi_sum: None, "forget to return"),
     (lambda ys, gammas, xi_sum: gammas[5], "raised IndexError"),
     (lambda ys, gammas, xi_sum: _m_step_loops(ys, gammas, xi_sum)[:3], "should return the four parameters"),

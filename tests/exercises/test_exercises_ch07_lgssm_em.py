@@ -30,21 +30,27 @@ def test_smoother_data_agree_with_dense_oracle():
 
 
 def test_cross_moment():
+    """The exercise asks for the lag-two moment S20 = sum_t E[x_t x_{t-2}^T | y]; the dense posterior gives
+    the covariance of states two steps apart directly."""
     p = check.EX_SMOOTH
+    g = posterior_states(p.params, p.y)
+    T, n = g.mu.shape
+    blk = lambda t, s: g.Sigma[t * n:(t + 1) * n, s * n:(s + 1) * n]  # noqa: E731
+    S20 = sum(blk(t + 2, t) + np.outer(g.mu[t + 2], g.mu[t]) for t in range(T - 2))
+    assert check.cross_moment(S20)
     mu, _, E_np = _dense_moments()
-    assert check.cross_moment(sum(E_np))
-    r = check.cross_moment(mu[1:].T @ mu[:-1])
-    assert not r and "cross-covariance" in str(r)
-    r = check.cross_moment(sum(E_np).T)
+    means = sum(np.outer(mu[t + 2], mu[t]) for t in range(T - 2))
+    r = check.cross_moment(means)
+    assert not r and "smoothed means" in str(r)
+    r = check.cross_moment(S20.T)
     assert not r and "transpose" in str(r)
     r = check.cross_moment(None)
     assert not r and "None" in str(r)
-    r = check.cross_moment(sum(p.Upsilon_smooth[t + 1] + np.outer(mu[t + 1], mu[t]) for t in range(len(mu) - 1)))
-    assert not r and "marginal covariance" in str(r)
-    # the cross-covariances of the problem are not symmetric, so transposing them is an error it can see
-    assert max(np.abs(u - u.T).max() for u in p.Upsilon_cross) > 1e-3
-    r = check.cross_moment(sum(p.Upsilon_cross[t].T + np.outer(mu[t + 1], mu[t]) for t in range(len(mu) - 1)))
-    assert not r and "transposed the cross-covariance" in str(r)
+    Uc = p.Upsilon_cross
+    r = check.cross_moment(sum(Uc[t + 1] @ Uc[t] for t in range(T - 2)) + means)
+    assert not r and "neighbouring cross-covariances directly" in str(r)
+    r = check.cross_moment(sum(E_np))
+    assert not r and "lag-one moment" in str(r)
 
 
 def _rotation_A_by_optimizer(E_xx, E_np):
@@ -199,7 +205,8 @@ def test_eigenvalues_invariant_six_verdicts_all_or_nothing():
 
 
 def _m_step_loops(y, mu, U, U_cross):
-    """Eq. 7.4 for one sequence with the expected outer products summed step by step."""
+    """Eq. 7.4 for one sequence with isotropic emission noise (the exercise's variant), the expected outer
+    products summed step by step."""
     T, n = mu.shape
     E = [U[t] + np.outer(mu[t], mu[t]) for t in range(T)]
     S10 = sum(U_cross[t - 1] + np.outer(mu[t], mu[t - 1]) for t in range(1, T))
@@ -208,12 +215,14 @@ def _m_step_loops(y, mu, U, U_cross):
     Sigma_x = (S11 - A @ S10.T) / (T - 1)
     Syx = sum(np.outer(y[t], mu[t]) for t in range(T))
     C = Syx @ np.linalg.inv(sum(E))
-    Sigma_y_x = (sum(np.outer(y[t], y[t]) for t in range(T)) - C @ Syx.T) / T
-    return A, Sigma_x, C, Sigma_y_x, mu[0], E[0] - np.outer(mu[0], mu[0])
+    m = y.shape[1]
+    s2 = (sum(y[t] @ y[t] for t in range(T)) - sum(C[i] @ Syx[i] for i in range(m))) / (T * m)
+    return A, Sigma_x, C, s2 * np.eye(m), mu[0], E[0] - np.outer(mu[0], mu[0])
 
 
 def _m_step_library(y, mu, U, U_cross):
-    """The library's M step, fed the statistics of Section 7.4 assembled from the function's inputs."""
+    """The library's M step, fed the statistics of Section 7.4 assembled from the function's inputs; its full
+    emission covariance made isotropic (the mean of its diagonal times I)."""
     from pedagogy_lib.lgssm import LGSSMParams
     from pedagogy_lib.lgssm.em import LGSSMStats, lgssm_m_step
 
@@ -230,7 +239,7 @@ def _m_step_library(y, mu, U, U_cross):
     old = LGSSMParams(np.zeros(n), np.eye(n), np.eye(n), None, np.zeros(n), np.eye(n), np.zeros((m, n)),
                       np.zeros(m), np.eye(m))
     new = lgssm_m_step(stats, old)
-    return new.A, new.Sigma_x, new.C, new.Sigma_y_x, new.mu1, new.Sigma1
+    return new.A, new.Sigma_x, new.C, np.trace(new.Sigma_y_x) / m * np.eye(m), new.mu1, new.Sigma1
 
 
 def test_m_step_function_accepts_the_loops_and_the_library():
@@ -250,6 +259,11 @@ def _m_step_with(slip):
             out[1] = out[1] * (T - 1) / T
         if slip == "Sigma_y_x by T - 1":
             out[3] = out[3] * T / (T - 1)
+        if slip == "full Sigma_y_x":
+            C = out[2]
+            out[3] = (y.T @ y - C @ (y.T @ mu).T) / T
+        if slip == "summed s2":
+            out[3] = out[3] * y.shape[1]
         if slip == "uncentred Sigma1":
             out[5] = U[0] + np.outer(mu[0], mu[0])
         if slip == "A over all steps":
@@ -265,6 +279,8 @@ def _m_step_with(slip):
     (_m_step_with("Sigma_x by T"), "the T - 1 transitions"),
     (_m_step_with("Sigma_y_x by T - 1"), "the emission averages run over all T steps"),
     (_m_step_with("uncentred Sigma1"), "without subtracting the outer product of mu1"),
+    (_m_step_with("full Sigma_y_x"), "this model's emission noise is s^2 I"),
+    (_m_step_with("summed s2"), "not their mean"),
     (_m_step_with("A over all steps"), "the predecessor runs over t = 1..T-1 only"),
     (lambda y, mu, U, Uc: None, "forget to return"),
     (lambda y, mu, U, Uc: np.linalg.inv(np.zeros((2, 2))), "raised LinAlgError"),

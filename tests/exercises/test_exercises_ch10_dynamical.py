@@ -41,8 +41,14 @@ def test_conditional_bias_looks_one_step_ahead():
 
 
 def test_conditional_bias_forbids_the_hidden_layer_functions():
+    # hidden_mean and the public functions that return it under other names (up_pass, data_moments,
+    # mean_units, recurrent_inputs)
     assert check.SUMMATIVE["ex-10-2-4-bias"]["forbidden"] == ["pedagogy_lib.harmonium.model.hidden_mean",
-                                                              "pedagogy_lib.harmonium.model.hidden_natural"]
+                                                              "pedagogy_lib.harmonium.model.hidden_natural",
+                                                              "pedagogy_lib.harmonium.dbn.up_pass",
+                                                              "pedagogy_lib.harmonium.exact.data_moments",
+                                                              "pedagogy_lib.harmonium.model.mean_units",
+                                                              "pedagogy_lib.harmonium.recurrent.recurrent_inputs"]
 
 
 def test_predictive_log_prob():
