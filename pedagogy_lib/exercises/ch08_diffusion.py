@@ -738,7 +738,9 @@ def mean_loss_function(fn) -> CheckResult:
 #: (courseware/grading.py).
 SUMMATIVE = {
     "ex-8-3-chain-marginals": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize", "pedagogy_lib.diffusion.forward.iterate_moments",
-                                             "pedagogy_lib.diffusion.schedules.ddpm_schedule"],
+                                             "pedagogy_lib.diffusion.schedules.ddpm_schedule",
+                                             "pedagogy_lib.gaussian.blocks.joint",
+                                             "pedagogy_lib.gaussian.blocks.bayes_invert"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-8-3-1-mean-loss": {"forbidden": ["pedagogy_lib.diffusion.losses.loss_terms",
@@ -778,7 +780,10 @@ SUMMATIVE = {
     "ex-8-3-transition": {
         "forbidden": ["pedagogy_lib.diffusion.forward.transition",
                       "pedagogy_lib.diffusion.forward.consecutive_transitions",
-                      "pedagogy_lib.diffusion.schedules.schedule_from_snr"]},
+                      "pedagogy_lib.diffusion.schedules.schedule_from_snr",
+                      "pedagogy_lib.gaussian.blocks.condition",
+                      "pedagogy_lib.gaussian.blocks.bayes_invert",
+                      "pedagogy_lib.gaussian.blocks.joint"]},
     "ex-8-3-name-clash": {
         "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
                       "pedagogy_lib.diffusion.forward.transition",
