@@ -764,7 +764,12 @@ SUMMATIVE = {
                                             "pedagogy_lib.diffusion.forward.posterior_transition",
                                             "pedagogy_lib.diffusion.losses.m_hat_from_force",
                                             "pedagogy_lib.diffusion.losses.force_from_eps",
-                                            "pedagogy_lib.diffusion.sampling.ancestral_sample"],
+                                            "pedagogy_lib.diffusion.sampling.ancestral_sample",
+                                            "pedagogy_lib.diffusion.losses.m_hat_from_mean",
+                                            "pedagogy_lib.diffusion.losses.force_from_m_hat",
+                                            "pedagogy_lib.diffusion.losses.eps_from_force",
+                                            "pedagogy_lib.diffusion.losses.eq_8_40_weights",
+                                            "pedagogy_lib.diffusion.losses.step_weights"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
     "ex-8-3-3-annealed-langevin": {"forbidden": ["pedagogy_lib.diffusion.sampling.annealed_langevin",
@@ -798,14 +803,25 @@ SUMMATIVE = {
                       "pedagogy_lib.diffusion.losses.eq_8_40_weights"]},
     "ex-8-3-2-posterior-variance": {
         "forbidden": ["pedagogy_lib.diffusion.losses.reverse_variances",
-                      "pedagogy_lib.diffusion.forward.posterior_transition"]},
+                      "pedagogy_lib.diffusion.forward.posterior_transition",
+                      "pedagogy_lib.gaussian.blocks.bayes_invert",
+                      "pedagogy_lib.gaussian.blocks.condition"]},
+    "ex-8-3-2-langevin-bias": {
+        "forbidden": ["scipy.linalg.solve_discrete_lyapunov",
+                      "pedagogy_lib.contrastive.cpc.stationary_params"]},
     "ex-8-3-2-tweedie": {
         "forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal", "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.diffusion.losses.force_from_m_hat",
                       "pedagogy_lib.diffusion.sampling.gmm_m_hat",
                       "pedagogy_lib.diffusion.sampling.gmm_force",
                       "pedagogy_lib.diffusion.sampling.gmm_log_density",
                       "pedagogy_lib.diffusion.sampling.mixture_force",
-                      "pedagogy_lib.diffusion.sampling.noised_mixture"]},
+                      "pedagogy_lib.diffusion.sampling.noised_mixture",
+                      "pedagogy_lib.diffusion.sampling.langevin_gmm",
+                      "pedagogy_lib.core.gradcheck.gradcheck",
+                      "pedagogy_lib.nn.network.numerical_gradient",
+                      "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
+                      "scipy.optimize.minimize", "scipy.differentiate.derivative",
+                      "scipy.differentiate.jacobian"]},
 }
 
 
