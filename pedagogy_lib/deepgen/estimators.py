@@ -115,8 +115,8 @@ def shared_mean_variances(mu, K: int, *, beta=0.0) -> tuple[float, float]:
         \mathrm{Var}_{\text{SF}} = \mathbb E[s^2f^2] - 2\beta\,\mathbb E[s^2f] + \beta^2K - 4\mu^2,\qquad
         \mathrm{Var}_{\text{path}} = 4,
 
-    where :math:`\mathbb E[s^2f] = (\mu^2+3) + (K-1)(\mu^2+1)` and
-    :math:`\mathbb E[s^2f^2] = (\mu^4+18\mu^2+15) + (K-1)(\mu^4+6\mu^2+3)`.
+    where :math:`\mathbb E[s^2f^2] = (\mu^4+18\mu^2+15) + (K-1)(\mu^4+6\mu^2+3)` (derived on the
+    page of Section 8.2.1) and :math:`\mathbb E[s^2f]` is worked out the same way (an exercise there).
 
     Raises
     ------

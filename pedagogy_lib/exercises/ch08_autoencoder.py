@@ -323,7 +323,14 @@ SUMMATIVE = {
                              "same_data": "the answer is a function, which the grader calls on test problems of "
                                           "the checker's own"},
     "ex-8-2-information": {
-        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms"]},
+        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms", "pedagogy_lib.learning.objectives.relative_entropy",
+                      "scipy.stats.entropy", "scipy.stats.distributions.entropy"]},
     "ex-8-2-aggregate": {
-        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms"]},
+        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms", "pedagogy_lib.learning.objectives.relative_entropy",
+                      "pedagogy_lib.harmonium.exact.kl_divergence", "scipy.stats.entropy",
+                      "scipy.stats.distributions.entropy"]},
+    "ex-8-2-collapse": {
+        "forbidden": ["pedagogy_lib.vi.amortized.exact_posterior", "pedagogy_lib.vi.amortized.local_vb",
+                      "pedagogy_lib.deepgen.vae.gaussian_kl", "pedagogy_lib.factor.model.fa_posterior",
+                      "pedagogy_lib.gaussian.blocks.bayes_invert"]},
 }

@@ -738,7 +738,9 @@ def mean_loss_function(fn) -> CheckResult:
 #: (courseware/grading.py).
 SUMMATIVE = {
     "ex-8-3-chain-marginals": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize", "pedagogy_lib.diffusion.forward.iterate_moments",
-                                             "pedagogy_lib.diffusion.schedules.ddpm_schedule"],
+                                             "pedagogy_lib.diffusion.schedules.ddpm_schedule",
+                                             "pedagogy_lib.gaussian.blocks.joint",
+                                             "pedagogy_lib.gaussian.blocks.bayes_invert"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-8-3-1-mean-loss": {"forbidden": ["pedagogy_lib.diffusion.losses.loss_terms",
@@ -753,7 +755,19 @@ SUMMATIVE = {
                                             "pedagogy_lib.diffusion.sampling.mixture_force",
                                             "pedagogy_lib.diffusion.sampling.gmm_force",
                                             "pedagogy_lib.diffusion.sampling.gmm_log_density",
-                                            "pedagogy_lib.mixture.model.gmm_log_marginal"],
+                                            "pedagogy_lib.mixture.model.gmm_log_marginal",
+                                            "pedagogy_lib.diffusion.sampling.gmm_m_hat",
+                                            "pedagogy_lib.diffusion.losses.force_from_m_hat",
+                                            "pedagogy_lib.diffusion.sampling.langevin_gmm",
+                                            "pedagogy_lib.mixture.model.gmm_posterior",
+                                            "pedagogy_lib.mixture.model.gmm_logits",
+                                            "pedagogy_lib.core.gradcheck.gradcheck",
+                                            "pedagogy_lib.nn.network.numerical_gradient",
+                                            "scipy.optimize.approx_fprime",
+                                            "scipy.optimize._numdiff.approx_derivative",
+                                            "scipy.optimize.minimize",
+                                            "scipy.differentiate.derivative",
+                                            "scipy.differentiate.jacobian"],
                               "same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
     "ex-8-3-2-reverse-step": {"forbidden": ["pedagogy_lib.diffusion.losses.mean_from_m_hat",
@@ -762,7 +776,12 @@ SUMMATIVE = {
                                             "pedagogy_lib.diffusion.forward.posterior_transition",
                                             "pedagogy_lib.diffusion.losses.m_hat_from_force",
                                             "pedagogy_lib.diffusion.losses.force_from_eps",
-                                            "pedagogy_lib.diffusion.sampling.ancestral_sample"],
+                                            "pedagogy_lib.diffusion.sampling.ancestral_sample",
+                                            "pedagogy_lib.diffusion.losses.m_hat_from_mean",
+                                            "pedagogy_lib.diffusion.losses.force_from_m_hat",
+                                            "pedagogy_lib.diffusion.losses.eps_from_force",
+                                            "pedagogy_lib.diffusion.losses.eq_8_40_weights",
+                                            "pedagogy_lib.diffusion.losses.step_weights"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
     "ex-8-3-3-annealed-langevin": {"forbidden": ["pedagogy_lib.diffusion.sampling.annealed_langevin",
@@ -773,12 +792,23 @@ SUMMATIVE = {
                                           "pedagogy_lib.diffusion.schedules.snr_curve"],
                             "same_data": "the answer is a function, which the grader calls on test problems "
                                           "of the checker's own"},
+    "ex-8-3-3-dsm-slope": {"forbidden": ["pedagogy_lib.diffusion.sampling.noised_mixture",
+                                         "pedagogy_lib.diffusion.sampling.mixture_force",
+                                         "pedagogy_lib.diffusion.sampling.gmm_force",
+                                         "pedagogy_lib.diffusion.sampling.gmm_m_hat",
+                                         "pedagogy_lib.diffusion.losses.force_from_m_hat",
+                                         "pedagogy_lib.diffusion.sampling.gmm_log_density",
+                                         "pedagogy_lib.diffusion.sampling.langevin_gmm",
+                                         "pedagogy_lib.mixture.model.gmm_log_marginal"]},
     "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                       "the checker's own"},
     "ex-8-3-transition": {
         "forbidden": ["pedagogy_lib.diffusion.forward.transition",
                       "pedagogy_lib.diffusion.forward.consecutive_transitions",
-                      "pedagogy_lib.diffusion.schedules.schedule_from_snr"]},
+                      "pedagogy_lib.diffusion.schedules.schedule_from_snr",
+                      "pedagogy_lib.gaussian.blocks.condition",
+                      "pedagogy_lib.gaussian.blocks.bayes_invert",
+                      "pedagogy_lib.gaussian.blocks.joint"]},
     "ex-8-3-name-clash": {
         "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
                       "pedagogy_lib.diffusion.forward.transition",
@@ -793,14 +823,25 @@ SUMMATIVE = {
                       "pedagogy_lib.diffusion.losses.eq_8_40_weights"]},
     "ex-8-3-2-posterior-variance": {
         "forbidden": ["pedagogy_lib.diffusion.losses.reverse_variances",
-                      "pedagogy_lib.diffusion.forward.posterior_transition"]},
+                      "pedagogy_lib.diffusion.forward.posterior_transition",
+                      "pedagogy_lib.gaussian.blocks.bayes_invert",
+                      "pedagogy_lib.gaussian.blocks.condition"]},
+    "ex-8-3-2-langevin-bias": {
+        "forbidden": ["scipy.linalg.solve_discrete_lyapunov",
+                      "pedagogy_lib.contrastive.cpc.stationary_params"]},
     "ex-8-3-2-tweedie": {
         "forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal", "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.diffusion.losses.force_from_m_hat",
                       "pedagogy_lib.diffusion.sampling.gmm_m_hat",
                       "pedagogy_lib.diffusion.sampling.gmm_force",
                       "pedagogy_lib.diffusion.sampling.gmm_log_density",
                       "pedagogy_lib.diffusion.sampling.mixture_force",
-                      "pedagogy_lib.diffusion.sampling.noised_mixture"]},
+                      "pedagogy_lib.diffusion.sampling.noised_mixture",
+                      "pedagogy_lib.diffusion.sampling.langevin_gmm",
+                      "pedagogy_lib.core.gradcheck.gradcheck",
+                      "pedagogy_lib.nn.network.numerical_gradient",
+                      "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
+                      "scipy.optimize.minimize", "scipy.differentiate.derivative",
+                      "scipy.differentiate.jacobian"]},
 }
 
 

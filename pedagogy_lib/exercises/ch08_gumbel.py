@@ -293,11 +293,20 @@ SUMMATIVE = {
     "ex-8-2-2-relaxed-gradient": {
         "forbidden": ["pedagogy_lib.deepgen.gumbel.soft_categorical",
                       "pedagogy_lib.deepgen.gumbel.soft_categorical_jacobian",
-                      "pedagogy_lib.deepgen.gumbel.gumbel_max"],
+                      "pedagogy_lib.deepgen.gumbel.gumbel_max",
+                      "pedagogy_lib.core.logmath.softmax", "pedagogy_lib.core.logmath.log_normalize",
+                      "scipy.special.softmax", "scipy.special.log_softmax"],
         "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
     "ex-8-2-2-chi-square": {
         "forbidden": ["scipy.stats.chisquare",
-                      "scipy.stats.power_divergence"]},
+                      "scipy.stats.power_divergence",
+                      "scipy.stats.mstats.chisquare",
+                      "scipy.stats.contingency.power_divergence"]},
+    "ex-8-2-2-kl": {
+        "forbidden": ["pedagogy_lib.deepgen.gumbel.discrete_loss_and_grad",
+                      "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
+                      "scipy.optimize.minimize", "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
+                      "pedagogy_lib.nn.network.numerical_gradient", "pedagogy_lib.core.gradcheck.gradcheck"]},
     "ex-8-2-2-density": {
         "forbidden": ["pedagogy_lib.deepgen.gumbel.concrete_log_density"]},
 }

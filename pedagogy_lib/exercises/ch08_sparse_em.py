@@ -69,8 +69,7 @@ def logdet_gradient(G):
     """Exercise 2, ``ex-8-1-logdet-gradient``: your gradient of log|P| with respect to the diagonal d of
     the prior's curvature, with P = lambda C^T C + diag(d), for :data:`EX_LOGDET`.
 
-    Pass an array of shape (4,). The checker recognizes P in place of its inverse, C left out of P,
-    a factor 2 carried over from the gradient in C, and the whole gradient in C.
+    Pass an array of shape (4,). The checker recognizes a few common slips and says which one it sees.
     """
     C, lam, d = EX_LOGDET["C"], EX_LOGDET["lam"], EX_LOGDET["d"]
     P = lam * C.T @ C + np.diag(d)
@@ -141,13 +140,25 @@ def m_step(C, b):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-8-1-logdet-gradient": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative"]},
+    "ex-8-1-logdet-gradient": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
+                                             "pedagogy_lib.core.gradcheck.gradcheck",
+                                             "pedagogy_lib.factor.sparse_coding_em.e_step",
+                                             "pedagogy_lib.factor.sparse_coding.laplace_approximation",
+                                             "scipy.optimize.minimize"]},
     "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
-                                    "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em"]},
+                                    "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em",
+                                    "pedagogy_lib.factor.sparse_coding_em.free_energy",
+                                    "scipy.optimize.minimize"]},
     "ex-8-1-scalar-mode": {
         "forbidden": ["pedagogy_lib.factor.sparse_coding_em.batch_map",
                       "pedagogy_lib.factor.sparse_coding_em.e_step",
+                      "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em",
                       "pedagogy_lib.factor.sparse_coding.map_estimate",
                       "pedagogy_lib.factor.sparse_coding.laplace_approximation",
-                      "pedagogy_lib.factor.sparse_coding.soft_threshold"]},
+                      "pedagogy_lib.factor.sparse_coding.soft_threshold",
+                      "scipy.optimize.minimize_scalar",
+                      "scipy.optimize.minimize",
+                      "scipy.optimize.fminbound",
+                      "scipy.optimize.brent",
+                      "scipy.optimize.golden"]},
 }

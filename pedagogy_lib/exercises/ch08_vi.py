@@ -134,8 +134,7 @@ def cavi_sweeps(answer) -> CheckResult:
     from the previous means) after which the error of the means is a million times smaller, for the target
     with precision :data:`EX_LAMBDA2`; a whole number.
 
-    The checker recognizes a count of pairs rather than of updates, an odd count, a count rounded the
-    wrong way, the page's correlation of 0.9, and two slips in the factor of a pair of updates.
+    The checker recognizes a few common slips and says which one it sees.
     """
     title = "parallel CAVI updates"
     k, problems = as_integer(answer, "the number of updates")
@@ -148,8 +147,7 @@ def cavi_sweeps(answer) -> CheckResult:
         return result(title, [])
     rho = abs(Lam[0, 1]) / math.sqrt(Lam[0, 0] * Lam[1, 1])
     slips = [
-        (math.ceil(x), "that is the right factor per step, but check what the question counts as one "
-                       "update"),
+        (math.ceil(x), "not the count asked for: re-read what the question counts as one update"),
         (2 * math.floor(x), "rounded the wrong way: after that many updates the error is still above 1e-6 "
                             "of its starting size"),
         (2 * math.ceil(math.log(1e-6) / math.log(0.9 ** 2)), "that is the count for the page's correlation "
@@ -248,9 +246,17 @@ def cavi_sweep(fn) -> CheckResult:
 #: student.
 SUMMATIVE = {
     "ex-8-4-mean-field": {"forbidden": ["pedagogy_lib.vi.mean_field.mean_field_gaussian",
-                                        "pedagogy_lib.vi.mean_field.kl_gaussian"]},
+                                        "pedagogy_lib.vi.mean_field.kl_gaussian",
+                                        "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
+                                        "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
+                                        "pedagogy_lib.learning.objectives.gaussian_entropy",
+                                        "scipy.optimize.minimize"]},
     "ex-8-4-forward-kl": {"forbidden": ["pedagogy_lib.vi.mean_field.moment_matched_gaussian",
-                                        "pedagogy_lib.vi.mean_field.kl_gaussian"]},
+                                        "pedagogy_lib.vi.mean_field.kl_gaussian",
+                                        "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
+                                        "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
+                                        "pedagogy_lib.learning.objectives.gaussian_entropy",
+                                        "scipy.optimize.minimize"]},
     "ex-8-4-cavi-sweeps": {"forbidden": ["pedagogy_lib.vi.mean_field.cavi_gaussian"]},
     "ex-8-4-cavi-sweep": {"forbidden": ["pedagogy_lib.vi.mean_field.cavi_gaussian"],
                           "same_data": "the answer is a function, which the grader calls on test problems of the "
