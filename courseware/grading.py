@@ -331,6 +331,14 @@ def _child_main() -> int:
             originals[dotted] = (orig, stub)
             if not disable(orig, dotted):      # a builtin or a compiled dispatcher: rebind the name
                 setattr(owner, attr, stub)
+            # a decorated function (functools.wraps, SciPy's axis and NaN policies) keeps its body as
+            # __wrapped__: disabling that body makes every other name of the decorated function refuse
+            # too (scipy.stats.entropy is also scipy.stats._entropy.entropy, reached without the name)
+            inner, seen = getattr(orig, "__wrapped__", None), {id(orig)}
+            while inner is not None and id(inner) not in seen:
+                seen.add(id(inner))
+                disable(inner, dotted)
+                inner = getattr(inner, "__wrapped__", None)
         for name, mod in list(sys.modules.items()):
             if not name.startswith("pedagogy_lib") or mod is None:
                 continue

@@ -114,7 +114,8 @@ def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(sour
 
 def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source):
     imports = "import numpy as np\nimport pedagogy_lib as pl\nfrom pedagogy_lib import lgssm\n"
-    assert G.kernel_module_names("k = lgssm.kernels.rts_backward_numba", imports) == ["lgssm.kernels"]
+    assert G.kernel_module_names("k = lgssm.kernels.rts_backward_numba", imports) == \
+        ["lgssm.kernels", "lgssm.kernels.rts_backward_numba"]
     assert G.kernel_module_names("from pedagogy_lib.lgssm.kernels import kalman_filter_numba", imports) == \
         ["pedagogy_lib.lgssm.kernels.kalman_filter_numba"]
     assert G.kernel_module_names("from pedagogy_lib.samplers import kernels as k", imports) == \
@@ -133,7 +134,7 @@ def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source)
             "my_m_step = None\ncheck.m_step(my_m_step)")
     nb = _answer(source, "ex-7-1-m-step", code)
     assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
-    assert "compiled kernels (`pedagogy_lib.lgssm.kernels`" in _text(nb, "ex-7-1-m-step")
+    assert "compiled kernels (" in _text(nb, "ex-7-1-m-step") and "`pedagogy_lib.lgssm.kernels`" in _text(nb, "ex-7-1-m-step")
 
 
 def test_answers_that_import_a_peer_library_are_not_accepted(source):
@@ -462,6 +463,27 @@ def test_a_forbidden_function_raises_when_its_module_is_first_loaded_by_importli
     passed, text = G.grade_exercise("ex-probe", "ch04_objectives", "marble_entropies", [],
                                     [("import numpy as np", False), (probe, True)], "s")
     assert re.search(r"KeyError: '(True|False) refused'", text), text
+
+
+def test_a_forbidden_decorated_function_refuses_under_its_other_names(monkeypatch):
+    """SciPy decorates ``scipy.stats.entropy`` (axis and NaN policies); the undecorated body is reached as
+    ``scipy.stats._entropy.entropy`` too, and through ``scipy.stats.distributions``. Forbidding the public
+    name disables the body, so every route refuses."""
+    from pedagogy_lib.exercises import ch04_objectives
+
+    monkeypatch.setitem(ch04_objectives.SUMMATIVE, "ex-probe", {"forbidden": ["scipy.stats.entropy"]})
+    probe = ("import numpy as np\nimport scipy.stats._entropy as se\nfrom scipy.stats import distributions\n"
+             "out = []\n"
+             "for f in (se.entropy, distributions.entropy):\n"
+             "    try:\n"
+             "        f(np.array([0.5, 0.5]))\n"
+             "        out.append('ran')\n"
+             "    except RuntimeError as exc:\n"
+             "        out.append('refused' if 'not allowed in this exercise' in str(exc) else 'other')\n"
+             "raise KeyError(' '.join(out))\n")
+    passed, text = G.grade_exercise("ex-probe", "ch04_objectives", "marble_entropies", [],
+                                    [("import numpy as np", False), (probe, True)], "s")
+    assert "KeyError: 'refused refused'" in text, text
 
 
 def test_test_problems_a_checker_draws_as_it_runs_are_the_students_own():
