@@ -238,7 +238,6 @@ SUMMATIVE = {
                                        "pedagogy_lib.factor.sparse_coding.laplace_approximation",
                                        "pedagogy_lib.factor.sparse_coding.prior_energy_derivatives",
                                        "pedagogy_lib.factor.sparse_coding.energy_gradient",
-                                       "scipy.differentiate.hessian",
                                        "pedagogy_lib.core.gradcheck.gradcheck",
                                        "pedagogy_lib.factor.sparse_coding.joint_energy",
                                        "pedagogy_lib.factor.sparse_coding.posterior_energy",

@@ -67,7 +67,7 @@ class HardProblem(NamedTuple):
 
 def toy_log_joint(theta, y):
     """The log joint of each datum ``y`` (N,) with each component of the symmetric mixture at
-    ``theta``, shape (N, 2): the same array as the notebook's ``log_joint``."""
+    ``theta``, shape (N, 2): the same array as the notebook's log-joint function."""
     y = np.asarray(y, dtype=float)
     return np.log(0.5) + np.stack([norm.logpdf(y, loc=theta), norm.logpdf(y, loc=-theta)], axis=-1)
 

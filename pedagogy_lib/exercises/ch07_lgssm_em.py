@@ -4,7 +4,7 @@ Use in the notebook as::
 
     from pedagogy_lib.exercises import ch07_lgssm_em as check
     check.EX_SMOOTH                      # smoother output for one sequence (the problem data)
-    check.cross_moment(my_S10)           # says what is wrong, never the answer
+    check.cross_moment(my_S20)           # says what is wrong, never the answer
 
 Time indexing as in :mod:`pedagogy_lib.lgssm.kalman`: row ``t`` is the book's ``t + 1`` and
 ``Upsilon_cross[t]`` is the posterior covariance of X_{t+1} with X_t given y. The model has no
@@ -379,7 +379,7 @@ def _m_step_slips(args):
                           _isotropic(((y - mu @ C.T).T @ (y - mu @ C.T)) / T),
                       "your Sigma_y_x is the unrestricted covariance of the residuals; this model's emission "
                       "noise is s^2 I": (y.T @ y - C @ Syx.T) / T,
-                      "your s^2 is the sum of the residual variances over the m coordinates, not their mean":
+                      "your s^2 is off by a factor m, the number of observed coordinates":
                           Syx_cov * y.shape[1]},
         "mu1": {"you averaged the smoothed means over all steps; mu1 is about the first step":
                     mu.mean(axis=0)},

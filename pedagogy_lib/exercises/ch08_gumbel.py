@@ -145,7 +145,7 @@ def gaussian_soft_density(answer) -> CheckResult:
 
 def kl_uniform(answer) -> CheckResult:
     """Exercise (c), ``ex-8-2-2-kl``: your gradient, with respect to the logits :data:`EX_LOGITS`, of the
-    group's contribution KL(q || uniform) = sum_c q_c log(C q_c) to the regularizer, q = softmax(logits);
+    group's contribution KL(q || uniform) = sum_c q_c log(C q_c) to the regularizer, q the softmax of the logits;
     an array of shape (4,).
 
     The checker recognizes the gradient in q (the softmax's Jacobian left out), a term of the softmax's
