@@ -114,53 +114,11 @@ def tampering(code: str, alias: str = "check") -> list[str]:
 _PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 
 
-def private_library_names(code: str, imports: str = "") -> list[str]:
-    """The library's private names (a leading underscore) that ``code`` reaches, e.g. ``hm.exact._bsum``.
-
-    A private function is an internal of the library, not part of what an exercise may use: graded code
-    that calls one is not accepted (the exercise then asks for the computation, not a way round its
-    "not allowed" list). ``imports`` is the notebook's import code, which binds the names ``code`` uses
-    for the library's modules. NamedTuple methods such as ``_replace`` are public and allowed.
-    """
-    aliases: set[str] = set()
-    found: list[str] = []
-    for source in (imports, code):
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                aliases |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("pedagogy_lib")}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pedagogy_lib"):
-                for a in node.names:
-                    if a.name.startswith("_") and not a.name.startswith("__") and source is code:
-                        found.append(f"{node.module}.{a.name}")
-                    aliases.add(a.asname or a.name)
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return sorted(set(found))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
-                and node.attr not in _PUBLIC_UNDERSCORED:
-            root = node.value
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in aliases:
-                found.append(ast.unparse(node))
-    return sorted(set(found))
-
-
-def kernel_module_names(code: str, imports: str = "") -> list[str]:
-    """The library's numba kernel modules (``pedagogy_lib.<family>.kernels``, ``pedagogy_lib.core.kernels``)
-    and public kernels elsewhere (a name ending in ``_numba``, e.g. ``harmonium.exact.gray_log_marginals_numba``)
-    that ``code`` reaches, by an import or through a module alias bound in ``imports``.
-
-    A family's kernels are the compiled twins of its public functions: calling one runs the filter,
-    the smoother or the sampler step without passing through the public function, so it would go
-    round a "not allowed" list that names that function. Graded answers do not use them.
-    """
+def _library_names_reached(code: str, imports: str, flagged) -> list[str]:
+    """The library names ``code`` reaches for which ``flagged(name)`` holds: imported from the library
+    (``from pedagogy_lib.x import name``, or ``import pedagogy_lib.x.name``) or looked up as an
+    attribute of a library module alias, which ``imports`` (the notebook's import code) or ``code``
+    binds. Each is given as written (``hm.exact._bsum``) or as the dotted import."""
     aliases: set[str] = set()
     found: list[str] = []
     for source in (imports, code):
@@ -173,12 +131,11 @@ def kernel_module_names(code: str, imports: str = "") -> list[str]:
                 for a in node.names:
                     if a.name.startswith("pedagogy_lib"):
                         aliases.add((a.asname or a.name).split(".")[0])
-                        if source is code and "kernels" in a.name.split("."):
+                        if source is code and any(flagged(part) for part in a.name.split(".")[1:]):
                             found.append(a.name)
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pedagogy_lib"):
                 for a in node.names:
-                    if source is code and ("kernels" in node.module.split(".") or a.name == "kernels"
-                                           or a.name.endswith("_numba")):
+                    if source is code and (flagged(a.name) or any(flagged(p) for p in node.module.split(".")[1:])):
                         found.append(f"{node.module}.{a.name}")
                     aliases.add(a.asname or a.name)
     try:
@@ -186,13 +143,37 @@ def kernel_module_names(code: str, imports: str = "") -> list[str]:
     except SyntaxError:
         return sorted(set(found))
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and (node.attr == "kernels" or node.attr.endswith("_numba")):
+        if isinstance(node, ast.Attribute) and flagged(node.attr):
             root = node.value
             while isinstance(root, ast.Attribute):
                 root = root.value
             if isinstance(root, ast.Name) and root.id in aliases:
                 found.append(ast.unparse(node))
     return sorted(set(found))
+
+
+def private_library_names(code: str, imports: str = "") -> list[str]:
+    """The library's private names (a leading underscore) that ``code`` reaches, e.g. ``hm.exact._bsum``.
+
+    A private function is an internal of the library, not part of what an exercise may use: graded code
+    that calls one is not accepted (the exercise then asks for the computation, not a way round its
+    "not allowed" list). ``imports`` is the notebook's import code, which binds the names ``code`` uses
+    for the library's modules. NamedTuple methods such as ``_replace`` are public and allowed.
+    """
+    return _library_names_reached(code, imports, lambda name: name.startswith("_") and not name.startswith("__")
+                                  and name not in _PUBLIC_UNDERSCORED)
+
+
+def kernel_module_names(code: str, imports: str = "") -> list[str]:
+    """The library's numba kernel modules (``pedagogy_lib.<family>.kernels``, ``pedagogy_lib.core.kernels``)
+    and public kernels elsewhere (a name ending in ``_numba``, e.g. ``harmonium.exact.gray_log_marginals_numba``)
+    that ``code`` reaches, by an import or through a module alias bound in ``imports``.
+
+    A family's kernels are the compiled twins of its public functions: calling one runs the filter,
+    the smoother or the sampler step without passing through the public function, so it would go
+    round a "not allowed" list that names that function. Graded answers do not use them.
+    """
+    return _library_names_reached(code, imports, lambda name: name == "kernels" or name.endswith("_numba"))
 
 
 #: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers),
