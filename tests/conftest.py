@@ -10,3 +10,16 @@ from pathlib import Path
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+
+#: The longest test files (several minutes each under the test command), collected first: the test
+#: command gives whole files to its two workers (pytest-xdist ``--dist loadfile``), and a long file
+#: handed out last would leave one worker idle while the other finishes it.
+LONGEST_FIRST = ("project/test_grading.py", "project/test_courseware.py", "library/test_without_numba.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        path = str(item.path).replace("\\", "/")
+        return next((i for i, tail in enumerate(LONGEST_FIRST) if path.endswith("/tests/" + tail)),
+                    len(LONGEST_FIRST))
+    items.sort(key=rank)          # stable: every other item keeps its place
