@@ -33,8 +33,9 @@ from _harness import best_time, interleaved_times, matmul_rate, row
 T = 1000
 
 
-def _problem(n, m, seed=0):
+def _problem(n, m, seed=0, steps=None):
     from pedagogy_lib.lgssm import LGSSMParams, sample_lgssm
+    steps = T if steps is None else steps
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     A = 0.98 * Q                                              # stable, slowly decaying rotation
@@ -44,7 +45,7 @@ def _problem(n, m, seed=0):
     Sigma_y_x = M @ M.T / m + np.eye(m)
     params = LGSSMParams(np.zeros(n), np.eye(n), A, None, np.zeros(n), Sigma_x,
                          rng.standard_normal((m, n)) / np.sqrt(n), np.zeros(m), Sigma_y_x)
-    _, y = sample_lgssm(params, T, rng=rng)
+    _, y = sample_lgssm(params, steps, rng=rng)
     return params, y
 
 
@@ -104,7 +105,33 @@ def _reference_rows() -> list[dict]:
                         peer_name="plain numba reference (`benchmarks/ref_kalman.py`)", peer=t_ref,
                         target="ours <= 1.2 x reference", met=t_ours <= 1.2 * t_ref,
                         note=f"{t_ours / T * 1e6:.3g} µs/step incl. validation; all eleven outputs agree"))
+        if n in SHORT_N:
+            rows.append(_short_row(n, m, t_ours, t_ref))
     return rows
+
+
+#: Sizes at which the fixed cost of a call is measured: a short sequence of T_SHORT steps, the size a
+#: notebook's slider redraws; the per-step slope comes from it and the T = 1000 run.
+SHORT_N, T_SHORT = (2, 4, 8), 10
+
+
+def _short_row(n, m, t_long_ours, t_long_ref) -> dict:
+    """Ours (validation included) against the plain reference at T = T_SHORT: the fixed cost per call."""
+    from ref_kalman import reference
+    from pedagogy_lib.lgssm.kalman import kalman_smoother
+    params, y = _problem(n, m, steps=T_SHORT)
+    for name, a, b in zip(_FIELDS, kalman_smoother(params, y, form="covariance"), reference(params, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"reference n={n} T={T_SHORT}: {name}")
+    t_ours, t_ref = interleaved_times([lambda: kalman_smoother(params, y, form="covariance"),
+                                       lambda: reference(params, y)])
+    slope = [(t_long - t_short) / (T - T_SHORT) for t_long, t_short in ((t_long_ours, t_ours), (t_long_ref, t_ref))]
+    fixed = [t_short - T_SHORT * s for t_short, s in ((t_ours, slope[0]), (t_ref, slope[1]))]
+    return row("Kalman filter + RTS smoother vs a plain numba loop, short sequence", f"n = {n}, m = {m}, T = {T_SHORT}",
+               t_ours, peer_name="plain numba reference (`benchmarks/ref_kalman.py`)", peer=t_ref,
+               target="ours <= 1.2 x reference", met=t_ours <= 1.2 * t_ref,
+               note=f"fixed cost per call: ours {fixed[0] * 1e6:.3g} µs (validation, allocation, two kernel "
+                    f"calls), reference {fixed[1] * 1e6:.3g} µs (one kernel call, no validation); per-step "
+                    f"slope: ours {slope[0] * 1e9:.0f} ns, reference {slope[1] * 1e9:.0f} ns")
 
 
 def _information_reference_row(params, y, ours) -> dict:

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .jit import HAVE_NUMBA
-from .kernels import SPD_ULPS, spd_screen
+from .kernels import EPS, SPD_ULPS, spd_screen
 
 __all__ = [
     "ConvergenceWarning",
@@ -262,10 +262,27 @@ def check_spd(S: np.ndarray, name: str) -> np.ndarray:
 
 
 
+def spd_factor_if_clear(S: np.ndarray) -> np.ndarray | None:
+    """The lower Cholesky factor of ``S`` when the compiled screen clearly passes it, else ``None``.
+
+    The fast lane of :func:`check_spd` for callers that validate many small matrices at every call
+    (a model's covariances under a slider): ``S`` must already be a finite float64 ``(n, n)`` array,
+    which the caller has checked. ``None`` says nothing about ``S`` (it may be fine, or numba may be
+    absent, or ``n`` too large for the screen): the caller then runs :func:`check_spd`, which decides
+    and explains.
+    """
+    n = S.shape[0]
+    if HAVE_NUMBA and 0 < n <= SPD_SCREEN_MAX_N:
+        ok, L = spd_screen(S, SYM_RTOL, SPD_ULPS * n * EPS)
+        if ok:
+            return L
+    return None
+
+
 def spd_tolerance(n: int) -> float:
     """Smallest eigenvalue of a unit-diagonal ``(n, n)`` matrix at or below which :func:`check_spd` calls it singular."""
     n = check_int(n, "n", minimum=0)
-    return SPD_ULPS * max(int(n), 1) * float(np.finfo(np.float64).eps)
+    return SPD_ULPS * max(int(n), 1) * EPS
 
 
 def _is_symmetric(S: np.ndarray, rtol: float = SYM_RTOL) -> bool:

@@ -85,6 +85,7 @@ Conventions chosen here (the draft leaves them open):
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -746,6 +747,13 @@ def _check_finite_run(out) -> None:
     representable answer, and says so instead of returning infinities or NaN.
     """
     mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, _, log_p_y = out
+    # the common case in five sums: a finite total means every entry is finite (a sum of finite
+    # numbers that overflows is not finite, and is sorted out row by row below)
+    total = 0.0
+    for x in (log_p_y, mu_filt, Upsilon_filt, mu_pred, Upsilon_pred):
+        total += np.add.reduce(x, axis=None)             # np.sum's work without its Python layers
+    if math.isfinite(total):
+        return
     T = mu_pred.shape[0]
     bad = ~(np.isfinite(mu_pred).reshape(T, -1).all(axis=1) & np.isfinite(Upsilon_pred).reshape(T, -1).all(axis=1)
             & np.isfinite(mu_filt).reshape(T, -1).all(axis=1) & np.isfinite(Upsilon_filt).reshape(T, -1).all(axis=1)

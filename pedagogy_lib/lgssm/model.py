@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_int, check_rng, check_shape, check_spd
+from ..core.checks import as_array, check_int, check_rng, check_shape, check_spd, spd_factor_if_clear
 
 __all__ = ["LGSSMParams", "CovarianceFactors", "check_params", "check_params_factored", "check_y", "check_u",
            "sample_lgssm"]
@@ -94,6 +94,9 @@ def check_params_factored(params, name: str = "params") -> tuple:
     the observations with ``L_Sigma_y_x``)."""
     if not isinstance(params, LGSSMParams):
         raise TypeError(f"{name} must be an LGSSMParams; got {type(params).__name__}.")
+    clear = _clear_params(params)
+    if clear is not None:
+        return clear
     mu1 = as_array(params.mu1, "mu1", ndim=1, dims="(n,)")
     n = mu1.shape[0]
     if n == 0:
@@ -127,6 +130,36 @@ def check_params_factored(params, name: str = "params") -> tuple:
                              "observations.")
     return (LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, B.shape[1]),
             CovarianceFactors(L_Sigma1, L_Sigma_x, L_Sigma_y_x))
+
+
+def _clear_params(params: LGSSMParams) -> tuple | None:
+    """The fast lane of :func:`check_params_factored`: its result when every field is already a clean
+    float64 array of the right shape, every entry is finite and within ``MAX_MAGNITUDE``, and the
+    compiled screen passes the three covariances; ``None`` otherwise, and the full checks then decide
+    and explain. A small model under a slider is validated at every call, and the full checks cost
+    several times a short filter."""
+    mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x = params
+    arrays = (mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x) + (() if B is None else (B,))
+    for x in arrays:
+        if type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.c_contiguous:
+            return None
+    if mu1.ndim != 1 or c.ndim != 1:
+        return None
+    n, m = mu1.shape[0], c.shape[0]
+    n_u = 0 if B is None else (B.shape[1] if B.ndim == 2 else -1)
+    if (n == 0 or m == 0 or n_u < 0 or Sigma1.shape != (n, n) or A.shape != (n, n) or a.shape != (n,)
+            or Sigma_x.shape != (n, n) or C.shape != (m, n) or Sigma_y_x.shape != (m, m)
+            or (B is not None and B.shape[0] != n)):
+        return None
+    biggest = np.max(np.abs(np.concatenate([x.ravel() for x in arrays])))
+    if not biggest <= MAX_MAGNITUDE:                     # also false for NaN
+        return None
+    factors = [spd_factor_if_clear(S) for S in (Sigma1, Sigma_x, Sigma_y_x)]
+    if any(L is None for L in factors):
+        return None
+    B = np.zeros((n, 0)) if B is None else B
+    return (LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, n_u),
+            CovarianceFactors(*factors))
 
 
 def check_y(y, m: int) -> tuple[np.ndarray, np.ndarray]:

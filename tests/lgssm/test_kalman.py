@@ -635,6 +635,27 @@ def test_validation_factors_are_the_lower_cholesky_factors(m):
         np.testing.assert_allclose(L @ L.T, S, rtol=0, atol=1e-13 * np.abs(S).max())
 
 
+@pytest.mark.parametrize("m", [3, 24])
+def test_validation_fast_lane_returns_what_the_full_checks_return(m):
+    # clean float64 arrays take the fast lane of check_params_factored (at m = 24 it declines: the
+    # compiled screen stops at 16); the same numbers as nested lists take the full checks. Results,
+    # factors included, must be identical, and a bad covariance must still reach the full checks' message.
+    from pedagogy_lib.lgssm import model
+    params, _, _ = random_problem(5, n=3, m=m)
+    listed = LGSSMParams(*(None if v is None else np.asarray(v).tolist() for v in params))
+    assert (model._clear_params(params) is not None) == (m <= 16) and model._clear_params(listed) is None
+    fast, full = model.check_params_factored(params), model.check_params_factored(listed)
+    assert fast[1] == full[1]
+    for a, b in zip(fast[0] + fast[2], full[0] + full[2]):
+        np.testing.assert_array_equal(a, b)
+    singular = params.Sigma_x.copy()
+    singular[-1] = singular[0]
+    singular[:, -1] = singular[:, 0]
+    assert model._clear_params(params._replace(Sigma_x=singular)) is None
+    with pytest.raises(ValueError, match="Sigma_x is not symmetric positive definite"):
+        model.check_params_factored(params._replace(Sigma_x=singular))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_information_form_whitening_with_the_validation_factor_matches_the_oracle(backend):
     # m = 24 > 16: Sigma_y_x is factored by LAPACK during validation, and the filter whitens with that factor
