@@ -101,6 +101,25 @@ def test_the_readme_map_lists_every_module_and_nothing_else():
     assert listed - actual == set(), f"the README map lists files that do not exist: {sorted(listed - actual)}"
 
 
+def test_each_row_of_the_readme_map_is_one_whole_family():
+    # the map is read by rows: a row names one family's modules, all of them, and no family has two rows
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("<!-- library map -->"):readme.index("<!-- end library map -->")]
+    families = {p.parent.name for p in MODULES if p.parent != LIB}
+    seen = set()
+    for line in (x for x in block.splitlines() if x.startswith("|") and "`pedagogy_lib/" in x):
+        files = set(re.findall(r"`(pedagogy_lib/[\w/]+\.py)`", line))
+        owners = {f.split("/")[1] for f in files}
+        assert len(owners) == 1, f"a README map row mixes the families {sorted(owners)}: {line[:70]}..."
+        family = owners.pop()
+        assert family not in seen, f"the family {family} has two rows in the README map"
+        seen.add(family)
+        expected = {str(p.relative_to(ROOT)) for p in MODULES if p.parent.name == family and p.name != "__init__.py"}
+        assert files == expected, (f"the README map row of {family} misses {sorted(expected - files)} "
+                                   f"and lists {sorted(files - expected)}")
+    assert seen == families, f"families without a row in the README map: {sorted(families - seen)}"
+
+
 def _loaded_after(code: str) -> dict:
     probe = (f"import sys, json\n{code}\n"
              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
