@@ -143,3 +143,28 @@ def test_junction_marginal_checks_its_tree():
     with pytest.raises(ValueError, match=r"jt\.beliefs"):
         G.junction_marginal(jt._replace(beliefs=[]), ("a",))
     np.testing.assert_allclose(G.junction_marginal(jt, ("a",)).table, np.full(3, 1 / 3))
+
+
+def test_make_pairwise_tree_orders_any_labelling_and_names_a_node_that_never_reaches_a_root():
+    # a forest with shuffled labels, and a chain listed from leaf to root (its depth needs every round of
+    # the vectorized order): every parent comes before its children
+    rng = np.random.default_rng(3)
+    N = 300
+    u = rng.random(N)
+    parent = np.concatenate(([-1], np.floor(u[1:] * np.arange(1, N)).astype(np.int64)))
+    parent[rng.random(N) < 0.05] = -1
+    perm = rng.permutation(N)
+    inv = np.argsort(perm)
+    shuffled = np.where(parent[perm] < 0, -1, inv[np.maximum(parent[perm], 0)])
+    chain = np.append(np.arange(1, 2049), -1)
+    for par in (shuffled, chain):
+        n = par.size
+        t = G.make_pairwise_tree(par, np.ones((n, 2)), np.ones((n, 2, 2)))
+        position = np.empty(n, dtype=np.int64)
+        position[t.order] = np.arange(n)
+        child = np.flatnonzero(par >= 0)
+        assert np.array_equal(np.sort(t.order), np.arange(n))
+        assert (position[par[child]] < position[child]).all()
+    # node 1 leads into the cycle 2 -> 3 -> 2: the first node that never reaches a root is named
+    with pytest.raises(ValueError, match=r"^parent does not describe a tree: node 1 is on a cycle"):
+        G.make_pairwise_tree(np.array([-1, 2, 3, 2, 0]), np.ones((5, 2)), np.ones((5, 2, 2)))
