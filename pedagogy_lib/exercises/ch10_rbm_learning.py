@@ -340,7 +340,8 @@ def bas_model(params) -> object:
 SUMMATIVE = {
     "ex-10-2-data-moment": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments", "pedagogy_lib.harmonium.exact.exact_gradient",
                                           "pedagogy_lib.harmonium.dbn.up_pass",
-                                          "pedagogy_lib.harmonium.model.hidden_mean"]},
+                                          "pedagogy_lib.harmonium.model.hidden_mean",
+                                          "pedagogy_lib.harmonium.model.hidden_natural"]},
     "ex-10-2-1-model-moment": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments", "pedagogy_lib.harmonium.exact.chain_distributions", "pedagogy_lib.harmonium.exact.model_moments", "pedagogy_lib.harmonium.exact.exact_gradient",
                                              "pedagogy_lib.harmonium.exact.expected_cd_gradient",
                                              "pedagogy_lib.harmonium.exact.visible_log_probs",
