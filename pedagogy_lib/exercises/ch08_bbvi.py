@@ -217,5 +217,7 @@ SUMMATIVE = {
                                           "the checker's own"},
     "ex-8-4-2-sf-variance": {"forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_variances",
                                            "scipy.integrate.quad",
-                                           "scipy.stats.rv_continuous.expect"]},
+                                           "scipy.stats.rv_continuous.expect",
+                                           "scipy.integrate.tanhsinh",
+                                           "scipy.integrate.quad_vec"]},
 }
