@@ -240,10 +240,13 @@ SUMMATIVE = {
     "ex-10-1-2-kalman-weights": {"forbidden": ["pedagogy_lib.contrastive.cpc.stationary_params", "pedagogy_lib.lgssm.kalman.kalman_filter", "pedagogy_lib.contrastive.cpc.kalman_window_predictor",
                                                "pedagogy_lib.lgssm.kalman.kalman_smoother",
                                                "pedagogy_lib.recursions.generic.forward_filter",
-                                               "scipy.linalg.solve_discrete_are"]},
+                                               "scipy.linalg.solve_discrete_are",
+                                               "pedagogy_lib.assimilation.adf.assumed_density_filter",
+                                               "pedagogy_lib.assimilation.adf.grid_filter"]},
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss",
                                                "pedagogy_lib.nn.network.categorical_cross_entropy",
-                                               "scipy.special.log_softmax"],
+                                               "scipy.special.log_softmax",
+                                               "pedagogy_lib.core.logmath.log_normalize"],
                                  "same_data": "the answer is a function, which the grader calls on test problems of "
                                               "the checker's own (drawn for each student)"},
 }
