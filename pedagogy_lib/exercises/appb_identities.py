@@ -144,7 +144,8 @@ _INVERSES = ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve", "num
              "scipy.linalg.lapack.dgetri", "scipy.linalg.lapack.dgesv", "scipy.linalg.lapack.dposv",
              "scipy.linalg.lapack.dsysv", "scipy.linalg.lapack.dgels", "scipy.linalg.lapack.dgelsd",
              "scipy.linalg.lapack.dpotri", "scipy.sparse.linalg.inv", "scipy.sparse.linalg.spsolve",
-             "pedagogy_lib.core.linalg.spd_inverse", "pedagogy_lib.core.linalg.chol_solve"]
+             "pedagogy_lib.core.linalg.spd_inverse", "pedagogy_lib.core.linalg.chol_solve", "numpy.linalg.svd",
+             "scipy.sparse.linalg.splu", "scipy.sparse.linalg.factorized"]
 
 SUMMATIVE = {
     "ex-b3-sherman-morrison": {"forbidden": _INVERSES},

@@ -279,7 +279,8 @@ SUMMATIVE = {
                                       "scipy.integrate.tplquad", "scipy.integrate.qmc_quad",
                                       "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
                                       "pedagogy_lib.assimilation.adf.gaussian_moments",
-                                      "pedagogy_lib.assimilation.ensemble.exact_ensemble"]},
+                                      "pedagogy_lib.assimilation.ensemble.exact_ensemble",
+                                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite"]},
     "ex-b2-fisher": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
                                    "scipy.differentiate.hessian", "scipy.optimize.approx_fprime",
                                    "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",
@@ -303,5 +304,6 @@ SUMMATIVE = {
                       "scipy.stats._discrete_distns.skellam_gen._cdf",
                       "scipy.stats._discrete_distns.skellam_gen._sf", "scipy.stats.make_distribution",
                       "scipy.special.pdtr", "scipy.special.pdtrc", "scipy.special.gammainc",
-                      "scipy.special.gammaincc"]},
+                      "scipy.special.gammaincc", "scipy.special.chdtr", "scipy.special.chdtrc",
+                      "scipy.special.gdtr", "scipy.special.gdtrc"]},
 }

@@ -185,7 +185,8 @@ SUMMATIVE = {
                                    "pedagogy_lib.assimilation.ensemble.exact_ensemble",
                                    "pedagogy_lib.assimilation.ensemble.po_analysis_numpy",
                                    "pedagogy_lib.assimilation.ensemble.po_analysis_numba",
-                                   "pedagogy_lib.lgssm.kalman.kalman_filter"],
+                                   "pedagogy_lib.lgssm.kalman.kalman_filter",
+                                   "pedagogy_lib.factor.model.fa_posterior"],
                      "same_data": "the answer is a function, which the checker runs on the problems of EX_ANALYSIS "
                                   "(drawn for each student)"},
     "ex-da-3-taper": {"forbidden": ["pedagogy_lib.assimilation.model.periodic_taper"]},

@@ -42,13 +42,15 @@ def test_conditional_bias_looks_one_step_ahead():
 
 def test_conditional_bias_forbids_the_hidden_layer_functions():
     # hidden_mean and the public functions that return it under other names (up_pass, data_moments,
-    # mean_units, recurrent_inputs)
+    # mean_units, recurrent_inputs, and visible_mean / visible_natural of the inverted harmonium)
     assert check.SUMMATIVE["ex-10-2-4-bias"]["forbidden"] == ["pedagogy_lib.harmonium.model.hidden_mean",
                                                               "pedagogy_lib.harmonium.model.hidden_natural",
                                                               "pedagogy_lib.harmonium.dbn.up_pass",
                                                               "pedagogy_lib.harmonium.exact.data_moments",
                                                               "pedagogy_lib.harmonium.model.mean_units",
-                                                              "pedagogy_lib.harmonium.recurrent.recurrent_inputs"]
+                                                              "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
+                                                              "pedagogy_lib.harmonium.model.visible_mean",
+                                                              "pedagogy_lib.harmonium.model.visible_natural"]
 
 
 def test_predictive_log_prob():
