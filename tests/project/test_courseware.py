@@ -546,6 +546,16 @@ def _submissions(source: dict, release: dict, wrong: dict[str, str]) -> dict[str
 
 EXPECTED = {"correct": "full", "blank": 0, "wrong": 0, "forbidden": "forbidden", "patched": 0, "peeking": 0,
             "deleted-test": "full"}
+#: The submissions that attack the grading machinery itself (a blank sheet, a patched verdict, a peeking
+#: answer, a deleted test cell) do not depend on the assignment's content, so they are graded on this
+#: assignment only; every assignment gets the correct, wrong and forbidden answers.
+MACHINERY_ON = "7_1_gmm_kmeans"
+
+
+def _students(name: str) -> dict:
+    """The submissions graded for assignment ``name``, with the score each deserves."""
+    return {s: v for s, v in EXPECTED.items()
+            if name == MACHINERY_ON or s in ("correct", "wrong", "forbidden")}
 
 
 @pytest.fixture(scope="module")
@@ -568,6 +578,8 @@ def graded_course(tmp_path_factory):
         release = _load(course / "release" / name / f"{name}.ipynb")
         made[name] = (source, release)
         for student, nb in _submissions(source, release, wrong).items():
+            if student not in _students(name):
+                continue
             folder = course / "submitted" / student / name
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
@@ -599,7 +611,7 @@ def test_autograde_gives_each_submission_the_score_it_deserves(graded_course):
             labels = [e.label for e in exercises if Path(e.notebook).stem == name]
             forbidden = [lab for lab in labels if lab in FORBIDDEN]
             assert forbidden, name
-            for student, expected in EXPECTED.items():
+            for student, expected in _students(name).items():
                 sub = gb.find_submission_notebook(name, name, student)
                 scores = {g.name.removesuffix("-test"): g.auto_score for g in sub.grades if g.name.endswith("-test")}
                 assert set(scores) == set(labels), (student, scores)
