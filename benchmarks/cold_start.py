@@ -1,7 +1,6 @@
 """What a reader pays on a first open: every chapter notebook run on an empty numba cache, then again.
 
-    python3 tasks.py bench               # runs this after the timing table
-    .venv-bench/bin/python benchmarks/cold_start.py [notebook ...]
+    .venv-bench/bin/python benchmarks/cold_start.py [--resume] [notebook ...]
 
 A reader who opens a page in Colab, Binder or a fresh local checkout starts with an empty numba
 cache: every kernel the page calls is compiled at its first call. Each notebook is run twice in a
@@ -70,19 +69,42 @@ def notebooks() -> list[Path]:
     for line in (ROOT / "_toc.yml").read_text(encoding="utf-8").splitlines():
         text = line.split("#", 1)[0].strip()
         if text.startswith("- file: chapters/") or text.startswith("file: chapters/"):
-            files.append(ROOT / (text.split("file:", 1)[1].strip() + ".ipynb"))
+            path = ROOT / (text.split("file:", 1)[1].strip() + ".ipynb")
+            if path.exists():                 # a chapter's index page is markdown
+                files.append(path)
     return files
 
 
+#: Each page's measurement as soon as it is made, so that ``--resume`` can continue an interrupted run.
+PROGRESS = ROOT / "_build" / "cold_start.jsonl"
+
+
 def main(names: list[str]) -> int:
+    resume = "--resume" in names
+    names = [n for n in names if n != "--resume"]
     chosen = [Path(n).resolve() for n in names] or notebooks()
+    done = {}
+    if resume and PROGRESS.exists():
+        for line in PROGRESS.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            done[entry["page"]] = (entry["cold"], entry["warm"])
+    elif not names:
+        PROGRESS.parent.mkdir(exist_ok=True)
+        PROGRESS.write_text("", encoding="utf-8")
     rows, started = [], time.time()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     for nb in chosen:
+        page = str(nb.relative_to(ROOT))
+        if page in done:
+            rows.append((nb, *done[page]))
+            continue
         with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache:
             cold = _run(nb, cache)
             warm = _run(nb, cache)
         rows.append((nb, cold, warm))
+        if not names:
+            with PROGRESS.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"page": page, "cold": cold, "warm": warm}) + "\n")
         print(f"{nb.relative_to(ROOT)}: cold {cold['process']:.1f} s, warm {warm['process']:.1f} s, "
               f"slowest cold cell {cold['slowest']:.1f} s (code cell {cold['cell']})", flush=True)
     sys.path.insert(0, str(HERE))
