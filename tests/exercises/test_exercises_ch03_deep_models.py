@@ -561,3 +561,37 @@ def test_refh_filter_recognizes_the_recurrent_bias_term_kept():
         return log_p + R @ params.b_y[M:], R
     res = check.refh_filter_function(with_b_r)
     assert not res and "b_r^T r_t" in str(res)
+
+
+def test_the_dbn_page_forbids_the_layer_pushing_routes():
+    """aggregated_posterior on the inverted harmonium pushes any distribution over x_1 down through
+    p(y | x_1) (a one-hot gives the emission, the top's prior the DBN marginal); hidden_mean, hidden_natural,
+    up_pass and data_moments of the inverted harmonium are the Bernoulli means of the emission; the top's
+    visible marginal is free_energy_hidden of its inversion, or the stationary distribution of its visible
+    Gibbs kernel. Each is named by its statement and refused when graded."""
+    routes = {
+        "ex-3-2-emission": ["pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                            "pedagogy_lib.harmonium.model.hidden_mean", "pedagogy_lib.harmonium.dbn.up_pass",
+                            "pedagogy_lib.harmonium.model.hidden_natural",
+                            "pedagogy_lib.harmonium.exact.data_moments"],
+        "ex-3-2-dbn-marginal": ["pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                                "pedagogy_lib.harmonium.model.free_energy_hidden",
+                                "pedagogy_lib.harmonium.exact.visible_transition_matrix",
+                                "pedagogy_lib.harmonium.exact.chain_distributions"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_one_hot_push_through_the_inverted_harmonium_is_refused_when_graded():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch03_deep_models as check\nimport numpy as np\n"
+               "from pedagogy_lib import harmonium as hm\n")
+    code = ("p = check.EX_RBM\n"
+            "inv = hm.EFHParams(p.W.T, p.b_y, p.b_x)\n"
+            "onehot = np.zeros(2 ** p.K)\n"
+            "onehot[hm.state_index(np.atleast_2d(check.EX_X1))[0]] = 1.0\n"
+            "my_p = float(hm.aggregated_posterior(inv, onehot)[hm.state_index(np.atleast_2d(check.EX_Y))[0]])\n")
+    assert_refused_when_graded(check, "ex-3-2-emission", "emission_prob", "my_p", imports, code)
