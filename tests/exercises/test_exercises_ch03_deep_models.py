@@ -595,3 +595,37 @@ def test_the_one_hot_push_through_the_inverted_harmonium_is_refused_when_graded(
             "onehot[hm.state_index(np.atleast_2d(check.EX_X1))[0]] = 1.0\n"
             "my_p = float(hm.aggregated_posterior(inv, onehot)[hm.state_index(np.atleast_2d(check.EX_Y))[0]])\n")
     assert_refused_when_graded(check, "ex-3-2-emission", "emission_prob", "my_p", imports, code)
+
+
+def test_the_helmholtz_page_forbids_the_harmonium_conditionals_that_compute_its_layers():
+    """A sigmoid layer of the Helmholtz machine is a harmonium's conditional: with EFHParams built from
+    (G_l, g_l) or (R_l^T, r_l), aggregated_posterior pushes a distribution down (p(y) in two calls), and
+    log_conditional_visible, directed_table, visible_mean, visible_natural, hidden_natural or data_moments
+    give a recognition layer's factor. Each is named by its statement and refused when graded."""
+    routes = {
+        "ex-3-3-helmholtz": ["pedagogy_lib.harmonium.dbn.aggregated_posterior"],
+        "ex-3-3-recognition": ["pedagogy_lib.harmonium.model.log_conditional_visible",
+                               "pedagogy_lib.harmonium.dbn.directed_table",
+                               "pedagogy_lib.harmonium.model.visible_mean",
+                               "pedagogy_lib.harmonium.model.visible_natural",
+                               "pedagogy_lib.harmonium.model.hidden_natural",
+                               "pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                               "pedagogy_lib.harmonium.exact.data_moments"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_recognition_factors_from_log_conditional_visible_are_refused_when_graded():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch03_deep_models as check\nimport numpy as np\n"
+               "from pedagogy_lib import harmonium as hm\n")
+    code = ("m = check.EX_HM_R\n"
+            "y = np.atleast_2d(check.EX_Y).astype(float)\n"
+            "lp = (hm.log_conditional_visible(hm.EFHParams(m.R[0].T, np.zeros(3), m.r[0]), np.array([[1., 0.]]), y)\n"
+            "      + hm.log_conditional_visible(hm.EFHParams(m.R[1].T, np.zeros(2), m.r[1]), np.array([[1.]]),\n"
+            "                                   np.array([[1., 0.]])))\n"
+            "my_p = float(np.exp(lp[0]))\n")
+    assert_refused_when_graded(check, "ex-3-3-recognition", "recognition_prob", "my_p", imports, code)
