@@ -697,7 +697,11 @@ def refh_filter_function(fn) -> object:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises give every
 #: student the same data (courseware/grading.py).
 SUMMATIVE = {
-    "ex-3-4-recurrent-input": {"forbidden": ["pedagogy_lib.harmonium.dbn.up_pass",
+    "ex-3-4-recurrent-input": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments",
+                                             "pedagogy_lib.harmonium.model.visible_mean",
+                                             "pedagogy_lib.harmonium.model.visible_natural",
+                                             "pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                                             "pedagogy_lib.harmonium.dbn.up_pass",
                                              "pedagogy_lib.harmonium.model.hidden_natural",
                                              "pedagogy_lib.harmonium.model.hidden_mean", "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                              "pedagogy_lib.harmonium.recurrent.refh_training_data"]},
@@ -769,7 +773,14 @@ SUMMATIVE = {
                                             "the checker's own"},
     "ex-3-2-factorial": {"same_data": "the answer is five True/False statements, properties of DBNs the data do "
                                       "not change"},
-    "ex-3-4-refh-filter": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
+    "ex-3-4-refh-filter": {"forbidden": ["pedagogy_lib.harmonium.model.free_energy_hidden",
+                                         "pedagogy_lib.harmonium.exact.data_moments",
+                                         "pedagogy_lib.harmonium.exact.visible_transition_matrix",
+                                         "pedagogy_lib.harmonium.exact.chain_distributions",
+                                         "pedagogy_lib.harmonium.model.visible_mean",
+                                         "pedagogy_lib.harmonium.model.visible_natural",
+                                         "pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                                         "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
                                          "pedagogy_lib.harmonium.dbn.directed_table",
                                          "pedagogy_lib.harmonium.dbn.up_pass",
                                          "pedagogy_lib.harmonium.model.hidden_mean",

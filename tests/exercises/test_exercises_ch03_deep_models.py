@@ -629,3 +629,39 @@ def test_the_recognition_factors_from_log_conditional_visible_are_refused_when_g
             "                                   np.array([[1., 0.]])))\n"
             "my_p = float(np.exp(lp[0]))\n")
     assert_refused_when_graded(check, "ex-3-3-recognition", "recognition_prob", "my_p", imports, code)
+
+
+def test_the_recurrent_page_forbids_the_hidden_means_and_marginals_under_other_names():
+    """r_{t+1} = sigma(b_x + W [y_t, r_t]) is data_moments(params, [y_t, r_t]).b_x, or visible_mean of the
+    inverted harmonium; the prediction log p(y_t | r_t) is minus free_energy_hidden of the inverted
+    conditional RBM, normalized (or the stationary distribution of its visible Gibbs kernel). Each is named
+    by its statement and refused when graded."""
+    routes = {
+        "ex-3-4-recurrent-input": ["pedagogy_lib.harmonium.exact.data_moments",
+                                   "pedagogy_lib.harmonium.model.visible_mean",
+                                   "pedagogy_lib.harmonium.model.visible_natural",
+                                   "pedagogy_lib.harmonium.dbn.aggregated_posterior"],
+        "ex-3-4-refh-filter": ["pedagogy_lib.harmonium.model.free_energy_hidden",
+                               "pedagogy_lib.harmonium.exact.data_moments",
+                               "pedagogy_lib.harmonium.exact.visible_transition_matrix",
+                               "pedagogy_lib.harmonium.exact.chain_distributions",
+                               "pedagogy_lib.harmonium.model.visible_mean",
+                               "pedagogy_lib.harmonium.model.visible_natural",
+                               "pedagogy_lib.harmonium.dbn.aggregated_posterior"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_belief_update_by_data_moments_is_refused_when_graded():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch03_deep_models as check\nimport numpy as np\n"
+               "from pedagogy_lib import harmonium as hm\n")
+    code = ("p, Y = check.EX_REFH, np.asarray(check.EX_SEQ, float)\n"
+            "r = np.full(2, 0.5)\n"
+            "for t in range(2):\n"
+            "    r = hm.data_moments(p, np.r_[Y[t], r][None]).b_x\n"
+            "my_r3 = r\n")
+    assert_refused_when_graded(check, "ex-3-4-recurrent-input", "recurrent_input", "my_r3", imports, code)
