@@ -190,3 +190,31 @@ def test_asymmetric_pair_rejects(p, q, fragment):
     res = check.asymmetric_pair(p, q)
     assert not res
     assert fragment in str(res)
+
+
+def test_the_twins_of_the_forbidden_entropy_and_quadrature_routes_are_forbidden_too():
+    """scipy.special.kl_div(p, q).sum() is D_KL{p||q} for probability vectors (rel_entr plus y - x, which
+    sums to zero); the adaptive quadratures other than integrate.quad, and the page's own grid
+    expectation E_q, evaluate the Gaussian cross entropy without the derivation. Each is named by its
+    statement and refused when graded."""
+    routes = {
+        "ex-4-2-marble-entropies": ["scipy.special.kl_div"],
+        "ex-4-2-gaussian-kl": ["scipy.integrate.quad_vec", "scipy.integrate.tanhsinh",
+                               "scipy.integrate.fixed_quad", "scipy.integrate.cubature", "E_q"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_quad_vec_route_to_the_gaussian_kl_is_refused_when_graded():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch04_objectives as check\nimport numpy as np\n"
+               "from scipy import integrate, stats\n")
+    code = ("e = check.EX_KL\n"
+            "sp, sq = np.sqrt(e.sigma2_p), np.sqrt(e.sigma2_q)\n"
+            "f = lambda y: stats.norm.pdf(y, e.mu_p, sp) * (stats.norm.logpdf(y, e.mu_p, sp)\n"
+            "                                               - stats.norm.logpdf(y, e.mu_q, sq))\n"
+            "my_kl = float(integrate.quad_vec(f, -np.inf, np.inf)[0])\n")
+    assert_refused_when_graded(check, "ex-4-2-gaussian-kl", "gaussian_kl", "my_kl", imports, code)
