@@ -235,3 +235,19 @@ def test_lofo_exercise_answer_is_not_written_out_on_the_page():
         code = "".join(c["source"])
         if c["cell_type"] == "code":
             assert not ("np.ix_(" in code and "np.linalg.solve" in code), code[:200]
+
+
+def test_the_least_squares_solvers_other_than_lstsq_are_forbidden_for_the_normal_equations():
+    """scipy.optimize.lsq_linear, least_squares and the iterative scipy.sparse.linalg.lsqr / lsmr solve
+    the least-squares problem row by row without the normal equations, as lstsq and pinv would. Each is
+    named by the statement and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    names = {"scipy.optimize.lsq_linear", "scipy.optimize.least_squares", "scipy.sparse.linalg.lsqr",
+             "scipy.sparse.linalg.lsmr"}
+    assert names <= set(check.SUMMATIVE["ex-5-1-1-normal-equations"]["forbidden"])
+    imports = ("from pedagogy_lib.exercises import ch05_regression as check\nimport numpy as np\n"
+               "from scipy.optimize import lsq_linear\n")
+    code = ("Y, X = check.EX_NORMAL.Y, check.EX_NORMAL.X\n"
+            "my_D = np.vstack([lsq_linear(Y.T, X[k], tol=1e-14).x for k in range(X.shape[0])])\n")
+    assert_refused_when_graded(check, "ex-5-1-1-normal-equations", "normal_equations", "my_D", imports, code)
