@@ -223,7 +223,8 @@ def has_mle(answer_A, answer_B, answer_C, answer_D):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-2-weights": {"forbidden": ["pedagogy_lib.learning.glm._bern_dmu",
+    "ex-5-1-2-weights": {"forbidden": ["scipy.stats.logistic.pdf",
+                                       "pedagogy_lib.learning.glm._bern_dmu",
                                        "pedagogy_lib.learning.glm.family",
                                        "irls_step"]},
     "ex-5-1-2-irls-step": {"forbidden": ["scipy.optimize.minimize",

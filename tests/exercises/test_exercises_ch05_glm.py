@@ -215,3 +215,15 @@ def test_has_mle_answers():
         assert not res and "should be the bool" in str(res)
     assert not check.has_mle("no", "yes", "no", "yes")
     assert not check.has_mle(None, None, None, None)
+
+
+def test_the_logistic_density_route_to_the_weights_is_refused_when_graded():
+    """The logistic density is sigma(eta)(1 - sigma(eta)), so scipy.stats.logistic.pdf(Y @ d) is the vector
+    of IRLS weights in one call; named by the statement and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    assert "scipy.stats.logistic.pdf" in check.SUMMATIVE["ex-5-1-2-weights"]["forbidden"]
+    imports = ("from pedagogy_lib.exercises import ch05_glm as check\nimport numpy as np\n"
+               "from scipy import stats\n")
+    code = "my_weights = stats.logistic.pdf(check.EX_WEIGHTS.Y @ check.EX_WEIGHTS.d)\n"
+    assert_refused_when_graded(check, "ex-5-1-2-weights", "irls_weights", "my_weights", imports, code)
