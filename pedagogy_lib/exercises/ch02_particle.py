@@ -335,7 +335,10 @@ SUMMATIVE = {
     "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at "
                                    "the particle counts and seeds the statement fixes, which the checker "
                                    "reruns"},
-    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+                                       "pedagogy_lib.discrete.categorical.update_sequence",
+                                       "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                       "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
                                        "pedagogy_lib.hmm.em.hmm_suff_stats",
                                        "pedagogy_lib.hmm.inference.run_forward",
                                        "pedagogy_lib.mixture.em.clamped_responsibilities",
