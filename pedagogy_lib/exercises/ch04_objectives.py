@@ -196,7 +196,11 @@ def asymmetric_pair(p, q):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-4-2-ml-estimate": {"forbidden": ["scipy.stats.lognorm.fit", "scipy.stats.norm.fit"]},
+    "ex-4-2-ml-estimate": {"forbidden": ["scipy.stats.multivariate_normal.fit",
+                                         "pedagogy_lib.mixture.em.fit_gmm",
+                                         "pedagogy_lib.mixture.em.gmm_m_step",
+                                         "pedagogy_lib.hmm.em.fit_hmm",
+                                         "scipy.stats.lognorm.fit", "scipy.stats.norm.fit"]},
     "ex-4-2-gaussian-kl": {"forbidden": ["pedagogy_lib.assimilation.adf.gaussian_moments",
                                          "scipy.integrate.quad_vec",
                                          "scipy.integrate.tanhsinh",

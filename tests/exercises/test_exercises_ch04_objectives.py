@@ -221,3 +221,25 @@ def test_the_quad_vec_route_to_the_gaussian_kl_is_refused_when_graded():
             "                                               - stats.norm.logpdf(y, e.mu_q, sq))\n"
             "my_kl = float(integrate.quad_vec(f, -np.inf, np.inf)[0])\n")
     assert_refused_when_graded(check, "ex-4-2-gaussian-kl", "gaussian_kl", "my_kl", imports, code)
+
+
+def test_the_gaussian_fitters_are_forbidden_for_the_log_normal_fit():
+    """Once the data are logged the minimizer is the Gaussian maximum-likelihood fit: besides norm.fit,
+    multivariate_normal.fit, a one-component fit_gmm (or its M step) and a one-state fit_hmm return it
+    in one call. Each is named by the statement and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    names = {"scipy.stats.multivariate_normal.fit", "pedagogy_lib.mixture.em.fit_gmm",
+             "pedagogy_lib.mixture.em.gmm_m_step", "pedagogy_lib.hmm.em.fit_hmm"}
+    assert names <= set(check.SUMMATIVE["ex-4-2-ml-estimate"]["forbidden"])
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    ex = next(x for x in all_exercises() if x.label == "ex-4-2-ml-estimate")
+    imports = ("from pedagogy_lib.exercises import ch04_objectives as check\nimport numpy as np\n"
+               "from scipy import stats\n")
+    code = ("m, C = stats.multivariate_normal.fit(np.log(check.EX_ML_DATA)[:, None])\n"
+            "my_mu, my_sigma2 = float(m[0]), float(C[0, 0])\n")
+    passed, text = G.grade_exercise("ex-4-2-ml-estimate", ex.checker_module, "ml_estimate",
+                                    ["my_mu", "my_sigma2"], [(imports, False), (code, True)], "s")
+    assert not passed and "not allowed in this exercise" in text, text
