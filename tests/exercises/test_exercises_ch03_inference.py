@@ -116,7 +116,9 @@ def test_the_harmonium_normalizer_route_to_the_ising_square_is_refused_when_grad
     from graded_routes import assert_refused_when_graded
 
     assert {"pedagogy_lib.harmonium.exact.log_partition",
-            "pedagogy_lib.harmonium.exact.log_marginal_table"} <= set(check.SUMMATIVE["ex-3-5-ising-z"]["forbidden"])
+            "pedagogy_lib.harmonium.exact.log_marginal_table",
+            # clamping x1 leaves the chain x2 - x4 - x3: two tree_sum_product calls and a sum
+            "pedagogy_lib.graphical.tree.tree_sum_product"} <= set(check.SUMMATIVE["ex-3-5-ising-z"]["forbidden"])
     imports = ("from pedagogy_lib.exercises import ch03_inference as check\nimport numpy as np\n"
                "from pedagogy_lib.harmonium import EFHParams, log_partition\n")
     code = ("J = check.EX_SQUARE.J\n"
