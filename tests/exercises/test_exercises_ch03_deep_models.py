@@ -611,6 +611,9 @@ def test_the_helmholtz_page_forbids_the_harmonium_conditionals_that_compute_its_
                                "pedagogy_lib.harmonium.model.hidden_natural",
                                "pedagogy_lib.harmonium.dbn.aggregated_posterior",
                                "pedagogy_lib.harmonium.exact.data_moments"],
+        # data_moments(EFHParams(G_l, g_l, 0), x_{l+1}) is the prediction term of a delta rule,
+        # averaged over the batch: (sigma(x_{l+1} G_l^T + g_l)^T x_{l+1} / N, its mean)
+        "ex-3-3-wake-sleep-step": ["pedagogy_lib.harmonium.exact.data_moments"],
     }
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
