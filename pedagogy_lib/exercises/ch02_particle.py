@@ -318,7 +318,12 @@ def convergence_slope(errors, slope) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.discrete.categorical.reverse_arrow",
+    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
+                                             "pedagogy_lib.graphical.bp.loopy_belief_propagation",
+                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+                                             "pedagogy_lib.graphical.junction.junction_tree",
+                                             "pedagogy_lib.graphical.tree.tree_sum_product",
+                                             "pedagogy_lib.discrete.categorical.reverse_arrow",
                                              "pedagogy_lib.discrete.categorical.invert",
                                              "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
                                              "pedagogy_lib.hmm.inference.hmm_smoother",

@@ -208,6 +208,12 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
             "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
             "pedagogy_lib.hmm.inference.hmm_smoother",
             "pedagogy_lib.hmm.inference.run_backward",
+            # sum-product on the two-node graph alpha_prev(x_prev) M(x_next, x_prev) beta_next / (M alpha_prev)
+            "pedagogy_lib.graphical.bp.belief_propagation",
+            "pedagogy_lib.graphical.bp.loopy_belief_propagation",
+            "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+            "pedagogy_lib.graphical.junction.junction_tree",
+            "pedagogy_lib.graphical.tree.tree_sum_product",
         ],
     }
     for label, names in routes.items():
