@@ -318,7 +318,17 @@ def convergence_slope(errors, slope) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.recursions.generic.time_update",
+    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
+                                             "pedagogy_lib.graphical.bp.loopy_belief_propagation",
+                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration",
+                                             "pedagogy_lib.graphical.junction.junction_tree",
+                                             "pedagogy_lib.graphical.tree.tree_sum_product",
+                                             "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                             "pedagogy_lib.discrete.categorical.invert",
+                                             "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+                                             "pedagogy_lib.hmm.inference.hmm_smoother",
+                                             "pedagogy_lib.hmm.inference.run_backward",
+                                             "pedagogy_lib.recursions.generic.time_update",
                                              "pedagogy_lib.recursions.generic.data_marginal",
                                              "pedagogy_lib.recursions.generic.data_marginals",
                                              "pedagogy_lib.recursions.generic.PARTICLES.marginalize", "pedagogy_lib.recursions.generic.backward_step",
@@ -330,7 +340,11 @@ SUMMATIVE = {
     "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at "
                                    "the particle counts and seeds the statement fixes, which the checker "
                                    "reruns"},
-    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.hmm.em.hmm_suff_stats",
+    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+                                       "pedagogy_lib.discrete.categorical.update_sequence",
+                                       "pedagogy_lib.discrete.categorical.reverse_arrow",
+                                       "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
+                                       "pedagogy_lib.hmm.em.hmm_suff_stats",
                                        "pedagogy_lib.hmm.inference.run_forward",
                                        "pedagogy_lib.mixture.em.clamped_responsibilities",
                                        "pedagogy_lib.mixture.em.gmm_suff_stats",

@@ -223,10 +223,15 @@ def has_mle(answer_A, answer_B, answer_C, answer_D):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-2-weights": {"forbidden": ["pedagogy_lib.learning.glm._bern_dmu",
+    "ex-5-1-2-weights": {"forbidden": ["scipy.stats.logistic.pdf",
+                                       "pedagogy_lib.learning.glm._bern_dmu",
                                        "pedagogy_lib.learning.glm.family",
                                        "irls_step"]},
-    "ex-5-1-2-irls-step": {"forbidden": ["scipy.optimize.minimize",
+    "ex-5-1-2-irls-step": {"forbidden": ["pedagogy_lib.contrastive.nce.fit_nce",
+                                         "pedagogy_lib.contrastive.nce.newton_minimize",
+                                         "pedagogy_lib.contrastive.nce.nce_grad",
+                                         "pedagogy_lib.contrastive.nce.nce_hessian",
+                                         "scipy.optimize.minimize",
                                          "pedagogy_lib.learning.glm.irls",
                                          "irls_step", "irls_path"],
                            "same_data": "the statement spells out the numbers (inputs -1, 0, 1, 2, outputs "

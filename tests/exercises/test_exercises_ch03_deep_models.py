@@ -561,3 +561,110 @@ def test_refh_filter_recognizes_the_recurrent_bias_term_kept():
         return log_p + R @ params.b_y[M:], R
     res = check.refh_filter_function(with_b_r)
     assert not res and "b_r^T r_t" in str(res)
+
+
+def test_the_dbn_page_forbids_the_layer_pushing_routes():
+    """aggregated_posterior on the inverted harmonium pushes any distribution over x_1 down through
+    p(y | x_1) (a one-hot gives the emission, the top's prior the DBN marginal); hidden_mean, hidden_natural,
+    up_pass and data_moments of the inverted harmonium are the Bernoulli means of the emission; the top's
+    visible marginal is free_energy_hidden of its inversion, or the stationary distribution of its visible
+    Gibbs kernel. Each is named by its statement and refused when graded."""
+    routes = {
+        "ex-3-2-emission": ["pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                            "pedagogy_lib.harmonium.model.hidden_mean", "pedagogy_lib.harmonium.dbn.up_pass",
+                            "pedagogy_lib.harmonium.model.hidden_natural",
+                            "pedagogy_lib.harmonium.exact.data_moments"],
+        "ex-3-2-dbn-marginal": ["pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                                "pedagogy_lib.harmonium.model.free_energy_hidden",
+                                "pedagogy_lib.harmonium.exact.visible_transition_matrix",
+                                "pedagogy_lib.harmonium.exact.chain_distributions"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_one_hot_push_through_the_inverted_harmonium_is_refused_when_graded():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch03_deep_models as check\nimport numpy as np\n"
+               "from pedagogy_lib import harmonium as hm\n")
+    code = ("p = check.EX_RBM\n"
+            "inv = hm.EFHParams(p.W.T, p.b_y, p.b_x)\n"
+            "onehot = np.zeros(2 ** p.K)\n"
+            "onehot[hm.state_index(np.atleast_2d(check.EX_X1))[0]] = 1.0\n"
+            "my_p = float(hm.aggregated_posterior(inv, onehot)[hm.state_index(np.atleast_2d(check.EX_Y))[0]])\n")
+    assert_refused_when_graded(check, "ex-3-2-emission", "emission_prob", "my_p", imports, code)
+
+
+def test_the_helmholtz_page_forbids_the_harmonium_conditionals_that_compute_its_layers():
+    """A sigmoid layer of the Helmholtz machine is a harmonium's conditional: with EFHParams built from
+    (G_l, g_l) or (R_l^T, r_l), aggregated_posterior pushes a distribution down (p(y) in two calls), and
+    log_conditional_visible, directed_table, visible_mean, visible_natural, hidden_natural or data_moments
+    give a recognition layer's factor. Each is named by its statement and refused when graded."""
+    routes = {
+        "ex-3-3-helmholtz": ["pedagogy_lib.harmonium.dbn.aggregated_posterior"],
+        "ex-3-3-recognition": ["pedagogy_lib.harmonium.model.log_conditional_visible",
+                               "pedagogy_lib.harmonium.dbn.directed_table",
+                               "pedagogy_lib.harmonium.model.visible_mean",
+                               "pedagogy_lib.harmonium.model.visible_natural",
+                               "pedagogy_lib.harmonium.model.hidden_natural",
+                               "pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                               "pedagogy_lib.harmonium.exact.data_moments"],
+        # data_moments(EFHParams(G_l, g_l, 0), x_{l+1}) is the prediction term of a delta rule,
+        # averaged over the batch: (sigma(x_{l+1} G_l^T + g_l)^T x_{l+1} / N, its mean)
+        "ex-3-3-wake-sleep-step": ["pedagogy_lib.harmonium.exact.data_moments"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_recognition_factors_from_log_conditional_visible_are_refused_when_graded():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch03_deep_models as check\nimport numpy as np\n"
+               "from pedagogy_lib import harmonium as hm\n")
+    code = ("m = check.EX_HM_R\n"
+            "y = np.atleast_2d(check.EX_Y).astype(float)\n"
+            "lp = (hm.log_conditional_visible(hm.EFHParams(m.R[0].T, np.zeros(3), m.r[0]), np.array([[1., 0.]]), y)\n"
+            "      + hm.log_conditional_visible(hm.EFHParams(m.R[1].T, np.zeros(2), m.r[1]), np.array([[1.]]),\n"
+            "                                   np.array([[1., 0.]])))\n"
+            "my_p = float(np.exp(lp[0]))\n")
+    assert_refused_when_graded(check, "ex-3-3-recognition", "recognition_prob", "my_p", imports, code)
+
+
+def test_the_recurrent_page_forbids_the_hidden_means_and_marginals_under_other_names():
+    """r_{t+1} = sigma(b_x + W [y_t, r_t]) is data_moments(params, [y_t, r_t]).b_x, or visible_mean of the
+    inverted harmonium; the prediction log p(y_t | r_t) is minus free_energy_hidden of the inverted
+    conditional RBM, normalized (or the stationary distribution of its visible Gibbs kernel). Each is named
+    by its statement and refused when graded."""
+    routes = {
+        "ex-3-4-recurrent-input": ["pedagogy_lib.harmonium.exact.data_moments",
+                                   "pedagogy_lib.harmonium.model.visible_mean",
+                                   "pedagogy_lib.harmonium.model.visible_natural",
+                                   "pedagogy_lib.harmonium.dbn.aggregated_posterior"],
+        "ex-3-4-refh-filter": ["pedagogy_lib.harmonium.model.free_energy_hidden",
+                               "pedagogy_lib.harmonium.exact.data_moments",
+                               "pedagogy_lib.harmonium.exact.visible_transition_matrix",
+                               "pedagogy_lib.harmonium.exact.chain_distributions",
+                               "pedagogy_lib.harmonium.model.visible_mean",
+                               "pedagogy_lib.harmonium.model.visible_natural",
+                               "pedagogy_lib.harmonium.dbn.aggregated_posterior"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_belief_update_by_data_moments_is_refused_when_graded():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch03_deep_models as check\nimport numpy as np\n"
+               "from pedagogy_lib import harmonium as hm\n")
+    code = ("p, Y = check.EX_REFH, np.asarray(check.EX_SEQ, float)\n"
+            "r = np.full(2, 0.5)\n"
+            "for t in range(2):\n"
+            "    r = hm.data_moments(p, np.r_[Y[t], r][None]).b_x\n"
+            "my_r3 = r\n")
+    assert_refused_when_graded(check, "ex-3-4-recurrent-input", "recurrent_input", "my_r3", imports, code)

@@ -107,3 +107,21 @@ def test_clique_exercise_is_not_the_pages_centre_first_grid():
     factors = [(e, np.ones((2, 2))) for e in p.edges]
     assert g.junction_tree(factors, order=list(p.order)).width + 1 == 7
     assert not check.largest_clique(5)
+
+
+def test_the_harmonium_normalizer_route_to_the_ising_square_is_refused_when_graded():
+    """The square is bipartite ({x1, x4} against {x2, x3}), so in bits s = 2x - 1 it is a harmonium with
+    W = 4J, biases -4J and a constant 4J: its log_partition (or the log-sum-exp of log_marginal_table) is
+    log Z - 4J. Named by the statement and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    assert {"pedagogy_lib.harmonium.exact.log_partition",
+            "pedagogy_lib.harmonium.exact.log_marginal_table",
+            # clamping x1 leaves the chain x2 - x4 - x3: two tree_sum_product calls and a sum
+            "pedagogy_lib.graphical.tree.tree_sum_product"} <= set(check.SUMMATIVE["ex-3-5-ising-z"]["forbidden"])
+    imports = ("from pedagogy_lib.exercises import ch03_inference as check\nimport numpy as np\n"
+               "from pedagogy_lib.harmonium import EFHParams, log_partition\n")
+    code = ("J = check.EX_SQUARE.J\n"
+            "my_Z = float(np.exp(4 * J + log_partition(EFHParams(4 * J * np.ones((2, 2)), -4 * J * np.ones(2),\n"
+            "                                                     -4 * J * np.ones(2)))))\n")
+    assert_refused_when_graded(check, "ex-3-5-ising-z", "ising_square_Z", "my_Z", imports, code)

@@ -190,3 +190,56 @@ def test_asymmetric_pair_rejects(p, q, fragment):
     res = check.asymmetric_pair(p, q)
     assert not res
     assert fragment in str(res)
+
+
+def test_the_twins_of_the_forbidden_entropy_and_quadrature_routes_are_forbidden_too():
+    """scipy.special.kl_div(p, q).sum() is D_KL{p||q} for probability vectors (rel_entr plus y - x, which
+    sums to zero); the adaptive quadratures other than integrate.quad, the page's own grid expectation
+    E_q and the assimilation module's Gaussian quadrature evaluate the Gaussian cross entropy without the
+    derivation. Each is named by its
+    statement and refused when graded."""
+    routes = {
+        "ex-4-2-marble-entropies": ["scipy.special.kl_div"],
+        "ex-4-2-gaussian-kl": ["scipy.integrate.quad_vec", "scipy.integrate.tanhsinh",
+                               "scipy.integrate.fixed_quad", "scipy.integrate.cubature", "E_q",
+                               # Gauss-Hermite quadrature of E_p[log p - log q], exact for a quadratic
+                               "pedagogy_lib.assimilation.adf.gaussian_moments"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+
+
+def test_the_quad_vec_route_to_the_gaussian_kl_is_refused_when_graded():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch04_objectives as check\nimport numpy as np\n"
+               "from scipy import integrate, stats\n")
+    code = ("e = check.EX_KL\n"
+            "sp, sq = np.sqrt(e.sigma2_p), np.sqrt(e.sigma2_q)\n"
+            "f = lambda y: stats.norm.pdf(y, e.mu_p, sp) * (stats.norm.logpdf(y, e.mu_p, sp)\n"
+            "                                               - stats.norm.logpdf(y, e.mu_q, sq))\n"
+            "my_kl = float(integrate.quad_vec(f, -np.inf, np.inf)[0])\n")
+    assert_refused_when_graded(check, "ex-4-2-gaussian-kl", "gaussian_kl", "my_kl", imports, code)
+
+
+def test_the_gaussian_fitters_are_forbidden_for_the_log_normal_fit():
+    """Once the data are logged the minimizer is the Gaussian maximum-likelihood fit: besides norm.fit,
+    multivariate_normal.fit, a one-component fit_gmm (or its M step) and a one-state fit_hmm return it
+    in one call. Each is named by the statement and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    names = {"scipy.stats.multivariate_normal.fit", "pedagogy_lib.mixture.em.fit_gmm",
+             "pedagogy_lib.mixture.em.gmm_m_step", "pedagogy_lib.hmm.em.fit_hmm"}
+    assert names <= set(check.SUMMATIVE["ex-4-2-ml-estimate"]["forbidden"])
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    ex = next(x for x in all_exercises() if x.label == "ex-4-2-ml-estimate")
+    imports = ("from pedagogy_lib.exercises import ch04_objectives as check\nimport numpy as np\n"
+               "from scipy import stats\n")
+    code = ("m, C = stats.multivariate_normal.fit(np.log(check.EX_ML_DATA)[:, None])\n"
+            "my_mu, my_sigma2 = float(m[0]), float(C[0, 0])\n")
+    passed, text = G.grade_exercise("ex-4-2-ml-estimate", ex.checker_module, "ml_estimate",
+                                    ["my_mu", "my_sigma2"], [(imports, False), (code, True)], "s")
+    assert not passed and "not allowed in this exercise" in text, text

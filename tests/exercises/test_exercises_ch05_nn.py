@@ -359,3 +359,27 @@ def test_library_routes_pass_ungraded_and_are_refused_when_graded(label):
     exec(_ROUTE_IMPORTS + code, namespace)
     assert getattr(check, checker_name)(namespace[name])     # a real route while the library is available
     assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
+
+
+def test_finite_differences_reached_through_an_optimizer_are_refused_when_graded():
+    """minimize(..., jac="3-point", options={"maxiter": 0}).jac is a central-difference gradient of any
+    scalar function; it goes through scipy.optimize._numdiff.approx_derivative, which the statement
+    forbids and the grader disables wherever it is reached, so the residual block's backward pass cannot
+    be read off it."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch05_nn as check\nimport numpy as np\n"
+               "from scipy import optimize\n")
+    code = ("def _grad(f, v):\n"
+            "    return optimize.minimize(f, v, method='BFGS', jac='3-point', options={'maxiter': 0}).jac\n"
+            "\n"
+            "\n"
+            "def residual_backward(D, d, Z_prev, G):\n"
+            "    def out(D_, d_, Z_):\n"
+            "        return Z_ + np.tanh(Z_ @ D_.T + d_)\n"
+            "    gZ = _grad(lambda v: np.sum(G * out(D, d, v.reshape(Z_prev.shape))), Z_prev.ravel())\n"
+            "    gD = _grad(lambda v: np.sum(G * out(v.reshape(D.shape), d, Z_prev)), D.ravel())\n"
+            "    gd = _grad(lambda v: np.sum(G * out(D, v, Z_prev)), d.copy())\n"
+            "    return gZ.reshape(Z_prev.shape), gD.reshape(D.shape), gd\n")
+    assert_refused_when_graded(check, "ex-5-1-3-dense-backward", "residual_backward", "residual_backward",
+                               imports, code)

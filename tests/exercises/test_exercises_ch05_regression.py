@@ -235,3 +235,53 @@ def test_lofo_exercise_answer_is_not_written_out_on_the_page():
         code = "".join(c["source"])
         if c["cell_type"] == "code":
             assert not ("np.ix_(" in code and "np.linalg.solve" in code), code[:200]
+
+
+def test_the_least_squares_solvers_other_than_lstsq_are_forbidden_for_the_normal_equations():
+    """scipy.optimize.lsq_linear, least_squares and the iterative scipy.sparse.linalg.lsqr / lsmr solve
+    the least-squares problem row by row without the normal equations, as lstsq and pinv would. Each is
+    named by the statement and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    names = {"scipy.optimize.lsq_linear", "scipy.optimize.least_squares", "scipy.sparse.linalg.lsqr",
+             "scipy.sparse.linalg.lsmr"}
+    assert names <= set(check.SUMMATIVE["ex-5-1-1-normal-equations"]["forbidden"])
+    imports = ("from pedagogy_lib.exercises import ch05_regression as check\nimport numpy as np\n"
+               "from scipy.optimize import lsq_linear\n")
+    code = ("Y, X = check.EX_NORMAL.Y, check.EX_NORMAL.X\n"
+            "my_D = np.vstack([lsq_linear(Y.T, X[k], tol=1e-14).x for k in range(X.shape[0])])\n")
+    assert_refused_when_graded(check, "ex-5-1-1-normal-equations", "normal_equations", "my_D", imports, code)
+
+
+def test_the_gaussian_posterior_helpers_are_forbidden_for_the_normal_equations_and_ridge():
+    """The posterior mean of D under a Gaussian prior is ridge (sigma_d^2 as given, or divided by N for
+    Eq. 5.6 as printed) and, with a very broad prior, least squares: a one-step Kalman filter or smoother,
+    the factor analyzer's posterior, or the linear-Gaussian model's exact posterior (and local_vb, whose
+    means are that posterior's) computes it in one call; so do bayes_invert and condition for the normal
+    equations. Each is named by its statement and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    helpers = {"pedagogy_lib.lgssm.kalman.kalman_filter", "pedagogy_lib.lgssm.kalman.kalman_smoother",
+               "pedagogy_lib.factor.model.fa_posterior", "pedagogy_lib.vi.amortized.exact_posterior",
+               "pedagogy_lib.vi.amortized.local_vb"}
+    assert helpers <= set(check.SUMMATIVE["ex-5-1-1-ridge-conventions"]["forbidden"])
+    assert helpers | {"pedagogy_lib.gaussian.blocks.bayes_invert", "pedagogy_lib.gaussian.blocks.condition"} <= set(
+        check.SUMMATIVE["ex-5-1-1-normal-equations"]["forbidden"])
+    imports = ("from pedagogy_lib.exercises import ch05_regression as check\nimport numpy as np\n"
+               "from pedagogy_lib.vi.amortized import exact_posterior, linear_gaussian_model\n")
+    code = ("e = check.EX_RIDGE\n"
+            "M, N = e.Y.shape\n"
+            "def pm(s2d):\n"
+            "    s = np.sqrt(s2d)\n"
+            "    return s * exact_posterior(linear_gaussian_model(s * e.Y.T, np.zeros(N), e.sigma2), e.X)[0]\n"
+            "my_D_bayes, my_D_draft = pm(e.sigma2_d), pm(e.sigma2_d / N)\n")
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    ex = next(x for x in all_exercises() if x.label == "ex-5-1-1-ridge-conventions")
+    passed, text = G.grade_exercise("ex-5-1-1-ridge-conventions", ex.checker_module, "ridge_conventions",
+                                    ["my_D_bayes", "my_D_draft"], [(imports, False), (code, True)], "s")
+    assert not passed and "not allowed in this exercise" in text, text
+    code = ("Y, X = check.EX_NORMAL.Y, check.EX_NORMAL.X\n"
+            "my_D = 1e5 * exact_posterior(linear_gaussian_model(1e5 * Y.T, np.zeros(Y.shape[1]), 1.0), X)[0]\n")
+    assert_refused_when_graded(check, "ex-5-1-1-normal-equations", "normal_equations", "my_D", imports, code)
