@@ -767,7 +767,13 @@ SUMMATIVE = {
                                             "scipy.optimize._numdiff.approx_derivative",
                                             "scipy.optimize.minimize",
                                             "scipy.differentiate.derivative",
-                                            "scipy.differentiate.jacobian"],
+                                            "scipy.differentiate.jacobian",
+                                            # responsibilities, or sum_k r_k (x - mu_k), of the noised
+                                            # mixture; finite-difference gradients at the start point
+                                            "pedagogy_lib.mixture.em.clamped_responsibilities",
+                                            "pedagogy_lib.mixture.em.gmm_suff_stats",
+                                            "scipy.optimize.least_squares",
+                                            "scipy.optimize.fmin_bfgs"],
                               "same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
     "ex-8-3-2-reverse-step": {"forbidden": ["pedagogy_lib.diffusion.losses.mean_from_m_hat",
@@ -825,7 +831,10 @@ SUMMATIVE = {
         "forbidden": ["pedagogy_lib.diffusion.losses.reverse_variances",
                       "pedagogy_lib.diffusion.forward.posterior_transition",
                       "pedagogy_lib.gaussian.blocks.bayes_invert",
-                      "pedagogy_lib.gaussian.blocks.condition"]},
+                      "pedagogy_lib.gaussian.blocks.condition",
+                      # the scalar conjugate updates: x_5 / beta is x_4 plus independent noise
+                      "pedagogy_lib.vi.bbvi.normal_normal_posterior",
+                      "pedagogy_lib.learning.regression.bayesian_linear_regression"]},
     "ex-8-3-2-langevin-bias": {
         "forbidden": ["scipy.linalg.solve_discrete_lyapunov",
                       "pedagogy_lib.contrastive.cpc.stationary_params"]},
@@ -841,7 +850,12 @@ SUMMATIVE = {
                       "pedagogy_lib.nn.network.numerical_gradient",
                       "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
                       "scipy.optimize.minimize", "scipy.differentiate.derivative",
-                      "scipy.differentiate.jacobian"]},
+                      "scipy.differentiate.jacobian",
+                      # responsibilities, or sum_k r_k (x - mu_k), of the noised mixture;
+                      # finite-difference gradients at the start point
+                      "pedagogy_lib.mixture.em.clamped_responsibilities",
+                      "pedagogy_lib.mixture.em.gmm_suff_stats",
+                      "scipy.optimize.least_squares", "scipy.optimize.fmin_bfgs"]},
 }
 
 

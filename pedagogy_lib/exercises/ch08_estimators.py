@@ -58,7 +58,7 @@ def variance_slope(answer) -> CheckResult:
     hints = {
         "that is the slope for the page's cost x_1^2; the statement's cost reads two coordinates":
             m2 * m2 + 6 * m2 + 3,
-        "you left out the cross term 2 E[(mu + z_1)^2] E[(mu + z_2)^2] of E[f^2]": 2 * (m2 * m2 + 6 * m2 + 3),
+        "you left out the cross term of E[f^2]: f^2 has more than the two fourth powers": 2 * (m2 * m2 + 6 * m2 + 3),
         "you used E[f]^2 instead of E[f^2]": 4 * (m2 + 1) ** 2,
         "you dropped the constant terms of the moments": 4 * m2 * m2 + 16 * m2,
     }

@@ -295,7 +295,9 @@ SUMMATIVE = {
                       "pedagogy_lib.deepgen.gumbel.soft_categorical_jacobian",
                       "pedagogy_lib.deepgen.gumbel.gumbel_max",
                       "pedagogy_lib.core.logmath.softmax", "pedagogy_lib.core.logmath.log_normalize",
-                      "scipy.special.softmax", "scipy.special.log_softmax"],
+                      "scipy.special.softmax", "scipy.special.log_softmax",
+                      # its gradient minus the target rows is a stable softmax (it wraps log_normalize)
+                      "pedagogy_lib.nn.network.categorical_cross_entropy"],
         "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
     "ex-8-2-2-chi-square": {
         "forbidden": ["scipy.stats.chisquare",
@@ -306,7 +308,10 @@ SUMMATIVE = {
         "forbidden": ["pedagogy_lib.deepgen.gumbel.discrete_loss_and_grad",
                       "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
                       "scipy.optimize.minimize", "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                      "pedagogy_lib.nn.network.numerical_gradient", "pedagogy_lib.core.gradcheck.gradcheck"]},
+                      "pedagogy_lib.nn.network.numerical_gradient", "pedagogy_lib.core.gradcheck.gradcheck",
+                      # finite-difference gradients at the start point:
+                      # fmin_bfgs(..., maxiter=0, full_output=True)[2], least_squares(...).jac
+                      "scipy.optimize.fmin_bfgs", "scipy.optimize.least_squares"]},
     "ex-8-2-2-density": {
         "forbidden": ["pedagogy_lib.deepgen.gumbel.concrete_log_density"]},
 }

@@ -56,8 +56,8 @@ def scalar_mode(nu):
     z, t = y / c, a / (lam * c * c)
     ref = np.sign(z) * max(abs(z) - t, 0.0)
     hints = {
-        "your threshold is alpha as it stands in the objective: rescale the objective so that "
-        "(x - y/c)^2 has weight 1/2, then read the threshold off": np.sign(z) * max(abs(z) - a, 0.0),
+        "your threshold is alpha as it stands in the objective, which leaves out the weight of its "
+        "quadratic term": np.sign(z) * max(abs(z) - a, 0.0),
         "that is the unpenalized least-squares solution y / c (no shrinkage)": z,
         "the threshold scales wrongly with c: check how c enters it": np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
     }
@@ -80,7 +80,7 @@ def logdet_gradient(G):
                               ["that has the shape of C: the statement asks for the gradient in the diagonal d, "
                                "a vector of length K."])
     hints = {
-        "you used P instead of its inverse": np.diag(P),
+        "you took the diagonal of P itself: recheck the derivative of a log-determinant": np.diag(P),
         "you left C out: P is not diagonal here": 1 / d,
         "you carried over the factor 2 of the gradient in C (C appears twice in P, d once)": 2 * ref,
     }
@@ -144,7 +144,11 @@ SUMMATIVE = {
                                              "pedagogy_lib.core.gradcheck.gradcheck",
                                              "pedagogy_lib.factor.sparse_coding_em.e_step",
                                              "pedagogy_lib.factor.sparse_coding.laplace_approximation",
-                                             "scipy.optimize.minimize"]},
+                                             "scipy.optimize.minimize",
+                                             # finite-difference gradients at the start point:
+                                             # fmin_bfgs(..., maxiter=0, full_output=True)[2], least_squares(...).jac
+                                             "scipy.optimize.fmin_bfgs",
+                                             "scipy.optimize.least_squares"]},
     "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
                                     "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em",
                                     "pedagogy_lib.factor.sparse_coding_em.free_energy",
@@ -160,5 +164,12 @@ SUMMATIVE = {
                       "scipy.optimize.minimize",
                       "scipy.optimize.fminbound",
                       "scipy.optimize.brent",
-                      "scipy.optimize.golden"]},
+                      "scipy.optimize.golden",
+                      # the other SciPy minimizers find the mode of the hand-written objective as well
+                      "scipy.optimize.fmin",
+                      "scipy.optimize.fmin_powell",
+                      "scipy.optimize.fmin_bfgs",
+                      "scipy.optimize.fmin_l_bfgs_b",
+                      "scipy.optimize.least_squares",
+                      "scipy.optimize.differential_evolution"]},
 }
