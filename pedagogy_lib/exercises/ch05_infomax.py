@@ -447,8 +447,7 @@ SUMMATIVE = {
                                               "pedagogy_lib.mixture.em.fit_gmm_semi_supervised",
                                               "pedagogy_lib.mixture.em.semi_supervised_log_lik",
                                               "pedagogy_lib.mixture.em.gmm_elbo",
-                                              "pedagogy_lib.hmm.em.hmm_posterior",
-                                              "pedagogy_lib.hmm.inference.hmm_smoother"],
+                                              "pedagogy_lib.hmm.em.hmm_posterior"],
                                 "same_data": "the answer is a function, which the grader calls on test problems "
                                              "of the checker's own"},
 }
