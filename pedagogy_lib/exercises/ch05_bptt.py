@@ -271,7 +271,8 @@ SUMMATIVE = {
                                     "pedagogy_lib.core.gradcheck.gradcheck", "scipy.differentiate.derivative",
                                     "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
                                     "scipy.optimize.check_grad", "scipy.optimize._numdiff.approx_derivative",
-                                    "scipy.optimize.minimize"],
+                                    "scipy.optimize.minimize",
+                                    "scipy.optimize.least_squares"],
                       "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                    "checker's own (EX_RTRL, drawn for each student)"},
     "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85 and 1.1, a factor "

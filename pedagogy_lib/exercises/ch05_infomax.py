@@ -422,7 +422,8 @@ SUMMATIVE = {
                                         "pedagogy_lib.nn.infomax.natural_gradient",
                                         "pedagogy_lib.nn.infomax.objective", "pedagogy_lib.core.gradcheck.gradcheck",
                                         "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.check_grad",
-                                        "scipy.optimize.minimize", "numpy.gradient"]},
+                                        "scipy.optimize.minimize", "numpy.gradient",
+                                        "scipy.optimize.least_squares"]},
     "ex-5-2-1-amari": {"forbidden": ["pedagogy_lib.nn.infomax.amari_index"],
                        "same_data": "the answer is a function, which the grader calls on test matrices of the "
                                     "checker's own"},
@@ -433,7 +434,8 @@ SUMMATIVE = {
                                            "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
                                            "scipy.optimize.approx_fprime", "scipy.optimize.check_grad",
                                            "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",
-                                           "numpy.gradient"]},
+                                           "numpy.gradient",
+                                           "scipy.optimize.least_squares"]},
     "ex-5-2-1-which-sources": {"forbidden": ["pedagogy_lib.nn.infomax.stability_constant"],
                                "same_data": "the answer is a constant for each of three named source laws, which "
                                             "the data do not change"},
@@ -444,7 +446,8 @@ SUMMATIVE = {
                                               "pedagogy_lib.mixture.em.gmm_suff_stats",
                                               "pedagogy_lib.mixture.em.fit_gmm_semi_supervised",
                                               "pedagogy_lib.mixture.em.semi_supervised_log_lik",
-                                              "pedagogy_lib.mixture.em.gmm_elbo"],
+                                              "pedagogy_lib.mixture.em.gmm_elbo",
+                                              "pedagogy_lib.hmm.em.hmm_posterior"],
                                 "same_data": "the answer is a function, which the grader calls on test problems "
                                              "of the checker's own"},
 }

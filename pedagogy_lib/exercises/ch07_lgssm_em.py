@@ -116,9 +116,8 @@ def _lag_two_covariances(p: SmootherProblem):
 def cross_moment(answer) -> CheckResult:
     """Exercise (a), ``ex-7-4-cross-moment``: your lag-two cross moment S_20 of the statement for :data:`EX_SMOOTH`.
 
-    Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, the two neighbouring
-    cross-covariances multiplied without the middle state's covariance, a transposed product, and the
-    lag-one moment S_10.
+    Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, a lag-two covariance
+    that leaves out a factor, a product in the wrong order, and the lag-one moment S_10.
     """
     p = EX_SMOOTH
     mu, Uc = p.mu_smooth, p.Upsilon_cross
@@ -440,13 +439,23 @@ def m_step_function(fn) -> CheckResult:
 #: same for every student (courseware/grading.py).
 SUMMATIVE = {
     "ex-7-4-cross-moment": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
-                                          "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+                                          "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                          "pedagogy_lib.lgssm.kalman.kalman_filter",
+                                          "pedagogy_lib.lgssm.kalman.rts_smoother",
+                                          "pedagogy_lib.recursions.generic.forward_filter",
+                                          "pedagogy_lib.recursions.generic.backward_smoother"]},
     "ex-7-4-m-step-a": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model",
                                       "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats",
                                       "pedagogy_lib.lgssm.em.lgssm_m_step",
                                       "pedagogy_lib.lgssm.kalman.kalman_smoother", "scipy.optimize.minimize",
                                       "scipy.optimize.least_squares", "scipy.optimize.minimize_scalar",
-                                      "scipy.optimize.fmin", "numpy.linalg.lstsq"]},
+                                      "scipy.optimize.fmin", "numpy.linalg.lstsq",
+                                      "scipy.optimize.fmin_bfgs",
+                                      "scipy.optimize.fmin_powell",
+                                      "scipy.optimize.fmin_l_bfgs_b",
+                                      "scipy.optimize.fmin_cg",
+                                      "scipy.optimize.fmin_tnc",
+                                      "scipy.optimize.fmin_slsqp"]},
     "ex-7-4-m-step-c": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
                                       "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
     "ex-7-4-similarity": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"]},
