@@ -394,5 +394,6 @@ SUMMATIVE = {
                                         "the checker's own"},
     "ex-1-total-derivative": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
                                             "mpmath.calculus.differentiation.diff"]},
-    "ex-1-bayes-bound-z": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation", "pedagogy_lib.graphical.factors.marginals_by_enumeration", "pedagogy_lib.discrete.categorical.conditional"]},
+    "ex-1-bayes-bound-z": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
+                                         "pedagogy_lib.graphical.bp.belief_propagation", "pedagogy_lib.graphical.factors.marginals_by_enumeration", "pedagogy_lib.discrete.categorical.conditional"]},
 }

@@ -236,7 +236,12 @@ def cheaper_form(answers):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-1-2-scalar-posterior": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
+    "ex-2-1-2-scalar-posterior": {"forbidden": ["pedagogy_lib.assimilation.adf.assumed_density_filter",
+                                                "pedagogy_lib.assimilation.adf.grid_filter",
+                                                "covariance_form",
+                                                "information_form_full",
+                                                "information_form",
+                                                "pedagogy_lib.gaussian.blocks.bayes_invert",
                                                 "pedagogy_lib.gaussian.blocks.condition",
                                                 "pedagogy_lib.lgssm.kalman.kalman_filter",
                                                 "pedagogy_lib.lgssm.kalman.kalman_smoother",
@@ -245,7 +250,11 @@ SUMMATIVE = {
                                                 "pedagogy_lib.gaussian.blocks.joint",
                                                 "pedagogy_lib.assimilation.nonlinear_filters.ekf",
                                                 "pedagogy_lib.assimilation.nonlinear_filters.ukf"]},
-    "ex-2-1-2-gain": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
+    "ex-2-1-2-gain": {"forbidden": ["pedagogy_lib.learning.regression.bayesian_linear_regression",
+                                    "covariance_form",
+                                    "information_form_full",
+                                    "information_form",
+                                    "pedagogy_lib.gaussian.blocks.bayes_invert",
                                     "pedagogy_lib.gaussian.blocks.condition",
                                     "pedagogy_lib.lgssm.kalman.kalman_filter",
                                     "pedagogy_lib.lgssm.kalman.kalman_smoother",

@@ -309,7 +309,8 @@ def lag_one_smoother(answer) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-2-0-time-update": {"forbidden": ["pedagogy_lib.recursions.generic.time_update",
+    "ex-2-2-0-time-update": {"forbidden": ["scipy.linalg.logm",
+                                           "pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
                                            "pedagogy_lib.discrete.categorical.marginal_y",
@@ -317,7 +318,9 @@ SUMMATIVE = {
                                            "pedagogy_lib.hmm.inference.hmm_filter",
                                            "pedagogy_lib.hmm.inference.hmm_smoother",
                                            "numpy.linalg.matrix_power"]},
-    "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.recursions.generic.measurement_update",
+    "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
+                                                  "pedagogy_lib.graphical.junction.junction_tree",
+                                                  "pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.recursions.generic.measurement_update",
                                                   "pedagogy_lib.recursions.generic.forward_filter",
                                                   "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
                                                   "pedagogy_lib.discrete.categorical.invert",
@@ -336,7 +339,10 @@ SUMMATIVE = {
                                               "pedagogy_lib.discrete.categorical.invert",
                                               "pedagogy_lib.discrete.categorical.reverse_arrow",
                                               "pedagogy_lib.discrete.categorical.conditional"]},
-    "ex-2-2-0-evidence": {"forbidden": ["pedagogy_lib.hmm.inference.hmm_filter", "pedagogy_lib.recursions.generic.forward_filter",
+    "ex-2-2-0-evidence": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
+                                        "pedagogy_lib.graphical.junction.junction_tree",
+                                        "pedagogy_lib.graphical.factors.log_partition_by_enumeration",
+                                        "pedagogy_lib.hmm.inference.hmm_filter", "pedagogy_lib.recursions.generic.forward_filter",
                                         "pedagogy_lib.recursions.generic.data_marginals",
                                         "pedagogy_lib.recursions.generic.measurement_update",
                                         "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",

@@ -222,7 +222,9 @@ def laplace_log_evidence(answer):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-1-3-soft-threshold": {"forbidden": ["pedagogy_lib.factor.sparse_coding.soft_threshold",
+    "ex-2-1-3-soft-threshold": {"forbidden": ["scipy.optimize.fmin",
+                                              "scipy.optimize.fmin_powell",
+                                              "pedagogy_lib.factor.sparse_coding.soft_threshold",
                                               "pedagogy_lib.factor.sparse_coding.map_estimate",
                                               "pedagogy_lib.factor.sparse_coding.laplace_approximation",
                                               "pedagogy_lib.factor.sparse_coding_em.batch_map",
