@@ -127,9 +127,13 @@ def rhs_numba(kind, theta, x, out):
         out[1] = x[0] * (theta[1] - x[2]) - x[1]
         out[2] = x[0] * x[1] - theta[2] * x[2]
     else:
+        # the wrap-around entries written out, so the middle loop has no index arithmetic and vectorizes
         F = theta[0]
-        for i in range(n):
-            out[i] = (x[(i + 1) % n] - x[(i - 2 + n) % n]) * x[(i - 1 + n) % n] - x[i] + F
+        out[0] = (x[1] - x[n - 2]) * x[n - 1] - x[0] + F
+        out[1] = (x[2] - x[n - 1]) * x[0] - x[1] + F
+        for i in range(2, n - 1):
+            out[i] = (x[i + 1] - x[i - 2]) * x[i - 1] - x[i] + F
+        out[n - 1] = (x[0] - x[n - 3]) * x[n - 2] - x[n - 1] + F
 
 
 @njit
@@ -163,16 +167,27 @@ def vjp_numba(kind, theta, x, w, out):
 @njit
 def cycle_forward_numba(kind, theta, dt, n_steps, x, stages, out):
     """One cycle from ``x`` into ``out``; for RK4 kinds the stage inputs go to ``stages`` (n_steps, 4, n)."""
+    cycle_forward_work_numba(kind, theta, dt, n_steps, x, stages, np.empty((5, x.shape[0])), out)
+
+
+@njit
+def cycle_forward_work_numba(kind, theta, dt, n_steps, x, stages, work, out):
+    """:func:`cycle_forward_numba` with its work rows passed in (``work`` (5, n)), for loops over many states.
+
+    ``out`` may be ``x`` itself (the new state is formed in ``work`` and copied at the end).
+    """
     n = x.shape[0]
     if kind == 2:
+        nxt = work[0]
         for i in range(n):
             s = theta[n * n + i]
             for j in range(n):
                 s += theta[i * n + j] * x[j]
-            out[i] = s
+            nxt[i] = s
+        out[:] = nxt
         return
-    cur = x.copy()
-    k1, k2, k3, k4 = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    cur, k1, k2, k3, k4 = work[0], work[1], work[2], work[3], work[4]
+    cur[:] = x
     for s in range(n_steps):
         stages[s, 0] = cur
         rhs_numba(kind, theta, cur, k1)
