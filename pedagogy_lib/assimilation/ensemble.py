@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng, check_spd
 from ..core.jit import njit
-from .lorenz import cycle_forward_numpy, cycle_forward_work_numba
+from .lorenz import cycle_forward_numpy, cycle_forward_work_numba, l96_ensemble_cycle_numba
 from .model import DAModel, check_model, check_observations, check_truth, make_result, psd_sqrt
 
 __all__ = ["enkf", "exact_ensemble", "METHODS"]
@@ -278,12 +278,15 @@ def enkf_run_numba(dyn, E0, y, obs, noise, method, inflation, loc, ens_out, stat
     m = y.shape[1]
     E = E0.copy()
     A, Enew = np.empty((N, n)), np.empty((N, n))
-    stages, work = np.empty((n_steps, 4, n)), np.empty((5, n))
+    stages, work, work_cols = np.empty((n_steps, 4, n)), np.empty((5, n)), np.empty((6, n, N))
     ws = (np.empty((N, m)), np.empty((m, m)), np.empty((m, N)), np.empty((N, N)), np.empty((N, n)), np.empty((N, m)))
     for t in range(T):
         if t > 0:
+            if kind == 1:                            # Lorenz-96: all members at once, members in the inner loops
+                l96_ensemble_cycle_numba(theta[0], dt, n_steps, E, work_cols)
             for r in range(N):
-                cycle_forward_work_numba(kind, theta, dt, n_steps, E[r], stages, work, E[r])
+                if kind != 1:
+                    cycle_forward_work_numba(kind, theta, dt, n_steps, E[r], stages, work, E[r])
                 if add_noise:
                     E[r] += eta[t, r]
         xbar = fmean[t]

@@ -273,6 +273,52 @@ def cycle_tlm_numba(kind, theta, dt, n_steps, x, dX, x_out, dX_out):
 
 
 @njit
+def l96_field_cols_numba(X, F, out):
+    """Lorenz-96 field of every column of ``X`` (n, N) (one state per column) into ``out``."""
+    n, N = X.shape
+    for i in range(n):
+        ip, im, imm = (i + 1) % n, (i - 1 + n) % n, (i - 2 + n) % n
+        for r in range(N):
+            out[i, r] = (X[ip, r] - X[imm, r]) * X[im, r] - X[i, r] + F
+
+
+@njit
+def l96_ensemble_cycle_numba(F, dt, n_steps, E, work):
+    """One cycle (``n_steps`` RK4 steps) of every member (row) of ``E`` (N, n), in place, for Lorenz-96.
+
+    The same arithmetic as :func:`cycle_forward_work_numba` on each row (equal to the last bit), with
+    the ensemble transposed into ``work[0]`` so that every inner loop runs over the members (unit
+    stride, no wrap-around inside it); ``work`` is (6, n, N). The NumPy twin is
+    :func:`cycle_forward_numpy` on the whole ensemble.
+    """
+    N, n = E.shape
+    X, S, k1, k2, k3, k4 = work[0], work[1], work[2], work[3], work[4], work[5]
+    for r in range(N):
+        for i in range(n):
+            X[i, r] = E[r, i]
+    for _ in range(n_steps):
+        l96_field_cols_numba(X, F, k1)
+        for i in range(n):
+            for r in range(N):
+                S[i, r] = X[i, r] + 0.5 * dt * k1[i, r]
+        l96_field_cols_numba(S, F, k2)
+        for i in range(n):
+            for r in range(N):
+                S[i, r] = X[i, r] + 0.5 * dt * k2[i, r]
+        l96_field_cols_numba(S, F, k3)
+        for i in range(n):
+            for r in range(N):
+                S[i, r] = X[i, r] + dt * k3[i, r]
+        l96_field_cols_numba(S, F, k4)
+        for i in range(n):
+            for r in range(N):
+                X[i, r] += dt / 6.0 * (k1[i, r] + 2.0 * k2[i, r] + 2.0 * k3[i, r] + k4[i, r])
+    for r in range(N):
+        for i in range(n):
+            E[r, i] = X[i, r]
+
+
+@njit
 def propagate_numba(kind, theta, dt, n_steps, X, out):
     """One cycle for every row (member) of the ensemble ``X`` (N, n)."""
     N, n = X.shape
