@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng, check_spd
 from ..core.jit import njit
-from .lorenz import cycle_forward_numba, cycle_forward_numpy
+from .lorenz import cycle_forward_numpy, cycle_forward_work_numba, l96_ensemble_cycle_numba
 from .model import DAModel, check_model, check_observations, check_truth, make_result, psd_sqrt
 
 __all__ = ["enkf", "exact_ensemble", "METHODS"]
@@ -147,39 +147,161 @@ def letkf_analysis_numba(E, y_t, C, c, r_std, rho, out):
 
 
 @njit
-def enkf_run_numba(kind, theta, dt, n_steps, E0, y, C, c, R, Wr, r_std, eta, add_noise, pert, method,
-                   inflation, L, rho, use_loc, ens_out, fmean_out):
-    """The whole filter: forecast every member (plus model noise ``eta[t]``), inflate, analyse."""
+def chol_solve_numba(S, B):
+    """Solve ``S X = B`` in place of ``B`` (m, k) for a symmetric positive definite ``S`` (m, m).
+
+    ``S = L L^T`` by LAPACK (``np.linalg.cholesky``), then ``L Z = B`` and ``L^T X = Z`` by
+    substitution, one row of ``B`` at a time (the inner loops run along rows, unit stride).
+    """
+    L = np.linalg.cholesky(S)
+    m, k = B.shape
+    for j in range(m):                               # forward: L Z = B
+        inv = 1.0 / L[j, j]
+        Bj = B[j]
+        for r in range(k):
+            Bj[r] *= inv
+        for i in range(j + 1, m):
+            u = L[i, j]
+            Bi = B[i]
+            for r in range(k):
+                Bi[r] -= u * Bj[r]
+    for j in range(m - 1, -1, -1):                   # backward: L^T X = Z
+        inv = 1.0 / L[j, j]
+        Bj = B[j]
+        for r in range(k):
+            Bj[r] *= inv
+        for i in range(j):
+            u = L[j, i]
+            Bi = B[i]
+            for r in range(k):
+                Bi[r] -= u * Bj[r]
+
+
+@njit
+def colour_numba(Z, obs, out):
+    """Observation perturbations ``out = Z L_R^T`` (N, m) from standard normals ``Z`` (N, m)."""
+    LrT, r_std, r_diag = obs[6], obs[5], obs[7]
+    if r_diag:                                       # diagonal Sigma_y_x: L_R is the diagonal of r_std
+        for r in range(Z.shape[0]):
+            for k in range(Z.shape[1]):
+                out[r, k] = Z[r, k] * r_std[k]
+    else:
+        np.dot(Z, LrT, out)
+
+
+@njit
+def po_update_numba(E, A, xbar, y_t, obs, Z, ws):
+    """Perturbed-observation analysis without localization, in ensemble space and in place of ``E``.
+
+    ``A`` (N, n) are the (inflated) anomalies of ``E`` about ``xbar``. With ``HA = A C^T`` and the
+    innovation covariance ``S = HA^T HA / (N - 1) + R``, the gain is ``K^T = S^{-1} HA^T A / (N - 1)``,
+    so ``E + D K^T = E + (D S^{-1} HA^T) A / (N - 1)``, with ``D = y + eps - C xbar - HA - c``
+    the perturbed innovations (``E C^T = xbar C^T + HA``). One Cholesky solve with N right-hand sides
+    and four small matrix products; ``ws = (HA, S, Dt, W, WA, P)`` are work arrays.
+    """
+    C, c, R, CT = obs[0], obs[1], obs[2], obs[3]
+    HA, S, Dt, W, WA, P = ws
+    N, n = E.shape
+    m = y_t.shape[0]
+    np.dot(A, CT, HA)
+    np.dot(HA.T, HA, S)
+    for i in range(m):
+        for j in range(m):
+            S[i, j] = S[i, j] / (N - 1) + R[i, j]
+    colour_numba(Z, obs, P)
+    for k in range(m):
+        d0 = y_t[k] - c[k]
+        for j in range(n):
+            d0 -= C[k, j] * xbar[j]
+        for r in range(N):
+            Dt[k, r] = d0 + P[r, k] - HA[r, k]
+    chol_solve_numba(S, Dt)                          # Dt = S^{-1} D^T  (m, N)
+    np.dot(Dt.T, HA.T, W)                            # W = D S^{-1} HA^T  (N, N)
+    np.dot(W, A, WA)
+    for r in range(N):
+        for j in range(n):
+            E[r, j] += WA[r, j] / (N - 1)
+
+
+@njit
+def ensemble_stats_numba(E, mean_out, t, spread_out):
+    """Analysis mean of ``E`` into ``mean_out[t]`` and its spread (root mean sample variance) into ``spread_out[t]``."""
+    N, n = E.shape
+    xbar = mean_out[t]
+    xbar[:] = 0.0
+    for r in range(N):
+        for j in range(n):
+            xbar[j] += E[r, j]
+    for j in range(n):
+        xbar[j] /= N
+    v = np.zeros(n)
+    for r in range(N):
+        for j in range(n):
+            d = E[r, j] - xbar[j]
+            v[j] += d * d
+    spread_out[t] = np.sqrt(np.sum(v / (N - 1)) / n)
+
+
+@njit
+def enkf_analysis_numba(E, A, xbar, t, y, obs, Z, method, loc, ws, Enew):
+    """The analysis of cycle ``t`` in place of ``E`` (inflated, with anomalies ``A`` about ``xbar``)."""
+    L, rho, use_loc = loc
+    if method == 0 and not use_loc:
+        po_update_numba(E, A, xbar, y[t], obs, Z[t], ws)
+        return
+    C, c, R, Wr, r_std = obs[0], obs[1], obs[2], obs[4], obs[5]
+    if method == 0:
+        P = ws[5]
+        colour_numba(Z[t], obs, P)
+        po_analysis_numba(E, y[t], C, c, R, P, L, use_loc, Enew)
+    elif use_loc:
+        letkf_analysis_numba(E, y[t], C, c, r_std, rho, Enew)
+    else:
+        etkf_analysis_numba(E, y[t], C, c, Wr, Enew)
+    E[:] = Enew
+
+
+@njit
+def enkf_run_numba(dyn, E0, y, obs, noise, method, inflation, loc, ens_out, stats_out):
+    """The whole filter: forecast every member (plus model noise), inflate, analyse.
+
+    ``dyn = (kind, theta, dt, n_steps)``; ``obs = (C, c, R, C^T, Wr, r_std, L_R^T, R is diagonal)``;
+    ``noise = (eta, add_noise, Z)`` with ``Z`` (T, N, m) the standard normals of the observation
+    perturbations; ``loc = (L, rho, use_loc)``; ``stats_out = (forecast means, analysis means,
+    spreads)``; the analysis ensembles go to ``ens_out`` (T, N, n).
+    """
+    kind, theta, dt, n_steps = dyn
+    eta, add_noise, Z = noise
+    fmean, amean, spread = stats_out
     T = y.shape[0]
     N, n = E0.shape
+    m = y.shape[1]
     E = E0.copy()
-    stages = np.empty((n_steps, 4, n))
-    tmp = np.empty(n)
-    Enew = np.empty((N, n))
+    A, Enew = np.empty((N, n)), np.empty((N, n))
+    stages, work, work_cols = np.empty((n_steps, 4, n)), np.empty((5, n)), np.empty((6, n, N))
+    ws = (np.empty((N, m)), np.empty((m, m)), np.empty((m, N)), np.empty((N, N)), np.empty((N, n)), np.empty((N, m)))
     for t in range(T):
         if t > 0:
+            if kind == 1:                            # Lorenz-96: all members at once, members in the inner loops
+                l96_ensemble_cycle_numba(theta[0], dt, n_steps, E, work_cols)
             for r in range(N):
-                cycle_forward_numba(kind, theta, dt, n_steps, E[r], stages, tmp)
+                if kind != 1:
+                    cycle_forward_work_numba(kind, theta, dt, n_steps, E[r], stages, work, E[r])
                 if add_noise:
-                    E[r] = tmp + eta[t, r]
-                else:
-                    E[r] = tmp
-        xbar = np.zeros(n)
+                    E[r] += eta[t, r]
+        xbar = fmean[t]
+        xbar[:] = 0.0
         for r in range(N):
             xbar += E[r]
         xbar /= N
-        fmean_out[t] = xbar
-        if inflation != 1.0:
-            for r in range(N):
-                E[r] = xbar + inflation * (E[r] - xbar)
-        if method == 0:
-            po_analysis_numba(E, y[t], C, c, R, pert[t], L, use_loc, Enew)
-        elif use_loc:
-            letkf_analysis_numba(E, y[t], C, c, r_std, rho, Enew)
-        else:
-            etkf_analysis_numba(E, y[t], C, c, Wr, Enew)
-        E[:] = Enew
+        for r in range(N):
+            for j in range(n):
+                A[r, j] = inflation * (E[r, j] - xbar[j])
+                if inflation != 1.0:
+                    E[r, j] = xbar[j] + A[r, j]
+        enkf_analysis_numba(E, A, xbar, t, y, obs, Z, method, loc, ws, Enew)
         ens_out[t] = E
+        ensemble_stats_numba(E, amean, t, spread)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -187,12 +309,20 @@ def enkf_run_numba(kind, theta, dt, n_steps, E0, y, C, c, R, Wr, r_std, eta, add
 # ------------------------------------------------------------------------------------------------
 
 def po_analysis_numpy(E, y_t, C, c, R, pert, L):
-    """Perturbed-observation analysis (``L`` is None without localization)."""
+    """Perturbed-observation analysis (``L`` is None without localization).
+
+    Without localization in ensemble space, as :func:`po_update_numba`:
+    ``E + (D S^{-1} HA^T) A / (N - 1)`` with ``HA = A C^T`` and ``S = HA^T HA / (N - 1) + R``.
+    """
     N = E.shape[0]
-    Xa = E - E.mean(axis=0)
-    P = Xa.T @ Xa / (N - 1)
-    if L is not None:
-        P = P * L
+    xbar = E.mean(axis=0)
+    Xa = E - xbar
+    if L is None:
+        HA = Xa @ C.T
+        S = HA.T @ HA / (N - 1) + R
+        D = y_t - c - C @ xbar + pert - HA
+        return E + (np.linalg.solve(S, D.T).T @ HA.T) @ Xa / (N - 1)
+    P = Xa.T @ Xa / (N - 1) * L
     PCt = P @ C.T
     K = np.linalg.solve(C @ PCt + R, PCt.T).T
     return E + (y_t + pert - E @ C.T - c) @ K.T
@@ -229,9 +359,12 @@ def letkf_analysis_numpy(E, y_t, C, c, r_std, rho):
     return out
 
 
-def enkf_run_numpy(kind, theta, dt, n_steps, E0, y, C, c, R, Wr, r_std, eta, add_noise, pert, method,
-                   inflation, L, rho, use_loc):
+def enkf_run_numpy(dyn, E0, y, obs, noise, method, inflation, loc):
     """Twin of :func:`enkf_run_numba`; returns ``(ensembles, forecast means)``."""
+    kind, theta, dt, n_steps = dyn
+    C, c, R, _, Wr, r_std, LrT, r_diag = obs
+    eta, add_noise, Z = noise
+    L, rho, use_loc = loc
     T = y.shape[0]
     E = E0.copy()
     ens, fmean = np.empty((T,) + E.shape), np.empty((T, E.shape[1]))
@@ -244,7 +377,8 @@ def enkf_run_numpy(kind, theta, dt, n_steps, E0, y, C, c, R, Wr, r_std, eta, add
         fmean[t] = xbar
         E = xbar + inflation * (E - xbar)
         if method == 0:
-            E = po_analysis_numpy(E, y[t], C, c, R, pert[t], L if use_loc else None)
+            pert = Z[t] * r_std if r_diag else Z[t] @ LrT
+            E = po_analysis_numpy(E, y[t], C, c, R, pert, L if use_loc else None)
         elif use_loc:
             E = letkf_analysis_numpy(E, y[t], C, c, r_std, rho)
         else:
@@ -325,31 +459,33 @@ def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflat
         E0 = as_array(initial_ensemble, "initial_ensemble", shape=(N, n), dims="(N, n)")
     add_noise = bool(np.any(model.Sigma_x))
     eta = (rng.standard_normal((T, N, n)) @ psd_sqrt(model.Sigma_x).T) if add_noise else np.zeros((1, 1, 1))
-    if method == "perturbed":
-        pert = rng.standard_normal((T, N, m)) @ np.linalg.cholesky(model.Sigma_y_x).T
-    else:
-        pert = np.zeros((1, 1, 1))
-    Lr = np.linalg.cholesky(model.Sigma_y_x)
-    Wr = np.ascontiguousarray(np.linalg.inv(Lr))
-    r_std = np.sqrt(np.diag(model.Sigma_y_x)).copy()
+    R = model.Sigma_y_x
+    Z = rng.standard_normal((T, N, m)) if method == "perturbed" else np.zeros((1, 1, 1))
+    Lr = np.linalg.cholesky(R)
+    r_std = np.sqrt(np.diag(R)).copy()
+    r_diag = not np.any(R - np.diag(np.diag(R)))
+    obs = (model.C, model.c, R, np.ascontiguousarray(model.C.T), np.ascontiguousarray(np.linalg.inv(Lr)), r_std,
+           np.ascontiguousarray(Lr.T), r_diag)
     dyn = model.dynamics
-    code = METHODS.index(method)
-    args = (dyn.code, dyn.theta, dyn.dt, dyn.n_steps, E0, y, model.C, model.c, model.Sigma_y_x, Wr, r_std, eta,
-            add_noise, pert, code, inflation, L, rho, use_loc)
+    args = ((dyn.code, dyn.theta, dyn.dt, dyn.n_steps), E0, y, obs, (eta, add_noise, Z), METHODS.index(method),
+            inflation, (L, rho, use_loc))
+    spread = None
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             if backend == "numba":
-                ens, fmean = np.empty((T, N, n)), np.empty((T, n))
-                enkf_run_numba(*args, ens, fmean)
+                ens, fmean, mean, spread = np.empty((T, N, n)), np.empty((T, n)), np.empty((T, n)), np.empty(T)
+                enkf_run_numba(*args, ens, (fmean, mean, spread))
             else:
                 ens, fmean = enkf_run_numpy(*args)
+                mean = ens.mean(axis=1)
     except np.linalg.LinAlgError:
         ens = None
-    if ens is None or not (np.all(np.isfinite(ens)) and np.all(np.isfinite(fmean))):
+    # a NaN or an infinity in any member makes the mean over members non-finite: checking the means suffices
+    if ens is None or not (np.all(np.isfinite(mean)) and np.all(np.isfinite(fmean))):
         raise ValueError("the ensemble overflowed float64 (an analysis met infinite or NaN values): the model "
                          "(its dynamics, Sigma1, Sigma_x, C, Sigma_y_x) or y is too far out of scale; rescale it.")
     name = "EnKF (perturbed observations)" if method == "perturbed" else ("LETKF" if use_loc else "ETKF")
-    return make_result(name, ens.mean(axis=1), None, ens, fmean, truth)
+    return make_result(name, mean, None, ens, fmean, truth, spread=spread)
 
 
 def warmup_kernels() -> None:

@@ -127,9 +127,13 @@ def rhs_numba(kind, theta, x, out):
         out[1] = x[0] * (theta[1] - x[2]) - x[1]
         out[2] = x[0] * x[1] - theta[2] * x[2]
     else:
+        # the wrap-around entries written out, so the middle loop has no index arithmetic and vectorizes
         F = theta[0]
-        for i in range(n):
-            out[i] = (x[(i + 1) % n] - x[(i - 2 + n) % n]) * x[(i - 1 + n) % n] - x[i] + F
+        out[0] = (x[1] - x[n - 2]) * x[n - 1] - x[0] + F
+        out[1] = (x[2] - x[n - 1]) * x[0] - x[1] + F
+        for i in range(2, n - 1):
+            out[i] = (x[i + 1] - x[i - 2]) * x[i - 1] - x[i] + F
+        out[n - 1] = (x[0] - x[n - 3]) * x[n - 2] - x[n - 1] + F
 
 
 @njit
@@ -163,16 +167,27 @@ def vjp_numba(kind, theta, x, w, out):
 @njit
 def cycle_forward_numba(kind, theta, dt, n_steps, x, stages, out):
     """One cycle from ``x`` into ``out``; for RK4 kinds the stage inputs go to ``stages`` (n_steps, 4, n)."""
+    cycle_forward_work_numba(kind, theta, dt, n_steps, x, stages, np.empty((5, x.shape[0])), out)
+
+
+@njit
+def cycle_forward_work_numba(kind, theta, dt, n_steps, x, stages, work, out):
+    """:func:`cycle_forward_numba` with its work rows passed in (``work`` (5, n)), for loops over many states.
+
+    ``out`` may be ``x`` itself (the new state is formed in ``work`` and copied at the end).
+    """
     n = x.shape[0]
     if kind == 2:
+        nxt = work[0]
         for i in range(n):
             s = theta[n * n + i]
             for j in range(n):
                 s += theta[i * n + j] * x[j]
-            out[i] = s
+            nxt[i] = s
+        out[:] = nxt
         return
-    cur = x.copy()
-    k1, k2, k3, k4 = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    cur, k1, k2, k3, k4 = work[0], work[1], work[2], work[3], work[4]
+    cur[:] = x
     for s in range(n_steps):
         stages[s, 0] = cur
         rhs_numba(kind, theta, cur, k1)
@@ -255,6 +270,52 @@ def cycle_tlm_numba(kind, theta, dt, n_steps, x, dX, x_out, dX_out):
             for i in range(n):
                 d[r, i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
     dX_out[:] = d
+
+
+@njit
+def l96_field_cols_numba(X, F, out):
+    """Lorenz-96 field of every column of ``X`` (n, N) (one state per column) into ``out``."""
+    n, N = X.shape
+    for i in range(n):
+        ip, im, imm = (i + 1) % n, (i - 1 + n) % n, (i - 2 + n) % n
+        for r in range(N):
+            out[i, r] = (X[ip, r] - X[imm, r]) * X[im, r] - X[i, r] + F
+
+
+@njit
+def l96_ensemble_cycle_numba(F, dt, n_steps, E, work):
+    """One cycle (``n_steps`` RK4 steps) of every member (row) of ``E`` (N, n), in place, for Lorenz-96.
+
+    The same arithmetic as :func:`cycle_forward_work_numba` on each row (equal to the last bit), with
+    the ensemble transposed into ``work[0]`` so that every inner loop runs over the members (unit
+    stride, no wrap-around inside it); ``work`` is (6, n, N). The NumPy twin is
+    :func:`cycle_forward_numpy` on the whole ensemble.
+    """
+    N, n = E.shape
+    X, S, k1, k2, k3, k4 = work[0], work[1], work[2], work[3], work[4], work[5]
+    for r in range(N):
+        for i in range(n):
+            X[i, r] = E[r, i]
+    for _ in range(n_steps):
+        l96_field_cols_numba(X, F, k1)
+        for i in range(n):
+            for r in range(N):
+                S[i, r] = X[i, r] + 0.5 * dt * k1[i, r]
+        l96_field_cols_numba(S, F, k2)
+        for i in range(n):
+            for r in range(N):
+                S[i, r] = X[i, r] + 0.5 * dt * k2[i, r]
+        l96_field_cols_numba(S, F, k3)
+        for i in range(n):
+            for r in range(N):
+                S[i, r] = X[i, r] + dt * k3[i, r]
+        l96_field_cols_numba(S, F, k4)
+        for i in range(n):
+            for r in range(N):
+                X[i, r] += dt / 6.0 * (k1[i, r] + 2.0 * k2[i, r] + 2.0 * k3[i, r] + k4[i, r])
+    for r in range(N):
+        for i in range(n):
+            E[r, i] = X[i, r]
 
 
 @njit

@@ -222,8 +222,12 @@ def periodic_taper(n: int, radius) -> np.ndarray:
     return gaspari_cohn(d / radius)
 
 
-def make_result(method: str, mean, cov, ensemble, forecast_mean, truth, *, cost=np.nan, n_iter=0) -> AssimilationResult:
+def make_result(method: str, mean, cov, ensemble, forecast_mean, truth, *, cost=np.nan, n_iter=0,
+                spread=None) -> AssimilationResult:
     """Assemble an :class:`AssimilationResult`, computing RMSE (against ``truth``) and spread.
+
+    ``spread`` (T,), when given, is taken as computed (a filter's kernel that already has it);
+    otherwise it is the root mean sample variance of ``ensemble``, or the root mean variance of ``cov``.
 
     Raises
     ------
@@ -238,7 +242,9 @@ def make_result(method: str, mean, cov, ensemble, forecast_mean, truth, *, cost=
     ensemble = None if ensemble is None else as_array(ensemble, "ensemble", shape=(T, None, n), dims="(T, N, n)")
     truth = check_truth(truth, T, n)
     err = np.full(T, np.nan) if truth is None else np.sqrt(np.mean((mean - truth) ** 2, axis=1))
-    if ensemble is not None:
+    if spread is not None:
+        spread = as_array(spread, "spread", shape=(T,), dims="(T,)")
+    elif ensemble is not None:
         spread = np.sqrt(np.mean(np.var(ensemble, axis=1, ddof=1), axis=1))
     elif cov is not None:
         spread = np.sqrt(np.clip(np.trace(cov, axis1=1, axis2=2), 0.0, None) / n)

@@ -28,7 +28,7 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import digamma, gammaln, logsumexp
+from scipy.special import digamma, gammaln
 
 from ..core.checks import (ConvergenceWarning, as_array, as_scalar, check_backend, check_int, check_moments,
                            check_positive, check_prob_rows, check_spd, positive_scalar)
@@ -241,13 +241,17 @@ def _expectations(q: BGMMPosterior):
     return E_log_pi, E_logdet, logdet_W
 
 
-def _effective_mixture(q: BGMMPosterior) -> GMMParams:
-    """A GMM whose responsibilities are the CAVI label update: covariances (nu_k W_k)^{-1}, weights to match."""
+def _effective_mixture(q: BGMMPosterior, expectations=None) -> GMMParams:
+    """A GMM whose responsibilities are the CAVI label update: covariances (nu_k W_k)^{-1}, weights to match.
+
+    ``expectations`` is ``_expectations(q)`` when the caller has it already.
+    """
     D = q.m.shape[1]
-    E_log_pi, E_logdet, logdet_W = _expectations(q)
+    E_log_pi, E_logdet, logdet_W = _expectations(q) if expectations is None else expectations
     # log pi_k - (1/2) log|Sigma_k| must equal E log pi_k + (1/2) E log|Lambda_k| - D / (2 beta_k)
     log_w = E_log_pi + 0.5 * E_logdet - 0.5 * D / q.beta - 0.5 * (D * np.log(q.nu) + logdet_W)
-    return GMMParams(np.exp(log_w - logsumexp(log_w)), q.m, q.W_inv / q.nu[:, None, None])
+    top = np.max(log_w)                                  # normalized by log-sum-exp (K numbers: plain NumPy)
+    return GMMParams(np.exp(log_w - (top + np.log(np.sum(np.exp(log_w - top))))), q.m, q.W_inv / q.nu[:, None, None])
 
 
 def _moments(stats):
@@ -275,8 +279,8 @@ def bgmm_update_parameters(stats, prior: BGMMPrior) -> BGMMPosterior:
     return _update(stats, prior)
 
 
-def _update(stats, prior):
-    N, ybar, NS = _moments(stats)
+def _update(stats, prior, moments=None):
+    N, ybar, NS = _moments(stats) if moments is None else moments
     beta = prior.beta0 + N
     m = (prior.beta0 * prior.m0 + N[:, None] * ybar) / beta[:, None]
     d = ybar - prior.m0
@@ -324,10 +328,11 @@ def bgmm_elbo(stats, q: BGMMPosterior, prior: BGMMPrior) -> float:
     return _elbo(stats, q, prior)
 
 
-def _elbo(stats, q, prior):
+def _elbo(stats, q, prior, moments=None, expectations=None):
+    """The ELBO; ``moments`` (``_moments(stats)``) and ``expectations`` (``_expectations(q)``) when already known."""
     K, D = q.m.shape
-    N, ybar, NS = _moments(stats)
-    E_log_pi, E_logdet, _ = _expectations(q)
+    N, ybar, NS = _moments(stats) if moments is None else moments
+    E_log_pi, E_logdet, _ = _expectations(q) if expectations is None else expectations
     W = np.linalg.inv(q.W_inv)
     dy = ybar - q.m
     dm = q.m - prior.m0
@@ -397,16 +402,22 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
     q = _update(gmm_stats_from_responsibilities(y, r0), prior)
     elbo = []
     converged = False
+    expectations = None
     for _ in range(n_iter):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            mix = _effective_mixture(q)
+            if expectations is None:
+                expectations = _expectations(q)
+            mix = _effective_mixture(q, expectations)
         if not all(np.all(np.isfinite(a)) for a in mix):
             raise ValueError("the variational posterior overflows float64: prior and y must be on moderate, "
                              f"comparable scales (largest |prior.m0| = {np.max(np.abs(prior.m0)):.3g}, "
                              f"largest |y| = {np.max(np.abs(y)):.3g}).")
         stats = gmm_suff_stats(mix, y, backend=backend)
-        q = _update(stats, prior)
-        elbo.append(_elbo(stats, q, prior))
+        moments = _moments(stats)
+        q = _update(stats, prior, moments)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            expectations = _expectations(q)                # shared by this ELBO and the next label update
+        elbo.append(_elbo(stats, q, prior, moments, expectations))
         floor = 64.0 * np.finfo(float).eps * max(1.0, abs(elbo[-1]))
         if tol > 0 and len(elbo) > 1 and abs(elbo[-1] - elbo[-2]) <= max(tol, floor):
             converged = True
