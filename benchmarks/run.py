@@ -1,6 +1,6 @@
 """Run every benchmark in one process, single-threaded, and write the performance table.
 
-    python3 tasks.py bench        # or: .venv-bench/bin/python benchmarks/run.py [name ...]
+    python3 tasks.py bench        # or: .venv-bench/bin/python benchmarks/run.py [--out FILE] [name ...]
 
 ``python3 tasks.py bench`` runs this in the benchmark environment ``.venv-bench`` (the book's
 packages plus JAX and dynamax); the particles peer, which requires NumPy < 2, runs in
@@ -158,4 +158,9 @@ def main(names: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    args = sys.argv[1:]
+    if "--out" in args:              # another table file, e.g. a run under a second OpenBLAS core type
+        i = args.index("--out")
+        OUT = Path(args[i + 1]).resolve()
+        del args[i:i + 2]
+    sys.exit(main(args))
