@@ -5,10 +5,10 @@ The way a careful user would write it: the label update as one ``@njit`` loop ov
 (for each point the K log-responsibilities from the Cholesky factor of each expected precision
 ``nu_k W_k``, a log-sum-exp, the responsibilities, their entropy, and the responsibility-weighted
 sums of ``d = y_n - m_k`` and ``d d^T`` accumulated per component), and the parameter update and
-the ELBO (Bishop's Eqs. 10.58-10.63 and 10.70-10.77) in a few lines of NumPy and SciPy on the
-``K x D x D`` factors. Priors and initialization are scikit-learn's parameterization, as in the
-library: ``W0_inv`` is the inverse Wishart scale, soft counts get ``10 eps`` added. It returns the
-same things as ``cavi_bgmm``: the final factors ``(alpha, beta, m, W_inv, nu)`` and the ELBO after
+the ELBO (Bishop 2006, Section 10.2: his results 10.58 to 10.63 and 10.70 to 10.77) in a few
+lines of NumPy and SciPy on the ``K x D x D`` factors. Priors and initialization are
+scikit-learn's parameterization, as in the library: ``W0_inv`` is the inverse Wishart scale,
+soft counts get ``10 eps`` added. It returns the same things as ``cavi_bgmm``: the final factors ``(alpha, beta, m, W_inv, nu)`` and the ELBO after
 every iteration. No input validation, no convergence test (``tol = 0``).
 """
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _labels_numpy(y, m, U, c, Nk, Sd, Sdd):
 
 
 def _update(Nk, Sd, Sdd, mref, alpha0, beta0, m0, W0_inv, nu0):
-    """Bishop's Eqs. 10.58-10.63 from the statistics centred at ``mref``; also returns (N, ybar, N S)."""
+    """Bishop's (2006) results 10.58 to 10.63 from the statistics centred at ``mref``; also returns (N, ybar, N S)."""
     N = Nk + TINY
     Sdd = np.triu(Sdd) + np.swapaxes(np.triu(Sdd, 1), 1, 2)
     delta = Sd / N[:, None]
@@ -113,7 +113,7 @@ def _expect(q):
 
 
 def _elbo(q, moments, H, alpha0, beta0, m0, W0_inv, nu0):
-    """Bishop's Eqs. 10.70-10.77 (the label entropy ``H`` from the pass over the points)."""
+    """Bishop's (2006) results 10.70 to 10.77 (the label entropy ``H`` from the pass over the points)."""
     alpha, beta, m, W_inv, nu = q
     N, ybar, NS = moments
     K, D = m.shape

@@ -637,13 +637,15 @@ def test_validation_factors_are_the_lower_cholesky_factors(m):
 
 @pytest.mark.parametrize("m", [3, 24])
 def test_validation_fast_lane_returns_what_the_full_checks_return(m):
-    # clean float64 arrays take the fast lane of check_params_factored (at m = 24 it declines: the
-    # compiled screen stops at 16); the same numbers as nested lists take the full checks. Results,
+    # clean float64 arrays take the fast lane of check_params_factored (at m = 24, or without numba,
+    # it declines: the compiled screen stops at 16); the same numbers as nested lists take the full checks. Results,
     # factors included, must be identical, and a bad covariance must still reach the full checks' message.
     from pedagogy_lib.lgssm import model
     params, _, _ = random_problem(5, n=3, m=m)
     listed = LGSSMParams(*(None if v is None else np.asarray(v).tolist() for v in params))
-    assert (model._clear_params(params) is not None) == (m <= 16) and model._clear_params(listed) is None
+    from pedagogy_lib.core.jit import HAVE_NUMBA           # without numba the lane is always declined
+    assert (model._clear_params(params) is not None) == (HAVE_NUMBA and m <= 16)
+    assert model._clear_params(listed) is None
     fast, full = model.check_params_factored(params), model.check_params_factored(listed)
     assert fast[1] == full[1]
     for a, b in zip(fast[0] + fast[2], full[0] + full[2]):
