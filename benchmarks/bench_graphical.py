@@ -114,7 +114,7 @@ def run() -> list[dict]:
         [lambda: gtree.tree_sum_product(make_pairwise_tree(parent, phi, psi)),
          lambda: ref_graphical.tree_sum_product(parent, phi, psi, levs),
          lambda: ref_graphical.tree_sum_product(parent, phi, psi)], rounds=15, min_time=0.02)
-    rows.append(row("Sum-product on a random tree, public path (make_pairwise_tree + tree_sum_product)",
+    rows.append(row("Sum-product on a random tree, public path (`make_pairwise_tree`, then `tree_sum_product`)",
                     f"N=1e4, K={K}", t_pub, peer_name="plain NumPy, vectorized by levels (reference)", peer=t_ref2,
                     target="ours <= 1.2 x reference", met=bool(t_pub <= 1.2 * t_ref2),
                     note=f"timed in alternation, validation and topological order included; the reference "
