@@ -231,13 +231,12 @@ def check_spd(S: np.ndarray, name: str) -> np.ndarray:
             factors[idx] = check_spd(S[idx], label)
         return factors
     n = S.shape[0]
-    if HAVE_NUMBA and 0 < n <= SPD_SCREEN_MAX_N:
-        # Small matrices: the whole test (symmetry, Cholesky, the bounds of _scaled_min_eig) in one
-        # compiled call, which removes most of a small model's validation time. Only a clear pass
-        # is taken from it; anything else goes through the path below, which decides and explains.
-        ok, L = spd_screen(S, SYM_RTOL, spd_tolerance(n))
-        if ok:
-            return L
+    # Small matrices: the whole test (symmetry, Cholesky, the bounds of _scaled_min_eig) in one
+    # compiled call, which removes most of a small model's validation time. Only a clear pass is
+    # taken from it; anything else goes through the path below, which decides and explains.
+    L = spd_factor_if_clear(S)
+    if L is not None:
+        return L
     check_symmetric(S, name)
     hint = f"Check the construction, or add jitter, e.g. {name} + 1e-6 * I."
     try:
