@@ -320,41 +320,53 @@ def _child_main() -> int:
                 seen.add(id(inner))
                 disable(inner, dotted)
                 inner = getattr(inner, "__wrapped__", None)
+        stubs = {id(orig): stub for orig, stub in originals.values()}
         for name, mod in list(sys.modules.items()):
             if not name.startswith("pedagogy_lib") or mod is None:
                 continue
-            for orig, stub in originals.values():
-                for k, v in list(vars(mod).items()):
-                    if v is orig:
-                        setattr(mod, k, stub)
+            for k, v in list(vars(mod).items()):
+                if id(v) in stubs and v is not stubs[id(v)]:
+                    setattr(mod, k, stubs[id(v)])
 
     real_import = builtins.__import__
 
     busy = []
 
-    def library_module_loading(exclude=None) -> bool:
-        """A module of the library is being executed (its ``import`` inside it has not returned).
-        Stubbing then waits: looking a forbidden name up goes through a family's lazy attributes,
-        which would import that family's other modules while this one is half made, and theirs
-        import from it (a circular import that only the grader caused)."""
+    def module_loading(exclude=None) -> bool:
+        """A module is being executed (an ``import`` inside it has not returned). Stubbing then waits:
+        looking a forbidden name up can import lazily (a family's attributes, ``scipy.stats``), and what
+        it imports may import from the half-made module (a circular import that only the grader caused)."""
         for name, module in list(sys.modules.items()):
-            if name.startswith("pedagogy_lib") and name != exclude \
-                    and getattr(getattr(module, "__spec__", None), "_initializing", False):
+            if name != exclude and getattr(getattr(module, "__spec__", None), "_initializing", False):
                 return True
         return False
 
+    stubbed_at: list = [None]
+    depth = [0]
+
     def stub_now(loaded=None):
-        # looking a name up may import a family lazily: no re-entry, and not while a module is half made;
-        # the import that finishes last (the outermost) stubs what the ones inside it loaded
-        if forbidden and not busy and not library_module_loading(exclude=loaded):
-            busy.append(True)
-            try:
-                apply_stubs()
-            finally:
-                busy.pop()
+        # no re-entry, and not inside an import statement or while a module is half made: the import that
+        # finishes last (the outermost) stubs what the ones inside it loaded. Only a module loaded since
+        # the last pass can hold a forbidden name or bind one unstubbed, so an import of what is already
+        # loaded (the library's imports inside its functions, run at every call) costs nothing
+        if not forbidden or busy or depth[0]:
+            return
+        now = (len(sys.modules), next(reversed(sys.modules)))
+        if now == stubbed_at[0] or module_loading(exclude=loaded):
+            return
+        busy.append(True)
+        try:
+            apply_stubs()
+        finally:
+            busy.pop()
+        stubbed_at[0] = now      # as it was before the pass: a module the pass itself loaded gets a pass too
 
     def guarded_import(*args, **kwargs):
-        module = real_import(*args, **kwargs)
+        depth[0] += 1
+        try:
+            module = real_import(*args, **kwargs)
+        finally:
+            depth[0] -= 1
         stub_now()
         return module
 
