@@ -12,6 +12,11 @@ player's data and fetched only when the player is first used. In the book they a
 named by content hash (see :mod:`pedagogy_lib.display.plotting`); in a live kernel the player is
 self-contained. The figure is closed afterwards, so the inline backend shows no stray last frame,
 and the number of frames is capped so that pages and builds stay small.
+
+Under the test command (``PEDAGOGY_FAST=1``, see :mod:`pedagogy_lib.core.budget`) ``update`` still
+runs for every frame, in order, but only :data:`FAST_FRAMES` of them, evenly spaced from the first
+to the last, are drawn and kept: encoding the images is most of an animation's cost, and the test
+run executes every notebook twice. The published book and a reader's kernel keep every frame.
 """
 from __future__ import annotations
 
@@ -21,13 +26,16 @@ import itertools
 
 import matplotlib.pyplot as plt
 
+from ..core.budget import fast
 from ..core.checks import check_int
 from .plotting import check_alt, encode_figure, widget_html
 
-__all__ = ["animate", "Animation", "MAX_FRAMES"]
+__all__ = ["animate", "Animation", "MAX_FRAMES", "FAST_FRAMES"]
 
 #: Upper limit on frames per animation.
 MAX_FRAMES = 60
+#: Frames kept per animation under the test command (see the module docstring).
+FAST_FRAMES = 8
 
 _COUNTER = itertools.count(1)
 
@@ -96,17 +104,22 @@ def animate(fig, update, frames: int, *, alt: str, interval: int = 200, max_fram
     Returns
     -------
     Animation
-        Display it (make it the last expression of a cell) to get the player.
+        Display it (make it the last expression of a cell) to get the player. It holds every frame,
+        or :data:`FAST_FRAMES` of them under the test command (see the module docstring).
     """
     frames = check_int(frames, "frames", minimum=1, maximum=max_frames)
     interval = check_int(interval, "interval", minimum=10, maximum=60_000)
     alt = check_alt(alt, "animation")
+    kept = set(range(frames))
+    if fast() and frames > FAST_FRAMES:
+        kept = {round(k * (frames - 1) / (FAST_FRAMES - 1)) for k in range(FAST_FRAMES)}
     images = []
     try:
         dpi = fig.dpi
         for i in range(frames):
             update(i)
-            images.append(encode_figure(fig, tight=False, dpi=dpi))
+            if i in kept:
+                images.append(encode_figure(fig, tight=False, dpi=dpi))
     finally:
         plt.close(fig)
     size = (images[0].width, images[0].height)

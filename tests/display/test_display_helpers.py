@@ -103,6 +103,27 @@ def test_animate_embeds_every_frame_and_closes_the_figure():
     assert 'aria-label="A line tilting up."' not in html
 
 
+def test_under_the_test_command_every_update_runs_but_few_frames_are_kept(monkeypatch):
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
+    calls, n = [], 30
+
+    def update(i):
+        calls.append(i)
+        ax.set_title(str(i))
+
+    monkeypatch.setenv("PEDAGOGY_FAST", "1")
+    anim = animation.animate(fig, update, n, alt="A title counting to thirty.")
+    assert calls == list(range(n))                      # the drawing function saw every frame, in order
+    assert anim.n_frames == animation.FAST_FRAMES < n
+    monkeypatch.setenv("PEDAGOGY_FAST", "0")
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
+    full = animation.animate(fig, lambda i: ax.set_title(str(i)), n, alt="A title counting to thirty.")
+    assert full.n_frames == n
+    # the kept frames are the full run's first, last and evenly spaced ones between
+    assert anim.frames[0] == full.frames[0] and anim.frames[-1] == full.frames[-1]
+    assert set(anim.frames) <= set(full.frames)
+
+
 def test_the_player_has_named_keyboard_controls_and_loads_frames_lazily():
     fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
     anim = animation.animate(fig, lambda i: ax.set_title(str(i)), 3, alt="A title counting to three.")
