@@ -351,14 +351,53 @@ def answer_names(ex: Exercise) -> list[str]:
     return [a.strip() for a in ex.call_args.split(",") if a.strip()]
 
 
-def nbgrader_test(ex: Exercise) -> str:
+def _grading():
+    """``courseware.grading``, whether this file runs as a module of the package or as a script."""
+    try:
+        from . import grading
+    except ImportError:                  # a script run with ``python -I``: its folder is not on the path
+        import importlib.util
+
+        grading = sys.modules.get("msl_course_grading")
+        if grading is None:
+            spec = importlib.util.spec_from_file_location("msl_course_grading", Path(__file__).with_name("grading.py"))
+            grading = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = grading
+            spec.loader.exec_module(grading)
+    return grading
+
+
+def page_imports(ch: ChapterNotebook) -> str:
+    """The import statements of the notebook's code cells, one per line (what binds its module names)."""
+    grading = _grading()
+    return "\n".join(line for c in ch.nb["cells"] if c["cell_type"] == "code" for line in grading.import_statements(_src(c)))
+
+
+def allowed_uses(ex: Exercise, imports: str) -> dict[str, str]:
+    """What the exercise's graded code may call from the restricted packages (``grading.RESTRICTED``):
+    what its reference answer cell (the stub's setup, the solution, the checker call) calls there, and the names its checker module's ``SUMMATIVE`` entry lists
+    under ``"allow"``; ``{canonical name: name as written}``."""
+    import importlib
+
+    grading = _grading()
+    uses = grading.restricted_uses("\n".join([ex.stub_setup, ex.answer_code, ex.call]), imports)
+    mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
+    for dotted in getattr(mod, "SUMMATIVE", {}).get(ex.label, {}).get("allow", ()):
+        uses.setdefault(grading.canonical_name(dotted), dotted)
+    return uses
+
+
+def nbgrader_test(ex: Exercise, allowed: list[str] | None = None) -> str:
     """The locked test cell: a visible check on the book's data, then the hidden summative test.
 
     The hidden part (between nbgrader's HIDDEN TESTS markers, so the release lacks it) names the
-    exercise for ``grading/msl_grading.py``, which grades it outside the student's kernel.
+    exercise for ``grading/msl_grading.py``, which grades it outside the student's kernel, and lists the
+    names (``allowed``, canonical) the answer may call from the packages graded code is restricted in.
     """
-    spec = json.dumps({"label": ex.label, "module": ex.checker_module, "checker": ex.checker,
-                       "names": answer_names(ex)})
+    spec = {"label": ex.label, "module": ex.checker_module, "checker": ex.checker, "names": answer_names(ex)}
+    if allowed is not None:              # what the answer may call from the restricted packages
+        spec["allowed"] = sorted(allowed)
+    spec = json.dumps(spec)
     return (f"# Test of exercise {ex.label}. Run it to check your answer on the book's data; after you submit,\n"
             f"# your answer cell is run again and graded on data of your own, outside this notebook.\n"
             f"from pedagogy_lib.exercises import {ex.checker_module} as _grader\n"
@@ -420,6 +459,7 @@ def instructor_edition(ch: ChapterNotebook) -> dict:
 
 def nbgrader_source(ch: ChapterNotebook, points: dict) -> dict:
     nb = student_edition(ch)                       # the student edition's cells, minus the solution checks
+    imports = page_imports(ch)
     removed = sorted(ch.solution_checks)
     shift = {ex.label: sum(1 for j in removed if j < ex.answer_cell) for ex in ch.exercises}
     inserted = 0
@@ -430,7 +470,7 @@ def nbgrader_source(ch: ChapterNotebook, points: dict) -> dict:
         cell["metadata"] = dict(cell.get("metadata", {}), nbgrader={
             "grade": False, "grade_id": f"{ex.label}-answer", "locked": False, "schema_version": 3,
             "solution": True, "task": False})
-        test = _code_cell(nbgrader_test(ex), {"nbgrader": {
+        test = _code_cell(nbgrader_test(ex, list(allowed_uses(ex, imports))), {"nbgrader": {
             "grade": True, "grade_id": f"{ex.label}-test", "locked": True, "points": points[ex.label],
             "schema_version": 3, "solution": False, "task": False}, "tags": ["autograder-test"]},
             cell_id="test-" + hashlib.sha1(ex.label.encode()).hexdigest()[:12])

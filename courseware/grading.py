@@ -176,6 +176,151 @@ def kernel_module_names(code: str, imports: str = "") -> list[str]:
     return _library_names_reached(code, imports, lambda name: name == "kernels" or name.endswith("_numba"))
 
 
+#: Where a graded answer may call only what its exercise allows (:data:`ALLOWED_SENTENCE`): the library,
+#: SciPy, networkx and SymPy, whose solvers, integrators, differentiators, distributions and inference
+#: routines can each stand in for the derivation an exercise asks for. NumPy, the standard library and
+#: the parts in :data:`OPEN_PARTS` stay open to every answer.
+RESTRICTED = ("pedagogy_lib", "scipy", "networkx", "sympy")
+#: Parts of the restricted packages every answer may use: the problem data and checkers, the plotting
+#: helpers, SciPy's special functions and linear algebra.
+OPEN_PARTS = ("pedagogy_lib.exercises", "pedagogy_lib.display", "scipy.special", "scipy.linalg")
+
+
+def _within(path: str, prefixes) -> bool:
+    return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
+def _aliases(*sources: str) -> dict[str, str]:
+    """Names that import statements in ``sources`` bind, each mapped to the dotted name it stands for."""
+    bound: dict[str, str] = {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        bound[a.asname] = a.name
+                    else:
+                        bound[a.name.split(".")[0]] = a.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for a in node.names:
+                    if a.name != "*":
+                        bound[a.asname or a.name] = f"{node.module}.{a.name}"
+    return bound
+
+
+def _resolve(path: str) -> tuple[str, str]:
+    """``(canonical name, path up to the object it names)``; see :func:`canonical_name`."""
+    import importlib
+    import types
+
+    parts = path.split(".")
+    obj, i = None, 1
+    while i <= len(parts):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+            i += 1
+        except ImportError:
+            break
+    if obj is None:
+        return path, path
+    for j in range(i - 1, len(parts)):
+        nxt = getattr(obj, parts[j], None)
+        if nxt is None:
+            return ".".join(parts[: j + 1]), ".".join(parts[: j + 1])
+        obj = nxt
+        if not isinstance(obj, types.ModuleType):
+            upto = ".".join(parts[: j + 1])
+            module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+            if isinstance(obj, (types.FunctionType, type)) and module and qualname and "<" not in qualname:
+                return f"{module}.{qualname}", upto
+            return upto, upto
+    return getattr(obj, "__name__", path), path
+
+
+def canonical_name(path: str) -> str:
+    """The object ``path`` names, as one name whatever route reaches it: the defining module and qualified
+    name of a function or class (``pedagogy_lib.hmm.hmm_filter`` and ``pedagogy_lib.hmm.inference.hmm_filter``
+    are one function), else the path up to the first object that is not a module
+    (``scipy.stats.norm.logpdf`` is ``scipy.stats.norm``). Only the restricted packages' own modules are
+    imported to find it."""
+    return _resolve(path)[0]
+
+
+def restricted_uses(code: str, imports: str = "") -> dict[str, str]:
+    """What ``code`` uses from the restricted packages (:data:`RESTRICTED`): ``{canonical name: the name as
+    written, its alias resolved}`` (see :func:`canonical_name`), for a name an import (in ``imports``, the
+    notebook's import code, or in ``code``) binds to one, or an attribute looked up on it. ``getattr`` on
+    such a name, and a star import of one, are given as written, since what they reach cannot be read."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return {}
+    # a name the code binds itself (an assignment, a def, an argument) is the student's, not an alias: what
+    # it could hold of a restricted package got there through a use of an alias, which is reported
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    own |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+    bound = {name: path for name, path in _aliases(imports, code).items() if name not in own
+             and (_within(path, RESTRICTED) or any(p.startswith(path + ".") for p in RESTRICTED))}
+    found: dict[str, str] = {}
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names) \
+                and _within(node.module or "", RESTRICTED):
+            found[f"from {node.module} import *"] = f"from {node.module} import *"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in bound:
+            text = f"getattr({node.args[0].id}, ...)"
+            found[text] = text
+        elif isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in inner:
+            chain, root = [], node
+            while isinstance(root, ast.Attribute):
+                chain.append(root.attr)
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in bound and isinstance(root.ctx, ast.Load):
+                path = ".".join([bound[root.id], *reversed(chain)])
+                if _within(path, RESTRICTED) and not _within(path, OPEN_PARTS):
+                    name, upto = _resolve(path)
+                    if not _within(name, OPEN_PARTS):
+                        found.setdefault(name, upto)
+    return found
+
+
+def restricted_names(code: str, imports: str = "") -> list[str]:
+    """The canonical names of :func:`restricted_uses`, sorted."""
+    return sorted(restricted_uses(code, imports))
+
+
+#: How an exercise's statement says what its graded code may call (:func:`allowed_sentence`).
+ALLOWED_SENTENCE = ("Graded code may use NumPy, `scipy.special`, `scipy.linalg` and Python's standard library; "
+                    "from this library, the rest of SciPy, networkx and SymPy it may call ")
+
+
+def shown_name(written: str) -> str:
+    """A restricted name as a statement shows it: as written, without the ``pedagogy_lib.`` prefix."""
+    return written.removeprefix("pedagogy_lib.")
+
+
+def allowed_sentence(shown: list[str]) -> str:
+    """The sentence of an exercise's statement that lists what its graded code may call (``shown`` as
+    :func:`shown_name` gives them), or says that it may call nothing there."""
+    if not shown:
+        return ALLOWED_SENTENCE + "nothing."
+    names = [f"`{n}`" for n in sorted(shown)]
+    return ALLOWED_SENTENCE + "only " + (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1] + "."
+
+
+def outside_allowed(code: str, imports: str, allowed) -> list[str]:
+    """What ``code`` uses from the restricted packages that ``allowed`` (canonical names) does not hold,
+    each as written (its alias resolved)."""
+    allowed = set(allowed)
+    return sorted(written for name, written in restricted_uses(code, imports).items() if name not in allowed)
+
+
 #: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers),
 #: and mpmath, installed with the tests, whose arbitrary-precision numerical derivatives and quadrature
 #: stand in for the derivations the exercises ask for: an answer that imports one hands the computation
@@ -657,7 +802,8 @@ def parse_hidden_call(source: str) -> dict | None:
     return None
 
 
-def _imports(code: str) -> list[str]:
+def import_statements(code: str) -> list[str]:
+    """The import statements at the top level of ``code``, one string each (none if it does not parse)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -745,11 +891,12 @@ def _output(text: str, failed: bool) -> list[dict]:
 
 
 def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source: dict | None = None, *,
-                   python: str = sys.executable) -> dict:
+                   python: str = sys.executable, labels=None) -> dict:
     """Grade every summative test cell of an executed notebook in place; return ``{label: (passed, flags)}``.
 
     ``submitted`` is the notebook as the student handed it in (to flag deleted or edited test cells),
-    ``source`` the assignment's source notebook (to tell the page's own cells from the student's).
+    ``source`` the assignment's source notebook (to tell the page's own cells from the student's);
+    ``labels``, when given, limits the grading to those exercises (to regrade one, say).
     """
     from nbformat import from_dict
 
@@ -780,6 +927,8 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
         if call is None:
             continue
         label = call["label"]
+        if labels is not None and label not in labels:
+            continue
         flags = []
         gid = meta.get("grade_id")
         if submitted is not None:
@@ -808,6 +957,11 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             passed, text = False, ("Not accepted: the answer calls the library's private functions ("
                                    + ", ".join(f"`{p}`" for p in private) + "). They are the library's "
                                    "internals, not its interface; write the computation the exercise asks for.")
+        elif "allowed" in call and (outside := outside_allowed(_src(cells[k]), "\n".join(preamble),
+                                                               call["allowed"])):
+            passed, text = False, ("Not accepted: the answer calls " + ", ".join(f"`{p}`" for p in outside)
+                                   + ", which this exercise does not allow (its statement lists what graded "
+                                   "code may call beyond NumPy, `scipy.special` and `scipy.linalg`).")
         else:
             order = [i for i in sorted(answers.values()) if i <= k]
             if _needs_page_state(preamble, [_src(cells[i]) for i in order], page):

@@ -224,7 +224,7 @@ def test_nbgrader_source_marks_answers_and_locked_tests(editions, nb_path):
         assert hidden.rstrip().endswith("### END HIDDEN TESTS")
         call = json.loads(hidden.split("# summative: ")[1].splitlines()[0])
         assert call == {"label": e.label, "module": e.checker_module, "checker": e.checker,
-                        "names": E.answer_names(e)}
+                        "names": E.answer_names(e), "allowed": sorted(E.allowed_uses(e, E.page_imports(ch)))}
         if e in written:
             cell = nb["cells"][i + 2]
             wmeta = cell["metadata"]["nbgrader"]
@@ -622,8 +622,8 @@ def test_autograde_gives_each_submission_the_score_it_deserves(graded_course):
                 elif expected == "forbidden":
                     assert all(scores[lab] == 0 for lab in forbidden), (name, student, scores)
                     assert all(scores[lab] == 1 for lab in labels if lab not in forbidden), (name, student, scores)
-                    for lab in forbidden:
-                        assert "not allowed in this exercise" in outputs[f"{lab}-test"], outputs[f"{lab}-test"]
+                    for lab in forbidden:    # refused before it runs: the exercise does not allow the call
+                        assert "which this exercise does not allow" in outputs[f"{lab}-test"], outputs[f"{lab}-test"]
                 else:
                     assert scores == {lab: 0 for lab in labels}, (name, student, scores, outputs)
                 if student == "patched":

@@ -6,8 +6,10 @@ grader on single answers, so a failure points at the mechanism that broke.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -41,9 +43,17 @@ def _text(nb: dict, label: str) -> str:
     return "\n".join(o.get("text", "") or "\n".join(o.get("traceback", [])) for o in cell["outputs"])
 
 
-def test_reference_solutions_pass_and_students_get_data_of_their_own(source):
-    nb = copy.deepcopy(source)
-    results = G.grade_notebook(nb, "student-a")
+@functools.lru_cache(maxsize=None)
+def _reference_grades(path: Path) -> tuple[dict, dict]:
+    """The page's nbgrader source with its reference answers, graded for student-a: ``(notebook, results)``
+    (once per test process: two tests read the grades of Section 7.1)."""
+    ch = E.read_notebook(path)
+    nb = E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
+    return nb, G.grade_notebook(nb, "student-a")
+
+
+def test_reference_solutions_pass_and_students_get_data_of_their_own():
+    nb, results = _reference_grades(SECTION)
     assert all(passed for passed, _ in results.values()), {k: _text(nb, k) for k in results}
     a = ch07_gmm_em.SUMMATIVE["ex-7-1-m-step"]["variant"](np.random.default_rng(G.student_seed("a", "ex-7-1-m-step")))
     b = ch07_gmm_em.SUMMATIVE["ex-7-1-m-step"]["variant"](np.random.default_rng(G.student_seed("b", "ex-7-1-m-step")))
@@ -62,14 +72,14 @@ def test_numbers_from_the_books_data_do_not_pass(source):
              f"np.array({Sigma.tolist()}))\ncheck.m_step(my_m_step)")
     assert ch07_gmm_em.m_step(eval(typed.split("my_m_step = ")[1].split("\n")[0], {"np": np}))  # right on the book's data
     nb = _answer(source, "ex-7-1-m-step", typed)
-    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
 
 
 def test_the_student_process_has_no_checkers(source):
     code = ("import importlib\nmod = importlib.import_module('pedagogy_lib.exercises.ch07_gmm_em')\n"
             "my_m_step = mod._m_step_variants(mod.EX_MSTEP)\n")
     nb = _answer(source, "ex-7-1-m-step", code)
-    passed, flags = G.grade_notebook(nb, "student-a")["ex-7-1-m-step"]
+    passed, flags = G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"]
     assert not passed and "tampering" in " ".join(flags)
     # without the tamper scan, the import itself fails in the student process
     job_cells = [("import numpy as np\nfrom pedagogy_lib.exercises import ch07_gmm_em as check", False),
@@ -85,14 +95,71 @@ def test_the_student_process_has_no_checkers(source):
     assert not passed and "raised" not in text and "None" in text
 
 
+def _without_allowlists(nb: dict) -> dict:
+    """``nb`` with no exercise's list of allowed names in its hidden test (as a course generated before the
+    lists were added has it): the static check is then off and the forbidden-function stubs do the work."""
+    nb = copy.deepcopy(nb)
+    for c in nb["cells"]:
+        spec = G.parse_hidden_call("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+        if spec and "allowed" in spec:
+            old = "# summative: " + json.dumps(spec)
+            del spec["allowed"]
+            src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            assert old in src
+            c["source"] = src.replace(old, "# summative: " + json.dumps(spec))
+    return nb
+
+
 def test_forbidden_functions_raise_wherever_they_are_bound(source):
     code = ("from pedagogy_lib.mixture import gmm_m_step, gmm_stats_from_responsibilities\n"
             "y, r = check.EX_MSTEP\nfit = gmm_m_step(gmm_stats_from_responsibilities(y, r))\n"
             "my_m_step = (fit.pi, fit.mu, fit.Sigma)\ncheck.m_step(my_m_step)")
     nb = _answer(source, "ex-7-1-m-step", code)
-    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"][0] is False
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"][0] is False     # refused before it runs
+    assert "`pedagogy_lib.mixture.gmm_m_step`" in _text(nb, "ex-7-1-m-step")
+    assert "which this exercise does not allow" in _text(nb, "ex-7-1-m-step")
+    # and, with no list of allowed names, where it runs: the stubs refuse the call
+    nb = _answer(_without_allowlists(source), "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"][0] is False
     assert "not allowed in this exercise: pedagogy_lib.mixture.em.gmm_stats_from_responsibilities" in \
         _text(nb, "ex-7-1-m-step")
+
+
+def test_graded_code_calls_only_what_its_exercise_allows_from_the_library_and_scipy(source):
+    imports = ("import numpy as np\nimport scipy\nfrom scipy import stats, optimize, linalg, special\n"
+               "from scipy.integrate import quad as integrate_it\nimport pedagogy_lib as pl\n"
+               "from pedagogy_lib import hmm\nfrom pedagogy_lib.exercises import ch07_gmm_em as check\n"
+               "from pedagogy_lib.display import animate\n")
+    code = ("a = stats.norm.logpdf(0.0)\nb = stats.norm(0, 1).pdf(1.0)\nc = optimize.minimize(f, 0.0).x\n"
+            "d = scipy.optimize.brentq(f, 0, 1)\ne = integrate_it(f, 0, 1)\ng = hmm.hmm_filter\n"
+            "h = pl.hmm.inference.hmm_filter\ni = getattr(stats, 'mult' + 'ivariate_normal')\n")
+    uses = G.restricted_uses(code, imports)
+    # one function reached by two routes is one name; a distribution's methods are the distribution
+    assert sorted(uses.values()) == ["getattr(stats, ...)", "pedagogy_lib.hmm.hmm_filter", "scipy.integrate.quad",
+                                     "scipy.optimize.brentq", "scipy.optimize.minimize", "scipy.stats",
+                                     "scipy.stats.norm"], uses
+    assert G.canonical_name("pedagogy_lib.hmm.hmm_filter") == G.canonical_name("pedagogy_lib.hmm.inference.hmm_filter")
+    # NumPy, scipy.special, scipy.linalg, the checkers' data and the plotting helpers are open to every answer
+    honest = ("x = np.linalg.solve(A, b)\ny = special.logsumexp(x)\nz = linalg.cho_factor(A)\n"
+              "w = check.EX_MSTEP\nanimate\nfrom scipy.special import expit\nv = expit(1.0)")
+    assert G.restricted_uses(honest, imports) == {}
+    # the student's own function of a name the page imports is the student's; moving a module to a name is a use
+    assert G.restricted_uses("def hmm(x):\n    return x\ny = hmm(2)\nstats = 3\nz = stats + 1", imports) == {}
+    assert list(G.restricted_uses("def f(m=hmm):\n    return m.hmm_filter", imports).values()) == ["pedagogy_lib.hmm"]
+    assert G.outside_allowed(code, imports, [G.canonical_name("scipy.stats.norm")]) == \
+        sorted(set(uses.values()) - {"scipy.stats.norm"})
+    assert G.restricted_uses("from scipy.stats import *\nnorm", "") == {"from scipy.stats import *": "from scipy.stats import *"}
+    # every reference answer uses only what its exercise allows, and its statement says what that is
+    spec = importlib.util.spec_from_file_location("sync_allowed_lines", ROOT / "tools" / "sync_allowed_lines.py")
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    assert sync.main(["--check"]) == 0, "statements out of date: run python tools/sync_allowed_lines.py"
+    # end to end: scipy.optimize is not among what the m-step exercise allows
+    code = ("from scipy.optimize import minimize\ny, r = check.EX_MSTEP\nfit = minimize(lambda t: t @ t, y[0])\n"
+            "my_m_step = None\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
+    assert "calls `scipy.optimize.minimize`, which this exercise does not allow" in _text(nb, "ex-7-1-m-step")
 
 
 def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(source):
@@ -109,7 +176,7 @@ def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(sour
             "fit = em._m_step(em.gmm_stats_from_responsibilities(y, r), 'full', 0.0, None)\n"
             "my_m_step = (fit.pi, fit.mu, fit.Sigma)\ncheck.m_step(my_m_step)")
     nb = _answer(source, "ex-7-1-m-step", code)
-    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
     assert "private functions (`em._m_step`)" in _text(nb, "ex-7-1-m-step")
 
 
@@ -134,7 +201,7 @@ def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source)
     code = ("from pedagogy_lib.lgssm import kernels as lk\nlk.rts_backward_numba\n"
             "my_m_step = None\ncheck.m_step(my_m_step)")
     nb = _answer(source, "ex-7-1-m-step", code)
-    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
     assert "compiled kernels (" in _text(nb, "ex-7-1-m-step") and "`pedagogy_lib.lgssm.kernels`" in _text(nb, "ex-7-1-m-step")
 
 
@@ -150,7 +217,7 @@ def test_answers_that_import_a_peer_library_are_not_accepted(source):
     code = ("from sklearn.mixture import GaussianMixture\ny, r = check.EX_MSTEP\n"
             "my_m_step = None\ncheck.m_step(my_m_step)")
     nb = _answer(source, "ex-7-1-m-step", code)
-    assert G.grade_notebook(nb, "student-a")["ex-7-1-m-step"] == (False, [])
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
     assert "imports `sklearn`" in _text(nb, "ex-7-1-m-step")
 
 
@@ -158,7 +225,7 @@ def test_function_answers_run_in_the_student_process_on_hidden_inputs(source):
     code = ("def my_assign(y, mu):\n    import os\n    return np.full(len(y), os.getpid() % 1)\n"
             "check.assign_function(my_assign)")
     nb = _answer(source, "ex-7-1-kmeans-assign", code)
-    assert G.grade_notebook(nb, "s")["ex-7-1-kmeans-assign"][0] is False
+    assert G.grade_notebook(nb, "s", labels={"ex-7-1-kmeans-assign"})["ex-7-1-kmeans-assign"][0] is False
     text = _text(nb, "ex-7-1-kmeans-assign")
     assert "EX_ASSIGN[0]" in text and "not assigned to their nearest centre" in text
 
@@ -363,8 +430,7 @@ def test_every_reference_solution_passes_the_summative_grader(path):
     """The instructor's solutions, graded as a submission would be (outside the kernel, with the forbidden
     functions unavailable and, where the checker draws them, on a student's own data): full marks."""
     ch = E.read_notebook(path)
-    nb = E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
-    results = G.grade_notebook(nb, "student-a")
+    nb, results = _reference_grades(path)
     assert set(results) == {e.label for e in ch.exercises}
     failed = {label: _text(nb, label) for label, (passed, _) in results.items() if not passed}
     assert not failed, failed
