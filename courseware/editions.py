@@ -375,8 +375,9 @@ def page_imports(ch: ChapterNotebook) -> str:
 
 def allowed_uses(ex: Exercise, imports: str) -> dict[str, str]:
     """What the exercise's graded code may call from the restricted packages (``grading.RESTRICTED``):
-    what its reference answer cell (the stub's setup, the solution, the checker call) calls there, and the names its checker module's ``SUMMATIVE`` entry lists
-    under ``"allow"``; ``{canonical name: name as written}``."""
+    what its reference answer cell (the stub's setup, the solution, the checker call) calls there, and
+    the names its checker module's ``SUMMATIVE`` entry lists under ``"allow"``;
+    ``{canonical name: name as written}``."""
     import importlib
 
     grading = _grading()
