@@ -119,31 +119,20 @@ def _library_names_reached(code: str, imports: str, flagged) -> list[str]:
     (``from pedagogy_lib.x import name``, or ``import pedagogy_lib.x.name``) or looked up as an
     attribute of a library module alias, which ``imports`` (the notebook's import code) or ``code``
     binds. Each is given as written (``hm.exact._bsum``) or as the dotted import."""
-    aliases: set[str] = set()
+    aliases = {name for name, path in _aliases(imports, code).items() if path.startswith("pedagogy_lib")}
     found: list[str] = []
-    for source in (imports, code):
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.name.startswith("pedagogy_lib"):
-                        aliases.add((a.asname or a.name).split(".")[0])
-                        if source is code and any(flagged(part) for part in a.name.split(".")[1:]):
-                            found.append(a.name)
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pedagogy_lib"):
-                for a in node.names:
-                    if source is code and (flagged(a.name) or any(flagged(p) for p in node.module.split(".")[1:])):
-                        found.append(f"{node.module}.{a.name}")
-                    aliases.add(a.asname or a.name)
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return sorted(set(found))
+        return []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and flagged(node.attr):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("pedagogy_lib")
+                      and any(flagged(part) for part in a.name.split(".")[1:])]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pedagogy_lib"):
+            found += [f"{node.module}.{a.name}" for a in node.names
+                      if flagged(a.name) or any(flagged(p) for p in node.module.split(".")[1:])]
+        elif isinstance(node, ast.Attribute) and flagged(node.attr):
             root = node.value
             while isinstance(root, ast.Attribute):
                 root = root.value
