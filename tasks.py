@@ -396,12 +396,13 @@ def cmd_editions() -> int:
     """``python3 tasks.py editions [--out DIR]``: student and instructor editions and nbgrader source
     notebooks of every chapter notebook, in DIR (default ``_build/editions``); see courseware/editions.py.
 
-    The editions need only the standard library: this runs with the Python that runs this file and
-    installs nothing (no virtual environment is created).
+    The editions need only the standard library: this runs with the Python that runs this file, with
+    no site packages (``-S``), and installs nothing (no virtual environment is created). What graded
+    code may call comes from ``courseware/allowed.json`` (``tools/sync_allowed_lines.py`` writes it).
     """
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
-    return run([sys.executable, "-I", str(ROOT / "courseware" / "editions.py"), *sys.argv[2:]])
+    return run([sys.executable, "-I", "-S", str(ROOT / "courseware" / "editions.py"), *sys.argv[2:]])
 
 
 # --- the book as one PDF: python3 tasks.py pdf ----------------------------------------------------

@@ -6,11 +6,13 @@ library, the rest of SciPy, networkx and SymPy they may call only what the exerc
 answer calls there, and what its checker module's ``SUMMATIVE`` entry lists under ``"allow"``
 (``courseware/editions.py``: ``allowed_uses``). This script puts that list into the statement, as the
 sentence ``grading.allowed_sentence`` makes, just before the statement's "Not allowed" line (or at its
-end), replacing the sentence an earlier run wrote. ``tests/project/test_grading.py`` checks that every
-statement holds the sentence its exercise gets.
+end), replacing the sentence an earlier run wrote, and writes every exercise's list (canonical names) to
+``courseware/allowed.json``, from which the editions take it without importing anything.
+``tests/project/test_grading.py`` checks that every statement holds the sentence its exercise gets and
+that the file holds its list.
 
 Usage: ``python tools/sync_allowed_lines.py [--check]`` (``--check`` changes nothing and exits 1 if a
-statement is out of date).
+statement or the file is out of date).
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ from courseware import editions as E  # noqa: E402
 from courseware import grading as G  # noqa: E402
 
 
-def sentence_for(ex, imports: str) -> str:
-    return G.allowed_sentence([G.shown_name(w) for w in E.allowed_uses(ex, imports).values()])
+def sentence_for(uses: dict[str, str]) -> str:
+    return G.allowed_sentence([G.shown_name(w) for w in uses.values()])
 
 
 def with_sentence(text: str, label: str, sentence: str) -> str:
@@ -44,6 +46,7 @@ def with_sentence(text: str, label: str, sentence: str) -> str:
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
+    lists = {}
     for path in E.chapter_notebooks():
         ch = E.read_notebook(path)
         if not ch.exercises:
@@ -52,16 +55,23 @@ def main(argv: list[str]) -> int:
         nb = json.loads(path.read_text(encoding="utf-8"))
         changed = False
         for ex in ch.exercises:
+            uses = E.allowed_uses(ex, imports)
+            lists[ex.label] = sorted(uses)
             cell = nb["cells"][ex.exercise_cell]
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            new = with_sentence(text, ex.label, sentence_for(ex, imports))
+            new = with_sentence(text, ex.label, sentence_for(uses))
             if new != text:
                 stale.append(ex.label)
                 cell["source"] = new.splitlines(keepends=True)
                 changed = True
         if changed and not check:
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"{len(stale)} statement(s) {'out of date' if check else 'updated'}" + (": " + ", ".join(stale) if stale else ""))
+    stored = json.dumps(dict(sorted(lists.items())), indent=1) + "\n"
+    if not E.ALLOWED_FILE.exists() or E.ALLOWED_FILE.read_text(encoding="utf-8") != stored:
+        stale.append(E.ALLOWED_FILE.name)
+        if not check:
+            E.ALLOWED_FILE.write_text(stored, encoding="utf-8")
+    print(f"{len(stale)} statement(s) or file(s) {'out of date' if check else 'updated'}" + (": " + ", ".join(stale) if stale else ""))
     return 1 if check and stale else 0
 
 
