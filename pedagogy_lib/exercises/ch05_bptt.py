@@ -106,7 +106,7 @@ def bptt_signals(fn):
         if any(not np.array_equal(c, a) for c, a in zip(copies, case)):
             return result(name, [f"bptt_signals modified its inputs in place (on {label})."])
         hints = {
-            "you multiplied by D_zz where D_zz^T belongs (in rows: B[t+1] @ D_zz.T instead of B[t+1] @ D_zz)":
+            "you multiplied b_{t+1} by D_zz where D_zz^T belongs (recheck the transpose in the row layout)":
                 _wrong_signals(case, "no_transpose"),
             "you left out the future's share, D_zz^T b_{t+1}: that is only the direct effect of z_t":
                 _wrong_signals(case, "no_future"),
@@ -272,7 +272,8 @@ SUMMATIVE = {
                                     "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
                                     "scipy.optimize.check_grad", "scipy.optimize._numdiff.approx_derivative",
                                     "scipy.optimize.minimize",
-                                    "scipy.optimize.least_squares"],
+                                    "scipy.optimize.least_squares", "run_forward", "seq_loss",
+                                    "total_derivative_fd"],
                       "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                    "checker's own (EX_RTRL, drawn for each student)"},
     "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85 and 1.1, a factor "
