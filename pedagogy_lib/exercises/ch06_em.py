@@ -386,7 +386,7 @@ def hard_excess(answer):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo"]},
+    "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo", "scheme_costs"]},
     "ex-6-3-free-energy": {"forbidden": ["pedagogy_lib.mixture.model.gmm_posterior",
                                          "pedagogy_lib.mixture.model.gmm_log_marginal",
                                          "pedagogy_lib.mixture.model.gmm_logits",
@@ -396,7 +396,7 @@ SUMMATIVE = {
                                          "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm",
                                          "pedagogy_lib.mixture.em.clamped_responsibilities",
                                          "pedagogy_lib.mixture.em.semi_supervised_log_lik",
-                                         "pedagogy_lib.hmm.em.hmm_posterior"]},
+                                         "pedagogy_lib.hmm.em.hmm_posterior", "scheme_costs"]},
     "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step", "pedagogy_lib.em.engine.run_em", "log_joint",
                                      "log_lik", "elbo", "pedagogy_lib.exercises.ch06_em.toy_log_joint",
                                      "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
@@ -404,7 +404,9 @@ SUMMATIVE = {
                                      "pedagogy_lib.mixture.model.gmm_posterior",
                                      "pedagogy_lib.mixture.model.gmm_logits",
                                      "pedagogy_lib.mixture.em.clamped_responsibilities",
-                                     "pedagogy_lib.hmm.em.hmm_posterior"],
+                                     "pedagogy_lib.hmm.em.hmm_posterior",
+                                     "pedagogy_lib.mixture.model.gmm_log_marginal", "avg_nll_gmm", "grad_mu_fd",
+                                     "grad_mu_complete"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "
                                     "checker's own"},
 }
