@@ -389,7 +389,7 @@ SUMMATIVE = {
                                          "pedagogy_lib.discrete.categorical.joint_table",
                                          "pedagogy_lib.graphical.factors.joint",
                                          "pedagogy_lib.discrete.categorical.conditional",
-                                         "pedagogy_lib.graphical.factors.factor_product"],
+                                         "pedagogy_lib.graphical.factors.factor_product", "partially_evaluated_joint", "enumerate_at"],
                            "same_data": "the answer is a function, which the grader calls on test problems of "
                                         "the checker's own"},
     "ex-1-total-derivative": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",

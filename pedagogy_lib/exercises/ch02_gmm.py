@@ -416,5 +416,5 @@ SUMMATIVE = {
                                               "pedagogy_lib.mixture.model.boundary_value",
                                               "pedagogy_lib.mixture.model.gmm_logits",
                                               "pedagogy_lib.mixture.model.gmm_posterior",
-                                              "pedagogy_lib.mixture.model.gmm_log_marginal"]},
+                                              "pedagogy_lib.mixture.model.gmm_log_marginal", "numpy.polyfit", "numpy.polynomial.polynomial.polyfit", "numpy.polynomial.Polynomial.fit"]},
 }

@@ -241,9 +241,8 @@ def inflating_A(A) -> checker.CheckResult:
     if rho >= 1.0:
         problems.append(f"A has spectral radius {rho:.3g} >= 1, so it is not strictly stable.")
     if grow <= 0.0:
-        problems.append("A A^T - I has no positive eigenvalue: this A shrinks Upsilon = I in every direction. "
-                        "Eigenvalues inside the unit circle are not enough to shrink: try a non-normal A "
-                        "(for example a large off-diagonal entry).")
+        problems.append("A A^T - I has no positive eigenvalue: this A shrinks Upsilon = I in every direction, "
+                        "so its time update inflates nothing.")
     return checker.result("a stable A that inflates uncertainty", problems)
 
 
