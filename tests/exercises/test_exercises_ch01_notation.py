@@ -148,13 +148,20 @@ def _total_parts():
     return A, c, lam, theta, x, g_x, J
 
 
-def test_total_derivative_accepts_the_chain_rule_and_finite_differences():
+def test_total_derivative_accepts_the_chain_rule_and_not_differences():
+    """The statement asks for the chain rule "rather than by differencing": the checker's closed form
+    agrees with fourth-order differences of the loss, and the checker takes the closed form at
+    rounding level, which central differences (error about 1e-10 here) do not reach."""
     A, c, lam, theta, x, g_x, J = _total_parts()
     assert check.total_derivative(lam * x, lam * x + J.T @ g_x)
+    assert check.total_derivative(lam * x, lam * x + A.T @ ((1 - x ** 2) * g_x))     # another order of products
     loss = lambda th, xx: 0.5 * np.sum((xx - c) ** 2) + lam * th @ xx  # noqa: E731
-    numeric_total = gradcheck(lambda th: loss(th, np.tanh(A @ th)), theta, h=1e-5, order=4).numeric
-    numeric_partial = gradcheck(lambda th: loss(th, x), theta, h=1e-5, order=4).numeric
-    assert check.total_derivative(numeric_partial, numeric_total)
+    numeric_total = gradcheck(lambda th: loss(th, np.tanh(A @ th)), theta, h=1e-4, order=4).numeric
+    numeric_partial = gradcheck(lambda th: loss(th, x), theta, h=1e-4, order=4).numeric
+    np.testing.assert_allclose(lam * x, numeric_partial, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(lam * x + J.T @ g_x, numeric_total, rtol=1e-8, atol=1e-10)
+    central = gradcheck(lambda th: loss(th, np.tanh(A @ th)), theta, h=1e-6).numeric
+    assert not check.total_derivative(lam * x, central)
 
 
 def test_total_derivative_names_the_slips():
