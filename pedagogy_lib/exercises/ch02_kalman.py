@@ -220,10 +220,10 @@ def _near_page_example(arr) -> bool:
 
 
 def inflating_A(A) -> checker.CheckResult:
-    """Exercise 4, ``ex-2-2-2-inflating``: your 2 x 2 matrix A, strictly stable, whose time update
-    makes the identity covariance larger in some direction.
+    """Exercise 4, ``ex-2-2-2-inflating``: your real 2 x 2 matrix A, strictly stable with a complex-conjugate
+    pair of eigenvalues, whose time update makes the identity covariance larger in some direction.
 
-    Pass a (2, 2) array. Any matrix of your own that meets both conditions of the statement passes;
+    Pass a (2, 2) array. Any matrix of your own that meets the conditions of the statement passes;
     the page's example, its transpose, their negatives, small changes of them (within a quarter of the
     example's size) and their multiples do not.
     """
@@ -238,6 +238,9 @@ def inflating_A(A) -> checker.CheckResult:
             "statement asks for a matrix of your own construction."])
     rho = float(np.max(np.abs(np.linalg.eigvals(arr))))
     grow = float(np.linalg.eigvalsh(arr @ arr.T - np.eye(2)).max())
+    (a, b), (c, d) = arr.tolist()
+    if (a - d) ** 2 + 4 * b * c >= 0:          # the discriminant of the characteristic polynomial
+        problems.append("the eigenvalues of this A are real; the statement asks for a complex-conjugate pair.")
     if rho >= 1.0:
         problems.append(f"A has spectral radius {rho:.3g} >= 1, so it is not strictly stable.")
     if grow <= 0.0:

@@ -59,7 +59,14 @@ def test_smoother_gain_against_both_forms_of_eq_2_53_and_mistakes():
 
 
 def test_inflating_A_accepts_the_non_normal_counterexample_and_rejects_others():
-    assert check.inflating_A(np.array([[0.9, 3.0], [0.0, -0.2]]))
+    A = np.array([[0.5, 4.0], [-0.1, 0.5]])                   # eigenvalues 0.5 +- 0.63i, modulus 0.81
+    assert np.all(np.linalg.eigvals(A).imag != 0) and np.max(np.abs(np.linalg.eigvals(A))) < 1
+    assert np.linalg.eigvalsh(A @ A.T).max() > 1
+    assert check.inflating_A(A)
+    out = check.inflating_A(np.array([[0.9, 3.0], [0.0, -0.2]]))   # stable and inflating, but real eigenvalues
+    assert not out and "eigenvalues of this A are real" in str(out)
+    out = check.inflating_A(np.array([[0.5, 4.0], [-0.3, 0.5]]))   # complex pair of modulus sqrt(1.45)
+    assert not out and "not strictly stable" in str(out) and "real" not in str(out)
     out = check.inflating_A(0.9 * np.eye(2))
     assert not out and "shrinks Upsilon = I in every direction" in str(out)
     out = check.inflating_A(np.array([[1.2, 3.0], [0.0, 0.5]]))
@@ -179,5 +186,5 @@ def test_inflating_rejects_the_pages_example_and_its_transpose():
               np.array([[0.5, 9.0], [0.0, 0.5]]), 0.98 * A_bad.T, 0.5 * A_bad, -0.3 * A_bad.T):
         r = check.inflating_A(A)
         assert not r and "page's example" in str(r), A
-    assert check.inflating_A(np.array([[0.3, 0.0], [4.0, 0.6]]))
-    assert check.inflating_A(np.array([[0.9, 3.0], [0.0, -0.2]]))
+    assert check.inflating_A(np.array([[0.3, -0.05], [4.0, 0.6]]))
+    assert check.inflating_A(np.array([[0.5, 4.0], [-0.1, 0.5]]))
