@@ -226,5 +226,7 @@ SUMMATIVE = {
                                            "scipy.integrate.quad",
                                            "scipy.stats.rv_continuous.expect",
                                            "scipy.integrate.tanhsinh",
-                                           "scipy.integrate.quad_vec"]},
+                                           "scipy.integrate.quad_vec",
+                                           "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
+                                           "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite"]},
 }

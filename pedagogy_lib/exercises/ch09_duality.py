@@ -282,7 +282,7 @@ def log_density_function(fn):
         if arr is not None and arr.shape == ref.shape and np.any(np.isnan(arr)) \
                 and np.any(np.linalg.det(jac(Y)) < 0):
             problems = [f"your output on {where} holds NaN, and the Jacobian determinant is negative at some of its "
-                        "points: the change of variables uses the determinant's absolute value."]
+                        "points: your function takes the logarithm of a negative determinant there."]
             break
         problems = checker.compare_array(out, ref, f"the output on {where}", rtol=1e-8, atol=1e-10,
                                          hints=_density_slips(Y, d, jac, log_prior, logdet))

@@ -128,7 +128,7 @@ def invert_coupling(x):
     ref = np.array([x1, b - coupling_m(x1)])
     x2_wrong = b - coupling_m(a)
     hints = {
-        "you undid the couplings in the order they were applied; the last one applied is undone first":
+        "you undid the couplings in the order they were applied":
             np.array([a - coupling_m(x2_wrong), x2_wrong]),
         "you added m instead of subtracting it": np.array([a + coupling_m(b), b + coupling_m(a + coupling_m(b))]),
         "you undid only the second coupling": np.array([x1, b]),

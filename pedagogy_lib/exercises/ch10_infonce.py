@@ -246,7 +246,8 @@ SUMMATIVE = {
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss",
                                                "pedagogy_lib.nn.network.categorical_cross_entropy",
                                                "scipy.special.log_softmax",
-                                               "pedagogy_lib.core.logmath.log_normalize"],
+                                               "pedagogy_lib.core.logmath.log_normalize",
+                                               "scipy.special.softmax"],
                                  "same_data": "the answer is a function, which the grader calls on test problems of "
                                               "the checker's own (drawn for each student)"},
 }

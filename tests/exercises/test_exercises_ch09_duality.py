@@ -210,7 +210,7 @@ def _log_density_slip(logdet=1.0, prior_at_y=False, diagonal=False, absolute=Tru
     (_log_density_slip(logdet=-1.0), "other direction"),
     (_log_density_slip(prior_at_y=True), "prior at y itself"),
     (_log_density_slip(diagonal=True), "only when it is triangular"),
-    (_log_density_slip(absolute=False), "absolute value"),
+    (_log_density_slip(absolute=False), "logarithm of a negative determinant"),
     (lambda *a: np.exp(_log_density_solution(*a)), "exponential of the answer"),
     (lambda *a: None, "forget to return"),
     (lambda Y, d, jac_d, log_prior: d(Y, Y), "raised TypeError"),
