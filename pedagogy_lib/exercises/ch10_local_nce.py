@@ -29,13 +29,15 @@ EX_K, EX_POSITIVES = book_or_drawn((11, 3), _draw_k, seed=10131)
 
 
 def _draw_h(rng) -> np.ndarray:
-    """Six energy differences between -2.5 and 2.5 (one decimal), for one student."""
-    return np.round(rng.uniform(-2.5, 2.5, 6), 1) + 0.0
+    """Forty energy differences (one decimal) for one trial: the first between 0.5 and 2.5 (a positive
+    the model recognizes), the other 39 between -6 and -2 (negatives)."""
+    return np.round(np.concatenate([rng.uniform(0.5, 2.5, 1), rng.uniform(-6.0, -2.0, 39)]), 1) + 0.0
 
 
-#: Exercise (b): energy differences h of the K = 6 examples of one trial (not the page's four of Step 2,
-#: whose probabilities of each number of positives the page prints).
-EX_H = book_or_drawn(np.array([0.8, -1.2, 2.1, -0.4, 0.0, -1.7]), _draw_h, seed=10132)
+#: Exercise (b): energy differences h of the K = 40 examples of one trial (not the page's four of Step 2,
+#: whose probabilities of each number of positives the page prints, and too many for the page's
+#: enumeration of the 2^K configurations of the coins).
+EX_H = book_or_drawn(_draw_h(np.random.default_rng(10134)), _draw_h, seed=10132)
 
 
 def _draw_p(rng) -> tuple:
