@@ -145,7 +145,11 @@ _INVERSES = ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve", "num
              "scipy.linalg.lapack.dsysv", "scipy.linalg.lapack.dgels", "scipy.linalg.lapack.dgelsd",
              "scipy.linalg.lapack.dpotri", "scipy.sparse.linalg.inv", "scipy.sparse.linalg.spsolve",
              "pedagogy_lib.core.linalg.spd_inverse", "pedagogy_lib.core.linalg.chol_solve", "numpy.linalg.svd",
-             "scipy.sparse.linalg.splu", "scipy.sparse.linalg.factorized"]
+             "scipy.sparse.linalg.splu", "scipy.sparse.linalg.factorized", "numpy.linalg.eig", "numpy.linalg.eigh",
+             "scipy.linalg.lapack.sgesv", "scipy.linalg.lapack.cgesv", "scipy.linalg.lapack.zgesv",
+             "scipy.linalg.lapack.dgesvx", "scipy.linalg.lapack.sgesvx", "scipy.linalg.lapack.cgesvx",
+             "scipy.linalg.lapack.zgesvx", "scipy.linalg.lapack.dtrtri", "scipy.linalg.lapack.strtri",
+             "scipy.linalg.lapack.ctrtri", "scipy.linalg.lapack.ztrtri", "_counted_lu_solve"]
 
 SUMMATIVE = {
     "ex-b3-sherman-morrison": {"forbidden": _INVERSES},

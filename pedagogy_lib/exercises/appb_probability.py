@@ -150,14 +150,14 @@ def thinned_pmf(answer) -> CheckResult:
     trials, each kept with probability mu, for (lam, mu, y) = EX_THIN; a single number.
 
     The reference sums the series over the number of trials. The checker recognizes the probability
-    before thinning, the page's Pois(mu) (the rate left out), and a fixed-number-of-trials binomial.
+    before thinning, the page's Pois(mu) taken over unchanged, and a fixed-number-of-trials binomial.
     """
     lam, mu, y = EX_THIN
     expected = sum(math.exp(-lam) * lam**x / math.factorial(x) * math.comb(x, y) * mu**y * (1 - mu) ** (x - y)
                    for x in range(y, 120))
     hints = {"you gave the Pois(lam) probability of y trials, before thinning":
                  math.exp(-lam) * lam**y / math.factorial(y),
-             "you left the rate of the trials out: that is the page's answer for Pois(1) trials":
+             "you took over the page's answer for Pois(1) trials unchanged; here the trials are Pois(lam)":
                  math.exp(-mu) * mu**y / math.factorial(y),
              "you gave a binomial probability for a fixed number of trials": math.comb(y, y) * mu**y}
     return result("probability of the thinned count", compare_scalar(answer, expected, "p(y)", rtol=1e-9, hints=hints))

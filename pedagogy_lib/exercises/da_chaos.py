@@ -237,7 +237,8 @@ SUMMATIVE = {
                                              "scipy.integrate.trapezoid", "scipy.integrate.romb",
                                              "scipy.integrate.cumulative_trapezoid",
                                              "scipy.integrate.cumulative_simpson", "scipy.integrate.qmc_quad",
-                                             "numpy.trapezoid"]},
+                                             "numpy.trapezoid",
+                                             "rk4_step"]},
     "ex-da-1-lyapunov": {"forbidden": ["lyapunov"],
                          "same_data": "the answer is an estimate from a long simulation of Lorenz-63 with the "
                                       "parameters the statement spells out"},
