@@ -114,12 +114,12 @@ def tampering(code: str, alias: str = "check") -> list[str]:
 _PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 
 
-def _library_names_reached(code: str, imports: str, flagged) -> list[str]:
-    """The library names ``code`` reaches for which ``flagged(name)`` holds: imported from the library
-    (``from pedagogy_lib.x import name``, or ``import pedagogy_lib.x.name``) or looked up as an
-    attribute of a library module alias, which ``imports`` (the notebook's import code) or ``code``
-    binds. Each is given as written (``hm.exact._bsum``) or as the dotted import."""
-    aliases = {name for name, path in _aliases(imports, code).items() if path.startswith("pedagogy_lib")}
+def _library_names_reached(code: str, imports: str, flagged, packages=("pedagogy_lib",)) -> list[str]:
+    """The names in ``packages`` (this library by default) that ``code`` reaches for which ``flagged(name)``
+    holds: imported (``from pedagogy_lib.x import name``, or ``import pedagogy_lib.x.name``) or looked up
+    as an attribute of a module alias of theirs, which ``imports`` (the notebook's import code) or
+    ``code`` binds. Each is given as written (``hm.exact._bsum``) or as the dotted import."""
+    aliases = {name for name, path in _aliases(imports, code).items() if _within(path, packages)}
     found: list[str] = []
     try:
         tree = ast.parse(code)
@@ -127,9 +127,9 @@ def _library_names_reached(code: str, imports: str, flagged) -> list[str]:
         return []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name.startswith("pedagogy_lib")
+            found += [a.name for a in node.names if _within(a.name, packages)
                       and any(flagged(part) for part in a.name.split(".")[1:])]
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pedagogy_lib"):
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and _within(node.module or "", packages):
             found += [f"{node.module}.{a.name}" for a in node.names
                       if flagged(a.name) or any(flagged(p) for p in node.module.split(".")[1:])]
         elif isinstance(node, ast.Attribute) and flagged(node.attr):
@@ -149,8 +149,22 @@ def private_library_names(code: str, imports: str = "") -> list[str]:
     "not allowed" list). ``imports`` is the notebook's import code, which binds the names ``code`` uses
     for the library's modules. NamedTuple methods such as ``_replace`` are public and allowed.
     """
-    return _library_names_reached(code, imports, lambda name: name.startswith("_") and not name.startswith("__")
-                                  and name not in _PUBLIC_UNDERSCORED)
+    return _library_names_reached(code, imports, _private)
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__") and name not in _PUBLIC_UNDERSCORED
+
+
+def private_numpy_scipy_names(code: str, imports: str = "") -> list[str]:
+    """NumPy's and SciPy's private modules and functions (a leading underscore) that ``code`` reaches,
+    e.g. ``scipy.linalg._flapack.dgesv`` or ``np.linalg._umath_linalg.inv``.
+
+    The functions a "not allowed" list names are made unavailable under their public names; the same
+    compiled routine under a private module's name would go round the list. Graded answers use the
+    public names.
+    """
+    return _library_names_reached(code, imports, _private, packages=("numpy", "scipy"))
 
 
 def kernel_module_names(code: str, imports: str = "") -> list[str]:
@@ -946,6 +960,10 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             passed, text = False, ("Not accepted: the answer calls the library's private functions ("
                                    + ", ".join(f"`{p}`" for p in private) + "). They are the library's "
                                    "internals, not its interface; write the computation the exercise asks for.")
+        elif private := private_numpy_scipy_names(_src(cells[k]), "\n".join(preamble)):
+            passed, text = False, ("Not accepted: the answer calls private parts of NumPy or SciPy ("
+                                   + ", ".join(f"`{p}`" for p in private) + "). Graded answers use their "
+                                   "public names, to which the exercise's \"not allowed\" list applies.")
         elif "allowed" in call and (outside := outside_allowed(_src(cells[k]), "\n".join(preamble),
                                                                call["allowed"])):
             passed, text = False, ("Not accepted: the answer calls " + ", ".join(f"`{p}`" for p in outside)

@@ -180,6 +180,25 @@ def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(sour
     assert "private functions (`em._m_step`)" in _text(nb, "ex-7-1-m-step")
 
 
+def test_numpy_s_and_scipy_s_private_modules_are_not_accepted_in_graded_answers(source):
+    """A "not allowed" list makes a function unavailable under its public name; the same compiled routine
+    under a private module (``scipy.linalg._flapack.dgesv`` for ``np.linalg.solve``, say) is refused."""
+    imports = "import numpy as np\nimport scipy.linalg as sla\nfrom scipy import linalg\n"
+    assert G.private_numpy_scipy_names("x = sla._flapack.dgesv(A, b)", imports) == ["sla._flapack"]
+    assert G.private_numpy_scipy_names("x = np.linalg._umath_linalg.inv(A)", imports) == ["np.linalg._umath_linalg"]
+    assert G.private_numpy_scipy_names("from numpy.linalg import _umath_linalg as u", imports) == \
+        ["numpy.linalg._umath_linalg"]
+    assert G.private_numpy_scipy_names("import scipy.linalg._flapack", imports) == ["scipy.linalg._flapack"]
+    for honest in ("x = np.linalg.solve(A, b)", "y = np.r_[1, 2]", "f = linalg.lapack.dgesv", "n = A.__class__",
+                   "class A:\n    def __init__(self):\n        self._x = 1"):
+        assert G.private_numpy_scipy_names(honest, imports) == [], honest
+    code = ("import numpy as np\ny, r = check.EX_MSTEP\nw = np.linalg._umath_linalg.inv(np.eye(2))\n"
+            "my_m_step = None\ncheck.m_step(my_m_step)")
+    nb = _answer(source, "ex-7-1-m-step", code)
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
+    assert "private parts of NumPy or SciPy (`np.linalg._umath_linalg`)" in _text(nb, "ex-7-1-m-step")
+
+
 def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source):
     imports = "import numpy as np\nimport pedagogy_lib as pl\nfrom pedagogy_lib import lgssm\n"
     assert G.kernel_module_names("k = lgssm.kernels.rts_backward_numba", imports) == \
