@@ -340,7 +340,7 @@ SUMMATIVE = {
     "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at "
                                    "the particle counts and seeds the statement fixes, which the checker "
                                    "reruns"},
-    "ex-2-2-3-weights": {"forbidden": ["pedagogy_lib.discrete.categorical.invert",
+    "ex-2-2-3-weights": {"forbidden": ["scipy.special.softmax", "scipy.special.log_softmax", "pedagogy_lib.discrete.categorical.invert",
                                        "pedagogy_lib.discrete.categorical.update_sequence",
                                        "pedagogy_lib.discrete.categorical.reverse_arrow",
                                        "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",

@@ -201,7 +201,7 @@ SUMMATIVE = {
                                          "pedagogy_lib.mixture.em.gmm_m_step",
                                          "pedagogy_lib.hmm.em.fit_hmm",
                                          "scipy.stats.lognorm.fit", "scipy.stats.norm.fit"]},
-    "ex-4-2-gaussian-kl": {"forbidden": ["pedagogy_lib.assimilation.adf.gaussian_moments",
+    "ex-4-2-gaussian-kl": {"forbidden": ["plot_two_directions", "numpy.trapezoid", "pedagogy_lib.assimilation.adf.gaussian_moments",
                                          "scipy.integrate.quad_vec",
                                          "scipy.integrate.tanhsinh",
                                          "scipy.integrate.fixed_quad",

@@ -223,13 +223,13 @@ def _lofo_slips(H, e, folds):
     """What named wrong derivations of Eq. A.8 return on one problem."""
     out = {"you returned the ordinary residuals e: the samples of each fold were not left out": e.copy()}
     h = np.diag(H)
-    out["you divided by 1 - h_nn sample by sample (Eq. A.7, leaving out one sample at a time); "
-        "a fold needs its whole block M_k = I - H_k"] = e / (1.0 - h)
+    out["you divided by 1 - h_nn sample by sample (Eq. A.7, leaving out one sample at a time), "
+        "as if the other samples of the fold stayed in the fit"] = e / (1.0 - h)
     wrong = np.empty_like(e)
     for k in np.unique(folds):
         idx = np.flatnonzero(folds == k)
         wrong[idx] = (np.eye(idx.size) - H[np.ix_(idx, idx)]) @ e[idx]
-    out["you multiplied e_k by M_k; Eq. A.8 solves M_k e_LOFO,k = e_k"] = wrong
+    out["you multiplied e_k by M_k: the block is applied the wrong way round"] = wrong
     return out
 
 
