@@ -3,8 +3,8 @@ r"""Checkers for the exercises of Section 3.5 (general inference algorithms).
 Use in the notebook as::
 
     from pedagogy_lib.exercises import ch03_inference as check
-    check.EX_SQUARE                  # the Ising square of exercise (a)
-    check.ising_square_Z(my_Z)       # says what is wrong, never the answer
+    check.EX_RING                    # the Ising ring of exercise (a)
+    check.ising_ring_Z(my_Z)         # says what is wrong, never the answer
 
 Reference answers are computed in this module, independently of the library.
 """
@@ -19,15 +19,16 @@ import numpy as np
 from .checker import (CheckResult, as_bool, as_integer, book_or_drawn, compare_array, compare_scalar, result,
                       problem_rng)
 
-__all__ = ["IsingSquare", "EliminationProblem", "EX_SQUARE", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS",
-           "ising_square_Z", "largest_clique", "independences", "factor_message"]
+__all__ = ["IsingRing", "EliminationProblem", "EX_RING", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS",
+           "ising_ring_Z", "largest_clique", "independences", "factor_message"]
 
 
-class IsingSquare(NamedTuple):
-    """Four spins, each -1 or +1, on the cycle 1-2-4-3-1, with coupling ``J`` on each of its four
+class IsingRing(NamedTuple):
+    """``N`` spins, each -1 or +1, on the cycle 1-2-...-N-1, with coupling ``J`` on each of its ``N``
     edges and no field (the potentials of the statement)."""
 
     J: float
+    N: int
 
 
 class EliminationProblem(NamedTuple):
@@ -45,17 +46,20 @@ class MessageProblem(NamedTuple):
     mu_j: np.ndarray
 
 
-def _draw_square(rng):
-    """An Ising square of the same kind as the book's EX_SQUARE, for one student: a ferromagnetic coupling of
-    the same order (two decimals), other than the page's J = 0.5 and the exercise's 0.37."""
+def _draw_ring(rng):
+    """An Ising ring of the same kind as the book's EX_RING, for one student: a ferromagnetic coupling of
+    the same order (two decimals), other than the page's J = 0.5 and the exercise's 0.37, and a ring of
+    40 to 80 spins, far beyond enumeration."""
+    N = int(rng.integers(40, 81))
     while True:
         J = round(float(rng.uniform(0.2, 1.2)), 2)
         if J not in (0.5, 0.37):
-            return IsingSquare(J)
+            return IsingRing(J, N)
 
 
-#: Exercise (a): the Ising square at coupling J = 0.37 (the page's square, whose Z it prints, has J = 0.5).
-EX_SQUARE = book_or_drawn(IsingSquare(0.37), _draw_square, seed=3511)
+#: Exercise (a): a ring of 60 Ising spins at coupling J = 0.37. The page enumerates the 2^4 configurations
+#: of its square (J = 0.5); a ring of 60 has 2^60, so its Z needs the messages of the chain, closed at s_1.
+EX_RING = book_or_drawn(IsingRing(0.37, 60), _draw_ring, seed=3511)
 
 #: Exercise (b): a 3 x 4 grid (node r * 4 + c) and an elimination order: the corners, the two inner nodes
 #: of the middle row, then the rest. Its largest clique comes from fill-in, not from the first step (the
@@ -91,29 +95,35 @@ INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4",
 _INDEPENDENCE_CASES = ((1, 4, (2, 3)), (2, 3, (1, 4)), (1, 4, ()), (1, 2, (3, 4)), (1, 4, (2,)), (2, 3, (1,)))
 
 
-def _square_Z(J: float) -> float:
-    total = 0.0
-    for s1, s2, s3, s4 in itertools.product((-1, 1), repeat=4):
-        total += math.exp(J * (s1 * s2 + s1 * s3 + s2 * s4 + s3 * s4))
-    return total
+def _ring_Z(J: float, N: int, states=(-1, 1)) -> float:
+    """Z of a ring of N spins with values ``states`` and potentials exp(J s s') on its N edges: the trace of
+    the N-th power of the 2 x 2 edge table, by its eigenvalues (closed form for the spins:
+    (2 cosh J)^N + (2 sinh J)^N)."""
+    a, b = states
+    t = [[math.exp(J * a * a), math.exp(J * a * b)], [math.exp(J * b * a), math.exp(J * b * b)]]
+    tr, det = t[0][0] + t[1][1], t[0][0] * t[1][1] - t[0][1] * t[1][0]
+    root = math.sqrt(tr * tr / 4 - det)
+    return (tr / 2 + root) ** N + (tr / 2 - root) ** N
 
 
-def ising_square_Z(answer) -> CheckResult:
-    """Exercise (a), ``ex-3-5-ising-z``: your partition function Z of :data:`EX_SQUARE`, a number (not log Z).
+def ising_ring_Z(answer) -> CheckResult:
+    """Exercise (a), ``ex-3-5-ising-z``: your partition function Z of the ring :data:`EX_RING`, a number (not
+    log Z).
 
-    The checker recognizes a normalized value, states 0/1 used in place of spins, only some of the
-    configurations counted, and log Z.
+    The checker recognizes a normalized value, states 0/1 used in place of spins, the ring left open (a
+    chain of N spins), a ring of N - 1 spins, and log Z.
     """
-    J = EX_SQUARE.J
-    expected = _square_Z(J)
+    J, N = EX_RING
+    expected = _ring_Z(J, N)
     hints = {
         "you normalized something: Z is the sum of the unnormalized weights, not a probability": 1.0,
-        "you summed over the 2^4 configurations with x in {0, 1} instead of the spins s = 2x - 1":
-            sum(math.exp(J * (a * b + a * c + b * d + c * d)) for a, b, c, d in itertools.product((0, 1), repeat=4)),
-        "you counted only the two aligned configurations (all +1 or all -1)": 2 * math.exp(4 * J),
+        "you summed over the states x in {0, 1} instead of the spins s = 2x - 1": _ring_Z(J, N, (0, 1)),
+        "you left out the edge that closes the ring (s_N with s_1): that is Z of an open chain of N spins":
+            2 * (2 * math.cosh(J)) ** (N - 1),
+        "you closed the ring after N - 1 edges: that is Z of a ring of N - 1 spins": _ring_Z(J, N - 1),
         "you returned log Z; the exercise asks for Z itself": math.log(expected),
     }
-    return result("Z of the Ising square", compare_scalar(answer, expected, "Z", rtol=1e-9, hints=hints))
+    return result("Z of the Ising ring", compare_scalar(answer, expected, "Z", rtol=1e-9, hints=hints))
 
 
 def _elimination_width(n: int, edges, order) -> int:
