@@ -40,10 +40,12 @@ class EliminationProblem(NamedTuple):
 
 
 class MessageProblem(NamedTuple):
-    """A pairwise factor ``psi[x_i, x_j]`` (3 x 2) and the message ``mu_j`` (2,) that x_j sends it."""
+    """A factor over three variables, ``psi[x_i, x_j, x_k]`` (2 x 3 x 2), and the messages ``mu_i`` (2,) and
+    ``mu_k`` (2,) that x_i and x_k send it."""
 
     psi: np.ndarray
-    mu_j: np.ndarray
+    mu_i: np.ndarray
+    mu_k: np.ndarray
 
 
 def _draw_ring(rng):
@@ -71,21 +73,50 @@ EX_ELIM = EliminationProblem(
     (0, 3, 8, 11, 5, 6, 1, 2, 4, 7, 9, 10),
 )
 
+def _message_variants(p: MessageProblem) -> dict:
+    """The normalized message to x_j (``"right"``), by explicit loops, and what the named slips give."""
+    def norm(m):
+        m = np.asarray(m, dtype=float)
+        return m / m.sum()
+
+    def summed(wi, wk, reduce=sum):
+        return norm([reduce(p.psi[i, j, k] * wi[i] * wk[k] for i in range(2) for k in range(2)) for j in range(3)])
+
+    one = np.ones(2)
+    both_on_k = norm([sum(p.psi[i, j, k] * p.mu_i[k] * p.mu_k[k] for i in range(2) for k in range(2))
+                      for j in range(3)])
+    return {"right": summed(p.mu_i, p.mu_k),
+            "you took the maximum over x_i and x_k (max-product) instead of the sum": summed(p.mu_i, p.mu_k, max),
+            "you left out the incoming message mu_i": summed(one, p.mu_k),
+            "you left out the incoming message mu_k": summed(p.mu_i, one),
+            "you left out both incoming messages": summed(one, one),
+            "you multiplied both messages along the last axis of psi (x_k's): psi * mu_i broadcasts mu_i "
+            "against x_k, not x_i": both_on_k,
+            "you weighted the axis of x_i by mu_k and the axis of x_k by mu_i": summed(p.mu_k, p.mu_i)}
+
+
 def _draw_message(rng):
-    """A message problem of the same kind as the book's EX_MESSAGE, for one student: a positive 3 x 2 factor
-    whose rows do not all favour the same state of x_j, and a positive incoming message that sums to one."""
+    """A message problem of the same kind as the book's EX_MESSAGE, for one student: a positive 2 x 3 x 2
+    factor (one decimal) and two positive incoming messages that sum to one, neither of them uniform nor
+    equal to the other, such that every named slip gives a message clearly apart from the right one."""
+    def message():
+        while True:
+            a = round(float(rng.uniform(0.15, 0.85)), 2)
+            if abs(a - 0.5) >= 0.1:
+                return np.array([a, round(1.0 - a, 2)])
+
     while True:
-        psi = np.round(rng.uniform(0.2, 4.0, size=(3, 2)), 1)
-        if len(set(np.argmax(psi, axis=1))) == 2:
-            break
-    a = round(float(rng.uniform(0.15, 0.85)), 2)
-    if a == 0.25:                      # the page's incoming message
-        a = 0.3
-    return MessageProblem(psi, np.array([a, round(1.0 - a, 2)]))
+        p = MessageProblem(np.round(rng.uniform(0.2, 4.0, size=(2, 3, 2)), 1), message(), message())
+        v = _message_variants(p)
+        if all(np.abs(m - v["right"]).max() > 0.01 for k, m in v.items() if k != "right"):
+            return p
 
 
-#: Exercise (d): one factor-to-variable message (not the page's example, whose message it prints).
-EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[2.5, 0.4], [0.6, 1.8], [3.2, 1.1]]), np.array([0.65, 0.35])),
+#: Exercise (d): one factor-to-variable message from a factor over three variables to the middle one. The
+#: page computes a pairwise factor's message as psi @ mu_j; that product does not apply to three axes.
+EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[[2.0, 0.5], [1.2, 3.0], [0.4, 1.5]],
+                                                    [[0.3, 2.5], [1.8, 0.6], [3.2, 1.0]]]),
+                                          np.array([0.7, 0.3]), np.array([0.2, 0.8])),
                            _draw_message, seed=3512)
 
 #: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys (the page prints the first
@@ -205,20 +236,15 @@ def independences(answer) -> CheckResult:
 
 
 def factor_message(answer) -> CheckResult:
-    """Exercise (d), ``ex-3-5-message``: your message from the factor of :data:`EX_MESSAGE` to x_i.
+    """Exercise (d), ``ex-3-5-message``: your message from the factor of :data:`EX_MESSAGE` to x_j.
 
-    Pass an array of shape (3,), one entry per state of x_i, normalized to sum to one. The checker
-    recognizes the max-product message and a left-out incoming message.
+    Pass an array of shape (3,), one entry per state of x_j, normalized to sum to one. The checker
+    recognizes the max-product message, a left-out incoming message (or both), both messages broadcast
+    along the last axis of psi, and the two messages swapped between the axes of x_i and x_k.
     """
-    p = EX_MESSAGE
-    raw = np.array([sum(p.psi[i, j] * p.mu_j[j] for j in range(2)) for i in range(3)])
-    expected = raw / raw.sum()
-    hints = {
-        "you took the maximum over x_j (max-product) instead of the sum":
-            (lambda m: m / m.sum())((p.psi * p.mu_j[None, :]).max(axis=1)),
-        "you left out the incoming message mu_j": p.psi.sum(axis=1) / p.psi.sum(),
-    }
-    return result("the factor-to-variable message", compare_array(answer, expected, "mu_f_to_i", rtol=1e-9, hints=hints))
+    hints = _message_variants(EX_MESSAGE)
+    expected = hints.pop("right")
+    return result("the factor-to-variable message", compare_array(answer, expected, "mu_f_to_j", rtol=1e-9, hints=hints))
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).

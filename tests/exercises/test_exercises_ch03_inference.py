@@ -3,7 +3,7 @@
 Correct answers come from the library's independent routes: the junction tree (and, for a short ring,
 enumeration) for Z,
 networkx's elimination for the clique size, d-separation-free graph separation for the square, and
-an explicit matrix product for the message.
+explicit loops and belief propagation for the message.
 """
 from __future__ import annotations
 
@@ -98,18 +98,51 @@ def test_independences():
     assert not check.independences([True, True, False, False])
 
 
+def _message_by_loops(p, wi, wk, reduce=sum):
+    """The message to x_j with the axes of x_i and x_k weighted by wi and wk, not yet normalized."""
+    return np.array([reduce(p.psi[i, j, k] * wi[i] * wk[k] for i in range(2) for k in range(2))
+                     for j in range(3)])
+
+
 def test_factor_message():
     p = check.EX_MESSAGE
-    m = np.zeros(3)
-    for i in range(3):
-        for j in range(2):
-            m[i] += p.psi[i, j] * p.mu_j[j]
+    assert p.psi.shape == (2, 3, 2) and p.mu_i.shape == p.mu_k.shape == (2,)
+    m = _message_by_loops(p, p.mu_i, p.mu_k)
     assert check.factor_message(m / m.sum())
+    # x_j has no other factor, so its marginal from BP on the factor and the two messages is the message
+    res = g.belief_propagation([(("i", "j", "k"), p.psi), (("i",), p.mu_i), (("k",), p.mu_k)])
+    np.testing.assert_allclose(res.marginals["j"], m / m.sum(), rtol=1e-12)
+    assert check.factor_message(res.marginals["j"])
     r = check.factor_message(m)
     assert not r and "normalize" in str(r)
-    mx = (p.psi * p.mu_j).max(axis=1)
-    r = check.factor_message(mx / mx.sum())
-    assert not r and "max-product" in str(r)
+    one = np.ones(2)
+    for (wi, wk, reduce), fragment in (((p.mu_i, p.mu_k, max), "max-product"),
+                                       ((one, p.mu_k, sum), "mu_i"),
+                                       ((p.mu_i, one, sum), "mu_k"),
+                                       ((one, one, sum), "both incoming"),
+                                       ((p.mu_k, p.mu_i, sum), "axis of x_i by mu_k")):
+        wrong = _message_by_loops(p, wi, wk, reduce)
+        r = check.factor_message(wrong / wrong.sum())
+        assert not r and fragment in str(r), str(r)
+    broadcast = (p.psi * p.mu_i * p.mu_k).sum(axis=(0, 2))      # both messages on the last axis
+    r = check.factor_message(broadcast / broadcast.sum())
+    assert not r and "broadcasts" in str(r), str(r)
+
+
+def test_factor_message_drawn_for_students_has_its_slips_apart():
+    """Every student's problem: the right message passes and each named slip is recognized as such."""
+    from courseware import grading as G
+
+    for salt in range(12):
+        fresh = G.own_copy(check, salt)
+        p = fresh.EX_MESSAGE
+        assert not np.array_equal(p.psi, check.EX_MESSAGE.psi)
+        m = _message_by_loops(p, p.mu_i, p.mu_k)
+        assert fresh.factor_message(m / m.sum())
+        for wi, wk in ((np.ones(2), p.mu_k), (p.mu_i, np.ones(2)), (p.mu_k, p.mu_i)):
+            wrong = _message_by_loops(p, wi, wk)
+            r = fresh.factor_message(wrong / wrong.sum())
+            assert not r and "you " in str(r), str(r)
 
 
 def test_ising_ring_is_not_the_pages_square():
@@ -124,11 +157,18 @@ def test_ising_ring_is_not_the_pages_square():
 
 
 def test_factor_message_is_not_the_pages_example():
-    """The page prints the normalized message of its own psi and mu_j: that vector must not pass."""
+    """The page prints the normalized message of its own pairwise psi and mu_j; its product psi @ mu_j,
+    copied with the exercise's last message, sums out x_k only, and summed over x_i as well it leaves out
+    mu_i: none of these passes."""
     psi, mu_j = np.array([[1.0, 3.0], [2.0, 0.5], [0.2, 4.0]]), np.array([0.25, 0.75])
     page = psi @ mu_j
     assert not check.factor_message(page / page.sum())
-    assert not np.array_equal(check.EX_MESSAGE.psi, psi)
+    p = check.EX_MESSAGE
+    copied = p.psi @ p.mu_k                                    # (2, 3): x_i is still there
+    r = check.factor_message(copied / copied.sum())
+    assert not r and "shape" in str(r)
+    r = check.factor_message(copied.sum(axis=0) / copied.sum())
+    assert not r and "left out the incoming message mu_i" in str(r)
 
 
 def test_clique_exercise_is_not_the_pages_centre_first_grid():
