@@ -4,7 +4,7 @@ Use in the notebook as::
 
     from pedagogy_lib.exercises import appb_markov as check
     check.EX_P                          # a 3-state transition matrix, P[i, j] = p(next = i | now = j)
-    check.stationary(my_pi)             # says what is wrong, never the answer
+    check.reversible(my_flow, my_bool)  # says what is wrong, never the answer
 
 Reference answers are computed in this module, independently of the library.
 """
@@ -17,7 +17,7 @@ import numpy as np
 from .checker import (CheckResult, as_bool, as_integer, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng,
                       result)
 
-__all__ = ["EX_P", "EX_TWO", "stationary", "reversible", "two_state_mixing_time", "tv_distance"]
+__all__ = ["EX_P", "EX_P5", "EX_TWO", "stationary", "reversible", "two_state_mixing_time", "tv_distance"]
 
 
 def _draw_chain(rng) -> np.ndarray:
@@ -40,10 +40,48 @@ def _draw_chain(rng) -> np.ndarray:
                 return P
 
 
-#: Exercises (a) and (b): a column-stochastic 3-state chain (columns sum to one).
+#: Exercise (b): a column-stochastic 3-state chain (columns sum to one).
 EX_P = book_or_drawn(np.array([[0.5, 0.1, 0.3],
                                [0.3, 0.7, 0.1],
                                [0.2, 0.2, 0.6]]), _draw_chain, seed=2211)
+
+
+def _stationary_solve(P: np.ndarray) -> np.ndarray:
+    """pi with P pi = pi and entries summing to one, from the linear system (valid for periodic chains too)."""
+    K = P.shape[0]
+    A = np.vstack([P - np.eye(K), np.ones((1, K))])
+    return np.linalg.lstsq(A, np.r_[np.zeros(K), 1.0], rcond=None)[0]
+
+
+def _periodic(to_b: np.ndarray, to_a: np.ndarray) -> np.ndarray:
+    """The 5-state chain that moves from a state of the group {0, 1} to {2, 3, 4} with the columns of
+    ``to_b`` (3 x 2) and back with the columns of ``to_a`` (2 x 3): irreducible, period 2."""
+    P = np.zeros((5, 5))
+    P[2:, :2], P[:2, 2:] = to_b, to_a
+    return P
+
+
+def _draw_periodic(rng) -> np.ndarray:
+    """A chain like the book's EX_P5 for one student: every move between the two groups at least 0.05,
+    the other eigenvalues (besides 1 and -1) at most 0.6 in modulus, so that iterating from one state
+    settles into its two-step oscillation within a hundred steps, and a stationary distribution clearly
+    neither uniform nor that of the transposed chain."""
+    while True:
+        P = _periodic(rng.dirichlet(np.full(3, 2.0), size=2).T, rng.dirichlet(np.full(2, 2.0), size=3).T)
+        if P[2:, :2].min() < 0.05 or P[:2, 2:].min() < 0.05:
+            continue
+        mods = np.sort(np.abs(np.linalg.eigvals(P)))
+        pi = _stationary_solve(P)
+        Q = P.T / P.T.sum(axis=0, keepdims=True)
+        if mods[-3] <= 0.6 and np.abs(pi - 0.2).max() > 0.03 and np.abs(_stationary_solve(Q) - pi).max() > 0.02:
+            return P
+
+
+#: Exercise (a): an irreducible 5-state chain of period 2 (it moves only between the states {0, 1} and
+#: {2, 3, 4}), with a stationary distribution that is not uniform. Unlike the page's random walk, a hundred
+#: steps p <- P p from one state do not find it: they alternate between the two groups forever.
+EX_P5 = book_or_drawn(_periodic(np.array([[0.6, 0.2], [0.3, 0.2], [0.1, 0.6]]),
+                                np.array([[0.9, 0.4, 0.3], [0.1, 0.6, 0.7]])), _draw_periodic, seed=2214)
 
 
 def _draw_two(rng) -> tuple:
@@ -69,26 +107,40 @@ def _power(P: np.ndarray, n: int = 5000) -> np.ndarray:
     return p / p.sum()
 
 
-def stationary(answer) -> CheckResult:
-    """Exercise (a), ``ex-b2-stationary``: your stationary distribution of :data:`EX_P`.
+def _iterated(P: np.ndarray, p: np.ndarray, steps: int) -> np.ndarray:
+    for _ in range(steps):
+        p = P @ p
+    return p
 
-    Pass a probability vector of shape (3,), one entry per state. The checker recognizes an answer
+
+def stationary(answer) -> CheckResult:
+    """Exercise (a), ``ex-b2-stationary``: your stationary distribution of :data:`EX_P5`.
+
+    Pass a probability vector of shape (5,), one entry per state. The checker recognizes an answer
     worked out for the other (row-stochastic) convention, normalized or not (a left eigenvector of a
     column-stochastic matrix is the constant vector), an eigenvector not yet normalized to sum to one
-    (of either sign, as an eigensolver returns it), and a single column of ``EX_P``.
+    (of either sign, as an eigensolver returns it), a single column of ``EX_P5``, and the distribution
+    after many steps p <- P p from one state or from the uniform distribution (the chain is periodic, so
+    that distribution alternates and is not pi).
     """
-    title = "stationary distribution of EX_P"
-    expected = _power(EX_P)
+    title = "stationary distribution of EX_P5"
+    P = EX_P5
+    K = P.shape[0]
+    expected = _stationary_solve(P)
     row_convention = ("you solved pi^T P = pi^T, the row-stochastic convention; here the columns of P sum to "
                       "one, so pi is a right eigenvector, P pi = pi")
-    hints = {row_convention: _power(EX_P.T / EX_P.T.sum(axis=0, keepdims=True)),
-             "you gave a column of P (one step from a single state), not the long-run distribution":
-             EX_P[:, 0]}
+    hints = {row_convention: _stationary_solve(P.T / P.T.sum(axis=0, keepdims=True)),
+             "you gave a column of P (one step from a single state), not the long-run distribution": P[:, 0]}
+    iterated = ("you iterated p <- P p from one starting distribution: this chain is periodic (period 2), so "
+                "p_t alternates between two groups of states and never settles, however many steps you take")
+    limits = [_iterated(P, start, steps) for start in [*np.eye(K), np.full(K, 1 / K)] for steps in (200, 201)]
     arr, problems = as_numeric(answer, "pi")
     if not problems and arr.shape == expected.shape and abs(arr.sum()) > 1e-12 and not np.allclose(arr, expected):
         scaled = arr / arr.sum()
-        if np.allclose(scaled, np.full(3, 1 / 3), rtol=1e-8, atol=1e-12) and not np.allclose(expected, 1 / 3):
+        if np.allclose(scaled, np.full(K, 1 / K), rtol=1e-8, atol=1e-12) and not np.allclose(expected, 1 / K):
             return result(title, [f"pi is what you get if {row_convention}."])
+        if any(np.allclose(arr, limit, rtol=1e-8, atol=1e-10) for limit in limits):
+            return result(title, [f"pi is what you get if {iterated}."])
         if np.allclose(scaled, expected, rtol=1e-8, atol=1e-12):
             return result(title, ["pi points the right way but is not a probability vector: an eigensolver "
                                   "returns a vector of unit length and arbitrary sign; normalize it by dividing by its sum."])
@@ -183,13 +235,6 @@ def _tv_cases():
     metro[range(5), range(5)] = 1 - metro.sum(axis=0)
     cases.append((metro, 20, "5 states"))
     return cases
-
-
-def _stationary_solve(P: np.ndarray) -> np.ndarray:
-    """pi with P pi = pi and entries summing to one, from the linear system (valid for periodic chains too)."""
-    K = P.shape[0]
-    A = np.vstack([P - np.eye(K), np.ones((1, K))])
-    return np.linalg.lstsq(A, np.r_[np.zeros(K), 1.0], rcond=None)[0]
 
 
 def _tv_variants(P: np.ndarray, T: int) -> dict:

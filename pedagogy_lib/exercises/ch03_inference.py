@@ -3,8 +3,8 @@ r"""Checkers for the exercises of Section 3.5 (general inference algorithms).
 Use in the notebook as::
 
     from pedagogy_lib.exercises import ch03_inference as check
-    check.EX_SQUARE                  # the Ising square of exercise (a)
-    check.ising_square_Z(my_Z)       # says what is wrong, never the answer
+    check.EX_RING                    # the Ising ring of exercise (a)
+    check.ising_ring_Z(my_Z)         # says what is wrong, never the answer
 
 Reference answers are computed in this module, independently of the library.
 """
@@ -19,15 +19,16 @@ import numpy as np
 from .checker import (CheckResult, as_bool, as_integer, book_or_drawn, compare_array, compare_scalar, result,
                       problem_rng)
 
-__all__ = ["IsingSquare", "EliminationProblem", "EX_SQUARE", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS",
-           "ising_square_Z", "largest_clique", "independences", "factor_message"]
+__all__ = ["IsingRing", "EliminationProblem", "EX_RING", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS",
+           "ising_ring_Z", "largest_clique", "independences", "factor_message"]
 
 
-class IsingSquare(NamedTuple):
-    """Four spins, each -1 or +1, on the cycle 1-2-4-3-1, with coupling ``J`` on each of its four
+class IsingRing(NamedTuple):
+    """``N`` spins, each -1 or +1, on the cycle 1-2-...-N-1, with coupling ``J`` on each of its ``N``
     edges and no field (the potentials of the statement)."""
 
     J: float
+    N: int
 
 
 class EliminationProblem(NamedTuple):
@@ -39,23 +40,28 @@ class EliminationProblem(NamedTuple):
 
 
 class MessageProblem(NamedTuple):
-    """A pairwise factor ``psi[x_i, x_j]`` (3 x 2) and the message ``mu_j`` (2,) that x_j sends it."""
+    """A factor over three variables, ``psi[x_i, x_j, x_k]`` (2 x 3 x 2), and the messages ``mu_i`` (2,) and
+    ``mu_k`` (2,) that x_i and x_k send it."""
 
     psi: np.ndarray
-    mu_j: np.ndarray
+    mu_i: np.ndarray
+    mu_k: np.ndarray
 
 
-def _draw_square(rng):
-    """An Ising square of the same kind as the book's EX_SQUARE, for one student: a ferromagnetic coupling of
-    the same order (two decimals), other than the page's J = 0.5 and the exercise's 0.37."""
+def _draw_ring(rng):
+    """An Ising ring of the same kind as the book's EX_RING, for one student: a ferromagnetic coupling of
+    the same order (two decimals), other than the page's J = 0.5 and the exercise's 0.37, and a ring of
+    40 to 80 spins, far beyond enumeration."""
+    N = int(rng.integers(40, 81))
     while True:
         J = round(float(rng.uniform(0.2, 1.2)), 2)
         if J not in (0.5, 0.37):
-            return IsingSquare(J)
+            return IsingRing(J, N)
 
 
-#: Exercise (a): the Ising square at coupling J = 0.37 (the page's square, whose Z it prints, has J = 0.5).
-EX_SQUARE = book_or_drawn(IsingSquare(0.37), _draw_square, seed=3511)
+#: Exercise (a): a ring of 60 Ising spins at coupling J = 0.37. The page enumerates the 2^4 configurations
+#: of its square (J = 0.5); a ring of 60 has 2^60, so its Z needs the messages of the chain, closed at s_1.
+EX_RING = book_or_drawn(IsingRing(0.37, 60), _draw_ring, seed=3511)
 
 #: Exercise (b): a 3 x 4 grid (node r * 4 + c) and an elimination order: the corners, the two inner nodes
 #: of the middle row, then the rest. Its largest clique comes from fill-in, not from the first step (the
@@ -67,21 +73,50 @@ EX_ELIM = EliminationProblem(
     (0, 3, 8, 11, 5, 6, 1, 2, 4, 7, 9, 10),
 )
 
+def _message_variants(p: MessageProblem) -> dict:
+    """The normalized message to x_j (``"right"``), by explicit loops, and what the named slips give."""
+    def norm(m):
+        m = np.asarray(m, dtype=float)
+        return m / m.sum()
+
+    def summed(wi, wk, reduce=sum):
+        return norm([reduce(p.psi[i, j, k] * wi[i] * wk[k] for i in range(2) for k in range(2)) for j in range(3)])
+
+    one = np.ones(2)
+    both_on_k = norm([sum(p.psi[i, j, k] * p.mu_i[k] * p.mu_k[k] for i in range(2) for k in range(2))
+                      for j in range(3)])
+    return {"right": summed(p.mu_i, p.mu_k),
+            "you took the maximum over x_i and x_k (max-product) instead of the sum": summed(p.mu_i, p.mu_k, max),
+            "you left out the incoming message mu_i": summed(one, p.mu_k),
+            "you left out the incoming message mu_k": summed(p.mu_i, one),
+            "you left out both incoming messages": summed(one, one),
+            "you multiplied both messages along the last axis of psi (x_k's): psi * mu_i broadcasts mu_i "
+            "against x_k, not x_i": both_on_k,
+            "you weighted the axis of x_i by mu_k and the axis of x_k by mu_i": summed(p.mu_k, p.mu_i)}
+
+
 def _draw_message(rng):
-    """A message problem of the same kind as the book's EX_MESSAGE, for one student: a positive 3 x 2 factor
-    whose rows do not all favour the same state of x_j, and a positive incoming message that sums to one."""
+    """A message problem of the same kind as the book's EX_MESSAGE, for one student: a positive 2 x 3 x 2
+    factor (one decimal) and two positive incoming messages that sum to one, neither of them uniform nor
+    equal to the other, such that every named slip gives a message clearly apart from the right one."""
+    def message():
+        while True:
+            a = round(float(rng.uniform(0.15, 0.85)), 2)
+            if abs(a - 0.5) >= 0.1:
+                return np.array([a, round(1.0 - a, 2)])
+
     while True:
-        psi = np.round(rng.uniform(0.2, 4.0, size=(3, 2)), 1)
-        if len(set(np.argmax(psi, axis=1))) == 2:
-            break
-    a = round(float(rng.uniform(0.15, 0.85)), 2)
-    if a == 0.25:                      # the page's incoming message
-        a = 0.3
-    return MessageProblem(psi, np.array([a, round(1.0 - a, 2)]))
+        p = MessageProblem(np.round(rng.uniform(0.2, 4.0, size=(2, 3, 2)), 1), message(), message())
+        v = _message_variants(p)
+        if all(np.abs(m - v["right"]).max() > 0.01 for k, m in v.items() if k != "right"):
+            return p
 
 
-#: Exercise (d): one factor-to-variable message (not the page's example, whose message it prints).
-EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[2.5, 0.4], [0.6, 1.8], [3.2, 1.1]]), np.array([0.65, 0.35])),
+#: Exercise (d): one factor-to-variable message from a factor over three variables to the middle one. The
+#: page computes a pairwise factor's message as psi @ mu_j; that product does not apply to three axes.
+EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[[2.0, 0.5], [1.2, 3.0], [0.4, 1.5]],
+                                                    [[0.3, 2.5], [1.8, 0.6], [3.2, 1.0]]]),
+                                          np.array([0.7, 0.3]), np.array([0.2, 0.8])),
                            _draw_message, seed=3512)
 
 #: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys (the page prints the first
@@ -91,29 +126,35 @@ INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4",
 _INDEPENDENCE_CASES = ((1, 4, (2, 3)), (2, 3, (1, 4)), (1, 4, ()), (1, 2, (3, 4)), (1, 4, (2,)), (2, 3, (1,)))
 
 
-def _square_Z(J: float) -> float:
-    total = 0.0
-    for s1, s2, s3, s4 in itertools.product((-1, 1), repeat=4):
-        total += math.exp(J * (s1 * s2 + s1 * s3 + s2 * s4 + s3 * s4))
-    return total
+def _ring_Z(J: float, N: int, states=(-1, 1)) -> float:
+    """Z of a ring of N spins with values ``states`` and potentials exp(J s s') on its N edges: the trace of
+    the N-th power of the 2 x 2 edge table, by its eigenvalues (closed form for the spins:
+    (2 cosh J)^N + (2 sinh J)^N)."""
+    a, b = states
+    t = [[math.exp(J * a * a), math.exp(J * a * b)], [math.exp(J * b * a), math.exp(J * b * b)]]
+    tr, det = t[0][0] + t[1][1], t[0][0] * t[1][1] - t[0][1] * t[1][0]
+    root = math.sqrt(tr * tr / 4 - det)
+    return (tr / 2 + root) ** N + (tr / 2 - root) ** N
 
 
-def ising_square_Z(answer) -> CheckResult:
-    """Exercise (a), ``ex-3-5-ising-z``: your partition function Z of :data:`EX_SQUARE`, a number (not log Z).
+def ising_ring_Z(answer) -> CheckResult:
+    """Exercise (a), ``ex-3-5-ising-z``: your partition function Z of the ring :data:`EX_RING`, a number (not
+    log Z).
 
-    The checker recognizes a normalized value, states 0/1 used in place of spins, only some of the
-    configurations counted, and log Z.
+    The checker recognizes a normalized value, states 0/1 used in place of spins, the ring left open (a
+    chain of N spins), a ring of N - 1 spins, and log Z.
     """
-    J = EX_SQUARE.J
-    expected = _square_Z(J)
+    J, N = EX_RING
+    expected = _ring_Z(J, N)
     hints = {
         "you normalized something: Z is the sum of the unnormalized weights, not a probability": 1.0,
-        "you summed over the 2^4 configurations with x in {0, 1} instead of the spins s = 2x - 1":
-            sum(math.exp(J * (a * b + a * c + b * d + c * d)) for a, b, c, d in itertools.product((0, 1), repeat=4)),
-        "you counted only the two aligned configurations (all +1 or all -1)": 2 * math.exp(4 * J),
+        "you summed over the states x in {0, 1} instead of the spins s = 2x - 1": _ring_Z(J, N, (0, 1)),
+        "you left out the edge that closes the ring (s_N with s_1): that is Z of an open chain of N spins":
+            2 * (2 * math.cosh(J)) ** (N - 1),
+        "you closed the ring after N - 1 edges: that is Z of a ring of N - 1 spins": _ring_Z(J, N - 1),
         "you returned log Z; the exercise asks for Z itself": math.log(expected),
     }
-    return result("Z of the Ising square", compare_scalar(answer, expected, "Z", rtol=1e-9, hints=hints))
+    return result("Z of the Ising ring", compare_scalar(answer, expected, "Z", rtol=1e-9, hints=hints))
 
 
 def _elimination_width(n: int, edges, order) -> int:
@@ -195,20 +236,15 @@ def independences(answer) -> CheckResult:
 
 
 def factor_message(answer) -> CheckResult:
-    """Exercise (d), ``ex-3-5-message``: your message from the factor of :data:`EX_MESSAGE` to x_i.
+    """Exercise (d), ``ex-3-5-message``: your message from the factor of :data:`EX_MESSAGE` to x_j.
 
-    Pass an array of shape (3,), one entry per state of x_i, normalized to sum to one. The checker
-    recognizes the max-product message and a left-out incoming message.
+    Pass an array of shape (3,), one entry per state of x_j, normalized to sum to one. The checker
+    recognizes the max-product message, a left-out incoming message (or both), both messages broadcast
+    along the last axis of psi, and the two messages swapped between the axes of x_i and x_k.
     """
-    p = EX_MESSAGE
-    raw = np.array([sum(p.psi[i, j] * p.mu_j[j] for j in range(2)) for i in range(3)])
-    expected = raw / raw.sum()
-    hints = {
-        "you took the maximum over x_j (max-product) instead of the sum":
-            (lambda m: m / m.sum())((p.psi * p.mu_j[None, :]).max(axis=1)),
-        "you left out the incoming message mu_j": p.psi.sum(axis=1) / p.psi.sum(),
-    }
-    return result("the factor-to-variable message", compare_array(answer, expected, "mu_f_to_i", rtol=1e-9, hints=hints))
+    hints = _message_variants(EX_MESSAGE)
+    expected = hints.pop("right")
+    return result("the factor-to-variable message", compare_array(answer, expected, "mu_f_to_j", rtol=1e-9, hints=hints))
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).

@@ -1,7 +1,8 @@
 """Tests for the Appendix B.2 Markov-chain exercise checkers (pedagogy_lib.exercises.appb_markov).
 
-Correct answers come from pedagogy_lib.discrete.markov_chain (null space by SVD, matrix powers), the
-checker computes its own by power iteration and explicit loops.
+Correct answers come from pedagogy_lib.discrete.markov_chain (null space by SVD, matrix powers) and, for the
+book's periodic chain, pi by hand; the checker computes its own by a linear solve, power iteration and
+explicit loops.
 """
 from __future__ import annotations
 
@@ -13,30 +14,80 @@ from pedagogy_lib.exercises import appb_markov as check
 
 
 def test_stationary():
-    pi = mc.stationary_distribution(check.EX_P)
+    pi = mc.stationary_distribution(check.EX_P5)
+    # the book's chain: pi by hand (balance of the flows into each state), in 750ths
+    np.testing.assert_allclose(pi, np.array([220, 155, 163, 97, 115]) / 750, atol=1e-12)
     assert check.stationary(pi)
     assert check.stationary(list(pi))
-    wrong = mc.stationary_distribution(check.EX_P.T / check.EX_P.T.sum(axis=0, keepdims=True))
+    wrong = mc.stationary_distribution(check.EX_P5.T / check.EX_P5.T.sum(axis=0, keepdims=True))
     r = check.stationary(wrong)
     assert not r and "row-stochastic" in str(r)
     r = check.stationary(3 * pi)
     assert not r and "normalize" in str(r)
+    r = check.stationary(check.EX_P5[:, 0])
+    assert not r and "a column of P" in str(r)
     assert not check.stationary(None)
 
 
 def test_stationary_recognizes_the_left_eigenvector_and_an_unnormalized_eigenvector():
     """The row-convention slip pi^T P = pi^T gives the constant vector (the columns of P sum to one), normalized
     or as the eigensolver returns it; the right eigenvector of unit length, of either sign, is a normalization."""
-    lam, V = np.linalg.eig(check.EX_P.T)
+    lam, V = np.linalg.eig(check.EX_P5.T)
     left = np.real(V[:, np.argmin(np.abs(lam - 1))])
-    for answer in (left, -left, np.full(3, 1 / 3)):
+    for answer in (left, -left, np.full(5, 1 / 5)):
         r = check.stationary(answer)
         assert not r and "row-stochastic" in str(r), str(r)
-    lam, V = np.linalg.eig(check.EX_P)
+    lam, V = np.linalg.eig(check.EX_P5)
     right = np.real(V[:, np.argmin(np.abs(lam - 1))])
     for answer in (right, -right):
         r = check.stationary(answer)
         assert not r and "divid" in str(r) and "no single slip" not in str(r), str(r)
+
+
+def _page_loop(P, p, steps=100):
+    """The page's check of the stationary distribution: p <- P p, a hundred times."""
+    for _ in range(steps):
+        p = P @ p
+    return p
+
+
+def test_the_pages_hundred_steps_do_not_find_pi_of_the_periodic_chain():
+    """The page compares pi with a hundred steps p <- P p from state 0; EX_P5 is irreducible with period 2,
+    so those steps (from any state, from the uniform distribution, an even or odd number of them) alternate
+    between the groups {0, 1} and {2, 3, 4} and are recognized, not passed. Averaging two consecutive steps,
+    or iterating the lazy chain (I + P)/2, finds pi."""
+    P = check.EX_P5
+    lam = np.linalg.eigvals(P)
+    assert np.min(np.abs(lam + 1)) < 1e-12 and np.min(np.abs(lam - 1)) < 1e-12
+    assert np.all(P[:2, :2] == 0) and np.all(P[2:, 2:] == 0) and np.all(P[2:, :2] > 0) and np.all(P[:2, 2:] > 0)
+    pi = mc.stationary_distribution(P)
+    for start in [*np.eye(5), np.full(5, 0.2)]:
+        for steps in (100, 101, 1000):
+            r = check.stationary(_page_loop(P, start, steps))
+            assert not r and "periodic" in str(r), str(r)
+        both = 0.5 * (_page_loop(P, start, 100) + _page_loop(P, start, 101))
+        np.testing.assert_allclose(both, pi, atol=1e-12)
+    lazy = _page_loop(0.5 * (np.eye(5) + P), np.eye(5)[0])
+    assert check.stationary(lazy)
+
+
+def test_stationary_on_chains_drawn_for_students():
+    """Each student's chain is periodic like the book's, with a pi of its own, found by the library and
+    passed; the page's hundred steps are recognized."""
+    from courseware import grading as G
+
+    seen = []
+    for salt in range(10):
+        fresh = G.own_copy(check, salt)
+        P = fresh.EX_P5
+        assert P.shape == (5, 5) and np.allclose(P.sum(axis=0), 1) and np.all(P[:2, :2] == 0)
+        pi = mc.stationary_distribution(P)
+        assert fresh.stationary(pi)
+        r = fresh.stationary(_page_loop(P, np.eye(5)[0]))
+        assert not r and "periodic" in str(r), str(r)
+        assert fresh.stationary(_page_loop(0.5 * (np.eye(5) + P), np.eye(5)[0]))
+        seen.append(pi)
+    assert not np.allclose(seen[0], seen[1])
 
 
 def test_reversible():

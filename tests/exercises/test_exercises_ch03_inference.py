@@ -1,8 +1,9 @@
 """Tests for the Section 3.5 exercise checkers (pedagogy_lib.exercises.ch03_inference).
 
-Correct answers come from the library's independent routes: the junction tree and enumeration for Z,
+Correct answers come from the library's independent routes: the junction tree (and, for a short ring,
+enumeration) for Z,
 networkx's elimination for the clique size, d-separation-free graph separation for the square, and
-an explicit matrix product for the message.
+explicit loops and belief propagation for the message.
 """
 from __future__ import annotations
 
@@ -17,15 +18,43 @@ def _ising_square_factors(J):
     return [(pair, np.exp(J * np.outer(s, s))) for pair in ((1, 2), (1, 3), (2, 4), (3, 4))]
 
 
-def test_ising_square_Z():
-    Z = np.exp(g.junction_tree(_ising_square_factors(check.EX_SQUARE.J)).log_Z)
-    assert check.ising_square_Z(Z)
-    assert check.ising_square_Z(str(Z))
-    r = check.ising_square_Z(np.log(Z))
+def _ising_ring_factors(J, N, states=(-1.0, 1.0)):
+    s = np.array(states)
+    return [((n, (n + 1) % N), np.exp(J * np.outer(s, s))) for n in range(N)]
+
+
+def test_ising_ring_Z():
+    """The reference is the junction tree of the ring (cliques of three spins); the named slips are the
+    junction tree of the open chain, of the ring in states 0/1, and of the ring one spin shorter."""
+    J, N = check.EX_RING
+    assert N >= 40
+    Z = np.exp(g.junction_tree(_ising_ring_factors(J, N)).log_Z)
+    assert check.ising_ring_Z(Z)
+    assert check.ising_ring_Z(str(Z))
+    r = check.ising_ring_Z(np.log(Z))
     assert not r and "log Z" in str(r)
-    r = check.ising_square_Z(2 * np.exp(4 * check.EX_SQUARE.J))
-    assert not r and "aligned" in str(r)
-    assert not check.ising_square_Z(None)
+    open_chain = np.exp(g.junction_tree(_ising_ring_factors(J, N)[:-1]).log_Z)
+    r = check.ising_ring_Z(open_chain)
+    assert not r and "closes the ring" in str(r)
+    r = check.ising_ring_Z(np.exp(g.junction_tree(_ising_ring_factors(J, N, (0.0, 1.0))).log_Z))
+    assert not r and "{0, 1}" in str(r)
+    r = check.ising_ring_Z(np.exp(g.junction_tree(_ising_ring_factors(J, N - 1)).log_Z))
+    assert not r and "N - 1" in str(r)
+    assert not check.ising_ring_Z(None)
+
+
+def test_ising_ring_Z_on_short_rings_by_enumeration(monkeypatch):
+    """The checker's reference, by the eigenvalues of the edge table, against the sum over all 2^N
+    configurations of rings short enough to enumerate, at couplings weak and strong."""
+    import itertools
+
+    for J in (0.37, 1.1):
+        for N in (3, 4, 7, 10):
+            monkeypatch.setattr(check, "EX_RING", check.IsingRing(J, N))
+            total = sum(np.exp(J * sum(s[n] * s[(n + 1) % N] for n in range(N)))
+                        for s in itertools.product((-1, 1), repeat=N))
+            assert check.ising_ring_Z(total)
+            assert not check.ising_ring_Z(total * (1 + 1e-7))
 
 
 def test_largest_clique():
@@ -69,34 +98,77 @@ def test_independences():
     assert not check.independences([True, True, False, False])
 
 
+def _message_by_loops(p, wi, wk, reduce=sum):
+    """The message to x_j with the axes of x_i and x_k weighted by wi and wk, not yet normalized."""
+    return np.array([reduce(p.psi[i, j, k] * wi[i] * wk[k] for i in range(2) for k in range(2))
+                     for j in range(3)])
+
+
 def test_factor_message():
     p = check.EX_MESSAGE
-    m = np.zeros(3)
-    for i in range(3):
-        for j in range(2):
-            m[i] += p.psi[i, j] * p.mu_j[j]
+    assert p.psi.shape == (2, 3, 2) and p.mu_i.shape == p.mu_k.shape == (2,)
+    m = _message_by_loops(p, p.mu_i, p.mu_k)
     assert check.factor_message(m / m.sum())
+    # x_j has no other factor, so its marginal from BP on the factor and the two messages is the message
+    res = g.belief_propagation([(("i", "j", "k"), p.psi), (("i",), p.mu_i), (("k",), p.mu_k)])
+    np.testing.assert_allclose(res.marginals["j"], m / m.sum(), rtol=1e-12)
+    assert check.factor_message(res.marginals["j"])
     r = check.factor_message(m)
     assert not r and "normalize" in str(r)
-    mx = (p.psi * p.mu_j).max(axis=1)
-    r = check.factor_message(mx / mx.sum())
-    assert not r and "max-product" in str(r)
+    one = np.ones(2)
+    for (wi, wk, reduce), fragment in (((p.mu_i, p.mu_k, max), "max-product"),
+                                       ((one, p.mu_k, sum), "mu_i"),
+                                       ((p.mu_i, one, sum), "mu_k"),
+                                       ((one, one, sum), "both incoming"),
+                                       ((p.mu_k, p.mu_i, sum), "axis of x_i by mu_k")):
+        wrong = _message_by_loops(p, wi, wk, reduce)
+        r = check.factor_message(wrong / wrong.sum())
+        assert not r and fragment in str(r), str(r)
+    broadcast = (p.psi * p.mu_i * p.mu_k).sum(axis=(0, 2))      # both messages on the last axis
+    r = check.factor_message(broadcast / broadcast.sum())
+    assert not r and "broadcasts" in str(r), str(r)
 
 
-def test_ising_square_is_not_the_pages_square():
-    """The page enumerates its square at J = 0.5 and prints Z = 27.048783: that number must not pass."""
-    assert check.EX_SQUARE.J != 0.5
+def test_factor_message_drawn_for_students_has_its_slips_apart():
+    """Every student's problem: the right message passes and each named slip is recognized as such."""
+    from courseware import grading as G
+
+    for salt in range(12):
+        fresh = G.own_copy(check, salt)
+        p = fresh.EX_MESSAGE
+        assert not np.array_equal(p.psi, check.EX_MESSAGE.psi)
+        m = _message_by_loops(p, p.mu_i, p.mu_k)
+        assert fresh.factor_message(m / m.sum())
+        for wi, wk in ((np.ones(2), p.mu_k), (p.mu_i, np.ones(2)), (p.mu_k, p.mu_i)):
+            wrong = _message_by_loops(p, wi, wk)
+            r = fresh.factor_message(wrong / wrong.sum())
+            assert not r and "you " in str(r), str(r)
+
+
+def test_ising_ring_is_not_the_pages_square():
+    """The page enumerates its square at J = 0.5 and prints Z = 27.048783; its enumeration, copied with the
+    exercise's coupling, gives the square's Z: neither number passes for the ring."""
+    J, N = check.EX_RING
+    assert J != 0.5 and 2**N > 1e12
     page_Z = np.exp(g.junction_tree(_ising_square_factors(0.5)).log_Z)
     np.testing.assert_allclose(page_Z, 27.048783, atol=1e-6)
-    assert not check.ising_square_Z(page_Z)
+    assert not check.ising_ring_Z(page_Z)
+    assert not check.ising_ring_Z(np.exp(g.junction_tree(_ising_square_factors(J)).log_Z))
 
 
 def test_factor_message_is_not_the_pages_example():
-    """The page prints the normalized message of its own psi and mu_j: that vector must not pass."""
+    """The page prints the normalized message of its own pairwise psi and mu_j; its product psi @ mu_j,
+    copied with the exercise's last message, sums out x_k only, and summed over x_i as well it leaves out
+    mu_i: none of these passes."""
     psi, mu_j = np.array([[1.0, 3.0], [2.0, 0.5], [0.2, 4.0]]), np.array([0.25, 0.75])
     page = psi @ mu_j
     assert not check.factor_message(page / page.sum())
-    assert not np.array_equal(check.EX_MESSAGE.psi, psi)
+    p = check.EX_MESSAGE
+    copied = p.psi @ p.mu_k                                    # (2, 3): x_i is still there
+    r = check.factor_message(copied / copied.sum())
+    assert not r and "shape" in str(r)
+    r = check.factor_message(copied.sum(axis=0) / copied.sum())
+    assert not r and "left out the incoming message mu_i" in str(r)
 
 
 def test_clique_exercise_is_not_the_pages_centre_first_grid():
@@ -109,19 +181,30 @@ def test_clique_exercise_is_not_the_pages_centre_first_grid():
     assert not check.largest_clique(5)
 
 
-def test_the_harmonium_normalizer_route_to_the_ising_square_is_refused_when_graded():
-    """The square is bipartite ({x1, x4} against {x2, x3}), so in bits s = 2x - 1 it is a harmonium with
-    W = 4J, biases -4J and a constant 4J: its log_partition (or the log-sum-exp of log_marginal_table) is
-    log Z - 4J. Named by the statement and refused when graded."""
+def test_the_library_routes_to_the_ising_ring_are_refused_when_graded():
+    """The junction tree of the ring gives log Z in one call; clamping s_1 leaves a chain, whose Z two
+    tree_sum_product calls give; an even ring is bipartite, a harmonium (log_partition). All are named by
+    the statement; the first two are refused when graded."""
     from graded_routes import assert_refused_when_graded
 
     assert {"pedagogy_lib.harmonium.exact.log_partition",
             "pedagogy_lib.harmonium.exact.log_marginal_table",
-            # clamping x1 leaves the chain x2 - x4 - x3: two tree_sum_product calls and a sum
+            "pedagogy_lib.graphical.junction.junction_tree",
             "pedagogy_lib.graphical.tree.tree_sum_product"} <= set(check.SUMMATIVE["ex-3-5-ising-z"]["forbidden"])
     imports = ("from pedagogy_lib.exercises import ch03_inference as check\nimport numpy as np\n"
-               "from pedagogy_lib.harmonium import EFHParams, log_partition\n")
-    code = ("J = check.EX_SQUARE.J\n"
-            "my_Z = float(np.exp(4 * J + log_partition(EFHParams(4 * J * np.ones((2, 2)), -4 * J * np.ones(2),\n"
-            "                                                     -4 * J * np.ones(2)))))\n")
-    assert_refused_when_graded(check, "ex-3-5-ising-z", "ising_square_Z", "my_Z", imports, code)
+               "from pedagogy_lib import graphical as g\n")
+    edge = "np.exp(J * np.outer([-1.0, 1.0], [-1.0, 1.0]))"
+    code = ("J, N = check.EX_RING\n"
+            f"ring = [((n, (n + 1) % N), {edge}) for n in range(N)]\n"
+            "my_Z = float(np.exp(g.junction_tree(ring).log_Z))\n")
+    assert_refused_when_graded(check, "ex-3-5-ising-z", "ising_ring_Z", "my_Z", imports, code)
+    code = ("J, N = check.EX_RING\n"
+            "my_Z = 0.0\n"
+            "for a in range(2):                     # s_1 = a; the chain s_2, ..., s_N\n"
+            "    phi = np.ones((N - 1, 2))\n"
+            f"    phi[0] *= {edge}[a]\n"
+            f"    phi[N - 2] *= {edge}[a]\n"
+            "    chain = g.make_pairwise_tree(np.arange(-1, N - 2), phi,\n"
+            f"                                 np.broadcast_to({edge}, (N - 1, 2, 2)).copy())\n"
+            "    my_Z += np.exp(g.tree_sum_product(chain).log_Z)\n")
+    assert_refused_when_graded(check, "ex-3-5-ising-z", "ising_ring_Z", "my_Z", imports, code)
