@@ -31,12 +31,12 @@ class RegressionProblem(NamedTuple):
 
 
 class RidgeProblem(NamedTuple):
-    """Chapter 5 layout plus the prior variance ``sigma2_d`` (the prior covariance of Eq. 5.4 is
-    ``sigma2_d`` times the identity) and the noise variance ``sigma2`` (Eq. 5.5)."""
+    """Chapter 5 layout plus the prior covariance ``Sigma_d`` of each row of D (Eq. 5.4; an (M, M)
+    matrix that is not a multiple of the identity) and the noise variance ``sigma2`` (Eq. 5.5)."""
 
     Y: np.ndarray
     X: np.ndarray
-    sigma2_d: float
+    Sigma_d: np.ndarray
     sigma2: float
 
 
@@ -70,23 +70,31 @@ EX_NORMAL = checker.book_or_drawn(RegressionProblem(
 
 def _draw_ridge(rng):
     """A problem of the same kind as the book's EX_RIDGE, for one student: 3 correlated inputs and 1 output
-    of 8 samples (one decimal), a prior variance above one and a smaller noise variance."""
+    of 8 samples (one decimal), a prior covariance with unequal variances and one correlated pair (two
+    decimals), and a noise variance below one."""
     while True:
         Y = np.round(rng.multivariate_normal(np.zeros(3), [[1.0, 0.3, 0.2], [0.3, 1.0, 0.7], [0.2, 0.7, 1.0]],
                                              size=8).T, 1) + 0.0
         X = np.round(np.round(rng.uniform(-1.5, 1.5, size=3), 1) @ Y + rng.normal(scale=0.6, size=8), 1)[None, :]
-        if np.linalg.cond(Y @ Y.T) < 50:
-            return RidgeProblem(Y, X + 0.0, round(float(rng.uniform(1.5, 4.0)), 1),
-                                round(float(rng.uniform(0.2, 0.9)), 1))
+        sd = np.round(rng.uniform(0.6, 1.6, size=3), 1)
+        R = np.eye(3)
+        i, j = rng.choice(3, size=2, replace=False)
+        R[i, j] = R[j, i] = round(float(rng.uniform(0.3, 0.6)), 1) * rng.choice([-1.0, 1.0])
+        S = np.round(sd[:, None] * R * sd[None, :], 2) + 0.0
+        if (np.linalg.cond(Y @ Y.T) < 50 and np.linalg.eigvalsh(S)[0] > 0.1
+                and np.diag(S).max() >= 2.0 * np.diag(S).min()):
+            return RidgeProblem(Y, X + 0.0, S, round(float(rng.uniform(0.2, 0.9)), 1))
 
 
-#: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; sigma_d^2 = 2, sigma^2 = 0.5.
+#: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; a non-isotropic prior covariance, sigma^2 = 0.5.
 EX_RIDGE = checker.book_or_drawn(RidgeProblem(
     Y=np.array([[0.3, -1.2, 0.8, 1.5, -0.4, 0.9, -1.1, 0.2],
                 [1.0, 0.4, -0.6, 0.2, 1.3, -0.8, 0.5, -1.4],
                 [0.7, 0.6, -0.9, 0.4, 1.0, -0.5, 0.3, -1.2]]),
     X=np.array([[1.9, -0.7, -0.2, 1.8, 1.4, -0.1, -0.4, -1.3]]),
-    sigma2_d=2.0,
+    Sigma_d=np.array([[2.0, 0.8, 0.0],
+                      [0.8, 1.0, -0.3],
+                      [0.0, -0.3, 0.5]]),
     sigma2=0.5,
 ), _draw_ridge, seed=5112)
 
@@ -139,32 +147,37 @@ def normal_equations(D):
 
 def ridge_conventions(D_bayes, D_draft):
     """Exercise 2, ``ex-5-1-1-ridge-conventions``, for :data:`EX_RIDGE`: your ``D_bayes`` (the posterior
-    mean of D under the Gaussian prior, the prior counted once) and ``D_draft`` (Eq. 5.6 exactly as
-    printed, with sample averages).
+    mean of D under the Gaussian prior with covariance ``Sigma_d``, the prior counted once) and ``D_draft``
+    (Eq. 5.6 exactly as printed, with sample averages).
 
-    Pass two (K, M) = (1, 3) arrays. The checker recognizes a penalty upside down or missing a
-    variance, the two conventions swapped, mixed sums and averages, and no prior at all.
+    Pass two (K, M) = (1, 3) arrays. The checker recognizes a prior covariance left uninverted or
+    read as its diagonal, a missing noise variance, the two conventions swapped, mixed sums and
+    averages, and no prior at all.
     """
-    Y, X, s2d, s2 = EX_RIDGE
-    N, M = Y.shape[1], Y.shape[0]
-    post = rg.bayesian_linear_regression(Y.T, X.T, prior_precision=1.0 / s2d, noise_variance=s2)
+    Y, X, S_d, s2 = EX_RIDGE
+    N = Y.shape[1]
+    P_d = np.linalg.inv(S_d)
+    post = rg.bayesian_linear_regression(Y.T, X.T, prior_precision=P_d, noise_variance=s2)
     ref_bayes = post.mu.T
-    ref_draft = rg.linear_regression(Y.T, X.T, ridge=N * s2 / s2d).w.T
+    ref_draft = rg.linear_regression(Y.T, X.T, ridge=N * s2 * P_d).w.T
     G, B = Y @ Y.T, X @ Y.T
 
-    def ridge(lam):
-        return np.linalg.solve(G + lam * np.eye(M), B.T).T
+    def ridge(P):
+        return np.linalg.solve(G + P, B.T).T
 
     hints_b = {
-        "you used sigma_d^2 / sigma^2 as the penalty; it is the ratio the other way up, sigma^2 / sigma_d^2": ridge(s2d / s2),
-        "you used the penalty sigma^2 alone, leaving out the prior variance": ridge(s2),
+        "you used Sigma_d itself where the posterior precision adds its inverse": ridge(s2 * S_d),
+        "you kept only the diagonal of Sigma_d, dropping the prior correlations": ridge(s2 * np.diag(1.0 / np.diag(S_d))),
+        "you left out the noise variance sigma^2 in front of the prior precision": ridge(P_d),
         "you used the draft's sample-average form (the prior counted N times)": ref_draft,
-        "you solved ordinary least squares, without the prior": ridge(0.0),
+        "you solved ordinary least squares, without the prior": ridge(0.0 * P_d),
     }
     hints_d = {
         "you used the sums form (the Bayesian posterior mean); Eq. 5.6 as printed averages over samples": ref_bayes,
-        "you averaged X Y^T but summed Y Y^T (or the reverse)": ridge(s2 / s2d) / N,
-        "you used sigma_d^2 / sigma^2 in place of sigma^2 / sigma_d^2": np.linalg.solve(G / N + s2d / s2 * np.eye(M), B.T / N).T,
+        "you averaged X Y^T but summed Y Y^T (or the reverse)": ridge(s2 * P_d) / N,
+        "you used Sigma_d itself where Eq. 5.6 has its inverse": np.linalg.solve(G / N + s2 * S_d, B.T / N).T,
+        "you kept only the diagonal of Sigma_d, dropping the prior correlations":
+            np.linalg.solve(G / N + s2 * np.diag(1.0 / np.diag(S_d)), B.T / N).T,
     }
     problems = checker.compare_array(D_bayes, ref_bayes, "your posterior mean D_bayes", rtol=1e-6, hints=hints_b)
     problems += checker.compare_array(D_draft, ref_draft, "your Eq. 5.6 D_draft", rtol=1e-6, hints=hints_d)
