@@ -41,12 +41,14 @@ class RidgeProblem(NamedTuple):
 
 
 class LOOProblem(NamedTuple):
-    """Appendix A layout: inputs ``X`` (M, N) with samples in columns, outputs ``y`` (N,), and the
-    (0-based) index ``n`` of the sample to leave out."""
+    """Appendix A layout: inputs ``X`` (M, N) with samples in columns, outputs ``y`` (N,), the
+    (0-based) index ``n`` of the sample to leave out, and the ridge strength ``lam`` of the fit
+    (w = (X X^T + lam I)^{-1} X y, every weight penalized)."""
 
     X: np.ndarray
     y: np.ndarray
     n: int
+    lam: float
 
 
 def _draw_normal(rng):
@@ -102,23 +104,37 @@ EX_RIDGE = checker.book_or_drawn(RidgeProblem(
 def _draw_loo(rng):
     """A problem of the same kind as the book's EX_LOO, for one student: an intercept row and one feature of
     7 samples, six of them near zero and the last far out (a leverage close to one), outputs roughly linear
-    in the feature (one decimal), and n = 6."""
+    in the feature (one decimal), n = 6, and a ridge strength that changes the leverage and the
+    leave-one-out residual clearly from those of the unpenalized fit."""
     while True:
         f = np.append(np.sort(np.round(rng.uniform(-1.2, 1.2, size=6), 1)), round(float(rng.uniform(3.0, 5.0)), 1))
         X = np.vstack([np.ones(7), f + 0.0])
         y = np.round(rng.uniform(-0.3, 0.3) + rng.uniform(0.5, 1.0) * f + rng.normal(scale=0.25, size=7), 1)
         y[6] = round(float(y[6] - rng.uniform(1.0, 2.0)), 1)       # the far sample sits off the others' line
-        h = X[:, 6] @ np.linalg.solve(X @ X.T, X[:, 6])
-        if np.ptp(f[:6]) > 1.2 and 0.7 < h < 0.95:
-            return LOOProblem(X, y + 0.0, 6)
+        lam = round(float(rng.uniform(0.5, 1.5)), 1)
+        h0, e0 = _leverage_and_loo(X, y, 6, 0.0)
+        h, e_loo = _leverage_and_loo(X, y, 6, lam)
+        if (np.ptp(f[:6]) > 1.2 and 0.7 < h0 < 0.95 and 0.6 < h < 0.93 and h0 - h > 0.02
+                and abs(e_loo) > 0.3 and abs(e0 - e_loo) > 0.2 * abs(e_loo)):
+            return LOOProblem(X, y + 0.0, 6, lam)
 
 
-#: Exercise 3: an intercept row of ones and one feature; the sample to leave out is the last, n = 6.
+def _leverage_and_loo(X, y, n, lam):
+    """h_nn and e_LOO,n of the ridge fit with strength lam (lam = 0: least squares), by Eq. A.7."""
+    G = X @ X.T + lam * np.eye(X.shape[0])
+    h = float(X[:, n] @ np.linalg.solve(G, X[:, n]))
+    e = float(y[n] - X[:, n] @ np.linalg.solve(G, X @ y))
+    return h, e / (1.0 - h)
+
+
+#: Exercise 3: an intercept row of ones and one feature; the sample to leave out is the last, n = 6;
+#: the fit is ridge with lam = 1.
 EX_LOO = checker.book_or_drawn(LOOProblem(
     X=np.array([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
                 [-1.0, -0.6, -0.1, 0.2, 0.5, 0.9, 4.0]]),
     y=np.array([-0.8, -0.2, 0.1, 0.6, 0.7, 1.3, 2.0]),
     n=6,
+    lam=1.0,
 ), _draw_loo, seed=5113)
 
 
@@ -185,19 +201,28 @@ def ridge_conventions(D_bayes, D_draft):
 
 
 def loo_residual(h_nn, e_loo_n):
-    """Exercise 3, ``ex-5-1-1-loo-residual``: your leverage h_nn (Eq. A.3) and leave-one-out residual
-    (Eq. A.7) of sample ``n`` of :data:`EX_LOO`, two numbers.
+    """Exercise 3, ``ex-5-1-1-loo-residual``: your leverage h_nn and leave-one-out residual of sample ``n``
+    of :data:`EX_LOO` for the ridge fit with strength ``lam`` (Eqs. A.3 and A.7 carried over to ridge),
+    two numbers.
 
-    The checker recognizes the complement of the leverage, the trace of the hat matrix, the
-    ordinary residual, slips in how the leverage enters, and a prediction given for a residual.
+    The checker recognizes the leverage and residual of the unpenalized fit, the two fits mixed, the
+    complement of the leverage, the number of parameters, the ordinary residual, slips in how the
+    leverage enters, and a prediction given for a residual.
     """
-    X, y, n = EX_LOO
-    res = rg.loo_residuals(X.T, y)
+    X, y, n, lam = EX_LOO
+    res = rg.loo_residuals(X.T, y, ridge=lam)
+    plain = rg.loo_residuals(X.T, y)
     h_ref, e_ref = float(res.h[n]), float(res.e_loo[n])
     e_n = float(res.e[n])
-    h_hints = {"you returned m_nn = 1 - h_nn instead of h_nn": 1.0 - h_ref,
-               "you used the trace of the hat matrix (the number of parameters), not its n-th diagonal entry": float(X.shape[0])}
+    h0, e0 = float(plain.h[n]), float(plain.e[n])
+    h_hints = {"you returned the leverage of the unpenalized fit; the fit here has the penalty lam": h0,
+               "you returned m_nn = 1 - h_nn instead of h_nn": 1.0 - h_ref,
+               "you used the number of parameters, not the n-th diagonal entry of the hat matrix": float(X.shape[0])}
     e_hints = {
+        "you returned the leave-one-out residual of the unpenalized fit; the fit here has the penalty lam":
+            float(plain.e_loo[n]),
+        "you divided the ridge residual by one minus the unpenalized leverage": e_n / (1.0 - h0),
+        "you divided the unpenalized residual by one minus the ridge leverage": e0 / (1.0 - h_ref),
         "you returned the ordinary residual e_n, from the fit that saw y_n": e_n,
         "you multiplied by m_nn = 1 - h_nn instead of dividing": e_n * (1.0 - h_ref),
         "you divided by 1 + h_nn; the denominator is m_nn = 1 - h_nn": e_n / (1.0 + h_ref),
@@ -206,7 +231,7 @@ def loo_residual(h_nn, e_loo_n):
     }
     problems = checker.compare_scalar(h_nn, h_ref, "your leverage h_nn", rtol=1e-6, hints=h_hints)
     problems += checker.compare_scalar(e_loo_n, e_ref, "your leave-one-out residual", rtol=1e-6, hints=e_hints)
-    return checker.result("leave-one-out residual from the leverage (Eq. A.7)", problems)
+    return checker.result("leave-one-out residual of a ridge fit from its leverage (Eq. A.7)", problems)
 
 
 def _lofo_cases():

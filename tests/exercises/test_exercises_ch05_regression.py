@@ -152,19 +152,41 @@ def test_ridge_none_fails_gracefully():
 
 
 # ---------------------------------------------------------------- exercise 3: LOO residual
-def _brute():
-    X, y, n = check.EX_LOO
+def _ridge_fit(X, y, lam):
+    """Ridge weights as least squares on the augmented system [X^T; sqrt(lam) I] w = [y; 0]."""
+    M = X.shape[0]
+    A = np.vstack([X.T, np.sqrt(lam) * np.eye(M)])
+    return np.linalg.lstsq(A, np.concatenate([y, np.zeros(M)]), rcond=None)[0]
+
+
+def _brute(lam=None):
+    """Leverage, LOO residual and ordinary residual of sample n, by refitting: the leverage is the
+    derivative of the fitted value yhat_n with respect to y_n (the fit is linear in y), taken as the
+    change of yhat_n when y_n grows by one; the LOO residual refits without sample n."""
+    X, y, n, lam_ex = check.EX_LOO
+    lam = lam_ex if lam is None else lam
     keep = np.arange(y.size) != n
-    w = np.linalg.lstsq(X[:, keep].T, y[keep], rcond=None)[0]
-    e_loo = y[n] - X[:, n] @ w
-    w_full = np.linalg.lstsq(X.T, y, rcond=None)[0]
-    H = X.T @ np.linalg.pinv(X @ X.T) @ X
-    return float(H[n, n]), float(e_loo), float(y[n] - X[:, n] @ w_full)
+    e_loo = y[n] - X[:, n] @ _ridge_fit(X[:, keep], y[keep], lam)
+    y_hat_n = X[:, n] @ _ridge_fit(X, y, lam)
+    bumped = y.copy()
+    bumped[n] += 1.0
+    h = X[:, n] @ _ridge_fit(X, bumped, lam) - y_hat_n
+    return float(h), float(e_loo), float(y[n] - y_hat_n)
 
 
 def test_loo_point_has_high_leverage():
     h, e_loo, e = _brute()
     assert h > 0.8 and abs(e_loo) > 3 * abs(e)
+
+
+def test_loo_penalty_changes_the_answer():
+    """The page's cells compute the unpenalized H and e / (1 - h); copied with the exercise's data they
+    give a leverage and a residual far from the ridge fit's."""
+    h, e_loo, _ = _brute()
+    h0, e0_loo, _ = _brute(lam=0.0)
+    assert h0 - h > 0.02 and abs(e0_loo - e_loo) > 0.2 * abs(e_loo)
+    res = check.loo_residual(h0, e0_loo)
+    assert not res and "unpenalized" in str(res)
 
 
 def test_loo_correct_passes_from_brute_force_refit():
@@ -179,21 +201,24 @@ def test_loo_correct_passes_from_brute_force_refit():
     ("one_plus", "1 + h_nn"),
     ("over_h", "divided by h_nn"),
     ("prediction", "prediction, not the residual"),
+    ("plain_h", "unpenalized leverage"),
 ])
 def test_loo_wrong_residual_fails_with_hint(which, fragment):
-    X, y, n = check.EX_LOO
+    X, y, n, lam = check.EX_LOO
     h, e_loo, e = _brute()
+    h0 = _brute(lam=0.0)[0]
     wrong = {"ordinary": e, "times_m": e * (1 - h), "one_plus": e / (1 + h), "over_h": e / h,
-             "prediction": y[n] - e_loo}[which]
+             "prediction": y[n] - e_loo, "plain_h": e / (1 - h0)}[which]
     res = check.loo_residual(h, wrong)
     assert not res
     assert fragment in str(res)
 
 
-@pytest.mark.parametrize("which,fragment", [("m", "m_nn = 1 - h_nn"), ("trace", "trace of the hat matrix")])
+@pytest.mark.parametrize("which,fragment", [("m", "m_nn = 1 - h_nn"), ("trace", "number of parameters"),
+                                            ("plain", "unpenalized")])
 def test_loo_wrong_leverage_fails_with_hint(which, fragment):
     h, e_loo, _ = _brute()
-    res = check.loo_residual({"m": 1 - h, "trace": 2.0}[which], e_loo)
+    res = check.loo_residual({"m": 1 - h, "trace": 2.0, "plain": _brute(lam=0.0)[0]}[which], e_loo)
     assert not res
     assert fragment in str(res)
 
