@@ -20,13 +20,17 @@ __all__ = ["BayesProblem", "TotalDerivativeProblem", "IteratedProblem", "EX_XYZ"
 
 
 class BayesProblem(NamedTuple):
-    """A joint table over three discrete variables and a bound value of the third.
+    """The factors of a model over three discrete variables, X first, then Z given X, then Y given both,
+    and a bound value of Z.
 
-    ``p_xyz[i, j, k]`` is the probability that X = i, Y = j and Z = k (the entries sum to one);
+    ``p_x[i]`` is the probability that X = i; ``p_z_x[i, k]`` that Z = k given X = i (each row sums to
+    one); ``p_y_xz[i, j, k]`` that Y = j given X = i and Z = k (each ``p_y_xz[i, :, k]`` sums to one);
     ``z`` is the value Z is bound to.
     """
 
-    p_xyz: np.ndarray
+    p_x: np.ndarray
+    p_z_x: np.ndarray
+    p_y_xz: np.ndarray
     z: int
 
 
@@ -59,16 +63,72 @@ class IteratedProblem(NamedTuple):
 # Problem data
 # --------------------------------------------------------------------------------------------------------
 
+def _joint(prob) -> np.ndarray:
+    """The joint table p(x, y, z) = p(x) p(z | x) p(y | x, z), by explicit loops, indexed [x, y, z]."""
+    Kx, Ky, Kz = prob.p_y_xz.shape
+    p = np.empty((Kx, Ky, Kz))
+    for i in range(Kx):
+        for j in range(Ky):
+            for k in range(Kz):
+                p[i, j, k] = prob.p_x[i] * prob.p_z_x[i, k] * prob.p_y_xz[i, j, k]
+    return p
+
+
+def _bayes_slips(prob) -> dict:
+    """Tables a plausible slip gives, each with its message (the message names the slip, not the fix)."""
+    p, z = _joint(prob), prob.z
+    p_xy = p.sum(axis=2)
+    like = prob.p_y_xz[:, :, z]                                  # [x, y]: p(y | x, z)
+
+    def over_x(t):
+        return t / t.sum(axis=0, keepdims=True)
+
+    return {
+        "you used p(x) as the prior of Eq. 1.2, which leaves out what the bound z says about X":
+            over_x(like * prob.p_x[:, None]),
+        "you used p(z | x) as the prior of Eq. 1.2: that is a likelihood of z, not a distribution of X":
+            over_x(like * prob.p_z_x[:, z][:, None]),
+        "you normalized the likelihood p(y | x, z) over x, leaving out the prior of Eq. 1.2": over_x(like),
+        "Z is summed out instead of bound: that is the conditional given Y alone": over_x(p_xy),
+        "you dropped Y: each column is the distribution of X given the bound Z alone":
+            np.repeat((p[:, :, z].sum(axis=1) / p[:, :, z].sum())[:, None], p.shape[1], axis=1),
+        "you stopped at the numerator of Eq. 1.2 and did not divide by the evidence":
+            like * (prob.p_x * prob.p_z_x[:, z])[:, None],
+    }
+
+
+def _bayes_loops(p, z) -> np.ndarray:
+    Kx, Ky, _ = p.shape
+    out = np.empty((Kx, Ky))
+    for j in range(Ky):
+        total = sum(p[i, j, z] for i in range(Kx))
+        for i in range(Kx):
+            out[i, j] = p[i, j, z] / total
+    return out
+
+
 def _book_xyz() -> BayesProblem:
-    w = np.array([[[4, 1, 2], [2, 3, 1], [1, 2, 5]],
-                  [[3, 2, 1], [1, 1, 4], [2, 5, 2]]], dtype=float)     # X has 2 states, Y and Z have 3
-    return BayesProblem(p_xyz=w / w.sum(), z=2)
+    # X has 2 states, Y and Z have 3; p_y_xz[i, :, k] is a distribution over the values of Y
+    return BayesProblem(p_x=np.array([0.3, 0.7]),
+                        p_z_x=np.array([[0.5, 0.3, 0.2], [0.1, 0.3, 0.6]]),
+                        p_y_xz=np.array([[[0.5, 0.2, 0.1], [0.3, 0.2, 0.6], [0.2, 0.6, 0.3]],
+                                         [[0.3, 0.6, 0.3], [0.3, 0.1, 0.1], [0.4, 0.3, 0.6]]]),
+                        z=2)
 
 
 def _draw_xyz(rng) -> BayesProblem:
-    """A joint of the same shape for one student, with no zero entries, and a bound value of Z."""
-    w = rng.integers(1, 9, size=(2, 3, 3)).astype(float)
-    return BayesProblem(p_xyz=w / w.sum(), z=int(rng.integers(0, 3)))
+    """Factors of the same shapes for one student, with no zero entries, a prior of X far from uniform, and a
+    bound value of Z; redrawn until every slip the checker names gives a table clearly off the answer."""
+    while True:
+        a = round(float(rng.uniform(0.15, 0.4)), 2)
+        p_x = np.array([a, 1.0 - a])
+        wz = rng.integers(1, 9, size=(2, 3)).astype(float)
+        wy = rng.integers(1, 9, size=(2, 3, 3)).astype(float)
+        prob = BayesProblem(p_x=p_x, p_z_x=wz / wz.sum(axis=1, keepdims=True),
+                            p_y_xz=wy / wy.sum(axis=1, keepdims=True), z=int(rng.integers(0, 3)))
+        ref = _bayes_loops(_joint(prob), prob.z)
+        if all(np.abs(v - ref).max() > 0.02 for v in _bayes_slips(prob).values()):
+            return prob
 
 
 def _book_total() -> TotalDerivativeProblem:
@@ -104,7 +164,8 @@ def _draw_iter(rng) -> IteratedProblem:
             return IteratedProblem(p_y=p_y, Q_xy=w / w.sum(), F=np.round(rng.uniform(-3.0, 4.0, size=(3, 3)), 1))
 
 
-#: Exercise ``ex-1-bayes-bound-z``: a joint over X (2 states), Y (3) and Z (3), and the value of Z.
+#: Exercise ``ex-1-bayes-bound-z``: the factors p(x), p(z | x), p(y | x, z) over X (2 states), Y (3) and
+#: Z (3), and the value of Z.
 EX_XYZ = book_or_drawn(_book_xyz(), _draw_xyz, seed=1102)
 
 #: Exercise ``ex-1-total-derivative``: the loss's matrix, vector, weight and the point theta.
@@ -253,38 +314,16 @@ def log_joint_function(fn) -> CheckResult:
 # Exercise ex-1-bayes-bound-z
 # --------------------------------------------------------------------------------------------------------
 
-def _bayes_loops(p, z) -> np.ndarray:
-    Kx, Ky, _ = p.shape
-    out = np.empty((Kx, Ky))
-    for j in range(Ky):
-        total = sum(p[i, j, z] for i in range(Kx))
-        for i in range(Kx):
-            out[i, j] = p[i, j, z] / total
-    return out
-
-
 def bayes_table(P_x_yz) -> CheckResult:
     """Exercise ``ex-1-bayes-bound-z``: your table of the conditional distribution of X given Y, with Z bound
-    to the value in EX_XYZ, for the joint in EX_XYZ.
+    to the value in EX_XYZ, for the model whose factors p(x), p(z | x) and p(y | x, z) are in EX_XYZ.
 
     Pass an array of shape (number of X states, number of Y states) whose column j is the distribution of
-    X given Y = j and the bound Z. The checker recognizes Z summed out instead of bound, the prior of X
-    given Z alone, the likelihood table in place of the posterior, a table normalized along the wrong
-    axis and a joint slice left unnormalized.
+    X given Y = j and the bound Z. The checker recognizes the wrong prior in Eq. 1.2 (p(x), or p(z | x)),
+    the prior left out, Z summed out instead of bound, Y dropped, and a numerator left unnormalized.
     """
-    p, z = EX_XYZ
-    ref = _bayes_loops(p, z)
-    p_xy = p.sum(axis=2)
-    hints = {
-        "Z is summed out instead of bound: that is the conditional given Y alone":
-            p_xy / p_xy.sum(axis=0, keepdims=True),
-        "you dropped Y: each column is the distribution of X given the bound Z alone":
-            np.repeat((p[:, :, z].sum(axis=1) / p[:, :, z].sum())[:, None], p.shape[1], axis=1),
-        "you normalized each row (over the values of Y): that gives the likelihood of Y given X and Z, the "
-        "first factor of the numerator": p[:, :, z] / p[:, :, z].sum(axis=1, keepdims=True),
-        "you stopped at the slice of the joint at the bound Z and did not divide by the evidence":
-            p[:, :, z],
-    }
+    ref = _bayes_loops(_joint(EX_XYZ), EX_XYZ.z)
+    hints = _bayes_slips(EX_XYZ)
     return result("Bayes' rule with a bound Z (Eq. 1.2)",
                   compare_array(P_x_yz, ref, "your table", rtol=1e-9, atol=1e-12, hints=hints))
 
@@ -385,5 +424,6 @@ SUMMATIVE = {
     "ex-1-total-derivative": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
                                             "mpmath.calculus.differentiation.diff"]},
     "ex-1-bayes-bound-z": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
-                                         "pedagogy_lib.graphical.bp.belief_propagation", "pedagogy_lib.graphical.factors.marginals_by_enumeration", "pedagogy_lib.discrete.categorical.conditional"]},
+                                         "pedagogy_lib.graphical.bp.belief_propagation", "pedagogy_lib.graphical.factors.marginals_by_enumeration", "pedagogy_lib.discrete.categorical.conditional",
+                                         "bayes_at"]},
 }

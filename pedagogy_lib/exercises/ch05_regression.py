@@ -31,22 +31,24 @@ class RegressionProblem(NamedTuple):
 
 
 class RidgeProblem(NamedTuple):
-    """Chapter 5 layout plus the prior variance ``sigma2_d`` (the prior covariance of Eq. 5.4 is
-    ``sigma2_d`` times the identity) and the noise variance ``sigma2`` (Eq. 5.5)."""
+    """Chapter 5 layout plus the prior covariance ``Sigma_d`` of each row of D (Eq. 5.4; an (M, M)
+    matrix that is not a multiple of the identity) and the noise variance ``sigma2`` (Eq. 5.5)."""
 
     Y: np.ndarray
     X: np.ndarray
-    sigma2_d: float
+    Sigma_d: np.ndarray
     sigma2: float
 
 
 class LOOProblem(NamedTuple):
-    """Appendix A layout: inputs ``X`` (M, N) with samples in columns, outputs ``y`` (N,), and the
-    (0-based) index ``n`` of the sample to leave out."""
+    """Appendix A layout: inputs ``X`` (M, N) with samples in columns, outputs ``y`` (N,), the
+    (0-based) index ``n`` of the sample to leave out, and the ridge strength ``lam`` of the fit
+    (w = (X X^T + lam I)^{-1} X y, every weight penalized)."""
 
     X: np.ndarray
     y: np.ndarray
     n: int
+    lam: float
 
 
 def _draw_normal(rng):
@@ -70,23 +72,31 @@ EX_NORMAL = checker.book_or_drawn(RegressionProblem(
 
 def _draw_ridge(rng):
     """A problem of the same kind as the book's EX_RIDGE, for one student: 3 correlated inputs and 1 output
-    of 8 samples (one decimal), a prior variance above one and a smaller noise variance."""
+    of 8 samples (one decimal), a prior covariance with unequal variances and one correlated pair (two
+    decimals), and a noise variance below one."""
     while True:
         Y = np.round(rng.multivariate_normal(np.zeros(3), [[1.0, 0.3, 0.2], [0.3, 1.0, 0.7], [0.2, 0.7, 1.0]],
                                              size=8).T, 1) + 0.0
         X = np.round(np.round(rng.uniform(-1.5, 1.5, size=3), 1) @ Y + rng.normal(scale=0.6, size=8), 1)[None, :]
-        if np.linalg.cond(Y @ Y.T) < 50:
-            return RidgeProblem(Y, X + 0.0, round(float(rng.uniform(1.5, 4.0)), 1),
-                                round(float(rng.uniform(0.2, 0.9)), 1))
+        sd = np.round(rng.uniform(0.6, 1.6, size=3), 1)
+        R = np.eye(3)
+        i, j = rng.choice(3, size=2, replace=False)
+        R[i, j] = R[j, i] = round(float(rng.uniform(0.3, 0.6)), 1) * rng.choice([-1.0, 1.0])
+        S = np.round(sd[:, None] * R * sd[None, :], 2) + 0.0
+        if (np.linalg.cond(Y @ Y.T) < 50 and np.linalg.eigvalsh(S)[0] > 0.1
+                and np.diag(S).max() >= 2.0 * np.diag(S).min()):
+            return RidgeProblem(Y, X + 0.0, S, round(float(rng.uniform(0.2, 0.9)), 1))
 
 
-#: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; sigma_d^2 = 2, sigma^2 = 0.5.
+#: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; a non-isotropic prior covariance, sigma^2 = 0.5.
 EX_RIDGE = checker.book_or_drawn(RidgeProblem(
     Y=np.array([[0.3, -1.2, 0.8, 1.5, -0.4, 0.9, -1.1, 0.2],
                 [1.0, 0.4, -0.6, 0.2, 1.3, -0.8, 0.5, -1.4],
                 [0.7, 0.6, -0.9, 0.4, 1.0, -0.5, 0.3, -1.2]]),
     X=np.array([[1.9, -0.7, -0.2, 1.8, 1.4, -0.1, -0.4, -1.3]]),
-    sigma2_d=2.0,
+    Sigma_d=np.array([[2.0, 0.8, 0.0],
+                      [0.8, 1.0, -0.3],
+                      [0.0, -0.3, 0.5]]),
     sigma2=0.5,
 ), _draw_ridge, seed=5112)
 
@@ -94,23 +104,37 @@ EX_RIDGE = checker.book_or_drawn(RidgeProblem(
 def _draw_loo(rng):
     """A problem of the same kind as the book's EX_LOO, for one student: an intercept row and one feature of
     7 samples, six of them near zero and the last far out (a leverage close to one), outputs roughly linear
-    in the feature (one decimal), and n = 6."""
+    in the feature (one decimal), n = 6, and a ridge strength that changes the leverage and the
+    leave-one-out residual clearly from those of the unpenalized fit."""
     while True:
         f = np.append(np.sort(np.round(rng.uniform(-1.2, 1.2, size=6), 1)), round(float(rng.uniform(3.0, 5.0)), 1))
         X = np.vstack([np.ones(7), f + 0.0])
         y = np.round(rng.uniform(-0.3, 0.3) + rng.uniform(0.5, 1.0) * f + rng.normal(scale=0.25, size=7), 1)
         y[6] = round(float(y[6] - rng.uniform(1.0, 2.0)), 1)       # the far sample sits off the others' line
-        h = X[:, 6] @ np.linalg.solve(X @ X.T, X[:, 6])
-        if np.ptp(f[:6]) > 1.2 and 0.7 < h < 0.95:
-            return LOOProblem(X, y + 0.0, 6)
+        lam = round(float(rng.uniform(0.5, 1.5)), 1)
+        h0, e0 = _leverage_and_loo(X, y, 6, 0.0)
+        h, e_loo = _leverage_and_loo(X, y, 6, lam)
+        if (np.ptp(f[:6]) > 1.2 and 0.7 < h0 < 0.95 and 0.6 < h < 0.93 and h0 - h > 0.02
+                and abs(e_loo) > 0.3 and abs(e0 - e_loo) > 0.2 * abs(e_loo)):
+            return LOOProblem(X, y + 0.0, 6, lam)
 
 
-#: Exercise 3: an intercept row of ones and one feature; the sample to leave out is the last, n = 6.
+def _leverage_and_loo(X, y, n, lam):
+    """h_nn and e_LOO,n of the ridge fit with strength lam (lam = 0: least squares), by Eq. A.7."""
+    G = X @ X.T + lam * np.eye(X.shape[0])
+    h = float(X[:, n] @ np.linalg.solve(G, X[:, n]))
+    e = float(y[n] - X[:, n] @ np.linalg.solve(G, X @ y))
+    return h, e / (1.0 - h)
+
+
+#: Exercise 3: an intercept row of ones and one feature; the sample to leave out is the last, n = 6;
+#: the fit is ridge with lam = 1.
 EX_LOO = checker.book_or_drawn(LOOProblem(
     X=np.array([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
                 [-1.0, -0.6, -0.1, 0.2, 0.5, 0.9, 4.0]]),
     y=np.array([-0.8, -0.2, 0.1, 0.6, 0.7, 1.3, 2.0]),
     n=6,
+    lam=1.0,
 ), _draw_loo, seed=5113)
 
 
@@ -139,32 +163,37 @@ def normal_equations(D):
 
 def ridge_conventions(D_bayes, D_draft):
     """Exercise 2, ``ex-5-1-1-ridge-conventions``, for :data:`EX_RIDGE`: your ``D_bayes`` (the posterior
-    mean of D under the Gaussian prior, the prior counted once) and ``D_draft`` (Eq. 5.6 exactly as
-    printed, with sample averages).
+    mean of D under the Gaussian prior with covariance ``Sigma_d``, the prior counted once) and ``D_draft``
+    (Eq. 5.6 exactly as printed, with sample averages).
 
-    Pass two (K, M) = (1, 3) arrays. The checker recognizes a penalty upside down or missing a
-    variance, the two conventions swapped, mixed sums and averages, and no prior at all.
+    Pass two (K, M) = (1, 3) arrays. The checker recognizes a prior covariance left uninverted or
+    read as its diagonal, a missing noise variance, the two conventions swapped, mixed sums and
+    averages, and no prior at all.
     """
-    Y, X, s2d, s2 = EX_RIDGE
-    N, M = Y.shape[1], Y.shape[0]
-    post = rg.bayesian_linear_regression(Y.T, X.T, prior_precision=1.0 / s2d, noise_variance=s2)
+    Y, X, S_d, s2 = EX_RIDGE
+    N = Y.shape[1]
+    P_d = np.linalg.inv(S_d)
+    post = rg.bayesian_linear_regression(Y.T, X.T, prior_precision=P_d, noise_variance=s2)
     ref_bayes = post.mu.T
-    ref_draft = rg.linear_regression(Y.T, X.T, ridge=N * s2 / s2d).w.T
+    ref_draft = rg.linear_regression(Y.T, X.T, ridge=N * s2 * P_d).w.T
     G, B = Y @ Y.T, X @ Y.T
 
-    def ridge(lam):
-        return np.linalg.solve(G + lam * np.eye(M), B.T).T
+    def ridge(P):
+        return np.linalg.solve(G + P, B.T).T
 
     hints_b = {
-        "you used sigma_d^2 / sigma^2 as the penalty; it is the ratio the other way up, sigma^2 / sigma_d^2": ridge(s2d / s2),
-        "you used the penalty sigma^2 alone, leaving out the prior variance": ridge(s2),
+        "you used Sigma_d itself where the posterior precision adds its inverse": ridge(s2 * S_d),
+        "you kept only the diagonal of Sigma_d, dropping the prior correlations": ridge(s2 * np.diag(1.0 / np.diag(S_d))),
+        "you left out the noise variance sigma^2 in front of the prior precision": ridge(P_d),
         "you used the draft's sample-average form (the prior counted N times)": ref_draft,
-        "you solved ordinary least squares, without the prior": ridge(0.0),
+        "you solved ordinary least squares, without the prior": ridge(0.0 * P_d),
     }
     hints_d = {
         "you used the sums form (the Bayesian posterior mean); Eq. 5.6 as printed averages over samples": ref_bayes,
-        "you averaged X Y^T but summed Y Y^T (or the reverse)": ridge(s2 / s2d) / N,
-        "you used sigma_d^2 / sigma^2 in place of sigma^2 / sigma_d^2": np.linalg.solve(G / N + s2d / s2 * np.eye(M), B.T / N).T,
+        "you averaged X Y^T but summed Y Y^T (or the reverse)": ridge(s2 * P_d) / N,
+        "you used Sigma_d itself where Eq. 5.6 has its inverse": np.linalg.solve(G / N + s2 * S_d, B.T / N).T,
+        "you kept only the diagonal of Sigma_d, dropping the prior correlations":
+            np.linalg.solve(G / N + s2 * np.diag(1.0 / np.diag(S_d)), B.T / N).T,
     }
     problems = checker.compare_array(D_bayes, ref_bayes, "your posterior mean D_bayes", rtol=1e-6, hints=hints_b)
     problems += checker.compare_array(D_draft, ref_draft, "your Eq. 5.6 D_draft", rtol=1e-6, hints=hints_d)
@@ -172,19 +201,28 @@ def ridge_conventions(D_bayes, D_draft):
 
 
 def loo_residual(h_nn, e_loo_n):
-    """Exercise 3, ``ex-5-1-1-loo-residual``: your leverage h_nn (Eq. A.3) and leave-one-out residual
-    (Eq. A.7) of sample ``n`` of :data:`EX_LOO`, two numbers.
+    """Exercise 3, ``ex-5-1-1-loo-residual``: your leverage h_nn and leave-one-out residual of sample ``n``
+    of :data:`EX_LOO` for the ridge fit with strength ``lam`` (Eqs. A.3 and A.7 carried over to ridge),
+    two numbers.
 
-    The checker recognizes the complement of the leverage, the trace of the hat matrix, the
-    ordinary residual, slips in how the leverage enters, and a prediction given for a residual.
+    The checker recognizes the leverage and residual of the unpenalized fit, the two fits mixed, the
+    complement of the leverage, the number of parameters, the ordinary residual, slips in how the
+    leverage enters, and a prediction given for a residual.
     """
-    X, y, n = EX_LOO
-    res = rg.loo_residuals(X.T, y)
+    X, y, n, lam = EX_LOO
+    res = rg.loo_residuals(X.T, y, ridge=lam)
+    plain = rg.loo_residuals(X.T, y)
     h_ref, e_ref = float(res.h[n]), float(res.e_loo[n])
     e_n = float(res.e[n])
-    h_hints = {"you returned m_nn = 1 - h_nn instead of h_nn": 1.0 - h_ref,
-               "you used the trace of the hat matrix (the number of parameters), not its n-th diagonal entry": float(X.shape[0])}
+    h0, e0 = float(plain.h[n]), float(plain.e[n])
+    h_hints = {"you returned the leverage of the unpenalized fit; the fit here has the penalty lam": h0,
+               "you returned m_nn = 1 - h_nn instead of h_nn": 1.0 - h_ref,
+               "you used the number of parameters, not the n-th diagonal entry of the hat matrix": float(X.shape[0])}
     e_hints = {
+        "you returned the leave-one-out residual of the unpenalized fit; the fit here has the penalty lam":
+            float(plain.e_loo[n]),
+        "you divided the ridge residual by one minus the unpenalized leverage": e_n / (1.0 - h0),
+        "you divided the unpenalized residual by one minus the ridge leverage": e0 / (1.0 - h_ref),
         "you returned the ordinary residual e_n, from the fit that saw y_n": e_n,
         "you multiplied by m_nn = 1 - h_nn instead of dividing": e_n * (1.0 - h_ref),
         "you divided by 1 + h_nn; the denominator is m_nn = 1 - h_nn": e_n / (1.0 + h_ref),
@@ -193,7 +231,7 @@ def loo_residual(h_nn, e_loo_n):
     }
     problems = checker.compare_scalar(h_nn, h_ref, "your leverage h_nn", rtol=1e-6, hints=h_hints)
     problems += checker.compare_scalar(e_loo_n, e_ref, "your leave-one-out residual", rtol=1e-6, hints=e_hints)
-    return checker.result("leave-one-out residual from the leverage (Eq. A.7)", problems)
+    return checker.result("leave-one-out residual of a ridge fit from its leverage (Eq. A.7)", problems)
 
 
 def _lofo_cases():

@@ -122,22 +122,58 @@ def test_log_joint_function_reaches_the_edge_cases_and_reveals_no_answer():
     assert "test problem 5 (K = 1" in msg, msg
 
 
+def _joint_by_enumeration():
+    """p(x, y, z) = p(x) p(z | x) p(y | x, z), indexed [x, y, z], from the exercise's factors."""
+    p_x, p_z_x, p_y_xz, z = check.EX_XYZ
+    return np.einsum("i,ik,ijk->ijk", p_x, p_z_x, p_y_xz), z
+
+
+def test_eq_1_2_factors_are_distributions_and_not_the_pages_factorization():
+    p_x, p_z_x, p_y_xz, z = check.EX_XYZ
+    np.testing.assert_allclose(p_x.sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(p_z_x.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(p_y_xz.sum(axis=1), 1.0, rtol=1e-12)
+    # the prior of Eq. 1.2, p(x | z), is not p(x): Z carries information about X
+    p, _ = _joint_by_enumeration()
+    p_x_given_z = p[:, :, z].sum(axis=1) / p[:, :, z].sum()
+    assert np.abs(p_x_given_z - p_x).max() > 0.05
+
+
 def test_eq_1_2_bayes_table_accepts_the_bound_z_posterior_and_names_the_slips():
-    p, z = check.EX_XYZ
-    like = p[:, :, z] / p[:, :, z].sum(axis=1, keepdims=True)         # p(y | x, z), a row per x
-    prior = p[:, :, z].sum(axis=1) / p[:, :, z].sum()                  # p(x | z)
-    evidence = like.T @ prior                                          # p(y | z)
-    assert check.bayes_table(like * prior[:, None] / evidence[None, :])
-    dag = discrete.make_dag({"z": p.sum(axis=(0, 1)), "x": p.sum(axis=1) / p.sum(axis=(0, 1)),
-                             "y": np.moveaxis(p / p.sum(axis=1, keepdims=True), 1, 0)},
-                            {"x": ("z",), "y": ("x", "z")})
+    p_x, p_z_x, p_y_xz, _ = check.EX_XYZ
+    p, z = _joint_by_enumeration()
+    # brute force: enumerate the joint, condition on (y, z) by dividing by the sum over x
+    brute = np.array([[p[i, j, z] / sum(p[a, j, z] for a in range(p.shape[0])) for j in range(p.shape[1])]
+                      for i in range(p.shape[0])])
+    assert check.bayes_table(brute)
+    # the library's conditional on a DAG with this factorization (x, then z | x, then y | x, z)
+    dag = discrete.make_dag({"x": p_x, "z": p_z_x.T, "y": np.moveaxis(p_y_xz, 1, 0)},
+                            {"z": ("x",), "y": ("x", "z")})
     assert check.bayes_table(np.stack([discrete.conditional(dag, "x", {"y": j, "z": z})
                                        for j in range(p.shape[1])], axis=1))
-    assert "summed out instead of bound" in str(check.bayes_table(p.sum(2) / p.sum(2).sum(0)))
+    like = p_y_xz[:, :, z]                                                   # p(y | x, z), a row per x
+
+    def over_x(t):
+        return t / t.sum(axis=0, keepdims=True)
+
+    assert "p(x) as the prior" in str(check.bayes_table(over_x(like * p_x[:, None])))
+    assert "p(z | x) as the prior" in str(check.bayes_table(over_x(like * p_z_x[:, z][:, None])))
+    assert "leaving out the prior" in str(check.bayes_table(over_x(like)))
+    assert "summed out instead of bound" in str(check.bayes_table(over_x(p.sum(2))))
+    prior = p[:, :, z].sum(axis=1) / p[:, :, z].sum()
     assert "dropped Y" in str(check.bayes_table(np.repeat(prior[:, None], p.shape[1], axis=1)))
-    assert "normalized each row" in str(check.bayes_table(like))
-    assert "did not divide by the evidence" in str(check.bayes_table(p[:, :, z]))
+    assert "did not divide by the evidence" in str(check.bayes_table(like * (p_x * p_z_x[:, z])[:, None]))
     assert not check.bayes_table(p[:, :, z])
+
+
+def test_eq_1_2_the_pages_bayes_at_with_p_x_as_prior_fails():
+    """The page's bayes_at(z) reads the globals P_y_xz ([y, x, z]) and P_x_z ([x, z]); rebinding them to the
+    exercise's factors, with p(x) (or p(z | x)) as the prior, is not the answer."""
+    p_x, p_z_x, p_y_xz, z = check.EX_XYZ
+    like = p_y_xz[:, :, z]
+    for prior in (p_x, p_z_x[:, z]):
+        evidence = prior @ like
+        assert not check.bayes_table(like * prior[:, None] / evidence[None, :])
 
 
 def _total_parts():

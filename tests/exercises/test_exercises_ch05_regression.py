@@ -51,22 +51,41 @@ def test_normal_equations_none_fails_gracefully():
 
 # ---------------------------------------------------------------- exercise 2: ridge conventions
 def _refs():
-    Y, X, s2d, s2 = check.EX_RIDGE
+    """Both answers from scikit-learn's Ridge after whitening the prior: with Sigma_d = L L^T and
+    d = L u, u ~ N(0, I), the inputs L^T Y carry an isotropic unit-variance prior, so the posterior
+    mean is Ridge(alpha=sigma^2) on them and Eq. 5.6 as printed is Ridge(alpha=N sigma^2); D = U L^T."""
+    Y, X, S_d, s2 = check.EX_RIDGE
     N = Y.shape[1]
-    bayes = Ridge(alpha=s2 / s2d, fit_intercept=False, solver="cholesky").fit(Y.T, X.T).coef_
-    draft = Ridge(alpha=N * s2 / s2d, fit_intercept=False, solver="cholesky").fit(Y.T, X.T).coef_
-    return bayes.reshape(1, -1), draft.reshape(1, -1)
+    L = np.linalg.cholesky(S_d)
+    Yw = L.T @ Y
+    bayes = Ridge(alpha=s2, fit_intercept=False, solver="cholesky").fit(Yw.T, X.T).coef_
+    draft = Ridge(alpha=N * s2, fit_intercept=False, solver="cholesky").fit(Yw.T, X.T).coef_
+    return bayes.reshape(1, -1) @ L.T, draft.reshape(1, -1) @ L.T
+
+
+def test_ridge_prior_is_not_isotropic():
+    """The page's code handles Sigma_d = sigma_d^2 I only; the exercise's prior has unequal variances and
+    a correlation, so no scalar penalty lambda I gives the posterior mean."""
+    Y, X, S_d, s2 = check.EX_RIDGE
+    assert np.ptp(np.diag(S_d)) > 0.5 and np.abs(S_d - np.diag(np.diag(S_d))).max() > 0.2
+    assert np.linalg.eigvalsh(S_d)[0] > 0.1
+    bayes, _ = _refs()
+    G, B = Y @ Y.T, X @ Y.T
+    best = min(np.abs(np.linalg.solve(G + lam * np.eye(3), B.T).T - bayes).max()
+               for lam in np.logspace(-3, 3, 601))
+    assert best > 1e-2
 
 
 def test_ridge_refs_match_posterior_mean_and_printed_eq_5_6():
-    Y, X, s2d, s2 = check.EX_RIDGE
+    Y, X, S_d, s2 = check.EX_RIDGE
     N, M = Y.shape[1], Y.shape[0]
     bayes, draft = _refs()
-    # posterior mean written in information form: (Y Y^T / s2 + I / s2d)^{-1} Y x^T / s2
-    post = np.linalg.solve(Y @ Y.T / s2 + np.eye(M) / s2d, Y @ X.T / s2).T
-    np.testing.assert_allclose(bayes, post, rtol=1e-10)
+    # posterior mean by conditioning the joint Gaussian of (d, x) densely: d ~ N(0, S_d), x = Y^T d + noise
+    C_xx = Y.T @ S_d @ Y + s2 * np.eye(N)
+    cond = (S_d @ Y @ np.linalg.solve(C_xx, X.T)).T
+    np.testing.assert_allclose(bayes, cond, rtol=1e-10)
     # Eq. 5.6 as printed, with averages <.>
-    printed = (X @ Y.T / N) @ np.linalg.inv(Y @ Y.T / N + s2 / s2d * np.eye(M))
+    printed = (X @ Y.T / N) @ np.linalg.inv(Y @ Y.T / N + s2 * np.linalg.inv(S_d))
     np.testing.assert_allclose(draft, printed, rtol=1e-10)
     assert np.abs(bayes - draft).max() > 1e-2
 
@@ -76,21 +95,37 @@ def test_ridge_conventions_correct_passes():
     assert res and "correct" in str(res)
 
 
-def _ridge(lam):
+def _ridge(P, avg=False):
     Y, X, _, _ = check.EX_RIDGE
-    return np.linalg.solve(Y @ Y.T + lam * np.eye(Y.shape[0]), Y @ X.T).T
+    N = Y.shape[1] if avg else 1
+    return np.linalg.solve(Y @ Y.T / N + P, Y @ X.T / N).T
+
+
+def test_the_pages_isotropic_code_copied_fails():
+    """The page's hidden check writes D_post = X Y^T (Y Y^T + lam I)^{-1}: with any scalar read off Sigma_d
+    (its mean variance, its largest or smallest) it is not the answer."""
+    Y, X, S_d, s2 = check.EX_RIDGE
+    N = Y.shape[1]
+    for s2d in (np.trace(S_d) / 3, np.diag(S_d).max(), np.diag(S_d).min()):
+        lam = s2 / s2d
+        D_post = X @ Y.T @ np.linalg.inv(Y @ Y.T + lam * np.eye(3))
+        D_draft = (X @ Y.T / N) @ np.linalg.inv(Y @ Y.T / N + lam * np.eye(3))
+        assert not check.ridge_conventions(D_post, D_draft)
 
 
 @pytest.mark.parametrize("which,fragment", [
     ("swapped", "counted N times"),
-    ("inverse_ratio", "other way up"),
-    ("sigma2_only", "leaving out the prior variance"),
+    ("uninverted", "Sigma_d itself"),
+    ("diagonal", "only the diagonal"),
+    ("no_sigma2", "left out the noise variance"),
     ("ols", "without the prior"),
 ])
 def test_ridge_wrong_bayes_fails_with_hint(which, fragment):
-    Y, X, s2d, s2 = check.EX_RIDGE
+    Y, X, S_d, s2 = check.EX_RIDGE
     bayes, draft = _refs()
-    wrong = {"swapped": draft, "inverse_ratio": _ridge(s2d / s2), "sigma2_only": _ridge(s2), "ols": _ridge(0.0)}[which]
+    P = np.linalg.inv(S_d)
+    wrong = {"swapped": draft, "uninverted": _ridge(s2 * S_d), "diagonal": _ridge(s2 * np.diag(1 / np.diag(S_d))),
+             "no_sigma2": _ridge(P), "ols": _ridge(0 * P)}[which]
     res = check.ridge_conventions(wrong, draft)
     assert not res
     assert fragment in str(res)
@@ -99,11 +134,13 @@ def test_ridge_wrong_bayes_fails_with_hint(which, fragment):
 @pytest.mark.parametrize("which,fragment", [
     ("bayes", "sums form"),
     ("mixed", "averaged X Y^T but summed"),
+    ("uninverted", "Sigma_d itself"),
 ])
 def test_ridge_wrong_draft_fails_with_hint(which, fragment):
-    Y, X, s2d, s2 = check.EX_RIDGE
+    Y, X, S_d, s2 = check.EX_RIDGE
     bayes, draft = _refs()
-    wrong = {"bayes": bayes, "mixed": _ridge(s2 / s2d) / Y.shape[1]}[which]
+    wrong = {"bayes": bayes, "mixed": _ridge(s2 * np.linalg.inv(S_d)) / Y.shape[1],
+             "uninverted": _ridge(s2 * S_d, avg=True)}[which]
     res = check.ridge_conventions(bayes, wrong)
     assert not res
     assert fragment in str(res)
@@ -115,19 +152,41 @@ def test_ridge_none_fails_gracefully():
 
 
 # ---------------------------------------------------------------- exercise 3: LOO residual
-def _brute():
-    X, y, n = check.EX_LOO
+def _ridge_fit(X, y, lam):
+    """Ridge weights as least squares on the augmented system [X^T; sqrt(lam) I] w = [y; 0]."""
+    M = X.shape[0]
+    A = np.vstack([X.T, np.sqrt(lam) * np.eye(M)])
+    return np.linalg.lstsq(A, np.concatenate([y, np.zeros(M)]), rcond=None)[0]
+
+
+def _brute(lam=None):
+    """Leverage, LOO residual and ordinary residual of sample n, by refitting: the leverage is the
+    derivative of the fitted value yhat_n with respect to y_n (the fit is linear in y), taken as the
+    change of yhat_n when y_n grows by one; the LOO residual refits without sample n."""
+    X, y, n, lam_ex = check.EX_LOO
+    lam = lam_ex if lam is None else lam
     keep = np.arange(y.size) != n
-    w = np.linalg.lstsq(X[:, keep].T, y[keep], rcond=None)[0]
-    e_loo = y[n] - X[:, n] @ w
-    w_full = np.linalg.lstsq(X.T, y, rcond=None)[0]
-    H = X.T @ np.linalg.pinv(X @ X.T) @ X
-    return float(H[n, n]), float(e_loo), float(y[n] - X[:, n] @ w_full)
+    e_loo = y[n] - X[:, n] @ _ridge_fit(X[:, keep], y[keep], lam)
+    y_hat_n = X[:, n] @ _ridge_fit(X, y, lam)
+    bumped = y.copy()
+    bumped[n] += 1.0
+    h = X[:, n] @ _ridge_fit(X, bumped, lam) - y_hat_n
+    return float(h), float(e_loo), float(y[n] - y_hat_n)
 
 
 def test_loo_point_has_high_leverage():
     h, e_loo, e = _brute()
     assert h > 0.8 and abs(e_loo) > 3 * abs(e)
+
+
+def test_loo_penalty_changes_the_answer():
+    """The page's cells compute the unpenalized H and e / (1 - h); copied with the exercise's data they
+    give a leverage and a residual far from the ridge fit's."""
+    h, e_loo, _ = _brute()
+    h0, e0_loo, _ = _brute(lam=0.0)
+    assert h0 - h > 0.02 and abs(e0_loo - e_loo) > 0.2 * abs(e_loo)
+    res = check.loo_residual(h0, e0_loo)
+    assert not res and "unpenalized" in str(res)
 
 
 def test_loo_correct_passes_from_brute_force_refit():
@@ -142,21 +201,24 @@ def test_loo_correct_passes_from_brute_force_refit():
     ("one_plus", "1 + h_nn"),
     ("over_h", "divided by h_nn"),
     ("prediction", "prediction, not the residual"),
+    ("plain_h", "unpenalized leverage"),
 ])
 def test_loo_wrong_residual_fails_with_hint(which, fragment):
-    X, y, n = check.EX_LOO
+    X, y, n, lam = check.EX_LOO
     h, e_loo, e = _brute()
+    h0 = _brute(lam=0.0)[0]
     wrong = {"ordinary": e, "times_m": e * (1 - h), "one_plus": e / (1 + h), "over_h": e / h,
-             "prediction": y[n] - e_loo}[which]
+             "prediction": y[n] - e_loo, "plain_h": e / (1 - h0)}[which]
     res = check.loo_residual(h, wrong)
     assert not res
     assert fragment in str(res)
 
 
-@pytest.mark.parametrize("which,fragment", [("m", "m_nn = 1 - h_nn"), ("trace", "trace of the hat matrix")])
+@pytest.mark.parametrize("which,fragment", [("m", "m_nn = 1 - h_nn"), ("trace", "number of parameters"),
+                                            ("plain", "unpenalized")])
 def test_loo_wrong_leverage_fails_with_hint(which, fragment):
     h, e_loo, _ = _brute()
-    res = check.loo_residual({"m": 1 - h, "trace": 2.0}[which], e_loo)
+    res = check.loo_residual({"m": 1 - h, "trace": 2.0, "plain": _brute(lam=0.0)[0]}[which], e_loo)
     assert not res
     assert fragment in str(res)
 
@@ -271,10 +333,12 @@ def test_the_gaussian_posterior_helpers_are_forbidden_for_the_normal_equations_a
                "from pedagogy_lib.vi.amortized import exact_posterior, linear_gaussian_model\n")
     code = ("e = check.EX_RIDGE\n"
             "M, N = e.Y.shape\n"
-            "def pm(s2d):\n"
-            "    s = np.sqrt(s2d)\n"
-            "    return s * exact_posterior(linear_gaussian_model(s * e.Y.T, np.zeros(N), e.sigma2), e.X)[0]\n"
-            "my_D_bayes, my_D_draft = pm(e.sigma2_d), pm(e.sigma2_d / N)\n")
+            "L = np.linalg.cholesky(e.Sigma_d)\n"
+            "def pm(c):\n"
+            "    s = np.sqrt(c)\n"
+            "    C = s * (L.T @ e.Y).T\n"
+            "    return s * exact_posterior(linear_gaussian_model(C, np.zeros(N), e.sigma2), e.X)[0] @ L.T\n"
+            "my_D_bayes, my_D_draft = pm(1.0), pm(1.0 / N)\n")
     from courseware import grading as G
     from courseware.editions import all_exercises
 
