@@ -106,31 +106,39 @@ def woodbury(answer) -> CheckResult:
     return result("Woodbury update", compare_array(answer, expected, "the inverse", rtol=1e-9, hints=hints))
 
 
-#: Exercise (c): the sizes n (A is n x n, diagonal) and k (U is n x k, C is k x k, V is k x n).
-EX_SIZES = {"n": 1000, "k": 3}
+#: Exercise (c): the sizes n (A is n x n, diagonal), k and m (U is n x k, C is k x m, V is m x n).
+EX_SIZES = {"n": 1000, "k": 5, "m": 2}
 
 
 def woodbury_shapes(answer) -> CheckResult:
-    """Exercise (c), ``ex-b3-shapes``: the shape ``(rows, cols)`` of the one matrix that Eq. B.14 inverts
-    besides A and C, for the sizes of :data:`EX_SIZES`.
+    """Exercise (c), ``ex-b3-shapes``: the shape ``(rows, cols)`` of the smallest inverse that push-through
+    leaves besides A^{-1} for (A + U C V)^{-1} with a non-square C, for the sizes of :data:`EX_SIZES`.
 
-    The checker recognizes the shape of the direct inverse the lemma avoids and of U or V.
+    The checker recognizes the page's grouping (a valid inverse, not the smallest), the direct inverse the
+    lemma avoids, the shape of C, and the shapes of U, V and their products with C.
     """
-    n, k = EX_SIZES["n"], EX_SIZES["k"]
-    problems = []
+    n, k, m = EX_SIZES["n"], EX_SIZES["k"], EX_SIZES["m"]
+    what = "the smallest inner inverse of push-through"
     try:
         got = tuple(int(x) for x in answer)
     except (TypeError, ValueError):
-        return result("the inner inverse of Eq. B.14", ["give a pair of whole numbers, (rows, cols)."])
-    if got == (k, k):
-        return result("the inner inverse of Eq. B.14", [])
-    if got == (n, n):
-        problems.append("that is the shape of A + U C V itself, the inverse the lemma avoids.")
-    elif got in ((n, k), (k, n)):
-        problems.append("that is the shape of U or V, which Eq. B.14 never inverts.")
+        return result(what, ["give a pair of whole numbers, (rows, cols)."])
+    if len(got) != 2 or isinstance(answer, (str, bytes)):
+        return result(what, ["give a pair of whole numbers, (rows, cols)."])
+    if got == (min(k, m), min(k, m)):
+        return result(what, [])
+    if got == (max(k, m), max(k, m)):
+        problems = ["that inverse works (it is the grouping of Eq. B.14, M = A^{-1} U, N = C V), "
+                    "but it is not the smallest one."]
+    elif got == (n, n):
+        problems = ["that is the shape of A + U C V itself, the inverse the lemma avoids."]
+    elif got in ((k, m), (m, k)):
+        problems = ["that is the shape of C, which is not square and is never inverted."]
+    elif got in ((n, k), (k, n), (n, m), (m, n)):
+        problems = ["that is not square: it is the shape of a factor M or N, which push-through never inverts."]
     else:
-        problems.append("not right: write out the shapes of the factors of C^{-1} + V A^{-1} U.")
-    return result("the inner inverse of Eq. B.14", problems)
+        problems = ["not right: write out the shapes of N M for the ways of splitting A^{-1} U C V into M N."]
+    return result(what, problems)
 
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
@@ -154,5 +162,5 @@ _INVERSES = ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve", "num
 SUMMATIVE = {
     "ex-b3-sherman-morrison": {"forbidden": _INVERSES},
     "ex-b3-woodbury": {"forbidden": _INVERSES},
-    "ex-b3-shapes": {"same_data": "the statement spells out the two sizes, n = 1000 and k = 3"},
+    "ex-b3-shapes": {"same_data": "the statement spells out the three sizes, n = 1000, k = 5 and m = 2"},
 }

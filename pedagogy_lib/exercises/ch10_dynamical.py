@@ -19,7 +19,7 @@ import numpy as np
 from ..harmonium.model import EFHParams
 from .checker import as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_REFH", "EX_R", "EX_YT", "BAR_WIDTH", "TRACK_LENGTH", "EX_POSTERIOR", "conditional_bias",
+__all__ = ["EX_REFH", "EX_R", "EX_YT", "EX_WIDE", "EX_YT_WIDE", "BAR_WIDTH", "TRACK_LENGTH", "EX_POSTERIOR", "conditional_bias",
            "predictive_log_prob", "n_world_states", "factorial_posterior", "conditional_cd1_function"]
 
 
@@ -51,6 +51,28 @@ EX_REFH = book_or_drawn(EFHParams(W=np.array([[1.1, -0.4, 0.6, -0.9, 0.8, -0.2, 
 EX_R = book_or_drawn(np.array([0.9, 0.2, 0.6]), _draw_r, seed=10242)
 #: The observation y_t.
 EX_YT = book_or_drawn(np.array([1.0, 0.0, 1.0, 0.0]), _draw_yt, seed=10243)
+
+
+def _draw_wide(rng) -> EFHParams:
+    """A recurrent EFH with M = 40 observed and K = 3 hidden units, too many observation states to list:
+    W of shape (3, 43), one-decimal weights between -0.5 and 0.5 on W_y and between -1.2 and 1.2 on W_r,
+    biases between -0.3 and 0.3, zero visible biases on the recurrent units."""
+    W = np.concatenate([np.round(rng.uniform(-0.5, 0.5, (3, 40)), 1), np.round(rng.uniform(-1.2, 1.2, (3, 3)), 1)],
+                       axis=1) + 0.0
+    b_y = np.concatenate([np.round(rng.uniform(-0.3, 0.3, 40), 1) + 0.0, np.zeros(3)])
+    return EFHParams(W=W, b_x=np.round(rng.uniform(-0.3, 0.3, 3), 1) + 0.0, b_y=b_y)
+
+
+def _draw_yt_wide(rng) -> np.ndarray:
+    """An observation of 40 binary units."""
+    return rng.integers(0, 2, 40).astype(float)
+
+
+#: Exercise (b): a recurrent EFH with M = 40 observed and K = 3 hidden units (W[:, :40] is W_y, W[:, 40:]
+#: is W_r); the 2^40 observation states are too many to list, the 2^3 hidden ones are not.
+EX_WIDE = book_or_drawn(_draw_wide(np.random.default_rng(10245)), _draw_wide, seed=10246)
+#: Exercise (b): the observation y_t, 40 binary units.
+EX_YT_WIDE = book_or_drawn(_draw_yt_wide(np.random.default_rng(10247)), _draw_yt_wide, seed=10248)
 
 
 def _conditional():
@@ -92,25 +114,39 @@ def conditional_bias(answer) -> object:
 
 
 def predictive_log_prob(answer) -> object:
-    """Exercise (b), ``ex-10-2-4-predictive``: your log-probability of y_t = :data:`EX_YT` given
-    r_t = :data:`EX_R` under :data:`EX_REFH`, normalized over all 16 observation states; a single number.
+    """Exercise (b), ``ex-10-2-4-predictive``: your log-probability of y_t = :data:`EX_YT_WIDE` given
+    r_t = :data:`EX_R` under :data:`EX_WIDE` (40 observed units), normalized over all 2^40 observation
+    states; a single number.
 
-    The checker recognizes a probability given for its log, the recurrent input ignored, and a
-    missing normalizer.
+    The checker recognizes a probability given for its log, the recurrent input ignored, a missing
+    normalizer, and two slips in a normalizer summed over the hidden states: the hidden biases left out,
+    and the observations not summed out.
     """
-    c, Wy, by = _conditional()
-    Y = np.array(list(itertools.product((0.0, 1.0), repeat=4)))
-    X = np.array(list(itertools.product((0.0, 1.0), repeat=3)))
-    negE = (X @ c)[:, None] + (Y @ by)[None, :] + X @ Wy @ Y.T
-    marg = np.exp(negE).sum(axis=0)
-    col = int(np.argmax(np.all(Y == EX_YT, axis=1)))
-    value = float(np.log(marg[col] / marg.sum()))
-    p = EX_REFH
-    negE0 = (X @ p.b_x)[:, None] + (Y @ by)[None, :] + X @ Wy @ Y.T
-    m0 = np.exp(negE0).sum(axis=0)
-    hints = {"you gave the probability, not its logarithm": np.exp(value),
-             "you ignored the recurrent input (a static RBM)": float(np.log(m0[col] / m0.sum())),
-             "you left out the normalizer over the 16 observation states": float(np.log(marg[col]))}
+    p = EX_WIDE
+    K = p.W.shape[0]
+    M = p.W.shape[1] - K
+    Wy, by, y = p.W[:, :M], p.b_y[:M], EX_YT_WIDE
+    X = np.array(list(itertools.product((0.0, 1.0), repeat=K)))
+
+    def lse(a):
+        top = np.max(a)
+        return float(top + np.log(np.exp(a - top).sum()))
+
+    def log_p(c, with_c_in_z=True):
+        # numerator: the joint at y summed over the 2^K hidden states term by term; normalizer: for each
+        # hidden state the sum over all observations factorizes into prod_i (1 + exp(b_y,i + (W_y^T x)_i))
+        num = lse(X @ c + y @ by + X @ (Wy @ y))
+        z_terms = np.log1p(np.exp(by[None, :] + X @ Wy)).sum(axis=1)
+        return num, num - lse((X @ c if with_c_in_z else 0.0) + z_terms)
+
+    c = p.b_x + p.W[:, M:] @ EX_R
+    num, value = log_p(c)
+    hints = {"you gave the probability, not its logarithm": float(np.exp(value)),
+             "you ignored the recurrent input (a static RBM)": log_p(p.b_x)[1],
+             "you left out the normalizer over the observation states": num,
+             "your normalizer leaves out the hidden biases of the states it sums over": log_p(c, False)[1],
+             "your normalizer sums the hidden states' own terms only; the observations are not summed out":
+                 num - lse(X @ c)}
     return result("log p(y_t | r_t)", compare_scalar(answer, value, "the log-probability", rtol=1e-8, hints=hints))
 
 

@@ -57,8 +57,11 @@ def _draw_taper(rng) -> dict:
 #: Exercise 2: a periodic grid of ``n`` points and the Gaspari-Cohn length scale ``radius``.
 TAPER = book_or_drawn({"n": 8, "radius": 1.5}, _draw_taper, seed=3302)
 
-#: Exercise 3: the inflation factors to compare (ETKF, N = 20, Lorenz-96 with 40 variables).
-INFLATIONS = (1.0, 1.02, 1.05, 1.1, 1.2)
+#: Exercise 3: the inflation factors to compare (ETKF, N = 20, Lorenz-96 with 40 variables). The page's own
+#: factors (1.02 for the global ETKF, 1.03 for the local one) are left out, so the answer is not read off the
+#: page (nor at the index 1.02 had before), and a factor below one (deflation) is among them; the best RMSE
+#: leads the second best by about 20%, far beyond the checker's 5% tolerance.
+INFLATIONS = (0.95, 1.0, 1.05, 1.1, 1.2)
 
 #: Exercise 3: the twin experiment on which the inflation factors are compared.
 INFLATION_EXPERIMENT = (

@@ -50,13 +50,32 @@ def test_woodbury():
     assert not r and "C^{-1}" in str(r)
 
 
-def test_woodbury_shapes_asks_for_a_shape_not_a_boolean():
-    n, k = check.EX_SIZES["n"], check.EX_SIZES["k"]
+def test_woodbury_shapes_is_the_smallest_push_through_inverse():
+    # Oracle: every split of A^{-1} U C V into M N at a factor boundary, each checked against the dense inverse
+    # of A + U C V; the smallest (I + N M) that reproduces it is the answer, and the rank of U C V shows no
+    # other factorization can be smaller.
+    n, k, m = check.EX_SIZES["n"], check.EX_SIZES["k"], check.EX_SIZES["m"]
+    assert k != m
     rng = np.random.default_rng(0)
-    U, V, C = rng.standard_normal((n, k)), rng.standard_normal((k, n)), np.eye(k)
-    inner = np.linalg.inv(C) + V @ (U / rng.uniform(1, 2, n)[:, None])
-    assert check.woodbury_shapes(inner.shape)
+    a = rng.uniform(1, 2, n)
+    U, C, V = rng.standard_normal((n, k)), rng.standard_normal((k, m)), rng.standard_normal((m, n))
+    Ai = np.diag(1 / a)
+    dense = np.linalg.inv(np.diag(a) + U @ C @ V)
+    inner = []
+    for M, N in ((Ai, U @ C @ V), (Ai @ U, C @ V), (Ai @ U @ C, V)):
+        small = np.eye(N.shape[0]) + N @ M
+        pushed = (np.eye(n) - M @ np.linalg.inv(small) @ N) @ Ai
+        np.testing.assert_allclose(pushed, dense, rtol=1e-8, atol=1e-10)
+        inner.append(small.shape)
+    best = min(inner)
+    assert np.linalg.matrix_rank(U @ C @ V) == best[0]
+    assert check.woodbury_shapes(best)
+    assert check.woodbury_shapes(list(best))
+    r = check.woodbury_shapes((max(k, m), max(k, m)))  # the page's grouping: valid, not the smallest
+    assert not r and "not the smallest" in str(r)
     r = check.woodbury_shapes((n, n))
     assert not r and "avoids" in str(r)
-    for guess in (True, False, None, "abc"):
+    r = check.woodbury_shapes((k, m))
+    assert not r and "shape of C" in str(r)
+    for guess in (True, False, None, "abc", "22", (2, 2, 2)):
         assert not check.woodbury_shapes(guess)

@@ -53,13 +53,40 @@ def test_conditional_bias_forbids_the_hidden_layer_functions():
                                                               "pedagogy_lib.harmonium.model.visible_natural"]
 
 
+def _wide_conditional():
+    p = check.EX_WIDE
+    K = p.W.shape[0]
+    M = p.W.shape[1] - K
+    return EFHParams(p.W[:, :M], p.b_x + p.W[:, M:] @ check.EX_R, p.b_y[:M]), M, K
+
+
 def test_predictive_log_prob():
-    p = check.EX_REFH
-    cond = EFHParams(p.W[:, :4], p.b_x + p.W[:, 4:] @ check.EX_R, p.b_y[:4])
-    ref = visible_log_probs(cond)[state_index(check.EX_YT[None])[0]]
+    # Oracle: the library's Gray-code enumeration of the smaller layer (log_partition) and the free energy
+    # of y_t, on the RBM over y_t that r_t leaves; a different route from the checker's joint sums
+    from pedagogy_lib.harmonium import free_energy_visible, log_partition
+
+    cond, M, K = _wide_conditional()
+    assert (M, K) == (40, 3) and check.EX_YT_WIDE.shape == (40,)
+    ref = float(-free_energy_visible(cond, check.EX_YT_WIDE[None])[0] - log_partition(cond))
     assert check.predictive_log_prob(ref)
     r = check.predictive_log_prob(np.exp(ref))
     assert not r and "logarithm" in str(r)
+    static = EFHParams(cond.W, check.EX_WIDE.b_x, cond.b_y)
+    r = check.predictive_log_prob(float(-free_energy_visible(static, check.EX_YT_WIDE[None])[0]
+                                        - log_partition(static)))
+    assert not r and "static RBM" in str(r)
+    r = check.predictive_log_prob(float(-free_energy_visible(cond, check.EX_YT_WIDE[None])[0]))
+    assert not r and "normalizer" in str(r)
+
+
+def test_predictive_log_prob_is_beyond_the_pages_enumeration():
+    # the page's log_lik lists the observation states with hm.states(M); at M = 40 that cannot run
+    import pytest
+
+    from pedagogy_lib import harmonium as hm
+
+    with pytest.raises(ValueError):
+        hm.states(check.EX_WIDE.W.shape[1] - check.EX_WIDE.W.shape[0])
 
 
 def _fewest_states_by_simulation(width, length):
