@@ -24,11 +24,15 @@ __all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_IPCA_STAR
 
 
 class FAStepProblem(NamedTuple):
-    """Observations ``y`` (N, L) and the current factor-analysis parameters ``C`` (L, K), ``Lambda`` (L,)."""
+    """Observations ``y`` (N, L), the current factor-analysis parameters ``C`` (L, K), ``Lambda`` (L,), and
+    two known quantities EM does not re-estimate: the bias ``c`` (L,) and the covariance ``Phi`` (K, K) of the
+    factors' prior N(0, Phi)."""
 
     y: np.ndarray
     C: np.ndarray
     Lambda: np.ndarray
+    c: np.ndarray
+    Phi: np.ndarray
 
 
 class PCAProblem(NamedTuple):
@@ -39,12 +43,16 @@ class PCAProblem(NamedTuple):
 
 
 def _make_fa_step():
+    """Correlated factors (prior N(0, Phi), Phi known) and a known bias c (the means of a larger survey): the
+    data's sample mean is not c, and the page's N(0, I) prior does not hold."""
     rng = checker.problem_rng(703)
     C_true = np.array([[1.0, 0.2], [0.8, -0.5], [0.3, 0.9], [0.6, 0.4]])
-    x = rng.standard_normal((30, 2))
-    y = x @ C_true.T + rng.standard_normal((30, 4)) * np.sqrt([0.3, 0.4, 0.2, 0.5]) + [2.0, -1.0, 0.5, 3.0]
+    c = np.array([2.0, -1.0, 0.5, 3.0])
+    Phi = np.array([[1.0, 0.6], [0.6, 1.0]])
+    x = rng.standard_normal((30, 2)) @ np.linalg.cholesky(Phi).T
+    y = x @ C_true.T + rng.standard_normal((30, 4)) * np.sqrt([0.3, 0.4, 0.2, 0.5]) + c
     C0 = np.array([[0.5, 0.0], [0.5, 0.3], [0.0, 0.5], [0.4, -0.2]])
-    return FAStepProblem(y, C0, np.array([0.8, 0.8, 0.8, 0.8]))
+    return FAStepProblem(y, C0, np.array([0.8, 0.8, 0.8, 0.8]), c, Phi)
 
 
 def _make_pca():
@@ -61,7 +69,8 @@ def _make_heywood():
     return rng.multivariate_normal([10.0, 5.0, 0.0], R * np.outer([0.5, 3.0, 1.0], [0.5, 3.0, 1.0]), size=400)
 
 
-#: Exercise 1: one EM step of factor analysis from ``C``, ``Lambda`` on ``y`` (N = 30, L = 4, K = 2).
+#: Exercise 1: one EM step of factor analysis from ``C``, ``Lambda`` on ``y`` (N = 30, L = 4, K = 2), with the
+#: bias ``c`` and the factors' prior covariance ``Phi`` known (not re-estimated).
 EX_FA_STEP = _make_fa_step()
 
 #: Exercises 2 and 4: 120 observations in L = 5 dimensions (not centred), K = 2 components.
@@ -92,15 +101,19 @@ def _centred_cov(y):
     return Yc.T @ Yc / y.shape[0]
 
 
-def _one_step(y, C, Lam, *, centre=True, with_cov=True, new_C_in_Lambda=True):
-    """Dense reference for one EM step (Section 7.3, E step Eq. 7.3 with the bias subtracted)."""
+def _one_step(y, C, Lam, c, prior_cov, *, centre="c", prior_inverse=True, with_cov=True, new_C_in_Lambda=True):
+    """Dense reference for one EM step (Section 7.3, E step Eq. 7.3 with the bias subtracted) for the model
+    x ~ N(0, prior_cov), y | x ~ N(C x + c, diag(Lam)), c and prior_cov known. ``centre`` is "c" (the known
+    bias), "mean" (the sample mean, the page's ML bias) or "none" (the draft's K y); ``prior_inverse=False``
+    puts the prior covariance where its inverse belongs."""
     N = y.shape[0]
-    Yc = y - y.mean(axis=0) if centre else y
-    P = C.T @ np.diag(1.0 / Lam) @ C + np.eye(C.shape[1])        # posterior precision
+    Yc = {"c": y - c, "mean": y - y.mean(axis=0), "none": y}[centre]
+    prior_prec = np.linalg.inv(prior_cov) if prior_inverse else prior_cov
+    P = C.T @ np.diag(1.0 / Lam) @ C + prior_prec                # posterior precision
     Sx = np.linalg.inv(P)                                          # posterior covariance
     Kg = Sx @ C.T @ np.diag(1.0 / Lam)                             # gain K of Eq. 7.3
     M = Yc @ Kg.T                                                  # posterior means, rows
-    Eyx = Yc.T @ M / N                                             # <y E[x]^T>
+    Eyx = Yc.T @ M / N                                             # <(y - c) E[x]^T>
     Exx = (Sx if with_cov else 0.0) + M.T @ M / N                  # <E[x x^T]>
     C_new = Eyx @ np.linalg.inv(Exx)
     Syy = Yc.T @ Yc / N
@@ -108,11 +121,11 @@ def _one_step(y, C, Lam, *, centre=True, with_cov=True, new_C_in_Lambda=True):
     return C_new, Lam_new
 
 
-def _draft_sign_lambda(y, C, Lam):
-    """The update of Lambda with the draft's minus sign on C <x x^T> C^T (at the new C, centred E step)."""
+def _draft_sign_lambda(y, C, Lam, c, prior_cov):
+    """The update of Lambda with the draft's minus sign on C <x x^T> C^T (at the new C, E step about c)."""
     N = y.shape[0]
-    Yc = y - y.mean(axis=0)
-    Sx = np.linalg.inv(C.T @ np.diag(1.0 / Lam) @ C + np.eye(C.shape[1]))
+    Yc = y - c
+    Sx = np.linalg.inv(C.T @ np.diag(1.0 / Lam) @ C + np.linalg.inv(prior_cov))
     M = Yc @ (Sx @ C.T @ np.diag(1.0 / Lam)).T
     Eyx, Exx = Yc.T @ M / N, Sx + M.T @ M / N
     C_new = Eyx @ np.linalg.inv(Exx)
@@ -127,28 +140,40 @@ def fa_em_step(C_new, Lambda_new):
     """Exercise 1, ``ex-7-3-fa-em-step``: your loadings C and unique variances after one EM step on :data:`EX_FA_STEP`.
 
     Pass ``C_new`` with shape (L, K) = (4, 2) and ``Lambda_new`` as the diagonal only, shape (4,).
-    The checker recognizes the draft's uncentred E step, a missing posterior covariance, the old C
-    returned, and the old C used in the update of Lambda.
+    The checker recognizes the draft's uncentred E step, data centred at their sample mean instead of
+    the known bias, the prior N(0, I) in place of N(0, Phi) (or Phi where its inverse belongs), a
+    missing posterior covariance, the old C returned, and the old C used in the update of Lambda.
     """
-    y, C, Lam = EX_FA_STEP
-    C_ref, L_ref = _one_step(y, C, Lam)
-    C_draft, L_draft = _one_step(y, C, Lam, centre=False)
-    C_nocov, L_nocov = _one_step(y, C, Lam, with_cov=False)
-    _, L_old = _one_step(y, C, Lam, new_C_in_Lambda=False)
-    C_hints = {
-        "you used the draft's posterior mean K y without subtracting the bias c (centre the data, "
-        "or use K (y - c))": C_draft,
-        "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T": C_nocov,
-        "you returned the old C": C,
+    y, C, Lam, c, Phi = EX_FA_STEP
+    I = np.eye(C.shape[1])
+    variants = {
+        "draft": _one_step(y, C, Lam, c, Phi, centre="none"),
+        "mean": _one_step(y, C, Lam, c, Phi, centre="mean"),
+        "identity": _one_step(y, C, Lam, c, I),
+        "page": _one_step(y, C, Lam, c, I, centre="mean"),
+        "phi": _one_step(y, C, Lam, c, Phi, prior_inverse=False),
+        "nocov": _one_step(y, C, Lam, c, Phi, with_cov=False),
     }
-    L_hints = {
-        "you used the draft's posterior mean K y without subtracting the bias c (centre the data, "
-        "or use K (y - c))": L_draft,
-        "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T": L_nocov,
-        "you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> needs the new C": L_old,
-        "your Lambda has the draft's sign on the last term of the expansion (the erratum above): expand "
-        "<(y - C x)(y - C x)^T> again": _draft_sign_lambda(y, C, Lam),
+    C_ref, L_ref = _one_step(y, C, Lam, c, Phi)
+    _, L_old = _one_step(y, C, Lam, c, Phi, new_C_in_Lambda=False)
+    messages = {
+        "draft": "you used the draft's posterior mean K y without subtracting the bias c (use K (y - c))",
+        "mean": "you centred the data at their sample mean; in this model the bias c is known and is not "
+                "re-estimated",
+        "identity": "you kept the page's prior N(0, I) for the factors; here their prior is N(0, Phi)",
+        "page": "you ran the page's step unchanged; this model differs from the page's in two places (see "
+                "the statement)",
+        "phi": "the prior enters the posterior precision with the wrong matrix: redo Eq. 2.22 with the prior "
+               "N(0, Phi)",
+        "nocov": "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T",
     }
+    C_hints = {messages[k]: v[0] for k, v in variants.items()}
+    C_hints["you returned the old C"] = C
+    L_hints = {messages[k]: v[1] for k, v in variants.items()}
+    L_hints["you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> needs the "
+            "new C"] = L_old
+    L_hints["your Lambda has the draft's sign on the last term of the expansion (the erratum above): expand "
+            "<(y - C x)(y - C x)^T> again"] = _draft_sign_lambda(y, C, Lam, c, Phi)
     if Lambda_new is not None and np.ndim(Lambda_new) == 2 and np.shape(Lambda_new) == (len(Lam), len(Lam)):
         return checker.result("one EM step of factor analysis", [
             "Lambda should be the diagonal only, shape (L,): the M step keeps just the diagonal of "

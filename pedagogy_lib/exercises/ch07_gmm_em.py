@@ -44,8 +44,10 @@ class AssignProblem(NamedTuple):
 
 
 class MahalanobisProblem(NamedTuple):
-    """Means ``mu`` (K, 2), a shared covariance ``Sigma`` (2, 2) and points ``y`` (N, 2)."""
+    """Weights ``pi`` (K,), means ``mu`` (K, 2), one covariance per component ``Sigma`` (K, 2, 2) and
+    points ``y`` (N, 2). Component ``k`` has covariance ``s * Sigma[k]``."""
 
+    pi: np.ndarray
     mu: np.ndarray
     Sigma: np.ndarray
     y: np.ndarray
@@ -81,33 +83,64 @@ EX_NPARAMS = (
 )
 
 
+def _mahal_variants(p: MahalanobisProblem) -> tuple:
+    """The limit labels and the labels of typical slips, by explicit loops (ties: lowest index), and the
+    squared distances ``d2[n, k]`` in each component's own metric."""
+    K = p.mu.shape[0]
+
+    def nearest(metrics):
+        return np.array([int(np.argmin([float((yn - p.mu[k]) @ metrics[k] @ (yn - p.mu[k])) for k in range(K)]))
+                         for yn in p.y])
+
+    precisions = [np.linalg.inv(S) for S in p.Sigma]
+    d2 = np.array([[float((yn - p.mu[k]) @ precisions[k] @ (yn - p.mu[k])) for k in range(K)] for yn in p.y])
+    logdet = np.array([np.linalg.slogdet(S)[1] for S in p.Sigma])
+    out = {"limit": nearest(precisions), "euclid": nearest([np.eye(p.mu.shape[1])] * K),
+           "sigma": nearest(list(p.Sigma)),
+           "s=1": np.argmax(np.log(p.pi) - 0.5 * logdet - 0.5 * d2, axis=1)}
+    for j, S in enumerate(list(p.Sigma) + [np.mean(p.Sigma, axis=0)]):
+        out[f"shared {j}"] = nearest([np.linalg.inv(S)] * K)
+    return out, d2
+
+
 def _draw_mahal(rng):
-    """A problem of the same kind as the book's EX_MAHAL, for one student: three means, a shared covariance
-    that is elongated and tilted (one decimal), and eight points (half-integers) whose labels in the limit
-    are clear-cut, several of them different from the Euclidean-nearest means."""
+    """A problem of the same kind as the book's EX_MAHAL, for one student: unequal weights, three means, three
+    elongated, tilted covariances (one decimal) and eight points (half-integers) whose labels in the limit are
+    clear-cut and differ from the Euclidean-nearest means, from the labels of any one covariance shared by all
+    components, and from the responsibilities at s = 1."""
     while True:
         mu = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]) + np.round(rng.uniform(-0.5, 0.5, size=(3, 2)), 1)
-        angle = rng.uniform(0.2, 1.3) * rng.choice([-1.0, 1.0])
-        major, minor = rng.uniform(2.0, 4.0), rng.uniform(0.3, 0.8)
-        R = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-        Sigma = np.round(R @ np.diag([major, minor]) @ R.T, 1)
-        if np.linalg.eigvalsh(Sigma)[0] < 0.2 or np.linalg.cond(Sigma) < 3:
+        Sigma = []
+        for _ in range(3):
+            angle = rng.uniform(0.2, 1.3) * rng.choice([-1.0, 1.0])
+            major, minor = rng.uniform(1.5, 4.0), rng.uniform(0.2, 0.8)
+            R = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+            Sigma.append(np.round(R @ np.diag([major, minor]) @ R.T, 1))
+        Sigma = np.array(Sigma) + 0.0
+        if np.min(np.linalg.eigvalsh(Sigma)) < 0.15 or np.min(np.linalg.cond(Sigma)) < 3:
+            continue
+        pi = np.sort(np.round(rng.dirichlet([2.0, 2.0, 2.0]), 2))[::-1]
+        pi[-1] = round(1.0 - pi[0] - pi[1], 2)
+        if pi.min() < 0.05 or pi[0] - pi[1] < 0.1:
             continue
         y = np.round(rng.uniform(-1.5, 3.5, size=(8, 2)) * 2) / 2 + 0.0
-        diff = y[:, None, :] - mu[None, :, :]
-        d2 = {name: np.einsum("nki,ij,nkj->nk", diff, metric, diff)
-              for name, metric in (("limit", np.linalg.inv(Sigma)), ("euclid", np.eye(2)), ("sigma", Sigma))}
-        labels = {name: d.argmin(axis=1) for name, d in d2.items()}
-        gaps = np.diff(np.sort(d2["limit"], axis=1)[:, :2], axis=1)
-        if (np.all(gaps > 0.3) and np.unique(labels["limit"]).size == 3 and np.unique(y, axis=0).shape[0] == 8
-                and np.sum(labels["limit"] != labels["euclid"]) >= 3
-                and np.sum(labels["limit"] != labels["sigma"]) >= 2):
-            return MahalanobisProblem(mu + 0.0, Sigma + 0.0, y)
+        p = MahalanobisProblem(rng.permutation(pi), mu + 0.0, Sigma, y)
+        labels, d2 = _mahal_variants(p)
+        lim = labels["limit"]
+        gaps = np.diff(np.sort(d2, axis=1)[:, :2], axis=1)
+        if (np.all(gaps > 0.3) and np.unique(lim).size == 3 and np.unique(y, axis=0).shape[0] == 8
+                and np.sum(lim != labels["euclid"]) >= 2 and np.sum(lim != labels["sigma"]) >= 2
+                and np.sum(lim != labels["s=1"]) >= 1
+                and all(np.sum(lim != labels[f"shared {j}"]) >= 1 for j in range(4))):
+            return p
 
 
 EX_MAHAL = book_or_drawn(MahalanobisProblem(
+    pi=np.array([0.6, 0.3, 0.1]),
     mu=np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]),
-    Sigma=np.array([[2.5, -1.0], [-1.0, 0.7]]),         # not the page's Sigma_aniso
+    Sigma=np.array([[[0.8, -0.8], [-0.8, 2.0]],          # one covariance per component, none of them
+                    [[2.4, 0.7], [0.7, 0.6]],            # the page's Sigma_aniso
+                    [[1.6, 0.3], [0.3, 0.6]]]),
     y=np.array([[-1.0, 1.0], [0.5, -0.5], [1.0, 0.5], [1.5, 1.0], [1.0, 2.0], [2.0, 2.0], [3.0, 2.0], [-0.5, 1.5]]),
 ), _draw_mahal, seed=714)
 
@@ -311,17 +344,23 @@ def limit_labels(answer) -> CheckResult:
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
         return result(name, ["your answer should hold integer labels 0, ..., K-1."])
     arr = arr.astype(int)
-    precision = np.linalg.inv(p.Sigma)
-    expected = _nearest_loop(p.y, p.mu, precision)
+    labels, _ = _mahal_variants(p)
+    expected = labels["limit"]
     if np.array_equal(arr, expected):
         return result(name, [])
-    if np.array_equal(arr, _nearest_loop(p.y, p.mu)):
+    if np.array_equal(arr, labels["euclid"]):
         return result(name, ["these are the Euclidean-nearest means (the draft's K-means box). Write out the "
-                             "logits of the responsibilities with covariance s Sigma and see which terms grow "
+                             "logits of the responsibilities with covariance s Sigma[k] and see which terms grow "
                              "as s -> 0."])
-    if np.array_equal(arr, _nearest_loop(p.y, p.mu, p.Sigma)):
+    if any(np.array_equal(arr, labels[f"shared {j}"]) for j in range(K + 1)):
+        return result(name, ["these labels measure every point with one covariance shared by all components; "
+                             "here component k has its own covariance s Sigma[k]."])
+    if np.array_equal(arr, labels["sigma"]):
         return result(name, ["these labels come from a distance that grows where the Gaussian is wide; check "
                              "which matrix the exponent of the Gaussian density uses."])
+    if np.array_equal(arr, labels["s=1"]):
+        return result(name, ["these are the labels of the responsibilities at s = 1; the question is their "
+                             "limit as s -> 0: see which terms of the logits grow as s shrinks."])
     bad = np.flatnonzero(arr != expected)
     return result(name, [f"point(s) {bad.tolist()} are not assigned correctly."])
 

@@ -18,13 +18,14 @@ from pedagogy_lib.exercises import ch07_fa_pca as check
 
 
 # ---------------------------------------------------------------- exercise 1: one FA EM step
-def _fa_step(y, C, Lam, *, centre=True, with_cov=True, new_C=True):
-    """One EM step with the covariance-form gain K = C^T (C C^T + Lambda)^{-1} (Eq. 2.25)."""
+def _fa_step(y, C, Lam, c, Phi, *, centre="c", with_cov=True, new_C=True):
+    """One EM step with the covariance-form gain K = Phi C^T (C Phi C^T + Lambda)^{-1} (Eq. 2.25) for the
+    model x ~ N(0, Phi), y | x ~ N(C x + c, Lambda); ``centre`` is "c", "mean" or "none"."""
     N = y.shape[0]
-    Yc = y - y.mean(0) if centre else y
-    Sy = C @ C.T + np.diag(Lam)
-    Kg = np.linalg.solve(Sy, C).T                       # C^T Sy^{-1} (Sy symmetric)
-    post_cov = np.eye(C.shape[1]) - Kg @ C               # I - K C
+    Yc = {"c": y - c, "mean": y - y.mean(0), "none": y}[centre]
+    Sy = C @ Phi @ C.T + np.diag(Lam)
+    Kg = np.linalg.solve(Sy, C @ Phi).T                 # Phi C^T Sy^{-1} (Sy, Phi symmetric)
+    post_cov = Phi - Kg @ C @ Phi                        # Phi - K C Phi
     S = Yc.T @ Yc / N
     Eyx = S @ Kg.T
     Exx = (post_cov if with_cov else 0) + Kg @ S @ Kg.T
@@ -33,43 +34,115 @@ def _fa_step(y, C, Lam, *, centre=True, with_cov=True, new_C=True):
     return C1, L1
 
 
-def test_fa_step_correct_passes_and_matches_library():
-    y, C, Lam = check.EX_FA_STEP
-    C1, L1 = _fa_step(y, C, Lam)
-    lib = fl.fa_em_step(fa.FAParams(C, np.zeros(4), Lam), y, Lambda_floor=1e-9)
-    np.testing.assert_allclose(lib.C, C1, rtol=1e-9)
-    np.testing.assert_allclose(lib.Lambda, L1, rtol=1e-9)
-    assert np.all(L1 > 1e-3 * y.var(0))                  # the library's default floor is not active
+def _log_lik(y, C, Lam, c, Phi):
+    Sy = C @ Phi @ C.T + np.diag(Lam)
+    r = y - c
+    return -0.5 * (len(y) * np.linalg.slogdet(2 * np.pi * Sy)[1] + np.sum(r * np.linalg.solve(Sy, r.T).T))
+
+
+def test_fa_step_correct_passes():
+    p = check.EX_FA_STEP
+    C1, L1 = _fa_step(*p)
+    assert np.all(L1 > 1e-3 * p.y.var(0))
     res = check.fa_em_step(C1, L1)
     assert res and "correct" in str(res)
 
 
+def test_fa_step_is_the_maximizer_of_the_expected_complete_log_likelihood():
+    """Dense oracle: posterior moments by conditioning the joint Gaussian of (x, y) datum by datum, then
+    finite differences of Q(C, Lambda) = sum_n E[log N(y_n; C x + c, Lambda) | y_n] vanish at the answer."""
+    y, C, Lam, c, Phi = check.EX_FA_STEP
+    K = C.shape[1]
+    Syy = C @ Phi @ C.T + np.diag(Lam)
+    Sxy = Phi @ C.T
+    moments = []
+    for yn in y:
+        m = Sxy @ np.linalg.solve(Syy, yn - c)
+        V = Phi - Sxy @ np.linalg.solve(Syy, Sxy.T)
+        moments.append((m, V + np.outer(m, m)))
+
+    def Q(Cq, Lq):
+        total = 0.0
+        for yn, (m, xx) in zip(y, moments):
+            r = yn - c
+            quad = r @ (r / Lq) - 2 * r @ ((Cq @ m) / Lq) + np.trace(Cq.T @ np.diag(1 / Lq) @ Cq @ xx)
+            total += -0.5 * (np.sum(np.log(2 * np.pi * Lq)) + quad)
+        return total
+
+    def grad(Cq, Lq, h=1e-4):
+        g = []
+        for i in range(C.shape[0]):
+            for j in range(K):
+                E = np.zeros_like(Cq)
+                E[i, j] = h
+                g.append((Q(Cq + E, Lq) - Q(Cq - E, Lq)) / (2 * h))
+            e = np.zeros_like(Lq)
+            e[i] = h
+            g.append((Q(Cq, Lq + e) - Q(Cq, Lq - e)) / (2 * h))
+        return np.array(g)
+
+    C1, L1 = _fa_step(y, C, Lam, c, Phi)
+    assert np.abs(grad(C1, L1)).max() < 1e-4                               # truncation error ~1e-6
+    C_page, L_page = _fa_step(y, C, Lam, c, np.eye(K), centre="mean")      # the page's step: not stationary
+    assert np.abs(grad(C_page, L_page)).max() > 1e-2
+    assert _log_lik(y, C1, L1, c, Phi) > _log_lik(y, C, Lam, c, Phi)          # EM does not decrease it
+
+
+def test_fa_step_reduces_to_the_library_s_step_for_the_page_s_model():
+    """With Phi = I and c the sample mean the same formulas give the library's FA EM step (the page's model)."""
+    y, C, Lam, _, _ = check.EX_FA_STEP
+    C1, L1 = _fa_step(y, C, Lam, y.mean(0), np.eye(2))
+    lib = fl.fa_em_step(fa.FAParams(C, np.zeros(4), Lam), y, Lambda_floor=1e-9)
+    np.testing.assert_allclose(lib.C, C1, rtol=1e-9)
+    np.testing.assert_allclose(lib.Lambda, L1, rtol=1e-9)
+
+
+def test_fa_step_data_are_not_the_page_s_model():
+    """The known bias is not the sample mean and the prior is not N(0, I): the page's step (its
+    e_step_stats and my_fa_em_step with S from the centred data) gives another answer, which is named."""
+    p = check.EX_FA_STEP
+    assert p.c.shape == (4,) and p.Phi.shape == (2, 2)
+    assert np.abs(p.y.mean(0) - p.c).max() > 0.1
+    assert np.abs(p.Phi - np.eye(2)).max() > 0.3 and np.all(np.linalg.eigvalsh(p.Phi) > 0)
+    C_page, L_page = _fa_step(p.y, p.C, p.Lambda, p.c, np.eye(2), centre="mean")
+    C_ok, _ = _fa_step(*p)
+    assert np.abs(C_page - C_ok).max() > 1e-2
+    res = check.fa_em_step(C_page, L_page)
+    assert not res and "page's step unchanged" in str(res), str(res)
+
+
 @pytest.mark.parametrize("kw,fragment,part", [
-    ({"centre": False}, "without subtracting the bias", "both"),
+    ({"centre": "none"}, "without subtracting the bias", "both"),
+    ({"centre": "mean"}, "sample mean", "both"),
+    ({"Phi": "I"}, "prior N(0, I)", "both"),
+    ({"Phi": "inverse"}, "wrong matrix", "both"),
     ({"with_cov": False}, "posterior covariance", "both"),
     ({"new_C": False}, "old C in the update of Lambda", "Lambda"),
 ])
 def test_fa_step_wrong_derivations_are_diagnosed(kw, fragment, part):
-    y, C, Lam = check.EX_FA_STEP
-    C_ok, L_ok = _fa_step(y, C, Lam)
-    C_w, L_w = _fa_step(y, C, Lam, **kw)
+    y, C, Lam, c, Phi = check.EX_FA_STEP
+    C_ok, L_ok = _fa_step(y, C, Lam, c, Phi)
+    kw = dict(kw)
+    prior = {"I": np.eye(2), "inverse": np.linalg.inv(Phi)}.get(kw.pop("Phi", None), Phi)
+    C_w, L_w = _fa_step(y, C, Lam, c, prior, **kw)
+    assert np.abs(L_w - L_ok).max() > 1e-3
     res = check.fa_em_step(C_w if part == "both" else C_ok, L_w)
-    assert not res and fragment in str(res)
+    assert not res and fragment in str(res), str(res)
 
 
 def test_fa_step_draft_uncentred_estep_differs_substantially():
     # the erratum of Eq. 7.3 matters for these data (the mean is far from zero)
-    y, C, Lam = check.EX_FA_STEP
-    assert np.abs(_fa_step(y, C, Lam, centre=False)[0] - _fa_step(y, C, Lam)[0]).max() > 0.1
+    p = check.EX_FA_STEP
+    assert np.abs(_fa_step(*p, centre="none")[0] - _fa_step(*p)[0]).max() > 0.1
 
 
 def test_fa_step_draft_minus_sign_in_lambda_is_named():
     """The page computes Lam_draft, the expansion of <(y - Cx)(y - Cx)^T> with the draft's minus sign on
     C <x x^T> C^T; an answer that uses it is told so."""
-    y, C, Lam = check.EX_FA_STEP
+    y, C, Lam, c, Phi = check.EX_FA_STEP
     N = len(y)
-    Yc = y - y.mean(axis=0)
-    Sx = np.linalg.inv(C.T @ np.diag(1 / Lam) @ C + np.eye(2))
+    Yc = y - c
+    Sx = np.linalg.inv(C.T @ np.diag(1 / Lam) @ C + np.linalg.inv(Phi))
     M = Yc @ (Sx @ C.T @ np.diag(1 / Lam)).T
     Eyx, Exx = Yc.T @ M / N, Sx + M.T @ M / N
     C_new = Eyx @ np.linalg.inv(Exx)
@@ -82,16 +155,36 @@ def test_fa_step_draft_minus_sign_in_lambda_is_named():
 
 
 def test_fa_step_full_matrix_and_old_C_and_none():
-    y, C, Lam = check.EX_FA_STEP
-    C1, L1 = _fa_step(y, C, Lam)
+    p = check.EX_FA_STEP
+    C1, L1 = _fa_step(*p)
     res = check.fa_em_step(C1, np.diag(L1))
     assert not res and "diagonal only" in str(res)
-    res = check.fa_em_step(C, L1)
+    res = check.fa_em_step(p.C, L1)
     assert not res and "old C" in str(res)
     res = check.fa_em_step(C1.T, L1)
     assert not res and "transpose" in str(res)
     res = check.fa_em_step(None, None)
     assert not res and "None" in str(res)
+
+
+def test_drawn_fa_step_problems_keep_c_and_phi_apart_from_the_page_s_model():
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(4):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                p = mod.EX_FA_STEP
+                C1, L1 = _fa_step(*p)
+                assert mod.fa_em_step(C1, L1)
+                assert np.all(L1 > 0)
+                assert not mod.fa_em_step(*_fa_step(p.y, p.C, p.Lambda, p.c, np.eye(2), centre="mean"))
+                assert not mod.fa_em_step(*_fa_step(*p, centre="mean"))
+                assert not mod.fa_em_step(*_fa_step(p.y, p.C, p.Lambda, p.c, np.eye(2)))
+    finally:
+        importlib.reload(check)
 
 
 # ---------------------------------------------------------------- exercise 2: iterative PCA, three steps

@@ -205,22 +205,34 @@ def test_n_params_wrong_functions_fail(fn, message):
 # zero-variance limit with a shared anisotropic covariance (erratum of Section 7.1.1)
 # ---------------------------------------------------------------------------------------------
 
-def _limit_by_densities(scale=1e-6):
-    p = check.EX_MAHAL
-    logp = np.stack([multivariate_normal(p.mu[k], scale * p.Sigma).logpdf(p.y) for k in range(p.mu.shape[0])], axis=1)
-    return np.argmax(logp + np.log([0.7, 0.2, 0.1]), axis=1)   # the prior must not matter in the limit
+def _limit_by_densities(scale=1e-6, pi=None, p=None):
+    """Argmax of the weighted log densities of N(mu_k, scale * Sigma_k) by scipy (an independent route)."""
+    p = check.EX_MAHAL if p is None else p
+    pi = p.pi if pi is None else pi
+    logp = np.stack([multivariate_normal(p.mu[k], scale * p.Sigma[k]).logpdf(p.y) for k in range(p.mu.shape[0])],
+                    axis=1)
+    return np.argmax(logp + np.log(pi), axis=1)
+
+
+def _shared_metric_labels(p, metric):
+    d = p.y[:, None] - p.mu
+    return np.argmin(np.einsum("nki,ij,nkj->nk", d, metric, d), axis=1)
 
 
 def test_limit_labels_correct_passes():
     res = check.limit_labels(_limit_by_densities())
     assert res, str(res)
     assert check.limit_labels(list(_limit_by_densities()))
+    for pi in ([0.98, 0.01, 0.01], [0.01, 0.01, 0.98]):              # the weights must not matter in the limit
+        np.testing.assert_array_equal(_limit_by_densities(pi=np.array(pi)), _limit_by_densities())
+    np.testing.assert_array_equal(_limit_by_densities(1e-9), _limit_by_densities())
 
 
 def test_limit_labels_euclidean_is_named_and_differs():
     p = check.EX_MAHAL
     euclid = _assign(p.y, p.mu)
     assert not np.array_equal(euclid, _limit_by_densities())     # the problem does separate the two answers
+    assert int(np.sum(euclid != _limit_by_densities())) == 3     # the number the solution states
     res = check.limit_labels(euclid)
     assert not res and "Euclidean-nearest" in str(res)
     assert "Sigma^{-1}" not in str(res) and "Mahalanobis" not in str(res), str(res)
@@ -228,15 +240,65 @@ def test_limit_labels_euclidean_is_named_and_differs():
 
 def test_limit_labels_sigma_instead_of_inverse_is_named():
     p = check.EX_MAHAL
-    wrong = np.argmin(np.einsum("nki,ij,nkj->nk", p.y[:, None] - p.mu, p.Sigma, p.y[:, None] - p.mu), axis=1)
+    d = p.y[:, None] - p.mu
+    wrong = np.argmin(np.einsum("nki,kij,nkj->nk", d, p.Sigma, d), axis=1)
+    assert not np.array_equal(wrong, _assign(p.y, p.mu))
     res = check.limit_labels(wrong)
     assert not res and "which matrix the exponent" in str(res) and "inverse" not in str(res)
 
 
+@pytest.mark.parametrize("which", [0, 1, 2, "mean"])
+def test_limit_labels_one_shared_covariance_is_named(which):
+    """The page's code measures every point with one shared Sigma; with one covariance per component no
+    single matrix (any of the three, or their mean) gives the limit."""
+    p = check.EX_MAHAL
+    S = p.Sigma.mean(axis=0) if which == "mean" else p.Sigma[which]
+    wrong = _shared_metric_labels(p, np.linalg.inv(S))
+    assert not np.array_equal(wrong, _limit_by_densities())
+    res = check.limit_labels(wrong)
+    assert not res and "one covariance shared by all components" in str(res), str(res)
+
+
+def test_limit_labels_responsibilities_at_s_equal_one_are_named():
+    wrong = _limit_by_densities(scale=1.0)
+    assert not np.array_equal(wrong, _limit_by_densities())
+    assert int(np.sum(wrong != _limit_by_densities())) == 3      # "at s = 1 they change three"
+    res = check.limit_labels(wrong)
+    assert not res and "s = 1" in str(res), str(res)
+
+
 def test_limit_labels_data_are_not_the_page_s():
-    """The page works the anisotropic example with Sigma_aniso = [[3, 1.2], [1.2, 0.8]]; the exercise's
-    covariance is another one."""
-    assert not np.allclose(check.EX_MAHAL.Sigma, [[3.0, 1.2], [1.2, 0.8]])
+    """The page works the anisotropic example with one shared Sigma_aniso = [[3, 1.2], [1.2, 0.8]]; the
+    exercise gives each component its own covariance, none of them the page's, and unequal weights."""
+    p = check.EX_MAHAL
+    assert p.Sigma.shape == (3, 2, 2)
+    assert not any(np.allclose(S, [[3.0, 1.2], [1.2, 0.8]]) for S in p.Sigma)
+    assert len(np.unique(p.pi)) == 3 and np.isclose(p.pi.sum(), 1.0)
+    assert np.all(np.linalg.eigvalsh(p.Sigma) > 0)
+
+
+def test_drawn_limit_problems_separate_the_limit_from_the_slips():
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(6):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                p = mod.EX_MAHAL
+                assert p.pi.shape == (3,) and p.mu.shape == (3, 2) and p.Sigma.shape == (3, 2, 2)
+                assert p.y.shape == (8, 2) and np.isclose(p.pi.sum(), 1.0)
+                limit = _limit_by_densities(p=p)
+                for pi in ([0.98, 0.01, 0.01], [0.01, 0.98, 0.01], [0.01, 0.01, 0.98]):
+                    np.testing.assert_array_equal(_limit_by_densities(1e-8, np.array(pi), p), limit)
+                assert mod.limit_labels(limit)
+                assert not mod.limit_labels(_assign(p.y, p.mu))
+                assert not mod.limit_labels(_limit_by_densities(1.0, p=p))
+                for S in list(p.Sigma) + [p.Sigma.mean(axis=0)]:
+                    assert not mod.limit_labels(_shared_metric_labels(p, np.linalg.inv(S)))
+    finally:
+        importlib.reload(check)
 
 
 @pytest.mark.parametrize("answer, message", [
