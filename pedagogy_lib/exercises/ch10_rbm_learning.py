@@ -21,7 +21,7 @@ from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
 from .checker import CheckResult, compare_array, compare_scalar, result, problem_rng
 
-__all__ = ["LearnProblem", "EX_LEARN", "data_moments", "model_moments", "stationary_visible_means",
+__all__ = ["LearnProblem", "EX_LEARN", "EX_WIDE", "data_moments", "model_moments", "stationary_visible_means",
            "exact_gradient_function", "kl_after_two_steps", "cd1_cosine", "bas_model"]
 
 
@@ -39,8 +39,23 @@ def _make() -> LearnProblem:
     return LearnProblem(params, Y)
 
 
-#: The problem data of every exercise except the last.
+#: The problem data of every exercise of the two pages except the model moment, the gradient function and the
+#: trained model.
 EX_LEARN = _make()
+
+#: Hidden and visible units of :data:`EX_WIDE`: 2**(3 + 40) joint states or 2**40 visible states are far too
+#: many to list, so only the sum over the 2**3 hidden states is feasible.
+WIDE_K, WIDE_M = 3, 40
+
+
+def _make_wide() -> EFHParams:
+    rng = problem_rng(10213)
+    return EFHParams(0.4 * rng.standard_normal((WIDE_K, WIDE_M)), 0.5 * rng.standard_normal(WIDE_K),
+                     0.5 * rng.standard_normal(WIDE_M))
+
+
+#: The RBM of the model-moment exercise (K = 3 hidden, M = 40 visible units).
+EX_WIDE = _make_wide()
 
 
 def _bits(n):
@@ -53,6 +68,23 @@ def _tables(p: EFHParams):
     negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
     P = np.exp(negE - negE.max())
     return P / P.sum(), X, Y
+
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _hidden_sum(p: EFHParams, *, normalize=True, free_energy=True):
+    """The hidden states X, their probabilities p(x) = exp(-F(x)) / Z from the free energy with the visible
+    layer summed out (unnormalized if ``normalize`` is false; the bias term alone if ``free_energy`` is false),
+    and E[y | x] for each: the model phase by enumerating the hidden layer only."""
+    X = _bits(p.W.shape[0])
+    zeta = p.b_y + X @ p.W
+    log_px = X @ p.b_x + (np.logaddexp(0.0, zeta).sum(axis=1) if free_energy else 0.0)
+    px = np.exp(log_px - log_px.max()) if normalize else np.exp(log_px)
+    if normalize:
+        px /= px.sum()
+    return X, px, _sig(zeta)
 
 
 def _data_dist(p: EFHParams, Yd):
@@ -95,23 +127,30 @@ def data_moments(answer) -> object:
 
 
 def model_moments(answer) -> object:
-    """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of ``EX_LEARN.params``
-    under its joint distribution.
+    """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of the RBM ``EX_WIDE``
+    (K = 3 hidden, M = 40 visible units) under its joint distribution.
 
-    Pass a (K, M) = (3, 5) array. The checker recognizes the data-phase moment, a missing
-    normalizer, and a product of marginal means.
+    Pass a (K, M) = (3, 40) array. The checker recognizes a missing normalizer, hidden states weighted by
+    their bias term alone, a product of marginal means, and the moment of ``EX_LEARN.params`` (the RBM
+    of the other exercises).
     """
-    p, Yd = EX_LEARN
-    P, X, Y = _tables(p)
-    negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
+    p = EX_WIDE
+    X, px, mean_y = _hidden_sum(p)
+    ref = (px[:, None] * X).T @ mean_y
+    X, u, _ = _hidden_sum(p, normalize=False)
+    _, q, _ = _hidden_sum(p, free_energy=False)
     hints = {
-        "you took the moment under the data (the positive phase), not under the model's joint":
-            _posterior_means(p, Yd).T @ Yd / Yd.shape[0],
-        "you did not divide by the normalizer Z": X.T @ np.exp(negE) @ Y,
+        "you did not divide by the normalizer Z": (u[:, None] * X).T @ mean_y,
+        "you weighted each hidden state by its bias term alone: its free energy also has a term for each "
+        "visible unit, summed out": (q[:, None] * X).T @ mean_y,
         "you multiplied the marginal means E[x] E[y]^T: x and y are not independent under the joint":
-            np.outer(P.sum(axis=1) @ X, P.sum(axis=0) @ Y),
+            np.outer(px @ X, px @ mean_y),
     }
-    return result("model-phase moment E[x y^T]", compare_array(answer, X.T @ P @ Y, "the moment", rtol=1e-8,
+    if np.shape(answer) == (3, 5):
+        return result("model-phase moment E[x y^T]",
+                      ["your array has shape (3, 5), the size of EX_LEARN.params; the RBM of this exercise is "
+                       "EX_WIDE, with 40 visible units: the moment has shape (3, 40)."])
+    return result("model-phase moment E[x y^T]", compare_array(answer, ref, "the moment", rtol=1e-8,
                                                                  hints=hints))
 
 

@@ -25,15 +25,62 @@ def test_data_moments():
     assert not check.data_moments(None)
 
 
+def _log_z_wide(W, p):
+    """log Z of an RBM with the weights W and the biases of p: logsumexp over the hidden states of the
+    free energy (the visible layer summed out unit by unit)."""
+    from scipy.special import logsumexp
+
+    X = np.array([[(i >> k) & 1 for k in range(W.shape[0])] for i in range(2 ** W.shape[0])], dtype=float)
+    return logsumexp(X @ p.b_x + np.logaddexp(0, p.b_y + X @ W).sum(axis=1))
+
+
 def test_model_moments():
-    p, Y = check.EX_LEARN
+    p = check.EX_WIDE
+    assert p.W.shape == (3, 40)
     ref = model_moments(p).W
+    # independent oracle: E[x y^T] = d log Z / dW, by central differences of log Z
+    h = 1e-5
+    fd = np.zeros_like(p.W)
+    for k in range(3):
+        for j in range(40):
+            E = np.zeros_like(p.W)
+            E[k, j] = h
+            fd[k, j] = (_log_z_wide(p.W + E, p) - _log_z_wide(p.W - E, p)) / (2 * h)
+    np.testing.assert_allclose(ref, fd, rtol=1e-6, atol=1e-8)
     assert check.model_moments(ref)
-    r = check.model_moments(data_moments(p, Y).W)
-    assert not r and "positive phase" in str(r)
     r = check.model_moments(ref.T)
     assert not r and "transpose" in str(r)
     assert not check.model_moments(None)
+
+
+def test_model_moments_names_the_slips():
+    from pedagogy_lib.harmonium import states
+
+    p = check.EX_WIDE
+    Sx = states(3)
+    zeta = p.b_y + Sx @ p.W
+    mean_y = 1 / (1 + np.exp(-zeta))
+    u = np.exp(Sx @ p.b_x + np.logaddexp(0, zeta).sum(axis=1))
+    r = check.model_moments((u[:, None] * Sx).T @ mean_y)
+    assert not r and "normalizer Z" in str(r)
+    q = np.exp(Sx @ p.b_x)
+    r = check.model_moments(((q / q.sum())[:, None] * Sx).T @ mean_y)
+    assert not r and "bias term alone" in str(r)
+    m = model_moments(p)
+    r = check.model_moments(np.outer(m.b_x, m.b_y))
+    assert not r and "marginal means" in str(r)
+    r = check.model_moments(model_moments(check.EX_LEARN.params).W)
+    assert not r and "EX_WIDE" in str(r)
+
+
+def test_the_pages_joint_table_cell_cannot_answer_the_model_moment():
+    """The page's check cell enumerates both layers: 2**43 joint states here, and hm.states refuses 40 units."""
+    from pedagogy_lib.harmonium import states
+
+    K, M = check.EX_WIDE.W.shape
+    assert 2 ** (K + M) > 1e12 and 2 ** M > 1e12
+    with pytest.raises(ValueError):
+        states(M)
 
 
 def test_stationary_visible_means():
