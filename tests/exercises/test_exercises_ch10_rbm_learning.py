@@ -1,8 +1,9 @@
 """Tests for the Section 10.2.1 and 10.2.2 exercise checkers (pedagogy_lib.exercises.ch10_rbm_learning).
 
 References come from the library's exact routines (Gray-code enumeration, transition matrices,
-expected CD gradients), a different route from the checkers' full joint tables; the gradient function's
-solution is also run with the other layer enumerated.
+expected CD gradients), a different route from the checkers' full joint tables and hidden-layer sums, and
+for the 40-unit RBM of the model moment from central differences of log Z; the gradient function's
+solution is also run with the other layer, and with both, enumerated.
 """
 from __future__ import annotations
 
@@ -157,10 +158,32 @@ def _gradient_visible_enumeration(params, Y):
     return [m - d for m, d in zip(model, data)]
 
 
-def test_exact_gradient_function_accepts_the_solution_the_other_layer_and_the_library():
+def _gradient_joint_table(params, Y):
+    """The page's check cell after "Watching the moments meet" turned into a gradient: the full joint table."""
+    from pedagogy_lib.harmonium import states
+
+    W, b_x, b_y = params.W, params.b_x, params.b_y
+    Sx, Sy = states(W.shape[0]), states(W.shape[1])
+    negE = (Sx @ b_x)[:, None] + (Sy @ b_y)[None] + Sx @ W @ Sy.T
+    P = np.exp(negE - negE.max())
+    P /= P.sum()
+    model = (Sx.T @ P @ Sy, P.sum(axis=1) @ Sx, P.sum(axis=0) @ Sy)
+    mean_x = 1 / (1 + np.exp(-(Y @ W.T + b_x)))
+    data = (mean_x.T @ Y / len(Y), mean_x.mean(axis=0), Y.mean(axis=0))
+    return [m - d for m, d in zip(model, data)]
+
+
+def test_exact_gradient_function_accepts_the_solution_and_the_library():
     assert check.exact_gradient_function(_gradient_numpy)
-    assert check.exact_gradient_function(_gradient_visible_enumeration)        # a list of three is fine
     assert check.exact_gradient_function(exact_gradient)                         # an EFHGrad is a triple
+
+
+def test_enumerating_the_visible_layer_or_both_fails_only_on_the_wide_problem():
+    """Correct on every small problem (so its numbers agree with the checker's), but neither the visible layer
+    nor the joint table of the 40 visible units can be listed."""
+    for fn in (_gradient_visible_enumeration, _gradient_joint_table):
+        msg = str(check.exact_gradient_function(fn))
+        assert "test problem 6 (K = 4 hidden, M = 40 visible units" in msg and "raised" in msg, msg
 
 
 def _grad_slip(slip):
@@ -256,6 +279,8 @@ def test_exact_gradient_function_reaches_the_single_row_and_the_wide_hidden_laye
     assert "test problem 2 (K = 2 hidden, M = 4 visible units, 1 row of data)" in msg, msg
     msg = str(check.exact_gradient_function(wrong_when(lambda p, Y: p.W.shape[0] > p.W.shape[1])))
     assert "test problem 3 (K = 5 hidden, M = 3 visible units" in msg, msg
+    msg = str(check.exact_gradient_function(wrong_when(lambda p, Y: p.W.shape[1] > 6)))
+    assert "test problem 6 (K = 4 hidden, M = 40 visible units" in msg, msg
 
 
 @pytest.mark.parametrize("label, names", [
