@@ -21,7 +21,7 @@ from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
 from .checker import CheckResult, compare_array, compare_scalar, result, problem_rng
 
-__all__ = ["LearnProblem", "EX_LEARN", "data_moments", "model_moments", "stationary_visible_means",
+__all__ = ["LearnProblem", "EX_LEARN", "EX_WIDE", "data_moments", "model_moments", "stationary_visible_means",
            "exact_gradient_function", "kl_after_two_steps", "cd1_cosine", "bas_model"]
 
 
@@ -39,8 +39,23 @@ def _make() -> LearnProblem:
     return LearnProblem(params, Y)
 
 
-#: The problem data of every exercise except the last.
+#: The problem data of every exercise of the two pages except the model moment, the gradient function and the
+#: trained model.
 EX_LEARN = _make()
+
+#: Hidden and visible units of :data:`EX_WIDE`: 2**(3 + 40) joint states or 2**40 visible states are far too
+#: many to list, so only the sum over the 2**3 hidden states is feasible.
+WIDE_K, WIDE_M = 3, 40
+
+
+def _make_wide() -> EFHParams:
+    rng = problem_rng(10213)
+    return EFHParams(0.4 * rng.standard_normal((WIDE_K, WIDE_M)), 0.5 * rng.standard_normal(WIDE_K),
+                     0.5 * rng.standard_normal(WIDE_M))
+
+
+#: The RBM of the model-moment exercise (K = 3 hidden, M = 40 visible units).
+EX_WIDE = _make_wide()
 
 
 def _bits(n):
@@ -53,6 +68,23 @@ def _tables(p: EFHParams):
     negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
     P = np.exp(negE - negE.max())
     return P / P.sum(), X, Y
+
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _hidden_sum(p: EFHParams, *, normalize=True, free_energy=True):
+    """The hidden states X, their probabilities p(x) = exp(-F(x)) / Z from the free energy with the visible
+    layer summed out (unnormalized if ``normalize`` is false; the bias term alone if ``free_energy`` is false),
+    and E[y | x] for each: the model phase by enumerating the hidden layer only."""
+    X = _bits(p.W.shape[0])
+    zeta = p.b_y + X @ p.W
+    log_px = X @ p.b_x + (np.logaddexp(0.0, zeta).sum(axis=1) if free_energy else 0.0)
+    px = np.exp(log_px - log_px.max()) if normalize else np.exp(log_px)
+    if normalize:
+        px /= px.sum()
+    return X, px, _sig(zeta)
 
 
 def _data_dist(p: EFHParams, Yd):
@@ -95,23 +127,30 @@ def data_moments(answer) -> object:
 
 
 def model_moments(answer) -> object:
-    """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of ``EX_LEARN.params``
-    under its joint distribution.
+    """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of the RBM ``EX_WIDE``
+    (K = 3 hidden, M = 40 visible units) under its joint distribution.
 
-    Pass a (K, M) = (3, 5) array. The checker recognizes the data-phase moment, a missing
-    normalizer, and a product of marginal means.
+    Pass a (K, M) = (3, 40) array. The checker recognizes a missing normalizer, hidden states weighted by
+    their bias term alone, a product of marginal means, and the moment of ``EX_LEARN.params`` (the RBM
+    of the other exercises).
     """
-    p, Yd = EX_LEARN
-    P, X, Y = _tables(p)
-    negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
+    p = EX_WIDE
+    X, px, mean_y = _hidden_sum(p)
+    ref = (px[:, None] * X).T @ mean_y
+    X, u, _ = _hidden_sum(p, normalize=False)
+    _, q, _ = _hidden_sum(p, free_energy=False)
     hints = {
-        "you took the moment under the data (the positive phase), not under the model's joint":
-            _posterior_means(p, Yd).T @ Yd / Yd.shape[0],
-        "you did not divide by the normalizer Z": X.T @ np.exp(negE) @ Y,
+        "you did not divide by the normalizer Z": (u[:, None] * X).T @ mean_y,
+        "you weighted each hidden state by its bias term alone: its free energy also has a term for each "
+        "visible unit, summed out": (q[:, None] * X).T @ mean_y,
         "you multiplied the marginal means E[x] E[y]^T: x and y are not independent under the joint":
-            np.outer(P.sum(axis=1) @ X, P.sum(axis=0) @ Y),
+            np.outer(px @ X, px @ mean_y),
     }
-    return result("model-phase moment E[x y^T]", compare_array(answer, X.T @ P @ Y, "the moment", rtol=1e-8,
+    if np.shape(answer) == (3, 5):
+        return result("model-phase moment E[x y^T]",
+                      ["your array has shape (3, 5), the size of EX_LEARN.params; the RBM of this exercise is "
+                       "EX_WIDE, with 40 visible units: the moment has shape (3, 40)."])
+    return result("model-phase moment E[x y^T]", compare_array(answer, ref, "the moment", rtol=1e-8,
                                                                  hints=hints))
 
 
@@ -137,39 +176,50 @@ def stationary_visible_means(answer) -> object:
 
 def _gradient_cases():
     """RBMs and data sets the student's function has not seen: (params, Y). One data set of a single row,
-    one RBM with more hidden than visible units, one with a single hidden unit, one square W; data rows
+    one RBM with more hidden than visible units, one with a single hidden unit, one square W, and a last one
+    with 40 visible units, where neither the joint table nor the visible layer can be enumerated; data rows
     drawn from unit-wise probabilities, so some rows repeat."""
     r = problem_rng(10214)
     cases = []
-    for K, M, N in [(3, 5, 12), (2, 4, 1), (5, 3, 9), (4, 4, 10), (1, 6, 20)]:
-        params = EFHParams(1.2 * r.standard_normal((K, M)), 0.6 * r.standard_normal(K), 0.6 * r.standard_normal(M))
+    for K, M, N in [(3, 5, 12), (2, 4, 1), (5, 3, 9), (4, 4, 10), (1, 6, 20), (4, 40, 15)]:
+        scale = 1.2 if M <= 6 else 0.4                # a wide visible layer: keep the hidden states' spread
+        params = EFHParams(scale * r.standard_normal((K, M)), 0.6 * r.standard_normal(K),
+                           0.6 * r.standard_normal(M))
         Y = (r.random((N, M)) < r.uniform(0.15, 0.85, M)).astype(float)
         cases.append((params, Y))
     return cases
 
 
 def _gradient_variant(p: EFHParams, Yd, *, slip: str = ""):
-    """(dW, db_x, db_y) of Eq. 10.19, model phase minus data phase, from the full joint table; or what the
-    named slip ``slip`` gives instead."""
-    P, X, Y = _tables(p)
-    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
-    if slip in ("visible bias", "hidden bias"):
-        if slip == "visible bias":                                 # weights over visible states, softplus left out
-            q = np.exp(Y @ p.b_y - np.max(Y @ p.b_y))
-            q /= q.sum()
-            mu_all = _posterior_means(p, Y)
-            model = ((mu_all * q[:, None]).T @ Y, q @ mu_all, q @ Y)
-        else:
-            q = np.exp(X @ p.b_x - np.max(X @ p.b_x))
-            q /= q.sum()
-            mean_y = sig(p.b_y + X @ p.W)
-            model = ((X * q[:, None]).T @ mean_y, q @ X, q @ mean_y)
+    """(dW, db_x, db_y) of Eq. 10.19, model phase minus data phase, the model phase from the full joint table
+    where it is small (at most 12 units in all) and from the hidden layer's free energy otherwise; or what the
+    named slip ``slip`` gives instead (None where it cannot be computed: the visible layer too wide to list)."""
+    sig = _sig
+    small = sum(p.W.shape) <= 12
+    if slip == "visible bias":                                     # weights over visible states, softplus left out
+        if p.W.shape[1] > 12:
+            return None
+        Y = _bits(p.W.shape[1])
+        q = np.exp(Y @ p.b_y - np.max(Y @ p.b_y))
+        q /= q.sum()
+        mu_all = _posterior_means(p, Y)
+        model = ((mu_all * q[:, None]).T @ Y, q @ mu_all, q @ Y)
+    elif slip == "hidden bias":
+        X = _bits(p.W.shape[0])
+        q = np.exp(X @ p.b_x - np.max(X @ p.b_x))
+        q /= q.sum()
+        mean_y = sig(p.b_y + X @ p.W)
+        model = ((X * q[:, None]).T @ mean_y, q @ X, q @ mean_y)
     elif slip == "no Z":
-        negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
-        U = np.exp(negE)
-        model = (X.T @ U @ Y, U.sum(axis=1) @ X, U.sum(axis=0) @ Y)
+        X, u, mean_y = _hidden_sum(p, normalize=False)
+        model = ((u[:, None] * X).T @ mean_y, u @ X, u @ mean_y)
     else:
-        model = (X.T @ P @ Y, P.sum(axis=1) @ X, P.sum(axis=0) @ Y)
+        if small:
+            P, X, Y = _tables(p)
+            model = (X.T @ P @ Y, P.sum(axis=1) @ X, P.sum(axis=0) @ Y)
+        else:
+            X, px, mean_y = _hidden_sum(p)
+            model = ((px[:, None] * X).T @ mean_y, px @ X, px @ mean_y)
         if slip == "marginals":
             model = (np.outer(model[1], model[2]),) + model[1:]
     N = Yd.shape[0]
@@ -212,8 +262,9 @@ def exact_gradient_function(fn) -> CheckResult:
 
     ``params`` is an ``EFHParams`` with Bernoulli layers, ``W`` of shape (K, M); ``Y`` has shape (N, M), one
     binary datum per row. Return arrays of the shapes of ``W``, ``b_x`` and ``b_y`` (an ``EFHGrad`` is a
-    triple too). It is run on RBMs and data sets made here with at most 5 hidden and 6 visible units, one
-    data set of a single row and one RBM with more hidden than visible units. The checker recognizes the
+    triple too). It is run on RBMs and data sets made here with at most 5 hidden units, one data set of a
+    single row, one RBM with more hidden than visible units, and one with 40 visible units, whose model phase
+    only the sum over the hidden states can give (neither the joint table nor the visible layer fits). The checker recognizes the
     log-likelihood's gradient in place of the MRE's, the hidden units left out of the data phase or filled
     in from their biases alone, a model phase weighted by the bias terms alone, not normalized, or built
     from marginal means, a sum over the data in place of an average, and a transposed weight gradient.
@@ -242,6 +293,7 @@ def exact_gradient_function(fn) -> CheckResult:
         ref = _gradient_variant(p, Yd)
         slips = {text: _gradient_variant(p, Yd, slip=key) for key, text in _GRADIENT_SLIPS.items()
                  if key != "transposed" or K == M}
+        slips = {text: v for text, v in slips.items() if v is not None}
         for b, name in enumerate(("dW", "db_x", "db_y")):
             problems += compare_array(out[b], ref[b], f"{name} on {where}", rtol=1e-7, atol=1e-10,
                                       hints={text: v[b] for text, v in slips.items()})

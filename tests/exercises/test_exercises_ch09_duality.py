@@ -1,8 +1,9 @@
 """Tests for the checkers of notebook 9.0.1 (pedagogy_lib.exercises.ch09_duality).
 
-References: scipy's normal and logistic densities, the entropy of the squashed outputs by
-quadrature over the unit interval, the optimal gain by minimizing the relative entropy, and the
-log-density under an invertible map with a Jacobian by central differences.
+References: scipy's normal and logistic densities, the normal-normal relative entropy in closed
+form, the entropy of the squashed outputs by quadrature over the unit interval, the optimal gain by
+minimizing the relative entropy, and the log-density under an invertible map with a Jacobian by
+central differences.
 """
 from __future__ import annotations
 
@@ -14,13 +15,34 @@ from pedagogy_lib.exercises import ch09_duality as check
 
 
 def _pz(z, a):
-    x = special.logit(z)
+    """Density of Phi(a Y) for Y ~ N(0, EX_SIGMA^2): the pre-image by scipy's normal quantile."""
+    x = stats.norm.ppf(z)
     y = x / a
-    return stats.norm.pdf(y, scale=check.EX_SIGMA) / (stats.logistic.pdf(x) * a)
+    return stats.norm.pdf(y, scale=check.EX_SIGMA) / (stats.norm.pdf(x) * a)
+
+
+def _pz_closed(z, a):
+    """The same density written out: a Y is N(0, (a sigma)^2), so the ratio of two normal densities at x."""
+    x = stats.norm.ppf(z)
+    c = a * check.EX_SIGMA
+    return np.exp(0.5 * x * x * (1 - 1 / c ** 2)) / c
+
+
+def _kl_closed(a):
+    """KL(N(0, sigma^2) || N(0, 1/a^2)): the model density phi(a y) a is the N(0, 1/a^2) density."""
+    c = a * check.EX_SIGMA
+    return 0.5 * (c * c - 1) - np.log(c)
+
+
+def _logistic_route_pz(z, a):
+    """Step 2's density_z with sigma_y replaced by EX_SIGMA: the page's logistic squashing copied."""
+    x = special.logit(z)
+    return stats.norm.pdf(x / a, scale=check.EX_SIGMA) / (stats.logistic.pdf(x) * a)
 
 
 def test_z_density_passes_and_fails():
     ref = _pz(check.EX_Z, check.EX_A)
+    np.testing.assert_allclose(ref, _pz_closed(check.EX_Z, check.EX_A), rtol=1e-12)
     assert check.z_density(ref)
     res = check.z_density(ref * check.EX_A)             # Jacobian left out
     assert not res and "Jacobian" in str(res)
@@ -39,7 +61,8 @@ def _neg_entropy_z(a):
 
 def test_kl_at_gain_passes_and_fails():
     ref = _neg_entropy_z(check.EX_A)
-    assert check.kl_at_gain(ref)
+    assert abs(ref - _kl_closed(check.EX_A)) < 1e-6
+    assert check.kl_at_gain(ref) and check.kl_at_gain(_kl_closed(check.EX_A))
     res = check.kl_at_gain(-ref)
     assert not res and "entropy" in str(res)
     res = check.kl_at_gain(ref + np.log(check.EX_A))
@@ -142,6 +165,21 @@ def test_the_pages_sigma_and_functions_answer_none_of_the_three():
     assert {"density_z", "output_entropy", "relative_entropy"} <= set(forbidden)
     assert {"density_z", "log_p_data"} <= set(check.SUMMATIVE["ex-9-0-1-z-density"]["forbidden"])
     assert "log_p_data" in forbidden          # the page's data density, which its density_z reads sigma_y through
+
+
+def test_the_pages_logistic_formulas_with_the_exercises_sigma_answer_neither():
+    """Copying Step 2's density_z / relative_entropy with sigma_y -> EX_SIGMA keeps the logistic psi."""
+    res = check.z_density(_logistic_route_pz(check.EX_Z, check.EX_A))
+    assert not res and "logistic" in str(res)
+    f = lambda z: -_logistic_route_pz(z, check.EX_A) * np.log(_logistic_route_pz(z, check.EX_A))    # noqa: E731
+    neg_h = -integrate.quad(f, 0, 1, limit=200)[0]
+    g = lambda y: stats.norm.pdf(y, scale=check.EX_SIGMA) * (                                      # noqa: E731
+        stats.norm.logpdf(y, scale=check.EX_SIGMA) - stats.logistic.logpdf(check.EX_A * y) - np.log(check.EX_A))
+    kl_logistic = integrate.quad(g, -np.inf, np.inf)[0]
+    assert abs(neg_h - kl_logistic) < 1e-6
+    res = check.kl_at_gain(kl_logistic)
+    assert not res and "logistic" in str(res)
+    assert abs(kl_logistic - _kl_closed(check.EX_A)) > 0.05
 
 
 def test_slip_messages_do_not_state_the_answer():

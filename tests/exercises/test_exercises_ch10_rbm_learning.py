@@ -1,8 +1,9 @@
 """Tests for the Section 10.2.1 and 10.2.2 exercise checkers (pedagogy_lib.exercises.ch10_rbm_learning).
 
 References come from the library's exact routines (Gray-code enumeration, transition matrices,
-expected CD gradients), a different route from the checkers' full joint tables; the gradient function's
-solution is also run with the other layer enumerated.
+expected CD gradients), a different route from the checkers' full joint tables and hidden-layer sums, and
+for the 40-unit RBM of the model moment from central differences of log Z; the gradient function's
+solution is also run with the other layer, and with both, enumerated.
 """
 from __future__ import annotations
 
@@ -25,15 +26,62 @@ def test_data_moments():
     assert not check.data_moments(None)
 
 
+def _log_z_wide(W, p):
+    """log Z of an RBM with the weights W and the biases of p: logsumexp over the hidden states of the
+    free energy (the visible layer summed out unit by unit)."""
+    from scipy.special import logsumexp
+
+    X = np.array([[(i >> k) & 1 for k in range(W.shape[0])] for i in range(2 ** W.shape[0])], dtype=float)
+    return logsumexp(X @ p.b_x + np.logaddexp(0, p.b_y + X @ W).sum(axis=1))
+
+
 def test_model_moments():
-    p, Y = check.EX_LEARN
+    p = check.EX_WIDE
+    assert p.W.shape == (3, 40)
     ref = model_moments(p).W
+    # independent oracle: E[x y^T] = d log Z / dW, by central differences of log Z
+    h = 1e-5
+    fd = np.zeros_like(p.W)
+    for k in range(3):
+        for j in range(40):
+            E = np.zeros_like(p.W)
+            E[k, j] = h
+            fd[k, j] = (_log_z_wide(p.W + E, p) - _log_z_wide(p.W - E, p)) / (2 * h)
+    np.testing.assert_allclose(ref, fd, rtol=1e-6, atol=1e-8)
     assert check.model_moments(ref)
-    r = check.model_moments(data_moments(p, Y).W)
-    assert not r and "positive phase" in str(r)
     r = check.model_moments(ref.T)
     assert not r and "transpose" in str(r)
     assert not check.model_moments(None)
+
+
+def test_model_moments_names_the_slips():
+    from pedagogy_lib.harmonium import states
+
+    p = check.EX_WIDE
+    Sx = states(3)
+    zeta = p.b_y + Sx @ p.W
+    mean_y = 1 / (1 + np.exp(-zeta))
+    u = np.exp(Sx @ p.b_x + np.logaddexp(0, zeta).sum(axis=1))
+    r = check.model_moments((u[:, None] * Sx).T @ mean_y)
+    assert not r and "normalizer Z" in str(r)
+    q = np.exp(Sx @ p.b_x)
+    r = check.model_moments(((q / q.sum())[:, None] * Sx).T @ mean_y)
+    assert not r and "bias term alone" in str(r)
+    m = model_moments(p)
+    r = check.model_moments(np.outer(m.b_x, m.b_y))
+    assert not r and "marginal means" in str(r)
+    r = check.model_moments(model_moments(check.EX_LEARN.params).W)
+    assert not r and "EX_WIDE" in str(r)
+
+
+def test_the_pages_joint_table_cell_cannot_answer_the_model_moment():
+    """The page's check cell enumerates both layers: 2**43 joint states here, and hm.states refuses 40 units."""
+    from pedagogy_lib.harmonium import states
+
+    K, M = check.EX_WIDE.W.shape
+    assert 2 ** (K + M) > 1e12 and 2 ** M > 1e12
+    with pytest.raises(ValueError):
+        states(M)
 
 
 def test_stationary_visible_means():
@@ -110,10 +158,32 @@ def _gradient_visible_enumeration(params, Y):
     return [m - d for m, d in zip(model, data)]
 
 
-def test_exact_gradient_function_accepts_the_solution_the_other_layer_and_the_library():
+def _gradient_joint_table(params, Y):
+    """The page's check cell after "Watching the moments meet" turned into a gradient: the full joint table."""
+    from pedagogy_lib.harmonium import states
+
+    W, b_x, b_y = params.W, params.b_x, params.b_y
+    Sx, Sy = states(W.shape[0]), states(W.shape[1])
+    negE = (Sx @ b_x)[:, None] + (Sy @ b_y)[None] + Sx @ W @ Sy.T
+    P = np.exp(negE - negE.max())
+    P /= P.sum()
+    model = (Sx.T @ P @ Sy, P.sum(axis=1) @ Sx, P.sum(axis=0) @ Sy)
+    mean_x = 1 / (1 + np.exp(-(Y @ W.T + b_x)))
+    data = (mean_x.T @ Y / len(Y), mean_x.mean(axis=0), Y.mean(axis=0))
+    return [m - d for m, d in zip(model, data)]
+
+
+def test_exact_gradient_function_accepts_the_solution_and_the_library():
     assert check.exact_gradient_function(_gradient_numpy)
-    assert check.exact_gradient_function(_gradient_visible_enumeration)        # a list of three is fine
     assert check.exact_gradient_function(exact_gradient)                         # an EFHGrad is a triple
+
+
+def test_enumerating_the_visible_layer_or_both_fails_only_on_the_wide_problem():
+    """Correct on every small problem (so its numbers agree with the checker's), but neither the visible layer
+    nor the joint table of the 40 visible units can be listed."""
+    for fn in (_gradient_visible_enumeration, _gradient_joint_table):
+        msg = str(check.exact_gradient_function(fn))
+        assert "test problem 6 (K = 4 hidden, M = 40 visible units" in msg and "raised" in msg, msg
 
 
 def _grad_slip(slip):
@@ -209,6 +279,8 @@ def test_exact_gradient_function_reaches_the_single_row_and_the_wide_hidden_laye
     assert "test problem 2 (K = 2 hidden, M = 4 visible units, 1 row of data)" in msg, msg
     msg = str(check.exact_gradient_function(wrong_when(lambda p, Y: p.W.shape[0] > p.W.shape[1])))
     assert "test problem 3 (K = 5 hidden, M = 3 visible units" in msg, msg
+    msg = str(check.exact_gradient_function(wrong_when(lambda p, Y: p.W.shape[1] > 6)))
+    assert "test problem 6 (K = 4 hidden, M = 40 visible units" in msg, msg
 
 
 @pytest.mark.parametrize("label, names", [
