@@ -56,11 +56,14 @@ EX_YT = book_or_drawn(np.array([1.0, 0.0, 1.0, 0.0]), _draw_yt, seed=10243)
 def _draw_wide(rng) -> EFHParams:
     """A recurrent EFH with M = 40 observed and K = 3 hidden units, too many observation states to list:
     W of shape (3, 43), one-decimal weights between -0.5 and 0.5 on W_y and between -1.2 and 1.2 on W_r,
-    biases between -0.3 and 0.3, zero visible biases on the recurrent units."""
+    biases between -0.3 and 0.3, and nonzero visible biases b_r on the recurrent units (terms in r_t alone,
+    which cancel from the conditional: an answer that keeps b_r . r_t is wrong, and these data show it)."""
     W = np.concatenate([np.round(rng.uniform(-0.5, 0.5, (3, 40)), 1), np.round(rng.uniform(-1.2, 1.2, (3, 3)), 1)],
                        axis=1) + 0.0
-    b_y = np.concatenate([np.round(rng.uniform(-0.3, 0.3, 40), 1) + 0.0, np.zeros(3)])
-    return EFHParams(W=W, b_x=np.round(rng.uniform(-0.3, 0.3, 3), 1) + 0.0, b_y=b_y)
+    b_obs = np.round(rng.uniform(-0.3, 0.3, 40), 1) + 0.0
+    b_x = np.round(rng.uniform(-0.3, 0.3, 3), 1) + 0.0
+    b_r = rng.choice([-0.3, -0.2, -0.1, 0.1, 0.2, 0.3], 3)
+    return EFHParams(W=W, b_x=b_x, b_y=np.concatenate([b_obs, b_r]))
 
 
 def _draw_yt_wide(rng) -> np.ndarray:
@@ -118,9 +121,9 @@ def predictive_log_prob(answer) -> object:
     r_t = :data:`EX_R` under :data:`EX_WIDE` (40 observed units), normalized over all 2^40 observation
     states; a single number.
 
-    The checker recognizes a probability given for its log, the recurrent input ignored, a missing
-    normalizer, and two slips in a normalizer summed over the hidden states: the hidden biases left out,
-    and the observations not summed out.
+    The checker recognizes a probability given for its log, the recurrent input ignored, the recurrent
+    units' own bias term kept, a missing normalizer, and two slips in the normalizer: the hidden biases
+    left out, and the observations not summed out.
     """
     p = EX_WIDE
     K = p.W.shape[0]
@@ -143,6 +146,7 @@ def predictive_log_prob(answer) -> object:
     num, value = log_p(c)
     hints = {"you gave the probability, not its logarithm": float(np.exp(value)),
              "you ignored the recurrent input (a static RBM)": log_p(p.b_x)[1],
+             "you kept the term b_r . r_t, which does not involve y_t": value + float(p.b_y[M:] @ EX_R),
              "you left out the normalizer over the observation states": num,
              "your normalizer leaves out the hidden biases of the states it sums over": log_p(c, False)[1],
              "your normalizer sums the hidden states' own terms only; the observations are not summed out":

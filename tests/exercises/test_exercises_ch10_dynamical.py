@@ -77,6 +77,10 @@ def test_predictive_log_prob():
     assert not r and "static RBM" in str(r)
     r = check.predictive_log_prob(float(-free_energy_visible(cond, check.EX_YT_WIDE[None])[0]))
     assert not r and "normalizer" in str(r)
+    b_r = check.EX_WIDE.b_y[M:]                      # the recurrent units' own biases: nonzero, and they cancel
+    assert np.all(b_r != 0)
+    r = check.predictive_log_prob(ref + float(b_r @ check.EX_R))
+    assert not r and "b_r . r_t" in str(r)
 
 
 def test_predictive_log_prob_is_beyond_the_pages_enumeration():
