@@ -49,19 +49,20 @@ class MessageProblem(NamedTuple):
 
 
 def _draw_ring(rng):
-    """An Ising ring of the same kind as the book's EX_RING, for one student: a ferromagnetic coupling of
-    the same order (two decimals), other than the page's J = 0.5 and the exercise's 0.37, and a ring of
-    40 to 80 spins, far beyond enumeration."""
+    """An Ising ring of the same kind as the book's EX_RING, for one student: a ring of 40 to 80 spins, far
+    beyond enumeration, and a strong ferromagnetic coupling between 1.5 and 2.5 (two decimals, not the
+    exercise's 1.6). Strong, so that the second eigenvalue's share of Z, tanh(J)^N, is at least 3e-4: far
+    above the checker's tolerance, so that (2 cosh J)^N alone does not pass."""
     N = int(rng.integers(40, 81))
     while True:
-        J = round(float(rng.uniform(0.2, 1.2)), 2)
-        if J not in (0.5, 0.37):
+        J = round(float(rng.uniform(1.5, 2.5)), 2)
+        if J != 1.6:
             return IsingRing(J, N)
 
 
-#: Exercise (a): a ring of 60 Ising spins at coupling J = 0.37. The page enumerates the 2^4 configurations
+#: Exercise (a): a ring of 60 Ising spins at coupling J = 1.6. The page enumerates the 2^4 configurations
 #: of its square (J = 0.5); a ring of 60 has 2^60, so its Z needs the messages of the chain, closed at s_1.
-EX_RING = book_or_drawn(IsingRing(0.37, 60), _draw_ring, seed=3511)
+EX_RING = book_or_drawn(IsingRing(1.6, 60), _draw_ring, seed=3511)
 
 #: Exercise (b): a 3 x 4 grid (node r * 4 + c) and an elimination order: the corners, the two inner nodes
 #: of the middle row, then the rest. Its largest clique comes from fill-in, not from the first step (the
@@ -142,7 +143,8 @@ def ising_ring_Z(answer) -> CheckResult:
     log Z).
 
     The checker recognizes a normalized value, states 0/1 used in place of spins, the ring left open (a
-    chain of N spins), a ring of N - 1 spins, and log Z.
+    chain of N spins), a ring of N - 1 spins, one of the two eigenvalues' terms left out or subtracted,
+    and log Z.
     """
     J, N = EX_RING
     expected = _ring_Z(J, N)
@@ -152,6 +154,10 @@ def ising_ring_Z(answer) -> CheckResult:
         "you left out the edge that closes the ring (s_N with s_1): that is Z of an open chain of N spins":
             2 * (2 * math.cosh(J)) ** (N - 1),
         "you closed the ring after N - 1 edges: that is Z of a ring of N - 1 spins": _ring_Z(J, N - 1),
+        "you kept only the larger eigenvalue's term; the ring's Z has one from each eigenvalue":
+            (2 * math.cosh(J)) ** N,
+        "you subtracted the smaller eigenvalue's term; both enter Z with the same sign":
+            (2 * math.cosh(J)) ** N - (2 * math.sinh(J)) ** N,
         "you returned log Z; the exercise asks for Z itself": math.log(expected),
     }
     return result("Z of the Ising ring", compare_scalar(answer, expected, "Z", rtol=1e-9, hints=hints))

@@ -41,6 +41,24 @@ def test_ising_ring_Z():
     r = check.ising_ring_Z(np.exp(g.junction_tree(_ising_ring_factors(J, N - 1)).log_Z))
     assert not r and "N - 1" in str(r)
     assert not check.ising_ring_Z(None)
+    # the second eigenvalue's term matters: the largest term alone, or the two subtracted, do not pass
+    assert np.tanh(J) ** N > 1e-4
+    r = check.ising_ring_Z((2 * np.cosh(J)) ** N)
+    assert not r and "larger eigenvalue" in str(r)
+    r = check.ising_ring_Z((2 * np.cosh(J)) ** N - (2 * np.sinh(J)) ** N)
+    assert not r and "same sign" in str(r)
+
+
+def test_ising_rings_drawn_for_students_keep_the_second_term_visible():
+    """Every student's ring is beyond enumeration, and the larger eigenvalue's term alone does not pass."""
+    from courseware import grading as G
+
+    for salt in range(12):
+        fresh = G.own_copy(check, salt)
+        J, N = fresh.EX_RING
+        assert 40 <= N <= 80 and np.tanh(J) ** N > 3e-4
+        assert fresh.ising_ring_Z((2 * np.cosh(J)) ** N + (2 * np.sinh(J)) ** N)
+        assert not fresh.ising_ring_Z((2 * np.cosh(J)) ** N)
 
 
 def test_ising_ring_Z_on_short_rings_by_enumeration(monkeypatch):
