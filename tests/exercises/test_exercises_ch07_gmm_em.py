@@ -278,27 +278,21 @@ def test_limit_labels_data_are_not_the_page_s():
 
 
 def test_drawn_limit_problems_separate_the_limit_from_the_slips():
-    import importlib
+    from courseware import grading as G
 
-    from pedagogy_lib.exercises.checker import drawn_for
-
-    try:
-        for salt in range(6):
-            with drawn_for(salt):
-                mod = importlib.reload(check)
-                p = mod.EX_MAHAL
-                assert p.pi.shape == (3,) and p.mu.shape == (3, 2) and p.Sigma.shape == (3, 2, 2)
-                assert p.y.shape == (8, 2) and np.isclose(p.pi.sum(), 1.0)
-                limit = _limit_by_densities(p=p)
-                for pi in ([0.98, 0.01, 0.01], [0.01, 0.98, 0.01], [0.01, 0.01, 0.98]):
-                    np.testing.assert_array_equal(_limit_by_densities(1e-8, np.array(pi), p), limit)
-                assert mod.limit_labels(limit)
-                assert not mod.limit_labels(_assign(p.y, p.mu))
-                assert not mod.limit_labels(_limit_by_densities(1.0, p=p))
-                for S in list(p.Sigma) + [p.Sigma.mean(axis=0)]:
-                    assert not mod.limit_labels(_shared_metric_labels(p, np.linalg.inv(S)))
-    finally:
-        importlib.reload(check)
+    for salt in range(6):
+        mod = G.own_copy(check, salt)          # the checker module with a student's own problem data
+        p = mod.EX_MAHAL
+        assert p.pi.shape == (3,) and p.mu.shape == (3, 2) and p.Sigma.shape == (3, 2, 2)
+        assert p.y.shape == (8, 2) and np.isclose(p.pi.sum(), 1.0)
+        limit = _limit_by_densities(p=p)
+        for pi in ([0.98, 0.01, 0.01], [0.01, 0.98, 0.01], [0.01, 0.01, 0.98]):
+            np.testing.assert_array_equal(_limit_by_densities(1e-8, np.array(pi), p), limit)
+        assert mod.limit_labels(limit)
+        assert not mod.limit_labels(_assign(p.y, p.mu))
+        assert not mod.limit_labels(_limit_by_densities(1.0, p=p))
+        for S in list(p.Sigma) + [p.Sigma.mean(axis=0)]:
+            assert not mod.limit_labels(_shared_metric_labels(p, np.linalg.inv(S)))
 
 
 @pytest.mark.parametrize("answer, message", [
