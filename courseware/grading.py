@@ -73,6 +73,9 @@ _TAMPER_ATTRS = {"raise_if_wrong", "f_locals", "f_back", "f_globals", "_getframe
                  "__globals__", "problems"}
 _TAMPER_NAMES = {"CheckResult", "AnswerNotAccepted", "builtins", "__builtins__", "importlib", "inspect", "gc",
                  "ctypes", "subprocess", "sitecustomize", "__import__", "settrace", "_getframe"}
+#: Names of modules in ``_TAMPER_NAMES``: an answer may use them as names of its own (``gc`` for the centred
+#: gradients, say); only importing the module is tampering, and that is recognized at the import.
+_TAMPER_MODULES = {"builtins", "importlib", "inspect", "gc", "ctypes", "subprocess", "sitecustomize"}
 
 
 def tampering(code: str, alias: str = "check") -> list[str]:
@@ -82,12 +85,16 @@ def tampering(code: str, alias: str = "check") -> list[str]:
     except SyntaxError:
         return []
     found = []
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    own |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+    own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in _TAMPER_ATTRS:
             if node.attr == "modules" and not (isinstance(node.value, ast.Name) and node.value.id == "sys"):
                 continue
             found.append(f".{node.attr}")
-        elif isinstance(node, ast.Name) and node.id in _TAMPER_NAMES:
+        elif isinstance(node, ast.Name) and node.id in _TAMPER_NAMES \
+                and not (node.id in _TAMPER_MODULES and node.id in own):
             found.append(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mods = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])

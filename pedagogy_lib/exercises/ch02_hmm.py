@@ -186,7 +186,7 @@ def iid_gamma(answer) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-2-2-1-log-evidence": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
+    "ex-2-2-1-log-evidence": {"forbidden": ["_enumerate", "pedagogy_lib.graphical.junction.junction_tree",
                                             "pedagogy_lib.hmm.em.hmm_log_likelihood",
                                             "pedagogy_lib.hmm.inference.hmm_filter",
                                             "pedagogy_lib.hmm.inference.run_forward",
@@ -199,7 +199,7 @@ SUMMATIVE = {
                                             "pedagogy_lib.graphical.bp.loopy_belief_propagation",
                                             "pedagogy_lib.hmm.em.hmm_suff_stats",
                                             "pedagogy_lib.recursions.generic.data_marginal"]},
-    "ex-2-2-1-gamma-by-hand": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
+    "ex-2-2-1-gamma-by-hand": {"forbidden": ["_enumerate", "pedagogy_lib.graphical.junction.junction_tree",
                                              "pedagogy_lib.hmm.inference.hmm_smoother",
                                              "pedagogy_lib.hmm.inference.run_backward",
                                              "pedagogy_lib.hmm.em.hmm_posterior",
@@ -214,7 +214,7 @@ SUMMATIVE = {
                                              "pedagogy_lib.graphical.factors.joint",
                                              "pedagogy_lib.recursions.generic.backward_step",
                                              "pedagogy_lib.recursions.generic.future_conditioning"]},
-    "ex-2-2-1-iid-states": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
+    "ex-2-2-1-iid-states": {"forbidden": ["_enumerate", "pedagogy_lib.graphical.junction.junction_tree",
                                           "pedagogy_lib.hmm.inference.hmm_smoother",
                                           "pedagogy_lib.hmm.em.hmm_posterior",
                                           "pedagogy_lib.hmm.inference.hmm_filter",

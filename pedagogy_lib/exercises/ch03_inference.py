@@ -143,8 +143,8 @@ def ising_ring_Z(answer) -> CheckResult:
     log Z).
 
     The checker recognizes a normalized value, states 0/1 used in place of spins, the ring left open (a
-    chain of N spins), a ring of N - 1 spins, one of the two eigenvalues' terms left out or subtracted,
-    and log Z.
+    chain of N spins), a ring of N - 1 spins, a sum that leaves some configurations out or counts them
+    with a minus sign, and log Z.
     """
     J, N = EX_RING
     expected = _ring_Z(J, N)
@@ -154,9 +154,9 @@ def ising_ring_Z(answer) -> CheckResult:
         "you left out the edge that closes the ring (s_N with s_1): that is Z of an open chain of N spins":
             2 * (2 * math.cosh(J)) ** (N - 1),
         "you closed the ring after N - 1 edges: that is Z of a ring of N - 1 spins": _ring_Z(J, N - 1),
-        "you kept only the larger eigenvalue's term; the ring's Z has one from each eigenvalue":
+        "your Z misses part of the sum: some configurations of the ring are not counted":
             (2 * math.cosh(J)) ** N,
-        "you subtracted the smaller eigenvalue's term; both enter Z with the same sign":
+        "your Z counts some configurations of the ring with a minus sign; every weight is positive":
             (2 * math.cosh(J)) ** N - (2 * math.sinh(J)) ** N,
         "you returned log Z; the exercise asks for Z itself": math.log(expected),
     }

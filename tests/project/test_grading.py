@@ -278,8 +278,13 @@ def test_tampering_is_recognized(code, found):
 def test_honest_code_is_not_taken_for_tampering():
     for code in ("y, r = check.EX_MSTEP\nN_k = r.sum(axis=0)\nmu = (r.T @ y) / N_k[:, None]",
                  "def assign(y, mu):\n    return np.argmin(((y[:, None] - mu[None]) ** 2).sum(2), axis=1)",
-                 "import numpy as np\nfrom pedagogy_lib import assimilation as da\nx = da.integrate"):
+                 "import numpy as np\nfrom pedagogy_lib import assimilation as da\nx = da.integrate",
+                 "gc = g - g.mean()\na = np.linalg.solve(H.T @ H, H.T @ gc)",       # a name of the answer's own
+                 "def f(inspect):\n    return inspect + 1"):
         assert G.tampering(code) == [], code
+    # the module under that name is still recognized, at its import
+    assert G.tampering("import gc\ngc = gc.get_objects()")
+    assert G.tampering("builtins = 1\n__builtins__['x'] = 2")
 
 
 def test_checker_modules_keep_their_reference_helpers_private():
