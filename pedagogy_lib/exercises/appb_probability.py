@@ -120,7 +120,8 @@ def bernoulli_fisher(answer) -> CheckResult:
              "you gave the variance of the observation, not the expected squared score": (1 - p) / p ** 2,
              "you gave the mean of the score, which is always zero": 0.0,
              "you kept only the y = 0 term of the expectation": p * (1.0 / p) ** 2}
-    return result("Bernoulli Fisher information", compare_scalar(answer, expected, "I(p)", rtol=1e-9, hints=hints))
+    return result("Fisher information of a geometric observation",
+                  compare_scalar(answer, expected, "I(p)", rtol=1e-9, hints=hints))
 
 
 def quadratic_form_mean(answer) -> CheckResult:
