@@ -78,6 +78,13 @@ _TAMPER_NAMES = {"CheckResult", "AnswerNotAccepted", "builtins", "__builtins__",
 _TAMPER_MODULES = {"builtins", "importlib", "inspect", "gc", "ctypes", "subprocess", "sitecustomize"}
 
 
+def _names_bound_by(tree: ast.AST) -> set[str]:
+    """The names the code binds itself: assigned or deleted, defined (a def or a class), or arguments."""
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return own | {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+
+
 def tampering(code: str, alias: str = "check") -> list[str]:
     """What in ``code`` reaches for the grading machinery (empty when nothing does)."""
     try:
@@ -85,9 +92,7 @@ def tampering(code: str, alias: str = "check") -> list[str]:
     except SyntaxError:
         return []
     found = []
-    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    own |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
-    own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    own = _names_bound_by(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in _TAMPER_ATTRS:
             if node.attr == "modules" and not (isinstance(node.value, ast.Name) and node.value.id == "sys"):
@@ -271,9 +276,7 @@ def restricted_uses(code: str, imports: str = "") -> dict[str, str]:
         return {}
     # a name the code binds itself (an assignment, a def, an argument) is the student's, not an alias: what
     # it could hold of a restricted package got there through a use of an alias, which is reported
-    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    own |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+    own = _names_bound_by(tree)
     bound = {name: path for name, path in _aliases(imports, code).items() if name not in own
              and (_within(path, RESTRICTED) or any(p.startswith(path + ".") for p in RESTRICTED))}
     found: dict[str, str] = {}
