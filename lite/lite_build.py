@@ -9,8 +9,9 @@ into different output folders do not collide):
   so the launch button's ``?path=chapters/.../name.ipynb`` opens it. Each is a *student copy*
   (:func:`student_notebook`): the student edition of ``courseware/editions.py`` (no solutions),
   with the MyST markup a plain Jupyter front end shows as raw text rewritten as Markdown
-  (exercises, admonitions, citations, ``{doc}`` links), a first cell defining the book's TeX
-  macros it uses, and the Pyodide kernel in its kernelspec (else JupyterLite asks for a kernel).
+  (exercises, admonitions, citations, ``{doc}`` links), the book's TeX macros written out in its
+  formulas (:func:`expand_macros`), and the Pyodide kernel in its kernelspec (else JupyterLite asks
+  for a kernel).
   The notebooks in ``chapters/`` are only read;
 - ``wheel/pedagogy_lib-*.whl``: a pure-Python wheel built from the working tree with
   ``pip wheel --no-deps`` (offline when setuptools is installed: ``--no-build-isolation --no-index``);
@@ -55,10 +56,6 @@ def chapter_notebooks(root: Path = ROOT) -> list[Path]:
 #: A notebook whose kernelspec names another kernel (the chapters say ``python3``) opens a
 #: "Select Kernel" dialog first.
 PYODIDE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
-#: First line of the cell that defines the book's TeX macros at the top of each lite notebook.
-MACROS_HEADING = "*Macros used below* (TeX definitions for this notebook's formulas)."
-MACROS_CELL_ID = "lite-tex-macros"
-
 _DIRECTIVE_RE = re.compile(r"^(?P<fence>:{3,}|`{3,})\{(?P<name>[A-Za-z][\w:-]*)\}[ \t]*(?P<arg>[^\n]*)\n"
                            r"(?P<body>.*?)^(?P=fence)[ \t]*(?:\n|\Z)", re.M | re.S)
 _ROLE_RE = re.compile(r"(?<![\w\\}])\{(?P<name>[a-z][\w:-]*)\}`(?P<content>[^`]+)`")
@@ -251,35 +248,35 @@ def book_macros(root: Path) -> dict[str, str]:
     return dict(tex.get("macros") or {})
 
 
-def _macro_pattern(name: str) -> re.Pattern:
-    return re.compile(r"\\" + re.escape(name) + r"(?![A-Za-z])")
+def expand_macros(text: str, macros: dict) -> str:
+    """``text`` with every book macro replaced by its definition (``\\N`` -> ``\\mathcal{N}``).
 
+    JupyterLab typesets each markdown cell on its own, in the order the cells are drawn, so a
+    macro defined once in a first cell is undefined (drawn red) in any cell typeset before that
+    one, which happens when the app is busy or the reader jumps down the notebook. Written out,
+    each formula stands alone. A macro that directly follows ``^`` or ``_`` is braced
+    (``x^\\T`` -> ``x^{\\mathsf{T}}``); a definition that itself uses a macro is expanded too.
+    Macros with arguments cannot be written out this way and raise ``ValueError``.
+    """
+    if not macros:
+        return text
+    names = sorted(macros, key=len, reverse=True)
+    pattern = re.compile(r"(?P<script>[\^_]\s*)?\\(?P<name>" + "|".join(map(re.escape, names)) + r")(?![A-Za-z])")
 
-def newcommand(name: str, definition) -> str:
-    """``\\newcommand{\\name}[n]{definition}`` for a MathJax macro (a string, or [string, n])."""
-    if isinstance(definition, (list, tuple)):
-        body, nargs = definition[0], int(definition[1])
-        return f"\\newcommand{{\\{name}}}[{nargs}]{{{body}}}"
-    return f"\\newcommand{{\\{name}}}{{{definition}}}"
+    def one_pass(s: str) -> str:
+        def replace(m: re.Match) -> str:
+            definition = macros[m.group("name")]
+            if isinstance(definition, (list, tuple)):
+                raise ValueError(f"the book macro \\{m.group('name')} takes arguments; the lite copies can "
+                                 f"only write out macros without arguments")
+            return m.group("script") + "{" + definition + "}" if m.group("script") else definition
+        return pattern.sub(replace, s)
 
-
-def macros_cell(text: str, macros: dict) -> dict | None:
-    """The markdown cell defining every book macro ``text`` uses (and those their definitions use)."""
-    used = [n for n in macros if _macro_pattern(n).search(text)]
-    queue = list(used)
-    while queue:
-        definition = macros[queue.pop()]
-        body = definition[0] if isinstance(definition, (list, tuple)) else definition
-        for n in macros:
-            if n not in used and _macro_pattern(n).search(body):
-                used.append(n)
-                queue.append(n)
-    if not used:
-        return None
-    used.sort(key=list(macros).index)
-    cell = {"cell_type": "markdown", "id": MACROS_CELL_ID, "metadata": {}, "source": []}
-    _set_source(cell, MACROS_HEADING + "\n" + "\n".join(f"${newcommand(n, macros[n])}$" for n in used))
-    return cell
+    for _ in range(len(macros) + 1):            # a definition may use other macros
+        text, before = one_pass(text), text
+        if text == before:
+            return text
+    raise ValueError("the book's macros refer to each other in a cycle")
 
 
 def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
@@ -289,8 +286,8 @@ def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
     The student edition of :mod:`courseware.editions` (solutions and the hidden cells that check
     them removed, outputs cleared), whose markdown a plain Jupyter front end can render: exercise
     directives as bold "Exercise (label)" paragraphs, other directives as block quotes, citations
-    as "(Author year)", ``{doc}`` links to the lite copy of the notebook named. A first cell
-    defines the book's TeX macros the notebook uses, and the kernelspec names the Pyodide kernel.
+    as "(Author year)", ``{doc}`` links to the lite copy of the notebook named. The book's TeX
+    macros are written out (:func:`expand_macros`), and the kernelspec names the Pyodide kernel.
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -305,11 +302,8 @@ def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
     page = _Page(path.relative_to(root), root, refs, {e.label for e in chapter.exercises})
     for cell in nb["cells"]:
         if cell.get("cell_type") == "markdown":
-            _set_source(cell, page.markdown(editions.student_markdown(_cell_source(cell))).rstrip("\n"))
-    everything = "\n".join(_cell_source(c) for c in nb["cells"])
-    defs = macros_cell(everything, macros)
-    if defs is not None:
-        nb["cells"].insert(0, defs)
+            text = page.markdown(editions.student_markdown(_cell_source(cell))).rstrip("\n")
+            _set_source(cell, expand_macros(text, macros))
     nb.setdefault("metadata", {})["kernelspec"] = dict(PYODIDE_KERNELSPEC)
     return nb
 
