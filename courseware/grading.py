@@ -880,10 +880,11 @@ def _stored(sources: list[str]) -> set[str]:
 
 
 def _needs_page_state(preamble: list[str], answers: list[str], page: list[str]) -> bool:
-    """Whether the answers use a name that only a computation of the page binds (not an import or def)."""
+    """Whether the answers, or the page functions they call, use a name that only a computation of the
+    page binds (not an import or def): a page function may read a value its cell computes."""
     import builtins
 
-    missing = _names_used(answers) - _stored(answers) - _stored(preamble) - set(dir(builtins))
+    missing = _names_used(answers + preamble) - _stored(answers) - _stored(preamble) - set(dir(builtins))
     return bool(missing & _stored(page))
 
 

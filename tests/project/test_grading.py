@@ -604,3 +604,17 @@ def test_test_problems_a_checker_draws_as_it_runs_are_the_students_own():
         assert not passed
         seen[student] = text.split("ValueError: ", 1)[1].split(" (on ", 1)[0]
     assert seen["a"] != seen["b"]
+
+
+def test_a_page_function_reading_a_value_of_its_cell_makes_the_grader_replay_the_page():
+    """An answer may call a function the page defines which reads a value the page computes (5.1.3's
+    ``signal_norms`` reads ``Q_dec``): the imports and definitions alone would leave that value
+    undefined, so the grader replays the page's cells before the answer."""
+    page = ["import numpy as np\nQ_dec = np.eye(3)\n\ndef signal_norms(x):\n    return np.linalg.norm(Q_dec @ x)\n",
+            "print(signal_norms(np.ones(3)))"]
+    calls = ["my_norm = signal_norms(np.arange(3.0))"]
+    preamble = G._preamble(page, calls)
+    assert any(code.startswith("def signal_norms") for code in preamble)
+    assert G._needs_page_state(preamble, calls, page)
+    plain = ["my_norm = np.linalg.norm(np.arange(3.0))"]
+    assert not G._needs_page_state(G._preamble(page, plain), plain, page)
