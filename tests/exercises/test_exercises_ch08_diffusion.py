@@ -360,6 +360,43 @@ def test_n_levels_function():
     assert not check.n_levels(11)
 
 
+def _levels_in_high_precision(hi, lo, r):
+    """Oracle: multiply down the ladder in 60-digit decimal arithmetic (exact on these inputs) and stop at
+    the first level within a relative 1e-9 of sigma_min or below it."""
+    import decimal
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        s, floor, ratio, n = (decimal.Decimal(repr(hi)), decimal.Decimal(repr(lo)) * (1 + decimal.Decimal("1e-9")),
+                              decimal.Decimal(repr(r)), 1)
+        while s > floor:
+            s, n = s * ratio, n + 1
+        return n
+
+
+def test_n_levels_near_misses():
+    """The checker agrees with a high-precision oracle on every ladder. Tolerances far looser than the
+    statement's relative 1e-9 fail on a ladder with a level just above sigma_min (the reader's ladders:
+    (1, 0.9999e-6, 0.1) has 8 levels, where an absolute 1e-9 gives 7; (1, 0.9995e-2, 0.1) has 4, where
+    a relative 1e-3 gives 3), and are told about the near miss."""
+    assert check.n_levels(_levels_in_high_precision)
+    assert _levels_in_high_precision(1.0, 0.9999e-6, 0.1) == 8
+    assert _levels_in_high_precision(1.0, 0.9995e-2, 0.1) == 4
+
+    def loop(stop):
+        def count(hi, lo, ratio):
+            sig, n = hi, 1
+            while sig > stop(lo):
+                sig, n = sig * ratio, n + 1
+            return n
+        return count
+    too_loose = [loop(lambda lo: lo + 1e-9), loop(lambda lo: lo * (1 + 1e-3)), loop(lambda lo: lo * (1 + 1e-5)),
+                 loop(lambda lo: lo * (1 + 1e-6)),
+                 lambda hi, lo, ratio: max(int(np.ceil(np.log(lo / hi) / np.log(ratio) - 1e-6)), 0) + 1]
+    for fn in too_loose:
+        r = check.n_levels(fn)
+        assert not r and "far more than 1e-9" in str(r), str(r)
+
+
 def test_noised_score_by_finite_differences():
     def logp(x):
         v = 0.5
