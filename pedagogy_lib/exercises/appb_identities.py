@@ -106,18 +106,21 @@ def woodbury(answer) -> CheckResult:
     return result("Woodbury update", compare_array(answer, expected, "the inverse", rtol=1e-9, hints=hints))
 
 
-#: Exercise (c): the sizes n (A is n x n, diagonal), k and m (U is n x k, C is k x m, V is m x n).
-EX_SIZES = {"n": 1000, "k": 5, "m": 2}
+#: Exercise (c): the sizes n (A is n x n, diagonal) and, for the two low-rank terms U_i C_i V_i, k_i and m_i
+#: (U_i is n x k_i, C_i is k_i x m_i, V_i is m_i x n).
+EX_SIZES = {"n": 1000, "k1": 6, "m1": 2, "k2": 1, "m2": 3}
 
 
 def woodbury_shapes(answer) -> CheckResult:
     """Exercise (c), ``ex-b3-shapes``: the shape ``(rows, cols)`` of the smallest inverse that push-through
-    leaves besides A^{-1} for (A + U C V)^{-1} with a non-square C, for the sizes of :data:`EX_SIZES`.
+    leaves besides A^{-1} for (A + U_1 C_1 V_1 + U_2 C_2 V_2)^{-1} with non-square C_i, for the sizes of
+    :data:`EX_SIZES`.
 
-    The checker recognizes the page's grouping (a valid inverse, not the smallest), the direct inverse the
-    lemma avoids, the shape of C, and the shapes of U, V and their products with C.
+    The checker recognizes the groupings that are valid but not the smallest (Eq. B.14's for both terms,
+    C grouped with U for both terms, each term grouped the larger way), the smallest inverse for one term
+    alone, the direct inverse the lemma avoids, and shapes that are not square.
     """
-    n, k, m = EX_SIZES["n"], EX_SIZES["k"], EX_SIZES["m"]
+    n, k1, m1, k2, m2 = (EX_SIZES[key] for key in ("n", "k1", "m1", "k2", "m2"))
     what = "the smallest inner inverse of push-through"
     try:
         got = tuple(int(x) for x in answer)
@@ -125,19 +128,23 @@ def woodbury_shapes(answer) -> CheckResult:
         return result(what, ["give a pair of whole numbers, (rows, cols)."])
     if len(got) != 2 or isinstance(answer, (str, bytes)):
         return result(what, ["give a pair of whole numbers, (rows, cols)."])
-    if got == (min(k, m), min(k, m)):
+    best = min(k1, m1) + min(k2, m2)
+    if got == (best, best):
         return result(what, [])
-    if got == (max(k, m), max(k, m)):
-        problems = ["that inverse works (it is the grouping of Eq. B.14, M = A^{-1} U, N = C V), "
-                    "but it is not the smallest one."]
-    elif got == (n, n):
-        problems = ["that is the shape of A + U C V itself, the inverse the lemma avoids."]
-    elif got in ((k, m), (m, k)):
-        problems = ["that is the shape of C, which is not square and is never inverted."]
-    elif got in ((n, k), (k, n), (n, m), (m, n)):
-        problems = ["that is not square: it is the shape of a factor M or N, which push-through never inverts."]
+    valid_not_smallest = {k1 + k2: "Eq. B.14's grouping for both terms, C_i with V_i",
+                          m1 + m2: "C_i grouped with U_i for both terms",
+                          max(k1, m1) + max(k2, m2): "each term grouped the way that leaves the larger block"}
+    if got[0] != got[1]:
+        problems = ["that is not square, and the inverse push-through leaves is."]
+    elif got[0] in valid_not_smallest:
+        problems = [f"that inverse works ({valid_not_smallest[got[0]]}), but it is not the smallest one."]
+    elif got[0] in (min(k1, m1), min(k2, m2)):
+        problems = ["that is the smallest inverse for one of the two low-rank terms alone; M N must carry both."]
+    elif got[0] == n:
+        problems = ["that is the shape of the matrix itself, the inverse the lemma avoids."]
     else:
-        problems = ["not right: write out the shapes of N M for the ways of splitting A^{-1} U C V into M N."]
+        problems = ["not right: write out the shape of N M for the ways of splitting A^{-1} (U_1 C_1 V_1 + "
+                    "U_2 C_2 V_2) into M N."]
     return result(what, problems)
 
 
@@ -162,5 +169,6 @@ _INVERSES = ["numpy.linalg.inv", "numpy.linalg.pinv", "numpy.linalg.solve", "num
 SUMMATIVE = {
     "ex-b3-sherman-morrison": {"forbidden": _INVERSES},
     "ex-b3-woodbury": {"forbidden": _INVERSES},
-    "ex-b3-shapes": {"same_data": "the statement spells out the three sizes, n = 1000, k = 5 and m = 2"},
+    "ex-b3-shapes": {"same_data": "the statement spells out the sizes, n = 1000, (k_1, m_1) = (6, 2) and "
+                                  "(k_2, m_2) = (1, 3)"},
 }

@@ -247,24 +247,26 @@ def ve_step_variances(answer) -> CheckResult:
 
 
 def _first_noisy_level(lam_min: float, lam_max: float, L: int) -> int:
-    """The first l with lambda_l < 1 on the log-linear schedule lambda_l = lam_max (lam_min / lam_max)^(l / L):
-    the first integer above t = L log(lam_max) / log(lam_max / lam_min), computed exactly (as a fraction) when
-    both ends are whole powers of ten, so that a level sitting on SNR 1 is not counted as below it."""
+    """The first l with lambda_l < 1 - 1e-9 on the log-linear schedule lambda_l = lam_max^(1 - l/L) lam_min^(l/L),
+    in exact rational arithmetic on the decimal inputs: lambda_l^L = lam_max^(L - l) lam_min^l, so the test needs
+    no logarithm and a level sitting on SNR 1 is never counted as below it."""
     from fractions import Fraction
 
-    a, b = np.log10(lam_max), np.log10(lam_min)
-    if a == round(a) and b == round(b) and 10.0 ** round(a) == lam_max and 10.0 ** round(b) == lam_min:
-        t = Fraction(L * int(round(a)), int(round(a)) - int(round(b)))
-    else:
-        t = L * a / (a - b)
-    return int(np.floor(t)) + 1
+    lo, hi = Fraction(str(lam_min)), Fraction(str(lam_max))
+    below = (1 - Fraction(1, 10 ** 9)) ** L
+    return next(l for l in range(L + 1) if hi ** (L - l) * lo ** l < below)
 
 
-#: (lam_min, lam_max, L) for the crossing function: symmetric and lopsided ranges, a single step, and
-#: schedules with a level exactly on SNR 1 (the first three), where floating point decides the naive count.
+#: (lam_min, lam_max, L) for the crossing function: symmetric and lopsided ranges, a single step,
+#: schedules with a level exactly on SNR 1 (indices :data:`_CROSSING_TIES`; between them, each common way
+#: of writing lambda_l or its logarithm in floating point puts that level below 1 on at least one), and
+#: near misses (:data:`_CROSSING_NEAR`), whose level closest to SNR 1 is below it by a relative 1e-4,
+#: 6e-6 and 8e-8, far more than the statement's 1e-9.
 _CROSSING_CASES = [(1e-2, 1e2, 20), (1e-3, 1e3, 10), (1e-4, 1e2, 12), (0.05, 300.0, 25), (1e-3, 10.0, 1),
-                   (0.02, 5.0, 7), (0.3, 800.0, 40)]
-_CROSSING_TIES = {0, 1, 2}
+                   (0.02, 5.0, 7), (0.3, 800.0, 40), (1e-5, 1e3, 8), (0.1, 1e4, 5), (1e-4, 10.0, 5),
+                   (0.04, 5.0, 9), (0.16, 2.5, 9), (0.09998, 10.0, 2), (1e-5, 999.99, 8), (1e-4, 9.999999, 5)]
+_CROSSING_TIES = {0, 1, 2, 7, 8, 9, 10, 11}
+_CROSSING_NEAR = {12, 13, 14}
 
 
 
@@ -291,9 +293,10 @@ def snr_crossing(fn) -> CheckResult:
     lam_max at l = 0 to lam_min at l = L, with lam_min < 1 < lam_max; a level whose SNR is 1 up to a relative
     1e-9 is not below 1.
 
-    It is run on schedules the notebook never shows, among them a single step and schedules with a level
-    exactly on SNR 1. A wrong level is reported by its input, never with the right level; a function right
-    everywhere except where a level sits on SNR 1 is told to look at the tie."""
+    It is run on schedules the notebook never shows, among them a single step, schedules with a level
+    exactly on SNR 1 and schedules with a level just below it (by a relative 1e-4 down to 1e-7). A wrong level is
+    reported by its input, never with the right level; a function right everywhere except where a level sits
+    on SNR 1 is told to look at the tie, and one that also or only misses a level just below 1 is told so."""
     title = "SNR crossing"
     if not callable(fn):
         return result(title, [f"my_first_noisy_level should be a function of (lam_min, lam_max, L); got "
@@ -307,6 +310,10 @@ def snr_crossing(fn) -> CheckResult:
     if {i for i, _ in wrong} <= _CROSSING_TIES:
         return result(title, [f"not the first level below SNR 1 on {wrong[0][1]}, where one level sits exactly on "
                               "SNR 1: that level is not below 1, and floating point can put it on either side."])
+    near = [w for i, w in wrong if i in _CROSSING_NEAR]
+    if near and {i for i, _ in wrong} <= _CROSSING_TIES | _CROSSING_NEAR:
+        return result(title, [f"not the first level below SNR 1 on {near[0]}, where one level's SNR is below 1 by a "
+                              "small relative amount, far more than 1e-9: your function counts it as not below 1."])
     return result(title, [f"not the first level with rho_l^2 < 1 on {wrong[0][1]}: write log lambda_l as a "
                           "function of l and solve for where it turns negative."])
 
@@ -481,10 +488,10 @@ def dsm_slope(answer) -> CheckResult:
 
 def _ladder_length(hi: float, lo: float, r: float) -> int:
     """The number of levels sigma_1 r^k, k = 0, 1, ..., down to the first at or below sigma_min, in exact
-    rational arithmetic on the decimal inputs."""
+    rational arithmetic on the decimal inputs; a level within a relative 1e-9 above sigma_min reaches it."""
     from fractions import Fraction
 
-    s, floor, ratio, n = Fraction(str(hi)), Fraction(str(lo)), Fraction(str(r)), 1
+    s, floor, ratio, n = Fraction(str(hi)), Fraction(str(lo)) * (1 + Fraction(1, 10 ** 9)), Fraction(str(r)), 1
     while s > floor:
         s, n = s * ratio, n + 1
     return n
@@ -492,10 +499,14 @@ def _ladder_length(hi: float, lo: float, r: float) -> int:
 
 #: (sigma_1, sigma_min, r) for the levels function: ladders of several lengths, one level only, and ladders
 #: whose last level lands exactly on sigma_min, where a logarithm or repeated multiplication in floating
-#: point comes out just above or below it.
+#: point comes out just above or below it (:data:`_LADDER_BOUNDARY`), and near misses whose last level but
+#: one is above sigma_min by a relative 5e-4, 1e-4, 2.6e-6 and 1e-7, far more than the statement's 1e-9
+#: (:data:`_LADDER_NEAR`).
 _LADDER_CASES = [(10.0, 0.01, 0.5), (20.0, 0.007, 0.6), (5.0, 5.0, 0.5), (3.0, 2.0, 0.5), (50.0, 0.02, 0.75),
-                 (1.0, 0.01, 0.1), (1.0, 1e-05, 0.1), (1.0, 0.008, 0.2), (2.0, 0.004, 0.5)]
+                 (1.0, 0.01, 0.1), (1.0, 1e-05, 0.1), (1.0, 0.008, 0.2), (2.0, 0.004, 0.5),
+                 (1.0, 0.009995, 0.1), (1.0, 9.999e-07, 0.1), (2.0, 0.00390624, 0.5), (10.0, 0.009999999, 0.1)]
 _LADDER_BOUNDARY = {5, 6, 7}
+_LADDER_NEAR = {9, 10, 11, 12}
 
 
 def n_levels(fn) -> CheckResult:
@@ -504,8 +515,10 @@ def n_levels(fn) -> CheckResult:
     sigma_min (a level within a relative 1e-9 of sigma_min counts as reaching it), an int.
 
     It is run on ladders the notebook never shows, among them a ladder of one level and ladders whose
-    last level lands exactly on sigma_min. A wrong count is reported by its input, never with the right
-    count; a function right everywhere except on the exact landings is told to look at the comparison.
+    last level lands exactly on sigma_min or just above it (by a relative 5e-4 down to 1e-7). A wrong count is
+    reported by its input, never with the right count; a function right everywhere except on the exact
+    landings is told to look at the comparison, and one that also or only stops at a level just above
+    sigma_min is told so.
     """
     title = "number of levels"
     if not callable(fn):
@@ -521,6 +534,10 @@ def n_levels(fn) -> CheckResult:
         return result(title, [f"not the number of levels on {wrong[0][1]}, where the last level lands exactly "
                               "on sigma_min: compare with a tolerance, since floating point can put it just "
                               "above or just below."])
+    near = [w for i, w in wrong if i in _LADDER_NEAR]
+    if near and {i for i, _ in wrong} <= _LADDER_BOUNDARY | _LADDER_NEAR:
+        return result(title, [f"not the number of levels on {near[0]}, where a level lies above sigma_min by a small "
+                              "relative amount, far more than 1e-9: your function counts it as reaching sigma_min."])
     return result(title, [f"not the number of levels on {wrong[0][1]}: count every sigma from sigma_1 down "
                           "to the first that reaches sigma_min, both ends included."])
 

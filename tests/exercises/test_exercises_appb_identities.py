@@ -51,31 +51,44 @@ def test_woodbury():
 
 
 def test_woodbury_shapes_is_the_smallest_push_through_inverse():
-    # Oracle: every split of A^{-1} U C V into M N at a factor boundary, each checked against the dense inverse
-    # of A + U C V; the smallest (I + N M) that reproduces it is the answer, and the rank of U C V shows no
-    # other factorization can be smaller.
-    n, k, m = check.EX_SIZES["n"], check.EX_SIZES["k"], check.EX_SIZES["m"]
-    assert k != m
+    # Oracle: every way of splitting each term U_i C_i V_i into M_i N_i at a factor boundary, the two splits
+    # put side by side (M = [M_1 M_2], N = [N_1; N_2]), each checked against the dense inverse of
+    # A + U_1 C_1 V_1 + U_2 C_2 V_2; the smallest (I + N M) that reproduces it is the answer, and the rank of
+    # the update shows no other factorization can be smaller.
+    import itertools
+    n = check.EX_SIZES["n"]
+    km = [(check.EX_SIZES["k1"], check.EX_SIZES["m1"]), (check.EX_SIZES["k2"], check.EX_SIZES["m2"])]
     rng = np.random.default_rng(0)
     a = rng.uniform(1, 2, n)
-    U, C, V = rng.standard_normal((n, k)), rng.standard_normal((k, m)), rng.standard_normal((m, n))
+    terms = [(rng.standard_normal((n, k)), rng.standard_normal((k, m)), rng.standard_normal((m, n))) for k, m in km]
     Ai = np.diag(1 / a)
-    dense = np.linalg.inv(np.diag(a) + U @ C @ V)
-    inner = []
-    for M, N in ((Ai, U @ C @ V), (Ai @ U, C @ V), (Ai @ U @ C, V)):
+    update = sum(U @ C @ V for U, C, V in terms)
+    dense = np.linalg.inv(np.diag(a) + update)
+    splits = [[(Ai, U @ C @ V), (Ai @ U, C @ V), (Ai @ U @ C, V)] for U, C, V in terms]
+    sizes = {}
+    for (M1, N1), (M2, N2) in itertools.product(*splits):
+        M, N = np.hstack([M1, M2]), np.vstack([N1, N2])
         small = np.eye(N.shape[0]) + N @ M
         pushed = (np.eye(n) - M @ np.linalg.inv(small) @ N) @ Ai
         np.testing.assert_allclose(pushed, dense, rtol=1e-8, atol=1e-10)
-        inner.append(small.shape)
-    best = min(inner)
-    assert np.linalg.matrix_rank(U @ C @ V) == best[0]
+        sizes[small.shape] = (M1.shape[1], M2.shape[1])
+    best = min(sizes)
+    assert best == (3, 3) and np.linalg.matrix_rank(update) == best[0]
     assert check.woodbury_shapes(best)
     assert check.woodbury_shapes(list(best))
-    r = check.woodbury_shapes((max(k, m), max(k, m)))  # the page's grouping: valid, not the smallest
-    assert not r and "not the smallest" in str(r)
+    (k1, m1), (k2, m2) = km
+    # the page's grouping (C_i with V_i) for both terms, C_i with U_i for both, and the worse mixed one:
+    # all valid, none the smallest
+    for wrong in (k1 + k2, m1 + m2, k1 + m2):
+        assert (wrong, wrong) in sizes and wrong != best[0]
+        r = check.woodbury_shapes((wrong, wrong))
+        assert not r and "not the smallest" in str(r), str(r)
+    for one_term in (min(k1, m1), min(k2, m2)):      # the single-term answer min(k, m)
+        r = check.woodbury_shapes((one_term, one_term))
+        assert not r and "one of the two" in str(r), str(r)
     r = check.woodbury_shapes((n, n))
     assert not r and "avoids" in str(r)
-    r = check.woodbury_shapes((k, m))
-    assert not r and "shape of C" in str(r)
-    for guess in (True, False, None, "abc", "22", (2, 2, 2)):
+    r = check.woodbury_shapes((k1, m1))
+    assert not r and "not square" in str(r)
+    for guess in (True, False, None, "abc", "33", (3, 3, 3), (4, 4)):
         assert not check.woodbury_shapes(guess)

@@ -134,6 +134,55 @@ def test_snr_crossing():
     assert not check.snr_crossing(12)
 
 
+def _crossing_in_high_precision(lo, hi, L):
+    """Oracle: log lambda_l = ((L - l) log lam_max + l log lam_min) / L in 60-digit decimal arithmetic, below
+    log(1 - 1e-9) (a level on SNR 1 comes out within 1e-55 of 0, a near miss at least 1e-8 below it)."""
+    import decimal
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        a, b = decimal.Decimal(repr(hi)).ln(), decimal.Decimal(repr(lo)).ln()
+        cut = (1 - decimal.Decimal("1e-9")).ln()
+        return next(l for l in range(L + 1) if ((L - l) * a + l * b) / L < cut)
+
+
+def test_snr_crossing_ties_and_near_misses():
+    """The checker agrees with a high-precision oracle on every case. Each common float form with no
+    tolerance fails on a level that sits on SNR 1 (the reader's schedules: (1e-5, 1e3, 8) has it at
+    l = 3, (0.1, 1e4, 5) at l = 4, (1e-4, 10, 5) at l = 1), and tolerances far looser than the
+    statement's relative 1e-9 fail on a level just below SNR 1."""
+    import math
+    assert check.snr_crossing(_crossing_in_high_precision)
+    assert [_crossing_in_high_precision(*c) for c in [(1e-5, 1e3, 8), (0.1, 1e4, 5), (1e-4, 10.0, 5)]] == [4, 5, 2]
+    assert _crossing_in_high_precision(math.exp(-1.001), math.e, 2) == 1
+
+    def first(below):
+        return lambda lo, hi, L: next(l for l in range(L + 1) if below(lo, hi, L, l))
+    no_tolerance = [
+        first(lambda lo, hi, L, l: math.log(hi) + (math.log(lo) - math.log(hi)) * l / L < 0),
+        first(lambda lo, hi, L, l: math.exp(math.log(hi) + (math.log(lo) - math.log(hi)) * l / L) < 1),
+        first(lambda lo, hi, L, l: (1 - l / L) * math.log(hi) + (l / L) * math.log(lo) < 0),
+        first(lambda lo, hi, L, l: hi * (lo / hi) ** (l / L) < 1),
+        first(lambda lo, hi, L, l: hi ** (1 - l / L) * lo ** (l / L) < 1),
+        first(lambda lo, hi, L, l: math.log(hi) - l / L * math.log(hi / lo) < 0),
+        lambda lo, hi, L: int(np.floor(L * np.log(hi) / (np.log(hi) - np.log(lo)))) + 1,
+        lambda lo, hi, L: int(np.floor(L * np.log(hi) / np.log(hi / lo))) + 1,
+        lambda lo, hi, L: int(np.floor(L * np.log10(hi) / (np.log10(hi) - np.log10(lo)))) + 1,
+        lambda lo, hi, L: int(np.argmax(np.linspace(np.log(hi), np.log(lo), L + 1) < 0)),
+        lambda lo, hi, L: int(np.argmax(np.logspace(np.log10(hi), np.log10(lo), L + 1) < 1)),
+        lambda lo, hi, L: int(np.argmax(np.linspace(np.log10(hi), np.log10(lo), L + 1) < 0))]
+    for fn in no_tolerance:
+        r = check.snr_crossing(fn)
+        assert not r and "exactly on SNR 1" in str(r), str(r)
+    too_loose = [
+        first(lambda lo, hi, L, l: math.log(hi) + (math.log(lo) - math.log(hi)) * l / L < -1e-3),
+        first(lambda lo, hi, L, l: math.log(hi) + (math.log(lo) - math.log(hi)) * l / L < -1e-7),
+        lambda lo, hi, L: int(np.floor(L * np.log(hi) / (np.log(hi) - np.log(lo)) * (1 + 1e-6))) + 1,
+        first(lambda lo, hi, L, l: hi * (lo / hi) ** (l / L) < 1 - 1e-4)]
+    for fn in too_loose:
+        r = check.snr_crossing(fn)
+        assert not r and "far more than 1e-9" in str(r), str(r)
+
+
 def test_posterior_variance_by_gaussian_conditioning():
     """The datum N(0, s^2) integrated out: condition the joint Gaussian of (x_4, x_5)."""
     from pedagogy_lib.gaussian.blocks import condition
@@ -309,6 +358,43 @@ def test_n_levels_function():
     assert not r and "both ends" in str(r)
     assert not check.n_levels(lambda hi, lo, ratio: str(_levels_with_tolerance(hi, lo, ratio)))
     assert not check.n_levels(11)
+
+
+def _levels_in_high_precision(hi, lo, r):
+    """Oracle: multiply down the ladder in 60-digit decimal arithmetic (exact on these inputs) and stop at
+    the first level within a relative 1e-9 of sigma_min or below it."""
+    import decimal
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        s, floor, ratio, n = (decimal.Decimal(repr(hi)), decimal.Decimal(repr(lo)) * (1 + decimal.Decimal("1e-9")),
+                              decimal.Decimal(repr(r)), 1)
+        while s > floor:
+            s, n = s * ratio, n + 1
+        return n
+
+
+def test_n_levels_near_misses():
+    """The checker agrees with a high-precision oracle on every ladder. Tolerances far looser than the
+    statement's relative 1e-9 fail on a ladder with a level just above sigma_min (the reader's ladders:
+    (1, 0.9999e-6, 0.1) has 8 levels, where an absolute 1e-9 gives 7; (1, 0.9995e-2, 0.1) has 4, where
+    a relative 1e-3 gives 3), and are told about the near miss."""
+    assert check.n_levels(_levels_in_high_precision)
+    assert _levels_in_high_precision(1.0, 0.9999e-6, 0.1) == 8
+    assert _levels_in_high_precision(1.0, 0.9995e-2, 0.1) == 4
+
+    def loop(stop):
+        def count(hi, lo, ratio):
+            sig, n = hi, 1
+            while sig > stop(lo):
+                sig, n = sig * ratio, n + 1
+            return n
+        return count
+    too_loose = [loop(lambda lo: lo + 1e-9), loop(lambda lo: lo * (1 + 1e-3)), loop(lambda lo: lo * (1 + 1e-5)),
+                 loop(lambda lo: lo * (1 + 1e-6)),
+                 lambda hi, lo, ratio: max(int(np.ceil(np.log(lo / hi) / np.log(ratio) - 1e-6)), 0) + 1]
+    for fn in too_loose:
+        r = check.n_levels(fn)
+        assert not r and "far more than 1e-9" in str(r), str(r)
 
 
 def test_noised_score_by_finite_differences():
