@@ -42,13 +42,15 @@ class RespProblem(NamedTuple):
 
 
 class BoundaryPointProblem(NamedTuple):
-    """Two classes with a shared covariance ``Sigma``; find where the segment mu_j -> mu_k crosses Eq. 2.9."""
+    """Two classes with a shared covariance ``Sigma`` and a point ``a`` off the line through the means;
+    find where the segment mu_j -> a crosses Eq. 2.9."""
 
     mu_k: np.ndarray
     mu_j: np.ndarray
     Sigma: np.ndarray
     pi_k: float
     pi_j: float
+    a: np.ndarray
 
 
 class QDA1DProblem(NamedTuple):
@@ -97,21 +99,33 @@ def _draw_resp(rng):
             return RespProblem(pi=pi, mu=mu, Sigma=Sigma, y=y)
 
 
+def _tstar_parts(p: BoundaryPointProblem):
+    """d^2, c = (a - mu_j)^T Sigma^{-1} (mu_k - mu_j) and the prior log-odds log(pi_j/pi_k)."""
+    delta = p.mu_k - p.mu_j
+    w = np.linalg.solve(p.Sigma, delta)
+    return float(delta @ w), float((p.a - p.mu_j) @ w), float(np.log(p.pi_j / p.pi_k))
+
+
 def _draw_tstar(rng):
     """A problem of the same kind as the book's EX_TSTAR, for one student: pi_j > pi_k (the statement asks
     which way t* moves then), a squared Mahalanobis distance d^2 above 1.5, a covariance that is not
-    the identity, and a boundary that crosses the segment between the means (t* below 0.9)."""
+    the identity, and an end point a (one decimal) off the line through the means, on class k's side,
+    where the boundary crosses the segment from mu_j to a (0.1 < t* < 0.9) at least 0.05 away from where
+    it crosses the centre line."""
     while True:
         mu_j = np.round(rng.uniform(-1.0, 1.0, size=2), 1) + 0.0
         angle = rng.uniform(0.0, 2 * np.pi)
         mu_k = np.round(mu_j + rng.uniform(2.0, 4.0) * np.array([np.cos(angle), np.sin(angle)]), 1) + 0.0
         Sigma = _draw_cov2(rng, 0.5, 2.5)
         pi_k = float(rng.choice([0.1, 0.2, 0.25, 0.3, 0.35, 0.4]))
-        delta = mu_k - mu_j
-        d2 = delta @ np.linalg.solve(Sigma, delta)
-        if d2 > 1.5 and not np.allclose(Sigma, np.eye(2)) and 0.5 + np.log((1.0 - pi_k) / pi_k) / d2 < 0.9:
-            break
-    return BoundaryPointProblem(mu_k=mu_k, mu_j=mu_j, Sigma=Sigma, pi_k=pi_k, pi_j=round(1.0 - pi_k, 2))
+        turn = angle + rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 1.0)
+        a = np.round(mu_j + rng.uniform(2.5, 5.0) * np.array([np.cos(turn), np.sin(turn)]), 1) + 0.0
+        prob = BoundaryPointProblem(mu_k=mu_k, mu_j=mu_j, Sigma=Sigma, pi_k=pi_k, pi_j=round(1.0 - pi_k, 2), a=a)
+        d2, c, lr = _tstar_parts(prob)
+        cross = (mu_k - mu_j)[0] * (a - mu_j)[1] - (mu_k - mu_j)[1] * (a - mu_j)[0]
+        if (d2 > 1.5 and not np.allclose(Sigma, np.eye(2)) and c > 0 and abs(cross) > 1.0
+                and 0.1 < (0.5 * d2 + lr) / c < 0.9 and abs((0.5 * d2 + lr) / c - 0.5 - lr / d2) > 0.05):
+            return prob
 
 
 def _draw_qda1d(rng):
@@ -146,6 +160,7 @@ EX_TSTAR = book_or_drawn(BoundaryPointProblem(
     Sigma=np.array([[2.0, 0.6], [0.6, 1.0]]),
     pi_k=0.25,
     pi_j=0.75,
+    a=np.array([4.0, -1.0]),
 ), _draw_tstar, seed=2112)
 
 EX_QDA1D = book_or_drawn(QDA1DProblem(mu_1=0.0, Sigma_1=1.0, mu_2=1.5, Sigma_2=4.0, pi_1=0.6, pi_2=0.4),
@@ -194,26 +209,29 @@ def _resp_variants(p: RespProblem) -> dict:
 
 
 def _tstar_variants(p: BoundaryPointProblem) -> dict:
-    delta = p.mu_k - p.mu_j
-    d2 = float(delta @ np.linalg.solve(p.Sigma, delta))          # squared Mahalanobis distance
-    e2 = float(delta @ delta)                                    # squared Euclidean distance
-    lr = np.log(p.pi_j / p.pi_k)
+    d2, c, lr = _tstar_parts(p)
+    delta, v = p.mu_k - p.mu_j, p.a - p.mu_j
+    t_ref = (0.5 * d2 + lr) / c
     return {
-        "the prior log-odds enter with the wrong sign (log(pi_k/pi_j) instead of log(pi_j/pi_k)), "
-        "or t is measured from mu_k instead of from mu_j": 0.5 - lr / d2,
-        "the Euclidean distance between the means is used instead of the Mahalanobis distance": 0.5 + lr / e2,
-        "you divide by the distance d rather than its square d^2": 0.5 + lr / np.sqrt(d2),
-        "the priors are ignored (that is the equal-prior answer, the midpoint)": 0.5,
+        "you found where the boundary crosses the segment between the two means, not the segment to a":
+            0.5 + lr / d2,
+        "the prior log-odds enter with the wrong sign (log(pi_k/pi_j) instead of log(pi_j/pi_k))":
+            (0.5 * d2 - lr) / c,
+        "t is measured from a instead of from mu_j": 1.0 - t_ref,
+        "the Euclidean inner products are used instead of the Mahalanobis ones":
+            (0.5 * float(delta @ delta) + lr) / float(v @ delta),
+        "the midpoint term is missing (the boundary is not through mu_j when the priors are equal)": lr / c,
+        "the priors are ignored (that is the equal-prior crossing)": 0.5 * d2 / c,
     }
 
 
 def _tstar_reference(p: BoundaryPointProblem) -> float:
-    """Root of p(class k | y(t)) - 1/2 along y(t) = mu_j + t (mu_k - mu_j), by Brent's method."""
+    """Root of p(class k | y(t)) - 1/2 along y(t) = mu_j + t (a - mu_j), by Brent's method."""
     params = mixture.gmm_params(np.array([p.pi_k, p.pi_j]) / (p.pi_k + p.pi_j),
                                 np.stack([p.mu_k, p.mu_j]), p.Sigma, "tied")
 
     def f(t):
-        y = (p.mu_j + t * (p.mu_k - p.mu_j))[None, :]
+        y = (p.mu_j + t * (p.a - p.mu_j))[None, :]
         return float(mixture.gmm_posterior(params, y)[0, 0]) - 0.5
 
     return brentq(f, -20.0, 20.0, xtol=1e-14)
@@ -282,9 +300,10 @@ def responsibilities(answer) -> CheckResult:
 def boundary_point(answer) -> CheckResult:
     """Exercise ``ex-2-1-1-boundary-point``: your t* for ``EX_TSTAR``, a single number.
 
-    t* is the position along the segment from mu_j to mu_k, as the statement parametrizes it, where
-    the segment crosses the Eq. 2.9 boundary. The checker recognizes a sign slip in the prior term,
-    the wrong distance between the means, and the priors ignored.
+    t* is the position along the segment from mu_j to the point a, as the statement parametrizes it,
+    where the segment crosses the Eq. 2.9 boundary. The checker recognizes the crossing of the centre
+    line (the segment from mu_j to mu_k) instead, a sign slip in the prior term, t measured from a,
+    Euclidean inner products, a missing midpoint term, and the priors ignored.
     """
     name = "boundary point t* for EX_TSTAR"
     variants = _tstar_variants(EX_TSTAR)

@@ -30,12 +30,13 @@ class MarbleProblem(NamedTuple):
 
 
 class GaussianPair(NamedTuple):
-    """Two 1-D Gaussians, given by means and *variances*: p = N(mu_p, sigma2_p), q = N(mu_q, sigma2_q)."""
+    """Two 2-D Gaussians, given by mean vectors and covariance matrices: p = N(mu_p, Sigma_p),
+    q = N(mu_q, Sigma_q); each covariance has a non-zero correlation."""
 
-    mu_p: float
-    sigma2_p: float
-    mu_q: float
-    sigma2_q: float
+    mu_p: np.ndarray
+    Sigma_p: np.ndarray
+    mu_q: np.ndarray
+    Sigma_q: np.ndarray
 
 
 def _draw_marble(rng):
@@ -53,18 +54,41 @@ EX_MARBLE = checker.book_or_drawn(MarbleProblem(p=np.array([0.4, 0.3, 0.2, 0.1])
                                   _draw_marble, seed=4203)
 
 
+def _kl_1d(mu_a, s2_a, mu_b, s2_b):
+    """D_KL{N(mu_a, s2_a) || N(mu_b, s2_b)} in nats, written out for one dimension."""
+    return 0.5 * (s2_a / s2_b + (mu_b - mu_a) ** 2 / s2_b - 1.0 + np.log(s2_b / s2_a))
+
+
+def _draw_cov(rng):
+    """A 2 x 2 covariance (two decimals): variances between 0.3 and 2.5, a correlation of 0.3 to 0.7 in size."""
+    sd = np.sqrt(rng.uniform(0.3, 2.5, size=2))
+    rho = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 0.7))
+    return np.round(np.array([[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]]), 2) + 0.0
+
+
+def _kl_diagonal(mp, Sp, mq, Sq):
+    """The one-dimensional formula applied to each coordinate and summed (the correlations ignored)."""
+    return float(sum(_kl_1d(mp[i], Sp[i, i], mq[i], Sq[i, i]) for i in range(len(mp))))
+
+
 def _draw_kl(rng):
-    """A pair of the same kind as the book's EX_KL, for one student: means at least 0.5 apart and two distinct
-    variances, neither of them 1."""
-    mu_p = round(float(rng.uniform(-2.0, 2.0)), 1)
-    mu_q = round(mu_p + float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.5)), 1)
-    variances = [v / 10 for v in range(3, 31) if v != 10]
-    sigma2_p, sigma2_q = (variances[i] for i in rng.choice(len(variances), size=2, replace=False))
-    return GaussianPair(mu_p=mu_p, sigma2_p=sigma2_p, mu_q=mu_q, sigma2_q=sigma2_q)
+    """A pair of the same kind as the book's EX_KL, for one student: 2-D means (one decimal) at least 0.5
+    apart, two different correlated covariances (two decimals) with smallest eigenvalue above 0.1, and a
+    relative entropy that the coordinate-by-coordinate sum misses by more than 0.05 nats."""
+    while True:
+        mp = np.round(rng.uniform(-2.0, 2.0, size=2), 1) + 0.0
+        mq = np.round(mp + rng.uniform(-2.0, 2.0, size=2), 1) + 0.0
+        Sp, Sq = _draw_cov(rng), _draw_cov(rng)
+        if (np.linalg.norm(mp - mq) >= 0.5 and min(np.linalg.eigvalsh(Sp)[0], np.linalg.eigvalsh(Sq)[0]) > 0.1
+                and np.abs(Sp - Sq).max() > 0.2
+                and abs(ob.gaussian_relative_entropy(mp, Sp, mq, Sq) - _kl_diagonal(mp, Sp, mq, Sq)) > 0.05):
+            return GaussianPair(mu_p=mp, Sigma_p=Sp, mu_q=mq, Sigma_q=Sq)
 
 
-#: Exercise 2: D_KL{p || q} for p = N(1, 0.5) and q = N(-0.5, 2) (variances, not standard deviations).
-EX_KL = checker.book_or_drawn(GaussianPair(mu_p=1.0, sigma2_p=0.5, mu_q=-0.5, sigma2_q=2.0), _draw_kl, seed=4201)
+#: Exercise 2: D_KL{p || q} for two correlated 2-D Gaussians (covariances, not standard deviations).
+EX_KL = checker.book_or_drawn(GaussianPair(mu_p=np.array([1.0, 0.0]), Sigma_p=np.array([[0.5, 0.3], [0.3, 1.0]]),
+                                           mu_q=np.array([-0.5, 0.5]), Sigma_q=np.array([[2.0, -0.6], [-0.6, 1.0]])),
+                              _draw_kl, seed=4201)
 
 
 def _draw_ml_data(rng):
@@ -102,30 +126,37 @@ def marble_entropies(answer):
     return checker.result("marble-game entropies in bits (Eqs. 4.3-4.4)", problems)
 
 
-def _kl_1d(mu_a, s2_a, mu_b, s2_b):
-    """D_KL{N(mu_a, s2_a) || N(mu_b, s2_b)} in nats, written out for one dimension."""
-    return 0.5 * (s2_a / s2_b + (mu_b - mu_a) ** 2 / s2_b - 1.0 + np.log(s2_b / s2_a))
-
-
 def gaussian_kl(answer):
     """Exercise 2, ``ex-4-2-gaussian-kl``: your relative entropy D_KL{p || q} in nats for the two
-    Gaussians of :data:`EX_KL` (Eq. 4.5), a single number.
+    2-D Gaussians of :data:`EX_KL` (Eq. 4.5), a single number.
 
-    The checker recognizes the other direction, variances and standard deviations confused, a
-    dropped constant, the cross entropy alone, and the wrong variance under the squared difference.
+    The checker recognizes the other direction, the coordinates treated as independent, the inverse on
+    the wrong covariance in the trace or under the mean difference, the log-determinant ratio upside
+    down or without its one half, the dimension term dropped or counted once, and the cross entropy
+    alone.
     """
-    mp, vp, mq, vq = EX_KL
-    ref = ob.gaussian_relative_entropy([mp], [[vp]], [mq], [[vq]])
+    mp, Sp, mq, Sq = (np.asarray(a, dtype=float) for a in EX_KL)
+    D = len(mp)
+    ref = ob.gaussian_relative_entropy(mp, Sp, mq, Sq)
+    d = mq - mp
+    tr = float(np.trace(np.linalg.solve(Sq, Sp)))
+    maha = float(d @ np.linalg.solve(Sq, d))
+    logdet = float(np.linalg.slogdet(Sq)[1] - np.linalg.slogdet(Sp)[1])
     hints = {
-        "you computed the other direction, D_KL{q || p}": _kl_1d(mq, vq, mp, vp),
-        "you used the variances where the standard deviations belong (or the reverse) in the log term":
-            0.5 * (vp / vq + (mq - mp) ** 2 / vq - 1.0) + np.log(vq / vp),
-        "a constant term is missing (check what the entropy of p contributes)":
-            _kl_1d(mp, vp, mq, vq) + 0.5,
+        "you computed the other direction, D_KL{q || p}": ob.gaussian_relative_entropy(mq, Sq, mp, Sp),
+        "you treated the coordinates as independent (only the diagonals of the covariances)":
+            _kl_diagonal(mp, Sp, mq, Sq),
+        "the trace term has the inverse on the wrong covariance":
+            0.5 * (float(np.trace(np.linalg.solve(Sp, Sq))) + maha - D + logdet),
+        "you weighted the mean difference with the covariance of p instead of q":
+            0.5 * (tr + float(d @ np.linalg.solve(Sp, d)) - D + logdet),
+        "the log-determinant ratio is upside down": 0.5 * (tr + maha - D - logdet),
+        "the log-determinant term lacks its factor one half (variances against standard deviations)":
+            0.5 * (tr + maha - D) + logdet,
+        "a constant term is missing (check what the entropy of p contributes)": 0.5 * (tr + maha + logdet),
+        "the constant term is counted once, not once per dimension": 0.5 * (tr + maha - 1.0 + logdet),
         "you returned the cross entropy H_pq rather than H_pq - H_p":
-            0.5 * (np.log(2 * np.pi * vq) + (vp + (mp - mq) ** 2) / vq),
-        "you divided the squared mean difference by the variance of p instead of q":
-            0.5 * (vp / vq + (mq - mp) ** 2 / vp - 1.0 + np.log(vq / vp)),
+            0.5 * (D * np.log(2 * np.pi) + float(np.linalg.slogdet(Sq)[1]) + tr + maha),
     }
     problems = checker.compare_scalar(answer, ref, "your D_KL{p || q}", rtol=1e-6, hints=hints)
     return checker.result("KL divergence between two Gaussians", problems)

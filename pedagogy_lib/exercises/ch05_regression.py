@@ -31,11 +31,13 @@ class RegressionProblem(NamedTuple):
 
 
 class RidgeProblem(NamedTuple):
-    """Chapter 5 layout plus the prior covariance ``Sigma_d`` of each row of D (Eq. 5.4; an (M, M)
-    matrix that is not a multiple of the identity) and the noise variance ``sigma2`` (Eq. 5.5)."""
+    """Chapter 5 layout plus the prior mean ``m_d`` (M,) and covariance ``Sigma_d`` of each row of D
+    (Eq. 5.4 with a non-zero mean; an (M, M) matrix that is not a multiple of the identity) and the
+    noise variance ``sigma2`` (Eq. 5.5)."""
 
     Y: np.ndarray
     X: np.ndarray
+    m_d: np.ndarray
     Sigma_d: np.ndarray
     sigma2: float
 
@@ -72,8 +74,9 @@ EX_NORMAL = checker.book_or_drawn(RegressionProblem(
 
 def _draw_ridge(rng):
     """A problem of the same kind as the book's EX_RIDGE, for one student: 3 correlated inputs and 1 output
-    of 8 samples (one decimal), a prior covariance with unequal variances and one correlated pair (two
-    decimals), and a noise variance below one."""
+    of 8 samples (one decimal), a prior mean away from zero (one decimal) that moves the posterior mean
+    clearly, a prior covariance with unequal variances and one correlated pair (two decimals), and a
+    noise variance below one."""
     while True:
         Y = np.round(rng.multivariate_normal(np.zeros(3), [[1.0, 0.3, 0.2], [0.3, 1.0, 0.7], [0.2, 0.7, 1.0]],
                                              size=8).T, 1) + 0.0
@@ -83,17 +86,22 @@ def _draw_ridge(rng):
         i, j = rng.choice(3, size=2, replace=False)
         R[i, j] = R[j, i] = round(float(rng.uniform(0.3, 0.6)), 1) * rng.choice([-1.0, 1.0])
         S = np.round(sd[:, None] * R * sd[None, :], 2) + 0.0
+        m = np.round(rng.uniform(-1.5, 1.5, size=3), 1) + 0.0
+        s2 = round(float(rng.uniform(0.2, 0.9)), 1)
+        shift = s2 * m @ np.linalg.solve(S, np.linalg.inv(Y @ Y.T + s2 * np.linalg.inv(S)))
         if (np.linalg.cond(Y @ Y.T) < 50 and np.linalg.eigvalsh(S)[0] > 0.1
-                and np.diag(S).max() >= 2.0 * np.diag(S).min()):
-            return RidgeProblem(Y, X + 0.0, S, round(float(rng.uniform(0.2, 0.9)), 1))
+                and np.diag(S).max() >= 2.0 * np.diag(S).min() and np.abs(shift).max() > 0.05):
+            return RidgeProblem(Y, X + 0.0, m, S, s2)
 
 
-#: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; a non-isotropic prior covariance, sigma^2 = 0.5.
+#: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; a prior with a non-zero mean and a
+#: non-isotropic covariance, sigma^2 = 0.5.
 EX_RIDGE = checker.book_or_drawn(RidgeProblem(
     Y=np.array([[0.3, -1.2, 0.8, 1.5, -0.4, 0.9, -1.1, 0.2],
                 [1.0, 0.4, -0.6, 0.2, 1.3, -0.8, 0.5, -1.4],
                 [0.7, 0.6, -0.9, 0.4, 1.0, -0.5, 0.3, -1.2]]),
     X=np.array([[1.9, -0.7, -0.2, 1.8, 1.4, -0.1, -0.4, -1.3]]),
+    m_d=np.array([-0.5, 1.0, 1.5]),
     Sigma_d=np.array([[2.0, 0.8, 0.0],
                       [0.8, 1.0, -0.3],
                       [0.0, -0.3, 0.5]]),
@@ -163,37 +171,54 @@ def normal_equations(D):
 
 def ridge_conventions(D_bayes, D_draft):
     """Exercise 2, ``ex-5-1-1-ridge-conventions``, for :data:`EX_RIDGE`: your ``D_bayes`` (the posterior
-    mean of D under the Gaussian prior with covariance ``Sigma_d``, the prior counted once) and ``D_draft``
-    (Eq. 5.6 exactly as printed, with sample averages).
+    mean of D under the Gaussian prior with mean ``m_d`` and covariance ``Sigma_d``, the prior counted
+    once) and ``D_draft`` (Eq. 5.6's convention, the prior's energy added to each sample's loss inside
+    the sample average, with the same prior).
 
-    Pass two (K, M) = (1, 3) arrays. The checker recognizes a prior covariance left uninverted or
-    read as its diagonal, a missing noise variance, the two conventions swapped, mixed sums and
-    averages, and no prior at all.
+    Pass two (K, M) = (1, 3) arrays. The checker recognizes a prior mean left out or added after the
+    solve, a prior mean term without the prior precision or without the noise variance, a prior
+    covariance left uninverted or read as its diagonal, a missing noise variance, the two conventions
+    swapped, mixed sums and averages, and no prior at all.
     """
-    Y, X, S_d, s2 = EX_RIDGE
+    Y, X, m, S_d, s2 = EX_RIDGE
     N = Y.shape[1]
     P_d = np.linalg.inv(S_d)
-    post = rg.bayesian_linear_regression(Y.T, X.T, prior_precision=P_d, noise_variance=s2)
-    ref_bayes = post.mu.T
-    ref_draft = rg.linear_regression(Y.T, X.T, ridge=N * s2 * P_d).w.T
     G, B = Y @ Y.T, X @ Y.T
+    # shift the outputs by the prior mean's prediction: the residual weights D - m^T have a zero-mean prior
+    Xc = X - m[None, :] @ Y
+    post = rg.bayesian_linear_regression(Y.T, Xc.T, prior_precision=P_d, noise_variance=s2)
+    ref_bayes = post.mu.T + m[None, :]
+    ref_draft = rg.linear_regression(Y.T, Xc.T, ridge=N * s2 * P_d).w.T + m[None, :]
 
-    def ridge(P):
-        return np.linalg.solve(G + P, B.T).T
+    def solve(P, c, n=1):
+        """(X Y^T + c)(Y Y^T + P)^{-1}, all divided by n (sums for n = 1, averages for n = N)."""
+        return np.linalg.solve((G + P) / n, (B + c).T / n).T
+
+    mP = m[None, :] @ P_d
 
     hints_b = {
-        "you used Sigma_d itself where the posterior precision adds its inverse": ridge(s2 * S_d),
-        "you kept only the diagonal of Sigma_d, dropping the prior correlations": ridge(s2 * np.diag(1.0 / np.diag(S_d))),
-        "you left out the noise variance sigma^2 in front of the prior precision": ridge(P_d),
+        "you used a prior centred at zero (the prior mean m_d is missing)": solve(s2 * P_d, 0.0 * mP),
+        "you added the prior mean after solving with a zero-mean prior": solve(s2 * P_d, 0.0 * mP) + m[None, :],
+        "the prior mean's term lacks the prior precision Sigma_d^{-1}": solve(s2 * P_d, s2 * m[None, :]),
+        "the prior mean's term lacks the noise variance sigma^2": solve(s2 * P_d, mP),
+        "you used Sigma_d itself where the posterior precision adds its inverse":
+            solve(s2 * S_d, s2 * m[None, :] @ S_d),
+        "you kept only the diagonal of Sigma_d, dropping the prior correlations":
+            solve(s2 * np.diag(1.0 / np.diag(S_d)), s2 * m[None, :] / np.diag(S_d)),
+        "you left out the noise variance sigma^2 in front of the prior precision": solve(P_d, mP),
         "you used the draft's sample-average form (the prior counted N times)": ref_draft,
-        "you solved ordinary least squares, without the prior": ridge(0.0 * P_d),
+        "you solved ordinary least squares, without the prior": solve(0.0 * P_d, 0.0 * mP),
     }
     hints_d = {
-        "you used the sums form (the Bayesian posterior mean); Eq. 5.6 as printed averages over samples": ref_bayes,
-        "you averaged X Y^T but summed Y Y^T (or the reverse)": ridge(s2 * P_d) / N,
-        "you used Sigma_d itself where Eq. 5.6 has its inverse": np.linalg.solve(G / N + s2 * S_d, B.T / N).T,
+        "you used the sums form (the Bayesian posterior mean); Eq. 5.6 averages over samples": ref_bayes,
+        "you used a prior centred at zero (the prior mean m_d is missing)": solve(N * s2 * P_d, 0.0 * mP),
+        "you added the prior mean after solving with a zero-mean prior": solve(N * s2 * P_d, 0.0 * mP) + m[None, :],
+        "the prior's precision and its mean's term are not counted the same number of times":
+            solve(N * s2 * P_d, s2 * mP),
+        "you averaged X Y^T but summed Y Y^T (or the reverse)": solve(s2 * P_d, s2 * mP) / N,
+        "you used Sigma_d itself where Eq. 5.6 has its inverse": solve(N * s2 * S_d, N * s2 * m[None, :] @ S_d),
         "you kept only the diagonal of Sigma_d, dropping the prior correlations":
-            np.linalg.solve(G / N + s2 * np.diag(1.0 / np.diag(S_d)), B.T / N).T,
+            solve(N * s2 * np.diag(1.0 / np.diag(S_d)), N * s2 * m[None, :] / np.diag(S_d)),
     }
     problems = checker.compare_array(D_bayes, ref_bayes, "your posterior mean D_bayes", rtol=1e-6, hints=hints_b)
     problems += checker.compare_array(D_draft, ref_draft, "your Eq. 5.6 D_draft", rtol=1e-6, hints=hints_d)

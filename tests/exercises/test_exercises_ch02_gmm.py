@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from pedagogy_lib.exercises import ch02_gmm as check
 
@@ -37,10 +38,26 @@ def _resp(p, *, prior=True, logdet=True, inverse=True, half=True):
     return e / e.sum()
 
 
+def _tstar_bisect(p, lo=0.0, hi=1.0):
+    """Where the segment mu_j -> a crosses the boundary: bisection on the sign of the log-ratio of
+    pi N(y; mu, Sigma) for the two classes (scipy's multivariate normal), no formula used."""
+    def g(t):
+        y = p.mu_j + t * (p.a - p.mu_j)
+        return (np.log(p.pi_k) + stats.multivariate_normal(p.mu_k, p.Sigma).logpdf(y)
+                - np.log(p.pi_j) - stats.multivariate_normal(p.mu_j, p.Sigma).logpdf(y))
+    assert g(lo) < 0 < g(hi)
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if g(mid) < 0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def _tstar(p):
+    """Eq. 2.9 on the segment y(t) = mu_j + t (a - mu_j): -d^2/2 + t c = log(pi_j/pi_k)."""
     delta = p.mu_k - p.mu_j
     d2 = delta @ np.linalg.inv(p.Sigma) @ delta
-    return 0.5 + np.log(p.pi_j / p.pi_k) / d2                   # from Eq. 2.9 on the segment
+    c = (p.a - p.mu_j) @ np.linalg.inv(p.Sigma) @ delta
+    return (0.5 * d2 + np.log(p.pi_j / p.pi_k)) / c
 
 
 def _qda(p, *, logdet=True, pi=None, var=True):
@@ -113,26 +130,50 @@ def test_responsibilities_unnormalized_and_wrong_shape_and_none():
 # ---------------------------------------------------------------------------------------------
 
 def test_boundary_point_correct_passes():
-    assert check.boundary_point(_tstar(check.EX_TSTAR))
-    assert check.boundary_point(np.array(_tstar(check.EX_TSTAR)))
+    p = check.EX_TSTAR
+    np.testing.assert_allclose(_tstar(p), _tstar_bisect(p), rtol=1e-10)
+    assert check.boundary_point(_tstar_bisect(p))
+    assert check.boundary_point(np.array(_tstar(p)))
+
+
+def test_boundary_point_end_is_off_the_centre_line():
+    """a is not on the line through the means, so the page's crossing of the centre line (log(pi_j/pi_k)/d
+    past the midpoint, t = 1/2 + log(pi_j/pi_k)/d^2 on the segment to mu_k) is not the answer."""
+    p = check.EX_TSTAR
+    delta, v = p.mu_k - p.mu_j, p.a - p.mu_j
+    assert abs(delta[0] * v[1] - delta[1] * v[0]) > 1.0
+    assert 0.0 < _tstar(p) < 1.0 and p.pi_j > p.pi_k
+
+
+def test_the_pages_centre_line_crossing_copied_fails():
+    """Page cell 24: shift = log(pj / pk) / d along the centre line; divided by d it is t past 1/2 on the
+    segment from mu_j to mu_k. On the segment to a it is wrong, and the checker names the slip."""
+    p = check.EX_TSTAR
+    delta = p.mu_k - p.mu_j
+    d = np.sqrt(delta @ np.linalg.solve(p.Sigma, delta))
+    copied = 0.5 + (np.log(p.pi_j / p.pi_k) / d) / d
+    assert abs(copied - _tstar_bisect(p)) > 0.05
+    r = check.boundary_point(copied)
+    assert not r and "segment between the two means" in str(r)
 
 
 def test_boundary_point_typical_mistakes():
     p = check.EX_TSTAR
-    delta = p.mu_k - p.mu_j
-    d2 = delta @ np.linalg.inv(p.Sigma) @ delta
+    delta, v = p.mu_k - p.mu_j, p.a - p.mu_j
+    Si = np.linalg.inv(p.Sigma)
+    d2, c = delta @ Si @ delta, v @ Si @ delta
     lr = np.log(p.pi_j / p.pi_k)
     cases = {
-        0.5 - lr / d2: "wrong sign",
-        0.5 + lr / (delta @ delta): "Euclidean distance",
-        0.5 + lr / np.sqrt(d2): "rather than its square",
-        0.5: "priors are ignored",
-        1 - _tstar(p): "measured from mu_k",
+        (0.5 * d2 - lr) / c: "wrong sign",
+        (0.5 * delta @ delta + lr) / (v @ delta): "Euclidean inner products",
+        lr / c: "midpoint term is missing",
+        0.5 * d2 / c: "priors are ignored",
+        1 - _tstar(p): "measured from a",
     }
     for wrong, message in cases.items():
         r = check.boundary_point(wrong)
         assert not r and message in str(r), (wrong, str(r))
-    r = check.boundary_point(0.9)
+    r = check.boundary_point(0.99)
     assert not r and "not within tolerance" in str(r)
     r = check.boundary_point(None)
     assert not r and "None" in str(r)

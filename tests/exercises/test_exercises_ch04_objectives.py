@@ -77,26 +77,70 @@ def test_marble_none_fails_gracefully():
 
 
 # ---------------------------------------------------------------- exercise 2: KL of two Gaussians
-def _kl_quad(mp, vp, mq, vq):
-    p, q = stats.norm(mp, np.sqrt(vp)), stats.norm(mq, np.sqrt(vq))
-    return integrate.quad(lambda y: p.pdf(y) * (p.logpdf(y) - q.logpdf(y)), -30, 30, limit=200)[0]
+def _kl_hermite(mp, Sp, mq, Sq, n=12):
+    """E_p[log p(Y) - log q(Y)] by a tensor Gauss-Hermite rule in the whitened coordinates of p (exact for
+    the quadratic integrand), with scipy's multivariate normal log-densities: no closed form used."""
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    w = w / np.sqrt(2 * np.pi)
+    Z = np.stack(np.meshgrid(z, z, indexing="ij"), -1).reshape(-1, 2)
+    W = np.outer(w, w).ravel()
+    Y = mp + Z @ np.linalg.cholesky(Sp).T
+    p, q = stats.multivariate_normal(mp, Sp), stats.multivariate_normal(mq, Sq)
+    return float(W @ (p.logpdf(Y) - q.logpdf(Y)))
+
+
+def _kl_dblquad(mp, Sp, mq, Sq):
+    """The same expectation by adaptive two-dimensional quadrature (a second, independent oracle)."""
+    p, q = stats.multivariate_normal(mp, Sp), stats.multivariate_normal(mq, Sq)
+    f = lambda y2, y1: p.pdf([y1, y2]) * (p.logpdf([y1, y2]) - q.logpdf([y1, y2]))  # noqa: E731
+    return integrate.dblquad(f, mp[0] - 9, mp[0] + 9, mp[1] - 9, mp[1] + 9, epsabs=1e-10)[0]
+
+
+def _kl_1d_sum(mp, Sp, mq, Sq):
+    """The page's one-dimensional H_pq - H_p applied to each coordinate's marginals and summed."""
+    return sum(0.5 * np.log(2 * np.pi * Sq[i, i]) + (Sp[i, i] + (mp[i] - mq[i]) ** 2) / (2 * Sq[i, i])
+               - 0.5 * np.log(2 * np.pi * np.e * Sp[i, i]) for i in range(2))
+
+
+def test_gaussian_kl_pair_is_two_dimensional_and_correlated():
+    mp, Sp, mq, Sq = check.EX_KL
+    assert np.shape(mp) == (2,) and np.shape(Sp) == (2, 2)
+    for S in (Sp, Sq):
+        assert abs(S[0, 1]) > 0.2 and np.linalg.eigvalsh(S)[0] > 0.1
 
 
 def test_gaussian_kl_correct_passes_against_quadrature():
-    mp, vp, mq, vq = check.EX_KL
-    ref = _kl_quad(mp, vp, mq, vq)
-    # hand value: 0.5 * (0.25 + 2.25/2 - 1 + log 4) = 0.5 * (0.375 + 1.386294...) = 0.880647...
-    np.testing.assert_allclose(ref, 0.5 * (0.25 + 1.125 - 1 + np.log(4.0)), rtol=1e-8)
+    e = check.EX_KL
+    ref = _kl_hermite(*e)
+    np.testing.assert_allclose(ref, _kl_dblquad(*e), rtol=1e-6)
     assert check.gaussian_kl(ref)
 
 
+def test_the_pages_one_dimensional_formula_copied_fails():
+    """Markdown cell 32 prints H_pq for a one-dimensional q (and kl_forward codes it): used coordinate by
+    coordinate on the exercise's pair it misses the correlations, and the checker says so."""
+    e = check.EX_KL
+    wrong = _kl_1d_sum(*e)
+    assert abs(wrong - _kl_hermite(*e)) > 0.05
+    res = check.gaussian_kl(wrong)
+    assert not res and "independent" in str(res)
+
+
 @pytest.mark.parametrize("make,fragment", [
-    (lambda mp, vp, mq, vq: _kl_quad(mq, vq, mp, vp), "other direction"),
-    (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vq - 1) + np.log(vq / vp), "log term"),
-    (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vq + np.log(vq / vp)), "a constant term is missing"),
-    (lambda mp, vp, mq, vq: stats.norm(mp, np.sqrt(vp)).entropy() + _kl_quad(mp, vp, mq, vq), "cross entropy"),
-    (lambda mp, vp, mq, vq: 0.5 * (vp / vq + (mq - mp) ** 2 / vp - 1 + np.log(vq / vp)), "variance of p"),
-    (lambda mp, vp, mq, vq: _kl_quad(mp, vp, mq, vq) + 0.05, "not within tolerance"),
+    (lambda mp, Sp, mq, Sq: _kl_hermite(mq, Sq, mp, Sp), "other direction"),
+    (lambda mp, Sp, mq, Sq: _kl_hermite(mp, Sp, mq, Sq) + 0.5 * np.log(np.linalg.det(Sq) / np.linalg.det(Sp)),
+     "lacks its factor one half"),
+    (lambda mp, Sp, mq, Sq: _kl_hermite(mp, Sp, mq, Sq) - np.log(np.linalg.det(Sq) / np.linalg.det(Sp)),
+     "upside down"),
+    (lambda mp, Sp, mq, Sq: _kl_hermite(mp, Sp, mq, Sq) + 1.0, "a constant term is missing"),
+    (lambda mp, Sp, mq, Sq: _kl_hermite(mp, Sp, mq, Sq) + 0.5, "once, not once per dimension"),
+    (lambda mp, Sp, mq, Sq: _kl_hermite(mp, Sp, mq, Sq) + stats.multivariate_normal(mp, Sp).entropy(),
+     "cross entropy"),
+    (lambda mp, Sp, mq, Sq: 0.5 * (np.trace(np.linalg.inv(Sp) @ Sq) + (mq - mp) @ np.linalg.inv(Sq) @ (mq - mp)
+                                   - 2 + np.log(np.linalg.det(Sq) / np.linalg.det(Sp))), "trace term"),
+    (lambda mp, Sp, mq, Sq: 0.5 * (np.trace(np.linalg.inv(Sq) @ Sp) + (mq - mp) @ np.linalg.inv(Sp) @ (mq - mp)
+                                   - 2 + np.log(np.linalg.det(Sq) / np.linalg.det(Sp))), "covariance of p"),
+    (lambda mp, Sp, mq, Sq: _kl_hermite(mp, Sp, mq, Sq) + 0.05, "not within tolerance"),
 ])
 def test_gaussian_kl_wrong_answers_fail_with_hint(make, fragment):
     res = check.gaussian_kl(make(*check.EX_KL))
@@ -216,10 +260,13 @@ def test_the_quad_vec_route_to_the_gaussian_kl_is_refused_when_graded():
     imports = ("from pedagogy_lib.exercises import ch04_objectives as check\nimport numpy as np\n"
                "from scipy import integrate, stats\n")
     code = ("e = check.EX_KL\n"
-            "sp, sq = np.sqrt(e.sigma2_p), np.sqrt(e.sigma2_q)\n"
-            "f = lambda y: stats.norm.pdf(y, e.mu_p, sp) * (stats.norm.logpdf(y, e.mu_p, sp)\n"
-            "                                               - stats.norm.logpdf(y, e.mu_q, sq))\n"
-            "my_kl = float(integrate.quad_vec(f, -np.inf, np.inf)[0])\n")
+            "p = stats.multivariate_normal(e.mu_p, e.Sigma_p)\n"
+            "q = stats.multivariate_normal(e.mu_q, e.Sigma_q)\n"
+            "y2 = np.linspace(-10, 10, 401)\n"
+            "def f(y1):\n"
+            "    Y = np.stack([np.full_like(y2, y1), y2], -1)\n"
+            "    return np.sum(p.pdf(Y) * (p.logpdf(Y) - q.logpdf(Y))) * (y2[1] - y2[0])\n"
+            "my_kl = float(integrate.quad_vec(f, -10, 10)[0])\n")
     assert_refused_when_graded(check, "ex-4-2-gaussian-kl", "gaussian_kl", "my_kl", imports, code)
 
 

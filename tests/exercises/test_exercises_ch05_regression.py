@@ -51,24 +51,33 @@ def test_normal_equations_none_fails_gracefully():
 
 # ---------------------------------------------------------------- exercise 2: ridge conventions
 def _refs():
-    """Both answers from scikit-learn's Ridge after whitening the prior: with Sigma_d = L L^T and
-    d = L u, u ~ N(0, I), the inputs L^T Y carry an isotropic unit-variance prior, so the posterior
-    mean is Ridge(alpha=sigma^2) on them and Eq. 5.6 as printed is Ridge(alpha=N sigma^2); D = U L^T."""
-    Y, X, S_d, s2 = check.EX_RIDGE
+    """Both answers from scikit-learn's Ridge after centring and whitening the prior: with
+    Sigma_d = L L^T and d = m_d + L u, u ~ N(0, I), the inputs L^T Y and the outputs X - m_d^T Y carry
+    an isotropic unit-variance zero-mean prior, so the posterior mean is Ridge(alpha=sigma^2) on them
+    and Eq. 5.6's convention is Ridge(alpha=N sigma^2); D = m_d^T + U L^T."""
+    Y, X, m, S_d, s2 = check.EX_RIDGE
     N = Y.shape[1]
     L = np.linalg.cholesky(S_d)
-    Yw = L.T @ Y
-    bayes = Ridge(alpha=s2, fit_intercept=False, solver="cholesky").fit(Yw.T, X.T).coef_
-    draft = Ridge(alpha=N * s2, fit_intercept=False, solver="cholesky").fit(Yw.T, X.T).coef_
-    return bayes.reshape(1, -1) @ L.T, draft.reshape(1, -1) @ L.T
+    Yw, Xc = L.T @ Y, X - m[None, :] @ Y
+    bayes = Ridge(alpha=s2, fit_intercept=False, solver="cholesky").fit(Yw.T, Xc.T).coef_
+    draft = Ridge(alpha=N * s2, fit_intercept=False, solver="cholesky").fit(Yw.T, Xc.T).coef_
+    return m[None, :] + bayes.reshape(1, -1) @ L.T, m[None, :] + draft.reshape(1, -1) @ L.T
 
 
-def test_ridge_prior_is_not_isotropic():
-    """The page's code handles Sigma_d = sigma_d^2 I only; the exercise's prior has unequal variances and
-    a correlation, so no scalar penalty lambda I gives the posterior mean."""
-    Y, X, S_d, s2 = check.EX_RIDGE
+def _averaged_objective(d):
+    """Eq. 5.6's convention: (1/N) sum_n [ (x_n - d^T y_n)^2 / (2 sigma^2) + (d - m)^T Sigma_d^{-1} (d - m) / 2 ]."""
+    Y, X, m, S_d, s2 = check.EX_RIDGE
+    r = X[0] - d @ Y
+    return np.mean(r ** 2 / (2 * s2) + 0.5 * (d - m) @ np.linalg.solve(S_d, d - m))
+
+
+def test_ridge_prior_is_not_isotropic_and_not_centred():
+    """The page's code handles Sigma_d = sigma_d^2 I only and its formulas a zero-mean prior; the
+    exercise's prior has unequal variances, a correlation and a mean away from zero, so no scalar
+    penalty lambda I, and no zero-mean formula, gives the posterior mean."""
+    Y, X, m, S_d, s2 = check.EX_RIDGE
     assert np.ptp(np.diag(S_d)) > 0.5 and np.abs(S_d - np.diag(np.diag(S_d))).max() > 0.2
-    assert np.linalg.eigvalsh(S_d)[0] > 0.1
+    assert np.linalg.eigvalsh(S_d)[0] > 0.1 and np.abs(m).max() >= 1.0
     bayes, _ = _refs()
     G, B = Y @ Y.T, X @ Y.T
     best = min(np.abs(np.linalg.solve(G + lam * np.eye(3), B.T).T - bayes).max()
@@ -76,17 +85,22 @@ def test_ridge_prior_is_not_isotropic():
     assert best > 1e-2
 
 
-def test_ridge_refs_match_posterior_mean_and_printed_eq_5_6():
-    Y, X, S_d, s2 = check.EX_RIDGE
-    N, M = Y.shape[1], Y.shape[0]
+def test_ridge_refs_match_posterior_mean_and_eq_5_6_convention():
+    Y, X, m, S_d, s2 = check.EX_RIDGE
+    N = Y.shape[1]
     bayes, draft = _refs()
-    # posterior mean by conditioning the joint Gaussian of (d, x) densely: d ~ N(0, S_d), x = Y^T d + noise
+    # posterior mean by conditioning the joint Gaussian of (d, x) densely: d ~ N(m, S_d), x = Y^T d + noise
     C_xx = Y.T @ S_d @ Y + s2 * np.eye(N)
-    cond = (S_d @ Y @ np.linalg.solve(C_xx, X.T)).T
+    cond = m[None, :] + (S_d @ Y @ np.linalg.solve(C_xx, X[0] - m @ Y))[None, :]
     np.testing.assert_allclose(bayes, cond, rtol=1e-10)
-    # Eq. 5.6 as printed, with averages <.>
-    printed = (X @ Y.T / N) @ np.linalg.inv(Y @ Y.T / N + s2 * np.linalg.inv(S_d))
-    np.testing.assert_allclose(draft, printed, rtol=1e-10)
+    # Eq. 5.6's convention: the averaged objective is stationary at draft (central differences) and larger
+    # a little way off in every coordinate direction
+    h = 1e-5
+    grad = np.array([(_averaged_objective(draft[0] + h * e) - _averaged_objective(draft[0] - h * e)) / (2 * h)
+                     for e in np.eye(3)])
+    assert np.abs(grad).max() < 1e-7
+    f0 = _averaged_objective(draft[0])
+    assert all(_averaged_objective(draft[0] + t * e) > f0 for e in np.eye(3) for t in (-1e-2, 1e-2))
     assert np.abs(bayes - draft).max() > 1e-2
 
 
@@ -95,16 +109,17 @@ def test_ridge_conventions_correct_passes():
     assert res and "correct" in str(res)
 
 
-def _ridge(P, avg=False):
-    Y, X, _, _ = check.EX_RIDGE
+def _ridge(P, c=0.0, avg=False):
+    """(X Y^T + c)(Y Y^T + P)^{-1}, with averages of X Y^T and Y Y^T if avg."""
+    Y, X, _, _, _ = check.EX_RIDGE
     N = Y.shape[1] if avg else 1
-    return np.linalg.solve(Y @ Y.T / N + P, Y @ X.T / N).T
+    return np.linalg.solve(Y @ Y.T / N + P, (Y @ X.T / N + np.reshape(c, (-1, 1)))).T
 
 
 def test_the_pages_isotropic_code_copied_fails():
     """The page's hidden check writes D_post = X Y^T (Y Y^T + lam I)^{-1}: with any scalar read off Sigma_d
     (its mean variance, its largest or smallest) it is not the answer."""
-    Y, X, S_d, s2 = check.EX_RIDGE
+    Y, X, m, S_d, s2 = check.EX_RIDGE
     N = Y.shape[1]
     for s2d in (np.trace(S_d) / 3, np.diag(S_d).max(), np.diag(S_d).min()):
         lam = s2 / s2d
@@ -113,19 +128,46 @@ def test_the_pages_isotropic_code_copied_fails():
         assert not check.ridge_conventions(D_post, D_draft)
 
 
+def test_the_pages_printed_formulas_copied_fail():
+    """Step 1 prints D_post = X Y^T (Y Y^T + sigma^2 Sigma_d^{-1})^{-1} and Step 3 prints Eq. 5.6 with
+    <.> for a general Sigma_d, but both for a zero-mean prior: with the exercise's Sigma_d and sigma2
+    put in, they are not the answer (and the message names the missing prior mean)."""
+    Y, X, m, S_d, s2 = check.EX_RIDGE
+    N = Y.shape[1]
+    P = s2 * np.linalg.inv(S_d)
+    D_post = np.linalg.solve((Y @ Y.T + P).T, (X @ Y.T).T).T
+    D_draft = np.linalg.solve((Y @ Y.T / N + P).T, (X @ Y.T / N).T).T
+    res = check.ridge_conventions(D_post, D_draft)
+    assert not res and "centred at zero" in str(res)
+    bayes, draft = _refs()
+    assert np.abs(D_post - bayes).max() > 0.1 and np.abs(D_draft - draft).max() > 0.1
+
+
 @pytest.mark.parametrize("which,fragment", [
     ("swapped", "counted N times"),
+    ("zero_mean", "centred at zero"),
+    ("mean_after", "added the prior mean after solving"),
+    ("mean_no_precision", "lacks the prior precision"),
+    ("mean_no_sigma2", "lacks the noise variance"),
     ("uninverted", "Sigma_d itself"),
     ("diagonal", "only the diagonal"),
     ("no_sigma2", "left out the noise variance"),
     ("ols", "without the prior"),
 ])
 def test_ridge_wrong_bayes_fails_with_hint(which, fragment):
-    Y, X, S_d, s2 = check.EX_RIDGE
+    Y, X, m, S_d, s2 = check.EX_RIDGE
     bayes, draft = _refs()
     P = np.linalg.inv(S_d)
-    wrong = {"swapped": draft, "uninverted": _ridge(s2 * S_d), "diagonal": _ridge(s2 * np.diag(1 / np.diag(S_d))),
-             "no_sigma2": _ridge(P), "ols": _ridge(0 * P)}[which]
+    Pdiag = np.diag(1 / np.diag(S_d))
+    wrong = {"swapped": lambda: draft,
+             "zero_mean": lambda: _ridge(s2 * P),
+             "mean_after": lambda: _ridge(s2 * P) + m,
+             "mean_no_precision": lambda: _ridge(s2 * P, s2 * m),
+             "mean_no_sigma2": lambda: _ridge(s2 * P, P @ m),
+             "uninverted": lambda: _ridge(s2 * S_d, s2 * S_d @ m),
+             "diagonal": lambda: _ridge(s2 * Pdiag, s2 * Pdiag @ m),
+             "no_sigma2": lambda: _ridge(P, P @ m),
+             "ols": lambda: _ridge(0 * P)}[which]()
     res = check.ridge_conventions(wrong, draft)
     assert not res
     assert fragment in str(res)
@@ -133,14 +175,21 @@ def test_ridge_wrong_bayes_fails_with_hint(which, fragment):
 
 @pytest.mark.parametrize("which,fragment", [
     ("bayes", "sums form"),
+    ("zero_mean", "centred at zero"),
+    ("mean_once", "not counted the same number of times"),
     ("mixed", "averaged X Y^T but summed"),
     ("uninverted", "Sigma_d itself"),
 ])
 def test_ridge_wrong_draft_fails_with_hint(which, fragment):
-    Y, X, S_d, s2 = check.EX_RIDGE
+    Y, X, m, S_d, s2 = check.EX_RIDGE
+    N = Y.shape[1]
     bayes, draft = _refs()
-    wrong = {"bayes": bayes, "mixed": _ridge(s2 * np.linalg.inv(S_d)) / Y.shape[1],
-             "uninverted": _ridge(s2 * S_d, avg=True)}[which]
+    P = np.linalg.inv(S_d)
+    wrong = {"bayes": lambda: bayes,
+             "zero_mean": lambda: _ridge(s2 * P, avg=True),
+             "mean_once": lambda: _ridge(N * s2 * P, s2 * P @ m),
+             "mixed": lambda: _ridge(s2 * P, s2 * P @ m) / N,
+             "uninverted": lambda: _ridge(s2 * S_d, s2 * S_d @ m, avg=True)}[which]()
     res = check.ridge_conventions(bayes, wrong)
     assert not res
     assert fragment in str(res)
