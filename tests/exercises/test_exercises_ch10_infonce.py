@@ -177,6 +177,24 @@ def _page_cell_14(F):
     return np.log(K * probs).mean()
 
 
+def test_the_standard_error_over_batches_matches_the_spread_of_repeated_estimates():
+    """Independent oracle for the graded standard error: draw 4000 independent sets of 8 batches (K = 16,
+    optimal critic at rho = 0.9) and compare the spread of the estimate with the root-mean-square of the
+    batch standard error that the reference returns."""
+    r = np.random.default_rng(20251)
+    n, K, rho = 8, 16, 0.9
+    W, B = rho / (1 - rho**2), -0.5 * rho**2 / (1 - rho**2)
+    est, se = [], []
+    for _ in range(4000):
+        z = r.standard_normal((n, K))
+        y = rho * z + np.sqrt(1 - rho**2) * r.standard_normal((n, K))
+        F = W * z[:, :, None] * y[:, None, :] + B * (y**2)[:, None, :]
+        e, s = _bound_by_scipy(F)
+        est.append(e)
+        se.append(s)
+    assert np.std(est) == pytest.approx(np.sqrt(np.mean(np.square(se))), rel=0.05)
+
+
 @pytest.mark.parametrize("right", [_bound_by_scipy, _bound_by_library])
 def test_infonce_bound_reference_passes(right):
     assert ch10_infonce.infonce_bound(right)
