@@ -109,11 +109,15 @@ EX_FREE_ENERGY = checker.book_or_drawn(FreeEnergyProblem(
                 [0.2, 0.8], [0.6, 0.4], [0.05, 0.95], [0.7, 0.3]]),
 ), _draw_free_energy, seed=631)
 
-#: Exercise 2: ``(theta, y)`` test cases for one EM step of the symmetric mixture.
+#: Exercise 2: ``(theta, y, w, sigma_plus, sigma_minus)`` test cases for one EM step of a two-component
+#: mixture with means +theta and -theta, weights w and 1 - w and known standard deviations sigma_plus and
+#: sigma_minus. The page codes only w = 1/2 and sigma_plus = sigma_minus = 1; here the weights and the two
+#: standard deviations differ in every case, so the page's posterior and its vertex (which needs equal
+#: variances) do not carry over.
 EX_EM_CASES = (
-    (0.3, np.array([1.3, -0.4, 2.1, 0.2, -1.7, 0.9, -2.4, 1.1])),
-    (-0.8, np.array([0.5, 1.5, -2.0, 2.5, -0.1])),
-    (2.0, np.array([-3.1, 2.9, 1.8, -2.2, 0.4, -0.6, 3.3])),
+    (0.3, np.array([1.3, -0.4, 2.1, 0.2, -1.7, 0.9, -2.4, 1.1]), 0.3, 0.8, 1.5),
+    (-0.8, np.array([0.5, 1.5, -2.0, 2.5, -0.1]), 0.65, 1.4, 0.6),
+    (2.0, np.array([-3.1, 2.9, 1.8, -2.2, 0.4, -0.6, 3.3]), 0.8, 2.0, 0.7),
 )
 
 _PI = np.array([0.5, 0.3, 0.2])
@@ -265,46 +269,83 @@ def free_energy(F, kl):
     return checker.result("free energy = negative log likelihood + KL (Eq. 6.6)", problems)
 
 
-def _em_step_ref(theta, y):
-    q = _posterior(toy_log_joint(theta, y))
-    return float(np.mean((q[:, 0] - q[:, 1]) * y))
+def _two_sigma_log_joint(theta, y, w, s_plus, s_minus):
+    """log p_hat(X_k = 1, y_n) of the mixture with weights (w, 1 - w), means (+theta, -theta) and standard
+    deviations (s_plus, s_minus), shape (N, 2)."""
+    y = np.asarray(y, dtype=float)
+    return (np.log([w, 1.0 - w])
+            + np.stack([norm.logpdf(y, loc=theta, scale=s_plus), norm.logpdf(y, loc=-theta, scale=s_minus)],
+                       axis=-1))
+
+
+def _vertex(q, y, s_plus, s_minus):
+    """The maximizer over theta of sum_n [q_n1 log N(y_n; theta, s_plus^2) + q_n2 log N(y_n; -theta,
+    s_minus^2)]: a precision-weighted average."""
+    a, b = q[:, 0] / s_plus**2, q[:, 1] / s_minus**2
+    return float(np.sum((a - b) * y) / np.sum(a + b))
+
+
+def _em_step_ref(theta, y, w, s_plus, s_minus):
+    q = _posterior(_two_sigma_log_joint(theta, y, w, s_plus, s_minus))
+    return _vertex(q, y, s_plus, s_minus)
 
 
 def em_step(fn):
-    """Exercise 2, ``ex-6-3-em-step``: your function ``fn(theta, y)`` returning the parameter after one EM
-    iteration of the symmetric mixture.
+    """Exercise 2, ``ex-6-3-em-step``: your function ``fn(theta, y, w, sigma_plus, sigma_minus)`` returning
+    the parameter after one EM iteration of the mixture with means +theta and -theta, weights w and 1 - w
+    and known standard deviations sigma_plus and sigma_minus.
 
-    ``theta`` is a number and ``y`` a 1-D array; ``fn`` returns one number. It is run on every case
-    of :data:`EX_EM_CASES`. The checker recognizes hard assignments, only one component's weight,
-    a gradient returned for the parameter, and the prior used in the E step.
+    ``theta``, ``w`` and the standard deviations are numbers and ``y`` a 1-D array; ``fn`` returns one
+    number. It is run on every case of :data:`EX_EM_CASES`. The checker recognizes hard assignments,
+    only one component's weight, a gradient returned for the parameter, the prior used in the E step,
+    the page's symmetric mixture, the equal-variance M step, an E step without the weights, an E step with unit
+    variances, and an E step without the normalizers of the densities.
     """
-    cases = [((theta, y.copy()), _em_step_ref(theta, y)) for theta, y in EX_EM_CASES]
-    problems = checker.compare_function(fn, cases, "your em_step", rtol=1e-8,
-                                      describe=lambda a: f"theta = {a[0]}, N = {len(a[1])}")
+    cases = [((theta, y.copy(), w, sp, sm), _em_step_ref(theta, y, w, sp, sm))
+             for theta, y, w, sp, sm in EX_EM_CASES]
+    problems = checker.compare_function(
+        fn, cases, "your em_step", rtol=1e-8,
+        describe=lambda a: f"theta = {a[0]}, N = {len(a[1])}, w = {a[2]}, sigmas = ({a[3]}, {a[4]})")
+    title = "one EM step of the two-variance mixture"
     if not problems:
-        return checker.result("one EM step of the symmetric mixture", [])
+        return checker.result(title, [])
     # diagnose typical slips on the first case (messages never reveal the reference)
-    theta, y = EX_EM_CASES[0]
+    theta, y, w, sp, sm = EX_EM_CASES[0]
     try:
-        out = float(fn(theta, y.copy()))
+        out = float(fn(theta, y.copy(), w, sp, sm))
     except Exception:  # noqa: BLE001 - already reported above
-        return checker.result("one EM step of the symmetric mixture", problems)
-    q = _posterior(toy_log_joint(theta, y))
-    hard = np.where(q[:, 0] >= q[:, 1], 1.0, -1.0)
-    grad = np.mean((q[:, 0] - q[:, 1]) * y) - theta       # gradient of the average log likelihood
+        return checker.result(title, problems)
+    q = _posterior(_two_sigma_log_joint(theta, y, w, sp, sm))
+    hard = np.column_stack([q[:, 0] >= q[:, 1], q[:, 0] < q[:, 1]]).astype(float)
+    prior = np.tile([w, 1.0 - w], (len(y), 1))
+    a, b = q[:, 0] / sp**2, q[:, 1] / sm**2
+    grad = float(np.sum((a * (y - theta) - b * (y + theta))))   # gradient of the log likelihood
     wrong = {
         "you used hard assignments (argmax of the posterior) instead of the posterior probabilities":
-            float(np.mean(hard * y)),
-        "you used q_n1 alone as the weight: the component with mean -theta also pulls on theta, "
-        "with weight -q_n2": float(np.sum(q[:, 0] * y) / np.sum(q[:, 0])),
-        "you returned the gradient of the average log likelihood, not the new parameter": float(grad),
-        "you used the prior (1/2, 1/2) instead of the posterior in the E step": 0.0,
+            _vertex(hard, y, sp, sm),
+        "you used q_n1 alone as the weight: the component with mean -theta also pulls on theta":
+            float(np.sum(a * y) / np.sum(a)),
+        "you returned the gradient of the log likelihood, not the new parameter": grad,
+        "you returned the gradient of the average log likelihood, not the new parameter": grad / len(y),
+        "you used the prior (w, 1 - w) instead of the posterior in the E step": _vertex(prior, y, sp, sm),
+        "you ran the page's symmetric mixture (weights 1/2, unit variances), not this one":
+            (lambda qs: float(np.mean((qs[:, 0] - qs[:, 1]) * y)))(
+                _posterior(_two_sigma_log_joint(theta, y, 0.5, 1.0, 1.0))),
+        "you took the M step of a mixture whose components have equal variances":
+            float(np.mean((q[:, 0] - q[:, 1]) * y)),
+        "you left the weights w and 1 - w out of the E step":
+            _vertex(_posterior(_two_sigma_log_joint(theta, y, 0.5, sp, sm)), y, sp, sm),
+        "you left the standard deviations out of the E step (as if both were one)":
+            _vertex(_posterior(_two_sigma_log_joint(theta, y, w, 1.0, 1.0)), y, sp, sm),
+        "you dropped the normalizers 1/sigma of the two densities in the E step":
+            _vertex(_posterior(np.log([w, 1.0 - w]) - 0.5 * (np.asarray(y)[:, None] - [theta, -theta]) ** 2
+                               / np.array([sp, sm]) ** 2), y, sp, sm),
     }
     for description, value in wrong.items():
         if np.isclose(out, value, rtol=1e-8, atol=1e-10):
             problems = [f"your em_step is what you get if {description}."]
             break
-    return checker.result("one EM step of the symmetric mixture", problems)
+    return checker.result(title, problems)
 
 
 def bits_back(gross, net):

@@ -157,10 +157,11 @@ def predictor_weights(answer) -> CheckResult:
 def _bound_cases():
     """Score arrays the student's function has not seen, shape (n_batches, K, K) with F[b, i, j] = h(y_j, z_i):
     the smallest K, bilinear and quadratic critics on correlated Gaussian pairs, and a sharp critic whose
-    scores run far beyond a hundred (exponentials overflow there unless the largest score is taken out)."""
+    scores run far beyond a hundred (exponentials overflow there unless the largest score is taken out).
+    Every case has at least three batches, so the standard error over batches is defined."""
     r = problem_rng(10124)
     cases = []
-    for n, K, D, rho, scale in [(1, 2, 1, 0.6, 1.0), (6, 8, 1, 0.8, 1.0), (3, 16, 2, 0.9, 60.0),
+    for n, K, D, rho, scale in [(4, 2, 1, 0.6, 1.0), (6, 8, 1, 0.8, 1.0), (3, 16, 2, 0.9, 60.0),
                                 (10, 5, 2, -0.5, 1.0)]:
         z = r.standard_normal((n, K, D))
         y = rho * z + np.sqrt(1 - rho ** 2) * r.standard_normal((n, K, D))
@@ -181,47 +182,68 @@ def _log_softmax_positive(F: np.ndarray, axis: int) -> np.ndarray:
 
 def infonce_bound(fn) -> CheckResult:
     """Exercise (d), ``ex-10-1-2-bound-function``: your function ``fn(F)`` returning the InfoNCE estimate
-    of the statement, a single number in nats.
+    of the statement and its standard error, two numbers in nats.
 
     ``F`` has shape (n_batches, K, K); entry [b, i, j] is the critic's score of candidate j for anchor i of
     batch b, and anchor i's positive is candidate i. It is run on score arrays made here, from K = 2 up,
     one of them with scores far beyond a hundred. The checker recognizes the softmax taken over the anchors
-    instead of the candidates, the loss returned in place of the estimate, and the number of negatives
-    used in place of K.
+    instead of the candidates, the loss returned in place of the estimate, the number of negatives used in
+    place of K, a standard error that treats every anchor as independent, a standard deviation returned
+    in place of a standard error, and the divisor n_batches in place of n_batches - 1.
     """
-    title = "InfoNCE estimate from a batch of scores (Eqs. 10.6-10.7)"
+    title = "InfoNCE estimate and its standard error from batches of scores (Eqs. 10.6-10.7)"
     if not callable(fn):
         return result(title, [f"my_bound should be a function of the scores F; got {type(fn).__name__}."])
     problems = []
     for i, F in enumerate(_bound_cases()):
         n, K = F.shape[0], F.shape[1]
         sharp = np.abs(F).max() > 100
-        where = (f"test problem {i + 1} ({n} batch{'es' if n > 1 else ''} of K = {K} pairs"
+        where = (f"test problem {i + 1} ({n} batches of K = {K} pairs"
                  f"{', large scores' if sharp else ''})")
         try:
             out = fn(F.copy())
         except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
             problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
             break
-        loss = -_log_softmax_positive(F, 2).mean()
-        if sharp:
-            try:
-                value = None if out is None else np.asarray(out, dtype=float)
-            except (TypeError, ValueError):
-                value = None
-            if value is not None and not np.all(np.isfinite(value)):
-                problems = [f"the output on {where} is not finite: the exponential of a large score "
-                            "overflows. Subtract each row's largest score before exponentiating; the softmax "
-                            "does not change."]
-                break
+        try:
+            value = None if out is None else np.asarray(out, dtype=float)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or value.shape != (2,):
+            problems = [f"my_bound should return two numbers, the estimate and its standard error (on {where}); "
+                        f"got {'None (did you forget to return?)' if out is None else type(out).__name__}"
+                        f"{'' if value is None else ' of shape ' + str(value.shape)}."]
+            break
+        if sharp and not np.all(np.isfinite(value)):
+            problems = [f"the output on {where} is not finite: the exponential of a large score "
+                        "overflows. The softmax does not change when a constant is taken out of a row."]
+            break
+        terms = np.log(K) + _log_softmax_positive(F, 2)           # (n, K): one term per anchor
+        per_batch = terms.mean(axis=1)
+        loss = -terms.mean() + np.log(K)
         hints = {
             "you normalized over the anchors (each column of F), not over the K candidates of one anchor "
             "(each row)": np.log(K) + _log_softmax_positive(F, 1).mean(),
             "you returned the loss L, not the estimate log K - L": loss,
             "you used log(K - 1), the number of negatives; the estimate is log K - L": np.log(K - 1) - loss,
         }
-        problems = compare_scalar(out, np.log(K) - loss, f"the output on {where}", rtol=1e-8, atol=1e-10,
-                                  hints=hints)
+        problems = compare_scalar(value[0], per_batch.mean(), f"the estimate on {where}", rtol=1e-8,
+                                  atol=1e-10, hints=hints)
+        if problems:
+            break
+        se = per_batch.std(ddof=1) / np.sqrt(n)
+        se_hints = {
+            "you treated every anchor as an independent draw; the anchors of a batch share their candidates":
+                terms.std(ddof=1) / np.sqrt(terms.size),
+            "you treated every anchor as an independent draw (and divided by n K); the anchors of a batch "
+            "share their candidates": terms.std(ddof=0) / np.sqrt(terms.size),
+            "you returned the standard deviation of the per-batch estimates, not the standard error of their "
+            "mean": per_batch.std(ddof=1),
+            "you divided the sum of squared deviations by n_batches; the sample variance divides by "
+            "n_batches - 1": per_batch.std(ddof=0) / np.sqrt(n),
+        }
+        problems = compare_scalar(value[1], se, f"the standard error on {where}", rtol=1e-6, atol=1e-12,
+                                  hints=se_hints)
         if problems:
             break
     return result(title, problems)

@@ -127,29 +127,83 @@ def test_free_energy_none_fails_gracefully():
 
 
 # ---------------------------------------------------------------- exercise 2: one EM step
-def em_step_correct(theta, y):
-    q1 = 1.0 / (1.0 + np.exp(-2.0 * theta * y))
-    return np.mean((2 * q1 - 1) * y)
+def _two_sigma_log_joint(theta, y, w, sp, sm):
+    """log(w N(y; +theta, sp^2)) and log((1 - w) N(y; -theta, sm^2)), written out."""
+    y = np.asarray(y, float)[:, None]
+    s = np.array([sp, sm])
+    return (np.log([w, 1.0 - w]) - 0.5 * np.log(2 * np.pi * s**2)
+            - 0.5 * (y - np.array([theta, -theta])) ** 2 / s**2)
+
+
+def _ll(theta, y, w, sp, sm):
+    return float(np.sum(np.log(np.exp(_two_sigma_log_joint(theta, y, w, sp, sm)).sum(1))))
+
+
+def em_step_correct(theta, y, w, sp, sm):
+    q1 = 1.0 / (1.0 + np.exp(-(np.log(w / (1 - w)) - np.log(sp / sm)
+                               - (y - theta) ** 2 / (2 * sp**2) + (y + theta) ** 2 / (2 * sm**2))))
+    a, b = q1 / sp**2, (1 - q1) / sm**2
+    return np.sum((a - b) * y) / np.sum(a + b)
 
 
 def test_em_step_correct_passes():
     assert check.em_step(em_step_correct)
 
 
-def test_em_step_reference_increases_likelihood():
-    # independent sanity check of the reference update: EM never decreases the likelihood
-    for theta, y in check.EX_EM_CASES:
-        ll = lambda t: np.sum(np.log(np.exp(_log_joint(t, y)).sum(1)))   # noqa: E731
-        assert ll(em_step_correct(theta, y)) >= ll(theta) - 1e-12
+def test_em_step_reference_is_the_maximizer_of_the_bound():
+    """Independent oracle: the M step maximizes the expected complete-data log likelihood at the posterior
+    of theta; find that maximizer on a fine grid and refine it by a derivative-free search, and compare."""
+    from scipy.optimize import minimize_scalar
+    for theta, y, w, sp, sm in check.EX_EM_CASES:
+        lj = _two_sigma_log_joint(theta, y, w, sp, sm)
+        q = _post(lj)
+        bound = lambda t: -np.sum(q * _two_sigma_log_joint(t, y, w, sp, sm))   # noqa: E731
+        grid = np.linspace(-6, 6, 12001)
+        t0 = grid[np.argmin([bound(t) for t in grid])]
+        t_star = minimize_scalar(bound, bracket=(t0 - 1e-3, t0, t0 + 1e-3), tol=1e-12).x
+        assert em_step_correct(theta, y, w, sp, sm) == pytest.approx(t_star, abs=1e-6)
+        # and EM never decreases the likelihood
+        assert _ll(em_step_correct(theta, y, w, sp, sm), y, w, sp, sm) >= _ll(theta, y, w, sp, sm) - 1e-12
+
+
+def test_the_cases_are_not_the_pages_model_and_the_page_code_fails():
+    """Every case has unequal weights and unequal standard deviations, so the page's E step (weights 1/2,
+    unit variance) and its vertex mean((q1 - q2) y) both miss, alone or together."""
+    for theta, y, w, sp, sm in check.EX_EM_CASES:
+        assert w != 0.5 and sp != sm
+    page = lambda t, y, w, sp, sm: (lambda q1: np.mean((2 * q1 - 1) * y))(   # noqa: E731
+        1 / (1 + np.exp(-2 * t * y)))
+    res = check.em_step(page)
+    assert not res and "symmetric mixture" in str(res)
+    right_e_page_m = lambda t, y, w, sp, sm: (lambda q: np.mean((q[:, 0] - q[:, 1]) * y))(   # noqa: E731
+        _post(_two_sigma_log_joint(t, y, w, sp, sm)))
+    res = check.em_step(right_e_page_m)
+    assert not res and "equal variances" in str(res)
+
+
+def _vertex(q, y, sp, sm):
+    a, b = q[:, 0] / sp**2, q[:, 1] / sm**2
+    return np.sum((a - b) * y) / np.sum(a + b)
+
+
+def _q(t, y, w, sp, sm):
+    return _post(_two_sigma_log_joint(t, y, w, sp, sm))
 
 
 @pytest.mark.parametrize("fn,fragment", [
-    (lambda t, y: np.mean(np.where(t * y >= 0, 1.0, -1.0) * y), "hard assignments"),
-    (lambda t, y: (lambda q1: np.sum(q1 * y) / np.sum(q1))(1 / (1 + np.exp(-2 * t * y))), "q_n1 alone"),
-    (lambda t, y: em_step_correct(t, y) - t, "gradient"),
-    (lambda t, y: 0.0, "prior"),
-    (lambda t, y: t, "not within tolerance"),
-    (lambda t, y: [1.0, 2.0], "should have shape ()"),
+    (lambda t, y, w, sp, sm: _vertex(np.eye(2)[np.argmax(_q(t, y, w, sp, sm), 1)], y, sp, sm),
+     "hard assignments"),
+    (lambda t, y, w, sp, sm: (lambda q: np.sum(q[:, 0] * y) / np.sum(q[:, 0]))(_q(t, y, w, sp, sm)),
+     "q_n1 alone"),
+    (lambda t, y, w, sp, sm: (lambda q: np.sum(q[:, 0] / sp**2 * (y - t) - q[:, 1] / sm**2 * (y + t))
+                              / len(y))(_q(t, y, w, sp, sm)), "average log likelihood"),
+    (lambda t, y, w, sp, sm: _vertex(np.tile([w, 1 - w], (len(y), 1)), y, sp, sm), "prior"),
+    (lambda t, y, w, sp, sm: _vertex(_q(t, y, 0.5, sp, sm), y, sp, sm), "weights w and 1 - w out"),
+    (lambda t, y, w, sp, sm: _vertex(_q(t, y, w, 1.0, 1.0), y, sp, sm), "as if both were one"),
+    (lambda t, y, w, sp, sm: _vertex(_post(np.log([w, 1 - w]) - 0.5 * (y[:, None] - [t, -t]) ** 2
+                                           / np.array([sp, sm]) ** 2), y, sp, sm), "normalizers"),
+    (lambda t, y, w, sp, sm: t, "not within tolerance"),
+    (lambda t, y, w, sp, sm: [1.0, 2.0], "should have shape ()"),
 ])
 def test_em_step_wrong_answers_fail(fn, fragment):
     res = check.em_step(fn)
@@ -157,10 +211,12 @@ def test_em_step_wrong_answers_fail(fn, fragment):
 
 
 def test_em_step_none_and_errors_fail_gracefully():
-    res = check.em_step(lambda t, y: None)
+    res = check.em_step(lambda t, y, w, sp, sm: None)
     assert not res and "None" in str(res)
-    res = check.em_step(lambda t, y: 1 / 0)
+    res = check.em_step(lambda t, y, w, sp, sm: 1 / 0)
     assert not res and "ZeroDivisionError" in str(res)
+    res = check.em_step(lambda t, y: t)
+    assert not res and "TypeError" in str(res)
     res = check.em_step(None)
     assert not res and "function" in str(res)
 

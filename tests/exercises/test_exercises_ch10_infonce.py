@@ -132,22 +132,67 @@ def test_the_page_states_neither_the_block_information_nor_the_bounded_ceiling_n
 
 
 # ---------------------------------------------------------------- exercise (d): the estimate from scores
-def _bound_by_scipy(F):
-    """The answer with scipy's log-sum-exp (independent of the checker's own)."""
+def _batch_estimates(F):
+    """Per-batch estimates log K - L_b, with scipy's log-sum-exp (independent of the checker's own)."""
     from scipy.special import logsumexp
 
-    return np.log(F.shape[1]) - np.mean(logsumexp(F, axis=2) - np.diagonal(F, axis1=1, axis2=2))
+    return np.log(F.shape[1]) - np.mean(logsumexp(F, axis=2) - np.diagonal(F, axis1=1, axis2=2), axis=1)
+
+
+def _bound_by_scipy(F):
+    """The estimate and its standard error over independent batches."""
+    b = _batch_estimates(F)
+    return b.mean(), np.sqrt(np.sum((b - b.mean()) ** 2) / (len(b) - 1) / len(b))
 
 
 def _bound_by_library(F):
     from pedagogy_lib.contrastive import infonce
 
-    return infonce.infonce_loss(F).bound
+    e = infonce.infonce_loss(F)
+    return e.bound, e.se
 
 
 def _bound_naive(F):
     P = np.exp(F) / np.exp(F).sum(axis=2, keepdims=True)
-    return np.log(F.shape[1]) + np.mean(np.log(np.diagonal(P, axis1=1, axis2=2)))
+    b = np.log(F.shape[1]) + np.mean(np.log(np.diagonal(P, axis1=1, axis2=2)), axis=1)
+    return b.mean(), b.std(ddof=1) / np.sqrt(len(b))
+
+
+def _with_se(F, se):
+    return _bound_by_scipy(F)[0], se
+
+
+def _terms(F):
+    from scipy.special import logsumexp
+
+    return np.log(F.shape[1]) - (logsumexp(F, axis=2) - np.diagonal(F, axis1=1, axis2=2))
+
+
+def _page_cell_14(F):
+    """The page's visible code of "Watching the bound saturate", pasted: it gives the estimate only."""
+    K = F.shape[-1]
+    P = np.exp(F - F.max(axis=2, keepdims=True))
+    P /= P.sum(axis=2, keepdims=True)
+    probs = np.diagonal(P, axis1=1, axis2=2).ravel()
+    return np.log(K * probs).mean()
+
+
+def test_the_standard_error_over_batches_matches_the_spread_of_repeated_estimates():
+    """Independent oracle for the graded standard error: draw 4000 independent sets of 8 batches (K = 16,
+    optimal critic at rho = 0.9) and compare the spread of the estimate with the root-mean-square of the
+    batch standard error that the reference returns."""
+    r = np.random.default_rng(20251)
+    n, K, rho = 8, 16, 0.9
+    W, B = rho / (1 - rho**2), -0.5 * rho**2 / (1 - rho**2)
+    est, se = [], []
+    for _ in range(4000):
+        z = r.standard_normal((n, K))
+        y = rho * z + np.sqrt(1 - rho**2) * r.standard_normal((n, K))
+        F = W * z[:, :, None] * y[:, None, :] + B * (y**2)[:, None, :]
+        e, s = _bound_by_scipy(F)
+        est.append(e)
+        se.append(s)
+    assert np.std(est) == pytest.approx(np.sqrt(np.mean(np.square(se))), rel=0.05)
 
 
 @pytest.mark.parametrize("right", [_bound_by_scipy, _bound_by_library])
@@ -158,10 +203,16 @@ def test_infonce_bound_reference_passes(right):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("wrong, fragment", [
     (lambda F: _bound_by_scipy(np.swapaxes(F, 1, 2)), "over the anchors"),
-    (lambda F: np.log(F.shape[1]) - _bound_by_scipy(F), "returned the loss L"),
-    (lambda F: _bound_by_scipy(F) - np.log(F.shape[1]) + np.log(F.shape[1] - 1), "log(K - 1)"),
+    (lambda F: (np.log(F.shape[1]) - _bound_by_scipy(F)[0], _bound_by_scipy(F)[1]), "returned the loss L"),
+    (lambda F: (_bound_by_scipy(F)[0] - np.log(F.shape[1]) + np.log(F.shape[1] - 1), _bound_by_scipy(F)[1]),
+     "log(K - 1)"),
     (_bound_naive, "test problem 3 (3 batches of K = 16 pairs, large scores) is not finite"),
-    (lambda F: _bound_by_scipy(F) + 0.01, "not within tolerance"),
+    (lambda F: (_bound_by_scipy(F)[0] + 0.01, _bound_by_scipy(F)[1]), "not within tolerance"),
+    (lambda F: _with_se(F, _terms(F).std(ddof=1) / np.sqrt(_terms(F).size)), "independent draw"),
+    (lambda F: _with_se(F, _batch_estimates(F).std(ddof=1)), "standard deviation of the per-batch"),
+    (lambda F: _with_se(F, _batch_estimates(F).std() / np.sqrt(len(F))), "n_batches - 1"),
+    (lambda F: _with_se(F, 1.1 * _bound_by_scipy(F)[1]), "standard error on test problem 1"),
+    (_page_cell_14, "two numbers"),
     (lambda F: None, "forget to return"),
     (lambda F: {}["x"], "KeyError"),
 ])
@@ -174,7 +225,7 @@ def test_infonce_bound_rejects_a_non_function_and_reveals_no_answer():
     import re
 
     assert "should be a function" in str(ch10_infonce.infonce_bound(0.5))
-    msg = str(ch10_infonce.infonce_bound(lambda F: _bound_by_scipy(F) + 0.3))
+    msg = str(ch10_infonce.infonce_bound(lambda F: (_bound_by_scipy(F)[0] + 0.3, 0.0)))
     assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 10.6-10.7", "")), msg
 
 
