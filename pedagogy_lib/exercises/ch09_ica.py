@@ -14,15 +14,19 @@ import numpy as np
 
 from . import checker
 
-__all__ = ["EX_Y", "EX_THETAS", "EX_X", "logistic_kurtosis", "gaussian_rotation_loglik", "switching_signs"]
+__all__ = ["EX_Y", "EX_THETAS", "EX_N_FIT", "EX_X", "logistic_kurtosis", "gaussian_rotation_loglik", "switching_signs"]
 
 _rng = checker.problem_rng(2024)
 _C = np.array([[1.0, 0.5], [0.2, 0.8]])
-#: Exercise 2: zero-mean mixtures of two Laplace sources, 400 samples in rows.
+#: Exercise 2: zero-mean mixtures of two Laplace sources, 400 samples in rows. The statement whitens with
+#: the first EX_N_FIT rows and evaluates the likelihood on the others, so the page's closed form of the
+#: Gaussian maximum (which assumes D whitens the rows it is evaluated on) is not the Gaussian row.
 EX_Y = _rng.laplace(scale=1 / np.sqrt(2), size=(400, 2)) @ _C.T
 EX_Y = EX_Y - EX_Y.mean(axis=0)
 #: Exercise 2: rotation angles (radians) at which to evaluate the likelihood.
 EX_THETAS = np.linspace(0.0, np.pi / 2, 7)
+#: Exercise 2: the number of leading rows of EX_Y that the whitening matrix is computed from.
+EX_N_FIT = 200
 #: Exercise 3: three outputs of an unmixing matrix, one per column, 3000 samples in rows.
 #: The third column is bimodal (+-1) with 2% of large outliers: its excess kurtosis is large and positive,
 #: but Step 4's criterion gives it the sub-Gaussian prior, so the sign of the kurtosis is not the rule.
@@ -70,39 +74,55 @@ def _logistic(x):
 
 
 def gaussian_rotation_loglik(values):
-    """Exercise 2, ``ex-9-1-rotations``: your average log-likelihoods of Eq. 9.5 at the unmixing matrix of
-    the statement for each angle in :data:`EX_THETAS`, under the Gaussian prior (row 0) and the logistic
-    prior (row 1).
+    """Exercise 2, ``ex-9-1-rotations``: your average log-likelihoods of Eq. 9.5 on the last rows of
+    :data:`EX_Y` at the unmixing matrix of the statement (whitening from the first :data:`EX_N_FIT` rows)
+    for each angle in :data:`EX_THETAS`, under the Gaussian prior (row 0) and the logistic prior (row 1).
 
     Pass an array of shape (2, 7). The checker recognizes a left-out log-determinant, the priors
-    swapped, sums in place of averages, the N - 1 covariance, and the covariance used in place of its
-    inverse square root.
+    swapped, sums in place of averages, the N - 1 covariance (with or without each part's mean removed),
+    the covariance used in place of its inverse square root, a whitening or an evaluation on the wrong
+    rows, and a Gaussian row that is the maximum of the Gaussian likelihood of the evaluated rows.
     """
-    N = len(EX_Y)
+    fit, test = EX_Y[:EX_N_FIT], EX_Y[EX_N_FIT:]
 
-    def table(W, *, mean=True, logdet=True):
+    def table(W, Y=test, *, mean=True, logdet=True):
         Ds = [_rot(t) @ W for t in EX_THETAS]
         rows = []
         for logpdf in (_gauss, _logistic):
             vals = []
             for D in Ds:
-                lp = logpdf(EX_Y @ D.T).sum(axis=1)
+                lp = logpdf(Y @ D.T).sum(axis=1)
                 log_det = np.log(abs(np.linalg.det(D))) if logdet else 0.0
                 vals.append((np.mean(lp) if mean else np.sum(lp)) + log_det)
             rows.append(vals)
         return np.array(rows)
 
-    S = EX_Y.T @ EX_Y / N
-    W = _sym_inv_sqrt(S)
+    def cov(Y):
+        return Y.T @ Y / len(Y)
+
+    W = _sym_inv_sqrt(cov(fit))
     ref = table(W)
+    closed = ref.copy()
+    closed[0] = -(np.log(2 * np.pi) + 1) - 0.5 * np.linalg.slogdet(cov(test))[1]
+    n = len(fit)
     hints = {
         "you left out the log-determinant term log|det D|": table(W, logdet=False),
         "you swapped the two priors' rows": ref[::-1],
         "you summed over samples instead of averaging": table(W, mean=False),
         "you whitened with the N - 1 covariance (np.cov): every value is shifted by the same constant, the "
-        "log-determinant of the slightly different whitening": table(_sym_inv_sqrt(S * N / (N - 1))),
+        "log-determinant of the slightly different whitening": table(_sym_inv_sqrt(cov(fit) * n / (n - 1))),
+        "you whitened with np.cov, which divides by N - 1 and subtracts the mean of the rows it is given; "
+        "<YY^T> does neither (EX_Y has mean zero over all its rows, not over each part)":
+            table(_sym_inv_sqrt(np.cov(fit.T))),
         "you used the covariance <YY^T> itself, not its inverse square root":
             table(np.linalg.inv(W) @ np.linalg.inv(W)),
+        "you whitened with all the rows, not only the first EX_N_FIT": table(_sym_inv_sqrt(cov(EX_Y))),
+        "you whitened with the rows you evaluate on, not the first EX_N_FIT": table(_sym_inv_sqrt(cov(test))),
+        "you evaluated the likelihood on the first EX_N_FIT rows, the ones the whitening comes from":
+            table(W, fit),
+        "you evaluated the likelihood on all the rows": table(W, EX_Y),
+        "your Gaussian row is the maximum of the Gaussian likelihood of the evaluated rows, reached by a D "
+        "that whitens them; this D whitens other rows": closed,
     }
     problems = checker.compare_array(values, ref, "your table of log-likelihoods", rtol=1e-8, atol=1e-10, hints=hints)
     return checker.result("likelihood along rotations, Gaussian and logistic priors", problems)

@@ -53,18 +53,25 @@ EX_K, EX_B = book_or_drawn((64, 2.0), _draw_k_b, seed=10122)
 
 
 def _draw_lgssm(rng) -> tuple:
-    """(a, c, q, r) for one student: a stable positive a between 0.5 and 0.95, an observation gain c away
-    from 1, noise variances between 0.2 and 2 (one or two decimals)."""
-    return (float(np.round(rng.uniform(0.5, 0.95), 2)), float(rng.choice([0.4, 0.5, 0.6, 1.5, 2.0, 2.5])),
-            float(np.round(rng.uniform(0.3, 2.0), 1)), float(np.round(rng.uniform(0.2, 2.0), 1)))
+    """(a1, a2, c, q, r) for one student: a stationary second-order autoregression whose characteristic
+    roots are complex (modulus between 0.7 and 0.9, so that the weights oscillate as they decay), an
+    observation gain c away from 1, noise variances between 0.2 and 2 (one or two decimals)."""
+    while True:
+        rho, omega = rng.uniform(0.7, 0.9), rng.uniform(0.5, 1.1)
+        a1, a2 = float(np.round(2 * rho * np.cos(omega), 2)), float(np.round(-rho * rho, 2))
+        if a1 * a1 + 4 * a2 < -0.1:
+            return (a1, a2, float(rng.choice([0.4, 0.5, 0.6, 1.5, 2.0, 2.5])),
+                    float(np.round(rng.uniform(0.3, 2.0), 1)), float(np.round(rng.uniform(0.2, 2.0), 1)))
 
 
-#: Exercise (c): (a, c, q, r) of the scalar model x_t = a x_{t-1} + w, y_t = c x_t + v.
-EX_LGSSM = book_or_drawn((0.9, 0.5, 1.0, 1.0), _draw_lgssm, seed=10123)
+#: Exercise (c): (a1, a2, c, q, r) of the model x_t = a1 x_{t-1} + a2 x_{t-2} + w, y_t = c x_t + v. A
+#: second-order state, so that the page's stationary autocovariance of an AR(1) state (Step 4's hidden check)
+#: does not apply as written.
+EX_LGSSM = book_or_drawn((1.2, -0.6, 0.5, 1.0, 1.0), _draw_lgssm, seed=10123)
 
 #: Exercise (c): the prediction step s (y_{t+s} is predicted) and the number of lags.
 EX_S = 2
-EX_L = 6
+EX_L = 8
 
 
 def gaussian_mi(answer) -> CheckResult:
@@ -125,30 +132,71 @@ def _steady_gain(a, c, q, r):
     return P * c / (c * c * P + r)
 
 
+def _ar2_model(a1, a2, c, q, *, both_noisy=False):
+    """State (x_t, x_{t-1}): transition, observation row and state noise covariance."""
+    A = np.array([[a1, a2], [1.0, 0.0]])
+    return A, np.array([c, 0.0]), (q * np.eye(2) if both_noisy else np.diag([q, 0.0]))
+
+
+def _ar2_weights(a1, a2, c, q, r, s, L, *, row=None, both_noisy=False):
+    """Weights on y_t, y_{t-1}, ... of row @ A^s m_t, m_t the steady-state filtered mean; row is the
+    observation row (the predictor of y_{t+s}) unless given."""
+    A, C, Q = _ar2_model(a1, a2, c, q, both_noisy=both_noisy)
+    P = Q.copy()
+    for _ in range(5000):                       # prior covariance by iterating the Riccati map
+        K = P @ C / (C @ P @ C + r)
+        P = A @ (P - np.outer(K, C @ P)) @ A.T + Q
+    K = P @ C / (C @ P @ C + r)
+    M = (np.eye(2) - np.outer(K, C)) @ A        # m_t = M m_{t-1} + K y_t
+    out = (C if row is None else np.asarray(row, float)) @ np.linalg.matrix_power(A, s)
+    w = []
+    v = K
+    for _ in range(L):
+        w.append(out @ v)
+        v = M @ v
+    return np.array(w)
+
+
+def _ar2_window_weights(a1, a2, c, q, r, s, L):
+    """The regression of y_{t+s} on the last L observations only, from the stationary autocovariance."""
+    A, C, Q = _ar2_model(a1, a2, c, q)
+    S = Q.copy()
+    for _ in range(5000):                       # stationary state covariance, S = A S A^T + Q
+        S = A @ S @ A.T + Q
+
+    def acov(k):
+        return C @ np.linalg.matrix_power(A, abs(k)) @ S @ C + (r if k == 0 else 0.0)
+    G = np.array([[acov(i - j) for j in range(L)] for i in range(L)])
+    return np.linalg.solve(G, np.array([acov(s + j) for j in range(L)]))
+
+
 def predictor_weights(answer) -> CheckResult:
     """Exercise (c), ``ex-10-1-2-kalman-weights``: your weights of the steady-state predictor of y_{t+s},
-    s = :data:`EX_S`, on y_t, y_{t-1}, ... for the model :data:`EX_LGSSM`.
+    s = :data:`EX_S`, on y_t, y_{t-1}, ... for the second-order model :data:`EX_LGSSM`.
 
     Pass an array of the first :data:`EX_L` weights, most recent observation first. The checker
-    recognizes a prediction of the wrong number of steps ahead, the filter's weights, a left-out
-    observation gain, the gain and decay of a model with c = 1, and a decay ratio missing a factor.
+    recognizes a prediction of the wrong number of steps ahead, the filter's weights, the state predicted
+    in place of the observation, a left-out observation gain, a first-order state (a2 left out), noise
+    put on both components of the state, and the regression on the last EX_L observations alone.
     """
-    a, c, q, r = EX_LGSSM
-    s = EX_S
-    K = _steady_gain(a, c, q, r)
-    j = np.arange(EX_L)
-    decay = ((1 - c * K) * a) ** j
-    expected = c * a ** s * K * decay
-    K1 = _steady_gain(a, 1.0, q, r)
+    a1, a2, c, q, r = EX_LGSSM
+    s, L = EX_S, EX_L
+    expected = _ar2_weights(a1, a2, c, q, r, s, L)
+    K1 = _steady_gain(a1, c, q, r)
     hints = {
-        "you predicted one step ahead, not s steps: the state decays by a at each of them":
-            c * a * K * decay,
-        "you gave the filter's weights (the estimate of x_t), not the predictor's of y_{t+s}": K * decay,
-        "you predicted the state x_{t+s}, not the observation y_{t+s} = c x_{t+s} + v": a ** s * K * decay,
-        "you used the gain and decay of a model with c = 1; redo the Riccati recursion and the filter with "
-        "the observation gain c": a ** s * K1 * ((1 - K1) * a) ** j,
-        "your decay ratio is (1 - K) a: the filter's own update also involves c": c * a ** s * K
-            * ((1 - K) * a) ** j,
+        "you predicted one step ahead, not s steps": _ar2_weights(a1, a2, c, q, r, 1, L),
+        "you gave the filter's weights (the estimate of x_t), not the predictor's of y_{t+s}":
+            _ar2_weights(a1, a2, c, q, r, 0, L, row=[1.0, 0.0]),
+        "you predicted the state x_{t+s}, not the observation y_{t+s} = c x_{t+s} + v":
+            _ar2_weights(a1, a2, c, q, r, s, L, row=[1.0, 0.0]),
+        "you used a model with c = 1; redo the Riccati recursion and the filter with the observation gain c":
+            _ar2_weights(a1, a2, 1.0, q, r, s, L),
+        "you treated the state as first order, as in Step 4, with a = a1; x_t also depends on x_{t-2}":
+            c * a1 ** s * K1 * ((1 - c * K1) * a1) ** np.arange(L),
+        "you put noise on both components of the state; its second component, x_{t-1}, is copied exactly":
+            _ar2_weights(a1, a2, c, q, r, s, L, both_noisy=True),
+        "you regressed y_{t+s} on the last EX_L observations only; the predictor conditions on all of "
+        "y_{1:t}": _ar2_window_weights(a1, a2, c, q, r, s, L),
     }
     return result("steady-state Kalman predictor weights, s steps ahead",
                   compare_array(answer, expected, "the weights", rtol=1e-6, atol=1e-10, hints=hints))

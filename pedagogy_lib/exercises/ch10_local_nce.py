@@ -5,7 +5,7 @@ Use in the notebook as::
     from pedagogy_lib.exercises import ch10_local_nce as check
     check.offset(my_offset)                  # says what is wrong, never the answer
 
-Reference answers are computed in this module, independently of the library. The loss-and-gradient
+Reference answers are computed in this module, independently of the library. The gradient-and-Hessian
 function of the last exercise is run on test problems made here, which the notebook never shows.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_K", "EX_POSITIVES", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "loss_gradient_function"]
+__all__ = ["EX_K", "EX_POSITIVES", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "gradient_hessian_function"]
 
 
 def _draw_k(rng) -> tuple:
@@ -176,50 +176,57 @@ def _local_cases():
 
 
 def _local_variants(theta, T_pos, T_neg, En_pos, En_neg, *, halves=False, mean_neg=False, summed=False,
-                    pos_flipped=False, h_flipped=False):
-    """(loss, gradient) of Eq. 10.13 trial by trial, or what one named slip gives instead."""
+                    pos_flipped=False, h_flipped=False, hess_first=False, hess_neg_sub=False):
+    """(gradient, Hessian) of the loss of Eq. 10.13 trial by trial, or what one named slip gives instead."""
     N, K1, P = T_neg.shape
     a = 1.0 if summed else 1.0 / N                               # weight of a trial
     b = 1.0 / K1 if mean_neg else 1.0                            # weight of a negative within its trial
     if halves:
         a *= 0.5
     s = -1.0 if h_flipped else 1.0
-    loss, grad = 0.0, np.zeros(P)
+    grad, hess = np.zeros(P), np.zeros((P, P))
     for n in range(N):
         h = s * (En_pos[n] - T_pos[n] @ theta)                    # dh/dtheta = -s T
-        loss += a * np.logaddexp(0.0, -h)
         w = 1.0 / (1.0 + np.exp(-h if pos_flipped else h))        # the derivative of log(1 + e^(-h)) is -this
         grad += a * w * s * T_pos[n]
+        q = w if hess_first else w * (1.0 - w)                    # d sigma(-h) / dh = -sigma(h) sigma(-h)
+        hess += a * q * np.outer(T_pos[n], T_pos[n])
         for j in range(K1):
             h = s * (En_neg[n, j] - T_neg[n, j] @ theta)
-            loss += a * b * np.logaddexp(0.0, h)
-            grad -= a * b * s * T_neg[n, j] / (1.0 + np.exp(-h))
-    return loss, grad
+            w = 1.0 / (1.0 + np.exp(-h))
+            grad -= a * b * s * w * T_neg[n, j]
+            q = w if hess_first else w * (1.0 - w)
+            hess += (-1.0 if hess_neg_sub else 1.0) * a * b * q * np.outer(T_neg[n, j], T_neg[n, j])
+    return grad, hess
 
 
 def _infonce_variant(theta, T_pos, T_neg, En_pos, En_neg):
-    """(loss, gradient) of InfoNCE's softmax cross entropy on the same trials (the positive first)."""
+    """(gradient, Hessian) of InfoNCE's softmax cross entropy on the same trials (the positive first)."""
     T = np.concatenate([T_pos[:, None], T_neg], axis=1)
     h = np.concatenate([En_pos[:, None], En_neg], axis=1) - T @ theta
     lse = np.logaddexp.reduce(h, axis=1)
     soft = np.exp(h - lse[:, None])
-    return float(np.mean(lse - h[:, 0])), np.mean(T_pos - np.einsum("nk,nkp->np", soft, T), axis=0)
+    mean_T = np.einsum("nk,nkp->np", soft, T)
+    hess = np.einsum("nk,nkp,nkq->pq", soft, T, T) / len(h) - mean_T.T @ mean_T / len(h)
+    return np.mean(T_pos - mean_T, axis=0), hess
 
 
-def loss_gradient_function(fn) -> CheckResult:
+def gradient_hessian_function(fn) -> CheckResult:
     """Exercise (d), ``ex-10-1-3-loss-gradient``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)``
-    returning the pair ``(loss, grad)``: the local-NCE loss of Eq. 10.13 (a single number) and its gradient
-    with respect to ``theta`` (shape (P,)), for the energy linear in ``theta``.
+    returning the pair ``(grad, hess)``: the gradient (shape (P,)) and the Hessian (shape (P, P)) of the
+    local-NCE loss of Eq. 10.13, averaged over the trials, with respect to ``theta``, for the energy linear
+    in ``theta``.
 
     ``theta`` has shape (P,); ``T_pos`` (N, P) holds the features of the positive of each of N trials and
     ``T_neg`` (N, K-1, P) those of its K - 1 negatives; ``En_pos`` (N,) and ``En_neg`` (N, K-1) are the
     noise energies at those examples. It is run on problems made here, with 3 to 6 parameters, among them
     a single trial and trials of K = 2. The checker recognizes binary NCE's factors of one half kept,
     the negatives of a trial averaged rather than each counted, a sum over the trials, the positive's
-    sigmoid taken at the wrong sign of h, the energy difference taken the wrong way round, and InfoNCE's
-    softmax loss in place of the local one.
+    sigmoid taken at the wrong sign of h, the energy difference taken the wrong way round, InfoNCE's
+    softmax loss in place of the local one, a Hessian weighted by the gradient's sigmoids (not their
+    derivatives), and a Hessian in which the negatives' terms are subtracted.
     """
-    title = "local-NCE loss and gradient (Eq. 10.13)"
+    title = "local-NCE gradient and Hessian (Eq. 10.13)"
     if not callable(fn):
         return result(title, [f"my_local_nce should be a function of (theta, T_pos, T_neg, En_pos, En_neg); "
                               f"got {type(fn).__name__}."])
@@ -236,7 +243,7 @@ def loss_gradient_function(fn) -> CheckResult:
             problems = compare_array(None, 0.0, f"the output on {where}")
             break
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            problems = [f"on {where} your function should return the pair (loss, grad); got {type(out).__name__}"
+            problems = [f"on {where} your function should return the pair (grad, hess); got {type(out).__name__}"
                         + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
             break
         slips = {
@@ -247,17 +254,22 @@ def loss_gradient_function(fn) -> CheckResult:
             "you summed over the trials instead of averaging": _local_variants(*case, summed=True),
             "you took h = E - E_n; the log odds of data are h = E_n - E (Eq. 10.3)":
                 _local_variants(*case, h_flipped=True),
-            "you computed InfoNCE's softmax loss (Eq. 10.7), not the product of binary posteriors of Eq. 10.12":
-                _infonce_variant(*case),
+            "you differentiated InfoNCE's softmax loss (Eq. 10.7), not the product of binary posteriors of "
+            "Eq. 10.12": _infonce_variant(*case),
         }
-        loss_ref, grad_ref = _local_variants(*case)
-        grad_slips = dict(slips)
+        grad_ref, hess_ref = _local_variants(*case)
+        grad_slips = {k: v[0] for k, v in slips.items()}
         grad_slips["you differentiated the positive's term as if it were a negative's: the sigmoid there is "
-                   "taken at the wrong sign of h"] = (None, _local_variants(*case, pos_flipped=True)[1])
-        problems = (compare_scalar(out[0], loss_ref, f"the loss on {where}", rtol=1e-7, atol=1e-10,
-                                   hints={k: v[0] for k, v in slips.items()})
-                    + compare_array(out[1], grad_ref, f"the gradient on {where}", rtol=1e-7, atol=1e-10,
-                                    hints={k: v[1] for k, v in grad_slips.items()}))
+                   "taken at the wrong sign of h"] = _local_variants(*case, pos_flipped=True)[0]
+        hess_slips = {k: v[1] for k, v in slips.items() if "h = E - E_n" not in k}    # that slip keeps the Hessian
+        hess_slips["you weighted each outer product by the sigmoid of the gradient, not by its derivative "
+                   "with respect to h"] = _local_variants(*case, hess_first=True)[1]
+        hess_slips["you subtracted the negatives' terms, as in the gradient; differentiate their terms once "
+                   "more"] = _local_variants(*case, hess_neg_sub=True)[1]
+        problems = (compare_array(out[0], grad_ref, f"the gradient on {where}", rtol=1e-7, atol=1e-10,
+                                  hints=grad_slips)
+                    + compare_array(out[1], hess_ref, f"the Hessian on {where}", rtol=1e-7, atol=1e-10,
+                                    hints=hess_slips))
         if problems:
             break
     return result(title, problems)
@@ -292,9 +304,11 @@ SUMMATIVE = {
                                           "scipy.optimize.root"]},
     "ex-10-1-3-loss-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_loss",
                                               "pedagogy_lib.contrastive.local_nce.local_nce_grad",
+                                              "pedagogy_lib.contrastive.local_nce.local_nce_hessian",
                                               "pedagogy_lib.contrastive.local_nce.fit_local_nce",
                                               "pedagogy_lib.contrastive.nce.nce_loss",
                                               "pedagogy_lib.contrastive.nce.nce_grad",
+                                              "pedagogy_lib.contrastive.nce.nce_hessian",
                                               "pedagogy_lib.nn.network.bernoulli_cross_entropy",
                                               "pedagogy_lib.core.gradcheck.gradcheck",
                                               "pedagogy_lib.nn.network.numerical_gradient"],

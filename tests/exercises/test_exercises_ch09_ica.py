@@ -1,7 +1,8 @@
 """Tests for the checkers of notebook 9.1 (pedagogy_lib.exercises.ch09_ica).
 
-References: the logistic's moments by quadrature, the Gaussian-prior likelihood written out with
-scipy's normal log-density, and the kurtosis of each column of the switching exercise.
+References: the logistic's moments by quadrature, the held-out likelihood under the Gaussian and logistic
+priors written out with scipy's log-densities and sqrtm, and the kurtosis of each column of the switching
+exercise.
 """
 from __future__ import annotations
 
@@ -46,9 +47,14 @@ def test_the_library_docstrings_do_not_state_the_logistic_kurtosis():
         assert doc.count("1.2") == doc.count("-1.2") and "6/5" not in doc   # the uniform's -1.2 only
 
 
-def _rotation_logliks():
-    Y = check.EX_Y
-    W = np.real(linalg.sqrtm(np.linalg.inv(Y.T @ Y / len(Y))))
+def _rotation_logliks(W=None, Y=None):
+    """The statement's table: whitening from the first EX_N_FIT rows (scipy's sqrtm), Eq. 9.5 with scipy's
+    normal and logistic log-densities averaged over the other rows (or the given W and rows)."""
+    n = check.EX_N_FIT
+    if W is None:
+        W = np.real(linalg.sqrtm(np.linalg.inv(check.EX_Y[:n].T @ check.EX_Y[:n] / n)))
+    if Y is None:
+        Y = check.EX_Y[n:]
     out = []
     for t in check.EX_THETAS:
         R = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
@@ -59,30 +65,59 @@ def _rotation_logliks():
     return np.array(out).T
 
 
+def _inv_sqrtm(Y):
+    return np.real(linalg.sqrtm(np.linalg.inv(Y.T @ Y / len(Y))))
+
+
 def test_rotation_loglik_passes_and_fails():
     ref = _rotation_logliks()
+    assert check.EX_Y.shape == (400, 2) and check.EX_N_FIT == 200
     assert np.ptp(ref[0]) < 1e-10              # no rotation is preferred by the Gaussian prior
     assert np.ptp(ref[1]) > 1e-3               # the logistic prior prefers some: the closed form cannot answer
     assert check.gaussian_rotation_loglik(ref)
     assert not check.gaussian_rotation_loglik(ref[0])
-    W = np.real(linalg.sqrtm(np.linalg.inv(check.EX_Y.T @ check.EX_Y / len(check.EX_Y))))
+    W = _inv_sqrtm(check.EX_Y[:check.EX_N_FIT])
     res = check.gaussian_rotation_loglik(ref - np.linalg.slogdet(W)[1])
     assert not res and "log-determinant" in str(res)
     assert not check.gaussian_rotation_loglik(ref[:, :3])
 
 
-def test_rotation_loglik_names_the_n_minus_1_covariance_as_a_shift():
-    Y = check.EX_Y
-    W = np.real(linalg.sqrtm(np.linalg.inv(np.cov(Y.T))))
-    out = []
-    for t in check.EX_THETAS:
-        R = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
-        D = R @ W
-        ld = np.linalg.slogdet(D)[1]
-        out.append([stats.norm.logpdf(Y @ D.T).sum(1).mean() + ld,
-                    stats.logistic.logpdf(Y @ D.T).sum(1).mean() + ld])
-    res = check.gaussian_rotation_loglik(np.array(out).T)
+def test_the_pages_closed_form_of_the_gaussian_row_no_longer_answers():
+    """Step 3's hidden check prints the Gaussian maximum -(log 2 pi + 1) - 1/2 log|Sigma|; here D whitens the
+    first rows and the likelihood is of the others, so that number is not the Gaussian row, for any of the
+    three covariances a student might put in it."""
+    ref = _rotation_logliks()
+    n = check.EX_N_FIT
+    for rows, named in [(check.EX_Y, False), (check.EX_Y[:n], False), (check.EX_Y[n:], True)]:
+        closed = -(np.log(2 * np.pi) + 1) - 0.5 * np.linalg.slogdet(rows.T @ rows / len(rows))[1]
+        assert abs(ref[0, 0] - closed) > 1e-4                              # far more than the tolerance
+        if named:
+            assert ref[0, 0] < closed                                      # the held-out rows' maximum is above it
+        wrong = np.vstack([np.full(len(check.EX_THETAS), closed), ref[1]])
+        res = check.gaussian_rotation_loglik(wrong)
+        assert not res
+        assert ("maximum of the Gaussian likelihood" in str(res)) == named, str(res)
+
+
+def test_rotation_loglik_names_whitening_and_evaluating_on_the_wrong_rows():
+    n = check.EX_N_FIT
+    fit, test = check.EX_Y[:n], check.EX_Y[n:]
+    for table, fragment in [(_rotation_logliks(W=_inv_sqrtm(check.EX_Y)), "whitened with all the rows"),
+                            (_rotation_logliks(W=_inv_sqrtm(test)), "whitened with the rows you evaluate on"),
+                            (_rotation_logliks(Y=fit), "evaluated the likelihood on the first"),
+                            (_rotation_logliks(Y=check.EX_Y), "evaluated the likelihood on all the rows")]:
+        res = check.gaussian_rotation_loglik(table)
+        assert not res and fragment in str(res), str(res)
+
+
+def test_rotation_loglik_names_the_n_minus_1_covariance():
+    fit = check.EX_Y[:check.EX_N_FIT]
+    W = np.real(linalg.sqrtm(np.linalg.inv(fit.T @ fit / (len(fit) - 1))))
+    res = check.gaussian_rotation_loglik(_rotation_logliks(W=W))
     assert not res and "N - 1" in str(res) and "shifted" in str(res) and "scaled" not in str(res)
+    W = np.real(linalg.sqrtm(np.linalg.inv(np.cov(fit.T))))            # also subtracts the mean of these rows
+    res = check.gaussian_rotation_loglik(_rotation_logliks(W=W))
+    assert not res and "np.cov" in str(res) and "scaled" not in str(res)
 
 
 def test_switching_signs_follow_the_criterion_not_the_kurtosis():

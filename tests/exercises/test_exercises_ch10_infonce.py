@@ -1,12 +1,13 @@
 """Tests for the Section 10.1.2 exercise checkers (pedagogy_lib.exercises.ch10_infonce): the mutual information of two
 Gaussian vectors from canonical correlations and by Monte Carlo, the bounded ceiling by numerical optimization, the
-s-step predictor weights from the library's Kalman filter on a long window, the InfoNCE estimate
-from scipy's log-sum-exp and the library's loss."""
+s-step predictor weights of a second-order state from scipy's discrete Riccati solver and, independently, the
+regression on a long window from the stationary autocovariance, the InfoNCE estimate from scipy's log-sum-exp
+and the library's loss."""
 import numpy as np
 import pytest
+from scipy import linalg
 
 from graded_routes import assert_refused_when_graded
-from pedagogy_lib.contrastive import cpc
 from pedagogy_lib.exercises import ch10_infonce
 
 
@@ -77,26 +78,88 @@ def test_bound_ceiling_slips_are_named(slip, fragment):
     assert not r and fragment in str(r), str(r)
 
 
-def _weights_by_library(a, c, q, r_, s, L):
-    p = cpc.stationary_params([[a]], [[q]], [[c]], [[r_]])
-    return cpc.kalman_window_predictor(p, 80, s).beta[0][:L]     # a long window: steady state
+def _ar2(a1, a2, c, q):
+    return np.array([[a1, a2], [1.0, 0.0]]), np.array([c, 0.0]), np.diag([q, 0.0])
+
+
+def _weights_by_dare(a1, a2, c, q, r_, s, L, row=None):
+    """The steady-state Kalman predictor with the prior covariance from scipy's discrete Riccati solver (the
+    filter's Riccati equation is the control one for A^T, C^T)."""
+    A, C, Q = _ar2(a1, a2, c, q)
+    P = linalg.solve_discrete_are(A.T, C[:, None], Q, np.array([[r_]]))
+    k = P @ C / (C @ P @ C + r_)
+    M = (np.eye(2) - np.outer(k, C)) @ A
+    out = (C if row is None else np.asarray(row, float)) @ np.linalg.matrix_power(A, s)
+    return np.array([out @ np.linalg.matrix_power(M, j) @ k for j in range(L)])
+
+
+def _weights_by_regression(a1, a2, c, q, r_, s, L, n=300):
+    """Independently of any filter: the regression of y_{t+s} on the last n observations, from the stationary
+    autocovariance c^T A^|k| S c + r [k = 0] with S from scipy's discrete Lyapunov solver; for n = 300 the
+    first L weights are the steady state's to rounding (the weights decay like 0.9^j at the slowest)."""
+    A, C, Q = _ar2(a1, a2, c, q)
+    S = linalg.solve_discrete_lyapunov(A, Q)
+
+    def acov(k):
+        return C @ np.linalg.matrix_power(A, abs(k)) @ S @ C + (r_ if k == 0 else 0.0)
+    G = linalg.toeplitz([acov(k) for k in range(n)])
+    return np.linalg.solve(G, np.array([acov(s + j) for j in range(n)]))[:L]
 
 
 def test_predictor_weights():
-    a, c, q, r_ = ch10_infonce.EX_LGSSM
-    assert ch10_infonce.predictor_weights(_weights_by_library(a, c, q, r_, ch10_infonce.EX_S, ch10_infonce.EX_L))
+    a1, a2, c, q, r_ = ch10_infonce.EX_LGSSM
+    s, L = ch10_infonce.EX_S, ch10_infonce.EX_L
+    by_dare = _weights_by_dare(a1, a2, c, q, r_, s, L)
+    by_regression = _weights_by_regression(a1, a2, c, q, r_, s, L)
+    np.testing.assert_allclose(by_dare, by_regression, rtol=1e-8, atol=1e-12)
+    assert ch10_infonce.predictor_weights(by_dare)
+    assert ch10_infonce.predictor_weights(by_regression)
+    assert np.any(np.diff(np.sign(by_dare)) != 0)            # a damped oscillation, not a geometric decay
+
+
+def _page_hidden_cell_route(a1, a2, c, q, r_, s, L, n):
+    """Step 4's hidden check (an AR(1) state's stationary autocovariance and the normal equations) with the
+    gain c and the step s put in, on a window of n lags: it has a single coefficient a, here a1."""
+    a = a1
+    vx = q / (1 - a ** 2)
+    cov = lambda lag: c ** 2 * vx * a ** abs(lag) + (r_ if lag == 0 else 0.0)
+    Szz = np.array([[cov(i - j) for j in range(n)] for i in range(n)])
+    Syz = np.array([cov(s + lag) for lag in range(n)])
+    return np.linalg.solve(Szz, Syz)[:L]
+
+
+@pytest.mark.parametrize("n", [20, 50, 300])
+def test_the_copied_hidden_cell_no_longer_answers(n):
+    a1, a2, c, q, r_ = ch10_infonce.EX_LGSSM
+    with np.errstate(all="ignore"):
+        w = _page_hidden_cell_route(a1, a2, c, q, r_, ch10_infonce.EX_S, ch10_infonce.EX_L, n)
+    assert not ch10_infonce.predictor_weights(w)
 
 
 @pytest.mark.parametrize("slip, fragment", [
-    (lambda a, c, q, r_, s, L: _weights_by_library(a, c, q, r_, 1, L), "one step ahead"),
-    (lambda a, c, q, r_, s, L: _weights_by_library(a, c, q, r_, s, L) / (c * a ** s), "filter's weights"),
-    (lambda a, c, q, r_, s, L: _weights_by_library(a, c, q, r_, s, L) / c, "not the observation"),
-    (lambda a, c, q, r_, s, L: _weights_by_library(a, 1.0, q, r_, s, L), "c = 1"),
+    (lambda a1, a2, c, q, r_, s, L: _weights_by_dare(a1, a2, c, q, r_, 1, L), "one step ahead"),
+    (lambda a1, a2, c, q, r_, s, L: _weights_by_dare(a1, a2, c, q, r_, 0, L, row=[1.0, 0.0]), "filter's weights"),
+    (lambda a1, a2, c, q, r_, s, L: _weights_by_dare(a1, a2, c, q, r_, s, L, row=[1.0, 0.0]), "not the observation"),
+    (lambda a1, a2, c, q, r_, s, L: _weights_by_dare(a1, a2, 1.0, q, r_, s, L), "c = 1"),
+    (lambda a1, a2, c, q, r_, s, L: _weights_by_dare(a1, 0.0, c, q, r_, s, L), "first order"),
+    (lambda a1, a2, c, q, r_, s, L: _weights_by_regression(a1, a2, c, q, r_, s, L, n=L), "last EX_L observations"),
 ])
 def test_predictor_weights_slips_are_named(slip, fragment):
-    a, c, q, r_ = ch10_infonce.EX_LGSSM
-    r = ch10_infonce.predictor_weights(slip(a, c, q, r_, ch10_infonce.EX_S, ch10_infonce.EX_L))
+    a1, a2, c, q, r_ = ch10_infonce.EX_LGSSM
+    r = ch10_infonce.predictor_weights(slip(a1, a2, c, q, r_, ch10_infonce.EX_S, ch10_infonce.EX_L))
     assert not r and fragment in str(r), str(r)
+
+
+def test_predictor_weights_names_noise_on_both_state_components():
+    a1, a2, c, q, r_ = ch10_infonce.EX_LGSSM
+    A, C, _ = _ar2(a1, a2, c, q)
+    P = linalg.solve_discrete_are(A.T, C[:, None], q * np.eye(2), np.array([[r_]]))
+    k = P @ C / (C @ P @ C + r_)
+    M = (np.eye(2) - np.outer(k, C)) @ A
+    out = C @ np.linalg.matrix_power(A, ch10_infonce.EX_S)
+    w = np.array([out @ np.linalg.matrix_power(M, j) @ k for j in range(ch10_infonce.EX_L)])
+    r = ch10_infonce.predictor_weights(w)
+    assert not r and "noise on both components" in str(r), str(r)
 
 
 def test_problems_drawn_for_students_are_well_posed_and_graded_by_their_own_answer():
@@ -109,8 +172,9 @@ def test_problems_drawn_for_students_are_well_posed_and_graded_by_their_own_answ
         assert fresh.gaussian_mi(_mi_by_canonical_correlations(S))
         K, B = fresh.EX_K, fresh.EX_B
         assert fresh.bound_ceiling(_ceiling_by_optimization(K, B)) and not fresh.bound_ceiling(np.log(K))
-        a, c, q, r_ = fresh.EX_LGSSM
-        assert c != 1 and fresh.predictor_weights(_weights_by_library(a, c, q, r_, fresh.EX_S, fresh.EX_L))
+        a1, a2, c, q, r_ = fresh.EX_LGSSM
+        assert c != 1 and a2 != 0 and a1 * a1 + 4 * a2 < 0      # complex roots: an oscillating predictor
+        assert fresh.predictor_weights(_weights_by_regression(a1, a2, c, q, r_, fresh.EX_S, fresh.EX_L))
 
 
 def test_the_page_states_neither_the_block_information_nor_the_bounded_ceiling_nor_these_weights():
@@ -128,7 +192,7 @@ def test_the_page_states_neither_the_block_information_nor_the_bounded_ceiling_n
             break
         before += text
     assert "log\\det" not in before and "e^{-2B}" not in before and "(1-cK" not in before
-    assert ch10_infonce.EX_LGSSM[1] != 1 and ch10_infonce.EX_S > 1
+    assert ch10_infonce.EX_LGSSM[2] != 1 and ch10_infonce.EX_LGSSM[1] != 0 and ch10_infonce.EX_S > 1
 
 
 # ---------------------------------------------------------------- exercise (d): the estimate from scores
@@ -250,8 +314,8 @@ _ONE_CALL_ROUTES = {
         "my_I = ob.gaussian_relative_entropy(np.zeros(4), S, np.zeros(4), P)\n")),
     "ex-10-1-2-kalman-weights": ("predictor_weights", "my_weights", (
         "from pedagogy_lib.contrastive import cpc\n"
-        "a, c, q, r = check.EX_LGSSM\n"
-        "p = cpc.stationary_params([[a]], [[q]], [[c]], [[r]])\n"
+        "a1, a2, c, q, r = check.EX_LGSSM\n"
+        "p = cpc.stationary_params([[a1, a2], [1, 0]], [[q, 0], [0, 1e-12]], [[c, 0]], [[r]])\n"
         "my_weights = cpc.kalman_window_predictor(p, 80, check.EX_S).beta[0][:check.EX_L]\n")),
 }
 

@@ -1,6 +1,6 @@
 """Tests for the Section 10.1.3 exercise checkers (pedagogy_lib.exercises.ch10_local_nce): the one-positive mass by
-enumerating the independent coins, the minimizer by a grid search, the loss-and-gradient function's reference by
--log of Eq. 10.12 at the positive and central differences."""
+enumerating the independent coins, the minimizer by a grid search, the gradient-and-Hessian function's reference by
+central differences of -log of Eq. 10.12 at the positive."""
 import itertools
 import re
 
@@ -95,63 +95,94 @@ def test_minimizer_draws_keep_the_prior_away_from_one_in_k():
 
 
 def _local_nce_numpy(theta, T_pos, T_neg, En_pos, En_neg):
-    """The notebook's solution: both terms of Eq. 10.13 and their derivatives through h = E_n - T theta."""
+    """The notebook's solution: both terms of Eq. 10.13 differentiated twice through h = E_n - T theta."""
     h_pos = En_pos - T_pos @ theta
     h_neg = En_neg - T_neg @ theta
-    loss = np.mean(np.logaddexp(0, -h_pos) + np.logaddexp(0, h_neg).sum(axis=1))
-    w_pos = 1 / (1 + np.exp(h_pos))
-    w_neg = 1 / (1 + np.exp(-h_neg))
-    grad = (w_pos @ T_pos - np.einsum("nk,nkp->p", w_neg, T_neg)) / len(h_pos)
-    return loss, grad
+    s_pos = 1 / (1 + np.exp(h_pos))
+    s_neg = 1 / (1 + np.exp(-h_neg))
+    grad = (s_pos @ T_pos - np.einsum("nk,nkp->p", s_neg, T_neg)) / len(h_pos)
+    hess = ((T_pos.T * (s_pos * (1 - s_pos))) @ T_pos
+            + np.einsum("nk,nkp,nkq->pq", s_neg * (1 - s_neg), T_neg, T_neg)) / len(h_pos)
+    return grad, hess
 
 
 def _local_nce_library(*args):
     from pedagogy_lib.contrastive import local_nce
-    return local_nce.local_nce_loss(*args), local_nce.local_nce_grad(*args)
+    return local_nce.local_nce_grad(*args), local_nce.local_nce_hessian(*args)
 
 
-def _local_nce_by_trials(theta, T_pos, T_neg, En_pos, En_neg):
-    """Independently of the closed form: -log of Eq. 10.12 at the positive, trial by trial, and central
-    differences of that loss for the gradient (the loss is smooth, so they agree to about 1e-9)."""
+def _eq_10_12_loss(T_pos, T_neg, En_pos, En_neg):
+    """The loss taken literally: -log of Eq. 10.12 at the positive, averaged over the trials."""
     from pedagogy_lib.contrastive.local_nce import local_nce_posterior
 
     def loss(t):
         h = np.concatenate([(En_pos - T_pos @ t)[:, None], En_neg - T_neg @ t], axis=1)
         return float(np.mean(-np.log(local_nce_posterior(h)[:, 0])))
+    return loss
 
+
+def _local_nce_by_trials(theta, T_pos, T_neg, En_pos, En_neg):
+    """Independently of the closed form: central first and second differences of the loss of Eq. 10.12
+    (the loss is smooth, so they agree with the derivatives to about 1e-9 and 1e-6 relative)."""
+    loss = _eq_10_12_loss(T_pos, T_neg, En_pos, En_neg)
+    E = np.eye(theta.size)
     eps = 1e-5
-    grad = np.array([(loss(theta + eps * e) - loss(theta - eps * e)) / (2 * eps) for e in np.eye(theta.size)])
-    return loss(theta), grad
+    grad = np.array([(loss(theta + eps * e) - loss(theta - eps * e)) / (2 * eps) for e in E])
+    d = 1e-4
+    hess = np.array([[(loss(theta + d * (ei + ej)) - loss(theta + d * (ei - ej)) - loss(theta - d * (ei - ej))
+                       + loss(theta - d * (ei + ej))) / (4 * d * d) for ej in E] for ei in E])
+    return grad, hess
 
 
-def test_loss_gradient_function_accepts_the_solution_and_the_library():
-    assert ch10_local_nce.loss_gradient_function(_local_nce_numpy)
-    assert ch10_local_nce.loss_gradient_function(_local_nce_library)
-    assert ch10_local_nce.loss_gradient_function(lambda *a: list(_local_nce_numpy(*a)))   # a list of the two is fine
+def _cases_and_reference():
+    g = ch10_local_nce.gradient_hessian_function.__globals__
+    return g["_local_cases"](), g["_local_variants"]
 
 
-def test_the_reference_is_minus_the_log_of_eq_10_12_at_the_positive():
-    """The checker's closed form agrees with Eq. 10.12 taken literally: this route passes at a looser
-    tolerance than the checker's, so it is compared here case by case."""
-    cases = ch10_local_nce.loss_gradient_function.__globals__["_local_cases"]()
-    reference = ch10_local_nce.loss_gradient_function.__globals__["_local_variants"]
+def test_gradient_hessian_function_accepts_the_solution_and_the_library():
+    assert ch10_local_nce.gradient_hessian_function(_local_nce_numpy)
+    assert ch10_local_nce.gradient_hessian_function(_local_nce_library)
+    assert ch10_local_nce.gradient_hessian_function(lambda *a: list(_local_nce_numpy(*a)))   # a list of the two is fine
+
+
+def test_the_reference_is_the_derivatives_of_minus_the_log_of_eq_10_12_at_the_positive():
+    """The checker's closed forms agree with differences of Eq. 10.12 taken literally: this route passes at
+    a looser tolerance than the checker's, so it is compared here case by case."""
+    cases, reference = _cases_and_reference()
     for case in cases:
-        loss, grad = _local_nce_by_trials(*case)
-        ref_loss, ref_grad = reference(*case)
-        assert abs(loss - ref_loss) < 1e-10 * max(1, abs(ref_loss))
+        grad, hess = _local_nce_by_trials(*case)
+        ref_grad, ref_hess = reference(*case)
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(hess, ref_hess, rtol=1e-5, atol=1e-5)
+        assert np.all(np.linalg.eigvalsh(ref_hess) > -1e-12)                 # convex, as Step 2 says
 
 
-def _local_slip(halves=False, mean_neg=False, summed=False, pos_flipped=False, h_flipped=False):
+def test_the_copied_step_2_route_fails():
+    """Step 2's loss cell with the old pair (loss, grad) no longer answers: the exercise asks for the Hessian,
+    which the page does not show."""
+    def copied(theta, T_pos, T_neg, En_pos, En_neg):
+        h_pos = En_pos - T_pos @ theta
+        h_neg = En_neg - T_neg @ theta
+        loss = np.mean(-np.log(1 / (1 + np.exp(-h_pos))) - np.log(1 / (1 + np.exp(h_neg))).sum(axis=1))
+        return loss, _local_nce_numpy(theta, T_pos, T_neg, En_pos, En_neg)[0]
+    assert not ch10_local_nce.gradient_hessian_function(copied)
+
+
+def _local_slip(halves=False, mean_neg=False, summed=False, pos_flipped=False, h_flipped=False,
+                hess_first=False, hess_neg_sub=False):
     def fn(theta, T_pos, T_neg, En_pos, En_neg):
         s = -1.0 if h_flipped else 1.0
         h_pos, h_neg = s * (En_pos - T_pos @ theta), s * (En_neg - T_neg @ theta)
         a = (1.0 if summed else 1.0 / len(h_pos)) * (0.5 if halves else 1.0)
         b = 1.0 / T_neg.shape[1] if mean_neg else 1.0
-        loss = a * (np.logaddexp(0, -h_pos).sum() + b * np.logaddexp(0, h_neg).sum())
         w_pos = 1 / (1 + np.exp(-h_pos if pos_flipped else h_pos))
-        grad = a * s * (w_pos @ T_pos - b * np.einsum("nk,nkp->p", 1 / (1 + np.exp(-h_neg)), T_neg))
-        return loss, grad
+        w_neg = 1 / (1 + np.exp(-h_neg))
+        grad = a * s * (w_pos @ T_pos - b * np.einsum("nk,nkp->p", w_neg, T_neg))
+        q_pos = w_pos if hess_first else w_pos * (1 - w_pos)
+        q_neg = w_neg if hess_first else w_neg * (1 - w_neg)
+        hess = a * ((T_pos.T * q_pos) @ T_pos
+                    + (-b if hess_neg_sub else b) * np.einsum("nk,nkp,nkq->pq", q_neg, T_neg, T_neg))
+        return grad, hess
     return fn
 
 
@@ -160,46 +191,65 @@ def _infonce(theta, T_pos, T_neg, En_pos, En_neg):
     h = np.concatenate([En_pos[:, None], En_neg], axis=1) - T @ theta
     p = np.exp(h - h.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
-    return np.mean(-np.log(p[:, 0])), np.mean(T_pos - np.einsum("nk,nkp->np", p, T), axis=0)
+    m = np.einsum("nk,nkp->np", p, T)
+    return np.mean(T_pos - m, axis=0), (np.einsum("nk,nkp,nkq->pq", p, T, T) - m.T @ m) / len(h)
+
+
+def _right_gradient(hess_of):
+    return lambda *a: (_local_nce_numpy(*a)[0], hess_of(*a))
 
 
 @pytest.mark.parametrize("wrong,fragment", [
-    (_local_slip(halves=True), "factors of one half"),
+    (_local_slip(halves=True), "gradient on test problem 1 (50 trials of K = 6, P = 3 parameters) is what you "
+                               "get if you kept the factors of one half"),
     (_local_slip(mean_neg=True), "averaged the terms of a trial's negatives"),
     (_local_slip(summed=True), "summed over the trials"),
     (_local_slip(pos_flipped=True), "is what you get if you differentiated the positive's term"),
     (_local_slip(h_flipped=True), "h = E - E_n"),
     (_infonce, "InfoNCE's softmax loss"),
-    (lambda *a: (_local_nce_numpy(*a)[0], -_local_nce_numpy(*a)[1]), "wrong sign"),
+    (lambda *a: (-_local_nce_numpy(*a)[0], _local_nce_numpy(*a)[1]), "wrong sign"),
+    (_right_gradient(lambda *a: _local_slip(hess_first=True)(*a)[1]), "not by its derivative"),
+    (_right_gradient(lambda *a: _local_slip(hess_neg_sub=True)(*a)[1]), "subtracted the negatives' terms"),
+    (_right_gradient(lambda *a: _local_slip(mean_neg=True)(*a)[1]), "Hessian on test problem 1 (50 trials of "
+                                                                    "K = 6, P = 3 parameters) is what you get if "
+                                                                    "you averaged"),
+    (_right_gradient(lambda *a: _local_slip(halves=True)(*a)[1]), "Hessian on test problem 1 (50 trials of "
+                                                                  "K = 6, P = 3 parameters) is what you get if "
+                                                                  "you kept the factors of one half"),
+    (_right_gradient(lambda *a: -_local_nce_numpy(*a)[1]), "Hessian on test problem 1 (50 trials of K = 6, P = 3 "
+                                                           "parameters) has the wrong sign"),
+    (_right_gradient(lambda *a: _infonce(*a)[1]), "Hessian on test problem 1 (50 trials of K = 6, P = 3 "
+                                                  "parameters) is what you get if you differentiated InfoNCE"),
     (lambda *a: None, "forget to return"),
     (lambda *a: 1 / 0, "raised ZeroDivisionError"),
-    (lambda *a: _local_nce_numpy(*a)[1], "should return the pair"),
+    (lambda *a: _local_nce_numpy(*a)[1], "should return the pair (grad, hess)"),
 ])
-def test_loss_gradient_function_names_the_slips(wrong, fragment):
-    res = ch10_local_nce.loss_gradient_function(wrong)
+def test_gradient_hessian_function_names_the_slips(wrong, fragment):
+    res = ch10_local_nce.gradient_hessian_function(wrong)
     assert not res
     assert fragment in str(res), str(res)
 
 
-def test_loss_gradient_function_rejects_a_non_function_and_reveals_no_answer():
-    assert "should be a function" in str(ch10_local_nce.loss_gradient_function(np.zeros(3)))
-    msg = str(ch10_local_nce.loss_gradient_function(lambda *a: (_local_nce_numpy(*a)[0] + 1e-3,
-                                                                  _local_nce_numpy(*a)[1])))
-    assert "test problem 1" in msg
-    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 10.13", "")), msg
+def test_gradient_hessian_function_rejects_a_non_function_and_reveals_no_answer():
+    assert "should be a function" in str(ch10_local_nce.gradient_hessian_function(np.zeros(3)))
+    for wrong in [lambda *a: (_local_nce_numpy(*a)[0] + 1e-3, _local_nce_numpy(*a)[1]),
+                  lambda *a: (_local_nce_numpy(*a)[0], _local_nce_numpy(*a)[1] + 1e-3)]:
+        msg = str(ch10_local_nce.gradient_hessian_function(wrong))
+        assert "test problem 1" in msg
+        assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 10.13", "")), msg
 
 
-def test_loss_gradient_function_reaches_the_single_trial_and_k_2():
+def test_gradient_hessian_function_reaches_the_single_trial_and_k_2():
     """A function that is right except on one trial alone, or on trials of K = 2, is caught there."""
     def wrong_when(cond):
         def fn(theta, T_pos, T_neg, En_pos, En_neg):
-            loss, grad = _local_nce_numpy(theta, T_pos, T_neg, En_pos, En_neg)
-            return (loss + 1.0, grad) if cond(T_neg) else (loss, grad)
+            grad, hess = _local_nce_numpy(theta, T_pos, T_neg, En_pos, En_neg)
+            return (grad, hess + np.eye(len(grad))) if cond(T_neg) else (grad, hess)
         return fn
 
-    msg = str(ch10_local_nce.loss_gradient_function(wrong_when(lambda T: T.shape[0] == 1)))
+    msg = str(ch10_local_nce.gradient_hessian_function(wrong_when(lambda T: T.shape[0] == 1)))
     assert "test problem 2 (1 trial of K = 5" in msg, msg
-    msg = str(ch10_local_nce.loss_gradient_function(wrong_when(lambda T: T.shape[1] == 1)))
+    msg = str(ch10_local_nce.gradient_hessian_function(wrong_when(lambda T: T.shape[1] == 1)))
     assert "test problem 3 (40 trials of K = 2" in msg, msg
 
 
@@ -207,6 +257,8 @@ def test_loss_gradient_function_reaches_the_single_trial_and_k_2():
     ("ex-10-1-3-offset", "local_nce_offset"),
     ("ex-10-1-3-one-positive", "local_nce_posterior"),
     ("ex-10-1-3-minimizer", "local_nce_offset"),
+    ("ex-10-1-3-loss-gradient", "local_nce_grad"),
+    ("ex-10-1-3-loss-gradient", "local_nce_hessian"),
 ])
 def test_the_page_functions_that_answer_in_one_call_are_forbidden(label, name):
     assert "pedagogy_lib.contrastive.local_nce." + name in ch10_local_nce.SUMMATIVE[label]["forbidden"]
