@@ -197,12 +197,23 @@ def kernel_module_names(code: str, imports: str = "") -> list[str]:
 #: the parts in :data:`OPEN_PARTS` stay open to every answer.
 RESTRICTED = ("pedagogy_lib", "scipy", "networkx", "sympy")
 #: Parts of the restricted packages every answer may use: the problem data and checkers, the plotting
-#: helpers, SciPy's special functions and linear algebra.
+#: helpers, SciPy's special functions and linear algebra, except the raw LAPACK and BLAS wrappers
+#: (:data:`RAW_WRAPPERS`).
 OPEN_PARTS = ("pedagogy_lib.exercises", "pedagogy_lib.display", "scipy.special", "scipy.linalg")
+#: SciPy's direct wrappers of LAPACK and BLAS routines. Each of the hundreds of routines there (``dgesdd``,
+#: ``dpotri``, ``dtrsm``, ...) inverts, factors or solves in one call under a name no "not allowed" list
+#: can keep up with, so they stay restricted like the rest of SciPy: ``scipy.linalg``'s documented
+#: functions (``solve``, ``cholesky``, ``svd``, ...) do the same work under names a list can forbid.
+RAW_WRAPPERS = ("scipy.linalg.lapack", "scipy.linalg.blas")
 
 
 def _within(path: str, prefixes) -> bool:
     return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
+def _open(path: str) -> bool:
+    """Whether ``path`` is in a part of the restricted packages every answer may use."""
+    return _within(path, OPEN_PARTS) and not _within(path, RAW_WRAPPERS)
 
 
 def _aliases(*sources: str) -> dict[str, str]:
@@ -296,9 +307,11 @@ def restricted_uses(code: str, imports: str = "") -> dict[str, str]:
                 root = root.value
             if isinstance(root, ast.Name) and root.id in bound and isinstance(root.ctx, ast.Load):
                 path = ".".join([bound[root.id], *reversed(chain)])
-                if _within(path, RESTRICTED) and not _within(path, OPEN_PARTS):
+                # a path in an open part is resolved only under scipy.linalg, which re-exports the raw
+                # wrappers' getters (scipy.linalg.get_lapack_funcs is scipy.linalg.lapack's)
+                if _within(path, RESTRICTED) and (not _open(path) or _within(path, ("scipy.linalg",))):
                     name, upto = _resolve(path)
-                    if not _within(name, OPEN_PARTS):
+                    if not _open(name):
                         found.setdefault(name, upto)
     return found
 
@@ -309,7 +322,8 @@ def restricted_names(code: str, imports: str = "") -> list[str]:
 
 
 #: How an exercise's statement says what its graded code may call (:func:`allowed_sentence`).
-ALLOWED_SENTENCE = ("Graded code may use NumPy, `scipy.special`, `scipy.linalg` and Python's standard library; "
+ALLOWED_SENTENCE = ("Graded code may use NumPy, `scipy.special`, `scipy.linalg` (not its raw `lapack` and `blas` "
+                    "wrappers) and Python's standard library; "
                     "from this library, the rest of SciPy, networkx and SymPy it may call ")
 
 
@@ -979,7 +993,7 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
                                                                call["allowed"])):
             passed, text = False, ("Not accepted: the answer calls " + ", ".join(f"`{p}`" for p in outside)
                                    + ", which this exercise does not allow (its statement lists what graded "
-                                   "code may call beyond NumPy, `scipy.special` and `scipy.linalg`).")
+                                   "code may call beyond NumPy, `scipy.special` and `scipy.linalg`'s functions).")
         else:
             order = [i for i in sorted(answers.values()) if i <= k]
             if _needs_page_state(preamble, [_src(cells[i]) for i in order], page):

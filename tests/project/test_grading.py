@@ -143,6 +143,13 @@ def test_graded_code_calls_only_what_its_exercise_allows_from_the_library_and_sc
     honest = ("x = np.linalg.solve(A, b)\ny = special.logsumexp(x)\nz = linalg.cho_factor(A)\n"
               "w = check.EX_MSTEP\nanimate\nfrom scipy.special import expit\nv = expit(1.0)")
     assert G.restricted_uses(honest, imports) == {}
+    # but not scipy.linalg's raw LAPACK and BLAS wrappers, by any route (B.3's inverses, found by a reader)
+    raw = ("u, s, vt, info = linalg.lapack.dgesdd(A)\nx = scipy.linalg.blas.dtrsm(1.0, A, B)\n"
+           "f = linalg.get_lapack_funcs(('gesv',))\nfrom scipy.linalg.lapack import dpotrf\nc = dpotrf(A)\n"
+           "import scipy.linalg.lapack as lp\nq = lp.dgbsv(1, 1, A, b)\n")
+    assert sorted(G.restricted_uses(raw, imports)) == [
+        "scipy.linalg.blas.dtrsm", "scipy.linalg.lapack.dgbsv", "scipy.linalg.lapack.dgesdd",
+        "scipy.linalg.lapack.dpotrf", "scipy.linalg.lapack.get_lapack_funcs"]
     # the student's own function of a name the page imports is the student's; moving a module to a name is a use
     assert G.restricted_uses("def hmm(x):\n    return x\ny = hmm(2)\nstats = 3\nz = stats + 1", imports) == {}
     assert list(G.restricted_uses("def f(m=hmm):\n    return m.hmm_filter", imports).values()) == ["pedagogy_lib.hmm"]
