@@ -446,5 +446,7 @@ SUMMATIVE = {
                                            "scipy.special.kl_div"]},
     "ex-10-2-bas": {"same_data": "the statement names the data set (the 14 bars-and-stripes images of "
                                  "hm.bars_and_stripes(3)) and the target (-3.1 nats); the answer is a trained model, "
-                                 "checked by its exact likelihood, with no number to copy"},
+                                 "checked by its exact likelihood, with no number to copy",
+                    "forbidden": ["pedagogy_lib.harmonium.gibbs.train_rbm", "pedagogy_lib.harmonium.gibbs.cd_epoch",
+                                  "pedagogy_lib.harmonium.exact.train_exact"]},
 }
