@@ -140,6 +140,7 @@ def test_the_pages_one_dimensional_formula_copied_fails():
                                    - 2 + np.log(np.linalg.det(Sq) / np.linalg.det(Sp))), "trace term"),
     (lambda mp, Sp, mq, Sq: 0.5 * (np.trace(np.linalg.inv(Sq) @ Sp) + (mq - mp) @ np.linalg.inv(Sp) @ (mq - mp)
                                    - 2 + np.log(np.linalg.det(Sq) / np.linalg.det(Sp))), "covariance of p"),
+    (lambda mp, Sp, mq, Sq: 2.0 * _kl_hermite(mp, Sp, mq, Sq), "twice the divergence"),
     (lambda mp, Sp, mq, Sq: _kl_hermite(mp, Sp, mq, Sq) + 0.05, "not within tolerance"),
 ])
 def test_gaussian_kl_wrong_answers_fail_with_hint(make, fragment):
