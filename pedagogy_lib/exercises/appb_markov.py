@@ -311,7 +311,7 @@ SUMMATIVE = {
                                    "pedagogy_lib.discrete.markov_chain.tv_to_stationarity"]},
     "ex-b2-reversible": {"forbidden": ["pedagogy_lib.discrete.markov_chain.is_detailed_balance",
                                        "pedagogy_lib.discrete.markov_chain.detailed_balance_violation"]},
-    "ex-b2-stationary": {"forbidden": ["numpy.linalg.matrix_power",
+    "ex-b2-stationary": {"forbidden": ["scipy.linalg.expm", "numpy.linalg.matrix_power",
                                        "pedagogy_lib.discrete.markov_chain.stationary_distribution",
                                        "scipy.linalg.null_space", "scipy.linalg.fractional_matrix_power"]},
     "ex-b2-tv-function": {"forbidden": ["pedagogy_lib.discrete.markov_chain.tv_to_stationarity"],

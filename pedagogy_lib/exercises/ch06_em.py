@@ -428,7 +428,8 @@ def hard_excess(answer):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo", "scheme_costs"]},
-    "ex-6-3-free-energy": {"forbidden": ["log_joint", "posterior", "pedagogy_lib.mixture.model.gmm_posterior",
+    "ex-6-3-free-energy": {"forbidden": ["pedagogy_lib.exercises.ch06_em.toy_log_joint",
+                                         "log_joint", "posterior", "pedagogy_lib.mixture.model.gmm_posterior",
                                          "pedagogy_lib.mixture.model.gmm_log_marginal",
                                          "pedagogy_lib.mixture.model.gmm_logits",
                                          "pedagogy_lib.em.engine.discrete_elbo", "elbo", "log_lik",

@@ -194,5 +194,8 @@ SUMMATIVE = {
                                   "(drawn for each student)"},
     "ex-da-3-taper": {"forbidden": ["pedagogy_lib.assimilation.model.periodic_taper"]},
     "ex-da-3-inflation": {"same_data": "the answer is an index among the five inflation factors of INFLATIONS, found "
-                                       "from a long twin experiment with Lorenz-96"},
+                                       "from a long twin experiment with Lorenz-96",
+                          # the statement offers running the experiment INFLATION_EXPERIMENT describes
+                          "allow": ["pedagogy_lib.assimilation.DAModel", "pedagogy_lib.assimilation.lorenz96",
+                                    "pedagogy_lib.assimilation.simulate"]},
 }
