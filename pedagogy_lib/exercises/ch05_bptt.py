@@ -9,8 +9,8 @@ Problem data are the module constants below; every checker computes its referenc
 when it runs and reports what is wrong without printing the reference.
 
 * :func:`bptt_signals`: the backward recursion for the signals b_t (Eqs. 5.20-5.21);
-* :func:`rtrl_gradient`: the first form of Eq. 5.19, forward sensitivities (real-time recurrent
-  learning), for a one-unit RNN;
+* :func:`rtrl_sensitivities`: the first form of Eq. 5.19, forward sensitivities (real-time recurrent
+  learning) for a one-unit RNN: the sensitivities of every state and the gradient;
 * :func:`steps_to_shrink`: how many steps it takes a backpropagated signal to shrink or grow by a
   given factor in a linear RNN whose recurrent weights are rho times an orthogonal matrix.
 """
@@ -26,7 +26,7 @@ from . import checker
 from .checker import compare_array, result, problem_rng
 
 __all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "EX_DECAY",
-           "bptt_signals", "rtrl_gradient", "steps_to_shrink"]
+           "bptt_signals", "rtrl_sensitivities", "steps_to_shrink"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -143,55 +143,92 @@ def _rtrl_case(seed: int, T: int, w: float, u: float, d: float) -> RTRLCase:
 EX_RTRL = (_rtrl_case(21, 6, 0.9, 0.7, 0.1), _rtrl_case(22, 1, -0.5, 1.2, 0.0), _rtrl_case(23, 12, 1.3, -0.6, 0.2))
 
 
-def _reference_rtrl(c: RTRLCase) -> np.ndarray:
-    params = rnn.RNNParams(np.array([[c.w]]), np.array([[c.u]]), np.array([c.d]), np.array([[1.0]]), np.zeros(1))
-    Y = np.asarray(c.y, dtype=float).reshape(-1, 1, 1)
-    Z = rnn.rnn_forward(params, Y).Z
-    g = rnn.rnn_bptt(params, Y, Z, Z - np.asarray(c.x).reshape(-1, 1, 1), backend="numpy").grads
-    return np.array([g.D_zz[0, 0], g.D_yz[0, 0], g.d_z[0]])
-
-
-def _wrong_rtrl(c: RTRLCase, kind: str) -> np.ndarray:
-    z_prev, s = 0.0, np.zeros(3)                        # z_{t-1} and dz_{t-1}/d(w, u, d)
-    grad = np.zeros(3)
-    for y_t, x_t in zip(c.y, c.x):
+def _forward_rtrl(c: RTRLCase, kind: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """The forward recursion of the statement: ``S[t-1] = dz_t/d(w, u, d)`` for t = 1..T and the
+    gradient; ``kind`` names a slip (the reference when empty)."""
+    T = len(c.y)
+    z_prev, s = 0.0, np.zeros(3)                        # z_{t-1} and s_{t-1} = dz_{t-1}/d(w, u, d)
+    S, grad = np.zeros((T, 3)), np.zeros(3)
+    for t in range(T):                                  # row t is the book's step t + 1
+        y_t, x_t = float(c.y[t]), float(c.x[t])
         z = math.tanh(c.w * z_prev + c.u * y_t + c.d)
-        J = 1.0 - z * z
+        J = 1.0 - (z_prev * z_prev if kind == "J_prev" else z * z)
         direct = np.array([z if kind == "z_t" else z_prev, y_t, 1.0])
-        s = J * (direct + (0.0 if kind == "truncated" else c.w) * s)
-        grad += (z - x_t) * s
+        if kind == "no_direct":
+            direct = np.zeros(3)
+        s_old = s
+        if kind == "truncated":
+            s = J * direct
+        elif kind == "no_w":
+            s = J * (direct + s)
+        elif kind == "J_direct_only":
+            s = J * direct + c.w * s
+        else:
+            s = J * (direct + c.w * s)
+        S[t] = s_old if kind == "rows_shifted" else s
+        grad += (z - x_t) * (s_old if kind == "grad_lag" else s)
         z_prev = z
-    return grad
+    return S, grad
 
 
-def rtrl_gradient(fn):
-    """Exercise 2, ``ex-5-1-3-rtrl``: your function ``fn(w, u, d, y, x) -> [dS/dw, dS/du, dS/dd]``.
+def rtrl_sensitivities(fn):
+    """Exercise 2, ``ex-5-1-3-rtrl``: your function ``fn(w, u, d, y, x) -> (S, grad)``.
 
-    ``w``, ``u``, ``d`` are scalars and ``y``, ``x`` arrays of length T, as in :class:`RTRLCase`;
-    ``fn`` returns three numbers in that order. It is run on every case of :data:`EX_RTRL` and
-    compared with the backward form of Eq. 5.19. The checker recognizes a sensitivity update
-    truncated to one step and the wrong state in the direct effect of w.
+    ``w``, ``u``, ``d`` are scalars and ``y``, ``x`` arrays of length T, as in :class:`RTRLCase`.
+    The first item, S, has shape (T, 3); its row t - 1 holds the sensitivities of the state z_t at
+    the book's step t to w, u and d, in that order. The second, grad, holds dS/dw, dS/du and dS/dd. It is run on
+    every case of :data:`EX_RTRL` and compared with the forward recursion. The checker recognizes
+    a sensitivity update without the recurrent term, without the factor w or the tanh derivative
+    on it, with the tanh derivative of the previous step, or without the direct term; z_t where
+    z_{t-1} belongs; rows of S shifted by one step; and a gradient that pairs the error at step t
+    with s_{t-1}. (With one hidden unit the Jacobian is a number, so there is no transpose to get
+    wrong; a transposed S is reported by its shape.)
     """
     name = "forward sensitivities (first form of Eq. 5.19)"
+    fname = "rtrl_sensitivities"
     if fn is None:
-        return result(name, ["rtrl_gradient is None: write the function first."])
+        return result(name, [f"{fname} is None: write the function first."])
     if not callable(fn):
-        return result(name, [f"rtrl_gradient should be a function; got {type(fn).__name__}."])
+        return result(name, [f"{fname} should be a function; got {type(fn).__name__}."])
     for i, c in enumerate(EX_RTRL):
         label = f"case {i + 1} of {len(EX_RTRL)} (T={len(c.y)}, w={c.w}, u={c.u}, d={c.d})"
         try:
             out = fn(c.w, c.u, c.d, c.y.copy(), c.x.copy())
         except Exception as exc:  # noqa: BLE001
-            return result(name, [f"rtrl_gradient raised {type(exc).__name__}: {exc} (on {label})."])
-        hints = {
-            "you dropped the recurrent term w * dz_{t-1}/dtheta from the sensitivity update: that keeps "
-            "only the direct effect of theta on z_t (a truncation to one step), not the total one":
-                _wrong_rtrl(c, "truncated"),
+            return result(name, [f"{fname} raised {type(exc).__name__}: {exc} (on {label})."])
+        if out is None:
+            return result(name, [f"{fname} returned None on {label}: return the pair (S, grad)."])
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return result(name, [f"{fname} should return a pair (S, grad); got {type(out).__name__}"
+                                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+                                 + f" (on {label})."])
+        S_ref, grad_ref = _forward_rtrl(c)
+        s_hints = {
+            "you dropped the recurrent term w s_{t-1} from the sensitivity update: that keeps only the "
+            "direct effect of theta on z_t (a truncation to one step), not the total one":
+                _forward_rtrl(c, "truncated")[0],
+            "you left the factor w out of the recurrent term: dz_t/dz_{t-1} is (1 - z_t^2) w, not "
+            "(1 - z_t^2)": _forward_rtrl(c, "no_w")[0],
+            "you applied the tanh derivative (1 - z_t^2) to the direct term only: the recurrent term "
+            "passes through the tanh too": _forward_rtrl(c, "J_direct_only")[0],
+            "you took the tanh derivative at z_{t-1}: the update differentiates tanh at step t, so the "
+            "factor is 1 - z_t^2": _forward_rtrl(c, "J_prev")[0],
+            "you left out the direct term [z_{t-1}, y_t, 1]: with s_0 = 0 nothing then starts the "
+            "recursion": _forward_rtrl(c, "no_direct")[0],
             "you used z_t where z_{t-1} belongs in the direct effect of w on z_t":
-                _wrong_rtrl(c, "z_t"),
+                _forward_rtrl(c, "z_t")[0],
+            "you stored each row before updating it, so row t - 1 holds s_{t-1} (starting from s_0 = 0) "
+            "instead of s_t": _forward_rtrl(c, "rows_shifted")[0],
         }
-        problems = compare_array(out, _reference_rtrl(c), f"[dS/dw, dS/du, dS/dd] on {label}",
-                                 rtol=1e-8, atol=1e-10, hints=hints)
+        problems = compare_array(out[0], S_ref, f"S on {label}", rtol=1e-8, atol=1e-10, hints=s_hints)
+        if problems:
+            return result(name, problems)
+        g_hints = {
+            "you paired the error z_t - x_t with s_{t-1}, the sensitivities before the update: both "
+            "belong to the same step t": _forward_rtrl(c, "grad_lag")[1],
+        }
+        problems = compare_array(out[1], grad_ref, f"grad = [dS/dw, dS/du, dS/dd] on {label}",
+                                 rtol=1e-8, atol=1e-10, hints=g_hints)
         if problems:
             return result(name, problems)
     return result(name, [])

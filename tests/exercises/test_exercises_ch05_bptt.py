@@ -100,64 +100,140 @@ def test_signals_exception_and_in_place():
 
 # ---------------------------------------------------------------- exercise 2: RTRL
 def good_rtrl(w, u, d, y, x):
-    z_prev, s, grad = 0.0, np.zeros(3), np.zeros(3)
-    for y_t, x_t in zip(y, x):
+    z_prev, s = 0.0, np.zeros(3)
+    S, grad = np.zeros((len(y), 3)), np.zeros(3)
+    for t, (y_t, x_t) in enumerate(zip(y, x)):
         z = np.tanh(w * z_prev + u * y_t + d)
         s = (1 - z ** 2) * (np.array([z_prev, y_t, 1.0]) + w * s)   # dz_t/d(w, u, d)
+        S[t] = s
         grad += (z - x_t) * s
         z_prev = z
-    return grad
+    return S, grad
+
+
+def _states(theta, y):
+    w, u, d = theta
+    z, Z = 0.0, []
+    for y_t in y:
+        z = np.tanh(w * z + u * y_t + d)
+        Z.append(z)
+    return np.array(Z)
 
 
 def _loss(theta, y, x):
-    w, u, d = theta
-    z, S = 0.0, 0.0
-    for y_t, x_t in zip(y, x):
-        z = np.tanh(w * z + u * y_t + d)
-        S += 0.5 * (z - x_t) ** 2
-    return S
+    return 0.5 * np.sum((_states(theta, y) - x) ** 2)
 
 
-def test_rtrl_oracle_by_finite_differences():
+def _page_bptt(w, u, d, y, x):
+    """The page's backward route (its cells 4, 8, 10 and 12 with H = 1, D_zx = 1, d_x = 0)."""
+    T = len(y)
+    z, Z = 0.0, []
+    for t in range(1, T + 1):
+        z = np.tanh(w * z + u * y[t - 1] + d)
+        Z.append(z)
+    Z = np.array(Z)
+    partial = {t: Z[t - 1] - x[t - 1] for t in range(1, T + 1)}
+    total = {T: partial[T]}
+    for t in range(T - 1, 0, -1):
+        total[t] = partial[t] + w * ((1.0 - Z[t] ** 2) * total[t + 1])
+    b = {t: (1.0 - Z[t - 1] ** 2) * total[t] for t in range(1, T + 1)}
+    Z_prev = np.concatenate([[0.0], Z[:-1]])
+    return np.array([sum(b[t] * Z_prev[t - 1] for t in range(1, T + 1)),
+                     sum(b[t] * y[t - 1] for t in range(1, T + 1)),
+                     sum(b[t] for t in range(1, T + 1))])
+
+
+def test_rtrl_oracle_sensitivities_by_finite_differences():
+    """Every row of S against central differences of z_t in each parameter, at every step t."""
+    eps = 1e-6
     for c in check.EX_RTRL:
         theta = np.array([c.w, c.u, c.d])
+        fd = np.stack([(_states(theta + eps * e, c.y) - _states(theta - eps * e, c.y)) / (2 * eps)
+                       for e in np.eye(3)], axis=1)                        # (T, 3)
+        S, _ = good_rtrl(c.w, c.u, c.d, c.y, c.x)
+        assert S.shape == (len(c.y), 3)
+        np.testing.assert_allclose(S, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_rtrl_oracle_gradient_by_page_bptt_and_finite_differences():
+    for c in check.EX_RTRL:
+        theta = np.array([c.w, c.u, c.d])
+        _, grad = good_rtrl(c.w, c.u, c.d, c.y, c.x)
+        np.testing.assert_allclose(grad, _page_bptt(c.w, c.u, c.d, c.y, c.x), rtol=1e-10, atol=1e-12)
         fd = gradcheck(lambda th: _loss(th, c.y, c.x), theta).numeric
-        np.testing.assert_allclose(good_rtrl(c.w, c.u, c.d, c.y, c.x), fd, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
 
 
 def test_rtrl_correct_passes():
-    assert check.rtrl_gradient(good_rtrl)
-    assert check.rtrl_gradient(lambda *a: list(good_rtrl(*a)))          # a list is fine too
+    assert check.rtrl_sensitivities(good_rtrl)
+    assert check.rtrl_sensitivities(lambda *a: [v.tolist() for v in good_rtrl(*a)])   # lists are fine too
 
 
-def test_rtrl_wrong_answers_fail():
-    def truncated(w, u, d, y, x):
-        z_prev, grad = 0.0, np.zeros(3)
-        for y_t, x_t in zip(y, x):
+def test_rtrl_page_backward_route_fails():
+    """The gradient by the page's BPTT cells carries no sensitivities: neither alone nor with zeros."""
+    res = check.rtrl_sensitivities(_page_bptt)
+    assert not res and "pair (S, grad)" in str(res)
+    res = check.rtrl_sensitivities(lambda w, u, d, y, x: (np.zeros((len(y), 3)), _page_bptt(w, u, d, y, x)))
+    assert not res and "direct term" in str(res)
+    res = check.rtrl_sensitivities(lambda w, u, d, y, x: (np.tile(_page_bptt(w, u, d, y, x), (len(y), 1)),
+                                                          _page_bptt(w, u, d, y, x)))
+    assert not res and "S on case 1" in str(res)
+
+
+def _variant(kind):
+    def fn(w, u, d, y, x):
+        z_prev, s = 0.0, np.zeros(3)
+        S, grad = np.zeros((len(y), 3)), np.zeros(3)
+        for t, (y_t, x_t) in enumerate(zip(y, x)):
             z = np.tanh(w * z_prev + u * y_t + d)
-            grad += (z - x_t) * (1 - z ** 2) * np.array([z_prev, y_t, 1.0])
+            J, direct = 1 - z ** 2, np.array([z_prev, y_t, 1.0])
+            s_old = s
+            if kind == "truncated":
+                s = J * direct
+            elif kind == "no_w":
+                s = J * (direct + s)
+            elif kind == "J_direct_only":
+                s = J * direct + w * s
+            elif kind == "J_prev":
+                s = (1 - z_prev ** 2) * (direct + w * s)
+            elif kind == "z_t":
+                s = J * (np.array([z, y_t, 1.0]) + w * s)
+            else:
+                s = J * (direct + w * s)
+            S[t] = s_old if kind == "rows_shifted" else s
+            grad += (z - x_t) * (s_old if kind == "grad_lag" else s)
             z_prev = z
-        return grad
-    res = check.rtrl_gradient(truncated)
-    assert not res and "recurrent term" in str(res)
+        return S, grad
+    return fn
 
-    def z_t_instead(w, u, d, y, x):
-        z_prev, s, grad = 0.0, np.zeros(3), np.zeros(3)
-        for y_t, x_t in zip(y, x):
-            z = np.tanh(w * z_prev + u * y_t + d)
-            s = (1 - z ** 2) * (np.array([z, y_t, 1.0]) + w * s)
-            grad += (z - x_t) * s
-            z_prev = z
-        return grad
-    res = check.rtrl_gradient(z_t_instead)
-    assert not res and "z_t where z_{t-1}" in str(res)
 
-    res = check.rtrl_gradient(lambda *a: -good_rtrl(*a))
+@pytest.mark.parametrize("kind, words", [
+    ("truncated", "recurrent term"),
+    ("no_w", "factor w"),
+    ("J_direct_only", "direct term only"),
+    ("J_prev", "at z_{t-1}"),
+    ("z_t", "z_t where z_{t-1}"),
+    ("rows_shifted", "before updating it"),
+    ("grad_lag", "with s_{t-1}"),
+])
+def test_rtrl_slips_are_named(kind, words):
+    res = check.rtrl_sensitivities(_variant(kind))
+    assert not res and words in str(res)
+
+
+def test_rtrl_other_wrong_answers_fail():
+    res = check.rtrl_sensitivities(lambda *a: (-good_rtrl(*a)[0], good_rtrl(*a)[1]))
     assert not res and "wrong sign" in str(res)
-    res = check.rtrl_gradient(lambda *a: good_rtrl(*a)[:2])
+    res = check.rtrl_sensitivities(lambda *a: (good_rtrl(*a)[0].T, good_rtrl(*a)[1]))
+    assert not res and "transpose" in str(res)
+    res = check.rtrl_sensitivities(lambda *a: (good_rtrl(*a)[0], good_rtrl(*a)[1][:2]))
     assert not res and "should have shape (3,)" in str(res)
-    assert "None" in str(check.rtrl_gradient(None))
-    assert "raised" in str(check.rtrl_gradient(lambda *a: 1 / 0))
+    res = check.rtrl_sensitivities(lambda *a: (good_rtrl(*a)[0], -good_rtrl(*a)[1]))
+    assert not res and "grad" in str(res) and "wrong sign" in str(res)
+    assert "pair" in str(check.rtrl_sensitivities(lambda *a: good_rtrl(*a) + (1,)))
+    assert "returned None" in str(check.rtrl_sensitivities(lambda *a: None))
+    assert "None" in str(check.rtrl_sensitivities(None))
+    assert "raised" in str(check.rtrl_sensitivities(lambda *a: 1 / 0))
 
 
 # ---------------------------------------------------------------- exercise 3: steps to shrink / grow
