@@ -116,8 +116,8 @@ def woodbury_shapes(answer) -> CheckResult:
     leaves besides A^{-1} for (A + U_1 C_1 V_1 + U_2 C_2 V_2)^{-1} with non-square C_i, for the sizes of
     :data:`EX_SIZES`.
 
-    The checker recognizes groupings that are valid but not the smallest, shapes smaller than any grouping
-    gives, the direct inverse the lemma avoids, and shapes that are not square.
+    The checker recognizes groupings that are valid but not the smallest, shapes no grouping gives, the
+    direct inverse the lemma avoids, and shapes that are not square.
     """
     n, k1, m1, k2, m2 = (EX_SIZES[key] for key in ("n", "k1", "m1", "k2", "m2"))
     what = "the smallest inner inverse of push-through"
@@ -138,7 +138,7 @@ def woodbury_shapes(answer) -> CheckResult:
     elif got[0] in valid_not_smallest:
         problems = [f"that inverse works ({valid_not_smallest[got[0]]}), but it is not the smallest one."]
     elif got[0] in (min(k1, m1), min(k2, m2)):
-        problems = ["too small: no way of writing the whole update as M N has an inner dimension that small."]
+        problems = ["no way of writing the whole update as M N gives an inverse of that shape."]
     elif got[0] == n:
         problems = ["that is the shape of the matrix itself, the inverse the lemma avoids."]
     else:
