@@ -85,12 +85,12 @@ def naive_optimum(answer) -> CheckResult:
     """Exercise (c), ``ex-8-4-2-naive``: your maximizer lambda* of the naive recipe's objective with
     x = :data:`EX_X`, a single number.
 
-    The checker recognizes a forgotten square root and a root outside the domain.
+    The checker recognizes the last step of the solution left out and a root outside the domain.
     """
     x = EX_X
     expected = 1.0 / np.sqrt(-2.0 * x)
     hints = {
-        "that value is lambda*^2, not lambda*": -1.0 / (2.0 * x),
+        "that is not lambda* itself: look again at the last step, where you solve for lambda": -1.0 / (2.0 * x),
         "you gave the negative root: log lambda needs lambda > 0": -expected,
     }
     return result("optimum of the naive recipe's objective",
@@ -177,7 +177,7 @@ def sf_gradient(fn) -> CheckResult:
             return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
         s = np.exp(log_s)
         hints = {
-            "your score with respect to log s lacks the -1 that comes from the -log s of log q":
+            "your score with respect to log s misses a term: differentiate every term of log q that holds s":
                 _sf_estimate(log_p, m, log_s, eps, score_log_s=eps ** 2),
             "you did not divide the score with respect to m by s": _sf_estimate(log_p, m, log_s, eps, score_m=eps),
             "you differentiated with respect to s instead of log s":
@@ -222,7 +222,9 @@ SUMMATIVE = {
                                            "pedagogy_lib.vi.bbvi.gaussian_vi_sample"],
                              "same_data": "the answer is a function, which the grader calls on test problems of "
                                           "the checker's own"},
-    "ex-8-4-2-sf-variance": {"forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_variances",
+    "ex-8-4-2-sf-variance": {"forbidden": ["numpy.polynomial.hermite_e.poly2herme", "numpy.polynomial.hermite.poly2herm",
+                                           "numpy.polynomial.polynomial.Polynomial.convert",
+                                           "pedagogy_lib.deepgen.estimators.shared_mean_variances",
                                            "scipy.integrate.quad",
                                            "scipy.stats.rv_continuous.expect",
                                            "scipy.integrate.tanhsinh",

@@ -39,12 +39,12 @@ def logistic_kurtosis(k):
     """Exercise 1, ``ex-9-1-logistic-kurtosis``: your excess kurtosis of the standard logistic density,
     a single number.
 
-    The checker recognizes the kurtosis without the excess, the variance, and a wrong sign.
+    The checker recognizes the kurtosis without the excess and the variance. (It gives no sign hint: the
+    page quotes the uniform's -1.2, and a hint on it would hand over the answer.)
     """
     hints = {
         "you gave the kurtosis, not the *excess* kurtosis (subtract 3)": 4.2,
         "you gave the variance of the standard logistic, not its kurtosis": np.pi ** 2 / 3,
-        "a negative excess kurtosis would make the logistic sub-Gaussian; check the sign": -1.2,
     }
     problems = checker.compare_scalar(k, 1.2, "your excess kurtosis", rtol=1e-3, hints=hints)
     return checker.result("excess kurtosis of the logistic prior", problems)

@@ -48,7 +48,7 @@ def test_naive_optimum():
     assert check.naive_optimum(0.5 * (1 - 2e-6))            # a default-tolerance numerical optimum
     assert not check.naive_optimum(0.5 * (1 - 1e-4))
     r = check.naive_optimum(0.25)
-    assert not r and "lambda*^2" in str(r) and "1 / (2x)" not in str(r) and "short" not in str(r)
+    assert not r and "not lambda* itself" in str(r) and "^2" not in str(r) and "short" not in str(r)
     assert not check.naive_optimum(-0.5)
 
 
@@ -112,7 +112,7 @@ def _variant(score_m=None, score_log_s=None, const=True, use_log_q=True):
 
 
 @pytest.mark.parametrize("wrong,fragment", [
-    (_variant(score_log_s=lambda e, s: e ** 2), "lacks the -1"),
+    (_variant(score_log_s=lambda e, s: e ** 2), "misses a term"),
     (_variant(score_m=lambda e, s: e), "score with respect to m by s"),
     (_variant(score_log_s=lambda e, s: (e ** 2 - 1) / s), "with respect to s instead of log s"),
     (_variant(use_log_q=False), "left log q out"),
