@@ -130,10 +130,8 @@ def gaussian_kl(answer):
     """Exercise 2, ``ex-4-2-gaussian-kl``: your relative entropy D_KL{p || q} in nats for the two
     2-D Gaussians of :data:`EX_KL` (Eq. 4.5), a single number.
 
-    The checker recognizes the other direction, the coordinates treated as independent, the inverse on
-    the wrong covariance in the trace or under the mean difference, the log-determinant ratio upside
-    down or without its one half, the dimension term dropped or counted once, and the cross entropy
-    alone.
+    The checker recognizes the other direction, the coordinates treated as independent, a covariance
+    in the wrong place, a missing or misplaced factor or term, and the cross entropy alone.
     """
     mp, Sp, mq, Sq = (np.asarray(a, dtype=float) for a in EX_KL)
     D = len(mp)

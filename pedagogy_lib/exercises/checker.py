@@ -312,7 +312,8 @@ def describe_miss(value: float, reference: float) -> str:
     value, reference = float(value), float(reference)
     if value == 0.0 and reference != 0.0:
         return "zero, but the correct value is not"
-    return "not explained by any of the usual slips (a sign, a factor of 2, a normalization, a logarithm)"
+    return ("not one of the slips this checker names; check the usual ones (a sign, a factor of 2, a "
+            "normalization, a logarithm)")
 
 
 def _named_slip(arr: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:
