@@ -202,7 +202,8 @@ def woodbury_shapes(answer) -> CheckResult:
     elif got[0] in valid_not_smallest:
         problems = [f"that inverse works ({valid_not_smallest[got[0]]}), but it is not the smallest one."]
     elif got[0] in (min(k1, m1), min(k2, m2)):
-        problems = ["too small: no way of writing the whole update as M N has an inner dimension that small."]
+        problems = ["no way of writing the whole update as M N has that inner dimension: compare it with "
+                    "the rank of the update."]
     elif got[0] == n:
         problems = ["that is the shape of the matrix itself, the inverse the lemma avoids."]
     else:

@@ -188,9 +188,10 @@ def test_woodbury_shapes_is_the_smallest_push_through_inverse():
         assert (wrong, wrong) in sizes and wrong != best[0]
         r = check.woodbury_shapes((wrong, wrong))
         assert not r and "not the smallest" in str(r), str(r)
-    for one_term in (min(k1, m1), min(k2, m2)):      # the single-term answer min(k, m): too small, and the
-        r = check.woodbury_shapes((one_term, one_term))   # message does not say which term it fits
-        assert not r and "too small" in str(r) and "term" not in str(r), str(r)
+    for one_term in (min(k1, m1), min(k2, m2)):      # the single-term answer min(k, m): impossible, and the
+        r = check.woodbury_shapes((one_term, one_term))   # message says neither which way nor which term
+        assert not r and "rank of the update" in str(r) and "term" not in str(r), str(r)
+        assert not any(w in r.problems[0] for w in ("small", "large", "few", "many")), str(r)
     r = check.woodbury_shapes((n, n))
     assert not r and "avoids" in str(r)
     r = check.woodbury_shapes((k1, m1))
