@@ -10,10 +10,14 @@ Exercises (a) and (b) solve with a diagonal A of n = 200 000 entries plus a rank
 n x n matrix (320 GB) cannot be formed, so no general inverse or solve reaches the answer; the
 identities do it in O(n). The reference solves by block elimination on the 2 x 2 Schur complement
 (one step of residual refinement after it), never forming an n x n array; the tests check it by its
-residual and, at n = 6, against a dense solve.
+residual and, at n = 6, against a dense solve. Exercise (b) also asks for log|det(A + U C V)|, the
+other half of a Gaussian log-likelihood with a "diagonal plus low rank" covariance: the reference
+takes det(A) det(I + C V A^{-1} U) (the sum of log a and a 2 x 2 determinant); the tests check it at
+n = 6 against a dense slogdet and at n = 200 000 against two rank-one determinant updates.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -146,13 +150,25 @@ def _wb_slip(a, U, C, V, b, *, inner):
     return Ab - AU @ (inner(C, V @ AU) @ (V @ Ab))
 
 
-def woodbury(answer) -> CheckResult:
-    """Exercise (b), ``ex-b3-woodbury``: your x = (A + U C V)^{-1} b for :data:`EX_WOODBURY`.
+def _logdet(a, U, C, V):
+    """log|det(diag(a) + U C V)| in O(n), from the block matrix [[A, U], [-V, C^{-1}]] factored with
+    either pivot: det(A) det(I + C V A^{-1} U) (a 2 x 2 determinant besides the sum of log a)."""
+    small = np.eye(len(C)) + C @ (V @ (U / a[:, None]))
+    return math.fsum(np.log(a)) + np.linalg.slogdet(small)[1]
 
-    Pass the vector x, shape (200000,). The checker recognizes C used where its inverse belongs, the
-    inner 2 x 2 matrix not inverted, the correction added, C transposed, U and V swapped (V^T and U^T
-    in their places), and A^{-1} b itself.
+
+def woodbury(x, logdet=None) -> CheckResult:
+    """Exercise (b), ``ex-b3-woodbury``: your ``x`` and ``logdet`` for :data:`EX_WOODBURY`, with
+    x = (A + U C V)^{-1} b and logdet = log|det(A + U C V)| (natural logarithm).
+
+    Pass x as a vector of shape (200000,) and logdet as a number. For x the checker recognizes C used
+    where its inverse belongs, the inner 2 x 2 matrix not inverted, the correction added, C transposed,
+    U and V swapped (V^T and U^T in their places), and A^{-1} b itself; for logdet, the factor det(C)
+    dropped, det(C^{-1}) in its place, the inner determinant divided by, the sum of log a missing,
+    log|det A| alone, the sign flipped, and a base-10 logarithm.
     """
+    what = "the solve and the log-determinant"
+    got_x, got_logdet = x, logdet
     a, U, C, V, b = EX_WOODBURY
     expected = _solve(a, U, C, V, b)
     inv = np.linalg.inv
@@ -167,7 +183,25 @@ def woodbury(answer) -> CheckResult:
         "you swapped the roles of U and V (V^T and U^T in their places)": _solve(a, V.T, C, U.T, b),
         "you returned A^{-1} b, with no correction at all": b / a,
     }
-    return result("Woodbury solve", compare_array(answer, expected, "x", rtol=1e-8, atol=1e-10, hints=hints))
+    problems = compare_array(got_x, expected, "x", rtol=1e-8, atol=1e-10, hints=hints)
+    logdet = _logdet(a, U, C, V)
+    log_a = math.fsum(np.log(a))
+    log_c = np.linalg.slogdet(C)[1]
+    log_s = np.linalg.slogdet(inv(C) + V @ (U / a[:, None]))[1]
+    slips = {
+        "you dropped the factor det(C): the block matrix's two factorizations leave it on one side":
+            log_a + log_s,
+        "you multiplied by det(C^{-1}) where det(C) belongs": log_a + log_s - log_c,
+        "you divided by det(C^{-1} + V A^{-1} U) where the block elimination multiplies by it":
+            log_a - log_s + log_c,
+        "you left out log|det A|, the sum of log a": log_s + log_c,
+        "you gave log|det A| alone, without the low-rank update's factor": log_a,
+        "you gave minus the log-determinant (log|det| of the inverse)": -logdet,
+        "you took the logarithm to base 10; the exercise asks for the natural logarithm":
+            logdet / math.log(10.0),
+    }
+    problems = problems + compare_array(got_logdet, logdet, "logdet", rtol=1e-11, atol=1e-9, hints=slips)
+    return result(what, problems)
 
 
 #: Exercise (c): the sizes n (A is n x n, diagonal) and, for the two low-rank terms U_i C_i V_i, k_i and m_i

@@ -90,20 +90,72 @@ def test_sherman_morrison_names_the_denominator_slip_help_promises():
     assert not r and "1 - v^T" in str(r)
 
 
+def _logdet_by_rank_one_steps(a, U, C, V):
+    """log|det(A + U C V)| without the block matrix: U C V = (U C) V = p_1 q_1^T + p_2 q_2^T, and
+    det(M + p q^T) = (1 + q^T M^{-1} p) det(M) twice, M^{-1} after the first step by Eq. B.15 on
+    vectors. Returns the log and the sign of the determinant."""
+    P, Q = U @ C, V
+    apply = lambda w: w / a  # noqa: E731
+    logdet, sign = float(np.sum(np.log(a))), 1.0
+    for p, q in zip(P.T, Q):
+        Mp = apply(p)
+        factor = 1.0 + q @ Mp
+        logdet, sign = logdet + np.log(abs(factor)), sign * np.sign(factor)
+        apply = (lambda f, Mp, q, factor: lambda w: f(w) - Mp * (q @ f(w)) / factor)(apply, Mp, q, factor)
+    return logdet, sign
+
+
+def _wb_answer(a, U, C, V, b):
+    """The pair the exercise asks for, by Eq. B.14 and the rank-one determinant steps."""
+    return _wb_vectors(a, U, C, V, b), _logdet_by_rank_one_steps(a, U, C, V)[0]
+
+
 def test_woodbury():
     a, U, C, V, b = check.EX_WOODBURY
-    good = _wb_vectors(a, U, C, V, b)
+    good, logdet = _wb_answer(a, U, C, V, b)
     assert _residual(a, U, C, V, b, good) < 1e-13
-    assert check.woodbury(good)
+    assert _logdet_by_rank_one_steps(a, U, C, V)[1] == 1.0
+    assert check.woodbury(good, logdet)
+    assert check.woodbury(list(good), np.array([logdet]))
+    # the block-matrix route a student derives, written out differently from the checker's reference
+    S = np.linalg.inv(C) + V @ (U / a[:, None])
+    by_blocks = np.log(a).sum() + np.log(np.linalg.det(C)) + np.log(np.linalg.det(S))
+    assert abs(by_blocks - logdet) < 1e-8
+    assert check.woodbury(good, by_blocks)
     Ab, AU = b / a, U / a[:, None]
-    r = check.woodbury(Ab - AU @ (np.linalg.inv(C + V @ AU) @ (V @ Ab)))
+    r = check.woodbury(Ab - AU @ (np.linalg.inv(C + V @ AU) @ (V @ Ab)), logdet)
     assert not r and "C^{-1}" in str(r)
-    r = check.woodbury(_wb_vectors(a, U, C.T, V, b))
+    r = check.woodbury(_wb_vectors(a, U, C.T, V, b), logdet)
     assert not r and "C^T" in str(r)
-    r = check.woodbury(_wb_vectors(a, V.T, C, U.T, b))
+    r = check.woodbury(_wb_vectors(a, V.T, C, U.T, b), logdet)
     assert not r and "roles of U and V" in str(r)
-    r = check.woodbury(Ab)
+    r = check.woodbury(Ab, logdet)
     assert not r and "no correction" in str(r)
+
+
+def test_woodbury_log_determinant_slips():
+    a, U, C, V, b = check.EX_WOODBURY
+    good, logdet = _wb_answer(a, U, C, V, b)
+    log_a, log_c = np.log(a).sum(), np.log(np.linalg.det(C))
+    log_s = np.log(np.linalg.det(np.linalg.inv(C) + V @ (U / a[:, None])))
+    for wrong, words in ((log_a + log_s, "det(C)"), (log_a + log_s - log_c, "det(C^{-1})"),
+                         (log_a - log_s + log_c, "divided by"), (log_s + log_c, "sum of log a"),
+                         (log_a, "alone"), (-logdet, "minus"), (logdet / np.log(10), "base 10")):
+        r = check.woodbury(good, wrong)
+        assert not r and words in str(r), (words, str(r))
+        assert "x is" not in str(r)
+
+
+def test_woodbury_page_copy_routes_fail():
+    """The page's op-count cell solves for x only; x alone, or x with log|det A| guessed, fails."""
+    a, U, C, V, b = check.EX_WOODBURY
+    good, _ = _wb_answer(a, U, C, V, b)
+    assert not check.woodbury(good)
+    for wrong in (None, good[:2], "x", good):
+        assert not check.woodbury(good, wrong)
+    assert not check.woodbury((good, np.log(a).sum()))
+    assert not check.woodbury(good, np.log(a).sum())
+    assert not check.woodbury(good, np.log10(a).sum())
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -126,6 +178,10 @@ def test_the_reference_and_the_slips_at_small_n_against_dense_solves(seed):
     np.testing.assert_allclose(solve(a, U, C, V, b), np.linalg.solve(A + U @ C @ V, b), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(solve(a, U, C.T, V, b), np.linalg.solve(A + U @ C.T @ V, b), rtol=1e-12)
     np.testing.assert_allclose(solve(a, V.T, C, U.T, b), np.linalg.solve(A + V.T @ C @ U.T, b), rtol=1e-12)
+    sign, dense_logdet = np.linalg.slogdet(A + U @ C @ V)
+    assert sign == 1.0
+    assert abs(vars(check)["_logdet"](a, U, C, V) - dense_logdet) < 1e-12
+    assert _logdet_by_rank_one_steps(a, U, C, V) == pytest.approx((dense_logdet, 1.0), abs=1e-12)
 
 
 @pytest.mark.parametrize("label", ["ex-b3-sherman-morrison", "ex-b3-woodbury"])
@@ -134,25 +190,46 @@ def test_every_slip_is_far_from_the_answer_and_from_the_others(label):
     each is recognized as itself, on the book's data and on a student's."""
     from courseware import grading as G
     for mod in (check, G.own_copy(check, G.student_seed("a", label))):
-        fn = mod.sherman_morrison if label == "ex-b3-sherman-morrison" else mod.woodbury
-        captured = {}
+        calls = []
         real = vars(mod)["compare_array"]
 
         def spy(answer, expected, what, *, rtol, atol, hints):
-            captured.update(expected=expected, rtol=rtol, atol=atol, hints=hints)
+            calls.append(dict(expected=np.asarray(expected, dtype=float), rtol=rtol, atol=atol, hints=hints))
             return real(answer, expected, what, rtol=rtol, atol=atol, hints=hints)
 
         vars(mod)["compare_array"] = spy
         try:
-            fn(None)
+            if label == "ex-b3-sherman-morrison":
+                mod.sherman_morrison(None)
+            else:
+                mod.woodbury(None, None)
         finally:
             vars(mod)["compare_array"] = real
-        x, rtol, atol = captured["expected"], captured["rtol"], captured["atol"]
-        tol = atol + rtol * np.abs(x)
-        for description, wrong in captured["hints"].items():
-            assert np.max(np.abs(wrong - x) / tol) > 1e3, description
-            r = fn(wrong)
-            assert not r and description in str(r), (description, str(r))
+        assert len(calls) == (1 if label == "ex-b3-sherman-morrison" else 2)
+        goods = [c["expected"] for c in calls]
+        a, U, C, V, b = mod.EX_WOODBURY
+        if label == "ex-b3-woodbury":   # the reference pair against the independent computation
+            x_ind, logdet_ind = _wb_answer(a, U, C, V, b)
+            np.testing.assert_allclose(goods[0], x_ind, rtol=1e-12, atol=1e-13)
+            assert abs(goods[1] - logdet_ind) < 1e-8 and goods[1] > 1e4
+        for i, c in enumerate(calls):
+            x, rtol, atol = c["expected"], c["rtol"], c["atol"]
+            tol = atol + rtol * np.abs(x)
+            wrongs = [np.asarray(w, dtype=float) for w in c["hints"].values()]
+            for (description, wrong) in zip(c["hints"], wrongs):
+                assert np.max(np.abs(wrong - x) / tol) > 1e3, description
+                assert all(np.max(np.abs(wrong - other) / tol) > 1e3
+                           for other in wrongs if other is not wrong), description
+                if label == "ex-b3-sherman-morrison":
+                    r = mod.sherman_morrison(wrong)
+                else:
+                    pair = list(goods)
+                    pair[i] = wrong
+                    r = mod.woodbury(*pair)
+                    assert str(r).count("is what you get") == 1, str(r)
+                assert not r and description in str(r), (description, str(r))
+        if label == "ex-b3-woodbury":
+            assert mod.woodbury(*goods)
 
 
 def test_woodbury_shapes_is_the_smallest_push_through_inverse():
