@@ -49,6 +49,10 @@ def encode(x, on_callable: Callable | None = None, depth: int = 0):
             if x.dtype.kind == "c":
                 return {"__nd__": encode(x.real.tolist(), depth=depth + 1), "imag": encode(x.imag.tolist(), depth=depth + 1),
                         "dtype": "c", "shape": list(x.shape)}
+            if depth + 1 + x.ndim <= _MAX_DEPTH and (x.dtype.kind != "f" or bool(np.isfinite(x).all())):
+                # the same value as the general route below, built without visiting every entry in Python
+                # (a problem of 200 000 entries travels in a second, not in minutes)
+                return {"__nd__": _finite_lists(x.tolist(), x.ndim), "dtype": x.dtype.kind, "shape": list(x.shape)}
             return {"__nd__": encode(x.tolist(), depth=depth + 1), "dtype": x.dtype.kind, "shape": list(x.shape)}
         if isinstance(x, np.generic) and x.dtype.kind in "biuf":
             return encode(x.item(), depth=depth + 1)
@@ -67,6 +71,16 @@ def encode(x, on_callable: Callable | None = None, depth: int = 0):
     if callable(x) and not isinstance(x, type):
         return on_callable(x) if on_callable is not None else {"__fn__": getattr(x, "__name__", "?")}
     return {"__opaque__": type(x).__name__}
+
+
+def _finite_lists(rows, ndim: int):
+    """:func:`encode` of ``rows``, nested lists ``ndim`` deep of finite floats, ints or bools: the lists
+    tagged, the numbers as they are."""
+    if ndim == 0:
+        return rows
+    if ndim == 1:
+        return {"__seq__": "list", "items": rows}
+    return {"__seq__": "list", "items": [_finite_lists(r, ndim - 1) for r in rows]}
 
 
 def _library_class(module: str, name: str, fields: list):

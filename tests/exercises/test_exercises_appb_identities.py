@@ -1,53 +1,235 @@
 """Tests for the Appendix B.3 exercise checkers (pedagogy_lib.exercises.appb_identities).
 
-Correct answers come from the identities themselves (Eqs. B.14 and B.15, written out here); the checker
-compares against direct inverses.
+Exercises (a) and (b) solve with a diagonal A of n = 200 000 entries plus a rank-two update. Correct
+answers come from the identities themselves (Eqs. B.14 and B.15, written out here, on vectors); the
+oracle that does not use them is the residual (A + U C V) x - b, computed in O(n), and, for the same
+draw at n = 6, a dense solve.
 """
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pedagogy_lib.exercises import appb_identities as check
 
 
-def _sm(Ai, u, v, one=1.0):
-    return Ai - np.outer(Ai @ u, v @ Ai) / (one + v @ Ai @ u)
+def _residual(a, U, C, V, b, x):
+    """|(A + U C V) x - b| / |b|, in O(n): the oracle that does not use the identities."""
+    return np.linalg.norm(a * x + U @ (C @ (V @ x)) - b) / np.linalg.norm(b)
+
+
+def _sm_vectors(a, u, v, b):
+    """Eq. B.15 twice, each inverse a map on vectors."""
+    def base(w):
+        return w / a
+
+    def updated(apply, ui, vi):
+        Mu = apply(ui)
+        return lambda w: apply(w) - Mu * (vi @ apply(w)) / (1 + vi @ Mu)
+
+    apply = base
+    for ui, vi in zip(u, v):
+        apply = updated(apply, ui, vi)
+    return apply(b)
+
+
+def _wb_vectors(a, U, C, V, b):
+    Ab, AU = b / a, U / a[:, None]
+    return Ab - AU @ (np.linalg.inv(np.linalg.inv(C) + V @ AU) @ (V @ Ab))
+
+
+def test_the_problems_are_too_large_for_a_dense_matrix_and_well_posed():
+    a, u, v, b = check.EX_SM
+    n = check.N_BIG
+    assert n == 200_000 and a.shape == b.shape == (n,) and u.shape == v.shape == (2, n)
+    assert a.min() >= 1.0 and np.all(np.isfinite(u)) and np.all(np.isfinite(v))
+    a, U, C, V, b = check.EX_WOODBURY
+    assert a.shape == b.shape == (n,) and U.shape == (n, 2) and C.shape == (2, 2) and V.shape == (2, n)
+    assert a.min() >= 1.0 and not np.allclose(C, C.T)
+    for a, U, C, V, b in ((check.EX_SM.a, check.EX_SM.u.T, np.eye(2), check.EX_SM.v, check.EX_SM.b),
+                          check.EX_WOODBURY):
+        # the symmetric part of A + U C V is at least min(a) - |U| |C| |V - U^T|: well conditioned
+        norm = lambda M: np.sqrt(np.linalg.eigvalsh(M.T @ M if M.shape[0] > M.shape[1] else M @ M.T).max())
+        low = a.min() - norm(U) * np.linalg.norm(C, 2) * norm(V - U.T)
+        high = a.max() + norm(U) * np.linalg.norm(C, 2) * norm(V)
+        assert low > 0.4 and high / low < 20, (low, high)
+        assert np.linalg.eigvalsh(C + C.T).min() > 0
+        inner = np.linalg.inv(C) + V @ (U / a[:, None])
+        assert np.linalg.svd(inner, compute_uv=False).min() > 1.0
+        # the update is not small: a plain fixed-point iteration x <- A^{-1} (b - U C V x) diverges
+        assert np.abs(np.linalg.eigvals(C @ V @ (U / a[:, None]))).max() > 1.2
 
 
 def test_sherman_morrison_two_updates():
-    Ai, u, v = check.EX_SM
-    assert u.shape == v.shape == (2, 4)
-    good = _sm(_sm(Ai, u[0], v[0]), u[1], v[1])
+    a, u, v, b = check.EX_SM
+    good = _sm_vectors(a, u, v, b)
+    assert _residual(a, u.T, np.eye(2), v, b, good) < 1e-13
     assert check.sherman_morrison(good)
-    r = check.sherman_morrison(_sm(Ai, u[0], v[0]))                  # the page's single update
+    assert check.sherman_morrison(list(good))
+    one = _sm_vectors(a, u[:1], v[:1], b)                             # the page's single update
+    r = check.sherman_morrison(one)
     assert not r and "only one" in str(r)
-    r = check.sherman_morrison(_sm(Ai, u[0], v[0]) + _sm(Ai, u[1], v[1]) - Ai)
+    Ab = b / a
+    from_A = Ab + sum(_sm_vectors(a, u[i:i + 1], v[i:i + 1], b) - Ab for i in (0, 1))
+    r = check.sherman_morrison(from_A)
     assert not r and "from A^{-1}" in str(r)
-    assert not check.sherman_morrison(None)
+    r = check.sherman_morrison(_sm_vectors(a, v, u, b))
+    assert not r and "v u^T" in str(r)
+    r = check.sherman_morrison(Ab)
+    assert not r and "no update" in str(r)
+    for wrong in (None, good[:-1], np.outer(good[:3], good[:3])):
+        assert not check.sherman_morrison(wrong)
 
 
 def test_sherman_morrison_names_the_denominator_slip_help_promises():
-    Ai, u, v = check.EX_SM
-    minus = Ai
+    a, u, v, b = check.EX_SM
+    apply = lambda w: w / a  # noqa: E731
     for ui, vi in zip(u, v):
-        minus = minus - np.outer(minus @ ui, vi @ minus) / (1 - vi @ minus @ ui)
-    r = check.sherman_morrison(minus)
+        apply = (lambda f, ui, vi: lambda w: f(w) - f(ui) * (vi @ f(w)) / (1 - vi @ f(ui)))(apply, ui, vi)
+    r = check.sherman_morrison(apply(b))
     assert not r and "1 - v^T" in str(r)
 
 
-def test_the_inverse_exercises_forbid_the_direct_routes():
-    for label in ("ex-b3-sherman-morrison", "ex-b3-woodbury"):
-        forbidden = set(check.SUMMATIVE[label]["forbidden"])
-        assert {"numpy.linalg.inv", "numpy.linalg.tensorinv", "numpy.linalg.lstsq", "scipy.linalg.lu_solve"} <= forbidden
+def _logdet_by_rank_one_steps(a, U, C, V):
+    """log|det(A + U C V)| without the block matrix: U C V = (U C) V = p_1 q_1^T + p_2 q_2^T, and
+    det(M + p q^T) = (1 + q^T M^{-1} p) det(M) twice, M^{-1} after the first step by Eq. B.15 on
+    vectors. Returns the log and the sign of the determinant."""
+    P, Q = U @ C, V
+    apply = lambda w: w / a  # noqa: E731
+    logdet, sign = float(np.sum(np.log(a))), 1.0
+    for p, q in zip(P.T, Q):
+        Mp = apply(p)
+        factor = 1.0 + q @ Mp
+        logdet, sign = logdet + np.log(abs(factor)), sign * np.sign(factor)
+        apply = (lambda f, Mp, q, factor: lambda w: f(w) - Mp * (q @ f(w)) / factor)(apply, Mp, q, factor)
+    return logdet, sign
+
+
+def _wb_answer(a, U, C, V, b):
+    """The pair the exercise asks for, by Eq. B.14 and the rank-one determinant steps."""
+    return _wb_vectors(a, U, C, V, b), _logdet_by_rank_one_steps(a, U, C, V)[0]
 
 
 def test_woodbury():
-    a, U, C, V = check.EX_WOODBURY
-    Ai = np.diag(1 / a)
-    good = Ai - Ai @ U @ np.linalg.inv(np.linalg.inv(C) + V @ Ai @ U) @ V @ Ai
-    assert check.woodbury(good)
-    r = check.woodbury(Ai - Ai @ U @ np.linalg.inv(C + V @ Ai @ U) @ V @ Ai)
+    a, U, C, V, b = check.EX_WOODBURY
+    good, logdet = _wb_answer(a, U, C, V, b)
+    assert _residual(a, U, C, V, b, good) < 1e-13
+    assert _logdet_by_rank_one_steps(a, U, C, V)[1] == 1.0
+    assert check.woodbury(good, logdet)
+    assert check.woodbury(list(good), np.array([logdet]))
+    # the block-matrix route a student derives, written out differently from the checker's reference
+    S = np.linalg.inv(C) + V @ (U / a[:, None])
+    by_blocks = np.log(a).sum() + np.log(np.linalg.det(C)) + np.log(np.linalg.det(S))
+    assert abs(by_blocks - logdet) < 1e-8
+    assert check.woodbury(good, by_blocks)
+    Ab, AU = b / a, U / a[:, None]
+    r = check.woodbury(Ab - AU @ (np.linalg.inv(C + V @ AU) @ (V @ Ab)), logdet)
     assert not r and "C^{-1}" in str(r)
+    r = check.woodbury(_wb_vectors(a, U, C.T, V, b), logdet)
+    assert not r and "C^T" in str(r)
+    r = check.woodbury(_wb_vectors(a, V.T, C, U.T, b), logdet)
+    assert not r and "roles of U and V" in str(r)
+    r = check.woodbury(Ab, logdet)
+    assert not r and "no correction" in str(r)
+
+
+def test_woodbury_log_determinant_slips():
+    a, U, C, V, b = check.EX_WOODBURY
+    good, logdet = _wb_answer(a, U, C, V, b)
+    log_a, log_c = np.log(a).sum(), np.log(np.linalg.det(C))
+    log_s = np.log(np.linalg.det(np.linalg.inv(C) + V @ (U / a[:, None])))
+    for wrong, words in ((log_a + log_s, "det(C)"), (log_a + log_s - log_c, "det(C^{-1})"),
+                         (log_a - log_s + log_c, "divided by"), (log_s + log_c, "sum of log a"),
+                         (log_a, "alone"), (-logdet, "minus"), (logdet / np.log(10), "base 10")):
+        r = check.woodbury(good, wrong)
+        assert not r and words in str(r), (words, str(r))
+        assert "x is" not in str(r)
+
+
+def test_woodbury_page_copy_routes_fail():
+    """The page's op-count cell solves for x only; x alone, or x with log|det A| guessed, fails."""
+    a, U, C, V, b = check.EX_WOODBURY
+    good, _ = _wb_answer(a, U, C, V, b)
+    assert not check.woodbury(good)
+    for wrong in (None, good[:2], "x", good):
+        assert not check.woodbury(good, wrong)
+    assert not check.woodbury((good, np.log(a).sum()))
+    assert not check.woodbury(good, np.log(a).sum())
+    assert not check.woodbury(good, np.log10(a).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_reference_and_the_slips_at_small_n_against_dense_solves(seed):
+    """The same draw at n = 6: the reference is the dense solve, and the slips with a dense meaning are
+    the dense solves of the matrices they stand for."""
+    sm, wb = vars(check)["_draw"](np.random.default_rng(seed), n=6)
+    solve = vars(check)["_solve"]
+    a, u, v, b = sm
+    A = np.diag(a)
+    dense = np.linalg.solve(A + np.outer(u[0], v[0]) + np.outer(u[1], v[1]), b)
+    np.testing.assert_allclose(solve(a, u.T, np.eye(2), v, b), dense, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_sm_vectors(a, u, v, b), dense, rtol=1e-12, atol=1e-12)
+    chain = vars(check)["_sm_chain"]
+    np.testing.assert_allclose(chain(a, u, v, b), dense, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(chain(a, u, v, b, which=(0,)), np.linalg.solve(A + np.outer(u[0], v[0]), b))
+    np.testing.assert_allclose(chain(a, v, u, b), np.linalg.solve(A + np.outer(v[0], u[0]) + np.outer(v[1], u[1]), b))
+    a, U, C, V, b = wb
+    A = np.diag(a)
+    np.testing.assert_allclose(solve(a, U, C, V, b), np.linalg.solve(A + U @ C @ V, b), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(solve(a, U, C.T, V, b), np.linalg.solve(A + U @ C.T @ V, b), rtol=1e-12)
+    np.testing.assert_allclose(solve(a, V.T, C, U.T, b), np.linalg.solve(A + V.T @ C @ U.T, b), rtol=1e-12)
+    sign, dense_logdet = np.linalg.slogdet(A + U @ C @ V)
+    assert sign == 1.0
+    assert abs(vars(check)["_logdet"](a, U, C, V) - dense_logdet) < 1e-12
+    assert _logdet_by_rank_one_steps(a, U, C, V) == pytest.approx((dense_logdet, 1.0), abs=1e-12)
+
+
+@pytest.mark.parametrize("label", ["ex-b3-sherman-morrison", "ex-b3-woodbury"])
+def test_every_slip_is_far_from_the_answer_and_from_the_others(label):
+    """Each hint misses the reference by far more than the tolerance (and rounding is far below it), and
+    each is recognized as itself, on the book's data and on a student's."""
+    from courseware import grading as G
+    for mod in (check, G.own_copy(check, G.student_seed("a", label))):
+        calls = []
+        real = vars(mod)["compare_array"]
+
+        def spy(answer, expected, what, *, rtol, atol, hints):
+            calls.append(dict(expected=np.asarray(expected, dtype=float), rtol=rtol, atol=atol, hints=hints))
+            return real(answer, expected, what, rtol=rtol, atol=atol, hints=hints)
+
+        vars(mod)["compare_array"] = spy
+        try:
+            if label == "ex-b3-sherman-morrison":
+                mod.sherman_morrison(None)
+            else:
+                mod.woodbury(None, None)
+        finally:
+            vars(mod)["compare_array"] = real
+        assert len(calls) == (1 if label == "ex-b3-sherman-morrison" else 2)
+        goods = [c["expected"] for c in calls]
+        a, U, C, V, b = mod.EX_WOODBURY
+        if label == "ex-b3-woodbury":   # the reference pair against the independent computation
+            x_ind, logdet_ind = _wb_answer(a, U, C, V, b)
+            np.testing.assert_allclose(goods[0], x_ind, rtol=1e-12, atol=1e-13)
+            assert abs(goods[1] - logdet_ind) < 1e-8 and goods[1] > 1e4
+        for i, c in enumerate(calls):
+            x, rtol, atol = c["expected"], c["rtol"], c["atol"]
+            tol = atol + rtol * np.abs(x)
+            wrongs = [np.asarray(w, dtype=float) for w in c["hints"].values()]
+            for (description, wrong) in zip(c["hints"], wrongs):
+                assert np.max(np.abs(wrong - x) / tol) > 1e3, description
+                assert all(np.max(np.abs(wrong - other) / tol) > 1e3
+                           for other in wrongs if other is not wrong), description
+                if label == "ex-b3-sherman-morrison":
+                    r = mod.sherman_morrison(wrong)
+                else:
+                    pair = list(goods)
+                    pair[i] = wrong
+                    r = mod.woodbury(*pair)
+                    assert str(r).count("is what you get") == 1, str(r)
+                assert not r and description in str(r), (description, str(r))
+        if label == "ex-b3-woodbury":
+            assert mod.woodbury(*goods)
 
 
 def test_woodbury_shapes_is_the_smallest_push_through_inverse():
@@ -83,9 +265,10 @@ def test_woodbury_shapes_is_the_smallest_push_through_inverse():
         assert (wrong, wrong) in sizes and wrong != best[0]
         r = check.woodbury_shapes((wrong, wrong))
         assert not r and "not the smallest" in str(r), str(r)
-    for one_term in (min(k1, m1), min(k2, m2)):      # the single-term answer min(k, m): the message does not
-        r = check.woodbury_shapes((one_term, one_term))   # say which term it fits, nor which way the miss is
+    for one_term in (min(k1, m1), min(k2, m2)):      # the single-term answer min(k, m): impossible, and the
+        r = check.woodbury_shapes((one_term, one_term))   # message says neither which way nor which term
         assert not r and "no way of writing" in str(r) and "term" not in str(r), str(r)
+        assert not any(w in r.problems[0] for w in ("small", "large", "few", "many")), str(r)
     r = check.woodbury_shapes((n, n))
     assert not r and "avoids" in str(r)
     r = check.woodbury_shapes((k1, m1))
