@@ -853,8 +853,8 @@ SUMMATIVE = {
                       "pedagogy_lib.vi.bbvi.normal_normal_posterior",
                       "pedagogy_lib.learning.regression.bayesian_linear_regression"]},
     "ex-8-3-2-langevin-bias": {
-        "forbidden": ["scipy.linalg.solve_discrete_lyapunov", "scipy.linalg.solve_discrete_are",
-                      "scipy.linalg.solve_continuous_are", "scipy.linalg.solve_continuous_lyapunov",
+        "forbidden": ["scipy.linalg.solve_sylvester", "scipy.linalg.solve_discrete_lyapunov",
+                      "scipy.linalg.solve_discrete_are", "scipy.linalg.solve_continuous_are", "scipy.linalg.solve_continuous_lyapunov",
                       "pedagogy_lib.contrastive.cpc.stationary_params"]},
     "ex-8-3-2-tweedie": {
         "forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal", "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.diffusion.losses.force_from_m_hat",

@@ -62,7 +62,7 @@ def scalar_mode(nu):
         "the threshold scales wrongly with c: check how c enters it": np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
     }
     problems = checker.compare_scalar(nu, ref, "your mode", hints=hints)
-    return checker.result("the scalar E step (soft thresholding)", problems)
+    return checker.result("the scalar E step", problems)
 
 
 def logdet_gradient(G):
