@@ -333,17 +333,22 @@ def poisson_signal(fn):
 # ----------------------------------------------------------------------------------------------
 
 class ProductProblem(NamedTuple):
-    """The target monomial (constant ``c`` and one power per input in ``powers``) and the positive
-    inputs ``Y_test`` (50, 3) it is tested on, one per row."""
+    """The target: a constant ``c`` times the factors y_1, y_2 and y_2 + y_3 + 1 raised to ``powers``,
+    and the positive inputs ``Y_test`` (50, 3) it is tested on, one per row."""
 
     c: float
     powers: np.ndarray
     Y_test: np.ndarray
 
 
-#: Exercise 4: f(y) = 2 y_1 y_2 / y_3^2 on 50 positive test inputs.
+#: Exercise 4: f(y) = 2 y_1 y_2 / (y_2 + y_3 + 1)^2 on 50 positive test inputs.
 EX_PRODUCT = ProductProblem(c=2.0, powers=np.array([1.0, 1.0, -2.0]),
                             Y_test=np.random.default_rng(7).uniform(0.2, 3.0, size=(50, 3)))
+
+
+def _product_factors(Y, shift=1.0, with_y2=True):
+    """The factors y_1, y_2 and y_2 + y_3 + shift (or y_3 + shift without y_2), one row per input."""
+    return np.column_stack([Y[:, 0], Y[:, 1], (Y[:, 1] if with_y2 else 0.0) + Y[:, 2] + shift])
 
 
 def _product_network_output(D1, d1, D2, d2, Y):
@@ -360,7 +365,7 @@ def product_network(D1, d1, D2, d2):
     network must reproduce the target of :data:`EX_PRODUCT` on every test input to a relative
     error of 1e-8. The checker recognizes a missing or misplaced constant and wrong powers.
     """
-    name = "a log/exp network computing 2 y1 y2 / y3^2"
+    name = "a log/exp network computing 2 y1 y2 / (y2 + y3 + 1)^2"
     arrs = {}
     for nm, val, nd in (("D1", D1, 2), ("d1", d1, 1), ("D2", D2, 2), ("d2", d2, 1)):
         if val is None:
@@ -387,17 +392,25 @@ def product_network(D1, d1, D2, d2):
     if np.any(A1 <= 0):
         return result(name, ["D1 y + d1 is not positive for some of the test inputs, so the logarithm is "
                              "undefined there: the inputs are positive, so what first layer keeps them so?"])
-    ref = p.c * np.prod(p.Y_test ** p.powers, axis=1, keepdims=True)
+    def monomial(F, powers=p.powers, c=p.c):
+        return c * np.prod(F ** powers, axis=1, keepdims=True)
+
+    F = _product_factors(p.Y_test)
+    ref = monomial(F)
     hints = {
         "the output depends on y as it should but is off by a constant factor at every input":
-            np.prod(p.Y_test ** p.powers, axis=1, keepdims=True),
+            monomial(F, c=1.0),
         "the output depends on y as it should but is off by a constant factor at every input: check what a "
         "bias of the second layer does to the output":
-            np.exp(p.c) * np.prod(p.Y_test ** p.powers, axis=1, keepdims=True),
-        "the output has the right dependence on y1 and y2 but not on y3 (see how it changes when y3 doubles)":
-            p.c * p.Y_test[:, :1] * p.Y_test[:, 1:2] / p.Y_test[:, 2:],
-        "the output has the right dependence on y1 and y2 but not on y3: it grows with y3":
-            p.c * p.Y_test[:, :1] * p.Y_test[:, 1:2] * p.Y_test[:, 2:] ** 2,
+            monomial(F, c=np.exp(p.c)),
+        "the denominator is not right as y2 and y3 approach zero (the inputs enter it, but nothing else does)":
+            monomial(_product_factors(p.Y_test, shift=0.0)),
+        "the denominator does not change with y2 as it should (see how the output changes when y2 doubles)":
+            monomial(_product_factors(p.Y_test, with_y2=False)),
+        "the output depends on y1 and y2 as it should, but the denominator enters with the wrong power":
+            monomial(F, powers=np.array([1.0, 1.0, -1.0])),
+        "the output depends on y1 and y2 as it should, but it grows with the denominator":
+            monomial(F, powers=np.array([1.0, 1.0, 2.0])),
     }
     problems = compare_array(out, ref, "the network's output on the 50 test inputs", rtol=1e-8, atol=1e-12, hints=hints)
     return result(name, problems)
@@ -430,6 +443,6 @@ SUMMATIVE = {
                                   "same_data": "the answer is a function, which the grader calls on test inputs of "
                                                "the checker's own"},
     "ex-5-1-3-product-network": {"same_data": "the statement spells out the function to compute, "
-                                              "f(y) = 2 y1 y2 / y3^2, and the weights that compute it do not depend "
+                                              "f(y) = 2 y1 y2 / (y2 + y3 + 1)^2, and the weights that compute it do not depend "
                                               "on the test inputs"},
 }

@@ -299,26 +299,46 @@ def test_signal_forbidden_list_matches_the_statement():
 
 
 # ---------------------------------------------------------------- exercise 4: product network
+_D1 = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 1.0]])     # hidden units y1, y2, y2 + y3 (+ d1)
+_d1 = np.array([0.0, 0.0, 1.0])
+
+
+def _target(Y):
+    """f(y) = 2 y1 y2 / (y2 + y3 + 1)^2, written out (not through the checker's factors)."""
+    return 2.0 * Y[:, 0] * Y[:, 1] / (Y[:, 1] + Y[:, 2] + 1.0) ** 2
+
+
 def test_product_correct_passes():
-    # z1 = log y (D1 = I, d1 = 0), z2 = exp(log y1 + log y2 - 2 log y3 + log 2) = 2 y1 y2 / y3^2
-    assert check.product_network(np.eye(3), np.zeros(3), np.array([[1.0, 1.0, -2.0]]), np.array([np.log(2.0)]))
+    Y = check.EX_PRODUCT.Y_test
+    D2, d2 = np.array([[1.0, 1.0, -2.0]]), np.array([np.log(2.0)])
+    assert np.allclose(np.exp(np.log(Y @ _D1.T + _d1) @ D2.T + d2)[:, 0], _target(Y), rtol=1e-12)
+    assert check.product_network(_D1, _d1, D2, d2)
     # a wider network with a scaled copy of y1 (log(3 y1) = log 3 + log y1) is also right
-    D1 = np.vstack([np.eye(3), [[3.0, 0, 0]]])
-    assert check.product_network(D1, np.zeros(4), np.array([[0.0, 1.0, -2.0, 1.0]]), np.array([np.log(2.0 / 3.0)]))
+    D1 = np.vstack([_D1, [[3.0, 0, 0]]])
+    assert check.product_network(D1, np.append(_d1, 0.0), np.array([[0.0, 1.0, -2.0, 1.0]]),
+                                 np.array([np.log(2.0 / 3.0)]))
 
 
-@pytest.mark.parametrize("D2,d2,fragment", [
-    ([[1.0, 1.0, -2.0]], [0.0], "off by a constant factor at every input"),
-    ([[1.0, 1.0, -2.0]], [2.0], "what a bias of the second layer does"),
-    ([[1.0, 1.0, -1.0]], [np.log(2.0)], "see how it changes when y3 doubles"),
-    ([[1.0, 1.0, 2.0]], [np.log(2.0)], "it grows with y3"),
-    ([[1.0, 2.0, -2.0]], [np.log(2.0)], "not within tolerance"),
+def test_the_drafts_example_with_inputs_passed_on_unchanged_fails():
+    """The page's example (D1 = I, d1 = 0) cannot make the factor y2 + y3 + 1, whatever D2 and d2."""
+    res = check.product_network(np.eye(3), np.zeros(3), np.array([[1.0, 1.0, -2.0]]), np.array([np.log(2.0)]))
+    assert not res
+
+
+@pytest.mark.parametrize("D1,d1,D2,d2,fragment", [
+    (_D1, _d1, [[1.0, 1.0, -2.0]], [0.0], "off by a constant factor at every input"),
+    (_D1, _d1, [[1.0, 1.0, -2.0]], [2.0], "what a bias of the second layer does"),
+    (_D1, np.zeros(3), [[1.0, 1.0, -2.0]], [np.log(2.0)], "approach zero"),
+    (np.eye(3), _d1, [[1.0, 1.0, -2.0]], [np.log(2.0)], "when y2 doubles"),
+    (_D1, _d1, [[1.0, 1.0, -1.0]], [np.log(2.0)], "wrong power"),
+    (_D1, _d1, [[1.0, 1.0, 2.0]], [np.log(2.0)], "grows with the denominator"),
+    (_D1, _d1, [[1.0, 2.0, -2.0]], [np.log(2.0)], "not within tolerance"),
 ])
-def test_product_wrong_weights_fail(D2, d2, fragment):
-    res = check.product_network(np.eye(3), np.zeros(3), np.array(D2), np.array(d2))
-    assert not res and fragment in str(res)
+def test_product_wrong_weights_fail(D1, d1, D2, d2, fragment):
+    res = check.product_network(np.array(D1), np.array(d1), np.array(D2), np.array(d2))
+    assert not res and fragment in str(res), str(res)
     # the messages name the symptom, not the weight or bias that fixes it
-    for giveaway in ("log of the factor", "log 2", "-2", "negative weight", "twice"):
+    for giveaway in ("log of the factor", "log 2", "-2", "negative weight", "twice", "bias of 1", "d1"):
         assert giveaway not in str(res), str(res)
 
 
