@@ -70,22 +70,24 @@ EX_GAMMA1 = book_or_drawn(HMMProblem(pi=np.array([0.6, 0.4]),
                                                               [0.2, 0.6]]))), _draw_gamma1, seed=2212)
 
 
+#: Steps of EX_IID: 3**40 paths, far beyond enumerating them (the page's brute force), so the answer
+#: needs the independence argument (or a smoother, which the exercise rules out).
+IID_T = 40
+
+
 def _draw_iid(rng):
-    """A problem of the same kind as the book's EX_IID, for one student: K = 3 states, T = 5 steps, every
-    column of A equal to pi (entries at least 0.1, two decimals), likelihoods with two decimals."""
+    """A problem of the same kind as the book's EX_IID, for one student: K = 3 states, T = IID_T steps,
+    every column of A equal to pi (entries at least 0.1, two decimals), likelihoods with two decimals."""
     pi = (10 + rng.multinomial(70, rng.dirichlet(np.full(3, 3.0)))) / 100
-    lik = np.round(rng.uniform(0.05, 0.95, size=(5, 3)), 2)
+    lik = np.round(rng.uniform(0.05, 0.95, size=(IID_T, 3)), 2)
     return HMMProblem(pi=pi, A=np.tile(pi[:, None], (1, 3)), log_lik=np.log(lik))
 
 
-#: Exercise (c): an HMM whose columns of A are all equal to pi (the states are i.i.d.).
+#: Exercise (c): an HMM whose columns of A are all equal to pi (the states are i.i.d.), over IID_T steps.
 EX_IID = book_or_drawn(HMMProblem(pi=np.array([0.2, 0.5, 0.3]),
                                   A=np.tile(np.array([[0.2], [0.5], [0.3]]), (1, 3)),
-                                  log_lik=np.log(np.array([[0.9, 0.2, 0.1],
-                                                           [0.1, 0.3, 0.8],
-                                                           [0.4, 0.4, 0.2],
-                                                           [0.05, 0.9, 0.3],
-                                                           [0.6, 0.1, 0.1]]))), _draw_iid, seed=2213)
+                                  log_lik=np.log(np.round(np.random.default_rng(2213).uniform(
+                                      0.05, 0.95, size=(IID_T, 3)), 2))), _draw_iid, seed=2213)
 
 
 def _enumerate(problem: HMMProblem) -> tuple[float, np.ndarray]:
@@ -173,11 +175,11 @@ def gamma_first(answer) -> CheckResult:
 def iid_gamma(answer) -> CheckResult:
     """Exercise (c), ``ex-2-2-1-iid-states``: every gamma_t of :data:`EX_IID`, without running a smoother.
 
-    Pass an array of shape (T, K) = (5, 3), one row per time step. The checker recognizes a
+    Pass an array of shape (T, K) = (40, 3), one row per time step. The checker recognizes a
     left-out prior.
     """
     p = EX_IID
-    _, gamma = _enumerate(p)
+    gamma = hmm.hmm_smoother(*p).gamma           # 3**40 paths: no enumeration here
     lik = np.exp(p.log_lik)
     no_prior = lik / lik.sum(axis=1, keepdims=True)
     hints = {"these are the normalized likelihoods: the prior pi is missing from Bayes' rule (Eq. 2.6)": no_prior}
