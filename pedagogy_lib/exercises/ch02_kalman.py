@@ -365,7 +365,8 @@ SUMMATIVE = {
                                             "pedagogy_lib.recursions.generic.sequence_conditional"],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
-    "ex-2-2-2-steady-state": {"forbidden": ["pedagogy_lib.assimilation.adf.assumed_density_filter",
+    "ex-2-2-2-steady-state": {"forbidden": ["scipy.linalg.solve_continuous_are",
+                                            "pedagogy_lib.assimilation.adf.assumed_density_filter",
                                             "pedagogy_lib.lgssm.kalman.kalman_filter",
                                             "pedagogy_lib.lgssm.kalman.kalman_smoother",
                                             "scipy.linalg.solve_discrete_are",
