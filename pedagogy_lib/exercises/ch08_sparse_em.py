@@ -34,7 +34,8 @@ EX_SCALAR = checker.book_or_drawn({"y": 1.3, "c": 0.8, "alpha": 2.0, "lam": 4.0}
 
 _r = checker.problem_rng(81)
 #: Exercise 2: an emission matrix C (M=3, K=4), lambda, and the diagonal d of the prior's curvature
-#: (the exercise asks for the gradient of log|P| in d, which the page does not work out).
+#: (the exercise asks for the gradients of log|P| and of (lam/2) tr(C P^-1 C^T) in d, which the page
+#: does not work out).
 EX_LOGDET = {"C": _r.normal(size=(3, 4)), "lam": 2.5, "d": np.array([0.5, 3.0, 1.2, 0.1])}
 
 #: Exercise 3: data Y (N=6, M=2) whose mean is far from zero, recognition means nu (N, K=3) and
@@ -65,27 +66,63 @@ def scalar_mode(nu):
     return checker.result("the scalar E step", problems)
 
 
-def logdet_gradient(G):
-    """Exercise 2, ``ex-8-1-logdet-gradient``: your gradient of log|P| with respect to the diagonal d of
-    the prior's curvature, with P = lambda C^T C + diag(d), for :data:`EX_LOGDET`.
+def logdet_gradient(G, G2):
+    """Exercise 2, ``ex-8-1-logdet-gradient``: your gradients with respect to the diagonal d of the prior's
+    curvature, with P = lambda C^T C + diag(d), for :data:`EX_LOGDET`: ``G`` of log|P| and ``G2`` of
+    f(d) = (lambda/2) tr(C P^{-1} C^T), the free energy's term in which Sigma = P^{-1} meets C.
 
-    Pass an array of shape (4,). The checker recognizes a few common slips and says which one it sees.
+    Pass two arrays of shape (4,). The checker recognizes a few common slips and says which one it sees.
     """
     C, lam, d = EX_LOGDET["C"], EX_LOGDET["lam"], EX_LOGDET["d"]
     P = lam * C.T @ C + np.diag(d)
-    ref = np.diag(np.linalg.inv(P))
-    G = np.asarray(G, dtype=float) if isinstance(G, (list, tuple, np.ndarray)) else G
-    if isinstance(G, np.ndarray) and G.shape == C.shape:
-        return checker.result("gradient of log|P| with respect to d",
-                              ["that has the shape of C: the statement asks for the gradient in the diagonal d, "
-                               "a vector of length K."])
+    Pi = np.linalg.inv(P)
+    ref = np.diag(Pi)
+    what = "gradients of log|P| and of (lambda/2) tr(C P^-1 C^T) with respect to d"
+    shape_c = ("has the shape of C: the statement asks for the gradient in the diagonal d, "
+               "a vector of length K.")
+    problems = []
+    for name, ans in (("G", G), ("G2", G2)):
+        a = np.asarray(ans, dtype=float) if isinstance(ans, (list, tuple, np.ndarray)) else ans
+        if isinstance(a, np.ndarray) and a.shape == C.shape:
+            problems.append(f"your {name} {shape_c}")
+    if problems:
+        return checker.result(what, problems)
     hints = {
         "you took the diagonal of P itself: recheck the derivative of a log-determinant": np.diag(P),
         "you left C out: P is not diagonal here": 1 / d,
         "you carried over the factor 2 of the gradient in C (C appears twice in P, d once)": 2 * ref,
     }
-    problems = checker.compare_array(G, ref, "your gradient", hints=hints)
-    return checker.result("gradient of log|P| with respect to d", problems)
+    problems = checker.compare_array(G, ref, "your gradient G of log|P|", hints=hints)
+    # f(d) = (lam/2) tr(C P^-1 C^T); its gradient is -(lam/2) diag(P^-1 C^T C P^-1)
+    W = Pi @ C.T @ C @ Pi
+    ref2 = -0.5 * lam * np.diag(W)
+    one_side = np.diag(C.T @ C @ Pi)                   # = diag(P^-1 C^T C): P^-1 on one side only
+    hints2 = {
+        "the derivative of P^-1 has the wrong sign: recheck how an inverse changes when P does":
+            0.5 * lam * np.diag(W),
+        "P^-1 appears on one side of C^T C only: recheck the derivative of P^-1":
+            -0.5 * lam * one_side,
+        "the derivative of P^-1 has the wrong sign and P^-1 appears on one side of C^T C only":
+            0.5 * lam * one_side,
+        "you summed the rows of the K x K matrix instead of taking its diagonal": -0.5 * lam * W.sum(1),
+        "you took the diagonal of each factor separately instead of the diagonal of the product":
+            -0.5 * lam * np.diag(Pi) ** 2 * np.diag(C.T @ C),
+        "you gave the gradient of log|P| (G) for G2": ref,
+    }
+    what2 = "your gradient G2 of (lambda/2) tr(C P^-1 C^T)"
+    try:
+        a2 = np.asarray(G2, dtype=float)
+    except (TypeError, ValueError):
+        a2 = None
+    # a constant other than lambda/2 in front (1, lambda or 1/2): one message, which does not say which
+    if (a2 is not None and a2.shape == ref2.shape and np.all(np.isfinite(a2))
+            and not checker._close(a2, ref2, 1e-6, 1e-8)
+            and any(checker._close(a2, f * ref2, 1e-6, 1e-8) for f in (2 / lam, 1 / lam, 2.0))):
+        problems.append(f"{what2} has the right form but not the constant lambda/2 of f in "
+                        "front: recheck the factors.")
+    else:
+        problems += checker.compare_array(G2, ref2, what2, hints=hints2)
+    return checker.result(what, problems)
 
 
 def _m_step_with_offset(Y, nu, S, *, use_sigma=True):

@@ -1,6 +1,7 @@
 """Tests for the checkers of notebook 8.1 (pedagogy_lib.exercises.ch08_sparse_em).
 
-References: a scalar optimizer for the mode, finite differences for the log-determinant gradient,
+References: a scalar optimizer for the mode, central finite differences in each d_k for the gradients
+of log|P| and (lam/2) tr(C P^-1 C^T),
 and, for the M step with an emission offset, the normal equations of augmented codes checked against
 a numerical optimizer of the free energy.
 """
@@ -32,19 +33,82 @@ def test_scalar_mode_slips_do_not_name_the_threshold():
         assert "c^2" not in str(r) and "lambda c" not in str(r), str(r)
 
 
+def _central_differences(fun, d, h):
+    """The central difference quotient of ``fun`` in each coordinate d_k, with step h."""
+    out = np.empty(len(d))
+    for k in range(len(d)):
+        e = np.zeros(len(d))
+        e[k] = h
+        out[k] = (fun(d + e) - fun(d - e)) / (2 * h)
+    return out
+
+
+def _logdet_oracle():
+    """G1 and G2 by central differences of log|P| and (lam/2) tr(C P^-1 C^T) in each d_k, P by solve.
+
+    Both functions are smooth near d (P is positive definite, its smallest eigenvalue is above 1), so
+    the central quotient's error is O(h^2) plus rounding of order 1e-16 / h; with h = 1e-4 and h = 5e-5
+    Richardson's combination removes the h^2 term. The two steps' quotients differ by about 1e-10
+    (asserted below 1e-9), which bounds the error far below the checker's tolerance on the smallest
+    entry of G2 (rtol 1e-6 of 4e-3 plus atol 1e-8, about 1.4e-8)."""
+    C, lam, d = check.EX_LOGDET["C"], check.EX_LOGDET["lam"], check.EX_LOGDET["d"]
+    P = lambda d_: lam * C.T @ C + np.diag(d_)                         # noqa: E731
+    assert np.linalg.eigvalsh(P(d)).min() > 1
+    f1 = lambda d_: np.linalg.slogdet(P(d_))[1]                        # noqa: E731
+    f2 = lambda d_: 0.5 * lam * np.trace(C @ np.linalg.solve(P(d_), C.T))  # noqa: E731
+    out = []
+    for f in (f1, f2):
+        a, b = _central_differences(f, d, 1e-4), _central_differences(f, d, 5e-5)
+        assert np.max(np.abs(a - b)) < 1e-9            # about 1e-10 here: h^2 term and rounding
+        out.append((4 * b - a) / 3)
+    return out
+
+
 def test_logdet_gradient_passes_and_fails():
     C, lam, d = check.EX_LOGDET["C"], check.EX_LOGDET["lam"], check.EX_LOGDET["d"]
-    # the gradient in d, which the page does not state, by finite differences of the log determinant
-    G = gradcheck(lambda d_: np.linalg.slogdet(lam * C.T @ C + np.diag(d_))[1], d).numeric
-    assert G.shape == (4,)
-    assert check.logdet_gradient(G)
-    res = check.logdet_gradient(1 / d)
+    # the gradients in d, which the page does not state, by finite differences of the two functions
+    G, G2 = _logdet_oracle()
+    assert G.shape == G2.shape == (4,)
+    # a second oracle for G1: the library's gradcheck of the log determinant
+    np.testing.assert_allclose(gradcheck(lambda d_: np.linalg.slogdet(lam * C.T @ C + np.diag(d_))[1],
+                                         d).numeric, G, rtol=1e-6, atol=1e-8)
+    assert check.logdet_gradient(G, G2)
+    # the page's identity alone answers G1 but not G2: the copied route now fails
+    P = lam * C.T @ C + np.diag(d)
+    res = check.logdet_gradient(np.diag(np.linalg.inv(P)), None)
+    assert not res
+    res = check.logdet_gradient(np.diag(np.linalg.inv(P)), np.diag(np.linalg.inv(P)))
+    assert not res and "gradient of log|P|" in str(res)
+    # the old G1 checks
+    res = check.logdet_gradient(1 / d, G2)
     assert not res and "not diagonal" in str(res)
     G_C = gradcheck(lambda C_: np.linalg.slogdet(lam * C_.T @ C_ + np.diag(d))[1], C).numeric
-    res = check.logdet_gradient(G_C)                     # the page's gradient in C is not the answer
+    res = check.logdet_gradient(G_C, G2)                 # the page's gradient in C is not the answer
     assert not res and "shape of C" in str(res)
-    res = check.logdet_gradient(2 * G)
+    res = check.logdet_gradient(2 * G, G2)
     assert not res and "factor 2" in str(res)
+    # slips in G2, built from dense products here (not from the checker)
+    Pi = np.linalg.inv(P)
+    W = Pi @ C.T @ C @ Pi
+    one_side = np.diag(C.T @ C @ Pi)
+    slips = {"sign": -G2, "one side": -0.5 * lam * one_side, "sign and one side": 0.5 * lam * one_side,
+             "constant 1": G2 * 2 / lam, "constant 1/2": G2 / lam, "constant lam": 2 * G2,
+             "row sums": -0.5 * lam * W.sum(1), "diagonals": -0.5 * lam * np.diag(Pi) ** 2 * np.diag(C.T @ C)}
+    cands = [G2, G] + list(slips.values())
+    for i in range(len(cands)):                          # far apart, far above the tolerance
+        for j in range(i + 1, len(cands)):
+            assert np.max(np.abs(cands[i] - cands[j])) > 1e3 * (1e-6 * np.abs(cands[j]).max() + 1e-8)
+    expected = {"sign": "wrong sign", "one side": "one side", "sign and one side": "one side",
+                "constant 1": "constant", "constant 1/2": "constant", "constant lam": "constant",
+                "row sums": "diagonal", "diagonals": "diagonal of the product"}
+    for name, wrong in slips.items():
+        res = check.logdet_gradient(G, wrong)
+        assert not res and expected[name] in str(res), (name, str(res))
+        text = str(res).lower()
+        for word in ("too large", "too small", "larger", "smaller", "twice", "half", "times"):
+            assert word not in text, (name, text)
+    res = check.logdet_gradient(G, G2 + 1e-3)
+    assert not res
 
 
 def _m_step_by_optimizer():
