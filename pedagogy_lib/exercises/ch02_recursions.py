@@ -247,6 +247,18 @@ def missing_observations(predicted_two_steps, limit) -> CheckResult:
     for k in (5, 10, 20):
         limit_hints[f"you stopped after {k} time updates, before the predictions settle"] = \
             np.linalg.matrix_power(A, k) @ f
+    try:                      # an iteration stopped by a loose rule: some prediction A^k f, not the limit
+        given = np.asarray(limit, dtype=float)
+    except (TypeError, ValueError):
+        given = None
+    if given is not None and given.shape == f.shape and np.all(np.isfinite(given)):
+        v = np.array(f, dtype=float)
+        for _ in range(2000):
+            v = A @ v
+            if np.allclose(given, v, rtol=0.0, atol=1e-12):
+                limit_hints["you stopped iterating the time update before the predictions settled (a "
+                            "stopping rule that is too loose)"] = v.copy()
+                break
     limit_problems = compare_array(limit, limit_expected, "the limit", rtol=0.0, atol=1e-6, hints=limit_hints)
     problems += limit_problems or _prob_vector_problems(limit, "the limit")
     return result("predictions without observations", problems)

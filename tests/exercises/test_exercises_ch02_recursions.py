@@ -73,6 +73,13 @@ def test_missing_observations():
     r = check.missing_observations(None, None)
     assert not r and "None" in str(r)
     assert "0.4545" not in str(check.missing_observations(good, 2 * limit))      # never reveals the answer
+    # a loop stopped when successive predictions change by less than 1e-5 (a loose rule) has not settled
+    v, w = f, A @ f
+    while np.abs(w - v).max() >= 1e-5:
+        v, w = w, A @ w
+    assert np.abs(w - limit).max() > 1e-6
+    r = check.missing_observations(good, w)
+    assert not r and "stopping rule that is too loose" in str(r), str(r)
 
 
 def test_missing_observations_is_not_the_pages_one_time_update():
