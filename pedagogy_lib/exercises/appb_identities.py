@@ -122,9 +122,9 @@ def sherman_morrison(answer) -> CheckResult:
     """Exercise (a), ``ex-b3-sherman-morrison``: your x = (A + u_1 v_1^T + u_2 v_2^T)^{-1} b for
     :data:`EX_SM`.
 
-    Pass the vector x, shape (200000,). The checker recognizes the second update made from A^{-1}
-    instead of the once-updated inverse, only one update made, a correction with the wrong sign, the
-    scalar denominator 1 - v^T A^{-1} u or without its 1, u and v swapped, and A^{-1} b itself.
+    Pass the vector x, shape (200000,). The checker recognizes the common slips (in the order of the
+    updates, in the correction's sign, in the scalar denominator, in the roles of u and v) and names
+    them when it sees one.
     """
     a, u, v, b = EX_SM
     expected = _solve(a, u.T, np.eye(2), v, b)
@@ -161,11 +161,8 @@ def woodbury(x, logdet=None) -> CheckResult:
     """Exercise (b), ``ex-b3-woodbury``: your ``x`` and ``logdet`` for :data:`EX_WOODBURY`, with
     x = (A + U C V)^{-1} b and logdet = log|det(A + U C V)| (natural logarithm).
 
-    Pass x as a vector of shape (200000,) and logdet as a number. For x the checker recognizes C used
-    where its inverse belongs, the inner 2 x 2 matrix not inverted, the correction added, C transposed,
-    U and V swapped (V^T and U^T in their places), and A^{-1} b itself; for logdet, the factor det(C)
-    dropped, det(C^{-1}) in its place, the inner determinant divided by, the sum of log a missing,
-    log|det A| alone, the sign flipped, and a base-10 logarithm.
+    Pass x as a vector of shape (200000,) and logdet as a number. The checker recognizes the common
+    slips in each part and names them when it sees one.
     """
     what = "the solve and the log-determinant"
     got_x, got_logdet = x, logdet

@@ -178,11 +178,8 @@ def rtrl_sensitivities(fn):
     The first item, S, has shape (T, 3); its row t - 1 holds the sensitivities of the state z_t at
     the book's step t to w, u and d, in that order. The second, grad, holds dS/dw, dS/du and dS/dd. It is run on
     every case of :data:`EX_RTRL` and compared with the forward recursion. The checker recognizes
-    a sensitivity update without the recurrent term, without the factor w or the tanh derivative
-    on it, with the tanh derivative of the previous step, or without the direct term; z_t where
-    z_{t-1} belongs; rows of S shifted by one step; and a gradient that pairs the error at step t
-    with s_{t-1}. (With one hidden unit the Jacobian is a number, so there is no transpose to get
-    wrong; a transposed S is reported by its shape.)
+    the common slips in the sensitivity update, in the indexing of the steps and in the gradient, and
+    names them when it sees one; a transposed S is reported by its shape.
     """
     name = "forward sensitivities (first form of Eq. 5.19)"
     fname = "rtrl_sensitivities"
