@@ -747,6 +747,47 @@ def own_copy(mod, salt: int):
     return fresh
 
 
+def expand_forbidden(forbidden) -> list[str]:
+    """The functions a "not allowed" list makes unavailable while an answer runs.
+
+    Its names as given, and two kinds of name the list stands for: a NumPy or SciPy *module* on it
+    (``numpy.polynomial.hermite_e``) stands for every public function and class of that module, also
+    where a parent package binds the same object (``numpy.polynomial.HermiteE``), since a family of
+    fitters and products each does the same job; a function of ``scipy.special`` stands also for its
+    compiled twin in ``scipy.special.cython_special``, the same routine under another module's name.
+    """
+    import importlib
+
+    out: list[str] = []
+    for dotted in forbidden:
+        module = None
+        if dotted.startswith(("numpy.", "scipy.")):
+            try:
+                module = importlib.import_module(dotted)
+            except ImportError:
+                module = None
+        if module is None:
+            out.append(dotted)
+            parts = dotted.split(".")
+            if len(parts) == 3 and parts[:2] == ["scipy", "special"]:
+                twins = importlib.import_module("scipy.special.cython_special")
+                if callable(getattr(twins, parts[2], None)):
+                    out.append(f"scipy.special.cython_special.{parts[2]}")
+            continue
+        parts = dotted.split(".")
+        names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+        for name in names:
+            obj = getattr(module, name, None)
+            if not callable(obj):
+                continue
+            out.append(f"{dotted}.{name}")
+            for i in range(len(parts) - 1, 0, -1):
+                parent = sys.modules.get(".".join(parts[:i]))
+                if parent is not None and getattr(parent, name, None) is obj:
+                    out.append(f"{'.'.join(parts[:i])}.{name}")
+    return list(dict.fromkeys(out))
+
+
 def grade_exercise(label: str, module: str, checker: str, names: list[str], cells: list[tuple[str, bool]],
                    student: str, *, python: str = sys.executable, checkers: set[str] = frozenset()) -> tuple[bool, str]:
     """Grade one exercise: ``(passed, the verdict's text)``; see the module docstring."""
@@ -785,7 +826,7 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
     quiet, helpers = _checker_functions(mod, set(checkers) | {checker})
     job = {"root": str(Path(pedagogy_lib.__file__).resolve().parent.parent),
            "modules": {module: {"data": _public_data(mod), "functions": quiet, "helpers": helpers}},
-           "forbidden": forbidden, "cells": cells, "names": names}
+           "forbidden": expand_forbidden(forbidden), "cells": cells, "names": names}
     child = None
     try:
         child = StudentProcess(job, python, helpers={n: getattr(mod, n) for n in helpers})

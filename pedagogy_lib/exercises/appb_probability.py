@@ -275,7 +275,9 @@ def fisher_information_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-b2-quadratic": {"forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points",
+    "ex-b2-quadratic": {"forbidden": ["numpy.polynomial.hermite_e", "numpy.polynomial.hermite",
+                                      "scipy.special.eval_hermitenorm", "scipy.special.eval_hermite",
+                                      "pedagogy_lib.assimilation.nonlinear_filters.sigma_points",
                                       "scipy.integrate.cubature", "scipy.integrate.nquad", "scipy.integrate.dblquad",
                                       "scipy.integrate.tplquad", "scipy.integrate.qmc_quad",
                                       "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
@@ -296,7 +298,8 @@ SUMMATIVE = {
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
     "ex-b2-thinning": {
-        "forbidden": ["scipy.stats.poisson.expect", "scipy.stats.poisson.pmf", "scipy.stats.poisson.logpmf",
+        "forbidden": ["scipy.special.bdtr", "scipy.stats.poisson.expect", "scipy.stats.poisson.pmf",
+                      "scipy.stats.poisson.logpmf",
                       "scipy.stats.poisson.cdf", "scipy.stats.poisson.sf", "scipy.stats.poisson.freeze",
                       "scipy.stats.poisson.logcdf", "scipy.stats.poisson.logsf",
                       "scipy.stats._discrete_distns.poisson_gen._logpmf",

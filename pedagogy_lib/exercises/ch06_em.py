@@ -428,7 +428,7 @@ def hard_excess(answer):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo", "scheme_costs"]},
-    "ex-6-3-free-energy": {"forbidden": ["pedagogy_lib.exercises.ch06_em.toy_log_joint",
+    "ex-6-3-free-energy": {"forbidden": ["avg_nll_gauss", "pedagogy_lib.exercises.ch06_em.toy_log_joint",
                                          "log_joint", "posterior", "pedagogy_lib.mixture.model.gmm_posterior",
                                          "pedagogy_lib.mixture.model.gmm_log_marginal",
                                          "pedagogy_lib.mixture.model.gmm_logits",
@@ -439,7 +439,8 @@ SUMMATIVE = {
                                          "pedagogy_lib.mixture.em.clamped_responsibilities",
                                          "pedagogy_lib.mixture.em.semi_supervised_log_lik",
                                          "pedagogy_lib.hmm.em.hmm_posterior", "scheme_costs"]},
-    "ex-6-3-em-step": {"forbidden": ["posterior", "e_step", "m_step", "pedagogy_lib.em.engine.run_em", "log_joint",
+    "ex-6-3-em-step": {"forbidden": ["avg_nll_gauss", "posterior", "e_step", "m_step", "pedagogy_lib.em.engine.run_em",
+                                     "log_joint",
                                      "log_lik", "elbo", "pedagogy_lib.exercises.ch06_em.toy_log_joint",
                                      "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
                                      "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",

@@ -552,7 +552,7 @@ def noised_score(answer) -> CheckResult:
     w1, w2 = np.exp(-(x + 1) ** 2 / (2 * v)), np.exp(-(x - 1) ** 2 / (2 * v))
     expected = (w1 * (-1 - x) + w2 * (1 - x)) / (v * (w1 + w2))
     wc1, wc2 = np.exp(-(x + 1) ** 2 / 0.5), np.exp(-(x - 1) ** 2 / 0.5)
-    hints = {"you used the clean components' variance 0.25, not 0.25 + sigma^2":
+    hints = {"you used the clean components' variance: what does noising at level sigma do to each component?":
                  (wc1 * (-1 - x) + wc2 * (1 - x)) / (0.25 * (wc1 + wc2)),
              "you took only the nearest component": (1 - x) / v}
     return result("noised mixture force", compare_scalar(answer, expected, "the force", rtol=1e-6, hints=hints))
@@ -754,7 +754,8 @@ def mean_loss_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: why some exercises keep the same data for every student
 #: (courseware/grading.py).
 SUMMATIVE = {
-    "ex-8-3-chain-marginals": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize", "pedagogy_lib.diffusion.forward.iterate_moments",
+    "ex-8-3-chain-marginals": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize",
+                                             "pedagogy_lib.diffusion.forward.iterate_moments",
                                              "pedagogy_lib.diffusion.schedules.ddpm_schedule",
                                              "pedagogy_lib.gaussian.blocks.joint",
                                              "pedagogy_lib.gaussian.blocks.bayes_invert"],
@@ -857,7 +858,8 @@ SUMMATIVE = {
                       "scipy.linalg.solve_discrete_are", "scipy.linalg.solve_continuous_are", "scipy.linalg.solve_continuous_lyapunov",
                       "pedagogy_lib.contrastive.cpc.stationary_params"]},
     "ex-8-3-2-tweedie": {
-        "forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal", "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.diffusion.losses.force_from_m_hat",
+        "forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal",
+                      "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.diffusion.losses.force_from_m_hat",
                       "pedagogy_lib.diffusion.sampling.gmm_m_hat",
                       "pedagogy_lib.diffusion.sampling.gmm_force",
                       "pedagogy_lib.diffusion.sampling.gmm_log_density",

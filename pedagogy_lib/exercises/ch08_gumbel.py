@@ -167,7 +167,7 @@ def kl_uniform(answer) -> CheckResult:
     hints = {
         "you gave the gradient in q, log(C q) + 1: the logits reach the KL through the softmax":
             np.log(C * q) + 1,
-        "you left the KL out: the softmax's Jacobian subtracts the q-weighted mean of log(C q) + 1":
+        "you left out the second term of the softmax's Jacobian":
             q * np.log(C * q),
         "you differentiated the reversed KL, KL(uniform || q)": q - 1.0 / C,
     }

@@ -61,14 +61,16 @@ def _pairs(Lam) -> float:
 
 def _draw_lambda2(rng):
     """A 2 x 2 precision matrix of the same kind as the book's EX_LAMBDA2, for one student: unequal diagonal
-    entries (one decimal), a correlation between 0.6 and 0.95 in size, and a count of pairs not within 0.05
-    of a whole number (so that rounding it up is not a matter of the last digit)."""
+    entries (one decimal), a correlation between 0.6 and 0.95 in size, an off-diagonal entry at least the
+    smaller diagonal one (else one parallel update can shrink every error by more than the pair's factor
+    per update, and the count asked for can be odd), and a count of pairs not within 0.05 of a whole number
+    (so that rounding it up is not a matter of the last digit)."""
     while True:
         a, b = np.round(rng.uniform(0.5, 3.0, 2), 1)
         off = round(float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 0.95) * math.sqrt(a * b)), 1)
         Lam = np.array([[a, off], [off, b]]) + 0.0
         rho2 = off ** 2 / (a * b)
-        if a != b and 0.36 <= rho2 <= 0.9025 and 0.05 < _pairs(Lam) % 1 < 0.95 and off != 0:
+        if a != b and 0.36 <= rho2 <= 0.9025 and 0.05 < _pairs(Lam) % 1 < 0.95 and abs(off) >= min(a, b):
             return Lam
 
 

@@ -113,7 +113,8 @@ def bound_ceiling(answer) -> CheckResult:
         "you gave the ceiling of a critic whose scores are not bounded": np.log(K),
         "you counted K negatives; a trial holds one positive and K - 1 negatives":
             np.log(K) - np.log1p(K * np.exp(-2 * B)),
-        "the largest gap between the positive's score and a negative's is not B": np.log(K) - np.log1p(
+        "your gap between the positive's score and a negative's is not the largest the bounded scores "
+        "allow": np.log(K) - np.log1p(
             (K - 1) * np.exp(-B)),
         "you left out the positive's own term in the softmax's denominator": np.log(K)
             - np.log((K - 1) * np.exp(-2 * B)),

@@ -176,3 +176,24 @@ def test_cavi_sweep_rejects_a_non_function_and_reveals_no_answer():
     msg = str(check.cavi_sweep(lambda mu, Lam, m: _sweep(mu, Lam, m) + 0.01))
     assert "test problem 1" in msg and "not within tolerance" in msg, msg
     assert not re.search(r"[0-9]\.[0-9]", msg.replace("correlation 0.9", "")), msg
+
+
+def test_the_count_of_parallel_updates_is_even_for_every_students_draw():
+    """The statement says the count is even. It is when the off-diagonal entry is at least the smaller
+    diagonal one; otherwise an odd count can already shrink every error a million times (a reader's
+    [[2.233, 1.297], [1.297, 2.557]] needs 23). Checked by brute force: the smallest n with
+    ||M^n||_2 <= 1e-6 for the parallel update M, over many students' draws and the book's matrix."""
+    from courseware import grading
+    mats = [check.EX_LAMBDA2] + [grading.own_copy(check, salt).EX_LAMBDA2 for salt in range(1, 41)]
+    for Lam in mats:
+        M = np.array([[0.0, -Lam[0, 1] / Lam[0, 0]], [-Lam[0, 1] / Lam[1, 1], 0.0]])
+        n, P = 0, np.eye(2)
+        while np.linalg.norm(P, 2) > 1e-6:
+            P, n = M @ P, n + 1
+        assert n % 2 == 0, (Lam, n)
+    reader = np.array([[2.233, 1.297], [1.297, 2.557]])       # the counterexample: odd, so it is excluded
+    M = np.array([[0.0, -reader[0, 1] / reader[0, 0]], [-reader[0, 1] / reader[1, 1], 0.0]])
+    n, P = 0, np.eye(2)
+    while np.linalg.norm(P, 2) > 1e-6:
+        P, n = M @ P, n + 1
+    assert n % 2 == 1 and abs(reader[0, 1]) < reader.diagonal().min()

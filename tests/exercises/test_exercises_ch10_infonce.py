@@ -69,7 +69,7 @@ def test_bound_ceiling():
 @pytest.mark.parametrize("slip, fragment", [
     (lambda K, B: np.log(K), "not bounded"),
     (lambda K, B: np.log(K) - np.log1p(K * np.exp(-2 * B)), "K - 1 negatives"),
-    (lambda K, B: np.log(K) - np.log1p((K - 1) * np.exp(-B)), "is not B"),
+    (lambda K, B: np.log(K) - np.log1p((K - 1) * np.exp(-B)), "not the largest the bounded scores"),
     (lambda K, B: np.log(K) - np.log(K - 1) + 2 * B, "positive's own term"),
     (lambda K, B: np.log1p((K - 1) * np.exp(-2 * B)), "smallest loss"),
 ])

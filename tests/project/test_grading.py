@@ -360,6 +360,7 @@ def test_statements_that_rule_the_library_out_are_enforced_when_graded():
 
 def test_every_forbidden_name_exists_and_its_statement_names_it():
     import importlib
+    import types
 
     for ex in E.all_exercises():
         for dotted in _summative(ex).get("forbidden", ()):
@@ -379,7 +380,9 @@ def test_every_forbidden_name_exists_and_its_statement_names_it():
                 for attr in parts[i:]:
                     obj = getattr(obj, attr)
                 break
-            assert callable(obj), f"{ex.label}: {dotted} is not a function"
+            # a function, or a NumPy/SciPy module that stands for all of its functions (grading.expand_forbidden)
+            assert callable(obj) or (isinstance(obj, types.ModuleType) and dotted.startswith(("numpy.", "scipy."))), \
+                f"{ex.label}: {dotted} is not a function"
 
 
 def _exercises_with_forbidden_functions():
@@ -639,3 +642,19 @@ def test_a_page_function_reading_a_value_of_its_cell_makes_the_grader_replay_the
     assert G._needs_page_state(preamble, calls, page)
     plain = ["my_norm = np.linalg.norm(np.arange(3.0))"]
     assert not G._needs_page_state(G._preamble(page, plain), plain, page)
+
+
+def test_a_forbidden_module_stands_for_its_functions_and_a_special_function_for_its_compiled_twin():
+    """Readers reached the Gaussian expectation of a polynomial through the HermiteE family one name at a
+    time (poly2herme, then hermefit, hermemul, the class) and a forbidden scipy.special function through
+    scipy.special.cython_special; the list's module and function names now cover those."""
+    names = G.expand_forbidden(["numpy.polynomial.hermite_e", "scipy.special.pdtr", "scipy.linalg.expm",
+                                "_counted_lu_solve"])
+    import numpy.polynomial.hermite_e as herme
+    assert {f"numpy.polynomial.hermite_e.{n}" for n in herme.__all__ if callable(getattr(herme, n))} <= set(names)
+    assert "numpy.polynomial.hermite_e.hermezero" not in names     # a constant, not a function
+    assert "numpy.polynomial.HermiteE" in names                   # the class where numpy.polynomial binds it
+    assert "numpy.polynomial.hermite_e" not in names              # a module itself is not stubbed
+    assert "scipy.special.cython_special.pdtr" in names
+    assert {"scipy.linalg.expm", "_counted_lu_solve"} <= set(names)
+    assert len(names) == len(set(names))
