@@ -116,8 +116,8 @@ def logdet_gradient(G, G2):
         a2 = None
     # a constant other than lambda/2 in front (1, lambda or 1/2): one message, which does not say which
     if (a2 is not None and a2.shape == ref2.shape and np.all(np.isfinite(a2))
-            and not checker._close(a2, ref2, 1e-6, 1e-8)
-            and any(checker._close(a2, f * ref2, 1e-6, 1e-8) for f in (2 / lam, 1 / lam, 2.0))):
+            and not np.allclose(a2, ref2, rtol=1e-6, atol=1e-8)
+            and any(np.allclose(a2, f * ref2, rtol=1e-6, atol=1e-8) for f in (2 / lam, 1 / lam, 2.0))):
         problems.append(f"{what2} has the right form but not the constant lambda/2 of f in "
                         "front: recheck the factors.")
     else:
