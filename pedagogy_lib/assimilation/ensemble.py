@@ -28,7 +28,8 @@ import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng, check_spd
 from ..core.jit import njit
-from .lorenz import cycle_forward_numpy, cycle_forward_work_numba, l96_ensemble_cycle_numba
+from .kernels import cycle_forward_with_work, l96_ensemble_cycle
+from .lorenz import cycle_forward_numpy
 from .model import DAModel, check_model, check_observations, check_truth, make_result, psd_sqrt
 
 __all__ = ["enkf", "exact_ensemble", "METHODS"]
@@ -283,10 +284,10 @@ def enkf_run_numba(dyn, E0, y, obs, noise, method, inflation, loc, ens_out, stat
     for t in range(T):
         if t > 0:
             if kind == 1:                            # Lorenz-96: all members at once, members in the inner loops
-                l96_ensemble_cycle_numba(theta[0], dt, n_steps, E, work_cols)
+                l96_ensemble_cycle(theta[0], dt, n_steps, E, work_cols)
             for r in range(N):
                 if kind != 1:
-                    cycle_forward_work_numba(kind, theta, dt, n_steps, E[r], stages, work, E[r])
+                    cycle_forward_with_work(kind, theta, dt, n_steps, E[r], stages, work, E[r])
                 if add_noise:
                     E[r] += eta[t, r]
         xbar = fmean[t]

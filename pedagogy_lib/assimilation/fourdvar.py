@@ -42,8 +42,8 @@ from scipy.optimize import minimize
 
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_spd
 from ..core.jit import njit
-from .lorenz import (cycle_adjoint_numba, cycle_adjoint_numpy, cycle_forward_numba, cycle_forward_numpy,
-                     cycle_jacobian, integrate)
+from .kernels import cycle_adjoint, cycle_forward
+from .lorenz import cycle_adjoint_numpy, cycle_forward_numpy, cycle_jacobian, integrate
 from .model import DAModel, check_model, check_observations, check_truth, make_result
 
 __all__ = ["StrongProblem", "strong_problem", "strong_cost_grad", "weak_cost_grad", "strong_4dvar", "weak_4dvar", "cycle_4dvar",
@@ -63,7 +63,7 @@ def strong_cost_grad_numba(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_
     T, n = traj.shape
     traj[0] = x1
     for t in range(1, T):
-        cycle_forward_numba(kind, theta, dt, n_steps, traj[t - 1], stages[t - 1], traj[t])
+        cycle_forward(kind, theta, dt, n_steps, traj[t - 1], stages[t - 1], traj[t])
     db = x1 - mu1
     gb = B_inv @ db
     J = 0.5 * (db @ gb)
@@ -71,7 +71,7 @@ def strong_cost_grad_numba(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_
     tmp = np.empty(n)
     for t in range(T - 1, -1, -1):
         if t < T - 1:
-            cycle_adjoint_numba(kind, theta, dt, n_steps, stages[t], lam, tmp)
+            cycle_adjoint(kind, theta, dt, n_steps, stages[t], lam, tmp)
             lam[:] = tmp
         r = y[t] - C @ traj[t] - c
         w = R_inv @ r
@@ -98,12 +98,12 @@ def weak_cost_grad_numba(kind, theta, dt, n_steps, X, mu1, B_inv, Q_inv, y, C, c
         J += 0.5 * (r @ w)
         grad[t] -= C.T @ w
         if t > 0:
-            cycle_forward_numba(kind, theta, dt, n_steps, X[t - 1], stages, f)
+            cycle_forward(kind, theta, dt, n_steps, X[t - 1], stages, f)
             e = X[t] - f
             q = Q_inv @ e
             J += 0.5 * (e @ q)
             grad[t] += q
-            cycle_adjoint_numba(kind, theta, dt, n_steps, stages, q, tmp)
+            cycle_adjoint(kind, theta, dt, n_steps, stages, q, tmp)
             grad[t - 1] -= tmp
     return J
 
