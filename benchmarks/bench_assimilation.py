@@ -137,7 +137,6 @@ def cost_kernel(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_inv, traj, 
 
 def _grad_rows():
     from pedagogy_lib import assimilation as da
-    from pedagogy_lib.assimilation.fourdvar import strong_cost_grad_numba
     rows = []
     T, k = 20, 1
     for n in (10, 40, 160, 640):
@@ -155,8 +154,7 @@ def _grad_rows():
             kernels.integrate(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x1, out)
 
         def gradient():
-            return strong_cost_grad_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x1, mod.mu1, B_inv, y, C,
-                                          mod.c, R_inv, traj, stages, grad)
+            return kernels.strong_cost_grad(dyn.flow, x1, mod.mu1, B_inv, y, C, mod.c, R_inv, traj, stages, grad)
 
         st1 = np.empty((k, 4, n))
 

@@ -104,10 +104,10 @@ def cycle_forward(kind, theta, dt, n_steps, x, stages, out):
 
 @njit
 def cycle_forward_with_work(kind, theta, dt, n_steps, x, stages, work, out):
-    """:func:`cycle_forward` with its work rows passed in (``work`` (5, n)), for loops over many states.
+    r""":func:`cycle_forward` with its work rows passed in (``work`` (5, n)), for loops over many states.
 
     ``out`` may be ``x`` itself (the new state is formed in ``work`` and copied at the end). The
-    linear kind is :math:`\\mathbf A\\mathbf x + \\mathbf a` (Eq. 2.49 without control), the others
+    linear kind is :math:`\mathbf A\mathbf x + \mathbf a` (Eq. 2.49 without control), the others
     ``n_steps`` classical RK4 steps. NumPy twin: :func:`~pedagogy_lib.assimilation.lorenz.cycle_forward_numpy`.
     """
     n = x.shape[0]
@@ -292,6 +292,77 @@ def integrate(kind, theta, dt, n_steps, x0, out):
         cycle_forward(kind, theta, dt, n_steps, out[t - 1], stages, out[t])
 
 
+
+# ------------------------------------------------------------------------------------------------
+# 4DVar: cost and gradient by the adjoint
+# ------------------------------------------------------------------------------------------------
+
+@njit
+def strong_cost_grad(flow, x1, mu1, B_inv, y, C, c, R_inv, traj, stages, grad):
+    r"""Strong-constraint 4DVar cost :math:`J(\mathbf x_1)` (returned) and its gradient into ``grad``:
+    a forward run storing the trajectory in ``traj`` (T, n) and the RK4 stages in ``stages``
+    (T - 1, n_steps, 4, n), then one backward sweep of the adjoint,
+    :math:`\boldsymbol\lambda_t = \mathbf M_t^T\boldsymbol\lambda_{t+1} - \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf r_t`.
+
+    ``flow`` is the :class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``.
+    NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy`.
+    """
+    kind, theta, dt, n_steps = flow.kind, flow.theta, flow.dt, flow.n_steps
+    T, n = traj.shape
+    traj[0] = x1
+    for t in range(1, T):
+        cycle_forward(kind, theta, dt, n_steps, traj[t - 1], stages[t - 1], traj[t])
+    db = x1 - mu1
+    gb = B_inv @ db
+    J = 0.5 * (db @ gb)
+    lam = np.zeros(n)
+    tmp = np.empty(n)
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            cycle_adjoint(kind, theta, dt, n_steps, stages[t], lam, tmp)
+            lam[:] = tmp
+        r = y[t] - C @ traj[t] - c
+        w = R_inv @ r
+        J += 0.5 * (r @ w)
+        lam -= C.T @ w
+    grad[:] = lam + gb
+    return J
+
+
+@njit
+def weak_cost_grad(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
+    r"""Weak-constraint 4DVar cost :math:`J(\mathbf x_{1:T})` (returned) over the trajectory ``X``
+    (T, n) and its gradient into ``grad`` (T, n): one adjoint step per model-error term
+    :math:`\mathbf x_t - \mathcal M(\mathbf x_{t-1})`; ``stages`` (n_steps, 4, n) is work space.
+
+    ``flow`` is the :class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``.
+    NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.weak_cost_grad_numpy`.
+    """
+    kind, theta, dt, n_steps = flow.kind, flow.theta, flow.dt, flow.n_steps
+    T, n = X.shape
+    db = X[0] - mu1
+    gb = B_inv @ db
+    J = 0.5 * (db @ gb)
+    grad[:] = 0.0
+    grad[0] += gb
+    f = np.empty(n)
+    tmp = np.empty(n)
+    for t in range(T):
+        r = y[t] - C @ X[t] - c
+        w = R_inv @ r
+        J += 0.5 * (r @ w)
+        grad[t] -= C.T @ w
+        if t > 0:
+            cycle_forward(kind, theta, dt, n_steps, X[t - 1], stages, f)
+            e = X[t] - f
+            q = Q_inv @ e
+            J += 0.5 * (e @ q)
+            grad[t] += q
+            cycle_adjoint(kind, theta, dt, n_steps, stages, q, tmp)
+            grad[t - 1] -= tmp
+    return J
+
+
 def warmup_kernels() -> None:
     """Compile (or load from the cache) every kernel on tiny inputs, through the public functions:
     each kind of dynamics forward, adjoint and tangent-linear."""
@@ -303,3 +374,9 @@ def warmup_kernels() -> None:
         propagate_(dyn, np.ones((2, dyn.n)))
         adjoint(dyn, x, x)
         cycle_jacobian(dyn, x)
+    from .fourdvar import strong_cost_grad as strong_, weak_cost_grad as weak_
+    from .model import DAModel
+    mod = DAModel(lorenz63(), np.ones(3), np.eye(3), np.eye(3), np.eye(3), np.zeros(3), np.eye(3))
+    y = np.ones((3, 3))
+    strong_(mod, np.ones(3), y)
+    weak_(mod, np.ones((3, 3)), y)

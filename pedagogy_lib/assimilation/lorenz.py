@@ -67,6 +67,22 @@ class Dynamics(NamedTuple):
         """The integer code of :attr:`kind` used by the kernels."""
         return KINDS.index(self.kind)
 
+    @property
+    def flow(self) -> "Flow":
+        """The flow map as the kernels take it: ``Flow(code, theta, dt, n_steps)``."""
+        return Flow(KINDS.index(self.kind), self.theta, self.dt, self.n_steps)
+
+
+class Flow(NamedTuple):
+    """A :class:`Dynamics` in the form the kernels of :mod:`pedagogy_lib.assimilation.kernels` take
+    it (one argument instead of four): the integer code of the kind (its index in :data:`KINDS`),
+    the constants, the RK4 step and the steps per cycle."""
+
+    kind: int
+    theta: np.ndarray
+    dt: float
+    n_steps: int
+
 
 def lorenz63(*, sigma=10.0, rho=28.0, beta=8.0 / 3.0, dt=0.01, n_steps=1) -> Dynamics:
     """Lorenz-63 with the standard constants; one cycle is ``n_steps`` RK4 steps of ``dt``."""
