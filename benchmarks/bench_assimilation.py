@@ -33,7 +33,7 @@ import numpy as np
 
 import ref_enkf as ref
 from _harness import best_time, interleaved_times, row
-from pedagogy_lib.assimilation.lorenz import cycle_forward_numba
+from pedagogy_lib.assimilation import kernels
 from pedagogy_lib.core.jit import njit
 
 CYCLES, SPIN = 1000, 200
@@ -126,7 +126,7 @@ def cost_kernel(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_inv, traj, 
     T = traj.shape[0]
     traj[0] = x1
     for t in range(1, T):
-        cycle_forward_numba(kind, theta, dt, n_steps, traj[t - 1], stages, traj[t])
+        kernels.cycle_forward(kind, theta, dt, n_steps, traj[t - 1], stages, traj[t])
     db = x1 - mu1
     J = 0.5 * (db @ (B_inv @ db))
     for t in range(T):
@@ -137,8 +137,6 @@ def cost_kernel(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_inv, traj, 
 
 def _grad_rows():
     from pedagogy_lib import assimilation as da
-    from pedagogy_lib.assimilation.fourdvar import strong_cost_grad_numba
-    from pedagogy_lib.assimilation.lorenz import integrate_numba
     rows = []
     T, k = 20, 1
     for n in (10, 40, 160, 640):
@@ -153,11 +151,10 @@ def _grad_rows():
         out = np.empty((T, n))
 
         def forward():
-            integrate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x1, out)
+            kernels.integrate(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x1, out)
 
         def gradient():
-            return strong_cost_grad_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x1, mod.mu1, B_inv, y, C,
-                                          mod.c, R_inv, traj, stages, grad)
+            return kernels.strong_cost_grad(dyn.flow, x1, mod.mu1, B_inv, y, C, mod.c, R_inv, traj, stages, grad)
 
         st1 = np.empty((k, 4, n))
 

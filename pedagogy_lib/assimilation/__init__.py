@@ -2,7 +2,7 @@
 linear-Gaussian state-space model of Section 2.2.2).
 
 * :mod:`~pedagogy_lib.assimilation.lorenz`: Lorenz-63 and Lorenz-96 with an RK4 time stepper, their
-  tangent-linear and adjoint models (numba kernels with NumPy twins), and the linear map of Eq. 2.49.
+  tangent-linear and adjoint models (with NumPy twins of the kernels), and the linear map of Eq. 2.49.
 * :mod:`~pedagogy_lib.assimilation.model`: the assimilation problem (a flow map plus the Gaussian
   pieces of :class:`~pedagogy_lib.lgssm.LGSSMParams`), twin experiments and the shared result type.
 * :mod:`~pedagogy_lib.assimilation.nonlinear_filters`: the extended and unscented Kalman filters.
@@ -12,6 +12,7 @@ linear-Gaussian state-space model of Section 2.2.2).
   observations and the ensemble transform Kalman filter, with inflation and localization.
 * :mod:`~pedagogy_lib.assimilation.fourdvar`: strong- and weak-constraint 4DVar with adjoint
   gradients, exact linear solutions and cycling over windows.
+* :mod:`~pedagogy_lib.assimilation.kernels`: the numba kernels of all of them.
 
 In the linear-Gaussian limit every method here is checked against the Kalman filter and the RTS
 smoother of :mod:`pedagogy_lib.lgssm.kalman`.
@@ -25,4 +26,5 @@ __getattr__, __dir__, __all__ = attach(__name__, [
     "adf",
     "ensemble",
     "fourdvar",
-])
+    "kernels",
+], module_only=("warmup_kernels",))

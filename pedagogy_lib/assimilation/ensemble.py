@@ -20,21 +20,61 @@ Both inflate the forecast anomalies by a factor (multiplicative inflation) and c
 the perturbed-observation filter tapers the forecast covariance elementwise (a Schur product),
 the ETKF does a separate analysis for each state variable with the observations' precisions
 tapered by distance (the local ETKF). Random numbers are drawn by NumPy up front and passed to the
-kernels; the whole run (forecasts and analyses) is one numba kernel, with a NumPy twin.
+kernels. The whole run (forecasts, inflation, analyses) is one compiled driver per algorithm
+(:func:`~pedagogy_lib.assimilation.kernels.run_perturbed`, ``run_perturbed_localized``, ``run_etkf``,
+``run_letkf``), built from shared pieces; :func:`enkf` picks the driver, and its NumPy twin
+:func:`enkf_run_numpy` takes the analysis step as a function.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng, check_spd
-from ..core.jit import njit
-from .lorenz import cycle_forward_numpy, cycle_forward_work_numba, l96_ensemble_cycle_numba
+from . import kernels
+from .lorenz import cycle_forward_numpy
 from .model import DAModel, check_model, check_observations, check_truth, make_result, psd_sqrt
 
 __all__ = ["enkf", "exact_ensemble", "METHODS"]
 
-#: Analysis steps, in the order of their integer codes in the kernels.
+#: The analysis steps of :func:`enkf`; each has its own driver kernel, with and without localization.
 METHODS = ("perturbed", "etkf")
+
+
+class ObsModel(NamedTuple):
+    r"""The observation model as the kernels take it, with the factors of its noise covariance
+    computed once: ``C``, ``c``, ``R`` (:math:`\boldsymbol\Sigma_{\hat y|\hat x}`), ``CT``
+    (:math:`\mathbf C^T`, contiguous), ``Wr`` (:math:`\mathbf L_R^{-1}`, whitening), ``r_std`` (the
+    standard deviations), ``LrT`` (:math:`\mathbf L_R^T`) and ``r_diag`` (whether ``R`` is diagonal)."""
+
+    C: np.ndarray
+    c: np.ndarray
+    R: np.ndarray
+    CT: np.ndarray
+    Wr: np.ndarray
+    r_std: np.ndarray
+    LrT: np.ndarray
+    r_diag: bool
+
+
+class Noise(NamedTuple):
+    """The random numbers of a run, drawn up front: model noise ``eta`` (T, N, n), used only when
+    ``add_noise``, and the standard normals ``Z`` (T, N, m) of the observation perturbations."""
+
+    eta: np.ndarray
+    add_noise: bool
+    Z: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """What a driver kernel writes: analysis ensembles (T, N, n), forecast means (T, n), analysis
+    means (T, n) and spreads (T,)."""
+
+    ensembles: np.ndarray
+    forecast_mean: np.ndarray
+    mean: np.ndarray
+    spread: np.ndarray
 
 
 def exact_ensemble(mean, cov, n_members: int, *, rng) -> np.ndarray:
@@ -65,254 +105,15 @@ def exact_ensemble(mean, cov, n_members: int, *, rng) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------
-# numba kernels
-# ------------------------------------------------------------------------------------------------
-
-@njit
-def po_analysis_numba(E, y_t, C, c, R, pert, L, use_loc, out):
-    """Perturbed-observation analysis of ensemble ``E`` (N, n) with perturbations ``pert`` (N, m)."""
-    N, n = E.shape
-    xbar = np.zeros(n)
-    for r in range(N):
-        xbar += E[r]
-    xbar /= N
-    Xa = E - xbar
-    P = (Xa.T @ Xa) / (N - 1)
-    if use_loc:
-        P = P * L
-    PCt = P @ C.T
-    S = C @ PCt + R
-    Kt = np.linalg.solve(S, PCt.T)                  # (m, n) = K^T
-    D = np.empty((N, y_t.shape[0]))
-    HE = E @ C.T
-    for r in range(N):
-        D[r] = y_t + pert[r] - HE[r] - c
-    out[:] = E + D @ Kt
-
-
-@njit
-def etkf_analysis_numba(E, y_t, C, c, Wr, out):
-    """Global ETKF analysis; ``Wr`` whitens the observation noise (``Wr R Wr^T = I``)."""
-    N, n = E.shape
-    xbar = np.zeros(n)
-    for r in range(N):
-        xbar += E[r]
-    xbar /= N
-    Xa = E - xbar
-    sq = np.sqrt(N - 1.0)
-    S = (Xa @ C.T) @ Wr.T / sq                     # (N, m)
-    d = Wr @ (y_t - C @ xbar - c)
-    G = S @ S.T
-    for i in range(N):
-        G[i, i] += 1.0
-    g, U = np.linalg.eigh(G)
-    w = U @ ((U.T @ (S @ d)) / g)
-    xa = xbar + (Xa.T @ w) / sq
-    Tm = (U / np.sqrt(g)) @ U.T
-    out[:] = xa + Tm @ Xa
-
-
-@njit
-def letkf_analysis_numba(E, y_t, C, c, r_std, rho, out):
-    """Local ETKF: one analysis per state variable ``j`` with observation precisions tapered by ``rho[j]``."""
-    N, n = E.shape
-    m = y_t.shape[0]
-    xbar = np.zeros(n)
-    for r in range(N):
-        xbar += E[r]
-    xbar /= N
-    Xa = E - xbar
-    sq = np.sqrt(N - 1.0)
-    S0 = (Xa @ C.T) / sq
-    d0 = y_t - C @ xbar - c
-    for k in range(m):
-        S0[:, k] /= r_std[k]
-        d0[k] /= r_std[k]
-    S = np.empty((N, m))
-    d = np.empty(m)
-    for j in range(n):
-        for k in range(m):
-            s = np.sqrt(rho[j, k])
-            S[:, k] = S0[:, k] * s
-            d[k] = d0[k] * s
-        G = S @ S.T
-        for i in range(N):
-            G[i, i] += 1.0
-        g, U = np.linalg.eigh(G)
-        w = U @ ((U.T @ (S @ d)) / g)
-        Tm = (U / np.sqrt(g)) @ U.T
-        col = np.ascontiguousarray(Xa[:, j])
-        xa = xbar[j] + (col @ w) / sq
-        out[:, j] = xa + Tm @ col
-
-
-@njit
-def chol_solve_numba(S, B):
-    """Solve ``S X = B`` in place of ``B`` (m, k) for a symmetric positive definite ``S`` (m, m).
-
-    ``S = L L^T`` by LAPACK (``np.linalg.cholesky``), then ``L Z = B`` and ``L^T X = Z`` by
-    substitution, one row of ``B`` at a time (the inner loops run along rows, unit stride).
-    """
-    L = np.linalg.cholesky(S)
-    m, k = B.shape
-    for j in range(m):                               # forward: L Z = B
-        inv = 1.0 / L[j, j]
-        Bj = B[j]
-        for r in range(k):
-            Bj[r] *= inv
-        for i in range(j + 1, m):
-            u = L[i, j]
-            Bi = B[i]
-            for r in range(k):
-                Bi[r] -= u * Bj[r]
-    for j in range(m - 1, -1, -1):                   # backward: L^T X = Z
-        inv = 1.0 / L[j, j]
-        Bj = B[j]
-        for r in range(k):
-            Bj[r] *= inv
-        for i in range(j):
-            u = L[j, i]
-            Bi = B[i]
-            for r in range(k):
-                Bi[r] -= u * Bj[r]
-
-
-@njit
-def colour_numba(Z, obs, out):
-    """Observation perturbations ``out = Z L_R^T`` (N, m) from standard normals ``Z`` (N, m)."""
-    LrT, r_std, r_diag = obs[6], obs[5], obs[7]
-    if r_diag:                                       # diagonal Sigma_y_x: L_R is the diagonal of r_std
-        for r in range(Z.shape[0]):
-            for k in range(Z.shape[1]):
-                out[r, k] = Z[r, k] * r_std[k]
-    else:
-        np.dot(Z, LrT, out)
-
-
-@njit
-def po_update_numba(E, A, xbar, y_t, obs, Z, ws):
-    """Perturbed-observation analysis without localization, in ensemble space and in place of ``E``.
-
-    ``A`` (N, n) are the (inflated) anomalies of ``E`` about ``xbar``. With ``HA = A C^T`` and the
-    innovation covariance ``S = HA^T HA / (N - 1) + R``, the gain is ``K^T = S^{-1} HA^T A / (N - 1)``,
-    so ``E + D K^T = E + (D S^{-1} HA^T) A / (N - 1)``, with ``D = y + eps - C xbar - HA - c``
-    the perturbed innovations (``E C^T = xbar C^T + HA``). One Cholesky solve with N right-hand sides
-    and four small matrix products; ``ws = (HA, S, Dt, W, WA, P)`` are work arrays.
-    """
-    C, c, R, CT = obs[0], obs[1], obs[2], obs[3]
-    HA, S, Dt, W, WA, P = ws
-    N, n = E.shape
-    m = y_t.shape[0]
-    np.dot(A, CT, HA)
-    np.dot(HA.T, HA, S)
-    for i in range(m):
-        for j in range(m):
-            S[i, j] = S[i, j] / (N - 1) + R[i, j]
-    colour_numba(Z, obs, P)
-    for k in range(m):
-        d0 = y_t[k] - c[k]
-        for j in range(n):
-            d0 -= C[k, j] * xbar[j]
-        for r in range(N):
-            Dt[k, r] = d0 + P[r, k] - HA[r, k]
-    chol_solve_numba(S, Dt)                          # Dt = S^{-1} D^T  (m, N)
-    np.dot(Dt.T, HA.T, W)                            # W = D S^{-1} HA^T  (N, N)
-    np.dot(W, A, WA)
-    for r in range(N):
-        for j in range(n):
-            E[r, j] += WA[r, j] / (N - 1)
-
-
-@njit
-def ensemble_stats_numba(E, mean_out, t, spread_out):
-    """Analysis mean of ``E`` into ``mean_out[t]`` and its spread (root mean sample variance) into ``spread_out[t]``."""
-    N, n = E.shape
-    xbar = mean_out[t]
-    xbar[:] = 0.0
-    for r in range(N):
-        for j in range(n):
-            xbar[j] += E[r, j]
-    for j in range(n):
-        xbar[j] /= N
-    v = np.zeros(n)
-    for r in range(N):
-        for j in range(n):
-            d = E[r, j] - xbar[j]
-            v[j] += d * d
-    spread_out[t] = np.sqrt(np.sum(v / (N - 1)) / n)
-
-
-@njit
-def enkf_analysis_numba(E, A, xbar, t, y, obs, Z, method, loc, ws, Enew):
-    """The analysis of cycle ``t`` in place of ``E`` (inflated, with anomalies ``A`` about ``xbar``)."""
-    L, rho, use_loc = loc
-    if method == 0 and not use_loc:
-        po_update_numba(E, A, xbar, y[t], obs, Z[t], ws)
-        return
-    C, c, R, Wr, r_std = obs[0], obs[1], obs[2], obs[4], obs[5]
-    if method == 0:
-        P = ws[5]
-        colour_numba(Z[t], obs, P)
-        po_analysis_numba(E, y[t], C, c, R, P, L, use_loc, Enew)
-    elif use_loc:
-        letkf_analysis_numba(E, y[t], C, c, r_std, rho, Enew)
-    else:
-        etkf_analysis_numba(E, y[t], C, c, Wr, Enew)
-    E[:] = Enew
-
-
-@njit
-def enkf_run_numba(dyn, E0, y, obs, noise, method, inflation, loc, ens_out, stats_out):
-    """The whole filter: forecast every member (plus model noise), inflate, analyse.
-
-    ``dyn = (kind, theta, dt, n_steps)``; ``obs = (C, c, R, C^T, Wr, r_std, L_R^T, R is diagonal)``;
-    ``noise = (eta, add_noise, Z)`` with ``Z`` (T, N, m) the standard normals of the observation
-    perturbations; ``loc = (L, rho, use_loc)``; ``stats_out = (forecast means, analysis means,
-    spreads)``; the analysis ensembles go to ``ens_out`` (T, N, n).
-    """
-    kind, theta, dt, n_steps = dyn
-    eta, add_noise, Z = noise
-    fmean, amean, spread = stats_out
-    T = y.shape[0]
-    N, n = E0.shape
-    m = y.shape[1]
-    E = E0.copy()
-    A, Enew = np.empty((N, n)), np.empty((N, n))
-    stages, work, work_cols = np.empty((n_steps, 4, n)), np.empty((5, n)), np.empty((6, n, N))
-    ws = (np.empty((N, m)), np.empty((m, m)), np.empty((m, N)), np.empty((N, N)), np.empty((N, n)), np.empty((N, m)))
-    for t in range(T):
-        if t > 0:
-            if kind == 1:                            # Lorenz-96: all members at once, members in the inner loops
-                l96_ensemble_cycle_numba(theta[0], dt, n_steps, E, work_cols)
-            for r in range(N):
-                if kind != 1:
-                    cycle_forward_work_numba(kind, theta, dt, n_steps, E[r], stages, work, E[r])
-                if add_noise:
-                    E[r] += eta[t, r]
-        xbar = fmean[t]
-        xbar[:] = 0.0
-        for r in range(N):
-            xbar += E[r]
-        xbar /= N
-        for r in range(N):
-            for j in range(n):
-                A[r, j] = inflation * (E[r, j] - xbar[j])
-                if inflation != 1.0:
-                    E[r, j] = xbar[j] + A[r, j]
-        enkf_analysis_numba(E, A, xbar, t, y, obs, Z, method, loc, ws, Enew)
-        ens_out[t] = E
-        ensemble_stats_numba(E, amean, t, spread)
-
-
-# ------------------------------------------------------------------------------------------------
 # NumPy twins
 # ------------------------------------------------------------------------------------------------
 
 def po_analysis_numpy(E, y_t, C, c, R, pert, L):
     """Perturbed-observation analysis (``L`` is None without localization).
 
-    Without localization in ensemble space, as :func:`po_update_numba`:
-    ``E + (D S^{-1} HA^T) A / (N - 1)`` with ``HA = A C^T`` and ``S = HA^T HA / (N - 1) + R``.
+    Without localization in ensemble space, as :func:`pedagogy_lib.assimilation.kernels.perturbed_update`:
+    ``E + (D S^{-1} HA^T) A / (N - 1)`` with ``HA = A C^T`` and ``S = HA^T HA / (N - 1) + R``; with it
+    the gain from the tapered covariance, as :func:`~pedagogy_lib.assimilation.kernels.perturbed_analysis_tapered`.
     """
     N = E.shape[0]
     xbar = E.mean(axis=0)
@@ -334,7 +135,7 @@ def _transform(S, d):
 
 
 def etkf_analysis_numpy(E, y_t, C, c, Wr):
-    """Global ETKF analysis."""
+    """Global ETKF analysis (twin of :func:`pedagogy_lib.assimilation.kernels.etkf_analysis`)."""
     N = E.shape[0]
     xbar = E.mean(axis=0)
     Xa = E - xbar
@@ -344,7 +145,7 @@ def etkf_analysis_numpy(E, y_t, C, c, Wr):
 
 
 def letkf_analysis_numpy(E, y_t, C, c, r_std, rho):
-    """Local ETKF, one state variable at a time."""
+    """Local ETKF, one state variable at a time (twin of :func:`pedagogy_lib.assimilation.kernels.letkf_analysis`)."""
     N, n = E.shape
     xbar = E.mean(axis=0)
     Xa = E - xbar
@@ -359,32 +160,53 @@ def letkf_analysis_numpy(E, y_t, C, c, r_std, rho):
     return out
 
 
-def enkf_run_numpy(dyn, E0, y, obs, noise, method, inflation, loc):
-    """Twin of :func:`enkf_run_numba`; returns ``(ensembles, forecast means)``."""
-    kind, theta, dt, n_steps = dyn
-    C, c, R, _, Wr, r_std, LrT, r_diag = obs
-    eta, add_noise, Z = noise
-    L, rho, use_loc = loc
+def enkf_run_numpy(flow, E0, y, noise, inflation, analysis):
+    """Twin of the driver kernels (:func:`pedagogy_lib.assimilation.kernels.run_perturbed` and the
+    others): forecast, inflate, then ``analysis(E, t)``, the analysis step of cycle ``t``, for every
+    cycle; returns ``(ensembles, forecast means)``."""
+    kind, theta, dt, n_steps = flow
     T = y.shape[0]
     E = E0.copy()
     ens, fmean = np.empty((T,) + E.shape), np.empty((T, E.shape[1]))
     for t in range(T):
         if t > 0:
             E = cycle_forward_numpy(kind, theta, dt, n_steps, E)[0]
-            if add_noise:
-                E = E + eta[t]
+            if noise.add_noise:
+                E = E + noise.eta[t]
         xbar = E.mean(axis=0)
         fmean[t] = xbar
         E = xbar + inflation * (E - xbar)
-        if method == 0:
-            pert = Z[t] * r_std if r_diag else Z[t] @ LrT
-            E = po_analysis_numpy(E, y[t], C, c, R, pert, L if use_loc else None)
-        elif use_loc:
-            E = letkf_analysis_numpy(E, y[t], C, c, r_std, rho)
-        else:
-            E = etkf_analysis_numpy(E, y[t], C, c, Wr)
+        E = analysis(E, t)
         ens[t] = E
     return ens, fmean
+
+
+def _analysis_numpy(method, y, obs, Z, L, rho):
+    """The analysis step ``(E, t) -> E`` of the NumPy twin for ``method`` (local when ``L`` is given)."""
+    C, c, R, _, Wr, r_std, LrT, r_diag = obs
+    if method == "perturbed":
+        def analysis(E, t):
+            pert = Z[t] * r_std if r_diag else Z[t] @ LrT
+            return po_analysis_numpy(E, y[t], C, c, R, pert, L)
+    elif L is not None:
+        def analysis(E, t):
+            return letkf_analysis_numpy(E, y[t], C, c, r_std, rho)
+    else:
+        def analysis(E, t):
+            return etkf_analysis_numpy(E, y[t], C, c, Wr)
+    return analysis
+
+
+def _run_compiled(method, args, L, rho, out) -> bool:
+    """The driver kernel of ``method`` (local when ``L`` is given) on ``args = (flow, E0, y, obs,
+    noise, inflation)``; False if it stopped at an innovation covariance that is not positive definite."""
+    if method == "perturbed":
+        if L is None:
+            return kernels.run_perturbed(*args, out)
+        return kernels.run_perturbed_localized(*args, L, out)
+    if L is None:
+        return kernels.run_etkf(*args, out)
+    return kernels.run_letkf(*args, rho, out)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -392,8 +214,9 @@ def enkf_run_numpy(dyn, E0, y, obs, noise, method, inflation, loc):
 # ------------------------------------------------------------------------------------------------
 
 def _check_localization(localization, n, m, C, Sigma_y_x, method):
+    """``(L, rho)``: the taper between state variables and the state-observation taper, or ``(None, None)``."""
     if localization is None:
-        return np.zeros((1, 1)), np.zeros((1, 1)), False
+        return None, None
     L = as_array(localization, "localization", shape=(n, n), dims="(n, n)")
     if L.min() < 0 or L.max() > 1 or not np.allclose(L, L.T) or not np.allclose(np.diag(L), 1.0):
         raise ValueError("localization must be a symmetric (n, n) taper with entries in [0, 1] and ones on "
@@ -403,7 +226,7 @@ def _check_localization(localization, n, m, C, Sigma_y_x, method):
                          "observation's precision); got off-diagonal entries.")
     absC = np.abs(C)
     rho = (L @ absC.T) / np.maximum(absC.sum(axis=1), 1e-300)       # (n, m) state-observation taper
-    return L, np.ascontiguousarray(np.clip(rho, 0.0, 1.0)), True
+    return L, np.ascontiguousarray(np.clip(rho, 0.0, 1.0))
 
 
 def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflation=1.0, localization=None,
@@ -452,7 +275,7 @@ def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflat
     inflation = as_scalar(inflation, "inflation")
     if inflation <= 0:
         raise ValueError(f"inflation must be positive (a factor on the anomalies); got {inflation}.")
-    L, rho, use_loc = _check_localization(localization, n, m, model.C, model.Sigma_y_x, method)
+    L, rho = _check_localization(localization, n, m, model.C, model.Sigma_y_x, method)
     if initial_ensemble is None:
         E0 = model.mu1 + rng.standard_normal((N, n)) @ np.linalg.cholesky(model.Sigma1).T
     else:
@@ -464,19 +287,19 @@ def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflat
     Lr = np.linalg.cholesky(R)
     r_std = np.sqrt(np.diag(R)).copy()
     r_diag = not np.any(R - np.diag(np.diag(R)))
-    obs = (model.C, model.c, R, np.ascontiguousarray(model.C.T), np.ascontiguousarray(np.linalg.inv(Lr)), r_std,
-           np.ascontiguousarray(Lr.T), r_diag)
-    dyn = model.dynamics
-    args = ((dyn.code, dyn.theta, dyn.dt, dyn.n_steps), E0, y, obs, (eta, add_noise, Z), METHODS.index(method),
-            inflation, (L, rho, use_loc))
+    obs = ObsModel(model.C, model.c, R, np.ascontiguousarray(model.C.T), np.ascontiguousarray(np.linalg.inv(Lr)),
+                   r_std, np.ascontiguousarray(Lr.T), r_diag)
+    flow, noise = model.dynamics.flow, Noise(eta, add_noise, Z)
     spread = None
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             if backend == "numba":
-                ens, fmean, mean, spread = np.empty((T, N, n)), np.empty((T, n)), np.empty((T, n)), np.empty(T)
-                enkf_run_numba(*args, ens, (fmean, mean, spread))
+                out = Outputs(np.empty((T, N, n)), np.empty((T, n)), np.empty((T, n)), np.empty(T))
+                ens, fmean, mean, spread = out
+                if not _run_compiled(method, (flow, E0, y, obs, noise, inflation), L, rho, out):
+                    ens = None
             else:
-                ens, fmean = enkf_run_numpy(*args)
+                ens, fmean = enkf_run_numpy(flow, E0, y, noise, inflation, _analysis_numpy(method, y, obs, Z, L, rho))
                 mean = ens.mean(axis=1)
     except np.linalg.LinAlgError:
         ens = None
@@ -484,16 +307,6 @@ def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflat
     if ens is None or not (np.all(np.isfinite(mean)) and np.all(np.isfinite(fmean))):
         raise ValueError("the ensemble overflowed float64 (an analysis met infinite or NaN values): the model "
                          "(its dynamics, Sigma1, Sigma_x, C, Sigma_y_x) or y is too far out of scale; rescale it.")
-    name = "EnKF (perturbed observations)" if method == "perturbed" else ("LETKF" if use_loc else "ETKF")
+    name = "EnKF (perturbed observations)" if method == "perturbed" else ("ETKF" if L is None else "LETKF")
     return make_result(name, mean, None, ens, fmean, truth, spread=spread)
 
-
-def warmup_kernels() -> None:
-    """Compile the kernels on tiny inputs."""
-    from .lorenz import lorenz96
-    n = 8
-    mod = DAModel(lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), np.eye(n))
-    y = np.zeros((2, n))
-    for method in METHODS:
-        enkf(mod, y, n_members=3, rng=np.random.default_rng(0), method=method)
-        enkf(mod, y, n_members=3, rng=np.random.default_rng(0), method=method, localization=np.eye(n))

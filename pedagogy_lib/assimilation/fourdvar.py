@@ -31,6 +31,9 @@ weak-constraint minimizer is the RTS smoother's means and the inverse Hessian's 
 are its covariances (Eqs. 2.50-2.55); the strong-constraint minimizer equals the smoother when
 :math:`\boldsymbol\Sigma_{\hat x} = \mathbf 0`. Nonlinear costs are minimized by L-BFGS
 (:func:`scipy.optimize.minimize`), and the reported covariances are the inverse Gauss-Newton Hessian's.
+
+The cost and gradient evaluations are compiled (:func:`pedagogy_lib.assimilation.kernels.strong_cost_grad`,
+:func:`~pedagogy_lib.assimilation.kernels.weak_cost_grad`); their NumPy twins are here.
 """
 from __future__ import annotations
 
@@ -41,9 +44,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_spd
-from ..core.jit import njit
-from .lorenz import (cycle_adjoint_numba, cycle_adjoint_numpy, cycle_forward_numba, cycle_forward_numpy,
-                     cycle_jacobian, integrate)
+from . import kernels
+from .lorenz import cycle_adjoint_numpy, cycle_forward_numpy, cycle_jacobian, integrate
 from .model import DAModel, check_model, check_observations, check_truth, make_result
 
 __all__ = ["StrongProblem", "strong_problem", "strong_cost_grad", "weak_cost_grad", "strong_4dvar", "weak_4dvar", "cycle_4dvar",
@@ -54,66 +56,12 @@ MAX_DENSE = 3000
 
 
 # ------------------------------------------------------------------------------------------------
-# numba kernels
-# ------------------------------------------------------------------------------------------------
-
-@njit
-def strong_cost_grad_numba(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_inv, traj, stages, grad):
-    """Strong-constraint cost and gradient: forward run storing RK4 stages, then the adjoint sweep."""
-    T, n = traj.shape
-    traj[0] = x1
-    for t in range(1, T):
-        cycle_forward_numba(kind, theta, dt, n_steps, traj[t - 1], stages[t - 1], traj[t])
-    db = x1 - mu1
-    gb = B_inv @ db
-    J = 0.5 * (db @ gb)
-    lam = np.zeros(n)
-    tmp = np.empty(n)
-    for t in range(T - 1, -1, -1):
-        if t < T - 1:
-            cycle_adjoint_numba(kind, theta, dt, n_steps, stages[t], lam, tmp)
-            lam[:] = tmp
-        r = y[t] - C @ traj[t] - c
-        w = R_inv @ r
-        J += 0.5 * (r @ w)
-        lam -= C.T @ w
-    grad[:] = lam + gb
-    return J
-
-
-@njit
-def weak_cost_grad_numba(kind, theta, dt, n_steps, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
-    """Weak-constraint cost and gradient over the trajectory ``X`` (T, n)."""
-    T, n = X.shape
-    db = X[0] - mu1
-    gb = B_inv @ db
-    J = 0.5 * (db @ gb)
-    grad[:] = 0.0
-    grad[0] += gb
-    f = np.empty(n)
-    tmp = np.empty(n)
-    for t in range(T):
-        r = y[t] - C @ X[t] - c
-        w = R_inv @ r
-        J += 0.5 * (r @ w)
-        grad[t] -= C.T @ w
-        if t > 0:
-            cycle_forward_numba(kind, theta, dt, n_steps, X[t - 1], stages, f)
-            e = X[t] - f
-            q = Q_inv @ e
-            J += 0.5 * (e @ q)
-            grad[t] += q
-            cycle_adjoint_numba(kind, theta, dt, n_steps, stages, q, tmp)
-            grad[t - 1] -= tmp
-    return J
-
-
-# ------------------------------------------------------------------------------------------------
 # NumPy twins
 # ------------------------------------------------------------------------------------------------
 
-def strong_cost_grad_numpy(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_inv):
-    """Twin of :func:`strong_cost_grad_numba`; returns ``(J, grad, trajectory)``."""
+def strong_cost_grad_numpy(flow, x1, mu1, B_inv, y, C, c, R_inv):
+    """Twin of :func:`pedagogy_lib.assimilation.kernels.strong_cost_grad`; returns ``(J, grad, trajectory)``."""
+    kind, theta, dt, n_steps = flow
     T = y.shape[0]
     traj, stages = [x1], []
     for _ in range(1, T):
@@ -130,8 +78,9 @@ def strong_cost_grad_numpy(kind, theta, dt, n_steps, x1, mu1, B_inv, y, C, c, R_
     return J, lam + B_inv @ (x1 - mu1), traj
 
 
-def weak_cost_grad_numpy(kind, theta, dt, n_steps, X, mu1, B_inv, Q_inv, y, C, c, R_inv):
-    """Twin of :func:`weak_cost_grad_numba`; returns ``(J, grad)``."""
+def weak_cost_grad_numpy(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv):
+    """Twin of :func:`pedagogy_lib.assimilation.kernels.weak_cost_grad`; returns ``(J, grad)``."""
+    kind, theta, dt, n_steps = flow
     R = y - X @ C.T - c
     W = R @ R_inv.T
     grad = -W @ C
@@ -174,22 +123,19 @@ def _strong_eval(model, x1, y, B_inv, R_inv, backend):
     if backend == "numba":
         T, n = y.shape[0], d.n
         traj, stages, grad = np.empty((T, n)), np.empty((max(T - 1, 1), d.n_steps, 4, n)), np.empty(n)
-        J = strong_cost_grad_numba(d.code, d.theta, d.dt, d.n_steps, x1, model.mu1, B_inv, y, model.C, model.c,
-                                   R_inv, traj, stages, grad)
+        J = kernels.strong_cost_grad(d.flow, x1, model.mu1, B_inv, y, model.C, model.c, R_inv, traj, stages, grad)
         return J, grad, traj
-    return strong_cost_grad_numpy(d.code, d.theta, d.dt, d.n_steps, x1, model.mu1, B_inv, y, model.C, model.c,
-                                  R_inv)
+    return strong_cost_grad_numpy(d.flow, x1, model.mu1, B_inv, y, model.C, model.c, R_inv)
 
 
 def _weak_eval(model, X, y, B_inv, Q_inv, R_inv, backend):
     d = model.dynamics
     if backend == "numba":
         grad = np.empty_like(X)
-        J = weak_cost_grad_numba(d.code, d.theta, d.dt, d.n_steps, X, model.mu1, B_inv, Q_inv, y, model.C,
-                                 model.c, R_inv, np.empty((d.n_steps, 4, d.n)), grad)
+        J = kernels.weak_cost_grad(d.flow, X, model.mu1, B_inv, Q_inv, y, model.C, model.c, R_inv,
+                                   np.empty((d.n_steps, 4, d.n)), grad)
         return J, grad
-    return weak_cost_grad_numpy(d.code, d.theta, d.dt, d.n_steps, X, model.mu1, B_inv, Q_inv, y, model.C,
-                                model.c, R_inv)
+    return weak_cost_grad_numpy(d.flow, X, model.mu1, B_inv, Q_inv, y, model.C, model.c, R_inv)
 
 
 class StrongProblem(NamedTuple):
@@ -544,11 +490,3 @@ def cycle_4dvar(model: DAModel, y, *, window: int, constraint: str = "strong", t
     return make_result(f"cycled {constraint}-constraint 4DVar", np.concatenate(means), cov, None,
                        np.concatenate(fmeans), truth, cost=cost, n_iter=iters)
 
-
-def warmup_kernels() -> None:
-    """Compile the kernels on tiny inputs."""
-    from .lorenz import lorenz63
-    mod = DAModel(lorenz63(), np.ones(3), np.eye(3), np.eye(3), np.eye(3), np.zeros(3), np.eye(3))
-    y = np.ones((3, 3))
-    strong_cost_grad(mod, np.ones(3), y)
-    weak_cost_grad(mod, np.ones((3, 3)), y)

@@ -19,9 +19,9 @@ backpropagation through time, Section 5.1.3). A third kind, ``"linear"``, is the
 linear-Gaussian model (:math:`\mathcal M(\mathbf x) = \mathbf A\mathbf x + \mathbf a`), so every
 filter and 4DVar in this family runs on the exact linear limit too.
 
-Kernels (``*_numba``) work on one state or one ensemble with an integer ``kind``
-(0 = Lorenz-63, 1 = Lorenz-96, 2 = linear) and a flat parameter vector ``theta``; each has a NumPy
-twin (``*_numpy``) vectorized over a leading axis.
+The compiled kernels (:mod:`pedagogy_lib.assimilation.kernels`) work on one state or one ensemble
+with an integer ``kind`` (0 = Lorenz-63, 1 = Lorenz-96, 2 = linear, the order of :data:`KINDS`) and a
+flat parameter vector ``theta``; each has a NumPy twin here (``*_numpy``), vectorized over a leading axis.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_int, positive_scalar
-from ..core.jit import njit
+from . import kernels
 
 __all__ = ["Dynamics", "lorenz63", "lorenz96", "linear_dynamics", "vector_field", "integrate", "propagate",
            "tangent_linear", "adjoint", "cycle_jacobian", "KINDS"]
@@ -66,6 +66,22 @@ class Dynamics(NamedTuple):
     def code(self) -> int:
         """The integer code of :attr:`kind` used by the kernels."""
         return KINDS.index(self.kind)
+
+    @property
+    def flow(self) -> "Flow":
+        """The flow map as the kernels take it: ``Flow(code, theta, dt, n_steps)``."""
+        return Flow(KINDS.index(self.kind), self.theta, self.dt, self.n_steps)
+
+
+class Flow(NamedTuple):
+    """A :class:`Dynamics` in the form the kernels of :mod:`pedagogy_lib.assimilation.kernels` take
+    it (one argument instead of four): the integer code of the kind (its index in :data:`KINDS`),
+    the constants, the RK4 step and the steps per cycle."""
+
+    kind: int
+    theta: np.ndarray
+    dt: float
+    n_steps: int
 
 
 def lorenz63(*, sigma=10.0, rho=28.0, beta=8.0 / 3.0, dt=0.01, n_steps=1) -> Dynamics:
@@ -112,229 +128,6 @@ def _state(x, dyn: Dynamics, name: str) -> np.ndarray:
     if x.shape[0] != dyn.n:
         raise ValueError(f"{name} must have shape (n,) = ({dyn.n},); got {x.shape}.")
     return x
-
-
-# ------------------------------------------------------------------------------------------------
-# numba kernels: one state at a time
-# ------------------------------------------------------------------------------------------------
-
-@njit
-def rhs_numba(kind, theta, x, out):
-    """Vector field f(x) into ``out`` (kinds 0 and 1)."""
-    n = x.shape[0]
-    if kind == 0:
-        out[0] = theta[0] * (x[1] - x[0])
-        out[1] = x[0] * (theta[1] - x[2]) - x[1]
-        out[2] = x[0] * x[1] - theta[2] * x[2]
-    else:
-        # the wrap-around entries written out, so the middle loop has no index arithmetic and vectorizes
-        F = theta[0]
-        out[0] = (x[1] - x[n - 2]) * x[n - 1] - x[0] + F
-        out[1] = (x[2] - x[n - 1]) * x[0] - x[1] + F
-        for i in range(2, n - 1):
-            out[i] = (x[i + 1] - x[i - 2]) * x[i - 1] - x[i] + F
-        out[n - 1] = (x[0] - x[n - 3]) * x[n - 2] - x[n - 1] + F
-
-
-@njit
-def jvp_numba(kind, theta, x, v, out):
-    """Jacobian-vector product J(x) v into ``out``."""
-    n = x.shape[0]
-    if kind == 0:
-        out[0] = theta[0] * (v[1] - v[0])
-        out[1] = (theta[1] - x[2]) * v[0] - v[1] - x[0] * v[2]
-        out[2] = x[1] * v[0] + x[0] * v[1] - theta[2] * v[2]
-    else:
-        for i in range(n):
-            ip, im, imm = (i + 1) % n, (i - 1 + n) % n, (i - 2 + n) % n
-            out[i] = (v[ip] - v[imm]) * x[im] + (x[ip] - x[imm]) * v[im] - v[i]
-
-
-@njit
-def vjp_numba(kind, theta, x, w, out):
-    """Transposed Jacobian-vector product J(x)^T w into ``out``."""
-    n = x.shape[0]
-    if kind == 0:
-        out[0] = -theta[0] * w[0] + (theta[1] - x[2]) * w[1] + x[1] * w[2]
-        out[1] = theta[0] * w[0] - w[1] + x[0] * w[2]
-        out[2] = -x[0] * w[1] - theta[2] * w[2]
-    else:
-        for j in range(n):
-            jm, jmm, jp, jpp = (j - 1 + n) % n, (j - 2 + n) % n, (j + 1) % n, (j + 2) % n
-            out[j] = w[jm] * x[jmm] - w[jpp] * x[jp] + w[jp] * (x[jpp] - x[jm]) - w[j]
-
-
-@njit
-def cycle_forward_numba(kind, theta, dt, n_steps, x, stages, out):
-    """One cycle from ``x`` into ``out``; for RK4 kinds the stage inputs go to ``stages`` (n_steps, 4, n)."""
-    cycle_forward_work_numba(kind, theta, dt, n_steps, x, stages, np.empty((5, x.shape[0])), out)
-
-
-@njit
-def cycle_forward_work_numba(kind, theta, dt, n_steps, x, stages, work, out):
-    """:func:`cycle_forward_numba` with its work rows passed in (``work`` (5, n)), for loops over many states.
-
-    ``out`` may be ``x`` itself (the new state is formed in ``work`` and copied at the end).
-    """
-    n = x.shape[0]
-    if kind == 2:
-        nxt = work[0]
-        for i in range(n):
-            s = theta[n * n + i]
-            for j in range(n):
-                s += theta[i * n + j] * x[j]
-            nxt[i] = s
-        out[:] = nxt
-        return
-    cur, k1, k2, k3, k4 = work[0], work[1], work[2], work[3], work[4]
-    cur[:] = x
-    for s in range(n_steps):
-        stages[s, 0] = cur
-        rhs_numba(kind, theta, cur, k1)
-        for i in range(n):
-            stages[s, 1, i] = cur[i] + 0.5 * dt * k1[i]
-        rhs_numba(kind, theta, stages[s, 1], k2)
-        for i in range(n):
-            stages[s, 2, i] = cur[i] + 0.5 * dt * k2[i]
-        rhs_numba(kind, theta, stages[s, 2], k3)
-        for i in range(n):
-            stages[s, 3, i] = cur[i] + dt * k3[i]
-        rhs_numba(kind, theta, stages[s, 3], k4)
-        for i in range(n):
-            cur[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
-    out[:] = cur
-
-
-@njit
-def cycle_adjoint_numba(kind, theta, dt, n_steps, stages, lam, out):
-    """Adjoint of one cycle: ``out = M^T lam`` with M linearized at the stored ``stages``."""
-    n = lam.shape[0]
-    if kind == 2:
-        for j in range(n):
-            s = 0.0
-            for i in range(n):
-                s += theta[i * n + j] * lam[i]
-            out[j] = s
-        return
-    cur = lam.copy()
-    g, u4, u3, u2, u1 = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    for s in range(n_steps - 1, -1, -1):
-        for i in range(n):
-            g[i] = dt / 6.0 * cur[i]
-        vjp_numba(kind, theta, stages[s, 3], g, u4)
-        for i in range(n):
-            g[i] = dt / 3.0 * cur[i] + dt * u4[i]
-        vjp_numba(kind, theta, stages[s, 2], g, u3)
-        for i in range(n):
-            g[i] = dt / 3.0 * cur[i] + 0.5 * dt * u3[i]
-        vjp_numba(kind, theta, stages[s, 1], g, u2)
-        for i in range(n):
-            g[i] = dt / 6.0 * cur[i] + 0.5 * dt * u2[i]
-        vjp_numba(kind, theta, stages[s, 0], g, u1)
-        for i in range(n):
-            cur[i] += u4[i] + u3[i] + u2[i] + u1[i]
-    out[:] = cur
-
-
-@njit
-def cycle_tlm_numba(kind, theta, dt, n_steps, x, dX, x_out, dX_out):
-    """One cycle of the state and of the perturbations in the rows of ``dX`` (k, n)."""
-    n = x.shape[0]
-    k = dX.shape[0]
-    if kind == 2:
-        stages = np.empty((1, 4, n))
-        cycle_forward_numba(kind, theta, dt, n_steps, x, stages, x_out)
-        for r in range(k):
-            for i in range(n):
-                s = 0.0
-                for j in range(n):
-                    s += theta[i * n + j] * dX[r, j]
-                dX_out[r, i] = s
-        return
-    stages = np.empty((n_steps, 4, n))
-    cycle_forward_numba(kind, theta, dt, n_steps, x, stages, x_out)
-    d = dX.copy()
-    u, k1, k2, k3, k4 = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    for s in range(n_steps):
-        for r in range(k):
-            jvp_numba(kind, theta, stages[s, 0], d[r], k1)
-            for i in range(n):
-                u[i] = d[r, i] + 0.5 * dt * k1[i]
-            jvp_numba(kind, theta, stages[s, 1], u, k2)
-            for i in range(n):
-                u[i] = d[r, i] + 0.5 * dt * k2[i]
-            jvp_numba(kind, theta, stages[s, 2], u, k3)
-            for i in range(n):
-                u[i] = d[r, i] + dt * k3[i]
-            jvp_numba(kind, theta, stages[s, 3], u, k4)
-            for i in range(n):
-                d[r, i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
-    dX_out[:] = d
-
-
-@njit
-def l96_field_cols_numba(X, F, out):
-    """Lorenz-96 field of every column of ``X`` (n, N) (one state per column) into ``out``."""
-    n, N = X.shape
-    for i in range(n):
-        ip, im, imm = (i + 1) % n, (i - 1 + n) % n, (i - 2 + n) % n
-        for r in range(N):
-            out[i, r] = (X[ip, r] - X[imm, r]) * X[im, r] - X[i, r] + F
-
-
-@njit
-def l96_ensemble_cycle_numba(F, dt, n_steps, E, work):
-    """One cycle (``n_steps`` RK4 steps) of every member (row) of ``E`` (N, n), in place, for Lorenz-96.
-
-    The same arithmetic as :func:`cycle_forward_work_numba` on each row (equal to the last bit), with
-    the ensemble transposed into ``work[0]`` so that every inner loop runs over the members (unit
-    stride, no wrap-around inside it); ``work`` is (6, n, N). The NumPy twin is
-    :func:`cycle_forward_numpy` on the whole ensemble.
-    """
-    N, n = E.shape
-    X, S, k1, k2, k3, k4 = work[0], work[1], work[2], work[3], work[4], work[5]
-    for r in range(N):
-        for i in range(n):
-            X[i, r] = E[r, i]
-    for _ in range(n_steps):
-        l96_field_cols_numba(X, F, k1)
-        for i in range(n):
-            for r in range(N):
-                S[i, r] = X[i, r] + 0.5 * dt * k1[i, r]
-        l96_field_cols_numba(S, F, k2)
-        for i in range(n):
-            for r in range(N):
-                S[i, r] = X[i, r] + 0.5 * dt * k2[i, r]
-        l96_field_cols_numba(S, F, k3)
-        for i in range(n):
-            for r in range(N):
-                S[i, r] = X[i, r] + dt * k3[i, r]
-        l96_field_cols_numba(S, F, k4)
-        for i in range(n):
-            for r in range(N):
-                X[i, r] += dt / 6.0 * (k1[i, r] + 2.0 * k2[i, r] + 2.0 * k3[i, r] + k4[i, r])
-    for r in range(N):
-        for i in range(n):
-            E[r, i] = X[i, r]
-
-
-@njit
-def propagate_numba(kind, theta, dt, n_steps, X, out):
-    """One cycle for every row (member) of the ensemble ``X`` (N, n)."""
-    N, n = X.shape
-    stages = np.empty((n_steps, 4, n))
-    for r in range(N):
-        cycle_forward_numba(kind, theta, dt, n_steps, X[r], stages, out[r])
-
-
-@njit
-def integrate_numba(kind, theta, dt, n_steps, x0, out):
-    """Trajectory at cycle times: ``out[0] = x0``, ``out[t] = M(out[t-1])``."""
-    n = x0.shape[0]
-    stages = np.empty((n_steps, 4, n))
-    out[0] = x0
-    for t in range(1, out.shape[0]):
-        cycle_forward_numba(kind, theta, dt, n_steps, out[t - 1], stages, out[t])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -468,7 +261,7 @@ def integrate(dynamics: Dynamics, x0, n_cycles: int, *, backend: str = "numba") 
     with np.errstate(over="ignore", invalid="ignore"):
         if check_backend(backend) == "numba":
             out = np.empty((n_cycles + 1, dyn.n))
-            integrate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x0, out)
+            kernels.integrate(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x0, out)
         else:
             out = [x0]
             for _ in range(n_cycles):
@@ -492,7 +285,7 @@ def propagate(dynamics: Dynamics, X, *, backend: str = "numba") -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         if check_backend(backend) == "numba":
             out = np.empty_like(X)
-            propagate_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X, out)
+            kernels.propagate(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X, out)
         else:
             out = cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X)[0]
     return _finite(dyn, "ensemble forecast", out)
@@ -517,7 +310,7 @@ def tangent_linear(dynamics: Dynamics, x, dx, *, backend: str = "numba") -> tupl
     with np.errstate(over="ignore", invalid="ignore"):
         if check_backend(backend) == "numba":
             x_out, D_out = np.empty(dyn.n), np.empty_like(D)
-            cycle_tlm_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, np.ascontiguousarray(D), x_out, D_out)
+            kernels.cycle_tlm(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, np.ascontiguousarray(D), x_out, D_out)
         else:
             x_out, D_out = cycle_tlm_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, D)
     _finite(dyn, "tangent-linear cycle", x_out, D_out)
@@ -539,8 +332,8 @@ def adjoint(dynamics: Dynamics, x, lam, *, backend: str = "numba") -> np.ndarray
     with np.errstate(over="ignore", invalid="ignore"):
         if check_backend(backend) == "numba":
             stages, x_next, out = np.empty((dyn.n_steps, 4, dyn.n)), np.empty(dyn.n), np.empty(dyn.n)
-            cycle_forward_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, stages, x_next)
-            cycle_adjoint_numba(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam, out)
+            kernels.cycle_forward(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, stages, x_next)
+            kernels.cycle_adjoint(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam, out)
         else:
             _, stages = cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x)
             out = cycle_adjoint_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam)
@@ -553,12 +346,3 @@ def cycle_jacobian(dynamics: Dynamics, x, *, backend: str = "numba") -> tuple[np
     x_next, D = tangent_linear(dyn, x, np.eye(dyn.n), backend=backend)
     return x_next, D.T
 
-
-def warmup_kernels() -> None:
-    """Compile the kernels on tiny inputs."""
-    for dyn in (lorenz63(), lorenz96(8), linear_dynamics(np.eye(2))):
-        x = np.ones(dyn.n)
-        integrate(dyn, x, 2)
-        propagate(dyn, np.ones((2, dyn.n)))
-        adjoint(dyn, x, x)
-        cycle_jacobian(dyn, x)

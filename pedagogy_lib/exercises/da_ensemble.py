@@ -177,17 +177,13 @@ def best_inflation(index) -> "result":
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-da-3-etkf": {"forbidden": ["pedagogy_lib.assimilation.ensemble.etkf_analysis_numpy",
-                                   "pedagogy_lib.assimilation.ensemble.etkf_analysis_numba",
                                    "pedagogy_lib.assimilation.ensemble.letkf_analysis_numpy",
-                                   "pedagogy_lib.assimilation.ensemble.letkf_analysis_numba",
                                    "pedagogy_lib.assimilation.ensemble.enkf",
                                    "pedagogy_lib.assimilation.ensemble.enkf_run_numpy",
-                                   "pedagogy_lib.assimilation.ensemble.enkf_run_numba",
                                    "pedagogy_lib.gaussian.blocks.condition",
                                    "pedagogy_lib.gaussian.blocks.bayes_invert",
                                    "pedagogy_lib.assimilation.ensemble.exact_ensemble",
                                    "pedagogy_lib.assimilation.ensemble.po_analysis_numpy",
-                                   "pedagogy_lib.assimilation.ensemble.po_analysis_numba",
                                    "pedagogy_lib.lgssm.kalman.kalman_filter",
                                    "pedagogy_lib.factor.model.fa_posterior"],
                      "same_data": "the answer is a function, which the checker runs on the problems of EX_ANALYSIS "

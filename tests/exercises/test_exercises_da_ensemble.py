@@ -117,6 +117,6 @@ def test_etkf_hints_point_at_what_to_recheck_without_the_transform():
 
 def test_one_call_routes_to_the_etkf_and_the_taper_are_forbidden():
     forbidden = check.SUMMATIVE["ex-da-3-etkf"]["forbidden"]
-    assert {"pedagogy_lib.assimilation.ensemble.enkf_run_numpy",
-            "pedagogy_lib.assimilation.ensemble.enkf_run_numba"} <= set(forbidden)
+    assert {"pedagogy_lib.assimilation.ensemble.enkf",
+            "pedagogy_lib.assimilation.ensemble.enkf_run_numpy"} <= set(forbidden)
     assert check.SUMMATIVE["ex-da-3-taper"]["forbidden"] == ["pedagogy_lib.assimilation.model.periodic_taper"]

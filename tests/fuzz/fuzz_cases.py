@@ -508,6 +508,7 @@ def _assimilation():
     t.add("assimilation.lorenz.propagate", dyn, np.stack([x3, x3 + 0.1]))
     t.add("assimilation.lorenz.tangent_linear", dyn, x3, np.array([0.1, 0.0, -0.1]))
     t.add("assimilation.lorenz.adjoint", dyn, x3, np.array([0.1, 0.0, -0.1]))
+    t.add("assimilation.kernels.warmup_kernels")
     t.add("assimilation.lorenz.cycle_jacobian", dyn, x3)
     t.add("assimilation.model.from_lgssm", p)
     t.add("assimilation.model.check_model", lmodel)

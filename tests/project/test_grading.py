@@ -218,8 +218,9 @@ def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source)
     assert G.kernel_module_names("f = pl.core.kernels.chol_upper", imports) == ["pl.core.kernels"]
     assert G.kernel_module_names("t = pl.harmonium.exact.gray_log_marginals_numba(W, a, b, 1, 0, out)", imports) == \
         ["pl.harmonium.exact.gray_log_marginals_numba"]
-    assert G.kernel_module_names("from pedagogy_lib.assimilation.lorenz import rhs_numba", imports) == \
-        ["pedagogy_lib.assimilation.lorenz.rhs_numba"]
+    assert G.kernel_module_names("from pedagogy_lib.assimilation.kernels import rhs", imports) == \
+        ["pedagogy_lib.assimilation.kernels.rhs"]
+    assert G.kernel_module_names("f = pl.assimilation.kernels.run_etkf", imports) == ["pl.assimilation.kernels"]
     for honest in ("r = lgssm.kalman_smoother(p, y)", "kernels = 3\nx = kernels + 1",
                    "from sklearn.gaussian_process import kernels"):
         assert G.kernel_module_names(honest, imports) == [], honest
