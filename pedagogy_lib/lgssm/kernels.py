@@ -18,11 +18,11 @@ arrays allocated once per call:
 
 The pieces are inlined into the drivers (``njit_inline``), and the shared dense helpers of
 :mod:`pedagogy_lib.core.kernels` are called from the drivers themselves. Why the drivers keep
-their short loops in line: at n = 2 a step takes about 0.3 µs, and numba's reference counting
-adds roughly 10 ns for each inlined call that receives arrays, and several times that for a
-piece that itself calls further inlined helpers, so a step cut into a piece per equation ran
-1.5 times slower than the same algebra written in one loop body (measured in alternation against
-the earlier single kernel).
+their short loops in line: at n = 2 a step takes about 0.3 µs, and each inlined call that
+receives arrays added roughly 10 ns to it (several times that for a piece that itself calls
+further inlined helpers; numba's reference counting of the array arguments is the likely cause),
+so a step cut into a piece per equation ran 1.5 times slower than the same algebra written in
+one loop body (measured in alternation against the earlier single kernel).
 
 The model reaches the kernels as :class:`KernelModel` (with contiguous transposes of ``A`` and
 ``C``), the information form's constants as :class:`InfoConstants`, the outputs as
