@@ -222,7 +222,8 @@ def _agree(ours, xs, Ps, x_s, P_s, ll, what):
 
 
 def run() -> list[dict]:
-    from pedagogy_lib.lgssm.kalman import kalman_smoother, warmup_kernels
+    from pedagogy_lib.lgssm.kalman import kalman_smoother
+    from pedagogy_lib.lgssm.kernels import warmup_kernels
     warmup_kernels()
     rows = []
     dynamax = _dynamax()

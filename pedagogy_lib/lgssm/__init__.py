@@ -6,7 +6,9 @@
 * :mod:`~pedagogy_lib.lgssm.kalman`: the Kalman filter and RTS smoother (Section 2.2.2; numba
   kernels with NumPy twins; covariance and information forms).
 * :mod:`~pedagogy_lib.lgssm.em`: learning the parameters by EM (Section 7.4).
+* :mod:`~pedagogy_lib.lgssm.kernels`: the numba kernels of the filter and smoother, one driver per
+  measurement-update form, built from small steps.
 """
 from pedagogy_lib.core.lazy import attach
 
-__getattr__, __dir__, __all__ = attach(__name__, ["model", "kalman", "em"])
+__getattr__, __dir__, __all__ = attach(__name__, ["model", "kalman", "em", "kernels"])

@@ -41,7 +41,7 @@ Precision and nearly exact observations. The subtraction of Eq. 2.47,
 :math:`\boldsymbol\Upsilon_{t|t-1}-\mathbf K_t\boldsymbol\Sigma_{\hat y}\mathbf K_t^T`, loses about
 :math:`\log_{10}(\mathrm{tr}\,\boldsymbol\Sigma_{\hat y}/\lambda_{\min}(\boldsymbol\Sigma_{\hat y|\hat x}))`
 digits and can round into an indefinite matrix when the observation noise is tiny. When that ratio
-exceeds ``1e6`` (``_JOSEPH_RATIO``) the covariance form uses the Joseph form instead,
+exceeds ``1e6`` (``JOSEPH_RATIO``) the covariance form uses the Joseph form instead,
 :math:`(\mathbf I-\mathbf K\mathbf C)\boldsymbol\Upsilon_{t|t-1}(\mathbf I-\mathbf K\mathbf C)^T
 + \mathbf K\boldsymbol\Sigma_{\hat y|\hat x}\mathbf K^T`, equal in exact arithmetic and a sum of
 positive semidefinite terms (below the threshold the cheaper subtraction keeps ten
@@ -93,11 +93,11 @@ from scipy.linalg import solve_triangular
 
 from ..core.checks import (PSD_RTOL, as_array, as_scalar, check_backend, check_choice, check_psd, check_shape,
                            check_spd)
-from ..core.jit import njit
-from ..core.kernels import (EPS, SPD_ULPS, chol_logdet, chol_upper, mm, mtm, solve_u, solve_ut, solve_ut_vec,
-                            symmetrize_into, weighted_sumsq)
-from ..gaussian.blocks import bayes_invert
+from ..core.kernels import EPS, SPD_ULPS
 from ..core.linalg import TAU, chol_solve, symmetrize
+from ..gaussian.blocks import bayes_invert
+from . import kernels
+from .kernels import FAIL_INFO, FAIL_INFO_COND, FAIL_INNOVATION, FAIL_PRED, INFO_MAX_COND, JOSEPH_RATIO
 from .model import LGSSMParams, check_params_factored, check_u, check_y
 
 __all__ = [
@@ -113,16 +113,6 @@ FORMS = ("auto", "covariance", "information")
 INFORMATION_RATIO = 2
 #: ... and only when ``lambda_max(C^T Sigma_y_x^{-1} C)`` times the state scale is at most this (see above).
 AUTO_MAX_DIGITS_LOST_RATIO = 1e8
-#: The covariance form switches to the Joseph update when tr(Sigma_y) > _JOSEPH_RATIO * lambda_min(Sigma_y_x),
-#: i.e. when the subtractive update would lose more than about six digits.
-_JOSEPH_RATIO = 1e6
-#: Failure codes returned by the kernels (with the time step): which factorization lost definiteness.
-_FAIL_PRED, _FAIL_INNOVATION, _FAIL_INFO, _FAIL_INFO_COND = 0, 1, 2, 3
-#: The information form refuses a step whose M = I + U_P G U_P^T has a condition number (estimated from its
-#: Cholesky factor's diagonal) above this: the filter mean would keep fewer than about six digits.
-_INFO_MAX_COND = 1e10
-
-
 class KalmanFilterResult(NamedTuple):
     r"""Output of :func:`kalman_filter` (Eqs. 2.45-2.49, 2.40). Row ``t`` is the book's ``t + 1``.
 
@@ -301,23 +291,23 @@ def _kalman_filter_numpy(mu1, Sigma1, A, B, u, a, Sigma_x, C, c, Sigma_y_x, y, o
         # the marginal of y_t in the same fragment, log p(y_t | y_1..y_{t-1}), a factor of Eq. 2.40.
         # A factorization that meets a rounding-level pivot is reported as the kernel reports it.
         if form == "covariance" and not _pivots_ok(symmetrize(C @ Upsilon_pred[t] @ C.T + Sigma_y_x)):
-            raise _definiteness_error(t, _FAIL_INNOVATION, form)
+            raise _definiteness_error(t, FAIL_INNOVATION, form)
         if form == "information":
             # the kernel's check on M = I + U_P G U_P^T (Upsilon_pred = U_P^T U_P, G = C^T Sigma_y|x^{-1} C)
             U_P = np.linalg.cholesky(Upsilon_pred[t]).T
             G = C.T @ np.linalg.solve(Sigma_y_x, C)
             M = symmetrize(np.eye(n) + U_P @ G @ U_P.T)
             if not _pivots_ok(M):
-                raise _definiteness_error(t, _FAIL_INFO, form)
+                raise _definiteness_error(t, FAIL_INFO, form)
             d_M = np.diag(np.linalg.cholesky(M))
-            if (d_M.max() / d_M.min()) ** 2 > _INFO_MAX_COND:
-                raise _definiteness_error(t, _FAIL_INFO_COND, form)
+            if (d_M.max() / d_M.min()) ** 2 > INFO_MAX_COND:
+                raise _definiteness_error(t, FAIL_INFO_COND, form)
         try:
             post = bayes_invert(mu_pred[t], Upsilon_pred[t], C, c, Sigma_y_x, y[t], form=form)
         except (ValueError, np.linalg.LinAlgError):
-            raise _definiteness_error(t, _FAIL_INNOVATION if form == "covariance" else _FAIL_INFO, form) from None
+            raise _definiteness_error(t, FAIL_INNOVATION if form == "covariance" else FAIL_INFO, form) from None
         mu_filt[t], K[t], log_p_y[t] = post.mu, post.gain, post.log_evidence
-        if form == "covariance" and np.trace(post.Sigma_y) > _JOSEPH_RATIO * lam_min_R:
+        if form == "covariance" and np.trace(post.Sigma_y) > JOSEPH_RATIO * lam_min_R:
             # Joseph form of Eq. 2.47's covariance: (I - K C) Upsilon_pred (I - K C)^T + K Sigma_y|x K^T,
             # a sum of positive semidefinite terms (the kernel's comment says why and when)
             I_KC = np.eye(n) - post.gain @ C
@@ -378,298 +368,6 @@ def _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt):
 
 
 # ------------------------------------------------------------------------------------------------
-# numba kernels: same algebra, explicit loops on preallocated work arrays
-# ------------------------------------------------------------------------------------------------
-# The small dense helpers (products, Cholesky with the pivot test, triangular solves) are shared
-# with other families in pedagogy_lib.core.kernels and inlined here.
-
-@njit
-def _kalman_filter_numba(mu1, Sigma1, A, At, B, u, a, Sigma_x, C, Ct, c, Sigma_y_x, y, observed, info,
-                         w_R, WC, CtRinv, G, logdet_R, want_J,
-                         mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, J):
-    """Numba kernel for :func:`kalman_filter`; same math as ``_kalman_filter_numpy``; inputs validated.
-
-    ``At`` and ``Ct`` are contiguous copies of the transposes; ``w_R`` ... ``logdet_R`` are the
-    information-form constants of ``_information_precompute`` (unused when ``info`` is False), and
-    in the information form ``C``, ``Ct``, ``c`` and ``y`` are the (possibly whitened) ones it returns,
-    so that the observation noise is diagonal with inverse variances ``w_R``.
-    With ``want_J`` the smoother gains ``J[t]`` (Eq. 2.53) are also computed here, in the forward
-    pass, while ``A Upsilon_filt[t]`` and the factor of ``Upsilon_pred[t+1]`` are at hand: they do
-    not depend on future observations (Section 2.2.2). The last seven arguments are the outputs,
-    allocated by the caller (NumPy backs large arrays with huge pages, which makes first-touch page
-    faults cheap); ``J`` may have length 0 when ``want_J`` is False.
-    """
-    T, m = y.shape
-    n = mu1.shape[0]
-    n_u = u.shape[1]
-    log_tau = np.log(TAU)
-    # work arrays
-    AU = np.empty((n, n))
-    tmp_nn = np.empty((n, n))
-    r = np.empty(m)
-    CP = np.empty((m, n))
-    S = np.empty((m, m))
-    U_S = np.empty((m, m))
-    KT = np.empty((m, n))
-    U_P = np.empty((n, n))
-    UG = np.empty((n, n))
-    M = np.empty((n, n))
-    U_M = np.empty((n, n))
-    V = np.empty((n, n))
-    b = np.empty(n)
-    Vb = np.empty(n)
-    w = np.empty(m)
-    JT = np.empty((n, n))
-    IKC = np.empty((n, n))
-    KR = np.empty((n, m))
-    KT_Z = np.empty((m, n))
-    lam_min_R = 0.0
-    if not info:
-        lam_min_R = np.linalg.eigvalsh(Sigma_y_x)[0]               # once: the Joseph-form switch below
-
-    mu_pred[0] = mu1                                                # Eq. 2.49
-    Upsilon_pred[0] = Sigma1
-    if info:
-        if not chol_upper(Sigma1, U_P):
-            return 0, _FAIL_PRED
-    for t in range(T):
-        if t > 0:
-            # TIME UPDATE (Eq. 2.48 = Eq. 2.26 roles): mu_pred = A mu_filt + B u + a;
-            # Upsilon_pred = A Upsilon_filt A^T + Sigma_x
-            for i in range(n):
-                s = a[i]
-                for j in range(n):
-                    s += A[i, j] * mu_filt[t - 1, j]
-                for j in range(n_u):
-                    s += B[i, j] * u[t - 1, j]
-                mu_pred[t, i] = s
-            mm(A, Upsilon_filt[t - 1], AU)
-            mm(AU, At, tmp_nn)
-            for i in range(n):
-                for j in range(n):
-                    tmp_nn[i, j] += Sigma_x[i, j]
-            symmetrize_into(tmp_nn, Upsilon_pred[t])
-            if want_J or info:
-                if not chol_upper(Upsilon_pred[t], U_P):           # Upsilon_pred = U_P^T U_P
-                    return t, _FAIL_PRED
-            if want_J:
-                # FUTURE CONDITIONING gain (Eq. 2.53): J^T = Upsilon_pred^{-1} (A Upsilon_filt)
-                for i in range(n):
-                    for j in range(n):
-                        JT[i, j] = AU[i, j]
-                solve_ut(U_P, JT)
-                solve_u(U_P, JT)
-                for i in range(n):
-                    for j in range(n):
-                        J[t - 1, i, j] = JT[j, i]
-        P = Upsilon_pred[t]
-        if observed[t] == 0:                                        # missing y_t: no measurement update
-            for i in range(n):
-                mu_filt[t, i] = mu_pred[t, i]
-                for j in range(n):
-                    Upsilon_filt[t, i, j] = P[i, j]
-                for k in range(m):
-                    K[t, i, k] = 0.0
-            log_p_y[t] = 0.0
-            continue
-        # innovation r = y_t - (C mu_pred + c), accumulated along rows of C^T (AXPY form, vectorizes over m)
-        for i in range(m):
-            r[i] = y[t, i] - c[i]
-        for j in range(n):
-            f = mu_pred[t, j]
-            for i in range(m):
-                r[i] -= f * Ct[j, i]
-        if not info:
-            # MEASUREMENT UPDATE, covariance form (Eq. 2.47 = Eq. 2.27 roles)
-            mm(C, P, CP)                                           # C Upsilon_pred
-            mm(CP, Ct, S)                                          # Sigma_y = C Upsilon_pred C^T + Sigma_y|x (Eq. 2.17)
-            for i in range(m):
-                for j in range(m):
-                    S[i, j] += Sigma_y_x[i, j]
-            if not chol_upper(S, U_S):                             # Sigma_y = U_S^T U_S
-                return t, _FAIL_INNOVATION
-            logdet_S = chol_logdet(U_S)
-            for i in range(m):
-                for j in range(n):
-                    KT[i, j] = CP[i, j]
-            solve_ut(U_S, KT)                                      # Z = U_S^{-T} C Upsilon_pred
-            for i in range(m):
-                w[i] = r[i]
-            solve_ut_vec(U_S, w)                                   # whitened innovation U_S^{-T} r
-            quad = 0.0
-            for i in range(m):
-                quad += w[i] * w[i]
-            Uf = Upsilon_filt[t]
-            for i in range(n):
-                s = mu_pred[t, i]
-                for k in range(m):
-                    s += KT[k, i] * w[k]                            # K r = Z^T w
-                mu_filt[t, i] = s
-            for i in range(m):
-                for j in range(n):
-                    KT_Z[i, j] = KT[i, j]                           # keep Z for the subtractive update
-            solve_u(U_S, KT)                                       # K^T = Sigma_y^{-1} C Upsilon_pred
-            for i in range(n):
-                for k in range(m):
-                    K[t, i, k] = KT[k, i]
-            # Upsilon_filt = Upsilon_pred - K Sigma_y K^T (Eq. 2.47) loses about log10(tr Sigma_y /
-            # lambda_min(Sigma_y|x)) digits in its smallest eigenvalues, and can turn indefinite when that
-            # nears 16. Past _JOSEPH_RATIO use the Joseph form (I - K C) Upsilon_pred (I - K C)^T
-            # + K Sigma_y|x K^T instead: equal in exact arithmetic, but a sum of positive semidefinite terms.
-            tr_S = 0.0
-            for i in range(m):
-                tr_S += S[i, i]
-            if not tr_S > _JOSEPH_RATIO * lam_min_R:
-                mtm(KT_Z, tmp_nn)                                  # K Sigma_y K^T = Z^T Z
-                for i in range(n):
-                    for j in range(n):
-                        Uf[i, j] = P[i, j] - tmp_nn[i, j]
-                symmetrize_into(Uf, Uf)
-                log_p_y[t] = -0.5 * (quad + logdet_S + m * log_tau)
-                continue
-            for i in range(n):
-                for j in range(n):
-                    s = 1.0 if i == j else 0.0
-                    for k in range(m):
-                        s -= KT[k, i] * C[k, j]
-                    IKC[i, j] = s
-                for l in range(m):                                  # K Sigma_y|x
-                    s = 0.0
-                    for k in range(m):
-                        s += KT[k, i] * Sigma_y_x[k, l]
-                    KR[i, l] = s
-            mm(IKC, P, AU)                                         # (I - K C) Upsilon_pred (AU is free here)
-            for i in range(n):                                      # upper triangle, mirrored: exactly symmetric
-                for j in range(i, n):
-                    s = 0.0
-                    for k in range(n):
-                        s += AU[i, k] * IKC[j, k]
-                    for l in range(m):
-                        s += KR[i, l] * KT[l, j]
-                    Uf[i, j] = s
-                    Uf[j, i] = s
-            log_p_y[t] = -0.5 * (quad + logdet_S + m * log_tau)    # Eq. 2.18 with Eq. 2.40 roles
-        else:
-            # MEASUREMENT UPDATE, information form (Eqs. 2.13-2.14 roles): with Upsilon_pred = U_P^T U_P,
-            # Upsilon_filt = (Upsilon_pred^{-1} + G)^{-1} = U_P^T M^{-1} U_P, M = I + U_P G U_P^T,
-            # so only n x n matrices are factored, and |Sigma_y| = |Sigma_y|x| |M| (determinant lemma).
-            # (U_P was computed right after the time update.)
-            mm(U_P, G, UG)
-            for i in range(n):                                      # M = I + (U_P G) U_P^T
-                for j in range(n):
-                    s = 1.0 if i == j else 0.0
-                    for k in range(j, n):
-                        s += UG[i, k] * U_P[j, k]
-                    M[i, j] = s
-            symmetrize_into(M, M)
-            if not chol_upper(M, U_M):
-                return t, _FAIL_INFO
-            d_lo, d_hi = U_M[0, 0], U_M[0, 0]
-            for i in range(1, n):
-                d_lo, d_hi = min(d_lo, U_M[i, i]), max(d_hi, U_M[i, i])
-            if (d_hi / d_lo) ** 2 > _INFO_MAX_COND:                # a lower bound on cond(M)
-                return t, _FAIL_INFO_COND
-            logdet_M = chol_logdet(U_M)
-            for i in range(n):
-                for j in range(n):
-                    V[i, j] = U_P[i, j]
-            solve_ut(U_M, V)                                       # V = U_M^{-T} U_P
-            mtm(V, Upsilon_filt[t])                                # Upsilon_filt = V^T V (Eq. 2.14)
-            # b = C^T Sigma_y|x^{-1} r and r^T Sigma_y|x^{-1} r: O(n m), the noise being diagonal here
-            # (whitened once by _information_precompute when Sigma_y|x is not)
-            for i in range(n):
-                b[i] = 0.0
-            for k in range(m):
-                rk = r[k]
-                for i in range(n):
-                    b[i] += WC[k, i] * rk
-            # mu_filt = mu_pred + d, d = Upsilon_filt b  (Eq. 2.13 written as a correction)
-            Uf = Upsilon_filt[t]
-            for i in range(n):
-                s = 0.0
-                for j in range(n):
-                    s += Uf[i, j] * b[j]
-                Vb[i] = s
-                mu_filt[t, i] = mu_pred[t, i] + s
-            # r^T Sigma_y^{-1} r as a sum of two squares, e^T Sigma_y|x^{-1} e + d^T Upsilon_pred^{-1} d with the
-            # posterior residual e = r - C d (the minimum of the completed square). Woodbury's
-            # r^T Sigma_y|x^{-1} r - b^T Upsilon_filt b is equal but subtracts two terms of size 1 / noise.
-            for k in range(m):                                      # e = r - C d, along rows of C^T (vectorizes)
-                w[k] = r[k]
-            for i in range(n):
-                f = Vb[i]
-                for k in range(m):
-                    w[k] -= f * Ct[i, k]
-            quad = weighted_sumsq(w, w_R)
-            solve_ut_vec(U_P, Vb)                                  # U_P^{-T} d: |.|^2 = d^T Upsilon_pred^{-1} d
-            for i in range(n):
-                quad += Vb[i] * Vb[i]
-            # K = Upsilon_filt C^T Sigma_y|x^{-1}  (Eq. 2.15)
-            mm(Uf, CtRinv, K[t])
-            log_p_y[t] = -0.5 * (quad + logdet_R + logdet_M + m * log_tau)
-    return -1, -1
-
-
-@njit
-def _rts_gains_numba(A, Upsilon_pred, Upsilon_filt, J):
-    """Numba kernel: smoother gains ``J[t]`` (Eq. 2.53) from the filter output and ``A`` alone (into ``J``)."""
-    T, n = Upsilon_filt.shape[0], Upsilon_filt.shape[1]
-    AU = np.empty((n, n))
-    U_P = np.empty((n, n))
-    for t in range(T - 1):
-        # FUTURE CONDITIONING (Eq. 2.53): J_t = Upsilon_filt A^T Upsilon_pred[t+1]^{-1}, i.e.
-        # J_t^T = Upsilon_pred[t+1]^{-1} (A Upsilon_filt), by two triangular solves
-        mm(A, Upsilon_filt[t], AU)
-        if not chol_upper(Upsilon_pred[t + 1], U_P):
-            return t + 1
-        solve_ut(U_P, AU)
-        solve_u(U_P, AU)
-        for i in range(n):
-            for j in range(n):
-                J[t, i, j] = AU[j, i]
-    return -1
-
-
-@njit
-def _rts_backward_numba(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross):
-    """Numba kernel for the RTS backward step (Eqs. 2.54-2.55) given the gains; same math as
-    ``_rts_numpy``; inputs validated; writes into the last three (caller-allocated) arrays.
-    No emission parameter, observation or control is passed in."""
-    T, n = mu_filt.shape
-    D = np.empty((n, n))
-    JD = np.empty((n, n))
-    JT = np.empty((n, n))
-    tmp = np.empty((n, n))
-    dmu = np.empty(n)
-    mu_smooth[T - 1] = mu_filt[T - 1]                               # base case: smoother = filter at T
-    Upsilon_smooth[T - 1] = Upsilon_filt[T - 1]
-    for t in range(T - 2, -1, -1):
-        for i in range(n):
-            for j in range(n):
-                JT[i, j] = J[t, j, i]
-        # BACKWARD STEP (Eq. 2.54): mu_smooth = mu_filt + J (mu_smooth[t+1] - mu_pred[t+1]);
-        # Upsilon_smooth = Upsilon_filt + J (Upsilon_smooth[t+1] - Upsilon_pred[t+1]) J^T
-        for i in range(n):
-            dmu[i] = mu_smooth[t + 1, i] - mu_pred[t + 1, i]
-        for i in range(n):
-            s = mu_filt[t, i]
-            for k in range(n):
-                s += JT[k, i] * dmu[k]
-            mu_smooth[t, i] = s
-        for i in range(n):
-            for j in range(n):
-                D[i, j] = Upsilon_smooth[t + 1, i, j] - Upsilon_pred[t + 1, i, j]
-        mm(J[t], D, JD)
-        mm(JD, JT, tmp)
-        for i in range(n):
-            for j in range(n):
-                tmp[i, j] += Upsilon_filt[t, i, j]
-        symmetrize_into(tmp, Upsilon_smooth[t])
-        # CROSS-COVARIANCE (Eq. 2.55): Cov[x_{t+1}, x_t | y] = Upsilon_smooth[t+1] J_t^T
-        mm(Upsilon_smooth[t + 1], JT, Upsilon_cross[t])
-
-
-# ------------------------------------------------------------------------------------------------
 # Public functions
 # ------------------------------------------------------------------------------------------------
 
@@ -681,22 +379,21 @@ def _run_filter(p, y, observed, u, form, backend, want_J=False, L_R=None):
     if backend == "numpy":
         return _kalman_filter_numpy(p.mu1, p.Sigma1, p.A, p.B, u, p.a, p.Sigma_x, p.C, p.c, p.Sigma_y_x,
                                     y, observed, form), None
-    info = form == "information"
-    C, Ct, c = p.C, np.ascontiguousarray(p.C.T), p.c
-    if info:
-        C, Ct, c, y, w_R, WC, CtRinv, G, logdet_R = _information_precompute(p.C, p.c, p.Sigma_y_x, y, L_R)
-    else:
-        w_R, WC, CtRinv, G, logdet_R = np.zeros(m), np.zeros((m, n)), np.zeros((n, m)), np.zeros((n, n)), 0.0
     T = y.shape[0]
-    out = (np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n, m)),
-           np.empty(T))
-    J = np.empty((max(T - 1, 0) if want_J else 0, n, n))
-    t_fail, kind = _kalman_filter_numba(p.mu1, p.Sigma1, p.A, np.ascontiguousarray(p.A.T), p.B, u, p.a, p.Sigma_x,
-                                        C, Ct, c, p.Sigma_y_x, y, observed, info,
-                                        w_R, WC, CtRinv, G, logdet_R, want_J, *out, J)
+    out = kernels.FilterArrays(np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)),
+                               np.empty((T, n, m)), np.empty(T), np.empty((max(T - 1, 0) if want_J else 0, n, n)))
+    model = kernels.KernelModel(p.A, np.ascontiguousarray(p.A.T), p.B, p.a, p.Sigma_x, p.C,
+                                np.ascontiguousarray(p.C.T), p.c, p.Sigma_y_x)
+    if form == "information":
+        C, Ct, c, y, *constants = _information_precompute(p.C, p.c, p.Sigma_y_x, y, L_R)
+        model = model._replace(C=C, Ct=Ct, c=c)
+        t_fail, kind = kernels.filter_information(p.mu1, p.Sigma1, model, kernels.InfoConstants(*constants),
+                                                  u, y, observed, out)
+    else:
+        t_fail, kind = kernels.filter_covariance(p.mu1, p.Sigma1, model, u, y, observed, out)
     if t_fail >= 0:
         raise _definiteness_error(t_fail, kind, form)
-    return out, (J if want_J else None)
+    return out[:6], (out.J if want_J else None)
 
 
 def _run_filter_resolved(p, y, observed, u, requested, form, backend, want_J=False, L_R=None):
@@ -767,17 +464,17 @@ def _check_finite_run(out) -> None:
 
 def _definiteness_error(t: int, kind: int, form: str) -> ValueError:
     """The ``ValueError`` raised when a factorization inside the filter meets a non-positive pivot."""
-    if kind == _FAIL_INFO_COND:
+    if kind == FAIL_INFO_COND:
         return ValueError(
             f"The Kalman filter failed at time step t = {t} (row {t} of y, the book's t = {t + 1}): in the "
             f"information form, Upsilon_pred[t]^{{-1}} + C^T Sigma_y_x^{{-1}} C is dominated by the observation "
-            f"precision in some directions and not others (condition number above {_INFO_MAX_COND:.0e}), so the "
+            f"precision in some directions and not others (condition number above {INFO_MAX_COND:.0e}), so the "
             f"filter mean would keep fewer than about six digits. Use form=\"covariance\" (or form=\"auto\").")
-    what = {_FAIL_PRED: "the predicted covariance Upsilon_pred[t]",
-            _FAIL_INNOVATION: "the innovation covariance C Upsilon_pred[t] C^T + Sigma_y_x",
-            _FAIL_INFO: "the information-form matrix I + U G U^T (U^T U = Upsilon_pred[t], "
+    what = {FAIL_PRED: "the predicted covariance Upsilon_pred[t]",
+            FAIL_INNOVATION: "the innovation covariance C Upsilon_pred[t] C^T + Sigma_y_x",
+            FAIL_INFO: "the information-form matrix I + U G U^T (U^T U = Upsilon_pred[t], "
                         "G = C^T Sigma_y_x^{-1} C)"}[kind]
-    if kind == _FAIL_INNOVATION:
+    if kind == FAIL_INNOVATION:
         advice = ("The observation noise Sigma_y_x is too small next to C Upsilon_pred[t] C^T for float64 "
                   "(more observed than latent dimensions with nearly noiseless observations make this matrix "
                   "nearly singular); use a larger Sigma_y_x")
@@ -795,7 +492,7 @@ def _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J):
     T, n = mu_filt.shape
     mu_smooth, Upsilon_smooth = np.empty((T, n)), np.empty((T, n, n))
     Upsilon_cross = np.empty((max(T - 1, 0), n, n))
-    _rts_backward_numba(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross)
+    kernels.rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross)
     return mu_smooth, Upsilon_smooth, J, Upsilon_cross
 
 
@@ -966,9 +663,9 @@ def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> Kalm
     backend = check_backend(backend)
     if backend == "numba":
         J = np.empty((max(mu_filt.shape[0] - 1, 0),) + A.shape)
-        t_fail = _rts_gains_numba(A, Upsilon_pred, Upsilon_filt, J)
+        t_fail = kernels.rts_gains(A, Upsilon_pred, Upsilon_filt, J)
         if t_fail >= 0:
-            raise _definiteness_error(t_fail, _FAIL_PRED, "covariance")
+            raise _definiteness_error(t_fail, FAIL_PRED, "covariance")
         smooth = _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J)
     else:
         smooth = _rts_numpy(A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt)
@@ -1012,15 +709,3 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
         smooth = _rts_numpy(p.A, out[0], out[1], out[2], out[3])
     return KalmanSmootherResult(*out, float(np.sum(out[5])), *smooth, form)
 
-
-def warmup_kernels() -> None:
-    """Compile (or load from cache) every kernel once on tiny inputs, both measurement-update forms."""
-    n, m = 2, 3
-    p = LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.eye(n), np.ones((n, 1)), np.zeros(n), np.eye(n),
-                    np.ones((m, n)), np.zeros(m), np.eye(m))
-    y = np.ones((3, m))
-    y[1] = np.nan
-    u = np.zeros((2, 1))
-    for form in ("covariance", "information"):
-        kalman_smoother(p, y, u, form=form)
-    kalman_smoother(p._replace(Sigma_y_x=np.eye(m) + 0.1), y, u, form="information")

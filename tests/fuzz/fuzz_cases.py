@@ -173,6 +173,7 @@ def _lgssm():
     t.add("lgssm.model.sample_lgssm", p, 5, rng=_rng(), u=u)
     t.add("lgssm.em.lgssm_suff_stats", p, y, u)
     t.add("lgssm.em.lgssm_m_step", stats, p0)
+    t.add("lgssm.kernels.warmup_kernels")
     t.add("lgssm.em.lgssm_expected_log_joint", p0, stats)
     t.add("lgssm.em.lgssm_log_likelihood", p, y, u)
     t.add("lgssm.em.lgssm_em_model")

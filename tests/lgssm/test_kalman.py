@@ -7,8 +7,8 @@ import pytest
 from scipy.linalg import solve_discrete_are
 
 from pedagogy_lib.gaussian import blocks as gaussian
-from pedagogy_lib.lgssm.kalman import (KalmanFilterResult, _kalman_filter_numba, _rts_backward_numba, _rts_gains_numba,
-                                       kalman_filter, kalman_smoother, rts_smoother)
+from pedagogy_lib.lgssm import kernels
+from pedagogy_lib.lgssm.kalman import KalmanFilterResult, kalman_filter, kalman_smoother, rts_smoother
 from pedagogy_lib.lgssm.model import LGSSMParams, sample_lgssm
 
 from oracle_lgssm import oracle_filter, oracle_log_evidence, oracle_smoother
@@ -106,9 +106,9 @@ def test_backward_pass_never_touches_emission_parameters_or_data():
     filt = kalman_filter(params, y, u)
     # rts_smoother's signature has no emission parameter, observation or control ...
     assert list(inspect.signature(rts_smoother).parameters) == ["A", "filt", "backend"]
-    assert list(inspect.signature(_rts_backward_numba.py_func).parameters) == [
+    assert list(inspect.signature(kernels.rts_backward.py_func).parameters) == [
         "mu_pred", "Upsilon_pred", "mu_filt", "Upsilon_filt", "J", "mu_smooth", "Upsilon_smooth", "Upsilon_cross"]
-    assert list(inspect.signature(_rts_gains_numba.py_func).parameters) == ["A", "Upsilon_pred", "Upsilon_filt", "J"]
+    assert list(inspect.signature(kernels.rts_gains.py_func).parameters) == ["A", "Upsilon_pred", "Upsilon_filt", "J"]
     # ... and poisoning everything the emission produced (gains, evidence) changes nothing.
     poisoned = filt._replace(K=np.full_like(filt.K, np.nan), log_p_y=np.full_like(filt.log_p_y, np.nan))
     for backend in BACKENDS:
@@ -212,23 +212,33 @@ def test_numba_kernel_matches_numpy_twin_on_random_problems():
 
 
 @pytest.mark.slow
-def test_kernel_py_func_agrees_with_compiled_kernel():
+@pytest.mark.parametrize("form", FORMS)
+def test_kernel_py_func_agrees_with_compiled_kernel(form):
+    """Each form's driver, compiled and run as plain Python (its inlined steps too), gives the same output."""
+    from pedagogy_lib.lgssm import kalman
+
     params, y, u = random_problem(11, missing=())
     p = params
-    args = (p.mu1, p.Sigma1, p.A, np.ascontiguousarray(p.A.T), p.B, u, p.a, p.Sigma_x, p.C,
-            np.ascontiguousarray(p.C.T), p.c, p.Sigma_y_x, y, np.ones(y.shape[0], np.uint8), False,
-            np.zeros(2), np.zeros((2, 3)), np.zeros((3, 2)), np.zeros((3, 3)), 0.0, True)
     T, n, m = y.shape[0], 3, 2
+    model = kernels.KernelModel(p.A, np.ascontiguousarray(p.A.T), p.B, p.a, p.Sigma_x, p.C,
+                                np.ascontiguousarray(p.C.T), p.c, p.Sigma_y_x)
+    observed = np.ones(T, np.uint8)
 
     def outputs():
-        return [np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n, m)),
-                np.zeros(T), np.zeros((T - 1, n, n))]
+        return kernels.FilterArrays(np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n)), np.zeros((T, n, n)),
+                                    np.zeros((T, n, m)), np.zeros(T), np.zeros((T - 1, n, n)))
     compiled, python = outputs(), outputs()
-    _kalman_filter_numba(*args, *compiled)
-    _kalman_filter_numba.py_func(*args, *python)
+    if form == "covariance":
+        assert kernels.filter_covariance(p.mu1, p.Sigma1, model, u, y, observed, compiled) == (-1, -1)
+        assert kernels.filter_covariance.py_func(p.mu1, p.Sigma1, model, u, y, observed, python) == (-1, -1)
+    else:
+        C, Ct, c, y_eff, *constants = kalman._information_precompute(p.C, p.c, p.Sigma_y_x, y)
+        model, ic = model._replace(C=C, Ct=Ct, c=c), kernels.InfoConstants(*constants)
+        assert kernels.filter_information(p.mu1, p.Sigma1, model, ic, u, y_eff, observed, compiled) == (-1, -1)
+        assert kernels.filter_information.py_func(p.mu1, p.Sigma1, model, ic, u, y_eff, observed, python) == (-1, -1)
     for x1, x2 in zip(compiled, python):
         np.testing.assert_allclose(x1, x2, rtol=1e-12, atol=1e-13)
-    assert np.abs(compiled[6]).max() > 0                     # J was filled in the forward pass
+    assert np.abs(compiled.J).max() > 0                      # J was filled in the forward pass
 
 
 @pytest.mark.parametrize("diag_R", [True, False])

@@ -1,0 +1,442 @@
+r"""numba kernels of the Kalman filter and the RTS smoother (Section 2.2.2).
+
+The readable algorithm is in :mod:`~pedagogy_lib.lgssm.kalman`: its NumPy twins
+``_kalman_filter_numpy`` and ``_rts_numpy`` call the jointly Gaussian building blocks of
+Section 2.1.2 once per step. The kernels here do the same algebra with explicit loops on work
+arrays allocated once per call:
+
+* the drivers :func:`filter_covariance` (the measurement update of Eq. 2.47 in the roles of
+  Eq. 2.27) and :func:`filter_information` (the roles of Eqs. 2.13-2.14), one per form: the form is
+  chosen in Python, never by a flag inside a kernel. Each runs the time update (Eq. 2.48), the
+  smoother gain (Eq. 2.53, computed in the forward pass because it needs no future data) and the
+  measurement update at every step;
+* small pieces of a step that they share or set apart: :func:`innovation`,
+  :func:`skip_measurement` (a missing observation), :func:`joseph_covariance` (nearly exact
+  observations), :func:`information_matrix`, :func:`condition_bound`,
+  :func:`information_gain_step`, :func:`posterior_residual`;
+* :func:`rts_gains` and :func:`rts_backward` (Eqs. 2.53-2.55), the backward pass.
+
+The pieces are inlined into the drivers (``njit_inline``), and the shared dense helpers of
+:mod:`pedagogy_lib.core.kernels` are called from the drivers themselves. Why the drivers keep
+their short loops in line: at n = 2 a step takes about 0.3 µs, and each inlined call that
+receives arrays added roughly 10 ns to it (several times that for a piece that itself calls
+further inlined helpers; numba's reference counting of the array arguments is the likely cause),
+so a step cut into a piece per equation ran 1.5 times slower than the same algebra written in
+one loop body (measured in alternation against the earlier single kernel).
+
+The model reaches the kernels as :class:`KernelModel` (with contiguous transposes of ``A`` and
+``C``), the information form's constants as :class:`InfoConstants`, the outputs as
+:class:`FilterArrays`, all allocated by the caller. Kernels trust their inputs (validated once by
+the public functions), draw no random numbers, and report a failed factorization by returning the
+step and one of the ``FAIL_*`` codes, which the caller turns into a ``ValueError``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.jit import njit, njit_inline
+from ..core.kernels import (chol_logdet, chol_upper, mm, mtm, solve_u, solve_ut, solve_ut_vec, symmetrize_into,
+                            weighted_sumsq)
+from ..core.linalg import TAU
+
+__all__ = ["warmup_kernels"]
+
+#: The covariance form switches to the Joseph update when tr(Sigma_y) > JOSEPH_RATIO * lambda_min(Sigma_y_x),
+#: i.e. when the subtractive update would lose more than about six digits.
+JOSEPH_RATIO = 1e6
+#: The information form refuses a step whose M = I + U_P G U_P^T has a condition number (estimated from its
+#: Cholesky factor's diagonal) above this: the filter mean would keep fewer than about six digits.
+INFO_MAX_COND = 1e10
+#: Failure codes returned by the kernels (with the time step): which factorization lost definiteness.
+FAIL_PRED, FAIL_INNOVATION, FAIL_INFO, FAIL_INFO_COND = 0, 1, 2, 3
+
+
+class KernelModel(NamedTuple):
+    """The model as the kernels read it: ``At`` and ``Ct`` are contiguous copies of the transposes.
+
+    In the information form ``C``, ``Ct``, ``c`` (and the observations) are the possibly whitened
+    ones of ``kalman._information_precompute``, and ``Sigma_y_x`` is not read."""
+    A: np.ndarray
+    At: np.ndarray
+    B: np.ndarray
+    a: np.ndarray
+    Sigma_x: np.ndarray
+    C: np.ndarray
+    Ct: np.ndarray
+    c: np.ndarray
+    Sigma_y_x: np.ndarray
+
+
+class InfoConstants(NamedTuple):
+    """The information form's time-invariant work: inverse noise variances ``w_R``, ``WC`` =
+    diag(w_R) C, ``CtRinv`` = C^T Sigma_y_x^{-1}, ``G`` = C^T Sigma_y_x^{-1} C, ``logdet_R``."""
+    w_R: np.ndarray
+    WC: np.ndarray
+    CtRinv: np.ndarray
+    G: np.ndarray
+    logdet_R: float
+
+
+class FilterArrays(NamedTuple):
+    """The forward pass's outputs, allocated by the caller; ``J`` has length 0 when not wanted."""
+    mu_pred: np.ndarray
+    Upsilon_pred: np.ndarray
+    mu_filt: np.ndarray
+    Upsilon_filt: np.ndarray
+    K: np.ndarray
+    log_p_y: np.ndarray
+    J: np.ndarray
+
+
+# ------------------------------------------------------------------------------------------------
+# Pieces of a step, and the covariance form (Eq. 2.47 = the roles of Eq. 2.27)
+# ------------------------------------------------------------------------------------------------
+
+@njit_inline
+def transpose_into(X, out):
+    """``out = X^T``."""
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            out[j, i] = X[i, j]
+
+
+@njit_inline
+def skip_measurement(mu_pred_t, P, mu_filt_t, Uf_t, K_t):
+    """A missing observation: the filter equals the prediction and the gain is zero."""
+    n, m = K_t.shape
+    for i in range(n):
+        mu_filt_t[i] = mu_pred_t[i]
+        for j in range(n):
+            Uf_t[i, j] = P[i, j]
+        for k in range(m):
+            K_t[i, k] = 0.0
+
+
+@njit_inline
+def innovation(y_t, c, Ct, mu_pred_t, r):
+    """``r = y_t - (C mu_pred + c)``, accumulated along rows of ``C^T`` (AXPY form, vectorizes over m)."""
+    m = r.shape[0]
+    for i in range(m):
+        r[i] = y_t[i] - c[i]
+    for j in range(Ct.shape[0]):
+        f = mu_pred_t[j]
+        for i in range(m):
+            r[i] -= f * Ct[j, i]
+
+
+@njit_inline
+def joseph_covariance(C, Sigma_y_x, P, KT, Uf_t):
+    """Joseph form ``Uf_t = (I - K C) P (I - K C)^T + K Sigma_y_x K^T`` (``KT = K^T``): equal to Eq. 2.47 in
+    exact arithmetic and a sum of positive semidefinite terms, for nearly exact observations (rare, so
+    its work arrays are allocated here)."""
+    m, n = KT.shape
+    IKC, KR, IKCP = np.empty((n, n)), np.empty((n, m)), np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            s = 1.0 if i == j else 0.0
+            for k in range(m):
+                s -= KT[k, i] * C[k, j]
+            IKC[i, j] = s
+        for l in range(m):                                  # K Sigma_y|x
+            s = 0.0
+            for k in range(m):
+                s += KT[k, i] * Sigma_y_x[k, l]
+            KR[i, l] = s
+    mm(IKC, P, IKCP)
+    for i in range(n):                                      # upper triangle, mirrored: exactly symmetric
+        for j in range(i, n):
+            s = 0.0
+            for k in range(n):
+                s += IKCP[i, k] * IKC[j, k]
+            for l in range(m):
+                s += KR[i, l] * KT[l, j]
+            Uf_t[i, j] = s
+            Uf_t[j, i] = s
+
+
+@njit
+def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
+    """The forward pass in the covariance form (twin: ``kalman._kalman_filter_numpy``); returns ``(-1, -1)``
+    or the failing step and its ``FAIL_*`` code. With ``len(out.J) > 0`` it also computes the smoother
+    gains (Eq. 2.53) while ``A Upsilon_filt`` is at hand."""
+    mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, J = out
+    A, At, B, a, Sigma_x, C, Ct, c, Sigma_y_x = model
+    T, m = y.shape
+    n = mu1.shape[0]
+    AU, tmp, U_P = np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
+    CP, Z, KT, S, U_S = np.empty((m, n)), np.empty((m, n)), np.empty((m, n)), np.empty((m, m)), np.empty((m, m))
+    r, w = np.empty(m), np.empty(m)
+    lam_min_R = np.linalg.eigvalsh(Sigma_y_x)[0]            # once: the Joseph-form switch below
+    mu_pred[0], Upsilon_pred[0] = mu1, Sigma1               # Eq. 2.49
+    for t in range(T):
+        if t > 0:                                           # TIME UPDATE (Eq. 2.48 = the roles of Eq. 2.26)
+            for i in range(n):
+                s = a[i]
+                for j in range(n):
+                    s += A[i, j] * mu_filt[t - 1, j]
+                for j in range(u.shape[1]):
+                    s += B[i, j] * u[t - 1, j]
+                mu_pred[t, i] = s
+            mm(A, Upsilon_filt[t - 1], AU)
+            mm(AU, At, tmp)
+            for i in range(n):
+                for j in range(n):
+                    tmp[i, j] += Sigma_x[i, j]
+            symmetrize_into(tmp, Upsilon_pred[t])
+            if J.shape[0] > 0:
+                if not chol_upper(Upsilon_pred[t], U_P):   # Upsilon_pred = U_P^T U_P
+                    return t, FAIL_PRED
+                solve_ut(U_P, AU)
+                solve_u(U_P, AU)                            # J^T = Upsilon_pred^{-1} A Upsilon_filt (Eq. 2.53)
+                for i in range(n):
+                    for j in range(n):
+                        J[t - 1, i, j] = AU[j, i]
+        P = Upsilon_pred[t]
+        if observed[t] == 0:                                # missing y_t: no measurement update
+            skip_measurement(mu_pred[t], P, mu_filt[t], Upsilon_filt[t], K[t])
+            log_p_y[t] = 0.0
+            continue
+        # MEASUREMENT UPDATE (Eq. 2.47 = the roles of Eq. 2.27): Sigma_y = C P C^T + Sigma_y|x = U_S^T U_S
+        innovation(y[t], c, Ct, mu_pred[t], r)
+        mm(C, P, CP)
+        mm(CP, Ct, S)
+        tr_S = 0.0
+        for i in range(m):
+            for j in range(m):
+                S[i, j] += Sigma_y_x[i, j]
+            tr_S += S[i, i]
+            w[i] = r[i]
+        if not chol_upper(S, U_S):
+            return t, FAIL_INNOVATION
+        for i in range(m):
+            for j in range(n):
+                Z[i, j] = CP[i, j]
+        solve_ut(U_S, Z)                                    # Z = U_S^{-T} C P
+        solve_ut_vec(U_S, w)                                # w = U_S^{-T} r, the whitened innovation
+        quad = 0.0
+        for k in range(m):
+            quad += w[k] * w[k]
+            for j in range(n):
+                KT[k, j] = Z[k, j]
+        for i in range(n):                                  # mu_filt = mu_pred + K r = mu_pred + Z^T w
+            s = mu_pred[t, i]
+            for k in range(m):
+                s += Z[k, i] * w[k]
+            mu_filt[t, i] = s
+        solve_u(U_S, KT)                                    # K^T = Sigma_y^{-1} C P
+        for i in range(n):
+            for k in range(m):
+                K[t, i, k] = KT[k, i]
+        # the subtraction of Eq. 2.47 loses about log10(tr Sigma_y / lambda_min(Sigma_y|x)) digits
+        if tr_S > JOSEPH_RATIO * lam_min_R:
+            joseph_covariance(C, Sigma_y_x, P, KT, Upsilon_filt[t])
+        else:
+            mtm(Z, tmp)                                     # K Sigma_y K^T = Z^T Z
+            Uf = Upsilon_filt[t]
+            for i in range(n):
+                for j in range(n):
+                    Uf[i, j] = P[i, j] - tmp[i, j]
+            symmetrize_into(Uf, Uf)
+        log_p_y[t] = -0.5 * (quad + chol_logdet(U_S) + m * np.log(TAU))   # Eq. 2.18 with Eq. 2.40 roles
+    return -1, -1
+
+
+# ------------------------------------------------------------------------------------------------
+# The information form (the roles of Eqs. 2.13-2.14)
+# ------------------------------------------------------------------------------------------------
+
+@njit_inline
+def information_matrix(U_P, UG, M):
+    """``M = I + (U_P G) U_P^T`` from ``UG = U_P G`` (``U_P`` upper triangular), exactly symmetric."""
+    n = U_P.shape[0]
+    for i in range(n):
+        for j in range(i, n):
+            s = 1.0 if i == j else 0.0
+            for k in range(j, n):
+                s += UG[i, k] * U_P[j, k]
+            M[i, j] = s
+            M[j, i] = s
+
+
+@njit_inline
+def condition_bound(U):
+    """``(max U_ii / min U_ii)^2`` for a Cholesky factor ``U`` of ``M``: a lower bound on ``cond(M)``."""
+    d_lo, d_hi = U[0, 0], U[0, 0]
+    for i in range(1, U.shape[0]):
+        d_lo, d_hi = min(d_lo, U[i, i]), max(d_hi, U[i, i])
+    return (d_hi / d_lo) ** 2
+
+
+@njit_inline
+def information_gain_step(WC, Uf_t, r, b, d):
+    """``d = Upsilon_filt b`` with ``b = C^T Sigma_y|x^{-1} r``: the correction of the mean in the information
+    form (Eq. 2.13); O(n m) with a diagonal (or whitened) noise, ``WC = diag(w_R) C``."""
+    n = Uf_t.shape[0]
+    for i in range(n):
+        b[i] = 0.0
+    for k in range(r.shape[0]):
+        rk = r[k]
+        for i in range(n):
+            b[i] += WC[k, i] * rk
+    for i in range(n):
+        s = 0.0
+        for j in range(n):
+            s += Uf_t[i, j] * b[j]
+        d[i] = s
+
+
+@njit_inline
+def posterior_residual(Ct, d, r, e):
+    """``e = r - C d``, accumulated along rows of ``C^T`` (vectorizes over m)."""
+    for k in range(r.shape[0]):
+        e[k] = r[k]
+    for i in range(d.shape[0]):
+        f = d[i]
+        for k in range(r.shape[0]):
+            e[k] -= f * Ct[i, k]
+
+
+@njit
+def filter_information(mu1, Sigma1, model, ic, u, y, observed, out):
+    """The forward pass in the information form (the roles of Eqs. 2.13-2.14); as :func:`filter_covariance`,
+    with the (possibly whitened) emission and observations of ``kalman._information_precompute``.
+    With ``Upsilon_pred = U_P^T U_P``, ``Upsilon_filt = U_P^T M^{-1} U_P`` for ``M = I + U_P G U_P^T``:
+    only n x n matrices are factored, and ``|Sigma_y| = |Sigma_y|x| |M|`` (determinant lemma)."""
+    mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, J = out
+    A, At, B, a, Sigma_x, C, Ct, c, _ = model
+    w_R, WC, CtRinv, G, logdet_R = ic
+    T, m = y.shape
+    n = mu1.shape[0]
+    AU, tmp, U_P = np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
+    UG, M, U_M = np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
+    b, d, r, e = np.empty(n), np.empty(n), np.empty(m), np.empty(m)
+    mu_pred[0], Upsilon_pred[0] = mu1, Sigma1               # Eq. 2.49
+    if not chol_upper(Sigma1, U_P):
+        return 0, FAIL_PRED
+    for t in range(T):
+        if t > 0:                                           # TIME UPDATE (Eq. 2.48 = the roles of Eq. 2.26)
+            for i in range(n):
+                s = a[i]
+                for j in range(n):
+                    s += A[i, j] * mu_filt[t - 1, j]
+                for j in range(u.shape[1]):
+                    s += B[i, j] * u[t - 1, j]
+                mu_pred[t, i] = s
+            mm(A, Upsilon_filt[t - 1], AU)
+            mm(AU, At, tmp)
+            for i in range(n):
+                for j in range(n):
+                    tmp[i, j] += Sigma_x[i, j]
+            symmetrize_into(tmp, Upsilon_pred[t])
+            if not chol_upper(Upsilon_pred[t], U_P):       # Upsilon_pred = U_P^T U_P
+                return t, FAIL_PRED
+            if J.shape[0] > 0:
+                solve_ut(U_P, AU)
+                solve_u(U_P, AU)                            # J^T = Upsilon_pred^{-1} A Upsilon_filt (Eq. 2.53)
+                transpose_into(AU, J[t - 1])
+        if observed[t] == 0:                                # missing y_t: no measurement update
+            skip_measurement(mu_pred[t], Upsilon_pred[t], mu_filt[t], Upsilon_filt[t], K[t])
+            log_p_y[t] = 0.0
+            continue
+        # MEASUREMENT UPDATE (Eqs. 2.13-2.14 roles) with G = C^T Sigma_y|x^{-1} C, computed once
+        innovation(y[t], c, Ct, mu_pred[t], r)
+        mm(U_P, G, UG)
+        information_matrix(U_P, UG, M)
+        if not chol_upper(M, U_M):
+            return t, FAIL_INFO
+        if condition_bound(U_M) > INFO_MAX_COND:
+            return t, FAIL_INFO_COND
+        for i in range(n):
+            for j in range(n):
+                tmp[i, j] = U_P[i, j]
+        solve_ut(U_M, tmp)                                  # V = U_M^{-T} U_P
+        Uf = Upsilon_filt[t]
+        mtm(tmp, Uf)                                        # Upsilon_filt = V^T V (Eq. 2.14)
+        information_gain_step(WC, Uf, r, b, d)              # d = Upsilon_filt C^T Sigma_y|x^{-1} r
+        for i in range(n):
+            mu_filt[t, i] = mu_pred[t, i] + d[i]            # Eq. 2.13 written as a correction
+        posterior_residual(Ct, d, r, e)                     # e = r - C d
+        # r^T Sigma_y^{-1} r as the sum of two squares e^T Sigma_y|x^{-1} e + d^T Upsilon_pred^{-1} d (Woodbury's
+        # r^T Sigma_y|x^{-1} r - b^T Upsilon_filt b is equal, but subtracts two terms of size 1 / noise)
+        quad = weighted_sumsq(e, w_R)
+        solve_ut_vec(U_P, d)
+        for i in range(n):
+            quad += d[i] * d[i]
+        mm(Uf, CtRinv, K[t])                                # K = Upsilon_filt C^T Sigma_y|x^{-1} (Eq. 2.15)
+        log_p_y[t] = -0.5 * (quad + logdet_R + chol_logdet(U_M) + m * np.log(TAU))
+    return -1, -1
+
+
+# ------------------------------------------------------------------------------------------------
+# The backward pass (Eqs. 2.53-2.55)
+# ------------------------------------------------------------------------------------------------
+
+@njit
+def rts_gains(A, Upsilon_pred, Upsilon_filt, J):
+    """Smoother gains ``J[t]`` (Eq. 2.53) from the filter output and ``A`` alone (into ``J``); returns
+    -1, or the step whose ``Upsilon_pred`` lost positive definiteness. Twin: ``kalman._rts_numpy``."""
+    T, n = Upsilon_filt.shape[0], Upsilon_filt.shape[1]
+    AU, U_P = np.empty((n, n)), np.empty((n, n))
+    for t in range(T - 1):
+        mm(A, Upsilon_filt[t], AU)
+        if not chol_upper(Upsilon_pred[t + 1], U_P):
+            return t + 1
+        solve_ut(U_P, AU)                                   # J_t^T = Upsilon_pred^{-1} A Upsilon_filt
+        solve_u(U_P, AU)
+        for i in range(n):
+            for j in range(n):
+                J[t, i, j] = AU[j, i]
+    return -1
+
+
+@njit
+def rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross):
+    """The RTS backward step (Eqs. 2.54-2.55) given the gains; twin ``kalman._rts_numpy``; writes into
+    the last three (caller-allocated) arrays. No emission parameter, observation or control is passed in."""
+    T, n = mu_filt.shape
+    D, JD, JT, tmp = np.empty((n, n)), np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
+    dmu = np.empty(n)
+    mu_smooth[T - 1] = mu_filt[T - 1]                       # base case: smoother = filter at T
+    Upsilon_smooth[T - 1] = Upsilon_filt[T - 1]
+    for t in range(T - 2, -1, -1):
+        for i in range(n):
+            for j in range(n):
+                JT[i, j] = J[t, j, i]
+        # BACKWARD STEP (Eq. 2.54): mu_smooth = mu_filt + J (mu_smooth[t+1] - mu_pred[t+1]);
+        # Upsilon_smooth = Upsilon_filt + J (Upsilon_smooth[t+1] - Upsilon_pred[t+1]) J^T
+        for i in range(n):
+            dmu[i] = mu_smooth[t + 1, i] - mu_pred[t + 1, i]
+        for i in range(n):
+            s = mu_filt[t, i]
+            for k in range(n):
+                s += JT[k, i] * dmu[k]
+            mu_smooth[t, i] = s
+        for i in range(n):
+            for j in range(n):
+                D[i, j] = Upsilon_smooth[t + 1, i, j] - Upsilon_pred[t + 1, i, j]
+        mm(J[t], D, JD)
+        mm(JD, JT, tmp)
+        for i in range(n):
+            for j in range(n):
+                tmp[i, j] += Upsilon_filt[t, i, j]
+        symmetrize_into(tmp, Upsilon_smooth[t])
+        # CROSS-COVARIANCE (Eq. 2.55): Cov[x_{t+1}, x_t | y] = Upsilon_smooth[t+1] J_t^T
+        mm(Upsilon_smooth[t + 1], JT, Upsilon_cross[t])
+
+
+def warmup_kernels() -> None:
+    """Compile (or load from cache) every kernel once on tiny inputs, both measurement-update forms."""
+    from .kalman import kalman_smoother
+    from .model import LGSSMParams
+
+    n, m = 2, 3
+    p = LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.eye(n), np.ones((n, 1)), np.zeros(n), np.eye(n),
+                    np.ones((m, n)), np.zeros(m), np.eye(m))
+    y = np.ones((3, m))
+    y[1] = np.nan
+    u = np.zeros((2, 1))
+    for form in ("covariance", "information"):
+        kalman_smoother(p, y, u, form=form)
+    kalman_smoother(p._replace(Sigma_y_x=np.eye(m) + 0.1), y, u, form="information")
