@@ -414,6 +414,7 @@ def _smc():
     t.add("smc.resampling.resample", W, _rng(), _twin=False)
     t.add("smc.resampling.resample_from_uniforms", W, np.array([0.05, 0.3, 0.6, 0.9]), scheme="multinomial")
     t.add("smc.resampling.ess", np.log(W))
+    t.add("smc.kernels.warmup_kernels")
     return t
 
 
