@@ -273,11 +273,13 @@ def draw_initial(mu1, L1, x0):
 
 
 @njit_inline
-def propagate(A, drift_t, Lx, x_prev, a_idx, x_t):
-    """(Eq. 2.57) x_t^(i) = A x_{t-1}^(a_i) + drift_t + Lx eps_i, in place: ``x_t`` (I, n) holds eps on entry."""
+def propagate(A, drift_t, Lx, x_prev, a_idx, x_t, ancestors_t):
+    """(Eq. 2.57) x_t^(i) = A x_{t-1}^(a_i) + drift_t + Lx eps_i, in place: ``x_t`` (I, n) holds eps on entry;
+    ``ancestors_t`` receives the ancestors ``a_idx``."""
     I, n = x_t.shape
     for i in range(I):
         j = a_idx[i]
+        ancestors_t[i] = j
         for d in range(n - 1, -1, -1):            # eps[e], e <= d, is read before x_t[i, d] overwrites it
             acc = drift_t[d]
             for e in range(n):
@@ -350,9 +352,7 @@ def bootstrap_step(t, model, out, work):
             for i in range(I):
                 a_idx[i] = i
                 log_prior[i] = log_alpha[t - 1, i]
-        for i in range(I):
-            ancestors[t, i] = a_idx[i]
-        propagate(model.A, model.drift[t], model.Lx, x[t - 1], a_idx, x[t])
+        propagate(model.A, model.drift[t], model.Lx, x[t - 1], a_idx, x[t], ancestors[t])
     mx = weigh(model.G, model.g[t], model.log_const, x[t], log_prior, log_alpha[t])
     out.log_Z_steps[t], out.ess[t] = normalize(log_alpha[t], mx, work.W_prev, work.w, work.w2, work.bits)
 
