@@ -51,7 +51,8 @@ symbol :math:`\hat{\mathbf x}_{t-1}^{(i)}` for the resampled ancestors). :func:`
 draws whole trajectories from the same backward kernel (Eq. 2.60).
 
 **Models.** Either the linear-Gaussian state-space model of Section 2.2.2 as ``LGSSMParams``
-(:mod:`pedagogy_lib.lgssm.kalman`; numba kernels with NumPy twins, ``backend="numba"|"numpy"``),
+(:mod:`pedagogy_lib.lgssm.kalman`; numba kernels in :mod:`pedagogy_lib.smc.kernels`, NumPy twins here,
+``backend="numba"|"numpy"``),
 
 .. math::
     \mathbf x_1\sim\mathcal N(\boldsymbol\mu_1,\boldsymbol\Sigma_1),\quad
@@ -77,7 +78,7 @@ from ..lgssm.model import LGSSMParams
 from ..lgssm.model import check_params as check_lgssm_params
 from ..lgssm.model import check_u as check_lgssm_u
 from . import kernels
-from .resampling import SCHEMES, resample_kernel, resample_numpy
+from .resampling import SCHEMES, resample_by_kernel, resample_numpy
 
 __all__ = ["StateSpaceModel", "ParticleFilterResult", "BackwardSimulationResult", "particle_filter", "ffbsm",
            "backward_simulation"]
@@ -321,7 +322,7 @@ def _emission_whitened(arr: _LGSSMArrays, y: np.ndarray):
 # Generic bootstrap filter (NumPy)
 # ------------------------------------------------------------------------------------------------
 def _bootstrap_generic(model: StateSpaceModel, y, rng, I, scheme, ess_threshold, backend):
-    resample_impl = resample_kernel if backend == "numba" else resample_numpy
+    resample_impl = resample_by_kernel if backend == "numba" else resample_numpy
     T = y.shape[0]
     xs, log_alpha = [], np.empty((T, I))
     ancestors = np.empty((T, I), dtype=np.int64)
@@ -437,7 +438,7 @@ def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0
 
 
 # ------------------------------------------------------------------------------------------------
-# FFBSm (Eqs. 2.60-2.61): kernel, twin, generic
+# FFBSm (Eqs. 2.60-2.61): NumPy twin of the kernel (kernels.ffbsm_lgssm), generic version
 # ------------------------------------------------------------------------------------------------
 def _whiten_lgssm_step_numpy(x_next, x_prev, A, drift_t, Lx_inv, log_alpha_prev):
     """NumPy twin of :func:`~pedagogy_lib.smc.kernels.whiten_transition_step`: z_k = Lx^{-1} x_t^(k),

@@ -125,7 +125,7 @@ def resample_numpy(W, u, M, scheme):
     return _inverse_cdf_numpy(W, _uniforms_to_points_numpy(u, M, scheme))
 
 
-def resample_kernel(W, u, M, scheme):
+def resample_by_kernel(W, u, M, scheme):
     """``M`` ancestors by the scheme's kernel (``KERNELS[scheme]``); inputs assumed validated."""
     ancestors = np.empty(M, dtype=np.int64)
     KERNELS[scheme](W, u, ancestors)
@@ -173,7 +173,7 @@ def resample_from_uniforms(W, u, *, scheme: str = "systematic", M: int | None = 
     M = check_int(M, "M", minimum=1)
     if scheme != "systematic" and u.shape[0] != M:
         raise ValueError(f"u must have shape (M,) = ({M},) for {scheme} resampling; got {u.shape}.")
-    impl = resample_kernel if backend == "numba" else resample_numpy
+    impl = resample_by_kernel if backend == "numba" else resample_numpy
     return impl(W, u, M, scheme)
 
 

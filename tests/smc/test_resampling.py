@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.smc import kernels
-from pedagogy_lib.smc.resampling import KERNELS, SCHEMES, ess, resample, resample_from_uniforms, resample_kernel, \
-    resample_numpy
+from pedagogy_lib.smc.resampling import (KERNELS, SCHEMES, ess, resample, resample_by_kernel, resample_from_uniforms,
+                                         resample_numpy)
 
 BACKENDS = ["numba", "numpy"]
 
@@ -119,10 +119,10 @@ def test_kernel_matches_numpy_twin(scheme):
         M = int(rng.integers(1, 60))
         W = _weights(rng, I, zeros=int(rng.integers(0, I)) if I > 1 else 0)
         u = rng.random(M if scheme != "systematic" else 1)
-        np.testing.assert_array_equal(resample_kernel(W, u, M, scheme), resample_numpy(W, u, M, scheme))
+        np.testing.assert_array_equal(resample_by_kernel(W, u, M, scheme), resample_numpy(W, u, M, scheme))
     by_python = np.empty(M, dtype=np.int64)
     KERNELS[scheme].py_func(W, u, by_python)
-    assert by_python.tolist() == resample_kernel(W, u, M, scheme).tolist()
+    assert by_python.tolist() == resample_by_kernel(W, u, M, scheme).tolist()
 
 
 # ------------------------------------------------------------------------------------------------
