@@ -15,8 +15,7 @@ sums (no fastmath). Products large enough to amortize a BLAS call go to ``np.dot
 * :func:`spd_screen`: the compiled first pass of :func:`pedagogy_lib.core.checks.check_spd`;
 * :func:`exp_into`: an exponential over a whole array in plain arithmetic, which the compiler
   vectorizes (a call to the C library's ``exp`` per element it does not), for the kernels whose
-  time goes into exponentials: the particle filter's weights, the harmonium's sigmoids; and
-  :func:`muladd`, the fused multiply-add its polynomial is evaluated with.
+  time goes into exponentials: the particle filter's weights, the harmonium's sigmoids.
 
 No function here allocates its output, draws a random number, or checks its inputs.
 """
@@ -24,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import HAVE_NUMBA, njit, njit_inline
+from .jit import njit, njit_inline
 
 __all__ = ["warmup_kernels"]
 
@@ -50,41 +49,6 @@ _LN2_LO = 1.90821492927058770002e-10         # ... and the remainder (Cody-Waite
 _E0, _E1, _E2, _E3, _E4, _E5, _E6 = 2.0, 2.0, 1.0, 2.0 / 6, 2.0 / 24, 2.0 / 120, 2.0 / 720
 _E7, _E8, _E9, _E10, _E11, _E12, _E13 = (2.0 / 5040, 2.0 / 40320, 2.0 / 362880, 2.0 / 3628800, 2.0 / 39916800,
                                          2.0 / 479001600, 2.0 / 6227020800)
-
-
-def muladd(a, b, c):
-    """``a * b + c``. In compiled code one fused multiply-add (a single rounding) where the CPU has the
-    instruction, a multiply and an add otherwise (LLVM's ``llvm.fmuladd``); in Python, ``a * b + c``.
-
-    The kernels are compiled without ``fastmath``, so the compiler never fuses a multiply and an add on
-    its own: a polynomial evaluated with this helper asks for it explicitly, which halves the
-    instructions of Horner's rule and rounds once per step instead of twice.
-    """
-    return a * b + c
-
-
-if HAVE_NUMBA:
-    from llvmlite import ir as _ir
-    from numba.core import cgutils as _cgutils
-    from numba.core import types as _types
-    from numba.extending import intrinsic as _intrinsic
-    from numba.extending import overload as _overload
-
-    @_intrinsic
-    def _fmuladd(typingctx, a, b, c):
-        if not all(isinstance(t, (_types.Float, _types.Integer)) for t in (a, b, c)):
-            return None
-        sig = _types.float64(_types.float64, _types.float64, _types.float64)
-
-        def codegen(context, builder, signature, args):
-            d = _ir.DoubleType()
-            fn = _cgutils.get_or_insert_function(builder.module, _ir.FunctionType(d, [d, d, d]), "llvm.fmuladd.f64")
-            return builder.call(fn, args)
-        return sig, codegen
-
-    @_overload(muladd, inline="always")
-    def _muladd_compiled(a, b, c):
-        return lambda a, b, c: _fmuladd(a, b, c)
 
 
 @njit
@@ -353,42 +317,44 @@ def exp_into(v, scale, shift, out, bits):
     :math:`k = \mathrm{round}(a/\ln 2)` and :math:`|r|\le\ln 2/2`, :math:`\ln 2` split in two so that
     :math:`k\ln 2` is subtracted without rounding error. Then :math:`e^a = 2^k e^r`: :math:`e^r` is its
     Taylor polynomial of degree 13 (truncation below :math:`5\times 10^{-18}` relative on that interval),
-    by Horner's rule with :func:`muladd`, and :math:`2^k` is written as :math:`2\cdot 2^{k-1}`: the
+    by Horner's rule, and :math:`2^k` is written as :math:`2\cdot 2^{k-1}`: the
     polynomial carries the factor 2 in its coefficients (exactly), and :math:`2^{k-1}` is assembled from
     its IEEE-754 bits in the int64 scratch array ``bits``, which holds it for :math:`k = 1024` too.
 
-    Accuracy: within 1.2 ulp of the exact :math:`e^a` for :math:`-708 < a \le 709.78` (0.9 ulp where the
-    CPU fuses multiply-adds; ``tests/core/test_core_kernels.py`` holds it to 2 ulp of ``np.exp``).
+    Accuracy: within 1.2 ulp of the exact :math:`e^a` for :math:`-708 < a \le 709.78`
+    (``tests/core/test_core_kernels.py`` holds it to 2 ulp of ``np.exp``). Plain multiplications and
+    additions only, never a fused multiply-add (the kernels are compiled without ``fastmath``), so the
+    result is the same on every x86-64 CPU.
     Large negative arguments: :math:`a \le -708` (where :math:`e^a < 3.3\times 10^{-308}`, at the
     bottom of the normal range) gives exactly 0, ``-inf`` included; ``np.exp`` returns subnormal
     numbers down to :math:`a \approx -745`. Large positive arguments: :math:`a > 709.78` gives ``inf``,
     as ``np.exp`` does. A NaN gives NaN.
 
     ``scale`` is 1 or -1 in the library (``-1``: :math:`e^{-v}` for a sigmoid); ``scale * v[j] - shift``
-    is one fused operation, exact in ``scale``. ``v``, ``out`` and ``bits`` (int64, at least as long as
+    is exact in ``scale``. ``v``, ``out`` and ``bits`` (int64, at least as long as
     ``v``) must be distinct arrays: aliasing keeps the loops from being vectorized.
     """
     n = v.shape[0]
     for j in range(n):
-        a = muladd(scale, v[j], -shift)
+        a = scale * v[j] - shift
         t = EXP_CEIL if EXP_CEIL < a else a                 # (a NaN passes, and fails the next test)
         keep = t > EXP_FLOOR
         t = t if keep else EXP_FLOOR
         kf = np.floor(t * _LOG2E + 0.5)                     # k, the nearest integer to t / ln 2
-        r = muladd(-kf, _LN2_LO, muladd(-kf, _LN2_HI, t))   # |r| <= ln 2 / 2
-        p = muladd(_E13, r, _E12)                           # 2 e^r
-        p = muladd(p, r, _E11)
-        p = muladd(p, r, _E10)
-        p = muladd(p, r, _E9)
-        p = muladd(p, r, _E8)
-        p = muladd(p, r, _E7)
-        p = muladd(p, r, _E6)
-        p = muladd(p, r, _E5)
-        p = muladd(p, r, _E4)
-        p = muladd(p, r, _E3)
-        p = muladd(p, r, _E2)
-        p = muladd(p, r, _E1)
-        p = muladd(p, r, _E0)
+        r = (t - kf * _LN2_HI) - kf * _LN2_LO               # |r| <= ln 2 / 2
+        p = _E13 * r + _E12                                 # 2 e^r
+        p = p * r + _E11
+        p = p * r + _E10
+        p = p * r + _E9
+        p = p * r + _E8
+        p = p * r + _E7
+        p = p * r + _E6
+        p = p * r + _E5
+        p = p * r + _E4
+        p = p * r + _E3
+        p = p * r + _E2
+        p = p * r + _E1
+        p = p * r + _E0
         out[j] = p if keep else (0.0 if a <= EXP_FLOOR else a)    # 0 below the floor; a NaN stays NaN
         bits[j] = (np.int64(kf) + 1022) << 52               # IEEE-754 bit pattern of 2^(k-1)
     half_two_k = bits.view(np.float64)

@@ -10,7 +10,7 @@ at most 3.31e-308), above 709.78 give ``inf`` as ``np.exp`` does, and NaN gives 
 """
 import numpy as np
 
-from pedagogy_lib.core.kernels import EXP_FLOOR, exp_into, muladd
+from pedagogy_lib.core.kernels import EXP_FLOOR, exp_into
 
 
 def _exp(v, scale=1.0, shift=0.0):
@@ -61,12 +61,3 @@ def test_exp_into_python_version_agrees_with_the_compiled_one():
     assert np.all(np.abs(a - b) <= 2 * np.spacing(a))
 
 
-def test_muladd_is_a_times_b_plus_c():
-    assert muladd(2.0, 3.0, 1.0) == 7.0
-    from pedagogy_lib.core.jit import njit
-    f = njit(lambda a, b, c: muladd(a, b, c))
-    assert f(2.0, 3.0, 1.0) == 7.0 and f(-1.0, 0.25, 0.5) == 0.25
-    # one rounding where the CPU fuses: (1 + 2^-30)^2 - (1 + 2^-29) is 2^-60 exactly, a separate product
-    # rounds it away; either answer is allowed (the CPU decides), nothing else is
-    x = 1.0 + 2.0 ** -30
-    assert f(x, x, -(1.0 + 2.0 ** -29)) in (0.0, 2.0 ** -60)
