@@ -138,7 +138,8 @@ def run() -> list[dict]:
                     met=bool(t_nb / pairs <= 1e-9)))
 
     # --- 3. first call, warm cache
-    particle.warmup_kernels()
+    from pedagogy_lib.smc import kernels
+    kernels.warmup_kernels()
     t_first = _first_call_seconds()
     rows.append(row("PF + FFBSm + backward simulation, first call (warm cache)", "T=20, I=50", t_first,
                     target="< 1 s", met=bool(t_first < 1.0), note="fresh subprocess, after import"))

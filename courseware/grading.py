@@ -130,7 +130,7 @@ def _library_names_reached(code: str, imports: str, flagged, packages=("pedagogy
     """The names in ``packages`` (this library by default) that ``code`` reaches for which ``flagged(name)``
     holds: imported (``from pedagogy_lib.x import name``, or ``import pedagogy_lib.x.name``) or looked up
     as an attribute of a module alias of theirs, which ``imports`` (the notebook's import code) or
-    ``code`` binds. Each is given as written (``hm.exact._bsum``) or as the dotted import."""
+    ``code`` binds. Each is given as written (``hm.exact._log_marginals_of``) or as the dotted import."""
     aliases = {name for name, path in _aliases(imports, code).items() if _within(path, packages)}
     found: list[str] = []
     try:
@@ -154,7 +154,7 @@ def _library_names_reached(code: str, imports: str, flagged, packages=("pedagogy
 
 
 def private_library_names(code: str, imports: str = "") -> list[str]:
-    """The library's private names (a leading underscore) that ``code`` reaches, e.g. ``hm.exact._bsum``.
+    """The library's private names (a leading underscore) that ``code`` reaches, e.g. ``hm.exact._log_marginals_of``.
 
     A private function is an internal of the library, not part of what an exercise may use: graded code
     that calls one is not accepted (the exercise then asks for the computation, not a way round its
@@ -181,8 +181,9 @@ def private_numpy_scipy_names(code: str, imports: str = "") -> list[str]:
 
 def kernel_module_names(code: str, imports: str = "") -> list[str]:
     """The library's numba kernel modules (``pedagogy_lib.<family>.kernels``, ``pedagogy_lib.core.kernels``)
-    and public kernels elsewhere (a name ending in ``_numba``, e.g. ``harmonium.exact.gray_log_marginals_numba``)
-    that ``code`` reaches, by an import or through a module alias bound in ``imports``.
+    and public kernels elsewhere (a name ending in ``_numba``, as kernels were named before they moved to
+    the kernels modules, e.g. ``lorenz.rhs_numba``) that ``code`` reaches, by an import or through a module
+    alias bound in ``imports``.
 
     A family's kernels are the compiled twins of its public functions: calling one runs the filter,
     the smoother or the sampler step without passing through the public function, so it would go

@@ -1,4 +1,4 @@
-"""Shared numba maths: the small dense matrix helpers, and the positive-definiteness screen.
+"""Shared numba maths: the small dense matrix helpers, the positive-definiteness screen, a vectorizable exp.
 
 The kernels of several families need the same few operations on small matrices inside their loops:
 products, a Cholesky factor with a pivot test, triangular solves, a symmetrized copy. Written once
@@ -12,7 +12,10 @@ sums (no fastmath). Products large enough to amortize a BLAS call go to ``np.dot
   as :func:`pedagogy_lib.core.checks.check_spd`, and the log-determinant it gives;
 * :func:`solve_ut`, :func:`solve_u`, :func:`solve_ut_vec`: triangular solves in place;
 * :func:`weighted_sumsq`, :func:`symmetrize_into`;
-* :func:`spd_screen`: the compiled first pass of :func:`pedagogy_lib.core.checks.check_spd`.
+* :func:`spd_screen`: the compiled first pass of :func:`pedagogy_lib.core.checks.check_spd`;
+* :func:`exp_into`: an exponential over a whole array in plain arithmetic, which the compiler
+  vectorizes (a call to the C library's ``exp`` per element it does not), for the kernels whose
+  time goes into exponentials: the particle filter's weights, the harmonium's sigmoids.
 
 No function here allocates its output, draws a random number, or checks its inputs.
 """
@@ -32,6 +35,20 @@ BLAS_MIN_WORK = 4096
 #: ``SPD_ULPS * n * eps`` times its diagonal entry, the same margin.
 SPD_ULPS = 100
 EPS = float(np.finfo(np.float64).eps)
+
+#: :func:`exp_into` flushes to 0 every argument at or below ``EXP_FLOOR`` (exp(-708) = 3.3e-308, just
+#: above the smallest normal float64, 2.2e-308) ...
+EXP_FLOOR = -708.0
+#: ... and clamps the arguments above ``EXP_CEIL`` to it: exp(710) overflows to inf, as does every
+#: argument above log(largest float64) = 709.78.
+EXP_CEIL = 710.0
+_LOG2E = 1.4426950408889634                  # 1 / ln 2
+_LN2_HI = 6.93147180369123816490e-01         # ln 2 split into a part whose products with k are exact ...
+_LN2_LO = 1.90821492927058770002e-10         # ... and the remainder (Cody-Waite range reduction)
+# 2 / i! for i = 0 ... 13: twice the Taylor coefficients of e^r (see exp_into: 2 e^r times 2^(k-1))
+_E0, _E1, _E2, _E3, _E4, _E5, _E6 = 2.0, 2.0, 1.0, 2.0 / 6, 2.0 / 24, 2.0 / 120, 2.0 / 720
+_E7, _E8, _E9, _E10, _E11, _E12, _E13 = (2.0 / 5040, 2.0 / 40320, 2.0 / 362880, 2.0 / 3628800, 2.0 / 39916800,
+                                         2.0 / 479001600, 2.0 / 6227020800)
 
 
 @njit
@@ -291,7 +308,63 @@ def spd_screen(S, sym_rtol, tol):
     return (frob > 0.0 and 1.0 / frob > tol), L
 
 
+@njit
+def exp_into(v, scale, shift, out, bits):
+    r"""``out[j] = exp(scale * v[j] - shift)`` for every entry of the 1-D array ``v``, in two loops that
+    the compiler vectorizes (a call to the C library's ``exp`` per entry it does not).
+
+    Range reduction (Cody and Waite): write the argument :math:`a = k\ln 2 + r` with the integer
+    :math:`k = \mathrm{round}(a/\ln 2)` and :math:`|r|\le\ln 2/2`, :math:`\ln 2` split in two so that
+    :math:`k\ln 2` is subtracted without rounding error. Then :math:`e^a = 2^k e^r`: :math:`e^r` is its
+    Taylor polynomial of degree 13 (truncation below :math:`5\times 10^{-18}` relative on that interval),
+    by Horner's rule, and :math:`2^k` is written as :math:`2\cdot 2^{k-1}`: the
+    polynomial carries the factor 2 in its coefficients (exactly), and :math:`2^{k-1}` is assembled from
+    its IEEE-754 bits in the int64 scratch array ``bits``, which holds it for :math:`k = 1024` too.
+
+    Accuracy: within 1.2 ulp of the exact :math:`e^a` for :math:`-708 < a \le 709.78`
+    (``tests/core/test_core_kernels.py`` holds it to 2 ulp of ``np.exp``). Plain multiplications and
+    additions only, never a fused multiply-add (the kernels are compiled without ``fastmath``), so the
+    result is the same on every x86-64 CPU.
+    Large negative arguments: :math:`a \le -708` (where :math:`e^a < 3.3\times 10^{-308}`, at the
+    bottom of the normal range) gives exactly 0, ``-inf`` included; ``np.exp`` returns subnormal
+    numbers down to :math:`a \approx -745`. Large positive arguments: :math:`a > 709.78` gives ``inf``,
+    as ``np.exp`` does. A NaN gives NaN.
+
+    ``scale`` is 1 or -1 in the library (``-1``: :math:`e^{-v}` for a sigmoid); ``scale * v[j] - shift``
+    is exact in ``scale``. ``v``, ``out`` and ``bits`` (int64, at least as long as
+    ``v``) must be distinct arrays: aliasing keeps the loops from being vectorized.
+    """
+    n = v.shape[0]
+    for j in range(n):
+        a = scale * v[j] - shift
+        t = EXP_CEIL if EXP_CEIL < a else a                 # (a NaN passes, and fails the next test)
+        keep = t > EXP_FLOOR
+        t = t if keep else EXP_FLOOR
+        kf = np.floor(t * _LOG2E + 0.5)                     # k, the nearest integer to t / ln 2
+        r = (t - kf * _LN2_HI) - kf * _LN2_LO               # |r| <= ln 2 / 2
+        p = _E13 * r + _E12                                 # 2 e^r
+        p = p * r + _E11
+        p = p * r + _E10
+        p = p * r + _E9
+        p = p * r + _E8
+        p = p * r + _E7
+        p = p * r + _E6
+        p = p * r + _E5
+        p = p * r + _E4
+        p = p * r + _E3
+        p = p * r + _E2
+        p = p * r + _E1
+        p = p * r + _E0
+        out[j] = p if keep else (0.0 if a <= EXP_FLOOR else a)    # 0 below the floor; a NaN stays NaN
+        bits[j] = (np.int64(kf) + 1022) << 52               # IEEE-754 bit pattern of 2^(k-1)
+    half_two_k = bits.view(np.float64)
+    for j in range(n):
+        out[j] *= half_two_k[j]
+
+
 def warmup_kernels() -> None:
-    """Compile :func:`spd_screen` (see :mod:`pedagogy_lib.core.warmup`); the inlined helpers are
-    compiled inside the kernels that call them."""
+    """Compile :func:`spd_screen` and :func:`exp_into` (see :mod:`pedagogy_lib.core.warmup`); the inlined
+    helpers are compiled inside the kernels that call them."""
     spd_screen(np.eye(2), 1e-10, 1e-13)
+    v = np.zeros(2)
+    exp_into(v, -1.0, 0.0, np.empty(2), np.empty(2, np.int64))

@@ -385,9 +385,7 @@ SUMMATIVE = {
                                      "pedagogy_lib.harmonium.model.visible_mean",
                                      "pedagogy_lib.harmonium.model.visible_natural"]},
     "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
-                                               "pedagogy_lib.harmonium.recurrent.refh_training_data",
-                                               "pedagogy_lib.harmonium.gibbs.cd_epoch_numba",
-                                               "pedagogy_lib.harmonium.gibbs.gibbs_numba"],
+                                               "pedagogy_lib.harmonium.recurrent.refh_training_data"],
                                  "same_data": "the answer is a function, which the grader calls on test problems "
                                               "of the checker's own"},
     "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "

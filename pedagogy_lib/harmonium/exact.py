@@ -3,11 +3,11 @@ r"""Exact computations for small harmoniums: log Z, marginals, the MRE and its g
 Everything here enumerates one Bernoulli layer, so it is exact and exponential in that layer's size.
 
 * :func:`log_marginal_table` lists :math:`\log\tilde p` (the unnormalized marginal) of every state
-  of the enumerated layer. The kernel walks the states in Gray-code order, so consecutive states
-  differ in one unit and the other layer's natural parameters change by one row of
-  :math:`\mathbf W`: :math:`O(2^n m)` work instead of :math:`O(2^n n m)`. For a Bernoulli partner
-  layer it also keeps :math:`e^{\zeta_j}` up to date by multiplication, so a step costs about one
-  logarithm per dozen units instead of an exponential and a logarithm per unit.
+  of the enumerated layer. The kernel (:mod:`pedagogy_lib.harmonium.kernels`) walks the states in
+  Gray-code order, so consecutive states differ in one unit and the other layer's natural parameters
+  change by one row of :math:`\mathbf W`: :math:`O(2^n m)` work instead of :math:`O(2^n n m)`. For a
+  Bernoulli partner layer it also keeps :math:`e^{\zeta_j}` up to date by multiplication, so a step
+  costs about one logarithm per dozen units instead of an exponential and a logarithm per unit.
 * :func:`log_partition` is :math:`\log Z` of Eq. 10.14, the log-sum-exp of that table, computed by
   the same walk without building the table: block by block, each block summed as ratios to its first
   state (no logarithm per state) when the numbers allow, and merged into a running log-sum-exp.
@@ -25,17 +25,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_backend, check_buffer, check_choice, check_int, check_prob_vector
-from ..core.jit import njit, njit_inline
+from ..core.checks import as_array, check_backend, check_choice, check_int, check_prob_vector
 from ..core.logmath import logsumexp
+from . import kernels
+from .kernels import REFRESH_BITS
 from .model import (EFHParams, check_layer, check_params, family_code, log_partition_units, mean_units,
                     sigmoid, softplus)
 
 __all__ = ["EFHGrad", "states", "state_index", "log_marginal_table", "log_partition", "visible_log_probs",
            "hidden_log_probs", "average_log_likelihood", "empirical_distribution", "mre", "model_moments",
            "data_moments", "exact_gradient", "visible_transition_matrix", "chain_distributions",
-           "kl_divergence", "expected_cd_gradient", "train_exact", "gray_log_marginals_numba",
-           "MAX_ENUM"]
+           "kl_divergence", "expected_cd_gradient", "train_exact", "MAX_ENUM"]
 
 #: Largest number of units enumerated (2**24 states: a 128 MB table).
 MAX_ENUM = 24
@@ -65,255 +65,12 @@ def state_index(s) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------
-# Gray-code enumeration: kernel and NumPy twin
+# Gray-code enumeration: NumPy twins of the kernels (pedagogy_lib.harmonium.kernels)
 # ------------------------------------------------------------------------------------------------
-#: States between two exact refreshes of the walk's running quantities (bounds rounding drift). Within
-#: one such block of the Gray code only the lowest ``_REFRESH_BITS`` units change.
-_REFRESH_BITS = 10
-_REFRESH = 1 << _REFRESH_BITS
-#: Largest spread (in nats) of the log marginals within one block for which the blocks are summed as
-#: ratios to their first state (well inside the range of float64, about 709).
+#: Largest spread (in nats) of the log marginals within one block of the walk (where only the lowest
+#: ``kernels.REFRESH_BITS`` units change) for which the blocks are summed as ratios to their first state
+#: (well inside the range of float64, about 709).
 _LINEAR_SPREAD = 600.0
-
-
-@njit
-def _bsum(zeta, fam):
-    m = zeta.shape[0]
-    s = 0.0
-    for j in range(m):
-        z = zeta[j]
-        if fam == 0:
-            s += max(z, 0.0) + np.log1p(np.exp(-abs(z)))
-        elif fam == 1:
-            s += 0.5 * z * z
-        else:
-            s += np.exp(z)
-    return s
-
-
-@njit_inline
-def _prod1p(u, start, stop):
-    r""":math:`\prod_{j=\mathrm{start}}^{\mathrm{stop}-1}(1 + u_j)`, in eight independent partial products.
-
-    Partial product ``l`` takes the factors ``start + l, start + l + 8, ...``: eight short chains of
-    multiplications instead of one long one, which the processor runs side by side.
-    """
-    p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = 1.0
-    j = start
-    while j + 8 <= stop:
-        p0 *= 1.0 + u[j]
-        p1 *= 1.0 + u[j + 1]
-        p2 *= 1.0 + u[j + 2]
-        p3 *= 1.0 + u[j + 3]
-        p4 *= 1.0 + u[j + 4]
-        p5 *= 1.0 + u[j + 5]
-        p6 *= 1.0 + u[j + 6]
-        p7 *= 1.0 + u[j + 7]
-        j += 8
-    prod = ((p0 * p1) * (p2 * p3)) * ((p4 * p5) * (p6 * p7))
-    while j < stop:
-        prod *= 1.0 + u[j]
-        j += 1
-    return prod
-
-
-@njit
-def _gray_refresh(We, b_e, b_o, g, chunk, zeta, u):
-    """Set ``zeta = b_o + We^T s_g`` (and ``u = exp(zeta)`` when ``chunk > 0``) from scratch; return ``b_e . s_g``."""
-    n, m = We.shape
-    lin = 0.0
-    for j in range(m):
-        zeta[j] = b_o[j]
-    for k in range(n):
-        if (g >> k) & 1:
-            lin += b_e[k]
-            for j in range(m):
-                zeta[j] += We[k, j]
-    if chunk > 0:
-        for j in range(m):
-            u[j] = np.exp(zeta[j])
-    return lin
-
-
-@njit_inline
-def _gray_step(t):
-    """The unit ``k`` that step ``t`` of the Gray-code walk flips (the lowest set bit of ``t``), and 1 if it
-    switches on, 0 if off."""
-    k = 0
-    while ((t >> k) & 1) == 0:
-        k += 1
-    return k, ((t ^ (t >> 1)) >> k) & 1
-
-
-@njit_inline
-def _gray_flip(We, E, Einv, b_e, k, on, chunk, lin, zeta, u):
-    """Flip unit ``k``: one row of ``We`` moves ``zeta`` (or, when ``chunk > 0``, one row of ``E = exp(We)``
-    or ``Einv = exp(-We)`` multiplies ``u``). Returns the new ``lin``."""
-    m = We.shape[1]
-    if on:
-        lin += b_e[k]
-        if chunk > 0:
-            for j in range(m):
-                u[j] *= E[k, j]
-        else:
-            for j in range(m):
-                zeta[j] += We[k, j]
-    else:
-        lin -= b_e[k]
-        if chunk > 0:
-            for j in range(m):
-                u[j] *= Einv[k, j]
-        else:
-            for j in range(m):
-                zeta[j] -= We[k, j]
-    return lin
-
-
-@njit
-def _gray_block(We, E, Einv, b_e, b_o, fam_o, chunk, t0, zeta, u, buf):
-    """``buf[i]`` = the log marginal of state ``g = t ^ (t >> 1)``, ``t = t0 + i``; exact refresh at ``t0``."""
-    m = We.shape[1]
-    lin = _gray_refresh(We, b_e, b_o, t0 ^ (t0 >> 1), chunk, zeta, u)
-    for i in range(buf.shape[0]):
-        if i > 0:
-            k, on = _gray_step(t0 + i)
-            lin = _gray_flip(We, E, Einv, b_e, k, on, chunk, lin, zeta, u)
-        if chunk > 0:
-            s = 0.0
-            j = 0
-            while j < m:
-                stop = min(m, j + chunk)
-                s += np.log(_prod1p(u, j, stop))
-                j = stop
-            buf[i] = lin + s
-        else:
-            buf[i] = lin + _bsum(zeta, fam_o)
-
-
-@njit
-def _gray_block_sum(We, E, Einv, b_e, b_o, eb, ebinv, t0, nb, zeta, u):
-    r"""``(v0, S)`` for the states ``t = t0 ... t0 + nb - 1`` of the walk: ``v0`` is the log marginal of the
-    first and ``S`` the sum of :math:`e^{v - v_0}` over all of them, with no logarithm or exponential per state.
-
-    For a Bernoulli partner whose product :math:`P = \prod_j (1 + e^{\zeta_j})` is representable. The
-    ratio to the first state is :math:`(P / P_0)\,e^{\mathrm{lin} - \mathrm{lin}_0}`, the second factor
-    kept by multiplication (``eb = exp(b_e)``, ``ebinv = exp(-b_e)``); the caller checks that the ratio
-    stays within floating-point range.
-    """
-    m = We.shape[1]
-    lin = _gray_refresh(We, b_e, b_o, t0 ^ (t0 >> 1), 1, zeta, u)
-    P0 = _prod1p(u, 0, m)
-    v0, inv_P0, e, S = lin + np.log(P0), 1.0 / P0, 1.0, 1.0
-    for i in range(1, nb):
-        k, on = _gray_step(t0 + i)
-        lin = _gray_flip(We, E, Einv, b_e, k, on, 1, lin, zeta, u)
-        e *= eb[k] if on else ebinv[k]
-        S += (_prod1p(u, 0, m) * inv_P0) * e
-    return v0, S
-
-
-@njit
-def _gray_kernel(We, b_e, b_o, fam_o, chunk, out):
-    r"""Numba kernel: ``out[i] = b_e . s_i + sum_j B(zeta_j(s_i))`` for every binary state ``s_i``.
-
-    ``We`` (n, m) couples the enumerated layer (n Bernoulli units) to the other layer, whose family
-    code is ``fam_o``; ``zeta(s) = b_o + We^T s``. States are visited in Gray-code order, so each
-    step adds or subtracts one row of ``We``. Every ``_REFRESH`` steps the running quantities are
-    recomputed from scratch, which bounds rounding drift. With ``chunk > 0`` (Bernoulli partner,
-    bounded natural parameters) the factors ``1 + exp(zeta_j)`` are kept by multiplication and
-    ``chunk`` of them share one logarithm. Same math as ``_gray_log_marginals_numpy``.
-    """
-    n, m = We.shape
-    total = 1 << n
-    nb = min(total, _REFRESH)
-    E, Einv = np.exp(We), np.exp(-We)
-    zeta, u, buf = np.empty(m), np.empty(m), np.empty(nb)
-    for t0 in range(0, total, nb):
-        _gray_block(We, E, Einv, b_e, b_o, fam_o, chunk, t0, zeta, u, buf)
-        for i in range(nb):
-            t = t0 + i
-            out[t ^ (t >> 1)] = buf[i]
-
-
-@njit_inline
-def _lse_merge(top, s, c, sb):
-    """Merge a block whose exponentials sum to ``sb * exp(c)`` into the running ``(top, s)``, whose sum is ``s * exp(top)``."""
-    if c > top:
-        return c, s * np.exp(top - c) + sb
-    return top, s + sb * np.exp(c - top)
-
-
-@njit
-def _gray_logsumexp_kernel(We, b_e, b_o, fam_o, chunk, linear):
-    r"""Numba kernel: :math:`\log\sum_i e^{\mathrm{out}_i}` of :func:`_gray_kernel`'s table, without the table.
-
-    The walk is the same, in blocks of ``_REFRESH`` states, each block's sum merged into a running
-    log-sum-exp. With ``linear`` (the caller has checked the ranges) a block is summed as ratios to its
-    first state by :func:`_gray_block_sum`; otherwise its log marginals go through a log-sum-exp of their
-    own. Same math as ``_gray_log_partition_numpy``.
-    """
-    n, m = We.shape
-    total = 1 << n
-    nb = min(total, _REFRESH)
-    E, Einv, eb, ebinv = np.exp(We), np.exp(-We), np.exp(b_e), np.exp(-b_e)
-    zeta, u, buf = np.empty(m), np.empty(m), np.empty(nb)
-    top, s = -np.inf, 0.0
-    for t0 in range(0, total, nb):
-        if linear:
-            c, sb = _gray_block_sum(We, E, Einv, b_e, b_o, eb, ebinv, t0, nb, zeta, u)
-        else:
-            _gray_block(We, E, Einv, b_e, b_o, fam_o, chunk, t0, zeta, u, buf)
-            c = buf.max()
-            sb = 0.0
-            for i in range(nb):
-                sb += np.exp(buf[i] - c)
-        top, s = _lse_merge(top, s, c, sb)
-    return top + np.log(s)
-
-
-def gray_log_marginals_numba(We, b_e, b_o, fam_o, chunk, out):
-    r"""The Gray-code kernel behind :func:`log_marginal_table`, checked: ``out[i]`` for every binary state ``s_i``.
-
-    ``out[i] = b_e . s_i + sum_j B(zeta_j(s_i))`` with ``zeta(s) = b_o + We^T s``, the unnormalized log
-    marginal of state ``i`` (index order of :func:`states`) of the enumerated Bernoulli layer.
-
-    Parameters
-    ----------
-    We : array_like, shape (n, m)
-        Couplings of the ``n`` enumerated units to the ``m`` units of the other layer.
-    b_e : array_like, shape (n,)
-    b_o : array_like, shape (m,)
-        Biases of the enumerated and of the other layer.
-    fam_o : int
-        Family code of the other layer (:func:`~pedagogy_lib.harmonium.model.family_code`).
-    chunk : int
-        0, or (Bernoulli partner only) the number of factors ``1 + exp(zeta_j)`` that share one logarithm.
-    out : ndarray of float64, shape (2**n,)
-        Receives the table.
-
-    Raises
-    ------
-    ValueError, TypeError
-        If an array has the wrong shape or holds NaN or inf, ``n`` exceeds :data:`MAX_ENUM`, ``fam_o``
-        is not 0, 1 or 2, ``chunk`` is negative or positive for a non-Bernoulli partner, or ``out`` is
-        not a writeable float64 array of length ``2**n``.
-    """
-    We = as_array(We, "We", ndim=2, dims="(n, m)")
-    n, m = We.shape
-    if n > MAX_ENUM:
-        raise ValueError(f"We has n = {n} enumerated units; enumeration is limited to {MAX_ENUM}.")
-    b_e = as_array(b_e, "b_e", shape=(n,), dims="(n,)")
-    b_o = as_array(b_o, "b_o", shape=(m,), dims="(m,)")
-    fam_o = check_int(fam_o, "fam_o", minimum=0, maximum=2)
-    chunk = check_int(chunk, "chunk", minimum=0, maximum=0 if fam_o else None)
-    if chunk > 0:                                 # the products of chunk factors 1 + exp(zeta_j) must fit
-        bound = float(np.max(np.abs(b_o) + np.abs(We).sum(axis=0))) if m else 0.0
-        limit = int(700.0 // (bound + 1.0)) if bound <= 300.0 else 0
-        if chunk > limit:
-            raise ValueError(f"chunk must be at most {limit} for these We and b_o (|zeta| up to {bound:.3g}), "
-                             f"or 0 for one logarithm per unit; got {chunk}.")
-    out = check_buffer(out, "out", (2 ** n,), dims="(2**n,)", finite=False)
-    _gray_kernel(We, b_e, b_o, fam_o, chunk, out)
 
 
 def _log_marginals_of(We, b_e, b_o, family, idx):
@@ -323,7 +80,8 @@ def _log_marginals_of(We, b_e, b_o, family, idx):
 
 
 def _gray_log_marginals_numpy(We, b_e, b_o, fam_o, block=4096):
-    """NumPy twin of :func:`gray_log_marginals_numba`: every state at once (in blocks), by a matrix product."""
+    """NumPy twin of :func:`~pedagogy_lib.harmonium.kernels.gray_log_marginals`: every state at once (in blocks),
+    by a matrix product."""
     n = We.shape[0]
     family = ("bernoulli", "gaussian", "poisson")[fam_o]
     out = np.empty(2 ** n)
@@ -334,7 +92,8 @@ def _gray_log_marginals_numpy(We, b_e, b_o, fam_o, block=4096):
 
 
 def _gray_log_partition_numpy(We, b_e, b_o, fam_o, block=4096):
-    """NumPy twin of ``_gray_logsumexp_kernel``: the log-sum-exp of each block of states merged into a running one."""
+    """NumPy twin of :func:`~pedagogy_lib.harmonium.kernels.gray_log_partition`: the log-sum-exp of each block
+    of states merged into a running one."""
     n = We.shape[0]
     family = ("bernoulli", "gaussian", "poisson")[fam_o]
     top, s = -np.inf, 0.0
@@ -403,7 +162,7 @@ def log_marginal_table(params: EFHParams, layer: str = "hidden", *, backend: str
     if backend == "numpy":
         return _gray_log_marginals_numpy(We, b_e, b_o, code)
     out = np.empty(2 ** We.shape[0])
-    _gray_kernel(We, b_e, b_o, code, chunk, out)
+    kernels.gray_log_marginals(We, b_e, b_o, code, chunk, out)
     return out
 
 
@@ -421,12 +180,12 @@ def log_partition(params: EFHParams, *, layer: str = "auto", backend: str = "num
     if backend == "numpy":
         return _gray_log_partition_numpy(We, b_e, b_o, code)
     # Blocks may be summed as ratios to their first state when the product over the whole other layer
-    # fits (one chunk) and the log marginals within a block, where only the lowest _REFRESH_BITS units
+    # fits (one chunk) and the log marginals within a block, where only the lowest REFRESH_BITS units
     # change, differ by less than _LINEAR_SPREAD.
-    low = slice(0, _REFRESH_BITS)
+    low = slice(0, REFRESH_BITS)
     spread = float(np.abs(b_e[low]).sum() + np.abs(We[low]).sum())
     linear = bool(chunk >= We.shape[1] and spread <= _LINEAR_SPREAD)
-    return float(_gray_logsumexp_kernel(We, b_e, b_o, code, chunk, linear))
+    return float(kernels.gray_log_partition(We, b_e, b_o, code, chunk, linear))
 
 
 def visible_log_probs(params: EFHParams, *, backend: str = "numba") -> np.ndarray:
@@ -669,12 +428,3 @@ def expected_cd_gradient(params: EFHParams, p0, k: int) -> EFHGrad:
     Wk, bxk, byk = moments(dists[k])
     return EFHGrad(Wk - W0, bxk - bx0, byk - by0)
 
-
-def warmup_kernels() -> None:
-    """Compile the Gray-code kernel on a tiny input (both the chunked and the direct path)."""
-    We = np.zeros((2, 3))
-    out = np.empty(4)
-    _gray_kernel(We, np.zeros(2), np.zeros(3), 0, 3, out)
-    _gray_kernel(We, np.zeros(2), np.zeros(3), 1, 0, out)
-    _gray_logsumexp_kernel(We, np.zeros(2), np.zeros(3), 0, 3, True)
-    _gray_logsumexp_kernel(We, np.zeros(2), np.zeros(3), 1, 0, False)

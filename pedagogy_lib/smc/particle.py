@@ -51,7 +51,8 @@ symbol :math:`\hat{\mathbf x}_{t-1}^{(i)}` for the resampled ancestors). :func:`
 draws whole trajectories from the same backward kernel (Eq. 2.60).
 
 **Models.** Either the linear-Gaussian state-space model of Section 2.2.2 as ``LGSSMParams``
-(:mod:`pedagogy_lib.lgssm.kalman`; numba kernels with NumPy twins, ``backend="numba"|"numpy"``),
+(:mod:`pedagogy_lib.lgssm.kalman`; numba kernels in :mod:`pedagogy_lib.smc.kernels`, NumPy twins here,
+``backend="numba"|"numpy"``),
 
 .. math::
     \mathbf x_1\sim\mathcal N(\boldsymbol\mu_1,\boldsymbol\Sigma_1),\quad
@@ -72,13 +73,12 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng
-from ..core.jit import njit
+from ..core.linalg import TAU
 from ..lgssm.model import LGSSMParams
 from ..lgssm.model import check_params as check_lgssm_params
 from ..lgssm.model import check_u as check_lgssm_u
-from ..core.linalg import TAU
-from .resampling import (SCHEMES, inverse_cdf_numba, resample_numba, resample_numpy, systematic_numba,
-                         uniforms_to_points_numba)
+from . import kernels
+from .resampling import SCHEMES, resample_by_kernel, resample_numpy
 
 __all__ = ["StateSpaceModel", "ParticleFilterResult", "BackwardSimulationResult", "particle_filter", "ffbsm",
            "backward_simulation"]
@@ -259,190 +259,22 @@ def _check_loglik(lw, I: int, name: str = "log_lik") -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------
-# A vectorizable exp for the kernels
+# Bootstrap filter for the linear-Gaussian model: the kernels (one per scheme) and their twin
 # ------------------------------------------------------------------------------------------------
-_LN2_HI = 6.93147180369123816490e-01        # ln 2 split into a part exact in floating point ...
-_LN2_LO = 1.90821492927058770002e-10        # ... and the remainder (Cody-Waite range reduction)
-_INV_LN2 = 1.44269504088896338700e+00
-_EXP_FLOOR = -708.0                         # exp(-708) ~ 3e-308: below this we return exactly 0
+#: The compiled bootstrap filter of each resampling scheme (one driver per scheme, built from the same
+#: step: no kernel chooses the scheme by an integer code).
+BOOTSTRAP_KERNELS = {"multinomial": kernels.bootstrap_lgssm_multinomial,
+                     "stratified": kernels.bootstrap_lgssm_stratified,
+                     "systematic": kernels.bootstrap_lgssm_systematic}
 
 
-@njit
-def _exp_shifted_numba(v, shift, out, bits):
-    r"""``out[j] = exp(v[j] - shift)`` in two loops that LLVM can vectorize (no libm call per entry).
+def _bootstrap_lgssm_numpy(model: kernels.WhitenedLGSSM, x, U, scheme, ess_threshold):
+    """NumPy twin of the bootstrap kernels (``BOOTSTRAP_KERNELS[scheme]``): one vectorized line per book equation.
 
-    The kernels only exponentiate log weights minus their maximum, so arguments are at most 0 (up to
-    rounding). Write :math:`v = k\ln 2 + r` with integer :math:`k` and :math:`|r|\le\ln 2/2`; then
-    :math:`e^v = 2^k e^r`, :math:`e^r` is a degree-12 Taylor polynomial (truncation error below
-    :math:`10^{-16}`), and :math:`2^k` is assembled from its IEEE-754 bits in the int64 scratch array
-    ``bits``. ``v``, ``out`` and ``bits`` must be distinct arrays (aliasing blocks vectorization).
-    Relative error about 3e-16 against ``np.exp`` for arguments in [-708, 709]; arguments
-    below -708 (terms smaller than 3e-308 times the largest) give exactly 0. The NumPy twins use
-    ``np.exp``; the kernel-vs-twin tests cover the difference.
+    Like the kernels, it receives the standard normals in ``x`` and overwrites them with the particles;
+    it returns the fields of :class:`~pedagogy_lib.smc.kernels.FilterOutput`.
     """
-    n = v.shape[0]
-    for j in range(n):
-        a = v[j] - shift
-        keep = a > _EXP_FLOOR
-        a = a if keep else _EXP_FLOOR
-        kf = np.floor(a * _INV_LN2 + 0.5)                   # nearest integer k
-        r = (a - kf * _LN2_HI) - kf * _LN2_LO                # |r| <= ln2 / 2
-        p = 1.0 / 479001600.0                                # Horner: sum_{i <= 12} r^i / i!
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        p = p * r + 1.0
-        out[j] = p if keep else 0.0
-        bits[j] = (np.int64(kf) + 1023) << 52                # IEEE-754 bit pattern of 2^k
-    two_k = bits.view(np.float64)
-    for j in range(n):
-        out[j] *= two_k[j]
-
-
-@njit
-def _max_numba(v):
-    """Maximum of a 1-D array with four independent running maxima (instruction-level parallelism)."""
-    n = v.shape[0]
-    m0 = m1 = m2 = m3 = -np.inf
-    j = 0
-    while j + 4 <= n:
-        m0 = v[j] if v[j] > m0 else m0
-        m1 = v[j + 1] if v[j + 1] > m1 else m1
-        m2 = v[j + 2] if v[j + 2] > m2 else m2
-        m3 = v[j + 3] if v[j + 3] > m3 else m3
-        j += 4
-    while j < n:
-        m0 = v[j] if v[j] > m0 else m0
-        j += 1
-    return max(max(m0, m1), max(m2, m3))
-
-
-@njit
-def _sum_numba(v):
-    """Sum of a 1-D array with four independent partial sums (pairs the additions like a 4-way unroll)."""
-    n = v.shape[0]
-    s0 = s1 = s2 = s3 = 0.0
-    j = 0
-    while j + 4 <= n:
-        s0 += v[j]
-        s1 += v[j + 1]
-        s2 += v[j + 2]
-        s3 += v[j + 3]
-        j += 4
-    while j < n:
-        s0 += v[j]
-        j += 1
-    return (s0 + s1) + (s2 + s3)
-
-
-# ------------------------------------------------------------------------------------------------
-# Bootstrap filter for the linear-Gaussian model: kernel and twin
-# ------------------------------------------------------------------------------------------------
-@njit
-def _bootstrap_lgssm_numba(mu1, L1, A, drift, Lx, G, g, log_const, x, U, scheme_code, ess_threshold):
-    """Numba kernel for the LGSSM bootstrap filter; same math as ``_bootstrap_lgssm_numpy``.
-
-    ``G = Ly^{-1} C`` and ``g[t] = Ly^{-1}(y_t - c)`` whiten the emission, so that
-    ``log p(y_t | x) = log_const - |g[t] - G x|^2 / 2``. On entry ``x`` (T, I, n) holds standard
-    normals eps, pre-drawn by the wrapper (as are the uniforms ``U``, shape (T, I) or (T, 1)); the
-    kernel overwrites it in place with the particles (saving a second T x I x n array). Inputs
-    assumed validated.
-    """
-    T, I, n = x.shape
-    m = G.shape[0]
-    log_alpha = np.empty((T, I))
-    ancestors = np.empty((T, I), dtype=np.int64)
-    ess = np.empty(T)
-    resampled = np.zeros(T, dtype=np.bool_)
-    log_Z_steps = np.empty(T)
-    W_prev = np.empty(I)                # alpha_{t-1} in linear space
-    log_prior = np.empty(I)             # log of the weights the time update leaves on each particle
-    points = np.empty(I)
-    a_idx = np.empty(I, dtype=np.int64)
-    w = np.empty(I)
-    w2 = np.empty(I)
-    bits = np.empty(I, dtype=np.int64)
-    log_I = np.log(I)
-    for t in range(T):
-        if t == 0:
-            # first "time update": draw from the initial prior x_1 = mu1 + L1 eps ~ N(mu1, Sigma1);
-            # d runs downwards so that eps[e], e <= d, is read before x[d] overwrites it
-            for i in range(I):
-                ancestors[0, i] = -1
-                log_prior[i] = -log_I
-                for d in range(n - 1, -1, -1):
-                    acc = mu1[d]
-                    for e in range(d + 1):
-                        acc += L1[d, e] * x[0, i, e]
-                    x[0, i, d] = acc
-        else:
-            do_resample = ess_threshold >= 1.0 or ess[t - 1] < ess_threshold * I
-            resampled[t] = do_resample
-            if do_resample:
-                # (Eq. 2.57) ancestors ~ Categ(alpha_{t-1}); afterwards the weights are uniform (Eq. 2.58)
-                if scheme_code == 2:
-                    systematic_numba(W_prev, U[t, 0], a_idx)
-                else:
-                    uniforms_to_points_numba(U[t], I, scheme_code, points)
-                    inverse_cdf_numba(W_prev, points, a_idx)
-                for i in range(I):
-                    log_prior[i] = -log_I
-            else:
-                for i in range(I):
-                    a_idx[i] = i
-                    log_prior[i] = log_alpha[t - 1, i]
-            # (Eq. 2.57) move: x_t = A x_{t-1} + drift_t + Lx eps (eps read from x[t] before overwriting)
-            for i in range(I):
-                ancestors[t, i] = a_idx[i]
-                j = a_idx[i]
-                for d in range(n - 1, -1, -1):
-                    acc = drift[t, d]
-                    for e in range(n):
-                        acc += A[d, e] * x[t - 1, j, e]
-                    for e in range(d + 1):
-                        acc += Lx[d, e] * x[t, i, e]
-                    x[t, i, d] = acc
-        # (Eq. 2.59) measurement update: log w = log prior + log p(y_t | x_t)
-        mx = -np.inf
-        for i in range(I):
-            sq = 0.0
-            for k in range(m):
-                z = g[t, k]
-                for d in range(n):
-                    z -= G[k, d] * x[t, i, d]
-                sq += z * z
-            lw = log_prior[i] + log_const - 0.5 * sq
-            log_alpha[t, i] = lw
-            if lw > mx:
-                mx = lw
-        _exp_shifted_numba(log_alpha[t], mx, w, bits)
-        s1 = _sum_numba(w)
-        for i in range(I):
-            w2[i] = w[i] * w[i]
-        s2 = _sum_numba(w2)
-        log_s = np.log(s1)
-        log_Z_steps[t] = mx + log_s          # log sum_i prior_i p(y_t | x_t^(i)): factor of Eq. 2.40
-        inv_s1 = 1.0 / s1
-        for i in range(I):
-            log_alpha[t, i] -= mx + log_s
-            W_prev[i] = w[i] * inv_s1
-        ess[t] = s1 * s1 / s2
-    return x, log_alpha, ancestors, ess, resampled, log_Z_steps
-
-
-def _bootstrap_lgssm_numpy(mu1, L1, A, drift, Lx, G, g, log_const, x, U, scheme_code, ess_threshold):
-    """NumPy twin of ``_bootstrap_lgssm_numba``: one vectorized line per book equation.
-
-    Like the kernel, it receives the standard normals in ``x`` and overwrites them with the particles.
-    """
+    mu1, L1, A, drift, Lx, G, g, log_const = model
     T, I, n = x.shape
     log_alpha = np.empty((T, I))
     ancestors = np.empty((T, I), dtype=np.int64)
@@ -458,7 +290,7 @@ def _bootstrap_lgssm_numpy(mu1, L1, A, drift, Lx, G, g, log_const, x, U, scheme_
         else:
             resampled[t] = ess_threshold >= 1.0 or ess[t - 1] < ess_threshold * I
             if resampled[t]:                                          # (Eq. 2.57) pick ancestors
-                a_idx = resample_numpy(W_prev, U[t], I, scheme_code)
+                a_idx = resample_numpy(W_prev, U[t], I, scheme)
                 log_prior = np.full(I, -np.log(I))                    # (Eq. 2.58) uniform weights
             else:
                 a_idx = np.arange(I)
@@ -489,8 +321,8 @@ def _emission_whitened(arr: _LGSSMArrays, y: np.ndarray):
 # ------------------------------------------------------------------------------------------------
 # Generic bootstrap filter (NumPy)
 # ------------------------------------------------------------------------------------------------
-def _bootstrap_generic(model: StateSpaceModel, y, rng, I, scheme_code, ess_threshold, backend):
-    resample_impl = resample_numba if backend == "numba" else resample_numpy
+def _bootstrap_generic(model: StateSpaceModel, y, rng, I, scheme, ess_threshold, backend):
+    resample_impl = resample_by_kernel if backend == "numba" else resample_numpy
     T = y.shape[0]
     xs, log_alpha = [], np.empty((T, I))
     ancestors = np.empty((T, I), dtype=np.int64)
@@ -505,8 +337,8 @@ def _bootstrap_generic(model: StateSpaceModel, y, rng, I, scheme_code, ess_thres
         else:
             resampled[t] = ess_threshold >= 1.0 or ess[t - 1] < ess_threshold * I
             if resampled[t]:
-                u = rng.random(1 if scheme_code == 2 else I)
-                a_idx = resample_impl(np.exp(log_alpha[t - 1]), u, I, scheme_code)   # (Eq. 2.57)
+                u = rng.random(1 if scheme == "systematic" else I)
+                a_idx = resample_impl(np.exp(log_alpha[t - 1]), u, I, scheme)        # (Eq. 2.57)
                 log_prior = np.full(I, -np.log(I))                                  # (Eq. 2.58)
             else:
                 a_idx = np.arange(I)
@@ -575,22 +407,26 @@ def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0
     thr = _check_threshold(ess_threshold)
     scheme = check_choice(scheme, "scheme", SCHEMES)
     backend = check_backend(backend)
-    code = SCHEMES.index(scheme)
     T = y.shape[0]
     if kind == "generic":
-        out = _bootstrap_generic(model, y, rng, I, code, thr, backend)
+        out = _bootstrap_generic(model, y, rng, I, scheme, thr, backend)
     else:
         arr = _check_lgssm(model, T, u)
         m, n = arr.C.shape
         if y.ndim != 2 or y.shape[1] != m:
             raise ValueError(f"y must have shape (T, m) with m = {m} (rows of C); got {y.shape}.")
         G, g, log_const = _emission_whitened(arr, y)
+        whitened = kernels.WhitenedLGSSM(arr.mu1, arr.L1, arr.A, arr.drift, arr.Lx, G, g, log_const)
         eps = rng.standard_normal((T, I, n))                      # all randomness drawn here, up front;
         U = rng.random((T, 1 if scheme == "systematic" else I))   # the kernel turns eps into the particles
-        impl = _bootstrap_lgssm_numba if backend == "numba" else _bootstrap_lgssm_numpy
         try:
             with np.errstate(all="ignore"):
-                out = impl(arr.mu1, arr.L1, arr.A, arr.drift, arr.Lx, G, g, log_const, eps, U, code, thr)
+                if backend == "numba":
+                    out = kernels.FilterOutput(eps, np.empty((T, I)), np.empty((T, I), dtype=np.int64), np.empty(T),
+                                               np.zeros(T, dtype=bool), np.empty(T))
+                    BOOTSTRAP_KERNELS[scheme](whitened, U, thr, out)
+                else:
+                    out = _bootstrap_lgssm_numpy(whitened, eps, U, scheme, thr)
         except ZeroDivisionError:
             out = None
         if out is None or not np.all(np.isfinite(out[5])):
@@ -602,90 +438,15 @@ def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0
 
 
 # ------------------------------------------------------------------------------------------------
-# FFBSm (Eqs. 2.60-2.61): kernel, twin, generic
+# FFBSm (Eqs. 2.60-2.61): NumPy twin of the kernel (kernels.ffbsm_lgssm), generic version
 # ------------------------------------------------------------------------------------------------
-@njit
-def _whiten_lgssm_step(x_next, x_prev, A, drift_t, Lx_inv, log_alpha_prev):
-    """z_k = Lx^{-1} x_t^(k), m_j = Lx^{-1}(A x_{t-1}^(j) + drift_t), c_j = log alpha_{t-1}^(j) - |m_j|^2/2.
-
-    Then log alpha_{t-1}^(j) + log p(x_t^(k) | x_{t-1}^(j)) = z_k . m_j + c_j + (terms in k only).
-    """
-    I_next, n = x_next.shape
-    I = x_prev.shape[0]
-    z = np.empty((I_next, n))
-    mm = np.empty((I, n))
-    cj = np.empty(I)
-    mean = np.empty(n)
-    for k in range(I_next):
-        for d in range(n):
-            acc = 0.0
-            for e in range(d + 1):
-                acc += Lx_inv[d, e] * x_next[k, e]
-            z[k, d] = acc
-    for j in range(I):
-        for d in range(n):
-            acc = drift_t[d]
-            for e in range(n):
-                acc += A[d, e] * x_prev[j, e]
-            mean[d] = acc
-        sq = 0.0
-        for d in range(n):
-            acc = 0.0
-            for e in range(d + 1):
-                acc += Lx_inv[d, e] * mean[e]
-            mm[j, d] = acc
-            sq += acc * acc
-        cj[j] = log_alpha_prev[j] - 0.5 * sq
-    return z, mm, cj
-
-
 def _whiten_lgssm_step_numpy(x_next, x_prev, A, drift_t, Lx_inv, log_alpha_prev):
-    """NumPy twin of ``_whiten_lgssm_step``."""
+    """NumPy twin of :func:`~pedagogy_lib.smc.kernels.whiten_transition_step`: z_k = Lx^{-1} x_t^(k),
+    m_j = Lx^{-1}(A x_{t-1}^(j) + drift_t), c_j = log alpha_{t-1}^(j) - |m_j|^2/2."""
     z = x_next @ Lx_inv.T
     mm = (x_prev @ A.T + drift_t) @ Lx_inv.T
     cj = log_alpha_prev - 0.5 * np.sum(mm * mm, axis=1)
     return z, mm, cj
-
-
-@njit
-def _ffbsm_lgssm_numba(x, log_alpha, beta_T, A, drift, Lx_inv):
-    """Numba kernel for the FFBSm weights (Eq. 2.61) under a Gaussian transition; O(I^2 n) per step.
-
-    For each new particle k: L_j = c_j + z_k . m_j (= log alpha_{t-1}^(j) + log p(x_t^(k)|x_{t-1}^(j))
-    up to a k-only constant), e_j = exp(L_j - max L), S_k = sum_j e_j (Eq. 2.60's denominator), and
-    beta_{t-1}^(j) += beta_t^(k) e_j / S_k. Each of these is a separate loop over j, so that the
-    loops without a reduction vectorize. Same math as ``_ffbsm_lgssm_numpy``.
-    """
-    T, I, n = x.shape
-    beta = np.empty((T, I))
-    beta[T - 1] = beta_T                                  # beta_T = alpha_T
-    L = np.empty(I)                                       # separate input and output buffers for the
-    e = np.empty(I)                                       # exp (aliasing would block vectorization)
-    bits = np.empty(I, dtype=np.int64)
-    acc = np.empty(I)
-    for t in range(T - 1, 0, -1):
-        z, mm, cj = _whiten_lgssm_step(x[t], x[t - 1], A, drift[t], Lx_inv, log_alpha[t - 1])
-        mT = np.ascontiguousarray(mm.T)                   # (n, I): unit stride over j
-        acc[:] = 0.0
-        for k in range(I):
-            b = beta[t, k]
-            if b == 0.0:
-                continue
-            zk0 = z[k, 0]
-            for j in range(I):
-                L[j] = cj[j] + zk0 * mT[0, j]             # L_j = c_j + z_k . m_j, first coordinate ...
-            for d in range(1, n):
-                zkd = z[k, d]
-                for j in range(I):
-                    L[j] += zkd * mT[d, j]                # ... then the others
-            _exp_shifted_numba(L, _max_numba(L), e, bits)  # alpha_j p(x_t^k | x_{t-1}^j), scaled per k
-            r = b / _sum_numba(e)                         # beta_t^k / (Eq. 2.60 denominator)
-            for j in range(I):
-                acc[j] += r * e[j]                        # (Eq. 2.61)
-        total = _sum_numba(acc)
-        for j in range(I):
-            beta[t - 1, j] = acc[j] / total               # renormalize against rounding
-    return beta
 
 
 def _backward_step_from_logits(L, beta_t):
@@ -698,7 +459,8 @@ def _backward_step_from_logits(L, beta_t):
 
 
 def _ffbsm_lgssm_numpy(x, log_alpha, beta_T, A, drift, Lx_inv):
-    """NumPy twin: the I x I logits as one rank-(n + 1) matrix product [z_k, 1] . [m_j, c_j], then one exp."""
+    """NumPy twin of :func:`~pedagogy_lib.smc.kernels.ffbsm_lgssm`: the I x I logits as one rank-(n + 1)
+    matrix product [z_k, 1] . [m_j, c_j], then one exp."""
     T, I, n = x.shape
     beta = np.empty((T, I))
     beta[T - 1] = beta_T                                      # beta_T = alpha_T
@@ -778,52 +540,13 @@ def ffbsm(model, pf: ParticleFilterResult, *, u=None, backend: str = "numba") ->
     kind, x, log_alpha, arr = _smoother_setup(model, pf, u)
     if kind == "generic":
         return _ffbsm_generic(model, x, log_alpha)
-    impl = _ffbsm_lgssm_numba if backend == "numba" else _ffbsm_lgssm_numpy
+    impl = kernels.ffbsm_lgssm if backend == "numba" else _ffbsm_lgssm_numpy
     return impl(x, log_alpha, np.exp(log_alpha[-1]), arr.A, arr.drift, arr.Lx_inv)
 
 
 # ------------------------------------------------------------------------------------------------
 # Backward simulation (draws from the backward kernel of Eq. 2.60)
 # ------------------------------------------------------------------------------------------------
-@njit
-def _backward_simulation_lgssm_numba(x, log_alpha, A, drift, Lx_inv, U):
-    """Numba kernel: M trajectories, step T from Categ(alpha_T), then b_{t-1} from Eq. 2.60 given x_t^(b_t).
-
-    ``U`` (T, M) are pre-drawn uniforms: ``U[t, m]`` picks the index of step ``t`` on trajectory ``m``.
-    Same math as ``_backward_simulation_lgssm_numpy``.
-    """
-    T, I, n = x.shape
-    M = U.shape[1]
-    idx = np.empty((M, T), dtype=np.int64)
-    w = np.empty(I)
-    pt = np.empty(1)
-    one = np.empty(1, dtype=np.int64)
-    for i in range(I):
-        w[i] = np.exp(log_alpha[T - 1, i])
-    for mi in range(M):
-        pt[0] = U[T - 1, mi]
-        inverse_cdf_numba(w, pt, one)
-        idx[mi, T - 1] = one[0]
-    for t in range(T - 1, 0, -1):
-        z, mm, cj = _whiten_lgssm_step(x[t], x[t - 1], A, drift[t], Lx_inv, log_alpha[t - 1])
-        for mi in range(M):
-            k = idx[mi, t]
-            mx = -np.inf
-            for j in range(I):
-                L = cj[j]
-                for d in range(n):
-                    L += z[k, d] * mm[j, d]
-                w[j] = L
-                if L > mx:
-                    mx = L
-            for j in range(I):
-                w[j] = np.exp(w[j] - mx)                   # unnormalized Eq. 2.60 for this x_t^(k)
-            pt[0] = U[t - 1, mi]
-            inverse_cdf_numba(w, pt, one)
-            idx[mi, t - 1] = one[0]
-    return idx
-
-
 def _backward_simulation_from_logits_numpy(L, U_row):
     """One backward draw per row of ``L`` (logits over the previous particles), by inverse CDF."""
     E = np.exp(L - np.max(L, axis=1, keepdims=True))
@@ -834,7 +557,7 @@ def _backward_simulation_from_logits_numpy(L, U_row):
 
 
 def _backward_simulation_lgssm_numpy(x, log_alpha, A, drift, Lx_inv, U):
-    """NumPy twin of ``_backward_simulation_lgssm_numba``, vectorized over trajectories."""
+    """NumPy twin of :func:`~pedagogy_lib.smc.kernels.backward_simulation_lgssm`, vectorized over trajectories."""
     T, I, n = x.shape
     M = U.shape[1]
     idx = np.empty((M, T), dtype=np.int64)
@@ -896,21 +619,8 @@ def backward_simulation(model, pf: ParticleFilterResult, rng, M: int, *, u=None,
     if kind == "generic":
         idx = _backward_simulation_generic(model, x, log_alpha, U)
     else:
-        impl = _backward_simulation_lgssm_numba if backend == "numba" else _backward_simulation_lgssm_numpy
+        impl = kernels.backward_simulation_lgssm if backend == "numba" else _backward_simulation_lgssm_numpy
         idx = impl(x, log_alpha, arr.A, arr.drift, arr.Lx_inv, U)
     traj = x[np.arange(T)[None, :], idx]
     return BackwardSimulationResult(idx, traj)
 
-
-def warmup_kernels() -> None:
-    """Compile (or load from cache) every kernel of this module on tiny inputs."""
-    T, I, n = 3, 4, 1
-    eye = np.eye(n)
-    eps = np.zeros((T, I, n))
-    U = np.full((T, I), 0.5)
-    g = np.zeros((T, 1))
-    for code in range(3):
-        out = _bootstrap_lgssm_numba(np.zeros(n), eye, eye, np.zeros((T, n)), eye, eye, g, 0.0, eps, U, code, 0.5)
-    x, log_alpha = out[0], out[1]
-    _ffbsm_lgssm_numba(x, log_alpha, np.exp(log_alpha[-1]), eye, np.zeros((T, n)), eye)
-    _backward_simulation_lgssm_numba(x, log_alpha, eye, np.zeros((T, n)), eye, U)

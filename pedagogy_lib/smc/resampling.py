@@ -22,7 +22,8 @@ stratified and systematic resampling the count :math:`N_i` is always within one 
 
 The public functions draw the uniforms from an explicit ``rng``; :func:`resample_from_uniforms`
 takes them pre-drawn, which is what the kernels do (they never draw random numbers) and what the
-tests use to average over many uniforms exactly. The effective sample size :func:`ess`,
+tests use to average over many uniforms exactly. The compiled kernels, one per scheme, are in
+:mod:`pedagogy_lib.smc.kernels`; the NumPy twins are here. The effective sample size :func:`ess`,
 :math:`1/\sum_i(\alpha^{(i)})^2`, measures how uneven the weights are.
 """
 from __future__ import annotations
@@ -30,11 +31,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_prob_vector, check_rng
-from ..core.jit import njit
+from . import kernels
 
 __all__ = ["SCHEMES", "resample", "resample_from_uniforms", "ess"]
 
-#: Resampling schemes, in the order of their integer codes in the kernels.
+#: Resampling schemes.
 SCHEMES = ("multinomial", "stratified", "systematic")
 
 
@@ -82,90 +83,32 @@ def _check_log_weights(log_w, name: str = "log_w") -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------
-# Kernels and their NumPy twins
+# NumPy twins of the kernels (pedagogy_lib.smc.kernels), and the choice of kernel by scheme
 # ------------------------------------------------------------------------------------------------
-@njit
-def uniforms_to_points_numba(u, M, scheme_code, out):
-    """Numba kernel: the sorted points u_k in [0, 1) of multinomial (code 0) or stratified (code 1) resampling.
-
-    Same math as ``_uniforms_to_points_numpy``. Systematic resampling has its own kernel.
-    """
-    if scheme_code == 0:                       # multinomial: sort M i.i.d. uniforms
-        out[:] = np.sort(u[:M])
-    else:                                      # stratified: u_k = (k + U_k) / M
-        inv_M = 1.0 / M
-        for k in range(M):
-            out[k] = (k + u[k]) * inv_M
+#: The compiled resampling of each scheme, ``kernel(W, u, ancestors)`` (one kernel per scheme: the
+#: kernels never choose a scheme by an integer code).
+KERNELS = {"multinomial": kernels.resample_multinomial, "stratified": kernels.resample_stratified,
+           "systematic": kernels.resample_systematic}
 
 
-def _uniforms_to_points_numpy(u, M, scheme_code):
-    """The sorted points u_k in [0, 1) at which the inverse CDF is evaluated (multinomial or stratified)."""
-    if scheme_code == 0:
+def _uniforms_to_points_numpy(u, M, scheme):
+    """The sorted points u_k in [0, 1) at which the inverse CDF is evaluated (multinomial or stratified);
+    twin of :func:`~pedagogy_lib.smc.kernels.multinomial_points` and :func:`~pedagogy_lib.smc.kernels.stratified_points`."""
+    if scheme == "multinomial":
         return np.sort(u[:M])
     return (np.arange(M) + u[:M]) * (1.0 / M)
 
 
-@njit
-def inverse_cdf_numba(W, points, ancestors):
-    """Numba kernel: ancestors[k] = the i with c_{i-1} <= points[k] * c_{I-1} < c_i (points sorted).
-
-    Same math as ``_inverse_cdf_numpy``; one merge pass, O(I + M). Scaling the points by the last
-    cumulative weight (1 up to rounding) guarantees that a particle of weight zero is never picked.
-    """
-    I = W.shape[0]
-    M = points.shape[0]
-    c = np.empty(I)                      # cumulative weights c_i = sum_{j <= i} W_j
-    total = 0.0
-    for i in range(I):
-        total += W[i]
-        c[i] = total
-    i = 0
-    for k in range(M):
-        target = points[k] * c[I - 1]
-        while i < I - 1 and target >= c[i]:
-            i += 1
-        ancestors[k] = i
-
-
 def _inverse_cdf_numpy(W, points):
-    """NumPy twin of ``inverse_cdf_numba``: a ``searchsorted`` on the cumulative weights."""
+    """NumPy twin of :func:`~pedagogy_lib.smc.kernels.inverse_cdf`: a ``searchsorted`` on the cumulative weights."""
     c = np.cumsum(W)                                           # c_i = sum_{j <= i} W_j
     ancestors = np.searchsorted(c, points * c[-1], side="right")  # first i with target < c_i
     return np.minimum(ancestors, W.shape[0] - 1).astype(np.int64)
 
 
-@njit
-def systematic_numba(W, U, ancestors):
-    """Numba kernel for systematic resampling, without a data-dependent merge loop.
-
-    The points are u_k = (k + U) / M. Particle i owns the points with c_{i-1} <= u_k C < c_i
-    (C = c_{I-1}, the total), i.e. k from s_i = ceil(M c_{i-1} / C - U) up to s_{i+1} - 1. So:
-    write i at slot s_i (in increasing i, so a particle with no offspring is overwritten by the
-    next one), then fill every other slot with the running maximum. The branches are predictable,
-    which makes this several times faster than the merge of ``inverse_cdf_numba``.
-    Same math as ``_systematic_numpy``.
-    """
-    I = W.shape[0]
-    M = ancestors.shape[0]
-    c = np.empty(I)                      # cumulative weights c_i = sum_{j <= i} W_j
-    total = 0.0
-    for i in range(I):
-        total += W[i]
-        c[i] = total
-    scale = M / c[I - 1]
-    for k in range(M):
-        ancestors[k] = 0
-    for i in range(1, I):
-        s_i = np.int64(np.ceil(c[i - 1] * scale - U))
-        if s_i < M:
-            ancestors[s_i] = i
-    for k in range(1, M):
-        if ancestors[k - 1] > ancestors[k]:
-            ancestors[k] = ancestors[k - 1]
-
-
 def _systematic_numpy(W, U, M):
-    """NumPy twin of ``systematic_numba``: the first slot of each particle, then a running maximum."""
+    """NumPy twin of :func:`~pedagogy_lib.smc.kernels.systematic_ancestors`: the first slot of each
+    particle, then a running maximum."""
     c = np.cumsum(W)
     s = np.ceil(c[:-1] * (M / c[-1]) - U).astype(np.int64)     # s_i for i = 1..I-1
     ancestors = np.zeros(M, dtype=np.int64)
@@ -175,40 +118,18 @@ def _systematic_numpy(W, U, M):
     return np.maximum.accumulate(ancestors)
 
 
-@njit
-def resample_numba(W, u, M, scheme_code):
-    """Numba kernel for :func:`resample_from_uniforms`; inputs assumed validated."""
-    ancestors = np.empty(M, dtype=np.int64)
-    if scheme_code == 2:
-        systematic_numba(W, u[0], ancestors)
-        return ancestors
-    points = np.empty(M)
-    uniforms_to_points_numba(u, M, scheme_code, points)
-    inverse_cdf_numba(W, points, ancestors)
-    return ancestors
-
-
-def resample_numpy(W, u, M, scheme_code):
-    """NumPy twin of ``resample_numba``."""
-    if scheme_code == 2:
+def resample_numpy(W, u, M, scheme):
+    """NumPy twin of the resampling kernels (``KERNELS[scheme]``): ``M`` ancestors; inputs assumed validated."""
+    if scheme == "systematic":
         return _systematic_numpy(W, u[0], M)
-    return _inverse_cdf_numpy(W, _uniforms_to_points_numpy(u, M, scheme_code))
+    return _inverse_cdf_numpy(W, _uniforms_to_points_numpy(u, M, scheme))
 
 
-@njit
-def _ess_numba(log_w):
-    """Numba kernel for the ESS of one row of log weights: (sum w)^2 / sum w^2 after subtracting the max."""
-    m = -np.inf
-    for i in range(log_w.shape[0]):
-        if log_w[i] > m:
-            m = log_w[i]
-    s1 = 0.0
-    s2 = 0.0
-    for i in range(log_w.shape[0]):
-        w = np.exp(log_w[i] - m)
-        s1 += w
-        s2 += w * w
-    return s1 * s1 / s2
+def resample_by_kernel(W, u, M, scheme):
+    """``M`` ancestors by the scheme's kernel (``KERNELS[scheme]``); inputs assumed validated."""
+    ancestors = np.empty(M, dtype=np.int64)
+    KERNELS[scheme](W, u, ancestors)
+    return ancestors
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,9 +173,8 @@ def resample_from_uniforms(W, u, *, scheme: str = "systematic", M: int | None = 
     M = check_int(M, "M", minimum=1)
     if scheme != "systematic" and u.shape[0] != M:
         raise ValueError(f"u must have shape (M,) = ({M},) for {scheme} resampling; got {u.shape}.")
-    code = SCHEMES.index(scheme)
-    impl = resample_numba if backend == "numba" else resample_numpy
-    return impl(W, u, M, code)
+    impl = resample_by_kernel if backend == "numba" else resample_numpy
+    return impl(W, u, M, scheme)
 
 
 def resample(W, rng, *, scheme: str = "systematic", M: int | None = None, backend: str = "numba") -> np.ndarray:
@@ -312,10 +232,3 @@ def ess(log_w) -> np.ndarray | float:
     out = np.sum(w, axis=-1) ** 2 / np.sum(w * w, axis=-1)
     return float(out) if log_w.ndim == 1 else out
 
-
-def warmup_kernels() -> None:
-    """Compile (or load from cache) every kernel of this module on tiny inputs."""
-    W = np.array([0.25, 0.75])
-    for code in range(3):
-        resample_numba(W, np.array([0.1, 0.6]), 2, code)
-    _ess_numba(np.log(W))

@@ -415,6 +415,7 @@ def _smc():
     t.add("smc.resampling.resample", W, _rng(), _twin=False)
     t.add("smc.resampling.resample_from_uniforms", W, np.array([0.05, 0.3, 0.6, 0.9]), scheme="multinomial")
     t.add("smc.resampling.ess", np.log(W))
+    t.add("smc.kernels.warmup_kernels")
     return t
 
 
@@ -995,18 +996,14 @@ def _harmonium():
     t.add("harmonium.exact.chain_distributions", p, p0, 3)
     t.add("harmonium.exact.expected_cd_gradient", p, p0, 2)
     t.add("harmonium.exact.train_exact", p, Y, 3, lr=0.1)
-    t.add("harmonium.exact.gray_log_marginals_numba", p.W, p.b_x, p.b_y, 0, 2, np.empty(4))
     # Gibbs sampling and contrastive divergence
     t.add("harmonium.gibbs.draw_noise", "bernoulli", (2, 3), _rng())
     t.add("harmonium.gibbs.gibbs_sample", p, Y, 3, _rng(), _twin=False)
     t.add("harmonium.gibbs.cd_epoch", p, Y, _rng(), batch_size=2)
     t.add("harmonium.gibbs.train_rbm", p, Y, _rng(), 2, batch_size=2)
     t.add("harmonium.gibbs.pseudo_log_likelihood", p, Y)
-    t.add("harmonium.gibbs.gibbs_numba", p.W, p.b_x, p.b_y, 0, 0, Y.copy(), _rng(1).random((2, 4, 2)),
-          _rng(2).random((2, 4, 3)), np.zeros((4, 2)), np.zeros((3, 4, 3)))
-    t.add("harmonium.gibbs.cd_epoch_numba", p.W.copy(), p.b_x.copy(), p.b_y.copy(), Y, np.array([2, 0, 3, 1]), 2, 2,
-          0.1, True, np.array([[1.0, 0.0], [0.0, 1.0]]), _rng(3).random((4, 2, 2)), _rng(4).random((4, 2, 3)))
     t.add("harmonium.ais.ais_log_partition", p, _rng(), n_runs=5, n_betas=20)
+    t.add("harmonium.kernels.warmup_kernels")
     # deep belief networks
     p1 = hm_.init_params(2, 2, _rng(2), scale=0.5)               # on top of p: visible = p's 2 hidden units
     py = np.array([0.1, 0.2, 0.1, 0.1, 0.2, 0.1, 0.1, 0.1])

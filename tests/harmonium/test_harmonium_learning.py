@@ -274,3 +274,30 @@ def test_failure_mode_prior_matches_aggregated_posterior_but_model_misses_the_da
     assert np.sum(data_y * np.log(data_y / model_y)) > 1e-4                 # the RBM does not fit the data
     g = exact_gradient(invert(p0), states(2), agg)
     assert max(np.abs(g.W).max(), np.abs(g.b_x).max(), np.abs(g.b_y).max()) < 1e-12
+
+
+def test_every_kernel_is_small_and_the_readable_modules_hold_none():
+    """At most about 80 lines and 12 parameters per numba kernel of harmonium/kernels.py, public names,
+    no parameter that chooses an algorithm by code (the family codes ``fam*`` choose the model, in two
+    leaves only), and no numba code in the readable modules."""
+    import ast
+    from pathlib import Path
+    from pedagogy_lib.harmonium import kernels
+    folder = Path(kernels.__file__).parent
+    tree = ast.parse((folder / "kernels.py").read_text())
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef)
+             and any(getattr(d, "id", "").startswith("njit") for d in n.decorator_list)]
+    assert len(found) >= 20
+    for k in found:
+        names = [a.arg for a in k.args.args]
+        assert k.end_lineno - k.lineno + 1 <= 80, k.name
+        assert len(names) <= 12, k.name
+        assert not {"method", "kind", "code"} & set(names), k.name
+        assert not k.name.startswith("_") and not k.name.endswith(("_numba", "_kernel")), k.name
+    family_leaves = {k.name for k in found for node in ast.walk(k) if isinstance(node, ast.Compare)
+                     and isinstance(node.left, ast.Name) and node.left.id.startswith("fam")}
+    assert family_leaves == {"sum_log_partition", "draw_unit"}
+    for path in folder.glob("*.py"):
+        if path.name != "kernels.py":
+            text = path.read_text()
+            assert "njit" not in text and "import numba" not in text and "from numba" not in text, path.name

@@ -216,8 +216,10 @@ def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source)
         ["pedagogy_lib.samplers.kernels"]
     assert G.kernel_module_names("import pedagogy_lib.core.kernels", imports) == ["pedagogy_lib.core.kernels"]
     assert G.kernel_module_names("f = pl.core.kernels.chol_upper", imports) == ["pl.core.kernels"]
-    assert G.kernel_module_names("t = pl.harmonium.exact.gray_log_marginals_numba(W, a, b, 1, 0, out)", imports) == \
-        ["pl.harmonium.exact.gray_log_marginals_numba"]
+    assert G.kernel_module_names("t = pl.harmonium.kernels.gray_log_marginals(W, a, b, 1, 0, out)", imports) == \
+        ["pl.harmonium.kernels"]
+    assert G.kernel_module_names("t = pl.harmonium.exact.log_marginals_numba(W, a, b, 1, 0, out)", imports) == \
+        ["pl.harmonium.exact.log_marginals_numba"]
     assert G.kernel_module_names("from pedagogy_lib.assimilation.kernels import rhs", imports) == \
         ["pedagogy_lib.assimilation.kernels.rhs"]
     assert G.kernel_module_names("f = pl.assimilation.kernels.run_etkf", imports) == ["pl.assimilation.kernels"]

@@ -10,9 +10,9 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from pedagogy_lib.lgssm.model import LGSSMParams, sample_lgssm
-from pedagogy_lib.smc.particle import (ParticleFilterResult, StateSpaceModel, _backward_simulation_lgssm_numba,
-                                   _bootstrap_lgssm_numba, _ffbsm_lgssm_numba, backward_simulation, ffbsm,
-                                   particle_filter)
+from pedagogy_lib.smc import kernels
+from pedagogy_lib.smc.particle import (BOOTSTRAP_KERNELS, ParticleFilterResult, StateSpaceModel, backward_simulation,
+                                       ffbsm, particle_filter)
 from pedagogy_lib.smc.resampling import SCHEMES
 
 from oracle_lgssm import oracle_filter, oracle_log_evidence, oracle_smoother
@@ -163,16 +163,23 @@ def test_py_func_equals_compiled_kernel():
     pf = particle_filter(params, y, np.random.default_rng(0), 8)
     args = (pf.x, pf.log_alpha, params.A, np.zeros((5, 1)), np.eye(1) / np.sqrt(0.5))
     fargs = args[:2] + (np.exp(pf.log_alpha[-1]),) + args[2:]
-    np.testing.assert_allclose(_ffbsm_lgssm_numba.py_func(*fargs), _ffbsm_lgssm_numba(*fargs), rtol=1e-12)
+    np.testing.assert_allclose(kernels.ffbsm_lgssm.py_func(*fargs), kernels.ffbsm_lgssm(*fargs), rtol=1e-12)
     U = np.random.default_rng(1).random((5, 6))
-    np.testing.assert_array_equal(_backward_simulation_lgssm_numba.py_func(*args, U),
-                                  _backward_simulation_lgssm_numba(*args, U))
+    np.testing.assert_array_equal(kernels.backward_simulation_lgssm.py_func(*args, U),
+                                  kernels.backward_simulation_lgssm(*args, U))
     eps = np.random.default_rng(2).standard_normal((5, 8, 1))
-    kargs = (np.zeros(1), np.eye(1), params.A, np.zeros((5, 1)), np.eye(1), np.eye(1), y, -1.0, eps,
-             np.random.default_rng(3).random((5, 8)), 1, 0.7)
-    kargs2 = kargs[:8] + (eps.copy(),) + kargs[9:]             # the kernel overwrites its normals in place
-    for va, vb in zip(_bootstrap_lgssm_numba.py_func(*kargs), _bootstrap_lgssm_numba(*kargs2)):
-        np.testing.assert_allclose(va, vb, rtol=1e-12)
+    model = kernels.WhitenedLGSSM(np.zeros(1), np.eye(1), params.A, np.zeros((5, 1)), np.eye(1), np.eye(1), y, -1.0)
+    U = np.random.default_rng(3).random((5, 8))
+
+    def outputs():                                             # the kernel overwrites its normals in place
+        return kernels.FilterOutput(eps.copy(), np.empty((5, 8)), np.empty((5, 8), dtype=np.int64), np.empty(5),
+                                    np.zeros(5, dtype=bool), np.empty(5))
+    for scheme, driver in BOOTSTRAP_KERNELS.items():
+        a, b = outputs(), outputs()
+        driver.py_func(model, U[:, :1] if scheme == "systematic" else U, 0.7, a)
+        driver(model, U[:, :1] if scheme == "systematic" else U, 0.7, b)
+        for va, vb in zip(a, b):
+            np.testing.assert_allclose(va, vb, rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -403,18 +410,34 @@ def test_validation_messages():
 # ------------------------------------------------------------------------------------------------
 # The kernels' numerical helpers
 # ------------------------------------------------------------------------------------------------
-def test_vectorizable_exp_matches_numpy():
-    from pedagogy_lib.smc.particle import _exp_shifted_numba, _max_numba, _sum_numba
+def test_reductions_match_numpy():
+    # (the vectorizable exp the kernels use, pedagogy_lib.core.kernels.exp_into, is tested in tests/core)
     rng = np.random.default_rng(0)
-    v = np.concatenate([-rng.random(997) * 700, [0.0, -1e-300, -np.inf, -707.9, -708.1, -800.0, 3.0]])
-    out = np.empty_like(v)
-    bits = np.empty(v.shape[0], dtype=np.int64)
-    _exp_shifted_numba(v, 1.5, out, bits)
-    ref = np.exp(v - 1.5)
-    big = v - 1.5 > -708
-    np.testing.assert_allclose(out[big], ref[big], rtol=1e-15, atol=0)      # ~1 ulp
-    assert np.all(out[~big] == 0.0) and np.all(ref[~big] < 4e-308)          # flushed, documented
     for n in (1, 3, 4, 7, 1000):
         w = rng.standard_normal(n)
-        assert _max_numba(w) == np.max(w)
-        assert _sum_numba(w) == pytest.approx(np.sum(w), rel=1e-13, abs=1e-13)
+        assert kernels.vector_max(w) == np.max(w)
+        assert kernels.vector_sum(w) == pytest.approx(np.sum(w), rel=1e-13, abs=1e-13)
+
+
+# ------------------------------------------------------------------------------------------------
+# The kernels module
+# ------------------------------------------------------------------------------------------------
+def test_every_kernel_is_small_and_none_chooses_an_algorithm_by_code():
+    """At most about 80 lines and 12 parameters per numba kernel of smc/kernels.py, no parameter that
+    chooses the scheme by an integer code, and no numba code left in the readable modules."""
+    import ast
+    from pathlib import Path
+    folder = Path(kernels.__file__).parent
+    tree = ast.parse((folder / "kernels.py").read_text())
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef)
+             and any(getattr(d, "id", "").startswith("njit") for d in n.decorator_list)]
+    assert len(found) >= 20
+    for k in found:
+        names = [a.arg for a in k.args.args]
+        assert k.end_lineno - k.lineno + 1 <= 80, k.name
+        assert len(names) <= 12, k.name
+        assert not {"method", "kind", "code", "scheme", "scheme_code"} & set(names), k.name
+        assert not k.name.startswith("_") and not k.name.endswith(("_numba", "_kernel")), k.name
+    for module in ("particle.py", "resampling.py"):
+        text = (folder / module).read_text()
+        assert "njit" not in text and "import numba" not in text and "from numba" not in text, module

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from pedagogy_lib.smc.resampling import SCHEMES, _ess_numba, resample_numba, resample_numpy, ess, resample, \
-    resample_from_uniforms
+from pedagogy_lib.smc import kernels
+from pedagogy_lib.smc.resampling import (KERNELS, SCHEMES, ess, resample, resample_by_kernel, resample_from_uniforms,
+                                         resample_numpy)
 
 BACKENDS = ["numba", "numpy"]
 
@@ -113,14 +114,15 @@ def test_custom_M_and_output_type():
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_kernel_matches_numpy_twin(scheme):
     rng = np.random.default_rng(6)
-    code = SCHEMES.index(scheme)
     for _ in range(100):
         I = int(rng.integers(1, 60))
         M = int(rng.integers(1, 60))
         W = _weights(rng, I, zeros=int(rng.integers(0, I)) if I > 1 else 0)
         u = rng.random(M if scheme != "systematic" else 1)
-        np.testing.assert_array_equal(resample_numba(W, u, M, code), resample_numpy(W, u, M, code))
-    assert resample_numba.py_func(W, u, M, code).tolist() == resample_numba(W, u, M, code).tolist()
+        np.testing.assert_array_equal(resample_by_kernel(W, u, M, scheme), resample_numpy(W, u, M, scheme))
+    by_python = np.empty(M, dtype=np.int64)
+    KERNELS[scheme].py_func(W, u, by_python)
+    assert by_python.tolist() == resample_by_kernel(W, u, M, scheme).tolist()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -141,7 +143,7 @@ def test_ess_bounds_and_special_cases():
     one_hot = np.full(I, -np.inf)
     one_hot[3] = 0.0
     assert ess(one_hot) == pytest.approx(1.0)
-    assert _ess_numba(log_w[1]) == pytest.approx(e[1], rel=1e-12)
+    assert kernels.ess_from_log_weights(log_w[1]) == pytest.approx(e[1], rel=1e-12)
 
 
 # ------------------------------------------------------------------------------------------------
