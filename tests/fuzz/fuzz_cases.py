@@ -214,6 +214,7 @@ def _hmm():
     t.add("hmm.em.hmm_expected_log_joint", gau, stats)
     t.add("hmm.em.hmm_em_model")
     t.add("hmm.em.fit_hmm", y_gau, 2, rng=_rng(), max_iter=3)
+    t.add("hmm.kernels.warmup_kernels")
     return t
 
 
