@@ -608,7 +608,7 @@ def _graphical():
     t.add("graphical.tree.make_pairwise_tree", tree.parent, tree.phi, tree.psi)
     t.add("graphical.tree.random_tree", 5, 3, _rng())
     t.add("graphical.tree.check_pairwise_tree", tree)
-    t.add("graphical.tree.warmup_kernels")
+    t.add("graphical.kernels.warmup_kernels")
     from pedagogy_lib.graphical import junction_tree, markov_network
     from pedagogy_lib.discrete import chain
     fg = make_factor_graph([f, g])
@@ -835,7 +835,7 @@ def _diffusion():
     t.add("diffusion.losses.train_denoiser", model, params, sch, x, _rng(), n_iter=3, batch_size=4)
     # sampling
     y0 = _rng(9).standard_normal((4, 2))
-    t.add("diffusion.sampling.warmup_kernels")
+    t.add("diffusion.kernels.warmup_kernels")
     t.add("diffusion.sampling.m_hat_from_model", model, params, sch)
     t.add("diffusion.sampling.score_from_model", model, params, sch, [5, 2, 1])
     t.add("diffusion.sampling.ancestral_sample", sch, lambda xx, ll: df.gmm_m_hat(gmm, sch, ll, xx), _rng(), 4, 2)
