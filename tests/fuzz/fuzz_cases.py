@@ -1104,6 +1104,7 @@ def _nn():
     t.add("nn.mi_clustering.mi_objective", Wc, bc, Yc, lab, label_weight=0.5, weight_decay=0.1)
     t.add("nn.mi_clustering.mi_gradient", Wc, bc, Yc, lab, label_weight=0.5, weight_decay=0.1)
     t.add("nn.mi_clustering.fit_mi_clustering", Yc, 3, labels=lab, rng=_rng(), max_iter=5)
+    t.add("nn.kernels.warmup_kernels")
     return t
 
 
