@@ -249,6 +249,7 @@ def _mixture():
     t.add("mixture.em.clamped_responsibilities", p, y, labels)
     t.add("mixture.em.semi_supervised_log_lik", p, y, labels)
     t.add("mixture.em.fit_gmm_semi_supervised", y, labels, 2, rng=_rng(), max_iter=3)
+    t.add("mixture.kernels.warmup_kernels")
     return t
 
 
