@@ -220,6 +220,11 @@ def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source)
         ["pl.harmonium.exact.gray_log_marginals_numba"]
     assert G.kernel_module_names("from pedagogy_lib.assimilation.lorenz import rhs_numba", imports) == \
         ["pedagogy_lib.assimilation.lorenz.rhs_numba"]
+    # a kernel whose name carries no _numba suffix (the HMM's forward and backward passes) is refused by its module
+    assert G.kernel_module_names("from pedagogy_lib import hmm\nf = hmm.kernels.forward", imports) == ["hmm.kernels"]
+    assert G.kernel_module_names("from pedagogy_lib.hmm.kernels import forward, backward", imports) == \
+        ["pedagogy_lib.hmm.kernels.backward", "pedagogy_lib.hmm.kernels.forward"]
+    assert G.kernel_module_names("r = pl.hmm.hmm_smoother(pi, A, log_lik)", imports) == []
     for honest in ("r = lgssm.kalman_smoother(p, y)", "kernels = 3\nx = kernels + 1",
                    "from sklearn.gaussian_process import kernels"):
         assert G.kernel_module_names(honest, imports) == [], honest
