@@ -10,9 +10,10 @@ backpropagation through time and the Adam update.
 
 The public functions, their validation and the readable NumPy twins (``rnn._bptt_numpy``,
 ``network._adam_numpy``) are in :mod:`~pedagogy_lib.nn.rnn` and :mod:`~pedagogy_lib.nn.network`.
-Contract: the kernels validate nothing and draw no random number; :func:`adam_update` writes into
+Contract: the kernels validate nothing and draw no random number. :func:`adam_update` writes into
 arrays its caller allocated and reports a non-finite result by its return value, which the caller
-turns into an error naming the input at fault.
+turns into an error naming the input at fault; :func:`bptt_backward` returns the signals in an array
+of its own (the caller checks them for overflow).
 """
 from __future__ import annotations
 
