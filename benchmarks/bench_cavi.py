@@ -1,7 +1,7 @@
 """CAVI for the Bayesian Gaussian mixture (50 iterations) vs scikit-learn's BayesianGaussianMixture.
 
 Ours: ``pedagogy_lib.vi.bgmm.cavi_bgmm(y, prior, r0, n_iter=50, tol=0)``: the label update runs on
-the fused numba E-step kernel of ``pedagogy_lib.mixture.em``; every iteration also computes the full
+the fused numba E-step kernels of ``pedagogy_lib.mixture.kernels``; every iteration also computes the full
 ELBO. Peer: ``BayesianGaussianMixture(weight_concentration_prior_type="dirichlet_distribution",
 init_params="random", max_iter=50, tol=0, reg_covar=0)`` with the same priors; its random
 initialization draws exactly the responsibilities ``r0`` we pass (``RandomState(seed).uniform``,
@@ -91,9 +91,9 @@ def _sklearn(y):
 
 
 def run() -> list[dict]:
-    from pedagogy_lib.mixture import em as mixture_em
+    from pedagogy_lib.mixture import kernels as mixture_kernels
     from pedagogy_lib.vi.bgmm import default_bgmm_prior
-    mixture_em.warmup_kernels()
+    mixture_kernels.warmup_kernels()
     rows = []
     for D in (2, 16):
         y, r0 = _problem(D)

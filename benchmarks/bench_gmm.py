@@ -55,8 +55,8 @@ def _sklearn(y, init):
 
 
 def run() -> list[dict]:
-    from pedagogy_lib.mixture import em as mixture_em
-    mixture_em.warmup_kernels()
+    from pedagogy_lib.mixture import kernels as mixture_kernels
+    mixture_kernels.warmup_kernels()
     rows = []
     for D in (2, 16):
         y, init = _problem(D)

@@ -87,8 +87,8 @@ def _pgmpy_factor_graph(tree):
 
 def run() -> list[dict]:
     import ref_graphical
-    from pedagogy_lib.graphical import tree as gtree
-    gtree.warmup_kernels()
+    from pedagogy_lib.graphical import kernels as gkernels, tree as gtree
+    gkernels.warmup_kernels()
     rows = []
     # N = 1e4: our kernel against the vectorized NumPy reference
     tree = _problem(N_BIG)

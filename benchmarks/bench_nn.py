@@ -2,7 +2,7 @@
 
 Rows:
 
-* BPTT backward loop (Eqs. 5.20-5.21), numba kernel ``rnn._bptt_numba`` vs its NumPy twin
+* BPTT backward loop (Eqs. 5.20-5.21), numba kernel ``kernels.bptt_backward`` vs its NumPy twin
   ``rnn._bptt_numpy`` on the same arrays; times are reported **per time step**.
 * The forward recursion (NumPy only: NumPy's vectorized tanh beats a compiled scalar loop here).
 * The whole ``rnn.rnn_bptt`` call (validation + readout products + loop + sums over time), numba
@@ -37,18 +37,18 @@ def _rnn_problem(seed: int = 0):
 
 
 def _bench_rnn() -> list[dict]:
-    from pedagogy_lib.nn import rnn
+    from pedagogy_lib.nn import kernels, rnn
     p, Y, f, gX = _rnn_problem()
     G = np.ascontiguousarray(gX @ p.D_zx)
     U = np.ascontiguousarray(Y @ p.D_yz.T + p.d_z)
     z0 = np.zeros((N, H))
-    B1, c1 = rnn._bptt_numba(G, f.Z, p.D_zz)
+    B1, c1 = kernels.bptt_backward(G, f.Z, p.D_zz)
     B2, c2 = rnn._bptt_numpy(G, f.Z, p.D_zz)
     assert np.allclose(B1, B2, rtol=1e-10, atol=1e-14) and np.allclose(c1, c2, rtol=1e-10, atol=1e-14)
 
     size = f"H={H}, T={T}, N={N}"
     rows = []
-    t_k = best_time(lambda: rnn._bptt_numba(G, f.Z, p.D_zz)) / T
+    t_k = best_time(lambda: kernels.bptt_backward(G, f.Z, p.D_zz)) / T
     t_n = best_time(lambda: rnn._bptt_numpy(G, f.Z, p.D_zz)) / T
     rows.append(row("BPTT backward loop, per time step", size, t_k, peer_name="NumPy twin", peer=t_n,
                     note="Eqs. 5.20-5.21; kernel: explicit elementwise loop + BLAS product into a buffer"))

@@ -10,7 +10,9 @@ annealed Langevin samplers, and the exact force of a noised Gaussian mixture as 
 * :mod:`~pedagogy_lib.diffusion.losses`: Eqs. 8.39-8.48, weights, the denoiser and its training.
 * :mod:`~pedagogy_lib.diffusion.sampling`: ancestral and (annealed) Langevin sampling, Tweedie oracle.
 * :mod:`~pedagogy_lib.diffusion.data`: ring mixture, two moons, a nearest-neighbour quality score.
+* :mod:`~pedagogy_lib.diffusion.kernels`: the numba kernel of Langevin dynamics with an exact mixture force.
 """
 from pedagogy_lib.core.lazy import attach
 
-__getattr__, __dir__, __all__ = attach(__name__, ["schedules", "forward", "losses", "sampling", "data"])
+__getattr__, __dir__, __all__ = attach(__name__, ["schedules", "forward", "losses", "sampling", "data", "kernels"],
+                                       module_only=("warmup_kernels",))

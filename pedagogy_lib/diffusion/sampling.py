@@ -36,8 +36,9 @@ the noised marginal is again a mixture, with components
 :math:`\mathcal N(v_l\rho_l\boldsymbol\mu_k,\ v_l^2\rho_l^2\boldsymbol\Sigma_k + v_l^2\mathbf I)`; its
 force is exact (:func:`gmm_force`), and so is the posterior mean :math:`\mathbb E[\mathbf X\mid\mathbf x_l]`
 (:func:`gmm_m_hat`), the optimal denoiser. Tweedie's formula (Eqs. 8.46-8.47) links the two. The
-Langevin loop with an exact mixture force runs as a numba kernel over many chains (its NumPy twin
-gives the same numbers); the wrapper draws all noise from the generator.
+Langevin loop with an exact mixture force runs as a numba kernel over many chains
+(:func:`~pedagogy_lib.diffusion.kernels.langevin_gmm_steps`; its NumPy twin ``_langevin_gmm_numpy``
+here gives the same numbers); the wrapper draws all noise from the generator.
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, check_backend, check_int, check_rng, positive_scalar
-from ..core.jit import njit
 from ..mixture.model import GMMParams, gmm_log_marginal, gmm_params
+from . import kernels
 from .forward import levels
 from .losses import Denoiser, check_denoiser, mean_from_m_hat, predict, reverse_variances
 from .schedules import Schedule, check_schedule
@@ -64,7 +65,6 @@ __all__ = [
     "annealed_langevin",
     "m_hat_from_model",
     "score_from_model",
-    "warmup_kernels",
 ]
 
 
@@ -263,45 +263,11 @@ def ancestral_sample(schedule: Schedule, m_hat: Callable, rng: np.random.Generat
 
 
 # ----------------------------------------------------------------------------------------------
-# Langevin dynamics: numba kernel with a mixture force, NumPy twin, and a generic driver
+# Langevin dynamics: NumPy twin of the mixture-force kernel, and a generic driver
 # ----------------------------------------------------------------------------------------------
 
-@njit
-def _langevin_gmm_numba(y, mu, P, c, eps, Z):
-    T, C, d = Z.shape
-    K = mu.shape[0]
-    diff = np.empty((K, d))
-    Pd = np.empty((K, d))
-    logit = np.empty(K)
-    root = np.sqrt(2.0 * eps)
-    for t in range(T):
-        for n in range(C):
-            mx = -np.inf
-            for k in range(K):
-                for i in range(d):
-                    diff[k, i] = mu[k, i] - y[n, i]
-                q = 0.0
-                for i in range(d):
-                    s = 0.0
-                    for j in range(d):
-                        s += P[k, i, j] * diff[k, j]
-                    Pd[k, i] = s
-                    q += diff[k, i] * s
-                logit[k] = c[k] - 0.5 * q
-                if logit[k] > mx:
-                    mx = logit[k]
-            tot = 0.0
-            for k in range(K):
-                logit[k] = np.exp(logit[k] - mx)
-                tot += logit[k]
-            for i in range(d):
-                f = 0.0
-                for k in range(K):
-                    f += logit[k] * Pd[k, i]
-                y[n, i] += eps * f / tot + root * Z[t, n, i]
-
-
 def _langevin_gmm_numpy(y, mu, P, c, eps, Z):
+    """Readable twin of :func:`~pedagogy_lib.diffusion.kernels.langevin_gmm_steps`: one step per row of ``Z``."""
     root = np.sqrt(2.0 * eps)
     for t in range(Z.shape[0]):
         y += eps * _mixture_force_numpy(mu, P, c, y) + root * Z[t]
@@ -344,7 +310,7 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
     mu, P, c = _mixture_arrays(GMMParams(gmm.pi, gmm.mu, gmm.Sigma + s ** 2 * np.eye(d)))
     C = y.shape[0]
     block = max(1, min(n_steps, (1 << 18) // max(1, C * d)))
-    run = _langevin_gmm_numba if backend == "numba" else _langevin_gmm_numpy
+    run = kernels.langevin_gmm_steps if backend == "numba" else _langevin_gmm_numpy
     for t0 in range(0, n_steps, block):
         Z = rng.standard_normal((min(block, n_steps - t0), C, d))
         with np.errstate(over="ignore", invalid="ignore"):
@@ -446,9 +412,3 @@ def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.rando
         if keep_path:
             path[i + 1] = y
     return LangevinResult(y, path)
-
-
-def warmup_kernels() -> None:
-    """Compile (or load from the cache) the Langevin kernel on a tiny mixture."""
-    gmm = gmm_params([0.5, 0.5], [[-1.0, 0.0], [1.0, 0.0]], np.array([np.eye(2), np.eye(2)]))
-    langevin_gmm(gmm, 0.1, np.zeros((2, 2)), 2, 0.01, np.random.default_rng(0))

@@ -4,9 +4,10 @@ reading independences off graphs (d-separation, graph separation).
 
 Modules: :mod:`~pedagogy_lib.graphical.factors` (tables and their algebra, enumeration for checking),
 :mod:`~pedagogy_lib.graphical.factor_graph`, :mod:`~pedagogy_lib.graphical.bp`,
-:mod:`~pedagogy_lib.graphical.junction`, :mod:`~pedagogy_lib.graphical.separation` and
-:mod:`~pedagogy_lib.graphical.tree` (a numba kernel for sum-product on large pairwise trees). The
-graph algorithms (moralization, triangulation, cliques, d-separation) are networkx's.
+:mod:`~pedagogy_lib.graphical.junction`, :mod:`~pedagogy_lib.graphical.separation`,
+:mod:`~pedagogy_lib.graphical.tree` (sum-product on large pairwise trees) and
+:mod:`~pedagogy_lib.graphical.kernels` (the numba kernel of that sum-product). The graph
+algorithms (moralization, triangulation, cliques, d-separation) are networkx's.
 
 Finite Markov chains live in :mod:`pedagogy_lib.discrete.markov_chain`.
 """
@@ -19,4 +20,5 @@ __getattr__, __dir__, __all__ = attach(__name__, [
     "junction",
     "separation",
     "tree",
-])
+    "kernels",
+], module_only=("warmup_kernels",))

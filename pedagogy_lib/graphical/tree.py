@@ -1,4 +1,4 @@
-r"""Sum-product on large pairwise trees: a numba kernel and its NumPy twin.
+r"""Sum-product on large pairwise trees, with a NumPy twin of the numba kernel.
 
 A *pairwise tree* has one variable per node :math:`i` (all with :math:`K` states), a node potential
 :math:`\phi_i(x_i)`, and an edge potential :math:`\psi_i(x_{\mathrm{pa}(i)}, x_i)` between each node and
@@ -17,6 +17,9 @@ potential and all its messages. An HMM is the chain :math:`\mathrm{pa}(t) = t-1`
 :math:`\phi_1 = \boldsymbol\pi\circ` (likelihood), :math:`\phi_t =` likelihood and
 :math:`\psi_t = \mathbf A^T` (Section 2.2.1's column-stochastic :math:`\mathbf A`), for which this is
 the forward-backward algorithm.
+
+The two passes run as one numba kernel, :func:`~pedagogy_lib.graphical.kernels.sum_product`; its
+NumPy twin here, ``_sum_product_numpy``, reads like the equations, and ``backend`` chooses.
 """
 from __future__ import annotations
 
@@ -25,11 +28,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, check_backend, check_int, check_rng
-from ..core.jit import njit
+from . import kernels
 from .factors import Factor
 
 __all__ = ["PairwiseTree", "TreeMarginals", "make_pairwise_tree", "check_pairwise_tree", "tree_sum_product",
-           "tree_factors",           "random_tree", "warmup_kernels"]
+           "tree_factors", "random_tree"]
 
 
 class PairwiseTree(NamedTuple):
@@ -182,7 +185,7 @@ def _topological_order(par: np.ndarray) -> np.ndarray:
 
 
 def _sum_product_numpy(parent, phi, psi, order):
-    """Readable twin of the kernel: one loop over nodes in each direction."""
+    """Readable twin of :func:`~pedagogy_lib.graphical.kernels.sum_product`: one loop over nodes in each direction."""
     N, K = phi.shape
     inside = phi.copy()                    # phi_i times the messages from i's children
     up = np.ones((N, K))                   # m_{i -> pa(i)}, normalized
@@ -210,59 +213,6 @@ def _sum_product_numpy(parent, phi, psi, order):
     return marg, log_Z
 
 
-@njit
-def _sum_product_numba(parent, phi, psi, order):
-    N, K = phi.shape
-    inside = phi.copy()
-    up = np.ones((N, K))
-    log_Z = 0.0
-    for n in range(N - 1, -1, -1):
-        i = order[n]
-        p = parent[i]
-        if p < 0:
-            s = 0.0
-            for k in range(K):
-                s += inside[i, k]
-            log_Z += np.log(s)
-            continue
-        s = 0.0
-        for a in range(K):
-            acc = 0.0
-            for b in range(K):
-                acc += psi[i, a, b] * inside[i, b]
-            up[i, a] = acc
-            s += acc
-        for a in range(K):
-            up[i, a] /= s
-            inside[p, a] *= up[i, a]
-        log_Z += np.log(s)
-    down = np.ones((N, K))
-    marg = np.empty((N, K))
-    cavity = np.empty(K)
-    for n in range(N):
-        i = order[n]
-        p = parent[i]
-        if p >= 0:
-            for a in range(K):
-                cavity[a] = inside[p, a] * down[p, a] / up[i, a]
-            s = 0.0
-            for b in range(K):
-                acc = 0.0
-                for a in range(K):
-                    acc += psi[i, a, b] * cavity[a]
-                down[i, b] = acc
-                s += acc
-            for b in range(K):
-                down[i, b] /= s
-        s = 0.0
-        for k in range(K):
-            marg[i, k] = inside[i, k] * down[i, k]
-            s += marg[i, k]
-        for k in range(K):
-            marg[i, k] /= s
-    return marg, log_Z
-
-
 def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMarginals:
     r"""Every marginal :math:`p(x_i)` and :math:`\log Z` of a pairwise tree, in :math:`O(NK^2)`.
 
@@ -280,7 +230,7 @@ def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMargi
     """
     backend = check_backend(backend)
     tree = check_pairwise_tree(tree)
-    run = _sum_product_numba if backend == "numba" else _sum_product_numpy
+    run = kernels.sum_product if backend == "numba" else _sum_product_numpy
     marg, log_Z = run(tree.parent, tree.phi, tree.psi, tree.order)
     return TreeMarginals(marg, float(log_Z))
 
@@ -312,9 +262,3 @@ def random_tree(N: int, K: int, rng: np.random.Generator, *, coupling: float = 1
     phi = np.exp(rng.standard_normal((N, K)))
     psi = np.exp(coupling * rng.standard_normal((N, K, K)))
     return make_pairwise_tree(parent, phi, psi)
-
-
-def warmup_kernels() -> None:
-    """Compile (or load from cache) the kernel on a three-node tree."""
-    t = make_pairwise_tree(np.array([-1, 0, 0]), np.ones((3, 2)), np.ones((3, 2, 2)))
-    _sum_product_numba(t.parent, t.phi, t.psi, t.order)

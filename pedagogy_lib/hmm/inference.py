@@ -36,6 +36,10 @@ Storing scaled quantities (never products of many likelihoods) keeps every numbe
 :math:`[0, 1]`, so sequences of any length work; per-step ``log_lik`` rows are shifted by their
 maximum before exponentiating, so values like ``-1000`` are fine.
 
+Both passes run as numba kernels (:func:`~pedagogy_lib.hmm.kernels.forward`,
+:func:`~pedagogy_lib.hmm.kernels.backward`); their NumPy twins here, ``_forward_numpy`` and
+``_backward_numpy``, read like the equations, and ``backend`` chooses between the two.
+
 Cost: :math:`O(TK^2)` time for the filter and for the smoother (one matrix-vector product per
 step), against :math:`O(TK^T)` for summing over all :math:`K^T` paths; memory :math:`O(TK)`,
 plus :math:`O(TK^2)` if the per-step pairwise marginals are requested (``return_pairwise="full"``).
@@ -49,8 +53,8 @@ import numpy as np
 from ..core.checks import (as_array, check_backend, check_choice, check_emission_table, check_int, check_prob_rows,
                            check_prob_vector,
                            check_rng, check_spd, check_stochastic_matrix)
-from ..core.jit import njit
 from ..core.linalg import mvn_logpdf_chol
+from . import kernels
 
 __all__ = [
     "HMMFilter",
@@ -174,7 +178,7 @@ def _raise_zero_evidence(t_bad: int) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def _forward_numpy(pi, A, log_lik, filtered, predicted, log_c):
-    """Readable twin of :func:`_forward_numba` (same names, same equations).
+    """Readable twin of :func:`~pedagogy_lib.hmm.kernels.forward` (same names, same equations).
 
     Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,) in place; returns -1, or the first
     row ``t`` at which the observations have probability zero.
@@ -196,66 +200,12 @@ def _forward_numpy(pi, A, log_lik, filtered, predicted, log_c):
     return -1
 
 
-@njit
-def _forward_numba(pi, A, log_lik, filtered, predicted, log_c):
-    """Numba kernel for the forward pass; same math as :func:`_forward_numpy`; inputs assumed validated.
-
-    The time update is written as a sum of columns of A (``pred += A[:, j] f_j``), four columns
-    at a time: the loop over ``i`` is contiguous in ``At = A.T`` and has no reduction, so it
-    vectorizes without fastmath, and ``pred`` goes through memory a quarter as often.
-    """
-    T, K = log_lik.shape
-    At = np.ascontiguousarray(A.T)       # At[j, :] = A[:, j]
-    K4 = K - K % 4
-    pred = np.empty(K)                   # predicted[t]
-    f = np.empty(K)                      # filtered[t - 1], then filtered[t]
-    for t in range(T):
-        # TIME UPDATE, Eq. 2.36: pred = A @ f
-        if t == 0:
-            for i in range(K):
-                pred[i] = pi[i]
-        else:
-            for i in range(K):
-                pred[i] = 0.0
-            for j in range(0, K4, 4):
-                f0 = f[j]
-                f1 = f[j + 1]
-                f2 = f[j + 2]
-                f3 = f[j + 3]
-                for i in range(K):
-                    pred[i] += (At[j, i] * f0 + At[j + 1, i] * f1) + (At[j + 2, i] * f2 + At[j + 3, i] * f3)
-            for j in range(K4, K):
-                f0 = f[j]
-                for i in range(K):
-                    pred[i] += At[j, i] * f0
-        # MEASUREMENT UPDATE, Eq. 2.37, with the likelihood scaled by exp(-m)
-        m = log_lik[t, 0]
-        for k in range(1, K):
-            m = max(m, log_lik[t, k])                   # branch-free running maximum
-        if m == -np.inf:
-            return t
-        c = 0.0
-        for k in range(K):
-            joint = pred[k] * np.exp(log_lik[t, k] - m)
-            f[k] = joint
-            c += joint
-        if not c > 0.0:
-            return t
-        inv_c = 1.0 / c                                 # one division, K multiplications
-        for k in range(K):
-            f[k] *= inv_c
-            filtered[t, k] = f[k]
-            predicted[t, k] = pred[k]
-        log_c[t] = np.log(c) + m
-    return -1
-
-
 # ----------------------------------------------------------------------------------------------
 # Backward pass: the gamma recursion, Eq. 2.44 (future conditioning 2.38 + backward step 2.39)
 # ----------------------------------------------------------------------------------------------
 
 def _backward_numpy(A, filtered, predicted, gamma, xi):
-    """Readable twin of :func:`_backward_numba`. Note: no ``log_lik`` argument (the smoother never reads the data).
+    """Readable twin of :func:`~pedagogy_lib.hmm.kernels.backward`. Note: no ``log_lik`` argument (the smoother never reads the data).
 
     Fills ``gamma`` (T, K) and, if it has ``T - 1`` rows, ``xi`` (T-1, K, K); returns ``xi_sum`` (K, K).
     """
@@ -277,61 +227,8 @@ def _backward_numpy(A, filtered, predicted, gamma, xi):
     return A * (ratio[1:].T @ filtered[:-1])
 
 
-@njit
-def _backward_numba(A, filtered, predicted, gamma, xi):
-    """Numba kernel for the backward pass; same math as :func:`_backward_numpy`; inputs assumed validated.
-
-    The expected transition counts are accumulated step by step (``S += outer(ratio, f)``)
-    instead of storing ``ratio`` for all times. In ``g = A^T ratio`` the rows of A are taken four
-    at a time, so that the contiguous loop over ``j`` vectorizes and ``g`` goes through memory a
-    quarter as often (fusing the ``S`` update into that loop was measured to be slower).
-    """
-    T, K = filtered.shape
-    full_xi = xi.shape[0] > 0
-    K4 = K - K % 4
-    for k in range(K):
-        gamma[T - 1, k] = filtered[T - 1, k]            # smoother at T = filter at T
-    ratio = np.empty(K)                                 # gamma_{t+1} / predicted_{t+1}
-    f = np.empty(K)                                     # filtered[t]
-    g = np.empty(K)                                     # A^T ratio
-    S = np.zeros((K, K))                                # sum_t outer(ratio_{t+1}, filtered_t)
-    for t in range(T - 2, -1, -1):
-        for i in range(K):
-            p = predicted[t + 1, i]
-            ratio[i] = gamma[t + 1, i] / p if p > 0.0 else 0.0
-        for j in range(K):
-            f[j] = filtered[t, j]
-            g[j] = 0.0
-        # BACKWARD STEP, Eq. 2.39: g = A^T ratio, accumulated from the rows of A, four at a time
-        for i in range(0, K4, 4):
-            r0 = ratio[i]
-            r1 = ratio[i + 1]
-            r2 = ratio[i + 2]
-            r3 = ratio[i + 3]
-            for j in range(K):
-                g[j] += (A[i, j] * r0 + A[i + 1, j] * r1) + (A[i + 2, j] * r2 + A[i + 3, j] * r3)
-        for i in range(K4, K):
-            r0 = ratio[i]
-            for j in range(K):
-                g[j] += A[i, j] * r0
-        # expected transition counts: S += outer(ratio, f)
-        for i in range(K):
-            r0 = ratio[i]
-            for j in range(K):
-                S[i, j] += r0 * f[j]
-        for j in range(K):
-            gamma[t, j] = f[j] * g[j]
-        # FUTURE CONDITIONING (Eq. 2.38) x gamma_{t+1}: pairwise smoother, Eq. 2.44 first line
-        if full_xi:
-            for i in range(K):
-                for j in range(K):
-                    xi[t, i, j] = ratio[i] * A[i, j] * f[j]
-    # Expected transition counts: sum_t xi[t, i, j] = A[i, j] * S[i, j]
-    return A * S
-
-
-_FORWARD = {"numpy": _forward_numpy, "numba": _forward_numba}
-_BACKWARD = {"numpy": _backward_numpy, "numba": _backward_numba}
+_FORWARD = {"numpy": _forward_numpy, "numba": kernels.forward}
+_BACKWARD = {"numpy": _backward_numpy, "numba": kernels.backward}
 
 
 def run_forward(backend, pi, A, log_lik, n_arrays=2):
@@ -614,16 +511,3 @@ def sample_states(rng, pi, A, T: int) -> np.ndarray:
         col = cdf_A[:, x[t - 1]]
         x[t] = min(int(np.searchsorted(col, u[t] * col[-1], side="right")), K - 1)
     return x
-
-
-def warmup_kernels() -> None:
-    """Compile (or load from cache) both kernels on a tiny problem, with and without full ``xi``."""
-    pi = np.array([0.6, 0.4])
-    A = np.array([[0.9, 0.2], [0.1, 0.8]])
-    log_lik = np.log(np.array([[0.5, 0.1], [0.2, 0.7], [0.3, 0.3]]))
-    T, K = log_lik.shape
-    filtered, predicted, log_c = np.empty((T, K)), np.empty((T, K)), np.empty(T)
-    _forward_numba(pi, A, log_lik, filtered, predicted, log_c)
-    gamma = np.empty((T, K))
-    _backward_numba(A, filtered, predicted, gamma, np.empty((T - 1, K, K)))
-    _backward_numba(A, filtered, predicted, gamma, np.empty((0, K, K)))

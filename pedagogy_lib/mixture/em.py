@@ -59,10 +59,10 @@ binds; a component that loses all responsibility keeps its old mean and covarian
 :class:`EmptyComponentWarning`; a NaN or infinite log likelihood stops EM with a
 ``FloatingPointError`` (from :func:`~pedagogy_lib.em.run_em`) instead of propagating.
 
-The full E step with its statistics is one pass over the data, fused in a numba kernel
-(:func:`_stats_numba`, explicit loops) with a line-by-line NumPy twin (:func:`_stats_numpy`);
-``backend`` chooses. Shapes: ``N`` observations as rows of ``y`` ``(N, L)``, ``K`` components;
-components are numbered ``0..K-1`` (the book: ``1..K``).
+The full E step with its statistics is one pass over the data, fused in numba kernels
+(:mod:`~pedagogy_lib.mixture.kernels`, explicit loops over blocks of points) with a line-by-line
+NumPy twin (:func:`_stats_numpy`); ``backend`` chooses. Shapes: ``N`` observations as rows of ``y``
+``(N, L)``, ``K`` components; components are numbered ``0..K-1`` (the book: ``1..K``).
 """
 from __future__ import annotations
 
@@ -75,10 +75,10 @@ from scipy.linalg import solve_triangular
 
 from ..core.checks import (DivergenceError, positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int,
                            check_labels, check_moments, check_positive, check_prob_rows, check_rng)
-from ..core.jit import njit
 from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
 from ..core.linalg import TAU, chol_solve, symmetrize
 from ..core.logmath import logsumexp, softmax
+from . import kernels
 from .model import COVARIANCE_TYPES, GMMParams, check_params
 
 __all__ = [
@@ -155,7 +155,7 @@ class KMeansResult(NamedTuple):
 INITS = ("kmeans++",)
 
 # ---------------------------------------------------------------------------------------------
-# E step + sufficient statistics: NumPy twin and numba kernel (same names, same equations)
+# E step + sufficient statistics: NumPy twin and the choice of numba driver (same equations)
 # ---------------------------------------------------------------------------------------------
 #
 # Both take validated, contiguous float64 inputs:
@@ -165,11 +165,12 @@ INITS = ("kmeans++",)
 # they add into the zero-initialized M (K, L+1, L+1) the moments of the extended vector
 # d~_nk = (y_n - mu_k, 1):
 #   M[k] = sum_n r_nk d~_nk d~_nk^T = [[sum_n r_nk d d^T, sum_n r_nk d], [sum_n r_nk d^T, N_k]]
-# (the kernel fills at least the upper triangle) and return (log_lik, entropy).
+# (the kernels fill at least the upper triangle) and return (log_lik, entropy).
 
 
 def _stats_numpy(y, mu, U, b, M):
-    """Readable twin of :func:`_stats_numba`: vectorized over points, a loop over components."""
+    """Readable twin of the numba drivers :func:`~pedagogy_lib.mixture.kernels.suff_stats_lane_sums` and
+    :func:`~pedagogy_lib.mixture.kernels.suff_stats_blas`: vectorized over points, a loop over components."""
     N, L = y.shape
     K = mu.shape[0]
     z = np.empty((N, K))
@@ -191,103 +192,13 @@ def _stats_numpy(y, mu, U, b, M):
     return log_lik, entropy
 
 
-@njit
-def _stats_numba(y, mu, U, b, M):
-    """Numba kernel: one pass over blocks of points, fusing logits, log-sum-exp, responsibilities, moments.
-
-    Same math as :func:`_stats_numpy`. Each block of ``B`` points is transposed so that every
-    inner loop runs over the points of the block: contiguous, free of reductions, so it
-    vectorizes without fastmath. The moments are accumulated per lane and summed at the end when
-    ``L <= 4``; for larger ``L`` each block adds one BLAS product ``(r d~)^T d~`` per component.
-    """
-    N, L = y.shape
-    K = mu.shape[0]
-    L1 = L + 1
-    B = 128
-    use_gemm = L > 4
-    yb = np.zeros((L, B))                                # the block, transposed
-    D = np.zeros((K, L1, B))                             # D[k, :, n] = d~_nk = (y_n - mu_k, 1)
-    W = np.zeros((L, B))                                 # W[:, n] = L_k^{-1} d_nk
-    q = np.zeros(B)                                      # Mahalanobis distances
-    z = np.zeros((K, B))                                 # logits, then exp(z - zmax)
-    R = np.zeros((K, B))                                 # responsibilities
-    zmax = np.zeros(B)
-    s = np.zeros(B)
-    lse = np.zeros(B)
-    RD = np.zeros((L1, B))                               # r_nk d~_nk
-    acc = np.zeros((K, L1, L1, B if not use_gemm else 1))
-    log_lik = 0.0
-    entropy = 0.0
-    for start in range(0, N, B):
-        m = min(B, N - start)
-        for n in range(m):
-            for i in range(L):
-                yb[i, n] = y[start + n, i]
-        for k in range(K):
-            for i in range(L):
-                mki = mu[k, i]
-                for n in range(m):
-                    D[k, i, n] = yb[i, n] - mki          # d_nk = y_n - mu_k
-                    W[i, n] = 0.0
-            for n in range(m):
-                D[k, L, n] = 1.0
-                q[n] = 0.0
-            for j in range(L):                           # W = L_k^{-1} D, one column of L_k^{-1} at a time
-                for i in range(j, L):
-                    c = U[k, j, i]
-                    for n in range(m):
-                        W[i, n] += c * D[k, j, n]
-            for i in range(L):
-                for n in range(m):
-                    q[n] += W[i, n] * W[i, n]
-            bk = b[k]
-            for n in range(m):
-                z[k, n] = bk - 0.5 * q[n]                # Eq. 2.8: the logit z_nk
-        for n in range(m):
-            zmax[n] = -np.inf
-            s[n] = 0.0
-        for k in range(K):
-            for n in range(m):
-                if z[k, n] > zmax[n]:
-                    zmax[n] = z[k, n]
-        for k in range(K):
-            for n in range(m):
-                R[k, n] = np.exp(z[k, n] - zmax[n])
-                s[n] += R[k, n]
-        for n in range(m):
-            lse[n] = zmax[n] + np.log(s[n])              # log p(y_n) (Eq. 2.10)
-            log_lik += lse[n]
-        for k in range(K):
-            for n in range(m):
-                r = R[k, n] / s[n]                       # responsibility r_nk (Eqs. 2.6-2.7)
-                R[k, n] = r
-                if r > 0.0:                              # 0 log 0 = 0
-                    entropy -= r * (z[k, n] - lse[n])
-        for k in range(K):
-            for i in range(L1):
-                for n in range(m):
-                    RD[i, n] = R[k, n] * D[k, i, n]
-                for n in range(m, B):                    # padding of the last block adds nothing
-                    RD[i, n] = 0.0
-            if use_gemm:
-                M[k] += np.dot(RD, D[k].T)               # sum_n r_nk d~ d~^T over the block
-            else:
-                for i in range(L1):
-                    for j in range(i, L1):
-                        for n in range(m):
-                            acc[k, i, j, n] += RD[i, n] * D[k, j, n]
-    if not use_gemm:
-        for k in range(K):
-            for i in range(L1):
-                for j in range(i, L1):
-                    t = 0.0
-                    for n in range(B):
-                        t += acc[k, i, j, n]
-                    M[k, i, j] += t
-    return log_lik, entropy
+def _stats_kernel(y, mu, U, b, M):
+    """The numba E step: the moments summed per lane up to ``L = kernels.MAX_L_LANE_SUMS``, by BLAS above."""
+    run = kernels.suff_stats_lane_sums if y.shape[1] <= kernels.MAX_L_LANE_SUMS else kernels.suff_stats_blas
+    return run(y, mu, U, b, M)
 
 
-_STATS = {"numpy": _stats_numpy, "numba": _stats_numba}
+_STATS = {"numpy": _stats_numpy, "numba": _stats_kernel}
 
 
 def _mirror_upper(S):
@@ -1099,15 +1010,3 @@ def kmeans(y, K: int, *, rng: np.random.Generator | None = None, init="kmeans++"
         warnings.warn(f"K-means did not converge in {n_iter} iterations: assignments were still changing. "
                       "Increase max_iter.", ConvergenceWarning, stacklevel=2)
     return KMeansResult(mu, labels, np.asarray(inertia), n_iter, converged)
-
-
-def warmup_kernels() -> None:
-    """Compile (or load from the cache) the E-step kernel on a tiny problem."""
-    y = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, 2.0]])
-    mu = np.array([[0.0, 0.0], [2.0, 2.0]])
-    b = np.array([-1.0, -2.0])
-    for L in (2, 6):                                     # both paths: per-lane sums and BLAS products
-        yL = np.hstack([y] * (L // 2))
-        muL = np.hstack([mu] * (L // 2))
-        U = np.broadcast_to(np.eye(L), (2, L, L)).copy()
-        _stats_numba(yL, muL, U, b, np.zeros((2, L + 1, L + 1)))

@@ -2,11 +2,12 @@
 
 * :mod:`~pedagogy_lib.nn.network`: layers, activations, losses, ``Sequential`` models, SGD and Adam,
   and the finite-difference gradient check every hand-written gradient is tested with.
-* :mod:`~pedagogy_lib.nn.rnn`: the Elman recurrent network and backpropagation through time (a numba
-  kernel with a NumPy twin).
+* :mod:`~pedagogy_lib.nn.rnn`: the Elman recurrent network and backpropagation through time (the
+  backward loop with its NumPy twin).
 * :mod:`~pedagogy_lib.nn.infomax`: InfoMax ICA for a square unmixing matrix.
 * :mod:`~pedagogy_lib.nn.mi_clustering`: clustering with a softmax classifier by maximizing mutual
   information, with a few labels or none (the semi-supervised clustering of Section 5.2.1).
+* :mod:`~pedagogy_lib.nn.kernels`: the numba kernels (the BPTT backward loop, the Adam update).
 
 No automatic differentiation: every gradient is written out and checked against finite differences.
 The package re-exports :mod:`~pedagogy_lib.nn.network` (``from pedagogy_lib import nn; nn.Dense``);
@@ -14,4 +15,5 @@ The package re-exports :mod:`~pedagogy_lib.nn.network` (``from pedagogy_lib impo
 """
 from pedagogy_lib.core.lazy import attach
 
-__getattr__, __dir__, __all__ = attach(__name__, ["network", "rnn", "infomax", "mi_clustering"])
+__getattr__, __dir__, __all__ = attach(__name__, ["network", "rnn", "infomax", "mi_clustering", "kernels"],
+                                       module_only=("warmup_kernels",))

@@ -35,7 +35,8 @@ time (Eq. 5.19, second form; the sums start at :math:`t = 1`, see the errata):
     \frac{d\mathcal S}{d\check{\mathbf z}_0} = \mathbf D_{\check z\check z}^{\mathsf T}\mathbf b_1.
 
 The only unavoidable loops over time are the recursions for :math:`\check{\mathbf z}_t` (forward)
-and :math:`\mathbf b_t` (backward). The backward loop is a numba kernel with a readable NumPy twin
+and :math:`\mathbf b_t` (backward). The backward loop is a numba kernel
+(:func:`~pedagogy_lib.nn.kernels.bptt_backward`) with a readable NumPy twin here
 (``rnn_bptt(..., backend="numba"|"numpy")``); the forward loop stays in NumPy, whose vectorized
 tanh is faster than a compiled scalar loop at these sizes. Everything that is a sum over time is
 one matrix product over all ``T * N`` rows, shared by both backends.
@@ -54,7 +55,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import positive_scalar, as_array, check_backend, check_int, check_positive, check_rng
-from ..core.jit import njit
+from . import kernels
 
 __all__ = ["RNNParams", "RNNForward", "BPTTResult", "init_rnn", "rnn_forward", "rnn_bptt"]
 
@@ -173,7 +174,7 @@ def _forward_numpy(U, D_zz, z0):
 # ----------------------------------------------------------------------------------------------
 
 def _bptt_numpy(G, Z, D_zz):
-    """Readable twin of :func:`_bptt_numba`.
+    """Readable twin of :func:`~pedagogy_lib.nn.kernels.bptt_backward`.
 
     ``G[t]`` is the direct (partial) derivative :math:`\\partial\\mathcal S/\\partial\\check{\\mathbf z}_t`
     per row; returns the backprop signals ``B`` and :math:`d\\mathcal S/d\\check{\\mathbf z}_0`.
@@ -190,30 +191,7 @@ def _bptt_numpy(G, Z, D_zz):
         carry = B[t] @ D_zz
     return B, carry
 
-
-@njit
-def _bptt_numba(G, Z, D_zz):
-    """Numba kernel for the BPTT backward loop; same math as :func:`_bptt_numpy`; inputs assumed validated.
-
-    The elementwise step is an explicit loop (no temporaries); the product with
-    :math:`\\mathbf D_{\\check z\\check z}` is a BLAS call writing into a preallocated buffer.
-    """
-    T, N, H = Z.shape
-    B = np.empty((T, N, H))
-    carry = np.zeros((N, H))                             # D_zz^T b_{t+1} per row; zero after the last step
-    for t in range(T - 1, -1, -1):
-        for n in range(N):
-            for i in range(H):
-                # Eq. 5.20: dS/dz_t = dS/dz_t (direct) + D_zz^T b_{t+1}
-                dS_dz = G[t, n, i] + carry[n, i]
-                # Eq. 5.21: b_t = J_t dS/dz_t with J_t = diag(1 - z_t^2)
-                B[t, n, i] = (1.0 - Z[t, n, i] * Z[t, n, i]) * dS_dz
-        # D_zz^T b_t for step t - 1 (rows: b_t @ D_zz); at t = 0 this is dS/dz_0
-        np.dot(B[t], D_zz, carry)
-    return B, carry
-
-
-_BPTT = {"numpy": _bptt_numpy, "numba": _bptt_numba}
+_BPTT = {"numpy": _bptt_numpy, "numba": kernels.bptt_backward}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -357,11 +335,3 @@ def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backe
         raise ValueError("the backpropagated signals overflow float64: the recurrence D_zz (largest |entry| "
                          f"{np.max(np.abs(params.D_zz)):.3g}) or grad_X_hat is too large for T = {T} steps.")
     return BPTTResult(grads, grad_Y, grad_z0, B)
-
-
-def warmup_kernels() -> None:
-    """Compile (or load from cache) the BPTT kernel on a tiny problem."""
-    rng = np.random.default_rng(0)
-    D_zz = 0.5 * rng.standard_normal((4, 4))
-    Z = _forward_numpy(rng.standard_normal((3, 2, 4)), D_zz, np.zeros((2, 4)))
-    _bptt_numba(rng.standard_normal((3, 2, 4)), Z, D_zz)

@@ -215,6 +215,7 @@ def _hmm():
     t.add("hmm.em.hmm_expected_log_joint", gau, stats)
     t.add("hmm.em.hmm_em_model")
     t.add("hmm.em.fit_hmm", y_gau, 2, rng=_rng(), max_iter=3)
+    t.add("hmm.kernels.warmup_kernels")
     return t
 
 
@@ -249,6 +250,7 @@ def _mixture():
     t.add("mixture.em.clamped_responsibilities", p, y, labels)
     t.add("mixture.em.semi_supervised_log_lik", p, y, labels)
     t.add("mixture.em.fit_gmm_semi_supervised", y, labels, 2, rng=_rng(), max_iter=3)
+    t.add("mixture.kernels.warmup_kernels")
     return t
 
 
@@ -610,7 +612,7 @@ def _graphical():
     t.add("graphical.tree.make_pairwise_tree", tree.parent, tree.phi, tree.psi)
     t.add("graphical.tree.random_tree", 5, 3, _rng())
     t.add("graphical.tree.check_pairwise_tree", tree)
-    t.add("graphical.tree.warmup_kernels")
+    t.add("graphical.kernels.warmup_kernels")
     from pedagogy_lib.graphical import junction_tree, markov_network
     from pedagogy_lib.discrete import chain
     fg = make_factor_graph([f, g])
@@ -837,7 +839,7 @@ def _diffusion():
     t.add("diffusion.losses.train_denoiser", model, params, sch, x, _rng(), n_iter=3, batch_size=4)
     # sampling
     y0 = _rng(9).standard_normal((4, 2))
-    t.add("diffusion.sampling.warmup_kernels")
+    t.add("diffusion.kernels.warmup_kernels")
     t.add("diffusion.sampling.m_hat_from_model", model, params, sch)
     t.add("diffusion.sampling.score_from_model", model, params, sch, [5, 2, 1])
     t.add("diffusion.sampling.ancestral_sample", sch, lambda xx, ll: df.gmm_m_hat(gmm, sch, ll, xx), _rng(), 4, 2)
@@ -1102,6 +1104,7 @@ def _nn():
     t.add("nn.mi_clustering.mi_objective", Wc, bc, Yc, lab, label_weight=0.5, weight_decay=0.1)
     t.add("nn.mi_clustering.mi_gradient", Wc, bc, Yc, lab, label_weight=0.5, weight_decay=0.1)
     t.add("nn.mi_clustering.fit_mi_clustering", Yc, 3, labels=lab, rng=_rng(), max_iter=5)
+    t.add("nn.kernels.warmup_kernels")
     return t
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from pedagogy_lib.nn import kernels, rnn
 from pedagogy_lib.nn import network as nn
-from pedagogy_lib.nn import rnn
 
 BACKENDS = ["numba", "numpy"]
 FD_RTOL = 1e-6
@@ -146,12 +146,12 @@ def test_kernels_match_numpy_twins(seed):
     z0 = rng.standard_normal((N, H))
     Z_np = rnn._forward_numpy(U, D_zz, z0)
     G = rng.standard_normal((T, N, H))
-    B_nb, c_nb = rnn._bptt_numba(G, Z_np, D_zz)
+    B_nb, c_nb = kernels.bptt_backward(G, Z_np, D_zz)
     B_np, c_np = rnn._bptt_numpy(G, Z_np, D_zz)
     assert_allclose(B_nb, B_np, rtol=1e-10, atol=1e-12)
     assert_allclose(c_nb, c_np, rtol=1e-10, atol=1e-12)
     # the kernel's Python source, run uncompiled, gives the same answer (py_func is absent under NUMBA_DISABLE_JIT)
-    py_func = getattr(rnn._bptt_numba, "py_func", rnn._bptt_numba)
+    py_func = getattr(kernels.bptt_backward, "py_func", kernels.bptt_backward)
     assert_allclose(py_func(G, Z_np, D_zz)[0], B_nb, rtol=1e-10, atol=1e-12)
 
 

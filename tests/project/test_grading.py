@@ -208,10 +208,9 @@ def test_numpy_s_and_scipy_s_private_modules_are_not_accepted_in_graded_answers(
 
 def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source):
     imports = "import numpy as np\nimport pedagogy_lib as pl\nfrom pedagogy_lib import lgssm\n"
-    assert G.kernel_module_names("k = lgssm.kernels.rts_backward_numba", imports) == \
-        ["lgssm.kernels", "lgssm.kernels.rts_backward_numba"]
-    assert G.kernel_module_names("from pedagogy_lib.lgssm.kernels import kalman_filter_numba", imports) == \
-        ["pedagogy_lib.lgssm.kernels.kalman_filter_numba"]
+    assert G.kernel_module_names("k = lgssm.kernels.rts_backward", imports) == ["lgssm.kernels"]
+    assert G.kernel_module_names("from pedagogy_lib.lgssm.kernels import filter_covariance", imports) == \
+        ["pedagogy_lib.lgssm.kernels.filter_covariance"]
     assert G.kernel_module_names("from pedagogy_lib.samplers import kernels as k", imports) == \
         ["pedagogy_lib.samplers.kernels"]
     assert G.kernel_module_names("import pedagogy_lib.core.kernels", imports) == ["pedagogy_lib.core.kernels"]
@@ -223,11 +222,16 @@ def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source)
     assert G.kernel_module_names("from pedagogy_lib.assimilation.kernels import rhs", imports) == \
         ["pedagogy_lib.assimilation.kernels.rhs"]
     assert G.kernel_module_names("f = pl.assimilation.kernels.run_etkf", imports) == ["pl.assimilation.kernels"]
+    # a kernel whose name carries no _numba suffix (the HMM's forward and backward passes) is refused by its module
+    assert G.kernel_module_names("from pedagogy_lib import hmm\nf = hmm.kernels.forward", imports) == ["hmm.kernels"]
+    assert G.kernel_module_names("from pedagogy_lib.hmm.kernels import forward, backward", imports) == \
+        ["pedagogy_lib.hmm.kernels.backward", "pedagogy_lib.hmm.kernels.forward"]
+    assert G.kernel_module_names("r = pl.hmm.hmm_smoother(pi, A, log_lik)", imports) == []
     for honest in ("r = lgssm.kalman_smoother(p, y)", "kernels = 3\nx = kernels + 1",
                    "from sklearn.gaussian_process import kernels"):
         assert G.kernel_module_names(honest, imports) == [], honest
     # end to end: the compiled RTS pass written into the answer is refused and named
-    code = ("from pedagogy_lib.lgssm import kernels as lk\nlk.rts_backward_numba\n"
+    code = ("from pedagogy_lib.lgssm import kernels as lk\nlk.rts_backward\n"
             "my_m_step = None\ncheck.m_step(my_m_step)")
     nb = _answer(source, "ex-7-1-m-step", code)
     assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
