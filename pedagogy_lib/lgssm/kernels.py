@@ -158,16 +158,13 @@ def joseph_covariance(C, Sigma_y_x, P, KT, Uf_t):
 
 @njit
 def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
-    """The forward pass in the covariance form (twin: ``kalman._kalman_filter_numpy``); returns ``(-1, -1)``
-    or the failing step and its ``FAIL_*`` code. With ``len(out.J) > 0`` it also computes the smoother
-    gains (Eq. 2.53) while ``A Upsilon_filt`` is at hand."""
+    """The forward pass in the covariance form (twin: ``kalman._kalman_filter_numpy``): ``(-1, -1)``, or the
+    failing step and its ``FAIL_*`` code. With ``len(out.J) > 0`` also the smoother gains (Eq. 2.53)."""
     mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, J = out
     A, At, B, a, Sigma_x, C, Ct, c, Sigma_y_x = model
-    T, m = y.shape
-    n = mu1.shape[0]
-    AU, tmp, U_P = np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
+    (T, m), n = y.shape, mu1.shape[0]
+    AU, tmp, U_P, r, w = np.empty((n, n)), np.empty((n, n)), np.empty((n, n)), np.empty(m), np.empty(m)
     CP, Z, KT, S, U_S = np.empty((m, n)), np.empty((m, n)), np.empty((m, n)), np.empty((m, m)), np.empty((m, m))
-    r, w = np.empty(m), np.empty(m)
     lam_min_R = np.linalg.eigvalsh(Sigma_y_x)[0]            # once: the Joseph-form switch below
     mu_pred[0], Upsilon_pred[0] = mu1, Sigma1               # Eq. 2.49
     for t in range(T):
@@ -229,8 +226,7 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
         for i in range(n):
             for k in range(m):
                 K[t, i, k] = KT[k, i]
-        # the subtraction of Eq. 2.47 loses about log10(tr Sigma_y / lambda_min(Sigma_y|x)) digits
-        if tr_S > JOSEPH_RATIO * lam_min_R:
+        if tr_S > JOSEPH_RATIO * lam_min_R:                 # Eq. 2.47's subtraction would lose > 6 digits
             joseph_covariance(C, Sigma_y_x, P, KT, Upsilon_filt[t])
         else:
             mtm(Z, tmp)                                     # K Sigma_y K^T = Z^T Z

@@ -212,3 +212,55 @@ def test_computation_never_imports_matplotlib_or_scipy_stats(family):
     assert not any(m.startswith(("matplotlib", "ipywidgets")) for m in loaded), family
     assert "scipy.stats" not in loaded, family
     assert not any(m.startswith("pedagogy_lib.display") for m in loaded), family
+
+
+def _is_kernel(node: ast.FunctionDef) -> bool:
+    """Decorated with the library's numba decorators (``njit``, ``njit_inline``, ``njit_ieee``)."""
+    return any((isinstance(d, ast.Name) and d.id.startswith("njit"))
+               or (isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id.startswith("njit"))
+               for d in node.decorator_list)
+
+
+#: A kernel longer than this (``def`` to its last line, docstring included) or with more parameters is
+#: split into inlined pieces with structured arguments.
+KERNEL_MAX_LINES, KERNEL_MAX_PARAMS = 80, 12
+
+
+def test_every_numba_kernel_lives_in_its_familys_kernels_module_under_a_public_name_and_is_short():
+    """One place to look for speed: the compiled code of a family is ``<family>/kernels.py`` and
+    nowhere else, its kernels have public names without a ``_numba`` suffix (the module says they are
+    compiled), and none is over 80 lines or 12 parameters. The readable modules keep the NumPy twins."""
+    misplaced, named, long = [], [], []
+    for path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not (isinstance(node, ast.FunctionDef) and _is_kernel(node)):
+                continue
+            where = f"{_dotted(path)}.{node.name}"
+            if path.name != "kernels.py":
+                misplaced.append(where)
+            if node.name.startswith("_") or node.name.endswith("_numba"):
+                named.append(where)
+            lines = node.end_lineno - node.lineno + 1
+            params = len(node.args.posonlyargs) + len(node.args.args) + len(node.args.kwonlyargs)
+            if lines > KERNEL_MAX_LINES or params > KERNEL_MAX_PARAMS:
+                long.append(f"{where} ({lines} lines, {params} parameters)")
+    assert not misplaced, f"numba kernels outside a kernels.py: {misplaced}"
+    assert not named, f"kernels with a private name or a _numba suffix: {named}"
+    assert not long, f"kernels over {KERNEL_MAX_LINES} lines or {KERNEL_MAX_PARAMS} parameters: {long}"
+    # and the rule has something to hold: every family with compiled code has its kernels module
+    kernel_modules = {p.parent.name for p in LIB.glob("*/kernels.py")}
+    assert {"core", "lgssm", "hmm", "smc", "samplers", "harmonium", "assimilation", "mixture", "nn",
+            "graphical", "diffusion"} <= kernel_modules
+
+
+def test_a_kernels_module_imports_no_readable_module_of_its_family_at_import_time():
+    """The readable modules import their kernels (``from . import kernels``), never the other way round
+    at import time (a warm-up may import them inside its body), so that the layers do not cycle. (The
+    bottom layer, ``core``, is the exception: its kernels use its ``jit`` switch.)"""
+    for path in sorted(LIB.glob("*/kernels.py")):
+        if path.parent.name == "core":
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module not in (None, "kernels"):
+                raise AssertionError(f"{_dotted(path)} imports .{node.module} at import time")
