@@ -263,12 +263,20 @@ def _repeats(c: _Control, grid: list[int], pictures: list[np.ndarray]) -> list[s
     return [f"control {c.label!r} draws the same picture at positions {pairs}"]
 
 
-def _static_page(plot, alt: str, named: dict, cheap: bool = False) -> tuple[EncodedImage, str]:
-    defaults = {name: w.value for name, w in named.items()}
-    default = _render(plot, defaults)
-    controls = [_Control(name, w) for name, w in named.items()]
-    for c in controls:
-        c.choose(positions(cheap))
+class _Offer(NamedTuple):
+    """What a static figure offers: the controls that move, their positions, how they combine, the pictures."""
+    moving: list
+    grids: list
+    initial: list
+    mode: str
+    images: dict
+    axes: int
+
+
+def _draw_positions(plot, alt: str, defaults: dict, default, controls: list) -> _Offer:
+    """Draw the figure at every position the static page offers, and refuse a control whose positions
+    repeat a picture (or change nothing): one axis at a time through the defaults, or every
+    combination when there are few (``PRODUCT_LIMIT``)."""
     moving = [c for c in controls if len(c.lattice_indices()) > 1]
     grids = [c.lattice_indices() for c in moving]
     product = math.prod(len(g) for g in grids) if grids else 1
@@ -317,55 +325,79 @@ def _static_page(plot, alt: str, named: dict, cheap: bool = False) -> tuple[Enco
         raise ValueError(f"interactive figure {name} ({alt[:70]}{'...' if len(alt) > 70 else ''}): "
                          + "; ".join(problems) + ". Every position of a control must draw a picture of its own: "
                          "change the control's range, step or default.")
+    return _Offer(moving, grids, initial, mode, images, axes)
 
-    uid = f"pgw-s{hashlib.sha256(default.image.data + alt.encode()).hexdigest()[:8]}-{next(_COUNTER)}"
+
+def _control_rows(uid: str, offer: _Offer) -> tuple[list[str], list[dict]]:
+    """The HTML of each moving control (a labelled range, checkbox or select, keyboard-usable) and the
+    data the page's script reads about it."""
     rows, data_controls = [], []
-    for k, (c, g) in enumerate(zip(moving, grids)):
+    for k, (c, g) in enumerate(zip(offer.moving, offer.grids)):
         labels = [c.text(i) for i in g]
-        cid, label = f"{uid}-c{k}", html.escape(c.label)
-        data_controls.append({"name": c.label, "labels": labels, "initial": initial[k]})
+        cid, label, at = f"{uid}-c{k}", html.escape(c.label), offer.initial[k]
+        data_controls.append({"name": c.label, "labels": labels, "initial": at})
         if c.kind == "range":
             rows.append(f'<span class="pgw-ctl"><label for="{cid}">{label}</label>'
                         f'<input type="range" id="{cid}" data-ctl="{k}" min="0" max="{len(g) - 1}" step="1" '
-                        f'value="{initial[k]}" aria-valuetext="{html.escape(labels[initial[k]])}" />'
+                        f'value="{at}" aria-valuetext="{html.escape(labels[at])}" />'
                         f'<output for="{cid}" data-ctl-out="{k}" aria-hidden="true">'
-                        f'{html.escape(labels[initial[k]])}</output></span>')
+                        f'{html.escape(labels[at])}</output></span>')
         elif c.kind == "checkbox":
-            checked = " checked" if initial[k] == 1 else ""
+            checked = " checked" if at == 1 else ""
             rows.append(f'<span class="pgw-ctl"><input type="checkbox" id="{cid}" data-ctl="{k}"{checked} />'
                         f'<label for="{cid}">{label}</label></span>')
         else:
-            options = "".join(f'<option value="{j}"{" selected" if j == initial[k] else ""}>{html.escape(t)}</option>'
+            options = "".join(f'<option value="{j}"{" selected" if j == at else ""}>{html.escape(t)}</option>'
                               for j, t in enumerate(labels))
             rows.append(f'<span class="pgw-ctl"><label for="{cid}">{label}</label>'
                         f'<select id="{cid}" data-ctl="{k}">{options}</select></span>')
-    if moving:
+    if offer.moving:
         rows.append('<button type="button" data-act="reset">Reset to the defaults</button>')
+    return rows, data_controls
 
+
+def _caption(controls: list, offer: _Offer) -> str:
+    """What the static page offers: each moving control's positions, how they combine, what is fixed."""
     def span(c, g):
         if c.kind == "range":
             return f"{c.label} ({len(g)} positions, {c.text(g[0])} to {c.text(g[-1])})"
         return f"{c.label} ({', '.join(c.text(i) for i in g)})"
 
+    moving = offer.moving
     fixed = [c for c in controls if c not in moving]
     parts = []
     if moving:
-        parts.append("Precomputed for this page: " + "; ".join(span(c, g) for c, g in zip(moving, grids)) + ".")
+        parts.append("Precomputed for this page: " + "; ".join(span(c, g) for c, g in zip(moving, offer.grids)) + ".")
         if len(moving) > 1:
-            parts.append("Every combination of these positions is drawn." if mode == "product" else
+            parts.append("Every combination of these positions is drawn." if offer.mode == "product" else
                          "One control moves at a time; the others return to their defaults.")
     if fixed:
         parts.append("Fixed at the default here: " + "; ".join(f"{c.label} = {c.text(c.k0)}" for c in fixed) + ".")
     parts.append("Run this notebook with a live kernel (Binder, Colab or locally) for continuous sliders.")
-    caption = html.escape(" ".join(parts))
-    now = ", ".join(f"{c.label} = {c.text(c.k0)}" for c in moving)
+    return " ".join(parts)
+
+
+def _static_page(plot, alt: str, named: dict, cheap: bool = False) -> tuple[EncodedImage, str]:
+    """The static figure of a page: the default picture, the pictures of every position on offer, the
+    controls that switch between them, and a caption saying what was offer."""
+    defaults = {name: w.value for name, w in named.items()}
+    default = _render(plot, defaults)
+    controls = [_Control(name, w) for name, w in named.items()]
+    for c in controls:
+        c.choose(positions(cheap))
+    offer = _draw_positions(plot, alt, defaults, default, controls)
+    uid = f"pgw-s{hashlib.sha256(default.image.data + alt.encode()).hexdigest()[:8]}-{next(_COUNTER)}"
+    rows, data_controls = _control_rows(uid, offer)
+    caption = html.escape(_caption(controls, offer))
+    now = ", ".join(f"{c.label} = {c.text(c.k0)}" for c in offer.moving)
     body = (f'<img class="pgw-img dark-light" src="{default.image.data_uri()}" alt="{html.escape(alt)}" '
             f'width="{default.image.width}" height="{default.image.height}" loading="lazy" decoding="async" />')
-    if moving:
+    if offer.moving:
         body += (f'<div class="pgw-controls" role="group" aria-label="Figure controls">{"".join(rows)}</div>'
                  f'<p class="pgw-status" aria-live="polite" style="color:#333">Showing the defaults: {html.escape(now)}.</p>')
     body += f'<figcaption class="pgw-caption" style="color:#333">{caption}</figcaption>'
-    data = {"alt": alt, "mode": mode, "controls": data_controls, "images": images, "axes_images": axes}
+    data = {"alt": alt, "mode": offer.mode, "controls": data_controls, "images": offer.images,
+            "axes_images": offer.axes}
     return default.image, widget_html("sliders", body, data)
 
 
