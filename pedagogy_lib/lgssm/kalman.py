@@ -93,12 +93,13 @@ from scipy.linalg import solve_triangular
 
 from ..core.checks import (PSD_RTOL, as_array, as_scalar, check_backend, check_choice, check_psd, check_shape,
                            check_spd)
+from ..core.jit import HAVE_NUMBA
 from ..core.kernels import EPS, SPD_ULPS
 from ..core.linalg import TAU, chol_solve, symmetrize
 from ..gaussian.blocks import bayes_invert
 from . import kernels
 from .kernels import FAIL_INFO, FAIL_INFO_COND, FAIL_INNOVATION, FAIL_PRED, INFO_MAX_COND, JOSEPH_RATIO
-from .model import LGSSMParams, check_params_factored, check_u, check_y
+from .model import MAX_MAGNITUDE, LGSSMParams, check_params_factored, check_u, check_y
 
 __all__ = [
     "KalmanFilterResult",
@@ -109,6 +110,7 @@ __all__ = [
 ]
 
 FORMS = ("auto", "covariance", "information")
+_FLOAT64 = np.dtype(np.float64)
 #: ``form="auto"`` uses the information form when ``m > INFORMATION_RATIO * n``.
 INFORMATION_RATIO = 2
 #: ... and only when ``lambda_max(C^T Sigma_y_x^{-1} C)`` times the state scale is at most this (see above).
@@ -496,6 +498,39 @@ def _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J):
     return mu_smooth, Upsilon_smooth, J, Upsilon_cross
 
 
+def _clean_lane(params, y, u, form: str, backend: str, smooth: bool):
+    """The result of :func:`kalman_filter` or :func:`kalman_smoother` by one compiled call, or ``None``.
+
+    For a clean problem (an ``LGSSMParams`` of float64 C-contiguous arrays, no controls, ``y`` complete,
+    every entry within ``MAX_MAGNITUDE``, the covariances clearly positive definite, at most 16
+    dimensions, the covariance form or ``"auto"`` choosing it) the screening of the full checks and the
+    recursions run in :func:`~pedagogy_lib.lgssm.kernels.smooth_if_clean` (or ``filter_if_clean``):
+    the same kernels on the same arrays, so the same numbers. A short sequence under a slider costs
+    several times less. Anything else, and any check the screen cannot decide, returns ``None``, and
+    the full path validates, explains and computes.
+    """
+    if backend != "numba" or not HAVE_NUMBA or u is not None or type(params) is not LGSSMParams \
+            or form not in ("auto", "covariance"):
+        return None
+    mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x = params
+    arrays = (mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y)
+    if B is not None:
+        return None
+    for x in arrays:
+        if type(x) is not np.ndarray or x.dtype is not _FLOAT64 or not x.flags.c_contiguous:
+            return None
+    if (mu1.ndim, Sigma1.ndim, A.ndim, a.ndim, Sigma_x.ndim, C.ndim, c.ndim, Sigma_y_x.ndim, y.ndim) != \
+            (1, 2, 2, 1, 2, 2, 1, 2, 2) or (form == "auto" and c.shape[0] > INFORMATION_RATIO * mu1.shape[0]):
+        return None
+    ok, *res = (kernels.smooth_if_clean if smooth else kernels.filter_if_clean)(*arrays, MAX_MAGNITUDE)
+    if not ok:
+        return None
+    log_evidence = float(res[5].sum())                   # as the full path sums it
+    if not smooth:
+        return KalmanFilterResult(*res, log_evidence, "covariance")
+    return KalmanSmootherResult(*res[:6], log_evidence, *res[6:], "covariance")
+
+
 def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
                   backend: str = "numba") -> KalmanFilterResult:
     r"""Kalman filter (Section 2.2.2, Eqs. 2.45-2.49) with the log evidence of Eq. 2.40.
@@ -567,6 +602,9 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     >>> round(float(res.mu_filt[0, 0]), 12), round(float(res.Upsilon_filt[0, 0, 0]), 12)
     (0.5, 0.5)
     """
+    clean = _clean_lane(params, y, u, form, backend, smooth=False)
+    if clean is not None:
+        return clean
     p, (n, m, n_u), factors = check_params_factored(params)
     y, observed = check_y(y, m)
     u = check_u(u, y.shape[0], n_u)
@@ -695,6 +733,9 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
         Filter fields, smoother means and covariances, the gains ``J`` and the cross-covariances
         ``Upsilon_cross[t]`` :math:`=\mathrm{Cov}[\hat{\mathbf X}_{t+1},\hat{\mathbf X}_t\mid\mathbf y_{1:T}]`.
     """
+    clean = _clean_lane(params, y, u, form, backend, smooth=True)
+    if clean is not None:
+        return clean
     p, (n, m, n_u), factors = check_params_factored(params)
     y, observed = check_y(y, m)
     u = check_u(u, y.shape[0], n_u)

@@ -15,6 +15,9 @@ arrays allocated once per call:
   observations), :func:`information_matrix`, :func:`condition_bound`,
   :func:`information_gain_step`, :func:`posterior_residual`;
 * :func:`rts_gains` and :func:`rts_backward` (Eqs. 2.53-2.55), the backward pass.
+* :func:`filter_if_clean` and :func:`smooth_if_clean`, the clean lane: for a model without
+  controls whose entries need no explanation, the screening of the full checks and both passes in
+  one compiled call (a short sequence under a slider was mostly validation in Python).
 
 The pieces are inlined into the drivers (``njit_inline``), and the shared dense helpers of
 :mod:`pedagogy_lib.core.kernels` are called from the drivers themselves. Why the drivers keep
@@ -37,8 +40,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.jit import njit, njit_inline
-from ..core.kernels import (chol_logdet, chol_upper, mm, mtm, solve_u, solve_ut, solve_ut_vec, symmetrize_into,
-                            weighted_sumsq)
+from ..core.checks import SPD_SCREEN_MAX_N, SYM_RTOL
+from ..core.kernels import (EPS, SPD_ULPS, chol_logdet, chol_upper, mm, mtm, solve_u, solve_ut, solve_ut_vec,
+                            spd_screen, symmetrize_into, weighted_sumsq)
 from ..core.linalg import TAU
 
 __all__ = ["warmup_kernels"]
@@ -422,9 +426,77 @@ def rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Ups
         mm(Upsilon_smooth[t + 1], JT, Upsilon_cross[t])
 
 
+# ------------------------------------------------------------------------------------------------
+# The clean lane: screen, filter and smooth in one compiled call
+# ------------------------------------------------------------------------------------------------
+
+@njit_inline
+def within(X, limit):
+    """Whether every entry of the C-contiguous array ``X`` is finite and at most ``limit`` in magnitude."""
+    flat = X.reshape(-1)
+    for k in range(flat.shape[0]):
+        if not abs(flat[k]) <= limit:                       # also False for NaN
+            return False
+    return True
+
+
+@njit_inline
+def screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude, want_J):
+    """The checks of ``kalman._clean_lane`` that need the entries (finite, within ``max_magnitude``, ``y``
+    complete, the three covariances clearly positive definite by :func:`pedagogy_lib.core.kernels.spd_screen`),
+    then the covariance-form forward pass. Returns ``(ok, out)``; ``ok`` is False when any check is
+    undecided or fails, or the filter meets a rounding failure: the caller then takes the full path,
+    which decides and explains."""
+    (T, m), n = y.shape, mu1.shape[0]
+    out = FilterArrays(np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)),
+                       np.empty((T, n, m)), np.empty(T), np.empty((T - 1 if want_J else 0, n, n)))
+    if Sigma1.shape != (n, n) or A.shape != (n, n) or a.shape[0] != n or Sigma_x.shape != (n, n) or C.shape != (m, n) \
+            or c.shape[0] != m or Sigma_y_x.shape != (m, m) or T == 0 or n > SPD_SCREEN_MAX_N or m > SPD_SCREEN_MAX_N:
+        return False, out
+    for X in (Sigma1, A, Sigma_x, C, Sigma_y_x):
+        if not within(X, max_magnitude):
+            return False, out
+    if not (within(mu1, max_magnitude) and within(a, max_magnitude) and within(c, max_magnitude)
+            and within(y, 1.7976931348623157e308)):          # y finite (a missing row takes the full path)
+        return False, out
+    for S in (Sigma1, Sigma_x, Sigma_y_x):
+        if not spd_screen(S, SYM_RTOL, SPD_ULPS * S.shape[0] * EPS)[0]:
+            return False, out
+    model = KernelModel(A, A.T.copy(), np.zeros((n, 0)), a, Sigma_x, C, C.T.copy(), c, Sigma_y_x)
+    t_fail, _ = filter_covariance(mu1, Sigma1, model, np.zeros((max(T - 1, 0), 0)), y, np.ones(T, np.uint8), out)
+    total = out.mu_pred.sum() + out.mu_filt.sum() + out.log_p_y.sum() + out.Upsilon_pred.sum() + out.Upsilon_filt.sum()
+    return t_fail < 0 and np.isfinite(total), out
+
+
+@njit
+def filter_if_clean(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude):
+    """``kalman.kalman_filter`` for a clean model without controls, screened and run in one compiled call
+    (the covariance form): ``(ok, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y)``. A small
+    model under a slider is validated at every call, and this saves the Python work of the full
+    checks, which cost several times a short filter. (Plain tuples: numba returns them faster than
+    named ones.)"""
+    ok, out = screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude, False)
+    return ok, out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.K, out.log_p_y
+
+
+@njit
+def smooth_if_clean(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude):
+    """``kalman.kalman_smoother`` likewise: ``ok``, the six filter arrays, then ``mu_smooth``,
+    ``Upsilon_smooth``, ``J``, ``Upsilon_cross``."""
+    ok, out = screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude, True)
+    T, n = out.mu_filt.shape
+    mu_smooth, Upsilon_smooth = np.empty((T, n)), np.empty((T, n, n))
+    Upsilon_cross = np.empty((max(T - 1, 0), n, n))
+    if ok:
+        rts_backward(out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.J, mu_smooth,
+                     Upsilon_smooth, Upsilon_cross)
+    return (ok, out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.K, out.log_p_y,
+            mu_smooth, Upsilon_smooth, out.J, Upsilon_cross)
+
+
 def warmup_kernels() -> None:
     """Compile (or load from cache) every kernel once on tiny inputs, both measurement-update forms."""
-    from .kalman import kalman_smoother
+    from .kalman import kalman_filter, kalman_smoother
     from .model import LGSSMParams
 
     n, m = 2, 3
@@ -436,3 +508,6 @@ def warmup_kernels() -> None:
     for form in ("covariance", "information"):
         kalman_smoother(p, y, u, form=form)
     kalman_smoother(p._replace(Sigma_y_x=np.eye(m) + 0.1), y, u, form="information")
+    clean = p._replace(B=None)                                      # the clean lane (no controls, y complete)
+    kalman_smoother(clean, np.ones((3, m)), form="covariance")
+    kalman_filter(clean, np.ones((3, m)), form="covariance")

@@ -704,3 +704,77 @@ def test_parameters_beyond_what_double_precision_resolves_are_refused_by_name(fi
     big = params._replace(**{field: 1e150 * getattr(params, field)})
     with pytest.raises(ValueError, match=rf"^{field} has an entry of magnitude [0-9.]+e\+1[45][0-9]: "):
         kalman_filter(big, y, u)
+
+
+# ---------------------------------------------------------------- the clean lane (one compiled call)
+
+def _clean_problem(seed, n, m, T):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    M = rng.standard_normal((n, n))
+    R = rng.standard_normal((m, m))
+    params = LGSSMParams(rng.standard_normal(n), 0.5 * M @ M.T / n + np.eye(n), 0.97 * Q, None, rng.standard_normal(n),
+                         0.1 * (M @ M.T / n + np.eye(n)), rng.standard_normal((m, n)), rng.standard_normal(m),
+                         R @ R.T / m + 0.5 * np.eye(m))
+    y = rng.standard_normal((T, m))
+    return params, y
+
+
+@pytest.mark.parametrize("seed, n, m, T", [(0, 1, 1, 1), (1, 2, 2, 10), (2, 3, 5, 7), (3, 4, 4, 30), (4, 6, 3, 12)])
+def test_the_clean_lane_gives_exactly_the_full_paths_numbers(seed, n, m, T):
+    """A clean problem without controls takes one compiled call (screening included); passing the empty
+    controls explicitly sends the same problem down the full path, which must agree to the last bit."""
+    from pedagogy_lib.lgssm import kalman
+    params, y = _clean_problem(seed, n, m, T)
+    for fn in (kalman_smoother, kalman_filter):
+        lane = kalman._clean_lane(params, y, None, "auto", "numba", smooth=fn is kalman_smoother)
+        if not kernels_compiled():
+            assert lane is None
+            continue
+        assert lane is not None, (seed, fn.__name__)
+        full = fn(params, y, np.zeros((T - 1, 0)))
+        assert type(lane) is type(full) and lane._fields == full._fields
+        for name, a, b in zip(full._fields, lane, full):
+            assert np.array_equal(np.asarray(a), np.asarray(b)), (name, seed)
+        public = fn(params, y)
+        for a, b in zip(public, full):
+            assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def kernels_compiled() -> bool:
+    from pedagogy_lib.core.jit import HAVE_NUMBA
+    return HAVE_NUMBA
+
+
+@pytest.mark.skipif(not kernels_compiled(), reason="the clean lane is a compiled call")
+def test_the_clean_lane_steps_aside_for_everything_it_cannot_decide():
+    """Each of these goes the full path (``_clean_lane`` returns None), where the checks decide and explain."""
+    from pedagogy_lib.lgssm import kalman
+    params, y = _clean_problem(5, 2, 3, 6)
+    lane = lambda p, yy, u=None, form="auto": kalman._clean_lane(p, yy, u, form, "numba", smooth=True)  # noqa: E731
+    assert lane(params, y) is not None
+    y_missing = y.copy()
+    y_missing[2] = np.nan
+    not_spd = params.Sigma_x.copy()
+    not_spd[0, 1] = not_spd[1, 0] = 10.0
+    cases = {
+        "controls": (params._replace(B=np.ones((2, 1))), y, np.zeros((5, 1))),
+        "a missing row": (params, y_missing, None),
+        "float32": (params._replace(A=params.A.astype(np.float32)), y, None),
+        "a transposed view": (params._replace(A=np.asfortranarray(params.A)), y, None),
+        "a list": (params._replace(c=list(params.c)), y, None),
+        "not positive definite": (params._replace(Sigma_x=not_spd), y, None),
+        "too large": (params._replace(C=1e80 * params.C), y, None),
+        "an infinite y": (params, np.where(np.arange(3) == 1, np.inf, y), None),
+        "wrong shapes": (params._replace(a=np.zeros(3)), y, None),
+    }
+    for what, (p, yy, u) in cases.items():
+        assert lane(p, yy, u) is None, what
+    assert lane(params, y, form="information") is None
+    wide, y_wide = _clean_problem(6, 2, 5, 6)                  # m > 2 n: "auto" may pick the information form
+    assert lane(wide, y_wide) is None and lane(wide, y_wide, form="covariance") is not None
+    # and the full path still explains what the lane stepped aside for
+    with pytest.raises(ValueError, match="Sigma_x"):
+        kalman_smoother(params._replace(Sigma_x=not_spd), y)
+    with pytest.raises(ValueError, match="partly NaN|finite"):
+        kalman_smoother(params, np.where(np.arange(3) == 1, np.inf, y))
