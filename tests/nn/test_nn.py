@@ -22,7 +22,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
-from pedagogy_lib.nn import kernels
+from pedagogy_lib.nn import kernels, losses
 from pedagogy_lib.nn import network as nn
 
 FD_RTOL = 1e-6
@@ -88,14 +88,14 @@ def _loss_cases(rng, N=5, K=3):
     X_real = rng.standard_normal((N, K))
     X_bin = (rng.uniform(size=(N, K)) < 0.5).astype(float)
     X_soft = rng.uniform(size=(N, K))
-    X_cat = nn.one_hot(rng.integers(0, K, N), K)
+    X_cat = losses.one_hot(rng.integers(0, K, N), K)
     X_prob = rng.dirichlet(np.ones(K), size=N)
     return eta, X_real, X_bin, X_soft, X_cat, X_prob
 
 
 @pytest.mark.parametrize("loss,target", [
-    (nn.squared_error, 1), (nn.bernoulli_cross_entropy, 2), (nn.bernoulli_cross_entropy, 3),
-    (nn.categorical_cross_entropy, 4), (nn.categorical_cross_entropy, 5),
+    (losses.squared_error, 1), (losses.bernoulli_cross_entropy, 2), (losses.bernoulli_cross_entropy, 3),
+    (losses.categorical_cross_entropy, 4), (losses.categorical_cross_entropy, 5),
 ])
 def test_loss_gradient_matches_finite_differences(loss, target):
     rng = np.random.default_rng(target)
@@ -109,20 +109,20 @@ def test_loss_gradient_matches_finite_differences(loss, target):
 def test_gaussian_nll_gradients_match_finite_differences():
     rng = np.random.default_rng(7)
     mu, X, log_var = rng.standard_normal((3, 6, 2))
-    out = nn.gaussian_nll(mu, log_var, X)
-    assert nn.relative_error(out.grad_mu, nn.numerical_gradient(lambda m: nn.gaussian_nll(m, log_var, X).value, mu)) < FD_RTOL
+    out = losses.gaussian_nll(mu, log_var, X)
+    assert nn.relative_error(out.grad_mu, nn.numerical_gradient(lambda m: losses.gaussian_nll(m, log_var, X).value, mu)) < FD_RTOL
     assert nn.relative_error(out.grad_log_var,
-                             nn.numerical_gradient(lambda s: nn.gaussian_nll(mu, s, X).value, log_var)) < FD_RTOL
+                             nn.numerical_gradient(lambda s: losses.gaussian_nll(mu, s, X).value, log_var)) < FD_RTOL
 
 
 def test_canonical_link_gradient_is_mean_minus_target():
     """d S / d eta = mu - x for all three canonical links (identity, logistic, softmax), per row / N."""
     rng = np.random.default_rng(3)
     eta, X_real, X_bin, _, X_cat, _ = _loss_cases(rng, N=4)
-    assert_allclose(nn.squared_error(eta, X_real).grad * 4, eta - X_real, rtol=1e-14)
-    assert_allclose(nn.bernoulli_cross_entropy(eta, X_bin).grad * 4, 1 / (1 + np.exp(-eta)) - X_bin, rtol=1e-12)
+    assert_allclose(losses.squared_error(eta, X_real).grad * 4, eta - X_real, rtol=1e-14)
+    assert_allclose(losses.bernoulli_cross_entropy(eta, X_bin).grad * 4, 1 / (1 + np.exp(-eta)) - X_bin, rtol=1e-12)
     soft = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
-    assert_allclose(nn.categorical_cross_entropy(eta, X_cat).grad * 4, soft - X_cat, rtol=1e-12, atol=1e-15)
+    assert_allclose(losses.categorical_cross_entropy(eta, X_cat).grad * 4, soft - X_cat, rtol=1e-12, atol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,20 +135,20 @@ def test_loss_values_match_sklearn_and_scipy():
     N, K = 50, 3
     eta, X_real, _, _, X_cat, _ = _loss_cases(rng, N, K)
     # sklearn averages (x - mu)^2 over samples and outputs, without the 1/2
-    assert nn.squared_error(eta, X_real).value == pytest.approx(0.5 * K * mean_squared_error(X_real, eta), rel=1e-12)
+    assert losses.squared_error(eta, X_real).value == pytest.approx(0.5 * K * mean_squared_error(X_real, eta), rel=1e-12)
     # Bernoulli, one output: sklearn's log_loss takes probabilities
     x = (rng.uniform(size=N) < 0.4).astype(float)
     e = rng.standard_normal(N) * 3
-    assert nn.bernoulli_cross_entropy(e[:, None], x[:, None]).value == pytest.approx(
+    assert losses.bernoulli_cross_entropy(e[:, None], x[:, None]).value == pytest.approx(
         log_loss(x, 1 / (1 + np.exp(-e)), labels=[0, 1]), rel=1e-10)
     # Categorical
     p = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
-    assert nn.categorical_cross_entropy(eta, X_cat).value == pytest.approx(
+    assert losses.categorical_cross_entropy(eta, X_cat).value == pytest.approx(
         log_loss(X_cat.argmax(axis=1), p, labels=list(range(K))), rel=1e-10)
     # Gaussian with per-entry variance: minus the mean over rows of the summed log densities
     mu, log_var = rng.standard_normal((2, N, K))
     ref = -np.sum(stats.norm.logpdf(X_real, loc=mu, scale=np.exp(0.5 * log_var))) / N
-    assert nn.gaussian_nll(mu, log_var, X_real).value == pytest.approx(ref, rel=1e-12)
+    assert losses.gaussian_nll(mu, log_var, X_real).value == pytest.approx(ref, rel=1e-12)
 
 
 def test_losses_are_stable_for_large_logits():
@@ -157,11 +157,11 @@ def test_losses_are_stable_for_large_logits():
         warnings.simplefilter("error")
         eta = np.array([[1e3, -1e3], [-1e3, 1e3]])
         X = np.array([[0.0, 1.0], [0.0, 1.0]])
-        b = nn.bernoulli_cross_entropy(eta, X)
+        b = losses.bernoulli_cross_entropy(eta, X)
         # row 0: softplus(1e3) - 0 + softplus(-1e3) + 1e3 = 2e3; row 1: ~0 + ~0
         assert b.value == pytest.approx((2e3 + 0.0) / 2, rel=1e-12)
         assert_allclose(b.grad, np.array([[1.0, -1.0], [0.0, 0.0]]) / 2, atol=1e-300)
-        c = nn.categorical_cross_entropy(np.array([[1e3, -1e3, 0.0], [0.0, 0.0, 1e3]]),
+        c = losses.categorical_cross_entropy(np.array([[1e3, -1e3, 0.0], [0.0, 0.0, 1e3]]),
                                          np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
         assert c.value == pytest.approx(2e3 / 2, rel=1e-12)
         assert np.all(np.isfinite(c.grad))
@@ -189,13 +189,13 @@ def test_mlp_gradient_matches_finite_differences(act, loss):
 
     def loss_of(out):
         if loss == "squared":
-            return nn.squared_error(out, X_real).value, nn.squared_error(out, X_real).grad
+            return losses.squared_error(out, X_real).value, losses.squared_error(out, X_real).grad
         if loss == "bernoulli":
-            r = nn.bernoulli_cross_entropy(out, X_bin)
+            r = losses.bernoulli_cross_entropy(out, X_bin)
         elif loss == "categorical":
-            r = nn.categorical_cross_entropy(out, X_cat)
+            r = losses.categorical_cross_entropy(out, X_cat)
         else:
-            g = nn.gaussian_nll(out[:, :K], out[:, K:], X_real)
+            g = losses.gaussian_nll(out[:, :K], out[:, K:], X_real)
             return g.value, np.concatenate([g.grad_mu, g.grad_log_var], axis=1)
         return r.value, r.grad
 
@@ -221,8 +221,8 @@ def test_nested_sequential_gradient():
     params = net.init(rng)
     Y, X = rng.standard_normal((5, 3)), rng.standard_normal((5, 1))
     out, cache = net.forward(params, Y)
-    _, grads = net.backward(params, cache, nn.squared_error(out, X).grad)
-    num = nn.numerical_gradient(lambda p: nn.squared_error(net.forward(p, Y)[0], X).value, params)
+    _, grads = net.backward(params, cache, losses.squared_error(out, X).grad)
+    num = nn.numerical_gradient(lambda p: losses.squared_error(net.forward(p, Y)[0], X).value, params)
     assert nn.relative_error(grads, num) < FD_RTOL
 
 
@@ -246,7 +246,7 @@ def test_gradient_matches_one_sklearn_sgd_step():
     reg.intercepts_ = [p.d.copy() for p in params[::2]]
     reg.partial_fit(Y, x)                                    # one gradient step of size 1
     out, cache = net.forward(params, Y)
-    _, grads = net.backward(params, cache, nn.squared_error(out, x[:, None]).grad)
+    _, grads = net.backward(params, cache, losses.squared_error(out, x[:, None]).grad)
     for p, g, W_new, b_new in zip(params[::2], grads[::2], reg.coefs_, reg.intercepts_):
         assert_allclose(p.D - W_new.T, g.D, rtol=1e-10, atol=1e-14)
         assert_allclose(p.d - b_new, g.d, rtol=1e-10, atol=1e-14)
@@ -296,7 +296,7 @@ def test_eq_5_16_needs_the_transpose():
     net = nn.mlp(sizes, activation="tanh", output="tanh")
     params = tuple(p for D, d in zip(Ds, ds) for p in (nn.DenseParams(D, d), ()))
     out, cache = net.forward(params, y[None, :])
-    _, grads = net.backward(params, cache, nn.squared_error(out, x[None, :]).grad)
+    _, grads = net.backward(params, cache, losses.squared_error(out, x[None, :]).grad)
     assert nn.relative_error([g.D for g in grads[::2]], num) < FD_RTOL
 
     Ds_rect = [rng.standard_normal((3, 4)), rng.standard_normal((2, 3))]
@@ -313,11 +313,11 @@ def test_batch_gradient_is_mean_of_per_sample_gradients():
     params = net.init(rng)
     Y, X = rng.standard_normal((8, 2)), (rng.uniform(size=(8, 1)) < 0.5).astype(float)
     out, cache = net.forward(params, Y)
-    _, g_batch = net.backward(params, cache, nn.bernoulli_cross_entropy(out, X).grad)
+    _, g_batch = net.backward(params, cache, losses.bernoulli_cross_entropy(out, X).grad)
     per = []
     for n in range(8):
         o, c = net.forward(params, Y[n:n + 1])
-        per.append(net.backward(params, c, nn.bernoulli_cross_entropy(o, X[n:n + 1]).grad)[1])
+        per.append(net.backward(params, c, losses.bernoulli_cross_entropy(o, X[n:n + 1]).grad)[1])
     mean = nn.tree_map(lambda *gs: np.mean(gs, axis=0), *per)
     assert nn.relative_error(g_batch, mean) < 1e-13
 
@@ -514,7 +514,7 @@ def test_mlp_learns_two_moons_quickly():
     for epoch in range(60):
         for Yb, Xb in nn.minibatches(rng, 50, Y, X):
             out, cache = net.forward(params, Yb)
-            _, grads = net.backward(params, cache, nn.bernoulli_cross_entropy(out, Xb).grad)
+            _, grads = net.backward(params, cache, losses.bernoulli_cross_entropy(out, Xb).grad)
             params, state = opt.step(params, grads, state)
     logits, _ = net.forward(params, Y_test)
     acc = np.mean((logits > 0) == (X_test > 0.5))
@@ -531,11 +531,11 @@ def test_mlp_learns_xor():
     state = opt.init(params)
     for _ in range(500):
         out, cache = net.forward(params, Y)
-        _, grads = net.backward(params, cache, nn.bernoulli_cross_entropy(out, X).grad)
+        _, grads = net.backward(params, cache, losses.bernoulli_cross_entropy(out, X).grad)
         params, state = opt.step(params, grads, state)
     out, _ = net.forward(params, Y)
     assert_array_equal(out > 0, X > 0.5)
-    assert nn.bernoulli_cross_entropy(out, X).value < 0.05
+    assert losses.bernoulli_cross_entropy(out, X).value < 0.05
 
 
 # ---------------------------------------------------------------------------------------------
@@ -578,7 +578,7 @@ def test_minibatches_cover_every_row_once():
 
 
 def test_one_hot():
-    assert_array_equal(nn.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+    assert_array_equal(losses.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,22 +638,22 @@ VALIDATION = [
     (lambda: nn.mlp([3, 0]), r"sizes\[1\] must be at least 1; got 0"),
     (lambda: nn.mlp([3, 2], activation="gelu"), r"activation must be one of"),
     (lambda: nn.mlp([3, 2], output="softmax"), r"output must be one of"),
-    (lambda: nn.squared_error(np.ones(3), np.ones(3)), r"mu must be a 2-D array of shape \(N, K\)"),
-    (lambda: nn.squared_error(np.ones((2, 3)), np.ones((2, 2))), r"X must have shape \(N, K\) = \(2, 3\); got \(2, 2\)"),
-    (lambda: nn.squared_error(np.ones((0, 3)), np.ones((0, 3))), r"mu must have at least one row; got shape \(0, 3\)"),
-    (lambda: nn.squared_error(np.ones((2, 2)), _nan((2, 2))), r"X must be finite; got nan at index \(0, 1\)"),
-    (lambda: nn.bernoulli_cross_entropy(np.ones((2, 2)), np.array([[0.0, 1.0], [2.0, 0.0]])),
+    (lambda: losses.squared_error(np.ones(3), np.ones(3)), r"mu must be a 2-D array of shape \(N, K\)"),
+    (lambda: losses.squared_error(np.ones((2, 3)), np.ones((2, 2))), r"X must have shape \(N, K\) = \(2, 3\); got \(2, 2\)"),
+    (lambda: losses.squared_error(np.ones((0, 3)), np.ones((0, 3))), r"mu must have at least one row; got shape \(0, 3\)"),
+    (lambda: losses.squared_error(np.ones((2, 2)), _nan((2, 2))), r"X must be finite; got nan at index \(0, 1\)"),
+    (lambda: losses.bernoulli_cross_entropy(np.ones((2, 2)), np.array([[0.0, 1.0], [2.0, 0.0]])),
      r"X must lie in \[0, 1\] for a Bernoulli cross entropy; entry \(1, 0\) is 2"),
-    (lambda: nn.bernoulli_cross_entropy(_nan((2, 2)), np.zeros((2, 2))), r"eta must be finite"),
-    (lambda: nn.categorical_cross_entropy(np.ones((2, 2)), np.array([[1.5, -0.5], [0.0, 1.0]])),
+    (lambda: losses.bernoulli_cross_entropy(_nan((2, 2)), np.zeros((2, 2))), r"eta must be finite"),
+    (lambda: losses.categorical_cross_entropy(np.ones((2, 2)), np.array([[1.5, -0.5], [0.0, 1.0]])),
      r"X must be non-negative \(one-hot or probability rows\); entry \(0, 1\) is -0.5"),
-    (lambda: nn.categorical_cross_entropy(np.ones((2, 2)), np.array([[1.0, 0.0], [0.5, 0.0]])),
+    (lambda: losses.categorical_cross_entropy(np.ones((2, 2)), np.array([[1.0, 0.0], [0.5, 0.0]])),
      r"X must have rows summing to 1 \(one-hot or probability rows\); row 1 sums to 0.5"),
-    (lambda: nn.gaussian_nll(np.ones((2, 2)), np.ones((2,)), np.ones((2, 2))),
+    (lambda: losses.gaussian_nll(np.ones((2, 2)), np.ones((2,)), np.ones((2, 2))),
      r"log_var must have shape \(N, K\) = \(2, 2\); got \(2,\)"),
-    (lambda: nn.one_hot(np.array([0.0, 1.0]), 2), r"labels must be a 1-D integer array; got shape \(2,\) and dtype float64"),
-    (lambda: nn.one_hot(np.array([0, 3]), 3), r"labels must lie in \{0, ..., 2\}; entry 1 is 3"),
-    (lambda: nn.one_hot(np.array([0]), 0), r"K must be at least 1; got 0"),
+    (lambda: losses.one_hot(np.array([0.0, 1.0]), 2), r"labels must be a 1-D integer array; got shape \(2,\) and dtype float64"),
+    (lambda: losses.one_hot(np.array([0, 3]), 3), r"labels must lie in \{0, ..., 2\}; entry 1 is 3"),
+    (lambda: losses.one_hot(np.array([0]), 0), r"K must be at least 1; got 0"),
     (lambda: nn.SGD(0.0), r"lr must be positive; got 0"),
     (lambda: nn.SGD(0.1, momentum=-0.1), r"momentum must be non-negative; got -0.1"),
     (lambda: nn.SGD(0.1, momentum=1.0), r"momentum must be in \[0, 1\); got 1"),
