@@ -102,6 +102,9 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # Parameter trees
 # ----------------------------------------------------------------------------------------------
+# tree_map and tree_leaves are for everyone. check_tree_like, checked_leaves and tree_unflatten
+# validate, flatten and rebuild trees for the optimizers of nn.optim and the gradient check below:
+# shared within the family, so public by name, but not in __all__.
 
 def _is_namedtuple(x) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
@@ -159,14 +162,15 @@ def _flatten(tree, leaves: list):
     return None
 
 
-def _unflatten(structure, leaves):
-    """The tree of ``structure`` (from :func:`_flatten`) holding the items of the iterator ``leaves``."""
+def tree_unflatten(structure, leaves):
+    """The tree of ``structure`` (as :func:`checked_leaves` returns it) holding the items of the iterator
+    ``leaves``, in :func:`tree_map` order. Trusts its arguments: they come from :func:`checked_leaves`."""
     if structure is None:
         return next(leaves)
     kind = structure[0]
     if kind is dict:
-        return {k: _unflatten(child, leaves) for k, child in zip(structure[1], structure[2])}
-    children = [_unflatten(child, leaves) for child in structure[1]]
+        return {k: tree_unflatten(child, leaves) for k, child in zip(structure[1], structure[2])}
+    children = [tree_unflatten(child, leaves) for child in structure[1]]
     if kind is list:
         return children
     return tuple(children) if kind is tuple else kind(*children)
@@ -183,27 +187,37 @@ def _tree_paths(tree, prefix: str) -> list[tuple[str, object]]:
     return [(prefix, tree)]
 
 
-def _check_like(tree, name: str, ref, ref_name: str, finite: bool = True) -> None:
-    """Raise unless ``tree`` has the containers, keys and leaf shapes of ``ref`` (and finite leaves if ``finite``)."""
+def check_tree_like(tree, name: str, ref, ref_name: str, finite: bool = True) -> None:
+    """Raise unless ``tree`` has the containers, keys and leaf shapes of ``ref`` (and finite leaves if ``finite``).
+
+    ``name`` and ``ref_name`` are the arguments' names in the messages, which name the leaf at fault
+    (``grads[1].D must have shape (3, 2) like params[1].D``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a container, key or shape differs, a leaf is not a real numeric array, or (with
+        ``finite``) a leaf is not finite.
+    """
     if _is_namedtuple(ref):
         if type(tree) is not type(ref):
             raise ValueError(f"{name} must be a {type(ref).__name__} like {ref_name}; got {type(tree).__name__}.")
         for f in ref._fields:
-            _check_like(getattr(tree, f), f"{name}.{f}", getattr(ref, f), f"{ref_name}.{f}", finite)
+            check_tree_like(getattr(tree, f), f"{name}.{f}", getattr(ref, f), f"{ref_name}.{f}", finite)
         return
     if isinstance(ref, (tuple, list)):
         if not isinstance(tree, (tuple, list)) or len(tree) != len(ref):
             got = f"length {len(tree)}" if isinstance(tree, (tuple, list)) else type(tree).__name__
             raise ValueError(f"{name} must be a sequence of length {len(ref)} like {ref_name}; got {got}.")
         for i, (t, r) in enumerate(zip(tree, ref)):
-            _check_like(t, f"{name}[{i}]", r, f"{ref_name}[{i}]", finite)
+            check_tree_like(t, f"{name}[{i}]", r, f"{ref_name}[{i}]", finite)
         return
     if isinstance(ref, dict):
         if not isinstance(tree, dict) or list(tree) != list(ref):
             got = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
             raise ValueError(f"{name} must be a dict with keys {list(ref)} like {ref_name}; got {got}.")
         for k in ref:
-            _check_like(tree[k], f"{name}[{k!r}]", ref[k], f"{ref_name}[{k!r}]", finite)
+            check_tree_like(tree[k], f"{name}[{k!r}]", ref[k], f"{ref_name}[{k!r}]", finite)
         return
     arr = np.asarray(tree)
     ref_shape = np.shape(ref)
@@ -218,14 +232,16 @@ def _check_like(tree, name: str, ref, ref_name: str, finite: bool = True) -> Non
         check_finite(arr, name)
 
 
-def _checked_leaves(params, others, finite: bool = True) -> tuple:
+def checked_leaves(params, others, finite: bool = True) -> tuple:
     """Validate ``params`` and the trees of ``others`` against it; return their structure and leaves.
 
     ``others`` holds ``(tree, name, finite)`` triples; ``finite`` is for ``params``. Returns
-    ``(structure, params_leaves, [leaves of each tree])``, every leaf a float64 array. The checks are those of :func:`_check_like`;
-    when every leaf is already a float64 array of the right shape (what an optimizer is given at
-    each step of a training loop) they cost one walk of each tree, and any departure from that is
-    handed to :func:`_check_like`, which explains it or accepts it (e.g. a leaf given as a list).
+    ``(structure, params_leaves, [leaves of each tree])``, every leaf a float64 array; ``structure``
+    rebuilds a tree of the same shape with :func:`tree_unflatten`. The checks are those of
+    :func:`check_tree_like`; when every leaf is already a float64 array of the right shape (what an
+    optimizer is given at each step of a training loop) they cost one walk of each tree, and any
+    departure from that is handed to :func:`check_tree_like`, which explains it or accepts it (e.g. a
+    leaf given as a list).
     """
     def plain(leaves, ref, finite):
         return all(type(x) is np.ndarray and x.dtype == np.float64 and (ref is None or x.shape == r.shape)
@@ -243,9 +259,9 @@ def _checked_leaves(params, others, finite: bool = True) -> tuple:
             out.append(leaves)
         else:
             return structure, p_leaves, out
-    _check_like(params, "params", params, "params", finite)
+    check_tree_like(params, "params", params, "params", finite)
     for tree, name, tree_finite in others:
-        _check_like(tree, name, params, "params", tree_finite)
+        check_tree_like(tree, name, params, "params", tree_finite)
     structure, p_leaves = _flat_arrays(params, params)
     return structure, p_leaves, [_flat_arrays(tree, params)[1] for tree, _, _ in others]
 
@@ -699,7 +715,7 @@ class SGD:
 
     def init(self, params) -> SGDState:
         """Zero velocity shaped like ``params``."""
-        _check_like(params, "params", params, "params")
+        check_tree_like(params, "params", params, "params")
         return SGDState(tree_map(lambda p: np.zeros(np.shape(p)), params))
 
     def step(self, params, grads, state: SGDState):
@@ -713,12 +729,12 @@ class SGD:
         """
         if not isinstance(state, SGDState):
             raise ValueError(f"state must be the SGDState returned by init; got {type(state).__name__}.")
-        structure, P, (G, V) = _checked_leaves(params, ((grads, "grads", True),
+        structure, P, (G, V) = checked_leaves(params, ((grads, "grads", True),
                                                         (state.velocity, "state.velocity", True)))
         beta, lr = self.momentum, self.lr
         V = [beta * v + g for v, g in zip(V, G)]
         new_params = [p - lr * v for p, v in zip(P, V)]
-        return _unflatten(structure, iter(new_params)), SGDState(_unflatten(structure, iter(V)))
+        return tree_unflatten(structure, iter(new_params)), SGDState(tree_unflatten(structure, iter(V)))
 
 
 def _adam_numpy(p, g, m, v, h):
@@ -781,7 +797,7 @@ class Adam:
 
     def init(self, params) -> AdamState:
         """Zero moments shaped like ``params`` and ``t = 0``."""
-        _check_like(params, "params", params, "params")
+        check_tree_like(params, "params", params, "params")
         zeros = tree_map(lambda p: np.zeros(np.shape(p)), params)
         return AdamState(0, zeros, tree_map(np.copy, zeros))
 
@@ -801,7 +817,7 @@ class Adam:
         # structure and shapes first; the finiteness of params and grads is read off the result
         # (a NaN or infinity in either always reaches the new parameters)
         others = ((grads, "grads", False), (state.m, "state.m", False), (state.v, "state.v", False))
-        structure, P, (G, M, V) = _checked_leaves(params, others, finite=False)
+        structure, P, (G, M, V) = checked_leaves(params, others, finite=False)
         t = check_int(state.t, "state.t", minimum=0) + 1
         b1, b2, lr, eps = self.beta1, self.beta2, self.lr, self.eps
         # the step's scalars, shared by every leaf, with this step's bias corrections 1 - beta^t; a plain
@@ -810,16 +826,16 @@ class Adam:
         update = _ADAM[self.backend]
         new = [update(p, g, m_, v_, h) for p, g, m_, v_ in zip(P, G, M, V)]
         if not all(leaf[3] for leaf in new):
-            _checked_leaves(params, ((grads, "grads", True),))          # names the input that is not finite
-            _check_like(state.m, "state.m", params, "params")
-            _check_like(state.v, "state.v", params, "params")
+            checked_leaves(params, ((grads, "grads", True),))          # names the input that is not finite
+            check_tree_like(state.m, "state.m", params, "params")
+            check_tree_like(state.v, "state.v", params, "params")
             for i, v_ in enumerate(V):
                 if np.any(v_ < 0):
                     raise ValueError(f"state.v holds running means of squared gradients and must be non-negative; "
                                      f"leaf {i} has the entry {float(v_.min()):.6g}.")
             raise ValueError("the Adam update is not finite although params, grads and state are (an overflow: "
                              f"lr = {lr:g} may be too large for these gradients).")
-        tree = lambda k: _unflatten(structure, (leaf[k] for leaf in new))        # noqa: E731
+        tree = lambda k: tree_unflatten(structure, (leaf[k] for leaf in new))        # noqa: E731
         return tree(0), AdamState(t, tree(1), tree(2))
 
 
@@ -862,7 +878,7 @@ def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
     if not callable(f):
         raise TypeError(f"f must be callable; got {type(f).__name__}.")
     eps = positive_scalar(eps, "eps")
-    _check_like(params, "params", params, "params")
+    check_tree_like(params, "params", params, "params")
     work = tree_map(lambda p: np.array(p, dtype=np.float64), params)     # private copies, perturbed in place
     grads = tree_map(np.zeros_like, work)
     for leaf, g in zip(tree_leaves(work), tree_leaves(grads)):
@@ -894,8 +910,8 @@ def relative_error(a, b) -> float:
         If ``a`` or ``b`` has a leaf that is not a finite real array, or ``b`` does not have the
         structure and leaf shapes of ``a``.
     """
-    _check_like(a, "a", a, "a")
-    _check_like(b, "b", a, "a")
+    check_tree_like(a, "a", a, "a")
+    check_tree_like(b, "b", a, "a")
     la = np.concatenate([np.ravel(x) for x in tree_leaves(a)]) if tree_leaves(a) else np.zeros(0)
     lb = np.concatenate([np.ravel(x) for x in tree_leaves(b)]) if tree_leaves(b) else np.zeros(0)
     scale = max(float(np.linalg.norm(la)), float(np.linalg.norm(lb)))
