@@ -19,6 +19,12 @@ where :math:`\mathbf J_l = \mathrm{diag}\,\psi_l'(\cdot)` is the (diagonal) Jaco
 nonlinearity. No automatic differentiation is used anywhere: every layer writes its own
 derivative, and :func:`numerical_gradient` checks it by central differences.
 
+This module holds that story: the parameter trees the layers' parameters live in, the
+activations :math:`\psi_l`, the layers (:class:`Dense`, :class:`Activation`, :class:`Sequential`,
+:func:`mlp`) and the gradient check (:func:`numerical_gradient`, :func:`relative_error`). The
+losses that start the recursion are in :mod:`~pedagogy_lib.nn.losses`, the gradient steps that use
+its result (SGD, Adam, minibatches) in :mod:`~pedagogy_lib.nn.optim`.
+
 Layout: samples in rows
 -----------------------
 The book stores one sample per *column* (``Y = [y_1 ... y_N]``). Here a minibatch is a 2-D array
@@ -36,8 +42,9 @@ gives the row formulas used in the code (book, one sample as a column  ->  code,
 
 The losses (:mod:`~pedagogy_lib.nn.losses`) return the gradient of the **sample average**
 :math:`\langle\mathcal S\rangle` (the book's cross-entropy estimate, Eq. 5.1), so the ``1/N`` is
-already inside ``grad`` and the sums above produce the averaged updates :math:`\Delta\mathbf D_l \propto -\langle\mathbf b_l
-\check{\mathbf z}_{l-1}^{\mathsf T}\rangle` of Section 5.1.3 directly.
+already inside ``grad`` and the sums above produce the averaged updates
+:math:`\Delta\mathbf D_l \propto -\langle\mathbf b_l\check{\mathbf z}_{l-1}^{\mathsf T}\rangle` of
+Section 5.1.3 directly.
 
 Role reversal: in Chapter 5 the network's input is :math:`\mathbf y` and the modelled output is
 :math:`\check{\mathbf x}` (draft footnote 2), so the inputs are called ``Y`` and the loss targets ``X``.
@@ -57,45 +64,38 @@ Design
 * **Parameter collections are nested tuples, lists, dicts and NamedTuples of arrays** (a "tree";
   :class:`DenseParams` for one affine layer, a tuple of those for a :class:`Sequential`, any
   container of several networks for a VAE). :func:`tree_map` applies a function leaf by leaf, so
-  the optimizers work on any such collection.
-* **Optimizers are functional**: ``params, state = opt.step(params, grads, state)`` returns new
-  arrays and never modifies its inputs (:class:`SGD` with momentum, :class:`Adam`).
-* Randomness only through an explicit ``np.random.Generator`` (initialization, :func:`minibatches`).
+  the optimizers of :mod:`~pedagogy_lib.nn.optim` work on any such collection (they check and
+  flatten trees with the helpers here, :func:`checked_leaves` and :func:`tree_unflatten`).
+* Randomness only through an explicit ``np.random.Generator`` (initialization).
 
-Public ``forward``/``backward`` methods, the losses and the optimizers validate their inputs once
-and raise ``ValueError`` naming the argument; a :class:`Sequential` validates at its boundary and
-calls its layers' unchecked ``_forward``/``_backward``.
+Public ``forward``/``backward`` methods validate their inputs once and raise ``ValueError`` naming
+the argument; a :class:`Sequential` validates at its boundary and calls its layers' unchecked
+``_forward``/``_backward``.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from ..core.checks import positive_scalar, fmt_shape, as_array, to_float_array, check_backend, check_choice, check_finite, check_int, check_positive, check_rng
+from ..core.checks import as_array, check_choice, check_finite, check_int, check_rng, fmt_shape, positive_scalar
 from ..core.gradcheck import gradcheck
 from ..core.logmath import sigmoid, softplus  # noqa: F401 (public here too)
-from . import kernels
 
 __all__ = [
     "ACTIVATIONS",
     "INITS",
     "DenseParams",
-    "SGDState",
-    "AdamState",
     "Dense",
     "Activation",
     "Sequential",
     "mlp",
     "sigmoid",
     "softplus",
-    "SGD",
-    "Adam",
     "tree_map",
     "tree_leaves",
     "numerical_gradient",
     "relative_error",
-    "minibatches",
 ]
 
 
@@ -673,174 +673,7 @@ def mlp(sizes: Sequence[int], *, activation: str = "tanh", output: str = "identi
 
 
 # ----------------------------------------------------------------------------------------------
-# Optimizers (functional: step returns new parameters and state)
-# ----------------------------------------------------------------------------------------------
-
-class SGDState(NamedTuple):
-    """State of :class:`SGD`: the momentum buffer ``velocity`` (same structure as ``params``)."""
-
-    velocity: object
-
-
-class AdamState(NamedTuple):
-    """State of :class:`Adam`: step count ``t`` and moment estimates ``m``, ``v`` (structure of ``params``)."""
-
-    t: int
-    m: object
-    v: object
-
-
-class SGD:
-    r"""Gradient descent with (heavy-ball) momentum.
-
-    With ``momentum=0`` this is the update :math:`\Delta\theta\propto-\langle d\mathcal S/d\theta\rangle`
-    that closes Section 5.1.3. In general, with :math:`\mathbf g` the gradient,
-
-    .. math::
-        \mathbf v \leftarrow \beta\,\mathbf v + \mathbf g, \qquad \theta \leftarrow \theta - \eta\,\mathbf v,
-
-    with learning rate :math:`\eta` = ``lr`` and momentum :math:`\beta` = ``momentum``
-    (:math:`\beta = 0` is plain gradient descent). This is PyTorch's convention; Sutskever et al.
-    scale the velocity by the learning rate instead, which is equivalent for a constant ``lr``.
-    """
-
-    def __init__(self, lr: float, *, momentum: float = 0.0):
-        self.lr = positive_scalar(lr, "lr")
-        self.momentum = positive_scalar(momentum, "momentum", strict=False)
-        if self.momentum >= 1.0:
-            raise ValueError(f"momentum must be in [0, 1); got {self.momentum:.6g}.")
-
-    def __repr__(self) -> str:
-        return f"SGD(lr={self.lr:g}, momentum={self.momentum:g})"
-
-    def init(self, params) -> SGDState:
-        """Zero velocity shaped like ``params``."""
-        check_tree_like(params, "params", params, "params")
-        return SGDState(tree_map(lambda p: np.zeros(np.shape(p)), params))
-
-    def step(self, params, grads, state: SGDState):
-        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched.
-
-        Raises
-        ------
-        ValueError
-            If ``state`` is not an :class:`SGDState`, or ``grads`` or ``state.velocity`` does not
-            have the structure and shapes of ``params`` or is not finite.
-        """
-        if not isinstance(state, SGDState):
-            raise ValueError(f"state must be the SGDState returned by init; got {type(state).__name__}.")
-        structure, P, (G, V) = checked_leaves(params, ((grads, "grads", True),
-                                                        (state.velocity, "state.velocity", True)))
-        beta, lr = self.momentum, self.lr
-        V = [beta * v + g for v, g in zip(V, G)]
-        new_params = [p - lr * v for p, v in zip(P, V)]
-        return tree_unflatten(structure, iter(new_params)), SGDState(tree_unflatten(structure, iter(V)))
-
-
-def _adam_numpy(p, g, m, v, h):
-    """Readable twin of :func:`~pedagogy_lib.nn.kernels.adam_update`: one leaf's update; returns
-    ``(p_new, m_new, v_new, all_finite)``.
-
-    ``h = (b1, b2, lr, eps, c1, c2)`` holds the step's scalars: :math:`\\beta_1, \\beta_2`, the learning
-    rate, :math:`\\epsilon` and the bias corrections :math:`c_1 = 1-\\beta_1^t`, :math:`c_2 = 1-\\beta_2^t`.
-    """
-    b1, b2, lr, eps, c1, c2 = h
-    with np.errstate(over="ignore", invalid="ignore"):      # a non-finite input is reported by the flag
-        m_new = b1 * m + (1.0 - b1) * g
-        v_new = b2 * v + (1.0 - b2) * (g * g)
-        p_new = p - lr * (m_new / c1) / (np.sqrt(v_new / c2) + eps)
-    return p_new, m_new, v_new, bool(np.isfinite(p_new).all())
-
-
-def _adam_leaf_kernel(p, g, m, v, h):
-    """:func:`~pedagogy_lib.nn.kernels.adam_update` on one leaf of any shape; returns what
-    :func:`_adam_numpy` returns."""
-    p_new, m_new, v_new = np.empty(p.shape), np.empty(p.shape), np.empty(p.shape)   # C order: reshape is a view
-    finite = kernels.adam_update(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), h,
-                                 p_new.reshape(-1), m_new.reshape(-1), v_new.reshape(-1))
-    return p_new, m_new, v_new, finite
-
-
-_ADAM = {"numpy": _adam_numpy, "numba": _adam_leaf_kernel}
-
-
-class Adam:
-    r"""Adam (Kingma and Ba 2015): gradient steps scaled by running moment estimates.
-
-    .. math::
-        \mathbf m_t = \beta_1\mathbf m_{t-1} + (1-\beta_1)\mathbf g_t, \qquad
-        \mathbf v_t = \beta_2\mathbf v_{t-1} + (1-\beta_2)\mathbf g_t^2, \\
-        \theta_t = \theta_{t-1} - \eta\,\frac{\mathbf m_t/(1-\beta_1^t)}{\sqrt{\mathbf v_t/(1-\beta_2^t)} + \epsilon}.
-
-    The bias corrections :math:`1-\beta^t` undo the zero start of :math:`\mathbf m, \mathbf v`, so
-    the first step has size about :math:`\eta` in every coordinate whatever the gradient's scale.
-
-    ``backend="numba"`` (the default) updates each leaf in one compiled pass
-    (:func:`~pedagogy_lib.nn.kernels.adam_update`);
-    ``"numpy"`` is its readable twin, the three lines above in NumPy. Both give the same numbers
-    (the same operations in the same order; the tests hold them to 1e-15).
-    """
-
-    def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 backend: str = "numba"):
-        self.lr = positive_scalar(lr, "lr")
-        for name, b in (("beta1", beta1), ("beta2", beta2)):
-            b = positive_scalar(b, name, strict=False)
-            if b >= 1.0:
-                raise ValueError(f"{name} must be in [0, 1); got {b:.6g}.")
-        self.beta1, self.beta2 = float(beta1), float(beta2)
-        self.eps = positive_scalar(eps, "eps")
-        self.backend = check_backend(backend)
-
-    def __repr__(self) -> str:
-        return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
-
-    def init(self, params) -> AdamState:
-        """Zero moments shaped like ``params`` and ``t = 0``."""
-        check_tree_like(params, "params", params, "params")
-        zeros = tree_map(lambda p: np.zeros(np.shape(p)), params)
-        return AdamState(0, zeros, tree_map(np.copy, zeros))
-
-    def step(self, params, grads, state: AdamState):
-        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched.
-
-        Raises
-        ------
-        TypeError, ValueError
-            If ``state`` is not an :class:`AdamState`, ``state.t`` is not a non-negative integer,
-            ``grads``, ``state.m`` or ``state.v`` does not have the structure and shapes of
-            ``params``, an input is not finite, ``state.v`` has a negative entry, or the update
-            overflows.
-        """
-        if not isinstance(state, AdamState):
-            raise ValueError(f"state must be the AdamState returned by init; got {type(state).__name__}.")
-        # structure and shapes first; the finiteness of params and grads is read off the result
-        # (a NaN or infinity in either always reaches the new parameters)
-        others = ((grads, "grads", False), (state.m, "state.m", False), (state.v, "state.v", False))
-        structure, P, (G, M, V) = checked_leaves(params, others, finite=False)
-        t = check_int(state.t, "state.t", minimum=0) + 1
-        b1, b2, lr, eps = self.beta1, self.beta2, self.lr, self.eps
-        # the step's scalars, shared by every leaf, with this step's bias corrections 1 - beta^t; a plain
-        # tuple, which numba types in its fast path (a NamedTuple costs about 0.5 us more per kernel call)
-        h = (b1, b2, lr, eps, 1.0 - b1 ** t, 1.0 - b2 ** t)
-        update = _ADAM[self.backend]
-        new = [update(p, g, m_, v_, h) for p, g, m_, v_ in zip(P, G, M, V)]
-        if not all(leaf[3] for leaf in new):
-            checked_leaves(params, ((grads, "grads", True),))          # names the input that is not finite
-            check_tree_like(state.m, "state.m", params, "params")
-            check_tree_like(state.v, "state.v", params, "params")
-            for i, v_ in enumerate(V):
-                if np.any(v_ < 0):
-                    raise ValueError(f"state.v holds running means of squared gradients and must be non-negative; "
-                                     f"leaf {i} has the entry {float(v_.min()):.6g}.")
-            raise ValueError("the Adam update is not finite although params, grads and state are (an overflow: "
-                             f"lr = {lr:g} may be too large for these gradients).")
-        tree = lambda k: tree_unflatten(structure, (leaf[k] for leaf in new))        # noqa: E731
-        return tree(0), AdamState(t, tree(1), tree(2))
-
-
-# ----------------------------------------------------------------------------------------------
-# Gradient checking and minibatches
+# Gradient checking
 # ----------------------------------------------------------------------------------------------
 
 def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
@@ -916,47 +749,3 @@ def relative_error(a, b) -> float:
     lb = np.concatenate([np.ravel(x) for x in tree_leaves(b)]) if tree_leaves(b) else np.zeros(0)
     scale = max(float(np.linalg.norm(la)), float(np.linalg.norm(lb)))
     return 0.0 if scale == 0.0 else float(np.linalg.norm(la - lb)) / scale
-
-
-def minibatches(rng: np.random.Generator, batch_size: int, *arrays, drop_last: bool = False) -> Iterator[tuple]:
-    """One epoch of shuffled minibatches: yields tuples ``(arrays[0][idx], arrays[1][idx], ...)``.
-
-    A fresh permutation of the ``N`` rows is drawn from ``rng``; consecutive blocks of
-    ``batch_size`` indices form the batches, so every row appears exactly once per epoch (the
-    last batch is smaller unless ``drop_last``). Arrays are validated now, not at the first batch.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-    batch_size : int
-        At least 1.
-    *arrays : array_like
-        At least one; all must have the same number of rows ``N`` (first axis).
-    drop_last : bool
-        Skip a final, incomplete batch.
-    """
-    rng = check_rng(rng)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    if not arrays:
-        raise ValueError("arrays must contain at least one array; got none.")
-    arrs = []
-    for i, a in enumerate(arrays):
-        a = np.asarray(a)
-        if a.ndim == 0:
-            raise ValueError(f"arrays[{i}] must have at least one axis (rows); got a scalar.")
-        if np.issubdtype(a.dtype, np.floating):
-            check_finite(a, f"arrays[{i}]")
-        if i > 0 and a.shape[0] != arrs[0].shape[0]:
-            raise ValueError(f"arrays[{i}] must have N = {arrs[0].shape[0]} rows like arrays[0]; "
-                             f"got {a.shape[0]}.")
-        arrs.append(a)
-    N = arrs[0].shape[0]
-    perm = rng.permutation(N)
-
-    def _gen():
-        stop = N - N % batch_size if drop_last else N
-        for start in range(0, stop, batch_size):
-            idx = perm[start:start + batch_size]
-            yield tuple(a[idx] for a in arrs)
-
-    return _gen()

@@ -1067,7 +1067,7 @@ def _nn():
     t.add("nn.network.tree_map", np.negative, params)
     # f accepts any array-like (a list of leaves is a tree too, and f is the caller's own function)
     t.add("nn.network.numerical_gradient", lambda p: float(np.sum(np.asarray(p) ** 2)), np.array([0.5, -1.0]))
-    t.add("nn.network.minibatches", _rng(), 2, eta, Xb)
+    t.add("nn.optim.minibatches", _rng(), 2, eta, Xb)
     # recurrent networks
     rp = rnn.init_rnn(_rng(), 2, 3, 2, gain=0.9)
     Yr = _rng(2).standard_normal((4, 2, 2))                      # (T, N, D_y)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from pedagogy_lib.nn import kernels, losses, rnn
+from pedagogy_lib.nn import kernels, losses, optim, rnn
 from pedagogy_lib.nn import network as nn
 
 BACKENDS = ["numba", "numpy"]
@@ -164,14 +164,14 @@ def test_public_backends_agree():
 
 
 # ---------------------------------------------------------------------------------------------
-# End to end: the gradients train (parameters as a NamedTuple tree for nn.Adam)
+# End to end: the gradients train (parameters as a NamedTuple tree for optim.Adam)
 # ---------------------------------------------------------------------------------------------
 
 def test_rnn_learns_a_one_step_delay():
     """Target x_t = y_{t-1}: needs the recurrent state; an RNN trained by BPTT + Adam gets it right."""
     rng = np.random.default_rng(0)
     p = rnn.init_rnn(rng, 1, 8, 1, gain=0.5)
-    opt = nn.Adam(0.03)
+    opt = optim.Adam(0.03)
     state = opt.init(p)
     T, N = 12, 16
 
