@@ -135,7 +135,7 @@ def _flat(params):
 def run() -> list[dict]:
     from pedagogy_lib.deepgen import vae as V
     from pedagogy_lib.harmonium.datasets import binarized_digits
-    from pedagogy_lib.nn.network import Adam
+    from pedagogy_lib.nn.optim import Adam
 
     Y_all, _ = binarized_digits()
     model = V.vae(M, K, hidden=H)

@@ -24,8 +24,9 @@ is a relative entropy estimated from samples:
   partitions, diagonal scaling, exact inverse and log-determinant, training with Adam, sampling,
   and the leapfrog step written as two additive couplings.
 
-Networks are :mod:`pedagogy_lib.nn.network` models with hand-written backpropagation;
-no automatic differentiation is used. Modules are imported on first use.
+Networks are :mod:`pedagogy_lib.nn.network` models with hand-written backpropagation, trained by
+the Adam of :mod:`pedagogy_lib.nn.optim`; no automatic differentiation is used. Modules are
+imported on first use.
 """
 from pedagogy_lib.core.lazy import attach
 

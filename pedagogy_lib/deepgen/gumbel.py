@@ -33,7 +33,8 @@ import numpy as np
 
 from ..core.checks import as_array, check_int, check_rng, positive_scalar
 from ..core.logmath import log_normalize
-from ..nn.network import Adam, Sequential, mlp, sigmoid, softplus
+from ..nn.network import Sequential, mlp, sigmoid, softplus
+from ..nn.optim import Adam
 
 __all__ = [
     "EULER_GAMMA",

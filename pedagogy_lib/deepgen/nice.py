@@ -48,7 +48,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar
-from ..nn.network import ACTIVATIONS, Adam, Sequential, mlp
+from ..nn.network import ACTIVATIONS, Sequential, mlp
+from ..nn.optim import Adam
 from ..samplers.targets import check_target, evaluate_checked_target
 
 __all__ = [

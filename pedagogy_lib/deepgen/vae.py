@@ -39,7 +39,8 @@ import numpy as np
 from ..core.checks import (as_array, check_choice, check_int, check_prob_rows, check_prob_vector, check_rng,
                            positive_scalar)
 from ..core.linalg import TAU
-from ..nn.network import Adam, Sequential, mlp, sigmoid, softplus
+from ..nn.network import Sequential, mlp, sigmoid, softplus
+from ..nn.optim import Adam
 
 __all__ = [
     "LIKELIHOODS",

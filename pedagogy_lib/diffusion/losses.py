@@ -36,7 +36,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, check_choice, check_int, check_rng, positive_scalar
-from ..nn.network import Adam, Sequential, mlp
+from ..nn.network import Sequential, mlp
+from ..nn.optim import Adam
 from .forward import levels, noise_data
 from .schedules import Schedule, check_schedule
 

@@ -760,7 +760,7 @@ SUMMATIVE = {
                                          "checker's own"},
     "ex-3-3-wake-sleep-step": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments",
                                              "pedagogy_lib.nn.network.numerical_gradient",
-                                             "pedagogy_lib.nn.network.bernoulli_cross_entropy",
+                                             "pedagogy_lib.nn.losses.bernoulli_cross_entropy",
                                              "pedagogy_lib.core.gradcheck.gradcheck",
                                              "scipy.optimize.approx_fprime",
                                              "scipy.optimize._numdiff.approx_derivative",

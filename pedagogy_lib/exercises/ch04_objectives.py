@@ -247,7 +247,7 @@ SUMMATIVE = {
                                          "pedagogy_lib.vi.mean_field.kl_gaussian",
                                          "pedagogy_lib.deepgen.vae.gaussian_kl"]},
     "ex-4-2-marble-entropies": {"forbidden": ["scipy.special.kl_div",
-                                              "pedagogy_lib.nn.network.categorical_cross_entropy",
+                                              "pedagogy_lib.nn.losses.categorical_cross_entropy",
                                               "scipy.stats.rv_discrete.entropy",
                                               "scipy.stats._multivariate.multinomial_gen.entropy",
                                               "scipy.special.entr", "scipy.special.rel_entr", "pedagogy_lib.harmonium.exact.kl_divergence", "pedagogy_lib.learning.objectives.entropy",

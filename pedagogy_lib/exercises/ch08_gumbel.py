@@ -297,7 +297,7 @@ SUMMATIVE = {
                       "pedagogy_lib.core.logmath.softmax", "pedagogy_lib.core.logmath.log_normalize",
                       "scipy.special.softmax", "scipy.special.log_softmax",
                       # its gradient minus the target rows is a stable softmax (it wraps log_normalize)
-                      "pedagogy_lib.nn.network.categorical_cross_entropy"],
+                      "pedagogy_lib.nn.losses.categorical_cross_entropy"],
         "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
     "ex-8-2-2-chi-square": {
         "forbidden": ["scipy.stats.chisquare",

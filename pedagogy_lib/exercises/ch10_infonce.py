@@ -315,7 +315,7 @@ SUMMATIVE = {
                                                "pedagogy_lib.assimilation.adf.assumed_density_filter",
                                                "pedagogy_lib.assimilation.adf.grid_filter"]},
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss",
-                                               "pedagogy_lib.nn.network.categorical_cross_entropy",
+                                               "pedagogy_lib.nn.losses.categorical_cross_entropy",
                                                "scipy.special.log_softmax",
                                                "pedagogy_lib.core.logmath.log_normalize",
                                                "scipy.special.softmax"],

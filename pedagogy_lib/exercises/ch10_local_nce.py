@@ -309,7 +309,7 @@ SUMMATIVE = {
                                               "pedagogy_lib.contrastive.nce.nce_loss",
                                               "pedagogy_lib.contrastive.nce.nce_grad",
                                               "pedagogy_lib.contrastive.nce.nce_hessian",
-                                              "pedagogy_lib.nn.network.bernoulli_cross_entropy",
+                                              "pedagogy_lib.nn.losses.bernoulli_cross_entropy",
                                               "pedagogy_lib.core.gradcheck.gradcheck",
                                               "pedagogy_lib.nn.network.numerical_gradient"],
                                 "same_data": "the answer is a function, which the grader calls on test problems of "

@@ -5,11 +5,11 @@ backpropagation through time and the Adam update.
   :mod:`~pedagogy_lib.nn.rnn`, which computes the backprop signals :math:`\mathbf b_t` from the last
   step to the first (the forward loop stays in NumPy: its vectorized tanh is faster there).
 * :func:`adam_update`: one Adam step (Kingma and Ba 2015) on one flattened parameter leaf, for
-  :class:`~pedagogy_lib.nn.network.Adam`; the step's scalars (hyper-parameters and bias
+  :class:`~pedagogy_lib.nn.optim.Adam`; the step's scalars (hyper-parameters and bias
   corrections) come in one tuple, shared by every leaf.
 
 The public functions, their validation and the readable NumPy twins (``rnn._bptt_numpy``,
-``network._adam_numpy``) are in :mod:`~pedagogy_lib.nn.rnn` and :mod:`~pedagogy_lib.nn.network`.
+``optim._adam_numpy``) are in :mod:`~pedagogy_lib.nn.rnn` and :mod:`~pedagogy_lib.nn.optim`.
 Contract: the kernels validate nothing and draw no random number. :func:`adam_update` writes into
 arrays its caller allocated and reports a non-finite result by its return value, which the caller
 turns into an error naming the input at fault; :func:`bptt_backward` returns the signals in an array
@@ -67,7 +67,7 @@ def adam_update(p, g, m, v, h, p_new, m_new, v_new):
     :math:`\theta \leftarrow \theta - \eta\,(\mathbf m/c_1)/(\sqrt{\mathbf v/c_2} + \epsilon)`, with
     ``h = (b1, b2, lr, eps, c1, c2)`` the step's scalars (the bias corrections are
     :math:`c_1 = 1-\beta_1^t`, :math:`c_2 = 1-\beta_2^t`). NumPy twin:
-    :func:`~pedagogy_lib.nn.network._adam_numpy`.
+    :func:`~pedagogy_lib.nn.optim._adam_numpy`.
 
     ``h`` is a plain tuple, not a NamedTuple: numba types a plain tuple in the C fast path of its
     dispatcher, a NamedTuple in Python, which cost about 0.5 us per call here, as much as the whole
@@ -93,7 +93,7 @@ def adam_update(p, g, m, v, h, p_new, m_new, v_new):
 
 def warmup_kernels() -> None:
     """Compile (or load from cache) the BPTT kernel on a tiny problem and the Adam kernel on a tiny leaf."""
-    from .network import Adam
+    from .optim import Adam
     rng = np.random.default_rng(0)
     D_zz = 0.5 * rng.standard_normal((4, 4))
     Z = np.tanh(rng.standard_normal((3, 2, 4)))          # hidden states lie in (-1, 1)

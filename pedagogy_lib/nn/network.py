@@ -19,6 +19,12 @@ where :math:`\mathbf J_l = \mathrm{diag}\,\psi_l'(\cdot)` is the (diagonal) Jaco
 nonlinearity. No automatic differentiation is used anywhere: every layer writes its own
 derivative, and :func:`numerical_gradient` checks it by central differences.
 
+This module holds that story: the parameter trees the layers' parameters live in, the
+activations :math:`\psi_l`, the layers (:class:`Dense`, :class:`Activation`, :class:`Sequential`,
+:func:`mlp`) and the gradient check (:func:`numerical_gradient`, :func:`relative_error`). The
+losses that start the recursion are in :mod:`~pedagogy_lib.nn.losses`, the gradient steps that use
+its result (SGD, Adam, minibatches) in :mod:`~pedagogy_lib.nn.optim`.
+
 Layout: samples in rows
 -----------------------
 The book stores one sample per *column* (``Y = [y_1 ... y_N]``). Here a minibatch is a 2-D array
@@ -34,10 +40,11 @@ gives the row formulas used in the code (book, one sample as a column  ->  code,
 * :math:`\langle\mathbf b_l\check{\mathbf z}_{l-1}^{\mathsf T}\rangle` (Eq. 5.17, averaged)  ->  ``B.T @ Z_prev``;
 * :math:`\langle\mathbf b_l\rangle`  ->  ``B.sum(axis=0)``.
 
-The losses return the gradient of the **sample average** :math:`\langle\mathcal S\rangle` (the
-book's cross-entropy estimate), so the ``1/N`` is already inside ``grad`` and the sums above
-produce the averaged updates :math:`\Delta\mathbf D_l \propto -\langle\mathbf b_l
-\check{\mathbf z}_{l-1}^{\mathsf T}\rangle` of Section 5.1.3 directly.
+The losses (:mod:`~pedagogy_lib.nn.losses`) return the gradient of the **sample average**
+:math:`\langle\mathcal S\rangle` (the book's cross-entropy estimate, Eq. 5.1), so the ``1/N`` is
+already inside ``grad`` and the sums above produce the averaged updates
+:math:`\Delta\mathbf D_l \propto -\langle\mathbf b_l\check{\mathbf z}_{l-1}^{\mathsf T}\rangle` of
+Section 5.1.3 directly.
 
 Role reversal: in Chapter 5 the network's input is :math:`\mathbf y` and the modelled output is
 :math:`\check{\mathbf x}` (draft footnote 2), so the inputs are called ``Y`` and the loss targets ``X``.
@@ -57,59 +64,47 @@ Design
 * **Parameter collections are nested tuples, lists, dicts and NamedTuples of arrays** (a "tree";
   :class:`DenseParams` for one affine layer, a tuple of those for a :class:`Sequential`, any
   container of several networks for a VAE). :func:`tree_map` applies a function leaf by leaf, so
-  the optimizers work on any such collection.
-* **Optimizers are functional**: ``params, state = opt.step(params, grads, state)`` returns new
-  arrays and never modifies its inputs (:class:`SGD` with momentum, :class:`Adam`).
-* Randomness only through an explicit ``np.random.Generator`` (initialization, :func:`minibatches`).
+  the optimizers of :mod:`~pedagogy_lib.nn.optim` work on any such collection (they check and
+  flatten trees with the helpers here, :func:`checked_leaves` and :func:`tree_unflatten`).
+* Randomness only through an explicit ``np.random.Generator`` (initialization).
 
-Public ``forward``/``backward`` methods, the losses and the optimizers validate their inputs once
-and raise ``ValueError`` naming the argument; a :class:`Sequential` validates at its boundary and
-calls its layers' unchecked ``_forward``/``_backward``.
+Public ``forward``/``backward`` methods validate their inputs once and raise ``ValueError`` naming
+the argument; a :class:`Sequential` validates at its boundary and calls its layers' unchecked
+``_forward``/``_backward``.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from ..core.checks import positive_scalar, fmt_shape, as_array, to_float_array, check_backend, check_choice, check_finite, check_int, check_positive, check_rng
+from ..core.checks import as_array, check_choice, check_finite, check_int, check_rng, fmt_shape, positive_scalar
 from ..core.gradcheck import gradcheck
-from ..core.logmath import log_normalize, sigmoid, softplus  # noqa: F401 (public here too)
-from ..core.linalg import TAU
-from . import kernels
+from ..core.logmath import sigmoid, softplus  # noqa: F401 (public here too)
 
 __all__ = [
     "ACTIVATIONS",
     "INITS",
     "DenseParams",
-    "Loss",
-    "GaussianLoss",
-    "SGDState",
-    "AdamState",
     "Dense",
     "Activation",
     "Sequential",
     "mlp",
     "sigmoid",
     "softplus",
-    "squared_error",
-    "bernoulli_cross_entropy",
-    "categorical_cross_entropy",
-    "gaussian_nll",
-    "one_hot",
-    "SGD",
-    "Adam",
     "tree_map",
     "tree_leaves",
     "numerical_gradient",
     "relative_error",
-    "minibatches",
 ]
 
 
 # ----------------------------------------------------------------------------------------------
 # Parameter trees
 # ----------------------------------------------------------------------------------------------
+# tree_map and tree_leaves are for everyone. check_tree_like, checked_leaves and tree_unflatten
+# validate, flatten and rebuild trees for the optimizers of nn.optim and the gradient check below:
+# shared within the family, so public by name, but not in __all__.
 
 def _is_namedtuple(x) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
@@ -167,14 +162,15 @@ def _flatten(tree, leaves: list):
     return None
 
 
-def _unflatten(structure, leaves):
-    """The tree of ``structure`` (from :func:`_flatten`) holding the items of the iterator ``leaves``."""
+def tree_unflatten(structure, leaves):
+    """The tree of ``structure`` (as :func:`checked_leaves` returns it) holding the items of the iterator
+    ``leaves``, in :func:`tree_map` order. Trusts its arguments: they come from :func:`checked_leaves`."""
     if structure is None:
         return next(leaves)
     kind = structure[0]
     if kind is dict:
-        return {k: _unflatten(child, leaves) for k, child in zip(structure[1], structure[2])}
-    children = [_unflatten(child, leaves) for child in structure[1]]
+        return {k: tree_unflatten(child, leaves) for k, child in zip(structure[1], structure[2])}
+    children = [tree_unflatten(child, leaves) for child in structure[1]]
     if kind is list:
         return children
     return tuple(children) if kind is tuple else kind(*children)
@@ -191,27 +187,37 @@ def _tree_paths(tree, prefix: str) -> list[tuple[str, object]]:
     return [(prefix, tree)]
 
 
-def _check_like(tree, name: str, ref, ref_name: str, finite: bool = True) -> None:
-    """Raise unless ``tree`` has the containers, keys and leaf shapes of ``ref`` (and finite leaves if ``finite``)."""
+def check_tree_like(tree, name: str, ref, ref_name: str, finite: bool = True) -> None:
+    """Raise unless ``tree`` has the containers, keys and leaf shapes of ``ref`` (and finite leaves if ``finite``).
+
+    ``name`` and ``ref_name`` are the arguments' names in the messages, which name the leaf at fault
+    (``grads[1].D must have shape (3, 2) like params[1].D``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a container, key or shape differs, a leaf is not a real numeric array, or (with
+        ``finite``) a leaf is not finite.
+    """
     if _is_namedtuple(ref):
         if type(tree) is not type(ref):
             raise ValueError(f"{name} must be a {type(ref).__name__} like {ref_name}; got {type(tree).__name__}.")
         for f in ref._fields:
-            _check_like(getattr(tree, f), f"{name}.{f}", getattr(ref, f), f"{ref_name}.{f}", finite)
+            check_tree_like(getattr(tree, f), f"{name}.{f}", getattr(ref, f), f"{ref_name}.{f}", finite)
         return
     if isinstance(ref, (tuple, list)):
         if not isinstance(tree, (tuple, list)) or len(tree) != len(ref):
             got = f"length {len(tree)}" if isinstance(tree, (tuple, list)) else type(tree).__name__
             raise ValueError(f"{name} must be a sequence of length {len(ref)} like {ref_name}; got {got}.")
         for i, (t, r) in enumerate(zip(tree, ref)):
-            _check_like(t, f"{name}[{i}]", r, f"{ref_name}[{i}]", finite)
+            check_tree_like(t, f"{name}[{i}]", r, f"{ref_name}[{i}]", finite)
         return
     if isinstance(ref, dict):
         if not isinstance(tree, dict) or list(tree) != list(ref):
             got = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
             raise ValueError(f"{name} must be a dict with keys {list(ref)} like {ref_name}; got {got}.")
         for k in ref:
-            _check_like(tree[k], f"{name}[{k!r}]", ref[k], f"{ref_name}[{k!r}]", finite)
+            check_tree_like(tree[k], f"{name}[{k!r}]", ref[k], f"{ref_name}[{k!r}]", finite)
         return
     arr = np.asarray(tree)
     ref_shape = np.shape(ref)
@@ -226,14 +232,16 @@ def _check_like(tree, name: str, ref, ref_name: str, finite: bool = True) -> Non
         check_finite(arr, name)
 
 
-def _checked_leaves(params, others, finite: bool = True) -> tuple:
+def checked_leaves(params, others, finite: bool = True) -> tuple:
     """Validate ``params`` and the trees of ``others`` against it; return their structure and leaves.
 
     ``others`` holds ``(tree, name, finite)`` triples; ``finite`` is for ``params``. Returns
-    ``(structure, params_leaves, [leaves of each tree])``, every leaf a float64 array. The checks are those of :func:`_check_like`;
-    when every leaf is already a float64 array of the right shape (what an optimizer is given at
-    each step of a training loop) they cost one walk of each tree, and any departure from that is
-    handed to :func:`_check_like`, which explains it or accepts it (e.g. a leaf given as a list).
+    ``(structure, params_leaves, [leaves of each tree])``, every leaf a float64 array; ``structure``
+    rebuilds a tree of the same shape with :func:`tree_unflatten`. The checks are those of
+    :func:`check_tree_like`; when every leaf is already a float64 array of the right shape (what an
+    optimizer is given at each step of a training loop) they cost one walk of each tree, and any
+    departure from that is handed to :func:`check_tree_like`, which explains it or accepts it (e.g. a
+    leaf given as a list).
     """
     def plain(leaves, ref, finite):
         return all(type(x) is np.ndarray and x.dtype == np.float64 and (ref is None or x.shape == r.shape)
@@ -251,9 +259,9 @@ def _checked_leaves(params, others, finite: bool = True) -> tuple:
             out.append(leaves)
         else:
             return structure, p_leaves, out
-    _check_like(params, "params", params, "params", finite)
+    check_tree_like(params, "params", params, "params", finite)
     for tree, name, tree_finite in others:
-        _check_like(tree, name, params, "params", tree_finite)
+        check_tree_like(tree, name, params, "params", tree_finite)
     structure, p_leaves = _flat_arrays(params, params)
     return structure, p_leaves, [_flat_arrays(tree, params)[1] for tree, _, _ in others]
 
@@ -665,357 +673,7 @@ def mlp(sizes: Sequence[int], *, activation: str = "tanh", output: str = "identi
 
 
 # ----------------------------------------------------------------------------------------------
-# Losses: sample averages of surprisals, with their gradients
-# ----------------------------------------------------------------------------------------------
-
-class Loss(NamedTuple):
-    r"""A loss value and its gradient.
-
-    Attributes
-    ----------
-    value : float
-        :math:`\langle\mathcal S\rangle`, the surprisal averaged over the ``N`` rows (summed over
-        output dimensions).
-    grad : ndarray, shape (N, K)
-        :math:`d\langle\mathcal S\rangle/d(\text{prediction})`, i.e. the per-row gradient divided by ``N``.
-    """
-
-    value: float
-    grad: np.ndarray
-
-
-class GaussianLoss(NamedTuple):
-    r"""Value and gradients of :func:`gaussian_nll`.
-
-    Attributes
-    ----------
-    value : float
-        Average Gaussian surprisal.
-    grad_mu, grad_log_var : ndarray, shape (N, K)
-        Gradients of the average with respect to the mean and to the log-variance.
-    """
-
-    value: float
-    grad_mu: np.ndarray
-    grad_log_var: np.ndarray
-
-
-def _check_pred_target(pred, X, pred_name: str):
-    pred = as_array(pred, pred_name, ndim=2, dims="(N, K)")
-    if pred.shape[0] == 0:
-        raise ValueError(f"{pred_name} must have at least one row; got shape {fmt_shape(pred.shape)}.")
-    if pred.shape[1] == 0:
-        raise ValueError(f"{pred_name} must have at least one column; got shape {fmt_shape(pred.shape)}.")
-    X = as_array(X, "X", shape=pred.shape, dims="(N, K)")
-    return pred, X
-
-
-def squared_error(mu, X) -> Loss:
-    r"""Half the squared error, averaged over samples: the unit-variance Gaussian surprisal up to a constant.
-
-    .. math::
-        \langle\mathcal S\rangle = \Big\langle \tfrac12\lVert\mathbf x - \boldsymbol\mu\rVert^2\Big\rangle, \qquad
-        \frac{d\mathcal S}{d\boldsymbol\mu} = \boldsymbol\mu - \mathbf x,
-
-    the "prediction minus target" form that every canonical link produces (identity link here).
-    Note the conventions: scikit-learn's ``mean_squared_error`` averages :math:`(x-\mu)^2` over
-    samples *and* outputs without the ½, so it equals ``2 * value / K``.
-
-    Parameters
-    ----------
-    mu : array_like, shape (N, K)
-        Predicted means (the network output :math:`\check{\mathbf z}_L`).
-    X : array_like, shape (N, K)
-        Targets :math:`\mathbf x`.
-    """
-    mu, X = _check_pred_target(mu, X, "mu")
-    N = mu.shape[0]
-    R = mu - X
-    return Loss(0.5 * float(np.sum(R * R)) / N, R / N)
-
-
-def bernoulli_cross_entropy(eta, X) -> Loss:
-    r"""Bernoulli cross entropy from logits (natural parameters), computed stably.
-
-    With :math:`\mu = \sigma(\eta)`, :math:`-\log\check p(x\mid\eta) = \log(1+e^{\eta}) - x\eta`
-    (the exponential-family form of Eq. 5.11, log-partition :math:`A(\eta)` = softplus), so
-
-    .. math::
-        \langle\mathcal S\rangle = \Big\langle\sum_k \mathrm{softplus}(\eta_k) - x_k\eta_k\Big\rangle, \qquad
-        \frac{d\mathcal S}{d\eta_k} = \sigma(\eta_k) - x_k.
-
-    No probability is ever formed, so logits of :math:`\pm 10^3` give exact, finite losses.
-
-    Parameters
-    ----------
-    eta : array_like, shape (N, K)
-        Logits :math:`\eta = \log\frac{\mu}{1-\mu}`.
-    X : array_like, shape (N, K)
-        Targets in :math:`[0, 1]` (0/1 labels, or probabilities for soft targets).
-    """
-    eta, X = _check_pred_target(eta, X, "eta")
-    if (X < 0).any() or (X > 1).any():
-        idx = tuple(int(i) for i in np.argwhere((X < 0) | (X > 1))[0])
-        raise ValueError(f"X must lie in [0, 1] for a Bernoulli cross entropy; entry {idx} is {X[idx]:.6g}.")
-    N = eta.shape[0]
-    value = float(np.sum(softplus(eta) - X * eta)) / N
-    return Loss(value, (sigmoid(eta) - X) / N)
-
-
-def categorical_cross_entropy(eta, X) -> Loss:
-    r"""Categorical cross entropy from logits via the log-softmax (Eq. 2.6), computed stably.
-
-    .. math::
-        \langle\mathcal S\rangle = -\Big\langle\sum_k x_k\log\mathrm{softmax}(\boldsymbol\eta)_k\Big\rangle, \qquad
-        \frac{d\mathcal S}{d\boldsymbol\eta} = \mathrm{softmax}(\boldsymbol\eta) - \mathbf x
-        \quad\text{(when } \textstyle\sum_k x_k = 1\text{)}.
-
-    Parameters
-    ----------
-    eta : array_like, shape (N, K)
-        Logits; adding a constant to a row changes nothing.
-    X : array_like, shape (N, K)
-        One-hot rows (see :func:`one_hot`) or probability vectors: non-negative, each row summing to 1.
-    """
-    eta, X = _check_pred_target(eta, X, "eta")
-    if (X < 0).any():
-        idx = tuple(int(i) for i in np.argwhere(X < 0)[0])
-        raise ValueError(f"X must be non-negative (one-hot or probability rows); entry {idx} is {X[idx]:.6g}.")
-    sums = X.sum(axis=1)
-    bad = np.abs(sums - 1.0) > 1e-8
-    if bad.any():
-        n = int(np.argmax(bad))
-        raise ValueError(f"X must have rows summing to 1 (one-hot or probability rows); row {n} sums to {sums[n]:.10g}.")
-    N = eta.shape[0]
-    log_p = log_normalize(eta, axis=1)                   # log softmax, never exp of a large number
-    value = -float(np.sum(X * log_p)) / N
-    return Loss(value, (np.exp(log_p) - X) / N)
-
-
-def gaussian_nll(mu, log_var, X) -> GaussianLoss:
-    r"""Gaussian surprisal with a learned (diagonal) log-variance, averaged over samples.
-
-    .. math::
-        \langle\mathcal S\rangle = \Big\langle\sum_k \tfrac12\big[\log\tau + \log v_k
-            + (x_k-\mu_k)^2 e^{-\log v_k}\big]\Big\rangle, \qquad
-        \frac{d\mathcal S}{d\mu_k} = \frac{\mu_k - x_k}{v_k}, \quad
-        \frac{d\mathcal S}{d\log v_k} = \tfrac12\Big(1 - \frac{(x_k-\mu_k)^2}{v_k}\Big),
-
-    with :math:`\tau = 2\pi` (the book's convention). The log-variance parametrization keeps
-    :math:`v_k > 0` without constraints; this is the decoder (and encoder) likelihood of a
-    Gaussian VAE. For one variance shared by all rows, pass ``np.broadcast_to(log_v, mu.shape)``
-    and sum ``grad_log_var`` over rows.
-
-    Parameters
-    ----------
-    mu, log_var, X : array_like, shape (N, K)
-        Means, log-variances :math:`\log v_k` and targets.
-
-    Raises
-    ------
-    ValueError
-        If the arrays are malformed or not finite, or the surprisal overflows float64 (a variance
-        :math:`e^{\log v_k}` so small, against its residual, that :math:`(x_k-\mu_k)^2/v_k` is infinite).
-    """
-    mu, X = _check_pred_target(mu, X, "mu")
-    log_var = as_array(log_var, "log_var", shape=mu.shape, dims="(N, K)")
-    N = mu.shape[0]
-    R = X - mu
-    with np.errstate(over="ignore", invalid="ignore"):
-        inv_v = np.exp(-log_var)
-        R2v = R * R * inv_v
-        value = 0.5 * float(np.sum(np.log(TAU) + log_var + R2v)) / N
-        out = GaussianLoss(value, -R * inv_v / N, 0.5 * (1.0 - R2v) / N)
-    if not (np.isfinite(value) and np.all(np.isfinite(out.grad_mu)) and np.all(np.isfinite(out.grad_log_var))):
-        raise ValueError("the Gaussian surprisal overflows float64: log_var is too small for the residuals X - mu "
-                         f"(smallest log_var {np.min(log_var):.3g}, largest |X - mu| {np.max(np.abs(R)):.3g}).")
-    return out
-
-
-def one_hot(labels, K: int) -> np.ndarray:
-    """One-hot rows, shape ``(N, K)``, for integer ``labels`` in ``{0, ..., K-1}`` (the book's one-hot :math:`\\mathbf x`)."""
-    K = check_int(K, "K", minimum=1)
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-D integer array; got shape {fmt_shape(labels.shape)} "
-                         f"and dtype {labels.dtype}.")
-    if labels.size and (labels.min() < 0 or labels.max() >= K):
-        bad = int(np.argmax((labels < 0) | (labels >= K)))
-        raise ValueError(f"labels must lie in {{0, ..., {K - 1}}}; entry {bad} is {labels[bad]}.")
-    X = np.zeros((labels.size, K))
-    X[np.arange(labels.size), labels] = 1.0
-    return X
-
-
-# ----------------------------------------------------------------------------------------------
-# Optimizers (functional: step returns new parameters and state)
-# ----------------------------------------------------------------------------------------------
-
-class SGDState(NamedTuple):
-    """State of :class:`SGD`: the momentum buffer ``velocity`` (same structure as ``params``)."""
-
-    velocity: object
-
-
-class AdamState(NamedTuple):
-    """State of :class:`Adam`: step count ``t`` and moment estimates ``m``, ``v`` (structure of ``params``)."""
-
-    t: int
-    m: object
-    v: object
-
-
-class SGD:
-    r"""Gradient descent with (heavy-ball) momentum.
-
-    With ``momentum=0`` this is the update :math:`\Delta\theta\propto-\langle d\mathcal S/d\theta\rangle`
-    that closes Section 5.1.3. In general, with :math:`\mathbf g` the gradient,
-
-    .. math::
-        \mathbf v \leftarrow \beta\,\mathbf v + \mathbf g, \qquad \theta \leftarrow \theta - \eta\,\mathbf v,
-
-    with learning rate :math:`\eta` = ``lr`` and momentum :math:`\beta` = ``momentum``
-    (:math:`\beta = 0` is plain gradient descent). This is PyTorch's convention; Sutskever et al.
-    scale the velocity by the learning rate instead, which is equivalent for a constant ``lr``.
-    """
-
-    def __init__(self, lr: float, *, momentum: float = 0.0):
-        self.lr = positive_scalar(lr, "lr")
-        self.momentum = positive_scalar(momentum, "momentum", strict=False)
-        if self.momentum >= 1.0:
-            raise ValueError(f"momentum must be in [0, 1); got {self.momentum:.6g}.")
-
-    def __repr__(self) -> str:
-        return f"SGD(lr={self.lr:g}, momentum={self.momentum:g})"
-
-    def init(self, params) -> SGDState:
-        """Zero velocity shaped like ``params``."""
-        _check_like(params, "params", params, "params")
-        return SGDState(tree_map(lambda p: np.zeros(np.shape(p)), params))
-
-    def step(self, params, grads, state: SGDState):
-        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched.
-
-        Raises
-        ------
-        ValueError
-            If ``state`` is not an :class:`SGDState`, or ``grads`` or ``state.velocity`` does not
-            have the structure and shapes of ``params`` or is not finite.
-        """
-        if not isinstance(state, SGDState):
-            raise ValueError(f"state must be the SGDState returned by init; got {type(state).__name__}.")
-        structure, P, (G, V) = _checked_leaves(params, ((grads, "grads", True),
-                                                        (state.velocity, "state.velocity", True)))
-        beta, lr = self.momentum, self.lr
-        V = [beta * v + g for v, g in zip(V, G)]
-        new_params = [p - lr * v for p, v in zip(P, V)]
-        return _unflatten(structure, iter(new_params)), SGDState(_unflatten(structure, iter(V)))
-
-
-def _adam_numpy(p, g, m, v, h):
-    """Readable twin of :func:`~pedagogy_lib.nn.kernels.adam_update`: one leaf's update; returns
-    ``(p_new, m_new, v_new, all_finite)``.
-
-    ``h = (b1, b2, lr, eps, c1, c2)`` holds the step's scalars: :math:`\\beta_1, \\beta_2`, the learning
-    rate, :math:`\\epsilon` and the bias corrections :math:`c_1 = 1-\\beta_1^t`, :math:`c_2 = 1-\\beta_2^t`.
-    """
-    b1, b2, lr, eps, c1, c2 = h
-    with np.errstate(over="ignore", invalid="ignore"):      # a non-finite input is reported by the flag
-        m_new = b1 * m + (1.0 - b1) * g
-        v_new = b2 * v + (1.0 - b2) * (g * g)
-        p_new = p - lr * (m_new / c1) / (np.sqrt(v_new / c2) + eps)
-    return p_new, m_new, v_new, bool(np.isfinite(p_new).all())
-
-
-def _adam_leaf_kernel(p, g, m, v, h):
-    """:func:`~pedagogy_lib.nn.kernels.adam_update` on one leaf of any shape; returns what
-    :func:`_adam_numpy` returns."""
-    p_new, m_new, v_new = np.empty(p.shape), np.empty(p.shape), np.empty(p.shape)   # C order: reshape is a view
-    finite = kernels.adam_update(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), h,
-                                 p_new.reshape(-1), m_new.reshape(-1), v_new.reshape(-1))
-    return p_new, m_new, v_new, finite
-
-
-_ADAM = {"numpy": _adam_numpy, "numba": _adam_leaf_kernel}
-
-
-class Adam:
-    r"""Adam (Kingma and Ba 2015): gradient steps scaled by running moment estimates.
-
-    .. math::
-        \mathbf m_t = \beta_1\mathbf m_{t-1} + (1-\beta_1)\mathbf g_t, \qquad
-        \mathbf v_t = \beta_2\mathbf v_{t-1} + (1-\beta_2)\mathbf g_t^2, \\
-        \theta_t = \theta_{t-1} - \eta\,\frac{\mathbf m_t/(1-\beta_1^t)}{\sqrt{\mathbf v_t/(1-\beta_2^t)} + \epsilon}.
-
-    The bias corrections :math:`1-\beta^t` undo the zero start of :math:`\mathbf m, \mathbf v`, so
-    the first step has size about :math:`\eta` in every coordinate whatever the gradient's scale.
-
-    ``backend="numba"`` (the default) updates each leaf in one compiled pass
-    (:func:`~pedagogy_lib.nn.kernels.adam_update`);
-    ``"numpy"`` is its readable twin, the three lines above in NumPy. Both give the same numbers
-    (the same operations in the same order; the tests hold them to 1e-15).
-    """
-
-    def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 backend: str = "numba"):
-        self.lr = positive_scalar(lr, "lr")
-        for name, b in (("beta1", beta1), ("beta2", beta2)):
-            b = positive_scalar(b, name, strict=False)
-            if b >= 1.0:
-                raise ValueError(f"{name} must be in [0, 1); got {b:.6g}.")
-        self.beta1, self.beta2 = float(beta1), float(beta2)
-        self.eps = positive_scalar(eps, "eps")
-        self.backend = check_backend(backend)
-
-    def __repr__(self) -> str:
-        return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
-
-    def init(self, params) -> AdamState:
-        """Zero moments shaped like ``params`` and ``t = 0``."""
-        _check_like(params, "params", params, "params")
-        zeros = tree_map(lambda p: np.zeros(np.shape(p)), params)
-        return AdamState(0, zeros, tree_map(np.copy, zeros))
-
-    def step(self, params, grads, state: AdamState):
-        """One update; returns ``(new_params, new_state)`` and leaves the inputs untouched.
-
-        Raises
-        ------
-        TypeError, ValueError
-            If ``state`` is not an :class:`AdamState`, ``state.t`` is not a non-negative integer,
-            ``grads``, ``state.m`` or ``state.v`` does not have the structure and shapes of
-            ``params``, an input is not finite, ``state.v`` has a negative entry, or the update
-            overflows.
-        """
-        if not isinstance(state, AdamState):
-            raise ValueError(f"state must be the AdamState returned by init; got {type(state).__name__}.")
-        # structure and shapes first; the finiteness of params and grads is read off the result
-        # (a NaN or infinity in either always reaches the new parameters)
-        others = ((grads, "grads", False), (state.m, "state.m", False), (state.v, "state.v", False))
-        structure, P, (G, M, V) = _checked_leaves(params, others, finite=False)
-        t = check_int(state.t, "state.t", minimum=0) + 1
-        b1, b2, lr, eps = self.beta1, self.beta2, self.lr, self.eps
-        # the step's scalars, shared by every leaf, with this step's bias corrections 1 - beta^t; a plain
-        # tuple, which numba types in its fast path (a NamedTuple costs about 0.5 us more per kernel call)
-        h = (b1, b2, lr, eps, 1.0 - b1 ** t, 1.0 - b2 ** t)
-        update = _ADAM[self.backend]
-        new = [update(p, g, m_, v_, h) for p, g, m_, v_ in zip(P, G, M, V)]
-        if not all(leaf[3] for leaf in new):
-            _checked_leaves(params, ((grads, "grads", True),))          # names the input that is not finite
-            _check_like(state.m, "state.m", params, "params")
-            _check_like(state.v, "state.v", params, "params")
-            for i, v_ in enumerate(V):
-                if np.any(v_ < 0):
-                    raise ValueError(f"state.v holds running means of squared gradients and must be non-negative; "
-                                     f"leaf {i} has the entry {float(v_.min()):.6g}.")
-            raise ValueError("the Adam update is not finite although params, grads and state are (an overflow: "
-                             f"lr = {lr:g} may be too large for these gradients).")
-        tree = lambda k: _unflatten(structure, (leaf[k] for leaf in new))        # noqa: E731
-        return tree(0), AdamState(t, tree(1), tree(2))
-
-
-# ----------------------------------------------------------------------------------------------
-# Gradient checking and minibatches
+# Gradient checking
 # ----------------------------------------------------------------------------------------------
 
 def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
@@ -1053,7 +711,7 @@ def numerical_gradient(f: Callable, params, *, eps: float = 1e-5):
     if not callable(f):
         raise TypeError(f"f must be callable; got {type(f).__name__}.")
     eps = positive_scalar(eps, "eps")
-    _check_like(params, "params", params, "params")
+    check_tree_like(params, "params", params, "params")
     work = tree_map(lambda p: np.array(p, dtype=np.float64), params)     # private copies, perturbed in place
     grads = tree_map(np.zeros_like, work)
     for leaf, g in zip(tree_leaves(work), tree_leaves(grads)):
@@ -1085,53 +743,9 @@ def relative_error(a, b) -> float:
         If ``a`` or ``b`` has a leaf that is not a finite real array, or ``b`` does not have the
         structure and leaf shapes of ``a``.
     """
-    _check_like(a, "a", a, "a")
-    _check_like(b, "b", a, "a")
+    check_tree_like(a, "a", a, "a")
+    check_tree_like(b, "b", a, "a")
     la = np.concatenate([np.ravel(x) for x in tree_leaves(a)]) if tree_leaves(a) else np.zeros(0)
     lb = np.concatenate([np.ravel(x) for x in tree_leaves(b)]) if tree_leaves(b) else np.zeros(0)
     scale = max(float(np.linalg.norm(la)), float(np.linalg.norm(lb)))
     return 0.0 if scale == 0.0 else float(np.linalg.norm(la - lb)) / scale
-
-
-def minibatches(rng: np.random.Generator, batch_size: int, *arrays, drop_last: bool = False) -> Iterator[tuple]:
-    """One epoch of shuffled minibatches: yields tuples ``(arrays[0][idx], arrays[1][idx], ...)``.
-
-    A fresh permutation of the ``N`` rows is drawn from ``rng``; consecutive blocks of
-    ``batch_size`` indices form the batches, so every row appears exactly once per epoch (the
-    last batch is smaller unless ``drop_last``). Arrays are validated now, not at the first batch.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-    batch_size : int
-        At least 1.
-    *arrays : array_like
-        At least one; all must have the same number of rows ``N`` (first axis).
-    drop_last : bool
-        Skip a final, incomplete batch.
-    """
-    rng = check_rng(rng)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    if not arrays:
-        raise ValueError("arrays must contain at least one array; got none.")
-    arrs = []
-    for i, a in enumerate(arrays):
-        a = np.asarray(a)
-        if a.ndim == 0:
-            raise ValueError(f"arrays[{i}] must have at least one axis (rows); got a scalar.")
-        if np.issubdtype(a.dtype, np.floating):
-            check_finite(a, f"arrays[{i}]")
-        if i > 0 and a.shape[0] != arrs[0].shape[0]:
-            raise ValueError(f"arrays[{i}] must have N = {arrs[0].shape[0]} rows like arrays[0]; "
-                             f"got {a.shape[0]}.")
-        arrs.append(a)
-    N = arrs[0].shape[0]
-    perm = rng.permutation(N)
-
-    def _gen():
-        stop = N - N % batch_size if drop_last else N
-        for start in range(0, stop, batch_size):
-            idx = perm[start:start + batch_size]
-            yield tuple(a[idx] for a in arrs)
-
-    return _gen()

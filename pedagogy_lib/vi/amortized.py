@@ -23,7 +23,7 @@ Three stages, each a special case of the next:
    the maximum-likelihood PPCA subspace (:func:`pedagogy_lib.factor.em.ppca_ml`).
 
 Encoders are :func:`~pedagogy_lib.nn.network.mlp` networks trained with the library's hand-written
-backpropagation and :class:`~pedagogy_lib.nn.network.Adam`.
+backpropagation and :class:`~pedagogy_lib.nn.optim.Adam`.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import DivergenceError, as_array, check_int, check_rng, positive_scalar
-from ..nn.network import Adam, Sequential, mlp
+from ..nn.network import Sequential, mlp
+from ..nn.optim import Adam
 
 __all__ = [
     "LinearGaussianModel",

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_choice, check_int, check_rng, positive_scalar
-from ..nn.network import Adam
+from ..nn.optim import Adam
 from ..samplers.targets import PythonTarget, check_target, evaluate_checked_target, python_target
 
 __all__ = [
@@ -301,7 +301,7 @@ def control_variate(g, h, a=None):
 
 def fit_gaussian_vi(target, lam0: GaussianVIParams, rng: np.random.Generator, *, n_iter: int = 2000,
                     n_samples: int = 10, estimator: str = "reparam", lr: float = 0.05) -> VIResult:
-    r"""Stochastic gradient ascent on the ELBO with Adam (:class:`pedagogy_lib.nn.network.Adam`).
+    r"""Stochastic gradient ascent on the ELBO with Adam (:class:`pedagogy_lib.nn.optim.Adam`).
 
     Parameters
     ----------

@@ -22,7 +22,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, check_int, check_rng, positive_scalar
-from ..nn.network import Adam, DenseParams, Sequential, mlp, tree_map
+from ..nn.network import DenseParams, Sequential, mlp, tree_map
+from ..nn.optim import Adam
 from ..samplers.targets import check_target, evaluate_checked_target
 
 __all__ = ["CouplingFlowParams", "FlowVIResult", "coupling_flow", "check_flow", "flow_init", "flow_sample",

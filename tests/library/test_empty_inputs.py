@@ -15,7 +15,7 @@ from pedagogy_lib.assimilation import ensemble, model as da_model, nonlinear_fil
 from pedagogy_lib.factor import model as fa_model
 from pedagogy_lib.graphical import tree
 from pedagogy_lib.harmonium import exact as efh_exact
-from pedagogy_lib.nn import infomax, network
+from pedagogy_lib.nn import infomax, losses
 from pedagogy_lib.samplers import finite, mcmc, targets
 from pedagogy_lib.vi import amortized, bbvi, bgmm, mean_field
 
@@ -45,8 +45,8 @@ CASES = [
     ("quadratic_boundary mu_k", lambda: mixture.quadratic_boundary(E1, np.zeros(2), I2, I2, 0.5, 0.5),
      r"^mu_k must not be empty"),
     ("infomax.mix S", lambda: infomax.mix(np.zeros((5, 0)), I2), r"^S must not be empty"),
-    ("squared_error mu", lambda: network.squared_error(np.zeros((0, 3)), np.ones((5, 3))), r"^mu must have at least one row"),
-    ("bernoulli_cross_entropy eta", lambda: network.bernoulli_cross_entropy(np.zeros((5, 0)), np.ones((5, 3))),
+    ("squared_error mu", lambda: losses.squared_error(np.zeros((0, 3)), np.ones((5, 3))), r"^mu must have at least one row"),
+    ("bernoulli_cross_entropy eta", lambda: losses.bernoulli_cross_entropy(np.zeros((5, 0)), np.ones((5, 3))),
      r"^eta must have at least one column"),
     ("gaussian_chain mu_1", lambda: recursions.gaussian_chain(E1, I2, I2, I2, I2, np.zeros(2), I2, np.zeros((3, 2))),
      r"^mu_1 must not be empty"),

@@ -22,7 +22,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
-from pedagogy_lib.nn import kernels
+from pedagogy_lib.nn import kernels, losses, optim
 from pedagogy_lib.nn import network as nn
 
 FD_RTOL = 1e-6
@@ -88,14 +88,14 @@ def _loss_cases(rng, N=5, K=3):
     X_real = rng.standard_normal((N, K))
     X_bin = (rng.uniform(size=(N, K)) < 0.5).astype(float)
     X_soft = rng.uniform(size=(N, K))
-    X_cat = nn.one_hot(rng.integers(0, K, N), K)
+    X_cat = losses.one_hot(rng.integers(0, K, N), K)
     X_prob = rng.dirichlet(np.ones(K), size=N)
     return eta, X_real, X_bin, X_soft, X_cat, X_prob
 
 
 @pytest.mark.parametrize("loss,target", [
-    (nn.squared_error, 1), (nn.bernoulli_cross_entropy, 2), (nn.bernoulli_cross_entropy, 3),
-    (nn.categorical_cross_entropy, 4), (nn.categorical_cross_entropy, 5),
+    (losses.squared_error, 1), (losses.bernoulli_cross_entropy, 2), (losses.bernoulli_cross_entropy, 3),
+    (losses.categorical_cross_entropy, 4), (losses.categorical_cross_entropy, 5),
 ])
 def test_loss_gradient_matches_finite_differences(loss, target):
     rng = np.random.default_rng(target)
@@ -109,20 +109,20 @@ def test_loss_gradient_matches_finite_differences(loss, target):
 def test_gaussian_nll_gradients_match_finite_differences():
     rng = np.random.default_rng(7)
     mu, X, log_var = rng.standard_normal((3, 6, 2))
-    out = nn.gaussian_nll(mu, log_var, X)
-    assert nn.relative_error(out.grad_mu, nn.numerical_gradient(lambda m: nn.gaussian_nll(m, log_var, X).value, mu)) < FD_RTOL
+    out = losses.gaussian_nll(mu, log_var, X)
+    assert nn.relative_error(out.grad_mu, nn.numerical_gradient(lambda m: losses.gaussian_nll(m, log_var, X).value, mu)) < FD_RTOL
     assert nn.relative_error(out.grad_log_var,
-                             nn.numerical_gradient(lambda s: nn.gaussian_nll(mu, s, X).value, log_var)) < FD_RTOL
+                             nn.numerical_gradient(lambda s: losses.gaussian_nll(mu, s, X).value, log_var)) < FD_RTOL
 
 
 def test_canonical_link_gradient_is_mean_minus_target():
     """d S / d eta = mu - x for all three canonical links (identity, logistic, softmax), per row / N."""
     rng = np.random.default_rng(3)
     eta, X_real, X_bin, _, X_cat, _ = _loss_cases(rng, N=4)
-    assert_allclose(nn.squared_error(eta, X_real).grad * 4, eta - X_real, rtol=1e-14)
-    assert_allclose(nn.bernoulli_cross_entropy(eta, X_bin).grad * 4, 1 / (1 + np.exp(-eta)) - X_bin, rtol=1e-12)
+    assert_allclose(losses.squared_error(eta, X_real).grad * 4, eta - X_real, rtol=1e-14)
+    assert_allclose(losses.bernoulli_cross_entropy(eta, X_bin).grad * 4, 1 / (1 + np.exp(-eta)) - X_bin, rtol=1e-12)
     soft = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
-    assert_allclose(nn.categorical_cross_entropy(eta, X_cat).grad * 4, soft - X_cat, rtol=1e-12, atol=1e-15)
+    assert_allclose(losses.categorical_cross_entropy(eta, X_cat).grad * 4, soft - X_cat, rtol=1e-12, atol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,20 +135,20 @@ def test_loss_values_match_sklearn_and_scipy():
     N, K = 50, 3
     eta, X_real, _, _, X_cat, _ = _loss_cases(rng, N, K)
     # sklearn averages (x - mu)^2 over samples and outputs, without the 1/2
-    assert nn.squared_error(eta, X_real).value == pytest.approx(0.5 * K * mean_squared_error(X_real, eta), rel=1e-12)
+    assert losses.squared_error(eta, X_real).value == pytest.approx(0.5 * K * mean_squared_error(X_real, eta), rel=1e-12)
     # Bernoulli, one output: sklearn's log_loss takes probabilities
     x = (rng.uniform(size=N) < 0.4).astype(float)
     e = rng.standard_normal(N) * 3
-    assert nn.bernoulli_cross_entropy(e[:, None], x[:, None]).value == pytest.approx(
+    assert losses.bernoulli_cross_entropy(e[:, None], x[:, None]).value == pytest.approx(
         log_loss(x, 1 / (1 + np.exp(-e)), labels=[0, 1]), rel=1e-10)
     # Categorical
     p = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
-    assert nn.categorical_cross_entropy(eta, X_cat).value == pytest.approx(
+    assert losses.categorical_cross_entropy(eta, X_cat).value == pytest.approx(
         log_loss(X_cat.argmax(axis=1), p, labels=list(range(K))), rel=1e-10)
     # Gaussian with per-entry variance: minus the mean over rows of the summed log densities
     mu, log_var = rng.standard_normal((2, N, K))
     ref = -np.sum(stats.norm.logpdf(X_real, loc=mu, scale=np.exp(0.5 * log_var))) / N
-    assert nn.gaussian_nll(mu, log_var, X_real).value == pytest.approx(ref, rel=1e-12)
+    assert losses.gaussian_nll(mu, log_var, X_real).value == pytest.approx(ref, rel=1e-12)
 
 
 def test_losses_are_stable_for_large_logits():
@@ -157,11 +157,11 @@ def test_losses_are_stable_for_large_logits():
         warnings.simplefilter("error")
         eta = np.array([[1e3, -1e3], [-1e3, 1e3]])
         X = np.array([[0.0, 1.0], [0.0, 1.0]])
-        b = nn.bernoulli_cross_entropy(eta, X)
+        b = losses.bernoulli_cross_entropy(eta, X)
         # row 0: softplus(1e3) - 0 + softplus(-1e3) + 1e3 = 2e3; row 1: ~0 + ~0
         assert b.value == pytest.approx((2e3 + 0.0) / 2, rel=1e-12)
         assert_allclose(b.grad, np.array([[1.0, -1.0], [0.0, 0.0]]) / 2, atol=1e-300)
-        c = nn.categorical_cross_entropy(np.array([[1e3, -1e3, 0.0], [0.0, 0.0, 1e3]]),
+        c = losses.categorical_cross_entropy(np.array([[1e3, -1e3, 0.0], [0.0, 0.0, 1e3]]),
                                          np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
         assert c.value == pytest.approx(2e3 / 2, rel=1e-12)
         assert np.all(np.isfinite(c.grad))
@@ -189,13 +189,13 @@ def test_mlp_gradient_matches_finite_differences(act, loss):
 
     def loss_of(out):
         if loss == "squared":
-            return nn.squared_error(out, X_real).value, nn.squared_error(out, X_real).grad
+            return losses.squared_error(out, X_real).value, losses.squared_error(out, X_real).grad
         if loss == "bernoulli":
-            r = nn.bernoulli_cross_entropy(out, X_bin)
+            r = losses.bernoulli_cross_entropy(out, X_bin)
         elif loss == "categorical":
-            r = nn.categorical_cross_entropy(out, X_cat)
+            r = losses.categorical_cross_entropy(out, X_cat)
         else:
-            g = nn.gaussian_nll(out[:, :K], out[:, K:], X_real)
+            g = losses.gaussian_nll(out[:, :K], out[:, K:], X_real)
             return g.value, np.concatenate([g.grad_mu, g.grad_log_var], axis=1)
         return r.value, r.grad
 
@@ -221,8 +221,8 @@ def test_nested_sequential_gradient():
     params = net.init(rng)
     Y, X = rng.standard_normal((5, 3)), rng.standard_normal((5, 1))
     out, cache = net.forward(params, Y)
-    _, grads = net.backward(params, cache, nn.squared_error(out, X).grad)
-    num = nn.numerical_gradient(lambda p: nn.squared_error(net.forward(p, Y)[0], X).value, params)
+    _, grads = net.backward(params, cache, losses.squared_error(out, X).grad)
+    num = nn.numerical_gradient(lambda p: losses.squared_error(net.forward(p, Y)[0], X).value, params)
     assert nn.relative_error(grads, num) < FD_RTOL
 
 
@@ -246,7 +246,7 @@ def test_gradient_matches_one_sklearn_sgd_step():
     reg.intercepts_ = [p.d.copy() for p in params[::2]]
     reg.partial_fit(Y, x)                                    # one gradient step of size 1
     out, cache = net.forward(params, Y)
-    _, grads = net.backward(params, cache, nn.squared_error(out, x[:, None]).grad)
+    _, grads = net.backward(params, cache, losses.squared_error(out, x[:, None]).grad)
     for p, g, W_new, b_new in zip(params[::2], grads[::2], reg.coefs_, reg.intercepts_):
         assert_allclose(p.D - W_new.T, g.D, rtol=1e-10, atol=1e-14)
         assert_allclose(p.d - b_new, g.d, rtol=1e-10, atol=1e-14)
@@ -296,7 +296,7 @@ def test_eq_5_16_needs_the_transpose():
     net = nn.mlp(sizes, activation="tanh", output="tanh")
     params = tuple(p for D, d in zip(Ds, ds) for p in (nn.DenseParams(D, d), ()))
     out, cache = net.forward(params, y[None, :])
-    _, grads = net.backward(params, cache, nn.squared_error(out, x[None, :]).grad)
+    _, grads = net.backward(params, cache, losses.squared_error(out, x[None, :]).grad)
     assert nn.relative_error([g.D for g in grads[::2]], num) < FD_RTOL
 
     Ds_rect = [rng.standard_normal((3, 4)), rng.standard_normal((2, 3))]
@@ -313,11 +313,11 @@ def test_batch_gradient_is_mean_of_per_sample_gradients():
     params = net.init(rng)
     Y, X = rng.standard_normal((8, 2)), (rng.uniform(size=(8, 1)) < 0.5).astype(float)
     out, cache = net.forward(params, Y)
-    _, g_batch = net.backward(params, cache, nn.bernoulli_cross_entropy(out, X).grad)
+    _, g_batch = net.backward(params, cache, losses.bernoulli_cross_entropy(out, X).grad)
     per = []
     for n in range(8):
         o, c = net.forward(params, Y[n:n + 1])
-        per.append(net.backward(params, c, nn.bernoulli_cross_entropy(o, X[n:n + 1]).grad)[1])
+        per.append(net.backward(params, c, losses.bernoulli_cross_entropy(o, X[n:n + 1]).grad)[1])
     mean = nn.tree_map(lambda *gs: np.mean(gs, axis=0), *per)
     assert nn.relative_error(g_batch, mean) < 1e-13
 
@@ -365,7 +365,7 @@ def test_sgd_converges_to_quadratic_minimizer(momentum):
     rng = np.random.default_rng(4)
     A, star = _quadratic(rng)
     lr = 1.0 / np.linalg.eigvalsh(A).max()
-    opt = nn.SGD(lr, momentum=momentum)
+    opt = optim.SGD(lr, momentum=momentum)
     params = {"w": np.zeros(3), "b": np.zeros(1)}
     state = opt.init(params)
     for _ in range(600):
@@ -376,7 +376,7 @@ def test_sgd_converges_to_quadratic_minimizer(momentum):
 
 
 def test_sgd_momentum_steps_by_hand():
-    opt = nn.SGD(0.1, momentum=0.9)
+    opt = optim.SGD(0.1, momentum=0.9)
     p0 = [np.array([1.0, -1.0])]
     g1, g2 = [np.array([0.5, 2.0])], [np.array([-1.0, 1.0])]
     s0 = opt.init(p0)
@@ -391,7 +391,7 @@ def test_sgd_momentum_steps_by_hand():
 
 def test_adam_first_steps_by_hand():
     lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
-    opt = nn.Adam(lr, beta1=b1, beta2=b2, eps=eps)
+    opt = optim.Adam(lr, beta1=b1, beta2=b2, eps=eps)
     p0 = nn.DenseParams(np.array([[1.0, 2.0]]), np.array([0.5]))
     g1 = nn.DenseParams(np.array([[0.5, -2.0]]), np.array([1e-6]))
     g2 = nn.DenseParams(np.array([[1.0, 1.0]]), np.array([-3.0]))
@@ -423,7 +423,7 @@ def test_adam_backends_agree_with_the_update_by_hand_on_a_mixed_tree(backend):
     W = rng.standard_normal((4, 3))
     params = {"net": [nn.DenseParams(W.T, rng.standard_normal(3)), np.float64(0.7) * np.ones(())],
               "scale": rng.standard_normal(5)}
-    opt = nn.Adam(0.01, backend=backend)
+    opt = optim.Adam(0.01, backend=backend)
     state = opt.init(params)
     grads = [nn.tree_map(lambda p: rng.standard_normal(np.shape(p)) * 10.0 ** rng.integers(-6, 3), params)
              for _ in range(3)]
@@ -451,8 +451,8 @@ def test_adam_kernel_and_twin_agree_leaf_by_leaf():
     p, g, m = rng.standard_normal((3, 200))
     v = rng.random(200)
     h = (0.9, 0.999, 0.01, 1e-8, 1 - 0.9 ** 7, 1 - 0.999 ** 7)          # b1, b2, lr, eps, c1, c2
-    a = nn._adam_numpy(p, g, m, v, h)
-    b = nn._adam_leaf_kernel(p, g, m, v, h)
+    a = optim._adam_numpy(p, g, m, v, h)
+    b = optim._adam_leaf_kernel(p, g, m, v, h)
     for x, y in zip(a[:3], b[:3]):
         assert_allclose(x, y, rtol=1e-15, atol=0)
     assert a[3] is True and bool(b[3]) is True
@@ -463,14 +463,14 @@ def test_adam_kernel_and_twin_agree_leaf_by_leaf():
             q = [p.copy(), g.copy()]
             q[which][17] = bad
             with np.errstate(invalid="ignore", over="ignore"):   # the kernel's Python fallback warns on NumPy scalars
-                assert not nn._adam_leaf_kernel(q[0], q[1], m, v, h)[3]
-            assert not nn._adam_numpy(q[0], q[1], m, v, h)[3]
+                assert not optim._adam_leaf_kernel(q[0], q[1], m, v, h)[3]
+            assert not optim._adam_numpy(q[0], q[1], m, v, h)[3]
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("where", ["params", "grads"])
 def test_adam_names_the_input_that_is_not_finite(backend, where):
-    opt = nn.Adam(backend=backend)
+    opt = optim.Adam(backend=backend)
     good = nn.DenseParams(np.ones((2, 3)), np.ones(2))
     bad = nn.DenseParams(np.ones((2, 3)), np.array([1.0, np.inf]))
     params, grads = (bad, good) if where == "params" else (good, bad)
@@ -481,7 +481,7 @@ def test_adam_names_the_input_that_is_not_finite(backend, where):
 def test_adam_converges_on_quadratic():
     rng = np.random.default_rng(6)
     A, star = _quadratic(rng)
-    opt = nn.Adam(0.05)
+    opt = optim.Adam(0.05)
     params = {"w": np.zeros(3), "b": np.zeros(1)}
     state = opt.init(params)
     for _ in range(3000):
@@ -509,12 +509,12 @@ def test_mlp_learns_two_moons_quickly():
     Y_test, X_test = _two_moons(rng, 1000)
     net = nn.mlp([2, 16, 16, 1], activation="tanh")
     params = net.init(rng)
-    opt = nn.Adam(0.02)
+    opt = optim.Adam(0.02)
     state = opt.init(params)
     for epoch in range(60):
-        for Yb, Xb in nn.minibatches(rng, 50, Y, X):
+        for Yb, Xb in optim.minibatches(rng, 50, Y, X):
             out, cache = net.forward(params, Yb)
-            _, grads = net.backward(params, cache, nn.bernoulli_cross_entropy(out, Xb).grad)
+            _, grads = net.backward(params, cache, losses.bernoulli_cross_entropy(out, Xb).grad)
             params, state = opt.step(params, grads, state)
     logits, _ = net.forward(params, Y_test)
     acc = np.mean((logits > 0) == (X_test > 0.5))
@@ -527,15 +527,15 @@ def test_mlp_learns_xor():
     rng = np.random.default_rng(1)
     net = nn.mlp([2, 4, 1], activation="tanh")
     params = net.init(rng)
-    opt = nn.Adam(0.05)
+    opt = optim.Adam(0.05)
     state = opt.init(params)
     for _ in range(500):
         out, cache = net.forward(params, Y)
-        _, grads = net.backward(params, cache, nn.bernoulli_cross_entropy(out, X).grad)
+        _, grads = net.backward(params, cache, losses.bernoulli_cross_entropy(out, X).grad)
         params, state = opt.step(params, grads, state)
     out, _ = net.forward(params, Y)
     assert_array_equal(out > 0, X > 0.5)
-    assert nn.bernoulli_cross_entropy(out, X).value < 0.05
+    assert losses.bernoulli_cross_entropy(out, X).value < 0.05
 
 
 # ---------------------------------------------------------------------------------------------
@@ -565,20 +565,20 @@ def test_numerical_gradient_of_known_function_and_no_mutation():
 def test_minibatches_cover_every_row_once():
     Y = np.arange(23.0)[:, None] * np.ones((1, 2))
     labels = np.arange(23)
-    batches = list(nn.minibatches(np.random.default_rng(0), 5, Y, labels))
+    batches = list(optim.minibatches(np.random.default_rng(0), 5, Y, labels))
     assert [len(b[1]) for b in batches] == [5, 5, 5, 5, 3]
     seen = np.concatenate([b[1] for b in batches])
     assert_array_equal(np.sort(seen), np.arange(23))
     assert not np.array_equal(seen, np.arange(23))                       # shuffled
     for Yb, lb in batches:
         assert_array_equal(Yb[:, 0], lb)                                  # rows stay aligned
-    again = np.concatenate([b[1] for b in nn.minibatches(np.random.default_rng(0), 5, Y, labels)])
+    again = np.concatenate([b[1] for b in optim.minibatches(np.random.default_rng(0), 5, Y, labels)])
     assert_array_equal(seen, again)
-    assert [len(b[0]) for b in nn.minibatches(np.random.default_rng(0), 5, Y, drop_last=True)] == [5] * 4
+    assert [len(b[0]) for b in optim.minibatches(np.random.default_rng(0), 5, Y, drop_last=True)] == [5] * 4
 
 
 def test_one_hot():
-    assert_array_equal(nn.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+    assert_array_equal(losses.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,54 +638,54 @@ VALIDATION = [
     (lambda: nn.mlp([3, 0]), r"sizes\[1\] must be at least 1; got 0"),
     (lambda: nn.mlp([3, 2], activation="gelu"), r"activation must be one of"),
     (lambda: nn.mlp([3, 2], output="softmax"), r"output must be one of"),
-    (lambda: nn.squared_error(np.ones(3), np.ones(3)), r"mu must be a 2-D array of shape \(N, K\)"),
-    (lambda: nn.squared_error(np.ones((2, 3)), np.ones((2, 2))), r"X must have shape \(N, K\) = \(2, 3\); got \(2, 2\)"),
-    (lambda: nn.squared_error(np.ones((0, 3)), np.ones((0, 3))), r"mu must have at least one row; got shape \(0, 3\)"),
-    (lambda: nn.squared_error(np.ones((2, 2)), _nan((2, 2))), r"X must be finite; got nan at index \(0, 1\)"),
-    (lambda: nn.bernoulli_cross_entropy(np.ones((2, 2)), np.array([[0.0, 1.0], [2.0, 0.0]])),
+    (lambda: losses.squared_error(np.ones(3), np.ones(3)), r"mu must be a 2-D array of shape \(N, K\)"),
+    (lambda: losses.squared_error(np.ones((2, 3)), np.ones((2, 2))), r"X must have shape \(N, K\) = \(2, 3\); got \(2, 2\)"),
+    (lambda: losses.squared_error(np.ones((0, 3)), np.ones((0, 3))), r"mu must have at least one row; got shape \(0, 3\)"),
+    (lambda: losses.squared_error(np.ones((2, 2)), _nan((2, 2))), r"X must be finite; got nan at index \(0, 1\)"),
+    (lambda: losses.bernoulli_cross_entropy(np.ones((2, 2)), np.array([[0.0, 1.0], [2.0, 0.0]])),
      r"X must lie in \[0, 1\] for a Bernoulli cross entropy; entry \(1, 0\) is 2"),
-    (lambda: nn.bernoulli_cross_entropy(_nan((2, 2)), np.zeros((2, 2))), r"eta must be finite"),
-    (lambda: nn.categorical_cross_entropy(np.ones((2, 2)), np.array([[1.5, -0.5], [0.0, 1.0]])),
+    (lambda: losses.bernoulli_cross_entropy(_nan((2, 2)), np.zeros((2, 2))), r"eta must be finite"),
+    (lambda: losses.categorical_cross_entropy(np.ones((2, 2)), np.array([[1.5, -0.5], [0.0, 1.0]])),
      r"X must be non-negative \(one-hot or probability rows\); entry \(0, 1\) is -0.5"),
-    (lambda: nn.categorical_cross_entropy(np.ones((2, 2)), np.array([[1.0, 0.0], [0.5, 0.0]])),
+    (lambda: losses.categorical_cross_entropy(np.ones((2, 2)), np.array([[1.0, 0.0], [0.5, 0.0]])),
      r"X must have rows summing to 1 \(one-hot or probability rows\); row 1 sums to 0.5"),
-    (lambda: nn.gaussian_nll(np.ones((2, 2)), np.ones((2,)), np.ones((2, 2))),
+    (lambda: losses.gaussian_nll(np.ones((2, 2)), np.ones((2,)), np.ones((2, 2))),
      r"log_var must have shape \(N, K\) = \(2, 2\); got \(2,\)"),
-    (lambda: nn.one_hot(np.array([0.0, 1.0]), 2), r"labels must be a 1-D integer array; got shape \(2,\) and dtype float64"),
-    (lambda: nn.one_hot(np.array([0, 3]), 3), r"labels must lie in \{0, ..., 2\}; entry 1 is 3"),
-    (lambda: nn.one_hot(np.array([0]), 0), r"K must be at least 1; got 0"),
-    (lambda: nn.SGD(0.0), r"lr must be positive; got 0"),
-    (lambda: nn.SGD(0.1, momentum=-0.1), r"momentum must be non-negative; got -0.1"),
-    (lambda: nn.SGD(0.1, momentum=1.0), r"momentum must be in \[0, 1\); got 1"),
-    (lambda: nn.SGD(0.1).step(_dp, _dp, nn.Adam().init(_dp)), r"state must be the SGDState returned by init; got AdamState"),
-    (lambda: nn.SGD(0.1).step(_dp, (_dp.D,), nn.SGD(0.1).init(_dp)), r"grads must be a DenseParams like params; got tuple"),
-    (lambda: nn.SGD(0.1).step(_dp, nn.DenseParams(_dp.D.T, _dp.d), nn.SGD(0.1).init(_dp)),
+    (lambda: losses.one_hot(np.array([0.0, 1.0]), 2), r"labels must be a 1-D integer array; got shape \(2,\) and dtype float64"),
+    (lambda: losses.one_hot(np.array([0, 3]), 3), r"labels must lie in \{0, ..., 2\}; entry 1 is 3"),
+    (lambda: losses.one_hot(np.array([0]), 0), r"K must be at least 1; got 0"),
+    (lambda: optim.SGD(0.0), r"lr must be positive; got 0"),
+    (lambda: optim.SGD(0.1, momentum=-0.1), r"momentum must be non-negative; got -0.1"),
+    (lambda: optim.SGD(0.1, momentum=1.0), r"momentum must be in \[0, 1\); got 1"),
+    (lambda: optim.SGD(0.1).step(_dp, _dp, optim.Adam().init(_dp)), r"state must be the SGDState returned by init; got AdamState"),
+    (lambda: optim.SGD(0.1).step(_dp, (_dp.D,), optim.SGD(0.1).init(_dp)), r"grads must be a DenseParams like params; got tuple"),
+    (lambda: optim.SGD(0.1).step(_dp, nn.DenseParams(_dp.D.T, _dp.d), optim.SGD(0.1).init(_dp)),
      r"grads.D must have shape \(2, 3\) like params.D; got \(3, 2\)"),
-    (lambda: nn.SGD(0.1).step(_dp, nn.DenseParams(_nan((2, 3)), _dp.d), nn.SGD(0.1).init(_dp)),
+    (lambda: optim.SGD(0.1).step(_dp, nn.DenseParams(_nan((2, 3)), _dp.d), optim.SGD(0.1).init(_dp)),
      r"grads.D must be finite; got nan at index \(0, 1\)"),
-    (lambda: nn.SGD(0.1).step([_dp.D], [_dp.D, _dp.D], nn.SGD(0.1).init([_dp.D])),
+    (lambda: optim.SGD(0.1).step([_dp.D], [_dp.D, _dp.D], optim.SGD(0.1).init([_dp.D])),
      r"grads must be a sequence of length 1 like params; got length 2"),
-    (lambda: nn.SGD(0.1).step({"a": _dp.d}, {"b": _dp.d}, nn.SGD(0.1).init({"a": _dp.d})),
+    (lambda: optim.SGD(0.1).step({"a": _dp.d}, {"b": _dp.d}, optim.SGD(0.1).init({"a": _dp.d})),
      r"grads must be a dict with keys \['a'\] like params; got \['b'\]"),
-    (lambda: nn.SGD(0.1).step([np.array(["x"])], [np.array(["x"])], nn.SGDState([np.array(["x"])])),
+    (lambda: optim.SGD(0.1).step([np.array(["x"])], [np.array(["x"])], optim.SGDState([np.array(["x"])])),
      r"params\[0\] must be a numeric array; got dtype <U1"),
-    (lambda: nn.SGD(0.1).step(_dp, _dp, nn.SGDState(nn.DenseParams(_dp.D, np.ones(5)))),
+    (lambda: optim.SGD(0.1).step(_dp, _dp, optim.SGDState(nn.DenseParams(_dp.D, np.ones(5)))),
      r"state.velocity.d must have shape \(2,\) like params.d; got \(5,\)"),
-    (lambda: nn.Adam(-1.0), r"lr must be positive; got -1"),
-    (lambda: nn.Adam(beta1=1.0), r"beta1 must be in \[0, 1\); got 1"),
-    (lambda: nn.Adam(beta2=1.5), r"beta2 must be in \[0, 1\); got 1.5"),
-    (lambda: nn.Adam(eps=0.0), r"eps must be positive; got 0"),
-    (lambda: nn.Adam().step(_dp, _dp, nn.SGD(0.1).init(_dp)), r"state must be the AdamState returned by init; got SGDState"),
-    (lambda: nn.Adam().step(_dp, _dp, nn.AdamState(0, _dp, nn.DenseParams(_dp.D[:1], _dp.d))),
+    (lambda: optim.Adam(-1.0), r"lr must be positive; got -1"),
+    (lambda: optim.Adam(beta1=1.0), r"beta1 must be in \[0, 1\); got 1"),
+    (lambda: optim.Adam(beta2=1.5), r"beta2 must be in \[0, 1\); got 1.5"),
+    (lambda: optim.Adam(eps=0.0), r"eps must be positive; got 0"),
+    (lambda: optim.Adam().step(_dp, _dp, optim.SGD(0.1).init(_dp)), r"state must be the AdamState returned by init; got SGDState"),
+    (lambda: optim.Adam().step(_dp, _dp, optim.AdamState(0, _dp, nn.DenseParams(_dp.D[:1], _dp.d))),
      r"state.v.D must have shape \(2, 3\) like params.D; got \(1, 3\)"),
     (lambda: nn.numerical_gradient(lambda p: np.sum(p), np.ones(2), eps=0.0), r"eps must be positive; got 0"),
     (lambda: nn.numerical_gradient(lambda p: np.inf if p[0] < 1.0 else 0.0, np.ones(2)), r"f must return finite values"),
     (lambda: nn.relative_error(np.ones(2), np.ones(3)), r"b must have shape \(2,\) like a; got \(3,\)"),
-    (lambda: nn.minibatches(np.random.default_rng(0), 0, _Y), r"batch_size must be at least 1; got 0"),
-    (lambda: nn.minibatches(np.random.default_rng(0), 2), r"arrays must contain at least one array; got none"),
-    (lambda: nn.minibatches(np.random.default_rng(0), 2, np.float64(1.0)), r"arrays\[0\] must have at least one axis"),
-    (lambda: nn.minibatches(np.random.default_rng(0), 2, _Y, np.ones(4)), r"arrays\[1\] must have N = 5 rows like arrays\[0\]; got 4"),
-    (lambda: nn.minibatches(np.random.default_rng(0), 2, _nan((5, 3))), r"arrays\[0\] must be finite"),
+    (lambda: optim.minibatches(np.random.default_rng(0), 0, _Y), r"batch_size must be at least 1; got 0"),
+    (lambda: optim.minibatches(np.random.default_rng(0), 2), r"arrays must contain at least one array; got none"),
+    (lambda: optim.minibatches(np.random.default_rng(0), 2, np.float64(1.0)), r"arrays\[0\] must have at least one axis"),
+    (lambda: optim.minibatches(np.random.default_rng(0), 2, _Y, np.ones(4)), r"arrays\[1\] must have N = 5 rows like arrays\[0\]; got 4"),
+    (lambda: optim.minibatches(np.random.default_rng(0), 2, _nan((5, 3))), r"arrays\[0\] must be finite"),
 ]
 
 
@@ -699,7 +699,7 @@ def test_type_errors():
     with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
         _dense.init(0)
     with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
-        nn.minibatches(0, 2, _Y)
+        optim.minibatches(0, 2, _Y)
     with pytest.raises(TypeError, match=r"layers\[0\] must be a Dense, Activation or Sequential; got str"):
         nn.Sequential("tanh")
     with pytest.raises(TypeError, match=r"n_out must be an integer; got float 2.0"):

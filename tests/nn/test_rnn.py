@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from pedagogy_lib.nn import kernels, rnn
+from pedagogy_lib.nn import kernels, losses, optim, rnn
 from pedagogy_lib.nn import network as nn
 
 BACKENDS = ["numba", "numpy"]
@@ -37,7 +37,7 @@ def _loss(p, Y, X, z0):
     """Squared error averaged over all T * N (time, sequence) pairs, plus 0.1 * <||z_t||^2>."""
     T, N, D_x = X.shape
     f = rnn.rnn_forward(p, Y, z0)
-    L = nn.squared_error(f.X_hat.reshape(T * N, D_x), X.reshape(T * N, D_x))
+    L = losses.squared_error(f.X_hat.reshape(T * N, D_x), X.reshape(T * N, D_x))
     return L.value + 0.1 * np.sum(f.Z ** 2) / (T * N), L.grad.reshape(T, N, D_x), 0.2 * f.Z / (T * N), f
 
 
@@ -164,14 +164,14 @@ def test_public_backends_agree():
 
 
 # ---------------------------------------------------------------------------------------------
-# End to end: the gradients train (parameters as a NamedTuple tree for nn.Adam)
+# End to end: the gradients train (parameters as a NamedTuple tree for optim.Adam)
 # ---------------------------------------------------------------------------------------------
 
 def test_rnn_learns_a_one_step_delay():
     """Target x_t = y_{t-1}: needs the recurrent state; an RNN trained by BPTT + Adam gets it right."""
     rng = np.random.default_rng(0)
     p = rnn.init_rnn(rng, 1, 8, 1, gain=0.5)
-    opt = nn.Adam(0.03)
+    opt = optim.Adam(0.03)
     state = opt.init(p)
     T, N = 12, 16
 
@@ -181,14 +181,14 @@ def test_rnn_learns_a_one_step_delay():
         return Y, X
 
     Y0, X0 = batch()
-    start = nn.squared_error(rnn.rnn_forward(p, Y0).X_hat.reshape(-1, 1), X0.reshape(-1, 1)).value
+    start = losses.squared_error(rnn.rnn_forward(p, Y0).X_hat.reshape(-1, 1), X0.reshape(-1, 1)).value
     for _ in range(300):
         Y, X = batch()
         f = rnn.rnn_forward(p, Y)
-        L = nn.squared_error(f.X_hat.reshape(-1, 1), X.reshape(-1, 1))
+        L = losses.squared_error(f.X_hat.reshape(-1, 1), X.reshape(-1, 1))
         g = rnn.rnn_bptt(p, Y, f.Z, L.grad.reshape(T, N, 1)).grads
         p, state = opt.step(p, g, state)
-    end = nn.squared_error(rnn.rnn_forward(p, Y0).X_hat.reshape(-1, 1), X0.reshape(-1, 1)).value
+    end = losses.squared_error(rnn.rnn_forward(p, Y0).X_hat.reshape(-1, 1), X0.reshape(-1, 1)).value
     assert end < 0.05 * start, (start, end)       # start ~ 1/2 E[y^2] = 0.5; predicting 0 stays there
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pedagogy_lib.nn.network import SGD, Adam
+from pedagogy_lib.nn.optim import SGD, Adam
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
