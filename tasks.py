@@ -110,6 +110,30 @@ def machine_variant(env: dict, simd_paths: list[str] | None = None) -> tuple[dic
                      f"with {default}, NumPy's own loops and numba compiled for this CPU")
 
 
+def drop_stale_numba_caches(root: Path = ROOT, build: Path = BUILD) -> bool:
+    """Delete numba's on-disk caches when any file of compiled code changed since they were written.
+
+    numba keys a cached kernel to its own source file only: a kernel that calls or inlines a helper
+    of another module (``core/kernels.py``'s matrix helpers or its exponential) keeps the old
+    helper's machine code after that module changes, on the machine where it was cached. A fresh
+    clone has no cache; a working copy gets its caches dropped here, once, when the digest of every
+    ``kernels.py`` (and of ``core/jit.py``) differs from the one recorded with them. Returns whether
+    it dropped them.
+    """
+    sources = sorted((root / "pedagogy_lib").glob("*/kernels.py")) + [root / "pedagogy_lib" / "core" / "jit.py"]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    stamp = build / "numba-cache-sources"
+    if stamp.exists() and stamp.read_text(encoding="utf-8").strip() == digest:
+        return False
+    caches = [p for p in (root / "pedagogy_lib").rglob("__pycache__/*") if p.suffix in (".nbi", ".nbc")]
+    for p in caches:
+        p.unlink(missing_ok=True)
+    shutil.rmtree(build / "numba-cache-generic", ignore_errors=True)
+    build.mkdir(exist_ok=True)
+    stamp.write_text(digest + "\n", encoding="utf-8")
+    return bool(caches)
+
+
 def python_in(venv_dir: Path) -> Path:
     return venv_dir / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
 
@@ -288,6 +312,8 @@ def cmd_test() -> int:
     variant, machines = machine_variant(env, numpy_simd_paths())
     tests_env = variant or env
     BUILD.mkdir(exist_ok=True)
+    if drop_stale_numba_caches():
+        say("compiled code changed since numba's caches were written: they were dropped and are rebuilt now")
     report = BUILD / "pytest-report.xml"
     report.unlink(missing_ok=True)
     start = time.time()

@@ -43,6 +43,7 @@ EXP_FLOOR = -708.0
 #: argument above log(largest float64) = 709.78.
 EXP_CEIL = 710.0
 _LOG2E = 1.4426950408889634                  # 1 / ln 2
+_SHIFTER = 6755399441055744.0                # 1.5 * 2^52: x + _SHIFTER - _SHIFTER rounds x to an integer
 _LN2_HI = 6.93147180369123816490e-01         # ln 2 split into a part whose products with k are exact ...
 _LN2_LO = 1.90821492927058770002e-10         # ... and the remainder (Cody-Waite range reduction)
 # 2 / i! for i = 0 ... 13: twice the Taylor coefficients of e^r (see exp_into: 2 e^r times 2^(k-1))
@@ -310,53 +311,51 @@ def spd_screen(S, sym_rtol, tol):
 
 @njit
 def exp_into(v, scale, shift, out, bits):
-    r"""``out[j] = exp(scale * v[j] - shift)`` for every entry of the 1-D array ``v``, in two loops that
-    the compiler vectorizes (a call to the C library's ``exp`` per entry it does not).
+    r"""``out[j] = exp(scale * v[j] - shift)`` for every entry of the 1-D array ``v``, in loops that the
+    compiler vectorizes (a call to the C library's ``exp`` per entry it does not).
 
     Range reduction (Cody and Waite): write the argument :math:`a = k\ln 2 + r` with the integer
     :math:`k = \mathrm{round}(a/\ln 2)` and :math:`|r|\le\ln 2/2`, :math:`\ln 2` split in two so that
-    :math:`k\ln 2` is subtracted without rounding error. Then :math:`e^a = 2^k e^r`: :math:`e^r` is its
-    Taylor polynomial of degree 13 (truncation below :math:`5\times 10^{-18}` relative on that interval),
-    by Horner's rule, and :math:`2^k` is written as :math:`2\cdot 2^{k-1}`: the
-    polynomial carries the factor 2 in its coefficients (exactly), and :math:`2^{k-1}` is assembled from
-    its IEEE-754 bits in the int64 scratch array ``bits``, which holds it for :math:`k = 1024` too.
+    :math:`k\ln 2` is subtracted without rounding error. The rounding adds and subtracts
+    :math:`1.5\cdot 2^{52}` (``_SHIFTER``), which leaves the nearest integer in plain arithmetic (a call
+    to ``floor`` would stop the loop from vectorizing). Then :math:`e^a = 2^k e^r`: :math:`e^r` is its
+    Taylor polynomial of degree 13 (truncation below :math:`5\times 10^{-18}` relative on that interval):
+    its terms from :math:`r^3` on by Estrin's scheme (independent pairs, combined in powers
+    :math:`r^2, r^4, r^8`, which keeps the loop from waiting on one long chain of multiply-adds), the
+    first three by Horner's rule (which keeps the last roundings small), and :math:`2^k` is written as :math:`2\cdot 2^{k-1}`: the polynomial carries the
+    factor 2 in its coefficients (exactly), and :math:`2^{k-1}` is assembled from its IEEE-754 bits in
+    the int64 scratch array ``bits``, which holds it for :math:`k = 1024` too.
 
     Accuracy: within 1.2 ulp of the exact :math:`e^a` for :math:`-708 < a \le 709.78`
-    (``tests/core/test_core_kernels.py`` holds it to 2 ulp of ``np.exp``). Plain multiplications and
-    additions only, never a fused multiply-add (the kernels are compiled without ``fastmath``), so the
-    result is the same on every x86-64 CPU.
-    Large negative arguments: :math:`a \le -708` (where :math:`e^a < 3.3\times 10^{-308}`, at the
-    bottom of the normal range) gives exactly 0, ``-inf`` included; ``np.exp`` returns subnormal
-    numbers down to :math:`a \approx -745`. Large positive arguments: :math:`a > 709.78` gives ``inf``,
-    as ``np.exp`` does. A NaN gives NaN.
+    (``tests/core/test_core_kernels.py`` holds it to 2 ulp of ``np.exp``, itself within about 0.7 ulp).
+    Plain multiplications and additions only, never a fused multiply-add (the kernels are compiled
+    without ``fastmath``), so the result is the same on every x86-64 CPU. Large negative arguments:
+    :math:`a \le -708` (where :math:`e^a < 3.3\times 10^{-308}`, at the bottom of the normal range)
+    gives exactly 0, ``-inf`` included; ``np.exp`` returns subnormal numbers down to
+    :math:`a \approx -745`. Large positive arguments: :math:`a > 709.78` gives ``inf``, as ``np.exp``
+    does. A NaN argument gives 0 (the library's callers never pass one: their inputs are validated).
 
     ``scale`` is 1 or -1 in the library (``-1``: :math:`e^{-v}` for a sigmoid); ``scale * v[j] - shift``
-    is exact in ``scale``. ``v``, ``out`` and ``bits`` (int64, at least as long as
-    ``v``) must be distinct arrays: aliasing keeps the loops from being vectorized.
+    is exact in ``scale``. ``v``, ``out`` and ``bits`` (int64, at least as long as ``v``) must be
+    distinct arrays: aliasing keeps the loops from being vectorized.
     """
     n = v.shape[0]
     for j in range(n):
         a = scale * v[j] - shift
-        t = EXP_CEIL if EXP_CEIL < a else a                 # (a NaN passes, and fails the next test)
+        t = EXP_CEIL if a > EXP_CEIL else a                 # (a NaN passes, and fails the next test)
         keep = t > EXP_FLOOR
         t = t if keep else EXP_FLOOR
-        kf = np.floor(t * _LOG2E + 0.5)                     # k, the nearest integer to t / ln 2
+        kf = (t * _LOG2E + _SHIFTER) - _SHIFTER             # k, the nearest integer to t / ln 2
         r = (t - kf * _LN2_HI) - kf * _LN2_LO               # |r| <= ln 2 / 2
-        p = _E13 * r + _E12                                 # 2 e^r
-        p = p * r + _E11
-        p = p * r + _E10
-        p = p * r + _E9
-        p = p * r + _E8
-        p = p * r + _E7
-        p = p * r + _E6
-        p = p * r + _E5
-        p = p * r + _E4
-        p = p * r + _E3
-        p = p * r + _E2
-        p = p * r + _E1
-        p = p * r + _E0
-        out[j] = p if keep else (0.0 if a <= EXP_FLOOR else a)    # 0 below the floor; a NaN stays NaN
-        bits[j] = (np.int64(kf) + 1022) << 52               # IEEE-754 bit pattern of 2^(k-1)
+        r2 = r * r                                          # 2 e^r: the terms from r^3 on by Estrin's
+        r4 = r2 * r2                                        # scheme (pairs, in powers r^2, r^4, r^8) ...
+        q = ((_E3 + _E4 * r) + (_E5 + _E6 * r) * r2) + ((_E7 + _E8 * r) + (_E9 + _E10 * r) * r2) * r4 \
+            + ((_E11 + _E12 * r) + _E13 * r2) * (r4 * r4)
+        p = _E0 + r * (_E1 + r * (_E2 + r * q))             # ... the first three by Horner's rule
+        out[j] = p if keep else 0.0                         # 0 at or below the floor, and for a NaN
+        bits[j] = np.int64(kf)
+    for j in range(n):
+        bits[j] = (bits[j] + 1022) << 52                    # IEEE-754 bit pattern of 2^(k-1)
     half_two_k = bits.view(np.float64)
     for j in range(n):
         out[j] *= half_two_k[j]

@@ -133,3 +133,33 @@ def test_nothing_decides_by_the_clock_or_the_load():
         found += [f"{rel}: {m.group(0)}" for m in CLOCK.finditer(text)]
     assert not found, ("these read the clock or the load; results and assertions must not depend on "
                        "either (measure speed in benchmarks/):\n" + "\n".join(found))
+
+
+def test_numba_caches_are_dropped_once_when_compiled_code_changes(tmp_path):
+    """numba ties a cached kernel to its own file; a helper inlined from another file goes stale in a
+    working copy. The test command drops every cache when a kernels module changed, and only then."""
+    import tasks
+
+    lib = tmp_path / "pedagogy_lib"
+    for family in ("core", "smc"):
+        (lib / family / "__pycache__").mkdir(parents=True)
+        (lib / family / "kernels.py").write_text(f"# {family}\n")
+    (lib / "core" / "jit.py").write_text("# jit\n")
+    cached = [lib / "smc" / "__pycache__" / "kernels.f-1.py311.nbi", lib / "smc" / "__pycache__" / "kernels.f-1.py311.1.nbc"]
+    keep = lib / "smc" / "__pycache__" / "kernels.cpython-311.pyc"
+    build = tmp_path / "_build"
+    (build / "numba-cache-generic").mkdir(parents=True)
+
+    def fill():
+        for p in cached + [keep]:
+            p.write_bytes(b"x")
+
+    fill()
+    assert tasks.drop_stale_numba_caches(tmp_path, build)              # no record yet: dropped
+    assert not any(p.exists() for p in cached) and keep.exists() and not (build / "numba-cache-generic").exists()
+    fill()
+    assert not tasks.drop_stale_numba_caches(tmp_path, build)          # nothing changed: kept
+    assert all(p.exists() for p in cached)
+    (lib / "core" / "kernels.py").write_text("# core, changed\n")
+    assert tasks.drop_stale_numba_caches(tmp_path, build)              # a helper changed: dropped again
+    assert not any(p.exists() for p in cached)
