@@ -31,8 +31,8 @@ freed, and raises that threshold (up to 32 MB) each time the process frees a lar
 that allocates megabytes of temporaries pays page faults for them at every call until the process
 has once freed a block that large; afterwards it reuses the same memory. How many faults a step pays
 therefore depends on what ran before it in the process. ``run`` frees one 16 MB block first, so
-every contender is timed in that settled state, the one a long ``run.py`` reaches on its own, whatever
-ran before (elsewhere than glibc this does nothing).
+every contender is timed in that settled state whatever ran before it (elsewhere than glibc this does
+nothing).
 """
 from __future__ import annotations
 
