@@ -651,13 +651,13 @@ class Sequential:
         # skips that layer's product D^T b (the layers below it have no parameters to learn)
         first = 0 if input_grad else next((i for i, p in enumerate(params) if p != ()), 0)
         for i in range(len(self.layers) - 1, first - 1, -1):
-            layer = self.layers[i]
+            layer, wanted = self.layers[i], input_grad or i > first
             if isinstance(layer, Activation):
                 # below a Dense layer g is the new array that layer returned: the activation may overwrite it
                 above = self.layers[i + 1] if i + 1 < len(self.layers) else None
-                g, grads[i] = layer._backward(params[i], cache.caches[i], g, True, isinstance(above, Dense))
+                g, grads[i] = layer._backward(params[i], cache.caches[i], g, wanted, isinstance(above, Dense))
             else:
-                g, grads[i] = layer._backward(params[i], cache.caches[i], g, input_grad or i > first)
+                g, grads[i] = layer._backward(params[i], cache.caches[i], g, wanted)
         return g, tuple(grads)
 
 
