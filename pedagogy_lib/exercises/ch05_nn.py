@@ -424,6 +424,7 @@ SUMMATIVE = {
                                               "pedagogy_lib.nn.network.Dense._backward",
                                               "pedagogy_lib.nn.network.Activation.backward",
                                               "pedagogy_lib.nn.network.Activation._backward",
+                                              "pedagogy_lib.nn.kernels.tanh_backward",
                                               "pedagogy_lib.nn.network.Sequential.backward",
                                               "pedagogy_lib.nn.network.Sequential._backward",
                                               "pedagogy_lib.nn.network.numerical_gradient",

@@ -1,18 +1,24 @@
 r"""numba kernels of the neural-network family (book Section 5.1.3): the backward loop of
-backpropagation through time and the Adam update.
+backpropagation through time, the backward step of a tanh layer and the Adam update.
 
 * :func:`bptt_backward`: the recursion over time of Eqs. 5.20-5.21 for the Elman network of
   :mod:`~pedagogy_lib.nn.rnn`, which computes the backprop signals :math:`\mathbf b_t` from the last
   step to the first (the forward loop stays in NumPy: its vectorized tanh is faster there).
+* :func:`tanh_backward`: a tanh layer's step of backpropagation,
+  :math:`\mathbf b = \mathbf J\,d\mathcal S/d\check{\mathbf z}` with :math:`\mathbf J = \mathrm{diag}(1-\check{\mathbf z}^2)`,
+  one pass over the batch in place (NumPy needs three and a temporary), for
+  :class:`~pedagogy_lib.nn.network.Activation`.
 * :func:`adam_update`: one Adam step (Kingma and Ba 2015) on one flattened parameter leaf, for
   :class:`~pedagogy_lib.nn.optim.Adam`; the step's scalars (hyper-parameters and bias
   corrections) come in one tuple, shared by every leaf.
 
 The public functions, their validation and the readable NumPy twins (``rnn._bptt_numpy``,
-``optim._adam_numpy``) are in :mod:`~pedagogy_lib.nn.rnn` and :mod:`~pedagogy_lib.nn.optim`.
+``network._tanh_backward_numpy``, ``optim._adam_numpy``) are in :mod:`~pedagogy_lib.nn.rnn`,
+:mod:`~pedagogy_lib.nn.network` and :mod:`~pedagogy_lib.nn.optim`.
 Contract: the kernels validate nothing and draw no random number. :func:`adam_update` writes into
 arrays its caller allocated and reports a non-finite result by its return value, which the caller
-turns into an error naming the input at fault; :func:`bptt_backward` returns the signals in an array
+turns into an error naming the input at fault; :func:`tanh_backward` overwrites the gradient it is
+given (the caller passes an array of its own); :func:`bptt_backward` returns the signals in an array
 of its own (the caller checks them for overflow).
 """
 from __future__ import annotations
@@ -55,6 +61,27 @@ def bptt_backward(G, Z, D_zz):
 
 
 # ----------------------------------------------------------------------------------------------
+# The backward step of a tanh layer, Eq. 5.16's Jacobian
+# ----------------------------------------------------------------------------------------------
+
+@njit
+def tanh_backward(G, Z):
+    r"""``G`` times the tanh layer's diagonal Jacobian, in place: ``G[n, i] *= 1 - Z[n, i]^2``.
+
+    ``G`` holds :math:`d\mathcal S/d\check{\mathbf z}` per row and ``Z`` the layer's outputs
+    :math:`\check{\mathbf z} = \tanh(\mathbf a)` (the derivative :math:`1-\tanh^2` needs no other
+    input); afterwards ``G`` holds :math:`\mathbf b = \mathbf J\,d\mathcal S/d\check{\mathbf z}`
+    (Eq. 5.16). Both are 2-D of the same shape and distinct (aliasing keeps the loop from being
+    vectorized). NumPy twin: :func:`~pedagogy_lib.nn.network._tanh_backward_numpy`, which computes the
+    same products in three passes and a temporary array.
+    """
+    n, m = G.shape
+    for r in range(n):
+        for i in range(m):
+            G[r, i] *= 1.0 - Z[r, i] * Z[r, i]
+
+
+# ----------------------------------------------------------------------------------------------
 # Adam
 # ----------------------------------------------------------------------------------------------
 
@@ -92,12 +119,14 @@ def adam_update(p, g, m, v, h, p_new, m_new, v_new):
 
 
 def warmup_kernels() -> None:
-    """Compile (or load from cache) the BPTT kernel on a tiny problem and the Adam kernel on a tiny leaf."""
+    """Compile (or load from cache) the BPTT kernel on a tiny problem, the tanh step and the Adam kernel on
+    tiny arrays."""
     from .optim import Adam
     rng = np.random.default_rng(0)
     D_zz = 0.5 * rng.standard_normal((4, 4))
     Z = np.tanh(rng.standard_normal((3, 2, 4)))          # hidden states lie in (-1, 1)
     bptt_backward(rng.standard_normal((3, 2, 4)), Z, D_zz)
+    tanh_backward(rng.standard_normal((2, 4)), Z[0])
     x = np.ones(3)
     opt = Adam()
     opt.step(x, x, opt.init(x))

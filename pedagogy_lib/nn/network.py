@@ -80,7 +80,9 @@ import numpy as np
 
 from ..core.checks import as_array, check_choice, check_finite, check_int, check_rng, fmt_shape, positive_scalar
 from ..core.gradcheck import gradcheck
+from ..core.jit import HAVE_NUMBA
 from ..core.logmath import sigmoid, softplus  # noqa: F401 (public here too)
+from . import kernels
 
 __all__ = [
     "ACTIVATIONS",
@@ -299,6 +301,16 @@ def _tanh_prime(A, Z):
     return np.subtract(1.0, P, out=P)             # tanh' = 1 - tanh^2, in one new array
 
 
+def _tanh_backward_numpy(G, Z):
+    """Readable twin of :func:`~pedagogy_lib.nn.kernels.tanh_backward`: ``G *= 1 - Z^2`` in place, the
+    tanh layer's Jacobian applied to the gradient ``G`` with respect to its outputs ``Z``."""
+    G *= _tanh_prime(None, Z)
+
+
+# the tanh layer's backward step: one compiled pass, or its twin without numba
+_TANH_BACKWARD = kernels.tanh_backward if HAVE_NUMBA else _tanh_backward_numpy
+
+
 def _logistic_prime(A, Z):
     return Z * (1.0 - Z)                          # sigma' = sigma (1 - sigma)
 
@@ -489,7 +501,12 @@ class Activation:
         A = as_array(A, "A", ndim=2, dims="(N, D)")
         return self._forward(params, A)
 
-    def _forward(self, params, A):
+    def _forward(self, params, A, overwrite=False):
+        # overwrite: A is a new array that nobody else holds (a Dense layer's output inside a Sequential)
+        if self.name == "tanh":
+            # tanh' = 1 - Z^2 needs the output only, so Z may take A's place (the cache keeps None for A)
+            Z = np.tanh(A, out=A if overwrite else None)
+            return Z, (None if overwrite else A, Z)
         Z = self._psi(A)
         return Z, (A, Z)
 
@@ -508,10 +525,15 @@ class Activation:
         grad_Z = as_array(grad_Z, "grad_Z", shape=A.shape, dims="(N, D)")
         return self._backward(params, (A, Z), grad_Z)
 
-    def _backward(self, params, cache, grad_Z, input_grad=True):
+    def _backward(self, params, cache, grad_Z, input_grad=True, overwrite=False):
+        # overwrite: grad_Z is a new array that nobody else holds (what a Dense layer above passes down)
         if self.name == "identity":                  # psi' = 1: the gradient passes through unchanged
             return grad_Z, ()
         A, Z = cache
+        if self.name == "tanh":                       # grad_A = grad_Z (1 - Z^2) in one pass
+            grad_A = grad_Z if overwrite else grad_Z.copy()
+            _TANH_BACKWARD(grad_A, Z)
+            return grad_A, ()
         grad_A = self._psi_prime(A, Z)                # a new array (the identity returned above)
         grad_A *= grad_Z
         return grad_A, ()
@@ -591,8 +613,13 @@ class Sequential:
     def _forward(self, params, Y):
         caches = []
         Z = Y
-        for layer, p in zip(self.layers, params):
-            Z, cache = layer._forward(p, Z)
+        for i, (layer, p) in enumerate(zip(self.layers, params)):
+            if isinstance(layer, Activation):
+                # after a Dense layer the input is that layer's new output, which nothing else holds (its
+                # cache is its own input): the activation may overwrite it
+                Z, cache = layer._forward(p, Z, i > 0 and isinstance(self.layers[i - 1], Dense))
+            else:
+                Z, cache = layer._forward(p, Z)
             caches.append(cache)
         return Z, SequentialCache(tuple(caches), Z.shape)
 
@@ -624,7 +651,13 @@ class Sequential:
         # skips that layer's product D^T b (the layers below it have no parameters to learn)
         first = 0 if input_grad else next((i for i, p in enumerate(params) if p != ()), 0)
         for i in range(len(self.layers) - 1, first - 1, -1):
-            g, grads[i] = self.layers[i]._backward(params[i], cache.caches[i], g, input_grad or i > first)
+            layer, wanted = self.layers[i], input_grad or i > first
+            if isinstance(layer, Activation):
+                # below a Dense layer g is the new array that layer returned: the activation may overwrite it
+                above = self.layers[i + 1] if i + 1 < len(self.layers) else None
+                g, grads[i] = layer._backward(params[i], cache.caches[i], g, wanted, isinstance(above, Dense))
+            else:
+                g, grads[i] = layer._backward(params[i], cache.caches[i], g, wanted)
         return g, tuple(grads)
 
 

@@ -467,6 +467,67 @@ def test_adam_kernel_and_twin_agree_leaf_by_leaf():
             assert not optim._adam_numpy(q[0], q[1], m, v, h)[3]
 
 
+def test_tanh_backward_kernel_and_twin_agree_to_the_last_bit():
+    from pedagogy_lib.core.jit import HAVE_NUMBA
+    rng = np.random.default_rng(6)
+    Z = np.tanh(3.0 * rng.standard_normal((37, 19)))
+    G = rng.standard_normal((37, 19))
+    want = G * (1.0 - Z * Z)                      # the tanh layer's Jacobian, applied to G
+    a, b = G.copy(), G.copy()
+    kernels.tanh_backward(a, Z)
+    nn._tanh_backward_numpy(b, Z)
+    assert_array_equal(a, want)
+    assert_array_equal(b, want)
+    if HAVE_NUMBA:                                # the kernel, not its Python fallback, ran
+        assert kernels.tanh_backward.signatures
+    c = np.asfortranarray(G)                      # any layout: the loops index both arrays alike
+    kernels.tanh_backward(c, Z[::-1][::-1])
+    assert_array_equal(c, want)
+
+
+@pytest.mark.parametrize("layers", [
+    lambda: nn.mlp([3, 5, 4, 2], activation="tanh").layers,
+    lambda: nn.mlp([3, 5, 2], activation="tanh", output="tanh").layers,
+    lambda: (nn.Activation("tanh"), *nn.mlp([3, 5, 2], activation="tanh").layers),      # the data go in first
+    lambda: (nn.Dense(3, 5), nn.Activation("tanh"), nn.Activation("tanh"), nn.Dense(5, 2)),
+    lambda: (nn.Sequential(nn.Dense(3, 5), nn.Activation("tanh")), nn.Activation("tanh"), nn.Dense(5, 2)),
+    lambda: (nn.Dense(3, 5), nn.Activation("logistic"), nn.Dense(5, 4), nn.Activation("tanh"), nn.Dense(4, 2)),
+])
+def test_sequential_overwrites_only_its_own_arrays_and_matches_the_layers_one_by_one(layers):
+    """Inside a Sequential a tanh overwrites the new output of the Dense layer before it, and its backward
+    step the new gradient of the Dense layer after it: the caller's arrays, the cache (backward twice)
+    and every number stay as the public layers compute them one at a time."""
+    layers = layers()
+    net = nn.Sequential(*layers)
+    rng = np.random.default_rng(7)
+    params = net.init(rng)
+    params = nn.tree_map(lambda p: p + 0.3 * rng.standard_normal(p.shape), params)
+    Y = rng.standard_normal((6, 3))
+    Y0 = Y.copy()
+    out, cache = net.forward(params, Y)
+    G = rng.standard_normal(out.shape)
+    G0 = G.copy()
+    g_Y, grads = net.backward(params, cache, G)
+    assert_array_equal(Y, Y0)
+    assert_array_equal(G, G0)
+    g_Y2, grads2 = net.backward(params, cache, G)            # the cache is intact
+    assert_array_equal(g_Y2, g_Y)
+    for a, b in zip(nn.tree_leaves(grads2), nn.tree_leaves(grads)):
+        assert_array_equal(a, b)
+    # the same network through the public layers, none of which overwrites anything
+    Zs, caches, Z = [], [], Y
+    for layer, p in zip(layers, params):
+        Z, c = layer.forward(p, Z)
+        caches.append(c)
+    assert_array_equal(out, Z)
+    g = G
+    for i in range(len(layers) - 1, -1, -1):
+        g, grad_i = layers[i].backward(params[i], caches[i], g)
+        for a, b in zip(nn.tree_leaves(grad_i), nn.tree_leaves(grads[i])):
+            assert_array_equal(a, b)
+    assert_array_equal(g, g_Y)
+
+
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("where", ["params", "grads"])
 def test_adam_names_the_input_that_is_not_finite(backend, where):
