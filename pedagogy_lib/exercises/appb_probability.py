@@ -95,15 +95,31 @@ EX_QUAD = book_or_drawn(QuadFormProblem(np.array([1.0, -1.0]), np.array([[2.0, 0
 
 
 def _draw_thin(rng) -> tuple:
-    """(lam, mu, y) for one student: a rate between 1.5 and 4 (one decimal), a keeping probability (two
-    decimals) and a count of 1 to 3."""
-    return (float(np.round(rng.uniform(1.5, 4.0), 1)), float(np.round(rng.uniform(0.15, 0.85), 2)),
-            int(rng.integers(1, 4)))
+    """(lam, mu, y) for one student: a rate of a few hundred with one decimal that is not zero (so that no
+    integer arithmetic keeps lam^x exact), a keeping probability of two decimals, with lam mu between 15 and
+    100, and a count within 1.5 standard deviations of lam mu, where its probability is not small."""
+    while True:
+        lam = float(np.round(rng.uniform(150.0, 300.0), 1))
+        mu = float(np.round(rng.uniform(0.1, 0.33), 2))
+        m = lam * mu
+        if round(lam * 10) % 10 and 15.0 <= m <= 100.0:
+            return lam, mu, int(round(m + rng.uniform(-1.5, 1.5) * math.sqrt(m)))
 
 
-#: Exercise (c): (lam, mu, y): the probability that Pois(lam) trials, each kept with probability mu, keep y
-#: (the page thins Pois(1); here the rate is not 1).
-EX_THIN = book_or_drawn((2.5, 0.3, 1), _draw_thin, seed=2203)
+#: Exercise (c): (lam, mu, y): the probability that Pois(lam) trials, each kept with probability mu, keep y.
+#: The page thins Pois(1) and sums the series over the trials in floating point, up to 80 terms; with a rate
+#: of a few hundred, lam^x overflows long before that sum reaches the bulk of Pois(lam) near x = lam.
+EX_THIN = book_or_drawn((237.5, 0.2, 45), _draw_thin, seed=2203)
+
+
+def _thinned(lam: float, mu: float, y: int) -> float:
+    """P(y kept) by the series over the number of trials x >= y, every term in logarithms (lam^x / x!
+    overflows for the exercise's rates), summed to far past the bulk of Pois(lam)."""
+    top = int(lam + 40.0 * math.sqrt(lam) + 60.0)
+    logs = [-lam + x * math.log(lam) - math.lgamma(y + 1) - math.lgamma(x - y + 1) + y * math.log(mu)
+            + (x - y) * math.log1p(-mu) for x in range(y, top)]
+    big = max(logs)
+    return math.exp(big) * math.fsum(math.exp(t - big) for t in logs)
 
 
 def bernoulli_fisher(answer) -> CheckResult:
@@ -150,18 +166,24 @@ def thinned_pmf(answer) -> CheckResult:
     """Exercise (c), ``ex-b2-thinning``: your probability of exactly y kept successes out of Pois(lam)
     trials, each kept with probability mu, for (lam, mu, y) = EX_THIN; a single number.
 
-    The reference sums the series over the number of trials. The checker recognizes the probability
-    before thinning, the page's Pois(mu) taken over unchanged, and a fixed-number-of-trials binomial.
+    The reference sums the series over the number of trials. The checker recognizes a fixed number of
+    trials in place of a random one and a normal approximation.
     """
     lam, mu, y = EX_THIN
-    expected = sum(math.exp(-lam) * lam**x / math.factorial(x) * math.comb(x, y) * mu**y * (1 - mu) ** (x - y)
-                   for x in range(y, 120))
-    hints = {"you gave the Pois(lam) probability of y trials, before thinning":
-                 math.exp(-lam) * lam**y / math.factorial(y),
-             "you took over the page's answer for Pois(1) trials unchanged; here the trials are Pois(lam)":
-                 math.exp(-mu) * mu**y / math.factorial(y),
-             "you gave a binomial probability for a fixed number of trials": math.comb(y, y) * mu**y}
-    return result("probability of the thinned count", compare_scalar(answer, expected, "p(y)", rtol=1e-9, hints=hints))
+    expected = _thinned(lam, mu, y)
+    m = lam * mu
+
+    def binomial(n):
+        return math.exp(math.lgamma(n + 1) - math.lgamma(y + 1) - math.lgamma(n - y + 1) + y * math.log(mu)
+                        + (n - y) * math.log1p(-mu))
+    fixed = ("you took the number of trials as fixed, at its mean lam rounded {}; it is Poisson, and its "
+             "spread adds to the spread of the kept count")
+    hints = {fixed.format("down"): binomial(math.floor(lam)),
+             fixed.format("up"): binomial(math.ceil(lam)),
+             "you used a normal approximation; the exercise asks for the exact probability":
+                 math.exp(-0.5 * (y - m) ** 2 / m) / math.sqrt(2 * math.pi * m)}
+    return result("probability of the thinned count",
+                  compare_scalar(answer, expected, "p(y)", rtol=1e-9, atol=1e-15, hints=hints))
 
 
 def _logsumexp(a: np.ndarray) -> float:
@@ -283,7 +305,10 @@ SUMMATIVE = {
                                       "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
                                       "pedagogy_lib.assimilation.adf.gaussian_moments",
                                       "pedagogy_lib.assimilation.ensemble.exact_ensemble",
-                                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite"]},
+                                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite",
+                                      # the trapezoid rule, nested over a grid of the plane, integrates
+                                      # the form against the normal density
+                                      "numpy.trapezoid"]},
     "ex-b2-fisher": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
                                    "scipy.differentiate.hessian", "scipy.optimize.approx_fprime",
                                    "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",

@@ -3,11 +3,14 @@
 Correct answers come from other routes: the Bernoulli information as minus the expected second
 derivative of the log likelihood (by the gradient checker), Eq. B.13 by a large Monte Carlo sample
 with a standard-error tolerance check of the closed form, and the thinned count from SciPy's
-Poisson pmf (the thinning theorem).
+Poisson pmf (the thinning theorem) and by simulation.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
 from scipy import stats
 
 from pedagogy_lib.core.gradcheck import gradcheck
@@ -71,18 +74,52 @@ def test_quadratic_form_students_problems_have_a_clear_answer():
         assert abs(page - (cov + mean)) > 0.05
 
 
+def _page_series(lam, mu, y, stop=80):
+    """The page's drawing of the thinned count, summed term by term over the trials in floating point as
+    its cell does for Pois(1), with the rate lam written in."""
+    return sum(math.exp(-lam) * lam**x / math.factorial(x) * math.comb(x, y) * mu**y * (1 - mu) ** (x - y)
+               for x in range(y, stop))
+
+
 def test_thinned_pmf():
+    """The kept count of Pois(lam) trials at the exercise's rate of a few hundred: the checker's series
+    agrees with simulation and with SciPy's Pois(lam mu) pmf (the thinning theorem), and the page's own
+    series, run with these numbers, does not pass: 80 terms stop far short of x = lam, and more terms
+    overflow."""
     lam, mu, y = check.EX_THIN
-    assert lam != 1.0                                   # the page's own case is Pois(1)
+    assert lam > 100 and lam != round(lam)
     rng = np.random.default_rng(3)                     # thin Pois(lam) trials by simulation
     kept = rng.binomial(rng.poisson(lam, 400_000), mu)
-    assert abs(np.mean(kept == y) - stats.poisson.pmf(y, lam * mu)) < 3e-3
-    assert check.thinned_pmf(stats.poisson.pmf(y, lam * mu))
+    p = stats.poisson.pmf(y, lam * mu)
+    assert abs(np.mean(kept == y) - p) < 5 * np.sqrt(p * (1 - p) / 400_000)
+    assert check.thinned_pmf(p)
+    assert check.thinned_pmf(float(np.exp(stats.poisson.logpmf(y, lam * mu))))
+    assert not check.thinned_pmf(_page_series(lam, mu, y))
+    with pytest.raises(OverflowError):
+        _page_series(lam, mu, y, stop=int(lam))
+    r = check.thinned_pmf(stats.binom.pmf(y, math.floor(lam), mu))
+    assert not r and "fixed" in str(r)
+    r = check.thinned_pmf(stats.norm.pdf(y, lam * mu, np.sqrt(lam * mu)))
+    assert not r and "normal approximation" in str(r)
     r = check.thinned_pmf(stats.poisson.pmf(y, lam))
-    assert not r and "before thinning" in str(r)
-    r = check.thinned_pmf(stats.poisson.pmf(y, mu))
-    assert not r and "unchanged" in str(r) and "lam * mu" not in str(r)
+    assert not r and "slips this checker names" in str(r)
     assert not check.thinned_pmf("a lot")
+
+
+def test_thinned_pmf_students_problems_defeat_the_page_s_series():
+    """Every student's problem: SciPy's Pois(lam mu) pmf passes, the probability is not small, and the page's
+    series with the student's numbers fails, truncated at 80 terms or overflowing with more."""
+    from courseware.grading import own_copy
+
+    for salt in range(20):
+        mod = own_copy(check, salt)
+        lam, mu, y = mod.EX_THIN
+        p = stats.poisson.pmf(y, lam * mu)
+        assert p > 1e-3 and lam > 100 and lam != round(lam)
+        assert mod.thinned_pmf(p)
+        assert not mod.thinned_pmf(_page_series(lam, mu, y))
+        with pytest.raises(OverflowError):
+            _page_series(lam, mu, y, stop=int(lam))
 
 
 def _fisher_solution(T, log_h, eta, J):
@@ -189,8 +226,7 @@ def test_fisher_information_function_gets_copies():
     assert check.fisher_information_function(_fisher_solution)
 
 
-import pytest  # noqa: E402
-from graded_routes import assert_refused_when_graded
+from graded_routes import assert_refused_when_graded  # noqa: E402
 
 # --- routes through one library call that the graded version refuses ---
 
