@@ -428,6 +428,9 @@ def hard_excess(answer):
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo", "scheme_costs"]},
+    # the page's scheme_costs with its code_cost and recon_cost rebound to EX_HARD's model gave each
+    # symbol's cost for any hard code, so S - S_marginal was the worked example's cell with new numbers
+    "ex-6-3-hard-excess": {"forbidden": ["scheme_costs"]},
     "ex-6-3-free-energy": {"forbidden": ["avg_nll_gauss", "pedagogy_lib.exercises.ch06_em.toy_log_joint",
                                          "log_joint", "posterior", "pedagogy_lib.mixture.model.gmm_posterior",
                                          "pedagogy_lib.mixture.model.gmm_log_marginal",

@@ -4,7 +4,7 @@ Use in the notebook as::
 
     from pedagogy_lib.exercises import ch07_gmm_em as check
     check.EX_MSTEP                      # the problem data
-    check.m_step((pi, mu, Sigma))       # says what is wrong, never the answer
+    check.m_step((pi, mu, sigma2))      # says what is wrong, never the answer
 
 Every reference answer is computed in this module, independently of the library, and each
 checker names the slips that typical wrong derivations produce. Components are numbered
@@ -30,7 +30,8 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 class MStepProblem(NamedTuple):
-    """Eight points ``y`` (8, 2) and given responsibilities ``r`` (8, 2) (each row sums to one)."""
+    """Eight points ``y`` (8, 2) and given responsibilities ``r`` (8, 2) (each row sums to one), for one M
+    step of a mixture with spherical components (covariance sigma_k^2 I)."""
 
     y: np.ndarray
     r: np.ndarray
@@ -150,28 +151,38 @@ EX_MAHAL = book_or_drawn(MahalanobisProblem(
 # ---------------------------------------------------------------------------------------------
 
 def _m_step_variants(p: MStepProblem) -> dict:
+    """The M step of a mixture whose component k has covariance sigma_k^2 I, written with explicit sums, and
+    what typical slips give instead."""
     y, r = p.y, p.r
     N, L = y.shape
     K = r.shape[1]
     N_k = np.array([sum(r[n, k] for n in range(N)) for k in range(K)])
     mu = np.array([sum(r[n, k] * y[n] for n in range(N)) / N_k[k] for k in range(K)])
-    scatter = np.array([sum(r[n, k] * np.outer(y[n] - mu[k], y[n] - mu[k]) for n in range(N)) for k in range(K)])
-    raw = np.array([sum(r[n, k] * np.outer(y[n], y[n]) for n in range(N)) for k in range(K)])
+    # sum_n r_nk |y_n - mu_k|^2: the trace of the page's weighted scatter
+    sq = np.array([sum(r[n, k] * float((y[n] - mu[k]) @ (y[n] - mu[k])) for n in range(N)) for k in range(K)])
+    raw = np.array([sum(r[n, k] * float(y[n] @ y[n]) for n in range(N)) for k in range(K)])
     ybar = y.mean(axis=0)
-    plain = np.cov(y.T, bias=True)
+    plain = float(np.mean(np.sum((y - ybar) ** 2, axis=1))) / L
     return {
         "pi": {"correct": N_k / N,
                "you returned the soft counts N_k without dividing by N": N_k},
         "mu": {"correct": mu,
                "you divided the weighted sum by N instead of by the soft count N_k": mu * N_k[:, None] / N,
                "you ignored the responsibilities (every mean is the plain data mean)": np.tile(ybar, (K, 1))},
-        "Sigma": {"correct": scatter / N_k[:, None, None],
-                  "you divided by N_k - 1 (the unbiased estimator): the M step divides by N_k":
-                      scatter / (N_k - 1)[:, None, None],
-                  "you divided by N instead of by the soft count N_k": scatter / N,
-                  "you forgot to subtract mu_k mu_k^T from the weighted second moment": raw / N_k[:, None, None],
-                  "you ignored the responsibilities (every covariance is the plain data covariance)":
-                      np.tile(plain, (K, 1, 1))},
+        "sigma2": {"correct": sq / (L * N_k),
+                   "you differentiated log|sigma_k^2 I| as if it were log sigma_k^2: recheck the determinant "
+                   "of sigma_k^2 I": sq / N_k,
+                   "you returned standard deviations; the exercise asks for the variances sigma_k^2":
+                       np.sqrt(sq / (L * N_k)),
+                   "you divided by N_k - 1 (the unbiased estimator): the M step divides by the soft count":
+                       sq / (L * (N_k - 1)),
+                   "you divided by N instead of by the soft count N_k": sq / (L * N),
+                   "you pooled the two components' scatter into one variance; each component has its own":
+                       np.full(K, sq.sum() / (L * N)),
+                   "you forgot to subtract the mean: that is a weighted second moment about the origin":
+                       raw / (L * N_k),
+                   "you ignored the responsibilities (every variance is that of the whole data set)":
+                       np.full(K, plain)},
     }
 
 
@@ -204,23 +215,29 @@ def _n_params(K: int, L: int, covariance_type: str) -> int:
 # ---------------------------------------------------------------------------------------------
 
 def m_step(answer) -> CheckResult:
-    """Exercise ``ex-7-1-m-step``: your M step of Section 7.1 for ``EX_MSTEP``.
+    """Exercise ``ex-7-1-m-step``: your M step for ``EX_MSTEP`` when component k has the spherical covariance
+    sigma_k^2 I, one variance of its own for all L coordinates.
 
-    Pass a tuple ``(pi, mu, Sigma)`` of shapes (2,), (2, 2) (one mean per row) and (2, 2, 2) (one
-    covariance per component); a :class:`~pedagogy_lib.mixture.GMMParams` is accepted too. The
-    checker recognizes soft counts left unnormalized, the wrong divisor, a missing centring, and
-    responsibilities ignored.
+    Pass a tuple ``(pi, mu, sigma2)`` of shapes (2,), (2, 2) (one mean per row) and (2,) (one variance per
+    component). The checker recognizes soft counts left unnormalized, the wrong divisor, a log-determinant
+    differentiated as if the covariance had one entry, standard deviations, pooled or uncentred scatter,
+    and responsibilities ignored.
     """
-    name = "M step for EX_MSTEP"
+    name = "spherical M step for EX_MSTEP"
     if answer is None:
-        return result(name, ["your answer is None: give the tuple (pi, mu, Sigma)."])
+        return result(name, ["your answer is None: give the tuple (pi, mu, sigma2)."])
     if not isinstance(answer, (tuple, list)) or len(answer) != 3:
-        return result(name, [f"your answer should be a tuple (pi, mu, Sigma) of three arrays; "
+        return result(name, [f"your answer should be a tuple (pi, mu, sigma2) of three arrays; "
                              f"got {type(answer).__name__}" + (f" of length {len(answer)}." if isinstance(
                                  answer, (tuple, list)) else ".")])
     variants = _m_step_variants(EX_MSTEP)
+    K, L = EX_MSTEP.r.shape[1], EX_MSTEP.y.shape[1]
     problems = []
-    for part, value in zip(("pi", "mu", "Sigma"), answer):
+    for part, value in zip(("pi", "mu", "sigma2"), answer):
+        if part == "sigma2" and value is not None and np.shape(value) == (K, L, L):
+            problems.append("your sigma2 has the shape of K full covariance matrices (the page's model); this "
+                            "model has one variance per component: give an array of shape (2,).")
+            continue
         hints = dict(variants[part])
         expected = hints.pop("correct")
         problems += compare_array(value, expected, part, rtol=1e-8, atol=1e-10, hints=hints)

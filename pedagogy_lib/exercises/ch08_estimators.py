@@ -20,8 +20,8 @@ __all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_p
 
 def _draw_mu(rng):
     """A shared mean of the same kind as the book's EX_MU, for one student: positive, of order one (one
-    decimal), other than the book's."""
-    return round(float(rng.choice([m for m in np.arange(0.5, 2.55, 0.1) if abs(m - 1.5) > 0.05])), 1)
+    decimal), other than the book's and other than the page's 0.5 (the page prints beta* at mu = 0.5)."""
+    return round(float(rng.choice([m for m in np.arange(0.6, 2.55, 0.1) if abs(m - 1.5) > 0.05])), 1)
 
 
 def _draw_k(rng):
@@ -214,12 +214,18 @@ SUMMATIVE = {
                       "pedagogy_lib.vi.bbvi.score_function_terms",
                       "pedagogy_lib.vi.bbvi.reparam_terms"],
         "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
+    # Gauss-Hermite nodes: the page's hidden check of the variances, copied with the statement's cost (or
+    # with the page's beta* = E[s^2 f] / E[s^2]), gave both answers without the moments being worked out
     "ex-8-2-1-slope": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_variances",
-                      "pedagogy_lib.deepgen.estimators.optimal_baseline"]},
+                      "pedagogy_lib.deepgen.estimators.optimal_baseline",
+                      "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
+                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite"]},
     "ex-8-2-1-baseline": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.optimal_baseline",
-                      "pedagogy_lib.deepgen.estimators.shared_mean_variances"]},
+                      "pedagogy_lib.deepgen.estimators.shared_mean_variances",
+                      "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
+                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite"]},
     "ex-8-2-1-expo": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.expo_variances",
                       "scipy.differentiate.derivative", "scipy.differentiate.jacobian",

@@ -1,6 +1,7 @@
 """Tests for the Section 7.1 exercise checkers (pedagogy_lib.exercises.ch07_gmm_em).
 
-Correct answers are computed here by independent routes: vectorized NumPy for the M step,
+Correct answers are computed here by independent routes: vectorized NumPy for the M step (itself
+checked against a numerical minimization of the cross entropy written with scipy's densities),
 scipy's ``cdist`` for the assignment step, scikit-learn's own parameter count for the number of
 free parameters, and the argmax of scipy log densities at a tiny variance for the zero-variance
 limit. Wrong answers are the slips each checker is meant to name.
@@ -21,23 +22,57 @@ from pedagogy_lib.exercises import ch07_gmm_em as check
 # M step
 # ---------------------------------------------------------------------------------------------
 
-def _m_step(y, r, *, divide_mu_by_N=False, unbiased=False, sigma_by_N=False, raw=False, counts=False):
-    N = y.shape[0]
+def _m_step(y, r, *, divide_mu_by_N=False, unbiased=False, sigma_by_N=False, raw=False, counts=False,
+            trace_only=False, std=False, pooled=False):
+    """The spherical M step (component k has covariance sigma_k^2 I), vectorized: sigma_k^2 is the
+    responsibility-weighted mean of the squared distances to mu_k, per coordinate."""
+    N, L = y.shape
     N_k = r.sum(axis=0)
     mu = (r.T @ y) / (N if divide_mu_by_N else N_k[:, None])
     mu_true = (r.T @ y) / N_k[:, None]
-    d = y[None, :, :] - mu_true[:, None, :]                       # (K, N, L)
-    scatter = np.einsum("nk,kni,knj->kij", r, d, d)
+    sq = np.einsum("nk,kn->k", r, np.sum((y[None, :, :] - mu_true[:, None, :]) ** 2, axis=2))
     if raw:
-        Sigma = np.einsum("nk,ni,nj->kij", r, y, y) / N_k[:, None, None]
+        sigma2 = (r.T @ np.sum(y**2, axis=1)) / (L * N_k)
     elif unbiased:
-        Sigma = scatter / (N_k - 1)[:, None, None]
+        sigma2 = sq / (L * (N_k - 1))
     elif sigma_by_N:
-        Sigma = scatter / N
+        sigma2 = sq / (L * N)
+    elif trace_only:
+        sigma2 = sq / N_k
+    elif pooled:
+        sigma2 = np.full(r.shape[1], sq.sum() / (L * N))
     else:
-        Sigma = scatter / N_k[:, None, None]
+        sigma2 = sq / (L * N_k)
+    if std:
+        sigma2 = np.sqrt(sigma2)
     pi = N_k if counts else N_k / N
-    return pi, mu, Sigma
+    return pi, mu, sigma2
+
+
+def _spherical_nll(params, y, r):
+    """The joint cross entropy of Step 1 with Sigma_k = sigma_k^2 I, from scipy's log density, as a
+    function of (log pi_1 - log pi_0 logit, mu flattened, log sigma2): the oracle the M step must minimize."""
+    K, L = r.shape[1], y.shape[1]
+    a = params[:K]
+    pi = np.exp(a - a.max()) / np.exp(a - a.max()).sum()
+    mu = params[K:K + K * L].reshape(K, L)
+    s2 = np.exp(params[K + K * L:])
+    logp = np.stack([np.log(pi[k]) + multivariate_normal(mu[k], s2[k] * np.eye(L)).logpdf(y) for k in range(K)],
+                    axis=1)
+    return -np.sum(r * logp) / len(y)
+
+
+def test_m_step_oracle_minimizes_the_spherical_cross_entropy():
+    # the closed form of _m_step is the minimizer found by a general-purpose optimizer on scipy's densities
+    from scipy.optimize import minimize
+    y, r = check.EX_MSTEP
+    start = np.concatenate([np.zeros(2), np.zeros(4), np.zeros(2)])
+    opt = minimize(_spherical_nll, start, args=(y, r), method="BFGS", options={"gtol": 1e-10})
+    pi, mu, sigma2 = _m_step(y, r)
+    a = opt.x[:2]
+    np.testing.assert_allclose(np.exp(a) / np.exp(a).sum(), pi, atol=1e-5)
+    np.testing.assert_allclose(opt.x[2:6].reshape(2, 2), mu, atol=1e-5)
+    np.testing.assert_allclose(np.exp(opt.x[6:]), sigma2, rtol=1e-4)
 
 
 def test_m_step_correct_passes():
@@ -46,21 +81,24 @@ def test_m_step_correct_passes():
     assert "[pass]" in str(res)
 
 
-def test_m_step_accepts_a_list_and_the_library_m_step():
+def test_m_step_accepts_a_list_and_the_trace_of_the_full_update():
     from pedagogy_lib.mixture import em as me
     assert check.m_step(list(_m_step(check.EX_MSTEP.y, check.EX_MSTEP.r)))
-    stats = me.gmm_stats_from_responsibilities(check.EX_MSTEP.y, check.EX_MSTEP.r)
-    assert check.m_step(me.gmm_m_step(stats))
+    full = me.gmm_m_step(me.gmm_stats_from_responsibilities(check.EX_MSTEP.y, check.EX_MSTEP.r))
+    assert check.m_step((full.pi, full.mu, np.trace(full.Sigma, axis1=1, axis2=2) / 2))
+    res = check.m_step(full)                                # the page's full covariances
+    assert not res and "one variance per component" in str(res)
 
 
 def test_m_step_matches_labelled_sample_statistics_for_one_hot_r():
-    # sanity of the oracle: with one-hot r the M step is per-class sample proportion, mean, biased covariance
+    # sanity of the oracle: with one-hot r the M step is per-class sample proportion, mean, and the mean of
+    # the biased per-coordinate variances
     y = check.EX_MSTEP.y
     r = np.eye(2)[[0, 0, 0, 0, 1, 1, 1, 1]]
-    pi, mu, Sigma = _m_step(y, r)
+    pi, mu, sigma2 = _m_step(y, r)
     np.testing.assert_allclose(pi, [0.5, 0.5])
     np.testing.assert_allclose(mu[0], y[:4].mean(0))
-    np.testing.assert_allclose(Sigma[1], np.cov(y[4:].T, bias=True))
+    np.testing.assert_allclose(sigma2[1], np.var(y[4:], axis=0).mean())
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -68,7 +106,10 @@ def test_m_step_matches_labelled_sample_statistics_for_one_hot_r():
     (dict(divide_mu_by_N=True), "divided the weighted sum by N"),
     (dict(unbiased=True), "N_k - 1"),
     (dict(sigma_by_N=True), "divided by N instead of by the soft count"),
-    (dict(raw=True), "subtract mu_k mu_k^T"),
+    (dict(raw=True), "forgot to subtract the mean"),
+    (dict(trace_only=True), "log|sigma_k^2 I|"),
+    (dict(std=True), "standard deviations"),
+    (dict(pooled=True), "pooled"),
 ])
 def test_m_step_typical_slips_are_named(kwargs, message):
     res = check.m_step(_m_step(check.EX_MSTEP.y, check.EX_MSTEP.r, **kwargs))
@@ -76,28 +117,33 @@ def test_m_step_typical_slips_are_named(kwargs, message):
     assert message in str(res)
 
 
+def test_m_step_messages_do_not_give_the_factor_away():
+    res = check.m_step(_m_step(check.EX_MSTEP.y, check.EX_MSTEP.r, trace_only=True))
+    assert "factor of 2" not in str(res) and "divide by L" not in str(res)
+
+
 def test_m_step_ignoring_responsibilities_is_named():
     y = check.EX_MSTEP.y
     pi, _, _ = _m_step(y, check.EX_MSTEP.r)
-    res = check.m_step((pi, np.tile(y.mean(0), (2, 1)), np.tile(np.cov(y.T, bias=True), (2, 1, 1))))
+    res = check.m_step((pi, np.tile(y.mean(0), (2, 1)), np.full(2, np.var(y, axis=0).mean())))
     assert not res
     assert "ignored the responsibilities" in str(res)
 
 
 def test_m_step_transposed_mu_and_bad_shapes():
-    pi, mu, Sigma = _m_step(check.EX_MSTEP.y, check.EX_MSTEP.r)
+    pi, mu, sigma2 = _m_step(check.EX_MSTEP.y, check.EX_MSTEP.r)
     mu_t = mu.T.copy()
     if np.allclose(mu_t, mu):                                   # pragma: no cover - data are not symmetric
         pytest.skip("symmetric means")
-    assert not check.m_step((pi, mu_t, Sigma))
-    res = check.m_step((pi, mu, Sigma[0]))
+    assert not check.m_step((pi, mu_t, sigma2))
+    res = check.m_step((pi, mu, sigma2[:1]))
     assert not res and "shape" in str(res)
 
 
 @pytest.mark.parametrize("answer, message", [
     (None, "None"),
-    ((1.0, 2.0), "tuple (pi, mu, Sigma)"),
-    ("abc", "tuple (pi, mu, Sigma)"),
+    ((1.0, 2.0), "tuple (pi, mu, sigma2)"),
+    ("abc", "tuple (pi, mu, sigma2)"),
     ((None, None, None), "is None"),
 ])
 def test_m_step_graceful_failures(answer, message):

@@ -67,9 +67,9 @@ def test_numbers_from_the_books_data_do_not_pass(source):
     y, r = ch07_gmm_em.EX_MSTEP
     N_k = r.sum(0)
     mu = (r.T @ y) / N_k[:, None]
-    Sigma = np.stack([(r[:, k, None] * (y - mu[k])).T @ (y - mu[k]) / N_k[k] for k in range(2)])
+    sigma2 = np.array([r[:, k] @ np.sum((y - mu[k]) ** 2, axis=1) for k in range(2)]) / (2 * N_k)
     typed = (f"import numpy as np\nmy_m_step = (np.array({(N_k / 8).tolist()}), np.array({mu.tolist()}), "
-             f"np.array({Sigma.tolist()}))\ncheck.m_step(my_m_step)")
+             f"np.array({sigma2.tolist()}))\ncheck.m_step(my_m_step)")
     assert ch07_gmm_em.m_step(eval(typed.split("my_m_step = ")[1].split("\n")[0], {"np": np}))  # right on the book's data
     nb = _answer(source, "ex-7-1-m-step", typed)
     assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
