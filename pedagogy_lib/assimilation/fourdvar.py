@@ -37,6 +37,7 @@ The cost and gradient evaluations are compiled (:func:`pedagogy_lib.assimilation
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import NamedTuple
 
@@ -45,7 +46,7 @@ from scipy.optimize import minimize
 
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_spd
 from . import kernels
-from .lorenz import Flow, cycle_adjoint_numpy, cycle_forward_numpy, cycle_jacobian, integrate
+from .lorenz import cycle_adjoint_numpy, cycle_forward_numpy, cycle_jacobian, integrate
 from .model import DAModel, check_model, check_observations, check_truth, make_result
 
 __all__ = ["StrongProblem", "window_storage", "strong_problem", "strong_cost_grad", "weak_cost_grad", "strong_4dvar",
@@ -124,7 +125,7 @@ def _strong_eval(problem, x1):
         return strong_cost_grad_numpy(model.dynamics.flow, x1, model.mu1, problem.B_inv, y, model.C, model.c,
                                       problem.R_inv)
     T, n = y.shape[0], model.dynamics.n
-    traj, stages, grad = np.empty((T, n)), np.empty((max(T - 1, 1), problem.flow.n_steps, 4, n)), np.empty(n)
+    traj, stages, grad = np.empty((T, n)), np.empty((max(T - 1, 1), model.dynamics.n_steps, 4, n)), np.empty(n)
     if problem.obs_storage == "selection":
         index, weight, r_inv = problem.selection
         J = kernels.strong_misfit_grad_selection(problem.flow, x1, y, index, weight, model.c, r_inv, traj, stages,
@@ -193,7 +194,8 @@ class StrongProblem(NamedTuple):
     takes: the storages :func:`window_storage` chose, the selection ``(index, weight, r_inv)`` (row
     ``k`` of ``C`` has its one nonzero ``weight[k]`` in column ``index[k]``; ``r_inv`` the diagonal of
     ``R_inv``; empty arrays for dense observations), the diagonal ``b_inv`` of ``B_inv`` (empty when
-    dense), and the flow map as the kernels take it."""
+    dense), and the flow map as the kernels take it, ``(kind, theta, dt, n_steps)`` (a plain tuple:
+    numba receives it in a third of the time of the named :class:`~pedagogy_lib.assimilation.lorenz.Flow`)."""
 
     model: DAModel
     y: np.ndarray
@@ -204,7 +206,7 @@ class StrongProblem(NamedTuple):
     background_storage: str
     selection: tuple
     b_inv: np.ndarray
-    flow: Flow
+    flow: tuple
 
 
 def strong_problem(model: DAModel, y, *, backend: str = "numba", storage=None) -> StrongProblem:
@@ -252,7 +254,7 @@ def _problem(model, y, backend, B_inv, R_inv, storage=None):
     if background_storage == "diagonal":
         b_inv = np.ascontiguousarray(np.diag(B_inv))
     return StrongProblem(model, y, B_inv, R_inv, backend, obs_storage, background_storage, selection, b_inv,
-                         model.dynamics.flow)
+                         tuple(model.dynamics.flow))
 
 
 def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[float, np.ndarray]:
@@ -282,8 +284,15 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
         if y is None:
             raise ValueError("y (T, m), the window's observations, is required with a DAModel.")
         problem = strong_problem(model, y, backend=backend)
-    x1 = as_array(x1, "x1", shape=(problem.model.dynamics.n,), dims="(n,)")
+    n = problem.model.dynamics.n
+    clean = type(x1) is np.ndarray and x1.dtype == np.float64 and x1.shape == (n,) and x1.flags.c_contiguous
+    if not clean:
+        x1 = as_array(x1, "x1", shape=(n,), dims="(n,)")
     J, g, _ = _strong_eval(problem, x1)
+    if clean and not math.isfinite(J):
+        # a NaN or inf in x1 makes the background term, and so J, non-finite (Sigma1 is positive
+        # definite): the full check names x1 then; a finite x1 whose trajectory overflowed passes it
+        as_array(x1, "x1", shape=(n,), dims="(n,)")
     return float(J), g
 
 

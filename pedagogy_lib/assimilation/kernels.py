@@ -169,18 +169,22 @@ def cycle_adjoint(kind, theta, dt, n_steps, stages, lam, out):
 
     NumPy twin: :func:`~pedagogy_lib.assimilation.lorenz.cycle_adjoint_numpy`.
     """
-    cycle_adjoint_with_work(kind, theta, dt, n_steps, stages, lam, np.empty((6, lam.shape[0])), out)
+    cycle_adjoint_with_work(kind, theta, dt, n_steps, stages, lam, np.empty((4, lam.shape[0])), out)
 
 
 @njit
 def cycle_adjoint_with_work(kind, theta, dt, n_steps, stages, lam, work, out):
-    r""":func:`cycle_adjoint` with its work rows passed in (``work`` (6, n)), for sweeps over many cycles.
+    r""":func:`cycle_adjoint` with its work rows passed in (``work`` (4, n), or more rows: the first
+    four are used), for sweeps over many cycles. ``out`` may be ``lam`` itself.
 
-    ``out`` may be ``lam`` itself. NumPy twin: :func:`~pedagogy_lib.assimilation.lorenz.cycle_adjoint_numpy`.
+    Each RK4 step backwards: the adjoints of the four stage increments from the last to the first,
+    each one Jacobian-transpose product (:func:`vjp`) at its stored stage input, summed into the
+    adjoint of the step's input as they come. NumPy twin:
+    :func:`~pedagogy_lib.assimilation.lorenz.cycle_adjoint_numpy`.
     """
     n = lam.shape[0]
+    cur, g, u, acc = work[0], work[1], work[2], work[3]
     if kind == 2:
-        cur = work[0]
         for j in range(n):
             s = 0.0
             for i in range(n):
@@ -188,23 +192,25 @@ def cycle_adjoint_with_work(kind, theta, dt, n_steps, stages, lam, work, out):
             cur[j] = s
         out[:] = cur
         return
-    cur, g, u4, u3, u2, u1 = work[0], work[1], work[2], work[3], work[4], work[5]
     cur[:] = lam
     for s in range(n_steps - 1, -1, -1):
         for i in range(n):
             g[i] = dt / 6.0 * cur[i]
-        vjp(kind, theta, stages[s, 3], g, u4)
+        vjp(kind, theta, stages[s, 3], g, u)
         for i in range(n):
-            g[i] = dt / 3.0 * cur[i] + dt * u4[i]
-        vjp(kind, theta, stages[s, 2], g, u3)
+            acc[i] = cur[i] + u[i]
+            g[i] = dt / 3.0 * cur[i] + dt * u[i]
+        vjp(kind, theta, stages[s, 2], g, u)
         for i in range(n):
-            g[i] = dt / 3.0 * cur[i] + 0.5 * dt * u3[i]
-        vjp(kind, theta, stages[s, 1], g, u2)
+            acc[i] += u[i]
+            g[i] = dt / 3.0 * cur[i] + 0.5 * dt * u[i]
+        vjp(kind, theta, stages[s, 1], g, u)
         for i in range(n):
-            g[i] = dt / 6.0 * cur[i] + 0.5 * dt * u2[i]
-        vjp(kind, theta, stages[s, 0], g, u1)
+            acc[i] += u[i]
+            g[i] = dt / 6.0 * cur[i] + 0.5 * dt * u[i]
+        vjp(kind, theta, stages[s, 0], g, u)
         for i in range(n):
-            cur[i] += u4[i] + u3[i] + u2[i] + u1[i]
+            cur[i] = acc[i] + u[i]
     out[:] = cur
 
 
@@ -655,7 +661,7 @@ def run_letkf(flow, E0, y, obs, noise, inflation, rho, out):
 @njit
 def strong_forward(flow, x1, traj, stages, work):
     """The trajectory from ``x1`` into ``traj`` (T, n), every cycle's RK4 stages into ``stages``
-    (T - 1, n_steps, 4, n); ``work`` (6, n) is work space."""
+    (T - 1, n_steps, 4, n); ``work`` (5, n) is work space."""
     kind, theta, dt, n_steps = flow
     traj[0] = x1
     for t in range(1, traj.shape[0]):
@@ -715,7 +721,7 @@ def strong_misfit_grad(flow, x1, y, C, c, R_inv, traj, stages, grad):
     NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy` without its background term.
     """
     T, n = traj.shape
-    work, forcing = np.empty((6, n)), np.empty((T, n))
+    work, forcing = np.empty((5, n)), np.empty((T, n))
     strong_forward(flow, x1, traj, stages, work)
     J = obs_terms_dense(traj, y, C, c, R_inv, forcing)
     adjoint_sweep(flow, stages, forcing, work, grad)
@@ -730,7 +736,7 @@ def strong_misfit_grad_selection(flow, x1, y, index, weight, c, r_inv, traj, sta
     NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy` without its background term.
     """
     T, n = traj.shape
-    work, forcing = np.empty((6, n)), np.empty((T, n))
+    work, forcing = np.empty((5, n)), np.empty((T, n))
     strong_forward(flow, x1, traj, stages, work)
     J = obs_terms_selection(traj, y, index, weight, c, r_inv, forcing)
     adjoint_sweep(flow, stages, forcing, work, grad)
@@ -790,7 +796,7 @@ def weak_cost_grad(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
     J = 0.5 * (db @ gb)
     grad[:] = 0.0
     grad[0] += gb
-    f, tmp, work = np.empty(n), np.empty(n), np.empty((6, n))
+    f, tmp, work = np.empty(n), np.empty(n), np.empty((5, n))
     for t in range(T):
         r = y[t] - C @ X[t] - c
         w = R_inv @ r
