@@ -60,12 +60,15 @@ def rhs(kind, theta, x, out):
         out[1] = x[0] * (theta[1] - x[2]) - x[1]
         out[2] = x[0] * x[1] - theta[2] * x[2]
     else:
-        # the wrap-around entries written out, so the middle loop has no index arithmetic and vectorizes
+        # the wrap-around entries written out; the middle sites i = 2..n-2 through shifted views of x,
+        # so that the loop indexes by its counter alone (numba checks x[i - 2] for a negative index,
+        # a branch that kept the loop from vectorizing: five times slower at n = 640)
         F = theta[0]
         out[0] = (x[1] - x[n - 2]) * x[n - 1] - x[0] + F
         out[1] = (x[2] - x[n - 1]) * x[0] - x[1] + F
-        for i in range(2, n - 1):
-            out[i] = (x[i + 1] - x[i - 2]) * x[i - 1] - x[i] + F
+        xp, xmm, xm, xi, o = x[3:], x[:n - 3], x[1:n - 2], x[2:n - 1], out[2:n - 1]
+        for k in range(n - 3):
+            o[k] = (xp[k] - xmm[k]) * xm[k] - xi[k] + F
         out[n - 1] = (x[0] - x[n - 3]) * x[n - 2] - x[n - 1] + F
 
 
@@ -101,11 +104,13 @@ def vjp(kind, theta, x, w, out):
         out[2] = -x[0] * w[1] - theta[2] * w[2]
     else:
         # out[j] = w[j-1] x[j-2] - w[j+2] x[j+1] + w[j+1] (x[j+2] - x[j-1]) - w[j], indices modulo n; the
-        # wrap-around entries written out, so the middle loop has no index arithmetic and vectorizes
+        # wrap-around entries written out, the middle sites j = 2..n-3 through shifted views (as in rhs)
         out[0] = w[n - 1] * x[n - 2] - w[2] * x[1] + w[1] * (x[2] - x[n - 1]) - w[0]
         out[1] = w[0] * x[n - 1] - w[3] * x[2] + w[2] * (x[3] - x[0]) - w[1]
-        for j in range(2, n - 2):
-            out[j] = w[j - 1] * x[j - 2] - w[j + 2] * x[j + 1] + w[j + 1] * (x[j + 2] - x[j - 1]) - w[j]
+        wm, wj, wp, wpp = w[1:n - 3], w[2:n - 2], w[3:n - 1], w[4:]
+        xmm, xm, xp, xpp, o = x[:n - 4], x[1:n - 3], x[3:n - 1], x[4:], out[2:n - 2]
+        for k in range(n - 4):
+            o[k] = wm[k] * xmm[k] - wpp[k] * xp[k] + wp[k] * (xpp[k] - xm[k]) - wj[k]
         out[n - 2] = w[n - 3] * x[n - 4] - w[0] * x[n - 1] + w[n - 1] * (x[0] - x[n - 3]) - w[n - 2]
         out[n - 1] = w[n - 2] * x[n - 3] - w[1] * x[0] + w[0] * (x[1] - x[n - 2]) - w[n - 1]
 
