@@ -657,7 +657,7 @@ def run_letkf(flow, E0, y, obs, noise, inflation, rho, out):
 # storing the RK4 stages, :func:`strong_forward`; the observation terms of every time at once, the
 # misfit and the adjoint's forcing C^T R^-1 r_t; one backward sweep, :func:`adjoint_sweep`), and the
 # background term. The observation terms come in two storages, dense or a coordinate selection with
-# a diagonal R^-1, each with its own kernel and driver (:func:`strong_misfit_grad`,
+# a diagonal R^-1, each with its own kernels and driver (:func:`strong_misfit_grad`,
 # :func:`strong_misfit_grad_selection`); the background term in two, dense or diagonal
 # (:func:`background_dense`, :func:`background_diagonal`). The Python side
 # (:mod:`~pedagogy_lib.assimilation.fourdvar`, which decides the storages once per window) calls one
@@ -699,20 +699,35 @@ def obs_terms_dense(traj, y, C, c, R_inv, forcing):
 
 
 @njit
-def obs_terms_selection(traj, y, index, weight, c, r_inv, forcing):
-    r""":func:`obs_terms_dense` for a ``C`` whose row ``k`` has the one nonzero entry ``weight[k]``, in
-    column ``index[k]`` (a coordinate selection, scaled), and ``R_inv = diag(r_inv)``: O(m) per time."""
+def obs_terms_selection(traj, y, index, weight, c, r_inv, W):
+    r"""The observation half of the cost (returned) for a ``C`` whose row ``k`` has the one nonzero
+    entry ``weight[k]``, in column ``index[k]`` (a coordinate selection, scaled), and
+    ``R_inv = diag(r_inv)``: O(m) per time. ``W[t]`` receives :math:`\mathbf R^{-1}\mathbf r_t`
+    (T, m), which :func:`adjoint_sweep_selection` scatters into the adjoint's forcing."""
     T, m = y.shape
-    forcing[:] = 0.0
     J = 0.0
     for t in range(T):
-        x, f = traj[t], forcing[t]
+        x = traj[t]
         for k in range(m):
             r = y[t, k] - c[k] - weight[k] * x[index[k]]
-            w = r_inv[k] * r
-            J += r * w
-            f[index[k]] += weight[k] * w
+            W[t, k] = r_inv[k] * r
+            J += r * W[t, k]
     return 0.5 * J
+
+
+@njit
+def adjoint_sweep_selection(flow, stages, W, index, weight, work, lam):
+    r""":func:`adjoint_sweep` with the forcing :math:`\mathbf f_t = \mathbf C^T\mathbf w_t` of a coordinate
+    selection applied in place: ``weight[k] * W[t, k]`` leaves coordinate ``index[k]`` of
+    :math:`\boldsymbol\lambda_t`."""
+    kind, theta, dt, n_steps = flow
+    T, m = W.shape
+    lam[:] = 0.0
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            cycle_adjoint_with_work(kind, theta, dt, n_steps, stages[t], lam, work, lam)
+        for k in range(m):
+            lam[index[k]] -= weight[k] * W[t, k]
 
 
 @njit
@@ -736,15 +751,15 @@ def strong_misfit_grad(flow, x1, y, C, c, R_inv, traj, stages, grad):
 @njit
 def strong_misfit_grad_selection(flow, x1, y, index, weight, c, r_inv, traj, stages, grad):
     r""":func:`strong_misfit_grad` for a coordinate selection ``C`` and a diagonal ``R_inv``
-    (:func:`obs_terms_selection`); the same cost and gradient, to rounding.
+    (:func:`obs_terms_selection`, :func:`adjoint_sweep_selection`); the same cost and gradient, to rounding.
 
     NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy` without its background term.
     """
     T, n = traj.shape
-    work, forcing = np.empty((5, n)), np.empty((T, n))
+    work, W = np.empty((5, n)), np.empty(y.shape)
     strong_forward(flow, x1, traj, stages, work)
-    J = obs_terms_selection(traj, y, index, weight, c, r_inv, forcing)
-    adjoint_sweep(flow, stages, forcing, work, grad)
+    J = obs_terms_selection(traj, y, index, weight, c, r_inv, W)
+    adjoint_sweep_selection(flow, stages, W, index, weight, work, grad)
     return J
 
 
