@@ -185,8 +185,9 @@ def _grad_rows():
                         peer=fwd, target=f"<= {FORWARD_RUNS_TARGET:g} forward runs",
                         met=bool(t["ours"] <= FORWARD_RUNS_TARGET * fwd),
                         note=f"ours = {t['ours'] / fwd:.2f} forward runs: the forward run storing the RK4 stages "
-                             f"{t['fwd_stages'] / fwd:.2f}, the adjoint sweep {t['sweep'] / fwd:.2f}, the "
-                             f"observation terms {t['obs'] / fwd:.2f}, the background term and the call {rest / fwd:.2f}; "
+                             f"{t['fwd_stages'] / fwd:.2f}, the adjoint sweep with the observations' forcing "
+                             f"{t['sweep'] / fwd:.2f}, the observation misfit {t['obs'] / fwd:.2f}, the background "
+                             f"term and the Python call {rest / fwd:.2f}; "
                              f"the plain reference = {t['ref'] / t['ref_fwd']:.2f} of its own forward runs "
                              f"({t['ref_fwd'] / fwd:.2f} of ours each; its gradient {t['ref'] / fwd:.2f} of ours): "
                              f"its adjoint run {t['ref_adj'] / t['ref_fwd']:.2f} of them, its dense observation "

@@ -32,8 +32,10 @@ are its covariances (Eqs. 2.50-2.55); the strong-constraint minimizer equals the
 :math:`\boldsymbol\Sigma_{\hat x} = \mathbf 0`. Nonlinear costs are minimized by L-BFGS
 (:func:`scipy.optimize.minimize`), and the reported covariances are the inverse Gauss-Newton Hessian's.
 
-The cost and gradient evaluations are compiled (:func:`pedagogy_lib.assimilation.kernels.strong_cost_grad`,
-:func:`~pedagogy_lib.assimilation.kernels.weak_cost_grad`); their NumPy twins are here.
+The cost and gradient evaluations are compiled (:mod:`pedagogy_lib.assimilation.kernels`: for the
+strong constraint the observation half and the background term, each in the storage
+:func:`window_storage` chose for the window; :func:`~pedagogy_lib.assimilation.kernels.weak_cost_grad`);
+their NumPy twins are here, on the dense matrices.
 """
 from __future__ import annotations
 
@@ -61,7 +63,9 @@ MAX_DENSE = 3000
 # ------------------------------------------------------------------------------------------------
 
 def strong_cost_grad_numpy(flow, x1, mu1, B_inv, y, C, c, R_inv):
-    """Twin of :func:`pedagogy_lib.assimilation.kernels.strong_cost_grad`; returns ``(J, grad, trajectory)``."""
+    """Twin of the compiled strong-constraint cost (:func:`pedagogy_lib.assimilation.kernels.strong_misfit_grad`
+    or ``strong_misfit_grad_selection``, plus ``background_dense`` or ``background_diagonal``), on the dense
+    matrices; returns ``(J, grad, trajectory)``."""
     kind, theta, dt, n_steps = flow
     T = y.shape[0]
     traj, stages = [x1], []
@@ -285,7 +289,9 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
             raise ValueError("y (T, m), the window's observations, is required with a DAModel.")
         problem = strong_problem(model, y, backend=backend)
     n = problem.model.dynamics.n
-    clean = type(x1) is np.ndarray and x1.dtype == np.float64 and x1.shape == (n,) and x1.flags.c_contiguous
+    # the compiled path takes a clean x1 as it is (NumPy would warn about a NaN before the check named it)
+    clean = (problem.backend == "numba" and type(x1) is np.ndarray and x1.dtype == np.float64 and x1.shape == (n,)
+             and x1.flags.c_contiguous)
     if not clean:
         x1 = as_array(x1, "x1", shape=(n,), dims="(n,)")
     J, g, _ = _strong_eval(problem, x1)

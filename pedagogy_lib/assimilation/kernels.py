@@ -18,8 +18,11 @@ What is compiled here, with its NumPy twin in the readable module named in each 
   driver per algorithm that runs the whole filter (:func:`run_perturbed`,
   :func:`run_perturbed_localized`, :func:`run_etkf`, :func:`run_letkf`): the Python side picks the
   driver, no kernel chooses an algorithm by a code;
-* the strong- and weak-constraint 4DVar costs with their gradients by the adjoint
-  (:func:`strong_cost_grad`, :func:`weak_cost_grad`).
+* the strong- and weak-constraint 4DVar costs with their gradients by the adjoint: the strong
+  constraint's observation half per storage of C and the observation noise (:func:`strong_misfit_grad`,
+  :func:`strong_misfit_grad_selection`) and its background term per storage of the background
+  covariance (:func:`background_dense`, :func:`background_diagonal`), the weak constraint's whole
+  cost (:func:`weak_cost_grad`).
 
 Kernels that need the flow map take it as one argument, a
 :class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``; the filters' other
@@ -654,14 +657,14 @@ def run_letkf(flow, E0, y, obs, noise, inflation, rho, out):
 # 4DVar: cost and gradient by the adjoint
 # ------------------------------------------------------------------------------------------------
 # The strong-constraint cost and gradient are the observation half, three passes (the forward run
-# storing the RK4 stages, :func:`strong_forward`; the observation terms of every time at once, the
-# misfit and the adjoint's forcing C^T R^-1 r_t; one backward sweep, :func:`adjoint_sweep`), and the
-# background term. The observation terms come in two storages, dense or a coordinate selection with
+# storing the RK4 stages, :func:`strong_forward`; the observation misfit of every time at once; one
+# backward sweep that subtracts the observations' forcing C^T R^-1 r_t at each time,
+# :func:`adjoint_sweep`), and the background term. The observation terms come in two storages, dense or a coordinate selection with
 # a diagonal R^-1, each with its own kernels and driver (:func:`strong_misfit_grad`,
 # :func:`strong_misfit_grad_selection`); the background term in two, dense or diagonal
 # (:func:`background_dense`, :func:`background_diagonal`). The Python side
 # (:mod:`~pedagogy_lib.assimilation.fourdvar`, which decides the storages once per window) calls one
-# of each; :func:`strong_cost_grad` is the all-dense pair in one call.
+# of each.
 
 @njit
 def strong_forward(flow, x1, traj, stages, work):
@@ -787,20 +790,6 @@ def background_diagonal(b_inv, x1, mu1, grad):
 
 
 @njit
-def strong_cost_grad(flow, x1, mu1, B_inv, y, C, c, R_inv, traj, stages, grad):
-    r"""Strong-constraint 4DVar cost :math:`J(\mathbf x_1)` (returned) and its gradient into ``grad``,
-    all matrices dense: :func:`strong_misfit_grad` (a forward run, the observation terms, one
-    backward sweep of the adjoint,
-    :math:`\boldsymbol\lambda_t = \mathbf M_t^T\boldsymbol\lambda_{t+1} - \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf r_t`)
-    and :func:`background_dense`, :math:`\nabla J = \boldsymbol\Sigma_1^{-1}(\mathbf x_1 - \boldsymbol\mu_1) + \boldsymbol\lambda_1`.
-
-    NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy`.
-    """
-    J = strong_misfit_grad(flow, x1, y, C, c, R_inv, traj, stages, grad)
-    return J + background_dense(B_inv, x1, mu1, grad)
-
-
-@njit
 def weak_cost_grad(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
     r"""Weak-constraint 4DVar cost :math:`J(\mathbf x_{1:T})` (returned) over the trajectory ``X``
     (T, n) and its gradient into ``grad`` (T, n): one adjoint step per model-error term
@@ -835,9 +824,10 @@ def weak_cost_grad(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
 
 def warmup_kernels() -> None:
     """Compile (or load from the cache) every kernel on tiny inputs, through the public functions:
-    each kind of dynamics forward, adjoint and tangent-linear; both 4DVar costs; each EnKF driver."""
+    each kind of dynamics forward, adjoint and tangent-linear; both 4DVar costs (the strong one in
+    each storage of its matrices); each EnKF driver."""
     from .ensemble import METHODS, enkf
-    from .fourdvar import strong_cost_grad as strong, weak_cost_grad as weak
+    from .fourdvar import strong_cost_grad as strong, strong_problem, weak_cost_grad as weak
     from .lorenz import adjoint, cycle_jacobian, linear_dynamics, lorenz63, lorenz96
     from .lorenz import integrate as integrate_public, propagate as propagate_public
     from .model import DAModel
@@ -849,7 +839,8 @@ def warmup_kernels() -> None:
         cycle_jacobian(dyn, x)
     mod = DAModel(lorenz63(), np.ones(3), np.eye(3), np.eye(3), np.eye(3), np.zeros(3), np.eye(3))
     y = np.ones((3, 3))
-    strong(mod, np.ones(3), y)
+    for storage in (("selection", "diagonal"), ("dense", "dense")):
+        strong(strong_problem(mod, y, storage=storage), np.ones(3))
     weak(mod, np.ones((3, 3)), y)
     n = 8
     mod = DAModel(lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), np.eye(n))
