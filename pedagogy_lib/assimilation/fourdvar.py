@@ -124,12 +124,13 @@ def _prepare(model, y, truth, backend, *, weak: bool):
 
 
 def _strong_eval(problem, x1):
+    """``(J, grad, trajectory)``; with numba the trajectory is the window's work array (copy it to keep it)."""
     model, y = problem.model, problem.y
     if problem.backend == "numpy":
         return strong_cost_grad_numpy(model.dynamics.flow, x1, model.mu1, problem.B_inv, y, model.C, model.c,
                                       problem.R_inv)
-    T, n = y.shape[0], model.dynamics.n
-    traj, stages, grad = np.empty((T, n)), np.empty((max(T - 1, 1), model.dynamics.n_steps, 4, n)), np.empty(n)
+    traj, stages = problem.work
+    grad = np.empty(model.dynamics.n)
     if problem.obs_storage == "selection":
         index, weight, r_inv = problem.selection
         J = kernels.strong_misfit_grad_selection(problem.flow, x1, y, index, weight, model.c, r_inv, traj, stages,
@@ -198,8 +199,11 @@ class StrongProblem(NamedTuple):
     takes: the storages :func:`window_storage` chose, the selection ``(index, weight, r_inv)`` (row
     ``k`` of ``C`` has its one nonzero ``weight[k]`` in column ``index[k]``; ``r_inv`` the diagonal of
     ``R_inv``; empty arrays for dense observations), the diagonal ``b_inv`` of ``B_inv`` (empty when
-    dense), and the flow map as the kernels take it, ``(kind, theta, dt, n_steps)`` (a plain tuple:
-    numba receives it in a third of the time of the named :class:`~pedagogy_lib.assimilation.lorenz.Flow`)."""
+    dense), the flow map as the kernels take it, ``(kind, theta, dt, n_steps)`` (a plain tuple:
+    numba receives it in a third of the time of the named :class:`~pedagogy_lib.assimilation.lorenz.Flow`),
+    and ``work``, the trajectory (T, n) and RK4-stage (T - 1, n_steps, 4, n) arrays the compiled
+    cost writes at every evaluation, allocated once for the numba backend (the kernels hold the
+    interpreter lock, so evaluations from several threads run one after another)."""
 
     model: DAModel
     y: np.ndarray
@@ -211,6 +215,7 @@ class StrongProblem(NamedTuple):
     selection: tuple
     b_inv: np.ndarray
     flow: tuple
+    work: tuple
 
 
 def strong_problem(model: DAModel, y, *, backend: str = "numba", storage=None) -> StrongProblem:
@@ -257,8 +262,10 @@ def _problem(model, y, backend, B_inv, R_inv, storage=None):
         selection = (index, model.C[np.arange(model.C.shape[0]), index], np.ascontiguousarray(np.diag(R_inv)))
     if background_storage == "diagonal":
         b_inv = np.ascontiguousarray(np.diag(B_inv))
+    T, n = y.shape[0], model.dynamics.n
+    work = (np.empty((T, n)), np.empty((max(T - 1, 1), model.dynamics.n_steps, 4, n))) if backend == "numba" else ()
     return StrongProblem(model, y, B_inv, R_inv, backend, obs_storage, background_storage, selection, b_inv,
-                         tuple(model.dynamics.flow))
+                         tuple(model.dynamics.flow), work)
 
 
 def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[float, np.ndarray]:
@@ -489,6 +496,7 @@ def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth
         x1, n_iter = _minimize(fun, x0, max_iter, gtol, "strong_4dvar",
                                lambda x: strong_hessian(model, x, y, backend=backend))
     J, _, traj = _strong_eval(problem, x1)
+    traj = traj.copy()
     H = strong_hessian(model, x1, y, backend=backend)
     P1 = _cholesky_inverse(H, "strong-constraint")
     _, Ms = _propagators(model, x1, y.shape[0], backend)
