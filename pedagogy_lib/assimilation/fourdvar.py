@@ -202,8 +202,8 @@ class StrongProblem(NamedTuple):
     dense), the flow map as the kernels take it, ``(kind, theta, dt, n_steps)`` (a plain tuple:
     numba receives it in a third of the time of the named :class:`~pedagogy_lib.assimilation.lorenz.Flow`),
     and ``work``, the trajectory (T, n) and RK4-stage (T - 1, n_steps, 4, n) arrays the compiled
-    cost writes at every evaluation, allocated once for the numba backend (the kernels hold the
-    interpreter lock, so evaluations from several threads run one after another)."""
+    cost writes at every evaluation, allocated once (the kernels hold the interpreter lock, so
+    evaluations from several threads run one after another; the NumPy twin does not use them)."""
 
     model: DAModel
     y: np.ndarray
@@ -263,7 +263,7 @@ def _problem(model, y, backend, B_inv, R_inv, storage=None):
     if background_storage == "diagonal":
         b_inv = np.ascontiguousarray(np.diag(B_inv))
     T, n = y.shape[0], model.dynamics.n
-    work = (np.empty((T, n)), np.empty((max(T - 1, 1), model.dynamics.n_steps, 4, n))) if backend == "numba" else ()
+    work = (np.zeros((T, n)), np.zeros((max(T - 1, 1), model.dynamics.n_steps, 4, n)))
     return StrongProblem(model, y, B_inv, R_inv, backend, obs_storage, background_storage, selection, b_inv,
                          tuple(model.dynamics.flow), work)
 
