@@ -18,8 +18,11 @@ What is compiled here, with its NumPy twin in the readable module named in each 
   driver per algorithm that runs the whole filter (:func:`run_perturbed`,
   :func:`run_perturbed_localized`, :func:`run_etkf`, :func:`run_letkf`): the Python side picks the
   driver, no kernel chooses an algorithm by a code;
-* the strong- and weak-constraint 4DVar costs with their gradients by the adjoint
-  (:func:`strong_cost_grad`, :func:`weak_cost_grad`).
+* the strong- and weak-constraint 4DVar costs with their gradients by the adjoint: the strong
+  constraint's observation half per storage of C and the observation noise (:func:`strong_misfit_grad`,
+  :func:`strong_misfit_grad_selection`) and its background term per storage of the background
+  covariance (:func:`background_dense`, :func:`background_diagonal`), the weak constraint's whole
+  cost (:func:`weak_cost_grad`).
 
 Kernels that need the flow map take it as one argument, a
 :class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``; the filters' other
@@ -60,12 +63,15 @@ def rhs(kind, theta, x, out):
         out[1] = x[0] * (theta[1] - x[2]) - x[1]
         out[2] = x[0] * x[1] - theta[2] * x[2]
     else:
-        # the wrap-around entries written out, so the middle loop has no index arithmetic and vectorizes
+        # the wrap-around entries written out; the middle sites i = 2..n-2 through shifted views of x,
+        # so that the loop indexes by its counter alone (numba checks x[i - 2] for a negative index,
+        # a branch that kept the loop from vectorizing: five times slower at n = 640)
         F = theta[0]
         out[0] = (x[1] - x[n - 2]) * x[n - 1] - x[0] + F
         out[1] = (x[2] - x[n - 1]) * x[0] - x[1] + F
-        for i in range(2, n - 1):
-            out[i] = (x[i + 1] - x[i - 2]) * x[i - 1] - x[i] + F
+        xp, xmm, xm, xi, o = x[3:], x[:n - 3], x[1:n - 2], x[2:n - 1], out[2:n - 1]
+        for k in range(n - 3):
+            o[k] = (xp[k] - xmm[k]) * xm[k] - xi[k] + F
         out[n - 1] = (x[0] - x[n - 3]) * x[n - 2] - x[n - 1] + F
 
 
@@ -100,9 +106,16 @@ def vjp(kind, theta, x, w, out):
         out[1] = theta[0] * w[0] - w[1] + x[0] * w[2]
         out[2] = -x[0] * w[1] - theta[2] * w[2]
     else:
-        for j in range(n):
-            jm, jmm, jp, jpp = (j - 1 + n) % n, (j - 2 + n) % n, (j + 1) % n, (j + 2) % n
-            out[j] = w[jm] * x[jmm] - w[jpp] * x[jp] + w[jp] * (x[jpp] - x[jm]) - w[j]
+        # out[j] = w[j-1] x[j-2] - w[j+2] x[j+1] + w[j+1] (x[j+2] - x[j-1]) - w[j], indices modulo n; the
+        # wrap-around entries written out, the middle sites j = 2..n-3 through shifted views (as in rhs)
+        out[0] = w[n - 1] * x[n - 2] - w[2] * x[1] + w[1] * (x[2] - x[n - 1]) - w[0]
+        out[1] = w[0] * x[n - 1] - w[3] * x[2] + w[2] * (x[3] - x[0]) - w[1]
+        wm, wj, wp, wpp = w[1:n - 3], w[2:n - 2], w[3:n - 1], w[4:]
+        xmm, xm, xp, xpp, o = x[:n - 4], x[1:n - 3], x[3:n - 1], x[4:], out[2:n - 2]
+        for k in range(n - 4):
+            o[k] = wm[k] * xmm[k] - wpp[k] * xp[k] + wp[k] * (xpp[k] - xm[k]) - wj[k]
+        out[n - 2] = w[n - 3] * x[n - 4] - w[0] * x[n - 1] + w[n - 1] * (x[0] - x[n - 3]) - w[n - 2]
+        out[n - 1] = w[n - 2] * x[n - 3] - w[1] * x[0] + w[0] * (x[1] - x[n - 2]) - w[n - 1]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -121,7 +134,8 @@ def cycle_forward(kind, theta, dt, n_steps, x, stages, out):
 
 @njit
 def cycle_forward_with_work(kind, theta, dt, n_steps, x, stages, work, out):
-    r""":func:`cycle_forward` with its work rows passed in (``work`` (5, n)), for loops over many states.
+    r""":func:`cycle_forward` with its work rows passed in (``work`` (5, n), or more rows: the first five
+    are used), for loops over many states.
 
     ``out`` may be ``x`` itself (the new state is formed in ``work`` and copied at the end). The
     linear kind is :math:`\mathbf A\mathbf x + \mathbf a` (Eq. 2.49 without control), the others
@@ -163,31 +177,48 @@ def cycle_adjoint(kind, theta, dt, n_steps, stages, lam, out):
 
     NumPy twin: :func:`~pedagogy_lib.assimilation.lorenz.cycle_adjoint_numpy`.
     """
+    cycle_adjoint_with_work(kind, theta, dt, n_steps, stages, lam, np.empty((4, lam.shape[0])), out)
+
+
+@njit
+def cycle_adjoint_with_work(kind, theta, dt, n_steps, stages, lam, work, out):
+    r""":func:`cycle_adjoint` with its work rows passed in (``work`` (4, n), or more rows: the first
+    four are used), for sweeps over many cycles. ``out`` may be ``lam`` itself.
+
+    Each RK4 step backwards: the adjoints of the four stage increments from the last to the first,
+    each one Jacobian-transpose product (:func:`vjp`) at its stored stage input, summed into the
+    adjoint of the step's input as they come. NumPy twin:
+    :func:`~pedagogy_lib.assimilation.lorenz.cycle_adjoint_numpy`.
+    """
     n = lam.shape[0]
+    cur, g, u, acc = work[0], work[1], work[2], work[3]
     if kind == 2:
         for j in range(n):
             s = 0.0
             for i in range(n):
                 s += theta[i * n + j] * lam[i]
-            out[j] = s
+            cur[j] = s
+        out[:] = cur
         return
-    cur = lam.copy()
-    g, u4, u3, u2, u1 = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    cur[:] = lam
     for s in range(n_steps - 1, -1, -1):
         for i in range(n):
             g[i] = dt / 6.0 * cur[i]
-        vjp(kind, theta, stages[s, 3], g, u4)
+        vjp(kind, theta, stages[s, 3], g, u)
         for i in range(n):
-            g[i] = dt / 3.0 * cur[i] + dt * u4[i]
-        vjp(kind, theta, stages[s, 2], g, u3)
+            acc[i] = cur[i] + u[i]
+            g[i] = dt / 3.0 * cur[i] + dt * u[i]
+        vjp(kind, theta, stages[s, 2], g, u)
         for i in range(n):
-            g[i] = dt / 3.0 * cur[i] + 0.5 * dt * u3[i]
-        vjp(kind, theta, stages[s, 1], g, u2)
+            acc[i] += u[i]
+            g[i] = dt / 3.0 * cur[i] + 0.5 * dt * u[i]
+        vjp(kind, theta, stages[s, 1], g, u)
         for i in range(n):
-            g[i] = dt / 6.0 * cur[i] + 0.5 * dt * u2[i]
-        vjp(kind, theta, stages[s, 0], g, u1)
+            acc[i] += u[i]
+            g[i] = dt / 6.0 * cur[i] + 0.5 * dt * u[i]
+        vjp(kind, theta, stages[s, 0], g, u)
         for i in range(n):
-            cur[i] += u4[i] + u3[i] + u2[i] + u1[i]
+            cur[i] = acc[i] + u[i]
     out[:] = cur
 
 
@@ -291,9 +322,9 @@ def propagate(kind, theta, dt, n_steps, X, out):
     NumPy twin: :func:`~pedagogy_lib.assimilation.lorenz.cycle_forward_numpy` on the whole ensemble.
     """
     N, n = X.shape
-    stages = np.empty((n_steps, 4, n))
+    stages, work = np.empty((n_steps, 4, n)), np.empty((5, n))
     for r in range(N):
-        cycle_forward(kind, theta, dt, n_steps, X[r], stages, out[r])
+        cycle_forward_with_work(kind, theta, dt, n_steps, X[r], stages, work, out[r])
 
 
 @njit
@@ -303,10 +334,10 @@ def integrate(kind, theta, dt, n_steps, x0, out):
     NumPy twin: :func:`~pedagogy_lib.assimilation.lorenz.cycle_forward_numpy`, once per cycle.
     """
     n = x0.shape[0]
-    stages = np.empty((n_steps, 4, n))
+    stages, work = np.empty((n_steps, 4, n)), np.empty((5, n))
     out[0] = x0
     for t in range(1, out.shape[0]):
-        cycle_forward(kind, theta, dt, n_steps, out[t - 1], stages, out[t])
+        cycle_forward_with_work(kind, theta, dt, n_steps, out[t - 1], stages, work, out[t])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -625,37 +656,137 @@ def run_letkf(flow, E0, y, obs, noise, inflation, rho, out):
 # ------------------------------------------------------------------------------------------------
 # 4DVar: cost and gradient by the adjoint
 # ------------------------------------------------------------------------------------------------
+# The strong-constraint cost and gradient are the observation half, three passes (the forward run
+# storing the RK4 stages, :func:`strong_forward`; the observation misfit of every time at once; one
+# backward sweep that subtracts the observations' forcing C^T R^-1 r_t at each time,
+# :func:`adjoint_sweep`), and the background term. The observation terms come in two storages, dense or a coordinate selection with
+# a diagonal R^-1, each with its own kernels and driver (:func:`strong_misfit_grad`,
+# :func:`strong_misfit_grad_selection`); the background term in two, dense or diagonal
+# (:func:`background_dense`, :func:`background_diagonal`). The Python side
+# (:mod:`~pedagogy_lib.assimilation.fourdvar`, which decides the storages once per window) calls one
+# of each.
 
 @njit
-def strong_cost_grad(flow, x1, mu1, B_inv, y, C, c, R_inv, traj, stages, grad):
-    r"""Strong-constraint 4DVar cost :math:`J(\mathbf x_1)` (returned) and its gradient into ``grad``:
-    a forward run storing the trajectory in ``traj`` (T, n) and the RK4 stages in ``stages``
-    (T - 1, n_steps, 4, n), then one backward sweep of the adjoint,
-    :math:`\boldsymbol\lambda_t = \mathbf M_t^T\boldsymbol\lambda_{t+1} - \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf r_t`.
-
-    ``flow`` is the :class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``.
-    NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy`.
-    """
-    kind, theta, dt, n_steps = flow.kind, flow.theta, flow.dt, flow.n_steps
-    T, n = traj.shape
+def strong_forward(flow, x1, traj, stages, work):
+    """The trajectory from ``x1`` into ``traj`` (T, n), every cycle's RK4 stages into ``stages``
+    (T - 1, n_steps, 4, n); ``work`` (5, n) is work space."""
+    kind, theta, dt, n_steps = flow
     traj[0] = x1
-    for t in range(1, T):
-        cycle_forward(kind, theta, dt, n_steps, traj[t - 1], stages[t - 1], traj[t])
-    db = x1 - mu1
-    gb = B_inv @ db
-    J = 0.5 * (db @ gb)
-    lam = np.zeros(n)
-    tmp = np.empty(n)
+    for t in range(1, traj.shape[0]):
+        cycle_forward_with_work(kind, theta, dt, n_steps, traj[t - 1], stages[t - 1], work, traj[t])
+
+
+@njit
+def adjoint_sweep(flow, stages, forcing, work, lam):
+    r"""One backward sweep of the adjoint into ``lam``: :math:`\boldsymbol\lambda_T = -\mathbf f_T`,
+    :math:`\boldsymbol\lambda_t = \mathbf M_t^T\boldsymbol\lambda_{t+1} - \mathbf f_t`, down to
+    :math:`\boldsymbol\lambda_1`, with ``forcing[t]`` :math:`= \mathbf f_t`."""
+    kind, theta, dt, n_steps = flow
+    T = forcing.shape[0]
+    lam[:] = -forcing[T - 1]
+    for t in range(T - 2, -1, -1):
+        cycle_adjoint_with_work(kind, theta, dt, n_steps, stages[t], lam, work, lam)
+        lam -= forcing[t]
+
+
+@njit
+def obs_terms_dense(traj, y, C, c, R_inv, forcing):
+    r"""The observation half of the cost, :math:`\tfrac12\sum_t\mathbf r_t^T\mathbf R^{-1}\mathbf r_t`
+    (returned), and ``forcing[t]`` :math:`= \mathbf C^T\mathbf R^{-1}\mathbf r_t`, with
+    :math:`\mathbf r_t = \mathbf y_t - \mathbf C\mathbf x_t - \mathbf c`, for dense ``C`` and
+    ``R_inv``: all times at once, three matrix products."""
+    res = y - c - np.dot(traj, C.T)                   # (T, m): row t is r_t
+    W = np.dot(res, R_inv.T)                          # row t is R^-1 r_t
+    np.dot(W, C, forcing)
+    return 0.5 * np.sum(res * W)
+
+
+@njit
+def obs_terms_selection(traj, y, index, weight, c, r_inv, W):
+    r"""The observation half of the cost (returned) for a ``C`` whose row ``k`` has the one nonzero
+    entry ``weight[k]``, in column ``index[k]`` (a coordinate selection, scaled), and
+    ``R_inv = diag(r_inv)``: O(m) per time. ``W[t]`` receives :math:`\mathbf R^{-1}\mathbf r_t`
+    (T, m), which :func:`adjoint_sweep_selection` scatters into the adjoint's forcing."""
+    T, m = y.shape
+    J = 0.0
+    for t in range(T):
+        x = traj[t]
+        for k in range(m):
+            r = y[t, k] - c[k] - weight[k] * x[index[k]]
+            W[t, k] = r_inv[k] * r
+            J += r * W[t, k]
+    return 0.5 * J
+
+
+@njit
+def adjoint_sweep_selection(flow, stages, W, index, weight, work, lam):
+    r""":func:`adjoint_sweep` with the forcing :math:`\mathbf f_t = \mathbf C^T\mathbf w_t` of a coordinate
+    selection applied in place: ``weight[k] * W[t, k]`` leaves coordinate ``index[k]`` of
+    :math:`\boldsymbol\lambda_t`."""
+    kind, theta, dt, n_steps = flow
+    T, m = W.shape
+    lam[:] = 0.0
     for t in range(T - 1, -1, -1):
         if t < T - 1:
-            cycle_adjoint(kind, theta, dt, n_steps, stages[t], lam, tmp)
-            lam[:] = tmp
-        r = y[t] - C @ traj[t] - c
-        w = R_inv @ r
-        J += 0.5 * (r @ w)
-        lam -= C.T @ w
-    grad[:] = lam + gb
+            cycle_adjoint_with_work(kind, theta, dt, n_steps, stages[t], lam, work, lam)
+        for k in range(m):
+            lam[index[k]] -= weight[k] * W[t, k]
+
+
+@njit
+def strong_misfit_grad(flow, x1, y, C, c, R_inv, traj, stages, grad):
+    r"""The observation half of the strong-constraint cost (returned) and its gradient
+    :math:`\boldsymbol\lambda_1` into ``grad``, for dense ``C`` and ``R_inv``: the forward run storing
+    the trajectory in ``traj`` (T, n) and the RK4 stages in ``stages`` (T - 1, n_steps, 4, n), the
+    observation terms (:func:`obs_terms_dense`), one backward sweep (:func:`adjoint_sweep`).
+
+    ``flow`` is the :class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``.
+    NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy` without its background term.
+    """
+    T, n = traj.shape
+    work, forcing = np.empty((5, n)), np.empty((T, n))
+    strong_forward(flow, x1, traj, stages, work)
+    J = obs_terms_dense(traj, y, C, c, R_inv, forcing)
+    adjoint_sweep(flow, stages, forcing, work, grad)
     return J
+
+
+@njit
+def strong_misfit_grad_selection(flow, x1, y, index, weight, c, r_inv, traj, stages, grad):
+    r""":func:`strong_misfit_grad` for a coordinate selection ``C`` and a diagonal ``R_inv``
+    (:func:`obs_terms_selection`, :func:`adjoint_sweep_selection`); the same cost and gradient, to rounding.
+
+    NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy` without its background term.
+    """
+    T, n = traj.shape
+    work, W = np.empty((5, n)), np.empty(y.shape)
+    strong_forward(flow, x1, traj, stages, work)
+    J = obs_terms_selection(traj, y, index, weight, c, r_inv, W)
+    adjoint_sweep_selection(flow, stages, W, index, weight, work, grad)
+    return J
+
+
+@njit
+def background_dense(B_inv, x1, mu1, grad):
+    r"""The background term :math:`\tfrac12\mathbf d^T\mathbf B^{-1}\mathbf d`,
+    :math:`\mathbf d = \mathbf x_1 - \boldsymbol\mu_1` (returned); its gradient
+    :math:`\mathbf B^{-1}\mathbf d` is added to ``grad``."""
+    d = x1 - mu1
+    g = np.dot(B_inv, d)
+    grad += g
+    return 0.5 * (d @ g)
+
+
+@njit
+def background_diagonal(b_inv, x1, mu1, grad):
+    """:func:`background_dense` for ``B_inv = diag(b_inv)``: O(n)."""
+    J = 0.0
+    for i in range(x1.shape[0]):
+        d = x1[i] - mu1[i]
+        g = b_inv[i] * d
+        grad[i] += g
+        J += d * g
+    return 0.5 * J
 
 
 @njit
@@ -674,29 +805,29 @@ def weak_cost_grad(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
     J = 0.5 * (db @ gb)
     grad[:] = 0.0
     grad[0] += gb
-    f = np.empty(n)
-    tmp = np.empty(n)
+    f, tmp, work = np.empty(n), np.empty(n), np.empty((5, n))
     for t in range(T):
         r = y[t] - C @ X[t] - c
         w = R_inv @ r
         J += 0.5 * (r @ w)
         grad[t] -= C.T @ w
         if t > 0:
-            cycle_forward(kind, theta, dt, n_steps, X[t - 1], stages, f)
+            cycle_forward_with_work(kind, theta, dt, n_steps, X[t - 1], stages, work, f)
             e = X[t] - f
             q = Q_inv @ e
             J += 0.5 * (e @ q)
             grad[t] += q
-            cycle_adjoint(kind, theta, dt, n_steps, stages, q, tmp)
+            cycle_adjoint_with_work(kind, theta, dt, n_steps, stages, q, work, tmp)
             grad[t - 1] -= tmp
     return J
 
 
 def warmup_kernels() -> None:
     """Compile (or load from the cache) every kernel on tiny inputs, through the public functions:
-    each kind of dynamics forward, adjoint and tangent-linear; both 4DVar costs; each EnKF driver."""
+    each kind of dynamics forward, adjoint and tangent-linear; both 4DVar costs (the strong one in
+    each storage of its matrices); each EnKF driver."""
     from .ensemble import METHODS, enkf
-    from .fourdvar import strong_cost_grad as strong, weak_cost_grad as weak
+    from .fourdvar import strong_cost_grad as strong, strong_problem, weak_cost_grad as weak
     from .lorenz import adjoint, cycle_jacobian, linear_dynamics, lorenz63, lorenz96
     from .lorenz import integrate as integrate_public, propagate as propagate_public
     from .model import DAModel
@@ -708,7 +839,8 @@ def warmup_kernels() -> None:
         cycle_jacobian(dyn, x)
     mod = DAModel(lorenz63(), np.ones(3), np.eye(3), np.eye(3), np.eye(3), np.zeros(3), np.eye(3))
     y = np.ones((3, 3))
-    strong(mod, np.ones(3), y)
+    for storage in (("selection", "diagonal"), ("dense", "dense")):
+        strong(strong_problem(mod, y, storage=storage), np.ones(3))
     weak(mod, np.ones((3, 3)), y)
     n = 8
     mod = DAModel(lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), np.eye(n))

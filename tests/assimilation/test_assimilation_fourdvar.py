@@ -203,3 +203,121 @@ def test_bad_inputs_name_the_argument():
         da.strong_cost_grad(mod, np.zeros(2), y)
     with pytest.raises(ValueError, match="B"):
         da.from_lgssm(p._replace(B=np.ones((3, 1))))
+
+
+# ------------------------------------------------------------------------------------------------
+# The storages of the compiled strong-constraint cost (window_storage): each equals the dense products
+# ------------------------------------------------------------------------------------------------
+
+def _structured_problem(kind, seed=11, T=7, k=2):
+    """A window whose C selects coordinates with weights (unsorted, one coordinate observed twice), with
+    an offset c and diagonal covariances of unequal entries: every feature the selection path must keep."""
+    rng = np.random.default_rng(seed)
+    if kind == "lorenz63":
+        dyn, index = da.lorenz63(n_steps=k), np.array([2, 0, 2])
+    else:
+        dyn, index = da.lorenz96(12, n_steps=k), np.array([5, 1, 9, 1, 0, 11])
+    n, m = dyn.n, index.shape[0]
+    C = np.zeros((m, n))
+    C[np.arange(m), index] = rng.uniform(0.5, 2.0, m) * rng.choice([-1.0, 1.0], m)
+    mu1 = np.array([1.0, 1.0, 20.0]) if n == 3 else 8.0 * np.ones(n)
+    mod = da.DAModel(dyn, mu1, np.diag(rng.uniform(0.5, 3.0, n)), np.zeros((n, n)), C, rng.standard_normal(m),
+                     np.diag(rng.uniform(0.2, 2.0, m)))
+    x, y = da.simulate(mod, T, rng=rng, spin_up=100)
+    return mod, x[0] + 0.1 * rng.standard_normal(n), y
+
+
+def test_window_storage_is_decided_by_structure():
+    n, m = 6, 3
+    sel, B, R = np.eye(n)[::2], 2.0 * np.eye(n), np.diag([1.0, 2.0, 3.0])
+    assert da.window_storage(sel, B, R) == ("selection", "diagonal")
+    assert da.window_storage(-3.0 * sel[::-1], B, R) == ("selection", "diagonal")     # scaled, any order
+    two = sel.copy()
+    two[0, 1] = 0.5                                                                    # a row with two entries
+    assert da.window_storage(two, B, R) == ("dense", "diagonal")
+    assert da.window_storage(np.vstack([sel[:2], np.zeros((1, n))]), B, R)[0] == "dense"   # a row of zeros
+    R_corr = R + 0.1 * (np.ones((m, m)) - np.eye(m))
+    assert da.window_storage(sel, B, R_corr) == ("dense", "diagonal")
+    B_corr = B + 0.1 * (np.ones((n, n)) - np.eye(n))
+    assert da.window_storage(sel, B_corr, R) == ("selection", "dense")
+
+
+@pytest.mark.parametrize("kind", ["lorenz63", "lorenz96"])
+def test_selection_and_diagonal_storages_equal_the_dense_products(kind):
+    """To rounding: the selection/diagonal kernels, the dense kernels on the same window, and the NumPy
+    twin; and for every mix of the two storages. The gradient still matches finite differences."""
+    mod, x1, y = _structured_problem(kind)
+    problem = da.strong_problem(mod, y)
+    assert (problem.obs_storage, problem.background_storage) == ("selection", "diagonal")
+    J, g = da.strong_cost_grad(problem, x1)
+    Jn, gn = da.strong_cost_grad(mod, x1, y, backend="numpy")
+    for storage in [("dense", "dense"), ("selection", "dense"), ("dense", "diagonal")]:
+        Jd, gd = da.strong_cost_grad(da.strong_problem(mod, y, storage=storage), x1)
+        assert Jd == pytest.approx(J, rel=1e-13), storage
+        np.testing.assert_allclose(gd, g, rtol=1e-12, atol=1e-12 * np.abs(g).max())
+    assert Jn == pytest.approx(J, rel=1e-12)
+    np.testing.assert_allclose(gn, g, rtol=1e-10, atol=1e-10)
+    fd = gradcheck(lambda z: da.strong_cost_grad(problem, z)[0], x1, g, h=1e-5, order=4, rtol=1e-6, atol=1e-8)
+    assert _rel_err(g, fd.numeric) < 1e-7, _rel_err(g, fd.numeric)
+
+
+def test_strong_4dvar_is_the_same_with_either_storage():
+    """The optimizer sees the same function: the analyses from both storages agree to the tolerance."""
+    mod, x, y = _lorenz_problem("lorenz96", 6, 2, seed=12)
+    assert da.strong_problem(mod, y).obs_storage == "selection"
+    res = da.strong_4dvar(mod, y)
+    dense_C = mod.C + 0.0
+    dense_C[0, 1] = 1e-300                       # one tiny extra entry: the dense path, the same cost to rounding
+    assert da.strong_problem(mod._replace(C=dense_C), y).obs_storage == "dense"
+    res_dense = da.strong_4dvar(mod._replace(C=dense_C), y)
+    np.testing.assert_allclose(res.mean, res_dense.mean, atol=1e-7)
+
+
+def test_storage_errors_name_the_symbol():
+    mod, x1, y = _structured_problem("lorenz96")
+    n, m = mod.dynamics.n, mod.C.shape[0]
+    with pytest.raises(ValueError, match="C"):
+        da.window_storage(np.ones(n), np.eye(n), np.eye(m))
+    with pytest.raises(ValueError, match="B_inv"):
+        da.window_storage(mod.C, np.eye(n + 1), np.eye(m))
+    with pytest.raises(ValueError, match="R_inv"):
+        da.window_storage(mod.C, np.eye(n), np.eye(m + 1))
+    with pytest.raises(ValueError, match="R_inv"):
+        da.window_storage(mod.C, np.eye(n), np.full((m, m), np.nan))
+    with pytest.raises(TypeError, match="storage"):
+        da.strong_problem(mod, y, storage="dense")
+    with pytest.raises(ValueError, match="storage"):
+        da.strong_problem(mod, y, storage=("sparse", "dense"))
+    with pytest.raises(ValueError, match="background_storage"):
+        da.strong_problem(mod, y, storage=("dense", "banded"))
+    lin, _, ly = _linear(seed=13)
+    with pytest.raises(ValueError, match=r"every row of C"):
+        da.strong_problem(da.from_lgssm(lin), ly, storage=("selection", "dense"))
+    corr = mod._replace(Sigma_y_x=mod.Sigma_y_x + 0.01)
+    with pytest.raises(ValueError, match="Sigma_y_x"):
+        da.strong_problem(corr, y, storage=("selection", "dense"))
+    with pytest.raises(ValueError, match="Sigma1"):
+        da.strong_problem(mod._replace(Sigma1=mod.Sigma1 + 0.01), y, storage=("dense", "diagonal"))
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_validated_window_checks_x1_whatever_its_form(backend):
+    """A clean float64 x1 goes straight to the kernels; a NaN or inf in it is still named, other forms
+    (a list, integers, a strided view) are converted, and a finite x1 whose trajectory overflows gives
+    the same non-finite cost on both sides of the check."""
+    mod, x1, y = _structured_problem("lorenz96")
+    problem = da.strong_problem(mod, y, backend=backend)
+    J, g = da.strong_cost_grad(problem, x1)
+    for form in (list(x1), np.repeat(x1, 2)[::2]):
+        Jf, gf = da.strong_cost_grad(problem, form)
+        assert Jf == J and np.array_equal(gf, g)
+    assert da.strong_cost_grad(problem, np.rint(x1).astype(int))[0] == da.strong_cost_grad(problem, np.rint(x1))[0]
+    for bad in (np.nan, np.inf, -np.inf):
+        z = x1.copy()
+        z[3] = bad
+        with pytest.raises(ValueError, match="x1"):
+            da.strong_cost_grad(problem, z)
+    with np.errstate(all="ignore"):
+        J_big, _ = da.strong_cost_grad(problem, 1e200 * np.ones(mod.dynamics.n))
+        J_big_list, _ = da.strong_cost_grad(problem, list(1e200 * np.ones(mod.dynamics.n)))
+    assert not np.isfinite(J_big) and (np.isnan(J_big) == np.isnan(J_big_list))

@@ -496,7 +496,11 @@ def _assimilation():
     t.add("assimilation.ensemble.enkf", model, y, n_members=6, rng=_rng(), _twin=False,
           _allow=("result.rmse", "result.cost"))
     t.add("assimilation.ensemble.exact_ensemble", np.zeros(2), _spd(2), 5, rng=_rng())
-    t.add("assimilation.fourdvar.strong_cost_grad", model, np.zeros(2), y)
+    # the Lorenz-63 model observes two coordinates with a diagonal noise: the compiled cost's selection storage
+    # (the dense one is evaluated by strong_4dvar's example, on the linear model)
+    y3 = np.array([[1.0, 2.0], [0.5, 1.0], [0.0, 1.5], [1.0, 1.0]])
+    t.add("assimilation.fourdvar.strong_cost_grad", lmodel, x3, y3)
+    t.add("assimilation.fourdvar.window_storage", np.eye(2, 3), np.eye(3), 2.0 * np.eye(2))
     t.add("assimilation.fourdvar.strong_problem", model, y)
     t.add("assimilation.fourdvar.weak_cost_grad", model, np.zeros((4, 2)), y)
     t.add("assimilation.fourdvar.strong_4dvar", model, y, max_iter=20, _allow=("result.rmse",))
