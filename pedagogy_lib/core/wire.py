@@ -42,7 +42,8 @@ def encode(x, on_callable: Callable | None = None, depth: int = 0):
     if x is None or isinstance(x, (bool, str, int)):
         return x
     if isinstance(x, float):
-        return x if x == x and abs(x) != float("inf") else {"__float__": repr(x)}
+        # float(x): a NumPy float64 is a float whose repr is "np.float64(inf)", which float() cannot read back
+        return x if x == x and abs(x) != float("inf") else {"__float__": repr(float(x))}
     np = sys.modules.get("numpy")
     if np is not None:
         if isinstance(x, np.ndarray) and x.dtype.kind in "biufc":

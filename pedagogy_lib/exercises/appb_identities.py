@@ -3,17 +3,20 @@ r"""Checkers for the exercises of Appendix B.3 (matrix identities: Woodbury, She
 Use in the notebook as::
 
     from pedagogy_lib.exercises import appb_identities as check
-    check.EX_SM                          # a, u, v, b for exercise (a)
-    check.sherman_morrison(my_x)         # says what is wrong, never the answer
+    check.EX_SM                          # a, u, v for exercise (a)
+    check.sherman_morrison(my_change)    # says what is wrong, never the answer
 
-Exercises (a) and (b) solve with a diagonal A of n = 200 000 entries plus a rank-two update: a dense
+Exercises (a) and (b) work with a diagonal A of n = 200 000 entries plus a rank-two update: a dense
 n x n matrix (320 GB) cannot be formed, so no general inverse or solve reaches the answer; the
-identities do it in O(n). The reference solves by block elimination on the 2 x 2 Schur complement
-(one step of residual refinement after it), never forming an n x n array; the tests check it by its
-residual and, at n = 6, against a dense solve. Exercise (b) also asks for log|det(A + U C V)|, the
-other half of a Gaussian log-likelihood with a "diagonal plus low rank" covariance: the reference
-takes det(A) det(I + C V A^{-1} U) (the sum of log a and a 2 x 2 determinant); the tests check it at
-n = 6 against a dense slogdet and at n = 200 000 against two rank-one determinant updates.
+identities do it in O(n). Exercise (a) asks how two rank-one updates change the diagonal of the inverse
+(the page's solve with a diagonal A does not give a diagonal); the reference takes it from the rank-two
+form of Eq. B.14, row by row, and the tests check it against Eq. B.15 applied twice and, at n = 6,
+against a dense inverse. Exercise (b) solves by block elimination on the 2 x 2 Schur complement (one
+step of residual refinement after it), never forming an n x n array; the tests check it by its residual
+and, at n = 6, against a dense solve. It also asks for log|det(A + U C V)|, the other half of a Gaussian
+log-likelihood with a "diagonal plus low rank" covariance: the reference takes det(A) det(I + C V A^{-1} U)
+(the sum of log a and a 2 x 2 determinant); the tests check it at n = 6 against a dense slogdet and at
+n = 200 000 against two rank-one determinant updates.
 """
 from __future__ import annotations
 
@@ -33,12 +36,11 @@ N_BIG = 200_000
 
 class RankOneProblem(NamedTuple):
     """``a`` (n,), the positive diagonal of A; ``u``, ``v`` (2, n): row i of each is the i-th rank-one
-    update u_i v_i^T; ``b`` (n,), the right-hand side."""
+    update u_i v_i^T."""
 
     a: np.ndarray
     u: np.ndarray
     v: np.ndarray
-    b: np.ndarray
 
 
 class WoodburyProblem(NamedTuple):
@@ -59,12 +61,15 @@ def _draw(rng, n=N_BIG):
     yet A + U C V stays well conditioned: its symmetric part is at least min(a) - |U| |C| |E| in the
     Loewner order, because U S U^T, S the symmetric part of C, is positive semi-definite. C is not
     symmetric, so a transposed C or swapped U and V give other answers. Exercise (a) is the same with
-    C = I, U = u^T and V = v."""
+    C = I, U = u^T and V = v, without a right-hand side, and with u_2 correlated with u_1 (correlation 0.6),
+    so that the inverse after the first update acts on u_2 and v_2 quite unlike A^{-1}."""
     s = 1.5 / np.sqrt(n)
     a = rng.uniform(1.0, 3.0, n).round(3)
     u = s * rng.standard_normal((2, n))
+    u[1] = 0.6 * u[0] + 0.8 * u[1]      # the two updates overlap, so the second must start from the first
     v = (u + 0.1 * s * rng.standard_normal((2, n))).round(6)
-    sm = RankOneProblem(a, u.round(6), v, rng.standard_normal(n).round(3))
+    sm = RankOneProblem(a, u.round(6), v)
+    rng.standard_normal(n)              # a right-hand side exercise (a) once had: drawn so that (b) keeps its data
     a = rng.uniform(1.0, 3.0, n).round(3)
     U = s * rng.standard_normal((n, 2))
     V = (U.T + 0.1 * s * rng.standard_normal((2, n))).round(6)
@@ -78,7 +83,8 @@ def _make():
     return _draw(problem_rng(2301))
 
 
-#: Exercise (a): two successive rank-one updates of a diagonal matrix, n = 200 000.
+#: Exercise (a): two successive rank-one updates of a diagonal matrix, n = 200 000 (the change of the
+#: inverse's diagonal is asked for).
 #: Exercise (b): a rank-two update U C V of a diagonal matrix, n = 200 000.
 EX_SM, EX_WOODBURY = _make()
 
@@ -95,53 +101,64 @@ def _solve(a, U, C, V, b):
     return x + once(b - (a * x + U @ (C @ (V @ x))))
 
 
-def _sm_chain(a, u, v, b, *, sign=-1.0, one=1.0, den=1.0, from_A=False, which=(0, 1)):
-    """Eq. B.15 applied to b for the updates ``which`` in turn (vectors only), with the named slips as
-    options: the correction's sign, the 1 in the denominator, the denominator's sign, every update made
-    from A^{-1} rather than from the inverse already updated."""
+def _diag_change(a, U, C, V):
+    """diag((A + U C V)^{-1}) - diag(A^{-1}), A = diag(a), in O(n) from Eq. B.14 in the form
+    A^{-1} - A^{-1} U (I + C V A^{-1} U)^{-1} C V A^{-1}: the diagonal of a product of an n x k and a k x n
+    matrix, row by row."""
+    AU, VA = U / a[:, None], V / a[None, :]
+    left = AU @ np.linalg.solve(np.eye(len(C)) + C @ (V @ AU), C)         # n x k
+    return -np.einsum("ik,ki->i", left, VA)
+
+
+def _sm_diag_chain(a, u, v, *, sign=-1.0, one=1.0, den=1.0, from_A=False, same_side=False, which=(0, 1)):
+    """The change of the inverse's diagonal from Eq. B.15 applied for the updates ``which`` in turn (vectors
+    only), with the named slips as options: the correction's sign, the 1 in the denominator, the
+    denominator's sign, every update made from A^{-1} rather than from the inverse already updated, and the
+    row vector v^T M^{-1} of an update taken as M^{-1} v (the inverse after the first update is not
+    symmetric)."""
+    def update(apply, ui, vi):
+        Mu = apply(ui)
+        d = one + den * (vi @ Mu)
+        return lambda w: apply(w) + sign * Mu * (vi @ apply(w)) / d
+
     def base(w):
         return w / a
 
-    def update(apply, ui, vi):
-        Au = apply(ui)
-        d = one + den * (vi @ Au)
-        return lambda w: apply(w) + sign * Au * (vi @ apply(w)) / d
-
-    if from_A:
-        x = base(b)
-        for i in which:
-            x = x + (update(base, u[i], v[i])(b) - base(b))
-        return x
-    apply = base
+    apply, apply_t, change = base, base, np.zeros_like(a)
     for i in which:
-        apply = update(apply, u[i], v[i])
-    return apply(b)
+        p = apply(u[i])
+        q = apply(v[i]) if same_side else apply_t(v[i])
+        change = change + sign * p * q / (one + den * (v[i] @ p))
+        if not from_A:
+            apply, apply_t = update(apply, u[i], v[i]), update(apply_t, v[i], u[i])
+    return change
 
 
 def sherman_morrison(answer) -> CheckResult:
-    """Exercise (a), ``ex-b3-sherman-morrison``: your x = (A + u_1 v_1^T + u_2 v_2^T)^{-1} b for
-    :data:`EX_SM`.
+    """Exercise (a), ``ex-b3-sherman-morrison``: your change diag((A + u_1 v_1^T + u_2 v_2^T)^{-1}) -
+    diag(A^{-1}) for :data:`EX_SM`.
 
-    Pass the vector x, shape (200000,). The checker recognizes the common slips (in the order of the
-    updates, in the correction's sign, in the scalar denominator, in the roles of u and v) and names
-    them when it sees one.
+    Pass the vector of changes, shape (200000,). The checker recognizes the common slips (in the order of
+    the updates, in the correction's sign, in the scalar denominator, in the second update's row vector)
+    and the diagonal itself given for its change, and names them when it sees one.
     """
-    a, u, v, b = EX_SM
-    expected = _solve(a, u.T, np.eye(2), v, b)
+    a, u, v = EX_SM
+    expected = _diag_change(a, u.T, np.eye(2), v)
     hints = {
         "you made the second update from A^{-1}, not from the inverse after the first update":
-            _sm_chain(a, u, v, b, from_A=True),
-        "you made only one of the two updates": _sm_chain(a, u, v, b, which=(0,)),
-        "you made only one of the two updates (the second)": _sm_chain(a, u, v, b, which=(1,)),
-        "you added the corrections instead of subtracting them": _sm_chain(a, u, v, b, sign=1.0),
-        "you divided by 1 - v^T A^{-1} u; the scalar in Eq. B.15 is 1 + v^T A^{-1} u":
-            _sm_chain(a, u, v, b, den=-1.0),
-        "you divided by v^T A^{-1} u without the 1 +": _sm_chain(a, u, v, b, one=0.0),
-        "you used v u^T in place of u v^T": _sm_chain(a, v, u, b),
-        "you returned A^{-1} b, with no update at all": b / a,
+            _sm_diag_chain(a, u, v, from_A=True),
+        "you made only one of the two updates": _sm_diag_chain(a, u, v, which=(0,)),
+        "you made only one of the two updates (the second)": _sm_diag_chain(a, u, v, which=(1,)),
+        "you added the corrections instead of subtracting them": _sm_diag_chain(a, u, v, sign=1.0),
+        "you divided by 1 - v^T M^{-1} u; the scalar in Eq. B.15 is 1 + v^T M^{-1} u":
+            _sm_diag_chain(a, u, v, den=-1.0),
+        "you divided by v^T M^{-1} u without the 1 +": _sm_diag_chain(a, u, v, one=0.0),
+        "in the second update you took the row vector v_2^T M_1^{-1} as M_1^{-1} v_2, but the inverse after "
+        "the first update is not symmetric": _sm_diag_chain(a, u, v, same_side=True),
+        "you gave the diagonal of the updated inverse itself, not its change": 1 / a + expected,
     }
-    return result("two Sherman-Morrison updates, applied to b",
-                  compare_array(answer, expected, "x", rtol=1e-8, atol=1e-10, hints=hints))
+    return result("two Sherman-Morrison updates of the inverse's diagonal",
+                  compare_array(answer, expected, "your change", rtol=1e-8, atol=1e-14, hints=hints))
 
 
 def _wb_slip(a, U, C, V, b, *, inner):

@@ -16,7 +16,7 @@ import numpy as np
 from ..harmonium.model import EFHParams
 from .checker import as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["EX_RBM", "EX_TOP", "EX_PY", "EX_Y0", "aggregated", "tight_bound", "dbn_marginal", "stacking_stalls",
+__all__ = ["EX_RBM", "EX_TOP", "EX_PY", "EX_Y0", "aggregated", "bound_gap", "dbn_marginal", "stacking_stalls",
            "jre_function"]
 
 
@@ -98,18 +98,45 @@ def _mre_rbm():
     return float(np.sum(EX_PY * np.log(EX_PY / m)))
 
 
-def tight_bound(answer) -> object:
-    """Exercise (b), ``ex-10-2-3-tight``: your joint relative entropy of Eq. 10.25 when the top is the
-    inverted :data:`EX_RBM` (theta_1 = theta_0), under :data:`EX_PY`; a single number in nats.
+def _posteriors(bottom: EFHParams, top: EFHParams):
+    """The recognition model q(x1 | y0) (the bottom harmonium's posterior) and the DBN's posterior
+    p(x1 | y0; theta0, theta1) (the bottom's emission times the top's visible marginal, normalized over x1),
+    both [y0, x1], from explicit joint tables; with the DBN's marginal p(y0)."""
+    J0, _, _ = _joint(bottom)                                   # [x1, y0]
+    q = (J0 / J0.sum(axis=0, keepdims=True)).T
+    emit = (J0 / J0.sum(axis=1, keepdims=True)).T               # p(y0 | x1; theta0), [y0, x1]
+    Jt, _, _ = _joint(top)
+    joint = emit * Jt.sum(axis=0)[None, :]                      # times p(x1; theta1), the top's visible marginal
+    marginal = joint.sum(axis=1)
+    return q, joint / marginal[:, None], marginal, joint
 
-    The checker recognizes a wrong sign and an extra entropy term.
+
+def bound_gap(answer) -> object:
+    """Exercise (b), ``ex-10-2-3-tight``: your gap of the bound of Eq. 10.25 (the data average of the relative
+    entropy from the recognition model to the DBN's posterior) for the bottom :data:`EX_RBM` and the top
+    :data:`EX_TOP`, under :data:`EX_PY`; a single number in nats.
+
+    The checker recognizes zero (the tight start), the relative entropy the other way round, an unweighted
+    average over the data states, a posterior that is not normalized, the JRE itself, and the marginal
+    relative entropies of the DBN and of the bottom harmonium.
     """
-    J, _, _ = _joint(EX_RBM)
-    post = J / J.sum(axis=0, keepdims=True)
-    cond_entropy = float(-np.sum(EX_PY[None, :] * post * np.log(post)))
-    hints = {"you gave the negative of the relative entropy": -_mre_rbm(),
-             "you added the recognition model's entropy; at theta1 = theta0 the PRE is zero": _mre_rbm() + cond_entropy}
-    return result("JRE at theta1 = theta0", compare_scalar(answer, _mre_rbm(), "the JRE", rtol=1e-8, hints=hints))
+    q, post, marginal, joint = _posteriors(EX_RBM, EX_TOP)
+    p = EX_PY
+    expected = float(np.sum(p[:, None] * q * np.log(q / post)))
+    mre_dbn = float(np.sum(p * np.log(p / marginal)))
+    hints = {"you gave zero, the gap at the tight start theta1 = theta0; with EX_TOP on top the recognition model "
+             "is no longer the DBN's posterior": 0.0,
+             "you took the relative entropy the other way round, from the DBN's posterior to the recognition model":
+                 float(np.sum(p[:, None] * post * np.log(post / q))),
+             "you averaged over the data states with equal weights instead of EX_PY":
+                 float(np.mean(np.sum(q * np.log(q / post), axis=1))),
+             "your DBN posterior is not normalized over x1": float(np.sum(p[:, None] * q * np.log(q / joint))),
+             "you gave the whole JRE; the gap is the part of it above the DBN's marginal relative entropy":
+                 expected + mre_dbn,
+             "you gave the DBN's marginal relative entropy, the part of the JRE below the gap": mre_dbn,
+             "you gave the bottom harmonium's own marginal relative entropy (its MRE)": _mre_rbm()}
+    return result("gap of the bound of Eq. 10.25 with EX_TOP on top",
+                  compare_scalar(answer, expected, "the gap", rtol=1e-8, atol=1e-12, hints=hints))
 
 
 def dbn_marginal(answer) -> object:
@@ -295,7 +322,12 @@ SUMMATIVE = {
                                            "down"]},
     "ex-10-2-3-tight": {"forbidden": ["pedagogy_lib.harmonium.exact.kl_divergence",
                                       "pedagogy_lib.harmonium.dbn.jre_bound", "pedagogy_lib.harmonium.exact.mre",
-                                      "mre", "scipy.stats.entropy", "scipy.special.rel_entr", "scipy.special.kl_div",
+                                      "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
+                                      "pedagogy_lib.harmonium.dbn.directed_table",
+                                      "pedagogy_lib.harmonium.model.log_conditional_hidden",
+                                      "pedagogy_lib.harmonium.model.log_conditional_visible",
+                                      "mre", "down", "scipy.stats.entropy", "scipy.special.rel_entr",
+                                      "scipy.special.kl_div",
                                       "pedagogy_lib.learning.objectives.relative_entropy",
                                       "pedagogy_lib.learning.objectives.relative_entropies",
                                       "pedagogy_lib.learning.objectives.cross_entropy",
@@ -308,6 +340,10 @@ SUMMATIVE = {
                                          "down"]},
     "ex-10-2-3-stall": {"forbidden": ["pedagogy_lib.harmonium.exact.kl_divergence",
                                       "pedagogy_lib.harmonium.exact.mre", "pedagogy_lib.harmonium.dbn.jre_bound",
+                                      "pedagogy_lib.harmonium.dbn.aggregated_posterior",
+                                      "pedagogy_lib.harmonium.exact.hidden_log_probs",
+                                      "pedagogy_lib.harmonium.dbn.directed_table",
+                                      "pedagogy_lib.harmonium.model.log_conditional_hidden",
                                       "scipy.stats.entropy", "scipy.special.rel_entr", "scipy.special.kl_div",
                                       "pedagogy_lib.learning.objectives.relative_entropy",
                                       "pedagogy_lib.learning.objectives.relative_entropies",

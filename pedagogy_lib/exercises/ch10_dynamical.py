@@ -186,14 +186,10 @@ def n_world_states(answer) -> object:
     A wrong count gets a pointer to what to re-check, not the count.
     """
     value, problems = as_integer(answer, "the number of states")
-    n_pos = TRACK_LENGTH - BAR_WIDTH + 1
     if not problems and value != _fewest_world_states(BAR_WIDTH, TRACK_LENGTH):
-        if value == 2 * n_pos:
-            problems = ["that many states determine the next frame, but not all of them are needed: re-check, "
-                        "state by state, what `step` does next."]
-        else:
-            problems = ["that is not the fewest number of states that determine the next frame: re-check your "
-                        "count against `step`, state by state."]
+        # one message for every wrong count, two states per position included: none says which way to move
+        problems = ["that is not the fewest number of states that determine the next frame: re-check your "
+                    "count against `step`, state by state."]
     return result("states of the moving-bar world", problems)
 
 

@@ -205,13 +205,15 @@ def predictor_weights(answer) -> CheckResult:
 
 def _bound_cases():
     """Score arrays the student's function has not seen, shape (n_batches, K, K) with F[b, i, j] = h(y_j, z_i):
-    the smallest K, bilinear and quadratic critics on correlated Gaussian pairs, and a sharp critic whose
-    scores run far beyond a hundred (exponentials overflow there unless the largest score is taken out).
-    Every case has at least three batches, so the standard error over batches is defined."""
+    the smallest K, bilinear and quadratic critics on correlated Gaussian pairs, a sharp critic whose
+    scores run far beyond a hundred (exponentials overflow there unless the largest score is taken out), and
+    a sharp critic with its sign turned over, which scores some positives more than 745 below their row's
+    best (their softmax probability is 0 in floating point, so its logarithm must be taken without forming
+    it). Every case has at least three batches, so the standard error over batches is defined."""
     r = problem_rng(10124)
     cases = []
     for n, K, D, rho, scale in [(4, 2, 1, 0.6, 1.0), (6, 8, 1, 0.8, 1.0), (3, 16, 2, 0.9, 60.0),
-                                (10, 5, 2, -0.5, 1.0)]:
+                                (10, 5, 2, -0.5, 1.0), (4, 6, 1, 0.8, -60.0)]:
         z = r.standard_normal((n, K, D))
         y = rho * z + np.sqrt(1 - rho ** 2) * r.standard_normal((n, K, D))
         W = rho / (1 - rho ** 2) * np.eye(D) + 0.2 * r.standard_normal((D, D))
@@ -235,7 +237,8 @@ def infonce_bound(fn) -> CheckResult:
 
     ``F`` has shape (n_batches, K, K); entry [b, i, j] is the critic's score of candidate j for anchor i of
     batch b, and anchor i's positive is candidate i. It is run on score arrays made here, from K = 2 up,
-    one of them with scores far beyond a hundred. The checker recognizes the softmax taken over the anchors
+    two of them with scores far beyond a hundred, in one of which some positives score so far below their
+    row's best that their softmax probability underflows to 0. The checker recognizes the softmax taken over the anchors
     instead of the candidates, the loss returned in place of the estimate, the number of negatives used in
     place of K, a standard error that treats every anchor as independent, a standard deviation returned
     in place of a standard error, and the divisor n_batches in place of n_batches - 1.
@@ -247,6 +250,7 @@ def infonce_bound(fn) -> CheckResult:
     for i, F in enumerate(_bound_cases()):
         n, K = F.shape[0], F.shape[1]
         sharp = np.abs(F).max() > 100
+        buried = bool(np.any(_log_softmax_positive(F, 2) < -745.0))  # exp of the positive's log-softmax is 0
         where = (f"test problem {i + 1} ({n} batches of K = {K} pairs"
                  f"{', large scores' if sharp else ''})")
         try:
@@ -262,6 +266,12 @@ def infonce_bound(fn) -> CheckResult:
             problems = [f"my_bound should return two numbers, the estimate and its standard error (on {where}); "
                         f"got {'None (did you forget to return?)' if out is None else type(out).__name__}"
                         f"{'' if value is None else ' of shape ' + str(value.shape)}."]
+            break
+        if buried and not np.all(np.isfinite(value)):
+            problems = [f"the output on {where} is not finite: there some positives score so far below the "
+                        "best candidate of their row that their softmax probability is 0 in floating point, "
+                        "and its logarithm is minus infinity. Their log-softmax is a finite number: compute it "
+                        "without forming the probability."]
             break
         if sharp and not np.all(np.isfinite(value)):
             problems = [f"the output on {where} is not finite: the exponential of a large score "

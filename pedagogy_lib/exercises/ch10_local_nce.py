@@ -66,16 +66,17 @@ def offset(answer) -> CheckResult:
     normalizer when each trial of K = :data:`EX_K` examples holds P = :data:`EX_POSITIVES` positives, in
     the limit of many trials; a single number.
 
-    The checker recognizes the page's one-positive answer, the ratio turned over, counts that leave the
-    positives in, a missing logarithm, and zero.
+    The checker recognizes the page's one-positive answer, a wrong sign, an answer without the number of
+    positives, a count of negatives that includes the positives, a missing logarithm, and zero.
     """
     K, P = EX_K, EX_POSITIVES
     expected = np.log((K - P) / P)
     hints = {
         "you gave the page's answer for one positive per trial; here there are more": np.log(K - 1),
-        "you counted the negatives but not the positives they are weighed against": np.log(K - P),
-        "you turned the ratio of negatives to positives upside down": np.log(P / (K - P)),
-        "you divided all K examples, not only the negatives, by the positives": np.log(K / P),
+        "your offset does not depend on the number of positives P: redo Step 3's expected loss at a point "
+        "for a trial with P positives": np.log(K - P),
+        "your offset has the wrong sign": np.log(P / (K - P)),
+        "your count of negatives includes the positives": np.log(K / P),
         "you gave the ratio, not its logarithm": (K - P) / P,
         "you gave zero, as for binary NCE; the negatives outweigh the positives": 0.0,
     }

@@ -21,7 +21,7 @@ from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
 from .checker import CheckResult, compare_array, compare_scalar, result, problem_rng
 
-__all__ = ["LearnProblem", "EX_LEARN", "EX_WIDE", "data_moments", "model_moments", "stationary_visible_means",
+__all__ = ["LearnProblem", "EX_LEARN", "EX_WIDE", "data_moments", "model_moments", "stationary_visible_biases",
            "exact_gradient_function", "kl_after_two_steps", "cd1_cosine", "bas_model"]
 
 
@@ -33,10 +33,15 @@ class LearnProblem(NamedTuple):
 
 
 def _make() -> LearnProblem:
+    """The RBM and the data; every visible unit of the data is on in some rows and off in others (drawn
+    again until it is), so that the data's means lie strictly between 0 and 1 and the stationary point of
+    the zero-weight harmonium exists (exercise 10.2.1 (c))."""
     rng = problem_rng(1022)
     params = EFHParams(1.5 * rng.standard_normal((3, 5)), 0.5 * rng.standard_normal(3), 0.5 * rng.standard_normal(5))
-    Y = (rng.random((12, 5)) < np.array([0.8, 0.2, 0.6, 0.5, 0.3])).astype(float)
-    return LearnProblem(params, Y)
+    while True:
+        Y = (rng.random((12, 5)) < np.array([0.8, 0.2, 0.6, 0.5, 0.3])).astype(float)
+        if np.all((Y.mean(axis=0) > 0) & (Y.mean(axis=0) < 1)):
+            return LearnProblem(params, Y)
 
 
 #: The problem data of every exercise of the two pages except the model moment, the gradient function and the
@@ -154,24 +159,27 @@ def model_moments(answer) -> object:
                                                                  hints=hints))
 
 
-def stationary_visible_means(answer) -> object:
-    """Exercise 10.2.1 (c), ``ex-10-2-1-stationary-means``: the model's visible means at any stationary
-    point of the exact MRE for the data ``EX_LEARN.Y``.
+def stationary_visible_biases(answer) -> object:
+    """Exercise 10.2.1 (c), ``ex-10-2-1-stationary-means``: the visible biases with which a harmonium whose
+    weights are all zero sits at a stationary point of the exact MRE for the data ``EX_LEARN.Y``.
 
-    Pass a vector of shape (M,) = (5,). The checker recognizes the current parameters' means, a sum
-    over the data, and the visible biases alone.
+    Pass a vector of shape (M,) = (5,). The checker recognizes the data's means given in place of biases,
+    the biases of ``EX_LEARN.params``, zero biases, a wrong sign, and a logarithm of the means.
     """
-    p, Yd = EX_LEARN
-    P, X, Y = _tables(p)
+    Y = EX_LEARN.Y
+    m = Y.mean(axis=0)
+    expected = np.log(m) - np.log1p(-m)
     hints = {
-        "you gave the visible means of the current parameters EX_LEARN.params, which are not at a "
-        "stationary point": P.sum(axis=0) @ Y,
-        "you summed the data's rows instead of averaging them": Yd.sum(axis=0),
-        "you gave the visible biases' sigmoid, which ignores the hidden layer":
-            1 / (1 + np.exp(-p.b_y)),
+        "you gave the data's visible means; the exercise asks for the biases that give the model those means": m,
+        "you gave the biases of EX_LEARN.params, whose weights are not zero": EX_LEARN.params.b_y,
+        "you gave zero biases: at W = 0 the visible bias block of Eq. 10.19 does not vanish there": np.zeros_like(m),
+        "your biases have the wrong sign": -expected,
+        "you took the logarithm of the means; re-check how the mean of a Bernoulli unit depends on its bias":
+            np.log(m),
     }
-    return result("visible means at a stationary point",
-                  compare_array(answer, Yd.mean(axis=0), "the means", rtol=1e-8, hints=hints))
+    return result("visible biases of the zero-weight stationary point",
+                  compare_array(answer, expected, "your vector of biases", rtol=1e-8, atol=1e-12,
+                                hints=hints))
 
 
 def _gradient_cases():
@@ -419,6 +427,9 @@ SUMMATIVE = {
                                          "pedagogy_lib.harmonium.exact.mre",
                                          "pedagogy_lib.harmonium.exact.average_log_likelihood",
                                          "pedagogy_lib.core.gradcheck.gradcheck"]},
+    "ex-10-2-1-stationary-means": {"forbidden": ["pedagogy_lib.harmonium.model.init_params",
+                                                 "pedagogy_lib.harmonium.exact.exact_gradient",
+                                                 "pedagogy_lib.harmonium.exact.train_exact"]},
     "ex-10-2-1-gradient-function": {"forbidden": ["pedagogy_lib.harmonium.dbn.dbn_visible_log_probs", "pedagogy_lib.harmonium.exact.visible_log_probs", "pedagogy_lib.harmonium.exact.average_log_likelihood", "pedagogy_lib.harmonium.exact.exact_gradient",
                                                   "pedagogy_lib.harmonium.exact.model_moments",
                                                   "pedagogy_lib.harmonium.exact.data_moments",

@@ -8,7 +8,8 @@ Use in the notebook as::
 The ETKF check needs no reference ensemble: it checks the mean and the sample covariance of your
 analysis ensemble. The taper check uses the library's Gaspari-Cohn function, as the statement
 does; the inflation exercise runs the library's ETKF on the fixed twin experiment that
-:data:`INFLATION_EXPERIMENT` describes (the student runs it too: the checker does not hand out the RMSEs).
+:data:`INFLATION_EXPERIMENT` describes (the student runs it too, with a cycling ETKF of their own, since
+the library's is not allowed there: the checker does not hand out the RMSEs).
 """
 from __future__ import annotations
 
@@ -69,9 +70,11 @@ INFLATION_EXPERIMENT = (
     "with unit noise variance (da.DAModel(da.lorenz96(40), 8.0 * np.ones(40), np.eye(40), np.zeros((40, 40)), "
     "np.eye(40), np.zeros(40), np.eye(40))); truth and observations from da.simulate(model, 700, "
     "rng=np.random.default_rng(5), spin_up=500); the filter's prior mean is the first true state plus unit "
-    "Gaussian noise from np.random.default_rng(6); the ETKF (da.enkf) has 20 members, "
-    "rng=np.random.default_rng(7), no localization. Score: the analysis RMSE against the truth, averaged over "
-    "the cycles from 100 on.")
+    "Gaussian noise from np.random.default_rng(6); the ETKF has 20 members, no localization, and starts from the "
+    "prior mean plus np.random.default_rng(7).standard_normal((20, 40)); each cycle forecasts the members with "
+    "da.propagate (none before the first analysis), multiplies the forecast anomalies by the inflation factor "
+    "and makes Step 1's analysis. Score: the analysis RMSE against the truth (of the ensemble mean), averaged "
+    "over the cycles from 100 on.")
 
 
 def _kalman_moments(p: AnalysisProblem):
@@ -191,7 +194,14 @@ SUMMATIVE = {
     "ex-da-3-taper": {"forbidden": ["pedagogy_lib.assimilation.model.periodic_taper"]},
     "ex-da-3-inflation": {"same_data": "the answer is an index among the five inflation factors of INFLATIONS, found "
                                        "from a long twin experiment with Lorenz-96",
-                          # the statement offers running the experiment INFLATION_EXPERIMENT describes
+                          # the statement offers running the experiment INFLATION_EXPERIMENT describes, with a
+                          # cycling ETKF written by the student (the library's would be the page's call with new
+                          # numbers)
                           "allow": ["pedagogy_lib.assimilation.DAModel", "pedagogy_lib.assimilation.lorenz96",
-                                    "pedagogy_lib.assimilation.simulate"]},
+                                    "pedagogy_lib.assimilation.simulate"],
+                          "forbidden": ["pedagogy_lib.assimilation.ensemble.enkf",
+                                        "pedagogy_lib.assimilation.ensemble.enkf_run_numpy",
+                                        "pedagogy_lib.assimilation.ensemble.etkf_analysis_numpy",
+                                        "pedagogy_lib.assimilation.ensemble.letkf_analysis_numpy",
+                                        "pedagogy_lib.assimilation.ensemble.po_analysis_numpy"]},
 }

@@ -1,9 +1,10 @@
 """Tests for the Appendix B.3 exercise checkers (pedagogy_lib.exercises.appb_identities).
 
-Exercises (a) and (b) solve with a diagonal A of n = 200 000 entries plus a rank-two update. Correct
+Exercises (a) and (b) work with a diagonal A of n = 200 000 entries plus a rank-two update. Correct
 answers come from the identities themselves (Eqs. B.14 and B.15, written out here, on vectors); the
-oracle that does not use them is the residual (A + U C V) x - b, computed in O(n), and, for the same
-draw at n = 6, a dense solve.
+oracles that do not use them are the residual (A + U C V) x - b, computed in O(n), entries of the
+inverse's diagonal from solves for unit vectors, and, for the same draw at n = 6, a dense solve and a
+dense inverse.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ def _residual(a, U, C, V, b, x):
     return np.linalg.norm(a * x + U @ (C @ (V @ x)) - b) / np.linalg.norm(b)
 
 
-def _sm_vectors(a, u, v, b):
-    """Eq. B.15 twice, each inverse a map on vectors."""
+def _sm_diagonal_change(a, u, v):
+    """Eq. B.15 twice, each inverse a map on vectors; the diagonal of each rank-one correction is the
+    product of M^{-1} u and M^{-T} v, entry by entry (M^{-T}: u and v trade places)."""
     def base(w):
         return w / a
 
@@ -27,10 +29,12 @@ def _sm_vectors(a, u, v, b):
         Mu = apply(ui)
         return lambda w: apply(w) - Mu * (vi @ apply(w)) / (1 + vi @ Mu)
 
-    apply = base
+    apply, apply_t, change = base, base, np.zeros_like(a)
     for ui, vi in zip(u, v):
-        apply = updated(apply, ui, vi)
-    return apply(b)
+        p, q = apply(ui), apply_t(vi)
+        change = change - p * q / (1 + vi @ p)
+        apply, apply_t = updated(apply, ui, vi), updated(apply_t, vi, ui)
+    return change
 
 
 def _wb_vectors(a, U, C, V, b):
@@ -39,14 +43,15 @@ def _wb_vectors(a, U, C, V, b):
 
 
 def test_the_problems_are_too_large_for_a_dense_matrix_and_well_posed():
-    a, u, v, b = check.EX_SM
+    a, u, v = check.EX_SM
     n = check.N_BIG
-    assert n == 200_000 and a.shape == b.shape == (n,) and u.shape == v.shape == (2, n)
+    assert n == 200_000 and a.shape == (n,) and u.shape == v.shape == (2, n)
     assert a.min() >= 1.0 and np.all(np.isfinite(u)) and np.all(np.isfinite(v))
+    assert abs(np.corrcoef(u)[0, 1] - 0.6) < 0.01           # the updates overlap
     a, U, C, V, b = check.EX_WOODBURY
     assert a.shape == b.shape == (n,) and U.shape == (n, 2) and C.shape == (2, 2) and V.shape == (2, n)
     assert a.min() >= 1.0 and not np.allclose(C, C.T)
-    for a, U, C, V, b in ((check.EX_SM.a, check.EX_SM.u.T, np.eye(2), check.EX_SM.v, check.EX_SM.b),
+    for a, U, C, V, b in ((check.EX_SM.a, check.EX_SM.u.T, np.eye(2), check.EX_SM.v, np.ones(n)),
                           check.EX_WOODBURY):
         # the symmetric part of A + U C V is at least min(a) - |U| |C| |V - U^T|: well conditioned
         norm = lambda M: np.sqrt(np.linalg.eigvalsh(M.T @ M if M.shape[0] > M.shape[1] else M @ M.T).max())
@@ -60,34 +65,69 @@ def test_the_problems_are_too_large_for_a_dense_matrix_and_well_posed():
         assert np.abs(np.linalg.eigvals(C @ V @ (U / a[:, None]))).max() > 1.2
 
 
-def test_sherman_morrison_two_updates():
-    a, u, v, b = check.EX_SM
-    good = _sm_vectors(a, u, v, b)
-    assert _residual(a, u.T, np.eye(2), v, b, good) < 1e-13
+def _diagonal_entries_by_solves(a, u, v, idx):
+    """Entries i of diag((A + u_1 v_1^T + u_2 v_2^T)^{-1}): e_i^T x with x solving the system for e_i, by
+    block elimination on the 2 x 2 system of the update's coefficients, checked by its O(n) residual (no
+    rank-one identity)."""
+    out = []
+    for i in idx:
+        e = np.zeros_like(a)
+        e[i] = 1.0
+        # x = A^{-1}(e - U y) with y = V x: (I + V A^{-1} U) y = V A^{-1} e
+        U = u.T
+        y = np.linalg.solve(np.eye(2) + v @ (U / a[:, None]), v @ (e / a))
+        x = (e - U @ y) / a
+        assert np.linalg.norm(a * x + U @ (v @ x) - e) < 1e-13
+        out.append(x[i] - 1 / a[i])
+    return np.array(out)
+
+
+def test_sherman_morrison_diagonal_change():
+    a, u, v = check.EX_SM
+    good = _sm_diagonal_change(a, u, v)
+    idx = [0, 1, 7, 99_999, 123_456, 199_999] + list(np.argsort(-np.abs(good))[:4])
+    np.testing.assert_allclose(good[idx], _diagonal_entries_by_solves(a, u, v, idx), rtol=1e-9, atol=1e-17)
     assert check.sherman_morrison(good)
     assert check.sherman_morrison(list(good))
-    one = _sm_vectors(a, u[:1], v[:1], b)                             # the page's single update
-    r = check.sherman_morrison(one)
+    r = check.sherman_morrison(_sm_diagonal_change(a, u[:1], v[:1]))         # the page's single update
     assert not r and "only one" in str(r)
-    Ab = b / a
-    from_A = Ab + sum(_sm_vectors(a, u[i:i + 1], v[i:i + 1], b) - Ab for i in (0, 1))
+    from_A = sum(_sm_diagonal_change(a, u[i:i + 1], v[i:i + 1]) for i in (0, 1))
     r = check.sherman_morrison(from_A)
     assert not r and "from A^{-1}" in str(r)
-    r = check.sherman_morrison(_sm_vectors(a, v, u, b))
-    assert not r and "v u^T" in str(r)
-    r = check.sherman_morrison(Ab)
-    assert not r and "no update" in str(r)
-    for wrong in (None, good[:-1], np.outer(good[:3], good[:3])):
+    r = check.sherman_morrison(1 / a + good)
+    assert not r and "not its change" in str(r)
+    for wrong in (None, good[:-1], np.outer(good[:3], good[:3]), np.zeros_like(a)):
         assert not check.sherman_morrison(wrong)
 
 
-def test_sherman_morrison_names_the_denominator_slip_help_promises():
-    a, u, v, b = check.EX_SM
-    apply = lambda w: w / a  # noqa: E731
+def test_sherman_morrison_names_the_symmetric_second_step_and_the_denominator_slip():
+    a, u, v = check.EX_SM
+    base = lambda w: w / a  # noqa: E731
+    M1 = lambda w: base(w) - base(u[0]) * (v[0] @ base(w)) / (1 + v[0] @ base(u[0]))  # noqa: E731
+    change = -base(u[0]) * base(v[0]) / (1 + v[0] @ base(u[0]))
+    p = M1(u[1])
+    r = check.sherman_morrison(change - p * M1(v[1]) / (1 + v[1] @ p))                 # M_1^{-1} v_2 for q
+    assert not r and "not symmetric" in str(r), str(r)
+    apply = base
+    out = np.zeros_like(a)
+    apply_t = base
     for ui, vi in zip(u, v):
+        p, q = apply(ui), apply_t(vi)
+        out = out - p * q / (1 - vi @ p)
         apply = (lambda f, ui, vi: lambda w: f(w) - f(ui) * (vi @ f(w)) / (1 - vi @ f(ui)))(apply, ui, vi)
-    r = check.sherman_morrison(apply(b))
+        apply_t = (lambda f, ui, vi: lambda w: f(w) - f(vi) * (ui @ f(w)) / (1 - ui @ f(vi)))(apply_t, ui, vi)
+    r = check.sherman_morrison(out)
     assert not r and "1 - v^T" in str(r)
+
+
+def test_the_pages_solve_does_not_give_the_diagonal():
+    """The page's Woodbury solve (diagonal A, one right-hand side) applied to the exercise's updates gives a
+    solution vector, not the change of the inverse's diagonal."""
+    a, u, v = check.EX_SM
+    for y in (np.ones_like(a), 1 / a):
+        Ay, AU = y / a, u.T / a[:, None]
+        x = Ay - AU @ np.linalg.solve(np.eye(2) + v @ AU, v @ Ay)
+        assert not check.sherman_morrison(x) and not check.sherman_morrison(x - Ay)
 
 
 def _logdet_by_rank_one_steps(a, U, C, V):
@@ -164,15 +204,21 @@ def test_the_reference_and_the_slips_at_small_n_against_dense_solves(seed):
     the dense solves of the matrices they stand for."""
     sm, wb = vars(check)["_draw"](np.random.default_rng(seed), n=6)
     solve = vars(check)["_solve"]
-    a, u, v, b = sm
+    a, u, v = sm
     A = np.diag(a)
-    dense = np.linalg.solve(A + np.outer(u[0], v[0]) + np.outer(u[1], v[1]), b)
-    np.testing.assert_allclose(solve(a, u.T, np.eye(2), v, b), dense, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(_sm_vectors(a, u, v, b), dense, rtol=1e-12, atol=1e-12)
-    chain = vars(check)["_sm_chain"]
-    np.testing.assert_allclose(chain(a, u, v, b), dense, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(chain(a, u, v, b, which=(0,)), np.linalg.solve(A + np.outer(u[0], v[0]), b))
-    np.testing.assert_allclose(chain(a, v, u, b), np.linalg.solve(A + np.outer(v[0], u[0]) + np.outer(v[1], u[1]), b))
+    M = A + np.outer(u[0], v[0]) + np.outer(u[1], v[1])
+    dense = np.diag(np.linalg.inv(M)) - 1 / a
+    np.testing.assert_allclose(vars(check)["_diag_change"](a, u.T, np.eye(2), v), dense, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(_sm_diagonal_change(a, u, v), dense, rtol=1e-12, atol=1e-15)
+    chain = vars(check)["_sm_diag_chain"]
+    np.testing.assert_allclose(chain(a, u, v), dense, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(chain(a, u, v, which=(0,)),
+                               np.diag(np.linalg.inv(A + np.outer(u[0], v[0]))) - 1 / a, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(chain(a, u, v, from_A=True),
+                               sum(np.diag(np.linalg.inv(A + np.outer(u[i], v[i]))) - 1 / a for i in (0, 1)),
+                               rtol=1e-12, atol=1e-15)
+    b = np.arange(1.0, 7.0)
+    np.testing.assert_allclose(solve(a, u.T, np.eye(2), v, b), np.linalg.solve(M, b), rtol=1e-12, atol=1e-12)
     a, U, C, V, b = wb
     A = np.diag(a)
     np.testing.assert_allclose(solve(a, U, C, V, b), np.linalg.solve(A + U @ C @ V, b), rtol=1e-12, atol=1e-12)

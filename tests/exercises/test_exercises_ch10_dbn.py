@@ -19,11 +19,57 @@ def test_aggregated():
     assert not check.aggregated(None)
 
 
-def test_tight_bound():
-    ref = jre_bound(check.EX_RBM, invert(check.EX_RBM), check.EX_PY)
-    assert check.tight_bound(ref)
-    r = check.tight_bound(-ref)
-    assert not r and "negative" in str(r)
+def _gap_by_the_bound(bottom, top, p_y):
+    """Eq. 10.25's second line read backwards: the library's JRE minus the DBN's marginal relative entropy
+    (from the library's DBN marginal), a route that never forms the DBN's posterior."""
+    log_p = dbn_visible_log_probs([bottom, top])
+    return jre_bound(bottom, top, p_y) - float(np.sum(p_y * (np.log(p_y) - log_p)))
+
+
+def test_bound_gap():
+    from pedagogy_lib.harmonium import mre, states
+
+    ref = _gap_by_the_bound(check.EX_RBM, check.EX_TOP, check.EX_PY)
+    assert ref > 1e-3
+    assert abs(_gap_by_the_bound(check.EX_RBM, invert(check.EX_RBM), check.EX_PY)) < 1e-12   # the tight start
+    assert check.bound_gap(ref)
+    assert not check.bound_gap(None)
+    mre_dbn = float(np.sum(check.EX_PY * (np.log(check.EX_PY) - dbn_visible_log_probs([check.EX_RBM, check.EX_TOP]))))
+    for wrong, fragment in [(0.0, "tight start"), (jre_bound(check.EX_RBM, check.EX_TOP, check.EX_PY), "whole JRE"),
+                            (mre_dbn, "DBN's marginal"), (mre(check.EX_RBM, states(4), check.EX_PY), "bottom harmonium")]:
+        r = check.bound_gap(wrong)
+        assert not r and fragment in str(r), str(r)
+
+
+def test_bound_gap_names_the_reversed_unweighted_and_unnormalized_relative_entropies():
+    """The slips, from Bernoulli products and the library's visible marginal of the top, rather than the
+    checker's joint tables."""
+    from pedagogy_lib.harmonium import states, visible_log_probs
+
+    b, t, p_y = check.EX_RBM, check.EX_TOP, check.EX_PY
+    Sx, Sy = states(2), states(4)
+    q = np.array([[np.prod(np.where(x == 1, m, 1 - m)) for x in Sx]
+                  for m in 1 / (1 + np.exp(-(Sy @ b.W.T + b.b_x)))])                        # [y, x]
+    emit = np.array([[np.prod(np.where(y == 1, m, 1 - m)) for m in 1 / (1 + np.exp(-(Sx @ b.W + b.b_y)))]
+                     for y in Sy])                                                          # [y, x]
+    joint = emit * np.exp(visible_log_probs(t))[None, :]
+    post = joint / joint.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.sum(p_y[:, None] * q * np.log(q / post)),
+                               _gap_by_the_bound(b, t, p_y), rtol=1e-10)
+    for wrong, fragment in [(np.sum(p_y[:, None] * post * np.log(post / q)), "other way round"),
+                            (np.mean(np.sum(q * np.log(q / post), axis=1)), "equal weights"),
+                            (np.sum(p_y[:, None] * q * np.log(q / joint)), "not normalized")]:
+        r = check.bound_gap(float(wrong))
+        assert not r and fragment in str(r), str(r)
+
+
+def test_bound_gaps_drawn_for_students_pass_with_their_own_answer():
+    from courseware import grading as G
+
+    for salt in range(1, 4):
+        fresh = G.own_copy(check, salt)
+        ref = _gap_by_the_bound(fresh.EX_RBM, fresh.EX_TOP, fresh.EX_PY)
+        assert ref > 1e-3 and fresh.bound_gap(ref) and not fresh.bound_gap(0.0)
 
 
 def test_dbn_marginal():
@@ -50,10 +96,24 @@ def test_stacking_stalls_asks_for_the_second_layers_starting_loss_not_a_bool():
         assert not r and fragment in str(r), str(r)
 
 
-def test_the_one_call_routes_of_the_first_three_exercises_are_forbidden():
+def test_the_one_call_routes_are_forbidden():
     for label, name in [("ex-10-2-3-aggregated", "dbn.aggregated_posterior"), ("ex-10-2-3-tight", "dbn.jre_bound"),
-                        ("ex-10-2-3-tight", "exact.mre"), ("ex-10-2-3-marginal", "dbn.dbn_visible_log_probs")]:
+                        ("ex-10-2-3-tight", "exact.mre"), ("ex-10-2-3-tight", "dbn.dbn_visible_log_probs"),
+                        ("ex-10-2-3-marginal", "dbn.dbn_visible_log_probs"),
+                        ("ex-10-2-3-stall", "dbn.aggregated_posterior"), ("ex-10-2-3-stall", "exact.hidden_log_probs")]:
         assert "pedagogy_lib.harmonium." + name in check.SUMMATIVE[label]["forbidden"], (label, name)
+
+
+def test_the_stall_loss_is_not_two_allowed_calls_away():
+    """The library calls that gave the second layer's data and its starting model are refused when graded;
+    the page's own mre function, the JRE at the tight start (the old question), is refused too."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "from pedagogy_lib import harmonium as hm\nfrom pedagogy_lib.exercises import ch10_dbn as check\nimport numpy as np\n"
+    code = ("agg = hm.aggregated_posterior(check.EX_RBM, check.EX_PY)\n"
+            "prior = np.exp(hm.hidden_log_probs(check.EX_RBM))\n"
+            "my_answer = float(np.sum(agg * np.log(agg / prior)))\n")
+    assert_refused_when_graded(check, "ex-10-2-3-stall", "stacking_stalls", "my_answer", imports, code)
 
 
 def _jre_solution(theta0, theta1, p_y):

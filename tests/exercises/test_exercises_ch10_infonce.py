@@ -6,6 +6,7 @@ and the library's loss."""
 import numpy as np
 import pytest
 from scipy import linalg
+from scipy.special import logsumexp
 
 from graded_routes import assert_refused_when_graded
 from pedagogy_lib.exercises import ch10_infonce
@@ -283,6 +284,43 @@ def test_infonce_bound_reference_passes(right):
 def test_infonce_bound_slips_are_named(wrong, fragment):
     r = ch10_infonce.infonce_bound(wrong)
     assert not r and fragment in str(r), str(r)
+
+
+def _bound_as_the_animation_cell_computes_it(F):
+    """The page's animation cell: the softmax as probabilities (largest score taken out), then log(K P_+),
+    with the statement's standard error over batches added."""
+    K = F.shape[-1]
+    P = np.exp(F - F.max(axis=2, keepdims=True))
+    P /= P.sum(axis=2, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_batch = np.log(K * np.diagonal(P, axis1=1, axis2=2)).mean(axis=1)
+        return per_batch.mean(), per_batch.std(ddof=1) / np.sqrt(len(per_batch))
+
+
+def test_the_pages_softmax_as_probabilities_fails_where_a_positive_underflows():
+    """Copied with the standard error added, the page's cell passes every test problem but the one whose
+    sign-flipped critic buries some positives more than 745 below their row's best."""
+    cases = vars(ch10_infonce)["_bound_cases"]()
+    buried = [i for i, F in enumerate(cases)
+              if np.any(np.diagonal(F, axis1=1, axis2=2) - logsumexp(F, axis=2) < -745)]
+    assert len(buried) == 1
+    F = cases[buried[0]]
+    assert np.isfinite(_bound_by_scipy(F)).all() and not np.isfinite(_bound_as_the_animation_cell_computes_it(F)[0])
+    for i, G in enumerate(cases):
+        if i not in buried:
+            np.testing.assert_allclose(_bound_as_the_animation_cell_computes_it(G), _bound_by_scipy(G), rtol=1e-9)
+    r = ch10_infonce.infonce_bound(_bound_as_the_animation_cell_computes_it)
+    assert not r and "without forming the probability" in str(r) and f"test problem {buried[0] + 1}" in str(r), str(r)
+
+
+def test_a_non_finite_numpy_estimate_reaches_the_grader_as_a_number():
+    """The page's cell returns NumPy's -inf on the buried problem; it must cross the grader's wire as a float,
+    so that the checker's own message (not a decoding error blamed on the student's function) is shown."""
+    from pedagogy_lib.core import wire
+
+    for x in (np.float64(-np.inf), np.float64(np.inf), np.float64(np.nan), float("-inf")):
+        back = wire.decode(wire.encode((x, 1.5)))
+        assert isinstance(back[0], float) and (back[0] == x or (x != x and back[0] != back[0]))
 
 
 def test_infonce_bound_rejects_a_non_function_and_reveals_no_answer():

@@ -7,6 +7,8 @@ solution is also run with the other layer, and with both, enumerated.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -84,16 +86,69 @@ def test_the_pages_joint_table_cell_cannot_answer_the_model_moment():
         states(M)
 
 
-def test_stationary_visible_means():
+def _zero_weight_stationary_biases(Y):
+    """The visible biases at which every block of the library's exact gradient (Eq. 10.19) vanishes for a
+    harmonium with W = 0, found by Newton's method on the b_y block alone with W held at zero (the
+    library's enumeration for the model phase): an oracle independent of the checker's closed form."""
+    from pedagogy_lib.harmonium import EFHParams
+
+    K, M = 3, Y.shape[1]
+    b_x, b_y = np.array([0.4, -0.7, 1.1]), np.zeros(M)
+    for _ in range(60):
+        g = exact_gradient(EFHParams(np.zeros((K, M)), b_x, b_y), Y).b_y
+        m = model_moments(EFHParams(np.zeros((K, M)), b_x, b_y)).b_y
+        b_y = b_y - g / (m * (1 - m))                          # the diagonal Hessian of the b_y block
+    return b_y, b_x
+
+
+def test_stationary_visible_biases():
+    from pedagogy_lib.harmonium import EFHParams
+
     p, Y = check.EX_LEARN
-    # Eq. 10.19 for b_y: gradient = model means - data means at any parameters, so the means a
-    # stationary point must have are model means minus that gradient (the library's exact route)
-    ref = model_moments(p).b_y - exact_gradient(p, Y).b_y
-    assert check.stationary_visible_means(ref)
-    r = check.stationary_visible_means(model_moments(p).b_y)
-    assert not r and "not at a" in str(r)
-    r = check.stationary_visible_means(Y.sum(axis=0))
-    assert not r and "summed" in str(r)
+    ref, b_x = _zero_weight_stationary_biases(Y)
+    g = exact_gradient(EFHParams(np.zeros((3, 5)), b_x, ref), Y)
+    for block in g:                                            # a stationary point in all three blocks
+        assert np.abs(block).max() < 1e-12
+    assert check.stationary_visible_biases(ref)
+    assert not check.stationary_visible_biases(None)
+    for wrong, fragment in [(Y.mean(axis=0), "data's visible means"), (p.b_y, "EX_LEARN.params"),
+                            (np.zeros(5), "zero biases"), (-ref, "wrong sign"), (np.log(Y.mean(axis=0)), "logarithm")]:
+        r = check.stationary_visible_biases(wrong)
+        assert not r and fragment in str(r), str(r)
+
+
+def test_drawn_data_always_have_a_zero_weight_stationary_point():
+    """Every visible unit of a drawn data set is on in some rows and off in others (the module draws again
+    until it is), so the log-odds of the means are finite; the book's data keep their first draw."""
+    import types
+
+    from pedagogy_lib.exercises import checker
+
+    source = Path(check.__file__).read_text(encoding="utf-8")
+    for salt in range(60):
+        fresh = types.ModuleType(check.__name__)
+        fresh.__package__ = check.__package__
+        with checker.drawn_for(salt):
+            exec(compile(source, check.__file__, "exec"), vars(fresh))
+        m = fresh.EX_LEARN.Y.mean(axis=0)
+        assert fresh.EX_LEARN.Y.shape == (12, 5) and np.all((m > 0) & (m < 1)), (salt, m)
+        if salt < 3:
+            assert fresh.stationary_visible_biases(_zero_weight_stationary_biases(fresh.EX_LEARN.Y)[0])
+    first = np.random.default_rng(1022)
+    first.standard_normal(15 + 3 + 5)
+    np.testing.assert_array_equal(check.EX_LEARN.Y, (first.random((12, 5)) < [0.8, 0.2, 0.6, 0.5, 0.3]) * 1.0)
+
+
+def test_the_page_does_not_state_the_zero_weight_stationary_point():
+    """The page says that moments match at a stationary point; the biases of the zero-weight one, the
+    log-odds of the data's means, are not on it (the library call that starts there is refused)."""
+    import json
+
+    nb = json.loads((Path(__file__).resolve().parents[2] / "chapters" / "ch10_learning_energy_based_models"
+                     / "10_2_1_learning_harmoniums.ipynb").read_text())
+    page = "".join("".join(c["source"]) for c in nb["cells"] if "{solution}" not in "".join(c["source"]))
+    assert "log-odds" not in page and "init_params(" in page
+    assert "pedagogy_lib.harmonium.model.init_params" in check.SUMMATIVE["ex-10-2-1-stationary-means"]["forbidden"]
 
 
 def test_kl_after_two_steps():

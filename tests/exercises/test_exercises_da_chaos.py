@@ -27,15 +27,34 @@ def test_predictability_statement_names_the_fields_of_growth():
 
 
 def _crossing_time(lam, d0, q, dmax):
-    """Independently of the closed form: integrate d delta / dt = lam delta + q from delta0 and stop where
-    delta reaches delta_max."""
-    from scipy.integrate import solve_ivp
+    """Independently of the closed form: the exact flow of d delta / dt = lam delta + q, as the matrix
+    exponential of the augmented linear system (delta, 1), and the root of delta(t) = delta_max by bisection
+    to rounding."""
+    from scipy.linalg import expm
+    from scipy.optimize import brentq
 
-    def reached(t, y):
-        return y[0] - dmax
-    reached.terminal = True
-    sol = solve_ivp(lambda t, y: lam * y + q, (0.0, 100.0), [d0], events=reached, rtol=1e-11, atol=1e-16)
-    return float(sol.t_events[0][0])
+    G = np.array([[lam, q], [0.0, 0.0]])
+
+    def gap(t):
+        return (expm(G * t) @ [d0, 1.0])[0] - dmax
+    hi = 1.0
+    while gap(hi) < 0:
+        hi *= 2
+    return brentq(gap, 0.0, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+
+
+def _euler_crossing(g, dt):
+    """The route the statement rules out: Euler steps until delta reaches delta_max."""
+    d, t = g["delta0"], 0.0
+    while d < g["delta_max"]:
+        d, t = d + dt * (g["lam"] * d + g["q"]), t + dt
+    return t
+
+
+def test_predictability_time_is_not_met_by_a_crude_integration():
+    g = check.GROWTH
+    assert abs(_euler_crossing(g, 1e-5) / _crossing_time(g["lam"], g["delta0"], g["q"], g["delta_max"]) - 1) < 1e-3
+    assert not check.predictability_time(_euler_crossing(g, 1e-5))
 
 
 def test_predictability_time_with_model_error():

@@ -97,6 +97,57 @@ def test_best_inflation_is_found_by_running_the_described_experiment():
             assert "INFLATION_EXPERIMENT" in msg and "less" not in msg and "more" not in msg, msg
 
 
+def _own_cycling_etkf(inflation, seed=7, kalman_form=True):
+    """The statement's route without da.enkf: the described experiment cycled by hand, each analysis the
+    Kalman update of the ensemble's own mean and covariance in state space (the mean by the gain, the
+    anomalies by the symmetric square root of I - K, which for C = R = I is the ETKF's transform written
+    the other way round)."""
+    n, N = 40, 20
+    model = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n),
+                       np.eye(n))
+    x, y = da.simulate(model, 700, rng=np.random.default_rng(5), spin_up=500)
+    mu1 = x[0] + np.random.default_rng(6).standard_normal(n)
+    E = mu1 + np.random.default_rng(seed).standard_normal((N, n))
+    err = []
+    for t in range(len(y)):
+        if t > 0:
+            E = da.propagate(model.dynamics, E)
+        m = E.mean(axis=0)
+        A = inflation * (E - m)                                # anomalies, members in rows
+        P = A.T @ A / (N - 1)
+        K = P @ np.linalg.inv(P + np.eye(n))
+        m = m + K @ (y[t] - m)
+        # analysis anomalies A_a with A_a^T A_a / (N - 1) = (I - K) P: A_a = A T, T = (I + A A^T / (N - 1))^{-1/2}
+        g, U = np.linalg.eigh(np.eye(N) + A @ A.T / (N - 1))
+        E = m + U @ np.diag(g ** -0.5) @ U.T @ A
+        err.append(np.sqrt(np.mean((E.mean(axis=0) - x[t]) ** 2)))
+    return float(np.mean(err[100:]))
+
+
+def test_best_inflation_from_an_etkf_cycled_by_hand():
+    """Written from the statement alone (no da.enkf), with the initial ensemble drawn as it says and with two
+    other draws: the same index wins, and the checker accepts it."""
+    for seed in (7, 8, 9):
+        rmse = [_own_cycling_etkf(f, seed) for f in check.INFLATIONS]
+        best = int(np.argmin(rmse))
+        assert check.best_inflation(best) and sorted(rmse)[1] > 1.1 * rmse[best], (seed, rmse)
+
+
+def test_the_library_filter_is_refused_in_the_inflation_exercise():
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib import assimilation as da\n"
+               "from pedagogy_lib.exercises import da_ensemble as check\nimport numpy as np\n")
+    code = ("n = 40\n"
+            "m = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), "
+            "np.zeros(n), np.eye(n))\n"
+            "x, y = da.simulate(m, 700, rng=np.random.default_rng(5), spin_up=500)\n"
+            "m = m._replace(mu1=x[0] + np.random.default_rng(6).standard_normal(n))\n"
+            "best = int(np.argmin([da.enkf(m, y, n_members=20, rng=np.random.default_rng(7), inflation=f, "
+            "truth=x).rmse[100:].mean() for f in check.INFLATIONS]))\n")
+    assert_refused_when_graded(check, "ex-da-3-inflation", "best_inflation", "best", imports, code)
+
+
 def test_the_checker_does_not_hand_out_the_rmses():
     import pytest
 
