@@ -25,7 +25,8 @@ __all__ = ["ScalarSSM", "EX_WALK", "StepProblem", "EX_STEP", "GainProblem", "EX_
 
 
 class ScalarSSM(NamedTuple):
-    """A scalar state-space model: x_t = a x_{t-1} + noise of variance ``q``, y_t = c x_t + noise of variance ``r``."""
+    """A scalar state-space model: an autoregression with coefficient ``a`` and state noise of variance ``q``,
+    observed through the gain ``c`` with observation noise of variance ``r``."""
 
     a: float
     c: float
