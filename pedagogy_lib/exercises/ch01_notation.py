@@ -188,10 +188,13 @@ def _log(v) -> float:
 
 
 def _log_joint_loops(pi, A, B, y, *, transposed=False, no_prior=False, shift=False, B_transposed=False,
-                     prior_moved=False) -> np.ndarray:
-    """The log of the partially evaluated joint at every state sequence, one product at a time; the keyword
+                     prior_moved=False, missing_as_last=False, missing_drops_step=False,
+                     missing_uniform=False) -> np.ndarray:
+    """The log of the partially evaluated joint at every state sequence, one product at a time; a step whose
+    symbol is -1 (not recorded) has its symbol summed out, which leaves no emission factor. The keyword
     switches turn on one named slip each (for the hints)."""
     K, T = len(pi), len(y)
+    V = B.shape[0]
     out = np.empty((K,) * T)
     Bt = B.T if B_transposed else B
     ys = np.roll(y, 1) if shift else y
@@ -199,9 +202,15 @@ def _log_joint_loops(pi, A, B, y, *, transposed=False, no_prior=False, shift=Fal
     for x in itertools.product(range(K), repeat=T):
         v = 0.0 if no_prior else _log(first[x[0]])
         for t in range(T):
-            if t > 0:
+            missing = ys[t] < 0
+            if t > 0 and not (missing and missing_drops_step):
                 v += _log(A[x[t - 1], x[t]] if transposed else A[x[t], x[t - 1]])
-            v += _log(Bt[ys[t], x[t]])
+            if not missing:
+                v += _log(Bt[ys[t], x[t]])
+            elif missing_as_last:
+                v += _log(Bt[V - 1, x[t]])
+            elif missing_uniform:
+                v += _log(1.0 / V)
         out[x] = v
     return out
 
@@ -231,6 +240,16 @@ def _hmm_cases():
     y[rng.integers(2, 4)] = int(rng.integers(0, 2))
     cases.append((np.array([0.45, 0.55]), A, B, y))
     cases.append((np.array([1.0]), np.array([[1.0]]), _column_stochastic(rng, 3, 1), rng.integers(0, 3, size=3)))
+    # steps whose symbol was not recorded (-1): the first and one in the middle, then a single unrecorded step
+    while True:
+        A = _column_stochastic(rng, 3, 3)
+        if np.abs(A - A.T).max() > 0.1:
+            break
+    y = rng.integers(0, 2, size=4)
+    y[[0, 2]] = -1
+    cases.append((rng.dirichlet(np.full(3, 2.0)), A, _column_stochastic(rng, 2, 3), y))
+    cases.append((rng.dirichlet(np.full(2, 2.0)), _column_stochastic(rng, 2, 2), _column_stochastic(rng, 3, 2),
+                  np.array([-1])))
     return cases
 
 
@@ -256,6 +275,13 @@ def _hmm_slips(pi, A, B, y) -> dict:
     if V == K:
         out["you read B as B[state, symbol]; its rows are symbols and its columns states"] = \
             _log_joint_loops(pi, A, B, y, B_transposed=True)
+    if np.any(y < 0):
+        out["you used -1 as an index: B[-1] is the row of the last symbol, not a symbol that was not recorded"] = \
+            _log_joint_loops(pi, A, B, y, missing_as_last=True)
+        out["you gave an unrecorded symbol the probability 1/V"] = _log_joint_loops(pi, A, B, y, missing_uniform=True)
+        if np.any(y[1:] < 0):
+            out["you left out the transition into a step whose symbol was not recorded; only its symbol is missing"] = \
+                _log_joint_loops(pi, A, B, y, missing_drops_step=True)
     if T > 1:
         out["your axes are in the reverse order: axis t must hold the state at time step t"] = ref.T
     return {k: np.where(np.isneginf(v), _NEG, v) for k, v in out.items()}
@@ -266,14 +292,15 @@ def log_joint_function(fn) -> CheckResult:
     evaluated joint of a hidden Markov model, tabulated over every state sequence.
 
     ``pi`` (length K), ``A`` (K x K, columns sum to one) and ``B`` (V x K, columns sum to one) are the
-    model, ``y`` a sequence of T integer symbols. Your array must have T axes of length K each, the entry
-    at index (x_1, ..., x_T) (0-based states, axis t for time step t) holding the log-probability of those
-    states together with the whole sequence y. Impossible sequences hold minus infinity. The function is
-    run on test problems made here, among them a single time step, a model with as many symbols as
-    states, impossible transitions and emissions, and a model with a single state. The checker recognizes
-    a transposed A or B, the first state's distribution left out or moved by a transition, observations
-    paired with the wrong step, axes in reverse order, a normalized table and probabilities in place of
-    their logarithms.
+    model, ``y`` a sequence of T integer symbols, -1 at a step whose symbol was not recorded. Your array
+    must have T axes of length K each, the entry at index (x_1, ..., x_T) (0-based states, axis t for time
+    step t) holding the log-probability of those states together with the recorded symbols. Impossible
+    sequences hold minus infinity. The function is run on test problems made here, among them a single
+    time step, a model with as many symbols as states, impossible transitions and emissions, a model with a
+    single state, and steps without a recorded symbol. The checker recognizes a transposed A or B, the first
+    state's distribution left out or moved by a transition, observations paired with the wrong step, axes
+    in reverse order, a normalized table, probabilities in place of their logarithms, and an unrecorded
+    step read as the last symbol, given probability 1/V or left without its transition.
     """
     title = "log of the partially evaluated HMM joint (Eq. 1.5)"
     if not callable(fn):

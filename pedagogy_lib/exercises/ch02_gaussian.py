@@ -18,62 +18,156 @@ from ..factor import model as fa
 from ..gaussian import blocks as g
 from . import checker
 
-__all__ = ["ScalarProblem", "EX_SCALAR", "EX_GAIN", "EX_FA_PAIRS", "EX_SIZES", "SizeProblem",
+__all__ = ["ScalarProblem", "GainProblem", "EX_SCALAR", "EX_GAIN", "EX_FA_PAIRS", "EX_SIZES", "SizeProblem",
            "flop_count", "scalar_posterior", "kalman_gain", "same_marginal", "cheaper_form"]
 
 
 class ScalarProblem(NamedTuple):
-    """A K = L = 1 instance of Eq. 2.11 (variances, not standard deviations)."""
+    """A K = L = 1 instance of Eq. 2.11 whose emission noise variance is not given (variances, not standard
+    deviations): the prior N(mu_x, sigma2_x), the emission's slope ``C`` and offset ``c``, the observation
+    ``y``, and ``mean_post``, the posterior mean that the observation produced."""
 
     mu_x: float
     sigma2_x: float
     C: float
     c: float
-    sigma2_y_x: float
     y: float
+    mean_post: float
+
+
+def _scalar_from_mean(p: ScalarProblem) -> tuple[float, float]:
+    """(noise variance, posterior variance): the gain from the posterior mean, K = (m - mu_x) / (y - C mu_x - c),
+    the noise variance from K = sigma2_x C / (C^2 sigma2_x + s), the posterior variance (1 - K C) sigma2_x."""
+    K = (p.mean_post - p.mu_x) / (p.y - p.C * p.mu_x - p.c)
+    s = p.sigma2_x * p.C / K - p.C**2 * p.sigma2_x
+    return s, (1.0 - K * p.C) * p.sigma2_x
 
 
 def _draw_scalar(rng):
     """A problem of the same kind as the book's EX_SCALAR, for one student: a slope C of at least 1.5 and an
-    offset c of at least 0.2 in size (so that no slip the checker names gives the right answer), and an
-    observation y drawn from the model."""
-    mu_x = round(float(rng.uniform(-2.0, 2.0)), 1) + 0.0
-    sigma2_x = round(float(rng.uniform(1.0, 5.0)), 1)
-    C = round(float(rng.uniform(1.5, 3.0)), 1)
-    c = round(float(rng.uniform(0.2, 1.2) * rng.choice([-1.0, 1.0])), 1)
-    sigma2_y_x = round(float(rng.uniform(0.5, 3.0)), 1)
-    y = round(C * mu_x + c + float(rng.uniform(-1.5, 1.5)) * float(np.sqrt(C**2 * sigma2_x + sigma2_y_x)), 1) + 0.0
-    return ScalarProblem(mu_x=mu_x, sigma2_x=sigma2_x, C=C, c=c, sigma2_y_x=sigma2_y_x, y=y)
+    offset c of at least 0.2 in size, an observation y at least one prior-predictive standard deviation from
+    its predicted value, and the posterior mean (three decimals) that a noise variance between 0.5 and 3
+    gives; drawn so that the noise variance the rounded mean implies stays within 2% of that one and every
+    slip the checker names is clearly off."""
+    while True:
+        mu_x = round(float(rng.uniform(-2.0, 2.0)), 1) + 0.0
+        sigma2_x = round(float(rng.uniform(1.0, 5.0)), 1)
+        C = round(float(rng.uniform(1.5, 3.0)), 1)
+        c = round(float(rng.uniform(0.2, 1.2) * rng.choice([-1.0, 1.0])), 1)
+        s = round(float(rng.uniform(0.5, 3.0)), 1)
+        spread = float(np.sqrt(C**2 * sigma2_x + s))
+        y = round(C * mu_x + c + float(rng.uniform(1.0, 2.0) * rng.choice([-1.0, 1.0])) * spread, 1) + 0.0
+        m = round((s * mu_x + C * sigma2_x * (y - c)) / (C**2 * sigma2_x + s), 3) + 0.0
+        prob = ScalarProblem(mu_x=mu_x, sigma2_x=sigma2_x, C=C, c=c, y=y, mean_post=m)
+        s_ref, v_ref = _scalar_from_mean(prob)
+        if abs(s_ref / s - 1) > 0.02:
+            continue
+        noise, post = _scalar_slips(prob)
+        if all(abs(v - s_ref) > 0.05 * s_ref for v in noise.values()) and \
+                all(abs(v - v_ref) > 0.05 * v_ref for v in post.values()):
+            return prob
 
 
-#: Exercise 1: prior N(-1, 4), emission N(2 x + 0.5, 2), observation y = 6.5.
-EX_SCALAR = checker.book_or_drawn(ScalarProblem(mu_x=-1.0, sigma2_x=4.0, C=2.0, c=0.5, sigma2_y_x=2.0, y=6.5),
+def _scalar_slips(p: ScalarProblem) -> tuple[dict, dict]:
+    """What named wrong derivations give for the noise variance and for the posterior variance."""
+    s_ref, v_ref = _scalar_from_mean(p)
+    K = (p.mean_post - p.mu_x) / (p.y - p.C * p.mu_x - p.c)
+    K_no_pred = (p.mean_post - p.mu_x) / (p.y - p.c)
+    noise = {
+        "you took y - c as the surprise in y":
+            p.sigma2_x * p.C / K_no_pred - p.C**2 * p.sigma2_x,
+        "you left out the slope C in front of sigma2_x in the gain": p.sigma2_x / K - p.C**2 * p.sigma2_x,
+        "you gave a standard deviation, not a variance": float(np.sqrt(abs(s_ref))),
+        "you gave the marginal variance of y, C^2 sigma2_x + sigma2_y|x": s_ref + p.C**2 * p.sigma2_x,
+    }
+    post = {
+        "you gave the prior variance": p.sigma2_x,
+        "you left out C in (1 - K C) sigma2_x": (1.0 - K) * p.sigma2_x,
+        "you returned the posterior precision, not the variance": 1.0 / v_ref,
+        "you combined the precisions without the C^2 in front of 1 / sigma2_y|x":
+            1.0 / (1.0 / p.sigma2_x + 1.0 / s_ref),
+    }
+    return noise, post
+
+
+#: Exercise 1: prior N(-1, 4), emission 2 x + 0.5 plus noise of unknown variance, observation y = 6.5, and the
+#: posterior mean 2.2 that it produced.
+EX_SCALAR = checker.book_or_drawn(ScalarProblem(mu_x=-1.0, sigma2_x=4.0, C=2.0, c=0.5, y=6.5, mean_post=2.2),
                                   _draw_scalar, seed=2121)
 
 
+class GainProblem(NamedTuple):
+    """A model of Eq. 2.11's form whose emission noise is correlated with the source: Y = C X + c + Z with
+    X ~ N(mu_x, Sigma_x), Z ~ N(0, Sigma_y_x), jointly Gaussian with Cov[X, Z] = ``Sigma_xz`` (K x L)."""
+
+    mu_x: np.ndarray
+    Sigma_x: np.ndarray
+    C: np.ndarray
+    c: np.ndarray
+    Sigma_y_x: np.ndarray
+    Sigma_xz: np.ndarray
+
+
+def _joint_xy(p: GainProblem) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, covariance) of the stacked (X, Y): the joint of (X, Z) pushed through the linear map
+    (x, z) -> (x, C x + c + z)."""
+    K, L = p.C.shape[1], p.C.shape[0]
+    J = np.block([[p.Sigma_x, p.Sigma_xz], [p.Sigma_xz.T, p.Sigma_y_x]])
+    M = np.block([[np.eye(K), np.zeros((K, L))], [p.C, np.eye(L)]])
+    mean = np.concatenate([p.mu_x, p.C @ p.mu_x + p.c])
+    return mean, M @ J @ M.T
+
+
+def _gain_reference(p: GainProblem) -> np.ndarray:
+    """Cov[X, Y] Cov[Y]^{-1}, the blocks read off the joint of (X, Y)."""
+    K = p.C.shape[1]
+    _, S = _joint_xy(p)
+    return np.linalg.solve(S[K:, K:], S[K:, :K]).T
+
+
+def _gain_slips(p: GainProblem) -> dict:
+    """Gains that named wrong derivations give."""
+    Sx, C, Syx, Sxz = p.Sigma_x, p.C, p.Sigma_y_x, p.Sigma_xz
+    cross = Sx @ C.T + Sxz
+    Sy = C @ Sx @ C.T + C @ Sxz + Sxz.T @ C.T + Syx
+    Sy_indep = C @ Sx @ C.T + Syx
+    return {
+        "you used Eq. 2.25 as if the noise were independent of the source": Sx @ C.T @ np.linalg.inv(Sy_indep),
+        "your cross-covariance Cov[X, Y] leaves out Cov[X, Z]": Sx @ C.T @ np.linalg.inv(Sy),
+        "your Cov[Y] leaves out the cross terms between C X and Z": cross @ np.linalg.inv(Sy_indep),
+        "your Cov[Y] has one of the two cross terms between C X and Z twice and the other not at all":
+            cross @ np.linalg.inv(C @ Sx @ C.T + 2 * C @ Sxz + Syx),
+        "you used Cov[Y] itself where its inverse belongs": cross @ Sy,
+        "you left out Sigma_x": C.T @ np.linalg.inv(Sy),
+    }
+
+
 def _draw_gain(rng):
-    """A model of the same kind as the book's EX_GAIN, for one student: K = 2, L = 3, positive-definite
-    covariances (smallest eigenvalue at least 0.3) and a loading matrix C of full column rank."""
+    """A model of the same kind as the book's EX_GAIN, for one student: K = 2, L = 3, a joint covariance of
+    (X, Z) with one decimal whose smallest eigenvalue is at least 0.2 and whose cross block is not small,
+    and a loading matrix C of full column rank; drawn so that every slip the checker names is clearly off."""
     while True:
-        F = rng.normal(size=(2, 2))
-        Sigma_x = np.round(F @ F.T / 2 + 0.5 * np.eye(2), 1) + 0.0
+        F = rng.normal(size=(5, 5))
+        J = np.round(F @ F.T / 5 + 0.5 * np.eye(5), 1) + 0.0
         C = np.round(rng.normal(0.0, 1.0, size=(3, 2)), 1) + 0.0
-        B = rng.normal(0.0, 0.3, size=(3, 3))
-        Sigma_y_x = np.round(B @ B.T + np.diag(rng.uniform(0.4, 1.5, size=3)), 1) + 0.0
-        if (np.linalg.eigvalsh(Sigma_x).min() > 0.3 and np.linalg.eigvalsh(Sigma_y_x).min() > 0.3
-                and np.linalg.cond(C) < 10):
-            break
-    return g.LinearGaussian(mu_x=np.round(rng.normal(0.0, 1.0, size=2), 1) + 0.0, Sigma_x=Sigma_x, C=C,
-                            c=np.round(rng.normal(0.0, 0.7, size=3), 1) + 0.0, Sigma_y_x=Sigma_y_x)
+        prob = GainProblem(mu_x=np.round(rng.normal(0.0, 1.0, size=2), 1) + 0.0, Sigma_x=J[:2, :2], C=C,
+                           c=np.round(rng.normal(0.0, 0.7, size=3), 1) + 0.0, Sigma_y_x=J[2:, 2:],
+                           Sigma_xz=J[:2, 2:])
+        if np.linalg.eigvalsh(J).min() < 0.2 or np.abs(J[:2, 2:]).max() < 0.3 or np.linalg.cond(C) > 10:
+            continue
+        ref = _gain_reference(prob)
+        if all(np.abs(v - ref).max() > 0.05 for v in _gain_slips(prob).values()):
+            return prob
 
 
-#: Exercise 2: a model with K = 2 sources and L = 3 emissions (Eq. 2.11).
-EX_GAIN = checker.book_or_drawn(g.LinearGaussian(
+#: Exercise 2: a model with K = 2 sources and L = 3 emissions whose noise is correlated with the source.
+EX_GAIN = checker.book_or_drawn(GainProblem(
     mu_x=np.array([0.5, -1.0]),
     Sigma_x=np.array([[2.0, 0.6], [0.6, 1.0]]),
     C=np.array([[1.0, 0.0], [0.5, 2.0], [-1.0, 1.0]]),
     c=np.array([0.0, 1.0, -0.5]),
     Sigma_y_x=np.array([[0.5, 0.1, 0.0], [0.1, 0.8, 0.2], [0.0, 0.2, 1.5]]),
+    Sigma_xz=np.array([[0.4, -0.3, 0.2], [0.0, 0.3, 0.5]]),
 ), _draw_gain, seed=2122)
 
 _C_FA = np.array([[0.9, 0.1], [0.8, 0.3], [0.7, 0.2], [0.1, 0.9], [0.2, 0.8], [0.3, 0.7]])
@@ -137,58 +231,34 @@ def flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
 # Checkers
 # ----------------------------------------------------------------------------------------------
 
-def scalar_posterior(mean, var):
-    """Exercise 1, ``ex-2-1-2-scalar-posterior``: your posterior mean and variance for :data:`EX_SCALAR`.
+def scalar_posterior(noise_var, var):
+    """Exercise 1, ``ex-2-1-2-scalar-posterior``: for :data:`EX_SCALAR`, your emission noise variance
+    sigma2_y|x (the one that makes the posterior mean ``mean_post``) and the posterior variance.
 
-    Pass two numbers (a variance, not a standard deviation or a precision); three significant
-    figures are enough. The checker recognizes a forgotten offset c, an ignored prior, a precision
-    given for the variance, and other common slips in combining the prior with the emission.
+    Pass two numbers (variances, not standard deviations or precisions); three significant figures are
+    enough. The checker recognizes the prediction of y taken as mu_x, a slope left out of the gain, a
+    standard deviation or a marginal variance for the noise variance, and the prior variance, a precision
+    or precisions combined without C^2 for the posterior variance.
     """
-    p = EX_SCALAR
-    denom = p.C**2 * p.sigma2_x + p.sigma2_y_x
-    mean_ref = (p.sigma2_y_x * p.mu_x + p.C * p.sigma2_x * (p.y - p.c)) / denom
-    var_ref = p.sigma2_x * p.sigma2_y_x / denom
-    mean_hints = {
-        "you forgot to subtract the offset c from y":
-            (p.sigma2_y_x * p.mu_x + p.C * p.sigma2_x * p.y) / denom,
-        "you ignored the prior and inverted the emission, (y - c) / C":
-            (p.y - p.c) / p.C,
-        "you averaged mu_x and (y - c) / C with weights 1/sigma2_x and 1/sigma2_y_x, forgetting that "
-        "the emission precision in source space is C^2 / sigma2_y_x":
-            (p.mu_x / p.sigma2_x + (p.y - p.c) / p.C / p.sigma2_y_x) / (1 / p.sigma2_x + 1 / p.sigma2_y_x),
-    }
-    var_hints = {
-        "you added the variances instead of the precisions": p.sigma2_x + p.sigma2_y_x / p.C**2,
-        "you left out the C^2 in the posterior precision": 1 / (1 / p.sigma2_x + 1 / p.sigma2_y_x),
-        "you returned the posterior precision, not the variance": 1 / var_ref,
-    }
+    s_ref, v_ref = _scalar_from_mean(EX_SCALAR)
+    noise_hints, var_hints = _scalar_slips(EX_SCALAR)
     # a hand computation: three significant figures are enough
-    problems = checker.compare_scalar(mean, mean_ref, "the posterior mean", rtol=checker.HAND_RTOL, hints=mean_hints)
-    problems += checker.compare_scalar(var, var_ref, "the posterior variance", rtol=checker.HAND_RTOL, hints=var_hints)
-    return checker.result("1-D posterior mean and variance", problems)
+    problems = checker.compare_scalar(noise_var, s_ref, "the noise variance", rtol=checker.HAND_RTOL,
+                                      hints=noise_hints)
+    problems += checker.compare_scalar(var, v_ref, "the posterior variance", rtol=checker.HAND_RTOL, hints=var_hints)
+    return checker.result("1-D posterior: the noise variance from the posterior mean", problems)
 
 
 def kalman_gain(K_answer):
-    """Exercise 2, ``ex-2-1-2-gain``: your gain K (Eqs. 2.15 and 2.25) of the model :data:`EX_GAIN`.
+    """Exercise 2, ``ex-2-1-2-gain``: for the model :data:`EX_GAIN`, whose noise is correlated with the source,
+    your matrix K of the posterior mean mu_x + K (y - E[Y]).
 
-    Pass a (2, 3) array: one row per source, one column per emission. The checker recognizes the
-    slips the statement lists and the noiseless-limit gain.
+    Pass a (2, 3) array: one row per source, one column per emission. The checker recognizes Eq. 2.25
+    used as if the noise were independent, a cross-covariance or a Cov[Y] that leaves out the correlation
+    or counts one cross term twice, Cov[Y] where its inverse belongs, and Sigma_x left out.
     """
-    mu_x, Sigma_x, C, c, Sigma_y_x = EX_GAIN
-    ref = g.bayes_invert(*EX_GAIN, c, form="information").gain
-    Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
-    hints = {
-        "you used Sigma_y itself where its inverse belongs": Sigma_x @ C.T @ Sigma_y,
-        "you used the emission covariance Sigma_y|x in place of the marginal covariance Sigma_y in "
-        "Eq. 2.25 (equivalently, the prior Sigma_x in place of the posterior Sigma_x|y in Eq. 2.15)":
-            Sigma_x @ C.T @ np.linalg.inv(Sigma_y_x),
-        "you left out Sigma_x (K = C^T Sigma_y^{-1})": C.T @ np.linalg.inv(Sigma_y),
-        "you used the Moore-Penrose pseudo-inverse of C, or left the emission noise Sigma_y|x out "
-        "of Sigma_y (the two agree here): that is the gain only in the noiseless limit "
-        "Sigma_y|x -> 0": np.linalg.pinv(C),
-    }
-    problems = checker.compare_array(K_answer, ref, "your gain K", hints=hints)
-    return checker.result("gain K (Eqs. 2.15, 2.25)", problems)
+    problems = checker.compare_array(K_answer, _gain_reference(EX_GAIN), "your K", hints=_gain_slips(EX_GAIN))
+    return checker.result("posterior mean's gain with correlated noise", problems)
 
 
 def same_marginal(answer_A, answer_B):

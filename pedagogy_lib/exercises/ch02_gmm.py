@@ -33,11 +33,18 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 class RespProblem(NamedTuple):
-    """A three-component GMM in 2-D and one observation ``y`` (shape (2,))."""
+    """A mixture in 2-D of three Gaussian components and a uniform background, and one observation ``y``.
+
+    ``pi`` has four entries, the background's last; ``mu`` (3, 2) and ``Sigma`` (3, 2, 2) are the Gaussian
+    components; the background is uniform on the rectangle with lower-left corner ``lo`` and upper-right
+    corner ``hi`` (both shape (2,)), which contains ``y`` (shape (2,)).
+    """
 
     pi: np.ndarray
     mu: np.ndarray
     Sigma: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
     y: np.ndarray
 
 
@@ -54,7 +61,8 @@ class BoundaryPointProblem(NamedTuple):
 
 
 class QDA1DProblem(NamedTuple):
-    """Two 1-D Gaussian classes with unequal variances ``Sigma_1``, ``Sigma_2`` (variances, not standard deviations)."""
+    """Two 1-D Gaussian classes with unequal variances ``Sigma_1``, ``Sigma_2`` (variances, not standard deviations),
+    and a ``level`` above 1/2 of the posterior probability of class 1."""
 
     mu_1: float
     Sigma_1: float
@@ -62,6 +70,7 @@ class QDA1DProblem(NamedTuple):
     Sigma_2: float
     pi_1: float
     pi_2: float
+    level: float
 
 
 class LogMarginalProblem(NamedTuple):
@@ -81,22 +90,75 @@ def _draw_cov2(rng, low, high):
     return np.array([[round(float(a), 1), off], [off, round(float(b), 1)]])
 
 
+def _softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def _resp_variants(p: RespProblem) -> dict:
+    """Reference responsibilities (scipy's Gaussian log densities and the background's log density, one per
+    component) and what typical slips give."""
+    K = p.mu.shape[0]
+    L = p.y.shape[0]
+    diffs = [p.y - p.mu[k] for k in range(K)]
+    maha = np.array([d @ np.linalg.solve(p.Sigma[k], d) for k, d in enumerate(diffs)])
+    maha_wrong = np.array([d @ p.Sigma[k] @ d for k, d in enumerate(diffs)])
+    logdet = np.array([np.linalg.slogdet(S)[1] for S in p.Sigma])
+    log_lik = np.array([multivariate_normal(p.mu[k], p.Sigma[k]).logpdf(p.y) for k in range(K)])
+    c = -0.5 * L * np.log(2 * np.pi)
+    log_area = float(np.sum(np.log(p.hi - p.lo)))
+    log_pi, log_bg = np.log(p.pi[:K]), np.log(p.pi[K])
+
+    def with_bg(z_gauss, z_bg=log_bg - log_area):
+        return np.append(z_gauss, z_bg)
+
+    right = with_bg(log_lik + log_pi)
+    return {
+        "correct": _softmax(right),
+        "you left out the Gaussians' constant -(L/2) log(tau) of Eq. 2.8: it cancels only between logits that "
+        "all contain it": _softmax(with_bg(log_lik - c + log_pi)),
+        "the -1/2 log|Sigma_k| term of Eq. 2.8 is left out": _softmax(with_bg(-0.5 * maha + c + log_pi)),
+        "the background is given density 1 instead of the uniform density on its rectangle":
+            _softmax(with_bg(log_lik + log_pi, log_bg)),
+        "the background is given the rectangle's area as its density": _softmax(with_bg(log_lik + log_pi,
+                                                                                         log_bg + log_area)),
+        "the background component is left out": np.append(_softmax(log_lik + log_pi), 0.0),
+        "the priors pi_k are left out (a flat prior)": _softmax(with_bg(log_lik, -log_area)),
+        "Sigma_k is used where its inverse belongs in the quadratic form":
+            _softmax(with_bg(-0.5 * maha_wrong - 0.5 * logdet + c + log_pi)),
+        "the factor 1/2 in front of the quadratic form is dropped":
+            _softmax(with_bg(-maha - 0.5 * logdet + c + log_pi)),
+        "you returned the joint densities pi_k p(y | component k) without normalizing them": np.exp(right),
+        "you returned the logits z_k instead of their softmax": right,
+    }
+
+
 def _draw_resp(rng):
-    """A problem of the same kind as the book's EX_RESP, for one student: three components with distinct
-    covariances, means at least 1.5 apart, and an observation between them whose responsibilities are
-    all between 0.02 and 0.9 (the posterior is not all on one component)."""
+    """A problem of the same kind as the book's EX_RESP, for one student: three Gaussian components with
+    distinct covariances and means at least 1.5 apart, a background of weight 0.05-0.15 on a rectangle with
+    integer corners 2-4 units beyond the means, and an observation off the components, inside the
+    rectangle, whose responsibilities are all below 0.9, the background's between 0.1 and 0.8; drawn so
+    that every slip the checker names gives responsibilities clearly off the answer."""
     while True:
-        pi = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 4.0)))) / 100
+        bg = round(float(rng.uniform(0.05, 0.15)), 2)
+        w = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 4.0)))) / 100 * (1.0 - bg)
+        pi = np.append(np.round(w, 3), 0.0)
+        pi[3] = round(1.0 - pi[:3].sum(), 3)
         mu = np.round(rng.uniform(-1.0, 3.0, size=(3, 2)), 1) + 0.0
         Sigma = np.stack([_draw_cov2(rng, 0.4, 2.0) for _ in range(3)])
-        y = np.round(mu.mean(axis=0) + rng.normal(0.0, 0.6, size=2), 1) + 0.0
-        if min(np.linalg.norm(mu[i] - mu[j]) for i in range(3) for j in range(i)) < 1.5:
+        lo = np.floor(mu.min(axis=0)) - rng.integers(2, 5, size=2)
+        hi = np.ceil(mu.max(axis=0)) + rng.integers(2, 5, size=2)
+        y = np.round(mu.mean(axis=0) + rng.normal(0.0, 2.0, size=2), 1) + 0.0
+        if min(np.linalg.norm(mu[i] - mu[j]) for i in range(3) for j in range(i)) < 1.5 or pi[3] <= 0.0 \
+                or np.any(y <= lo) or np.any(y >= hi):
             continue
-        z = np.array([np.log(pi[k]) - 0.5 * np.linalg.slogdet(Sigma[k])[1]
-                      - 0.5 * (y - mu[k]) @ np.linalg.solve(Sigma[k], y - mu[k]) for k in range(3)])
-        resp = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
-        if resp.max() < 0.9 and resp.min() > 0.02:
-            return RespProblem(pi=pi, mu=mu, Sigma=Sigma, y=y)
+        prob = RespProblem(pi=pi, mu=mu, Sigma=Sigma, lo=lo + 0.0, hi=hi + 0.0, y=y)
+        variants = _resp_variants(prob)
+        resp = variants.pop("correct")
+        if resp.max() < 0.9 and 0.1 < resp[3] < 0.8 and \
+                all(np.asarray(v).shape != resp.shape or np.abs(v - resp).max() > 0.02 for v in variants.values()):
+            return prob
 
 
 def _tstar_parts(p: BoundaryPointProblem):
@@ -128,9 +190,50 @@ def _draw_tstar(rng):
             return prob
 
 
+def _qda_roots(mu_1, S1, mu_2, S2, pi_1, pi_2, logdet=True, log_odds=0.0):
+    """Roots of log(pi_1 N(y; mu_1, S1)) - log(pi_2 N(y; mu_2, S2)) = log_odds, written out in 1-D (real parts,
+    sorted; a pair of complex roots gives two equal numbers)."""
+    a = -0.5 * (1 / S1 - 1 / S2)
+    b = mu_1 / S1 - mu_2 / S2
+    c = -0.5 * mu_1**2 / S1 + 0.5 * mu_2**2 / S2 + np.log(pi_1 / pi_2) - log_odds
+    if logdet:
+        c -= 0.5 * np.log(S1 / S2)
+    return np.sort(np.roots([a, b, c]).real)
+
+
+def _qda_variants(p: QDA1DProblem) -> dict:
+    sd1, sd2 = np.sqrt(p.Sigma_1), np.sqrt(p.Sigma_2)
+    odds = np.log(p.level / (1 - p.level))
+    return {
+        "you found where the two classes are equally probable; the exercise asks where the posterior of class 1 "
+        "equals level": _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2),
+        "you set the logit difference to log(level); the posterior of class 1 is not exp(z_1 - z_2)":
+            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, log_odds=np.log(p.level)),
+        "you found where the posterior of class 2 equals level":
+            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, log_odds=-odds),
+        "the -1/2 log(Sigma_1/Sigma_2) term is left out":
+            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, logdet=False, log_odds=odds),
+        "the priors are left out (equal priors)":
+            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, 0.5, 0.5, log_odds=odds),
+        "the priors are swapped":
+            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_2, p.pi_1, log_odds=odds),
+        "the standard deviations are used where the variances Sigma_1, Sigma_2 belong":
+            _qda_roots(p.mu_1, sd1, p.mu_2, sd2, p.pi_1, p.pi_2, log_odds=odds),
+    }
+
+
+def _qda_reference(p: QDA1DProblem) -> np.ndarray:
+    """Thresholds from the library's QDA coefficients (a 1-D QuadraticBoundary) with its constant moved by the
+    log-odds of the level, then np.roots."""
+    qb = mixture.quadratic_boundary([p.mu_1], [p.mu_2], [[p.Sigma_1]], [[p.Sigma_2]], p.pi_1, p.pi_2)
+    return np.sort(np.roots([qb.Q[0, 0], qb.w[0], qb.b - np.log(p.level / (1 - p.level))]).real)
+
+
 def _draw_qda1d(rng):
     """A problem of the same kind as the book's EX_QDA1D, for one student: Sigma_2 > Sigma_1 (the solution
-    says the wider class 2 wins on both sides), unequal priors, and two real thresholds at least 0.5 apart."""
+    says the wider class 2 wins on both sides), unequal priors, a level between 0.6 and 0.9, and two real
+    thresholds at least 0.5 apart at that level, at 1/2 and for every slip the checker names (so that each
+    slip is told apart)."""
     while True:
         mu_1 = round(float(rng.uniform(-1.0, 1.0)), 1) + 0.0
         mu_2 = round(mu_1 + float(rng.uniform(0.5, 2.5) * rng.choice([-1.0, 1.0])), 1) + 0.0
@@ -140,18 +243,27 @@ def _draw_qda1d(rng):
         pi_2 = round(1.0 - pi_1, 2)
         a = -0.5 * (1 / Sigma_1 - 1 / Sigma_2)
         b = mu_1 / Sigma_1 - mu_2 / Sigma_2
+        level = float(rng.choice([0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9]))
         c = -0.5 * mu_1**2 / Sigma_1 + 0.5 * mu_2**2 / Sigma_2 - 0.5 * np.log(Sigma_1 / Sigma_2) + np.log(pi_1 / pi_2)
+        c -= np.log(level / (1 - level))
         if b * b - 4 * a * c > 0 and np.sqrt(b * b - 4 * a * c) / abs(a) > 0.5:
-            return QDA1DProblem(mu_1=mu_1, Sigma_1=Sigma_1, mu_2=mu_2, Sigma_2=Sigma_2, pi_1=pi_1, pi_2=pi_2)
+            prob = QDA1DProblem(mu_1=mu_1, Sigma_1=Sigma_1, mu_2=mu_2, Sigma_2=Sigma_2, pi_1=pi_1, pi_2=pi_2,
+                                level=level)
+            ref = _qda_reference(prob)
+            slips = _qda_variants(prob).values()
+            if all(np.all(np.isfinite(v)) and v.size == 2 and np.abs(np.sort(v) - ref).max() > 0.05 for v in slips):
+                return prob
 
 
 EX_RESP = book_or_drawn(RespProblem(
-    pi=np.array([0.5, 0.3, 0.2]),
+    pi=np.array([0.45, 0.27, 0.18, 0.10]),
     mu=np.array([[0.0, 0.0], [2.0, 1.0], [0.0, 3.0]]),
     Sigma=np.array([[[1.0, 0.3], [0.3, 0.5]],
                     [[0.6, 0.0], [0.0, 0.6]],
                     [[2.0, -0.4], [-0.4, 1.5]]]),
-    y=np.array([1.0, 1.2]),
+    lo=np.array([-4.0, -3.0]),
+    hi=np.array([6.0, 7.0]),
+    y=np.array([3.0, 3.5]),
 ), _draw_resp, seed=2111)
 
 EX_TSTAR = book_or_drawn(BoundaryPointProblem(
@@ -163,8 +275,8 @@ EX_TSTAR = book_or_drawn(BoundaryPointProblem(
     a=np.array([4.0, -1.0]),
 ), _draw_tstar, seed=2112)
 
-EX_QDA1D = book_or_drawn(QDA1DProblem(mu_1=0.0, Sigma_1=1.0, mu_2=1.5, Sigma_2=4.0, pi_1=0.6, pi_2=0.4),
-                         _draw_qda1d, seed=2113)
+EX_QDA1D = book_or_drawn(QDA1DProblem(mu_1=0.0, Sigma_1=1.0, mu_2=1.5, Sigma_2=4.0, pi_1=0.6, pi_2=0.4,
+                                      level=0.65), _draw_qda1d, seed=2113)
 
 EX_LOGMARG = LogMarginalProblem(
     pi=np.array([0.3, 0.7]),
@@ -178,35 +290,6 @@ EX_LOGMARG = LogMarginalProblem(
 # ---------------------------------------------------------------------------------------------
 # references and typical wrong answers
 # ---------------------------------------------------------------------------------------------
-
-def _softmax(z):
-    z = np.asarray(z, dtype=float)
-    e = np.exp(z - z.max())
-    return e / e.sum()
-
-
-def _resp_variants(p: RespProblem) -> dict:
-    """Reference responsibilities (by scipy, per component) and what typical slips give."""
-    K = p.pi.shape[0]
-    diffs = [p.y - p.mu[k] for k in range(K)]
-    maha = np.array([d @ np.linalg.solve(p.Sigma[k], d) for k, d in enumerate(diffs)])
-    maha_wrong = np.array([d @ p.Sigma[k] @ d for k, d in enumerate(diffs)])
-    logdet = np.array([np.linalg.slogdet(S)[1] for S in p.Sigma])
-    log_lik = np.array([multivariate_normal(p.mu[k], p.Sigma[k]).logpdf(p.y) for k in range(K)])
-    return {
-        "correct": _softmax(log_lik + np.log(p.pi)),
-        "the prior pi_k is left out (a flat prior)": _softmax(log_lik),
-        "the -1/2 log|Sigma_k| term of Eq. 2.8 is left out (it cancels only when the covariances are equal)":
-            _softmax(-0.5 * maha + np.log(p.pi)),
-        "Sigma_k is used where its inverse belongs in the quadratic form":
-            _softmax(-0.5 * maha_wrong - 0.5 * logdet + np.log(p.pi)),
-        "the factor 1/2 in front of the quadratic form is dropped":
-            _softmax(-maha - 0.5 * logdet + np.log(p.pi)),
-        "you returned the joint densities pi_k N(y; mu_k, Sigma_k) without normalizing them":
-            np.exp(log_lik + np.log(p.pi)),
-        "you returned the logits z_k instead of their softmax": log_lik + np.log(p.pi),
-    }
-
 
 def _tstar_variants(p: BoundaryPointProblem) -> dict:
     d2, c, lr = _tstar_parts(p)
@@ -237,63 +320,38 @@ def _tstar_reference(p: BoundaryPointProblem) -> float:
     return brentq(f, -20.0, 20.0, xtol=1e-14)
 
 
-def _qda_roots(mu_1, S1, mu_2, S2, pi_1, pi_2, logdet=True):
-    """Roots of log(pi_1 N(y; mu_1, S1)) - log(pi_2 N(y; mu_2, S2)) = 0, written out in 1-D."""
-    a = -0.5 * (1 / S1 - 1 / S2)
-    b = mu_1 / S1 - mu_2 / S2
-    c = -0.5 * mu_1**2 / S1 + 0.5 * mu_2**2 / S2 + np.log(pi_1 / pi_2)
-    if logdet:
-        c -= 0.5 * np.log(S1 / S2)
-    return np.sort(np.roots([a, b, c]).real)
-
-
-def _qda_variants(p: QDA1DProblem) -> dict:
-    sd1, sd2 = np.sqrt(p.Sigma_1), np.sqrt(p.Sigma_2)
-    return {
-        "the -1/2 log(Sigma_1/Sigma_2) term is left out":
-            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, logdet=False),
-        "the priors are left out (equal priors)":
-            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, 0.5, 0.5),
-        "the priors are swapped":
-            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_2, p.pi_1),
-        "the standard deviations are used where the variances Sigma_1, Sigma_2 belong":
-            _qda_roots(p.mu_1, sd1, p.mu_2, sd2, p.pi_1, p.pi_2),
-    }
-
-
-def _qda_reference(p: QDA1DProblem) -> np.ndarray:
-    """Thresholds from the library's QDA coefficients (a 1-D QuadraticBoundary), then np.roots."""
-    qb = mixture.quadratic_boundary([p.mu_1], [p.mu_2], [[p.Sigma_1]], [[p.Sigma_2]], p.pi_1, p.pi_2)
-    return np.sort(np.roots([qb.Q[0, 0], qb.w[0], qb.b]).real)
-
-
 # ---------------------------------------------------------------------------------------------
 # checkers
 # ---------------------------------------------------------------------------------------------
 
 def responsibilities(answer) -> CheckResult:
-    """Exercise ``ex-2-1-1-responsibilities``: your responsibilities of the three components for ``EX_RESP.y``.
+    """Exercise ``ex-2-1-1-responsibilities``: your responsibilities of the four components for ``EX_RESP.y``.
 
-    Pass an array of shape (3,), one posterior probability per component (Eqs. 2.6-2.8), not a
-    (1, 3) row. The checker recognizes a left-out prior, a left-out or wrong term of Eq. 2.8,
-    unnormalized values and logits passed in place of probabilities.
+    Pass an array of shape (4,), one posterior probability per component in the order of ``EX_RESP.pi``
+    (the background last), not a (1, 4) row. The checker recognizes a constant of Eq. 2.8 left out, a wrong
+    term of Eq. 2.8, a background density that is not the rectangle's uniform density, a left-out
+    background or prior, unnormalized values and logits passed in place of probabilities.
     """
     name = "responsibilities for EX_RESP.y"
     variants = _resp_variants(EX_RESP)
     expected = variants.pop("correct")
+    K = expected.shape[0]
     problems = []
     if answer is not None:
         arr = np.asarray(answer, dtype=float) if _is_numeric(answer) else None
-        if arr is not None and arr.shape == (1, 3):
-            problems.append("your answer has shape (1, 3) (one row per point, as the library returns); "
-                            "pass the single row, shape (3,), e.g. answer[0].")
+        if arr is not None and arr.shape == (1, K):
+            problems.append(f"your answer has shape (1, {K}) (one row per point); pass the single row, shape "
+                            f"({K},), e.g. answer[0].")
             return result(name, problems)
+        if arr is not None and arr.shape == (K - 1,):
+            return result(name, [f"your answer has {K - 1} entries; the mixture has {K} components (pi has {K} "
+                                 "entries), the background among them."])
     problems += compare_array(answer, expected, "your answer", rtol=1e-6, atol=1e-9, hints=variants)
     if problems and answer is not None and _is_numeric(answer):
         arr = np.asarray(answer, dtype=float)
-        if arr.shape == (3,) and np.all(np.isfinite(arr)) and abs(arr.sum() - 1) > 1e-6 \
+        if arr.shape == (K,) and np.all(np.isfinite(arr)) and abs(arr.sum() - 1) > 1e-6 \
                 and not any("is what you get" in q for q in problems):
-            problems.append(f"they sum to {arr.sum():.6g}; a posterior over the K = 3 classes must sum to 1.")
+            problems.append(f"they sum to {arr.sum():.6g}; a posterior over the K = {K} components must sum to 1.")
     return result(name, problems)
 
 
@@ -314,8 +372,9 @@ def boundary_point(answer) -> CheckResult:
 def qda_thresholds(answer) -> CheckResult:
     """Exercise ``ex-2-1-1-qda-thresholds``: your two thresholds for ``EX_QDA1D``.
 
-    Pass two numbers in any order: the values of y where the two classes are equally probable. The
-    checker recognizes a left-out term, left-out or swapped priors, and standard deviations used
+    Pass two numbers in any order: the values of y where the posterior probability of class 1 equals
+    ``EX_QDA1D.level``. The checker recognizes the equal-probability thresholds, the level put in the wrong
+    place or used for class 2, a left-out term, left-out or swapped priors, and standard deviations used
     where the variances belong.
     """
     name = "1-D QDA thresholds for EX_QDA1D"
@@ -325,8 +384,8 @@ def qda_thresholds(answer) -> CheckResult:
         return result(name, [f"your answer should be two numbers; got {type(answer).__name__}."])
     arr = np.asarray(answer, dtype=float).ravel()
     if arr.size == 1:
-        return result(name, ["you gave one threshold. With unequal variances the logit difference is a quadratic "
-                             "in y (its y^2 coefficient is -(1/Sigma_1 - 1/Sigma_2)/2, not zero), so it has two roots."])
+        return result(name, ["you gave one threshold. With unequal variances the logit difference has a y^2 "
+                             "term, so the equation has two roots."])
     if arr.size != 2:
         return result(name, [f"give exactly two thresholds; got {arr.size} numbers."])
     if not np.all(np.isfinite(arr)):

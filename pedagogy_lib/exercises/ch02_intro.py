@@ -12,7 +12,7 @@ import numpy as np
 
 from ..discrete import categorical as discrete
 from . import checker
-from .checker import CheckResult, book_or_drawn, compare_bool, compare_scalar, compare_array, result
+from .checker import CheckResult, book_or_drawn, compare_scalar, compare_array, result
 
 __all__ = [
     "ScreeningProblem",
@@ -55,18 +55,19 @@ class AlarmProblem(NamedTuple):
 
 
 class PriorShiftProblem(NamedTuple):
-    """The test of :data:`EX_SCREENING`, validated in a clinic and deployed where the prevalence is different.
+    """A test known only through the discriminative table a clinic fitted, used where the prevalence differs.
 
-    ``pi_train`` is the prior the clinic's data had, ``pi_new`` the prior where the test is now used.
+    ``pi_train`` is the prior (healthy, ill) of the clinic's patients, ``pi_new`` the prior where the test is
+    now used, and ``P_x_y_train[k, l]`` the clinic's p(x = k | y = l) (columns index the result y and sum
+    to one; x = 0 healthy, 1 ill; y = 0 negative, 1 positive).
     """
 
     pi_train: np.ndarray
     pi_new: np.ndarray
-    P_y_x: np.ndarray
-    y: int
+    P_x_y_train: np.ndarray
 
 
-#: The screening test of exercises 1 and 4: specificity 0.93, sensitivity 0.85 (columns index x).
+#: The screening test of exercise 1: specificity 0.93, sensitivity 0.85 (columns index x).
 _TEST_TABLE = np.array([[0.93, 0.15],
                         [0.07, 0.85]])
 
@@ -132,8 +133,70 @@ EX_ALARM = book_or_drawn(AlarmProblem(p_a=np.array([0.995, 0.005]), p_c=np.array
                                       P_b_ac=_alarm_table({(0, 0): 0.002, (1, 0): 0.92, (0, 1): 0.35, (1, 1): 0.97}),
                                       P_r_c=_radio_table(0.9, 0.02)), _draw_alarm, seed=2002)
 
-#: Exercise 4: the test, validated in a clinic where 2% were ill, now used where one person in five is.
-EX_SHIFT = PriorShiftProblem(pi_train=np.array([0.98, 0.02]), pi_new=np.array([0.8, 0.2]), P_y_x=_TEST_TABLE, y=1)
+
+def _clinic_table(pi, sens, spec) -> np.ndarray:
+    """The table p(x | y) (columns index y) that a clinic with prior ``pi`` fits to a test of the given
+    sensitivity and specificity, by Bayes's rule entry by entry."""
+    P_y_x = np.array([[spec, 1.0 - sens], [1.0 - spec, sens]])
+    joint = P_y_x.T * np.asarray(pi)[:, None]                    # [x, y]: p(x) p(y | x)
+    return joint / joint.sum(axis=0, keepdims=True)
+
+
+def _shifted_table(problem) -> np.ndarray:
+    """p_new(x | y): the emission recovered from the clinic's table (its p_train(y) solves
+    sum_y p(x | y) p(y) = pi_train(x), and then p(y | x) = p(x | y) p(y) / pi_train(x)), inverted again with
+    the new prior by Bayes's rule, entry by entry."""
+    pi_train, pi_new, P = problem
+    p_y = np.linalg.solve(P, pi_train)                         # the clinic's p(y)
+    out = np.empty((2, 2))
+    for y in (0, 1):
+        lik = [P[x, y] * p_y[y] / pi_train[x] for x in (0, 1)]   # p(y | x)
+        evidence = lik[0] * pi_new[0] + lik[1] * pi_new[1]
+        for x in (0, 1):
+            out[x, y] = lik[x] * pi_new[x] / evidence
+    return out
+
+
+def _shift_slips(problem) -> dict:
+    """Tables that named wrong derivations give (the messages name the slip, not the fix)."""
+    pi_train, pi_new, P = problem
+
+    def over_x(t):
+        return t / t.sum(axis=0, keepdims=True)
+
+    right = P * (pi_new / pi_train)[:, None]
+    return {
+        "you returned the clinic's table, which has the clinic's prevalence built in": P,
+        "you reweighted the clinic's table by the new prior alone": over_x(P * pi_new[:, None]),
+        "you divided by the new prior and multiplied by the clinic's": over_x(P * (pi_train / pi_new)[:, None]),
+        "you normalized each row; each column (one result y) is a distribution over x": right / right.sum(axis=1, keepdims=True),
+        "you used the test of the first exercise; this is another test, known only through the clinic's table":
+            _clinic_table(pi_new, EX_SCREENING.P_y_x[1, 1], EX_SCREENING.P_y_x[0, 0]),
+    }
+
+
+def _draw_shift(rng) -> PriorShiftProblem:
+    """A problem of the same kind for one student: a rare illness in the clinic (1-5%), a common one where
+    the test is now used (10-40%), and a test of unpublished sensitivity and specificity; drawn so that the
+    clinic's table, the table reweighted by the new prior alone and the one reweighted the wrong way round
+    are all clearly apart from the answer."""
+    while True:
+        p_train = round(float(rng.uniform(0.01, 0.05)), 3)
+        p_new = round(float(rng.uniform(0.1, 0.4)), 2)
+        sens, spec = rng.uniform(0.7, 0.95), rng.uniform(0.85, 0.98)
+        prob = PriorShiftProblem(pi_train=np.array([1.0 - p_train, p_train]), pi_new=np.array([1.0 - p_new, p_new]),
+                                 P_x_y_train=_clinic_table([1.0 - p_train, p_train], sens, spec))
+        ref = _shifted_table(prob)
+        if all(np.abs(v - ref).max() > 0.05 for v in _shift_slips(prob).values()):
+            return prob
+
+
+#: Exercise 4: a second test, known only through the clinic's discriminative table (fitted where 2% of the
+#: patients were ill, on a test of sensitivity 0.8 and specificity 0.9 that the statement does not give),
+#: now used where one person in five is ill.
+EX_SHIFT = book_or_drawn(PriorShiftProblem(pi_train=np.array([0.98, 0.02]), pi_new=np.array([0.8, 0.2]),
+                                           P_x_y_train=_clinic_table([0.98, 0.02], 0.8, 0.9)),
+                         _draw_shift, seed=2004)
 
 #: Exercise 3: the alarm network, as {node: parents}: burglary a and earthquake c cause the alarm b, the
 #: radio reports on the earthquake (r), and a neighbour phones when the alarm sounds (d).
@@ -277,25 +340,18 @@ def independences(answer) -> CheckResult:
     return result(name, [])
 
 
-def prior_shift(p_ill_given_positive, discriminative_still_right) -> CheckResult:
-    """Exercise 4, ``ex-2-0-prior-shift``: the generative model's p(ill | positive) under
-    ``EX_SHIFT.pi_new`` (a number), and whether the discriminative table fitted under ``pi_train``
-    still gives it (a bool)."""
-    pi_train, pi_new, P, y = EX_SHIFT
-    new = discrete.invert(pi_new, P, y).posterior[1]
-    old = discrete.invert(pi_train, P, y).posterior[1]
-    problems = compare_scalar(p_ill_given_positive, new, "p(ill | positive) at the new prevalence", hints={
-        "you used the training prevalence pi_train; the point is to swap in pi_new": old,
-        "you returned the new prevalence itself, without the test result": pi_new[1],
-        "you returned the sensitivity p(positive | ill)": P[y, 1],
-    })
-    claim = compare_bool(discriminative_still_right, bool(abs(new - old) < 1e-9),
-                         "your claim about the discriminative table")
-    # the claim is judged once the number is right (or when it is not a bool at all): a verdict on it
-    # alone would give the bool away in one call
-    if not problems or not isinstance(discriminative_still_right, (bool, np.bool_)):
-        problems += claim
-    return result("prior shift: generative vs discriminative", problems)
+def prior_shift(table) -> CheckResult:
+    """Exercise 4, ``ex-2-0-prior-shift``: the table p_new(x | y) for the test of ``EX_SHIFT`` where the prior
+    is ``EX_SHIFT.pi_new``, an array of shape (2, 2) laid out as the clinic's table (column l is the
+    distribution of x given y = l).
+
+    The checker recognizes the clinic's table returned unchanged, a reweighting by the new prior alone or
+    the wrong way round, rows normalized in place of columns, and the test of the first exercise used in
+    place of this one.
+    """
+    ref = _shifted_table(EX_SHIFT)
+    problems = compare_array(table, ref, "your table", rtol=1e-9, atol=1e-12, hints=_shift_slips(EX_SHIFT))
+    return result("prior shift: correcting a discriminative table", problems)
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
@@ -343,8 +399,5 @@ SUMMATIVE = {
                                          "pedagogy_lib.recursions.generic.measurement_update",
                                          "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
                                          "pedagogy_lib.hmm.inference.hmm_filter",
-                                         "pedagogy_lib.discrete.categorical.joint_table"],
-                           "same_data": "the statement spells out the numbers (2% ill in the clinic, 20% in the "
-                                        "outbreak, and the test of the first exercise), and the solution "
-                                        "discusses the result for these numbers"},
+                                         "pedagogy_lib.discrete.categorical.joint_table"]},
 }

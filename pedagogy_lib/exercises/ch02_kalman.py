@@ -20,32 +20,77 @@ from ..lgssm import kalman as kf
 from ..lgssm.model import LGSSMParams, sample_lgssm
 from . import checker
 
-__all__ = ["RandomWalk", "EX_WALK", "StepProblem", "EX_STEP", "GainProblem", "EX_GAIN_J",
+__all__ = ["ScalarSSM", "EX_WALK", "StepProblem", "EX_STEP", "GainProblem", "EX_GAIN_J",
            "steady_state", "one_step", "smoother_gain", "inflating_A", "rts_backward_pass"]
 
 
-class RandomWalk(NamedTuple):
-    """Scalar random walk observed in noise: A = C = 1, state noise q, observation noise r."""
+class ScalarSSM(NamedTuple):
+    """A scalar state-space model: an autoregression with coefficient ``a`` and state noise of variance ``q``,
+    observed through the gain ``c`` with observation noise of variance ``r``."""
 
+    a: float
+    c: float
     q: float
     r: float
 
 
+def _riccati_root(a, c, q, r) -> float:
+    """The positive root of c^2 P^2 + (r - a^2 r - q c^2) P - q r = 0, the fixed point of a measurement update
+    followed by a time update of the predicted variance."""
+    b = r - a * a * r - q * c * c
+    return (-b + np.sqrt(b * b + 4.0 * c * c * q * r)) / (2.0 * c * c)
+
+
+def _walk_reference(p: ScalarSSM) -> tuple[float, float]:
+    P = _riccati_root(p.a, p.c, p.q, p.r)
+    return P, P * p.c / (p.c * p.c * P + p.r)
+
+
+def _walk_slips(p: ScalarSSM) -> tuple[dict, dict]:
+    """What named wrong derivations give for P and for K."""
+    P, K = _walk_reference(p)
+    P_filt = P * p.r / (p.c * p.c * P + p.r)
+    b = p.r - p.a * p.a * p.r - p.q * p.c * p.c
+    P_walk = _riccati_root(1.0, 1.0, p.q, p.r)
+    P_hints = {
+        "you gave the filtered variance Upsilon_{t|t} instead of the predicted Upsilon_{t|t-1}": P_filt,
+        "you took the other root of the quadratic": (-b - np.sqrt(b * b + 4.0 * p.c**2 * p.q * p.r)) / (2.0 * p.c**2),
+        "you used the random walk's equation (a = c = 1)": P_walk,
+        "your time update left out a^2": _riccati_root(1.0, p.c, p.q, p.r),
+        "your measurement update left out c": _riccati_root(p.a, 1.0, p.q, p.r),
+    }
+    K_hints = {
+        "you left the factor c out of the numerator of the gain": P / (p.c * p.c * P + p.r),
+        "you left c out of the gain altogether": P / (P + p.r),
+        "you used the filtered variance in the gain": P_filt * p.c / (p.c * p.c * P_filt + p.r),
+    }
+    return P_hints, K_hints
+
+
 def _draw_walk(rng):
-    """A random walk of the same kind as the book's EX_WALK, for one student: q and r positive, one decimal,
-    not both the book's."""
+    """A model of the same kind as the book's EX_WALK, for one student: a and c away from 0 and from 1 (so that
+    the random walk's equation does not answer it), q and r positive, one decimal; drawn so that every slip
+    the checker names is clearly off the answer."""
     while True:
-        walk = RandomWalk(q=round(float(rng.uniform(0.2, 2.0)), 1), r=round(float(rng.uniform(0.5, 4.0)), 1))
-        if walk != (0.5, 2.0):
-            return walk
+        a = round(float(rng.uniform(0.3, 1.3)), 1)
+        c = round(float(rng.uniform(0.4, 2.5) * rng.choice([-1.0, 1.0])), 1)
+        prob = ScalarSSM(a=a, c=c, q=round(float(rng.uniform(0.2, 2.0)), 1), r=round(float(rng.uniform(0.5, 4.0)), 1))
+        if abs(a - 1.0) < 0.15 or abs(abs(c) - 1.0) < 0.15:
+            continue
+        P, K = _walk_reference(prob)
+        P_hints, K_hints = _walk_slips(prob)
+        if all(abs(v - P) > 0.03 * P for v in P_hints.values()) and \
+                all(abs(v - K) > 0.03 * abs(K) for v in K_hints.values()):
+            return prob
 
 
-#: Exercise 1: the steady state of a scalar random walk.
-EX_WALK = checker.book_or_drawn(RandomWalk(q=0.5, r=2.0), _draw_walk, seed=2221)
+#: Exercise 1: the steady state of a scalar AR(1) state observed through a gain c in noise.
+EX_WALK = checker.book_or_drawn(ScalarSSM(a=0.8, c=2.0, q=0.5, r=1.0), _draw_walk, seed=2221)
 
 
 class StepProblem(NamedTuple):
-    """One filter step: the filter at t - 1, the model, and the new observation y_t."""
+    """One filter step: the filter at t - 1, the model (two sensors, m = 2), and the new observation y_t, whose
+    missing reading is NaN."""
 
     mu_prev: np.ndarray
     Upsilon_prev: np.ndarray
@@ -58,38 +103,91 @@ class StepProblem(NamedTuple):
     y: np.ndarray
 
 
+def _step_reference(p: StepProblem):
+    """(prediction, filter at t): the time update, then Bayes's rule with the observed readings only (the rows
+    of C and c, and the block of Sigma_y_x, of the entries of y that are not NaN)."""
+    pred = g.marginalize(p.mu_prev, p.Upsilon_prev, p.A, p.a, p.Sigma_x)
+    seen = ~np.isnan(p.y)
+    post = g.bayes_invert(pred.mu, pred.Sigma, p.C[seen], p.c[seen], p.Sigma_y_x[np.ix_(seen, seen)], p.y[seen])
+    return pred, post
+
+
+def _step_slips(p: StepProblem) -> tuple[dict, dict]:
+    """Filter means and covariances that named wrong derivations give."""
+    pred, post = _step_reference(p)
+    seen = ~np.isnan(p.y)
+    miss = ~seen
+    zero = np.where(seen, p.y, 0.0)
+    as_pred = np.where(seen, p.y, p.C @ pred.mu + p.c)
+    R = p.Sigma_y_x
+    R_cond = R[np.ix_(seen, seen)] - R[np.ix_(seen, miss)] @ np.linalg.solve(R[np.ix_(miss, miss)], R[np.ix_(miss, seen)])
+    both_zero = g.bayes_invert(pred.mu, pred.Sigma, p.C, p.c, R, zero)
+    both_pred = g.bayes_invert(pred.mu, pred.Sigma, p.C, p.c, R, as_pred)
+    cond = g.bayes_invert(pred.mu, pred.Sigma, p.C[seen], p.c[seen], R_cond, p.y[seen])
+    skipped = g.bayes_invert(p.mu_prev, p.Upsilon_prev, p.C[seen], p.c[seen], R[np.ix_(seen, seen)], p.y[seen])
+    mean = {
+        "you put 0 in place of the missing reading": both_zero.mu,
+        "you put the predicted reading in place of the missing one and kept both rows": both_pred.mu,
+        "you used the noise variance of the observed reading given the missing one; the missing reading is "
+        "not known": cond.mu,
+        "you skipped the time update (Eq. 2.48) and conditioned the old filter directly": skipped.mu,
+        "you stopped after the time update (that is the prediction)": pred.mu,
+    }
+    cov = {
+        "you updated the covariance with both readings": both_zero.Sigma,
+        "you used the noise variance of the observed reading given the missing one": cond.Sigma,
+        "you skipped the time update (Eq. 2.48)": skipped.Sigma,
+        "you stopped after the time update (that is Upsilon_{t|t-1})": pred.Sigma,
+    }
+    return mean, cov
+
+
 def _draw_step(rng):
-    """A step of the same kind as the book's EX_STEP, for one student: a position-velocity model (n = 2)
-    observed through its position (m = 1), offsets a and c that are not zero (the checker names their
-    omission), positive-definite covariances and an observation drawn from the predicted distribution."""
-    mu_prev = np.round(rng.normal(0.0, 1.0, size=2), 1) + 0.0
-    off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(0.15 * 0.45)), 2) + 0.0
-    Upsilon_prev = np.array([[round(float(rng.uniform(0.2, 0.8)), 1), off],
-                             [off, round(float(rng.uniform(0.2, 0.45)), 1)]])
-    A = np.array([[1.0, round(float(rng.uniform(0.5, 1.5)), 1)], [0.0, 1.0]])
-    a = np.array([0.0, round(float(rng.uniform(0.1, 0.4) * rng.choice([-1.0, 1.0])), 1)])
-    Sigma_x = np.diag(np.round(rng.uniform(0.02, 0.2, size=2), 2))
-    C = np.array([[1.0, 0.0]])
-    c = np.array([round(float(rng.uniform(0.1, 0.5) * rng.choice([-1.0, 1.0])), 1)])
-    Sigma_y_x = np.array([[round(float(rng.uniform(0.2, 1.0)), 1)]])
-    m = A @ mu_prev + a
-    S = (A @ Upsilon_prev @ A.T + Sigma_x)[0, 0] + Sigma_y_x[0, 0]
-    y = np.round(C @ m + c + rng.uniform(-1.5, 1.5) * np.sqrt(S), 1) + 0.0
-    return StepProblem(mu_prev=mu_prev, Upsilon_prev=Upsilon_prev, A=A, a=a, Sigma_x=Sigma_x, C=C, c=c,
-                       Sigma_y_x=Sigma_y_x, y=y)
+    """A step of the same kind as the book's EX_STEP, for one student: a position-velocity model (n = 2) with
+    offsets a and c that are not zero, read by two sensors with correlated noise (m = 2), one of which, drawn
+    at random, has no reading (NaN); the reading that arrived is drawn from the predicted distribution, and
+    the problem is redrawn until every slip the checker names is clearly off the answer."""
+    while True:
+        mu_prev = np.round(rng.normal(0.0, 1.0, size=2), 1) + 0.0
+        off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(0.15 * 0.45)), 2) + 0.0
+        Upsilon_prev = np.array([[round(float(rng.uniform(0.2, 0.8)), 1), off],
+                                 [off, round(float(rng.uniform(0.2, 0.45)), 1)]])
+        A = np.array([[1.0, round(float(rng.uniform(0.5, 1.5)), 1)], [0.0, 1.0]])
+        a = np.array([0.0, round(float(rng.uniform(0.1, 0.4) * rng.choice([-1.0, 1.0])), 1)])
+        Sigma_x = np.diag(np.round(rng.uniform(0.02, 0.2, size=2), 2))
+        C = np.array([[1.0, 0.0], [1.0, round(float(rng.uniform(0.3, 1.0)), 1)]])
+        c = np.round(rng.uniform(0.1, 0.5, size=2) * rng.choice([-1.0, 1.0], size=2), 1) + 0.0
+        v = np.round(rng.uniform(0.3, 1.0, size=2), 1)
+        rho = round(float(rng.uniform(0.4, 0.8) * rng.choice([-1.0, 1.0])), 1)
+        Sigma_y_x = np.array([[v[0], round(rho * float(np.sqrt(v[0] * v[1])), 2)],
+                              [round(rho * float(np.sqrt(v[0] * v[1])), 2), v[1]]])
+        if np.linalg.eigvalsh(Sigma_y_x).min() < 0.05:
+            continue
+        m = A @ mu_prev + a
+        P = A @ Upsilon_prev @ A.T + Sigma_x
+        S = C @ P @ C.T + Sigma_y_x
+        y = np.round(C @ m + c + rng.uniform(-1.5, 1.5, size=2) * np.sqrt(np.diag(S)), 1) + 0.0
+        y[int(rng.integers(2))] = np.nan
+        prob = StepProblem(mu_prev=mu_prev, Upsilon_prev=Upsilon_prev, A=A, a=a, Sigma_x=Sigma_x, C=C, c=c,
+                           Sigma_y_x=Sigma_y_x, y=y)
+        _, post = _step_reference(prob)
+        mean, cov = _step_slips(prob)
+        if all(np.abs(v - post.mu).max() > 0.02 for v in mean.values()) and \
+                all(np.abs(v - post.Sigma).max() > 0.005 for v in cov.values()):
+            return prob
 
 
-#: Exercise 2: one time update followed by one measurement update, n = 2, m = 1.
+#: Exercise 2: one time update followed by one measurement update, n = 2, m = 2, the second reading missing.
 EX_STEP = checker.book_or_drawn(StepProblem(
     mu_prev=np.array([1.0, 0.5]),
     Upsilon_prev=np.array([[0.5, 0.1], [0.1, 0.3]]),
     A=np.array([[1.0, 1.0], [0.0, 1.0]]),
     a=np.array([0.0, -0.2]),
     Sigma_x=np.array([[0.05, 0.0], [0.0, 0.1]]),
-    C=np.array([[1.0, 0.0]]),
-    c=np.array([0.3]),
-    Sigma_y_x=np.array([[0.4]]),
-    y=np.array([2.6]),
+    C=np.array([[1.0, 0.0], [1.0, 0.5]]),
+    c=np.array([0.3, -0.2]),
+    Sigma_y_x=np.array([[0.4, 0.3], [0.3, 0.6]]),
+    y=np.array([2.6, np.nan]),
 ), _draw_step, seed=2222)
 
 
@@ -121,84 +219,75 @@ EX_GAIN_J = checker.book_or_drawn(GainProblem(
 ), _draw_gain_j, seed=2223)
 
 
-def _walk_reference(p: RandomWalk) -> tuple[float, float]:
-    # the fixed point of P -> P r / (P + r) + q (measurement update then time update)
-    P = 0.5 * (p.q + np.sqrt(p.q**2 + 4.0 * p.q * p.r))
-    return P, P / (P + p.r)
-
-
-def steady_state(P, K, problem: RandomWalk = EX_WALK) -> checker.CheckResult:
+def steady_state(P, K, problem: ScalarSSM = EX_WALK) -> checker.CheckResult:
     """Exercise 1, ``ex-2-2-2-steady-state``: your steady-state *predicted* variance P and gain K for
     :data:`EX_WALK`, two numbers. K is the limit of the filter's Kalman gain K_t (the gain of the
     measurement update, Eq. 2.47), not the smoother gain J of Eq. 2.53.
 
     The checker recognizes the filtered variance given for the predicted one, the wrong root of the
-    quadratic, and slips in the gain.
+    quadratic, the random walk's equation or a time or measurement update without its factor, and slips
+    in the gain.
     """
     P_ref, K_ref = _walk_reference(problem)
-    P_filt = P_ref * problem.r / (P_ref + problem.r)
-    problems = checker.compare_scalar(P, P_ref, "P", hints={
-        "you gave the filtered variance Upsilon_{t|t} instead of the predicted Upsilon_{t|t-1}": P_filt,
-        "you took the other root of the quadratic": 0.5 * (problem.q - np.sqrt(problem.q**2 + 4 * problem.q * problem.r)),
-    })
-    problems += checker.compare_scalar(K, K_ref, "K", hints={
-        "you divided P by r instead of by P + r": P_ref / problem.r,
-        "you used the filtered variance in the gain": P_filt / (P_filt + problem.r),
-    })
+    P_hints, K_hints = _walk_slips(problem)
+    problems = checker.compare_scalar(P, P_ref, "P", hints=P_hints)
+    problems += checker.compare_scalar(K, K_ref, "K", hints=K_hints)
     return checker.result("steady-state variance and gain", problems)
 
 
-def _step_reference(p: StepProblem):
-    pred = g.marginalize(p.mu_prev, p.Upsilon_prev, p.A, p.a, p.Sigma_x)           # time update
-    post = g.bayes_invert(pred.mu, pred.Sigma, p.C, p.c, p.Sigma_y_x, p.y)          # measurement update
-    return pred, post
-
-
 def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> checker.CheckResult:
-    """Exercise 2, ``ex-2-2-2-one-step``: your filter mean and covariance at t after one time update
-    and one measurement update of :data:`EX_STEP`.
+    """Exercise 2, ``ex-2-2-2-one-step``: your filter mean and covariance at t after one time update and one
+    measurement update of :data:`EX_STEP`, with the reading that arrived (the other is NaN).
 
-    Pass the mean as an array of shape (2,) and the covariance as (2, 2). The checker recognizes a
-    skipped time update, a forgotten offset a or c, a forgotten transition noise, and a stop after
-    the time update.
+    Pass the mean as an array of shape (2,) and the covariance as (2, 2). The checker recognizes the missing
+    reading replaced by 0 or by its prediction, the observed reading's noise taken conditional on the
+    missing one, a skipped time update, and a stop after the time update.
     """
-    pred, post = _step_reference(problem)
-    skipped = g.bayes_invert(problem.mu_prev, problem.Upsilon_prev, problem.C, problem.c, problem.Sigma_y_x,
-                             problem.y)
-    no_noise = g.bayes_invert(pred.mu, problem.A @ problem.Upsilon_prev @ problem.A.T, problem.C, problem.c,
-                              problem.Sigma_y_x, problem.y)
-    no_c = g.bayes_invert(pred.mu, pred.Sigma, problem.C, np.zeros_like(problem.c), problem.Sigma_y_x, problem.y)
-    no_a = g.bayes_invert(problem.A @ problem.mu_prev, pred.Sigma, problem.C, problem.c, problem.Sigma_y_x, problem.y)
-    problems = checker.compare_array(mu_filt, post.mu, "the filter mean", hints={
-        "you skipped the time update (Eq. 2.48) and conditioned the old filter directly": skipped.mu,
-        "you forgot the emission offset c in the innovation": no_c.mu,
-        "you forgot the transition offset a in the predicted mean": no_a.mu,
-        "you forgot Sigma_x in the predicted covariance": no_noise.mu,
-    })
-    problems += checker.compare_array(Upsilon_filt, post.Sigma, "the filter covariance", hints={
-        "you skipped the time update (Eq. 2.48)": skipped.Sigma,
-        "you forgot Sigma_x in the predicted covariance": no_noise.Sigma,
-        "you stopped after the time update (that is Upsilon_{t|t-1})": pred.Sigma,
-    })
-    return checker.result("one Kalman filter step", problems)
+    _, post = _step_reference(problem)
+    mean, cov = _step_slips(problem)
+    problems = checker.compare_array(mu_filt, post.mu, "the filter mean", hints=mean)
+    problems += checker.compare_array(Upsilon_filt, post.Sigma, "the filter covariance", hints=cov)
+    return checker.result("one Kalman filter step with a missing reading", problems)
+
+
+def _two_step_gain(p: GainProblem) -> np.ndarray:
+    """Cov[x_{t-1}, x_{t+1}] Cov[x_{t+1}]^{-1} given y_{1:t-1}: x_{t+1} = A^2 x_{t-1} + A w_t + w_{t+1} + offsets."""
+    U, A, Q = p
+    A2 = A @ A
+    P2 = A2 @ U @ A2.T + A @ Q @ A.T + Q
+    return np.linalg.solve(P2, A2 @ U).T
+
+
+def _two_step_slips(p: GainProblem) -> dict:
+    U, A, Q = p
+    A2 = A @ A
+
+    def gain(M, P):
+        return np.linalg.solve(P, M @ U).T
+
+    J1 = gain(A, A @ U @ A.T + Q)
+    return {
+        "you gave the one-step gain J_{t-1} of Eq. 2.53": J1,
+        "you left out the noise of the middle step, A Sigma_x A^T": gain(A2, A2 @ U @ A2.T + Q),
+        "you added the middle step's noise without passing it through A": gain(A2, A2 @ U @ A2.T + 2 * Q),
+        "you multiplied two one-step gains built on the same filter covariance": J1 @ J1,
+        "you squared the entries of A instead of multiplying A by itself": gain(A * A, (A * A) @ U @ (A * A).T
+                                                                                + A @ Q @ A.T + Q),
+        "you used the predicted covariance itself where its inverse belongs": U @ A2.T @ (A2 @ U @ A2.T + A @ Q @ A.T + Q),
+    }
 
 
 def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
-    """Exercise 3, ``ex-2-2-2-smoother-gain``: your smoother gain J_{t-1} of Eq. 2.53 for :data:`EX_GAIN_J`.
+    """Exercise 3, ``ex-2-2-2-smoother-gain``: your two-step smoother gain for :data:`EX_GAIN_J`, the matrix J
+    with E[x_{t-1} | x_{t+1}, y_{1:t-1}] = xbar_{t-1|t-1} + J (x_{t+1} - xbar_{t+1|t-1}) when step t has no
+    observation.
 
-    Pass a (2, 2) array. The checker recognizes a left-out transition noise, a missing or misplaced
-    inverse, and a product taken on the wrong side.
+    Pass a (2, 2) array. The checker recognizes the one-step gain, the middle step's noise left out or not
+    passed through A, a product of one-step gains from the same covariance, A squared entrywise, and the
+    predicted covariance where its inverse belongs.
     """
-    U, A, Q = problem
-    P = A @ U @ A.T + Q
-    ref = np.linalg.solve(P, A @ U).T                     # J^T = P^{-1} A U (P symmetric)
-    problems = checker.compare_array(J, ref, "J", hints={
-        "you left Sigma_x out of the predicted covariance": np.linalg.solve(A @ U @ A.T, A @ U).T,
-        "you forgot the inverse of the predicted covariance": U @ A.T,
-        "you used the predicted covariance itself where its inverse belongs": U @ A.T @ P,
-        "you multiplied by the inverse on the wrong side (P^{-1} U A^T)": np.linalg.solve(P, U @ A.T),
-    })
-    return checker.result("smoother gain J", problems)
+    problems = checker.compare_array(J, _two_step_gain(problem), "J", hints=_two_step_slips(problem))
+    return checker.result("two-step smoother gain", problems)
 
 
 #: The example of the page's "stable but inflating" cell, which the exercise asks not to reuse.

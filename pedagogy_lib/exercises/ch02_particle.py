@@ -28,12 +28,18 @@ __all__ = [
 
 
 class WeightsProblem(NamedTuple):
-    """Scalar particles ``x`` (I,) after a time update, an observation ``y_t``, and ``sigma_y``, the
-    standard deviation (not the variance) of the Gaussian emission, whose mean is x_t."""
+    """Six scalar particles ``x`` (I,), each moved from its ancestor ``x_prev`` (equally weighted after
+    resampling) not through the transition but by a draw from the proposal N(y_t, sigma_q^2) around the
+    observation ``y_t``; the transition is N(a x_{t-1}, sigma_x^2) and the emission N(x_t, sigma_y^2)
+    (``sigma_x``, ``sigma_y`` and ``sigma_q`` are standard deviations, not variances)."""
 
+    x_prev: np.ndarray
     x: np.ndarray
     y_t: float
+    a: float
+    sigma_x: float
     sigma_y: float
+    sigma_q: float
 
 
 class BackwardStepProblem(NamedTuple):
@@ -49,19 +55,69 @@ class BackwardStepProblem(NamedTuple):
     sigma_x: float
 
 
+def _normalized(log_w) -> np.ndarray:
+    w = np.exp(log_w - np.max(log_w))
+    return w / w.sum()
+
+
+def _weight_parts(p: WeightsProblem):
+    """(likelihood, transition density, proposal density) of every particle."""
+    lik = stats.norm(loc=p.x, scale=p.sigma_y).pdf(p.y_t)                       # p(y_t | x_t^(j))
+    trans = stats.norm(loc=p.a * p.x_prev, scale=p.sigma_x).pdf(p.x)            # p(x_t^(j) | x_{t-1}^(j))
+    prop = stats.norm(loc=p.y_t, scale=p.sigma_q).pdf(p.x)                      # q(x_t^(j))
+    return lik, trans, prop
+
+
+def _weights_of(p: WeightsProblem) -> np.ndarray:
+    lik, trans, prop = _weight_parts(p)
+    w = lik * trans / prop
+    return w / w.sum()
+
+
+def _weight_slips(p: WeightsProblem) -> dict:
+    lik, trans, prop = _weight_parts(p)
+
+    def norm(w):
+        return w / w.sum()
+
+    return {
+        "you used the likelihood alone, the bootstrap filter's weights (Eq. 2.59): these particles were not "
+        "drawn from the transition": norm(lik),
+        "you left out the transition density": norm(lik / prop),
+        "you left out the proposal density": norm(lik * trans),
+        "you multiplied by the proposal density": norm(lik * trans * prop),
+        "you left out the likelihood": norm(trans / prop),
+        "you forgot to normalize": lik * trans / prop,
+        "you used the standard deviation where the variance belongs in the likelihood":
+            _normalized(-0.5 * (p.y_t - p.x) ** 2 / p.sigma_y + np.log(trans / prop)),
+        "you returned uniform weights (the weights after resampling, before the new particles were drawn)":
+            np.full(p.x.shape[0], 1 / p.x.shape[0]),
+    }
+
+
 def _draw_weights(rng):
-    """A problem of the same kind as the book's EX_WEIGHTS, for one student: six distinct sorted particles,
-    an observation among them, and an emission standard deviation in [0.3, 0.8] (away from 1, where the
-    variance and the standard deviation would agree)."""
+    """A problem of the same kind as the book's EX_WEIGHTS, for one student: six ancestors (one decimal) spread
+    around zero, a transition coefficient a in [0.5, 1.2], standard deviations sigma_x, sigma_y, sigma_q away
+    from 1 (and sigma_q away from sigma_y, where the likelihood over the proposal would be constant), and six
+    particles drawn from the proposal (two decimals); redrawn until every slip the checker names is clearly
+    off the answer and no weight dominates."""
     while True:
-        x = np.sort(np.round(rng.normal(0.0, 1.0, size=6), 1)) + 0.0
-        if np.all(np.diff(x) > 0):
-            break
-    y_t = round(float(rng.uniform(x[1], x[-2])), 1) + 0.0
-    return WeightsProblem(x=x, y_t=y_t, sigma_y=round(float(rng.uniform(0.3, 0.8)), 1))
+        x_prev = np.sort(np.round(rng.normal(0.0, 0.8, size=6), 1)) + 0.0
+        y_t = round(float(rng.uniform(-0.5, 0.5)), 1) + 0.0
+        sigma_q = round(float(rng.uniform(0.25, 0.5)), 2)
+        prob = WeightsProblem(x_prev=x_prev, x=np.round(y_t + sigma_q * rng.standard_normal(6), 2) + 0.0, y_t=y_t,
+                              a=round(float(rng.uniform(0.5, 1.2)), 1), sigma_x=round(float(rng.uniform(0.4, 0.7)), 1),
+                              sigma_y=round(float(rng.uniform(0.2, 0.6)), 1), sigma_q=sigma_q)
+        w = _weights_of(prob)
+        if abs(prob.sigma_y - prob.sigma_q) > 0.1 and w.max() < 0.6 and \
+                all(np.abs(v - w).max() > 0.05 for v in _weight_slips(prob).values()):
+            return prob
 
 
-EX_WEIGHTS = book_or_drawn(WeightsProblem(x=np.array([-1.2, -0.3, 0.1, 0.4, 0.9, 1.7]), y_t=0.5, sigma_y=0.6),
+#: Exercise ``ex-2-2-3-weights``: six ancestors, particles drawn around the observation y_t = 0.5.
+EX_WEIGHTS = book_or_drawn(WeightsProblem(x_prev=np.array([-1.0, -0.4, 0.0, 0.3, 0.8, 1.5]),
+                                          x=np.array([0.6, 0.75, 0.6, 0.11, 0.77, 0.63]), y_t=0.5, a=0.9,
+                                          sigma_x=0.5, sigma_y=0.3, sigma_q=0.4),
                            _draw_weights, seed=2231)
 
 
@@ -91,65 +147,39 @@ EX_BACKWARD = book_or_drawn(BackwardStepProblem(
 ), _draw_backward, seed=2232)
 
 
-def _reference_weights() -> np.ndarray:
-    x, y, s = EX_WEIGHTS
-    lik = stats.norm(loc=x, scale=s).pdf(y)           # p(y_t | x_t^(j)) for every particle
-    return lik / lik.sum()                            # Eq. 2.59
-
-
-def _normalized(log_w) -> np.ndarray:
-    w = np.exp(log_w - np.max(log_w))
-    return w / w.sum()
-
-
-def _standard_deviation_slip(x, y, s) -> np.ndarray:
-    """The weights with sigma_y where sigma_y^2 belongs and the 1/2 dropped: exp(-(y - x)^2 / sigma_y)."""
-    return _normalized(-((y - x) ** 2) / s)
-
-
 def weights(answer) -> CheckResult:
-    """Exercise ``ex-2-2-3-weights``: your filter weights alpha_t (Eq. 2.59) for :data:`EX_WEIGHTS`.
+    """Exercise ``ex-2-2-3-weights``: your filter weights alpha_t for the particles of :data:`EX_WEIGHTS`, which
+    were drawn from a proposal around the observation, not from the transition.
 
     Pass an array of shape (6,), one weight per particle; three significant figures are enough. The
-    checker recognizes unnormalized weights, normalized log-likelihoods, the variance and the
-    standard deviation confused, and uniform weights.
+    checker recognizes the bootstrap filter's weights, a density left out or multiplied where it divides,
+    unnormalized weights, the standard deviation where the variance belongs, and uniform weights.
     """
-    x, y, s = EX_WEIGHTS
-    expected = _reference_weights()
-    lik = stats.norm(loc=x, scale=s).pdf(y)
-    log_lik = stats.norm(loc=x, scale=s).logpdf(y)
-    hints = {
-        "you forgot to normalize (these are the likelihoods themselves)": lik,
-        "you normalized the log-likelihoods instead of the likelihoods": log_lik / log_lik.sum(),
-        "you used the variance where the standard deviation belongs (the Gaussian's scale is sigma_y)":
-            _normalized(-0.5 * (y - x) ** 2 / s**4),
-        "you used the standard deviation where the variance belongs: the exponent divides (y - x)^2 by "
-        "2 sigma_y^2": _normalized(-0.5 * (y - x) ** 2 / s),
-        "you used the standard deviation where the variance belongs (and dropped the 1/2): the exponent "
-        "is -(y - x)^2 / (2 sigma_y^2)": _standard_deviation_slip(x, y, s),
-        "you returned uniform weights (the time update's Eq. 2.58, before seeing y_t)": np.full(6, 1 / 6),
-    }
-    return result("particle weights (Eq. 2.59)", compare_array(answer, expected, "alpha_t", rtol=HAND_RTOL,
-                                                                  atol=1e-4, hints=hints))
+    return result("particle weights with a proposal", compare_array(answer, _weights_of(EX_WEIGHTS), "alpha_t",
+                                                                    rtol=HAND_RTOL, atol=1e-4,
+                                                                    hints=_weight_slips(EX_WEIGHTS)))
 
 
 def ess(answer) -> CheckResult:
     """Exercise ``ex-2-2-3-ess``: your effective sample size of the weights of :data:`EX_WEIGHTS`.
 
     Pass a single number, a count of particles (not divided by I); three significant figures are
-    enough. The checker recognizes a few slips in the definition, unnormalized weights, and weights
-    passed where log weights belong.
+    enough. The checker recognizes the ESS of the bootstrap filter's weights, a few slips in the
+    definition, unnormalized weights, and weights passed where log weights belong.
     """
-    w = _reference_weights()
+    w = _weights_of(EX_WEIGHTS)
     expected = 1.0 / np.sum(w**2)
     as_log = _normalized(w)
+    lik, trans, prop = _weight_parts(EX_WEIGHTS)
+    boot = lik / lik.sum()
+    raw = lik * trans / prop
     hints = {
+        "you computed the ESS of the bootstrap filter's weights (the likelihood alone)": 1.0 / np.sum(boot**2),
         "you passed the weights themselves where log weights belong (resampling.ess takes log weights, "
         "and exponentiates them)": 1.0 / np.sum(as_log**2),
         "you computed sum of squared weights (its reciprocal is the ESS)": np.sum(w**2),
         "you divided the ESS by I (the exercise asks for the ESS itself, a number of particles)": expected / 6,
-        "you used unnormalized likelihoods": 1.0 / np.sum(stats.norm(EX_WEIGHTS.x, EX_WEIGHTS.sigma_y)
-                                                         .pdf(EX_WEIGHTS.y_t) ** 2),
+        "you used unnormalized weights": 1.0 / np.sum(raw**2),
     }
     problems = compare_scalar(answer, expected, "the ESS", rtol=HAND_RTOL, hints=hints)
     if not problems and not (1.0 <= float(np.asarray(answer, dtype=float)) <= 6.0):
@@ -157,28 +187,38 @@ def ess(answer) -> CheckResult:
     return result("effective sample size", problems)
 
 
-def _reference_backward() -> np.ndarray:
+def _reference_backward() -> tuple[np.ndarray, float]:
+    """(beta_{t-1}, the smoothed cross moment): for each future particle k, the future-conditioned weights of
+    Eq. 2.60 over the past particles j, weighted by beta_t^(k); the pair (j, k) carries that product, beta_{t-1}
+    sums it over k, and the cross moment is its average of x_{t-1}^(j) x_t^(k)."""
     p = EX_BACKWARD
     I = p.x_prev.shape[0]
-    beta_prev = np.zeros(I)
-    for k in range(I):                                # explicit Eq. 2.61
+    beta_prev, cross = np.zeros(I), 0.0
+    for k in range(I):
         M_k = stats.norm(loc=p.a * p.x_prev, scale=p.sigma_x).pdf(p.x_next[k])   # p(x_t^k | x_{t-1}^j)
-        beta_prev += p.beta_next[k] * p.alpha_prev * M_k / np.sum(p.alpha_prev * M_k)
-    return beta_prev
+        pair = p.beta_next[k] * p.alpha_prev * M_k / np.sum(p.alpha_prev * M_k)
+        beta_prev += pair
+        cross += float(pair @ p.x_prev) * p.x_next[k]
+    return beta_prev, cross
 
 
-def backward_step(answer) -> CheckResult:
-    """Exercise ``ex-2-2-3-backward-step``: your smoothing weights beta_{t-1} (Eq. 2.61) for :data:`EX_BACKWARD`.
+def backward_step(beta_prev, cross) -> CheckResult:
+    """Exercise ``ex-2-2-3-backward-step``: your smoothing weights beta_{t-1} (Eq. 2.61) for :data:`EX_BACKWARD`,
+    an array of shape (4,), one weight per particle of ``x_prev``, and your particle estimate of the smoothed
+    cross moment E[x_{t-1} x_t | y_{1:T}], a number.
 
-    Pass an array of shape (4,), one weight per particle of ``x_prev``. The checker recognizes
-    left-out filter weights, a single normalization in the wrong place, the filter weights returned
-    unchanged, and the transition evaluated backwards.
+    The checker recognizes left-out filter weights, a single normalization in the wrong place, the filter
+    weights returned unchanged and the transition evaluated backwards; for the cross moment, the product of
+    the two smoothed means, the pairs weighted with the filter weights at t, a single normalization over all
+    pairs, and the filter weights left out.
     """
     p = EX_BACKWARD
-    expected = _reference_backward()
+    expected, cross_ref = _reference_backward()
     M = stats.norm(loc=p.a * p.x_prev[None, :], scale=p.sigma_x).pdf(p.x_next[:, None])   # M[k, j]
-    no_alpha = (p.beta_next[:, None] * M / M.sum(axis=1, keepdims=True)).sum(axis=0)
-    joint = p.alpha_prev * (p.beta_next @ M)
+    no_alpha_pairs = p.beta_next[:, None] * M / M.sum(axis=1, keepdims=True)
+    no_alpha = no_alpha_pairs.sum(axis=0)
+    joint_pairs = p.beta_next[:, None] * M * p.alpha_prev[None, :]
+    joint = joint_pairs.sum(axis=0)
     swapped = stats.norm(loc=p.a * p.x_next[None, :], scale=p.sigma_x).pdf(p.x_prev[:, None])
     wrong_dir = (p.beta_next[:, None] * p.alpha_prev * swapped / (swapped * p.alpha_prev).sum(axis=1,
                                                                                                keepdims=True)).sum(0)
@@ -189,8 +229,20 @@ def backward_step(answer) -> CheckResult:
         "you returned alpha_{t-1} unchanged": p.alpha_prev,
         "you evaluated the transition backwards, p(x_{t-1} | x_t)": wrong_dir,
     }
-    return result("FFBSm backward step (Eq. 2.61)", compare_array(answer, expected, "beta_{t-1}", rtol=HAND_RTOL,
-                                                                    atol=1e-4, hints=hints))
+    cond = p.alpha_prev[None, :] * M / (M @ p.alpha_prev)[:, None]                      # Eq. 2.60, row k
+    uniform_next = np.full_like(p.beta_next, 1.0 / p.beta_next.size)
+    cross_hints = {
+        "you multiplied the two smoothed means; x_{t-1} and x_t are not independent given the data":
+            float(expected @ p.x_prev) * float(p.beta_next @ p.x_next),
+        "you normalized the products over all pairs at once instead of per future particle k":
+            float(p.x_next @ (joint_pairs / joint_pairs.sum()) @ p.x_prev),
+        "you left alpha_{t-1} out of the pairs' weights": float(p.x_next @ no_alpha_pairs @ p.x_prev),
+        "you weighted the future particles equally instead of by beta_t":
+            float(p.x_next @ (uniform_next[:, None] * cond) @ p.x_prev),
+    }
+    problems = compare_array(beta_prev, expected, "beta_{t-1}", rtol=HAND_RTOL, atol=1e-4, hints=hints)
+    problems += compare_scalar(cross, cross_ref, "the cross moment", rtol=HAND_RTOL, atol=1e-4, hints=cross_hints)
+    return result("FFBSm backward step (Eq. 2.61) and the cross moment", problems)
 
 
 #: The particle counts of exercise ``ex-2-2-3-rate``.

@@ -39,20 +39,26 @@ class TimeUpdateProblem(NamedTuple):
 
 
 class MeasurementUpdateProblem(NamedTuple):
-    """One measurement update (Eq. 2.37): predicted p(x_t | y_{1:t-1}), emission matrix C, symbol y_t."""
+    """One measurement update (Eq. 2.37) with a coarse observation: predicted p(x_t | y_{1:t-1}), the emission
+    matrix ``C`` over four symbols (C[l, k] = p(y_t = l | x_t = k)), and ``y_set``, the two symbols between
+    which the reading did not distinguish (y_t is one of them)."""
 
     predicted: np.ndarray
     C: np.ndarray
-    y_t: int
+    y_set: tuple
 
 
 class EvidenceProblem(NamedTuple):
-    """A 2-state HMM observed for two steps: find p(y_1, y_2) (Eq. 2.40)."""
+    """A 2-state HMM watched by two sensors for two steps: ``C[l, k]`` = p(y_t = l | x_t = k) for the first,
+    ``D[m, k]`` = p(w_t = m | x_t = k) for the second (independent of the first given the state), the
+    symbols ``y`` = (y_1, y_2) and ``w`` = (w_1, w_2); find p(y_1, w_1, y_2, w_2) (Eq. 2.40)."""
 
     pi: np.ndarray
     A: np.ndarray
     C: np.ndarray
+    D: np.ndarray
     y: tuple
+    w: tuple
 
 
 def _draw_columns(rng, n, step, floor, stay=1.0):
@@ -99,38 +105,100 @@ EX_TIME_UPDATE = book_or_drawn(TimeUpdateProblem(
 ), _draw_time_update, seed=2201)
 
 
+def _coarse_update(p) -> np.ndarray:
+    """Eq. 2.37 with the likelihood of the event "y_t is in y_set": the sum of those rows of C."""
+    lik = sum(p.C[l, :] for l in p.y_set)
+    return p.predicted * lik / (p.predicted @ lik)
+
+
+def _coarse_slips(p) -> dict:
+    pred, C, (l0, l1) = p
+
+    def upd(lik):
+        return pred * lik / (pred @ lik)
+
+    lik = C[l0] + C[l1]
+    return {
+        "you multiplied the two rows of C, as if both symbols had been observed (by two sensors, or one after "
+        "the other)": upd(C[l0] * C[l1]),
+        "you used only the first symbol of y_set": upd(C[l0]),
+        "you used only the second symbol of y_set": upd(C[l1]),
+        "you forgot to normalize (this is the joint of x_t and the reading given y_{1:t-1})": pred * lik,
+        "you used the likelihood alone and dropped the prediction": lik / lik.sum(),
+    }
+
+
 def _draw_measurement(rng):
     """A problem of the same kind as the book's EX_MEASUREMENT, for one student: a prediction with two
-    decimals, a column-stochastic C with one decimal (entries at least 0.1) and an observed symbol."""
+    decimals, a column-stochastic C over four symbols with one decimal (entries at least 0.1) and two
+    distinct symbols; drawn so that every slip the checker names is clearly off the answer."""
     while True:
-        C = _draw_columns(rng, 3, 0.1, 0.1, stay=3.0)
-        y_t = int(rng.integers(3))
-        if not np.allclose(C[y_t, :], C[:, y_t]):
-            predicted = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
-            return MeasurementUpdateProblem(predicted=predicted, C=C, y_t=y_t)
+        cols = [(1 + rng.multinomial(6, rng.dirichlet(np.full(4, 2.0)))) / 10 for _ in range(3)]
+        C = np.stack(cols, axis=1)
+        y_set = tuple(int(v) for v in np.sort(rng.choice(4, size=2, replace=False)))
+        predicted = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
+        prob = MeasurementUpdateProblem(predicted=predicted, C=C, y_set=y_set)
+        ref = _coarse_update(prob)
+        if all(np.abs(v - ref).max() > 0.03 for v in _coarse_slips(prob).values()):
+            return prob
 
 
 EX_MEASUREMENT = book_or_drawn(MeasurementUpdateProblem(
     predicted=np.array([0.5, 0.3, 0.2]),
-    C=np.array([[0.7, 0.1, 0.2],
-                [0.2, 0.6, 0.1],
-                [0.1, 0.3, 0.7]]),
-    y_t=1,
+    C=np.array([[0.6, 0.1, 0.1],
+                [0.2, 0.5, 0.1],
+                [0.1, 0.3, 0.2],
+                [0.1, 0.1, 0.6]]),
+    y_set=(1, 3),
 ), _draw_measurement, seed=2202)
+
+
+def _two_sensor_evidence(p) -> float:
+    """p(y_1, w_1, y_2, w_2) by summing Eq. 2.35, with both sensors' factors, over the four state sequences."""
+    return float(sum(p.pi[i] * p.C[p.y[0], i] * p.D[p.w[0], i] * p.A[j, i] * p.C[p.y[1], j] * p.D[p.w[1], j]
+                     for i in range(2) for j in range(2)))
+
+
+def _evidence_slips(p) -> dict:
+    pi, A, C, D, y, w = p
+    lik1, lik2 = C[y[0]] * D[w[0]], C[y[1]] * D[w[1]]
+    f1 = pi * lik1 / (pi @ lik1)
+    expected = _two_sensor_evidence(p)
+    c_only1, c_only2 = C[y[0]], C[y[1]]
+    f1c = pi * c_only1 / (pi @ c_only1)
+    add1, add2 = C[y[0]] + D[w[0]], C[y[1]] + D[w[1]]
+    f1a = pi * add1 / (pi @ add1)
+    return {
+        "you left out the second sensor": (pi @ c_only1) * ((A @ f1c) @ c_only2),
+        "you added the two sensors' likelihoods; given the state the two readings are independent":
+            (pi @ add1) * ((A @ f1a) @ add2),
+        "you used A^T (the row-stochastic convention) in the time update": (pi @ lik1) * ((A.T @ f1) @ lik2),
+        "you skipped the time update (predicted x_2 with the filter at step 1)": (pi @ lik1) * (f1 @ lik2),
+        "you treated the two steps as independent draws from the prior": (pi @ lik1) * (pi @ lik2),
+        "you returned only the second factor, the probability of step 2's readings given step 1's":
+            (A @ f1) @ lik2,
+        "you returned the log of the evidence; the exercise asks for the probability": np.log(expected),
+    }
 
 
 def _draw_evidence(rng):
     """A problem of the same kind as the book's EX_EVIDENCE, for one student: a 2-state HMM with one-decimal
-    entries (at least 0.1), a persistent non-symmetric A, emissions that tell the states apart, and two
-    observed symbols."""
+    entries (at least 0.1), a persistent non-symmetric A, two sensors that each tell the states apart, and
+    two steps of readings; drawn so that every slip the checker names is clearly off the answer."""
     while True:
         A = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
         C = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
-        if not np.allclose(A, A.T) and min(A[0, 0], A[1, 1]) >= 0.5 and abs(C[0, 0] - C[0, 1]) >= 0.3:
-            break
-    pi0 = round(float(rng.uniform(0.2, 0.8)), 1)
-    return EvidenceProblem(pi=np.array([pi0, round(1.0 - pi0, 1)]), A=A, C=C,
-                           y=(int(rng.integers(2)), int(rng.integers(2))))
+        D = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
+        if np.allclose(A, A.T) or min(A[0, 0], A[1, 1]) < 0.5 or abs(C[0, 0] - C[0, 1]) < 0.3 \
+                or abs(D[0, 0] - D[0, 1]) < 0.3:
+            continue
+        pi0 = round(float(rng.uniform(0.2, 0.8)), 1)
+        prob = EvidenceProblem(pi=np.array([pi0, round(1.0 - pi0, 1)]), A=A, C=C, D=D,
+                               y=(int(rng.integers(2)), int(rng.integers(2))),
+                               w=(int(rng.integers(2)), int(rng.integers(2))))
+        ref = _two_sensor_evidence(prob)
+        if all(abs(v - ref) > 0.05 * ref for v in _evidence_slips(prob).values()):
+            return prob
 
 
 EX_EVIDENCE = book_or_drawn(EvidenceProblem(
@@ -139,9 +207,11 @@ EX_EVIDENCE = book_or_drawn(EvidenceProblem(
                 [0.1, 0.8]]),
     C=np.array([[0.8, 0.3],
                 [0.2, 0.7]]),
+    D=np.array([[0.6, 0.1],
+                [0.4, 0.9]]),
     y=(0, 1),
+    w=(1, 1),
 ), _draw_evidence, seed=2203)
-
 
 
 class LagOneProblem(NamedTuple):
@@ -265,43 +335,32 @@ def missing_observations(predicted_two_steps, limit) -> CheckResult:
 
 
 def measurement_update(answer) -> CheckResult:
-    """Exercise ``ex-2-2-0-measurement-update``: your filtered distribution of x_t given y_{1:t} for
-    :data:`EX_MEASUREMENT`.
+    """Exercise ``ex-2-2-0-measurement-update``: your filtered distribution of x_t for :data:`EX_MEASUREMENT`,
+    given y_{1:t-1} and the coarse reading that y_t is one of the two symbols in ``y_set``.
 
-    Pass an array of shape (3,), one probability per state. The checker recognizes a column of
-    ``C`` taken for a row, a missing normalization, and a dropped prediction.
+    Pass an array of shape (3,), one probability per state. The checker recognizes the two symbols'
+    likelihoods combined as if both had been observed, one symbol used alone, a missing normalization,
+    and a dropped prediction.
     """
-    pred, C, y = EX_MEASUREMENT
-    lik = C[y, :]                                                  # p(y_t | x_t = k) for each k
-    expected = pred * lik / (pred @ lik)                           # Eq. 2.37
-    wrong_col = pred * C[:, y] / (pred @ C[:, y])
-    hints = {"you took column y_t of C (a distribution over symbols) instead of row y_t "
-             "(the likelihood of each state)": wrong_col,
-             "you forgot to normalize (this is the joint p(x_t, y_t | y_{1:t-1}))": pred * lik,
-             "you used the likelihood alone and dropped the prediction": lik / lik.sum()}
-    return result("measurement update", compare_array(answer, expected, "the filtered distribution", hints=hints))
+    return result("measurement update with a coarse reading",
+                  compare_array(answer, _coarse_update(EX_MEASUREMENT), "the filtered distribution",
+                                hints=_coarse_slips(EX_MEASUREMENT)))
 
 
 def evidence_two_steps(answer) -> CheckResult:
-    """Exercise ``ex-2-2-0-evidence``: your p(y_1, y_2) for :data:`EX_EVIDENCE`, a probability (not its log).
+    """Exercise ``ex-2-2-0-evidence``: your p(y_1, w_1, y_2, w_2) for :data:`EX_EVIDENCE`, a probability (not its
+    log).
 
-    The checker recognizes the row-stochastic convention, a skipped time update, observations
-    treated as independent, only the second factor, and a log-probability.
+    The checker recognizes the second sensor left out, the sensors' likelihoods added, the row-stochastic
+    convention, a skipped time update, the steps treated as independent, only the second factor, and a
+    log-probability.
     """
-    pi, A, C, y = EX_EVIDENCE
-    chain = recursions.categorical_chain(pi, A, recursions.categorical_log_lik(C, np.array(y)))
+    p = EX_EVIDENCE
+    lik = np.stack([p.C[p.y[t]] * p.D[p.w[t]] for t in range(2)])       # p(y_t, w_t | x_t = k)
+    chain = recursions.categorical_chain(p.pi, p.A, np.log(lik))
     expected = float(np.exp(recursions.forward_filter(recursions.CATEGORICAL, chain).log_evidence))
-    # known wrong routes
-    lik1, lik2 = C[y[0]], C[y[1]]
-    f1 = pi * lik1 / (pi @ lik1)
-    hints = {
-        "you used A^T (the row-stochastic convention) in the time update": (pi @ lik1) * ((A.T @ f1) @ lik2),
-        "you skipped the time update (predicted x_2 with the filter at step 1)": (pi @ lik1) * (f1 @ lik2),
-        "you treated the two observations as independent draws from the prior": (pi @ lik1) * (pi @ lik2),
-        "you returned only the second factor p(y_2 | y_1)": (A @ f1) @ lik2,
-        "you returned log p(y_1, y_2); the exercise asks for the probability": np.log(expected),
-    }
-    return result("evidence of a 2-step sequence", compare_scalar(answer, expected, "p(y_1, y_2)", hints=hints))
+    return result("evidence of two steps watched by two sensors",
+                  compare_scalar(answer, expected, "p(y_1, w_1, y_2, w_2)", hints=_evidence_slips(p)))
 
 
 def lag_one_smoother(answer) -> CheckResult:

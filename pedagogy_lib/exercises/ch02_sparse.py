@@ -4,8 +4,8 @@ Problem data are module constants; each checker computes its reference from them
 and returns a :class:`~pedagogy_lib.exercises.checker.CheckResult` that never reveals the
 reference answer.
 
-* :func:`map_1d`: the MAP estimate with a Laplace prior and one source, one emission, written as a
-  function;
+* :func:`map_1d`: the MAP estimate with an elastic-net prior (a Laplace and a Gaussian energy added) and
+  one source, one emission, written as a function;
 * :func:`hessian`: the Hessian of the posterior energy (display above Eq. 2.33) at a given point;
 * :func:`laplace_log_evidence`: Laplace's approximation of the log evidence (Eq. 2.34 with the
   sign corrected and Z_joint included).
@@ -24,7 +24,7 @@ __all__ = ["EX_MAP_1D", "EX_HESSIAN", "EX_EVIDENCE", "map_1d", "hessian", "lapla
 
 
 class Map1DCases(NamedTuple):
-    """Inputs ``(y, c, lam, alpha)`` on which a student's ``map_1d`` is run."""
+    """Inputs ``(y, c, lam, alpha, gamma)`` on which a student's ``map_1d`` is run."""
 
     cases: tuple
 
@@ -49,15 +49,18 @@ class EvidenceProblem(NamedTuple):
     y: np.ndarray
 
 
-#: Scalar inputs (y, c, lam, alpha) on which your map_1d is run: both signs, c != 1.
+#: Scalar inputs (y, c, lam, alpha, gamma) on which your map_1d is run: both signs, c != 1, gamma = 0 (the
+#: Laplace prior) and gamma > 0.
 EX_MAP_1D = Map1DCases(cases=(
-    (2.0, 1.0, 1.0, 0.5),
-    (-3.0, 2.0, 0.5, 1.0),
-    (0.3, 1.0, 2.0, 1.0),
-    (1.0, -0.5, 4.0, 1.5),
-    (-0.4, 2.0, 1.0, 1.0),
-    (5.0, 0.7, 3.0, 2.0),
-    (0.0, 1.3, 1.0, 0.1),
+    (2.0, 1.0, 1.0, 0.5, 0.5),
+    (-3.0, 2.0, 0.5, 1.0, 1.0),
+    (0.3, 1.0, 2.0, 1.0, 0.0),
+    (1.0, -0.5, 4.0, 1.5, 2.0),
+    (-0.4, 2.0, 1.0, 1.0, 0.3),
+    (5.0, 0.7, 3.0, 2.0, 4.0),
+    (0.0, 1.3, 1.0, 0.1, 1.0),
+    (-2.5, 1.5, 2.0, 0.5, 0.0),
+    (1.2, -1.6, 0.8, 0.4, 1.5),
 ))
 
 def _draw_hessian(rng):
@@ -104,40 +107,48 @@ def _soft(z, t):
     return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
 
 
-def _map_1d_reference(y, c, lam, alpha):
-    # minimize lam/2 (y - c x)^2 + alpha |x| = lam c^2 / 2 (x - y/c)^2 + alpha |x| + const
-    return _soft(y / c, alpha / (lam * c * c))
+def _map_1d_reference(y, c, lam, alpha, gamma):
+    # minimize lam/2 (y - c x)^2 + gamma/2 x^2 + alpha |x| = (lam c^2 + gamma)/2 (x - lam c y / (lam c^2 + gamma))^2
+    # + alpha |x| + const
+    h = lam * c * c + gamma
+    return _soft(lam * c * y / h, alpha / h)
 
 
 _MAP_1D_WRONG = {
-    "you used the threshold alpha / lam, forgetting that the quadratic's curvature is lam c^2":
-        lambda y, c, lam, alpha: _soft(y / c, alpha / lam),
-    "you hard-thresholded (kept y/c unshrunk when it is above the threshold)":
-        lambda y, c, lam, alpha: np.where(np.abs(y / c) > alpha / (lam * c * c), y / c, 0.0),
+    "you left out the Gaussian part of the prior (gamma), as if it were the Laplace prior alone":
+        lambda y, c, lam, alpha, gamma: _soft(y / c, alpha / (lam * c * c)),
+    "you added gamma to the curvature in the threshold but not in the point that is thresholded":
+        lambda y, c, lam, alpha, gamma: _soft(y / c, alpha / (lam * c * c + gamma)),
+    "you added gamma to the curvature in the point that is thresholded but not in the threshold":
+        lambda y, c, lam, alpha, gamma: _soft(lam * c * y / (lam * c * c + gamma), alpha / (lam * c * c)),
+    "you returned the ridge solution, leaving out the Laplace part (alpha)":
+        lambda y, c, lam, alpha, gamma: lam * c * y / (lam * c * c + gamma),
+    "you thresholded the ridge solution with alpha / lam, forgetting the quadratic's curvature":
+        lambda y, c, lam, alpha, gamma: _soft(lam * c * y / (lam * c * c + gamma), alpha / lam),
+    "you hard-thresholded (kept the point unshrunk when it is above the threshold)":
+        lambda y, c, lam, alpha, gamma: np.where(np.abs(lam * c * y) > alpha, lam * c * y / (lam * c * c + gamma), 0.0),
     "you dropped the sign (negative solutions came out as 0)":
-        lambda y, c, lam, alpha: np.maximum(y / c - alpha / (lam * c * c), 0.0),
+        lambda y, c, lam, alpha, gamma: np.maximum(lam * c * y - alpha, 0.0) / (lam * c * c + gamma),
     "you returned the least-squares solution y / c, with no prior at all":
-        lambda y, c, lam, alpha: y / c,
-    "you used c * y instead of y / c (correct only when c^2 = 1)":
-        lambda y, c, lam, alpha: _soft(c * y, alpha / (lam * c * c)),
+        lambda y, c, lam, alpha, gamma: y / c,
 }
 
 
 def map_1d(fn):
-    """The first exercise of notebook 2.1.3: your function ``fn(y, c, lam, alpha)``, the posterior
+    """The first exercise of notebook 2.1.3: your function ``fn(y, c, lam, alpha, gamma)``, the posterior
     mode in one dimension for the model of the statement.
 
-    ``fn`` takes four scalars and returns one; it is run on every case of :data:`EX_MAP_1D`, and a
-    miss names the failing inputs. The checker recognizes common slips, such as lost negative
-    solutions, no prior at all, or c * y used for y / c.
+    ``fn`` takes five scalars and returns one; it is run on every case of :data:`EX_MAP_1D`, and a miss
+    names the failing inputs. The checker recognizes common slips, such as a part of the prior left out,
+    gamma in one place but not the other, lost negative solutions, or no prior at all.
     """
-    name = "MAP estimate with a Laplace prior (1-D)"
+    name = "MAP estimate with an elastic-net prior (1-D)"
     if fn is None:
         return result(name, ["map_1d is None: write the function first."])
     cases = [(args, _map_1d_reference(*args)) for args in EX_MAP_1D.cases]
 
     def describe(args):
-        return "y={}, c={}, lam={}, alpha={}".format(*args)
+        return "y={}, c={}, lam={}, alpha={}, gamma={}".format(*args)
 
     problems = compare_function(fn, cases, "map_1d", describe=describe)
     if problems and callable(fn):

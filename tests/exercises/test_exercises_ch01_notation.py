@@ -16,17 +16,21 @@ from pedagogy_lib.hmm import categorical_log_lik, hmm_filter, hmm_smoother
 
 
 def _log_joint_solution(pi, A, B, y):
-    """The notebook's solution: one new axis per time step, by broadcasting."""
+    """The notebook's solution: one new axis per time step, by broadcasting; an unrecorded step (-1) has no
+    emission factor."""
     with np.errstate(divide="ignore"):
         lA, lB = np.log(A), np.log(B)
-        out = np.log(pi) + lB[y[0]]
+        lpi = np.log(pi)
+    emit = lambda t: lB[y[t]] if y[t] >= 0 else np.zeros(len(pi))  # noqa: E731
+    out = lpi + emit(0)
     for t in range(1, len(y)):
-        out = out[..., None] + lA.T + lB[y[t]]
+        out = out[..., None] + lA.T + emit(t)
     return out
 
 
 def _log_joint_through_the_library(pi, A, B, y):
-    """The same table from the library: the HMM written as a DAG, its joint table sliced at y."""
+    """The same table from the library: the HMM written as a DAG, its joint table summed over the symbols that
+    were not recorded and sliced at the recorded ones (no use of the fact that an emission sums to one)."""
     K, T = len(pi), len(y)
     cpts, parents = {}, {}
     for t in range(T):
@@ -37,13 +41,70 @@ def _log_joint_through_the_library(pi, A, B, y):
         cpts[f"y{t}"] = B
         parents[f"y{t}"] = (f"x{t}",)
     joint = discrete.joint_table(discrete.make_dag(cpts, parents))
+    index = tuple(slice(None) if v < 0 else int(v) for v in y)
+    kept = joint[(Ellipsis, *index)]                              # axes: x_1..x_T, then the unrecorded y_t
+    kept = kept.sum(axis=tuple(range(T, kept.ndim))) if kept.ndim > T else kept
     with np.errstate(divide="ignore"):
-        return np.log(joint[(Ellipsis, *y)]).reshape((K,) * T)
+        return np.log(kept).reshape((K,) * T)
 
 
 def test_eq_1_5_log_joint_function_accepts_the_solution_and_the_library():
     assert check.log_joint_function(_log_joint_solution)
     assert check.log_joint_function(_log_joint_through_the_library)
+
+
+def test_unrecorded_symbols_by_summing_the_joint_over_them():
+    """An independent route for the steps without a recorded symbol: the full joint of states and symbols,
+    written as one product, summed over every value the unrecorded symbols could have taken."""
+    rng = np.random.default_rng(3)
+    K, V = 3, 2
+    pi, A, B = rng.dirichlet(np.ones(K)), rng.dirichlet(np.ones(K), size=K).T, rng.dirichlet(np.ones(V), size=K).T
+    y = np.array([-1, 1, -1, 0])
+    missing = [t for t in range(4) if y[t] < 0]
+    want = np.zeros((K,) * 4)
+    for x in itertools.product(range(K), repeat=4):
+        for filled in itertools.product(range(V), repeat=len(missing)):
+            yy = y.copy()
+            yy[missing] = filled
+            v = pi[x[0]] * B[yy[0], x[0]]
+            for t in range(1, 4):
+                v *= A[x[t], x[t - 1]] * B[yy[t], x[t]]
+            want[x] += v
+    np.testing.assert_allclose(_log_joint_solution(pi, A, B, y), np.log(want), rtol=1e-12)
+    np.testing.assert_allclose(_log_joint_through_the_library(pi, A, B, y), np.log(want), rtol=1e-12)
+
+
+def test_unrecorded_symbols_slips_are_named():
+    def slip(fn):
+        r = check.log_joint_function(fn)
+        assert not r
+        return str(r)
+
+    def as_index(pi, A, B, y):                 # the page's code: B[y_t] with y_t = -1 reads the last row
+        with np.errstate(divide="ignore"):
+            lA, lB = np.log(A), np.log(B)
+            out = np.log(pi) + lB[y[0]]
+        for t in range(1, len(y)):
+            out = out[..., None] + lA.T + lB[y[t]]
+        return out
+
+    msg = slip(as_index)
+    assert "test problem 6" in msg and "used -1 as an index" in msg, msg
+    uniform = lambda pi, A, B, y: _log_joint_solution(pi, A, B, y) + np.sum(y < 0) * np.log(1 / B.shape[0])  # noqa: E731
+    assert "probability 1/V" in slip(uniform)
+
+    def no_transition(pi, A, B, y):
+        out = _log_joint_solution(pi, A, B, y)
+        with np.errstate(divide="ignore"):
+            lA = np.log(A)
+        for t in range(1, len(y)):
+            if y[t] < 0:
+                shape = [1] * len(y)
+                shape[t - 1], shape[t] = len(pi), len(pi)
+                out = out - lA.T.reshape(shape)
+        return out
+
+    assert "left out the transition into a step" in slip(no_transition)
 
 
 def test_eqs_1_3_and_1_5_summed_over_the_states_is_the_forward_algorithms_evidence_and_normalized_its_smoother():

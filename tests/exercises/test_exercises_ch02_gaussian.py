@@ -10,37 +10,59 @@ import pytest
 from pedagogy_lib.exercises import ch02_gaussian as check
 
 # ---------------------------------------------------------------- exercise 1: scalar posterior
-# mu_x = -1, s2_x = 4, C = 2, c = 0.5, s2_yx = 2, y = 6.5: C^2 s2_x + s2_yx = 18,
-# mean = (2 * (-1) + 2 * 4 * 6) / 18 = 46 / 18, variance = 4 * 2 / 18 = 8 / 18.
-MEAN, VAR = 46 / 18, 8 / 18
+# mu_x = -1, s2_x = 4, C = 2, c = 0.5, y = 6.5 and the posterior mean 2.2. With the noise variance s the mean is
+# (s * (-1) + 2 * 4 * 6) / (16 + s) = (48 - s) / (16 + s) = 2.2 at s = 4 (48 - 4 = 44 = 2.2 * 20), and the
+# posterior variance is 4 * 4 / 20 = 0.8.
+NOISE, VAR = 4.0, 0.8
+
+
+def _forward_mean(p, s):
+    """Eqs. 2.13-2.14 in one dimension, for a noise variance s."""
+    prec = 1 / p.sigma2_x + p.C**2 / s
+    return (p.mu_x / p.sigma2_x + p.C * (p.y - p.c) / s) / prec, 1 / prec
+
+
+def _noise_by_bisection(p):
+    """The noise variance whose posterior mean is p.mean_post, by bisection on the forward formula (the mean
+    moves monotonically from the data's (y - c) / C towards the prior mean as s grows)."""
+    lo, hi = 1e-9, 1e6
+    f = lambda s: _forward_mean(p, s)[0] - p.mean_post        # noqa: E731
+    assert f(lo) * f(hi) < 0
+    for _ in range(200):
+        mid = np.sqrt(lo * hi)
+        lo, hi = (mid, hi) if f(mid) * f(lo) > 0 else (lo, mid)
+    return np.sqrt(lo * hi)
 
 
 def test_scalar_problem_data_as_documented():
-    assert tuple(check.EX_SCALAR) == (-1.0, 4.0, 2.0, 0.5, 2.0, 6.5)
+    assert tuple(check.EX_SCALAR) == (-1.0, 4.0, 2.0, 0.5, 6.5, 2.2)
+    mean, var = _forward_mean(check.EX_SCALAR, NOISE)
+    assert abs(mean - 2.2) < 1e-12 and abs(var - VAR) < 1e-12
+    assert abs(_noise_by_bisection(check.EX_SCALAR) - NOISE) < 1e-9
 
 
 def test_scalar_correct_passes():
-    res = check.scalar_posterior(MEAN, VAR)
+    res = check.scalar_posterior(NOISE, VAR)
     assert res and "correct" in str(res)
-    # precision-weighted form gives the same numbers
-    prec = 1 / 4 + 2**2 / 2
-    assert check.scalar_posterior((-1 / 4 + 2 * 6 / 2) / prec, 1 / prec)
+    assert check.scalar_posterior(NOISE * 1.001, VAR)           # three significant figures are enough
 
 
-@pytest.mark.parametrize("mean,var,fragment", [
-    ((-2 + 8 * 6.5) / 18, VAR, "forgot to subtract the offset c"),
-    (3.0, VAR, "ignored the prior"),
-    ((-1 / 4 + 3 / 2) / (1 / 4 + 1 / 2), VAR, "C^2 / sigma2_y_x"),
-    (MEAN, 4 + 2 / 4, "added the variances"),
-    (MEAN, 1 / (1 / 4 + 1 / 2), "left out the C^2"),
-    (MEAN, 18 / 8, "posterior precision, not the variance"),
-    (-MEAN, VAR, "wrong sign"),
-    (MEAN + 0.1, VAR, "not within tolerance"),
+@pytest.mark.parametrize("noise,var,fragment", [
+    (8 / ((2.2 + 1) / 6) - 16, VAR, "y - c as the surprise"),     # K from y - c = 6
+    (4 / 0.4 - 16, VAR, "slope C in front of sigma2_x"),
+    (2.0, VAR, "standard deviation"),
+    (20.0, VAR, "marginal variance of y"),
+    (NOISE, 4.0, "prior variance"),
+    (NOISE, 0.6 * 4, "left out C in (1 - K C)"),
+    (NOISE, 1 / VAR, "precision, not the variance"),
+    (NOISE, 1 / (1 / 4 + 1 / 4), "without the C^2"),
+    (-NOISE, VAR, "wrong sign"),
+    (NOISE + 0.5, VAR, "not within tolerance"),
 ])
-def test_scalar_wrong_answers_fail_with_hint(mean, var, fragment):
-    res = check.scalar_posterior(mean, var)
+def test_scalar_wrong_answers_fail_with_hint(noise, var, fragment):
+    res = check.scalar_posterior(noise, var)
     assert not res
-    assert fragment in str(res)
+    assert fragment in str(res), str(res)
 
 
 def test_scalar_none_fails_gracefully():
@@ -48,41 +70,92 @@ def test_scalar_none_fails_gracefully():
     assert not res and "None" in str(res)
 
 
-# ---------------------------------------------------------------- exercise 2: the gain
-def _gain_parts():
-    mu_x, Sigma_x, C, c, Sigma_y_x = check.EX_GAIN
-    Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
-    return Sigma_x, C, Sigma_y_x, Sigma_y
+def test_scalar_problems_drawn_for_students_by_bisection():
+    import importlib
+
+    from pedagogy_lib.exercises import checker
+
+    try:
+        for salt in range(8):
+            with checker.drawn_for(salt):
+                own = importlib.reload(check)
+                p = own.EX_SCALAR
+                s = _noise_by_bisection(p)
+                assert 0.4 < s < 3.2
+                assert own.scalar_posterior(s, _forward_mean(p, s)[1])
+                assert not own.scalar_posterior(s, p.sigma2_x)
+    finally:
+        importlib.reload(check)
 
 
-def test_gain_correct_both_equations_pass():
-    Sigma_x, C, Sigma_y_x, Sigma_y = _gain_parts()
-    K_225 = Sigma_x @ C.T @ np.linalg.inv(Sigma_y)                                  # Eq. 2.25
-    post_cov = np.linalg.inv(C.T @ np.linalg.inv(Sigma_y_x) @ C + np.linalg.inv(Sigma_x))
-    K_215 = post_cov @ C.T @ np.linalg.inv(Sigma_y_x)                               # Eq. 2.15
-    assert check.kalman_gain(K_225)
-    assert check.kalman_gain(K_215)
+# ---------------------------------------------------------------- exercise 2: the gain with correlated noise
+def _gain_by_reduction(p):
+    """An independent route: given X = x the noise has mean Sigma_xz^T Sigma_x^{-1} (x - mu_x) and covariance
+    Sigma_y|x - Sigma_xz^T Sigma_x^{-1} Sigma_xz, so the model is one of Eq. 2.11 with loading
+    C + Sigma_xz^T Sigma_x^{-1}; its gain from the information form, Eq. 2.15, with explicit inverses."""
+    Sxi = np.linalg.inv(p.Sigma_x)
+    C2 = p.C + p.Sigma_xz.T @ Sxi
+    R = p.Sigma_y_x - p.Sigma_xz.T @ Sxi @ p.Sigma_xz
+    post = np.linalg.inv(Sxi + C2.T @ np.linalg.inv(R) @ C2)
+    return post @ C2.T @ np.linalg.inv(R)
+
+
+def _gain_by_sampling(p, n=400_000, seed=0):
+    """Least squares of X on Y over samples of the joint: the regression coefficients are K."""
+    rng = np.random.default_rng(seed)
+    J = np.block([[p.Sigma_x, p.Sigma_xz], [p.Sigma_xz.T, p.Sigma_y_x]])
+    xz = rng.multivariate_normal(np.concatenate([p.mu_x, np.zeros(3)]), J, size=n)
+    x, z = xz[:, :2], xz[:, 2:]
+    y = x @ p.C.T + p.c + z
+    yc, xc = y - y.mean(0), x - x.mean(0)
+    return np.linalg.lstsq(yc, xc, rcond=None)[0].T
+
+
+def test_gain_correct_passes_and_agrees_with_sampling():
+    p = check.EX_GAIN
+    K = _gain_by_reduction(p)
+    assert check.kalman_gain(K)
+    np.testing.assert_allclose(_gain_by_sampling(p), K, atol=0.02)
 
 
 @pytest.mark.parametrize("make,fragment", [
-    (lambda Sx, C, Syx, Sy: Sx @ C.T @ Sy, "Sigma_y itself where its inverse"),
-    (lambda Sx, C, Syx, Sy: Sx @ C.T @ np.linalg.inv(Syx), "Sigma_y|x in place of"),
-    (lambda Sx, C, Syx, Sy: C.T @ np.linalg.inv(Sy), "left out Sigma_x"),
-    (lambda Sx, C, Syx, Sy: Sx @ C.T @ np.linalg.pinv(C @ Sx @ C.T), "noiseless limit"),
-    (lambda Sx, C, Syx, Sy: np.linalg.pinv(C), "Moore-Penrose"),
-    (lambda Sx, C, Syx, Sy: np.linalg.inv(Sy) @ C @ Sx, "transpose"),          # missing transpose
-    (lambda Sx, C, Syx, Sy: -Sx @ C.T @ np.linalg.inv(Sy), "wrong sign"),
-    (lambda Sx, C, Syx, Sy: np.zeros((3, 3)), "should have shape (2, 3)"),
+    (lambda Sx, C, Syx, Sxz: Sx @ C.T @ np.linalg.inv(C @ Sx @ C.T + Syx), "as if the noise were independent"),
+    (lambda Sx, C, Syx, Sxz: Sx @ C.T @ np.linalg.inv(C @ Sx @ C.T + C @ Sxz + Sxz.T @ C.T + Syx),
+     "leaves out Cov[X, Z]"),
+    (lambda Sx, C, Syx, Sxz: (Sx @ C.T + Sxz) @ np.linalg.inv(C @ Sx @ C.T + Syx), "leaves out the cross terms"),
+    (lambda Sx, C, Syx, Sxz: (Sx @ C.T + Sxz) @ np.linalg.inv(C @ Sx @ C.T + 2 * C @ Sxz + Syx), "twice"),
+    (lambda Sx, C, Syx, Sxz: (Sx @ C.T + Sxz) @ (C @ Sx @ C.T + C @ Sxz + Sxz.T @ C.T + Syx), "itself where its inverse"),
+    (lambda Sx, C, Syx, Sxz: C.T @ np.linalg.inv(C @ Sx @ C.T + C @ Sxz + Sxz.T @ C.T + Syx), "left out Sigma_x"),
+    (lambda Sx, C, Syx, Sxz: np.zeros((3, 3)), "should have shape (2, 3)"),
 ])
 def test_gain_wrong_answers_fail_with_hint(make, fragment):
-    res = check.kalman_gain(make(*_gain_parts()))
+    p = check.EX_GAIN
+    res = check.kalman_gain(make(p.Sigma_x, p.C, p.Sigma_y_x, p.Sigma_xz))
     assert not res
-    assert fragment in str(res)
+    assert fragment in str(res), str(res)
 
 
 def test_gain_none_fails_gracefully():
     res = check.kalman_gain(None)
     assert not res and "None" in str(res)
+
+
+def test_gain_on_models_drawn_for_students():
+    import importlib
+
+    from pedagogy_lib.exercises import checker
+
+    try:
+        for salt in range(6):
+            with checker.drawn_for(salt):
+                own = importlib.reload(check)
+                p = own.EX_GAIN
+                J = np.block([[p.Sigma_x, p.Sigma_xz], [p.Sigma_xz.T, p.Sigma_y_x]])
+                assert np.linalg.eigvalsh(J).min() > 0.1
+                assert own.kalman_gain(_gain_by_reduction(p))
+                assert not own.kalman_gain(p.Sigma_x @ p.C.T @ np.linalg.inv(p.C @ p.Sigma_x @ p.C.T + p.Sigma_y_x))
+    finally:
+        importlib.reload(check)
 
 
 # ---------------------------------------------------------------- exercise 3: same marginal
@@ -147,10 +220,10 @@ def test_cheaper_form_checker():
 
 
 def test_scalar_by_hand_accepts_three_significant_figures_and_any_number_type():
-    mean, var = MEAN, VAR
-    assert check.scalar_posterior(float(f"{mean:.3g}"), float(f"{var:.3g}"))
-    assert check.scalar_posterior(str(mean), np.float32(var))
-    assert not check.scalar_posterior(mean * 1.02, var)
+    noise, var = NOISE + 1 / 300, VAR
+    assert check.scalar_posterior(float(f"{noise:.3g}"), float(f"{var:.3g}"))
+    assert check.scalar_posterior(str(noise), np.float32(var))
+    assert not check.scalar_posterior(noise * 1.02, var)
 
 
 def test_cheaper_form_ignores_case_and_spaces():

@@ -22,7 +22,10 @@ def _log_gauss(y, mu, S):
     return -0.5 * d @ np.linalg.inv(S) @ d - 0.5 * np.log(np.linalg.det(S)) - 0.5 * L * np.log(2 * np.pi)
 
 
-def _resp(p, *, prior=True, logdet=True, inverse=True, half=True):
+def _resp(p, *, prior=True, logdet=True, inverse=True, half=True, const=True, background="uniform"):
+    """Responsibilities of the three Gaussians and the background, with each Gaussian's density written out
+    (explicit inverse and determinant) and the background's as one over the rectangle's area; the keywords
+    switch on one slip each."""
     z = []
     for k in range(3):
         d = p.y - p.mu[k]
@@ -30,9 +33,14 @@ def _resp(p, *, prior=True, logdet=True, inverse=True, half=True):
         zk = -(0.5 if half else 1.0) * q
         if logdet:
             zk -= 0.5 * np.log(np.linalg.det(p.Sigma[k]))
+        if const:
+            zk -= np.log(2 * np.pi)                       # -(L/2) log(2 pi) with L = 2
         if prior:
             zk += np.log(p.pi[k])
         z.append(zk)
+    area = (p.hi[0] - p.lo[0]) * (p.hi[1] - p.lo[1])
+    density = {"uniform": 1 / area, "one": 1.0, "area": area}[background]
+    z.append(np.log(density) + (np.log(p.pi[3]) if prior else 0.0))
     z = np.array(z)
     e = np.exp(z - z.max())
     return e / e.sum()
@@ -60,13 +68,17 @@ def _tstar(p):
     return (0.5 * d2 + np.log(p.pi_j / p.pi_k)) / c
 
 
-def _qda(p, *, logdet=True, pi=None, var=True):
+def _qda(p, *, logdet=True, pi=None, var=True, log_odds=None):
+    """Where the posterior of class 1 equals p.level (the log-odds of the level, unless given): the two roots
+    of the quadratic by the quadratic formula."""
     S1, S2 = (p.Sigma_1, p.Sigma_2) if var else (np.sqrt(p.Sigma_1), np.sqrt(p.Sigma_2))
     pi_1, pi_2 = pi if pi is not None else (p.pi_1, p.pi_2)
-    # log(pi_1 N(y; mu_1, S1)) - log(pi_2 N(y; mu_2, S2)) = a y^2 + b y + c
+    odds = np.log(p.level / (1 - p.level)) if log_odds is None else log_odds
+    # log(pi_1 N(y; mu_1, S1)) - log(pi_2 N(y; mu_2, S2)) - odds = a y^2 + b y + c
     a = -0.5 / S1 + 0.5 / S2
     b = p.mu_1 / S1 - p.mu_2 / S2
-    c = -0.5 * p.mu_1**2 / S1 + 0.5 * p.mu_2**2 / S2 + np.log(pi_1 / pi_2) - (0.5 * np.log(S1 / S2) if logdet else 0)
+    c = (-0.5 * p.mu_1**2 / S1 + 0.5 * p.mu_2**2 / S2 + np.log(pi_1 / pi_2) - (0.5 * np.log(S1 / S2) if logdet else 0)
+         - odds)
     disc = np.sqrt(b * b - 4 * a * c)
     return np.sort([(-b - disc) / (2 * a), (-b + disc) / (2 * a)])
 
@@ -93,36 +105,84 @@ def test_responsibilities_correct_passes():
     assert check.responsibilities(list(_resp(check.EX_RESP)))
 
 
+def test_responsibilities_by_scipy_densities():
+    """An independent route to the reference: scipy's Gaussian densities and the background's uniform density,
+    multiplied by the weights and normalized."""
+    p = check.EX_RESP
+    dens = [p.pi[k] * stats.multivariate_normal(p.mu[k], p.Sigma[k]).pdf(p.y) for k in range(3)]
+    dens.append(p.pi[3] * stats.uniform(p.lo, p.hi - p.lo).pdf(p.y).prod())
+    dens = np.array(dens)
+    np.testing.assert_allclose(_resp(p), dens / dens.sum(), rtol=1e-12)
+    assert check.responsibilities(dens / dens.sum())
+    assert 0.3 < _resp(p)[3] < 0.6                 # the book's observation is half an outlier
+
+
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(prior=False), "prior pi_k is left out"),
+    (dict(prior=False), "priors pi_k are left out"),
     (dict(logdet=False), "log|Sigma_k| term"),
     (dict(inverse=False), "Sigma_k is used where its inverse belongs"),
     (dict(half=False), "factor 1/2"),
+    (dict(const=False), "constant -(L/2) log(tau)"),
+    (dict(background="one"), "density 1 instead"),
+    (dict(background="area"), "rectangle's area as its density"),
 ])
 def test_responsibilities_typical_mistakes(kwargs, message):
     r = check.responsibilities(_resp(check.EX_RESP, **kwargs))
     assert not r
-    assert message in str(r)
+    assert message in str(r), str(r)
+
+
+def test_the_pages_logits_for_the_three_gaussians_are_not_the_answer():
+    """Page cell 9 copied with the exercise's numbers gives three responsibilities; with the background
+    appended at zero it is named, and the Gaussians' softmax alone is told it has too few entries."""
+    p = check.EX_RESP
+    z = np.array([-np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(p.Sigma[k])[1]
+                  - 0.5 * (p.y - p.mu[k]) @ np.linalg.solve(p.Sigma[k], p.y - p.mu[k]) + np.log(p.pi[k])
+                  for k in range(3)])
+    three = np.exp(z) / np.exp(z).sum()
+    r = check.responsibilities(three)
+    assert not r and "has 3 entries" in str(r)
+    r = check.responsibilities(np.append(three, 0.0))
+    assert not r and "background component is left out" in str(r)
 
 
 def test_responsibilities_unnormalized_and_wrong_shape_and_none():
     p = check.EX_RESP
-    joint = np.array([p.pi[k] * np.exp(_log_gauss(p.y, p.mu[k], p.Sigma[k])) for k in range(3)])
+    area = np.prod(p.hi - p.lo)
+    joint = np.array([p.pi[k] * np.exp(_log_gauss(p.y, p.mu[k], p.Sigma[k])) for k in range(3)] + [p.pi[3] / area])
     r = check.responsibilities(joint)
     assert not r and "without normalizing" in str(r)
     r = check.responsibilities(_resp(p)[None, :])
-    assert not r and "shape (1, 3)" in str(r)
+    assert not r and "shape (1, 4)" in str(r)
     r = check.responsibilities(_resp(p)[:2])
-    assert not r and "shape (3,)" in str(r)
+    assert not r and "shape (4,)" in str(r)
     r = check.responsibilities(None)
     assert not r and "None" in str(r)
     r = check.responsibilities("abc")
     assert not r and "numeric" in str(r)
-    r = check.responsibilities(np.array([0.2, 0.3, 0.4]))
+    r = check.responsibilities(np.array([0.2, 0.3, 0.3, 0.1]))
     assert not r and "sum to 0.9" in str(r)
     # the message never reveals the reference values
     ref = _resp(p)
-    assert f"{ref[0]:.4f}" not in str(check.responsibilities(np.array([0.2, 0.3, 0.5])))
+    assert f"{ref[3]:.4f}" not in str(check.responsibilities(np.array([0.2, 0.3, 0.4, 0.1])))
+
+
+def test_responsibilities_on_problems_drawn_for_students():
+    import importlib
+
+    from pedagogy_lib.exercises import checker
+
+    try:
+        for salt in range(6):
+            with checker.drawn_for(salt):
+                own = importlib.reload(check)
+                p = own.EX_RESP
+                assert np.all(p.lo < p.y) and np.all(p.y < p.hi) and abs(p.pi.sum() - 1) < 1e-12
+                ref = _resp(p)
+                assert own.responsibilities(ref) and 0.1 < ref[3] < 0.8
+                assert not own.responsibilities(_resp(p, const=False))
+    finally:
+        importlib.reload(check)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,8 +257,12 @@ def test_qda_thresholds_correct_passes_in_any_order():
     (dict(pi=(0.5, 0.5)), "priors are left out"),
     (dict(pi=(0.4, 0.6)), "priors are swapped"),
     (dict(var=False), "standard deviations are used"),
+    (dict(log_odds=0.0), "equally probable"),
+    (dict(log_odds=np.log(0.65)), "log(level)"),
+    (dict(log_odds=-np.log(0.65 / 0.35)), "posterior of class 2"),
 ])
 def test_qda_thresholds_typical_mistakes(kwargs, message):
+    assert check.EX_QDA1D.level == 0.65
     r = check.qda_thresholds(_qda(check.EX_QDA1D, **kwargs))
     assert not r and message in str(r), str(r)
 
@@ -218,13 +282,36 @@ def test_qda_thresholds_single_threshold_and_bad_inputs():
     assert not r and "two numbers" in str(r)
 
 
-def test_qda_thresholds_are_equiprobable():
-    """Independent sanity check of the reference: at each threshold the two posteriors are equal."""
+def test_qda_thresholds_are_where_class_1_reaches_the_level():
+    """Independent sanity check of the reference: at each threshold the posterior of class 1, from the two
+    log densities by Bayes's rule, equals the level; between them it is above it, outside below."""
     p = check.EX_QDA1D
-    for t in _qda(p):
+
+    def post1(t):
         lp1 = np.log(p.pi_1) + _log_gauss(np.array([t]), np.array([p.mu_1]), np.array([[p.Sigma_1]]))
         lp2 = np.log(p.pi_2) + _log_gauss(np.array([t]), np.array([p.mu_2]), np.array([[p.Sigma_2]]))
-        assert abs(lp1 - lp2) < 1e-10
+        return 1 / (1 + np.exp(lp2 - lp1))
+
+    lo, hi = _qda(p)
+    for t in (lo, hi):
+        assert abs(post1(t) - p.level) < 1e-10
+    assert post1(0.5 * (lo + hi)) > p.level and post1(lo - 1) < p.level and post1(hi + 1) < p.level
+
+
+def test_qda_thresholds_on_problems_drawn_for_students():
+    import importlib
+
+    from pedagogy_lib.exercises import checker
+
+    try:
+        for salt in range(6):
+            with checker.drawn_for(salt):
+                own = importlib.reload(check)
+                p = own.EX_QDA1D
+                assert 0.5 < p.level < 1 and p.Sigma_2 > p.Sigma_1
+                assert own.qda_thresholds(_qda(p)) and not own.qda_thresholds(_qda(p, log_odds=0.0))
+    finally:
+        importlib.reload(check)
 
 
 # ---------------------------------------------------------------------------------------------

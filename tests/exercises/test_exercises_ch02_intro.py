@@ -202,23 +202,77 @@ def test_independences_are_asked_about_a_network_the_page_does_not_draw():
     assert check.ALARM_NETWORK["d"] == ("b",)
 
 
-def test_prior_shift_correct_and_wrong():
-    pi_train, pi_new, P, y = check.EX_SHIFT
-    # 0.2 * 0.85 / (0.2 * 0.85 + 0.8 * 0.07) = 0.17 / 0.226
-    new = 0.17 / 0.226
-    assert abs(new - pi_new[1] * P[y, 1] / (pi_new[1] * P[y, 1] + pi_new[0] * P[y, 0])) < 1e-14
-    assert check.prior_shift(new, False)
-    r = check.prior_shift(new, True)
-    assert not r and "your claim about the discriminative table" in str(r)
-    old = pi_train[1] * P[y, 1] / (pi_train[1] * P[y, 1] + pi_train[0] * P[y, 0])
-    r = check.prior_shift(old, False)
-    assert not r and "training prevalence" in str(r)
-    r = check.prior_shift(P[y, 1], False)
-    assert not r and "sensitivity" in str(r)
-    r = check.prior_shift(None, None)
-    assert not r and "None" in str(r) and "True or False" in str(r)
-    # with the number wrong, the message is the same whichever claim comes with it
-    assert str(check.prior_shift(old, True)) == str(check.prior_shift(old, False))
+def hand_shift_book():
+    """The outbreak's table for the book's problem from the test itself (sensitivity 0.8, specificity 0.9,
+    which built the clinic's table and which the statement does not give), by Bayes's rule entry by entry."""
+    lik = {(0, 0): 0.9, (1, 0): 0.1, (0, 1): 0.2, (1, 1): 0.8}          # p(y | x), keyed (y, x)
+    pi_new = (0.8, 0.2)
+    out = np.empty((2, 2))
+    for y in (0, 1):
+        evidence = sum(lik[y, x] * pi_new[x] for x in (0, 1))
+        for x in (0, 1):
+            out[x, y] = lik[y, x] * pi_new[x] / evidence
+    return out
+
+
+def test_prior_shift_book_problem_from_the_test_itself():
+    pi_train, pi_new, P = check.EX_SHIFT
+    # the clinic's table is Bayes's rule with the 2% prior: p(ill | +) = 0.02 * 0.8 / (0.02 * 0.8 + 0.98 * 0.1)
+    assert abs(P[1, 1] - 0.016 / 0.114) < 1e-12 and abs(P[:, 0].sum() - 1) < 1e-15
+    ref = hand_shift_book()
+    # p_new(ill | +) = 0.2 * 0.8 / (0.2 * 0.8 + 0.8 * 0.1) = 2/3
+    assert abs(ref[1, 1] - 2 / 3) < 1e-12
+    assert check.prior_shift(ref)
+    U = P * (pi_new / pi_train)[:, None]                                 # the solution's reweighting
+    np.testing.assert_allclose(U / U.sum(axis=0), ref, rtol=1e-12)
+
+
+def test_prior_shift_slips_are_named():
+    pi_train, pi_new, P = check.EX_SHIFT
+    ref = hand_shift_book()
+
+    def over_x(t):
+        return t / t.sum(axis=0, keepdims=True)
+
+    U = P * (pi_new / pi_train)[:, None]
+    cases = [(P, "clinic's table"),
+             (over_x(P * pi_new[:, None]), "by the new prior alone"),
+             (over_x(P * (pi_train / pi_new)[:, None]), "divided by the new prior"),
+             (U / U.sum(axis=1, keepdims=True), "normalized each row"),
+             (U, "normalization of each column"),
+             (ref.T, "transpose"),
+             (ref[1:], "shape")]
+    first = check.EX_SCREENING.P_y_x.T * pi_new[:, None]                 # the first exercise's test
+    cases.append((over_x(first), "test of the first exercise"))
+    for answer, phrase in cases:
+        r = check.prior_shift(answer)
+        assert not r and phrase in str(r), (phrase, str(r))
+    r = check.prior_shift(None)
+    assert not r and "None" in str(r)
+    assert "0.666" not in str(check.prior_shift(ref + 0.01)) and "2/3" not in str(check.prior_shift(ref + 0.01))
+
+
+def test_prior_shift_drawn_problems_pass_the_reweighting_and_keep_the_slips_apart():
+    """On problems drawn for students, the checker's reference (the emission recovered, then Bayes with the
+    new prior) is the reweighting of the clinic's columns by the ratio of the priors; the priors differ
+    enough that every named slip is clearly off the answer."""
+    import importlib
+
+    from pedagogy_lib.exercises import checker
+
+    try:
+        for salt in range(8):
+            with checker.drawn_for(salt):
+                own = importlib.reload(check)
+                pi_train, pi_new, P = own.EX_SHIFT
+                assert 0.01 <= pi_train[1] <= 0.05 and 0.1 <= pi_new[1] <= 0.4
+                np.testing.assert_allclose(P.sum(axis=0), 1.0, rtol=1e-12)
+                U = P * (pi_new / pi_train)[:, None]
+                assert own.prior_shift(U / U.sum(axis=0))
+                V = P * pi_new[:, None]
+                assert not own.prior_shift(P) and not own.prior_shift(V / V.sum(axis=0))
+    finally:
+        importlib.reload(check)
 
 
 def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():

@@ -7,31 +7,75 @@ from pedagogy_lib.exercises import ch02_particle as check
 from pedagogy_lib.smc.particle import ffbsm
 
 
-def _lik():
-    x, y, s = check.EX_WEIGHTS
-    return np.exp(-0.5 * ((y - x) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+def _gauss(v, m, sd):
+    return np.exp(-0.5 * ((v - m) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
+
+
+def _weights(w=None):
+    """Importance weights, the densities written out: target p(y | x) p(x | x_prev) over proposal q(x)."""
+    w = w or check.EX_WEIGHTS
+    num = _gauss(w.y_t, w.x, w.sigma_y) * _gauss(w.x, w.a * w.x_prev, w.sigma_x)
+    raw = num / _gauss(w.x, w.y_t, w.sigma_q)
+    return raw / raw.sum()
+
+
+def test_the_weight_formula_is_a_consistent_importance_sampler():
+    """For one ancestor, many particles drawn from the proposal and weighted by the formula reproduce the
+    mean of the exact (Gaussian) posterior of x_t given the ancestor and y_t."""
+    w = check.EX_WEIGHTS
+    x_anc = w.x_prev[3]
+    rng = np.random.default_rng(0)
+    xs = w.y_t + w.sigma_q * rng.standard_normal(400_000)
+    raw = _gauss(w.y_t, xs, w.sigma_y) * _gauss(xs, w.a * x_anc, w.sigma_x) / _gauss(xs, w.y_t, w.sigma_q)
+    prec = 1 / w.sigma_x**2 + 1 / w.sigma_y**2
+    exact = (w.a * x_anc / w.sigma_x**2 + w.y_t / w.sigma_y**2) / prec
+    assert abs(raw @ xs / raw.sum() - exact) < 5e-3
 
 
 def test_weights():
-    lik = _lik()
-    assert check.weights(lik / lik.sum())
-    res = check.weights(lik)
-    assert not res and "forgot to normalize" in str(res)
-    res = check.weights(np.full(6, 1 / 6))
-    assert not res and "uniform" in str(res)
+    good = _weights()
+    assert check.weights(good)
+    w = check.EX_WEIGHTS
+    lik, trans, prop = _gauss(w.y_t, w.x, w.sigma_y), _gauss(w.x, w.a * w.x_prev, w.sigma_x), _gauss(w.x, w.y_t, w.sigma_q)
+    norm = lambda v: v / v.sum()  # noqa: E731
+    cases = [(norm(lik), "bootstrap"), (norm(lik / prop), "transition density"), (norm(lik * trans), "left out the proposal"),
+             (norm(lik * trans * prop), "multiplied by the proposal"), (norm(trans / prop), "left out the likelihood"),
+             (lik * trans / prop, "forgot to normalize"), (np.full(6, 1 / 6), "uniform")]
+    for answer, phrase in cases:
+        res = check.weights(answer)
+        assert not res and phrase in str(res), (phrase, str(res))
     res = check.weights(None)
     assert not res and "None" in str(res)
     res = check.weights(np.ones(5) / 5)
     assert not res and "shape" in str(res)
 
 
+def test_weights_on_problems_drawn_for_students():
+    import importlib
+
+    from pedagogy_lib.exercises import checker
+
+    try:
+        for salt in range(6):
+            with checker.drawn_for(salt):
+                own = importlib.reload(check)
+                good = _weights(own.EX_WEIGHTS)
+                assert own.weights(good) and own.ess(1 / np.sum(good**2))
+    finally:
+        importlib.reload(check)
+
+
 def test_ess():
-    w = _lik() / _lik().sum()
+    w = _weights()
     assert check.ess(1 / np.sum(w**2))
     res = check.ess(np.sum(w**2))
     assert not res and "reciprocal" in str(res)
     res = check.ess(1 / np.sum(w**2) / 6)
     assert not res and "divided the ESS by I" in str(res)
+    e = check.EX_WEIGHTS
+    boot = _gauss(e.y_t, e.x, e.sigma_y)
+    res = check.ess(1 / np.sum((boot / boot.sum()) ** 2))
+    assert not res and "bootstrap" in str(res)
     assert not check.ess(None)
 
 
@@ -49,20 +93,40 @@ def _beta_prev_via_library():
     return ffbsm(params, pf)[0]
 
 
+def _cross_by_loops():
+    """The smoothed cross moment with explicit loops: pair (j, k) weighted by beta_t^(k) times Eq. 2.60."""
+    p = check.EX_BACKWARD
+    total = 0.0
+    for k in range(4):
+        m = [p.alpha_prev[j] * _gauss(p.x_next[k], p.a * p.x_prev[j], p.sigma_x) for j in range(4)]
+        for j in range(4):
+            total += p.beta_next[k] * m[j] / sum(m) * p.x_prev[j] * p.x_next[k]
+    return total
+
+
 def test_backward_step():
     p = check.EX_BACKWARD
     good = _beta_prev_via_library()
-    assert check.backward_step(good)
-    res = check.backward_step(p.alpha_prev)
+    cross = _cross_by_loops()
+    assert check.backward_step(good, cross)
+    res = check.backward_step(p.alpha_prev, cross)
     assert not res and "unchanged" in str(res)
     M = stats.norm(loc=p.a * p.x_prev[None, :], scale=p.sigma_x).pdf(p.x_next[:, None])
     no_alpha = (p.beta_next[:, None] * M / M.sum(axis=1, keepdims=True)).sum(axis=0)
-    res = check.backward_step(no_alpha)
+    res = check.backward_step(no_alpha, cross)
     assert not res and "alpha_{t-1} out" in str(res)
     joint = p.alpha_prev * (p.beta_next @ M)
-    res = check.backward_step(joint / joint.sum())
+    res = check.backward_step(joint / joint.sum(), cross)
     assert not res and "normalized once" in str(res)
-    assert not check.backward_step(None)
+    res = check.backward_step(good, float(good @ p.x_prev) * float(p.beta_next @ p.x_next))
+    assert not res and "two smoothed means" in str(res)
+    pairs = p.beta_next[:, None] * M * p.alpha_prev[None, :]
+    res = check.backward_step(good, float(p.x_next @ (pairs / pairs.sum()) @ p.x_prev))
+    assert not res and "over all pairs at once" in str(res)
+    assert not check.backward_step(None, None)
+    # summing the pair weights over j gives back beta_t: the pairs are the joint smoother of (x_{t-1}, x_t)
+    cond = p.alpha_prev * M / (M @ p.alpha_prev)[:, None]
+    np.testing.assert_allclose((p.beta_next[:, None] * cond).sum(axis=1), p.beta_next, rtol=1e-12)
 
 
 def _page_growth_problem():
@@ -173,7 +237,7 @@ def _three_figures(x):
 
 
 def test_hand_computations_accept_three_significant_figures():
-    w = _lik() / _lik().sum()
+    w = _weights()
     assert check.weights(_three_figures(w))
     assert check.ess(float(f"{1 / np.sum(w**2):.3g}"))
     assert not check.ess(1.1 / np.sum(w**2))
@@ -222,21 +286,19 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
 
 
 def test_weights_recognize_the_standard_deviation_where_the_variance_belongs():
-    """help() promises the variance and the standard deviation confused: both directions are named,
-    with and without the 1/2 of the exponent."""
-    x, y, s = check.EX_WEIGHTS
-    for log_w in (-((y - x) ** 2) / s, -0.5 * (y - x) ** 2 / s, -0.5 * (y - x) ** 2 / s**4):
-        w = np.exp(log_w - log_w.max())
-        r = check.weights(w / w.sum())
-        assert not r and "standard deviation" in str(r) and "no single slip" not in str(r), str(r)
+    """help() promises the standard deviation where the variance belongs in the likelihood: it is named."""
+    w = check.EX_WEIGHTS
+    log_w = (-0.5 * (w.y_t - w.x) ** 2 / w.sigma_y + np.log(_gauss(w.x, w.a * w.x_prev, w.sigma_x))
+             - np.log(_gauss(w.x, w.y_t, w.sigma_q)))
+    v = np.exp(log_w - log_w.max())
+    r = check.weights(v / v.sum())
+    assert not r and "standard deviation" in str(r) and "no single slip" not in str(r), str(r)
 
 
 def test_ess_recognizes_the_weights_passed_as_log_weights():
     from pedagogy_lib.smc.resampling import ess
 
-    x, y, s = check.EX_WEIGHTS
-    lik = stats.norm(loc=x, scale=s).pdf(y)
-    w = lik / lik.sum()
+    w = _weights()
     assert check.ess(ess(np.log(w)))
     r = check.ess(ess(w))
     assert not r and "log weights" in str(r), str(r)

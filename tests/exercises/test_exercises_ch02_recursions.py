@@ -31,19 +31,24 @@ def _correct_limit():
     return p / p.sum()
 
 
-def _correct_measurement_update():
-    pred, C, y = check.EX_MEASUREMENT
-    num = np.array([pred[k] * C[y, k] for k in range(3)])
+def _correct_measurement_update(p=None):
+    """Bayes's rule on the joint of (x_t, y_t), summed over the symbols of the reading: the event has
+    probability sum_{l in y_set} pred_k C[l, k] jointly with x_t = k."""
+    pred, C, y_set = p or check.EX_MEASUREMENT
+    joint = np.array([[pred[k] * C[l, k] for l in range(C.shape[0])] for k in range(3)])   # [x_t, y_t]
+    num = joint[:, list(y_set)].sum(axis=1)
     return num / num.sum()
 
 
-def _correct_evidence():
-    pi, A, C, (y1, y2) = check.EX_EVIDENCE
-    return sum(pi[i] * C[y1, i] * A[j, i] * C[y2, j] for i in range(2) for j in range(2))   # enumeration
+def _correct_evidence(p=None):
+    """Enumeration of the four state sequences with both sensors' factors."""
+    pi, A, C, D, (y1, y2), (w1, w2) = p or check.EX_EVIDENCE
+    return sum(pi[i] * C[y1, i] * D[w1, i] * A[j, i] * C[y2, j] * D[w2, j] for i in range(2) for j in range(2))
 
 
 def test_problem_data_are_column_stochastic():
-    for M in (check.EX_TIME_UPDATE.A, check.EX_MEASUREMENT.C, check.EX_EVIDENCE.A, check.EX_EVIDENCE.C):
+    for M in (check.EX_TIME_UPDATE.A, check.EX_MEASUREMENT.C, check.EX_EVIDENCE.A, check.EX_EVIDENCE.C,
+              check.EX_EVIDENCE.D):
         np.testing.assert_allclose(M.sum(axis=0), 1.0)
 
 
@@ -109,39 +114,76 @@ def test_drawn_time_update_problems_have_a_single_quick_limit():
 
 def test_measurement_update():
     good = _correct_measurement_update()
+    # the book's data by hand: likelihood of "1 or 3" is (0.3, 0.6, 0.7); times (0.5, 0.3, 0.2) that is
+    # (0.15, 0.18, 0.14), over 0.47
+    np.testing.assert_allclose(good, np.array([15, 18, 14]) / 47, rtol=1e-12)
     assert check.measurement_update(good)
-    pred, C, y = check.EX_MEASUREMENT
-    r = check.measurement_update(pred * C[:, y] / (pred @ C[:, y]))
-    assert not r and "column y_t of C" in str(r)
-    r = check.measurement_update(pred * C[y])
-    assert not r and "forgot to normalize" in str(r)
-    r = check.measurement_update(C[y] / C[y].sum())
-    assert not r and "likelihood alone" in str(r)
-    r = check.measurement_update(good + np.array([0.01, -0.01, 0.0]))
-    assert not r and "not within tolerance" in str(r)
+    pred, C, (l0, l1) = check.EX_MEASUREMENT
+    norm = lambda v: v / v.sum()  # noqa: E731
+    cases = [(norm(pred * C[l0] * C[l1]), "multiplied the two rows"),
+             (norm(pred * C[l0]), "only the first symbol"),
+             (norm(pred * C[l1]), "only the second symbol"),
+             (pred * (C[l0] + C[l1]), "forgot to normalize"),
+             (norm(C[l0] + C[l1]), "likelihood alone"),
+             (good + np.array([0.01, -0.01, 0.0]), "not within tolerance")]
+    for wrong, phrase in cases:
+        r = check.measurement_update(wrong)
+        assert not r and phrase in str(r), (phrase, str(r))
     assert not check.measurement_update(None)
     assert "numeric" in str(check.measurement_update("abc"))
+
+
+def test_measurement_update_is_not_the_pages_single_symbol_update():
+    """The page's update with one observed symbol (a row of C) does not answer a reading of two symbols."""
+    pred, C, y_set = check.EX_MEASUREMENT
+    for l in y_set:
+        assert not check.measurement_update(pred * C[l] / (pred @ C[l]))
 
 
 def test_evidence_two_steps():
     good = _correct_evidence()
     assert check.evidence_two_steps(good)
     assert check.evidence_two_steps(np.float64(good))
-    pi, A, C, (y1, y2) = check.EX_EVIDENCE
-    f1 = pi * C[y1] / (pi @ C[y1])
+    pi, A, C, D, (y1, y2), (w1, w2) = check.EX_EVIDENCE
+    l1, l2 = C[y1] * D[w1], C[y2] * D[w2]
+    f1 = pi * l1 / (pi @ l1)
+    fc = pi * C[y1] / (pi @ C[y1])
     cases = {
-        "A^T": (pi @ C[y1]) * ((A.T @ f1) @ C[y2]),
-        "skipped the time update": (pi @ C[y1]) * (f1 @ C[y2]),
-        "independent": (pi @ C[y1]) * (pi @ C[y2]),
-        "only the second factor": (A @ f1) @ C[y2],
-        "log p(y_1, y_2)": np.log(good),
+        "left out the second sensor": (pi @ C[y1]) * ((A @ fc) @ C[y2]),
+        "A^T": (pi @ l1) * ((A.T @ f1) @ l2),
+        "skipped the time update": (pi @ l1) * (f1 @ l2),
+        "independent draws": (pi @ l1) * (pi @ l2),
+        "only the second factor": (A @ f1) @ l2,
+        "log of the evidence": np.log(good),
     }
+    a1, a2 = C[y1] + D[w1], C[y2] + D[w2]
+    cases["added the two sensors"] = (pi @ a1) * ((A @ (pi * a1 / (pi @ a1))) @ a2)
     for phrase, wrong in cases.items():
         r = check.evidence_two_steps(wrong)
         assert not r and phrase in str(r), (phrase, str(r))
     r = check.evidence_two_steps([good, good])
     assert not r and "single number" in str(r)
     assert not check.evidence_two_steps(None)
+
+
+def test_drawn_measurement_and_evidence_problems():
+    import importlib
+
+    from pedagogy_lib.exercises.checker import drawn_for
+
+    try:
+        for salt in range(6):
+            with drawn_for(salt):
+                mod = importlib.reload(check)
+                p = mod.EX_MEASUREMENT
+                assert p.C.shape == (4, 3) and len(set(p.y_set)) == 2
+                np.testing.assert_allclose(p.C.sum(axis=0), 1.0)
+                assert mod.measurement_update(_correct_measurement_update(p))
+                e = mod.EX_EVIDENCE
+                np.testing.assert_allclose(e.D.sum(axis=0), 1.0)
+                assert mod.evidence_two_steps(_correct_evidence(e))
+    finally:
+        importlib.reload(check)
 
 
 def _correct_lag_one():

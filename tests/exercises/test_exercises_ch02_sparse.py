@@ -13,10 +13,11 @@ from pedagogy_lib.exercises import ch02_sparse as check
 TAU = 2 * np.pi
 
 
-# --- map_1d: soft thresholding --------------------------------------------------------------------
+# --- map_1d: soft thresholding with an elastic-net prior ------------------------------------------
 
-def good_map_1d(y, c, lam, alpha):
-    z, t = y / c, alpha / (lam * c**2)
+def good_map_1d(y, c, lam, alpha, gamma):
+    h = lam * c**2 + gamma
+    z, t = lam * c * y / h, alpha / h
     return np.sign(z) * max(abs(z) - t, 0.0)
 
 
@@ -25,19 +26,50 @@ def test_map_1d_accepts_the_soft_threshold():
 
 
 def test_map_1d_reference_is_the_minimizer_on_a_grid():
-    # brute force: minimize lam/2 (y - c x)^2 + alpha |x| over a fine grid
+    # brute force: minimize lam/2 (y - c x)^2 + gamma/2 x^2 + alpha |x| over a fine grid
     grid = np.linspace(-20, 20, 400001)
-    for y, c, lam, alpha in check.EX_MAP_1D.cases:
-        E = 0.5 * lam * (y - c * grid) ** 2 + alpha * np.abs(grid)
-        assert abs(grid[np.argmin(E)] - good_map_1d(y, c, lam, alpha)) < 2e-4
+    for y, c, lam, alpha, gamma in check.EX_MAP_1D.cases:
+        E = 0.5 * lam * (y - c * grid) ** 2 + 0.5 * gamma * grid**2 + alpha * np.abs(grid)
+        assert abs(grid[np.argmin(E)] - good_map_1d(y, c, lam, alpha, gamma)) < 2e-4
+
+
+def test_map_1d_cases_cover_both_priors_and_zero_modes():
+    cases = check.EX_MAP_1D.cases
+    assert any(g == 0 for *_, g in cases) and sum(g > 0 for *_, g in cases) >= 5
+    modes = [good_map_1d(*a) for a in cases]
+    assert any(m == 0 for m in modes) and any(m > 0 for m in modes) and any(m < 0 for m in modes)
+
+
+def test_the_pages_ista_without_the_gaussian_energy_is_named():
+    """The page's ISTA cell, copied with a 1 x 1 basis (its soft threshold written out from Step 1), solves the
+    Laplace prior's problem and leaves gamma out; the checker names that."""
+    def ista(y, c, lam, alpha, gamma):
+        C2 = np.array([[c]])
+        t = 1 / (lam * np.linalg.norm(C2, 2) ** 2)
+        x = np.array([0.0])
+        for _ in range(200):
+            z = x + t * lam * C2.T @ (np.array([y]) - C2 @ x)
+            x = np.sign(z) * np.maximum(np.abs(z) - t * alpha, 0)
+        return float(x[0])
+
+    res = check.map_1d(ista)
+    assert not res and "Gaussian part of the prior" in str(res), str(res)
 
 
 def test_map_1d_recognizes_typical_mistakes():
+    def soft(z, t):
+        return float(np.sign(z) * max(abs(z) - t, 0.0))
+
     cases = {
-        "threshold alpha / lam": lambda y, c, lam, alpha: np.sign(y / c) * max(abs(y / c) - alpha / lam, 0.0),
-        "hard-thresholded": lambda y, c, lam, alpha: y / c if abs(y / c) > alpha / (lam * c * c) else 0.0,
-        "dropped the sign": lambda y, c, lam, alpha: max(y / c - alpha / (lam * c * c), 0.0),
-        "least-squares solution": lambda y, c, lam, alpha: y / c,
+        "Gaussian part of the prior": lambda y, c, lam, alpha, gamma: soft(y / c, alpha / (lam * c * c)),
+        "in the threshold but not": lambda y, c, lam, alpha, gamma: soft(y / c, alpha / (lam * c * c + gamma)),
+        "in the point that is thresholded but not": lambda y, c, lam, alpha, gamma:
+            soft(lam * c * y / (lam * c * c + gamma), alpha / (lam * c * c)),
+        "ridge solution": lambda y, c, lam, alpha, gamma: lam * c * y / (lam * c * c + gamma),
+        "hard-thresholded": lambda y, c, lam, alpha, gamma:
+            lam * c * y / (lam * c * c + gamma) if abs(lam * c * y) > alpha else 0.0,
+        "dropped the sign": lambda y, c, lam, alpha, gamma: max(lam * c * y - alpha, 0.0) / (lam * c * c + gamma),
+        "least-squares solution": lambda y, c, lam, alpha, gamma: y / c,
     }
     for phrase, fn in cases.items():
         res = check.map_1d(fn)
@@ -46,10 +78,12 @@ def test_map_1d_recognizes_typical_mistakes():
 
 
 def test_map_1d_reports_an_unrecognized_wrong_answer_by_its_input_and_handles_errors_and_none():
-    res = check.map_1d(lambda y, c, lam, alpha: 0.0)
-    assert not res and "y=2.0, c=1.0, lam=1.0, alpha=0.5" in str(res)
-    res = check.map_1d(lambda y, c, lam, alpha: 1 / 0)
+    res = check.map_1d(lambda y, c, lam, alpha, gamma: 0.0)
+    assert not res and "y=2.0, c=1.0, lam=1.0, alpha=0.5, gamma=0.5" in str(res)
+    res = check.map_1d(lambda y, c, lam, alpha, gamma: 1 / 0)
     assert not res and "ZeroDivisionError" in str(res)
+    res = check.map_1d(lambda y, c, lam, alpha: 0.0)
+    assert not res and "TypeError" in str(res)
     res = check.map_1d(None)
     assert not res and "None" in str(res)
     res = check.map_1d(3.0)
