@@ -88,7 +88,7 @@ def scaled_likelihoods(log_lik, t0, nb, m, v, e, bits):
     That function gives 0 at or below ``EXP_FLOOR`` (-708), where ``np.exp`` gives subnormal numbers
     down to about -745: a block with an argument in between is recomputed by ``np.exp``, so ``e`` is
     ``np.exp``'s everywhere (within 1.2 ulp) and a state's likelihood is 0 only where ``np.exp``'s is.
-    A row of ``-inf`` gives ``m[b] = -inf`` (its arguments are NaN, its ``e`` 0): the caller reports it.
+    A row of ``-inf`` gives ``m[b] = -inf`` (and ``e`` 0): the caller reports it.
     """
     K = log_lik.shape[1]
     K4 = K - K % 4
@@ -106,8 +106,9 @@ def scaled_likelihoods(log_lik, t0, nb, m, v, e, bits):
             m0 = max(m0, row[k])
         mb = max(max(m0, m1), max(m2, m3))
         m[b] = mb
+        shift = mb if mb > -np.inf else 0.0             # a row of -inf: no -inf - (-inf)
         for k in range(K):
-            a = row[k] - mb
+            a = row[k] - shift
             v[b * K + k] = a
             n_sub += 1 if (a <= EXP_FLOOR and a > SUBNORMAL_FLOOR) else 0
     exp_into(v[:n], 1.0, 0.0, e[:n], bits[:n])
