@@ -220,7 +220,8 @@ def smoother_steps(A, filtered, predicted, gamma, xi, blocked):
     The expected transition counts need ``S = sum_t outer(ratio_{t+1}, f_t)``. Without ``blocked``,
     one outer product per step. With it (large K), the ratios of ``OUTER_BLOCK`` steps are kept
     (``Rb``, latest time last) and added at once by BLAS, ``S += Rb^T F`` with the matching rows
-    ``F`` of ``filtered``: a pass over the K x K matrix ``S`` at every step was 40% of the time at K = 50.
+    ``F`` of ``filtered``: a pass over the K x K matrix ``S`` at every step was more than half of the
+    backward pass at K = 50.
     """
     T, K = filtered.shape
     full_xi = xi.shape[0] > 0
