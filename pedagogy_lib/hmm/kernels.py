@@ -17,9 +17,105 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.jit import njit
+from ..core.jit import njit, njit_inline
+from ..core.kernels import EXP_FLOOR, dot_blas, exp_into
 
 __all__ = ["warmup_kernels"]
+
+
+#: Below this many states the forward pass computes ``A @ f`` as one dot product per row, summed in a
+#: register (:func:`dot_rows`); from it on, as a vectorized sum of columns (:func:`add_rows`).
+SMALL_K = 8
+#: The likelihoods are exponentiated a block of rows at a time, about this many entries per block.
+EXP_BLOCK = 512
+#: ``np.exp`` is 0 below about -745.13; between here and ``EXP_FLOOR`` (-708) its results are
+#: subnormal, where :func:`~pedagogy_lib.core.kernels.exp_into` gives 0.
+SUBNORMAL_FLOOR = -746.0
+#: The smallest normal float64; the reciprocal of anything smaller overflows.
+SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
+#: From this many states on, :func:`backward` adds the outer products ``outer(ratio, f)`` of
+#: ``OUTER_BLOCK`` time steps in one matrix product (BLAS) ...
+BLOCKED_MIN_K = 10
+#: ... of this many steps.
+OUTER_BLOCK = 64
+
+
+# ----------------------------------------------------------------------------------------------
+# Pieces
+# ----------------------------------------------------------------------------------------------
+
+@njit_inline
+def dot_rows(M, x, out):
+    """``out = M @ x``, one dot product per row of ``M``, each summed in a register (for small K)."""
+    K = x.shape[0]
+    for i in range(K):
+        s = 0.0
+        for j in range(K):
+            s += M[i, j] * x[j]
+        out[i] = s
+
+
+@njit_inline
+def add_rows(Mt, x, out):
+    """``out += Mt^T x``, a sum of rows of ``Mt`` (``out += Mt[j, :] x[j]``), four at a time.
+
+    The loop over ``i`` is contiguous and has no reduction, so it vectorizes without fastmath, and
+    ``out`` goes through memory a quarter as often as with one row at a time. The caller zeroes ``out``
+    (in a loop it runs anyway: a separate loop here was measured slower for small K).
+    """
+    K = x.shape[0]
+    K4 = K - K % 4
+    for j in range(0, K4, 4):
+        x0 = x[j]
+        x1 = x[j + 1]
+        x2 = x[j + 2]
+        x3 = x[j + 3]
+        for i in range(K):
+            out[i] += (Mt[j, i] * x0 + Mt[j + 1, i] * x1) + (Mt[j + 2, i] * x2 + Mt[j + 3, i] * x3)
+    for j in range(K4, K):
+        x0 = x[j]
+        for i in range(K):
+            out[i] += Mt[j, i] * x0
+
+
+@njit_inline
+def scaled_likelihoods(log_lik, t0, nb, m, v, e, bits):
+    r"""Rows ``t0 .. t0 + nb - 1`` of the likelihood, each scaled by its largest entry: ``m[b]`` the
+    maximum of ``log_lik[t0 + b]`` and ``e[b * K + k]`` :math:`= \exp(` ``log_lik[t0 + b, k] - m[b]`` :math:`)`.
+
+    The exponentials do not depend on the recursion, so a block of rows goes through
+    :func:`~pedagogy_lib.core.kernels.exp_into` at once (``v``: the arguments, ``bits``: its scratch).
+    That function gives 0 at or below ``EXP_FLOOR`` (-708), where ``np.exp`` gives subnormal numbers
+    down to about -745: a block with an argument in between is recomputed by ``np.exp``, so ``e`` is
+    ``np.exp``'s everywhere (within 1.2 ulp) and a state's likelihood is 0 only where ``np.exp``'s is.
+    A row of ``-inf`` gives ``m[b] = -inf`` (and ``e`` 0): the caller reports it.
+    """
+    K = log_lik.shape[1]
+    K4 = K - K % 4
+    n = nb * K
+    n_sub = 0
+    for b in range(nb):
+        row = log_lik[t0 + b]
+        m0 = m1 = m2 = m3 = row[0]                      # four running maxima: four short chains
+        for k in range(0, K4, 4):
+            m0 = max(m0, row[k])
+            m1 = max(m1, row[k + 1])
+            m2 = max(m2, row[k + 2])
+            m3 = max(m3, row[k + 3])
+        for k in range(K4, K):
+            m0 = max(m0, row[k])
+        mb = max(max(m0, m1), max(m2, m3))
+        m[b] = mb
+        shift = mb if mb > -np.inf else 0.0             # a row of -inf: no -inf - (-inf)
+        for k in range(K):
+            a = row[k] - shift
+            v[b * K + k] = a
+            n_sub += 1 if (a <= EXP_FLOOR and a > SUBNORMAL_FLOOR) else 0
+    exp_into(v[:n], 1.0, 0.0, e[:n], bits[:n])
+    if n_sub > 0:                                       # rare: np.exp's subnormal results
+        for j in range(n):
+            if v[j] <= EXP_FLOOR:
+                e[j] = np.exp(v[j])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -32,55 +128,70 @@ def forward(pi, A, log_lik, filtered, predicted, log_c):
 
     Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,); returns -1, or the first row ``t`` at
     which the observations have probability zero. NumPy twin:
-    :func:`~pedagogy_lib.hmm.inference._forward_numpy` (same names, same equations).
+    :func:`~pedagogy_lib.hmm.inference._forward_numpy` (same names, same equations). The loop over
+    time is :func:`filter_steps`, compiled once for small and once for large K (the two ways of
+    computing ``A @ f``), so that neither pays for the other inside the loop.
+    """
+    At = np.ascontiguousarray(A.T)       # At[j, :] = A[:, j]
+    if A.shape[0] < SMALL_K:
+        return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, True)
+    return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, False)
 
-    The time update is written as a sum of columns of A (``pred += A[:, j] f_j``), four columns
-    at a time: the loop over ``i`` is contiguous in ``At = A.T`` and has no reduction, so it
-    vectorizes without fastmath, and ``pred`` goes through memory a quarter as often.
+
+@njit_inline
+def filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, small):
+    """The loop over time of :func:`forward`; ``small``: the time update by :func:`dot_rows`, else by
+    :func:`add_rows` (a sum of columns of A, ``pred = sum_j A[:, j] f_j``).
+
+    The scaled likelihoods ``exp(log_lik[t] - m_t)`` of the measurement update are computed ahead,
+    a block of rows at a time (:func:`scaled_likelihoods`): vectorized, where one call of the C
+    library's ``exp`` per entry was a sixth of the time at K = 50.
     """
     T, K = log_lik.shape
-    At = np.ascontiguousarray(A.T)       # At[j, :] = A[:, j]
-    K4 = K - K % 4
+    R = max(1, EXP_BLOCK // K)           # rows per block of exponentials
+    m = np.empty(R)                      # m[b] = max_k log_lik[t, k] for the rows of the block
+    v = np.empty(R * K)
+    e = np.empty(R * K)                  # e[b * K + k] = exp(log_lik[t, k] - m[b])
+    bits = np.empty(R * K, np.int64)
     pred = np.empty(K)                   # predicted[t]
     f = np.empty(K)                      # filtered[t - 1], then filtered[t]
+    b = R                                # row of step t in the block
     for t in range(T):
+        if b == R:
+            scaled_likelihoods(log_lik, t, min(R, T - t), m, v, e, bits)
+            b = 0
         # TIME UPDATE, Eq. 2.36: pred = A @ f
         if t == 0:
             for i in range(K):
                 pred[i] = pi[i]
+        elif small:
+            dot_rows(A, f, pred)
         else:
             for i in range(K):
                 pred[i] = 0.0
-            for j in range(0, K4, 4):
-                f0 = f[j]
-                f1 = f[j + 1]
-                f2 = f[j + 2]
-                f3 = f[j + 3]
-                for i in range(K):
-                    pred[i] += (At[j, i] * f0 + At[j + 1, i] * f1) + (At[j + 2, i] * f2 + At[j + 3, i] * f3)
-            for j in range(K4, K):
-                f0 = f[j]
-                for i in range(K):
-                    pred[i] += At[j, i] * f0
+            add_rows(At, f, pred)
         # MEASUREMENT UPDATE, Eq. 2.37, with the likelihood scaled by exp(-m)
-        m = log_lik[t, 0]
-        for k in range(1, K):
-            m = max(m, log_lik[t, k])                   # branch-free running maximum
-        if m == -np.inf:
+        if m[b] == -np.inf:
             return t
         c = 0.0
         for k in range(K):
-            joint = pred[k] * np.exp(log_lik[t, k] - m)
+            joint = pred[k] * e[b * K + k]
             f[k] = joint
             c += joint
         if not c > 0.0:
             return t
-        inv_c = 1.0 / c                                 # one division, K multiplications
+        if c >= SMALLEST_NORMAL:
+            inv_c = 1.0 / c                             # one division, K multiplications ...
+            for k in range(K):
+                f[k] *= inv_c
+        else:                                           # ... unless 1 / c overflows (c subnormal)
+            for k in range(K):
+                f[k] /= c
         for k in range(K):
-            f[k] *= inv_c
             filtered[t, k] = f[k]
             predicted[t, k] = pred[k]
-        log_c[t] = np.log(c) + m
+        log_c[t] = np.log(c) + m[b]
+        b += 1
     return -1
 
 
@@ -94,22 +205,36 @@ def backward(A, filtered, predicted, gamma, xi):
 
     Fills ``gamma`` (T, K) and, if it has ``T - 1`` rows, the pairwise smoother ``xi`` (T-1, K, K);
     returns the expected transition counts ``xi_sum`` (K, K). NumPy twin:
-    :func:`~pedagogy_lib.hmm.inference._backward_numpy`.
+    :func:`~pedagogy_lib.hmm.inference._backward_numpy`. The loop over time is
+    :func:`smoother_steps`, compiled once for small and once for large K.
+    """
+    if A.shape[0] < BLOCKED_MIN_K:
+        return smoother_steps(A, filtered, predicted, gamma, xi, False)
+    return smoother_steps(A, filtered, predicted, gamma, xi, True)
 
-    The expected transition counts are accumulated step by step (``S += outer(ratio, f)``)
-    instead of storing ``ratio`` for all times. In ``g = A^T ratio`` the rows of A are taken four
-    at a time, so that the contiguous loop over ``j`` vectorizes and ``g`` goes through memory a
-    quarter as often (fusing the ``S`` update into that loop was measured to be slower).
+
+@njit_inline
+def smoother_steps(A, filtered, predicted, gamma, xi, blocked):
+    """The loop over time of :func:`backward`. ``g = A^T ratio`` is a sum of rows of A (:func:`add_rows`).
+
+    The expected transition counts need ``S = sum_t outer(ratio_{t+1}, f_t)``. Without ``blocked``,
+    one outer product per step. With it (large K), the ratios of ``OUTER_BLOCK`` steps are kept
+    (``Rb``, latest time last) and added at once by BLAS, ``S += Rb^T F`` with the matching rows
+    ``F`` of ``filtered``: a pass over the K x K matrix ``S`` at every step was more than half of the
+    backward pass at K = 50.
     """
     T, K = filtered.shape
     full_xi = xi.shape[0] > 0
-    K4 = K - K % 4
+    B = OUTER_BLOCK
     for k in range(K):
         gamma[T - 1, k] = filtered[T - 1, k]            # smoother at T = filter at T
     ratio = np.empty(K)                                 # gamma_{t+1} / predicted_{t+1}
     f = np.empty(K)                                     # filtered[t]
     g = np.empty(K)                                     # A^T ratio
     S = np.zeros((K, K))                                # sum_t outer(ratio_{t+1}, filtered_t)
+    Rb = np.empty((B, K))                               # blocked: the ratios of the current block ...
+    P = np.empty((K, K))                                # ... and its share of S
+    nb = 0                                              # steps in the current block
     for t in range(T - 2, -1, -1):
         for i in range(K):
             p = predicted[t + 1, i]
@@ -117,23 +242,8 @@ def backward(A, filtered, predicted, gamma, xi):
         for j in range(K):
             f[j] = filtered[t, j]
             g[j] = 0.0
-        # BACKWARD STEP, Eq. 2.39: g = A^T ratio, accumulated from the rows of A, four at a time
-        for i in range(0, K4, 4):
-            r0 = ratio[i]
-            r1 = ratio[i + 1]
-            r2 = ratio[i + 2]
-            r3 = ratio[i + 3]
-            for j in range(K):
-                g[j] += (A[i, j] * r0 + A[i + 1, j] * r1) + (A[i + 2, j] * r2 + A[i + 3, j] * r3)
-        for i in range(K4, K):
-            r0 = ratio[i]
-            for j in range(K):
-                g[j] += A[i, j] * r0
-        # expected transition counts: S += outer(ratio, f)
-        for i in range(K):
-            r0 = ratio[i]
-            for j in range(K):
-                S[i, j] += r0 * f[j]
+        # BACKWARD STEP, Eq. 2.39: g = A^T ratio, gamma_t = filtered_t * g
+        add_rows(A, ratio, g)
         for j in range(K):
             gamma[t, j] = f[j] * g[j]
         # FUTURE CONDITIONING (Eq. 2.38) x gamma_{t+1}: pairwise smoother, Eq. 2.44 first line
@@ -141,6 +251,22 @@ def backward(A, filtered, predicted, gamma, xi):
             for i in range(K):
                 for j in range(K):
                     xi[t, i, j] = ratio[i] * A[i, j] * f[j]
+        # expected transition counts: S += outer(ratio, f) ...
+        if not blocked:
+            for i in range(K):
+                r = ratio[i]
+                for j in range(K):
+                    S[i, j] += r * f[j]
+        else:                                           # ... for a block of steps at once, S += Rb^T F
+            nb += 1
+            for i in range(K):
+                Rb[B - nb, i] = ratio[i]
+            if nb == B or t == 0:
+                dot_blas(Rb[B - nb:].T, filtered[t:t + nb], P)
+                for i in range(K):
+                    for j in range(K):
+                        S[i, j] += P[i, j]
+                nb = 0
     # Expected transition counts: sum_t xi[t, i, j] = A[i, j] * S[i, j]
     return A * S
 

@@ -138,6 +138,40 @@ def test_kernels_report_zero_evidence_row():
         assert fwd(pi, np.eye(2), log_lik, *out) == 2
 
 
+@pytest.mark.parametrize("K", [2, 12, 60])
+@pytest.mark.parametrize("t_bad", [0, 1, 299, 300, 1000])
+def test_kernels_report_zero_evidence_row_in_any_block(K, t_bad):
+    """The forward kernel exponentiates the likelihoods a block of rows ahead of the recursion: a zero
+    evidence is still reported at its own row, wherever the blocks fall, for small and large K."""
+    rng = np.random.default_rng(K + t_bad)
+    pi, A, _ = random_hmm(rng, K, 1)
+    log_lik = rng.normal(size=(1200, K))
+    log_lik[t_bad] = -np.inf
+    for fwd in (kernels.forward, hmm._forward_numpy):
+        out = (np.empty((1200, K)), np.empty((1200, K)), np.empty(1200))
+        assert fwd(pi, A, log_lik, *out) == t_bad
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("gap", [700.0, 707.9, 708.0, 720.0, 745.0])
+def test_subnormal_likelihood_ratio_is_not_zero_evidence(backend, gap):
+    """Only the state the chain can be in has a likelihood ``exp(-gap)`` times the largest one: between
+    -745 and -708 ``np.exp`` gives a subnormal number (the vectorized exponential of the kernel, 0), and
+    so is the normalizer, whose reciprocal overflows. The observation is possible, not of probability
+    zero: the filter and the smoother put all mass on that state, and ``log_c`` is the log of the
+    subnormal ``np.exp(-gap)`` (``-gap`` itself to the precision a subnormal number keeps)."""
+    pi = np.array([1.0, 0.0, 0.0])
+    A = np.eye(3)
+    log_lik = np.zeros((5, 3))
+    log_lik[2] = [-gap, 0.0, -np.inf]
+    filt = hmm.hmm_filter(pi, A, log_lik, backend=backend)
+    assert_allclose(filt.filtered, np.tile([1.0, 0.0, 0.0], (5, 1)), rtol=0, atol=1e-15)
+    assert filt.log_c[2] == pytest.approx(np.log(np.exp(-gap)), rel=1e-12)
+    assert_allclose(np.delete(filt.log_c, 2), 0.0, rtol=0, atol=1e-15)
+    post = hmm.hmm_smoother(pi, A, log_lik, backend=backend)
+    assert_allclose(post.gamma, np.tile([1.0, 0.0, 0.0], (5, 1)), rtol=0, atol=1e-15)
+
+
 # ---------------------------------------------------------------------------------------------
 # Long sequences, scaling, identities
 # ---------------------------------------------------------------------------------------------
