@@ -21,9 +21,9 @@ from ..harmonium.model import EFHParams
 from .checker import book_or_drawn, compare_array, compare_scalar, compare_statements, problem_rng, result
 
 __all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_HM1", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "gaussian_prior",
-           "emission_prob", "dbn_posterior_factorial", "helmholtz_log_prob", "recognition_prob", "sleep_fixed_point",
-           "recurrent_input", "same_hidden_conditional", "trbm_configurations", "dbn_log_marginal_function",
-           "wake_sleep_step_function", "refh_filter_function"]
+           "emission_prob", "dbn_posterior_factorial", "log_likelihood_gradient", "recognition_prob",
+           "sleep_fixed_point", "recurrent_input", "same_hidden_conditional", "trbm_configurations",
+           "dbn_log_marginal_function", "wake_sleep_step_function", "refh_filter_function"]
 
 
 def _weights(rng, shape, scale):
@@ -62,9 +62,21 @@ EX_X1 = np.array([1.0, 0.0])
 
 
 def _draw_hm_r(rng):
-    """EX_HM with a recognition network of the same kind as the book's EX_HM_R, for one student."""
-    return EX_HM._replace(R=[_weights(rng, (2, 3), 0.9), _weights(rng, (1, 2), 0.9)],
-                          r=[_weights(rng, 2, 0.3), _weights(rng, 1, 0.3)])
+    """EX_HM with a recognition network of the same kind as the book's EX_HM_R, for one student: one whose
+    first recognition layer is not indifferent about EX_Y (no probability of a unit of x_1 within 0.1 of one
+    half) and whose top unit's probability, summed over the states of x_1, differs from the one the means of
+    x_1 give and from one half."""
+    while True:
+        m = EX_HM._replace(R=[_weights(rng, (2, 3), 0.9), _weights(rng, (1, 2), 0.9)],
+                           r=[_weights(rng, 2, 0.3), _weights(rng, 1, 0.3)])
+        q1 = 1.0 / (1.0 + np.exp(-(m.R[0] @ EX_Y + m.r[0])))
+        S1 = np.array(list(itertools.product((0.0, 1.0), repeat=2)))
+        up = 1.0 / (1.0 + np.exp(-(S1 @ m.R[1].T + m.r[1])[:, 0]))
+        exact = float(np.prod(np.where(S1 == 1, q1, 1 - q1), axis=1) @ up)
+        mean_field = float(1.0 / (1.0 + np.exp(-(m.R[1] @ q1 + m.r[1])[0])))
+        if (np.abs(q1 - 0.5).min() > 0.1 and abs(exact - mean_field) > 1e-3
+                and abs(exact - 0.5) > 0.02):
+            return m
 
 
 #: Section 3.3 recognition exercise: EX_HM with a recognition network (R[0]: layer 0 -> 1, R[1]: 1 -> 2).
@@ -91,13 +103,16 @@ EX_HM1 = book_or_drawn(HelmholtzParams(G=[np.array([[1.4], [-0.9], [0.6]])], g=[
 
 
 def _draw_refh(rng):
-    """A recurrent EFH of the same kind as the book's EX_REFH, for one student (W of shape (2, 3 + 2), zero b_y)."""
-    return EFHParams(W=_weights(rng, (2, 5), 0.9), b_x=_weights(rng, 2, 0.3), b_y=np.zeros(5))
+    """A recurrent EFH of the same kind as the book's EX_REFH, for one student (W of shape (2, 3 + 2), visible
+    biases b_y of the 3 observed and the 2 recurrent units, one decimal)."""
+    return EFHParams(W=_weights(rng, (2, 5), 0.9), b_x=_weights(rng, 2, 0.3), b_y=_weights(rng, 5, 0.4))
 
 
-#: Exercise (c): a recurrent EFH with M = 3 observed and K = 2 hidden units (W has shape (2, 3 + 2)).
+#: Exercise (c): a recurrent EFH with M = 3 observed and K = 2 hidden units (W has shape (2, 3 + 2), b_y holds the
+#: biases of the 3 observed units, then those of the 2 recurrent ones).
 EX_REFH = book_or_drawn(EFHParams(W=np.array([[0.9, -0.6, 0.4, 1.1, -0.3], [-0.8, 0.7, 0.5, 0.2, 1.4]]),
-                                  b_x=np.array([0.1, -0.2]), b_y=np.zeros(5)), _draw_refh, seed=3401)
+                                  b_x=np.array([0.1, -0.2]), b_y=np.array([0.3, -0.5, 0.2, 0.4, -0.2])),
+                        _draw_refh, seed=3401)
 
 
 def _draw_seq(rng):
@@ -159,15 +174,17 @@ def gaussian_prior(h, J12) -> object:
     return result(name, compare_array(h, h_ref, "h", rtol=1e-9, atol=1e-12, hints=h_hints))
 
 
-def helmholtz_log_prob(answer) -> object:
-    """Exercise ``ex-3-3-helmholtz``: your log p(y) of the Helmholtz machine :data:`EX_HM` at :data:`EX_Y`,
-    a single number (a log-probability).
+def log_likelihood_gradient(answer) -> object:
+    """Exercise ``ex-3-3-helmholtz``: your gradient of log p(y) of the Helmholtz machine :data:`EX_HM` at
+    :data:`EX_Y` with respect to its generative weights G[1] (from the top unit down to the layer x_1), an
+    array of the shape of G[1], (2, 1).
 
-    The checker recognizes a probability given for its log, a sum that keeps only one hidden configuration
-    (the all-zero one or the most probable one), and a sum that leaves out the top layer's prior.
+    The checker recognizes a gradient whose average over the hidden configurations is not the one the
+    log-likelihood asks for (several kinds), the biases g[1] left out of the prediction, and the gradient
+    of p(y) in place of that of its logarithm.
     """
     hm = EX_HM
-    terms, no_prior = [], 0.0
+    weights, deltas, deltas_nb = [], [], []
     for x2 in itertools.product((0.0, 1.0), repeat=1):
         x2 = np.array(x2)
         p2 = np.prod(np.where(x2 == 1, _sig(hm.b_top), 1 - _sig(hm.b_top)))
@@ -177,37 +194,71 @@ def helmholtz_log_prob(answer) -> object:
             p1 = np.prod(np.where(x1 == 1, q1, 1 - q1))
             q0 = _sig(hm.G[0] @ x1 + hm.g[0])
             p0 = np.prod(np.where(EX_Y == 1, q0, 1 - q0))
-            terms.append(p2 * p1 * p0)
-            no_prior += p1 * p0
-    total = sum(terms)
-    hints = {"you gave the probability, not its logarithm": total,
-             "you kept only the all-zero hidden configuration instead of summing over all": np.log(terms[0]),
-             "you kept only the most probable hidden configuration instead of summing over all":
-                 np.log(max(terms)),
-             "you left out the top layer's prior, Bern(x_2; sigma(b_top))": np.log(no_prior)}
-    return result("log p(y) of EX_HM", compare_scalar(answer, np.log(total), "log p(y)", rtol=1e-8, hints=hints))
+            weights.append(p2 * p1 * p0)                              # p(x, y)
+            deltas.append(np.outer(x1 - q1, x2))                      # d log p(x, y) / d G[1]
+            deltas_nb.append(np.outer(x1 - _sig(hm.G[1] @ x2), x2))
+    weights, deltas, deltas_nb = np.array(weights), np.array(deltas), np.array(deltas_nb)
+    post = weights / weights.sum()
+    ref = np.tensordot(post, deltas, axes=1)
+    hints = {"you weighted every hidden configuration equally (the recognition network of EX_HM, whose weights "
+             "are zero, does exactly that)": deltas.mean(axis=0),
+             "you kept only the most probable hidden configuration": deltas[np.argmax(weights)],
+             "you left the biases g[1] out of the prediction of x_1": np.tensordot(post, deltas_nb, axes=1),
+             "you differentiated p(y), not log p(y)": weights.sum() * ref,
+             "your gradient is zero: averaged over the prior of the hidden units the delta rule vanishes, but "
+             "log p(y) depends on y": np.zeros_like(ref)}
+    hints = {k: v for k, v in hints.items() if not np.allclose(v, ref, rtol=1e-8, atol=1e-12)}
+    return result("gradient of log p(y) of EX_HM in G[1]",
+                  compare_array(answer, ref, "the gradient", rtol=1e-8, atol=1e-12, hints=hints))
+
+
+def _belief_after_a_lost_frame(p: EFHParams, r: np.ndarray, *, weights: str = "model", Wr=None) -> np.ndarray:
+    """E[x_t | r_t] of the recurrent EFH p with the frame y_t summed out: the hidden means sigma(c + W_y y) of
+    every frame y, weighted by the model's prediction p(y | r_t) (``weights="model"``), by the observation's
+    biases alone (``"biases"``) or equally (``"uniform"``); ``Wr`` in place of W[:, 3:] for a slip."""
+    Wy = p.W[:, :3]
+    Wr = p.W[:, 3:] if Wr is None else Wr
+    c = p.b_x + Wr @ r
+    S = np.array(list(itertools.product((0.0, 1.0), repeat=3)))
+    means = _sig(S @ Wy.T + c)                                        # [frame, hidden unit]
+    if weights == "uniform":
+        return means.mean(axis=0)
+    log_w = S @ p.b_y[:3]
+    if weights == "model":
+        log_w = log_w + np.sum(np.logaddexp(0.0, S @ Wy.T + c), axis=1)
+    w = np.exp(log_w - np.max(log_w))
+    return (w / w.sum()) @ means
 
 
 def recurrent_input(answer) -> object:
-    """Exercise ``ex-3-4-recurrent-input``: your recurrent input r_3 of :data:`EX_REFH` on :data:`EX_SEQ`,
-    starting from r_1 = (1/2, 1/2).
+    """Exercise ``ex-3-4-recurrent-input``: your belief r_3 of :data:`EX_REFH` when the first frame of
+    :data:`EX_SEQ` is read from r_1 = (1/2, 1/2) and the second frame is lost (summed out under the model's
+    prediction).
 
-    Pass an array of shape (2,), one entry per hidden unit. The checker recognizes r_2 or r_4 given
-    in place of r_3, a left-out recurrent term and W_r transposed.
+    Pass an array of shape (2,), one entry per hidden unit. The checker recognizes r_2 given in place of
+    r_3, the second frame of EX_SEQ used although it is lost, and several ways of standing in for the lost
+    frame that are not the hidden means given the past.
     """
     p = EX_REFH
     Wy, Wr = p.W[:, :3], p.W[:, 3:]
-    r = [np.full(2, 0.5)]
-    for t in range(3):
-        r.append(_sig(p.b_x + Wy @ EX_SEQ[t] + Wr @ r[-1]))
-    r_T = [np.full(2, 0.5)]
-    for t in range(2):
-        r_T.append(_sig(p.b_x + Wy @ EX_SEQ[t] + Wr.T @ r_T[-1]))
-    hints = {"you computed r_4 (one step too many)": r[3], "you computed r_2 (one step too few)": r[1],
-             "you left out the recurrent term W_r r_t": _sig(p.b_x + Wy @ EX_SEQ[1]),
+    r2 = _sig(p.b_x + Wy @ EX_SEQ[0] + Wr @ np.full(2, 0.5))
+    ref = _belief_after_a_lost_frame(p, r2)
+    c = p.b_x + Wr @ r2
+    S = np.array(list(itertools.product((0.0, 1.0), repeat=3)))
+    log_w = S @ p.b_y[:3] + np.sum(np.logaddexp(0.0, S @ Wy.T + c), axis=1)
+    y_mean = np.exp(log_w - np.logaddexp.reduce(log_w)) @ S          # E[y_2 | r_2]
+    r2_T = _sig(p.b_x + Wy @ EX_SEQ[0] + Wr.T @ np.full(2, 0.5))
+    hints = {"you returned r_2, the belief before the lost frame": r2,
+             "you used the second frame of EX_SEQ, but that frame is lost": _sig(c + Wy @ EX_SEQ[1]),
+             "you took the lost frame to be all zeros": _sig(c),
+             "you put the predicted mean frame E[y_2 | r_2] into Step 3's hidden means": _sig(c + Wy @ y_mean),
+             "you weighted every possible frame equally": _belief_after_a_lost_frame(p, r2, weights="uniform"),
+             "you weighted the frames by the observation's biases alone, leaving the hidden units out of the "
+             "prediction": _belief_after_a_lost_frame(p, r2, weights="biases"),
              "you used W_r transposed: W[:, 3:] maps the belief r_t to the hidden units, row k for unit k":
-                 r_T[2]}
-    return result("r_3 for EX_SEQ", compare_array(answer, r[2], "r_3", rtol=1e-8, hints=hints))
+                 _belief_after_a_lost_frame(p, r2_T, Wr=Wr.T)}
+    hints = {k: v for k, v in hints.items() if not np.allclose(v, ref, rtol=1e-8, atol=1e-12)}
+    return result("r_3 after a lost frame", compare_array(answer, ref, "r_3", rtol=1e-8, hints=hints))
 
 
 def dbn_posterior_factorial(answer) -> object:
@@ -241,25 +292,38 @@ def emission_prob(answer) -> object:
 
 
 def recognition_prob(answer) -> object:
-    """Exercise ``ex-3-3-recognition``: your recognition probability of x_1 = (1, 0) and x_2 = (1) given
-    y = :data:`EX_Y` under :data:`EX_HM_R`, a probability (not its log).
+    """Exercise ``ex-3-3-recognition``: your probability that the recognition network of :data:`EX_HM_R`, run
+    upwards from y = :data:`EX_Y`, ends with the top unit on, q(x_2 = 1 | y), a probability (not its log).
 
-    The checker recognizes a log-probability, only one layer's factor, and the transposed generative
-    weights used in place of the recognition weights.
+    The checker recognizes a log-probability, the probability of the top unit off, a few shortcuts through
+    the middle layer, and the generative network used in place of the recognition network.
     """
     m = EX_HM_R
-    x1, x2 = np.array([1.0, 0.0]), np.array([1.0])
     q1 = _sig(m.R[0] @ EX_Y + m.r[0])
-    q2 = _sig(m.R[1] @ x1 + m.r[1])
-    p1 = float(np.prod(np.where(x1 == 1, q1, 1 - q1)))
-    p2 = float(np.prod(np.where(x2 == 1, q2, 1 - q2)))
-    g1 = _sig(m.G[0].T @ EX_Y)
-    hints = {"you gave the log-probability, not the probability": np.log(p1 * p2),
-             "you gave only the first layer's factor": p1,
-             "you used the transposed generative weights G^T instead of the recognition weights R":
-                 float(np.prod(np.where(x1 == 1, g1, 1 - g1))) * p2}
-    return result("recognition probability of EX_HM_R", compare_scalar(answer, p1 * p2, "the probability",
-                                                                       rtol=1e-8, hints=hints))
+    S1 = np.array(list(itertools.product((0.0, 1.0), repeat=2)))
+    w1 = np.prod(np.where(S1 == 1, q1, 1 - q1), axis=1)              # q(x_1 | y) for every state of x_1
+    up = _sig(S1 @ m.R[1].T + m.r[1])[:, 0]                           # q(x_2 = 1 | x_1)
+    ref = float(w1 @ up)
+    # the generative posterior p(x_2 = 1 | y), by enumeration of the generative joint
+    joint = {}
+    for x2 in (0.0, 1.0):
+        p2 = _sig(m.b_top[0]) if x2 else 1 - _sig(m.b_top[0])
+        q = _sig(m.G[1][:, 0] * x2 + m.g[1])
+        for x1 in S1:
+            p1 = np.prod(np.where(x1 == 1, q, 1 - q))
+            q0 = _sig(m.G[0] @ x1 + m.g[0])
+            joint[(x2, tuple(x1))] = p2 * p1 * np.prod(np.where(EX_Y == 1, q0, 1 - q0))
+    on = sum(v for k, v in joint.items() if k[0] == 1.0)
+    hints = {"you gave the log-probability, not the probability": np.log(ref),
+             "you gave the probability that the top unit is off": 1.0 - ref,
+             "you passed the means of x_1 up the network; x_1 is sampled on the way":
+                 float(_sig(m.R[1] @ q1 + m.r[1])[0]),
+             "you kept the single most probable state of x_1 instead of all of them": float(up[np.argmax(w1)]),
+             "you gave every state of x_1 the same weight": float(up.mean()),
+             "you computed the generative network's posterior p(x_2 = 1 | y), not the recognition network's":
+                 on / sum(joint.values())}
+    return result("recognition probability of the top unit of EX_HM_R",
+                  compare_scalar(answer, ref, "the probability", rtol=1e-8, hints=hints))
 
 
 def _sleep_fixed_point_parts(m: HelmholtzParams):

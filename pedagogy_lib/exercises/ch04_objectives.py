@@ -92,14 +92,16 @@ EX_KL = checker.book_or_drawn(GaussianPair(mu_p=np.array([1.0, 0.0]), Sigma_p=np
 
 
 def _draw_ml_data(rng):
-    """Twelve positive observations of the same kind as the book's EX_ML_DATA, for one student (two decimals,
-    from a log-normal distribution)."""
-    return np.maximum(np.round(np.exp(rng.normal(rng.uniform(-0.3, 1.0), rng.uniform(0.3, 0.7), size=12)), 2), 0.05)
+    """Twelve positive observations of the same kind as the book's EX_ML_DATA, for one student (two decimals, from a
+    log-normal distribution with mean one, log Y ~ N(-s2 / 2, s2), s2 between 0.15 and 0.6)."""
+    s2 = float(rng.uniform(0.15, 0.6))
+    return np.maximum(np.round(np.exp(rng.normal(-s2 / 2, np.sqrt(s2), size=12)), 2), 0.05)
 
 
-#: Exercise 3: twelve positive observations to fit a log-normal model to by minimum sample cross entropy.
-EX_ML_DATA = checker.book_or_drawn(np.array([2.31, 1.12, 3.05, 2.74, 0.58, 1.96, 2.47, 3.61, 1.38, 2.09, 2.88,
-                                             1.71]), _draw_ml_data, seed=4202)
+#: Exercise 3: twelve positive observations (multiplicative noise factors) to fit a log-normal model with mean one to,
+#: by minimum sample cross entropy.
+EX_ML_DATA = checker.book_or_drawn(np.array([0.73, 2.25, 0.54, 0.76, 1.10, 0.60, 1.30, 0.95, 0.60, 2.21, 0.41,
+                                             0.56]), _draw_ml_data, seed=4202)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -161,34 +163,35 @@ def gaussian_kl(answer):
     return checker.result("KL divergence between two Gaussians", problems)
 
 
-def ml_estimate(mu, sigma2):
-    """Exercise 3, ``ex-4-2-ml-estimate``: your minimizer of the sample cross entropy (Eq. 4.6) of the
-    log-normal model, density N(log y; mu, sigma^2) / y, on :data:`EX_ML_DATA`.
+def ml_estimate(sigma2):
+    """Exercise 3, ``ex-4-2-ml-estimate``: your minimizer of the sample cross entropy (Eq. 4.6) of the log-normal
+    model with mean one, density N(log y; -sigma^2 / 2, sigma^2) / y, on :data:`EX_ML_DATA`.
 
-    Pass two numbers, mu and sigma^2 (the mean and the variance of log Y under the model, not of Y).
-    The checker recognizes the Gaussian fitted to the observations themselves, the mean and variance
-    of the log-normal distribution, an estimator other than the minimizer, and the standard deviation.
+    Pass one number, sigma^2 (the variance of log Y under the model). The checker recognizes the free
+    log-normal's variance, other estimators than the minimizer, a derivative that missed part of the
+    parameter's dependence, and the standard deviation.
     """
-    y = EX_ML_DATA
-    N = y.shape[0]
-    z = np.log(y)
-    mu_ref = float(np.sum(z) / N)
-    s2_ref = float(np.sum((z - mu_ref) ** 2) / N)
-    mu_hints = {"you fitted the Gaussian to the observations themselves; the model is Gaussian in log y":
-                    float(np.mean(y)),
-                "you returned the median of log y rather than the mean": float(np.median(z)),
-                "you returned the log-normal distribution's mean exp(mu + sigma^2 / 2), not its parameter mu":
-                    float(np.exp(mu_ref + s2_ref / 2))}
-    s2_hints = {
-        "you fitted the Gaussian to the observations themselves; the model is Gaussian in log y": float(np.var(y)),
-        "you divided by N - 1 (the unbiased estimator); the minimizer of the average negative "
-        "log-likelihood divides by N": s2_ref * N / (N - 1),
-        "you returned the standard deviation, not the variance": np.sqrt(s2_ref),
-        "you returned the second moment about zero, not about the mean": float(np.mean(z**2)),
+    z = np.log(EX_ML_DATA)
+    N = z.shape[0]
+    m1, m2 = float(np.sum(z) / N), float(np.sum(z ** 2) / N)
+    ref = 2.0 * (np.sqrt(1.0 + m2) - 1.0)
+    free = float(np.sum((z - m1) ** 2) / N)
+    hints = {
+        "you fitted the free log-normal, its mean mu = <log y> estimated on its own; in this model the mean of "
+        "log Y is tied to sigma^2": free,
+        "you fitted the free log-normal and divided by N - 1 besides; in this model the mean of log Y is tied "
+        "to sigma^2": free * N / (N - 1),
+        "you took the mean of log Y to be zero (that makes the median one, not the mean)": m2,
+        "you matched the average of log y to the model's mean of log Y: a moment estimator, not the minimizer "
+        "of the sample cross entropy": -2.0 * m1,
+        "you returned the standard deviation, not the variance": np.sqrt(ref),
     }
-    problems = checker.compare_scalar(mu, mu_ref, "your mu", rtol=1e-6, hints=mu_hints)
-    problems += checker.compare_scalar(sigma2, s2_ref, "your sigma^2", rtol=1e-6, hints=s2_hints)
-    return checker.result("maximum-likelihood log-normal (Eq. 4.6)", problems)
+    disc = (1.0 - m1) ** 2 - m2
+    if disc >= 0:   # d/ds of the quadratic term taken with the mean -s/2 held fixed: s = <(log y + s/2)^2>
+        hints["you differentiated as if the mean of log Y, -sigma^2 / 2, did not change with sigma^2"] = \
+            2.0 * (1.0 - m1 - np.sqrt(disc))
+    problems = checker.compare_scalar(sigma2, ref, "your sigma^2", rtol=1e-6, hints=hints)
+    return checker.result("maximum-likelihood log-normal with mean one (Eq. 4.6)", problems)
 
 
 def asymmetric_pair(p, q):

@@ -236,36 +236,42 @@ def rtrl_sensitivities(fn):
 # ----------------------------------------------------------------------------------------------
 
 class DecayProblem(NamedTuple):
-    """A linear RNN whose recurrent weights are rho times an orthogonal Q, with a loss at the last
-    step only: ``rho_small``, ``rho_large`` and the ``factor`` of the statement."""
+    """A linear RNN (states at zero, so every Jacobian J_t is the identity) with a loss at the last step only and
+    the non-orthogonal recurrent matrix D_zz = rho [[1, shear], [0, 1]], whose spectral radius is rho; the
+    signal at the loss is b_T = (1, 0), and ``factor`` is the decay asked about."""
 
-    rho_small: float
-    rho_large: float
+    rho: float
+    shear: float
     factor: float
 
 
-#: Exercise 3: after how many steps back has ||b_t|| fallen by 1000 (rho = 0.85) or grown by 1000 (rho = 1.1)?
-EX_DECAY = DecayProblem(rho_small=0.85, rho_large=1.1, factor=1000.0)
+#: Exercise 3: where is ||b_{T-k}|| largest, and after how many steps back has it fallen by 1000, when
+#: D_zz = 0.85 [[1, 3], [0, 1]]?
+EX_DECAY = DecayProblem(rho=0.85, shear=3.0, factor=1000.0)
 
 
-def _steps(rho: float, factor: float) -> int:
-    # smallest k with rho^k <= 1/factor (rho < 1) or rho^k >= factor (rho > 1)
-    k = math.ceil(math.log(factor) / abs(math.log(rho)) - 1e-12)
-    return k
+def _signal_norms(p: DecayProblem, n: int) -> np.ndarray:
+    """||b_{T-k}|| / ||b_T|| for k = 0..n-1: b_{T-k} = (D_zz^T)^k b_T, with (D_zz^T)^k = rho^k [[1, 0], [k shear, 1]]."""
+    k = np.arange(n, dtype=float)
+    return p.rho ** k * np.sqrt(1.0 + (p.shear * k) ** 2)
 
 
-def steps_to_shrink(k_shrink, k_grow):
-    """Exercise 3, ``ex-5-1-3-steps-to-shrink``: your ``k_shrink`` (for ``rho_small``) and ``k_grow``
-    (for ``rho_large``) for :data:`EX_DECAY`.
+def steps_to_shrink(k_peak, k_shrink):
+    """Exercise 3, ``ex-5-1-3-steps-to-shrink``: your ``k_peak`` (the number of steps back at which ||b_{T-k}||
+    is largest) and ``k_shrink`` (the smallest k at which ||b_{T-k}|| is at most ||b_T|| / factor) for the
+    recurrent matrix of :data:`EX_DECAY`.
 
-    Pass two whole numbers of steps, each the smallest that reaches the factor. The checker
-    recognizes an unrounded solution and one rounded the wrong way.
+    Pass two whole numbers of steps. The checker recognizes the count of an orthogonal matrix with the
+    same spectral radius and a signal taken to fall from the start.
     """
-    name = "steps for a thousand-fold change of ||b_t||"
+    name = "steps to the peak and to a thousand-fold decay of ||b_t||"
     p = EX_DECAY
+    norms = _signal_norms(p, 2000)
+    ref_peak = int(np.argmax(norms))
+    ref_shrink = int(np.argmax(norms <= 1.0 / p.factor))
+    orthogonal = math.ceil(math.log(p.factor) / abs(math.log(p.rho)) - 1e-12)
     problems = []
-    for what, ans, rho in (("k_shrink", k_shrink, p.rho_small), ("k_grow", k_grow, p.rho_large)):
-        ref = _steps(rho, p.factor)
+    for what, ans, ref in (("k_peak", k_peak, ref_peak), ("k_shrink", k_shrink, ref_shrink)):
         if ans is None:
             problems.append(f"{what} is None: give a whole number of steps.")
             continue
@@ -275,24 +281,22 @@ def steps_to_shrink(k_shrink, k_grow):
             continue
         value = float(arr.reshape(-1)[0])
         if value != round(value):
-            exact = math.log(p.factor) / abs(math.log(rho))
-            if abs(value - exact) < 1e-6 * exact:
-                problems.append(f"{what}: you have the exact solution of rho^k = factor; the question asks "
-                                "for the smallest whole number of steps that reaches the factor.")
-            else:
-                problems.append(f"{what} should be a whole number of steps.")
+            problems.append(f"{what} should be a whole number of steps.")
             continue
         k = int(round(value))
         if k == ref:
             continue
-        if abs(k - ref) == 1:
-            problems.append(f"{what} is not the smallest whole number of steps that reaches the factor: "
-                            "check which way you rounded by comparing rho^k with the factor at your k and "
-                            "at its neighbours.")
-        elif k <= 0:
-            problems.append(f"{what} should be a positive number of steps; got {k}.")
+        if k < 0:
+            problems.append(f"{what} should be a number of steps back, zero or more; got {k}.")
+        elif what == "k_shrink" and k == orthogonal:
+            problems.append("k_shrink is the count of an orthogonal recurrent matrix with the same spectral radius, "
+                            "from ||b_{T-k}|| = rho^k ||b_T||; this matrix is not orthogonal.")
+        elif what == "k_peak" and k == 0:
+            problems.append("k_peak: the signal does not fall from the start here; compare ||b_{T-1}|| with "
+                            "||b_T||.")
         else:
-            problems.append(f"{what} is not right: solve rho^k = factor for k with logarithms, then round.")
+            problems.append(f"{what} is not right: work out ||b_{{T-k}}|| for this matrix and check the "
+                            "condition at your k and at its neighbours.")
     return result(name, problems)
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
@@ -310,6 +314,7 @@ SUMMATIVE = {
                                     "total_derivative_fd"],
                       "same_data": "the answer is a function, which the grader calls on test inputs of the "
                                    "checker's own (EX_RTRL, drawn for each student)"},
-    "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85 and 1.1, a factor "
-                                              "of a thousand), and the solution discusses the steps they give"},
+    "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85, the shear 3, a "
+                                              "factor of a thousand), and the solution discusses the steps they "
+                                              "give"},
 }

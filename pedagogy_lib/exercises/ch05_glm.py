@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
 from . import checker
 
-__all__ = ["GLMProblem", "EX_STEP", "EX_WEIGHTS", "EX_SEPARABLE", "irls_step", "irls_weights",
+__all__ = ["GLMProblem", "PenalizedProblem", "EX_STEP", "EX_WEIGHTS", "EX_SEPARABLE", "irls_step", "irls_weights",
            "geometric_link", "has_mle"]
 
 
@@ -32,11 +32,24 @@ class GLMProblem(NamedTuple):
     d: np.ndarray
 
 
-#: Exercise 1: two IRLS steps for a four-sample logistic regression (intercept first), from d = 0.
-EX_STEP = GLMProblem(
+class PenalizedProblem(NamedTuple):
+    """A small logistic regression with a ridge penalty: inputs ``Y`` (N, M) with a column of ones, outputs
+    ``x`` in {0, 1}, the starting coefficients ``d`` (M,) and the penalty strength ``lam``, the objective
+    being sum_n log p(x_n | y_n; d) - (lam / 2) |d|^2, every coefficient (the intercept too) penalized."""
+
+    Y: np.ndarray
+    x: np.ndarray
+    d: np.ndarray
+    lam: float
+
+
+#: Exercise 1: two IRLS steps for a four-sample logistic regression (intercept first) whose classes a threshold
+#: separates, with a ridge penalty lam = 1 on both coefficients, from d = 0.
+EX_STEP = PenalizedProblem(
     Y=np.array([[1.0, -1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 2.0]]),
-    x=np.array([0.0, 1.0, 0.0, 1.0]),
+    x=np.array([0.0, 0.0, 1.0, 1.0]),
     d=np.array([0.0, 0.0]),
+    lam=1.0,
 )
 
 
@@ -52,7 +65,7 @@ def _draw_weights(rng):
             return GLMProblem(np.column_stack([np.ones(5), y]), x, d)
 
 
-#: Exercise 2: the IRLS weights at a non-zero iterate.
+#: Exercise 2: the Fisher-scoring weights of the probit model at a non-zero iterate.
 EX_WEIGHTS = checker.book_or_drawn(GLMProblem(
     Y=np.array([[1.0, -2.0], [1.0, -0.5], [1.0, 0.5], [1.0, 1.5], [1.0, 3.0]]),
     x=np.array([0.0, 0.0, 1.0, 0.0, 1.0]),
@@ -68,74 +81,98 @@ EX_SEPARABLE = {
 }
 
 
-def _bernoulli_parts(p: GLMProblem):
-    eta = p.Y @ p.d
-    mu = expit(eta)
-    var = mu * (1.0 - mu)
-    return eta, mu, var
+def _penalized_step(p: PenalizedProblem, d: np.ndarray, *, grad_pen: float = 1.0, hess_pen: float = 1.0,
+                    intercept: bool = True, scale: float = 1.0, weights_at=None) -> np.ndarray:
+    """One Newton (IRLS) step from ``d`` on sum_n log p(x_n | y_n; d) - (lam / 2) |d|^2. The switches make the
+    named slips: the penalty's term left out of the gradient (``grad_pen=0``) or the Hessian (``hess_pen=0``) or
+    given the opposite sign (-1), the intercept left unpenalized, the strength multiplied by ``scale``, and
+    the weights taken at another iterate (``weights_at``)."""
+    mu = expit(p.Y @ d)
+    w_at = d if weights_at is None else weights_at
+    m = expit(p.Y @ w_at)
+    w = m * (1.0 - m)
+    P = scale * p.lam * np.eye(len(d))
+    if not intercept:
+        P[0, 0] = 0.0
+    H = p.Y.T @ (w[:, None] * p.Y) + hess_pen * P
+    g = p.Y.T @ (p.x - mu) - grad_pen * P @ d
+    return d + np.linalg.solve(H, g)
 
 
-def _newton(p: GLMProblem, d: np.ndarray, weights: str = "variance", sign: float = 1.0) -> np.ndarray:
-    """One IRLS (Newton) step from ``d``; ``weights="sd"`` makes the draft's slip, ``sign=-1`` the sign slip,
-    ``weights="none"`` a plain gradient step of size one."""
-    eta = p.Y @ d
-    mu = expit(eta)
-    var = mu * (1.0 - mu)
-    if weights == "none":
-        return d + p.Y.T @ (p.x - mu)
-    if weights == "sd":
-        sd = np.sqrt(var)
-        return np.linalg.solve(p.Y.T @ (sd[:, None] * p.Y), p.Y.T @ (sd * (eta + (p.x - mu) / sd)))
-    return d + sign * np.linalg.solve(p.Y.T @ (var[:, None] * p.Y), p.Y.T @ (p.x - mu))
+def _two_steps(p: PenalizedProblem, **slip) -> np.ndarray:
+    return _penalized_step(p, _penalized_step(p, p.d, **slip), **slip)
 
 
 def irls_step(d_next):
-    """Exercise 1, ``ex-5-1-2-irls-step``: your d^(2) after two IRLS steps from :data:`EX_STEP` (Eq. 5.14).
+    """Exercise 1, ``ex-5-1-2-irls-step``: your d^(2) after two IRLS steps from :data:`EX_STEP` for the
+    logistic regression with the ridge penalty (lam / 2) |d|^2 on both coefficients.
 
-    Pass an array of two numbers, intercept first. The checker recognizes one step only, steps in
-    the wrong direction, the draft's slip in the weights, plain gradient steps, and a second step that
-    kept the weights of the first.
+    Pass an array of two numbers, intercept first. The checker recognizes the page's steps without the
+    penalty, several ways of bringing the penalty in at the wrong place or with the wrong strength, one
+    step only, and a second step that kept the weights of the first.
     """
     p = EX_STEP
-    d1 = _newton(p, p.d)
-    ref = _newton(p, d1)
-    mu0 = expit(p.Y @ p.d)
-    var0 = mu0 * (1 - mu0)
-    stale = d1 + np.linalg.solve(p.Y.T @ (var0[:, None] * p.Y), p.Y.T @ (p.x - expit(p.Y @ d1)))
+    d1 = _penalized_step(p, p.d)
+    ref = _penalized_step(p, d1)
+    N = p.Y.shape[0]
     hints = {
+        "you left the penalty out: those are the plain IRLS steps of the page, whose iterates grow without "
+        "bound on these separated classes": _two_steps(p, grad_pen=0.0, hess_pen=0.0),
+        "you added the penalty to the Hessian but not to the gradient": _two_steps(p, grad_pen=0.0),
+        "you added the penalty to the gradient but not to the Hessian": _two_steps(p, hess_pen=0.0),
+        "you gave the penalty's terms the wrong sign (the penalty is subtracted from the log-likelihood)":
+            _two_steps(p, grad_pen=-1.0, hess_pen=-1.0),
+        "you left the intercept out of the penalty; the statement penalizes both coefficients":
+            _two_steps(p, intercept=False),
+        "your penalty's derivative is 2 lam d: the penalty is (lam / 2) |d|^2": _two_steps(p, scale=2.0),
+        "you averaged the log-likelihood over the samples while keeping the penalty as it is; the "
+        "statement sums it": _two_steps(p, scale=float(N)),
         "you stopped after one step (that is d^(1))": d1,
-        "you stepped against the gradient (the sign slip in the last line of Eq. 5.13 leads there)":
-            _newton(p, _newton(p, p.d, sign=-1.0), sign=-1.0),
-        "you weighted by the standard deviation sqrt(mu (1 - mu)) instead of the variance (the draft's slip "
-        "in the linearization after Eq. 5.14)": _newton(p, _newton(p, p.d, "sd"), "sd"),
-        "you took plain gradient steps of size 1 instead of Newton steps":
-            _newton(p, _newton(p, p.d, "none"), "none"),
-        "you kept the weights of d^(0) in the second step; recompute mu and the weights at d^(1)": stale,
+        "you kept the weights of d^(0) in the second step; recompute mu and the weights at d^(1)":
+            _penalized_step(p, d1, weights_at=p.d),
     }
     problems = checker.compare_array(d_next, ref, "your d^(2)", hints=hints)
-    return checker.result("two IRLS steps for logistic regression (Eq. 5.14)", problems)
+    return checker.result("two IRLS steps for ridge-penalized logistic regression", problems)
+
+
+def _probit_parts(p: GLMProblem):
+    """(eta, Phi(eta), 1 - Phi(eta), phi(eta)) of the probit model at the iterate, each tail from its own side."""
+    eta = p.Y @ p.d
+    return eta, ndtr(eta), ndtr(-eta), np.exp(-0.5 * eta ** 2) / np.sqrt(2.0 * np.pi)
 
 
 def irls_weights(W):
-    """Exercise 2, ``ex-5-1-2-weights``: your IRLS weights at :data:`EX_WEIGHTS`.
+    """Exercise 2, ``ex-5-1-2-weights``: your Fisher-scoring weights of the probit model (a Bernoulli output
+    whose mean is Phi(d^T y)) at :data:`EX_WEIGHTS`.
 
-    Pass a 1-D array of shape (N,) = (5,), one weight per sample (the diagonal, not a matrix). The
-    checker recognizes the draft's misprint, the means in place of the weights, the reciprocals of
-    the weights, and a quantity computed from the outputs instead of the model.
+    Pass a 1-D array of shape (N,) = (5,), one weight per sample (the diagonal, not a matrix). The checker
+    recognizes the logistic model's weights, the canonical-link formula applied to this link, Newton's
+    weights in place of Fisher scoring's, and several incomplete versions of the weight.
     """
     p = EX_WEIGHTS
-    eta, mu, var = _bernoulli_parts(p)
+    eta, Phi, Phic, phi = _probit_parts(p)
+    var = Phi * Phic
+    ref = phi ** 2 / var
+    m = expit(eta)
+    # Newton's weights: minus the second derivative of x log Phi + (1 - x) log(1 - Phi) in eta
+    observed = (p.x * (eta * phi * Phi + phi ** 2) / Phi ** 2
+                + (1 - p.x) * (phi ** 2 - eta * phi * Phic) / Phic ** 2)
     hints = {
-        "you used the standard deviation sqrt(mu (1 - mu)), as the draft misprints it after Eq. 5.14": np.sqrt(var),
-        "you used the mean mu instead of the variance mu (1 - mu)": mu,
-        "you used the inverse variance 1 / (mu (1 - mu)) (that scales the working response, not the weights)":
-            1.0 / var,
-        "you used the Bernoulli variance of the data, x (1 - x), which is always 0": p.x * (1 - p.x),
+        "you used the logistic model's weights mu (1 - mu) with mu = sigma(eta); the probit's mean is Phi(eta)":
+            m * (1 - m),
+        "you used the output's variance Phi (1 - Phi) as the weight, which is right for a canonical link only":
+            var,
+        "you used the slope of the inverse link alone": phi,
+        "you left the output's variance out of the weight": phi ** 2,
+        "you divided the slope of the inverse link by the variance without squaring it": phi / var,
+        "you used the reciprocal of the weight (that scales the working response, not the weights)": var / phi ** 2,
+        "your weights depend on the outputs x: those are Newton's, from the observed second derivative; "
+        "Fisher scoring takes its expectation over the outputs": observed,
     }
     if W is not None and np.ndim(W) == 2:
         return checker.result("IRLS weights", ["give the N weights as a 1-D array (the diagonal of W)."])
-    problems = checker.compare_array(W, var, "your weights", hints=hints)
-    return checker.result("IRLS weights for logistic regression", problems)
+    problems = checker.compare_array(W, ref, "your weights", hints=hints)
+    return checker.result("Fisher-scoring weights of the probit model", problems)
 
 
 def _geometric_lambda(eta):
@@ -223,9 +260,7 @@ def has_mle(answer_A, answer_B, answer_C, answer_D):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-2-weights": {"forbidden": ["scipy.stats.logistic.pdf",
-                                       "pedagogy_lib.learning.glm._bern_dmu",
-                                       "pedagogy_lib.learning.glm.family",
+    "ex-5-1-2-weights": {"forbidden": ["pedagogy_lib.learning.glm.family",
                                        "irls_step"]},
     "ex-5-1-2-irls-step": {"forbidden": ["pedagogy_lib.contrastive.nce.fit_nce",
                                          "pedagogy_lib.contrastive.nce.newton_minimize",
@@ -235,8 +270,8 @@ SUMMATIVE = {
                                          "pedagogy_lib.learning.glm.irls",
                                          "irls_step", "irls_path"],
                            "same_data": "the statement spells out the numbers (inputs -1, 0, 1, 2, outputs "
-                                        "0, 1, 0, 1, the start at zero), and the solution works the first step "
-                                        "out by hand for them"},
+                                        "0, 0, 1, 1, the penalty 1 and the start at zero), and the solution works "
+                                        "the first step out by hand for them"},
     "ex-5-1-2-poisson-link": {"forbidden": ["pedagogy_lib.learning.glm.family"],
                               "same_data": "the answer is a pair of functions (the link and its inverse), which "
                                            "the grader calls on test inputs of the checker's own"},

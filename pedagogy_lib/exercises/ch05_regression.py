@@ -24,10 +24,12 @@ __all__ = ["RegressionProblem", "RidgeProblem", "LOOProblem", "EX_NORMAL", "EX_R
 
 
 class RegressionProblem(NamedTuple):
-    """Chapter 5 layout: inputs ``Y`` (M, N), outputs ``X`` (K, N)."""
+    """Chapter 5 layout: inputs ``Y`` (M, N), outputs ``X`` (K, N), and the noise covariance ``Sigma``
+    (K, K) of the outputs (the book's Sigma_x|y of Eq. 5.1)."""
 
     Y: np.ndarray
     X: np.ndarray
+    Sigma: np.ndarray
 
 
 class RidgeProblem(NamedTuple):
@@ -53,22 +55,45 @@ class LOOProblem(NamedTuple):
     lam: float
 
 
+def _tied_weights(S: np.ndarray) -> np.ndarray:
+    """Sigma^{-1} 1 / (1^T Sigma^{-1} 1): the weights of the outputs' combination that tied rows regress."""
+    w = np.linalg.solve(S, np.ones(S.shape[0]))
+    return w / w.sum()
+
+
 def _draw_normal(rng):
-    """A problem of the same kind as the book's EX_NORMAL, for one student: 2 inputs and 2 outputs of 6
-    samples (one decimal), outputs linear in the inputs plus noise, both Y Y^T and X X^T well-conditioned."""
+    """A problem of the same kind as the book's EX_NORMAL, for one student: 2 inputs (one decimal) and 2 outputs
+    of 6 samples, each output the same linear function of the inputs plus correlated noise of unequal variances
+    (a covariance with two decimals), such that the tied fit differs clearly from the untied rows and from the
+    fit to the plain average of the outputs."""
     while True:
         Y = np.round(rng.uniform(-2.5, 3.0, size=(2, 6)), 1) + 0.0
-        X = np.round(np.round(rng.uniform(-2.0, 2.0, size=(2, 2)), 1) @ Y + rng.normal(scale=0.5, size=(2, 6)), 1)
-        if np.linalg.cond(Y @ Y.T) < 10 and np.linalg.cond(X @ X.T) < 30:
-            return RegressionProblem(Y, X + 0.0)
+        sd = np.sqrt(rng.uniform(0.2, 2.0, size=2))
+        rho = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 0.6))
+        S = np.round(np.array([[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]]), 2) + 0.0
+        d = np.round(rng.uniform(-2.0, 2.0, size=2), 1)
+        X = np.round(np.outer(np.ones(2), d @ Y) + np.linalg.cholesky(S) @ rng.normal(size=(2, 6)), 1) + 0.0
+        if np.linalg.cond(Y @ Y.T) >= 10 or np.linalg.eigvalsh(S)[0] < 0.05:
+            continue
+        w = _tied_weights(S)
+        G = Y @ Y.T
+        tied = np.linalg.solve(G, Y @ (X.T @ w))
+        plain = np.linalg.solve(G, Y @ X.T.mean(axis=1))
+        rows = np.linalg.solve(G, Y @ X.T).T
+        if (np.abs(w - 0.5).max() > 0.15 and np.abs(tied - plain).max() > 0.05
+                and np.abs(rows - tied).max() > 0.05):
+            return RegressionProblem(Y, X, S)
 
 
-#: Exercise 1: M = 2 inputs, K = 2 outputs, N = 6 samples.
+#: Exercise 1: M = 2 inputs, K = 2 outputs (two noisy readings of one linear function), N = 6 samples, and the
+#: outputs' noise covariance.
 EX_NORMAL = checker.book_or_drawn(RegressionProblem(
     Y=np.array([[1.0, 2.0, -1.0, 0.5, 3.0, -2.0],
                 [0.0, 1.0, 1.5, -1.0, 2.0, 0.5]]),
-    X=np.array([[2.1, 5.2, 0.4, -0.3, 8.1, -2.9],
-                [-0.9, -0.2, 2.6, -2.4, 1.1, 2.2]]),
+    X=np.array([[1.4, 1.2, -2.7, 2.1, 1.8, -3.7],
+                [2.2, 2.8, -1.5, 0.3, 1.9, -4.9]]),
+    Sigma=np.array([[0.3, 0.2],
+                    [0.2, 1.2]]),
 ), _draw_normal, seed=5111)
 
 
@@ -151,22 +176,33 @@ EX_LOO = checker.book_or_drawn(LOOProblem(
 # ----------------------------------------------------------------------------------------------
 
 def normal_equations(D):
-    """Exercise 1, ``ex-5-1-1-normal-equations``: your weights D from the normal equations (Eq. 5.2) for
-    :data:`EX_NORMAL`.
+    """Exercise 1, ``ex-5-1-1-normal-equations``: your weights D = 1 d^T for :data:`EX_NORMAL` when every output
+    has the same row d^T, fitted by the cross entropy of Eq. 5.1 with the noise covariance ``Sigma``.
 
-    Pass a (K, M) array in the book's layout. The checker recognizes the inverse on the wrong side,
-    a missing inverse, and the inputs regressed on the outputs.
+    Pass a (K, M) array in the book's layout, every row the same. The checker recognizes the untied
+    normal equations of Eq. 5.2, the outputs weighted equally, and the noise covariance brought in
+    the wrong way.
     """
-    Y, X = EX_NORMAL
-    ref = rg.linear_regression(Y.T, X.T).w.T                   # library is row-wise: w = D^T
+    Y, X, S = EX_NORMAL
+    K = X.shape[0]
     G = Y @ Y.T
+
+    def tied(w):
+        return np.outer(np.ones(K), np.linalg.solve(G, Y @ (X.T @ w)))
+
+    ref = tied(_tied_weights(S))
+    ones = np.ones(K)
     hints = {
-        "you put the inverse on the left, (Y Y^T)^{-1} X Y^T": np.linalg.solve(G, X @ Y.T),
-        "you left out the inverse of Y Y^T": X @ Y.T @ G,
-        "you regressed the inputs on the outputs, Y X^T (X X^T)^{-1}": Y @ X.T @ np.linalg.inv(X @ X.T),
+        "you solved the normal equations of Eq. 5.2, one row per output: the statement ties the rows":
+            rg.linear_regression(Y.T, X.T).w.T,
+        "you weighted the outputs equally (the fit to their plain average)": tied(ones / K),
+        "you weighted the outputs with Sigma itself where the cross entropy has its inverse":
+            tied(S @ ones / (ones @ S @ ones)),
+        "you weighted the outputs with their variances only, dropping their correlation":
+            tied((1 / np.diag(S)) / np.sum(1 / np.diag(S))),
     }
     problems = checker.compare_array(D, ref, "your D", rtol=1e-6, hints=hints)
-    return checker.result("normal equations (Eq. 5.2)", problems)
+    return checker.result("normal equations with tied rows (Eq. 5.1)", problems)
 
 
 def ridge_conventions(D_bayes, D_draft):

@@ -57,35 +57,113 @@ def test_gaussian_prior_is_not_the_pages_inverted_harmonium():
     assert not check.gaussian_prior(h_b, J_b)
 
 
-def test_helmholtz_log_prob():
-    ref = hh.helmholtz_log_likelihood(check.EX_HM, check.EX_Y[None, :])
-    assert check.helmholtz_log_prob(ref)
-    r = check.helmholtz_log_prob(np.exp(ref))
-    assert not r and "logarithm" in str(r)
+def _log_lik_gradient_by_differences():
+    """d log p(y) / d G[1] of EX_HM at EX_Y by central differences of the library's exact log-likelihood."""
+    m, y = check.EX_HM, check.EX_Y[None, :]
+    grad = np.zeros_like(m.G[1])
+    h = 1e-6
+    for idx in np.ndindex(*m.G[1].shape):
+        E = np.zeros_like(m.G[1])
+        E[idx] = h
+        up = hh.helmholtz_log_likelihood(m._replace(G=[m.G[0], m.G[1] + E]), y)
+        down = hh.helmholtz_log_likelihood(m._replace(G=[m.G[0], m.G[1] - E]), y)
+        grad[idx] = (up - down) / (2 * h)
+    return grad
 
 
-def test_helmholtz_log_prob_recognizes_the_slips_its_help_names():
-    """One hidden configuration (the most probable one) and the top prior left out, by enumeration."""
-    m, y = check.EX_HM, check.EX_Y
-    sig = lambda z: 1 / (1 + np.exp(-z))
-    bern = lambda v, q: np.prod(np.where(v == 1, q, 1 - q))
-    terms, no_prior = [], 0.0
+def _posterior_and_deltas(m, y, bias=True):
+    """The exact posterior p(x | y) over the 8 hidden configurations of a machine, Step 3's delta rule for G[1]
+    at each (the biases g[1] left out of the prediction if not ``bias``) and the joint p(x, y), by
+    enumeration."""
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    bern = lambda v, q: np.prod(np.where(v == 1, q, 1 - q))  # noqa: E731
+    w, D = [], []
     for x2 in states(1):
         for x1 in states(2):
-            rest = bern(x1, sig(m.G[1] @ x2 + m.g[1])) * bern(y, sig(m.G[0] @ x1 + m.g[0]))
-            terms.append(bern(x2, sig(m.b_top)) * rest)
-            no_prior += rest
-    r = check.helmholtz_log_prob(np.log(max(terms)))
-    assert not r and "most probable hidden configuration" in str(r)
-    r = check.helmholtz_log_prob(np.log(no_prior))
-    assert not r and "top layer's prior" in str(r)
+            q1 = sig(m.G[1] @ x2 + m.g[1])
+            w.append(bern(x2, sig(m.b_top)) * bern(x1, q1) * bern(y, sig(m.G[0] @ x1 + m.g[0])))
+            D.append(np.outer(x1 - (q1 if bias else sig(m.G[1] @ x2)), x2))
+    w = np.array(w)
+    return w / w.sum(), np.array(D), w
+
+
+def test_log_likelihood_gradient():
+    ref = _log_lik_gradient_by_differences()
+    assert np.abs(ref).max() > 1e-3
+    assert check.log_likelihood_gradient(ref)
+    post, D, _ = _posterior_and_deltas(check.EX_HM, check.EX_Y)
+    np.testing.assert_allclose(np.tensordot(post, D, axes=1), ref, rtol=1e-7, atol=1e-10)
+    r = check.log_likelihood_gradient(-ref)
+    assert not r and "sign" in str(r)
+    assert not check.log_likelihood_gradient(ref.T[0])
+
+
+def test_log_likelihood_gradient_the_pages_log_p_does_not_pass():
+    """The page's posteriors builds the joint table whose log-sum is log p(y), the exercise's earlier answer;
+    it is not the gradient."""
+    lp = hh.helmholtz_log_likelihood(check.EX_HM, check.EX_Y[None, :])
+    assert not check.log_likelihood_gradient(lp)
+    assert not check.log_likelihood_gradient(np.full((2, 1), lp))
+
+
+def test_log_likelihood_gradient_recognizes_the_slips_its_help_names():
+    m, y = check.EX_HM, check.EX_Y
+    post, D, w = _posterior_and_deltas(m, y)
+    cases = [(D.mean(axis=0), "equally"), (D[np.argmax(w)], "most probable"),
+             (np.tensordot(post, _posterior_and_deltas(m, y, bias=False)[1], axes=1), "biases g[1]"),
+             (np.zeros((2, 1)), "zero"), (w.sum() * np.tensordot(post, D, axes=1), "p(y), not log p(y)")]
+    for wrong, phrase in cases:
+        r = check.log_likelihood_gradient(wrong)
+        assert not r and phrase in str(r), (phrase, str(r))
+
+
+def _r3_after_a_lost_frame_by_brute_force():
+    """r_2 from the library's recurrence on y_1; then E[x_2 | r_2] with y_2 summed out, by enumerating every
+    joint state (x_2, y_2) of the harmonium with its recurrent units clamped to r_2 (the full energy, the
+    recurrent units' biases included) and normalizing."""
+    p, Y = check.EX_REFH, check.EX_SEQ
+    r2 = rec.recurrent_inputs(p, Y[None, :2])[0][1]                # r_2: built from y_1 alone
+    X, Sy = states(2), states(3)
+    V = np.hstack([Sy, np.tile(r2, (len(Sy), 1))])
+    neg_energy = (X @ p.b_x)[:, None] + (V @ p.b_y)[None, :] + X @ p.W @ V.T          # [x, y]
+    joint = np.exp(neg_energy - neg_energy.max())
+    joint /= joint.sum()
+    return joint.sum(axis=1) @ X, r2
 
 
 def test_recurrent_input():
-    r = rec.recurrent_inputs(check.EX_REFH, check.EX_SEQ[None])[0]
-    assert check.recurrent_input(r[2])
-    res = check.recurrent_input(r[3])
-    assert not res and "r_4" in str(res)
+    ref, r2 = _r3_after_a_lost_frame_by_brute_force()
+    assert check.recurrent_input(ref)
+    res = check.recurrent_input(r2)
+    assert not res and "r_2" in str(res)
+    assert not check.recurrent_input(ref + 1e-4)
+
+
+def test_recurrent_input_the_pages_step_3_copied_does_not_pass():
+    """Cell 11's belief update copied twice with EX_SEQ's frames reads the second frame, which is lost."""
+    p, Y = check.EX_REFH, check.EX_SEQ
+    r = np.full(2, 0.5)
+    for t in range(2):
+        r = 1 / (1 + np.exp(-(p.b_x + p.W[:, :3] @ Y[t] + p.W[:, 3:] @ r)))
+    res = check.recurrent_input(r)
+    assert not res and "lost" in str(res)
+
+
+def test_recurrent_input_recognizes_the_stand_ins_for_the_lost_frame():
+    p = check.EX_REFH
+    ref, r2 = _r3_after_a_lost_frame_by_brute_force()
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    Wy, c = p.W[:, :3], p.b_x + p.W[:, 3:] @ r2
+    Sy = states(3)
+    # the prediction p(y_2 | r_2) from the library's static harmonium with hidden biases c
+    pred = np.exp(visible_log_probs(EFHParams(Wy, c, p.b_y[:3])))
+    means = sig(Sy @ Wy.T + c)
+    np.testing.assert_allclose(pred @ means, ref, rtol=1e-10)
+    cases = [(sig(c), "all zeros"), (sig(c + Wy @ (pred @ Sy)), "mean frame"),
+             (means.mean(axis=0), "equally")]
+    for wrong, phrase in cases:
+        res = check.recurrent_input(wrong)
+        assert not res and phrase in str(res), (phrase, str(res))
 
 
 def _all_or_nothing(checker, truth):
@@ -154,23 +232,62 @@ def test_emission_prob():
     assert not check.emission_prob(ref * 1.3)
 
 
-def test_recognition_prob():
-    # brute force: normalize the recognition network's joint over all (x1, x2) via its own layers
-    m = check.EX_HM_R
+def _recognition_joint(m, y):
+    """The recognition network's joint q(x1, x2 | y) over all (x1, x2), layer by layer, as a dict."""
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     table = {}
     for x1 in states(2):
         for x2 in states(1):
-            q1, q2 = sig(m.R[0] @ check.EX_Y + m.r[0]), sig(m.R[1] @ x1 + m.r[1])
+            q1, q2 = sig(m.R[0] @ y + m.r[0]), sig(m.R[1] @ x1 + m.r[1])
             table[(tuple(x1), tuple(x2))] = np.prod(q1 ** x1 * (1 - q1) ** (1 - x1)) * \
                 np.prod(q2 ** x2 * (1 - q2) ** (1 - x2))
+    return table
+
+
+def _top_on_by_sampling(m, y, n, rng):
+    """The share of n up-passes of the recognition network from y that end with the top unit on."""
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    x1 = (rng.random((n, 2)) < sig(m.R[0] @ y + m.r[0])).astype(float)
+    return float(np.mean(rng.random(n) < sig(x1 @ m.R[1][0] + m.r[1][0])))
+
+
+def test_recognition_prob():
+    # brute force: the recognition network's joint over all (x1, x2), summed over x1 at x2 = 1
+    m = check.EX_HM_R
+    table = _recognition_joint(m, check.EX_Y)
     assert abs(sum(table.values()) - 1) < 1e-12
-    ref = table[((1.0, 0.0), (1.0,))]
+    ref = sum(v for k, v in table.items() if k[1] == (1.0,))
+    # and by simulating up-passes: within 5 standard errors
+    n = 400_000
+    mc = _top_on_by_sampling(m, check.EX_Y, n, np.random.default_rng(33))
+    assert abs(mc - ref) < 5 * np.sqrt(ref * (1 - ref) / n)
     assert check.recognition_prob(ref)
     r = check.recognition_prob(np.log(ref))
     assert not r and "log-probability" in str(r)
-    r = check.recognition_prob(sum(v for k, v in table.items() if k[0] == (1.0, 0.0)))
-    assert not r and "first layer" in str(r)
+    r = check.recognition_prob(1 - ref)
+    assert not r and "off" in str(r)
+
+
+def test_recognition_prob_the_pages_joint_and_the_old_answer_do_not_pass():
+    """The page's posteriors builds the joint table of the recognition network; one of its entries (the
+    exercise's earlier answer, x1 = (1, 0) and x2 = 1) is not the marginal of the top unit."""
+    table = _recognition_joint(check.EX_HM_R, check.EX_Y)
+    for k, v in table.items():
+        assert not check.recognition_prob(v), k
+
+
+def test_recognition_prob_recognizes_the_means_passed_up_and_the_generative_posterior():
+    m, y = check.EX_HM_R, check.EX_Y
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    r = check.recognition_prob(float(sig(m.R[1] @ sig(m.R[0] @ y + m.r[0]) + m.r[1])[0]))
+    assert not r and "means of x_1" in str(r)
+    # the generative posterior p(x2 = 1 | y) from the library's log-likelihood: p(y, x2 = 1) / p(y)
+    one_top = m._replace(G=[m.G[0], m.G[1]], b_top=np.array([50.0]))
+    p_y_given_top = np.exp(hh.helmholtz_log_likelihood(one_top, y[None]))
+    prior_on = sig(m.b_top[0])
+    post = prior_on * p_y_given_top / np.exp(hh.helmholtz_log_likelihood(m, y[None]))
+    r = check.recognition_prob(float(post))
+    assert not r and "generative network's posterior" in str(r), str(r)
 
 
 def _sleep_fixed_point_by_regression():
@@ -546,10 +663,13 @@ def test_refh_filter_function_reaches_the_one_frame_and_overflow_problems_and_re
 
 def test_recurrent_input_recognizes_W_r_transposed():
     p, Y = check.EX_REFH, check.EX_SEQ
-    r = np.full(2, 0.5)
-    for t in range(2):
-        r = 1 / (1 + np.exp(-(p.b_x + p.W[:, :3] @ Y[t] + p.W[:, 3:].T @ r)))
-    res = check.recurrent_input(r)
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    WrT = p.W[:, 3:].T
+    r2 = sig(p.b_x + p.W[:, :3] @ Y[0] + WrT @ np.full(2, 0.5))
+    c = p.b_x + WrT @ r2
+    Sy = states(3)
+    pred = np.exp(visible_log_probs(EFHParams(p.W[:, :3], c, p.b_y[:3])))
+    res = check.recurrent_input(pred @ sig(Sy @ p.W[:, :3].T + c))
     assert not res and "transposed" in str(res)
 
 

@@ -154,27 +154,44 @@ def test_gaussian_kl_none_and_array_fail_gracefully():
     assert "single number" in str(check.gaussian_kl([0.1, 0.2]))
 
 
-# ---------------------------------------------------------------- exercise 3: ML estimate (log-normal)
-def _lognormal_nll(t, y):
-    """Average negative log-likelihood of scipy's log-normal, shape sigma = e^t[1], scale e^t[0]."""
-    return -np.mean(stats.lognorm(s=np.exp(t[1]), scale=np.exp(t[0])).logpdf(y))
+# ---------------------------------------------------------------- exercise 3: ML estimate (log-normal, mean one)
+def _mean_one_nll(s2, y):
+    """Average negative log-likelihood of scipy's log-normal with shape sqrt(s2) and scale exp(-s2 / 2): the
+    log-normal whose mean exp(mu + s2 / 2) is one."""
+    return -np.mean(stats.lognorm(s=np.sqrt(s2), scale=np.exp(-s2 / 2)).logpdf(y))
+
+
+def _argmin():
+    y = check.EX_ML_DATA
+    return optimize.minimize_scalar(_mean_one_nll, bounds=(1e-3, 5.0), args=(y,), method="bounded",
+                                    options={"xatol": 1e-12}).x
+
+
+def test_ml_model_has_mean_one():
+    s2 = 0.37
+    np.testing.assert_allclose(stats.lognorm(s=np.sqrt(s2), scale=np.exp(-s2 / 2)).mean(), 1.0, rtol=1e-12)
 
 
 def test_ml_correct_passes_and_is_the_numerical_argmin():
     y = check.EX_ML_DATA
     assert np.all(y > 0)
-    t = optimize.minimize(_lognormal_nll, [0.0, 0.0], args=(y,), method="BFGS", options={"gtol": 1e-10}).x
-    mu, s2 = t[0], np.exp(2 * t[1])
-    np.testing.assert_allclose([mu, s2], [np.log(y).mean(), np.log(y).var()], rtol=1e-6)
-    assert check.ml_estimate(np.log(y).mean(), np.log(y).var())
-    assert check.ml_estimate(mu, s2)
+    s2 = _argmin()
+    # the closed form: the derivative vanishes where s2^2 / 4 + s2 - <(log y)^2> = 0
+    closed = 2 * (np.sqrt(1 + np.mean(np.log(y) ** 2)) - 1)
+    np.testing.assert_allclose(s2, closed, rtol=1e-6)
+    assert check.ml_estimate(closed)
+    assert check.ml_estimate(s2)
 
 
-def test_ml_the_pages_gaussian_answer_does_not_pass():
-    """The page states (and prints) the Gaussian's sample mean and variance: not the answer here."""
-    y = check.EX_ML_DATA
-    res = check.ml_estimate(y.mean(), y.var())
-    assert not res and "Gaussian in log y" in str(res)
+def test_ml_the_pages_closed_form_copied_does_not_pass():
+    """The page prints the Gaussian fit's sample mean and variance (divisor N); on log y that is the free
+    log-normal, whose variance is not the answer when the mean of log Y is tied to sigma^2."""
+    z = np.log(check.EX_ML_DATA)
+    res = check.ml_estimate(z.var())
+    assert not res and "free log-normal" in str(res)
+    assert abs(z.var() - _argmin()) > 1e-4
+    res = check.ml_estimate(check.EX_ML_DATA.var())
+    assert not res
 
 
 def test_ml_data_drawn_for_a_student_are_positive():
@@ -188,23 +205,28 @@ def test_ml_data_drawn_for_a_student_are_positive():
 @pytest.mark.parametrize("which,fragment", [
     ("ddof1", "N - 1"),
     ("std", "standard deviation"),
-    ("raw", "second moment about zero"),
-    ("median", "median"),
-    ("moments", "log-normal distribution's mean"),
+    ("raw", "mean of log Y to be zero"),
+    ("moments", "moment estimator"),
+    ("fixed_mean", "did not change with sigma^2"),
 ])
 def test_ml_wrong_answers_fail_with_hint(which, fragment):
     z = np.log(check.EX_ML_DATA)
-    mu, s2 = z.mean(), z.var()
-    answer = {"ddof1": (mu, z.var(ddof=1)), "std": (mu, z.std()), "raw": (mu, np.mean(z**2)),
-              "median": (np.median(z), s2), "moments": (np.exp(mu + s2 / 2), s2)}[which]
-    res = check.ml_estimate(*answer)
+    s2 = _argmin()
+    if which == "fixed_mean":      # s = <(log y + s / 2)^2> solved by fixed-point iteration
+        t = z.var()
+        for _ in range(200):
+            t = np.mean((z + t / 2) ** 2)
+        answer = t
+    else:
+        answer = {"ddof1": z.var(ddof=1), "std": np.sqrt(s2), "raw": np.mean(z**2), "moments": -2 * z.mean()}[which]
+    res = check.ml_estimate(answer)
     assert not res
-    assert fragment in str(res)
+    assert fragment in str(res), str(res)
 
 
 def test_ml_none_fails_gracefully():
-    res = check.ml_estimate(None, None)
-    assert not res and str(res).count("None") >= 2
+    res = check.ml_estimate(None)
+    assert not res and "None" in str(res)
 
 
 # ---------------------------------------------------------------- exercise 4: asymmetric pair
@@ -272,9 +294,9 @@ def test_the_quad_vec_route_to_the_gaussian_kl_is_refused_when_graded():
 
 
 def test_the_gaussian_fitters_are_forbidden_for_the_log_normal_fit():
-    """Once the data are logged the minimizer is the Gaussian maximum-likelihood fit: besides norm.fit,
-    multivariate_normal.fit, a one-component fit_gmm (or its M step) and a one-state fit_hmm return it
-    in one call. Each is named by the statement and refused when graded."""
+    """The Gaussian and log-normal fitters (norm.fit, lognorm.fit, multivariate_normal.fit, a one-component
+    fit_gmm or its M step, a one-state fit_hmm) fit the free log-normal, whose mean of log Y is not tied to
+    sigma^2; they stay named by the statement and refused when graded."""
     from graded_routes import assert_refused_when_graded
 
     names = {"scipy.stats.multivariate_normal.fit", "pedagogy_lib.mixture.em.fit_gmm",
@@ -287,7 +309,7 @@ def test_the_gaussian_fitters_are_forbidden_for_the_log_normal_fit():
     imports = ("from pedagogy_lib.exercises import ch04_objectives as check\nimport numpy as np\n"
                "from scipy import stats\n")
     code = ("m, C = stats.multivariate_normal.fit(np.log(check.EX_ML_DATA)[:, None])\n"
-            "my_mu, my_sigma2 = float(m[0]), float(C[0, 0])\n")
+            "my_sigma2 = float(C[0, 0])\n")
     passed, text = G.grade_exercise("ex-4-2-ml-estimate", ex.checker_module, "ml_estimate",
-                                    ["my_mu", "my_sigma2"], [(imports, False), (code, True)], "s")
+                                    ["my_sigma2"], [(imports, False), (code, True)], "s")
     assert not passed and "not allowed in this exercise" in text, text

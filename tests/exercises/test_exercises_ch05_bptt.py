@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.exercises import ch05_bptt as check
+from pedagogy_lib.nn import rnn
 from pedagogy_lib.core.gradcheck import gradcheck
 
 
@@ -236,50 +237,61 @@ def test_rtrl_other_wrong_answers_fail():
     assert "raised" in str(check.rtrl_sensitivities(lambda *a: 1 / 0))
 
 
-# ---------------------------------------------------------------- exercise 3: steps to shrink / grow
-def _simulate_steps(rho, factor, grow):
-    """Smallest k at which a linear RNN with D = rho Q (Q a random rotation) has changed ||b|| by `factor`."""
-    rng = np.random.default_rng(1)
-    Q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
-    D = rho * Q
-    b = rng.normal(size=5)
-    n0 = np.linalg.norm(b)
-    for k in range(1, 1000):
-        b = D.T @ b
-        ratio = np.linalg.norm(b) / n0
-        if (grow and ratio >= factor) or (not grow and ratio <= 1 / factor):
-            return k
-    raise AssertionError("no crossing")
-
-
-def test_decay_answers_by_simulation_and_by_hand():
+# ---------------------------------------------------------------- exercise 3: a non-orthogonal D_zz
+def _simulated_norms(n=400):
+    """||b_{T-k}|| / ||b_T||, k = 0..n-1, by running Eq. 5.21 backwards through a linear RNN: the library's BPTT
+    on a network whose states stay at zero (no input, no biases), so every J_t = I, with the loss at the last
+    step only, dS/dz_T = (1, 0)."""
     p = check.EX_DECAY
-    k_s, k_g = _simulate_steps(p.rho_small, p.factor, False), _simulate_steps(p.rho_large, p.factor, True)
-    # by hand: ln 1000 / ln(1/0.85) = 42.5 -> 43; ln 1000 / ln 1.1 = 72.5 -> 73
-    assert (k_s, k_g) == (43, 73)
-    assert check.steps_to_shrink(k_s, k_g)
-    assert check.steps_to_shrink(43.0, np.int64(73))
-    assert check.steps_to_shrink("43", [73])
+    D = p.rho * np.array([[1.0, p.shear], [0.0, 1.0]])
+    params = rnn.RNNParams(D, np.zeros((2, 1)), np.zeros(2), np.zeros((1, 2)), np.zeros(1))
+    Y = np.zeros((n, 1, 1))
+    f = rnn.rnn_forward(params, Y)
+    G = np.zeros((n, 1, 2))
+    G[-1, 0] = [1.0, 0.0]
+    B = rnn.rnn_bptt(params, Y, f.Z, np.zeros((n, 1, 1)), grad_Z=G).B[:, 0]
+    norms = np.linalg.norm(B, axis=1)
+    return norms[::-1] / norms[-1]                       # k = 0 is the last step
 
 
-@pytest.mark.parametrize("ks,kg,fragment", [
-    (42, 73, "check which way you rounded"),
-    (43, 72, "check which way you rounded"),
-    (44, 73, "check which way you rounded"),
-    (math.log(1000) / math.log(1 / 0.85), 73, "exact solution"),
-    (50, 73, "not right"),
-    (43, -73, "positive"),
-    (None, 73, "None"),
-    ("forty-three", 73, "number of steps"),
-    (True, 73, "number of steps"),
-    (43.5, 73, "whole number"),
+def test_decay_answers_by_running_the_recursion_and_by_hand():
+    norms = _simulated_norms()
+    p = check.EX_DECAY
+    k = np.arange(norms.size)
+    np.testing.assert_allclose(norms, p.rho ** k * np.sqrt(1 + (p.shear * k) ** 2), rtol=1e-10)
+    k_peak, k_shrink = int(np.argmax(norms)), int(np.argmax(norms <= 1 / p.factor))
+    assert (k_peak, k_shrink) == (6, 76)
+    assert np.all(np.diff(norms[k_peak:]) < 0)          # past the peak it only falls: the first crossing stays
+    assert check.steps_to_shrink(k_peak, k_shrink)
+    assert check.steps_to_shrink(6.0, np.int64(76))
+    assert check.steps_to_shrink("6", [76])
+
+
+def test_decay_the_orthogonal_formula_does_not_pass():
+    """The page's rho^k (an orthogonal D_zz) gives 43 steps and a signal that falls from the start."""
+    res = check.steps_to_shrink(6, math.ceil(math.log(1000) / math.log(1 / 0.85)))
+    assert not res and "orthogonal" in str(res)
+    res = check.steps_to_shrink(0, 76)
+    assert not res and "fall from the start" in str(res)
+
+
+@pytest.mark.parametrize("kp,ks,fragment", [
+    (5, 76, "not right"),
+    (6, 75, "not right"),
+    (6, 77, "not right"),
+    (6, 90, "not right"),
+    (6, -76, "zero or more"),
+    (None, 76, "None"),
+    ("six", 76, "number of steps"),
+    (True, 76, "number of steps"),
+    (6.5, 76, "whole number"),
 ])
-def test_decay_wrong_answers_fail(ks, kg, fragment):
-    res = check.steps_to_shrink(ks, kg)
+def test_decay_wrong_answers_fail(kp, ks, fragment):
+    res = check.steps_to_shrink(kp, ks)
     assert not res and fragment in str(res)
 
 
-def test_decay_rounding_message_does_not_say_by_how_much_or_which_way():
-    msg = str(check.steps_to_shrink(42, 72))
-    for giveaway in ("one step", "short", "rounded down", "round up", "43", "73"):
+def test_decay_messages_do_not_say_by_how_much_or_which_way():
+    msg = str(check.steps_to_shrink(5, 75))
+    for giveaway in ("one step", "short", "rounded down", "round up", "76", "too"):
         assert giveaway not in msg, msg

@@ -12,36 +12,82 @@ from sklearn.linear_model import Ridge
 from pedagogy_lib.exercises import ch05_regression as check
 
 
-# ---------------------------------------------------------------- exercise 1: normal equations
-def _D_lstsq():
-    Y, X = check.EX_NORMAL
-    return np.linalg.lstsq(Y.T, X.T, rcond=None)[0].T          # (K, M)
+# ---------------------------------------------------------------- exercise 1: normal equations with tied rows
+def _d_stacked():
+    """The tied row d from its definition, by least squares on the whitened, stacked problem: with
+    Sigma = L L^T the cross entropy is (1/2) sum_n |L^{-1} (x_n - 1 d^T y_n)|^2 + const, a least-squares
+    problem in d with N K rows L^{-1} 1 y_n^T and targets L^{-1} x_n."""
+    Y, X, S = check.EX_NORMAL
+    L = np.linalg.cholesky(S)
+    u = np.linalg.solve(L, np.ones(S.shape[0]))
+    A = np.vstack([np.outer(u, Y[:, n]) for n in range(Y.shape[1])])
+    b = np.concatenate([np.linalg.solve(L, X[:, n]) for n in range(Y.shape[1])])
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
+def _D_tied():
+    Y, X, S = check.EX_NORMAL
+    return np.outer(np.ones(X.shape[0]), _d_stacked())
+
+
+def _loss(d):
+    """The sample cross entropy of Eq. 5.1 with D = 1 d^T, up to constants (the page's loss written out)."""
+    Y, X, S = check.EX_NORMAL
+    R = X - np.outer(np.ones(X.shape[0]), d @ Y)
+    return 0.5 * np.mean(np.sum(R * np.linalg.solve(S, R), axis=0))
 
 
 def test_normal_problem_shapes_are_the_book_layout():
-    Y, X = check.EX_NORMAL
-    assert Y.shape == (2, 6) and X.shape == (2, 6)
-    assert np.linalg.matrix_rank(Y) == 2
+    Y, X, S = check.EX_NORMAL
+    assert Y.shape == (2, 6) and X.shape == (2, 6) and S.shape == (2, 2)
+    assert np.linalg.matrix_rank(Y) == 2 and np.linalg.eigvalsh(S)[0] > 0
+    assert abs(S[0, 1]) > 0.1 and abs(S[0, 0] - S[1, 1]) > 0.5     # correlated, unequal noise
+
+
+def test_tied_reference_is_stationary_and_a_minimum():
+    d = _d_stacked()
+    h = 1e-6
+    grad = np.array([(_loss(d + h * e) - _loss(d - h * e)) / (2 * h) for e in np.eye(2)])
+    assert np.abs(grad).max() < 1e-7
+    assert all(_loss(d + t * e) > _loss(d) for e in np.eye(2) for t in (-1e-2, 1e-2))
 
 
 def test_normal_equations_correct_passes():
-    res = check.normal_equations(_D_lstsq())
+    res = check.normal_equations(_D_tied())
     assert res and "correct" in str(res)
 
 
+def test_the_pages_normal_equations_copied_fail():
+    """The page's cell 10 (and cell 25) solves the untied normal equations; with EX_NORMAL's Y and X copied
+    in, each output keeps its own row, which is not the tied answer."""
+    from scipy import linalg as sla
+
+    Y, X, S = check.EX_NORMAL
+    D_hat = sla.cho_solve(sla.cho_factor(Y @ Y.T), (X @ Y.T).T).T
+    res = check.normal_equations(D_hat)
+    assert not res and "one row per output" in str(res)
+    assert np.abs(D_hat - _D_tied()).max() > 0.05
+
+
+def _tied_with(w):
+    Y, X, S = check.EX_NORMAL
+    return np.outer(np.ones(X.shape[0]), np.linalg.lstsq(Y.T, X.T @ w, rcond=None)[0])
+
+
 @pytest.mark.parametrize("make,fragment", [
-    (lambda Y, X: np.linalg.solve(Y @ Y.T, X @ Y.T), "inverse on the left"),
-    (lambda Y, X: X @ Y.T @ (Y @ Y.T), "left out the inverse"),
-    (lambda Y, X: np.linalg.lstsq(X.T, Y.T, rcond=None)[0].T, "regressed the inputs on the outputs"),
-    (lambda Y, X: _D_lstsq().T, "transpose"),
-    (lambda Y, X: -_D_lstsq(), "wrong sign"),
-    (lambda Y, X: _D_lstsq()[:, :1], "shape"),
-    (lambda Y, X: _D_lstsq() + 0.01, "not within tolerance"),
+    (lambda S: _tied_with(np.full(2, 0.5)), "weighted the outputs equally"),
+    (lambda S: _tied_with(S @ np.ones(2) / np.sum(S)), "Sigma itself"),
+    (lambda S: _tied_with(1 / np.diag(S) / np.sum(1 / np.diag(S))), "dropping their correlation"),
+    (lambda S: _tied_with(np.linalg.inv(S) @ np.ones(2)), "scaled by a constant"),
+    (lambda S: _D_tied().T, "transpose"),
+    (lambda S: -_D_tied(), "wrong sign"),
+    (lambda S: _d_stacked(), "shape"),
+    (lambda S: _D_tied() + 0.01, "not within tolerance"),
 ])
 def test_normal_equations_wrong_answers_fail_with_hint(make, fragment):
-    res = check.normal_equations(make(*check.EX_NORMAL))
+    res = check.normal_equations(make(check.EX_NORMAL.Sigma))
     assert not res
-    assert fragment in str(res)
+    assert fragment in str(res), str(res)
 
 
 def test_normal_equations_none_fails_gracefully():
