@@ -665,3 +665,24 @@ def test_a_forbidden_module_stands_for_its_functions_and_a_special_function_for_
     assert "scipy.special.cython_special.pdtr" in names
     assert {"scipy.linalg.expm", "_counted_lu_solve"} <= set(names)
     assert len(names) == len(set(names))
+
+
+def test_the_counts_the_readme_and_the_instructors_page_give_are_the_tables_counts():
+    """The grading paragraphs say how many exercises draw data of each student's own, forbid library
+    functions and list none; those numbers are recounted here from the ``SUMMATIVE`` tables and
+    ``courseware/allowed.json``, so that a new or reworked exercise cannot leave them stale."""
+    exercises = E.all_exercises()
+    n = len(exercises)
+    own = sum(_graded_on_own_data(e) for e in exercises)
+    forbidding = len(_exercises_with_forbidden_functions())
+    allowed = json.loads((ROOT / "courseware" / "allowed.json").read_text())
+    listing_none = sum(not names for names in allowed.values())
+    assert len(allowed) == n
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    page = " ".join((ROOT / "book" / "for_instructors.md").read_text().split())
+    for text, where in ((readme, "README.md"), (page, "book/for_instructors.md")):
+        assert f"{own} of the {n} exercises" in text, f"{where}: say {own} of the {n} exercises draw own data"
+        assert f"the other {n - own}" in text, f"{where}: say the other {n - own}"
+    assert f"the {forbidding} whose statements name library" in readme, f"README.md: {forbidding} forbid"
+    assert f"({forbidding} exercises, for example" in page, f"book/for_instructors.md: {forbidding} forbid"
+    assert f"({listing_none} of the {n} exercises list none)" in page, f"{listing_none} list none"
