@@ -226,5 +226,6 @@ SUMMATIVE = {
                                           "pedagogy_lib.graphical.bp.belief_propagation",
                                           "pedagogy_lib.graphical.bp.loopy_belief_propagation",
                                           "pedagogy_lib.graphical.factors.marginals_by_enumeration",
-                                          "pedagogy_lib.hmm.em.hmm_suff_stats"]},
+                                          "pedagogy_lib.hmm.em.hmm_suff_stats",
+                                          "scipy.special.softmax", "scipy.special.log_softmax"]},
 }
