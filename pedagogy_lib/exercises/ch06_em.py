@@ -23,8 +23,8 @@ from scipy.stats import norm
 
 from . import checker
 
-__all__ = ["FreeEnergyProblem", "ChainBitsProblem", "HardProblem", "EX_FREE_ENERGY", "EX_EM_CASES",
-           "EX_BITS", "PAGE_HARD", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back", "hard_excess"]
+__all__ = ["FreeEnergyProblem", "ChainBitsProblem", "HardProblem", "GaussHardProblem", "EX_FREE_ENERGY",
+           "EX_EM_CASES", "EX_BITS", "PAGE_HARD", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back", "hard_excess"]
 
 
 class FreeEnergyProblem(NamedTuple):
@@ -63,6 +63,18 @@ class HardProblem(NamedTuple):
     pi: np.ndarray
     B: np.ndarray
     p_y: np.ndarray
+
+
+class GaussHardProblem(NamedTuple):
+    """Three latent codes with prior ``pi`` (3,) and a continuous symbol, ``y | x = k ~ N(m[k], s**2)``
+    (one standard deviation ``s`` for every code, means ``m`` (3,) in increasing order), and a data
+    distribution ``p(y) = N(m_p, s_p**2)`` that the model does not match."""
+
+    pi: np.ndarray
+    m: np.ndarray
+    s: float
+    m_p: float
+    s_p: float
 
 
 def toy_log_joint(theta, y):
@@ -181,25 +193,83 @@ EX_BITS = checker.book_or_drawn(ChainBitsProblem(
 ), _draw_bits, seed=633)
 
 
+def _hard_log_joint(p: GaussHardProblem, y):
+    """log p_hat(x = k, y) in nats, shape (n, 3), for the densities of y (no quantization)."""
+    y = np.asarray(y, dtype=float)
+    return np.log(p.pi) + norm.logpdf(y[:, None], loc=p.m, scale=p.s)
+
+
+def _hard_parts(p: GaussHardProblem):
+    """The answer, by adaptive quadrature on the three intervals where one code has the largest likelihood
+    (their ends are the midpoints between the means, one standard deviation for all codes), and the numbers
+    the named slips give, on a fine grid (they only need to be told apart from the answer)."""
+    from scipy.integrate import quad
+
+    ends = [-np.inf, *((p.m[:-1] + p.m[1:]) / 2), np.inf]
+
+    def excess_at(y, k):                                  # -log2 p_hat(x = k | y) for one y
+        lj = _hard_log_joint(p, [y])[0]
+        return (logsumexp(lj) - lj[k]) / np.log(2)
+
+    ref = sum(quad(lambda y, k=k: norm.pdf(y, p.m_p, p.s_p) * excess_at(y, k), ends[k], ends[k + 1],
+                   epsabs=1e-12, epsrel=1e-11, limit=200)[0] for k in range(len(p.pi)))
+    grid = np.linspace(p.m_p - 12 * p.s_p, p.m_p + 12 * p.s_p, 240_001)
+    lj = _hard_log_joint(p, grid)
+    log_marg = logsumexp(lj, axis=1)
+    log_post = lj - log_marg[:, None]
+    rows = np.arange(grid.size)
+    k_ml = np.argmax(norm.logpdf(grid[:, None], loc=p.m, scale=p.s), axis=1)
+    p_y = norm.pdf(grid, p.m_p, p.s_p)
+    marg = np.exp(log_marg)
+    log2 = np.log(2)
+
+    def avg(f, w=p_y):
+        return float(np.trapezoid(w * f, grid))
+
+    hints = {
+        "you coded each y with the posterior mode, the page's scheme; this sender picks the code "
+        "of largest likelihood": avg(-log_post.max(axis=1) / log2),
+        "you worked in nats: use log2": ref * log2,
+        "you averaged under the model marginal p_hat(y) instead of the data distribution p(y)":
+            avg(-log_post[rows, k_ml] / log2, marg),
+        "you returned the average posterior entropy, which is what a sender who draws the code from the "
+        "posterior pays without a refund": avg(-np.sum(np.exp(log_post) * log_post, axis=1) / log2),
+        "you returned the hard scheme's code length (less the -log2 of the precision, which every code "
+        "length of y shares), not its excess over the marginal code": avg(-lj[rows, k_ml] / log2),
+        "you left out the code cost -log2 p_hat(x) of the code sent":
+            avg((log_marg - lj[rows, k_ml] + np.log(p.pi)[k_ml]) / log2),
+    }
+    return float(ref), hints
+
+
 def _draw_hard(rng):
-    """A problem of the same kind as the book's EX_HARD, for one student: a prior over three latent codes,
-    three emission distributions over six symbols, and a data distribution over the six symbols (two
-    decimals, all positive) that the model does not match exactly."""
-    while True:   # the maximum-likelihood code must differ from the posterior mode for some symbol
-        pi = _simplex(rng, np.full(3, 4.0), lowest=0.1)
-        B = _draw_emissions(rng)
-        if np.any(np.argmax(B, axis=0) != np.argmax(pi[:, None] * B, axis=0)):
-            return HardProblem(pi, B, _simplex(rng, np.full(6, 5.0), lowest=0.05))
+    """A problem of the same kind as the book's EX_HARD, for one student: a prior over three latent codes
+    (two decimals), three means one decimal apart at least 1.5 standard deviations from each other, one
+    standard deviation, and a Gaussian data distribution whose mean lies between the outer means. The
+    likeliest code and the posterior mode differ over a range of y that carries data, and every slip the
+    checker names gives a number clearly apart from the answer."""
+    while True:
+        pi = _simplex(rng, np.full(3, 4.0), lowest=0.15)
+        s = round(float(rng.uniform(0.7, 1.3)), 1)
+        gaps = np.round(rng.uniform(1.5 * s, 3.0 * s, size=2), 1)
+        m0 = round(float(rng.uniform(-3.0, -1.0)), 1)
+        m = np.round(m0 + np.concatenate([[0.0], np.cumsum(gaps)]), 1) + 0.0
+        prob = GaussHardProblem(pi=pi, m=m, s=s, m_p=round(float(rng.uniform(m[0], m[-1])), 1) + 0.0,
+                                s_p=round(float(rng.uniform(1.2, 2.5)), 1))
+        ref, hints = _hard_parts(prob)
+        if all(abs(v - ref) > 0.02 * ref for v in hints.values()):
+            return prob
 
 
 #: The worked example of the page (Section 6.3.2): a prior over three latent codes, their emissions over six
 #: symbols, and a data distribution over the symbols. The page prints its surcharges, so the exercise has data of its own (EX_HARD).
 PAGE_HARD = HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10]))
 
-#: Exercise 4: the page's emissions under another prior, and another data distribution over the six symbols.
-#: For one symbol the code of largest likelihood is not the posterior mode.
-EX_HARD = checker.book_or_drawn(HardProblem(pi=np.array([0.25, 0.45, 0.30]), B=_B,
-                                            p_y=np.array([0.10, 0.25, 0.10, 0.20, 0.10, 0.25])),
+#: Exercise 4: the worked example's question with a continuous symbol: three Gaussian emissions with one
+#: standard deviation under an unequal prior, and a Gaussian data distribution. Near the midpoints between
+#: the means the prior moves the posterior mode away from the code of largest likelihood.
+EX_HARD = checker.book_or_drawn(GaussHardProblem(pi=np.array([0.25, 0.45, 0.30]), m=np.array([-2.0, 0.0, 2.5]),
+                                                 s=1.0, m_p=0.5, s_p=1.8),
                                 _draw_hard, seed=634)
 
 
@@ -396,40 +466,23 @@ def hard_excess(answer):
     """Exercise 4, ``ex-6-3-hard-excess``: your excess surcharge over the marginal code of hard
     assignments to the code of largest likelihood, for :data:`EX_HARD`, a single number in bits.
 
-    The checker recognizes the page's scheme (the posterior mode) in place of the statement's, nats,
-    an average under the wrong distribution, the average posterior entropy, the total cost given for
-    the excess, and a left-out code cost.
+    The symbol is continuous, so the answer is an integral over y; it is accepted to three significant
+    digits (a relative tolerance of 2e-3). The checker recognizes the page's scheme (the posterior mode)
+    in place of the statement's, nats, an average under the wrong distribution, the average posterior
+    entropy, the scheme's code length given for the excess, and a left-out code cost.
     """
-    pi, B, p_y = EX_HARD
-    joint = pi[:, None] * B                                # (K, M): p(x, y)
-    marg = joint.sum(axis=0)
-    post = joint / marg
-    cols = np.arange(B.shape[1])
-    x_ml = np.argmax(B, axis=0)                            # the sender's code for each symbol
-    ref = float(np.sum(p_y * -np.log2(post[x_ml, cols])))
-    ent_post = -np.sum(post * np.log2(post), axis=0)
-    hints = {
-        "you coded each symbol with the posterior mode, the page's scheme; this sender picks the code "
-        "of largest likelihood": float(np.sum(p_y * -np.log2(post.max(axis=0)))),
-        "you worked in nats: use log2": ref * np.log(2),
-        "you averaged under the model marginal p_hat(y) instead of the data distribution p(y)":
-            float(np.sum(marg * -np.log2(post[x_ml, cols]))),
-        "you returned the average posterior entropy, which is what a sender who draws the code from the "
-        "posterior pays without a refund": float(np.sum(p_y * ent_post)),
-        "you returned the total hard-assignment cost, not its excess over the marginal code":
-            float(np.sum(p_y * -np.log2(joint[x_ml, cols]))),
-        "you left out the code cost -log2 p_hat(x) of the code sent":
-            float(np.sum(p_y * (-np.log2(B[x_ml, cols]) + np.log2(marg)))),
-    }
-    problems = checker.compare_scalar(answer, ref, "your excess surcharge", rtol=1e-8, hints=hints)
+    ref, hints = _hard_parts(EX_HARD)
+    problems = checker.compare_scalar(answer, ref, "your excess surcharge", rtol=2e-3, atol=1e-6, hints=hints)
     return checker.result("excess surcharge of hard assignments to the likeliest code (Eq. 6.14)", problems)
+
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo", "scheme_costs"]},
-    # the page's scheme_costs with its code_cost and recon_cost rebound to EX_HARD's model gave each
-    # symbol's cost for any hard code, so S - S_marginal was the worked example's cell with new numbers
+    # the page's scheme_costs with its code_cost and recon_cost rebound to a discrete model gave each
+    # symbol's cost for any hard code, and so did its one line copied; the symbol is continuous now, so the
+    # worked example's enumeration does not run on it
     "ex-6-3-hard-excess": {"forbidden": ["scheme_costs"]},
     "ex-6-3-free-energy": {"forbidden": ["avg_nll_gauss", "pedagogy_lib.exercises.ch06_em.toy_log_joint",
                                          "log_joint", "posterior", "pedagogy_lib.mixture.model.gmm_posterior",

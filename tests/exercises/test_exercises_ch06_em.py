@@ -40,7 +40,8 @@ def test_problem_data_are_valid():
     pi, A, B, yy, q2, Q1 = check.EX_BITS
     assert np.isclose(pi.sum(), 1) and np.allclose(A.sum(1), 1) and np.allclose(B.sum(1), 1)
     assert np.isclose(q2.sum(), 1) and np.allclose(Q1.sum(1), 1)
-    assert np.isclose(check.EX_HARD.p_y.sum(), 1)
+    pi, m, s, m_p, s_p = check.EX_HARD
+    assert np.isclose(pi.sum(), 1) and np.all(np.diff(m) > 0) and s > 0 and s_p > 0
 
 
 # ---------------------------------------------------------------- exercise 1: free energy
@@ -306,41 +307,66 @@ def test_bits_back_none_fails_gracefully():
 
 
 # ---------------------------------------------------------------- exercise 4: hard excess
-def _hard():
-    """The statement's scheme by enumeration: each symbol sent with the code of largest likelihood, its
-    code length -log2 p_hat(x) - log2 p_hat(y | x), both surcharges taken against H_p."""
-    pi, B, p_y = check.EX_HARD
-    joint = pi[:, None] * B
-    post = joint / joint.sum(0)
+def _hard(problem=None, delta=2e-3):
+    """The statement's scheme by the worked example's accounting, on recorded values: y rounded to bins of
+    width ``delta`` (the precision of the statement), each bin a symbol with probability density x delta
+    under the model and under p. Each symbol is sent with the code of largest likelihood and costs
+    -log2 p_hat(x) - log2 p_hat(y | x); both surcharges are taken against H_p of the recorded values.
+    Returns the excess and, per bin, the log joint (nats, with delta), the data probabilities and the
+    sender's codes."""
+    pi, m, s, m_p, s_p = check.EX_HARD if problem is None else problem
+    y = np.arange(m_p - 12 * s_p, m_p + 12 * s_p, delta)
+    log_lik = -0.5 * ((y[:, None] - m) / s) ** 2 - np.log(np.sqrt(2 * np.pi) * s) + np.log(delta)
+    lj = np.log(pi) + log_lik                                            # log p_hat(x, recorded y)
+    p_y = np.exp(-0.5 * ((y - m_p) / s_p) ** 2)
+    p_y /= p_y.sum()
+    keep = p_y > 0
+    y, lj, log_lik, p_y = y[keep], lj[keep], log_lik[keep], p_y[keep]
+    top = lj.max(axis=1, keepdims=True)
+    log_marg = (top + np.log(np.exp(lj - top).sum(axis=1, keepdims=True)))[:, 0]
     H_p = -np.sum(p_y * np.log2(p_y))
-    S_marg = np.sum(p_y * -np.log2(joint.sum(0))) - H_p                            # Eq. 6.10
-    x_ml = [max(range(len(pi)), key=lambda k: B[k, m]) for m in range(B.shape[1])]
-    S_ml = sum(p_y[m] * (-np.log2(pi[k]) - np.log2(B[k, m])) for m, k in enumerate(x_ml)) - H_p
-    return S_ml - S_marg, joint, post, p_y, np.array(x_ml)
+    x_ml = log_lik.argmax(axis=1)
+    rows = np.arange(len(y))
+    S_marg = np.sum(p_y * -log_marg) / LN2 - H_p                                    # Eq. 6.10
+    S_ml = np.sum(p_y * (-np.log(pi)[x_ml] - log_lik[rows, x_ml])) / LN2 - H_p
+    return S_ml - S_marg, lj, log_marg, p_y, x_ml
 
 
 def test_hard_excess_correct_passes():
     ref, *_ = _hard()
     assert ref > 0
     assert check.hard_excess(ref)
+    assert check.hard_excess(ref * (1 + 1e-3)) and not check.hard_excess(ref * (1 + 5e-3))
+
+
+def test_the_recording_precision_cancels():
+    """The statement says delta does not enter: two precisions give the same excess."""
+    a, *_ = _hard(delta=2e-3)
+    b, *_ = _hard(delta=1e-3)
+    assert abs(a - b) < 1e-4
 
 
 def test_the_likeliest_code_is_not_always_the_posterior_mode():
     """Otherwise the page's scheme would answer the exercise; drawn problems keep the property too."""
-    ref, joint, post, p_y, x_ml = _hard()
-    assert np.any(x_ml != post.argmax(0))
-    assert abs(ref - np.sum(p_y * -np.log2(post.max(0)))) > 1e-2
     import importlib
 
     from pedagogy_lib.exercises.checker import drawn_for
 
+    def mode_excess(lj, log_marg, p_y):
+        return np.sum(p_y * (log_marg - lj.max(axis=1))) / LN2
+
+    ref, lj, log_marg, p_y, x_ml = _hard()
+    differ = x_ml != lj.argmax(axis=1)
+    assert p_y[differ].sum() > 0.01                     # the two schemes differ where data lie
+    assert abs(ref - mode_excess(lj, log_marg, p_y)) > 1e-2
     try:
         for salt in range(5):
             with drawn_for(salt):
                 mod = importlib.reload(check)
-                pi, B, _ = mod.EX_HARD
-                assert np.any(B.argmax(0) != (pi[:, None] * B).argmax(0))
-                drawn_ref, *_ = _hard()                # on the drawn EX_HARD (check is mod, reloaded)
+                drawn_ref, lj, log_marg, p_y, x_ml = _hard(mod.EX_HARD)
+                assert np.all(np.diff(mod.EX_HARD.m) > 0)
+                assert p_y[x_ml != lj.argmax(axis=1)].sum() > 1e-3
+                assert abs(drawn_ref - mode_excess(lj, log_marg, p_y)) > 0.02 * drawn_ref
                 assert mod.hard_excess(drawn_ref)
     finally:
         importlib.reload(check)
@@ -351,18 +377,23 @@ def test_the_likeliest_code_is_not_always_the_posterior_mode():
     ("nats", "nats"),
     ("model_marginal", "model marginal"),
     ("entropy", "posterior entropy"),
-    ("total", "total hard-assignment cost"),
+    ("total", "code length"),
     ("no_code_cost", "code cost"),
 ])
 def test_hard_excess_wrong(which, fragment):
-    ref, joint, post, p_y, x_ml = _hard()
-    cols = np.arange(joint.shape[1])
+    ref, lj, log_marg, p_y, x_ml = _hard(delta=1e-3)
+    delta = 1e-3
+    rows = np.arange(len(p_y))
+    log_post = lj - log_marg[:, None]
+    marg = np.exp(log_marg)
+    marg /= marg.sum()
     pi = check.EX_HARD.pi
-    wrong = {"mode": np.sum(p_y * -np.log2(post.max(0))),
+    wrong = {"mode": np.sum(p_y * -log_post.max(axis=1)) / LN2,
              "nats": ref * LN2,
-             "model_marginal": np.sum(joint.sum(0) * -np.log2(post[x_ml, cols])),
-             "entropy": np.sum(p_y * -np.sum(post * np.log2(post), 0)),
-             "total": np.sum(p_y * -np.log2(joint[x_ml, cols])),
+             "model_marginal": np.sum(marg * -log_post[rows, x_ml]) / LN2,
+             "entropy": np.sum(p_y * -np.sum(np.exp(log_post) * log_post, axis=1)) / LN2,
+             # the code length of the densities: -log2 delta taken off
+             "total": np.sum(p_y * -lj[rows, x_ml]) / LN2 + np.log2(delta),
              "no_code_cost": ref + np.sum(p_y * np.log2(pi[x_ml]))}[which]
     res = check.hard_excess(wrong)
     assert not res and fragment in str(res)
@@ -376,7 +407,8 @@ def test_hard_excess_none_fails_gracefully():
 
 def test_hard_excess_has_data_of_its_own_not_the_worked_example():
     """The page's worked example prints the excess surcharge of PAGE_HARD, so that number must not
-    answer the exercise."""
+    answer the exercise; and the exercise's symbol is continuous, so the worked example's enumeration
+    over a table of symbols (its cells with new numbers) has nothing to run on."""
     import json
     from pathlib import Path
 
@@ -386,6 +418,7 @@ def test_hard_excess_has_data_of_its_own_not_the_worked_example():
     page_excess = np.sum(p_y * -np.log2((joint / joint.sum(0)).max(0)))
     assert abs(ref - page_excess) > 1e-3
     assert not check.hard_excess(page_excess)
+    assert not hasattr(check.EX_HARD, "B") and not hasattr(check.EX_HARD, "p_y")
     nb = json.loads(Path("chapters/ch06_latent_variable_models/6_3_expectation_maximization.ipynb").read_text())
     code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "check.EX_HARD" not in code.split("check.hard_excess(value)")[0]
