@@ -66,9 +66,10 @@ class HardProblem(NamedTuple):
 
 
 class GaussHardProblem(NamedTuple):
-    """Three latent codes with prior ``pi`` (3,) and a continuous symbol, ``y | x = k ~ N(m[k], s**2)``
-    (one standard deviation ``s`` for every code, means ``m`` (3,) in increasing order), and a data
-    distribution ``p(y) = N(m_p, s_p**2)`` that the model does not match."""
+    """Three latent codes with prior ``pi`` (3,) and a continuous symbol: given code k it is Gaussian with
+    mean ``m[k]`` (the means in increasing order) and standard deviation ``s``, the same for every code.
+    The data come from a Gaussian with mean ``m_p`` and standard deviation ``s_p``, which the model does
+    not match."""
 
     pi: np.ndarray
     m: np.ndarray
