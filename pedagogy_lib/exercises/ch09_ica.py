@@ -39,8 +39,8 @@ def logistic_kurtosis(k):
     """Exercise 1, ``ex-9-1-logistic-kurtosis``: your excess kurtosis of the standard logistic density,
     a single number.
 
-    The checker recognizes the kurtosis without the excess and the variance. (It gives no sign hint: the
-    page quotes the uniform's -1.2, and a hint on it would hand over the answer.)
+    The checker recognizes the kurtosis without the excess and the variance. It says nothing about
+    the sign or the size of a wrong number.
     """
     hints = {
         "you gave the kurtosis, not the *excess* kurtosis (subtract 3)": 4.2,

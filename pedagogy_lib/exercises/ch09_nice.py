@@ -13,16 +13,8 @@ import numpy as np
 
 from . import checker
 
-__all__ = ["EX_SIGMA", "EX_N_COUPLINGS", "EX_Y", "EX_OUT", "EX_EPS", "coupling_m", "flow_log_density",
+__all__ = ["EX_N_COUPLINGS", "EX_YS", "EX_OUT", "EX_EPS", "coupling_m", "flow_log_density",
            "invert_coupling", "leapfrog_matrix"]
-
-
-def _draw_log_scales(rng) -> np.ndarray:
-    """Four log-scales between -1.5 and 1.5 (two decimals) for one student, their sum away from 0."""
-    while True:
-        sigma = np.round(rng.uniform(-1.5, 1.5, 4), 2) + 0.0
-        if abs(sigma.sum()) > 0.1:
-            return sigma
 
 
 def _draw_n_couplings(rng) -> int:
@@ -30,22 +22,19 @@ def _draw_n_couplings(rng) -> int:
     return int(rng.integers(2, 9))
 
 
-#: Exercise 1: the log-scales of the final diagonal scaling of a flow with
-#: :data:`EX_N_COUPLINGS` additive couplings in 4 dimensions.
-EX_SIGMA = checker.book_or_drawn(np.array([0.3, -1.2, 0.45, 0.8]), _draw_log_scales, seed=9021)
+#: Exercise 1: the number of additive couplings of the 4-dimensional flow, before its scaling.
 EX_N_COUPLINGS = checker.book_or_drawn(6, _draw_n_couplings, seed=9022)
 
 
-def _draw_y(rng) -> np.ndarray:
-    """A 4-dimensional data point (one decimal) for one student, no entry zero."""
-    while True:
-        y = np.round(rng.uniform(-1.5, 1.5, 4), 1) + 0.0
-        if np.all(np.abs(y) >= 0.2):
-            return y
+def _draw_data(rng) -> np.ndarray:
+    """40 data points in 4 dimensions (two decimals) for one student, each coordinate with its own
+    spread between 0.4 and 2.5, so that the fitted log-scales differ from coordinate to coordinate."""
+    return np.round(rng.standard_normal((40, 4)) * rng.uniform(0.4, 2.5, 4), 2) + 0.0
 
 
-#: Exercise 1: the data point at which the flow's log-density is wanted.
-EX_Y = checker.book_or_drawn(np.array([0.5, -0.3, 1.1, 0.2]), _draw_y, seed=9025)
+#: Exercise 1: the data, one 4-dimensional point per row, to which the flow's log-scales are fitted.
+EX_YS = checker.book_or_drawn(np.round(np.random.default_rng(9025).standard_normal((40, 4))
+                                       * np.array([1.8, 0.6, 1.2, 0.9]), 2) + 0.0, _draw_data, seed=9025)
 
 
 def _draw_out(rng) -> np.ndarray:
@@ -76,44 +65,57 @@ def coupling_m(u):
     return np.tanh(2 * u) - 0.5 * u
 
 
-def _couplings(y, n, *, first_even=True):
-    """The flow's n additive couplings of Exercise 1 applied to the 4-vector y: coupling k adds m of one
-    half to the other, the first half conditioning when k is even."""
-    x = np.array(y, dtype=float)
+def _couplings(Y, n, *, first_even=True):
+    """The flow's n additive couplings of Exercise 1 applied to every row of Y (4 columns): coupling k
+    adds m of one half to the other, the first half conditioning when k is even."""
+    U = np.array(Y, dtype=float)
     for k in range(n):
         if (k % 2 == 0) == first_even:
-            x[2:] = x[2:] + coupling_m(x[:2])
+            U[:, 2:] = U[:, 2:] + coupling_m(U[:, :2])
         else:
-            x[:2] = x[:2] + coupling_m(x[2:])
-    return x
+            U[:, :2] = U[:, :2] + coupling_m(U[:, 2:])
+    return U
 
 
-def _log_normal(x):
-    return float(np.sum(-0.5 * x * x - 0.5 * np.log(2 * np.pi)))
+def _mean_loglik(U, sigma, *, log_det=True):
+    """The average over the rows of U of log N(e^sigma * u; 0, I), plus sum(sigma) unless log_det is
+    false: the flow's average log-likelihood when U holds the couplings' outputs."""
+    X = np.exp(sigma) * U
+    lp = np.mean(np.sum(-0.5 * X * X - 0.5 * np.log(2 * np.pi), axis=1))
+    return float(lp + (np.sum(sigma) if log_det else 0.0))
 
 
 def flow_log_density(value):
-    """Exercise 1, ``ex-9-2-log-det``: your log-density log p-hat(y) of the NICE flow of the statement at
-    y = :data:`EX_Y`, a single number.
+    """Exercise 1, ``ex-9-2-log-det``: your largest average log-likelihood of the rows of :data:`EX_YS`
+    under the NICE flow of the statement, over its log-scales sigma with the couplings fixed; a single
+    number.
 
-    The checker recognizes the log-determinant left out or subtracted, the determinant added in place
-    of its log, the couplings run in the other alternation, and the scaling applied before them.
+    The checker recognizes the log-determinant left out or subtracted, sums over the rows in place of
+    averages, the log-scales left at zero, each coordinate's variance (mean removed) in place of its
+    mean square, and the couplings run in the other alternation.
     """
-    n, sig = EX_N_COUPLINGS, EX_SIGMA
-    x_hat = np.exp(sig) * _couplings(EX_Y, n)
-    ref = _log_normal(x_hat) + float(sig.sum())
+    U = _couplings(EX_YS, EX_N_COUPLINGS)
+    sig = -0.5 * np.log(np.mean(U * U, axis=0))
+    ref = _mean_loglik(U, sig)
+    sig_var = -0.5 * np.log(np.var(U, axis=0))
+    U_other = _couplings(EX_YS, EX_N_COUPLINGS, first_even=False)
     hints = {
-        "you left out the log-determinant of the Jacobian": _log_normal(x_hat),
-        "you subtracted the log-determinant; for the density of y it is added":
-            _log_normal(x_hat) - float(sig.sum()),
-        "you added the determinant itself, not its logarithm": _log_normal(x_hat) + float(np.exp(sig.sum())),
+        "you left out the log-determinant of the Jacobian": _mean_loglik(U, sig, log_det=False),
+        "you subtracted the log-determinant; for the density of y it is added": ref - 2 * float(sig.sum()),
+        "you summed the log-likelihood over the rows; the statement asks for its average": len(U) * ref,
+        "you left the log-scales at zero: the statement asks for the largest value over sigma":
+            _mean_loglik(U, np.zeros(4)),
+        "you used each coordinate's variance (its mean removed); the flow has no shift, so its "
+        "log-likelihood involves the mean square": _mean_loglik(U, sig_var),
+        "you used each coordinate's variance (its mean removed) in the closed form; the flow has no "
+        "shift, so the mean square appears there": -2 * (1 + np.log(2 * np.pi)) - 0.5 * float(
+            np.sum(np.log(np.var(U, axis=0)))),
         "your couplings alternate the other way round (the first one conditions on x_1, x_2)":
-            _log_normal(np.exp(sig) * _couplings(EX_Y, n, first_even=False)) + float(sig.sum()),
-        "you applied the scaling before the couplings; it comes last":
-            _log_normal(_couplings(np.exp(sig) * EX_Y, n)) + float(sig.sum()),
+            _mean_loglik(U_other, -0.5 * np.log(np.mean(U_other * U_other, axis=0))),
     }
-    problems = checker.compare_scalar(value, ref, "your log-density", rtol=1e-8, hints=hints)
-    return checker.result("log-density of a NICE flow", problems)
+    problems = checker.compare_scalar(value, ref, "your largest average log-likelihood", rtol=1e-8,
+                                      hints=hints)
+    return checker.result("fitting the scaling of a NICE flow", problems)
 
 
 def invert_coupling(x):

@@ -47,6 +47,13 @@ def test_the_library_docstrings_do_not_state_the_logistic_kurtosis():
         assert doc.count("1.2") == doc.count("-1.2") and "6/5" not in doc   # the uniform's -1.2 only
 
 
+def test_the_kurtosis_checker_help_names_no_value_of_the_answer():
+    # help(check.logistic_kurtosis) is on the student's screen before the question: a
+    # remark tying the answer to a number on the page (the sawtooth's -1.2) gave it away
+    doc = check.logistic_kurtosis.__doc__
+    assert "1.2" not in doc and "6/5" not in doc and "page" not in doc
+
+
 def _rotation_logliks(W=None, Y=None):
     """The statement's table: whitening from the first EX_N_FIT rows (scipy's sqrtm), Eq. 9.5 with scipy's
     normal and logistic log-densities averaged over the other rows (or the given W and rows)."""

@@ -1,7 +1,7 @@
 """Tests for the checkers of notebook 9.2 (pedagogy_lib.exercises.ch09_nice).
 
-References: the flow's log-determinant and inverse from pedagogy_lib.deepgen.nice-independent
-reasoning (sums and a root-find), and one leapfrog step integrated with the samplers' leapfrog.
+References: the fitted scaling from a numerical maximum of the likelihood with finite-difference
+log-determinants, the inverse from a root-find, and one leapfrog step integrated with the samplers' leapfrog.
 """
 from __future__ import annotations
 
@@ -12,30 +12,61 @@ from pedagogy_lib.exercises import ch09_nice as check
 from pedagogy_lib.samplers import mcmc, targets
 
 
-def _flow(y):
+def _flow(y, sigma):
+    """The flow of exercise 1 on one point y, written out here: the couplings, then the scaling."""
     u = np.array(y, dtype=float)
     for k in range(check.EX_N_COUPLINGS):
         if k % 2 == 0:
             u[2:] = u[2:] + check.coupling_m(u[:2])
         else:
             u[:2] = u[:2] + check.coupling_m(u[2:])
-    return np.exp(check.EX_SIGMA) * u
+    return np.exp(sigma) * u
 
 
-def test_flow_log_density_with_a_numerical_jacobian():
-    y = check.EX_Y
-    h = 1e-6
-    J = np.column_stack([(_flow(y + h * e) - _flow(y - h * e)) / (2 * h) for e in np.eye(4)])
-    log_det = np.linalg.slogdet(J)[1]
-    assert abs(log_det - check.EX_SIGMA.sum()) < 1e-6
-    x = _flow(y)
-    lp = np.sum(-0.5 * x ** 2 - 0.5 * np.log(2 * np.pi)) + log_det
-    assert check.flow_log_density(lp)
-    assert not check.flow_log_density(check.EX_SIGMA.sum())          # the page's log-determinant alone
-    res = check.flow_log_density(lp - 2 * log_det)
-    assert not res and "subtracted" in str(res)
-    assert "its log is the sum" not in str(check.flow_log_density(np.exp(check.EX_SIGMA.sum())))
+def _fd_log_det(y, sigma, h=1e-6):
+    """log|det| of a central-difference Jacobian of the whole flow at y (no use of the couplings'
+    triangular structure)."""
+    J = np.column_stack([(_flow(y + h * e, sigma) - _flow(y - h * e, sigma)) / (2 * h) for e in np.eye(4)])
+    return np.linalg.slogdet(J)[1]
+
+
+def test_fitted_scaling_against_a_numerical_maximum():
+    rng = np.random.default_rng(0)
+    for y in check.EX_YS[:5]:                   # the log-determinant, numerically, at a few points and scales
+        for sigma in (np.zeros(4), rng.normal(size=4)):
+            assert abs(_fd_log_det(y, sigma) - sigma.sum()) < 1e-6
+    U = np.array([_flow(y, np.zeros(4)) for y in check.EX_YS])
+
+    def mean_loglik(sigma):
+        X = np.exp(sigma) * U
+        return np.mean(np.sum(-0.5 * X ** 2 - 0.5 * np.log(2 * np.pi), axis=1)) + sigma.sum()
+
+    res = optimize.minimize(lambda s: -mean_loglik(s), np.zeros(4), method="BFGS", options={"gtol": 1e-12})
+    best = -res.fun
+    assert check.flow_log_density(best)
+    # the log-scales left at zero, and every row summed, are told apart
+    res0 = check.flow_log_density(mean_loglik(np.zeros(4)))
+    assert not res0 and "at zero" in str(res0)
+    res_sum = check.flow_log_density(len(U) * best)
+    assert not res_sum and "summed" in str(res_sum)
+    # the variance in place of the mean square gives a lower likelihood, which the checker names
+    res_var = check.flow_log_density(mean_loglik(-0.5 * np.log(U.var(axis=0))))
+    assert not res_var and "variance" in str(res_var)
+    res_det = check.flow_log_density(best - res.x.sum())
+    assert not res_det and "left out the log-determinant" in str(res_det)
+    assert not check.flow_log_density(best + 1e-3)
     assert not check.flow_log_density(None)
+
+
+def test_fitted_scaling_data_differ_between_students():
+    from pedagogy_lib.exercises import checker
+    with checker.drawn_for(3):
+        from importlib import reload
+        drawn = reload(check)
+        ys, n = drawn.EX_YS.copy(), drawn.EX_N_COUPLINGS
+    reload(check)
+    assert ys.shape == check.EX_YS.shape and not np.allclose(ys, check.EX_YS)
+    assert 2 <= n <= 8
 
 
 def _forward(x):
