@@ -85,10 +85,12 @@ EX_HEYWOOD = _make_heywood()
 
 
 def _make_ppca_subspace():
-    """An orthonormal basis (5, 2) of a subspace near, but not equal to, the principal subspace of EX_IPCA:
-    the directions the data were drawn along (the first draw of the same generator), moved a little."""
+    """An orthonormal basis (5, 2) of a subspace that holds one strong and one weak direction of EX_IPCA:
+    the directions the data were drawn with the largest and the smallest scale (the first draw of the same
+    generator), moved a little. The weak one carries less variance than the noise the interior solution
+    would give, so at the maximum B is singular and that direction joins the noise."""
     Q, _ = np.linalg.qr(checker.problem_rng(731).standard_normal((5, 5)))
-    U, _ = np.linalg.qr(Q[:, :2] + 0.15 * checker.problem_rng(732).standard_normal((5, 2)))
+    U, _ = np.linalg.qr(Q[:, [0, 4]] + 0.15 * checker.problem_rng(732).standard_normal((5, 2)))
     return U
 
 
@@ -276,7 +278,8 @@ def ppca_noise(sigma2):
     """Exercise 4, ``ex-7-3-ppca-noise``: your maximum-likelihood noise variance for :data:`EX_IPCA` under
     probabilistic PCA with the loadings confined to the span of :data:`EX_PPCA_U`, a single number.
 
-    The checker recognizes the noise variance of unconfined PPCA, the other normalization of the
+    The checker recognizes the noise variance of unconfined PPCA, the stationary point that gives
+    every direction of the subspace a share of the loadings, the other normalization of the
     covariance, a sum where an average belongs, the wrong count of directions, the variance kept in
     the subspace, and uncentred data.
     """
@@ -290,6 +293,9 @@ def ppca_noise(sigma2):
     hints = {
         "that is the noise variance of PPCA with loadings free to point anywhere; here their subspace is fixed":
             float(np.mean(w[K:])),
+        "that is the stationary point at which every direction of span(U) carries signal (B invertible), "
+        "which the statement does not let you assume: check that it is the maximum":
+            off / (L - K),
         "you used the 1/(N-1) covariance (np.cov's default); maximum likelihood divides by N": ref * N / (N - 1),
         "you summed the variance left outside the subspace instead of averaging it": off,
         "you averaged over all L directions; count the directions the noise alone has to explain": off / L,

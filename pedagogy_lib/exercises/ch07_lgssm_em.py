@@ -267,8 +267,10 @@ def similarity(answer) -> CheckResult:
     return result("EX_SIM in new coordinates", problems)
 
 
-#: Exercise (e): the quantities asked about, in the order of the answer.
-INVARIANT_QUESTIONS = ("A", "the eigenvalues of A", "C", "Sigma_x", "Sigma_y_x", "the trace of A")
+#: Exercise (e): the quantities asked about, in the order of the answer (none of them is one the page
+#: discusses: each is decided from how A, C, Sigma_x, mu1 and Sigma1 change with the coordinates).
+INVARIANT_QUESTIONS = ("det A", "the singular values of A", "C Sigma_x C^T", "det Sigma_x", "C A mu1",
+                       "the eigenvalues of Sigma1")
 
 
 def eigenvalues_invariant(answer) -> CheckResult:
@@ -290,8 +292,10 @@ def eigenvalues_invariant(answer) -> CheckResult:
         if problems:
             return result(title, problems)
         values.append(value)
-    # the similarity transform: A' = S A S^{-1}, C' = C S^{-1}, Sigma_x' = S Sigma_x S^T, Sigma_y_x' = Sigma_y_x
-    if values != [False, True, False, False, True, True]:
+    # under A' = S A S^{-1}, C' = C S^{-1}, Sigma_x' = S Sigma_x S^T, mu1' = S mu1, Sigma1' = S Sigma1 S^T:
+    # a determinant of a similar matrix, and products in which every S meets its inverse, are unchanged;
+    # singular values, a determinant scaled by det(S)^2 and the eigenvalues of a congruent matrix are not
+    if values != [True, False, True, False, True, False]:
         return result(title, ["not accepted: not every entry is right. For each quantity write down what it "
                               "becomes in the coordinates x' = S x and ask whether that is the same for every S."])
     return result(title, [])
@@ -455,9 +459,16 @@ SUMMATIVE = {
                                       "scipy.optimize.fmin_l_bfgs_b",
                                       "scipy.optimize.fmin_cg",
                                       "scipy.optimize.fmin_tnc",
-                                      "scipy.optimize.fmin_slsqp"]},
+                                      "scipy.optimize.fmin_slsqp",
+                                      # the same least-squares solve under SciPy's name, and the
+                                      # pseudo-inverse that gives it in one product
+                                      "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv"]},
     "ex-7-4-m-step-c": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
-                                      "pedagogy_lib.lgssm.kalman.kalman_smoother"]},
+                                      "pedagogy_lib.lgssm.kalman.kalman_smoother",
+                                      # least squares on pseudo-data (smoothed means with a 1 appended, the
+                                      # covariances' Cholesky columns with a 0) fits [C c] in one call
+                                      "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
+                                      "scipy.linalg.pinv"]},
     "ex-7-4-similarity": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"]},
     "ex-7-4-identifiability": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"],
                                "same_data": "the answer is six True-or-False verdicts about properties of the "

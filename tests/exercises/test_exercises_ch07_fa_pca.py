@@ -300,15 +300,24 @@ def _sigma2_by_optimizer(y, U, starts=4):
 
 
 def test_ppca_noise_in_a_fixed_subspace_passes_and_matches_the_optimizer():
+    """EX_PPCA_U holds a direction weaker than the interior solution's noise: the optimizer's maximum is
+    not the interior point (B invertible) but the one with that direction in the noise, and the checker
+    accepts exactly the optimizer's value."""
     y, K = check.EX_IPCA
     U = check.EX_PPCA_U
     np.testing.assert_allclose(U.T @ U, np.eye(K), atol=1e-12)
     N, L = y.shape
     S = np.cov(y.T, bias=True)
-    s2 = np.trace((np.eye(L) - U @ U.T) @ S) / (L - K)
-    assert np.linalg.eigvalsh(U.T @ S @ U).min() > 1.5 * s2            # the maximum is inside: B is invertible
-    np.testing.assert_allclose(_sigma2_by_optimizer(y, U), s2, rtol=1e-6)
-    assert check.ppca_noise(s2)
+    interior = np.trace((np.eye(L) - U @ U.T) @ S) / (L - K)
+    lam = np.linalg.eigvalsh(U.T @ S @ U)
+    assert lam.min() < 0.5 * interior                                  # the interior point is not reachable
+    best = _sigma2_by_optimizer(y, U)
+    assert abs(best - interior) > 0.1 * interior
+    assert check.ppca_noise(best)
+    assert not check.ppca_noise(interior)
+    # the optimizer's maximum leaves the weak direction without loading: its noise is the average over the
+    # L - 1 directions other than the strong one
+    np.testing.assert_allclose(best, (np.trace(S) - lam.max()) / (L - 1), rtol=1e-6)
 
 
 def test_ppca_noise_reference_handles_a_subspace_with_too_little_variance():
@@ -328,16 +337,18 @@ def test_ppca_noise_wrong_answers():
     N, L = y.shape
     S = np.cov(y.T, bias=True)
     off = np.trace(S) - np.trace(U.T @ S @ U)
-    s2 = off / (L - K)
+    best = _sigma2_by_optimizer(y, U)
     page = PCA(n_components=K).fit(y).noise_variance_ * (N - 1) / N      # unconfined PPCA (sklearn: N - 1)
     Su = y.T @ y / N
-    for wrong, fragment in [(page, "free to point anywhere"), (s2 * N / (N - 1), "1/(N-1)"),
+    for wrong, fragment in [(page, "free to point anywhere"), (off / (L - K), "B invertible"),
+                            (best * N / (N - 1), "1/(N-1)"),
                             (off, "summed"), (off / L, "all L directions"),
                             (np.trace(U.T @ S @ U) / K, "inside the subspace"),
                             ((np.trace(Su) - np.trace(U.T @ Su @ U)) / (L - K), "centre"),
-                            (-s2, "wrong sign")]:
+                            (-best, "wrong sign")]:
         res = check.ppca_noise(wrong)
         assert not res and fragment in str(res), (wrong, str(res))
+        assert f"{best:.3f}" not in str(res) and "rank" not in str(res) and "weak" not in str(res)
     res = check.ppca_noise(None)
     assert not res and "None" in str(res)
     assert "L - K" not in check.ppca_noise.__doc__ and "trace" not in check.ppca_noise.__doc__
@@ -374,9 +385,12 @@ def test_heywood_variance_decays_like_one_over_i_and_steps_like_one_over_i_squar
 
 
 def test_ppca_noise_numbers_quoted_in_the_solution():
-    """The notebook's solution quotes sigma2 of about 0.75 for span(EX_PPCA_U) against 0.54 for unconfined PPCA."""
+    """The notebook's solution quotes about 1.45 for the interior point, eigenvalues of U^T S U of about 5.3
+    and 0.29, and sigma2 of about 1.16 with the weak direction in the noise."""
     y, K = check.EX_IPCA
     U = check.EX_PPCA_U
     S = np.cov(y.T, bias=True)
-    assert round((np.trace(S) - np.trace(U.T @ S @ U)) / 3, 2) == 0.75
-    assert round(float(np.sort(np.linalg.eigvalsh(S))[:3].mean()), 2) == 0.54
+    lam = np.sort(np.linalg.eigvalsh(U.T @ S @ U))[::-1]
+    assert round((np.trace(S) - lam.sum()) / 3, 2) == 1.45
+    assert round(lam[0], 1) == 5.3 and round(lam[1], 2) == 0.29
+    assert round((np.trace(S) - lam[0]) / 4, 2) == 1.16

@@ -173,22 +173,40 @@ def test_similarity():
 
 
 def test_eigenvalues_invariant_six_verdicts_all_or_nothing():
-    """Under x' = S x: A' = S A S^{-1}, C' = C S^{-1}, Sigma_x' = S Sigma_x S^T change; the eigenvalues and
-    trace of A and Sigma_y_x do not. Checked numerically here, then against the checker."""
+    """The six quantities of INVARIANT_QUESTIONS decided numerically, not from the checker's list: the model
+    of EX_SIM moved to new coordinates by its own S and by random invertible matrices, each quantity
+    compared before and after. Then the checker must accept exactly that list."""
     import itertools
 
-    p, S = check.EX_SIM
-    Si = np.linalg.inv(S)
-    new = {"A": S @ p.A @ Si, "C": p.C @ Si, "Sigma_x": S @ p.Sigma_x @ S.T, "Sigma_y_x": p.Sigma_y_x}
-    truth = [np.allclose(new["A"], p.A),
-             np.allclose(np.sort_complex(np.linalg.eigvals(new["A"])), np.sort_complex(np.linalg.eigvals(p.A))),
-             np.allclose(new["C"], p.C), np.allclose(new["Sigma_x"], p.Sigma_x),
-             np.allclose(new["Sigma_y_x"], p.Sigma_y_x), np.isclose(np.trace(new["A"]), np.trace(p.A))]
-    truth = [bool(t) for t in truth]
-    assert truth == [False, True, False, False, True, True]
+    p, S0 = check.EX_SIM
+    rng = np.random.default_rng(20)
+
+    def quantities(A, C, Sigma_x, mu1, Sigma1):
+        return [np.linalg.det(A), np.linalg.svd(A, compute_uv=False), C @ Sigma_x @ C.T,
+                np.linalg.det(Sigma_x), C @ A @ mu1, np.linalg.eigvalsh(Sigma1)]
+
+    before = quantities(p.A, p.C, p.Sigma_x, p.mu1, p.Sigma1)
+    same = [True] * 6
+    for S in [S0] + [rng.standard_normal((2, 2)) + 2 * np.eye(2) for _ in range(5)]:
+        Si = np.linalg.inv(S)
+        after = quantities(S @ p.A @ Si, p.C @ Si, S @ p.Sigma_x @ S.T, S @ p.mu1, S @ p.Sigma1 @ S.T)
+        same = [s and bool(np.allclose(a, b, rtol=1e-9, atol=1e-12)) for s, a, b in zip(same, after, before)]
+    truth = same
+    assert truth == [True, False, True, False, True, False]
+    # the generated model really gives the observations the same distribution: log likelihoods agree
+    Si = np.linalg.inv(S0)
+    moved = p._replace(A=S0 @ p.A @ Si, C=p.C @ Si, Sigma_x=S0 @ p.Sigma_x @ S0.T, a=S0 @ p.a, mu1=S0 @ p.mu1,
+                       Sigma1=S0 @ p.Sigma1 @ S0.T)
+    from pedagogy_lib import lgssm as kalman
+    y = kalman.sample_lgssm(p, 12, rng=np.random.default_rng(21))[1]
+    np.testing.assert_allclose(kalman.kalman_filter(moved, y, backend="numpy").log_evidence,
+                               kalman.kalman_filter(p, y, backend="numpy").log_evidence, rtol=1e-10)
     assert len(check.INVARIANT_QUESTIONS) == 6
     assert check.eigenvalues_invariant(truth)
     assert check.eigenvalues_invariant(np.array(truth))
+    # the list the page's own paragraph spells out (A, its eigenvalues, C, Sigma_x, Sigma_y_x, trace) is
+    # not the answer any more
+    assert not check.eigenvalues_invariant([False, True, False, False, True, True])
     messages = set()
     for guess in itertools.product([False, True], repeat=6):
         r = check.eigenvalues_invariant(list(guess))

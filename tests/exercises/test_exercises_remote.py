@@ -64,7 +64,10 @@ def test_verdicts_are_the_ones_the_checker_gives_in_process():
     y, K = ch07_fa_pca.EX_IPCA
     U = ch07_fa_pca.EX_PPCA_U                      # the loadings' subspace the exercise confines them to
     S = np.cov(y.T, bias=True)
-    right = float((np.trace(S) - np.trace(U.T @ S @ U)) / (S.shape[0] - U.shape[1]))
+    lam = np.sort(np.linalg.eigvalsh(U.T @ S @ U))[::-1]
+    # the weaker direction of span(U) carries less variance than the noise, so it joins the noise
+    assert lam[1] < (np.trace(S) - lam.sum()) / (S.shape[0] - 2)
+    right = float((np.trace(S) - lam[0]) / (S.shape[0] - 1))
     answers = [right, right * len(y) / (len(y) - 1), None, "0.3", 1.7]
     seen = _run(f"""
         import json

@@ -522,17 +522,23 @@ def test_checkers_that_draw_their_data_grade_each_student_on_data_of_their_own()
     assert len(drawing) >= 15, drawing
 
     from pedagogy_lib.exercises import ch07_fa_pca
-    y, K = ch07_fa_pca.EX_IPCA
-    U = ch07_fa_pca.EX_PPCA_U
-    S = np.cov(y.T, bias=True)
-    s2 = float(np.trace(S) - np.trace(U.T @ S @ U)) / (y.shape[1] - K)
+    # the noise variance with the loadings in span(U): the directions of U^T S U whose variance is above
+    # it carry signal, the others join the noise
+    answer = ("y, K = check.EX_IPCA\nU = check.EX_PPCA_U\nS = np.cov(y.T, bias=True)\n"
+              "lam = np.sort(np.linalg.eigvalsh(U.T @ S @ U))[::-1]\n"
+              "for r in range(K, -1, -1):\n"
+              "    sigma2 = float(np.trace(S) - lam[:r].sum()) / (y.shape[1] - r)\n"
+              "    if r == 0 or lam[r - 1] > sigma2:\n"
+              "        break\n")
+    scope = {"np": np, "check": ch07_fa_pca}
+    exec(answer, scope)
+    s2 = scope["sigma2"]
     assert ch07_fa_pca.ppca_noise(s2)                              # right on the book's data ...
     cells = [("import numpy as np\nfrom pedagogy_lib.exercises import ch07_fa_pca as check", False),
              (f"sigma2 = {s2!r}", True)]
     passed, text = G.grade_exercise("ex-7-3-ppca-noise", "ch07_fa_pca", "ppca_noise", ["sigma2"], cells, "s")
     assert not passed, text                                        # ... wrong on the student's
-    cells[1] = ("y, K = check.EX_IPCA\nU = check.EX_PPCA_U\nS = np.cov(y.T, bias=True)\n"
-                "sigma2 = float(np.trace(S) - np.trace(U.T @ S @ U)) / (y.shape[1] - K)", True)
+    cells[1] = (answer, True)
     passed, text = G.grade_exercise("ex-7-3-ppca-noise", "ch07_fa_pca", "ppca_noise", ["sigma2"], cells, "s")
     assert passed and "Graded on problem data of your own (EX_IPCA, EX_PPCA_U drawn for student 's')" in text, text
 
