@@ -554,18 +554,24 @@ def test_a_students_copy_is_built_from_the_source_read_when_grading_began(monkey
     assert not ch07_fa_pca.ppca_noise(None)
 
 
-def _graded_on_own_data(ex) -> bool:
+@functools.lru_cache(maxsize=None)
+def _data_a_student_copy_changes(checker_module: str) -> tuple[str, ...]:
+    """The public data of a checker module that a student's copy draws anew (none if it draws none);
+    built once per module, since every exercise of the module asks the same."""
     import importlib
 
-    if "variant" in _summative(ex):
-        return True
-    mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
+    mod = importlib.import_module(f"pedagogy_lib.exercises.{checker_module}")
     own = G.own_copy(mod, 1)
     if own is None:
-        return False
+        return ()
     book = G._public_data(mod)
-    return any(re.search(rf"\b{name}\b", ex.answer_code) for name, value in G._public_data(own).items()
-               if value != book.get(name))
+    return tuple(name for name, value in G._public_data(own).items() if value != book.get(name))
+
+
+def _graded_on_own_data(ex) -> bool:
+    if "variant" in _summative(ex):
+        return True
+    return any(re.search(rf"\b{name}\b", ex.answer_code) for name in _data_a_student_copy_changes(ex.checker_module))
 
 
 def test_every_exercise_is_graded_on_data_of_the_students_own_or_says_why_not():
