@@ -672,12 +672,21 @@ class StudentProcess:
         reply = self.receive()
         if "raised" in reply:
             raise RuntimeError(reply["raised"])
-        return decode(reply.get("ok"))
+        return _read(reply.get("ok"))
 
     def close(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+def _read(value, namedtuples: dict | None = None):
+    """:func:`decode` of what the student's process sent; a message that does not decode (an array whose
+    bytes do not fit its shape, say) stops the grading of this exercise instead of the grader."""
+    try:
+        return decode(value, namedtuples)
+    except ValueError as exc:
+        raise RuntimeError(f"the grader could not read a value your code sent ({exc})") from None
 
 
 def _proxy(child: StudentProcess, name: str):
@@ -731,6 +740,12 @@ def own_copy(mod, salt: int):
     """The checker module run afresh with the student's salt in :func:`checker.problem_rng`: the same
     code, problem data of the student's own, and references computed from them. ``None`` when the
     module's data are the same for everyone (it draws none with ``problem_rng`` or ``book_or_drawn``)."""
+    return _own_copy_and_data(mod, salt)[0]
+
+
+def _own_copy_and_data(mod, salt: int) -> tuple:
+    """``(own_copy(mod, salt), its public data encoded, mod's public data encoded)``; the encodings are
+    ``None`` where the module draws nothing (each is made once: B.3's problems have 200 000 entries)."""
     import types
 
     from pedagogy_lib.exercises import checker
@@ -738,14 +753,15 @@ def own_copy(mod, salt: int):
     remember_source(mod)
     file, source = _SOURCES[mod.__name__]
     if "problem_rng(" not in source and "book_or_drawn(" not in source:
-        return None
+        return None, None, None
     fresh = types.ModuleType(mod.__name__, mod.__doc__)
     fresh.__file__, fresh.__package__ = file, mod.__package__
     with checker.drawn_for(salt):
         exec(compile(source, file, "exec"), vars(fresh))
-    if json.dumps(_public_data(fresh), sort_keys=True) == json.dumps(_public_data(mod), sort_keys=True):
-        return None
-    return fresh
+    mine, book = _public_data(fresh), _public_data(mod)
+    if json.dumps(mine, sort_keys=True) == json.dumps(book, sort_keys=True):
+        return None, mine, book
+    return fresh, mine, book
 
 
 def expand_forbidden(forbidden) -> list[str]:
@@ -803,6 +819,7 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
     spec = getattr(mod, "SUMMATIVE", {}).get(label, {})
     saved = {}
     lines = []
+    data = None                     # the student's copy's public data, once encoded
     if "variant" in spec:
         rng = np.random.default_rng(student_seed(student, label))
         for name, value in spec["variant"](rng).items():
@@ -811,12 +828,13 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
         lines.append(f"Graded on problem data of your own (the exercise's {', '.join(saved)} drawn for "
                      f"student {student!r}), by running your answer cell again.")
     elif spec.get("own_data", True):
-        fresh = own_copy(mod, student_seed(student, label))
+        fresh, mine, book = _own_copy_and_data(mod, student_seed(student, label))
+        data = book
         if fresh is not None:       # graded on the student's copy; said where the answer uses its data
-            book, code = _public_data(mod), "\n".join(c for c, own_cell in cells if own_cell)
-            changed = [n for n, v in _public_data(fresh).items() if json.dumps(v) != json.dumps(book.get(n))
-                       and re.search(rf"\b{n}\b", code)]
-            mod = fresh
+            code = "\n".join(c for c, own_cell in cells if own_cell)
+            changed = [n for n, v in mine.items() if re.search(rf"\b{n}\b", code)
+                       and json.dumps(v) != json.dumps(book.get(n))]
+            mod, data = fresh, mine
             if changed:
                 lines.append(f"Graded on problem data of your own ({', '.join(changed)} drawn for student "
                              f"{student!r}), by running your answer cell again.")
@@ -826,7 +844,8 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
     import pedagogy_lib
     quiet, helpers = _checker_functions(mod, set(checkers) | {checker})
     job = {"root": str(Path(pedagogy_lib.__file__).resolve().parent.parent),
-           "modules": {module: {"data": _public_data(mod), "functions": quiet, "helpers": helpers}},
+           "modules": {module: {"data": data if data is not None else _public_data(mod), "functions": quiet,
+                                "helpers": helpers}},
            "forbidden": expand_forbidden(forbidden), "cells": cells, "names": names}
     child = None
     try:
@@ -841,7 +860,7 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
             value = reply["values"].get(name)
             if isinstance(value, dict) and "__missing__" in value:
                 return False, "\n".join(lines + [f"Your answer cell no longer defines {name}."])
-            args.append(_proxy(child, name) if isinstance(value, dict) and "__fn__" in value else decode(value, nts))
+            args.append(_proxy(child, name) if isinstance(value, dict) and "__fn__" in value else _read(value, nts))
         from pedagogy_lib.exercises.checker import drawn_for
         with drawn_for(student_seed(student, label)):  # test problems a checker draws as it runs: the student's own
             verdict = getattr(mod, checker)(*args)

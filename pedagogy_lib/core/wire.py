@@ -7,14 +7,21 @@ Both use this encoding.
 
 What travels: ``None``, booleans, integers, floats (NaN and infinities included), strings; NumPy
 arrays of booleans, integers, floats or complex numbers (shape and kind kept; every integer kind
-arrives as ``int64`` and every float kind as ``float64``) and NumPy scalars; tuples, lists, dicts
+arrives as ``int64`` (unsigned ones beyond its range as ``uint64``), every float kind as ``float64``
+and every complex kind as ``complex128``) and NumPy scalars; tuples, lists, dicts
 (any keys that travel themselves), sets; NamedTuples, by class name, defining module and fields.
 A function becomes a *reference*: ``encode``'s ``on_callable`` names it (by default it travels as
 its name only), and ``decode``'s ``on_reference`` turns the name back into something to call
 (a stand-in that calls the original across the pipe). Anything else arrives as :class:`Opaque`.
+
+An array's entries travel as the base64 text of their little-endian bytes, with the array's kind and
+shape beside them: exact (NaN, infinities and the sign of zero included), and a problem of 200 000
+entries is encoded and read back in milliseconds. Reading it back makes an array of one of four fixed
+types from bytes whose length must match the shape; nothing else is read from them.
 """
 from __future__ import annotations
 
+import base64
 import collections
 import importlib
 import sys
@@ -47,14 +54,14 @@ def encode(x, on_callable: Callable | None = None, depth: int = 0):
     np = sys.modules.get("numpy")
     if np is not None:
         if isinstance(x, np.ndarray) and x.dtype.kind in "biufc":
-            if x.dtype.kind == "c":
-                return {"__nd__": encode(x.real.tolist(), depth=depth + 1), "imag": encode(x.imag.tolist(), depth=depth + 1),
-                        "dtype": "c", "shape": list(x.shape)}
-            if depth + 1 + x.ndim <= _MAX_DEPTH and (x.dtype.kind != "f" or bool(np.isfinite(x).all())):
-                # the same value as the general route below, built without visiting every entry in Python
-                # (a problem of 200 000 entries travels in a second, not in minutes)
-                return {"__nd__": _finite_lists(x.tolist(), x.ndim), "dtype": x.dtype.kind, "shape": list(x.shape)}
-            return {"__nd__": encode(x.tolist(), depth=depth + 1), "dtype": x.dtype.kind, "shape": list(x.shape)}
+            kind = x.dtype.kind
+            if kind == "u" and x.size and int(x.max()) > np.iinfo(np.int64).max:
+                # beyond int64: entry by entry (the numbers arrive as they are)
+                return {"__nd__": encode(x.tolist(), depth=depth + 1), "dtype": kind, "shape": list(x.shape)}
+            kind = "i" if kind == "u" else kind
+            flat = np.ascontiguousarray(x, dtype=_WIRE_DTYPES[kind])
+            return {"__nd__": base64.b64encode(flat.tobytes()).decode("ascii"), "dtype": kind,
+                    "shape": list(x.shape), "bytes": "base64"}
         if isinstance(x, np.generic) and x.dtype.kind in "biuf":
             return encode(x.item(), depth=depth + 1)
     item = lambda v: encode(v, on_callable, depth + 1)  # noqa: E731
@@ -74,14 +81,33 @@ def encode(x, on_callable: Callable | None = None, depth: int = 0):
     return {"__opaque__": type(x).__name__}
 
 
-def _finite_lists(rows, ndim: int):
-    """:func:`encode` of ``rows``, nested lists ``ndim`` deep of finite floats, ints or bools: the lists
-    tagged, the numbers as they are."""
-    if ndim == 0:
-        return rows
-    if ndim == 1:
-        return {"__seq__": "list", "items": rows}
-    return {"__seq__": "list", "items": [_finite_lists(r, ndim - 1) for r in rows]}
+#: The type an array of each kind travels as (little-endian; booleans as one byte each).
+_WIRE_DTYPES = {"b": "u1", "i": "<i8", "f": "<f8", "c": "<c16"}
+
+
+def _array_from_bytes(x: dict):
+    """The array an ``encode`` of kind b, i, f or c sent as base64 bytes; ValueError for a message
+    whose kind, shape or length does not fit."""
+    import numpy as np
+
+    kind, shape = x.get("dtype"), x.get("shape")
+    if kind not in _WIRE_DTYPES or not isinstance(x["__nd__"], str):
+        raise ValueError(f"an array on the wire has kind {kind!r}; expected one of b, i, f, c as base64 text")
+    if not (isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                                            for n in shape)):
+        raise ValueError(f"an array on the wire has shape {shape!r}; expected a list of non-negative integers")
+    dtype = np.dtype(_WIRE_DTYPES[kind])
+    raw = base64.b64decode(x["__nd__"], validate=True)
+    count = 1
+    for n in shape:
+        count *= n
+    if len(raw) != count * dtype.itemsize:
+        raise ValueError(f"an array on the wire of shape {tuple(shape)} and kind {kind!r} has {len(raw)} bytes; "
+                         f"expected {count * dtype.itemsize}")
+    arr = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    if kind == "b":
+        return arr != 0
+    return arr.astype(dtype.newbyteorder("="))           # a writable copy in the machine's byte order
 
 
 def _library_class(module: str, name: str, fields: list):
@@ -109,11 +135,13 @@ def decode(x, namedtuples: dict | None = None, on_reference: Callable | None = N
         return x
     if "__float__" in x:
         return float(x["__float__"])
+    if "__nd__" in x and x.get("bytes") == "base64":
+        return _array_from_bytes(x)
     if "__nd__" in x:
         if x.get("dtype") in ("c", "complex"):
             arr = np.asarray(again(x["__nd__"]), float) + 1j * np.asarray(again(x["imag"]), float)
         else:
-            kind = {"b": bool, "i": np.int64, "u": np.int64, "f": float}.get(x.get("dtype"), float)
+            kind = {"b": bool, "i": np.int64, "u": np.uint64, "f": float}.get(x.get("dtype"), float)
             arr = np.asarray(again(x["__nd__"]), dtype=kind)
         return arr.reshape(x["shape"]) if "shape" in x else arr
     if "__nt__" in x:

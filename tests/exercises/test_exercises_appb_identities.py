@@ -287,8 +287,13 @@ def test_woodbury_shapes_is_the_smallest_push_through_inverse():
     n = check.EX_SIZES["n"]
     km = [(check.EX_SIZES["k1"], check.EX_SIZES["m1"]), (check.EX_SIZES["k2"], check.EX_SIZES["m2"])]
     rng = np.random.default_rng(0)
-    a = rng.uniform(1, 2, n)
-    terms = [(rng.standard_normal((n, k)), rng.standard_normal((k, m)), rng.standard_normal((m, n))) for k, m in km]
+    # the inner shapes depend on the k's and m's only: a small A (above k1 + k2 + m1 + m2) keeps the
+    # dense inverses cheap while every term keeps its full rank
+    size = 2 * sum(k + m for k, m in km)
+    assert size < n
+    a = rng.uniform(1, 2, size)
+    terms = [(rng.standard_normal((size, k)), rng.standard_normal((k, m)), rng.standard_normal((m, size)))
+             for k, m in km]
     Ai = np.diag(1 / a)
     update = sum(U @ C @ V for U, C, V in terms)
     dense = np.linalg.inv(np.diag(a) + update)
@@ -297,7 +302,7 @@ def test_woodbury_shapes_is_the_smallest_push_through_inverse():
     for (M1, N1), (M2, N2) in itertools.product(*splits):
         M, N = np.hstack([M1, M2]), np.vstack([N1, N2])
         small = np.eye(N.shape[0]) + N @ M
-        pushed = (np.eye(n) - M @ np.linalg.inv(small) @ N) @ Ai
+        pushed = (np.eye(size) - M @ np.linalg.inv(small) @ N) @ Ai
         np.testing.assert_allclose(pushed, dense, rtol=1e-8, atol=1e-10)
         sizes[small.shape] = (M1.shape[1], M2.shape[1])
     best = min(sizes)

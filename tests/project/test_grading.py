@@ -277,17 +277,34 @@ def test_the_wire_format_carries_data_not_code():
     assert type(G.decode(fake)).__module__ != "os"
 
 
-def test_a_large_array_travels_as_the_general_route_would_send_it():
-    """Finite numeric arrays skip visiting every entry in Python (B.3's problems have 200 000 entries);
-    what they encode to is the same as the entry-by-entry route's, and decodes to the same array."""
+def test_an_array_travels_exactly_as_its_bytes_and_a_bad_one_is_refused():
+    """Arrays travel as their bytes (B.3's problems have 200 000 entries): every kind arrives as the
+    wire's type for it, entry for entry (NaN, infinities and -0.0 included), writable; a message whose
+    kind, shape or length does not fit is refused, never read as something else."""
     from pedagogy_lib.core import wire
     rng = np.random.default_rng(0)
-    for arr in (rng.standard_normal(7), rng.standard_normal((3, 4)), rng.standard_normal((2, 3, 2)),
-                np.arange(6).reshape(2, 3), np.array([True, False]), np.array(2.5), np.zeros((0, 3)),
-                np.float32([1.5, 2.0]), np.array([1.0, np.nan, np.inf])):
-        general = {"__nd__": wire.encode(arr.tolist(), depth=1), "dtype": arr.dtype.kind, "shape": list(arr.shape)}
-        assert json.dumps(G.encode(arr)) == json.dumps(general), arr
-        assert np.array_equal(G.decode(G.encode(arr)), arr, equal_nan=arr.dtype.kind == "f")
+    cases = [(rng.standard_normal(7), np.float64), (rng.standard_normal((3, 4)), np.float64),
+             (rng.standard_normal((2, 3, 2)), np.float64), (np.arange(6).reshape(2, 3), np.int64),
+             (np.arange(4, dtype=np.int8), np.int64), (np.arange(3, dtype=np.uint16), np.int64),
+             (np.array([True, False]), np.bool_), (np.array(2.5), np.float64), (np.zeros((0, 3)), np.float64),
+             (np.float32([1.5, 2.0]), np.float64), (np.array([1.0, np.nan, np.inf, -np.inf, -0.0]), np.float64),
+             (np.array([1 + 2j, -0.5j]), np.complex128), (rng.standard_normal((4, 5))[:, ::2], np.float64),
+             (np.array([2**64 - 1], dtype=np.uint64), None)]
+    for arr, kind in cases:
+        sent = json.loads(json.dumps(G.encode(arr)))
+        back = G.decode(sent)
+        assert back.shape == arr.shape and (kind is None or back.dtype == kind), (arr, back)
+        assert np.array_equal(back, arr, equal_nan=arr.dtype.kind in "fc")
+        assert np.array_equal(np.signbit(back.real), np.signbit(arr.real)) if arr.dtype.kind in "fc" else True
+        if back.size:
+            back.flat[0] = back.flat[0]              # writable, not a view of the message's bytes
+    big = np.random.default_rng(1).standard_normal(200_000)
+    assert len(json.dumps(G.encode(big))) < 12 * big.size     # about 10.7 characters an entry, not ~20
+    good = G.encode(np.arange(6.0).reshape(2, 3))
+    for bad in (dict(good, shape=[4, 3]), dict(good, shape=[2, -3]), dict(good, shape="2,3"),
+                dict(good, dtype="O"), dict(good, __nd__=good["__nd__"][:-4]), dict(good, __nd__="@@@@")):
+        with pytest.raises(ValueError):
+            G.decode(bad)
 
 
 @pytest.mark.parametrize("code, found", [
