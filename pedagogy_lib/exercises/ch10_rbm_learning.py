@@ -175,8 +175,8 @@ def stationary_visible_biases(answer) -> object:
         "you gave the biases of EX_LEARN.params, whose weights are not zero": EX_LEARN.params.b_y,
         "you gave zero biases: at W = 0 the visible bias block of Eq. 10.19 does not vanish there": np.zeros_like(m),
         "your biases have the wrong sign": -expected,
-        "you took the logarithm of the means; re-check how the mean of a Bernoulli unit depends on its bias":
-            np.log(m),
+        "you took the logarithm of the means, where the visible-bias block of Eq. 10.19 at W = 0 does "
+        "not vanish": np.log(m),
     }
     return result("visible biases of the zero-weight stationary point",
                   compare_array(answer, expected, "your vector of biases", rtol=1e-8, atol=1e-12,
