@@ -170,12 +170,13 @@ def stationary_visible_biases(answer) -> object:
     m = Y.mean(axis=0)
     expected = np.log(m) - np.log1p(-m)
     hints = {
-        "you gave the data's visible means; the exercise asks for the biases that give the model those means": m,
+        "you gave the data's visible means, which are not biases; write out the visible-bias block of "
+        "Eq. 10.19 at W = 0": m,
         "you gave the biases of EX_LEARN.params, whose weights are not zero": EX_LEARN.params.b_y,
         "you gave zero biases: at W = 0 the visible bias block of Eq. 10.19 does not vanish there": np.zeros_like(m),
         "your biases have the wrong sign": -expected,
-        "you took the logarithm of the means; re-check how the mean of a Bernoulli unit depends on its bias":
-            np.log(m),
+        "you took the logarithm of the means, where the visible-bias block of Eq. 10.19 at W = 0 does "
+        "not vanish": np.log(m),
     }
     return result("visible biases of the zero-weight stationary point",
                   compare_array(answer, expected, "your vector of biases", rtol=1e-8, atol=1e-12,

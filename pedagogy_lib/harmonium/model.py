@@ -313,8 +313,8 @@ def sample_visible(params: EFHParams, x, rng) -> np.ndarray:
 
 def init_params(K: int, M: int, rng, *, scale: float = 0.01, hidden: str = "bernoulli", visible: str = "bernoulli",
                 data=None) -> EFHParams:
-    """Small random weights, zero hidden biases; visible biases at the log-odds of the data's means
-    when Bernoulli ``data`` (N, M) is given (a common start that saves the first epochs), else zero.
+    """Small random weights, zero hidden biases; visible biases set from Bernoulli ``data`` (N, M) when it
+    is given (a common start that saves the first epochs), else zero.
 
     Raises
     ------

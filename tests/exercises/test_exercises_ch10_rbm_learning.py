@@ -149,6 +149,9 @@ def test_the_page_does_not_state_the_zero_weight_stationary_point():
     page = "".join("".join(c["source"]) for c in nb["cells"] if "{solution}" not in "".join(c["source"]))
     assert "log-odds" not in page and "init_params(" in page
     assert "pedagogy_lib.harmonium.model.init_params" in check.SUMMATIVE["ex-10-2-1-stationary-means"]["forbidden"]
+    # the statement names init_params as not allowed, so a student reads its help: it must not say either
+    from pedagogy_lib.harmonium.model import init_params
+    assert "log-odds" not in init_params.__doc__ and "log odds" not in init_params.__doc__
 
 
 def test_kl_after_two_steps():
