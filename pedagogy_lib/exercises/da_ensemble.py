@@ -7,21 +7,19 @@ Use in the notebook as::
 
 The ETKF check needs no reference ensemble: it checks the mean and the sample covariance of your
 analysis ensemble. The taper check uses the library's Gaspari-Cohn function, as the statement
-does; the inflation exercise runs the library's ETKF on the fixed twin experiment that
-:data:`INFLATION_EXPERIMENT` describes (the student runs it too, with a cycling ETKF of their own, since
-the library's is not allowed there: the checker does not hand out the RMSEs).
+does; the cycling check runs the library's ETKF on the problems of :data:`EX_CYCLING` and compares
+every analysis ensemble with the student's.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from .checker import as_integer, book_or_drawn, compare_array, result, problem_rng
 
-__all__ = ["AnalysisProblem", "EX_ANALYSIS", "TAPER", "INFLATIONS", "INFLATION_EXPERIMENT", "etkf_update",
-           "taper_matrix", "best_inflation"]
+__all__ = ["AnalysisProblem", "CyclingProblem", "EX_ANALYSIS", "TAPER", "EX_CYCLING", "etkf_update",
+           "taper_matrix", "cycling_etkf"]
 
 
 class AnalysisProblem(NamedTuple):
@@ -58,23 +56,34 @@ def _draw_taper(rng) -> dict:
 #: Exercise 2: a periodic grid of ``n`` points and the Gaspari-Cohn length scale ``radius``.
 TAPER = book_or_drawn({"n": 8, "radius": 1.5}, _draw_taper, seed=3302)
 
-#: Exercise 3: the inflation factors to compare (ETKF, N = 20, Lorenz-96 with 40 variables). The page's own
-#: factors (1.02 for the global ETKF, 1.03 for the local one) are left out, so the answer is not read off the
-#: page (nor at the index 1.02 had before), and a factor below one (deflation) is among them; the best RMSE
-#: leads the second best by about 20%, far beyond the checker's 5% tolerance.
-INFLATIONS = (0.95, 1.0, 1.05, 1.1, 1.2)
+class CyclingProblem(NamedTuple):
+    """A cycling twin on Lorenz-96 with ``n = E0.shape[1]`` sites (forcing 8, ``lorenz96(n)``), every site
+    observed with noise covariance ``R`` (n, n): the forecast ensemble ``E0`` (N, n) of the first cycle,
+    the observations ``Y`` (T, n), row t observing cycle t, and the inflation factor of the anomalies."""
 
-#: Exercise 3: the twin experiment on which the inflation factors are compared.
-INFLATION_EXPERIMENT = (
-    "Lorenz-96 with n = 40 variables and forcing 8 (da.lorenz96(40)), no model error, every variable observed "
-    "with unit noise variance (da.DAModel(da.lorenz96(40), 8.0 * np.ones(40), np.eye(40), np.zeros((40, 40)), "
-    "np.eye(40), np.zeros(40), np.eye(40))); truth and observations from da.simulate(model, 700, "
-    "rng=np.random.default_rng(5), spin_up=500); the filter's prior mean is the first true state plus unit "
-    "Gaussian noise from np.random.default_rng(6); the ETKF has 20 members, no localization, and starts from the "
-    "prior mean plus np.random.default_rng(7).standard_normal((20, 40)); each cycle forecasts the members with "
-    "da.propagate (none before the first analysis), multiplies the forecast anomalies by the inflation factor "
-    "and makes Step 1's analysis. Score: the analysis RMSE against the truth (of the ensemble mean), averaged "
-    "over the cycles from 100 on.")
+    E0: np.ndarray
+    Y: np.ndarray
+    R: np.ndarray
+    inflation: float
+
+
+def _make_cycling(seed, n, N, T):
+    """A truth on the attractor (200 cycles of spin-up from forcing 8 plus unit noise), observations with a
+    correlated noise covariance (so that whitening matters), an initial ensemble scattered about the first
+    true state, and an inflation factor between 1.04 and 1.25 (two decimals)."""
+    from ..assimilation.lorenz import lorenz96
+    from ..assimilation.model import DAModel, simulate
+    rng = problem_rng(seed)
+    A = rng.standard_normal((n, n))
+    R = np.diag(rng.uniform(0.3, 1.0, n)) + 0.2 * A @ A.T / n
+    model = DAModel(lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), R)
+    x, Y = simulate(model, T, rng=rng, spin_up=200)
+    E0 = x[0] + rng.standard_normal((N, n))
+    return CyclingProblem(E0, Y, R, float(np.round(rng.uniform(1.04, 1.25), 2)))
+
+
+#: Exercise 3: the cycling problems your ``my_etkf`` is run on: fewer members than sites, then more.
+EX_CYCLING = (_make_cycling(34, 10, 6, 25), _make_cycling(35, 8, 12, 25))
 
 
 def _kalman_moments(p: AnalysisProblem):
@@ -145,36 +154,107 @@ def taper_matrix(answer) -> "result":
                                                       atol=1e-12, hints=hints))
 
 
-@lru_cache(maxsize=1)
-def _inflation_rmse() -> tuple:
-    """The twin experiment of :data:`INFLATION_EXPERIMENT`, run for each inflation factor of
-    :data:`INFLATIONS`: a tuple with one time-averaged analysis RMSE per factor. Private: the exercise is
-    to run it."""
-    from .. import assimilation as da
-    n = 40
-    mod = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), np.eye(n))
-    x, y = da.simulate(mod, 700, rng=np.random.default_rng(5), spin_up=500)
-    mod = mod._replace(mu1=x[0] + np.random.default_rng(6).standard_normal(n))
-    out = []
-    for infl in INFLATIONS:
-        r = da.enkf(mod, y, n_members=20, rng=np.random.default_rng(7), inflation=infl, truth=x)
-        out.append(float(r.rmse[100:].mean()))
-    return tuple(out)
+def _cycle(p: CyclingProblem, inflation, *, forecast_first=False, R=None, members=False):
+    """The cycling ETKF of the statement written out, for the checker's hints: ``forecast_first`` forecasts
+    before the first analysis too, ``R`` replaces the noise covariance, ``members`` inflates the members
+    instead of their anomalies."""
+    from ..assimilation.lorenz import lorenz96, propagate
+    E, (N, n) = p.E0.copy(), p.E0.shape
+    Wr = np.linalg.inv(np.linalg.cholesky(p.R if R is None else R))
+    out = np.empty((len(p.Y), N, n))
+    for t, y_t in enumerate(p.Y):
+        if t > 0 or forecast_first:
+            E = propagate(lorenz96(n), E)
+        xb = E.mean(axis=0)
+        E = inflation * E if members else xb + inflation * (E - xb)
+        xb = E.mean(axis=0)
+        X = (E - xb).T / np.sqrt(N - 1)
+        S = (Wr @ X).T
+        g, U = np.linalg.eigh(np.eye(N) + S @ S.T)
+        w = U @ ((U.T @ (S @ (Wr @ (y_t - xb)))) / g)
+        E = (xb + X @ w) + np.sqrt(N - 1) * (X @ (U / np.sqrt(g)) @ U.T).T
+        out[t] = E
+    return out
 
 
-def best_inflation(index) -> "result":
-    """Exercise 3, ``ex-da-3-inflation``: the index into :data:`INFLATIONS` of the inflation with the
-    lowest time-averaged RMSE, an integer (an RMSE within 5% of the lowest is accepted)."""
-    k, problems = as_integer(index, "your index")
-    if problems:
-        return result("best inflation", problems)
-    if not 0 <= k < len(INFLATIONS):
-        return result("best inflation", [f"your index should be between 0 and {len(INFLATIONS) - 1}; got {k}."])
-    rmse = _inflation_rmse()
-    if rmse[k] <= 1.05 * min(rmse):
-        return result("best inflation", [])
-    return result("best inflation", [f"index {k} is not the best choice: run the experiment of "
-                                     "check.INFLATION_EXPERIMENT for every factor and compare the RMSEs."])
+def _reference(p: CyclingProblem) -> np.ndarray:
+    """The library's ETKF on the problem (the analysis ensembles, (T, N, n))."""
+    from ..assimilation.ensemble import enkf
+    from ..assimilation.lorenz import lorenz96
+    from ..assimilation.model import DAModel
+    N, n = p.E0.shape
+    model = DAModel(lorenz96(n), p.E0.mean(axis=0), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), p.R)
+    return enkf(model, p.Y, n_members=N, rng=np.random.default_rng(0), inflation=p.inflation,
+                initial_ensemble=p.E0).ensemble
+
+
+def _close_ens(a, b) -> bool:
+    return bool(np.all(np.abs(a - b) <= 1e-6 * (1 + np.abs(b))))
+
+
+def cycling_etkf(fn) -> "result":
+    """Exercise 3, ``ex-da-3-inflation``: your function ``fn(E0, Y, R, inflation)`` returning the analysis
+    ensembles of the cycling ETKF, an array of shape (T, N, n).
+
+    The inputs are as in :class:`CyclingProblem`. It is run on the problems of :data:`EX_CYCLING`, and
+    accepted when every analysis ensemble agrees with the checker's (relative tolerance 1e-6). The
+    checker recognizes a first analysis made on a forecast, a missing or misapplied inflation, a noise
+    covariance that was not used as given, and an analysis with the right mean and covariance but not
+    Step 1's transform; otherwise it says from which cycle on your ensembles differ.
+    """
+    name = "cycling ETKF with inflation"
+    if not callable(fn):
+        return result(name, [f"your filter should be a function; got {type(fn).__name__}."])
+    for k, p in enumerate(EX_CYCLING):
+        T, (N, n) = len(p.Y), p.E0.shape
+        ref = _reference(p)
+        try:
+            got = fn(p.E0.copy(), p.Y.copy(), p.R.copy(), p.inflation)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return result(name, [f"your filter raised {type(exc).__name__}: {exc} (on problem {k + 1})."])
+        got = None if got is None else np.asarray(got, dtype=float)
+        if got is None or got.shape != ref.shape:
+            return result(name, [f"your filter should return the analysis ensembles, shape (T, N, n) = {ref.shape}; "
+                                 f"got {None if got is None else got.shape} (on problem {k + 1})."])
+        if not np.all(np.isfinite(got)):
+            return result(name, [f"your analysis ensembles contain infinite or NaN values (on problem {k + 1})."])
+        if _close_ens(got, ref):
+            continue
+        where = f" (problem {k + 1})"
+        slips = {"the first analysis was made on a forecast: E0 is already the forecast ensemble of the first "
+                 "cycle": dict(forecast_first=True),
+                 "the forecast anomalies were not multiplied by the inflation factor": dict(inflation=1.0),
+                 "the inflation factor was applied more than once to the anomalies": dict(inflation=p.inflation ** 2),
+                 "the inflation factor multiplied the members, not their anomalies about the mean": dict(members=True),
+                 "the observation noise covariance R was not used as given": dict(R=np.eye(n)),
+                 "only the diagonal of the observation noise covariance R was used": dict(R=np.diag(np.diag(p.R)))}
+        for why, kw in slips.items():
+            infl = kw.pop("inflation", p.inflation)
+            try:
+                with np.errstate(all="ignore"):
+                    slip = _cycle(p, infl, **kw)
+            except (ValueError, np.linalg.LinAlgError):    # a slip that makes the ensemble blow up
+                continue
+            if _close_ens(got, slip):
+                return result(name, [f"your analysis ensembles are wrong: {why}{where}."])
+        bad = [t for t in range(T) if not _close_ens(got[t], ref[t])]
+        t0 = bad[0]
+        if t0 > 0:
+            return result(name, [f"your analysis ensembles agree with the checker's up to cycle {t0 - 1} (counting "
+                                 f"from 0) and differ from cycle {t0} on: re-check the forecast between cycles "
+                                 f"and what each cycle starts from{where}."])
+        mean_ok = _close_ens(got[0].mean(axis=0), ref[0].mean(axis=0))
+        cov_ok = _close_ens(np.cov(got[0].T, ddof=1), np.cov(ref[0].T, ddof=1))
+        if mean_ok and cov_ok:
+            why = ("its mean and covariance are right, but its members are not Step 1's: re-check which square "
+                   "root of the transform you apply to the anomalies")
+        elif mean_ok:
+            why = "its mean is right, its covariance is not: re-check the transform of the anomalies"
+        else:
+            why = "its mean is wrong: re-check the inflation and the weights of the mean update"
+        return result(name, [f"your first analysis ensemble is wrong: {why}{where}."])
+    return result(name, [])
+
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
@@ -192,16 +272,17 @@ SUMMATIVE = {
                      "same_data": "the answer is a function, which the checker runs on the problems of EX_ANALYSIS "
                                   "(drawn for each student)"},
     "ex-da-3-taper": {"forbidden": ["pedagogy_lib.assimilation.model.periodic_taper"]},
-    "ex-da-3-inflation": {"same_data": "the answer is an index among the five inflation factors of INFLATIONS, found "
-                                       "from a long twin experiment with Lorenz-96",
-                          # the statement offers running the experiment INFLATION_EXPERIMENT describes, with a
-                          # cycling ETKF written by the student (the library's would be the page's call with new
-                          # numbers)
-                          "allow": ["pedagogy_lib.assimilation.DAModel", "pedagogy_lib.assimilation.lorenz96",
-                                    "pedagogy_lib.assimilation.simulate"],
+    "ex-da-3-inflation": {"same_data": "the answer is a function, which the checker runs on the problems of "
+                                       "EX_CYCLING (drawn for each student)",
+                          # the statement has the student forecast with the library's Lorenz-96 flow map
+                          "allow": ["pedagogy_lib.assimilation.lorenz96", "pedagogy_lib.assimilation.propagate"],
                           "forbidden": ["pedagogy_lib.assimilation.ensemble.enkf",
                                         "pedagogy_lib.assimilation.ensemble.enkf_run_numpy",
                                         "pedagogy_lib.assimilation.ensemble.etkf_analysis_numpy",
                                         "pedagogy_lib.assimilation.ensemble.letkf_analysis_numpy",
-                                        "pedagogy_lib.assimilation.ensemble.po_analysis_numpy"]},
+                                        "pedagogy_lib.assimilation.ensemble.po_analysis_numpy",
+                                        "pedagogy_lib.gaussian.blocks.condition",
+                                        "pedagogy_lib.gaussian.blocks.bayes_invert",
+                                        "pedagogy_lib.assimilation.ensemble.exact_ensemble",
+                                        "pedagogy_lib.lgssm.kalman.kalman_filter"]},
 }

@@ -70,67 +70,100 @@ def test_taper_matrix():
     assert not r and "ring" in str(r)
 
 
-def _run_the_described_experiment():
-    """The experiment as INFLATION_EXPERIMENT states it, run here from the statement's text alone."""
-    n = 40
-    model = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n),
-                       np.eye(n))
-    x, y = da.simulate(model, 700, rng=np.random.default_rng(5), spin_up=500)
-    model = model._replace(mu1=x[0] + np.random.default_rng(6).standard_normal(n))
-    return [float(da.enkf(model, y, n_members=20, rng=np.random.default_rng(7), inflation=f, truth=x).rmse[100:].mean())
-            for f in check.INFLATIONS]
+def _l96_cycle(E, F=8.0, dt=0.05):
+    """One RK4 step of Lorenz-96, dx_i/dt = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F, for every row of E, written
+    from Lorenz (1996) without the library."""
+    def f(X):
+        return (np.roll(X, -1, axis=1) - np.roll(X, 2, axis=1)) * np.roll(X, 1, axis=1) - X + F
+    k1 = f(E)
+    k2 = f(E + dt / 2 * k1)
+    k3 = f(E + dt / 2 * k2)
+    k4 = f(E + dt * k3)
+    return E + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
-def test_best_inflation_is_found_by_running_the_described_experiment():
-    rmse = _run_the_described_experiment()
-    best = int(np.argmin(rmse))
-    assert check.best_inflation(best)
-    # the page's own factors are not candidates, and only the best is within the checker's 5%: the choice
-    # does not hinge on rounding-level differences
-    assert not {1.02, 1.03} & set(check.INFLATIONS)
-    assert sorted(rmse)[1] > 1.15 * rmse[best], rmse
-    assert not check.best_inflation(len(check.INFLATIONS))
-    for k in range(len(check.INFLATIONS)):
-        if rmse[k] > 1.05 * min(rmse):
-            msg = str(check.best_inflation(k))
-            # the same message whichever wrong index: it does not say which way to move
-            assert "INFLATION_EXPERIMENT" in msg and "less" not in msg and "more" not in msg, msg
+def _sym_inv_sqrt(M):
+    """The symmetric inverse square root of a symmetric positive definite M, from its SVD."""
+    U, s, _ = np.linalg.svd(M)
+    return U @ np.diag(s ** -0.5) @ U.T
 
 
-def _own_cycling_etkf(inflation, seed=7, kalman_form=True):
-    """The statement's route without da.enkf: the described experiment cycled by hand, each analysis the
-    Kalman update of the ensemble's own mean and covariance in state space (the mean by the gain, the
-    anomalies by the symmetric square root of I - K, which for C = R = I is the ETKF's transform written
-    the other way round)."""
-    n, N = 40, 20
-    model = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n),
-                       np.eye(n))
-    x, y = da.simulate(model, 700, rng=np.random.default_rng(5), spin_up=500)
-    mu1 = x[0] + np.random.default_rng(6).standard_normal(n)
-    E = mu1 + np.random.default_rng(seed).standard_normal((N, n))
-    err = []
-    for t in range(len(y)):
+def _oracle_etkf(E0, Y, R, inflation, *, members=False):
+    """The statement's cycling ETKF in state space: the mean by the Kalman gain of the inflated sample
+    covariance, the anomalies (rows) by T A with T = (I + A R^{-1} A^T / (N - 1))^{-1/2} symmetric, which is
+    Step 1's transform written without whitening (Hunt et al. 2007). ``members`` is the slip of inflating
+    the members rather than their anomalies."""
+    N, n = E0.shape
+    E, out = np.array(E0, dtype=float), []
+    for t, y in enumerate(Y):
         if t > 0:
-            E = da.propagate(model.dynamics, E)
+            E = _l96_cycle(E)
         m = E.mean(axis=0)
-        A = inflation * (E - m)                                # anomalies, members in rows
+        E = inflation * E if members else m + inflation * (E - m)
+        m = E.mean(axis=0)
+        A = E - m
         P = A.T @ A / (N - 1)
-        K = P @ np.linalg.inv(P + np.eye(n))
-        m = m + K @ (y[t] - m)
-        # analysis anomalies A_a with A_a^T A_a / (N - 1) = (I - K) P: A_a = A T, T = (I + A A^T / (N - 1))^{-1/2}
-        g, U = np.linalg.eigh(np.eye(N) + A @ A.T / (N - 1))
-        E = m + U @ np.diag(g ** -0.5) @ U.T @ A
-        err.append(np.sqrt(np.mean((E.mean(axis=0) - x[t]) ** 2)))
-    return float(np.mean(err[100:]))
+        K = np.linalg.solve(P + R, P).T                    # P (P + R)^{-1}, P and R symmetric
+        Tm = _sym_inv_sqrt(np.eye(N) + A @ np.linalg.solve(R, A.T) / (N - 1))
+        E = m + K @ (y - m) + Tm @ A
+        out.append(E)
+    return np.array(out)
 
 
-def test_best_inflation_from_an_etkf_cycled_by_hand():
-    """Written from the statement alone (no da.enkf), with the initial ensemble drawn as it says and with two
-    other draws: the same index wins, and the checker accepts it."""
-    for seed in (7, 8, 9):
-        rmse = [_own_cycling_etkf(f, seed) for f in check.INFLATIONS]
-        best = int(np.argmin(rmse))
-        assert check.best_inflation(best) and sorted(rmse)[1] > 1.1 * rmse[best], (seed, rmse)
+def test_cycling_etkf_accepts_the_state_space_oracle_on_book_and_drawn_problems():
+    import importlib
+
+    from pedagogy_lib.exercises import checker
+
+    assert check.cycling_etkf(_oracle_etkf)
+    try:
+        for salt in range(3):
+            with checker.drawn_for(salt):
+                own = importlib.reload(check)
+                for p in own.EX_CYCLING:
+                    assert 1.04 <= p.inflation <= 1.25 and p.Y.shape[1] == p.E0.shape[1]
+                    assert np.abs(p.R - np.diag(np.diag(p.R))).max() > 1e-3     # R is not diagonal
+                assert own.cycling_etkf(_oracle_etkf), salt
+    finally:
+        importlib.reload(check)
+
+
+def test_cycling_etkf_names_the_slips_without_the_answer():
+    """Each slip gets its own message; none of them gives the ensembles, the factor or a direction."""
+    def no_inflation(E0, Y, R, infl):
+        return _oracle_etkf(E0, Y, R, 1.0)
+
+    def forecast_first(E0, Y, R, infl):
+        return _oracle_etkf(_l96_cycle(E0), Y, R, infl)
+
+    def twice(E0, Y, R, infl):
+        return _oracle_etkf(E0, Y, R, infl ** 2)
+
+    def identity_R(E0, Y, R, infl):
+        return _oracle_etkf(E0, Y, np.eye(len(R)), infl)
+
+    def diagonal_R(E0, Y, R, infl):
+        return _oracle_etkf(E0, Y, np.diag(np.diag(R)), infl)
+
+    def other_root(E0, Y, R, infl):                 # right mean and covariance, members permuted
+        return _oracle_etkf(E0, Y, R, infl)[:, ::-1]
+
+    def no_forecast(E0, Y, R, infl):                # every cycle analyses the previous analysis
+        E, out = E0, []
+        for t in range(len(Y)):
+            E = _oracle_etkf(E, Y[t:t + 1], R, infl)[0]
+            out.append(E)
+        return np.array(out)
+
+    expect = {no_inflation: "not multiplied by the inflation factor", forecast_first: "made on a forecast",
+              twice: "more than once", identity_R: "not used as given", diagonal_R: "only the diagonal",
+              other_root: "square root", no_forecast: "differ from cycle 1 on"}
+    for fn, words in expect.items():
+        r = check.cycling_etkf(fn)
+        assert not r and words in str(r), (fn.__name__, str(r))
+        assert "1.0" not in str(r) and "larger" not in str(r) and "smaller" not in str(r), str(r)
+    assert not check.cycling_etkf(None)
+    assert "shape" in str(check.cycling_etkf(lambda E0, Y, R, infl: E0))
 
 
 def test_the_library_filter_is_refused_in_the_inflation_exercise():
@@ -138,23 +171,13 @@ def test_the_library_filter_is_refused_in_the_inflation_exercise():
 
     imports = ("from pedagogy_lib import assimilation as da\n"
                "from pedagogy_lib.exercises import da_ensemble as check\nimport numpy as np\n")
-    code = ("n = 40\n"
-            "m = da.DAModel(da.lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), "
-            "np.zeros(n), np.eye(n))\n"
-            "x, y = da.simulate(m, 700, rng=np.random.default_rng(5), spin_up=500)\n"
-            "m = m._replace(mu1=x[0] + np.random.default_rng(6).standard_normal(n))\n"
-            "best = int(np.argmin([da.enkf(m, y, n_members=20, rng=np.random.default_rng(7), inflation=f, "
-            "truth=x).rmse[100:].mean() for f in check.INFLATIONS]))\n")
-    assert_refused_when_graded(check, "ex-da-3-inflation", "best_inflation", "best", imports, code)
-
-
-def test_the_checker_does_not_hand_out_the_rmses():
-    import pytest
-
-    assert "inflation_rmse" not in check.__all__
-    with pytest.raises(AttributeError):
-        check._inflation_rmse
-    assert not hasattr(check, "inflation_rmse")
+    code = ("def my_etkf(E0, Y, R, inflation):\n"
+            "    N, n = E0.shape\n"
+            "    m = da.DAModel(da.lorenz96(n), E0.mean(axis=0), np.eye(n), np.zeros((n, n)), np.eye(n), "
+            "np.zeros(n), R)\n"
+            "    return da.enkf(m, Y, n_members=N, rng=np.random.default_rng(0), inflation=inflation, "
+            "initial_ensemble=E0).ensemble\n")
+    assert_refused_when_graded(check, "ex-da-3-inflation", "cycling_etkf", "my_etkf", imports, code)
 
 
 def test_etkf_hints_point_at_what_to_recheck_without_the_transform():
