@@ -69,7 +69,7 @@ def ais_log_partition(params: EFHParams, rng, *, n_runs: int = 100, n_betas: int
     n_betas : int
         Number of intermediate temperatures (at least 2), spaced uniformly in :math:`\beta`.
     b_A : array_like, shape (M,), optional
-        Visible biases of the base model (e.g. the log-odds of the data's means); zero if omitted.
+        Visible biases of the base model (a fully factorized Bernoulli model); zero if omitted.
         Its normalizer is :math:`\sum_j\operatorname{softplus}(b_{A,j}) + K\log 2`.
     """
     p = check_params(params)
