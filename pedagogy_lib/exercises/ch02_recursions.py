@@ -381,6 +381,7 @@ def lag_one_smoother(answer) -> CheckResult:
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-2-0-time-update": {"forbidden": ["scipy.linalg.logm",
+                                           "scipy.linalg.funm",
                                            "pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
