@@ -381,6 +381,7 @@ def lag_one_smoother(answer) -> CheckResult:
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-2-2-0-time-update": {"forbidden": ["scipy.linalg.logm",
+                                           "scipy.linalg.funm",
                                            "pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",
@@ -388,7 +389,8 @@ SUMMATIVE = {
                                            "pedagogy_lib.discrete.markov_chain.stationary_distribution",
                                            "pedagogy_lib.hmm.inference.hmm_filter",
                                            "pedagogy_lib.hmm.inference.hmm_smoother",
-                                           "numpy.linalg.matrix_power", "brute_marginal", "brute_log_evidence", "brute_pair"]},
+                                           "numpy.linalg.matrix_power", "numpy.linalg.multi_dot", "brute_marginal",
+                                           "brute_log_evidence", "brute_pair"]},
     "ex-2-2-0-measurement-update": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
                                                   "pedagogy_lib.graphical.junction.junction_tree",
                                                   "pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.recursions.generic.measurement_update",
