@@ -478,11 +478,11 @@ def _nbgrader(course: Path, *args: str) -> None:
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     # kernels on Unix sockets (see _execute), and a cell that runs longer than CELL_TIMEOUT fails, named
-    sockets = tempfile.mkdtemp(prefix="kernel-sockets-")
-    flags = [f"--Execute.timeout={CELL_TIMEOUT}", "--KernelManager.transport=ipc",
-             f"--KernelManager.ip={os.path.join(sockets, 'k')}"] if args[0] == "autograde" else []
-    run = subprocess.run([sys.executable, "-m", "nbgrader", *args, *flags], cwd=course, env=env,
-                         capture_output=True, text=True, timeout=600)
+    with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
+        flags = [f"--Execute.timeout={CELL_TIMEOUT}", "--KernelManager.transport=ipc",
+                 f"--KernelManager.ip={os.path.join(sockets, 'k')}"] if args[0] == "autograde" else []
+        run = subprocess.run([sys.executable, "-m", "nbgrader", *args, *flags], cwd=course, env=env,
+                             capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     RAN.append(" ".join(["nbgrader", *args]))
     return run
