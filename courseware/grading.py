@@ -1037,6 +1037,12 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             passed, text = False, ("Not accepted: the answer imports " + ", ".join(f"`{p}`" for p in peers)
                                    + ", which computes this for you; graded answers write the computation "
                                    "with NumPy, SciPy's basic routines and what the exercise allows.")
+        elif peers := peer_library_imports("\n".join(_preamble(preamble, [_src(cells[k])]))):
+            # a name the page imports from a peer library (or a page function that calls one), used bare
+            passed, text = False, ("Not accepted: the answer uses " + ", ".join(f"`{p}`" for p in peers)
+                                   + " through the page's imports or functions, and it computes this for you; "
+                                   "graded answers write the computation with NumPy, SciPy's basic routines "
+                                   "and what the exercise allows.")
         elif kernels := kernel_module_names(_src(cells[k]), "\n".join(preamble)):
             passed, text = False, ("Not accepted: the answer calls the library's compiled kernels ("
                                    + ", ".join(f"`{p}`" for p in kernels) + "). They are the fast twins of "

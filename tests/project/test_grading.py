@@ -238,6 +238,24 @@ def test_the_library_s_kernel_modules_are_not_accepted_in_graded_answers(source)
     assert "compiled kernels (" in _text(nb, "ex-7-1-m-step") and "`pedagogy_lib.lgssm.kernels`" in _text(nb, "ex-7-1-m-step")
 
 
+def test_a_peer_library_the_page_imports_is_refused_in_an_answer_that_uses_it():
+    """Section 7.1 imports scikit-learn's GaussianMixture and KMeans itself, so an answer can use them
+    without an import line of its own (one-cluster KMeans with sample weights is a weighted mean and
+    scatter); the grade refuses that answer, names the library, and still grades the honest answers
+    of the same notebook, whose page imports are the same."""
+    src = E.nbgrader_source(E.read_notebook(SECTION), {e.label: 1 for e in E.read_notebook(SECTION).exercises})
+    page = "\n".join("".join(c["source"]) for c in src["cells"] if c["cell_type"] == "code")
+    assert "GaussianMixture" in page and "KMeans" in page
+    code = ("y, r = check.EX_MSTEP\nfits = [KMeans(1, n_init=1).fit(y, sample_weight=r[:, k]) for k in range(2)]\n"
+            "N_k = r.sum(0)\nmy_m_step = (N_k / len(y), np.array([f.cluster_centers_[0] for f in fits]),\n"
+            "             np.array([f.inertia_ for f in fits]) / (2 * N_k))\ncheck.m_step(my_m_step)")
+    nb = _answer(src, "ex-7-1-m-step", code)
+    grades = G.grade_notebook(nb, "student-a")
+    assert grades["ex-7-1-m-step"] == (False, []) and "`sklearn`" in _text(nb, "ex-7-1-m-step")
+    assert "through the page's imports" in _text(nb, "ex-7-1-m-step")
+    assert all(passed for label, (passed, _) in grades.items() if label != "ex-7-1-m-step"), grades
+
+
 def test_answers_that_import_a_peer_library_are_not_accepted(source):
     assert G.peer_library_imports("from filterpy.kalman import KalmanFilter\nimport numpy as np") == ["filterpy"]
     assert G.peer_library_imports("import sklearn.mixture as skm\nimport pgmpy") == ["pgmpy", "sklearn"]
