@@ -172,8 +172,8 @@ def m_step_A(answer) -> CheckResult:
         "your A is the page's M step with a free entry for every pair of states; in this model the states "
         "share one stay probability and the moves are spread evenly": free,
         "each of your states has its own stay probability; the model ties them to one number": per_state,
-        "you averaged the states' own stay probabilities; that gives every state the same say, whatever the "
-        "evidence behind it, and does not maximize Q under the tie": _tied_A(own.mean(), K),
+        "you averaged the states' own stay probabilities: combining per-state estimates is not the M step "
+        "of the tied model, which maximizes Q over the one shared p": _tied_A(own.mean(), K),
         "your stay probability divides by the visits at every step: check from which steps a transition can leave":
             _tied_A(np.trace(p.xi_sum) / p.N_k.sum(), K),
         "your columns do not sum to one: the probability of leaving is shared among the other states":
@@ -350,7 +350,8 @@ def _m_step_slips(ys, gammas, xi_sum):
         "mu": {"you divided by the number of time steps instead of by N_k": (G.T @ Y) / T_all},
         "Sigma": {"you kept the weighted second moment of y and did not subtract the mean's outer product":
                       second.sum(axis=0) / T_all,
-                  "you averaged the states' own covariances with equal weights":
+                  "you averaged the states' own covariances: the shared covariance comes from maximizing "
+                  "the emission term of Q over one Sigma, not from combining the states' estimates":
                       np.mean(centred / N_k[:, None, None], axis=0),
                   "you divided by the number of transitions, which leaves out the last step of each sequence":
                       centred.sum(axis=0) / xi_sum.sum()},
@@ -368,7 +369,7 @@ def m_step_function(fn) -> CheckResult:
     ``mu`` (K, D) with one row per state and the shared ``Sigma`` (D, D). It is run on problems made here with
     several or single sequences of unequal lengths, one of them a single step. The checker recognizes
     the occupancy or the last step used for the first state, the row-stochastic convention, the wrong
-    denominators, an uncentred covariance, and the states' covariances averaged with equal weights.
+    denominators, an uncentred covariance, and the states' own covariances averaged.
     """
     title = "the M step of Baum-Welch"
     if not callable(fn):

@@ -262,7 +262,7 @@ def test_m_step_function_tests_a_state_that_no_transition_leaves():
     (_m_step_with(occupancy=1), "pi is about the first step only"),
     (_m_step_with(last=1), "the last step of each sequence instead of the first"),
     (_m_step_with(uncentred=1), "did not subtract the mean's outer product"),
-    (_m_step_with(equal_weights=1), "covariances with equal weights"),
+    (_m_step_with(equal_weights=1), "averaged the states' own covariances"),
     (_m_step_with(transitions=1), "number of transitions"),
     (_m_step_with(untied=1), "Sigma on test problem 1 (3 sequences of lengths 30, 45, 20; K = 3, D = 2) should have "
                              "shape (2, 2)"),
