@@ -84,8 +84,8 @@ def residual_backward(fn):
     The inputs are as in :class:`DenseCase`. ``fn`` returns the tuple
     ``(grad_Z_prev, grad_D, grad_d)`` with the shapes of ``Z_prev``, ``D`` and ``d``; the
     parameter gradients are summed over the rows. It runs on every case in :data:`EX_DENSE`,
-    must not modify its inputs, and the first failing case is reported. The checker recognizes a
-    dropped skip path, a missing Jacobian of the nonlinearity, a derivative taken at the wrong
+    must not modify its inputs, and the first failing case is reported. The checker recognizes the
+    gradient of a plain tanh layer, a missing Jacobian of the nonlinearity, a derivative taken at the wrong
     point, a missing transpose, an average where a sum belongs, and a transposed weight gradient.
     """
     name = "backward pass of a residual tanh block"
@@ -112,7 +112,8 @@ def residual_backward(fn):
         B_at_input = (1.0 - np.tanh(case.Z_prev) ** 2) * case.G
         B_at_output = (1.0 - (case.Z_prev + T) ** 2) * case.G
         problems = compare_array(out[0], ref_Z, f"grad_Z_prev on {label}", hints={
-            "you left out the gradient that reaches Z_prev along the skip path, which bypasses D and tanh":
+            "your grad_Z_prev is that of a plain tanh layer, and this block is not one: derive dS/dZ_prev "
+            "for the block of the statement":
                 B @ case.D,
             "you passed G through D without the Jacobian of tanh": case.G + case.G @ case.D,
             "you multiplied the signal by D instead of D^T (the printed Eq. 5.16 drops the transpose)":
