@@ -404,7 +404,7 @@ def product_network(D1, d1, D2, d2):
         "the output depends on y as it should but is off by a constant factor at every input: check what a "
         "bias of the second layer does to the output":
             monomial(F, c=np.exp(p.c)),
-        "the denominator is not right as y2 and y3 approach zero (the inputs enter it, but nothing else does)":
+        "the denominator is not right as y2 and y3 approach zero: compare your network with f there":
             monomial(_product_factors(p.Y_test, shift=0.0)),
         "the denominator does not change with y2 as it should (see how the output changes when y2 doubles)":
             monomial(_product_factors(p.Y_test, with_y2=False)),
