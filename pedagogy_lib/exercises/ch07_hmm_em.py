@@ -218,7 +218,7 @@ def expected_visits(answer) -> CheckResult:
 
     Pass an array of shape (K,) = (3,). It is compared with a value computed here from the sequence
     itself, which the notebook does not show. The checker recognizes the departures or the arrivals
-    alone, and a sum that counts the first step twice.
+    alone, and a sum that counts one step twice.
     """
     p = EX_VISITS
     expected = _VISITS_POST.gamma.sum(axis=0)
@@ -227,7 +227,7 @@ def expected_visits(answer) -> CheckResult:
             p.xi_sum.sum(axis=0),
         "you counted the steps a transition arrives at, which misses one step of the sequence":
             p.xi_sum.sum(axis=1),
-        "this sum counts the first step twice and the last step not at all": p.xi_sum.sum(axis=0) + p.gamma_first,
+        "this sum counts one step of the sequence twice and misses another": p.xi_sum.sum(axis=0) + p.gamma_first,
     }
     problems = compare_array(answer, expected, "N_k", rtol=1e-8, atol=1e-10, hints=hints)
     return result("expected visits for EX_VISITS", problems)
@@ -256,9 +256,8 @@ def m_step_mu(answer) -> CheckResult:
     onehot = np.eye(K)[hard]
     hints = {
         "you left the prior out: that is the maximum-likelihood M step of the page": s1 / N_k[:, None],
-        "your means do not depend on the emission covariances; with a prior on the mean they do, because "
-        "the prior and the data are weighed by their precisions": map_means(1.0 / p.tau2, np.stack([eye] * K),
-                                                                            N_k, s1),
+        "your means do not depend on the emission covariances; with a prior on the mean they do":
+            map_means(1.0 / p.tau2, np.stack([eye] * K), N_k, s1),
         "you used the prior variance tau2 where its inverse belongs": map_means(p.tau2, P, N_k, s1),
         "you gave every point to its most probable state (K-means style); EM weights every point by "
         "gamma_t(k)": map_means(1.0 / p.tau2, P, onehot.sum(axis=0), onehot.T @ p.y),

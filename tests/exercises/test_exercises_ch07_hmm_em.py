@@ -124,7 +124,7 @@ def test_expected_visits_from_the_pairwise_statistics():
     r = check.expected_visits(p.xi_sum.sum(axis=1))
     assert not r and "arrives at" in str(r)
     r = check.expected_visits(p.xi_sum.sum(axis=0) + p.gamma_first)
-    assert not r and "first step" in str(r)
+    assert not r and "twice and misses another" in str(r)
     assert not check.expected_visits(None)
 
 
