@@ -254,8 +254,10 @@ def similarity(answer) -> CheckResult:
            "Sigma1": S @ p.Sigma1 @ S.T, "Sigma_y_x": p.Sigma_y_x, "c": p.c, "a": S @ p.a}
     wrong = {"A": {"you wrote S^{-1} A S (the map for x = S x', the other direction)": Si @ p.A @ S},
              "C": {"you wrote C S: check that C' x' gives back the same emission mean C x": p.C @ S},
-             "Sigma_x": {"you wrote S^T Sigma_x S; a covariance of S x is S Sigma_x S^T": S.T @ p.Sigma_x @ S},
-             "Sigma1": {"you wrote S^T Sigma1 S; a covariance of S x is S Sigma1 S^T": S.T @ p.Sigma1 @ S},
+             "Sigma_x": {"your Sigma_x has S on the wrong sides, so it is not the covariance of the new "
+                         "state's noise: derive it from the definition of a covariance": S.T @ p.Sigma_x @ S},
+             "Sigma1": {"your Sigma1 has S on the wrong sides, so it is not the covariance of the new first "
+                        "state: derive it from the definition of a covariance": S.T @ p.Sigma1 @ S},
              "a": {"you left the offset a as it was: it is added to the state, so it changes coordinates too": p.a}}
     problems = []
     for name, expected in ref.items():

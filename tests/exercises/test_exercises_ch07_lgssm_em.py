@@ -161,7 +161,7 @@ def test_similarity():
     r = check.similarity(good._replace(A=Si @ p.A @ S))
     assert not r and "other direction" in str(r)
     r = check.similarity(good._replace(Sigma_x=S.T @ p.Sigma_x @ S))
-    assert not r and "S Sigma_x S^T" in str(r)
+    assert not r and "Sigma_x has S on the wrong sides" in str(r)
     # the offset is not zero, so leaving it in the old coordinates is caught
     assert np.abs(p.a).max() > 0.1
     r = check.similarity(good._replace(a=p.a))
