@@ -201,18 +201,18 @@ def rtrl_sensitivities(fn):
                                  + f" (on {label})."])
         S_ref, grad_ref = _forward_rtrl(c)
         s_hints = {
-            "you dropped the recurrent term w s_{t-1} from the sensitivity update: that keeps only the "
-            "direct effect of theta on z_t (a truncation to one step), not the total one":
+            "your update holds z_{t-1} fixed: that keeps only the direct effect of theta on z_t (a truncation "
+            "to one step), not the total one, and z_{t-1} depends on the parameters too":
                 _forward_rtrl(c, "truncated")[0],
-            "you left the factor w out of the recurrent term: dz_t/dz_{t-1} is (1 - z_t^2) w, not "
-            "(1 - z_t^2)": _forward_rtrl(c, "no_w")[0],
-            "you applied the tanh derivative (1 - z_t^2) to the direct term only: the recurrent term "
-            "passes through the tanh too": _forward_rtrl(c, "J_direct_only")[0],
-            "you took the tanh derivative at z_{t-1}: the update differentiates tanh at step t, so the "
-            "factor is 1 - z_t^2": _forward_rtrl(c, "J_prev")[0],
-            "you left out the direct term [z_{t-1}, y_t, 1]: with s_0 = 0 nothing then starts the "
-            "recursion": _forward_rtrl(c, "no_direct")[0],
-            "you used z_t where z_{t-1} belongs in the direct effect of w on z_t":
+            "your recurrent term is not dz_t/dz_{t-1} times s_{t-1}: differentiate the update with respect "
+            "to z_{t-1} again": _forward_rtrl(c, "no_w")[0],
+            "your recurrent term is not dz_t/dz_{t-1} times s_{t-1}: recheck how z_{t-1} enters z_t":
+                _forward_rtrl(c, "J_direct_only")[0],
+            "your tanh derivative is taken at the wrong step: recheck which pre-activation the update "
+            "differentiates": _forward_rtrl(c, "J_prev")[0],
+            "your update has no direct term (the derivative of the pre-activation with z_{t-1} held fixed): "
+            "with s_0 = 0 nothing then starts the recursion": _forward_rtrl(c, "no_direct")[0],
+            "your direct effect of w on z_t is not the derivative of the pre-activation with respect to w":
                 _forward_rtrl(c, "z_t")[0],
             "you stored each row before updating it, so row t - 1 holds s_{t-1} (starting from s_0 = 0) "
             "instead of s_t": _forward_rtrl(c, "rows_shifted")[0],

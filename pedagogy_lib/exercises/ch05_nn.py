@@ -84,8 +84,8 @@ def residual_backward(fn):
     The inputs are as in :class:`DenseCase`. ``fn`` returns the tuple
     ``(grad_Z_prev, grad_D, grad_d)`` with the shapes of ``Z_prev``, ``D`` and ``d``; the
     parameter gradients are summed over the rows. It runs on every case in :data:`EX_DENSE`,
-    must not modify its inputs, and the first failing case is reported. The checker recognizes a
-    dropped skip path, a missing Jacobian of the nonlinearity, a derivative taken at the wrong
+    must not modify its inputs, and the first failing case is reported. The checker recognizes the
+    gradient of a plain tanh layer, a missing Jacobian of the nonlinearity, a derivative taken at the wrong
     point, a missing transpose, an average where a sum belongs, and a transposed weight gradient.
     """
     name = "backward pass of a residual tanh block"
@@ -112,7 +112,8 @@ def residual_backward(fn):
         B_at_input = (1.0 - np.tanh(case.Z_prev) ** 2) * case.G
         B_at_output = (1.0 - (case.Z_prev + T) ** 2) * case.G
         problems = compare_array(out[0], ref_Z, f"grad_Z_prev on {label}", hints={
-            "you left out the gradient that reaches Z_prev along the skip path, which bypasses D and tanh":
+            "your grad_Z_prev is that of a plain tanh layer, and this block is not one: derive dS/dZ_prev "
+            "for the block of the statement":
                 B @ case.D,
             "you passed G through D without the Jacobian of tanh": case.G + case.G @ case.D,
             "you multiplied the signal by D instead of D^T (the printed Eq. 5.16 drops the transpose)":
@@ -403,7 +404,7 @@ def product_network(D1, d1, D2, d2):
         "the output depends on y as it should but is off by a constant factor at every input: check what a "
         "bias of the second layer does to the output":
             monomial(F, c=np.exp(p.c)),
-        "the denominator is not right as y2 and y3 approach zero (the inputs enter it, but nothing else does)":
+        "the denominator is not right as y2 and y3 approach zero: compare your network with f there":
             monomial(_product_factors(p.Y_test, shift=0.0)),
         "the denominator does not change with y2 as it should (see how the output changes when y2 doubles)":
             monomial(_product_factors(p.Y_test, with_y2=False)),

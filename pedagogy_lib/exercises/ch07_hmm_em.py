@@ -172,8 +172,8 @@ def m_step_A(answer) -> CheckResult:
         "your A is the page's M step with a free entry for every pair of states; in this model the states "
         "share one stay probability and the moves are spread evenly": free,
         "each of your states has its own stay probability; the model ties them to one number": per_state,
-        "you averaged the states' own stay probabilities; that gives every state the same say, whatever the "
-        "evidence behind it, and does not maximize Q under the tie": _tied_A(own.mean(), K),
+        "you averaged the states' own stay probabilities: combining per-state estimates is not the M step "
+        "of the tied model, which maximizes Q over the one shared p": _tied_A(own.mean(), K),
         "your stay probability divides by the visits at every step: check from which steps a transition can leave":
             _tied_A(np.trace(p.xi_sum) / p.N_k.sum(), K),
         "your columns do not sum to one: the probability of leaving is shared among the other states":
@@ -218,7 +218,7 @@ def expected_visits(answer) -> CheckResult:
 
     Pass an array of shape (K,) = (3,). It is compared with a value computed here from the sequence
     itself, which the notebook does not show. The checker recognizes the departures or the arrivals
-    alone, and a sum that counts the first step twice.
+    alone, and a sum that counts one step twice.
     """
     p = EX_VISITS
     expected = _VISITS_POST.gamma.sum(axis=0)
@@ -227,7 +227,7 @@ def expected_visits(answer) -> CheckResult:
             p.xi_sum.sum(axis=0),
         "you counted the steps a transition arrives at, which misses one step of the sequence":
             p.xi_sum.sum(axis=1),
-        "this sum counts the first step twice and the last step not at all": p.xi_sum.sum(axis=0) + p.gamma_first,
+        "this sum counts one step of the sequence twice and misses another": p.xi_sum.sum(axis=0) + p.gamma_first,
     }
     problems = compare_array(answer, expected, "N_k", rtol=1e-8, atol=1e-10, hints=hints)
     return result("expected visits for EX_VISITS", problems)
@@ -256,9 +256,8 @@ def m_step_mu(answer) -> CheckResult:
     onehot = np.eye(K)[hard]
     hints = {
         "you left the prior out: that is the maximum-likelihood M step of the page": s1 / N_k[:, None],
-        "your means do not depend on the emission covariances; with a prior on the mean they do, because "
-        "the prior and the data are weighed by their precisions": map_means(1.0 / p.tau2, np.stack([eye] * K),
-                                                                            N_k, s1),
+        "your means do not depend on the emission covariances; with a prior on the mean they do":
+            map_means(1.0 / p.tau2, np.stack([eye] * K), N_k, s1),
         "you used the prior variance tau2 where its inverse belongs": map_means(p.tau2, P, N_k, s1),
         "you gave every point to its most probable state (K-means style); EM weights every point by "
         "gamma_t(k)": map_means(1.0 / p.tau2, P, onehot.sum(axis=0), onehot.T @ p.y),
@@ -350,7 +349,8 @@ def _m_step_slips(ys, gammas, xi_sum):
         "mu": {"you divided by the number of time steps instead of by N_k": (G.T @ Y) / T_all},
         "Sigma": {"you kept the weighted second moment of y and did not subtract the mean's outer product":
                       second.sum(axis=0) / T_all,
-                  "you averaged the states' own covariances with equal weights":
+                  "you averaged the states' own covariances: the shared covariance comes from maximizing "
+                  "the emission term of Q over one Sigma, not from combining the states' estimates":
                       np.mean(centred / N_k[:, None, None], axis=0),
                   "you divided by the number of transitions, which leaves out the last step of each sequence":
                       centred.sum(axis=0) / xi_sum.sum()},
@@ -368,7 +368,7 @@ def m_step_function(fn) -> CheckResult:
     ``mu`` (K, D) with one row per state and the shared ``Sigma`` (D, D). It is run on problems made here with
     several or single sequences of unequal lengths, one of them a single step. The checker recognizes
     the occupancy or the last step used for the first state, the row-stochastic convention, the wrong
-    denominators, an uncentred covariance, and the states' covariances averaged with equal weights.
+    denominators, an uncentred covariance, and the states' own covariances averaged.
     """
     title = "the M step of Baum-Welch"
     if not callable(fn):

@@ -117,7 +117,8 @@ def cross_moment(answer) -> CheckResult:
     """Exercise (a), ``ex-7-4-cross-moment``: your lag-two cross moment S_20 of the statement for :data:`EX_SMOOTH`.
 
     Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, a lag-two covariance
-    that leaves out a factor, a product in the wrong order, and the lag-one moment S_10.
+    made of the two neighbouring cross-covariances alone, a product in the wrong order, and the lag-one
+    moment S_10.
     """
     p = EX_SMOOTH
     mu, Uc = p.mu_smooth, p.Upsilon_cross
@@ -127,7 +128,8 @@ def cross_moment(answer) -> CheckResult:
     hints = {
         "you used only the outer products of the smoothed means; the expectation of a product also needs the "
         "posterior covariance of the two states": means,
-        "you multiplied the two neighbouring cross-covariances directly":
+        "your lag-two covariance is the product of the two neighbouring cross-covariances, which is not "
+        "Cov[X_t, X_{t-2} | y]: derive it from the joint posterior of the three states":
             sum(Uc[t + 1] @ Uc[t] for t in range(T - 2)) + means,
         "you multiplied the two cross-covariances in the other order":
             sum(Uc[t] @ np.linalg.solve(p.Upsilon_smooth[t + 1], Uc[t + 1]) for t in range(T - 2)) + means,
@@ -252,8 +254,10 @@ def similarity(answer) -> CheckResult:
            "Sigma1": S @ p.Sigma1 @ S.T, "Sigma_y_x": p.Sigma_y_x, "c": p.c, "a": S @ p.a}
     wrong = {"A": {"you wrote S^{-1} A S (the map for x = S x', the other direction)": Si @ p.A @ S},
              "C": {"you wrote C S: check that C' x' gives back the same emission mean C x": p.C @ S},
-             "Sigma_x": {"you wrote S^T Sigma_x S; a covariance of S x is S Sigma_x S^T": S.T @ p.Sigma_x @ S},
-             "Sigma1": {"you wrote S^T Sigma1 S; a covariance of S x is S Sigma1 S^T": S.T @ p.Sigma1 @ S},
+             "Sigma_x": {"your Sigma_x has S on the wrong sides, so it is not the covariance of the new "
+                         "state's noise: derive it from the definition of a covariance": S.T @ p.Sigma_x @ S},
+             "Sigma1": {"your Sigma1 has S on the wrong sides, so it is not the covariance of the new first "
+                        "state: derive it from the definition of a covariance": S.T @ p.Sigma1 @ S},
              "a": {"you left the offset a as it was: it is added to the state, so it changes coordinates too": p.a}}
     problems = []
     for name, expected in ref.items():
@@ -382,7 +386,8 @@ def _m_step_slips(args):
                           _isotropic(((y - mu @ C.T).T @ (y - mu @ C.T)) / T),
                       "your Sigma_y_x is the unrestricted covariance of the residuals; this model's emission "
                       "noise is s^2 I": (y.T @ y - C @ Syx.T) / T,
-                      "your s^2 is off by a factor m, the number of observed coordinates":
+                      "your s^2 does not maximize the emission term over s^2 I: write log det(s^2 I) and the "
+                      "trace term as functions of s^2 before you differentiate":
                           Syx_cov * y.shape[1]},
         "mu1": {"you averaged the smoothed means over all steps; mu1 is about the first step":
                     mu.mean(axis=0)},

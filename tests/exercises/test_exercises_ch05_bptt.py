@@ -209,11 +209,11 @@ def _variant(kind):
 
 
 @pytest.mark.parametrize("kind, words", [
-    ("truncated", "recurrent term"),
-    ("no_w", "factor w"),
-    ("J_direct_only", "direct term only"),
-    ("J_prev", "at z_{t-1}"),
-    ("z_t", "z_t where z_{t-1}"),
+    ("truncated", "holds z_{t-1} fixed"),
+    ("no_w", "differentiate the update with respect"),
+    ("J_direct_only", "recheck how z_{t-1} enters z_t"),
+    ("J_prev", "wrong step"),
+    ("z_t", "direct effect of w on z_t is not"),
     ("rows_shifted", "before updating it"),
     ("grad_lag", "with s_{t-1}"),
 ])

@@ -61,7 +61,7 @@ def _b(D, d, Z, G):
 
 
 @pytest.mark.parametrize("fn,fragment", [
-    (lambda D, d, Z, G: (_b(D, d, Z, G) @ D, _b(D, d, Z, G).T @ Z, _b(D, d, Z, G).sum(0)), "skip path"),
+    (lambda D, d, Z, G: (_b(D, d, Z, G) @ D, _b(D, d, Z, G).T @ Z, _b(D, d, Z, G).sum(0)), "plain tanh layer"),
     (_with_signal(lambda D, d, Z, G: G), "without the Jacobian of tanh"),
     (lambda D, d, Z, G: (G + _b(D, d, Z, G) @ D.T, _b(D, d, Z, G).T @ Z, _b(D, d, Z, G).sum(0)),
      "instead of D^T"),

@@ -124,7 +124,7 @@ def test_expected_visits_from_the_pairwise_statistics():
     r = check.expected_visits(p.xi_sum.sum(axis=1))
     assert not r and "arrives at" in str(r)
     r = check.expected_visits(p.xi_sum.sum(axis=0) + p.gamma_first)
-    assert not r and "first step" in str(r)
+    assert not r and "twice and misses another" in str(r)
     assert not check.expected_visits(None)
 
 
@@ -262,7 +262,7 @@ def test_m_step_function_tests_a_state_that_no_transition_leaves():
     (_m_step_with(occupancy=1), "pi is about the first step only"),
     (_m_step_with(last=1), "the last step of each sequence instead of the first"),
     (_m_step_with(uncentred=1), "did not subtract the mean's outer product"),
-    (_m_step_with(equal_weights=1), "covariances with equal weights"),
+    (_m_step_with(equal_weights=1), "averaged the states' own covariances"),
     (_m_step_with(transitions=1), "number of transitions"),
     (_m_step_with(untied=1), "Sigma on test problem 1 (3 sequences of lengths 30, 45, 20; K = 3, D = 2) should have "
                              "shape (2, 2)"),

@@ -48,7 +48,7 @@ def test_cross_moment():
     assert not r and "None" in str(r)
     Uc = p.Upsilon_cross
     r = check.cross_moment(sum(Uc[t + 1] @ Uc[t] for t in range(T - 2)) + means)
-    assert not r and "neighbouring cross-covariances directly" in str(r)
+    assert not r and "product of the two neighbouring cross-covariances" in str(r)
     r = check.cross_moment(sum(E_np))
     assert not r and "lag-one moment" in str(r)
 
@@ -161,7 +161,7 @@ def test_similarity():
     r = check.similarity(good._replace(A=Si @ p.A @ S))
     assert not r and "other direction" in str(r)
     r = check.similarity(good._replace(Sigma_x=S.T @ p.Sigma_x @ S))
-    assert not r and "S Sigma_x S^T" in str(r)
+    assert not r and "Sigma_x has S on the wrong sides" in str(r)
     # the offset is not zero, so leaving it in the old coordinates is caught
     assert np.abs(p.a).max() > 0.1
     r = check.similarity(good._replace(a=p.a))
@@ -298,7 +298,7 @@ def _m_step_with(slip):
     (_m_step_with("Sigma_y_x by T - 1"), "the emission averages run over all T steps"),
     (_m_step_with("uncentred Sigma1"), "without subtracting the outer product of mu1"),
     (_m_step_with("full Sigma_y_x"), "this model's emission noise is s^2 I"),
-    (_m_step_with("summed s2"), "off by a factor m"),
+    (_m_step_with("summed s2"), "write log det(s^2 I)"),
     (_m_step_with("A over all steps"), "the predecessor runs over t = 1..T-1 only"),
     (lambda y, mu, U, Uc: None, "forget to return"),
     (lambda y, mu, U, Uc: np.linalg.inv(np.zeros((2, 2))), "raised LinAlgError"),
