@@ -42,11 +42,24 @@ EX_THETAS = np.linspace(0.0, np.pi / 2, 7)
 #: Exercise 2: the number of leading rows of EX_Y that the whitening matrix is computed from.
 EX_N_FIT = 200
 #: Exercise 3: three outputs of an unmixing matrix, one per column, 3000 samples in rows.
-#: The third column is bimodal (+-1) with 2% of large outliers: its excess kurtosis is large and positive,
+#: In the book the third column is bimodal (+-1) with 2% of large outliers: its excess kurtosis is large and positive,
 #: but Step 4's criterion gives it the sub-Gaussian prior, so the sign of the kurtosis is not the rule.
+#: A student's copy draws the same three kinds of column in another order, the heavy-tailed one never first:
+#: the answer then differs from the book's, which its solution states.
 _core = np.sign(_rng.uniform(-1, 1, 3000)) + 0.2 * _rng.standard_normal(3000)
 _third = np.where(_rng.uniform(size=3000) < 0.02, 6.0 * _rng.standard_normal(3000), _core)
-EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000), _third])
+
+
+def _draw_order(rng):
+    """A column order of the same kind as the book's (0, 1, 2), for one student: a permutation of the three
+    kinds (heavy-tailed, uniform, bimodal with outliers) that does not put the heavy-tailed column first, so
+    that the book's signs are not the student's."""
+    orders = [(1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
+    return list(orders[int(rng.integers(len(orders)))])
+
+
+EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000),
+                        _third])[:, checker.book_or_drawn([0, 1, 2], _draw_order, seed=9103)]
 
 
 def _logit_beta_kurtosis(a):

@@ -172,3 +172,27 @@ def test_switching_signs_follow_the_criterion_not_the_kurtosis():
         messages.add(str(res))
     assert len(messages) == 1                   # all or nothing: the same words whatever is wrong
     assert "flipped" not in messages.pop()
+
+
+def test_switching_signs_of_a_students_copy_are_not_the_books():
+    """A student's copy puts the three kinds of column in another order, so the signs the book's solution
+    states do not pass. Oracle for each copy: the Laplace column is the one with the most mass near zero
+    (about 26% within 0.3, against 18% for the uniform and almost none for the bimodal column), and it alone
+    gets +1; the bimodal column keeps its large positive excess kurtosis and still gets -1."""
+    from courseware import grading as G
+    book = np.array([1.0, -1.0, -1.0])
+    assert check.switching_signs(book)
+    seen = set()
+    for student in ("a", "b", "c", "d", "e", "f", "g", "h"):
+        own = G.own_copy(check, G.student_seed(student, "ex-9-1-switching"))
+        X = own.EX_X
+        near_zero = np.mean(np.abs(X) < 0.3, axis=0)
+        laplace, bimodal = int(np.argmax(near_zero)), int(np.argmin(near_zero))
+        assert laplace != 0 and np.sort(near_zero)[-1] - np.sort(near_zero)[-2] > 0.04
+        signs = -np.ones(3)
+        signs[laplace] = 1.0
+        assert own.switching_signs(signs)
+        assert not own.switching_signs(book)
+        assert stats.kurtosis(X[:, bimodal]) > 1
+        seen.add(laplace)
+    assert seen == {1, 2}
