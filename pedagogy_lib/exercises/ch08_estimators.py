@@ -50,16 +50,19 @@ def variance_slope(answer) -> CheckResult:
     """Exercise (a), ``ex-8-2-1-slope``: your increase of the single-sample score-function variance per
     extra latent dimension at mu = EX_MU for the cost f(x) = x_1^2 + x_2^2 (K >= 2), a single number.
 
-    The checker recognizes the page's slope for x_1^2, a cross term left out, a squared mean in place
-    of a second moment, and dropped constants.
+    The checker recognizes the page's slope for x_1^2 (alone or doubled), a squared mean in place of a
+    second moment, and dropped constants.
     """
     m2 = EX_MU ** 2
     expected = 4 * m2 * m2 + 16 * m2 + 8
     hints = {
-        "that is the slope for the page's cost x_1^2; the statement's cost reads two coordinates":
+        "you took the slope for the page's cost x_1^2; the statement's cost reads two coordinates":
             m2 * m2 + 6 * m2 + 3,
-        "you left out the cross term of E[f^2]: f^2 has more than the two fourth powers": 2 * (m2 * m2 + 6 * m2 + 3),
-        "you used E[f]^2 instead of E[f^2]": 4 * (m2 + 1) ** 2,
+        # twice the page's slope is a guess that needs no derivation: the message says only that slopes
+        # do not add over the coordinates f reads, not which moment the slope is or what is missing
+        "you doubled the page's slope for x_1^2: the slope for a cost that reads two coordinates is not "
+        "the sum of the slopes for each coordinate alone": 2 * (m2 * m2 + 6 * m2 + 3),
+        "you squared the mean of f: recheck which moment of f the extra coordinate's score multiplies": 4 * (m2 + 1) ** 2,
         "you dropped the constant terms of the moments": 4 * m2 * m2 + 16 * m2,
     }
     return result("slope of the score-function variance in K",

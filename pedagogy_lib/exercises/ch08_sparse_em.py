@@ -140,8 +140,8 @@ def m_step(C, b):
     b, learned together, for :data:`EX_MSTEP`.
 
     Pass an (M, K) = (2, 3) array and an (M,) = (2,) array. The checker recognizes the page's
-    offset-free update used for C, an offset that ignores the codes or has a sign slip, an offset
-    fitted to the page's C, and left-out recognition covariances.
+    offset-free update used for C (on the data or on the centred data), the data's mean used for b, an
+    offset with a sign slip, an offset fitted to the page's C, and left-out recognition covariances.
     """
     Y, nu, S = EX_MSTEP["Y"], EX_MSTEP["nu"], EX_MSTEP["Sigma"]
     N = len(Y)
@@ -153,8 +153,10 @@ def m_step(C, b):
         "you used the page's update, which assumes the model has no offset: with b in the model, C and b "
         "must be solved for together": C_page,
         "you left out the recognition covariances Sigma (that is the MAP-only update)": C_ls,
-        "you centred the data in the first factor but kept the uncentred second moment of the codes in "
-        "the second":
+        # centring the data and keeping the page's update is a guess that needs no derivation: the message
+        # says that it is wrong, not which moment to change
+        "you removed the mean of the data but otherwise kept the page's offset-free update, which does not "
+        "minimize over C and b together":
             ((Y - y_bar).T @ nu / N) @ np.linalg.inv(S.mean(0) + nu.T @ nu / N),
     }
     try:
@@ -162,7 +164,8 @@ def m_step(C, b):
     except (TypeError, ValueError):
         C_arr = None
     b_hints = {
-        "you took the mean of the data for b, as if the codes had mean zero": y_bar,
+        "you took the mean of the data for b, which does not minimize the free energy over b here: recheck "
+        "its gradient in b": y_bar,
         "your b has a sign slip in its term that involves C": y_bar + C_ref @ nu_bar,
         "your b fits the residuals of the page's offset-free C: C and b must be solved for together":
             y_bar - C_page @ nu_bar,

@@ -11,10 +11,24 @@ of the library.
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from . import checker
 
-__all__ = ["EX_Y", "EX_THETAS", "EX_N_FIT", "EX_X", "logistic_kurtosis", "gaussian_rotation_loglik", "switching_signs"]
+__all__ = ["EX_A", "EX_Y", "EX_THETAS", "EX_N_FIT", "EX_X", "logistic_kurtosis", "gaussian_rotation_loglik",
+           "switching_signs"]
+
+
+def _draw_a(rng):
+    """A power of the same kind as the book's EX_A, for one student: between 0.6 and 4 (one decimal), not 1
+    (the logistic density itself, whose excess kurtosis the book states in Section 5.2.1) and not the book's."""
+    return round(float(rng.choice([a for a in np.arange(0.6, 4.05, 0.1)
+                                   if abs(a - 1.0) > 0.05 and abs(a - 2.0) > 0.05])), 1)
+
+
+#: Exercise 1: the power a of the prior p_a proportional to psi'(x)^a, psi the logistic function (a = 1 is
+#: the logistic density, whose excess kurtosis is a published constant; the exercise asks for another a).
+EX_A = checker.book_or_drawn(2.0, _draw_a, seed=9101)
 
 _rng = checker.problem_rng(2024)
 _C = np.array([[1.0, 0.5], [0.2, 0.8]])
@@ -28,26 +42,56 @@ EX_THETAS = np.linspace(0.0, np.pi / 2, 7)
 #: Exercise 2: the number of leading rows of EX_Y that the whitening matrix is computed from.
 EX_N_FIT = 200
 #: Exercise 3: three outputs of an unmixing matrix, one per column, 3000 samples in rows.
-#: The third column is bimodal (+-1) with 2% of large outliers: its excess kurtosis is large and positive,
+#: In the book the third column is bimodal (+-1) with 2% of large outliers: its excess kurtosis is large and positive,
 #: but Step 4's criterion gives it the sub-Gaussian prior, so the sign of the kurtosis is not the rule.
+#: A student's copy draws the same three kinds of column in another order, the heavy-tailed one never first:
+#: the answer then differs from the book's, which its solution states.
 _core = np.sign(_rng.uniform(-1, 1, 3000)) + 0.2 * _rng.standard_normal(3000)
 _third = np.where(_rng.uniform(size=3000) < 0.02, 6.0 * _rng.standard_normal(3000), _core)
-EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000), _third])
+
+
+def _draw_order(rng):
+    """A column order of the same kind as the book's (0, 1, 2), for one student: a permutation of the three
+    kinds (heavy-tailed, uniform, bimodal with outliers) that does not put the heavy-tailed column first, so
+    that the book's signs are not the student's."""
+    orders = [(1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
+    return list(orders[int(rng.integers(len(orders)))])
+
+
+EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000),
+                        _third])[:, checker.book_or_drawn([0, 1, 2], _draw_order, seed=9103)]
+
+
+def _logit_beta_kurtosis(a):
+    """Excess kurtosis of p_a: with u = psi(x), p_a(x) dx is proportional to u^(a-1) (1-u)^(a-1) du, so x is
+    the logit of a Beta(a, a) variable, whose cumulants are kappa_2 = 2 polygamma(1, a) and
+    kappa_4 = 2 polygamma(3, a)."""
+    return float(special.polygamma(3, a) / (2.0 * special.polygamma(1, a) ** 2))
 
 
 def logistic_kurtosis(k):
-    """Exercise 1, ``ex-9-1-logistic-kurtosis``: your excess kurtosis of the standard logistic density,
-    a single number.
+    """Exercise 1, ``ex-9-1-logistic-kurtosis``: your excess kurtosis of the prior proportional to the
+    logistic density raised to the power :data:`EX_A`, a single number.
 
-    The checker recognizes the kurtosis without the excess and the variance. It says nothing about
+    The checker recognizes the kurtosis without the excess, the variance, moments taken without the
+    normalizer, and the value of the logistic density itself (the power left out). It says nothing about
     the sign or the size of a wrong number.
     """
+    a = float(EX_A)
+    ref = _logit_beta_kurtosis(a)
+    var = 2.0 * float(special.polygamma(1, a))
+    # the normalizer Z = B(a, a) of psi'^a (the integral of u^(a-1) (1-u)^(a-1)); moments left unnormalized
+    # give m4 / m2^2 = (ref + 3) / Z
+    Z = float(np.exp(special.betaln(a, a)))
     hints = {
-        "you gave the kurtosis, not the *excess* kurtosis (subtract 3)": 4.2,
-        "you gave the variance of the standard logistic, not its kurtosis": np.pi ** 2 / 3,
+        "you gave the kurtosis, not the *excess* kurtosis": ref + 3.0,
+        "you gave the variance of the prior, not its kurtosis": var,
+        "you divided unnormalized moments: psi'(x)^a does not integrate to one": (ref + 3.0) / Z - 3.0,
+        "you gave the excess kurtosis of the logistic density itself: the statement's prior is a power of it":
+            _logit_beta_kurtosis(1.0),
     }
-    problems = checker.compare_scalar(k, 1.2, "your excess kurtosis", rtol=1e-3, hints=hints)
-    return checker.result("excess kurtosis of the logistic prior", problems)
+    problems = checker.compare_scalar(k, ref, "your excess kurtosis", rtol=1e-5, hints=hints)
+    return checker.result("excess kurtosis of a power of the logistic prior", problems)
 
 
 def _rot(t):
@@ -165,9 +209,9 @@ SUMMATIVE = {
                                        "scipy.linalg.funm", "scipy.linalg.polar", "scipy.linalg.logm"]},
     "ex-9-1-switching": {"forbidden": ["pedagogy_lib.deepgen.ica.switching_signs",
                                        "pedagogy_lib.deepgen.ica.extended_infomax"]},
+    # the power EX_A is drawn per student: the logistic density's own excess kurtosis (a = 1) is printed in
+    # Section 5.2.1 and is a textbook constant, so asking for it took one number typed in
     "ex-9-1-logistic-kurtosis": {"forbidden": ["pedagogy_lib.nn.infomax.source_kurtosis", "scipy.stats.logistic.stats",
                                                "scipy.stats.logistic.moment",
-                                               "scipy.stats._continuous_distns.logistic_gen._stats"],
-                                 "same_data": "the answer is a property of the standard logistic density, which "
-                                              "the statement names; the exercise has no data"},
+                                               "scipy.stats._continuous_distns.logistic_gen._stats"]},
 }

@@ -36,6 +36,11 @@ def test_variance_slope():
     assert check.variance_slope(v3 - v2)
     r = check.variance_slope(_sf_variance(mu, 3)[0] - _sf_variance(mu, 2)[0])   # the page's x_1^2
     assert not r and "page's cost" in str(r)
+    # twice the page's slope (a guess): the message says the slopes do not add, and reveals neither which
+    # moment the slope is nor what the guess leaves out
+    r = check.variance_slope(2 * (_sf_variance(mu, 3)[0] - _sf_variance(mu, 2)[0]))
+    assert not r and "not the sum" in str(r)
+    assert "E[f^2]" not in str(r) and "cross" not in str(r)
 
 
 def test_best_baseline():

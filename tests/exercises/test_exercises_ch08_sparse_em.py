@@ -154,7 +154,12 @@ def test_m_step_passes_and_fails():
     assert not res and "Sigma" in str(res)
     C_half = (Yc.T @ nu / N) @ np.linalg.inv(S.mean(0) + nu.T @ nu / N)
     res = check.m_step(C_half, y_bar - C_half @ nu_bar)
-    assert not res and "uncentred second moment" in str(res) and "recheck C" in str(res)
+    assert not res and "removed the mean of the data" in str(res) and "recheck C" in str(res)
+    # a guess (the data centred, the page's update, b the data's mean) is told that C and b are wrong, not
+    # which moment to centre nor what b must subtract
+    res = check.m_step(C_half, y_bar)
+    assert not res and "mean of the data" in str(res)
+    assert "codes" not in str(res) and "second moment" not in str(res) and "zero" not in str(res)
     assert not check.m_step(None, None)
 
 

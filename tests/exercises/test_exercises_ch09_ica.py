@@ -1,6 +1,6 @@
 """Tests for the checkers of notebook 9.1 (pedagogy_lib.exercises.ch09_ica).
 
-References: the logistic's moments by quadrature, the held-out likelihood under the Gaussian and logistic
+References: the moments of a power of the logistic density by quadrature, the held-out likelihood under the Gaussian and logistic
 priors written out with scipy's log-densities and sqrtm, and the kurtosis of each column of the switching
 exercise.
 """
@@ -12,17 +12,43 @@ from scipy import integrate, linalg, stats
 from pedagogy_lib.exercises import ch09_ica as check
 
 
-def _logistic_excess_kurtosis():
-    m2 = integrate.quad(lambda x: x ** 2 * stats.logistic.pdf(x), -np.inf, np.inf)[0]
-    m4 = integrate.quad(lambda x: x ** 4 * stats.logistic.pdf(x), -np.inf, np.inf)[0]
-    return m4 / m2 ** 2 - 3
+def _power_logistic_excess_kurtosis(a):
+    """Excess kurtosis of p_a proportional to (the logistic density)^a, from its normalizer and two moments by
+    quadrature (scipy's logistic density, not the checker's polygamma closed form)."""
+    def p(x):
+        return stats.logistic.pdf(x) ** a
+
+    Z, m2, m4 = (integrate.quad(lambda x: x ** n * p(x), -np.inf, np.inf, epsabs=0, epsrel=1e-12)[0]
+                 for n in (0, 2, 4))
+    return m4 * Z / m2 ** 2 - 3, m4 / m2 ** 2 - 3
 
 
 def test_logistic_kurtosis_passes_and_fails():
-    assert check.logistic_kurtosis(_logistic_excess_kurtosis())
-    res = check.logistic_kurtosis(_logistic_excess_kurtosis() + 3)
+    k, k_unnormalized = _power_logistic_excess_kurtosis(check.EX_A)
+    assert check.logistic_kurtosis(k)
+    res = check.logistic_kurtosis(k + 3)
     assert not res and "excess" in str(res)
+    res = check.logistic_kurtosis(k_unnormalized)
+    assert not res and "integrate to one" in str(res)
+    # the logistic density's own excess kurtosis (a = 1), which Section 5.2.1 prints
+    res = check.logistic_kurtosis(_power_logistic_excess_kurtosis(1.0)[0])
+    assert not res and "logistic density itself" in str(res)
     assert not check.logistic_kurtosis(None)
+
+
+def test_logistic_kurtosis_is_graded_on_a_power_of_the_students_own():
+    """Each student's copy draws its own power a (never 1, whose answer is a published constant); the
+    reference of that copy agrees with quadrature, and the constant 6/5 never passes."""
+    from courseware import grading as G
+    seen = set()
+    for student in ("a", "b", "c", "d", "e", "f"):
+        own = G.own_copy(check, G.student_seed(student, "ex-9-1-logistic-kurtosis"))
+        a = float(own.EX_A)
+        seen.add(a)
+        assert 0.55 < a < 4.05 and abs(a - 1.0) > 0.05
+        assert own.logistic_kurtosis(_power_logistic_excess_kurtosis(a)[0])
+        assert not own.logistic_kurtosis(1.2)
+    assert len(seen) > 1 and check.EX_A == 2.0
 
 
 def test_logistic_kurtosis_is_not_on_the_page_and_its_one_call_is_forbidden():
@@ -31,7 +57,10 @@ def test_logistic_kurtosis_is_not_on_the_page_and_its_one_call_is_forbidden():
     nb = json.loads(Path("chapters/ch09_learning_with_reparameterizations/9_1_ica.ipynb").read_text())
     text = "".join("".join(c["source"]) for c in nb["cells"])
     statement = text.split(":label: ex-9-1-logistic-kurtosis")[1].split(":::")[0]
-    assert "excess kurtosis 1.2" not in text and "7\\pi^4/15" not in statement
+    before = text.split(":label: ex-9-1-logistic-kurtosis")[0]
+    k = _power_logistic_excess_kurtosis(check.EX_A)[0]
+    assert f"{k:.2f}" not in before + statement and "polygamma" not in before + statement
+    assert "check.EX_A" in statement
     forbidden = check.SUMMATIVE["ex-9-1-logistic-kurtosis"]["forbidden"]
     assert {"scipy.stats.logistic.stats", "scipy.stats.logistic.moment",
             "scipy.stats._continuous_distns.logistic_gen._stats",
@@ -52,6 +81,7 @@ def test_the_kurtosis_checker_help_names_no_value_of_the_answer():
     # remark tying the answer to a number on the page (the sawtooth's -1.2) gave it away
     doc = check.logistic_kurtosis.__doc__
     assert "1.2" not in doc and "6/5" not in doc and "page" not in doc
+    assert "polygamma" not in doc and "Beta" not in doc        # nor the derivation's closed form
 
 
 def _rotation_logliks(W=None, Y=None):
@@ -142,3 +172,27 @@ def test_switching_signs_follow_the_criterion_not_the_kurtosis():
         messages.add(str(res))
     assert len(messages) == 1                   # all or nothing: the same words whatever is wrong
     assert "flipped" not in messages.pop()
+
+
+def test_switching_signs_of_a_students_copy_are_not_the_books():
+    """A student's copy puts the three kinds of column in another order, so the signs the book's solution
+    states do not pass. Oracle for each copy: the Laplace column is the one with the most mass near zero
+    (about 26% within 0.3, against 18% for the uniform and almost none for the bimodal column), and it alone
+    gets +1; the bimodal column keeps its large positive excess kurtosis and still gets -1."""
+    from courseware import grading as G
+    book = np.array([1.0, -1.0, -1.0])
+    assert check.switching_signs(book)
+    seen = set()
+    for student in ("a", "b", "c", "d", "e", "f", "g", "h"):
+        own = G.own_copy(check, G.student_seed(student, "ex-9-1-switching"))
+        X = own.EX_X
+        near_zero = np.mean(np.abs(X) < 0.3, axis=0)
+        laplace, bimodal = int(np.argmax(near_zero)), int(np.argmin(near_zero))
+        assert laplace != 0 and np.sort(near_zero)[-1] - np.sort(near_zero)[-2] > 0.04
+        signs = -np.ones(3)
+        signs[laplace] = 1.0
+        assert own.switching_signs(signs)
+        assert not own.switching_signs(book)
+        assert stats.kurtosis(X[:, bimodal]) > 1
+        seen.add(laplace)
+    assert seen == {1, 2}
