@@ -488,7 +488,9 @@ SUMMATIVE = {
                                               "pedagogy_lib.mixture.model.gmm_posterior",
                                               "pedagogy_lib.mixture.model.gmm_log_marginal",
                                               # Eq. 2.9 along the segment is affine in t: NumPy's line fit
-                                              # through two of its values gave t* without the formula
+                                              # through two of its values gave t* without the formula,
+                                              # and so did np.interp at 0 between those two values
+                                              "numpy.interp",
                                               "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
                                               "numpy.polynomial.Polynomial.fit",
                                               "numpy.polynomial.polynomial.Polynomial.fit",
