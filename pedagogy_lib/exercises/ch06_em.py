@@ -506,7 +506,22 @@ SUMMATIVE = {
                                      "pedagogy_lib.mixture.em.clamped_responsibilities",
                                      "pedagogy_lib.hmm.em.hmm_posterior",
                                      "pedagogy_lib.mixture.model.gmm_log_marginal", "avg_nll_gmm", "grad_mu_fd",
-                                     "grad_mu_complete"],
+                                     "grad_mu_complete",
+                                     # the summed ELBo at q is a parabola in theta: NumPy's polynomial fit of
+                                     # three of its values, then -b / (2a), gave the M step without the vertex
+                                     "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
+                                     "numpy.polynomial.Polynomial.fit",
+                                     "numpy.polynomial.polynomial.Polynomial.fit",
+                                     "numpy.polynomial.legendre.Legendre.fit",
+                                     "numpy.polynomial.chebyshev.Chebyshev.fit",
+                                     "numpy.polynomial.hermite.Hermite.fit",
+                                     "numpy.polynomial.hermite_e.HermiteE.fit",
+                                     "numpy.polynomial.laguerre.Laguerre.fit",
+                                     "numpy.polynomial.chebyshev", "numpy.polynomial.legendre",
+                                     "numpy.polynomial.laguerre", "numpy.polynomial.hermite",
+                                     "numpy.polynomial.hermite_e",
+                                     # and NumPy's finite differences of three of its values, a Newton step
+                                     "numpy.gradient"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "
                                     "checker's own"},
 }
