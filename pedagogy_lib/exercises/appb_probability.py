@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
-__all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_mean",
+__all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_variance",
            "thinned_pmf", "fisher_information_function"]
 
 
@@ -69,25 +69,52 @@ def _draw_quad(rng) -> QuadFormProblem:
 
 
 def _quad_terms(q: QuadFormProblem) -> dict:
-    """The pieces of E[(b - CX)^T A (e - DX)] and of the page's Eq. B.13, by name."""
+    """The pieces of Var[(b - CX)^T A (e - DX)] for Gaussian X, by name. With U = X - mu, r = b - C mu and
+    s = e - D mu the form is r^T A s + g^T U + U^T M U, with g = -(D^T A^T r + C^T A s) and M = C^T A D,
+    whose symmetric part M_s is what the quadratic part sees."""
     r, s = q.b - q.C @ q.mu, q.e - q.D @ q.mu
-    return {"cross_cov": float(np.trace(q.A @ q.D @ q.Sigma @ q.C.T)), "cross_mean": float(r @ q.A @ s),
-            "cc_cov": float(np.trace(q.A @ q.C @ q.Sigma @ q.C.T)), "cc_mean": float(r @ q.A @ r),
-            "dd_cov": float(np.trace(q.A @ q.D @ q.Sigma @ q.D.T)), "dd_mean": float(s @ q.A @ s)}
+    g = -(q.D.T @ q.A.T @ r + q.C.T @ q.A @ s)
+    M = q.C.T @ q.A @ q.D
+    Ms = 0.5 * (M + M.T)
+    S = q.Sigma
+    g_c, g_d = q.C.T @ q.A @ s, q.D.T @ q.A.T @ r
+    mean = float(np.trace(q.A @ q.D @ S @ q.C.T) + r @ q.A @ s)
+    return {"linear": float(g @ S @ g), "quadratic": float(2.0 * np.trace(Ms @ S @ Ms @ S)),
+            "quadratic_unsymmetrized": float(2.0 * np.trace(M @ S @ M @ S)),
+            "quadratic_MtM": float(2.0 * np.trace(M.T @ S @ M @ S)),
+            "linear_one_side": (float(g_c @ S @ g_c), float(g_d @ S @ g_d)), "mean": mean}
+
+
+#: What the checker says of an answer whose quadratic part (in X - mu) is wrong and linear part right.
+_QUAD_PART_WRONG = "have the part linear in X - mu right and the part quadratic in X - mu wrong"
+
+
+def _quad_slips(q: QuadFormProblem) -> list[tuple[str, float]]:
+    """What named wrong derivations of the variance give on ``q``: (what the checker says, value) pairs;
+    several wrong quadratic parts share one message, which says which part is wrong and nothing more."""
+    t = _quad_terms(q)
+    lin, quad = t["linear"], t["quadratic"]
+    one, other = t["linear_one_side"]
+    linear_wrong = "have the part quadratic in X - mu right and the part linear in X - mu wrong"
+    return [("gave the mean of the form (the bilinear version of Eq. B.13), not its variance", t["mean"]),
+            ("gave the second moment E[f^2], not the variance", lin + quad + t["mean"] ** 2),
+            ("left out the part that is quadratic in X - mu", lin),
+            ("left out the part that is linear in X - mu", quad),
+            (linear_wrong, one + quad), (linear_wrong, other + quad),
+            *((_QUAD_PART_WRONG, lin + wrong)
+              for wrong in (t["quadratic_unsymmetrized"], t["quadratic_MtM"], 0.5 * quad, 1.5 * quad))]
 
 
 def _quad_terms_distinct(q: QuadFormProblem) -> bool:
-    """Both terms of the answer count, and no named slip comes within 1% of the answer."""
+    """Both parts of the variance count, and no named slip comes within 1% of the answer."""
     t = _quad_terms(q)
-    answer = t["cross_cov"] + t["cross_mean"]
-    slips = [t["cross_mean"], t["cross_cov"], t["cc_cov"] + t["cc_mean"], t["dd_cov"] + t["dd_mean"],
-             t["cc_cov"] + t["cross_mean"], t["cross_mean"] + float(np.trace(q.A @ q.Sigma))]
-    return (min(abs(t["cross_cov"]), abs(t["cross_mean"])) > 0.2 and abs(answer) > 0.2
-            and all(abs(w - answer) > 0.01 * abs(answer) + 0.05 for w in slips)
+    answer = t["linear"] + t["quadratic"]
+    return (min(t["linear"], t["quadratic"]) > 0.2 * answer
+            and all(abs(w - answer) > 0.01 * answer + 0.05 for _, w in _quad_slips(q))
             and abs(np.linalg.det(q.C)) > 0.2 and abs(np.linalg.det(q.D)) > 0.2)
 
 
-#: Exercise (b): the bilinear form (b - CX)^T A (e - DX), which Eq. B.13 (the case e = b, D = C) does not cover.
+#: Exercise (b): X ~ N(mu, Sigma) and the bilinear form (b - C X)^T A (e - D X).
 EX_QUAD = book_or_drawn(QuadFormProblem(np.array([1.0, -1.0]), np.array([[2.0, 0.5], [0.5, 1.0]]),
                                         np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([0.5, 0.0]),
                                         np.array([[1.0, 0.0], [0.0, 3.0]]), np.array([[0.5, -1.0], [1.5, 0.5]]),
@@ -140,26 +167,23 @@ def bernoulli_fisher(answer) -> CheckResult:
                   compare_scalar(answer, expected, "I(p)", rtol=1e-9, hints=hints))
 
 
-def quadratic_form_mean(answer) -> CheckResult:
-    """Exercise (b), ``ex-b2-quadratic``: your E[(b - CX)^T A (e - DX)] for :data:`EX_QUAD`, a single
-    number (the bilinear version of Eq. B.13).
+def quadratic_form_variance(answer) -> CheckResult:
+    """Exercise (b), ``ex-b2-quadratic``: your Var[(b - CX)^T A (e - DX)] for Gaussian X ~ N(mu, Sigma) with
+    the numbers of :data:`EX_QUAD`, a single number.
 
-    The checker recognizes the form at the mean alone, the covariance term alone, Eq. B.13 applied to
-    either side, and the covariance term with one map left out.
+    The checker recognizes the mean of the form, its second moment, a variance with one of its two parts
+    (linear and quadratic in X - mu) left out, and one part wrong while the other is right.
     """
     t = _quad_terms(EX_QUAD)
-    expected = t["cross_cov"] + t["cross_mean"]
-    hints = {"you left out the covariance term: that is the form at the mean": t["cross_mean"],
-             "you gave only the covariance term, without the form at the mean": t["cross_cov"],
-             "you applied Eq. B.13 to b - CX on both sides: the right-hand factor is e - DX":
-                 t["cc_cov"] + t["cc_mean"],
-             "you applied Eq. B.13 to e - DX on both sides: the left-hand factor is b - CX":
-                 t["dd_cov"] + t["dd_mean"],
-             "your covariance term has C on both sides: one side carries D": t["cc_cov"] + t["cross_mean"],
-             "your covariance term leaves the maps C and D out":
-                 float(np.trace(EX_QUAD.A @ EX_QUAD.Sigma)) + t["cross_mean"]}
-    return result("E of the bilinear form (Eq. B.13's argument)",
-                  compare_scalar(answer, expected, "the expectation", rtol=1e-9, hints=hints))
+    what = "the variance"
+    problems = compare_scalar(answer, t["linear"] + t["quadratic"], what, rtol=1e-9)
+    if problems and not as_numeric(answer, what)[1]:
+        got = float(np.asarray(as_numeric(answer, what)[0], dtype=float).ravel()[0])
+        for description, wrong in _quad_slips(EX_QUAD):
+            if abs(got - wrong) <= 1e-9 * abs(wrong) + 1e-8:
+                problems = [f"{what} is what you get if you {description}."]
+                break
+    return result("variance of the bilinear form", problems)
 
 
 def thinned_pmf(answer) -> CheckResult:

@@ -1,8 +1,8 @@
 """Tests for the Appendix B.2 exercise checkers (pedagogy_lib.exercises.appb_probability).
 
 Correct answers come from other routes: the Bernoulli information as minus the expected second
-derivative of the log likelihood (by the gradient checker), Eq. B.13 by a large Monte Carlo sample
-with a standard-error tolerance check of the closed form, and the thinned count from SciPy's
+derivative of the log likelihood (by the gradient checker), the variance of a bilinear form of a
+Gaussian by Gauss-Hermite quadrature on the plane (and a Monte Carlo sample), and the thinned count from SciPy's
 Poisson pmf (the thinning theorem) and by simulation.
 """
 from __future__ import annotations
@@ -38,40 +38,77 @@ def test_bernoulli_fisher():
     assert not check.bernoulli_fisher(None)
 
 
-def _bilinear_by_monte_carlo(q, n=400_000, seed=0):
-    X = np.random.default_rng(seed).multivariate_normal(q.mu, q.Sigma, size=n)
-    vals = np.einsum("ni,ij,nj->n", q.b - X @ q.C.T, q.A, q.e - X @ q.D.T)
-    return vals.mean(), vals.std() / np.sqrt(n)
+def _bilinear_moments_by_quadrature(q, k=5):
+    """Mean and variance of (b - CX)^T A (e - DX) for X ~ N(mu, Sigma), by Gauss-Hermite quadrature on the
+    plane (X = mu + L z, z standard normal): the form squared is a polynomial of degree 4 in z, which k = 5
+    nodes per axis integrate exactly."""
+    z, w = np.polynomial.hermite_e.hermegauss(k)
+    w = w / w.sum()
+    Z = np.array(np.meshgrid(z, z, indexing="ij")).reshape(2, -1).T
+    W = np.outer(w, w).ravel()
+    X = q.mu + Z @ np.linalg.cholesky(q.Sigma).T
+    f = np.einsum("ni,ij,nj->n", q.b - X @ q.C.T, q.A, q.e - X @ q.D.T)
+    mean = W @ f
+    return mean, W @ (f - mean) ** 2
 
 
-def test_quadratic_form_mean():
-    """The bilinear form (b - CX)^T A (e - DX), which the page's Eq. B.13 (e = b, D = C) does not cover: the
-    checker's answer agrees with Monte Carlo, and the page's formula applied to either side fails."""
+def test_quadratic_form_variance():
+    """The variance of the bilinear form for Gaussian X: the checker's answer is the quadrature's (and a
+    large Monte Carlo sample agrees within its standard error); Monte Carlo cannot pass; each named slip,
+    built here independently, gets a message that says which part is wrong and no more."""
     q = check.EX_QUAD
     mu, S, C, b, A, D, e = q
-    mean, se = _bilinear_by_monte_carlo(q)
-    closed = np.trace(A @ D @ S @ C.T) + (b - C @ mu) @ A @ (e - D @ mu)
-    assert abs(mean - closed) < 5 * se
-    assert check.quadratic_form_mean(closed)
-    r = check.quadratic_form_mean((b - C @ mu) @ A @ (e - D @ mu))
-    assert not r and "covariance term" in str(r)
-    page = np.trace(A @ C @ S @ C.T) + (b - C @ mu) @ A @ (b - C @ mu)      # Eq. B.13 as the page codes it
-    assert abs(page - closed) > 1.0
-    r = check.quadratic_form_mean(page)
-    assert not r and "both sides" in str(r)
+    mean, var = _bilinear_moments_by_quadrature(q)
+    assert check.quadratic_form_variance(var)
+    assert check.quadratic_form_variance(round(float(var), 6))
+    X = np.random.default_rng(0).multivariate_normal(mu, S, size=400_000)
+    vals = np.einsum("ni,ij,nj->n", b - X @ C.T, A, e - X @ D.T)
+    dev2 = (vals - vals.mean()) ** 2
+    se = np.sqrt((np.mean(dev2**2) - np.mean(dev2) ** 2) / len(vals))   # standard error of the sample variance
+    assert abs(vals.var() - var) < 5 * se
+    assert not check.quadratic_form_variance(vals.var())
+    r = check.quadratic_form_variance(mean)
+    assert not r and "mean of the form" in str(r)
+    r = check.quadratic_form_variance(var + mean**2)
+    assert not r and "second moment" in str(r)
+    # the two parts from derivatives of the form at mu (central differences are exact for a quadratic):
+    # the linear part's variance g^T Sigma g, the quadratic part's what is left, which is 2 tr((H/2) S (H/2) S)
+    f = lambda x: (b - C @ x) @ A @ (e - D @ x)                  # noqa: E731
+    h, I2 = 0.5, np.eye(2)
+    g = np.array([(f(mu + h * u) - f(mu - h * u)) / (2 * h) for u in I2])
+    H = np.array([[(f(mu + h * u + h * v) - f(mu + h * u - h * v) - f(mu - h * u + h * v) + f(mu - h * u - h * v))
+                   / (4 * h * h) for v in I2] for u in I2])
+    lin_only, quad_only = g @ S @ g, var - g @ S @ g
+    assert abs(quad_only - 2 * np.trace((H / 2) @ S @ (H / 2) @ S)) < 1e-9 * var     # the parts are uncorrelated
+    r = check.quadratic_form_variance(lin_only)
+    assert not r and "left out the part that is quadratic" in str(r)
+    r = check.quadratic_form_variance(quad_only)
+    assert not r and "left out the part that is linear" in str(r)
+    M = C.T @ A @ D                                      # not symmetrized: the quadratic part is wrong
+    r = check.quadratic_form_variance(lin_only + 2 * np.trace(M @ S @ M @ S))
+    assert not r and "quadratic in X - mu wrong" in str(r)
+    for text in (str(r), str(check.quadratic_form_variance(lin_only + quad_only / 2))):
+        assert not any(w in text for w in ("symmetr", "factor", "2", "Isserlis", "transpose")), text
+    g_c = C.T @ A @ (e - D @ mu)                                  # the linear part through C alone
+    r = check.quadratic_form_variance(g_c @ S @ g_c + quad_only)
+    assert not r and "linear in X - mu wrong" in str(r)
+    assert not check.quadratic_form_variance(None)
 
 
 def test_quadratic_form_students_problems_have_a_clear_answer():
-    """Every student's bilinear form has both terms away from zero and differs from Eq. B.13's value."""
+    """Every student's problem: the checker's answer is the quadrature's, both parts of the variance
+    count, and the mean of the form is far from it."""
     from courseware.grading import own_copy
 
     for salt in range(20):
-        q = own_copy(check, salt).EX_QUAD
-        mu, S, C, b, A, D, e = q
-        cov, mean = np.trace(A @ D @ S @ C.T), (b - C @ mu) @ A @ (e - D @ mu)
-        assert min(abs(cov), abs(mean)) > 0.2
-        page = np.trace(A @ C @ S @ C.T) + (b - C @ mu) @ A @ (b - C @ mu)
-        assert abs(page - (cov + mean)) > 0.05
+        mod = own_copy(check, salt)
+        q = mod.EX_QUAD
+        mean, var = _bilinear_moments_by_quadrature(q)
+        assert mod.quadratic_form_variance(var)
+        assert not mod.quadratic_form_variance(mean)
+        Ms = (q.C.T @ q.A @ q.D + q.D.T @ q.A.T @ q.C) / 2
+        quad_only = 2 * np.trace(Ms @ q.Sigma @ Ms @ q.Sigma)
+        assert 0.2 * var < quad_only < 0.8 * var
 
 
 def _page_series(lam, mu, y, stop=80):
