@@ -795,7 +795,7 @@ SUMMATIVE = {
                                       "pedagogy_lib.harmonium.model.free_energy_hidden",
                                       "pedagogy_lib.harmonium.model.log_conditional_hidden", "pedagogy_lib.harmonium.dbn.invert", "pedagogy_lib.harmonium.model.log_conditional_visible",
                                       "pedagogy_lib.harmonium.dbn.directed_table"]},
-    "ex-3-3-sleep": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.wake_sleep"]},
+    "ex-3-3-sleep": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.wake_sleep", "posteriors"]},
     "ex-3-2-inverted": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units", "pedagogy_lib.harmonium.exact.hidden_log_probs",
                                       "pedagogy_lib.harmonium.exact.log_marginal_table",
                                       "pedagogy_lib.harmonium.model.free_energy_hidden",
