@@ -28,17 +28,14 @@ draft's Gamma subsection calls "the reverse" case; the draft's own model, which 
 *shape* with a known scale, is not implemented here.)
 
 **IRLS** (Eq. 5.14): each Newton step on the cross entropy (Eq. 5.1) is a weighted least-squares
-solve (Eq. 5.10) with working response and weights
-
-.. math:: z_n = \eta_n + (y_n - \mu_n)\frac{d\eta}{d\mu}\Big|_n, \qquad
-          W_n = \frac{(d\mu/d\eta)_n^2}{V(\mu_n)},
-
-which for a canonical link reduce to the book's :math:`z_n = \eta_n + (y_n-\mu_n)/\sigma_n^2` and
-:math:`W_n = \sigma_n^2`. For a non-canonical link (``gamma`` with ``link="log"``, which is what
-scikit-learn's ``GammaRegressor`` uses) these weights give Fisher scoring (the expected Hessian in
-place of the observed one, as at the end of the Gamma section of the draft), which converges only
-linearly; :func:`irls` uses the observed Hessian by default (``hessian="observed"``: weights
-:math:`y_n/\mu_n` for the log-link Gamma), i.e. true Newton steps. Both reach the same
+solve (Eq. 5.10) with working response :math:`z_n = \eta_n + (y_n - \mu_n)\,d\eta/d\mu|_n` and
+weights :math:`W_n`, which for a canonical link are the book's
+:math:`z_n = \eta_n + (y_n-\mu_n)/\sigma_n^2` and :math:`W_n = \sigma_n^2`. For a non-canonical link
+(``gamma`` with ``link="log"``, which is what scikit-learn's ``GammaRegressor`` uses) the weights of
+the expected Hessian give Fisher scoring (the expected Hessian in place of the observed one, as at
+the end of the Gamma section of the draft), which converges only linearly; :func:`irls` uses the
+observed Hessian by default (``hessian="observed"``: weights :math:`y_n/\mu_n` for the log-link
+Gamma), i.e. true Newton steps. Both reach the same
 maximum-likelihood estimate. The dispersion :math:`\phi` cancels from the update.
 
 Safeguards that the draft's "convex, so Newton is guaranteed to converge" (opening of Section 5.1.2)
@@ -102,7 +99,7 @@ class Family(NamedTuple):
     d2_obs : callable or None
         ``d2_obs(y, eta)``: the *observed* second derivative of the per-sample negative
         log-likelihood in :math:`\eta` (times :math:`\phi`), i.e. the Newton weight. ``None`` for a
-        canonical link, where it equals the expected (Fisher) weight :math:`(d\mu/d\eta)^2/V`.
+        canonical link, where it equals the expected (Fisher) weight.
     """
 
     name: str
@@ -344,10 +341,11 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
 
     .. math:: \mathbf w^{(i+1)} = \big(\mathbf X^T\mathbf W^{(i)}\mathbf X\big)^{-1}
               \mathbf X^T\mathbf W^{(i)}\mathbf z^{(i)},
-              \qquad z_n = \eta_n + (y_n-\mu_n)\,\frac{d\eta}{d\mu}, \quad
-              W_n = \frac{(d\mu/d\eta)^2}{V(\mu_n)},
+              \qquad z_n = \eta_n + (y_n-\mu_n)\,\frac{d\eta}{d\mu},
 
-    which for the canonical link is a Newton-Raphson step (Eq. 5.7) on the sample cross entropy
+    with :math:`W_n` the weights of the expected (Fisher) or the observed Hessian in :math:`\eta_n`
+    (``hessian``), which for the canonical link coincide; then it is a Newton-Raphson step (Eq. 5.7)
+    on the sample cross entropy
     :math:`\langle -\log\check p(X\mid\mathbf Y;\mathbf w)\rangle`, with
     :math:`W_n = \sigma^2_{\check x|\check y} = A''(\eta_n)` (Eq. 5.14; Poisson: the update in the
     draft's "IRLS for the Poisson distribution", with :math:`W_n = e^{\eta_n}`; Bernoulli, the section

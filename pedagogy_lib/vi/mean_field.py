@@ -101,11 +101,8 @@ def cavi_gaussian(mu, Lambda, m0, n_sweeps: int) -> np.ndarray:
 
 
 def kl_gaussian(m_q, S_q, m_p, S_p) -> float:
-    r""":math:`D_{KL}\{\mathcal N(\mathbf m_q, \mathbf S_q)\,\|\,\mathcal N(\mathbf m_p, \mathbf S_p)\}`.
-
-    .. math::
-        \tfrac12\Big[\mathrm{tr}(\mathbf S_p^{-1}\mathbf S_q) + (\mathbf m_p-\mathbf m_q)^T\mathbf S_p^{-1}
-        (\mathbf m_p-\mathbf m_q) - D + \log\frac{|\mathbf S_p|}{|\mathbf S_q|}\Big].
+    r""":math:`D_{KL}\{\mathcal N(\mathbf m_q, \mathbf S_q)\,\|\,\mathcal N(\mathbf m_p, \mathbf S_p)\}`,
+    in closed form (Eq. 4.5 for two Gaussians; note the order of the arguments, :math:`q` first).
 
     Covariances are full ``(D, D)`` matrices (build a factorized one with ``np.diag(v)``).
     """

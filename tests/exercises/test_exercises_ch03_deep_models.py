@@ -788,3 +788,38 @@ def test_the_belief_update_by_data_moments_is_refused_when_graded():
             "    r = hm.data_moments(p, np.r_[Y[t], r][None]).b_x\n"
             "my_r3 = r\n")
     assert_refused_when_graded(check, "ex-3-4-recurrent-input", "recurrent_input", "my_r3", imports, code)
+
+
+def test_the_helmholtz_pages_jre_and_posterior_functions_are_ruled_out_where_they_answer():
+    """With the page's globals rebound, ``jre_with`` (the library's JRE) and ``jre_parts`` give
+    log p(x, y) under a point-mass recognition network, and ``posteriors`` the exact posterior of a
+    machine padded to two layers: finite differences of log p(y) in G[1], the top unit's recognition
+    marginal from the JRE's slope in G[1] at saturated biases g[1], and the sleep fixed point's log-odds
+    at y = 0 and y = e_j. Each is named by the statements and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    routes = {
+        "ex-3-3-helmholtz": ["pedagogy_lib.harmonium.helmholtz.helmholtz_jre", "jre_with", "jre_parts",
+                             "posteriors"],
+        "ex-3-3-recognition": ["pedagogy_lib.harmonium.helmholtz.helmholtz_jre", "jre_with", "jre_parts",
+                               "posteriors"],
+        "ex-3-3-sleep": ["pedagogy_lib.harmonium.helmholtz.helmholtz_jre", "jre_with", "jre_parts",
+                         "posteriors"],
+    }
+    for label, names in routes.items():
+        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
+        assert not missing, (label, missing)
+    imports = ("from pedagogy_lib.exercises import ch03_deep_models as check\nimport numpy as np\n"
+               "from pedagogy_lib.harmonium import helmholtz as hh\n"
+               "def jre_with(l, i, j, h):\n"
+               "    G = [a.copy() for a in m_tr.G]\n"
+               "    G[l][i, j] += h\n"
+               "    return hh.helmholtz_jre(m_tr._replace(G=G), bas)\n")
+    code = ("m0 = check.EX_HM_R\n"
+            "bas = check.EX_Y[None].astype(float)\n"
+            "def slope(gval):\n"
+            "    global m_tr\n"
+            "    m_tr = m0._replace(G=[np.zeros((3, 2)), np.zeros((2, 1))], g=[np.zeros(3), np.full(2, gval)])\n"
+            "    return -(jre_with(1, 0, 0, 1e-4) - jre_with(1, 0, 0, -1e-4)) / 2e-4\n"
+            "my_p = slope(-40.0) - slope(40.0)\n")
+    assert_refused_when_graded(check, "ex-3-3-recognition", "recognition_prob", "my_p", imports, code)

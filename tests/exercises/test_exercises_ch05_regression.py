@@ -444,3 +444,23 @@ def test_the_gaussian_posterior_helpers_are_forbidden_for_the_normal_equations_a
     code = ("Y, X = check.EX_NORMAL.Y, check.EX_NORMAL.X\n"
             "my_D = 1e5 * exact_posterior(linear_gaussian_model(1e5 * Y.T, np.zeros(Y.shape[1]), 1.0), X)[0]\n")
     assert_refused_when_graded(check, "ex-5-1-1-normal-equations", "normal_equations", "my_D", imports, code)
+
+
+def test_the_pages_gradient_with_the_exercise_data_rebound_is_refused_when_graded():
+    """The page's ``grad(D, Sigma)`` reads X, Y and N from the page: bound to EX_NORMAL's data, the tied
+    gradient is the sum of its rows, and a numerical solve of that linear function gives D without the
+    derivation. ``grad`` and ``loss`` are named by both statements of Steps 1-3 and refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    for label in ("ex-5-1-1-normal-equations", "ex-5-1-1-ridge-conventions"):
+        assert {"grad", "loss"} <= set(check.SUMMATIVE[label]["forbidden"]), label
+    imports = ("from pedagogy_lib.exercises import ch05_regression as check\nimport numpy as np\n"
+               "def grad(D, Sigma):\n"
+               "    return -np.linalg.solve(Sigma, (X - D @ Y) @ Y.T) / N\n")
+    code = ("Y, X, S = check.EX_NORMAL.Y, check.EX_NORMAL.X, check.EX_NORMAL.Sigma\n"
+            "(K, N), M = X.shape, Y.shape[0]\n"
+            "g = lambda d: grad(np.outer(np.ones(K), d), S).sum(axis=0)\n"
+            "b = g(np.zeros(M))\n"
+            "A = np.column_stack([g(e) - b for e in np.eye(M)])\n"
+            "my_D = np.outer(np.ones(K), np.linalg.solve(A, -b))\n")
+    assert_refused_when_graded(check, "ex-5-1-1-normal-equations", "normal_equations", "my_D", imports, code)
