@@ -909,9 +909,10 @@ def _names_used(sources: list[str]) -> set[str]:
     return out
 
 
-def _preamble(page: list[str], answers: list[str]) -> list[str]:
+def _preamble(page: list[str], answers: list[str], exclude: frozenset = frozenset()) -> list[str]:
     """What the answers need from the rest of the page: its imports and its function and class
-    definitions (not its computations), those that the answers use, directly or through each other."""
+    definitions (not its computations), those that the answers use, directly or through each other
+    (``exclude``: names the answers bind themselves, which do not count as uses of the page's)."""
     defs = []
     for code in page:
         try:
@@ -923,7 +924,7 @@ def _preamble(page: list[str], answers: list[str]) -> list[str]:
                 defs.append((_names_bound(ast.unparse(stmt)), ast.unparse(stmt), set()))
             elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
                 defs.append(({stmt.name}, ast.unparse(stmt), _names_used([ast.unparse(stmt)])))
-    needed = _names_used(answers)
+    needed = _names_used(answers) - set(exclude)
     keep: set[int] = set()
     while True:
         new = {i for i, (bound, _, _) in enumerate(defs) if i not in keep and bound & needed}
@@ -933,6 +934,19 @@ def _preamble(page: list[str], answers: list[str]) -> list[str]:
         for i in new:
             needed |= defs[i][2]
     return [defs[i][1] for i in sorted(keep)]
+
+
+def page_functions_outside_allowed(answer: str, preamble: list[str], allowed) -> list[str]:
+    """What the page's functions and classes that ``answer`` uses (directly or through each other; see
+    :func:`_preamble`) call from the restricted packages beyond ``allowed``, each as written. A page
+    function run with the page's globals rebound to an exercise's data would otherwise reach, from inside,
+    a library function the statement does not allow."""
+    try:
+        own = frozenset(_names_bound_by(ast.parse(answer)))
+    except SyntaxError:
+        return []
+    defs = [code for code in _preamble(preamble, [answer], own) if not code.startswith(("import ", "from "))]
+    return outside_allowed("\n".join(defs), "\n".join(preamble), allowed) if defs else []
 
 
 def _stored(sources: list[str]) -> set[str]:
@@ -1061,6 +1075,12 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             passed, text = False, ("Not accepted: the answer calls " + ", ".join(f"`{p}`" for p in outside)
                                    + ", which this exercise does not allow (its statement lists what graded "
                                    "code may call beyond NumPy, `scipy.special` and `scipy.linalg`'s functions).")
+        elif "allowed" in call and (outside := page_functions_outside_allowed(_src(cells[k]), preamble,
+                                                                              call["allowed"])):
+            passed, text = False, ("Not accepted: the page's functions that the answer calls use "
+                                   + ", ".join(f"`{p}`" for p in outside) + ", which this exercise does not "
+                                   "allow; graded code may reach the library only as its statement says, "
+                                   "directly or through the page's code.")
         else:
             order = [i for i in sorted(answers.values()) if i <= k]
             if _needs_page_state(preamble, [_src(cells[i]) for i in order], page):

@@ -251,11 +251,9 @@ def relative_entropies(p, q, *, base=None) -> RelativeEntropies:
 # ----------------------------------------------------------------------------------------------
 
 def gaussian_entropy(mu, Sigma) -> float:
-    r"""Entropy (nats) of :math:`\mathcal N(\boldsymbol\mu,\boldsymbol\Sigma)` in :math:`D` dimensions.
-
-    .. math:: H = \tfrac12\big(D\log\tau + \log|\boldsymbol\Sigma| + D\big)
-
-    the continuous analogue of Eq. 4.3 (a differential entropy, which can be negative).
+    r"""Entropy (nats) of :math:`\mathcal N(\boldsymbol\mu,\boldsymbol\Sigma)` in :math:`D` dimensions, in
+    closed form: the continuous analogue of Eq. 4.3 (a differential entropy, which can be negative).
+    Several exercises ask for it or build on it, so its formula is left to them.
     """
     mu, Sigma, L = _check_gaussian(mu, Sigma, "mu", "Sigma")
     D = mu.shape[0]

@@ -500,6 +500,34 @@ def test_graded_code_cannot_call_what_the_statement_forbids(module, forbidden, m
     assert len(verdicts) >= len(dotted) and set(verdicts) == {"ok"}, (module, verdicts)
 
 
+def test_a_page_function_cannot_reach_what_the_exercise_does_not_allow():
+    """A page function called with the page's globals rebound to the exercise's data (3.3's jre_with, which
+    calls the library's Helmholtz JRE) reaches, from inside, a library function the statement does not
+    allow: the answer is refused, naming it. A page function that calls nothing restricted, the student's
+    own function of a page function's name, and what the exercise allows stay open."""
+    preamble = ["import numpy as np", "from pedagogy_lib.harmonium import helmholtz as hh",
+                "def jre_with(a):\n    return hh.helmholtz_jre(m_tr, a)",
+                "def via(a):\n    return jre_with(a) + 1",
+                "def tidy(x):\n    return np.round(x, 3)"]
+    refused = G.page_functions_outside_allowed("m_tr = check.EX_HM\nmy_p = via(bas)", preamble, [])
+    assert refused == ["pedagogy_lib.harmonium.helmholtz.helmholtz_jre"], refused
+    assert G.page_functions_outside_allowed("my_p = tidy(0.5)", preamble, []) == []
+    own = "def via(a):\n    return a\n\n\nmy_p = via(0.5)"
+    assert G.page_functions_outside_allowed(own, preamble, []) == []
+    allowed = [G.canonical_name("pedagogy_lib.harmonium.helmholtz.helmholtz_jre")]
+    assert G.page_functions_outside_allowed("my_p = via(bas)", preamble, allowed) == []
+    # end to end, on the page itself: 3.3's sleep exercise, its answer through the page's jre_with
+    path = ROOT / "chapters" / "ch03_undirected_generative_models" / "3_3_helmholtz_machine.ipynb"
+    ch = E.read_notebook(path)
+    src = E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
+    code = "m_tr = check.EX_HM\nbas = check.EX_Y[None].astype(float)\nprobe = jre_with(1, 0, 0, 1e-4)\n"
+    label = next(e.label for e in ch.exercises if e.label == "ex-3-3-helmholtz")
+    stub = next(e.stub for e in ch.exercises if e.label == label)
+    nb = _answer(src, label, code + stub)
+    assert G.grade_notebook(nb, "student-a", labels={label})[label] == (False, [])
+    assert "helmholtz_jre" in _text(nb, label) and "page's functions that the answer calls" in _text(nb, label)
+
+
 def test_a_forbidden_page_function_refuses_through_what_the_page_built_from_it():
     """When the page's cells are replayed, an object a page cell builds from a forbidden function (a model
     holding its e_step, as 6.3's toy_model does) refuses too: the function object raises, not only its name."""
