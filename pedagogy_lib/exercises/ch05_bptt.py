@@ -8,7 +8,8 @@ Use in the notebook as::
 Problem data are the module constants below; every checker computes its reference from them
 when it runs and reports what is wrong without printing the reference.
 
-* :func:`bptt_signals`: the backward recursion for the signals b_t (Eqs. 5.20-5.21);
+* :func:`bptt_signals`: the backward recursion for the signals b_t (Eqs. 5.20-5.21) of an RNN with a skip
+  connection in time, which the page does not treat;
 * :func:`rtrl_sensitivities`: the first form of Eq. 5.19, forward sensitivities (real-time recurrent
   learning) for a one-unit RNN: the sensitivities of every state and the gradient;
 * :func:`steps_to_shrink`: how many steps it takes a backpropagated signal to shrink or grow by a
@@ -21,7 +22,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..nn import rnn
 from . import checker
 from .checker import compare_array, result, problem_rng
 
@@ -34,63 +34,65 @@ __all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "
 # ----------------------------------------------------------------------------------------------
 
 class SignalsCase(NamedTuple):
-    """Inputs of a BPTT backward pass, time-major with sequences in rows (row ``t`` is the book's t + 1).
+    """Inputs of a BPTT backward pass for the RNN with a skip connection in time of the statement,
+    z_t = tanh(D_zz z_{t-1} + D_skip z_{t-2} + D_yz y_t + d_z), time-major with sequences in rows (row
+    ``t`` is the book's t + 1).
 
-    ``D_zz`` is the recurrent weight matrix, ``(H, H)``; ``Z`` holds the tanh states z_1..z_T,
-    ``(T, N, H)``; ``G`` holds the direct derivatives of the loss with respect to each state,
-    ``(T, N, H)``.
+    ``D_zz`` and ``D_skip`` are the recurrent weight matrices, ``(H, H)`` each; ``Z`` holds the tanh
+    states z_1..z_T, ``(T, N, H)``; ``G`` holds the direct derivatives of the loss with respect to each
+    state, ``(T, N, H)``.
     """
 
     D_zz: np.ndarray
+    D_skip: np.ndarray
     Z: np.ndarray
     G: np.ndarray
 
 
 def _signals_case(seed: int, T: int, N: int, H: int) -> SignalsCase:
     r = problem_rng(seed)
-    return SignalsCase(r.normal(scale=1.0 / np.sqrt(H), size=(H, H)),
-                       np.tanh(r.normal(size=(T, N, H))), r.normal(size=(T, N, H)))
+    D_zz = r.normal(scale=1.0 / np.sqrt(H), size=(H, H))
+    Z, G = np.tanh(r.normal(size=(T, N, H))), r.normal(size=(T, N, H))
+    return SignalsCase(D_zz, r.normal(scale=0.7 / np.sqrt(H), size=(H, H)), Z, G)
 
 
 #: Exercise 1: three problems (T, N, H) = (5, 2, 3), (1, 1, 2), (8, 3, 4).
 EX_SIGNALS = (_signals_case(11, 5, 2, 3), _signals_case(12, 1, 1, 2), _signals_case(13, 8, 3, 4))
 
 
-def _reference_signals(case: SignalsCase) -> np.ndarray:
-    T, N, H = case.Z.shape
-    params = rnn.RNNParams(case.D_zz, np.zeros((H, 1)), np.zeros(H), np.zeros((1, H)), np.zeros(1))
-    return rnn.rnn_bptt(params, np.zeros((T, N, 1)), case.Z, np.zeros((T, N, 1)),
-                        grad_Z=case.G, backend="numpy").B
-
-
-def _wrong_signals(case: SignalsCase, kind: str) -> np.ndarray:
+def _signals(case: SignalsCase, kind: str = "right") -> np.ndarray:
+    """The signals b_t in rows, right (``kind="right"``) or with one of the slips the checker names."""
     T, N, H = case.Z.shape
     J = 1.0 - case.Z ** 2
-    B = np.zeros((T, N, H))
-    carry = np.zeros((N, H))
-    U_next = np.zeros((N, H))
+    B = np.zeros((T + 2, N, H))                  # two zero rows: no signal after the last step
+    U = np.zeros((T + 2, N, H))                  # dS/dz_t, for the slips that use it
+    D1, D2 = (case.D_zz.T, case.D_skip.T) if kind == "no_transpose" else (case.D_zz, case.D_skip)
     for t in range(T - 1, -1, -1):
-        if kind == "no_transpose":
-            B[t] = J[t] * (case.G[t] + carry)
-            carry = B[t] @ case.D_zz.T
-        elif kind == "no_future":
-            B[t] = J[t] * case.G[t]
-        elif kind == "total_not_b":                      # returns dS/dz_t, the recursion of Eq. 5.20
-            U = case.G[t] + (J[t + 1] * U_next) @ case.D_zz if t + 1 < T else case.G[t].copy()
-            B[t] = U
-            U_next = U
-    return B
+        if kind == "no_future":
+            U[t] = case.G[t]
+        elif kind == "no_skip":                  # the plain RNN's recursion
+            U[t] = case.G[t] + B[t + 1] @ D1
+        elif kind == "skip_one_step":            # the skip weights applied to b_{t+1}
+            U[t] = case.G[t] + B[t + 1] @ (D1 + D2)
+        elif kind == "skip_total":               # the skip path without the Jacobian at its end
+            U[t] = case.G[t] + B[t + 1] @ D1 + U[t + 2] @ D2
+        else:
+            U[t] = case.G[t] + B[t + 1] @ D1 + B[t + 2] @ D2
+        B[t] = J[t] * U[t]
+    return (U if kind == "total_not_b" else B)[:T]
 
 
 def bptt_signals(fn):
-    """Exercise 1, ``ex-5-1-3-bptt-signals``: your function ``fn(D_zz, Z, G) -> B``, the BPTT backward loop.
+    """Exercise 1, ``ex-5-1-3-bptt-signals``: your function ``fn(D_zz, D_skip, Z, G) -> B``, the BPTT
+    backward loop of the RNN with a skip connection in time of the statement.
 
     The inputs are as in :class:`SignalsCase`; ``B`` has the shape of ``Z``, ``(T, N, H)``, with
-    ``B[t]`` the signal b_{t+1} of Eq. 5.21, samples in rows. It is run on every case of
-    :data:`EX_SIGNALS` and must not modify its inputs. The checker recognizes a missing
-    transpose, a missing future term, and the total derivatives returned in place of the signals.
+    ``B[t]`` the signal b_{t+1} = J_{t+1} dS/dz_{t+1}, samples in rows. It is run on every case of
+    :data:`EX_SIGNALS` and must not modify its inputs. The checker recognizes a missing transpose,
+    a missing path from z_t to the loss, a skip path taken over the wrong number of steps or without
+    its Jacobian, and the total derivatives returned in place of the signals.
     """
-    name = "BPTT signals b_t (Eqs. 5.20-5.21)"
+    name = "BPTT signals b_t of the RNN with a skip connection"
     if fn is None:
         return result(name, ["bptt_signals is None: write the function first."])
     if not callable(fn):
@@ -106,14 +108,19 @@ def bptt_signals(fn):
         if any(not np.array_equal(c, a) for c, a in zip(copies, case)):
             return result(name, [f"bptt_signals modified its inputs in place (on {label})."])
         hints = {
-            "you multiplied b_{t+1} by D_zz where D_zz^T belongs (recheck the transpose in the row layout)":
-                _wrong_signals(case, "no_transpose"),
-            "you left out the future's share, D_zz^T b_{t+1}: that is only the direct effect of z_t":
-                _wrong_signals(case, "no_future"),
-            "you returned the total derivatives dS/dz_t of Eq. 5.20; b_t multiplies them by J_t (Eq. 5.21)":
-                _wrong_signals(case, "total_not_b"),
+            "you multiplied the later signals by the weight matrices where their transposes belong (recheck "
+            "the transposes in the row layout)": _signals(case, "no_transpose"),
+            "you left out every later step's share: that is only the direct effect of z_t":
+                _signals(case, "no_future"),
+            "you left out the skip path: z_t reaches the loss through z_{t+2} directly as well as through "
+            "z_{t+1}": _signals(case, "no_skip"),
+            "you took the skip path's share from the wrong step": _signals(case, "skip_one_step"),
+            "you took the skip path's share from dS/dz at its end, leaving out the Jacobian of the "
+            "nonlinearity there": _signals(case, "skip_total"),
+            "you returned the total derivatives dS/dz_t; b_t multiplies them by J_t (Eq. 5.21)":
+                _signals(case, "total_not_b"),
         }
-        problems = compare_array(out, _reference_signals(case), f"B on {label}", rtol=1e-8, atol=1e-10, hints=hints)
+        problems = compare_array(out, _signals(case), f"B on {label}", rtol=1e-8, atol=1e-10, hints=hints)
         if problems:
             return result(name, problems)
     return result(name, [])

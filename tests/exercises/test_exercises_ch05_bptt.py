@@ -17,36 +17,45 @@ from pedagogy_lib.core.gradcheck import gradcheck
 
 
 # ---------------------------------------------------------------- exercise 1: BPTT signals
-def good_signals(D_zz, Z, G):
+def good_signals(D_zz, D_skip, Z, G):
     T, N, H = Z.shape
-    B = np.zeros((T, N, H))
-    carry = np.zeros((N, H))
+    B = np.zeros((T + 2, N, H))
     for t in range(T - 1, -1, -1):
-        B[t] = (1 - Z[t] ** 2) * (G[t] + carry)
-        carry = B[t] @ D_zz
-    return B
+        B[t] = (1 - Z[t] ** 2) * (G[t] + B[t + 1] @ D_zz + B[t + 2] @ D_skip)
+    return B[:T]
+
+
+def _run_skip(A, D, Ds):
+    """z_t = tanh(A_t + z_{t-1} D^T + z_{t-2} Ds^T), z_0 = z_{-1} = 0, rows are sequences."""
+    T, N, H = A.shape
+    Z = np.zeros((T, N, H))
+    z1, z2 = np.zeros((N, H)), np.zeros((N, H))
+    for t in range(T):
+        z = np.tanh(A[t] + z1 @ D.T + z2 @ Ds.T)
+        Z[t], z2, z1 = z, z1, z
+    return Z
 
 
 def test_signals_oracle_by_finite_differences():
-    """b_t is dS/da_t for S = sum_t <G_t, z_t> with z_t = tanh(a_t), a_t = A_t + z_{t-1} D^T (FD on A)."""
+    """b_t is dS/da_t for S = sum_t <G_t, z_t> with z_t = tanh(a_t), a_t = A_t + z_{t-1} D^T + z_{t-2} Ds^T
+    (central differences on A through an explicit forward loop)."""
     rng = np.random.default_rng(0)
-    T, N, H = 4, 2, 3
+    T, N, H = 5, 2, 3
     D = rng.normal(scale=0.6, size=(H, H))
+    Ds = rng.normal(scale=0.6, size=(H, H))
     A_drive = rng.normal(size=(T, N, H))
     G = rng.normal(size=(T, N, H))
 
-    def run(A):
-        Z, z = np.zeros((T, N, H)), np.zeros((N, H))
-        for t in range(T):
-            z = np.tanh(A[t] + z @ D.T)
-            Z[t] = z
-        return Z
-
     def S(A):
-        return float(np.sum(G * run(A)))
+        return float(np.sum(G * _run_skip(A, D, Ds)))
 
     fd = gradcheck(S, A_drive).numeric
-    np.testing.assert_allclose(good_signals(D, run(A_drive), G), fd, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(good_signals(D, Ds, _run_skip(A_drive, D, Ds), G), fd, rtol=1e-6, atol=1e-9)
+    # with no skip weights the recursion is the page's, which the library's BPTT computes
+    Z0 = _run_skip(A_drive, D, np.zeros((H, H)))
+    params = rnn.RNNParams(D, np.zeros((H, 1)), np.zeros(H), np.zeros((1, H)), np.zeros(1))
+    lib = rnn.rnn_bptt(params, np.zeros((T, N, 1)), Z0, np.zeros((T, N, 1)), grad_Z=G, backend="numpy").B
+    np.testing.assert_allclose(good_signals(D, np.zeros((H, H)), Z0, G), lib, rtol=1e-10, atol=1e-12)
 
 
 def test_signals_correct_passes():
@@ -54,32 +63,54 @@ def test_signals_correct_passes():
 
 
 def _variant(kind):
-    def fn(D_zz, Z, G):
+    def fn(D_zz, D_skip, Z, G):
         T, N, H = Z.shape
         J = 1 - Z ** 2
-        B = np.zeros((T, N, H))
-        nxt = np.zeros((N, H))
+        B = np.zeros((T + 2, N, H))
+        U = np.zeros((T + 2, N, H))
         for t in range(T - 1, -1, -1):
             if kind == "transpose":
-                B[t] = J[t] * (G[t] + nxt)
-                nxt = B[t] @ D_zz.T
+                U[t] = G[t] + B[t + 1] @ D_zz.T + B[t + 2] @ D_skip.T
             elif kind == "future":
-                B[t] = J[t] * G[t]
-            elif kind == "total":                        # dS/dz_t = G_t + (J_{t+1} dS/dz_{t+1}) D
-                B[t] = G[t] + nxt
-                nxt = (J[t] * B[t]) @ D_zz
-        return B
+                U[t] = G[t]
+            elif kind == "page":                         # the page's recursion, no skip path
+                U[t] = G[t] + B[t + 1] @ D_zz
+            elif kind == "lag":
+                U[t] = G[t] + B[t + 1] @ D_zz + B[t + 1] @ D_skip
+            elif kind == "jacobian":
+                U[t] = G[t] + B[t + 1] @ D_zz + U[t + 2] @ D_skip
+            elif kind == "total":
+                U[t] = G[t] + B[t + 1] @ D_zz + B[t + 2] @ D_skip
+            B[t] = J[t] * U[t]
+        return (U if kind == "total" else B)[:T]
     return fn
 
 
+def _page_per_sequence(D_zz, D_skip, Z, G):
+    """The page's column-form recursion run sequence by sequence, ignoring D_skip."""
+    T, N, H = Z.shape
+    B = np.zeros((T, N, H))
+    for n in range(N):
+        total = {T: G[T - 1, n]}
+        for t in range(T - 1, 0, -1):
+            total[t] = G[t - 1, n] + D_zz.T @ ((1.0 - Z[t, n] ** 2) * total[t + 1])
+        for t in range(1, T + 1):
+            B[t - 1, n] = (1.0 - Z[t - 1, n] ** 2) * total[t]
+    return B
+
+
 @pytest.mark.parametrize("fn,fragment", [
-    (_variant("transpose"), "D_zz^T belongs"),
-    (_variant("future"), "future's share"),
+    (_variant("transpose"), "transposes belong"),
+    (_variant("future"), "only the direct effect"),
+    (_variant("page"), "left out the skip path"),
+    (_page_per_sequence, "left out the skip path"),
+    (_variant("lag"), "from the wrong step"),
+    (_variant("jacobian"), "leaving out the Jacobian"),
     (_variant("total"), "total derivatives dS/dz_t"),
-    (lambda D, Z, G: -good_signals(D, Z, G), "wrong sign"),
-    (lambda D, Z, G: good_signals(D, Z, G)[::-1], "not within tolerance"),
-    (lambda D, Z, G: good_signals(D, Z, G)[:, 0], "should have shape"),
-    (lambda D, Z, G: None, "None"),
+    (lambda D, Ds, Z, G: -good_signals(D, Ds, Z, G), "wrong sign"),
+    (lambda D, Ds, Z, G: good_signals(D, Ds, Z, G)[::-1], "not within tolerance"),
+    (lambda D, Ds, Z, G: good_signals(D, Ds, Z, G)[:, 0], "should have shape"),
+    (lambda D, Ds, Z, G: None, "None"),
 ])
 def test_signals_wrong_answers_fail(fn, fragment):
     res = check.bptt_signals(fn)
@@ -87,12 +118,12 @@ def test_signals_wrong_answers_fail(fn, fragment):
 
 
 def test_signals_exception_and_in_place():
-    res = check.bptt_signals(lambda D, Z, G: D @ np.ones(99))
+    res = check.bptt_signals(lambda D, Ds, Z, G: D @ np.ones(99))
     assert not res and "raised ValueError" in str(res) and "case 1 of 3" in str(res)
 
-    def clobber(D, Z, G):
+    def clobber(D, Ds, Z, G):
         G *= 0.0
-        return good_signals(D, Z, G)
+        return good_signals(D, Ds, Z, G)
     res = check.bptt_signals(clobber)
     assert not res and "in place" in str(res)
     assert "None" in str(check.bptt_signals(None))
