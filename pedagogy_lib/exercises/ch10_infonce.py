@@ -322,6 +322,7 @@ SUMMATIVE = {
                                                "pedagogy_lib.lgssm.kalman.kalman_smoother",
                                                "pedagogy_lib.recursions.generic.forward_filter",
                                                "scipy.linalg.solve_discrete_are",
+                                               "scipy.linalg.solve_discrete_lyapunov",
                                                "pedagogy_lib.assimilation.adf.assumed_density_filter",
                                                "pedagogy_lib.assimilation.adf.grid_filter"]},
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss",
