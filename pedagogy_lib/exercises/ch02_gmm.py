@@ -19,7 +19,7 @@ from scipy.special import logsumexp as _sp_logsumexp
 from scipy.stats import multivariate_normal
 
 from ..mixture import model as mixture
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
+from .checker import POLYNOMIAL_CLASS_FITS, CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = [
     "RespProblem", "BoundaryPointProblem", "QDA1DProblem", "LogMarginalProblem",
@@ -493,24 +493,8 @@ SUMMATIVE = {
                                               "numpy.interp",
                                               "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
                                               "numpy.polynomial.Polynomial.fit",
-                                              "numpy.polynomial.polynomial.Polynomial.fit",
-                                              "numpy.polynomial.legendre.Legendre.fit",
-                                              "numpy.polynomial.chebyshev.Chebyshev.fit",
-                                              "numpy.polynomial.hermite.Hermite.fit",
-                                              "numpy.polynomial.hermite_e.HermiteE.fit",
-                                              "numpy.polynomial.laguerre.Laguerre.fit",
-                                              "numpy.polynomial.chebyshev", "numpy.polynomial.legendre",
-                                              "numpy.polynomial.laguerre", "numpy.polynomial.hermite",
-                                              "numpy.polynomial.hermite_e"]},
-    "ex-2-1-1-qda-thresholds": {"forbidden": ["numpy.polynomial.chebyshev", "numpy.polynomial.legendre",
-                                              "numpy.polynomial.laguerre", "numpy.polynomial.hermite",
-                                              "numpy.polynomial.hermite_e",
-                                              "numpy.polynomial.polynomial.Polynomial.fit",
-                                              "numpy.polynomial.legendre.Legendre.fit",
-                                              "numpy.polynomial.chebyshev.Chebyshev.fit",
-                                              "numpy.polynomial.hermite.Hermite.fit",
-                                              "numpy.polynomial.hermite_e.HermiteE.fit",
-                                              "numpy.polynomial.laguerre.Laguerre.fit",
+                                              *POLYNOMIAL_CLASS_FITS]},
+    "ex-2-1-1-qda-thresholds": {"forbidden": [*POLYNOMIAL_CLASS_FITS,
                                               "pedagogy_lib.gaussian.blocks.mvn_logpdf",
                                               "pedagogy_lib.core.linalg.mvn_logpdf_chol",
                                               "pedagogy_lib.hmm.em.hmm_log_lik_matrix",

@@ -511,15 +511,7 @@ SUMMATIVE = {
                                      # three of its values, then -b / (2a), gave the M step without the vertex
                                      "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
                                      "numpy.polynomial.Polynomial.fit",
-                                     "numpy.polynomial.polynomial.Polynomial.fit",
-                                     "numpy.polynomial.legendre.Legendre.fit",
-                                     "numpy.polynomial.chebyshev.Chebyshev.fit",
-                                     "numpy.polynomial.hermite.Hermite.fit",
-                                     "numpy.polynomial.hermite_e.HermiteE.fit",
-                                     "numpy.polynomial.laguerre.Laguerre.fit",
-                                     "numpy.polynomial.chebyshev", "numpy.polynomial.legendre",
-                                     "numpy.polynomial.laguerre", "numpy.polynomial.hermite",
-                                     "numpy.polynomial.hermite_e",
+                                     *checker.POLYNOMIAL_CLASS_FITS,
                                      # and NumPy's finite differences of three of its values, a Newton step
                                      "numpy.gradient"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "

@@ -22,6 +22,7 @@ import numpy as np
 MACHINERY = ("checker", "remote")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
+           "POLYNOMIAL_CLASS_FITS",
            "as_numeric",
            "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
@@ -223,6 +224,16 @@ def result(name: str, problems: Iterable[str]) -> CheckResult:
 
 #: Relative tolerance for answers computed with pen and paper: three significant figures.
 HAND_RTOL = 5e-3
+
+#: For the ``forbidden`` lists of ``SUMMATIVE`` tables: NumPy's polynomial classes' least-squares fits,
+#: under each name they are reached by, and the modules of the orthogonal families (which the grader
+#: expands to all their functions). A fit through a few values of a curve the exercise asks the student
+#: to derive (a line, a parabola) gives its coefficients in one call.
+POLYNOMIAL_CLASS_FITS = ("numpy.polynomial.polynomial.Polynomial.fit", "numpy.polynomial.legendre.Legendre.fit",
+                         "numpy.polynomial.chebyshev.Chebyshev.fit", "numpy.polynomial.hermite.Hermite.fit",
+                         "numpy.polynomial.hermite_e.HermiteE.fit", "numpy.polynomial.laguerre.Laguerre.fit",
+                         "numpy.polynomial.chebyshev", "numpy.polynomial.legendre", "numpy.polynomial.laguerre",
+                         "numpy.polynomial.hermite", "numpy.polynomial.hermite_e")
 
 _TRUE_WORDS = {"true", "yes", "t", "y", "1"}
 _FALSE_WORDS = {"false", "no", "f", "n", "0"}
