@@ -936,16 +936,22 @@ def _preamble(page: list[str], answers: list[str], exclude: frozenset = frozense
     return [defs[i][1] for i in sorted(keep)]
 
 
+def _answer_preamble(answer: str, preamble: list[str]) -> list[str]:
+    """The imports and page definitions one answer uses (see :func:`_preamble`); a name the answer binds
+    itself (its own function of a page function's name, say) is the answer's, not a use of the page's."""
+    try:
+        own = frozenset(_names_bound_by(ast.parse(answer)))
+    except SyntaxError:
+        return []
+    return _preamble(preamble, [answer], own)
+
+
 def page_functions_outside_allowed(answer: str, preamble: list[str], allowed) -> list[str]:
     """What the page's functions and classes that ``answer`` uses (directly or through each other; see
     :func:`_preamble`) call from the restricted packages beyond ``allowed``, each as written. A page
     function run with the page's globals rebound to an exercise's data would otherwise reach, from inside,
     a library function the statement does not allow."""
-    try:
-        own = frozenset(_names_bound_by(ast.parse(answer)))
-    except SyntaxError:
-        return []
-    defs = [code for code in _preamble(preamble, [answer], own) if not code.startswith(("import ", "from "))]
+    defs = [code for code in _answer_preamble(answer, preamble) if not code.startswith(("import ", "from "))]
     return outside_allowed("\n".join(defs), "\n".join(preamble), allowed) if defs else []
 
 
@@ -1051,7 +1057,7 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
             passed, text = False, ("Not accepted: the answer imports " + ", ".join(f"`{p}`" for p in peers)
                                    + ", which computes this for you; graded answers write the computation "
                                    "with NumPy, SciPy's basic routines and what the exercise allows.")
-        elif peers := peer_library_imports("\n".join(_preamble(preamble, [_src(cells[k])]))):
+        elif peers := peer_library_imports("\n".join(_answer_preamble(_src(cells[k]), preamble))):
             # a name the page imports from a peer library (or a page function that calls one), used bare
             passed, text = False, ("Not accepted: the answer uses " + ", ".join(f"`{p}`" for p in peers)
                                    + " through the page's imports or functions, and it computes this for you; "

@@ -254,6 +254,11 @@ def test_a_peer_library_the_page_imports_is_refused_in_an_answer_that_uses_it():
     assert grades["ex-7-1-m-step"] == (False, []) and "`sklearn`" in _text(nb, "ex-7-1-m-step")
     assert "through the page's imports" in _text(nb, "ex-7-1-m-step")
     assert all(passed for label, (passed, _) in grades.items() if label != "ex-7-1-m-step"), grades
+    # a function of the answer's own that has the name the page imports is the answer's
+    pre = ["import numpy as np", "from sklearn.cluster import KMeans"]
+    uses = lambda code: G.peer_library_imports("\n".join(G._answer_preamble(code, pre)))  # noqa: E731
+    assert uses("z = KMeans(2).fit(y)") == ["sklearn"]
+    assert uses("def KMeans(y):\n    return y\n\n\nz = KMeans(1)") == []
 
 
 def test_answers_that_import_a_peer_library_are_not_accepted(source):
