@@ -441,6 +441,61 @@ def test_fenced_code_lines_reads_code_blocks_inside_prose_directives():
     assert [n for n, _ in _fenced_code_lines(md)] == [5, 12]
 
 
+#: A line that starts with a list marker ("+ ", "- ", "* ", "1. ") begins a list, even in the middle of a
+#: paragraph: inside inline math that spans lines, it cuts the formula in two and prints its second half as
+#: a bullet of raw LaTeX. Such a line must carry its operator at the end of the line before.
+_LIST_MARKER = re.compile(r"^\s*(?:[+*-]|\d+[.)])\s+")
+
+
+def _list_markers_inside_inline_math(text):
+    """(line number from 1, line) of each line of ``text`` that begins with a list marker while an inline
+    $...$ opened on an earlier line of the same paragraph is still open (code and $$ displays skipped)."""
+    found, fence, display, inline = [], False, False, False
+    for n, line in enumerate(text.split("\n"), 1):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fence = not fence
+            continue
+        if fence:
+            continue
+        if inline and not display and _LIST_MARKER.match(line):
+            found.append((n, line.strip()[:50]))
+        if not stripped:
+            inline = False
+            continue
+        j, code = 0, False
+        while j < len(line):
+            if line[j] == "`":
+                code = not code
+            elif not code and line[j] == "\\":
+                j += 2
+                continue
+            elif not code and line[j] == "$":
+                if line[j:j + 2] == "$$":
+                    display = not display
+                    j += 2
+                    continue
+                inline = inline if display else not inline
+            j += 1
+    return found
+
+
+def test_list_markers_inside_inline_math_are_found():
+    assert _list_markers_inside_inline_math("so $a\n+ b$ and\n- a list") == [(2, "+ b$ and")]
+    assert _list_markers_inside_inline_math("$$\na\n+ b\n$$\n- item\n`$` x\n+ y") == []
+    assert _list_markers_inside_inline_math("cost \\$5 and $x +\ny$\n1. step") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_formula_is_cut_by_a_line_that_starts_a_list(path):
+    """Inline math that spans lines never has a line starting with "+ ", "- " or "1. ": Markdown would
+    start a list there and print the rest of the formula as raw LaTeX in a bullet."""
+    cut = [f"markdown cell {i}, line {n}: {line}" for i, cell in enumerate(_cells(path))
+           if cell["cell_type"] == "markdown" for n, line in _list_markers_inside_inline_math(_src(cell))]
+    assert not cut, (f"{path.relative_to(ROOT)}: a line inside inline math starts with a list marker; move "
+                     "the operator to the end of the line before:\n  " + "\n  ".join(cut))
+
+
 #: A $$ display holding a line break (\\) is wrapped by Sphinx's MathJax writer in a split
 #: environment, where MathJax refuses \tag and prints an error box; such a display must be written
 #: as a bare amsmath environment (\begin{equation} ... \end{equation}), which is passed through.
