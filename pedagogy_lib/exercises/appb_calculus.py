@@ -140,17 +140,24 @@ SUMMATIVE = {
                                   "pedagogy_lib.core.gradcheck.gradcheck",
                                   "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
                                   "scipy.optimize.least_squares", "scipy.optimize.root",
-                                  "scipy.differentiate.hessian"]},
+                                  "scipy.differentiate.hessian",
+                                  # NumPy's central differences at X - h E, X, X + h E, entry by entry, gave the
+                                  # gradient to the checker's tolerance
+                                  "numpy.gradient"]},
     "ex-b1-logdet": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
                                    "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
                                    "pedagogy_lib.core.gradcheck.gradcheck",
                                    "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
                                    "scipy.optimize.least_squares", "scipy.optimize.root",
-                                   "scipy.differentiate.hessian"]},
+                                   "scipy.differentiate.hessian",
+                                   # as in ex-b1-trace: NumPy's central differences, entry by entry
+                                   "numpy.gradient"]},
     "ex-b1-chain": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
                                   "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
                                   "pedagogy_lib.core.gradcheck.gradcheck",
                                   "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
                                   "scipy.optimize.least_squares", "scipy.optimize.root",
-                                  "scipy.differentiate.hessian"]},
+                                  "scipy.differentiate.hessian",
+                                  # as in ex-b1-trace, on the linear stand-in sum(G * (X^T A X)) for y
+                                  "numpy.gradient"]},
 }

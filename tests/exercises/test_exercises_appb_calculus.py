@@ -79,3 +79,35 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
         assert not missing, (label, missing)
+
+
+import pytest  # noqa: E402
+from graded_routes import assert_refused_when_graded  # noqa: E402
+
+# --- NumPy's finite differences, entry by entry, gave each gradient to the checker's tolerance ---
+
+_ROUTE_IMPORTS = "import numpy as np\nfrom pedagogy_lib.exercises import appb_calculus as check\n"
+_FD = ("{name} = np.zeros_like({at})\n"
+       "for i in range({at}.shape[0]):\n"
+       "    for j in range({at}.shape[1]):\n"
+       "        E = np.zeros_like({at}); E[i, j] = 1e-4\n"
+       "        {name}[i, j] = np.gradient([f({at} - E), f({at}), f({at} + E)], 1e-4)[1]\n")
+_ONE_CALL_ROUTES = {
+    "ex-b1-trace": ("trace_quadratic", "my_D",
+                    "X, A, L = check.EX_TRACE\nf = lambda Z: np.trace(L @ Z @ A @ Z.T)\n"
+                    + _FD.format(name="my_D", at="X")),
+    "ex-b1-logdet": ("logdet_gradient", "my_grad",
+                     "A, B = check.EX_LOGDET\nf = lambda Z: np.linalg.slogdet(B @ Z @ B.T)[1]\n"
+                     + _FD.format(name="my_grad", at="A")),
+    "ex-b1-chain": ("chain_XtAX", "my_dX",
+                    "A, X, G = check.EX_CHAIN\nf = lambda Z: np.sum(G * (Z.T @ A @ Z))\n"
+                    + _FD.format(name="my_dX", at="X")),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
+def test_numpy_finite_differences_are_refused_when_graded(label):
+    """np.gradient on three points per entry is numerical differentiation like the differentiators the
+    statements already rule out; it is named by the statement and raises in the graded student process."""
+    checker_name, name, code = _ONE_CALL_ROUTES[label]
+    assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
