@@ -271,6 +271,13 @@ _ROUTE_IMPORTS = 'from pedagogy_lib.exercises import appb_probability as check\n
 _ONE_CALL_ROUTES = {
     'ex-b2-thinning': ('thinned_pmf', 'p', 'p = stats.poisson(0.4).pmf(2)\n'),
 }
+# the non-central chi-square cdf at non-centrality 0 is the chi-square cdf:
+# P(Pois(m) <= k) = 1 - chndtr(2m, 2k + 2, 0)
+_MORE_ROUTES = {
+    'ex-b2-thinning': ('thinned_pmf', 'p',
+                       'from scipy import special\nlam, mu, y = check.EX_THIN\n'
+                       'p = special.chndtr(2 * lam * mu, 2 * y, 0) - special.chndtr(2 * lam * mu, 2 * y + 2, 0)\n'),
+}
 
 
 @pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
@@ -278,4 +285,11 @@ def test_one_call_routes_are_refused_when_graded(label):
     """Each route that hands back this exercise's answer in one or two library calls is named by the
     statement and raises in the graded student process."""
     checker_name, name, code = _ONE_CALL_ROUTES[label]
+    assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
+
+
+@pytest.mark.parametrize("label", sorted(_MORE_ROUTES))
+def test_more_one_call_routes_are_refused_when_graded(label):
+    """Further routes of the same kind, one per exercise, refused the same way."""
+    checker_name, name, code = _MORE_ROUTES[label]
     assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
