@@ -326,3 +326,14 @@ def test_woodbury_shapes_is_the_smallest_push_through_inverse():
     assert not r and "not square" in str(r)
     for guess in (True, False, None, "abc", "33", (3, 3, 3), (4, 4)):
         assert not check.woodbury_shapes(guess)
+
+
+def test_help_of_the_module_does_not_state_the_determinant_lemma():
+    """ex-b3-woodbury asks for log|det(A + U C V)| derived from the block matrix; help(check) printed the
+    module docstring's det(A) det(I + C V A^{-1} U), which answered it in one line."""
+    import inspect
+    import re
+
+    text = inspect.getdoc(check)
+    assert "det(A)" not in text and not re.search(r"det\(I\s*\+", text), text
+    assert "2 x 2 determinant" not in text and "Schur" not in text, text
