@@ -505,5 +505,8 @@ SUMMATIVE = {
                                               "pedagogy_lib.mixture.model.gmm_log_marginal", "numpy.polyfit", "numpy.polynomial.polynomial.polyfit", "numpy.polynomial.Polynomial.fit",
                                               # finite differences of z_1 - z_2 at three points gave a, b
                                               # and c without expanding Eq. 2.8, as the fits did
-                                              "numpy.gradient"]},
+                                              "numpy.gradient",
+                                              # so did a solve with the Vandermonde matrix of three points,
+                                              # the interpolation that polyfit does
+                                              "numpy.vander", "numpy.polynomial.polynomial.polyvander"]},
 }

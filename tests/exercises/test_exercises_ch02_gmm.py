@@ -380,3 +380,19 @@ def test_log_marginal_statement_and_help_agree_on_how_far_y_far_lies():
     for y in p.y_far:
         for m, S in zip(p.mu, p.Sigma):
             assert np.sqrt((y - m) @ np.linalg.solve(S, y - m)) >= 1000
+
+
+def test_interpolating_the_logit_difference_with_a_vandermonde_solve_is_refused_when_graded():
+    """ex-2-1-1-qda-thresholds: z_1 - z_2 at three points, solved against np.vander for a, b and c, is
+    the interpolation np.polyfit does; the graded version refuses it."""
+    from graded_routes import assert_refused_when_graded
+
+    code = ("p = check.EX_QDA1D\n"
+            "lg = lambda y, m, v, w: np.log(w) - 0.5 * np.log(2 * np.pi * v) - 0.5 * (y - m)**2 / v\n"
+            "ys = np.array([-1.0, 0.0, 1.0])\n"
+            "d = lg(ys, p.mu_1, p.Sigma_1, p.pi_1) - lg(ys, p.mu_2, p.Sigma_2, p.pi_2)\n"
+            "coef = np.linalg.solve(np.vander(ys, 3), d)\n"
+            "coef[2] -= np.log(p.level / (1 - p.level))\n"
+            "my_thresholds = np.roots(coef)\n")
+    assert_refused_when_graded(check, "ex-2-1-1-qda-thresholds", "qda_thresholds", "my_thresholds",
+                               "import numpy as np\nfrom pedagogy_lib.exercises import ch02_gmm as check\n", code)
