@@ -202,10 +202,13 @@ def woodbury(x, logdet=None) -> CheckResult:
     log_c = np.linalg.slogdet(C)[1]
     log_s = np.linalg.slogdet(inv(C) + V @ (U / a[:, None]))[1]
     slips = {
-        "you dropped the factor det(C): the block matrix's two factorizations leave it on one side":
+        "a factor of the block matrix's determinant is missing: write out the determinants of both "
+        "factorizations again, block by block":
             log_a + log_s,
-        "you multiplied by det(C^{-1}) where det(C) belongs": log_a + log_s - log_c,
-        "you divided by det(C^{-1} + V A^{-1} U) where the block elimination multiplies by it":
+        "one factor is the inverse of what the factorizations give: recheck the determinant of each "
+        "diagonal block": log_a + log_s - log_c,
+        "one factor stands on the wrong side of the equation the two factorizations give: recheck "
+        "which side each block determinant belongs to":
             log_a - log_s + log_c,
         "you left out log|det A|, the sum of log a": log_s + log_c,
         "you gave log|det A| alone, without the low-rank update's factor": log_a,

@@ -178,12 +178,16 @@ def test_woodbury_log_determinant_slips():
     good, logdet = _wb_answer(a, U, C, V, b)
     log_a, log_c = np.log(a).sum(), np.log(np.linalg.det(C))
     log_s = np.log(np.linalg.det(np.linalg.inv(C) + V @ (U / a[:, None])))
-    for wrong, words in ((log_a + log_s, "det(C)"), (log_a + log_s - log_c, "det(C^{-1})"),
-                         (log_a - log_s + log_c, "divided by"), (log_s + log_c, "sum of log a"),
+    for wrong, words in ((log_a + log_s, "is missing"), (log_a + log_s - log_c, "the inverse of"),
+                         (log_a - log_s + log_c, "wrong side"), (log_s + log_c, "sum of log a"),
                          (log_a, "alone"), (-logdet, "minus"), (logdet / np.log(10), "base 10")):
         r = check.woodbury(good, wrong)
         assert not r and words in str(r), (words, str(r))
         assert "x is" not in str(r)
+    # the three slips inside the lemma say what to recheck, not which factor to add, invert or move
+    for wrong in (log_a + log_s, log_a + log_s - log_c, log_a - log_s + log_c):
+        text = str(check.woodbury(good, wrong))
+        assert "det(C" not in text and "multipl" not in text and "divid" not in text, text
 
 
 def test_woodbury_page_copy_routes_fail():
