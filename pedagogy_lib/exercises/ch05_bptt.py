@@ -312,7 +312,7 @@ SUMMATIVE = {
     "ex-5-1-3-bptt-signals": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt"],
                               "same_data": "the answer is a function, which the grader calls on test inputs of "
                                            "the checker's own (EX_SIGNALS, drawn for each student)"},
-    "ex-5-1-3-rtrl": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt", "pedagogy_lib.nn.network.numerical_gradient",
+    "ex-5-1-3-rtrl": {"forbidden": ["numpy.gradient", "pedagogy_lib.nn.rnn.rnn_bptt", "pedagogy_lib.nn.network.numerical_gradient",
                                     "pedagogy_lib.core.gradcheck.gradcheck", "scipy.differentiate.derivative",
                                     "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
                                     "scipy.optimize.check_grad", "scipy.optimize._numdiff.approx_derivative",

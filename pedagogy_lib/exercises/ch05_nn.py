@@ -419,7 +419,7 @@ def product_network(D1, d1, D2, d2):
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
-    "ex-5-1-3-dense-backward": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt",
+    "ex-5-1-3-dense-backward": {"forbidden": ["numpy.gradient", "pedagogy_lib.nn.rnn.rnn_bptt",
                                               "pedagogy_lib.nn.rnn.rnn_forward",
                                               "scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.Dense.backward",
                                               "pedagogy_lib.nn.network.Dense._backward",
@@ -432,7 +432,7 @@ SUMMATIVE = {
                                               "pedagogy_lib.core.gradcheck.gradcheck"],
                                 "same_data": "the answer is a function, which the grader calls on test layers of "
                                              "the checker's own (EX_DENSE, drawn for each student)"},
-    "ex-5-1-3-central-difference": {"forbidden": ["scipy.differentiate.derivative",
+    "ex-5-1-3-central-difference": {"forbidden": ["numpy.gradient", "scipy.differentiate.derivative",
                                                   "scipy.differentiate.jacobian",
                                                   "scipy.differentiate.hessian",
                                                   "scipy.optimize.approx_fprime",
@@ -440,7 +440,7 @@ SUMMATIVE = {
                                                   "pedagogy_lib.nn.network.numerical_gradient"],
                                     "same_data": "the answer is a function, which the grader calls on test "
                                                  "functions of the checker's own"},
-    "ex-5-1-3-bernoulli-signal": {"forbidden": ["scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.numerical_gradient",
+    "ex-5-1-3-bernoulli-signal": {"forbidden": ["numpy.gradient", "scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.numerical_gradient",
                                                 "pedagogy_lib.core.gradcheck.gradcheck"],
                                   "same_data": "the answer is a function, which the grader calls on test inputs of "
                                                "the checker's own"},

@@ -513,7 +513,10 @@ SUMMATIVE = {
                                      "numpy.polynomial.Polynomial.fit",
                                      *checker.POLYNOMIAL_CLASS_FITS,
                                      # and NumPy's finite differences of three of its values, a Newton step
-                                     "numpy.gradient"],
+                                     "numpy.gradient",
+                                     # and NumPy's Vandermonde matrices, whose solve with three of its values
+                                     # is the same fit (a + b t + c t^2 through three points)
+                                     "numpy.vander", "numpy.polynomial.polynomial.polyvander"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "
                                     "checker's own"},
 }

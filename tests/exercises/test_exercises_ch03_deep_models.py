@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from pedagogy_lib.exercises import ch03_deep_models as check
 from pedagogy_lib.harmonium import (EFHParams, dbn_visible_log_probs, directed_table, hidden_log_probs, invert,
@@ -46,6 +47,33 @@ def test_gaussian_prior():
         r = check.gaussian_prior(wrong, J12)
         assert not r and phrase in str(r), (phrase, str(r))
     assert not check.gaussian_prior(None, None)
+
+
+@pytest.mark.parametrize("rule", ["np.polynomial.hermite_e.hermegauss(60)",
+                                  "scipy.special.roots_hermitenorm(60)"])
+def test_gauss_hermite_route_to_the_gaussian_prior_is_refused_when_graded(rule):
+    """ex-3-2-inverted: Gauss-Hermite nodes on the three visible axes integrate exp{(b_y + W^T x)^T y}
+    against the unit Gaussian to rounding for each of the four hidden states, and differences of the four
+    log values give h and J12 (the check below passes before grading), so the Gaussian integral is never
+    done in closed form. The rules are named by the statement and refused."""
+    import scipy.special  # noqa: F401 - the rule below may name it
+    from graded_routes import assert_refused_when_graded
+
+    code = (f"z, w = {rule}\n"
+            "p = check.EX_RBM\n"
+            "Z = np.stack(np.meshgrid(z, z, z, indexing='ij'), -1).reshape(-1, 3)\n"
+            "Wt = (w[:, None, None] * w[None, :, None] * w[None, None, :]).ravel()\n"
+            "def l(x):\n"
+            "    x = np.array(x, float)\n"
+            "    return x @ p.b_x + np.log(Wt @ np.exp(Z @ (p.b_y + p.W.T @ x)))\n"
+            "my_h = np.array([l([1, 0]) - l([0, 0]), l([0, 1]) - l([0, 0])])\n"
+            "my_J12 = l([1, 1]) - l([1, 0]) - l([0, 1]) + l([0, 0])\n")
+    scope = {"np": np, "check": check, "scipy": scipy}
+    exec(code, scope)
+    assert check.gaussian_prior(scope["my_h"], scope["my_J12"])
+    imports = ("import numpy as np\nimport scipy.special\n"
+               "from pedagogy_lib.exercises import ch03_deep_models as check\n")
+    assert_refused_when_graded(check, "ex-3-2-inverted", "gaussian_prior", "my_h", imports, code)
 
 
 def test_gaussian_prior_is_not_the_pages_inverted_harmonium():
@@ -823,3 +851,33 @@ def test_the_helmholtz_pages_jre_and_posterior_functions_are_ruled_out_where_the
             "    return -(jre_with(1, 0, 0, 1e-4) - jre_with(1, 0, 0, -1e-4)) / 2e-4\n"
             "my_p = slope(-40.0) - slope(40.0)\n")
     assert_refused_when_graded(check, "ex-3-3-recognition", "recognition_prob", "my_p", imports, code)
+
+
+def test_helmholtz_gradient_by_np_gradient_is_refused_when_graded():
+    """ex-3-3-helmholtz: log p(y) written out by enumeration, then np.gradient of its values at G[1]
+    moved by -h, 0, +h in each entry, gave the gradient without Steps 2 and 3; np.gradient is named by the
+    statement and refused (as is every numerical differentiator the exercise's allowed list leaves out)."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("import numpy as np\nfrom pedagogy_lib import harmonium as hm\n"
+               "from pedagogy_lib.exercises import ch03_deep_models as check\n")
+    code = ("m, y = check.EX_HM, check.EX_Y\n"
+            "sig = lambda z: 1 / (1 + np.exp(-z))\n"
+            "bern = lambda v, q: np.prod(np.where(v == 1, q, 1 - q))\n"
+            "def logp(G1):\n"
+            "    tot = 0.0\n"
+            "    for x2 in hm.states(1):\n"
+            "        for x1 in hm.states(2):\n"
+            "            tot += (bern(x2, sig(m.b_top)) * bern(x1, sig(G1 @ x2 + m.g[1]))\n"
+            "                    * bern(y, sig(m.G[0] @ x1 + m.g[0])))\n"
+            "    return np.log(tot)\n"
+            "h = 1e-5\n"
+            "my_grad = np.empty(m.G[1].shape)\n"
+            "for idx in np.ndindex(my_grad.shape):\n"
+            "    vals = []\n"
+            "    for s in (-1, 0, 1):\n"
+            "        G1 = m.G[1].copy()\n"
+            "        G1[idx] += s * h\n"
+            "        vals.append(logp(G1))\n"
+            "    my_grad[idx] = np.gradient(np.array(vals), h)[1]\n")
+    assert_refused_when_graded(check, "ex-3-3-helmholtz", "log_likelihood_gradient", "my_grad", imports, code)

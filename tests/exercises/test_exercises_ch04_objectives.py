@@ -293,6 +293,38 @@ def test_the_quad_vec_route_to_the_gaussian_kl_is_refused_when_graded():
     assert_refused_when_graded(check, "ex-4-2-gaussian-kl", "gaussian_kl", "my_kl", imports, code)
 
 
+@pytest.mark.parametrize("rule", [
+    "z, w = np.polynomial.hermite_e.hermegauss(3)",
+    "z, w = scipy.special.roots_hermitenorm(3)",
+    "z, w = scipy.special.he_roots(3)",
+    "z, w = np.polynomial.hermite.hermgauss(3)\nz = np.sqrt(2) * z",
+    "z, w = np.polynomial.legendre.leggauss(80)\nz, w = 12 * z, w * np.exp(-72 * z**2)",
+    "z, w = scipy.special.roots_legendre(80)\nz, w = 12 * z, w * np.exp(-72 * z**2)",
+])
+def test_the_gauss_quadrature_routes_to_the_gaussian_kl_are_refused_when_graded(rule):
+    """ex-4-2-gaussian-kl: Gauss-Hermite nodes, mapped through the Cholesky factor of Sigma_p, average
+    log p - log q exactly with three per axis (the integrand is quadratic), and Gauss-Legendre nodes on a
+    box, weighted by the standard normal density, do it to rounding: the expectation of the quadratic form
+    that the exercise asks to work out is never written. Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("from pedagogy_lib.exercises import ch04_objectives as check\nimport numpy as np\n"
+               "import scipy.special\n")
+    code = (rule + "\n"
+            "w = w / w.sum()\n"
+            "mp, Sp, mq, Sq = check.EX_KL\n"
+            "L = np.linalg.cholesky(Sp)\n"
+            "def logN(y, m, S):\n"
+            "    d = y - m\n"
+            "    return -0.5 * (d @ np.linalg.solve(S, d) + np.linalg.slogdet(2 * np.pi * S)[1])\n"
+            "my_kl = 0.0\n"
+            "for i in range(len(z)):\n"
+            "    for j in range(len(z)):\n"
+            "        y = mp + L @ np.array([z[i], z[j]])\n"
+            "        my_kl += w[i] * w[j] * (logN(y, mp, Sp) - logN(y, mq, Sq))\n")
+    assert_refused_when_graded(check, "ex-4-2-gaussian-kl", "gaussian_kl", "my_kl", imports, code)
+
+
 def test_the_gaussian_fitters_are_forbidden_for_the_log_normal_fit():
     """The Gaussian and log-normal fitters (norm.fit, lognorm.fit, multivariate_normal.fit, a one-component
     fit_gmm or its M step, a one-state fit_hmm) fit the free log-normal, whose mean of log Y is not tied to

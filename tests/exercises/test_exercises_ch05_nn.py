@@ -403,3 +403,56 @@ def test_finite_differences_reached_through_an_optimizer_are_refused_when_graded
             "    return gZ.reshape(Z_prev.shape), gD.reshape(D.shape), gd\n")
     assert_refused_when_graded(check, "ex-5-1-3-dense-backward", "residual_backward", "residual_backward",
                                imports, code)
+
+
+_NP_GRADIENT_ROUTES = {
+    # the residual block's backward pass: central differences of <G, block output> in every input, weight
+    # and bias, each from np.gradient of three values
+    "ex-5-1-3-dense-backward": ("residual_backward", "residual_backward", (
+        "def residual_backward(D, d, Z_prev, G):\n"
+        "    h = 1e-6\n"
+        "    def L(D_, d_, Z_):\n"
+        "        return np.sum(G * (Z_ + np.tanh(Z_ @ D_.T + d_)))\n"
+        "    def fd(arr, f):\n"
+        "        out = np.empty(arr.shape)\n"
+        "        for idx in np.ndindex(arr.shape):\n"
+        "            vals = []\n"
+        "            for s in (-1, 0, 1):\n"
+        "                a = arr.copy()\n"
+        "                a[idx] += s * h\n"
+        "                vals.append(f(a))\n"
+        "            out[idx] = np.gradient(np.array(vals), h)[1]\n"
+        "        return out\n"
+        "    return (fd(Z_prev, lambda Z_: L(D, d, Z_)), fd(D, lambda D_: L(D_, d, Z_prev)),\n"
+        "            fd(d, lambda d_: L(D, d_, Z_prev)))\n")),
+    # the gradient checker itself: np.gradient's middle entry of f at theta - e, theta, theta + e
+    "ex-5-1-3-central-difference": ("central_difference", "central_difference", (
+        "def central_difference(f, theta, eps):\n"
+        "    out = np.empty(theta.size)\n"
+        "    for i in range(theta.size):\n"
+        "        e = np.zeros(theta.size)\n"
+        "        e[i] = eps\n"
+        "        out[i] = np.gradient(np.array([f(theta - e), f(theta), f(theta + e)]), eps)[1]\n"
+        "    return out\n")),
+    # the softplus-Poisson signal: the surprisal of each unit at a - h, a, a + h
+    "ex-5-1-3-bernoulli-signal": ("poisson_signal", "poisson_signal", (
+        "def poisson_signal(a, x):\n"
+        "    h = 1e-5\n"
+        "    out = np.empty(len(a))\n"
+        "    for k in range(len(a)):\n"
+        "        mu = nn.softplus(a[k] + h * np.array([-1.0, 0.0, 1.0]))\n"
+        "        out[k] = np.gradient(mu - x[k] * np.log(mu), h)[1]\n"
+        "    return out\n")),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_NP_GRADIENT_ROUTES))
+def test_np_gradient_finite_differences_are_refused_when_graded(label):
+    """NumPy's np.gradient of three values is a central difference, the numerical differentiation these
+    exercises already rule out in SciPy's and the library's forms; each answer above passed its checker
+    before np.gradient was named by the statement, and is refused now."""
+    from graded_routes import assert_refused_when_graded
+
+    checker_name, answer, code = _NP_GRADIENT_ROUTES[label]
+    imports = "import numpy as np\nfrom pedagogy_lib import nn\nfrom pedagogy_lib.exercises import ch05_nn as check\n"
+    assert_refused_when_graded(check, label, checker_name, answer, imports, code)

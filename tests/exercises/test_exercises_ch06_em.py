@@ -443,3 +443,29 @@ def test_the_page_never_rebinds_the_data_y_of_the_em_exercise():
         stores = {t.id for stmt in top for t in ast.walk(stmt)
                   if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
         assert "y" not in stores, f"code cell {i} rebinds y:\n{s[:300]}"
+
+
+@pytest.mark.parametrize("solve_line", [
+    "a, b, c = np.linalg.solve(np.vander(ts, 3), f)",
+    "c, b, a = np.linalg.solve(np.polynomial.polynomial.polyvander(ts, 2), f)",
+])
+def test_em_step_vandermonde_fit_of_the_bound_is_refused_when_graded(solve_line):
+    """ex-6-3-em-step: the summed ELBo at the E-step posterior is a parabola in theta, so a
+    Vandermonde matrix of three thetas, solved against the bound's three values, gives its
+    coefficients and -b / (2a) the M step: np.polyfit by another name. Named by the statement and
+    refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("import numpy as np\nfrom scipy.special import logsumexp\n"
+               "from pedagogy_lib.exercises import ch06_em as check\n")
+    code = ("def em_step(theta, y, w, sigma_plus, sigma_minus):\n"
+            "    s, lw = np.array([sigma_plus, sigma_minus]), np.log([w, 1 - w])\n"
+            "    def lj(t):\n"
+            "        return lw - np.log(s) - 0.5 * ((y[:, None] - np.array([t, -t])) / s) ** 2\n"
+            "    l = lj(theta)\n"
+            "    q = np.exp(l - logsumexp(l, axis=1, keepdims=True))\n"
+            "    ts = np.array([theta - 1.0, theta, theta + 1.0])\n"
+            "    f = np.array([np.sum(q * lj(t)) for t in ts])\n"
+            f"    {solve_line}\n"
+            "    return -b / (2 * a)\n")
+    assert_refused_when_graded(check, "ex-6-3-em-step", "em_step", "em_step", imports, code)
