@@ -188,7 +188,11 @@ SUMMATIVE = {
                                              # finite-difference gradients at the start point:
                                              # fmin_bfgs(..., maxiter=0, full_output=True)[2], least_squares(...).jac
                                              "scipy.optimize.fmin_bfgs",
-                                             "scipy.optimize.least_squares"]},
+                                             "scipy.optimize.least_squares",
+                                             # NumPy's finite differences of log|P| and of f at d - h e_k,
+                                             # d and d + h e_k gave both gradients, as the
+                                             # differentiators above do
+                                             "numpy.gradient"]},
     "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
                                     "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em",
                                     "pedagogy_lib.factor.sparse_coding_em.free_energy",

@@ -181,6 +181,7 @@ from graded_routes import assert_refused_when_graded
 
 _ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_sparse_em as check\nimport numpy as np\nfrom pedagogy_lib.factor import sparse_coding as sc\nfrom pedagogy_lib.factor import sparse_coding_em as se\n'
 _ONE_CALL_ROUTES = {
+    'ex-8-1-logdet-gradient': ('logdet_gradient', 'my_G', "e = check.EX_LOGDET\nC, lam, d = e['C'], e['lam'], e['d']\ndef f1(dd):\n    return np.linalg.slogdet(lam * C.T @ C + np.diag(dd))[1]\nh = 1e-5\nmy_G = np.array([np.gradient([f1(d - h * k), f1(d), f1(d + h * k)], h)[1] for k in np.eye(len(d))])\n"),
     'ex-8-1-scalar-mode': ('scalar_mode', 'nu', "m = sc.make_model(np.array([[0.8]]), 4.0, alpha=2.0, beta=10.0, prior='laplace')\nnu = sc.map_estimate(np.array([1.3]), m, method='lbfgs').x0[0]\n"),
 }
 
