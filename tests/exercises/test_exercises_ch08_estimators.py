@@ -186,3 +186,15 @@ def test_quadrature_routes_are_refused_when_graded(rule, label, checker_name, na
     exec(rule + code, ns)
     assert (check.variance_slope if name == "slope" else check.best_baseline)(ns[name])
     assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, rule + code)
+
+
+def test_expo_by_laguerre_nodes_and_np_gradient_is_refused_when_graded():
+    """The pathwise estimate by differences in lambda at Gauss-Laguerre nodes of the exponential noise, and
+    its variance as a weighted sum over them: it passes ungraded and is refused graded."""
+    code = ("lam = check.EX_LAM\nt, w = np.polynomial.laguerre.laggauss(8)\nh = 1e-5 * lam\n"
+            "g = np.gradient(np.array([(t / (lam - h)) ** 3, (t / lam) ** 3, (t / (lam + h)) ** 3]), h, axis=0)[1]\n"
+            "v = np.sum(w * g**2) - np.sum(w * g) ** 2\n")
+    ns = {"np": np, "check": check}
+    exec(code, ns)
+    assert check.expo_pathwise_variance(ns["v"])
+    assert_refused_when_graded(check, "ex-8-2-1-expo", "expo_pathwise_variance", "v", _ROUTE_IMPORTS, code)
