@@ -220,6 +220,7 @@ def test_relaxed_gradient_rejects_a_non_function_and_reveals_no_answer():
 _ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_gumbel as check\nimport numpy as np\nfrom scipy import stats\nfrom pedagogy_lib.deepgen import gumbel as gb\n'
 _ONE_CALL_ROUTES = {
     'ex-8-2-2-chi-square': ('chi_square', 'x2', 'p = np.exp(check.EX_ETA) / np.exp(check.EX_ETA).sum()\nx2 = stats.chisquare(check.EX_COUNTS, check.EX_COUNTS.sum() * p).statistic\n'),
+    'ex-8-2-2-kl': ('kl_uniform', 'g', "def kl(a):\n    q = np.exp(a) / np.exp(a).sum()\n    return np.sum(q * np.log(4 * q))\na, h = check.EX_LOGITS, 1e-5\ng = np.array([np.gradient([kl(a - h * e), kl(a), kl(a + h * e)], h)[1] for e in np.eye(4)])\n"),
     'ex-8-2-2-density': ('gaussian_soft_density', 'dens', 'y = np.array([check.EX_Y1, 1 - check.EX_Y1])\ndens = np.exp(gb.concrete_log_density(y, check.EX_ETA2, check.EX_S))\n'),
 }
 
