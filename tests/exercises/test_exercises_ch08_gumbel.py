@@ -244,3 +244,17 @@ def test_page_does_not_code_the_relaxed_gradient_exercise():
     code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "gb.soft_categorical_jacobian(y, s)" in code
     assert "np.sum(y * gf" not in code
+
+
+def test_density_by_differences_of_the_cdf_is_refused_when_graded():
+    """The density of y_1 as np.gradient of its CDF (the normal CDF of the log ratio), without the
+    change of variables: it passes ungraded and is refused graded."""
+    from scipy import stats
+
+    code = ("y1, (e1, e2), s = check.EX_Y1, check.EX_ETA2, check.EX_S\n"
+            "def F(v):\n    return stats.norm.cdf((s * np.log(v / (1 - v)) - (e1 - e2)) / np.sqrt(2))\n"
+            "h = 1e-6 * min(y1, 1 - y1)\ndens = np.gradient([F(y1 - h), F(y1), F(y1 + h)], h)[1]\n")
+    ns = {"np": np, "stats": stats, "check": check}
+    exec(code, ns)
+    assert check.gaussian_soft_density(ns["dens"])
+    assert_refused_when_graded(check, "ex-8-2-2-density", "gaussian_soft_density", "dens", _ROUTE_IMPORTS, code)
