@@ -467,13 +467,20 @@ SUMMATIVE = {
                                       "scipy.optimize.fmin_slsqp",
                                       # the same least-squares solve under SciPy's name, and the
                                       # pseudo-inverse that gives it in one product
-                                      "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv"]},
+                                      "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv",
+                                      # the transition term is quadratic in (p, q): np.gradient (edge_order=2)
+                                      # on a 3 x 3 grid gave its gradient and Hessian, and one Newton step the
+                                      # minimizer, with no derivative taken by hand
+                                      "numpy.gradient"]},
     "ex-7-4-m-step-c": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
                                       "pedagogy_lib.lgssm.kalman.kalman_smoother",
                                       # least squares on pseudo-data (smoothed means with a 1 appended, the
                                       # covariances' Cholesky columns with a 0) fits [C c] in one call
                                       "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                      "scipy.linalg.pinv"]},
+                                      "scipy.linalg.pinv",
+                                      # np.gradient of the expected emission term (quadratic in C and c) and
+                                      # of its gradient, then one Newton step, fitted [C c] likewise
+                                      "numpy.gradient"]},
     "ex-7-4-similarity": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"]},
     "ex-7-4-identifiability": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"],
                                "same_data": "the answer is six True-or-False verdicts about properties of the "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
+from .checker import QUADRATURE_RULES, CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
            "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S", "EX_SHARED_S",
@@ -793,8 +793,10 @@ SUMMATIVE = {
                                             "scipy.optimize.least_squares",
                                             "scipy.optimize.fmin_bfgs",
                                             # the noised density as a convolution by the trapezoid rule on
-                                            # a grid, whose log is then differenced
-                                            "numpy.trapezoid"],
+                                            # a grid (or by Gauss-Legendre nodes), whose log is then
+                                            # differenced; np.gradient of the log of the noised mixture
+                                            # written out gave the force without the responsibilities
+                                            *QUADRATURE_RULES, "numpy.gradient"],
                               "same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
     "ex-8-3-2-reverse-step": {"forbidden": ["pedagogy_lib.diffusion.losses.mean_from_m_hat",
@@ -878,7 +880,10 @@ SUMMATIVE = {
                       # finite-difference gradients at the start point
                       "pedagogy_lib.mixture.em.clamped_responsibilities",
                       "pedagogy_lib.mixture.em.gmm_suff_stats",
-                      "scipy.optimize.least_squares", "scipy.optimize.fmin_bfgs"]},
+                      "scipy.optimize.least_squares", "scipy.optimize.fmin_bfgs",
+                      # NumPy's central differences of the noised density's log, written out as a
+                      # mixture of the scaled atoms, gave the force without Tweedie's posterior mean
+                      "numpy.gradient"]},
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import QUADRATURE_RULES, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
 __all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance",
            "gradient_estimators"]
@@ -218,21 +218,25 @@ SUMMATIVE = {
                       "pedagogy_lib.vi.bbvi.reparam_terms"],
         "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
     # Gauss-Hermite nodes: the page's hidden check of the variances, copied with the statement's cost (or
-    # with the page's beta* = E[s^2 f] / E[s^2]), gave both answers without the moments being worked out
+    # with the page's beta* = E[s^2 f] / E[s^2]), gave both answers without the moments being worked out;
+    # so did Gauss-Legendre nodes on [-14, 14] and the trapezoid rule on a grid, weighted by the normal
+    # density (the slope as the difference of the variances at K = 3 and K = 2), hence every rule
     "ex-8-2-1-slope": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_variances",
                       "pedagogy_lib.deepgen.estimators.optimal_baseline",
-                      "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
-                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite"]},
+                      *QUADRATURE_RULES]},
     "ex-8-2-1-baseline": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.optimal_baseline",
                       "pedagogy_lib.deepgen.estimators.shared_mean_variances",
-                      "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
-                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite"]},
+                      *QUADRATURE_RULES]},
     "ex-8-2-1-expo": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.expo_variances",
                       "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
                       "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
                       "scipy.optimize.minimize", "pedagogy_lib.core.gradcheck.gradcheck",
-                      "pedagogy_lib.nn.network.numerical_gradient"]},
+                      "pedagogy_lib.nn.network.numerical_gradient",
+                      # np.gradient of (t / lambda)^3 at lambda -+ h, averaged over Gauss-Laguerre nodes t
+                      # (the exponential's noise), gave the variance with neither the estimator nor the
+                      # moments derived
+                      "numpy.gradient", *QUADRATURE_RULES]},
 }

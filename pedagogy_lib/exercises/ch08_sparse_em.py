@@ -188,7 +188,11 @@ SUMMATIVE = {
                                              # finite-difference gradients at the start point:
                                              # fmin_bfgs(..., maxiter=0, full_output=True)[2], least_squares(...).jac
                                              "scipy.optimize.fmin_bfgs",
-                                             "scipy.optimize.least_squares"]},
+                                             "scipy.optimize.least_squares",
+                                             # NumPy's finite differences of log|P| and of f at d - h e_k,
+                                             # d and d + h e_k gave both gradients, as the
+                                             # differentiators above do
+                                             "numpy.gradient"]},
     "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
                                     "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em",
                                     "pedagogy_lib.factor.sparse_coding_em.free_energy",
@@ -197,7 +201,10 @@ SUMMATIVE = {
                                     # covariances' Cholesky columns with a 0) minimizes the free energy's
                                     # emission term in one call, without the update being derived
                                     "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                    "scipy.linalg.pinv"]},
+                                    "scipy.linalg.pinv",
+                                    # np.gradient of that term and of its gradient in (C, b), then one
+                                    # Newton step (exact for a quadratic), gave the joint update likewise
+                                    "numpy.gradient"]},
     "ex-8-1-scalar-mode": {
         "forbidden": ["pedagogy_lib.factor.sparse_coding_em.batch_map",
                       "pedagogy_lib.factor.sparse_coding_em.e_step",

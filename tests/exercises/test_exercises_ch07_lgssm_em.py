@@ -320,3 +320,25 @@ def test_m_step_function_reaches_the_single_transition_and_reveals_no_answer():
     msg = str(check.m_step_function(lambda y, mu, U, Uc: _m_step_with("Sigma_x by T")(y, mu, U, Uc)
                                     if y.shape[0] == 2 else _m_step_loops(y, mu, U, Uc)))
     assert "test problem 4 (T = 2" in msg and "the T - 1 transitions" in msg, msg
+
+
+# --- a Newton step on finite differences of the quadratic objective, in place of its derivative ---
+
+_M_STEP_A_BY_NP_GRADIENT = '\np = check.EX_SMOOTH\nmu = p.mu_smooth\nS10 = p.Upsilon_cross.sum(axis=0) + mu[1:].T @ mu[:-1]\nS00 = p.Upsilon_smooth[:-1].sum(axis=0) + mu[:-1].T @ mu[:-1]\ndef f(a, b):\n    A = np.array([[a, -b], [b, a]])\n    return -2 * np.trace(A.T @ S10) + np.trace(A @ S00 @ A.T)\nh = 1.0\ng = np.array([[f(i * h, j * h) for j in (-1, 0, 1)] for i in (-1, 0, 1)])\nga, gb = np.gradient(g, h, edge_order=2)\ngaa, gab = np.gradient(ga, h, edge_order=2)\n_, gbb = np.gradient(gb, h, edge_order=2)\nH = np.array([[gaa[1, 1], gab[1, 1]], [gab[1, 1], gbb[1, 1]]])\na_, b_ = -np.linalg.solve(H, [ga[1, 1], gb[1, 1]])\nmy_A = np.array([[a_, -b_], [b_, a_]])\n'
+_M_STEP_C_BY_NP_GRADIENT = '\np = check.EX_OFFSET\nmu, y, U = p.mu_smooth, p.y, p.Upsilon_smooth\nExx = U.sum(axis=0) + mu.T @ mu\ndef f(th):   # expected sum of squared emission residuals, C (3x2) and c (3)\n    C, c = th[:6].reshape(3, 2), th[6:]\n    r = y - mu @ C.T - c\n    return np.sum(r**2) + np.trace(C @ U.sum(axis=0) @ C.T)\nn, h = 9, 1.0\nE = np.eye(n)\ndef grad(th):\n    return np.array([np.gradient([f(th - h * e), f(th), f(th + h * e)], h)[1] for e in E])\ng0 = grad(np.zeros(n))\nH = np.array([np.gradient([grad(-h * e), g0, grad(h * e)], h, axis=0)[1] for e in E])\nth = -np.linalg.solve(H, g0)\nmy_C, my_c = th[:6].reshape(3, 2), th[6:]\nT = len(y)\nr = y - mu @ my_C.T - my_c\nmy_Sigma_y_x = (r.T @ r + my_C @ U.sum(axis=0) @ my_C.T) / T\n'
+
+
+@pytest.mark.parametrize("label,checker_name,names,code", [
+    ("ex-7-4-m-step-a", "m_step_A", ["my_A"], _M_STEP_A_BY_NP_GRADIENT),
+    ("ex-7-4-m-step-c", "m_step_C", ["my_C", "my_c", "my_Sigma_y_x"], _M_STEP_C_BY_NP_GRADIENT),
+])
+def test_newton_step_on_np_gradient_is_refused_when_graded(label, checker_name, names, code):
+    """The M step's objective is quadratic, so np.gradient of it and of its gradient, then one Newton step,
+    gives the minimizer exactly: it passes ungraded and is refused graded."""
+    from graded_routes import assert_refused_when_graded
+
+    ns = {"np": np, "check": check}
+    exec(code, ns)
+    assert getattr(check, checker_name)(*[ns[n] for n in names])
+    assert_refused_when_graded(check, label, checker_name, names[0],
+                               "from pedagogy_lib.exercises import ch07_lgssm_em as check\nimport numpy as np\n", code)

@@ -133,3 +133,18 @@ def test_sf_gradient_rejects_a_non_function_and_reveals_no_answer():
     msg = str(check.sf_gradient(lambda log_p, m, log_s, eps: _reference(log_p, m, log_s, eps) + 0.01))
     assert "test problem 1" in msg and "not within tolerance" in msg, msg
     assert not re.search(r"[0-9]\.[0-9]", msg), msg
+
+
+def test_sf_variance_by_legendre_nodes_is_refused_when_graded():
+    """E[g^2] - E[g]^2 for g = eps (mu + eps)^2 as a weighted sum over Gauss-Legendre nodes on [-14, 14],
+    weighted by the normal density: no moment worked out. It passes ungraded and is refused graded."""
+    from graded_routes import assert_refused_when_graded
+
+    code = ("t, w = np.polynomial.legendre.leggauss(150)\nt, w = 14 * t, 14 * w\n"
+            "w = w * np.exp(-t**2 / 2) / np.sqrt(2 * np.pi)\nmu = check.EX_MU\ng = t * (mu + t) ** 2\n"
+            "v = np.sum(w * g**2) - np.sum(w * g) ** 2\n")
+    ns = {"np": np, "check": check}
+    exec(code, ns)
+    assert check.sf_variance(ns["v"])
+    assert_refused_when_graded(check, "ex-8-4-2-sf-variance", "sf_variance", "v",
+                               "from pedagogy_lib.exercises import ch08_bbvi as check\nimport numpy as np\n", code)

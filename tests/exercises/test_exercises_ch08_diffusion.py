@@ -845,3 +845,36 @@ def test_dsm_problem_is_not_on_the_page():
     code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "s^2 + sigma^2" not in code and "_s**2 + _sg**2" not in code
     assert tuple(check.EX_DSM) != (2.0, 0.5, 0.3)
+
+
+# --- numerical differentiation and quadrature in place of Tweedie's formula and the noised components ---
+
+_TWEEDIE_BY_DIFFERENCES = (
+    "p = check.EX_TWEEDIE\nv, rho, atoms, x, w = p['v'], p['rho'], p['atoms'], p['x'], p['w']\n"
+    "def logp(x):\n    d = np.sum((x - v * rho * atoms) ** 2, axis=1) / (2 * v**2)\n"
+    "    return np.log(np.sum(w * np.exp(-(d - d.min())))) - d.min()\n"
+    "h = 1e-5 * v\n"
+    "f = np.array([np.gradient([logp(x - h * e), logp(x), logp(x + h * e)], h)[1] for e in np.eye(2)])\n")
+_NOISED_BY_DIFFERENCES = (
+    "def logq(x):\n    return np.log(np.sum(np.exp(-(x - np.array([-1.0, 1.0])) ** 2)))\n"
+    "h = 1e-5\nf = np.gradient([logq(0.5 - h), logq(0.5), logq(0.5 + h)], h)[1]\n")
+_NOISED_BY_LEGENDRE = (
+    "t, w = np.polynomial.legendre.leggauss(200)\nt, w = 8 * t, 8 * w\n"
+    "def q(x):\n"
+    "    data = 0.5 * (np.exp(-(t + 1) ** 2 / 0.5) + np.exp(-(t - 1) ** 2 / 0.5)) / np.sqrt(0.5 * np.pi)\n"
+    "    return np.sum(w * data * np.exp(-(x - t) ** 2 / 0.5) / np.sqrt(0.5 * np.pi))\n"
+    "h = 1e-5\nf = (np.log(q(0.5 + h)) - np.log(q(0.5 - h))) / (2 * h)\n")
+
+
+@pytest.mark.parametrize("label,checker_name,code", [
+    ("ex-8-3-2-tweedie", "tweedie_force", _TWEEDIE_BY_DIFFERENCES),
+    ("ex-8-3-3-noised-score", "noised_score", _NOISED_BY_DIFFERENCES),
+    ("ex-8-3-3-noised-score", "noised_score", _NOISED_BY_LEGENDRE),
+])
+def test_differences_and_quadrature_routes_are_refused_when_graded(label, checker_name, code):
+    """np.gradient of the noised density's log (written out), or the density as a convolution by
+    Gauss-Legendre nodes: each passes its checker ungraded and is refused graded."""
+    ns = {"np": np, "check": check}
+    exec(code, ns)
+    assert getattr(check, checker_name)(ns["f"])
+    assert_refused_when_graded(check, label, checker_name, "f", _ROUTE_IMPORTS, code)

@@ -156,3 +156,45 @@ def test_one_call_routes_are_refused_when_graded(label):
     statement and raises in the graded student process."""
     checker_name, name, code = _ONE_CALL_ROUTES[label]
     assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
+
+
+# --- quadrature in place of the moments ---
+
+# the variance at K = 3 minus that at K = 2 (it is linear in K), or the page's beta* = E[s^2 f] / E[s^2], by
+# Gauss-Legendre nodes on [-14, 14] or the trapezoid rule, weighted by the normal density: no moment derived
+_LEGENDRE = ("x, w = np.polynomial.legendre.leggauss(120)\nx = 14 * x\n"
+             "w = 14 * w * np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)\n")
+_TRAPEZOID = ("x = np.linspace(-14, 14, 281)\nphi = np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)\n"
+              "w = np.trapezoid(np.eye(len(x)) * phi, x, axis=1)\n")
+_SLOPE = ("mu = check.EX_MU\nZ1, Z2, R = np.meshgrid(x, x, x, indexing='ij')\n"
+          "W = w[:, None, None] * w[None, :, None] * w[None, None, :]\n"
+          "def var(K):\n    g = (Z1 + Z2 + np.sqrt(K - 2) * R) * ((mu + Z1) ** 2 + (mu + Z2) ** 2)\n"
+          "    return np.sum(W * g**2) - np.sum(W * g) ** 2\nslope = var(3) - var(2)\n")
+_BASELINE = ("mu, K = check.EX_MU, check.EX_K\nZ1, R = np.meshgrid(x, x, indexing='ij')\nW = np.outer(w, w)\n"
+             "s = Z1 + np.sqrt(K - 1) * R\nbeta = np.sum(W * s**2 * (mu + Z1)**2) / np.sum(W * s**2)\n")
+
+
+@pytest.mark.parametrize("rule", [_LEGENDRE, _TRAPEZOID])
+@pytest.mark.parametrize("label,checker_name,name,code", [
+    ("ex-8-2-1-slope", "variance_slope", "slope", _SLOPE),
+    ("ex-8-2-1-baseline", "best_baseline", "beta", _BASELINE),
+])
+def test_quadrature_routes_are_refused_when_graded(rule, label, checker_name, name, code):
+    """Without the quadrature rules' stubs these answers pass (the reference answers below agree with them);
+    graded, each rule is ruled out by the statement."""
+    ns = {"np": np, "check": check}
+    exec(rule + code, ns)
+    assert (check.variance_slope if name == "slope" else check.best_baseline)(ns[name])
+    assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, rule + code)
+
+
+def test_expo_by_laguerre_nodes_and_np_gradient_is_refused_when_graded():
+    """The pathwise estimate by differences in lambda at Gauss-Laguerre nodes of the exponential noise, and
+    its variance as a weighted sum over them: it passes ungraded and is refused graded."""
+    code = ("lam = check.EX_LAM\nt, w = np.polynomial.laguerre.laggauss(8)\nh = 1e-5 * lam\n"
+            "g = np.gradient(np.array([(t / (lam - h)) ** 3, (t / lam) ** 3, (t / (lam + h)) ** 3]), h, axis=0)[1]\n"
+            "v = np.sum(w * g**2) - np.sum(w * g) ** 2\n")
+    ns = {"np": np, "check": check}
+    exec(code, ns)
+    assert check.expo_pathwise_variance(ns["v"])
+    assert_refused_when_graded(check, "ex-8-2-1-expo", "expo_pathwise_variance", "v", _ROUTE_IMPORTS, code)

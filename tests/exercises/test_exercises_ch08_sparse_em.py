@@ -181,6 +181,7 @@ from graded_routes import assert_refused_when_graded
 
 _ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_sparse_em as check\nimport numpy as np\nfrom pedagogy_lib.factor import sparse_coding as sc\nfrom pedagogy_lib.factor import sparse_coding_em as se\n'
 _ONE_CALL_ROUTES = {
+    'ex-8-1-logdet-gradient': ('logdet_gradient', 'my_G', "e = check.EX_LOGDET\nC, lam, d = e['C'], e['lam'], e['d']\ndef f1(dd):\n    return np.linalg.slogdet(lam * C.T @ C + np.diag(dd))[1]\nh = 1e-5\nmy_G = np.array([np.gradient([f1(d - h * k), f1(d), f1(d + h * k)], h)[1] for k in np.eye(len(d))])\n"),
     'ex-8-1-scalar-mode': ('scalar_mode', 'nu', "m = sc.make_model(np.array([[0.8]]), 4.0, alpha=2.0, beta=10.0, prior='laplace')\nnu = sc.map_estimate(np.array([1.3]), m, method='lbfgs').x0[0]\n"),
 }
 
@@ -191,3 +192,13 @@ def test_one_call_routes_are_refused_when_graded(label):
     statement and raises in the graded student process."""
     checker_name, name, code = _ONE_CALL_ROUTES[label]
     assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
+
+
+def test_m_step_by_a_newton_step_on_np_gradient_is_refused_when_graded():
+    """The emission term is quadratic in (C, b): np.gradient of it and of its gradient, then one Newton
+    step, gives the joint update exactly. It passes ungraded and is refused graded."""
+    code = '\nd = check.EX_MSTEP\nY, nu, Sig = d["Y"], d["nu"], d["Sigma"]\nM, K = Y.shape[1], nu.shape[1]\ndef f(th):\n    C, b = th[:M * K].reshape(M, K), th[M * K:]\n    r = Y - nu @ C.T - b\n    return np.sum(r**2) + np.trace(C @ Sig.sum(0) @ C.T)\nn, h = M * K + M, 1.0\nE = np.eye(n)\ndef grad(th):\n    return np.array([np.gradient([f(th - h * e), f(th), f(th + h * e)], h)[1] for e in E])\ng0 = grad(np.zeros(n))\nH = np.array([np.gradient([grad(-h * e), g0, grad(h * e)], h, axis=0)[1] for e in E])\nth = -np.linalg.solve(H, g0)\nmy_C, my_b = th[:M * K].reshape(M, K), th[M * K:]\n'
+    ns = {"np": np, "check": check}
+    exec(code, ns)
+    assert check.m_step(ns["my_C"], ns["my_b"])
+    assert_refused_when_graded(check, "ex-8-1-m-step", "m_step", "my_C", _ROUTE_IMPORTS, code)

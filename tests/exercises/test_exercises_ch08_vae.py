@@ -175,3 +175,46 @@ def test_vae_estimate_function_refuses_a_non_function_reaches_the_edges_and_reve
     assert "test problem 2 (N = 5, L = 3, K = 1)" in msg, msg
     msg = str(check.vae_estimate_function(lambda *a: _vae_solution(*a) if a[3].shape[0] > 1 else 1 / 0))
     assert "test problem 3 (N = 1, L = 5, K = 3)" in msg, msg
+
+
+_KL_BY_LEGENDRE = '''
+mu, s, tau = check.EX_Q["mu"], check.EX_Q["s"], check.EX_Q["tau"]
+t, w = np.polynomial.legendre.leggauss(200)
+total = 0.0
+for m_, s_ in zip(mu, s):
+    x = m_ + 14 * s_ * t
+    q = np.exp(-(x - m_) ** 2 / (2 * s_**2)) / np.sqrt(2 * np.pi * s_**2)
+    logratio = -(x - m_) ** 2 / (2 * s_**2) - np.log(s_) + x**2 / (2 * tau**2) + np.log(tau)
+    total += np.sum(14 * s_ * w * q * logratio)
+answer = total
+'''
+_VAE_BY_NP_GRADIENT = '''
+def answer(C, c, sigma2, Y, nu, log_s, Z):
+    L = C.shape[0]
+    def elbo(nu, log_s):
+        s = np.exp(log_s)
+        r = Y - (nu + s * Z) @ C.T - c
+        return (-0.5 * L * np.log(2 * np.pi * sigma2) - np.sum(r**2, axis=1) / (2 * sigma2)
+                - 0.5 * np.sum(nu**2 + s**2 - 1 - 2 * log_s, axis=1))
+    h, K = 1e-5, nu.shape[1]
+    def diff(f):
+        return np.stack([np.gradient(np.array([f(-h * e), f(0 * e), f(h * e)]), h, axis=0)[1]
+                         for e in np.eye(K)], axis=1)
+    return (elbo(nu, log_s), diff(lambda d: elbo(nu + d, log_s)), diff(lambda d: elbo(nu, log_s + d)))
+'''
+
+
+@pytest.mark.parametrize("label,checker_name,code", [
+    ("ex-8-4-3-kl", "kl_from_prior", _KL_BY_LEGENDRE),
+    ("ex-8-4-3-vae-estimate", "vae_estimate_function", _VAE_BY_NP_GRADIENT),
+])
+def test_quadrature_and_differences_routes_are_refused_when_graded(label, checker_name, code):
+    """The KL as a Gauss-Legendre sum of q log(q / p), and the VAE's gradients by np.gradient of the
+    batch's ELBO: each passes its checker ungraded and is refused graded."""
+    from graded_routes import assert_refused_when_graded
+
+    ns = {"np": np, "check": check}
+    exec(code, ns)
+    assert getattr(check, checker_name)(ns["answer"])
+    assert_refused_when_graded(check, label, checker_name, "answer",
+                               "from pedagogy_lib.exercises import ch08_vae as check\nimport numpy as np\n", code)
