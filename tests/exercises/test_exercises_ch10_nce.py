@@ -175,3 +175,17 @@ def test_the_gaussian_log_density_route_to_the_two_dimensional_normalizer_is_ref
     code = ("S = np.linalg.inv(check.EX_A)\n"
             "my_c = -float(mvn_logpdf(np.zeros(2), S @ check.EX_M, S))\n")
     assert_refused_when_graded(ch10_nce, "ex-10-1-1-log-normalizer", "log_normalizer", "my_c", imports, code)
+
+
+def test_the_trapezoid_rule_over_the_plane_is_refused_when_graded():
+    """The trapezoid rule twice over a grid around A^{-1} m integrates exp(-E) to the checker's tolerance, so log Z
+    came out without completing the square. np.trapezoid is named by the statement and refused."""
+    imports = "from pedagogy_lib.exercises import ch10_nce as check\nimport numpy as np\n"
+    code = ("A, m = np.asarray(check.EX_A, float), np.asarray(check.EX_M, float)\n"
+            "mu = np.linalg.solve(A, m)\n"
+            "g = np.linspace(-12, 12, 801)\n"
+            "G1, G2 = np.meshgrid(g + mu[0], g + mu[1], indexing='ij')\n"
+            "Yg = np.stack([G1, G2], -1)\n"
+            "E = 0.5 * np.einsum('...i,ij,...j->...', Yg, A, Yg) - Yg @ m\n"
+            "my_c = float(np.log(np.trapezoid(np.trapezoid(np.exp(-E), g, axis=1), g)))\n")
+    assert_refused_when_graded(ch10_nce, "ex-10-1-1-log-normalizer", "log_normalizer", "my_c", imports, code)
