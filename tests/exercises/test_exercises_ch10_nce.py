@@ -189,3 +189,14 @@ def test_the_trapezoid_rule_over_the_plane_is_refused_when_graded():
             "E = 0.5 * np.einsum('...i,ij,...j->...', Yg, A, Yg) - Yg @ m\n"
             "my_c = float(np.log(np.trapezoid(np.trapezoid(np.exp(-E), g, axis=1), g)))\n")
     assert_refused_when_graded(ch10_nce, "ex-10-1-1-log-normalizer", "log_normalizer", "my_c", imports, code)
+
+
+def test_finite_differences_of_the_loss_in_the_offset_are_refused_when_graded():
+    """Eq. 10.4 written as a function of a shift d of every h, and np.gradient over d = -eps, 0, eps, gave the
+    derivative to the checker's tolerance without differentiating the loss. Named by the statement and refused."""
+    imports = "from pedagogy_lib.exercises import ch10_nce as check\nimport numpy as np\n"
+    code = ("h_pos, h_neg = check.EX_SAMPLES\n"
+            "L = lambda d: (0.5 * np.mean(np.logaddexp(0, -(h_pos - d)))\n"
+            "               + 0.5 * np.mean(np.logaddexp(0, h_neg - d)))\n"
+            "my_dc = float(np.gradient([L(-1e-5), L(0.0), L(1e-5)], 1e-5)[1])\n")
+    assert_refused_when_graded(ch10_nce, "ex-10-1-1-offset-gradient", "offset_gradient", "my_dc", imports, code)
