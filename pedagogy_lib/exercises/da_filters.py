@@ -202,7 +202,10 @@ SUMMATIVE = {
                                            "pedagogy_lib.assimilation.lorenz.vector_field",
                                            "pedagogy_lib.assimilation.lorenz.rhs_numpy",
                                            "pedagogy_lib.assimilation.lorenz.adjoint",
-                                           "pedagogy_lib.assimilation.lorenz.cycle_adjoint_numpy"]},
+                                           "pedagogy_lib.assimilation.lorenz.cycle_adjoint_numpy",
+                                           # NumPy's central differences of the Euler step, column by column,
+                                           # gave the tangent-linear matrix (exactly, the field being quadratic)
+                                           "numpy.gradient"]},
     "ex-da-2-bias": {"forbidden": ["scipy.special.eval_hermitenorm", "scipy.special.eval_hermite",
                                    "numpy.polynomial.hermite_e", "numpy.polynomial.hermite",
                                    "numpy.polynomial.polynomial.Polynomial.convert",

@@ -114,3 +114,20 @@ def test_the_cube_bias_by_quadrature_is_refused_when_graded(how):
             "pdf = lambda x: np.exp(-0.5 * (x - m) ** 2 / P) / np.sqrt(2 * np.pi * P)\n"
             + _BIAS_BY_QUADRATURE[how])
     assert_refused_when_graded(check, "ex-da-2-bias", "linearization_bias", "bias", imports, code)
+
+
+def test_the_tangent_linear_matrix_by_numpy_gradient_is_refused_when_graded():
+    """np.gradient over x - h e, x, x + h e of the Euler step, one column per unit vector, gave the tangent-linear
+    matrix (central differences are exact for the quadratic field) without deriving it. Named by the statement and
+    refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nfrom pedagogy_lib.exercises import da_filters as check\n"
+    code = ("F = check.EX_FORECAST\n"
+            "x, P, Q, dt = F.x, F.P, F.Q, F.dt\n"
+            "f = lambda z: np.array([10 * (z[1] - z[0]), z[0] * (28 - z[2]) - z[1], z[0] * z[1] - 8 / 3 * z[2]])\n"
+            "step = lambda z: z + dt * f(z)\n"
+            "M = np.column_stack([np.gradient(np.array([step(x - 1e-4 * e), step(x), step(x + 1e-4 * e)]),\n"
+            "                                 1e-4, axis=0)[1] for e in np.eye(3)])\n"
+            "P_forecast = M @ P @ M.T + Q\n")
+    assert_refused_when_graded(check, "ex-da-2-ekf-forecast", "ekf_forecast_cov", "P_forecast", imports, code)
