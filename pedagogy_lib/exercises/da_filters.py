@@ -178,7 +178,7 @@ def _graded_cube(rng) -> dict:
 #: library functions the statement rules out (stubbed while the student's code is graded).
 #: Quadrature rules other than Gauss-Hermite: on a wide enough interval each integrates a polynomial times a Gaussian
 #: density to rounding.
-GAUSS_RULES_BEYOND_HERMITE = ("numpy.polynomial.legendre", "numpy.polynomial.chebyshev", "numpy.polynomial.laguerre",
+_GAUSS_RULES_BEYOND_HERMITE = ("numpy.polynomial.legendre", "numpy.polynomial.chebyshev", "numpy.polynomial.laguerre",
                               "scipy.special.roots_legendre", "scipy.special.roots_sh_legendre",
                               "scipy.special.roots_jacobi", "scipy.special.roots_sh_jacobi",
                               "scipy.special.roots_gegenbauer", "scipy.special.roots_chebyt",
@@ -221,6 +221,6 @@ SUMMATIVE = {
                                    "gauss",
                                    # the expectation of x^3 under the Gaussian by the trapezoid rule on a grid, or
                                    # by any other Gauss rule on a wide interval, gave the bias without the moments
-                                   "numpy.trapezoid", *GAUSS_RULES_BEYOND_HERMITE],
+                                   "numpy.trapezoid", *_GAUSS_RULES_BEYOND_HERMITE],
                      "variant": _graded_cube},
 }
