@@ -279,7 +279,13 @@ def gradient_hessian_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
+    "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
+                                       # as in ex-10-1-3-minimizer: a quadratic fitted to the expected loss
+                                       # at a point with p = p_n gave minus the offset without the
+                                       # stationarity condition
+                                       "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
+                                       "numpy.polynomial.Polynomial.fit", *POLYNOMIAL_CLASS_FITS,
+                                       "numpy.gradient"]},
     "ex-10-1-3-one-positive": {"forbidden": ["scipy.stats.poisson_binom.pmf", "pedagogy_lib.contrastive.local_nce.local_nce_posterior",
                                              "scipy.stats._discrete_distns.poisson_binom_gen._pmf",
                                              "scipy.stats._discrete_distns.poisson_binom_gen._cdf"]},
