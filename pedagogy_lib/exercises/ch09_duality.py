@@ -312,11 +312,20 @@ def log_density_function(fn):
 #: same for every student (courseware/grading.py).
 SUMMATIVE = {
     "ex-9-0-1-z-density": {"forbidden": ["density_z",
-                                         "log_p_data"]},
+                                         "log_p_data",
+                                         # NumPy's finite differences of the CDF ndtr(ndtri(z) / (a sigma))
+                                         # gave the density without its Jacobian factor being derived
+                                         "numpy.gradient"]},
     "ex-9-0-1-entropy": {"forbidden": ["density_z", "output_entropy", "relative_entropy",
                                        "log_p_data",
                                        "scipy.stats.rv_continuous.expect"]},
-    "ex-9-0-1-best-gain": {"forbidden": ["density_z", "output_entropy", "relative_entropy"]},
+    "ex-9-0-1-best-gain": {"forbidden": ["density_z", "output_entropy", "relative_entropy",
+                                         # a quadratic fitted to the objective on a few gains near its
+                                         # grid maximum, or finite differences of it, gave a* without the
+                                         # stationarity condition
+                                         "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
+                                         "numpy.polynomial.Polynomial.fit", *checker.POLYNOMIAL_CLASS_FITS,
+                                         "numpy.gradient"]},
     "ex-9-0-1-log-density": {"forbidden": ["pedagogy_lib.nn.infomax.log_density",
                                            "pedagogy_lib.deepgen.ica.log_likelihood",
                                            "pedagogy_lib.deepgen.nice.log_likelihood",

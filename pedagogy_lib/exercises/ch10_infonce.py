@@ -323,6 +323,11 @@ SUMMATIVE = {
                                                "pedagogy_lib.recursions.generic.forward_filter",
                                                "scipy.linalg.solve_discrete_are",
                                                "scipy.linalg.solve_discrete_lyapunov",
+                                               # the same stationary covariance from the Sylvester solver
+                                               # (A^-1 S - S A^T = A^-1 Q) or, after a Cayley transform of A,
+                                               # from the continuous Lyapunov solver
+                                               "scipy.linalg.solve_sylvester",
+                                               "scipy.linalg.solve_continuous_lyapunov",
                                                "pedagogy_lib.assimilation.adf.assumed_density_filter",
                                                "pedagogy_lib.assimilation.adf.grid_filter"]},
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss",

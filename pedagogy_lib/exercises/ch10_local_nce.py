@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import POLYNOMIAL_CLASS_FITS, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
 
 __all__ = ["EX_K", "EX_POSITIVES", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "gradient_hessian_function"]
 
@@ -279,7 +279,13 @@ def gradient_hessian_function(fn) -> CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py).
 SUMMATIVE = {
-    "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset"]},
+    "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
+                                       # as in ex-10-1-3-minimizer: a quadratic fitted to the expected loss
+                                       # at a point with p = p_n gave minus the offset without the
+                                       # stationarity condition
+                                       "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
+                                       "numpy.polynomial.Polynomial.fit", *POLYNOMIAL_CLASS_FITS,
+                                       "numpy.gradient"]},
     "ex-10-1-3-one-positive": {"forbidden": ["scipy.stats.poisson_binom.pmf", "pedagogy_lib.contrastive.local_nce.local_nce_posterior",
                                              "scipy.stats._discrete_distns.poisson_binom_gen._pmf",
                                              "scipy.stats._discrete_distns.poisson_binom_gen._cdf"]},
@@ -302,7 +308,13 @@ SUMMATIVE = {
                                           "scipy.optimize.fmin_cg",
                                           "scipy.optimize.fmin_l_bfgs_b",
                                           "scipy.optimize.fsolve",
-                                          "scipy.optimize.root"]},
+                                          "scipy.optimize.root",
+                                          # a quadratic fitted to the expected loss on a few h around its
+                                          # grid minimum, or finite differences of it, gave h* without the
+                                          # stationarity condition
+                                          "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
+                                          "numpy.polynomial.Polynomial.fit", *POLYNOMIAL_CLASS_FITS,
+                                          "numpy.gradient"]},
     "ex-10-1-3-loss-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_loss",
                                               "pedagogy_lib.contrastive.local_nce.local_nce_grad",
                                               "pedagogy_lib.contrastive.local_nce.local_nce_hessian",

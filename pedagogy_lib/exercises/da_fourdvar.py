@@ -193,7 +193,10 @@ def strong_minus_smoother(answer) -> "result":
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
 SUMMATIVE = {
     "ex-da-4-gradient": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck", "pedagogy_lib.assimilation.fourdvar.strong_cost_grad",
-                                       "pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy"]},
+                                       "pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy",
+                                       # NumPy's central differences of the cost, written out, gave both gradients
+                                       # (exactly, up to rounding, for the quadratic cost) without the adjoint
+                                       "numpy.gradient"]},
     "ex-da-4-weak": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.cycle_4dvar", "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
                                    "pedagogy_lib.assimilation.fourdvar.weak_hessian",
                                    "pedagogy_lib.assimilation.fourdvar.weak_cost_grad",

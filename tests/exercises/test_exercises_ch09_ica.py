@@ -196,3 +196,27 @@ def test_switching_signs_of_a_students_copy_are_not_the_books():
         assert stats.kurtosis(X[:, bimodal]) > 1
         seen.add(laplace)
     assert seen == {1, 2}
+
+
+def test_rotations_whitening_by_the_riccati_solver_is_refused():
+    """scipy.linalg.solve_continuous_are(0, I, S^{-1}, I) solves X X = S^{-1} for the symmetric positive-definite
+    X, the whitening matrix the statement asks for from np.linalg.eigh; with it the rest of the answer passed.
+    Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nimport scipy.linalg as sl\nfrom pedagogy_lib.exercises import ch09_ica as check\n"
+    code = ("n = check.EX_N_FIT\n"
+            "Y_fit, Y_test = check.EX_Y[:n], check.EX_Y[n:]\n"
+            "S = Y_fit.T @ Y_fit / n\n"
+            "Wh = sl.solve_continuous_are(np.zeros((2, 2)), np.eye(2), np.linalg.inv(S), np.eye(2))\n"
+            "vals = []\n"
+            "for th in check.EX_THETAS:\n"
+            "    R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])\n"
+            "    D = R @ Wh\n"
+            "    X = Y_test @ D.T\n"
+            "    log_det = np.log(abs(np.linalg.det(D)))\n"
+            "    gauss = -0.5 * X**2 - 0.5 * np.log(2 * np.pi)\n"
+            "    logis = -abs(X) - 2 * np.log1p(np.exp(-abs(X)))\n"
+            "    vals.append([gauss.sum(1).mean() + log_det, logis.sum(1).mean() + log_det])\n"
+            "my_vals = np.array(vals).T\n")
+    assert_refused_when_graded(check, "ex-9-1-rotations", "gaussian_rotation_loglik", "my_vals", imports, code)

@@ -369,3 +369,31 @@ def test_the_ceiling_statement_asks_only_what_the_checker_grades():
 
     ex = next(e for e in E.all_exercises() if e.label == "ex-10-1-2-ceiling")
     assert "10 nats" not in ex.statement
+
+
+_STATIONARY_COVARIANCE_BY = {
+    # A^{-1} S - S A^T = A^{-1} Q is the discrete Lyapunov equation S = A S A^T + Q multiplied by A^{-1}
+    "sylvester": "S = linalg.solve_sylvester(np.linalg.inv(A), -A.T, np.linalg.inv(A) @ Q)\n",
+    # the Cayley transform Ac = (A + I)^{-1} (A - I) turns it into a continuous Lyapunov equation
+    "cayley": ("B = np.linalg.inv(A + np.eye(2))\n"
+               "S = linalg.solve_continuous_lyapunov(B @ (A - np.eye(2)), -2 * B @ Q @ B.T)\n"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(_STATIONARY_COVARIANCE_BY))
+def test_the_stationary_covariance_from_other_matrix_equation_solvers_is_refused_when_graded(how):
+    """With the discrete Lyapunov solver ruled out, SciPy's Sylvester solver, or its continuous Lyapunov solver
+    after a Cayley transform, gave the same stationary covariance, and the autocovariance regression on 300 lags
+    then passed. Both are named by the statement and refused."""
+    imports = _ROUTE_IMPORTS + "from scipy import linalg\n"
+    code = ("a1, a2, c, q, r_ = check.EX_LGSSM\n"
+            "A = np.array([[a1, a2], [1.0, 0.0]])\n"
+            "Q = np.diag([q, 0.0])\n"
+            "C = np.array([c, 0.0])\n"
+            + _STATIONARY_COVARIANCE_BY[how] +
+            "acov = lambda k: C @ np.linalg.matrix_power(A, abs(k)) @ S @ C + (r_ if k == 0 else 0.0)\n"
+            "G = linalg.toeplitz([acov(k) for k in range(300)])\n"
+            "b = np.array([acov(check.EX_S + j) for j in range(300)])\n"
+            "my_weights = np.linalg.solve(G, b)[:check.EX_L]\n")
+    assert_refused_when_graded(ch10_infonce, "ex-10-1-2-kalman-weights", "predictor_weights", "my_weights",
+                               imports, code)

@@ -276,3 +276,40 @@ def test_one_positive_uses_a_trial_the_page_does_not_print():
     page = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     h = ", ".join(str(v) for v in ch10_local_nce.EX_H)
     assert h not in page
+
+
+@pytest.mark.parametrize("fit", ["np.polyfit(gg, f(gg), 2)",
+                                 "np.polynomial.Polynomial.fit(gg, f(gg), 2).convert().coef[::-1]"])
+def test_minimizer_by_a_quadratic_fit_of_the_expected_loss_is_refused(fit):
+    """The expected loss at y written out, its minimum on a fine grid, and a quadratic fitted on nine h around it
+    gave h* to the checker's tolerance without the stationarity condition (SciPy's minimizers were already ruled
+    out). NumPy's polynomial fits, and its finite differences, are named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nfrom pedagogy_lib.exercises import ch10_local_nce as check\n"
+    code = ("p, p_n, K, pi = check.EX_P\n"
+            "l = np.log(pi / (1 - pi))\n"
+            "f = lambda h: p * np.logaddexp(0, -(h + l)) + (K - 1) * p_n * np.logaddexp(0, h + l)\n"
+            "g = np.linspace(-30, 30, 60001)\n"
+            "h0 = g[np.argmin(f(g))]\n"
+            "gg = np.linspace(h0 - 2e-3, h0 + 2e-3, 9)\n"
+            f"c = {fit}\n"
+            "my_h = float(-c[1] / (2 * c[0]))\n")
+    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-minimizer", "pointwise_minimizer", "my_h", imports, code)
+
+
+def test_offset_by_a_quadratic_fit_of_the_expected_loss_is_refused():
+    """With p = p_n, the expected loss at a point, P log(1 + e^-h) + (K - P) log(1 + e^h), its grid minimum and a
+    quadratic fitted around it gave minus the offset without the stationarity condition. Named by the statement
+    and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nfrom pedagogy_lib.exercises import ch10_local_nce as check\n"
+    code = ("K, P = check.EX_K, check.EX_POSITIVES\n"
+            "f = lambda h: P * np.logaddexp(0, -h) + (K - P) * np.logaddexp(0, h)\n"
+            "g = np.linspace(-30, 30, 60001)\n"
+            "h0 = g[np.argmin(f(g))]\n"
+            "gg = np.linspace(h0 - 2e-3, h0 + 2e-3, 9)\n"
+            "c = np.polyfit(gg, f(gg), 2)\n"
+            "my_offset = float(c[1] / (2 * c[0]))\n")
+    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-offset", "offset", "my_offset", imports, code)

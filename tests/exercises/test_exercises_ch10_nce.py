@@ -175,3 +175,28 @@ def test_the_gaussian_log_density_route_to_the_two_dimensional_normalizer_is_ref
     code = ("S = np.linalg.inv(check.EX_A)\n"
             "my_c = -float(mvn_logpdf(np.zeros(2), S @ check.EX_M, S))\n")
     assert_refused_when_graded(ch10_nce, "ex-10-1-1-log-normalizer", "log_normalizer", "my_c", imports, code)
+
+
+def test_the_trapezoid_rule_over_the_plane_is_refused_when_graded():
+    """The trapezoid rule twice over a grid around A^{-1} m integrates exp(-E) to the checker's tolerance, so log Z
+    came out without completing the square. np.trapezoid is named by the statement and refused."""
+    imports = "from pedagogy_lib.exercises import ch10_nce as check\nimport numpy as np\n"
+    code = ("A, m = np.asarray(check.EX_A, float), np.asarray(check.EX_M, float)\n"
+            "mu = np.linalg.solve(A, m)\n"
+            "g = np.linspace(-12, 12, 801)\n"
+            "G1, G2 = np.meshgrid(g + mu[0], g + mu[1], indexing='ij')\n"
+            "Yg = np.stack([G1, G2], -1)\n"
+            "E = 0.5 * np.einsum('...i,ij,...j->...', Yg, A, Yg) - Yg @ m\n"
+            "my_c = float(np.log(np.trapezoid(np.trapezoid(np.exp(-E), g, axis=1), g)))\n")
+    assert_refused_when_graded(ch10_nce, "ex-10-1-1-log-normalizer", "log_normalizer", "my_c", imports, code)
+
+
+def test_finite_differences_of_the_loss_in_the_offset_are_refused_when_graded():
+    """Eq. 10.4 written as a function of a shift d of every h, and np.gradient over d = -eps, 0, eps, gave the
+    derivative to the checker's tolerance without differentiating the loss. Named by the statement and refused."""
+    imports = "from pedagogy_lib.exercises import ch10_nce as check\nimport numpy as np\n"
+    code = ("h_pos, h_neg = check.EX_SAMPLES\n"
+            "L = lambda d: (0.5 * np.mean(np.logaddexp(0, -(h_pos - d)))\n"
+            "               + 0.5 * np.mean(np.logaddexp(0, h_neg - d)))\n"
+            "my_dc = float(np.gradient([L(-1e-5), L(0.0), L(1e-5)], 1e-5)[1])\n")
+    assert_refused_when_graded(ch10_nce, "ex-10-1-1-offset-gradient", "offset_gradient", "my_dc", imports, code)

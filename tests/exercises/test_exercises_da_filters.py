@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.linalg import sqrtm
 
 from pedagogy_lib.exercises import da_filters as check
@@ -85,3 +86,48 @@ def test_sigma_point_hints_point_at_what_to_recheck_without_the_formula():
     X, w = _points(np.linalg.cholesky(3 * p.cov))
     msg = str(check.sigma_points(X, np.array([0.2, 0.2, 0.2, 0.2, 0.2])))
     assert "kappa / (n + kappa)" not in msg and "1 / (2 (n + kappa))" not in msg, msg
+
+
+_BIAS_BY_QUADRATURE = {
+    "trapezoid": ("x = np.linspace(m - 12 * s, m + 12 * s, 4001)\n"
+                  "bias = np.trapezoid(x ** 3 * pdf(x), x) - m ** 3\n"),
+    "legendre": ("z, w = np.polynomial.legendre.leggauss(200)\n"
+                 "x = m + 12 * s * z\n"
+                 "bias = 12 * s * np.sum(w * x ** 3 * pdf(x)) - m ** 3\n"),
+    "roots_legendre": ("from scipy.special import roots_legendre\n"
+                       "z, w = roots_legendre(200)\n"
+                       "x = m + 12 * s * z\n"
+                       "bias = 12 * s * np.sum(w * x ** 3 * pdf(x)) - m ** 3\n"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(_BIAS_BY_QUADRATURE))
+def test_the_cube_bias_by_quadrature_is_refused_when_graded(how):
+    """E[x^3] under N(m, P) by the trapezoid rule on a grid, or by a Gauss-Legendre rule on m +- 12 sd, gave the
+    bias to the checker's tolerance without the Gaussian's moments (the Hermite rules were already ruled out).
+    Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nfrom pedagogy_lib.exercises import da_filters as check\n"
+    code = ("m, P = check.CUBE['m'], check.CUBE['P']\n"
+            "s = np.sqrt(P)\n"
+            "pdf = lambda x: np.exp(-0.5 * (x - m) ** 2 / P) / np.sqrt(2 * np.pi * P)\n"
+            + _BIAS_BY_QUADRATURE[how])
+    assert_refused_when_graded(check, "ex-da-2-bias", "linearization_bias", "bias", imports, code)
+
+
+def test_the_tangent_linear_matrix_by_numpy_gradient_is_refused_when_graded():
+    """np.gradient over x - h e, x, x + h e of the Euler step, one column per unit vector, gave the tangent-linear
+    matrix (central differences are exact for the quadratic field) without deriving it. Named by the statement and
+    refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nfrom pedagogy_lib.exercises import da_filters as check\n"
+    code = ("F = check.EX_FORECAST\n"
+            "x, P, Q, dt = F.x, F.P, F.Q, F.dt\n"
+            "f = lambda z: np.array([10 * (z[1] - z[0]), z[0] * (28 - z[2]) - z[1], z[0] * z[1] - 8 / 3 * z[2]])\n"
+            "step = lambda z: z + dt * f(z)\n"
+            "M = np.column_stack([np.gradient(np.array([step(x - 1e-4 * e), step(x), step(x + 1e-4 * e)]),\n"
+            "                                 1e-4, axis=0)[1] for e in np.eye(3)])\n"
+            "P_forecast = M @ P @ M.T + Q\n")
+    assert_refused_when_graded(check, "ex-da-2-ekf-forecast", "ekf_forecast_cov", "P_forecast", imports, code)

@@ -116,3 +116,26 @@ def test_strong_minus_smoother_asks_for_a_number_not_a_bool():
                             (strong, "strong-constraint estimate alone"), (smooth, "smoother's mean alone")]:
         r = check.strong_minus_smoother(wrong)
         assert not r and fragment in str(r), str(r)
+
+
+def test_the_gradients_by_numpy_gradient_of_the_cost_are_refused_when_graded():
+    """The strong-constraint cost with the offset written out, and np.gradient over three points along each of the
+    four coordinates of (x1, a), gave both gradients to the checker's tolerance (the cost is quadratic) without the
+    adjoint sweep. Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nfrom pedagogy_lib.exercises import da_fourdvar as check\n"
+    code = ("p = check.EX_WINDOW\n"
+            "Bi, Ri = np.linalg.inv(p.Sigma1), np.linalg.inv(p.R)\n"
+            "def J(x1, a):\n"
+            "    x, tot = x1.copy(), 0.5 * (x1 - p.mu1) @ Bi @ (x1 - p.mu1)\n"
+            "    for t in range(len(p.y)):\n"
+            "        r = p.y[t] - p.C @ x\n"
+            "        tot += 0.5 * r @ Ri @ r\n"
+            "        x = p.A @ x + a\n"
+            "    return tot\n"
+            "def my_grad(x1, a, h=1e-3):\n"
+            "    z = np.r_[x1, a]\n"
+            "    g = [np.gradient([J(*np.split(z + s * h * e, 2)) for s in (-1, 0, 1)], h)[1] for e in np.eye(4)]\n"
+            "    return np.array(g[:2]), np.array(g[2:])\n")
+    assert_refused_when_graded(check, "ex-da-4-gradient", "strong_gradient", "my_grad", imports, code)

@@ -502,7 +502,17 @@ def test_graded_code_cannot_call_what_the_statement_forbids(module, forbidden, m
     passed, text = G.grade_exercise("ex-probe", module, checker, [], cells, "s")
     assert not passed and "KeyError" in text, text
     verdicts = text.split("KeyError: ", 1)[1].splitlines()[0].strip("'\"").split()
-    assert len(verdicts) >= len(dotted) and set(verdicts) == {"ok"}, (module, verdicts)
+    # a forbidden NumPy or SciPy module stands for its functions and cannot itself be called: the probe skips it
+    def is_module(name):
+        try:
+            return importlib.util.find_spec(name) is not None
+        except ImportError:          # numpy.polynomial.Polynomial.fit: its parent is a class, not a package
+            return False
+
+    modules = [d for d in library if d.startswith(("numpy.", "scipy.")) and is_module(d)]
+    # so is a name inside such a module (numpy.polynomial.legendre.Legendre.fit): the module refuses for it
+    skipped = [d for d in library if any(d == m or d.startswith(m + ".") for m in modules)]
+    assert len(verdicts) >= len(dotted) - len(skipped) and set(verdicts) == {"ok"}, (module, verdicts)
 
 
 def test_a_page_function_cannot_reach_what_the_exercise_does_not_allow():
