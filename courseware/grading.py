@@ -322,6 +322,37 @@ def restricted_names(code: str, imports: str = "") -> list[str]:
     return sorted(restricted_uses(code, imports))
 
 
+#: NumPy's and SciPy's numerical shortcuts, which no graded answer may call unless its exercise's ``SUMMATIVE``
+#: entry lists the name under ``"shortcuts"``: numerical derivatives (``np.gradient``), quadrature rules (the
+#: trapezoid rule and the Gauss nodes of NumPy's and ``scipy.special``'s orthogonal families) and polynomial
+#: fits with the Vandermonde matrices they are built on. Each gives, to a checker's tolerance, a derivative, an
+#: expectation or a stationary point that an exercise asks the student to work out; reader passes kept finding
+#: them one exercise at a time, so they are ruled out everywhere at once. The rest of SciPy's differentiators,
+#: integrators and fitters are restricted already (:data:`RESTRICTED`).
+SHORTCUTS = ("numpy.gradient", "numpy.trapezoid", "numpy.polyfit", "numpy.vander",
+             *(f"numpy.polynomial.{module}.{prefix}{what}"
+               for module, prefix in (("polynomial", "poly"), ("legendre", "leg"), ("chebyshev", "cheb"),
+                                      ("hermite", "herm"), ("hermite_e", "herme"), ("laguerre", "lag"))
+               for what in ("fit", "vander") + (("gauss",) if prefix != "poly" else ())),
+             *(f"numpy.polynomial.{module}.{cls}.fit"
+               for module, cls in (("polynomial", "Polynomial"), ("legendre", "Legendre"), ("chebyshev", "Chebyshev"),
+                                   ("hermite", "Hermite"), ("hermite_e", "HermiteE"), ("laguerre", "Laguerre"))),
+             "numpy.polynomial.chebyshev.chebinterpolate",
+             *(f"scipy.special.roots_{family}" for family in (
+                 "hermite", "hermitenorm", "legendre", "sh_legendre", "laguerre", "genlaguerre", "chebyt", "chebyu",
+                 "chebyc", "chebys", "sh_chebyt", "sh_chebyu", "jacobi", "sh_jacobi", "gegenbauer")))
+#: How a statement names them (:func:`allowed_sentence`).
+SHORTCUTS_SHOWN = ("NumPy's and SciPy's numerical shortcuts are ruled out: `np.gradient`, the quadrature rules (`np.trapezoid`, the Gauss nodes "
+                   "`np.polynomial.*.*gauss` and `scipy.special.roots_*`) and the polynomial fits (`np.polyfit`, "
+                   "`np.vander` and the fits and Vandermonde matrices of `np.polynomial`)")
+
+
+def shortcuts_for(spec: dict) -> list[str]:
+    """The names of :data:`SHORTCUTS` that an exercise's ``SUMMATIVE`` entry ``spec`` does not allow."""
+    allowed = set(spec.get("shortcuts", ()))
+    return [name for name in SHORTCUTS if name not in allowed]
+
+
 #: How an exercise's statement says what its graded code may call (:func:`allowed_sentence`).
 ALLOWED_SENTENCE = ("Graded code may use NumPy, `scipy.special`, `scipy.linalg` (not its raw `lapack` and `blas` "
                     "wrappers) and Python's standard library; "
@@ -333,13 +364,20 @@ def shown_name(written: str) -> str:
     return written.removeprefix("pedagogy_lib.")
 
 
-def allowed_sentence(shown: list[str]) -> str:
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def allowed_sentence(shown: list[str], shortcuts: list[str] = ()) -> str:
     """The sentence of an exercise's statement that lists what its graded code may call (``shown`` as
-    :func:`shown_name` gives them), or says that it may call nothing there."""
-    if not shown:
-        return ALLOWED_SENTENCE + "nothing."
-    names = [f"`{n}`" for n in sorted(shown)]
-    return ALLOWED_SENTENCE + "only " + (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1] + "."
+    :func:`shown_name` gives them), or says that it may call nothing there, and that NumPy's numerical
+    shortcuts (:data:`SHORTCUTS`) are ruled out, but for those named in ``shortcuts`` (as written in
+    ``SUMMATIVE``), which the exercise allows."""
+    where = ALLOWED_SENTENCE + ("nothing." if not shown else "only " + _listed([f"`{n}`" for n in sorted(shown)]) + ".")
+    rule = " " + SHORTCUTS_SHOWN
+    if shortcuts:
+        rule += "; this exercise allows " + _listed([f"`{n.replace('numpy.', 'np.', 1)}`" for n in shortcuts])
+    return where + rule + "."
 
 
 def outside_allowed(code: str, imports: str, allowed) -> list[str]:
@@ -841,6 +879,7 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
     forbidden = list(spec.get("forbidden", ()))
     if forbidden:
         lines.append("While grading, these functions are not available to your code: " + ", ".join(forbidden) + ".")
+    forbidden += [name for name in shortcuts_for(spec) if name not in forbidden]
     import pedagogy_lib
     quiet, helpers = _checker_functions(mod, set(checkers) | {checker})
     job = {"root": str(Path(pedagogy_lib.__file__).resolve().parent.parent),

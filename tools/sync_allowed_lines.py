@@ -28,8 +28,16 @@ from courseware import editions as E  # noqa: E402
 from courseware import grading as G  # noqa: E402
 
 
-def sentence_for(uses: dict[str, str]) -> str:
-    return G.allowed_sentence([G.shown_name(w) for w in uses.values()])
+def sentence_for(uses: dict[str, str], shortcuts=()) -> str:
+    return G.allowed_sentence([G.shown_name(w) for w in uses.values()], list(shortcuts))
+
+
+def allowed_shortcuts(ex) -> tuple:
+    """The numerical shortcuts (``grading.SHORTCUTS``) that the exercise's ``SUMMATIVE`` entry allows."""
+    import importlib
+
+    mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
+    return tuple(getattr(mod, "SUMMATIVE", {}).get(ex.label, {}).get("shortcuts", ()))
 
 
 def with_sentence(text: str, label: str, sentence: str) -> str:
@@ -60,7 +68,7 @@ def main(argv: list[str]) -> int:
             lists[ex.label] = sorted(uses)
             cell = nb["cells"][ex.exercise_cell]
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            new = with_sentence(text, ex.label, sentence_for(uses))
+            new = with_sentence(text, ex.label, sentence_for(uses, allowed_shortcuts(ex)))
             if new != text:
                 stale.append(ex.label)
                 cell["source"] = new.splitlines(keepends=True)

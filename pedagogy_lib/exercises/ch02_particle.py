@@ -391,7 +391,10 @@ SUMMATIVE = {
                                              "pedagogy_lib.recursions.generic.sequence_conditional"]},
     "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at "
                                    "the particle counts and seeds the statement fixes, which the checker "
-                                   "reruns"},
+                                   "reruns",
+                      # the rate is the slope of a straight line fitted to the log-log errors (np.polyfit
+                      # builds its Vandermonde matrix with np.vander)
+                      "shortcuts": ["numpy.polyfit", "numpy.vander"]},
     "ex-2-2-3-weights": {"forbidden": ["scipy.special.softmax", "scipy.special.log_softmax", "pedagogy_lib.discrete.categorical.invert",
                                        "pedagogy_lib.discrete.categorical.update_sequence",
                                        "pedagogy_lib.discrete.categorical.reverse_arrow",

@@ -277,6 +277,43 @@ def test_answers_that_import_a_peer_library_are_not_accepted(source):
     assert "imports `sklearn`" in _text(nb, "ex-7-1-m-step")
 
 
+def test_numerical_shortcuts_are_ruled_out_unless_the_exercise_allows_them(source):
+    """NumPy's and SciPy's numerical shortcuts (``grading.SHORTCUTS``: np.gradient, quadrature rules,
+    polynomial fits) refuse in every graded answer, named in its statement or not, but for the names an
+    exercise's ``SUMMATIVE`` entry allows under ``"shortcuts"``, which its statement then names."""
+    import types
+
+    for dotted in G.SHORTCUTS:
+        parts = dotted.split(".")
+        for i in range(len(parts) - 1, 0, -1):          # module.function or module.Class.method
+            try:
+                obj = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+            break
+        assert callable(obj) and not isinstance(obj, types.ModuleType), dotted
+    exercises = E.all_exercises()
+    allowing = {e.label: _summative(e)["shortcuts"] for e in exercises if _summative(e).get("shortcuts")}
+    assert allowing, "no exercise allows a shortcut: the opt-out is untested"
+    for e in exercises:
+        allowed = allowing.get(e.label, ())
+        assert set(allowed) <= set(G.SHORTCUTS), (e.label, allowed)
+        assert G.SHORTCUTS_SHOWN in e.statement, f"{e.label}: the statement does not rule the shortcuts out"
+        assert all(f"`{n.replace('numpy.', 'np.', 1)}`" in e.statement.split(G.SHORTCUTS_SHOWN)[1] for n in allowed)
+        assert G.shortcuts_for(_summative(e)) == [n for n in G.SHORTCUTS if n not in allowed]
+    # end to end: 7.1's M step does not name them, and each refuses there when graded
+    m_step = _summative(next(e for e in exercises if e.label == "ex-7-1-m-step"))
+    for call in ("np.gradient(np.arange(3.0))", "np.trapezoid(np.ones(3))", "np.polyfit([0., 1, 2], [1., 0, 1], 2)",
+                 "np.polynomial.hermite_e.hermegauss(3)", "scipy.special.roots_legendre(3)"):
+        assert not any(d.endswith("." + call.split("(")[0].split(".")[-1]) for d in m_step.get("forbidden", ())), call
+        code = f"import scipy.special\ny, r = check.EX_MSTEP\n_ = {call}\nmy_m_step = None\ncheck.m_step(my_m_step)"
+        nb = _answer(source, "ex-7-1-m-step", code)
+        assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"][0] is False, call
+        assert "not allowed in this exercise" in _text(nb, "ex-7-1-m-step"), (call, _text(nb, "ex-7-1-m-step"))
+
+
 def test_function_answers_run_in_the_student_process_on_hidden_inputs(source):
     code = ("def my_assign(y, mu):\n    import os\n    return np.full(len(y), os.getpid() % 1)\n"
             "check.assign_function(my_assign)")
