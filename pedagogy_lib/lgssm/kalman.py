@@ -110,7 +110,6 @@ __all__ = [
 ]
 
 FORMS = ("auto", "covariance", "information")
-_FLOAT64 = np.dtype(np.float64)
 #: ``form="auto"`` uses the information form when ``m > INFORMATION_RATIO * n``.
 INFORMATION_RATIO = 2
 #: ... and only when ``lambda_max(C^T Sigma_y_x^{-1} C)`` times the state scale is at most this (see above).
@@ -506,29 +505,46 @@ def _clean_lane(params, y, u, form: str, backend: str, smooth: bool):
     dimensions, the covariance form or ``"auto"`` choosing it) the screening of the full checks and the
     recursions run in :func:`~pedagogy_lib.lgssm.kernels.smooth_if_clean` (or ``filter_if_clean``):
     the same kernels on the same arrays, so the same numbers. A short sequence under a slider costs
-    several times less. Anything else, and any check the screen cannot decide, returns ``None``, and
-    the full path validates, explains and computes.
+    several times less. The kernels are sealed to one signature (``kernels.CLEAN_SIGNATURE``) on the
+    lane's first use, so numba's dispatch checks the dtypes, layouts and dimensions: any other array
+    raises ``TypeError`` there. Anything else, and any check the screen cannot decide, returns ``None``,
+    and the full path validates, explains and computes.
     """
+    global _LANE_SEALED
     if backend != "numba" or not HAVE_NUMBA or u is not None or type(params) is not LGSSMParams \
             or form not in ("auto", "covariance"):
         return None
     mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x = params
-    arrays = (mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y)
-    if B is not None:
+    # exact ndarrays only (a masked array's mask would be ignored), and no control matrix
+    if B is not None or not (type(mu1) is type(Sigma1) is type(A) is type(a) is type(Sigma_x) is type(C)
+                             is type(c) is type(Sigma_y_x) is type(y) is np.ndarray):
         return None
-    for x in arrays:
-        if type(x) is not np.ndarray or x.dtype is not _FLOAT64 or not x.flags.c_contiguous:
-            return None
-    if (mu1.ndim, Sigma1.ndim, A.ndim, a.ndim, Sigma_x.ndim, C.ndim, c.ndim, Sigma_y_x.ndim, y.ndim) != \
-            (1, 2, 2, 1, 2, 2, 1, 2, 2) or (form == "auto" and c.shape[0] > INFORMATION_RATIO * mu1.shape[0]):
+    if form == "auto" and c.size > INFORMATION_RATIO * mu1.size:       # "auto" may pick the information form
         return None
-    ok, *res = (kernels.smooth_if_clean if smooth else kernels.filter_if_clean)(*arrays, MAX_MAGNITUDE)
-    if not ok:
+    if not _LANE_SEALED:
+        kernels.seal_clean_lane()
+        _LANE_SEALED = True
+    try:
+        res = (kernels.smooth_if_clean if smooth else kernels.filter_if_clean)(
+            mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, MAX_MAGNITUDE)
+    except (TypeError, ValueError):       # not float64, not C-contiguous, read-only or of other dimensions
         return None
-    log_evidence = float(res[5].sum())                   # as the full path sums it
-    if not smooth:
-        return KalmanFilterResult(*res, log_evidence, "covariance")
-    return KalmanSmootherResult(*res[:6], log_evidence, *res[6:], "covariance")
+    if not res[0]:
+        return None
+    # the result's fields in order (tuple.__new__ is what a NamedTuple's own constructor calls)
+    return tuple.__new__(KalmanSmootherResult if smooth else KalmanFilterResult, res[1:] + ("covariance",))
+
+
+#: Whether :func:`_clean_lane` has sealed its kernels (``kernels.seal_clean_lane``), once per process.
+_LANE_SEALED = False
+
+
+def _log_evidence(log_p_y, backend: str) -> float:
+    """Eq. 2.40's sum of the per-step terms: by the compiled pairwise sum on the numba backend (the one
+    the clean lane uses, so both lanes agree to the last bit), by NumPy's on the NumPy twin."""
+    if backend == "numba":
+        return float(kernels.log_evidence_total(log_p_y))
+    return float(np.sum(log_p_y))
 
 
 def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
@@ -602,7 +618,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     >>> round(float(res.mu_filt[0, 0]), 12), round(float(res.Upsilon_filt[0, 0, 0]), 12)
     (0.5, 0.5)
     """
-    clean = _clean_lane(params, y, u, form, backend, smooth=False)
+    clean = _clean_lane(params, y, u, form, backend, False)
     if clean is not None:
         return clean
     p, (n, m, n_u), factors = check_params_factored(params)
@@ -612,7 +628,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     form = _resolve_form(form, p, factors.L_Sigma_y_x)
     backend = check_backend(backend)
     out, _, form = _run_filter_resolved(p, y, observed, u, requested, form, backend, L_R=factors.L_Sigma_y_x)
-    return KalmanFilterResult(*out, float(np.sum(out[5])), form)
+    return KalmanFilterResult(*out, _log_evidence(out[5], backend), form)
 
 
 def _check_filter_result(A, filt) -> tuple:
@@ -733,7 +749,7 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
         Filter fields, smoother means and covariances, the gains ``J`` and the cross-covariances
         ``Upsilon_cross[t]`` :math:`=\mathrm{Cov}[\hat{\mathbf X}_{t+1},\hat{\mathbf X}_t\mid\mathbf y_{1:T}]`.
     """
-    clean = _clean_lane(params, y, u, form, backend, smooth=True)
+    clean = _clean_lane(params, y, u, form, backend, True)
     if clean is not None:
         return clean
     p, (n, m, n_u), factors = check_params_factored(params)
@@ -748,5 +764,5 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
         smooth = _run_backward(out[0], out[1], out[2], out[3], J)
     else:
         smooth = _rts_numpy(p.A, out[0], out[1], out[2], out[3])
-    return KalmanSmootherResult(*out, float(np.sum(out[5])), *smooth, form)
+    return KalmanSmootherResult(*out, _log_evidence(out[5], backend), *smooth, form)
 

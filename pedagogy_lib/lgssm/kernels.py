@@ -17,7 +17,10 @@ arrays allocated once per call:
 * :func:`rts_gains` and :func:`rts_backward` (Eqs. 2.53-2.55), the backward pass.
 * :func:`filter_if_clean` and :func:`smooth_if_clean`, the clean lane: for a model without
   controls whose entries need no explanation, the screening of the full checks and both passes in
-  one compiled call (a short sequence under a slider was mostly validation in Python).
+  one compiled call (a short sequence under a slider was mostly validation in Python). The caller
+  seals them to :data:`CLEAN_SIGNATURE` (:func:`seal_clean_lane`), so that numba's own dispatch does
+  the type, layout and dimension checks;
+* :func:`log_evidence_total`, the sum of the per-step log evidences, the same in both lanes.
 
 The pieces are inlined into the drivers (``njit_inline``), and the shared dense helpers of
 :mod:`pedagogy_lib.core.kernels` are called from the drivers themselves. Why the drivers keep
@@ -160,6 +163,41 @@ def joseph_covariance(C, Sigma_y_x, P, KT, Uf_t):
             Uf_t[j, i] = s
 
 
+@njit_inline
+def eigmin_interval(R):
+    """``(lo, hi)`` with ``lo <= lambda_min(R) <= hi`` for a symmetric ``R``, in O(m^2) operations: ``hi`` is
+    the smallest diagonal entry (a Rayleigh quotient), ``lo`` the larger of Gershgorin's bound and the
+    Wolkowicz-Styan bound ``mean - sqrt((m - 1) var)`` (the eigenvalues' mean and variance from the trace and
+    the Frobenius norm, exact for m <= 2), each lowered by more than its own rounding error. Lets the
+    Joseph-form switch skip the eigenvalue itself when the trace is far from the threshold."""
+    m = R.shape[0]
+    hi = R[0, 0]
+    scale = 0.0                                  # the bounds are worked out on R / scale: R's squares of
+    for i in range(m):                           # order 1e-200 would underflow, of order 1e200 overflow
+        for j in range(m):
+            scale = max(scale, abs(R[i, j]))
+    if not scale > 0.0:
+        return -np.inf, hi
+    trace, frob, gersh, size = 0.0, 0.0, np.inf, 0.0
+    for i in range(m):
+        off = 0.0
+        for j in range(m):
+            v = R[i, j] / scale
+            frob += v * v
+            if j != i:
+                off += abs(v)
+        d = R[i, i] / scale
+        hi = min(hi, R[i, i])
+        trace += d
+        gersh = min(gersh, d - off)
+        size = max(size, abs(d) + off)
+    mean = trace / m
+    var = max(frob / m - mean * mean, 0.0) + 8.0 * m * EPS * (frob / m)     # at least the exact variance
+    ws = mean - np.sqrt((m - 1) * var) - 8.0 * m * EPS * abs(mean)
+    lo = max(gersh - 4.0 * m * EPS * size, ws)
+    return lo * scale * (1.0 - 4.0 * EPS) if lo > 0.0 else lo * scale * (1.0 + 4.0 * EPS), hi
+
+
 @njit
 def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
     """The forward pass in the covariance form (twin: ``kalman._kalman_filter_numpy``): ``(-1, -1)``, or the
@@ -169,7 +207,10 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
     (T, m), n = y.shape, mu1.shape[0]
     AU, tmp, U_P, r, w = np.empty((n, n)), np.empty((n, n)), np.empty((n, n)), np.empty(m), np.empty(m)
     CP, Z, KT, S, U_S = np.empty((m, n)), np.empty((m, n)), np.empty((m, n)), np.empty((m, m)), np.empty((m, m))
-    lam_min_R = np.linalg.eigvalsh(Sigma_y_x)[0]            # once: the Joseph-form switch below
+    # the Joseph-form switch below compares tr(Sigma_y) with JOSEPH_RATIO * lambda_min(Sigma_y_x): the eigenvalue
+    # is computed (once) only for a trace between the thresholds of the interval that holds it
+    lam_lo, lam_hi = eigmin_interval(Sigma_y_x)
+    lam_min_R, have_lam = 0.0, False
     mu_pred[0], Upsilon_pred[0] = mu1, Sigma1               # Eq. 2.49
     for t in range(T):
         if t > 0:                                           # TIME UPDATE (Eq. 2.48 = the roles of Eq. 2.26)
@@ -230,7 +271,12 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
         for i in range(n):
             for k in range(m):
                 K[t, i, k] = KT[k, i]
-        if tr_S > JOSEPH_RATIO * lam_min_R:                 # Eq. 2.47's subtraction would lose > 6 digits
+        joseph = tr_S > JOSEPH_RATIO * lam_hi               # Eq. 2.47's subtraction would lose > 6 digits
+        if not joseph and tr_S > JOSEPH_RATIO * lam_lo:
+            if not have_lam:
+                lam_min_R, have_lam = np.linalg.eigvalsh(Sigma_y_x)[0], True
+            joseph = tr_S > JOSEPH_RATIO * lam_min_R
+        if joseph:
             joseph_covariance(C, Sigma_y_x, P, KT, Upsilon_filt[t])
         else:
             mtm(Z, tmp)                                     # K Sigma_y K^T = Z^T Z
@@ -469,28 +515,81 @@ def screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitu
 
 
 @njit
+def log_evidence_total(log_p_y):
+    """The sum of the per-step log evidences (Eq. 2.40), pairwise: blocks of 128 terms summed in eight
+    running partial sums, then the block sums added in pairs, so the rounding error grows with the
+    logarithm of ``T`` rather than with ``T``. Both the clean lane and the full path of the compiled
+    backend sum with it, so the two give the same number to the last bit."""
+    T = log_p_y.shape[0]
+    blocks = (T + 127) // 128
+    sums = np.zeros(max(blocks, 1))
+    for b in range(blocks):
+        lo, hi = 128 * b, min(T, 128 * (b + 1))
+        acc = np.zeros(8)
+        i = lo
+        while i + 8 <= hi:
+            for j in range(8):
+                acc[j] += log_p_y[i + j]
+            i += 8
+        s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        while i < hi:
+            s += log_p_y[i]
+            i += 1
+        sums[b] = s
+    while blocks > 1:
+        half = (blocks + 1) // 2
+        for k in range(blocks // 2):
+            sums[k] = sums[2 * k] + sums[2 * k + 1]
+        if blocks % 2:
+            sums[half - 1] = sums[blocks - 1]
+        blocks = half
+    return sums[0]
+
+
+#: The one signature the clean lane's kernels take (numba's notation): C-contiguous float64 arrays of
+#: the dimensions of ``mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y`` and a float. Sealed to it, a call
+#: with anything else (another dtype or layout, a read-only array, a list) raises ``TypeError`` at the
+#: dispatch instead of compiling a variant, and the caller takes the full path.
+CLEAN_SIGNATURE = ("(float64[::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[:, ::1], "
+                   "float64[:, ::1], float64[::1], float64[:, ::1], float64[:, ::1], float64)")
+
+
+def seal_clean_lane() -> None:
+    """Compile (or load from the cache) :func:`filter_if_clean` and :func:`smooth_if_clean` for
+    :data:`CLEAN_SIGNATURE` and no other; called once, on the lane's first use (not at import, so a page
+    that never runs the filter compiles nothing). Without numba there is nothing to seal."""
+    for kernel in (filter_if_clean, smooth_if_clean):
+        if hasattr(kernel, "disable_compile"):
+            kernel.compile(CLEAN_SIGNATURE)
+            kernel.disable_compile()
+
+
+@njit
 def filter_if_clean(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude):
     """``kalman.kalman_filter`` for a clean model without controls, screened and run in one compiled call
-    (the covariance form): ``(ok, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y)``. A small
+    (the covariance form): ``(ok, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, log_evidence)``. A small
     model under a slider is validated at every call, and this saves the Python work of the full
     checks, which cost several times a short filter. (Plain tuples: numba returns them faster than
     named ones.)"""
     ok, out = screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude, False)
-    return ok, out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.K, out.log_p_y
+    total = log_evidence_total(out.log_p_y) if ok else 0.0
+    return ok, out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.K, out.log_p_y, total
 
 
 @njit
 def smooth_if_clean(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude):
-    """``kalman.kalman_smoother`` likewise: ``ok``, the six filter arrays, then ``mu_smooth``,
-    ``Upsilon_smooth``, ``J``, ``Upsilon_cross``."""
+    """``kalman.kalman_smoother`` likewise: ``ok``, the six filter arrays, the log evidence, then
+    ``mu_smooth``, ``Upsilon_smooth``, ``J``, ``Upsilon_cross``."""
     ok, out = screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitude, True)
     T, n = out.mu_filt.shape
     mu_smooth, Upsilon_smooth = np.empty((T, n)), np.empty((T, n, n))
     Upsilon_cross = np.empty((max(T - 1, 0), n, n))
+    total = 0.0
     if ok:
         rts_backward(out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.J, mu_smooth,
                      Upsilon_smooth, Upsilon_cross)
-    return (ok, out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.K, out.log_p_y,
+        total = log_evidence_total(out.log_p_y)
+    return (ok, out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.K, out.log_p_y, total,
             mu_smooth, Upsilon_smooth, out.J, Upsilon_cross)
 
 

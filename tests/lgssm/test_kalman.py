@@ -778,3 +778,56 @@ def test_the_clean_lane_steps_aside_for_everything_it_cannot_decide():
         kalman_smoother(params._replace(Sigma_x=not_spd), y)
     with pytest.raises(ValueError, match="partly NaN|finite"):
         kalman_smoother(params, np.where(np.arange(3) == 1, np.inf, y))
+
+
+@pytest.mark.parametrize("T", [0, 1, 7, 8, 9, 127, 128, 129, 1000, 100_003])
+def test_the_log_evidence_sum_is_pairwise_accurate_and_the_same_in_both_lanes(T):
+    """``kernels.log_evidence_total`` (Eq. 2.40's sum on the compiled backend) against the exactly rounded
+    sum (math.fsum): within the bound of a pairwise sum, (log2(T) + 8) eps sum|x|, far tighter than T eps."""
+    import math
+    from pedagogy_lib.lgssm import kernels
+    rng = np.random.default_rng(T)
+    x = -np.abs(rng.standard_normal(T)) * 10.0 ** rng.uniform(-3, 3, T)
+    got = float(kernels.log_evidence_total(x))
+    bound = (math.log2(max(T, 1)) + 8) * np.finfo(float).eps * float(np.sum(np.abs(x)))
+    assert abs(got - math.fsum(x)) <= bound, (T, got, math.fsum(x), bound)
+
+
+def test_the_joseph_switch_interval_holds_the_smallest_eigenvalue():
+    """``kernels.eigmin_interval(R)``: lo <= lambda_min(R) <= hi for symmetric positive definite matrices of
+    every size the kernels take, well and badly conditioned, at tiny and huge scales (the switch computes the
+    eigenvalue only when the trace falls between the two thresholds)."""
+    from pedagogy_lib.lgssm import kernels
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 3, 5, 16):
+        for cond in (1.0, 1e2, 1e8, 1e15):
+            for scale in (1e-200, 1.0, 1e200):
+                Q, _ = np.linalg.qr(rng.standard_normal((m, m)))
+                lam = scale * np.geomspace(1.0, 1.0 / cond, m)
+                R = (Q * lam) @ Q.T
+                R = 0.5 * (R + R.T)
+                lo, hi = kernels.eigmin_interval(R)
+                exact = np.linalg.eigvalsh(R)[0]
+                assert lo <= exact <= hi * (1 + 1e-12), (m, cond, scale, lo, exact, hi)
+    for m in (1, 2):                                       # exact for m <= 2 up to its rounding margin
+        R = np.array([[2.0, 0.3], [0.3, 1.0]])[:m, :m]
+        lo, _ = kernels.eigmin_interval(R)
+        assert lo <= np.linalg.eigvalsh(R)[0] <= lo * (1 + 1e-12)
+
+
+@pytest.mark.skipif(not kernels_compiled(), reason="the clean lane is a compiled call")
+def test_the_clean_lane_is_sealed_to_one_signature():
+    """After its first use the lane's kernels hold one compiled signature: a Fortran-ordered, read-only or
+    float32 array is refused at numba's dispatch (the full path answers, with the same numbers), and no
+    variant is compiled for it."""
+    from pedagogy_lib.lgssm import kalman, kernels
+    params, y = _clean_problem(7, 3, 2, 8)
+    readonly = params.A.copy()
+    readonly.flags.writeable = False
+    for p in (params._replace(A=np.asfortranarray(params.A)), params._replace(A=readonly),
+              params._replace(c=params.c.astype(np.float32))):
+        assert kalman._clean_lane(p, y, None, "auto", "numba", True) is None
+        same = kalman_smoother(LGSSMParams(*(None if v is None else np.array(v, dtype=float) for v in p)), y)
+        for a, b in zip(kalman_smoother(p, y), same):      # the full path, and the lane on the same numbers
+            assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert len(kernels.smooth_if_clean.signatures) == 1 and len(kernels.filter_if_clean.signatures) == 1
