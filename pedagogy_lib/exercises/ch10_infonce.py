@@ -328,6 +328,9 @@ SUMMATIVE = {
                                                # from the continuous Lyapunov solver
                                                "scipy.linalg.solve_sylvester",
                                                "scipy.linalg.solve_continuous_lyapunov",
+                                               # and the continuous Riccati solver with a zero input matrix,
+                                               # which is the continuous Lyapunov equation again
+                                               "scipy.linalg.solve_continuous_are",
                                                "pedagogy_lib.assimilation.adf.assumed_density_filter",
                                                "pedagogy_lib.assimilation.adf.grid_filter"]},
     "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss",

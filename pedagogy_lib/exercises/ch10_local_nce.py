@@ -288,7 +288,14 @@ SUMMATIVE = {
                                        "numpy.gradient"]},
     "ex-10-1-3-one-positive": {"forbidden": ["scipy.stats.poisson_binom.pmf", "pedagogy_lib.contrastive.local_nce.local_nce_posterior",
                                              "scipy.stats._discrete_distns.poisson_binom_gen._pmf",
-                                             "scipy.stats._discrete_distns.poisson_binom_gen._cdf"]},
+                                             "scipy.stats._discrete_distns.poisson_binom_gen._cdf",
+                                             # the count's distribution as the coefficients of the polynomial
+                                             # with roots -(1 - p_i) / p_i (np.poly, polyfromroots, or another
+                                             # basis's fromroots converted back), the same pmf in one call
+                                             "numpy.poly", "numpy.polynomial.polynomial",
+                                             "numpy.polynomial.chebyshev", "numpy.polynomial.legendre",
+                                             "numpy.polynomial.laguerre", "numpy.polynomial.hermite",
+                                             "numpy.polynomial.hermite_e"]},
     "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
                                           "scipy.optimize.minimize_scalar",
                                           "scipy.optimize.minimize",

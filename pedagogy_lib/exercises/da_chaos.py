@@ -234,7 +234,7 @@ SUMMATIVE = {
                                              "scipy.integrate.cumulative_trapezoid",
                                              "scipy.integrate.cumulative_simpson", "scipy.integrate.qmc_quad",
                                              "numpy.trapezoid",
-                                             "rk4_step"]},
+                                             "rk4_step", "scipy.linalg.funm"]},
     "ex-da-1-lyapunov": {"forbidden": ["lyapunov"],
                          "same_data": "the answer is an estimate from a long simulation of Lorenz-63 with the "
                                       "parameters the statement spells out"},

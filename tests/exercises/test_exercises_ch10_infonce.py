@@ -377,14 +377,19 @@ _STATIONARY_COVARIANCE_BY = {
     # the Cayley transform Ac = (A + I)^{-1} (A - I) turns it into a continuous Lyapunov equation
     "cayley": ("B = np.linalg.inv(A + np.eye(2))\n"
                "S = linalg.solve_continuous_lyapunov(B @ (A - np.eye(2)), -2 * B @ Q @ B.T)\n"),
+    # the continuous Riccati equation with a zero input matrix is that continuous Lyapunov equation
+    "riccati": ("B = np.linalg.inv(A + np.eye(2))\n"
+                "Ac = B @ (A - np.eye(2))\n"
+                "S = linalg.solve_continuous_are(Ac.T, np.zeros((2, 1)), 2 * B @ Q @ B.T, np.eye(1))\n"),
 }
 
 
 @pytest.mark.parametrize("how", sorted(_STATIONARY_COVARIANCE_BY))
 def test_the_stationary_covariance_from_other_matrix_equation_solvers_is_refused_when_graded(how):
     """With the discrete Lyapunov solver ruled out, SciPy's Sylvester solver, or its continuous Lyapunov solver
-    after a Cayley transform, gave the same stationary covariance, and the autocovariance regression on 300 lags
-    then passed. Both are named by the statement and refused."""
+    after a Cayley transform (or its continuous Riccati solver with a zero input matrix, the same equation), gave
+    the same stationary covariance, and the autocovariance regression on 300 lags then passed. All three are named
+    by the statement and refused."""
     imports = _ROUTE_IMPORTS + "from scipy import linalg\n"
     code = ("a1, a2, c, q, r_ = check.EX_LGSSM\n"
             "A = np.array([[a1, a2], [1.0, 0.0]])\n"

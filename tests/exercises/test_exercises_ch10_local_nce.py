@@ -313,3 +313,22 @@ def test_offset_by_a_quadratic_fit_of_the_expected_loss_is_refused():
             "c = np.polyfit(gg, f(gg), 2)\n"
             "my_offset = float(c[1] / (2 * c[0]))\n")
     assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-offset", "offset", "my_offset", imports, code)
+
+
+@pytest.mark.parametrize("coefficients", ["np.poly(r)[-2]",
+                                          "np.polynomial.polynomial.polyfromroots(r)[1]",
+                                          "np.polynomial.chebyshev.cheb2poly(np.polynomial.chebyshev.chebfromroots(r))[1]"])
+def test_one_positive_mass_from_a_polynomial_with_given_roots_is_refused(coefficients):
+    """The number of positives among independent coins has the generating function prod_i (1 - p_i + p_i z), which
+    is prod_i p_i times the monic polynomial with roots -(1 - p_i) / p_i; its coefficient of z, from NumPy's
+    polynomial-from-roots routines, gave the mass of exactly one positive in one call (the Poisson-binomial pmf
+    the statement already rules out) without Eq. 10.12 being summed. Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("import numpy as np\nfrom scipy.special import expit\n"
+               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
+    code = ("p = expit(np.asarray(check.EX_H))\n"
+            "r = -(1 - p) / p\n"
+            f"my_mass = float({coefficients} * np.prod(p))\n")
+    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
+                               imports, code)
