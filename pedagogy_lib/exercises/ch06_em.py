@@ -518,7 +518,12 @@ SUMMATIVE = {
                                      "numpy.gradient",
                                      # and NumPy's Vandermonde matrices, whose solve with three of its values
                                      # is the same fit (a + b t + c t^2 through three points)
-                                     "numpy.vander", "numpy.polynomial.polynomial.polyvander"],
+                                     "numpy.vander", "numpy.polynomial.polynomial.polyvander",
+                                     # and a least-squares solver: the bound is minus a weighted sum of squares
+                                     # in theta, so rows sqrt(q_nk) / sigma_k times (+-1, y_n) handed to lstsq
+                                     # (or the pseudo-inverse) gave its maximizer without the vertex derived
+                                     "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
+                                     "scipy.linalg.pinv"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "
                                     "checker's own"},
 }

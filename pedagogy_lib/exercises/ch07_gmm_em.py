@@ -378,8 +378,10 @@ def limit_labels(answer) -> CheckResult:
     if np.array_equal(arr, labels["s=1"]):
         return result(name, ["these are the labels of the responsibilities at s = 1; the question is their "
                              "limit as s -> 0: see which terms of the logits grow as s shrinks."])
-    bad = np.flatnonzero(arr != expected)
-    return result(name, [f"point(s) {bad.tolist()} are not assigned correctly."])
+    # which points, or how many, are wrong is not said: with three labels, two guesses (all 0, all 1) would
+    # otherwise spell out the answer
+    return result(name, ["some of your labels are not those of the limit: write out the logits of the "
+                         "responsibilities with covariance s Sigma[k] and see which terms grow as s -> 0."])
 
 
 # ---------------------------------------------------------------------------------------------

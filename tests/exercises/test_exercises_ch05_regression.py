@@ -464,3 +464,32 @@ def test_the_pages_gradient_with_the_exercise_data_rebound_is_refused_when_grade
             "A = np.column_stack([g(e) - b for e in np.eye(M)])\n"
             "my_D = np.outer(np.ones(K), np.linalg.solve(A, -b))\n")
     assert_refused_when_graded(check, "ex-5-1-1-normal-equations", "normal_equations", "my_D", imports, code)
+
+
+@pytest.mark.parametrize("solve", ["np.linalg.lstsq(A, b, rcond=None)[0]", "np.linalg.pinv(A) @ b"])
+def test_ridge_conventions_stacked_least_squares_is_refused_when_graded(solve):
+    """ex-5-1-1-ridge-conventions: the log posterior written as one stacked sum of squares (the data rows
+    over sigma, or over sigma sqrt(N) for Eq. 5.6's convention, and the prior's rows whitened by L^-1
+    about m_d) and handed to lstsq or the pseudo-inverse gave both means without the gradient being set
+    to zero, as the normal-equations exercise already rules out. Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "from pedagogy_lib.exercises import ch05_regression as check\nimport numpy as np\n"
+    code = ("Y_e, X_e, m_e, S_d, s2 = check.EX_RIDGE\n"
+            "N_e = Y_e.shape[1]\n"
+            "Li = np.linalg.inv(np.linalg.cholesky(S_d))\n"
+            "def fit(scale):\n"
+            "    A = np.vstack([Y_e.T / np.sqrt(s2 * scale), Li])\n"
+            "    b = np.concatenate([X_e[0] / np.sqrt(s2 * scale), Li @ m_e])\n"
+            f"    return ({solve})[None, :]\n"
+            "my_D_bayes, my_D_draft = fit(1.0), fit(N_e)\n")
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    for dotted in ("numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv"):
+        assert dotted in check.SUMMATIVE["ex-5-1-1-ridge-conventions"]["forbidden"]
+    ex = next(x for x in all_exercises() if x.label == "ex-5-1-1-ridge-conventions")
+    assert "`numpy.linalg.lstsq`" in ex.statement and "`scipy.linalg.pinv`" in ex.statement
+    passed, text = G.grade_exercise("ex-5-1-1-ridge-conventions", ex.checker_module, "ridge_conventions",
+                                    ["my_D_bayes", "my_D_draft"], [(imports, False), (code, True)], "s")
+    assert not passed and "not allowed in this exercise" in text, text

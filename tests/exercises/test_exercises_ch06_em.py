@@ -469,3 +469,27 @@ def test_em_step_vandermonde_fit_of_the_bound_is_refused_when_graded(solve_line)
             f"    {solve_line}\n"
             "    return -b / (2 * a)\n")
     assert_refused_when_graded(check, "ex-6-3-em-step", "em_step", "em_step", imports, code)
+
+
+@pytest.mark.parametrize("solve_line", [
+    "return float(np.linalg.lstsq(X, z, rcond=None)[0][0])",
+    "return float((np.linalg.pinv(X) @ z)[0])",
+])
+def test_em_step_least_squares_solver_of_the_bound_is_refused_when_graded(solve_line):
+    """ex-6-3-em-step: at the E-step posterior the summed ELBo is minus a weighted sum of squares in
+    theta, so rows sqrt(q_nk) / sigma_k times (+-1, y_n) handed to a least-squares solver (or the
+    pseudo-inverse) give the M step without the vertex being derived. Named by the statement and
+    refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("import numpy as np\nfrom scipy.special import logsumexp\n"
+               "from pedagogy_lib.exercises import ch06_em as check\n")
+    code = ("def em_step(theta, y, w, sigma_plus, sigma_minus):\n"
+            "    s, lw = np.array([sigma_plus, sigma_minus]), np.log([w, 1 - w])\n"
+            "    l = lw - np.log(s) - 0.5 * ((y[:, None] - np.array([theta, -theta])) / s) ** 2\n"
+            "    q = np.exp(l - logsumexp(l, axis=1, keepdims=True))\n"
+            "    wts = np.sqrt(q / s**2)\n"
+            "    X = (wts * np.array([1.0, -1.0])).reshape(-1, 1)\n"
+            "    z = (wts * y[:, None]).reshape(-1)\n"
+            f"    {solve_line}\n")
+    assert_refused_when_graded(check, "ex-6-3-em-step", "em_step", "em_step", imports, code)

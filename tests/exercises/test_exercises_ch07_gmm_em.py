@@ -346,9 +346,27 @@ def test_drawn_limit_problems_separate_the_limit_from_the_slips():
     (np.zeros((8, 3)), "shape (N, K)"),
     (np.zeros(5), "shape (N,)"),
     (np.full(8, 0.5), "integer labels"),
-    (np.array([2, 1, 0, 0, 2, 2, 0, 1]), "not assigned correctly"),
+    (np.array([2, 1, 0, 0, 2, 2, 0, 1]), "some of your labels are not those of the limit"),
 ])
 def test_limit_labels_graceful_failures(answer, message):
     res = check.limit_labels(answer)
     assert not res
     assert message in str(res)
+
+
+def test_limit_labels_a_wrong_guess_does_not_say_which_points_are_wrong():
+    """ex-7-1-mahalanobis-limit: the last message once listed the points not assigned correctly, so
+    guessing every label 0, then every label 1, spelled out the answer in two calls. A wrong answer
+    that no named slip explains is told neither which points nor how many are wrong: every such guess
+    gets the same words."""
+    p = check.EX_MAHAL
+    right = _limit_by_densities()
+    one_off = right.copy()
+    one_off[0] = (one_off[0] + 1) % p.mu.shape[0]
+    texts = set()
+    for guess in [np.full(p.y.shape[0], k) for k in range(p.mu.shape[0])] + [one_off]:
+        res = check.limit_labels(guess)
+        assert not res
+        texts.add(str(res))
+    assert len(texts) == 1, texts
+    assert "point(s)" not in texts.pop()

@@ -288,3 +288,26 @@ def test_m_step_function_rejects_a_non_function_and_reveals_no_answer():
     msg = str(check.m_step_function(lambda ys, gammas, xi_sum: _m_step_loops(ys, gammas, xi_sum)
                                     if len(ys) > 1 else None))
     assert "test problem 2 (1 sequence of length 60" in msg, msg
+
+
+@pytest.mark.parametrize("pinv", ["np.linalg.pinv", "sla.pinv"])
+def test_m_step_mu_pseudo_inverse_of_the_stacked_objective_is_refused_when_graded(pinv):
+    """ex-7-2-m-step-mu: with the least-squares solvers ruled out, the MAP objective written as one stacked
+    sum of squares (rows sqrt(gamma_t(k)) W_k with W_k^T W_k = Sigma_k^-1, and I / tau for the prior) times
+    the pseudo-inverse gave every mean without the stationarity condition. Named by the statement and
+    refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_hmm_em as check\n")
+    code = ("p = check.EX_MEANS\n"
+            "K, D = p.gamma.shape[1], p.y.shape[1]\n"
+            "rows = []\n"
+            "for k in range(K):\n"
+            "    W = np.linalg.cholesky(np.linalg.inv(p.Sigma[k])).T\n"
+            "    w = np.sqrt(p.gamma[:, k])\n"
+            "    X = np.vstack([np.kron(w[:, None], W), np.eye(D) / np.sqrt(p.tau2)])\n"
+            "    z = np.concatenate([(w[:, None] * (p.y @ W.T)).ravel(), p.m0 / np.sqrt(p.tau2)])\n"
+            f"    rows.append({pinv}(X) @ z)\n"
+            "my_mu = np.array(rows)\n")
+    assert_refused_when_graded(check, "ex-7-2-m-step-mu", "m_step_mu", "my_mu", imports, code)
