@@ -453,5 +453,5 @@ SUMMATIVE = {
     "ex-1-bayes-bound-z": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
                                          "pedagogy_lib.graphical.bp.belief_propagation", "pedagogy_lib.graphical.factors.marginals_by_enumeration", "pedagogy_lib.discrete.categorical.conditional",
                                          "bayes_at"]},
-    "ex-1-iterated-expectation": {"forbidden": ["numpy.average"]},
+    "ex-1-iterated-expectation": {"forbidden": ["numpy.average", "numpy.ma.average", "statistics.fmean"]},
 }

@@ -493,7 +493,9 @@ SUMMATIVE = {
                                               "numpy.interp",
                                               "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
                                               "numpy.polynomial.Polynomial.fit",
-                                              *POLYNOMIAL_CLASS_FITS]},
+                                              *POLYNOMIAL_CLASS_FITS,
+                                              # the standard library's line fit did the same
+                                              "statistics.linear_regression"]},
     "ex-2-1-1-qda-thresholds": {"forbidden": [*POLYNOMIAL_CLASS_FITS,
                                               "pedagogy_lib.gaussian.blocks.mvn_logpdf",
                                               "pedagogy_lib.core.linalg.mvn_logpdf_chol",

@@ -382,6 +382,7 @@ def lag_one_smoother(answer) -> CheckResult:
 SUMMATIVE = {
     "ex-2-2-0-time-update": {"forbidden": ["scipy.linalg.logm",
                                            "scipy.linalg.funm",
+                                           "scipy.linalg.expm", "scipy.linalg.expm_frechet",
                                            "pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",

@@ -8,6 +8,7 @@ import itertools
 import re
 
 import numpy as np
+import pytest
 
 from pedagogy_lib import discrete
 from pedagogy_lib.core.gradcheck import gradcheck
@@ -285,3 +286,31 @@ def test_iterated_expectation_accepts_enumeration_and_names_the_slips():
     assert "equal weights" in str(check.iterated_expectation(inner, inner.mean()))
     assert "without weighting" in str(check.iterated_expectation(inner, inner.sum()))
     assert not check.iterated_expectation(inner, inner.mean())
+
+
+@pytest.mark.parametrize("imports, inner, outer", [
+    ("", "np.ma.average(F, axis=0, weights=Q_xy).data", "float(np.ma.average(my_inner, weights=p_y))"),
+    ("", "np.ma.extras.average(F, axis=0, weights=Q_xy).data", "float(my_inner @ p_y)"),
+    ("import statistics\n", "np.array([statistics.fmean(F[:, l], weights=Q_xy[:, l]) for l in range(3)])",
+     "statistics.fmean(my_inner, weights=p_y)"),
+])
+def test_iterated_expectation_weighted_means_under_other_names_are_refused_when_graded(imports, inner, outer):
+    """The inner expectations are weighted means of the columns of F with the model's joint as the
+    weights, so a weighted average that normalizes its weights answers them without the conditional
+    being formed. np.average is forbidden; NumPy's masked-array average and the standard library's
+    statistics.fmean (weights since Python 3.11) are the same call under other names, and both passed
+    the checker. The statement names them, and the graded version refuses them."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    label = "ex-1-iterated-expectation"
+    ex = next(x for x in all_exercises() if x.label == label)
+    assert "`np.ma.average`" in ex.statement and "`statistics.fmean`" in ex.statement
+    code = f"p_y, Q_xy, F = check.EX_ITER\nmy_inner = {inner}\nmy_outer = {outer}\n"
+    head = "import numpy as np\n" + imports + "from pedagogy_lib.exercises import ch01_notation as check\n"
+    scope = {}
+    exec(head + code, scope)
+    assert check.iterated_expectation(scope["my_inner"], scope["my_outer"]).passed
+    passed, text = G.grade_exercise(label, ex.checker_module, "iterated_expectation", ["my_inner", "my_outer"],
+                                    [(head, False), (code, True)], "s")
+    assert not passed and "not allowed in this exercise" in text, text

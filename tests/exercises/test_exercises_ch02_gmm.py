@@ -396,3 +396,25 @@ def test_interpolating_the_logit_difference_with_a_vandermonde_solve_is_refused_
             "my_thresholds = np.roots(coef)\n")
     assert_refused_when_graded(check, "ex-2-1-1-qda-thresholds", "qda_thresholds", "my_thresholds",
                                "import numpy as np\nfrom pedagogy_lib.exercises import ch02_gmm as check\n", code)
+
+
+def test_a_line_fit_of_the_logit_difference_from_the_standard_library_is_refused_when_graded():
+    """ex-2-1-1-boundary-point: Eq. 2.9 along the segment is affine in t, so statistics.linear_regression
+    through its values at t = 0 and t = 1 gave t* as minus the intercept over the slope, the route that
+    np.polyfit and np.interp took before they were ruled out; the graded version refuses it."""
+    from graded_routes import assert_refused_when_graded
+
+    code = ("p = check.EX_TSTAR\n"
+            "Si = np.linalg.inv(p.Sigma)\n"
+            "def g(t):\n"
+            "    y = p.mu_j + t * (p.a - p.mu_j)\n"
+            "    zk = np.log(p.pi_k) - 0.5 * (y - p.mu_k) @ Si @ (y - p.mu_k)\n"
+            "    zj = np.log(p.pi_j) - 0.5 * (y - p.mu_j) @ Si @ (y - p.mu_j)\n"
+            "    return float(zk - zj)\n"
+            "slope, icpt = statistics.linear_regression([0.0, 1.0], [g(0.0), g(1.0)])\n"
+            "my_t_star = -icpt / slope\n")
+    imports = "import numpy as np\nimport statistics\nfrom pedagogy_lib.exercises import ch02_gmm as check\n"
+    scope = {}
+    exec(imports + code, scope)
+    assert check.boundary_point(scope["my_t_star"]).passed
+    assert_refused_when_graded(check, "ex-2-1-1-boundary-point", "boundary_point", "my_t_star", imports, code)

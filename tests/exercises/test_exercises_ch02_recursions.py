@@ -298,3 +298,29 @@ def test_the_page_does_not_write_out_the_measurement_update_before_its_exercise(
     first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-0-measurement-update" in "".join(c["source"]))
     code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
     assert not re.search(r"\*\s*C\[y\[0\]\]\s*/", code)
+
+
+def test_the_time_update_limit_by_a_long_continuous_time_run_is_refused_when_graded():
+    """expm(t (A - I)) f for a large t is the distribution of the continuous-time chain with generator
+    A - I, which settles on the fixed point of A as the forbidden matrix power does; it passed the
+    checker with no thought about the limit. The statement names expm and expm_frechet, and the graded
+    version refuses both."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    label = "ex-2-2-0-time-update"
+    ex = next(x for x in all_exercises() if x.label == label)
+    imports = ("import numpy as np\nimport scipy.linalg as sl\n"
+               "from pedagogy_lib.exercises import ch02_recursions as check\n")
+    calls = ["sl.expm(2000 * (A - np.eye(3)))",
+             "sl.expm_frechet(2000 * (A - np.eye(3)), np.zeros((3, 3)))[0]"]
+    f, A = check.EX_TIME_UPDATE
+    import scipy.linalg as sl
+    assert check.missing_observations(_correct_time_update(), sl.expm(2000 * (A - np.eye(3))) @ f).passed
+    for call in calls:
+        assert call.split("(")[0].split(".")[1] + "`" in ex.statement
+        code = ("f_prev, A = check.EX_TIME_UPDATE\nmy_predicted_2 = A @ (A @ f_prev)\n"
+                f"my_limit = {call} @ f_prev\n")
+        passed, text = G.grade_exercise(label, ex.checker_module, "missing_observations",
+                                        ["my_predicted_2", "my_limit"], [(imports, False), (code, True)], "s")
+        assert not passed and "not allowed in this exercise" in text, text
