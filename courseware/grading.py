@@ -325,11 +325,11 @@ def restricted_names(code: str, imports: str = "") -> list[str]:
 #: NumPy's and SciPy's numerical shortcuts, which no graded answer may call unless its exercise's ``SUMMATIVE``
 #: entry lists the name under ``"shortcuts"``: numerical derivatives (``np.gradient``), quadrature rules (the
 #: trapezoid rule and the Gauss nodes of NumPy's and ``scipy.special``'s orthogonal families) and polynomial
-#: fits with the Vandermonde matrices they are built on. Each gives, to a checker's tolerance, a derivative, an
+#: fits with the Vandermonde matrices they are built on (and the standard library's line fit). Each gives, to a checker's tolerance, a derivative, an
 #: expectation or a stationary point that an exercise asks the student to work out; reader passes kept finding
 #: them one exercise at a time, so they are ruled out everywhere at once. The rest of SciPy's differentiators,
 #: integrators and fitters are restricted already (:data:`RESTRICTED`).
-SHORTCUTS = ("numpy.gradient", "numpy.trapezoid", "numpy.polyfit", "numpy.vander",
+SHORTCUTS = ("numpy.gradient", "numpy.trapezoid", "numpy.polyfit", "numpy.vander", "statistics.linear_regression",
              *(f"numpy.polynomial.{module}.{prefix}{what}"
                for module, prefix in (("polynomial", "poly"), ("legendre", "leg"), ("chebyshev", "cheb"),
                                       ("hermite", "herm"), ("hermite_e", "herme"), ("laguerre", "lag"))
@@ -344,7 +344,8 @@ SHORTCUTS = ("numpy.gradient", "numpy.trapezoid", "numpy.polyfit", "numpy.vander
 #: How a statement names them (:func:`allowed_sentence`).
 SHORTCUTS_SHOWN = ("NumPy's and SciPy's numerical shortcuts are ruled out: `np.gradient`, the quadrature rules (`np.trapezoid`, the Gauss nodes "
                    "`np.polynomial.*.*gauss` and `scipy.special.roots_*`) and the polynomial fits (`np.polyfit`, "
-                   "`np.vander` and the fits and Vandermonde matrices of `np.polynomial`)")
+                   "`np.vander`, the fits and Vandermonde matrices of `np.polynomial`, and the standard "
+                   "library's `statistics.linear_regression`)")
 
 
 def shortcuts_for(spec: dict) -> list[str]:

@@ -416,7 +416,7 @@ SUMMATIVE = {
                                     "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm",
                                     "sigma_raw_moment", "pedagogy_lib.mixture.em.gmm_em_model", "numpy.cov",
                                     "numpy.average",
-                                    "numpy.ma.average", "sklearn.mixture.GaussianMixture",
+                                    "numpy.ma.average", "statistics.fmean", "sklearn.mixture.GaussianMixture",
                                     "sklearn.cluster.KMeans"]},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans",
                                                                       "scipy.cluster.vq.vq",
