@@ -30,6 +30,20 @@ def source() -> dict:
     return E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
 
 
+def _resolve(dotted: str):
+    """The object a dotted name stands for: ``module.function``, ``module.Class.method`` or a module."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
 def _answer(nb: dict, label: str, code: str) -> dict:
     nb = copy.deepcopy(nb)
     for c in nb["cells"]:
@@ -284,15 +298,7 @@ def test_numerical_shortcuts_are_ruled_out_unless_the_exercise_allows_them(sourc
     import types
 
     for dotted in G.SHORTCUTS:
-        parts = dotted.split(".")
-        for i in range(len(parts) - 1, 0, -1):          # module.function or module.Class.method
-            try:
-                obj = importlib.import_module(".".join(parts[:i]))
-            except ImportError:
-                continue
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-            break
+        obj = _resolve(dotted)
         assert callable(obj) and not isinstance(obj, types.ModuleType), dotted
     exercises = E.all_exercises()
     allowing = {e.label: _summative(e)["shortcuts"] for e in exercises if _summative(e).get("shortcuts")}
@@ -456,15 +462,7 @@ def test_every_forbidden_name_exists_and_its_statement_names_it():
                                if c["cell_type"] == "code")
                 assert f"def {dotted}(" in page, f"{ex.label}: the page defines no {dotted}"
                 continue
-            parts = dotted.split(".")
-            for i in range(len(parts) - 1, 0, -1):      # module.function or module.Class.method
-                try:
-                    obj = importlib.import_module(".".join(parts[:i]))
-                except ImportError:
-                    continue
-                for attr in parts[i:]:
-                    obj = getattr(obj, attr)
-                break
+            obj = _resolve(dotted)
             # a function, or a NumPy/SciPy module that stands for all of its functions (grading.expand_forbidden)
             assert callable(obj) or (isinstance(obj, types.ModuleType) and dotted.startswith(("numpy.", "scipy."))), \
                 f"{ex.label}: {dotted} is not a function"
