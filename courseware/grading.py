@@ -325,10 +325,10 @@ def restricted_names(code: str, imports: str = "") -> list[str]:
 #: NumPy's and SciPy's numerical shortcuts, which no graded answer may call unless its exercise's ``SUMMATIVE``
 #: entry lists the name under ``"shortcuts"``: numerical derivatives (``np.gradient``), quadrature rules (the
 #: trapezoid rule and the Gauss nodes of NumPy's and ``scipy.special``'s orthogonal families) and polynomial
-#: fits with the Vandermonde matrices they are built on (and the standard library's line fit). Each gives, to a checker's tolerance, a derivative, an
-#: expectation or a stationary point that an exercise asks the student to work out; reader passes kept finding
-#: them one exercise at a time, so they are ruled out everywhere at once. The rest of SciPy's differentiators,
-#: integrators and fitters are restricted already (:data:`RESTRICTED`).
+#: fits with the Vandermonde matrices they are built on (and the standard library's line fit). Each gives, to
+#: a checker's tolerance, a derivative, an expectation or a stationary point that an exercise asks the student
+#: to work out; reader passes kept finding them one exercise at a time, so they are ruled out everywhere at
+#: once. The rest of SciPy's differentiators, integrators and fitters are restricted already (:data:`RESTRICTED`).
 SHORTCUTS = ("numpy.gradient", "numpy.trapezoid", "numpy.polyfit", "numpy.vander", "statistics.linear_regression",
              *(f"numpy.polynomial.{module}.{prefix}{what}"
                for module, prefix in (("polynomial", "poly"), ("legendre", "leg"), ("chebyshev", "cheb"),
@@ -342,8 +342,9 @@ SHORTCUTS = ("numpy.gradient", "numpy.trapezoid", "numpy.polyfit", "numpy.vander
                  "hermite", "hermitenorm", "legendre", "sh_legendre", "laguerre", "genlaguerre", "chebyt", "chebyu",
                  "chebyc", "chebys", "sh_chebyt", "sh_chebyu", "jacobi", "sh_jacobi", "gegenbauer")))
 #: How a statement names them (:func:`allowed_sentence`).
-SHORTCUTS_SHOWN = ("NumPy's and SciPy's numerical shortcuts are ruled out: `np.gradient`, the quadrature rules (`np.trapezoid`, the Gauss nodes "
-                   "`np.polynomial.*.*gauss` and `scipy.special.roots_*`) and the polynomial fits (`np.polyfit`, "
+SHORTCUTS_SHOWN = ("NumPy's and SciPy's numerical shortcuts are ruled out: `np.gradient`, the quadrature rules "
+                   "(`np.trapezoid`, the Gauss nodes `np.polynomial.*.*gauss` and `scipy.special.roots_*`) "
+                   "and the polynomial fits (`np.polyfit`, "
                    "`np.vander`, the fits and Vandermonde matrices of `np.polynomial`, and the standard "
                    "library's `statistics.linear_regression`)")
 
