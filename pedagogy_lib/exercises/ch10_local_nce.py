@@ -295,7 +295,11 @@ SUMMATIVE = {
                                              "numpy.poly", "numpy.polynomial.polynomial",
                                              "numpy.polynomial.chebyshev", "numpy.polynomial.legendre",
                                              "numpy.polynomial.laguerre", "numpy.polynomial.hermite",
-                                             "numpy.polynomial.hermite_e"]},
+                                             "numpy.polynomial.hermite_e",
+                                             # the same generating function multiplied out factor by factor,
+                                             # functools.reduce of np.convolve (or np.polymul, or np.correlate
+                                             # with a factor reversed) over the coins' (p_i, 1 - p_i)
+                                             "numpy.convolve", "numpy.polymul", "numpy.correlate"]},
     "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
                                           "scipy.optimize.minimize_scalar",
                                           "scipy.optimize.minimize",

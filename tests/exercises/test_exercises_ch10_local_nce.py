@@ -332,3 +332,26 @@ def test_one_positive_mass_from_a_polynomial_with_given_roots_is_refused(coeffic
             f"my_mass = float({coefficients} * np.prod(p))\n")
     assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
                                imports, code)
+
+
+@pytest.mark.parametrize("product", ["functools.reduce(np.convolve, [[q, 1 - q] for q in p])",
+                                     "functools.reduce(np.polymul, [[q, 1 - q] for q in p])",
+                                     "functools.reduce(lambda u, v: np.correlate(u, v[::-1], 'full'), "
+                                     "[np.array([q, 1 - q]) for q in p])"])
+def test_one_positive_mass_from_the_generating_function_multiplied_out_is_refused(product):
+    """The generating function prod_i (p_i z + 1 - p_i) multiplied out one coin at a time by NumPy's convolution
+    (np.convolve, np.polymul, or np.correlate with a factor reversed) in one reduce gave the coefficient of z, the
+    mass of exactly one positive, without Eq. 10.12 being summed: the route np.poly took, closed before. It passes
+    the checker ungraded; named by the statement and refused graded."""
+    import functools
+
+    from graded_routes import assert_refused_when_graded
+    from scipy.special import expit
+
+    p = expit(np.asarray(ch10_local_nce.EX_H))
+    assert ch10_local_nce.one_positive_mass(float(eval(product)[-2]))  # noqa: S307 - the test's own route
+    imports = ("import functools\nimport numpy as np\nfrom scipy.special import expit\n"
+               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
+    code = f"p = expit(np.asarray(check.EX_H))\nmy_mass = float(({product})[-2])\n"
+    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
+                               imports, code)
