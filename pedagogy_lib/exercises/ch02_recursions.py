@@ -383,6 +383,7 @@ SUMMATIVE = {
     "ex-2-2-0-time-update": {"forbidden": ["scipy.linalg.logm",
                                            "scipy.linalg.funm",
                                            "scipy.linalg.expm", "scipy.linalg.expm_frechet",
+                                           "scipy.linalg.null_space",
                                            "pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",

@@ -324,3 +324,27 @@ def test_the_time_update_limit_by_a_long_continuous_time_run_is_refused_when_gra
         passed, text = G.grade_exercise(label, ex.checker_module, "missing_observations",
                                         ["my_predicted_2", "my_limit"], [(imports, False), (code, True)], "s")
         assert not passed and "not allowed in this exercise" in text, text
+
+
+def test_the_time_update_limit_by_the_null_space_of_a_minus_i_is_refused_when_graded():
+    """scipy.linalg.null_space(A - I), normalized to sum one, is the fixed point of A in one call, the
+    limit of (b) with no thought about where the predictions go; B.2's stationary-distribution exercise
+    forbids it for the same reason. It passes the checker ungraded and is refused graded."""
+    import scipy.linalg as sl
+
+    f, A = check.EX_TIME_UPDATE
+    n = sl.null_space(A - np.eye(3))[:, 0]
+    assert check.missing_observations(_correct_time_update(), n / n.sum()).passed
+    imports = ("import numpy as np\nimport scipy.linalg as sl\n"
+               "from pedagogy_lib.exercises import ch02_recursions as check\n")
+    code = ("f_prev, A = check.EX_TIME_UPDATE\nmy_predicted_2 = A @ (A @ f_prev)\n"
+            "n = sl.null_space(A - np.eye(3))[:, 0]\nmy_limit = n / n.sum()\n")
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    label = "ex-2-2-0-time-update"
+    ex = next(x for x in all_exercises() if x.label == label)
+    passed, text = G.grade_exercise(label, ex.checker_module, "missing_observations",
+                                    ["my_predicted_2", "my_limit"], [(imports, False), (code, True)], "s")
+    assert not passed and "not allowed in this exercise" in text, text
+    assert "null_space`" in ex.statement
