@@ -430,7 +430,8 @@ SUMMATIVE = {
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
                                              "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
                                              "pedagogy_lib.hmm.em.hmm_em_model",
-                                             "pedagogy_lib.mixture.em.gmm_em_model"],
+                                             "pedagogy_lib.mixture.em.gmm_em_model", "numpy.average",
+                                             "numpy.ma.average", "statistics.fmean", "numpy.cov"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",

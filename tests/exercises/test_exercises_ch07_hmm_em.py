@@ -311,3 +311,28 @@ def test_m_step_mu_pseudo_inverse_of_the_stacked_objective_is_refused_when_grade
             f"    rows.append({pinv}(X) @ z)\n"
             "my_mu = np.array(rows)\n")
     assert_refused_when_graded(check, "ex-7-2-m-step-mu", "m_step_mu", "my_mu", imports, code)
+
+
+@pytest.mark.parametrize("mean", ["np.average(Y, axis=0, weights=Gm[:, k])",
+                                  "np.ma.average(Y, axis=0, weights=Gm[:, k])",
+                                  "np.array([statistics.fmean(Y[:, d], weights=Gm[:, k]) for d in range(Y.shape[1])])"])
+def test_m_step_function_weighted_mean_and_covariance_are_refused_when_graded(mean):
+    """ex-7-2-m-step-function: each state's mean as a weighted average, and the tied covariance as np.cov of
+    every state's residuals stacked, weighted by the smoother (the weighted mean of the stack is zero), gave
+    the emission block without the update being derived from Q, as in 7.1's M step. Named by the
+    statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nimport statistics\n"
+    code = ("def my_m_step(ys, gammas, xi_sum):\n"
+            "    Y, Gm = np.concatenate(ys), np.concatenate(gammas)\n"
+            "    K = Gm.shape[1]\n"
+            "    pi = np.mean([g[0] for g in gammas], axis=0)\n"
+            "    eta = xi_sum.sum(axis=0)\n"
+            "    A = xi_sum / np.where(eta > 0, eta, 1.0)\n"
+            "    A[:, eta == 0] = 1.0 / K\n"
+            f"    mu = np.stack([{mean} for k in range(K)])\n"
+            "    R = np.concatenate([Y - mu[k] for k in range(K)])\n"
+            "    Sigma = np.atleast_2d(np.cov(R.T, aweights=Gm.T.ravel(), bias=True))\n"
+            "    return pi, A, mu, Sigma\n")
+    assert_refused_when_graded(check, "ex-7-2-m-step-function", "m_step_function", "my_m_step", imports, code)
