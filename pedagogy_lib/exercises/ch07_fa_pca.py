@@ -319,7 +319,13 @@ SUMMATIVE = {
                                         "pedagogy_lib.assimilation.ensemble.po_analysis_numpy",
                                         "pedagogy_lib.assimilation.ensemble.etkf_analysis_numpy",
                                         "pedagogy_lib.recursions.generic.forward_filter",
-                                        "pedagogy_lib.recursions.generic.measurement_update"]},
+                                        "pedagogy_lib.recursions.generic.measurement_update",
+                                        # and a least-squares solver: the expected complete-data log likelihood
+                                        # is a sum of squares in C, so the rows (y_n - c, E[x_n]) stacked over
+                                        # (0, sqrt(N) chol(Cov[x|y])^T) handed to lstsq gave the new C, and its
+                                        # residual sums N times the new Lambda, without the M step derived
+                                        "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
+                                        "scipy.linalg.pinv"]},
     "ex-7-3-heywood": {"forbidden": ["pedagogy_lib.factor.em.fit_fa"]},
     "ex-7-3-iterative-pca": {"forbidden": ["e_step_stats", "my_fa_em_step",
                                            "pedagogy_lib.factor.em.iterative_pca_model",

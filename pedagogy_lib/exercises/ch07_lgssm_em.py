@@ -488,7 +488,12 @@ SUMMATIVE = {
     "ex-7-4-m-step-function": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_m_step",
                                              "pedagogy_lib.lgssm.em.lgssm_em_model",
                                              "pedagogy_lib.lgssm.em.lgssm_suff_stats",
-                                             "pedagogy_lib.lgssm.em.fit_lgssm"],
+                                             "pedagogy_lib.lgssm.em.fit_lgssm",
+                                             # and a least-squares solver, as in the other M steps: the rows
+                                             # (y_t, mu_t) stacked over (0, chol(sum Upsilon_t)^T) handed to
+                                             # lstsq gave C, and its residual sum T m times s^2, underived
+                                             "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
+                                             "scipy.linalg.pinv"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
 }

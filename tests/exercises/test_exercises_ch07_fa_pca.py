@@ -394,3 +394,40 @@ def test_ppca_noise_numbers_quoted_in_the_solution():
     assert round((np.trace(S) - lam.sum()) / 3, 2) == 1.45
     assert round(lam[0], 1) == 5.3 and round(lam[1], 2) == 0.29
     assert round((np.trace(S) - lam[0]) / 4, 2) == 1.16
+
+
+@pytest.mark.parametrize("solve", [
+    "sol, res = np.linalg.lstsq(Z, Y, rcond=None)[:2]",
+    "sol, res = scipy.linalg.lstsq(Z, Y)[:2]",
+    "sol = np.linalg.pinv(Z) @ Y; res = ((Y - Z @ sol) ** 2).sum(axis=0)",
+])
+def test_fa_em_step_least_squares_solver_is_refused_when_graded(solve):
+    """ex-7-3-fa-em-step: the expected complete-data log likelihood is a sum of squares in C, so the rows
+    (y_n - c, E[x_n | y_n]) stacked over (0, sqrt(N) chol(Cov[x | y])^T) and handed to a least-squares
+    solver give the new C, and the residual sums N times the new Lambda, with no M step derived. Named by
+    the statement and refused in the graded process."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    label = "ex-7-3-fa-em-step"
+    ex = next(e for e in all_exercises() if e.label == label)
+    for dotted in ("numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv"):
+        assert dotted in check.SUMMATIVE[label]["forbidden"]
+    assert "`np.linalg.lstsq`" in ex.statement and "`scipy.linalg.pinv`" in ex.statement
+    imports = "import numpy as np\nimport scipy.linalg\nfrom pedagogy_lib.exercises import ch07_fa_pca as check\n"
+    code = ("y, C, Lam, c, Phi = check.EX_FA_STEP\n"
+            "N, L = y.shape\n"
+            "Sig = np.linalg.inv(C.T @ (C / Lam[:, None]) + np.linalg.inv(Phi))\n"
+            "M = (y - c) @ (C / Lam[:, None]) @ Sig\n"
+            "Z = np.vstack([M, np.sqrt(N) * np.linalg.cholesky(Sig).T])\n"
+            "Y = np.vstack([y - c, np.zeros((C.shape[1], L))])\n"
+            f"{solve}\n"
+            "C_new, Lambda_new = sol.T, res / N\n")
+    cells = [(imports, False), (code, True)]
+    passed, text = G.grade_exercise(label, ex.checker_module, "fa_em_step", ["C_new", "Lambda_new"], cells, "s")
+    assert not passed and "not allowed in this exercise" in text, text
+    # the same code with the solver written as the normal equations is an answer (the route is the solver)
+    normal = code.replace(solve, "sol = np.linalg.solve(Z.T @ Z, Z.T @ Y); res = ((Y - Z @ sol) ** 2).sum(axis=0)")
+    passed, text = G.grade_exercise(label, ex.checker_module, "fa_em_step", ["C_new", "Lambda_new"],
+                                    [(imports, False), (normal, True)], "s")
+    assert passed, text

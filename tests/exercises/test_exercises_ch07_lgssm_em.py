@@ -342,3 +342,30 @@ def test_newton_step_on_np_gradient_is_refused_when_graded(label, checker_name, 
     assert getattr(check, checker_name)(*[ns[n] for n in names])
     assert_refused_when_graded(check, label, checker_name, names[0],
                                "from pedagogy_lib.exercises import ch07_lgssm_em as check\nimport numpy as np\n", code)
+
+
+@pytest.mark.parametrize("solve", [
+    "sol, res = np.linalg.lstsq(Z, Y, rcond=None)[:2]",
+    "sol, res = scipy.linalg.lstsq(Z, Y)[:2]",
+    "sol = np.linalg.pinv(Z) @ Y; res = ((Y - Z @ sol) ** 2).sum(axis=0)",
+])
+def test_m_step_function_least_squares_solver_is_refused_when_graded(solve):
+    """ex-7-4-m-step-function: the emission term is a sum of squares in C, so the rows (y_t, mu_t) stacked
+    over (0, chol(sum_t Upsilon_t)^T) handed to a least-squares solver give C, and the residual sum T m
+    times s^2, with neither update derived. Named by the statement and refused in the graded process."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nimport scipy.linalg\nfrom pedagogy_lib.exercises import ch07_lgssm_em as check\n"
+    code = ("def my_m_step(y, mu, U, Uc):\n"
+            "    T, m = y.shape\n"
+            "    n = mu.shape[1]\n"
+            "    S00 = mu[:-1].T @ mu[:-1] + U[:-1].sum(0)\n"
+            "    S11 = mu[1:].T @ mu[1:] + U[1:].sum(0)\n"
+            "    S10 = mu[1:].T @ mu[:-1] + Uc.sum(0)\n"
+            "    A = np.linalg.solve(S00, S10.T).T\n"
+            "    Z = np.vstack([mu, np.linalg.cholesky(U.sum(0)).T])\n"
+            "    Y = np.vstack([y, np.zeros((n, m))])\n"
+            f"    {solve}\n"
+            "    return (A, (S11 - A @ S10.T) / (T - 1), sol.T, res.sum() / (T * m) * np.eye(m), mu[0].copy(),\n"
+            "            U[0].copy())\n")
+    assert_refused_when_graded(check, "ex-7-4-m-step-function", "m_step_function", "my_m_step", imports, code)
