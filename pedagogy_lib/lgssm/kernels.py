@@ -557,11 +557,16 @@ CLEAN_SIGNATURE = ("(float64[::1], float64[:, ::1], float64[:, ::1], float64[::1
 def seal_clean_lane() -> None:
     """Compile (or load from the cache) :func:`filter_if_clean` and :func:`smooth_if_clean` for
     :data:`CLEAN_SIGNATURE` and no other; called once, on the lane's first use (not at import, so a page
-    that never runs the filter compiles nothing). Without numba there is nothing to seal."""
+    that never runs the filter compiles nothing). Sealing twice (a reloaded caller) does nothing more.
+    Without numba there is nothing to seal."""
     for kernel in (filter_if_clean, smooth_if_clean):
-        if hasattr(kernel, "disable_compile"):
+        if not hasattr(kernel, "disable_compile"):
+            continue
+        try:
             kernel.compile(CLEAN_SIGNATURE)
-            kernel.disable_compile()
+        except RuntimeError:                 # numba: "compilation disabled", i.e. sealed already
+            continue
+        kernel.disable_compile()
 
 
 @njit

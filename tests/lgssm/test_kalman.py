@@ -831,3 +831,5 @@ def test_the_clean_lane_is_sealed_to_one_signature():
         for a, b in zip(kalman_smoother(p, y), same):      # the full path, and the lane on the same numbers
             assert np.array_equal(np.asarray(a), np.asarray(b))
     assert len(kernels.smooth_if_clean.signatures) == 1 and len(kernels.filter_if_clean.signatures) == 1
+    kernels.seal_clean_lane()                                  # again, as a reloaded caller would: nothing changes
+    assert kalman._clean_lane(params, y, None, "auto", "numba", True) is not None
