@@ -164,20 +164,20 @@ def joseph_covariance(C, Sigma_y_x, P, KT, Uf_t):
 
 
 @njit_inline
-def eigmin_interval(R):
-    """``(lo, hi)`` with ``lo <= lambda_min(R) <= hi`` for a symmetric ``R``, in O(m^2) operations: ``hi`` is
+def eigmin_bracket(R):
+    """``[lo, hi, nan]`` with ``lo <= lambda_min(R) <= hi`` for a symmetric ``R``, in O(m^2) operations: ``hi`` is
     the smallest diagonal entry (a Rayleigh quotient), ``lo`` the larger of Gershgorin's bound and the
     Wolkowicz-Styan bound ``mean - sqrt((m - 1) var)`` (the eigenvalues' mean and variance from the trace and
-    the Frobenius norm, exact for m <= 2), each lowered by more than its own rounding error. Lets the
-    Joseph-form switch skip the eigenvalue itself when the trace is far from the threshold."""
+    the Frobenius norm, exact for m <= 2), each lowered by more than its own rounding error. The third entry
+    holds ``lambda_min(R)`` itself once :func:`joseph_needed` has had to compute it."""
     m = R.shape[0]
-    hi = R[0, 0]
+    out = np.array([-np.inf, R[0, 0], np.nan])
     scale = 0.0                                  # the bounds are worked out on R / scale: R's squares of
     for i in range(m):                           # order 1e-200 would underflow, of order 1e200 overflow
         for j in range(m):
             scale = max(scale, abs(R[i, j]))
     if not scale > 0.0:
-        return -np.inf, hi
+        return out
     trace, frob, gersh, size = 0.0, 0.0, np.inf, 0.0
     for i in range(m):
         off = 0.0
@@ -187,7 +187,7 @@ def eigmin_interval(R):
             if j != i:
                 off += abs(v)
         d = R[i, i] / scale
-        hi = min(hi, R[i, i])
+        out[1] = min(out[1], R[i, i])
         trace += d
         gersh = min(gersh, d - off)
         size = max(size, abs(d) + off)
@@ -195,7 +195,22 @@ def eigmin_interval(R):
     var = max(frob / m - mean * mean, 0.0) + 8.0 * m * EPS * (frob / m)     # at least the exact variance
     ws = mean - np.sqrt((m - 1) * var) - 8.0 * m * EPS * abs(mean)
     lo = max(gersh - 4.0 * m * EPS * size, ws)
-    return lo * scale * (1.0 - 4.0 * EPS) if lo > 0.0 else lo * scale * (1.0 + 4.0 * EPS), hi
+    out[0] = lo * scale * (1.0 - 4.0 * EPS) if lo > 0.0 else lo * scale * (1.0 + 4.0 * EPS)
+    return out
+
+
+@njit_inline
+def joseph_needed(tr_S, lam, Sigma_y_x):
+    """Whether Eq. 2.47's subtraction would lose more than about six digits, ``tr(Sigma_y) > JOSEPH_RATIO *
+    lambda_min(Sigma_y_x)``, with ``lam`` from :func:`eigmin_bracket`: the bracket decides a trace far from the
+    threshold, and LAPACK's smallest eigenvalue (computed once, kept in ``lam[2]``) one between its ends."""
+    if tr_S > JOSEPH_RATIO * lam[1]:
+        return True
+    if tr_S <= JOSEPH_RATIO * lam[0]:
+        return False
+    if np.isnan(lam[2]):
+        lam[2] = np.linalg.eigvalsh(Sigma_y_x)[0]
+    return tr_S > JOSEPH_RATIO * lam[2]
 
 
 @njit
@@ -207,10 +222,7 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
     (T, m), n = y.shape, mu1.shape[0]
     AU, tmp, U_P, r, w = np.empty((n, n)), np.empty((n, n)), np.empty((n, n)), np.empty(m), np.empty(m)
     CP, Z, KT, S, U_S = np.empty((m, n)), np.empty((m, n)), np.empty((m, n)), np.empty((m, m)), np.empty((m, m))
-    # the Joseph-form switch below compares tr(Sigma_y) with JOSEPH_RATIO * lambda_min(Sigma_y_x): the eigenvalue
-    # is computed (once) only for a trace between the thresholds of the interval that holds it
-    lam_lo, lam_hi = eigmin_interval(Sigma_y_x)
-    lam_min_R, have_lam = 0.0, False
+    lam = eigmin_bracket(Sigma_y_x)                         # lambda_min(Sigma_y_x), for the Joseph-form switch
     mu_pred[0], Upsilon_pred[0] = mu1, Sigma1               # Eq. 2.49
     for t in range(T):
         if t > 0:                                           # TIME UPDATE (Eq. 2.48 = the roles of Eq. 2.26)
@@ -271,12 +283,7 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
         for i in range(n):
             for k in range(m):
                 K[t, i, k] = KT[k, i]
-        joseph = tr_S > JOSEPH_RATIO * lam_hi               # Eq. 2.47's subtraction would lose > 6 digits
-        if not joseph and tr_S > JOSEPH_RATIO * lam_lo:
-            if not have_lam:
-                lam_min_R, have_lam = np.linalg.eigvalsh(Sigma_y_x)[0], True
-            joseph = tr_S > JOSEPH_RATIO * lam_min_R
-        if joseph:
+        if joseph_needed(tr_S, lam, Sigma_y_x):             # Eq. 2.47's subtraction would lose > 6 digits
             joseph_covariance(C, Sigma_y_x, P, KT, Upsilon_filt[t])
         else:
             mtm(Z, tmp)                                     # K Sigma_y K^T = Z^T Z

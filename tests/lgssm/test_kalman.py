@@ -794,7 +794,7 @@ def test_the_log_evidence_sum_is_pairwise_accurate_and_the_same_in_both_lanes(T)
 
 
 def test_the_joseph_switch_interval_holds_the_smallest_eigenvalue():
-    """``kernels.eigmin_interval(R)``: lo <= lambda_min(R) <= hi for symmetric positive definite matrices of
+    """``kernels.eigmin_bracket(R)``: lo <= lambda_min(R) <= hi for symmetric positive definite matrices of
     every size the kernels take, well and badly conditioned, at tiny and huge scales (the switch computes the
     eigenvalue only when the trace falls between the two thresholds)."""
     from pedagogy_lib.lgssm import kernels
@@ -806,12 +806,12 @@ def test_the_joseph_switch_interval_holds_the_smallest_eigenvalue():
                 lam = scale * np.geomspace(1.0, 1.0 / cond, m)
                 R = (Q * lam) @ Q.T
                 R = 0.5 * (R + R.T)
-                lo, hi = kernels.eigmin_interval(R)
+                lo, hi, _ = kernels.eigmin_bracket(R)
                 exact = np.linalg.eigvalsh(R)[0]
                 assert lo <= exact <= hi * (1 + 1e-12), (m, cond, scale, lo, exact, hi)
     for m in (1, 2):                                       # exact for m <= 2 up to its rounding margin
         R = np.array([[2.0, 0.3], [0.3, 1.0]])[:m, :m]
-        lo, _ = kernels.eigmin_interval(R)
+        lo, _, _ = kernels.eigmin_bracket(R)
         assert lo <= np.linalg.eigvalsh(R)[0] <= lo * (1 + 1e-12)
 
 
