@@ -302,7 +302,10 @@ def ppca_noise(sigma2):
         "you averaged the variance inside the subspace, which the loadings explain": float(np.trace(U.T @ S @ U)) / K,
         "you forgot to centre the data": float(np.trace(y.T @ y / N) - np.trace(U.T @ (y.T @ y / N) @ U)) / (L - K),
     }
-    problems = checker.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-8, hints=hints)
+    # rtol 1e-6: the closed form is exact to rounding, the nearest slip (the 1/(N-1) covariance) lies 1/(N-1) =
+    # 0.8 % away, and a general-purpose optimizer's maximum (the test's oracle) lands within a few 1e-8 of it,
+    # where exactly depending on the machine's floating-point kernels
+    problems = checker.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-6, hints=hints)
     return checker.result("PPCA noise variance with the loadings in span(EX_PPCA_U)", problems)
 
 
