@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import QUADRATURE_RULES, CheckResult, book_or_drawn, compare_array, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
            "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S", "EX_SHARED_S",
@@ -796,7 +796,7 @@ SUMMATIVE = {
                                             # a grid (or by Gauss-Legendre nodes), whose log is then
                                             # differenced; np.gradient of the log of the noised mixture
                                             # written out gave the force without the responsibilities
-                                            *QUADRATURE_RULES, "numpy.gradient"],
+                                            "numpy.gradient"],
                               "same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
     "ex-8-3-2-reverse-step": {"forbidden": ["pedagogy_lib.diffusion.losses.mean_from_m_hat",

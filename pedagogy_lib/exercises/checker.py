@@ -22,7 +22,7 @@ import numpy as np
 MACHINERY = ("checker", "remote")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
-           "POLYNOMIAL_CLASS_FITS", "QUADRATURE_RULES",
+           "POLYNOMIAL_CLASS_FITS",
            "as_numeric",
            "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
@@ -234,19 +234,6 @@ POLYNOMIAL_CLASS_FITS = ("numpy.polynomial.polynomial.Polynomial.fit", "numpy.po
                          "numpy.polynomial.hermite_e.HermiteE.fit", "numpy.polynomial.laguerre.Laguerre.fit",
                          "numpy.polynomial.chebyshev", "numpy.polynomial.legendre", "numpy.polynomial.laguerre",
                          "numpy.polynomial.hermite", "numpy.polynomial.hermite_e")
-
-#: For the ``forbidden`` lists of ``SUMMATIVE`` tables: NumPy's trapezoid rule and the Gauss rules of
-#: NumPy's and SciPy's orthogonal families. An expectation over a Gaussian (or an exponential), which an
-#: exercise asks the student to work out from the moments, is a weighted sum over the nodes of any of them
-#: (after a change of variables to a finite interval for the Legendre and Chebyshev rules), to the checkers'
-#: tolerances; ruling out the Hermite rules alone left the others open.
-QUADRATURE_RULES = ("numpy.trapezoid", "numpy.polynomial.hermite.hermgauss", "numpy.polynomial.hermite_e.hermegauss",
-                    "numpy.polynomial.legendre.leggauss", "numpy.polynomial.laguerre.laggauss",
-                    "numpy.polynomial.chebyshev.chebgauss",
-                    *(f"scipy.special.roots_{family}" for family in (
-                        "hermite", "hermitenorm", "legendre", "sh_legendre", "laguerre", "genlaguerre", "chebyt",
-                        "chebyu", "chebyc", "chebys", "sh_chebyt", "sh_chebyu", "jacobi", "sh_jacobi",
-                        "gegenbauer")))
 
 _TRUE_WORDS = {"true", "yes", "t", "y", "1"}
 _FALSE_WORDS = {"false", "no", "f", "n", "0"}
