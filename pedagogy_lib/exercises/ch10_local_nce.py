@@ -299,7 +299,10 @@ SUMMATIVE = {
                                              # the same generating function multiplied out factor by factor,
                                              # functools.reduce of np.convolve (or np.polymul, or np.correlate
                                              # with a factor reversed) over the coins' (p_i, 1 - p_i)
-                                             "numpy.convolve", "numpy.polymul", "numpy.correlate"]},
+                                             "numpy.convolve", "numpy.polymul", "numpy.correlate",
+                                             # and SciPy's convolution matrix of the product so far, times the next
+                                             # coin's (p_i, 1 - p_i), the same convolution one coin at a time
+                                             "scipy.linalg.convolution_matrix"]},
     "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
                                           "scipy.optimize.minimize_scalar",
                                           "scipy.optimize.minimize",

@@ -355,3 +355,28 @@ def test_one_positive_mass_from_the_generating_function_multiplied_out_is_refuse
     code = f"p = expit(np.asarray(check.EX_H))\nmy_mass = float(({product})[-2])\n"
     assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
                                imports, code)
+
+
+def test_one_positive_mass_from_scipys_convolution_matrix_is_refused():
+    """With NumPy's convolutions ruled out, scipy.linalg.convolution_matrix of the product so far, times the next
+    coin's (p_i, 1 - p_i), multiplied the generating function out one coin at a time in one reduce, and its
+    coefficient of z gave the mass of exactly one positive without Eq. 10.12 being summed: np.convolve under
+    another name. It passes the checker ungraded; named by the statement and refused graded."""
+    import functools
+
+    import scipy.linalg
+    from graded_routes import assert_refused_when_graded
+    from scipy.special import expit
+
+    p = expit(np.asarray(ch10_local_nce.EX_H))
+    coefficients = functools.reduce(lambda u, q: scipy.linalg.convolution_matrix(u, 2) @ np.array([q, 1 - q]), p,
+                                    np.array([1.0]))
+    assert ch10_local_nce.one_positive_mass(float(coefficients[-2]))
+    imports = ("import functools\nimport numpy as np\nimport scipy.linalg\nfrom scipy.special import expit\n"
+               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
+    code = ("p = expit(np.asarray(check.EX_H))\n"
+            "c = functools.reduce(lambda u, q: scipy.linalg.convolution_matrix(u, 2) @ np.array([q, 1 - q]), p,\n"
+            "                     np.array([1.0]))\n"
+            "my_mass = float(c[-2])\n")
+    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
+                               imports, code)
