@@ -345,3 +345,25 @@ def test_the_gaussian_fitters_are_forbidden_for_the_log_normal_fit():
     passed, text = G.grade_exercise("ex-4-2-ml-estimate", ex.checker_module, "ml_estimate",
                                     ["my_sigma2"], [(imports, False), (code, True)], "s")
     assert not passed and "not allowed in this exercise" in text, text
+
+def test_the_pages_gradient_descent_route_to_the_log_normal_fit_is_refused_when_graded():
+    """ex-4-2-ml-estimate: the page's descend, given central differences of the sample cross entropy the
+    statement asks to write out anyway, walks to the minimizer without the derivative being taken or set
+    to zero. It passes the checker ungraded, and the statement names it and the grader refuses it."""
+    from graded_routes import assert_refused_when_graded
+
+    page = ("from pedagogy_lib.exercises import ch04_objectives as check\nimport numpy as np\nTAU = 2 * np.pi\n"
+            "def descend(grad, start, lr, steps):\n"
+            "    path = [np.array(start, float)]\n"
+            "    for _ in range(steps):\n"
+            "        path.append(path[-1] - lr * grad(*path[-1]))\n"
+            "    return np.array(path)\n")
+    code = ("z = np.log(check.EX_ML_DATA)\n"
+            "nll = lambda s2: np.mean(z + 0.5 * np.log(TAU * s2) + (z + s2 / 2) ** 2 / (2 * s2))\n"
+            "fd = lambda s: np.array([(nll(s + 1e-6) - nll(s - 1e-6)) / 2e-6])\n"
+            "my_sigma2 = float(descend(fd, (0.5,), lr=0.01, steps=20000)[-1, 0])\n")
+    scope: dict = {}
+    exec(page + code, scope)
+    assert check.ml_estimate(scope["my_sigma2"])
+    assert "descend" in check.SUMMATIVE["ex-4-2-ml-estimate"]["forbidden"]
+    assert_refused_when_graded(check, "ex-4-2-ml-estimate", "ml_estimate", "my_sigma2", page, code)
