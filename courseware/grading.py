@@ -70,12 +70,21 @@ def decode(x, namedtuples: dict | None = None, on_reference=None):
 
 _TAMPER_ATTRS = {"raise_if_wrong", "f_locals", "f_back", "f_globals", "_getframe", "set_custom_exc", "settrace",
                  "setprofile", "get_referrers", "get_objects", "meta_path", "path_hooks", "modules", "__code__",
-                 "__globals__", "problems"}
+                 "__globals__", "problems",
+                 # an object's namespace and its family: `vars(m)` or `m.__dict__` walks from an allowed module
+                 # to one it imported (scipy.linalg's submodules hold `scipy` itself), past the name checks
+                 "__dict__", "__class__", "__bases__", "__base__", "__mro__", "__subclasses__", "__loader__",
+                 "__spec__", "__self__", "__func__", "__closure__", "__wrapped__", "__getattribute__"}
 _TAMPER_NAMES = {"CheckResult", "AnswerNotAccepted", "builtins", "__builtins__", "importlib", "inspect", "gc",
-                 "ctypes", "subprocess", "sitecustomize", "__import__", "settrace", "_getframe"}
+                 "ctypes", "subprocess", "sitecustomize", "__import__", "settrace", "_getframe",
+                 # namespaces as dictionaries, and code made from strings, which the name checks cannot read
+                 "vars", "globals", "locals", "eval", "exec", "compile"}
 #: Names of modules in ``_TAMPER_NAMES``: an answer may use them as names of its own (``gc`` for the centred
 #: gradients, say); only importing the module is tampering, and that is recognized at the import.
 _TAMPER_MODULES = {"builtins", "importlib", "inspect", "gc", "ctypes", "subprocess", "sitecustomize"}
+#: Built-in functions in ``_TAMPER_NAMES``: an answer may bind these names itself (an argument ``compile``,
+#: say); only the built-in is tampering.
+_TAMPER_BUILTINS = {"vars", "globals", "locals", "eval", "exec", "compile"}
 
 
 def _names_bound_by(tree: ast.AST) -> set[str]:
@@ -86,7 +95,8 @@ def _names_bound_by(tree: ast.AST) -> set[str]:
 
 
 def tampering(code: str, alias: str = "check") -> list[str]:
-    """What in ``code`` reaches for the grading machinery (empty when nothing does)."""
+    """What in ``code`` reaches for the grading machinery, or round the checks that read an answer's names
+    (a namespace as a dictionary, code made from a string); empty when nothing does."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -99,7 +109,7 @@ def tampering(code: str, alias: str = "check") -> list[str]:
                 continue
             found.append(f".{node.attr}")
         elif isinstance(node, ast.Name) and node.id in _TAMPER_NAMES \
-                and not (node.id in _TAMPER_MODULES and node.id in own):
+                and not (node.id in _TAMPER_MODULES | _TAMPER_BUILTINS and node.id in own):
             found.append(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mods = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
@@ -389,12 +399,17 @@ def outside_allowed(code: str, imports: str, allowed) -> list[str]:
     return sorted(written for name, written in restricted_uses(code, imports).items() if name not in allowed)
 
 
+#: Compilers: numba compiles its own versions of NumPy's functions (``np.linalg.lstsq``, ``np.vander``,
+#: ``np.convolve``...), which the grader's stubs of the forbidden functions do not replace, so an answer that
+#: compiles code could call what its exercise rules out.
+COMPILERS = ("numba", "llvmlite")
+
 #: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers),
-#: and mpmath, installed with the tests, whose arbitrary-precision numerical derivatives and quadrature
-#: stand in for the derivations the exercises ask for: an answer that imports one hands the computation
-#: to it, as a call to a forbidden function would.
+#: mpmath, installed with the tests, whose arbitrary-precision numerical derivatives and quadrature stand in
+#: for the derivations the exercises ask for, and the :data:`COMPILERS`: an answer that imports one hands the
+#: computation to it, as a call to a forbidden function would.
 PEER_LIBRARIES = ("filterpy", "pykalman", "hmmlearn", "pgmpy", "sklearn", "statsmodels", "dynamax", "jax", "blackjax",
-                  "emcee", "mpmath")
+                  "emcee", "mpmath") + COMPILERS
 
 
 def peer_library_imports(code: str) -> list[str]:
@@ -1091,12 +1106,15 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
         if k is None:
             passed, text = False, "The answer cell of this exercise is missing from the submission."
         elif tampered:
-            passed, text = False, ("Not graded: the notebook's code reaches for the grading machinery ("
+            passed, text = False, ("Not graded: the notebook's code reaches for the grading machinery or "
+                                   "round its checks ("
                                    + "; ".join(tampered) + "). Scored zero until the instructor reviews it.")
             flags.append("tampering with the grading machinery")
         elif peers := peer_library_imports(_src(cells[k])):
+            why = ("which compiles NumPy's functions anew, where the exercise's list of what is not allowed "
+                   "does not reach them" if set(peers) <= set(COMPILERS) else "which computes this for you")
             passed, text = False, ("Not accepted: the answer imports " + ", ".join(f"`{p}`" for p in peers)
-                                   + ", which computes this for you; graded answers write the computation "
+                                   + f", {why}; graded answers write the computation "
                                    "with NumPy, SciPy's basic routines and what the exercise allows.")
         elif peers := peer_library_imports("\n".join(_answer_preamble(_src(cells[k]), preamble))):
             # a name the page imports from a peer library (or a page function that calls one), used bare

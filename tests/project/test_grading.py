@@ -291,6 +291,25 @@ def test_answers_that_import_a_peer_library_are_not_accepted(source):
     assert "imports `sklearn`" in _text(nb, "ex-7-1-m-step")
 
 
+def test_compiled_numpy_and_namespace_walks_are_refused(source):
+    """numba compiles its own ``np.linalg.lstsq``, ``np.vander``, ``np.convolve``..., which the stubs of the
+    forbidden functions do not replace (the eighteenth reader pass graded njit-compiled ``lstsq`` and
+    ``pinv`` as full marks for the M steps of 7.3, 7.4 and 8.1); ``vars()`` and ``__dict__`` walk from an
+    allowed module to any other. Both are refused in a graded notebook, with the reference answer intact."""
+    ref = next(c for c in source["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex-7-1-m-step-answer")
+    answer = "".join(ref["source"])
+    assert G.grade_notebook(source, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"][0] is True
+    assert G.peer_library_imports("from numba import njit") == ["numba"]
+    assert G.peer_library_imports("import llvmlite.binding") == ["llvmlite"]
+    nb = _answer(source, "ex-7-1-m-step", "import numba\n" + answer)
+    assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"] == (False, [])
+    assert "imports `numba`, which compiles NumPy's functions anew" in _text(nb, "ex-7-1-m-step")
+    nb = _answer(source, "ex-7-1-m-step", "import scipy.linalg as sl\nsp = vars(sl)['_expm_frechet']\n" + answer)
+    passed, flags = G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"]
+    assert passed is False and "tampering with the grading machinery" in flags
+    assert "round its checks (vars" in _text(nb, "ex-7-1-m-step")
+
+
 def test_numerical_shortcuts_are_ruled_out_unless_the_exercise_allows_them(source):
     """NumPy's and SciPy's numerical shortcuts (``grading.SHORTCUTS``: np.gradient, quadrature rules,
     polynomial fits) refuse in every graded answer, named in its statement or not, but for the names an
@@ -381,6 +400,14 @@ def test_an_array_travels_exactly_as_its_bytes_and_a_bad_one_is_refused():
     ("import inspect", "inspect"),
     ("f = sys._getframe(1).f_locals", "._getframe"),
     ("get_ipython().set_custom_exc((Exception,), print)", ".set_custom_exc"),
+    # namespaces read as dictionaries walk from scipy.linalg (allowed) to all of SciPy: the eighteenth reader
+    # pass graded scipy.integrate.quad reached so as full marks in 8.2.1
+    ("q = vars(vars(sl)['_expm_frechet'])['scipy'].integrate.quad", "vars"),
+    ("q = sl.__dict__['_expm_frechet'].__dict__['scipy'].integrate.quad", ".__dict__"),
+    ("m = globals()['sl']", "globals"),
+    ("q = eval('__imp' + 'ort__')('scipy.integrate').quad", "eval"),
+    ("exec('import scipy.integrate as si')", "exec"),
+    ("t = type(np).__subclasses__()", ".__subclasses__"),
 ])
 def test_tampering_is_recognized(code, found):
     assert any(found in t for t in G.tampering(code)), G.tampering(code)
@@ -391,7 +418,8 @@ def test_honest_code_is_not_taken_for_tampering():
                  "def assign(y, mu):\n    return np.argmin(((y[:, None] - mu[None]) ** 2).sum(2), axis=1)",
                  "import numpy as np\nfrom pedagogy_lib import assimilation as da\nx = da.integrate",
                  "gc = g - g.mean()\na = np.linalg.solve(H.T @ H, H.T @ gc)",       # a name of the answer's own
-                 "def f(inspect):\n    return inspect + 1"):
+                 "def f(inspect):\n    return inspect + 1",
+                 "def g(compile, vars):\n    return compile(vars)"):           # arguments of the answer's own
         assert G.tampering(code) == [], code
     # the module under that name is still recognized, at its import
     assert G.tampering("import gc\ngc = gc.get_objects()")
