@@ -74,14 +74,18 @@ _TAMPER_ATTRS = {"raise_if_wrong", "f_locals", "f_back", "f_globals", "_getframe
                  # an object's namespace and its family: `vars(m)` or `m.__dict__` walks from an allowed module
                  # to one it imported (scipy.linalg's submodules hold `scipy` itself), past the name checks
                  "__dict__", "__class__", "__bases__", "__base__", "__mro__", "__subclasses__", "__loader__",
-                 "__spec__", "__self__", "__func__", "__closure__", "__wrapped__", "__getattribute__"}
+                 "__spec__", "__self__", "__func__", "__closure__", "__wrapped__", "__getattribute__",
+                 "attrgetter", "methodcaller"}
 _TAMPER_NAMES = {"CheckResult", "AnswerNotAccepted", "builtins", "__builtins__", "importlib", "inspect", "gc",
                  "ctypes", "subprocess", "sitecustomize", "__import__", "settrace", "_getframe",
                  # namespaces as dictionaries, and code made from strings, which the name checks cannot read
-                 "vars", "globals", "locals", "eval", "exec", "compile"}
+                 "vars", "globals", "locals", "eval", "exec", "compile",
+                 # objects rebuilt from bytes or looked up by a dotted string
+                 "pickle", "marshal", "copyreg", "runpy", "pkgutil", "zipimport", "attrgetter", "methodcaller"}
 #: Names of modules in ``_TAMPER_NAMES``: an answer may use them as names of its own (``gc`` for the centred
 #: gradients, say); only importing the module is tampering, and that is recognized at the import.
-_TAMPER_MODULES = {"builtins", "importlib", "inspect", "gc", "ctypes", "subprocess", "sitecustomize"}
+_TAMPER_MODULES = {"builtins", "importlib", "inspect", "gc", "ctypes", "subprocess", "sitecustomize", "pickle", "marshal",
+                   "copyreg", "runpy", "pkgutil", "zipimport"}
 #: Built-in functions in ``_TAMPER_NAMES``: an answer may bind these names itself (an argument ``compile``,
 #: say); only the built-in is tampering.
 _TAMPER_BUILTINS = {"vars", "globals", "locals", "eval", "exec", "compile"}
@@ -94,6 +98,13 @@ def _names_bound_by(tree: ast.AST) -> set[str]:
     return own | {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
 
 
+def _literal_public_getattr(tree: ast.AST, func: ast.Name) -> bool:
+    """Whether the call whose function is ``func`` is ``getattr(x, "name")`` with a literal public name."""
+    call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.func is func)
+    return len(call.args) >= 2 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str) \
+        and not call.args[1].value.startswith("_")
+
+
 def tampering(code: str, alias: str = "check") -> list[str]:
     """What in ``code`` reaches for the grading machinery, or round the checks that read an answer's names
     (a namespace as a dictionary, code made from a string); empty when nothing does."""
@@ -103,11 +114,22 @@ def tampering(code: str, alias: str = "check") -> list[str]:
         return []
     found = []
     own = _names_bound_by(tree)
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in _TAMPER_ATTRS:
             if node.attr == "modules" and not (isinstance(node.value, ast.Name) and node.value.id == "sys"):
                 continue
             found.append(f".{node.attr}")
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
+                and node.attr not in _PUBLIC_UNDERSCORED \
+                and not (isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"}):
+            # a private attribute of something the name checks cannot follow (a module passed through a
+            # list, say): the way from an allowed module to the internals of another
+            found.append(f".{node.attr}")
+        elif isinstance(node, ast.Name) and node.id == "getattr" and "getattr" not in own and not (
+                id(node) in called and _literal_public_getattr(tree, node)):
+            # getattr by a computed or private name, or handed to another function (reduce(getattr, ...))
+            found.append("getattr by a name the checks cannot read")
         elif isinstance(node, ast.Name) and node.id in _TAMPER_NAMES \
                 and not (node.id in _TAMPER_MODULES | _TAMPER_BUILTINS and node.id in own):
             found.append(node.id)

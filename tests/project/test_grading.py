@@ -408,6 +408,11 @@ def test_an_array_travels_exactly_as_its_bytes_and_a_bad_one_is_refused():
     ("q = eval('__imp' + 'ort__')('scipy.integrate').quad", "eval"),
     ("exec('import scipy.integrate as si')", "exec"),
     ("t = type(np).__subclasses__()", ".__subclasses__"),
+    ("m = [sl][0]._expm_frechet", "._expm_frechet"),                     # a module laundered through a list
+    ("q = functools.reduce(getattr, ['_expm_frechet', 'scipy'], sl)", "getattr by"),
+    ("q = getattr(m, '_expm_' + 'frechet')", "getattr by"),
+    ("import pickle\nq = pickle.loads(b'cscipy.integrate\\nquad\\n.')", "import pickle"),
+    ("q = operator.attrgetter('_expm_frechet.scipy')(sl)", "attrgetter"),
 ])
 def test_tampering_is_recognized(code, found):
     assert any(found in t for t in G.tampering(code)), G.tampering(code)
@@ -419,7 +424,9 @@ def test_honest_code_is_not_taken_for_tampering():
                  "import numpy as np\nfrom pedagogy_lib import assimilation as da\nx = da.integrate",
                  "gc = g - g.mean()\na = np.linalg.solve(H.T @ H, H.T @ gc)",       # a name of the answer's own
                  "def f(inspect):\n    return inspect + 1",
-                 "def g(compile, vars):\n    return compile(vars)"):           # arguments of the answer's own
+                 "def g(compile, vars):\n    return compile(vars)",            # arguments of the answer's own
+                 "res = check.EX_FIT._replace(mu=0)\nmu = getattr(res, 'mu')",
+                 "class Acc:\n    def add(self, x):\n        self._total = self._total + x"):
         assert G.tampering(code) == [], code
     # the module under that name is still recognized, at its import
     assert G.tampering("import gc\ngc = gc.get_objects()")
