@@ -203,7 +203,19 @@ SUMMATIVE = {
                                   "numpy.linalg.lstsq",
                                   "numpy.linalg.pinv",
                                   "scipy.linalg.lstsq",
-                                  "scipy.linalg.pinv"]},
+                                  "scipy.linalg.pinv",
+                                  # the same least squares of the centred g on the centred H solved
+                                  # through an orthogonal factorization of H (R a = Q^T g, or
+                                  # a = V S^-1 U^T g), which skips the normal equations as lstsq does
+                                  "numpy.linalg.qr",
+                                  "numpy.linalg.svd",
+                                  "scipy.linalg.qr",
+                                  "scipy.linalg.rq",
+                                  "scipy.linalg.qr_multiply",
+                                  "scipy.linalg.svd",
+                                  "scipy.linalg.polar",
+                                  "scipy.linalg.orth",
+                                  "scipy.linalg.interpolative"]},
     "ex-8-4-2-naive": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",
                                      "scipy.optimize.fminbound",
                                      "scipy.optimize.brent",

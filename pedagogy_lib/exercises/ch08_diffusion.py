@@ -828,7 +828,24 @@ SUMMATIVE = {
                                          "pedagogy_lib.diffusion.losses.force_from_m_hat",
                                          "pedagogy_lib.diffusion.sampling.gmm_log_density",
                                          "pedagogy_lib.diffusion.sampling.langevin_gmm",
-                                         "pedagogy_lib.mixture.model.gmm_log_marginal"]},
+                                         "pedagogy_lib.mixture.model.gmm_log_marginal",
+                                         # J_DSM is a least-squares regression of -z / sigma on (x~, 1); on
+                                         # the four points x = m -+ s, z = -+1, whose first and second
+                                         # moments are exact, a least-squares solver (or an orthogonal
+                                         # factorization solving it) gave (a, b) with nothing derived
+                                         "numpy.linalg.lstsq",
+                                         "numpy.linalg.pinv",
+                                         "scipy.linalg.lstsq",
+                                         "scipy.linalg.pinv",
+                                         "numpy.linalg.qr",
+                                         "numpy.linalg.svd",
+                                         "scipy.linalg.qr",
+                                         "scipy.linalg.rq",
+                                         "scipy.linalg.qr_multiply",
+                                         "scipy.linalg.svd",
+                                         "scipy.linalg.polar",
+                                         "scipy.linalg.orth",
+                                         "scipy.linalg.interpolative"]},
     "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                       "the checker's own"},
     "ex-8-3-transition": {

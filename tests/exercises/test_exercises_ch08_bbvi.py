@@ -148,3 +148,37 @@ def test_sf_variance_by_legendre_nodes_is_refused_when_graded():
     assert check.sf_variance(ns["v"])
     assert_refused_when_graded(check, "ex-8-4-2-sf-variance", "sf_variance", "v",
                                "from pedagogy_lib.exercises import ch08_bbvi as check\nimport numpy as np\n", code)
+
+
+_CV_FACTORIZATIONS = [
+    "Q, R = np.linalg.qr(Hc)\nmy_a = np.linalg.solve(R, Q.T @ gc)\n",
+    "R = np.linalg.qr(np.column_stack([Hc, gc]), mode='r')\nmy_a = np.linalg.solve(R[:2, :2], R[:2, 2])\n",
+    "U, s, Vt = np.linalg.svd(Hc, full_matrices=False)\nmy_a = Vt.T @ ((U.T @ gc) / s)\n",
+    "Q, R = sl.qr(Hc, mode='economic')\nmy_a = sl.solve_triangular(R, Q.T @ gc)\n",
+    "R, Q = sl.rq(Hc.T, mode='economic')\nmy_a = np.linalg.solve(R.T, Q @ gc)\n",
+    "cq, R = sl.qr_multiply(Hc, gc, mode='right')\nmy_a = sl.solve_triangular(R, cq)\n",
+    "U, s, Vt = sl.svd(Hc, full_matrices=False)\nmy_a = Vt.T @ ((U.T @ gc) / s)\n",
+    "u, p = sl.polar(Hc)\nmy_a = np.linalg.solve(p, u.T @ gc)\n",
+    "Q = sl.orth(Hc)\nmy_a = np.linalg.solve(Q.T @ Hc, Q.T @ gc)\n",
+    "U, S, V = sli.svd(Hc, 2)\nmy_a = V @ ((U.T @ gc) / S)\n",
+]
+
+
+@pytest.mark.parametrize("route", _CV_FACTORIZATIONS)
+def test_cv_coefficient_by_an_orthogonal_factorization_is_refused_when_graded(route):
+    """With lstsq and pinv ruled out, the least squares of the centred g on the centred H solved through an
+    orthogonal factorization of H (NumPy's or SciPy's QR, SciPy's RQ or qr_multiply, an SVD, the polar
+    factor, an orthonormal basis of the columns, the interpolative SVD) gave the coefficients without the
+    normal equations being derived. Each passes ungraded and is refused graded."""
+    import scipy.linalg as sl
+    from scipy.linalg import interpolative as sli
+
+    from graded_routes import assert_refused_when_graded
+
+    code = "g, H = check.EX_SAMPLES\nHc, gc = H - H.mean(0), g - g.mean()\n" + route
+    ns = {"np": np, "sl": sl, "sli": sli, "check": check}
+    exec(code, ns)
+    assert check.cv_coefficient(ns["my_a"])
+    imports = ("import numpy as np\nimport scipy.linalg as sl\nfrom scipy.linalg import interpolative as sli\n"
+               "from pedagogy_lib.exercises import ch08_bbvi as check\n")
+    assert_refused_when_graded(check, "ex-8-4-2-cv", "cv_coefficient", "my_a", imports, code)

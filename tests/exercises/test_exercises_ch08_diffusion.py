@@ -878,3 +878,35 @@ def test_differences_and_quadrature_routes_are_refused_when_graded(label, checke
     exec(code, ns)
     assert getattr(check, checker_name)(ns["f"])
     assert_refused_when_graded(check, label, checker_name, "f", _ROUTE_IMPORTS, code)
+
+
+_DSM_DESIGN = ("m, s, sig = check.EX_DSM\n"
+               "x = np.array([m - s, m - s, m + s, m + s])\nz = np.array([-1.0, 1.0, -1.0, 1.0])\n"
+               "X = np.column_stack([x + sig * z, np.ones(4)])\ny = -z / sig\n")
+
+
+@pytest.mark.parametrize("route", [
+    "my_ab = np.linalg.lstsq(X, y, rcond=None)[0]\n",
+    "my_ab = np.linalg.pinv(X) @ y\n",
+    "my_ab = sl.lstsq(X, y)[0]\n",
+    "my_ab = sl.pinv(X) @ y\n",
+    "Q, R = np.linalg.qr(X)\nmy_ab = np.linalg.solve(R, Q.T @ y)\n",
+    "U, w, Vt = np.linalg.svd(X, full_matrices=False)\nmy_ab = Vt.T @ ((U.T @ y) / w)\n",
+    "Q, R = sl.qr(X, mode='economic')\nmy_ab = sl.solve_triangular(R, Q.T @ y)\n",
+    "cq, R = sl.qr_multiply(X, y, mode='right')\nmy_ab = sl.solve_triangular(R, cq)\n",
+    "u, p = sl.polar(X)\nmy_ab = np.linalg.solve(p, u.T @ y)\n",
+])
+def test_dsm_slope_by_least_squares_on_a_moment_design_is_refused_when_graded(route):
+    """J_DSM is the least squares of -z / sigma on (x~, 1). On the four points x = m -+ s, z = -+1 (data and
+    noise with their exact means, variances and no correlation) a least-squares solver, or a QR, SVD or
+    polar factorization solving it, gave the DSM-optimal (a, b) without the noised score being derived.
+    Each passes ungraded and is refused graded."""
+    import scipy.linalg as sl
+
+    code = _DSM_DESIGN + route
+    ns = {"np": np, "sl": sl, "check": check}
+    exec(code, ns)
+    assert check.dsm_slope(ns["my_ab"])
+    imports = ("import numpy as np\nimport scipy.linalg as sl\n"
+               "from pedagogy_lib.exercises import ch08_diffusion as check\n")
+    assert_refused_when_graded(check, "ex-8-3-3-dsm-slope", "dsm_slope", "my_ab", imports, code)
