@@ -417,7 +417,11 @@ SUMMATIVE = {
                                     "sigma_raw_moment", "pedagogy_lib.mixture.em.gmm_em_model", "numpy.cov",
                                     "numpy.average",
                                     "numpy.ma.average", "statistics.fmean", "sklearn.mixture.GaussianMixture",
-                                    "sklearn.cluster.KMeans"]},
+                                    "sklearn.cluster.KMeans",
+                                    # a least-squares fit of y on the column sqrt(r_k) is the weighted average
+                                    # above, and its residuals sum to the weighted squared distances of sigma_k^2
+                                    "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
+                                    "scipy.linalg.pinv"]},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans",
                                                                       "scipy.cluster.vq.vq",
                                                                       "scipy.cluster.vq.kmeans",

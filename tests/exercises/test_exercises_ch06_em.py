@@ -493,3 +493,26 @@ def test_em_step_least_squares_solver_of_the_bound_is_refused_when_graded(solve_
             "    z = (wts * y[:, None]).reshape(-1)\n"
             f"    {solve_line}\n")
     assert_refused_when_graded(check, "ex-6-3-em-step", "em_step", "em_step", imports, code)
+
+
+@pytest.mark.parametrize("mean_line", [
+    "return float(np.average(v, weights=wv))",
+    "return float(np.ma.average(v, weights=wv))",
+    "return statistics.fmean(v.tolist(), weights=wv.tolist())",
+])
+def test_em_step_weighted_average_of_plus_and_minus_y_is_refused_when_graded(mean_line):
+    """ex-6-3-em-step: the bound at the E-step posterior is minus a weighted sum of squares in theta whose
+    terms pull theta towards y_n (weight q_n1 / sigma_+^2) and towards -y_n (weight q_n2 / sigma_-^2), so
+    a weighted average of the stacked (y, -y) gave the M step in one call without the vertex being
+    derived, the least-squares route by another name. Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("import numpy as np\nimport statistics\nfrom scipy.special import logsumexp\n"
+               "from pedagogy_lib.exercises import ch06_em as check\n")
+    code = ("def em_step(theta, y, w, sigma_plus, sigma_minus):\n"
+            "    s, lw = np.array([sigma_plus, sigma_minus]), np.log([w, 1 - w])\n"
+            "    l = lw - np.log(s) - 0.5 * ((y[:, None] - np.array([theta, -theta])) / s) ** 2\n"
+            "    q = np.exp(l - logsumexp(l, axis=1, keepdims=True))\n"
+            "    v, wv = np.concatenate([y, -y]), np.concatenate([q[:, 0], q[:, 1]]) / np.repeat(s**2, len(y))\n"
+            f"    {mean_line}\n")
+    assert_refused_when_graded(check, "ex-6-3-em-step", "em_step", "em_step", imports, code)

@@ -370,3 +370,27 @@ def test_limit_labels_a_wrong_guess_does_not_say_which_points_are_wrong():
         texts.add(str(res))
     assert len(texts) == 1, texts
     assert "point(s)" not in texts.pop()
+
+
+@pytest.mark.parametrize("solve", [
+    "sol = np.linalg.lstsq(A, A * y, rcond=None); mus.append(sol[0][0]); ss.append(sol[1].sum())",
+    "sol = sla.lstsq(A, A * y); mus.append(sol[0][0]); ss.append(sol[1].sum())",
+    "m = (np.linalg.pinv(A) @ (A * y))[0]; mus.append(m); ss.append(np.sum((A * (y - m)) ** 2))",
+])
+def test_m_step_least_squares_on_the_weighted_column_is_refused_when_graded(solve):
+    """ex-7-1-m-step: the least-squares fit of the rows sqrt(r_nk) y_n on the column sqrt(r_nk) is component
+    k's weighted mean, and its residuals sum to the weighted squared distances from it, so one solver call
+    per component gave the mean and the numerator of sigma_k^2, the weighted average that np.average
+    (already ruled out) gave under another name. Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_gmm_em as check\n")
+    code = ("y, r = check.EX_MSTEP\n"
+            "N_k = r.sum(axis=0)\n"
+            "mus, ss = [], []\n"
+            "for k in range(r.shape[1]):\n"
+            "    A = np.sqrt(r[:, k])[:, None]\n"
+            f"    {solve}\n"
+            "my_m_step = (N_k / len(y), np.array(mus), np.array(ss) / (y.shape[1] * N_k))\n")
+    assert_refused_when_graded(check, "ex-7-1-m-step", "m_step", "my_m_step", imports, code)
