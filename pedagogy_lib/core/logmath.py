@@ -55,11 +55,10 @@ def sigmoid(a) -> np.ndarray:
 def softplus(a) -> np.ndarray:
     r"""Softplus :math:`\log(1+e^{a})`, as :math:`\max(a, 0) + \log(1 + e^{-|a|})` (no overflow for any finite ``a``).
 
-    It is the log-partition function of the Bernoulli distribution in its natural parameter, so
-    its derivative is the mean, :math:`\sigma(a)`. The same value as ``np.logaddexp(0, a)`` to a
-    few units in the last place, from NumPy's vectorized ``exp`` and ``log1p`` (about four times
-    faster than ``logaddexp``, whose loop is not vectorized); ``log1p`` keeps the small correction
-    :math:`e^{-|a|}` exact when it is below machine precision.
+    It is the log-partition function of the Bernoulli distribution in its natural parameter. The
+    same value as ``np.logaddexp(0, a)`` to a few units in the last place, from NumPy's vectorized
+    ``exp`` and ``log1p`` (about four times faster than ``logaddexp``, whose loop is not vectorized);
+    ``log1p`` keeps the small correction :math:`e^{-|a|}` exact when it is below machine precision.
     """
     a = to_float_array(a, "a")
     return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
