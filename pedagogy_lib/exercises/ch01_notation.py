@@ -453,5 +453,9 @@ SUMMATIVE = {
     "ex-1-bayes-bound-z": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
                                          "pedagogy_lib.graphical.bp.belief_propagation", "pedagogy_lib.graphical.factors.marginals_by_enumeration", "pedagogy_lib.discrete.categorical.conditional",
                                          "bayes_at"]},
-    "ex-1-iterated-expectation": {"forbidden": ["numpy.average", "numpy.ma.average", "statistics.fmean"]},
+    # least squares on a constant column, with rows scaled by the square roots of a column of the joint, is
+    # the same weighted mean: NumPy's and SciPy's lstsq and pinv normalized the joint as the averages did
+    "ex-1-iterated-expectation": {"forbidden": ["numpy.average", "numpy.ma.average", "statistics.fmean",
+                                                "numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.lstsq",
+                                                "scipy.linalg.pinv"]},
 }

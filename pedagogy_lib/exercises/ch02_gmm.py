@@ -495,7 +495,10 @@ SUMMATIVE = {
                                               "numpy.polynomial.Polynomial.fit",
                                               *POLYNOMIAL_CLASS_FITS,
                                               # the standard library's line fit did the same
-                                              "statistics.linear_regression"]},
+                                              "statistics.linear_regression",
+                                              # and so did pandas' Series.interpolate with a SciPy method
+                                              # ("slinear"), which calls scipy.interpolate
+                                              "scipy.interpolate"]},
     "ex-2-1-1-qda-thresholds": {"forbidden": [*POLYNOMIAL_CLASS_FITS,
                                               "pedagogy_lib.gaussian.blocks.mvn_logpdf",
                                               "pedagogy_lib.core.linalg.mvn_logpdf_chol",

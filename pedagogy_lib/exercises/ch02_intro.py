@@ -365,7 +365,14 @@ SUMMATIVE = {
                                                 "pedagogy_lib.recursions.generic.measurement_update",
                                                 "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
                                                 "pedagogy_lib.hmm.inference.hmm_filter",
-                                                "pedagogy_lib.discrete.categorical.joint_table"],
+                                                "pedagogy_lib.discrete.categorical.joint_table",
+                                                # the evidence is affine in the prevalence: a linear
+                                                # interpolation of 0 and 1 between the false-positive rate
+                                                # and the sensitivity, at the observed fraction, is the
+                                                # prevalence without the equation written (np.interp, or
+                                                # pandas' Series.interpolate, which calls np.interp or
+                                                # scipy.interpolate)
+                                                "numpy.interp", "scipy.interpolate"],
                                   "same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
                                                "0.85, 10.9% of the results positive), and the prior-shift "
                                                "exercise refers back to the test"},

@@ -438,7 +438,17 @@ def rts_backward_pass(fn) -> checker.CheckResult:
 #: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
 #: student the same problem data.
 SUMMATIVE = {
-    "ex-2-2-2-inflating": {"same_data": "the answer is a matrix of the student's own construction, which the checker "
+    # a companion matrix (or Fiedler's, or a Leslie matrix with a negative fertility) of a polynomial with a
+    # stable complex pair has those eigenvalues and a row (1, 0): it inflates the identity whatever the
+    # polynomial, so one call built the answer with no thought about why a stable A can inflate
+    "ex-2-2-2-inflating": {"forbidden": ["scipy.linalg.companion", "scipy.linalg.fiedler_companion",
+                                         "scipy.linalg.leslie", "numpy.polynomial.polynomial.polycompanion",
+                                         "numpy.polynomial.chebyshev.chebcompanion",
+                                         "numpy.polynomial.legendre.legcompanion",
+                                         "numpy.polynomial.hermite.hermcompanion",
+                                         "numpy.polynomial.hermite_e.hermecompanion",
+                                         "numpy.polynomial.laguerre.lagcompanion"],
+                           "same_data": "the answer is a matrix of the student's own construction, which the checker "
                                         "tests for the two properties the statement asks for; there are no problem "
                                         "data"},
     "ex-2-2-2-rts-function": {"forbidden": ["pedagogy_lib.lgssm.kalman.kalman_filter",

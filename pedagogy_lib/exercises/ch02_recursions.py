@@ -384,6 +384,9 @@ SUMMATIVE = {
                                            "scipy.linalg.funm",
                                            "scipy.linalg.expm", "scipy.linalg.expm_frechet",
                                            "scipy.linalg.null_space",
+                                           # the limit is A's eigenvector for the eigenvalue 1: NumPy's and
+                                           # SciPy's eig hand it over in one call, as null_space did
+                                           "numpy.linalg.eig", "scipy.linalg.eig",
                                            "pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",

@@ -418,3 +418,26 @@ def test_a_line_fit_of_the_logit_difference_from_the_standard_library_is_refused
     exec(imports + code, scope)
     assert check.boundary_point(scope["my_t_star"]).passed
     assert_refused_when_graded(check, "ex-2-1-1-boundary-point", "boundary_point", "my_t_star", imports, code)
+
+
+@pytest.mark.parametrize("method", ["slinear", "krogh", "pchip"])
+def test_a_pandas_interpolation_of_the_logit_difference_is_refused_when_graded(method):
+    """ex-2-1-1-boundary-point: with np.interp ruled out, pandas' Series.interpolate with the values of
+    Eq. 2.9 at t = 0 and t = 1 as its index, and t* marked missing at 0, interpolated t* linearly through
+    scipy.interpolate (pandas calls it for its SciPy methods), without the formula in d^2 and c.
+    scipy.interpolate is forbidden as a module, so every method pandas hands to it refuses."""
+    from graded_routes import assert_refused_when_graded
+
+    code = ("import pandas as pd\n"
+            "p = check.EX_TSTAR\n"
+            "w = np.linalg.solve(p.Sigma, p.mu_k - p.mu_j)\n"
+            "def g(t):\n"
+            "    y = p.mu_j + t * (p.a - p.mu_j)\n"
+            "    return float((y - 0.5 * (p.mu_k + p.mu_j)) @ w - np.log(p.pi_j / p.pi_k))\n"
+            "s = pd.Series([0.0, np.nan, 1.0], index=[g(0.0), 0.0, g(1.0)])\n"
+            f"my_t_star = float(s.interpolate(method={method!r}).iloc[1])\n")
+    imports = "import numpy as np\nfrom pedagogy_lib.exercises import ch02_gmm as check\n"
+    scope = {}
+    exec(imports + code, scope)
+    assert check.boundary_point(scope["my_t_star"]).passed
+    assert_refused_when_graded(check, "ex-2-1-1-boundary-point", "boundary_point", "my_t_star", imports, code)

@@ -303,3 +303,30 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
         assert not missing, (label, missing)
+
+
+def test_the_prevalence_by_a_linear_interpolation_is_refused_when_graded():
+    """ex-2-0-posterior-evidence: the evidence is affine in the prevalence, 0 giving the false-positive
+    rate and 1 the sensitivity, so np.interp of the observed fraction between them, or pandas'
+    Series.interpolate (which calls np.interp, or scipy.interpolate for its SciPy methods), returned the
+    prevalence without the equation written or solved. Each passes ungraded and is refused graded."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    label = "ex-2-0-posterior-evidence"
+    ex = next(x for x in all_exercises() if x.label == label)
+    assert "`np.interp`" in ex.statement and "`scipy.interpolate`" in ex.statement
+    head = "import numpy as np\nimport pandas as pd\nfrom pedagogy_lib.exercises import ch02_intro as check\n"
+    post = ("joint = P[1] * np.array([1 - my_prevalence, my_prevalence])\n"
+            "my_posterior = joint / joint.sum()\n")
+    series = "pd.Series([0.0, np.nan, 1.0], index=[P[1, 0], q, P[1, 1]])"
+    for prevalence in ("float(np.interp(q, [P[1, 0], P[1, 1]], [0.0, 1.0]))",
+                       f"float({series}.interpolate(method='index').iloc[1])",
+                       f"float({series}.interpolate(method='slinear').iloc[1])"):
+        code = f"P, q = check.EX_SCREENING\nmy_prevalence = {prevalence}\n" + post
+        scope = {}
+        exec(head + code, scope)
+        assert check.prevalence_and_posterior(scope["my_prevalence"], scope["my_posterior"]).passed
+        passed, text = G.grade_exercise(label, ex.checker_module, "prevalence_and_posterior",
+                                        ["my_prevalence", "my_posterior"], [(head, False), (code, True)], "s")
+        assert not passed and "not allowed in this exercise" in text, (prevalence, text)

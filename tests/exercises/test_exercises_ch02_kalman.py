@@ -295,3 +295,30 @@ def test_inflating_rejects_the_pages_example_and_its_transpose():
         assert not r and "page's example" in str(r), A
     assert check.inflating_A(np.array([[0.3, -0.05], [4.0, 0.6]]))
     assert check.inflating_A(np.array([[0.5, 4.0], [-0.1, 0.5]]))
+
+
+@pytest.mark.parametrize("build", [
+    "sl.companion([1.0, -1.0, 0.5])",
+    "sl.fiedler_companion([1.0, -1.0, 0.5])",
+    "sl.leslie([1.0, -0.5], [1.0])",
+    "np.polynomial.polynomial.polycompanion([0.5, -1.0, 1.0])",
+    "np.polynomial.chebyshev.chebcompanion(np.polynomial.chebyshev.poly2cheb([0.5, -1.0, 1.0]))",
+    "np.polynomial.legendre.legcompanion(np.polynomial.legendre.poly2leg([0.5, -1.0, 1.0]))",
+    "np.polynomial.hermite.hermcompanion(np.polynomial.hermite.poly2herm([0.5, -1.0, 1.0]))",
+    "np.polynomial.hermite_e.hermecompanion(np.polynomial.hermite_e.poly2herme([0.5, -1.0, 1.0]))",
+    "np.polynomial.laguerre.lagcompanion(np.polynomial.laguerre.poly2lag([0.5, -1.0, 1.0]))",
+])
+def test_an_inflating_a_built_as_a_companion_matrix_is_refused_when_graded(build):
+    """A companion matrix of z^2 - z + 1/2 (roots (1 +- i)/2, inside the unit circle) has a row (1, 0) or its
+    scaled twin next to a nonzero one, so A A^T has an eigenvalue above one: SciPy's companion, Fiedler's
+    companion, a Leslie matrix with a negative entry and NumPy's companions of every basis each built a
+    matrix that passes in one call, without the non-normality being thought of. The statement names them
+    and the graded version refuses them."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nimport scipy.linalg as sl\nfrom pedagogy_lib.exercises import ch02_kalman as check\n"
+    code = f"my_A = {build}\n"
+    scope = {}
+    exec(imports + code, scope)
+    assert check.inflating_A(scope["my_A"]).passed
+    assert_refused_when_graded(check, "ex-2-2-2-inflating", "inflating_A", "my_A", imports, code)

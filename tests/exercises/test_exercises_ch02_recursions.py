@@ -348,3 +348,27 @@ def test_the_time_update_limit_by_the_null_space_of_a_minus_i_is_refused_when_gr
                                     ["my_predicted_2", "my_limit"], [(imports, False), (code, True)], "s")
     assert not passed and "not allowed in this exercise" in text, text
     assert "null_space`" in ex.statement
+
+
+@pytest.mark.parametrize("eig", ["np.linalg.eig", "sl.eig"])
+def test_the_time_update_limit_by_an_eigenvector_of_a_is_refused_when_graded(eig):
+    """The limit of (b) is the eigenvector of A for the eigenvalue 1, normalized to sum one. NumPy's or
+    SciPy's eig returns it in one call, as null_space(A - I) did, with no thought about where the silent
+    predictions go. Both pass the checker ungraded; the statement names them and the graded version
+    refuses them."""
+    head = ("import numpy as np\nimport scipy.linalg as sl\n"
+            "from pedagogy_lib.exercises import ch02_recursions as check\n")
+    code = ("f_prev, A = check.EX_TIME_UPDATE\nmy_predicted_2 = A @ (A @ f_prev)\n"
+            f"w, V = {eig}(A)\nv = V[:, np.argmin(abs(w - 1))].real\nmy_limit = v / v.sum()\n")
+    scope = {}
+    exec(head + code, scope)
+    assert check.missing_observations(scope["my_predicted_2"], scope["my_limit"]).passed
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+
+    label = "ex-2-2-0-time-update"
+    ex = next(x for x in all_exercises() if x.label == label)
+    assert "`np.linalg.eig`" in ex.statement and "`scipy.linalg.eig`" in ex.statement
+    passed, text = G.grade_exercise(label, ex.checker_module, "missing_observations",
+                                    ["my_predicted_2", "my_limit"], [(head, False), (code, True)], "s")
+    assert not passed and "not allowed in this exercise" in text, text
