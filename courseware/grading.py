@@ -428,10 +428,12 @@ COMPILERS = ("numba", "llvmlite")
 
 #: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers),
 #: mpmath, installed with the tests, whose arbitrary-precision numerical derivatives and quadrature stand in
-#: for the derivations the exercises ask for, and the :data:`COMPILERS`: an answer that imports one hands the
-#: computation to it, as a call to a forbidden function would.
+#: for the derivations the exercises ask for, pandas, installed with Jupyter, whose methods call the parts of
+#: SciPy the exercises leave out (``Series.interpolate`` runs ``scipy.interpolate``), and the
+#: :data:`COMPILERS`: an answer that imports one hands the computation to it, as a call to a forbidden
+#: function would.
 PEER_LIBRARIES = ("filterpy", "pykalman", "hmmlearn", "pgmpy", "sklearn", "statsmodels", "dynamax", "jax", "blackjax",
-                  "emcee", "mpmath") + COMPILERS
+                  "emcee", "mpmath", "pandas") + COMPILERS
 
 
 def peer_library_imports(code: str) -> list[str]:

@@ -372,9 +372,10 @@ def prior_energy_derivatives(x, model: SparseCodingModel) -> tuple[np.ndarray, n
     r"""First and second derivatives :math:`E_k'(x_k)`, :math:`E_k''(x_k)` of each prior energy.
 
     .. math::
-        \text{log-cosh: } E_k' = \alpha_k\tanh(\beta_k x_k),\quad E_k'' = \alpha_k\beta_k\,\mathrm{sech}^2(\beta_k x_k);
-        \qquad \text{Cauchy: } E_k' = \frac{2x_k}{\beta_k^2+x_k^2},\quad
-        E_k'' = \frac{2(\beta_k^2-x_k^2)}{(\beta_k^2+x_k^2)^2}.
+        \text{log-cosh: } E_k' = \alpha_k\tanh(\beta_k x_k),\quad E_k'' = \alpha_k\beta_k\,\mathrm{sech}^2(\beta_k x_k).
+
+    For the Cauchy prior they are the derivatives of its energy :math:`E_k = \log(\beta_k^2 + x_k^2)`
+    (working them out is an exercise of Section 2.1.3's page).
 
     For the Laplace prior, :math:`E_k' = \alpha_k\,\mathrm{sign}(x_k)` (the minimal-norm subgradient,
     0 at the kink) and :math:`E_k''` is the log-cosh surrogate's, as in Eq. 2.33; the true curvature is

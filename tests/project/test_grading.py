@@ -280,6 +280,8 @@ def test_answers_that_import_a_peer_library_are_not_accepted(source):
     assert G.peer_library_imports("import sklearn.mixture as skm\nimport pgmpy") == ["pgmpy", "sklearn"]
     assert G.peer_library_imports("m = importlib.import_module('hmmlearn.hmm')") == ["hmmlearn"]
     assert G.peer_library_imports("from mpmath import diff") == ["mpmath"]
+    # pandas' Series.interpolate runs scipy.interpolate, past the name checks (the eighteenth reader pass)
+    assert G.peer_library_imports("import pandas as pd\nt = pd.Series([0.0, None, 1.0]).interpolate('slinear')") == ["pandas"]
     for honest in ("import numpy as np\nfrom scipy import linalg", "from pedagogy_lib import mixture as mx",
                    "import networkx as nx", "from . import x"):
         assert G.peer_library_imports(honest) == [], honest
