@@ -98,6 +98,18 @@ def _names_bound_by(tree: ast.AST) -> set[str]:
     return own | {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
 
 
+def _unfollowed_root(node: ast.Attribute, own: set[str], alias: str) -> bool:
+    """Whether the attribute chain ending at ``node`` starts where the name checks cannot follow it: at a
+    value the code computes (a call, a subscript), at a name the code binds itself (but ``self`` and
+    ``cls``), or at the checker's alias."""
+    root = node.value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return True
+    return root.id == alias or (root.id in own and root.id not in {"self", "cls"})
+
+
 def _literal_public_getattr(tree: ast.AST, func: ast.Name) -> bool:
     """Whether the call whose function is ``func`` is ``getattr(x, "name")`` with a literal public name."""
     call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.func is func)
@@ -121,10 +133,10 @@ def tampering(code: str, alias: str = "check") -> list[str]:
                 continue
             found.append(f".{node.attr}")
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
-                and node.attr not in _PUBLIC_UNDERSCORED \
-                and not (isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"}):
+                and node.attr not in _PUBLIC_UNDERSCORED and _unfollowed_root(node, own, alias):
             # a private attribute of something the name checks cannot follow (a module passed through a
-            # list, say): the way from an allowed module to the internals of another
+            # list, say): the way from an allowed module to the internals of another. A private name on an
+            # import's alias is the name checks' to refuse, with their own message.
             found.append(f".{node.attr}")
         elif isinstance(node, ast.Name) and node.id == "getattr" and "getattr" not in own and not (
                 id(node) in called and _literal_public_getattr(tree, node)):
