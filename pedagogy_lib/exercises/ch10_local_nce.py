@@ -302,7 +302,11 @@ SUMMATIVE = {
                                              "numpy.convolve", "numpy.polymul", "numpy.correlate",
                                              # and SciPy's convolution matrix of the product so far, times the next
                                              # coin's (p_i, 1 - p_i), the same convolution one coin at a time
-                                             "scipy.linalg.convolution_matrix"]},
+                                             "scipy.linalg.convolution_matrix",
+                                             # or the generating function evaluated at the (K + 1)-th roots of
+                                             # unity and its coefficients read off by a discrete Fourier
+                                             # transform (np.fft, or SciPy's DFT matrix)
+                                             "numpy.fft", "scipy.linalg.dft"]},
     "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
                                           "scipy.optimize.minimize_scalar",
                                           "scipy.optimize.minimize",

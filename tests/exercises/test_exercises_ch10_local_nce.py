@@ -380,3 +380,28 @@ def test_one_positive_mass_from_scipys_convolution_matrix_is_refused():
             "my_mass = float(c[-2])\n")
     assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
                                imports, code)
+
+
+def test_one_positive_mass_from_a_discrete_fourier_transform_is_refused():
+    """With every polynomial product ruled out, the generating function prod (1 - p_i + p_i w) evaluated at
+    the K + 1 roots of unity and transformed back by np.fft.fft (or by SciPy's DFT matrix) gave its
+    coefficient of w, the mass of exactly one positive, without Eq. 10.12 being summed. It passes the
+    checker ungraded; named by the statement and refused graded."""
+    import scipy.linalg
+    from graded_routes import assert_refused_when_graded
+    from scipy.special import expit
+
+    p = expit(np.asarray(ch10_local_nce.EX_H))
+    n = p.size + 1
+    w = np.exp(2j * np.pi * np.arange(n) / n)
+    g = np.prod(1 - p[:, None] + p[:, None] * w[None, :], axis=0)
+    assert ch10_local_nce.one_positive_mass(float((np.fft.fft(g) / n)[1].real))
+    assert ch10_local_nce.one_positive_mass(float((scipy.linalg.dft(n) @ g / n)[1].real))
+    imports = ("import numpy as np\nimport scipy.linalg\nfrom scipy.special import expit\n"
+               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
+    start = ("p = expit(np.asarray(check.EX_H))\nn = p.size + 1\nw = np.exp(2j * np.pi * np.arange(n) / n)\n"
+             "g = np.prod(1 - p[:, None] + p[:, None] * w[None, :], axis=0)\n")
+    for coefficients in ("np.fft.fft(g) / n", "scipy.linalg.dft(n) @ g / n"):
+        code = start + f"my_mass = float(({coefficients})[1].real)\n"
+        assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
+                                   imports, code)
