@@ -431,7 +431,11 @@ SUMMATIVE = {
                                              "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
                                              "pedagogy_lib.hmm.em.hmm_em_model",
                                              "pedagogy_lib.mixture.em.gmm_em_model", "numpy.average",
-                                             "numpy.ma.average", "statistics.fmean", "numpy.cov"],
+                                             "numpy.ma.average", "statistics.fmean", "numpy.cov",
+                                             # a least-squares fit of the rows sqrt(gamma_t(k)) y_t on the column
+                                             # sqrt(gamma_t(k)) is state k's weighted mean under another name
+                                             "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
+                                             "scipy.linalg.pinv"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",

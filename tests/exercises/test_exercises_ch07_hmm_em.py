@@ -336,3 +336,30 @@ def test_m_step_function_weighted_mean_and_covariance_are_refused_when_graded(me
             "    Sigma = np.atleast_2d(np.cov(R.T, aweights=Gm.T.ravel(), bias=True))\n"
             "    return pi, A, mu, Sigma\n")
     assert_refused_when_graded(check, "ex-7-2-m-step-function", "m_step_function", "my_m_step", imports, code)
+
+
+@pytest.mark.parametrize("solve", ["np.linalg.lstsq(a, a * Y, rcond=None)[0][0]", "sla.lstsq(a, a * Y)[0][0]",
+                                   "(np.linalg.pinv(a) @ (a * Y))[0]", "(sla.pinv(a) @ (a * Y))[0]"])
+def test_m_step_function_least_squares_on_the_weighted_column_is_refused_when_graded(solve):
+    """ex-7-2-m-step-function: with the weighted averages ruled out, the least-squares fit of the rows
+    sqrt(gamma_t(k)) y_t on the column sqrt(gamma_t(k)) still returned each state's weighted mean in one call
+    (the route 7.1's M step closes), and the tied covariance then followed from the same weighted rows.
+    Named by the statement and refused."""
+    from graded_routes import assert_refused_when_graded
+
+    imports = "import numpy as np\nimport scipy.linalg as sla\n"
+    code = ("def my_m_step(ys, gammas, xi_sum):\n"
+            "    Y, Gm = np.concatenate(ys), np.concatenate(gammas)\n"
+            "    K = Gm.shape[1]\n"
+            "    pi = np.mean([g[0] for g in gammas], axis=0)\n"
+            "    eta = xi_sum.sum(axis=0)\n"
+            "    A = xi_sum / np.where(eta > 0, eta, 1.0)\n"
+            "    A[:, eta == 0] = 1.0 / K\n"
+            "    mus = []\n"
+            "    for k in range(K):\n"
+            "        a = np.sqrt(Gm[:, k])[:, None]\n"
+            f"        mus.append({solve})\n"
+            "    mu = np.array(mus)\n"
+            "    R = np.concatenate([np.sqrt(Gm[:, k])[:, None] * (Y - mu[k]) for k in range(K)])\n"
+            "    return pi, A, mu, R.T @ R / len(Y)\n")
+    assert_refused_when_graded(check, "ex-7-2-m-step-function", "m_step_function", "my_m_step", imports, code)
