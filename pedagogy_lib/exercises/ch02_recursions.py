@@ -387,6 +387,9 @@ SUMMATIVE = {
                                            # the limit is A's eigenvector for the eigenvalue 1: NumPy's and
                                            # SciPy's eig hand it over in one call, as null_space did
                                            "numpy.linalg.eig", "scipy.linalg.eig",
+                                           # so do the Schur forms: sorted to put the eigenvalue 1 first (or
+                                           # often as LAPACK orders it), their first Schur vector is it
+                                           "scipy.linalg.schur", "scipy.linalg.qz", "scipy.linalg.ordqz",
                                            "pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",

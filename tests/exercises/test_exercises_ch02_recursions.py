@@ -372,3 +372,26 @@ def test_the_time_update_limit_by_an_eigenvector_of_a_is_refused_when_graded(eig
     passed, text = G.grade_exercise(label, ex.checker_module, "missing_observations",
                                     ["my_predicted_2", "my_limit"], [(head, False), (code, True)], "s")
     assert not passed and "not allowed in this exercise" in text, text
+
+
+@pytest.mark.parametrize("call", [
+    "T, Z, k = sl.schur(A, sort=lambda w: abs(w - 1) < 1e-9)\nv = Z[:, 0]",
+    "AA, BB, al, be, Q, Z = sl.ordqz(A, np.eye(3), sort=lambda a, b: abs(a - b) < 1e-9)\nv = Z[:, 0].real",
+    "AA, BB, Q, Z = sl.qz(A, np.eye(3))\nv = Z[:, 0]",
+])
+def test_the_time_update_limit_by_a_schur_vector_of_a_is_refused_when_graded(call):
+    """With eig ruled out, a Schur form of A sorted to put the eigenvalue 1 first (SciPy's schur, or
+    ordqz of the pencil (A, I)) has that eigenvalue's eigenvector as its first Schur vector, and normalized
+    to sum one it is the limit of (b) in one call, eig under another name; qz unsorted often orders it
+    first too. The sorted forms pass the checker ungraded; the statement names all three and the graded
+    version refuses them."""
+    head = ("import numpy as np\nimport scipy.linalg as sl\n"
+            "from pedagogy_lib.exercises import ch02_recursions as check\n")
+    code = ("f_prev, A = check.EX_TIME_UPDATE\nmy_predicted_2 = A @ (A @ f_prev)\n"
+            f"{call}\nmy_limit = v / v.sum()\n")
+    if "sort" in call:
+        scope = {}
+        exec(head + code, scope)
+        assert check.missing_observations(scope["my_predicted_2"], scope["my_limit"]).passed
+    from graded_routes import assert_refused_when_graded
+    assert_refused_when_graded(check, "ex-2-2-0-time-update", "missing_observations", "my_limit", head, code)
