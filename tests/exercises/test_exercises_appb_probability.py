@@ -293,3 +293,25 @@ def test_more_one_call_routes_are_refused_when_graded(label):
     """Further routes of the same kind, one per exercise, refused the same way."""
     checker_name, name, code = _MORE_ROUTES[label]
     assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
+
+
+@pytest.mark.parametrize("moments", [
+    "m = np.average(T, axis=0, weights=w)\n"
+    "    C = np.average((T - m)[:, :, None] * (T - m)[:, None, :], axis=0, weights=w)\n",
+    "m = np.ma.average(T, axis=0, weights=w)\n"
+    "    C = np.asarray(np.ma.average((T - m)[:, :, None] * (T - m)[:, None, :], axis=0, weights=w))\n",
+    "m = np.array([statistics.fmean(col, weights=list(w)) for col in T.T])\n"
+    "    C = np.array([[statistics.fmean(a * b, weights=list(w)) for b in (T - m).T] for a in (T - m).T])\n",
+])
+def test_fisher_function_weighted_averages_are_refused_when_graded(moments):
+    """ex-b2-fisher-function: given the weights exp(log w - max) unnormalized, a weighted average returned
+    E[t] and then Cov[t], np.cov's work in two calls, so the log-normalizer A(eta) the statement asks for was
+    never formed and the weights never normalized. Named by the statement and refused."""
+    imports = "import numpy as np\nimport statistics\nfrom pedagogy_lib.exercises import appb_probability as check\n"
+    code = ("def my_fisher(T, log_h, eta, J):\n"
+            "    lw = log_h + T @ eta\n"
+            "    w = np.exp(lw - lw.max())\n"
+            f"    {moments}"
+            "    return J.T @ C @ J\n")
+    assert_refused_when_graded(check, "ex-b2-fisher-function", "fisher_information_function", "my_fisher",
+                               imports, code)
