@@ -145,7 +145,7 @@ def local_nce_loss(theta, T_pos, T_neg, En_pos, En_neg) -> float:
 
 
 def local_nce_grad(theta, T_pos, T_neg, En_pos, En_neg) -> np.ndarray:
-    r"""Gradient of Eq. 10.13, :math:`\langle\sigma\{-h^+\}\mathbf T^+ - \sum_j\sigma\{h^j\}\mathbf T^j\rangle`; arguments as :func:`local_nce_loss`."""
+    r"""Gradient of Eq. 10.13 with respect to :math:`\boldsymbol\theta`, shape ``(P,)``; arguments as :func:`local_nce_loss`."""
     data = _check_data(T_pos, T_neg, En_pos, En_neg)
     return _grad(_check_theta(theta, data[0].shape[1]), *data)
 

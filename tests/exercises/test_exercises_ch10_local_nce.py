@@ -405,3 +405,17 @@ def test_one_positive_mass_from_a_discrete_fourier_transform_is_refused():
         code = start + f"my_mass = float(({coefficients})[1].real)\n"
         assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
                                    imports, code)
+
+
+def test_help_on_the_gradient_does_not_print_the_gradient_the_last_exercise_asks_for():
+    """help(local_nce.local_nce_grad) printed the gradient of Eq. 10.13, one sigmoid-weighted feature term for the
+    positive and one for each negative, which is half of what ex-10-1-3-loss-gradient asks the student to derive
+    (the page does not print it before the exercise). The docstring now says what the function returns without
+    the formula."""
+    import pydoc
+
+    from pedagogy_lib.contrastive import local_nce
+
+    for fn in (local_nce.local_nce_grad, local_nce.local_nce_hessian):
+        text = pydoc.render_doc(fn, renderer=pydoc.plaintext)
+        assert "sigma" not in text and r"\mathbf T" not in text, text
