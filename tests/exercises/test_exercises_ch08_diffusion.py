@@ -910,3 +910,78 @@ def test_dsm_slope_by_least_squares_on_a_moment_design_is_refused_when_graded(ro
     imports = ("import numpy as np\nimport scipy.linalg as sl\n"
                "from pedagogy_lib.exercises import ch08_diffusion as check\n")
     assert_refused_when_graded(check, "ex-8-3-3-dsm-slope", "dsm_slope", "my_ab", imports, code)
+
+
+_CONDITIONING_IMPORTS = ("import numpy as np\nimport scipy.linalg as sl\n"
+                         "from pedagogy_lib.exercises import ch08_diffusion as check\n")
+
+#: Level 7 given level 3 read off one call: M holds each level's coefficients on (datum, shared noise)
+#: as the statement writes them, and M @ M.T is the joint covariance of (x_3, x_7).
+_TRANSITION_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_SHARED_S\n"
+                            "a, b = np.sqrt(ab), np.sqrt(1 - ab)\n"
+                            "M = np.array([[a[3] * s, b[3]], [a[7] * s, b[7]]])\n")
+
+
+@pytest.mark.parametrize("route", [
+    "c, res = np.linalg.lstsq(M[:1].T, M[1], rcond=None)[:2]\nmy_pair = [c[0], res[0]]\n",
+    "c, res = sl.lstsq(M[:1].T, M[1])[:2]\nmy_pair = [c[0], res]\n",
+    "c = (np.linalg.pinv(M[:1].T) @ M[1])[0]\nmy_pair = [c, np.sum((M[1] - c * M[0]) ** 2)]\n",
+    "c = (sl.pinv(M[:1].T) @ M[1])[0]\nmy_pair = [c, np.sum((M[1] - c * M[0]) ** 2)]\n",
+    "R = np.linalg.qr(M.T)[1]\nmy_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
+    "R = sl.qr(M.T)[1]\nmy_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
+    "R = sl.qr_multiply(M.T, np.eye(2))[1]\nmy_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
+    "R = sl.rq(M[::-1])[0]\nmy_pair = [R[0, 1] / R[1, 1], R[0, 0] ** 2]\n",
+    "F = np.linalg.cholesky(M @ M.T)\nmy_pair = [F[1, 0] / F[0, 0], F[1, 1] ** 2]\n",
+    "F = sl.cholesky(M @ M.T, lower=True)\nmy_pair = [F[1, 0] / F[0, 0], F[1, 1] ** 2]\n",
+    "F = sl.cho_factor(M @ M.T, lower=True)[0]\nmy_pair = [F[1, 0] / F[0, 0], F[1, 1] ** 2]\n",
+    "S = M @ M.T\nF = sl.cholesky_banded(np.array([[0.0, S[0, 1]], [S[0, 0], S[1, 1]]]))\n"
+    "my_pair = [F[0, 1] / F[1, 0], F[1, 1] ** 2]\n",
+    "F, D, _ = sl.ldl(M @ M.T)\nmy_pair = [F[1, 0], D[1, 1]]\n",
+    "_, F, U = sl.lu(M @ M.T * [[1e3], [1.0]])\nmy_pair = [1e3 * F[1, 0], U[1, 1]]\n",
+    "F = sl.lu_factor(M @ M.T * [[1e3], [1.0]])[0]\nmy_pair = [1e3 * F[1, 0], F[1, 1]]\n",
+])
+def test_transition_by_a_factorization_or_least_squares_is_refused_when_graded(route):
+    """Level 7 given level 3 is Gaussian conditioning, which the exercise asks the student to carry out.
+    Least squares of level 7's coefficients on level 3's returns the conditional coefficient and, as its
+    residual, the conditional variance; a QR or RQ factor of the coefficients, or a Cholesky, LDL or LU
+    factor of the joint covariance (its first row scaled up so that LU does not pivot), holds both as its
+    entries. Each passes ungraded and is refused graded."""
+    import scipy.linalg as sl
+
+    code = _TRANSITION_COEFFICIENTS + route
+    ns = {"np": np, "sl": sl, "check": check}
+    exec(code, ns)
+    assert check.transition_coefficients(ns["my_pair"])
+    assert_refused_when_graded(check, "ex-8-3-transition", "transition_coefficients", "my_pair",
+                               _CONDITIONING_IMPORTS, code)
+
+
+#: Levels 5 and 4 as linear maps of (datum / s, noise up to level 4, the noise of step 5), level 5 first.
+_REVERSE_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_REVERSE_S\n"
+                         "a, b = np.sqrt(ab), np.sqrt(1 - ab)\n"
+                         "beta5, g5 = np.sqrt(ab[5] / ab[4]), np.sqrt(1 - ab[5] / ab[4])\n"
+                         "M = np.array([[a[5] * s, beta5 * b[4], g5], [a[4] * s, b[4], 0.0]])\n")
+
+
+@pytest.mark.parametrize("route", [
+    "my_var = np.linalg.lstsq(M[:1].T, M[1], rcond=None)[1][0]\n",
+    "my_var = float(sl.lstsq(M[:1].T, M[1])[1])\n",
+    "my_var = np.linalg.qr(M.T)[1][1, 1] ** 2\n",
+    "my_var = np.linalg.cholesky(M @ M.T)[1, 1] ** 2\n",
+    "my_var = sl.ldl(M @ M.T)[1][1, 1]\n",
+    "my_var = sl.lu(M @ M.T * [[1e3], [1.0]])[2][1, 1]\n",
+])
+def test_reverse_variance_by_a_factorization_or_least_squares_is_refused_when_graded(route):
+    """With the datum integrated out, the variance of x_4 given x_5 is a conditional variance of their
+    joint. Least squares of x_4's noise coefficients on x_5's returns it as the residual, and the last
+    diagonal entry of a QR factor of the coefficients, or of a Cholesky, LDL or LU factor of the joint
+    covariance, is it (squared for QR and Cholesky), so the conditioning was never done. Each passes
+    ungraded and is refused graded."""
+    import scipy.linalg as sl
+
+    code = _REVERSE_COEFFICIENTS + route
+    ns = {"np": np, "sl": sl, "check": check}
+    exec(code, ns)
+    assert check.posterior_variance(ns["my_var"])
+    assert_refused_when_graded(check, "ex-8-3-2-posterior-variance", "posterior_variance", "my_var",
+                               _CONDITIONING_IMPORTS, code)
