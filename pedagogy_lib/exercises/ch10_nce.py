@@ -51,7 +51,7 @@ def _samples():
     return rng.normal(0.5, 1.0, 200), rng.normal(-0.3, 1.5, 200)
 
 
-#: Exercise (c): energy differences h at 200 data samples and at 200 noise samples.
+#: Exercise (c): energy differences h at 200 data samples and at 200 noise samples (with :data:`EX_NU`).
 EX_SAMPLES = _samples()
 
 
@@ -111,20 +111,31 @@ def posterior(answer) -> CheckResult:
 
 
 def offset_gradient(answer) -> CheckResult:
-    """Exercise (c), ``ex-10-1-1-offset-gradient``: your derivative of the loss of Eq. 10.4 with respect to
-    the offset c, from the energy differences in :data:`EX_SAMPLES`; a single number.
+    """Exercise (c), ``ex-10-1-1-offset-gradient``: your derivative with respect to the offset c of the
+    pool-weighted loss (:data:`EX_NU` noise samples for every data sample, the classifier of exercise (b),
+    the two halves weighted by the pool's proportions), from the energy differences in
+    :data:`EX_SAMPLES`; a single number.
 
-    The checker recognizes a flipped sign, a missing factor, and the wrong sign inside the data term.
+    The checker recognizes a flipped sign, the equal-prior loss of Eq. 10.4 in its place, the pool's
+    weights without the shift of the classifier (or the shift without the weights), and the wrong sign
+    inside the data term.
     """
     h_pos, h_neg = EX_SAMPLES
-    expected = 0.5 * _sig(-h_pos).mean() - 0.5 * _sig(h_neg).mean()
+    nu = EX_NU
+    w_pos, w_neg, shift = 1.0 / (1.0 + nu), nu / (1.0 + nu), np.log(nu)
+    expected = w_pos * _sig(shift - h_pos).mean() - w_neg * _sig(h_neg - shift).mean()
     hints = {
         "your sign is flipped: raising c lowers h = E_n - E everywhere": -expected,
-        "you left out the factor 1/2 of the equal prior": 2 * expected,
-        "you used sigma(h) for the data term instead of sigma(-h)": 0.5 * _sig(h_pos).mean()
-        - 0.5 * _sig(h_neg).mean(),
+        "you differentiated the equal-prior loss of Eq. 10.4; the statement's loss weights its halves and "
+        "uses the classifier of the pool": 0.5 * _sig(-h_pos).mean() - 0.5 * _sig(h_neg).mean(),
+        "you weighted the halves by the pool but left the classifier without the pool's prior":
+            w_pos * _sig(-h_pos).mean() - w_neg * _sig(h_neg).mean(),
+        "you used the pool's classifier but weighted the two halves equally":
+            0.5 * _sig(shift - h_pos).mean() - 0.5 * _sig(h_neg - shift).mean(),
+        "the data term should hold the classifier's chance of calling a data sample noise":
+            w_pos * _sig(h_pos - shift).mean() - w_neg * _sig(h_neg - shift).mean(),
     }
-    return result("derivative of the NCE loss with respect to c",
+    return result("derivative of the pool-weighted NCE loss with respect to c",
                   compare_scalar(answer, expected, "dL/dc", rtol=1e-6, hints=hints))
 
 

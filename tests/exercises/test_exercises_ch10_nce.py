@@ -82,15 +82,29 @@ def test_problems_drawn_for_students_are_well_posed_and_graded_by_their_own_answ
         assert fresh.posterior(np.exp(-fresh.EX_E) / (np.exp(-fresh.EX_E) + nu * np.exp(-fresh.EX_EN)))
 
 
-def test_offset_gradient():
+def _pool_loss(h_pos, h_neg, nu):
+    """The statement's pool-weighted loss as a function of a shift dc of the offset (raising c by dc lowers
+    every h by dc), written with logaddexp: -log sigma(x) = log(1 + e^-x), -log(1 - sigma(x)) = log(1 + e^x)."""
+    s = np.log(nu)
+    return lambda dc: (np.mean(np.logaddexp(0, -(h_pos - dc - s))) / (1 + nu)
+                       + nu * np.mean(np.logaddexp(0, h_neg - dc - s)) / (1 + nu))
+
+
+@pytest.mark.parametrize("nu", [None, 2, 10])
+def test_offset_gradient_against_finite_differences_of_the_pool_weighted_loss(nu, monkeypatch):
+    if nu is not None:                                         # a student's own pool size
+        monkeypatch.setattr(ch10_nce, "EX_NU", nu)
     h_pos, h_neg = ch10_nce.EX_SAMPLES
-    loss = lambda dc: 0.5 * np.mean(np.logaddexp(0, -(h_pos - dc))) + 0.5 * np.mean(np.logaddexp(0, h_neg - dc))
+    loss = _pool_loss(h_pos, h_neg, ch10_nce.EX_NU)
     eps = 1e-6
-    fd = (loss(eps) - loss(-eps)) / (2 * eps)                  # raising c by dc lowers h by dc
+    fd = (loss(eps) - loss(-eps)) / (2 * eps)                  # central differences: error ~ eps^2
     assert ch10_nce.offset_gradient(fd)
     r = ch10_nce.offset_gradient(-fd)
-    assert not r
-    assert "sign" in str(r)
+    assert not r and "sign" in str(r)
+    # the equal-prior derivative of Eq. 10.4 (the page's formula) is recognized and refused
+    eq_10_4 = _pool_loss(h_pos, h_neg, 1)
+    r = ch10_nce.offset_gradient((eq_10_4(eps) - eq_10_4(-eps)) / (2 * eps))
+    assert not r and "Eq. 10.4" in str(r)
 
 
 # ---------------------------------------------------------------- exercise (d): one Newton step
@@ -165,6 +179,8 @@ def test_the_page_does_not_print_the_offset_component_before_the_exercise():
             break
         before += text
     assert r"\tfrac12\langle\sigma\{-h^+\}\rangle - \tfrac12\langle\sigma\{h^-\}\rangle" not in before
+    # the exercise asks for the pool-weighted loss, whose derivative the page never writes
+    assert r"\sigma\{\log\nu - h^+\}" not in before and r"\tfrac{\nu}{1+\nu}\langle\sigma" not in before
 
 
 def test_the_gaussian_log_density_route_to_the_two_dimensional_normalizer_is_refused_when_graded():
@@ -196,7 +212,8 @@ def test_finite_differences_of_the_loss_in_the_offset_are_refused_when_graded():
     derivative to the checker's tolerance without differentiating the loss. Named by the statement and refused."""
     imports = "from pedagogy_lib.exercises import ch10_nce as check\nimport numpy as np\n"
     code = ("h_pos, h_neg = check.EX_SAMPLES\n"
-            "L = lambda d: (0.5 * np.mean(np.logaddexp(0, -(h_pos - d)))\n"
-            "               + 0.5 * np.mean(np.logaddexp(0, h_neg - d)))\n"
+            "nu = check.EX_NU\n"
+            "L = lambda d: (np.mean(np.logaddexp(0, -(h_pos - d - np.log(nu)))) / (1 + nu)\n"
+            "               + nu * np.mean(np.logaddexp(0, h_neg - d - np.log(nu))) / (1 + nu))\n"
             "my_dc = float(np.gradient([L(-1e-5), L(0.0), L(1e-5)], 1e-5)[1])\n")
     assert_refused_when_graded(ch10_nce, "ex-10-1-1-offset-gradient", "offset_gradient", "my_dc", imports, code)
