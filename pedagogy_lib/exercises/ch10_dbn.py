@@ -312,7 +312,17 @@ SUMMATIVE = {
                                              "pedagogy_lib.harmonium.dbn.aggregated_posterior",
                                              "pedagogy_lib.harmonium.dbn.directed_table",
                                              "pedagogy_lib.deepgen.vae.jre_terms",
-                                             "pedagogy_lib.harmonium.exact.kl_divergence"],
+                                             "pedagogy_lib.harmonium.exact.kl_divergence",
+                                             # kl_divergence under other names: SciPy's elementwise relative
+                                             # entropies summed over the recognition joint and the generative
+                                             # joint (a zero data state dropping out by itself), and the page's
+                                             # mre with its global p_y rebound to the recognition joint
+                                             "scipy.special.rel_entr", "scipy.special.kl_div", "scipy.stats.entropy",
+                                             "mre",
+                                             # the page's down, with stack rebound, gives the emission means and
+                                             # (with W.T and b_x) the recognition means, as it does in the
+                                             # exercises that forbid it already
+                                             "down"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-10-2-3-aggregated": {"forbidden": ["pedagogy_lib.harmonium.dbn.directed_table",
@@ -349,5 +359,9 @@ SUMMATIVE = {
                                       "pedagogy_lib.learning.objectives.relative_entropies",
                                       "pedagogy_lib.learning.objectives.cross_entropy",
                                       "pedagogy_lib.deepgen.vae.jre_terms",
-                                      "mre"]},
+                                      "mre",
+                                      # with stack rebound to a tuple holding W.T and b_x, the page's down
+                                      # returned the posterior means, the second layer's data (as in
+                                      # ex-10-2-3-aggregated, which forbids it)
+                                      "down"]},
 }

@@ -379,9 +379,16 @@ SUMMATIVE = {
                                      "pedagogy_lib.harmonium.model.mean_units",
                                      "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                      "pedagogy_lib.harmonium.model.visible_mean",
-                                     "pedagogy_lib.harmonium.model.visible_natural"]},
+                                     "pedagogy_lib.harmonium.model.visible_natural",
+                                     # the page's recur reads the globals Ys, Ws, bxs, Ms and Ks: rebound to
+                                     # this model and observation (W_r scaled so that its r_1 = 1/2 stands for
+                                     # EX_R), it returned the next recurrent input, as recurrent_inputs does
+                                     "recur"]},
     "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
-                                               "pedagogy_lib.harmonium.recurrent.refh_training_data"],
+                                               "pedagogy_lib.harmonium.recurrent.refh_training_data",
+                                               # the page's recur, its globals rebound to params and Y,
+                                               # returned r_1 = 1/2, ..., r_T: step 1 of the statement
+                                               "recur"],
                                  "same_data": "the answer is a function, which the grader calls on test problems "
                                               "of the checker's own"},
     "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "

@@ -116,6 +116,93 @@ def test_the_stall_loss_is_not_two_allowed_calls_away():
     assert_refused_when_graded(check, "ex-10-2-3-stall", "stacking_stalls", "my_answer", imports, code)
 
 
+#: The page's mre and down, as the page defines them (they read the page's globals p_y and stack).
+_PAGE_FUNCTIONS = """
+import types
+import numpy as np
+import scipy.special as sp
+from pedagogy_lib import harmonium as hm
+from pedagogy_lib.exercises import ch10_dbn as check
+
+
+def mre(log_q):
+    return float(np.sum(p_y * (np.log(p_y) - log_q)))
+
+
+def down(x1):
+    return 1 / (1 + np.exp(-(x1 @ stack[0].W + stack[0].b_y)))
+"""
+
+
+def test_the_stall_loss_does_not_take_the_posterior_means_from_the_pages_down():
+    """With stack rebound to a tuple holding W.T and b_x, down returns the recognition means, from which the
+    aggregated posterior is one product and one average: the route ex-10-2-3-aggregated refuses already."""
+    from graded_routes import assert_refused_when_graded
+
+    code = """
+p = check.EX_RBM
+Sx, Sy = hm.states(2), hm.states(4)
+stack = [types.SimpleNamespace(W=p.W.T, b_y=p.b_x)]
+m = down(Sy)
+agg = check.EX_PY @ np.prod(np.where(Sx[None] == 1, m[:, None, :], 1 - m[:, None, :]), axis=2)
+log_prior = Sx @ p.b_x + np.logaddexp(0, p.b_y + Sx @ p.W).sum(axis=1)
+prior = np.exp(log_prior - log_prior.max())
+my_answer = float(np.sum(agg * np.log(agg * prior.sum() / prior)))
+"""
+    ns = {}
+    exec(_PAGE_FUNCTIONS + code, ns)
+    assert check.stacking_stalls(ns["my_answer"])
+    assert_refused_when_graded(check, "ex-10-2-3-stall", "stacking_stalls", "my_answer", _PAGE_FUNCTIONS, code)
+
+
+#: A JRE function whose last line, the relative entropy between the recognition joint P and the generative
+#: joint G over (y0, x1), is left to a helper; the means come from the page's down when DOWN is set.
+_JRE_BY_HELPER = """
+def my_jre(theta0, theta1, p_y):
+    global stack
+    X1, Y0 = hm.states(theta0.K), hm.states(theta0.M)
+    if DOWN:
+        stack = [types.SimpleNamespace(W=theta0.W.T, b_y=theta0.b_x)]
+        m = down(Y0)
+        stack = [theta0]
+        e = down(X1)
+    else:
+        m = 1 / (1 + np.exp(-(Y0 @ theta0.W.T + theta0.b_x)))
+        e = 1 / (1 + np.exp(-(X1 @ theta0.W + theta0.b_y)))
+    q = np.prod(np.where(X1[None] == 1, m[:, None, :], 1 - m[:, None, :]), axis=2)
+    emit = np.prod(np.where(Y0[None] == 1, e[:, None, :], 1 - e[:, None, :]), axis=2).T
+    P = p_y[:, None] * q
+    G = emit * np.exp(hm.visible_log_probs(theta1))[None, :]
+    return float(KL(P, G))
+"""
+
+
+def test_the_jre_function_does_not_leave_its_relative_entropy_to_scipy_or_the_page():
+    """hm.kl_divergence is ruled out here; SciPy's rel_entr and kl_div summed (which drop a zero data state
+    by themselves), scipy.stats.entropy, and the page's mre with its global p_y rebound do the same sum, and
+    the page's down gives the two layers' means. Each passes ungraded and is refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    helpers = {
+        "rel_entr": "DOWN = False\nKL = lambda P, G: sp.rel_entr(P, G).sum()\n",
+        "kl_div": "DOWN = False\nKL = lambda P, G: sp.kl_div(P, G).sum()\n",
+        "entropy": "DOWN = False\nimport scipy.stats\nKL = lambda P, G: scipy.stats.entropy(P.ravel(), G.ravel())\n",
+        "mre": ("DOWN = False\n"
+                "def KL(P, G):\n"
+                "    global p_y\n"
+                "    keep = P > 0\n"
+                "    p_y = P[keep]\n"
+                "    return mre(np.log(G[keep]))\n"),
+        "down": "DOWN = True\nKL = lambda P, G: np.sum(P[P > 0] * np.log(P[P > 0] / G[P > 0]))\n",
+    }
+    for name, helper in helpers.items():
+        code = helper + _JRE_BY_HELPER
+        ns = {}
+        exec(_PAGE_FUNCTIONS + code, ns)
+        assert check.jre_function(ns["my_jre"]), name
+        assert_refused_when_graded(check, "ex-10-2-3-jre-function", "jre_function", "my_jre", _PAGE_FUNCTIONS, code)
+
+
 def _jre_solution(theta0, theta1, p_y):
     """The notebook's solution: recognition model and emission as Bernoulli products, theta1's visible
     marginal as the prior, the sum over the recognition joint."""

@@ -50,7 +50,73 @@ def test_conditional_bias_forbids_the_hidden_layer_functions():
                                                               "pedagogy_lib.harmonium.model.mean_units",
                                                               "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                                               "pedagogy_lib.harmonium.model.visible_mean",
-                                                              "pedagogy_lib.harmonium.model.visible_natural"]
+                                                              "pedagogy_lib.harmonium.model.visible_natural",
+                                                              "recur"]
+
+
+#: The page's recurrence of Step 5 and its sigmoid, as the page defines them (they read the page's globals).
+_PAGE_RECUR = """
+import numpy as np
+from pedagogy_lib.exercises import ch10_dynamical as check
+
+
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def recur(Wr_):
+    r = [np.full(Ks, 0.5)]
+    for y in Ys[:-1]:
+        r.append(sig(bxs + Ws[:, :Ms] @ y + Wr_ @ r[-1]))
+    return np.array(r)
+"""
+
+
+def test_the_pages_recurrence_with_its_globals_rebound_is_refused():
+    """recur reads Ys, Ws, bxs, Ms and Ks. Rebound to the exercise's model and observation, with W_r scaled
+    column by column so that its fixed r_1 = 1/2 acts as EX_R, it returns the next recurrent input (what
+    the forbidden recurrent_inputs gives); rebound to a test problem inside the CD-1 function, it returns
+    r_1, ..., r_T, step 1 of that statement. Both routes pass ungraded and are refused when graded."""
+    from graded_routes import assert_refused_when_graded
+
+    bias_code = """
+p = check.EX_REFH
+Ms, Ks = 4, 3
+Ws, bxs = p.W, p.b_x
+Ys = np.array([check.EX_YT, check.EX_YT])
+my_bias = p.b_x + p.W[:, 4:] @ recur(2 * p.W[:, 4:] * check.EX_R[None, :])[1]
+"""
+    ns = {}
+    exec(_PAGE_RECUR + bias_code, ns)
+    assert check.conditional_bias(ns["my_bias"])
+    assert_refused_when_graded(check, "ex-10-2-4-bias", "conditional_bias", "my_bias", _PAGE_RECUR, bias_code)
+
+    cd_code = """
+def my_cd1_conditional(params, Y, U_x, U_y):
+    global Ys, bxs, Ws, Ms, Ks
+    T, M = Y.shape
+    K = params.W.shape[0]
+    Ys, bxs, Ws, Ms, Ks = Y, params.b_x, params.W, M, K
+    R = recur(params.W[:, M:])
+    Wy, Wr = params.W[:, :M], params.W[:, M:]
+    dW, db_x, db_y = np.zeros_like(params.W), np.zeros(K), np.zeros(M + K)
+    for t in range(T):
+        c = params.b_x + Wr @ R[t]
+        pos = sig(c + Wy @ Y[t])
+        x = (U_x[t] < pos).astype(float)
+        y_neg = (U_y[t] < sig(params.b_y[:M] + x @ Wy)).astype(float)
+        neg = sig(c + Wy @ y_neg)
+        dW[:, :M] += np.outer(pos, Y[t]) - np.outer(neg, y_neg)
+        dW[:, M:] += np.outer(pos - neg, R[t])
+        db_x += pos - neg
+        db_y[:M] += Y[t] - y_neg
+    return dW, db_x, db_y
+"""
+    ns = {}
+    exec(_PAGE_RECUR + cd_code, ns)
+    assert check.conditional_cd1_function(ns["my_cd1_conditional"])
+    assert_refused_when_graded(check, "ex-10-2-4-conditional-cd", "conditional_cd1_function", "my_cd1_conditional",
+                               _PAGE_RECUR, cd_code)
 
 
 def _wide_conditional():
