@@ -471,6 +471,10 @@ SUMMATIVE = {
                                       # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
                                       # (the symmetric pseudo-inverse), so the same least squares in one call
                                       "scipy.linalg.pinvh",
+                                      # with A = s R (R a rotation) the term is s^2 tr S00 - 2 s tr(R^T S10):
+                                      # SciPy's Procrustes solver, or the polar factor of S10, returns the best R
+                                      # and its trace, so two calls gave A with neither p nor q derived
+                                      "scipy.linalg.orthogonal_procrustes", "scipy.linalg.polar",
                                       # the transition term is quadratic in (p, q): np.gradient (edge_order=2)
                                       # on a 3 x 3 grid gave its gradient and Hessian, and one Newton step the
                                       # minimizer, with no derivative taken by hand

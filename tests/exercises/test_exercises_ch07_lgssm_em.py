@@ -441,3 +441,30 @@ def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
     assert_refused_when_graded(check, label, checker_name, names[0], imports, code)
+
+
+_ROTATION_FITS = {
+    "orthogonal_procrustes": "R, sc = sla.orthogonal_procrustes(np.eye(2), S10)\nmy_A = R * sc / np.trace(S00)\n",
+    "polar": "R = sla.polar(S10)[0]\nmy_A = R * np.trace(R.T @ S10) / np.trace(S00)\n",
+}
+
+
+@pytest.mark.parametrize("fit", sorted(_ROTATION_FITS))
+def test_m_step_a_by_a_rotation_fit_is_refused_when_graded(fit):
+    """ex-7-4-m-step-a: with A = s R the transition term is s^2 tr S00 - 2 s tr(R^T S10), so SciPy's
+    Procrustes solver (or the polar factor of S10) gave the best rotation and its trace, and A followed in
+    two calls with neither p nor q derived. Each passes ungraded; graded it is named by the statement and
+    refused."""
+    import scipy.linalg as sla
+
+    from graded_routes import assert_refused_when_graded
+
+    code = ("p = check.EX_SMOOTH\nmu, U, Uc = p.mu_smooth, p.Upsilon_smooth, p.Upsilon_cross\n"
+            "S00 = mu[:-1].T @ mu[:-1] + U[:-1].sum(0)\nS10 = mu[1:].T @ mu[:-1] + Uc.sum(0)\n"
+            + _ROTATION_FITS[fit])
+    ns = {"np": np, "sla": sla, "check": check}
+    exec(code, ns)
+    assert check.m_step_A(ns["my_A"])
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
+    assert_refused_when_graded(check, "ex-7-4-m-step-a", "m_step_A", "my_A", imports, code)
