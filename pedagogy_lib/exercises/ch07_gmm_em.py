@@ -421,7 +421,10 @@ SUMMATIVE = {
                                     # a least-squares fit of y on the column sqrt(r_k) is the weighted average
                                     # above, and its residuals sum to the weighted squared distances of sigma_k^2
                                     "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                    "scipy.linalg.pinv"]},
+                                    "scipy.linalg.pinv",
+                                    # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
+                                    # (the symmetric pseudo-inverse), so the same least squares in one call
+                                    "scipy.linalg.pinvh"]},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans",
                                                                       "scipy.cluster.vq.vq",
                                                                       "scipy.cluster.vq.kmeans",

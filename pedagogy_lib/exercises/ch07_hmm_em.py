@@ -426,7 +426,10 @@ SUMMATIVE = {
                                        # the objective as one stacked sum of squares (rows sqrt(gamma_t(k)) times a
                                        # square root of Sigma_k^-1, and I / tau for the prior) times the
                                        # pseudo-inverse is the least-squares solver ruled out above
-                                       "numpy.linalg.pinv", "scipy.linalg.pinv"]},
+                                       "numpy.linalg.pinv", "scipy.linalg.pinv",
+                                       # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
+                                       # (the symmetric pseudo-inverse), so the same least squares in one call
+                                       "scipy.linalg.pinvh"]},
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
                                              "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
                                              "pedagogy_lib.hmm.em.hmm_em_model",
@@ -435,7 +438,10 @@ SUMMATIVE = {
                                              # a least-squares fit of the rows sqrt(gamma_t(k)) y_t on the column
                                              # sqrt(gamma_t(k)) is state k's weighted mean under another name
                                              "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                             "scipy.linalg.pinv"],
+                                             "scipy.linalg.pinv",
+                                             # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
+                                             # (the symmetric pseudo-inverse), so the same least squares in one call
+                                             "scipy.linalg.pinvh"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",

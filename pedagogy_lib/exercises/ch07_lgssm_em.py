@@ -468,6 +468,13 @@ SUMMATIVE = {
                                       # the same least-squares solve under SciPy's name, and the
                                       # pseudo-inverse that gives it in one product
                                       "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv",
+                                      # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
+                                      # (the symmetric pseudo-inverse), so the same least squares in one call
+                                      "scipy.linalg.pinvh",
+                                      # with A = s R (R a rotation) the term is s^2 tr S00 - 2 s tr(R^T S10):
+                                      # SciPy's Procrustes solver, or the polar factor of S10, returns the best R
+                                      # and its trace, so two calls gave A with neither p nor q derived
+                                      "scipy.linalg.orthogonal_procrustes", "scipy.linalg.polar",
                                       # the transition term is quadratic in (p, q): np.gradient (edge_order=2)
                                       # on a 3 x 3 grid gave its gradient and Hessian, and one Newton step the
                                       # minimizer, with no derivative taken by hand
@@ -478,6 +485,9 @@ SUMMATIVE = {
                                       # covariances' Cholesky columns with a 0) fits [C c] in one call
                                       "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
                                       "scipy.linalg.pinv",
+                                      # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
+                                      # (the symmetric pseudo-inverse), so the same least squares in one call
+                                      "scipy.linalg.pinvh",
                                       # np.gradient of the expected emission term (quadratic in C and c) and
                                       # of its gradient, then one Newton step, fitted [C c] likewise
                                       "numpy.gradient"]},
@@ -493,7 +503,10 @@ SUMMATIVE = {
                                              # (y_t, mu_t) stacked over (0, chol(sum Upsilon_t)^T) handed to
                                              # lstsq gave C, and its residual sum T m times s^2, underived
                                              "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                             "scipy.linalg.pinv"],
+                                             "scipy.linalg.pinv",
+                                             # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
+                                             # (the symmetric pseudo-inverse), so the same least squares in one call
+                                             "scipy.linalg.pinvh"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
 }

@@ -202,6 +202,9 @@ SUMMATIVE = {
                                     # emission term in one call, without the update being derived
                                     "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
                                     "scipy.linalg.pinv",
+                                    # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
+                                    # (the symmetric pseudo-inverse), so the same least squares in one call
+                                    "scipy.linalg.pinvh",
                                     # np.gradient of that term and of its gradient in (C, b), then one
                                     # Newton step (exact for a quadratic), gave the joint update likewise
                                     "numpy.gradient"]},

@@ -363,3 +363,61 @@ def test_m_step_function_least_squares_on_the_weighted_column_is_refused_when_gr
             "    R = np.concatenate([np.sqrt(Gm[:, k])[:, None] * (Y - mu[k]) for k in range(K)])\n"
             "    return pi, A, mu, R.T @ R / len(Y)\n")
     assert_refused_when_graded(check, "ex-7-2-m-step-function", "m_step_function", "my_m_step", imports, code)
+
+
+# scipy.linalg.pinvh: the pseudo-inverse of a tall Z is a block of that of [[0, Z], [Z^T, 0]]
+_PINVH_ROUTES = {
+    'ex-7-2-m-step-mu': ('m_step_mu', ['my_mu'],
+        'def pinv_(Z):\n'
+        '    m, n = Z.shape\n'
+        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
+        '    return sla.pinvh(B)[m:, :m]\n'
+        'p = check.EX_MEANS\n'
+        'K, D = p.gamma.shape[1], p.y.shape[1]\n'
+        'rows = []\n'
+        'for k in range(K):\n'
+        '    W = np.linalg.cholesky(np.linalg.inv(p.Sigma[k])).T\n'
+        '    w = np.sqrt(p.gamma[:, k])\n'
+        '    X = np.vstack([np.kron(w[:, None], W), np.eye(D) / np.sqrt(p.tau2)])\n'
+        '    z = np.concatenate([(w[:, None] * (p.y @ W.T)).ravel(), p.m0 / np.sqrt(p.tau2)])\n'
+        '    rows.append(pinv_(X) @ z)\n'
+        'my_mu = np.array(rows)\n'),
+    'ex-7-2-m-step-function': ('m_step_function', ['my_m_step'],
+        'def pinv_(Z):\n'
+        '    m, n = Z.shape\n'
+        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
+        '    return sla.pinvh(B)[m:, :m]\n'
+        'def my_m_step(ys, gammas, xi_sum):\n'
+        '    Y, Gm = np.concatenate(ys), np.concatenate(gammas)\n'
+        '    K = Gm.shape[1]\n'
+        '    pi = np.mean([g[0] for g in gammas], axis=0)\n'
+        '    eta = xi_sum.sum(axis=0)\n'
+        '    A = xi_sum / np.where(eta > 0, eta, 1.0)\n'
+        '    A[:, eta == 0] = 1.0 / K\n'
+        '    mus, R = [], []\n'
+        '    for k in range(K):\n'
+        '        a = np.sqrt(Gm[:, k])[:, None]\n'
+        '        m = (pinv_(a) @ (a * Y))[0]\n'
+        '        mus.append(m); R.append(a * (Y - m))\n'
+        '    R = np.concatenate(R)\n'
+        '    return pi, A, np.array(mus), R.T @ R / len(Y)\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_PINVH_ROUTES))
+def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
+    """With lstsq and pinv ruled out, the stacked sums of squares of the MAP means and of the emission block
+    still passed with full marks when the pseudo-inverse was read off SciPy's pinvh of the symmetric matrix [[0,
+    Z], [Z^T, 0]], whose off-diagonal block is pinv(Z). Each route passes ungraded, and graded it is named by
+    the statement and refused."""
+    import scipy.linalg as sla
+
+    from graded_routes import assert_refused_when_graded
+
+    checker_name, names, code = _PINVH_ROUTES[label]
+    ns = {"np": np, "sla": sla, "check": check}
+    exec(code, ns)
+    assert getattr(check, checker_name)(*[ns[n] for n in names])
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_hmm_em as check\n")
+    assert_refused_when_graded(check, label, checker_name, names[0], imports, code)

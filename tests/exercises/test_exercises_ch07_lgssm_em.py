@@ -369,3 +369,102 @@ def test_m_step_function_least_squares_solver_is_refused_when_graded(solve):
             "    return (A, (S11 - A @ S10.T) / (T - 1), sol.T, res.sum() / (T * m) * np.eye(m), mu[0].copy(),\n"
             "            U[0].copy())\n")
     assert_refused_when_graded(check, "ex-7-4-m-step-function", "m_step_function", "my_m_step", imports, code)
+
+
+# scipy.linalg.pinvh: the pseudo-inverse of a tall Z is a block of that of [[0, Z], [Z^T, 0]]
+_PINVH_ROUTES = {
+    'ex-7-4-m-step-a': ('m_step_A', ['my_A'],
+        'def pinv_(Z):\n'
+        '    m, n = Z.shape\n'
+        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
+        '    return sla.pinvh(B)[m:, :m]\n'
+        'p = check.EX_SMOOTH\n'
+        'mu, U, Uc = p.mu_smooth, p.Upsilon_smooth, p.Upsilon_cross\n'
+        'S00 = mu[:-1].T @ mu[:-1] + U[:-1].sum(0)\n'
+        'S11 = mu[1:].T @ mu[1:] + U[1:].sum(0)\n'
+        'S10 = mu[1:].T @ mu[:-1] + Uc.sum(0)\n'
+        'Rc = np.linalg.cholesky(np.block([[S11, S10], [S10.T, S00]]))\n'
+        'top, bot = Rc[:2], Rc[2:]\n'
+        'J = np.array([[0.0, -1.0], [1.0, 0.0]])\n'
+        'D = np.column_stack([bot.T.ravel(), (J @ bot).T.ravel()])\n'
+        'pq = pinv_(D) @ top.T.ravel()\n'
+        'my_A = np.array([[pq[0], -pq[1]], [pq[1], pq[0]]])\n'),
+    'ex-7-4-m-step-c': ('m_step_C', ['my_C', 'my_c', 'my_Sigma_y_x'],
+        'def pinv_(Z):\n'
+        '    m, n = Z.shape\n'
+        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
+        '    return sla.pinvh(B)[m:, :m]\n'
+        'p = check.EX_OFFSET\n'
+        'mu, y = p.mu_smooth, p.y\n'
+        'T, m = y.shape\n'
+        'n = mu.shape[1]\n'
+        'Z = np.vstack([np.column_stack([mu, np.ones(T)]),\n'
+        '               np.column_stack([np.linalg.cholesky(p.Upsilon_smooth.sum(0)).T, np.zeros(n)])])\n'
+        'Y = np.vstack([y, np.zeros((n, m))])\n'
+        'sol = pinv_(Z) @ Y\n'
+        'res = Y - Z @ sol\n'
+        'my_C, my_c, my_Sigma_y_x = sol[:n].T, sol[n], res.T @ res / T\n'),
+    'ex-7-4-m-step-function': ('m_step_function', ['my_m_step'],
+        'def pinv_(Z):\n'
+        '    m, n = Z.shape\n'
+        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
+        '    return sla.pinvh(B)[m:, :m]\n'
+        'def my_m_step(y, mu, U, Uc):\n'
+        '    T, m = y.shape\n'
+        '    n = mu.shape[1]\n'
+        '    S00 = mu[:-1].T @ mu[:-1] + U[:-1].sum(0)\n'
+        '    S11 = mu[1:].T @ mu[1:] + U[1:].sum(0)\n'
+        '    S10 = mu[1:].T @ mu[:-1] + Uc.sum(0)\n'
+        '    A = np.linalg.solve(S00, S10.T).T\n'
+        '    Z = np.vstack([mu, np.linalg.cholesky(U.sum(0)).T])\n'
+        '    Y = np.vstack([y, np.zeros((n, m))])\n'
+        '    sol = pinv_(Z) @ Y; res = ((Y - Z @ sol) ** 2).sum(axis=0)\n'
+        '    return (A, (S11 - A @ S10.T) / (T - 1), sol.T, res.sum() / (T * m) * np.eye(m), mu[0].copy(),\n'
+        '            U[0].copy())\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_PINVH_ROUTES))
+def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
+    """With lstsq and pinv ruled out, the stacked sums of squares of the transition (in p and q) and emission
+    terms still passed with full marks when the pseudo-inverse was read off SciPy's pinvh of the symmetric
+    matrix [[0, Z], [Z^T, 0]], whose off-diagonal block is pinv(Z). Each route passes ungraded, and graded it is
+    named by the statement and refused."""
+    import scipy.linalg as sla
+
+    from graded_routes import assert_refused_when_graded
+
+    checker_name, names, code = _PINVH_ROUTES[label]
+    ns = {"np": np, "sla": sla, "check": check}
+    exec(code, ns)
+    assert getattr(check, checker_name)(*[ns[n] for n in names])
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
+    assert_refused_when_graded(check, label, checker_name, names[0], imports, code)
+
+
+_ROTATION_FITS = {
+    "orthogonal_procrustes": "R, sc = sla.orthogonal_procrustes(np.eye(2), S10)\nmy_A = R * sc / np.trace(S00)\n",
+    "polar": "R = sla.polar(S10)[0]\nmy_A = R * np.trace(R.T @ S10) / np.trace(S00)\n",
+}
+
+
+@pytest.mark.parametrize("fit", sorted(_ROTATION_FITS))
+def test_m_step_a_by_a_rotation_fit_is_refused_when_graded(fit):
+    """ex-7-4-m-step-a: with A = s R the transition term is s^2 tr S00 - 2 s tr(R^T S10), so SciPy's
+    Procrustes solver (or the polar factor of S10) gave the best rotation and its trace, and A followed in
+    two calls with neither p nor q derived. Each passes ungraded; graded it is named by the statement and
+    refused."""
+    import scipy.linalg as sla
+
+    from graded_routes import assert_refused_when_graded
+
+    code = ("p = check.EX_SMOOTH\nmu, U, Uc = p.mu_smooth, p.Upsilon_smooth, p.Upsilon_cross\n"
+            "S00 = mu[:-1].T @ mu[:-1] + U[:-1].sum(0)\nS10 = mu[1:].T @ mu[:-1] + Uc.sum(0)\n"
+            + _ROTATION_FITS[fit])
+    ns = {"np": np, "sla": sla, "check": check}
+    exec(code, ns)
+    assert check.m_step_A(ns["my_A"])
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
+    assert_refused_when_graded(check, "ex-7-4-m-step-a", "m_step_A", "my_A", imports, code)

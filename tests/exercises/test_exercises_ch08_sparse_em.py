@@ -202,3 +202,41 @@ def test_m_step_by_a_newton_step_on_np_gradient_is_refused_when_graded():
     exec(code, ns)
     assert check.m_step(ns["my_C"], ns["my_b"])
     assert_refused_when_graded(check, "ex-8-1-m-step", "m_step", "my_C", _ROUTE_IMPORTS, code)
+
+
+# scipy.linalg.pinvh: the pseudo-inverse of a tall Z is a block of that of [[0, Z], [Z^T, 0]]
+_PINVH_ROUTES = {
+    'ex-8-1-m-step': ('m_step', ['my_C', 'my_b'],
+        'def pinv_(Z):\n'
+        '    m, n = Z.shape\n'
+        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
+        '    return sla.pinvh(B)[m:, :m]\n'
+        'd = check.EX_MSTEP\n'
+        "Y, nu, Sig = d['Y'], d['nu'], d['Sigma']\n"
+        'N, M = Y.shape\n'
+        'K = nu.shape[1]\n'
+        'Z = np.vstack([np.column_stack([nu, np.ones(N)]),\n'
+        '               np.column_stack([np.linalg.cholesky(Sig.sum(0)).T, np.zeros(K)])])\n'
+        'T = np.vstack([Y, np.zeros((K, M))])\n'
+        'sol = pinv_(Z) @ T\n'
+        'my_C, my_b = sol[:K].T, sol[K]\n'),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_PINVH_ROUTES))
+def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
+    """With lstsq and pinv ruled out, the free energy's emission term on pseudo-data (the codes with a 1
+    appended over the covariances' Cholesky columns with a 0) still passed with full marks when the
+    pseudo-inverse was read off SciPy's pinvh of the symmetric matrix [[0, Z], [Z^T, 0]], whose off-diagonal
+    block is pinv(Z). Each route passes ungraded, and graded it is named by the statement and refused."""
+    import scipy.linalg as sla
+
+    from graded_routes import assert_refused_when_graded
+
+    checker_name, names, code = _PINVH_ROUTES[label]
+    ns = {"np": np, "sla": sla, "check": check}
+    exec(code, ns)
+    assert getattr(check, checker_name)(*[ns[n] for n in names])
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch08_sparse_em as check\n")
+    assert_refused_when_graded(check, label, checker_name, names[0], imports, code)
