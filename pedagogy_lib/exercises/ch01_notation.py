@@ -457,5 +457,5 @@ SUMMATIVE = {
     # the same weighted mean: NumPy's and SciPy's lstsq and pinv normalized the joint as the averages did
     "ex-1-iterated-expectation": {"forbidden": ["numpy.average", "numpy.ma.average", "statistics.fmean",
                                                 "numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.lstsq",
-                                                "scipy.linalg.pinv"]},
+                                                "scipy.linalg.pinv", "scipy.linalg.pinvh"]},
 }

@@ -377,7 +377,7 @@ SUMMATIVE = {
                                                  # data rows over sigma, the prior's rows whitened by L^-1) and
                                                  # handed to a least-squares solver gave both means unsolved for
                                                  "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                                 "scipy.linalg.pinv"]},
+                                                 "scipy.linalg.pinv", "scipy.linalg.pinvh"]},
     "ex-5-1-1-normal-equations": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
                                                 "pedagogy_lib.gaussian.blocks.condition",
                                                 "pedagogy_lib.lgssm.kalman.kalman_filter",
@@ -390,7 +390,7 @@ SUMMATIVE = {
                                                 "scipy.sparse.linalg.lsqr",
                                                 "scipy.sparse.linalg.lsmr",
                                                 "numpy.linalg.pinv",
-                                                "scipy.linalg.pinv",
+                                                "scipy.linalg.pinv", "scipy.linalg.pinvh",
                                                 "pedagogy_lib.learning.glm.irls",
                                                 "numpy.linalg.lstsq", "scipy.linalg.lstsq", "pedagogy_lib.learning.regression.linear_regression",
                                                 "pedagogy_lib.learning.regression.generalized_least_squares",

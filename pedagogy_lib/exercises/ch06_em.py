@@ -523,7 +523,7 @@ SUMMATIVE = {
                                      # in theta, so rows sqrt(q_nk) / sigma_k times (+-1, y_n) handed to lstsq
                                      # (or the pseudo-inverse) gave its maximizer without the vertex derived
                                      "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                     "scipy.linalg.pinv",
+                                     "scipy.linalg.pinv", "scipy.linalg.pinvh",
                                      # and, for the same reason, a weighted average: the vertex is the mean of
                                      # (y_n, -y_n) weighted by (q_n1 / sigma_+^2, q_n2 / sigma_-^2)
                                      "numpy.average", "numpy.ma.average", "statistics.fmean"],

@@ -203,7 +203,7 @@ SUMMATIVE = {
                                   "numpy.linalg.lstsq",
                                   "numpy.linalg.pinv",
                                   "scipy.linalg.lstsq",
-                                  "scipy.linalg.pinv",
+                                  "scipy.linalg.pinv", "scipy.linalg.pinvh",
                                   # the same least squares of the centred g on the centred H solved
                                   # through an orthogonal factorization of H (R a = Q^T g, or
                                   # a = V S^-1 U^T g), which skips the normal equations as lstsq does

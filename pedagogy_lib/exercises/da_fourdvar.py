@@ -205,7 +205,7 @@ SUMMATIVE = {
                                   # error, observation rows) and handed to a least-squares solver gave the
                                   # minimizer without H and b being assembled
                                   "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                  "scipy.linalg.pinv"]},
+                                  "scipy.linalg.pinv", "scipy.linalg.pinvh"]},
     "ex-da-4-strong-smoother": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.cycle_4dvar", "pedagogy_lib.assimilation.fourdvar.strong_4dvar",
                                               "pedagogy_lib.assimilation.fourdvar.strong_hessian",
                                               "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
@@ -215,5 +215,5 @@ SUMMATIVE = {
                                               # least-squares solver, gave both estimates with no gradient set
                                               # to zero
                                               "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                              "scipy.linalg.pinv"]},
+                                              "scipy.linalg.pinv", "scipy.linalg.pinvh"]},
 }

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import scipy.linalg
 import pytest
 
 from courseware import editions as E
@@ -310,6 +311,24 @@ def test_compiled_numpy_and_namespace_walks_are_refused(source):
     passed, flags = G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"]
     assert passed is False and "tampering with the grading machinery" in flags
     assert "round its checks (vars" in _text(nb, "ex-7-1-m-step")
+
+
+def test_where_a_pseudo_inverse_is_forbidden_so_is_the_symmetric_one():
+    """``scipy.linalg.pinvh`` of the symmetric block matrix [[0, Z], [Z^T, 0]] holds ``pinv(Z)`` in its lower left
+    block, so an exercise that forbids NumPy's or SciPy's ``pinv`` (stacked least squares) must forbid ``pinvh``
+    too: the twentieth reader pass graded that route as full marks in eight M steps of Chapters 7 and 8."""
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((5, 3))
+    big = np.block([[np.zeros((5, 5)), Z], [Z.T, np.zeros((3, 3))]])
+    np.testing.assert_allclose(scipy.linalg.pinvh(big)[5:, :5], np.linalg.pinv(Z), atol=1e-12)
+    missing = []
+    for path in sorted((ROOT / "pedagogy_lib" / "exercises").glob("[!_]*.py")):
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{path.stem}")
+        for label, spec in getattr(mod, "SUMMATIVE", {}).items():
+            names = set(spec.get("forbidden", ()))
+            if names & {"numpy.linalg.pinv", "scipy.linalg.pinv"} and "scipy.linalg.pinvh" not in names:
+                missing.append(label)
+    assert not missing, missing
 
 
 def test_numerical_shortcuts_are_ruled_out_unless_the_exercise_allows_them(source):
