@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng
+from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, CheckResult, book_or_drawn, compare_array,
+                      compare_scalar, problem_rng, result)
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
 
@@ -200,22 +201,9 @@ def sf_gradient(fn) -> CheckResult:
 #: student.
 SUMMATIVE = {
     "ex-8-4-2-cv": {"forbidden": ["pedagogy_lib.vi.bbvi.control_variate",
-                                  "numpy.linalg.lstsq",
-                                  "numpy.linalg.pinv",
-                                  "scipy.linalg.lstsq",
-                                  "scipy.linalg.pinv", "scipy.linalg.pinvh",
-                                  # the same least squares of the centred g on the centred H solved
-                                  # through an orthogonal factorization of H (R a = Q^T g, or
-                                  # a = V S^-1 U^T g), which skips the normal equations as lstsq does
-                                  "numpy.linalg.qr",
-                                  "numpy.linalg.svd",
-                                  "scipy.linalg.qr",
-                                  "scipy.linalg.rq",
-                                  "scipy.linalg.qr_multiply",
-                                  "scipy.linalg.svd",
-                                  "scipy.linalg.polar",
-                                  "scipy.linalg.orth",
-                                  "scipy.linalg.interpolative"]},
+                                  # the least squares of the centred g on the centred H, also solved through
+                                  # an orthogonal factorization of H, which skips the normal equations
+                                  *LEAST_SQUARES_SOLVERS, *ORTHOGONAL_FACTORIZATIONS]},
     "ex-8-4-2-naive": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",
                                      "scipy.optimize.fminbound",
                                      "scipy.optimize.brent",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
+from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, TRIANGULAR_FACTORIZATIONS, CheckResult,
+                      book_or_drawn, compare_array, compare_scalar, result)
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
            "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S", "EX_SHARED_S",
@@ -833,19 +834,7 @@ SUMMATIVE = {
                                          # the four points x = m -+ s, z = -+1, whose first and second
                                          # moments are exact, a least-squares solver (or an orthogonal
                                          # factorization solving it) gave (a, b) with nothing derived
-                                         "numpy.linalg.lstsq",
-                                         "numpy.linalg.pinv",
-                                         "scipy.linalg.lstsq",
-                                         "scipy.linalg.pinv", "scipy.linalg.pinvh",
-                                         "numpy.linalg.qr",
-                                         "numpy.linalg.svd",
-                                         "scipy.linalg.qr",
-                                         "scipy.linalg.rq",
-                                         "scipy.linalg.qr_multiply",
-                                         "scipy.linalg.svd",
-                                         "scipy.linalg.polar",
-                                         "scipy.linalg.orth",
-                                         "scipy.linalg.interpolative"]},
+                                         *LEAST_SQUARES_SOLVERS, *ORTHOGONAL_FACTORIZATIONS]},
     "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                       "the checker's own"},
     "ex-8-3-transition": {
@@ -858,21 +847,9 @@ SUMMATIVE = {
                       # conditioning is what the exercise asks for: a triangular factor of the joint
                       # covariance (or of the matrix of noise coefficients) holds the conditional
                       # coefficient and variance, and least squares on those coefficients returns both
-                      "numpy.linalg.lstsq",
-                      "numpy.linalg.pinv",
-                      "scipy.linalg.lstsq",
-                      "scipy.linalg.pinv", "scipy.linalg.pinvh",
-                      "numpy.linalg.qr",
-                      "scipy.linalg.qr",
-                      "scipy.linalg.rq",
-                      "scipy.linalg.qr_multiply",
-                      "numpy.linalg.cholesky",
-                      "scipy.linalg.cholesky",
-                      "scipy.linalg.cho_factor",
-                      "scipy.linalg.cholesky_banded",
-                      "scipy.linalg.ldl",
-                      "scipy.linalg.lu",
-                      "scipy.linalg.lu_factor"]},
+                      *LEAST_SQUARES_SOLVERS,
+                      "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
+                      *TRIANGULAR_FACTORIZATIONS]},
     "ex-8-3-name-clash": {
         "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
                       "pedagogy_lib.diffusion.forward.transition",
@@ -894,21 +871,9 @@ SUMMATIVE = {
                       "pedagogy_lib.vi.bbvi.normal_normal_posterior",
                       "pedagogy_lib.learning.regression.bayesian_linear_regression",
                       # conditioning x_4 on x_5 by a factorization, as in ex-8-3-transition
-                      "numpy.linalg.lstsq",
-                      "numpy.linalg.pinv",
-                      "scipy.linalg.lstsq",
-                      "scipy.linalg.pinv", "scipy.linalg.pinvh",
-                      "numpy.linalg.qr",
-                      "scipy.linalg.qr",
-                      "scipy.linalg.rq",
-                      "scipy.linalg.qr_multiply",
-                      "numpy.linalg.cholesky",
-                      "scipy.linalg.cholesky",
-                      "scipy.linalg.cho_factor",
-                      "scipy.linalg.cholesky_banded",
-                      "scipy.linalg.ldl",
-                      "scipy.linalg.lu",
-                      "scipy.linalg.lu_factor"]},
+                      *LEAST_SQUARES_SOLVERS,
+                      "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
+                      *TRIANGULAR_FACTORIZATIONS]},
     "ex-8-3-2-langevin-bias": {
         "forbidden": ["scipy.linalg.solve_sylvester", "scipy.linalg.solve_discrete_lyapunov",
                       "scipy.linalg.solve_discrete_are", "scipy.linalg.solve_continuous_are", "scipy.linalg.solve_continuous_lyapunov",

@@ -22,7 +22,7 @@ import numpy as np
 MACHINERY = ("checker", "remote")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
-           "POLYNOMIAL_CLASS_FITS",
+           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "TRIANGULAR_FACTORIZATIONS",
            "as_numeric",
            "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
@@ -224,6 +224,22 @@ def result(name: str, problems: Iterable[str]) -> CheckResult:
 
 #: Relative tolerance for answers computed with pen and paper: three significant figures.
 HAND_RTOL = 5e-3
+
+#: For the ``forbidden`` lists of ``SUMMATIVE`` tables: the least-squares solvers and pseudo-inverses
+#: (``pinvh`` of the symmetric block matrix [[0, Z], [Z^T, 0]] holds ``pinv(Z)`` in a block), which answer a
+#: problem that is least squares in disguise without its normal equations.
+LEAST_SQUARES_SOLVERS = ["numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.lstsq", "scipy.linalg.pinv",
+                         "scipy.linalg.pinvh"]
+
+#: Orthogonal factorizations that solve the same least squares in two calls (``R a = Q^T g``, ``a = V S^-1 U^T g``).
+ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
+                             "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
+                             "scipy.linalg.interpolative"]
+
+#: Triangular factorizations of a covariance, whose entries are a Gaussian conditional's coefficient and variance.
+TRIANGULAR_FACTORIZATIONS = ["numpy.linalg.cholesky", "scipy.linalg.cholesky", "scipy.linalg.cho_factor",
+                             "scipy.linalg.cholesky_banded", "scipy.linalg.ldl", "scipy.linalg.lu",
+                             "scipy.linalg.lu_factor"]
 
 #: For the ``forbidden`` lists of ``SUMMATIVE`` tables: NumPy's polynomial classes' least-squares fits,
 #: under each name they are reached by, and the modules of the orthogonal families (which the grader

@@ -473,6 +473,18 @@ class _Peek:
 """
 
 
+def test_a_peeking_answer_finds_no_verdict_to_read():
+    """The peeking answer's frame walk, run without the checks that read an answer's names (as
+    ``grading.grade_exercise`` runs it), still earns nothing: the answer leaves the student's process, whose
+    frames hold no checker, only as what can be sent (here an opaque object), and the checker sees only that."""
+    from courseware import grading as G
+
+    cells = [("import numpy as np\nfrom pedagogy_lib.exercises import ch07_gmm_em as check", False),
+             (PEEK + "my_m_step = (_Peek(), _Peek(), _Peek())", True)]
+    passed, text = G.grade_exercise("ex-7-1-m-step", "ch07_gmm_em", "m_step", ["my_m_step"], cells, "student-a")
+    assert not passed, text
+
+
 def _nbgrader(course: Path, *args: str) -> None:
     # nbgrader runs the `alembic` command of its environment: put that environment first on PATH
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT),
@@ -633,7 +645,12 @@ def test_autograde_gives_each_submission_the_score_it_deserves(graded_course):
                     assert len(flagged) == 2, outputs
                     assert sorted("test cell was deleted" in t for t in flagged.values()) == [False, True], flagged
                     assert sorted("test cell was edited" in t for t in flagged.values()) == [False, True], flagged
-                if student in ("correct", "blank", "wrong", "peeking"):
+                if student == "peeking":
+                    # its frame walk looks attributes up by computed names, which the grader now reads as
+                    # reaching round its checks; test_a_peeking_answer_finds_no_verdict_to_read shows that
+                    # it would find nothing even where no one read it
+                    assert all("FLAGGED" in outputs[f"{lab}-test"] for lab in labels), outputs
+                if student in ("correct", "blank", "wrong"):
                     assert "FLAGGED" not in json.dumps(outputs), (student, outputs)
 
 
