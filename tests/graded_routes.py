@@ -19,3 +19,21 @@ def assert_refused_when_graded(check, label: str, checker_name: str, answer_name
         _, why = G.grade_exercise(label, ex.checker_module, checker_name, [answer_name],
                                   [(imports, True), (code, True)], "s")
         raise AssertionError(f"{text}\n--- with the imports as a cell that must run:\n{why}")
+
+
+#: The start of a route that reads a pseudo-inverse off ``scipy.linalg.pinvh`` (imported as ``sla``): the
+#: pseudo-inverse of the symmetric matrix [[0, Z], [Z^T, 0]] holds ``pinv(Z)`` in its lower left block.
+PINV_THROUGH_PINVH = ("def pinv_(Z):\n"
+                      "    m, n = Z.shape\n"
+                      "    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n"
+                      "    return sla.pinvh(B)[m:, :m]\n")
+
+
+def assert_passes_then_refused(check, label: str, checker_name: str, names: list[str], imports: str,
+                               code: str) -> None:
+    """``code`` (after ``imports``), run ungraded, passes ``check.<checker_name>`` with the values it binds to
+    ``names``; graded as the answer of ``label`` it is refused (:func:`assert_refused_when_graded`)."""
+    ns: dict = {}
+    exec(imports + code, ns)  # noqa: S102 - the test's own answer, run ungraded to show it passes the checker
+    assert getattr(check, checker_name)(*[ns[n] for n in names])
+    assert_refused_when_graded(check, label, checker_name, names[0], imports, code)

@@ -433,13 +433,12 @@ def test_fa_em_step_least_squares_solver_is_refused_when_graded(solve):
     assert passed, text
 
 
+from graded_routes import PINV_THROUGH_PINVH, assert_passes_then_refused  # noqa: E402
+
 # scipy.linalg.pinvh: the pseudo-inverse of a tall Z is a block of that of [[0, Z], [Z^T, 0]]
 _PINVH_ROUTES = {
     'ex-7-3-fa-em-step': ('fa_em_step', ['C_new', 'Lambda_new'],
-        'def pinv_(Z):\n'
-        '    m, n = Z.shape\n'
-        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
-        '    return sla.pinvh(B)[m:, :m]\n'
+        PINV_THROUGH_PINVH +
         'y, C, Lam, c, Phi = check.EX_FA_STEP\n'
         'N, L = y.shape\n'
         'Sig = np.linalg.inv(C.T @ (C / Lam[:, None]) + np.linalg.inv(Phi))\n'
@@ -457,14 +456,7 @@ def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
     chol(Cov[x|y])^T)) still passed with full marks when the pseudo-inverse was read off SciPy's pinvh of the
     symmetric matrix [[0, Z], [Z^T, 0]], whose off-diagonal block is pinv(Z). Each route passes ungraded, and
     graded it is named by the statement and refused."""
-    import scipy.linalg as sla
-
-    from graded_routes import assert_refused_when_graded
-
     checker_name, names, code = _PINVH_ROUTES[label]
-    ns = {"np": np, "sla": sla, "check": check}
-    exec(code, ns)
-    assert getattr(check, checker_name)(*[ns[n] for n in names])
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch07_fa_pca as check\n")
-    assert_refused_when_graded(check, label, checker_name, names[0], imports, code)
+    assert_passes_then_refused(check, label, checker_name, names, imports, code)

@@ -365,13 +365,12 @@ def test_m_step_function_least_squares_on_the_weighted_column_is_refused_when_gr
     assert_refused_when_graded(check, "ex-7-2-m-step-function", "m_step_function", "my_m_step", imports, code)
 
 
+from graded_routes import PINV_THROUGH_PINVH, assert_passes_then_refused  # noqa: E402
+
 # scipy.linalg.pinvh: the pseudo-inverse of a tall Z is a block of that of [[0, Z], [Z^T, 0]]
 _PINVH_ROUTES = {
     'ex-7-2-m-step-mu': ('m_step_mu', ['my_mu'],
-        'def pinv_(Z):\n'
-        '    m, n = Z.shape\n'
-        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
-        '    return sla.pinvh(B)[m:, :m]\n'
+        PINV_THROUGH_PINVH +
         'p = check.EX_MEANS\n'
         'K, D = p.gamma.shape[1], p.y.shape[1]\n'
         'rows = []\n'
@@ -383,10 +382,7 @@ _PINVH_ROUTES = {
         '    rows.append(pinv_(X) @ z)\n'
         'my_mu = np.array(rows)\n'),
     'ex-7-2-m-step-function': ('m_step_function', ['my_m_step'],
-        'def pinv_(Z):\n'
-        '    m, n = Z.shape\n'
-        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
-        '    return sla.pinvh(B)[m:, :m]\n'
+        PINV_THROUGH_PINVH +
         'def my_m_step(ys, gammas, xi_sum):\n'
         '    Y, Gm = np.concatenate(ys), np.concatenate(gammas)\n'
         '    K = Gm.shape[1]\n'
@@ -410,14 +406,7 @@ def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
     still passed with full marks when the pseudo-inverse was read off SciPy's pinvh of the symmetric matrix [[0,
     Z], [Z^T, 0]], whose off-diagonal block is pinv(Z). Each route passes ungraded, and graded it is named by
     the statement and refused."""
-    import scipy.linalg as sla
-
-    from graded_routes import assert_refused_when_graded
-
     checker_name, names, code = _PINVH_ROUTES[label]
-    ns = {"np": np, "sla": sla, "check": check}
-    exec(code, ns)
-    assert getattr(check, checker_name)(*[ns[n] for n in names])
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch07_hmm_em as check\n")
-    assert_refused_when_graded(check, label, checker_name, names[0], imports, code)
+    assert_passes_then_refused(check, label, checker_name, names, imports, code)

@@ -371,13 +371,12 @@ def test_m_step_function_least_squares_solver_is_refused_when_graded(solve):
     assert_refused_when_graded(check, "ex-7-4-m-step-function", "m_step_function", "my_m_step", imports, code)
 
 
+from graded_routes import PINV_THROUGH_PINVH, assert_passes_then_refused  # noqa: E402
+
 # scipy.linalg.pinvh: the pseudo-inverse of a tall Z is a block of that of [[0, Z], [Z^T, 0]]
 _PINVH_ROUTES = {
     'ex-7-4-m-step-a': ('m_step_A', ['my_A'],
-        'def pinv_(Z):\n'
-        '    m, n = Z.shape\n'
-        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
-        '    return sla.pinvh(B)[m:, :m]\n'
+        PINV_THROUGH_PINVH +
         'p = check.EX_SMOOTH\n'
         'mu, U, Uc = p.mu_smooth, p.Upsilon_smooth, p.Upsilon_cross\n'
         'S00 = mu[:-1].T @ mu[:-1] + U[:-1].sum(0)\n'
@@ -390,10 +389,7 @@ _PINVH_ROUTES = {
         'pq = pinv_(D) @ top.T.ravel()\n'
         'my_A = np.array([[pq[0], -pq[1]], [pq[1], pq[0]]])\n'),
     'ex-7-4-m-step-c': ('m_step_C', ['my_C', 'my_c', 'my_Sigma_y_x'],
-        'def pinv_(Z):\n'
-        '    m, n = Z.shape\n'
-        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
-        '    return sla.pinvh(B)[m:, :m]\n'
+        PINV_THROUGH_PINVH +
         'p = check.EX_OFFSET\n'
         'mu, y = p.mu_smooth, p.y\n'
         'T, m = y.shape\n'
@@ -405,10 +401,7 @@ _PINVH_ROUTES = {
         'res = Y - Z @ sol\n'
         'my_C, my_c, my_Sigma_y_x = sol[:n].T, sol[n], res.T @ res / T\n'),
     'ex-7-4-m-step-function': ('m_step_function', ['my_m_step'],
-        'def pinv_(Z):\n'
-        '    m, n = Z.shape\n'
-        '    B = np.block([[np.zeros((m, m)), Z], [Z.T, np.zeros((n, n))]])\n'
-        '    return sla.pinvh(B)[m:, :m]\n'
+        PINV_THROUGH_PINVH +
         'def my_m_step(y, mu, U, Uc):\n'
         '    T, m = y.shape\n'
         '    n = mu.shape[1]\n'
@@ -430,17 +423,10 @@ def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
     terms still passed with full marks when the pseudo-inverse was read off SciPy's pinvh of the symmetric
     matrix [[0, Z], [Z^T, 0]], whose off-diagonal block is pinv(Z). Each route passes ungraded, and graded it is
     named by the statement and refused."""
-    import scipy.linalg as sla
-
-    from graded_routes import assert_refused_when_graded
-
     checker_name, names, code = _PINVH_ROUTES[label]
-    ns = {"np": np, "sla": sla, "check": check}
-    exec(code, ns)
-    assert getattr(check, checker_name)(*[ns[n] for n in names])
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
-    assert_refused_when_graded(check, label, checker_name, names[0], imports, code)
+    assert_passes_then_refused(check, label, checker_name, names, imports, code)
 
 
 _ROTATION_FITS = {
