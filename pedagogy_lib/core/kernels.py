@@ -7,7 +7,9 @@ compiler sees a whole time step at once and no array structures are passed per c
 C-contiguous and inner loops run along rows (AXPY form), which LLVM vectorizes without reassociating
 sums (no fastmath). Products large enough to amortize a BLAS call go to ``np.dot`` instead.
 
-* :func:`mm`, :func:`mtm`: ``X Y`` and ``Z^T Z`` (the latter exactly symmetric);
+* :func:`mm`, :func:`mtm`: ``X Y`` and ``Z^T Z`` (the latter exactly symmetric); these and
+  :func:`chol_upper` take a ``blas`` argument: ``USE_BLAS`` hands large sizes to BLAS or LAPACK,
+  ``LOOPS_ONLY`` keeps them to loops (for kernels compiled without reference counting);
 * :func:`chol_upper`, :func:`chol_logdet`: the upper Cholesky factor with the same singularity margin
   as :func:`pedagogy_lib.core.checks.check_spd`, and the log-determinant it gives;
 * :func:`solve_ut`, :func:`solve_u`, :func:`solve_ut_vec`: triangular solves in place;
@@ -35,6 +37,15 @@ BLAS_MIN_WORK = 4096
 #: ``SPD_ULPS * n * eps`` times its diagonal entry, the same margin.
 SPD_ULPS = 100
 EPS = float(np.finfo(np.float64).eps)
+#: The ``blas`` argument of :func:`mm`, :func:`mtm` and :func:`chol_upper` that keeps them to plain loops at
+#: every size. numba drops the branch to BLAS or LAPACK while compiling (a test ``blas is not None`` on an
+#: argument of type None is decided then), so a kernel compiled without reference counting
+#: (:func:`pedagogy_lib.core.jit.njit_steps`), which may not call ``np.dot`` or ``np.linalg``, can use them.
+#: ``USE_BLAS`` keeps the branch.
+LOOPS_ONLY, USE_BLAS = None, True
+#: Below this dimension no product or factorization of the dense helpers reaches BLAS or LAPACK, so the
+#: loops-only flavour of a kernel computes exactly what the other one does.
+LOOPS_ONLY_MAX_DIM = int(round(BLAS_MIN_WORK ** (1 / 3)))
 
 #: :func:`exp_into` flushes to 0 every argument at or below ``EXP_FLOOR`` (exp(-708) = 3.3e-308, just
 #: above the smallest normal float64, 2.2e-308) ...
@@ -74,11 +85,12 @@ def chol_lapack(S, U):
 
 
 @njit_inline
-def mm(X, Y, out):
-    """out = X @ Y (X: p x q, Y: q x r)."""
+def mm(X, Y, out, blas):
+    """out = X @ Y (X: p x q, Y: q x r). ``blas`` is True to hand large products to BLAS, ``None`` for loops
+    at every size (see :data:`LOOPS_ONLY`)."""
     p, q = X.shape
     r = Y.shape[1]
-    if p * q * r >= BLAS_MIN_WORK:
+    if blas is not None and p * q * r >= BLAS_MIN_WORK:
         dot_blas(X, Y, out)
         return
     if r < 8:                       # short rows: scalar dot products beat short vector loops
@@ -99,10 +111,10 @@ def mm(X, Y, out):
 
 
 @njit_inline
-def mtm(Z, out):
-    """out = Z^T @ Z (Z: p x q), exactly symmetric."""
+def mtm(Z, out, blas):
+    """out = Z^T @ Z (Z: p x q), exactly symmetric; ``blas`` as in :func:`mm`."""
     p, q = Z.shape
-    if p * q * q >= BLAS_MIN_WORK:
+    if blas is not None and p * q * q >= BLAS_MIN_WORK:
         dot_blas(Z.T, Z, out)
         symmetrize_into(out, out)
         return
@@ -127,7 +139,7 @@ def mtm(Z, out):
 
 
 @njit_inline
-def chol_upper(S, U):
+def chol_upper(S, U, blas):
     """Upper Cholesky factor U (U^T U = S), written into U; returns False when S is not positive
     definite to working precision.
 
@@ -136,11 +148,12 @@ def chol_upper(S, U):
     relative to the variance itself is rounding noise (the same scaled test as
     :func:`pedagogy_lib.core.checks.check_spd`, which bounds the smallest eigenvalue of the
     unit-diagonal scaling from above by the smallest such ratio). Small matrices: right-looking row
-    updates. Large ones: LAPACK (``np.linalg.cholesky``), transposed, then the same pivot test.
+    updates. Large ones: LAPACK (``np.linalg.cholesky``), transposed, then the same pivot test, unless
+    ``blas`` is ``None`` (see :data:`LOOPS_ONLY`).
     """
     n = S.shape[0]
     tol = SPD_ULPS * n * EPS
-    if n * n * n >= 3 * BLAS_MIN_WORK:
+    if blas is not None and n * n * n >= 3 * BLAS_MIN_WORK:
         for k in range(n):
             if not S[k, k] > 0.0:
                 return False

@@ -22,13 +22,24 @@ arrays allocated once per call:
   the type, layout and dimension checks;
 * :func:`log_evidence_total`, the sum of the per-step log evidences, the same in both lanes.
 
-The pieces are inlined into the drivers (``njit_inline``), and the shared dense helpers of
-:mod:`pedagogy_lib.core.kernels` are called from the drivers themselves. Why the drivers keep
-their short loops in line: at n = 2 a step takes about 0.3 µs, and each inlined call that
-receives arrays added roughly 10 ns to it (several times that for a piece that itself calls
-further inlined helpers; numba's reference counting of the array arguments is the likely cause),
-so a step cut into a piece per equation ran 1.5 times slower than the same algebra written in
-one loop body (measured in alternation against the earlier single kernel).
+The pieces are inlined into the step loops (``njit_inline``), and the shared dense helpers of
+:mod:`pedagogy_lib.core.kernels` are called from the step loops themselves. Each driver
+(:func:`filter_covariance`, :func:`filter_information`, :func:`rts_gains`, :func:`rts_backward`)
+allocates its work arrays and hands them to a step loop (:func:`covariance_steps`,
+:func:`information_steps`, :func:`rts_gain_steps`, :func:`rts_steps`), which is compiled twice:
+
+* ``*_loops``, with every dimension below ``LOOPS_ONLY_MAX_DIM``: plain loops, compiled without
+  numba's reference counting (:func:`pedagogy_lib.core.jit.njit_steps`). A profile of the 2 x 2
+  filter and smoother found about 60 % of the time in the atomic increments and decrements that
+  numba spends on every row view (``Upsilon_pred[t]``) and every array handed to an inlined
+  helper; without them a step takes less than half the time;
+* ``*_blas``, for larger models: the same source, with reference counting, handing large products
+  to BLAS and large factorizations to LAPACK (which allocate, so the other flavour cannot call them).
+
+Below the threshold the ``*_blas`` flavour would take the same loops, so both give the same numbers
+(a test holds them to it). The one call the covariance form makes to LAPACK inside its loop, the
+smallest eigenvalue of ``Sigma_y_x`` for the Joseph-form switch when its cheap bracket cannot decide,
+becomes a request: the loop returns ``NEED_EIGMIN`` and the driver computes it and runs the pass again.
 
 The model reaches the kernels as :class:`KernelModel` (with contiguous transposes of ``A`` and
 ``C``), the information form's constants as :class:`InfoConstants`, the outputs as
@@ -42,10 +53,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.jit import njit, njit_inline
+from ..core.jit import njit, njit_inline, njit_steps
 from ..core.checks import SPD_SCREEN_MAX_N, SYM_RTOL
-from ..core.kernels import (EPS, SPD_ULPS, chol_logdet, chol_upper, mm, mtm, solve_u, solve_ut, solve_ut_vec,
-                            spd_screen, symmetrize_into, weighted_sumsq)
+from ..core.kernels import (EPS, LOOPS_ONLY, LOOPS_ONLY_MAX_DIM, SPD_ULPS, USE_BLAS, chol_logdet, chol_upper, mm,
+                            mtm, solve_u, solve_ut, solve_ut_vec, spd_screen, symmetrize_into, weighted_sumsq)
 from ..core.linalg import TAU
 
 __all__ = ["warmup_kernels"]
@@ -58,6 +69,10 @@ JOSEPH_RATIO = 1e6
 INFO_MAX_COND = 1e10
 #: Failure codes returned by the kernels (with the time step): which factorization lost definiteness.
 FAIL_PRED, FAIL_INNOVATION, FAIL_INFO, FAIL_INFO_COND = 0, 1, 2, 3
+#: Returned (with the step) by :func:`covariance_steps` when the Joseph-form switch needs lambda_min(Sigma_y_x),
+#: which a step loop compiled without reference counting cannot ask LAPACK for: the driver computes it and
+#: runs the pass again (rare: only a trace within the bracket of :func:`eigmin_bracket` needs it).
+NEED_EIGMIN = 4
 
 
 class KernelModel(NamedTuple):
@@ -134,12 +149,12 @@ def innovation(y_t, c, Ct, mu_pred_t, r):
 
 
 @njit_inline
-def joseph_covariance(C, Sigma_y_x, P, KT, Uf_t):
+def joseph_covariance(C, Sigma_y_x, P, KT, Uf_t, IKC, KR, IKCP, blas):
     """Joseph form ``Uf_t = (I - K C) P (I - K C)^T + K Sigma_y_x K^T`` (``KT = K^T``): equal to Eq. 2.47 in
-    exact arithmetic and a sum of positive semidefinite terms, for nearly exact observations (rare, so
-    its work arrays are allocated here)."""
+    exact arithmetic and a sum of positive semidefinite terms, for nearly exact observations. ``IKC``,
+    ``KR`` and ``IKCP`` are work arrays of shapes ``(n, n)``, ``(n, m)``, ``(n, n)``; ``blas`` as in
+    :func:`pedagogy_lib.core.kernels.mm`."""
     m, n = KT.shape
-    IKC, KR, IKCP = np.empty((n, n)), np.empty((n, m)), np.empty((n, n))
     for i in range(n):
         for j in range(n):
             s = 1.0 if i == j else 0.0
@@ -151,7 +166,7 @@ def joseph_covariance(C, Sigma_y_x, P, KT, Uf_t):
             for k in range(m):
                 s += KT[k, i] * Sigma_y_x[k, l]
             KR[i, l] = s
-    mm(IKC, P, IKCP)
+    mm(IKC, P, IKCP, blas)
     for i in range(n):                                      # upper triangle, mirrored: exactly symmetric
         for j in range(i, n):
             s = 0.0
@@ -169,7 +184,7 @@ def eigmin_bracket(R):
     the smallest diagonal entry (a Rayleigh quotient), ``lo`` the larger of Gershgorin's bound and the
     Wolkowicz-Styan bound ``mean - sqrt((m - 1) var)`` (the eigenvalues' mean and variance from the trace and
     the Frobenius norm, exact for m <= 2), each lowered by more than its own rounding error. The third entry
-    holds ``lambda_min(R)`` itself once :func:`joseph_needed` has had to compute it."""
+    holds ``lambda_min(R)`` itself once a trace between the ends has made :func:`filter_covariance` compute it."""
     m = R.shape[0]
     out = np.array([-np.inf, R[0, 0], np.nan])
     scale = 0.0                                  # the bounds are worked out on R / scale: R's squares of
@@ -200,30 +215,57 @@ def eigmin_bracket(R):
 
 
 @njit_inline
-def joseph_needed(tr_S, lam, Sigma_y_x):
+def joseph_needed(tr_S, lam):
     """Whether Eq. 2.47's subtraction would lose more than about six digits, ``tr(Sigma_y) > JOSEPH_RATIO *
-    lambda_min(Sigma_y_x)``, with ``lam`` from :func:`eigmin_bracket`: the bracket decides a trace far from the
-    threshold, and LAPACK's smallest eigenvalue (computed once, kept in ``lam[2]``) one between its ends."""
+    lambda_min(Sigma_y_x)``, with ``lam`` from :func:`eigmin_bracket`: 1 (yes) or 0 (no) when the bracket
+    decides (a trace far from the threshold) or ``lam[2]``, LAPACK's smallest eigenvalue, is known; -1 when
+    neither, and :func:`filter_covariance` computes ``lam[2]`` and runs the pass again."""
     if tr_S > JOSEPH_RATIO * lam[1]:
-        return True
+        return 1
     if tr_S <= JOSEPH_RATIO * lam[0]:
-        return False
+        return 0
     if np.isnan(lam[2]):
-        lam[2] = np.linalg.eigvalsh(Sigma_y_x)[0]
-    return tr_S > JOSEPH_RATIO * lam[2]
+        return -1
+    return 1 if tr_S > JOSEPH_RATIO * lam[2] else 0
 
 
 @njit
 def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
     """The forward pass in the covariance form (twin: ``kalman._kalman_filter_numpy``): ``(-1, -1)``, or the
-    failing step and its ``FAIL_*`` code. With ``len(out.J) > 0`` also the smoother gains (Eq. 2.53)."""
+    failing step and its ``FAIL_*`` code. With ``len(out.J) > 0`` also the smoother gains (Eq. 2.53).
+    ``observed[t] == 0`` marks a missing ``y_t``; an ``observed`` of length 0 means every ``y_t`` is observed.
+    Allocates the work arrays (as four stacks: a slice costs less than an allocation), then runs
+    :func:`covariance_steps`."""
+    (T, m), n = y.shape, mu1.shape[0]
+    work = (np.empty((5, n, n)), np.empty((3, m, n)), np.empty((2, m, m)), np.empty((2, m)), np.empty((n, m)))
+    lam = eigmin_bracket(model.Sigma_y_x)                   # lambda_min(Sigma_y_x), for the Joseph-form switch
+    small = max(n, m) < LOOPS_ONLY_MAX_DIM
+    for _ in range(2):
+        if small:
+            t_fail, kind = covariance_steps_loops(mu1, Sigma1, model, u, y, observed, out, work, lam, LOOPS_ONLY)
+        else:
+            t_fail, kind = covariance_steps_blas(mu1, Sigma1, model, u, y, observed, out, work, lam, USE_BLAS)
+        if kind != NEED_EIGMIN:
+            break
+        lam[2] = np.linalg.eigvalsh(model.Sigma_y_x)[0]
+    return t_fail, kind
+
+
+def covariance_steps(mu1, Sigma1, model, u, y, observed, out, work, lam, blas):
+    """The step loop of :func:`filter_covariance` on the work arrays it allocated; ``blas`` as in
+    :func:`pedagogy_lib.core.kernels.mm`. Compiled twice: :func:`covariance_steps_loops` without reference
+    counting and with loops only (every dimension below ``LOOPS_ONLY_MAX_DIM``, where the other flavour
+    would not call BLAS either, so both give the same numbers), and :func:`covariance_steps_blas`."""
+    square, tall, small, vec, KR = work
     mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, J = out
     A, At, B, a, Sigma_x, C, Ct, c, Sigma_y_x = model
     (T, m), n = y.shape, mu1.shape[0]
-    AU, tmp, U_P, r, w = np.empty((n, n)), np.empty((n, n)), np.empty((n, n)), np.empty(m), np.empty(m)
-    CP, Z, KT, S, U_S = np.empty((m, n)), np.empty((m, n)), np.empty((m, n)), np.empty((m, m)), np.empty((m, m))
-    lam = eigmin_bracket(Sigma_y_x)                         # lambda_min(Sigma_y_x), for the Joseph-form switch
-    mu_pred[0], Upsilon_pred[0] = mu1, Sigma1               # Eq. 2.49
+    AU, tmp, U_P, IKC, IKCP = square[0], square[1], square[2], square[3], square[4]
+    CP, Z, KT, S, U_S, r, w = tall[0], tall[1], tall[2], small[0], small[1], vec[0], vec[1]
+    for i in range(n):                                      # Eq. 2.49
+        mu_pred[0, i] = mu1[i]
+        for j in range(n):
+            Upsilon_pred[0, i, j] = Sigma1[i, j]
     for t in range(T):
         if t > 0:                                           # TIME UPDATE (Eq. 2.48 = the roles of Eq. 2.26)
             for i in range(n):
@@ -233,14 +275,14 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
                 for j in range(u.shape[1]):
                     s += B[i, j] * u[t - 1, j]
                 mu_pred[t, i] = s
-            mm(A, Upsilon_filt[t - 1], AU)
-            mm(AU, At, tmp)
+            mm(A, Upsilon_filt[t - 1], AU, blas)
+            mm(AU, At, tmp, blas)
             for i in range(n):
                 for j in range(n):
                     tmp[i, j] += Sigma_x[i, j]
             symmetrize_into(tmp, Upsilon_pred[t])
             if J.shape[0] > 0:
-                if not chol_upper(Upsilon_pred[t], U_P):   # Upsilon_pred = U_P^T U_P
+                if not chol_upper(Upsilon_pred[t], U_P, blas):  # Upsilon_pred = U_P^T U_P
                     return t, FAIL_PRED
                 solve_ut(U_P, AU)
                 solve_u(U_P, AU)                            # J^T = Upsilon_pred^{-1} A Upsilon_filt (Eq. 2.53)
@@ -248,21 +290,21 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
                     for j in range(n):
                         J[t - 1, i, j] = AU[j, i]
         P = Upsilon_pred[t]
-        if observed[t] == 0:                                # missing y_t: no measurement update
+        if observed.shape[0] > 0 and observed[t] == 0:      # missing y_t: no measurement update
             skip_measurement(mu_pred[t], P, mu_filt[t], Upsilon_filt[t], K[t])
             log_p_y[t] = 0.0
             continue
         # MEASUREMENT UPDATE (Eq. 2.47 = the roles of Eq. 2.27): Sigma_y = C P C^T + Sigma_y|x = U_S^T U_S
         innovation(y[t], c, Ct, mu_pred[t], r)
-        mm(C, P, CP)
-        mm(CP, Ct, S)
+        mm(C, P, CP, blas)
+        mm(CP, Ct, S, blas)
         tr_S = 0.0
         for i in range(m):
             for j in range(m):
                 S[i, j] += Sigma_y_x[i, j]
             tr_S += S[i, i]
             w[i] = r[i]
-        if not chol_upper(S, U_S):
+        if not chol_upper(S, U_S, blas):
             return t, FAIL_INNOVATION
         for i in range(m):
             for j in range(n):
@@ -283,10 +325,13 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
         for i in range(n):
             for k in range(m):
                 K[t, i, k] = KT[k, i]
-        if joseph_needed(tr_S, lam, Sigma_y_x):             # Eq. 2.47's subtraction would lose > 6 digits
-            joseph_covariance(C, Sigma_y_x, P, KT, Upsilon_filt[t])
+        joseph = joseph_needed(tr_S, lam)                   # would Eq. 2.47's subtraction lose > 6 digits?
+        if joseph < 0:
+            return t, NEED_EIGMIN
+        if joseph:
+            joseph_covariance(C, Sigma_y_x, P, KT, Upsilon_filt[t], IKC, KR, IKCP, blas)
         else:
-            mtm(Z, tmp)                                     # K Sigma_y K^T = Z^T Z
+            mtm(Z, tmp, blas)                               # K Sigma_y K^T = Z^T Z
             Uf = Upsilon_filt[t]
             for i in range(n):
                 for j in range(n):
@@ -294,6 +339,10 @@ def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
             symmetrize_into(Uf, Uf)
         log_p_y[t] = -0.5 * (quad + chol_logdet(U_S) + m * np.log(TAU))   # Eq. 2.18 with Eq. 2.40 roles
     return -1, -1
+
+
+covariance_steps_loops = njit_steps(covariance_steps)
+covariance_steps_blas = njit(covariance_steps)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -356,17 +405,32 @@ def filter_information(mu1, Sigma1, model, ic, u, y, observed, out):
     """The forward pass in the information form (the roles of Eqs. 2.13-2.14); as :func:`filter_covariance`,
     with the (possibly whitened) emission and observations of ``kalman._information_precompute``.
     With ``Upsilon_pred = U_P^T U_P``, ``Upsilon_filt = U_P^T M^{-1} U_P`` for ``M = I + U_P G U_P^T``:
-    only n x n matrices are factored, and ``|Sigma_y| = |Sigma_y|x| |M|`` (determinant lemma)."""
+    only n x n matrices are factored, and ``|Sigma_y| = |Sigma_y|x| |M|`` (determinant lemma). Allocates the
+    work arrays, then runs :func:`information_steps`."""
+    T, m = y.shape
+    n = mu1.shape[0]
+    work = (np.empty((6, n, n)), np.empty((2, n)), np.empty((2, m)))
+    if max(n, m) < LOOPS_ONLY_MAX_DIM:
+        return information_steps_loops(mu1, Sigma1, model, ic, u, y, observed, out, work, LOOPS_ONLY)
+    return information_steps_blas(mu1, Sigma1, model, ic, u, y, observed, out, work, USE_BLAS)
+
+
+def information_steps(mu1, Sigma1, model, ic, u, y, observed, out, work, blas):
+    """The step loop of :func:`filter_information` on its work arrays, compiled in two flavours as
+    :func:`covariance_steps`."""
+    square, short, long = work
     mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, J = out
     A, At, B, a, Sigma_x, C, Ct, c, _ = model
     w_R, WC, CtRinv, G, logdet_R = ic
     T, m = y.shape
     n = mu1.shape[0]
-    AU, tmp, U_P = np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
-    UG, M, U_M = np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
-    b, d, r, e = np.empty(n), np.empty(n), np.empty(m), np.empty(m)
-    mu_pred[0], Upsilon_pred[0] = mu1, Sigma1               # Eq. 2.49
-    if not chol_upper(Sigma1, U_P):
+    AU, tmp, U_P, UG, M, U_M = square[0], square[1], square[2], square[3], square[4], square[5]
+    b, d, r, e = short[0], short[1], long[0], long[1]
+    for i in range(n):                                      # Eq. 2.49
+        mu_pred[0, i] = mu1[i]
+        for j in range(n):
+            Upsilon_pred[0, i, j] = Sigma1[i, j]
+    if not chol_upper(Sigma1, U_P, blas):
         return 0, FAIL_PRED
     for t in range(T):
         if t > 0:                                           # TIME UPDATE (Eq. 2.48 = the roles of Eq. 2.26)
@@ -377,27 +441,27 @@ def filter_information(mu1, Sigma1, model, ic, u, y, observed, out):
                 for j in range(u.shape[1]):
                     s += B[i, j] * u[t - 1, j]
                 mu_pred[t, i] = s
-            mm(A, Upsilon_filt[t - 1], AU)
-            mm(AU, At, tmp)
+            mm(A, Upsilon_filt[t - 1], AU, blas)
+            mm(AU, At, tmp, blas)
             for i in range(n):
                 for j in range(n):
                     tmp[i, j] += Sigma_x[i, j]
             symmetrize_into(tmp, Upsilon_pred[t])
-            if not chol_upper(Upsilon_pred[t], U_P):       # Upsilon_pred = U_P^T U_P
+            if not chol_upper(Upsilon_pred[t], U_P, blas):  # Upsilon_pred = U_P^T U_P
                 return t, FAIL_PRED
             if J.shape[0] > 0:
                 solve_ut(U_P, AU)
                 solve_u(U_P, AU)                            # J^T = Upsilon_pred^{-1} A Upsilon_filt (Eq. 2.53)
                 transpose_into(AU, J[t - 1])
-        if observed[t] == 0:                                # missing y_t: no measurement update
+        if observed.shape[0] > 0 and observed[t] == 0:      # missing y_t: no measurement update
             skip_measurement(mu_pred[t], Upsilon_pred[t], mu_filt[t], Upsilon_filt[t], K[t])
             log_p_y[t] = 0.0
             continue
         # MEASUREMENT UPDATE (Eqs. 2.13-2.14 roles) with G = C^T Sigma_y|x^{-1} C, computed once
         innovation(y[t], c, Ct, mu_pred[t], r)
-        mm(U_P, G, UG)
+        mm(U_P, G, UG, blas)
         information_matrix(U_P, UG, M)
-        if not chol_upper(M, U_M):
+        if not chol_upper(M, U_M, blas):
             return t, FAIL_INFO
         if condition_bound(U_M) > INFO_MAX_COND:
             return t, FAIL_INFO_COND
@@ -406,7 +470,7 @@ def filter_information(mu1, Sigma1, model, ic, u, y, observed, out):
                 tmp[i, j] = U_P[i, j]
         solve_ut(U_M, tmp)                                  # V = U_M^{-T} U_P
         Uf = Upsilon_filt[t]
-        mtm(tmp, Uf)                                        # Upsilon_filt = V^T V (Eq. 2.14)
+        mtm(tmp, Uf, blas)                                  # Upsilon_filt = V^T V (Eq. 2.14)
         information_gain_step(WC, Uf, r, b, d)              # d = Upsilon_filt C^T Sigma_y|x^{-1} r
         for i in range(n):
             mu_filt[t, i] = mu_pred[t, i] + d[i]            # Eq. 2.13 written as a correction
@@ -417,9 +481,13 @@ def filter_information(mu1, Sigma1, model, ic, u, y, observed, out):
         solve_ut_vec(U_P, d)
         for i in range(n):
             quad += d[i] * d[i]
-        mm(Uf, CtRinv, K[t])                                # K = Upsilon_filt C^T Sigma_y|x^{-1} (Eq. 2.15)
+        mm(Uf, CtRinv, K[t], blas)                          # K = Upsilon_filt C^T Sigma_y|x^{-1} (Eq. 2.15)
         log_p_y[t] = -0.5 * (quad + logdet_R + chol_logdet(U_M) + m * np.log(TAU))
     return -1, -1
+
+
+information_steps_loops = njit_steps(information_steps)
+information_steps_blas = njit(information_steps)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -430,11 +498,20 @@ def filter_information(mu1, Sigma1, model, ic, u, y, observed, out):
 def rts_gains(A, Upsilon_pred, Upsilon_filt, J):
     """Smoother gains ``J[t]`` (Eq. 2.53) from the filter output and ``A`` alone (into ``J``); returns
     -1, or the step whose ``Upsilon_pred`` lost positive definiteness. Twin: ``kalman._rts_numpy``."""
+    n = Upsilon_filt.shape[1]
+    if n < LOOPS_ONLY_MAX_DIM:
+        return rts_gain_steps_loops(A, Upsilon_pred, Upsilon_filt, J, np.empty((2, n, n)), LOOPS_ONLY)
+    return rts_gain_steps_blas(A, Upsilon_pred, Upsilon_filt, J, np.empty((2, n, n)), USE_BLAS)
+
+
+def rts_gain_steps(A, Upsilon_pred, Upsilon_filt, J, square, blas):
+    """The step loop of :func:`rts_gains` on its work arrays, compiled in two flavours as
+    :func:`covariance_steps`."""
     T, n = Upsilon_filt.shape[0], Upsilon_filt.shape[1]
-    AU, U_P = np.empty((n, n)), np.empty((n, n))
+    AU, U_P = square[0], square[1]
     for t in range(T - 1):
-        mm(A, Upsilon_filt[t], AU)
-        if not chol_upper(Upsilon_pred[t + 1], U_P):
+        mm(A, Upsilon_filt[t], AU, blas)
+        if not chol_upper(Upsilon_pred[t + 1], U_P, blas):
             return t + 1
         solve_ut(U_P, AU)                                   # J_t^T = Upsilon_pred^{-1} A Upsilon_filt
         solve_u(U_P, AU)
@@ -444,15 +521,34 @@ def rts_gains(A, Upsilon_pred, Upsilon_filt, J):
     return -1
 
 
+rts_gain_steps_loops = njit_steps(rts_gain_steps)
+rts_gain_steps_blas = njit(rts_gain_steps)
+
+
 @njit
 def rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross):
     """The RTS backward step (Eqs. 2.54-2.55) given the gains; twin ``kalman._rts_numpy``; writes into
     the last three (caller-allocated) arrays. No emission parameter, observation or control is passed in."""
+    n = mu_filt.shape[1]
+    work = (np.empty((4, n, n)), np.empty(n))
+    if n < LOOPS_ONLY_MAX_DIM:
+        rts_steps_loops(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross,
+                        work, LOOPS_ONLY)
+    else:
+        rts_steps_blas(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross,
+                       work, USE_BLAS)
+
+
+def rts_steps(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross, work, blas):
+    """The step loop of :func:`rts_backward` on its work arrays, compiled in two flavours as
+    :func:`covariance_steps`."""
+    square, dmu = work
     T, n = mu_filt.shape
-    D, JD, JT, tmp = np.empty((n, n)), np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
-    dmu = np.empty(n)
-    mu_smooth[T - 1] = mu_filt[T - 1]                       # base case: smoother = filter at T
-    Upsilon_smooth[T - 1] = Upsilon_filt[T - 1]
+    D, JD, JT, tmp = square[0], square[1], square[2], square[3]
+    for i in range(n):                                      # base case: smoother = filter at T
+        mu_smooth[T - 1, i] = mu_filt[T - 1, i]
+        for j in range(n):
+            Upsilon_smooth[T - 1, i, j] = Upsilon_filt[T - 1, i, j]
     for t in range(T - 2, -1, -1):
         for i in range(n):
             for j in range(n):
@@ -469,14 +565,18 @@ def rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Ups
         for i in range(n):
             for j in range(n):
                 D[i, j] = Upsilon_smooth[t + 1, i, j] - Upsilon_pred[t + 1, i, j]
-        mm(J[t], D, JD)
-        mm(JD, JT, tmp)
+        mm(J[t], D, JD, blas)
+        mm(JD, JT, tmp, blas)
         for i in range(n):
             for j in range(n):
                 tmp[i, j] += Upsilon_filt[t, i, j]
         symmetrize_into(tmp, Upsilon_smooth[t])
         # CROSS-COVARIANCE (Eq. 2.55): Cov[x_{t+1}, x_t | y] = Upsilon_smooth[t+1] J_t^T
-        mm(Upsilon_smooth[t + 1], JT, Upsilon_cross[t])
+        mm(Upsilon_smooth[t + 1], JT, Upsilon_cross[t], blas)
+
+
+rts_steps_loops = njit_steps(rts_steps)
+rts_steps_blas = njit(rts_steps)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -485,10 +585,20 @@ def rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Ups
 
 @njit_inline
 def within(X, limit):
-    """Whether every entry of the C-contiguous array ``X`` is finite and at most ``limit`` in magnitude."""
-    flat = X.reshape(-1)
-    for k in range(flat.shape[0]):
-        if not abs(flat[k]) <= limit:                       # also False for NaN
+    """Whether every entry of the matrix ``X`` is finite and at most ``limit`` in magnitude (two loops: a
+    reshaped view would cost a call to numba's reshape helper)."""
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            if not abs(X[i, j]) <= limit:                   # also False for NaN
+                return False
+    return True
+
+
+@njit_inline
+def within_vec(x, limit):
+    """:func:`within` for a vector."""
+    for i in range(x.shape[0]):
+        if not abs(x[i]) <= limit:
             return False
     return True
 
@@ -509,16 +619,42 @@ def screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitu
     for X in (Sigma1, A, Sigma_x, C, Sigma_y_x):
         if not within(X, max_magnitude):
             return False, out
-    if not (within(mu1, max_magnitude) and within(a, max_magnitude) and within(c, max_magnitude)
+    if not (within_vec(mu1, max_magnitude) and within_vec(a, max_magnitude) and within_vec(c, max_magnitude)
             and within(y, 1.7976931348623157e308)):          # y finite (a missing row takes the full path)
         return False, out
     for S in (Sigma1, Sigma_x, Sigma_y_x):
         if not spd_screen(S, SYM_RTOL, SPD_ULPS * S.shape[0] * EPS)[0]:
             return False, out
-    model = KernelModel(A, A.T.copy(), np.zeros((n, 0)), a, Sigma_x, C, C.T.copy(), c, Sigma_y_x)
-    t_fail, _ = filter_covariance(mu1, Sigma1, model, np.zeros((max(T - 1, 0), 0)), y, np.ones(T, np.uint8), out)
+    At, Ct = np.empty((n, n)), np.empty((n, m))
+    transpose_into(A, At)
+    transpose_into(C, Ct)
+    model = KernelModel(A, At, np.empty((n, 0)), a, Sigma_x, C, Ct, c, Sigma_y_x)     # no control: empty B, u
+    t_fail, _ = filter_covariance(mu1, Sigma1, model, np.empty((max(T - 1, 0), 0)), y, np.empty(0, np.uint8), out)
     total = out.mu_pred.sum() + out.mu_filt.sum() + out.log_p_y.sum() + out.Upsilon_pred.sum() + out.Upsilon_filt.sum()
     return t_fail < 0 and np.isfinite(total), out
+
+
+@njit_inline
+def block_sum(v, lo, hi):
+    """``v[lo:hi].sum()`` in eight running partial sums (entries ``lo + 8k + j`` into sum ``j``), combined in
+    pairs, then the tail added in order: the block sum of :func:`log_evidence_total`."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    i = lo
+    while i + 8 <= hi:
+        a0 += v[i]
+        a1 += v[i + 1]
+        a2 += v[i + 2]
+        a3 += v[i + 3]
+        a4 += v[i + 4]
+        a5 += v[i + 5]
+        a6 += v[i + 6]
+        a7 += v[i + 7]
+        i += 8
+    s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    while i < hi:
+        s += v[i]
+        i += 1
+    return s
 
 
 @njit
@@ -529,20 +665,11 @@ def log_evidence_total(log_p_y):
     backend sum with it, so the two give the same number to the last bit."""
     T = log_p_y.shape[0]
     blocks = (T + 127) // 128
-    sums = np.zeros(max(blocks, 1))
+    if blocks <= 1:                                     # a short sequence allocates nothing
+        return block_sum(log_p_y, 0, T)
+    sums = np.empty(blocks)
     for b in range(blocks):
-        lo, hi = 128 * b, min(T, 128 * (b + 1))
-        acc = np.zeros(8)
-        i = lo
-        while i + 8 <= hi:
-            for j in range(8):
-                acc[j] += log_p_y[i + j]
-            i += 8
-        s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
-        while i < hi:
-            s += log_p_y[i]
-            i += 1
-        sums[b] = s
+        sums[b] = block_sum(log_p_y, 128 * b, min(T, 128 * (b + 1)))
     while blocks > 1:
         half = (blocks + 1) // 2
         for k in range(blocks // 2):

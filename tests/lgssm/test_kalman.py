@@ -833,3 +833,92 @@ def test_the_clean_lane_is_sealed_to_one_signature():
     assert len(kernels.smooth_if_clean.signatures) == 1 and len(kernels.filter_if_clean.signatures) == 1
     kernels.seal_clean_lane()                                  # again, as a reloaded caller would: nothing changes
     assert kalman._clean_lane(params, y, None, "auto", "numba", True) is not None
+
+
+# ---------------------------------------------------------------- the step loops' two compiled flavours
+
+def _step_inputs(params, y, want_J=True):
+    """The arguments of ``kernels.covariance_steps`` for a problem without controls, all fresh arrays."""
+    p = params
+    (T, m), n = y.shape, p.mu1.shape[0]
+    model = kernels.KernelModel(p.A, p.A.T.copy(), np.zeros((n, 0)), p.a, p.Sigma_x, p.C, p.C.T.copy(), p.c,
+                                p.Sigma_y_x)
+    out = kernels.FilterArrays(np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n)), np.zeros((T, n, n)),
+                               np.zeros((T, n, m)), np.zeros(T), np.zeros((T - 1 if want_J else 0, n, n)))
+    work = (np.zeros((5, n, n)), np.zeros((3, m, n)), np.zeros((2, m, m)), np.zeros((2, m)), np.zeros((n, m)))
+    return (p.mu1, p.Sigma1, model, np.zeros((T - 1, 0)), y, np.ones(T, np.uint8), out, work,
+            np.array(kernels.eigmin_bracket(p.Sigma_y_x)))
+
+
+@pytest.mark.skipif(not kernels_compiled(), reason="compares two compiled flavours")
+@pytest.mark.parametrize("n, m", [(1, 1), (2, 2), (3, 5), (15, 15), (15, 4)])
+def test_the_loops_only_flavour_computes_what_the_blas_flavour_does_below_the_threshold(n, m):
+    """Below ``LOOPS_ONLY_MAX_DIM`` no product or factorization reaches BLAS or LAPACK in either flavour of a
+    step loop, so the one compiled without reference counting (which the drivers pick there) must give the
+    other's numbers to the last bit: the forward pass, the gains and the backward pass."""
+    assert max(n, m) < kernels.LOOPS_ONLY_MAX_DIM
+    params, y = _clean_problem(n + 7 * m, n, m, 9)
+    results = []
+    for flavour, blas in ((kernels.covariance_steps_loops, kernels.LOOPS_ONLY), (kernels.covariance_steps_blas,
+                                                                                kernels.USE_BLAS)):
+        args = _step_inputs(params, y)
+        if tuple(flavour(*args, blas)) == (0, kernels.NEED_EIGMIN):      # as the driver does (see the next test)
+            args[-1][2] = np.linalg.eigvalsh(params.Sigma_y_x)[0]
+        assert tuple(flavour(*args, blas)) == (-1, -1)
+        out = args[6]
+        J = np.zeros_like(out.J)
+        assert kernels.rts_gain_steps_loops(params.A, out.Upsilon_pred, out.Upsilon_filt, J, np.zeros((2, n, n)),
+                                            kernels.LOOPS_ONLY) == -1
+        assert np.array_equal(J, out.J)                  # the gains of the forward pass, recomputed afterwards
+        smooth = (np.zeros((9, n)), np.zeros((9, n, n)), np.zeros((8, n, n)))
+        back = kernels.rts_steps_loops if blas is None else kernels.rts_steps_blas
+        back(out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.J, *smooth,
+             (np.zeros((4, n, n)), np.zeros(n)), blas)
+        results.append(tuple(out) + smooth)
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n, m", [(16, 16), (17, 5), (3, 17)])
+def test_dimensions_that_reach_blas_match_the_dense_oracle(n, m, backend):
+    """At 16 dimensions and more the compiled drivers take the step loops that hand large products to BLAS
+    and large factorizations to LAPACK: checked against the dense-Gaussian oracle in both forms."""
+    params, y = _clean_problem(n * m, n, m, 5)
+    for form in ("covariance", "information"):
+        res = kalman_smoother(params, y, form=form, backend=backend)
+        mu_f, P_f = oracle_filter(params, y)[2:]
+        np.testing.assert_allclose(res.mu_filt, mu_f, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(res.Upsilon_filt, P_f, rtol=1e-8, atol=1e-9)
+        mu_s, P_s = oracle_smoother(params, y)[:2]
+        np.testing.assert_allclose(res.mu_smooth, mu_s, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(res.Upsilon_smooth, P_s, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y), rtol=1e-10)
+
+
+@pytest.mark.skipif(not kernels_compiled(), reason="the restart is the compiled driver's")
+def test_a_trace_inside_the_joseph_bracket_is_decided_by_the_exact_eigenvalue():
+    """With Sigma_y_x's eigenvalues (1e-6, 1, 1) in a rotated basis the O(m^2) bracket of lambda_min is loose,
+    so the switch to the Joseph form cannot be decided from it: the step loop (which may not call LAPACK)
+    stops and asks, the driver computes lambda_min and runs the pass again, and the result is the NumPy
+    twin's, which decides with LAPACK's eigenvalue throughout."""
+    rng = np.random.default_rng(11)
+    n, m, T = 2, 3, 6
+    Q, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    R = (Q * np.array([1e-6, 1.0, 1.0])) @ Q.T
+    R = 0.5 * (R + R.T)
+    params = LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.eye(n), None, np.zeros(n), 0.5 * np.eye(n),
+                         rng.standard_normal((m, n)), np.zeros(m), R)
+    y = rng.standard_normal((T, m))
+    lo, hi, _ = kernels.eigmin_bracket(R)
+    args = _step_inputs(params, y)
+    tr_S0 = np.trace(params.C @ params.Sigma1 @ params.C.T + R)
+    assert kernels.JOSEPH_RATIO * lo < tr_S0 <= kernels.JOSEPH_RATIO * hi     # undecided at t = 0
+    assert tuple(kernels.covariance_steps_loops(*args, kernels.LOOPS_ONLY)) == (0, kernels.NEED_EIGMIN)
+    assert tr_S0 > kernels.JOSEPH_RATIO * np.linalg.eigvalsh(R)[0]                 # ... and Joseph is due
+    compiled = kalman_smoother(params, y, form="covariance", backend="numba")
+    twin = kalman_smoother(params, y, form="covariance", backend="numpy")
+    for name in ("mu_filt", "Upsilon_filt", "mu_smooth", "Upsilon_smooth", "log_evidence"):
+        np.testing.assert_allclose(getattr(compiled, name), getattr(twin, name), rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
+
