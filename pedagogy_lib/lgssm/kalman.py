@@ -389,9 +389,10 @@ def _run_filter(p, y, observed, u, form, backend, want_J=False, L_R=None):
         C, Ct, c, y, *constants = _information_precompute(p.C, p.c, p.Sigma_y_x, y, L_R)
         model = model._replace(C=C, Ct=Ct, c=c)
         t_fail, kind = kernels.filter_information(p.mu1, p.Sigma1, model, kernels.InfoConstants(*constants),
-                                                  u, y, observed, out)
+                                                  u, y, observed, out, kernels.step_flavour(*y.shape[1:], *p.A.shape))
     else:
-        t_fail, kind = kernels.filter_covariance(p.mu1, p.Sigma1, model, u, y, observed, out)
+        t_fail, kind = kernels.filter_covariance(p.mu1, p.Sigma1, model, u, y, observed, out,
+                                                 kernels.step_flavour(*y.shape[1:], *p.A.shape))
     if t_fail >= 0:
         raise _definiteness_error(t_fail, kind, form)
     return out[:6], (out.J if want_J else None)
@@ -493,7 +494,8 @@ def _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J):
     T, n = mu_filt.shape
     mu_smooth, Upsilon_smooth = np.empty((T, n)), np.empty((T, n, n))
     Upsilon_cross = np.empty((max(T - 1, 0), n, n))
-    kernels.rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross)
+    kernels.rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross,
+                         kernels.step_flavour(n))
     return mu_smooth, Upsilon_smooth, J, Upsilon_cross
 
 
@@ -501,8 +503,9 @@ def _clean_lane(params, y, u, form: str, backend: str, smooth: bool):
     """The result of :func:`kalman_filter` or :func:`kalman_smoother` by one compiled call, or ``None``.
 
     For a clean problem (an ``LGSSMParams`` of float64 C-contiguous arrays, no controls, ``y`` complete,
-    every entry within ``MAX_MAGNITUDE``, the covariances clearly positive definite, at most 16
-    dimensions, the covariance form or ``"auto"`` choosing it) the screening of the full checks and the
+    every entry within ``MAX_MAGNITUDE``, the covariances clearly positive definite, fewer than 16
+    dimensions (``kernels.LOOPS_ONLY_MAX_DIM``: the lane runs the loops-only step loops), the covariance
+    form or ``"auto"`` choosing it) the screening of the full checks and the
     recursions run in :func:`~pedagogy_lib.lgssm.kernels.smooth_if_clean` (or ``filter_if_clean``):
     the same kernels on the same arrays, so the same numbers. A short sequence under a slider costs
     several times less. The kernels are sealed to one signature (``kernels.CLEAN_SIGNATURE``) on the
@@ -717,7 +720,7 @@ def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> Kalm
     backend = check_backend(backend)
     if backend == "numba":
         J = np.empty((max(mu_filt.shape[0] - 1, 0),) + A.shape)
-        t_fail = kernels.rts_gains(A, Upsilon_pred, Upsilon_filt, J)
+        t_fail = kernels.rts_gains(A, Upsilon_pred, Upsilon_filt, J, kernels.step_flavour(A.shape[0]))
         if t_fail >= 0:
             raise _definiteness_error(t_fail, FAIL_PRED, "covariance")
         smooth = _run_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J)

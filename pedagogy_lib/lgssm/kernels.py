@@ -54,7 +54,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.jit import njit, njit_inline, njit_steps
-from ..core.checks import SPD_SCREEN_MAX_N, SYM_RTOL
+from ..core.checks import SYM_RTOL
 from ..core.kernels import (EPS, LOOPS_ONLY, LOOPS_ONLY_MAX_DIM, SPD_ULPS, USE_BLAS, chol_logdet, chol_upper, mm,
                             mtm, solve_u, solve_ut, solve_ut_vec, spd_screen, symmetrize_into, weighted_sumsq)
 from ..core.linalg import TAU
@@ -73,6 +73,14 @@ FAIL_PRED, FAIL_INNOVATION, FAIL_INFO, FAIL_INFO_COND = 0, 1, 2, 3
 #: which a step loop compiled without reference counting cannot ask LAPACK for: the driver computes it and
 #: runs the pass again (rare: only a trace within the bracket of :func:`eigmin_bracket` needs it).
 NEED_EIGMIN = 4
+
+
+def step_flavour(*dims):
+    """The ``blas`` argument of the drivers for a model of these dimensions: ``LOOPS_ONLY`` (the step loops
+    compiled without reference counting) when every one is below ``LOOPS_ONLY_MAX_DIM``, else ``USE_BLAS``.
+    The drivers test ``blas is None``, which numba decides while compiling, so a call compiles and runs
+    one flavour only (loops-only is correct at any size, only slower for large models)."""
+    return LOOPS_ONLY if max(dims) < LOOPS_ONLY_MAX_DIM else USE_BLAS
 
 
 class KernelModel(NamedTuple):
@@ -230,18 +238,17 @@ def joseph_needed(tr_S, lam):
 
 
 @njit
-def filter_covariance(mu1, Sigma1, model, u, y, observed, out):
+def filter_covariance(mu1, Sigma1, model, u, y, observed, out, blas):
     """The forward pass in the covariance form (twin: ``kalman._kalman_filter_numpy``): ``(-1, -1)``, or the
     failing step and its ``FAIL_*`` code. With ``len(out.J) > 0`` also the smoother gains (Eq. 2.53).
     ``observed[t] == 0`` marks a missing ``y_t``; an ``observed`` of length 0 means every ``y_t`` is observed.
     Allocates the work arrays (as four stacks: a slice costs less than an allocation), then runs
-    :func:`covariance_steps`."""
+    :func:`covariance_steps` in the flavour ``blas`` names (:func:`step_flavour`)."""
     (T, m), n = y.shape, mu1.shape[0]
     work = (np.empty((5, n, n)), np.empty((3, m, n)), np.empty((2, m, m)), np.empty((2, m)), np.empty((n, m)))
     lam = eigmin_bracket(model.Sigma_y_x)                   # lambda_min(Sigma_y_x), for the Joseph-form switch
-    small = max(n, m) < LOOPS_ONLY_MAX_DIM
     for _ in range(2):
-        if small:
+        if blas is None:                                    # decided while compiling: one flavour per signature
             t_fail, kind = covariance_steps_loops(mu1, Sigma1, model, u, y, observed, out, work, lam, LOOPS_ONLY)
         else:
             t_fail, kind = covariance_steps_blas(mu1, Sigma1, model, u, y, observed, out, work, lam, USE_BLAS)
@@ -401,16 +408,16 @@ def posterior_residual(Ct, d, r, e):
 
 
 @njit
-def filter_information(mu1, Sigma1, model, ic, u, y, observed, out):
+def filter_information(mu1, Sigma1, model, ic, u, y, observed, out, blas):
     """The forward pass in the information form (the roles of Eqs. 2.13-2.14); as :func:`filter_covariance`,
     with the (possibly whitened) emission and observations of ``kalman._information_precompute``.
     With ``Upsilon_pred = U_P^T U_P``, ``Upsilon_filt = U_P^T M^{-1} U_P`` for ``M = I + U_P G U_P^T``:
     only n x n matrices are factored, and ``|Sigma_y| = |Sigma_y|x| |M|`` (determinant lemma). Allocates the
-    work arrays, then runs :func:`information_steps`."""
+    work arrays, then runs :func:`information_steps` in the flavour ``blas`` names (:func:`step_flavour`)."""
     T, m = y.shape
     n = mu1.shape[0]
     work = (np.empty((6, n, n)), np.empty((2, n)), np.empty((2, m)))
-    if max(n, m) < LOOPS_ONLY_MAX_DIM:
+    if blas is None:
         return information_steps_loops(mu1, Sigma1, model, ic, u, y, observed, out, work, LOOPS_ONLY)
     return information_steps_blas(mu1, Sigma1, model, ic, u, y, observed, out, work, USE_BLAS)
 
@@ -495,11 +502,12 @@ information_steps_blas = njit(information_steps)
 # ------------------------------------------------------------------------------------------------
 
 @njit
-def rts_gains(A, Upsilon_pred, Upsilon_filt, J):
+def rts_gains(A, Upsilon_pred, Upsilon_filt, J, blas):
     """Smoother gains ``J[t]`` (Eq. 2.53) from the filter output and ``A`` alone (into ``J``); returns
-    -1, or the step whose ``Upsilon_pred`` lost positive definiteness. Twin: ``kalman._rts_numpy``."""
+    -1, or the step whose ``Upsilon_pred`` lost positive definiteness. Twin: ``kalman._rts_numpy``.
+    ``blas`` names the flavour of the step loop (:func:`step_flavour`)."""
     n = Upsilon_filt.shape[1]
-    if n < LOOPS_ONLY_MAX_DIM:
+    if blas is None:
         return rts_gain_steps_loops(A, Upsilon_pred, Upsilon_filt, J, np.empty((2, n, n)), LOOPS_ONLY)
     return rts_gain_steps_blas(A, Upsilon_pred, Upsilon_filt, J, np.empty((2, n, n)), USE_BLAS)
 
@@ -526,12 +534,13 @@ rts_gain_steps_blas = njit(rts_gain_steps)
 
 
 @njit
-def rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross):
+def rts_backward(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross, blas):
     """The RTS backward step (Eqs. 2.54-2.55) given the gains; twin ``kalman._rts_numpy``; writes into
-    the last three (caller-allocated) arrays. No emission parameter, observation or control is passed in."""
+    the last three (caller-allocated) arrays. No emission parameter, observation or control is passed in.
+    ``blas`` names the flavour of the step loop (:func:`step_flavour`)."""
     n = mu_filt.shape[1]
     work = (np.empty((4, n, n)), np.empty(n))
-    if n < LOOPS_ONLY_MAX_DIM:
+    if blas is None:
         rts_steps_loops(mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, J, mu_smooth, Upsilon_smooth, Upsilon_cross,
                         work, LOOPS_ONLY)
     else:
@@ -614,7 +623,7 @@ def screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitu
     out = FilterArrays(np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)),
                        np.empty((T, n, m)), np.empty(T), np.empty((T - 1 if want_J else 0, n, n)))
     if Sigma1.shape != (n, n) or A.shape != (n, n) or a.shape[0] != n or Sigma_x.shape != (n, n) or C.shape != (m, n) \
-            or c.shape[0] != m or Sigma_y_x.shape != (m, m) or T == 0 or n > SPD_SCREEN_MAX_N or m > SPD_SCREEN_MAX_N:
+            or c.shape[0] != m or Sigma_y_x.shape != (m, m) or T == 0 or max(n, m) >= LOOPS_ONLY_MAX_DIM:
         return False, out
     for X in (Sigma1, A, Sigma_x, C, Sigma_y_x):
         if not within(X, max_magnitude):
@@ -629,7 +638,8 @@ def screened_forward(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitu
     transpose_into(A, At)
     transpose_into(C, Ct)
     model = KernelModel(A, At, np.empty((n, 0)), a, Sigma_x, C, Ct, c, Sigma_y_x)     # no control: empty B, u
-    t_fail, _ = filter_covariance(mu1, Sigma1, model, np.empty((max(T - 1, 0), 0)), y, np.empty(0, np.uint8), out)
+    t_fail, _ = filter_covariance(mu1, Sigma1, model, np.empty((max(T - 1, 0), 0)), y, np.empty(0, np.uint8), out,
+                                  LOOPS_ONLY)
     total = out.mu_pred.sum() + out.mu_filt.sum() + out.log_p_y.sum() + out.Upsilon_pred.sum() + out.Upsilon_filt.sum()
     return t_fail < 0 and np.isfinite(total), out
 
@@ -726,7 +736,7 @@ def smooth_if_clean(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, max_magnitud
     total = 0.0
     if ok:
         rts_backward(out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.J, mu_smooth,
-                     Upsilon_smooth, Upsilon_cross)
+                     Upsilon_smooth, Upsilon_cross, LOOPS_ONLY)
         total = log_evidence_total(out.log_p_y)
     return (ok, out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.K, out.log_p_y, total,
             mu_smooth, Upsilon_smooth, out.J, Upsilon_cross)

@@ -107,8 +107,10 @@ def test_backward_pass_never_touches_emission_parameters_or_data():
     # rts_smoother's signature has no emission parameter, observation or control ...
     assert list(inspect.signature(rts_smoother).parameters) == ["A", "filt", "backend"]
     assert list(inspect.signature(kernels.rts_backward.py_func).parameters) == [
-        "mu_pred", "Upsilon_pred", "mu_filt", "Upsilon_filt", "J", "mu_smooth", "Upsilon_smooth", "Upsilon_cross"]
-    assert list(inspect.signature(kernels.rts_gains.py_func).parameters) == ["A", "Upsilon_pred", "Upsilon_filt", "J"]
+        "mu_pred", "Upsilon_pred", "mu_filt", "Upsilon_filt", "J", "mu_smooth", "Upsilon_smooth", "Upsilon_cross",
+        "blas"]
+    assert list(inspect.signature(kernels.rts_gains.py_func).parameters) == ["A", "Upsilon_pred", "Upsilon_filt", "J",
+                                                                              "blas"]
     # ... and poisoning everything the emission produced (gains, evidence) changes nothing.
     poisoned = filt._replace(K=np.full_like(filt.K, np.nan), log_p_y=np.full_like(filt.log_p_y, np.nan))
     for backend in BACKENDS:
@@ -213,8 +215,9 @@ def test_numba_kernel_matches_numpy_twin_on_random_problems():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("form", FORMS)
-def test_kernel_py_func_agrees_with_compiled_kernel(form):
-    """Each form's driver, compiled and run as plain Python (its inlined steps too), gives the same output."""
+def test_kernel_py_func_agrees_with_compiled_kernel(form, monkeypatch):
+    """Each form's driver, compiled and run as plain Python (its step loop and inlined steps too), gives the
+    same output."""
     from pedagogy_lib.lgssm import kalman
 
     params, y, u = random_problem(11, missing=())
@@ -229,13 +232,18 @@ def test_kernel_py_func_agrees_with_compiled_kernel(form):
                                     np.zeros((T, n, m)), np.zeros(T), np.zeros((T - 1, n, n)))
     compiled, python = outputs(), outputs()
     if form == "covariance":
-        assert kernels.filter_covariance(p.mu1, p.Sigma1, model, u, y, observed, compiled) == (-1, -1)
-        assert kernels.filter_covariance.py_func(p.mu1, p.Sigma1, model, u, y, observed, python) == (-1, -1)
+        assert kernels.filter_covariance(p.mu1, p.Sigma1, model, u, y, observed, compiled, kernels.LOOPS_ONLY) == (-1, -1)
+        monkeypatch.setattr(kernels, "covariance_steps_loops", kernels.covariance_steps)       # the plain Python loop
+        assert kernels.filter_covariance.py_func(p.mu1, p.Sigma1, model, u, y, observed, python,
+                                                 kernels.LOOPS_ONLY) == (-1, -1)
     else:
         C, Ct, c, y_eff, *constants = kalman._information_precompute(p.C, p.c, p.Sigma_y_x, y)
         model, ic = model._replace(C=C, Ct=Ct, c=c), kernels.InfoConstants(*constants)
-        assert kernels.filter_information(p.mu1, p.Sigma1, model, ic, u, y_eff, observed, compiled) == (-1, -1)
-        assert kernels.filter_information.py_func(p.mu1, p.Sigma1, model, ic, u, y_eff, observed, python) == (-1, -1)
+        assert kernels.filter_information(p.mu1, p.Sigma1, model, ic, u, y_eff, observed, compiled,
+                                          kernels.LOOPS_ONLY) == (-1, -1)
+        monkeypatch.setattr(kernels, "information_steps_loops", kernels.information_steps)
+        assert kernels.filter_information.py_func(p.mu1, p.Sigma1, model, ic, u, y_eff, observed, python,
+                                                  kernels.LOOPS_ONLY) == (-1, -1)
     for x1, x2 in zip(compiled, python):
         np.testing.assert_allclose(x1, x2, rtol=1e-12, atol=1e-13)
     assert np.abs(compiled.J).max() > 0                      # J was filled in the forward pass
