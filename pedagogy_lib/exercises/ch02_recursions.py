@@ -390,6 +390,10 @@ SUMMATIVE = {
                                            # so do the Schur forms: sorted to put the eigenvalue 1 first (or
                                            # often as LAPACK orders it), their first Schur vector is it
                                            "scipy.linalg.schur", "scipy.linalg.qz", "scipy.linalg.ordqz",
+                                           # and an interpolative decomposition of A - I of rank K - 1: the
+                                           # coefficients that write its last column through the others are
+                                           # the null vector, null_space under another name
+                                           "scipy.linalg.interpolative.interp_decomp",
                                            "pedagogy_lib.recursions.generic.time_update",
                                            "pedagogy_lib.recursions.generic.forward_filter",
                                            "pedagogy_lib.recursions.generic.CATEGORICAL.marginalize",

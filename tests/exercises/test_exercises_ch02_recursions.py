@@ -395,3 +395,19 @@ def test_the_time_update_limit_by_a_schur_vector_of_a_is_refused_when_graded(cal
         assert check.missing_observations(scope["my_predicted_2"], scope["my_limit"]).passed
     from graded_routes import assert_refused_when_graded
     assert_refused_when_graded(check, "ex-2-2-0-time-update", "missing_observations", "my_limit", head, code)
+
+
+def test_the_time_update_limit_by_an_interpolative_decomposition_is_refused_when_graded():
+    """An interpolative decomposition of A - I of rank 2 (scipy.linalg.interpolative.interp_decomp) writes
+    the one column it leaves out through the other two; those coefficients with a 1 in the left-out place
+    are the null vector of A - I, the limit of (b) once normalized, null_space under another name. It
+    passes the checker ungraded; the statement names it and the graded version refuses it."""
+    from graded_routes import assert_passes_then_refused
+
+    head = ("import numpy as np\nimport scipy.linalg.interpolative as sli\n"
+            "from pedagogy_lib.exercises import ch02_recursions as check\n")
+    code = ("f_prev, A = check.EX_TIME_UPDATE\nmy_predicted_2 = A @ (A @ f_prev)\n"
+            "idx, proj = sli.interp_decomp(A - np.eye(3), 2, rand=False)\n"
+            "v = np.zeros(3)\nv[idx[2:]] = 1.0\nv[idx[:2]] = -proj[:, 0]\nmy_limit = v / v.sum()\n")
+    assert_passes_then_refused(check, "ex-2-2-0-time-update", "missing_observations",
+                               ["my_predicted_2", "my_limit"], head, code)
