@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, TRIANGULAR_FACTORIZATIONS, CheckResult,
-                      book_or_drawn, compare_array, compare_scalar, result)
+from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, QR_UPDATES, TRIANGULAR_FACTORIZATIONS,
+                      CheckResult, book_or_drawn, compare_array, compare_scalar, result)
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
            "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S", "EX_SHARED_S",
@@ -834,7 +834,10 @@ SUMMATIVE = {
                                          # the four points x = m -+ s, z = -+1, whose first and second
                                          # moments are exact, a least-squares solver (or an orthogonal
                                          # factorization solving it) gave (a, b) with nothing derived
-                                         *LEAST_SQUARES_SOLVERS, *ORTHOGONAL_FACTORIZATIONS]},
+                                         *LEAST_SQUARES_SOLVERS, *ORTHOGONAL_FACTORIZATIONS,
+                                         # the same QR factor built by inserting X's columns into an empty
+                                         # one (qr_insert) or by rank-one updates of a zero R (qr_update)
+                                         *QR_UPDATES]},
     "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                       "the checker's own"},
     "ex-8-3-transition": {
@@ -849,6 +852,8 @@ SUMMATIVE = {
                       # coefficient and variance, and least squares on those coefficients returns both
                       *LEAST_SQUARES_SOLVERS,
                       "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
+                      # the QR factor of the coefficients built without qr, column by column from Q = I
+                      *QR_UPDATES,
                       *TRIANGULAR_FACTORIZATIONS]},
     "ex-8-3-name-clash": {
         "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
@@ -873,6 +878,8 @@ SUMMATIVE = {
                       # conditioning x_4 on x_5 by a factorization, as in ex-8-3-transition
                       *LEAST_SQUARES_SOLVERS,
                       "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
+                      # the QR factor of the coefficients built without qr, column by column from Q = I
+                      *QR_UPDATES,
                       *TRIANGULAR_FACTORIZATIONS]},
     "ex-8-3-2-langevin-bias": {
         "forbidden": ["scipy.linalg.solve_sylvester", "scipy.linalg.solve_discrete_lyapunov",

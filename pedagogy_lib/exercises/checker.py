@@ -22,7 +22,8 @@ import numpy as np
 MACHINERY = ("checker", "remote")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
-           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "TRIANGULAR_FACTORIZATIONS",
+           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_UPDATES",
+           "TRIANGULAR_FACTORIZATIONS",
            "as_numeric",
            "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
@@ -235,6 +236,11 @@ LEAST_SQUARES_SOLVERS = ["numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linal
 ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
                              "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
                              "scipy.linalg.interpolative"]
+
+#: SciPy's updates of a QR factorization: started from Q = I and an empty (or zero) R, inserting the columns one
+#: at a time (``qr_insert``) or adding them as rank-one updates (``qr_update``) builds the QR factor of a matrix
+#: without ``qr`` being called, so an exercise that forbids the QR factorizations forbids these too.
+QR_UPDATES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.linalg.qr_delete"]
 
 #: Triangular factorizations of a covariance, whose entries are a Gaussian conditional's coefficient and variance.
 TRIANGULAR_FACTORIZATIONS = ["numpy.linalg.cholesky", "scipy.linalg.cholesky", "scipy.linalg.cho_factor",

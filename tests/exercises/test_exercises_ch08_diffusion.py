@@ -895,6 +895,10 @@ _DSM_DESIGN = ("m, s, sig = check.EX_DSM\n"
     "Q, R = sl.qr(X, mode='economic')\nmy_ab = sl.solve_triangular(R, Q.T @ y)\n",
     "cq, R = sl.qr_multiply(X, y, mode='right')\nmy_ab = sl.solve_triangular(R, cq)\n",
     "u, p = sl.polar(X)\nmy_ab = np.linalg.solve(p, u.T @ y)\n",
+    "Q, R = sl.qr_insert(np.eye(4), np.zeros((4, 0)), X[:, 0], 0, which='col')\n"
+    "Q, R = sl.qr_insert(Q, R, X[:, 1], 1, which='col')\nmy_ab = sl.solve_triangular(R[:2], (Q.T @ y)[:2])\n",
+    "Q, R = sl.qr_update(np.eye(4), np.zeros((4, 2)), X[:, 0], np.array([1.0, 0.0]))\n"
+    "Q, R = sl.qr_update(Q, R, X[:, 1], np.array([0.0, 1.0]))\nmy_ab = sl.solve_triangular(R[:2], (Q.T @ y)[:2])\n",
 ])
 def test_dsm_slope_by_least_squares_on_a_moment_design_is_refused_when_graded(route):
     """J_DSM is the least squares of -z / sigma on (x~, 1). On the four points x = m -+ s, z = -+1 (data and
@@ -921,6 +925,13 @@ _TRANSITION_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_SHARED_S\n"
                             "a, b = np.sqrt(ab), np.sqrt(1 - ab)\n"
                             "M = np.array([[a[3] * s, b[3]], [a[7] * s, b[7]]])\n")
 
+#: The QR factor of M.T built without qr: SciPy's QR updates, started from Q = I and an R with no columns (or
+#: a zero R), insert M's rows as columns one at a time, or add them as rank-one updates.
+_QR_BY_INSERTS = ("n = M.shape[1]\nQ, R = sl.qr_insert(np.eye(n), np.zeros((n, 0)), M[0], 0, which='col')\n"
+                  "Q, R = sl.qr_insert(Q, R, M[1], 1, which='col')\n")
+_QR_BY_UPDATES = ("n = M.shape[1]\nQ, R = sl.qr_update(np.eye(n), np.zeros((n, 2)), M[0], np.array([1.0, 0.0]))\n"
+                  "Q, R = sl.qr_update(Q, R, M[1], np.array([0.0, 1.0]))\n")
+
 
 @pytest.mark.parametrize("route", [
     "c, res = np.linalg.lstsq(M[:1].T, M[1], rcond=None)[:2]\nmy_pair = [c[0], res[0]]\n",
@@ -939,6 +950,8 @@ _TRANSITION_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_SHARED_S\n"
     "F, D, _ = sl.ldl(M @ M.T)\nmy_pair = [F[1, 0], D[1, 1]]\n",
     "_, F, U = sl.lu(M @ M.T * [[1e3], [1.0]])\nmy_pair = [1e3 * F[1, 0], U[1, 1]]\n",
     "F = sl.lu_factor(M @ M.T * [[1e3], [1.0]])[0]\nmy_pair = [1e3 * F[1, 0], F[1, 1]]\n",
+    _QR_BY_INSERTS + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
+    _QR_BY_UPDATES + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
 ])
 def test_transition_by_a_factorization_or_least_squares_is_refused_when_graded(route):
     """Level 7 given level 3 is Gaussian conditioning, which the exercise asks the student to carry out.
@@ -970,6 +983,8 @@ _REVERSE_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_REVERSE_S\n"
     "my_var = np.linalg.cholesky(M @ M.T)[1, 1] ** 2\n",
     "my_var = sl.ldl(M @ M.T)[1][1, 1]\n",
     "my_var = sl.lu(M @ M.T * [[1e3], [1.0]])[2][1, 1]\n",
+    _QR_BY_INSERTS + "my_var = R[1, 1] ** 2\n",
+    _QR_BY_UPDATES + "my_var = R[1, 1] ** 2\n",
 ])
 def test_reverse_variance_by_a_factorization_or_least_squares_is_refused_when_graded(route):
     """With the datum integrated out, the variance of x_4 given x_5 is a conditional variance of their
