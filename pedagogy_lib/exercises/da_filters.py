@@ -208,6 +208,9 @@ SUMMATIVE = {
                                    "pedagogy_lib.assimilation.adf.grid_filter",
                                    "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite",
                                    "scipy.stats.rv_continuous.moment", "scipy.stats.rv_continuous.expect",
-                                   "gauss"],
+                                   "gauss",
+                                   # the parabolic cylinder function D_3(z) is exp(-z^2 / 4) He_3(z), the
+                                   # forbidden eval_hermitenorm in disguise: m^3 - s^3 He_3(m / s) is the bias
+                                   "scipy.special.pbdv"],
                      "variant": _graded_cube},
 }
