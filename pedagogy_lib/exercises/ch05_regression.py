@@ -377,7 +377,13 @@ SUMMATIVE = {
                                                  # data rows over sigma, the prior's rows whitened by L^-1) and
                                                  # handed to a least-squares solver gave both means unsolved for
                                                  "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                                 "scipy.linalg.pinv", "scipy.linalg.pinvh"]},
+                                                 "scipy.linalg.pinv", "scipy.linalg.pinvh",
+                                                 # the page's refits are least-squares solvers too: handed the
+                                                 # whitened inputs L^T Y and the outputs X - m_d^T Y, plus one
+                                                 # extra sample (e_j, 0) per weight, the residuals of those extra
+                                                 # samples are minus the ridge weights (loo_brute_force: with e_j
+                                                 # scaled down so that they barely touch the fit)
+                                                 "loo_brute_force", "_lofo_brute"]},
     "ex-5-1-1-normal-equations": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
                                                 "pedagogy_lib.gaussian.blocks.condition",
                                                 "pedagogy_lib.lgssm.kalman.kalman_filter",
@@ -395,7 +401,11 @@ SUMMATIVE = {
                                                 "numpy.linalg.lstsq", "scipy.linalg.lstsq", "pedagogy_lib.learning.regression.linear_regression",
                                                 "pedagogy_lib.learning.regression.generalized_least_squares",
                                                 "pedagogy_lib.learning.regression.bayesian_linear_regression",
-                                                "grad", "loss"]},
+                                                "grad", "loss",
+                                                # as in ex-5-1-1-ridge-conventions: the page's refits, given the
+                                                # stacked whitened rows (L^-1 1) y_n^T and L^-1 x_n plus an extra
+                                                # sample per weight, solved the tied least squares
+                                                "loo_brute_force", "_lofo_brute"]},
     "ex-5-1-1-loo-residual": {"forbidden": ["pedagogy_lib.learning.regression.linear_regression",
                                             "_lofo_brute",
                                             "loo_brute_force", "pedagogy_lib.learning.regression.loo_residuals",

@@ -493,3 +493,79 @@ def test_ridge_conventions_stacked_least_squares_is_refused_when_graded(solve):
     passed, text = G.grade_exercise("ex-5-1-1-ridge-conventions", ex.checker_module, "ridge_conventions",
                                     ["my_D_bayes", "my_D_draft"], [(imports, False), (code, True)], "s")
     assert not passed and "not allowed in this exercise" in text, text
+
+
+#: The page's two refits, as the page defines them (``loo_brute_force`` in the leave-one-out section,
+#: ``_lofo_brute`` in the hidden check of the K-fold section).
+_PAGE_REFITS = '''
+def loo_brute_force(Xa, ya, ridge=0.0):
+    out = np.empty(ya.size)
+    P = ridge * np.eye(Xa.shape[0])
+    for i in range(ya.size):
+        k_ = np.arange(ya.size) != i
+        w_i = np.linalg.solve(Xa[:, k_] @ Xa[:, k_].T + P, Xa[:, k_] @ ya[k_])
+        out[i] = ya[i] - Xa[:, i] @ w_i
+    return out
+
+
+def _lofo_brute(Xa, ya, f, ridge=0.0):
+    out = np.empty(ya.size)
+    for k in np.unique(f):
+        o = f == k
+        w = np.linalg.solve(Xa[:, ~o] @ Xa[:, ~o].T + ridge * np.eye(Xa.shape[0]), Xa[:, ~o] @ ya[~o])
+        out[o] = ya[o] - Xa[:, o].T @ w
+    return out
+'''
+
+#: Ridge weights from a refit: one extra sample (scale e_j, 0) per weight, left out with the other extra
+#: samples (one fold of their own) or alone (leave-one-out, with the scale so small that the other extra
+#: samples barely touch the fit), has the residual -scale w_j.
+_RIDGE_BY_REFIT = {
+    "_lofo_brute": ("def ridge_fit(Xa, ya, lam):\n"
+                    "    M_, N_ = Xa.shape\n"
+                    "    f = np.r_[np.zeros(N_, int), np.ones(M_, int)]\n"
+                    "    return -_lofo_brute(np.hstack([Xa, np.eye(M_)]), np.r_[ya, np.zeros(M_)], f, lam)[N_:]\n"),
+    "loo_brute_force": ("def ridge_fit(Xa, ya, lam):\n"
+                        "    M_, N_ = Xa.shape\n"
+                        "    Xx = np.hstack([Xa, 1e-7 * np.eye(M_)])\n"
+                        "    return -loo_brute_force(Xx, np.r_[ya, np.zeros(M_)], lam)[N_:] / 1e-7\n"),
+}
+
+
+@pytest.mark.parametrize("refit", sorted(_RIDGE_BY_REFIT))
+def test_the_pages_refits_as_least_squares_solvers_are_refused_when_graded(refit):
+    """The page's refits (``loo_brute_force`` and the hidden ``_lofo_brute``) solve a ridge problem given to
+    them with one extra sample (e_j, 0) per weight: the residual of that sample is minus the weight. Handed
+    the whitened inputs L^T Y and the outputs X - m_d^T Y they gave both means of the ridge-conventions
+    exercise, and handed the stacked whitened rows of the tied model the normal-equations D, in place of
+    the forbidden lstsq and without the gradient being set to zero. Both exercises name them and refuse them."""
+    from courseware import grading as G
+    from courseware.editions import all_exercises
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("from pedagogy_lib.exercises import ch05_regression as check\nimport numpy as np\n"
+               "from scipy.linalg import solve_triangular\n" + _PAGE_REFITS + _RIDGE_BY_REFIT[refit])
+    tied = ("Y_e, X_e, S_e = check.EX_NORMAL\n"
+            "(K_e, N_e), M_e = X_e.shape, Y_e.shape[0]\n"
+            "L_s = np.linalg.cholesky(S_e)\n"
+            "w1 = solve_triangular(L_s, np.ones(K_e), lower=True)\n"
+            "A = (Y_e.T[:, None, :] * w1[None, :, None]).reshape(N_e * K_e, M_e)\n"
+            "b = solve_triangular(L_s, X_e, lower=True).T.reshape(-1)\n"
+            "my_D = np.outer(np.ones(K_e), ridge_fit(A.T, b, 0.0))\n")
+    assert_passes_then_refused(check, "ex-5-1-1-normal-equations", "normal_equations", ["my_D"], imports, tied)
+
+    conventions = ("Y_e, X_e, m_e, S_d, s2 = check.EX_RIDGE\n"
+                   "L_d = np.linalg.cholesky(S_d)\n"
+                   "Yt, xt = L_d.T @ Y_e, (X_e - m_e @ Y_e)[0]\n"
+                   "my_D_bayes = (m_e + L_d @ ridge_fit(Yt, xt, s2))[None, :]\n"
+                   "my_D_draft = (m_e + L_d @ ridge_fit(Yt, xt, Y_e.shape[1] * s2))[None, :]\n")
+    ns: dict = {}
+    exec(imports + conventions, ns)  # noqa: S102 - the route, run ungraded, passes the checker
+    assert check.ridge_conventions(ns["my_D_bayes"], ns["my_D_draft"])
+    label = "ex-5-1-1-ridge-conventions"
+    assert {"loo_brute_force", "_lofo_brute"} <= set(check.SUMMATIVE[label]["forbidden"])
+    ex = next(x for x in all_exercises() if x.label == label)
+    assert "`loo_brute_force`" in ex.statement and "`_lofo_brute`" in ex.statement
+    passed, text = G.grade_exercise(label, ex.checker_module, "ridge_conventions", ["my_D_bayes", "my_D_draft"],
+                                    [(imports, False), (conventions, True)], "s")
+    assert not passed and "not allowed in this exercise" in text, text
