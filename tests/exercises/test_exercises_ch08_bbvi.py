@@ -161,6 +161,10 @@ _CV_FACTORIZATIONS = [
     "u, p = sl.polar(Hc)\nmy_a = np.linalg.solve(p, u.T @ gc)\n",
     "Q = sl.orth(Hc)\nmy_a = np.linalg.solve(Q.T @ Hc, Q.T @ gc)\n",
     "U, S, V = sli.svd(Hc, 2)\nmy_a = V @ ((U.T @ gc) / S)\n",
+    "Q, R = sl.qr_insert(np.eye(len(gc)), np.zeros((len(gc), 0)), Hc[:, 0], 0, which='col')\n"
+    "Q, R = sl.qr_insert(Q, R, Hc[:, 1], 1, which='col')\nmy_a = sl.solve_triangular(R[:2], (Q.T @ gc)[:2])\n",
+    "Q, R = sl.qr_update(np.eye(len(gc)), np.zeros((len(gc), 2)), Hc[:, 0], np.array([1.0, 0.0]))\n"
+    "Q, R = sl.qr_update(Q, R, Hc[:, 1], np.array([0.0, 1.0]))\nmy_a = sl.solve_triangular(R[:2], (Q.T @ gc)[:2])\n",
 ]
 
 
@@ -168,8 +172,9 @@ _CV_FACTORIZATIONS = [
 def test_cv_coefficient_by_an_orthogonal_factorization_is_refused_when_graded(route):
     """With lstsq and pinv ruled out, the least squares of the centred g on the centred H solved through an
     orthogonal factorization of H (NumPy's or SciPy's QR, SciPy's RQ or qr_multiply, an SVD, the polar
-    factor, an orthonormal basis of the columns, the interpolative SVD) gave the coefficients without the
-    normal equations being derived. Each passes ungraded and is refused graded."""
+    factor, an orthonormal basis of the columns, the interpolative SVD, or SciPy's QR updates building the
+    factor column by column) gave the coefficients without the normal equations being derived. Each passes
+    ungraded and is refused graded."""
     import scipy.linalg as sl
     from scipy.linalg import interpolative as sli
 
