@@ -33,6 +33,7 @@ import html
 import io
 import os
 import re
+import warnings
 from typing import NamedTuple
 
 import matplotlib as mpl
@@ -44,6 +45,12 @@ from ..core.checks import as_array, check_spd
 __all__ = ["COLORS", "CLASS_COLORS", "use_style", "ellipse_points", "gaussian_ellipse", "show", "figure_png",
            "static_build", "EncodedImage", "encode_figure", "StaticFigure", "check_alt", "WIDGET_ASSETS",
            "widget_html", "encode_figure_pixels", "SLIDER_QUALITY", "draw_dag"]
+
+# matplotlib warns when placing a legend at its default location ("best") takes more than a second of
+# wall time. That says how busy the machine is, not anything about the figure: on a loaded machine it
+# put a line on a page's stderr, which a strict book build turns into a failure. Only that message is
+# silenced, and only the default placement can raise it.
+warnings.filterwarnings("ignore", message='Creating legend with loc="best" can be slow', category=UserWarning)
 
 #: One colour per role, the same in every chapter.
 COLORS = {

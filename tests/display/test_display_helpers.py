@@ -539,3 +539,33 @@ def test_slider_images_are_lossy_webp_unless_lossless_is_lighter(monkeypatch):
     image = plotting.encode_figure(fig, quality=plotting.SLIDER_QUALITY)
     plt.close(fig)
     assert image.data[:4] == b"RIFF" and image.data[12:16] == b"VP8 "   # lossy WebP ("VP8L" is lossless)
+
+
+_SLOW_LEGEND = """
+import itertools, types
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.legend as mlegend
+import matplotlib.pyplot as plt
+{setup}
+ticks = itertools.count(0.0, 2.0)          # every clock reading two seconds after the last: a busy machine
+mlegend.time = types.SimpleNamespace(perf_counter=lambda: next(ticks))
+fig, ax = plt.subplots()
+ax.plot(range(50), label="a")
+ax.legend()
+fig.canvas.draw()
+"""
+
+
+@pytest.mark.parametrize("setup, warned", [("", True), ("import pedagogy_lib.display.plotting", False)])
+def test_a_slow_default_legend_placement_puts_nothing_on_stderr(setup, warned):
+    """matplotlib warns when placing a legend at its default "best" location takes over a second of wall
+    time, which on a loaded machine put a line on a page's stderr (and failed the strict build). With the
+    clock made to jump, matplotlib alone warns; with the display helpers imported, nothing is printed."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _SLOW_LEGEND.format(setup=setup)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert ('Creating legend with loc="best" can be slow' in out.stderr) is warned, out.stderr
