@@ -85,9 +85,11 @@ def njit_steps(func):
     decrement. For a 2 x 2 Kalman step that bookkeeping took more time than the arithmetic (about
     60 % of a filter and smoother call in a profile). Compiled with numba's ``_nrt=False``, a
     function does no reference counting at all; in exchange it may not allocate, return or keep an
-    array (its caller owns every array it touches, which outlives the call), and it may call
-    compiled functions that allocate only out of line (``dot_blas``, ``chol_lapack``). If a numba
-    version drops the option, the function is compiled as by :func:`njit`: the same results, slower.
+    array (its caller owns every array it touches, which outlives the call). numba compiles the
+    functions it calls with the same option, so they may not allocate either: no ``np.dot`` or
+    ``np.linalg`` (the dense helpers of :mod:`pedagogy_lib.core.kernels` keep to loops when passed
+    ``LOOPS_ONLY``). If a numba version drops the option, the function is compiled as by
+    :func:`njit`: the same results, slower.
     """
     if _numba is not None:
         return _numba.njit(cache=True, **_STEP_OPTIONS)(func)
