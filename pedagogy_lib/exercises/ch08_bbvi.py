@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, QR_UPDATES, CheckResult, book_or_drawn, compare_array,
+from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, CheckResult, book_or_drawn, compare_array,
                       compare_scalar, problem_rng, result)
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
@@ -204,7 +204,7 @@ SUMMATIVE = {
                                   # the least squares of the centred g on the centred H, also solved through
                                   # an orthogonal factorization of H (or SciPy's QR updates, which build
                                   # one column by column), which skips the normal equations
-                                  *LEAST_SQUARES_SOLVERS, *ORTHOGONAL_FACTORIZATIONS, *QR_UPDATES]},
+                                  *LEAST_SQUARES_SOLVERS, *ORTHOGONAL_FACTORIZATIONS]},
     "ex-8-4-2-naive": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",
                                      "scipy.optimize.fminbound",
                                      "scipy.optimize.brent",

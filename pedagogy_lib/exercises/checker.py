@@ -232,15 +232,16 @@ HAND_RTOL = 5e-3
 LEAST_SQUARES_SOLVERS = ["numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.lstsq", "scipy.linalg.pinv",
                          "scipy.linalg.pinvh"]
 
-#: Orthogonal factorizations that solve the same least squares in two calls (``R a = Q^T g``, ``a = V S^-1 U^T g``).
-ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
-                             "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
-                             "scipy.linalg.interpolative"]
-
 #: SciPy's updates of a QR factorization: started from Q = I and an empty (or zero) R, inserting the columns one
 #: at a time (``qr_insert``) or adding them as rank-one updates (``qr_update``) builds the QR factor of a matrix
 #: without ``qr`` being called, so an exercise that forbids the QR factorizations forbids these too.
 QR_UPDATES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.linalg.qr_delete"]
+
+#: Orthogonal factorizations that solve the same least squares in two calls (``R a = Q^T g``, ``a = V S^-1 U^T g``),
+#: with the QR updates that build the same factor.
+ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
+                             "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
+                             "scipy.linalg.interpolative", *QR_UPDATES]
 
 #: Triangular factorizations of a covariance, whose entries are a Gaussian conditional's coefficient and variance.
 TRIANGULAR_FACTORIZATIONS = ["numpy.linalg.cholesky", "scipy.linalg.cholesky", "scipy.linalg.cho_factor",
