@@ -257,51 +257,86 @@ def _dsep_cases():
     return cases
 
 
+def _trail_defect(dag, desc, trail, a, c, given):
+    """What is wrong with ``trail`` as an active trail from a to c given ``given``: None if nothing is, else the
+    kind of defect ("shape", "edge", "observed", "collider")."""
+    if not isinstance(trail, (list, tuple)) or not all(isinstance(v, str) for v in trail):
+        return "shape"
+    if len(trail) < 2 or trail[0] != a or trail[-1] != c or len(set(trail)) != len(trail) \
+            or any(v not in dag for v in trail):
+        return "shape"
+    if any(u not in dag[w] and w not in dag[u] for u, w in zip(trail, trail[1:])):
+        return "edge"
+    given = set(given)
+    for u, m, w in zip(trail, trail[1:], trail[2:]):
+        if u in dag[m] and w in dag[m]:                           # a collider, u -> m <- w
+            if m not in given and not desc[m] & given:
+                return "collider"
+        elif m in given:                                          # a chain or a fork, observed
+            return "observed"
+    return None
+
+
+_TRAIL_DEFECTS = {
+    "shape": "a trail should be a list of distinct node names that starts at a and ends at c",
+    "edge": "two consecutive nodes of a trail are not joined by an arrow of the graph (in either direction); "
+            "marrying parents, as moralizing does, adds links that are not arrows",
+    "observed": "a chain or fork node on a trail is in given, which blocks the trail there",
+    "collider": "a collider on a trail has neither itself nor any of its descendants in given, so it blocks "
+                "the trail; you ignored the arrows there",
+}
+
+
 def d_separation_function(fn) -> CheckResult:
-    """Exercise (d), ``ex-c-dsep-function``: your function ``fn(parents, a, c, given)`` returning True when
-    a and c are d-separated by the nodes in ``given``, False otherwise.
+    """Exercise (d), ``ex-c-dsep-function``: your function ``fn(parents, a, c, given)`` returning an active trail
+    from a to c given the nodes in ``given`` (a list of node names, a first and c last) when there is one, and
+    None when a and c are d-separated by ``given``.
 
     ``parents`` maps every node name to the list of its parents, as :data:`EX_DAG` does; ``a`` and ``c`` are
     two different node names and ``given`` is a list of other nodes, possibly empty. It is run on graphs
-    made here, with other node names, and on queries whose colliders have observed descendants. The
-    checker says on which graph your answers go wrong, not on which query; it recognizes the arrows
-    ignored, a collider opened only by observing it, and separation read off the moral graph of the
-    whole graph.
+    made here, with other node names, and on queries whose colliders have observed descendants. Every
+    trail you return is checked on its own (that it runs along the graph's arrows and that nothing on it
+    blocks it), and every None against the graph. The checker says on which graph your answers go wrong
+    and what kind of mistake a trail of yours has, not on which query.
     """
     title = "d-separation as a function"
     if not callable(fn):
-        return result(title, [f"my_dsep should be a function of (parents, a, c, given); got {type(fn).__name__}."])
+        return result(title, [f"my_trail should be a function of (parents, a, c, given); got {type(fn).__name__}."])
     problems = []
     for i, (dag, queries) in enumerate(_dsep_cases()):
         where = f"test problem {i + 1} (a graph of {len(dag)} nodes, {len(queries)} queries)"
+        desc = {m: _descendants(dag, m) for m in dag}
         got = []
         for a, c, S in queries:
-            query = f"a = {a!r}, c = {c!r}, given = {S!r}"
             try:
                 out = fn({v: list(ps) for v, ps in dag.items()}, a, c, list(S))
             except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-                problems = [f"your function raised {type(exc).__name__}: {exc} (on {where}, query {query})."]
+                problems = [f"your function raised {type(exc).__name__}: {exc} (on {where}, query a = {a!r}, "
+                            f"c = {c!r}, given = {S!r})."]
                 break
-            value, p = as_bool(out, f"the output on {where} for {query}")
-            if p:
-                problems = p
+            if isinstance(out, (bool, np.bool_)):
+                problems = [f"your function returned {type(out).__name__} on {where}: return a trail (a list of "
+                            "node names from a to c) when a and c are d-connected, and None when they are "
+                            "d-separated."]
                 break
-            got.append(value)
+            if out is not None:
+                defect = _trail_defect(dag, desc, list(out) if isinstance(out, tuple) else out, a, c, S)
+                if defect:
+                    problems = [f"a trail your function returned on {where} is not active: "
+                                f"{_TRAIL_DEFECTS[defect]}."]
+                    break
+            got.append(out is None)
         if problems:
             break
         ans = _dsep_answers(dag, queries)
         if got == ans["right"]:
             continue
-        slips = {"skeleton": "you ignored the arrows: a collider blocks a path unless it or one of its "
-                             "descendants is observed",
-                 "itself": "you opened a collider only when it is observed itself; an observed descendant "
-                           "opens it too",
-                 "moral": "you read separation off the moral graph of the whole graph; marrying the parents "
-                          "of a collider with nothing observed at or below it connects them wrongly"}
-        named = [text for k, text in slips.items() if got == ans[k]]
-        problems = [f"your answers on {where} are what you get if {named[0]}." if named else
-                    f"some of your answers on {where} are wrong, and no single named slip explains them: trace "
-                    "every path between the two nodes and check each middle node (chain, fork or collider)."]
+        if got == ans["itself"]:
+            problems = [f"your function returned None for a query of {where} that has an active trail: you opened a "
+                        "collider only when it is observed itself; an observed descendant opens it too."]
+        else:
+            problems = [f"your function returned None for a query of {where} that has an active trail: search every "
+                        "path between the two nodes and check each middle node (chain, fork or collider)."]
         break
     return result(title, problems)
 

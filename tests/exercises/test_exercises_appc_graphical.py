@@ -1,7 +1,8 @@
 """Tests for the Appendix C exercise checkers (pedagogy_lib.exercises.appc_graphical).
 
 Correct answers come from the graphical family: networkx's d-separation, networkx's moral graph (also of the
-ancestors of a query, for d-separation as a function), and the junction tree's normalizer of the clamped factors;
+ancestors of a query, for d-separation as a function, whose active trails come from networkx's path enumeration),
+and the junction tree's normalizer of the clamped factors;
 the checker computes its own by enumeration (of paths, for d-separation as a function).
 """
 from __future__ import annotations
@@ -85,7 +86,7 @@ def test_one_call_routes_are_forbidden():
             "pedagogy_lib.graphical.separation.moral_graph"} <= set(S["ex-c-dsep-function"]["forbidden"])
 
 
-# ---------------------------------------------------------------- exercise (d): d-separation as a function
+# ---------------------------------------------------------------- exercise (d): d-separation with a witness
 def _ancestral_moral(parents, a, c, given):
     """d-separation as plain separation in the moral graph of a, c, the observed nodes and their ancestors."""
     keep, todo = set(), [a, c, *given]
@@ -97,40 +98,104 @@ def _ancestral_moral(parents, a, c, given):
     return g.separated(g.moral_graph({v: parents[v] for v in keep}), a, c, given)
 
 
-def _skeleton(parents, a, c, given):
+def _skeleton_graph(parents):
     import networkx as nx
 
     H = nx.Graph()
     H.add_nodes_from(parents)
     H.add_edges_from((p, v) for v, ps in parents.items() for p in ps)
-    return g.separated(H, a, c, given)
+    return H
+
+
+def _trails(parents, a, c, given, collider_open):
+    """The simple paths from a to c (networkx's enumeration) that no middle node blocks, where
+    ``collider_open(m)`` says whether the collider m lets a path through."""
+    import networkx as nx
+
+    out = []
+    for path in nx.all_simple_paths(_skeleton_graph(parents), a, c):
+        if all(collider_open(m) if (u in parents[m] and w in parents[m]) else (m not in given)
+               for u, m, w in zip(path, path[1:], path[2:])):
+            out.append(path)
+    return out
+
+
+def _open_by_descendants(parents, given):
+    import networkx as nx
+
+    D = nx.DiGraph([(p, v) for v, ps in parents.items() for p in ps])
+    D.add_nodes_from(parents)
+    return lambda m: m in given or bool(nx.descendants(D, m) & set(given))
+
+
+def _first_trail(parents, a, c, given):
+    """An active trail from networkx's path enumeration and descendants, or None."""
+    trails = _trails(parents, a, c, given, _open_by_descendants(parents, given))
+    return trails[0] if trails else None
+
+
+def _longest_trail_as_tuple(parents, a, c, given):
+    """Another active trail than the first, as a tuple: any active trail is an answer."""
+    trails = _trails(parents, a, c, given, _open_by_descendants(parents, given))
+    return tuple(max(trails, key=len)) if trails else None
+
+
+def _library_decides(parents, a, c, given):
+    """None where the library's d-separation and the ancestral moral graph agree that a and c are separated,
+    else the first active trail: the checker's answer key against two other decisions."""
+    separated = g.d_separated(parents, a, c, given)
+    if separated != _ancestral_moral(parents, a, c, given):
+        raise AssertionError("the two references of d-separation disagree")
+    return None if separated else _first_trail(parents, a, c, given)
+
+
+def _skeleton_trail(parents, a, c, given):
+    """A path through which only observed chain and fork nodes block: colliders are let through."""
+    trails = _trails(parents, a, c, given, lambda m: True)
+    return trails[0] if trails else None
 
 
 def _collider_itself(parents, a, c, given):
-    """Every path enumerated with networkx, a collider letting it through only when the collider is observed."""
+    """A collider lets a path through only when it is observed itself."""
+    trails = _trails(parents, a, c, given, lambda m: m in given)
+    return trails[0] if trails else None
+
+
+def _moral_path(parents, a, c, given):
+    """A path in the moral graph of the whole graph that avoids the observed nodes."""
     import networkx as nx
 
-    H = nx.Graph()
-    H.add_nodes_from(parents)
-    H.add_edges_from((p, v) for v, ps in parents.items() for p in ps)
-    for path in nx.all_simple_paths(H, a, c):
-        if all((m in given) if (u in parents[m] and w in parents[m]) else (m not in given)
-               for u, m, w in zip(path, path[1:], path[2:])):
-            return False
-    return True
+    M = g.moral_graph(parents)
+    M = M.subgraph([v for v in M.nodes if v not in given])
+    return nx.shortest_path(M, a, c) if nx.has_path(M, a, c) else None
 
 
-@pytest.mark.parametrize("right", [lambda P, a, c, S: g.d_separated(P, a, c, S), _ancestral_moral])
+def _given_ignored(parents, a, c, given):
+    """Colliders judged right, but observed chain and fork nodes let through."""
+    import networkx as nx
+
+    opened = _open_by_descendants(parents, given)
+    for path in nx.all_simple_paths(_skeleton_graph(parents), a, c):
+        if all(opened(m) for u, m, w in zip(path, path[1:], path[2:]) if u in parents[m] and w in parents[m]):
+            return path
+    return None
+
+
+@pytest.mark.parametrize("right", [_first_trail, _longest_trail_as_tuple, _library_decides])
 def test_d_separation_function_reference_passes(right):
     assert check.d_separation_function(right)
 
 
 @pytest.mark.parametrize("wrong, fragment", [
-    (_skeleton, "ignored the arrows"),
+    (_skeleton_trail, "ignored the arrows"),
     (_collider_itself, "only when it is observed itself"),
-    (lambda P, a, c, S: g.separated(g.moral_graph(P), a, c, S), "moral graph of the whole graph"),
-    (lambda P, a, c, S: not g.d_separated(P, a, c, S), "no single named slip"),
-    (lambda P, a, c, S: None, "is None"),
+    (_moral_path, "marrying parents"),
+    (_given_ignored, "which blocks the trail there"),
+    (lambda P, a, c, S: None, "that has an active trail: search every path"),
+    (lambda P, a, c, S: g.d_separated(P, a, c, S), "return a trail"),
+    (lambda P, a, c, S: None if g.d_separated(P, a, c, S) else [a, c], "not joined by an arrow"),
+    (lambda P, a, c, S: None if g.d_separated(P, a, c, S) else _first_trail(P, c, a, S), "starts at a"),
+    (lambda P, a, c, S: None if g.d_separated(P, a, c, S) else "".join(_first_trail(P, a, c, S)), "list of"),
     (lambda P, a, c, S: P["a"], "KeyError"),
 ])
 def test_d_separation_function_slips_are_named(wrong, fragment):
@@ -138,8 +203,36 @@ def test_d_separation_function_slips_are_named(wrong, fragment):
     assert not r and fragment in str(r), str(r)
 
 
+def test_a_yes_or_no_decision_without_a_trail_does_not_pass():
+    """Deciding d-separation without the path-blocking rules, as a generic linear-Gaussian model's partial
+    correlation does (right for almost every choice of weights), gives no trail, so it cannot pass."""
+    def partial_correlation(parents, a, c, given):
+        names = sorted(parents)
+        k = {v: i for i, v in enumerate(names)}
+        rng = np.random.default_rng(0)
+        B = np.zeros((len(names), len(names)))
+        for v, ps in parents.items():
+            for p in ps:
+                B[k[v], k[p]] = rng.uniform(0.5, 1.5) * rng.choice([-1, 1])
+        A = np.linalg.inv(np.eye(len(names)) - B)
+        idx = [k[a], k[c]] + [k[v] for v in given]
+        prec = np.linalg.inv((A @ A.T)[np.ix_(idx, idx)])
+        return abs(prec[0, 1]) < 1e-9
+
+    agree = []
+
+    def as_separated_or_trail(parents, a, c, given):      # right as a yes-or-no answer on the checker's graphs
+        agree.append(partial_correlation(parents, a, c, given) == g.d_separated(parents, a, c, given))
+        return None if g.d_separated(parents, a, c, given) else _first_trail(parents, a, c, given)
+
+    assert check.d_separation_function(as_separated_or_trail)
+    assert len(agree) > 100 and all(agree)
+    r = check.d_separation_function(partial_correlation)
+    assert not r and "return a trail" in str(r)
+
+
 def test_d_separation_function_names_the_graph_not_the_query():
     assert "should be a function" in str(check.d_separation_function({"a": []}))
-    for wrong in (_skeleton, lambda P, a, c, S: True, lambda P, a, c, S: len(S) > 0):
+    for wrong in (_skeleton_trail, _collider_itself, lambda P, a, c, S: None, lambda P, a, c, S: [a, c]):
         msg = str(check.d_separation_function(wrong))
-        assert "test problem" in msg and "given =" not in msg and "True" not in msg and "False" not in msg, msg
+        assert "test problem" in msg and "given =" not in msg and "c = " not in msg, msg
