@@ -29,6 +29,27 @@ PINV_THROUGH_PINVH = ("def pinv_(Z):\n"
                       "    return sla.pinvh(B)[m:, :m]\n")
 
 
+#: The same opening with SciPy's interpolative decomposition (``scipy.linalg`` imported as ``sla``, with its
+#: ``interpolative`` submodule): the ID of [Z, s I] at the rank of a tall Z, computed by pivoted QR, keeps Z's
+#: columns (s is small) and writes the columns of s I through them by their least-squares coefficients,
+#: s pinv(Z), with ``idx`` saying which row and column of it each entry of ``proj`` is.
+PINV_THROUGH_INTERP_DECOMP = ("def pinv_(Z):\n"
+                              "    m, n = Z.shape\n"
+                              "    s = 1e-6 * np.abs(Z).max()\n"
+                              "    A = np.column_stack([Z, s * np.eye(m)])\n"
+                              "    idx, proj = sla.interpolative.interp_decomp(A, n, rand=False)\n"
+                              "    P = np.empty((n, m))\n"
+                              "    P[np.ix_(idx[:n], idx[n:] - n)] = proj / s\n"
+                              "    return P\n")
+
+
+def through_interp_decomp(code: str) -> str:
+    """A route written with :data:`PINV_THROUGH_PINVH`, with the pseudo-inverse taken from the interpolative
+    decomposition instead (:data:`PINV_THROUGH_INTERP_DECOMP`)."""
+    assert code.startswith(PINV_THROUGH_PINVH)
+    return PINV_THROUGH_INTERP_DECOMP + code[len(PINV_THROUGH_PINVH):]
+
+
 def assert_passes_then_refused(check, label: str, checker_name: str, names: list[str], imports: str,
                                code: str) -> None:
     """``code`` (after ``imports``), run ungraded, passes ``check.<checker_name>`` with the values it binds to

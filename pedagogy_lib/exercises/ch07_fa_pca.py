@@ -331,7 +331,10 @@ SUMMATIVE = {
                                         "scipy.linalg.pinv",
                                         # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
                                         # (the symmetric pseudo-inverse), so the same least squares in one call
-                                        "scipy.linalg.pinvh"]},
+                                        "scipy.linalg.pinvh",
+                                        # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
+                                        # holds lstsq(Z, T) times eps: least squares in one call
+                                        "scipy.linalg.interpolative"]},
     "ex-7-3-heywood": {"forbidden": ["pedagogy_lib.factor.em.fit_fa"]},
     "ex-7-3-iterative-pca": {"forbidden": ["e_step_stats", "my_fa_em_step",
                                            "pedagogy_lib.factor.em.iterative_pca_model",

@@ -424,7 +424,10 @@ SUMMATIVE = {
                                     "scipy.linalg.pinv",
                                     # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
                                     # (the symmetric pseudo-inverse), so the same least squares in one call
-                                    "scipy.linalg.pinvh"]},
+                                    "scipy.linalg.pinvh",
+                                    # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
+                                    # holds lstsq(Z, T) times eps: least squares in one call
+                                    "scipy.linalg.interpolative"]},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans",
                                                                       "scipy.cluster.vq.vq",
                                                                       "scipy.cluster.vq.kmeans",

@@ -429,7 +429,10 @@ SUMMATIVE = {
                                        "numpy.linalg.pinv", "scipy.linalg.pinv",
                                        # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
                                        # (the symmetric pseudo-inverse), so the same least squares in one call
-                                       "scipy.linalg.pinvh"]},
+                                       "scipy.linalg.pinvh",
+                                       # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
+                                       # holds lstsq(Z, T) times eps: least squares in one call
+                                       "scipy.linalg.interpolative"]},
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
                                              "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
                                              "pedagogy_lib.hmm.em.hmm_em_model",
@@ -441,7 +444,10 @@ SUMMATIVE = {
                                              "scipy.linalg.pinv",
                                              # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
                                              # (the symmetric pseudo-inverse), so the same least squares in one call
-                                             "scipy.linalg.pinvh"],
+                                             "scipy.linalg.pinvh",
+                                             # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
+                                             # holds lstsq(Z, T) times eps: least squares in one call
+                                             "scipy.linalg.interpolative"],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",

@@ -205,6 +205,9 @@ SUMMATIVE = {
                                     # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
                                     # (the symmetric pseudo-inverse), so the same least squares in one call
                                     "scipy.linalg.pinvh",
+                                    # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
+                                    # holds lstsq(Z, T) times eps: least squares in one call
+                                    "scipy.linalg.interpolative",
                                     # np.gradient of that term and of its gradient in (C, b), then one
                                     # Newton step (exact for a quadratic), gave the joint update likewise
                                     "numpy.gradient"]},

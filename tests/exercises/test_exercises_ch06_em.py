@@ -495,6 +495,28 @@ def test_em_step_least_squares_solver_of_the_bound_is_refused_when_graded(solve_
     assert_refused_when_graded(check, "ex-6-3-em-step", "em_step", "em_step", imports, code)
 
 
+def test_em_step_interpolative_decomposition_of_the_bound_is_refused_when_graded():
+    """ex-6-3-em-step: with lstsq and the pseudo-inverses ruled out, the same rows sqrt(q_nk) / sigma_k times
+    (+-1, y_n) still gave the M step in one call through SciPy's interpolative decomposition: the ID of the
+    column of signs beside the scaled-down column of targets, at rank one, writes the targets through the signs
+    by their least-squares coefficient. It passes ungraded, and graded it is named by the statement and
+    refused."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import numpy as np\nimport scipy.linalg.interpolative as sli\nfrom scipy.special import logsumexp\n"
+               "from pedagogy_lib.exercises import ch06_em as check\n")
+    code = ("def em_step(theta, y, w, sigma_plus, sigma_minus):\n"
+            "    s, lw = np.array([sigma_plus, sigma_minus]), np.log([w, 1 - w])\n"
+            "    l = lw - np.log(s) - 0.5 * ((y[:, None] - np.array([theta, -theta])) / s) ** 2\n"
+            "    q = np.exp(l - logsumexp(l, axis=1, keepdims=True))\n"
+            "    wts = np.sqrt(q / s**2)\n"
+            "    X = (wts * np.array([1.0, -1.0])).reshape(-1)\n"
+            "    z = (wts * y[:, None]).reshape(-1)\n"
+            "    eps = 1e-6 * np.abs(X).max() / max(np.abs(z).max(), 1e-300)\n"
+            "    idx, proj = sli.interp_decomp(np.column_stack([X, eps * z]), 1, rand=False)\n"
+            "    return float(proj[0, 0] / eps)\n")
+    assert_passes_then_refused(check, "ex-6-3-em-step", "em_step", ["em_step"], imports, code)
+
 @pytest.mark.parametrize("mean_line", [
     "return float(np.average(v, weights=wv))",
     "return float(np.ma.average(v, weights=wv))",

@@ -460,3 +460,16 @@ def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch07_fa_pca as check\n")
     assert_passes_then_refused(check, label, checker_name, names, imports, code)
+
+
+@pytest.mark.parametrize("label", sorted(_PINVH_ROUTES))
+def test_pseudo_inverse_through_interpolative_decomposition_is_refused_when_graded(label):
+    """With lstsq, pinv and pinvh ruled out, the stacked sum of squares in C still passed with full marks when the
+    pseudo-inverse was read off SciPy's interpolative decomposition of [Z, s I] at the rank of Z, whose coefficients
+    are the least-squares ones. Each route passes ungraded, and graded it is named by the statement and refused."""
+    from graded_routes import through_interp_decomp
+
+    checker_name, names, code = _PINVH_ROUTES[label]
+    imports = ("import numpy as np\nimport scipy.linalg as sla\nimport scipy.linalg.interpolative\n"
+               "from pedagogy_lib.exercises import ch07_fa_pca as check\n")
+    assert_passes_then_refused(check, label, checker_name, names, imports, through_interp_decomp(code))

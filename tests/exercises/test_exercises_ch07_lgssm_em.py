@@ -429,6 +429,20 @@ def test_pseudo_inverse_through_pinvh_is_refused_when_graded(label):
     assert_passes_then_refused(check, label, checker_name, names, imports, code)
 
 
+@pytest.mark.parametrize("label", sorted(_PINVH_ROUTES))
+def test_pseudo_inverse_through_interpolative_decomposition_is_refused_when_graded(label):
+    """With lstsq, pinv and pinvh ruled out, the stacked sums of squares of the transition (in p and q) and emission
+    terms still passed with full marks when the pseudo-inverse was read off SciPy's interpolative decomposition of
+    [Z, s I] at the rank of Z, whose coefficients are the least-squares ones. Each route passes ungraded, and graded
+    it is named by the statement and refused."""
+    from graded_routes import through_interp_decomp
+
+    checker_name, names, code = _PINVH_ROUTES[label]
+    imports = ("import numpy as np\nimport scipy.linalg as sla\nimport scipy.linalg.interpolative\n"
+               "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
+    assert_passes_then_refused(check, label, checker_name, names, imports, through_interp_decomp(code))
+
+
 _ROTATION_FITS = {
     "orthogonal_procrustes": "R, sc = sla.orthogonal_procrustes(np.eye(2), S10)\nmy_A = R * sc / np.trace(S00)\n",
     "polar": "R = sla.polar(S10)[0]\nmy_A = R * np.trace(R.T @ S10) / np.trace(S00)\n",
