@@ -211,6 +211,9 @@ SUMMATIVE = {
                                    "gauss",
                                    # the parabolic cylinder function D_3(z) is exp(-z^2 / 4) He_3(z), the
                                    # forbidden eval_hermitenorm in disguise: m^3 - s^3 He_3(m / s) is the bias
-                                   "scipy.special.pbdv"],
+                                   "scipy.special.pbdv",
+                                   # and the generalized Laguerre polynomial L_1^(1/2)(z^2 / 2) is He_3(z) / (-2 z),
+                                   # the same forbidden Hermite polynomial under a change of argument
+                                   "scipy.special.eval_genlaguerre"],
                      "variant": _graded_cube},
 }

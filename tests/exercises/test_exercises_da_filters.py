@@ -130,6 +130,20 @@ def test_the_cube_bias_by_the_parabolic_cylinder_function_is_refused_when_graded
     assert_passes_then_refused(check, "ex-da-2-bias", "linearization_bias", ["bias"], imports, code)
 
 
+def test_the_cube_bias_by_the_generalized_laguerre_polynomial_is_refused_when_graded():
+    """He_3(z) = -2 z L_1^(1/2)(z^2 / 2), so scipy.special.eval_genlaguerre stands in for the forbidden
+    eval_hermitenorm as pbdv did: m^3 - s^3 He_3(m / s) equals 3 m P without the Gaussian's moments. The route
+    passes the checker ungraded, is named by the statement and is refused graded."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = "import numpy as np\nimport scipy.special as sp\nfrom pedagogy_lib.exercises import da_filters as check\n"
+    code = ("m, P = check.CUBE['m'], check.CUBE['P']\n"
+            "s = np.sqrt(P)\n"
+            "he3 = -2 * (m / s) * sp.eval_genlaguerre(1, 0.5, (m / s) ** 2 / 2)\n"
+            "bias = m ** 3 - s ** 3 * he3\n")
+    assert_passes_then_refused(check, "ex-da-2-bias", "linearization_bias", ["bias"], imports, code)
+
+
 def test_the_tangent_linear_matrix_by_numpy_gradient_is_refused_when_graded():
     """np.gradient over x - h e, x, x + h e of the Euler step, one column per unit vector, gave the tangent-linear
     matrix (central differences are exact for the quadratic field) without deriving it. Named by the statement and
