@@ -22,7 +22,7 @@ import numpy as np
 MACHINERY = ("checker", "remote")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
-           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_UPDATES",
+           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_UPDATES", "SPECIAL_POLYNOMIALS",
            "TRIANGULAR_FACTORIZATIONS",
            "as_numeric",
            "as_integer", "as_bool",
@@ -242,6 +242,18 @@ QR_UPDATES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.linalg.
 ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
                              "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
                              "scipy.linalg.interpolative", *QR_UPDATES]
+
+#: SciPy's classical orthogonal polynomials (evaluators and classes), hypergeometric and parabolic cylinder
+#: functions. Each holds a Hermite polynomial after a change of argument or scale (He_3(z) = 2 T_3(z / 2)
+#: = -2 z L_1^(1/2)(z^2 / 2), D_3(z) = exp(-z^2 / 4) He_3(z), ...), and a Hermite polynomial is a Gaussian's
+#: moments in disguise; an exercise asking for those moments forbids the whole family, not one name at a time.
+SPECIAL_POLYNOMIALS = [f"scipy.special.{name}" for name in (
+    "eval_jacobi", "eval_sh_jacobi", "eval_gegenbauer", "eval_chebyt", "eval_chebyu", "eval_chebyc",
+    "eval_chebys", "eval_sh_chebyt", "eval_sh_chebyu", "eval_legendre", "eval_sh_legendre", "eval_laguerre",
+    "eval_genlaguerre", "eval_hermite", "eval_hermitenorm",
+    "jacobi", "sh_jacobi", "gegenbauer", "chebyt", "chebyu", "chebyc", "chebys", "sh_chebyt", "sh_chebyu",
+    "legendre", "sh_legendre", "laguerre", "genlaguerre", "hermite", "hermitenorm",
+    "hyp0f1", "hyp1f1", "hyp2f1", "hyperu", "pbdv", "pbvv", "pbwa")]
 
 #: Triangular factorizations of a covariance, whose entries are a Gaussian conditional's coefficient and variance.
 TRIANGULAR_FACTORIZATIONS = ["numpy.linalg.cholesky", "scipy.linalg.cholesky", "scipy.linalg.cho_factor",

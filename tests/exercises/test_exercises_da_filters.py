@@ -116,16 +116,29 @@ def test_the_cube_bias_by_quadrature_is_refused_when_graded(how):
     assert_refused_when_graded(check, "ex-da-2-bias", "linearization_bias", "bias", imports, code)
 
 
-def test_the_cube_bias_by_the_parabolic_cylinder_function_is_refused_when_graded():
-    """scipy.special.pbdv(3, z) is exp(-z^2 / 4) He_3(z), so it stands in for the forbidden eval_hermitenorm:
-    m^3 - s^3 He_3(m / s) equals 3 m P without the Gaussian's moments. The route passes the checker ungraded,
-    is named by the statement and is refused graded."""
+#: He_3(z) = z^3 - 3 z under SciPy's other names: m^3 - s^3 He_3(m / s) is the bias 3 m P.
+_HE3_IN_DISGUISE = {
+    "parabolic cylinder": "sp.pbdv(3, z)[0] * np.exp(z ** 2 / 4)",
+    "generalized Laguerre": "-2 * z * sp.eval_genlaguerre(1, 0.5, z ** 2 / 2)",
+    "Chebyshev": "2 * sp.eval_chebyt(3, z / 2)",
+    "Legendre class": "2 * np.sqrt(5) * sp.legendre(3)(z / np.sqrt(5))",
+    "Tricomi": "np.sign(z) * 2 ** 1.5 * sp.hyperu(-1.5, 0.5, z ** 2 / 2)",
+}
+
+
+@pytest.mark.parametrize("how", sorted(_HE3_IN_DISGUISE))
+def test_the_cube_bias_by_a_hermite_polynomial_in_disguise_is_refused_when_graded(how):
+    """SciPy holds the forbidden Hermite polynomial He_3 in its other polynomial families and special functions
+    (D_3(z) = exp(-z^2 / 4) He_3(z), He_3(z) = -2 z L_1^(1/2)(z^2 / 2) = 2 T_3(z / 2), ...), and readers found them
+    one at a time; the statement now rules out the whole family. Each route passes the checker ungraded, is
+    named by the statement and is refused graded."""
     from graded_routes import assert_passes_then_refused
 
     imports = "import numpy as np\nimport scipy.special as sp\nfrom pedagogy_lib.exercises import da_filters as check\n"
     code = ("m, P = check.CUBE['m'], check.CUBE['P']\n"
             "s = np.sqrt(P)\n"
-            "he3 = sp.pbdv(3, m / s)[0] * np.exp((m / s) ** 2 / 4)\n"
+            "z = m / s\n"
+            f"he3 = {_HE3_IN_DISGUISE[how]}\n"
             "bias = m ** 3 - s ** 3 * he3\n")
     assert_passes_then_refused(check, "ex-da-2-bias", "linearization_bias", ["bias"], imports, code)
 
