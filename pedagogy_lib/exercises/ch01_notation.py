@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, problem_rng, result
+from .checker import LEAST_SQUARES_SOLVERS, CheckResult, book_or_drawn, compare_array, problem_rng, result
 
 __all__ = ["BayesProblem", "TotalDerivativeProblem", "IteratedProblem", "EX_XYZ", "EX_TOTAL", "EX_ITER",
            "log_joint_function", "bayes_table", "total_derivative", "iterated_expectation"]
@@ -456,6 +456,5 @@ SUMMATIVE = {
     # least squares on a constant column, with rows scaled by the square roots of a column of the joint, is
     # the same weighted mean: NumPy's and SciPy's lstsq and pinv normalized the joint as the averages did
     "ex-1-iterated-expectation": {"forbidden": ["numpy.average", "numpy.ma.average", "statistics.fmean",
-                                                "numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.lstsq",
-                                                "scipy.linalg.pinv", "scipy.linalg.pinvh"]},
+                                                *LEAST_SQUARES_SOLVERS]},
 }

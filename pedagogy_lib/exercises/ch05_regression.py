@@ -376,8 +376,7 @@ SUMMATIVE = {
                                                  # the log posterior written as one stacked sum of squares (the
                                                  # data rows over sigma, the prior's rows whitened by L^-1) and
                                                  # handed to a least-squares solver gave both means unsolved for
-                                                 "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                                 "scipy.linalg.pinv", "scipy.linalg.pinvh",
+                                                 *checker.LEAST_SQUARES_SOLVERS,
                                                  # the page's refits are least-squares solvers too: handed the
                                                  # whitened inputs L^T Y and the outputs X - m_d^T Y, plus one
                                                  # extra sample (e_j, 0) per weight, the residuals of those extra
@@ -395,10 +394,9 @@ SUMMATIVE = {
                                                 "scipy.optimize.least_squares",
                                                 "scipy.sparse.linalg.lsqr",
                                                 "scipy.sparse.linalg.lsmr",
-                                                "numpy.linalg.pinv",
-                                                "scipy.linalg.pinv", "scipy.linalg.pinvh",
+                                                *checker.LEAST_SQUARES_SOLVERS,
                                                 "pedagogy_lib.learning.glm.irls",
-                                                "numpy.linalg.lstsq", "scipy.linalg.lstsq", "pedagogy_lib.learning.regression.linear_regression",
+                                                "pedagogy_lib.learning.regression.linear_regression",
                                                 "pedagogy_lib.learning.regression.generalized_least_squares",
                                                 "pedagogy_lib.learning.regression.bayesian_linear_regression",
                                                 "grad", "loss",
@@ -414,6 +412,9 @@ SUMMATIVE = {
     "ex-5-1-1-lofo-function": {"forbidden": ["pedagogy_lib.learning.regression.linear_regression",
                                              "numpy.linalg.lstsq",
                                              "scipy.linalg.lstsq",
+                                             # least squares through the interpolative decomposition, as in the
+                                             # M steps: the ID of [Z, eps T] at Z's rank holds lstsq(Z, T) times eps
+                                             "scipy.linalg.interpolative",
                                              "_lofo_brute",
                                              "pedagogy_lib.learning.regression.lofo_residuals",
                                              "pedagogy_lib.learning.regression.loo_residuals"],

@@ -522,11 +522,7 @@ SUMMATIVE = {
                                      # and a least-squares solver: the bound is minus a weighted sum of squares
                                      # in theta, so rows sqrt(q_nk) / sigma_k times (+-1, y_n) handed to lstsq
                                      # (or the pseudo-inverse) gave its maximizer without the vertex derived
-                                     "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                     "scipy.linalg.pinv", "scipy.linalg.pinvh",
-                                     # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                     # holds lstsq(Z, T) times eps: least squares in one call
-                                     "scipy.linalg.interpolative",
+                                     *checker.LEAST_SQUARES_SOLVERS,
                                      # and, for the same reason, a weighted average: the vertex is the mean of
                                      # (y_n, -y_n) weighted by (q_n1 / sigma_+^2, q_n2 / sigma_-^2)
                                      "numpy.average", "numpy.ma.average", "statistics.fmean"],

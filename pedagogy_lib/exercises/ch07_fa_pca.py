@@ -327,14 +327,7 @@ SUMMATIVE = {
                                         # is a sum of squares in C, so the rows (y_n - c, E[x_n]) stacked over
                                         # (0, sqrt(N) chol(Cov[x|y])^T) handed to lstsq gave the new C, and its
                                         # residual sums N times the new Lambda, without the M step derived
-                                        "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                        "scipy.linalg.pinv",
-                                        # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
-                                        # (the symmetric pseudo-inverse), so the same least squares in one call
-                                        "scipy.linalg.pinvh",
-                                        # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                        # holds lstsq(Z, T) times eps: least squares in one call
-                                        "scipy.linalg.interpolative"]},
+                                        *checker.LEAST_SQUARES_SOLVERS]},
     "ex-7-3-heywood": {"forbidden": ["pedagogy_lib.factor.em.fit_fa"]},
     "ex-7-3-iterative-pca": {"forbidden": ["e_step_stats", "my_fa_em_step",
                                            "pedagogy_lib.factor.em.iterative_pca_model",

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, result
+from .checker import LEAST_SQUARES_SOLVERS, CheckResult, book_or_drawn, compare_array, result
 
 __all__ = [
     "MStepProblem", "AssignProblem", "MahalanobisProblem",
@@ -420,14 +420,7 @@ SUMMATIVE = {
                                     "sklearn.cluster.KMeans",
                                     # a least-squares fit of y on the column sqrt(r_k) is the weighted average
                                     # above, and its residuals sum to the weighted squared distances of sigma_k^2
-                                    "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                    "scipy.linalg.pinv",
-                                    # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
-                                    # (the symmetric pseudo-inverse), so the same least squares in one call
-                                    "scipy.linalg.pinvh",
-                                    # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                    # holds lstsq(Z, T) times eps: least squares in one call
-                                    "scipy.linalg.interpolative"]},
+                                    *LEAST_SQUARES_SOLVERS]},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans",
                                                                       "scipy.cluster.vq.vq",
                                                                       "scipy.cluster.vq.kmeans",

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..hmm import em as hmm_em
 from ..hmm import inference as hmm
-from .checker import CheckResult, compare_array, result, problem_rng
+from .checker import LEAST_SQUARES_SOLVERS, CheckResult, compare_array, result, problem_rng
 
 __all__ = [
     "TransitionCounts", "SequencesProblem", "PriorSequencesProblem", "PairwiseProblem", "GaussianPriorProblem",
@@ -414,8 +414,8 @@ def m_step_function(fn) -> CheckResult:
 #: student the same problem data (courseware/grading.py).
 SUMMATIVE = {
     "ex-7-2-m-step-mu": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                       "pedagogy_lib.gaussian.blocks.condition", "numpy.linalg.lstsq",
-                                       "scipy.linalg.lstsq", "scipy.optimize.least_squares",
+                                       "pedagogy_lib.gaussian.blocks.condition",
+                                       "scipy.optimize.least_squares",
                                        "scipy.optimize.lsq_linear", "scipy.optimize.minimize",
                                        "pedagogy_lib.lgssm.kalman.kalman_filter",
                                        "pedagogy_lib.lgssm.kalman.kalman_smoother",
@@ -424,15 +424,9 @@ SUMMATIVE = {
                                        "pedagogy_lib.recursions.generic.forward_filter",
                                        "pedagogy_lib.recursions.generic.measurement_update",
                                        # the objective as one stacked sum of squares (rows sqrt(gamma_t(k)) times a
-                                       # square root of Sigma_k^-1, and I / tau for the prior) times the
-                                       # pseudo-inverse is the least-squares solver ruled out above
-                                       "numpy.linalg.pinv", "scipy.linalg.pinv",
-                                       # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
-                                       # (the symmetric pseudo-inverse), so the same least squares in one call
-                                       "scipy.linalg.pinvh",
-                                       # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                       # holds lstsq(Z, T) times eps: least squares in one call
-                                       "scipy.linalg.interpolative"]},
+                                       # square root of Sigma_k^-1, and I / tau for the prior), handed to a
+                                       # least-squares solver or a pseudo-inverse
+                                       *LEAST_SQUARES_SOLVERS]},
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
                                              "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
                                              "pedagogy_lib.hmm.em.hmm_em_model",
@@ -440,14 +434,7 @@ SUMMATIVE = {
                                              "numpy.ma.average", "statistics.fmean", "numpy.cov",
                                              # a least-squares fit of the rows sqrt(gamma_t(k)) y_t on the column
                                              # sqrt(gamma_t(k)) is state k's weighted mean under another name
-                                             "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                             "scipy.linalg.pinv",
-                                             # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
-                                             # (the symmetric pseudo-inverse), so the same least squares in one call
-                                             "scipy.linalg.pinvh",
-                                             # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                             # holds lstsq(Z, T) times eps: least squares in one call
-                                             "scipy.linalg.interpolative"],
+                                             *LEAST_SQUARES_SOLVERS],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",

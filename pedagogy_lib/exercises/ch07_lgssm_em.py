@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import lgssm as kalman
 from ..lgssm.model import LGSSMParams
-from .checker import CheckResult, as_bool, compare_array, compare_scalar, result, problem_rng
+from .checker import LEAST_SQUARES_SOLVERS, CheckResult, as_bool, compare_array, compare_scalar, result, problem_rng
 
 __all__ = [
     "SmootherProblem", "SimilarityProblem",
@@ -458,22 +458,15 @@ SUMMATIVE = {
                                       "pedagogy_lib.lgssm.em.lgssm_m_step",
                                       "pedagogy_lib.lgssm.kalman.kalman_smoother", "scipy.optimize.minimize",
                                       "scipy.optimize.least_squares", "scipy.optimize.minimize_scalar",
-                                      "scipy.optimize.fmin", "numpy.linalg.lstsq",
+                                      "scipy.optimize.fmin",
                                       "scipy.optimize.fmin_bfgs",
                                       "scipy.optimize.fmin_powell",
                                       "scipy.optimize.fmin_l_bfgs_b",
                                       "scipy.optimize.fmin_cg",
                                       "scipy.optimize.fmin_tnc",
                                       "scipy.optimize.fmin_slsqp",
-                                      # the same least-squares solve under SciPy's name, and the
-                                      # pseudo-inverse that gives it in one product
-                                      "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv",
-                                      # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
-                                      # (the symmetric pseudo-inverse), so the same least squares in one call
-                                      "scipy.linalg.pinvh",
-                                      # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                      # holds lstsq(Z, T) times eps: least squares in one call
-                                      "scipy.linalg.interpolative",
+                                      # the least-squares solvers and the pseudo-inverses
+                                      *LEAST_SQUARES_SOLVERS,
                                       # with A = s R (R a rotation) the term is s^2 tr S00 - 2 s tr(R^T S10):
                                       # SciPy's Procrustes solver, or the polar factor of S10, returns the best R
                                       # and its trace, so two calls gave A with neither p nor q derived
@@ -486,14 +479,7 @@ SUMMATIVE = {
                                       "pedagogy_lib.lgssm.kalman.kalman_smoother",
                                       # least squares on pseudo-data (smoothed means with a 1 appended, the
                                       # covariances' Cholesky columns with a 0) fits [C c] in one call
-                                      "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                      "scipy.linalg.pinv",
-                                      # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
-                                      # (the symmetric pseudo-inverse), so the same least squares in one call
-                                      "scipy.linalg.pinvh",
-                                      # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                      # holds lstsq(Z, T) times eps: least squares in one call
-                                      "scipy.linalg.interpolative",
+                                      *LEAST_SQUARES_SOLVERS,
                                       # np.gradient of the expected emission term (quadratic in C and c) and
                                       # of its gradient, then one Newton step, fitted [C c] likewise
                                       "numpy.gradient"]},
@@ -508,14 +494,7 @@ SUMMATIVE = {
                                              # and a least-squares solver, as in the other M steps: the rows
                                              # (y_t, mu_t) stacked over (0, chol(sum Upsilon_t)^T) handed to
                                              # lstsq gave C, and its residual sum T m times s^2, underived
-                                             "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                             "scipy.linalg.pinv",
-                                             # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
-                                             # (the symmetric pseudo-inverse), so the same least squares in one call
-                                             "scipy.linalg.pinvh",
-                                             # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                             # holds lstsq(Z, T) times eps: least squares in one call
-                                             "scipy.linalg.interpolative"],
+                                             *LEAST_SQUARES_SOLVERS],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
 }

@@ -200,14 +200,7 @@ SUMMATIVE = {
                                     # least squares on pseudo-data (the means with a 1 appended, and the
                                     # covariances' Cholesky columns with a 0) minimizes the free energy's
                                     # emission term in one call, without the update being derived
-                                    "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                    "scipy.linalg.pinv",
-                                    # SciPy's pinvh too: pinv(Z) is a block of pinvh([[0, Z], [Z^T, 0]])
-                                    # (the symmetric pseudo-inverse), so the same least squares in one call
-                                    "scipy.linalg.pinvh",
-                                    # the ID of [Z, eps T] at Z's rank (scipy.linalg.interpolative)
-                                    # holds lstsq(Z, T) times eps: least squares in one call
-                                    "scipy.linalg.interpolative",
+                                    *checker.LEAST_SQUARES_SOLVERS,
                                     # np.gradient of that term and of its gradient in (C, b), then one
                                     # Newton step (exact for a quadratic), gave the joint update likewise
                                     "numpy.gradient"]},

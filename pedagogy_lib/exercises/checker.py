@@ -226,11 +226,12 @@ def result(name: str, problems: Iterable[str]) -> CheckResult:
 #: Relative tolerance for answers computed with pen and paper: three significant figures.
 HAND_RTOL = 5e-3
 
-#: For the ``forbidden`` lists of ``SUMMATIVE`` tables: the least-squares solvers and pseudo-inverses
-#: (``pinvh`` of the symmetric block matrix [[0, Z], [Z^T, 0]] holds ``pinv(Z)`` in a block), which answer a
-#: problem that is least squares in disguise without its normal equations.
+#: For the ``forbidden`` lists of ``SUMMATIVE`` tables: the least-squares solvers and pseudo-inverses, which answer
+#: a problem that is least squares in disguise without its normal equations. ``pinvh`` of the symmetric block
+#: matrix [[0, Z], [Z^T, 0]] holds ``pinv(Z)`` in a block, and the interpolative decomposition of [Z, eps T] at
+#: Z's rank (``scipy.linalg.interpolative.interp_decomp``) keeps Z's columns and holds ``lstsq(Z, T)`` times eps.
 LEAST_SQUARES_SOLVERS = ["numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.lstsq", "scipy.linalg.pinv",
-                         "scipy.linalg.pinvh"]
+                         "scipy.linalg.pinvh", "scipy.linalg.interpolative"]
 
 #: SciPy's updates of a QR factorization: started from Q = I and an empty (or zero) R, inserting the columns one
 #: at a time (``qr_insert``) or adding them as rank-one updates (``qr_update``) builds the QR factor of a matrix
@@ -238,10 +239,11 @@ LEAST_SQUARES_SOLVERS = ["numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linal
 QR_UPDATES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.linalg.qr_delete"]
 
 #: Orthogonal factorizations that solve the same least squares in two calls (``R a = Q^T g``, ``a = V S^-1 U^T g``),
-#: with the QR updates that build the same factor.
+#: with the QR updates that build the same factor; always forbidden together with LEAST_SQUARES_SOLVERS, which
+#: holds the interpolative decomposition.
 ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
                              "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
-                             "scipy.linalg.interpolative", *QR_UPDATES]
+                             *QR_UPDATES]
 
 #: SciPy's classical orthogonal polynomials (evaluators and classes), hypergeometric and parabolic cylinder
 #: functions. Each holds a Hermite polynomial after a change of argument or scale (He_3(z) = 2 T_3(z / 2)

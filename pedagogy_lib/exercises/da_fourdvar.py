@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import compare_array, compare_function, result, problem_rng
+from .checker import LEAST_SQUARES_SOLVERS, compare_array, compare_function, result, problem_rng
 
 __all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_minus_smoother"]
 
@@ -204,8 +204,7 @@ SUMMATIVE = {
                                   # the cost written as one stacked sum of whitened residuals (prior, model
                                   # error, observation rows) and handed to a least-squares solver gave the
                                   # minimizer without H and b being assembled
-                                  "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                  "scipy.linalg.pinv", "scipy.linalg.pinvh"]},
+                                  *LEAST_SQUARES_SOLVERS]},
     "ex-da-4-strong-smoother": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.cycle_4dvar", "pedagogy_lib.assimilation.fourdvar.strong_4dvar",
                                               "pedagogy_lib.assimilation.fourdvar.strong_hessian",
                                               "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
@@ -214,6 +213,5 @@ SUMMATIVE = {
                                               # rows C A^(t-1)) and the weak cost likewise, each handed to a
                                               # least-squares solver, gave both estimates with no gradient set
                                               # to zero
-                                              "numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv",
-                                              "scipy.linalg.pinv", "scipy.linalg.pinvh"]},
+                                              *LEAST_SQUARES_SOLVERS]},
 }

@@ -331,6 +331,34 @@ def test_where_a_pseudo_inverse_is_forbidden_so_is_the_symmetric_one():
     assert not missing, missing
 
 
+def test_where_a_least_squares_solver_is_forbidden_so_is_the_interpolative_decomposition():
+    """The interpolative decomposition of [Z, eps T] at Z's rank, by pivoted QR, keeps Z's columns and writes T's
+    through them by their least-squares coefficients (times eps), so ``lstsq(Z, T)`` comes out of one call of
+    ``scipy.linalg.interpolative.interp_decomp``: the twenty-second reader pass graded that route as full marks
+    in nine M steps (6.3 to 8.1). Every exercise that forbids a least-squares solver or a pseudo-inverse
+    forbids the interpolative module too."""
+    import scipy.linalg.interpolative as sli
+
+    rng = np.random.default_rng(1)
+    Z, T = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    eps = 1e-6
+    idx, proj = sli.interp_decomp(np.column_stack([Z, eps * T]), 3, rand=False)
+    assert sorted(idx[:3]) == [0, 1, 2]
+    coef = np.empty((3, 2))
+    coef[np.ix_(idx[:3], idx[3:] - 3)] = proj / eps
+    np.testing.assert_allclose(coef, np.linalg.lstsq(Z, T, rcond=None)[0], atol=1e-8)
+    solvers = {"numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv",
+               "scipy.linalg.pinvh"}
+    missing = []
+    for path in sorted((ROOT / "pedagogy_lib" / "exercises").glob("[!_]*.py")):
+        mod = importlib.import_module(f"pedagogy_lib.exercises.{path.stem}")
+        for label, spec in getattr(mod, "SUMMATIVE", {}).items():
+            names = set(spec.get("forbidden", ()))
+            if names & solvers and "scipy.linalg.interpolative" not in names:
+                missing.append(label)
+    assert not missing, missing
+
+
 def test_numerical_shortcuts_are_ruled_out_unless_the_exercise_allows_them(source):
     """NumPy's and SciPy's numerical shortcuts (``grading.SHORTCUTS``: np.gradient, quadrature rules,
     polynomial fits) refuse in every graded answer, named in its statement or not, but for the names an
