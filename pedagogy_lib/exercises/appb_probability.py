@@ -369,5 +369,13 @@ SUMMATIVE = {
                       "scipy.special.gdtr", "scipy.special.gdtrc",
                       # the non-central chi-square cdf with non-centrality 0 is chdtr: two calls at
                       # 2 lam mu gave the Poisson pmf as a difference of cdfs
-                      "scipy.special.chndtr"]},
+                      "scipy.special.chndtr",
+                      # the binomial cdf by other names (the regularized incomplete beta and its
+                      # complement, Snedecor's F, the non-central F at non-centrality 0): a binomial with
+                      # 1e12 trials and success probability lam mu / 1e12 is Pois(lam mu) to 1e-11, and
+                      # two calls gave the pmf as a difference of cdfs, as bdtr had; bdtr's complement and
+                      # the negative binomial's cdfs (Poisson in the same limit) go with them
+                      "scipy.special.betainc", "scipy.special.betaincc", "scipy.special.bdtrc",
+                      "scipy.special.fdtr", "scipy.special.fdtrc", "scipy.special.ncfdtr",
+                      "scipy.special.nbdtr", "scipy.special.nbdtrc"]},
 }

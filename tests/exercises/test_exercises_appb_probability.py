@@ -263,7 +263,7 @@ def test_fisher_information_function_gets_copies():
     assert check.fisher_information_function(_fisher_solution)
 
 
-from graded_routes import assert_refused_when_graded  # noqa: E402
+from graded_routes import assert_passes_then_refused, assert_refused_when_graded  # noqa: E402
 
 # --- routes through one library call that the graded version refuses ---
 
@@ -293,6 +293,31 @@ def test_more_one_call_routes_are_refused_when_graded(label):
     """Further routes of the same kind, one per exercise, refused the same way."""
     checker_name, name, code = _MORE_ROUTES[label]
     assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
+
+
+# a binomial with 1e12 trials of probability lam mu / 1e12 is Pois(lam mu) to about 1e-11, and its cdf has
+# several names in scipy.special; two calls of each gave the pmf as a difference of cdfs, as bdtr had
+_BINOMIAL_LIMIT = ("lam, mu, y = check.EX_THIN\n"
+                   "n = 1e12\n"
+                   "q = lam * mu / n\n")
+_BINOMIAL_CDF_ROUTES = [
+    "p = special.betainc(y, n - y + 1, q) - special.betainc(y + 1, n - y, q)\n",
+    "p = special.betaincc(y + 1, n - y, q) - special.betaincc(y, n - y + 1, q)\n",
+    "p = (special.fdtr(2 * y, 2 * (n - y + 1), (n - y + 1) * q / (y * (1 - q)))\n"
+    "     - special.fdtr(2 * (y + 1), 2 * (n - y), (n - y) * q / ((y + 1) * (1 - q))))\n",
+    "p = (special.ncfdtr(2 * y, 2 * (n - y + 1), 0, (n - y + 1) * q / (y * (1 - q)))\n"
+    "     - special.ncfdtr(2 * (y + 1), 2 * (n - y), 0, (n - y) * q / ((y + 1) * (1 - q))))\n",
+]
+
+
+@pytest.mark.parametrize("route", _BINOMIAL_CDF_ROUTES)
+def test_thinning_binomial_limit_routes_pass_ungraded_and_are_refused_when_graded(route):
+    """ex-b2-thinning: the binomial cdf under its other names in scipy.special (regularized incomplete beta,
+    its complement, Snedecor's F and the non-central F at non-centrality 0), at 1e12 trials, gives the
+    Pois(lam mu) pmf to the checker's tolerance in two calls. Each passes the checker ungraded; graded, it is
+    named by the statement and refused."""
+    imports = "from pedagogy_lib.exercises import appb_probability as check\nfrom scipy import special\n"
+    assert_passes_then_refused(check, "ex-b2-thinning", "thinned_pmf", ["p"], imports, _BINOMIAL_LIMIT + route)
 
 
 @pytest.mark.parametrize("moments", [
