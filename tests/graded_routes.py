@@ -58,3 +58,24 @@ def assert_passes_then_refused(check, label: str, checker_name: str, names: list
     exec(imports + code, ns)  # noqa: S102 - the test's own answer, run ungraded to show it passes the checker
     assert getattr(check, checker_name)(*[ns[n] for n in names])
     assert_refused_when_graded(check, label, checker_name, names[0], imports, code)
+
+
+#: The same opening with SciPy's null space (``scipy.linalg`` imported as ``sla``): for a tall Z of full column
+#: rank and a small s, the null vector of [Z, s e_i] taken with a cut-off between s and Z's smallest singular
+#: value is the total least-squares solution of Z x = s e_i, which tends to s times the least-squares one as s
+#: shrinks (an error of order s squared), so one call per column of I gives pinv(Z).
+PINV_THROUGH_NULL_SPACE = ("def pinv_(Z):\n"
+                           "    m, n = Z.shape\n"
+                           "    s = 1e-6 * np.abs(Z).max()\n"
+                           "    P = np.empty((n, m))\n"
+                           "    for i in range(m):\n"
+                           "        v = sla.null_space(np.column_stack([Z, s * np.eye(m)[:, i]]), rcond=1e-4)[:, 0]\n"
+                           "        P[:, i] = -v[:n] / (v[n] * s)\n"
+                           "    return P\n")
+
+
+def through_null_space(code: str) -> str:
+    """A route written with :data:`PINV_THROUGH_PINVH`, with the pseudo-inverse taken from SciPy's null space
+    instead (:data:`PINV_THROUGH_NULL_SPACE`)."""
+    assert code.startswith(PINV_THROUGH_PINVH)
+    return PINV_THROUGH_NULL_SPACE + code[len(PINV_THROUGH_PINVH):]

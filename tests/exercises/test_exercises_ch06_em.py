@@ -538,3 +538,26 @@ def test_em_step_weighted_average_of_plus_and_minus_y_is_refused_when_graded(mea
             "    v, wv = np.concatenate([y, -y]), np.concatenate([q[:, 0], q[:, 1]]) / np.repeat(s**2, len(y))\n"
             f"    {mean_line}\n")
     assert_refused_when_graded(check, "ex-6-3-em-step", "em_step", "em_step", imports, code)
+
+
+def test_em_step_null_space_of_the_bound_is_refused_when_graded():
+    """ex-6-3-em-step: with lstsq, the pseudo-inverses and the interpolative decomposition ruled out, the same rows
+    sqrt(q_nk) / sigma_k times (+-1, y_n) still gave the M step in one call through SciPy's null_space: the null
+    vector of the column of signs beside the scaled-down column of targets, cut off between the two singular
+    values, is (s theta, -1) up to scale and an error of order s squared, the least-squares coefficient once more.
+    It passes ungraded, and graded it is named by the statement and refused."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import numpy as np\nimport scipy.linalg as sla\nfrom scipy.special import logsumexp\n"
+               "from pedagogy_lib.exercises import ch06_em as check\n")
+    code = ("def em_step(theta, y, w, sigma_plus, sigma_minus):\n"
+            "    s, lw = np.array([sigma_plus, sigma_minus]), np.log([w, 1 - w])\n"
+            "    l = lw - np.log(s) - 0.5 * ((y[:, None] - np.array([theta, -theta])) / s) ** 2\n"
+            "    q = np.exp(l - logsumexp(l, axis=1, keepdims=True))\n"
+            "    wts = np.sqrt(q / s**2)\n"
+            "    X = (wts * np.array([1.0, -1.0])).reshape(-1)\n"
+            "    z = (wts * y[:, None]).reshape(-1)\n"
+            "    eps = 1e-6 * np.linalg.norm(X) / np.linalg.norm(z)\n"
+            "    v = sla.null_space(np.column_stack([X, eps * z]), rcond=1e-3)[:, 0]\n"
+            "    return float(-v[0] / (v[1] * eps))\n")
+    assert_passes_then_refused(check, "ex-6-3-em-step", "em_step", ["em_step"], imports, code)

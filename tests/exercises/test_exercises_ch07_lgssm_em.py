@@ -468,3 +468,18 @@ def test_m_step_a_by_a_rotation_fit_is_refused_when_graded(fit):
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
     assert_refused_when_graded(check, "ex-7-4-m-step-a", "m_step_A", "my_A", imports, code)
+
+
+@pytest.mark.parametrize("label", sorted(_PINVH_ROUTES))
+def test_pseudo_inverse_through_null_space_is_refused_when_graded(label):
+    """With lstsq, the pseudo-inverses and the interpolative decomposition ruled out, the stacked sums of squares of
+    the transition (in p and q) and emission terms still passed with full marks when the pseudo-inverse was read
+    off SciPy's null_space: the null vector of [Z, s e_i] for a small s, cut off between s and Z's smallest
+    singular value, is s times (pinv(Z) e_i, -1) to order s squared. Each route passes ungraded, and graded it is
+    named by the statement and refused."""
+    from graded_routes import through_null_space
+
+    checker_name, names, code = _PINVH_ROUTES[label]
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
+    assert_passes_then_refused(check, label, checker_name, names, imports, through_null_space(code))
