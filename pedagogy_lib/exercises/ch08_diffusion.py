@@ -853,6 +853,10 @@ SUMMATIVE = {
                       "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
                       # the QR factor of the coefficients built without qr, column by column from Q = I
                       *QR_UPDATES,
+                      # or by the Householder reflection of a Hessenberg reduction: with one level's
+                      # coefficients as the first column of a bordered matrix and the other's as its first
+                      # row, the reduced first row holds the conditional coefficient and standard deviation
+                      "scipy.linalg.hessenberg",
                       *TRIANGULAR_FACTORIZATIONS]},
     "ex-8-3-name-clash": {
         "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
@@ -879,6 +883,8 @@ SUMMATIVE = {
                       "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
                       # the QR factor of the coefficients built without qr, column by column from Q = I
                       *QR_UPDATES,
+                      # or by a Hessenberg reduction's Householder reflection, as in ex-8-3-transition
+                      "scipy.linalg.hessenberg",
                       *TRIANGULAR_FACTORIZATIONS]},
     "ex-8-3-2-langevin-bias": {
         "forbidden": ["scipy.linalg.solve_sylvester", "scipy.linalg.solve_discrete_lyapunov",

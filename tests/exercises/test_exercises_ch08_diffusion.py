@@ -932,6 +932,12 @@ _QR_BY_INSERTS = ("n = M.shape[1]\nQ, R = sl.qr_insert(np.eye(n), np.zeros((n, 0
 _QR_BY_UPDATES = ("n = M.shape[1]\nQ, R = sl.qr_update(np.eye(n), np.zeros((n, 2)), M[0], np.array([1.0, 0.0]))\n"
                   "Q, R = sl.qr_update(Q, R, M[1], np.array([0.0, 1.0]))\n")
 
+#: The same factor from a Hessenberg reduction: bordering a zero block with M's first row as the first column
+#: and its second row as the first row, the reduction's Householder reflection P maps the first row to the
+#: diagonal of R and the second to R's second column, which reappears as H[0, 1:] = (P M[1])^T.
+_QR_BY_HESSENBERG = ("n = M.shape[1]\nA = np.zeros((n + 1, n + 1))\nA[1:, 0], A[0, 1:] = M[0], M[1]\n"
+                     "H = sl.hessenberg(A)\n")
+
 
 @pytest.mark.parametrize("route", [
     "c, res = np.linalg.lstsq(M[:1].T, M[1], rcond=None)[:2]\nmy_pair = [c[0], res[0]]\n",
@@ -952,13 +958,15 @@ _QR_BY_UPDATES = ("n = M.shape[1]\nQ, R = sl.qr_update(np.eye(n), np.zeros((n, 2
     "F = sl.lu_factor(M @ M.T * [[1e3], [1.0]])[0]\nmy_pair = [1e3 * F[1, 0], F[1, 1]]\n",
     _QR_BY_INSERTS + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
     _QR_BY_UPDATES + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
+    _QR_BY_HESSENBERG + "my_pair = [H[0, 1] / H[1, 0], H[0, 2] ** 2]\n",
 ])
 def test_transition_by_a_factorization_or_least_squares_is_refused_when_graded(route):
     """Level 7 given level 3 is Gaussian conditioning, which the exercise asks the student to carry out.
     Least squares of level 7's coefficients on level 3's returns the conditional coefficient and, as its
-    residual, the conditional variance; a QR or RQ factor of the coefficients, or a Cholesky, LDL or LU
-    factor of the joint covariance (its first row scaled up so that LU does not pivot), holds both as its
-    entries. Each passes ungraded and is refused graded."""
+    residual, the conditional variance; a QR or RQ factor of the coefficients (also built by QR updates or by
+    a Hessenberg reduction of the bordered coefficients), or a Cholesky, LDL or LU factor of the joint
+    covariance (its first row scaled up so that LU does not pivot), holds both as its entries. Each passes
+    ungraded and is refused graded."""
     import scipy.linalg as sl
 
     code = _TRANSITION_COEFFICIENTS + route
@@ -985,13 +993,15 @@ _REVERSE_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_REVERSE_S\n"
     "my_var = sl.lu(M @ M.T * [[1e3], [1.0]])[2][1, 1]\n",
     _QR_BY_INSERTS + "my_var = R[1, 1] ** 2\n",
     _QR_BY_UPDATES + "my_var = R[1, 1] ** 2\n",
+    _QR_BY_HESSENBERG + "my_var = np.sum(H[0, 2:] ** 2)\n",
 ])
 def test_reverse_variance_by_a_factorization_or_least_squares_is_refused_when_graded(route):
     """With the datum integrated out, the variance of x_4 given x_5 is a conditional variance of their
     joint. Least squares of x_4's noise coefficients on x_5's returns it as the residual, and the last
     diagonal entry of a QR factor of the coefficients, or of a Cholesky, LDL or LU factor of the joint
-    covariance, is it (squared for QR and Cholesky), so the conditioning was never done. Each passes
-    ungraded and is refused graded."""
+    covariance, is it (squared for QR and Cholesky); a Hessenberg reduction of the bordered coefficients
+    holds it as the squared length of its first row past the second entry. The conditioning was never done.
+    Each passes ungraded and is refused graded."""
     import scipy.linalg as sl
 
     code = _REVERSE_COEFFICIENTS + route
