@@ -212,6 +212,13 @@ SUMMATIVE = {
                                    # classical polynomial family and in the hypergeometric and parabolic
                                    # cylinder functions (pbdv, then eval_genlaguerre, then eval_chebyt were
                                    # found one at a time), so the whole family is ruled out
-                                   *SPECIAL_POLYNOMIALS],
+                                   *SPECIAL_POLYNOMIALS,
+                                   # the Gaussian's moment generating function exp(m t + P t^2 / 2) holds E[x^3]
+                                   # as 3! times its coefficient of t^3, which the matrix exponential of a
+                                   # nilpotent shift (expm, expm_frechet) or a discrete Fourier transform of
+                                   # its values on the unit circle reads off in one call, the cube expanded by
+                                   # the library instead of by hand
+                                   "scipy.linalg.expm", "scipy.linalg.expm_frechet", "numpy.fft",
+                                   "scipy.linalg.dft"],
                      "variant": _graded_cube},
 }

@@ -143,6 +143,33 @@ def test_the_cube_bias_by_a_hermite_polynomial_in_disguise_is_refused_when_grade
     assert_passes_then_refused(check, "ex-da-2-bias", "linearization_bias", ["bias"], imports, code)
 
 
+#: E[x^3] = 3! [t^3] exp(m t + P t^2 / 2), the moment generating function's coefficient read off by a library call:
+#: the matrix exponential of the nilpotent shift N (4 x 4) evaluated at m N + P N^2 / 2, or the discrete Fourier
+#: transform of the function's values at the 32nd roots of unity.
+_CUBE_FROM_THE_MGF = {
+    "expm": "E = sl.expm(m * N + 0.5 * P * N @ N)\nbias = 6 * E[0, 3] - m ** 3\n",
+    "expm_frechet": "E = sl.expm_frechet(m * N + 0.5 * P * N @ N, N)[0]\nbias = 6 * E[0, 3] - m ** 3\n",
+    "fft": "c = np.fft.fft(np.exp(m * z + 0.5 * P * z ** 2)) / 32\nbias = 6 * c[3].real - m ** 3\n",
+    "dft": "c = sl.dft(32) @ np.exp(m * z + 0.5 * P * z ** 2) / 32\nbias = 6 * c[3].real - m ** 3\n",
+}
+
+
+@pytest.mark.parametrize("how", sorted(_CUBE_FROM_THE_MGF))
+def test_the_cube_bias_from_the_moment_generating_function_is_refused_when_graded(how):
+    """The Gaussian's moment generating function holds E[x^3] as 3! times its coefficient of t^3; a matrix
+    exponential of a nilpotent matrix, or a discrete Fourier transform on the unit circle, extracts that
+    coefficient in one call, so the cube is never expanded against the Gaussian's moments. Each route passes
+    the checker ungraded, is named by the statement and is refused graded."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import numpy as np\nimport scipy.linalg as sl\n"
+               "from pedagogy_lib.exercises import da_filters as check\n")
+    code = ("m, P = check.CUBE['m'], check.CUBE['P']\n"
+            "N = np.eye(4, k=1)\n"
+            "z = np.exp(2j * np.pi * np.arange(32) / 32)\n"
+            + _CUBE_FROM_THE_MGF[how])
+    assert_passes_then_refused(check, "ex-da-2-bias", "linearization_bias", ["bias"], imports, code)
+
 def test_the_tangent_linear_matrix_by_numpy_gradient_is_refused_when_graded():
     """np.gradient over x - h e, x, x + h e of the Euler step, one column per unit vector, gave the tangent-linear
     matrix (central differences are exact for the quadratic field) without deriving it. Named by the statement and
