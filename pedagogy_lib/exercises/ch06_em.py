@@ -523,8 +523,6 @@ SUMMATIVE = {
                                      # in theta, so rows sqrt(q_nk) / sigma_k times (+-1, y_n) handed to lstsq
                                      # (or the pseudo-inverse) gave its maximizer without the vertex derived
                                      *checker.LEAST_SQUARES_SOLVERS,
-                                     # and null_space: [Z, s t] with s small has the null vector (s lstsq(Z, t), -1)
-                                     "scipy.linalg.null_space",
                                      # and, for the same reason, a weighted average: the vertex is the mean of
                                      # (y_n, -y_n) weighted by (q_n1 / sigma_+^2, q_n2 / sigma_-^2)
                                      "numpy.average", "numpy.ma.average", "statistics.fmean"],

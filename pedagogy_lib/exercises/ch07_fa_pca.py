@@ -327,9 +327,7 @@ SUMMATIVE = {
                                         # is a sum of squares in C, so the rows (y_n - c, E[x_n]) stacked over
                                         # (0, sqrt(N) chol(Cov[x|y])^T) handed to lstsq gave the new C, and its
                                         # residual sums N times the new Lambda, without the M step derived
-                                        *checker.LEAST_SQUARES_SOLVERS,
-                                        # and null_space: [Z, s t] with s small has the null vector (s lstsq(Z, t), -1)
-                                        "scipy.linalg.null_space"]},
+                                        *checker.LEAST_SQUARES_SOLVERS]},
     "ex-7-3-heywood": {"forbidden": ["pedagogy_lib.factor.em.fit_fa"]},
     "ex-7-3-iterative-pca": {"forbidden": ["e_step_stats", "my_fa_em_step",
                                            "pedagogy_lib.factor.em.iterative_pca_model",

@@ -420,9 +420,7 @@ SUMMATIVE = {
                                     "sklearn.cluster.KMeans",
                                     # a least-squares fit of y on the column sqrt(r_k) is the weighted average
                                     # above, and its residuals sum to the weighted squared distances of sigma_k^2
-                                    *LEAST_SQUARES_SOLVERS,
-                                    # and null_space: [Z, s t] with s small has the null vector (s lstsq(Z, t), -1)
-                                    "scipy.linalg.null_space"]},
+                                    *LEAST_SQUARES_SOLVERS]},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans",
                                                                       "scipy.cluster.vq.vq",
                                                                       "scipy.cluster.vq.kmeans",

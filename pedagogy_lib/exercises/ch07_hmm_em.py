@@ -426,9 +426,7 @@ SUMMATIVE = {
                                        # the objective as one stacked sum of squares (rows sqrt(gamma_t(k)) times a
                                        # square root of Sigma_k^-1, and I / tau for the prior), handed to a
                                        # least-squares solver or a pseudo-inverse
-                                       *LEAST_SQUARES_SOLVERS,
-                                       # and null_space: [Z, s t] with s small has the null vector (s lstsq(Z, t), -1)
-                                       "scipy.linalg.null_space"]},
+                                       *LEAST_SQUARES_SOLVERS]},
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
                                              "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
                                              "pedagogy_lib.hmm.em.hmm_em_model",
@@ -436,10 +434,7 @@ SUMMATIVE = {
                                              "numpy.ma.average", "statistics.fmean", "numpy.cov",
                                              # a least-squares fit of the rows sqrt(gamma_t(k)) y_t on the column
                                              # sqrt(gamma_t(k)) is state k's weighted mean under another name
-                                             *LEAST_SQUARES_SOLVERS,
-                                             # and null_space: [Z, s t] with s small has the null vector
-                                             # (s lstsq(Z, t), -1)
-                                             "scipy.linalg.null_space"],
+                                             *LEAST_SQUARES_SOLVERS],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
     "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",

@@ -467,8 +467,6 @@ SUMMATIVE = {
                                       "scipy.optimize.fmin_slsqp",
                                       # the least-squares solvers and the pseudo-inverses
                                       *LEAST_SQUARES_SOLVERS,
-                                      # and null_space: [Z, s t] with s small has the null vector (s lstsq(Z, t), -1)
-                                      "scipy.linalg.null_space",
                                       # with A = s R (R a rotation) the term is s^2 tr S00 - 2 s tr(R^T S10):
                                       # SciPy's Procrustes solver, or the polar factor of S10, returns the best R
                                       # and its trace, so two calls gave A with neither p nor q derived
@@ -482,8 +480,6 @@ SUMMATIVE = {
                                       # least squares on pseudo-data (smoothed means with a 1 appended, the
                                       # covariances' Cholesky columns with a 0) fits [C c] in one call
                                       *LEAST_SQUARES_SOLVERS,
-                                      # and null_space: [Z, s t] with s small has the null vector (s lstsq(Z, t), -1)
-                                      "scipy.linalg.null_space",
                                       # np.gradient of the expected emission term (quadratic in C and c) and
                                       # of its gradient, then one Newton step, fitted [C c] likewise
                                       "numpy.gradient"]},
@@ -498,10 +494,7 @@ SUMMATIVE = {
                                              # and a least-squares solver, as in the other M steps: the rows
                                              # (y_t, mu_t) stacked over (0, chol(sum Upsilon_t)^T) handed to
                                              # lstsq gave C, and its residual sum T m times s^2, underived
-                                             *LEAST_SQUARES_SOLVERS,
-                                             # and null_space: [Z, s t] with s small has the null vector
-                                             # (s lstsq(Z, t), -1)
-                                             "scipy.linalg.null_space"],
+                                             *LEAST_SQUARES_SOLVERS],
                                "same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, QR_UPDATES, TRIANGULAR_FACTORIZATIONS,
+from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, QR_BY_OTHER_NAMES, TRIANGULAR_FACTORIZATIONS,
                       CheckResult, book_or_drawn, compare_array, compare_scalar, result)
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
@@ -851,12 +851,9 @@ SUMMATIVE = {
                       # coefficient and variance, and least squares on those coefficients returns both
                       *LEAST_SQUARES_SOLVERS,
                       "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
-                      # the QR factor of the coefficients built without qr, column by column from Q = I
-                      *QR_UPDATES,
-                      # or by the Householder reflection of a Hessenberg reduction: with one level's
-                      # coefficients as the first column of a bordered matrix and the other's as its first
-                      # row, the reduced first row holds the conditional coefficient and standard deviation
-                      "scipy.linalg.hessenberg",
+                      # the QR factor of the coefficients built without qr (its updates from Q = I, or a
+                      # Hessenberg reduction's Householder reflection)
+                      *QR_BY_OTHER_NAMES,
                       *TRIANGULAR_FACTORIZATIONS]},
     "ex-8-3-name-clash": {
         "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
@@ -882,9 +879,7 @@ SUMMATIVE = {
                       *LEAST_SQUARES_SOLVERS,
                       "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
                       # the QR factor of the coefficients built without qr, column by column from Q = I
-                      *QR_UPDATES,
-                      # or by a Hessenberg reduction's Householder reflection, as in ex-8-3-transition
-                      "scipy.linalg.hessenberg",
+                      *QR_BY_OTHER_NAMES,
                       *TRIANGULAR_FACTORIZATIONS]},
     "ex-8-3-2-langevin-bias": {
         "forbidden": ["scipy.linalg.solve_sylvester", "scipy.linalg.solve_discrete_lyapunov",

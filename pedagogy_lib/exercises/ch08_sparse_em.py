@@ -201,8 +201,6 @@ SUMMATIVE = {
                                     # covariances' Cholesky columns with a 0) minimizes the free energy's
                                     # emission term in one call, without the update being derived
                                     *checker.LEAST_SQUARES_SOLVERS,
-                                    # and null_space: [Z, s t] with s small has the null vector (s lstsq(Z, t), -1)
-                                    "scipy.linalg.null_space",
                                     # np.gradient of that term and of its gradient in (C, b), then one
                                     # Newton step (exact for a quadratic), gave the joint update likewise
                                     "numpy.gradient"]},

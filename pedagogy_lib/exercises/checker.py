@@ -22,7 +22,7 @@ import numpy as np
 MACHINERY = ("checker", "remote")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
-           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_UPDATES", "SPECIAL_POLYNOMIALS",
+           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_BY_OTHER_NAMES", "SPECIAL_POLYNOMIALS",
            "TRIANGULAR_FACTORIZATIONS",
            "as_numeric",
            "as_integer", "as_bool",
@@ -229,21 +229,25 @@ HAND_RTOL = 5e-3
 #: For the ``forbidden`` lists of ``SUMMATIVE`` tables: the least-squares solvers and pseudo-inverses, which answer
 #: a problem that is least squares in disguise without its normal equations. ``pinvh`` of the symmetric block
 #: matrix [[0, Z], [Z^T, 0]] holds ``pinv(Z)`` in a block, and the interpolative decomposition of [Z, eps T] at
-#: Z's rank (``scipy.linalg.interpolative.interp_decomp``) keeps Z's columns and holds ``lstsq(Z, T)`` times eps.
+#: Z's rank (``scipy.linalg.interpolative.interp_decomp``) keeps Z's columns and holds ``lstsq(Z, T)`` times eps;
+#: the null space of [Z, s t], for s small and a loose rcond, is the one vector (s lstsq(Z, t), -1) up to scale.
 LEAST_SQUARES_SOLVERS = ["numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.lstsq", "scipy.linalg.pinv",
-                         "scipy.linalg.pinvh", "scipy.linalg.interpolative"]
+                         "scipy.linalg.pinvh", "scipy.linalg.interpolative", "scipy.linalg.null_space"]
 
-#: SciPy's updates of a QR factorization: started from Q = I and an empty (or zero) R, inserting the columns one
-#: at a time (``qr_insert``) or adding them as rank-one updates (``qr_update``) builds the QR factor of a matrix
-#: without ``qr`` being called, so an exercise that forbids the QR factorizations forbids these too.
-QR_UPDATES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.linalg.qr_delete"]
+#: SciPy's routines that build a QR factor without ``qr`` being called, so an exercise that forbids the QR
+#: factorizations forbids these too: its updates, started from Q = I and an empty (or zero) R, insert the columns
+#: one at a time (``qr_insert``) or add them as rank-one updates (``qr_update``); and the Hessenberg reduction of
+#: a zero matrix bordered by a vector u (first column) and a vector v (first row) is one Householder reflection
+#: P, leaving -+|u| in its first column and (P v)^T in its first row: the entries of a QR factor of [u, v].
+QR_BY_OTHER_NAMES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.linalg.qr_delete",
+                     "scipy.linalg.hessenberg"]
 
 #: Orthogonal factorizations that solve the same least squares in two calls (``R a = Q^T g``, ``a = V S^-1 U^T g``),
-#: with the QR updates that build the same factor; always forbidden together with LEAST_SQUARES_SOLVERS, which
+#: with the routines that build the same factor by other names; always forbidden together with LEAST_SQUARES_SOLVERS, which
 #: holds the interpolative decomposition.
 ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
                              "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
-                             *QR_UPDATES]
+                             *QR_BY_OTHER_NAMES]
 
 #: SciPy's classical orthogonal polynomials (evaluators and classes), hypergeometric and parabolic cylinder
 #: functions. Each holds a Hermite polynomial after a change of argument or scale (He_3(z) = 2 T_3(z / 2)

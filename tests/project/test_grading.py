@@ -331,22 +331,36 @@ def test_where_a_pseudo_inverse_is_forbidden_so_is_the_symmetric_one():
     assert not missing, missing
 
 
-def test_where_a_least_squares_solver_is_forbidden_so_is_the_interpolative_decomposition():
-    """The interpolative decomposition of [Z, eps T] at Z's rank, by pivoted QR, keeps Z's columns and writes T's
-    through them by their least-squares coefficients (times eps), so ``lstsq(Z, T)`` comes out of one call of
-    ``scipy.linalg.interpolative.interp_decomp``: the twenty-second reader pass graded that route as full marks
-    in nine M steps (6.3 to 8.1). Every exercise that forbids a least-squares solver or a pseudo-inverse
-    forbids the interpolative module too."""
+def test_where_a_least_squares_solver_is_forbidden_so_are_its_disguises():
+    """Least squares comes out of one call of SciPy routines that are not solvers by name: the interpolative
+    decomposition of [Z, eps T] at Z's rank (pivoted QR) keeps Z's columns and writes T's through them by their
+    least-squares coefficients times eps, and the null space of [Z, s t] (s small, a loose rcond) is the one
+    vector (s lstsq(Z, t), -1) up to scale. The twenty-second and twenty-third reader passes graded both as
+    full marks in nine M steps (6.3 to 8.1). Every exercise that forbids a least-squares solver or a
+    pseudo-inverse forbids both; and every exercise that forbids QR forbids the routines that build its
+    factor under other names (``checker.QR_BY_OTHER_NAMES``: the QR updates, the Hessenberg reduction)."""
     import scipy.linalg.interpolative as sli
+    from pedagogy_lib.exercises.checker import QR_BY_OTHER_NAMES
 
     rng = np.random.default_rng(1)
     Z, T = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
     eps = 1e-6
+    want = np.linalg.lstsq(Z, T, rcond=None)[0]
     idx, proj = sli.interp_decomp(np.column_stack([Z, eps * T]), 3, rand=False)
     assert sorted(idx[:3]) == [0, 1, 2]
     coef = np.empty((3, 2))
     coef[np.ix_(idx[:3], idx[3:] - 3)] = proj / eps
-    np.testing.assert_allclose(coef, np.linalg.lstsq(Z, T, rcond=None)[0], atol=1e-8)
+    np.testing.assert_allclose(coef, want, atol=1e-8)
+    v = scipy.linalg.null_space(np.column_stack([Z, eps * T[:, 0]]), rcond=1e-3)[:, 0]
+    np.testing.assert_allclose(-v[:3] / (eps * v[3]), want[:, 0], rtol=1e-6)
+    u, w = rng.standard_normal(3), rng.standard_normal(3)
+    bordered = np.zeros((4, 4))
+    bordered[1:, 0], bordered[0, 1:] = u, w
+    H = scipy.linalg.hessenberg(bordered)
+    R = np.linalg.qr(np.column_stack([u, w]))[1]
+    np.testing.assert_allclose(abs(H[1, 0]), abs(R[0, 0]), rtol=1e-12)
+    np.testing.assert_allclose(abs(H[0, 1]), abs(R[0, 1]), rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(H[0, 2:]), abs(R[1, 1]), rtol=1e-12)
     solvers = {"numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv",
                "scipy.linalg.pinvh"}
     missing = []
@@ -354,8 +368,11 @@ def test_where_a_least_squares_solver_is_forbidden_so_is_the_interpolative_decom
         mod = importlib.import_module(f"pedagogy_lib.exercises.{path.stem}")
         for label, spec in getattr(mod, "SUMMATIVE", {}).items():
             names = set(spec.get("forbidden", ()))
-            if names & solvers and "scipy.linalg.interpolative" not in names:
-                missing.append(label)
+            if names & solvers:
+                missing += [(label, n) for n in ("scipy.linalg.interpolative", "scipy.linalg.null_space")
+                            if n not in names]
+            if names & {"numpy.linalg.qr", "scipy.linalg.qr"}:
+                missing += [(label, n) for n in QR_BY_OTHER_NAMES if n not in names]
     assert not missing, missing
 
 
