@@ -471,6 +471,10 @@ SUMMATIVE = {
                                       # SciPy's Procrustes solver, or the polar factor of S10, returns the best R
                                       # and its trace, so two calls gave A with neither p nor q derived
                                       "scipy.linalg.orthogonal_procrustes", "scipy.linalg.polar",
+                                      # the same polar factor by other names: the matrix sign of the symmetric
+                                      # dilation [[0, S10], [S10^T, 0]] is [[0, R], [R^T, 0]] with R the polar
+                                      # factor of S10 (signm, or funm with np.sign)
+                                      "scipy.linalg.signm", "scipy.linalg.funm",
                                       # the transition term is quadratic in (p, q): np.gradient (edge_order=2)
                                       # on a 3 x 3 grid gave its gradient and Hessian, and one Newton step the
                                       # minimizer, with no derivative taken by hand

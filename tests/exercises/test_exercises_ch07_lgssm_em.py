@@ -446,15 +446,20 @@ def test_pseudo_inverse_through_interpolative_decomposition_is_refused_when_grad
 _ROTATION_FITS = {
     "orthogonal_procrustes": "R, sc = sla.orthogonal_procrustes(np.eye(2), S10)\nmy_A = R * sc / np.trace(S00)\n",
     "polar": "R = sla.polar(S10)[0]\nmy_A = R * np.trace(R.T @ S10) / np.trace(S00)\n",
+    # the matrix sign of the symmetric dilation [[0, S10], [S10^T, 0]] holds the polar factor of S10
+    "signm": ("Z = np.zeros((2, 2))\nR = sla.signm(np.block([[Z, S10], [S10.T, Z]]))[:2, 2:]\n"
+              "my_A = R * np.trace(R.T @ S10) / np.trace(S00)\n"),
+    "funm": ("Z = np.zeros((2, 2))\nR = sla.funm(np.block([[Z, S10], [S10.T, Z]]), np.sign)[:2, 2:]\n"
+             "my_A = R * np.trace(R.T @ S10) / np.trace(S00)\n"),
 }
 
 
 @pytest.mark.parametrize("fit", sorted(_ROTATION_FITS))
 def test_m_step_a_by_a_rotation_fit_is_refused_when_graded(fit):
     """ex-7-4-m-step-a: with A = s R the transition term is s^2 tr S00 - 2 s tr(R^T S10), so SciPy's
-    Procrustes solver (or the polar factor of S10) gave the best rotation and its trace, and A followed in
-    two calls with neither p nor q derived. Each passes ungraded; graded it is named by the statement and
-    refused."""
+    Procrustes solver (or the polar factor of S10, also read off the matrix sign of the dilation
+    [[0, S10], [S10^T, 0]] by signm or funm) gave the best rotation and its trace, and A followed in two calls
+    with neither p nor q derived. Each passes ungraded; graded it is named by the statement and refused."""
     import scipy.linalg as sla
 
     from graded_routes import assert_refused_when_graded
