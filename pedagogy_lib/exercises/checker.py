@@ -238,9 +238,11 @@ LEAST_SQUARES_SOLVERS = ["numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linal
 #: factorizations forbids these too: its updates, started from Q = I and an empty (or zero) R, insert the columns
 #: one at a time (``qr_insert``) or add them as rank-one updates (``qr_update``); and the Hessenberg reduction of
 #: a zero matrix bordered by a vector u (first column) and a vector v (first row) is one Householder reflection
-#: P, leaving -+|u| in its first column and (P v)^T in its first row: the entries of a QR factor of [u, v].
+#: P, leaving -+|u| in its first column and (P v)^T in its first row: the entries of a QR factor of [u, v]. The
+#: generalized Schur form of the pencil (0, B), by ``qz`` or ``ordqz``, starts from a QR factorization of B and
+#: then has nothing left to do: its triangular B-factor times Z^T (Z a diagonal of signs) is the R of B = Q R.
 QR_BY_OTHER_NAMES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.linalg.qr_delete",
-                     "scipy.linalg.hessenberg"]
+                     "scipy.linalg.hessenberg", "scipy.linalg.qz", "scipy.linalg.ordqz"]
 
 #: Orthogonal factorizations that solve the same least squares in two calls (``R a = Q^T g``, ``a = V S^-1 U^T g``),
 #: with the routines that build the same factor by other names; always forbidden together with LEAST_SQUARES_SOLVERS, which

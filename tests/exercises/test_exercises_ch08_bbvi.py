@@ -165,6 +165,12 @@ _CV_FACTORIZATIONS = [
     "Q, R = sl.qr_insert(Q, R, Hc[:, 1], 1, which='col')\nmy_a = sl.solve_triangular(R[:2], (Q.T @ gc)[:2])\n",
     "Q, R = sl.qr_update(np.eye(len(gc)), np.zeros((len(gc), 2)), Hc[:, 0], np.array([1.0, 0.0]))\n"
     "Q, R = sl.qr_update(Q, R, Hc[:, 1], np.array([0.0, 1.0]))\nmy_a = sl.solve_triangular(R[:2], (Q.T @ gc)[:2])\n",
+    # the generalized Schur form of the pencil (0, B) with B = [Hc, gc, filler] square: its triangular factor of
+    # B, times Z^T (a diagonal of signs), is B's QR factor R
+    "n = len(gc)\nB = np.column_stack([Hc, gc, np.cos(np.outer(np.arange(n), np.arange(1, n - 2)))])\n"
+    "_, T, _, Z = sl.qz(np.zeros((n, n)), B)\nR = T @ Z.T\nmy_a = np.linalg.solve(R[:2, :2], R[:2, 2])\n",
+    "n = len(gc)\nB = np.column_stack([Hc, gc, np.cos(np.outer(np.arange(n), np.arange(1, n - 2)))])\n"
+    "_, T, _, _, _, Z = sl.ordqz(np.zeros((n, n)), B)\nR = T @ Z.T\nmy_a = np.linalg.solve(R[:2, :2], R[:2, 2])\n",
 ]
 
 
@@ -172,8 +178,8 @@ _CV_FACTORIZATIONS = [
 def test_cv_coefficient_by_an_orthogonal_factorization_is_refused_when_graded(route):
     """With lstsq and pinv ruled out, the least squares of the centred g on the centred H solved through an
     orthogonal factorization of H (NumPy's or SciPy's QR, SciPy's RQ or qr_multiply, an SVD, the polar
-    factor, an orthonormal basis of the columns, the interpolative SVD, or SciPy's QR updates building the
-    factor column by column) gave the coefficients without the normal equations being derived. Each passes
+    factor, an orthonormal basis of the columns, the interpolative SVD, SciPy's QR updates building the
+    factor column by column, or the QZ decomposition of the pencil (0, [Hc, gc, filler])) gave the coefficients without the normal equations being derived. Each passes
     ungraded and is refused graded."""
     import scipy.linalg as sl
     from scipy.linalg import interpolative as sli

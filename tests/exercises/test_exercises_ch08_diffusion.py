@@ -880,6 +880,11 @@ def test_differences_and_quadrature_routes_are_refused_when_graded(label, checke
     assert_refused_when_graded(check, label, checker_name, "f", _ROUTE_IMPORTS, code)
 
 
+#: A QR factor from the generalized Schur form of the pencil (0, B): QZ first factors B = Q R, and with a zero A
+#: nothing is left to reduce, so the triangular factor T of B is R up to the signs that Z (diagonal) carries.
+_QR_BY_QZ = "B = {B}\n_, T, _, Z = sl.qz(np.zeros(B.shape), B)\nR = T @ Z.T\n"
+_QR_BY_ORDQZ = "B = {B}\n_, T, _, _, _, Z = sl.ordqz(np.zeros(B.shape), B)\nR = T @ Z.T\n"
+
 _DSM_DESIGN = ("m, s, sig = check.EX_DSM\n"
                "x = np.array([m - s, m - s, m + s, m + s])\nz = np.array([-1.0, 1.0, -1.0, 1.0])\n"
                "X = np.column_stack([x + sig * z, np.ones(4)])\ny = -z / sig\n")
@@ -899,11 +904,16 @@ _DSM_DESIGN = ("m, s, sig = check.EX_DSM\n"
     "Q, R = sl.qr_insert(Q, R, X[:, 1], 1, which='col')\nmy_ab = sl.solve_triangular(R[:2], (Q.T @ y)[:2])\n",
     "Q, R = sl.qr_update(np.eye(4), np.zeros((4, 2)), X[:, 0], np.array([1.0, 0.0]))\n"
     "Q, R = sl.qr_update(Q, R, X[:, 1], np.array([0.0, 1.0]))\nmy_ab = sl.solve_triangular(R[:2], (Q.T @ y)[:2])\n",
+    _QR_BY_QZ.format(B="np.column_stack([X, y, np.arange(4.0) ** 2 + 1])")
+    + "my_ab = sl.solve_triangular(R[:2, :2], R[:2, 2])\n",
+    _QR_BY_ORDQZ.format(B="np.column_stack([X, y, np.arange(4.0) ** 2 + 1])")
+    + "my_ab = sl.solve_triangular(R[:2, :2], R[:2, 2])\n",
 ])
 def test_dsm_slope_by_least_squares_on_a_moment_design_is_refused_when_graded(route):
     """J_DSM is the least squares of -z / sigma on (x~, 1). On the four points x = m -+ s, z = -+1 (data and
     noise with their exact means, variances and no correlation) a least-squares solver, or a QR, SVD or
-    polar factorization solving it, gave the DSM-optimal (a, b) without the noised score being derived.
+    polar factorization solving it (or the QZ decomposition of the pencil (0, [X, y, filler]), whose triangular
+    factor is the QR factor R), gave the DSM-optimal (a, b) without the noised score being derived.
     Each passes ungraded and is refused graded."""
     import scipy.linalg as sl
 
@@ -959,12 +969,14 @@ _QR_BY_HESSENBERG = ("n = M.shape[1]\nA = np.zeros((n + 1, n + 1))\nA[1:, 0], A[
     _QR_BY_INSERTS + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
     _QR_BY_UPDATES + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
     _QR_BY_HESSENBERG + "my_pair = [H[0, 1] / H[1, 0], H[0, 2] ** 2]\n",
+    _QR_BY_QZ.format(B="M.T") + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
+    _QR_BY_ORDQZ.format(B="M.T") + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
 ])
 def test_transition_by_a_factorization_or_least_squares_is_refused_when_graded(route):
     """Level 7 given level 3 is Gaussian conditioning, which the exercise asks the student to carry out.
     Least squares of level 7's coefficients on level 3's returns the conditional coefficient and, as its
-    residual, the conditional variance; a QR or RQ factor of the coefficients (also built by QR updates or by
-    a Hessenberg reduction of the bordered coefficients), or a Cholesky, LDL or LU factor of the joint
+    residual, the conditional variance; a QR or RQ factor of the coefficients (also built by QR updates, by
+    a Hessenberg reduction of the bordered coefficients, or by the QZ decomposition of the pencil (0, M^T)), or a Cholesky, LDL or LU factor of the joint
     covariance (its first row scaled up so that LU does not pivot), holds both as its entries. Each passes
     ungraded and is refused graded."""
     import scipy.linalg as sl
@@ -994,13 +1006,16 @@ _REVERSE_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_REVERSE_S\n"
     _QR_BY_INSERTS + "my_var = R[1, 1] ** 2\n",
     _QR_BY_UPDATES + "my_var = R[1, 1] ** 2\n",
     _QR_BY_HESSENBERG + "my_var = np.sum(H[0, 2:] ** 2)\n",
+    _QR_BY_QZ.format(B="np.column_stack([M.T, [1.0, 2.0, 3.0]])") + "my_var = R[1, 1] ** 2\n",
+    "my_var = sl.ordqz(np.zeros((3, 3)), np.column_stack([M.T, [1.0, 2.0, 3.0]]))[1][1, 1] ** 2\n",
 ])
 def test_reverse_variance_by_a_factorization_or_least_squares_is_refused_when_graded(route):
     """With the datum integrated out, the variance of x_4 given x_5 is a conditional variance of their
     joint. Least squares of x_4's noise coefficients on x_5's returns it as the residual, and the last
     diagonal entry of a QR factor of the coefficients, or of a Cholesky, LDL or LU factor of the joint
     covariance, is it (squared for QR and Cholesky); a Hessenberg reduction of the bordered coefficients
-    holds it as the squared length of its first row past the second entry. The conditioning was never done.
+    holds it as the squared length of its first row past the second entry, and the QZ decomposition of the
+    pencil (0, coefficients) as the square of its triangular factor's second diagonal entry. The conditioning was never done.
     Each passes ungraded and is refused graded."""
     import scipy.linalg as sl
 

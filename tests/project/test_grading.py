@@ -338,7 +338,9 @@ def test_where_a_least_squares_solver_is_forbidden_so_are_its_disguises():
     vector (s lstsq(Z, t), -1) up to scale. The twenty-second and twenty-third reader passes graded both as
     full marks in nine M steps (6.3 to 8.1). Every exercise that forbids a least-squares solver or a
     pseudo-inverse forbids both; and every exercise that forbids QR forbids the routines that build its
-    factor under other names (``checker.QR_BY_OTHER_NAMES``: the QR updates, the Hessenberg reduction)."""
+    factor under other names (``checker.QR_BY_OTHER_NAMES``: the QR updates, the Hessenberg reduction, and the
+    QZ decomposition of a pencil (0, B), whose triangular factor of B is B's R up to signs; the twenty-fourth
+    pass graded it as full marks in 8.3, 8.3.2 and 8.3.3)."""
     import scipy.linalg.interpolative as sli
     from pedagogy_lib.exercises.checker import QR_BY_OTHER_NAMES
 
@@ -361,6 +363,10 @@ def test_where_a_least_squares_solver_is_forbidden_so_are_its_disguises():
     np.testing.assert_allclose(abs(H[1, 0]), abs(R[0, 0]), rtol=1e-12)
     np.testing.assert_allclose(abs(H[0, 1]), abs(R[0, 1]), rtol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(H[0, 2:]), abs(R[1, 1]), rtol=1e-12)
+    B = rng.standard_normal((4, 4))
+    R = np.linalg.qr(B)[1]
+    for T in (scipy.linalg.qz(np.zeros((4, 4)), B)[1], scipy.linalg.ordqz(np.zeros((4, 4)), B)[1]):
+        np.testing.assert_allclose(np.abs(T), np.abs(R), atol=1e-12)
     solvers = {"numpy.linalg.lstsq", "scipy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.pinv",
                "scipy.linalg.pinvh"}
     missing = []
