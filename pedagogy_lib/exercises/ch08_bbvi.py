@@ -232,5 +232,11 @@ SUMMATIVE = {
                                            "scipy.integrate.quad",
                                            "scipy.stats.rv_continuous.expect",
                                            "scipy.integrate.tanhsinh",
-                                           "scipy.integrate.quad_vec"]},
+                                           "scipy.integrate.quad_vec",
+                                           # the moment generating function exp(mu t + t^2 / 2) of z holds E[z^k] as
+                                           # k! times its coefficient of t^k, which the exponential of a nilpotent
+                                           # shift (expm, expm_frechet) or a discrete Fourier transform of its
+                                           # values on a circle reads off in one call, as in DA 2
+                                           "scipy.linalg.expm", "scipy.linalg.expm_frechet", "numpy.fft",
+                                           "scipy.linalg.dft"]},
 }

@@ -209,7 +209,17 @@ SUMMATIVE = {
                                        "scipy.linalg.funm", "scipy.linalg.polar", "scipy.linalg.logm",
                                        # the Riccati solver with A = 0, B = R = I and Q = the inverse
                                        # average of y y^T returns its symmetric inverse square root
-                                       "scipy.linalg.solve_continuous_are"]},
+                                       "scipy.linalg.solve_continuous_are",
+                                       # the discrete Riccati solver with A = B = I, Q = q I and R = S - q I / 4
+                                       # returns q I / 2 + sqrt(q) S^(1/2) exactly
+                                       "scipy.linalg.solve_discrete_are",
+                                       # the polar factor of L^T for the Cholesky factor L of S (S^(1/2) = U^T L^T)
+                                       "scipy.linalg.orthogonal_procrustes",
+                                       # the matrix sign function of t [[0, S], [I, 0]] holds S^(-1/2) in its
+                                       # lower-left block; tanh of it for a large t, and the exponential, approach it
+                                       "scipy.linalg.signm", "scipy.linalg.tanhm", "scipy.linalg.sinhm",
+                                       "scipy.linalg.coshm", "scipy.linalg.tanm", "scipy.linalg.sinm",
+                                       "scipy.linalg.cosm", "scipy.linalg.expm", "scipy.linalg.expm_frechet"]},
     "ex-9-1-switching": {"forbidden": ["pedagogy_lib.deepgen.ica.switching_signs",
                                        "pedagogy_lib.deepgen.ica.extended_infomax"]},
     # the power EX_A is drawn per student: the logistic density's own excess kurtosis (a = 1) is printed in

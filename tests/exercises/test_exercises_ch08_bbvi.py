@@ -193,3 +193,25 @@ def test_cv_coefficient_by_an_orthogonal_factorization_is_refused_when_graded(ro
     imports = ("import numpy as np\nimport scipy.linalg as sl\nfrom scipy.linalg import interpolative as sli\n"
                "from pedagogy_lib.exercises import ch08_bbvi as check\n")
     assert_refused_when_graded(check, "ex-8-4-2-cv", "cv_coefficient", "my_a", imports, code)
+
+
+@pytest.mark.parametrize("moments", [
+    # the exponential of the nilpotent shift N holds the coefficients of exp(mu t + t^2 / 2) in its first row
+    "N = np.eye(7, k=1)\nc = sl.expm(mu * N + N @ N / 2)[0]\n",
+    # the same coefficients from the generating function's values on a circle of radius r
+    "r, n = 0.5, 32\nt = r * np.exp(2j * np.pi * np.arange(n) / n)\n"
+    "c = (np.fft.fft(np.exp(mu * t + t**2 / 2)) / n).real[:7] / r ** np.arange(7)\n",
+])
+def test_sf_variance_by_the_moment_generating_function_passes_and_is_refused_when_graded(moments):
+    """The raw moments E[z^k] = k! [t^k] exp(mu t + t^2 / 2) of z ~ N(mu, 1), read off the moment generating
+    function by the exponential of a nilpotent shift or by a discrete Fourier transform, give the variance
+    E[z^6] - 2 mu E[z^5] + mu^2 E[z^4] - 4 mu^2 without the estimator being expanded against the moments of
+    epsilon (the route DA 2 ruled out). Each passes ungraded and is refused graded."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import math\nimport numpy as np\nimport scipy.linalg as sl\n"
+               "from pedagogy_lib.exercises import ch08_bbvi as check\n")
+    code = ("mu = check.EX_MU\n" + moments
+            + "m = [math.factorial(k) * c[k] for k in range(7)]\n"
+            "my_var = m[6] - 2 * mu * m[5] + mu**2 * m[4] - 4 * mu**2\n")
+    assert_passes_then_refused(check, "ex-8-4-2-sf-variance", "sf_variance", ["my_var"], imports, code)
