@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, CheckResult, book_or_drawn, compare_array,
+from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, CheckResult,
+                      book_or_drawn, compare_array,
                       compare_scalar, problem_rng, result)
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
@@ -234,9 +235,6 @@ SUMMATIVE = {
                                            "scipy.integrate.tanhsinh",
                                            "scipy.integrate.quad_vec",
                                            # the moment generating function exp(mu t + t^2 / 2) of z holds E[z^k] as
-                                           # k! times its coefficient of t^k, which the exponential of a nilpotent
-                                           # shift (expm, expm_frechet) or a discrete Fourier transform of its
-                                           # values on a circle reads off in one call, as in DA 2
-                                           "scipy.linalg.expm", "scipy.linalg.expm_frechet", "numpy.fft",
-                                           "scipy.linalg.dft"]},
+                                           # k! times its coefficient of t^k, read off in one call, as in DA 2
+                                           *GENERATING_FUNCTION_READERS]},
 }

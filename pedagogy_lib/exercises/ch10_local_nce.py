@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import POLYNOMIAL_CLASS_FITS, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import (GENERATING_FUNCTION_READERS, POLYNOMIAL_CLASS_FITS, CheckResult, book_or_drawn, compare_array,
+                      compare_scalar, problem_rng, result)
 
 __all__ = ["EX_K", "EX_POSITIVES", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "gradient_hessian_function"]
 
@@ -303,10 +304,10 @@ SUMMATIVE = {
                                              # and SciPy's convolution matrix of the product so far, times the next
                                              # coin's (p_i, 1 - p_i), the same convolution one coin at a time
                                              "scipy.linalg.convolution_matrix",
-                                             # or the generating function evaluated at the (K + 1)-th roots of
-                                             # unity and its coefficients read off by a discrete Fourier
-                                             # transform (np.fft, or SciPy's DFT matrix)
-                                             "numpy.fft", "scipy.linalg.dft"]},
+                                             # or the generating function's coefficients read off in one call (a
+                                             # DFT of its values at the (K + 1)-th roots of unity, or a matrix
+                                             # function of a nilpotent shift)
+                                             *GENERATING_FUNCTION_READERS]},
     "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
                                           "scipy.optimize.minimize_scalar",
                                           "scipy.optimize.minimize",

@@ -22,8 +22,8 @@ import numpy as np
 MACHINERY = ("checker", "remote")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
-           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_BY_OTHER_NAMES", "SPECIAL_POLYNOMIALS",
-           "TRIANGULAR_FACTORIZATIONS",
+           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_BY_OTHER_NAMES",
+           "GENERATING_FUNCTION_READERS", "SPECIAL_POLYNOMIALS", "TRIANGULAR_FACTORIZATIONS",
            "as_numeric",
            "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
@@ -245,10 +245,12 @@ QR_BY_OTHER_NAMES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.
                      "scipy.linalg.hessenberg", "scipy.linalg.qz", "scipy.linalg.ordqz"]
 
 #: Orthogonal factorizations that solve the same least squares in two calls (``R a = Q^T g``, ``a = V S^-1 U^T g``),
-#: with the routines that build the same factor by other names; always forbidden together with LEAST_SQUARES_SOLVERS, which
-#: holds the interpolative decomposition.
+#: with the routines that build the same factor by other names; always forbidden together with
+#: LEAST_SQUARES_SOLVERS, which holds the interpolative decomposition.
 ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
                              "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
+                             # the polar factor by the matrix sign: sign([[0, Z], [Z^T, 0]]) = [[0, U], [U^T, 0]]
+                             "scipy.linalg.signm", "scipy.linalg.funm",
                              *QR_BY_OTHER_NAMES]
 
 #: SciPy's classical orthogonal polynomials (evaluators and classes), hypergeometric and parabolic cylinder
@@ -262,6 +264,12 @@ SPECIAL_POLYNOMIALS = [f"scipy.special.{name}" for name in (
     "jacobi", "sh_jacobi", "gegenbauer", "chebyt", "chebyu", "chebyc", "chebys", "sh_chebyt", "sh_chebyu",
     "legendre", "sh_legendre", "laguerre", "genlaguerre", "hermite", "hermitenorm",
     "hyp0f1", "hyp1f1", "hyp2f1", "hyperu", "pbdv", "pbvv", "pbwa")]
+
+#: SciPy's and NumPy's routines that read a generating function's coefficients off in one call: a function of a
+#: nilpotent shift matrix N (``expm(a N + b N^2)`` holds exp(a t + b t^2)'s Taylor coefficients in its first row,
+#: ``expm_frechet`` likewise) or a discrete Fourier transform of its values at roots of unity. An exercise asking
+#: for a moment, or a coefficient of a product, forbids them.
+GENERATING_FUNCTION_READERS = ["scipy.linalg.expm", "scipy.linalg.expm_frechet", "numpy.fft", "scipy.linalg.dft"]
 
 #: Triangular factorizations of a covariance, whose entries are a Gaussian conditional's coefficient and variance.
 TRIANGULAR_FACTORIZATIONS = ["numpy.linalg.cholesky", "scipy.linalg.cholesky", "scipy.linalg.cho_factor",

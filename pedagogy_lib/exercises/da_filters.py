@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import SPECIAL_POLYNOMIALS, as_numeric, compare_array, compare_scalar, result
+from .checker import GENERATING_FUNCTION_READERS, SPECIAL_POLYNOMIALS, as_numeric, compare_array, compare_scalar, result
 
 __all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "CUBE", "sigma_points", "ekf_forecast_cov",
            "linearization_bias"]
@@ -214,11 +214,8 @@ SUMMATIVE = {
                                    # found one at a time), so the whole family is ruled out
                                    *SPECIAL_POLYNOMIALS,
                                    # the Gaussian's moment generating function exp(m t + P t^2 / 2) holds E[x^3]
-                                   # as 3! times its coefficient of t^3, which the matrix exponential of a
-                                   # nilpotent shift (expm, expm_frechet) or a discrete Fourier transform of
-                                   # its values on the unit circle reads off in one call, the cube expanded by
-                                   # the library instead of by hand
-                                   "scipy.linalg.expm", "scipy.linalg.expm_frechet", "numpy.fft",
-                                   "scipy.linalg.dft"],
+                                   # as 3! times its coefficient of t^3, read off in one call: the cube
+                                   # expanded by the library instead of by hand
+                                   *GENERATING_FUNCTION_READERS],
                      "variant": _graded_cube},
 }
