@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import (LEAST_SQUARES_SOLVERS, CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar,
+                      problem_rng, result)
 
 __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_variance",
            "thinned_pmf", "fisher_information_function"]
@@ -350,7 +351,13 @@ SUMMATIVE = {
                                             # the weighted averages are np.cov in two calls: given the unnormalized
                                             # weights exp(log w - max), they returned E[t] and then Cov[t], so the
                                             # log-normalizer A(eta) was never formed nor the weights normalized
-                                            "numpy.average", "numpy.ma.average", "statistics.fmean"],
+                                            "numpy.average", "numpy.ma.average", "statistics.fmean",
+                                            # so are the least-squares solvers: the weighted mean of the rows of
+                                            # T (and then of their centred outer products) is the least-squares
+                                            # constant through them with each row scaled by the square root of
+                                            # its unnormalized weight, and two lstsq calls gave E[t] and Cov[t]
+                                            # with the weights never normalized, as np.average had
+                                            *LEAST_SQUARES_SOLVERS],
                               "same_data": "the answer is a function, which the grader calls on test problems of "
                                            "the checker's own"},
     "ex-b2-thinning": {
@@ -377,5 +384,14 @@ SUMMATIVE = {
                       # the negative binomial's cdfs (Poisson in the same limit) go with them
                       "scipy.special.betainc", "scipy.special.betaincc", "scipy.special.bdtrc",
                       "scipy.special.fdtr", "scipy.special.fdtrc", "scipy.special.ncfdtr",
-                      "scipy.special.nbdtr", "scipy.special.nbdtrc"]},
+                      "scipy.special.nbdtr", "scipy.special.nbdtrc",
+                      # the pmf is a coefficient of the probability generating function exp(m (s - 1)), m = lam mu,
+                      # and a library call read it off without the pmf being written: the matrix exponential of
+                      # m (N - I) for the nilpotent shift N (expm, or expm_frechet, which returns it too) holds
+                      # e^-m m^y / y! in its corner, as does e^-m times coshm + sinhm (or cosm and sinm at i m N)
+                      # of m N, and the discrete Fourier transform (np.fft, or scipy.linalg.dft) of the generating
+                      # function's values at the roots of unity gives every coefficient at once
+                      "scipy.linalg.expm", "scipy.linalg.expm_frechet", "scipy.linalg.coshm",
+                      "scipy.linalg.sinhm", "scipy.linalg.cosm", "scipy.linalg.sinm", "numpy.fft",
+                      "scipy.linalg.dft"]},
 }

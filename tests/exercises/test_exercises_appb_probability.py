@@ -340,3 +340,54 @@ def test_fisher_function_weighted_averages_are_refused_when_graded(moments):
             "    return J.T @ C @ J\n")
     assert_refused_when_graded(check, "ex-b2-fisher-function", "fisher_information_function", "my_fisher",
                                imports, code)
+
+
+@pytest.mark.parametrize("moments", [
+    "m = np.linalg.lstsq(s, s * T, rcond=None)[0][0]\n"
+    "    C = np.linalg.lstsq(s, s * ((T - m)[:, :, None] * (T - m)[:, None, :]).reshape(len(w), -1),\n"
+    "                        rcond=None)[0][0].reshape(T.shape[1], T.shape[1])\n",
+    "m = (sla.pinv(s) @ (s * T))[0]\n"
+    "    C = (sla.pinv(s) @ (s * ((T - m)[:, :, None] * (T - m)[:, None, :]).reshape(len(w), -1)))[0]\n"
+    "    C = C.reshape(T.shape[1], T.shape[1])\n",
+])
+def test_fisher_function_least_squares_averages_pass_ungraded_and_are_refused_when_graded(moments):
+    """ex-b2-fisher-function: the weighted mean of the rows of T is the least-squares constant through them
+    with each row scaled by the square root of its unnormalized weight, so a least-squares solver (lstsq, or
+    the pseudo-inverse of that one column) returned E[t] and then Cov[t] as np.average had, the weights never
+    normalized. Each passes the checker ungraded; graded, it is named by the statement and refused."""
+    imports = "import numpy as np\nfrom scipy import linalg as sla\nfrom pedagogy_lib.exercises import appb_probability as check\n"
+    code = ("def my_fisher(T, log_h, eta, J):\n"
+            "    lw = log_h + T @ eta\n"
+            "    w = np.exp(lw - lw.max())\n"
+            "    s = np.sqrt(w)[:, None]\n"
+            f"    {moments}"
+            "    return J.T @ C @ J\n")
+    assert_passes_then_refused(check, "ex-b2-fisher-function", "fisher_information_function", ["my_fisher"],
+                               imports, code)
+
+
+# the thinned count's probability generating function is exp(m (s - 1)) with m = lam mu, and its coefficient of
+# s^y is the pmf: matrix functions of the nilpotent shift N, or a discrete Fourier transform of its values at the
+# roots of unity, read the coefficient off without the pmf being written
+_GENERATING_FUNCTION_ROUTES = [
+    "p = sla.expm(m * (N - np.eye(y + 1)))[0, y]\n",
+    "p = sla.expm_frechet(m * (N - np.eye(y + 1)), N)[0][0, y]\n",
+    "p = np.exp(-m) * (sla.coshm(m * N) + sla.sinhm(m * N))[0, y]\n",
+    "p = np.exp(-m) * (sla.cosm(-1j * m * N) + 1j * sla.sinm(-1j * m * N))[0, y].real\n",
+    "w = np.exp(2j * np.pi * np.arange(1024) / 1024)\n"
+    "p = np.fft.fft(np.exp(m * (w - 1))).real[y] / 1024\n",
+    "w = np.exp(2j * np.pi * np.arange(1024) / 1024)\n"
+    "p = (sla.dft(1024) @ np.exp(m * (w - 1))).real[y] / 1024\n",
+]
+
+
+@pytest.mark.parametrize("route", _GENERATING_FUNCTION_ROUTES)
+def test_thinning_generating_function_routes_pass_ungraded_and_are_refused_when_graded(route):
+    """ex-b2-thinning: the Pois(lam mu) pmf read off its generating function exp(m (s - 1)) by the matrix
+    exponential of a nilpotent shift (expm, expm_frechet, coshm + sinhm, cosm and sinm) or by the discrete
+    Fourier transform at the roots of unity (np.fft, scipy.linalg.dft). Each passes the checker ungraded;
+    graded, it is named by the statement and refused."""
+    imports = ("import numpy as np\nfrom scipy import linalg as sla\n"
+               "from pedagogy_lib.exercises import appb_probability as check\n")
+    code = "lam, mu, y = check.EX_THIN\nm = lam * mu\nN = np.eye(y + 1, k=1)\n" + route
+    assert_passes_then_refused(check, "ex-b2-thinning", "thinned_pmf", ["p"], imports, code)
