@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import (LEAST_SQUARES_SOLVERS, CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar,
-                      problem_rng, result)
+from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, CheckResult, as_numeric, book_or_drawn,
+                      compare_array, compare_scalar, problem_rng, result)
 
 __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_variance",
            "thinned_pmf", "fisher_information_function"]
@@ -391,7 +391,6 @@ SUMMATIVE = {
                       # e^-m m^y / y! in its corner, as does e^-m times coshm + sinhm (or cosm and sinm at i m N)
                       # of m N, and the discrete Fourier transform (np.fft, or scipy.linalg.dft) of the generating
                       # function's values at the roots of unity gives every coefficient at once
-                      "scipy.linalg.expm", "scipy.linalg.expm_frechet", "scipy.linalg.coshm",
-                      "scipy.linalg.sinhm", "scipy.linalg.cosm", "scipy.linalg.sinm", "numpy.fft",
-                      "scipy.linalg.dft"]},
+                      *GENERATING_FUNCTION_READERS,
+                      "scipy.linalg.coshm", "scipy.linalg.sinhm", "scipy.linalg.cosm", "scipy.linalg.sinm"]},
 }
