@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, CheckResult,
-                      book_or_drawn, compare_array,
+from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS,
+                      SPECIAL_POLYNOMIALS, CheckResult, book_or_drawn, compare_array,
                       compare_scalar, problem_rng, result)
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
@@ -236,5 +236,8 @@ SUMMATIVE = {
                                            "scipy.integrate.quad_vec",
                                            # the moment generating function exp(mu t + t^2 / 2) of z holds E[z^k] as
                                            # k! times its coefficient of t^k, read off in one call, as in DA 2
-                                           *GENERATING_FUNCTION_READERS]},
+                                           *GENERATING_FUNCTION_READERS,
+                                           # and the Hermite polynomials under SciPy's other names (hyp1f1 and kin
+                                           # give a Gaussian's noncentral moments), as in DA 2's bias
+                                           *SPECIAL_POLYNOMIALS]},
 }
