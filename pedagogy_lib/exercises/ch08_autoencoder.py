@@ -345,5 +345,10 @@ SUMMATIVE = {
                       # Gaussian KL helpers like V.gaussian_kl (with gaussian.blocks.joint, the first
                       # gives the mutual information, which equals the answer at the optimum)
                       "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
-                      "pedagogy_lib.vi.mean_field.kl_gaussian"]},
+                      "pedagogy_lib.vi.mean_field.kl_gaussian",
+                      # the page's jre_linear reads the globals C_lin and y_lin: with C_lin rebound to zeros
+                      # of shape (3, 7) and b = y_lin it returns the prior part 1/2 (nu^T nu + tr U) -
+                      # 1/2 log|U|, so at the root mean square of the means and the diagonal of the
+                      # variances it is the summed KL plus K/2, the Gaussian KL the helpers above compute
+                      "jre_linear"]},
 }
