@@ -267,9 +267,13 @@ SPECIAL_POLYNOMIALS = [f"scipy.special.{name}" for name in (
 
 #: SciPy's and NumPy's routines that read a generating function's coefficients off in one call: a function of a
 #: nilpotent shift matrix N (``expm(a N + b N^2)`` holds exp(a t + b t^2)'s Taylor coefficients in its first row,
-#: ``expm_frechet`` likewise) or a discrete Fourier transform of its values at roots of unity. An exercise asking
+#: ``expm_frechet`` likewise) or a discrete Fourier transform of its values at roots of unity. ``funm`` applies any
+#: function f to a matrix by Parlett's recurrence: on N plus a diagonal of small distinct nodes z_0, ..., z_k its
+#: corner entry is the divided difference f[z_0, ..., z_k], which at the (k + 1)-th roots of unity times r is f's
+#: coefficient of t^k up to terms of order r^(k + 1), the same reading done for the caller. An exercise asking
 #: for a moment, or a coefficient of a product, forbids them.
-GENERATING_FUNCTION_READERS = ["scipy.linalg.expm", "scipy.linalg.expm_frechet", "numpy.fft", "scipy.linalg.dft"]
+GENERATING_FUNCTION_READERS = ["scipy.linalg.expm", "scipy.linalg.expm_frechet", "scipy.linalg.funm", "numpy.fft",
+                               "scipy.linalg.dft"]
 
 #: Triangular factorizations of a covariance, whose entries are a Gaussian conditional's coefficient and variance.
 TRIANGULAR_FACTORIZATIONS = ["numpy.linalg.cholesky", "scipy.linalg.cholesky", "scipy.linalg.cho_factor",

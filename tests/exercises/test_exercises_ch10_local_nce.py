@@ -407,6 +407,26 @@ def test_one_positive_mass_from_a_discrete_fourier_transform_is_refused():
                                    imports, code)
 
 
+def test_one_positive_mass_from_a_matrix_function_of_a_shifted_diagonal_is_refused():
+    """scipy.linalg.funm applies a function by Parlett's recurrence: on [[r, 1], [0, -r]] its corner entry is the
+    divided difference of the generating function prod (1 - p_i + p_i w) at r and -r, its coefficient of w up to a
+    term of order r^2, so one call gave the mass of exactly one positive without Eq. 10.12 being summed. It passes
+    the checker ungraded; named by the statement (funm is one of the generating-function readers) and refused
+    graded."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import numpy as np\nimport scipy.linalg\nfrom scipy.special import expit\n"
+               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
+    code = ("p = expit(np.asarray(check.EX_H))\n"
+            "r = 1e-3\n"
+            "F = scipy.linalg.funm(np.array([[r, 1.0], [0.0, -r]]),\n"
+            "                      lambda w: np.prod([1 - q + q * w for q in p], axis=0))\n"
+            "my_mass = float(F[0, 1].real)\n")
+    assert "scipy.linalg.funm" in ch10_local_nce.SUMMATIVE["ex-10-1-3-one-positive"]["forbidden"]
+    assert_passes_then_refused(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", ["my_mass"], imports,
+                               code)
+
+
 def test_help_on_the_gradient_does_not_print_the_gradient_the_last_exercise_asks_for():
     """help(local_nce.local_nce_grad) printed the gradient of Eq. 10.13, one sigmoid-weighted feature term for the
     positive and one for each negative, which is half of what ex-10-1-3-loss-gradient asks the student to derive

@@ -144,13 +144,17 @@ def test_the_cube_bias_by_a_hermite_polynomial_in_disguise_is_refused_when_grade
 
 
 #: E[x^3] = 3! [t^3] exp(m t + P t^2 / 2), the moment generating function's coefficient read off by a library call:
-#: the matrix exponential of the nilpotent shift N (4 x 4) evaluated at m N + P N^2 / 2, or the discrete Fourier
-#: transform of the function's values at the 32nd roots of unity.
+#: the matrix exponential of the nilpotent shift N (4 x 4) evaluated at m N + P N^2 / 2, the discrete Fourier
+#: transform of the function's values at the 32nd roots of unity, or scipy.linalg.funm of N plus the fourth roots of
+#: unity times 0.01 on the diagonal, whose corner entry is the function's divided difference at those nodes, its
+#: coefficient of t^3 up to a term of order 1e-8.
 _CUBE_FROM_THE_MGF = {
     "expm": "E = sl.expm(m * N + 0.5 * P * N @ N)\nbias = 6 * E[0, 3] - m ** 3\n",
     "expm_frechet": "E = sl.expm_frechet(m * N + 0.5 * P * N @ N, N)[0]\nbias = 6 * E[0, 3] - m ** 3\n",
     "fft": "c = np.fft.fft(np.exp(m * z + 0.5 * P * z ** 2)) / 32\nbias = 6 * c[3].real - m ** 3\n",
     "dft": "c = sl.dft(32) @ np.exp(m * z + 0.5 * P * z ** 2) / 32\nbias = 6 * c[3].real - m ** 3\n",
+    "funm": ("E = sl.funm(N + np.diag(0.01 * 1j ** np.arange(4)), lambda t: np.exp(m * t + 0.5 * P * t ** 2))\n"
+             "bias = 6 * E[0, 3].real - m ** 3\n"),
 }
 
 
