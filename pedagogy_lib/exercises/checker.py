@@ -263,7 +263,11 @@ SPECIAL_POLYNOMIALS = [f"scipy.special.{name}" for name in (
     "eval_genlaguerre", "eval_hermite", "eval_hermitenorm",
     "jacobi", "sh_jacobi", "gegenbauer", "chebyt", "chebyu", "chebyc", "chebys", "sh_chebyt", "sh_chebyu",
     "legendre", "sh_legendre", "laguerre", "genlaguerre", "hermite", "hermitenorm",
-    "hyp0f1", "hyp1f1", "hyp2f1", "hyperu", "pbdv", "pbvv", "pbwa")]
+    "hyp0f1", "hyp1f1", "hyp2f1", "hyperu", "pbdv", "pbvv", "pbwa",
+    # the same functions under other names: assoc_laguerre is eval_genlaguerre with its arguments reordered,
+    # lpmv (order 0) and legendre_p / legendre_p_all are the Legendre polynomials, and the parabolic cylinder
+    # sequences pbdv_seq, pbvv_seq, pbdn_seq (the last at a complex argument) return D_0 ... D_n at once
+    "assoc_laguerre", "lpmv", "legendre_p", "legendre_p_all", "pbdv_seq", "pbvv_seq", "pbdn_seq")]
 
 #: SciPy's and NumPy's routines that read a generating function's coefficients off in one call: a function of a
 #: nilpotent shift matrix N (``expm(a N + b N^2)`` holds exp(a t + b t^2)'s Taylor coefficients in its first row,

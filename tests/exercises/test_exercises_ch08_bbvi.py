@@ -215,3 +215,25 @@ def test_sf_variance_by_the_moment_generating_function_passes_and_is_refused_whe
             + "m = [math.factorial(k) * c[k] for k in range(7)]\n"
             "my_var = m[6] - 2 * mu * m[5] + mu**2 * m[4] - 4 * mu**2\n")
     assert_passes_then_refused(check, "ex-8-4-2-sf-variance", "sf_variance", ["my_var"], imports, code)
+
+
+@pytest.mark.parametrize("moments", [
+    # He_2n(x) = (-2)^n n! L_n^(-1/2)(x^2 / 2) and He_2n+1(x) = (-2)^n n! x L_n^(1/2)(x^2 / 2), at x = i mu, through
+    # assoc_laguerre, the generalized Laguerre polynomial under another name
+    "x = -mu**2 / 2\nm = {4: 8 * sp.assoc_laguerre(x, 2, -0.5), 5: 8 * mu * sp.assoc_laguerre(x, 2, 0.5),\n"
+    "     6: 48 * sp.assoc_laguerre(x, 3, -0.5)}\n",
+    # the parabolic cylinder functions D_0 ... D_6 at i mu, all returned by one call of pbdn_seq
+    "D, _ = sp.pbdn_seq(6, 1j * mu)\nm = [((-1j) ** k * np.exp(mu**2 / 4) * D[k]).real for k in range(7)]\n",
+])
+def test_sf_variance_by_a_hermite_polynomial_under_another_name_is_refused_when_graded(moments):
+    """The noncentral moments E[z^k] = (-i)^k He_k(i mu) of z ~ N(mu, 1) came out of scipy.special functions the
+    list of Hermite polynomials in disguise did not yet name: assoc_laguerre (eval_genlaguerre with its arguments
+    reordered) and pbdn_seq (the parabolic cylinder functions of a complex argument). Each passes ungraded and is
+    refused graded."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import numpy as np\nimport scipy.special as sp\n"
+               "from pedagogy_lib.exercises import ch08_bbvi as check\n")
+    code = ("mu = check.EX_MU\n" + moments
+            + "my_var = m[6] - 2 * mu * m[5] + mu**2 * m[4] - 4 * mu**2\n")
+    assert_passes_then_refused(check, "ex-8-4-2-sf-variance", "sf_variance", ["my_var"], imports, code)

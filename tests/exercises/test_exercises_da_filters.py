@@ -123,6 +123,9 @@ _HE3_IN_DISGUISE = {
     "Chebyshev": "2 * sp.eval_chebyt(3, z / 2)",
     "Legendre class": "2 * np.sqrt(5) * sp.legendre(3)(z / np.sqrt(5))",
     "Tricomi": "np.sign(z) * 2 ** 1.5 * sp.hyperu(-1.5, 0.5, z ** 2 / 2)",
+    "associated Laguerre": "-2 * z * sp.assoc_laguerre(z ** 2 / 2, 1, 0.5)",
+    "parabolic cylinder sequence": "sp.pbdv_seq(3, z)[0][3] * np.exp(z ** 2 / 4)",
+    "Legendre by lpmv": "2 * np.sqrt(5) * sp.lpmv(0, 3, z / np.sqrt(5))",
 }
 
 
