@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, CheckResult, as_numeric, book_or_drawn,
-                      compare_array, compare_scalar, problem_rng, result)
+from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, SPECIAL_POLYNOMIALS, CheckResult, as_numeric,
+                      book_or_drawn, compare_array, compare_scalar, problem_rng, result)
 
 __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_variance",
            "thinned_pmf", "fisher_information_function"]
@@ -392,5 +392,10 @@ SUMMATIVE = {
                       # of m N, and the discrete Fourier transform (np.fft, or scipy.linalg.dft) of the generating
                       # function's values at the roots of unity gives every coefficient at once
                       *GENERATING_FUNCTION_READERS,
-                      "scipy.linalg.coshm", "scipy.linalg.sinhm", "scipy.linalg.cosm", "scipy.linalg.sinm"]},
+                      "scipy.linalg.coshm", "scipy.linalg.sinhm", "scipy.linalg.cosm", "scipy.linalg.sinm",
+                      # the Poisson cdf is a regularized incomplete gamma function, which SciPy's hypergeometric
+                      # functions hold after a known factor: e^-m U(-k, -k, m) / k! (hyperu) is P(Y <= k), so two
+                      # calls gave the pmf as a difference with m^y never written, as gammaincc had (and
+                      # m^a e^-m 1F1(1; a + 1; m) / a!, hyp1f1, is P(Y >= a)); the whole family goes, as in DA 2
+                      *SPECIAL_POLYNOMIALS]},
 }

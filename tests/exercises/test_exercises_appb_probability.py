@@ -391,3 +391,24 @@ def test_thinning_generating_function_routes_pass_ungraded_and_are_refused_when_
                "from pedagogy_lib.exercises import appb_probability as check\n")
     code = "lam, mu, y = check.EX_THIN\nm = lam * mu\nN = np.eye(y + 1, k=1)\n" + route
     assert_passes_then_refused(check, "ex-b2-thinning", "thinned_pmf", ["p"], imports, code)
+
+
+# the Poisson cdf is the regularized upper incomplete gamma Q(k + 1, m), which Tricomi's U holds after a known
+# factor, e^-m U(-k, -k, m) / k!, and the regularized lower one P(a, m) = P(Y >= a), which Kummer's 1F1 holds after
+# m^a e^-m / a!: two calls of either gave the pmf as a difference of cdfs, as gammaincc had
+_HYPERGEOMETRIC_CDF_ROUTES = [
+    "cdf = lambda k: math.exp(-m - math.lgamma(k + 1)) * special.hyperu(-k, -k, m)\n"
+    "p = cdf(y) - cdf(y - 1)\n",
+    "tail = lambda a: math.exp(a * math.log(m) - m - math.lgamma(a + 1)) * special.hyp1f1(1, a + 1, m)\n"
+    "p = tail(y) - tail(y + 1)\n",
+]
+
+
+@pytest.mark.parametrize("route", _HYPERGEOMETRIC_CDF_ROUTES)
+def test_thinning_hypergeometric_cdf_routes_pass_ungraded_and_are_refused_when_graded(route):
+    """ex-b2-thinning: the Pois(lam mu) cdf through SciPy's confluent hypergeometric functions (hyperu, hyp1f1),
+    the incomplete gamma function after a known factor, gives the pmf as a difference of two calls. Each passes
+    the checker ungraded; graded, it is named by the statement and refused."""
+    imports = "import math\nfrom scipy import special\nfrom pedagogy_lib.exercises import appb_probability as check\n"
+    code = "lam, mu, y = check.EX_THIN\nm = lam * mu\n" + route
+    assert_passes_then_refused(check, "ex-b2-thinning", "thinned_pmf", ["p"], imports, code)
