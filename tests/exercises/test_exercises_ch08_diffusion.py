@@ -1025,3 +1025,24 @@ def test_reverse_variance_by_a_factorization_or_least_squares_is_refused_when_gr
     assert check.posterior_variance(ns["my_var"])
     assert_refused_when_graded(check, "ex-8-3-2-posterior-variance", "posterior_variance", "my_var",
                                _CONDITIONING_IMPORTS, code)
+
+
+@pytest.mark.parametrize("label, checker_name, answer_name, code", [
+    ("ex-8-3-transition", "transition_coefficients", "my_pair",
+     _TRANSITION_COEFFICIENTS + "P = ellipse_points([0.0, 0.0], M @ M.T, 1.0, 5)\n"
+                                "my_pair = [P[0, 1] / P[0, 0], P[1, 1] ** 2]\n"),
+    ("ex-8-3-2-posterior-variance", "posterior_variance", "my_var",
+     _REVERSE_COEFFICIENTS + "my_var = ellipse_points([0.0, 0.0], M @ M.T, 1.0, 5)[1, 1] ** 2\n"),
+])
+def test_conditioning_by_the_plotting_helpers_cholesky_factor_is_refused_when_graded(label, checker_name,
+                                                                                     answer_name, code):
+    """The plotting helpers are open to every answer, and ellipse_points draws the contour as the mean plus
+    the circle times the Cholesky factor's transpose: with five points, the first two are the factor's
+    columns, so on the joint covariance of the two levels they held the conditional coefficient and standard
+    deviation. The factor came from the validator's compiled kernel, which the grader does not replace, and
+    both exercises passed with full marks and no conditioning done. The helper now takes the factor from
+    np.linalg.cholesky, which these exercises rule out. Each route passes ungraded and is refused graded."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = _CONDITIONING_IMPORTS + "from pedagogy_lib.display.plotting import ellipse_points\n"
+    assert_passes_then_refused(check, label, checker_name, [answer_name], imports, code)
