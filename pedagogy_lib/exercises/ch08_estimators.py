@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import (GENERATING_FUNCTION_READERS, SPECIAL_POLYNOMIALS, CheckResult, book_or_drawn, compare_array,
+                      compare_scalar, problem_rng, result)
 
 __all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance",
            "gradient_estimators"]
@@ -223,7 +224,14 @@ SUMMATIVE = {
     # density (the slope as the difference of the variances at K = 3 and K = 2), hence every rule
     "ex-8-2-1-slope": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_variances",
-                      "pedagogy_lib.deepgen.estimators.optimal_baseline"]},
+                      "pedagogy_lib.deepgen.estimators.optimal_baseline",
+                      # the slope is E[f^2], and f = x_1^2 + x_2^2 is a noncentral chi-square with two degrees of
+                      # freedom and noncentrality 2 mu^2, whose moments SciPy reads off in one call:
+                      # E[f^2] = 8 L_2(-mu^2) (eval_laguerre, or the Hermite polynomials under their other
+                      # names), or twice the t^2 coefficient of its moment generating function
+                      # exp(2 mu^2 t / (1 - 2 t)) / (1 - 2 t), read by funm on a shift matrix; as in 8.4.2's
+                      # score-function variance, neither expands f^2 against the Gaussian moments
+                      *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS]},
     "ex-8-2-1-baseline": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.optimal_baseline",
                       "pedagogy_lib.deepgen.estimators.shared_mean_variances"]},

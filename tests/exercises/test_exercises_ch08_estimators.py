@@ -198,3 +198,27 @@ def test_expo_by_laguerre_nodes_and_np_gradient_is_refused_when_graded():
     exec(code, ns)
     assert check.expo_pathwise_variance(ns["v"])
     assert_refused_when_graded(check, "ex-8-2-1-expo", "expo_pathwise_variance", "v", _ROUTE_IMPORTS, code)
+
+
+# --- the noncentral chi-square's moments read off in one call ---
+
+# the slope is E[f^2] for f = x_1^2 + x_2^2, a noncentral chi-square with two degrees of freedom and
+# noncentrality 2 mu^2: 8 L_2(-mu^2) by SciPy's Laguerre polynomial, or twice the t^2 coefficient of its moment
+# generating function, read as a divided difference by funm on a shift matrix plus small nodes
+_SLOPE_BY_MOMENTS = {
+    "laguerre": "import scipy.special as sp\nslope = 8 * sp.eval_laguerre(2, -check.EX_MU**2)\n",
+    "funm": ("import scipy.linalg as sl\nm2 = check.EX_MU**2\n"
+             "A = np.diag(3e-4 * np.exp(2j * np.pi * np.arange(3) / 3)) + np.diag(np.ones(2), 1)\n"
+             "F = sl.funm(A, lambda t: np.exp(2 * m2 * t / (1 - 2 * t)) / (1 - 2 * t))\n"
+             "slope = float(2 * F[0, 2].real)\n"),
+}
+
+
+@pytest.mark.parametrize("route", sorted(_SLOPE_BY_MOMENTS))
+def test_slope_by_noncentral_chi_square_moments_is_refused_when_graded(route):
+    """Each route passes the checker ungraded and is refused graded."""
+    code = _SLOPE_BY_MOMENTS[route]
+    ns = {"np": np, "check": check}
+    exec(code, ns)
+    assert check.variance_slope(ns["slope"])
+    assert_refused_when_graded(check, "ex-8-2-1-slope", "variance_slope", "slope", _ROUTE_IMPORTS, code)
