@@ -383,12 +383,23 @@ SUMMATIVE = {
                                      # the page's recur reads the globals Ys, Ws, bxs, Ms and Ks: rebound to
                                      # this model and observation (W_r scaled so that its r_1 = 1/2 stands for
                                      # EX_R), it returned the next recurrent input, as recurrent_inputs does
-                                     "recur"]},
+                                     "recur",
+                                     # the page's avg_grad, with its global bxq rebound to b_x, returns
+                                     # sigma(b_x + W v) v^T for one row v = [y_t, r_t], whose columns divided by
+                                     # v's entries are the next recurrent input; its g_step, with the globals
+                                     # rebound so that y carries one extra pixel whose weights are very negative
+                                     # and Sys is that pixel alone, returns sigma(b_x + W_r r + W_y y) with the
+                                     # negative phase vanishing: the same input in one call
+                                     "avg_grad", "g_step"]},
     "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                                "pedagogy_lib.harmonium.recurrent.refh_training_data",
                                                # the page's recur, its globals rebound to params and Y,
                                                # returned r_1 = 1/2, ..., r_T: step 1 of the statement
-                                               "recur"],
+                                               "recur",
+                                               # avg_grad and g_step, rebound as in ex-10-2-4-bias, return
+                                               # the hidden probabilities given [y_t, r_t] (and avg_grad
+                                               # their outer product with it), steps 1, 2 and 4
+                                               "avg_grad", "g_step"],
                                  "same_data": "the answer is a function, which the grader calls on test problems "
                                               "of the checker's own"},
     "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "

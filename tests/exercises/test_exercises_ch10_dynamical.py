@@ -51,7 +51,7 @@ def test_conditional_bias_forbids_the_hidden_layer_functions():
                                                               "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                                               "pedagogy_lib.harmonium.model.visible_mean",
                                                               "pedagogy_lib.harmonium.model.visible_natural",
-                                                              "recur"]
+                                                              "recur", "avg_grad", "g_step"]
 
 
 #: The page's recurrence of Step 5 and its sigmoid, as the page defines them (they read the page's globals).
@@ -117,6 +117,88 @@ def my_cd1_conditional(params, Y, U_x, U_y):
     assert check.conditional_cd1_function(ns["my_cd1_conditional"])
     assert_refused_when_graded(check, "ex-10-2-4-conditional-cd", "conditional_cd1_function", "my_cd1_conditional",
                                _PAGE_RECUR, cd_code)
+
+
+
+#: The page's Step 3 helpers and Step 4's dl_t / dc_t, as the page defines them (they read the page's globals).
+_PAGE_STEP_HELPERS = """
+import numpy as np
+from pedagogy_lib.exercises import ch10_dynamical as check
+
+
+def log_pt(V, W_):
+    return V @ bvq + np.logaddexp(0, V @ W_.T + bxq).sum(axis=-1)
+
+
+def avg_grad(V, W_):
+    lp = log_pt(V, W_)
+    w_ = np.exp(lp - lp.max())
+    w_ /= w_.sum()
+    hid = 1 / (1 + np.exp(-(V @ W_.T + bxq)))
+    return (w_[:, None] * hid).T @ V
+
+
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def g_step(Wr_, r, y):
+    c = bxs + Wr_ @ r
+    logs = Sys @ bys + np.logaddexp(0, Sys @ Ws[:, :Ms].T + c).sum(1)
+    p_y = np.exp(logs - np.logaddexp.reduce(logs))
+    return sig(c + Ws[:, :Ms] @ y) - p_y @ sig(Sys @ Ws[:, :Ms].T + c)
+"""
+
+
+def test_the_pages_step_helpers_with_their_globals_rebound_are_refused():
+    """avg_grad, with bxq rebound to b_x (and bvq to any vector), returns sigma(b_x + W v) v^T for a single row
+    v = [y_t, r_t]: a column divided by its entry of v is the next recurrent input. g_step, with y given one
+    extra pixel whose weights are very negative and Sys that pixel alone, returns sigma(b_x + W_r r + W_y y)
+    with its negative phase gone. Each gave the bias exercise in one call, and avg_grad the hidden
+    probabilities and statistics of every CD-1 step; all pass ungraded and are refused when graded."""
+    from graded_routes import assert_passes_then_refused
+
+    avg_code = """
+p = check.EX_REFH
+bxq, bvq = p.b_x, np.zeros(7)
+v = np.r_[check.EX_YT, check.EX_R]
+j = int(np.argmax(np.abs(v)))
+my_bias = p.b_x + p.W[:, 4:] @ (avg_grad(v[None, :], p.W)[:, j] / v[j])
+"""
+    g_code = """
+p = check.EX_REFH
+Ms, Ws = 5, np.c_[p.W[:, :4], -700.0 * np.ones(3)]
+bxs, bys, Sys = p.b_x, np.zeros(5), np.array([[0.0, 0.0, 0.0, 0.0, 1.0]])
+my_bias = p.b_x + p.W[:, 4:] @ g_step(p.W[:, 4:], check.EX_R, np.r_[check.EX_YT, 0.0])
+"""
+    for code in (avg_code, g_code):
+        assert_passes_then_refused(check, "ex-10-2-4-bias", "conditional_bias", ["my_bias"], _PAGE_STEP_HELPERS,
+                                   code)
+
+    cd_code = """
+def my_cd1_conditional(params, Y, U_x, U_y):
+    global bxq, bvq
+    T, M = Y.shape
+    K = params.W.shape[0]
+    bxq, bvq = params.b_x, np.zeros(M + K)
+    Wy = params.W[:, :M]
+    dW, db_x, db_y = np.zeros_like(params.W), np.zeros(K), np.zeros(M + K)
+    r = np.full(K, 0.5)
+    for t in range(T):
+        S_pos = avg_grad(np.r_[Y[t], r][None, :], params.W)
+        pos = S_pos[:, -1] / r[-1]
+        x = (U_x[t] < pos).astype(float)
+        y_neg = (U_y[t] < sig(params.b_y[:M] + x @ Wy)).astype(float)
+        S_neg = avg_grad(np.r_[y_neg, r][None, :], params.W)
+        neg = S_neg[:, -1] / r[-1]
+        dW += S_pos - S_neg
+        db_x += pos - neg
+        db_y[:M] += Y[t] - y_neg
+        r = pos
+    return dW, db_x, db_y
+"""
+    assert_passes_then_refused(check, "ex-10-2-4-conditional-cd", "conditional_cd1_function",
+                               ["my_cd1_conditional"], _PAGE_STEP_HELPERS, cd_code)
 
 
 def _wide_conditional():
