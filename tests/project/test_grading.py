@@ -171,6 +171,15 @@ def test_graded_code_calls_only_what_its_exercise_allows_from_the_library_and_sc
     assert G.outside_allowed(code, imports, [G.canonical_name("scipy.stats.norm")]) == \
         sorted(set(uses.values()) - {"scipy.stats.norm"})
     assert G.restricted_uses("from scipy.stats import *\nnorm", "") == {"from scipy.stats import *": "from scipy.stats import *"}
+    # the plotting helpers are open, but not the library functions their modules import: plotting.check_spd
+    # returns a Cholesky factor from a compiled kernel that no stub replaces (a reader reached 8.3's forbidden
+    # triangular factor through it); NumPy reached through them stays open like NumPy itself
+    through = ("from pedagogy_lib.display import plotting\nL = plotting.check_spd(S, 'S')\n"
+               "import pedagogy_lib.display.plotting as pp\nM = pp.as_array(S, 'S')\n"
+               "P = plotting.ellipse_points(m, S)\nQ = plotting.np.eye(2)\n")
+    assert G.restricted_uses(through, imports) == {
+        "pedagogy_lib.core.checks.check_spd": "pedagogy_lib.display.plotting.check_spd",
+        "pedagogy_lib.core.checks.as_array": "pedagogy_lib.display.plotting.as_array"}
     # every reference answer uses only what its exercise allows, and its statement says what that is
     spec = importlib.util.spec_from_file_location("sync_allowed_lines", ROOT / "tools" / "sync_allowed_lines.py")
     sync = importlib.util.module_from_spec(spec)
