@@ -234,7 +234,10 @@ SUMMATIVE = {
                       *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS]},
     "ex-8-2-1-baseline": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.optimal_baseline",
-                      "pedagogy_lib.deepgen.estimators.shared_mean_variances"]},
+                      "pedagogy_lib.deepgen.estimators.shared_mean_variances",
+                      # the baseline needs Gaussian moments of f and of f times the score, which the same
+                      # readers as in the slope exercise give in one call
+                      *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS]},
     "ex-8-2-1-expo": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.expo_variances",
                       "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
