@@ -3,7 +3,7 @@ r"""Checkers for the exercises of Appendix B.1 (matrix calculus), numerator layo
 Use in the notebook as::
 
     from pedagogy_lib.exercises import appb_calculus as check
-    check.EX_TRACE                    # X and A for exercise (a)
+    check.EX_TRACE                    # X, A and L for exercise (a)
     check.trace_quadratic(my_matrix)  # says what is wrong, never the answer
 
 Reference answers are computed in this module, not taken from the library, and the tests check
@@ -22,8 +22,7 @@ __all__ = ["TraceProblem", "LogdetProblem", "ChainProblem", "EX_TRACE", "EX_LOGD
 
 
 class TraceProblem(NamedTuple):
-    """A rectangular ``X`` (3, 2), a square ``A`` (2, 2) and a square ``L`` (3, 3), both non-symmetric:
-    the data of exercise (a), y = tr(L X A X^T)."""
+    """Square, non-symmetric ``X``, ``A`` and ``L`` (each (3, 3)): the data of exercise (a), y = tr(L X A X)."""
 
     X: np.ndarray
     A: np.ndarray
@@ -48,9 +47,10 @@ class ChainProblem(NamedTuple):
 
 
 def _problems():
+    # exercise (a) draws from a generator of its own, so that the other two keep their data
+    trace = TraceProblem(*(problem_rng(2102).standard_normal((3, 3, 3)).round(2)))
     rng = problem_rng(2101)
-    trace = TraceProblem(rng.standard_normal((3, 2)).round(2), rng.standard_normal((2, 2)).round(2),
-                         rng.standard_normal((3, 3)).round(2))
+    rng.standard_normal(6 + 4 + 9)                      # the draws exercise (a) took before it had its own
     A = (rng.standard_normal((3, 3)) + 3 * np.eye(3)).round(2)
     B = rng.standard_normal((2, 3)).round(2)
     logdet = LogdetProblem(A, B + np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
@@ -60,31 +60,32 @@ def _problems():
     return trace, logdet, chain
 
 
-#: Exercise (a): X (3, 2), A (2, 2) and L (3, 3).
+#: Exercise (a): X, A and L, each (3, 3).
 #: Exercise (b): A (3, 3) invertible and B (2, 3).
 #: Exercise (c): A (3, 3), X (3, 2) and G = dy/dF at F = X^T A X.
 EX_TRACE, EX_LOGDET, EX_CHAIN = _problems()
 
 
 def trace_quadratic(answer) -> CheckResult:
-    """Exercise (a), ``ex-b1-trace``: your gradient of tr(L X A X^T) with respect to X at :data:`EX_TRACE`.
+    """Exercise (a), ``ex-b1-trace``: your gradient of tr(L X A X) with respect to X at :data:`EX_TRACE`.
 
-    Pass a (3, 2) array, the shape of X (numerator layout). The checker recognizes an answer that
-    drops a term, one that leaves L out, and one that treats A or L as symmetric.
+    Pass a (3, 3) array, the shape of X (numerator layout). The checker recognizes an answer that
+    drops a term, one that leaves L out, one in the other layout, and the page's formula for
+    tr(L X A X^T) applied to this function.
     """
     X, A, L = EX_TRACE
-    expected = L.T @ X @ A.T + L @ X @ A
+    expected = L.T @ X.T @ A.T + A.T @ X.T @ L.T
     hints = {
-        "you kept only the term of the second X (X appears twice, so the product rule gives two)": L @ X @ A,
-        "you kept only the term of the first X (X appears twice, so the product rule gives two)": L.T @ X @ A.T,
-        "you left L out: this is the derivative of tr(X A X^T)": X @ A.T + X @ A,
-        "you treated L as symmetric (it is not): recheck how the first term's trace is rearranged":
-            L @ X @ A.T + L @ X @ A,
-        "you treated A as symmetric (it is not): recheck how the second term's trace is rearranged":
-            L.T @ X @ A + L @ X @ A,
-        "you treated both L and A as symmetric (neither is)": 2 * L @ X @ A,
+        "you kept only the term of the first X (X appears twice, so the product rule gives two)":
+            L.T @ X.T @ A.T,
+        "you kept only the term of the second X (X appears twice, so the product rule gives two)":
+            A.T @ X.T @ L.T,
+        "you left L out: this is the derivative of tr(X A X)": X.T @ A.T + A.T @ X.T,
+        "you read the gradient off the differential in the other layout: recheck how tr(M dX) turns into a "
+        "matrix of the shape of X (Section B.1.3)": A @ X @ L + L @ X @ A,
+        "you differentiated tr(L X A X^T), whose second X is transposed; here neither is": L.T @ X @ A.T + L @ X @ A,
     }
-    return result("d tr(L X A X^T) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
+    return result("d tr(L X A X) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
 
 
 def logdet_gradient(answer) -> CheckResult:

@@ -13,24 +13,29 @@ from pedagogy_lib.exercises import appb_calculus as check
 
 def test_trace_quadratic():
     X, A, L = check.EX_TRACE
-    fd = gradcheck(lambda X: np.trace(L @ X @ A @ X.T), X, order=4, h=1e-3).numeric
+    fd = gradcheck(lambda X: np.trace(L @ X @ A @ X), X, order=4, h=1e-3).numeric
     assert check.trace_quadratic(fd)
-    r = check.trace_quadratic(L @ X @ A)
-    assert not r and "only the term" in str(r)
+    first = gradcheck(lambda Z: np.trace(L @ Z @ A @ X), X, order=4, h=1e-3).numeric   # the first X alone
+    r = check.trace_quadratic(first)
+    assert not r and "only the term of the first X" in str(r)
+    r = check.trace_quadratic(fd.T)                    # the other layout
+    assert not r and "other layout" in str(r)
     r = check.trace_quadratic(-fd)
     assert not r and "sign" in str(r)
     assert not check.trace_quadratic(None)
 
 
 def test_trace_is_asked_for_a_case_the_page_does_not_state():
-    """The page lists d tr(X A X^T)/dX = X A^T + X A; the exercise adds a non-symmetric L on the left,
-    and the page's formula is named as L left out."""
+    """The page's chain rule gives d tr(L X A X^T)/dX = L^T X A^T + L X A (its formula for y(X A X^T) with
+    G = L^T): the exercise asks for tr(L X A X), where neither X is transposed, so that formula is a named
+    slip; leaving L out is another."""
     X, A, L = check.EX_TRACE
-    assert not np.allclose(L, L.T) and not np.allclose(A, A.T)
-    r = check.trace_quadratic(X @ A.T + X @ A)
+    assert not np.allclose(L, L.T) and not np.allclose(A, A.T) and not np.allclose(X, X.T)
+    page = gradcheck(lambda Z: np.trace(L @ Z @ A @ Z.T), X, order=4, h=1e-3).numeric
+    r = check.trace_quadratic(page)
+    assert not r and "second X is transposed" in str(r)
+    r = check.trace_quadratic(gradcheck(lambda Z: np.trace(Z @ A @ Z), X, order=4, h=1e-3).numeric)
     assert not r and "left L out" in str(r)
-    r = check.trace_quadratic(L @ X @ A.T + L @ X @ A)
-    assert not r and "L as symmetric" in str(r)
 
 
 def test_logdet_gradient():
@@ -94,7 +99,7 @@ _FD = ("{name} = np.zeros_like({at})\n"
        "        {name}[i, j] = np.gradient([f({at} - E), f({at}), f({at} + E)], 1e-4)[1]\n")
 _ONE_CALL_ROUTES = {
     "ex-b1-trace": ("trace_quadratic", "my_D",
-                    "X, A, L = check.EX_TRACE\nf = lambda Z: np.trace(L @ Z @ A @ Z.T)\n"
+                    "X, A, L = check.EX_TRACE\nf = lambda Z: np.trace(L @ Z @ A @ Z)\n"
                     + _FD.format(name="my_D", at="X")),
     "ex-b1-logdet": ("logdet_gradient", "my_grad",
                      "A, B = check.EX_LOGDET\nf = lambda Z: np.linalg.slogdet(B @ Z @ B.T)[1]\n"
