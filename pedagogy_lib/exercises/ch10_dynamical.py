@@ -390,7 +390,11 @@ SUMMATIVE = {
                                      # rebound so that y carries one extra pixel whose weights are very negative
                                      # and Sys is that pixel alone, returns sigma(b_x + W_r r + W_y y) with the
                                      # negative phase vanishing: the same input in one call
-                                     "avg_grad", "g_step"]},
+                                     "avg_grad", "g_step",
+                                     # the page's central differences fd (and fd_wr) of its log_cond (or
+                                     # log_joint, log_lik), with Sy_r one row of zeros and bxq, vq rebound,
+                                     # return the same sigma(b_x + W v) v^T as avg_grad
+                                     "fd", "fd_wr", "log_cond", "log_joint", "log_lik"]},
     "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                                "pedagogy_lib.harmonium.recurrent.refh_training_data",
                                                # the page's recur, its globals rebound to params and Y,
@@ -399,7 +403,10 @@ SUMMATIVE = {
                                                # avg_grad and g_step, rebound as in ex-10-2-4-bias, return
                                                # the hidden probabilities given [y_t, r_t] (and avg_grad
                                                # their outer product with it), steps 1, 2 and 4
-                                               "avg_grad", "g_step"],
+                                               "avg_grad", "g_step",
+                                               # fd of log_cond (or fd_wr of log_lik), rebound likewise,
+                                               # give what avg_grad gives
+                                               "fd", "fd_wr", "log_cond", "log_joint", "log_lik"],
                                  "same_data": "the answer is a function, which the grader calls on test problems "
                                               "of the checker's own"},
     "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "

@@ -51,7 +51,8 @@ def test_conditional_bias_forbids_the_hidden_layer_functions():
                                                               "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                                               "pedagogy_lib.harmonium.model.visible_mean",
                                                               "pedagogy_lib.harmonium.model.visible_natural",
-                                                              "recur", "avg_grad", "g_step"]
+                                                              "recur", "avg_grad", "g_step", "fd", "fd_wr",
+                                                              "log_cond", "log_joint", "log_lik"]
 
 
 #: The page's recurrence of Step 5 and its sigmoid, as the page defines them (they read the page's globals).
@@ -438,3 +439,73 @@ def test_conditional_cd1_reaches_the_single_step_and_reveals_no_answer():
     msg = _cd1_msg(lambda p, Y, U_x, U_y: tuple(g + (1.0 if Y.shape[0] == 1 else 0.0)
                                                  for g in _cd1_solution(p, Y, U_x, U_y)))
     assert "test problem 5 (T = 1, M = 4, K = 3)" in msg, msg
+
+
+#: The page's Step 3 objective and its central differences, as the page defines them (they read its globals).
+_PAGE_FD_HELPERS = """
+import numpy as np
+from pedagogy_lib.exercises import ch10_dynamical as check
+
+
+def log_pt(V, W_):
+    return V @ bvq + np.logaddexp(0, V @ W_.T + bxq).sum(axis=-1)
+
+
+def log_cond(W_):
+    return log_pt(vq, W_) - np.logaddexp.reduce(log_pt(Sy_r, W_))
+
+
+def fd(f, W_, h=1e-6):
+    g = np.zeros_like(W_)
+    for idx in np.ndindex(W_.shape):
+        E = np.zeros_like(W_)
+        E[idx] = h
+        g[idx] = (f(W_ + E) - f(W_ - E)) / (2 * h)
+    return g
+"""
+
+
+def test_the_pages_central_differences_of_its_objective_are_refused():
+    """With Sy_r one row of zeros (its log_pt no longer depends on W) and bxq, vq rebound to b_x and
+    [y_t, r_t], the page's fd of log_cond is sigma(b_x + W v) v^T, as avg_grad was: a column divided by its entry
+    of v is the next recurrent input, and the same call (two steps, extrapolated to the checker's tolerance)
+    gives the CD-1 function its hidden probabilities. Both pass ungraded and are refused when graded."""
+    from graded_routes import assert_passes_then_refused
+
+    bias_code = """
+p = check.EX_REFH
+bxq, bvq = p.b_x, np.zeros(7)
+vq = np.r_[check.EX_YT, check.EX_R]
+Sy_r = np.zeros((1, 7))
+j = int(np.argmax(np.abs(vq)))
+my_bias = p.b_x + p.W[:, 4:] @ (fd(log_cond, p.W)[:, j] / vq[j])
+"""
+    assert_passes_then_refused(check, "ex-10-2-4-bias", "conditional_bias", ["my_bias"], _PAGE_FD_HELPERS,
+                               bias_code)
+
+    cd_code = """
+def my_cd1_conditional(params, Y, U_x, U_y):
+    global bxq, bvq, vq, Sy_r
+    T, M = Y.shape
+    K = params.W.shape[0]
+    bxq, bvq, Sy_r = params.b_x, np.zeros(M + K), np.zeros((1, M + K))
+    Wy = params.W[:, :M]
+    dW, db_x, db_y = np.zeros_like(params.W), np.zeros(K), np.zeros(M + K)
+    r = np.full(K, 0.5)
+    for t in range(T):
+        vq = np.r_[Y[t], r]
+        S_pos = (4 * fd(log_cond, params.W, 5e-4) - fd(log_cond, params.W, 1e-3)) / 3
+        pos = S_pos[:, -1] / r[-1]
+        x = (U_x[t] < pos).astype(float)
+        y_neg = (U_y[t] < 1 / (1 + np.exp(-(params.b_y[:M] + x @ Wy)))).astype(float)
+        vq = np.r_[y_neg, r]
+        S_neg = (4 * fd(log_cond, params.W, 5e-4) - fd(log_cond, params.W, 1e-3)) / 3
+        neg = S_neg[:, -1] / r[-1]
+        dW += np.outer(pos, np.r_[Y[t], r]) - np.outer(neg, np.r_[y_neg, r])
+        db_x += pos - neg
+        db_y[:M] += Y[t] - y_neg
+        r = pos
+    return dW, db_x, db_y
+"""
+    assert_passes_then_refused(check, "ex-10-2-4-conditional-cd", "conditional_cd1_function",
+                               ["my_cd1_conditional"], _PAGE_FD_HELPERS, cd_code)
