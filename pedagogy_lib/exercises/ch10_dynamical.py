@@ -394,7 +394,10 @@ SUMMATIVE = {
                                      # the page's central differences fd (and fd_wr) of its log_cond (or
                                      # log_joint, log_lik), with Sy_r one row of zeros and bxq, vq rebound,
                                      # return the same sigma(b_x + W v) v^T as avg_grad
-                                     "fd", "fd_wr", "log_cond", "log_joint", "log_lik"]},
+                                     "fd", "fd_wr", "log_cond", "log_joint", "log_lik",
+                                     # and log_pt, which the three log-probabilities are built on: every page
+                                     # function that evaluates the recurrent model on rebindable globals
+                                     "log_pt"]},
     "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
                                                "pedagogy_lib.harmonium.recurrent.refh_training_data",
                                                # the page's recur, its globals rebound to params and Y,
@@ -406,7 +409,7 @@ SUMMATIVE = {
                                                "avg_grad", "g_step",
                                                # fd of log_cond (or fd_wr of log_lik), rebound likewise,
                                                # give what avg_grad gives
-                                               "fd", "fd_wr", "log_cond", "log_joint", "log_lik"],
+                                               "fd", "fd_wr", "log_cond", "log_joint", "log_lik", "log_pt"],
                                  "same_data": "the answer is a function, which the grader calls on test problems "
                                               "of the checker's own"},
     "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "

@@ -52,7 +52,7 @@ def test_conditional_bias_forbids_the_hidden_layer_functions():
                                                               "pedagogy_lib.harmonium.model.visible_mean",
                                                               "pedagogy_lib.harmonium.model.visible_natural",
                                                               "recur", "avg_grad", "g_step", "fd", "fd_wr",
-                                                              "log_cond", "log_joint", "log_lik"]
+                                                              "log_cond", "log_joint", "log_lik", "log_pt"]
 
 
 #: The page's recurrence of Step 5 and its sigmoid, as the page defines them (they read the page's globals).
