@@ -79,3 +79,33 @@ def through_null_space(code: str) -> str:
     instead (:data:`PINV_THROUGH_NULL_SPACE`)."""
     assert code.startswith(PINV_THROUGH_PINVH)
     return PINV_THROUGH_NULL_SPACE + code[len(PINV_THROUGH_PINVH):]
+
+
+#: A derivative read off SciPy's matrix function (``scipy.linalg`` imported as ``sla``): by Parlett's recurrence,
+#: g of the triangular matrix [[ih, 1], [0, -ih]] holds the divided difference (g(ih) - g(-ih)) / (2ih) in its
+#: corner, which for a g real on the real line is the complex-step derivative g'(0), exact to rounding at
+#: h = 1e-20. The route hands ``deriv`` the function it was asked to differentiate.
+DERIVATIVE_THROUGH_FUNM = ("def deriv(g, h=1e-20):\n"
+                           "    A = np.array([[1j * h, 1.0], [0.0, -1j * h]])\n"
+                           "    return sla.funm(A, lambda ts: np.array([g(t) for t in ts]))[0, 1].real\n")
+
+#: One Newton step on a function ``f`` of a vector, its slopes and curvatures read off the same matrix
+#: function: along a direction v, t -> f(x0 + t v) is a parabola when f is quadratic, and g of
+#: [[-1, 1, 0], [0, 0, 1], [0, 0, 1]] holds g[-1, 0] and g[-1, 0, 1] in its first row, so the slope at 0 is
+#: their sum and the curvature twice the second. For a quadratic objective (an M step's) the step lands on
+#: the minimizer, with no derivative taken by hand.
+NEWTON_THROUGH_FUNM = ("def newton(f, x0):\n"
+                       "    T = np.array([[-1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])\n"
+                       "    def dd(v):\n"
+                       "        F = sla.funm(T, lambda ts: np.array([f(x0 + t * v) for t in ts]))\n"
+                       "        return F[0, 1] + F[0, 2], F[0, 2]\n"
+                       "    n = x0.size\n"
+                       "    E = np.eye(n)\n"
+                       "    g, H = np.zeros(n), np.zeros((n, n))\n"
+                       "    for i in range(n):\n"
+                       "        g[i], a = dd(E[i])\n"
+                       "        H[i, i] = 2 * a\n"
+                       "    for i in range(n):\n"
+                       "        for j in range(i + 1, n):\n"
+                       "            H[i, j] = H[j, i] = dd(E[i] + E[j])[1] - (H[i, i] + H[j, j]) / 2\n"
+                       "    return x0 - np.linalg.solve(H, g)\n")

@@ -423,7 +423,12 @@ SUMMATIVE = {
                                         "pedagogy_lib.nn.infomax.objective", "pedagogy_lib.core.gradcheck.gradcheck",
                                         "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.check_grad",
                                         "scipy.optimize.minimize", "numpy.gradient",
-                                        "scipy.optimize.least_squares"]},
+                                        "scipy.optimize.least_squares",
+                                        # SciPy's matrix function of [[ih, 1], [0, -ih]] holds the divided
+                                        # difference (g(ih) - g(-ih)) / (2ih) in its corner, a complex-step
+                                        # derivative of any function g the answer hands it: of the objective
+                                        # along each entry of D, it gave the gradient with nothing derived
+                                        "scipy.linalg.funm"]},
     "ex-5-2-1-amari": {"forbidden": ["pedagogy_lib.nn.infomax.amari_index"],
                        "same_data": "the answer is a function, which the grader calls on test matrices of the "
                                     "checker's own"},
@@ -435,7 +440,10 @@ SUMMATIVE = {
                                            "scipy.optimize.approx_fprime", "scipy.optimize.check_grad",
                                            "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",
                                            "numpy.gradient",
-                                           "scipy.optimize.least_squares"]},
+                                           "scipy.optimize.least_squares",
+                                           # funm's divided differences as a derivative (see the gradient
+                                           # exercise): the sample term's gradient, transposed and inverted
+                                           "scipy.linalg.funm"]},
     "ex-5-2-1-which-sources": {"forbidden": ["pedagogy_lib.nn.infomax.stability_constant"],
                                "same_data": "the answer is a constant for each of three named source laws, which "
                                             "the data do not change"},

@@ -525,7 +525,11 @@ SUMMATIVE = {
                                      *checker.LEAST_SQUARES_SOLVERS,
                                      # and, for the same reason, a weighted average: the vertex is the mean of
                                      # (y_n, -y_n) weighted by (q_n1 / sigma_+^2, q_n2 / sigma_-^2)
-                                     "numpy.average", "numpy.ma.average", "statistics.fmean"],
+                                     "numpy.average", "numpy.ma.average", "statistics.fmean",
+                                     # and SciPy's matrix function, whose value at [[-1, 1, 0], [0, 0, 1],
+                                     # [0, 0, 1]] holds the divided differences of three values of the bound:
+                                     # the parabola's coefficients, the fit above under another name
+                                     "scipy.linalg.funm"],
                        "same_data": "the answer is a function, which the grader calls on test cases of the "
                                     "checker's own"},
 }

@@ -426,7 +426,12 @@ SUMMATIVE = {
                                        # the objective as one stacked sum of squares (rows sqrt(gamma_t(k)) times a
                                        # square root of Sigma_k^-1, and I / tau for the prior), handed to a
                                        # least-squares solver or a pseudo-inverse
-                                       *LEAST_SQUARES_SOLVERS]},
+                                       *LEAST_SQUARES_SOLVERS,
+                                       # the objective is quadratic in each mean: SciPy's matrix function of
+                                       # [[-1, 1, 0], [0, 0, 1], [0, 0, 1]] gave its divided differences along
+                                       # each direction, so its gradient and Hessian, and one Newton step the
+                                       # maximizer, with no derivative taken
+                                       "scipy.linalg.funm"]},
     "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
                                              "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
                                              "pedagogy_lib.hmm.em.hmm_em_model",

@@ -486,7 +486,11 @@ SUMMATIVE = {
                                       *LEAST_SQUARES_SOLVERS,
                                       # np.gradient of the expected emission term (quadratic in C and c) and
                                       # of its gradient, then one Newton step, fitted [C c] likewise
-                                      "numpy.gradient"]},
+                                      "numpy.gradient",
+                                      # and so did SciPy's matrix function, whose value at [[-1, 1, 0],
+                                      # [0, 0, 1], [0, 0, 1]] holds the term's divided differences along a
+                                      # direction (its slope and curvature there)
+                                      "scipy.linalg.funm"]},
     "ex-7-4-similarity": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"]},
     "ex-7-4-identifiability": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"],
                                "same_data": "the answer is six True-or-False verdicts about properties of the "

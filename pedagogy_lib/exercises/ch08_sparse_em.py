@@ -192,7 +192,11 @@ SUMMATIVE = {
                                              # NumPy's finite differences of log|P| and of f at d - h e_k,
                                              # d and d + h e_k gave both gradients, as the
                                              # differentiators above do
-                                             "numpy.gradient"]},
+                                             "numpy.gradient",
+                                             # and so did SciPy's matrix function of [[ih, 1], [0, -ih]],
+                                             # whose corner is the complex-step derivative of the function
+                                             # handed to it, one call per d_k
+                                             "scipy.linalg.funm"]},
     "ex-8-1-m-step": {"forbidden": ["pedagogy_lib.factor.sparse_coding_em.m_step",
                                     "pedagogy_lib.factor.sparse_coding_em.sparse_coding_em",
                                     "pedagogy_lib.factor.sparse_coding_em.free_energy",
@@ -203,7 +207,11 @@ SUMMATIVE = {
                                     *checker.LEAST_SQUARES_SOLVERS,
                                     # np.gradient of that term and of its gradient in (C, b), then one
                                     # Newton step (exact for a quadratic), gave the joint update likewise
-                                    "numpy.gradient"]},
+                                    "numpy.gradient",
+                                    # and so did SciPy's matrix function, whose value at [[-1, 1, 0],
+                                    # [0, 0, 1], [0, 0, 1]] holds that term's slope and curvature along a
+                                    # direction
+                                    "scipy.linalg.funm"]},
     "ex-8-1-scalar-mode": {
         "forbidden": ["pedagogy_lib.factor.sparse_coding_em.batch_map",
                       "pedagogy_lib.factor.sparse_coding_em.e_step",

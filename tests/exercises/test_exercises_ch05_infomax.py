@@ -393,3 +393,44 @@ def test_clamped_e_step_reaches_every_edge_case_and_reveals_no_answer():
     # the naive densities fail only on the far points (problem 4): right everywhere else
     msg = str(check.clamped_e_step_function(_naive))
     assert "test problem 4" in msg, msg
+
+
+_FUNM_IMPORTS = ("import numpy as np\nimport scipy.linalg as sla\n"
+                 "from pedagogy_lib.exercises import ch05_infomax as check\n")
+
+
+def test_gradient_through_funm_divided_differences_is_refused_when_graded():
+    """ex-5-2-1-gradient: with SciPy's differentiators and np.gradient ruled out, scipy.linalg.funm of
+    [[ih, 1], [0, -ih]] still differentiated the hand-written objective (the complex step in its corner), one call
+    per entry of D, and the gradient passed with full marks and nothing derived. It passes ungraded, and graded it is
+    named by the statement and refused."""
+    from graded_routes import DERIVATIVE_THROUGH_FUNM, assert_passes_then_refused
+
+    code = DERIVATIVE_THROUGH_FUNM + (
+        "Y, D = check.EX_GRAD.Y, check.EX_GRAD.D\n"
+        "def J(Dm):\n"
+        "    U = Y @ Dm.T\n"
+        "    return np.log(np.linalg.det(Dm)) + np.mean(np.sum(-np.log(np.pi * (1 + U**2)), axis=1))\n"
+        "def along(i, j):\n"
+        "    E = np.zeros((2, 2)); E[i, j] = 1.0\n"
+        "    return lambda t: J(D + t * E)\n"
+        "my_G = np.array([[deriv(along(i, j)) for j in range(2)] for i in range(2)])\n")
+    assert_passes_then_refused(check, "ex-5-2-1-gradient", "gradient", ["my_G"], _FUNM_IMPORTS, code)
+
+
+def test_fixed_point_through_funm_divided_differences_is_refused_when_graded():
+    """ex-5-2-1-fixed-point: the same complex step through funm gave the gradient of the sample term for tanh
+    squashing, <phi(u) y^T> with phi never derived, and its transpose negated and inverted is the right-hand side;
+    it passes ungraded and is refused graded."""
+    from graded_routes import DERIVATIVE_THROUGH_FUNM, assert_passes_then_refused
+
+    code = DERIVATIVE_THROUGH_FUNM + (
+        "Y, D = check.EX_FIXED.Y, check.EX_FIXED.D\n"
+        "def S(Dm):\n"
+        "    return np.mean(np.sum(np.log(1 - np.tanh(Y @ Dm.T) ** 2), axis=1))\n"
+        "def along(i, j):\n"
+        "    E = np.zeros((2, 2)); E[i, j] = 1.0\n"
+        "    return lambda t: S(D + t * E)\n"
+        "M = np.array([[deriv(along(i, j)) for j in range(2)] for i in range(2)])\n"
+        "my_R = np.linalg.inv(-M.T)\n")
+    assert_passes_then_refused(check, "ex-5-2-1-fixed-point", "fixed_point", ["my_R"], _FUNM_IMPORTS, code)

@@ -561,3 +561,24 @@ def test_em_step_null_space_of_the_bound_is_refused_when_graded():
             "    v = sla.null_space(np.column_stack([X, eps * z]), rcond=1e-3)[:, 0]\n"
             "    return float(-v[0] / (v[1] * eps))\n")
     assert_passes_then_refused(check, "ex-6-3-em-step", "em_step", ["em_step"], imports, code)
+
+
+def test_em_step_divided_differences_of_the_bound_through_funm_are_refused_when_graded():
+    """ex-6-3-em-step: with the polynomial fits, the Vandermonde matrices and np.gradient ruled out, SciPy's matrix
+    function of [[-1, 1, 0], [0, 0, 1], [0, 0, 1]] applied to the summed ELBo at q held its divided differences at
+    -1, 0 and 1, the parabola's coefficients, and its vertex the M step, the fit closed before under another name.
+    It passes ungraded, and graded it is named by the statement and refused."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import numpy as np\nimport scipy.linalg as sla\nfrom scipy.special import logsumexp\n"
+               "from pedagogy_lib.exercises import ch06_em as check\n")
+    code = ("def em_step(theta, y, w, sigma_plus, sigma_minus):\n"
+            "    y, s = np.asarray(y, float), np.array([sigma_plus, sigma_minus])\n"
+            "    def lj(th):\n"
+            "        return np.log([w, 1 - w]) - np.log(s) - 0.5 * ((y[:, None] - np.array([th, -th])) / s) ** 2\n"
+            "    l = lj(theta)\n"
+            "    q = np.exp(l - logsumexp(l, axis=1, keepdims=True))\n"
+            "    T = np.array([[-1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])\n"
+            "    F = sla.funm(T, lambda ts: np.array([np.sum(q * lj(t)) for t in ts]))\n"
+            "    return float(-0.5 - F[0, 1] / (2 * F[0, 2]))\n")
+    assert_passes_then_refused(check, "ex-6-3-em-step", "em_step", ["em_step"], imports, code)

@@ -439,3 +439,22 @@ def test_pseudo_inverse_through_null_space_is_refused_when_graded(label):
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch07_hmm_em as check\n")
     assert_passes_then_refused(check, label, checker_name, names, imports, through_null_space(code))
+
+
+def test_m_step_mu_newton_step_through_funm_is_refused_when_graded():
+    """ex-7-2-m-step-mu: the MAP objective is quadratic in each mean, so one Newton step from zero, its slopes and
+    curvatures read off SciPy's matrix function (graded_routes.NEWTON_THROUGH_FUNM), gave every mean with no
+    stationarity condition derived. It passes ungraded, and graded it is named by the statement and refused."""
+    from graded_routes import NEWTON_THROUGH_FUNM
+
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_hmm_em as check\n")
+    code = NEWTON_THROUGH_FUNM + (
+        "p = check.EX_MEANS\n"
+        "def Q(mu_k, k):\n"
+        "    R = p.y - mu_k\n"
+        "    P = np.linalg.inv(p.Sigma[k])\n"
+        "    return (0.5 * np.sum(p.gamma[:, k] * np.einsum('ti,ij,tj->t', R, P, R))\n"
+        "            + np.sum((mu_k - p.m0) ** 2) / (2 * p.tau2))\n"
+        "my_mu = np.array([newton(lambda m, k=k: Q(m, k), np.zeros(2)) for k in range(3)])\n")
+    assert_passes_then_refused(check, "ex-7-2-m-step-mu", "m_step_mu", ["my_mu"], imports, code)

@@ -488,3 +488,27 @@ def test_pseudo_inverse_through_null_space_is_refused_when_graded(label):
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
     assert_passes_then_refused(check, label, checker_name, names, imports, through_null_space(code))
+
+
+def test_m_step_c_newton_step_through_funm_is_refused_when_graded():
+    """ex-7-4-m-step-c: with np.gradient ruled out, SciPy's matrix function still read the slopes and curvatures of
+    the expected emission term (quadratic in C and c) off three-point divided differences, and one Newton step
+    (graded_routes.NEWTON_THROUGH_FUNM) fitted [C c], the residual covariance following as on the page; full marks
+    with neither update derived. It passes ungraded, and graded it is named by the statement and refused."""
+    from graded_routes import NEWTON_THROUGH_FUNM
+
+    imports = ("import numpy as np\nimport scipy.linalg as sla\n"
+               "from pedagogy_lib.exercises import ch07_lgssm_em as check\n")
+    code = NEWTON_THROUGH_FUNM + (
+        "p = check.EX_OFFSET\n"
+        "y, mu, U = p.y, p.mu_smooth, p.Upsilon_smooth.sum(axis=0)\n"
+        "T, m = y.shape\n"
+        "n = mu.shape[1]\n"
+        "def F(x):\n"
+        "    Cm, cm = x[:m * n].reshape(m, n), x[m * n:]\n"
+        "    return 0.5 * (np.sum((y - mu @ Cm.T - cm) ** 2) + np.trace(Cm @ U @ Cm.T))\n"
+        "x = newton(F, np.zeros(m * n + m))\n"
+        "my_C, my_c = x[:m * n].reshape(m, n), x[m * n:]\n"
+        "R = y - mu @ my_C.T - my_c\n"
+        "my_S = (R.T @ R + my_C @ U @ my_C.T) / T\n")
+    assert_passes_then_refused(check, "ex-7-4-m-step-c", "m_step_C", ["my_C", "my_c", "my_S"], imports, code)

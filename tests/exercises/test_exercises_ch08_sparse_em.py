@@ -261,3 +261,48 @@ def test_pseudo_inverse_through_null_space_is_refused_when_graded(label):
     imports = ("import numpy as np\nimport scipy.linalg as sla\n"
                "from pedagogy_lib.exercises import ch08_sparse_em as check\n")
     assert_passes_then_refused(check, label, checker_name, names, imports, through_null_space(code))
+
+
+_FUNM_IMPORTS = ("import numpy as np\nimport scipy.linalg as sla\n"
+                 "from pedagogy_lib.exercises import ch08_sparse_em as check\n")
+
+
+def test_logdet_gradient_through_funm_divided_differences_is_refused_when_graded():
+    """ex-8-1-logdet-gradient: with np.gradient and SciPy's differentiators ruled out, scipy.linalg.funm of
+    [[ih, 1], [0, -ih]] still took the complex-step derivative of log|P| and of (lambda/2) tr(C P^-1 C^T) along
+    each d_k (graded_routes.DERIVATIVE_THROUGH_FUNM), and both gradients passed with the derivative of the inverse
+    never worked out. It passes ungraded, and graded it is named by the statement and refused."""
+    from graded_routes import DERIVATIVE_THROUGH_FUNM
+
+    code = DERIVATIVE_THROUGH_FUNM + (
+        "d0 = check.EX_LOGDET\n"
+        "C, lam, d = d0['C'], d0['lam'], d0['d']\n"
+        "def P_of(k, t):\n"
+        "    e = np.zeros(len(d)); e[k] = 1.0\n"
+        "    return lam * C.T @ C + np.diag(d + t * e)\n"
+        "my_G = np.array([deriv(lambda t, k=k: np.sum(np.log(np.linalg.eigvals(P_of(k, t)))))\n"
+        "                 for k in range(len(d))])\n"
+        "my_G2 = np.array([deriv(lambda t, k=k: lam / 2 * np.trace(C @ np.linalg.solve(P_of(k, t), C.T)))\n"
+        "                  for k in range(len(d))])\n")
+    assert_passes_then_refused(check, "ex-8-1-logdet-gradient", "logdet_gradient", ["my_G", "my_G2"],
+                               _FUNM_IMPORTS, code)
+
+
+def test_m_step_newton_step_through_funm_is_refused_when_graded():
+    """ex-8-1-m-step: the free energy's emission term is quadratic in (C, b), so one Newton step whose slopes and
+    curvatures come from SciPy's matrix function (graded_routes.NEWTON_THROUGH_FUNM) gave the joint update, as
+    np.gradient did before it was ruled out. It passes ungraded, and graded it is named by the statement and
+    refused."""
+    from graded_routes import NEWTON_THROUGH_FUNM
+
+    code = NEWTON_THROUGH_FUNM + (
+        "d = check.EX_MSTEP\n"
+        "Y, nu, Sig = d['Y'], d['nu'], d['Sigma']\n"
+        "M, K = Y.shape[1], nu.shape[1]\n"
+        "def F(x):\n"
+        "    Cm, bm = x[:M * K].reshape(M, K), x[M * K:]\n"
+        "    R = Y - nu @ Cm.T - bm\n"
+        "    return 0.5 * (np.sum(R**2) + sum(np.trace(Cm @ S @ Cm.T) for S in Sig))\n"
+        "x = newton(F, np.zeros(M * K + M))\n"
+        "C, b = x[:M * K].reshape(M, K), x[M * K:]\n")
+    assert_passes_then_refused(check, "ex-8-1-m-step", "m_step", ["C", "b"], _FUNM_IMPORTS, code)
