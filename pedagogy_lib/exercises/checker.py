@@ -266,8 +266,14 @@ SPECIAL_POLYNOMIALS = [f"scipy.special.{name}" for name in (
     "hyp0f1", "hyp1f1", "hyp2f1", "hyperu", "pbdv", "pbvv", "pbwa",
     # the same functions under other names: assoc_laguerre is eval_genlaguerre with its arguments reordered,
     # lpmv (order 0) and legendre_p / legendre_p_all are the Legendre polynomials, and the parabolic cylinder
-    # sequences pbdv_seq, pbvv_seq, pbdn_seq (the last at a complex argument) return D_0 ... D_n at once
-    "assoc_laguerre", "lpmv", "legendre_p", "legendre_p_all", "pbdv_seq", "pbvv_seq", "pbdn_seq")]
+    # sequences pbdv_seq, pbvv_seq, pbdn_seq (the last at a complex argument) return D_0 ... D_n at once;
+    # SciPy's newer associated and spherical Legendre functions and spherical harmonics (order 0: P_n, up to a
+    # constant factor), and the prolate and oblate spheroidal angular functions at zero spheroidal parameter
+    # (c = 0: the associated Legendre functions), are the Legendre polynomials once more, so 2 sqrt(5) times
+    # any of them at degree 3 and z / sqrt(5) is He_3(z)
+    "assoc_laguerre", "lpmv", "legendre_p", "legendre_p_all", "pbdv_seq", "pbvv_seq", "pbdn_seq",
+    "assoc_legendre_p", "assoc_legendre_p_all", "sph_legendre_p", "sph_legendre_p_all", "sph_harm_y",
+    "sph_harm_y_all", "pro_ang1", "obl_ang1", "pro_ang1_cv", "obl_ang1_cv")]
 
 #: SciPy's and NumPy's routines that read a generating function's coefficients off in one call: a function of a
 #: nilpotent shift matrix N (``expm(a N + b N^2)`` holds exp(a t + b t^2)'s Taylor coefficients in its first row,
