@@ -375,13 +375,15 @@ def restricted_names(code: str, imports: str = "") -> list[str]:
 
 
 #: NumPy's and SciPy's numerical shortcuts, which no graded answer may call unless its exercise's ``SUMMATIVE``
-#: entry lists the name under ``"shortcuts"``: numerical derivatives (``np.gradient``), quadrature rules (the
+#: entry lists the name under ``"shortcuts"``: numerical derivatives (``np.gradient``, and ``scipy.linalg.funm``,
+#: whose value at a triangular matrix holds the function's divided differences: a complex-step derivative from
+#: [[ih, 1], [0, -ih]], a parabola's coefficients from a 3 x 3 one), quadrature rules (the
 #: trapezoid rule and the Gauss nodes of NumPy's and ``scipy.special``'s orthogonal families) and polynomial
 #: fits with the Vandermonde matrices they are built on (and the standard library's line fit). Each gives, to
 #: a checker's tolerance, a derivative, an expectation or a stationary point that an exercise asks the student
 #: to work out; reader passes kept finding them one exercise at a time, so they are ruled out everywhere at
 #: once. The rest of SciPy's differentiators, integrators and fitters are restricted already (:data:`RESTRICTED`).
-SHORTCUTS = ("numpy.gradient", "numpy.trapezoid", "numpy.polyfit", "numpy.vander", "statistics.linear_regression",
+SHORTCUTS = ("numpy.gradient", "scipy.linalg.funm", "numpy.trapezoid", "numpy.polyfit", "numpy.vander", "statistics.linear_regression",
              *(f"numpy.polynomial.{module}.{prefix}{what}"
                for module, prefix in (("polynomial", "poly"), ("legendre", "leg"), ("chebyshev", "cheb"),
                                       ("hermite", "herm"), ("hermite_e", "herme"), ("laguerre", "lag"))
@@ -394,7 +396,9 @@ SHORTCUTS = ("numpy.gradient", "numpy.trapezoid", "numpy.polyfit", "numpy.vander
                  "hermite", "hermitenorm", "legendre", "sh_legendre", "laguerre", "genlaguerre", "chebyt", "chebyu",
                  "chebyc", "chebys", "sh_chebyt", "sh_chebyu", "jacobi", "sh_jacobi", "gegenbauer")))
 #: How a statement names them (:func:`allowed_sentence`).
-SHORTCUTS_SHOWN = ("NumPy's and SciPy's numerical shortcuts are ruled out: `np.gradient`, the quadrature rules "
+SHORTCUTS_SHOWN = ("NumPy's and SciPy's numerical shortcuts are ruled out: the derivatives `np.gradient` and "
+                   "`scipy.linalg.funm` (whose value at a triangular matrix holds divided differences), the "
+                   "quadrature rules "
                    "(`np.trapezoid`, the Gauss nodes `np.polynomial.*.*gauss` and `scipy.special.roots_*`) "
                    "and the polynomial fits (`np.polyfit`, "
                    "`np.vander`, the fits and Vandermonde matrices of `np.polynomial`, and the standard "

@@ -413,9 +413,10 @@ def test_numerical_shortcuts_are_ruled_out_unless_the_exercise_allows_them(sourc
     m_step = _summative(next(e for e in exercises if e.label == "ex-7-1-m-step"))
     for call in ("np.gradient(np.arange(3.0))", "np.trapezoid(np.ones(3))", "np.polyfit([0., 1, 2], [1., 0, 1], 2)",
                  "np.polynomial.hermite_e.hermegauss(3)", "scipy.special.roots_legendre(3)",
-                 "statistics.linear_regression([0., 1, 2], [1., 0, 1])"):
+                 "statistics.linear_regression([0., 1, 2], [1., 0, 1])",
+                 "scipy.linalg.funm(np.array([[1e-20j, 1], [0, -1e-20j]]), np.sin)"):
         assert not any(d.endswith("." + call.split("(")[0].split(".")[-1]) for d in m_step.get("forbidden", ())), call
-        code = f"import scipy.special\nimport statistics\ny, r = check.EX_MSTEP\n_ = {call}\nmy_m_step = None\ncheck.m_step(my_m_step)"
+        code = f"import scipy.special\nimport scipy.linalg\nimport statistics\ny, r = check.EX_MSTEP\n_ = {call}\nmy_m_step = None\ncheck.m_step(my_m_step)"
         nb = _answer(source, "ex-7-1-m-step", code)
         assert G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})["ex-7-1-m-step"][0] is False, call
         assert "not allowed in this exercise" in _text(nb, "ex-7-1-m-step"), (call, _text(nb, "ex-7-1-m-step"))
