@@ -304,6 +304,9 @@ SUMMATIVE = {
                                              # and SciPy's convolution matrix of the product so far, times the next
                                              # coin's (p_i, 1 - p_i), the same convolution one coin at a time
                                              "scipy.linalg.convolution_matrix",
+                                             # or its Toeplitz product by FFT, matmul_toeplitz((u, 0), (p_i, 1 - p_i)),
+                                             # which is the same convolution with the matrix never formed
+                                             "scipy.linalg.matmul_toeplitz",
                                              # or the generating function's coefficients read off in one call (a
                                              # DFT of its values at the (K + 1)-th roots of unity, or a matrix
                                              # function of a nilpotent shift)

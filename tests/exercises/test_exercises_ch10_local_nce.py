@@ -382,6 +382,24 @@ def test_one_positive_mass_from_scipys_convolution_matrix_is_refused():
                                imports, code)
 
 
+def test_one_positive_mass_from_scipys_toeplitz_product_is_refused():
+    """scipy.linalg.matmul_toeplitz((u with a zero appended, (0, 0)), (p_i, 1 - p_i)) is the product of the
+    generating function so far with the next coin's factor, a convolution done by FFT without the matrix being
+    formed; in one reduce over the coins it gave the coefficient of z, the mass of exactly one positive, with
+    Eq. 10.12 never summed, as convolution_matrix did. It passes the checker ungraded; named by the statement and
+    refused graded."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import functools\nimport numpy as np\nimport scipy.linalg\nfrom scipy.special import expit\n"
+               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
+    code = ("p = expit(np.asarray(check.EX_H))\n"
+            "c = functools.reduce(lambda u, q: scipy.linalg.matmul_toeplitz((np.r_[u, 0.0], np.zeros(2)),\n"
+            "                                                              np.array([q, 1 - q])), p, np.array([1.0]))\n"
+            "my_mass = float(c[-2])\n")
+    assert_passes_then_refused(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", ["my_mass"], imports,
+                               code)
+
+
 def test_one_positive_mass_from_a_discrete_fourier_transform_is_refused():
     """With every polynomial product ruled out, the generating function prod (1 - p_i + p_i w) evaluated at
     the K + 1 roots of unity and transformed back by np.fft.fft (or by SciPy's DFT matrix) gave its
