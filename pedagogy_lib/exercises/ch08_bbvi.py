@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS,
-                      SPECIAL_POLYNOMIALS, CheckResult, book_or_drawn, compare_array,
+                      NUMPY_POLYNOMIAL_FAMILIES, SPECIAL_POLYNOMIALS, CheckResult, book_or_drawn, compare_array,
                       compare_scalar, problem_rng, result)
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
@@ -225,7 +225,7 @@ SUMMATIVE = {
                                            "pedagogy_lib.vi.bbvi.gaussian_vi_sample"],
                              "same_data": "the answer is a function, which the grader calls on test problems of "
                                           "the checker's own"},
-    "ex-8-4-2-sf-variance": {"forbidden": ["numpy.polynomial.hermite_e", "numpy.polynomial.hermite",
+    "ex-8-4-2-sf-variance": {"forbidden": [*NUMPY_POLYNOMIAL_FAMILIES,  # the Hermite series and the other families
                                            "numpy.polynomial.hermite_e.poly2herme",
                                            "numpy.polynomial.hermite.poly2herm",
                                            "numpy.polynomial.polynomial.Polynomial.convert",

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (GENERATING_FUNCTION_READERS, SPECIAL_POLYNOMIALS, CheckResult, book_or_drawn, compare_array,
-                      compare_scalar, problem_rng, result)
+from .checker import (GENERATING_FUNCTION_READERS, NUMPY_POLYNOMIAL_FAMILIES, SPECIAL_POLYNOMIALS, CheckResult,
+                      book_or_drawn, compare_array, compare_scalar, problem_rng, result)
 
 __all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance",
            "gradient_estimators"]
@@ -230,14 +230,15 @@ SUMMATIVE = {
                       # E[f^2] = 8 L_2(-mu^2) (eval_laguerre, or the Hermite polynomials under their other
                       # names), or twice the t^2 coefficient of its moment generating function
                       # exp(2 mu^2 t / (1 - 2 t)) / (1 - 2 t), read by funm on a shift matrix; as in 8.4.2's
-                      # score-function variance, neither expands f^2 against the Gaussian moments
-                      *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS]},
+                      # score-function variance, neither expands f^2 against the Gaussian moments; NumPy's
+                      # Laguerre series (lagval(-mu^2, [0, 0, 8])) read the same moment off
+                      *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS, *NUMPY_POLYNOMIAL_FAMILIES]},
     "ex-8-2-1-baseline": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.optimal_baseline",
                       "pedagogy_lib.deepgen.estimators.shared_mean_variances",
                       # the baseline needs Gaussian moments of f and of f times the score, which the same
                       # readers as in the slope exercise give in one call
-                      *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS]},
+                      *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS, *NUMPY_POLYNOMIAL_FAMILIES]},
     "ex-8-2-1-expo": {
         "forbidden": ["pedagogy_lib.deepgen.estimators.expo_variances",
                       "scipy.differentiate.derivative", "scipy.differentiate.jacobian",

@@ -23,7 +23,7 @@ MACHINERY = ("checker", "remote")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
            "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_BY_OTHER_NAMES",
-           "GENERATING_FUNCTION_READERS", "SPECIAL_POLYNOMIALS", "TRIANGULAR_FACTORIZATIONS",
+           "GENERATING_FUNCTION_READERS", "SPECIAL_POLYNOMIALS", "NUMPY_POLYNOMIAL_FAMILIES", "TRIANGULAR_FACTORIZATIONS",
            "as_numeric",
            "as_integer", "as_bool",
            "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
@@ -274,6 +274,13 @@ SPECIAL_POLYNOMIALS = [f"scipy.special.{name}" for name in (
     "assoc_laguerre", "lpmv", "legendre_p", "legendre_p_all", "pbdv_seq", "pbvv_seq", "pbdn_seq",
     "assoc_legendre_p", "assoc_legendre_p_all", "sph_legendre_p", "sph_legendre_p_all", "sph_harm_y",
     "sph_harm_y_all", "pro_ang1", "obl_ang1", "pro_ang1_cv", "obl_ang1_cv")]
+
+#: NumPy's series of the same classical families (each module stands for all of its functions and its class):
+#: lagval(-mu^2, [0, 0, 8]) is 8 L_2(-mu^2), a noncentral chi-square's second moment, and chebval(z / 2,
+#: [0, 0, 0, 2]) or Legendre's series at z / sqrt 5 is He_3(z), as with SciPy's evaluators; an exercise that
+#: forbids SPECIAL_POLYNOMIALS because they hold a Gaussian's moments forbids these with them.
+NUMPY_POLYNOMIAL_FAMILIES = ["numpy.polynomial.hermite_e", "numpy.polynomial.hermite", "numpy.polynomial.laguerre",
+                             "numpy.polynomial.legendre", "numpy.polynomial.chebyshev"]
 
 #: SciPy's and NumPy's routines that read a generating function's coefficients off in one call: a function of a
 #: nilpotent shift matrix N (``expm(a N + b N^2)`` holds exp(a t + b t^2)'s Taylor coefficients in its first row,

@@ -13,7 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import GENERATING_FUNCTION_READERS, SPECIAL_POLYNOMIALS, as_numeric, compare_array, compare_scalar, result
+from .checker import (GENERATING_FUNCTION_READERS, NUMPY_POLYNOMIAL_FAMILIES, SPECIAL_POLYNOMIALS, as_numeric,
+                      compare_array, compare_scalar, result)
 
 __all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "CUBE", "sigma_points", "ekf_forecast_cov",
            "linearization_bias"]
@@ -196,7 +197,7 @@ SUMMATIVE = {
                                            # NumPy's central differences of the Euler step, column by column,
                                            # gave the tangent-linear matrix (exactly, the field being quadratic)
                                            "numpy.gradient"]},
-    "ex-da-2-bias": {"forbidden": ["numpy.polynomial.hermite_e", "numpy.polynomial.hermite",
+    "ex-da-2-bias": {"forbidden": [*NUMPY_POLYNOMIAL_FAMILIES,  # He_3 in NumPy's Hermite series and the other families
                                    "numpy.polynomial.polynomial.Polynomial.convert",
                                    "numpy.polynomial.hermite_e.poly2herme", "numpy.polynomial.hermite.poly2herm",
                                    "pedagogy_lib.assimilation.adf.gaussian_moments", "scipy.stats.norm.moment",

@@ -207,6 +207,9 @@ def test_expo_by_laguerre_nodes_and_np_gradient_is_refused_when_graded():
 # generating function, read as a divided difference by funm on a shift matrix plus small nodes
 _SLOPE_BY_MOMENTS = {
     "laguerre": "import scipy.special as sp\nslope = 8 * sp.eval_laguerre(2, -check.EX_MU**2)\n",
+    # NumPy's Laguerre series, as a function and as a class: the same 8 L_2(-mu^2)
+    "numpy laguerre series": "slope = float(np.polynomial.laguerre.lagval(-check.EX_MU**2, [0, 0, 8]))\n",
+    "numpy Laguerre class": "slope = float(np.polynomial.Laguerre([0, 0, 8])(-check.EX_MU**2))\n",
     "funm": ("import scipy.linalg as sl\nm2 = check.EX_MU**2\n"
              "A = np.diag(3e-4 * np.exp(2j * np.pi * np.arange(3) / 3)) + np.diag(np.ones(2), 1)\n"
              "F = sl.funm(A, lambda t: np.exp(2 * m2 * t / (1 - 2 * t)) / (1 - 2 * t))\n"

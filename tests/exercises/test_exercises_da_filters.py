@@ -128,6 +128,9 @@ _HE3_IN_DISGUISE = {
     "Legendre by lpmv": "2 * np.sqrt(5) * sp.lpmv(0, 3, z / np.sqrt(5))",
     "associated Legendre": "2 * np.sqrt(5) * sp.assoc_legendre_p(3, 0, z / np.sqrt(5))[0]",
     "associated Legendre, all degrees": "2 * np.sqrt(5) * sp.assoc_legendre_p_all(3, 0, z / np.sqrt(5))[0, 3, 0]",
+    # NumPy's series of the same families
+    "NumPy Chebyshev series": "np.polynomial.chebyshev.chebval(z / 2, [0, 0, 0, 2])",
+    "NumPy Legendre class": "np.polynomial.Legendre([0, 0, 0, 2 * np.sqrt(5)])(z / np.sqrt(5))",
     # sph_legendre_p, sph_harm_y (at theta = arccos(z / sqrt 5), times sqrt(4 pi / 7)) and the spheroidal
     # pro_ang1 / obl_ang1 at c = 0 give the same He_3 when |z| < sqrt 5, which the book's data (z = 2.37) are not
 }
