@@ -18,7 +18,7 @@ import numpy as np
 from .checker import CheckResult, compare_array, result, problem_rng
 
 __all__ = ["TraceProblem", "LogdetProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN",
-           "trace_quadratic", "logdet_gradient", "chain_XtAX"]
+           "trace_quadratic", "logdet_gradient", "chain_similarity"]
 
 
 class TraceProblem(NamedTuple):
@@ -38,8 +38,8 @@ class LogdetProblem(NamedTuple):
 
 
 class ChainProblem(NamedTuple):
-    """``A`` (3, 3), ``X`` (3, 2) and ``G`` (2, 2), the gradient of some scalar y with respect to
-    F = X^T A X (the matrix the statement defines), evaluated there."""
+    """``A`` (3, 3), an invertible ``X`` (3, 3) and ``G`` (3, 3), the gradient of some scalar y with respect
+    to F = X A X^{-1} (the matrix the statement defines), evaluated there."""
 
     A: np.ndarray
     X: np.ndarray
@@ -55,14 +55,16 @@ def _problems():
     B = rng.standard_normal((2, 3)).round(2)
     logdet = LogdetProblem(A, B + np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
     A = rng.standard_normal((3, 3)).round(2)
-    X = rng.standard_normal((3, 2)).round(2)
-    chain = ChainProblem(A, X, np.cos(X.T @ A @ X))       # the gradient of y(F) = sum(sin F)
+    X = (rng.standard_normal((3, 3)) + 3 * np.eye(3)).round(2)     # not symmetric, and
+    while np.linalg.cond(X) > 20:                                   # well conditioned for every student
+        X = (rng.standard_normal((3, 3)) + 3 * np.eye(3)).round(2)
+    chain = ChainProblem(A, X, np.cos(X @ A @ np.linalg.inv(X)))   # the gradient of y(F) = sum(sin F)
     return trace, logdet, chain
 
 
 #: Exercise (a): X, A and L, each (3, 3).
 #: Exercise (b): A (3, 3) invertible and B (2, 3).
-#: Exercise (c): A (3, 3), X (3, 2) and G = dy/dF at F = X^T A X.
+#: Exercise (c): A (3, 3), X (3, 3) invertible and G = dy/dF at F = X A X^{-1}.
 EX_TRACE, EX_LOGDET, EX_CHAIN = _problems()
 
 
@@ -111,27 +113,28 @@ def logdet_gradient(answer) -> CheckResult:
     return result("d log|B A B^T| / dA", compare_array(answer, expected, "dy/dA", rtol=1e-9, hints=hints))
 
 
-def chain_XtAX(answer) -> CheckResult:
+def chain_similarity(answer) -> CheckResult:
     """Exercise (c), ``ex-b1-chain``: your gradient of y with respect to X, from :data:`EX_CHAIN`.
 
-    Pass a (3, 2) array, the shape of X (not of F or G). The checker recognizes an answer with the
-    shape of F, one that keeps a single term, and one whose two terms carry G and G^T the wrong way
-    round (without saying how to fix them).
+    Pass a (3, 3) array, the shape of X. The checker recognizes an answer that keeps a single term, one
+    whose term for X^{-1} has the wrong sign or treats the matrices as if they commuted, and one in the
+    other layout (without saying how to fix them).
     """
     A, X, G = EX_CHAIN
-    expected = A @ X @ G.T + A.T @ X @ G
+    Xi = np.linalg.inv(X)
+    F = X @ A @ Xi
+    first, second = G @ Xi.T @ A.T, F.T @ G @ Xi.T
+    expected = first - second
     hints = {
-        "you kept only the term of X^T (X appears twice in F = X^T A X, so there are two)": A @ X @ G.T,
-        "you kept only the term of the right-hand X (X appears twice in F = X^T A X, so there are two)":
-            A.T @ X @ G,
-        "G and G^T sit in the wrong terms: redo, for each term, the step that brings its trace to "
-        "the form tr(M dX)": A @ X @ G + A.T @ X @ G.T,
-        "you treated A and G as symmetric (neither is)": 2 * A @ X @ G,
+        "you kept only the term of X (X appears twice in F = X A X^{-1}, once inverted, so there are two)": first,
+        "you kept only the term of X^{-1} (X appears twice in F = X A X^{-1}, so there are two)": -second,
+        "the term of X^{-1} has the wrong sign: recheck the differential of X^{-1}": first + second,
+        "you differentiated X^{-1} as if matrices commuted: recheck where dX sits in the differential of "
+        "X^{-1}": first - Xi.T @ Xi.T @ A.T @ X.T @ G,
+        "you read the gradient off the differential in the other layout: recheck how tr(M dX) turns into a "
+        "matrix of the shape of X (Section B.1.3)": expected.T,
     }
-    if answer is not None and np.shape(answer) == G.shape:
-        return result("dy(X^T A X) / dX", ["your matrix has the shape of F = X^T A X; dy/dX has the shape of X, "
-                                           "(3, 2)."])
-    return result("dy(X^T A X) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
+    return result("dy(X A X^{-1}) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
 
 #: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
 #: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
@@ -159,6 +162,6 @@ SUMMATIVE = {
                                   "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
                                   "scipy.optimize.least_squares", "scipy.optimize.root",
                                   "scipy.differentiate.hessian",
-                                  # as in ex-b1-trace, on the linear stand-in sum(G * (X^T A X)) for y
+                                  # as in ex-b1-trace, on the linear stand-in sum(G * (X A X^{-1})) for y
                                   "numpy.gradient"]},
 }

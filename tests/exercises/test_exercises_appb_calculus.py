@@ -53,19 +53,54 @@ def test_logdet_gradient():
     assert not r and "shape of A" in str(r)
 
 
-def test_chain_XtAX():
+def test_chain_similarity():
     A, X, G = check.EX_CHAIN
-    # G is the gradient of y(F) = sum(sin F) at F = X^T A X: differentiate y(X^T A X) numerically
-    fd = gradcheck(lambda X: np.sum(np.sin(X.T @ A @ X)), X, order=4, h=1e-3).numeric
-    assert np.allclose(G, np.cos(X.T @ A @ X))
-    assert check.chain_XtAX(fd)
-    r = check.chain_XtAX(A @ X @ G + A.T @ X @ G.T)
-    assert not r and "wrong terms" in str(r)
-    assert "A X G^T" not in str(r) and "A^T X G" not in str(r)   # the answer is not in the message
-    r = check.chain_XtAX(A.T @ X @ G)
-    assert not r and "only the term" in str(r)
-    r = check.chain_XtAX(G)
-    assert not r and "shape of X" in str(r)
+    # G is the gradient of y(F) = sum(sin F) at F = X A X^{-1}: differentiate y(X A X^{-1}) numerically
+    y = lambda Z: np.sum(np.sin(Z @ A @ np.linalg.inv(Z)))  # noqa: E731
+    fd = gradcheck(y, X, order=4, h=1e-3).numeric
+    assert np.allclose(G, np.cos(X @ A @ np.linalg.inv(X)))
+    assert check.chain_similarity(fd)
+    first = gradcheck(lambda Z: np.sum(G * (Z @ A @ np.linalg.inv(X))), X, order=4, h=1e-3).numeric
+    r = check.chain_similarity(first)                  # the term of X alone, X^{-1} held fixed
+    assert not r and "only the term of X " in str(r)
+    r = check.chain_similarity(fd - first)             # the term of X^{-1} alone
+    assert not r and "only the term of X^{-1}" in str(r)
+    r = check.chain_similarity(2 * first - fd)         # the term of X^{-1} with its sign flipped
+    assert not r and "wrong sign" in str(r)
+    assert "X^{-1} dX X^{-1}" not in str(r)            # points at what to recheck, does not fix it
+    r = check.chain_similarity(fd.T)
+    assert not r and "other layout" in str(r)
+    assert not check.chain_similarity(None)
+
+
+def test_chain_is_asked_for_a_case_the_page_does_not_state():
+    """The page's chain rule for y(X A X^T), G X A^T + G^T X A, evaluated at X^T and transposed, answered the
+    old version of this exercise, y(X^T A X), by one substitution; no rule on the page covers X A X^{-1},
+    neither that formula (with X or with X^T) nor Eqs. B.3-B.5 with X^{-1} held fixed. The trace of F does
+    not depend on X, so G = I has gradient zero."""
+    A, X, G = check.EX_CHAIN
+    assert not np.allclose(A, A.T) and not np.allclose(X, X.T)
+    for page in (G @ X @ A.T + G.T @ X @ A, (G @ X.T @ A.T + G.T @ X.T @ A).T,
+                 G @ (A @ np.linalg.inv(X)).T):
+        assert not check.chain_similarity(page)
+    zero = gradcheck(lambda Z: np.trace(Z @ A @ np.linalg.inv(Z)), X, order=4, h=1e-3).numeric
+    assert np.abs(zero).max() < 1e-8
+
+
+def test_chain_data_are_well_conditioned_for_every_student():
+    """Each student's X is invertible with a condition number at most 20, and the answer drawn for the student
+    is the central-difference gradient and passes that student's checker."""
+    from courseware import grading as G
+
+    seen = []
+    for salt in range(1, 11):                # salt 0 draws the book's data
+        fresh = G.own_copy(check, salt)
+        A, X, G_ = fresh.EX_CHAIN
+        assert np.linalg.cond(X) <= 20 and not np.allclose(X, X.T) and not np.allclose(A, A.T)
+        fd = gradcheck(lambda Z: np.sum(np.sin(Z @ A @ np.linalg.inv(Z))), X, order=4, h=1e-3).numeric
+        assert fresh.chain_similarity(fd)
+        seen.append(X)
+    assert not np.allclose(seen[0], seen[1])
 
 
 def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
@@ -104,8 +139,8 @@ _ONE_CALL_ROUTES = {
     "ex-b1-logdet": ("logdet_gradient", "my_grad",
                      "A, B = check.EX_LOGDET\nf = lambda Z: np.linalg.slogdet(B @ Z @ B.T)[1]\n"
                      + _FD.format(name="my_grad", at="A")),
-    "ex-b1-chain": ("chain_XtAX", "my_dX",
-                    "A, X, G = check.EX_CHAIN\nf = lambda Z: np.sum(G * (Z.T @ A @ Z))\n"
+    "ex-b1-chain": ("chain_similarity", "my_dX",
+                    "A, X, G = check.EX_CHAIN\nf = lambda Z: np.sum(G * (Z @ A @ np.linalg.inv(Z)))\n"
                     + _FD.format(name="my_dX", at="X")),
 }
 
