@@ -179,7 +179,11 @@ def _graded_cube(rng) -> dict:
 #: library functions the statement rules out (stubbed while the student's code is graded).
 SUMMATIVE = {
     "ex-da-2-sigma": {"variant": _graded_ut,
-                      "forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points"]},
+                      "forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points",
+                                    # the plotting helper draws a contour as the mean plus a circle times the
+                                    # Cholesky factor, so five points at Mahalanobis radius sqrt(n + lambda) are
+                                    # the four outer sigma points: the construction the statement asks for
+                                    "pedagogy_lib.display.plotting.ellipse_points"]},
     "ex-da-2-ekf-forecast": {"variant": _graded_forecast,
                              "forbidden": ["scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
                                            "pedagogy_lib.assimilation.lorenz.cycle_jacobian",

@@ -27,6 +27,21 @@ def test_sigma_points():
     assert not check.sigma_points(X[:4], w[:4])
 
 
+
+def test_the_sigma_points_from_the_plotting_helpers_contour_are_refused_when_graded():
+    """The plotting helper ellipse_points puts the contour at the mean plus a circle times the Cholesky factor's
+    transpose, so five points at radius sqrt(n + lambda) = sqrt(3) are the four outer sigma points (the fifth
+    repeats the first): the construction the exercise asks the student to write. Named by the statement and
+    refused."""
+    from graded_routes import assert_passes_then_refused
+
+    imports = ("import numpy as np\nfrom pedagogy_lib.display.plotting import ellipse_points\n"
+               "from pedagogy_lib.exercises import da_filters as check\n")
+    code = ("m, P = check.EX_UT.mean, check.EX_UT.cov\n"
+            "X = np.vstack([m, ellipse_points(m, P, np.sqrt(3), 5)[:4]])\n"
+            "w = np.array([1 / 3] + [1 / 6] * 4)\n")
+    assert_passes_then_refused(check, "ex-da-2-sigma", "sigma_points", ["X", "w"], imports, code)
+
 def _euler_jacobian_by_differences(x, dt, h=0.1):
     """Independently of the checker: the Euler step's Jacobian by central differences of the library's
     Lorenz-63 vector field (exact for a quadratic field, up to rounding, so a wide step h is best)."""
