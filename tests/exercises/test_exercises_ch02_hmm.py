@@ -125,3 +125,50 @@ def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
     for label, names in routes.items():
         missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
         assert not missing, (label, missing)
+
+
+#: The log evidence without a normalizing step: the unscaled alpha recursion written as one bordered
+#: block-bidiagonal matrix whose determinant is minus the evidence. Reversed and transposed, its LU pivots
+#: each carry about one step's factor, so the sum of their logs is the log evidence with nothing
+#: underflowing, although the determinant itself does.
+_BORDERED = ("pi, A, log_lik = check.EX_EVIDENCE\n"
+             "T, K = log_lik.shape\n"
+             "M = np.eye(T * K + 1)\n"
+             "for t in range(1, T):\n"
+             "    M[t * K:(t + 1) * K, (t - 1) * K:t * K] = -np.exp(log_lik[t])[:, None] * A\n"
+             "M[:K, -1] = np.exp(log_lik[0]) * pi\n"
+             "M[-1, (T - 1) * K:] = 1.0\n"
+             "M[-1, -1] = 0.0\n"
+             "X = M.T[::-1, ::-1]\n")
+
+
+def test_log_evidence_through_the_pivots_of_a_bordered_matrix_is_refused_when_graded():
+    """slogdet (or the diagonal of an LU factor, or the pivots of the LDL factor of its symmetric embedding)
+    of the bordered matrix gives the log evidence with full marks and no normalization; the graded version
+    refuses all four."""
+    from graded_routes import assert_passes_then_refused, assert_refused_when_graded
+
+    label = "ex-2-2-1-log-evidence"
+    imports = "import numpy as np\nimport scipy.linalg as sla\nfrom pedagogy_lib.exercises import ch02_hmm as check\n"
+    assert_passes_then_refused(check, label, "log_evidence", ["my_log_evidence"], imports,
+                               _BORDERED + "my_log_evidence = np.linalg.slogdet(X)[1]\n")
+    for tail in ("my_log_evidence = np.log(np.abs(np.diag(sla.lu_factor(X)[0]))).sum()\n",
+                 "my_log_evidence = np.log(np.abs(np.diag(sla.lu(X)[2]))).sum()\n",
+                 _LDL_OF_THE_EMBEDDING):
+        assert_refused_when_graded(check, label, "log_evidence", "my_log_evidence", imports, _BORDERED + tail)
+
+
+#: The same pivots from the LDL factor of the symmetric embedding [[0, X], [X^T, 0]], whose determinant is
+#: plus or minus det(X)^2: half the summed logs of its 1 x 1 and 2 x 2 pivot blocks.
+_LDL_OF_THE_EMBEDDING = ("n = X.shape[0]\n"
+                         "S = np.block([[np.zeros((n, n)), X], [X.T, np.zeros((n, n))]])\n"
+                         "_, D, _ = sla.ldl(S)\n"
+                         "tot, i = 0.0, 0\n"
+                         "while i < 2 * n:\n"
+                         "    if i + 1 < 2 * n and D[i + 1, i] != 0:\n"
+                         "        tot += np.log(abs(np.linalg.det(D[i:i + 2, i:i + 2])))\n"
+                         "        i += 2\n"
+                         "    else:\n"
+                         "        tot += np.log(abs(D[i, i]))\n"
+                         "        i += 1\n"
+                         "my_log_evidence = tot / 2\n")
