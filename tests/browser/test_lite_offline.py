@@ -93,43 +93,46 @@ def test_the_sources_give_something_to_look_for():
     assert _macro_uses(markdown) >= 10
 
 
-#: Scroll the notebook from top to bottom; collect every drawn cell's text by its index in the
-#: notebook (once drawn: a cell out of view may be an empty placeholder), and count formula errors
-#: and formulas drawn in red (an undefined macro). The argument is the number of cells the
-#: notebook has: at the bottom the script waits (up to 5 s) for cells not drawn yet, since the app
-#: may still be laying the notebook out, and if some are still missing (on a loaded machine the
-#: windowed list can skip a cell that scrolled past while it was busy) it scrolls through again,
-#: up to three passes in all, in steps of half a screen.
+#: Walk the notebook's cells in order and collect every drawn cell's text by its index in the notebook
+#: (once drawn: a cell out of view may be an empty placeholder), counting formula errors and formulas
+#: drawn in red (an undefined macro) on the way. The argument is the number of cells the notebook has.
+#: For each cell in turn the script scrolls down while the cell lies below the drawn window, up while it
+#: lies above it, and waits while it is inside the window but not drawn yet, until it is drawn. Only
+#: the number of steps is bounded, by many times what a notebook needs, not the time each step takes:
+#: on a loaded machine the windowed list draws late or skips a cell that scrolled past while it was
+#: busy, and the walk then takes longer instead of ending with cells unseen.
 _SCROLL = """async (n) => {
     const outer = document.querySelector('.jp-WindowedPanel-outer');
     const seen = {};
-    let bad = 0, formulas = 0, still = 0, passes = 1;
+    let bad = 0, formulas = 0, next = 0;
     const look = () => {
+        const drawn = [];
         for (const cell of document.querySelectorAll('.jp-Notebook .jp-Cell[data-windowed-list-index]')) {
             const i = cell.getAttribute('data-windowed-list-index'), text = cell.innerText.trim();
+            drawn.push(Number(i));
             if (text && text.length >= (seen[i] || '').length) seen[i] = text;   // drawn, not a placeholder
         }
         formulas = Math.max(formulas, document.querySelectorAll('.jp-Notebook mjx-container').length);
         bad += document.querySelectorAll('.jp-Notebook mjx-merror').length;
         bad += [...document.querySelectorAll('.jp-Notebook mjx-container [style]')]
             .filter(el => /color:\\s*red/.test(el.getAttribute('style'))).length;
+        return drawn;
     };
-    for (let k = 0; k < 1500 && outer; k++) {
+    for (let k = 0; k < 2000 && outer; k++) {
         await new Promise(r => setTimeout(r, 120));
-        look();
-        if (outer.scrollTop + outer.clientHeight >= outer.scrollHeight - 2) {
-            if (Object.keys(seen).length >= n) break;                   // all drawn
-            if (++still > 40) {                                          // 5 s at the bottom
-                if (passes >= 3) break;
-                passes += 1;
-                still = 0;
-                outer.scrollTop = 0;                                     // another pass from the top
-                continue;
-            }
-        } else {
-            still = 0;
+        const drawn = look();
+        while (next < n && seen[String(next)]) next++;
+        if (next >= n || !drawn.length) {
+            if (next >= n) break;
+            continue;
         }
-        outer.scrollTop += Math.max(100, outer.clientHeight * 0.5);
+        const step = Math.max(100, outer.clientHeight * 0.5);
+        if (next > Math.max(...drawn)) outer.scrollTop += step;          // below the drawn window
+        else if (next < Math.min(...drawn)) outer.scrollTop -= step;     // above it
+        else {                                                           // inside it, not drawn yet
+            const cell = document.querySelector(`.jp-Notebook .jp-Cell[data-windowed-list-index="${next}"]`);
+            if (cell) cell.scrollIntoView({block: 'center'});
+        }
     }
     await new Promise(r => setTimeout(r, 300));
     look();
