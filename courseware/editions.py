@@ -46,11 +46,9 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 POINTS_FILE = ROOT / "courseware" / "points.toml"
-#: What each exercise's graded code may call from the restricted packages (``allowed_uses``), as
-#: ``{label: [canonical name, ...]}``; written by ``tools/sync_allowed_lines.py``, so that the editions
-#: need no package (working the lists out imports the library and SciPy).
-ALLOWED_FILE = ROOT / "courseware" / "allowed.json"
 KINDS = ("computational", "derivational")
+#: At most this many functions an exercise names as the ones its graded code may not call.
+MAX_NAMED = 3
 
 _EXERCISE_RE = re.compile(r"^(?P<fence>:{3,})\{exercise\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*\n?", re.M | re.S)
 _SOLUTION_RE = re.compile(r"^(?P<fence>:{3,})\{solution\}[ \t]*(?P<label>\S+)[ \t]*\n(?P<body>.*?)^(?P=fence)[ \t]*\n?",
@@ -84,6 +82,7 @@ class Exercise(NamedTuple):
     skills: tuple
     kind: str
     minutes: int
+    not_allowed: tuple = ()  # the library (or page) functions graded code may not call: the exercise itself
 
     @property
     def chapter_dir(self) -> str:
@@ -229,7 +228,7 @@ def student_markdown(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", out).strip("\n")
 
 
-def _meta(path: Path, label: str, cell: dict) -> tuple[tuple, str, int]:
+def _meta(path: Path, label: str, cell: dict) -> tuple[tuple, str, int, tuple]:
     meta = cell.get("metadata", {}).get("exercise")
     if not isinstance(meta, dict):
         raise NotebookFormatError(f"{_where(path, label)}: the markdown cell has no 'exercise' metadata "
@@ -241,7 +240,11 @@ def _meta(path: Path, label: str, cell: dict) -> tuple[tuple, str, int]:
         raise NotebookFormatError(f"{_where(path, label)}: metadata 'kind' must be one of {KINDS}; got {kind!r}")
     if not (isinstance(minutes, int) and 0 < minutes <= 240):
         raise NotebookFormatError(f"{_where(path, label)}: metadata 'minutes' must be a whole number of minutes")
-    return tuple(skills), kind, minutes
+    named = meta.get("not_allowed", [])
+    if not (isinstance(named, list) and len(named) <= MAX_NAMED and all(isinstance(n, str) and n for n in named)):
+        raise NotebookFormatError(f"{_where(path, label)}: metadata 'not_allowed' must be a list of at most "
+                                  f"{MAX_NAMED} function names; got {named!r}")
+    return tuple(skills), kind, minutes, tuple(named)
 
 
 def read_notebook(path: Path, *, require_meta: bool = True) -> ChapterNotebook:
@@ -288,10 +291,10 @@ def read_notebook(path: Path, *, require_meta: bool = True) -> ChapterNotebook:
         checker = calls[-1].func.attr
         names, setup, call = _parse_stub(path, label, alias, stub, checker)
         answer_code = _answer_code(path, label, alias, solution_code, checker, names)
-        skills, kind, minutes = _meta(path, label, cells[i]) if require_meta else ((), KINDS[0], 1)
+        skills, kind, minutes, named = _meta(path, label, cells[i]) if require_meta else ((), KINDS[0], 1, ())
         exercises.append(Exercise(label, path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path),
                                   title, i, answer, module, alias, checker, statement.strip(), prose,
-                                  solution_code, stub, answer_code, call, setup, skills, kind, minutes))
+                                  solution_code, stub, answer_code, call, setup, skills, kind, minutes, named))
         answer_cells.add(answer)
     checkers = {e.checker for e in exercises}
     solution_checks = [j for j, c in enumerate(cells) if c["cell_type"] == "code" and j not in answer_cells
@@ -355,71 +358,15 @@ def answer_names(ex: Exercise) -> list[str]:
     return [a.strip() for a in ex.call_args.split(",") if a.strip()]
 
 
-def _grading():
-    """``courseware.grading``, whether this file runs as a module of the package or as a script."""
-    try:
-        from . import grading
-    except ImportError:                  # a script run with ``python -I``: its folder is not on the path
-        import importlib.util
-
-        grading = sys.modules.get("msl_course_grading")
-        if grading is None:
-            spec = importlib.util.spec_from_file_location("msl_course_grading", Path(__file__).with_name("grading.py"))
-            grading = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = grading
-            spec.loader.exec_module(grading)
-    return grading
-
-
-def page_imports(ch: ChapterNotebook) -> str:
-    """The import statements of the notebook's code cells, one per line (what binds its module names)."""
-    grading = _grading()
-    return "\n".join(line for c in ch.nb["cells"] if c["cell_type"] == "code" for line in grading.import_statements(_src(c)))
-
-
-def allowed_uses(ex: Exercise, imports: str) -> dict[str, str]:
-    """What the exercise's graded code may call from the restricted packages (``grading.RESTRICTED``):
-    what its reference answer cell (the stub's setup, the solution, the checker call) calls there, and
-    the names its checker module's ``SUMMATIVE`` entry lists under ``"allow"``;
-    ``{canonical name: name as written}``."""
-    import importlib
-
-    grading = _grading()
-    uses = grading.restricted_uses("\n".join([ex.stub_setup, ex.answer_code, ex.call]), imports)
-    mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
-    for dotted in getattr(mod, "SUMMATIVE", {}).get(ex.label, {}).get("allow", ()):
-        uses.setdefault(grading.canonical_name(dotted), dotted)
-    return uses
-
-
-def stored_allowed(path: Path = ALLOWED_FILE) -> dict[str, list[str]]:
-    """The lists ``tools/sync_allowed_lines.py`` wrote: ``{label: [canonical name, ...]}`` ({} if none)."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def allowed_names(ex: Exercise, imports: str, stored: dict[str, list[str]]) -> list[str]:
-    """The exercise's list from ``stored``; an exercise not in it (one added since the file was written,
-    or a test's) has its list worked out, which needs the book's packages."""
-    if ex.label in stored:
-        return stored[ex.label]
-    try:
-        return sorted(allowed_uses(ex, imports))
-    except ImportError as err:
-        raise SystemExit(f"{ALLOWED_FILE.name} has no entry for {ex.label}, and working it out needs the book's "
-                         f"packages ({err}); run python tools/sync_allowed_lines.py in the book's environment") from None
-
-
-def nbgrader_test(ex: Exercise, allowed: list[str] | None = None) -> str:
+def nbgrader_test(ex: Exercise) -> str:
     """The locked test cell: a visible check on the book's data, then the hidden summative test.
 
     The hidden part (between nbgrader's HIDDEN TESTS markers, so the release lacks it) names the
-    exercise for ``grading/msl_grading.py``, which grades it outside the student's kernel, and lists the
-    names (``allowed``, canonical) the answer may call from the packages graded code is restricted in.
+    exercise for ``grading/msl_grading.py``, which grades it outside the student's kernel, and the
+    functions the exercise names as the ones its graded code may not call (its ``not_allowed``).
     """
-    spec = {"label": ex.label, "module": ex.checker_module, "checker": ex.checker, "names": answer_names(ex)}
-    if allowed is not None:              # what the answer may call from the restricted packages
-        spec["allowed"] = sorted(allowed)
-    spec = json.dumps(spec)
+    spec = json.dumps({"label": ex.label, "module": ex.checker_module, "checker": ex.checker,
+                       "names": answer_names(ex), "not_allowed": list(ex.not_allowed)})
     return (f"# Test of exercise {ex.label}. Run it to check your answer on the book's data; after you submit,\n"
             f"# your answer cell is run again and graded on data of your own, outside this notebook.\n"
             f"from pedagogy_lib.exercises import {ex.checker_module} as _grader\n"
@@ -481,8 +428,6 @@ def instructor_edition(ch: ChapterNotebook) -> dict:
 
 def nbgrader_source(ch: ChapterNotebook, points: dict) -> dict:
     nb = student_edition(ch)                       # the student edition's cells, minus the solution checks
-    imports = page_imports(ch)
-    stored = stored_allowed()
     removed = sorted(ch.solution_checks)
     shift = {ex.label: sum(1 for j in removed if j < ex.answer_cell) for ex in ch.exercises}
     inserted = 0
@@ -493,7 +438,7 @@ def nbgrader_source(ch: ChapterNotebook, points: dict) -> dict:
         cell["metadata"] = dict(cell.get("metadata", {}), nbgrader={
             "grade": False, "grade_id": f"{ex.label}-answer", "locked": False, "schema_version": 3,
             "solution": True, "task": False})
-        test = _code_cell(nbgrader_test(ex, allowed_names(ex, imports, stored)), {"nbgrader": {
+        test = _code_cell(nbgrader_test(ex), {"nbgrader": {
             "grade": True, "grade_id": f"{ex.label}-test", "locked": True, "points": points[ex.label],
             "schema_version": 3, "solution": False, "task": False}, "tags": ["autograder-test"]},
             cell_id="test-" + hashlib.sha1(ex.label.encode()).hexdigest()[:12])
