@@ -161,23 +161,23 @@ def chapter_pages(built_pages) -> list[str]:
     return [p for p in built_pages if p.startswith("chapters/")]
 
 
-def _tasks():
-    """``tasks.py`` of this checkout, loaded as a module (it is a script, not a package)."""
+def _printer():
+    """``tools/print_book_pdf.py`` of this checkout (``python3 tasks.py pdf``), loaded as a module."""
     import importlib.util
     import sys
 
-    if "project_tasks" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("project_tasks", ROOT / "tasks.py")
+    if "print_book_pdf" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("print_book_pdf", ROOT / "tools" / "print_book_pdf.py")
         module = importlib.util.module_from_spec(spec)
-        sys.modules["project_tasks"] = module
+        sys.modules["print_book_pdf"] = module
         spec.loader.exec_module(module)
-    return sys.modules["project_tasks"]
+    return sys.modules["print_book_pdf"]
 
 
 def serve(root: Path):
     """Serve ``root`` on 127.0.0.1 at a free port; yields the base URL ending in '/' (the server of
-    ``python3 tasks.py pdf``: ``tasks.serve_site``)."""
-    return _tasks().serve_site(root)
+    ``python3 tasks.py pdf``: ``serve_site`` of ``tools/print_book_pdf.py``)."""
+    return _printer().serve_site(root)
 
 
 @pytest.fixture(scope="session")

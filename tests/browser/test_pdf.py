@@ -1,8 +1,9 @@
 """The PDF of the book (``python3 tasks.py pdf``), on two pages instead of the whole book.
 
-The pages are printed with the command's own function (``tasks.print_pages``) and joined with its
-own (``tasks.join_pdf``): the introduction and the smallest chapter page that has both sliders and
-an animation (two pages keep the test short; every notebook page has both). What is checked: each
+The pages are printed with the command's own function (``print_pages`` of
+``tools/print_book_pdf.py``) and joined with its own (``join_pdf``): the introduction and the
+smallest chapter page that has both sliders and an animation (two pages keep the test short; every
+notebook page has both). What is checked: each
 page's PDF has pages and holds the page's title (read here from its HTML); the chapter page embeds
 at least one image (figures, the sliders' static default, the animation's first frame); what only
 works on a screen (slider and player controls, search) and the solutions are not printed; the
@@ -27,8 +28,9 @@ INTRO = "book/intro.html"
 SCREEN_ONLY = ("Reset to the defaults", "At the end", "Search this book", "Ctrl+K")
 
 
-def _tasks():
-    spec = importlib.util.spec_from_file_location("project_tasks", ROOT / "tasks.py")
+def _printer():
+    """``tools/print_book_pdf.py``, which ``python3 tasks.py pdf`` runs, loaded as a module."""
+    spec = importlib.util.spec_from_file_location("print_book_pdf", ROOT / "tools" / "print_book_pdf.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -58,7 +60,7 @@ def _smallest_with(site_root: Path, *markers: str) -> str:
 def printed(site_root, browser):
     # the browser tests' own Chromium: a process can hold only one running Playwright
     chapter = _smallest_with(site_root, 'data-pgw-kind="sliders"', 'data-pgw-kind="player"')
-    return _tasks().print_pages(site_root, [INTRO, chapter], "", browser=browser)
+    return _printer().print_pages(site_root, [INTRO, chapter], "", browser=browser)
 
 
 def test_each_printed_page_has_its_title_its_images_and_nothing_screen_only(site_root, printed):
@@ -79,11 +81,11 @@ def test_each_printed_page_has_its_title_its_images_and_nothing_screen_only(site
 
 
 def test_joined_pdf_has_a_bookmark_per_page_at_its_first_page(tmp_path, printed):
-    tasks = _tasks()
+    printer = _printer()
     entries = [(0, "page", "book/intro"), (0, "part", "A part"), (1, "page", "chapters/not_printed"),
                (1, "page", printed[1][0].removesuffix(".html"))]
     out = tmp_path / "book.pdf"
-    count = tasks.join_pdf(printed, entries, out, {"/Title": "test"})
+    count = printer.join_pdf(printed, entries, out, {"/Title": "test"})
     sizes = [len(PdfReader(io.BytesIO(data)).pages) for _, _, data in printed]
     assert count == sum(sizes)
     reader = PdfReader(out)

@@ -5,6 +5,7 @@ another module's private names, the README's map lists every module, and importi
 from __future__ import annotations
 
 import ast
+import fnmatch
 import importlib
 import json
 import re
@@ -91,33 +92,37 @@ def test_every_package_has_a_docstring_that_describes_it():
         assert doc and len(doc.split()) >= 15, f"{init.relative_to(ROOT)} needs a docstring explaining the package"
 
 
-def test_the_readme_map_lists_every_module_and_nothing_else():
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("<!-- library map -->")
-    end = readme.index("<!-- end library map -->")
-    listed = set(re.findall(r"`(pedagogy_lib/[\w/]+\.py)`", readme[start:end]))
-    actual = {str(p.relative_to(ROOT)) for p in MODULES if p.name != "__init__.py"}
-    assert actual - listed == set(), f"modules missing from the README map: {sorted(actual - listed)}"
-    assert listed - actual == set(), f"the README map lists files that do not exist: {sorted(listed - actual)}"
+def _readme_map() -> dict[str, list[str]]:
+    """The README's library map, a list with one line per family: "- `family/` what it is: `module`, ...".
 
-
-def test_each_row_of_the_readme_map_is_one_whole_family():
-    # the map is read by rows: a row names one family's modules, all of them, and no family has two rows
+    Returns each family's module names as the line gives them (a name may be a pattern such as
+    ``ch*``, for the exercise modules, one per notebook)."""
     readme = (ROOT / "README.md").read_text()
     block = readme[readme.index("<!-- library map -->"):readme.index("<!-- end library map -->")]
+    rows: dict[str, list[str]] = {}
+    for line in (x for x in block.splitlines() if x.startswith("- `")):
+        folder, *names = re.findall(r"`([^`]+)`", line)
+        assert folder.endswith("/"), f"a README map line starts with its family's folder: {line[:70]}..."
+        assert folder[:-1] not in rows, f"the family {folder} has two lines in the README map"
+        rows[folder[:-1]] = names
+    return rows
+
+
+def test_the_readme_map_lists_every_module_and_nothing_else():
+    rows = _readme_map()
     families = {p.parent.name for p in MODULES if p.parent != LIB}
-    seen = set()
-    for line in (x for x in block.splitlines() if x.startswith("|") and "`pedagogy_lib/" in x):
-        files = set(re.findall(r"`(pedagogy_lib/[\w/]+\.py)`", line))
-        owners = {f.split("/")[1] for f in files}
-        assert len(owners) == 1, f"a README map row mixes the families {sorted(owners)}: {line[:70]}..."
-        family = owners.pop()
-        assert family not in seen, f"the family {family} has two rows in the README map"
-        seen.add(family)
-        expected = {str(p.relative_to(ROOT)) for p in MODULES if p.parent.name == family and p.name != "__init__.py"}
-        assert files == expected, (f"the README map row of {family} misses {sorted(expected - files)} "
-                                   f"and lists {sorted(files - expected)}")
-    assert seen == families, f"families without a row in the README map: {sorted(families - seen)}"
+    assert set(rows) == families, (f"families without a line in the README map: {sorted(families - set(rows))}; "
+                                   f"lines of no family: {sorted(set(rows) - families)}")
+
+
+def test_each_line_of_the_readme_map_is_one_whole_family():
+    # a line names its family's modules, all of them, and nothing that is not one
+    for family, names in _readme_map().items():
+        modules = {p.stem for p in MODULES if p.parent.name == family and p.name != "__init__.py"}
+        missing = sorted(m for m in modules if not any(fnmatch.fnmatchcase(m, n) for n in names))
+        stale = [n for n in names if not any(fnmatch.fnmatchcase(m, n) for m in modules)]
+        assert not missing and not stale, (f"the README map line of {family}/ misses {missing} "
+                                           f"and names {stale}, which are not its modules")
 
 
 def _loaded_after(code: str) -> dict:
