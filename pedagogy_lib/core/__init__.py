@@ -12,7 +12,7 @@
 * :mod:`~pedagogy_lib.core.budget`: the published book's training length or the test run's fast one.
 * :mod:`~pedagogy_lib.core.warmup`: compiles every kernel once (used before parallel test runs).
 * :mod:`~pedagogy_lib.core.lazy`: how every family exposes its public names, imported on first use.
-* :mod:`~pedagogy_lib.core.wire`: the encoding of answers sent to a checker in another process.
+* :mod:`~pedagogy_lib.core.wire`: the encoding of values between the grader and a student's sandboxed process.
 
 Nothing here imports a model family, SciPy's statistics or matplotlib.
 """

@@ -1,9 +1,7 @@
 """Values between two Python processes as JSON lines: data only, nothing that runs code when read.
 
-Two places send values to another process: the exercise checkers, which run in a process of their
-own beside a reader's kernel (:mod:`pedagogy_lib.exercises.remote`), and the course's grader, which
-runs a student's answers in one process and the checkers in another (``courseware/grading.py``).
-Both use this encoding.
+The course's grader runs a student's answers in a sandboxed process and the checkers in its own
+(``courseware/grading.py``); values cross between the two in this encoding.
 
 What travels: ``None``, booleans, integers, floats (NaN and infinities included), strings; NumPy
 arrays of booleans, integers, floats or complex numbers (shape and kind kept; every integer kind

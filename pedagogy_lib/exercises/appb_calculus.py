@@ -135,33 +135,3 @@ def chain_similarity(answer) -> CheckResult:
         "matrix of the shape of X (Section B.1.3)": expected.T,
     }
     return result("dy(X A X^{-1}) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
-
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
-SUMMATIVE = {
-    "ex-b1-trace": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                                  "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
-                                  "pedagogy_lib.core.gradcheck.gradcheck",
-                                  "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
-                                  "scipy.optimize.least_squares", "scipy.optimize.root",
-                                  "scipy.differentiate.hessian",
-                                  # NumPy's central differences at X - h E, X, X + h E, entry by entry, gave the
-                                  # gradient to the checker's tolerance
-                                  "numpy.gradient"]},
-    "ex-b1-logdet": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                                   "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
-                                   "pedagogy_lib.core.gradcheck.gradcheck",
-                                   "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
-                                   "scipy.optimize.least_squares", "scipy.optimize.root",
-                                   "scipy.differentiate.hessian",
-                                   # as in ex-b1-trace: NumPy's central differences, entry by entry
-                                   "numpy.gradient"]},
-    "ex-b1-chain": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                                  "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
-                                  "pedagogy_lib.core.gradcheck.gradcheck",
-                                  "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.minimize",
-                                  "scipy.optimize.least_squares", "scipy.optimize.root",
-                                  "scipy.differentiate.hessian",
-                                  # as in ex-b1-trace, on the linear stand-in sum(G * (X A X^{-1})) for y
-                                  "numpy.gradient"]},
-}

@@ -261,15 +261,9 @@ def woodbury_shapes(answer) -> CheckResult:
     return result(what, problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
-#: At n = 200 000 no general dense inverse or solve can run (the matrix would take 320 GB), so only the
-#: helpers that would do the low-rank solve for the student, or hide it, are named.
-_INVERSES = ["pedagogy_lib.core.linalg.spd_inverse", "pedagogy_lib.core.linalg.chol_solve", "_counted_lu_solve"]
-
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-b3-sherman-morrison": {"forbidden": _INVERSES},
-    "ex-b3-woodbury": {"forbidden": _INVERSES},
-    "ex-b3-shapes": {"same_data": "the statement spells out the sizes, n = 1000, (k_1, m_1) = (6, 2) and "
-                                  "(k_2, m_2) = (1, 3)"},
+    "ex-b3-shapes": {"same_data": "the statement spells out the sizes, n = 1000, (k_1, m_1) = (6, 2) and (k_2, m_2) "
+                                  "= (1, 3)"},
 }

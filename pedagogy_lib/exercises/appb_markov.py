@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from .checker import (CheckResult, as_bool, as_integer, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng,
-                      result)
+from .checker import (CheckResult, as_bool, as_integer, as_numeric, book_or_drawn, compare_array, compare_scalar,
+                      problem_rng, result, check_function)
 
 __all__ = ["EX_P", "EX_P5", "EX_TWO", "stationary", "reversible", "two_state_mixing_time", "tv_distance"]
 
@@ -274,17 +274,7 @@ def tv_distance(fn) -> CheckResult:
     single starting state, a missing factor of one half, the list shifted by one step, and a stationary
     distribution taken from a long run of the chain.
     """
-    title = "worst-case total-variation distance d(t)"
-    if not callable(fn):
-        return result(title, [f"my_d should be a function of (P, T); got {type(fn).__name__}."])
-    problems = []
-    for i, (P, T, name) in enumerate(_tv_cases()):
-        where = f"test problem {i + 1} ({name}, T = {T})"
-        try:
-            out = fn(P.copy(), T)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, P, T):
         v = _tv_variants(P, T)
         hints = {
             "you compared the rows of P^t with pi (the row-stochastic convention); here the distribution "
@@ -297,25 +287,15 @@ def tv_distance(fn) -> CheckResult:
             "you used the transpose of P (with its columns renormalized), the row-stochastic reading; here "
             "P[i, j] = p(next = i | now = j) already": v["transposed"],
         }
-        problems = compare_array(out, v["d"], f"the output on {where}", rtol=1e-7, atol=1e-10, hints=hints)
-        if problems:
-            break
-    return result(title, problems)
+        return compare_array(out, v["d"], f"the output on {where}", rtol=1e-7, atol=1e-10, hints=hints)
+
+    cases = [(f"test problem {i + 1} ({name}, T = {T})", (P, T)) for i, (P, T, name) in enumerate(_tv_cases())]
+    return check_function("worst-case total-variation distance d(t)", fn, cases, judge, name="my_d", signature="(P, T)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-b2-mixing": {"forbidden": ["pedagogy_lib.discrete.markov_chain.mixing_time",
-                                   "pedagogy_lib.discrete.markov_chain.mixing_time_bounds",
-                                   "pedagogy_lib.discrete.markov_chain.tv_to_stationarity"]},
-    "ex-b2-reversible": {"forbidden": ["pedagogy_lib.discrete.markov_chain.is_detailed_balance",
-                                       "pedagogy_lib.discrete.markov_chain.detailed_balance_violation"]},
-    "ex-b2-stationary": {"forbidden": ["numpy.linalg.multi_dot", "scipy.linalg.expm_frechet", "scipy.linalg.funm",
-                                       "scipy.linalg.expm", "numpy.linalg.matrix_power",
-                                       "pedagogy_lib.discrete.markov_chain.stationary_distribution",
-                                       "scipy.linalg.null_space", "scipy.linalg.fractional_matrix_power"]},
-    "ex-b2-tv-function": {"forbidden": ["pedagogy_lib.discrete.markov_chain.tv_to_stationarity"],
-                          "same_data": "the answer is a function, which the grader calls on test problems of the "
+    "ex-b2-tv-function": {"same_data": "the answer is a function, which the grader calls on test problems of the "
                                        "checker's own (drawn for each student)"},
 }

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, SPECIAL_POLYNOMIALS, CheckResult, as_numeric,
-                      book_or_drawn, compare_array, compare_scalar, problem_rng, result)
+from .checker import (CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function)
 
 __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_variance",
            "thinned_pmf", "fisher_information_function"]
@@ -293,109 +293,26 @@ def fisher_information_function(fn) -> CheckResult:
     distribution, the second moment in place of the covariance, outcomes weighted equally, the inverse
     covariance between the Jacobians, and the Jacobian on the wrong sides or left out.
     """
-    title = "Fisher information of an exponential family (Eq. B.12)"
-    if not callable(fn):
-        return result(title, [f"my_fisher should be a function of (T, log_h, eta, J); got {type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (name, T, log_h, eta, J) in enumerate(_fisher_cases()):
-        (N, D), P = T.shape, J.shape[1]
-        where = f"test problem {i + 1} ({name}; N = {N}, D = {D}, P = {P})"
-        try:
-            with np.errstate(all="ignore"):
-                out = fn(T.copy(), log_h.copy(), eta.copy(), J.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        if name.endswith("very large natural parameters") and np.shape(out) == (P, P) and \
+    def judge(out, where, T, log_h, eta, J):
+        P = J.shape[1]
+        if "very large natural parameters" in where and np.shape(out) == (P, P) and \
                 not np.all(np.isfinite(np.asarray(out, dtype=float))):
-            problems = [f"I(theta) on {where} contains NaN or inf: its natural parameters are too large to "
-                        "exponentiate as they are, so work with logarithms until the weights are normalized."]
-            break
+            return [f"I(theta) on {where} contains NaN or inf: its natural parameters are too large to "
+                    "exponentiate as they are, so work with logarithms until the weights are normalized."]
         _, cov = _family_moments(T, log_h, eta)
-        problems = compare_array(out, J.T @ cov @ J, f"I(theta) on {where}", rtol=1e-7, atol=1e-10,
-                                 hints=_fisher_slips(T, log_h, eta, J))
-        if problems:
-            break
-    return result(title, problems)
+        return compare_array(out, J.T @ cov @ J, f"I(theta) on {where}", rtol=1e-7, atol=1e-10,
+                             hints=_fisher_slips(T, log_h, eta, J))
+
+    cases = [(f"test problem {i + 1} ({name}; N = {T.shape[0]}, D = {T.shape[1]}, P = {J.shape[1]})",
+              (T, log_h, eta, J)) for i, (name, T, log_h, eta, J) in enumerate(_fisher_cases())]
+    with np.errstate(all="ignore"):
+        return check_function("Fisher information of an exponential family (Eq. B.12)", fn, cases, judge,
+                              name="my_fisher", signature="(T, log_h, eta, J)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-b2-quadratic": {"forbidden": ["numpy.polynomial.hermite_e", "numpy.polynomial.hermite",
-                                      "scipy.special.eval_hermitenorm", "scipy.special.eval_hermite",
-                                      "pedagogy_lib.assimilation.nonlinear_filters.sigma_points",
-                                      "scipy.integrate.cubature", "scipy.integrate.nquad", "scipy.integrate.dblquad",
-                                      "scipy.integrate.tplquad", "scipy.integrate.qmc_quad",
-                                      "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
-                                      "pedagogy_lib.assimilation.adf.gaussian_moments",
-                                      "pedagogy_lib.assimilation.ensemble.exact_ensemble",
-                                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite",
-                                      # the trapezoid rule, nested over a grid of the plane, integrates
-                                      # the form against the normal density
-                                      "numpy.trapezoid"]},
-    "ex-b2-fisher": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                                   "scipy.differentiate.hessian", "scipy.optimize.approx_fprime",
-                                   "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",
-                                   "pedagogy_lib.core.gradcheck.gradcheck",
-                                   "pedagogy_lib.nn.network.numerical_gradient",
-                                   # NumPy's finite differences of log p(y | p) on three values of p gave the
-                                   # score, as the differentiators above did
-                                   "numpy.gradient"]},
-    "ex-b2-fisher-function": {"forbidden": ["scipy.special.softmax", "scipy.special.log_softmax",
-                                            "scipy.differentiate.hessian", "scipy.differentiate.jacobian",
-                                            "numpy.cov", "pedagogy_lib.core.gradcheck.gradcheck",
-                                            "pedagogy_lib.nn.network.numerical_gradient",
-                                            "scipy.differentiate.derivative", "scipy.optimize.approx_fprime",
-                                            "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",
-                                            # the weighted averages are np.cov in two calls: given the unnormalized
-                                            # weights exp(log w - max), they returned E[t] and then Cov[t], so the
-                                            # log-normalizer A(eta) was never formed nor the weights normalized
-                                            "numpy.average", "numpy.ma.average", "statistics.fmean",
-                                            # so are the least-squares solvers: the weighted mean of the rows of
-                                            # T (and then of their centred outer products) is the least-squares
-                                            # constant through them with each row scaled by the square root of
-                                            # its unnormalized weight, and two lstsq calls gave E[t] and Cov[t]
-                                            # with the weights never normalized, as np.average had
-                                            *LEAST_SQUARES_SOLVERS],
-                              "same_data": "the answer is a function, which the grader calls on test problems of "
-                                           "the checker's own"},
-    "ex-b2-thinning": {
-        "forbidden": ["scipy.special.bdtr", "scipy.stats.poisson.expect", "scipy.stats.poisson.pmf",
-                      "scipy.stats.poisson.logpmf",
-                      "scipy.stats.poisson.cdf", "scipy.stats.poisson.sf", "scipy.stats.poisson.freeze",
-                      "scipy.stats.poisson.logcdf", "scipy.stats.poisson.logsf",
-                      "scipy.stats._discrete_distns.poisson_gen._logpmf",
-                      "scipy.stats._discrete_distns.poisson_gen._cdf",
-                      "scipy.stats._discrete_distns.poisson_gen._sf",
-                      "scipy.stats._discrete_distns.skellam_gen._pmf",
-                      "scipy.stats._discrete_distns.skellam_gen._cdf",
-                      "scipy.stats._discrete_distns.skellam_gen._sf", "scipy.stats.make_distribution",
-                      "scipy.special.pdtr", "scipy.special.pdtrc", "scipy.special.gammainc",
-                      "scipy.special.gammaincc", "scipy.special.chdtr", "scipy.special.chdtrc",
-                      "scipy.special.gdtr", "scipy.special.gdtrc",
-                      # the non-central chi-square cdf with non-centrality 0 is chdtr: two calls at
-                      # 2 lam mu gave the Poisson pmf as a difference of cdfs
-                      "scipy.special.chndtr",
-                      # the binomial cdf by other names (the regularized incomplete beta and its
-                      # complement, Snedecor's F, the non-central F at non-centrality 0): a binomial with
-                      # 1e12 trials and success probability lam mu / 1e12 is Pois(lam mu) to 1e-11, and
-                      # two calls gave the pmf as a difference of cdfs, as bdtr had; bdtr's complement and
-                      # the negative binomial's cdfs (Poisson in the same limit) go with them
-                      "scipy.special.betainc", "scipy.special.betaincc", "scipy.special.bdtrc",
-                      "scipy.special.fdtr", "scipy.special.fdtrc", "scipy.special.ncfdtr",
-                      "scipy.special.nbdtr", "scipy.special.nbdtrc",
-                      # the pmf is a coefficient of the probability generating function exp(m (s - 1)), m = lam mu,
-                      # and a library call read it off without the pmf being written: the matrix exponential of
-                      # m (N - I) for the nilpotent shift N (expm, or expm_frechet, which returns it too) holds
-                      # e^-m m^y / y! in its corner, as does e^-m times coshm + sinhm (or cosm and sinm at i m N)
-                      # of m N, and the discrete Fourier transform (np.fft, or scipy.linalg.dft) of the generating
-                      # function's values at the roots of unity gives every coefficient at once
-                      *GENERATING_FUNCTION_READERS,
-                      "scipy.linalg.coshm", "scipy.linalg.sinhm", "scipy.linalg.cosm", "scipy.linalg.sinm",
-                      # the Poisson cdf is a regularized incomplete gamma function, which SciPy's hypergeometric
-                      # functions hold after a known factor: e^-m U(-k, -k, m) / k! (hyperu) is P(Y <= k), so two
-                      # calls gave the pmf as a difference with m^y never written, as gammaincc had (and
-                      # m^a e^-m 1F1(1; a + 1; m) / a!, hyp1f1, is P(Y >= a)); the whole family goes, as in DA 2
-                      *SPECIAL_POLYNOMIALS]},
+    "ex-b2-fisher-function": {"same_data": "the answer is a function, which the grader calls on test problems of the "
+                                           "checker's own"},
 }

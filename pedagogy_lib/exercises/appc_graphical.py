@@ -341,34 +341,13 @@ def d_separation_function(fn) -> CheckResult:
     return result(title, problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded, and why some exercises keep the same data for every student
-#: (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-c-dsep-function": {"forbidden": ["networkx.is_minimal_d_separator", "pedagogy_lib.graphical.separation.d_separated",
-                                         "pedagogy_lib.discrete.categorical.is_independent",
-                                         "pedagogy_lib.discrete.categorical.ci_discrepancy",
-                                         "networkx.algorithms.d_separation.is_d_separator",
-                                         "pedagogy_lib.graphical.separation.separated",
-                                         "pedagogy_lib.graphical.separation.moral_graph"],
-                           "same_data": "the answer is a function, which the grader calls on test graphs of the "
+    "ex-c-dsep-function": {"same_data": "the answer is a function, which the grader calls on test graphs of the "
                                         "checker's own (drawn for each student)"},
-    "ex-c-dsep": {"forbidden": ["networkx.is_minimal_d_separator", "pedagogy_lib.graphical.separation.d_separated",
-                                "pedagogy_lib.graphical.separation.separated",
-                                "pedagogy_lib.graphical.separation.moral_graph",
-                                "pedagogy_lib.discrete.categorical.is_independent",
-                                "pedagogy_lib.discrete.categorical.ci_discrepancy",
-                                "networkx.algorithms.d_separation.is_d_separator"],
-                  "same_data": "the statement spells out the graph (EX_GRAPH) and the statements of DSEP_KEYS; "
-                               "each answer is True or False"},
-    "ex-c-moral": {"forbidden": ["networkx.moral_graph", "pedagogy_lib.graphical.separation.moral_graph",
-                                 "pedagogy_lib.graphical.junction.markov_network"],
-                   "same_data": "the graph is the one spelled out in the statement of ex-c-dsep; the answer is a "
-                                "set of edges, a structure of that named graph"},
-    "ex-c-evidence": {"forbidden": ["pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.graphical.junction.junction_tree",
-                                    "pedagogy_lib.graphical.factors.joint",
-                                    "pedagogy_lib.graphical.factors.log_partition_by_enumeration",
-                                    "pedagogy_lib.graphical.factors.marginals_by_enumeration",
-                                    "pedagogy_lib.discrete.categorical.joint_table",
-                                    "pedagogy_lib.discrete.categorical.marginal"]},
+    "ex-c-dsep": {"same_data": "the statement spells out the graph (EX_GRAPH) and the statements of DSEP_KEYS; each "
+                               "answer is True or False"},
+    "ex-c-moral": {"same_data": "the graph is the one spelled out in the statement of ex-c-dsep; the answer is a set "
+                                "of edges, a structure of that named graph"},
 }

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import LEAST_SQUARES_SOLVERS, CheckResult, book_or_drawn, compare_array, problem_rng, result
+from .checker import CheckResult, book_or_drawn, compare_array, problem_rng, result, check_function
 
 __all__ = ["BayesProblem", "TotalDerivativeProblem", "IteratedProblem", "EX_XYZ", "EX_TOTAL", "EX_ITER",
            "log_joint_function", "bayes_table", "total_derivative", "iterated_expectation"]
@@ -302,18 +302,7 @@ def log_joint_function(fn) -> CheckResult:
     in reverse order, a normalized table, probabilities in place of their logarithms, and an unrecorded
     step read as the last symbol, given probability 1/V or left without its transition.
     """
-    title = "log of the partially evaluated HMM joint (Eq. 1.5)"
-    if not callable(fn):
-        return result(title, [f"my_log_joint should be a function of (pi, A, B, y); got {type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (pi, A, B, y) in enumerate(_hmm_cases()):
-        K, T = len(pi), len(y)
-        where = f"test problem {i + 1} (K = {K}, V = {B.shape[0]}, T = {T})"
-        try:
-            out = fn(pi.copy(), A.copy(), B.copy(), y.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, pi, A, B, y):
         ref = _log_joint_loops(pi, A, B, y)
         try:
             arr = np.asarray(out, dtype=float)
@@ -327,14 +316,16 @@ def log_joint_function(fn) -> CheckResult:
                                  rtol=1e-9, atol=1e-9, hints=_hmm_slips(pi, A, B, y))
         if problems and mask_differs and "is what you get if" not in problems[0]:
             if np.any(np.isneginf(ref) & ~np.isneginf(arr)):
-                problems = [f"the output on {where} is finite at sequences that are impossible (one of their "
-                            "factors is zero, so their log joint is minus infinity)."]
-            else:
-                problems = [f"the output on {where} has minus infinity at sequences that are possible (every "
-                            "one of their factors is positive)."]
-        if problems:
-            break
-    return result(title, problems)
+                return [f"the output on {where} is finite at sequences that are impossible (one of their "
+                        "factors is zero, so their log joint is minus infinity)."]
+            return [f"the output on {where} has minus infinity at sequences that are possible (every "
+                    "one of their factors is positive)."]
+        return problems
+
+    cases = [(f"test problem {i + 1} (K = {len(pi)}, V = {B.shape[0]}, T = {len(y)})", (pi, A, B, y))
+             for i, (pi, A, B, y) in enumerate(_hmm_cases())]
+    return check_function("log of the partially evaluated HMM joint (Eq. 1.5)", fn, cases, judge, name="my_log_joint",
+                          signature="(pi, A, B, y)")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -435,26 +426,9 @@ def iterated_expectation(inner, outer) -> CheckResult:
     return result("iterated expectation, data outside and model inside", problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
-#: student the same data (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-1-hmm-log-joint": {"forbidden": ["pedagogy_lib.discrete.categorical.marginal", "pedagogy_lib.hmm.inference.categorical_log_lik",
-                                         "pedagogy_lib.hmm.inference.hmm_filter",
-                                         "pedagogy_lib.hmm.inference.hmm_smoother",
-                                         "pedagogy_lib.hmm.em.hmm_expected_log_joint",
-                                         "pedagogy_lib.discrete.categorical.joint_table",
-                                         "pedagogy_lib.graphical.factors.joint",
-                                         "pedagogy_lib.discrete.categorical.conditional",
-                                         "pedagogy_lib.graphical.factors.factor_product", "partially_evaluated_joint", "enumerate_at"],
-                           "same_data": "the answer is a function, which the grader calls on test problems of "
-                                        "the checker's own"},
-    "ex-1-total-derivative": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
-                                            "mpmath.calculus.differentiation.diff"]},
-    "ex-1-bayes-bound-z": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
-                                         "pedagogy_lib.graphical.bp.belief_propagation", "pedagogy_lib.graphical.factors.marginals_by_enumeration", "pedagogy_lib.discrete.categorical.conditional",
-                                         "bayes_at"]},
-    # least squares on a constant column, with rows scaled by the square roots of a column of the joint, is
-    # the same weighted mean: NumPy's and SciPy's lstsq and pinv normalized the joint as the averages did
-    "ex-1-iterated-expectation": {"forbidden": ["numpy.average", "numpy.ma.average", "statistics.fmean",
-                                                *LEAST_SQUARES_SOLVERS]},
+    "ex-1-hmm-log-joint": {"same_data": "the answer is a function, which the grader calls on test problems of the "
+                                        "checker's own"},
 }

@@ -15,7 +15,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..factor import model as fa
-from ..gaussian import blocks as g
 from . import checker
 
 __all__ = ["ScalarProblem", "GainProblem", "EX_SCALAR", "EX_GAIN", "EX_FA_PAIRS", "EX_SIZES", "SizeProblem",
@@ -303,41 +302,12 @@ def cheaper_form(answers):
         _CHEAPER_FORM_ACCEPTED.append(True)
     return checker.result("cheaper form (Section 2.1.2, the cost of inference)", problems)
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-2-1-2-scalar-posterior": {"forbidden": ["pedagogy_lib.assimilation.adf.assumed_density_filter",
-                                                "pedagogy_lib.assimilation.adf.grid_filter",
-                                                "covariance_form",
-                                                "information_form_full",
-                                                "information_form",
-                                                "pedagogy_lib.gaussian.blocks.bayes_invert",
-                                                "pedagogy_lib.gaussian.blocks.condition",
-                                                "pedagogy_lib.lgssm.kalman.kalman_filter",
-                                                "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                                "pedagogy_lib.factor.model.fa_posterior",
-                                                "pedagogy_lib.learning.regression.bayesian_linear_regression",
-                                                "pedagogy_lib.gaussian.blocks.joint",
-                                                "pedagogy_lib.assimilation.nonlinear_filters.ekf",
-                                                "pedagogy_lib.assimilation.nonlinear_filters.ukf"]},
-    "ex-2-1-2-gain": {"forbidden": ["pedagogy_lib.learning.regression.bayesian_linear_regression",
-                                    "covariance_form",
-                                    "information_form_full",
-                                    "information_form",
-                                    "pedagogy_lib.gaussian.blocks.bayes_invert",
-                                    "pedagogy_lib.gaussian.blocks.condition",
-                                    "pedagogy_lib.lgssm.kalman.kalman_filter",
-                                    "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                    "pedagogy_lib.factor.model.fa_posterior",
-                                    "pedagogy_lib.gaussian.blocks.joint",
-                                    "pedagogy_lib.gaussian.blocks.marginalize"]},
-    "ex-2-1-2-same-marginal": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize", "pedagogy_lib.factor.model.fa_marginal",
-                                             "pedagogy_lib.factor.model.fa_log_likelihood",
-                                             "pedagogy_lib.gaussian.blocks.joint"],
-                               "same_data": "the answer is a choice, True or False for each pair: the pairs are "
+    "ex-2-1-2-same-marginal": {"same_data": "the answer is a choice, True or False for each pair: the pairs are "
                                             "specific examples the solution discusses"},
-    "ex-2-1-2-cheaper-form": {"forbidden": ["ops_information", "ops_information_full", "ops_covariance", "counts"],
-                              "same_data": "the answer is a choice between two labels for each problem, and the "
-                                           "solution discusses these three sizes (K = 3, L = 1000; K = 1000, "
-                                           "L = 3; K = 60, L = 50)"},
+    "ex-2-1-2-cheaper-form": {"same_data": "the answer is a choice between two labels for each problem, and the "
+                                           "solution discusses these three sizes (K = 3, L = 1000; K = 1000, L = 3; "
+                                           "K = 60, L = 50)"},
 }

@@ -19,7 +19,7 @@ from scipy.special import logsumexp as _sp_logsumexp
 from scipy.stats import multivariate_normal
 
 from ..mixture import model as mixture
-from .checker import POLYNOMIAL_CLASS_FITS, CheckResult, book_or_drawn, compare_array, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, check_function
 
 __all__ = [
     "RespProblem", "BoundaryPointProblem", "QDA1DProblem", "LogMarginalProblem",
@@ -403,37 +403,25 @@ def log_marginal_function(fn) -> CheckResult:
     deviations from both components, where it must still return finite values. The checker
     recognizes left-out mixture weights.
     """
-    name = "log marginal log p(y) (Eq. 2.10)"
     p = EX_LOGMARG
-    if not callable(fn):
-        return result(name, [f"your answer should be a function fn(pi, mu, Sigma, y); got {type(fn).__name__}."])
 
-    def reference(y):                                            # per-component loop with scipy
-        z = np.stack([np.log(p.pi[k]) + multivariate_normal(p.mu[k], p.Sigma[k]).logpdf(y)
-                      for k in range(p.pi.shape[0])], axis=1)
-        return _sp_logsumexp(z, axis=1)
-
-    for label, y in (("EX_LOGMARG.y_near", p.y_near), ("EX_LOGMARG.y_far", p.y_far)):
-        try:
-            with np.errstate(all="ignore"):
-                out = fn(p.pi.copy(), p.mu.copy(), p.Sigma.copy(), y.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {label})."])
+    def judge(out, where, pi, mu, Sigma, y):
         if out is None:
-            return result(name, [f"your function returned None on {label}: did it forget to return?"])
+            return [f"your function returned None on {where}: did it forget to return?"]
         if _is_numeric(out):
             arr = np.asarray(out, dtype=float)
-            if arr.shape == y.shape[:1] and label.endswith("far") and np.any(~np.isfinite(arr)):
-                return result(name, ["on EX_LOGMARG.y_far your function returns -inf or NaN: every density "
-                                     "exp(z_k) underflows to 0 there. Work with the logits z_k and use "
-                                     "log-sum-exp (subtract max_k z_k before exponentiating)."])
-        problems = compare_array(out, reference(y), f"the output on {label}", rtol=1e-8, atol=1e-8,
-                                 hints={"the mixture weights pi_k are left out": _sp_logsumexp(
-                                     np.stack([multivariate_normal(p.mu[k], p.Sigma[k]).logpdf(y)
-                                               for k in range(p.pi.shape[0])], axis=1), axis=1)})
-        if problems:
-            return result(name, problems)
-    return result(name, [])
+            if arr.shape == y.shape[:1] and where.endswith("far") and np.any(~np.isfinite(arr)):
+                return ["on EX_LOGMARG.y_far your function returns -inf or NaN: every density exp(z_k) underflows "
+                        "to 0 there. Work with the logits z_k and use log-sum-exp (subtract max_k z_k before "
+                        "exponentiating)."]
+        logpdf = np.stack([multivariate_normal(mu[k], Sigma[k]).logpdf(y) for k in range(pi.shape[0])], axis=1)
+        return compare_array(out, _sp_logsumexp(np.log(pi) + logpdf, axis=1), f"the output on {where}", rtol=1e-8,
+                             atol=1e-8, hints={"the mixture weights pi_k are left out": _sp_logsumexp(logpdf, axis=1)})
+
+    cases = [("EX_LOGMARG.y_near", (p.pi, p.mu, p.Sigma, p.y_near)), ("EX_LOGMARG.y_far", (p.pi, p.mu, p.Sigma, p.y_far))]
+    with np.errstate(all="ignore"):
+        return check_function("log marginal log p(y) (Eq. 2.10)", fn, cases, judge, name="my_log_marginal",
+                              signature="(pi, mu, Sigma, y)")
 
 
 def _is_numeric(answer) -> bool:
@@ -443,75 +431,9 @@ def _is_numeric(answer) -> bool:
         return False
     return True
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-2-1-1-responsibilities": {"forbidden": ["pedagogy_lib.hmm.em.hmm_posterior",
-                                                "pedagogy_lib.hmm.em.hmm_log_lik_matrix",
-                                                "pedagogy_lib.gaussian.blocks.mvn_logpdf",
-                                                "pedagogy_lib.core.linalg.mvn_logpdf_chol",
-                                                "pedagogy_lib.mixture.em.clamped_responsibilities", "pedagogy_lib.mixture.model.gmm_posterior",
-                                                "pedagogy_lib.mixture.model.gmm_logits",
-                                                "pedagogy_lib.mixture.em.gmm_suff_stats",
-                                                "pedagogy_lib.mixture.em.gmm_em_model",
-                                                "pedagogy_lib.hmm.inference.gaussian_log_lik",
-                                                "pedagogy_lib.recursions.generic.measurement_update",
-                                                "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
-                                                "scipy.stats._multivariate.multivariate_normal_gen.logpdf",
-                                                "scipy.stats._multivariate.multivariate_normal_gen.pdf",
-                                                "scipy.stats._multivariate.multivariate_normal_frozen.logpdf",
-                                                "scipy.stats._multivariate.multivariate_normal_frozen.pdf"]},
-    "ex-2-1-1-log-marginal": {"forbidden": ["pedagogy_lib.hmm.em.hmm_log_likelihood",
-                                            "pedagogy_lib.hmm.em.hmm_posterior",
-                                            "pedagogy_lib.hmm.em.hmm_log_lik_matrix",
-                                            "pedagogy_lib.gaussian.blocks.mvn_logpdf",
-                                            "pedagogy_lib.core.linalg.mvn_logpdf_chol",
-                                            "pedagogy_lib.mixture.model.gmm_log_marginal",
-                                            "pedagogy_lib.mixture.model.gmm_logits",
-                                            "pedagogy_lib.mixture.model.gmm_posterior",
-                                            "pedagogy_lib.mixture.em.gmm_suff_stats",
-                                            "pedagogy_lib.mixture.em.gmm_elbo",
-                                            "pedagogy_lib.mixture.em.gmm_em_model",
-                                            "pedagogy_lib.hmm.inference.gaussian_log_lik",
-                                            "pedagogy_lib.mixture.em.semi_supervised_log_lik",
-                                            "pedagogy_lib.mixture.em.fit_gmm_semi_supervised",
-                                            "scipy.stats._multivariate.multivariate_normal_gen.logpdf",
-                                            "scipy.stats._multivariate.multivariate_normal_gen.pdf",
-                                            "scipy.stats._multivariate.multivariate_normal_frozen.logpdf",
-                                            "scipy.stats._multivariate.multivariate_normal_frozen.pdf"],
-                              "same_data": "the answer is a function, which the grader calls on test inputs of "
-                                           "the checker's own (EX_LOGMARG)"},
-    "ex-2-1-1-boundary-point": {"forbidden": ["pedagogy_lib.mixture.model.quadratic_boundary",
-                                              "pedagogy_lib.mixture.model.linear_boundary",
-                                              "pedagogy_lib.mixture.model.boundary_value",
-                                              "pedagogy_lib.mixture.model.gmm_logits",
-                                              "pedagogy_lib.mixture.model.gmm_posterior",
-                                              "pedagogy_lib.mixture.model.gmm_log_marginal",
-                                              # Eq. 2.9 along the segment is affine in t: NumPy's line fit
-                                              # through two of its values gave t* without the formula,
-                                              # and so did np.interp at 0 between those two values
-                                              "numpy.interp",
-                                              "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
-                                              "numpy.polynomial.Polynomial.fit",
-                                              *POLYNOMIAL_CLASS_FITS,
-                                              # the standard library's line fit did the same
-                                              "statistics.linear_regression",
-                                              # and so did pandas' Series.interpolate with a SciPy method
-                                              # ("slinear"), which calls scipy.interpolate
-                                              "scipy.interpolate"]},
-    "ex-2-1-1-qda-thresholds": {"forbidden": [*POLYNOMIAL_CLASS_FITS,
-                                              "pedagogy_lib.gaussian.blocks.mvn_logpdf",
-                                              "pedagogy_lib.core.linalg.mvn_logpdf_chol",
-                                              "pedagogy_lib.hmm.em.hmm_log_lik_matrix",
-                                              "pedagogy_lib.mixture.model.quadratic_boundary",
-                                              "pedagogy_lib.mixture.model.boundary_value",
-                                              "pedagogy_lib.mixture.model.gmm_logits",
-                                              "pedagogy_lib.mixture.model.gmm_posterior",
-                                              "pedagogy_lib.mixture.model.gmm_log_marginal", "numpy.polyfit", "numpy.polynomial.polynomial.polyfit", "numpy.polynomial.Polynomial.fit",
-                                              # finite differences of z_1 - z_2 at three points gave a, b
-                                              # and c without expanding Eq. 2.8, as the fits did
-                                              "numpy.gradient",
-                                              # so did a solve with the Vandermonde matrix of three points,
-                                              # the interpolation that polyfit does
-                                              "numpy.vander", "numpy.polynomial.polynomial.polyvander"]},
+    "ex-2-1-1-log-marginal": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
+                                           "checker's own (EX_LOGMARG)"},
 }

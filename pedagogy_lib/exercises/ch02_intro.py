@@ -353,58 +353,12 @@ def prior_shift(table) -> CheckResult:
     problems = compare_array(table, ref, "your table", rtol=1e-9, atol=1e-12, hints=_shift_slips(EX_SHIFT))
     return result("prior shift: correcting a discriminative table", problems)
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-2-0-posterior-evidence": {"forbidden": ["pedagogy_lib.hmm.inference.hmm_smoother",
-                                                "pedagogy_lib.graphical.bp.belief_propagation",
-                                                "pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.discrete.categorical.invert",
-                                                "pedagogy_lib.discrete.categorical.marginal_y",
-                                                "pedagogy_lib.discrete.categorical.reverse_arrow",
-                                                "pedagogy_lib.discrete.categorical.update_sequence",
-                                                "pedagogy_lib.recursions.generic.measurement_update",
-                                                "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
-                                                "pedagogy_lib.hmm.inference.hmm_filter",
-                                                "pedagogy_lib.discrete.categorical.joint_table",
-                                                # the evidence is affine in the prevalence: a linear
-                                                # interpolation of 0 and 1 between the false-positive rate
-                                                # and the sensitivity, at the observed fraction, is the
-                                                # prevalence without the equation written (np.interp, or
-                                                # pandas' Series.interpolate, which calls np.interp or
-                                                # scipy.interpolate)
-                                                "numpy.interp", "scipy.interpolate"],
-                                  "same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
-                                               "0.85, 10.9% of the results positive), and the prior-shift "
-                                               "exercise refers back to the test"},
-    "ex-2-0-explaining-away": {"forbidden": ["pedagogy_lib.graphical.junction.junction_tree",
-                                             "pedagogy_lib.graphical.bp.loopy_belief_propagation", "pedagogy_lib.graphical.factors.joint", "pedagogy_lib.discrete.categorical.joint_table",
-                                             "pedagogy_lib.discrete.categorical.marginal",
-                                             "pedagogy_lib.discrete.categorical.conditional",
-                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration",
-                                             "pedagogy_lib.discrete.categorical.invert",
-                                             "pedagogy_lib.graphical.bp.belief_propagation",
-                                             "pedagogy_lib.graphical.junction.junction_marginal"]},
-    "ex-2-0-canonical-independences": {"forbidden": ["networkx.find_minimal_d_separator",
-                                                     "networkx.is_minimal_d_separator",
-                                                     "networkx.is_d_separator", "pedagogy_lib.graphical.separation.d_separated",
-                                                     "pedagogy_lib.discrete.categorical.is_independent",
-                                                     "pedagogy_lib.discrete.categorical.ci_discrepancy",
-                                                     "pedagogy_lib.graphical.separation.separated",
-                                                     "pedagogy_lib.graphical.separation.moral_graph",
-                                                     "networkx.moral_graph",
-                                                     "pedagogy_lib.discrete.categorical.conditional",
-                                                     "pedagogy_lib.discrete.categorical.marginal",
-                                                     "pedagogy_lib.discrete.categorical.joint_table"],
-                                       "same_data": "the answer is a choice, True or False for each statement, "
-                                                    "which no choice of tables changes"},
-    "ex-2-0-prior-shift": {"forbidden": ["pedagogy_lib.hmm.inference.hmm_smoother",
-                                         "pedagogy_lib.graphical.bp.belief_propagation",
-                                         "pedagogy_lib.discrete.categorical.conditional", "pedagogy_lib.discrete.categorical.invert",
-                                         "pedagogy_lib.discrete.categorical.marginal_y",
-                                         "pedagogy_lib.discrete.categorical.reverse_arrow",
-                                         "pedagogy_lib.discrete.categorical.update_sequence",
-                                         "pedagogy_lib.recursions.generic.measurement_update",
-                                         "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
-                                         "pedagogy_lib.hmm.inference.hmm_filter",
-                                         "pedagogy_lib.discrete.categorical.joint_table"]},
+    "ex-2-0-posterior-evidence": {"same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
+                                               "0.85, 10.9% of the results positive), and the prior-shift exercise "
+                                               "refers back to the test"},
+    "ex-2-0-canonical-independences": {"same_data": "the answer is a choice, True or False for each statement, which "
+                                                    "no choice of tables changes"},
 }

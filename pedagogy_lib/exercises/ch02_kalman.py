@@ -404,98 +404,27 @@ def rts_backward_pass(fn) -> checker.CheckResult:
     ran, a left-out offset or transition noise, a transposed gain, and a covariance difference taken the
     wrong way round.
     """
-    title = "RTS smoother backward pass (Eqs. 2.53-2.54)"
-    if not callable(fn):
-        return checker.result(title, [f"my_rts should be a function of (mu_filt, Upsilon_filt, A, a, Sigma_x); "
-                                      f"got {type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (args, (mu_ref, U_ref)) in enumerate(_rts_cases()):
-        T, n = args[0].shape
-        where = f"test problem {i + 1} ({T} step{'s' if T > 1 else ''}, n = {n})"
-        try:
-            out = fn(*(np.array(x, copy=True) for x in args))
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        if out is None:
-            problems = checker.compare_array(None, mu_ref, f"the output on {where}")
-            break
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            problems = [f"on {where} your function should return the pair (mu_smooth, Upsilon_smooth); "
-                        f"got {type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
-                                                       else ".")]
-            break
-        hints_mu, hints_U = _rts_slips(*args)
-        problems = (checker.compare_array(out[0], mu_ref, f"mu_smooth on {where}", rtol=1e-7, atol=1e-9,
-                                          hints=hints_mu)
-                    + checker.compare_array(out[1], U_ref, f"Upsilon_smooth on {where}", rtol=1e-7, atol=1e-9,
-                                            hints=hints_U))
+    def judge(out, where, mu_filt, U_filt, A, a, Sigma_x, ref):
+        problems = checker.tuple_problems(out, 2, "the pair (mu_smooth, Upsilon_smooth)", where)
         if problems:
-            break
-    return checker.result(title, problems)
+            return problems
+        (mu_ref, U_ref), (hints_mu, hints_U) = ref, _rts_slips(mu_filt, U_filt, A, a, Sigma_x)
+        return (checker.compare_array(out[0], mu_ref, f"mu_smooth on {where}", rtol=1e-7, atol=1e-9, hints=hints_mu)
+                + checker.compare_array(out[1], U_ref, f"Upsilon_smooth on {where}", rtol=1e-7, atol=1e-9,
+                                        hints=hints_U))
+
+    cases = [(f"test problem {i + 1} ({len(args[0])} step{'s' if len(args[0]) > 1 else ''}, n = {args[0].shape[1]})",
+              args, ref) for i, (args, ref) in enumerate(_rts_cases())]
+    return checker.check_function("RTS smoother backward pass (Eqs. 2.53-2.54)", fn, cases, judge, name="my_rts",
+                                  signature="(mu_filt, Upsilon_filt, A, a, Sigma_x)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
-#: student the same problem data.
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    # a companion matrix (or Fiedler's, or a Leslie matrix with a negative fertility) of a polynomial with a
-    # stable complex pair has those eigenvalues and a row (1, 0): it inflates the identity whatever the
-    # polynomial, so one call built the answer with no thought about why a stable A can inflate
-    "ex-2-2-2-inflating": {"forbidden": ["scipy.linalg.companion", "scipy.linalg.fiedler_companion",
-                                         "scipy.linalg.leslie", "numpy.polynomial.polynomial.polycompanion",
-                                         "numpy.polynomial.chebyshev.chebcompanion",
-                                         "numpy.polynomial.legendre.legcompanion",
-                                         "numpy.polynomial.hermite.hermcompanion",
-                                         "numpy.polynomial.hermite_e.hermecompanion",
-                                         "numpy.polynomial.laguerre.lagcompanion"],
-                           "same_data": "the answer is a matrix of the student's own construction, which the checker "
+    "ex-2-2-2-inflating": {"same_data": "the answer is a matrix of the student's own construction, which the checker "
                                         "tests for the two properties the statement asks for; there are no problem "
                                         "data"},
-    "ex-2-2-2-rts-function": {"forbidden": ["pedagogy_lib.lgssm.kalman.kalman_filter",
-                                            "pedagogy_lib.lgssm.kalman.rts_smoother",
-                                            "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                            "pedagogy_lib.recursions.generic.backward_smoother",
-                                            "pedagogy_lib.recursions.generic.backward_step",
-                                            "pedagogy_lib.recursions.generic.future_conditioning",
-                                            "pedagogy_lib.gaussian.blocks.bayes_invert",
-                                            "pedagogy_lib.gaussian.blocks.marginalize",
-                                            "pedagogy_lib.gaussian.blocks.joint",
-                                            "pedagogy_lib.gaussian.blocks.condition",
-                                            "pedagogy_lib.recursions.generic.sequence_conditional"],
-                              "same_data": "the answer is a function, which the grader calls on test problems of "
-                                           "the checker's own"},
-    "ex-2-2-2-steady-state": {"forbidden": ["scipy.linalg.solve_continuous_are",
-                                            "pedagogy_lib.assimilation.adf.assumed_density_filter",
-                                            "pedagogy_lib.lgssm.kalman.kalman_filter",
-                                            "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                            "scipy.linalg.solve_discrete_are",
-                                            "pedagogy_lib.recursions.generic.forward_filter",
-                                            "pedagogy_lib.assimilation.nonlinear_filters.ekf",
-                                            "pedagogy_lib.assimilation.nonlinear_filters.ukf",
-                                            "pedagogy_lib.assimilation.ensemble.exact_ensemble",
-                                            "pedagogy_lib.lgssm.em.lgssm_log_likelihood",
-                                            "dense_joint"]},
-    "ex-2-2-2-one-step": {"forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.ekf",
-                                        "pedagogy_lib.assimilation.nonlinear_filters.ukf",
-                                        "pedagogy_lib.gaussian.blocks.marginalize",
-                                        "pedagogy_lib.gaussian.blocks.bayes_invert",
-                                        "pedagogy_lib.lgssm.kalman.kalman_filter",
-                                        "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                        "pedagogy_lib.gaussian.blocks.joint",
-                                        "pedagogy_lib.gaussian.blocks.condition",
-                                        "pedagogy_lib.recursions.generic.time_update",
-                                        "pedagogy_lib.recursions.generic.measurement_update",
-                                        "pedagogy_lib.recursions.generic.forward_filter",
-                                        "dense_joint"]},
-    "ex-2-2-2-smoother-gain": {"forbidden": ["pedagogy_lib.lgssm.kalman.kalman_filter",
-                                             "pedagogy_lib.assimilation.nonlinear_filters.ekf",
-                                             "pedagogy_lib.assimilation.nonlinear_filters.ukf",
-                                             "pedagogy_lib.learning.regression.bayesian_linear_regression",
-                                             "pedagogy_lib.gaussian.blocks.bayes_invert",
-                                             "pedagogy_lib.lgssm.kalman.rts_smoother",
-                                             "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                             "pedagogy_lib.gaussian.blocks.joint",
-                                             "pedagogy_lib.gaussian.blocks.condition",
-                                             "pedagogy_lib.recursions.generic.future_conditioning",
-                                             "dense_joint"]},
+    "ex-2-2-2-rts-function": {"same_data": "the answer is a function, which the grader calls on test problems of the "
+                                           "checker's own"},
 }

@@ -367,48 +367,9 @@ def convergence_slope(errors, slope) -> CheckResult:
     return result(name, problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-2-2-3-backward-step": {"forbidden": ["pedagogy_lib.graphical.bp.belief_propagation",
-                                             "pedagogy_lib.graphical.bp.loopy_belief_propagation",
-                                             "pedagogy_lib.graphical.factors.marginals_by_enumeration",
-                                             "pedagogy_lib.graphical.junction.junction_tree",
-                                             "pedagogy_lib.graphical.tree.tree_sum_product",
-                                             "pedagogy_lib.discrete.categorical.reverse_arrow",
-                                             "pedagogy_lib.discrete.categorical.invert",
-                                             "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
-                                             "pedagogy_lib.hmm.inference.hmm_smoother",
-                                             "pedagogy_lib.hmm.inference.run_backward",
-                                             "pedagogy_lib.recursions.generic.time_update",
-                                             "pedagogy_lib.recursions.generic.data_marginal",
-                                             "pedagogy_lib.recursions.generic.data_marginals",
-                                             "pedagogy_lib.recursions.generic.PARTICLES.marginalize", "pedagogy_lib.recursions.generic.backward_step",
-                                             "pedagogy_lib.recursions.generic.particle_backward_matrix",
-                                             "pedagogy_lib.smc.particle.ffbsm",
-                                             "pedagogy_lib.recursions.generic.backward_smoother",
-                                             "pedagogy_lib.recursions.generic.future_conditioning",
-                                             "pedagogy_lib.recursions.generic.sequence_conditional"]},
-    "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at "
-                                   "the particle counts and seeds the statement fixes, which the checker "
-                                   "reruns",
-                      # the rate is the slope of a straight line fitted to the log-log errors (np.polyfit
-                      # builds its Vandermonde matrix with np.vander)
-                      "shortcuts": ["numpy.polyfit", "numpy.vander"]},
-    "ex-2-2-3-weights": {"forbidden": ["scipy.special.softmax", "scipy.special.log_softmax", "pedagogy_lib.discrete.categorical.invert",
-                                       "pedagogy_lib.discrete.categorical.update_sequence",
-                                       "pedagogy_lib.discrete.categorical.reverse_arrow",
-                                       "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
-                                       "pedagogy_lib.hmm.em.hmm_suff_stats",
-                                       "pedagogy_lib.hmm.inference.run_forward",
-                                       "pedagogy_lib.mixture.em.clamped_responsibilities",
-                                       "pedagogy_lib.mixture.em.gmm_suff_stats",
-                                       "pedagogy_lib.hmm.em.hmm_posterior",
-                                       "pedagogy_lib.hmm.inference.hmm_filter",
-                                       "pedagogy_lib.hmm.inference.hmm_smoother",
-                                       "pedagogy_lib.recursions.generic.PARTICLES.bayes_invert",
-                                       "pedagogy_lib.recursions.generic.forward_filter",
-                                       "pedagogy_lib.recursions.generic.measurement_update", "pedagogy_lib.smc.particle.particle_filter", "pedagogy_lib.mixture.model.gmm_posterior",
-                                       "pedagogy_lib.mixture.model.gmm_logits"]},
-    "ex-2-2-3-ess": {"forbidden": ["pedagogy_lib.smc.particle.particle_filter", "pedagogy_lib.smc.resampling.ess"]},
+    "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at the "
+                                   "particle counts and seeds the statement fixes, which the checker reruns"},
 }

@@ -233,41 +233,9 @@ def laplace_log_evidence(answer):
     }
     return result("Laplace log evidence", compare_scalar(answer, expected, "your log p(y)", hints=hints))
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-2-1-3-soft-threshold": {"forbidden": ["scipy.optimize.fmin",
-                                              "scipy.optimize.fmin_powell",
-                                              "pedagogy_lib.factor.sparse_coding.soft_threshold",
-                                              "pedagogy_lib.factor.sparse_coding.map_estimate",
-                                              "pedagogy_lib.factor.sparse_coding.laplace_approximation",
-                                              "pedagogy_lib.factor.sparse_coding_em.batch_map",
-                                              "pedagogy_lib.factor.sparse_coding_em.e_step",
-                                              "scipy.optimize.minimize_scalar",
-                                              "scipy.optimize.minimize",
-                                              "scipy.optimize.fminbound",
-                                              "scipy.optimize.brent",
-                                              "scipy.optimize.golden"],
-                                "same_data": "the answer is a function, which the grader calls on test inputs of "
-                                             "the checker's own (EX_MAP_1D)"},
-    "ex-2-1-3-hessian": {"forbidden": ["scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.factor.sparse_coding.energy_hessian",
-                                       "pedagogy_lib.factor.sparse_coding.laplace_approximation",
-                                       "pedagogy_lib.factor.sparse_coding.prior_energy_derivatives",
-                                       "pedagogy_lib.factor.sparse_coding.energy_gradient",
-                                       "pedagogy_lib.core.gradcheck.gradcheck",
-                                       "pedagogy_lib.factor.sparse_coding.joint_energy",
-                                       "pedagogy_lib.factor.sparse_coding.posterior_energy",
-                                       "pedagogy_lib.factor.sparse_coding_em.e_step"]},
-    "ex-2-1-3-laplace-evidence": {"forbidden": ["pedagogy_lib.factor.sparse_coding.laplace_approximation",
-                                                "pedagogy_lib.factor.sparse_coding.energy_hessian",
-                                                "pedagogy_lib.factor.sparse_coding.log_Z_joint",
-                                                "pedagogy_lib.factor.sparse_coding.log_marginal_quadrature",
-                                                "pedagogy_lib.factor.sparse_coding.map_estimate",
-                                                "pedagogy_lib.factor.sparse_coding.soft_threshold",
-                                                "pedagogy_lib.factor.sparse_coding.joint_energy",
-                                                "pedagogy_lib.factor.sparse_coding.posterior_energy",
-                                                "pedagogy_lib.factor.sparse_coding.log_Z_prior",
-                                                "pedagogy_lib.factor.sparse_coding.prior_energy_derivatives",
-                                                "pedagogy_lib.factor.sparse_coding_em.e_step",
-                                                "pedagogy_lib.factor.sparse_coding_em.batch_map"]},
+    "ex-2-1-3-soft-threshold": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
+                                             "checker's own (EX_MAP_1D)"},
 }

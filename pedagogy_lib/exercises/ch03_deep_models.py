@@ -18,7 +18,8 @@ import numpy as np
 
 from ..harmonium.helmholtz import HelmholtzParams
 from ..harmonium.model import EFHParams
-from .checker import book_or_drawn, compare_array, compare_scalar, compare_statements, problem_rng, result
+from .checker import (book_or_drawn, compare_array, compare_scalar, compare_statements, problem_rng, result,
+                      check_function, tuple_problems)
 
 __all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_HM1", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "gaussian_prior",
            "emission_prob", "dbn_posterior_factorial", "log_likelihood_gradient", "recognition_prob",
@@ -129,14 +130,6 @@ EX_SEQ = book_or_drawn(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.
 
 def _sig(z):
     return 1.0 / (1.0 + np.exp(-z))
-
-
-def _rbm_log_marginal(p: EFHParams):
-    X = np.array(list(itertools.product((0.0, 1.0), repeat=p.W.shape[0])))
-    Y = np.array(list(itertools.product((0.0, 1.0), repeat=p.W.shape[1])))
-    negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
-    m = np.exp(negE).sum(axis=0)
-    return np.log(m / m.sum()), Y
 
 
 def _gaussian_prior_parts(p: EFHParams):
@@ -460,25 +453,14 @@ def dbn_log_marginal_function(fn) -> object:
     unnormalized prior, the top's hidden layer used in place of its visible one, another order of the
     states, and probabilities given in place of their logarithms.
     """
-    title = "log marginal of a two-layer DBN"
-    if not callable(fn):
-        return result(title, [f"my_dbn_log_marginal should be a function of (theta0, theta1); got "
-                              f"{type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (t0, t1) in enumerate(_dbn_cases()):
-        (K, M), K2 = t0.W.shape, t1.W.shape[0]
-        where = f"test problem {i + 1} (M = {M}, K = {K}, K2 = {K2})"
-        try:
-            out = fn(EFHParams(*(np.array(v, copy=True) for v in t0[:3])),
-                     EFHParams(*(np.array(v, copy=True) for v in t1[:3])))
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        problems = compare_array(out, _dbn_log_marginal(t0, t1), f"the output on {where}", rtol=1e-8, atol=1e-10,
-                                 hints=_dbn_slips(t0, t1))
-        if problems:
-            break
-    return result(title, problems)
+    def judge(out, where, t0, t1):
+        return compare_array(out, _dbn_log_marginal(t0, t1), f"the output on {where}", rtol=1e-8, atol=1e-10,
+                             hints=_dbn_slips(t0, t1))
+
+    cases = [(f"test problem {i + 1} (M = {t0.W.shape[1]}, K = {t0.W.shape[0]}, K2 = {t1.W.shape[0]})", (t0, t1))
+             for i, (t0, t1) in enumerate(_dbn_cases())]
+    return check_function("log marginal of a two-layer DBN", fn, cases, judge, name="my_dbn_log_marginal",
+                          signature="(theta0, theta1)")
 
 
 def _bern_draw(rng, prob):
@@ -571,11 +553,6 @@ def _ws_slips(m: HelmholtzParams, wake, dream, lr: float) -> dict:
     }
 
 
-def _copy_machine(m: HelmholtzParams) -> HelmholtzParams:
-    return HelmholtzParams(*([np.array(a, copy=True) for a in f] if isinstance(f, list) else np.array(f, copy=True)
-                             for f in m))
-
-
 def _machine_problems(out, ref: HelmholtzParams, where: str, hints: dict) -> list[str]:
     """Field by field, G then g, b_top, R, r; each field's hints are the slips that change it."""
     if out is None:
@@ -619,25 +596,14 @@ def wake_sleep_step_function(fn) -> object:
     prediction, the top biases left unchanged, sums in place of averages, a step against the delta
     rules or without the learning rate, and the changes returned in place of the new parameters.
     """
-    title = "one wake-sleep step of a Helmholtz machine"
-    if not callable(fn):
-        return result(title, [f"my_wake_sleep_step should be a function of (machine, wake, dream, lr); got "
-                              f"{type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (m, wake, dream, lr) in enumerate(_ws_cases()):
-        sizes = tuple(X.shape[1] for X in wake)
-        N = wake[0].shape[0]
-        where = f"test problem {i + 1} (layer sizes {sizes}, N = {N})"
-        try:
-            out = fn(_copy_machine(m), [X.copy() for X in wake], [X.copy() for X in dream], lr)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, m, wake, dream, lr):
         ref = _ws_apply(m, _ws_deltas(m, wake, dream), lr)
-        problems = _machine_problems(out, ref, where, _ws_slips(m, wake, dream, lr))
-        if problems:
-            break
-    return result(title, problems)
+        return _machine_problems(out, ref, where, _ws_slips(m, wake, dream, lr))
+
+    cases = [(f"test problem {i + 1} (layer sizes {tuple(X.shape[1] for X in wake)}, N = {wake[0].shape[0]})",
+              (m, wake, dream, lr)) for i, (m, wake, dream, lr) in enumerate(_ws_cases())]
+    return check_function("one wake-sleep step of a Helmholtz machine", fn, cases, judge, name="my_wake_sleep_step",
+                          signature="(machine, wake, dream, lr)")
 
 
 def _refh_cases():
@@ -707,26 +673,12 @@ def refh_filter_function(fn) -> object:
     missing normalization, left-out observation biases, hidden means summed in place of the sum over
     the hidden states, and the recurrent units' constant bias term b_r^T r_t kept in.
     """
-    title = "one-step predictions and belief states of a recurrent EFH"
-    if not callable(fn):
-        return result(title, [f"my_refh_filter should be a function of (params, Y); got {type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (p, Y) in enumerate(_refh_cases()):
+    def judge(out, where, p, Y):
         (T, M), K = Y.shape, p.W.shape[0]
-        where = f"test problem {i + 1} (M = {M}, K = {K}, {T} frame{'s' if T > 1 else ''})"
-        try:
-            out = fn(EFHParams(*(np.array(v, copy=True) for v in p[:3])), Y.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
         beliefs = _refh_beliefs(p, Y)
-        if out is None:
-            problems = compare_array(None, beliefs[:T], f"the output on {where}")
-            break
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            problems = [f"on {where} your function should return the pair (log_p, R); got {type(out).__name__}"
-                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
-            break
+        problems = tuple_problems(out, 2, "the pair (log_p, R)", where)
+        if problems:
+            return problems
         R_hints = {"you started the recursion from zeros, not from the starting value of the statement":
                        _refh_beliefs(p, Y, start=0.0)[:T],
                    "you left the recurrent term out of the belief update": _refh_beliefs(p, Y, recurrent=False)[:T],
@@ -737,7 +689,7 @@ def refh_filter_function(fn) -> object:
                 _refh_beliefs(p, Y, swapped=True)[:T]
         problems = compare_array(out[1], beliefs[:T], f"R on {where}", rtol=1e-8, atol=1e-10, hints=R_hints)
         if problems:
-            break
+            return problems
         lp_hints = {"you left the past out of the hidden biases: that is a static harmonium's prediction":
                         _refh_log_probs(p, Y, beliefs, past=False),
                     "you predicted each frame from the belief that already includes it":
@@ -751,128 +703,30 @@ def refh_filter_function(fn) -> object:
                     "clamped it is a constant that the normalization over frames removes (Step 1)":
                         _refh_log_probs(p, Y, beliefs) + beliefs[:T] @ p.b_y[M:]}
         with np.errstate(all="ignore"):
-            problems = compare_array(out[0], _refh_log_probs(p, Y, beliefs), f"log_p on {where}", rtol=1e-8,
-                                     atol=1e-10, hints=lp_hints)
-        if problems:
-            break
-    return result(title, problems)
+            return compare_array(out[0], _refh_log_probs(p, Y, beliefs), f"log_p on {where}", rtol=1e-8, atol=1e-10,
+                                 hints=lp_hints)
+
+    cases = []
+    for i, (p, Y) in enumerate(_refh_cases()):
+        (T, M), K = Y.shape, p.W.shape[0]
+        cases.append((f"test problem {i + 1} (M = {M}, K = {K}, {T} frame{'s' if T > 1 else ''})", (p, Y)))
+    return check_function("one-step predictions and belief states of a recurrent EFH", fn, cases, judge,
+                          name="my_refh_filter", signature="(params, Y)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises give every
-#: student the same data (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-3-4-recurrent-input": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments",
-                                             "pedagogy_lib.harmonium.model.visible_mean",
-                                             "pedagogy_lib.harmonium.model.visible_natural",
-                                             "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                             "pedagogy_lib.harmonium.dbn.up_pass",
-                                             "pedagogy_lib.harmonium.model.hidden_natural",
-                                             "pedagogy_lib.harmonium.model.hidden_mean", "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
-                                             "pedagogy_lib.harmonium.recurrent.refh_training_data"]},
-    "ex-3-3-recognition": {"forbidden": ["jre_parts", "pedagogy_lib.harmonium.model.log_conditional_visible",
-                                         "pedagogy_lib.harmonium.dbn.directed_table",
-                                         "pedagogy_lib.harmonium.model.visible_mean",
-                                         "pedagogy_lib.harmonium.model.visible_natural",
-                                         "pedagogy_lib.harmonium.model.hidden_natural",
-                                         "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                         "pedagogy_lib.harmonium.exact.data_moments",
-                                         "posteriors", "pedagogy_lib.harmonium.model.log_conditional_hidden",
-                                         "pedagogy_lib.harmonium.dbn.up_pass",
-                                         "pedagogy_lib.harmonium.model.hidden_mean",
-                                         "pedagogy_lib.harmonium.helmholtz.helmholtz_jre", "jre_with"]},
-    "ex-3-3-helmholtz": {"forbidden": ["numpy.gradient", "jre_parts", "posteriors", "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                       "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
-                                       "pedagogy_lib.harmonium.dbn.directed_table",
-                                       "pedagogy_lib.harmonium.helmholtz.helmholtz_log_likelihood",
-                                       "pedagogy_lib.harmonium.helmholtz.helmholtz_jre", "jre_with"]},
-    "ex-3-2-emission": {"forbidden": ["recognition", "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                      "pedagogy_lib.harmonium.model.hidden_mean",
-                                      "pedagogy_lib.harmonium.dbn.up_pass",
-                                      "pedagogy_lib.harmonium.model.hidden_natural",
-                                      "pedagogy_lib.harmonium.exact.data_moments",
-                                      "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
-                                      "pedagogy_lib.harmonium.model.visible_mean",
-                                      "pedagogy_lib.harmonium.model.visible_natural",
-                                      "pedagogy_lib.harmonium.exact.visible_log_probs",
-                                      "pedagogy_lib.harmonium.model.free_energy_hidden",
-                                      "pedagogy_lib.harmonium.model.log_conditional_hidden", "pedagogy_lib.harmonium.dbn.invert", "pedagogy_lib.harmonium.model.log_conditional_visible",
-                                      "pedagogy_lib.harmonium.dbn.directed_table"]},
-    "ex-3-3-sleep": {"forbidden": ["pedagogy_lib.harmonium.helmholtz.wake_sleep", "posteriors", "jre_parts",
-                                   "pedagogy_lib.harmonium.helmholtz.helmholtz_jre", "jre_with"]},
-    "ex-3-2-inverted": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units", "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                      "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                      "pedagogy_lib.harmonium.model.free_energy_hidden",
-                                      "pedagogy_lib.harmonium.dbn.invert",
-                                      "pedagogy_lib.harmonium.exact.visible_log_probs",
-                                      "pedagogy_lib.harmonium.model.free_energy_visible",
-                                      # Gauss-Hermite nodes on the three visible axes integrate each
-                                      # exp{(b_y + W^T x)^T y} against the unit Gaussian to rounding, and the four
-                                      # hidden states' log values then give h and J12 without completing the square
-                                      "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
-                                      "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite"]},
-    "ex-3-2-dbn-marginal": {"forbidden": ["recognition", "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                          "pedagogy_lib.harmonium.model.free_energy_hidden",
-                                          "pedagogy_lib.harmonium.exact.visible_transition_matrix",
-                                          "pedagogy_lib.harmonium.exact.chain_distributions",
-                                          "pedagogy_lib.harmonium.recurrent.static_log_probs",
-                                          "pedagogy_lib.harmonium.recurrent.predictive_log_probs",
-                                          "pedagogy_lib.harmonium.model.visible_natural",
-                                          "pedagogy_lib.harmonium.model.visible_mean",
-                                          "pedagogy_lib.harmonium.model.free_energy_visible",
-                                          "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
-                                          "pedagogy_lib.harmonium.dbn.directed_table",
-                                          "pedagogy_lib.harmonium.exact.visible_log_probs",
-                                          "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                          "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                          "pedagogy_lib.harmonium.exact.log_partition",
-                                          "pedagogy_lib.harmonium.exact.average_log_likelihood",
-                                          "pedagogy_lib.harmonium.exact.mre",
-                                          "pedagogy_lib.harmonium.model.log_conditional_visible"],
-                            "same_data": "the answer is a function, which the grader calls on test problems of the "
+    "ex-3-2-dbn-marginal": {"same_data": "the answer is a function, which the grader calls on test problems of the "
                                          "checker's own"},
-    "ex-3-3-wake-sleep-step": {"forbidden": ["pedagogy_lib.harmonium.exact.data_moments",
-                                             "pedagogy_lib.nn.network.numerical_gradient",
-                                             "pedagogy_lib.nn.losses.bernoulli_cross_entropy",
-                                             "pedagogy_lib.core.gradcheck.gradcheck",
-                                             "scipy.optimize.approx_fprime",
-                                             "scipy.optimize._numdiff.approx_derivative",
-                                             "scipy.differentiate.derivative",
-                                             "scipy.differentiate.jacobian",
-                                             "scipy.differentiate.hessian",
-                                             "pedagogy_lib.harmonium.helmholtz.wake_update",
-                                             "pedagogy_lib.harmonium.helmholtz.expected_wake_update",
-                                             "pedagogy_lib.harmonium.helmholtz.wake_sleep"],
-                               "same_data": "the answer is a function, which the grader calls on test problems of "
+    "ex-3-3-wake-sleep-step": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
-    "ex-3-2-factorial": {"same_data": "the answer is five True/False statements, properties of DBNs the data do "
-                                      "not change"},
-    "ex-3-4-refh-filter": {"forbidden": ["pedagogy_lib.harmonium.model.free_energy_hidden",
-                                         "pedagogy_lib.harmonium.exact.data_moments",
-                                         "pedagogy_lib.harmonium.exact.visible_transition_matrix",
-                                         "pedagogy_lib.harmonium.exact.chain_distributions",
-                                         "pedagogy_lib.harmonium.model.visible_mean",
-                                         "pedagogy_lib.harmonium.model.visible_natural",
-                                         "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                         "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
-                                         "pedagogy_lib.harmonium.dbn.directed_table",
-                                         "pedagogy_lib.harmonium.dbn.up_pass",
-                                         "pedagogy_lib.harmonium.model.hidden_mean",
-                                         "pedagogy_lib.harmonium.model.hidden_natural",
-                                         "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
-                                         "pedagogy_lib.harmonium.recurrent.refh_training_data",
-                                         "pedagogy_lib.harmonium.recurrent.predictive_log_probs",
-                                         "pedagogy_lib.harmonium.recurrent.static_log_probs",
-                                         "pedagogy_lib.harmonium.exact.visible_log_probs",
-                                         "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                         "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                         "pedagogy_lib.harmonium.exact.log_partition",
-                                         "pedagogy_lib.harmonium.model.free_energy_visible",
-                                         "pedagogy_lib.harmonium.exact.average_log_likelihood",
-                                         "pedagogy_lib.harmonium.exact.mre"],
-                           "same_data": "the answer is a function, which the grader calls on test problems of the "
+    "ex-3-2-factorial": {"same_data": "the answer is five True/False statements, properties of DBNs the data do not "
+                                      "change"},
+    "ex-3-4-refh-filter": {"same_data": "the answer is a function, which the grader calls on test problems of the "
                                         "checker's own"},
-    "ex-3-4-same-conditional": {"same_data": "the answer is five True/False statements, properties of the "
-                                             "recurrent EFH the data do not change"},
-    "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers (K = 3 hidden units, T = 4 steps), "
-                                        "and the answer is a count the data do not change"},
+    "ex-3-4-same-conditional": {"same_data": "the answer is five True/False statements, properties of the recurrent "
+                                             "EFH the data do not change"},
+    "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers (K = 3 hidden units, T = 4 steps), and "
+                                        "the answer is a count the data do not change"},
 }

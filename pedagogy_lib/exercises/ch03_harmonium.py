@@ -200,27 +200,11 @@ def n_components(answer) -> object:
     return result("number of mixture components", problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-3-1-marginal": {"forbidden": ["pedagogy_lib.harmonium.exact.visible_transition_matrix", "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs", "pedagogy_lib.harmonium.model.free_energy_visible",
-                                      "pedagogy_lib.harmonium.exact.log_partition",
-                                      "pedagogy_lib.harmonium.exact.visible_log_probs",
-                                      "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                      "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                      "pedagogy_lib.harmonium.exact.average_log_likelihood",
-                                      "pedagogy_lib.harmonium.exact.mre",
-                                      "pedagogy_lib.harmonium.ais.ais_log_partition"]},
-    "ex-3-1-log-Z": {"forbidden": ["pedagogy_lib.harmonium.exact.log_partition",
-                                   "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                   "pedagogy_lib.harmonium.exact.visible_log_probs",
-                                   "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                   "pedagogy_lib.harmonium.ais.ais_log_partition",
-                                   "pedagogy_lib.harmonium.exact.average_log_likelihood",
-                                   "pedagogy_lib.harmonium.exact.mre"]},
-    "ex-3-1-poisson-B": {"forbidden": ["pedagogy_lib.harmonium.model.log_partition_units"],
-                         "same_data": "the answer is a function, which the grader calls on test inputs of the "
+    "ex-3-1-poisson-B": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
                                       "checker's own"},
-    "ex-3-1-components": {"forbidden": ["mixture"], "same_data": "the statement's weights are chosen so that components coincide (two "
-                                       "equal rows, one the sum of two others), and the solution counts them"},
+    "ex-3-1-components": {"same_data": "the statement's weights are chosen so that components coincide (two equal "
+                                       "rows, one the sum of two others), and the solution counts them"},
 }

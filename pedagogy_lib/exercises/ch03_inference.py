@@ -252,37 +252,12 @@ def factor_message(answer) -> CheckResult:
     expected = hints.pop("right")
     return result("the factor-to-variable message", compare_array(answer, expected, "mu_f_to_j", rtol=1e-9, hints=hints))
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-3-5-message": {"forbidden": ["pedagogy_lib.graphical.factors.marginal_of",
-                                     "pedagogy_lib.graphical.tree.tree_sum_product",
-                                     "pedagogy_lib.graphical.factors.sum_out", "pedagogy_lib.graphical.factors.factor_product", "pedagogy_lib.graphical.bp.belief_propagation",
-                                     "pedagogy_lib.graphical.bp.loopy_belief_propagation",
-                                     "pedagogy_lib.graphical.junction.junction_tree",
-                                     "pedagogy_lib.graphical.factors.joint",
-                                     "pedagogy_lib.graphical.factors.marginals_by_enumeration"]},
-    "ex-3-5-ising-z": {"forbidden": ["pedagogy_lib.graphical.tree.tree_sum_product",
-                                     "pedagogy_lib.harmonium.exact.log_partition",
-                                     "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                     "pedagogy_lib.graphical.factors.factor_product",
-                                     "pedagogy_lib.graphical.factors.marginal_of",
-                                     "pedagogy_lib.graphical.junction.junction_tree",
-                                     "pedagogy_lib.graphical.factors.log_partition_by_enumeration",
-                                     "pedagogy_lib.graphical.factors.joint",
-                                     "pedagogy_lib.graphical.factors.marginals_by_enumeration",
-                                     "pedagogy_lib.graphical.bp.belief_propagation",
-                                     "pedagogy_lib.graphical.bp.loopy_belief_propagation"]},
-    "ex-3-5-clique": {"forbidden": ["pedagogy_lib.graphical.junction.triangulate",
-                                    "pedagogy_lib.graphical.junction.junction_tree"],
-                      "same_data": "the problem is a specific example the statement describes and the "
-                                   "solution discusses: the 3 x 4 grid eliminated corners first, then the two "
-                                   "inner nodes of the middle row, then the rest"},
-    "ex-3-5-independences": {"forbidden": ["ci_gap",
-                                           "pedagogy_lib.graphical.factors.joint",
-                                           "pedagogy_lib.graphical.separation.separated",
-                                           "pedagogy_lib.graphical.separation.d_separated",
-                                           "pedagogy_lib.graphical.junction.markov_network"],
-                             "same_data": "the answer is True or False for each statement, fixed by the graph of "
+    "ex-3-5-clique": {"same_data": "the problem is a specific example the statement describes and the solution "
+                                   "discusses: the 3 x 4 grid eliminated corners first, then the two inner nodes of "
+                                   "the middle row, then the rest"},
+    "ex-3-5-independences": {"same_data": "the answer is True or False for each statement, fixed by the graph of "
                                           "Fig. 3.1A whatever the potentials"},
 }

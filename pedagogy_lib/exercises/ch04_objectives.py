@@ -226,53 +226,10 @@ def asymmetric_pair(p, q):
     return checker.result("asymmetry of the relative entropy", problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-4-2-ml-estimate": {"forbidden": ["scipy.stats.multivariate_normal.fit",
-                                         "pedagogy_lib.mixture.em.fit_gmm",
-                                         "pedagogy_lib.mixture.em.gmm_m_step",
-                                         "pedagogy_lib.hmm.em.fit_hmm",
-                                         "scipy.stats.lognorm.fit", "scipy.stats.norm.fit",
-                                         # the page's gradient descent, fed central differences of the
-                                         # written-out sample cross entropy, walks to the minimizer with
-                                         # no derivative taken or solved: the optimizers of SciPy it
-                                         # stands in for are out of reach already
-                                         "descend"]},
-    "ex-4-2-gaussian-kl": {"forbidden": ["plot_two_directions", "numpy.trapezoid", "pedagogy_lib.assimilation.adf.gaussian_moments",
-                                         "scipy.integrate.quad_vec",
-                                         "scipy.integrate.tanhsinh",
-                                         "scipy.integrate.fixed_quad",
-                                         "scipy.integrate.cubature",
-                                         "E_q",
-                                         "kl_forward",
-                                         "scipy.integrate.quad",
-                                         "pedagogy_lib.vi.amortized.linear_gaussian_elbo",
-                                         "pedagogy_lib.vi.bbvi.elbo_terms",
-                                         "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
-                                         "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
-                                         "pedagogy_lib.learning.objectives.gaussian_entropy",
-                                         "pedagogy_lib.vi.mean_field.kl_gaussian",
-                                         "pedagogy_lib.deepgen.vae.gaussian_kl",
-                                         # Gauss-Hermite nodes and weights (three per axis, through the
-                                         # Cholesky factor of Sigma_p) average log p - log q exactly, and
-                                         # Gauss-Legendre ones, fixed_quad's rule, on a box do it to
-                                         # rounding: the expectation of the quadratic form is not worked out
-                                         "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
-                                         "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite",
-                                         "scipy.special.he_roots", "scipy.special.h_roots",
-                                         "numpy.polynomial.legendre.leggauss", "scipy.special.roots_legendre",
-                                         "scipy.special.p_roots"]},
-    "ex-4-2-marble-entropies": {"forbidden": ["scipy.special.kl_div",
-                                              "pedagogy_lib.nn.losses.categorical_cross_entropy",
-                                              "scipy.stats.rv_discrete.entropy",
-                                              "scipy.stats._multivariate.multinomial_gen.entropy",
-                                              "scipy.special.entr", "scipy.special.rel_entr", "pedagogy_lib.harmonium.exact.kl_divergence", "pedagogy_lib.learning.objectives.entropy",
-                                              "pedagogy_lib.learning.objectives.cross_entropy",
-                                              "pedagogy_lib.learning.objectives.relative_entropy",
-                                              "pedagogy_lib.learning.objectives.relative_entropies",
-                                              "scipy.stats.entropy"]},
-    "ex-4-2-asymmetric-pair": {"same_data": "the answer is any distribution that meets the condition against "
-                                            "the uniform one (a construction, no data), and the statement spells "
-                                            "out the marble game's 0.25 bits"},
+    "ex-4-2-asymmetric-pair": {"same_data": "the answer is any distribution that meets the condition against the "
+                                            "uniform one (a construction, no data), and the statement spells out the "
+                                            "marble game's 0.25 bits"},
 }

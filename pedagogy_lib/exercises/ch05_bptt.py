@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import checker
-from .checker import compare_array, result, problem_rng
+from .checker import check_function, compare_array, result, problem_rng, tuple_problems
 
 __all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "EX_DECAY",
            "bptt_signals", "rtrl_sensitivities", "steps_to_shrink"]
@@ -188,24 +188,10 @@ def rtrl_sensitivities(fn):
     the common slips in the sensitivity update, in the indexing of the steps and in the gradient, and
     names them when it sees one; a transposed S is reported by its shape.
     """
-    name = "forward sensitivities (first form of Eq. 5.19)"
-    fname = "rtrl_sensitivities"
-    if fn is None:
-        return result(name, [f"{fname} is None: write the function first."])
-    if not callable(fn):
-        return result(name, [f"{fname} should be a function; got {type(fn).__name__}."])
-    for i, c in enumerate(EX_RTRL):
-        label = f"case {i + 1} of {len(EX_RTRL)} (T={len(c.y)}, w={c.w}, u={c.u}, d={c.d})"
-        try:
-            out = fn(c.w, c.u, c.d, c.y.copy(), c.x.copy())
-        except Exception as exc:  # noqa: BLE001
-            return result(name, [f"{fname} raised {type(exc).__name__}: {exc} (on {label})."])
-        if out is None:
-            return result(name, [f"{fname} returned None on {label}: return the pair (S, grad)."])
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            return result(name, [f"{fname} should return a pair (S, grad); got {type(out).__name__}"
-                                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
-                                 + f" (on {label})."])
+    def judge(out, where, w, u, d, y, x, c):
+        problems = tuple_problems(out, 2, "the pair (S, grad)", where)
+        if problems:
+            return problems
         S_ref, grad_ref = _forward_rtrl(c)
         s_hints = {
             "your update holds z_{t-1} fixed: that keeps only the direct effect of theta on z_t (a truncation "
@@ -224,18 +210,20 @@ def rtrl_sensitivities(fn):
             "you stored each row before updating it, so row t - 1 holds s_{t-1} (starting from s_0 = 0) "
             "instead of s_t": _forward_rtrl(c, "rows_shifted")[0],
         }
-        problems = compare_array(out[0], S_ref, f"S on {label}", rtol=1e-8, atol=1e-10, hints=s_hints)
+        problems = compare_array(out[0], S_ref, f"S on {where}", rtol=1e-8, atol=1e-10, hints=s_hints)
         if problems:
-            return result(name, problems)
+            return problems
         g_hints = {
             "you paired the error z_t - x_t with s_{t-1}, the sensitivities before the update: both "
             "belong to the same step t": _forward_rtrl(c, "grad_lag")[1],
         }
-        problems = compare_array(out[1], grad_ref, f"grad = [dS/dw, dS/du, dS/dd] on {label}",
-                                 rtol=1e-8, atol=1e-10, hints=g_hints)
-        if problems:
-            return result(name, problems)
-    return result(name, [])
+        return compare_array(out[1], grad_ref, f"grad = [dS/dw, dS/du, dS/dd] on {where}", rtol=1e-8, atol=1e-10,
+                             hints=g_hints)
+
+    cases = [(f"case {i + 1} of {len(EX_RTRL)} (T={len(c.y)}, w={c.w}, u={c.u}, d={c.d})", (c.w, c.u, c.d, c.y, c.x), c)
+             for i, c in enumerate(EX_RTRL)]
+    return check_function("forward sensitivities (first form of Eq. 5.19)", fn, cases, judge,
+                          name="rtrl_sensitivities", signature="(w, u, d, y, x)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -306,22 +294,13 @@ def steps_to_shrink(k_peak, k_shrink):
                             "condition at your k and at its neighbours.")
     return result(name, problems)
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-5-1-3-bptt-signals": {"forbidden": ["pedagogy_lib.nn.rnn.rnn_bptt"],
-                              "same_data": "the answer is a function, which the grader calls on test inputs of "
-                                           "the checker's own (EX_SIGNALS, drawn for each student)"},
-    "ex-5-1-3-rtrl": {"forbidden": ["numpy.gradient", "pedagogy_lib.nn.rnn.rnn_bptt", "pedagogy_lib.nn.network.numerical_gradient",
-                                    "pedagogy_lib.core.gradcheck.gradcheck", "scipy.differentiate.derivative",
-                                    "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
-                                    "scipy.optimize.check_grad", "scipy.optimize._numdiff.approx_derivative",
-                                    "scipy.optimize.minimize",
-                                    "scipy.optimize.least_squares", "run_forward", "seq_loss",
-                                    "total_derivative_fd"],
-                      "same_data": "the answer is a function, which the grader calls on test inputs of the "
-                                   "checker's own (EX_RTRL, drawn for each student)"},
+    "ex-5-1-3-bptt-signals": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
+                                           "checker's own (EX_SIGNALS, drawn for each student)"},
+    "ex-5-1-3-rtrl": {"same_data": "the answer is a function, which the grader calls on test inputs of the checker's "
+                                   "own (EX_RTRL, drawn for each student)"},
     "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85, the shear 3, a "
-                                              "factor of a thousand), and the solution discusses the steps they "
-                                              "give"},
+                                              "factor of a thousand), and the solution discusses the steps they give"},
 }

@@ -257,24 +257,14 @@ def has_mle(answer_A, answer_B, answer_C, answer_D):
     return checker.result("existence of the logistic-regression MLE", problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-5-1-2-weights": {"forbidden": ["pedagogy_lib.learning.glm.family",
-                                       "irls_step"]},
-    "ex-5-1-2-irls-step": {"forbidden": ["pedagogy_lib.contrastive.nce.fit_nce",
-                                         "pedagogy_lib.contrastive.nce.newton_minimize",
-                                         "pedagogy_lib.contrastive.nce.nce_grad",
-                                         "pedagogy_lib.contrastive.nce.nce_hessian",
-                                         "scipy.optimize.minimize",
-                                         "pedagogy_lib.learning.glm.irls",
-                                         "irls_step", "irls_path"],
-                           "same_data": "the statement spells out the numbers (inputs -1, 0, 1, 2, outputs "
-                                        "0, 0, 1, 1, the penalty 1 and the start at zero), and the solution works "
-                                        "the first step out by hand for them"},
-    "ex-5-1-2-poisson-link": {"forbidden": ["pedagogy_lib.learning.glm.family"],
-                              "same_data": "the answer is a pair of functions (the link and its inverse), which "
-                                           "the grader calls on test inputs of the checker's own"},
+    "ex-5-1-2-irls-step": {"same_data": "the statement spells out the numbers (inputs -1, 0, 1, 2, outputs 0, 0, 1, "
+                                        "1, the penalty 1 and the start at zero), and the solution works the first "
+                                        "step out by hand for them"},
+    "ex-5-1-2-poisson-link": {"same_data": "the answer is a pair of functions (the link and its inverse), which the "
+                                           "grader calls on test inputs of the checker's own"},
     "ex-5-1-2-separable": {"same_data": "the answer is True or False for each of the four data sets, and the "
                                         "solution discusses these data sets by name"},
 }

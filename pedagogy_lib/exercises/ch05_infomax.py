@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..nn import infomax as _im
 from . import checker
 
 __all__ = ["InfoMaxProblem", "EX_GRAD", "EX_FIXED", "AMARI_CASES", "EX_SOURCES", "gradient",
@@ -382,80 +381,35 @@ def clamped_e_step_function(fn) -> checker.CheckResult:
     its inverse, hard assignments, unnormalized rows, class 0 taken for unlabelled, and overflow or
     underflow far from the components.
     """
-    title = "clamped E step of semi-supervised EM"
-    if not callable(fn):
-        return checker.result(title, [f"my_clamped_e_step should be a function of (pi, mu, Sigma, y, labels); got "
-                                      f"{type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (pi, mu, Sigma, y, labels) in enumerate(_clamped_cases()):
-        (N, L), K = y.shape, pi.shape[0]
-        n_lab = int(np.sum(labels >= 0))
-        where = f"test problem {i + 1} (K = {K}, L = {L}, N = {N}, {n_lab} labelled)"
-        try:
-            with np.errstate(all="ignore"):
-                out = fn(*(np.array(v, copy=True) for v in (pi, mu, Sigma, y, labels)))
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, pi, mu, Sigma, y, labels):
         if out is not None:
             try:
                 arr = np.asarray(out, dtype=float)
             except (TypeError, ValueError):
                 arr = None
-            if arr is not None and arr.shape == (N, K) and not np.all(np.isfinite(arr)):
-                problems = [f"on {where} your responsibilities contain NaN or inf: far from every component the "
-                            "densities underflow to zero (or overflow), so work with their logarithms and subtract "
-                            "the largest before exponentiating."]
-                break
-        problems = checker.compare_array(out, _clamped_ref(pi, mu, Sigma, y, labels), f"the output on {where}",
-                                         rtol=1e-7, atol=1e-10, hints=_clamped_slips(pi, mu, Sigma, y, labels))
-        if problems:
-            break
-    return checker.result(title, problems)
+            if arr is not None and arr.shape == (y.shape[0], pi.shape[0]) and not np.all(np.isfinite(arr)):
+                return [f"on {where} your responsibilities contain NaN or inf: far from every component the densities "
+                        "underflow to zero (or overflow), so work with their logarithms and subtract the largest "
+                        "before exponentiating."]
+        return checker.compare_array(out, _clamped_ref(pi, mu, Sigma, y, labels), f"the output on {where}", rtol=1e-7,
+                                     atol=1e-10, hints=_clamped_slips(pi, mu, Sigma, y, labels))
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+    cases = []
+    for i, (pi, mu, Sigma, y, labels) in enumerate(_clamped_cases()):
+        (N, L), K = y.shape, pi.shape[0]
+        cases.append((f"test problem {i + 1} (K = {K}, L = {L}, N = {N}, {np.sum(labels >= 0)} labelled)",
+                      (pi, mu, Sigma, y, labels)))
+    with np.errstate(all="ignore"):
+        return checker.check_function("clamped E step of semi-supervised EM", fn, cases, judge,
+                                      name="my_clamped_e_step", signature="(pi, mu, Sigma, y, labels)")
+
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-5-2-1-gradient": {"forbidden": ["scipy.optimize._numdiff.approx_derivative",
-                                        "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                                        "scipy.optimize.approx_fprime", "pedagogy_lib.nn.infomax.gradient",
-                                        "pedagogy_lib.nn.infomax.natural_gradient",
-                                        "pedagogy_lib.nn.infomax.objective", "pedagogy_lib.core.gradcheck.gradcheck",
-                                        "pedagogy_lib.nn.network.numerical_gradient", "scipy.optimize.check_grad",
-                                        "scipy.optimize.minimize", "numpy.gradient",
-                                        "scipy.optimize.least_squares",
-                                        # SciPy's matrix function of [[ih, 1], [0, -ih]] holds the divided
-                                        # difference (g(ih) - g(-ih)) / (2ih) in its corner, a complex-step
-                                        # derivative of any function g the answer hands it: of the objective
-                                        # along each entry of D, it gave the gradient with nothing derived
-                                        "scipy.linalg.funm"]},
-    "ex-5-2-1-amari": {"forbidden": ["pedagogy_lib.nn.infomax.amari_index"],
-                       "same_data": "the answer is a function, which the grader calls on test matrices of the "
+    "ex-5-2-1-amari": {"same_data": "the answer is a function, which the grader calls on test matrices of the "
                                     "checker's own"},
-    "ex-5-2-1-fixed-point": {"forbidden": ["pedagogy_lib.nn.infomax.fixed_point_rhs",
-                                           "pedagogy_lib.nn.infomax.fixed_point_residual",
-                                           "pedagogy_lib.core.gradcheck.gradcheck",
-                                           "pedagogy_lib.nn.network.numerical_gradient",
-                                           "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                                           "scipy.optimize.approx_fprime", "scipy.optimize.check_grad",
-                                           "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",
-                                           "numpy.gradient",
-                                           "scipy.optimize.least_squares",
-                                           # funm's divided differences as a derivative (see the gradient
-                                           # exercise): the sample term's gradient, transposed and inverted
-                                           "scipy.linalg.funm"]},
-    "ex-5-2-1-which-sources": {"forbidden": ["pedagogy_lib.nn.infomax.stability_constant"],
-                               "same_data": "the answer is a constant for each of three named source laws, which "
-                                            "the data do not change"},
-    "ex-5-2-1-clamped-e-step": {"forbidden": ["pedagogy_lib.mixture.em.clamped_responsibilities",
-                                              "pedagogy_lib.mixture.model.gmm_posterior",
-                                              "pedagogy_lib.mixture.model.gmm_logits",
-                                              "pedagogy_lib.mixture.model.gmm_log_marginal",
-                                              "pedagogy_lib.mixture.em.gmm_suff_stats",
-                                              "pedagogy_lib.mixture.em.fit_gmm_semi_supervised",
-                                              "pedagogy_lib.mixture.em.semi_supervised_log_lik",
-                                              "pedagogy_lib.mixture.em.gmm_elbo",
-                                              "pedagogy_lib.hmm.em.hmm_posterior"],
-                                "same_data": "the answer is a function, which the grader calls on test problems "
-                                             "of the checker's own"},
+    "ex-5-2-1-which-sources": {"same_data": "the answer is a constant for each of three named source laws, which the "
+                                            "data do not change"},
+    "ex-5-2-1-clamped-e-step": {"same_data": "the answer is a function, which the grader calls on test problems of "
+                                             "the checker's own"},
 }

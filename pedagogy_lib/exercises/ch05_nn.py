@@ -23,7 +23,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..nn import network as nn
-from .checker import compare_array, result, problem_rng
+from .checker import check_function, compare_array, result, problem_rng
 
 __all__ = ["DenseCase", "EX_DENSE", "EX_GRAD_FUNCTIONS", "EX_GRAD_EPS", "EX_SIGNAL", "EX_PRODUCT",
            "GradFunction", "SignalCase", "ProductProblem",
@@ -292,41 +292,31 @@ def poisson_signal(fn):
     derivative of the output nonlinearity, the signal of another loss, and the shortcut that holds
     only for a canonical link.
     """
-    name = "output signal b_L for a softplus output and a Poisson surprisal"
-    if fn is None:
-        return result(name, ["poisson_signal is None: write the function first."])
-    if not callable(fn):
-        return result(name, [f"poisson_signal should be a function; got {type(fn).__name__}."])
-    for i, case in enumerate(EX_SIGNAL):
-        label = f"case {i + 1} of {len(EX_SIGNAL)}"
-        mu = nn.softplus(case.a)                                   # the Poisson mean
-        s = nn.sigmoid(case.a)                                     # softplus' = diagonal of J_L
-        dS_dmu = 1.0 - case.x / mu
-        ref = s * dS_dmu
-        try:
-            out = fn(case.a.copy(), case.x.copy())
-        except Exception as exc:  # noqa: BLE001
-            return result(name, [f"poisson_signal raised {type(exc).__name__}: {exc} (on {label})."])
+    def judge(out, where, a, x):
+        mu = nn.softplus(a)                                        # the Poisson mean
+        s = nn.sigmoid(a)                                          # softplus' = diagonal of J_L
+        dS_dmu = 1.0 - x / mu
         hints = {
             "you returned dS/dz_L and forgot the Jacobian J_L of the softplus output": dS_dmu,
             "you took for the softplus's derivative that of the logistic function, sigma (1 - sigma)":
                 s * (1.0 - s) * dS_dmu,
             "you used the canonical-link shortcut mean minus target, which needs the Poisson's canonical link; "
-            "the softplus is not that link": mu - case.x,
+            "the softplus is not that link": mu - x,
             "you computed the signal of an exponential output (the Poisson's canonical link), not of a "
-            "softplus one": np.exp(np.minimum(case.a, 700.0)) - case.x,
+            "softplus one": np.exp(np.minimum(a, 700.0)) - x,
             "you used the signal of a squared-error loss, J_L (mu - x), not that of the Poisson surprisal":
-                s * (mu - case.x),
+                s * (mu - x),
         }
         with np.errstate(all="ignore"):
-            crude_mu = np.log(1.0 + np.exp(case.a))                # loses its digits where e^a << 1
+            crude_mu = np.log(1.0 + np.exp(a))                     # loses its digits where e^a << 1
         if np.abs(crude_mu / mu - 1.0).max() > 1e-6:
             hints["you computed the softplus as log(1 + e^a), which keeps only a few correct digits where "
-                  "e^a is far below the rounding error of 1 (here at a = -30)"] = s * (1.0 - case.x / crude_mu)
-        problems = compare_array(out, ref, f"b_L on {label}", hints=hints)
-        if problems:
-            return result(name, problems)
-    return result(name, [])
+                  "e^a is far below the rounding error of 1 (here at a = -30)"] = s * (1.0 - x / crude_mu)
+        return compare_array(out, s * dS_dmu, f"b_L on {where}", hints=hints)
+
+    cases = [(f"case {i + 1} of {len(EX_SIGNAL)}", (case.a, case.x)) for i, case in enumerate(EX_SIGNAL)]
+    return check_function("output signal b_L for a softplus output and a Poisson surprisal", fn, cases, judge,
+                          name="poisson_signal", signature="(a, x)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -416,35 +406,16 @@ def product_network(D1, d1, D2, d2):
     problems = compare_array(out, ref, "the network's output on the 50 test inputs", rtol=1e-8, atol=1e-12, hints=hints)
     return result(name, problems)
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-5-1-3-dense-backward": {"forbidden": ["numpy.gradient", "pedagogy_lib.nn.rnn.rnn_bptt",
-                                              "pedagogy_lib.nn.rnn.rnn_forward",
-                                              "scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.Dense.backward",
-                                              "pedagogy_lib.nn.network.Dense._backward",
-                                              "pedagogy_lib.nn.network.Activation.backward",
-                                              "pedagogy_lib.nn.network.Activation._backward",
-                                              "pedagogy_lib.nn.kernels.tanh_backward",
-                                              "pedagogy_lib.nn.network.Sequential.backward",
-                                              "pedagogy_lib.nn.network.Sequential._backward",
-                                              "pedagogy_lib.nn.network.numerical_gradient",
-                                              "pedagogy_lib.core.gradcheck.gradcheck"],
-                                "same_data": "the answer is a function, which the grader calls on test layers of "
-                                             "the checker's own (EX_DENSE, drawn for each student)"},
-    "ex-5-1-3-central-difference": {"forbidden": ["numpy.gradient", "scipy.differentiate.derivative",
-                                                  "scipy.differentiate.jacobian",
-                                                  "scipy.differentiate.hessian",
-                                                  "scipy.optimize.approx_fprime",
-                                                  "scipy.optimize._numdiff.approx_derivative", "pedagogy_lib.core.gradcheck.gradcheck",
-                                                  "pedagogy_lib.nn.network.numerical_gradient"],
-                                    "same_data": "the answer is a function, which the grader calls on test "
-                                                 "functions of the checker's own"},
-    "ex-5-1-3-bernoulli-signal": {"forbidden": ["numpy.gradient", "scipy.optimize._numdiff.approx_derivative", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime", "pedagogy_lib.nn.network.numerical_gradient",
-                                                "pedagogy_lib.core.gradcheck.gradcheck"],
-                                  "same_data": "the answer is a function, which the grader calls on test inputs of "
+    "ex-5-1-3-dense-backward": {"same_data": "the answer is a function, which the grader calls on test layers of the "
+                                             "checker's own (EX_DENSE, drawn for each student)"},
+    "ex-5-1-3-central-difference": {"same_data": "the answer is a function, which the grader calls on test functions "
+                                                 "of the checker's own"},
+    "ex-5-1-3-bernoulli-signal": {"same_data": "the answer is a function, which the grader calls on test inputs of "
                                                "the checker's own"},
-    "ex-5-1-3-product-network": {"same_data": "the statement spells out the function to compute, "
-                                              "f(y) = 2 y1 y2 / (y2 + y3 + 1)^2, and the weights that compute it do not depend "
-                                              "on the test inputs"},
+    "ex-5-1-3-product-network": {"same_data": "the statement spells out the function to compute, f(y) = 2 y1 y2 / "
+                                              "(y2 + y3 + 1)^2, and the weights that compute it do not depend on the "
+                                              "test inputs"},
 }

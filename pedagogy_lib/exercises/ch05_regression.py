@@ -341,83 +341,18 @@ def lofo_function(fn):
     sizes. The checker recognizes the ordinary residuals, the one-sample formula applied sample by
     sample, and a block applied the wrong way round.
     """
-    if not callable(fn):
-        return checker.result("K-fold residuals from one fit (Eq. A.8)",
-                              [f"my_lofo should be a function of (H, e, folds); got {type(fn).__name__}."])
-    problems = []
-    for i, (H, e, folds, ref) in enumerate(_lofo_cases()):
-        where = (f"test problem {i + 1} ({H.shape[0]} samples in {np.unique(folds).size} folds of sizes "
-                 f"{', '.join(str(n) for n in np.bincount(folds))})")
-        try:
-            out = fn(H.copy(), e.copy(), folds.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        problems = checker.compare_array(out, ref, f"the output on {where}", rtol=1e-6,
-                                         hints=_lofo_slips(H, e, folds))
-        if problems:
-            break
-    return checker.result("K-fold residuals from one fit (Eq. A.8)", problems)
+    def judge(out, where, H, e, folds, ref):
+        return checker.compare_array(out, ref, f"the output on {where}", rtol=1e-6, hints=_lofo_slips(H, e, folds))
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+    cases = [(f"test problem {i + 1} ({H.shape[0]} samples in {np.unique(folds).size} folds of sizes "
+              f"{', '.join(str(n) for n in np.bincount(folds))})", (H, e, folds), ref)
+             for i, (H, e, folds, ref) in enumerate(_lofo_cases())]
+    return checker.check_function("K-fold residuals from one fit (Eq. A.8)", fn, cases, judge, name="my_lofo",
+                                  signature="(H, e, folds)")
+
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-5-1-1-ridge-conventions": {"forbidden": ["pedagogy_lib.lgssm.kalman.kalman_filter",
-                                                 "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                                 "pedagogy_lib.factor.model.fa_posterior",
-                                                 "pedagogy_lib.vi.amortized.exact_posterior",
-                                                 "pedagogy_lib.vi.amortized.local_vb",
-                                                 "pedagogy_lib.gaussian.blocks.joint",
-                                                 "pedagogy_lib.gaussian.blocks.condition",
-                                                 "pedagogy_lib.gaussian.blocks.bayes_invert", "pedagogy_lib.learning.regression.linear_regression",
-                                                 "pedagogy_lib.learning.regression.generalized_least_squares",
-                                                 "pedagogy_lib.learning.regression.bayesian_linear_regression",
-                                                 "grad", "loss",
-                                                 # the log posterior written as one stacked sum of squares (the
-                                                 # data rows over sigma, the prior's rows whitened by L^-1) and
-                                                 # handed to a least-squares solver gave both means unsolved for
-                                                 *checker.LEAST_SQUARES_SOLVERS,
-                                                 # the page's refits are least-squares solvers too: handed the
-                                                 # whitened inputs L^T Y and the outputs X - m_d^T Y, plus one
-                                                 # extra sample (e_j, 0) per weight, the residuals of those extra
-                                                 # samples are minus the ridge weights (loo_brute_force: with e_j
-                                                 # scaled down so that they barely touch the fit)
-                                                 "loo_brute_force", "_lofo_brute"]},
-    "ex-5-1-1-normal-equations": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                                "pedagogy_lib.gaussian.blocks.condition",
-                                                "pedagogy_lib.lgssm.kalman.kalman_filter",
-                                                "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                                "pedagogy_lib.factor.model.fa_posterior",
-                                                "pedagogy_lib.vi.amortized.exact_posterior",
-                                                "pedagogy_lib.vi.amortized.local_vb",
-                                                "scipy.optimize.lsq_linear",
-                                                "scipy.optimize.least_squares",
-                                                "scipy.sparse.linalg.lsqr",
-                                                "scipy.sparse.linalg.lsmr",
-                                                *checker.LEAST_SQUARES_SOLVERS,
-                                                "pedagogy_lib.learning.glm.irls",
-                                                "pedagogy_lib.learning.regression.linear_regression",
-                                                "pedagogy_lib.learning.regression.generalized_least_squares",
-                                                "pedagogy_lib.learning.regression.bayesian_linear_regression",
-                                                "grad", "loss",
-                                                # as in ex-5-1-1-ridge-conventions: the page's refits, given the
-                                                # stacked whitened rows (L^-1 1) y_n^T and L^-1 x_n plus an extra
-                                                # sample per weight, solved the tied least squares
-                                                "loo_brute_force", "_lofo_brute"]},
-    "ex-5-1-1-loo-residual": {"forbidden": ["pedagogy_lib.learning.regression.linear_regression",
-                                            "_lofo_brute",
-                                            "loo_brute_force", "pedagogy_lib.learning.regression.loo_residuals",
-                                            "pedagogy_lib.learning.regression.loo_cv_error",
-                                            "pedagogy_lib.learning.regression.lofo_residuals"]},
-    "ex-5-1-1-lofo-function": {"forbidden": ["pedagogy_lib.learning.regression.linear_regression",
-                                             "numpy.linalg.lstsq",
-                                             "scipy.linalg.lstsq",
-                                             # least squares through the interpolative decomposition or a null
-                                             # space, as in the M steps (see checker.LEAST_SQUARES_SOLVERS)
-                                             "scipy.linalg.interpolative", "scipy.linalg.null_space",
-                                             "_lofo_brute",
-                                             "pedagogy_lib.learning.regression.lofo_residuals",
-                                             "pedagogy_lib.learning.regression.loo_residuals"],
-                               "same_data": "the answer is a function, which the grader calls on test problems of "
+    "ex-5-1-1-lofo-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own (drawn for each student)"},
 }

@@ -477,59 +477,9 @@ def hard_excess(answer):
     return checker.result("excess surcharge of hard assignments to the likeliest code (Eq. 6.14)", problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-6-3-bits-back": {"forbidden": ["pedagogy_lib.em.engine.discrete_elbo", "scheme_costs"]},
-    # the page's scheme_costs with its code_cost and recon_cost rebound to a discrete model gave each
-    # symbol's cost for any hard code, and so did its one line copied; the symbol is continuous now, so the
-    # worked example's enumeration does not run on it
-    "ex-6-3-hard-excess": {"forbidden": ["scheme_costs"],
-                           # the excess is an integral over y, which the exercise computes on a grid
-                           "shortcuts": ["numpy.trapezoid"]},
-    "ex-6-3-free-energy": {"forbidden": ["avg_nll_gauss", "pedagogy_lib.exercises.ch06_em.toy_log_joint",
-                                         "log_joint", "posterior", "pedagogy_lib.mixture.model.gmm_posterior",
-                                         "pedagogy_lib.mixture.model.gmm_log_marginal",
-                                         "pedagogy_lib.mixture.model.gmm_logits",
-                                         "pedagogy_lib.em.engine.discrete_elbo", "elbo", "log_lik",
-                                         "pedagogy_lib.mixture.em.gmm_elbo",
-                                         "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
-                                         "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm",
-                                         "pedagogy_lib.mixture.em.clamped_responsibilities",
-                                         "pedagogy_lib.mixture.em.semi_supervised_log_lik",
-                                         "pedagogy_lib.hmm.em.hmm_posterior", "scheme_costs"]},
-    "ex-6-3-em-step": {"forbidden": ["avg_nll_gauss", "posterior", "e_step", "m_step", "pedagogy_lib.em.engine.run_em",
-                                     "log_joint",
-                                     "log_lik", "elbo", "pedagogy_lib.exercises.ch06_em.toy_log_joint",
-                                     "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                                     "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
-                                     "pedagogy_lib.mixture.model.gmm_posterior",
-                                     "pedagogy_lib.mixture.model.gmm_logits",
-                                     "pedagogy_lib.mixture.em.clamped_responsibilities",
-                                     "pedagogy_lib.hmm.em.hmm_posterior",
-                                     "pedagogy_lib.mixture.model.gmm_log_marginal", "avg_nll_gmm", "grad_mu_fd",
-                                     "grad_mu_complete",
-                                     # the summed ELBo at q is a parabola in theta: NumPy's polynomial fit of
-                                     # three of its values, then -b / (2a), gave the M step without the vertex
-                                     "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
-                                     "numpy.polynomial.Polynomial.fit",
-                                     *checker.POLYNOMIAL_CLASS_FITS,
-                                     # and NumPy's finite differences of three of its values, a Newton step
-                                     "numpy.gradient",
-                                     # and NumPy's Vandermonde matrices, whose solve with three of its values
-                                     # is the same fit (a + b t + c t^2 through three points)
-                                     "numpy.vander", "numpy.polynomial.polynomial.polyvander",
-                                     # and a least-squares solver: the bound is minus a weighted sum of squares
-                                     # in theta, so rows sqrt(q_nk) / sigma_k times (+-1, y_n) handed to lstsq
-                                     # (or the pseudo-inverse) gave its maximizer without the vertex derived
-                                     *checker.LEAST_SQUARES_SOLVERS,
-                                     # and, for the same reason, a weighted average: the vertex is the mean of
-                                     # (y_n, -y_n) weighted by (q_n1 / sigma_+^2, q_n2 / sigma_-^2)
-                                     "numpy.average", "numpy.ma.average", "statistics.fmean",
-                                     # and SciPy's matrix function, whose value at [[-1, 1, 0], [0, 0, 1],
-                                     # [0, 0, 1]] holds the divided differences of three values of the bound:
-                                     # the parabola's coefficients, the fit above under another name
-                                     "scipy.linalg.funm"],
-                       "same_data": "the answer is a function, which the grader calls on test cases of the "
-                                    "checker's own"},
+    "ex-6-3-em-step": {"same_data": "the answer is a function, which the grader calls on test cases of the checker's "
+                                    "own"},
 }

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import LEAST_SQUARES_SOLVERS, CheckResult, book_or_drawn, compare_array, result
+from .checker import CheckResult, book_or_drawn, compare_array, result, check_function
 
 __all__ = [
     "MStepProblem", "AssignProblem", "MahalanobisProblem",
@@ -252,49 +252,44 @@ def assign_function(fn) -> CheckResult:
     ``0, ..., K-1``, ties going to the lowest index, as the statement asks. The checker recognizes
     an (N, K) output, labels counted from 1, the farthest centre, and mishandled ties.
     """
-    name = "K-means assignment step"
-    if not callable(fn):
-        return result(name, [f"your answer should be a function fn(y, mu); got {type(fn).__name__}."])
-    for i, p in enumerate(EX_ASSIGN):
-        label = f"EX_ASSIGN[{i}] (N = {p.y.shape[0]}, L = {p.y.shape[1]}, K = {p.mu.shape[0]})"
-        try:
-            out = fn(p.y.copy(), p.mu.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {label})."])
+    def judge(out, label, y, mu):
         if out is None:
-            return result(name, [f"your function returned None on {label}: did it forget to return?"])
+            return [f"your function returned None on {label}: did it forget to return?"]
         try:
             arr = np.asarray(out)
         except Exception:  # noqa: BLE001
-            return result(name, [f"the output on {label} is not an array."])
-        N, K = p.y.shape[0], p.mu.shape[0]
+            return [f"the output on {label} is not an array."]
+        N, K = y.shape[0], mu.shape[0]
         if arr.shape == (N, K):
-            return result(name, [f"the output on {label} has shape (N, K) = {arr.shape}: return one label per "
-                                 "point (the argmin over k), shape (N,), not the distances or a one-hot matrix."])
+            return [f"the output on {label} has shape (N, K) = {arr.shape}: return one label per point (the argmin "
+                    "over k), shape (N,), not the distances or a one-hot matrix."]
         if arr.shape != (N,):
-            return result(name, [f"the output on {label} should have shape (N,) = ({N},); got {arr.shape}."])
+            return [f"the output on {label} should have shape (N,) = ({N},); got {arr.shape}."]
         if not np.issubdtype(arr.dtype, np.integer):
             if np.issubdtype(arr.dtype, np.number) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
                 arr = arr.astype(int)
             else:
-                return result(name, [f"the output on {label} should hold integer labels; got dtype {arr.dtype}."])
-        expected = _nearest_loop(p.y, p.mu)
+                return [f"the output on {label} should hold integer labels; got dtype {arr.dtype}."]
+        expected = _nearest_loop(y, mu)
         if np.array_equal(arr, expected):
-            continue
-        if K > 1 and np.array_equal(arr, _farthest_loop(p.y, p.mu)):
-            return result(name, [f"on {label} your labels pick the farthest centre: use argmin, not argmax."])
+            return []
+        if K > 1 and np.array_equal(arr, _farthest_loop(y, mu)):
+            return [f"on {label} your labels pick the farthest centre: use argmin, not argmax."]
         if np.array_equal(arr, expected + 1):
-            return result(name, [f"on {label} your labels run from 1 to K; the code numbers components 0, ..., K-1."])
+            return [f"on {label} your labels run from 1 to K; the code numbers components 0, ..., K-1."]
         if arr.min() < 0 or arr.max() >= K:
-            return result(name, [f"on {label} some labels are outside 0, ..., K-1 = {K - 1}."])
+            return [f"on {label} some labels are outside 0, ..., K-1 = {K - 1}."]
         bad = np.flatnonzero(arr != expected)
-        d = np.array([[float((p.y[n] - m) @ (p.y[n] - m)) for m in p.mu] for n in bad])
+        d = np.array([[float((y[n] - m) @ (y[n] - m)) for m in mu] for n in bad])
         tie = np.sum(np.isclose(d, d.min(axis=1, keepdims=True), rtol=0, atol=1e-12), axis=1) > 1
         if np.all(tie):
-            return result(name, [f"on {label}, point(s) {bad.tolist()} are equally far from two or more centres: "
-                                 "give such a point to the centre with the lowest index (np.argmin does)."])
-        return result(name, [f"on {label}, point(s) {bad.tolist()} are not assigned to their nearest centre."])
-    return result(name, [])
+            return [f"on {label}, point(s) {bad.tolist()} are equally far from two or more centres: give such a point "
+                    "to the centre with the lowest index (np.argmin does)."]
+        return [f"on {label}, point(s) {bad.tolist()} are not assigned to their nearest centre."]
+
+    cases = [(f"EX_ASSIGN[{i}] (N = {p.y.shape[0]}, L = {p.y.shape[1]}, K = {p.mu.shape[0]})", (p.y, p.mu))
+             for i, p in enumerate(EX_ASSIGN)]
+    return check_function("K-means assignment step", fn, cases, judge, name="my_assign", signature="(y, mu)")
 
 
 def n_params_function(fn) -> CheckResult:
@@ -304,24 +299,16 @@ def n_params_function(fn) -> CheckResult:
     ``covariance_type`` is one of ``"full"``, ``"diag"``, ``"tied"``. A miss names the failing
     triple and, for a few common slips, what was miscounted.
     """
-    name = "number of free GMM parameters"
-    if not callable(fn):
-        return result(name, [f"your answer should be a function fn(K, L, covariance_type); got {type(fn).__name__}."])
-    for K, L, ct in EX_NPARAMS:
-        label = f"K = {K}, L = {L}, covariance_type = {ct!r}"
-        try:
-            out = fn(K, L, ct)
-        except Exception as exc:  # noqa: BLE001
-            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {label})."])
+    def judge(out, label, K, L, ct):
         if out is None:
-            return result(name, [f"your function returned None on {label}: did it forget to return?"])
+            return [f"your function returned None on {label}: did it forget to return?"]
         try:
             value = float(out)
         except (TypeError, ValueError):
-            return result(name, [f"your function should return a number; on {label} it returned {type(out).__name__}."])
+            return [f"your function should return a number; on {label} it returned {type(out).__name__}."]
         expected = _n_params(K, L, ct)
         if value == expected:
-            continue
+            return []
         cov_full_sq = {"full": K * L * L, "diag": K * L, "tied": L * L}[ct]
         hints = {
             expected + 1: "check what the constraint on the mixing weights does to their count",
@@ -333,9 +320,11 @@ def n_params_function(fn) -> CheckResult:
         if ct == "diag":
             hints[(K - 1) + K * L + K * L * (L + 1) // 2] = "check which entries of a diagonal covariance are free"
         hint = hints.get(value)
-        msg = f"on {label} your count is not right"
-        return result(name, [msg + (f": {hint}." if hint else ".")])
-    return result(name, [])
+        return [f"on {label} your count is not right" + (f": {hint}." if hint else ".")]
+
+    cases = [(f"K = {K}, L = {L}, covariance_type = {ct!r}", (K, L, ct)) for K, L, ct in EX_NPARAMS]
+    return check_function("number of free GMM parameters", fn, cases, judge, name="my_n_params",
+                          signature="(K, L, covariance_type)")
 
 
 def limit_labels(answer) -> CheckResult:
@@ -385,7 +374,7 @@ def limit_labels(answer) -> CheckResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# graded versions (courseware/grading.py): problem data of each student's own, forbidden calls
+# graded versions (courseware/grading.py): problem data of each student's own
 # ---------------------------------------------------------------------------------------------
 
 def _graded_m_step(rng) -> dict:
@@ -407,46 +396,10 @@ def _graded_n_params(rng) -> dict:
                                 for _ in range(5) for t in ("full", "diag", "tied"))}
 
 
-#: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
-#: library functions the statement rules out (stubbed while the student's code is graded).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-7-1-m-step": {"variant": _graded_m_step,
-                      "forbidden": ["sigma_centred", "em_step", "pedagogy_lib.mixture.em.gmm_m_step",
-                                    "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
-                                    "pedagogy_lib.mixture.em.gmm_suff_stats", "pedagogy_lib.mixture.em.fit_gmm",
-                                    "sigma_raw_moment", "pedagogy_lib.mixture.em.gmm_em_model", "numpy.cov",
-                                    "numpy.average",
-                                    "numpy.ma.average", "statistics.fmean", "sklearn.mixture.GaussianMixture",
-                                    "sklearn.cluster.KMeans",
-                                    # a least-squares fit of y on the column sqrt(r_k) is the weighted average
-                                    # above, and its residuals sum to the weighted squared distances of sigma_k^2
-                                    *LEAST_SQUARES_SOLVERS]},
-    "ex-7-1-kmeans-assign": {"variant": _graded_assign, "forbidden": ["pedagogy_lib.mixture.em.kmeans",
-                                                                      "scipy.cluster.vq.vq",
-                                                                      "scipy.cluster.vq.kmeans",
-                                                                      "scipy.cluster.vq.kmeans2",
-                                                                      "scipy.spatial.distance.cdist",
-                                                                      "scipy.spatial.KDTree",
-                                                                      "scipy.spatial.cKDTree",
-                                                                      "scipy.spatial.distance_matrix",
-                                                                      "scipy.spatial.minkowski_distance",
-                                                                      "scipy.cluster.vq.py_vq",
-                                                                      "pedagogy_lib.mixture.model.gmm_logits",
-                                                                      "pedagogy_lib.mixture.model.gmm_posterior",
-                                                                      "sklearn.cluster.KMeans",
-                                                                      "sklearn.mixture.GaussianMixture"]},
-    "ex-7-1-n-params": {"variant": _graded_n_params, "forbidden": ["sklearn_count",
-                                                                    "sklearn.mixture.GaussianMixture"]},
-    "ex-7-1-mahalanobis-limit": {"forbidden": ["pedagogy_lib.mixture.model.gmm_logits",
-                                               "pedagogy_lib.mixture.model.gmm_posterior",
-                                               "pedagogy_lib.mixture.em.gmm_suff_stats",
-                                               "pedagogy_lib.mixture.model.gmm_log_marginal",
-                                               "scipy.stats.multivariate_normal", "scipy.spatial.distance.cdist",
-                                               "scipy.spatial.distance.mahalanobis",
-                                               "pedagogy_lib.hmm.inference.gaussian_log_lik",
-                                               "pedagogy_lib.gaussian.blocks.mvn_logpdf",
-                                               "scipy.cluster.vq.vq",
-                                               "scipy.cluster.vq.py_vq",
-                                               "scipy.spatial.distance_matrix",
-                                               "sklearn.mixture.GaussianMixture"]},
+    "ex-7-1-m-step": {"variant": _graded_m_step},
+    "ex-7-1-kmeans-assign": {"variant": _graded_assign},
+    "ex-7-1-n-params": {"variant": _graded_n_params},
 }

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..hmm import em as hmm_em
 from ..hmm import inference as hmm
-from .checker import LEAST_SQUARES_SOLVERS, CheckResult, compare_array, result, problem_rng
+from .checker import CheckResult, compare_array, result, problem_rng, check_function, tuple_problems
 
 __all__ = [
     "TransitionCounts", "SequencesProblem", "PriorSequencesProblem", "PairwiseProblem", "GaussianPriorProblem",
@@ -370,95 +370,35 @@ def m_step_function(fn) -> CheckResult:
     the occupancy or the last step used for the first state, the row-stochastic convention, the wrong
     denominators, an uncentred covariance, and the states' own covariances averaged.
     """
-    title = "the M step of Baum-Welch"
-    if not callable(fn):
-        return result(title, [f"my_m_step should be a function of (ys, gammas, xi_sum); got {type(fn).__name__}."])
-    problems: list[str] = []
+    def judge(out, where, ys, gammas, xi_sum, ref):
+        problems = tuple_problems(out, 4, "the four parameters (pi, A, mu, Sigma)", where)
+        if problems:
+            return problems
+        with np.errstate(divide="ignore", invalid="ignore"):     # slips that divide by a zero column
+            slips = _m_step_slips(ys, gammas, xi_sum)
+        no_exit = xi_sum.sum(axis=0) == 0
+        K = gammas[0].shape[1]
+        if no_exit.any() and np.shape(out[1]) == (K, K):
+            if not np.all(np.isfinite(np.asarray(out[1], dtype=float)[:, no_exit])):
+                return [f"on {where} no transition leaves state {np.flatnonzero(no_exit).tolist()}, and your A has "
+                        "NaN or inf in that column: see what the statement asks for there."]
+        return [p for name, answer, expected in zip(("pi", "A", "mu", "Sigma"), out, ref)
+                for p in compare_array(answer, expected, f"{name} on {where}", rtol=1e-7, atol=1e-10,
+                                       hints=slips.get(name))]
+
+    cases = []
     for i, (args, ref) in enumerate(_m_step_cases()):
         ys, gammas, _ = args
-        K, D = gammas[0].shape[1], ys[0].shape[1]
-        lengths = ", ".join(str(y.shape[0]) for y in ys)
-        where = (f"test problem {i + 1} ({len(ys)} sequence{'s' if len(ys) > 1 else ''} of "
-                 f"length{'s' if len(ys) > 1 else ''} {lengths}; K = {K}, D = {D})")
-        try:
-            out = fn([y.copy() for y in ys], [g.copy() for g in gammas], args[2].copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        if out is None:
-            problems = compare_array(None, ref[0], f"the output on {where}")
-            break
-        if not isinstance(out, (tuple, list)) or len(out) != 4:
-            problems = [f"on {where} your function should return the four parameters (pi, A, mu, Sigma); got "
-                        f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
-                                                   else ".")]
-            break
-        with np.errstate(divide="ignore", invalid="ignore"):     # slips that divide by a zero column
-            slips = _m_step_slips(*args)
-        no_exit = args[2].sum(axis=0) == 0
-        if no_exit.any():
-            A_out = np.asarray(out[1], dtype=float) if np.shape(out[1]) == (K, K) else None
-            if A_out is not None and not np.all(np.isfinite(A_out[:, no_exit])):
-                problems = [f"on {where} no transition leaves state {np.flatnonzero(no_exit).tolist()}, and your "
-                            "A has NaN or inf in that column: see what the statement asks for there."]
-                break
-        for name, answer, expected in zip(("pi", "A", "mu", "Sigma"), out, ref):
-            problems += compare_array(answer, expected, f"{name} on {where}", rtol=1e-7, atol=1e-10,
-                                      hints=slips.get(name))
-        if problems:
-            break
-    return result(title, problems)
+        n, lengths = len(ys), ", ".join(str(y.shape[0]) for y in ys)
+        cases.append((f"test problem {i + 1} ({n} sequence{'s' if n > 1 else ''} of length{'s' if n > 1 else ''} "
+                      f"{lengths}; K = {gammas[0].shape[1]}, D = {ys[0].shape[1]})", args, ref))
+    return check_function("the M step of Baum-Welch", fn, cases, judge, name="my_m_step",
+                          signature="(ys, gammas, xi_sum)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
-#: student the same problem data (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-7-2-m-step-mu": {"forbidden": ["pedagogy_lib.gaussian.blocks.bayes_invert",
-                                       "pedagogy_lib.gaussian.blocks.condition",
-                                       "scipy.optimize.least_squares",
-                                       "scipy.optimize.lsq_linear", "scipy.optimize.minimize",
-                                       "pedagogy_lib.lgssm.kalman.kalman_filter",
-                                       "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                       "pedagogy_lib.assimilation.ensemble.po_analysis_numpy",
-                                       "pedagogy_lib.assimilation.ensemble.etkf_analysis_numpy",
-                                       "pedagogy_lib.recursions.generic.forward_filter",
-                                       "pedagogy_lib.recursions.generic.measurement_update",
-                                       # the objective as one stacked sum of squares (rows sqrt(gamma_t(k)) times a
-                                       # square root of Sigma_k^-1, and I / tau for the prior), handed to a
-                                       # least-squares solver or a pseudo-inverse
-                                       *LEAST_SQUARES_SOLVERS,
-                                       # the objective is quadratic in each mean: SciPy's matrix function of
-                                       # [[-1, 1, 0], [0, 0, 1], [0, 0, 1]] gave its divided differences along
-                                       # each direction, so its gradient and Hessian, and one Newton step the
-                                       # maximizer, with no derivative taken
-                                       "scipy.linalg.funm"]},
-    "ex-7-2-m-step-function": {"forbidden": ["pedagogy_lib.hmm.em.hmm_m_step", "pedagogy_lib.mixture.em.gmm_m_step",
-                                             "pedagogy_lib.mixture.em.gmm_stats_from_responsibilities",
-                                             "pedagogy_lib.hmm.em.hmm_em_model",
-                                             "pedagogy_lib.mixture.em.gmm_em_model", "numpy.average",
-                                             "numpy.ma.average", "statistics.fmean", "numpy.cov",
-                                             # a least-squares fit of the rows sqrt(gamma_t(k)) y_t on the column
-                                             # sqrt(gamma_t(k)) is state k's weighted mean under another name
-                                             *LEAST_SQUARES_SOLVERS],
-                               "same_data": "the answer is a function, which the grader calls on test problems of "
+    "ex-7-2-m-step-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
-    "ex-7-2-m-step-A": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",
-                                      "scipy.optimize.fminbound", "scipy.optimize.fmin", "scipy.optimize.brentq",
-                                      "scipy.optimize.root_scalar", "scipy.optimize.newton", "scipy.optimize.bisect",
-                                      "scipy.optimize.brent",
-                                      "scipy.optimize.golden",
-                                      "scipy.optimize.fsolve",
-                                      "scipy.optimize.root",
-                                      "scipy.optimize.ridder",
-                                      "scipy.optimize.brenth",
-                                      "scipy.optimize.toms748"]},
-    "ex-7-2-m-step-pi": {"forbidden": ["scipy.optimize.minimize", "scipy.optimize.minimize_scalar",
-                                       "scipy.optimize.least_squares", "scipy.optimize.fmin",
-                                       "scipy.optimize.fmin_powell",
-                                       "scipy.optimize.fmin_bfgs",
-                                       "scipy.optimize.fmin_l_bfgs_b",
-                                       "scipy.optimize.fmin_cg",
-                                       "scipy.optimize.fmin_slsqp",
-                                       "scipy.optimize.fmin_tnc",
-                                       "scipy.optimize.fmin_ncg"]},
 }

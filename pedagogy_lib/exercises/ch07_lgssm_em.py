@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import lgssm as kalman
 from ..lgssm.model import LGSSMParams
-from .checker import LEAST_SQUARES_SOLVERS, CheckResult, as_bool, compare_array, compare_scalar, result, problem_rng
+from .checker import (CheckResult, as_bool, compare_array, compare_scalar, result, problem_rng, check_function,
+                      tuple_problems)
 
 __all__ = [
     "SmootherProblem", "SimilarityProblem",
@@ -413,96 +414,28 @@ def m_step_function(fn) -> CheckResult:
     transposed cross moment, a product in the wrong order, an uncentred Sigma1, and a full or summed emission
     covariance.
     """
-    title = "the M step of Eq. 7.4"
-    if not callable(fn):
-        return result(title, [f"my_m_step should be a function of (y, mu_smooth, Upsilon_smooth, Upsilon_cross); "
-                              f"got {type(fn).__name__}."])
-    names = ("A", "Sigma_x", "C", "Sigma_y_x", "mu1", "Sigma1")
-    problems: list[str] = []
+    def judge(out, where, y, mu_smooth, U_smooth, U_cross, ref):
+        problems = tuple_problems(out, 6, "the six parameters (A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)", where)
+        if problems:
+            return problems
+        slips = _m_step_slips((y, mu_smooth, U_smooth, U_cross))
+        return [p for name, answer, expected in zip(("A", "Sigma_x", "C", "Sigma_y_x", "mu1", "Sigma1"), out, ref)
+                for p in compare_array(answer, expected, f"{name} on {where}", rtol=1e-7, atol=1e-10,
+                                       hints=slips[name])]
+
+    cases = []
     for i, (args, ref) in enumerate(_m_step_cases()):
         (T, m), n = args[0].shape, args[1].shape[1]
-        where = f"test problem {i + 1} (T = {T}, n = {n}, m = {m})"
-        try:
-            out = fn(*(np.array(x, copy=True) for x in args))
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        if out is None:
-            problems = compare_array(None, ref[0], f"the output on {where}")
-            break
-        if not isinstance(out, (tuple, list)) or len(out) != 6:
-            problems = [f"on {where} your function should return the six parameters (A, Sigma_x, C, Sigma_y_x, "
-                        f"mu1, Sigma1); got {type(out).__name__}"
-                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
-            break
-        slips = _m_step_slips(args)
-        for name, answer, expected in zip(names, out, ref):
-            problems += compare_array(answer, expected, f"{name} on {where}", rtol=1e-7, atol=1e-10,
-                                      hints=slips[name])
-        if problems:
-            break
-    return result(title, problems)
+        cases.append((f"test problem {i + 1} (T = {T}, n = {n}, m = {m})", args, ref))
+    return check_function("the M step of Eq. 7.4", fn, cases, judge, name="my_m_step",
+                          signature="(y, mu_smooth, Upsilon_smooth, Upsilon_cross)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise's data are the
-#: same for every student (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-7-4-cross-moment": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
-                                          "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                          "pedagogy_lib.lgssm.kalman.kalman_filter",
-                                          "pedagogy_lib.lgssm.kalman.rts_smoother",
-                                          "pedagogy_lib.recursions.generic.forward_filter",
-                                          "pedagogy_lib.recursions.generic.backward_smoother"]},
-    "ex-7-4-m-step-a": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model",
-                                      "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats",
-                                      "pedagogy_lib.lgssm.em.lgssm_m_step",
-                                      "pedagogy_lib.lgssm.kalman.kalman_smoother", "scipy.optimize.minimize",
-                                      "scipy.optimize.least_squares", "scipy.optimize.minimize_scalar",
-                                      "scipy.optimize.fmin",
-                                      "scipy.optimize.fmin_bfgs",
-                                      "scipy.optimize.fmin_powell",
-                                      "scipy.optimize.fmin_l_bfgs_b",
-                                      "scipy.optimize.fmin_cg",
-                                      "scipy.optimize.fmin_tnc",
-                                      "scipy.optimize.fmin_slsqp",
-                                      # the least-squares solvers and the pseudo-inverses
-                                      *LEAST_SQUARES_SOLVERS,
-                                      # with A = s R (R a rotation) the term is s^2 tr S00 - 2 s tr(R^T S10):
-                                      # SciPy's Procrustes solver, or the polar factor of S10, returns the best R
-                                      # and its trace, so two calls gave A with neither p nor q derived
-                                      "scipy.linalg.orthogonal_procrustes", "scipy.linalg.polar",
-                                      # the same polar factor by other names: the matrix sign of the symmetric
-                                      # dilation [[0, S10], [S10^T, 0]] is [[0, R], [R^T, 0]] with R the polar
-                                      # factor of S10 (signm, or funm with np.sign)
-                                      "scipy.linalg.signm", "scipy.linalg.funm",
-                                      # the transition term is quadratic in (p, q): np.gradient (edge_order=2)
-                                      # on a 3 x 3 grid gave its gradient and Hessian, and one Newton step the
-                                      # minimizer, with no derivative taken by hand
-                                      "numpy.gradient"]},
-    "ex-7-4-m-step-c": {"forbidden": ["pedagogy_lib.lgssm.em.fit_lgssm", "pedagogy_lib.lgssm.em.lgssm_em_model", "pedagogy_lib.em.engine.run_em", "pedagogy_lib.lgssm.em.lgssm_suff_stats", "pedagogy_lib.lgssm.em.lgssm_m_step",
-                                      "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                      # least squares on pseudo-data (smoothed means with a 1 appended, the
-                                      # covariances' Cholesky columns with a 0) fits [C c] in one call
-                                      *LEAST_SQUARES_SOLVERS,
-                                      # np.gradient of the expected emission term (quadratic in C and c) and
-                                      # of its gradient, then one Newton step, fitted [C c] likewise
-                                      "numpy.gradient",
-                                      # and so did SciPy's matrix function, whose value at [[-1, 1, 0],
-                                      # [0, 0, 1], [0, 0, 1]] holds the term's divided differences along a
-                                      # direction (its slope and curvature there)
-                                      "scipy.linalg.funm"]},
-    "ex-7-4-similarity": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"]},
-    "ex-7-4-identifiability": {"forbidden": ["pedagogy_lib.lgssm.em.similarity_transform"],
-                               "same_data": "the answer is six True-or-False verdicts about properties of the "
-                                            "model that no data change"},
-    "ex-7-4-m-step-function": {"forbidden": ["pedagogy_lib.lgssm.em.lgssm_m_step",
-                                             "pedagogy_lib.lgssm.em.lgssm_em_model",
-                                             "pedagogy_lib.lgssm.em.lgssm_suff_stats",
-                                             "pedagogy_lib.lgssm.em.fit_lgssm",
-                                             # and a least-squares solver, as in the other M steps: the rows
-                                             # (y_t, mu_t) stacked over (0, chol(sum Upsilon_t)^T) handed to
-                                             # lstsq gave C, and its residual sum T m times s^2, underived
-                                             *LEAST_SQUARES_SOLVERS],
-                               "same_data": "the answer is a function, which the grader calls on test problems of "
+    "ex-7-4-identifiability": {"same_data": "the answer is six True-or-False verdicts about properties of the model "
+                                            "that no data change"},
+    "ex-7-4-m-step-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
 }

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import (CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
+                      tuple_problems)
 
 __all__ = ["EX_P_Y", "EX_Q", "EX_P_X", "EX_EIGS", "EX_ALPHA", "mutual_information", "aggregate_kl",
            "optimal_kl", "hessian_route_function"]
@@ -284,71 +285,26 @@ def hessian_route_function(fn) -> CheckResult:
     or a wrong sign in the entropy's part, and draws scaled by something other than the lower Cholesky
     factor.
     """
-    title = "gradients through the Gaussian identities, prior N(m0, S0)"
-    if not callable(fn):
-        return result(title, [f"my_gradients should be a function of (nu, Upsilon, Z, grad_x, hess_x, m0, S0); "
-                              f"got {type(fn).__name__}."])
-    problems: list[str] = []
-    for i, case in enumerate(_hessian_route_cases()):
-        nu, Upsilon, Z, grad_x, hess_x, m0, S0 = case
-        S, K = Z.shape
-        where = f"test problem {i + 1} (K = {K}, {S} draw{'s' if S > 1 else ''})"
-        try:
-            out = fn(nu.copy(), Upsilon.copy(), Z.copy(), grad_x, hess_x, m0.copy(), S0.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, *case):
         ref_nu, ref_U = _hessian_route_variant(*case)
-        if out is None:
-            problems = compare_array(None, ref_nu, f"the output on {where}")
-            break
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            problems = [f"on {where} your function should return the pair (d_nu, d_Upsilon); got "
-                        f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
-                                                   else ".")]
-            break
-        hints_nu, hints_U = _hessian_route_slips(case)
-        problems = (compare_array(out[0], ref_nu, f"d_nu on {where}", rtol=1e-7, atol=1e-9, hints=hints_nu)
-                    + compare_array(out[1], ref_U, f"d_Upsilon on {where}", rtol=1e-7, atol=1e-9, hints=hints_U))
+        problems = tuple_problems(out, 2, "the pair (d_nu, d_Upsilon)", where)
         if problems:
-            break
-    return result(title, problems)
+            return problems
+        hints_nu, hints_U = _hessian_route_slips(case)
+        return (compare_array(out[0], ref_nu, f"d_nu on {where}", rtol=1e-7, atol=1e-9, hints=hints_nu)
+                + compare_array(out[1], ref_U, f"d_Upsilon on {where}", rtol=1e-7, atol=1e-9, hints=hints_U))
+
+    cases = []
+    for i, case in enumerate(_hessian_route_cases()):
+        S, K = case[2].shape
+        cases.append((f"test problem {i + 1} (K = {K}, {S} draw{'s' if S > 1 else ''})", case))
+    return check_function("gradients through the Gaussian identities, prior N(m0, S0)", fn, cases, judge,
+                          name="my_gradients", signature="(nu, Upsilon, Z, grad_x, hess_x, m0, S0)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise gives every
-#: student the same problem data.
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-8-2-hessian-route": {"forbidden": ["pedagogy_lib.deepgen.gaussian_gradients.hessian_route_gradients",
-                                           "pedagogy_lib.deepgen.gaussian_gradients.pathwise_gradients"],
-                             "same_data": "the answer is a function, which the grader calls on test problems of "
-                                          "the checker's own"},
-    "ex-8-2-information": {
-        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms", "pedagogy_lib.learning.objectives.relative_entropy",
-                      "scipy.stats.entropy", "scipy.stats.distributions.entropy",
-                      # the KL of the joint table from the product of its marginals, in one call
-                      "pedagogy_lib.learning.objectives.relative_entropies",
-                      "pedagogy_lib.harmonium.exact.kl_divergence",
-                      # SciPy's elementwise relative entropies and entropies: summed, the KL of the joint from
-                      # the product of the marginals, or H(X) + H(Y) - H(X, Y), like scipy.stats.entropy
-                      "scipy.special.rel_entr", "scipy.special.kl_div", "scipy.special.entr"]},
-    "ex-8-2-aggregate": {
-        "forbidden": ["pedagogy_lib.deepgen.vae.jre_terms", "pedagogy_lib.learning.objectives.relative_entropy",
-                      "pedagogy_lib.harmonium.exact.kl_divergence", "scipy.stats.entropy",
-                      "scipy.stats.distributions.entropy",
-                      "pedagogy_lib.learning.objectives.relative_entropies",
-                      # kl_div(agg, prior).sum() is the KL in one call, as scipy.stats.entropy is
-                      "scipy.special.rel_entr", "scipy.special.kl_div", "scipy.special.entr"]},
-    "ex-8-2-collapse": {
-        "forbidden": ["pedagogy_lib.vi.amortized.exact_posterior", "pedagogy_lib.vi.amortized.local_vb",
-                      "pedagogy_lib.deepgen.vae.gaussian_kl", "pedagogy_lib.factor.model.fa_posterior",
-                      "pedagogy_lib.gaussian.blocks.bayes_invert",
-                      # Gaussian KL helpers like V.gaussian_kl (with gaussian.blocks.joint, the first
-                      # gives the mutual information, which equals the answer at the optimum)
-                      "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
-                      "pedagogy_lib.vi.mean_field.kl_gaussian",
-                      # the page's jre_linear reads the globals C_lin and y_lin: with C_lin rebound to zeros
-                      # of shape (3, 7) and b = y_lin it returns the prior part 1/2 (nu^T nu + tr U) -
-                      # 1/2 log|U|, so at the root mean square of the means and the diagonal of the
-                      # variances it is the summed KL plus K/2, the Gaussian KL the helpers above compute
-                      "jre_linear"]},
+    "ex-8-2-hessian-route": {"same_data": "the answer is a function, which the grader calls on test problems of the "
+                                          "checker's own"},
 }

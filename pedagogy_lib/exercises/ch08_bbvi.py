@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (GENERATING_FUNCTION_READERS, LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS,
-                      NUMPY_POLYNOMIAL_FAMILIES, SPECIAL_POLYNOMIALS, CheckResult, book_or_drawn, compare_array,
-                      compare_scalar, problem_rng, result)
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
 
@@ -164,19 +162,7 @@ def sf_gradient(fn) -> CheckResult:
     not divided by s, derivatives with respect to s instead of log s, log q left out of the weight and
     log q without its normalizing constant.
     """
-    name = "score-function gradient of the ELBO (Step 1)"
-    if fn is None:
-        return result(name, ["my_sf_gradient is None: write the function first."])
-    if not callable(fn):
-        return result(name, [f"my_sf_gradient should be a function of (log_p, m, log_s, eps); "
-                             f"got {type(fn).__name__}."])
-    cases = _target_cases()
-    for i, (what, log_p, m, log_s, eps) in enumerate(cases):
-        where = f"test problem {i + 1} of {len(cases)} ({what})"
-        try:
-            out = fn(log_p, m.copy(), log_s.copy(), eps.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+    def judge(out, where, log_p, m, log_s, eps):
         s = np.exp(log_s)
         hints = {
             "your score with respect to log s misses a term: differentiate every term of log q that holds s":
@@ -190,54 +176,19 @@ def sf_gradient(fn) -> CheckResult:
             "it, since the scores average to zero only in expectation":
                 _sf_estimate(log_p, m, log_s, eps, log_q_const=False),
         }
-        problems = compare_array(out, _sf_estimate(log_p, m, log_s, eps), f"your output on {where}",
-                                 rtol=1e-8, atol=1e-10, hints=hints)
-        if problems:
-            return result(name, problems)
-    return result(name, [])
+        return compare_array(out, _sf_estimate(log_p, m, log_s, eps), f"your output on {where}", rtol=1e-8,
+                             atol=1e-10, hints=hints)
+
+    cases = _target_cases()
+    cases = [(f"test problem {i + 1} of {len(cases)} ({what})", args) for i, (what, *args) in enumerate(cases)]
+    return check_function("score-function gradient of the ELBO (Step 1)", fn, cases, judge, name="my_sf_gradient",
+                          signature="(log_p, m, log_s, eps)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
-#: student.
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-8-4-2-cv": {"forbidden": ["pedagogy_lib.vi.bbvi.control_variate",
-                                  # the least squares of the centred g on the centred H, also solved through
-                                  # an orthogonal factorization of H (or SciPy's QR updates, which build
-                                  # one column by column), which skips the normal equations
-                                  *LEAST_SQUARES_SOLVERS, *ORTHOGONAL_FACTORIZATIONS]},
-    "ex-8-4-2-naive": {"forbidden": ["scipy.optimize.minimize_scalar", "scipy.optimize.minimize",
-                                     "scipy.optimize.fminbound",
-                                     "scipy.optimize.brent",
-                                     "scipy.optimize.golden",
-                                     "scipy.optimize.fmin",
-                                     "scipy.optimize.brentq",
-                                     "scipy.optimize.fmin_powell",
-                                     "scipy.optimize.fmin_bfgs",
-                                     "scipy.optimize.fmin_cg",
-                                     "scipy.optimize.fmin_l_bfgs_b",
-                                     "scipy.optimize.newton",
-                                     "scipy.optimize.fsolve",
-                                     "scipy.optimize.root"],
-                       "same_data": "the statement spells out the number (x = -2)"},
-    "ex-8-4-2-sf-gradient": {"forbidden": ["pedagogy_lib.vi.bbvi.score_function_terms",
-                                           "pedagogy_lib.vi.bbvi.elbo_terms",
-                                           "pedagogy_lib.vi.bbvi.gaussian_vi_sample"],
-                             "same_data": "the answer is a function, which the grader calls on test problems of "
-                                          "the checker's own"},
-    "ex-8-4-2-sf-variance": {"forbidden": [*NUMPY_POLYNOMIAL_FAMILIES,  # the Hermite series and the other families
-                                           "numpy.polynomial.hermite_e.poly2herme",
-                                           "numpy.polynomial.hermite.poly2herm",
-                                           "numpy.polynomial.polynomial.Polynomial.convert",
-                                           "pedagogy_lib.deepgen.estimators.shared_mean_variances",
-                                           "scipy.integrate.quad",
-                                           "scipy.stats.rv_continuous.expect",
-                                           "scipy.integrate.tanhsinh",
-                                           "scipy.integrate.quad_vec",
-                                           # the moment generating function exp(mu t + t^2 / 2) of z holds E[z^k] as
-                                           # k! times its coefficient of t^k, read off in one call, as in DA 2
-                                           *GENERATING_FUNCTION_READERS,
-                                           # and the Hermite polynomials under SciPy's other names (hyp1f1 and kin
-                                           # give a Gaussian's noncentral moments), as in DA 2's bias
-                                           *SPECIAL_POLYNOMIALS]},
+    "ex-8-4-2-naive": {"same_data": "the statement spells out the number (x = -2)"},
+    "ex-8-4-2-sf-gradient": {"same_data": "the answer is a function, which the grader calls on test problems of the "
+                                          "checker's own"},
 }

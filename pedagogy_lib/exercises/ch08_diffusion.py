@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (LEAST_SQUARES_SOLVERS, ORTHOGONAL_FACTORIZATIONS, QR_BY_OTHER_NAMES, TRIANGULAR_FACTORIZATIONS,
-                      CheckResult, book_or_drawn, compare_array, compare_scalar, result)
+from ..diffusion.schedules import Schedule
+from .checker import (CheckResult, book_or_drawn, check_function, compare_array, compare_scalar, problem_rng, result,
+                      tuple_problems)
 
 __all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
            "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S", "EX_SHARED_S",
@@ -268,7 +269,6 @@ _CROSSING_CASES = [(1e-2, 1e2, 20), (1e-3, 1e3, 10), (1e-4, 1e2, 12), (0.05, 300
                    (0.04, 5.0, 9), (0.16, 2.5, 9), (0.09998, 10.0, 2), (1e-5, 999.99, 8), (1e-4, 9.999999, 5)]
 _CROSSING_TIES = {0, 1, 2, 7, 8, 9, 10, 11}
 _CROSSING_NEAR = {12, 13, 14}
-
 
 
 def _integer_misses(fn, cases, where_fmt, reference):
@@ -560,8 +560,6 @@ def noised_score(answer) -> CheckResult:
 
 
 # --- Sections 8.3 and 8.3.1: implementation exercises ---
-from ..diffusion.schedules import Schedule  # noqa: E402
-from .checker import problem_rng  # noqa: E402
 
 __all__ += ["chain_marginals_function", "mean_loss_function"]
 
@@ -635,35 +633,19 @@ def chain_marginals_function(fn) -> CheckResult:
     the matrices multiplied in the wrong order, the covariance propagated with a wrong or missing
     transpose, only once, or entry by entry, and noise covariances added up without propagation.
     """
-    title = "recognition marginals of a Gaussian chain with matrix steps"
-    if not callable(fn):
-        return result(title, [f"my_chain_marginals should be a function of (B, Gamma, s0, v0); got "
-                              f"{type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (B, G, s0, v0) in enumerate(_chain_cases()):
-        L, d = B.shape[0], B.shape[1]
-        where = f"test problem {i + 1} (L = {L}, d = {d})"
-        try:
-            out = fn(np.array(B, copy=True), np.array(G, copy=True), s0, v0)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, B, G, s0, v0):
         S_ref, C_ref = _chain_run(B, G, s0, v0)
-        if out is None:
-            problems = compare_array(None, S_ref, f"the output on {where}")
-            break
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            problems = [f"on {where} your function should return the pair (S, C); got {type(out).__name__}"
-                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
-            break
-        hints_S, hints_C = _chain_slips(B, G, s0, v0)
-        problems = (compare_array(out[0], S_ref, f"the mean matrices S_l on {where}", rtol=1e-8, atol=1e-12,
-                                  hints=hints_S)
-                    + compare_array(out[1], C_ref, f"the covariances C_l on {where}", rtol=1e-8, atol=1e-12,
-                                    hints=hints_C))
+        problems = tuple_problems(out, 2, "the pair (S, C)", where)
         if problems:
-            break
-    return result(title, problems)
+            return problems
+        hints_S, hints_C = _chain_slips(B, G, s0, v0)
+        return (compare_array(out[0], S_ref, f"the mean matrices S_l on {where}", rtol=1e-8, atol=1e-12, hints=hints_S)
+                + compare_array(out[1], C_ref, f"the covariances C_l on {where}", rtol=1e-8, atol=1e-12, hints=hints_C))
+
+    cases = [(f"test problem {i + 1} (L = {case[0].shape[0]}, d = {case[0].shape[1]})", case)
+             for i, case in enumerate(_chain_cases())]
+    return check_function("recognition marginals of a Gaussian chain with matrix steps", fn, cases, judge,
+                          name="my_chain_marginals", signature="(B, Gamma, s0, v0)")
 
 
 def _loss_cases():
@@ -731,189 +713,38 @@ def mean_loss_function(fn) -> CheckResult:
     forward variance used for the reverse one, a dropped 1/2, the constant kept, the noise not scaled,
     rho for its square, the wrong level's v and rho, and an average over coordinates for a sum.
     """
-    title = "summand of the diffusion loss for a mean prediction"
-    if not callable(fn):
-        return result(title, [f"my_mean_loss should be a function of (schedule, l, x0, z, mu); got "
-                              f"{type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (sched, l, x0, z, mu) in enumerate(_loss_cases()):
-        (N, d), L = x0.shape, sched.v.shape[0] - 1
-        where = f"test problem {i + 1} (L = {L}, N = {N}, d = {d})"
-        try:
-            out = fn(Schedule(sched.v.copy(), sched.rho.copy()), l.copy(), x0.copy(), z.copy(), mu.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, sched, l, x0, z, mu):
         args = (sched.v, sched.rho, l, x0, z, mu)
-        problems = compare_array(out, _mean_loss(*args), f"the output on {where}", rtol=1e-8, atol=1e-12,
-                                 hints=_mean_loss_slips(*args))
-        if problems:
-            break
-    return result(title, problems)
+        return compare_array(out, _mean_loss(*args), f"the output on {where}", rtol=1e-8, atol=1e-12,
+                             hints=_mean_loss_slips(*args))
+
+    cases = [(f"test problem {i + 1} (L = {case[0].v.shape[0] - 1}, N = {case[2].shape[0]}, d = {case[2].shape[1]})",
+              case) for i, case in enumerate(_loss_cases())]
+    return check_function("summand of the diffusion loss for a mean prediction", fn, cases, judge, name="my_mean_loss",
+                          signature="(schedule, l, x0, z, mu)")
 
 
-#: For the graded (nbgrader) version: why some exercises keep the same data for every student
-#: (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-8-3-chain-marginals": {"forbidden": ["pedagogy_lib.gaussian.blocks.marginalize",
-                                             "pedagogy_lib.diffusion.forward.iterate_moments",
-                                             "pedagogy_lib.diffusion.schedules.ddpm_schedule",
-                                             "pedagogy_lib.gaussian.blocks.joint",
-                                             "pedagogy_lib.gaussian.blocks.bayes_invert"],
-                               "same_data": "the answer is a function, which the grader calls on test problems of "
+    "ex-8-3-chain-marginals": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
-    "ex-8-3-1-mean-loss": {"forbidden": ["pedagogy_lib.diffusion.losses.loss_terms",
-                                         "pedagogy_lib.diffusion.forward.posterior_transition",
-                                         "pedagogy_lib.diffusion.losses.mean_from_m_hat",
-                                         "pedagogy_lib.diffusion.losses.m_hat_from_mean",
-                                         "pedagogy_lib.diffusion.losses.reverse_variances",
-                                         "pedagogy_lib.diffusion.losses.mean_weights"],
-                           "same_data": "the answer is a function, which the grader calls on test problems of the "
+    "ex-8-3-1-mean-loss": {"same_data": "the answer is a function, which the grader calls on test problems of the "
                                         "checker's own"},
-    "ex-8-3-3-noised-score": {"forbidden": ["pedagogy_lib.diffusion.sampling.noised_mixture",
-                                            "pedagogy_lib.diffusion.sampling.mixture_force",
-                                            "pedagogy_lib.diffusion.sampling.gmm_force",
-                                            "pedagogy_lib.diffusion.sampling.gmm_log_density",
-                                            "pedagogy_lib.mixture.model.gmm_log_marginal",
-                                            "pedagogy_lib.diffusion.sampling.gmm_m_hat",
-                                            "pedagogy_lib.diffusion.losses.force_from_m_hat",
-                                            "pedagogy_lib.diffusion.sampling.langevin_gmm",
-                                            "pedagogy_lib.mixture.model.gmm_posterior",
-                                            "pedagogy_lib.mixture.model.gmm_logits",
-                                            "pedagogy_lib.core.gradcheck.gradcheck",
-                                            "pedagogy_lib.nn.network.numerical_gradient",
-                                            "scipy.optimize.approx_fprime",
-                                            "scipy.optimize._numdiff.approx_derivative",
-                                            "scipy.optimize.minimize",
-                                            "scipy.differentiate.derivative",
-                                            "scipy.differentiate.jacobian",
-                                            # responsibilities, or sum_k r_k (x - mu_k), of the noised
-                                            # mixture; finite-difference gradients at the start point
-                                            "pedagogy_lib.mixture.em.clamped_responsibilities",
-                                            "pedagogy_lib.mixture.em.gmm_suff_stats",
-                                            "scipy.optimize.least_squares",
-                                            "scipy.optimize.fmin_bfgs",
-                                            # the noised density as a convolution by the trapezoid rule on
-                                            # a grid (or by Gauss-Legendre nodes), whose log is then
-                                            # differenced; np.gradient of the log of the noised mixture
-                                            # written out gave the force without the responsibilities
-                                            "numpy.gradient"],
-                              "same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
+    "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
                                            "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
-    "ex-8-3-2-reverse-step": {"forbidden": ["pedagogy_lib.diffusion.losses.mean_from_m_hat",
-                                            "pedagogy_lib.diffusion.losses.reverse_variances",
-                                            "pedagogy_lib.diffusion.losses.mean_weights",
-                                            "pedagogy_lib.diffusion.forward.posterior_transition",
-                                            "pedagogy_lib.diffusion.losses.m_hat_from_force",
-                                            "pedagogy_lib.diffusion.losses.force_from_eps",
-                                            "pedagogy_lib.diffusion.sampling.ancestral_sample",
-                                            "pedagogy_lib.diffusion.losses.m_hat_from_mean",
-                                            "pedagogy_lib.diffusion.losses.force_from_m_hat",
-                                            "pedagogy_lib.diffusion.losses.eps_from_force",
-                                            "pedagogy_lib.diffusion.losses.eq_8_40_weights",
-                                            "pedagogy_lib.diffusion.losses.step_weights"],
-                              "same_data": "the answer is a function, which the grader calls on test problems of "
-                                           "the checker's own"},
-    "ex-8-3-3-annealed-langevin": {"forbidden": ["pedagogy_lib.diffusion.sampling.annealed_langevin",
-                                                 "pedagogy_lib.diffusion.sampling.langevin_gmm"],
-                                   "same_data": "the answer is a function, which the grader calls on test problems "
+    "ex-8-3-2-reverse-step": {"same_data": "the answer is a function, which the grader calls on test problems of the "
+                                           "checker's own"},
+    "ex-8-3-3-annealed-langevin": {"same_data": "the answer is a function, which the grader calls on test problems "
                                                 "of the checker's own"},
-    "ex-8-3-snr-crossing": {"forbidden": ["pedagogy_lib.diffusion.schedules.make_schedule",
-                                          "pedagogy_lib.diffusion.schedules.snr_curve"],
-                            "same_data": "the answer is a function, which the grader calls on test problems "
-                                          "of the checker's own"},
-    "ex-8-3-3-dsm-slope": {"forbidden": ["pedagogy_lib.diffusion.sampling.noised_mixture",
-                                         "pedagogy_lib.diffusion.sampling.mixture_force",
-                                         "pedagogy_lib.diffusion.sampling.gmm_force",
-                                         "pedagogy_lib.diffusion.sampling.gmm_m_hat",
-                                         "pedagogy_lib.diffusion.losses.force_from_m_hat",
-                                         "pedagogy_lib.diffusion.sampling.gmm_log_density",
-                                         "pedagogy_lib.diffusion.sampling.langevin_gmm",
-                                         "pedagogy_lib.mixture.model.gmm_log_marginal",
-                                         # J_DSM is a least-squares regression of -z / sigma on (x~, 1); on
-                                         # the four points x = m -+ s, z = -+1, whose first and second
-                                         # moments are exact, a least-squares solver (or an orthogonal
-                                         # factorization solving it) gave (a, b) with nothing derived
-                                         # (the list includes the QR updates, which build the same factor
-                                         # by inserting X's columns into an empty one)
-                                         *LEAST_SQUARES_SOLVERS, *ORTHOGONAL_FACTORIZATIONS]},
-    "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                      "the checker's own"},
-    "ex-8-3-transition": {
-        "forbidden": ["pedagogy_lib.diffusion.forward.transition",
-                      "pedagogy_lib.diffusion.forward.consecutive_transitions",
-                      "pedagogy_lib.diffusion.schedules.schedule_from_snr",
-                      "pedagogy_lib.gaussian.blocks.condition",
-                      "pedagogy_lib.gaussian.blocks.bayes_invert",
-                      "pedagogy_lib.gaussian.blocks.joint",
-                      # conditioning is what the exercise asks for: a triangular factor of the joint
-                      # covariance (or of the matrix of noise coefficients) holds the conditional
-                      # coefficient and variance, and least squares on those coefficients returns both
-                      *LEAST_SQUARES_SOLVERS,
-                      "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
-                      # the QR factor of the coefficients built without qr (its updates from Q = I, or a
-                      # Hessenberg reduction's Householder reflection)
-                      *QR_BY_OTHER_NAMES,
-                      *TRIANGULAR_FACTORIZATIONS]},
-    "ex-8-3-name-clash": {
-        "forbidden": ["pedagogy_lib.diffusion.forward.consecutive_transitions",
-                      "pedagogy_lib.diffusion.forward.transition",
-                      "pedagogy_lib.diffusion.schedules.ddpm_schedule",
-                      "pedagogy_lib.diffusion.schedules.ve_sigmas",
-                      "pedagogy_lib.diffusion.schedules.schedule_from_snr"]},
-    "ex-8-3-1-gaussian-limit": {
-        "forbidden": ["pedagogy_lib.diffusion.losses.gaussian_loss_limit",
-                      "pedagogy_lib.diffusion.losses.gaussian_optimal_loss"]},
-    "ex-8-3-1-step-weight": {
-        "forbidden": ["pedagogy_lib.diffusion.losses.step_weights",
-                      "pedagogy_lib.diffusion.losses.eq_8_40_weights"]},
-    "ex-8-3-2-posterior-variance": {
-        "forbidden": ["pedagogy_lib.diffusion.losses.reverse_variances",
-                      "pedagogy_lib.diffusion.forward.posterior_transition",
-                      "pedagogy_lib.gaussian.blocks.bayes_invert",
-                      "pedagogy_lib.gaussian.blocks.condition",
-                      # the scalar conjugate updates: x_5 / beta is x_4 plus independent noise
-                      "pedagogy_lib.vi.bbvi.normal_normal_posterior",
-                      "pedagogy_lib.learning.regression.bayesian_linear_regression",
-                      # conditioning x_4 on x_5 by a factorization, as in ex-8-3-transition
-                      *LEAST_SQUARES_SOLVERS,
-                      "numpy.linalg.qr", "scipy.linalg.qr", "scipy.linalg.rq", "scipy.linalg.qr_multiply",
-                      # the QR factor of the coefficients built without qr, column by column from Q = I
-                      *QR_BY_OTHER_NAMES,
-                      *TRIANGULAR_FACTORIZATIONS]},
-    "ex-8-3-2-langevin-bias": {
-        "forbidden": ["scipy.linalg.solve_sylvester", "scipy.linalg.solve_discrete_lyapunov",
-                      "scipy.linalg.solve_discrete_are", "scipy.linalg.solve_continuous_are", "scipy.linalg.solve_continuous_lyapunov",
-                      "pedagogy_lib.contrastive.cpc.stationary_params"]},
-    "ex-8-3-2-tweedie": {
-        "forbidden": ["pedagogy_lib.mixture.model.gmm_posterior", "pedagogy_lib.mixture.model.gmm_log_marginal",
-                      "pedagogy_lib.mixture.model.gmm_logits", "pedagogy_lib.diffusion.losses.force_from_m_hat",
-                      "pedagogy_lib.diffusion.sampling.gmm_m_hat",
-                      "pedagogy_lib.diffusion.sampling.gmm_force",
-                      "pedagogy_lib.diffusion.sampling.gmm_log_density",
-                      "pedagogy_lib.diffusion.sampling.mixture_force",
-                      "pedagogy_lib.diffusion.sampling.noised_mixture",
-                      "pedagogy_lib.diffusion.sampling.langevin_gmm",
-                      "pedagogy_lib.core.gradcheck.gradcheck",
-                      "pedagogy_lib.nn.network.numerical_gradient",
-                      "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
-                      "scipy.optimize.minimize", "scipy.differentiate.derivative",
-                      "scipy.differentiate.jacobian",
-                      # responsibilities, or sum_k r_k (x - mu_k), of the noised mixture;
-                      # finite-difference gradients at the start point
-                      "pedagogy_lib.mixture.em.clamped_responsibilities",
-                      "pedagogy_lib.mixture.em.gmm_suff_stats",
-                      "scipy.optimize.least_squares", "scipy.optimize.fmin_bfgs",
-                      # NumPy's central differences of the noised density's log, written out as a
-                      # mixture of the scaled atoms, gave the force without Tweedie's posterior mean
-                      "numpy.gradient"]},
+    "ex-8-3-snr-crossing": {"same_data": "the answer is a function, which the grader calls on test problems of the "
+                                         "checker's own"},
+    "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of the "
+                                     "checker's own"},
 }
 
 
 # --- Sections 8.3.2 and 8.3.3: implementation exercises ---
-
-from ..diffusion.schedules import Schedule  # noqa: E402 - the type the student's step receives
-from .checker import problem_rng  # noqa: E402
 
 __all__ += ["reverse_step_function", "annealed_langevin_function"]
 
@@ -1017,24 +848,14 @@ def reverse_step_function(fn) -> CheckResult:
     belongs, the noise prediction read as a force, with the wrong sign or without its scale, and DDPM's
     formulas used on a schedule that is not variance preserving.
     """
-    title = "one step of ancestral sampling"
-    if not callable(fn):
-        return result(title, [f"my_reverse_step should be a function of (sched, l, x_l, eps_hat, z); got "
-                              f"{type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (sched, l, x, e, z) in enumerate(_reverse_step_cases()):
-        (N, d), L = x.shape, sched.L
-        where = f"test problem {i + 1} (L = {L}, l = {l}, N = {N}, d = {d})"
-        try:
-            out = fn(Schedule(sched.v.copy(), sched.rho.copy()), int(l), x.copy(), e.copy(), z.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        problems = compare_array(out, _reverse_step(sched, l, x, e, z), f"x_(l-1) on {where}", rtol=1e-8,
-                                 atol=1e-10, hints=_reverse_step_slips(sched, l, x, e, z))
-        if problems:
-            break
-    return result(title, problems)
+    def judge(out, where, sched, l, x, e, z):
+        return compare_array(out, _reverse_step(sched, l, x, e, z), f"x_(l-1) on {where}", rtol=1e-8, atol=1e-10,
+                             hints=_reverse_step_slips(sched, l, x, e, z))
+
+    cases = [(f"test problem {i + 1} (L = {sched.L}, l = {l}, N = {x.shape[0]}, d = {x.shape[1]})",
+              (sched, int(l), x, e, z)) for i, (sched, l, x, e, z) in enumerate(_reverse_step_cases())]
+    return check_function("one step of ancestral sampling", fn, cases, judge, name="my_reverse_step",
+                          signature="(sched, l, x_l, eps_hat, z)")
 
 
 def _mixture_drawn(rng, K: int, d: int) -> tuple:
@@ -1145,22 +966,15 @@ def annealed_langevin_function(fn) -> CheckResult:
     same at every level or grows with sigma alone, the slides' step mixed up with Eq. 8.44, the noise left
     out, every level restarted from y0, the levels run backwards, and one step per level.
     """
-    title = "annealed Langevin dynamics from a noise predictor"
-    if not callable(fn):
-        return result(title, [f"my_annealed_langevin should be a function of (eps_hat, sigmas, y0, eps, Z); got "
-                              f"{type(fn).__name__}."])
-    problems: list[str] = []
+    def judge(out, where, eps_hat, sigmas, y0, eps, Z, mix):
+        return compare_array(out, _langevin_run(mix, sigmas, y0, eps, Z), f"the final state on {where}", rtol=1e-7,
+                             atol=1e-9, hints=_langevin_slips(mix, sigmas, y0, eps, Z))
+
+    cases = []
     for i, (mix, sigmas, y0, eps, Z) in enumerate(_langevin_cases()):
         n_levels, n_steps, C, d = Z.shape
         where = (f"test problem {i + 1} ({n_levels} level{'s' if n_levels > 1 else ''}, {n_steps} "
                  f"step{'s' if n_steps > 1 else ''} each, C = {C}, d = {d})")
-        try:
-            out = fn(_eps_hat_for(mix, sigmas.copy()), sigmas.copy(), y0.copy(), eps, Z.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        problems = compare_array(out, _langevin_run(mix, sigmas, y0, eps, Z), f"the final state on {where}",
-                                 rtol=1e-7, atol=1e-9, hints=_langevin_slips(mix, sigmas, y0, eps, Z))
-        if problems:
-            break
-    return result(title, problems)
+        cases.append((where, (_eps_hat_for(mix, sigmas.copy()), sigmas, y0, eps, Z), mix))
+    return check_function("annealed Langevin dynamics from a noise predictor", fn, cases, judge,
+                          name="my_annealed_langevin", signature="(eps_hat, sigmas, y0, eps, Z)")

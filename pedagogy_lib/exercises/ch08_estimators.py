@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (GENERATING_FUNCTION_READERS, NUMPY_POLYNOMIAL_FAMILIES, SPECIAL_POLYNOMIALS, CheckResult,
-                      book_or_drawn, compare_array, compare_scalar, problem_rng, result)
+from .checker import (CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
+                      tuple_problems)
 
 __all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance",
            "gradient_estimators"]
@@ -164,24 +164,10 @@ def gradient_estimators(fn) -> CheckResult:
     subtracted in the wrong place, and a pathwise estimate that keeps one coordinate of the gradient or
     evaluates it at the noise.
     """
-    name = "score-function and pathwise estimates (Eqs. 8.22 and 8.24)"
-    if fn is None:
-        return result(name, ["my_estimators is None: write the function first."])
-    if not callable(fn):
-        return result(name, [f"my_estimators should be a function of (f, grad_f, mu, Z, beta); "
-                             f"got {type(fn).__name__}."])
-    cases = _cost_cases()
-    for i, (what, f, grad_f, mu, Z, beta) in enumerate(cases):
-        where = f"test problem {i + 1} of {len(cases)} ({what})"
-        try:
-            out = fn(f, grad_f, mu, Z.copy(), beta)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
-        if out is None:
-            return result(name, [f"your function returned None on {where}: return the pair (sf, pw)."])
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            return result(name, [f"your function should return a pair (sf, pw); got {type(out).__name__} "
-                                 f"(on {where})."])
+    def judge(out, where, f, grad_f, mu, Z, beta):
+        problems = tuple_problems(out, 2, "the pair (sf, pw)", where)
+        if problems:
+            return problems
         X = mu + Z
         fx, G = f(X), grad_f(X)
         s = Z.sum(axis=1)
@@ -200,53 +186,18 @@ def gradient_estimators(fn) -> CheckResult:
             "you subtracted the baseline from the pathwise estimate; only the score-function estimator "
             "has one": G.sum(axis=1) - beta,
         }
-        problems = compare_array(out[0], s * (fx - beta), f"your sf on {where}",
-                                 rtol=1e-8, atol=1e-10, hints=sf_hints)
-        problems += compare_array(out[1], G.sum(axis=1), f"your pw on {where}",
-                                  rtol=1e-8, atol=1e-10, hints=pw_hints)
-        if problems:
-            return result(name, problems)
-    return result(name, [])
+        return (compare_array(out[0], s * (fx - beta), f"your sf on {where}", rtol=1e-8, atol=1e-10, hints=sf_hints)
+                + compare_array(out[1], G.sum(axis=1), f"your pw on {where}", rtol=1e-8, atol=1e-10, hints=pw_hints))
+
+    cases = _cost_cases()
+    cases = [(f"test problem {i + 1} of {len(cases)} ({what})", args) for i, (what, *args) in enumerate(cases)]
+    return check_function("score-function and pathwise estimates (Eqs. 8.22 and 8.24)", fn, cases, judge,
+                          name="my_estimators", signature="(f, grad_f, mu, Z, beta)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
-#: student.
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-8-2-1-estimators-function": {
-        "forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_terms",
-                      "pedagogy_lib.vi.bbvi.score_function_terms",
-                      "pedagogy_lib.vi.bbvi.reparam_terms"],
-        "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
-    # Gauss-Hermite nodes: the page's hidden check of the variances, copied with the statement's cost (or
-    # with the page's beta* = E[s^2 f] / E[s^2]), gave both answers without the moments being worked out;
-    # so did Gauss-Legendre nodes on [-14, 14] and the trapezoid rule on a grid, weighted by the normal
-    # density (the slope as the difference of the variances at K = 3 and K = 2), hence every rule
-    "ex-8-2-1-slope": {
-        "forbidden": ["pedagogy_lib.deepgen.estimators.shared_mean_variances",
-                      "pedagogy_lib.deepgen.estimators.optimal_baseline",
-                      # the slope is E[f^2], and f = x_1^2 + x_2^2 is a noncentral chi-square with two degrees of
-                      # freedom and noncentrality 2 mu^2, whose moments SciPy reads off in one call:
-                      # E[f^2] = 8 L_2(-mu^2) (eval_laguerre, or the Hermite polynomials under their other
-                      # names), or twice the t^2 coefficient of its moment generating function
-                      # exp(2 mu^2 t / (1 - 2 t)) / (1 - 2 t), read by funm on a shift matrix; as in 8.4.2's
-                      # score-function variance, neither expands f^2 against the Gaussian moments; NumPy's
-                      # Laguerre series (lagval(-mu^2, [0, 0, 8])) read the same moment off
-                      *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS, *NUMPY_POLYNOMIAL_FAMILIES]},
-    "ex-8-2-1-baseline": {
-        "forbidden": ["pedagogy_lib.deepgen.estimators.optimal_baseline",
-                      "pedagogy_lib.deepgen.estimators.shared_mean_variances",
-                      # the baseline needs Gaussian moments of f and of f times the score, which the same
-                      # readers as in the slope exercise give in one call
-                      *GENERATING_FUNCTION_READERS, *SPECIAL_POLYNOMIALS, *NUMPY_POLYNOMIAL_FAMILIES]},
-    "ex-8-2-1-expo": {
-        "forbidden": ["pedagogy_lib.deepgen.estimators.expo_variances",
-                      "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                      "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
-                      "scipy.optimize.minimize", "pedagogy_lib.core.gradcheck.gradcheck",
-                      "pedagogy_lib.nn.network.numerical_gradient",
-                      # np.gradient of (t / lambda)^3 at lambda -+ h, averaged over Gauss-Laguerre nodes t
-                      # (the exponential's noise), gave the variance with neither the estimator nor the
-                      # moments derived
-                      "numpy.gradient"]},
+    "ex-8-2-1-estimators-function": {"same_data": "the answer is a function, which the grader calls on test problems "
+                                                  "of the checker's own"},
 }

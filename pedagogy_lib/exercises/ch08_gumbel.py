@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function
 
 __all__ = ["EX_ETA", "EX_COUNTS", "EX_Y1", "EX_ETA2", "EX_S", "EX_LOGITS", "chi_square", "gaussian_soft_density",
            "kl_uniform", "relaxed_gradient"]
@@ -249,19 +249,7 @@ def relaxed_gradient(fn) -> CheckResult:
     checker recognizes a missing factor of the softness, a Jacobian without its off-diagonal part, a
     softmax without the softness, and the relaxed and straight-through variants swapped.
     """
-    name = "pathwise gradient through the soft categorical (Eq. 8.29)"
-    if fn is None:
-        return result(name, ["my_relaxed_grad is None: write the function first."])
-    if not callable(fn):
-        return result(name, [f"my_relaxed_grad should be a function of (eta, G0, s, grad_f, hard); "
-                             f"got {type(fn).__name__}."])
-    cases = _relaxed_cases()
-    for i, (what, eta, G0, s, grad_f, hard) in enumerate(cases):
-        where = f"test problem {i + 1} of {len(cases)} ({what})"
-        try:
-            out = fn(eta.copy(), G0.copy(), s, grad_f, hard)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+    def judge(out, where, eta, G0, s, grad_f, hard):
         y = _soft(eta, G0, s)
         at = _one_hot(y) if hard else y
         expected = _through_jacobian(y, grad_f(at), s)
@@ -279,44 +267,17 @@ def relaxed_gradient(fn) -> CheckResult:
              "you evaluated the gradient of f at the one-hot argmax; that is the straight-through variant, "
              "and this problem asks for the relaxed one"): _through_jacobian(y, grad_f(other), s),
         }
-        problems = compare_array(out, expected, f"your output on {where}", rtol=1e-7, atol=1e-10,
-                                 hints=hints)
-        if problems:
-            return result(name, problems)
-    return result(name, [])
+        return compare_array(out, expected, f"your output on {where}", rtol=1e-7, atol=1e-10, hints=hints)
+
+    cases = _relaxed_cases()
+    cases = [(f"test problem {i + 1} of {len(cases)} ({what})", args) for i, (what, *args) in enumerate(cases)]
+    return check_function("pathwise gradient through the soft categorical (Eq. 8.29)", fn, cases, judge,
+                          name="my_relaxed_grad", signature="(eta, G0, s, grad_f, hard)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
-#: student.
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-8-2-2-relaxed-gradient": {
-        "forbidden": ["pedagogy_lib.deepgen.gumbel.soft_categorical",
-                      "pedagogy_lib.deepgen.gumbel.soft_categorical_jacobian",
-                      "pedagogy_lib.deepgen.gumbel.gumbel_max",
-                      "pedagogy_lib.core.logmath.softmax", "pedagogy_lib.core.logmath.log_normalize",
-                      "scipy.special.softmax", "scipy.special.log_softmax",
-                      # its gradient minus the target rows is a stable softmax (it wraps log_normalize)
-                      "pedagogy_lib.nn.losses.categorical_cross_entropy"],
-        "same_data": "the answer is a function, which the grader calls on test problems of the checker's own"},
-    "ex-8-2-2-chi-square": {
-        "forbidden": ["scipy.stats.chisquare",
-                      "scipy.stats.power_divergence",
-                      "scipy.stats.mstats.chisquare",
-                      "scipy.stats.contingency.power_divergence"]},
-    "ex-8-2-2-kl": {
-        "forbidden": ["pedagogy_lib.deepgen.gumbel.discrete_loss_and_grad",
-                      "scipy.optimize.approx_fprime", "scipy.optimize._numdiff.approx_derivative",
-                      "scipy.optimize.minimize", "scipy.differentiate.derivative", "scipy.differentiate.jacobian",
-                      "pedagogy_lib.nn.network.numerical_gradient", "pedagogy_lib.core.gradcheck.gradcheck",
-                      # finite-difference gradients at the start point:
-                      # fmin_bfgs(..., maxiter=0, full_output=True)[2], least_squares(...).jac
-                      "scipy.optimize.fmin_bfgs", "scipy.optimize.least_squares",
-                      # NumPy's central differences of the KL at a -+ h e_j, one np.gradient call per logit
-                      "numpy.gradient"]},
-    "ex-8-2-2-density": {
-        "forbidden": ["pedagogy_lib.deepgen.gumbel.concrete_log_density",
-                      # NumPy's central differences of the CDF of y_1 (the normal CDF of the log ratio)
-                      # gave the density without the change of variables
-                      "numpy.gradient"]},
+    "ex-8-2-2-relaxed-gradient": {"same_data": "the answer is a function, which the grader calls on test problems of "
+                                               "the checker's own"},
 }

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, as_bool, book_or_drawn, compare_array, compare_scalar, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["MHProblem", "EX_MH", "EX_AR1", "accept_prob", "mh_matrix", "ar1_ess", "EX_STEPS", "step_size_claim"]
 
@@ -199,11 +199,8 @@ def step_size_claim(answer) -> CheckResult:
     return result("the two random-walk acceptances", problems)
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-8-4-1-accept": {"forbidden": ["pedagogy_lib.samplers.proposals.log_accept_ratio", "pedagogy_lib.samplers.finite.mh_transition_matrix",
-                                      "pedagogy_lib.samplers.mcmc.mh_log_accept_ratio"]},
-    "ex-8-4-1-matrix": {"forbidden": ["pedagogy_lib.samplers.finite.mh_transition_matrix"]},
     "ex-8-4-1-claim": {"same_data": "the statement spells out the target, the state and the two steps"},
 }

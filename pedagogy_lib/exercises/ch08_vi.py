@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from .checker import CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import (CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function)
 
 __all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_LAMBDA2", "mean_field_kl", "forward_kl_minimum", "cavi_sweeps",
            "cavi_sweep"]
@@ -211,19 +212,7 @@ def cavi_sweep(fn) -> CheckResult:
     coordinates updated at once from the old means, the own coordinate kept in the sum, a flipped
     correction, a missing division by the diagonal entry, and the coordinates swept in reverse order.
     """
-    name = "one sweep of CAVI on a Gaussian (Step 4)"
-    if fn is None:
-        return result(name, ["my_cavi_sweep is None: write the function first."])
-    if not callable(fn):
-        return result(name, [f"my_cavi_sweep should be a function of (mu, Lam, m); got {type(fn).__name__}."])
-    cases = _sweep_cases()
-    for i, (what, mu, Lam, m) in enumerate(cases):
-        where = f"test problem {i + 1} of {len(cases)} ({what})"
-        try:
-            out = fn(mu.copy(), Lam.copy(), m.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(name, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
-        expected = _gauss_seidel(mu, Lam, m)
+    def judge(out, where, mu, Lam, m):
         off = Lam - np.diag(np.diag(Lam))
         hints = {
             "you updated every coordinate at once from the means at the start of the sweep; CAVI updates one "
@@ -237,41 +226,18 @@ def cavi_sweep(fn) -> CheckResult:
             "you returned the fixed point mu; one sweep from m does not reach it when the coordinates are "
             "correlated": mu,
         }
-        problems = compare_array(out, expected, f"your output on {where}", rtol=1e-8, atol=1e-10, hints=hints)
-        if problems:
-            return result(name, problems)
-    return result(name, [])
+        return compare_array(out, _gauss_seidel(mu, Lam, m), f"your output on {where}", rtol=1e-8, atol=1e-10,
+                             hints=hints)
+
+    cases = _sweep_cases()
+    cases = [(f"test problem {i + 1} of {len(cases)} ({what})", args) for i, (what, *args) in enumerate(cases)]
+    return check_function("one sweep of CAVI on a Gaussian (Step 4)", fn, cases, judge, name="my_cavi_sweep",
+                          signature="(mu, Lam, m)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py), and why an exercise's data are the same for every
-#: student.
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-8-4-mean-field": {"forbidden": ["pedagogy_lib.vi.mean_field.mean_field_gaussian",
-                                        "pedagogy_lib.vi.mean_field.kl_gaussian",
-                                        "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
-                                        "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
-                                        "pedagogy_lib.learning.objectives.gaussian_entropy",
-                                        # SciPy's Gaussian entropy, like gaussian_entropy: the KL at the
-                                        # minimum is a difference of two entropies
-                                        "scipy.stats._multivariate.multivariate_normal_gen.entropy",
-                                        "scipy.stats._multivariate.multivariate_normal_frozen.entropy",
-                                        "scipy.optimize.minimize"]},
-    "ex-8-4-forward-kl": {"forbidden": ["pedagogy_lib.vi.mean_field.moment_matched_gaussian",
-                                        "pedagogy_lib.vi.mean_field.kl_gaussian",
-                                        "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
-                                        "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
-                                        "pedagogy_lib.learning.objectives.gaussian_entropy",
-                                        # SciPy's Gaussian entropy, like gaussian_entropy: the KL at the
-                                        # minimum is a difference of two entropies
-                                        "scipy.stats._multivariate.multivariate_normal_gen.entropy",
-                                        "scipy.stats._multivariate.multivariate_normal_frozen.entropy",
-                                        "scipy.optimize.minimize"]},
-    "ex-8-4-cavi-sweeps": {"forbidden": ["pedagogy_lib.vi.mean_field.cavi_gaussian"]},
-    "ex-8-4-cavi-sweep": {"forbidden": ["pedagogy_lib.vi.mean_field.cavi_gaussian",
-                                        # a Gibbs sweep whose normal draws are zeros is a CAVI sweep
-                                        "pedagogy_lib.samplers.mcmc.sample",
-                                        "pedagogy_lib.samplers.mcmc.gibbs_step"],
-                          "same_data": "the answer is a function, which the grader calls on test problems of the "
+    "ex-8-4-cavi-sweep": {"same_data": "the answer is a function, which the grader calls on test problems of the "
                                        "checker's own"},
 }

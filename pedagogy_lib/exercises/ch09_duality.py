@@ -275,20 +275,7 @@ def log_density_function(fn):
     diagonal of the Jacobian in place of its determinant, a determinant whose sign was not removed, and
     densities given in place of their logarithms.
     """
-    title = "log-density of a model with an invertible map (Eq. 9.3)"
-    if not callable(fn):
-        return checker.result(title, [f"my_log_density should be a function of (Y, d, jac_d, log_prior); got "
-                                      f"{type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (Y, d, jac, log_prior, logdet) in enumerate(_density_cases()):
-        N, K = Y.shape
-        where = f"test problem {i + 1} (N = {N}, K = {K})"
-        try:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = fn(np.array(Y, copy=True), d, jac, log_prior)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, Y, d, jac, log_prior, logdet):
         ref = np.sum(log_prior(d(Y)), axis=1) + logdet
         arr = None
         if out is not None:
@@ -296,40 +283,22 @@ def log_density_function(fn):
                 arr = np.asarray(out, dtype=float)
             except (TypeError, ValueError):
                 arr = None
-        if arr is not None and arr.shape == ref.shape and np.any(np.isnan(arr)) \
-                and np.any(np.linalg.det(jac(Y)) < 0):
-            problems = [f"your output on {where} holds NaN, and the Jacobian determinant is negative at some of its "
-                        "points: your function takes the logarithm of a negative determinant there."]
-            break
-        problems = checker.compare_array(out, ref, f"the output on {where}", rtol=1e-8, atol=1e-10,
-                                         hints=_density_slips(Y, d, jac, log_prior, logdet))
-        if problems:
-            break
-    return checker.result(title, problems)
+        if arr is not None and arr.shape == ref.shape and np.any(np.isnan(arr)) and np.any(np.linalg.det(jac(Y)) < 0):
+            return [f"your output on {where} holds NaN, and the Jacobian determinant is negative at some of its "
+                    "points: your function takes the logarithm of a negative determinant there."]
+        return checker.compare_array(out, ref, f"the output on {where}", rtol=1e-8, atol=1e-10,
+                                     hints=_density_slips(Y, d, jac, log_prior, logdet))
+
+    cases = [(f"test problem {i + 1} (N = {Y.shape[0]}, K = {Y.shape[1]})", (Y, d, jac, log_prior), logdet)
+             for i, (Y, d, jac, log_prior, logdet) in enumerate(_density_cases())]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return checker.check_function("log-density of a model with an invertible map (Eq. 9.3)", fn, cases, judge,
+                                      name="my_log_density", signature="(Y, d, jac_d, log_prior)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why an exercise's data are the
-#: same for every student (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-9-0-1-z-density": {"forbidden": ["density_z",
-                                         "log_p_data",
-                                         # NumPy's finite differences of the CDF ndtr(ndtri(z) / (a sigma))
-                                         # gave the density without its Jacobian factor being derived
-                                         "numpy.gradient"]},
-    "ex-9-0-1-entropy": {"forbidden": ["density_z", "output_entropy", "relative_entropy",
-                                       "log_p_data",
-                                       "scipy.stats.rv_continuous.expect"]},
-    "ex-9-0-1-best-gain": {"forbidden": ["density_z", "output_entropy", "relative_entropy",
-                                         # a quadratic fitted to the objective on a few gains near its
-                                         # grid maximum, or finite differences of it, gave a* without the
-                                         # stationarity condition
-                                         "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
-                                         "numpy.polynomial.Polynomial.fit", *checker.POLYNOMIAL_CLASS_FITS,
-                                         "numpy.gradient"]},
-    "ex-9-0-1-log-density": {"forbidden": ["pedagogy_lib.nn.infomax.log_density",
-                                           "pedagogy_lib.deepgen.ica.log_likelihood",
-                                           "pedagogy_lib.deepgen.nice.log_likelihood",
-                                           "pedagogy_lib.deepgen.nice.log_det_jacobian"],
-                             "same_data": "the answer is a function, which the grader calls on test problems of the "
+    "ex-9-0-1-log-density": {"same_data": "the answer is a function, which the grader calls on test problems of the "
                                           "checker's own"},
 }

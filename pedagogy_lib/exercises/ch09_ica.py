@@ -104,10 +104,6 @@ def _sym_inv_sqrt(S):
     return (V / np.sqrt(w)) @ V.T
 
 
-def _loglik(D, Y, logpdf):
-    return np.mean(logpdf(Y @ D.T).sum(axis=1)) + np.log(abs(np.linalg.det(D)))
-
-
 def _gauss(x):
     return -0.5 * x * x - 0.5 * np.log(2 * np.pi)
 
@@ -189,42 +185,3 @@ def switching_signs(kappa):
         problems = ["your signs are not all right (the three are judged together): compute Step 4's "
                     "criterion for each column."]
     return checker.result("extended InfoMax's choice of prior", problems)
-
-
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
-SUMMATIVE = {
-    "ex-9-1-rotations": {"forbidden": ["pedagogy_lib.nn.infomax.objective", "pedagogy_lib.deepgen.ica.log_likelihood",
-                                       "pedagogy_lib.deepgen.ica.whitening_matrix",
-                                       "pedagogy_lib.nn.infomax.log_density",
-                                       "pedagogy_lib.deepgen.ica.gaussian_model_covariance",
-                                       "scipy.stats._multivariate.multivariate_normal_gen.logpdf",
-                                       "scipy.stats._multivariate.multivariate_normal_gen.pdf",
-                                       "scipy.stats._multivariate.multivariate_normal_frozen.logpdf",
-                                       "scipy.stats._multivariate.multivariate_normal_frozen.pdf",
-                                       "scipy.linalg.fractional_matrix_power",
-                                       "scipy.linalg.sqrtm",
-                                       "pedagogy_lib.deepgen.ica.fit_ica",
-                                       "pedagogy_lib.nn.infomax.infomax",
-                                       "scipy.linalg.funm", "scipy.linalg.polar", "scipy.linalg.logm",
-                                       # the Riccati solver with A = 0, B = R = I and Q = the inverse
-                                       # average of y y^T returns its symmetric inverse square root
-                                       "scipy.linalg.solve_continuous_are",
-                                       # the discrete Riccati solver with A = B = I, Q = q I and R = S - q I / 4
-                                       # returns q I / 2 + sqrt(q) S^(1/2) exactly
-                                       "scipy.linalg.solve_discrete_are",
-                                       # the polar factor of L^T for the Cholesky factor L of S (S^(1/2) = U^T L^T)
-                                       "scipy.linalg.orthogonal_procrustes",
-                                       # the matrix sign function of t [[0, S], [I, 0]] holds S^(-1/2) in its
-                                       # lower-left block; tanh of it for a large t, and the exponential, approach it
-                                       "scipy.linalg.signm", "scipy.linalg.tanhm", "scipy.linalg.sinhm",
-                                       "scipy.linalg.coshm", "scipy.linalg.tanm", "scipy.linalg.sinm",
-                                       "scipy.linalg.cosm", "scipy.linalg.expm", "scipy.linalg.expm_frechet"]},
-    "ex-9-1-switching": {"forbidden": ["pedagogy_lib.deepgen.ica.switching_signs",
-                                       "pedagogy_lib.deepgen.ica.extended_infomax"]},
-    # the power EX_A is drawn per student: the logistic density's own excess kurtosis (a = 1) is printed in
-    # Section 5.2.1 and is a textbook constant, so asking for it took one number typed in
-    "ex-9-1-logistic-kurtosis": {"forbidden": ["pedagogy_lib.nn.infomax.source_kurtosis", "scipy.stats.logistic.stats",
-                                               "scipy.stats.logistic.moment",
-                                               "scipy.stats._continuous_distns.logistic_gen._stats"]},
-}

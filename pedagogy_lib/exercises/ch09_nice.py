@@ -162,31 +162,3 @@ def leapfrog_matrix(M):
     }
     problems = checker.compare_array(M, ref, "your matrix", hints=hints)
     return checker.result("leapfrog as three shears", problems)
-
-
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py).
-SUMMATIVE = {
-    "ex-9-2-invert": {"forbidden": ["scipy.optimize.fsolve", "scipy.optimize.root",
-                                    "pedagogy_lib.deepgen.nice.inverse",
-                                    "scipy.optimize.least_squares",
-                                    "scipy.optimize.minimize",
-                                    "scipy.optimize.newton",
-                                    "scipy.optimize.broyden1",
-                                    "scipy.optimize.broyden2",
-                                    "scipy.optimize.anderson",
-                                    "scipy.optimize.newton_krylov",
-                                    "scipy.optimize.diagbroyden",
-                                    "scipy.optimize.fixed_point"]},
-    "ex-9-2-log-det": {"forbidden": ["pedagogy_lib.nn.network.numerical_gradient", "scipy.differentiate.derivative", "scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
-                                     "pedagogy_lib.deepgen.nice.log_likelihood",
-                                     "pedagogy_lib.deepgen.nice.log_det_jacobian",
-                                     "pedagogy_lib.deepgen.nice.forward",
-                                     "pedagogy_lib.deepgen.nice.nll_and_grads",
-                                     "fd_jacobian",
-                                     "scipy.optimize.least_squares"]},
-    "ex-9-2-leapfrog": {"forbidden": ["pedagogy_lib.samplers.proposals.leapfrog_steps", "pedagogy_lib.samplers.proposals.leapfrog", "pedagogy_lib.deepgen.nice.leapfrog_couplings", "pedagogy_lib.samplers.mcmc.leapfrog",
-                                      "pedagogy_lib.deepgen.nice.forward",
-                                      "pedagogy_lib.deepgen.nice.inverse",
-                                      "pedagogy_lib.deepgen.nice.forward_layers"]},
-}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function
 
 __all__ = ["EX_RBM", "EX_TOP", "EX_PY", "EX_Y0", "aggregated", "bound_gap", "dbn_marginal", "stacking_stalls",
            "jre_function"]
@@ -279,89 +279,24 @@ def jre_function(fn) -> object:
     hidden layer in place of its visible one, and either entropy term left out; and it says so when
     your number is not finite.
     """
-    title = "joint relative entropy of a two-layer DBN (Eq. 10.25)"
-    if not callable(fn):
-        return result(title, [f"my_jre should be a function of (theta0, theta1, p_y); got {type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (t0, t1, p_y) in enumerate(_jre_cases()):
-        (K, M), K2 = t0.W.shape, t1.W.shape[0]
-        where = f"test problem {i + 1} (M = {M}, K = {K}, K2 = {K2})"
-        try:
-            out = fn(EFHParams(t0.W.copy(), t0.b_x.copy(), t0.b_y.copy()),
-                     EFHParams(t1.W.copy(), t1.b_x.copy(), t1.b_y.copy()), p_y.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, t0, t1, p_y):
         arr, _ = as_numeric(out, "the output")
         if out is not None and arr is None and np.any(p_y == 0):
-            problems = [f"your JRE on {where} is not a finite number; in this problem some data states have "
-                        "probability zero, and such a state contributes nothing to the sums."]
-            break
+            return [f"your JRE on {where} is not a finite number; in this problem some data states have "
+                    "probability zero, and such a state contributes nothing to the sums."]
         log_q, log_emit, log_prior, _, _ = _jre_tables(t0, t1)
-        problems = compare_scalar(out, _jre_value(p_y, log_q, log_emit, log_prior), f"the JRE on {where}",
-                                  rtol=1e-8, atol=1e-10, hints=_jre_slips(t0, t1, p_y))
-        if problems:
-            break
-    return result(title, problems)
+        return compare_scalar(out, _jre_value(p_y, log_q, log_emit, log_prior), f"the JRE on {where}", rtol=1e-8,
+                              atol=1e-10, hints=_jre_slips(t0, t1, p_y))
+
+    cases = [(f"test problem {i + 1} (M = {t0.W.shape[1]}, K = {t0.W.shape[0]}, K2 = {t1.W.shape[0]})", (t0, t1, p_y))
+             for i, (t0, t1, p_y) in enumerate(_jre_cases())]
+    return check_function("joint relative entropy of a two-layer DBN (Eq. 10.25)", fn, cases, judge, name="my_jre",
+                          signature="(theta0, theta1, p_y)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises keep
-#: the same data for every student (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-10-2-3-jre-function": {"forbidden": ["pedagogy_lib.harmonium.dbn.jre_bound",
-                                             "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                             "pedagogy_lib.harmonium.dbn.directed_table",
-                                             "pedagogy_lib.deepgen.vae.jre_terms",
-                                             "pedagogy_lib.harmonium.exact.kl_divergence",
-                                             # kl_divergence under other names: SciPy's elementwise relative
-                                             # entropies summed over the recognition joint and the generative
-                                             # joint (a zero data state dropping out by itself), and the page's
-                                             # mre with its global p_y rebound to the recognition joint
-                                             "scipy.special.rel_entr", "scipy.special.kl_div", "scipy.stats.entropy",
-                                             "mre",
-                                             # the page's down, with stack rebound, gives the emission means and
-                                             # (with W.T and b_x) the recognition means, as it does in the
-                                             # exercises that forbid it already
-                                             "down"],
-                               "same_data": "the answer is a function, which the grader calls on test problems of "
+    "ex-10-2-3-jre-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                             "the checker's own"},
-    "ex-10-2-3-aggregated": {"forbidden": ["pedagogy_lib.harmonium.dbn.directed_table",
-                                           "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                           "pedagogy_lib.harmonium.model.log_conditional_hidden",
-                                           "pedagogy_lib.harmonium.model.log_conditional_visible",
-                                           "down"]},
-    "ex-10-2-3-tight": {"forbidden": ["pedagogy_lib.harmonium.exact.kl_divergence",
-                                      "pedagogy_lib.harmonium.dbn.jre_bound", "pedagogy_lib.harmonium.exact.mre",
-                                      "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
-                                      "pedagogy_lib.harmonium.dbn.directed_table",
-                                      "pedagogy_lib.harmonium.model.log_conditional_hidden",
-                                      "pedagogy_lib.harmonium.model.log_conditional_visible",
-                                      "mre", "down", "scipy.stats.entropy", "scipy.special.rel_entr",
-                                      "scipy.special.kl_div",
-                                      "pedagogy_lib.learning.objectives.relative_entropy",
-                                      "pedagogy_lib.learning.objectives.relative_entropies",
-                                      "pedagogy_lib.learning.objectives.cross_entropy",
-                                      "pedagogy_lib.harmonium.exact.average_log_likelihood",
-                                      "pedagogy_lib.deepgen.vae.jre_terms"]},
-    "ex-10-2-3-marginal": {"forbidden": ["pedagogy_lib.harmonium.dbn.directed_table",
-                                         "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
-                                         "pedagogy_lib.harmonium.model.log_conditional_visible",
-                                         "pedagogy_lib.harmonium.model.log_conditional_hidden",
-                                         "down"]},
-    "ex-10-2-3-stall": {"forbidden": ["pedagogy_lib.harmonium.exact.kl_divergence",
-                                      "pedagogy_lib.harmonium.exact.mre", "pedagogy_lib.harmonium.dbn.jre_bound",
-                                      "pedagogy_lib.harmonium.dbn.aggregated_posterior",
-                                      "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                      "pedagogy_lib.harmonium.dbn.directed_table",
-                                      "pedagogy_lib.harmonium.model.log_conditional_hidden",
-                                      "scipy.stats.entropy", "scipy.special.rel_entr", "scipy.special.kl_div",
-                                      "pedagogy_lib.learning.objectives.relative_entropy",
-                                      "pedagogy_lib.learning.objectives.relative_entropies",
-                                      "pedagogy_lib.learning.objectives.cross_entropy",
-                                      "pedagogy_lib.deepgen.vae.jre_terms",
-                                      "mre",
-                                      # with stack rebound to a tuple holding W.T and b_x, the page's down
-                                      # returned the posterior means, the second layer's data (as in
-                                      # ex-10-2-3-aggregated, which forbids it)
-                                      "down"]},
 }

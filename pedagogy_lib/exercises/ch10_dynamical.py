@@ -17,7 +17,8 @@ import itertools
 import numpy as np
 
 from ..harmonium.model import EFHParams
-from .checker import as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import (as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
+                      tuple_problems)
 
 __all__ = ["EX_REFH", "EX_R", "EX_YT", "EX_WIDE", "EX_YT_WIDE", "BAR_WIDTH", "TRACK_LENGTH", "EX_POSTERIOR", "conditional_bias",
            "predictive_log_prob", "n_world_states", "factorial_posterior", "conditional_cd1_function"]
@@ -76,11 +77,6 @@ def _draw_yt_wide(rng) -> np.ndarray:
 EX_WIDE = book_or_drawn(_draw_wide(np.random.default_rng(10245)), _draw_wide, seed=10246)
 #: Exercise (b): the observation y_t, 40 binary units.
 EX_YT_WIDE = book_or_drawn(_draw_yt_wide(np.random.default_rng(10247)), _draw_yt_wide, seed=10248)
-
-
-def _conditional():
-    p = EX_REFH
-    return p.b_x + p.W[:, 4:] @ EX_R, p.W[:, :4], p.b_y[:4]
 
 
 def conditional_bias(answer) -> object:
@@ -336,96 +332,27 @@ def conditional_cd1_function(fn) -> object:
     step ahead, the hidden sample in the positive phase, the reconstruction's probabilities in the
     negative phase, the sampling rule reversed, the dynamic bias left out, and an average over the steps.
     """
-    title = "CD-1 of the recurrent EFH's conditional"
-    if not callable(fn):
-        return result(title, [f"my_cd1_conditional should be a function of (params, Y, U_x, U_y); got "
-                              f"{type(fn).__name__}."])
-    problems: list[str] = []
-    for i, (p, Y, U_x, U_y) in enumerate(_cd1_cases()):
-        T, M = Y.shape
-        K = p.W.shape[0]
-        where = f"test problem {i + 1} (T = {T}, M = {M}, K = {K})"
-        try:
-            out = fn(EFHParams(p.W.copy(), p.b_x.copy(), p.b_y.copy()), Y.copy(), U_x.copy(), U_y.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, p, Y, U_x, U_y):
         ref = _cd1_variant(p, Y, U_x, U_y)
-        if out is None:
-            problems = compare_array(None, ref[0], f"the output on {where}")
-            break
         triple = _as_triple(out)
         if triple is None:
-            problems = [f"on {where} your function should return the three arrays (dW, db_x, db_y); got "
-                        f"{type(out).__name__}" + (f" of length {len(out)}." if isinstance(out, (tuple, list))
-                                                   else ".")]
-            break
+            return tuple_problems(out, 3, "the three arrays (dW, db_x, db_y)", where)
         slips = _cd1_slips(p, Y, U_x, U_y)
-        for j, name in enumerate(("dW", "db_x", "db_y")):
-            problems += compare_array(triple[j], ref[j], f"{name} on {where}", rtol=1e-8, atol=1e-10,
-                                      hints={msg: wrong[j] for msg, wrong in slips.items()})
-        if problems:
-            break
-    return result(title, problems)
+        return [problem for j, name in enumerate(("dW", "db_x", "db_y"))
+                for problem in compare_array(triple[j], ref[j], f"{name} on {where}", rtol=1e-8, atol=1e-10,
+                                             hints={msg: wrong[j] for msg, wrong in slips.items()})]
+
+    cases = [(f"test problem {i + 1} (T = {Y.shape[0]}, M = {Y.shape[1]}, K = {p.W.shape[0]})", (p, Y, U_x, U_y))
+             for i, (p, Y, U_x, U_y) in enumerate(_cd1_cases())]
+    return check_function("CD-1 of the recurrent EFH's conditional", fn, cases, judge, name="my_cd1_conditional",
+                          signature="(params, Y, U_x, U_y)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, and why some exercises keep
-#: the same data for every student (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-10-2-4-bias": {"forbidden": ["pedagogy_lib.harmonium.model.hidden_mean",
-                                     "pedagogy_lib.harmonium.model.hidden_natural",
-                                     "pedagogy_lib.harmonium.dbn.up_pass",
-                                     "pedagogy_lib.harmonium.exact.data_moments",
-                                     "pedagogy_lib.harmonium.model.mean_units",
-                                     "pedagogy_lib.harmonium.recurrent.recurrent_inputs",
-                                     "pedagogy_lib.harmonium.model.visible_mean",
-                                     "pedagogy_lib.harmonium.model.visible_natural",
-                                     # the page's recur reads the globals Ys, Ws, bxs, Ms and Ks: rebound to
-                                     # this model and observation (W_r scaled so that its r_1 = 1/2 stands for
-                                     # EX_R), it returned the next recurrent input, as recurrent_inputs does
-                                     "recur",
-                                     # the page's avg_grad, with its global bxq rebound to b_x, returns
-                                     # sigma(b_x + W v) v^T for one row v = [y_t, r_t], whose columns divided by
-                                     # v's entries are the next recurrent input; its g_step, with the globals
-                                     # rebound so that y carries one extra pixel whose weights are very negative
-                                     # and Sys is that pixel alone, returns sigma(b_x + W_r r + W_y y) with the
-                                     # negative phase vanishing: the same input in one call
-                                     "avg_grad", "g_step",
-                                     # the page's central differences fd (and fd_wr) of its log_cond (or
-                                     # log_joint, log_lik), with Sy_r one row of zeros and bxq, vq rebound,
-                                     # return the same sigma(b_x + W v) v^T as avg_grad
-                                     "fd", "fd_wr", "log_cond", "log_joint", "log_lik",
-                                     # and log_pt, which the three log-probabilities are built on: every page
-                                     # function that evaluates the recurrent model on rebindable globals
-                                     "log_pt"]},
-    "ex-10-2-4-conditional-cd": {"forbidden": ["pedagogy_lib.harmonium.recurrent.recurrent_inputs",
-                                               "pedagogy_lib.harmonium.recurrent.refh_training_data",
-                                               # the page's recur, its globals rebound to params and Y,
-                                               # returned r_1 = 1/2, ..., r_T: step 1 of the statement
-                                               "recur",
-                                               # avg_grad and g_step, rebound as in ex-10-2-4-bias, return
-                                               # the hidden probabilities given [y_t, r_t] (and avg_grad
-                                               # their outer product with it), steps 1, 2 and 4
-                                               "avg_grad", "g_step",
-                                               # fd of log_cond (or fd_wr of log_lik), rebound likewise,
-                                               # give what avg_grad gives
-                                               "fd", "fd_wr", "log_cond", "log_joint", "log_lik", "log_pt"],
-                                 "same_data": "the answer is a function, which the grader calls on test problems "
-                                              "of the checker's own"},
+    "ex-10-2-4-conditional-cd": {"same_data": "the answer is a function, which the grader calls on test problems of "
+                                              "the checker's own"},
     "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "
                                       "pixels); the answer is a count of that named world"},
-    "ex-10-2-4-predictive": {"forbidden": ["pedagogy_lib.harmonium.recurrent.static_log_probs",
-                                           "pedagogy_lib.harmonium.exact.average_log_likelihood",
-                                           "pedagogy_lib.harmonium.exact.visible_log_probs",
-                                           "pedagogy_lib.harmonium.exact.log_partition",
-                                           "pedagogy_lib.harmonium.exact.log_marginal_table",
-                                           "pedagogy_lib.harmonium.recurrent.predictive_log_probs",
-                                           "pedagogy_lib.harmonium.exact.mre",
-                                           "pedagogy_lib.harmonium.exact.hidden_log_probs",
-                                           "pedagogy_lib.harmonium.dbn.dbn_visible_log_probs",
-                                           "pedagogy_lib.harmonium.dbn.jre_bound",
-                                           "pedagogy_lib.harmonium.exact.chain_distributions",
-                                           "pedagogy_lib.harmonium.exact.visible_transition_matrix",
-                                           "log_cond", "log_lik", "log_pt",
-                                           "pedagogy_lib.harmonium.model.free_energy_visible"]},
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function
 
 __all__ = ["EX_COV", "EX_K", "EX_B", "EX_LGSSM", "EX_S", "EX_L", "gaussian_mi", "bound_ceiling", "predictor_weights", "infonce_bound"]
 
@@ -243,40 +243,25 @@ def infonce_bound(fn) -> CheckResult:
     place of K, a standard error that treats every anchor as independent, a standard deviation returned
     in place of a standard error, and the divisor n_batches in place of n_batches - 1.
     """
-    title = "InfoNCE estimate and its standard error from batches of scores (Eqs. 10.6-10.7)"
-    if not callable(fn):
-        return result(title, [f"my_bound should be a function of the scores F; got {type(fn).__name__}."])
-    problems = []
-    for i, F in enumerate(_bound_cases()):
+    def judge(out, where, F):
         n, K = F.shape[0], F.shape[1]
-        sharp = np.abs(F).max() > 100
-        buried = bool(np.any(_log_softmax_positive(F, 2) < -745.0))  # exp of the positive's log-softmax is 0
-        where = (f"test problem {i + 1} ({n} batches of K = {K} pairs"
-                 f"{', large scores' if sharp else ''})")
-        try:
-            out = fn(F.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
         try:
             value = None if out is None else np.asarray(out, dtype=float)
         except (TypeError, ValueError):
             value = None
         if value is None or value.shape != (2,):
-            problems = [f"my_bound should return two numbers, the estimate and its standard error (on {where}); "
-                        f"got {'None (did you forget to return?)' if out is None else type(out).__name__}"
-                        f"{'' if value is None else ' of shape ' + str(value.shape)}."]
-            break
-        if buried and not np.all(np.isfinite(value)):
-            problems = [f"the output on {where} is not finite: there some positives score so far below the "
-                        "best candidate of their row that their softmax probability is 0 in floating point, "
-                        "and its logarithm is minus infinity. Their log-softmax is a finite number: compute it "
-                        "without forming the probability."]
-            break
-        if sharp and not np.all(np.isfinite(value)):
-            problems = [f"the output on {where} is not finite: the exponential of a large score "
-                        "overflows. The softmax does not change when a constant is taken out of a row."]
-            break
+            return [f"my_bound should return two numbers, the estimate and its standard error (on {where}); "
+                    f"got {'None (did you forget to return?)' if out is None else type(out).__name__}"
+                    f"{'' if value is None else ' of shape ' + str(value.shape)}."]
+        if np.any(_log_softmax_positive(F, 2) < -745.0) and not np.all(np.isfinite(value)):
+            # exp of some positive's log-softmax is 0 in floating point
+            return [f"the output on {where} is not finite: there some positives score so far below the best "
+                    "candidate of their row that their softmax probability is 0 in floating point, and its "
+                    "logarithm is minus infinity. Their log-softmax is a finite number: compute it without forming "
+                    "the probability."]
+        if np.abs(F).max() > 100 and not np.all(np.isfinite(value)):
+            return [f"the output on {where} is not finite: the exponential of a large score overflows. The "
+                    "softmax does not change when a constant is taken out of a row."]
         terms = np.log(K) + _log_softmax_positive(F, 2)           # (n, K): one term per anchor
         per_batch = terms.mean(axis=1)
         loss = -terms.mean() + np.log(K)
@@ -286,11 +271,10 @@ def infonce_bound(fn) -> CheckResult:
             "you returned the loss L, not the estimate log K - L": loss,
             "you used log(K - 1), the number of negatives; the estimate is log K - L": np.log(K - 1) - loss,
         }
-        problems = compare_scalar(value[0], per_batch.mean(), f"the estimate on {where}", rtol=1e-8,
-                                  atol=1e-10, hints=hints)
+        problems = compare_scalar(value[0], per_batch.mean(), f"the estimate on {where}", rtol=1e-8, atol=1e-10,
+                                  hints=hints)
         if problems:
-            break
-        se = per_batch.std(ddof=1) / np.sqrt(n)
+            return problems
         se_hints = {
             "you treated every anchor as an independent draw; the anchors of a batch share their candidates":
                 terms.std(ddof=1) / np.sqrt(terms.size),
@@ -301,43 +285,18 @@ def infonce_bound(fn) -> CheckResult:
             "you divided the sum of squared deviations by n_batches; the sample variance divides by "
             "n_batches - 1": per_batch.std(ddof=0) / np.sqrt(n),
         }
-        problems = compare_scalar(value[1], se, f"the standard error on {where}", rtol=1e-6, atol=1e-12,
-                                  hints=se_hints)
-        if problems:
-            break
-    return result(title, problems)
+        return compare_scalar(value[1], per_batch.std(ddof=1) / np.sqrt(n), f"the standard error on {where}", rtol=1e-6,
+                              atol=1e-12, hints=se_hints)
+
+    cases = [(f"test problem {i + 1} ({F.shape[0]} batches of K = {F.shape[1]} pairs"
+              f"{', large scores' if np.abs(F).max() > 100 else ''})", (F,)) for i, F in enumerate(_bound_cases())]
+    return check_function("InfoNCE estimate and its standard error from batches of scores (Eqs. 10.6-10.7)", fn, cases,
+                          judge, name="my_bound", signature="the scores F")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-10-1-2-gaussian-mi": {"forbidden": ["pedagogy_lib.vi.mean_field.kl_gaussian", "pedagogy_lib.contrastive.infonce.gaussian_mutual_information",
-                                            "pedagogy_lib.learning.objectives.gaussian_entropy",
-                                            "pedagogy_lib.learning.objectives.gaussian_relative_entropy",
-                                            "pedagogy_lib.learning.objectives.gaussian_cross_entropy",
-                                            "scipy.stats._multivariate.multivariate_normal_gen.entropy",
-                                            "scipy.stats._multivariate.multivariate_normal_frozen.entropy"]},
-    "ex-10-1-2-ceiling": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss"]},
-    "ex-10-1-2-kalman-weights": {"forbidden": ["pedagogy_lib.contrastive.cpc.stationary_params", "pedagogy_lib.lgssm.kalman.kalman_filter", "pedagogy_lib.contrastive.cpc.kalman_window_predictor",
-                                               "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                               "pedagogy_lib.recursions.generic.forward_filter",
-                                               "scipy.linalg.solve_discrete_are",
-                                               "scipy.linalg.solve_discrete_lyapunov",
-                                               # the same stationary covariance from the Sylvester solver
-                                               # (A^-1 S - S A^T = A^-1 Q) or, after a Cayley transform of A,
-                                               # from the continuous Lyapunov solver
-                                               "scipy.linalg.solve_sylvester",
-                                               "scipy.linalg.solve_continuous_lyapunov",
-                                               # and the continuous Riccati solver with a zero input matrix,
-                                               # which is the continuous Lyapunov equation again
-                                               "scipy.linalg.solve_continuous_are",
-                                               "pedagogy_lib.assimilation.adf.assumed_density_filter",
-                                               "pedagogy_lib.assimilation.adf.grid_filter"]},
-    "ex-10-1-2-bound-function": {"forbidden": ["pedagogy_lib.contrastive.infonce.infonce_loss",
-                                               "pedagogy_lib.nn.losses.categorical_cross_entropy",
-                                               "scipy.special.log_softmax",
-                                               "pedagogy_lib.core.logmath.log_normalize",
-                                               "scipy.special.softmax"],
-                                 "same_data": "the answer is a function, which the grader calls on test problems of "
+    "ex-10-1-2-bound-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                               "the checker's own (drawn for each student)"},
 }

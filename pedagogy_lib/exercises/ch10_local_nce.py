@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import (GENERATING_FUNCTION_READERS, POLYNOMIAL_CLASS_FITS, CheckResult, book_or_drawn, compare_array,
-                      compare_scalar, problem_rng, result)
+from .checker import (CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
+                      tuple_problems)
 
 __all__ = ["EX_K", "EX_POSITIVES", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "gradient_hessian_function"]
 
@@ -228,26 +228,10 @@ def gradient_hessian_function(fn) -> CheckResult:
     softmax loss in place of the local one, a Hessian weighted by the gradient's sigmoids (not their
     derivatives), and a Hessian in which the negatives' terms are subtracted.
     """
-    title = "local-NCE gradient and Hessian (Eq. 10.13)"
-    if not callable(fn):
-        return result(title, [f"my_local_nce should be a function of (theta, T_pos, T_neg, En_pos, En_neg); "
-                              f"got {type(fn).__name__}."])
-    problems: list[str] = []
-    for i, case in enumerate(_local_cases()):
-        N, K1, P = case[2].shape
-        where = f"test problem {i + 1} ({N} trial{'s' if N > 1 else ''} of K = {K1 + 1}, P = {P} parameters)"
-        try:
-            out = fn(*(np.array(a, copy=True) for a in case))
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
-        if out is None:
-            problems = compare_array(None, 0.0, f"the output on {where}")
-            break
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            problems = [f"on {where} your function should return the pair (grad, hess); got {type(out).__name__}"
-                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]
-            break
+    def judge(out, where, *case):
+        problems = tuple_problems(out, 2, "the pair (grad, hess)", where)
+        if problems:
+            return problems
         slips = {
             "you kept the factors of one half of binary NCE's loss (Eq. 10.4); the local loss has none":
                 _local_variants(*case, halves=True),
@@ -268,85 +252,21 @@ def gradient_hessian_function(fn) -> CheckResult:
                    "with respect to h"] = _local_variants(*case, hess_first=True)[1]
         hess_slips["you subtracted the negatives' terms, as in the gradient; differentiate their terms once "
                    "more"] = _local_variants(*case, hess_neg_sub=True)[1]
-        problems = (compare_array(out[0], grad_ref, f"the gradient on {where}", rtol=1e-7, atol=1e-10,
-                                  hints=grad_slips)
-                    + compare_array(out[1], hess_ref, f"the Hessian on {where}", rtol=1e-7, atol=1e-10,
-                                    hints=hess_slips))
-        if problems:
-            break
-    return result(title, problems)
+        return (compare_array(out[0], grad_ref, f"the gradient on {where}", rtol=1e-7, atol=1e-10, hints=grad_slips)
+                + compare_array(out[1], hess_ref, f"the Hessian on {where}", rtol=1e-7, atol=1e-10, hints=hess_slips))
+
+    cases = []
+    for i, case in enumerate(_local_cases()):
+        N, K1, P = case[2].shape
+        cases.append((f"test problem {i + 1} ({N} trial{'s' if N > 1 else ''} of K = {K1 + 1}, P = {P} parameters)",
+                      case))
+    return check_function("local-NCE gradient and Hessian (Eq. 10.13)", fn, cases, judge, name="my_local_nce",
+                          signature="(theta, T_pos, T_neg, En_pos, En_neg)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-10-1-3-offset": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
-                                       # as in ex-10-1-3-minimizer: a quadratic fitted to the expected loss
-                                       # at a point with p = p_n gave minus the offset without the
-                                       # stationarity condition
-                                       "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
-                                       "numpy.polynomial.Polynomial.fit", *POLYNOMIAL_CLASS_FITS,
-                                       "numpy.gradient"]},
-    "ex-10-1-3-one-positive": {"forbidden": ["scipy.stats.poisson_binom.pmf", "pedagogy_lib.contrastive.local_nce.local_nce_posterior",
-                                             "scipy.stats._discrete_distns.poisson_binom_gen._pmf",
-                                             "scipy.stats._discrete_distns.poisson_binom_gen._cdf",
-                                             # the count's distribution as the coefficients of the polynomial
-                                             # with roots -(1 - p_i) / p_i (np.poly, polyfromroots, or another
-                                             # basis's fromroots converted back), the same pmf in one call
-                                             "numpy.poly", "numpy.polynomial.polynomial",
-                                             "numpy.polynomial.chebyshev", "numpy.polynomial.legendre",
-                                             "numpy.polynomial.laguerre", "numpy.polynomial.hermite",
-                                             "numpy.polynomial.hermite_e",
-                                             # the same generating function multiplied out factor by factor,
-                                             # functools.reduce of np.convolve (or np.polymul, or np.correlate
-                                             # with a factor reversed) over the coins' (p_i, 1 - p_i)
-                                             "numpy.convolve", "numpy.polymul", "numpy.correlate",
-                                             # and SciPy's convolution matrix of the product so far, times the next
-                                             # coin's (p_i, 1 - p_i), the same convolution one coin at a time
-                                             "scipy.linalg.convolution_matrix",
-                                             # or its Toeplitz product by FFT, matmul_toeplitz((u, 0), (p_i, 1 - p_i)),
-                                             # which is the same convolution with the matrix never formed
-                                             "scipy.linalg.matmul_toeplitz",
-                                             # or the generating function's coefficients read off in one call (a
-                                             # DFT of its values at the (K + 1)-th roots of unity, or a matrix
-                                             # function of a nilpotent shift)
-                                             *GENERATING_FUNCTION_READERS]},
-    "ex-10-1-3-minimizer": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_offset",
-                                          "scipy.optimize.minimize_scalar",
-                                          "scipy.optimize.minimize",
-                                          "scipy.optimize.brentq",
-                                          "scipy.optimize.brent",
-                                          "scipy.optimize.golden",
-                                          "scipy.optimize.fminbound",
-                                          "scipy.optimize.root_scalar",
-                                          "scipy.optimize.bisect",
-                                          "scipy.optimize.brenth",
-                                          "scipy.optimize.ridder",
-                                          "scipy.optimize.toms748",
-                                          "scipy.optimize.newton",
-                                          "scipy.optimize.fmin",
-                                          "scipy.optimize.fmin_powell",
-                                          "scipy.optimize.fmin_bfgs",
-                                          "scipy.optimize.fmin_cg",
-                                          "scipy.optimize.fmin_l_bfgs_b",
-                                          "scipy.optimize.fsolve",
-                                          "scipy.optimize.root",
-                                          # a quadratic fitted to the expected loss on a few h around its
-                                          # grid minimum, or finite differences of it, gave h* without the
-                                          # stationarity condition
-                                          "numpy.polyfit", "numpy.polynomial.polynomial.polyfit",
-                                          "numpy.polynomial.Polynomial.fit", *POLYNOMIAL_CLASS_FITS,
-                                          "numpy.gradient"]},
-    "ex-10-1-3-loss-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_loss",
-                                              "pedagogy_lib.contrastive.local_nce.local_nce_grad",
-                                              "pedagogy_lib.contrastive.local_nce.local_nce_hessian",
-                                              "pedagogy_lib.contrastive.local_nce.fit_local_nce",
-                                              "pedagogy_lib.contrastive.nce.nce_loss",
-                                              "pedagogy_lib.contrastive.nce.nce_grad",
-                                              "pedagogy_lib.contrastive.nce.nce_hessian",
-                                              "pedagogy_lib.nn.losses.bernoulli_cross_entropy",
-                                              "pedagogy_lib.core.gradcheck.gradcheck",
-                                              "pedagogy_lib.nn.network.numerical_gradient"],
-                                "same_data": "the answer is a function, which the grader calls on test problems of "
+    "ex-10-1-3-loss-gradient": {"same_data": "the answer is a function, which the grader calls on test problems of "
                                              "the checker's own (drawn for each student)"},
 }

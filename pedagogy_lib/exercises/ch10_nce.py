@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng
+from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng, check_function
 
 __all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_NU", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient", "newton_step"]
 
@@ -215,20 +215,7 @@ def newton_step(fn) -> CheckResult:
     recognizes the two halves averaged as one pooled sample, the energy difference taken the wrong
     way round, and a step uphill.
     """
-    title = "one Newton step on the NCE loss (Eq. 10.4)"
-    if not callable(fn):
-        return result(title, [f"my_newton_step should be a function of (theta, T_pos, T_neg, En_pos, En_neg); "
-                              f"got {type(fn).__name__}."])
-    problems = []
-    for i, case in enumerate(_newton_cases()):
-        theta, T_pos, T_neg = case[:3]
-        where = (f"test problem {i + 1} ({len(T_pos)} data and {len(T_neg)} noise samples, "
-                 f"P = {theta.size} parameters)")
-        try:
-            out = fn(*(np.array(a, copy=True) for a in case))
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            problems = [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
-            break
+    def judge(out, where, *case):
         hints = {
             "you averaged data and noise together as one pooled sample; each half of Eq. 10.4 is averaged "
             "over its own samples and weighted 1/2": _newton_variants(*case, pooled=True),
@@ -236,33 +223,17 @@ def newton_step(fn) -> CheckResult:
             "you added the Newton step instead of subtracting it: that climbs the loss":
                 _newton_variants(*case, uphill=True),
         }
-        problems = compare_array(out, _newton_variants(*case), f"the output on {where}", rtol=1e-6, atol=1e-9,
-                                 hints=hints)
-        if problems:
-            break
-    return result(title, problems)
+        return compare_array(out, _newton_variants(*case), f"the output on {where}", rtol=1e-6, atol=1e-9, hints=hints)
+
+    cases = [(f"test problem {i + 1} ({len(T_pos)} data and {len(T_neg)} noise samples, P = {theta.size} parameters)",
+              (theta, T_pos, T_neg, *rest)) for i, (theta, T_pos, T_neg, *rest) in enumerate(_newton_cases())]
+    return check_function("one Newton step on the NCE loss (Eq. 10.4)", fn, cases, judge, name="my_newton_step",
+                          signature="(theta, T_pos, T_neg, En_pos, En_neg)")
 
 
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-10-1-1-log-normalizer": {"forbidden": ["pedagogy_lib.contrastive.nce.gaussian_energy_params",
-                                               "pedagogy_lib.contrastive.nce.quadratic_log_mass",
-                                               "pedagogy_lib.gaussian.blocks.mvn_logpdf",
-                                               "pedagogy_lib.core.linalg.mvn_logpdf_chol",
-                                               # the trapezoid rule over a grid on the plane gave log Z
-                                               # without completing the square
-                                               "numpy.trapezoid"]},
-    "ex-10-1-1-posterior": {"forbidden": ["pedagogy_lib.contrastive.nce.nce_posterior"]},
-    "ex-10-1-1-offset-gradient": {"forbidden": ["pedagogy_lib.contrastive.local_nce.local_nce_grad", "pedagogy_lib.contrastive.nce.nce_grad",
-                                                "pedagogy_lib.contrastive.nce.nce_loss",
-                                                # NumPy's central differences of the loss, written with the
-                                                # offset shifting every h, gave the derivative
-                                                "numpy.gradient"]},
-    "ex-10-1-1-newton-step": {"forbidden": ["pedagogy_lib.contrastive.nce.nce_grad",
-                                            "pedagogy_lib.contrastive.nce.nce_hessian",
-                                            "pedagogy_lib.contrastive.nce.fit_nce",
-                                            "pedagogy_lib.contrastive.nce.newton_minimize"],
-                              "same_data": "the answer is a function, which the grader calls on test problems of the "
+    "ex-10-1-1-newton-step": {"same_data": "the answer is a function, which the grader calls on test problems of the "
                                            "checker's own (drawn for each student)"},
 }

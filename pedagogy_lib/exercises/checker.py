@@ -7,86 +7,23 @@ Autograders call ``check.x(answer).raise_if_wrong()``, which raises :class:`Answ
 """
 from __future__ import annotations
 
+import ast
 import html
-import importlib.abc
-import importlib.machinery
+import json
 import os
 import re
 import sys
-import types
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 #: The package's modules that are machinery, not a chapter's checkers.
-MACHINERY = ("checker", "remote")
+MACHINERY = ("checker",)
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
-           "POLYNOMIAL_CLASS_FITS", "LEAST_SQUARES_SOLVERS", "ORTHOGONAL_FACTORIZATIONS", "QR_BY_OTHER_NAMES",
-           "GENERATING_FUNCTION_READERS", "SPECIAL_POLYNOMIALS", "NUMPY_POLYNOMIAL_FAMILIES", "TRIANGULAR_FACTORIZATIONS",
-           "as_numeric",
-           "as_integer", "as_bool",
-           "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool"]
-
-
-class _CheckerModule(types.ModuleType):
-    """A checker module whose private names (references, their helpers) are not module attributes.
-
-    ``check._reference_solver`` raises :class:`AttributeError`: a reader who is stuck is pointed at
-    the checker's messages, not at the code that computes the answer. (The source is on disk, and a
-    function's ``__globals__`` still holds them; what this removes is the one-word shortcut.)
-    """
-
-    def __getattribute__(self, name: str):
-        if name.startswith("_") and not (name.startswith("__") and name.endswith("__")):
-            raise AttributeError(f"{name} is private to the checker module "
-                                 f"{types.ModuleType.__getattribute__(self, '__name__')}: call its checkers with "
-                                 "your answer instead")
-        return super().__getattribute__(name)
-
-
-class _SealingLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        module = _CheckerModule(spec.name)
-        return module
-
-    def exec_module(self, module):
-        self.loader.exec_module(module)
-
-
-class _StandInLoader(importlib.abc.Loader):
-    """In a Jupyter kernel: the module's data and stand-ins for its functions, which run in a checker
-    process of their own (:mod:`pedagogy_lib.exercises.remote`)."""
-
-    def create_module(self, spec):
-        return _CheckerModule(spec.name)
-
-    def exec_module(self, module):
-        from .remote import load_into
-        load_into(module)
-
-
-class _SealCheckerModules(importlib.abc.MetaPathFinder):
-    """Every ``pedagogy_lib.exercises.<chapter>`` module is created as a :class:`_CheckerModule`."""
-
-    def find_spec(self, name, path=None, target=None):
-        if not name.startswith(__package__ + ".") or name in (__name__, __package__ + ".remote"):
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or spec.loader is None or isinstance(spec.loader, (_SealingLoader, _StandInLoader)):
-            return spec
-        from .remote import checkers_run_apart
-        if checkers_run_apart():
-            return importlib.machinery.ModuleSpec(name, _StandInLoader())
-        spec.loader = _SealingLoader(spec.loader)
-        return spec
-
-
-if __package__ and not any(isinstance(f, _SealCheckerModules) for f in sys.meta_path):
-    sys.meta_path.insert(0, _SealCheckerModules())
+           "as_numeric", "as_integer", "as_bool",
+           "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool",
+           "copied", "check_function", "tuple_problems"]
 
 
 #: The student salt in force while a grader draws a student's own problem data (see :func:`drawn_for`).
@@ -220,92 +157,150 @@ _VERDICT_STYLE = {
 
 
 def result(name: str, problems: Iterable[str]) -> CheckResult:
-    return CheckResult(name, [p for p in problems if p])
+    """The verdict of a checker on its ``problems`` (empty strings are dropped).
+
+    In a reader's IPython kernel, a checker whose exercise names functions (``not_allowed.json``) also
+    reads the code behind the answer, and an answer that calls one of them does not pass: the grader
+    scores such an answer zero (see :func:`_named_calls_in_kernel`).
+    """
+    problems = [p for p in problems if p]
+    return CheckResult(name, _named_calls_in_kernel(sys._getframe(1)) + problems)
+
+
+# --- the functions an exercise names -------------------------------------------------------------------
+
+_PACKAGE = __name__.rpartition(".")[0]
+
+#: ``{checker module: {checker: [names]}}``: the functions each exercise asks the reader to write rather
+#: than call, as library paths (``pedagogy_lib.hmm.hmm_filter``) or bare names of the page's own functions.
+#: Written from the exercises' metadata by ``tools/sync_exercise_rules.py``.
+_NOT_ALLOWED_FILE = os.path.join(os.path.dirname(__file__), "not_allowed.json")
+_NOT_ALLOWED: list[dict] = []
+
+
+def _not_allowed() -> dict:
+    if not _NOT_ALLOWED:
+        try:
+            with open(_NOT_ALLOWED_FILE, encoding="utf-8") as f:
+                _NOT_ALLOWED.append(json.load(f))
+        except (OSError, ValueError):
+            _NOT_ALLOWED.append({})
+    return _NOT_ALLOWED[0]
+
+
+def _named_calls_in_kernel(frame) -> list[str]:
+    """The problem that the answer's code calls a function its exercise names, or nothing.
+
+    ``frame`` is the caller of :func:`result`; the checker is the first function of a chapter module,
+    going outwards from it, that has names. The code read is the cell being run, and when that cell
+    does nothing but call checkers, also the cell run before it (the answer's). Outside an IPython
+    kernel, or when anything goes wrong, this says nothing.
+    """
+    try:
+        names = None
+        while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE + "."):
+            module = frame.f_globals["__name__"].rpartition(".")[2]
+            names = _not_allowed().get(module, {}).get(frame.f_code.co_name)
+            if names:
+                break
+            frame = frame.f_back
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if names and ipython is not None else None
+        if shell is None:
+            return []
+        history = [cell for cell in shell.user_ns.get("In", []) if isinstance(cell, str) and cell.strip()]
+        if not history:
+            return []
+        aliases = _import_aliases(history)
+        cells = [_parse(history[-1])]
+        if len(history) > 1 and _only_calls_checkers(cells[0], aliases):
+            cells.append(_parse(history[-2]))
+        called = [found for tree in cells for found in _references(tree, names, aliases)]
+    except Exception:  # noqa: BLE001 - a warning that cannot be worked out is not given
+        return []
+    return [f"your code calls `{name}`, which this exercise asks you to write yourself; the grader scores "
+            "that zero." for name in dict.fromkeys(called)]
+
+
+def _parse(source: str):
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _import_aliases(cells: Sequence[str]) -> dict[str, str]:
+    """What the imports of ``cells`` bind names to: after ``import pedagogy_lib.hmm as hmm``, ``hmm``
+    means ``pedagogy_lib.hmm``; after ``from pedagogy_lib.hmm import hmm_filter``, ``hmm_filter`` means
+    ``pedagogy_lib.hmm.hmm_filter``. A later import of a name wins."""
+    aliases = {}
+    for tree in map(_parse, cells):
+        for node in (tree.body if tree else ()):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    top = alias.name.partition(".")[0]
+                    aliases[alias.asname or top] = alias.name if alias.asname else top
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases
+
+
+def _dotted(node, aliases: dict[str, str]) -> str | None:
+    """The full dotted path of a name or attribute chain (``hmm.hmm_filter``), its first part resolved."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(aliases.get(node.id, node.id))
+    return ".".join(reversed(parts))
+
+
+def _only_calls_checkers(tree, aliases: dict[str, str]) -> bool:
+    """Whether a cell only imports and calls checkers (``check.forward(my_alpha)``, ``.raise_if_wrong()``)."""
+    if tree is None or not tree.body:
+        return False
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        calls = [_dotted(node.func, aliases) for node in ast.walk(statement) if isinstance(node, ast.Call)]
+        if not isinstance(statement, ast.Expr) or not any(c and c.startswith(_PACKAGE + ".") for c in calls):
+            return False
+    return True
+
+
+def _loaded(path: str):
+    """The object a dotted path names among the modules already imported, or None."""
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        obj = sys.modules.get(".".join(parts[:i]))
+        if obj is not None:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr, None)
+            return obj
+    return None
+
+
+def _references(tree, names: Sequence[str], aliases: dict[str, str]) -> list[str]:
+    """The code of each reference in ``tree`` to one of ``names``: a library path (under any import of it)
+    or a bare name of the page's own functions."""
+    found = []
+    for node in ast.walk(tree) if tree is not None else ():
+        if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(node.ctx, ast.Load):
+            continue
+        path = _dotted(node, aliases)
+        if path is None:
+            continue
+        for name in names:
+            if path == name or ("." in name and _loaded(path) is not None and _loaded(path) is _loaded(name)):
+                found.append(ast.unparse(node))
+    return found
 
 
 #: Relative tolerance for answers computed with pen and paper: three significant figures.
 HAND_RTOL = 5e-3
-
-#: For the ``forbidden`` lists of ``SUMMATIVE`` tables: the least-squares solvers and pseudo-inverses, which answer
-#: a problem that is least squares in disguise without its normal equations. ``pinvh`` of the symmetric block
-#: matrix [[0, Z], [Z^T, 0]] holds ``pinv(Z)`` in a block, and the interpolative decomposition of [Z, eps T] at
-#: Z's rank (``scipy.linalg.interpolative.interp_decomp``) keeps Z's columns and holds ``lstsq(Z, T)`` times eps;
-#: the null space of [Z, s t], for s small and a loose rcond, is the one vector (s lstsq(Z, t), -1) up to scale.
-LEAST_SQUARES_SOLVERS = ["numpy.linalg.lstsq", "numpy.linalg.pinv", "scipy.linalg.lstsq", "scipy.linalg.pinv",
-                         "scipy.linalg.pinvh", "scipy.linalg.interpolative", "scipy.linalg.null_space"]
-
-#: SciPy's routines that build a QR factor without ``qr`` being called, so an exercise that forbids the QR
-#: factorizations forbids these too: its updates, started from Q = I and an empty (or zero) R, insert the columns
-#: one at a time (``qr_insert``) or add them as rank-one updates (``qr_update``); and the Hessenberg reduction of
-#: a zero matrix bordered by a vector u (first column) and a vector v (first row) is one Householder reflection
-#: P, leaving -+|u| in its first column and (P v)^T in its first row: the entries of a QR factor of [u, v]. The
-#: generalized Schur form of the pencil (0, B), by ``qz`` or ``ordqz``, starts from a QR factorization of B and
-#: then has nothing left to do: its triangular B-factor times Z^T (Z a diagonal of signs) is the R of B = Q R.
-QR_BY_OTHER_NAMES = ["scipy.linalg.qr_insert", "scipy.linalg.qr_update", "scipy.linalg.qr_delete",
-                     "scipy.linalg.hessenberg", "scipy.linalg.qz", "scipy.linalg.ordqz"]
-
-#: Orthogonal factorizations that solve the same least squares in two calls (``R a = Q^T g``, ``a = V S^-1 U^T g``),
-#: with the routines that build the same factor by other names; always forbidden together with
-#: LEAST_SQUARES_SOLVERS, which holds the interpolative decomposition.
-ORTHOGONAL_FACTORIZATIONS = ["numpy.linalg.qr", "numpy.linalg.svd", "scipy.linalg.qr", "scipy.linalg.rq",
-                             "scipy.linalg.qr_multiply", "scipy.linalg.svd", "scipy.linalg.polar", "scipy.linalg.orth",
-                             # the polar factor by the matrix sign: sign([[0, Z], [Z^T, 0]]) = [[0, U], [U^T, 0]]
-                             "scipy.linalg.signm", "scipy.linalg.funm",
-                             *QR_BY_OTHER_NAMES]
-
-#: SciPy's classical orthogonal polynomials (evaluators and classes), hypergeometric and parabolic cylinder
-#: functions. Each holds a Hermite polynomial after a change of argument or scale (He_3(z) = 2 T_3(z / 2)
-#: = -2 z L_1^(1/2)(z^2 / 2), D_3(z) = exp(-z^2 / 4) He_3(z), ...), and a Hermite polynomial is a Gaussian's
-#: moments in disguise; an exercise asking for those moments forbids the whole family, not one name at a time.
-SPECIAL_POLYNOMIALS = [f"scipy.special.{name}" for name in (
-    "eval_jacobi", "eval_sh_jacobi", "eval_gegenbauer", "eval_chebyt", "eval_chebyu", "eval_chebyc",
-    "eval_chebys", "eval_sh_chebyt", "eval_sh_chebyu", "eval_legendre", "eval_sh_legendre", "eval_laguerre",
-    "eval_genlaguerre", "eval_hermite", "eval_hermitenorm",
-    "jacobi", "sh_jacobi", "gegenbauer", "chebyt", "chebyu", "chebyc", "chebys", "sh_chebyt", "sh_chebyu",
-    "legendre", "sh_legendre", "laguerre", "genlaguerre", "hermite", "hermitenorm",
-    "hyp0f1", "hyp1f1", "hyp2f1", "hyperu", "pbdv", "pbvv", "pbwa",
-    # the same functions under other names: assoc_laguerre is eval_genlaguerre with its arguments reordered,
-    # lpmv (order 0) and legendre_p / legendre_p_all are the Legendre polynomials, and the parabolic cylinder
-    # sequences pbdv_seq, pbvv_seq, pbdn_seq (the last at a complex argument) return D_0 ... D_n at once;
-    # SciPy's newer associated and spherical Legendre functions and spherical harmonics (order 0: P_n, up to a
-    # constant factor), and the prolate and oblate spheroidal angular functions at zero spheroidal parameter
-    # (c = 0: the associated Legendre functions), are the Legendre polynomials once more, so 2 sqrt(5) times
-    # any of them at degree 3 and z / sqrt(5) is He_3(z)
-    "assoc_laguerre", "lpmv", "legendre_p", "legendre_p_all", "pbdv_seq", "pbvv_seq", "pbdn_seq",
-    "assoc_legendre_p", "assoc_legendre_p_all", "sph_legendre_p", "sph_legendre_p_all", "sph_harm_y",
-    "sph_harm_y_all", "pro_ang1", "obl_ang1", "pro_ang1_cv", "obl_ang1_cv")]
-
-#: NumPy's series of the same classical families (each module stands for all of its functions and its class):
-#: lagval(-mu^2, [0, 0, 8]) is 8 L_2(-mu^2), a noncentral chi-square's second moment, and chebval(z / 2,
-#: [0, 0, 0, 2]) or Legendre's series at z / sqrt 5 is He_3(z), as with SciPy's evaluators; an exercise that
-#: forbids SPECIAL_POLYNOMIALS because they hold a Gaussian's moments forbids these with them.
-NUMPY_POLYNOMIAL_FAMILIES = ["numpy.polynomial.hermite_e", "numpy.polynomial.hermite", "numpy.polynomial.laguerre",
-                             "numpy.polynomial.legendre", "numpy.polynomial.chebyshev"]
-
-#: SciPy's and NumPy's routines that read a generating function's coefficients off in one call: a function of a
-#: nilpotent shift matrix N (``expm(a N + b N^2)`` holds exp(a t + b t^2)'s Taylor coefficients in its first row,
-#: ``expm_frechet`` likewise) or a discrete Fourier transform of its values at roots of unity. ``funm`` applies any
-#: function f to a matrix by Parlett's recurrence: on N plus a diagonal of small distinct nodes z_0, ..., z_k its
-#: corner entry is the divided difference f[z_0, ..., z_k], which at the (k + 1)-th roots of unity times r is f's
-#: coefficient of t^k up to terms of order r^(k + 1), the same reading done for the caller. An exercise asking
-#: for a moment, or a coefficient of a product, forbids them.
-GENERATING_FUNCTION_READERS = ["scipy.linalg.expm", "scipy.linalg.expm_frechet", "scipy.linalg.funm", "numpy.fft",
-                               "scipy.linalg.dft"]
-
-#: Triangular factorizations of a covariance, whose entries are a Gaussian conditional's coefficient and variance.
-TRIANGULAR_FACTORIZATIONS = ["numpy.linalg.cholesky", "scipy.linalg.cholesky", "scipy.linalg.cho_factor",
-                             "scipy.linalg.cholesky_banded", "scipy.linalg.ldl", "scipy.linalg.lu",
-                             "scipy.linalg.lu_factor"]
-
-#: For the ``forbidden`` lists of ``SUMMATIVE`` tables: NumPy's polynomial classes' least-squares fits,
-#: under each name they are reached by, and the modules of the orthogonal families (which the grader
-#: expands to all their functions). A fit through a few values of a curve the exercise asks the student
-#: to derive (a line, a parabola) gives its coefficients in one call.
-POLYNOMIAL_CLASS_FITS = ("numpy.polynomial.polynomial.Polynomial.fit", "numpy.polynomial.legendre.Legendre.fit",
-                         "numpy.polynomial.chebyshev.Chebyshev.fit", "numpy.polynomial.hermite.Hermite.fit",
-                         "numpy.polynomial.hermite_e.HermiteE.fit", "numpy.polynomial.laguerre.Laguerre.fit",
-                         "numpy.polynomial.chebyshev", "numpy.polynomial.legendre", "numpy.polynomial.laguerre",
-                         "numpy.polynomial.hermite", "numpy.polynomial.hermite_e")
 
 _TRUE_WORDS = {"true", "yes", "t", "y", "1"}
 _FALSE_WORDS = {"false", "no", "f", "n", "0"}
@@ -418,6 +413,24 @@ def _named_slip(arr: np.ndarray, expected: np.ndarray, rtol: float, atol: float)
     return ""
 
 
+def _digits_agreed(arr: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> int:
+    """The number of significant digits (at most 17) that every entry outside tolerance shares with the
+    reference, both rounded to that many digits: 0.168709 agrees with 0.1687086 to 6."""
+    agreed = 17
+    off = ~np.isclose(arr, expected, rtol=rtol, atol=atol)
+    for a, e in zip(arr[off].tolist(), expected[off].tolist()):
+        digits = 0
+        while digits < 17 and f"{a:.{digits}e}" == f"{e:.{digits}e}":
+            digits += 1
+        agreed = min(agreed, digits)
+    return agreed
+
+
+def _digits_written(x: float) -> int:
+    """The fewest significant digits that write ``x`` exactly: 0.168709 has 6, a computed 1/3 has 16 or 17."""
+    return next((k for k in range(1, 17) if float(f"{x:.{k}g}") == x), 17)
+
+
 def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 1e-6, atol: float = 1e-8,
                   hints: dict | None = None) -> list[str]:
     """Problems with ``answer`` as an approximation of ``expected`` (never revealing ``expected``).
@@ -426,8 +439,10 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
     a result off by a constant factor, an answer that is not normalized. ``hints`` maps a
     description to an array that a *specific* wrong derivation would give (for example
     ``{"you used Sigma instead of its inverse": wrong}``); if the answer matches one, that
-    description is reported. A miss that matches no named mistake is reported as such: never its
-    size, its direction, or which and how many entries are off (see :func:`describe_miss`).
+    description is reported. A miss that agrees with the reference to two significant digits or more
+    says how many, and how many the tolerance ``rtol`` needs (a hand-rounded answer). Any other miss
+    that matches no named mistake is reported as such: never its size, its direction, or which and how
+    many entries are off (see :func:`describe_miss`).
     """
     arr, problems = as_numeric(answer, what)
     if problems:
@@ -461,6 +476,16 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
         if abs(ratio - 1) > 1e-3 and _close(arr, ratio * expected, rtol, atol):
             return [f"{what} is proportional to the correct answer but scaled by a constant: "
                     "check a normalization or a factor of 2."]
+    digits = _digits_agreed(arr, expected, rtol, atol)
+    if digits >= 2 and rtol > 0:
+        needed = max(int(np.ceil(np.log10(5 / rtol))), digits + 1)
+        where = "" if arr.size == 1 else " in every entry"
+        off = arr[~np.isclose(arr, expected, rtol=rtol, atol=atol)].tolist()
+        if max(_digits_written(a) for a in off) < needed:
+            return [f"{what} is not within tolerance: it agrees to {digits} significant digits{where}; give at "
+                    f"least {needed} (keep full precision; do not round by hand)."]
+        return [f"{what} is not within tolerance: it agrees to {digits} significant digits{where}, and the "
+                f"checker needs {needed}."]
     if arr.size == 1:
         return [f"{what} is not within tolerance: it is {describe_miss(arr.ravel()[0], expected.ravel()[0])}."]
     # neither which entries are off nor how many: either would let guessing recover the answer
@@ -534,3 +559,55 @@ def compare_function(fn: Callable, cases: Sequence[tuple[tuple, object]], what: 
         if problems:
             return problems
     return []
+
+
+def copied(x):
+    """A copy of a test input, so that the reader's function cannot change the checker's data: arrays,
+    lists, tuples (NamedTuples keep their type) and dicts are copied all the way down; anything else (a
+    number, a function) is passed as it is."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*map(copied, x))
+    if isinstance(x, (list, tuple)):
+        return type(x)(map(copied, x))
+    if isinstance(x, dict):
+        return {k: copied(v) for k, v in x.items()}
+    return x
+
+
+def check_function(title: str, fn, cases: Iterable[tuple], judge: Callable[..., list[str]], *,
+                   name: str, signature: str) -> CheckResult:
+    """The verdict on an answer that is a function, run on test cases one after the other.
+
+    ``cases`` holds tuples ``(where, args, *extra)``: ``where`` names the case in messages ("test
+    problem 2 (T = 5)"), ``fn`` is called on copies of ``args`` (:func:`copied`), and
+    ``judge(out, where, *args, *extra)`` gives the problems with its output (``extra``, such as the
+    reference, goes to ``judge`` only). The first case on which ``fn`` raises, or whose output has
+    problems, ends the run. ``name`` and ``signature`` say what was asked for (``my_rts``,
+    ``(mu_filt, Upsilon_filt, A, a, Sigma_x)``) when the answer is not a function.
+    """
+    if fn is None:
+        return result(title, [f"{name} should be a function of {signature}; it is None: write the function first."])
+    if not callable(fn):
+        return result(title, [f"{name} should be a function of {signature}; got {type(fn).__name__}."])
+    for where, args, *extra in cases:
+        try:
+            out = fn(*map(copied, args))
+        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
+            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        problems = judge(out, where, *args, *extra)
+        if problems:
+            return result(title, problems)
+    return result(title, [])
+
+
+def tuple_problems(out, n: int, what: str, where: str) -> list[str]:
+    """Problems when a function's output ``out`` is not ``what``, a tuple or list of ``n`` items (for
+    example "the pair (S, C)"), on the test case ``where``."""
+    if out is None:
+        return [f"your function returned None on {where}: did it forget to return {what}?"]
+    if isinstance(out, (tuple, list)) and len(out) == n:
+        return []
+    return [f"on {where} your function should return {what}; got {type(out).__name__}"
+            + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else ".")]

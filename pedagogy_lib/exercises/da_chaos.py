@@ -191,7 +191,7 @@ def lyapunov_exponents(answer, states=None, frames=None) -> "result":
     return result(name, [f"your exponents are not accepted: {why}."])
 
 
-# --- graded versions (courseware/grading.py): problem data of each student's own, forbidden calls --------
+# --- graded versions (courseware/grading.py): problem data of each student's own ----------------------
 
 def _graded_states(rng) -> dict:
     return {"EX_STATES": np.vstack([rng.uniform([-20, -25, 0], [20, 25, 45], size=(5, 3)).round(2), np.zeros((1, 3))])}
@@ -206,36 +206,11 @@ def _graded_growth(rng) -> dict:
     return {"GROWTH": {"lam": lam, "delta0": d0, "q": q, "delta_max": round(float(rng.uniform(0.5, 5.0)), 1)}}
 
 
-#: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
-#: functions the statement rules out (a name without a dot is a function the page defines).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-da-1-field": {"variant": _graded_states,
-                      "forbidden": ["pedagogy_lib.assimilation.lorenz.jvp_numpy",
-                                    "pedagogy_lib.assimilation.lorenz.vector_field",
-                                    "pedagogy_lib.assimilation.lorenz.rhs_numpy",
-                                    "pedagogy_lib.assimilation.lorenz.cycle_forward_numpy",
-                                    "pedagogy_lib.assimilation.lorenz.cycle_tlm_numpy",
-                                    "pedagogy_lib.assimilation.lorenz.vjp_numpy",
-                                    "pedagogy_lib.assimilation.lorenz.integrate",
-                                    "pedagogy_lib.assimilation.lorenz.propagate"]},
-    "ex-da-1-predictability": {"variant": _graded_growth,
-                               "forbidden": ["scipy.linalg.expm_frechet", "scipy.integrate.quad_vec",
-                                             "scipy.integrate.RK45",
-                                             "scipy.integrate.RK23", "scipy.integrate.DOP853",
-                                             "scipy.integrate.LSODA", "scipy.integrate.solve_ivp",
-                                             "scipy.integrate.odeint", "scipy.integrate.quad",
-                                             "scipy.integrate.tanhsinh", "scipy.integrate.Radau",
-                                             "scipy.integrate.BDF", "scipy.integrate.ode",
-                                             "scipy.integrate.complex_ode", "scipy.integrate.solve_bvp",
-                                             "scipy.integrate.fixed_quad", "scipy.integrate.cubature",
-                                             "scipy.integrate.nquad", "scipy.integrate.dblquad", "scipy.linalg.expm",
-                                             "scipy.integrate.tplquad", "scipy.integrate.simpson",
-                                             "scipy.integrate.trapezoid", "scipy.integrate.romb",
-                                             "scipy.integrate.cumulative_trapezoid",
-                                             "scipy.integrate.cumulative_simpson", "scipy.integrate.qmc_quad",
-                                             "numpy.trapezoid",
-                                             "rk4_step", "scipy.linalg.funm"]},
-    "ex-da-1-lyapunov": {"forbidden": ["lyapunov"],
-                         "same_data": "the answer is an estimate from a long simulation of Lorenz-63 with the "
+    "ex-da-1-field": {"variant": _graded_states},
+    "ex-da-1-predictability": {"variant": _graded_growth},
+    "ex-da-1-lyapunov": {"same_data": "the answer is an estimate from a long simulation of Lorenz-63 with the "
                                       "parameters the statement spells out"},
 }

@@ -13,8 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import (GENERATING_FUNCTION_READERS, NUMPY_POLYNOMIAL_FAMILIES, SPECIAL_POLYNOMIALS, as_numeric,
-                      compare_array, compare_scalar, result)
+from .checker import as_numeric, compare_array, compare_scalar, result
 
 __all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "CUBE", "sigma_points", "ekf_forecast_cov",
            "linearization_bias"]
@@ -151,7 +150,7 @@ def linearization_bias(answer) -> "result":
     return result("bias of the linearized mean", compare_scalar(answer, bias, "your bias", rtol=1e-6, hints=hints))
 
 
-# --- graded versions (courseware/grading.py): problem data of each student's own, forbidden calls --------
+# --- graded versions (courseware/grading.py): problem data of each student's own ----------------------
 
 def _spd(rng, scale):
     A = rng.normal(size=(2, 2))
@@ -175,52 +174,10 @@ def _graded_cube(rng) -> dict:
     return {"CUBE": {"m": m, "P": round(float(rng.uniform(0.1, 2.0)), 2)}}
 
 
-#: For the graded (nbgrader) version: per exercise, new problem data from the student's seed and the
-#: library functions the statement rules out (stubbed while the student's code is graded).
+#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
+#: student ("variant"), or why every student gets the same data ("same_data").
 SUMMATIVE = {
-    "ex-da-2-sigma": {"variant": _graded_ut,
-                      "forbidden": ["pedagogy_lib.assimilation.nonlinear_filters.sigma_points",
-                                    # the plotting helper draws a contour as the mean plus a circle times the
-                                    # Cholesky factor, so five points at Mahalanobis radius sqrt(n + lambda) are
-                                    # the four outer sigma points: the construction the statement asks for
-                                    "pedagogy_lib.display.plotting.ellipse_points"]},
-    "ex-da-2-ekf-forecast": {"variant": _graded_forecast,
-                             "forbidden": ["scipy.differentiate.jacobian", "scipy.optimize.approx_fprime",
-                                           "pedagogy_lib.assimilation.lorenz.cycle_jacobian",
-                                           "pedagogy_lib.assimilation.lorenz.tangent_linear",
-                                           "pedagogy_lib.assimilation.nonlinear_filters.ekf",
-                                           "pedagogy_lib.assimilation.lorenz.jvp_numpy",
-                                           "pedagogy_lib.assimilation.lorenz.vjp_numpy",
-                                           "pedagogy_lib.assimilation.lorenz.cycle_tlm_numpy",
-                                           "scipy.differentiate.derivative",
-                                           "scipy.optimize._numdiff.approx_derivative", "scipy.optimize.minimize",
-                                           "pedagogy_lib.assimilation.lorenz.vector_field",
-                                           "pedagogy_lib.assimilation.lorenz.rhs_numpy",
-                                           "pedagogy_lib.assimilation.lorenz.adjoint",
-                                           "pedagogy_lib.assimilation.lorenz.cycle_adjoint_numpy",
-                                           # NumPy's central differences of the Euler step, column by column,
-                                           # gave the tangent-linear matrix (exactly, the field being quadratic)
-                                           "numpy.gradient"]},
-    "ex-da-2-bias": {"forbidden": [*NUMPY_POLYNOMIAL_FAMILIES,  # He_3 in NumPy's Hermite series and the other families
-                                   "numpy.polynomial.polynomial.Polynomial.convert",
-                                   "numpy.polynomial.hermite_e.poly2herme", "numpy.polynomial.hermite.poly2herm",
-                                   "pedagogy_lib.assimilation.adf.gaussian_moments", "scipy.stats.norm.moment",
-                                   "scipy.stats.norm.expect", "scipy.stats.norm.freeze", "scipy.stats.Normal",
-                                   "pedagogy_lib.assimilation.nonlinear_filters.sigma_points",
-                                   "numpy.polynomial.hermite_e.hermegauss", "numpy.polynomial.hermite.hermgauss",
-                                   "pedagogy_lib.assimilation.adf.assumed_density_filter",
-                                   "pedagogy_lib.assimilation.adf.grid_filter",
-                                   "scipy.special.roots_hermitenorm", "scipy.special.roots_hermite",
-                                   "scipy.stats.rv_continuous.moment", "scipy.stats.rv_continuous.expect",
-                                   "gauss",
-                                   # m^3 - s^3 He_3(m / s) is the bias 3 m P, and SciPy holds He_3 in every
-                                   # classical polynomial family and in the hypergeometric and parabolic
-                                   # cylinder functions (pbdv, then eval_genlaguerre, then eval_chebyt were
-                                   # found one at a time), so the whole family is ruled out
-                                   *SPECIAL_POLYNOMIALS,
-                                   # the Gaussian's moment generating function exp(m t + P t^2 / 2) holds E[x^3]
-                                   # as 3! times its coefficient of t^3, read off in one call: the cube
-                                   # expanded by the library instead of by hand
-                                   *GENERATING_FUNCTION_READERS],
-                     "variant": _graded_cube},
+    "ex-da-2-sigma": {"variant": _graded_ut},
+    "ex-da-2-ekf-forecast": {"variant": _graded_forecast},
+    "ex-da-2-bias": {"variant": _graded_cube},
 }

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import LEAST_SQUARES_SOLVERS, compare_array, compare_function, result, problem_rng
+from .checker import compare_array, result, problem_rng, check_function
 
 __all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_minus_smoother"]
 
@@ -80,32 +80,22 @@ def strong_gradient(fn) -> "result":
     them with a = 0, and a miss names the failing point. The checker recognizes the a-gradient summed
     from the first time on, the states run forward without the offset, and a flipped sign.
     """
-    title = "strong-constraint gradients"
-    if not callable(fn):
-        return result(title, [f"my_grad should be a function of (x1, a); got {type(fn).__name__}."])
-    for v, off in (([0.0, 0.0], [0.0, 0.0]), ([1.0, -1.0], [0.3, -0.2]), ([2.5, 0.7], [-0.5, 0.4])):
-        x1, a = np.array(v), np.array(off)
-        where = f"x1 = {v}, a = {off}"
-        try:
-            out = fn(x1.copy(), a.copy())
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+    def judge(out, where, x1, a):
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            return result(title, [f"on {where} your function should return the pair (g_x1, g_a); got "
-                                  f"{type(out).__name__}."])
+            return [f"on {where} your function should return the pair (g_x1, g_a); got {type(out).__name__}."]
         g1, ga = _strong_grads(x1, a)
-        s1, sa = _strong_grads(x1, a, from_first=True)
+        _, sa = _strong_grads(x1, a, from_first=True)
         n1, na = _strong_grads(x1, a, no_offset_forward=True)
         flip = "the sign is flipped: the cost rises along the gradient"
-        problems = (compare_array(out[0], g1, f"the gradient with respect to x1 at {where}", rtol=1e-8, atol=1e-10,
-                                  hints={"your forward run left the offset out": n1, flip: -g1})
-                    + compare_array(out[1], ga, f"the gradient with respect to a at {where}", rtol=1e-8, atol=1e-10,
-                                    hints={"you summed the adjoint variables from the first time on, but a first "
-                                           "acts on x_2": sa,
-                                           "your forward run left the offset out": na, flip: -ga}))
-        if problems:
-            return result(title, problems)
-    return result(title, [])
+        return (compare_array(out[0], g1, f"the gradient with respect to x1 at {where}", rtol=1e-8, atol=1e-10,
+                              hints={"your forward run left the offset out": n1, flip: -g1})
+                + compare_array(out[1], ga, f"the gradient with respect to a at {where}", rtol=1e-8, atol=1e-10,
+                                hints={"you summed the adjoint variables from the first time on, but a first acts on "
+                                       "x_2": sa, "your forward run left the offset out": na, flip: -ga}))
+
+    cases = [(f"x1 = {v}, a = {off}", (np.array(v), np.array(off)))
+             for v, off in (([0.0, 0.0], [0.0, 0.0]), ([1.0, -1.0], [0.3, -0.2]), ([2.5, 0.7], [-0.5, 0.4]))]
+    return check_function("strong-constraint gradients", fn, cases, judge, name="my_grad", signature="(x1, a)")
 
 
 def _smoother_means(Q):
@@ -188,30 +178,3 @@ def strong_minus_smoother(answer) -> "result":
              "you gave the smoother's mean alone, not the difference": smooth}
     return result("strong constraint minus the smoother",
                   compare_array(answer, diff, "your difference", rtol=1e-7, atol=1e-10, hints=hints))
-
-#: For the graded (nbgrader) version: the functions each statement rules out, unavailable while the
-#: student's code is graded (courseware/grading.py; a name without a dot is a function the page defines).
-SUMMATIVE = {
-    "ex-da-4-gradient": {"forbidden": ["pedagogy_lib.core.gradcheck.gradcheck", "pedagogy_lib.assimilation.fourdvar.strong_cost_grad",
-                                       "pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy",
-                                       # NumPy's central differences of the cost, written out, gave both gradients
-                                       # (exactly, up to rounding, for the quadratic cost) without the adjoint
-                                       "numpy.gradient"]},
-    "ex-da-4-weak": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.cycle_4dvar", "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
-                                   "pedagogy_lib.assimilation.fourdvar.weak_hessian",
-                                   "pedagogy_lib.assimilation.fourdvar.weak_cost_grad",
-                                   "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                  # the cost written as one stacked sum of whitened residuals (prior, model
-                                  # error, observation rows) and handed to a least-squares solver gave the
-                                  # minimizer without H and b being assembled
-                                  *LEAST_SQUARES_SOLVERS]},
-    "ex-da-4-strong-smoother": {"forbidden": ["pedagogy_lib.assimilation.fourdvar.cycle_4dvar", "pedagogy_lib.assimilation.fourdvar.strong_4dvar",
-                                              "pedagogy_lib.assimilation.fourdvar.strong_hessian",
-                                              "pedagogy_lib.assimilation.fourdvar.weak_4dvar",
-                                              "pedagogy_lib.lgssm.kalman.kalman_smoother",
-                                              # the strong cost as stacked whitened residuals in x1 (prior rows,
-                                              # rows C A^(t-1)) and the weak cost likewise, each handed to a
-                                              # least-squares solver, gave both estimates with no gradient set
-                                              # to zero
-                                              *LEAST_SQUARES_SOLVERS]},
-}

@@ -77,15 +77,6 @@ def test_evidence_probability():
     assert not check.evidence_probability(page_z)          # the number the page prints
 
 
-def test_one_call_routes_are_forbidden():
-    S = check.SUMMATIVE
-    assert "pedagogy_lib.graphical.separation.d_separated" in S["ex-c-dsep"]["forbidden"]
-    assert "pedagogy_lib.graphical.separation.moral_graph" in S["ex-c-moral"]["forbidden"]
-    assert "pedagogy_lib.graphical.junction.junction_tree" in S["ex-c-evidence"]["forbidden"]
-    assert {"pedagogy_lib.graphical.separation.separated",
-            "pedagogy_lib.graphical.separation.moral_graph"} <= set(S["ex-c-dsep-function"]["forbidden"])
-
-
 # ---------------------------------------------------------------- exercise (d): d-separation with a witness
 def _ancestral_moral(parents, a, c, given):
     """d-separation as plain separation in the moral graph of a, c, the observed nodes and their ancestors."""

@@ -8,7 +8,6 @@ import itertools
 import re
 
 import numpy as np
-import pytest
 
 from pedagogy_lib import discrete
 from pedagogy_lib.core.gradcheck import gradcheck
@@ -286,59 +285,3 @@ def test_iterated_expectation_accepts_enumeration_and_names_the_slips():
     assert "equal weights" in str(check.iterated_expectation(inner, inner.mean()))
     assert "without weighting" in str(check.iterated_expectation(inner, inner.sum()))
     assert not check.iterated_expectation(inner, inner.mean())
-
-
-@pytest.mark.parametrize("imports, inner, outer", [
-    ("", "np.ma.average(F, axis=0, weights=Q_xy).data", "float(np.ma.average(my_inner, weights=p_y))"),
-    ("", "np.ma.extras.average(F, axis=0, weights=Q_xy).data", "float(my_inner @ p_y)"),
-    ("import statistics\n", "np.array([statistics.fmean(F[:, l], weights=Q_xy[:, l]) for l in range(3)])",
-     "statistics.fmean(my_inner, weights=p_y)"),
-])
-def test_iterated_expectation_weighted_means_under_other_names_are_refused_when_graded(imports, inner, outer):
-    """The inner expectations are weighted means of the columns of F with the model's joint as the
-    weights, so a weighted average that normalizes its weights answers them without the conditional
-    being formed. np.average is forbidden; NumPy's masked-array average and the standard library's
-    statistics.fmean (weights since Python 3.11) are the same call under other names, and both passed
-    the checker. The statement names them, and the graded version refuses them."""
-    from courseware import grading as G
-    from courseware.editions import all_exercises
-
-    label = "ex-1-iterated-expectation"
-    ex = next(x for x in all_exercises() if x.label == label)
-    assert "`np.ma.average`" in ex.statement and "`statistics.fmean`" in ex.statement
-    code = f"p_y, Q_xy, F = check.EX_ITER\nmy_inner = {inner}\nmy_outer = {outer}\n"
-    head = "import numpy as np\n" + imports + "from pedagogy_lib.exercises import ch01_notation as check\n"
-    scope = {}
-    exec(head + code, scope)
-    assert check.iterated_expectation(scope["my_inner"], scope["my_outer"]).passed
-    passed, text = G.grade_exercise(label, ex.checker_module, "iterated_expectation", ["my_inner", "my_outer"],
-                                    [(head, False), (code, True)], "s")
-    assert not passed and "not allowed in this exercise" in text, text
-
-
-@pytest.mark.parametrize("inner", [
-    "np.array([np.linalg.lstsq(S[:, [l]], S[:, l] * F[:, l], rcond=None)[0][0] for l in range(3)])",
-    "np.array([(np.linalg.pinv(S[:, [l]]) @ (S[:, l] * F[:, l]))[0] for l in range(3)])",
-    "np.array([sl.lstsq(S[:, [l]], S[:, l] * F[:, l])[0][0] for l in range(3)])",
-    "np.array([(sl.pinv(S[:, [l]]) @ (S[:, l] * F[:, l]))[0] for l in range(3)])",
-])
-def test_iterated_expectation_weighted_means_by_least_squares_are_refused_when_graded(inner):
-    """Least squares of a column of F on a constant, each row scaled by the square root of the joint's
-    entry, is the weighted mean of that column with the joint as weights: the conditional expectation
-    with the normalization done by the solver, as np.average did. NumPy's and SciPy's lstsq and pinv
-    pass the checker ungraded and are refused graded."""
-    from courseware import grading as G
-    from courseware.editions import all_exercises
-
-    label = "ex-1-iterated-expectation"
-    ex = next(x for x in all_exercises() if x.label == label)
-    for name in ("np.linalg.lstsq", "np.linalg.pinv", "scipy.linalg.lstsq", "scipy.linalg.pinv"):
-        assert f"`{name}`" in ex.statement, name
-    code = f"p_y, Q_xy, F = check.EX_ITER\nS = np.sqrt(Q_xy)\nmy_inner = {inner}\nmy_outer = float(p_y @ my_inner)\n"
-    head = "import numpy as np\nimport scipy.linalg as sl\nfrom pedagogy_lib.exercises import ch01_notation as check\n"
-    scope = {}
-    exec(head + code, scope)
-    assert check.iterated_expectation(scope["my_inner"], scope["my_outer"]).passed
-    passed, text = G.grade_exercise(label, ex.checker_module, "iterated_expectation", ["my_inner", "my_outer"],
-                                    [(head, False), (code, True)], "s")
-    assert not passed and "not allowed in this exercise" in text, text

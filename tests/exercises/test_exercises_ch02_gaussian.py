@@ -232,30 +232,6 @@ def test_cheaper_form_ignores_case_and_spaces():
     assert check.cheaper_form([" " + b.upper() + " " for b in best])
 
 
-def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
-    """Each of these library functions answers its exercise (or does its work) in one call, so the
-    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
-    routes = {
-        "ex-2-1-2-scalar-posterior": [
-            "pedagogy_lib.lgssm.kalman.kalman_filter",
-            "pedagogy_lib.lgssm.kalman.kalman_smoother",
-            "pedagogy_lib.factor.model.fa_posterior",
-        ],
-        "ex-2-1-2-gain": [
-            "pedagogy_lib.lgssm.kalman.kalman_filter",
-            "pedagogy_lib.lgssm.kalman.kalman_smoother",
-            "pedagogy_lib.factor.model.fa_posterior",
-        ],
-        "ex-2-1-2-same-marginal": [
-            "pedagogy_lib.factor.model.fa_marginal",
-            "pedagogy_lib.factor.model.fa_log_likelihood",
-        ],
-    }
-    for label, names in routes.items():
-        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
-        assert not missing, (label, missing)
-
-
 def test_cheaper_form_has_a_problem_the_rule_of_thumb_gets_wrong():
     """The page's rule "more sources than emissions? use the covariance form" would answer every
     problem; one problem has K > L and a diagonal Sigma_y|x, where the cost table says otherwise."""

@@ -346,31 +346,6 @@ def test_log_marginal_other_mistakes():
     assert not r and "should be a function" in str(r)
 
 
-def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
-    """Each of these library functions answers its exercise (or does its work) in one call, so the
-    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
-    routes = {
-        "ex-2-1-1-responsibilities": [
-            "pedagogy_lib.mixture.em.gmm_suff_stats",
-        ],
-        "ex-2-1-1-boundary-point": [
-            "pedagogy_lib.mixture.model.linear_boundary",
-            "pedagogy_lib.mixture.model.boundary_value",
-        ],
-        "ex-2-1-1-qda-thresholds": [
-            "pedagogy_lib.mixture.model.quadratic_boundary",
-            "pedagogy_lib.mixture.model.boundary_value",
-        ],
-        "ex-2-1-1-log-marginal": [
-            "pedagogy_lib.mixture.em.gmm_suff_stats",
-            "pedagogy_lib.mixture.em.gmm_elbo",
-        ],
-    }
-    for label, names in routes.items():
-        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
-        assert not missing, (label, missing)
-
-
 def test_log_marginal_statement_and_help_agree_on_how_far_y_far_lies():
     """The statement says "a thousand or more standard deviations"; help() says the same, and it is
     true of every point (Mahalanobis distance to each component)."""
@@ -380,64 +355,3 @@ def test_log_marginal_statement_and_help_agree_on_how_far_y_far_lies():
     for y in p.y_far:
         for m, S in zip(p.mu, p.Sigma):
             assert np.sqrt((y - m) @ np.linalg.solve(S, y - m)) >= 1000
-
-
-def test_interpolating_the_logit_difference_with_a_vandermonde_solve_is_refused_when_graded():
-    """ex-2-1-1-qda-thresholds: z_1 - z_2 at three points, solved against np.vander for a, b and c, is
-    the interpolation np.polyfit does; the graded version refuses it."""
-    from graded_routes import assert_refused_when_graded
-
-    code = ("p = check.EX_QDA1D\n"
-            "lg = lambda y, m, v, w: np.log(w) - 0.5 * np.log(2 * np.pi * v) - 0.5 * (y - m)**2 / v\n"
-            "ys = np.array([-1.0, 0.0, 1.0])\n"
-            "d = lg(ys, p.mu_1, p.Sigma_1, p.pi_1) - lg(ys, p.mu_2, p.Sigma_2, p.pi_2)\n"
-            "coef = np.linalg.solve(np.vander(ys, 3), d)\n"
-            "coef[2] -= np.log(p.level / (1 - p.level))\n"
-            "my_thresholds = np.roots(coef)\n")
-    assert_refused_when_graded(check, "ex-2-1-1-qda-thresholds", "qda_thresholds", "my_thresholds",
-                               "import numpy as np\nfrom pedagogy_lib.exercises import ch02_gmm as check\n", code)
-
-
-def test_a_line_fit_of_the_logit_difference_from_the_standard_library_is_refused_when_graded():
-    """ex-2-1-1-boundary-point: Eq. 2.9 along the segment is affine in t, so statistics.linear_regression
-    through its values at t = 0 and t = 1 gave t* as minus the intercept over the slope, the route that
-    np.polyfit and np.interp took before they were ruled out; the graded version refuses it."""
-    from graded_routes import assert_refused_when_graded
-
-    code = ("p = check.EX_TSTAR\n"
-            "Si = np.linalg.inv(p.Sigma)\n"
-            "def g(t):\n"
-            "    y = p.mu_j + t * (p.a - p.mu_j)\n"
-            "    zk = np.log(p.pi_k) - 0.5 * (y - p.mu_k) @ Si @ (y - p.mu_k)\n"
-            "    zj = np.log(p.pi_j) - 0.5 * (y - p.mu_j) @ Si @ (y - p.mu_j)\n"
-            "    return float(zk - zj)\n"
-            "slope, icpt = statistics.linear_regression([0.0, 1.0], [g(0.0), g(1.0)])\n"
-            "my_t_star = -icpt / slope\n")
-    imports = "import numpy as np\nimport statistics\nfrom pedagogy_lib.exercises import ch02_gmm as check\n"
-    scope = {}
-    exec(imports + code, scope)
-    assert check.boundary_point(scope["my_t_star"]).passed
-    assert_refused_when_graded(check, "ex-2-1-1-boundary-point", "boundary_point", "my_t_star", imports, code)
-
-
-@pytest.mark.parametrize("method", ["slinear", "krogh", "pchip"])
-def test_a_pandas_interpolation_of_the_logit_difference_is_refused_when_graded(method):
-    """ex-2-1-1-boundary-point: with np.interp ruled out, pandas' Series.interpolate with the values of
-    Eq. 2.9 at t = 0 and t = 1 as its index, and t* marked missing at 0, interpolated t* linearly through
-    scipy.interpolate (pandas calls it for its SciPy methods), without the formula in d^2 and c.
-    scipy.interpolate is forbidden as a module, so every method pandas hands to it refuses."""
-    from graded_routes import assert_refused_when_graded
-
-    code = ("import pandas as pd\n"
-            "p = check.EX_TSTAR\n"
-            "w = np.linalg.solve(p.Sigma, p.mu_k - p.mu_j)\n"
-            "def g(t):\n"
-            "    y = p.mu_j + t * (p.a - p.mu_j)\n"
-            "    return float((y - 0.5 * (p.mu_k + p.mu_j)) @ w - np.log(p.pi_j / p.pi_k))\n"
-            "s = pd.Series([0.0, np.nan, 1.0], index=[g(0.0), 0.0, g(1.0)])\n"
-            f"my_t_star = float(s.interpolate(method={method!r}).iloc[1])\n")
-    imports = "import numpy as np\nfrom pedagogy_lib.exercises import ch02_gmm as check\n"
-    scope = {}
-    exec(imports + code, scope)
-    assert check.boundary_point(scope["my_t_star"]).passed
-    assert_refused_when_graded(check, "ex-2-1-1-boundary-point", "boundary_point", "my_t_star", imports, code)

@@ -2,7 +2,6 @@
 import numpy as np
 from scipy import stats
 
-from graded_routes import assert_refused_when_graded
 from pedagogy_lib.exercises import ch02_particle as check
 from pedagogy_lib.smc.particle import ffbsm
 
@@ -243,48 +242,6 @@ def test_hand_computations_accept_three_significant_figures():
     assert not check.ess(1.1 / np.sum(w**2))
 
 
-def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
-    """Each of these library functions answers its exercise (or does its work) in one call, so the
-    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
-    routes = {
-        "ex-2-2-3-weights": [
-            "pedagogy_lib.mixture.model.gmm_posterior",
-            "pedagogy_lib.mixture.model.gmm_logits",
-            "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
-            # with the emission table [lik; 1 - lik] (the likelihoods are below one here), Bayes' rule
-            # for one discrete observation normalizes them
-            "pedagogy_lib.discrete.categorical.invert",
-            "pedagogy_lib.discrete.categorical.update_sequence",
-            "pedagogy_lib.discrete.categorical.reverse_arrow",
-        ],
-        "ex-2-2-3-ess": [
-            "pedagogy_lib.smc.resampling.ess",
-        ],
-        "ex-2-2-3-backward-step": [
-            "pedagogy_lib.recursions.generic.backward_smoother",
-            "pedagogy_lib.recursions.generic.future_conditioning",
-            "pedagogy_lib.recursions.generic.sequence_conditional",
-            # the inversion of Eq. 2.60 by a categorical helper, once the transition densities M are
-            # normalized by column (prior alpha * column sums): reverse_arrow(...).P_x_y @ beta_next,
-            # or a two-step HMM smoother whose second likelihood makes the filter equal beta_next
-            "pedagogy_lib.discrete.categorical.reverse_arrow",
-            "pedagogy_lib.discrete.categorical.invert",
-            "pedagogy_lib.recursions.generic.CATEGORICAL.bayes_invert",
-            "pedagogy_lib.hmm.inference.hmm_smoother",
-            "pedagogy_lib.hmm.inference.run_backward",
-            # sum-product on the two-node graph alpha_prev(x_prev) M(x_next, x_prev) beta_next / (M alpha_prev)
-            "pedagogy_lib.graphical.bp.belief_propagation",
-            "pedagogy_lib.graphical.bp.loopy_belief_propagation",
-            "pedagogy_lib.graphical.factors.marginals_by_enumeration",
-            "pedagogy_lib.graphical.junction.junction_tree",
-            "pedagogy_lib.graphical.tree.tree_sum_product",
-        ],
-    }
-    for label, names in routes.items():
-        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
-        assert not missing, (label, missing)
-
-
 def test_weights_recognize_the_standard_deviation_where_the_variance_belongs():
     """help() promises the standard deviation where the variance belongs in the likelihood: it is named."""
     w = check.EX_WEIGHTS
@@ -315,17 +272,3 @@ def test_the_page_does_not_write_out_the_backward_step_before_its_exercise():
     first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-3-backward-step" in "".join(c["source"]))
     code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
     assert "log_M" not in code and "@ cond" not in code
-
-
-def test_the_categorical_inversion_route_to_the_backward_step_is_refused_when_graded():
-    """With M normalized by column and the prior alpha * (column sums), reverse_arrow inverts Eq. 2.60
-    for all four x_next at once; the statement names it and the graded version refuses it."""
-    imports = ("from pedagogy_lib.exercises import ch02_particle as check\nimport numpy as np\n"
-               "from scipy import stats\n"
-               "from pedagogy_lib.discrete.categorical import reverse_arrow\n")
-    code = ("p = check.EX_BACKWARD\n"
-            "M = stats.norm.pdf(p.x_next[:, None], p.a * p.x_prev[None, :], p.sigma_x)\n"
-            "c = M.sum(axis=0)\n"
-            "pi = p.alpha_prev * c / (p.alpha_prev * c).sum()\n"
-            "my_beta_prev = reverse_arrow(pi, M / c).P_x_y @ p.beta_next\n")
-    assert_refused_when_graded(check, "ex-2-2-3-backward-step", "backward_step", "my_beta_prev", imports, code)

@@ -196,28 +196,3 @@ def test_evidence_recognizes_the_draft_sign_and_other_mistakes():
     assert not res and "not within tolerance" in str(res)
     assert not check.laplace_log_evidence(None)
     assert "single number" in str(check.laplace_log_evidence([value, value]))
-
-
-def test_the_library_routes_that_answer_in_one_call_are_forbidden_when_graded():
-    """Each of these library functions answers its exercise (or does its work) in one call, so the
-    graded version refuses it; the statement names it (tests/project/test_grading.py checks that)."""
-    routes = {
-        "ex-2-1-3-soft-threshold": [
-            "pedagogy_lib.factor.sparse_coding.laplace_approximation",
-            "pedagogy_lib.factor.sparse_coding_em.batch_map",
-            "pedagogy_lib.factor.sparse_coding_em.e_step",
-        ],
-        "ex-2-1-3-hessian": [
-            "pedagogy_lib.factor.sparse_coding.prior_energy_derivatives",
-            "pedagogy_lib.factor.sparse_coding.energy_gradient",
-        ],
-        "ex-2-1-3-laplace-evidence": [
-            "pedagogy_lib.factor.sparse_coding.laplace_approximation",
-            "pedagogy_lib.factor.sparse_coding.energy_hessian",
-            "pedagogy_lib.factor.sparse_coding.log_Z_joint",
-            "pedagogy_lib.factor.sparse_coding.log_marginal_quadrature",
-        ],
-    }
-    for label, names in routes.items():
-        missing = set(names) - set(check.SUMMATIVE[label]["forbidden"])
-        assert not missing, (label, missing)

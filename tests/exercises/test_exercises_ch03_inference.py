@@ -197,32 +197,3 @@ def test_clique_exercise_is_not_the_pages_centre_first_grid():
     factors = [(e, np.ones((2, 2))) for e in p.edges]
     assert g.junction_tree(factors, order=list(p.order)).width + 1 == 7
     assert not check.largest_clique(5)
-
-
-def test_the_library_routes_to_the_ising_ring_are_refused_when_graded():
-    """The junction tree of the ring gives log Z in one call; clamping s_1 leaves a chain, whose Z two
-    tree_sum_product calls give; an even ring is bipartite, a harmonium (log_partition). All are named by
-    the statement; the first two are refused when graded."""
-    from graded_routes import assert_refused_when_graded
-
-    assert {"pedagogy_lib.harmonium.exact.log_partition",
-            "pedagogy_lib.harmonium.exact.log_marginal_table",
-            "pedagogy_lib.graphical.junction.junction_tree",
-            "pedagogy_lib.graphical.tree.tree_sum_product"} <= set(check.SUMMATIVE["ex-3-5-ising-z"]["forbidden"])
-    imports = ("from pedagogy_lib.exercises import ch03_inference as check\nimport numpy as np\n"
-               "from pedagogy_lib import graphical as g\n")
-    edge = "np.exp(J * np.outer([-1.0, 1.0], [-1.0, 1.0]))"
-    code = ("J, N = check.EX_RING\n"
-            f"ring = [((n, (n + 1) % N), {edge}) for n in range(N)]\n"
-            "my_Z = float(np.exp(g.junction_tree(ring).log_Z))\n")
-    assert_refused_when_graded(check, "ex-3-5-ising-z", "ising_ring_Z", "my_Z", imports, code)
-    code = ("J, N = check.EX_RING\n"
-            "my_Z = 0.0\n"
-            "for a in range(2):                     # s_1 = a; the chain s_2, ..., s_N\n"
-            "    phi = np.ones((N - 1, 2))\n"
-            f"    phi[0] *= {edge}[a]\n"
-            f"    phi[N - 2] *= {edge}[a]\n"
-            "    chain = g.make_pairwise_tree(np.arange(-1, N - 2), phi,\n"
-            f"                                 np.broadcast_to({edge}, (N - 1, 2, 2)).copy())\n"
-            "    my_Z += np.exp(g.tree_sum_product(chain).log_Z)\n")
-    assert_refused_when_graded(check, "ex-3-5-ising-z", "ising_ring_Z", "my_Z", imports, code)

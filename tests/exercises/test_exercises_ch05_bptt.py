@@ -326,27 +326,3 @@ def test_decay_messages_do_not_say_by_how_much_or_which_way():
     msg = str(check.steps_to_shrink(5, 75))
     for giveaway in ("one step", "short", "rounded down", "round up", "76", "too"):
         assert giveaway not in msg, msg
-
-
-def test_rtrl_by_np_gradient_is_refused_when_graded():
-    """ex-5-1-3-rtrl: np.gradient of the states of three forward runs (each parameter moved by -h, 0, +h)
-    gave every step's sensitivities without differentiating the update, as the ruled-out finite-difference
-    tools do; named by the statement and refused."""
-    from graded_routes import assert_refused_when_graded
-
-    imports = "import numpy as np\nfrom pedagogy_lib.exercises import ch05_bptt as check\n"
-    code = ("def rtrl_sensitivities(w, u, d, y, x):\n"
-            "    def run(th):\n"
-            "        z, zs = 0.0, []\n"
-            "        for yt in y:\n"
-            "            z = np.tanh(th[0] * z + th[1] * yt + th[2])\n"
-            "            zs.append(z)\n"
-            "        return np.array(zs)\n"
-            "    th0, h = np.array([w, u, d], float), 1e-6\n"
-            "    S = np.empty((len(y), 3))\n"
-            "    for i in range(3):\n"
-            "        e = np.zeros(3)\n"
-            "        e[i] = h\n"
-            "        S[:, i] = np.gradient(np.stack([run(th0 - e), run(th0), run(th0 + e)]), h, axis=0)[1]\n"
-            "    return S, (run(th0) - np.asarray(x)) @ S\n")
-    assert_refused_when_graded(check, "ex-5-1-3-rtrl", "rtrl_sensitivities", "rtrl_sensitivities", imports, code)

@@ -295,20 +295,3 @@ def test_has_mle_answers():
         assert not res and "should be the bool" in str(res)
     assert not check.has_mle("no", "yes", "no", "yes")
     assert not check.has_mle(None, None, None, None)
-
-
-def test_the_nce_newton_route_to_two_irls_steps_is_refused_when_graded():
-    """With zero noise energies the NCE loss is the logistic regression loss (classes weighted by their
-    sizes, equal here) in -d, so fit_nce(..., max_iter=2) takes the two Newton (IRLS) steps in one call;
-    newton_minimize with nce_grad and nce_hessian does the same. Named by the statement and refused."""
-    from graded_routes import assert_refused_when_graded
-
-    names = {"pedagogy_lib.contrastive.nce.fit_nce", "pedagogy_lib.contrastive.nce.newton_minimize",
-             "pedagogy_lib.contrastive.nce.nce_grad", "pedagogy_lib.contrastive.nce.nce_hessian"}
-    assert names <= set(check.SUMMATIVE["ex-5-1-2-irls-step"]["forbidden"])
-    imports = ("from pedagogy_lib.exercises import ch05_glm as check\nimport numpy as np\n"
-               "from pedagogy_lib.contrastive.nce import fit_nce\n")
-    code = ("Y, x = np.asarray(check.EX_STEP.Y, float), np.asarray(check.EX_STEP.x)\n"
-            "n1, n0 = int((x == 1).sum()), int((x == 0).sum())\n"
-            "my_d2 = -fit_nce(Y[x == 1], Y[x == 0], np.zeros(n1), np.zeros(n0), max_iter=2).theta\n")
-    assert_refused_when_graded(check, "ex-5-1-2-irls-step", "irls_step", "my_d2", imports, code)

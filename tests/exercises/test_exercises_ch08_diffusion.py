@@ -610,7 +610,6 @@ def test_mean_loss_function_reaches_the_edge_problems_and_reveals_no_answer():
 import re  # noqa: E402
 
 from pedagogy_lib import diffusion as dif  # noqa: E402
-from graded_routes import assert_refused_when_graded
 
 
 def _reverse_step_solution(sched, l, x_l, eps_hat, z):
@@ -801,29 +800,6 @@ def test_annealed_langevin_function_reveals_no_answer_and_reaches_the_edges():
 
 # --- routes through one library call that the graded version refuses ---
 
-_ROUTE_IMPORTS = 'from pedagogy_lib.exercises import ch08_diffusion as check\nimport numpy as np\nfrom pedagogy_lib import diffusion as dif\nfrom pedagogy_lib.mixture.model import gmm_params\n'
-_ONE_CALL_ROUTES = {
-    'ex-8-3-transition': ('transition_coefficients', 'bg', "ab = check.EX_ALPHA_BAR\nt = dif.transition(dif.schedule_from_snr(ab / (1 - ab), 'vp'), 3, 7)\nbg = [t.beta, t.gamma2]\n"),
-    'ex-8-3-name-clash': ('ve_step_variances', 'g', 'g = np.diff(dif.ve_sigmas(dif.ddpm_schedule(check.EX_DDPM_BETAS)) ** 2)\n'),
-    'ex-8-3-1-gaussian-limit': ('gaussian_limit', 'L', 'L = dif.gaussian_loss_limit(*check.EX_LAM_RANGE, check.EX_S0)\n'),
-    'ex-8-3-1-step-weight': ('step_weight', 'w', 'lam = check.EX_LAM\nw = dif.step_weights(dif.Schedule(1 / np.sqrt(1 + lam), np.sqrt(lam)))[4] / (1 + lam[5])\n'),
-    'ex-8-3-2-posterior-variance': ('posterior_variance', 's2', 'ab = check.EX_ALPHA_BAR\ns2 = dif.reverse_variances(dif.Schedule(np.sqrt(1 - ab), np.sqrt(ab / (1 - ab))))[4]\n'),
-    'ex-8-3-2-tweedie': ('tweedie_force', 'f', 'p = check.EX_TWEEDIE\ng = gmm_params(p["w"], p["atoms"], [1e-12 * np.eye(2)] * 2)\ns = dif.Schedule(np.array([0.5, p["v"]]), np.array([2.0, p["rho"]]))\nf = dif.gmm_force(g, s, 1, p["x"][None])[0]\n'),
-    'ex-8-3-snr-crossing': ('snr_crossing', 'f',
-                            'def f(lo, hi, L):\n'
-                            '    s = dif.make_schedule(L, "log_snr", lam_min=lo, lam_max=hi)\n'
-                            '    return int(np.argmax(s.snr < 1))\n'),
-    'ex-8-3-3-noised-score': ('noised_score', 'f', 'g = gmm_params([0.5, 0.5], [[-1.0], [1.0]], [[[0.25]], [[0.25]]])\nf = float(dif.mixture_force(dif.noised_mixture(g, 1.0, 0.25), [[0.5]])[0, 0])\n'),
-}
-
-
-@pytest.mark.parametrize("label", sorted(_ONE_CALL_ROUTES))
-def test_one_call_routes_are_refused_when_graded(label):
-    """Each route that hands back this exercise's answer in one or two library calls is named by the
-    statement and raises in the graded student process."""
-    checker_name, name, code = _ONE_CALL_ROUTES[label]
-    assert_refused_when_graded(check, label, checker_name, name, _ROUTE_IMPORTS, code)
-
 
 def test_langevin_statement_writes_out_the_update():
     """The answer depends on the convention of Eq. 8.44, so the statement writes the update out."""
@@ -831,7 +807,6 @@ def test_langevin_statement_writes_out_the_update():
 
     ex = next(e for e in all_exercises() if e.label == "ex-8-3-2-langevin-bias")
     assert r"x' = x + \epsilon f(x) + \sqrt{2\epsilon}\,z" in ex.statement
-
 
 
 def test_dsm_problem_is_not_on_the_page():
@@ -848,201 +823,3 @@ def test_dsm_problem_is_not_on_the_page():
 
 
 # --- numerical differentiation and quadrature in place of Tweedie's formula and the noised components ---
-
-_TWEEDIE_BY_DIFFERENCES = (
-    "p = check.EX_TWEEDIE\nv, rho, atoms, x, w = p['v'], p['rho'], p['atoms'], p['x'], p['w']\n"
-    "def logp(x):\n    d = np.sum((x - v * rho * atoms) ** 2, axis=1) / (2 * v**2)\n"
-    "    return np.log(np.sum(w * np.exp(-(d - d.min())))) - d.min()\n"
-    "h = 1e-5 * v\n"
-    "f = np.array([np.gradient([logp(x - h * e), logp(x), logp(x + h * e)], h)[1] for e in np.eye(2)])\n")
-_NOISED_BY_DIFFERENCES = (
-    "def logq(x):\n    return np.log(np.sum(np.exp(-(x - np.array([-1.0, 1.0])) ** 2)))\n"
-    "h = 1e-5\nf = np.gradient([logq(0.5 - h), logq(0.5), logq(0.5 + h)], h)[1]\n")
-_NOISED_BY_LEGENDRE = (
-    "t, w = np.polynomial.legendre.leggauss(200)\nt, w = 8 * t, 8 * w\n"
-    "def q(x):\n"
-    "    data = 0.5 * (np.exp(-(t + 1) ** 2 / 0.5) + np.exp(-(t - 1) ** 2 / 0.5)) / np.sqrt(0.5 * np.pi)\n"
-    "    return np.sum(w * data * np.exp(-(x - t) ** 2 / 0.5) / np.sqrt(0.5 * np.pi))\n"
-    "h = 1e-5\nf = (np.log(q(0.5 + h)) - np.log(q(0.5 - h))) / (2 * h)\n")
-
-
-@pytest.mark.parametrize("label,checker_name,code", [
-    ("ex-8-3-2-tweedie", "tweedie_force", _TWEEDIE_BY_DIFFERENCES),
-    ("ex-8-3-3-noised-score", "noised_score", _NOISED_BY_DIFFERENCES),
-    ("ex-8-3-3-noised-score", "noised_score", _NOISED_BY_LEGENDRE),
-])
-def test_differences_and_quadrature_routes_are_refused_when_graded(label, checker_name, code):
-    """np.gradient of the noised density's log (written out), or the density as a convolution by
-    Gauss-Legendre nodes: each passes its checker ungraded and is refused graded."""
-    ns = {"np": np, "check": check}
-    exec(code, ns)
-    assert getattr(check, checker_name)(ns["f"])
-    assert_refused_when_graded(check, label, checker_name, "f", _ROUTE_IMPORTS, code)
-
-
-#: A QR factor from the generalized Schur form of the pencil (0, B): QZ first factors B = Q R, and with a zero A
-#: nothing is left to reduce, so the triangular factor T of B is R up to the signs that Z (diagonal) carries.
-_QR_BY_QZ = "B = {B}\n_, T, _, Z = sl.qz(np.zeros(B.shape), B)\nR = T @ Z.T\n"
-_QR_BY_ORDQZ = "B = {B}\n_, T, _, _, _, Z = sl.ordqz(np.zeros(B.shape), B)\nR = T @ Z.T\n"
-
-_DSM_DESIGN = ("m, s, sig = check.EX_DSM\n"
-               "x = np.array([m - s, m - s, m + s, m + s])\nz = np.array([-1.0, 1.0, -1.0, 1.0])\n"
-               "X = np.column_stack([x + sig * z, np.ones(4)])\ny = -z / sig\n")
-
-
-@pytest.mark.parametrize("route", [
-    "my_ab = np.linalg.lstsq(X, y, rcond=None)[0]\n",
-    "my_ab = np.linalg.pinv(X) @ y\n",
-    "my_ab = sl.lstsq(X, y)[0]\n",
-    "my_ab = sl.pinv(X) @ y\n",
-    "Q, R = np.linalg.qr(X)\nmy_ab = np.linalg.solve(R, Q.T @ y)\n",
-    "U, w, Vt = np.linalg.svd(X, full_matrices=False)\nmy_ab = Vt.T @ ((U.T @ y) / w)\n",
-    "Q, R = sl.qr(X, mode='economic')\nmy_ab = sl.solve_triangular(R, Q.T @ y)\n",
-    "cq, R = sl.qr_multiply(X, y, mode='right')\nmy_ab = sl.solve_triangular(R, cq)\n",
-    "u, p = sl.polar(X)\nmy_ab = np.linalg.solve(p, u.T @ y)\n",
-    "Q, R = sl.qr_insert(np.eye(4), np.zeros((4, 0)), X[:, 0], 0, which='col')\n"
-    "Q, R = sl.qr_insert(Q, R, X[:, 1], 1, which='col')\nmy_ab = sl.solve_triangular(R[:2], (Q.T @ y)[:2])\n",
-    "Q, R = sl.qr_update(np.eye(4), np.zeros((4, 2)), X[:, 0], np.array([1.0, 0.0]))\n"
-    "Q, R = sl.qr_update(Q, R, X[:, 1], np.array([0.0, 1.0]))\nmy_ab = sl.solve_triangular(R[:2], (Q.T @ y)[:2])\n",
-    _QR_BY_QZ.format(B="np.column_stack([X, y, np.arange(4.0) ** 2 + 1])")
-    + "my_ab = sl.solve_triangular(R[:2, :2], R[:2, 2])\n",
-    _QR_BY_ORDQZ.format(B="np.column_stack([X, y, np.arange(4.0) ** 2 + 1])")
-    + "my_ab = sl.solve_triangular(R[:2, :2], R[:2, 2])\n",
-])
-def test_dsm_slope_by_least_squares_on_a_moment_design_is_refused_when_graded(route):
-    """J_DSM is the least squares of -z / sigma on (x~, 1). On the four points x = m -+ s, z = -+1 (data and
-    noise with their exact means, variances and no correlation) a least-squares solver, or a QR, SVD or
-    polar factorization solving it (or the QZ decomposition of the pencil (0, [X, y, filler]), whose triangular
-    factor is the QR factor R), gave the DSM-optimal (a, b) without the noised score being derived.
-    Each passes ungraded and is refused graded."""
-    import scipy.linalg as sl
-
-    code = _DSM_DESIGN + route
-    ns = {"np": np, "sl": sl, "check": check}
-    exec(code, ns)
-    assert check.dsm_slope(ns["my_ab"])
-    imports = ("import numpy as np\nimport scipy.linalg as sl\n"
-               "from pedagogy_lib.exercises import ch08_diffusion as check\n")
-    assert_refused_when_graded(check, "ex-8-3-3-dsm-slope", "dsm_slope", "my_ab", imports, code)
-
-
-_CONDITIONING_IMPORTS = ("import numpy as np\nimport scipy.linalg as sl\n"
-                         "from pedagogy_lib.exercises import ch08_diffusion as check\n")
-
-#: Level 7 given level 3 read off one call: M holds each level's coefficients on (datum, shared noise)
-#: as the statement writes them, and M @ M.T is the joint covariance of (x_3, x_7).
-_TRANSITION_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_SHARED_S\n"
-                            "a, b = np.sqrt(ab), np.sqrt(1 - ab)\n"
-                            "M = np.array([[a[3] * s, b[3]], [a[7] * s, b[7]]])\n")
-
-#: The QR factor of M.T built without qr: SciPy's QR updates, started from Q = I and an R with no columns (or
-#: a zero R), insert M's rows as columns one at a time, or add them as rank-one updates.
-_QR_BY_INSERTS = ("n = M.shape[1]\nQ, R = sl.qr_insert(np.eye(n), np.zeros((n, 0)), M[0], 0, which='col')\n"
-                  "Q, R = sl.qr_insert(Q, R, M[1], 1, which='col')\n")
-_QR_BY_UPDATES = ("n = M.shape[1]\nQ, R = sl.qr_update(np.eye(n), np.zeros((n, 2)), M[0], np.array([1.0, 0.0]))\n"
-                  "Q, R = sl.qr_update(Q, R, M[1], np.array([0.0, 1.0]))\n")
-
-#: The same factor from a Hessenberg reduction: bordering a zero block with M's first row as the first column
-#: and its second row as the first row, the reduction's Householder reflection P maps the first row to the
-#: diagonal of R and the second to R's second column, which reappears as H[0, 1:] = (P M[1])^T.
-_QR_BY_HESSENBERG = ("n = M.shape[1]\nA = np.zeros((n + 1, n + 1))\nA[1:, 0], A[0, 1:] = M[0], M[1]\n"
-                     "H = sl.hessenberg(A)\n")
-
-
-@pytest.mark.parametrize("route", [
-    "c, res = np.linalg.lstsq(M[:1].T, M[1], rcond=None)[:2]\nmy_pair = [c[0], res[0]]\n",
-    "c, res = sl.lstsq(M[:1].T, M[1])[:2]\nmy_pair = [c[0], res]\n",
-    "c = (np.linalg.pinv(M[:1].T) @ M[1])[0]\nmy_pair = [c, np.sum((M[1] - c * M[0]) ** 2)]\n",
-    "c = (sl.pinv(M[:1].T) @ M[1])[0]\nmy_pair = [c, np.sum((M[1] - c * M[0]) ** 2)]\n",
-    "R = np.linalg.qr(M.T)[1]\nmy_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
-    "R = sl.qr(M.T)[1]\nmy_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
-    "R = sl.qr_multiply(M.T, np.eye(2))[1]\nmy_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
-    "R = sl.rq(M[::-1])[0]\nmy_pair = [R[0, 1] / R[1, 1], R[0, 0] ** 2]\n",
-    "F = np.linalg.cholesky(M @ M.T)\nmy_pair = [F[1, 0] / F[0, 0], F[1, 1] ** 2]\n",
-    "F = sl.cholesky(M @ M.T, lower=True)\nmy_pair = [F[1, 0] / F[0, 0], F[1, 1] ** 2]\n",
-    "F = sl.cho_factor(M @ M.T, lower=True)[0]\nmy_pair = [F[1, 0] / F[0, 0], F[1, 1] ** 2]\n",
-    "S = M @ M.T\nF = sl.cholesky_banded(np.array([[0.0, S[0, 1]], [S[0, 0], S[1, 1]]]))\n"
-    "my_pair = [F[0, 1] / F[1, 0], F[1, 1] ** 2]\n",
-    "F, D, _ = sl.ldl(M @ M.T)\nmy_pair = [F[1, 0], D[1, 1]]\n",
-    "_, F, U = sl.lu(M @ M.T * [[1e3], [1.0]])\nmy_pair = [1e3 * F[1, 0], U[1, 1]]\n",
-    "F = sl.lu_factor(M @ M.T * [[1e3], [1.0]])[0]\nmy_pair = [1e3 * F[1, 0], F[1, 1]]\n",
-    _QR_BY_INSERTS + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
-    _QR_BY_UPDATES + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
-    _QR_BY_HESSENBERG + "my_pair = [H[0, 1] / H[1, 0], H[0, 2] ** 2]\n",
-    _QR_BY_QZ.format(B="M.T") + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
-    _QR_BY_ORDQZ.format(B="M.T") + "my_pair = [R[0, 1] / R[0, 0], R[1, 1] ** 2]\n",
-])
-def test_transition_by_a_factorization_or_least_squares_is_refused_when_graded(route):
-    """Level 7 given level 3 is Gaussian conditioning, which the exercise asks the student to carry out.
-    Least squares of level 7's coefficients on level 3's returns the conditional coefficient and, as its
-    residual, the conditional variance; a QR or RQ factor of the coefficients (also built by QR updates, by
-    a Hessenberg reduction of the bordered coefficients, or by the QZ decomposition of the pencil (0, M^T)), or a Cholesky, LDL or LU factor of the joint
-    covariance (its first row scaled up so that LU does not pivot), holds both as its entries. Each passes
-    ungraded and is refused graded."""
-    import scipy.linalg as sl
-
-    code = _TRANSITION_COEFFICIENTS + route
-    ns = {"np": np, "sl": sl, "check": check}
-    exec(code, ns)
-    assert check.transition_coefficients(ns["my_pair"])
-    assert_refused_when_graded(check, "ex-8-3-transition", "transition_coefficients", "my_pair",
-                               _CONDITIONING_IMPORTS, code)
-
-
-#: Levels 5 and 4 as linear maps of (datum / s, noise up to level 4, the noise of step 5), level 5 first.
-_REVERSE_COEFFICIENTS = ("ab, s = check.EX_ALPHA_BAR, check.EX_REVERSE_S\n"
-                         "a, b = np.sqrt(ab), np.sqrt(1 - ab)\n"
-                         "beta5, g5 = np.sqrt(ab[5] / ab[4]), np.sqrt(1 - ab[5] / ab[4])\n"
-                         "M = np.array([[a[5] * s, beta5 * b[4], g5], [a[4] * s, b[4], 0.0]])\n")
-
-
-@pytest.mark.parametrize("route", [
-    "my_var = np.linalg.lstsq(M[:1].T, M[1], rcond=None)[1][0]\n",
-    "my_var = float(sl.lstsq(M[:1].T, M[1])[1])\n",
-    "my_var = np.linalg.qr(M.T)[1][1, 1] ** 2\n",
-    "my_var = np.linalg.cholesky(M @ M.T)[1, 1] ** 2\n",
-    "my_var = sl.ldl(M @ M.T)[1][1, 1]\n",
-    "my_var = sl.lu(M @ M.T * [[1e3], [1.0]])[2][1, 1]\n",
-    _QR_BY_INSERTS + "my_var = R[1, 1] ** 2\n",
-    _QR_BY_UPDATES + "my_var = R[1, 1] ** 2\n",
-    _QR_BY_HESSENBERG + "my_var = np.sum(H[0, 2:] ** 2)\n",
-    _QR_BY_QZ.format(B="np.column_stack([M.T, [1.0, 2.0, 3.0]])") + "my_var = R[1, 1] ** 2\n",
-    "my_var = sl.ordqz(np.zeros((3, 3)), np.column_stack([M.T, [1.0, 2.0, 3.0]]))[1][1, 1] ** 2\n",
-])
-def test_reverse_variance_by_a_factorization_or_least_squares_is_refused_when_graded(route):
-    """With the datum integrated out, the variance of x_4 given x_5 is a conditional variance of their
-    joint. Least squares of x_4's noise coefficients on x_5's returns it as the residual, and the last
-    diagonal entry of a QR factor of the coefficients, or of a Cholesky, LDL or LU factor of the joint
-    covariance, is it (squared for QR and Cholesky); a Hessenberg reduction of the bordered coefficients
-    holds it as the squared length of its first row past the second entry, and the QZ decomposition of the
-    pencil (0, coefficients) as the square of its triangular factor's second diagonal entry. The conditioning was never done.
-    Each passes ungraded and is refused graded."""
-    import scipy.linalg as sl
-
-    code = _REVERSE_COEFFICIENTS + route
-    ns = {"np": np, "sl": sl, "check": check}
-    exec(code, ns)
-    assert check.posterior_variance(ns["my_var"])
-    assert_refused_when_graded(check, "ex-8-3-2-posterior-variance", "posterior_variance", "my_var",
-                               _CONDITIONING_IMPORTS, code)
-
-
-@pytest.mark.parametrize("label, checker_name, answer_name, code", [
-    ("ex-8-3-transition", "transition_coefficients", "my_pair",
-     _TRANSITION_COEFFICIENTS + "P = ellipse_points([0.0, 0.0], M @ M.T, 1.0, 5)\n"
-                                "my_pair = [P[0, 1] / P[0, 0], P[1, 1] ** 2]\n"),
-    ("ex-8-3-2-posterior-variance", "posterior_variance", "my_var",
-     _REVERSE_COEFFICIENTS + "my_var = ellipse_points([0.0, 0.0], M @ M.T, 1.0, 5)[1, 1] ** 2\n"),
-])
-def test_conditioning_by_the_plotting_helpers_cholesky_factor_is_refused_when_graded(label, checker_name,
-                                                                                     answer_name, code):
-    """The plotting helpers are open to every answer, and ellipse_points draws the contour as the mean plus
-    the circle times the Cholesky factor's transpose: with five points, the first two are the factor's
-    columns, so on the joint covariance of the two levels they held the conditional coefficient and standard
-    deviation. The factor came from the validator's compiled kernel, which the grader does not replace, and
-    both exercises passed with full marks and no conditioning done. The helper now takes the factor from
-    np.linalg.cholesky, which these exercises rule out. Each route passes ungraded and is refused graded."""
-    from graded_routes import assert_passes_then_refused
-
-    imports = _CONDITIONING_IMPORTS + "from pedagogy_lib.display.plotting import ellipse_points\n"
-    assert_passes_then_refused(check, label, checker_name, [answer_name], imports, code)

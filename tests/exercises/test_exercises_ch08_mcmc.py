@@ -29,12 +29,6 @@ def test_accept_prob_names_the_one_based_reading_and_merges_slips_that_coincide(
         assert "or you inverted the proposal ratio" in str(r)
 
 
-def test_accept_statement_forbids_the_library_routes():
-    forbidden = check.SUMMATIVE["ex-8-4-1-accept"]["forbidden"]
-    assert "pedagogy_lib.samplers.finite.mh_transition_matrix" in forbidden
-    assert "pedagogy_lib.samplers.mcmc.mh_log_accept_ratio" in forbidden
-
-
 def _barker_by_ratio(p, g):
     """Independently of the checker's flows: Barker's acceptance r / (1 + r) of the Metropolis-Hastings ratio
     r = p_i g(j | i) / (p_j g(i | j)), times the proposal, and the rest of each column on the diagonal."""
@@ -84,10 +78,6 @@ def test_mh_matrix_names_the_slips(wrong, fragment):
     p, g = check.EX_MH
     r = check.mh_matrix(wrong(p, g))
     assert not r and fragment in str(r), str(r)
-
-
-def test_mh_matrix_forbids_the_library_builder():
-    assert check.SUMMATIVE["ex-8-4-1-matrix"]["forbidden"] == ["pedagogy_lib.samplers.finite.mh_transition_matrix"]
 
 
 def test_ar1_ess():

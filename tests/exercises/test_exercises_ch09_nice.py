@@ -9,7 +9,7 @@ import numpy as np
 from scipy import optimize
 
 from pedagogy_lib.exercises import ch09_nice as check
-from pedagogy_lib.samplers import mcmc, targets
+from pedagogy_lib.samplers import proposals, targets
 
 
 def _flow(y, sigma):
@@ -92,7 +92,7 @@ def test_leapfrog_matrix_passes_and_fails():
     target = targets.gaussian_target(np.zeros(1), np.eye(1))     # U = x^2 / 2
     cols = []
     for e in np.eye(2):
-        x, p = mcmc.leapfrog(target, e[None, :1], e[None, 1:], check.EX_EPS, 1)
+        x, p = proposals.leapfrog(target, e[None, :1], e[None, 1:], check.EX_EPS, 1)
         cols.append([x[0, 0], p[0, 0]])
     M = np.array(cols).T                                       # linear map: columns are images of the basis
     assert abs(np.linalg.det(M) - 1) < 1e-12

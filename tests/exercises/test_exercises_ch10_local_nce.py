@@ -35,7 +35,7 @@ def test_offset_asks_for_several_positives_per_trial_not_the_pages_one():
 
 def test_offset_variant_keeps_more_negatives_than_positives():
     rng = np.random.default_rng(0)
-    draw = object.__getattribute__(ch10_local_nce, "__dict__")["_draw_k"]
+    draw = ch10_local_nce._draw_k
     for _ in range(200):
         K, P = draw(rng)
         assert 2 <= P < K - P
@@ -89,7 +89,7 @@ def test_pointwise_minimizer_names_the_slips(slip, fragment):
 
 def test_minimizer_draws_keep_the_prior_away_from_one_in_k():
     rng = np.random.default_rng(0)
-    draw = object.__getattribute__(ch10_local_nce, "__dict__")["_draw_p"]
+    draw = ch10_local_nce._draw_p
     for _ in range(200):
         p, pn, K, pi = draw(rng)
         assert 0.05 <= pi <= 0.45 and abs(pi - 1 / K) > 0.02
@@ -255,17 +255,6 @@ def test_gradient_hessian_function_reaches_the_single_trial_and_k_2():
     assert "test problem 3 (40 trials of K = 2" in msg, msg
 
 
-@pytest.mark.parametrize("label, name", [
-    ("ex-10-1-3-offset", "local_nce_offset"),
-    ("ex-10-1-3-one-positive", "local_nce_posterior"),
-    ("ex-10-1-3-minimizer", "local_nce_offset"),
-    ("ex-10-1-3-loss-gradient", "local_nce_grad"),
-    ("ex-10-1-3-loss-gradient", "local_nce_hessian"),
-])
-def test_the_page_functions_that_answer_in_one_call_are_forbidden(label, name):
-    assert "pedagogy_lib.contrastive.local_nce." + name in ch10_local_nce.SUMMATIVE[label]["forbidden"]
-
-
 def test_one_positive_uses_a_trial_the_page_does_not_print():
     import json
     from pathlib import Path
@@ -276,173 +265,6 @@ def test_one_positive_uses_a_trial_the_page_does_not_print():
     page = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     h = ", ".join(str(v) for v in ch10_local_nce.EX_H)
     assert h not in page
-
-
-@pytest.mark.parametrize("fit", ["np.polyfit(gg, f(gg), 2)",
-                                 "np.polynomial.Polynomial.fit(gg, f(gg), 2).convert().coef[::-1]"])
-def test_minimizer_by_a_quadratic_fit_of_the_expected_loss_is_refused(fit):
-    """The expected loss at y written out, its minimum on a fine grid, and a quadratic fitted on nine h around it
-    gave h* to the checker's tolerance without the stationarity condition (SciPy's minimizers were already ruled
-    out). NumPy's polynomial fits, and its finite differences, are named by the statement and refused."""
-    from graded_routes import assert_refused_when_graded
-
-    imports = "import numpy as np\nfrom pedagogy_lib.exercises import ch10_local_nce as check\n"
-    code = ("p, p_n, K, pi = check.EX_P\n"
-            "l = np.log(pi / (1 - pi))\n"
-            "f = lambda h: p * np.logaddexp(0, -(h + l)) + (K - 1) * p_n * np.logaddexp(0, h + l)\n"
-            "g = np.linspace(-30, 30, 60001)\n"
-            "h0 = g[np.argmin(f(g))]\n"
-            "gg = np.linspace(h0 - 2e-3, h0 + 2e-3, 9)\n"
-            f"c = {fit}\n"
-            "my_h = float(-c[1] / (2 * c[0]))\n")
-    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-minimizer", "pointwise_minimizer", "my_h", imports, code)
-
-
-def test_offset_by_a_quadratic_fit_of_the_expected_loss_is_refused():
-    """With p = p_n, the expected loss at a point, P log(1 + e^-h) + (K - P) log(1 + e^h), its grid minimum and a
-    quadratic fitted around it gave minus the offset without the stationarity condition. Named by the statement
-    and refused."""
-    from graded_routes import assert_refused_when_graded
-
-    imports = "import numpy as np\nfrom pedagogy_lib.exercises import ch10_local_nce as check\n"
-    code = ("K, P = check.EX_K, check.EX_POSITIVES\n"
-            "f = lambda h: P * np.logaddexp(0, -h) + (K - P) * np.logaddexp(0, h)\n"
-            "g = np.linspace(-30, 30, 60001)\n"
-            "h0 = g[np.argmin(f(g))]\n"
-            "gg = np.linspace(h0 - 2e-3, h0 + 2e-3, 9)\n"
-            "c = np.polyfit(gg, f(gg), 2)\n"
-            "my_offset = float(c[1] / (2 * c[0]))\n")
-    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-offset", "offset", "my_offset", imports, code)
-
-
-@pytest.mark.parametrize("coefficients", ["np.poly(r)[-2]",
-                                          "np.polynomial.polynomial.polyfromroots(r)[1]",
-                                          "np.polynomial.chebyshev.cheb2poly(np.polynomial.chebyshev.chebfromroots(r))[1]"])
-def test_one_positive_mass_from_a_polynomial_with_given_roots_is_refused(coefficients):
-    """The number of positives among independent coins has the generating function prod_i (1 - p_i + p_i z), which
-    is prod_i p_i times the monic polynomial with roots -(1 - p_i) / p_i; its coefficient of z, from NumPy's
-    polynomial-from-roots routines, gave the mass of exactly one positive in one call (the Poisson-binomial pmf
-    the statement already rules out) without Eq. 10.12 being summed. Named by the statement and refused."""
-    from graded_routes import assert_refused_when_graded
-
-    imports = ("import numpy as np\nfrom scipy.special import expit\n"
-               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
-    code = ("p = expit(np.asarray(check.EX_H))\n"
-            "r = -(1 - p) / p\n"
-            f"my_mass = float({coefficients} * np.prod(p))\n")
-    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
-                               imports, code)
-
-
-@pytest.mark.parametrize("product", ["functools.reduce(np.convolve, [[q, 1 - q] for q in p])",
-                                     "functools.reduce(np.polymul, [[q, 1 - q] for q in p])",
-                                     "functools.reduce(lambda u, v: np.correlate(u, v[::-1], 'full'), "
-                                     "[np.array([q, 1 - q]) for q in p])"])
-def test_one_positive_mass_from_the_generating_function_multiplied_out_is_refused(product):
-    """The generating function prod_i (p_i z + 1 - p_i) multiplied out one coin at a time by NumPy's convolution
-    (np.convolve, np.polymul, or np.correlate with a factor reversed) in one reduce gave the coefficient of z, the
-    mass of exactly one positive, without Eq. 10.12 being summed: the route np.poly took, closed before. It passes
-    the checker ungraded; named by the statement and refused graded."""
-    import functools
-
-    from graded_routes import assert_refused_when_graded
-    from scipy.special import expit
-
-    p = expit(np.asarray(ch10_local_nce.EX_H))
-    assert ch10_local_nce.one_positive_mass(float(eval(product)[-2]))  # noqa: S307 - the test's own route
-    imports = ("import functools\nimport numpy as np\nfrom scipy.special import expit\n"
-               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
-    code = f"p = expit(np.asarray(check.EX_H))\nmy_mass = float(({product})[-2])\n"
-    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
-                               imports, code)
-
-
-def test_one_positive_mass_from_scipys_convolution_matrix_is_refused():
-    """With NumPy's convolutions ruled out, scipy.linalg.convolution_matrix of the product so far, times the next
-    coin's (p_i, 1 - p_i), multiplied the generating function out one coin at a time in one reduce, and its
-    coefficient of z gave the mass of exactly one positive without Eq. 10.12 being summed: np.convolve under
-    another name. It passes the checker ungraded; named by the statement and refused graded."""
-    import functools
-
-    import scipy.linalg
-    from graded_routes import assert_refused_when_graded
-    from scipy.special import expit
-
-    p = expit(np.asarray(ch10_local_nce.EX_H))
-    coefficients = functools.reduce(lambda u, q: scipy.linalg.convolution_matrix(u, 2) @ np.array([q, 1 - q]), p,
-                                    np.array([1.0]))
-    assert ch10_local_nce.one_positive_mass(float(coefficients[-2]))
-    imports = ("import functools\nimport numpy as np\nimport scipy.linalg\nfrom scipy.special import expit\n"
-               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
-    code = ("p = expit(np.asarray(check.EX_H))\n"
-            "c = functools.reduce(lambda u, q: scipy.linalg.convolution_matrix(u, 2) @ np.array([q, 1 - q]), p,\n"
-            "                     np.array([1.0]))\n"
-            "my_mass = float(c[-2])\n")
-    assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
-                               imports, code)
-
-
-def test_one_positive_mass_from_scipys_toeplitz_product_is_refused():
-    """scipy.linalg.matmul_toeplitz((u with a zero appended, (0, 0)), (p_i, 1 - p_i)) is the product of the
-    generating function so far with the next coin's factor, a convolution done by FFT without the matrix being
-    formed; in one reduce over the coins it gave the coefficient of z, the mass of exactly one positive, with
-    Eq. 10.12 never summed, as convolution_matrix did. It passes the checker ungraded; named by the statement and
-    refused graded."""
-    from graded_routes import assert_passes_then_refused
-
-    imports = ("import functools\nimport numpy as np\nimport scipy.linalg\nfrom scipy.special import expit\n"
-               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
-    code = ("p = expit(np.asarray(check.EX_H))\n"
-            "c = functools.reduce(lambda u, q: scipy.linalg.matmul_toeplitz((np.r_[u, 0.0], np.zeros(2)),\n"
-            "                                                              np.array([q, 1 - q])), p, np.array([1.0]))\n"
-            "my_mass = float(c[-2])\n")
-    assert_passes_then_refused(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", ["my_mass"], imports,
-                               code)
-
-
-def test_one_positive_mass_from_a_discrete_fourier_transform_is_refused():
-    """With every polynomial product ruled out, the generating function prod (1 - p_i + p_i w) evaluated at
-    the K + 1 roots of unity and transformed back by np.fft.fft (or by SciPy's DFT matrix) gave its
-    coefficient of w, the mass of exactly one positive, without Eq. 10.12 being summed. It passes the
-    checker ungraded; named by the statement and refused graded."""
-    import scipy.linalg
-    from graded_routes import assert_refused_when_graded
-    from scipy.special import expit
-
-    p = expit(np.asarray(ch10_local_nce.EX_H))
-    n = p.size + 1
-    w = np.exp(2j * np.pi * np.arange(n) / n)
-    g = np.prod(1 - p[:, None] + p[:, None] * w[None, :], axis=0)
-    assert ch10_local_nce.one_positive_mass(float((np.fft.fft(g) / n)[1].real))
-    assert ch10_local_nce.one_positive_mass(float((scipy.linalg.dft(n) @ g / n)[1].real))
-    imports = ("import numpy as np\nimport scipy.linalg\nfrom scipy.special import expit\n"
-               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
-    start = ("p = expit(np.asarray(check.EX_H))\nn = p.size + 1\nw = np.exp(2j * np.pi * np.arange(n) / n)\n"
-             "g = np.prod(1 - p[:, None] + p[:, None] * w[None, :], axis=0)\n")
-    for coefficients in ("np.fft.fft(g) / n", "scipy.linalg.dft(n) @ g / n"):
-        code = start + f"my_mass = float(({coefficients})[1].real)\n"
-        assert_refused_when_graded(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", "my_mass",
-                                   imports, code)
-
-
-def test_one_positive_mass_from_a_matrix_function_of_a_shifted_diagonal_is_refused():
-    """scipy.linalg.funm applies a function by Parlett's recurrence: on [[r, 1], [0, -r]] its corner entry is the
-    divided difference of the generating function prod (1 - p_i + p_i w) at r and -r, its coefficient of w up to a
-    term of order r^2, so one call gave the mass of exactly one positive without Eq. 10.12 being summed. It passes
-    the checker ungraded; named by the statement (funm is one of the generating-function readers) and refused
-    graded."""
-    from graded_routes import assert_passes_then_refused
-
-    imports = ("import numpy as np\nimport scipy.linalg\nfrom scipy.special import expit\n"
-               "from pedagogy_lib.exercises import ch10_local_nce as check\n")
-    code = ("p = expit(np.asarray(check.EX_H))\n"
-            "r = 1e-3\n"
-            "F = scipy.linalg.funm(np.array([[r, 1.0], [0.0, -r]]),\n"
-            "                      lambda w: np.prod([1 - q + q * w for q in p], axis=0))\n"
-            "my_mass = float(F[0, 1].real)\n")
-    assert "scipy.linalg.funm" in ch10_local_nce.SUMMATIVE["ex-10-1-3-one-positive"]["forbidden"]
-    assert_passes_then_refused(ch10_local_nce, "ex-10-1-3-one-positive", "one_positive_mass", ["my_mass"], imports,
-                               code)
 
 
 def test_help_on_the_gradient_does_not_print_the_gradient_the_last_exercise_asks_for():

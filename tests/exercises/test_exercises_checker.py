@@ -59,6 +59,33 @@ def test_function_checker_names_the_failing_input_and_exceptions():
     assert "should be a function" in checker.compare_function(3, cases)[0]
 
 
+def test_check_function_runs_the_cases_on_copies_and_stops_at_the_first_problem():
+    data = np.array([1.0, 2.0])
+    cases = [("case 1", (data, 2.0), "extra"), ("case 2", (data, 3.0), "extra")]
+    seen = []
+
+    def judge(out, where, x, k, extra):
+        seen.append((where, extra))
+        return checker.compare_array(out, k * x, f"the output on {where}")
+
+    def scales_in_place(x, k):
+        x *= k
+        return x
+
+    res = checker.check_function("demo", scales_in_place, cases, judge, name="my_scale", signature="(x, k)")
+    assert res and np.array_equal(data, [1.0, 2.0]) and seen == [("case 1", "extra"), ("case 2", "extra")]
+    res = checker.check_function("demo", lambda x, k: 2.0 * x, cases, judge, name="my_scale", signature="(x, k)")
+    assert not res and "case 2" in str(res) and "case 1" not in str(res)
+    assert "raised ZeroDivisionError" in str(checker.check_function("demo", lambda x, k: 1 / 0, cases, judge,
+                                                                     name="my_scale", signature="(x, k)"))
+    for answer in (None, 3):
+        msg = str(checker.check_function("demo", answer, cases, judge, name="my_scale", signature="(x, k)"))
+        assert "my_scale should be a function of (x, k)" in msg
+    assert checker.tuple_problems((1, 2), 2, "the pair (a, b)", "case 1") == []
+    assert "forget to return the pair (a, b)" in checker.tuple_problems(None, 2, "the pair (a, b)", "case 1")[0]
+    assert "of length 3" in checker.tuple_problems([1, 2, 3], 2, "the pair (a, b)", "case 1")[0]
+
+
 def test_equivalent_forms_of_a_number_are_accepted_alike():
     for form in (2, 2.0, np.int64(2), np.float32(2.0), "2", " 2.0 ", [2.0], np.array([[2.0]]), 2 + 0j):
         assert checker.compare_scalar(form, 2.0) == [], form
@@ -84,8 +111,9 @@ def test_scalar_misses_give_no_size_or_direction_so_guessing_cannot_recover_the_
     expected = 0.7316
     messages = {checker.compare_scalar(guess, expected)[0]
                 for guess in (0.70, 0.74, 0.7317, 0.5, 1.0, 0.2, 3.0, 0.01, 50.0, -0.2)}
-    assert len(messages) == 1, messages           # every unnamed miss reads the same: no band to bisect
-    (msg,) = messages
+    assert len(messages) == 2, messages           # every unnamed miss reads the same: no band to bisect,
+    (msg,) = messages - {checker.compare_scalar(0.7317, expected)[0]}  # but one agreeing to 2 digits or more
+    assert "agrees to 3 significant digits" in checker.compare_scalar(0.7317, expected)[0]
     assert "0.73" not in msg and not re.search(r"too (large|small)|close|within \d|factor between", msg)
     assert "wrong sign" in checker.compare_scalar(-expected, expected)[0]
     assert "zero" in checker.compare_scalar(0.0, expected)[0]
@@ -97,6 +125,27 @@ def test_array_misses_name_neither_the_entries_nor_their_number():
     two_off = checker.compare_array([0.2, 0.95, 0.5], expected)[0]
     assert one_off.replace("your answer", "") == two_off.replace("your answer", "")
     assert "entry" not in one_off and "of 3" not in one_off and "0.98" not in one_off
+
+
+def test_a_hand_rounded_miss_says_how_many_digits_agree_and_how_many_the_tolerance_needs():
+    msg = checker.compare_scalar(0.168709, 0.1687086)[0]        # rtol 1e-6
+    assert msg == ("your answer is not within tolerance: it agrees to 6 significant digits; give at least 7 "
+                   "(keep full precision; do not round by hand).")
+    # a computed answer with a small error is not told to keep more digits, only how many agree
+    msg = checker.compare_scalar(0.1687086 * (1 + 1e-4) ** 0.5, 0.1687086)[0]
+    assert msg == "your answer is not within tolerance: it agrees to 4 significant digits, and the checker needs 7."
+    assert "give at least 9" in checker.compare_scalar(0.1687, 0.1687086, rtol=1e-8)[0]
+    assert "agrees to 2 significant digits; give at least 3" in \
+        checker.compare_scalar(1.2, 1.23456, rtol=checker.HAND_RTOL)[0]
+    assert "agrees to 2 significant digits, and the checker needs 3" in \
+        checker.compare_scalar(1.25, 1.23456, rtol=checker.HAND_RTOL)[0]
+    rounded = checker.compare_array([0.1235, 0.9877], np.array([0.123456789, 0.987654321]))[0]
+    assert "agrees to 4 significant digits in every entry" in rounded and "0.98" not in rounded
+    # one digit, a named slip, or only an absolute tolerance: no count of digits
+    assert "significant" not in checker.compare_scalar(0.74, 0.7316)[0]
+    assert "wrong sign" in checker.compare_scalar(-0.1687086, 0.1687086)[0]
+    assert "significant" not in checker.compare_scalar(0.53, 0.5, rtol=0.0, atol=0.02)[0]
+    assert "what you get if" in checker.compare_scalar(0.1688, 0.1687086, hints={"you rounded": 0.1688})[0]
 
 
 def test_hand_precision_accepts_three_significant_figures():
@@ -125,8 +174,8 @@ def test_hand_precision_accepts_three_significant_figures():
 # * "which is <number>": an answer stated outright.
 # * a library routine: ``numpy.``, ``np.``, ``scipy.`` names, and ``pedagogy_lib`` names other
 #   than the few below, which name a type the reader passes or a layout convention.
-# * a name from the module's ``SUMMATIVE[label]["forbidden"]`` lists (the functions an exercise
-#   rules out), other than the module's own checkers called as ``check.<name>`` and the words of
+# * a name from the module's entry of ``not_allowed.json`` (the functions an exercise rules out),
+#   other than the module's own checkers called as ``check.<name>`` and the words of
 #   an exercise label (``ex-7-1-kmeans-assign``).
 #
 # Prose that names the method ("it is the smoother's means", "a product of Bernoullis with means
@@ -193,8 +242,9 @@ def _help_texts(module) -> list[tuple[str, str]]:
 
 
 def _forbidden_names(module) -> set[str]:
-    spec = getattr(module, "SUMMATIVE", {})
-    return {dotted.rpartition(".")[2] for job in spec.values() for dotted in job.get("forbidden", ())}
+    """The last parts of the names the module's exercises rule out (``not_allowed.json``)."""
+    table = checker._not_allowed().get(module.__name__.rpartition(".")[2], {})
+    return {dotted.rpartition(".")[2] for names in table.values() for dotted in names}
 
 
 def _leaks(text: str, forbidden=()) -> list[str]:
@@ -284,3 +334,92 @@ def test_the_direction_rule_catches_the_old_messages():
                  "close, but not within tolerance"):
         assert _DIRECTION.search(text), text
     assert not _DIRECTION.search("you computed r_4 (one step too many)")
+
+
+# ---------------------------------------------------------------------------------------------
+# In a reader's kernel: an answer that calls a function its exercise names does not pass
+# ---------------------------------------------------------------------------------------------
+
+import types as _types
+
+
+class _FakeShell:
+    """What the checker reads of an IPython shell: the cells run so far, the last being the one running."""
+
+    def __init__(self, *cells):
+        self.user_ns = {"In": ["", *cells]}
+
+
+def _fake_checker(monkeypatch, shell, names=("pedagogy_lib.hmm.inference.hmm_filter", "_enumerate")):
+    """A checker ``my_check`` of a page module whose exercise names ``names``, in a kernel running ``shell``."""
+    import IPython
+
+    page = _types.ModuleType("pedagogy_lib.exercises.fake_page")
+    exec("from pedagogy_lib.exercises import checker\n"
+         "def my_check(answer):\n"
+         "    return checker.result('fake exercise', [] if answer == 1 else ['not 1'])\n"
+         "def other_check(answer):\n"
+         "    return checker.result('other exercise', [])\n"
+         "def function_check(fn):\n"
+         "    return checker.check_function('fake function', fn, [('x = 1', (1,))], lambda out, where, x: [],\n"
+         "                                  name='my_fn', signature='(x)')\n", page.__dict__)
+    monkeypatch.setattr(checker, "_NOT_ALLOWED", [{"fake_page": {"my_check": list(names),
+                                                                 "function_check": list(names)}}])
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    return page
+
+
+_CALLS = "your code calls `{}`, which this exercise asks you to write yourself; the grader scores that zero."
+
+
+def test_outside_a_kernel_a_named_function_is_not_looked_for(monkeypatch):
+    page = _fake_checker(monkeypatch, None)
+    assert page.my_check(1)
+
+
+def test_the_running_cell_that_calls_a_named_function_under_an_alias_does_not_pass(monkeypatch):
+    shell = _FakeShell("import pedagogy_lib.hmm as hmm\nfrom pedagogy_lib.exercises import fake_page as check",
+                       "alpha = hmm.hmm_filter(1, 2, 3)\ncheck.my_check(1)")
+    res = _fake_checker(monkeypatch, shell).my_check(1)
+    assert not res and res.problems == [_CALLS.format("hmm.hmm_filter")]
+    wrong = _fake_checker(monkeypatch, shell).my_check(2)
+    assert wrong.problems == [_CALLS.format("hmm.hmm_filter"), "not 1"]
+    assert _fake_checker(monkeypatch, shell).other_check(1)         # another exercise names nothing
+    # a checker of a function answer (checker.check_function) is read the same way
+    shell = _FakeShell("import pedagogy_lib.hmm as hmm", "def f(x):\n    return hmm.hmm_filter(x)\ncheck.function_check(f)")
+    assert _fake_checker(monkeypatch, shell).function_check(lambda x: x).problems == [_CALLS.format("hmm.hmm_filter")]
+
+
+def test_a_cell_that_only_calls_checkers_is_judged_with_the_cell_before_it(monkeypatch):
+    page_import = "from pedagogy_lib.exercises import fake_page as check"
+    answer = "from pedagogy_lib.hmm import hmm_filter as filt\ndef forward(x):\n    return filt(x)\n"
+    shell = _FakeShell(page_import, answer, "check.my_check(1)\ncheck.other_check(2).raise_if_wrong()")
+    assert _fake_checker(monkeypatch, shell).my_check(1).problems == [_CALLS.format("filt")]
+    # the page's own function, by its bare name
+    shell = _FakeShell(page_import, "p = _enumerate(3)", "check.my_check(1)")
+    assert _fake_checker(monkeypatch, shell).my_check(1).problems == [_CALLS.format("_enumerate")]
+    # a checker cell that does more than call checkers is read alone
+    shell = _FakeShell(page_import, "p = _enumerate(3)", "q = 1\ncheck.my_check(q)")
+    assert _fake_checker(monkeypatch, shell).my_check(1)
+    # an answer written by hand passes; so does a cell two back that called the function
+    shell = _FakeShell(page_import, "p = _enumerate(3)", "p = 1", "check.my_check(p)")
+    assert _fake_checker(monkeypatch, shell).my_check(1)
+
+
+def test_a_shell_the_checker_cannot_read_changes_nothing(monkeypatch):
+    class Broken:
+        @property
+        def user_ns(self):
+            raise RuntimeError("no namespace")
+
+    assert _fake_checker(monkeypatch, Broken()).my_check(1)
+    assert _fake_checker(monkeypatch, _FakeShell("def broken(:", "check.my_check(1)")).my_check(1)
+    assert not _fake_checker(monkeypatch, _FakeShell("x = _enumerate(", "_enumerate(2)")).my_check(1)
+
+
+def test_every_checker_named_in_not_allowed_json_exists():
+    for module, checkers in checker._not_allowed().items():
+        mod = _importlib.import_module(f"pedagogy_lib.exercises.{module}")
+        for name, names in checkers.items():
+            assert callable(getattr(mod, name, None)), (module, name)
+            assert 1 <= len(names) <= 3 and all(isinstance(n, str) and n for n in names), (module, name, names)

@@ -75,26 +75,6 @@ def test_predictability_time_with_model_error():
     assert not check.predictability_time(None)
 
 
-def test_predictability_time_by_a_matrix_function_is_refused_when_graded():
-    """scipy.linalg.funm(t G, np.exp) of the augmented system (delta, 1) is the forbidden expm under another name:
-    the flow of the equation at any t, and bisection on t then met the checker's tolerance without the equation
-    being solved by hand. Named by the statement and refused."""
-    from graded_routes import assert_refused_when_graded
-
-    imports = "import numpy as np\nimport scipy.linalg as sl\nfrom pedagogy_lib.exercises import da_chaos as check\n"
-    code = ("g = check.GROWTH\n"
-            "G = np.array([[g['lam'], g['q']], [0.0, 0.0]])\n"
-            "def delta(t):\n"
-            "    E = sl.funm(t * G, np.exp)\n"
-            "    return E[0, 0] * g['delta0'] + E[0, 1]\n"
-            "lo, hi = 0.0, 100.0\n"
-            "for _ in range(200):\n"
-            "    mid = 0.5 * (lo + hi)\n"
-            "    lo, hi = (mid, hi) if delta(mid) < g['delta_max'] else (lo, mid)\n"
-            "t_star = 0.5 * (lo + hi)\n")
-    assert_refused_when_graded(check, "ex-da-1-predictability", "predictability_time", "t_star", imports, code)
-
-
 def test_predictability_variants_make_both_errors_matter():
     variant = check.SUMMATIVE["ex-da-1-predictability"]["variant"]
     rng = np.random.default_rng(5)
@@ -223,5 +203,3 @@ def test_the_page_does_not_compute_the_second_exponent_before_the_exercise():
         before.append(text)
     page = "".join(before)
     assert "linalg.qr" not in page and "lambda_2" not in page and "second exponent" not in page
-
-

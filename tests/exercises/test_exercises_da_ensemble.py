@@ -166,20 +166,6 @@ def test_cycling_etkf_names_the_slips_without_the_answer():
     assert "shape" in str(check.cycling_etkf(lambda E0, Y, R, infl: E0))
 
 
-def test_the_library_filter_is_refused_in_the_inflation_exercise():
-    from graded_routes import assert_refused_when_graded
-
-    imports = ("from pedagogy_lib import assimilation as da\n"
-               "from pedagogy_lib.exercises import da_ensemble as check\nimport numpy as np\n")
-    code = ("def my_etkf(E0, Y, R, inflation):\n"
-            "    N, n = E0.shape\n"
-            "    m = da.DAModel(da.lorenz96(n), E0.mean(axis=0), np.eye(n), np.zeros((n, n)), np.eye(n), "
-            "np.zeros(n), R)\n"
-            "    return da.enkf(m, Y, n_members=N, rng=np.random.default_rng(0), inflation=inflation, "
-            "initial_ensemble=E0).ensemble\n")
-    assert_refused_when_graded(check, "ex-da-3-inflation", "cycling_etkf", "my_etkf", imports, code)
-
-
 def test_etkf_hints_point_at_what_to_recheck_without_the_transform():
     def plain(E, HE, y, R):                      # the right mean, anomalies scaled by a wrong matrix
         out = _etkf(E, HE, y, R)
@@ -187,10 +173,3 @@ def test_etkf_hints_point_at_what_to_recheck_without_the_transform():
 
     msg = str(check.etkf_update(plain))
     assert "re-check" in msg and "(I + S S^T)" not in msg, msg
-
-
-def test_one_call_routes_to_the_etkf_and_the_taper_are_forbidden():
-    forbidden = check.SUMMATIVE["ex-da-3-etkf"]["forbidden"]
-    assert {"pedagogy_lib.assimilation.ensemble.enkf",
-            "pedagogy_lib.assimilation.ensemble.enkf_run_numpy"} <= set(forbidden)
-    assert check.SUMMATIVE["ex-da-3-taper"]["forbidden"] == ["pedagogy_lib.assimilation.model.periodic_taper"]

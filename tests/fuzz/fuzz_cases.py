@@ -38,9 +38,9 @@ NOT_FUZZED = {
     "core.jit.njit": "decorator", "core.jit.njit_ieee": "decorator", "core.jit.njit_inline": "decorator",
     "core.jit.njit_steps": "decorator",
     "core.wire.encode": "takes any value by design (what cannot travel becomes Opaque); covered by "
-                        "tests/project/test_grading.py and tests/exercises/test_exercises_remote.py",
+                        "tests/project/test_grading.py",
     "core.wire.decode": "reads only what encode wrote, between the library's own processes; covered by "
-                        "tests/project/test_grading.py and tests/exercises/test_exercises_remote.py",
+                        "tests/project/test_grading.py",
 }
 
 
