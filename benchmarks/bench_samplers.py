@@ -104,8 +104,8 @@ def _timed(fn):
 def _numba_compile_seconds() -> float:
     """Cold-cache compile of every sampler kernel (both targets, all methods), in a child process."""
     with tempfile.TemporaryDirectory() as d:
-        code = ("import time; t = time.perf_counter(); from pedagogy_lib.samplers import mcmc, targets; "
-                "targets.warmup_kernels(); mcmc.warmup_kernels(); print(time.perf_counter() - t)")
+        code = ("import time; t = time.perf_counter(); from pedagogy_lib.samplers import kernels; "
+                "kernels.warmup_kernels(); print(time.perf_counter() - t)")
         out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, NUMBA_CACHE_DIR=d),
                              capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -229,8 +229,7 @@ def _size(name, n_steps):
 
 def run(cases=tuple(CASES), methods=("rwmh", "mala"), repeats=REPEATS, peers=True) -> list[dict]:
     from pedagogy_lib import samplers as smp
-    smp.targets.warmup_kernels()
-    smp.mcmc.warmup_kernels()
+    smp.kernels.warmup_kernels()
     compile_s = _numba_compile_seconds()
     rows = []
     for name in cases:
@@ -303,7 +302,7 @@ def main(argv=None) -> int:
             print(r)
         return 0
     from pedagogy_lib import samplers as smp
-    smp.mcmc.warmup_kernels()
+    smp.kernels.warmup_kernels()
     print(f"load average before: {', '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
     print(f"{'case':14s} {'method':6s} {'storage':8s} {'ours s':>8s} {'ref s':>8s} {'ours/ref':>9s} "
           f"{'ESS ours':>9s} {'ESS ref':>8s}", flush=True)

@@ -27,12 +27,11 @@ kernels. The whole run (forecasts, inflation, analyses) is one compiled driver p
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng, check_spd
 from . import kernels
+from .kernels import Noise, ObsModel, Outputs
 from .lorenz import cycle_forward_numpy
 from .model import DAModel, check_model, check_observations, check_truth, make_result, psd_sqrt
 
@@ -40,41 +39,6 @@ __all__ = ["enkf", "exact_ensemble", "METHODS"]
 
 #: The analysis steps of :func:`enkf`; each has its own driver kernel, with and without localization.
 METHODS = ("perturbed", "etkf")
-
-
-class ObsModel(NamedTuple):
-    r"""The observation model as the kernels take it, with the factors of its noise covariance
-    computed once: ``C``, ``c``, ``R`` (:math:`\boldsymbol\Sigma_{\hat y|\hat x}`), ``CT``
-    (:math:`\mathbf C^T`, contiguous), ``Wr`` (:math:`\mathbf L_R^{-1}`, whitening), ``r_std`` (the
-    standard deviations), ``LrT`` (:math:`\mathbf L_R^T`) and ``r_diag`` (whether ``R`` is diagonal)."""
-
-    C: np.ndarray
-    c: np.ndarray
-    R: np.ndarray
-    CT: np.ndarray
-    Wr: np.ndarray
-    r_std: np.ndarray
-    LrT: np.ndarray
-    r_diag: bool
-
-
-class Noise(NamedTuple):
-    """The random numbers of a run, drawn up front: model noise ``eta`` (T, N, n), used only when
-    ``add_noise``, and the standard normals ``Z`` (T, N, m) of the observation perturbations."""
-
-    eta: np.ndarray
-    add_noise: bool
-    Z: np.ndarray
-
-
-class Outputs(NamedTuple):
-    """What a driver kernel writes: analysis ensembles (T, N, n), forecast means (T, n), analysis
-    means (T, n) and spreads (T,)."""
-
-    ensembles: np.ndarray
-    forecast_mean: np.ndarray
-    mean: np.ndarray
-    spread: np.ndarray
 
 
 def exact_ensemble(mean, cov, n_members: int, *, rng) -> np.ndarray:

@@ -200,7 +200,7 @@ class StrongProblem(NamedTuple):
     ``k`` of ``C`` has its one nonzero ``weight[k]`` in column ``index[k]``; ``r_inv`` the diagonal of
     ``R_inv``; empty arrays for dense observations), the diagonal ``b_inv`` of ``B_inv`` (empty when
     dense), the flow map as the kernels take it, ``(kind, theta, dt, n_steps)`` (a plain tuple:
-    numba receives it in a third of the time of the named :class:`~pedagogy_lib.assimilation.lorenz.Flow`),
+    numba receives it in a third of the time of the named :class:`~pedagogy_lib.assimilation.kernels.Flow`),
     and ``work``, the trajectory (T, n) and RK4-stage (T - 1, n_steps, 4, n) arrays the compiled
     cost writes at every evaluation, allocated once (the kernels hold the interpreter lock, so
     evaluations from several threads run one after another; the NumPy twin does not use them)."""

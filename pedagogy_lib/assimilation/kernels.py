@@ -24,10 +24,10 @@ What is compiled here, with its NumPy twin in the readable module named in each 
   covariance (:func:`background_dense`, :func:`background_diagonal`), the weak constraint's whole
   cost (:func:`weak_cost_grad`).
 
-Kernels that need the flow map take it as one argument, a
-:class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``; the filters' other
-structured arguments are the NamedTuples of :mod:`~pedagogy_lib.assimilation.ensemble`
-(``ObsModel``, ``Noise``, ``Outputs``). The Cholesky solve of the perturbed-observation analysis is
+Kernels that need the flow map take it as one argument, a :class:`Flow` ``(kind, theta, dt,
+n_steps)``; the filters' other structured arguments are the NamedTuples :class:`ObsModel`,
+:class:`Noise` and :class:`Outputs`, all defined here and built by
+:mod:`~pedagogy_lib.assimilation.lorenz` and :mod:`~pedagogy_lib.assimilation.ensemble`. The Cholesky solve of the perturbed-observation analysis is
 the shared one of :mod:`pedagogy_lib.core.kernels`.
 
 The contract: a kernel writes into arrays its caller allocated where it can (the outputs are its
@@ -38,12 +38,64 @@ every input once at their boundary).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..core.jit import njit
 from ..core.kernels import chol_lapack, solve_u, solve_ut
 
 __all__ = ["warmup_kernels"]
+
+
+# ------------------------------------------------------------------------------------------------
+# The structured arguments of the kernels (built by lorenz.py and ensemble.py)
+# ------------------------------------------------------------------------------------------------
+
+class Flow(NamedTuple):
+    """A :class:`~pedagogy_lib.assimilation.lorenz.Dynamics` in the form the kernels take it (one
+    argument instead of four): the integer code of the kind (its index in
+    :data:`~pedagogy_lib.assimilation.lorenz.KINDS`), the constants, the RK4 step and the steps per cycle."""
+
+    kind: int
+    theta: np.ndarray
+    dt: float
+    n_steps: int
+
+
+class ObsModel(NamedTuple):
+    r"""The observation model as the kernels take it, with the factors of its noise covariance
+    computed once: ``C``, ``c``, ``R`` (:math:`\boldsymbol\Sigma_{\hat y|\hat x}`), ``CT``
+    (:math:`\mathbf C^T`, contiguous), ``Wr`` (:math:`\mathbf L_R^{-1}`, whitening), ``r_std`` (the
+    standard deviations), ``LrT`` (:math:`\mathbf L_R^T`) and ``r_diag`` (whether ``R`` is diagonal)."""
+
+    C: np.ndarray
+    c: np.ndarray
+    R: np.ndarray
+    CT: np.ndarray
+    Wr: np.ndarray
+    r_std: np.ndarray
+    LrT: np.ndarray
+    r_diag: bool
+
+
+class Noise(NamedTuple):
+    """The random numbers of a run, drawn up front: model noise ``eta`` (T, N, n), used only when
+    ``add_noise``, and the standard normals ``Z`` (T, N, m) of the observation perturbations."""
+
+    eta: np.ndarray
+    add_noise: bool
+    Z: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """What a driver kernel writes: analysis ensembles (T, N, n), forecast means (T, n), analysis
+    means (T, n) and spreads (T,)."""
+
+    ensembles: np.ndarray
+    forecast_mean: np.ndarray
+    mean: np.ndarray
+    spread: np.ndarray
 
 
 # ------------------------------------------------------------------------------------------------
@@ -576,8 +628,8 @@ def letkf_analysis(E, y_t, C, c, r_std, rho, out):
 # analysis, the record. ``flow`` is the Flow (kind, theta, dt, n_steps); ``obs`` the ObsModel
 # (C, c, R, C^T, Wr, r_std, L_R^T, R is diagonal); ``noise`` the Noise (eta, add_noise, Z) with Z
 # (T, N, m) the standard normals of the observation perturbations; ``out`` the Outputs (ensembles
-# (T, N, n), forecast means, analysis means, spreads), all of
-# :mod:`~pedagogy_lib.assimilation.ensemble`, whose ``enkf_run_numpy`` is the twin of every driver.
+# (T, N, n), forecast means, analysis means, spreads), all defined at the top of this module;
+# :func:`~pedagogy_lib.assimilation.ensemble.enkf_run_numpy` is the twin of every driver.
 
 @njit
 def run_perturbed(flow, E0, y, obs, noise, inflation, out):
@@ -740,7 +792,7 @@ def strong_misfit_grad(flow, x1, y, C, c, R_inv, traj, stages, grad):
     the trajectory in ``traj`` (T, n) and the RK4 stages in ``stages`` (T - 1, n_steps, 4, n), the
     observation terms (:func:`obs_terms_dense`), one backward sweep (:func:`adjoint_sweep`).
 
-    ``flow`` is the :class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``.
+    ``flow`` is the :class:`Flow` ``(kind, theta, dt, n_steps)``.
     NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.strong_cost_grad_numpy` without its background term.
     """
     T, n = traj.shape
@@ -795,7 +847,7 @@ def weak_cost_grad(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
     (T, n) and its gradient into ``grad`` (T, n): one adjoint step per model-error term
     :math:`\mathbf x_t - \mathcal M(\mathbf x_{t-1})`; ``stages`` (n_steps, 4, n) is work space.
 
-    ``flow`` is the :class:`~pedagogy_lib.assimilation.lorenz.Flow` ``(kind, theta, dt, n_steps)``.
+    ``flow`` is the :class:`Flow` ``(kind, theta, dt, n_steps)``.
     NumPy twin: :func:`~pedagogy_lib.assimilation.fourdvar.weak_cost_grad_numpy`.
     """
     kind, theta, dt, n_steps = flow.kind, flow.theta, flow.dt, flow.n_steps
@@ -823,28 +875,41 @@ def weak_cost_grad(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv, stages, grad):
 
 
 def warmup_kernels() -> None:
-    """Compile (or load from the cache) every kernel on tiny inputs, through the public functions:
-    each kind of dynamics forward, adjoint and tangent-linear; both 4DVar costs (the strong one in
-    each storage of its matrices); each EnKF driver."""
-    from .ensemble import METHODS, enkf
-    from .fourdvar import strong_cost_grad as strong, strong_problem, weak_cost_grad as weak
-    from .lorenz import adjoint, cycle_jacobian, linear_dynamics, lorenz63, lorenz96
-    from .lorenz import integrate as integrate_public, propagate as propagate_public
-    from .model import DAModel
-    for dyn in (lorenz63(), lorenz96(8), linear_dynamics(np.eye(2))):
-        x = np.ones(dyn.n)
-        integrate_public(dyn, x, 2)
-        propagate_public(dyn, np.ones((2, dyn.n)))
-        adjoint(dyn, x, x)
-        cycle_jacobian(dyn, x)
-    mod = DAModel(lorenz63(), np.ones(3), np.eye(3), np.eye(3), np.eye(3), np.zeros(3), np.eye(3))
-    y = np.ones((3, 3))
-    for storage in (("selection", "diagonal"), ("dense", "dense")):
-        strong(strong_problem(mod, y, storage=storage), np.ones(3))
-    weak(mod, np.ones((3, 3)), y)
-    n = 8
-    mod = DAModel(lorenz96(n), 8.0 * np.ones(n), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), np.eye(n))
-    y = np.zeros((2, n))
-    for method in METHODS:                           # each driver: without and with localization
-        enkf(mod, y, n_members=3, rng=np.random.default_rng(0), method=method)
-        enkf(mod, y, n_members=3, rng=np.random.default_rng(0), method=method, localization=np.eye(n))
+    """Compile (or load from the cache) every kernel the Python side calls, on tiny inputs in the types
+    it passes: one cycle forward, adjoint and tangent-linear and a trajectory and an ensemble forecast
+    (Lorenz-63: the kind is an argument, not a type); each EnKF driver on a Lorenz-96 ensemble, with
+    model noise; both strong-constraint misfits (dense and selection, the flow as a plain tuple), both
+    background terms, and the weak-constraint cost (the flow as a :class:`Flow`)."""
+    theta, dt, n = np.array([10.0, 28.0, 8.0 / 3.0]), 0.01, 3          # Lorenz-63, one RK4 step per cycle
+    x, eye = np.ones(n), np.eye(n)
+    stages = np.empty((1, 4, n))
+    cycle_forward(0, theta, dt, 1, x, stages, np.empty(n))
+    cycle_adjoint(0, theta, dt, 1, stages, x, np.empty(n))
+    cycle_tlm(0, theta, dt, 1, x, eye.copy(), np.empty(n), np.empty((n, n)))
+    integrate(0, theta, dt, 1, x, np.empty((3, n)))
+    propagate(0, theta, dt, 1, np.ones((2, n)), np.empty((2, n)))
+    # the ensemble filters: Lorenz-96 on 8 sites, 3 members, 2 cycles, every site observed
+    n, N, T = 8, 3, 2
+    flow = Flow(1, np.array([8.0]), 0.05, 1)
+    E0, y, eye = 8.0 + np.eye(N, n), np.zeros((T, n)), np.eye(n)
+    obs = ObsModel(eye, np.zeros(n), eye, eye.copy(), eye.copy(), np.ones(n), eye.copy(), True)
+    noise = Noise(np.zeros((T, N, n)), True, np.zeros((T, N, n)))
+
+    def out():
+        return Outputs(np.empty((T, N, n)), np.empty((T, n)), np.empty((T, n)), np.empty(T))
+    run_perturbed(flow, E0, y, obs, noise, 1.0, out())
+    run_perturbed_localized(flow, E0, y, obs, noise, 1.0, eye.copy(), out())
+    run_etkf(flow, E0, y, obs, noise, 1.0, out())
+    run_letkf(flow, E0, y, obs, noise, 1.0, np.ones((n, n)), out())
+    # 4DVar on Lorenz-63 over a window of 3 cycles, every coordinate observed
+    n, T = 3, 3
+    flow = Flow(0, theta, dt, 1)
+    x1, y, eye = np.ones(n), np.ones((T, n)), np.eye(n)
+    traj, stages4, grad = np.zeros((T, n)), np.zeros((T - 1, 1, 4, n)), np.empty(n)
+    strong_misfit_grad(tuple(flow), x1, y, eye, np.zeros(n), eye, traj, stages4, grad)
+    strong_misfit_grad_selection(tuple(flow), x1, y, np.arange(n), np.ones(n), np.zeros(n), np.ones(n), traj,
+                                 stages4, grad)
+    background_dense(eye, x1, np.zeros(n), grad)
+    background_diagonal(np.ones(n), x1, np.zeros(n), grad)
+    weak_cost_grad(flow, np.ones((T, n)), np.zeros(n), eye, eye, y, eye, np.zeros(n), eye, np.empty((1, 4, n)),
+                   np.empty((T, n)))

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_int, positive_scalar
 from . import kernels
+from .kernels import Flow
 
 __all__ = ["Dynamics", "lorenz63", "lorenz96", "linear_dynamics", "vector_field", "integrate", "propagate",
            "tangent_linear", "adjoint", "cycle_jacobian", "KINDS"]
@@ -71,17 +72,6 @@ class Dynamics(NamedTuple):
     def flow(self) -> "Flow":
         """The flow map as the kernels take it: ``Flow(code, theta, dt, n_steps)``."""
         return Flow(KINDS.index(self.kind), self.theta, self.dt, self.n_steps)
-
-
-class Flow(NamedTuple):
-    """A :class:`Dynamics` in the form the kernels of :mod:`pedagogy_lib.assimilation.kernels` take
-    it (one argument instead of four): the integer code of the kind (its index in :data:`KINDS`),
-    the constants, the RK4 step and the steps per cycle."""
-
-    kind: int
-    theta: np.ndarray
-    dt: float
-    n_steps: int
 
 
 def lorenz63(*, sigma=10.0, rho=28.0, beta=8.0 / 3.0, dt=0.01, n_steps=1) -> Dynamics:

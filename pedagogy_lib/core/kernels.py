@@ -7,9 +7,10 @@ compiler sees a whole time step at once and no array structures are passed per c
 C-contiguous and inner loops run along rows (AXPY form), which LLVM vectorizes without reassociating
 sums (no fastmath). Products large enough to amortize a BLAS call go to ``np.dot`` instead.
 
-* :func:`mm`, :func:`mtm`: ``X Y`` and ``Z^T Z`` (the latter exactly symmetric); these and
-  :func:`chol_upper` take a ``blas`` argument: ``USE_BLAS`` hands large sizes to BLAS or LAPACK,
-  ``LOOPS_ONLY`` keeps them to loops (for kernels compiled without reference counting);
+* :func:`mm`, :func:`mtm`: ``X Y`` and ``Z^T Z`` (the latter :func:`mm` of ``Z.T`` and ``Z``, exactly
+  symmetric); these and :func:`chol_upper` take a ``blas`` argument: ``USE_BLAS`` hands large sizes
+  to BLAS or LAPACK, ``LOOPS_ONLY`` keeps them to loops (for kernels compiled without reference
+  counting);
 * :func:`chol_upper`, :func:`chol_logdet`: the upper Cholesky factor with the same singularity margin
   as :func:`pedagogy_lib.core.checks.check_spd`, and the log-determinant it gives;
 * :func:`solve_ut`, :func:`solve_u`, :func:`solve_ut_vec`: triangular solves in place;
@@ -104,7 +105,10 @@ def mm(X, Y, out, blas):
     for i in range(p):
         for j in range(r):
             out[i, j] = 0.0
-        for k in range(q):
+    # full rows (AXPY form, vectorizes): row k of Y, scaled, added to every row of out; each entry's
+    # sum runs over k in increasing order
+    for k in range(q):
+        for i in range(p):
             x = X[i, k]
             for j in range(r):
                 out[i, j] += x * Y[k, j]
@@ -112,30 +116,16 @@ def mm(X, Y, out, blas):
 
 @njit_inline
 def mtm(Z, out, blas):
-    """out = Z^T @ Z (Z: p x q), exactly symmetric; ``blas`` as in :func:`mm`."""
+    """out = Z^T @ Z (Z: p x q), exactly symmetric; ``blas`` as in :func:`mm`.
+
+    This is :func:`mm` of ``Z.T`` and ``Z``: its loops sum the products for (i, j) and (j, i) in the
+    same order, so they give an exactly symmetric result; BLAS does not promise that, and its result
+    is symmetrized.
+    """
+    mm(Z.T, Z, out, blas)
     p, q = Z.shape
     if blas is not None and p * q * q >= BLAS_MIN_WORK:
-        dot_blas(Z.T, Z, out)
         symmetrize_into(out, out)
-        return
-    if q < 8:                       # short rows: scalar dot products (same order for (i, j) and (j, i))
-        for i in range(q):
-            for j in range(q):
-                s = 0.0
-                for k in range(p):
-                    s += Z[k, i] * Z[k, j]
-                out[i, j] = s
-        return
-    for i in range(q):
-        for j in range(q):
-            out[i, j] = 0.0
-    # full rows (AXPY form, vectorizes); the sum for (i, j) and (j, i) runs over the same products in
-    # the same order, so the result is exactly symmetric
-    for k in range(p):
-        for i in range(q):
-            z = Z[k, i]
-            for j in range(q):
-                out[i, j] += z * Z[k, j]
 
 
 @njit_inline

@@ -396,7 +396,7 @@ def leapfrog_couplings(target, x, p, step_size: float, n_leapfrog: int = 1):
     * kick again.
 
     The partitions alternate, as in NICE, and every coupling has unit Jacobian determinant. The result
-    equals :func:`pedagogy_lib.samplers.mcmc.leapfrog`.
+    equals :func:`pedagogy_lib.samplers.proposals.leapfrog`.
 
     Parameters
     ----------

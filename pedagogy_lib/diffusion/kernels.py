@@ -66,8 +66,8 @@ def langevin_gmm_steps(y, mu, P, c, eps, Z):
 
 
 def warmup_kernels() -> None:
-    """Compile (or load from the cache) the Langevin kernel on a tiny mixture."""
-    from ..mixture.model import gmm_params
-    from .sampling import langevin_gmm
-    gmm = gmm_params([0.5, 0.5], [[-1.0, 0.0], [1.0, 0.0]], np.array([np.eye(2), np.eye(2)]))
-    langevin_gmm(gmm, 0.1, np.zeros((2, 2)), 2, 0.01, np.random.default_rng(0))
+    """Compile (or load from the cache) the Langevin kernel on a tiny mixture: two components in 2-D,
+    two chains, two steps."""
+    mu = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    P = np.array([np.eye(2), np.eye(2)])
+    langevin_gmm_steps(np.zeros((2, 2)), mu, P, np.log(np.array([0.5, 0.5])), 0.01, np.zeros((2, 2, 2)))

@@ -82,7 +82,6 @@ def sum_product(parent, phi, psi, order):
 
 
 def warmup_kernels() -> None:
-    """Compile (or load from cache) the kernel on a three-node tree."""
-    from .tree import make_pairwise_tree
-    t = make_pairwise_tree(np.array([-1, 0, 0]), np.ones((3, 2)), np.ones((3, 2, 2)))
-    sum_product(t.parent, t.phi, t.psi, t.order)
+    """Compile (or load from cache) the kernel on a three-node tree: a root and its two children."""
+    parent = np.array([-1, 0, 0], dtype=np.int64)
+    sum_product(parent, np.ones((3, 2)), np.ones((3, 2, 2)), np.arange(3, dtype=np.int64))

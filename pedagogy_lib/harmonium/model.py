@@ -253,7 +253,21 @@ def free_energy_hidden(params: EFHParams, x) -> np.ndarray:
     return -(log_base_measure(x, p.hidden) + x @ p.b_x + log_partition_units(zeta, p.visible).sum(axis=1))
 
 
-def _log_cond(values, eta, family):
+def _log_conditional(p, values, given, layer):
+    r"""Log-density of each row of ``values`` given the same row of ``given`` (Eq. 10.17): for the
+    ``"hidden"`` layer :math:`\log\hat p(\mathbf x\mid\mathbf y)`, for the ``"visible"`` one
+    :math:`\log\hat p(\mathbf y\mid\mathbf x)`; ``p`` already checked. Either is
+    :math:`\log h(\mathbf x) + \boldsymbol\eta^T\mathbf x - A(\boldsymbol\eta)` with the layer's own
+    family and natural parameters."""
+    if layer == "hidden":
+        family, n_units, name, other, natural = p.hidden, p.K, "x", "y", hidden_natural
+    else:
+        family, n_units, name, other, natural = p.visible, p.M, "y", "x", visible_natural
+    values = check_layer(values, family, name, n_units)
+    eta = natural(p, given)
+    if values.shape[0] != eta.shape[0]:
+        raise ValueError(f"{name} and {other} must have the same number of rows; got {values.shape[0]} and "
+                         f"{eta.shape[0]}.")
     return log_base_measure(values, family) + np.sum(values * eta - log_partition_units(eta, family), axis=1)
 
 
@@ -266,12 +280,7 @@ def log_conditional_hidden(params: EFHParams, x, y) -> np.ndarray:
         If ``params`` is malformed, ``x`` or ``y`` is not a batch of states of its layer, or they
         differ in their number of rows.
     """
-    p = check_params(params)
-    x = check_layer(x, p.hidden, "x", p.K)
-    eta = hidden_natural(p, y)
-    if x.shape[0] != eta.shape[0]:
-        raise ValueError(f"x and y must have the same number of rows; got {x.shape[0]} and {eta.shape[0]}.")
-    return _log_cond(x, eta, p.hidden)
+    return _log_conditional(check_params(params), x, y, "hidden")
 
 
 def log_conditional_visible(params: EFHParams, y, x) -> np.ndarray:
@@ -283,12 +292,7 @@ def log_conditional_visible(params: EFHParams, y, x) -> np.ndarray:
         If ``params`` is malformed, ``y`` or ``x`` is not a batch of states of its layer, or they
         differ in their number of rows.
     """
-    p = check_params(params)
-    y = check_layer(y, p.visible, "y", p.M)
-    zeta = visible_natural(p, x)
-    if y.shape[0] != zeta.shape[0]:
-        raise ValueError(f"y and x must have the same number of rows; got {y.shape[0]} and {zeta.shape[0]}.")
-    return _log_cond(y, zeta, p.visible)
+    return _log_conditional(check_params(params), y, x, "visible")
 
 
 def _sample_units(eta, family, rng):

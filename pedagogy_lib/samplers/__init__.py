@@ -6,8 +6,9 @@ spaces; and the mixing diagnostics (autocorrelation, effective sample size, R-ha
 
 * :mod:`~pedagogy_lib.samplers.targets`: the banana, a Gaussian given by its precision (stored dense
   or in sparse rows, by its structure), any Python target; one interface for the samplers.
-* :mod:`~pedagogy_lib.samplers.proposals`: the shared pieces (Metropolis-Hastings ratio, random-walk
-  and Langevin proposals with their density, leapfrog), each with its NumPy twin.
+* :mod:`~pedagogy_lib.samplers.proposals`: the chain state every step takes and returns, and the
+  shared pieces (Metropolis-Hastings ratio, random-walk and Langevin proposals with their density,
+  leapfrog), each with its NumPy twin.
 * :mod:`~pedagogy_lib.samplers.rwmh`, :mod:`~pedagogy_lib.samplers.mala`,
   :mod:`~pedagogy_lib.samplers.hmc`, :mod:`~pedagogy_lib.samplers.gibbs`: one sampler each, an
   ``(init, step)`` pair over many chains.

@@ -6,7 +6,7 @@ On :math:`S` states a Metropolis-Hastings chain is the matrix
     T_{ij} = g(i\mid j)\,A(i, j)\ (i\ne j), \qquad T_{jj} = 1 - \sum_{i\ne j}T_{ij},
 
 with :math:`A(i, j) = \min\{1, \exp(\text{ratio})\}` for the move from :math:`j` to :math:`i`, computed
-by the same :func:`~pedagogy_lib.samplers.mcmc.mh_log_accept_ratio` the continuous samplers use.
+by the same :func:`~pedagogy_lib.samplers.proposals.mh_log_accept_ratio` the continuous samplers use.
 As for the HMM and :mod:`pedagogy_lib.discrete.markov_chain`, matrices are *column-stochastic*
 (column ``j`` is "from state ``j``"): the stationary distribution solves
 :math:`\mathbf T\boldsymbol\pi = \boldsymbol\pi`, and detailed balance says

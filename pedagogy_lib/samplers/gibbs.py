@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .proposals import Chains, start_chains
+from .proposals import ChainState, start_chains
 from .targets import GaussianTarget
 
-#: ``init(x, density) -> Chains``: the target evaluated at the starting points.
+#: ``init(x, density) -> ChainState``: the target evaluated at the starting points.
 init = start_chains
 
 
@@ -30,8 +30,8 @@ def draw(rng, T, C, D):
     return rng.standard_normal((T, C, D)), np.zeros((T, C))
 
 
-def settings(target, step_size, n_leapfrog):
-    """Nothing to set (``step_size`` and ``n_leapfrog`` are not used); the target must be a Gaussian."""
+def settings(target):
+    """Nothing to set; the target must be a Gaussian."""
     if not isinstance(target, GaussianTarget):
         raise ValueError("method 'gibbs' needs a GaussianTarget (its full conditionals are Gaussian); got "
                          f"{type(target).__name__}.")
@@ -59,12 +59,12 @@ SWEEPS = {("dense", "numba"): kernels.gibbs_sweep_dense, ("dense", "numpy"): _sw
           ("csr", "numba"): kernels.gibbs_sweep_csr, ("csr", "numpy"): _sweep_csr_numpy}
 
 
-def step(chains: Chains, z, log_u, density, ops, _settings=None):
+def step(state: ChainState, z, log_u, density, ops, _settings=None) -> ChainState:
     """One sweep of every chain: ``z`` (C, D) standard normals; ``log_u`` is not used.
 
-    Returns ``(Chains, accepted)`` with ``accepted`` all true; ``chains`` is left untouched.
+    Returns the new state, every sweep counted as accepted; ``state`` is left untouched.
     """
-    x = chains.x.copy()
+    x = state.x.copy()
     SWEEPS[density.storage, density.backend](x, *density.arrays, z)
     log_p, force = density.evaluate(x)
-    return Chains(x, log_p, force), np.ones(x.shape[0], dtype=bool)
+    return ChainState(x, log_p, force, state.n_accept + 1.0, state.n_steps + 1)

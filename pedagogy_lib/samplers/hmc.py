@@ -18,26 +18,26 @@ The same :func:`step` runs on both backends (``ops`` from
 from __future__ import annotations
 
 from ..core.checks import check_int, positive_scalar
-from .proposals import Chains, draw_normals_and_log_uniforms, leapfrog_steps, log_accept_ratio, start_chains
+from .proposals import ChainState, draw_normals_and_log_uniforms, leapfrog_steps, log_accept_ratio, start_chains
 
-#: ``init(x, density) -> Chains``: the target (and its force) evaluated at the starting points.
+#: ``init(x, density) -> ChainState``: the target (and its force) evaluated at the starting points.
 init = start_chains
 #: ``draw(rng, T, C, D) -> (Z, log_U)``: momenta and logs of uniforms for ``T`` steps.
 draw = draw_normals_and_log_uniforms
 
 
-def settings(target, step_size, n_leapfrog):
+def settings(step_size, n_leapfrog):
     """``(eps, n_leapfrog)``: the leapfrog step (positive) and the number of steps (at least 1)."""
     return positive_scalar(step_size, "step_size"), check_int(n_leapfrog, "n_leapfrog", minimum=1)
 
 
-def step(chains: Chains, z, log_u, density, ops, eps_and_steps):
+def step(state: ChainState, z, log_u, density, ops, eps_and_steps) -> ChainState:
     """One step of every chain: ``z`` (C, D) the fresh momenta, ``log_u`` (C,) logs of uniforms.
 
-    Returns ``(Chains, accepted)``; ``chains`` is left untouched.
+    Returns the new state; ``state`` is left untouched.
     """
     eps, n_leapfrog = eps_and_steps
-    x_new, p_new, log_p_new, force_new = leapfrog_steps(chains.x, z, chains.force, eps, n_leapfrog, density, ops)
-    log_ratio = log_accept_ratio(log_p_new, chains.log_p, ops.momentum_log_density(p_new),
+    x_new, p_new, log_p_new, force_new = leapfrog_steps(state.x, z, state.force, eps, n_leapfrog, density, ops)
+    log_ratio = log_accept_ratio(log_p_new, state.log_p, ops.momentum_log_density(p_new),
                                  ops.momentum_log_density(z))                 # H(x, p) - H(x', p')
-    return ops.select(log_u, log_ratio, chains, Chains(x_new, log_p_new, force_new))
+    return ops.select(log_u, log_ratio, state, x_new, log_p_new, force_new)

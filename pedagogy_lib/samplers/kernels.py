@@ -24,11 +24,23 @@ Every kernel writes into arrays its caller allocated and returns nothing.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..core.jit import njit
 
 __all__ = ["warmup_kernels"]
+
+
+class CSR(NamedTuple):
+    """A square matrix in compressed sparse rows, as the kernels read a sparse precision: the nonzero
+    entries of row ``i`` are ``values[indptr[i]:indptr[i + 1]]``, in the columns
+    ``indices[indptr[i]:indptr[i + 1]]`` (increasing); built by :func:`~pedagogy_lib.samplers.targets.csr_of`."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
 
 
 # ----------------------------------------------------------------------------------------------
@@ -192,14 +204,22 @@ def gibbs_sweep_csr(x, mu, csr, diag, z):
 
 
 def warmup_kernels() -> None:
-    """Compile (or load from the cache) every kernel: the banana, a Gaussian with a sparse and one
-    with a dense precision, every sampler."""
-    from .mcmc import METHODS, init_chains, sample
-    from .targets import GaussianTarget, ar1_gaussian, banana, check_target, gaussian_target
-    rng = np.random.default_rng(0)
-    dense = gaussian_target(np.zeros(2), np.array([[2.0, 0.5], [0.5, 1.0]]))
-    for t in (banana(1.0, 1.0), ar1_gaussian(20, 0.5), dense):
-        st = init_chains(t, np.zeros((2, check_target(t))))
-        for m in METHODS:
-            if m != "gibbs" or isinstance(t, GaussianTarget):
-                sample(t, st, 2, rng, method=m, step_size=0.1, n_leapfrog=2)
+    """Compile (or load from the cache) every kernel on two chains in two dimensions: both targets (the
+    Gaussian's precision in sparse rows and as the product of the dense storage), every proposal
+    piece, the selection and both Gibbs sweeps."""
+    x, z, mu = np.zeros((2, 2)), np.ones((2, 2)), np.zeros(2)
+    log_p, force, out = np.empty(2), np.empty((2, 2)), np.empty((2, 2))
+    Lam = np.array([[2.0, 0.5], [0.5, 1.0]])
+    csr = CSR(np.array([0, 2, 4]), np.array([0, 1, 0, 1]), Lam.ravel())
+    banana_log_density_and_force(x, 1.0, 1.0, log_p, force)
+    gaussian_csr_log_density_and_force(x, mu, csr, log_p, force)
+    gaussian_log_density_from_product(x, x @ Lam, log_p)
+    random_walk_proposal(x, z, 0.1, out)
+    langevin_proposal(x, force, z, 0.1, out)
+    langevin_log_density(out, x, force, 0.1, log_p)
+    leapfrog_kick(out, force, 0.05)
+    leapfrog_drift(out, z, 0.1)
+    momentum_log_density(z, log_p)
+    mh_select(np.zeros(2), np.ones(2), x, log_p, force, out, np.zeros(2), z.copy(), np.empty(2, dtype=np.bool_))
+    gibbs_sweep_dense(out, mu, Lam, z)
+    gibbs_sweep_csr(out, mu, csr, np.diag(Lam).copy(), z)

@@ -20,27 +20,27 @@ The same :func:`step` runs on both backends (``ops`` from
 from __future__ import annotations
 
 from ..core.checks import positive_scalar
-from .proposals import Chains, draw_normals_and_log_uniforms, log_accept_ratio, start_chains
+from .proposals import ChainState, draw_normals_and_log_uniforms, log_accept_ratio, start_chains
 
-#: ``init(x, density) -> Chains``: the target (and its force) evaluated at the starting points.
+#: ``init(x, density) -> ChainState``: the target (and its force) evaluated at the starting points.
 init = start_chains
 #: ``draw(rng, T, C, D) -> (Z, log_U)``: the random numbers of ``T`` steps.
 draw = draw_normals_and_log_uniforms
 
 
-def settings(target, step_size, n_leapfrog):
-    r"""The Langevin step :math:`\epsilon` of Eq. 8.44 (``step_size``, positive); ``n_leapfrog`` is not used."""
+def settings(step_size):
+    r"""The Langevin step :math:`\epsilon` of Eq. 8.44 (``step_size``, positive)."""
     return positive_scalar(step_size, "step_size")
 
 
-def step(chains: Chains, z, log_u, density, ops, eps):
+def step(state: ChainState, z, log_u, density, ops, eps) -> ChainState:
     """One step of every chain: ``z`` (C, D) standard normals, ``log_u`` (C,) logs of uniforms.
 
-    Returns ``(Chains, accepted)``; ``chains`` is left untouched.
+    Returns the new state; ``state`` is left untouched.
     """
-    x_new = ops.langevin(chains.x, chains.force, z, eps)                       # Eq. 8.44
+    x_new = ops.langevin(state.x, state.force, z, eps)                         # Eq. 8.44
     log_p_new, force_new = density.evaluate(x_new)
-    log_g_forward = ops.langevin_log_density(x_new, chains.x, chains.force, eps)
-    log_g_reverse = ops.langevin_log_density(chains.x, x_new, force_new, eps)
-    log_ratio = log_accept_ratio(log_p_new, chains.log_p, log_g_reverse, log_g_forward)
-    return ops.select(log_u, log_ratio, chains, Chains(x_new, log_p_new, force_new))
+    log_g_forward = ops.langevin_log_density(x_new, state.x, state.force, eps)
+    log_g_reverse = ops.langevin_log_density(state.x, x_new, force_new, eps)
+    log_ratio = log_accept_ratio(log_p_new, state.log_p, log_g_reverse, log_g_forward)
+    return ops.select(log_u, log_ratio, state, x_new, log_p_new, force_new)

@@ -1,4 +1,4 @@
-r"""Markov chain Monte Carlo over many chains: the chain state, the registry of samplers, the driver.
+r"""Markov chain Monte Carlo over many chains: starting and checking chains, the registry of samplers, the driver.
 
 Markov chain Monte Carlo (Section 8.4, from the variational-inference seed notes). Every sampler
 is a Metropolis-Hastings chain (Gibbs being the case whose acceptance is always one) and lives in
@@ -12,28 +12,27 @@ from the shared pieces of :mod:`~pedagogy_lib.samplers.proposals`:
 * :mod:`~pedagogy_lib.samplers.gibbs`: Gibbs on a Gaussian target, each coordinate in turn.
 
 :data:`SAMPLERS` maps a method's name to its module; a new sampler is one new module (``settings``,
-``draw``, ``init``, ``step``) and one entry there. ``init_chains`` builds a :class:`ChainState`;
-each ``*_step`` returns a new state and leaves its input untouched; :func:`sample` runs many
+``draw``, ``init``, ``step``) and one entry there. A sampler's ``settings`` names as parameters the
+options of :func:`sample` it uses (``step_size``, ``n_leapfrog``, ``target``) and checks them.
+``init_chains`` builds a :class:`~pedagogy_lib.samplers.proposals.ChainState`; each ``*_step``
+returns a new state and leaves its input untouched; :func:`sample` checks the target once, runs many
 steps, drawing the random numbers with NumPy in blocks and handing them to the sampler's step
-(numba kernels or their NumPy twins), and records a trace. The shared pieces are re-exported
-here: :func:`mh_log_accept_ratio`, :func:`mala_log_proposal`, :func:`leapfrog`.
+(numba kernels or their NumPy twins), and records a trace.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import NamedTuple
 
 import numpy as np
 
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng
 from . import gibbs, hmc, mala, rwmh
-from .kernels import warmup_kernels
-from .proposals import Chains, leapfrog, mala_log_proposal, mh_log_accept_ratio, pieces, start_chains
-from .targets import GaussianTarget, as_density, check_target, evaluate_checked_target
+from .proposals import ChainState, pieces, start_chains
+from .targets import GaussianTarget, as_density, check_target
 
-# ``leapfrog``, ``mala_log_proposal``, ``mh_log_accept_ratio`` (samplers.proposals) and
-# ``warmup_kernels`` (samplers.kernels) are imported here for old call sites; their home exports them.
 __all__ = [
-    "ChainState",
     "SampleResult",
     "check_chain_state",
     "METHODS",
@@ -52,36 +51,12 @@ SAMPLERS = {"rwmh": rwmh, "mala": mala, "hmc": hmc, "gibbs": gibbs}
 METHODS = tuple(SAMPLERS)
 
 
-class ChainState(NamedTuple):
-    r"""The state of ``C`` chains.
-
-    Attributes
-    ----------
-    x : ndarray, shape (C, D)
-        Current points.
-    log_p : ndarray, shape (C,)
-        :math:`\log\tilde p(\mathbf x)` at them.
-    force : ndarray, shape (C, D)
-        :math:`\mathbf f(\mathbf x) = \partial\log\tilde p/\partial\mathbf x^T` at them.
-    n_accept : ndarray, shape (C,)
-        Accepted proposals so far, per chain.
-    n_steps : int
-        Steps taken so far.
-    """
-
-    x: np.ndarray
-    log_p: np.ndarray
-    force: np.ndarray
-    n_accept: np.ndarray
-    n_steps: int
-
-
 class SampleResult(NamedTuple):
     """What :func:`sample` returns.
 
     Attributes
     ----------
-    state : ChainState
+    state : ~pedagogy_lib.samplers.proposals.ChainState
         The state after the last step (pass it back to continue).
     trace : ndarray, shape (n_steps, C, len(keep))
         The kept coordinates after every step.
@@ -117,24 +92,20 @@ def init_chains(target, x0, *, backend: str = "numba") -> ChainState:
     x0 = as_array(x0, "x0", shape=(None, D), dims="(C, D)")
     if x0.shape[0] < 1:
         raise ValueError("x0 must hold at least one chain (a row); got shape (0, D).")
-    x, logp, force = start_chains(x0, as_density(target, backend))
-    bad = ~(np.isfinite(logp) & np.all(np.isfinite(force), axis=1))
+    state = start_chains(x0, as_density(target, backend))
+    bad = ~(np.isfinite(state.log_p) & np.all(np.isfinite(state.force), axis=1))
     if bad.any():
         c = int(np.argmax(bad))
         raise ValueError(f"the log density at x0 must be finite for every chain; chain {c} starts at "
-                         f"{x0[c].tolist()} where log p = {logp[c]!r} (force {force[c].tolist()}).")
-    return ChainState(x, logp, force, np.zeros(x0.shape[0]), 0)
-
-
-def _evaluate(target, x, backend):
-    return evaluate_checked_target(target, x, backend)
+                         f"{x0[c].tolist()} where log p = {state.log_p[c]!r} (force {state.force[c].tolist()}).")
+    return state
 
 
 def check_chain_state(state, target=None, *, name: str = "state", backend: str = "numpy") -> ChainState:
     """Return ``state`` with clean float64 fields after checking every field against the others.
 
-    A :class:`ChainState` built by hand or edited with ``_replace`` is held to the same rules as
-    one returned by :func:`init_chains`. With ``target`` (already checked by
+    A :class:`~pedagogy_lib.samplers.proposals.ChainState` built by hand or edited with ``_replace``
+    is held to the same rules as one returned by :func:`init_chains`. With ``target`` (already checked by
     :func:`~pedagogy_lib.samplers.targets.check_target`), ``state.x`` must have the target's
     dimension and ``state.log_p`` and ``state.force`` must be the target's log density and force
     at ``state.x``: a state carried over from another target would otherwise bias the first
@@ -163,9 +134,16 @@ def check_chain_state(state, target=None, *, name: str = "state", backend: str =
         above ``n_steps``, ``n_steps`` is not a non-negative integer, or ``log_p``/``force`` disagree
         with the target at ``x``.
     """
+    if target is None or not isinstance(state, ChainState):            # a wrong type is named before the target
+        return _checked_state(state, name, None, None)
+    return _checked_state(state, name, check_target(target), as_density(target, backend))
+
+
+def _checked_state(state, name, D, density):
+    """:func:`check_chain_state` for a target already checked: ``D`` its dimension and ``density``
+    its :func:`~pedagogy_lib.samplers.targets.as_density` (both None: no target)."""
     if not isinstance(state, ChainState):
         raise TypeError(f"{name} must be the ChainState returned by init_chains; got {type(state).__name__}.")
-    D = None if target is None else check_target(target)
     x = as_array(state.x, f"{name}.x", shape=(None, D), dims="(C, D)", nonempty=True)
     C, D = x.shape
     log_p = as_array(state.log_p, f"{name}.log_p", shape=(C,), dims="(C,)")
@@ -176,8 +154,8 @@ def check_chain_state(state, target=None, *, name: str = "state", backend: str =
         c = int(np.argmax((n_accept < 0) | (n_accept > n_steps)))
         raise ValueError(f"{name}.n_accept must lie in [0, {name}.n_steps] = [0, {n_steps}]; chain {c} has "
                          f"{n_accept[c]:.6g}.")
-    if target is not None:
-        lp, f = _evaluate(target, x, backend)
+    if density is not None:
+        lp, f = density.evaluate(x)
         tol_lp = 1e-7 * (1.0 + np.abs(lp))
         tol_f = 1e-7 * (1.0 + np.max(np.abs(f), axis=1))
         bad = (np.abs(lp - log_p) > tol_lp) | (np.max(np.abs(f - force), axis=1) > tol_f)
@@ -203,32 +181,16 @@ def _check_keep(keep, D):
     return np.ascontiguousarray(keep, dtype=np.int64)
 
 
-def _run(method_name, target, state, n_steps, rng, step_size, n_leapfrog, keep, backend):
-    backend = check_backend(backend)
-    sampler = SAMPLERS[check_choice(method_name, "method", tuple(SAMPLERS))]
-    check_target(target)                                               # None is not "no target" here
-    state = check_chain_state(state, target, backend=backend)
-    rng = check_rng(rng)
-    n_steps = check_int(n_steps, "n_steps", minimum=1)
-    settings = sampler.settings(target, step_size, n_leapfrog)
-    check_int(n_leapfrog, "n_leapfrog", minimum=1)
-    C, D = state.x.shape
-    keep = _check_keep(keep, D)
-    density = as_density(target, backend)
-    ops = pieces(density.backend)
-    chains = Chains(state.x.copy(), state.log_p.copy(), state.force.copy())
-    n_acc = np.zeros(C)
-    trace = np.empty((n_steps, C, keep.size))
-    block = max(1, min(n_steps, (1 << 18) // max(1, C * D)))          # noise memory stays about 2 MB
-    with np.errstate(over="ignore", invalid="ignore"):                 # a NaN or inf proposal is rejected
-        for t0 in range(0, n_steps, block):
-            Z, log_U = sampler.draw(rng, min(block, n_steps - t0), C, D)
-            for t in range(Z.shape[0]):                                # steps outer, chains inner
-                chains, accepted = sampler.step(chains, Z[t], log_U[t], density, ops, settings)
-                n_acc += accepted
-                np.take(chains.x, keep, axis=1, out=trace[t0 + t])
-    new = ChainState(chains.x, chains.log_p, chains.force, state.n_accept + n_acc, state.n_steps + n_steps)
-    return SampleResult(new, trace, n_acc / n_steps)
+@functools.cache
+def _parameters(func) -> tuple[str, ...]:
+    """The names of ``func``'s parameters (read once per function: ``inspect.signature`` takes microseconds)."""
+    return tuple(inspect.signature(func).parameters)
+
+
+def _settings(sampler, target, step_size, n_leapfrog):
+    """The sampler's ``settings`` called with the options it names as parameters."""
+    given = {"target": target, "step_size": step_size, "n_leapfrog": n_leapfrog}
+    return sampler.settings(**{name: given[name] for name in _parameters(sampler.settings)})
 
 
 def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *, method: str = "rwmh",
@@ -250,7 +212,7 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
         Proposal standard deviation :math:`\sigma` (``rwmh``), Langevin step :math:`\epsilon` of
         Eq. 8.44 (``mala``) or leapfrog step (``hmc``); must be positive. Ignored by ``gibbs``.
     n_leapfrog : int
-        Leapfrog steps per HMC proposal.
+        Leapfrog steps per HMC proposal (at least 1); ignored by the other methods.
     keep : array of int, optional
         Coordinates to record (all by default): ``trace`` has shape ``(n_steps, C, len(keep))``.
     backend : {"numba", "numpy"}
@@ -266,7 +228,27 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
         :func:`check_chain_state`; ``state`` must hold the target's log density and force at
         ``state.x``), or an option is out of range.
     """
-    return _run(method, target, state, n_steps, rng, step_size, n_leapfrog, keep, backend)
+    backend = check_backend(backend)
+    sampler = SAMPLERS[check_choice(method, "method", tuple(SAMPLERS))]
+    D = check_target(target)                                           # once per call; None is not "no target"
+    density = as_density(target, backend)
+    state = _checked_state(state, "state", D, density)
+    rng = check_rng(rng)
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    settings = _settings(sampler, target, step_size, n_leapfrog)
+    keep = _check_keep(keep, D)
+    ops = pieces(density.backend)
+    C = state.x.shape[0]
+    trace = np.empty((n_steps, C, keep.size))
+    block = max(1, min(n_steps, (1 << 18) // max(1, C * D)))          # noise memory stays about 2 MB
+    new = state
+    with np.errstate(over="ignore", invalid="ignore"):                 # a NaN or inf proposal is rejected
+        for t0 in range(0, n_steps, block):
+            Z, log_U = sampler.draw(rng, min(block, n_steps - t0), C, D)
+            for t in range(Z.shape[0]):                                # steps outer, chains inner
+                new = sampler.step(new, Z[t], log_U[t], density, ops, settings)
+                np.take(new.x, keep, axis=1, out=trace[t0 + t])
+    return SampleResult(new, trace, (new.n_accept - state.n_accept) / n_steps)
 
 
 def rwmh_step(target, state: ChainState, step_size: float, rng: np.random.Generator, *,
@@ -276,11 +258,9 @@ def rwmh_step(target, state: ChainState, step_size: float, rng: np.random.Genera
     Raises
     ------
     TypeError, ValueError
-        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
-        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
-        ``state.x``), or an option is out of range.
+        As :func:`sample`.
     """
-    return _run("rwmh", target, state, 1, rng, step_size, 1, None, backend).state
+    return sample(target, state, 1, rng, method="rwmh", step_size=step_size, backend=backend).state
 
 
 def mala_step(target, state: ChainState, step_size: float, rng: np.random.Generator, *,
@@ -290,25 +270,23 @@ def mala_step(target, state: ChainState, step_size: float, rng: np.random.Genera
     Raises
     ------
     TypeError, ValueError
-        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
-        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
-        ``state.x``), or an option is out of range.
+        As :func:`sample`.
     """
-    return _run("mala", target, state, 1, rng, step_size, 1, None, backend).state
+    return sample(target, state, 1, rng, method="mala", step_size=step_size, backend=backend).state
 
 
 def hmc_step(target, state: ChainState, step_size: float, n_leapfrog: int, rng: np.random.Generator, *,
              backend: str = "numba") -> ChainState:
-    """One HMC step: fresh momentum, ``n_leapfrog`` leapfrog steps (:func:`leapfrog`), energy test.
+    """One HMC step: fresh momentum, ``n_leapfrog`` leapfrog steps
+    (:func:`~pedagogy_lib.samplers.proposals.leapfrog`), energy test.
 
     Raises
     ------
     TypeError, ValueError
-        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
-        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
-        ``state.x``), or an option is out of range.
+        As :func:`sample`.
     """
-    return _run("hmc", target, state, 1, rng, step_size, n_leapfrog, None, backend).state
+    return sample(target, state, 1, rng, method="hmc", step_size=step_size, n_leapfrog=n_leapfrog,
+                  backend=backend).state
 
 
 def gibbs_step(target: GaussianTarget, state: ChainState, rng: np.random.Generator, *,
@@ -320,11 +298,9 @@ def gibbs_step(target: GaussianTarget, state: ChainState, rng: np.random.Generat
     Raises
     ------
     TypeError, ValueError
-        If ``target`` or ``state`` is malformed (:func:`~pedagogy_lib.samplers.targets.check_target`,
-        :func:`check_chain_state`; ``state`` must hold the target's log density and force at
-        ``state.x``), or an option is out of range.
+        As :func:`sample`.
     """
-    return _run("gibbs", target, state, 1, rng, 1.0, 1, None, backend).state
+    return sample(target, state, 1, rng, method="gibbs", backend=backend).state
 
 
 def acceptance_rate(state: ChainState) -> np.ndarray:

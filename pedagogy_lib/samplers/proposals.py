@@ -9,7 +9,8 @@ with probability
     {\tilde p(\mathbf x)\,g(\mathbf x'\mid\mathbf x)}\Big\},
 
 which makes :math:`p(\mathbf x)T(\mathbf x'\mid\mathbf x)` symmetric in the two states (detailed
-balance), so :math:`p` is stationary; the normalizer of :math:`\tilde p` cancels. The pieces:
+balance), so :math:`p` is stationary; the normalizer of :math:`\tilde p` cancels. Every step
+takes and returns a :class:`ChainState`, the state of many chains. The pieces:
 
 * :func:`log_accept_ratio`, the logarithm of the ratio above (public, validated:
   :func:`mh_log_accept_ratio`), and the selection that keeps or rejects each chain's proposal;
@@ -42,11 +43,12 @@ from ..core.checks import as_array, check_backend, check_int, positive_scalar, t
 from . import kernels
 from .targets import as_density, check_target
 
-__all__ = ["Chains", "mh_log_accept_ratio", "mala_log_proposal", "leapfrog"]
+__all__ = ["ChainState", "mh_log_accept_ratio", "mala_log_proposal", "leapfrog"]
 
 
-class Chains(NamedTuple):
-    r"""Where ``C`` chains are: what a sampler's step takes and returns.
+class ChainState(NamedTuple):
+    r"""The state of ``C`` chains: what :func:`~pedagogy_lib.samplers.mcmc.init_chains` returns and
+    every sampler's step takes and returns.
 
     Attributes
     ----------
@@ -56,17 +58,24 @@ class Chains(NamedTuple):
         :math:`\log\tilde p(\mathbf x)` at them.
     force : ndarray, shape (C, D)
         :math:`\mathbf f(\mathbf x) = \partial\log\tilde p/\partial\mathbf x^T` at them.
+    n_accept : ndarray, shape (C,)
+        Accepted proposals so far, per chain.
+    n_steps : int
+        Steps taken so far.
     """
 
     x: np.ndarray
     log_p: np.ndarray
     force: np.ndarray
+    n_accept: np.ndarray
+    n_steps: int
 
 
-def start_chains(x, density) -> Chains:
-    """A sampler's ``init``: the target evaluated at the starting points ``x`` (a float64 ``(C, D)`` array, copied)."""
+def start_chains(x, density) -> ChainState:
+    """A sampler's ``init``: the target evaluated at the starting points ``x`` (a float64 ``(C, D)``
+    array, copied), no step taken."""
     log_p, force = density.evaluate(x)
-    return Chains(np.array(x, dtype=np.float64, order="C"), log_p, force)
+    return ChainState(np.array(x, dtype=np.float64, order="C"), log_p, force, np.zeros(x.shape[0]), 0)
 
 
 def draw_normals_and_log_uniforms(rng, T, C, D):
@@ -138,11 +147,11 @@ def _momentum_log_density_numpy(p):
     return -0.5 * np.sum(p * p, axis=1)
 
 
-def _select_numpy(log_u, log_ratio, old, new):
+def _select_numpy(log_u, log_ratio, state, x_new, log_p_new, force_new):
     accepted = log_u < log_ratio                                     # a NaN ratio rejects
     keep = accepted[:, None]
-    return (Chains(np.where(keep, new.x, old.x), np.where(accepted, new.log_p, old.log_p),
-                   np.where(keep, new.force, old.force)), accepted)
+    return ChainState(np.where(keep, x_new, state.x), np.where(accepted, log_p_new, state.log_p),
+                      np.where(keep, force_new, state.force), state.n_accept + accepted, state.n_steps + 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,10 +182,10 @@ def _momentum_log_density_numba(p):
     return out
 
 
-def _select_numba(log_u, log_ratio, old, new):
-    accepted = np.empty(old.x.shape[0], dtype=np.bool_)
-    kernels.mh_select(log_u, log_ratio, old.x, old.log_p, old.force, new.x, new.log_p, new.force, accepted)
-    return new, accepted
+def _select_numba(log_u, log_ratio, state, x_new, log_p_new, force_new):
+    accepted = np.empty(state.x.shape[0], dtype=np.bool_)
+    kernels.mh_select(log_u, log_ratio, state.x, state.log_p, state.force, x_new, log_p_new, force_new, accepted)
+    return ChainState(x_new, log_p_new, force_new, state.n_accept + accepted, state.n_steps + 1)
 
 
 class Pieces(NamedTuple):
@@ -195,8 +204,9 @@ class Pieces(NamedTuple):
     momentum_log_density : callable
         ``p -> -|p|^2 / 2`` per chain.
     select : callable
-        ``(log_u, log_ratio, old, new) -> (Chains, accepted)``: ``new`` where ``log_u`` is below
-        the ratio, ``old`` elsewhere (the numba path reuses ``new``'s arrays, which the step owns).
+        ``(log_u, log_ratio, state, x_new, log_p_new, force_new) -> ChainState``: the proposal where
+        ``log_u`` is below the ratio, ``state`` elsewhere, one step and the acceptances counted
+        (the numba path reuses the proposal's arrays, which the step owns).
     """
 
     random_walk: Callable

@@ -13,25 +13,25 @@ holds either the numba kernels or their NumPy twins, and ``density``
 from __future__ import annotations
 
 from ..core.checks import positive_scalar
-from .proposals import Chains, draw_normals_and_log_uniforms, log_accept_ratio, start_chains
+from .proposals import ChainState, draw_normals_and_log_uniforms, log_accept_ratio, start_chains
 
-#: ``init(x, density) -> Chains``: the target evaluated at the starting points.
+#: ``init(x, density) -> ChainState``: the target evaluated at the starting points.
 init = start_chains
 #: ``draw(rng, T, C, D) -> (Z, log_U)``: the random numbers of ``T`` steps.
 draw = draw_normals_and_log_uniforms
 
 
-def settings(target, step_size, n_leapfrog):
-    r"""The proposal scale :math:`\sigma` (``step_size``, positive); ``n_leapfrog`` is not used."""
+def settings(step_size):
+    r"""The proposal scale :math:`\sigma` (``step_size``, positive)."""
     return positive_scalar(step_size, "step_size")
 
 
-def step(chains: Chains, z, log_u, density, ops, sigma):
+def step(state: ChainState, z, log_u, density, ops, sigma) -> ChainState:
     """One step of every chain: ``z`` (C, D) standard normals, ``log_u`` (C,) logs of uniforms.
 
-    Returns ``(Chains, accepted)``; ``chains`` is left untouched.
+    Returns the new state; ``state`` is left untouched.
     """
-    x_new = ops.random_walk(chains.x, z, sigma)
+    x_new = ops.random_walk(state.x, z, sigma)
     log_p_new, force_new = density.evaluate(x_new)
-    log_ratio = log_accept_ratio(log_p_new, chains.log_p, 0.0, 0.0)      # g symmetric: cancels
-    return ops.select(log_u, log_ratio, chains, Chains(x_new, log_p_new, force_new))
+    log_ratio = log_accept_ratio(log_p_new, state.log_p, 0.0, 0.0)       # g symmetric: cancels
+    return ops.select(log_u, log_ratio, state, x_new, log_p_new, force_new)

@@ -24,7 +24,6 @@ quarter of its entries are nonzero; in compressed sparse rows otherwise (a bande
 """
 from __future__ import annotations
 
-import hashlib
 from functools import partial
 from typing import Callable, NamedTuple
 
@@ -33,7 +32,7 @@ import numpy as np
 from ..core.checks import (as_array, as_scalar, check_backend, check_int, check_spd, fmt_shape, positive_scalar,
                            to_float_array)
 from . import kernels
-from .kernels import warmup_kernels
+from .kernels import CSR
 
 __all__ = [
     "Banana",
@@ -47,7 +46,6 @@ __all__ = [
     "check_target",
     "target_arrays",
     "precision_storage",
-    "warmup_kernels",
 ]
 
 #: Kernel codes of the built-in targets.
@@ -182,7 +180,7 @@ def check_target(target, name: str = "target"):
         mu = as_array(target.mu, f"{name}.mu", ndim=1, dims="(D,)", nonempty=True)
         D = mu.shape[0]
         Lambda = as_array(target.Lambda, f"{name}.Lambda", shape=(D, D), dims="(D, D)")
-        _check_precision(Lambda, f"{name}.Lambda")
+        check_spd(Lambda, f"{name}.Lambda")
         return D
     if isinstance(target, PythonTarget):
         if not callable(target.log_density_and_force):
@@ -193,38 +191,12 @@ def check_target(target, name: str = "target"):
                     f"gaussian_target() or python_target()); got {type(target).__name__}.")
 
 
-#: Digests of precisions already found symmetric positive definite (the test costs O(D^3); a
-#: sampler checks its target at every call, often with the same matrix).
-_SPD_SEEN: dict = {}
-_SPD_SEEN_MAX = 16
-
-
-def _check_precision(Lambda, name):
-    """:func:`check_spd` on a finite ``(D, D)`` float64 array, remembered by content for repeated calls."""
-    key = (Lambda.shape, hashlib.blake2b(Lambda.tobytes(), digest_size=16).digest())
-    if key in _SPD_SEEN:
-        return
-    check_spd(Lambda, name)
-    if len(_SPD_SEEN) >= _SPD_SEEN_MAX:
-        _SPD_SEEN.pop(next(iter(_SPD_SEEN)))
-    _SPD_SEEN[key] = True
-
-
 #: A Gaussian's precision is stored dense when at least this fraction of its entries is nonzero.
 DENSE_FRACTION = 0.25
 
 
-class CSR(NamedTuple):
-    """A square matrix in compressed sparse rows: the nonzero entries of row ``i`` are
-    ``values[indptr[i]:indptr[i + 1]]``, in the columns ``indices[indptr[i]:indptr[i + 1]]`` (increasing)."""
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    values: np.ndarray
-
-
 def csr_of(A) -> CSR:
-    """The :class:`CSR` form of a float64 ``(D, D)`` array."""
+    """The :class:`~pedagogy_lib.samplers.kernels.CSR` form of a float64 ``(D, D)`` array."""
     rows, cols = np.nonzero(A)
     indptr = np.searchsorted(rows, np.arange(A.shape[0] + 1)).astype(np.int64)
     return CSR(indptr, cols.astype(np.int64), np.ascontiguousarray(A[rows, cols], dtype=np.float64))

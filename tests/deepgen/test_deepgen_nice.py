@@ -3,7 +3,7 @@
 Oracles: the exact inverse (round trip), finite-difference Jacobians of the whole flow (the
 log-determinant of Eq. 9.7 and the block-triangular coupling Jacobian), central finite differences
 of the NLL for every parameter, a quadrature of the learned density over a grid, and
-samplers.mcmc.leapfrog for the leapfrog-as-couplings identity.
+samplers.proposals.leapfrog for the leapfrog-as-couplings identity.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sklearn.datasets import make_moons
 
 from pedagogy_lib.deepgen import nice
 from pedagogy_lib.nn.network import numerical_gradient, relative_error
-from pedagogy_lib.samplers import mcmc, targets
+from pedagogy_lib.samplers import proposals, targets
 
 
 def _small(K=2, L=3, seed=0, act="tanh", sigma=None):
@@ -152,7 +152,7 @@ def test_leapfrog_as_couplings_equals_the_samplers_leapfrog_and_preserves_volume
     rng = np.random.default_rng(10)
     x0, p0 = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
     xa, pa = nice.leapfrog_couplings(target, x0, p0, 0.1, 7)
-    xb, pb = mcmc.leapfrog(target, x0, p0, 0.1, 7, backend="numpy")
+    xb, pb = proposals.leapfrog(target, x0, p0, 0.1, 7, backend="numpy")
     np.testing.assert_allclose(xa, xb, atol=1e-12)
     np.testing.assert_allclose(pa, pb, atol=1e-12)
     z = np.concatenate([x0[0], p0[0]])

@@ -16,7 +16,7 @@ from pedagogy_lib.factor import model as fa_model
 from pedagogy_lib.graphical import tree
 from pedagogy_lib.harmonium import exact as efh_exact
 from pedagogy_lib.nn import infomax, losses
-from pedagogy_lib.samplers import finite, mcmc, targets
+from pedagogy_lib.samplers import finite, proposals, targets
 from pedagogy_lib.vi import amortized, bbvi, bgmm, mean_field
 
 E1 = np.zeros(0)
@@ -58,8 +58,8 @@ CASES = [
      r"^x must not be empty"),
     ("mh_transition_matrix log_p", lambda: finite.mh_transition_matrix(E1, np.full((3, 3), 1 / 3)),
      r"^log_p must not be empty"),
-    ("leapfrog x", lambda: mcmc.leapfrog(targets.gaussian_target(np.zeros(2), I2), np.zeros((0, 2)), np.zeros((3, 2)),
-                                         0.1, 2), r"^x must not be empty"),
+    ("leapfrog x", lambda: proposals.leapfrog(targets.gaussian_target(np.zeros(2), I2), np.zeros((0, 2)),
+                                              np.zeros((3, 2)), 0.1, 2), r"^x must not be empty"),
     ("fa params c", lambda: fa_model.fa_log_likelihood(fa_model.FAParams(np.ones((3, 1)), E1, np.ones(3)), np.zeros(3)),
      r"^c must not be empty"),
     ("linear_gaussian_model C", lambda: amortized.linear_gaussian_model(np.zeros((0, 2)), np.zeros(3), 1.0),

@@ -1,6 +1,6 @@
 """The library's floor plan holds: families are packages with a docstring, no module reaches into
-another module's private names, the README's map lists every module, and importing the package
-(or one family) stays cheap.
+another module's private names, no modules import each other in a circle, the README's map lists
+every module, and importing the package (or one family) stays cheap.
 """
 from __future__ import annotations
 
@@ -84,6 +84,95 @@ def test_the_private_name_check_would_catch_both_kinds(tmp_path, monkeypatch):
     finally:
         fake.unlink()
     assert len(found) == 2 and "_run_filter" in found[0] and "h._forward_numpy" in found[1]
+
+
+def _import_graph(package: Path) -> dict[str, set[str]]:
+    """Each module of ``package`` (dotted, ``pkg.sub.mod``) and the modules of ``package`` it imports.
+
+    Every import statement counts, at module level or inside a function: a warm-up that imports its
+    family's public module in its body closes a circle as surely as a top-level import, and whether
+    the circle bites depends on who is imported first. ``from X import n`` is an edge to ``X.n`` when
+    that is a module, else to ``X``.
+    """
+    root = package.parent
+    paths = {".".join(p.relative_to(root).with_suffix("").parts[:-1] if p.name == "__init__.py"
+                      else p.relative_to(root).with_suffix("").parts): p
+             for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    graph = {}
+    for module, path in paths.items():
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom):
+                source = _resolve(module, path.name == "__init__.py", node)
+                for alias in node.names:
+                    target = f"{source}.{alias.name}"
+                    edges.add(target if target in paths else source)
+            elif isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+        graph[module] = {m for m in edges if m in paths and m != module}
+    return graph
+
+
+def _import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The sets of modules that import each other in a circle (strongly connected components of more
+    than one module, Tarjan's algorithm), each sorted, in sorted order."""
+    index, low, stack, on_stack, circles = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.add(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(circles)
+
+
+def test_no_modules_of_the_library_import_each_other_in_a_circle():
+    """The layers stay a stack: ``core`` at the bottom, a family's ``kernels`` below its readable
+    modules, whose warm-ups call their own kernels on tiny arrays instead of importing the public
+    functions back (``hmm/kernels.py`` shows how)."""
+    circles = _import_circles(_import_graph(LIB))
+    assert not circles, "modules that import each other in a circle:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+def test_the_circle_check_would_catch_a_circle_through_a_function_level_import(tmp_path):
+    pkg = tmp_path / "loopy"
+    (pkg / "fam").mkdir(parents=True)
+    files = {
+        "__init__.py": '"""A package for the test."""\n',
+        "base.py": "import math\n",
+        "fam/__init__.py": "from loopy.base import math\n",
+        "fam/kernels.py": "from ..base import math\n\ndef warmup():\n    from .public import run\n    run()\n",
+        "fam/public.py": "from . import kernels\n\ndef run():\n    return kernels\n",
+        "fam/other.py": "import loopy.fam.public\nfrom loopy.fam import kernels\n",
+        "a.py": "from .b import f\n", "b.py": "import loopy.c as c\nf = 1\n", "c.py": "from loopy import a\n",
+    }
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    graph = _import_graph(pkg)
+    assert graph["loopy.fam.other"] == {"loopy.fam.public", "loopy.fam.kernels"}
+    assert graph["loopy.fam"] == {"loopy.base"}
+    assert _import_circles(graph) == [["loopy.a", "loopy.b", "loopy.c"], ["loopy.fam.kernels", "loopy.fam.public"]]
+    (pkg / "fam/kernels.py").write_text("from ..base import math\n\ndef warmup():\n    return math\n")
+    assert _import_circles(_import_graph(pkg)) == [["loopy.a", "loopy.b", "loopy.c"]]
 
 
 def test_every_package_has_a_docstring_that_describes_it():
@@ -258,14 +347,14 @@ def test_every_numba_kernel_lives_in_its_familys_kernels_module_under_a_public_n
             "graphical", "diffusion"} <= kernel_modules
 
 
-def test_a_kernels_module_imports_no_readable_module_of_its_family_at_import_time():
-    """The readable modules import their kernels (``from . import kernels``), never the other way round
-    at import time (a warm-up may import them inside its body), so that the layers do not cycle. (The
-    bottom layer, ``core``, is the exception: its kernels use its ``jit`` switch.)"""
+def test_a_kernels_module_imports_no_readable_module_of_its_family():
+    """The readable modules import their kernels (``from . import kernels``), never the other way round,
+    not even in a warm-up's body (it calls the kernels on tiny arrays), so that the layers do not
+    cycle. (The bottom layer, ``core``, is the exception: its kernels use its ``jit`` switch.)"""
     for path in sorted(LIB.glob("*/kernels.py")):
         if path.parent.name == "core":
             continue
         tree = ast.parse(path.read_text(), filename=str(path))
-        for node in tree.body:
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module not in (None, "kernels"):
-                raise AssertionError(f"{_dotted(path)} imports .{node.module} at import time")
+                raise AssertionError(f"{_dotted(path)} imports .{node.module} (line {node.lineno})")

@@ -9,6 +9,7 @@
 * the registry takes a new sampler with one entry, and every kernel stays small.
 """
 import ast
+import inspect
 import types
 from pathlib import Path
 
@@ -181,7 +182,7 @@ def test_hmc_step_is_the_public_leapfrog_and_mh_ratio(make, eps, backend):
 def test_a_new_sampler_is_one_registry_entry(monkeypatch):
     """A sampler module is anything with settings, draw, init and step: here random-walk MH with its
     scale doubled, registered under a new name, runs through the public driver unchanged."""
-    doubled = types.SimpleNamespace(settings=lambda t, step_size, n: 2.0 * step_size, draw=rwmh.draw,
+    doubled = types.SimpleNamespace(settings=lambda step_size: 2.0 * step_size, draw=rwmh.draw,
                                     init=rwmh.init, step=rwmh.step)
     monkeypatch.setitem(mcmc.SAMPLERS, "rwmh2x", doubled)
     t = S.banana()
@@ -192,6 +193,52 @@ def test_a_new_sampler_is_one_registry_entry(monkeypatch):
     for name in S.METHODS:
         module = mcmc.SAMPLERS[name]
         assert all(callable(getattr(module, f)) for f in ("settings", "draw", "init", "step")), name
+
+
+def test_each_sampler_settings_takes_only_its_own_options():
+    """``settings`` names the options of ``sample`` the sampler uses, and the driver passes only those:
+    an option another method needs is not checked (n_leapfrog = 0 is wrong for HMC alone)."""
+    wanted = {name: list(inspect.signature(mcmc.SAMPLERS[name].settings).parameters) for name in S.METHODS}
+    assert wanted == {"rwmh": ["step_size"], "mala": ["step_size"], "hmc": ["step_size", "n_leapfrog"],
+                      "gibbs": ["target"]}
+    t = S.ar1_gaussian(2, 0.5)
+    st = S.init_chains(t, np.zeros((2, 2)))
+    for method in ("rwmh", "mala", "gibbs"):
+        S.sample(t, st, 2, np.random.default_rng(0), method=method, step_size=0.1, n_leapfrog=0)
+    with pytest.raises(ValueError, match="n_leapfrog"):
+        S.sample(t, st, 2, np.random.default_rng(0), method="hmc", step_size=0.1, n_leapfrog=0)
+    S.sample(t, st, 2, np.random.default_rng(0), method="gibbs", step_size=-1.0)      # gibbs has no step
+
+
+@pytest.mark.parametrize("method", S.METHODS)
+def test_a_call_checks_its_target_once(method, monkeypatch):
+    """``sample`` (and so every ``*_step``) validates the target once per call, whatever the number of
+    steps, and builds its density once; the chain state is checked against that density."""
+    t = _dense_target()
+    st = S.init_chains(t, np.zeros((3, S.check_target(t))))
+    calls = {"check_target": 0, "as_density": 0}
+    for name in calls:
+        def counted(*args, _name=name, _f=getattr(mcmc, name), **kwargs):
+            calls[_name] += 1
+            return _f(*args, **kwargs)
+        monkeypatch.setattr(mcmc, name, counted)
+    S.sample(t, st, 5, np.random.default_rng(0), method=method, step_size=0.2, n_leapfrog=2)
+    assert calls == {"check_target": 1, "as_density": 1}
+
+
+def test_one_chain_state_type():
+    """The state init_chains returns is the state every sampler's step takes and returns."""
+    assert S.ChainState is proposals.ChainState
+    assert not hasattr(proposals, "Chains") and "ChainState" not in mcmc.__all__
+    t = S.banana()
+    st = S.init_chains(t, np.zeros((3, 2)))
+    density = targets.as_density(t)
+    for name in S.METHODS[:3]:
+        sampler = mcmc.SAMPLERS[name]
+        z, log_u = sampler.draw(np.random.default_rng(0), 1, 3, 2)
+        new = sampler.step(st, z[0], log_u[0], density, proposals.pieces("numba"),
+                           mcmc._settings(sampler, t, 0.1, 2))
+        assert type(new) is S.ChainState and new.n_steps == 1 and st.n_steps == 0
 
 
 def test_every_kernel_is_small():
