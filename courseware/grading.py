@@ -1,30 +1,82 @@
 """Summative grading of the nbgrader course: each exercise graded outside the student's kernel.
 
 The formative checkers (``pedagogy_lib.exercises``) run in the reader's own kernel, where a reader
-who wants to can patch them or read their locals. Graded work is therefore judged elsewhere. During
-``nbgrader autograde`` the preprocessor :class:`SummativeGrader` (registered by the course's
-``nbgrader_config.py``, which the release does not contain) runs after the notebook has executed
-and, for every test cell whose hidden part names an exercise, replaces that cell's output with a
-verdict computed by two fresh processes, neither of them the student's kernel:
+who wants to can patch them. Graded work is therefore judged elsewhere. During ``nbgrader autograde``
+the preprocessor :class:`SummativeGrader` (registered by the course's ``nbgrader_config.py``, which
+the release does not contain) runs after the notebook has executed and, for every test cell whose
+hidden part names an exercise, replaces that cell's output with a verdict computed by two fresh
+processes, neither of them the student's kernel:
 
-* the **grader** (the nbgrader process itself, trusted): it imports the real checker module,
-  sets its problem data to data of the student's own (seeded from the student id and the
-  exercise label, when the checker module gives the exercise a ``SUMMATIVE`` variant), and calls
+* the **grader** (the nbgrader process itself, trusted): it imports the real checker module, sets
+  its problem data to data of the student's own (seeded from the student id and the exercise label,
+  when the checker module gives the exercise a ``SUMMATIVE`` variant or draws its data), and calls
   the checker, so the reference is computed at grading time and only here;
-* the **student process** (``python -I`` running this file with ``--child``): it runs the
-  notebook's import lines and the student's answer cells up to this exercise on a *copy of the
-  problem data only* (no checker code, no reference; ``pedagogy_lib.exercises`` cannot be
-  imported), with the library functions the exercise forbids replaced by stubs that raise
-  "not allowed in this exercise: ...". It sends back the answers as plain JSON (numbers,
-  strings, arrays); a function answer stays in the student process and the grader calls it
-  through the pipe, on inputs the student never saw.
+* the **student process** (``python -I`` running this file with ``--child``, in a sandbox): it runs
+  the notebook's import lines and the student's answer cells up to this exercise on a *copy of the
+  problem data only* (no checker code, no reference; ``pedagogy_lib.exercises`` cannot be imported)
+  and sends back the answers as plain JSON (numbers, strings, arrays); a function answer stays in
+  the student process and the grader calls it through the pipe, on inputs the student never saw.
 
-Nothing the kernel does can change a verdict: the kernel's own output of the test cell is thrown
-away. Answer cells that touch the grading machinery (the checker's classes, frames, ``sys.modules``,
-import hooks, ...) are flagged and the notebook's autograded tests score zero for review; test
-cells deleted or edited in the submission are restored by nbgrader (``add_missing_cells``) and
-flagged here. The flags are written into the test cells' output, where the feedback and
-:func:`export_by_exercise` find them.
+Before anything runs, the answer's source is read (the rules are on the book's page "Rules for
+graded answers"). The exercise scores zero, with a message that names the reason, when its answer
+cell, or a function of the page that the answer uses, calls one of the functions the exercise names
+(the hidden test's ``not_allowed`` list: library paths such as ``pedagogy_lib.hmm.hmm_filter``, or
+bare names of the page's own functions; see :func:`named_calls`), imports a library that runs the
+book's algorithms or a compiler (:data:`PEER_LIBRARIES`), or reaches the library's private names or
+its compiled kernels. The grader changes no function of NumPy, SciPy or any other installed package.
+
+Code that reaches for the grading machinery (the checker module's alias, ``CheckResult``, frames,
+``sys.modules``, import hooks, tracing, the garbage collector's lists of objects; see
+:func:`tampering`) is flagged. A flag concerns one exercise: the one whose answer cell holds the
+code, or, for a cell the student added or edited, the exercise whose checker that cell names, else
+the next exercise after it. That exercise scores zero until the instructor reviews it; the others
+are graded as usual. Test cells deleted or edited in the submission are restored by nbgrader
+(``add_missing_cells``) and flagged too. Flags are written into the test cell's output as
+``FLAGGED: ...`` lines, where the feedback and :func:`export_by_exercise` find them, and
+:func:`grade_notebook` returns them with each exercise's result.
+
+The sandbox
+-----------
+The student process runs under bubblewrap (``bwrap``, the Debian and Ubuntu package ``bubblewrap``),
+with the resource limits of :class:`Limits`, set before it starts:
+
+* **Files.** It sees, read-only, only what Python needs: ``/usr`` (with the ``/bin`` and ``/lib``
+  links), the dynamic linker's files, the time zone, ``passwd`` and ``group`` of ``/etc``, the Python
+  installation with its site-packages, this library's package directory with its checkers
+  (``pedagogy_lib/exercises``) hidden, and this file. Nothing else of the course folder is visible
+  (no sources, solutions, other students' submissions or gradebook), nor any home directory.
+* **Writing.** The only writable place is ``/tmp``, a fresh in-memory file system of at most
+  :attr:`Limits.scratch_bytes`, which is also the working and home directory; it disappears with the
+  process. Each file is at most :attr:`Limits.file_bytes`.
+* **Network.** None: the process has a network namespace of its own, with only its own loopback.
+* **Processes.** A PID namespace of its own (it sees no other process), at most
+  :attr:`Limits.processes` processes and threads, and no capabilities. When the grader runs as
+  root, the student's code runs as the user ``nobody``. The sandbox, with everything it started,
+  is killed when the exercise is graded, when the grader stops, and :attr:`Limits.wall_seconds`
+  after it started (``MSL_GRADING_TIMEOUT``, 120 s by default).
+* **Resources.** :attr:`Limits.cpu_seconds` of CPU time per process (60 s), an address space of
+  :attr:`Limits.memory_bytes` per process (4 GiB), 256 open files, no core files. What the code
+  prints goes nowhere and stops it after :attr:`Limits.output_bytes` (10 MB); it talks to the grader
+  over pipes of their own, and the grader reads at most :attr:`Limits.reply_bytes` of one reply.
+* **Environment.** Cleared, then ``HOME=/tmp``, ``MPLBACKEND=Agg``, one BLAS thread and
+  ``PEDAGOGY_DISABLE_NUMBA=1`` (the library runs its NumPy twins and compiles nothing); of the
+  grader's own, only the variables of :data:`PASSED_ON`. (Not ``PEDAGOGY_STATIC_WIDGETS``: a page's
+  interactive figure, replayed before an answer, would then draw every frame of its sliders.)
+
+What it does not do: it hides neither the installed packages nor the library's public source (the
+book and its solutions are public); it shares the machine's kernel (a namespace sandbox, not a
+virtual machine; no system-call filter); it limits memory per process, not for all of the sandbox's
+processes together (a cgroup would); and it does not limit the grader process, where the checkers
+run. Exits are reported by cause: more than the CPU time, a file too large, memory refused
+(``MemoryError``), too much printed, no answer in time; a process that could not be started shows
+as the answer's own exception (``BlockingIOError``).
+
+Grading refuses to start when ``bwrap`` is missing or cannot create its namespaces (in some
+containers), with a message saying how to install it. An instructor who accepts running students'
+code with their own account and files can grade without isolation:
+``nbgrader autograde ... --SummativeGrader.unisolated=True``, or ``unisolated=True`` to
+:func:`grade_notebook` and :func:`grade_exercise`. The resource limits still apply then (all but the
+number of processes, for root); the isolation does not.
 
 This file needs only the standard library at import time (NumPy is imported where the grader
 or the student process needs it), so the course folder carries a copy of it (``grading/``).
@@ -33,14 +85,20 @@ from __future__ import annotations
 
 import ast
 import csv
+import errno
+import functools
 import hashlib
 import json
 import os
-import queue
 import re
+import select
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 #: The text of every summative test cell's hidden part (after ``grade_exercise``'s arguments).
@@ -66,29 +124,39 @@ def decode(x, namedtuples: dict | None = None, on_reference=None):
     return wire.decode(x, namedtuples, on_reference)
 
 
-# --- what the student's code may not touch ----------------------------------------------------------
+# --- names in an answer's source ----------------------------------------------------------------------
 
-_TAMPER_ATTRS = {"raise_if_wrong", "f_locals", "f_back", "f_globals", "_getframe", "set_custom_exc", "settrace",
-                 "setprofile", "get_referrers", "get_objects", "meta_path", "path_hooks", "modules", "__code__",
-                 "__globals__", "problems",
-                 # an object's namespace and its family: `vars(m)` or `m.__dict__` walks from an allowed module
-                 # to one it imported (scipy.linalg's submodules hold `scipy` itself), past the name checks
-                 "__dict__", "__class__", "__bases__", "__base__", "__mro__", "__subclasses__", "__loader__",
-                 "__spec__", "__self__", "__func__", "__closure__", "__wrapped__", "__getattribute__",
-                 "attrgetter", "methodcaller"}
-_TAMPER_NAMES = {"CheckResult", "AnswerNotAccepted", "builtins", "__builtins__", "importlib", "inspect", "gc",
-                 "ctypes", "subprocess", "sitecustomize", "__import__", "settrace", "_getframe",
-                 # namespaces as dictionaries, and code made from strings, which the name checks cannot read
-                 "vars", "globals", "locals", "eval", "exec", "compile",
-                 # objects rebuilt from bytes or looked up by a dotted string
-                 "pickle", "marshal", "copyreg", "runpy", "pkgutil", "zipimport", "attrgetter", "methodcaller"}
-#: Names of modules in ``_TAMPER_NAMES``: an answer may use them as names of its own (``gc`` for the centred
-#: gradients, say); only importing the module is tampering, and that is recognized at the import.
-_TAMPER_MODULES = {"builtins", "importlib", "inspect", "gc", "ctypes", "subprocess", "sitecustomize", "pickle", "marshal",
-                   "copyreg", "runpy", "pkgutil", "zipimport"}
-#: Built-in functions in ``_TAMPER_NAMES``: an answer may bind these names itself (an argument ``compile``,
-#: say); only the built-in is tampering.
-_TAMPER_BUILTINS = {"vars", "globals", "locals", "eval", "exec", "compile"}
+
+def _within(path: str, prefixes) -> bool:
+    return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
+def _parse(code: str):
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _aliases(*sources: str) -> dict[str, str]:
+    """Names that import statements in ``sources`` bind, each mapped to the dotted name it stands for."""
+    bound: dict[str, str] = {}
+    for source in sources:
+        tree = _parse(source)
+        if tree is None:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        bound[a.asname] = a.name
+                    else:
+                        bound[a.name.split(".")[0]] = a.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for a in node.names:
+                    if a.name != "*":
+                        bound[a.asname or a.name] = f"{node.module}.{a.name}"
+    return bound
 
 
 def _names_bound_by(tree: ast.AST) -> set[str]:
@@ -98,76 +166,230 @@ def _names_bound_by(tree: ast.AST) -> set[str]:
     return own | {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
 
 
-def _unfollowed_root(node: ast.Attribute, own: set[str], alias: str) -> bool:
-    """Whether the attribute chain ending at ``node`` starts where the name checks cannot follow it: at a
-    value the code computes (a call, a subscript), at a name the code binds itself (but ``self`` and
-    ``cls``), or at the checker's alias."""
-    root = node.value
-    while isinstance(root, ast.Attribute):
-        root = root.value
-    if not isinstance(root, ast.Name):
-        return True
-    return root.id == alias or (root.id in own and root.id not in {"self", "cls"})
+def _chain(node: ast.AST) -> tuple[str | None, list[str]]:
+    """``(root name, attributes)`` of an attribute chain ``a.b.c`` (``(None, [])`` if it is not one)."""
+    attrs = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    return (node.id, attrs[::-1]) if isinstance(node, ast.Name) else (None, [])
 
 
-def _literal_public_getattr(tree: ast.AST, func: ast.Name) -> bool:
-    """Whether the call whose function is ``func`` is ``getattr(x, "name")`` with a literal public name."""
-    call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.func is func)
-    return len(call.args) >= 2 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str) \
-        and not call.args[1].value.startswith("_")
+@functools.lru_cache(maxsize=None)
+def _lookup(path: str) -> tuple[object, str, tuple[str, ...]]:
+    """``(object, path to it, attributes beyond it)``: modules are imported and attributes looked up until
+    the first object that is neither a module nor a class (``scipy.stats.norm.logpdf`` stops at
+    ``scipy.stats.norm``, with ``logpdf`` beyond; ``pedagogy_lib.lgssm.LGSSM.smooth`` reaches the method).
+    The object is ``None`` where the path names nothing."""
+    import importlib
+    import types
+
+    parts = path.split(".")
+    obj, i = None, 1
+    while i <= len(parts):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except Exception:  # noqa: BLE001 - not a module (ImportError), or one that fails to load
+            break
+        i += 1
+    if obj is None:
+        return None, path, ()
+    for j in range(i - 1, len(parts)):
+        try:
+            obj = getattr(obj, parts[j])
+        except Exception:  # noqa: BLE001 - no such name
+            return None, path, ()
+        if not isinstance(obj, (types.ModuleType, type)):
+            return obj, ".".join(parts[: j + 1]), tuple(parts[j + 1:])
+    return obj, path, ()
 
 
-def tampering(code: str, alias: str = "check") -> list[str]:
-    """What in ``code`` reaches for the grading machinery, or round the checks that read an answer's names
-    (a namespace as a dictionary, code made from a string); empty when nothing does."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+def _canonical(obj, upto: str) -> str:
+    import types
+
+    if obj is None:
+        return upto
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if callable(obj) and isinstance(module, str) and isinstance(qualname, str) and "<" not in qualname:
+        return f"{module}.{qualname}"
+    return upto
+
+
+def canonical_name(path: str) -> str:
+    """The object ``path`` names, as one name whatever route reaches it: the defining module and qualified
+    name of a function or class (``pedagogy_lib.hmm.hmm_filter`` and ``pedagogy_lib.hmm.inference.hmm_filter``
+    are one function), a module's own name, else the path up to the first object that is neither a module
+    nor a class (``scipy.stats.norm.logpdf`` is ``scipy.stats.norm``). Only the modules on the path are
+    imported to find it."""
+    obj, upto, _ = _lookup(path)
+    return _canonical(obj, upto)
+
+
+def _reaches(path: str, targets: list[str]) -> bool:
+    """Whether ``path`` names one of the functions ``targets`` (dotted paths) name, however it reaches it:
+    the same object (or a name inside it: ``hmm_filter.py_func``, a module's functions), by identity or by
+    canonical name; a method of an object (``recursions.CATEGORICAL.bayes_invert``) is that object and the
+    method's name."""
+    import types
+
+    obj, upto, rest = _lookup(path)
+    name = _canonical(obj, upto)
+    for target in targets:
+        t_obj, t_upto, t_rest = _lookup(target)
+        if rest[: len(t_rest)] != t_rest:
+            continue
+        if t_obj is not None and (obj is t_obj or (isinstance(t_obj, types.ModuleType) and _within(name, [t_obj.__name__]))):
+            return True
+        if name == _canonical(t_obj, t_upto):
+            return True
+    return False
+
+
+def named_calls(code: str, imports: str = "", not_allowed=()) -> list[str]:
+    """The uses in ``code`` of the functions ``not_allowed`` names, each as written, sorted; empty if none.
+
+    ``not_allowed`` holds an exercise's names: dotted paths of a library's functions
+    (``pedagogy_lib.hmm.hmm_filter``) and bare names of functions the page defines (``_enumerate``).
+    ``imports`` is the notebook's import code, which binds the names ``code`` uses for modules. A dotted
+    name is recognised however the code reaches it: through a module alias (``hmm.hmm_filter``,
+    ``pl.hmm.inference.hmm_filter``), the full path, a name bound by a from-import (``f`` after
+    ``from pedagogy_lib.hmm import hmm_filter as f``, reported as ``f``), a name assigned from one of
+    these (``m = hmm`` then ``m.hmm_filter``), ``getattr`` with a literal name, or a star import. A
+    name the code binds itself (its own ``def hmm_filter``) is its own, not a use of the library's.
+    """
+    tree = _parse(code)
+    if tree is None:
         return []
-    found = []
+    bare = {n for n in not_allowed if "." not in n}
+    dotted = [n for n in not_allowed if "." in n]
+    packages = {n.split(".")[0] for n in dotted}
     own = _names_bound_by(tree)
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    bound = {name: path for name, path in _aliases(imports, code).items()
+             if name not in own and path.split(".")[0] in packages}
+    # a name assigned once, from an alias or a chain on one (m = hmm; f = hmm.inference), stands for it too
+    assigned: dict[str, list[ast.AST]] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in _TAMPER_ATTRS:
-            if node.attr == "modules" and not (isinstance(node.value, ast.Name) and node.value.id == "sys"):
-                continue
-            found.append(f".{node.attr}")
-        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
-                and node.attr not in _PUBLIC_UNDERSCORED and _unfollowed_root(node, own, alias):
-            # a private attribute of something the name checks cannot follow (a module passed through a
-            # list, say): the way from an allowed module to the internals of another. A private name on an
-            # import's alias is the name checks' to refuse, with their own message.
-            found.append(f".{node.attr}")
-        elif isinstance(node, ast.Name) and node.id == "getattr" and "getattr" not in own and not (
-                id(node) in called and _literal_public_getattr(tree, node)):
-            # getattr by a computed or private name, or handed to another function (reduce(getattr, ...))
-            found.append("getattr by a name the checks cannot read")
-        elif isinstance(node, ast.Name) and node.id in _TAMPER_NAMES \
-                and not (node.id in _TAMPER_MODULES | _TAMPER_BUILTINS and node.id in own):
-            found.append(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            mods = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
-            names = [a.name for a in node.names]
-            if any(m.split(".")[0] in _TAMPER_NAMES for m in mods) or any(n in _TAMPER_NAMES for n in names):
-                found.append("import " + ", ".join(mods))
-            elif any(m.startswith("pedagogy_lib.exercises") for m in mods):
-                found.append("an import of the checkers in an answer cell")
-        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            for t in targets:
-                base = t
-                while isinstance(base, (ast.Attribute, ast.Subscript)):
-                    base = base.value
-                if t is not base and isinstance(base, ast.Name) and base.id in {alias, "pedagogy_lib", "np", "numpy", "sys"}:
-                    found.append(f"an assignment to {ast.unparse(t)}")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"setattr", "delattr"}:
-            if node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in {alias, "pedagogy_lib", "np"}:
-                found.append(f"{node.func.id}({node.args[0].id}, ...)")
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    assigned.setdefault(t.id, []).append(node.value)
+    for _ in range(3):                         # a chain of such assignments, a few steps deep
+        for name, values in assigned.items():
+            root, attrs = _chain(values[0])
+            if len(values) == 1 and root in bound:
+                bound[name] = ".".join([bound[root], *attrs])
+    stars = [node.module for t in (_parse(imports), tree) if t is not None for node in ast.walk(t)
+             if isinstance(node, ast.ImportFrom) and node.module and any(a.name == "*" for a in node.names)
+             and node.module.split(".")[0] in packages]
+    last = {n.rpartition(".")[2] for n in dotted}
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+                and "getattr" not in own and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                and isinstance(node.args[1].value, str):
+            root, attrs = _chain(node.args[0])
+            if root in bound and _reaches(".".join([bound[root], *attrs, node.args[1].value]), dotted):
+                found.append(ast.unparse(node))
+        if not isinstance(node, (ast.Attribute, ast.Name)) or id(node) in inner:
+            continue
+        root, attrs = _chain(node)
+        if root is None or not isinstance(node.ctx, ast.Load):
+            continue
+        if isinstance(node, ast.Name) and root in bare and root not in own:
+            found.append(root)
+        elif root in bound and (root not in assigned or attrs) and _reaches(".".join([bound[root], *attrs]), dotted):
+            # (a name assigned a named function, used bare, was reported where it was assigned)
+            found.append(ast.unparse(node))
+        elif root not in own and root not in bound and root in last and not attrs \
+                and any(_reaches(f"{m}.{root}", dotted) for m in stars):
+            found.append(root)
     return sorted(set(found))
 
 
-#: Attributes with a leading underscore that are public API (NamedTuple methods), not library internals.
-_PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
+# --- what reaches for the grading machinery -----------------------------------------------------------
+
+#: Attributes that lead to the checkers' verdicts or to the frames, import system and objects of the
+#: process that runs the checks, wherever they are looked up.
+_TAMPER_ATTRS = {"raise_if_wrong", "problems", "f_back", "f_locals", "f_globals", "_getframe", "_current_frames",
+                 "currentframe", "settrace", "setprofile", "get_referrers", "get_objects", "meta_path"}
+#: The checkers' result and exception classes.
+_TAMPER_NAMES = {"CheckResult", "AnswerNotAccepted"}
+#: Functions of these modules that the attributes above do not cover: the table of loaded modules, and
+#: the frames of the running code.
+_TAMPER_FUNCTIONS = {"sys": {"modules"}, "inspect": {"stack", "trace", "getouterframes", "getinnerframes"}}
+_CHECKERS = "pedagogy_lib.exercises"
+
+
+def tampering(code: str, alias: str = "check", imports: str = "", *, in_answer: bool = True) -> list[str]:
+    """What in ``code`` reaches for the grading machinery; empty when nothing does.
+
+    That is: an assignment to, ``setattr`` or ``delattr`` on the checker module's alias (``alias``, and
+    every name ``imports`` or ``code`` binds to a module of ``pedagogy_lib.exercises``) or on its
+    attributes; the checkers' ``CheckResult`` and ``AnswerNotAccepted``, ``.raise_if_wrong`` and
+    ``.problems``; frames (``sys._getframe``, ``sys._current_frames``, ``inspect.currentframe``,
+    ``inspect.stack``, ``.f_back``, ``.f_locals``, ``.f_globals``); ``sys.modules`` and
+    ``sys.meta_path``; tracing (``settrace``, ``setprofile``); ``gc.get_referrers`` and
+    ``gc.get_objects``; and, in an answer cell (``in_answer``), an import of the checkers themselves.
+    Ordinary introspection is not tampering: ``getattr``, ``vars``, ``globals``, ``eval``, ``import
+    inspect``, ``inspect.signature``, a module's ``__dict__``.
+    """
+    tree = _parse(code)
+    if tree is None:
+        return []
+    bound = _aliases(imports, code)
+    own = _names_bound_by(tree)
+    checkers = {alias} | {name for name, path in bound.items() if _within(path, [_CHECKERS])}
+    modules = {name: path for name, path in bound.items() if path in _TAMPER_FUNCTIONS and name not in own}
+    found = []
+
+    def module_of(value: ast.AST) -> str:
+        """The module of :data:`_TAMPER_FUNCTIONS` that ``value`` names (an alias, or an import call)."""
+        if isinstance(value, ast.Name):
+            return modules.get(value.id, "")
+        if isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Constant) \
+                and ast.unparse(value.func) in {"__import__", "importlib.import_module", "import_module"}:
+            return str(value.args[0].value)
+        return ""
+
+    def rooted_at_checker(target: ast.AST) -> bool:
+        base = target
+        while isinstance(base, (ast.Attribute, ast.Subscript)):
+            base = base.value
+        return isinstance(base, ast.Name) and base.id in checkers and base is not target
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in _TAMPER_ATTRS:
+            found.append(f".{node.attr}")
+        elif isinstance(node, ast.Attribute) and node.attr in _TAMPER_FUNCTIONS.get(module_of(node.value), ()):
+            found.append(f"{module_of(node.value)}.{node.attr}")
+        elif isinstance(node, ast.Name) and node.id in _TAMPER_NAMES:
+            found.append(node.id)
+        elif isinstance(node, ast.Attribute) and node.attr in _TAMPER_NAMES:
+            found.append(node.attr)
+        elif isinstance(node, ast.Import) and in_answer and any(_within(a.name, [_CHECKERS]) for a in node.names):
+            found.append("an import of the checkers in an answer cell")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = {a.name for a in node.names}
+            if in_answer and (_within(node.module, [_CHECKERS]) or (node.module == "pedagogy_lib" and "exercises" in names)):
+                found.append("an import of the checkers in an answer cell")
+            for name in sorted(names & (_TAMPER_NAMES | _TAMPER_ATTRS | _TAMPER_FUNCTIONS.get(node.module, set()))):
+                found.append(f"from {node.module} import {name}")
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            found += [f"an assignment to {ast.unparse(t)}" for t in targets if rooted_at_checker(t)]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"setattr", "delattr"} \
+                and node.func.id not in own and node.args:
+            first = node.args[0]
+            if (isinstance(first, ast.Name) and first.id in checkers) or rooted_at_checker(first):
+                found.append(f"{node.func.id}({ast.unparse(first)}, ...)")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+                and "getattr" not in own and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                and node.args[1].value in _TAMPER_ATTRS | _TAMPER_NAMES:
+            found.append(f"getattr(..., {node.args[1].value!r})")
+    return sorted(set(found))
 
 
 def _library_names_reached(code: str, imports: str, flagged, packages=("pedagogy_lib",)) -> list[str]:
@@ -177,9 +399,8 @@ def _library_names_reached(code: str, imports: str, flagged, packages=("pedagogy
     ``code`` binds. Each is given as written (``hm.exact._log_marginals_of``) or as the dotted import."""
     aliases = {name for name, path in _aliases(imports, code).items() if _within(path, packages)}
     found: list[str] = []
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = _parse(code)
+    if tree is None:
         return []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -197,276 +418,53 @@ def _library_names_reached(code: str, imports: str, flagged, packages=("pedagogy
     return sorted(set(found))
 
 
-def private_library_names(code: str, imports: str = "") -> list[str]:
-    """The library's private names (a leading underscore) that ``code`` reaches, e.g. ``hm.exact._log_marginals_of``.
-
-    A private function is an internal of the library, not part of what an exercise may use: graded code
-    that calls one is not accepted (the exercise then asks for the computation, not a way round its
-    "not allowed" list). ``imports`` is the notebook's import code, which binds the names ``code`` uses
-    for the library's modules. NamedTuple methods such as ``_replace`` are public and allowed.
-    """
-    return _library_names_reached(code, imports, _private)
+#: Attributes with a leading underscore that are public API (NamedTuple methods), not library internals.
+_PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__") and name not in _PUBLIC_UNDERSCORED
 
 
-def private_numpy_scipy_names(code: str, imports: str = "") -> list[str]:
-    """NumPy's and SciPy's private modules and functions (a leading underscore) that ``code`` reaches,
-    e.g. ``scipy.linalg._flapack.dgesv`` or ``np.linalg._umath_linalg.inv``.
+def private_library_names(code: str, imports: str = "") -> list[str]:
+    """The library's private names (a leading underscore) that ``code`` reaches, e.g. ``hm.exact._log_marginals_of``.
 
-    The functions a "not allowed" list names are made unavailable under their public names; the same
-    compiled routine under a private module's name would go round the list. Graded answers use the
-    public names.
+    A private function is an internal of the library, not part of what graded code may use (it may
+    compute what the exercise asks for under a name the exercise does not list). ``imports`` is the
+    notebook's import code, which binds the names ``code`` uses for the library's modules. NamedTuple
+    methods such as ``_replace`` are public and allowed.
     """
-    return _library_names_reached(code, imports, _private, packages=("numpy", "scipy"))
+    return _library_names_reached(code, imports, _private)
 
 
 def kernel_module_names(code: str, imports: str = "") -> list[str]:
     """The library's numba kernel modules (``pedagogy_lib.<family>.kernels``, ``pedagogy_lib.core.kernels``)
-    and public kernels elsewhere (a name ending in ``_numba``, as kernels were named before they moved to
-    the kernels modules, e.g. ``lorenz.rhs_numba``) that ``code`` reaches, by an import or through a module
-    alias bound in ``imports``.
+    and public kernels elsewhere (a name ending in ``_numba``, e.g. ``lorenz.rhs_numba``) that ``code``
+    reaches, by an import or through a module alias bound in ``imports``.
 
     A family's kernels are the compiled twins of its public functions: calling one runs the filter,
-    the smoother or the sampler step without passing through the public function, so it would go
-    round a "not allowed" list that names that function. Graded answers do not use them.
+    the smoother or the sampler step without passing through the public function an exercise may name.
+    Graded answers do not use them.
     """
     return _library_names_reached(code, imports, lambda name: name == "kernels" or name.endswith("_numba"))
 
 
-#: Where a graded answer may call only what its exercise allows (:data:`ALLOWED_SENTENCE`): the library,
-#: SciPy, networkx and SymPy, whose solvers, integrators, differentiators, distributions and inference
-#: routines can each stand in for the derivation an exercise asks for. NumPy, the standard library and
-#: the parts in :data:`OPEN_PARTS` stay open to every answer.
-RESTRICTED = ("pedagogy_lib", "scipy", "networkx", "sympy")
-#: Parts of the restricted packages every answer may use: the problem data and checkers, the plotting
-#: helpers, SciPy's special functions and linear algebra, except the raw LAPACK and BLAS wrappers
-#: (:data:`RAW_WRAPPERS`).
-OPEN_PARTS = ("pedagogy_lib.exercises", "pedagogy_lib.display", "scipy.special", "scipy.linalg")
-#: SciPy's direct wrappers of LAPACK and BLAS routines. Each of the hundreds of routines there (``dgesdd``,
-#: ``dpotri``, ``dtrsm``, ...) inverts, factors or solves in one call under a name no "not allowed" list
-#: can keep up with, so they stay restricted like the rest of SciPy: ``scipy.linalg``'s documented
-#: functions (``solve``, ``cholesky``, ``svd``, ...) do the same work under names a list can forbid.
-RAW_WRAPPERS = ("scipy.linalg.lapack", "scipy.linalg.blas")
-#: Open parts whose modules import names from restricted ones, so that a path written through them is
-#: resolved to the object it names: ``scipy.linalg`` re-exports the raw wrappers' getters, and a plotting
-#: module's imported helpers (``plotting.check_spd``, which returns a Cholesky factor computed by a compiled
-#: kernel no stub replaces) are the library's, not the plotting helpers'.
-RESOLVED_OPEN_PARTS = ("scipy.linalg", "pedagogy_lib.display")
-
-
-def _within(path: str, prefixes) -> bool:
-    return any(path == p or path.startswith(p + ".") for p in prefixes)
-
-
-def _open(path: str) -> bool:
-    """Whether ``path`` is in a part of the restricted packages every answer may use."""
-    return _within(path, OPEN_PARTS) and not _within(path, RAW_WRAPPERS)
-
-
-def _aliases(*sources: str) -> dict[str, str]:
-    """Names that import statements in ``sources`` bind, each mapped to the dotted name it stands for."""
-    bound: dict[str, str] = {}
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.asname:
-                        bound[a.asname] = a.name
-                    else:
-                        bound[a.name.split(".")[0]] = a.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                for a in node.names:
-                    if a.name != "*":
-                        bound[a.asname or a.name] = f"{node.module}.{a.name}"
-    return bound
-
-
-def _resolve(path: str) -> tuple[str, str]:
-    """``(canonical name, path up to the object it names)``; see :func:`canonical_name`."""
-    import importlib
-    import types
-
-    parts = path.split(".")
-    obj, i = None, 1
-    while i <= len(parts):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-            i += 1
-        except ImportError:
-            break
-    if obj is None:
-        return path, path
-    for j in range(i - 1, len(parts)):
-        nxt = getattr(obj, parts[j], None)
-        if nxt is None:
-            return ".".join(parts[: j + 1]), ".".join(parts[: j + 1])
-        obj = nxt
-        if not isinstance(obj, types.ModuleType):
-            upto = ".".join(parts[: j + 1])
-            module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-            if isinstance(obj, (types.FunctionType, type)) and module and qualname and "<" not in qualname:
-                return f"{module}.{qualname}", upto
-            return upto, upto
-    return getattr(obj, "__name__", path), path
-
-
-def canonical_name(path: str) -> str:
-    """The object ``path`` names, as one name whatever route reaches it: the defining module and qualified
-    name of a function or class (``pedagogy_lib.hmm.hmm_filter`` and ``pedagogy_lib.hmm.inference.hmm_filter``
-    are one function), else the path up to the first object that is not a module
-    (``scipy.stats.norm.logpdf`` is ``scipy.stats.norm``). Only the restricted packages' own modules are
-    imported to find it."""
-    return _resolve(path)[0]
-
-
-def restricted_uses(code: str, imports: str = "") -> dict[str, str]:
-    """What ``code`` uses from the restricted packages (:data:`RESTRICTED`): ``{canonical name: the name as
-    written, its alias resolved}`` (see :func:`canonical_name`), for a name an import (in ``imports``, the
-    notebook's import code, or in ``code``) binds to one, or an attribute looked up on it. ``getattr`` on
-    such a name, and a star import of one, are given as written, since what they reach cannot be read."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return {}
-    # a name the code binds itself (an assignment, a def, an argument) is the student's, not an alias: what
-    # it could hold of a restricted package got there through a use of an alias, which is reported
-    own = _names_bound_by(tree)
-    bound = {name: path for name, path in _aliases(imports, code).items() if name not in own
-             and (_within(path, RESTRICTED) or any(p.startswith(path + ".") for p in RESTRICTED))}
-    found: dict[str, str] = {}
-    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names) \
-                and _within(node.module or "", RESTRICTED):
-            found[f"from {node.module} import *"] = f"from {node.module} import *"
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
-                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in bound:
-            text = f"getattr({node.args[0].id}, ...)"
-            found[text] = text
-        elif isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in inner:
-            chain, root = [], node
-            while isinstance(root, ast.Attribute):
-                chain.append(root.attr)
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in bound and isinstance(root.ctx, ast.Load):
-                path = ".".join([bound[root.id], *reversed(chain)])
-                # a path in an open part is resolved only under RESOLVED_OPEN_PARTS, whose modules import
-                # restricted names (scipy.linalg.get_lapack_funcs is scipy.linalg.lapack's; a plotting
-                # module's check_spd is pedagogy_lib.core's); through the plotting helpers only what is
-                # restricted counts (plotting.np is NumPy, open to every answer)
-                if _within(path, RESTRICTED) and (not _open(path) or _within(path, RESOLVED_OPEN_PARTS)):
-                    name, upto = _resolve(path)
-                    if not _open(name) and (_within(name, RESTRICTED)
-                                            or not _within(path, ("pedagogy_lib.display",))):
-                        found.setdefault(name, upto)
-    return found
-
-
-def restricted_names(code: str, imports: str = "") -> list[str]:
-    """The canonical names of :func:`restricted_uses`, sorted."""
-    return sorted(restricted_uses(code, imports))
-
-
-#: NumPy's and SciPy's numerical shortcuts, which no graded answer may call unless its exercise's ``SUMMATIVE``
-#: entry lists the name under ``"shortcuts"``: numerical derivatives (``np.gradient``, and ``scipy.linalg.funm``,
-#: whose value at a triangular matrix holds the function's divided differences: a complex-step derivative from
-#: [[ih, 1], [0, -ih]], a parabola's coefficients from a 3 x 3 one), quadrature rules (the
-#: trapezoid rule and the Gauss nodes of NumPy's and ``scipy.special``'s orthogonal families) and polynomial
-#: fits with the Vandermonde matrices they are built on (and the standard library's line fit). Each gives, to
-#: a checker's tolerance, a derivative, an expectation or a stationary point that an exercise asks the student
-#: to work out; reader passes kept finding them one exercise at a time, so they are ruled out everywhere at
-#: once. The rest of SciPy's differentiators, integrators and fitters are restricted already (:data:`RESTRICTED`).
-SHORTCUTS = ("numpy.gradient", "scipy.linalg.funm", "numpy.trapezoid", "numpy.polyfit", "numpy.vander", "statistics.linear_regression",
-             *(f"numpy.polynomial.{module}.{prefix}{what}"
-               for module, prefix in (("polynomial", "poly"), ("legendre", "leg"), ("chebyshev", "cheb"),
-                                      ("hermite", "herm"), ("hermite_e", "herme"), ("laguerre", "lag"))
-               for what in ("fit", "vander") + (("gauss",) if prefix != "poly" else ())),
-             *(f"numpy.polynomial.{module}.{cls}.fit"
-               for module, cls in (("polynomial", "Polynomial"), ("legendre", "Legendre"), ("chebyshev", "Chebyshev"),
-                                   ("hermite", "Hermite"), ("hermite_e", "HermiteE"), ("laguerre", "Laguerre"))),
-             "numpy.polynomial.chebyshev.chebinterpolate",
-             *(f"scipy.special.roots_{family}" for family in (
-                 "hermite", "hermitenorm", "legendre", "sh_legendre", "laguerre", "genlaguerre", "chebyt", "chebyu",
-                 "chebyc", "chebys", "sh_chebyt", "sh_chebyu", "jacobi", "sh_jacobi", "gegenbauer")))
-#: How a statement names them (:func:`allowed_sentence`).
-SHORTCUTS_SHOWN = ("NumPy's and SciPy's numerical shortcuts are ruled out: the derivatives `np.gradient` and "
-                   "`scipy.linalg.funm` (whose value at a triangular matrix holds divided differences), the "
-                   "quadrature rules "
-                   "(`np.trapezoid`, the Gauss nodes `np.polynomial.*.*gauss` and `scipy.special.roots_*`) "
-                   "and the polynomial fits (`np.polyfit`, "
-                   "`np.vander`, the fits and Vandermonde matrices of `np.polynomial`, and the standard "
-                   "library's `statistics.linear_regression`)")
-
-
-def shortcuts_for(spec: dict) -> list[str]:
-    """The names of :data:`SHORTCUTS` that an exercise's ``SUMMATIVE`` entry ``spec`` does not allow."""
-    allowed = set(spec.get("shortcuts", ()))
-    return [name for name in SHORTCUTS if name not in allowed]
-
-
-#: How an exercise's statement says what its graded code may call (:func:`allowed_sentence`).
-ALLOWED_SENTENCE = ("Graded code may use NumPy, `scipy.special`, `scipy.linalg` (not its raw `lapack` and `blas` "
-                    "wrappers) and Python's standard library; "
-                    "from this library, the rest of SciPy, networkx and SymPy it may call ")
-
-
-def shown_name(written: str) -> str:
-    """A restricted name as a statement shows it: as written, without the ``pedagogy_lib.`` prefix."""
-    return written.removeprefix("pedagogy_lib.")
-
-
-def _listed(names: list[str]) -> str:
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
-
-
-def allowed_sentence(shown: list[str], shortcuts: list[str] = ()) -> str:
-    """The sentence of an exercise's statement that lists what its graded code may call (``shown`` as
-    :func:`shown_name` gives them), or says that it may call nothing there, and that NumPy's numerical
-    shortcuts (:data:`SHORTCUTS`) are ruled out, but for those named in ``shortcuts`` (as written in
-    ``SUMMATIVE``), which the exercise allows."""
-    where = ALLOWED_SENTENCE + ("nothing." if not shown else "only " + _listed([f"`{n}`" for n in sorted(shown)]) + ".")
-    rule = " " + SHORTCUTS_SHOWN
-    if shortcuts:
-        rule += "; this exercise allows " + _listed([f"`{n.replace('numpy.', 'np.', 1)}`" for n in shortcuts])
-    return where + rule + "."
-
-
-def outside_allowed(code: str, imports: str, allowed) -> list[str]:
-    """What ``code`` uses from the restricted packages that ``allowed`` (canonical names) does not hold,
-    each as written (its alias resolved)."""
-    allowed = set(allowed)
-    return sorted(written for name, written in restricted_uses(code, imports).items() if name not in allowed)
-
-
-#: Compilers: numba compiles its own versions of NumPy's functions (``np.linalg.lstsq``, ``np.vander``,
-#: ``np.convolve``...), which the grader's stubs of the forbidden functions do not replace, so an answer that
-#: compiles code could call what its exercise rules out.
+#: Compilers: an answer that compiles code hands the computation to a second implementation of NumPy's
+#: functions, outside what the book teaches and what the grader reads.
 COMPILERS = ("numba", "llvmlite")
 
-#: Libraries that compute the book's quantities themselves (the companion's cross-checks and benchmark peers),
-#: mpmath, installed with the tests, whose arbitrary-precision numerical derivatives and quadrature stand in
-#: for the derivations the exercises ask for, pandas, installed with Jupyter, whose methods call the parts of
-#: SciPy the exercises leave out (``Series.interpolate`` runs ``scipy.interpolate``), and the
-#: :data:`COMPILERS`: an answer that imports one hands the computation to it, as a call to a forbidden
-#: function would.
+#: Libraries that run the book's algorithms themselves (the companion's cross-checks and benchmark peers),
+#: and the :data:`COMPILERS`: an answer that imports one hands the computation to it.
 PEER_LIBRARIES = ("filterpy", "pykalman", "hmmlearn", "pgmpy", "sklearn", "statsmodels", "dynamax", "jax", "blackjax",
-                  "emcee", "mpmath", "pandas") + COMPILERS
+                  "emcee") + COMPILERS
 
 
 def peer_library_imports(code: str) -> list[str]:
     """The peer libraries (:data:`PEER_LIBRARIES`) that ``code`` imports, by an import statement or by
     ``importlib.import_module`` / ``__import__`` with a literal name; an answer that imports one is not
     accepted."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = _parse(code)
+    if tree is None:
         return []
     names = []
     for node in ast.walk(tree):
@@ -481,30 +479,323 @@ def peer_library_imports(code: str) -> list[str]:
     return sorted({n.split(".")[0] for n in names if n.split(".")[0] in PEER_LIBRARIES})
 
 
+# --- the sandbox --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the student process may use (see the module docstring); the defaults are the course's."""
+
+    #: CPU time of each process, in seconds (then SIGXCPU ends it, and SIGKILL two seconds later).
+    cpu_seconds: int = 60
+    #: Address space of each process, in bytes; an allocation beyond it raises MemoryError.
+    memory_bytes: int = 4 << 30
+    #: Processes and threads the sandbox's user may add (a fork beyond them fails).
+    processes: int = 64
+    #: Size of each file written, in bytes.
+    file_bytes: int = 64 << 20
+    #: Size of the scratch directory ``/tmp``, in bytes.
+    scratch_bytes: int = 256 << 20
+    #: Open files of each process.
+    open_files: int = 256
+    #: What the code may print (to ``sys.stdout`` and ``sys.stderr`` together), in characters.
+    output_bytes: int = 10_000_000
+    #: One reply to the grader, in bytes (an answer with its arrays).
+    reply_bytes: int = 256 << 20
+    #: Seconds the student process may live, from its start to the end of the exercise's grading.
+    wall_seconds: float = CHILD_TIMEOUT
+
+
+#: The program that makes the sandbox; a test may point it elsewhere.
+BWRAP = "bwrap"
+#: The user the student's code runs as when the grader runs as root (``nobody``).
+NOBODY = 65534
+#: Variables of the grader's environment that the student process keeps: the test command's reduced
+#: budgets and its second CPU model, so that the answer is computed as the reference is.
+PASSED_ON = ("PEDAGOGY_FAST", "OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")
+
+
+class SandboxUnavailable(Exception):
+    """``bwrap`` is missing or cannot make its sandbox here: grading refuses (see the module docstring)."""
+
+
+class OutputLimitExceeded(RuntimeError):
+    """Raised in the student process when its code has printed more than it may."""
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale:g} {unit}"
+    return f"{n / 1e6:g} MB" if n >= 1e6 else f"{n:g} bytes"
+
+
+_HOW_TO_INSTALL = ("Install bubblewrap (Debian and Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
+                   "bubblewrap`; Arch: `sudo pacman -S bubblewrap`). To grade without isolation instead, on an "
+                   "account and machine you accept to expose to the students' code, pass "
+                   "`--SummativeGrader.unisolated=True` to `nbgrader autograde` (or `unisolated=True` to "
+                   "grade_notebook and grade_exercise).")
+
+
+def _not_installed() -> str:
+    return f"The grader runs each student's code in a sandbox, and `{BWRAP}` is not installed. " + _HOW_TO_INSTALL
+
+
+def _child_environment() -> dict[str, str]:
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+           "MPLBACKEND": "Agg", "PEDAGOGY_DISABLE_NUMBA": "1",
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env.update({name: os.environ[name] for name in PASSED_ON if name in os.environ})
+    return env
+
+
+@functools.lru_cache(maxsize=None)
+def _python_paths(python: str) -> tuple[str, ...]:
+    """The folders the interpreter ``python`` reads: its prefixes, its executable's folder and its module
+    search path (asked of it, with ``-I``, so that nothing of the grader's own path comes in)."""
+    code = ("import json, os, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "
+            "os.path.dirname(os.path.realpath(sys.executable))] + sys.path))")
+    out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=120,
+                         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    if out.returncode != 0:
+        raise SandboxUnavailable(f"{python} did not start: {out.stderr.strip()[-500:]}")
+    return tuple(json.loads(out.stdout))
+
+
+#: The top-level links of a merged /usr (``/lib -> usr/lib``), made again in the sandbox.
+_SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _read_only_binds(python: str, package: Path, script: Path) -> list[tuple[str, str]]:
+    """What the sandbox shows, read-only, as ``(host path, path in the sandbox)``: the system's programs and
+    libraries, the interpreter and its packages, this library's package and this file; never a folder
+    that holds the grader's working folder (the course), the home directory or the library's parent."""
+    wanted = ["/usr"] + [p for p in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                                     "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives")
+                         if os.path.exists(p)]
+    around = {os.path.realpath(os.getcwd()), os.path.realpath(os.path.expanduser("~")), str(package.parent)}
+    pairs: list[tuple[str, str]] = [(p, p) for p in wanted]
+    for path in (*_python_paths(python), str(package), str(script)):
+        path = os.path.normpath(os.path.abspath(path))
+        real = os.path.realpath(path)
+        if not os.path.exists(real) or any(a == real or a.startswith(real.rstrip("/") + "/") for a in around):
+            continue
+        pairs.append((real, real))
+        if path != real and not any(path.startswith(link + "/") for link in _SYSTEM_LINKS):
+            pairs.append((real, path))          # a folder reached through a link: shown where it is named too
+    out: list[tuple[str, str]] = []
+    for src, dest in sorted(set(pairs), key=lambda p: (p[1].count("/"), p[1])):
+        if not any(dest == d or dest.startswith(d.rstrip("/") + "/") for _, d in out):
+            out.append((src, dest))
+    return out
+
+
+def _bwrap_arguments(python: str, limits: Limits) -> list[str]:
+    """The ``bwrap`` command line, up to the program it runs (see the module docstring)."""
+    import pedagogy_lib
+
+    bwrap = shutil.which(BWRAP)
+    if bwrap is None:
+        raise SandboxUnavailable(_not_installed())
+    package = Path(pedagogy_lib.__file__).resolve().parent
+    args = [bwrap, "--die-with-parent", "--new-session", "--clearenv"]
+    if os.geteuid() == 0:
+        # as root, a user namespace would map the student's code to root, whom no process limit binds: the
+        # code starts as root with only the two capabilities it needs to become nobody (see _child_main)
+        args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-all", "--unshare-user", "--disable-userns"]
+    for name, value in _child_environment().items():
+        args += ["--setenv", name, value]
+    # the scratch directory first: a folder bound below /tmp (a course under /tmp, in tests) lands inside it
+    args += ["--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
+    made = {"/", "/tmp"}
+    for link in _SYSTEM_LINKS:
+        if os.path.islink(link):
+            args += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            args += ["--ro-bind", link, link]
+        made.add(link)
+    for src, dest in _read_only_binds(python, package, Path(__file__).resolve()):
+        parents = [str(p) for p in reversed(Path(dest).parents) if str(p) not in made]
+        for parent in parents:             # made here, readable by all (bwrap would make them private)
+            args += ["--perms", "0755", "--dir", parent]
+        made |= set(parents) | {dest}
+        args += ["--ro-bind", src, dest]
+    hidden = str(package / "exercises")
+    args += ["--tmpfs", hidden, "--remount-ro", hidden, "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+             "--chdir", "/tmp", "--remount-ro", "/"]
+    return args
+
+
+@functools.lru_cache(maxsize=None)
+def _probe(bwrap: str | None, python: str) -> str | None:
+    if bwrap is None:
+        return _not_installed()
+    try:
+        args = _bwrap_arguments(python, Limits())
+    except SandboxUnavailable as exc:
+        return str(exc)
+    out = subprocess.run(args + [python, "-I", "-S", "-c", "pass"], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        return (f"The grader runs each student's code in a sandbox, and `{BWRAP}` cannot make one here "
+                f"({out.stderr.strip()[-500:] or f'exit code {out.returncode}'}). Some containers forbid the "
+                "namespaces it needs; grade on a machine or virtual machine that allows them. Ubuntu 23.10 and "
+                "later restrict them for users other than root: `sudo sysctl "
+                "kernel.apparmor_restrict_unprivileged_userns=0` lifts that. " + _HOW_TO_INSTALL)
+    return None
+
+
+def sandbox_problem(python: str = sys.executable) -> str | None:
+    """Why the student process cannot be sandboxed here (``bwrap`` missing, or unable to make its
+    namespaces), as a message for the instructor; ``None`` when it can. Tried once per interpreter."""
+    return _probe(shutil.which(BWRAP), python)
+
+
+def _tasks_of(uid: int) -> int:
+    """The processes and threads user ``uid`` runs now (what the kernel counts against RLIMIT_NPROC)."""
+    n = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    n += len(os.listdir(f"/proc/{name}/task"))
+            except OSError:
+                pass
+    return n
+
+
+def _limit_resources(limits: Limits, processes: int) -> None:
+    """Set the student process's limits (run in the new process, before it starts the sandbox)."""
+    import resource
+
+    def lower(what, soft, hard=None):
+        hard = soft if hard is None else hard
+        old_soft, old_hard = resource.getrlimit(what)
+        if old_hard != resource.RLIM_INFINITY:
+            hard = min(hard, old_hard)
+        resource.setrlimit(what, (min(soft, hard), hard))
+
+    lower(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2)
+    lower(resource.RLIMIT_AS, limits.memory_bytes)
+    lower(resource.RLIMIT_NPROC, processes)
+    lower(resource.RLIMIT_FSIZE, limits.file_bytes)
+    lower(resource.RLIMIT_CORE, 0)
+    lower(resource.RLIMIT_NOFILE, limits.open_files)
+
+
 # --- the student process ------------------------------------------------------------------------------
 
 
-def _child_main() -> int:
+class _Printed:
+    """``sys.stdout`` and ``sys.stderr`` of the student process: counts what is printed, keeps nothing,
+    and raises :class:`OutputLimitExceeded` beyond the limit."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, limit: int):
+        self.limit, self.count = limit, 0
+
+    def write(self, text) -> int:
+        self.count += len(text)
+        if self.count > self.limit:
+            raise OutputLimitExceeded(f"your code printed more than {_size(self.limit)}")
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        raise OSError("the student process's output has no file")
+
+
+def _limit_hit(exc: BaseException) -> str | None:
+    """Which limit of :class:`Limits` an exception of the student's code shows it reached, if one."""
+    if isinstance(exc, MemoryError):
+        return "memory"
+    if isinstance(exc, OutputLimitExceeded):
+        return "output"
+    if isinstance(exc, OSError):
+        if type(exc).__name__ == "gaierror":
+            return "network"
+        return {errno.EFBIG: "file", errno.ENOSPC: "scratch", errno.EAGAIN: "processes", errno.EROFS: "read-only",
+                errno.ECONNREFUSED: "network", errno.ENETUNREACH: "network", errno.EHOSTUNREACH: "network"
+                }.get(exc.errno)
+    return None
+
+
+def _failure(exc: BaseException) -> dict:
+    """An exception of the student's code, as the student process reports it."""
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:  # noqa: BLE001 - an exception whose message cannot be made
+        text = type(exc).__name__
+    out = {"error": text[:4000]}
+    if (kind := _limit_hit(exc)) is not None:
+        out["limit"] = kind
+    return out
+
+
+def _child_main(argv: list[str] | None = None) -> int:
     """Run as ``python -I grading.py --child``: the student process (see the module docstring)."""
-    import builtins
+    if "--as-nobody" in (sys.argv if argv is None else argv):
+        # the sandbox of a grader that runs as root: become nobody before anything else
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
     import io
     import types
 
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
-    sys.stdout = io.StringIO()
-    job = json.loads(sys.stdin.readline())
+    # the grader's channel: the pipes the process started with, moved off descriptors 0 and 1, which
+    # then lead to /dev/null, as 2 does: what the student's code writes there reaches no one
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    job = json.loads(requests.readline())
+    sys.stdout = sys.stderr = _Printed(job["output_bytes"])
+    sys.stdin = io.StringIO()
     sys.path.insert(0, job["root"])
     import numpy  # noqa: F401  (the wire format needs it)
 
+    me = os.getpid()
+
     def send(obj):
-        proto.write(json.dumps(obj) + "\n")
-        proto.flush()
+        if os.getpid() != me:          # a copy of this process that the student's code forked: not the one
+            os._exit(0)                # that answers the grader
+        try:
+            data = json.dumps(obj).encode()
+        except (MemoryError, ValueError, TypeError, RecursionError) as exc:   # an answer too large to send
+            failure = _failure(exc)
+            if "values" not in obj:
+                failure["raised"] = failure.pop("error")
+            data = json.dumps(failure).encode()
+        replies.write(data + b"\n")
+        replies.flush()
+
+    def receive():
+        line = requests.readline()
+        return json.loads(line) if line else None
 
     def _helper(name):
         def call(*args):
             # a function of the problem statement (not a checker): the grader runs it and sends the value
             send({"helper": name, "args": encode(list(args))})
-            reply = json.loads(sys.stdin.readline())
+            reply = receive() or {"raised": "the grader has gone"}
             if "raised" in reply:
                 raise RuntimeError(reply["raised"])
             return decode(reply.get("ok"))
@@ -541,228 +832,192 @@ def _child_main() -> int:
 
     sys.meta_path.insert(0, _NoCheckers())
 
-    # the functions this exercise forbids: stubbed wherever the library binds them
-    forbidden = [dotted for dotted in job["forbidden"] if "." in dotted]
-
-    def owner_of(dotted):
-        """(the loaded module or class that holds the name, the name), or None while none is loaded."""
-        parts = dotted.split(".")
-        for i in range(len(parts) - 1, 0, -1):
-            owner = sys.modules.get(".".join(parts[:i]))
-            if owner is None:
-                continue
-            for attr in parts[i:-1]:         # a method: module.Class.method
-                owner = getattr(owner, attr, None)
-            return (owner, parts[-1]) if owner is not None and hasattr(owner, parts[-1]) else None
-        return None
-
-    originals: dict = {}
-
-    def stub_for(dotted):
-        message = f"not allowed in this exercise: {dotted} (the exercise asks you to write it yourself)"
-
-        def stub(*args, **kwargs):
-            raise RuntimeError(message)
-        stub.__name__ = dotted.rpartition(".")[2]
-        stub.message = message
-        return stub
-
-    def disable(func, dotted) -> bool:
-        """Make the function object itself raise, so that every name bound to it does: re-exports,
-        lazily loaded attributes, ``from ... import`` and the library's own calls."""
-        if not isinstance(func, types.FunctionType) or func.__closure__:
-            return False
-        scope: dict = {}
-        exec(f"def stub(*args, **kwargs):\n    raise RuntimeError({stub_for(dotted).message!r})\n", scope)
-        func.__code__ = scope["stub"].__code__
-        return True
-
-    def apply_stubs():
-        for dotted in forbidden:
-            found = None if dotted in originals else owner_of(dotted)
-            if found is None:
-                continue
-            owner, attr = found
-            orig = getattr(owner, attr)
-            stub = stub_for(dotted)
-            originals[dotted] = (orig, stub)
-            if not disable(orig, dotted):      # a builtin or a compiled dispatcher: rebind the name
-                setattr(owner, attr, stub)
-            # a decorated function (functools.wraps, SciPy's axis and NaN policies) keeps its body as
-            # __wrapped__: disabling that body makes every other name of the decorated function refuse
-            # too (scipy.stats.entropy is also scipy.stats._entropy.entropy, reached without the name)
-            inner, seen = getattr(orig, "__wrapped__", None), {id(orig)}
-            while inner is not None and id(inner) not in seen:
-                seen.add(id(inner))
-                disable(inner, dotted)
-                inner = getattr(inner, "__wrapped__", None)
-        stubs = {id(orig): stub for orig, stub in originals.values()}
-        for name, mod in list(sys.modules.items()):
-            if not name.startswith("pedagogy_lib") or mod is None:
-                continue
-            for k, v in list(vars(mod).items()):
-                if id(v) in stubs and v is not stubs[id(v)]:
-                    setattr(mod, k, stubs[id(v)])
-
-    real_import = builtins.__import__
-
-    busy = []
-
-    def module_loading(exclude=None) -> bool:
-        """A module is being executed (an ``import`` inside it has not returned). Stubbing then waits:
-        looking a forbidden name up can import lazily (a family's attributes, ``scipy.stats``), and what
-        it imports may import from the half-made module (a circular import that only the grader caused)."""
-        for name, module in list(sys.modules.items()):
-            if name != exclude and getattr(getattr(module, "__spec__", None), "_initializing", False):
-                return True
-        return False
-
-    stubbed_at: list = [None]
-    depth = [0]
-
-    def stub_now(loaded=None):
-        # no re-entry, and not inside an import statement or while a module is half made: the import that
-        # finishes last (the outermost) stubs what the ones inside it loaded. Only a module loaded since
-        # the last pass can hold a forbidden name or bind one unstubbed, so an import of what is already
-        # loaded (the library's imports inside its functions, run at every call) costs nothing
-        if not forbidden or busy or depth[0]:
-            return
-        now = (len(sys.modules), next(reversed(sys.modules)))
-        if now == stubbed_at[0] or module_loading(exclude=loaded):
-            return
-        busy.append(True)
-        try:
-            apply_stubs()
-        finally:
-            busy.pop()
-        stubbed_at[0] = now      # as it was before the pass: a module the pass itself loaded gets a pass too
-
-    def guarded_import(*args, **kwargs):
-        depth[0] += 1
-        try:
-            module = real_import(*args, **kwargs)
-        finally:
-            depth[0] -= 1
-        stub_now()
-        return module
-
-    import importlib.abc
-    import importlib.machinery
-
-    owners = {".".join(d.split(".")[:i]) for d in forbidden for i in range(1, d.count(".") + 1)}
-
-    class _StubAfterLoading(importlib.abc.MetaPathFinder):
-        """Every module that holds a forbidden function gets its stubs as soon as it has loaded, however
-        it was imported (an import statement, ``importlib``, a family's lazy attribute)."""
-
-        def find_spec(self, name, path=None, target=None):
-            if name not in owners:
-                return None
-            spec = importlib.machinery.PathFinder.find_spec(name, path)
-            if spec is None or spec.loader is None:
-                return spec
-            loader = spec.loader
-
-            class _Loader(importlib.abc.Loader):
-                def create_module(self, spec):
-                    return loader.create_module(spec)
-
-                def exec_module(self, module):
-                    loader.exec_module(module)
-                    stub_now(loaded=module.__name__)
-            spec.loader = _Loader()
-            return spec
-
-    sys.meta_path.insert(0, _StubAfterLoading())
-    builtins.__import__ = guarded_import           # and as the student's code imports the library
-
     ns: dict = {"__name__": "__main__"}
-    error = None
+    out: dict = {"values": {}, "error": None}
     for i, (code, must_run) in enumerate(job["cells"]):
         try:
             exec(compile(code, f"<answer cell {i}>", "exec"), ns)
         except BaseException as exc:  # noqa: BLE001 - reported to the grader as text
+            if os.getpid() != me:
+                os._exit(0)
             if must_run:
-                error = f"{type(exc).__name__}: {exc}"
+                out.update(_failure(exc))
                 break
-        if not must_run:               # the page's own functions the exercise rules out (no dot in the name)
-            for dotted in job["forbidden"]:
-                if "." not in dotted:
-                    # the function object itself raises, so that what the page built from it (a model
-                    # holding it, when the page's cells are replayed) refuses too; the name is a stub
-                    label = f"{dotted} (the page's function)"
-                    func = ns.get(dotted)
-                    if isinstance(func, types.FunctionType) and not hasattr(func, "message"):
-                        disable(func, label)
-                    ns[dotted] = stub_for(label)
-    out = {"values": {}, "error": error}
-    for name in job["names"]:
-        if name in ns:
-            out["values"][name] = encode(ns[name])
-        else:
-            out["values"][name] = {"__missing__": name}
+    if os.getpid() != me:
+        os._exit(0)
+    if out["error"] is None:
+        for name in job["names"]:
+            try:
+                out["values"][name] = encode(ns[name]) if name in ns else {"__missing__": name}
+            except BaseException as exc:  # noqa: BLE001 - an answer that cannot be sent
+                out.update(_failure(exc))
+                break
     send(out)
-    while True:
-        line = sys.stdin.readline()
-        if not line:
-            return 0
-        req = json.loads(line)
+    while (req := receive()) is not None:
         fn = ns.get(req["call"])
         try:
-            value = fn(*unpack(req["args"]))
-            send({"ok": encode(value)})
-        except BaseException as exc:  # noqa: BLE001
-            send({"raised": f"{type(exc).__name__}: {exc}"})
+            value = encode(fn(*unpack(req["args"])))
+        except BaseException as exc:  # noqa: BLE001 - sent back as the function's exception
+            failure = _failure(exc)
+            failure["raised"] = failure.pop("error")
+            send(failure)
+        else:
+            send({"ok": value})
+    return 0
 
 
 class StudentProcess:
-    """The student's answer cells, run in ``python -I`` by this file's ``--child`` mode."""
+    """The student's answer cells, run by this file's ``--child`` mode in the sandbox (or, ``unisolated``,
+    in a plain ``python -I`` with the same limits)."""
 
-    def __init__(self, job: dict, python: str = sys.executable, timeout: float = CHILD_TIMEOUT,
-                 helpers: dict | None = None):
+    def __init__(self, job: dict, python: str = sys.executable, helpers: dict | None = None, *,
+                 limits: Limits | None = None, unisolated: bool = False):
         self.helpers = helpers or {}
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "NBGRADER"))}
-        env.setdefault("MPLBACKEND", "Agg")
-        self.timeout = timeout
-        self.proc = subprocess.Popen([python, "-I", str(Path(__file__).resolve()), "--child"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-        self.lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.proc.stdin.write(json.dumps(job) + "\n")
-        self.proc.stdin.flush()
+        self.limits = limits or Limits()
+        self.unisolated = unisolated
+        self.pending = b""
+        self.started = False
+        self.scratch = None
+        command = [python, "-I", str(Path(__file__).resolve()), "--child"]
+        env = _child_environment()
+        if unisolated:
+            self.scratch = tempfile.mkdtemp(prefix="msl-grading-")
+            env.update(HOME=self.scratch, TMPDIR=self.scratch)
+            user, cwd = os.getuid(), self.scratch
+        else:
+            problem = sandbox_problem(python)
+            if problem is not None:
+                raise SandboxUnavailable(problem)
+            command = _bwrap_arguments(python, self.limits) + command
+            if os.geteuid() == 0:
+                command.append("--as-nobody")
+            user, cwd, env = (NOBODY if os.geteuid() == 0 else os.getuid()), "/", {}
+        processes = self.limits.processes + _tasks_of(user)
+        self.errors = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
+                                     cwd=cwd, env=env, start_new_session=True,
+                                     preexec_fn=functools.partial(_limit_resources, self.limits, processes))
+        # the watchdog: past the time allowed, the sandbox and all it started are killed, wherever the
+        # grader is waiting for them
+        self.expired = threading.Event()
+        self.watchdog = threading.Timer(self.limits.wall_seconds, self._expire)
+        self.watchdog.daemon = True
+        self.watchdog.start()
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        try:
+            self._send(dict(job, output_bytes=self.limits.output_bytes))
+        except BaseException:
+            self.close()
+            raise
 
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
+    def _expire(self) -> None:
+        self.expired.set()
+        self._kill()
+
+    def _timed_out(self) -> TimeoutError:
+        self.close()
+        return TimeoutError(f"your code did not finish within {self.limits.wall_seconds:g} s")
+
+    # the pipes, with the size of a reply bounded
+
+    def _wait(self, fd: int, event: int) -> None:
+        poller = select.poll()
+        poller.register(fd, event | select.POLLHUP | select.POLLERR)
+        while not poller.poll(1000):
+            if self.expired.is_set():
+                raise self._timed_out()
+
+    def _send(self, obj) -> None:
+        data = memoryview(json.dumps(obj).encode() + b"\n")
+        fd = self.proc.stdin.fileno()
+        while data:
+            self._wait(fd, select.POLLOUT)
+            try:
+                data = data[os.write(fd, data[: 1 << 20]):]
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                self._ended()
+
+    def _line(self) -> bytes:
+        i = self.pending.find(b"\n")
+        if i >= 0:
+            line, self.pending = self.pending[:i], self.pending[i + 1:]
+            return line
+        parts, size = [self.pending], len(self.pending)
+        fd = self.proc.stdout.fileno()
+        while True:
+            if size > self.limits.reply_bytes:
+                self.close()
+                raise RuntimeError(f"your answer is larger than the {_size(self.limits.reply_bytes)} the grader reads")
+            self._wait(fd, select.POLLIN)
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                self._ended()
+            i = chunk.find(b"\n")
+            if i >= 0:
+                parts.append(chunk[:i])
+                self.pending = chunk[i + 1:]
+                return b"".join(parts)
+            parts.append(chunk)
+            size += len(chunk)
+
+    def _ended(self):
+        """The student process closed its side: raise what ended it."""
+        if self.expired.is_set():
+            raise self._timed_out()
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            code = self.proc.wait()
+        self.errors.seek(0)
+        said = self.errors.read(20000).decode(errors="replace").strip()
+        if not self.started and not self.unisolated and said.startswith("bwrap:"):
+            raise SandboxUnavailable(f"The sandbox could not be made ({said[-500:]}). " + _HOW_TO_INSTALL)
+        if not self.started and said:
+            raise RuntimeError(f"the student process did not start ({said.splitlines()[-1]})")
+        sig = -code if code < 0 else code - 128 if code > 128 and not self.unisolated else 0
+        limits = self.limits
+        if sig == signal.SIGXCPU:
+            raise RuntimeError(f"your code used more than {limits.cpu_seconds} s of CPU time")
+        if sig == signal.SIGXFSZ:
+            raise RuntimeError(f"your code wrote a file larger than {_size(limits.file_bytes)}")
+        if sig == signal.SIGKILL:
+            raise RuntimeError(f"your code was killed: it went on past its {limits.cpu_seconds} s of CPU time, or "
+                               "the machine ran out of memory")
+        if sig:
+            raise RuntimeError(f"your code ended the Python process (signal {signal.Signals(sig).name})")
+        raise RuntimeError(f"your code ended the Python process (exit code {code})")
 
     def receive(self) -> dict:
         while True:
-            try:
-                line = self.lines.get(timeout=self.timeout)
-            except queue.Empty:
-                self.close()
-                raise TimeoutError(f"your code did not finish within {self.timeout:.0f} s")
-            if line is None:
-                raise RuntimeError("your code ended the Python process (exit, a crash or a kill)")
+            line = self._line()
             try:
                 msg = json.loads(line)
-            except ValueError:
-                raise RuntimeError("your code wrote to the grader's channel") from None
-            if not (isinstance(msg, dict) and "helper" in msg):
+            except (ValueError, RecursionError):
+                msg = None
+            if not isinstance(msg, dict):
+                self.close()
+                raise RuntimeError("the student process sent the grader something it cannot read")
+            self.started = True
+            if "helper" not in msg:
                 return msg
             self._answer_helper(msg)
 
     def _answer_helper(self, msg: dict) -> None:
-        fn = self.helpers.get(msg["helper"])
         try:
+            fn = self.helpers.get(str(msg["helper"]))
             if fn is None:
                 raise NameError(f"{msg['helper']} is not a function of the problem statement")
             reply = {"ok": encode(fn(*decode(msg["args"])))}
         except Exception as exc:  # noqa: BLE001 - sent back to the student's code as its exception
             reply = {"raised": f"{type(exc).__name__}: {exc}"}
-        self.proc.stdin.write(json.dumps(reply) + "\n")
-        self.proc.stdin.flush()
+        self._send(reply)
 
     def call(self, name: str, args: tuple):
         def offer(fn):                 # a function of the grader's, called back through the pipe
@@ -770,17 +1025,44 @@ class StudentProcess:
             self.helpers[key] = fn
             return {"__cb__": key}
 
-        self.proc.stdin.write(json.dumps({"call": name, "args": encode(list(args), offer)}) + "\n")
-        self.proc.stdin.flush()
+        self._send({"call": name, "args": encode(list(args), offer)})
         reply = self.receive()
         if "raised" in reply:
-            raise RuntimeError(reply["raised"])
+            raise RuntimeError(str(reply["raised"]) + _limit_note(reply.get("limit"), self.limits))
         return _read(reply.get("ok"))
 
-    def close(self):
+    def _kill(self):
         if self.proc.poll() is None:
-            self.proc.kill()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)       # the sandbox and all it started
+            except OSError:
+                self.proc.kill()
+
+    def close(self):
+        self.watchdog.cancel()
+        self._kill()
         self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        self.errors.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+
+def _limit_note(kind: str | None, limits: Limits) -> str:
+    """What an exception of the student's code means when it shows that a limit was reached."""
+    return {"memory": f" (your code tried to allocate more than {_size(limits.memory_bytes)}, the most graded code "
+                      "may use)",
+            "read-only": " (graded code may write only in its scratch directory, /tmp)",
+            "network": " (graded code has no network)",
+            "file": f" (your code wrote a file larger than {_size(limits.file_bytes)}, the largest graded code may "
+                    "write)",
+            "scratch": f" (your code filled the scratch directory /tmp, {_size(limits.scratch_bytes)})",
+            "processes": f" (graded code may start at most {limits.processes} processes)"}.get(kind or "", "")
 
 
 def _read(value, namedtuples: dict | None = None):
@@ -867,54 +1149,21 @@ def _own_copy_and_data(mod, salt: int) -> tuple:
     return fresh, mine, book
 
 
-def expand_forbidden(forbidden) -> list[str]:
-    """The functions a "not allowed" list makes unavailable while an answer runs.
-
-    Its names as given, and two kinds of name the list stands for: a NumPy or SciPy *module* on it
-    (``numpy.polynomial.hermite_e``) stands for every public function and class of that module, also
-    where a parent package binds the same object (``numpy.polynomial.HermiteE``), since a family of
-    fitters and products each does the same job; a function of ``scipy.special`` stands also for its
-    compiled twin in ``scipy.special.cython_special``, the same routine under another module's name.
-    """
-    import importlib
-
-    out: list[str] = []
-    for dotted in forbidden:
-        module = None
-        if dotted.startswith(("numpy.", "scipy.")):
-            try:
-                module = importlib.import_module(dotted)
-            except ImportError:
-                module = None
-        if module is None:
-            out.append(dotted)
-            parts = dotted.split(".")
-            if len(parts) == 3 and parts[:2] == ["scipy", "special"]:
-                twins = importlib.import_module("scipy.special.cython_special")
-                if callable(getattr(twins, parts[2], None)):
-                    out.append(f"scipy.special.cython_special.{parts[2]}")
-            continue
-        parts = dotted.split(".")
-        names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
-        for name in names:
-            obj = getattr(module, name, None)
-            if not callable(obj):
-                continue
-            out.append(f"{dotted}.{name}")
-            for i in range(len(parts) - 1, 0, -1):
-                parent = sys.modules.get(".".join(parts[:i]))
-                if parent is not None and getattr(parent, name, None) is obj:
-                    out.append(f"{'.'.join(parts[:i])}.{name}")
-    return list(dict.fromkeys(out))
-
-
 def grade_exercise(label: str, module: str, checker: str, names: list[str], cells: list[tuple[str, bool]],
-                   student: str, *, python: str = sys.executable, checkers: set[str] = frozenset()) -> tuple[bool, str]:
-    """Grade one exercise: ``(passed, the verdict's text)``; see the module docstring."""
+                   student: str, *, python: str = sys.executable, checkers: set[str] = frozenset(),
+                   unisolated: bool = False, limits: Limits | None = None) -> tuple[bool, str]:
+    """Grade one exercise: ``(passed, the verdict's text)``; see the module docstring.
+
+    ``cells`` are ``(code, must_run)`` pairs run in order in the student process (a cell that need not
+    run may fail without ending the grading); ``names`` the answer's names the checker receives.
+    ``unisolated`` runs the student process without the sandbox (the limits stay); ``limits`` replaces
+    :class:`Limits`' defaults. Raises :class:`SandboxUnavailable` when the sandbox cannot be made.
+    """
     import importlib
 
     import numpy as np
 
+    limits = limits or Limits()
     mod = importlib.import_module(f"pedagogy_lib.exercises.{module}")
     if getattr(mod, "__file__", None) is None:
         raise RuntimeError("the grader needs the checker modules themselves, not a Jupyter kernel's stand-ins: "
@@ -941,27 +1190,28 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
             if changed:
                 lines.append(f"Graded on problem data of your own ({', '.join(changed)} drawn for student "
                              f"{student!r}), by running your answer cell again.")
-    forbidden = list(spec.get("forbidden", ()))
-    if forbidden:
-        lines.append("While grading, these functions are not available to your code: " + ", ".join(forbidden) + ".")
-    forbidden += [name for name in shortcuts_for(spec) if name not in forbidden]
     import pedagogy_lib
     quiet, helpers = _checker_functions(mod, set(checkers) | {checker})
     job = {"root": str(Path(pedagogy_lib.__file__).resolve().parent.parent),
            "modules": {module: {"data": data if data is not None else _public_data(mod), "functions": quiet,
                                 "helpers": helpers}},
-           "forbidden": expand_forbidden(forbidden), "cells": cells, "names": names}
+           "cells": cells, "names": names}
     child = None
     try:
-        child = StudentProcess(job, python, helpers={n: getattr(mod, n) for n in helpers})
+        child = StudentProcess(job, python, helpers={n: getattr(mod, n) for n in helpers}, limits=limits,
+                               unisolated=unisolated)
         reply = child.receive()
         if reply.get("error"):
-            return False, "\n".join(lines + [f"Your answer cell raised {reply['error']}"])
+            return False, "\n".join(lines + [f"Your answer cell raised {reply['error']}"
+                                             + _limit_note(reply.get("limit"), limits)])
         # the checker module's own NamedTuple classes, so that an answer of that type is one here too
         nts = {n: v for n, v in vars(mod).items() if isinstance(v, type) and issubclass(v, tuple) and hasattr(v, "_fields")}
+        values = reply.get("values")
+        if not isinstance(values, dict):
+            raise RuntimeError("the student process sent the grader something it cannot read")
         args = []
         for name in names:
-            value = reply["values"].get(name)
+            value = values.get(name)
             if isinstance(value, dict) and "__missing__" in value:
                 return False, "\n".join(lines + [f"Your answer cell no longer defines {name}."])
             args.append(_proxy(child, name) if isinstance(value, dict) and "__fn__" in value else _read(value, nts))
@@ -996,9 +1246,8 @@ def parse_hidden_call(source: str) -> dict | None:
 
 def import_statements(code: str) -> list[str]:
     """The import statements at the top level of ``code``, one string each (none if it does not parse)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = _parse(code)
+    if tree is None:
         return []
     return [ast.unparse(s) for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
 
@@ -1006,11 +1255,15 @@ def import_statements(code: str) -> list[str]:
 def _names_used(sources: list[str]) -> set[str]:
     out = set()
     for code in sources:
-        try:
-            out |= {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
-        except SyntaxError:
-            pass
+        tree = _parse(code)
+        if tree is not None:
+            out |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     return out
+
+
+def _names_bound(import_line: str) -> set[str]:
+    node = ast.parse(import_line).body[0]
+    return {(a.asname or a.name).split(".")[0] for a in node.names}
 
 
 def _preamble(page: list[str], answers: list[str], exclude: frozenset = frozenset()) -> list[str]:
@@ -1019,9 +1272,8 @@ def _preamble(page: list[str], answers: list[str], exclude: frozenset = frozense
     (``exclude``: names the answers bind themselves, which do not count as uses of the page's)."""
     defs = []
     for code in page:
-        try:
-            tree = ast.parse(code)
-        except SyntaxError:
+        tree = _parse(code)
+        if tree is None:
             continue
         for stmt in tree.body:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -1043,28 +1295,31 @@ def _preamble(page: list[str], answers: list[str], exclude: frozenset = frozense
 def _answer_preamble(answer: str, preamble: list[str]) -> list[str]:
     """The imports and page definitions one answer uses (see :func:`_preamble`); a name the answer binds
     itself (its own function of a page function's name, say) is the answer's, not a use of the page's."""
-    try:
-        own = frozenset(_names_bound_by(ast.parse(answer)))
-    except SyntaxError:
+    tree = _parse(answer)
+    if tree is None:
         return []
-    return _preamble(preamble, [answer], own)
+    return _preamble(preamble, [answer], frozenset(_names_bound_by(tree)))
 
 
-def page_functions_outside_allowed(answer: str, preamble: list[str], allowed) -> list[str]:
-    """What the page's functions and classes that ``answer`` uses (directly or through each other; see
-    :func:`_preamble`) call from the restricted packages beyond ``allowed``, each as written. A page
-    function run with the page's globals rebound to an exercise's data would otherwise reach, from inside,
-    a library function the statement does not allow."""
-    defs = [code for code in _answer_preamble(answer, preamble) if not code.startswith(("import ", "from "))]
-    return outside_allowed("\n".join(defs), "\n".join(preamble), allowed) if defs else []
+def page_functions_calling(answer: str, preamble: list[str], not_allowed) -> dict[str, list[str]]:
+    """``{page function: the named functions it calls, as written}`` for the page's functions and classes
+    that ``answer`` uses (directly or through each other; see :func:`_preamble`) and that call one of the
+    functions ``not_allowed`` names (:func:`named_calls`)."""
+    imports = "\n".join(code for code in preamble if code.startswith(("import ", "from ")))
+    out = {}
+    for code in _answer_preamble(answer, preamble):
+        if code.startswith(("import ", "from ")):
+            continue
+        if called := named_calls(code, imports, not_allowed):
+            out[ast.parse(code).body[0].name] = called
+    return out
 
 
 def _stored(sources: list[str]) -> set[str]:
     out = set()
     for code in sources:
-        try:
-            tree = ast.parse(code)
-        except SyntaxError:
+        tree = _parse(code)
+        if tree is None:
             continue
         for n in ast.walk(tree):
             if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
@@ -1087,11 +1342,6 @@ def _needs_page_state(preamble: list[str], answers: list[str], page: list[str]) 
     return bool(missing & _stored(page))
 
 
-def _names_bound(import_line: str) -> set[str]:
-    node = ast.parse(import_line).body[0]
-    return {(a.asname or a.name).split(".")[0] for a in node.names}
-
-
 def _nb_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
@@ -1103,16 +1353,97 @@ def _output(text: str, failed: bool) -> list[dict]:
     return [{"output_type": "stream", "name": "stdout", "text": text + "\n"}]
 
 
+def _shown(names: list[str]) -> str:
+    return ", ".join(f"`{n.removeprefix('pedagogy_lib.')}`" for n in names)
+
+
+#: Where the rules for graded answers are written, as a sentence's end.
+_RULES = "see the rules for graded answers"
+
+
+def source_refusal(answer: str, preamble: list[str], not_allowed=()) -> str | None:
+    """Why ``answer`` is not accepted before it runs (see the module docstring), or ``None``.
+
+    ``preamble`` holds the page's imports and definitions (:func:`_preamble`); ``not_allowed`` the
+    exercise's named functions (library paths, or bare names of the page's functions).
+    """
+    imports = "\n".join(preamble)
+    if called := named_calls(answer, imports, not_allowed):
+        shown = []
+        for written in called:                # a name that does not say what it is gets the function's path
+            entry = next((n for n in not_allowed if written in named_calls(answer, imports, [n])), written)
+            last = entry.rpartition(".")[2]
+            shown.append(f"`{written}`" + ("" if re.search(rf"\b{re.escape(last)}\b", written) else f" ({_shown([entry])})"))
+        return f"Not accepted: the answer calls {', '.join(shown)}, which this exercise asks you to write yourself."
+    if through := page_functions_calling(answer, preamble, not_allowed):
+        return ("Not accepted: the answer uses "
+                + " and ".join(f"the page's function `{fn}`, which calls {_shown(called)}" for fn, called in through.items())
+                + "; this exercise asks you to write that yourself.")
+    if peers := peer_library_imports(answer):
+        kinds = ("a compiler" if set(peers) <= set(COMPILERS) else
+                 "a library that runs the book's algorithms for you")
+        return (f"Not accepted: the answer imports {_shown(peers)}, {kinds}; graded answers compute with NumPy, "
+                f"SciPy, the standard library and this library ({_RULES}).")
+    if peers := peer_library_imports("\n".join(_answer_preamble(answer, preamble))):
+        # a name the page imports from a peer library (or a page function that calls one), used bare
+        return (f"Not accepted: the answer uses {_shown(peers)} through the page's imports or functions, and it "
+                f"runs the book's algorithms for you; graded answers compute with NumPy, SciPy, the standard "
+                f"library and this library ({_RULES}).")
+    if kernels := kernel_module_names(answer, imports):
+        return (f"Not accepted: the answer calls the library's compiled kernels ({_shown(kernels)}). They are the "
+                "fast twins of its public functions, not a way round them; write the computation the exercise "
+                "asks for.")
+    if private := private_library_names(answer, imports):
+        return (f"Not accepted: the answer calls the library's private functions ({_shown(private)}). They are "
+                "the library's internals, not its interface; write the computation the exercise asks for.")
+    return None
+
+
+def _tamper_flags(cells: list[dict], answers: dict[str, int], checker_of: dict[str, str], imports: str,
+                  source_cells: set[str] | None) -> dict[str, list[str]]:
+    """``{label: what reaches for the grading machinery, with its cell}``: an answer cell's findings concern
+    its own exercise; those of a cell the student added or edited concern the exercises whose checker
+    functions it names, else the next exercise after it (the last, after every answer cell)."""
+    flags: dict[str, list[str]] = {}
+    by_index = sorted((k, label) for label, k in answers.items())
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "code":
+            continue
+        meta, code = _nb_meta(cell), _src(cell)
+        if meta.get("solution"):
+            label = next((lab for lab, k in answers.items() if k == i), None)
+            found, concerned = tampering(code, imports=imports), [label] if label else []
+        elif not meta and source_cells is not None and code not in source_cells:
+            found = tampering(code, imports=imports, in_answer=False)
+            tree = _parse(code)
+            used = set() if tree is None else {getattr(n, "id", None) or getattr(n, "attr", None)
+                                               for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.Attribute))}
+            concerned = [lab for lab, fn in checker_of.items() if fn in used and lab in answers]
+            if not concerned and by_index:
+                concerned = [next((lab for k, lab in by_index if k > i), by_index[-1][1])]
+        else:
+            continue
+        for label in concerned:
+            flags.setdefault(label, []).extend(f"{what} (cell {i})" for what in found)
+    return {label: found for label, found in flags.items() if found}
+
+
 def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source: dict | None = None, *,
-                   python: str = sys.executable, labels=None) -> dict:
+                   python: str = sys.executable, labels=None, unisolated: bool = False,
+                   limits: Limits | None = None) -> dict:
     """Grade every summative test cell of an executed notebook in place; return ``{label: (passed, flags)}``.
 
     ``submitted`` is the notebook as the student handed it in (to flag deleted or edited test cells),
     ``source`` the assignment's source notebook (to tell the page's own cells from the student's);
-    ``labels``, when given, limits the grading to those exercises (to regrade one, say).
+    ``labels``, when given, limits the grading to those exercises (to regrade one, say). An exercise
+    with flags (the reasons, as written after ``FLAGGED:`` in its test cell) needs the instructor's
+    review. ``unisolated`` and ``limits`` are :func:`grade_exercise`'s. Raises :class:`SandboxUnavailable`,
+    before grading anything, when the sandbox cannot be made and ``unisolated`` is not given.
     """
     from nbformat import from_dict
 
+    if not unisolated and (problem := sandbox_problem(python)) is not None:
+        raise SandboxUnavailable(problem)
     source_cells = {_src(c) for c in (source or {}).get("cells", []) if not _nb_meta(c)} if source else None
 
     cells = nb["cells"]
@@ -1120,25 +1451,18 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
                and c["cell_type"] == "code"}
     page = [_src(c) for c in cells if c["cell_type"] == "code" and not _nb_meta(c)]
     preamble = _preamble(page, [_src(cells[i]) for i in answers.values()])
-    # tampering anywhere in the student's code
-    student_code = [(i, _src(c)) for i, c in enumerate(cells) if c["cell_type"] == "code"
-                    and (_nb_meta(c).get("solution") or not _nb_meta(c))]
-    tampered = []
-    for i, code in student_code:
-        if _nb_meta(cells[i]).get("solution"):          # an answer cell: everything in it counts
-            tampered += [f"{what} (cell {i})" for what in tampering(code)]
-        elif source_cells is not None and code not in source_cells:   # a cell the student added or changed
-            tampered += [f"{what} (cell {i})" for what in tampering(code)]
+    calls = [(cell, call) for cell in cells if _nb_meta(cell).get("grade") and not _nb_meta(cell).get("solution")
+             and (call := parse_hidden_call(_src(cell))) is not None]
+    checkers = {call["checker"] for _, call in calls}
+    page_imports = "\n".join(line for code in page for line in import_statements(code))
+    tampered = _tamper_flags(cells, {gid.removesuffix("-answer"): i for gid, i in answers.items() if gid},
+                             {call["label"]: call["checker"] for _, call in calls}, page_imports, source_cells)
     sub_tests = {}
     if submitted is not None:
         sub_tests = {_nb_meta(c).get("grade_id"): _src(c) for c in submitted.get("cells", []) if _nb_meta(c).get("grade")}
     results = {}
-    checkers = {spec["checker"] for c in cells if _nb_meta(c).get("grade") and (spec := parse_hidden_call(_src(c)))}
-    for cell in cells:
+    for cell, call in calls:
         meta = _nb_meta(cell)
-        call = parse_hidden_call(_src(cell)) if meta.get("grade") and not meta.get("solution") else None
-        if call is None:
-            continue
         label = call["label"]
         if labels is not None and label not in labels:
             continue
@@ -1153,47 +1477,12 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
         k = answers.get(f"{label}-answer")
         if k is None:
             passed, text = False, "The answer cell of this exercise is missing from the submission."
-        elif tampered:
-            passed, text = False, ("Not graded: the notebook's code reaches for the grading machinery or "
-                                   "round its checks ("
-                                   + "; ".join(tampered) + "). Scored zero until the instructor reviews it.")
+        elif label in tampered:
+            passed, text = False, ("Not graded: code for this exercise reaches for the grading machinery ("
+                                   + "; ".join(tampered[label]) + "). Scored zero until the instructor reviews it.")
             flags.append("tampering with the grading machinery")
-        elif peers := peer_library_imports(_src(cells[k])):
-            why = ("which compiles NumPy's functions anew, where the exercise's list of what is not allowed "
-                   "does not reach them" if set(peers) <= set(COMPILERS) else "which computes this for you")
-            passed, text = False, ("Not accepted: the answer imports " + ", ".join(f"`{p}`" for p in peers)
-                                   + f", {why}; graded answers write the computation "
-                                   "with NumPy, SciPy's basic routines and what the exercise allows.")
-        elif peers := peer_library_imports("\n".join(_answer_preamble(_src(cells[k]), preamble))):
-            # a name the page imports from a peer library (or a page function that calls one), used bare
-            passed, text = False, ("Not accepted: the answer uses " + ", ".join(f"`{p}`" for p in peers)
-                                   + " through the page's imports or functions, and it computes this for you; "
-                                   "graded answers write the computation with NumPy, SciPy's basic routines "
-                                   "and what the exercise allows.")
-        elif kernels := kernel_module_names(_src(cells[k]), "\n".join(preamble)):
-            passed, text = False, ("Not accepted: the answer calls the library's compiled kernels ("
-                                   + ", ".join(f"`{p}`" for p in kernels) + "). They are the fast twins of "
-                                   "its public functions, not a way round them; write the computation the "
-                                   "exercise asks for.")
-        elif private := private_library_names(_src(cells[k]), "\n".join(preamble)):
-            passed, text = False, ("Not accepted: the answer calls the library's private functions ("
-                                   + ", ".join(f"`{p}`" for p in private) + "). They are the library's "
-                                   "internals, not its interface; write the computation the exercise asks for.")
-        elif private := private_numpy_scipy_names(_src(cells[k]), "\n".join(preamble)):
-            passed, text = False, ("Not accepted: the answer calls private parts of NumPy or SciPy ("
-                                   + ", ".join(f"`{p}`" for p in private) + "). Graded answers use their "
-                                   "public names, to which the exercise's \"not allowed\" list applies.")
-        elif "allowed" in call and (outside := outside_allowed(_src(cells[k]), "\n".join(preamble),
-                                                               call["allowed"])):
-            passed, text = False, ("Not accepted: the answer calls " + ", ".join(f"`{p}`" for p in outside)
-                                   + ", which this exercise does not allow (its statement lists what graded "
-                                   "code may call beyond NumPy, `scipy.special` and `scipy.linalg`'s functions).")
-        elif "allowed" in call and (outside := page_functions_outside_allowed(_src(cells[k]), preamble,
-                                                                              call["allowed"])):
-            passed, text = False, ("Not accepted: the page's functions that the answer calls use "
-                                   + ", ".join(f"`{p}`" for p in outside) + ", which this exercise does not "
-                                   "allow; graded code may reach the library only as its statement says, "
-                                   "directly or through the page's code.")
+        elif (refusal := source_refusal(_src(cells[k]), preamble, call.get("not_allowed", ()))) is not None:
+            passed, text = False, refusal
         else:
             order = [i for i in sorted(answers.values()) if i <= k]
             if _needs_page_state(preamble, [_src(cells[i]) for i in order], page):
@@ -1205,7 +1494,10 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
                 run = [("\n".join(preamble), False)] + [(_src(cells[i]), i == k) for i in order]
             try:
                 passed, text = grade_exercise(label, call["module"], call["checker"], call["names"], run, student,
-                                              python=python, checkers=checkers)
+                                              python=python, checkers=checkers, unisolated=unisolated,
+                                              limits=limits)
+            except SandboxUnavailable:
+                raise
             except Exception as exc:  # noqa: BLE001 - a grader failure scores zero and says so, for review
                 passed, text = False, f"The grader failed ({type(exc).__name__}: {exc})."
                 flags.append("the grader failed on this exercise")
@@ -1218,19 +1510,32 @@ def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source
 
 
 _Base = object
+_UNISOLATED = False
 if "--child" not in sys.argv:            # the student process needs no nbgrader
     try:
         from nbgrader.preprocessors import NbGraderPreprocessor as _Base
+        from traitlets import Bool
+
+        _UNISOLATED = Bool(False, help="Run students' code without the bubblewrap sandbox (the resource limits "
+                           "stay): only where bwrap cannot run, on an account and machine you accept to expose "
+                           "to the students' code.").tag(config=True)
     except ImportError:
         pass
 
 
 class SummativeGrader(_Base):
-    """nbgrader preprocessor (after ``Execute``): grade each summative test cell outside the kernel.
+    """nbgrader preprocessor, the first autograding step: grade each summative test cell in the sandbox.
 
-    nbgrader makes it before any notebook runs; it imports every checker module then, so that code a
-    notebook runs afterwards cannot change the checkers the grader uses by rewriting their files.
+    The course's configuration runs no kernel (nbgrader's ``Execute`` is not among its autograding
+    steps): the student's code runs only here, in the sandbox, and every test cell's output is the
+    verdict written here. A test cell the grader cannot grade (one that names no exercise) is given a
+    failing, flagged verdict, since nbgrader scores a test cell without an error output as passed.
+    nbgrader makes it before any notebook is graded; it imports every checker module then, so that
+    code run afterwards cannot change the checkers the grader uses by rewriting their files.
+    ``--SummativeGrader.unisolated=True`` grades without the sandbox (see the module docstring).
     """
+
+    unisolated = _UNISOLATED
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -1242,6 +1547,8 @@ class SummativeGrader(_Base):
             remember_source(importlib.import_module(f"{package.__name__}.{info.name}"))
 
     def preprocess(self, nb, resources):
+        import nbformat
+
         info = resources.get("nbgrader", {})
         student = info.get("student", "")
         submitted = None
@@ -1252,7 +1559,90 @@ class SummativeGrader(_Base):
             submitted = json.loads(path.read_text(encoding="utf-8"))
         source_path = root / "source" / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
         source = json.loads(source_path.read_text(encoding="utf-8")) if source_path.exists() else None
-        grade_notebook(nb, student, submitted, source)
+        graded = grade_notebook(nb, student, submitted, source, unisolated=bool(self.unisolated))
+        for cell in nb["cells"]:
+            meta = _nb_meta(cell)
+            if cell["cell_type"] != "code" or not meta.get("grade") or meta.get("solution"):
+                continue
+            call = parse_hidden_call(_src(cell))
+            if call is None or call["label"] not in graded:
+                text = (f"Test cell {meta.get('grade_id')}: not graded. It names no exercise for the grader, and "
+                        f"autograding runs no notebook.\n{FLAG} the test cell was not graded; grade it by hand.")
+                cell["outputs"] = [nbformat.from_dict(o) for o in _output(text, True)]
+        return nb, resources
+
+
+def flag_reasons(cell) -> list[str]:
+    """What a test cell's verdict says needs the instructor's review: the text after each ``FLAGGED:``."""
+    text = "\n".join(_src({"source": o.get("text", "")}) + "\n".join(o.get("traceback", []))
+                     for o in cell.get("outputs", []))
+    return [line.split(FLAG, 1)[1].strip() for line in text.splitlines() if FLAG in line]
+
+
+_OverwriteCells = object
+if _Base is not object:
+    from nbgrader.preprocessors import OverwriteCells as _OverwriteCells
+
+
+class OverwriteReleasedCells(_OverwriteCells):
+    """nbgrader's ``OverwriteCells`` (it restores locked cells from the source), quiet about untouched tests.
+
+    nbgrader records a test cell's checksum with its hidden tests but releases the cell without them,
+    so ``OverwriteCells`` logs "Attribute 'checksum' ... has changed!" for every test cell of every
+    submission before putting the hidden part back (jupyter/nbgrader#1961). This puts the source's text
+    back first when the submitted cell is exactly as released; an edited cell is still logged and restored.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        from nbgrader.api import MissingEntry
+        from nbgrader.preprocessors import ClearHiddenTests
+        from nbformat import NotebookNode
+
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None:
+            try:
+                source = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
+            except MissingEntry:
+                source = None
+            if source is not None and source.locked and cell.source != source.source:
+                released = NotebookNode(source=source.source)
+                try:                     # the release's text, made as generate_assignment makes it
+                    ClearHiddenTests(config=self.config)._remove_hidden_test_region(released)
+                except RuntimeError:
+                    released.source = None
+                if cell.source == released.source:
+                    cell.source = source.source
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def missing_cell_transform(self, source_cell, max_score, is_solution=False, is_task=False):
+        """nbgrader's restored cell, with the cell id that notebooks now need (nbformat warns without one)."""
+        cell = super().missing_cell_transform(source_cell, max_score, is_solution=is_solution, is_task=is_task)
+        cell["id"] = "restored-" + hashlib.sha1(source_cell.name.encode()).hexdigest()[:12]
+        return cell
+
+
+class MarkFlaggedForReview(_Base):
+    """nbgrader preprocessor (after ``SaveAutoGrades``): a flagged exercise needs a manual grade.
+
+    A test cell whose verdict has ``FLAGGED:`` lines (tampering, a test cell edited or deleted, a
+    grader failure) gets ``needs_manual_grade`` in the gradebook, so formgrader lists it with the work
+    to grade by hand; its score stays the grader's (zero for tampering) until the instructor enters one.
+    """
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        flagged = {_nb_meta(c)["grade_id"]: reasons for c in nb["cells"]
+                   if c["cell_type"] == "code" and _nb_meta(c).get("grade") and (reasons := flag_reasons(c))}
+        if flagged:
+            with Gradebook(info["db_url"]) as gb:
+                for grade_id, reasons in flagged.items():
+                    grade = gb.find_grade(grade_id, info["notebook"], info["assignment"], info["student"])
+                    grade.needs_manual_grade = True
+                    self.log.warning("%s of %s needs a manual grade: %s", grade_id, info["student"],
+                                     "; ".join(reasons))
+                gb.db.commit()
         return nb, resources
 
 
