@@ -498,25 +498,27 @@ import sys
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "msl-companion"
-# Some cells of the book take tens of seconds (training loops, animations).
-c.Execute.timeout = 600
 # The released answer cell keeps the book's stub (my_answer = None  # your code here) and the
 # checker call; the solution between the markers is replaced by nothing.
 c.ClearSolutions.code_stub = {"python": ""}
 # Test cells a student deleted are put back (edited ones are always restored); grading/ flags both.
 c.OverwriteCells.add_missing_cells = True
 
-# Grading outside the student's kernel: after the notebook has run, every test cell's verdict is
-# replaced by one computed in separate processes (grading/msl_grading.py, a copy of the book's
-# courseware/grading.py). The release contains neither this file nor grading/.
+# Grading: grading/msl_grading.py (a copy of the book's courseware/grading.py) runs each answer in a
+# sandboxed process and writes every test cell's verdict. No kernel runs the submitted notebooks (nbgrader's
+# Execute step is left out), so no student code runs outside the sandbox, and the autograded notebooks
+# keep the outputs as submitted (nbgrader's ClearOutput step is left out too); no score depends on them.
+# A flagged exercise (tampering, an edited or deleted test cell) is marked as needing a manual grade.
+# The release contains neither this file nor grading/.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading"))
-from msl_grading import SummativeGrader  # noqa: E402
+from msl_grading import MarkFlaggedForReview, OverwriteReleasedCells, SummativeGrader  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,  # noqa: E402
-                                    LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, DeduplicateIds,  # noqa: E402
+                                    IgnorePattern, LimitOutput, OverwriteKernelspec, SaveAutoGrades)
 
-c.Autograde.autograde_preprocessors = [Execute, SummativeGrader, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec, OverwriteReleasedCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [SummativeGrader, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, MarkFlaggedForReview, AssignLatePenalties, CheckCellMetadata]
 """
 
 

@@ -453,10 +453,21 @@ def interactive_plot(plot, *, alt: str, cheap: bool = False, **controls) -> Inte
         fig = plot(**values)
         image = encode_figure(fig, compact=False)
         plt.close(fig)
-        first.setdefault("image", image)
+        if "image" not in first:       # the first drawing goes into the widget's state, below
+            first["image"] = image
+            return
         display(StaticFigure(image, alt))
 
     widget = ipywidgets.interactive(draw, **controls)
     if "image" not in first:           # older ipywidgets do not draw on construction
         widget.update()
+    # The first figure is set as the output widget's state instead of displayed inside it. Output
+    # displayed inside an output widget while a cell runs makes nbclient (which runs notebooks for
+    # nbgrader, nbconvert and the book build) imitate a front end: it sends a message to the kernel
+    # on the socket where it is waiting for the cell's reply, and now and then (about one such cell
+    # in thirty on a busy machine) it misses that reply and waits out its whole cell timeout
+    # (jupyter/nbclient#312). Set as state, the figure reaches a front end all the same, and nbclient
+    # sends nothing.
+    bundle = StaticFigure(first["image"], alt)._repr_mimebundle_()
+    widget.out.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
     return InteractivePlot(widget, first["image"], alt, controls_text)

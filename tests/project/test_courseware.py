@@ -11,7 +11,8 @@ is already executed by nbval and by the strict book build):
   data-assimilation notebook, as one-notebook assignments in one course folder and gradebook:
   ``generate_assignment``, then ``autograde`` of seven submissions each (correct, blank, wrong,
   calling a forbidden library function, patching the checker, reading the reference from the
-  checker's frames, a test cell deleted), graded by ``courseware/grading.py`` outside the kernel;
+  checker's frames, a test cell deleted), graded by ``courseware/grading.py`` in its sandbox (no
+  kernel runs a submitted notebook);
 * the commands of the "For instructors" page, in order, on that course folder.
 
 The nbgrader parts need nbgrader (``requirements-test.txt``) and are skipped, saying so, where it is
@@ -27,7 +28,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -224,7 +224,7 @@ def test_nbgrader_source_marks_answers_and_locked_tests(editions, nb_path):
         assert hidden.rstrip().endswith("### END HIDDEN TESTS")
         call = json.loads(hidden.split("# summative: ")[1].splitlines()[0])
         assert call == {"label": e.label, "module": e.checker_module, "checker": e.checker,
-                        "names": E.answer_names(e), "allowed": sorted(E.allowed_uses(e, E.page_imports(ch)))}
+                        "names": E.answer_names(e), "not_allowed": list(e.not_allowed)}
         if e in written:
             cell = nb["cells"][i + 2]
             wmeta = cell["metadata"]["nbgrader"]
@@ -449,6 +449,8 @@ FORBIDDEN = {
                       "X, w, _ = da.sigma_points(check.EX_UT.mean, check.EX_UT.cov, kappa=1.0)\n"
                       "check.sigma_points(X, w)"),
 }
+#: ... and the function of the exercise's own that it calls, as the grader's refusal names it.
+FORBIDDEN_CALLS = {"ex-7-1-m-step": "gmm_m_step", "ex-da-2-sigma": "sigma_points"}
 #: A line that makes every in-kernel test pass: the checker's verdict patched away.
 PATCH = ("from pedagogy_lib.exercises.checker import CheckResult\n"
          "CheckResult.raise_if_wrong = lambda self: self\n")
@@ -485,16 +487,12 @@ def test_a_peeking_answer_finds_no_verdict_to_read():
     assert not passed, text
 
 
-def _nbgrader(course: Path, *args: str) -> None:
+def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     # nbgrader runs the `alembic` command of its environment: put that environment first on PATH
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    # kernels on Unix sockets (see _execute), and a cell that runs longer than CELL_TIMEOUT fails, named
-    with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
-        flags = [f"--Execute.timeout={CELL_TIMEOUT}", "--KernelManager.transport=ipc",
-                 f"--KernelManager.ip={os.path.join(sockets, 'k')}"] if args[0] == "autograde" else []
-        run = subprocess.run([sys.executable, "-m", "nbgrader", *args, *flags], cwd=course, env=env,
-                             capture_output=True, text=True, timeout=600)
+    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     RAN.append(" ".join(["nbgrader", *args]))
     return run
@@ -584,7 +582,7 @@ def graded_course(tmp_path_factory):
     course = tmp / "out" / "nbgrader"
     for name in ROUND_TRIP:
         _nbgrader(course, "generate_assignment", name)
-    made = {}
+    made, logs = {}, {}
     for name, (chapter, wrong) in ROUND_TRIP.items():
         source = _load(course / "source" / name / f"{name}.ipynb")
         release = _load(course / "release" / name / f"{name}.ipynb")
@@ -595,13 +593,13 @@ def graded_course(tmp_path_factory):
             folder = course / "submitted" / student / name
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
-        _nbgrader(course, "autograde", name)
-    return course, exercises, made
+        logs[name] = _nbgrader(course, "autograde", name).stderr
+    return course, exercises, made, logs
 
 
 @pytest.mark.slow
 def test_the_release_lacks_the_hidden_tests_and_the_grader(graded_course):
-    course, exercises, made = graded_course
+    course, exercises, made, _ = graded_course
     for name, (source, release) in made.items():
         text = json.dumps(release)
         assert "BEGIN HIDDEN TESTS" in json.dumps(source) and "summative" in json.dumps(source)
@@ -617,7 +615,7 @@ def test_the_release_lacks_the_hidden_tests_and_the_grader(graded_course):
 def test_autograde_gives_each_submission_the_score_it_deserves(graded_course):
     from nbgrader.api import Gradebook
 
-    course, exercises, _ = graded_course
+    course, exercises, _, _ = graded_course
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for name, (chapter, _) in ROUND_TRIP.items():
             labels = [e.label for e in exercises if Path(e.notebook).stem == name]
@@ -634,24 +632,82 @@ def test_autograde_gives_each_submission_the_score_it_deserves(graded_course):
                 elif expected == "forbidden":
                     assert all(scores[lab] == 0 for lab in forbidden), (name, student, scores)
                     assert all(scores[lab] == 1 for lab in labels if lab not in forbidden), (name, student, scores)
-                    for lab in forbidden:    # refused before it runs: the exercise does not allow the call
-                        assert "which this exercise does not allow" in outputs[f"{lab}-test"], outputs[f"{lab}-test"]
+                    for lab in forbidden:    # refused before it runs, naming the function the exercise names
+                        called = FORBIDDEN_CALLS[lab]
+                        assert "Not accepted" in outputs[f"{lab}-test"] and f"{called}`" in outputs[f"{lab}-test"], \
+                            outputs[f"{lab}-test"]
                 else:
                     assert scores == {lab: 0 for lab in labels}, (name, student, scores, outputs)
-                if student == "patched":
-                    assert all("FLAGGED" in outputs[f"{lab}-test"] for lab in labels), outputs
+                # a flagged exercise waits in formgrader's list of work needing a manual grade; no other does
+                flagged = {lab for lab in labels if "FLAGGED" in outputs[f"{lab}-test"]}
+                review = {g.name.removesuffix("-test") for g in sub.grades
+                          if g.name.endswith("-test") and g.needs_manual_grade}
+                assert review == flagged, (name, student, review, outputs)
+                if student == "patched":     # the patch is in the first exercise's answer cell: only it is flagged
+                    assert flagged == {labels[0]}, outputs
                 if student == "deleted-test":
                     flagged = {lab: outputs[f"{lab}-test"] for lab in labels if "FLAGGED" in outputs[f"{lab}-test"]}
                     assert len(flagged) == 2, outputs
                     assert sorted("test cell was deleted" in t for t in flagged.values()) == [False, True], flagged
                     assert sorted("test cell was edited" in t for t in flagged.values()) == [False, True], flagged
-                if student == "peeking":
-                    # its frame walk looks attributes up by computed names, which the grader now reads as
-                    # reaching round its checks; test_a_peeking_answer_finds_no_verdict_to_read shows that
-                    # it would find nothing even where no one read it
-                    assert all("FLAGGED" in outputs[f"{lab}-test"] for lab in labels), outputs
+                # the peeking answers score zero (above) whether or not the grader flags them:
+                # test_a_peeking_answer_finds_no_verdict_to_read shows that their frame walk finds nothing
                 if student in ("correct", "blank", "wrong"):
                     assert "FLAGGED" not in json.dumps(outputs), (student, outputs)
+
+
+def _autograde_warnings(log: str) -> dict[str, list[str]]:
+    """An autograde log as the warnings nbgrader logged for each student's submission."""
+    found: dict[str, list[str]] = {}
+    student = None
+    for line in log.splitlines():
+        m = re.search(r"Sanitizing .*?submitted[/\\]([^/\\]+)[/\\]", line)
+        if m:
+            student = m.group(1)
+            found[student] = []
+        elif student is not None and "WARNING" in line:
+            found[student].append(line)
+    return found
+
+
+def test_autograde_logs_a_changed_test_cell_only_where_the_student_changed_one(graded_course):
+    """nbgrader releases a test cell without its hidden part; an untouched one is not logged as changed
+    ("checksum has changed!"), while the edited and the deleted test cells of "deleted-test" are."""
+    _, _, made, logs = graded_course
+    for name, log in logs.items():
+        warnings = _autograde_warnings(log)
+        assert set(warnings) == set(_students(name)), (name, list(warnings))
+        tests = [_gid(c) for c in made[name][0]["cells"] if (_gid(c) or "").endswith("-test")]
+        for student, lines in warnings.items():
+            changed = [ln for ln in lines if "has changed" in ln]
+            missing = [ln for ln in lines if "Missing grade cell" in ln]
+            if student == "deleted-test":
+                assert len(changed) == 1 and f"for cell {tests[1]} has changed" in changed[0], lines
+                assert len(missing) == 1 and tests[0] in missing[0], lines
+            else:
+                assert not changed and not missing, (name, student, lines)
+
+
+def test_autograding_runs_no_kernel_and_sends_flags_to_review(editions, monkeypatch):
+    """The course's autograding steps: no kernel runs a submitted notebook (nbgrader's Execute is left out),
+    the outputs as submitted are kept (ClearOutput is left out), untouched test cells are restored without
+    a warning, and flagged exercises are marked as needing a manual grade once the grades are saved."""
+    pytest.importorskip("nbgrader", reason="nbgrader (requirements-test.txt) is not installed")
+    from traitlets.config import Config
+
+    path = editions / "nbgrader" / "nbgrader_config.py"
+    config = Config()
+    monkeypatch.setattr(sys, "path", list(sys.path))         # the configuration puts grading/ on it
+    try:
+        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"),
+             {"get_config": lambda: config, "__file__": str(path)})
+    finally:
+        sys.modules.pop("msl_grading", None)
+    sanitize = [p.__name__ for p in config.Autograde.sanitize_preprocessors]
+    autograde = [p.__name__ for p in config.Autograde.autograde_preprocessors]
+    assert autograde[0] == "SummativeGrader" and "Execute" not in sanitize + autograde
+    assert "ClearOutput" not in sanitize and "OverwriteReleasedCells" in sanitize and "OverwriteCells" not in sanitize
+    assert autograde.index("MarkFlaggedForReview") == autograde.index("SaveAutoGrades") + 1
 
 
 # ----------------------------------------------------------------- the "For instructors" page, as written
@@ -674,7 +730,7 @@ def _page_commands() -> list[str]:
 @pytest.mark.slow
 def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
     """Every command of the page, in order, on the course folder the round trip graded."""
-    course, _, _ = graded_course
+    course, _, _, _ = graded_course
     commands = _page_commands()
     assert commands[:3] == ["git clone https://github.com/modern-statistical-learning/companion msl-companion",
                             "cd msl-companion", "python3 tasks.py editions --out _build/editions"]
@@ -718,7 +774,11 @@ def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
     mine = {(r["exercise"], r["part"]): r for r in rows if r["student"] == "correct" and r["assignment"] == section}
     assert mine[("ex-7-1-m-step", "autograded")]["score"] == "1.0"
     assert mine[("ex-7-1-m-step", "written")]["needs_manual_grade"] == "True"
-    patched = [r for r in rows if r["student"] == "patched" and r["part"] == "autograded"]
-    assert patched and all("tampering" in r["flags"] for r in patched)
+    # the patch concerns the first exercise only: it alone is flagged and waits for a manual grade
+    patched = {r["exercise"]: r for r in rows
+               if r["student"] == "patched" and r["assignment"] == section and r["part"] == "autograded"}
+    assert [lab for lab, r in patched.items() if "tampering" in r["flags"]] == ["ex-7-1-m-step"], patched
+    assert {lab: r["needs_manual_grade"] for lab, r in patched.items()} == \
+           {lab: str(lab == "ex-7-1-m-step") for lab in patched}, patched
     solution = course / "solution" / section / f"{section}.ipynb"
     assert solution.exists() and "np.argmin" in solution.read_text()
