@@ -1150,12 +1150,13 @@ def _own_copy_and_data(mod, salt: int) -> tuple:
 
 
 def grade_exercise(label: str, module: str, checker: str, names: list[str], cells: list[tuple[str, bool]],
-                   student: str, *, python: str = sys.executable, checkers: set[str] = frozenset(),
+                   student: str | None, *, python: str = sys.executable, checkers: set[str] = frozenset(),
                    unisolated: bool = False, limits: Limits | None = None) -> tuple[bool, str]:
     """Grade one exercise: ``(passed, the verdict's text)``; see the module docstring.
 
     ``cells`` are ``(code, must_run)`` pairs run in order in the student process (a cell that need not
     run may fail without ending the grading); ``names`` the answer's names the checker receives.
+    ``student`` None grades on the book's own data, as the checker in the notebook does.
     ``unisolated`` runs the student process without the sandbox (the limits stay); ``limits`` replaces
     :class:`Limits`' defaults. Raises :class:`SandboxUnavailable` when the sandbox cannot be made.
     """
@@ -1172,7 +1173,9 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
     saved = {}
     lines = []
     data = None                     # the student's copy's public data, once encoded
-    if "variant" in spec:
+    if student is None:             # the book's own data: the verdict the checker in the notebook gives
+        pass
+    elif "variant" in spec:
         rng = np.random.default_rng(student_seed(student, label))
         for name, value in spec["variant"](rng).items():
             saved[name] = getattr(mod, name)
@@ -1216,8 +1219,11 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
                 return False, "\n".join(lines + [f"Your answer cell no longer defines {name}."])
             args.append(_proxy(child, name) if isinstance(value, dict) and "__fn__" in value else _read(value, nts))
         from pedagogy_lib.exercises.checker import drawn_for
-        with drawn_for(student_seed(student, label)):  # test problems a checker draws as it runs: the student's own
+        if student is None:
             verdict = getattr(mod, checker)(*args)
+        else:
+            with drawn_for(student_seed(student, label)):  # test problems a checker draws as it runs: the student's own
+                verdict = getattr(mod, checker)(*args)
         return bool(verdict), "\n".join(lines + [str(verdict)])
     except (TimeoutError, RuntimeError) as exc:
         return False, "\n".join(lines + [f"Grading stopped: {exc}."])
@@ -1428,7 +1434,7 @@ def _tamper_flags(cells: list[dict], answers: dict[str, int], checker_of: dict[s
     return {label: found for label, found in flags.items() if found}
 
 
-def grade_notebook(nb: dict, student: str, submitted: dict | None = None, source: dict | None = None, *,
+def grade_notebook(nb: dict, student: str | None, submitted: dict | None = None, source: dict | None = None, *,
                    python: str = sys.executable, labels=None, unisolated: bool = False,
                    limits: Limits | None = None) -> dict:
     """Grade every summative test cell of an executed notebook in place; return ``{label: (passed, flags)}``.

@@ -1,9 +1,8 @@
 """The machinery every exercise checker shares.
 
-A checker gathers a list of *problems* (human-readable strings that never contain the reference
-answer) and returns a :class:`CheckResult`, which prints itself as a pass line or a list of what
-is wrong, and is truthy exactly when the answer passed, so tests can ``assert check.x(answer)``.
-Autograders call ``check.x(answer).raise_if_wrong()``, which raises :class:`AnswerNotAccepted`.
+A checker gathers *problems* (strings that never contain the reference answer) and returns a :class:`CheckResult`: it
+prints a pass line or what is wrong, and is truthy exactly when the answer passed. Autograders call
+``check.x(answer).raise_if_wrong()``, which raises :class:`AnswerNotAccepted`.
 """
 from __future__ import annotations
 
@@ -20,10 +19,12 @@ import numpy as np
 #: The package's modules that are machinery, not a chapter's checkers.
 MACHINERY = ("checker",)
 
-__all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for", "HAND_RTOL",
-           "as_numeric", "as_integer", "as_bool",
-           "describe_miss", "compare_array", "compare_scalar", "compare_function", "compare_bool",
-           "copied", "check_function", "tuple_problems"]
+__all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for",
+           "HAND_RTOL", "FUNCTION_ANSWER", "as_numeric", "as_integer", "as_bool", "describe_miss", "compare_array",
+           "compare_scalar", "compare_function", "compare_bool", "copied", "check_function", "tuple_problems"]
+
+#: Why an exercise whose answer is a function gives every student the same data (its ``SUMMATIVE`` entry).
+FUNCTION_ANSWER = "the answer is a function, which the grader calls on test problems of the checker's own"
 
 
 #: The student salt in force while a grader draws a student's own problem data (see :func:`drawn_for`).
@@ -31,24 +32,17 @@ _STUDENT_SALT: list[int] = []
 
 
 def problem_rng(seed: int) -> np.random.Generator:
-    """The generator a checker module draws its problem data from.
-
-    In the book and in a reader's kernel this is ``np.random.default_rng(seed)``: everyone sees the
-    same data. While a grader builds a student's copy of the module (:func:`drawn_for`), the student's
-    salt joins the seed, so the same code draws data of that student's own.
-    """
+    """The generator a checker module draws its problem data from: ``np.random.default_rng(seed)``, with the student's
+    salt joined to the seed while a grader builds a student's copy (:func:`drawn_for`)."""
     if _STUDENT_SALT:
         return np.random.default_rng([int(seed), _STUDENT_SALT[-1]])
     return np.random.default_rng(seed)
 
 
 def book_or_drawn(book, draw: Callable[[np.random.Generator], object], seed: int):
-    """The book's hand-written problem ``book``, or, while a grader builds a student's copy of the module
-    (:func:`drawn_for`), ``draw(problem_rng(seed))``: a problem of the same kind drawn for that student.
-
-    ``draw`` must give a problem the statement still describes (same shapes, same kind of answer), and
-    whose numbers the statement does not spell out.
-    """
+    """The book's problem ``book``, or, while a grader builds a student's copy of the module (:func:`drawn_for`),
+    ``draw(problem_rng(seed))``: a problem of the same kind (same shapes, same kind of answer) whose numbers the
+    statement does not spell out."""
     if _STUDENT_SALT:
         return draw(problem_rng(seed))
     return book
@@ -76,11 +70,7 @@ class AnswerNotAccepted(AssertionError):
 
 
 class CheckResult:
-    """Outcome of one checker call: truthy exactly when the answer passed.
-
-    ``check.x(answer)`` displays the verdict; ``check.x(answer).raise_if_wrong()`` raises on a
-    wrong answer instead, which is how the autograder's test cells use it.
-    """
+    """Outcome of one checker call: truthy exactly when the answer passed."""
 
     def __init__(self, name: str, problems: Sequence[str]):
         self.name = name
@@ -94,11 +84,8 @@ class CheckResult:
         return self.passed
 
     def raise_if_wrong(self) -> "CheckResult":
-        """Return this result if the answer passed; raise :class:`AnswerNotAccepted` if it did not.
-
-        The autograder's mode (nbgrader's test cells call it): a wrong or missing answer makes the
-        cell fail, with the same messages the reader sees, which never contain the reference.
-        """
+        """Return this result if the answer passed, else raise :class:`AnswerNotAccepted` with the reader's messages
+        (the mode of the autograder's test cells)."""
         if not self.passed:
             raise AnswerNotAccepted(str(self))
         return self
@@ -117,12 +104,8 @@ class CheckResult:
         return bool(self.problems) and all(re.search(r"\bNone(Type)?\b", p) for p in self.problems)
 
     def _repr_html_(self) -> str:
-        """The verdict as a box that paints its own background and text colours.
-
-        The colours are chosen here, not by the theme, so the contrast is the same in light and
-        dark mode (dark text on a pale background, above 7:1); the verdict is also said in words
-        ("Correct:" / "Not yet:") next to its icon, never by colour alone.
-        """
+        """The verdict as a box with its own colours (the same contrast in light and dark mode, above 7:1), said in
+        words next to its icon, never by colour alone."""
         style, fg = _VERDICT_STYLE["pass" if self.passed else "not yet"]
         name = html.escape(self.name)
         if self.passed:
@@ -135,11 +118,8 @@ class CheckResult:
                 f'<ul style="margin:.3em 0 0 1.4em;padding:0;color:{fg}">{items}</ul></div>')
 
     def _ipython_display_(self) -> None:
-        """Display the verdict; while the book is built, an untouched stub shows nothing.
-
-        The static page cannot run the reader's answer, so a verdict on the stub's ``None`` would
-        only be noise there; in a live kernel the stub's verdict says what to fill in.
-        """
+        """Display the verdict; while the book is built, an untouched stub shows nothing (the static page cannot run
+        the reader's answer)."""
         from IPython.display import display
 
         if self.unanswered and os.environ.get("PEDAGOGY_STATIC_WIDGETS") == "1":
@@ -159,9 +139,8 @@ _VERDICT_STYLE = {
 def result(name: str, problems: Iterable[str]) -> CheckResult:
     """The verdict of a checker on its ``problems`` (empty strings are dropped).
 
-    In a reader's IPython kernel, a checker whose exercise names functions (``not_allowed.json``) also
-    reads the code behind the answer, and an answer that calls one of them does not pass: the grader
-    scores such an answer zero (see :func:`_named_calls_in_kernel`).
+    In a reader's IPython kernel, an answer whose code calls a function its exercise names (``not_allowed.json``) does
+    not pass: the grader scores it zero (see :func:`_named_calls_in_kernel`).
     """
     problems = [p for p in problems if p]
     return CheckResult(name, _named_calls_in_kernel(sys._getframe(1)) + problems)
@@ -191,10 +170,9 @@ def _not_allowed() -> dict:
 def _named_calls_in_kernel(frame) -> list[str]:
     """The problem that the answer's code calls a function its exercise names, or nothing.
 
-    ``frame`` is the caller of :func:`result`; the checker is the first function of a chapter module,
-    going outwards from it, that has names. The code read is the cell being run, and when that cell
-    does nothing but call checkers, also the cell run before it (the answer's). Outside an IPython
-    kernel, or when anything goes wrong, this says nothing.
+    ``frame`` is the caller of :func:`result`; the checker is the first function of a chapter module, going outwards,
+    that has names. The code read is the cell being run and, when that cell only calls checkers, the cell before it.
+    Outside an IPython kernel, or when anything goes wrong, this says nothing.
     """
     try:
         names = None
@@ -211,15 +189,20 @@ def _named_calls_in_kernel(frame) -> list[str]:
         history = [cell for cell in shell.user_ns.get("In", []) if isinstance(cell, str) and cell.strip()]
         if not history:
             return []
-        aliases = _import_aliases(history)
-        cells = [_parse(history[-1])]
-        if len(history) > 1 and _only_calls_checkers(cells[0], aliases):
-            cells.append(_parse(history[-2]))
-        called = [found for tree in cells for found in _references(tree, names, aliases)]
+        read = history[-1:]
+        if len(history) > 1 and _only_calls_checkers(_parse(history[-1]), _import_aliases(history)):
+            read = history[-2:]
+        called = [found for code in read for found in named_calls_in(code, names, history)]
     except Exception:  # noqa: BLE001 - a warning that cannot be worked out is not given
         return []
     return [f"your code calls `{name}`, which this exercise asks you to write yourself; the grader scores "
             "that zero." for name in dict.fromkeys(called)]
+
+
+def named_calls_in(code: str, names: Sequence[str], earlier: Sequence[str] = ()) -> list[str]:
+    """The references in ``code`` to one of ``names`` (library paths, or bare names of the page's own
+    functions), each as written; the imports of ``earlier`` cells and of ``code`` say what its names stand for."""
+    return _references(_parse(code), names, _import_aliases([*earlier, code]))
 
 
 def _parse(source: str):
@@ -230,9 +213,8 @@ def _parse(source: str):
 
 
 def _import_aliases(cells: Sequence[str]) -> dict[str, str]:
-    """What the imports of ``cells`` bind names to: after ``import pedagogy_lib.hmm as hmm``, ``hmm``
-    means ``pedagogy_lib.hmm``; after ``from pedagogy_lib.hmm import hmm_filter``, ``hmm_filter`` means
-    ``pedagogy_lib.hmm.hmm_filter``. A later import of a name wins."""
+    """What the imports of ``cells`` bind names to (``hmm`` -> ``pedagogy_lib.hmm``, ``hmm_filter`` ->
+    ``pedagogy_lib.hmm.hmm_filter``); a later import of a name wins."""
     aliases = {}
     for tree in map(_parse, cells):
         for node in (tree.body if tree else ()):
@@ -309,9 +291,8 @@ _FALSE_WORDS = {"false", "no", "f", "n", "0"}
 def as_numeric(answer, what: str) -> tuple[np.ndarray | None, list[str]]:
     """``answer`` as a float array, or the problems that prevent it.
 
-    Accepted alike: Python and NumPy numbers (``2`` and ``2.0``), numeric strings (``"2.5"``),
-    nested lists and arrays, and complex values whose imaginary parts are zero. Rejected with a
-    message: ``None``, booleans, text that is not a number, ragged lists, NaN and infinity.
+    Accepted alike: numbers (``2``, ``2.0``, ``"2.5"``), nested lists and arrays, complex values with zero imaginary
+    parts. Rejected with a message: ``None``, booleans, other text, ragged lists, NaN and infinity.
     """
     if answer is None:
         return None, [f"{what} is None: did the cell (or your function) forget to return a value?"]
@@ -336,10 +317,8 @@ def as_numeric(answer, what: str) -> tuple[np.ndarray | None, list[str]]:
 
 
 def as_integer(answer, what: str) -> tuple[int | None, list[str]]:
-    """``answer`` as a Python int: ``2``, ``2.0``, ``np.int64(2)`` and ``"2"`` are all accepted.
-
-    Rejected with a message: ``None``, booleans, non-integral values, anything not a single number.
-    """
+    """``answer`` as a Python int (``2``, ``2.0``, ``np.int64(2)`` and ``"2"`` alike), or the problems that prevent
+    it."""
     arr, problems = as_numeric(answer, what)
     if problems:
         return None, problems
@@ -352,11 +331,8 @@ def as_integer(answer, what: str) -> tuple[int | None, list[str]]:
 
 
 def as_bool(answer, what: str, *, strict: bool = False) -> tuple[bool | None, list[str]]:
-    """``answer`` as a bool: ``True``, ``np.True_``, ``1``/``0`` and "yes"/"no"/"true"/"false".
-
-    With ``strict``, only a real bool (``True``/``False``, NumPy's included) is accepted: a statement
-    that says "answer with a bool" is not answered by the string ``"False"`` or the number ``0``.
-    """
+    """``answer`` as a bool: ``True``, ``np.True_``, ``1``/``0`` and "yes"/"no"/"true"/"false"; with ``strict``, only
+    a real bool."""
     if answer is None:
         return None, [f"{what} is None: give True or False."]
     if isinstance(answer, (bool, np.bool_)):
@@ -381,12 +357,8 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
 
 
 def describe_miss(value: float, reference: float) -> str:
-    """What can be said about a number that misses ``reference``, without telling where the reference is.
-
-    Only slips that have a name are reported (an answer of zero where the answer is not zero); the
-    size and direction of a miss are never given, because a reader who is told "too large" or
-    "close" can find any number by bisection in a few dozen calls.
-    """
+    """What can be said about a number that misses ``reference``: only a named slip (zero), never the size or
+    direction of the miss, which would let a reader bisect to the answer."""
     value, reference = float(value), float(reference)
     if value == 0.0 and reference != 0.0:
         return "zero, but the correct value is not"
@@ -435,14 +407,11 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
                   hints: dict | None = None) -> list[str]:
     """Problems with ``answer`` as an approximation of ``expected`` (never revealing ``expected``).
 
-    Besides shape and tolerance, it recognizes common slips: a flipped sign, a transposed matrix,
-    a result off by a constant factor, an answer that is not normalized. ``hints`` maps a
-    description to an array that a *specific* wrong derivation would give (for example
-    ``{"you used Sigma instead of its inverse": wrong}``); if the answer matches one, that
-    description is reported. A miss that agrees with the reference to two significant digits or more
-    says how many, and how many the tolerance ``rtol`` needs (a hand-rounded answer). Any other miss
-    that matches no named mistake is reported as such: never its size, its direction, or which and how
-    many entries are off (see :func:`describe_miss`).
+    Besides shape and tolerance it recognizes a flipped sign, a transpose, a constant factor, a missing normalization
+    and a logarithm. ``hints`` maps a description to what a specific wrong derivation gives (``{"you used Sigma
+    instead of its inverse": wrong}``); an answer that matches one is told that description. A miss that agrees to two
+    significant digits or more says how many, and how many ``rtol`` needs; any other miss says neither its size, its
+    direction, nor which or how many entries are off.
     """
     arr, problems = as_numeric(answer, what)
     if problems:
@@ -495,10 +464,8 @@ def compare_array(answer, expected, what: str = "your answer", *, rtol: float = 
 
 def compare_scalar(answer, expected, what: str = "your answer", *, rtol: float = 1e-6, atol: float = 1e-8,
                    hints: dict | None = None) -> list[str]:
-    """Problems with a scalar answer; same diagnostics as :func:`compare_array`.
-
-    A number in any form is accepted: ``2``, ``2.0``, ``np.float32(2)``, ``"2.0"``, ``[2.0]``.
-    """
+    """Problems with a scalar answer (``2``, ``2.0``, ``np.float32(2)``, ``"2.0"``, ``[2.0]`` alike); same diagnostics
+    as :func:`compare_array`."""
     arr, problems = as_numeric(answer, what)
     if problems:
         return problems
@@ -516,9 +483,8 @@ def compare_bool(answer, expected: bool, what: str = "your answer") -> list[str]
 
 
 def compare_statements(answer, truth: Sequence[bool], what: str = "your answers", *, hint: str = "") -> list[str]:
-    """Problems with a list of real bools, one per statement (a), (b), ... of an exercise, judged all or
-    nothing: a wrong answer is told neither which statements nor how many are wrong, so that it cannot be
-    found by flipping one statement at a time."""
+    """Problems with a list of real bools, one per statement (a), (b), ..., judged all or nothing: a wrong answer is
+    told neither which statements nor how many are wrong."""
     n = len(truth)
     letters = ", ".join(f"({chr(97 + i)})" for i in range(n))
     if answer is None:
@@ -541,12 +507,10 @@ def compare_statements(answer, truth: Sequence[bool], what: str = "your answers"
 
 
 def compare_function(fn: Callable, cases: Sequence[tuple[tuple, object]], what: str = "your function", *,
-                     rtol: float = 1e-6, atol: float = 1e-8, describe: Callable[[tuple], str] | None = None) -> list[str]:
-    """Run ``fn(*args)`` on each ``(args, expected)`` case and report the first failing one.
-
-    The report names the failing *input* (via ``describe(args)`` if given) and what is wrong with
-    the output, never the expected output itself.
-    """
+                     rtol: float = 1e-6, atol: float = 1e-8, describe: Callable[[tuple], str] | None = None
+                     ) -> list[str]:
+    """Run ``fn(*args)`` on each ``(args, expected)`` case and report the first failing one, by its input
+    (``describe(args)`` if given), never with the expected output."""
     if not callable(fn):
         return [f"{what} should be a function; got {type(fn).__name__}."]
     for i, (args, expected) in enumerate(cases):
@@ -562,9 +526,8 @@ def compare_function(fn: Callable, cases: Sequence[tuple[tuple, object]], what: 
 
 
 def copied(x):
-    """A copy of a test input, so that the reader's function cannot change the checker's data: arrays,
-    lists, tuples (NamedTuples keep their type) and dicts are copied all the way down; anything else (a
-    number, a function) is passed as it is."""
+    """A copy of a test input all the way down (arrays, lists, tuples, NamedTuples, dicts), so that the reader's
+    function cannot change the checker's data; anything else is passed as it is."""
     if isinstance(x, np.ndarray):
         return x.copy()
     if isinstance(x, tuple) and hasattr(x, "_fields"):
@@ -577,25 +540,28 @@ def copied(x):
 
 
 def check_function(title: str, fn, cases: Iterable[tuple], judge: Callable[..., list[str]], *,
-                   name: str, signature: str) -> CheckResult:
+                   name: str, signature: str, unchanged: bool = False) -> CheckResult:
     """The verdict on an answer that is a function, run on test cases one after the other.
 
-    ``cases`` holds tuples ``(where, args, *extra)``: ``where`` names the case in messages ("test
-    problem 2 (T = 5)"), ``fn`` is called on copies of ``args`` (:func:`copied`), and
-    ``judge(out, where, *args, *extra)`` gives the problems with its output (``extra``, such as the
-    reference, goes to ``judge`` only). The first case on which ``fn`` raises, or whose output has
-    problems, ends the run. ``name`` and ``signature`` say what was asked for (``my_rts``,
-    ``(mu_filt, Upsilon_filt, A, a, Sigma_x)``) when the answer is not a function.
+    ``cases`` holds tuples ``(where, args, *extra)``: ``fn`` is called on copies of ``args``, and ``judge(out, where,
+    *args, *extra)`` gives the problems with its output (``where`` names the case in messages). The first case that
+    raises or has problems ends the run. ``name`` and ``signature`` say what was asked for (``my_rts``, ``(mu_filt,
+    Upsilon_filt, A, a, Sigma_x)``) when the answer is not a function. With ``unchanged``, a function that changes
+    its array inputs in place does not pass.
     """
     if fn is None:
         return result(title, [f"{name} should be a function of {signature}; it is None: write the function first."])
     if not callable(fn):
         return result(title, [f"{name} should be a function of {signature}; got {type(fn).__name__}."])
     for where, args, *extra in cases:
+        inputs = [copied(a) for a in args]
         try:
-            out = fn(*map(copied, args))
+            out = fn(*inputs)
         except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
             return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
+        if unchanged and any(isinstance(a, np.ndarray) and not np.array_equal(a, b) for a, b in zip(inputs, args)):
+            return result(title, [f"your function changed its inputs in place (on {where}); it must leave them as "
+                                  "they are."])
         problems = judge(out, where, *args, *extra)
         if problems:
             return result(title, problems)
@@ -603,8 +569,8 @@ def check_function(title: str, fn, cases: Iterable[tuple], judge: Callable[..., 
 
 
 def tuple_problems(out, n: int, what: str, where: str) -> list[str]:
-    """Problems when a function's output ``out`` is not ``what``, a tuple or list of ``n`` items (for
-    example "the pair (S, C)"), on the test case ``where``."""
+    """Problems when a function's output ``out`` on the case ``where`` is not ``what``, a tuple or list of ``n`` items
+    (for example "the pair (S, C)")."""
     if out is None:
         return [f"your function returned None on {where}: did it forget to return {what}?"]
     if isinstance(out, (tuple, list)) and len(out) == n:
