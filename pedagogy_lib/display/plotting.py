@@ -40,6 +40,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..core.budget import fast
 from ..core.checks import as_array, check_spd
 
 __all__ = ["COLORS", "CLASS_COLORS", "use_style", "ellipse_points", "gaussian_ellipse", "show", "figure_png",
@@ -364,8 +365,40 @@ def show(fig, alt: str) -> None:
 
     alt = check_alt(alt)
     image = encode_figure(fig)
+    # the SVG costs about as much as the image again, so the test command's fast build skips it
+    vector = figure_svgz(fig) if static_build() and not fast() else None
     plt.close(fig)
-    display(StaticFigure(image, alt))
+    if vector is None:
+        display(StaticFigure(image, alt))
+    else:
+        # the book's figure pack (_ext/teaching_kit.py) takes the SVG from the output's metadata;
+        # no front end renders metadata, so the page is as light as before
+        display(StaticFigure(image, alt), metadata={SVG_METADATA_KEY: vector})
+
+
+#: Output-metadata key under which :func:`show` leaves a book build's figure as gzipped SVG (base64).
+SVG_METADATA_KEY = "pedagogy_svgz"
+#: Largest SVG (uncompressed bytes) kept for the figure pack; a denser drawing (a cloud of many
+#: thousand points) is offered as PNG only.
+SVG_MAX_BYTES = 3_000_000
+
+
+def figure_svgz(fig) -> str | None:
+    """``fig`` as SVG, gzipped and base64-encoded, with text as paths (no font needed to open it) and
+    no date or random ids (the same figure gives the same bytes); ``None`` when it is larger than
+    :data:`SVG_MAX_BYTES` or matplotlib cannot write it."""
+    import gzip
+
+    buf = io.BytesIO()
+    try:
+        with mpl.rc_context({"svg.fonttype": "path", "svg.hashsalt": "pedagogy"}):
+            fig.savefig(buf, format="svg", bbox_inches="tight", facecolor="white", transparent=False,
+                        metadata={"Date": None})
+    except Exception:  # noqa: BLE001 - a figure matplotlib cannot vectorize is offered as PNG only
+        return None
+    if buf.tell() > SVG_MAX_BYTES:
+        return None
+    return base64.b64encode(gzip.compress(buf.getvalue(), compresslevel=6, mtime=0)).decode("ascii")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -561,3 +561,29 @@ def test_a_slow_default_legend_placement_puts_nothing_on_stderr(setup, warned):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert ('Creating legend with loc="best" can be slow' in out.stderr) is warned, out.stderr
+
+
+def test_a_book_build_keeps_each_static_figure_as_svg_for_the_figure_pack(monkeypatch):
+    """Published build: ``show`` leaves the figure as gzipped SVG in the output's metadata (the figure
+    packs take it from there; no page renders it), the same bytes each time; the test command's fast
+    build and a live kernel do not pay for it."""
+    import gzip
+
+    def draw():
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("a line")
+        return fig
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, metadata=None: shown.append(metadata))
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    monkeypatch.delenv("PEDAGOGY_FAST", raising=False)
+    plotting.show(draw(), alt="A rising line.")
+    plotting.show(draw(), alt="A rising line.")
+    svg = gzip.decompress(base64.b64decode(shown[0][plotting.SVG_METADATA_KEY])).decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "<dc:date>" not in svg
+    assert shown[0] == shown[1], "the same figure gave different SVG bytes"
+    monkeypatch.setenv("PEDAGOGY_FAST", "1")
+    plotting.show(draw(), alt="A rising line.")
+    assert shown[2] is None
