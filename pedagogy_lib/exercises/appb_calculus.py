@@ -1,14 +1,4 @@
-r"""Checkers for the exercises of Appendix B.1 (matrix calculus), numerator layout.
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import appb_calculus as check
-    check.EX_TRACE                    # X, A and L for exercise (a)
-    check.trace_quadratic(my_matrix)  # says what is wrong, never the answer
-
-Reference answers are computed in this module, not taken from the library, and the tests check
-them numerically.
-"""
+r"""Checkers for the exercises of Appendix B.1 (matrix calculus, numerator layout)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -17,12 +7,12 @@ import numpy as np
 
 from .checker import CheckResult, compare_array, result, problem_rng
 
-__all__ = ["TraceProblem", "LogdetProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN",
-           "trace_quadratic", "logdet_gradient", "chain_similarity"]
+__all__ = ["TraceProblem", "LogdetProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN", "trace_quadratic",
+           "logdet_gradient", "chain_similarity"]
 
 
 class TraceProblem(NamedTuple):
-    """Square, non-symmetric ``X``, ``A`` and ``L`` (each (3, 3)): the data of exercise (a), y = tr(L X A X)."""
+    """Square, non-symmetric ``X``, ``A`` and ``L`` (3, 3): exercise (a), y = tr(L X A X)."""
 
     X: np.ndarray
     A: np.ndarray
@@ -30,16 +20,14 @@ class TraceProblem(NamedTuple):
 
 
 class LogdetProblem(NamedTuple):
-    """An invertible ``A`` (3, 3) and a ``B`` (2, 3) of full row rank: the data of exercise (b),
-    y = log|B A B^T|."""
+    """An invertible ``A`` (3, 3) and a full-row-rank ``B`` (2, 3): exercise (b), y = log|B A B^T|."""
 
     A: np.ndarray
     B: np.ndarray
 
 
 class ChainProblem(NamedTuple):
-    """``A`` (3, 3), an invertible ``X`` (3, 3) and ``G`` (3, 3), the gradient of some scalar y with respect
-    to F = X A X^{-1} (the matrix the statement defines), evaluated there."""
+    """``A`` (3, 3), an invertible ``X`` (3, 3) and ``G``, the gradient of y in F = X A X^{-1} there."""
 
     A: np.ndarray
     X: np.ndarray
@@ -62,19 +50,13 @@ def _problems():
     return trace, logdet, chain
 
 
-#: Exercise (a): X, A and L, each (3, 3).
-#: Exercise (b): A (3, 3) invertible and B (2, 3).
-#: Exercise (c): A (3, 3), X (3, 3) invertible and G = dy/dF at F = X A X^{-1}.
+#: Exercises (a), (b) and (c): X, A, L; A invertible and B; A, X invertible and G = dy/dF.
 EX_TRACE, EX_LOGDET, EX_CHAIN = _problems()
 
 
 def trace_quadratic(answer) -> CheckResult:
-    """Exercise (a), ``ex-b1-trace``: your gradient of tr(L X A X) with respect to X at :data:`EX_TRACE`.
-
-    Pass a (3, 3) array, the shape of X (numerator layout). The checker recognizes an answer that
-    drops a term, one that leaves L out, one in the other layout, and the page's formula for
-    tr(L X A X^T) applied to this function.
-    """
+    """Exercise (a), ``ex-b1-trace``: your gradient (3, 3) of tr(L X A X) in X at :data:`EX_TRACE`. Slips named: a
+    dropped term, L left out, the other layout, the page's formula for tr(L X A X^T)."""
     X, A, L = EX_TRACE
     expected = L.T @ X.T @ A.T + A.T @ X.T @ L.T
     hints = {
@@ -91,11 +73,8 @@ def trace_quadratic(answer) -> CheckResult:
 
 
 def logdet_gradient(answer) -> CheckResult:
-    """Exercise (b), ``ex-b1-logdet``: your gradient of log|B A B^T| with respect to A at :data:`EX_LOGDET`.
-
-    Pass a (3, 3) array, the shape of A. The checker recognizes the gradient of log|A| alone, and
-    says when the gradient is read off the differential in the wrong layout (without saying how).
-    """
+    """Exercise (b), ``ex-b1-logdet``: your gradient (3, 3) of log|B A B^T| in A at :data:`EX_LOGDET`. Slips named:
+    the gradient of log|A|, the other layout, no log."""
     A, B = EX_LOGDET
     M = B @ A @ B.T
     expected = B.T @ np.linalg.inv(M).T @ B
@@ -114,12 +93,8 @@ def logdet_gradient(answer) -> CheckResult:
 
 
 def chain_similarity(answer) -> CheckResult:
-    """Exercise (c), ``ex-b1-chain``: your gradient of y with respect to X, from :data:`EX_CHAIN`.
-
-    Pass a (3, 3) array, the shape of X. The checker recognizes an answer that keeps a single term, one
-    whose term for X^{-1} has the wrong sign or treats the matrices as if they commuted, and one in the
-    other layout (without saying how to fix them).
-    """
+    """Exercise (c), ``ex-b1-chain``: your gradient (3, 3) of y in X from :data:`EX_CHAIN`. Slips named: a single
+    term, the X^{-1} term's sign or commuted factors, the other layout."""
     A, X, G = EX_CHAIN
     Xi = np.linalg.inv(X)
     F = X @ A @ Xi

@@ -1,22 +1,5 @@
-r"""Checkers for the exercises of Appendix B.3 (matrix identities: Woodbury, Sherman-Morrison).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import appb_identities as check
-    check.EX_SM                          # a, u, v for exercise (a)
-    check.sherman_morrison(my_change)    # says what is wrong, never the answer
-
-Exercises (a) and (b) work with a diagonal A of n = 200 000 entries plus a rank-two update: a dense
-n x n matrix (320 GB) cannot be formed, so no general inverse or solve reaches the answer; the
-identities do it in O(n). Exercise (a) asks how two rank-one updates change the diagonal of the inverse
-(the page's solve with a diagonal A does not give a diagonal); the tests check the checker's reference
-against a second way of computing it and, at n = 6, against a dense inverse. Exercise (b) solves with
-Eq. B.14, never forming an n x n array; the tests check the solve by its residual and, at n = 6,
-against a dense solve. It also asks for log|det(A + U C V)|, the other half of a Gaussian
-log-likelihood with a "diagonal plus low rank" covariance, whose O(n) form the exercise asks you to
-derive; the tests check the checker's value at n = 6 against a dense log-determinant and at
-n = 200 000 against a second, independent computation.
-"""
+r"""Checkers for the exercises of Appendix B.3 (matrix identities: Woodbury, Sherman-Morrison); exercises (a) and (b)
+use n = 200 000, far too large for a dense matrix."""
 from __future__ import annotations
 
 import math
@@ -26,16 +9,16 @@ import numpy as np
 
 from .checker import CheckResult, compare_array, result, problem_rng
 
-__all__ = ["RankOneProblem", "WoodburyProblem", "EX_SM", "EX_WOODBURY", "EX_SIZES", "sherman_morrison",
-           "woodbury", "woodbury_shapes"]
+__all__ = ["RankOneProblem", "WoodburyProblem", "EX_SM", "EX_WOODBURY", "EX_SIZES", "sherman_morrison", "woodbury",
+           "woodbury_shapes"]
 
 #: The size of A in exercises (a) and (b).
 N_BIG = 200_000
 
 
 class RankOneProblem(NamedTuple):
-    """``a`` (n,), the positive diagonal of A; ``u``, ``v`` (2, n): row i of each is the i-th rank-one
-    update u_i v_i^T."""
+    """``a`` (n,), the positive diagonal of A; ``u``, ``v`` (2, n): row i of each makes the rank-one update u_i v_i^T.
+    """
 
     a: np.ndarray
     u: np.ndarray
@@ -53,15 +36,7 @@ class WoodburyProblem(NamedTuple):
 
 
 def _draw(rng, n=N_BIG):
-    """Both problems, rounded (so that they travel to a grader's student process quickly).
-
-    U has columns of norm about 1.5 and V is U^T plus a perturbation E of norm about 0.15 per row, so
-    the update is large (A^{-1} U C V has eigenvalues above 1: a plain fixed-point iteration diverges)
-    yet A + U C V stays well conditioned: its symmetric part is at least min(a) - |U| |C| |E| in the
-    Loewner order, because U S U^T, S the symmetric part of C, is positive semi-definite. C is not
-    symmetric, so a transposed C or swapped U and V give other answers. Exercise (a) is the same with
-    C = I, U = u^T and V = v, without a right-hand side, and with u_2 correlated with u_1 (correlation 0.6),
-    so that the inverse after the first update acts on u_2 and v_2 quite unlike A^{-1}."""
+    """Both problems, rounded: a large, well-conditioned update, C not symmetric, u_2 correlated with u_1."""
     s = 1.5 / np.sqrt(n)
     a = rng.uniform(1.0, 3.0, n).round(3)
     u = s * rng.standard_normal((2, n))
@@ -78,20 +53,12 @@ def _draw(rng, n=N_BIG):
     return sm, wb
 
 
-def _make():
-    return _draw(problem_rng(2301))
-
-
-#: Exercise (a): two successive rank-one updates of a diagonal matrix, n = 200 000 (the change of the
-#: inverse's diagonal is asked for).
-#: Exercise (b): a rank-two update U C V of a diagonal matrix, n = 200 000.
-EX_SM, EX_WOODBURY = _make()
+#: Exercise (a): two rank-one updates of a diagonal matrix; exercise (b): a rank-two update U C V.
+EX_SM, EX_WOODBURY = _draw(problem_rng(2301))
 
 
 def _solve(a, U, C, V, b):
-    """x with (diag(a) + U C V) x = b, by block elimination: y = C V x solves the 2 x 2 system
-    (C^{-1} + V A^{-1} U) y = V A^{-1} b written as (I + C V A^{-1} U) y = C V A^{-1} b, then
-    x = A^{-1} (b - U y); one step of refinement on the residual. O(n), no n x n array."""
+    """x with (diag(a) + U C V) x = b by block elimination, one step of refinement; O(n)."""
     def once(r):
         Ar, AU = r / a, U / a[:, None]
         y = np.linalg.solve(np.eye(len(C)) + C @ (V @ AU), C @ (V @ Ar))
@@ -101,20 +68,14 @@ def _solve(a, U, C, V, b):
 
 
 def _diag_change(a, U, C, V):
-    """diag((A + U C V)^{-1}) - diag(A^{-1}), A = diag(a), in O(n) from Eq. B.14 in the form
-    A^{-1} - A^{-1} U (I + C V A^{-1} U)^{-1} C V A^{-1}: the diagonal of a product of an n x k and a k x n
-    matrix, row by row."""
+    """diag((A + U C V)^{-1}) - diag(A^{-1}) in O(n) from Eq. B.14, row by row."""
     AU, VA = U / a[:, None], V / a[None, :]
     left = AU @ np.linalg.solve(np.eye(len(C)) + C @ (V @ AU), C)         # n x k
     return -np.einsum("ik,ki->i", left, VA)
 
 
 def _sm_diag_chain(a, u, v, *, sign=-1.0, one=1.0, den=1.0, from_A=False, same_side=False, which=(0, 1)):
-    """The change of the inverse's diagonal from Eq. B.15 applied for the updates ``which`` in turn (vectors
-    only), with the named slips as options: the correction's sign, the 1 in the denominator, the
-    denominator's sign, every update made from A^{-1} rather than from the inverse already updated, and the
-    row vector v^T M^{-1} of an update taken as M^{-1} v (the inverse after the first update is not
-    symmetric)."""
+    """The change of the inverse's diagonal by Eq. B.15, update by update, named slips as options."""
     def update(apply, ui, vi):
         Mu = apply(ui)
         d = one + den * (vi @ Mu)
@@ -134,13 +95,9 @@ def _sm_diag_chain(a, u, v, *, sign=-1.0, one=1.0, den=1.0, from_A=False, same_s
 
 
 def sherman_morrison(answer) -> CheckResult:
-    """Exercise (a), ``ex-b3-sherman-morrison``: your change diag((A + u_1 v_1^T + u_2 v_2^T)^{-1}) -
-    diag(A^{-1}) for :data:`EX_SM`.
-
-    Pass the vector of changes, shape (200000,). The checker recognizes the common slips (in the order of
-    the updates, in the correction's sign, in the scalar denominator, in the second update's row vector)
-    and the diagonal itself given for its change, and names them when it sees one.
-    """
+    """Exercise (a), ``ex-b3-sherman-morrison``: your change diag((A + u_1 v_1^T + u_2 v_2^T)^{-1}) - diag(A^{-1}) for
+    :data:`EX_SM`, shape (200000,). Slips named: in the order of the updates, the correction's sign, the denominator,
+    the second update's row vector; the diagonal for its change."""
     a, u, v = EX_SM
     expected = _diag_change(a, u.T, np.eye(2), v)
     hints = {
@@ -161,27 +118,21 @@ def sherman_morrison(answer) -> CheckResult:
 
 
 def _wb_slip(a, U, C, V, b, *, inner):
-    """A^{-1} b - A^{-1} U inner(C, V A^{-1} U) V A^{-1} b, ``inner`` standing for the 2 x 2 factor."""
+    """A^{-1} b - A^{-1} U inner(C, V A^{-1} U) V A^{-1} b."""
     Ab, AU = b / a, U / a[:, None]
     return Ab - AU @ (inner(C, V @ AU) @ (V @ Ab))
 
 
 def _logdet(a, U, C, V):
-    """log|det(diag(a) + U C V)| in O(n), from the block matrix [[A, U], [-V, C^{-1}]] factored with
-    either pivot: det(A) det(I + C V A^{-1} U) (a 2 x 2 determinant besides the sum of log a)."""
+    """log|det(diag(a) + U C V)| in O(n), from the block matrix [[A, U], [-V, C^{-1}]]."""
     small = np.eye(len(C)) + C @ (V @ (U / a[:, None]))
     return math.fsum(np.log(a)) + np.linalg.slogdet(small)[1]
 
 
 def woodbury(x, logdet=None) -> CheckResult:
-    """Exercise (b), ``ex-b3-woodbury``: your ``x`` and ``logdet`` for :data:`EX_WOODBURY`, with
-    x = (A + U C V)^{-1} b and logdet = log|det(A + U C V)| (natural logarithm).
-
-    Pass x as a vector of shape (200000,) and logdet as a number. The checker recognizes the common
-    slips in each part and names them when it sees one.
-    """
+    """Exercise (b), ``ex-b3-woodbury``: for :data:`EX_WOODBURY`, your solution x of (A + U C V) x = b, shape
+    (200000,), and log|det(A + U C V)| (natural log). Common slips in each part are named."""
     what = "the solve and the log-determinant"
-    got_x, got_logdet = x, logdet
     a, U, C, V, b = EX_WOODBURY
     expected = _solve(a, U, C, V, b)
     inv = np.linalg.inv
@@ -196,8 +147,8 @@ def woodbury(x, logdet=None) -> CheckResult:
         "you swapped the roles of U and V (V^T and U^T in their places)": _solve(a, V.T, C, U.T, b),
         "you returned A^{-1} b, with no correction at all": b / a,
     }
-    problems = compare_array(got_x, expected, "x", rtol=1e-8, atol=1e-10, hints=hints)
-    logdet = _logdet(a, U, C, V)
+    problems = compare_array(x, expected, "x", rtol=1e-8, atol=1e-10, hints=hints)
+    got_logdet, logdet = logdet, _logdet(a, U, C, V)
     log_a = math.fsum(np.log(a))
     log_c = np.linalg.slogdet(C)[1]
     log_s = np.linalg.slogdet(inv(C) + V @ (U / a[:, None]))[1]
@@ -220,19 +171,14 @@ def woodbury(x, logdet=None) -> CheckResult:
     return result(what, problems)
 
 
-#: Exercise (c): the sizes n (A is n x n, diagonal) and, for the two low-rank terms U_i C_i V_i, k_i and m_i
-#: (U_i is n x k_i, C_i is k_i x m_i, V_i is m_i x n).
+#: Exercise (c): n (A is n x n, diagonal), and k_i, m_i of U_i (n x k_i), C_i (k_i x m_i), V_i.
 EX_SIZES = {"n": 1000, "k1": 6, "m1": 2, "k2": 1, "m2": 3}
 
 
 def woodbury_shapes(answer) -> CheckResult:
-    """Exercise (c), ``ex-b3-shapes``: the shape ``(rows, cols)`` of the smallest inverse that push-through
-    leaves besides A^{-1} for (A + U_1 C_1 V_1 + U_2 C_2 V_2)^{-1} with non-square C_i, for the sizes of
-    :data:`EX_SIZES`.
-
-    The checker recognizes groupings that are valid but not the smallest, shapes no grouping gives, the
-    direct inverse the lemma avoids, and shapes that are not square.
-    """
+    """Exercise (c), ``ex-b3-shapes``: the shape ``(rows, cols)`` of the smallest inverse that push-through leaves
+    besides A^{-1} for (A + U_1 C_1 V_1 + U_2 C_2 V_2)^{-1}, sizes :data:`EX_SIZES`. Slips named: valid but larger
+    groupings, impossible shapes, the direct inverse, non-square shapes."""
     n, k1, m1, k2, m2 = (EX_SIZES[key] for key in ("n", "k1", "m1", "k2", "m2"))
     what = "the smallest inner inverse of push-through"
     try:
@@ -261,9 +207,7 @@ def woodbury_shapes(answer) -> CheckResult:
     return result(what, problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-b3-shapes": {"same_data": "the statement spells out the sizes, n = 1000, (k_1, m_1) = (6, 2) and (k_2, m_2) "
-                                  "= (1, 3)"},
+    "ex-b3-shapes": {"same_data": "the statement spells out the sizes"},
 }

@@ -1,30 +1,18 @@
-r"""Checkers for the exercises of Appendix B.2, "Markov chains" (column-stochastic transition matrices).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import appb_markov as check
-    check.EX_P                          # a 3-state transition matrix, P[i, j] = p(next = i | now = j)
-    check.reversible(my_flow, my_bool)  # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Appendix B.2, "Markov chains" (``P[i, j] = p(next = i | now = j)``)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from .checker import (CheckResult, as_bool, as_integer, as_numeric, book_or_drawn, compare_array, compare_scalar,
-                      problem_rng, result, check_function)
+from .checker import (FUNCTION_ANSWER, CheckResult, as_bool, as_integer, as_numeric, book_or_drawn, compare_array,
+                      compare_scalar, problem_rng, result, check_function)
 
 __all__ = ["EX_P", "EX_P5", "EX_TWO", "stationary", "reversible", "two_state_mixing_time", "tv_distance"]
 
 
 def _draw_chain(rng) -> np.ndarray:
-    """A column-stochastic 3-state chain for one student, every entry at least 0.03. Half of the draws
-    satisfy detailed balance (a symmetric flow matrix divided by its column sums), half are clearly
-    not reversible (the two directions around the cycle differ by a fifth or more), so that exercise
-    (b) has either answer."""
+    """A 3-state chain, entries at least 0.03, reversible or clearly not (half the draws each)."""
     reversible = rng.random() < 0.5
     while True:
         if reversible:
@@ -41,31 +29,25 @@ def _draw_chain(rng) -> np.ndarray:
 
 
 #: Exercise (b): a column-stochastic 3-state chain (columns sum to one).
-EX_P = book_or_drawn(np.array([[0.5, 0.1, 0.3],
-                               [0.3, 0.7, 0.1],
-                               [0.2, 0.2, 0.6]]), _draw_chain, seed=2211)
+EX_P = book_or_drawn(np.array([[0.5, 0.1, 0.3], [0.3, 0.7, 0.1], [0.2, 0.2, 0.6]]), _draw_chain, seed=2211)
 
 
 def _stationary_solve(P: np.ndarray) -> np.ndarray:
-    """pi with P pi = pi and entries summing to one, from the linear system (valid for periodic chains too)."""
+    """pi with P pi = pi summing to one, from the linear system (periodic chains too)."""
     K = P.shape[0]
     A = np.vstack([P - np.eye(K), np.ones((1, K))])
     return np.linalg.lstsq(A, np.r_[np.zeros(K), 1.0], rcond=None)[0]
 
 
 def _periodic(to_b: np.ndarray, to_a: np.ndarray) -> np.ndarray:
-    """The 5-state chain that moves from a state of the group {0, 1} to {2, 3, 4} with the columns of
-    ``to_b`` (3 x 2) and back with the columns of ``to_a`` (2 x 3): irreducible, period 2."""
+    """The period-2 chain moving from {0, 1} to {2, 3, 4} by the columns of ``to_b`` and back by those of ``to_a``."""
     P = np.zeros((5, 5))
     P[2:, :2], P[:2, 2:] = to_b, to_a
     return P
 
 
 def _draw_periodic(rng) -> np.ndarray:
-    """A chain like the book's EX_P5 for one student: every move between the two groups at least 0.05,
-    the other eigenvalues (besides 1 and -1) at most 0.6 in modulus, so that iterating from one state
-    settles into its two-step oscillation within a hundred steps, and a stationary distribution clearly
-    neither uniform nor that of the transposed chain."""
+    """A chain like EX_P5 that settles into its oscillation quickly, pi clearly not uniform."""
     while True:
         P = _periodic(rng.dirichlet(np.full(3, 2.0), size=2).T, rng.dirichlet(np.full(2, 2.0), size=3).T)
         if P[2:, :2].min() < 0.05 or P[:2, 2:].min() < 0.05:
@@ -77,16 +59,14 @@ def _draw_periodic(rng) -> np.ndarray:
             return P
 
 
-#: Exercise (a): an irreducible 5-state chain of period 2 (it moves only between the states {0, 1} and
-#: {2, 3, 4}), with a stationary distribution that is not uniform. Unlike the page's random walk, a hundred
-#: steps p <- P p from one state do not find it: they alternate between the two groups forever.
+#: Exercise (a): an irreducible 5-state chain of period 2 (between {0, 1} and {2, 3, 4}), pi not uniform; unlike the
+#: page's walk, steps p <- P p from one state alternate forever.
 EX_P5 = book_or_drawn(_periodic(np.array([[0.6, 0.2], [0.3, 0.2], [0.1, 0.6]]),
                                 np.array([[0.9, 0.4, 0.3], [0.1, 0.6, 0.7]])), _draw_periodic, seed=2214)
 
 
 def _draw_two(rng) -> tuple:
-    """(a, b) for one student (two decimals), with a mixing time of at least 2 steps and no step at which
-    the distance from stationarity is within rounding of 1/4."""
+    """(a, b) with a mixing time of at least 2 steps and no distance within rounding of 1/4."""
     while True:
         a, b = (float(v) for v in np.round(rng.uniform(0.03, 0.35, 2), 2))
         rho, worst = abs(1 - a - b), max(a, b) / (a + b)
@@ -100,29 +80,25 @@ def _draw_two(rng) -> tuple:
 EX_TWO = book_or_drawn((0.3, 0.1), _draw_two, seed=2212)
 
 
-def _power(P: np.ndarray, n: int = 5000) -> np.ndarray:
-    p = np.full(P.shape[0], 1.0 / P.shape[0])
-    for _ in range(n):
-        p = P @ p
-    return p / p.sum()
-
-
 def _iterated(P: np.ndarray, p: np.ndarray, steps: int) -> np.ndarray:
     for _ in range(steps):
         p = P @ p
     return p
 
 
-def stationary(answer) -> CheckResult:
-    """Exercise (a), ``ex-b2-stationary``: your stationary distribution of :data:`EX_P5`.
+def _worst_tv(P: np.ndarray, pi: np.ndarray, n: int) -> np.ndarray:
+    """The worst-case total-variation distance to ``pi`` after t = 0, ..., n - 1 steps of P."""
+    Pt, out = np.eye(P.shape[0]), []
+    for _ in range(n):
+        out.append(0.5 * np.abs(Pt - pi[:, None]).sum(axis=0).max())
+        Pt = P @ Pt
+    return np.array(out)
 
-    Pass a probability vector of shape (5,), one entry per state. The checker recognizes an answer
-    worked out for the other (row-stochastic) convention, normalized or not (a left eigenvector of a
-    column-stochastic matrix is the constant vector), an eigenvector not yet normalized to sum to one
-    (of either sign, as an eigensolver returns it), a single column of ``EX_P5``, and the distribution
-    after many steps p <- P p from one state or from the uniform distribution (the chain is periodic, so
-    that distribution alternates and is not pi).
-    """
+
+def stationary(answer) -> CheckResult:
+    """Exercise (a), ``ex-b2-stationary``: your stationary distribution (5,) of :data:`EX_P5`. Slips named: the
+    row-stochastic convention, an unnormalized eigenvector, a column of ``EX_P5``, and many steps p <- P p (the chain
+    is periodic, so that alternates)."""
     title = "stationary distribution of EX_P5"
     P = EX_P5
     K = P.shape[0]
@@ -143,22 +119,18 @@ def stationary(answer) -> CheckResult:
             return result(title, [f"pi is what you get if {iterated}."])
         if np.allclose(scaled, expected, rtol=1e-8, atol=1e-12):
             return result(title, ["pi points the right way but is not a probability vector: an eigensolver "
-                                  "returns a vector of unit length and arbitrary sign; normalize it by dividing by its sum."])
+                                  "returns a vector of unit length and arbitrary sign; normalize it by dividing by "
+                                  "its sum."])
     return result(title, compare_array(answer, expected, "pi", rtol=1e-8, hints=hints))
 
 
 def reversible(flow, answer) -> CheckResult:
-    """Exercise (b), ``ex-b2-reversible``: the largest net probability flow between two states of
-    :data:`EX_P` at stationarity, max over i, j of |P_ij pi_j - P_ji pi_i| (a number, zero for a reversible
-    chain), and True or False (a real bool) for "EX_P satisfies detailed balance with respect to its
-    stationary distribution".
-
-    The checker recognizes the flow computed with the uniform distribution (or with none) in place of pi
-    and the flow summed over all pairs. The bool is judged only once the flow is right, and must agree
-    with it.
-    """
+    """Exercise (b), ``ex-b2-reversible``: the largest net flow max |P_ij pi_j - P_ji pi_i| of :data:`EX_P` at
+    stationarity, and a real bool for "EX_P satisfies detailed balance", judged once the flow is right and agreeing
+    with it. Slips named: uniform or no weights, a sum over pairs."""
     title = "net probability flow of EX_P, and is it reversible?"
-    pi = _power(EX_P)
+    pi = _iterated(EX_P, np.full(EX_P.shape[0], 1.0 / EX_P.shape[0]), 5000)
+    pi = pi / pi.sum()
     K = EX_P.shape[0]
 
     def largest(weights):
@@ -181,12 +153,8 @@ def reversible(flow, answer) -> CheckResult:
 
 
 def two_state_mixing_time(answer, distance=None) -> CheckResult:
-    """Exercise (c), ``ex-b2-mixing``: your mixing time t_mix(1/4) of the two-state chain :data:`EX_TWO`, a
-    whole number of steps, and the distance d(t_mix) from stationarity reached at that step, a number.
-
-    The checker recognizes the spectral upper bound given in place of the mixing time and, for the
-    distance, a missing factor of one half and the better starting state in place of the worst.
-    """
+    """Exercise (c), ``ex-b2-mixing``: your mixing time t_mix(1/4) of :data:`EX_TWO`, a whole number, and the distance
+    d(t_mix). Slips named: the spectral bound; no factor one half, the better starting state."""
     a, b = EX_TWO
     P = np.array([[1 - a, b], [a, 1 - b]])
     pi = np.array([b, a]) / (a + b)
@@ -215,16 +183,15 @@ def two_state_mixing_time(answer, distance=None) -> CheckResult:
 
 
 def _tv_cases():
-    """Chains the student's function has not seen, as (P, T, name): a dense chain that is not reversible,
-    a lazy ring walk with a drift (many zero entries), a periodic walk on a cycle whose distance never
-    falls to zero, and a reversible Metropolis chain, each column-stochastic with one closed class."""
+    """Hidden (P, T, name): a dense irreversible chain, a lazy ring with drift, a periodic cycle, a Metropolis chain."""
     r = problem_rng(2213)
     cases = []
     P = r.dirichlet(np.full(3, 1.5), size=3).T                        # columns are the distributions
     cases.append((P, 12, "3 states"))
     K = 6
     up, down = r.uniform(0.45, 0.6), r.uniform(0.1, 0.2)
-    ring = (1 - up - down) * np.eye(K) + up * np.roll(np.eye(K), 1, axis=0) + down * np.roll(np.eye(K), -1, axis=0)
+    ring = ((1 - up - down) * np.eye(K) + up * np.roll(np.eye(K), 1, axis=0)
+            + down * np.roll(np.eye(K), -1, axis=0))
     cases.append((ring, 30, "6 states on a ring"))
     cw = r.uniform(0.6, 0.8)                                          # a walk on an even cycle: period 2
     cyc = cw * np.roll(np.eye(K), 1, axis=0) + (1 - cw) * np.roll(np.eye(K), -1, axis=0)
@@ -238,42 +205,26 @@ def _tv_cases():
 
 
 def _tv_variants(P: np.ndarray, T: int) -> dict:
-    """d(t) for t = 0..T, and what named slips give: by rows, from state 0 only, one step late, and with pi
-    taken from a long run of the chain from state 0."""
+    """d(t) for t = 0..T, and what named slips give."""
     pi = _stationary_solve(P)
     Pt = np.eye(P.shape[0])
-    cols, rows, first = [], [], []
-    for _ in range(T + 2):
-        cols.append(0.5 * np.abs(Pt - pi[:, None]).sum(axis=0).max())
+    rows, first = [], []
+    for _ in range(T + 1):
         rows.append(0.5 * np.abs(Pt - pi[None, :]).sum(axis=1).max())
         first.append(0.5 * np.abs(Pt[:, 0] - pi).sum())
         Pt = P @ Pt
-    d = np.array(cols)
-    out = {"d": d[:-1], "rows": np.array(rows)[:-1], "first": np.array(first)[:-1], "late": d[1:]}
-    pi_run, Pt, run = np.linalg.matrix_power(P, 1000)[:, 0], np.eye(P.shape[0]), []    # a long run from state 0
-    for _ in range(T + 1):
-        run.append(0.5 * np.abs(Pt - pi_run[:, None]).sum(axis=0).max())
-        Pt = P @ Pt
-    out["run"] = np.array(run)
+    d = _worst_tv(P, pi, T + 2)
     Q = P.T / P.T.sum(axis=0, keepdims=True)         # the transpose, its columns made to sum to one again
-    pi_q, Qt, trans = _stationary_solve(Q), np.eye(P.shape[0]), []
-    for _ in range(T + 1):
-        trans.append(0.5 * np.abs(Qt - pi_q[:, None]).sum(axis=0).max())
-        Qt = Q @ Qt
-    out["transposed"] = np.array(trans)
-    return out
+    return {"d": d[:-1], "rows": np.array(rows), "first": np.array(first), "late": d[1:],
+            "run": _worst_tv(P, np.linalg.matrix_power(P, 1000)[:, 0], T + 1),    # pi from a long run from state 0
+            "transposed": _worst_tv(Q, _stationary_solve(Q), T + 1)}
 
 
 def tv_distance(fn) -> CheckResult:
     """Exercise (d), ``ex-b2-tv-function``: your function ``fn(P, T)`` returning the worst-case distance to
-    stationarity after t steps, for every t from 0 to T: a one-dimensional array of length T + 1.
-
-    ``P`` is a (K, K) column-stochastic matrix, ``P[i, j] = p(next = i | now = j)``, with one closed class;
-    ``T`` is a whole number. It is run on chains made here, reversible or not, one of them periodic. The
-    checker recognizes the rows of P^t used in place of its columns, P transposed and renormalized, a
-    single starting state, a missing factor of one half, the list shifted by one step, and a stationary
-    distribution taken from a long run of the chain.
-    """
+    stationarity after 0, 1, ..., T steps (an array of length T + 1) for a column-stochastic P with one closed class.
+    Slips named: rows of P^t, P transposed, one starting state, no factor one half, a shifted list, pi from a long
+    run."""
     def judge(out, where, P, T):
         v = _tv_variants(P, T)
         hints = {
@@ -290,12 +241,11 @@ def tv_distance(fn) -> CheckResult:
         return compare_array(out, v["d"], f"the output on {where}", rtol=1e-7, atol=1e-10, hints=hints)
 
     cases = [(f"test problem {i + 1} ({name}, T = {T})", (P, T)) for i, (P, T, name) in enumerate(_tv_cases())]
-    return check_function("worst-case total-variation distance d(t)", fn, cases, judge, name="my_d", signature="(P, T)")
+    return check_function("worst-case total-variation distance d(t)", fn, cases, judge, name="my_d",
+                          signature="(P, T)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-b2-tv-function": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                       "checker's own (drawn for each student)"},
+    "ex-b2-tv-function": {"same_data": FUNCTION_ANSWER},
 }

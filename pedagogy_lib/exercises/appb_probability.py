@@ -1,32 +1,22 @@
-r"""Checkers for the exercises of Appendix B.2 (probability and statistics).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import appb_probability as check
-    check.bernoulli_fisher(my_I)        # says what is wrong, never the answer
-
-Reference answers are computed exactly in this module; the tests compare them with Monte Carlo
-and numerical integration. The Fisher-information function of Eq. B.12 is run on exponential families
-made here, which the notebook never shows.
-"""
+r"""Checkers for the exercises of Appendix B.2 (probability and statistics)."""
 from __future__ import annotations
 
 import math
 from typing import NamedTuple
 
 import numpy as np
+from scipy import stats
+from scipy.special import logsumexp as _logsumexp
 
-from .checker import (CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
-                      check_function)
+from .checker import (FUNCTION_ANSWER, CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar,
+                      problem_rng, result, check_function)
 
 __all__ = ["QuadFormProblem", "EX_BERNOULLI_P", "EX_QUAD", "EX_THIN", "bernoulli_fisher", "quadratic_form_variance",
            "thinned_pmf", "fisher_information_function"]
 
 
 class QuadFormProblem(NamedTuple):
-    """Mean ``mu`` (2,) and covariance ``Sigma`` (2, 2) of the random vector X; ``C`` (2, 2), ``b`` (2,),
-    ``A`` (2, 2), and a second affine map ``D`` (2, 2), ``e`` (2,) for the bilinear form
-    (b - C X)^T A (e - D X)."""
+    """X ~ N(``mu``, ``Sigma``) and the bilinear form (b - C X)^T A (e - D X), all 2-D."""
 
     mu: np.ndarray
     Sigma: np.ndarray
@@ -37,26 +27,19 @@ class QuadFormProblem(NamedTuple):
     e: np.ndarray
 
 
-def _draw_bernoulli_p(rng) -> float:
-    """A success probability for one student, away from 0 and 1 (two decimals)."""
-    return float(np.round(rng.uniform(0.1, 0.9), 2))
-
-
 #: Exercise (a): the success probability of the geometric law p (1 - p)^y (not the page's 0.2).
-EX_BERNOULLI_P = book_or_drawn(0.35, _draw_bernoulli_p, seed=2201)
+EX_BERNOULLI_P = book_or_drawn(0.35, lambda rng: float(np.round(rng.uniform(0.1, 0.9), 2)), seed=2201)
 
 
 def _spd2(rng) -> np.ndarray:
-    """A symmetric positive-definite 2 x 2 matrix with one-decimal entries (correlation at most 0.6 before
-    rounding, diagonal at least 0.5, so rounding keeps it positive definite)."""
+    """A symmetric positive-definite 2 x 2 matrix, one decimal (rounding keeps it definite)."""
     d = np.round(rng.uniform(0.5, 3.0, 2), 1)
     c = np.round(rng.uniform(-0.6, 0.6) * np.sqrt(d[0] * d[1]), 1) + 0.0     # no negative zero
     return np.array([[d[0], c], [c, d[1]]])
 
 
 def _draw_quad(rng) -> QuadFormProblem:
-    """A problem of the same kind as the book's EX_QUAD, for one student: the same shapes, a covariance
-    and a weight matrix A that are symmetric positive definite, one-decimal entries."""
+    """A problem like EX_QUAD, Sigma and A symmetric positive definite, one decimal."""
     while True:
         mu = np.round(rng.uniform(-2.0, 2.0, 2), 1) + 0.0
         Sigma = _spd2(rng)
@@ -70,9 +53,7 @@ def _draw_quad(rng) -> QuadFormProblem:
 
 
 def _quad_terms(q: QuadFormProblem) -> dict:
-    """The pieces of Var[(b - CX)^T A (e - DX)] for Gaussian X, by name. With U = X - mu, r = b - C mu and
-    s = e - D mu the form is r^T A s + g^T U + U^T M U, with g = -(D^T A^T r + C^T A s) and M = C^T A D,
-    whose symmetric part M_s is what the quadratic part sees."""
+    """The parts of Var[(b - CX)^T A (e - DX)] for Gaussian X, by name (and the slips' parts)."""
     r, s = q.b - q.C @ q.mu, q.e - q.D @ q.mu
     g = -(q.D.T @ q.A.T @ r + q.C.T @ q.A @ s)
     M = q.C.T @ q.A @ q.D
@@ -91,8 +72,7 @@ _QUAD_PART_WRONG = "have the part linear in X - mu right and the part quadratic 
 
 
 def _quad_slips(q: QuadFormProblem) -> list[tuple[str, float]]:
-    """What named wrong derivations of the variance give on ``q``: (what the checker says, value) pairs;
-    several wrong quadratic parts share one message, which says which part is wrong and nothing more."""
+    """(message, value) of named wrong derivations; wrong quadratic parts share one message."""
     t = _quad_terms(q)
     lin, quad = t["linear"], t["quadratic"]
     one, other = t["linear_one_side"]
@@ -107,7 +87,7 @@ def _quad_slips(q: QuadFormProblem) -> list[tuple[str, float]]:
 
 
 def _quad_terms_distinct(q: QuadFormProblem) -> bool:
-    """Both parts of the variance count, and no named slip comes within 1% of the answer."""
+    """Both parts count, and no named slip comes within 1% of the answer."""
     t = _quad_terms(q)
     answer = t["linear"] + t["quadratic"]
     return (min(t["linear"], t["quadratic"]) > 0.2 * answer
@@ -123,9 +103,7 @@ EX_QUAD = book_or_drawn(QuadFormProblem(np.array([1.0, -1.0]), np.array([[2.0, 0
 
 
 def _draw_thin(rng) -> tuple:
-    """(lam, mu, y) for one student: a rate of a few hundred with one decimal that is not zero (so that no
-    integer arithmetic keeps lam^x exact), a keeping probability of two decimals, with lam mu between 15 and
-    100, and a count within 1.5 standard deviations of lam mu, where its probability is not small."""
+    """(lam, mu, y): a rate of a few hundred with a nonzero decimal, lam mu in [15, 100], y within 1.5 sds of it."""
     while True:
         lam = float(np.round(rng.uniform(150.0, 300.0), 1))
         mu = float(np.round(rng.uniform(0.1, 0.33), 2))
@@ -134,29 +112,15 @@ def _draw_thin(rng) -> tuple:
             return lam, mu, int(round(m + rng.uniform(-1.5, 1.5) * math.sqrt(m)))
 
 
-#: Exercise (c): (lam, mu, y): the probability that Pois(lam) trials, each kept with probability mu, keep y.
-#: The page thins Pois(1) and sums the series over the trials in floating point, up to 80 terms; with a rate
-#: of a few hundred, lam^x overflows long before that sum reaches the bulk of Pois(lam) near x = lam.
+#: Exercise (c): (lam, mu, y); at a rate of a few hundred, the page's floating-point series overflows before it
+#: reaches the bulk of Pois(lam).
 EX_THIN = book_or_drawn((237.5, 0.2, 45), _draw_thin, seed=2203)
 
 
-def _thinned(lam: float, mu: float, y: int) -> float:
-    """P(y kept) by the series over the number of trials x >= y, every term in logarithms (lam^x / x!
-    overflows for the exercise's rates), summed to far past the bulk of Pois(lam)."""
-    top = int(lam + 40.0 * math.sqrt(lam) + 60.0)
-    logs = [-lam + x * math.log(lam) - math.lgamma(y + 1) - math.lgamma(x - y + 1) + y * math.log(mu)
-            + (x - y) * math.log1p(-mu) for x in range(y, top)]
-    big = max(logs)
-    return math.exp(big) * math.fsum(math.exp(t - big) for t in logs)
-
-
 def bernoulli_fisher(answer) -> CheckResult:
-    """Exercise (a), ``ex-b2-fisher``: your Fisher information about p of one geometric observation,
-    p(y) = p (1 - p)^y for y = 0, 1, 2, ..., at p = EX_BERNOULLI_P, a single number.
-
-    The checker recognizes the Bernoulli answer of the page, the variance of the observation, the mean
-    of the score and one term of the expectation alone.
-    """
+    """Exercise (a), ``ex-b2-fisher``: your Fisher information about p of one geometric observation p (1 - p)^y at p =
+    EX_BERNOULLI_P. Slips named: the page's Bernoulli answer, the observation's variance, the score's mean, the y = 0
+    term alone."""
     p = EX_BERNOULLI_P
     expected = 1.0 / (p * p * (1 - p))
     hints = {"that is the information of one Bernoulli trial, which the page works out; the statement's "
@@ -169,12 +133,8 @@ def bernoulli_fisher(answer) -> CheckResult:
 
 
 def quadratic_form_variance(answer) -> CheckResult:
-    """Exercise (b), ``ex-b2-quadratic``: your Var[(b - CX)^T A (e - DX)] for Gaussian X ~ N(mu, Sigma) with
-    the numbers of :data:`EX_QUAD`, a single number.
-
-    The checker recognizes the mean of the form, its second moment, a variance with one of its two parts
-    (linear and quadratic in X - mu) left out, and one part wrong while the other is right.
-    """
+    """Exercise (b), ``ex-b2-quadratic``: your Var[(b - CX)^T A (e - DX)] for X ~ N(mu, Sigma), numbers of
+    :data:`EX_QUAD`. Slips named: the mean, the second moment, the linear or quadratic part left out, one part wrong."""
     t = _quad_terms(EX_QUAD)
     what = "the variance"
     problems = compare_scalar(answer, t["linear"] + t["quadratic"], what, rtol=1e-9)
@@ -188,19 +148,14 @@ def quadratic_form_variance(answer) -> CheckResult:
 
 
 def thinned_pmf(answer) -> CheckResult:
-    """Exercise (c), ``ex-b2-thinning``: your probability of exactly y kept successes out of Pois(lam)
-    trials, each kept with probability mu, for (lam, mu, y) = EX_THIN; a single number.
-
-    The reference sums the series over the number of trials. The checker recognizes a fixed number of
-    trials in place of a random one and a normal approximation.
-    """
+    """Exercise (c), ``ex-b2-thinning``: your probability of exactly y kept successes of Pois(lam) trials kept with
+    probability mu, (lam, mu, y) = EX_THIN. Slips named: a fixed number of trials, a normal approximation."""
     lam, mu, y = EX_THIN
-    expected = _thinned(lam, mu, y)
     m = lam * mu
+    expected = float(stats.poisson.pmf(y, m))                 # a thinned Poisson count is Poisson
 
     def binomial(n):
-        return math.exp(math.lgamma(n + 1) - math.lgamma(y + 1) - math.lgamma(n - y + 1) + y * math.log(mu)
-                        + (n - y) * math.log1p(-mu))
+        return float(stats.binom.pmf(y, n, mu))
     fixed = ("you took the number of trials as fixed, at its mean lam rounded {}; it is Poisson, and its "
              "spread adds to the spread of the kept count")
     hints = {fixed.format("down"): binomial(math.floor(lam)),
@@ -211,14 +166,8 @@ def thinned_pmf(answer) -> CheckResult:
                   compare_scalar(answer, expected, "p(y)", rtol=1e-9, atol=1e-15, hints=hints))
 
 
-def _logsumexp(a: np.ndarray) -> float:
-    top = float(np.max(a))
-    return top + math.log(float(np.sum(np.exp(a - top))))
-
-
 def _family_moments(T: np.ndarray, log_h: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities of the N outcomes, covariance of the statistics) of the family at eta, by summing over
-    the outcomes with the log-normalizer subtracted before exponentiating."""
+    """(probabilities of the outcomes, covariance of the statistics) at eta, normalized in logarithms."""
     log_w = log_h + T @ eta
     p = np.exp(log_w - _logsumexp(log_w))
     dev = T - p @ T
@@ -226,10 +175,7 @@ def _family_moments(T: np.ndarray, log_h: np.ndarray, eta: np.ndarray) -> tuple[
 
 
 def _fisher_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Problems the student's function has not seen, as (name, T, log_h, eta, J): a binomial in its mean
-    parameter (its base measure is not constant), a categorical in its natural parameters, a Gaussian on a
-    grid in its mean and standard deviation, a curved family with one parameter and two statistics, and a
-    categorical whose natural parameters are so large that exponentiating them overflows."""
+    """Hidden problems (name, T, log_h, eta, J): binomial, categoricals, Gaussian grid, curved."""
     rng = problem_rng(2204)
     cases = []
     n, p = int(rng.integers(5, 13)), float(rng.uniform(0.15, 0.85))
@@ -257,12 +203,13 @@ def _fisher_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 def _fisher_slips(T, log_h, eta, J) -> dict:
-    """What named wrong derivations return on one problem."""
+    """Named wrong derivations on one problem."""
     p, cov = _family_moments(T, log_h, eta)
     out = {}
     _, cov_no_h = _family_moments(T, np.zeros_like(log_h), eta)
     out["you left the base measure h(y) out of the probabilities"] = J.T @ cov_no_h @ J
-    out["you used the second moment of t(Y), without subtracting its mean"] = J.T @ np.einsum("n,ni,nj->ij", p, T, T) @ J
+    out["you used the second moment of t(Y), without subtracting its mean"] = \
+        J.T @ np.einsum("n,ni,nj->ij", p, T, T) @ J
     dev = T - T.mean(axis=0)
     out["you weighted the N outcomes equally, not by their probabilities under the family"] = \
         J.T @ (dev.T @ dev / len(T)) @ J
@@ -282,17 +229,9 @@ def _fisher_slips(T, log_h, eta, J) -> dict:
 
 def fisher_information_function(fn) -> CheckResult:
     """Exercise (d), ``ex-b2-fisher-function``: your function ``fn(T, log_h, eta, J)`` returning the Fisher
-    information I(theta) of an exponential family on a finite set of N outcomes, a (P, P) array.
-
-    ``T`` is an (N, D) array whose row n holds the sufficient statistics t(y_n) of outcome n, ``log_h`` the
-    (N,) logarithms of the base measure h(y_n), ``eta`` the (D,) natural parameters at the theta of
-    interest and ``J`` the (D, P) Jacobian of eta with respect to theta there (column p: the derivative
-    with respect to theta_p). It is run on families made here: a binomial, categoricals, Gaussians on a
-    grid and a curved family with fewer parameters than statistics, one of them with natural parameters
-    too large to exponentiate. The checker recognizes the base measure left out, an unnormalized
-    distribution, the second moment in place of the covariance, outcomes weighted equally, the inverse
-    covariance between the Jacobians, and the Jacobian on the wrong sides or left out.
-    """
+    information I(theta) (P, P) of an exponential family on N outcomes (statistics ``T``, log base measure ``log_h``,
+    natural parameters ``eta``, their Jacobian ``J``). Slips named: no base measure or normalization, the second
+    moment, equal weights, the inverse covariance, the Jacobian misplaced."""
     def judge(out, where, T, log_h, eta, J):
         P = J.shape[1]
         if "very large natural parameters" in where and np.shape(out) == (P, P) and \
@@ -310,9 +249,7 @@ def fisher_information_function(fn) -> CheckResult:
                               name="my_fisher", signature="(T, log_h, eta, J)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-b2-fisher-function": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                           "checker's own"},
+    "ex-b2-fisher-function": {"same_data": FUNCTION_ANSWER},
 }

@@ -1,13 +1,4 @@
-r"""Checkers for the exercises of Appendix C (a review of probabilistic graphical models).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import appc_graphical as check
-    check.EX_GRAPH                    # the seven-node directed graph of Exercises (a)-(c)
-    check.d_separations(my_dict)      # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library's graph functions.
-"""
+r"""Checkers for the exercises of Appendix C (a review of probabilistic graphical models)."""
 from __future__ import annotations
 
 import itertools
@@ -15,7 +6,7 @@ import itertools
 import numpy as np
 
 from ..discrete import categorical as cat
-from .checker import CheckResult, as_bool, compare_scalar, result, problem_rng
+from .checker import FUNCTION_ANSWER, CheckResult, as_bool, compare_scalar, result, problem_rng
 
 __all__ = ["EX_DAG", "EX_GRAPH", "EX_CPTS", "EX_GRAPH_CPTS", "EX_EVIDENCE", "DSEP_KEYS", "d_separations",
            "moral_edges", "evidence_probability", "d_separation_function"]
@@ -23,8 +14,7 @@ __all__ = ["EX_DAG", "EX_GRAPH", "EX_CPTS", "EX_GRAPH_CPTS", "EX_EVIDENCE", "DSE
 #: The directed graph of the page's examples, as {node: parents}; the format of the answers' graphs.
 EX_DAG = {"a": [], "b": [], "c": ["a", "b"], "d": ["c"], "e": ["c"], "f": ["e", "b"]}
 
-#: The directed graph of Exercises (a)-(c), as {node: parents}: not the page's, so that nothing the page
-#: computes or prints about EX_DAG answers them.
+#: Exercises (a)-(c): a directed graph as {node: parents}, not the page's.
 EX_GRAPH = {"p": [], "q": [], "r": ["p"], "s": ["p", "q"], "t": ["r", "s"], "u": ["s"], "v": ["t", "u"]}
 
 #: Exercise (a): statements "x _||_ y | S" about EX_GRAPH.
@@ -57,12 +47,8 @@ def _parse(key: str):
 
 
 def d_separations(answer) -> CheckResult:
-    """Exercise (a), ``ex-c-dsep``: which statements of :data:`DSEP_KEYS` hold for :data:`EX_GRAPH`.
-
-    Pass a dict with every key of ``DSEP_KEYS``, each mapped to True (the statement holds for every
-    distribution on the graph) or False. The six are judged together: a wrong answer is not told which
-    or how many statements are off.
-    """
+    """Exercise (a), ``ex-c-dsep``: a dict over :data:`DSEP_KEYS`, True where the statement holds in :data:`EX_GRAPH`
+    for every distribution on it. All or nothing."""
     if not isinstance(answer, dict):
         return result("d-separation in EX_GRAPH", [f"your answer should be a dict with the keys of "
                                                    f"check.DSEP_KEYS; got {type(answer).__name__}."])
@@ -88,11 +74,8 @@ def d_separations(answer) -> CheckResult:
 
 
 def moral_edges(answer) -> CheckResult:
-    """Exercise (b), ``ex-c-moral``: the edges that moralization *adds* to :data:`EX_GRAPH`.
-
-    Pass a list of pairs of node names, e.g. ``[("x", "y")]``, in any order. The checker recognizes
-    edges the graph already has; otherwise it does not say which edges are missing or extra.
-    """
+    """Exercise (b), ``ex-c-moral``: the edges moralization *adds* to :data:`EX_GRAPH`, a list of pairs in any order.
+    Edges the graph already has are named; missing or extra ones are not."""
     expected = set()
     for _, ps in EX_GRAPH.items():
         for u, w in itertools.combinations(ps, 2):
@@ -100,7 +83,7 @@ def moral_edges(answer) -> CheckResult:
     directed = {frozenset((p, v)) for v, ps in EX_GRAPH.items() for p in ps}
     expected -= directed
     if answer is None:
-        return result("edges added by moralization", ["your answer is None: give a list of pairs such as [('x', 'y')]."])
+        return result("edges added by moralization", ["your answer is None: give a list of pairs, e.g. [('x', 'y')]."])
     try:
         got = {frozenset(pair) for pair in answer}
     except TypeError:
@@ -131,11 +114,8 @@ def _p_of(evidence) -> float:
 
 
 def evidence_probability(answer) -> CheckResult:
-    """Exercise (c), ``ex-c-evidence``: your probability of the evidence :data:`EX_EVIDENCE`
-    (r = 1 and v = 0) under the tables :data:`EX_GRAPH_CPTS` of :data:`EX_GRAPH`, a single number (not its log).
-
-    The checker recognizes the opposite values clamped and a log-probability.
-    """
+    """Exercise (c), ``ex-c-evidence``: your p(:data:`EX_EVIDENCE`) under the tables :data:`EX_GRAPH_CPTS` of
+    :data:`EX_GRAPH`, a probability. Slips named: the opposite values, a log."""
     expected = _p_of(EX_EVIDENCE)
     flipped = {k: 1 - v for k, v in EX_EVIDENCE.items()}
     hints = {"you clamped the opposite values (r = 0, v = 1)": _p_of(flipped),
@@ -144,8 +124,7 @@ def evidence_probability(answer) -> CheckResult:
 
 
 def _random_dag(r, names, p_edge):
-    """{node: parents} on ``names`` (keys in name order, not an order of the arrows), each node earlier in a
-    random order a parent with probability p_edge."""
+    """{node: parents} on ``names``, each node earlier in a random order a parent with probability p_edge."""
     order = [str(v) for v in r.permutation(names)]
     dag = {v: sorted(u for u in order[:i] if r.random() < p_edge) for i, v in enumerate(order)}
     return {v: dag[v] for v in sorted(dag)}
@@ -163,7 +142,7 @@ def _descendants(dag, v):
 
 
 def _simple_paths(dag, x, y):
-    """Every simple path from x to y with the arrows ignored, each a list of nodes."""
+    """Every simple path from x to y with the arrows ignored."""
     neighbours = {u: set(dag[u]) | {w for w, ps in dag.items() if u in ps} for u in dag}
     paths, stack = [], [[x]]
     while stack:
@@ -177,9 +156,7 @@ def _simple_paths(dag, x, y):
 
 
 def _blocked_everywhere(dag, desc, paths, given, rule):
-    """True when every one of ``paths`` is blocked by ``given`` (``desc`` maps each node to its descendants).
-    ``rule`` says when a collider lets a path through: "descendants" (it or one of its descendants
-    observed), "itself" (only when it is observed)."""
+    """Whether ``given`` blocks every path (colliders open by descendants or only by themselves)."""
     given = set(given)
     for path in paths:
         through = True
@@ -196,7 +173,7 @@ def _blocked_everywhere(dag, desc, paths, given, rule):
 
 
 def _undirected_separated(edges, nodes, x, y, given):
-    """True when removing ``given`` leaves no path from x to y in the undirected graph with these edges."""
+    """Whether removing ``given`` leaves no path from x to y in the undirected graph."""
     given = set(given)
     seen, stack = {x}, [x]
     while stack:
@@ -230,9 +207,7 @@ def _dsep_answers(dag, queries):
 
 
 def _dsep_cases():
-    """Graphs the student's function has not seen, with their queries (a, c, given): for each graph, the
-    queries on which a named slip goes wrong and others drawn at random, both answers among them, and
-    colliders whose descendants (not themselves) are observed."""
+    """Hidden graphs and queries (a, c, given), among them queries each slip gets wrong."""
     r = problem_rng(3603)
     cases = []
     for n, p_edge, n_queries in [(5, 0.45, 20), (7, 0.35, 30), (8, 0.3, 36), (9, 0.3, 40)]:
@@ -258,8 +233,7 @@ def _dsep_cases():
 
 
 def _trail_defect(dag, desc, trail, a, c, given):
-    """What is wrong with ``trail`` as an active trail from a to c given ``given``: None if nothing is, else the
-    kind of defect ("shape", "edge", "observed", "collider")."""
+    """What is wrong with ``trail`` as an active trail (a key of _TRAIL_DEFECTS), or None."""
     if not isinstance(trail, (list, tuple)) or not all(isinstance(v, str) for v in trail):
         return "shape"
     if len(trail) < 2 or trail[0] != a or trail[-1] != c or len(set(trail)) != len(trail) \
@@ -288,17 +262,9 @@ _TRAIL_DEFECTS = {
 
 
 def d_separation_function(fn) -> CheckResult:
-    """Exercise (d), ``ex-c-dsep-function``: your function ``fn(parents, a, c, given)`` returning an active trail
-    from a to c given the nodes in ``given`` (a list of node names, a first and c last) when there is one, and
-    None when a and c are d-separated by ``given``.
-
-    ``parents`` maps every node name to the list of its parents, as :data:`EX_DAG` does; ``a`` and ``c`` are
-    two different node names and ``given`` is a list of other nodes, possibly empty. It is run on graphs
-    made here, with other node names, and on queries whose colliders have observed descendants. Every
-    trail you return is checked on its own (that it runs along the graph's arrows and that nothing on it
-    blocks it), and every None against the graph. The checker says on which graph your answers go wrong
-    and what kind of mistake a trail of yours has, not on which query.
-    """
+    """Exercise (d), ``ex-c-dsep-function``: your function ``fn(parents, a, c, given)`` returning an active trail from
+    a to c (a list of names) or None when they are d-separated given ``given``. A miss names the graph and the kind of
+    defect, not the query."""
     title = "d-separation as a function"
     if not callable(fn):
         return result(title, [f"my_trail should be a function of (parents, a, c, given); got {type(fn).__name__}."])
@@ -341,13 +307,9 @@ def d_separation_function(fn) -> CheckResult:
     return result(title, problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-c-dsep-function": {"same_data": "the answer is a function, which the grader calls on test graphs of the "
-                                        "checker's own (drawn for each student)"},
-    "ex-c-dsep": {"same_data": "the statement spells out the graph (EX_GRAPH) and the statements of DSEP_KEYS; each "
-                               "answer is True or False"},
-    "ex-c-moral": {"same_data": "the graph is the one spelled out in the statement of ex-c-dsep; the answer is a set "
-                                "of edges, a structure of that named graph"},
+    "ex-c-dsep-function": {"same_data": FUNCTION_ANSWER},
+    "ex-c-dsep": {"same_data": "the statement spells out the graph; each answer is True or False"},
+    "ex-c-moral": {"same_data": "the statement spells out the graph; the answer is a set of its edges"},
 }

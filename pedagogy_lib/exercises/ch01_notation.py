@@ -1,11 +1,4 @@
-r"""Checkers for the Chapter 1 notebook, "Introduction: notation, arguments and variables" (Eqs. 1.1-1.5).
-
-Import as ``from pedagogy_lib.exercises import ch01_notation as check``. The problem data of three
-exercises are the module constants below (drawn anew for each student when graded); the function
-of the first exercise is run on test problems made here when its checker runs, which the notebook
-never shows. Reference answers are computed in this module, independently of the library, and are
-never printed.
-"""
+r"""Checkers for the Chapter 1 notebook, "Introduction: notation, arguments and variables" (Eqs. 1.1-1.5)."""
 from __future__ import annotations
 
 import itertools
@@ -13,20 +6,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, problem_rng, result, check_function
+from .checker import FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, problem_rng, result, check_function
 
 __all__ = ["BayesProblem", "TotalDerivativeProblem", "IteratedProblem", "EX_XYZ", "EX_TOTAL", "EX_ITER",
            "log_joint_function", "bayes_table", "total_derivative", "iterated_expectation"]
 
 
 class BayesProblem(NamedTuple):
-    """The factors of a model over three discrete variables, X first, then Z given X, then Y given both,
-    and a bound value of Z.
-
-    ``p_x[i]`` is the probability that X = i; ``p_z_x[i, k]`` that Z = k given X = i (each row sums to
-    one); ``p_y_xz[i, j, k]`` that Y = j given X = i and Z = k (each ``p_y_xz[i, :, k]`` sums to one);
-    ``z`` is the value Z is bound to.
-    """
+    """Factors ``p_x[i]`` = p(X = i), ``p_z_x[i, k]`` = p(Z = k | X = i), ``p_y_xz[i, j, k]`` = p(Y = j | X = i, Z =
+    k), and a bound value ``z`` of Z."""
 
     p_x: np.ndarray
     p_z_x: np.ndarray
@@ -35,11 +23,8 @@ class BayesProblem(NamedTuple):
 
 
 class TotalDerivativeProblem(NamedTuple):
-    """A loss of theta that also reaches theta through an inner variable x(theta).
-
-    ``A`` is a 3 x 3 matrix, ``c`` a vector of length 3, ``lam`` a positive number and ``theta`` the
-    point (length 3) at which the derivatives are wanted. The notebook's exercise states the loss.
-    """
+    """A loss of theta that also reaches theta through x(theta): a 3 x 3 matrix ``A``, a vector ``c``, a weight
+    ``lam`` and the point ``theta``; the notebook states the loss."""
 
     A: np.ndarray
     c: np.ndarray
@@ -48,23 +33,16 @@ class TotalDerivativeProblem(NamedTuple):
 
 
 class IteratedProblem(NamedTuple):
-    """A data distribution of Y, a model's joint table over (X hat, Y hat), and a function of x and y.
-
-    ``p_y[l]`` is the data's probability that Y = l; ``Q_xy[k, l]`` is the model's joint probability that
-    X hat = k and Y hat = l (the entries sum to one); ``F[k, l]`` is the value f(k, l).
-    """
+    """The data's distribution ``p_y`` of Y, a model's joint table ``Q_xy[k, l]`` over (X hat, Y hat), and ``F[k, l]``
+    = f(k, l)."""
 
     p_y: np.ndarray
     Q_xy: np.ndarray
     F: np.ndarray
 
 
-# --------------------------------------------------------------------------------------------------------
-# Problem data
-# --------------------------------------------------------------------------------------------------------
-
 def _joint(prob) -> np.ndarray:
-    """The joint table p(x, y, z) = p(x) p(z | x) p(y | x, z), by explicit loops, indexed [x, y, z]."""
+    """The joint table p(x, y, z) by explicit loops, indexed [x, y, z]."""
     Kx, Ky, Kz = prob.p_y_xz.shape
     p = np.empty((Kx, Ky, Kz))
     for i in range(Kx):
@@ -75,7 +53,7 @@ def _joint(prob) -> np.ndarray:
 
 
 def _bayes_slips(prob) -> dict:
-    """Tables a plausible slip gives, each with its message (the message names the slip, not the fix)."""
+    """Tables that named slips give."""
     p, z = _joint(prob), prob.z
     p_xy = p.sum(axis=2)
     like = prob.p_y_xz[:, :, z]                                  # [x, y]: p(y | x, z)
@@ -107,18 +85,8 @@ def _bayes_loops(p, z) -> np.ndarray:
     return out
 
 
-def _book_xyz() -> BayesProblem:
-    # X has 2 states, Y and Z have 3; p_y_xz[i, :, k] is a distribution over the values of Y
-    return BayesProblem(p_x=np.array([0.3, 0.7]),
-                        p_z_x=np.array([[0.5, 0.3, 0.2], [0.1, 0.3, 0.6]]),
-                        p_y_xz=np.array([[[0.5, 0.2, 0.1], [0.3, 0.2, 0.6], [0.2, 0.6, 0.3]],
-                                         [[0.3, 0.6, 0.3], [0.3, 0.1, 0.1], [0.4, 0.3, 0.6]]]),
-                        z=2)
-
-
 def _draw_xyz(rng) -> BayesProblem:
-    """Factors of the same shapes for one student, with no zero entries, a prior of X far from uniform, and a
-    bound value of Z; redrawn until every slip the checker names gives a table clearly off the answer."""
+    """Factors of the same shapes without zeros, a prior of X far from uniform, every named slip clearly off."""
     while True:
         a = round(float(rng.uniform(0.15, 0.4)), 2)
         p_x = np.array([a, 1.0 - a])
@@ -131,13 +99,8 @@ def _draw_xyz(rng) -> BayesProblem:
             return prob
 
 
-def _book_total() -> TotalDerivativeProblem:
-    return TotalDerivativeProblem(A=np.array([[0.8, -0.3, 0.5], [0.2, 0.6, -0.4], [-0.5, 0.1, 0.9]]),
-                                  c=np.array([0.3, -0.2, 0.5]), lam=0.7, theta=np.array([0.4, -0.6, 0.2]))
-
-
 def _draw_total(rng) -> TotalDerivativeProblem:
-    """A problem of the same kind for one student: a non-symmetric A, so that A and its transpose differ."""
+    """A problem of the same kind with a non-symmetric A."""
     while True:
         A = np.round(rng.uniform(-0.9, 0.9, size=(3, 3)), 2)
         if np.abs(A - A.T).max() > 0.3:
@@ -147,15 +110,8 @@ def _draw_total(rng) -> TotalDerivativeProblem:
                                   theta=np.round(rng.uniform(-0.8, 0.8, size=3), 2))
 
 
-def _book_iter() -> IteratedProblem:
-    w = np.array([[6.0, 1.0, 2.0], [3.0, 2.0, 2.0], [1.0, 7.0, 4.0]])
-    return IteratedProblem(p_y=np.array([0.5, 0.3, 0.2]), Q_xy=w / w.sum(),
-                           F=np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0], [-1.0, 2.5, 4.0]]))
-
-
 def _draw_iter(rng) -> IteratedProblem:
-    """A problem of the same shape for one student: a data marginal of Y far from the model's, a model joint
-    without zeros, and values of f."""
+    """A problem of the same shape: a data marginal of Y far from the model's, a joint without zeros."""
     while True:
         p_y = np.round(rng.dirichlet(np.array([1.0, 2.0, 3.0])), 3)
         p_y[-1] = round(1.0 - p_y[:-1].sum(), 3)
@@ -164,20 +120,23 @@ def _draw_iter(rng) -> IteratedProblem:
             return IteratedProblem(p_y=p_y, Q_xy=w / w.sum(), F=np.round(rng.uniform(-3.0, 4.0, size=(3, 3)), 1))
 
 
-#: Exercise ``ex-1-bayes-bound-z``: the factors p(x), p(z | x), p(y | x, z) over X (2 states), Y (3) and
-#: Z (3), and the value of Z.
-EX_XYZ = book_or_drawn(_book_xyz(), _draw_xyz, seed=1102)
+#: Exercise ``ex-1-bayes-bound-z``: p(x), p(z | x), p(y | x, z) (2, 3 and 3 states) and z.
+EX_XYZ = book_or_drawn(BayesProblem(p_x=np.array([0.3, 0.7]), p_z_x=np.array([[0.5, 0.3, 0.2], [0.1, 0.3, 0.6]]),
+                                    p_y_xz=np.array([[[0.5, 0.2, 0.1], [0.3, 0.2, 0.6], [0.2, 0.6, 0.3]],
+                                                     [[0.3, 0.6, 0.3], [0.3, 0.1, 0.1], [0.4, 0.3, 0.6]]]), z=2),
+                       _draw_xyz, seed=1102)
 
 #: Exercise ``ex-1-total-derivative``: the loss's matrix, vector, weight and the point theta.
-EX_TOTAL = book_or_drawn(_book_total(), _draw_total, seed=1103)
+EX_TOTAL = book_or_drawn(TotalDerivativeProblem(A=np.array([[0.8, -0.3, 0.5], [0.2, 0.6, -0.4], [-0.5, 0.1, 0.9]]),
+                                                c=np.array([0.3, -0.2, 0.5]), lam=0.7,
+                                                theta=np.array([0.4, -0.6, 0.2])), _draw_total, seed=1103)
 
 #: Exercise ``ex-1-iterated-expectation``: the data's marginal of Y, the model's joint, and f.
-EX_ITER = book_or_drawn(_book_iter(), _draw_iter, seed=1104)
+EX_ITER = book_or_drawn(IteratedProblem(p_y=np.array([0.5, 0.3, 0.2]),
+                                        Q_xy=np.array([[6.0, 1.0, 2.0], [3.0, 2.0, 2.0], [1.0, 7.0, 4.0]]) / 28.0,
+                                        F=np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0], [-1.0, 2.5, 4.0]])),
+                        _draw_iter, seed=1104)
 
-
-# --------------------------------------------------------------------------------------------------------
-# Exercise ex-1-hmm-log-joint
-# --------------------------------------------------------------------------------------------------------
 
 #: Stands in for minus infinity when two log tables are compared (impossible sequences).
 _NEG = -1.0e4
@@ -190,9 +149,7 @@ def _log(v) -> float:
 def _log_joint_loops(pi, A, B, y, *, transposed=False, no_prior=False, shift=False, B_transposed=False,
                      prior_moved=False, missing_as_last=False, missing_drops_step=False,
                      missing_uniform=False) -> np.ndarray:
-    """The log of the partially evaluated joint at every state sequence, one product at a time; a step whose
-    symbol is -1 (not recorded) has its symbol summed out, which leaves no emission factor. The keyword
-    switches turn on one named slip each (for the hints)."""
+    """The log of the partially evaluated joint at every state sequence; keywords switch on slips."""
     K, T = len(pi), len(y)
     V = B.shape[0]
     out = np.empty((K,) * T)
@@ -220,9 +177,7 @@ def _column_stochastic(rng, K, n_cols, conc=1.5):
 
 
 def _hmm_cases():
-    """Test problems (pi, A, B, y) the student's function has not seen, drawn when the checker runs: among
-    them a single time step, as many symbols as states (so that a transposed B shows), impossible
-    transitions and emissions (minus infinity in the answer), and a model with one state."""
+    """Hidden problems (pi, A, B, y): one step, V = K, impossible moves, one state, unrecorded symbols."""
     rng = problem_rng(1101)
     cases = []
     for K, V, T in [(2, 3, 4), (3, 3, 3), (3, 2, 1)]:
@@ -254,7 +209,7 @@ def _hmm_cases():
 
 
 def _hmm_slips(pi, A, B, y) -> dict:
-    """What named wrong derivations return on one problem (minus infinity replaced as in the comparison)."""
+    """Named wrong derivations on one problem (minus infinity replaced as in the comparison)."""
     K, V, T = len(pi), B.shape[0], len(y)
     ref = _log_joint_loops(pi, A, B, y)
     out = {
@@ -288,20 +243,11 @@ def _hmm_slips(pi, A, B, y) -> dict:
 
 
 def log_joint_function(fn) -> CheckResult:
-    """Exercise ``ex-1-hmm-log-joint``: your function ``fn(pi, A, B, y)`` returning the log of the partially
-    evaluated joint of a hidden Markov model, tabulated over every state sequence.
-
-    ``pi`` (length K), ``A`` (K x K, columns sum to one) and ``B`` (V x K, columns sum to one) are the
-    model, ``y`` a sequence of T integer symbols, -1 at a step whose symbol was not recorded. Your array
-    must have T axes of length K each, the entry at index (x_1, ..., x_T) (0-based states, axis t for time
-    step t) holding the log-probability of those states together with the recorded symbols. Impossible
-    sequences hold minus infinity. The function is run on test problems made here, among them a single
-    time step, a model with as many symbols as states, impossible transitions and emissions, a model with a
-    single state, and steps without a recorded symbol. The checker recognizes a transposed A or B, the first
-    state's distribution left out or moved by a transition, observations paired with the wrong step, axes
-    in reverse order, a normalized table, probabilities in place of their logarithms, and an unrecorded
-    step read as the last symbol, given probability 1/V or left without its transition.
-    """
+    """Exercise ``ex-1-hmm-log-joint``: your function ``fn(pi, A, B, y)`` returning the log of the partially evaluated
+    HMM joint, T axes of length K, entry (x_1, ..., x_T) for that state sequence (minus infinity if impossible);
+    ``A``, ``B`` are column-stochastic, y holds -1 where no symbol was recorded. Slips named: A or B transposed, pi
+    left out or moved, steps mispaired, axes reversed, a normalized table, probabilities, an unrecorded step read as
+    the last symbol, given 1/V or left without its transition."""
     def judge(out, where, pi, A, B, y):
         ref = _log_joint_loops(pi, A, B, y)
         try:
@@ -328,48 +274,30 @@ def log_joint_function(fn) -> CheckResult:
                           signature="(pi, A, B, y)")
 
 
-# --------------------------------------------------------------------------------------------------------
-# Exercise ex-1-bayes-bound-z
-# --------------------------------------------------------------------------------------------------------
-
 def bayes_table(P_x_yz) -> CheckResult:
-    """Exercise ``ex-1-bayes-bound-z``: your table of the conditional distribution of X given Y, with Z bound
-    to the value in EX_XYZ, for the model whose factors p(x), p(z | x) and p(y | x, z) are in EX_XYZ.
-
-    Pass an array of shape (number of X states, number of Y states) whose column j is the distribution of
-    X given Y = j and the bound Z. The checker recognizes the wrong prior in Eq. 1.2 (p(x), or p(z | x)),
-    the prior left out, Z summed out instead of bound, Y dropped, and a numerator left unnormalized.
-    """
+    """Exercise ``ex-1-bayes-bound-z``: your table of p(x | y, z) for EX_XYZ with Z bound to ``EX_XYZ.z``, column j
+    for Y = j. Slips named: p(x) or p(z | x) as the prior, no prior, Z summed out, Y dropped, an unnormalized
+    numerator."""
     ref = _bayes_loops(_joint(EX_XYZ), EX_XYZ.z)
     hints = _bayes_slips(EX_XYZ)
     return result("Bayes' rule with a bound Z (Eq. 1.2)",
                   compare_array(P_x_yz, ref, "your table", rtol=1e-9, atol=1e-12, hints=hints))
 
 
-# --------------------------------------------------------------------------------------------------------
-# Exercise ex-1-total-derivative
-# --------------------------------------------------------------------------------------------------------
-
 def _inner(A, theta) -> np.ndarray:
     return np.tanh(A @ theta)
 
 
 def _chain_rule(A, c, lam, theta):
-    """(partial, total) in closed form: lam x, and lam x + J^T (x - c + lam theta) with J = diag(1 - x^2) A
-    (the tests hold the formulas to differences of the loss)."""
+    """(partial, total) in closed form: lam x, and lam x + J^T (x - c + lam theta), J = diag(1 - x^2) A."""
     x = _inner(A, theta)
     return lam * x, lam * x + ((1 - x ** 2)[:, None] * A).T @ (x - c + lam * theta)
 
 
 def total_derivative(partial, total) -> CheckResult:
-    """Exercise ``ex-1-total-derivative``: your partial derivative of the loss with respect to theta (x held
-    fixed) and its total derivative (x following theta), both at EX_TOTAL.theta, as vectors of length 3.
-
-    The answers are compared with the chain rule's derivatives at a relative tolerance of 1e-12 (rounding
-    level, tighter than differencing reaches). The checker recognizes the two answers swapped, the partial derivative given as the total
-    one, the derivative of the inner function left out, the matrix used untransposed, and the weighted
-    term missing from the derivative with respect to x.
-    """
+    """Exercise ``ex-1-total-derivative``: your partial (x held fixed) and total derivative of the loss at
+    EX_TOTAL.theta, to a relative 1e-12 (tighter than differencing reaches). Slips named: the two swapped, the inner
+    derivative left out, the matrix untransposed, the weighted term missing."""
     A, c, lam, theta = EX_TOTAL
     x = _inner(A, theta)
     g_x = (x - c) + lam * theta
@@ -390,10 +318,6 @@ def total_derivative(partial, total) -> CheckResult:
     return result("total versus partial derivative", problems)
 
 
-# --------------------------------------------------------------------------------------------------------
-# Exercise ex-1-iterated-expectation
-# --------------------------------------------------------------------------------------------------------
-
 def _iterated_loops(p_y, Q, F):
     Kx, Ky = Q.shape
     inner = np.array([sum(Q[k, l] * F[k, l] for k in range(Kx)) / sum(Q[k, l] for k in range(Kx))
@@ -403,12 +327,9 @@ def _iterated_loops(p_y, Q, F):
 
 
 def iterated_expectation(inner, outer) -> CheckResult:
-    """Exercise ``ex-1-iterated-expectation``: for EX_ITER, your vector of inner (conditional) expectations
-    under the model, one entry per value of y, and the outer expectation over the data's Y, a number.
-
-    The checker recognizes the model's joint used in place of its conditional, the joint normalized along
-    the wrong axis, and an outer average over the model's marginal, over equal weights or over no weights.
-    """
+    """Exercise ``ex-1-iterated-expectation``: for EX_ITER, your inner expectations (one per y) and the outer
+    expectation over the data's Y. Slips named: the joint for the conditional, the wrong axis normalized, the model's
+    marginal, equal weights or no weights outside."""
     p_y, Q, F = EX_ITER
     ref_in, ref_out = _iterated_loops(p_y, Q, F)
     q_y = Q.sum(axis=0)
@@ -426,9 +347,7 @@ def iterated_expectation(inner, outer) -> CheckResult:
     return result("iterated expectation, data outside and model inside", problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-1-hmm-log-joint": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                        "checker's own"},
+    "ex-1-hmm-log-joint": {"same_data": FUNCTION_ANSWER},
 }

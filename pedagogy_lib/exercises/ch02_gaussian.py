@@ -1,13 +1,4 @@
-r"""Checkers for the exercises of notebook 2.1.2 (jointly Gaussian models and factor analysis).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch02_gaussian as check
-    check.scalar_posterior(my_mean, my_var)
-
-Problem data are the module constants below; reference answers are computed from them when a
-checker runs.
-"""
+r"""Checkers for the exercises of notebook 2.1.2 (jointly Gaussian models and factor analysis)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -22,9 +13,8 @@ __all__ = ["ScalarProblem", "GainProblem", "EX_SCALAR", "EX_GAIN", "EX_FA_PAIRS"
 
 
 class ScalarProblem(NamedTuple):
-    """A K = L = 1 instance of Eq. 2.11 whose emission noise variance is not given (variances, not standard
-    deviations): the prior N(mu_x, sigma2_x), the emission's slope ``C`` and offset ``c``, the observation
-    ``y``, and ``mean_post``, the posterior mean that the observation produced."""
+    """A K = L = 1 instance of Eq. 2.11 with an unknown noise variance: the prior N(mu_x, sigma2_x), the emission's
+    slope ``C`` and offset ``c``, the observation ``y`` and the posterior mean ``mean_post`` it produced."""
 
     mu_x: float
     sigma2_x: float
@@ -35,19 +25,14 @@ class ScalarProblem(NamedTuple):
 
 
 def _scalar_from_mean(p: ScalarProblem) -> tuple[float, float]:
-    """(noise variance, posterior variance): the gain from the posterior mean, K = (m - mu_x) / (y - C mu_x - c),
-    the noise variance from K = sigma2_x C / (C^2 sigma2_x + s), the posterior variance (1 - K C) sigma2_x."""
+    """(noise variance, posterior variance) from the gain the posterior mean implies."""
     K = (p.mean_post - p.mu_x) / (p.y - p.C * p.mu_x - p.c)
     s = p.sigma2_x * p.C / K - p.C**2 * p.sigma2_x
     return s, (1.0 - K * p.C) * p.sigma2_x
 
 
 def _draw_scalar(rng):
-    """A problem of the same kind as the book's EX_SCALAR, for one student: a slope C of at least 1.5 and an
-    offset c of at least 0.2 in size, an observation y at least one prior-predictive standard deviation from
-    its predicted value, and the posterior mean (three decimals) that a noise variance between 0.5 and 3
-    gives; drawn so that the noise variance the rounded mean implies stays within 2% of that one and every
-    slip the checker names is clearly off."""
+    """A problem like EX_SCALAR whose rounded mean implies the noise variance within 2%."""
     while True:
         mu_x = round(float(rng.uniform(-2.0, 2.0)), 1) + 0.0
         sigma2_x = round(float(rng.uniform(1.0, 5.0)), 1)
@@ -68,7 +53,7 @@ def _draw_scalar(rng):
 
 
 def _scalar_slips(p: ScalarProblem) -> tuple[dict, dict]:
-    """What named wrong derivations give for the noise variance and for the posterior variance."""
+    """What named wrong derivations give for the noise and the posterior variance."""
     s_ref, v_ref = _scalar_from_mean(p)
     K = (p.mean_post - p.mu_x) / (p.y - p.C * p.mu_x - p.c)
     K_no_pred = (p.mean_post - p.mu_x) / (p.y - p.c)
@@ -89,15 +74,13 @@ def _scalar_slips(p: ScalarProblem) -> tuple[dict, dict]:
     return noise, post
 
 
-#: Exercise 1: prior N(-1, 4), emission 2 x + 0.5 plus noise of unknown variance, observation y = 6.5, and the
-#: posterior mean 2.2 that it produced.
+#: Exercise 1: prior N(-1, 4), emission 2 x + 0.5 plus noise, y = 6.5, and its posterior mean 2.2.
 EX_SCALAR = checker.book_or_drawn(ScalarProblem(mu_x=-1.0, sigma2_x=4.0, C=2.0, c=0.5, y=6.5, mean_post=2.2),
                                   _draw_scalar, seed=2121)
 
 
 class GainProblem(NamedTuple):
-    """A model of Eq. 2.11's form whose emission noise is correlated with the source: Y = C X + c + Z with
-    X ~ N(mu_x, Sigma_x), Z ~ N(0, Sigma_y_x), jointly Gaussian with Cov[X, Z] = ``Sigma_xz`` (K x L)."""
+    """Y = C X + c + Z with X ~ N(mu_x, Sigma_x), Z ~ N(0, Sigma_y_x) and Cov[X, Z] = ``Sigma_xz``."""
 
     mu_x: np.ndarray
     Sigma_x: np.ndarray
@@ -108,8 +91,7 @@ class GainProblem(NamedTuple):
 
 
 def _joint_xy(p: GainProblem) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, covariance) of the stacked (X, Y): the joint of (X, Z) pushed through the linear map
-    (x, z) -> (x, C x + c + z)."""
+    """(mean, covariance) of the stacked (X, Y)."""
     K, L = p.C.shape[1], p.C.shape[0]
     J = np.block([[p.Sigma_x, p.Sigma_xz], [p.Sigma_xz.T, p.Sigma_y_x]])
     M = np.block([[np.eye(K), np.zeros((K, L))], [p.C, np.eye(L)]])
@@ -118,7 +100,7 @@ def _joint_xy(p: GainProblem) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _gain_reference(p: GainProblem) -> np.ndarray:
-    """Cov[X, Y] Cov[Y]^{-1}, the blocks read off the joint of (X, Y)."""
+    """Cov[X, Y] Cov[Y]^{-1}, read off the joint of (X, Y)."""
     K = p.C.shape[1]
     _, S = _joint_xy(p)
     return np.linalg.solve(S[K:, K:], S[K:, :K]).T
@@ -142,9 +124,7 @@ def _gain_slips(p: GainProblem) -> dict:
 
 
 def _draw_gain(rng):
-    """A model of the same kind as the book's EX_GAIN, for one student: K = 2, L = 3, a joint covariance of
-    (X, Z) with one decimal whose smallest eigenvalue is at least 0.2 and whose cross block is not small,
-    and a loading matrix C of full column rank; drawn so that every slip the checker names is clearly off."""
+    """A model like EX_GAIN with a sizable cross block, every named slip clearly off."""
     while True:
         F = rng.normal(size=(5, 5))
         J = np.round(F @ F.T / 5 + 0.5 * np.eye(5), 1) + 0.0
@@ -161,10 +141,8 @@ def _draw_gain(rng):
 
 #: Exercise 2: a model with K = 2 sources and L = 3 emissions whose noise is correlated with the source.
 EX_GAIN = checker.book_or_drawn(GainProblem(
-    mu_x=np.array([0.5, -1.0]),
-    Sigma_x=np.array([[2.0, 0.6], [0.6, 1.0]]),
-    C=np.array([[1.0, 0.0], [0.5, 2.0], [-1.0, 1.0]]),
-    c=np.array([0.0, 1.0, -0.5]),
+    mu_x=np.array([0.5, -1.0]), Sigma_x=np.array([[2.0, 0.6], [0.6, 1.0]]),
+    C=np.array([[1.0, 0.0], [0.5, 2.0], [-1.0, 1.0]]), c=np.array([0.0, 1.0, -0.5]),
     Sigma_y_x=np.array([[0.5, 0.1, 0.0], [0.1, 0.8, 0.2], [0.0, 0.2, 1.5]]),
     Sigma_xz=np.array([[0.4, -0.3, 0.2], [0.0, 0.3, 0.5]]),
 ), _draw_gain, seed=2122)
@@ -213,35 +191,21 @@ _CHEAPER_FORM_ACCEPTED = []
 
 
 def flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
-    """Leading-order multiply-add count of one posterior (covariance and gain) in one form.
-
-    ``K`` sources, ``L`` emissions, ``form`` is ``"information"`` (Eqs. 2.13-2.14) or
-    ``"covariance"`` (Eqs. 2.25-2.27), ``diagonal`` says whether Sigma_y|x is diagonal. It is the
-    count :func:`cheaper_form` compares, and it answers only after :func:`cheaper_form` has accepted
-    your list: then it shows by how much one form wins.
-    """
+    """Leading-order multiply-add count of one posterior in one ``form`` (``"information"``, Eqs. 2.13-2.14, or
+    ``"covariance"``, Eqs. 2.25-2.27), for ``K`` sources, ``L`` emissions and a ``diagonal`` Sigma_y|x or not. It
+    answers only after :func:`cheaper_form` has accepted your list."""
     if not _CHEAPER_FORM_ACCEPTED:
         raise RuntimeError("flop_count answers once check.cheaper_form has accepted your answers; "
                            "count the operations from the cost table first.")
     return _flop_count(K, L, form, diagonal)
 
 
-# ----------------------------------------------------------------------------------------------
-# Checkers
-# ----------------------------------------------------------------------------------------------
-
 def scalar_posterior(noise_var, var):
-    """Exercise 1, ``ex-2-1-2-scalar-posterior``: for :data:`EX_SCALAR`, your emission noise variance
-    sigma2_y|x (the one that makes the posterior mean ``mean_post``) and the posterior variance.
-
-    Pass two numbers (variances, not standard deviations or precisions); three significant figures are
-    enough. The checker recognizes the prediction of y taken as mu_x, a slope left out of the gain, a
-    standard deviation or a marginal variance for the noise variance, and the prior variance, a precision
-    or precisions combined without C^2 for the posterior variance.
-    """
+    """Exercise 1, ``ex-2-1-2-scalar-posterior``: for :data:`EX_SCALAR`, your noise variance sigma2_y|x and posterior
+    variance, to three significant figures. Slips named: mu_x as the prediction of y, the slope left out of the gain,
+    a standard deviation or marginal variance; the prior variance, a precision, precisions combined without C^2."""
     s_ref, v_ref = _scalar_from_mean(EX_SCALAR)
     noise_hints, var_hints = _scalar_slips(EX_SCALAR)
-    # a hand computation: three significant figures are enough
     problems = checker.compare_scalar(noise_var, s_ref, "the noise variance", rtol=checker.HAND_RTOL,
                                       hints=noise_hints)
     problems += checker.compare_scalar(var, v_ref, "the posterior variance", rtol=checker.HAND_RTOL, hints=var_hints)
@@ -249,20 +213,16 @@ def scalar_posterior(noise_var, var):
 
 
 def kalman_gain(K_answer):
-    """Exercise 2, ``ex-2-1-2-gain``: for the model :data:`EX_GAIN`, whose noise is correlated with the source,
-    your matrix K of the posterior mean mu_x + K (y - E[Y]).
-
-    Pass a (2, 3) array: one row per source, one column per emission. The checker recognizes Eq. 2.25
-    used as if the noise were independent, a cross-covariance or a Cov[Y] that leaves out the correlation
-    or counts one cross term twice, Cov[Y] where its inverse belongs, and Sigma_x left out.
-    """
+    """Exercise 2, ``ex-2-1-2-gain``: for :data:`EX_GAIN`, your gain K (2, 3) of the posterior mean mu_x + K (y -
+    E[Y]). Slips named: Eq. 2.25 as if the noise were independent, a cross-covariance or Cov[Y] without the
+    correlation or with a cross term twice, Cov[Y] for its inverse, Sigma_x left out."""
     problems = checker.compare_array(K_answer, _gain_reference(EX_GAIN), "your K", hints=_gain_slips(EX_GAIN))
     return checker.result("posterior mean's gain with correlated noise", problems)
 
 
 def same_marginal(answer_A, answer_B):
-    """Exercise 3, ``ex-2-1-2-same-marginal``: does each pair in :data:`EX_FA_PAIRS` define the same
-    marginal (Eq. 2.21)? Pass two booleans, for pair "A" and pair "B"."""
+    """Exercise 3, ``ex-2-1-2-same-marginal``: two bools, whether pair "A" and pair "B" of :data:`EX_FA_PAIRS` define
+    the same marginal (Eq. 2.21)."""
     problems, wrong = [], False
     for key, ans in (("A", answer_A), ("B", answer_B)):
         p, q = EX_FA_PAIRS[key]
@@ -278,14 +238,16 @@ def same_marginal(answer_A, answer_B):
 
 
 def cheaper_form(answers):
-    """Exercise 4, ``ex-2-1-2-cheaper-form``: a list with "information" or "covariance" for each
-    problem in :data:`EX_SIZES`, in order."""
+    """Exercise 4, ``ex-2-1-2-cheaper-form``: "information" or "covariance" for each problem of :data:`EX_SIZES`, in
+    order."""
     if answers is None:
         return checker.result("cheaper form", ["your answer is None: give a list of strings, one per problem."])
     if isinstance(answers, str) or not hasattr(answers, "__len__"):
-        return checker.result("cheaper form", [f"give a list of {len(EX_SIZES)} strings; got {type(answers).__name__}."])
+        return checker.result("cheaper form", [f"give a list of {len(EX_SIZES)} strings; got "
+                                               f"{type(answers).__name__}."])
     if len(answers) != len(EX_SIZES):
-        return checker.result("cheaper form", [f"give one answer per problem: expected {len(EX_SIZES)}, got {len(answers)}."])
+        return checker.result("cheaper form", [f"give one answer per problem: expected {len(EX_SIZES)}, got "
+                                               f"{len(answers)}."])
     problems, wrong = [], False
     for i, (ans, prob) in enumerate(zip(answers, EX_SIZES)):
         ans = ans.strip().lower() if isinstance(ans, str) else ans
@@ -302,12 +264,8 @@ def cheaper_form(answers):
         _CHEAPER_FORM_ACCEPTED.append(True)
     return checker.result("cheaper form (Section 2.1.2, the cost of inference)", problems)
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-2-1-2-same-marginal": {"same_data": "the answer is a choice, True or False for each pair: the pairs are "
-                                            "specific examples the solution discusses"},
-    "ex-2-1-2-cheaper-form": {"same_data": "the answer is a choice between two labels for each problem, and the "
-                                           "solution discusses these three sizes (K = 3, L = 1000; K = 1000, L = 3; "
-                                           "K = 60, L = 50)"},
+    "ex-2-1-2-same-marginal": {"same_data": "the answer is True or False per pair, pairs the solution discusses"},
+    "ex-2-1-2-cheaper-form": {"same_data": "the answer is a label per problem, sizes the solution discusses"},
 }

@@ -1,14 +1,4 @@
-r"""Checkers for the exercises of Section 2.1.1 (mixture models and the GMM).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch02_gmm as check
-    check.EX_RESP                      # the problem data
-    check.responsibilities(my_answer)  # says what is wrong, never the answer
-
-Each checker computes its reference from the problem constants below, independently of the
-route the exercise asks for, and names the slips that typical wrong derivations produce.
-"""
+r"""Checkers for the exercises of Section 2.1.1 (mixture models and the GMM)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -16,29 +6,19 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import logsumexp as _sp_logsumexp
+from scipy.special import softmax as _softmax
 from scipy.stats import multivariate_normal
 
 from ..mixture import model as mixture
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, check_function
+from .checker import FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, result, check_function
 
-__all__ = [
-    "RespProblem", "BoundaryPointProblem", "QDA1DProblem", "LogMarginalProblem",
-    "EX_RESP", "EX_TSTAR", "EX_QDA1D", "EX_LOGMARG",
-    "responsibilities", "boundary_point", "qda_thresholds", "log_marginal_function",
-]
+__all__ = ["RespProblem", "BoundaryPointProblem", "QDA1DProblem", "LogMarginalProblem", "EX_RESP", "EX_TSTAR",
+           "EX_QDA1D", "EX_LOGMARG", "responsibilities", "boundary_point", "qda_thresholds", "log_marginal_function"]
 
-
-# ---------------------------------------------------------------------------------------------
-# problem data
-# ---------------------------------------------------------------------------------------------
 
 class RespProblem(NamedTuple):
-    """A mixture in 2-D of three Gaussian components and a uniform background, and one observation ``y``.
-
-    ``pi`` has four entries, the background's last; ``mu`` (3, 2) and ``Sigma`` (3, 2, 2) are the Gaussian
-    components; the background is uniform on the rectangle with lower-left corner ``lo`` and upper-right
-    corner ``hi`` (both shape (2,)), which contains ``y`` (shape (2,)).
-    """
+    """A 2-D mixture of three Gaussians (``mu``, ``Sigma``) and a background uniform on the rectangle from ``lo`` to
+    ``hi``, weights ``pi`` (the background's last), and one observation ``y``."""
 
     pi: np.ndarray
     mu: np.ndarray
@@ -49,8 +29,7 @@ class RespProblem(NamedTuple):
 
 
 class BoundaryPointProblem(NamedTuple):
-    """Two classes with a shared covariance ``Sigma`` and a point ``a`` off the line through the means;
-    find where the segment mu_j -> a crosses Eq. 2.9."""
+    """Two classes with a shared ``Sigma`` and a point ``a`` off the line through the means."""
 
     mu_k: np.ndarray
     mu_j: np.ndarray
@@ -61,8 +40,8 @@ class BoundaryPointProblem(NamedTuple):
 
 
 class QDA1DProblem(NamedTuple):
-    """Two 1-D Gaussian classes with unequal variances ``Sigma_1``, ``Sigma_2`` (variances, not standard deviations),
-    and a ``level`` above 1/2 of the posterior probability of class 1."""
+    """Two 1-D Gaussian classes with variances ``Sigma_1``, ``Sigma_2`` and a ``level`` above 1/2 of the posterior of
+    class 1."""
 
     mu_1: float
     Sigma_1: float
@@ -74,7 +53,7 @@ class QDA1DProblem(NamedTuple):
 
 
 class LogMarginalProblem(NamedTuple):
-    """Test cases for a student implementation of Eq. 2.10: a GMM and points near and very far from it."""
+    """A GMM and points near it and very far from it, for Eq. 2.10."""
 
     pi: np.ndarray
     mu: np.ndarray
@@ -84,21 +63,14 @@ class LogMarginalProblem(NamedTuple):
 
 
 def _draw_cov2(rng, low, high):
-    """A 2 x 2 covariance with one decimal: variances in [low, high], correlation at most 0.5 in size."""
+    """A 2 x 2 covariance, one decimal: variances in [low, high], correlation at most 0.5 in size."""
     a, b = rng.uniform(low, high, size=2)
     off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(a * b)), 1) + 0.0
     return np.array([[round(float(a), 1), off], [off, round(float(b), 1)]])
 
 
-def _softmax(z):
-    z = np.asarray(z, dtype=float)
-    e = np.exp(z - z.max())
-    return e / e.sum()
-
-
 def _resp_variants(p: RespProblem) -> dict:
-    """Reference responsibilities (scipy's Gaussian log densities and the background's log density, one per
-    component) and what typical slips give."""
+    """The responsibilities and what typical slips give."""
     K = p.mu.shape[0]
     L = p.y.shape[0]
     diffs = [p.y - p.mu[k] for k in range(K)]
@@ -135,11 +107,7 @@ def _resp_variants(p: RespProblem) -> dict:
 
 
 def _draw_resp(rng):
-    """A problem of the same kind as the book's EX_RESP, for one student: three Gaussian components with
-    distinct covariances and means at least 1.5 apart, a background of weight 0.05-0.15 on a rectangle with
-    integer corners 2-4 units beyond the means, and an observation off the components, inside the
-    rectangle, whose responsibilities are all below 0.9, the background's between 0.1 and 0.8; drawn so
-    that every slip the checker names gives responsibilities clearly off the answer."""
+    """A problem like EX_RESP: well-separated means, no responsibility above 0.9, the background's in (0.1, 0.8)."""
     while True:
         bg = round(float(rng.uniform(0.05, 0.15)), 2)
         w = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 4.0)))) / 100 * (1.0 - bg)
@@ -162,18 +130,14 @@ def _draw_resp(rng):
 
 
 def _tstar_parts(p: BoundaryPointProblem):
-    """d^2, c = (a - mu_j)^T Sigma^{-1} (mu_k - mu_j) and the prior log-odds log(pi_j/pi_k)."""
+    """d^2, c = (a - mu_j)^T Sigma^{-1} (mu_k - mu_j) and log(pi_j/pi_k)."""
     delta = p.mu_k - p.mu_j
     w = np.linalg.solve(p.Sigma, delta)
     return float(delta @ w), float((p.a - p.mu_j) @ w), float(np.log(p.pi_j / p.pi_k))
 
 
 def _draw_tstar(rng):
-    """A problem of the same kind as the book's EX_TSTAR, for one student: pi_j > pi_k (the statement asks
-    which way t* moves then), a squared Mahalanobis distance d^2 above 1.5, a covariance that is not
-    the identity, and an end point a (one decimal) off the line through the means, on class k's side,
-    where the boundary crosses the segment from mu_j to a (0.1 < t* < 0.9) at least 0.05 away from where
-    it crosses the centre line."""
+    """A problem like EX_TSTAR: pi_j > pi_k, 0.1 < t* < 0.9 clearly apart from the centre line's."""
     while True:
         mu_j = np.round(rng.uniform(-1.0, 1.0, size=2), 1) + 0.0
         angle = rng.uniform(0.0, 2 * np.pi)
@@ -191,8 +155,7 @@ def _draw_tstar(rng):
 
 
 def _qda_roots(mu_1, S1, mu_2, S2, pi_1, pi_2, logdet=True, log_odds=0.0):
-    """Roots of log(pi_1 N(y; mu_1, S1)) - log(pi_2 N(y; mu_2, S2)) = log_odds, written out in 1-D (real parts,
-    sorted; a pair of complex roots gives two equal numbers)."""
+    """Roots of the 1-D log-odds equation = log_odds (real parts, sorted)."""
     a = -0.5 * (1 / S1 - 1 / S2)
     b = mu_1 / S1 - mu_2 / S2
     c = -0.5 * mu_1**2 / S1 + 0.5 * mu_2**2 / S2 + np.log(pi_1 / pi_2) - log_odds
@@ -223,17 +186,13 @@ def _qda_variants(p: QDA1DProblem) -> dict:
 
 
 def _qda_reference(p: QDA1DProblem) -> np.ndarray:
-    """Thresholds from the library's QDA coefficients (a 1-D QuadraticBoundary) with its constant moved by the
-    log-odds of the level, then np.roots."""
+    """The thresholds from the library's QDA coefficients, the constant moved by the level."""
     qb = mixture.quadratic_boundary([p.mu_1], [p.mu_2], [[p.Sigma_1]], [[p.Sigma_2]], p.pi_1, p.pi_2)
     return np.sort(np.roots([qb.Q[0, 0], qb.w[0], qb.b - np.log(p.level / (1 - p.level))]).real)
 
 
 def _draw_qda1d(rng):
-    """A problem of the same kind as the book's EX_QDA1D, for one student: Sigma_2 > Sigma_1 (the solution
-    says the wider class 2 wins on both sides), unequal priors, a level between 0.6 and 0.9, and two real
-    thresholds at least 0.5 apart at that level, at 1/2 and for every slip the checker names (so that each
-    slip is told apart)."""
+    """A problem like EX_QDA1D: Sigma_2 > Sigma_1, two real thresholds, every named slip apart."""
     while True:
         mu_1 = round(float(rng.uniform(-1.0, 1.0)), 1) + 0.0
         mu_2 = round(mu_1 + float(rng.uniform(0.5, 2.5) * rng.choice([-1.0, 1.0])), 1) + 0.0
@@ -287,10 +246,6 @@ EX_LOGMARG = LogMarginalProblem(
 )
 
 
-# ---------------------------------------------------------------------------------------------
-# references and typical wrong answers
-# ---------------------------------------------------------------------------------------------
-
 def _tstar_variants(p: BoundaryPointProblem) -> dict:
     d2, c, lr = _tstar_parts(p)
     delta, v = p.mu_k - p.mu_j, p.a - p.mu_j
@@ -309,7 +264,7 @@ def _tstar_variants(p: BoundaryPointProblem) -> dict:
 
 
 def _tstar_reference(p: BoundaryPointProblem) -> float:
-    """Root of p(class k | y(t)) - 1/2 along y(t) = mu_j + t (a - mu_j), by Brent's method."""
+    """Root of p(class k | y(t)) - 1/2 along the segment, by Brent's method."""
     params = mixture.gmm_params(np.array([p.pi_k, p.pi_j]) / (p.pi_k + p.pi_j),
                                 np.stack([p.mu_k, p.mu_j]), p.Sigma, "tied")
 
@@ -320,18 +275,10 @@ def _tstar_reference(p: BoundaryPointProblem) -> float:
     return brentq(f, -20.0, 20.0, xtol=1e-14)
 
 
-# ---------------------------------------------------------------------------------------------
-# checkers
-# ---------------------------------------------------------------------------------------------
-
 def responsibilities(answer) -> CheckResult:
-    """Exercise ``ex-2-1-1-responsibilities``: your responsibilities of the four components for ``EX_RESP.y``.
-
-    Pass an array of shape (4,), one posterior probability per component in the order of ``EX_RESP.pi``
-    (the background last), not a (1, 4) row. The checker recognizes a constant of Eq. 2.8 left out, a wrong
-    term of Eq. 2.8, a background density that is not the rectangle's uniform density, a left-out
-    background or prior, unnormalized values and logits passed in place of probabilities.
-    """
+    """Exercise ``ex-2-1-1-responsibilities``: your responsibilities of the four components for ``EX_RESP.y``, shape
+    (4,), the background last. Slips named: a constant or a term of Eq. 2.8 left out, a background density that is not
+    the rectangle's, no background or prior, unnormalized values, logits."""
     name = "responsibilities for EX_RESP.y"
     variants = _resp_variants(EX_RESP)
     expected = variants.pop("correct")
@@ -356,13 +303,9 @@ def responsibilities(answer) -> CheckResult:
 
 
 def boundary_point(answer) -> CheckResult:
-    """Exercise ``ex-2-1-1-boundary-point``: your t* for ``EX_TSTAR``, a single number.
-
-    t* is the position along the segment from mu_j to the point a, as the statement parametrizes it,
-    where the segment crosses the Eq. 2.9 boundary. The checker recognizes the crossing of the centre
-    line (the segment from mu_j to mu_k) instead, a sign slip in the prior term, t measured from a,
-    Euclidean inner products, a missing midpoint term, and the priors ignored.
-    """
+    """Exercise ``ex-2-1-1-boundary-point``: your t* for ``EX_TSTAR``, where the segment from mu_j to a crosses the
+    Eq. 2.9 boundary. Slips named: the centre line's crossing, the prior term's sign, t measured from a, Euclidean
+    inner products, no midpoint term, the priors ignored."""
     name = "boundary point t* for EX_TSTAR"
     variants = _tstar_variants(EX_TSTAR)
     return result(name, compare_scalar(answer, _tstar_reference(EX_TSTAR), "your answer", rtol=1e-7, atol=1e-9,
@@ -370,13 +313,9 @@ def boundary_point(answer) -> CheckResult:
 
 
 def qda_thresholds(answer) -> CheckResult:
-    """Exercise ``ex-2-1-1-qda-thresholds``: your two thresholds for ``EX_QDA1D``.
-
-    Pass two numbers in any order: the values of y where the posterior probability of class 1 equals
-    ``EX_QDA1D.level``. The checker recognizes the equal-probability thresholds, the level put in the wrong
-    place or used for class 2, a left-out term, left-out or swapped priors, and standard deviations used
-    where the variances belong.
-    """
+    """Exercise ``ex-2-1-1-qda-thresholds``: your two thresholds (in any order) where the posterior of class 1 equals
+    ``EX_QDA1D.level``. Slips named: the equal-probability thresholds, the level misplaced or for class 2, a left-out
+    term, priors left out or swapped, sds for variances."""
     name = "1-D QDA thresholds for EX_QDA1D"
     if answer is None:
         return result(name, ["your answer is None: did the cell forget to compute the two thresholds?"])
@@ -396,13 +335,9 @@ def qda_thresholds(answer) -> CheckResult:
 
 
 def log_marginal_function(fn) -> CheckResult:
-    """Exercise ``ex-2-1-1-log-marginal``: your function ``fn(pi, mu, Sigma, y)`` for the log marginal of Eq. 2.10.
-
-    ``y`` has shape (N, L), observations as rows; ``fn`` returns shape (N,). It is run on the
-    points ``EX_LOGMARG.y_near`` and then on ``EX_LOGMARG.y_far``, which lie a thousand or more standard
-    deviations from both components, where it must still return finite values. The checker
-    recognizes left-out mixture weights.
-    """
+    """Exercise ``ex-2-1-1-log-marginal``: your function ``fn(pi, mu, Sigma, y)`` for the log marginal of Eq. 2.10,
+    ``y`` (N, L) to shape (N,). Run on ``EX_LOGMARG.y_near``, then on ``EX_LOGMARG.y_far``,
+    a thousand or more standard deviations away, where it must stay finite. Slip named: the weights left out."""
     p = EX_LOGMARG
 
     def judge(out, where, pi, mu, Sigma, y):
@@ -418,7 +353,8 @@ def log_marginal_function(fn) -> CheckResult:
         return compare_array(out, _sp_logsumexp(np.log(pi) + logpdf, axis=1), f"the output on {where}", rtol=1e-8,
                              atol=1e-8, hints={"the mixture weights pi_k are left out": _sp_logsumexp(logpdf, axis=1)})
 
-    cases = [("EX_LOGMARG.y_near", (p.pi, p.mu, p.Sigma, p.y_near)), ("EX_LOGMARG.y_far", (p.pi, p.mu, p.Sigma, p.y_far))]
+    cases = [("EX_LOGMARG.y_near", (p.pi, p.mu, p.Sigma, p.y_near)),
+             ("EX_LOGMARG.y_far", (p.pi, p.mu, p.Sigma, p.y_far))]
     with np.errstate(all="ignore"):
         return check_function("log marginal log p(y) (Eq. 2.10)", fn, cases, judge, name="my_log_marginal",
                               signature="(pi, mu, Sigma, y)")
@@ -431,9 +367,7 @@ def _is_numeric(answer) -> bool:
         return False
     return True
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-2-1-1-log-marginal": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
-                                           "checker's own (EX_LOGMARG)"},
+    "ex-2-1-1-log-marginal": {"same_data": FUNCTION_ANSWER},
 }

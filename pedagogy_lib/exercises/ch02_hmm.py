@@ -1,32 +1,21 @@
-"""Checkers for the exercises of Section 2.2.1 (the HMM and the alpha-gamma algorithm).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch02_hmm as check
-    check.EX_EVIDENCE                    # the problem data
-    check.log_evidence(my_answer)        # says what is wrong, never the answer
-
-Reference answers are computed independently when a checker runs. The book's transition matrix
-is column-stochastic: ``A[i, j] = p(x_t = i | x_{t-1} = j)``.
-"""
+"""Checkers for the exercises of Section 2.2.1 (the HMM and the alpha-gamma algorithm); ``A[i, j] = p(x_t = i |
+x_{t-1} = j)``."""
 from __future__ import annotations
 
 import itertools
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..hmm import inference as hmm
 from .checker import HAND_RTOL, CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng
 
-__all__ = [
-    "HMMProblem", "EX_EVIDENCE", "EX_GAMMA1", "EX_IID",
-    "log_evidence", "gamma_first", "iid_gamma",
-]
+__all__ = ["HMMProblem", "EX_EVIDENCE", "EX_GAMMA1", "EX_IID", "log_evidence", "gamma_first", "iid_gamma"]
 
 
 class HMMProblem(NamedTuple):
-    """An HMM with column-stochastic ``A`` (K, K), initial ``pi`` (K,), and ``log_lik`` (T, K) = log p(y_t | x_t = k)."""
+    """An HMM: column-stochastic ``A`` (K, K), initial ``pi`` (K,), ``log_lik[t, k]`` = log p(y_t | x_t = k)."""
 
     pi: np.ndarray
     A: np.ndarray
@@ -36,23 +25,18 @@ class HMMProblem(NamedTuple):
 def _make_evidence_problem() -> HMMProblem:
     rng = problem_rng(2211)
     K, T = 3, 1000
-    A = np.array([[0.90, 0.05, 0.15],
-                  [0.07, 0.85, 0.05],
-                  [0.03, 0.10, 0.80]])                 # columns sum to 1, rows do not
+    A = np.array([[0.90, 0.05, 0.15], [0.07, 0.85, 0.05], [0.03, 0.10, 0.80]])   # columns sum to 1, rows do not
     y = rng.normal(size=T) + np.repeat([-2.0, 0.0, 2.0, 0.0], T // 4)
     mu = np.array([-2.0, 0.0, 2.0])
     log_lik = -0.5 * (y[:, None] - mu[None, :]) ** 2 - 0.5 * np.log(2 * np.pi)
     return HMMProblem(np.array([0.5, 0.3, 0.2]), A, log_lik)
 
 
-#: Exercise (a): a 1000-step, 3-state Gaussian HMM, long enough for the question the statement
-#: asks about running Eq. 2.41 literally.
+#: Exercise (a): a 1000-step, 3-state Gaussian HMM.
 EX_EVIDENCE = _make_evidence_problem()
 
 def _draw_gamma1(rng):
-    """A problem of the same kind as the book's EX_GAMMA1, for one student: K = T = 2, a column-stochastic A
-    whose states persist, likelihoods with two decimals, and a second observation that tells the states
-    apart (so gamma_1 differs from the filter at step 1)."""
+    """A problem like EX_GAMMA1: K = T = 2, persistent states, a second observation that tells them apart."""
     pi0 = round(float(rng.uniform(0.3, 0.7)), 1)
     stay = np.round(rng.uniform(0.55, 0.9, size=2), 2)
     A = np.array([[stay[0], round(1.0 - stay[1], 2)], [round(1.0 - stay[0], 2), stay[1]]])
@@ -63,21 +47,16 @@ def _draw_gamma1(rng):
 
 
 #: Exercise (b): a two-state, two-step HMM whose gamma_1 is to be found by hand.
-EX_GAMMA1 = book_or_drawn(HMMProblem(pi=np.array([0.6, 0.4]),
-                                     A=np.array([[0.7, 0.2],
-                                                 [0.3, 0.8]]),
-                                     log_lik=np.log(np.array([[0.5, 0.1],
-                                                              [0.2, 0.6]]))), _draw_gamma1, seed=2212)
+EX_GAMMA1 = book_or_drawn(HMMProblem(pi=np.array([0.6, 0.4]), A=np.array([[0.7, 0.2], [0.3, 0.8]]),
+                                     log_lik=np.log(np.array([[0.5, 0.1], [0.2, 0.6]]))), _draw_gamma1, seed=2212)
 
 
-#: Steps of EX_IID: 3**40 paths, far beyond enumerating them (the page's brute force), so the answer
-#: needs the independence argument (or a smoother, which the exercise rules out).
+#: Steps of EX_IID: 3**40 paths, far beyond enumerating them.
 IID_T = 40
 
 
 def _draw_iid(rng):
-    """A problem of the same kind as the book's EX_IID, for one student: K = 3 states, T = IID_T steps,
-    every column of A equal to pi (entries at least 0.1, two decimals), likelihoods with two decimals."""
+    """A problem like EX_IID: every column of A equal to pi (entries at least 0.1), two-decimal likelihoods."""
     pi = (10 + rng.multinomial(70, rng.dirichlet(np.full(3, 3.0)))) / 100
     lik = np.round(rng.uniform(0.05, 0.95, size=(IID_T, 3)), 2)
     return HMMProblem(pi=pi, A=np.tile(pi[:, None], (1, 3)), log_lik=np.log(lik))
@@ -97,15 +76,13 @@ def _enumerate(problem: HMMProblem) -> tuple[float, np.ndarray]:
     lw = np.log(problem.pi)[paths[:, 0]] + problem.log_lik[0, paths[:, 0]]
     for t in range(1, T):
         lw = lw + np.log(problem.A[paths[:, t], paths[:, t - 1]]) + problem.log_lik[t, paths[:, t]]
-    m = lw.max()
-    w = np.exp(lw - m)
-    Z = w.sum()
-    gamma = np.stack([np.bincount(paths[:, t], weights=w / Z, minlength=K) for t in range(T)])
-    return float(m + np.log(Z)), gamma
+    log_Z = logsumexp(lw)
+    w = np.exp(lw - log_Z)
+    return float(log_Z), np.stack([np.bincount(paths[:, t], weights=w, minlength=K) for t in range(T)])
 
 
 def _forward_log_evidence(pi, M, log_lik) -> float:
-    """Scaled forward pass with an arbitrary matrix M in place of A (used to build hints)."""
+    """Scaled forward pass with any matrix M in place of A (for the hints)."""
     f, total = pi, 0.0
     for t in range(log_lik.shape[0]):
         pred = f if t == 0 else M @ f
@@ -118,15 +95,11 @@ def _forward_log_evidence(pi, M, log_lik) -> float:
 
 
 def log_evidence(answer) -> CheckResult:
-    """Exercise (a), ``ex-2-2-1-log-evidence``: your log evidence of all T observations of
-    :data:`EX_EVIDENCE` (Eq. 2.40), a single number.
-
-    The checker recognizes the last step's term alone, the row-stochastic convention, and a first
-    step without the prior.
-    """
+    """Exercise (a), ``ex-2-2-1-log-evidence``: your log evidence of all T observations of :data:`EX_EVIDENCE` (Eq.
+    2.40). Slips named: the last step's term, the row-stochastic convention, no prior."""
     p = EX_EVIDENCE
-    expected = hmm.hmm_filter(*p).log_evidence
     filt = hmm.hmm_filter(*p)
+    expected = filt.log_evidence
     hints = {
         "this is the log normalizer of the last step only, log p(y_T | y_1..y_(T-1)); Eq. 2.40 multiplies "
         "all T of them (sum their logs)": filt.log_c[-1],
@@ -151,13 +124,8 @@ def log_evidence(answer) -> CheckResult:
 
 
 def gamma_first(answer) -> CheckResult:
-    """Exercise (b), ``ex-2-2-1-gamma-by-hand``: your gamma_1, the posterior of x_1 given both
-    observations, for :data:`EX_GAMMA1`.
-
-    Pass an array of shape (2,), one probability per state; three significant figures are enough.
-    The checker recognizes the filter at step 1, gamma at step 2, and the transition read with its
-    two indices swapped.
-    """
+    """Exercise (b), ``ex-2-2-1-gamma-by-hand``: your gamma_1 (2,) for :data:`EX_GAMMA1`, to three significant
+    figures. Slips named: the filter at step 1, gamma_2, the transition's indices swapped."""
     p = EX_GAMMA1
     _, gamma = _enumerate(p)
     filt = hmm.hmm_filter(*p)
@@ -173,14 +141,12 @@ def gamma_first(answer) -> CheckResult:
 
 
 def iid_gamma(answer) -> CheckResult:
-    """Exercise (c), ``ex-2-2-1-iid-states``: every gamma_t of :data:`EX_IID`, without running a smoother.
-
-    Pass an array of shape (T, K) = (40, 3), one row per time step. The checker recognizes a
-    left-out prior.
-    """
+    """Exercise (c), ``ex-2-2-1-iid-states``: every gamma_t (40, 3) of :data:`EX_IID`, without a smoother. Slip named:
+    no prior."""
     p = EX_IID
     gamma = hmm.hmm_smoother(*p).gamma           # 3**40 paths: no enumeration here
     lik = np.exp(p.log_lik)
     no_prior = lik / lik.sum(axis=1, keepdims=True)
-    hints = {"these are the normalized likelihoods: the prior pi is missing from Bayes' rule (Eq. 2.6)": no_prior}
+    hints = {"these are the normalized likelihoods: the prior pi is missing from Bayes' rule (Eq. 2.6)":
+             no_prior}
     return result("gamma for EX_IID", compare_array(answer, gamma, "gamma", rtol=1e-8, atol=1e-10, hints=hints))

@@ -1,9 +1,4 @@
-r"""Checkers for the Chapter 2 opening notebook, "Inverting the arrow" (Ch. 2 intro, Eq. 2.1).
-
-Import as ``from pedagogy_lib.exercises import ch02_intro as check``. The problem data are the
-module constants below; every reference answer is computed from them when a checker runs, and
-is never printed.
-"""
+r"""Checkers for the Chapter 2 opening notebook, "Inverting the arrow" (Ch. 2 intro, Eq. 2.1)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -14,39 +9,22 @@ from ..discrete import categorical as discrete
 from . import checker
 from .checker import CheckResult, book_or_drawn, compare_scalar, compare_array, result
 
-__all__ = [
-    "ScreeningProblem",
-    "AlarmProblem",
-    "PriorShiftProblem",
-    "EX_SCREENING",
-    "EX_ALARM",
-    "EX_SHIFT",
-    "ALARM_NETWORK",
-    "STATEMENTS",
-    "prevalence_and_posterior",
-    "explaining_away",
-    "independences",
-    "prior_shift",
-]
+__all__ = ["ScreeningProblem", "AlarmProblem", "PriorShiftProblem", "EX_SCREENING", "EX_ALARM", "EX_SHIFT",
+           "ALARM_NETWORK", "STATEMENTS", "prevalence_and_posterior", "explaining_away", "independences",
+           "prior_shift"]
 
 
 class ScreeningProblem(NamedTuple):
-    """A test whose behaviour is known, used where the prevalence is not.
-
-    ``P_y_x[l, k]`` is p(Y = l | X = k) (columns sum to one; x = 0 healthy, 1 ill; y = 0 negative,
-    1 positive); ``fraction_positive`` is the fraction of the people tested whose result was positive.
-    """
+    """A test of known behaviour used where the prevalence is unknown: ``P_y_x[l, k]`` = p(Y = l | X = k) (x = 1 ill,
+    y = 1 positive), and the ``fraction_positive`` of results."""
 
     P_y_x: np.ndarray
     fraction_positive: float
 
 
 class AlarmProblem(NamedTuple):
-    """Burglary a and earthquake c, both parents of the alarm b, and a radio report r of an earthquake.
-
-    ``p_a[i]`` is p(a = i), ``p_c[k]`` is p(c = k), ``P_b_ac[j, i, k]`` is p(b = j | a = i, c = k), and
-    ``P_r_c[m, k]`` is p(r = m | c = k) (columns sum to one); state 1 means "yes".
-    """
+    """Burglary a and earthquake c, parents of the alarm b, and a radio report r of an earthquake: ``p_a``, ``p_c``,
+    ``P_b_ac[j, i, k]`` = p(b = j | a = i, c = k), ``P_r_c[m, k]`` = p(r = m | c = k); 1 is "yes"."""
 
     p_a: np.ndarray
     p_c: np.ndarray
@@ -55,12 +33,8 @@ class AlarmProblem(NamedTuple):
 
 
 class PriorShiftProblem(NamedTuple):
-    """A test known only through the discriminative table a clinic fitted, used where the prevalence differs.
-
-    ``pi_train`` is the prior (healthy, ill) of the clinic's patients, ``pi_new`` the prior where the test is
-    now used, and ``P_x_y_train[k, l]`` the clinic's p(x = k | y = l) (columns index the result y and sum
-    to one; x = 0 healthy, 1 ill; y = 0 negative, 1 positive).
-    """
+    """A test known only through a clinic's table ``P_x_y_train[k, l]`` = p(x = k | y = l), fitted with the prior
+    ``pi_train``, now used where the prior is ``pi_new``."""
 
     pi_train: np.ndarray
     pi_new: np.ndarray
@@ -68,11 +42,9 @@ class PriorShiftProblem(NamedTuple):
 
 
 #: The screening test of exercise 1: specificity 0.93, sensitivity 0.85 (columns index x).
-_TEST_TABLE = np.array([[0.93, 0.15],
-                        [0.07, 0.85]])
+_TEST_TABLE = np.array([[0.93, 0.15], [0.07, 0.85]])
 
-#: Exercise 1: the test, and the fraction of positive results where it screens a population whose
-#: prevalence nobody knows.
+#: Exercise 1: the test, and the fraction of positives in a population of unknown prevalence.
 EX_SCREENING = ScreeningProblem(P_y_x=_TEST_TABLE, fraction_positive=0.109)
 
 
@@ -85,13 +57,12 @@ def _alarm_table(on) -> np.ndarray:
 
 
 def _radio_table(hit, false_alarm) -> np.ndarray:
-    """p(r | c): the radio reports an earthquake with probability ``hit`` when there is one and
-    ``false_alarm`` when there is none."""
+    """p(r | c) for a radio with the given hit and false-alarm rates."""
     return np.array([[round(1.0 - false_alarm, 3), round(1.0 - hit, 3)], [false_alarm, hit]])
 
 
 def _burglary_given_alarm_and_report(problem, r: int) -> float:
-    """p(a = 1 | b = 1, r): the joint p(a) p(c) p(b = 1 | a, c) p(r | c), summed over c, term by term."""
+    """p(a = 1 | b = 1, r), summed over c term by term."""
     p_a, p_c, P_b_ac, P_r_c = problem
     weight = [sum(p_a[i] * p_c[k] * P_b_ac[1, i, k] * P_r_c[r, k] for k in (0, 1)) for i in (0, 1)]
     return weight[1] / (weight[0] + weight[1])
@@ -106,12 +77,8 @@ def _burglary_given_alarm(problem, c=None) -> float:
 
 
 def _draw_alarm(rng):
-    """A problem of the same kind as the book's EX_ALARM, for one student: rare burglaries and earthquakes,
-    an alarm that almost never goes off by itself, that a burglary nearly always sets off and an
-    earthquake often does, and a radio that usually reports an earthquake and rarely invents one; drawn
-    so that a report of an earthquake explains the alarm away (less than half the probability of a
-    burglary given the alarm alone), yet visibly less than certain knowledge of the earthquake does, and
-    a report of none visibly raises the probability of a burglary."""
+    """A problem like EX_ALARM in which a report explains the alarm away and a silence raises a burglary's
+    probability."""
     while True:
         p_a = round(float(rng.uniform(0.002, 0.02)), 3)
         p_c = round(float(rng.uniform(0.01, 0.05)), 3)
@@ -135,17 +102,14 @@ EX_ALARM = book_or_drawn(AlarmProblem(p_a=np.array([0.995, 0.005]), p_c=np.array
 
 
 def _clinic_table(pi, sens, spec) -> np.ndarray:
-    """The table p(x | y) (columns index y) that a clinic with prior ``pi`` fits to a test of the given
-    sensitivity and specificity, by Bayes's rule entry by entry."""
+    """p(x | y) that a clinic with prior ``pi`` fits to a test of the given sensitivity and specificity."""
     P_y_x = np.array([[spec, 1.0 - sens], [1.0 - spec, sens]])
     joint = P_y_x.T * np.asarray(pi)[:, None]                    # [x, y]: p(x) p(y | x)
     return joint / joint.sum(axis=0, keepdims=True)
 
 
 def _shifted_table(problem) -> np.ndarray:
-    """p_new(x | y): the emission recovered from the clinic's table (its p_train(y) solves
-    sum_y p(x | y) p(y) = pi_train(x), and then p(y | x) = p(x | y) p(y) / pi_train(x)), inverted again with
-    the new prior by Bayes's rule, entry by entry."""
+    """p_new(x | y): the clinic's table inverted back to p(y | x), then forward with the new prior."""
     pi_train, pi_new, P = problem
     p_y = np.linalg.solve(P, pi_train)                         # the clinic's p(y)
     out = np.empty((2, 2))
@@ -158,7 +122,7 @@ def _shifted_table(problem) -> np.ndarray:
 
 
 def _shift_slips(problem) -> dict:
-    """Tables that named wrong derivations give (the messages name the slip, not the fix)."""
+    """Tables that named wrong derivations give."""
     pi_train, pi_new, P = problem
 
     def over_x(t):
@@ -169,17 +133,15 @@ def _shift_slips(problem) -> dict:
         "you returned the clinic's table, which has the clinic's prevalence built in": P,
         "you reweighted the clinic's table by the new prior alone": over_x(P * pi_new[:, None]),
         "you divided by the new prior and multiplied by the clinic's": over_x(P * (pi_train / pi_new)[:, None]),
-        "you normalized each row; each column (one result y) is a distribution over x": right / right.sum(axis=1, keepdims=True),
+        "you normalized each row; each column (one result y) is a distribution over x":
+            right / right.sum(axis=1, keepdims=True),
         "you used the test of the first exercise; this is another test, known only through the clinic's table":
             _clinic_table(pi_new, EX_SCREENING.P_y_x[1, 1], EX_SCREENING.P_y_x[0, 0]),
     }
 
 
 def _draw_shift(rng) -> PriorShiftProblem:
-    """A problem of the same kind for one student: a rare illness in the clinic (1-5%), a common one where
-    the test is now used (10-40%), and a test of unpublished sensitivity and specificity; drawn so that the
-    clinic's table, the table reweighted by the new prior alone and the one reweighted the wrong way round
-    are all clearly apart from the answer."""
+    """A problem of the same kind: 1-5% ill at the clinic, 10-40% where used, every named slip clearly off."""
     while True:
         p_train = round(float(rng.uniform(0.01, 0.05)), 3)
         p_new = round(float(rng.uniform(0.1, 0.4)), 2)
@@ -191,29 +153,22 @@ def _draw_shift(rng) -> PriorShiftProblem:
             return prob
 
 
-#: Exercise 4: a second test, known only through the clinic's discriminative table (fitted where 2% of the
-#: patients were ill, on a test of sensitivity 0.8 and specificity 0.9 that the statement does not give),
-#: now used where one person in five is ill.
+#: Exercise 4: a second test, known only through a clinic's table (2% ill there), now used where one person in five is
+#: ill.
 EX_SHIFT = book_or_drawn(PriorShiftProblem(pi_train=np.array([0.98, 0.02]), pi_new=np.array([0.8, 0.2]),
                                            P_x_y_train=_clinic_table([0.98, 0.02], 0.8, 0.9)),
                          _draw_shift, seed=2004)
 
-#: Exercise 3: the alarm network, as {node: parents}: burglary a and earthquake c cause the alarm b, the
-#: radio reports on the earthquake (r), and a neighbour phones when the alarm sounds (d).
+#: Exercise 3: the alarm network as {node: parents}; STATEMENTS: ``name: (x, y, given)`` for "x and y are independent
+#: given ``given`` for every choice of tables".
 ALARM_NETWORK = {"a": (), "c": (), "b": ("a", "c"), "r": ("c",), "d": ("b",)}
-#: Exercise 3: the statements to judge, ``name: (x, y, given)`` for "x and y are independent given the
-#: nodes in ``given``, for every choice of conditional tables".
-STATEMENTS = {"a_indep_r": ("a", "r", ()),
-              "a_indep_r_given_d": ("a", "r", ("d",)),
-              "a_indep_r_given_c_and_d": ("a", "r", ("c", "d")),
-              "d_indep_r": ("d", "r", ()),
-              "d_indep_r_given_b": ("d", "r", ("b",)),
-              "a_indep_c_given_d": ("a", "c", ("d",))}
+STATEMENTS = {"a_indep_r": ("a", "r", ()), "a_indep_r_given_d": ("a", "r", ("d",)),
+              "a_indep_r_given_c_and_d": ("a", "r", ("c", "d")), "d_indep_r": ("d", "r", ()),
+              "d_indep_r_given_b": ("d", "r", ("b",)), "a_indep_c_given_d": ("a", "c", ("d",))}
 
 
-# --------------------------------------------------------------------------------------------
 def _screening_reference():
-    """The prevalence the fraction of positives implies, and the posterior after a positive result."""
+    """The prevalence the fraction of positives implies, and the posterior after a positive."""
     P, q = EX_SCREENING
     false_pos, sens = P[1, 0], P[1, 1]
     prevalence = (q - false_pos) / (sens - false_pos)      # q = prevalence * sens + (1 - prevalence) * false_pos
@@ -222,14 +177,9 @@ def _screening_reference():
 
 
 def prevalence_and_posterior(prevalence, posterior) -> CheckResult:
-    """Exercise 1, ``ex-2-0-posterior-evidence``: for :data:`EX_SCREENING`, the prevalence p(x = 1) that
-    the fraction of positive results implies (a number), and the posterior p(x | y = 1) at that
-    prevalence (an array of shape (2,), healthy then ill).
-
-    The checker recognizes the fraction of positives taken for the prevalence, the positives of the
-    healthy left out or counted as if everyone were healthy, a posterior without the prior (or with
-    the prior at 1/2), with the fraction of positives as the prior, and an unnormalized posterior.
-    """
+    """Exercise 1, ``ex-2-0-posterior-evidence``: for :data:`EX_SCREENING`, the prevalence the fraction of positives
+    implies, and the posterior p(x | y = 1) (2,) at it. Slips named: the fraction as the prevalence, the healthy
+    positives left out or over-counted, no prior, the fraction as the prior, no normalization."""
     P, q = EX_SCREENING
     false_pos, sens = P[1, 0], P[1, 1]
     ref_prev, ref_post = _screening_reference()
@@ -264,14 +214,9 @@ def prevalence_and_posterior(prevalence, posterior) -> CheckResult:
 
 
 def explaining_away(p_burglary_given_alarm_and_report, p_burglary_given_alarm_and_no_report) -> CheckResult:
-    """Exercise 2, ``ex-2-0-explaining-away``: for :data:`EX_ALARM`, your p(a = 1 | b = 1, r = 1) and
-    p(a = 1 | b = 1, r = 0), two numbers: the alarm has sounded and the radio reports an earthquake,
-    or reports none.
-
-    The checker recognizes the report taken as certain, the report ignored, the prior of the
-    earthquake left out of the sum over it, the radio's table read along the wrong axis, and the prior
-    of a burglary returned unchanged.
-    """
+    """Exercise 2, ``ex-2-0-explaining-away``: for :data:`EX_ALARM`, your p(a = 1 | b = 1, r = 1) and p(a = 1 | b = 1,
+    r = 0). Slips named: the report taken as certain or ignored, p(c) left out, the radio's table read along the wrong
+    axis, the prior of a burglary."""
     p_a, p_c, P_b_ac, P_r_c = EX_ALARM
     ref1 = _burglary_given_alarm_and_report(EX_ALARM, 1)
     ref0 = _burglary_given_alarm_and_report(EX_ALARM, 0)
@@ -311,12 +256,8 @@ def _reference_independences() -> dict:
 
 
 def independences(answer) -> CheckResult:
-    """Exercise 3, ``ex-2-0-canonical-independences``: a dict ``{statement: bool}`` over the names in
-    :data:`STATEMENTS`, each True when the independence it names holds in :data:`ALARM_NETWORK` for
-    *every* choice of conditional tables.
-
-    The checker says only whether all six answers are right, not which or how many are wrong.
-    """
+    """Exercise 3, ``ex-2-0-canonical-independences``: a dict ``{statement: bool}`` over :data:`STATEMENTS`, True when
+    the independence holds in :data:`ALARM_NETWORK` for *every* choice of tables. All or nothing."""
     name = "independences in the alarm network"
     if answer is None:
         return result(name, ["the answer is None: fill in the dict."])
@@ -341,24 +282,15 @@ def independences(answer) -> CheckResult:
 
 
 def prior_shift(table) -> CheckResult:
-    """Exercise 4, ``ex-2-0-prior-shift``: the table p_new(x | y) for the test of ``EX_SHIFT`` where the prior
-    is ``EX_SHIFT.pi_new``, an array of shape (2, 2) laid out as the clinic's table (column l is the
-    distribution of x given y = l).
-
-    The checker recognizes the clinic's table returned unchanged, a reweighting by the new prior alone or
-    the wrong way round, rows normalized in place of columns, and the test of the first exercise used in
-    place of this one.
-    """
+    """Exercise 4, ``ex-2-0-prior-shift``: the table p_new(x | y) (2, 2) for ``EX_SHIFT`` under ``EX_SHIFT.pi_new``,
+    laid out as the clinic's. Slips named: the clinic's table, a reweighting by the new prior alone or reversed, rows
+    normalized, the first exercise's test."""
     ref = _shifted_table(EX_SHIFT)
     problems = compare_array(table, ref, "your table", rtol=1e-9, atol=1e-12, hints=_shift_slips(EX_SHIFT))
     return result("prior shift: correcting a discriminative table", problems)
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-2-0-posterior-evidence": {"same_data": "the statement spells out the numbers (specificity 0.93, sensitivity "
-                                               "0.85, 10.9% of the results positive), and the prior-shift exercise "
-                                               "refers back to the test"},
-    "ex-2-0-canonical-independences": {"same_data": "the answer is a choice, True or False for each statement, which "
-                                                    "no choice of tables changes"},
+    "ex-2-0-posterior-evidence": {"same_data": "the statement spells out the numbers, and exercise 4 refers back"},
+    "ex-2-0-canonical-independences": {"same_data": "the answer is True or False per statement, for any tables"},
 }

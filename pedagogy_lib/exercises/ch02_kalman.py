@@ -1,14 +1,4 @@
-r"""Checkers for the exercises of notebook 2.2.2 (Kalman filter and RTS smoother).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch02_kalman as check
-    check.steady_state(my_P, my_K)
-
-Problem data are the module constants below; reference answers are computed from them when a
-checker runs. The smoother function of the last exercise is run on test problems made here, which
-the notebook never shows.
-"""
+r"""Checkers for the exercises of notebook 2.2.2 (Kalman filter and RTS smoother)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -20,13 +10,13 @@ from ..lgssm import kalman as kf
 from ..lgssm.model import LGSSMParams, sample_lgssm
 from . import checker
 
-__all__ = ["ScalarSSM", "EX_WALK", "StepProblem", "EX_STEP", "GainProblem", "EX_GAIN_J",
-           "steady_state", "one_step", "smoother_gain", "inflating_A", "rts_backward_pass"]
+__all__ = ["ScalarSSM", "EX_WALK", "StepProblem", "EX_STEP", "GainProblem", "EX_GAIN_J", "steady_state", "one_step",
+           "smoother_gain", "inflating_A", "rts_backward_pass"]
 
 
 class ScalarSSM(NamedTuple):
-    """A scalar state-space model: an autoregression with coefficient ``a`` and state noise of variance ``q``,
-    observed through the gain ``c`` with observation noise of variance ``r``."""
+    """A scalar AR(1) state (coefficient ``a``, noise variance ``q``) observed through the gain ``c`` in noise of
+    variance ``r``."""
 
     a: float
     c: float
@@ -35,8 +25,7 @@ class ScalarSSM(NamedTuple):
 
 
 def _riccati_root(a, c, q, r) -> float:
-    """The positive root of c^2 P^2 + (r - a^2 r - q c^2) P - q r = 0, the fixed point of a measurement update
-    followed by a time update of the predicted variance."""
+    """The positive fixed point of the predicted variance's Riccati recursion."""
     b = r - a * a * r - q * c * c
     return (-b + np.sqrt(b * b + 4.0 * c * c * q * r)) / (2.0 * c * c)
 
@@ -68,9 +57,7 @@ def _walk_slips(p: ScalarSSM) -> tuple[dict, dict]:
 
 
 def _draw_walk(rng):
-    """A model of the same kind as the book's EX_WALK, for one student: a and c away from 0 and from 1 (so that
-    the random walk's equation does not answer it), q and r positive, one decimal; drawn so that every slip
-    the checker names is clearly off the answer."""
+    """A model like EX_WALK: a and c away from 0 and 1, q and r positive, every named slip clearly off."""
     while True:
         a = round(float(rng.uniform(0.3, 1.3)), 1)
         c = round(float(rng.uniform(0.4, 2.5) * rng.choice([-1.0, 1.0])), 1)
@@ -84,13 +71,12 @@ def _draw_walk(rng):
             return prob
 
 
-#: Exercise 1: the steady state of a scalar AR(1) state observed through a gain c in noise.
+#: Exercise 1: a scalar AR(1) state observed through a gain c in noise.
 EX_WALK = checker.book_or_drawn(ScalarSSM(a=0.8, c=2.0, q=0.5, r=1.0), _draw_walk, seed=2221)
 
 
 class StepProblem(NamedTuple):
-    """One filter step: the filter at t - 1, the model (two sensors, m = 2), and the new observation y_t, whose
-    missing reading is NaN."""
+    """One filter step: the filter at t - 1, the model (two sensors) and y_t, its missing reading NaN."""
 
     mu_prev: np.ndarray
     Upsilon_prev: np.ndarray
@@ -104,8 +90,7 @@ class StepProblem(NamedTuple):
 
 
 def _step_reference(p: StepProblem):
-    """(prediction, filter at t): the time update, then Bayes's rule with the observed readings only (the rows
-    of C and c, and the block of Sigma_y_x, of the entries of y that are not NaN)."""
+    """(prediction, filter at t), conditioning on the observed readings only."""
     pred = g.marginalize(p.mu_prev, p.Upsilon_prev, p.A, p.a, p.Sigma_x)
     seen = ~np.isnan(p.y)
     post = g.bayes_invert(pred.mu, pred.Sigma, p.C[seen], p.c[seen], p.Sigma_y_x[np.ix_(seen, seen)], p.y[seen])
@@ -120,7 +105,8 @@ def _step_slips(p: StepProblem) -> tuple[dict, dict]:
     zero = np.where(seen, p.y, 0.0)
     as_pred = np.where(seen, p.y, p.C @ pred.mu + p.c)
     R = p.Sigma_y_x
-    R_cond = R[np.ix_(seen, seen)] - R[np.ix_(seen, miss)] @ np.linalg.solve(R[np.ix_(miss, miss)], R[np.ix_(miss, seen)])
+    R_cond = (R[np.ix_(seen, seen)]
+              - R[np.ix_(seen, miss)] @ np.linalg.solve(R[np.ix_(miss, miss)], R[np.ix_(miss, seen)]))
     both_zero = g.bayes_invert(pred.mu, pred.Sigma, p.C, p.c, R, zero)
     both_pred = g.bayes_invert(pred.mu, pred.Sigma, p.C, p.c, R, as_pred)
     cond = g.bayes_invert(pred.mu, pred.Sigma, p.C[seen], p.c[seen], R_cond, p.y[seen])
@@ -143,10 +129,7 @@ def _step_slips(p: StepProblem) -> tuple[dict, dict]:
 
 
 def _draw_step(rng):
-    """A step of the same kind as the book's EX_STEP, for one student: a position-velocity model (n = 2) with
-    offsets a and c that are not zero, read by two sensors with correlated noise (m = 2), one of which, drawn
-    at random, has no reading (NaN); the reading that arrived is drawn from the predicted distribution, and
-    the problem is redrawn until every slip the checker names is clearly off the answer."""
+    """A step like EX_STEP: offsets, correlated sensors, one reading missing, named slips clearly off."""
     while True:
         mu_prev = np.round(rng.normal(0.0, 1.0, size=2), 1) + 0.0
         off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(0.15 * 0.45)), 2) + 0.0
@@ -179,20 +162,14 @@ def _draw_step(rng):
 
 #: Exercise 2: one time update followed by one measurement update, n = 2, m = 2, the second reading missing.
 EX_STEP = checker.book_or_drawn(StepProblem(
-    mu_prev=np.array([1.0, 0.5]),
-    Upsilon_prev=np.array([[0.5, 0.1], [0.1, 0.3]]),
-    A=np.array([[1.0, 1.0], [0.0, 1.0]]),
-    a=np.array([0.0, -0.2]),
-    Sigma_x=np.array([[0.05, 0.0], [0.0, 0.1]]),
-    C=np.array([[1.0, 0.0], [1.0, 0.5]]),
-    c=np.array([0.3, -0.2]),
-    Sigma_y_x=np.array([[0.4, 0.3], [0.3, 0.6]]),
-    y=np.array([2.6, np.nan]),
+    mu_prev=np.array([1.0, 0.5]), Upsilon_prev=np.array([[0.5, 0.1], [0.1, 0.3]]), A=np.array([[1.0, 1.0], [0.0, 1.0]]),
+    a=np.array([0.0, -0.2]), Sigma_x=np.array([[0.05, 0.0], [0.0, 0.1]]), C=np.array([[1.0, 0.0], [1.0, 0.5]]),
+    c=np.array([0.3, -0.2]), Sigma_y_x=np.array([[0.4, 0.3], [0.3, 0.6]]), y=np.array([2.6, np.nan]),
 ), _draw_step, seed=2222)
 
 
 class GainProblem(NamedTuple):
-    """The filter covariance at t - 1 and the transition: enough for the smoother gain J_{t-1}."""
+    """The filter covariance at t - 1 and the transition: enough for the smoother gain."""
 
     Upsilon_filt: np.ndarray
     A: np.ndarray
@@ -200,8 +177,7 @@ class GainProblem(NamedTuple):
 
 
 def _draw_gain_j(rng):
-    """A problem of the same kind as the book's EX_GAIN_J, for one student: a positive-definite filter
-    covariance, an invertible transition near the identity and a diagonal transition noise."""
+    """A problem like EX_GAIN_J: a positive-definite U, an invertible A near the identity, diagonal Sigma_x."""
     while True:
         off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(0.1 * 0.5)), 2) + 0.0
         U = np.array([[round(float(rng.uniform(0.2, 0.6)), 1), off], [off, round(float(rng.uniform(0.1, 0.5)), 1)]])
@@ -212,22 +188,15 @@ def _draw_gain_j(rng):
 
 
 #: Exercise 3: the smoother gain of Eq. 2.53.
-EX_GAIN_J = checker.book_or_drawn(GainProblem(
-    Upsilon_filt=np.array([[0.4, 0.1], [0.1, 0.2]]),
-    A=np.array([[0.9, 0.3], [-0.2, 0.8]]),
-    Sigma_x=np.array([[0.3, 0.0], [0.0, 0.1]]),
-), _draw_gain_j, seed=2223)
+EX_GAIN_J = checker.book_or_drawn(GainProblem(Upsilon_filt=np.array([[0.4, 0.1], [0.1, 0.2]]),
+                                              A=np.array([[0.9, 0.3], [-0.2, 0.8]]),
+                                              Sigma_x=np.array([[0.3, 0.0], [0.0, 0.1]])), _draw_gain_j, seed=2223)
 
 
 def steady_state(P, K, problem: ScalarSSM = EX_WALK) -> checker.CheckResult:
-    """Exercise 1, ``ex-2-2-2-steady-state``: your steady-state *predicted* variance P and gain K for
-    :data:`EX_WALK`, two numbers. K is the limit of the filter's Kalman gain K_t (the gain of the
-    measurement update, Eq. 2.47), not the smoother gain J of Eq. 2.53.
-
-    The checker recognizes the filtered variance given for the predicted one, the wrong root of the
-    quadratic, the random walk's equation or a time or measurement update without its factor, and slips
-    in the gain.
-    """
+    """Exercise 1, ``ex-2-2-2-steady-state``: your steady-state *predicted* variance P and filter gain K (Eq. 2.47,
+    not the smoother gain) for :data:`EX_WALK`. Slips named: the filtered variance, the other root, the random walk's
+    equation, an update without its factor, slips in the gain."""
     P_ref, K_ref = _walk_reference(problem)
     P_hints, K_hints = _walk_slips(problem)
     problems = checker.compare_scalar(P, P_ref, "P", hints=P_hints)
@@ -236,13 +205,9 @@ def steady_state(P, K, problem: ScalarSSM = EX_WALK) -> checker.CheckResult:
 
 
 def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> checker.CheckResult:
-    """Exercise 2, ``ex-2-2-2-one-step``: your filter mean and covariance at t after one time update and one
-    measurement update of :data:`EX_STEP`, with the reading that arrived (the other is NaN).
-
-    Pass the mean as an array of shape (2,) and the covariance as (2, 2). The checker recognizes the missing
-    reading replaced by 0 or by its prediction, the observed reading's noise taken conditional on the
-    missing one, a skipped time update, and a stop after the time update.
-    """
+    """Exercise 2, ``ex-2-2-2-one-step``: your filter mean (2,) and covariance (2, 2) after one time and one
+    measurement update of :data:`EX_STEP`. Slips named: the missing reading replaced by 0 or its prediction, the noise
+    conditioned on the missing reading, a skipped time update, a stop after it."""
     _, post = _step_reference(problem)
     mean, cov = _step_slips(problem)
     problems = checker.compare_array(mu_filt, post.mu, "the filter mean", hints=mean)
@@ -251,7 +216,7 @@ def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> checker.C
 
 
 def _two_step_gain(p: GainProblem) -> np.ndarray:
-    """Cov[x_{t-1}, x_{t+1}] Cov[x_{t+1}]^{-1} given y_{1:t-1}: x_{t+1} = A^2 x_{t-1} + A w_t + w_{t+1} + offsets."""
+    """Cov[x_{t-1}, x_{t+1}] Cov[x_{t+1}]^{-1} given y_{1:t-1}."""
     U, A, Q = p
     A2 = A @ A
     P2 = A2 @ U @ A2.T + A @ Q @ A.T + Q
@@ -273,19 +238,15 @@ def _two_step_slips(p: GainProblem) -> dict:
         "you multiplied two one-step gains built on the same filter covariance": J1 @ J1,
         "you squared the entries of A instead of multiplying A by itself": gain(A * A, (A * A) @ U @ (A * A).T
                                                                                 + A @ Q @ A.T + Q),
-        "you used the predicted covariance itself where its inverse belongs": U @ A2.T @ (A2 @ U @ A2.T + A @ Q @ A.T + Q),
+        "you used the predicted covariance itself where its inverse belongs":
+            U @ A2.T @ (A2 @ U @ A2.T + A @ Q @ A.T + Q),
     }
 
 
 def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
-    """Exercise 3, ``ex-2-2-2-smoother-gain``: your two-step smoother gain for :data:`EX_GAIN_J`, the matrix J
-    with E[x_{t-1} | x_{t+1}, y_{1:t-1}] = xbar_{t-1|t-1} + J (x_{t+1} - xbar_{t+1|t-1}) when step t has no
-    observation.
-
-    Pass a (2, 2) array. The checker recognizes the one-step gain, the middle step's noise left out or not
-    passed through A, a product of one-step gains from the same covariance, A squared entrywise, and the
-    predicted covariance where its inverse belongs.
-    """
+    """Exercise 3, ``ex-2-2-2-smoother-gain``: your two-step smoother gain J for :data:`EX_GAIN_J` (step t has no
+    observation), (2, 2). Slips named: the one-step gain, the middle noise left out or not passed through A, a product
+    of one-step gains, A squared entrywise, the covariance for its inverse."""
     problems = checker.compare_array(J, _two_step_gain(problem), "J", hints=_two_step_slips(problem))
     return checker.result("two-step smoother gain", problems)
 
@@ -295,8 +256,7 @@ _PAGE_A_BAD = np.array([[0.5, 10.0], [0.0, 0.5]])
 
 
 def _near_page_example(arr) -> bool:
-    """A within a quarter of the page's example (or its transpose, or their negatives) in Frobenius norm,
-    or pointing the same way as one of them (a multiple of it, up to 5% of its direction)."""
+    """A within a quarter of the page's example (its transpose, their negatives) or pointing its way (within 5%)."""
     size = np.linalg.norm(arr)
     for X in (_PAGE_A_BAD, _PAGE_A_BAD.T):
         for s in (1, -1):
@@ -309,13 +269,9 @@ def _near_page_example(arr) -> bool:
 
 
 def inflating_A(A) -> checker.CheckResult:
-    """Exercise 4, ``ex-2-2-2-inflating``: your real 2 x 2 matrix A, strictly stable with a complex-conjugate
-    pair of eigenvalues, whose time update makes the identity covariance larger in some direction.
-
-    Pass a (2, 2) array. Any matrix of your own that meets the conditions of the statement passes;
-    the page's example, its transpose, their negatives, small changes of them (within a quarter of the
-    example's size) and their multiples do not.
-    """
+    """Exercise 4, ``ex-2-2-2-inflating``: your real 2 x 2 A, strictly stable with complex eigenvalues, whose time
+    update enlarges the identity covariance in some direction. The page's example, its transpose, negatives, small
+    changes and multiples do not pass."""
     arr, problems = checker.as_numeric(A, "A")
     if problems:
         return checker.result("a stable A that inflates uncertainty", problems)
@@ -339,9 +295,7 @@ def inflating_A(A) -> checker.CheckResult:
 
 
 def _rts_cases():
-    """Problems the student's function has not seen: (mu_filt, Upsilon_filt, A, a, Sigma_x) of a Kalman
-    filter run on a sequence drawn from a random stable model with nonzero offsets (no controls), and
-    the smoother's means and covariances for that run, from the library's smoother."""
+    """Hidden problems: filters of random stable models with offsets, and the library's smoother."""
     r = checker.problem_rng(2224)
     cases = []
     for n, m, T in [(2, 1, 12), (3, 2, 20), (1, 1, 7), (4, 2, 25), (2, 3, 1)]:
@@ -360,7 +314,7 @@ def _rts_cases():
 
 
 def _rts_variant(mu_f, U_f, A, a, Q, *, offset=True, noise=True, gain_transposed=False, sign_flipped=False):
-    """The backward pass written out here, with one named slip switched on (for the hints)."""
+    """The backward pass, one named slip switched on."""
     mu_s, U_s = mu_f.copy(), U_f.copy()
     for t in range(mu_f.shape[0] - 2, -1, -1):
         mu_p = A @ mu_f[t] + (a if offset else 0.0)
@@ -375,8 +329,7 @@ def _rts_variant(mu_f, U_f, A, a, Q, *, offset=True, noise=True, gain_transposed
 
 
 def _rts_slips(mu_f, U_f, A, a, Q):
-    """What named wrong derivations of Eqs. 2.48, 2.53 and 2.54 return on one problem: (mean hints,
-    covariance hints)."""
+    """(mean hints, covariance hints) of named wrong derivations on one problem."""
     none = (mu_f, U_f)
     no_a = _rts_variant(mu_f, U_f, A, a, Q, offset=False)
     no_q = _rts_variant(mu_f, U_f, A, a, Q, noise=False)
@@ -394,16 +347,9 @@ def _rts_slips(mu_f, U_f, A, a, Q):
 
 
 def rts_backward_pass(fn) -> checker.CheckResult:
-    """Exercise 5, ``ex-2-2-2-rts-function``: your function ``fn(mu_filt, Upsilon_filt, A, a, Sigma_x)``
-    returning the pair ``(mu_smooth, Upsilon_smooth)`` of the RTS smoother.
-
-    ``mu_filt`` has shape (T, n) and ``Upsilon_filt`` (T, n, n), row ``t`` being the book's time t + 1
-    (as in :mod:`pedagogy_lib.lgssm.kalman`); ``A`` is (n, n), ``a`` (n,) and ``Sigma_x`` (n, n). Return
-    arrays of the same shapes as the filter's. It is run on filters of models and sequences made here,
-    with nonzero offsets, one of them a single step. The checker recognizes a backward pass that never
-    ran, a left-out offset or transition noise, a transposed gain, and a covariance difference taken the
-    wrong way round.
-    """
+    """Exercise 5, ``ex-2-2-2-rts-function``: your function ``fn(mu_filt, Upsilon_filt, A, a, Sigma_x)`` returning
+    ``(mu_smooth, Upsilon_smooth)``, shaped like the filter's (row t the book's t + 1). Slips named: no backward pass,
+    the offset or noise left out, a transposed gain, the difference reversed."""
     def judge(out, where, mu_filt, U_filt, A, a, Sigma_x, ref):
         problems = checker.tuple_problems(out, 2, "the pair (mu_smooth, Upsilon_smooth)", where)
         if problems:
@@ -419,12 +365,8 @@ def rts_backward_pass(fn) -> checker.CheckResult:
                                   signature="(mu_filt, Upsilon_filt, A, a, Sigma_x)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-2-2-2-inflating": {"same_data": "the answer is a matrix of the student's own construction, which the checker "
-                                        "tests for the two properties the statement asks for; there are no problem "
-                                        "data"},
-    "ex-2-2-2-rts-function": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                           "checker's own"},
+    "ex-2-2-2-inflating": {"same_data": "the answer is a matrix of the student's own construction; there are no data"},
+    "ex-2-2-2-rts-function": {"same_data": checker.FUNCTION_ANSWER},
 }

@@ -1,37 +1,21 @@
-r"""Checkers for the exercises of notebook 2.2.3 (particle filter and smoother, Eqs. 2.56-2.61).
-
-Problem data are module constants (shown in the notebook); every reference answer is computed from
-them when a checker runs, independently of the library.
-"""
+r"""Checkers for the exercises of notebook 2.2.3 (particle filter and smoother, Eqs. 2.56-2.61)."""
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
+from scipy.special import softmax as _normalized
 
 from .checker import HAND_RTOL, CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar, result
 
-__all__ = [
-    "WeightsProblem",
-    "BackwardStepProblem",
-    "EX_WEIGHTS",
-    "EX_BACKWARD",
-    "weights",
-    "ess",
-    "backward_step",
-    "convergence_slope",
-    "RATE_GRID",
-    "RATE_SEEDS",
-    "RATE_REFERENCE",
-]
+__all__ = ["WeightsProblem", "BackwardStepProblem", "EX_WEIGHTS", "EX_BACKWARD", "weights", "ess", "backward_step",
+           "convergence_slope", "RATE_GRID", "RATE_SEEDS", "RATE_REFERENCE"]
 
 
 class WeightsProblem(NamedTuple):
-    """Six scalar particles ``x`` (I,), each moved from its ancestor ``x_prev`` (equally weighted after
-    resampling) not through the transition but by a draw from the proposal N(y_t, sigma_q^2) around the
-    observation ``y_t``; the transition is N(a x_{t-1}, sigma_x^2) and the emission N(x_t, sigma_y^2)
-    (``sigma_x``, ``sigma_y`` and ``sigma_q`` are standard deviations, not variances)."""
+    """Six particles ``x``, each moved from its ancestor ``x_prev`` by a draw from the proposal N(y_t, sigma_q^2), not
+    the transition N(a x_{t-1}, sigma_x^2); the emission is N(x_t, sigma_y^2) (the sigmas are standard deviations)."""
 
     x_prev: np.ndarray
     x: np.ndarray
@@ -43,9 +27,8 @@ class WeightsProblem(NamedTuple):
 
 
 class BackwardStepProblem(NamedTuple):
-    """One FFBSm step: particles ``x_prev`` (I,) with filter weights ``alpha_prev`` (I,), particles
-    ``x_next`` (I,) with smoothing weights ``beta_next`` (I,), and the scalar Gaussian transition of
-    the statement, with coefficient ``a`` and standard deviation ``sigma_x``."""
+    """One FFBSm step: particles ``x_prev`` with filter weights ``alpha_prev``, particles ``x_next`` with smoothing
+    weights ``beta_next``, and the Gaussian transition (``a``, sd ``sigma_x``)."""
 
     x_prev: np.ndarray
     alpha_prev: np.ndarray
@@ -53,11 +36,6 @@ class BackwardStepProblem(NamedTuple):
     beta_next: np.ndarray
     a: float
     sigma_x: float
-
-
-def _normalized(log_w) -> np.ndarray:
-    w = np.exp(log_w - np.max(log_w))
-    return w / w.sum()
 
 
 def _weight_parts(p: WeightsProblem):
@@ -96,11 +74,7 @@ def _weight_slips(p: WeightsProblem) -> dict:
 
 
 def _draw_weights(rng):
-    """A problem of the same kind as the book's EX_WEIGHTS, for one student: six ancestors (one decimal) spread
-    around zero, a transition coefficient a in [0.5, 1.2], standard deviations sigma_x, sigma_y, sigma_q away
-    from 1 (and sigma_q away from sigma_y, where the likelihood over the proposal would be constant), and six
-    particles drawn from the proposal (two decimals); redrawn until every slip the checker names is clearly
-    off the answer and no weight dominates."""
+    """A problem like EX_WEIGHTS, no weight dominant, every named slip clearly off."""
     while True:
         x_prev = np.sort(np.round(rng.normal(0.0, 0.8, size=6), 1)) + 0.0
         y_t = round(float(rng.uniform(-0.5, 0.5)), 1) + 0.0
@@ -122,9 +96,7 @@ EX_WEIGHTS = book_or_drawn(WeightsProblem(x_prev=np.array([-1.0, -0.4, 0.0, 0.3,
 
 
 def _draw_backward(rng):
-    """A step of the same kind as the book's EX_BACKWARD, for one student: four distinct sorted particles at
-    each time, weights with two decimals that sum to one, and a transition coefficient a in [0.5, 0.9] (not 1,
-    where the transition evaluated backwards would agree)."""
+    """A step like EX_BACKWARD: four distinct sorted particles per time, a in [0.5, 0.9]."""
     a = round(float(rng.uniform(0.5, 0.9)), 1)
     while True:
         x_prev = np.sort(np.round(rng.normal(0.2, 0.7, size=4), 1)) + 0.0
@@ -138,35 +110,24 @@ def _draw_backward(rng):
 
 
 EX_BACKWARD = book_or_drawn(BackwardStepProblem(
-    x_prev=np.array([-0.8, 0.0, 0.5, 1.1]),
-    alpha_prev=np.array([0.1, 0.4, 0.3, 0.2]),
-    x_next=np.array([-0.5, 0.2, 0.6, 1.4]),
-    beta_next=np.array([0.15, 0.35, 0.35, 0.15]),
-    a=0.9,
-    sigma_x=0.5,
+    x_prev=np.array([-0.8, 0.0, 0.5, 1.1]), alpha_prev=np.array([0.1, 0.4, 0.3, 0.2]),
+    x_next=np.array([-0.5, 0.2, 0.6, 1.4]), beta_next=np.array([0.15, 0.35, 0.35, 0.15]), a=0.9, sigma_x=0.5,
 ), _draw_backward, seed=2232)
 
 
 def weights(answer) -> CheckResult:
-    """Exercise ``ex-2-2-3-weights``: your filter weights alpha_t for the particles of :data:`EX_WEIGHTS`, which
-    were drawn from a proposal around the observation, not from the transition.
-
-    Pass an array of shape (6,), one weight per particle; three significant figures are enough. The
-    checker recognizes the bootstrap filter's weights, a density left out or multiplied where it divides,
-    unnormalized weights, the standard deviation where the variance belongs, and uniform weights.
-    """
+    """Exercise ``ex-2-2-3-weights``: your filter weights alpha_t (6,) for :data:`EX_WEIGHTS`, to three significant
+    figures. Slips named: the bootstrap weights, a density left out or multiplied, unnormalized weights, the sd for
+    the variance, uniform weights."""
     return result("particle weights with a proposal", compare_array(answer, _weights_of(EX_WEIGHTS), "alpha_t",
                                                                     rtol=HAND_RTOL, atol=1e-4,
                                                                     hints=_weight_slips(EX_WEIGHTS)))
 
 
 def ess(answer) -> CheckResult:
-    """Exercise ``ex-2-2-3-ess``: your effective sample size of the weights of :data:`EX_WEIGHTS`.
-
-    Pass a single number, a count of particles (not divided by I); three significant figures are
-    enough. The checker recognizes the ESS of the bootstrap filter's weights, a few slips in the
-    definition, unnormalized weights, and weights passed where log weights belong.
-    """
+    """Exercise ``ex-2-2-3-ess``: your effective sample size of the weights of :data:`EX_WEIGHTS`, a count of
+    particles, to three significant figures. Slips named: the bootstrap weights' ESS, slips in the definition,
+    unnormalized weights, weights passed as log weights."""
     w = _weights_of(EX_WEIGHTS)
     expected = 1.0 / np.sum(w**2)
     as_log = _normalized(w)
@@ -188,9 +149,7 @@ def ess(answer) -> CheckResult:
 
 
 def _reference_backward() -> tuple[np.ndarray, float]:
-    """(beta_{t-1}, the smoothed cross moment): for each future particle k, the future-conditioned weights of
-    Eq. 2.60 over the past particles j, weighted by beta_t^(k); the pair (j, k) carries that product, beta_{t-1}
-    sums it over k, and the cross moment is its average of x_{t-1}^(j) x_t^(k)."""
+    """(beta_{t-1}, the smoothed cross moment), pair by pair from Eq. 2.60."""
     p = EX_BACKWARD
     I = p.x_prev.shape[0]
     beta_prev, cross = np.zeros(I), 0.0
@@ -203,15 +162,9 @@ def _reference_backward() -> tuple[np.ndarray, float]:
 
 
 def backward_step(beta_prev, cross) -> CheckResult:
-    """Exercise ``ex-2-2-3-backward-step``: your smoothing weights beta_{t-1} (Eq. 2.61) for :data:`EX_BACKWARD`,
-    an array of shape (4,), one weight per particle of ``x_prev``, and your particle estimate of the smoothed
-    cross moment E[x_{t-1} x_t | y_{1:T}], a number.
-
-    The checker recognizes left-out filter weights, a single normalization in the wrong place, the filter
-    weights returned unchanged and the transition evaluated backwards; for the cross moment, the product of
-    the two smoothed means, the pairs weighted with the filter weights at t, a single normalization over all
-    pairs, and the filter weights left out.
-    """
+    """Exercise ``ex-2-2-3-backward-step``: your beta_{t-1} (4,) of Eq. 2.61 for :data:`EX_BACKWARD` and your estimate
+    of E[x_{t-1} x_t | y_{1:T}]. Slips named: no filter weights, a misplaced normalization, alpha unchanged, the
+    transition backwards, the product of means, the wrong weights."""
     p = EX_BACKWARD
     expected, cross_ref = _reference_backward()
     M = stats.norm(loc=p.a * p.x_prev[None, :], scale=p.sigma_x).pdf(p.x_next[:, None])   # M[k, j]
@@ -251,16 +204,14 @@ RATE_GRID = (100, 400, 1600)
 RATE_SEEDS = tuple(range(1, 9))
 #: The reference run: (number of particles, seed).
 RATE_REFERENCE = (20_000, 0)
-#: How far (relative) a per-seed error may be from the rerun of the same run, and how many of the eight
-#: runs at each I may miss it. Over 40 seeds the per-run errors spread by 20-28% (coefficient of variation)
-#: at each I, so 2% is a tenth of the run-to-run spread: no guess lands within it, while a run that
-#: resampled differently (its weights differing at rounding level on another machine) is allowed once per I.
+#: How far (relative) an error may be from its rerun, and how many of the eight runs at each I may miss: 2% is a tenth
+#: of the run-to-run spread, while a run that resampled differently on another machine is allowed once per I.
 _RATE_RTOL = 0.02
 _RATE_MISSES = 1
 
 
 def _growth_problem():
-    """The page's nonlinear growth model and its data (x, y), built exactly as the page builds them."""
+    """The page's nonlinear growth model and its data (x, y), built as the page builds them."""
     from ..smc import particle
 
     def drift(x, t):
@@ -288,8 +239,7 @@ _RATE_CACHE: dict = {}
 
 
 def _rate_runs():
-    """The filter means of the reference run and of every (I, seed) run of the statement, rerun here;
-    returns (reference (T,), true states (T,), means (len(RATE_GRID), len(RATE_SEEDS), T))."""
+    """(reference means (T,), true states (T,), means of every (I, seed) run), rerun here once."""
     if "runs" not in _RATE_CACHE:
         from ..smc import particle
 
@@ -315,16 +265,9 @@ def _aggregate_slope(errors: np.ndarray) -> float:
 
 
 def convergence_slope(errors, slope) -> CheckResult:
-    """Exercise ``ex-2-2-3-rate``: your RMS errors of the filter means, one per run, as an array of shape
-    (3, 8) (a row per I in :data:`RATE_GRID`, a column per seed in :data:`RATE_SEEDS`), and the slope of
-    log(RMS error) against log(I) that you fitted to them.
-
-    The checker reruns the statement's runs and compares each of your errors with its run's, to a
-    tolerance well inside the run-to-run spread (one run per I may differ, as a run can resample
-    differently on another machine). It recognizes the rows in the wrong order, squared errors, errors
-    measured against the true states, mean absolute errors, and a slope that is the theory's rather than
-    yours, or has the wrong sign or axes.
-    """
+    """Exercise ``ex-2-2-3-rate``: your RMS errors (3, 8) of the filter means (rows :data:`RATE_GRID`, columns
+    :data:`RATE_SEEDS`), compared run by run with a rerun, and your fitted slope. Slips named: reversed rows, squares,
+    true states, mean absolute errors, the theory's slope, a sign, swapped axes."""
     name = "convergence rate"
     shape = (len(RATE_GRID), len(RATE_SEEDS))
     arr, problems = as_numeric(errors, "your RMS errors")
@@ -367,9 +310,7 @@ def convergence_slope(errors, slope) -> CheckResult:
     return result(name, problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-2-2-3-rate": {"same_data": "the answer is the result of a simulation on the page's growth model at the "
-                                   "particle counts and seeds the statement fixes, which the checker reruns"},
+    "ex-2-2-3-rate": {"same_data": "the answer is a simulation at the counts and seeds the statement fixes"},
 }

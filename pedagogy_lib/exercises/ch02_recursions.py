@@ -1,10 +1,5 @@
-r"""Checkers for the exercises of notebook 2.2 (the generic filter and smoother, Section 2.2).
-
-Problem data are module constants (shown in the notebook); every reference answer is computed
-from them when a checker runs. The HMM transition matrix follows the book: it is
-**column-stochastic**, ``A[i, j] = p(x_t = i | x_{t-1} = j)``, and so is the discrete emission
-matrix, ``C[l, k] = p(y_t = l | x_t = k)``.
-"""
+r"""Checkers for the exercises of notebook 2.2 (the generic filter and smoother); ``A[i, j] = p(x_t = i | x_{t-1} =
+j)`` and ``C[l, k] = p(y_t = l | x_t = k)``, both column-stochastic."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -14,34 +9,22 @@ import numpy as np
 from ..recursions import generic as recursions
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
-__all__ = [
-    "TimeUpdateProblem",
-    "MeasurementUpdateProblem",
-    "EvidenceProblem",
-    "EX_TIME_UPDATE",
-    "EX_MEASUREMENT",
-    "EX_EVIDENCE",
-    "LagOneProblem",
-    "EX_LAG_ONE",
-    "missing_observations",
-    "measurement_update",
-    "evidence_two_steps",
-    "lag_one_smoother",
-]
+__all__ = ["TimeUpdateProblem", "MeasurementUpdateProblem", "EvidenceProblem", "EX_TIME_UPDATE", "EX_MEASUREMENT",
+           "EX_EVIDENCE", "LagOneProblem", "EX_LAG_ONE", "missing_observations", "measurement_update",
+           "evidence_two_steps", "lag_one_smoother"]
 
 
 class TimeUpdateProblem(NamedTuple):
-    """Time updates (Eq. 2.36) while no observations arrive: ``f_prev`` is p(x_{t-1} | y_{1:t-1}), the
-    filter before the observations stop, and ``A`` the (column-stochastic) transition matrix."""
+    """Time updates (Eq. 2.36) without observations: the filter ``f_prev`` before they stop and the transition matrix
+    ``A``."""
 
     f_prev: np.ndarray
     A: np.ndarray
 
 
 class MeasurementUpdateProblem(NamedTuple):
-    """One measurement update (Eq. 2.37) with a coarse observation: predicted p(x_t | y_{1:t-1}), the emission
-    matrix ``C`` over four symbols (C[l, k] = p(y_t = l | x_t = k)), and ``y_set``, the two symbols between
-    which the reading did not distinguish (y_t is one of them)."""
+    """One measurement update (Eq. 2.37) with a coarse reading: the prediction, the emission matrix ``C`` over four
+    symbols, and ``y_set``, the two symbols the reading did not tell apart."""
 
     predicted: np.ndarray
     C: np.ndarray
@@ -49,9 +32,8 @@ class MeasurementUpdateProblem(NamedTuple):
 
 
 class EvidenceProblem(NamedTuple):
-    """A 2-state HMM watched by two sensors for two steps: ``C[l, k]`` = p(y_t = l | x_t = k) for the first,
-    ``D[m, k]`` = p(w_t = m | x_t = k) for the second (independent of the first given the state), the
-    symbols ``y`` = (y_1, y_2) and ``w`` = (w_1, w_2); find p(y_1, w_1, y_2, w_2) (Eq. 2.40)."""
+    """A 2-state HMM watched by two sensors for two steps: ``C[l, k]`` = p(y_t = l | x_t = k), ``D[m, k]`` = p(w_t = m
+    | x_t = k), and the symbols ``y`` = (y_1, y_2) and ``w`` = (w_1, w_2)."""
 
     pi: np.ndarray
     A: np.ndarray
@@ -62,8 +44,7 @@ class EvidenceProblem(NamedTuple):
 
 
 def _draw_columns(rng, n, step, floor, stay=1.0):
-    """An n x n column-stochastic matrix with entries multiples of ``step``, each at least ``floor``; ``stay``
-    weights the diagonal (a state tends to persist) when it is above one."""
+    """An n x n column-stochastic matrix of multiples of ``step``, at least ``floor``."""
     units = round(1 / step)
     cols = []
     for j in range(n):
@@ -75,10 +56,7 @@ def _draw_columns(rng, n, step, floor, stay=1.0):
 
 
 def _draw_time_update(rng):
-    """A problem of the same kind as the book's EX_TIME_UPDATE, for one student: a filter with two decimals
-    and a column-stochastic A with one decimal, not symmetric (so that A and its transpose disagree), whose
-    chain has a single limit that repeated time updates reach quickly (second eigenvalue at most 0.8 in
-    modulus), and whose second time update moves the prediction visibly."""
+    """A problem like EX_TIME_UPDATE: a non-symmetric A whose chain settles quickly."""
     while True:
         A = _draw_columns(rng, 3, 0.1, 0.0, stay=3.0)
         f_prev = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
@@ -89,8 +67,7 @@ def _draw_time_update(rng):
 
 
 def _limit(A) -> np.ndarray:
-    """The distribution that repeated time updates approach: the fixed point of A, found by solving
-    (A - I) p = 0 with the entries of p summing to one (least squares on the stacked system)."""
+    """The fixed point of A that sums to one (least squares on the stacked system)."""
     K = A.shape[0]
     M = np.vstack([A - np.eye(K), np.ones((1, K))])
     rhs = np.concatenate([np.zeros(K), [1.0]])
@@ -99,14 +76,12 @@ def _limit(A) -> np.ndarray:
 
 EX_TIME_UPDATE = book_or_drawn(TimeUpdateProblem(
     f_prev=np.array([0.6, 0.3, 0.1]),
-    A=np.array([[0.8, 0.1, 0.3],
-                [0.2, 0.7, 0.1],
-                [0.0, 0.2, 0.6]]),
+    A=np.array([[0.8, 0.1, 0.3], [0.2, 0.7, 0.1], [0.0, 0.2, 0.6]]),
 ), _draw_time_update, seed=2201)
 
 
 def _coarse_update(p) -> np.ndarray:
-    """Eq. 2.37 with the likelihood of the event "y_t is in y_set": the sum of those rows of C."""
+    """Eq. 2.37 with the likelihood of "y_t is in y_set": the sum of those rows of C."""
     lik = sum(p.C[l, :] for l in p.y_set)
     return p.predicted * lik / (p.predicted @ lik)
 
@@ -129,9 +104,7 @@ def _coarse_slips(p) -> dict:
 
 
 def _draw_measurement(rng):
-    """A problem of the same kind as the book's EX_MEASUREMENT, for one student: a prediction with two
-    decimals, a column-stochastic C over four symbols with one decimal (entries at least 0.1) and two
-    distinct symbols; drawn so that every slip the checker names is clearly off the answer."""
+    """A problem like EX_MEASUREMENT, every named slip clearly off."""
     while True:
         cols = [(1 + rng.multinomial(6, rng.dirichlet(np.full(4, 2.0)))) / 10 for _ in range(3)]
         C = np.stack(cols, axis=1)
@@ -145,16 +118,13 @@ def _draw_measurement(rng):
 
 EX_MEASUREMENT = book_or_drawn(MeasurementUpdateProblem(
     predicted=np.array([0.5, 0.3, 0.2]),
-    C=np.array([[0.6, 0.1, 0.1],
-                [0.2, 0.5, 0.1],
-                [0.1, 0.3, 0.2],
-                [0.1, 0.1, 0.6]]),
+    C=np.array([[0.6, 0.1, 0.1], [0.2, 0.5, 0.1], [0.1, 0.3, 0.2], [0.1, 0.1, 0.6]]),
     y_set=(1, 3),
 ), _draw_measurement, seed=2202)
 
 
 def _two_sensor_evidence(p) -> float:
-    """p(y_1, w_1, y_2, w_2) by summing Eq. 2.35, with both sensors' factors, over the four state sequences."""
+    """p(y_1, w_1, y_2, w_2) summed over the four state sequences."""
     return float(sum(p.pi[i] * p.C[p.y[0], i] * p.D[p.w[0], i] * p.A[j, i] * p.C[p.y[1], j] * p.D[p.w[1], j]
                      for i in range(2) for j in range(2)))
 
@@ -182,9 +152,7 @@ def _evidence_slips(p) -> dict:
 
 
 def _draw_evidence(rng):
-    """A problem of the same kind as the book's EX_EVIDENCE, for one student: a 2-state HMM with one-decimal
-    entries (at least 0.1), a persistent non-symmetric A, two sensors that each tell the states apart, and
-    two steps of readings; drawn so that every slip the checker names is clearly off the answer."""
+    """A problem like EX_EVIDENCE: persistent A, informative sensors, every named slip off."""
     while True:
         A = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
         C = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
@@ -203,20 +171,16 @@ def _draw_evidence(rng):
 
 EX_EVIDENCE = book_or_drawn(EvidenceProblem(
     pi=np.array([0.7, 0.3]),
-    A=np.array([[0.9, 0.2],
-                [0.1, 0.8]]),
-    C=np.array([[0.8, 0.3],
-                [0.2, 0.7]]),
-    D=np.array([[0.6, 0.1],
-                [0.4, 0.9]]),
+    A=np.array([[0.9, 0.2], [0.1, 0.8]]),
+    C=np.array([[0.8, 0.3], [0.2, 0.7]]),
+    D=np.array([[0.6, 0.1], [0.4, 0.9]]),
     y=(0, 1),
     w=(1, 1),
 ), _draw_evidence, seed=2203)
 
 
 class LagOneProblem(NamedTuple):
-    """One step of a lag-one smoother: the filter ``f_prev`` = p(x_{t-1} | y_{1:t-1}), the (column-stochastic)
-    transition matrix ``A``, the emission matrix ``C`` and the symbol ``y_t`` observed at step t."""
+    """One step of a lag-one smoother: the filter ``f_prev``, ``A``, ``C`` and the symbol ``y_t``."""
 
     f_prev: np.ndarray
     A: np.ndarray
@@ -225,8 +189,7 @@ class LagOneProblem(NamedTuple):
 
 
 def _lag_one(p: LagOneProblem) -> np.ndarray:
-    """p(x_{t-1} | y_{1:t}): the library's two-step chain (prior f_prev, no observation at t - 1, y_t at t)
-    smoothed back to its first step."""
+    """p(x_{t-1} | y_{1:t}) from the library's two-step chain smoothed back to its first step."""
     log_lik = np.vstack([np.zeros(len(p.f_prev)), np.log(p.C[p.y_t, :])])
     chain = recursions.categorical_chain(p.f_prev, p.A, log_lik)
     filt = recursions.forward_filter(recursions.CATEGORICAL, chain)
@@ -235,7 +198,7 @@ def _lag_one(p: LagOneProblem) -> np.ndarray:
 
 
 def _lag_one_slips(p: LagOneProblem) -> dict:
-    """Wrong answers a student can reach, each with what is wrong (never the answer or the fix)."""
+    """What named wrong derivations give."""
     f, A, C, y = p
     norm = lambda v: v / v.sum()  # noqa: E731
     filt_t = norm((A @ f) * C[y, :])
@@ -254,9 +217,7 @@ def _lag_one_slips(p: LagOneProblem) -> dict:
 
 
 def _draw_lag_one(rng):
-    """A problem of the same kind as the book's EX_LAG_ONE, for one student: a filter with two decimals,
-    non-symmetric column-stochastic A and C with one decimal (entries of C at least 0.1), an observed symbol,
-    and an answer that every named slip misses."""
+    """A problem like EX_LAG_ONE: non-symmetric A and C, every named slip clearly off."""
     while True:
         A = _draw_columns(rng, 3, 0.1, 0.0, stay=3.0)
         C = _draw_columns(rng, 3, 0.1, 0.1, stay=3.0)
@@ -272,12 +233,8 @@ def _draw_lag_one(rng):
 #: Exercise ``ex-2-2-0-fragment-roles``: one step of a lag-one smoother.
 EX_LAG_ONE = book_or_drawn(LagOneProblem(
     f_prev=np.array([0.5, 0.2, 0.3]),
-    A=np.array([[0.7, 0.2, 0.1],
-                [0.2, 0.6, 0.3],
-                [0.1, 0.2, 0.6]]),
-    C=np.array([[0.8, 0.1, 0.2],
-                [0.1, 0.7, 0.2],
-                [0.1, 0.2, 0.6]]),
+    A=np.array([[0.7, 0.2, 0.1], [0.2, 0.6, 0.3], [0.1, 0.2, 0.6]]),
+    C=np.array([[0.8, 0.1, 0.2], [0.1, 0.7, 0.2], [0.1, 0.2, 0.6]]),
     y_t=2,
 ), _draw_lag_one, seed=2204)
 
@@ -290,14 +247,9 @@ def _prob_vector_problems(answer, what: str) -> list[str]:
 
 
 def missing_observations(predicted_two_steps, limit) -> CheckResult:
-    """Exercise ``ex-2-2-0-time-update``: for :data:`EX_TIME_UPDATE`, with no observations after step t - 1,
-    your prediction two steps ahead, p(x_{t+1} | y_{1:t-1}), and the distribution the predictions
-    p(x_{t+k} | y_{1:t-1}) approach as k grows, two arrays of shape (3,).
-
-    The checker recognizes one step taken instead of two, the rows of ``A`` used as the conditionals, the
-    entries of ``A`` squared instead of the matrix squared, the previous filter kept, and a limit that is
-    unnormalized, not yet converged, or taken from the other convention.
-    """
+    """Exercise ``ex-2-2-0-time-update``: for :data:`EX_TIME_UPDATE`, your prediction two steps ahead, p(x_{t+1} |
+    y_{1:t-1}), and the distribution the predictions approach, two arrays (3,). Slips named: one step, the rows of A,
+    A squared entrywise, the filter kept; a limit unnormalized, not converged or of the other convention."""
     f, A = EX_TIME_UPDATE
     expected = A @ (A @ f)                                           # Eq. 2.36 twice; no Eq. 2.37 in between
     rows = "you used the rows of A as the conditional distributions: in the book A[i, j] = p(x_t = i | x_{t-1} = j), " \
@@ -335,26 +287,17 @@ def missing_observations(predicted_two_steps, limit) -> CheckResult:
 
 
 def measurement_update(answer) -> CheckResult:
-    """Exercise ``ex-2-2-0-measurement-update``: your filtered distribution of x_t for :data:`EX_MEASUREMENT`,
-    given y_{1:t-1} and the coarse reading that y_t is one of the two symbols in ``y_set``.
-
-    Pass an array of shape (3,), one probability per state. The checker recognizes the two symbols'
-    likelihoods combined as if both had been observed, one symbol used alone, a missing normalization,
-    and a dropped prediction.
-    """
+    """Exercise ``ex-2-2-0-measurement-update``: your filtered distribution (3,) for :data:`EX_MEASUREMENT` given the
+    coarse reading. Slips named: both symbols observed, one symbol alone, no normalization, no prediction."""
     return result("measurement update with a coarse reading",
                   compare_array(answer, _coarse_update(EX_MEASUREMENT), "the filtered distribution",
                                 hints=_coarse_slips(EX_MEASUREMENT)))
 
 
 def evidence_two_steps(answer) -> CheckResult:
-    """Exercise ``ex-2-2-0-evidence``: your p(y_1, w_1, y_2, w_2) for :data:`EX_EVIDENCE`, a probability (not its
-    log).
-
-    The checker recognizes the second sensor left out, the sensors' likelihoods added, the row-stochastic
-    convention, a skipped time update, the steps treated as independent, only the second factor, and a
-    log-probability.
-    """
+    """Exercise ``ex-2-2-0-evidence``: your p(y_1, w_1, y_2, w_2) for :data:`EX_EVIDENCE`, a probability. Slips named:
+    one sensor, likelihoods added, the row-stochastic convention, a skipped time update, independent steps, the second
+    factor alone, a log-probability."""
     p = EX_EVIDENCE
     lik = np.stack([p.C[p.y[t]] * p.D[p.w[t]] for t in range(2)])       # p(y_t, w_t | x_t = k)
     chain = recursions.categorical_chain(p.pi, p.A, np.log(lik))
@@ -364,14 +307,8 @@ def evidence_two_steps(answer) -> CheckResult:
 
 
 def lag_one_smoother(answer) -> CheckResult:
-    """Exercise ``ex-2-2-0-fragment-roles``: your distribution of x_{t-1} given y_{1:t} for
-    :data:`EX_LAG_ONE`, the previous step revised by one new observation.
-
-    Pass an array of shape (3,), one probability per state. The checker recognizes the previous filter
-    returned unchanged, a distribution over x_t in place of one over x_{t-1}, the rows of ``A`` used as
-    the conditionals, a column of ``C`` taken for a row, a missing normalization, and the transition
-    left out.
-    """
+    """Exercise ``ex-2-2-0-fragment-roles``: your p(x_{t-1} | y_{1:t}) (3,) for :data:`EX_LAG_ONE`. Slips named: the
+    filter unchanged, a distribution over x_t, the rows of A, a column of C, no normalization, no transition."""
     p = EX_LAG_ONE
     return result("lag-one smoother", compare_array(answer, _lag_one(p), "p(x_{t-1} | y_{1:t})",
                                                     hints=_lag_one_slips(p)))

@@ -1,15 +1,4 @@
-"""Checkers for the exercises of notebook 2.1.3 (sparse coding and Laplace's method).
-
-Problem data are module constants; each checker computes its reference from them when it runs
-and returns a :class:`~pedagogy_lib.exercises.checker.CheckResult` that never reveals the
-reference answer.
-
-* :func:`map_1d`: the MAP estimate with an elastic-net prior (a Laplace and a Gaussian energy added) and
-  one source, one emission, written as a function;
-* :func:`hessian`: the Hessian of the posterior energy (display above Eq. 2.33) at a given point;
-* :func:`laplace_log_evidence`: Laplace's approximation of the log evidence (Eq. 2.34 with the
-  sign corrected and Z_joint included).
-"""
+"""Checkers for the exercises of notebook 2.1.3 (sparse coding and Laplace's method)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -18,7 +7,7 @@ import numpy as np
 
 from ..factor import sparse_coding as sc
 from ..core.linalg import TAU
-from .checker import book_or_drawn, compare_array, compare_function, compare_scalar, result
+from .checker import FUNCTION_ANSWER, book_or_drawn, compare_array, compare_function, compare_scalar, result
 
 __all__ = ["EX_MAP_1D", "EX_HESSIAN", "EX_EVIDENCE", "map_1d", "hessian", "laplace_log_evidence"]
 
@@ -30,8 +19,7 @@ class Map1DCases(NamedTuple):
 
 
 class HessianProblem(NamedTuple):
-    """A Cauchy-prior sparse-coding model (Eq. 2.29, E_k = log(beta^2 + x_k^2)) and a point ``x`` (K,)
-    at which to evaluate the Hessian."""
+    """A Cauchy-prior sparse-coding model (Eq. 2.29, E_k = log(beta^2 + x_k^2)) and a point ``x`` (K,)."""
 
     C: np.ndarray
     lam: float
@@ -40,7 +28,7 @@ class HessianProblem(NamedTuple):
 
 
 class EvidenceProblem(NamedTuple):
-    """A Laplace-prior model with one source and an observation ``y`` (shape (L,))."""
+    """A Laplace-prior model with one source and an observation ``y`` (L,)."""
 
     C: np.ndarray
     lam: float
@@ -49,24 +37,15 @@ class EvidenceProblem(NamedTuple):
     y: np.ndarray
 
 
-#: Scalar inputs (y, c, lam, alpha, gamma) on which your map_1d is run: both signs, c != 1, gamma = 0 (the
-#: Laplace prior) and gamma > 0.
+#: Scalar inputs (y, c, lam, alpha, gamma) of map_1d: both signs, c != 1, gamma = 0 and gamma > 0.
 EX_MAP_1D = Map1DCases(cases=(
-    (2.0, 1.0, 1.0, 0.5, 0.5),
-    (-3.0, 2.0, 0.5, 1.0, 1.0),
-    (0.3, 1.0, 2.0, 1.0, 0.0),
-    (1.0, -0.5, 4.0, 1.5, 2.0),
-    (-0.4, 2.0, 1.0, 1.0, 0.3),
-    (5.0, 0.7, 3.0, 2.0, 4.0),
-    (0.0, 1.3, 1.0, 0.1, 1.0),
-    (-2.5, 1.5, 2.0, 0.5, 0.0),
+    (2.0, 1.0, 1.0, 0.5, 0.5), (-3.0, 2.0, 0.5, 1.0, 1.0), (0.3, 1.0, 2.0, 1.0, 0.0), (1.0, -0.5, 4.0, 1.5, 2.0),
+    (-0.4, 2.0, 1.0, 1.0, 0.3), (5.0, 0.7, 3.0, 2.0, 4.0), (0.0, 1.3, 1.0, 0.1, 1.0), (-2.5, 1.5, 2.0, 0.5, 0.0),
     (1.2, -1.6, 0.8, 0.4, 1.5),
 ))
 
 def _draw_hessian(rng):
-    """A problem of the same kind as the book's EX_HESSIAN, for one student: L = 3, K = 2, lam and beta not 1
-    (the checker names a left-out factor of lam), one entry of x inside (-beta, beta), where the Cauchy
-    energy curves up, and one outside, where it curves down."""
+    """A problem like EX_HESSIAN, one entry of x inside (-beta, beta), one outside."""
     while True:
         C = np.round(rng.normal(0.0, 0.8, size=(3, 2)), 1) + 0.0
         if np.linalg.matrix_rank(C) == 2:
@@ -78,27 +57,26 @@ def _draw_hessian(rng):
     return HessianProblem(C=C, lam=float(rng.choice([0.5, 2.0, 3.0, 5.0])), beta=beta, x=x)
 
 
-#: Hessian problem: L = 3 emissions, K = 2 sources, Cauchy prior with beta = 0.5; the second entry of x
-#: lies beyond beta, where the prior's curvature is negative.
+#: Hessian problem: L = 3, K = 2, a Cauchy prior; one entry of x lies beyond beta.
 EX_HESSIAN = book_or_drawn(HessianProblem(C=np.array([[1.0, 0.5], [0.0, 1.0], [-0.5, 0.3]]), lam=2.0,
                                           beta=0.5, x=np.array([0.2, -0.9])),
                            _draw_hessian, seed=2131)
 
 
 def _draw_evidence(rng):
-    """A problem of the same kind as the book's EX_EVIDENCE, for one student: K = 1, L = 2, beta = 50, and an
-    observation y far enough from zero that the mode x0 is not zero (so the draft's sign makes a difference)."""
+    """A problem like EX_EVIDENCE: K = 1, L = 2, beta = 50, y far enough from zero that the mode is not zero."""
     while True:
         C = np.round(rng.normal(0.0, 0.8, size=(2, 1)), 1) + 0.0
         c = C[:, 0]
         lam = float(rng.choice([2.0, 3.0, 4.0, 5.0, 6.0]))
         alpha = round(float(rng.uniform(0.5, 2.5)), 1)
-        y = np.round(c * rng.uniform(1.0, 2.5) * rng.choice([-1.0, 1.0]) + rng.normal(0.0, lam**-0.5, size=2), 1) + 0.0
+        y = np.round(c * rng.uniform(1.0, 2.5) * rng.choice([-1.0, 1.0]) + rng.normal(0.0, lam**-0.5, size=2),
+                     1) + 0.0
         if c @ c >= 0.5 and abs(c @ y) > 1.5 * alpha / lam:
             return EvidenceProblem(C=C, lam=lam, alpha=alpha, beta=50.0, y=y)
 
 
-#: Evidence problem: K = 1 source, L = 2 emissions, Laplace prior (beta = 50 for the Hessian surrogate).
+#: Evidence problem: K = 1, L = 2, a Laplace prior (beta = 50 for the Hessian surrogate).
 EX_EVIDENCE = book_or_drawn(EvidenceProblem(C=np.array([[0.8], [-0.6]]), lam=5.0, alpha=1.5, beta=50.0,
                                             y=np.array([1.5, -0.2])), _draw_evidence, seed=2132)
 
@@ -108,8 +86,7 @@ def _soft(z, t):
 
 
 def _map_1d_reference(y, c, lam, alpha, gamma):
-    # minimize lam/2 (y - c x)^2 + gamma/2 x^2 + alpha |x| = (lam c^2 + gamma)/2 (x - lam c y / (lam c^2 + gamma))^2
-    # + alpha |x| + const
+    # lam/2 (y - c x)^2 + gamma/2 x^2 = (lam c^2 + gamma)/2 (x - lam c y / (lam c^2 + gamma))^2 + const
     h = lam * c * c + gamma
     return _soft(lam * c * y / h, alpha / h)
 
@@ -126,7 +103,8 @@ _MAP_1D_WRONG = {
     "you thresholded the ridge solution with alpha / lam, forgetting the quadratic's curvature":
         lambda y, c, lam, alpha, gamma: _soft(lam * c * y / (lam * c * c + gamma), alpha / lam),
     "you hard-thresholded (kept the point unshrunk when it is above the threshold)":
-        lambda y, c, lam, alpha, gamma: np.where(np.abs(lam * c * y) > alpha, lam * c * y / (lam * c * c + gamma), 0.0),
+        lambda y, c, lam, alpha, gamma: np.where(np.abs(lam * c * y) > alpha, lam * c * y / (lam * c * c + gamma),
+                                                 0.0),
     "you dropped the sign (negative solutions came out as 0)":
         lambda y, c, lam, alpha, gamma: np.maximum(lam * c * y - alpha, 0.0) / (lam * c * c + gamma),
     "you returned the least-squares solution y / c, with no prior at all":
@@ -135,13 +113,9 @@ _MAP_1D_WRONG = {
 
 
 def map_1d(fn):
-    """The first exercise of notebook 2.1.3: your function ``fn(y, c, lam, alpha, gamma)``, the posterior
-    mode in one dimension for the model of the statement.
-
-    ``fn`` takes five scalars and returns one; it is run on every case of :data:`EX_MAP_1D`, and a miss
-    names the failing inputs. The checker recognizes common slips, such as a part of the prior left out,
-    gamma in one place but not the other, lost negative solutions, or no prior at all.
-    """
+    """The first exercise of notebook 2.1.3: your function ``fn(y, c, lam, alpha, gamma)`` returning the
+    one-dimensional posterior mode of the statement's model, run on :data:`EX_MAP_1D`. Slips named: a part of the
+    prior left out, gamma in one place only, lost negative solutions, hard thresholding, no prior."""
     name = "MAP estimate with an elastic-net prior (1-D)"
     if fn is None:
         return result(name, ["map_1d is None: write the function first."])
@@ -169,13 +143,9 @@ def _hessian_reference(p: HessianProblem):
 
 
 def hessian(answer):
-    """Exercise ``ex-2-1-3-hessian``: your Hessian of the posterior energy at ``EX_HESSIAN.x``.
-
-    Pass a (K, K) = (2, 2) array, computed from the closed form: it is compared at a relative
-    tolerance of 1e-10, which finite differences do not reach. The checker recognizes a missing factor
-    or square, a sign slip in the curvature, a derivative taken only once, the log-cosh or Gaussian
-    curvature in place of the Cauchy one, and a forgotten emission term.
-    """
+    """Exercise ``ex-2-1-3-hessian``: your Hessian (2, 2) of the posterior energy at ``EX_HESSIAN.x``, to a relative
+    1e-10 (which finite differences do not reach). Slips named: a missing factor or square, a sign, a single
+    derivative, another prior's curvature, no emission term."""
     p = EX_HESSIAN
     expected = _hessian_reference(p)
     CtC = p.C.T @ p.C
@@ -183,7 +153,8 @@ def hessian(answer):
     curv = 2 * (b2 - x2) / (b2 + x2) ** 2
     hints = {
         "you left out the factor lambda in front of C^T C": CtC + np.diag(curv),
-        "you lost the factor 2 that the derivative of log(beta^2 + x^2) brings down": p.lam * CtC + np.diag(curv / 2),
+        "you lost the factor 2 that the derivative of log(beta^2 + x^2) brings down":
+            p.lam * CtC + np.diag(curv / 2),
         "the sign of the curvature is flipped: recheck the quotient rule's numerator":
             p.lam * CtC + np.diag(-curv),
         "the denominator of the curvature is not squared: recheck the quotient rule": p.lam * CtC
@@ -208,12 +179,9 @@ def _evidence_parts(p: EvidenceProblem):
 
 
 def laplace_log_evidence(answer):
-    """Exercise ``ex-2-1-3-laplace-evidence``: your Laplace approximation of the log evidence of
-    ``EX_EVIDENCE.y`` (corrected Eq. 2.34, with Z_joint), a single number.
-
-    The checker recognizes the draft's sign, a missing normalizer, and each missing or misplaced
-    factor of the approximation.
-    """
+    """Exercise ``ex-2-1-3-laplace-evidence``: your Laplace approximation of the log evidence of ``EX_EVIDENCE.y``
+    (corrected Eq. 2.34, with Z_joint). Slips named: the draft's sign, no normalizer, each missing or misplaced
+    factor."""
     p = EX_EVIDENCE
     la, L, K, logdet = _evidence_parts(p)
     x0 = la.x0
@@ -233,9 +201,7 @@ def laplace_log_evidence(answer):
     }
     return result("Laplace log evidence", compare_scalar(answer, expected, "your log p(y)", hints=hints))
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-2-1-3-soft-threshold": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
-                                             "checker's own (EX_MAP_1D)"},
+    "ex-2-1-3-soft-threshold": {"same_data": FUNCTION_ANSWER},
 }

@@ -1,25 +1,16 @@
-r"""Checkers for the exercises of notebooks 3.2 (deep belief networks), 3.3 (the Helmholtz machine) and
-3.4 (recurrent EFHs).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch03_deep_models as check
-    check.inverted(my_params)            # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library's models. The DBN
-marginal function of Section 3.2, the wake-sleep step of Section 3.3 and the recurrent EFH's pass of
-Section 3.4 are run on test problems made here, which the notebooks never show.
-"""
+r"""Checkers for the exercises of notebooks 3.2-3.4 (deep belief networks, the Helmholtz machine, recurrent EFHs)."""
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
+from scipy.special import expit as _sig
+from scipy.special import logsumexp as _logsumexp
 
 from ..harmonium.helmholtz import HelmholtzParams
 from ..harmonium.model import EFHParams
-from .checker import (book_or_drawn, compare_array, compare_scalar, compare_statements, problem_rng, result,
-                      check_function, tuple_problems)
+from .checker import (FUNCTION_ANSWER, book_or_drawn, compare_array, compare_scalar, compare_statements, problem_rng,
+                      result, check_function, tuple_problems)
 
 __all__ = ["EX_RBM", "EX_HM", "EX_HM_R", "EX_HM1", "EX_Y", "EX_X1", "EX_REFH", "EX_SEQ", "gaussian_prior",
            "emission_prob", "dbn_posterior_factorial", "log_likelihood_gradient", "recognition_prob",
@@ -43,8 +34,7 @@ EX_RBM = book_or_drawn(EFHParams(W=np.array([[1.0, -0.5, 0.8], [0.3, 1.2, -0.7]]
 
 
 def _draw_hm(rng):
-    """A Helmholtz machine of the same kind as the book's EX_HM, for one student: layers (3, 2, 1), generative
-    weights and biases drawn, recognition weights zero as in the book's."""
+    """A machine like EX_HM: layers (3, 2, 1), generative weights drawn, recognition weights zero."""
     return HelmholtzParams(G=[_weights(rng, (3, 2), 1.2), _weights(rng, (2, 1), 1.5)],
                            g=[_weights(rng, 3, 0.6), _weights(rng, 2, 0.4)], b_top=_weights(rng, 1, 0.5),
                            R=[np.zeros((2, 3)), np.zeros((1, 2))], r=[np.zeros(2), np.zeros(1)])
@@ -63,10 +53,7 @@ EX_X1 = np.array([1.0, 0.0])
 
 
 def _draw_hm_r(rng):
-    """EX_HM with a recognition network of the same kind as the book's EX_HM_R, for one student: one whose
-    first recognition layer is not indifferent about EX_Y (no probability of a unit of x_1 within 0.1 of one
-    half) and whose top unit's probability, summed over the states of x_1, differs from the one the means of
-    x_1 give and from one half."""
+    """EX_HM with a recognition network like EX_HM_R's, clearly decided and not mean-field."""
     while True:
         m = EX_HM._replace(R=[_weights(rng, (2, 3), 0.9), _weights(rng, (1, 2), 0.9)],
                            r=[_weights(rng, 2, 0.3), _weights(rng, 1, 0.3)])
@@ -86,9 +73,7 @@ EX_HM_R = book_or_drawn(EX_HM._replace(R=[np.array([[1.2, -0.4, 0.6], [-0.9, 1.1
 
 
 def _draw_hm1(rng):
-    """A machine of the same kind as the book's EX_HM1, for one student: M = 3 visible units and one hidden
-    unit, generative weights and biases drawn with one decimal, no weight zero (so every visible unit carries
-    evidence about the hidden one), recognition weights zero."""
+    """A machine like EX_HM1: 3 visible units, one hidden, no generative weight below 0.3 in size."""
     while True:
         G = _weights(rng, (3, 1), 1.3)
         if np.all(np.abs(G) >= 0.3):
@@ -96,29 +81,25 @@ def _draw_hm1(rng):
                                    R=[np.zeros((1, 3))], r=[np.zeros(1)])
 
 
-#: Section 3.3 sleep exercise: a Helmholtz machine with layers (M, K_1) = (3, 1), one hidden unit; its
-#: recognition weights are zero (the exercise asks for them).
+#: Section 3.3 sleep exercise: a machine with layers (3, 1); its recognition weights (asked for) are zero.
 EX_HM1 = book_or_drawn(HelmholtzParams(G=[np.array([[1.4], [-0.9], [0.6]])], g=[np.array([-0.3, 0.5, -1.1])],
                                        b_top=np.array([0.2]), R=[np.zeros((1, 3))], r=[np.zeros(1)]),
                        _draw_hm1, seed=3303)
 
 
 def _draw_refh(rng):
-    """A recurrent EFH of the same kind as the book's EX_REFH, for one student (W of shape (2, 3 + 2), visible
-    biases b_y of the 3 observed and the 2 recurrent units, one decimal)."""
+    """A recurrent EFH like EX_REFH: W of shape (2, 3 + 2), one decimal."""
     return EFHParams(W=_weights(rng, (2, 5), 0.9), b_x=_weights(rng, 2, 0.3), b_y=_weights(rng, 5, 0.4))
 
 
-#: Exercise (c): a recurrent EFH with M = 3 observed and K = 2 hidden units (W has shape (2, 3 + 2), b_y holds the
-#: biases of the 3 observed units, then those of the 2 recurrent ones).
+#: Exercise (c): a recurrent EFH, M = 3, K = 2; W is (2, 3 + 2), b_y the observed units' biases first.
 EX_REFH = book_or_drawn(EFHParams(W=np.array([[0.9, -0.6, 0.4, 1.1, -0.3], [-0.8, 0.7, 0.5, 0.2, 1.4]]),
                                   b_x=np.array([0.1, -0.2]), b_y=np.array([0.3, -0.5, 0.2, 0.4, -0.2])),
                         _draw_refh, seed=3401)
 
 
 def _draw_seq(rng):
-    """A sequence of the same kind as the book's EX_SEQ, for one student: four one-hot rows of length 3, the
-    first two different."""
+    """A sequence like EX_SEQ: four one-hot rows of length 3, the first two different."""
     first = rng.permutation(3)[:2]
     return np.eye(3)[np.concatenate([first, rng.integers(0, 3, size=2)])]
 
@@ -128,26 +109,17 @@ EX_SEQ = book_or_drawn(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.
                        seed=3402)
 
 
-def _sig(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def _gaussian_prior_parts(p: EFHParams):
-    """(h, J_12) of the hidden prior of EX_RBM's weights and biases with Gaussian visible units, and the
-    pieces of h a slip can leave out: (b_x, W b_y, the squared row lengths |w_k|^2)."""
+    """(h, J_12) of the hidden prior, and the parts of h a slip can leave out: (W b_y, |w_k|^2)."""
     Wb = p.W @ p.b_y
     sq = np.sum(p.W ** 2, axis=1)
     return p.b_x + Wb + 0.5 * sq, float(p.W[0] @ p.W[1]), Wb, sq
 
 
 def gaussian_prior(h, J12) -> object:
-    """Exercise ``ex-3-2-inverted``: for the weights and biases of :data:`EX_RBM` with Gaussian
-    (unit-variance) visible units, your biases ``h`` (shape (2,)) and coupling ``J12`` (a number) of the
-    hidden prior written as p(x) proportional to exp(h^T x + J12 x_1 x_2).
-
-    The checker checks the coupling first, then the biases. It recognizes a coupling off by a factor
-    of two or left out, and biases that leave out a term of the expansion or keep a wrong factor on it.
-    """
+    """Exercise ``ex-3-2-inverted``: for :data:`EX_RBM` with unit-variance Gaussian visible units, your ``h`` (shape
+    (2,)) and ``J12`` of the hidden prior p(x) proportional to exp(h^T x + J12 x_1 x_2). Slips named: a coupling
+    doubled, halved or left out; biases missing a term of the expansion or its factor."""
     name = "the hidden prior of the Gaussian-Bernoulli harmonium"
     p = EX_RBM
     h_ref, J_ref, Wb, sq = _gaussian_prior_parts(p)
@@ -168,14 +140,9 @@ def gaussian_prior(h, J12) -> object:
 
 
 def log_likelihood_gradient(answer) -> object:
-    """Exercise ``ex-3-3-helmholtz``: your gradient of log p(y) of the Helmholtz machine :data:`EX_HM` at
-    :data:`EX_Y` with respect to its generative weights G[1] (from the top unit down to the layer x_1), an
-    array of the shape of G[1], (2, 1).
-
-    The checker recognizes a gradient whose average over the hidden configurations is not the one the
-    log-likelihood asks for (several kinds), the biases g[1] left out of the prediction, and the gradient
-    of p(y) in place of that of its logarithm.
-    """
+    """Exercise ``ex-3-3-helmholtz``: your gradient of log p(y) of :data:`EX_HM` at :data:`EX_Y` with respect to G[1],
+    shape (2, 1). Slips named: the wrong average over hidden configurations (several kinds), g[1] left out, the
+    gradient of p(y)."""
     hm = EX_HM
     weights, deltas, deltas_nb = [], [], []
     for x2 in itertools.product((0.0, 1.0), repeat=1):
@@ -206,9 +173,7 @@ def log_likelihood_gradient(answer) -> object:
 
 
 def _belief_after_a_lost_frame(p: EFHParams, r: np.ndarray, *, weights: str = "model", Wr=None) -> np.ndarray:
-    """E[x_t | r_t] of the recurrent EFH p with the frame y_t summed out: the hidden means sigma(c + W_y y) of
-    every frame y, weighted by the model's prediction p(y | r_t) (``weights="model"``), by the observation's
-    biases alone (``"biases"``) or equally (``"uniform"``); ``Wr`` in place of W[:, 3:] for a slip."""
+    """E[x_t | r_t] with the frame summed out under ``weights`` (``Wr`` for a slip)."""
     Wy = p.W[:, :3]
     Wr = p.W[:, 3:] if Wr is None else Wr
     c = p.b_x + Wr @ r
@@ -224,14 +189,9 @@ def _belief_after_a_lost_frame(p: EFHParams, r: np.ndarray, *, weights: str = "m
 
 
 def recurrent_input(answer) -> object:
-    """Exercise ``ex-3-4-recurrent-input``: your belief r_3 of :data:`EX_REFH` when the first frame of
-    :data:`EX_SEQ` is read from r_1 = (1/2, 1/2) and the second frame is lost (summed out under the model's
-    prediction).
-
-    Pass an array of shape (2,), one entry per hidden unit. The checker recognizes r_2 given in place of
-    r_3, the second frame of EX_SEQ used although it is lost, and several ways of standing in for the lost
-    frame that are not the hidden means given the past.
-    """
+    """Exercise ``ex-3-4-recurrent-input``: your belief r_3 of :data:`EX_REFH`, shape (2,), when the first frame of
+    :data:`EX_SEQ` is read from r_1 = (1/2, 1/2) and the second is lost. Slips named: r_2, the lost frame used, and
+    several stand-ins for it that are not the hidden means given the past."""
     p = EX_REFH
     Wy, Wr = p.W[:, :3], p.W[:, 3:]
     r2 = _sig(p.b_x + Wy @ EX_SEQ[0] + Wr @ np.full(2, 0.5))
@@ -255,8 +215,8 @@ def recurrent_input(answer) -> object:
 
 
 def dbn_posterior_factorial(answer) -> object:
-    """Exercise ``ex-3-2-factorial``: a list of five bools, True or False for the statements (a)-(e) about
-    a two-layer DBN, in order. All or nothing: a wrong list is not told which or how many are wrong."""
+    """Exercise ``ex-3-2-factorial``: five bools for the statements (a)-(e) about a two-layer DBN, judged all or
+    nothing."""
     truth = (False, True, True, False, False)
     return result("the five statements about a DBN's posterior", compare_statements(
         answer, truth, "your answers", hint="Write prior times emission as one exponential and see which terms "
@@ -264,12 +224,9 @@ def dbn_posterior_factorial(answer) -> object:
 
 
 def emission_prob(answer) -> object:
-    """Exercise ``ex-3-2-emission``: your probability of the visible state :data:`EX_Y` given the hidden
-    state :data:`EX_X1` under the directed emission of :data:`EX_RBM`, a probability (not its log).
-
-    The checker recognizes a log-probability, left-out visible biases, the conditional in the other
-    direction, and a product over only some of the units.
-    """
+    """Exercise ``ex-3-2-emission``: your p(:data:`EX_Y` | :data:`EX_X1`) under the directed emission of
+    :data:`EX_RBM`, a probability. Slips named: a log-probability, no visible biases, the other direction, a product
+    over only the units that are on."""
     p = EX_RBM
     q = _sig(p.b_y + p.W.T @ EX_X1)
     expected = float(np.prod(np.where(EX_Y == 1, q, 1 - q)))
@@ -285,12 +242,9 @@ def emission_prob(answer) -> object:
 
 
 def recognition_prob(answer) -> object:
-    """Exercise ``ex-3-3-recognition``: your probability that the recognition network of :data:`EX_HM_R`, run
-    upwards from y = :data:`EX_Y`, ends with the top unit on, q(x_2 = 1 | y), a probability (not its log).
-
-    The checker recognizes a log-probability, the probability of the top unit off, a few shortcuts through
-    the middle layer, and the generative network used in place of the recognition network.
-    """
+    """Exercise ``ex-3-3-recognition``: your q(x_2 = 1 | y) of the recognition network of :data:`EX_HM_R` run up from
+    :data:`EX_Y`. Slips named: a log-probability, the top unit off, shortcuts through the middle layer, the generative
+    network's posterior."""
     m = EX_HM_R
     q1 = _sig(m.R[0] @ EX_Y + m.r[0])
     S1 = np.array(list(itertools.product((0.0, 1.0), repeat=2)))
@@ -320,21 +274,16 @@ def recognition_prob(answer) -> object:
 
 
 def _sleep_fixed_point_parts(m: HelmholtzParams):
-    """(R, r) of a one-hidden-unit machine at which the recognition network reproduces the generative
-    posterior, and the sum over visible units that r needs (the emission's normalizers)."""
+    """(R, r) of the sleep phase's fixed point, and the emission's normalizers."""
     G, g = m.G[0][:, 0], m.g[0]
     norm = np.sum(np.logaddexp(0.0, G + g) - np.logaddexp(0.0, g))
     return G[None, :].copy(), m.b_top - norm, norm
 
 
 def sleep_fixed_point(R, r) -> object:
-    """Exercise ``ex-3-3-sleep``: for the one-hidden-unit machine :data:`EX_HM1`, your recognition weights
-    ``R`` (shape (1, 3)) and bias ``r`` (shape (1,)) at which the sleep phase's expected update is zero.
-
-    The checker checks ``R`` first, then ``r``. It recognizes ``R`` left at zero or with its sign
-    reversed, and a bias without the emission's normalizing terms, with only half of them, or with
-    their sign reversed.
-    """
+    """Exercise ``ex-3-3-sleep``: for :data:`EX_HM1`, your ``R`` (1, 3) and ``r`` (1,) at which the sleep phase's
+    expected update is zero; R is checked first. Slips named: R zero or of the wrong sign; r without the emission's
+    normalizers, with half of them, or with their sign reversed."""
     name = "the sleep phase's fixed point for EX_HM1"
     m = EX_HM1
     R_ref, r_ref, norm = _sleep_fixed_point_parts(m)
@@ -355,9 +304,8 @@ def sleep_fixed_point(R, r) -> object:
 
 
 def same_hidden_conditional(answer) -> object:
-    """Exercise ``ex-3-4-same-conditional``: a list of five bools, True or False for the statements (a)-(e)
-    about the recurrent EFH, in order. All or nothing: a wrong list is not told which or how many are
-    wrong."""
+    """Exercise ``ex-3-4-same-conditional``: five bools for the statements (a)-(e) about the recurrent EFH, judged all
+    or nothing."""
     truth = (True, False, True, True, False)
     return result("the five statements about the recurrent EFH", compare_statements(
         answer, truth, "your answers", hint="Set the weights the statement sets in Steps 2 and 3 and see what "
@@ -365,9 +313,8 @@ def same_hidden_conditional(answer) -> object:
 
 
 def trbm_configurations(answer) -> object:
-    """Exercise ``ex-3-4-trbm-states``: the number of joint configurations of the binary hidden states
-    x_1, ..., x_4 that exact inference in a TRBM with K = 3 hidden units sums over at step T = 4,
-    an integer."""
+    """Exercise ``ex-3-4-trbm-states``: the number of joint configurations of x_1, ..., x_4 that exact inference in a
+    TRBM with K = 3 hidden units sums over at T = 4."""
     hints = {"you counted the configurations of one step only": 2 ** 3,
              "you counted units, not configurations": 3 * 4,
              "you counted configurations of the T = 4 steps for a single unit": 2 ** 4}
@@ -379,14 +326,8 @@ def _bits(n: int) -> np.ndarray:
     return ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(float)
 
 
-def _logsumexp(a, axis=None):
-    top = np.max(a, axis=axis, keepdims=True)
-    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(a - top), axis=axis))
-
-
 def _dbn_tables(t0: EFHParams, t1: EFHParams):
-    """(log emission [y0, x1], log prior over x1 unnormalized, over the joint of the top harmonium with x2
-    enumerated and summed out by brute force)."""
+    """(log emission [y0, x1], unnormalized log prior over x1, the top harmonium summed out)."""
     X1, Y0, X2 = _bits(t0.W.shape[0]), _bits(t0.W.shape[1]), _bits(t1.W.shape[0])
     # top harmonium: visible layer x1, hidden layer x2; -energy of every (x2, x1) pair
     neg_energy = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
@@ -404,8 +345,7 @@ def _dbn_log_marginal(t0: EFHParams, t1: EFHParams, prior=None) -> np.ndarray:
 
 
 def _dbn_cases():
-    """Problems the student's function has not seen: a bottom harmonium (K, M) and a top harmonium whose
-    visible layer is the bottom's hidden layer, among them the inverted bottom harmonium itself."""
+    """Hidden (bottom, top) harmoniums, one of them with the inverted bottom harmonium on top."""
     rng = problem_rng(3203)
     cases = []
     for M, K, K2 in [(3, 2, 2), (4, 3, 2), (5, 2, 1), (4, 3, 3)]:
@@ -442,17 +382,10 @@ def _dbn_slips(t0: EFHParams, t1: EFHParams) -> dict:
 
 
 def dbn_log_marginal_function(fn) -> object:
-    """Exercise ``ex-3-2-dbn-marginal``: your function ``fn(theta0, theta1)`` returning the log-probability
-    of every data vector under the two-layer DBN, an array of shape (2**M,).
-
-    ``theta0`` is the bottom harmonium and ``theta1`` the top one, both ``EFHParams``: ``theta0.W`` has
-    shape (K, M) and ``theta1.W`` shape (K2, K), since the visible layer of the top harmonium is the hidden
-    layer x_1 of the bottom one. Entry i of your array belongs to the visible state in row i of
-    :func:`pedagogy_lib.harmonium.states` (M). It is run on harmoniums made here, one of them with the
-    inverted bottom harmonium on top. The checker recognizes the top harmonium left out, a uniform or an
-    unnormalized prior, the top's hidden layer used in place of its visible one, another order of the
-    states, and probabilities given in place of their logarithms.
-    """
+    """Exercise ``ex-3-2-dbn-marginal``: your function ``fn(theta0, theta1)`` returning log p(y) of every visible
+    state (2**M,) in the row order of :func:`pedagogy_lib.harmonium.states`, for the bottom harmonium ``theta0`` and
+    the top ``theta1`` over its hidden layer. Slips named: the top left out, a uniform or unnormalized prior, the
+    top's hidden layer, another state order, probabilities."""
     def judge(out, where, t0, t1):
         return compare_array(out, _dbn_log_marginal(t0, t1), f"the output on {where}", rtol=1e-8, atol=1e-10,
                              hints=_dbn_slips(t0, t1))
@@ -468,10 +401,7 @@ def _bern_draw(rng, prob):
 
 
 def _ws_cases():
-    """Problems the student's function has not seen: a Helmholtz machine (generative and recognition weights
-    drawn), the wake phase's up-pass samples for N data vectors, N dreams drawn top-down, and a learning
-    rate. Among them one layer pair with one sample, and square layers (where a transposed product still
-    has the right shape)."""
+    """Hidden problems (machine, wake, dream, lr): one layer pair with one sample, square layers."""
     rng = problem_rng(3303)
     cases = []
     for sizes, N in [((4, 3, 2), 5), ((3, 1), 1), ((3, 3, 3), 6), ((5, 3, 4, 2), 4)]:
@@ -493,8 +423,7 @@ def _ws_cases():
 
 def _ws_deltas(m: HelmholtzParams, wake, dream, *, wake_on=None, sleep_on=None, gen_bias=True, rec_bias=True,
                top=True, average=True):
-    """The wake and sleep delta rules written sample by sample, with one named slip switched on (for the
-    hints): lists (dG, dg), db_top, lists (dR, dr)."""
+    """The wake and sleep delta rules sample by sample, a named slip switched on: (dG, dg, db_top, dR, dr)."""
     wake = wake if wake_on is None else wake_on
     dream = dream if sleep_on is None else sleep_on
     L, N = len(m.G), wake[0].shape[0]
@@ -554,7 +483,7 @@ def _ws_slips(m: HelmholtzParams, wake, dream, lr: float) -> dict:
 
 
 def _machine_problems(out, ref: HelmholtzParams, where: str, hints: dict) -> list[str]:
-    """Field by field, G then g, b_top, R, r; each field's hints are the slips that change it."""
+    """Field by field, G, g, b_top, R, r; each field's hints are the slips that change it."""
     if out is None:
         return compare_array(None, ref.b_top, f"the output on {where}")
     fields = ("G", "g", "b_top", "R", "r")
@@ -584,18 +513,9 @@ def _machine_problems(out, ref: HelmholtzParams, where: str, hints: dict) -> lis
 
 def wake_sleep_step_function(fn) -> object:
     """Exercise ``ex-3-3-wake-sleep-step``: your function ``fn(machine, wake, dream, lr)`` returning the
-    Helmholtz machine after one step of wake-sleep, a ``HelmholtzParams``.
-
-    ``machine`` is a ``HelmholtzParams`` with layer sizes (M, K_1, ..., K_L); ``wake`` is a list
-    [y, x_1, ..., x_L] of arrays of shape (N, size of the layer): N data vectors and the recognition
-    network's up-pass samples of them; ``dream`` is a list of the same shapes drawn top-down from the
-    generative network; ``lr`` is the learning rate. The generative fields (G, g, b_top) take the wake
-    phase's batch-averaged delta rules, the recognition fields (R, r) the sleep phase's. It is run on
-    machines and samples made here, among them a single layer pair with one sample and a machine with
-    square layers. The checker recognizes the two phases' samples exchanged, a bias left out of a
-    prediction, the top biases left unchanged, sums in place of averages, a step against the delta
-    rules or without the learning rate, and the changes returned in place of the new parameters.
-    """
+    ``HelmholtzParams`` after one wake-sleep step: (G, g, b_top) by the wake phase's batch-averaged delta rules on
+    ``wake`` = [y, x_1, ...], (R, r) by the sleep phase's on ``dream``. Slips named: samples exchanged, a bias left
+    out, b_top unchanged, sums, a step against the rules or without lr, the changes returned."""
     def judge(out, where, m, wake, dream, lr):
         ref = _ws_apply(m, _ws_deltas(m, wake, dream), lr)
         return _machine_problems(out, ref, where, _ws_slips(m, wake, dream, lr))
@@ -607,10 +527,7 @@ def wake_sleep_step_function(fn) -> object:
 
 
 def _refh_cases():
-    """Problems the student's function has not seen: a recurrent EFH (W of shape (K, M + K), visible biases of
-    the recurrent units nonzero too) and one observed sequence (T, M). Among them a sequence of one frame, a
-    model with M = K (where W_y and W_r have the same shape), and weights so large that a frame's
-    unnormalized probability overflows when exponentiated."""
+    """Hidden problems (params, Y): one frame, M = K, and weights large enough to overflow."""
     rng = problem_rng(3403)
     cases = []
     for M, K, T, scale in [(3, 2, 6, 1.2), (4, 3, 1, 1.2), (2, 4, 7, 1.2), (3, 3, 5, 1.2), (4, 3, 4, 150.0)]:
@@ -621,7 +538,7 @@ def _refh_cases():
 
 
 def _refh_beliefs(p: EFHParams, Y, *, start=0.5, recurrent=True, swapped=False) -> np.ndarray:
-    """r_1, ..., r_{T+1} (T + 1 rows), unit by unit, with one named slip switched on (for the hints)."""
+    """r_1, ..., r_{T+1} unit by unit, one named slip switched on."""
     (T, M), K = Y.shape, p.W.shape[0]
     Wy, Wr = (p.W[:, M:], p.W[:, :M]) if swapped else (p.W[:, :M], p.W[:, M:])
     r = np.empty((T + 1, K))
@@ -636,8 +553,7 @@ def _refh_beliefs(p: EFHParams, Y, *, start=0.5, recurrent=True, swapped=False) 
 
 
 def _refh_log_probs(p: EFHParams, Y, R, *, past=True, normalize=True, obs_bias=True, means=False) -> np.ndarray:
-    """log p(y_t | r_t) for every step by brute force: the full energy of every joint state (x_t, y_t) with
-    r_t clamped, summed over x_t and normalized over y_t; or a named slip (for the hints)."""
+    """log p(y_t | r_t) by brute force over every joint state with r_t clamped, or a named slip."""
     (T, M), K = Y.shape, p.W.shape[0]
     X, Sy = _bits(K), _bits(M)
     out = np.empty(T)
@@ -658,21 +574,10 @@ def _refh_log_probs(p: EFHParams, Y, R, *, past=True, normalize=True, obs_bias=T
 
 
 def refh_filter_function(fn) -> object:
-    """Exercise ``ex-3-4-refh-filter``: your function ``fn(params, Y)`` returning the pair ``(log_p, R)``
-    of a recurrent EFH's pass over one sequence.
-
-    ``params`` is an ``EFHParams`` of Bernoulli units whose ``W`` has shape (K, M + K), its first M
-    columns for the observation and its last K for the recurrent units; ``Y`` is a binary array of
-    shape (T, M), one frame a row. Return ``log_p`` of shape (T,), the log-probability of each frame
-    given the past, and ``R`` of shape (T, K), row t holding the belief state used to predict frame t
-    (the first row the statement's starting value). It is run on models and sequences made here, one
-    of them a single frame long, one with M = K, and one with weights large enough that
-    exponentiating before normalizing overflows. The checker recognizes, in ``R``, another starting
-    value, a left-out recurrent term, the two weight blocks exchanged and beliefs one step ahead; in
-    ``log_p``, a prediction without the past or from the belief that already includes the frame, a
-    missing normalization, left-out observation biases, hidden means summed in place of the sum over
-    the hidden states, and the recurrent units' constant bias term b_r^T r_t kept in.
-    """
+    """Exercise ``ex-3-4-refh-filter``: your function ``fn(params, Y)`` returning ``(log_p, R)`` of a recurrent EFH (W
+    of shape (K, M + K)) over a binary sequence ``Y`` (T, M): log p(frame t | past) (T,) and the belief used to
+    predict frame t (T, K). Slips named in R: the start, the recurrent term, W_y and W_r exchanged, beliefs ahead; in
+    log_p: no past, no normalization, no biases, hidden means, b_r^T r_t kept."""
     def judge(out, where, p, Y):
         (T, M), K = Y.shape, p.W.shape[0]
         beliefs = _refh_beliefs(p, Y)
@@ -714,19 +619,12 @@ def refh_filter_function(fn) -> object:
                           name="my_refh_filter", signature="(params, Y)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-3-2-dbn-marginal": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                         "checker's own"},
-    "ex-3-3-wake-sleep-step": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                            "the checker's own"},
-    "ex-3-2-factorial": {"same_data": "the answer is five True/False statements, properties of DBNs the data do not "
-                                      "change"},
-    "ex-3-4-refh-filter": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                        "checker's own"},
-    "ex-3-4-same-conditional": {"same_data": "the answer is five True/False statements, properties of the recurrent "
-                                             "EFH the data do not change"},
-    "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers (K = 3 hidden units, T = 4 steps), and "
-                                        "the answer is a count the data do not change"},
+    "ex-3-2-dbn-marginal": {"same_data": FUNCTION_ANSWER},
+    "ex-3-3-wake-sleep-step": {"same_data": FUNCTION_ANSWER},
+    "ex-3-2-factorial": {"same_data": "the answer is five True/False statements that no data change"},
+    "ex-3-4-refh-filter": {"same_data": FUNCTION_ANSWER},
+    "ex-3-4-same-conditional": {"same_data": "the answer is five True/False statements that no data change"},
+    "ex-3-4-trbm-states": {"same_data": "the statement spells out its numbers; the answer is a count"},
 }

@@ -1,49 +1,35 @@
-r"""Checkers for the exercises of notebook 3.1 (the exponential-family harmonium).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch03_harmonium as check
-    check.EX_RBM                         # a small RBM (the problem data)
-    check.marginal_prob(my_p)            # says what is wrong, never the answer
-
-The hidden layer is ``x`` (``K`` units), the visible layer ``y`` (``M`` units) and ``W`` has shape
-``(K, M)``, as in :mod:`pedagogy_lib.harmonium`. Reference answers are computed in this module,
-independently of the library.
-"""
+r"""Checkers for the exercises of notebook 3.1 (the exponential-family harmonium); hidden ``x`` (K units), visible
+``y`` (M units), ``W`` of shape (K, M)."""
 from __future__ import annotations
 
 import itertools
 from math import lgamma
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..harmonium.model import EFHParams
-from .checker import as_integer, book_or_drawn, compare_function, compare_scalar, result
+from .checker import FUNCTION_ANSWER, as_integer, book_or_drawn, compare_function, compare_scalar, result
 
 __all__ = ["EX_RBM", "EX_Y", "EX_RBM_Z", "EX_W_MIX", "marginal_prob", "binomial_log_partition", "log_Z",
            "n_components"]
 
 
 def _random_rbm(rng, K, M):
-    """An RBM with K hidden and M visible units, weights and biases of the same order as the book's (one decimal)."""
+    """An RBM with K hidden and M visible units, one-decimal weights and biases of the book's order."""
     return EFHParams(W=np.round(rng.normal(0.0, 0.9, size=(K, M)), 1) + 0.0,
                      b_x=np.round(rng.normal(0.0, 0.4, size=K), 1) + 0.0,
                      b_y=np.round(rng.normal(0.0, 0.4, size=M), 1) + 0.0)
 
 
-def _draw_rbm(rng):
-    """An RBM of the same kind as the book's EX_RBM, for one student (K = 3, M = 4)."""
-    return _random_rbm(rng, 3, 4)
-
-
 #: Exercise (a): an RBM with K = 3 hidden and M = 4 visible units.
 EX_RBM = book_or_drawn(EFHParams(W=np.array([[1.2, -0.7, 0.4, 0.9], [-1.1, 0.8, 1.5, -0.3], [0.5, 0.5, -0.9, 1.3]]),
                                  b_x=np.array([-0.2, 0.3, -0.5]), b_y=np.array([0.1, -0.4, 0.2, -0.1])),
-                       _draw_rbm, seed=3101)
+                       lambda rng: _random_rbm(rng, 3, 4), seed=3101)
 
 
 def _draw_visible_state(rng):
-    """A visible state of the same kind as the book's EX_Y, for one student: four binary units, some on and some off."""
+    """Four binary units, some on and some off."""
     on = rng.permutation(4)[:int(rng.integers(1, 4))]
     return np.isin(np.arange(4), on).astype(float)
 
@@ -52,21 +38,15 @@ def _draw_visible_state(rng):
 EX_Y = book_or_drawn(np.array([1.0, 0.0, 1.0, 1.0]), _draw_visible_state, seed=3102)
 
 
-#: Exercise (d): the weights (K = 4 hidden units, M = 2 visible units) of a Gaussian-Bernoulli harmonium whose
-#: rows are not in general position: the first two are equal and the last is the sum of the first and third.
+#: Exercise (d): weights (K = 4, M = 2) of a Gaussian-Bernoulli harmonium with rows not in general position.
 EX_W_MIX = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-
-
-def _draw_rbm_z(rng):
-    """An RBM of the same kind as the book's EX_RBM_Z, for one student (K = 4, M = 5)."""
-    return _random_rbm(rng, 4, 5)
 
 
 #: Exercise (c): an RBM with K = 4 hidden and M = 5 visible units.
 EX_RBM_Z = book_or_drawn(EFHParams(W=np.array([[0.8, -1.2, 0.3, 0.0, 1.1], [1.4, 0.2, -0.6, 0.9, -0.8],
                                                [-0.5, 1.0, 1.2, -1.3, 0.4], [0.3, -0.4, 0.7, 1.6, -1.0]]),
                                    b_x=np.array([0.2, -0.6, 0.1, 0.4]), b_y=np.array([-0.3, 0.5, 0.0, -0.2, 0.6])),
-                         _draw_rbm_z, seed=3103)
+                         lambda rng: _random_rbm(rng, 4, 5), seed=3103)
 
 
 def _bits(n):
@@ -74,24 +54,18 @@ def _bits(n):
 
 
 def _joint_neg_energy(p: EFHParams):
-    """-E(x, y) for every joint state, rows x, columns y."""
+    """-E(x, y) for every joint state, rows x, columns y, and the state lists."""
     X, Y = _bits(p.W.shape[0]), _bits(p.W.shape[1])
     return (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T, X, Y
 
 
 def _log_Z(p: EFHParams) -> float:
-    negE, _, _ = _joint_neg_energy(p)
-    m = negE.max()
-    return float(m + np.log(np.exp(negE - m).sum()))
+    return float(logsumexp(_joint_neg_energy(p)[0]))
 
 
 def marginal_prob(answer) -> object:
-    """Exercise (a), ``ex-3-1-marginal``: your marginal probability of the visible state :data:`EX_Y`
-    under :data:`EX_RBM`, a probability (not its log).
-
-    The checker recognizes a missing normalizer, a single hidden state in place of a sum, and a
-    normalization over the wrong states.
-    """
+    """Exercise (a), ``ex-3-1-marginal``: your p(:data:`EX_Y`) under :data:`EX_RBM`, a probability. Slips named: no
+    normalizer, one hidden state for the sum, the wrong states normalized."""
     p = EX_RBM
     negE, X, Y = _joint_neg_energy(p)
     col = int(np.argmax(np.all(Y == EX_Y, axis=1)))
@@ -112,25 +86,15 @@ N_TRIALS = 3
 
 
 def _binomial_B_by_sum(zeta, n: int = N_TRIALS):
-    """sum_j log sum_{c=0}^{n} C(n, c) exp(zeta_j c): the binomial layer's log partition, term by term."""
-    out = 0.0
-    for z in zeta:
-        terms = np.array([z * c + lgamma(n + 1.0) - lgamma(c + 1.0) - lgamma(n - c + 1.0) for c in range(n + 1)])
-        m = terms.max()
-        out += m + np.log(np.exp(terms - m).sum())
-    return out
+    """The binomial layer's log partition, term by term."""
+    return sum(logsumexp([z * c + lgamma(n + 1.0) - lgamma(c + 1.0) - lgamma(n - c + 1.0) for c in range(n + 1)])
+               for z in zeta)
 
 
 def binomial_log_partition(fn) -> object:
-    """Exercise (b), ``ex-3-1-poisson-B``: your function ``B(zeta)``, the log-partition function of a
-    layer of independent binomial units with three trials each (support 0, 1, 2, 3; base measure
-    k(y) = prod_j C(3, y_j)).
-
-    ``zeta`` is a 1-D array of natural parameters; ``B`` returns one number for the whole layer.
-    It is run on a few arrays and compared with the sums over each unit's four values. The checker
-    recognizes one value per unit, the base measure left out, and the log partition of a Bernoulli
-    or a Poisson unit.
-    """
+    """Exercise (b), ``ex-3-1-poisson-B``: your function ``B(zeta)``, the log partition of a layer of independent
+    binomial units with three trials (base measure prod_j C(3, y_j)), one number for a 1-D ``zeta``. Slips named: one
+    value per unit, no base measure, the Bernoulli or Poisson log partition."""
     cases = []
     for zeta in (np.array([0.0]), np.array([0.5, -1.0]), np.array([1.3, -0.2, 0.7]), np.array([-4.0, 6.0])):
         cases.append(((zeta.copy(),), _binomial_B_by_sum(zeta)))
@@ -141,7 +105,8 @@ def binomial_log_partition(fn) -> object:
         slips = {
             "your B(zeta) is the Bernoulli log partition (one trial); each unit here counts successes in "
             "three trials": np.logaddexp(0, zeta).sum(),
-            "your B(zeta) is the Poisson log partition; these units have support 0, 1, 2, 3 only": np.exp(zeta).sum(),
+            "your B(zeta) is the Poisson log partition; these units have support 0, 1, 2, 3 only":
+                np.exp(zeta).sum(),
             "your B(zeta) leaves out the base measure k(y) = C(3, y) (the number of ways to get y successes)":
                 sum(np.logaddexp.reduce(z * np.arange(4)) for z in zeta),
         }
@@ -160,11 +125,8 @@ def binomial_log_partition(fn) -> object:
 
 
 def log_Z(answer) -> object:
-    """Exercise (c), ``ex-3-1-log-Z``: your log Z of :data:`EX_RBM_Z` (Eq. 10.14), a single number.
-
-    The checker recognizes Z given for its log, a sum with the visible layer held fixed, and
-    left-out hidden biases.
-    """
+    """Exercise (c), ``ex-3-1-log-Z``: your log Z of :data:`EX_RBM_Z` (Eq. 10.14). Slips named: Z itself, the visible
+    layer held fixed, no hidden biases."""
     p = EX_RBM_Z
     ref = _log_Z(p)
     X = _bits(p.W.shape[0])
@@ -183,9 +145,8 @@ def _distinct_means(W) -> int:
 
 
 def n_components(answer) -> object:
-    """Exercise (d), ``ex-3-1-components``: the number of distinct Gaussian components in the visible
-    marginal of the Gaussian-Bernoulli harmonium with K = 4 hidden units and weights :data:`EX_W_MIX`,
-    an integer (components with the same mean count once)."""
+    """Exercise (d), ``ex-3-1-components``: the number of distinct Gaussian components (equal means count once) of the
+    visible marginal of the Gaussian-Bernoulli harmonium with weights :data:`EX_W_MIX`."""
     value, problems = as_integer(answer, "the number of components")
     expected = _distinct_means(EX_W_MIX)
     if not problems and value != expected:
@@ -200,11 +161,8 @@ def n_components(answer) -> object:
     return result("number of mixture components", problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-3-1-poisson-B": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
-                                      "checker's own"},
-    "ex-3-1-components": {"same_data": "the statement's weights are chosen so that components coincide (two equal "
-                                       "rows, one the sum of two others), and the solution counts them"},
+    "ex-3-1-poisson-B": {"same_data": FUNCTION_ANSWER},
+    "ex-3-1-components": {"same_data": "the statement's weights are chosen so that components coincide"},
 }

@@ -1,13 +1,4 @@
-r"""Checkers for the exercises of Section 3.5 (general inference algorithms).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch03_inference as check
-    check.EX_RING                    # the Ising ring of exercise (a)
-    check.ising_ring_Z(my_Z)         # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Section 3.5 (general inference algorithms)."""
 from __future__ import annotations
 
 import itertools
@@ -16,16 +7,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import (CheckResult, as_bool, as_integer, book_or_drawn, compare_array, compare_scalar, result,
-                      problem_rng)
+from .checker import CheckResult, as_bool, as_integer, book_or_drawn, compare_array, compare_scalar, result, problem_rng
 
-__all__ = ["IsingRing", "EliminationProblem", "EX_RING", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS",
-           "ising_ring_Z", "largest_clique", "independences", "factor_message"]
+__all__ = ["IsingRing", "EliminationProblem", "EX_RING", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS", "ising_ring_Z",
+           "largest_clique", "independences", "factor_message"]
 
 
 class IsingRing(NamedTuple):
-    """``N`` spins, each -1 or +1, on the cycle 1-2-...-N-1, with coupling ``J`` on each of its ``N``
-    edges and no field (the potentials of the statement)."""
+    """``N`` spins of -1 or +1 on the cycle 1-2-...-N-1, coupling ``J`` on each edge, no field."""
 
     J: float
     N: int
@@ -40,8 +29,8 @@ class EliminationProblem(NamedTuple):
 
 
 class MessageProblem(NamedTuple):
-    """A factor over three variables, ``psi[x_i, x_j, x_k]`` (2 x 3 x 2), and the messages ``mu_i`` (2,) and
-    ``mu_k`` (2,) that x_i and x_k send it."""
+    """A factor ``psi[x_i, x_j, x_k]`` (2 x 3 x 2) and the messages ``mu_i`` (2,) and ``mu_k`` (2,) that x_i and x_k
+    send it."""
 
     psi: np.ndarray
     mu_i: np.ndarray
@@ -49,10 +38,7 @@ class MessageProblem(NamedTuple):
 
 
 def _draw_ring(rng):
-    """An Ising ring of the same kind as the book's EX_RING, for one student: a ring of 40 to 80 spins, far
-    beyond enumeration, and a strong ferromagnetic coupling between 1.5 and 2.5 (two decimals, not the
-    exercise's 1.6). Strong, so that the second eigenvalue's share of Z, tanh(J)^N, is at least 3e-4: far
-    above the checker's tolerance, so that (2 cosh J)^N alone does not pass."""
+    """A ring like EX_RING with a coupling strong enough that (2 cosh J)^N alone does not pass."""
     N = int(rng.integers(40, 81))
     while True:
         J = round(float(rng.uniform(1.5, 2.5)), 2)
@@ -60,13 +46,11 @@ def _draw_ring(rng):
             return IsingRing(J, N)
 
 
-#: Exercise (a): a ring of 60 Ising spins at coupling J = 1.6. The page enumerates the 2^4 configurations
-#: of its square (J = 0.5); a ring of 60 has 2^60, so its Z needs the messages of the chain, closed at s_1.
+#: Exercise (a): a ring of 60 Ising spins at J = 1.6, far too many for the page's enumeration.
 EX_RING = book_or_drawn(IsingRing(1.6, 60), _draw_ring, seed=3511)
 
-#: Exercise (b): a 3 x 4 grid (node r * 4 + c) and an elimination order: the corners, the two inner nodes
-#: of the middle row, then the rest. Its largest clique comes from fill-in, not from the first step (the
-#: page works the 3 x 3 grid eliminated centre first).
+#: Exercise (b): a 3 x 4 grid (node r * 4 + c) and an order (corners, the two inner nodes of the middle row, the rest)
+#: whose largest clique comes from fill-in.
 EX_ELIM = EliminationProblem(
     12,
     tuple((r * 4 + c, r * 4 + c + 1) for r in range(3) for c in range(3))
@@ -75,7 +59,7 @@ EX_ELIM = EliminationProblem(
 )
 
 def _message_variants(p: MessageProblem) -> dict:
-    """The normalized message to x_j (``"right"``), by explicit loops, and what the named slips give."""
+    """The normalized message to x_j (``"right"``), by explicit loops, and the named slips'."""
     def norm(m):
         m = np.asarray(m, dtype=float)
         return m / m.sum()
@@ -97,9 +81,7 @@ def _message_variants(p: MessageProblem) -> dict:
 
 
 def _draw_message(rng):
-    """A message problem of the same kind as the book's EX_MESSAGE, for one student: a positive 2 x 3 x 2
-    factor (one decimal) and two positive incoming messages that sum to one, neither of them uniform nor
-    equal to the other, such that every named slip gives a message clearly apart from the right one."""
+    """A problem like EX_MESSAGE, every named slip clearly off."""
     def message():
         while True:
             a = round(float(rng.uniform(0.15, 0.85)), 2)
@@ -113,24 +95,21 @@ def _draw_message(rng):
             return p
 
 
-#: Exercise (d): one factor-to-variable message from a factor over three variables to the middle one. The
-#: page computes a pairwise factor's message as psi @ mu_j; that product does not apply to three axes.
+#: Exercise (d): a message from a factor over three variables to the middle one, where the page's pairwise psi @ mu
+#: does not apply.
 EX_MESSAGE = book_or_drawn(MessageProblem(np.array([[[2.0, 0.5], [1.2, 3.0], [0.4, 1.5]],
                                                     [[0.3, 2.5], [1.8, 0.6], [3.2, 1.0]]]),
                                           np.array([0.7, 0.3]), np.array([0.2, 0.8])),
                            _draw_message, seed=3512)
 
-#: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys (the page prints the first
-#: and the third for its own square).
+#: Exercise (c): the statements about the square of Fig. 3.1A, as dictionary keys.
 INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4", "x1 _||_ x2 | x3, x4",
                      "x1 _||_ x4 | x2", "x2 _||_ x3 | x1")
 _INDEPENDENCE_CASES = ((1, 4, (2, 3)), (2, 3, (1, 4)), (1, 4, ()), (1, 2, (3, 4)), (1, 4, (2,)), (2, 3, (1,)))
 
 
 def _ring_Z(J: float, N: int, states=(-1, 1)) -> float:
-    """Z of a ring of N spins with values ``states`` and potentials exp(J s s') on its N edges: the trace of
-    the N-th power of the 2 x 2 edge table, by its eigenvalues (closed form for the spins:
-    (2 cosh J)^N + (2 sinh J)^N)."""
+    """Z of a ring of N spins with values ``states``: the trace of the N-th power of the edge table."""
     a, b = states
     t = [[math.exp(J * a * a), math.exp(J * a * b)], [math.exp(J * b * a), math.exp(J * b * b)]]
     tr, det = t[0][0] + t[1][1], t[0][0] * t[1][1] - t[0][1] * t[1][0]
@@ -139,13 +118,8 @@ def _ring_Z(J: float, N: int, states=(-1, 1)) -> float:
 
 
 def ising_ring_Z(answer) -> CheckResult:
-    """Exercise (a), ``ex-3-5-ising-z``: your partition function Z of the ring :data:`EX_RING`, a number (not
-    log Z).
-
-    The checker recognizes a normalized value, states 0/1 used in place of spins, the ring left open (a
-    chain of N spins), a ring of N - 1 spins, a sum that leaves some configurations out or counts them
-    with a minus sign, and log Z.
-    """
+    """Exercise (a), ``ex-3-5-ising-z``: your partition function Z of :data:`EX_RING` (not log Z). Slips named: a
+    normalized value, 0/1 states, an open chain, a ring of N - 1 spins, configurations left out or subtracted, log Z."""
     J, N = EX_RING
     expected = _ring_Z(J, N)
     hints = {
@@ -180,8 +154,8 @@ def _elimination_width(n: int, edges, order) -> int:
 
 
 def largest_clique(answer) -> CheckResult:
-    """Exercise (b), ``ex-3-5-clique``: the size of the largest clique created when :data:`EX_ELIM` is
-    eliminated in its order, an integer (a number of nodes, not a width)."""
+    """Exercise (b), ``ex-3-5-clique``: the size (a number of nodes, not a width) of the largest clique created when
+    :data:`EX_ELIM` is eliminated in its order."""
     p = EX_ELIM
     expected = _elimination_width(p.n, p.edges, p.order)
     value, problems = as_integer(answer, "the clique size")
@@ -206,7 +180,7 @@ def _square_joint() -> np.ndarray:
 
 
 def _indep(P: np.ndarray, a: int, b: int, given: tuple) -> bool:
-    """Whether x_a and x_b are independent given ``given`` in the joint table P (axes x1..x4)."""
+    """Whether x_a and x_b are independent given ``given`` in the joint table P."""
     letters = "pqrs"
     keep = "".join(letters[i - 1] for i in (a, b) + tuple(given))
     Q = np.einsum(f"pqrs->{keep}", P)
@@ -215,9 +189,8 @@ def _indep(P: np.ndarray, a: int, b: int, given: tuple) -> bool:
 
 
 def independences(answer) -> CheckResult:
-    """Exercise (c), ``ex-3-5-independences``: a dict mapping each statement of :data:`INDEPENDENCE_KEYS`
-    to the bool True or False for the square. All or nothing: a wrong answer is told neither which
-    statements nor how many are wrong."""
+    """Exercise (c), ``ex-3-5-independences``: a dict mapping each statement of :data:`INDEPENDENCE_KEYS` to a bool
+    for the square. All or nothing."""
     if not isinstance(answer, dict):
         return result("independences in the square",
                       [f"your answer should be a dict with the keys of check.INDEPENDENCE_KEYS; got "
@@ -235,29 +208,21 @@ def independences(answer) -> CheckResult:
             problems += p
     if not problems and any(values[k] != truth[k] for k in INDEPENDENCE_KEYS):
         problems.append(f"not all {len(INDEPENDENCE_KEYS)} statements are right (the checker does not say which, "
-                        "nor how many): a "
-                        "set separates two nodes when every path between them passes through it; neighbours are "
-                        "never separated.")
+                        "nor how many): a set separates two nodes when every path between them passes through it; "
+                        "neighbours are never separated.")
     return result("independences in the square", problems)
 
 
 def factor_message(answer) -> CheckResult:
-    """Exercise (d), ``ex-3-5-message``: your message from the factor of :data:`EX_MESSAGE` to x_j.
-
-    Pass an array of shape (3,), one entry per state of x_j, normalized to sum to one. The checker
-    recognizes the max-product message, a left-out incoming message (or both), both messages broadcast
-    along the last axis of psi, and the two messages swapped between the axes of x_i and x_k.
-    """
+    """Exercise (d), ``ex-3-5-message``: your normalized message (3,) from the factor of :data:`EX_MESSAGE` to x_j.
+    Slips named: max-product, incoming messages left out, both broadcast along psi's last axis, the two swapped."""
     hints = _message_variants(EX_MESSAGE)
     expected = hints.pop("right")
-    return result("the factor-to-variable message", compare_array(answer, expected, "mu_f_to_j", rtol=1e-9, hints=hints))
+    return result("the factor-to-variable message",
+                  compare_array(answer, expected, "mu_f_to_j", rtol=1e-9, hints=hints))
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-3-5-clique": {"same_data": "the problem is a specific example the statement describes and the solution "
-                                   "discusses: the 3 x 4 grid eliminated corners first, then the two inner nodes of "
-                                   "the middle row, then the rest"},
-    "ex-3-5-independences": {"same_data": "the answer is True or False for each statement, fixed by the graph of "
-                                          "Fig. 3.1A whatever the potentials"},
+    "ex-3-5-clique": {"same_data": "the statement describes the graph and the order; the solution discusses them"},
+    "ex-3-5-independences": {"same_data": "the answer is True or False per statement, fixed by the graph"},
 }

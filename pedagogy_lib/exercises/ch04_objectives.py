@@ -1,14 +1,4 @@
-r"""Checkers for the exercises of notebook 4.1-4.2 (learning as optimization; entropy, cross
-entropy, relative entropy and maximum likelihood).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch04_objectives as check
-    check.marble_entropies(my_answer)
-
-Problem data are the module constants below; reference answers are computed from them when a
-checker runs.
-"""
+r"""Checkers for the exercises of notebook 4.1-4.2 (entropies, relative entropy and maximum likelihood)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -18,20 +8,19 @@ import numpy as np
 from ..learning import objectives as ob
 from . import checker
 
-__all__ = ["MarbleProblem", "GaussianPair", "EX_MARBLE", "EX_KL", "EX_ML_DATA",
-           "marble_entropies", "gaussian_kl", "ml_estimate", "asymmetric_pair"]
+__all__ = ["MarbleProblem", "GaussianPair", "EX_MARBLE", "EX_KL", "EX_ML_DATA", "marble_entropies", "gaussian_kl",
+           "ml_estimate", "asymmetric_pair"]
 
 
 class MarbleProblem(NamedTuple):
-    """Two hiding strategies over the cups A-D, ``p`` and ``q``, in the manner of Eqs. 4.1-4.2."""
+    """Two hiding strategies over the cups A-D, ``p`` and ``q``, as in Eqs. 4.1-4.2."""
 
     p: np.ndarray
     q: np.ndarray
 
 
 class GaussianPair(NamedTuple):
-    """Two 2-D Gaussians, given by mean vectors and covariance matrices: p = N(mu_p, Sigma_p),
-    q = N(mu_q, Sigma_q); each covariance has a non-zero correlation."""
+    """Two 2-D Gaussians p = N(mu_p, Sigma_p) and q = N(mu_q, Sigma_q), each correlated."""
 
     mu_p: np.ndarray
     Sigma_p: np.ndarray
@@ -40,41 +29,37 @@ class GaussianPair(NamedTuple):
 
 
 def _draw_marble(rng):
-    """Two hiding strategies of the same kind as the book's EX_MARBLE, for one student: four cups, every
-    probability a multiple of 0.05 and at least 0.05, the two strategies different."""
+    """Two different strategies over four cups, every probability a multiple of 0.05, at least 0.05."""
     while True:
         p, q = (np.round(0.05 + 0.05 * rng.multinomial(16, np.full(4, 0.25)), 2) for _ in range(2))
         if np.abs(p - q).max() > 0.1:
             return MarbleProblem(p=p, q=q)
 
 
-#: Exercise 1: two hiding strategies over the four cups of the marble game, other than the page's Eqs. 4.1-4.2
-#: (whose entropies, 1.75, 2, 2 and 2.25 bits, the page prints).
-EX_MARBLE = checker.book_or_drawn(MarbleProblem(p=np.array([0.4, 0.3, 0.2, 0.1]), q=np.array([0.15, 0.15, 0.3, 0.4])),
-                                  _draw_marble, seed=4203)
+#: Exercise 1: two hiding strategies over the four cups, other than the page's Eqs. 4.1-4.2.
+EX_MARBLE = checker.book_or_drawn(MarbleProblem(p=np.array([0.4, 0.3, 0.2, 0.1]),
+                                                q=np.array([0.15, 0.15, 0.3, 0.4])), _draw_marble, seed=4203)
 
 
 def _kl_1d(mu_a, s2_a, mu_b, s2_b):
-    """D_KL{N(mu_a, s2_a) || N(mu_b, s2_b)} in nats, written out for one dimension."""
+    """D_KL{N(mu_a, s2_a) || N(mu_b, s2_b)} in nats, in one dimension."""
     return 0.5 * (s2_a / s2_b + (mu_b - mu_a) ** 2 / s2_b - 1.0 + np.log(s2_b / s2_a))
 
 
 def _draw_cov(rng):
-    """A 2 x 2 covariance (two decimals): variances between 0.3 and 2.5, a correlation of 0.3 to 0.7 in size."""
+    """A 2 x 2 covariance: variances in [0.3, 2.5], |correlation| in [0.3, 0.7], two decimals."""
     sd = np.sqrt(rng.uniform(0.3, 2.5, size=2))
     rho = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 0.7))
     return np.round(np.array([[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]]), 2) + 0.0
 
 
 def _kl_diagonal(mp, Sp, mq, Sq):
-    """The one-dimensional formula applied to each coordinate and summed (the correlations ignored)."""
+    """The one-dimensional formula summed over the coordinates (correlations ignored)."""
     return float(sum(_kl_1d(mp[i], Sp[i, i], mq[i], Sq[i, i]) for i in range(len(mp))))
 
 
 def _draw_kl(rng):
-    """A pair of the same kind as the book's EX_KL, for one student: 2-D means (one decimal) at least 0.5
-    apart, two different correlated covariances (two decimals) with smallest eigenvalue above 0.1, and a
-    relative entropy that the coordinate-by-coordinate sum misses by more than 0.05 nats."""
+    """A pair like EX_KL whose KL the coordinate-wise sum misses by more than 0.05 nats."""
     while True:
         mp = np.round(rng.uniform(-2.0, 2.0, size=2), 1) + 0.0
         mq = np.round(mp + rng.uniform(-2.0, 2.0, size=2), 1) + 0.0
@@ -92,29 +77,19 @@ EX_KL = checker.book_or_drawn(GaussianPair(mu_p=np.array([1.0, 0.0]), Sigma_p=np
 
 
 def _draw_ml_data(rng):
-    """Twelve positive observations of the same kind as the book's EX_ML_DATA, for one student (two decimals, from a
-    log-normal distribution with mean one, log Y ~ N(-s2 / 2, s2), s2 between 0.15 and 0.6)."""
+    """Twelve positive observations from a log-normal with mean one, s2 in [0.15, 0.6]."""
     s2 = float(rng.uniform(0.15, 0.6))
     return np.maximum(np.round(np.exp(rng.normal(-s2 / 2, np.sqrt(s2), size=12)), 2), 0.05)
 
 
-#: Exercise 3: twelve positive observations (multiplicative noise factors) to fit a log-normal model with mean one to,
-#: by minimum sample cross entropy.
+#: Exercise 3: twelve positive observations, to fit a mean-one log-normal by minimum cross entropy.
 EX_ML_DATA = checker.book_or_drawn(np.array([0.73, 2.25, 0.54, 0.76, 1.10, 0.60, 1.30, 0.95, 0.60, 2.21, 0.41,
                                              0.56]), _draw_ml_data, seed=4202)
 
 
-# ----------------------------------------------------------------------------------------------
-# Checkers
-# ----------------------------------------------------------------------------------------------
-
 def marble_entropies(answer):
-    """Exercise 1, ``ex-4-2-marble-entropies``: your ``[H_p, H_q, H_pq, H_qp]`` in **bits** for
-    the two strategies of :data:`EX_MARBLE` (Eqs. 4.3-4.4), four numbers in that order.
-
-    The checker recognizes nats given for bits, the two cross entropies swapped, and relative
-    entropies given for cross entropies.
-    """
+    """Exercise 1, ``ex-4-2-marble-entropies``: your ``[H_p, H_q, H_pq, H_qp]`` in **bits** for :data:`EX_MARBLE`
+    (Eqs. 4.3-4.4). Slips named: nats, the cross entropies swapped, relative entropies."""
     p, q = EX_MARBLE
     ref = np.array([ob.entropy(p, base=2), ob.entropy(q, base=2),
                     ob.cross_entropy(p, q, base=2), ob.cross_entropy(q, p, base=2)])
@@ -129,12 +104,9 @@ def marble_entropies(answer):
 
 
 def gaussian_kl(answer):
-    """Exercise 2, ``ex-4-2-gaussian-kl``: your relative entropy D_KL{p || q} in nats for the two
-    2-D Gaussians of :data:`EX_KL` (Eq. 4.5), a single number.
-
-    The checker recognizes the other direction, the coordinates treated as independent, a covariance
-    in the wrong place, a missing or misplaced factor or term, and the cross entropy alone.
-    """
+    """Exercise 2, ``ex-4-2-gaussian-kl``: your D_KL{p || q} in nats for :data:`EX_KL` (Eq. 4.5). Slips named: the
+    other direction, independent coordinates, a covariance in the wrong place, a missing or misplaced factor or term,
+    the cross entropy."""
     mp, Sp, mq, Sq = (np.asarray(a, dtype=float) for a in EX_KL)
     D = len(mp)
     ref = ob.gaussian_relative_entropy(mp, Sp, mq, Sq)
@@ -164,13 +136,9 @@ def gaussian_kl(answer):
 
 
 def ml_estimate(sigma2):
-    """Exercise 3, ``ex-4-2-ml-estimate``: your minimizer of the sample cross entropy (Eq. 4.6) of the log-normal
-    model with mean one, density N(log y; -sigma^2 / 2, sigma^2) / y, on :data:`EX_ML_DATA`.
-
-    Pass one number, sigma^2 (the variance of log Y under the model). The checker recognizes the free
-    log-normal's variance, other estimators than the minimizer, a derivative that missed part of the
-    parameter's dependence, and the standard deviation.
-    """
+    """Exercise 3, ``ex-4-2-ml-estimate``: your sigma^2 minimizing the sample cross entropy (Eq. 4.6) of the mean-one
+    log-normal N(log y; -sigma^2 / 2, sigma^2) / y on :data:`EX_ML_DATA`. Slips named: the free log-normal, other
+    estimators, a derivative missing the tied mean, the standard deviation."""
     z = np.log(EX_ML_DATA)
     N = z.shape[0]
     m1, m2 = float(np.sum(z) / N), float(np.sum(z ** 2) / N)
@@ -195,12 +163,8 @@ def ml_estimate(sigma2):
 
 
 def asymmetric_pair(p, q):
-    """Exercise 4, ``ex-4-2-asymmetric-pair``: your distribution ``p`` over the four cups and the uniform
-    ``q``, for which D_KL{p || q} exceeds D_KL{q || p} by more than 0.01 bits.
-
-    Pass two probability vectors of length 4, non-negative, summing to one, with no zero entries; ``q``
-    must be the uniform distribution. Any ``p`` that meets the condition passes.
-    """
+    """Exercise 4, ``ex-4-2-asymmetric-pair``: your ``p`` over the four cups (no zero entry) and the uniform ``q``,
+    with D_KL{p || q} exceeding D_KL{q || p} by more than 0.01 bits. Any such ``p`` passes."""
     problems = []
     arrays = []
     for name, v in (("p", p), ("q", q)):
@@ -226,10 +190,7 @@ def asymmetric_pair(p, q):
     return checker.result("asymmetry of the relative entropy", problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-4-2-asymmetric-pair": {"same_data": "the answer is any distribution that meets the condition against the "
-                                            "uniform one (a construction, no data), and the statement spells out the "
-                                            "marble game's 0.25 bits"},
+    "ex-4-2-asymmetric-pair": {"same_data": "the answer is any distribution meeting the condition (a construction)"},
 }

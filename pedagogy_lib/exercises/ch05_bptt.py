@@ -1,20 +1,4 @@
-"""Checkers for the exercises of notebook 5.1.3 (continued): backpropagation through time.
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch05_bptt as check
-    check.bptt_signals(my_bptt_signals)
-
-Problem data are the module constants below; every checker computes its reference from them
-when it runs and reports what is wrong without printing the reference.
-
-* :func:`bptt_signals`: the backward recursion for the signals b_t (Eqs. 5.20-5.21) of an RNN with a skip
-  connection in time, which the page does not treat;
-* :func:`rtrl_sensitivities`: the first form of Eq. 5.19, forward sensitivities (real-time recurrent
-  learning) for a one-unit RNN: the sensitivities of every state and the gradient;
-* :func:`steps_to_shrink`: how many steps it takes a backpropagated signal to shrink or grow by a
-  given factor in a linear RNN whose recurrent weights are rho times an orthogonal matrix.
-"""
+"""Checkers for the exercises of notebook 5.1.3 (continued): backpropagation through time."""
 from __future__ import annotations
 
 import math
@@ -23,25 +7,15 @@ from typing import NamedTuple
 import numpy as np
 
 from . import checker
-from .checker import check_function, compare_array, result, problem_rng, tuple_problems
+from .checker import FUNCTION_ANSWER, check_function, compare_array, result, problem_rng, tuple_problems
 
-__all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "EX_DECAY",
-           "bptt_signals", "rtrl_sensitivities", "steps_to_shrink"]
+__all__ = ["SignalsCase", "EX_SIGNALS", "RTRLCase", "EX_RTRL", "DecayProblem", "EX_DECAY", "bptt_signals",
+           "rtrl_sensitivities", "steps_to_shrink"]
 
-
-# ----------------------------------------------------------------------------------------------
-# Exercise 1: the backward recursion for b_t
-# ----------------------------------------------------------------------------------------------
 
 class SignalsCase(NamedTuple):
-    """Inputs of a BPTT backward pass for the RNN with a skip connection in time of the statement,
-    z_t = tanh(D_zz z_{t-1} + D_skip z_{t-2} + D_yz y_t + d_z), time-major with sequences in rows (row
-    ``t`` is the book's t + 1).
-
-    ``D_zz`` and ``D_skip`` are the recurrent weight matrices, ``(H, H)`` each; ``Z`` holds the tanh
-    states z_1..z_T, ``(T, N, H)``; ``G`` holds the direct derivatives of the loss with respect to each
-    state, ``(T, N, H)``.
-    """
+    """Inputs of BPTT for the statement's RNN with a skip connection in time: ``D_zz``, ``D_skip`` (H, H), states
+    ``Z`` and direct loss derivatives ``G`` (T, N, H), row ``t`` the book's t + 1."""
 
     D_zz: np.ndarray
     D_skip: np.ndarray
@@ -61,7 +35,7 @@ EX_SIGNALS = (_signals_case(11, 5, 2, 3), _signals_case(12, 1, 1, 2), _signals_c
 
 
 def _signals(case: SignalsCase, kind: str = "right") -> np.ndarray:
-    """The signals b_t in rows, right (``kind="right"``) or with one of the slips the checker names."""
+    """The signals b_t in rows, right (``kind="right"``) or with a named slip."""
     T, N, H = case.Z.shape
     J = 1.0 - case.Z ** 2
     B = np.zeros((T + 2, N, H))                  # two zero rows: no signal after the last step
@@ -83,30 +57,11 @@ def _signals(case: SignalsCase, kind: str = "right") -> np.ndarray:
 
 
 def bptt_signals(fn):
-    """Exercise 1, ``ex-5-1-3-bptt-signals``: your function ``fn(D_zz, D_skip, Z, G) -> B``, the BPTT
-    backward loop of the RNN with a skip connection in time of the statement.
-
-    The inputs are as in :class:`SignalsCase`; ``B`` has the shape of ``Z``, ``(T, N, H)``, with
-    ``B[t]`` the signal b_{t+1} = J_{t+1} dS/dz_{t+1}, samples in rows. It is run on every case of
-    :data:`EX_SIGNALS` and must not modify its inputs. The checker recognizes a missing transpose,
-    a missing path from z_t to the loss, a skip path taken over the wrong number of steps or without
-    its Jacobian, and the total derivatives returned in place of the signals.
-    """
-    name = "BPTT signals b_t of the RNN with a skip connection"
-    if fn is None:
-        return result(name, ["bptt_signals is None: write the function first."])
-    if not callable(fn):
-        return result(name, [f"bptt_signals should be a function; got {type(fn).__name__}."])
-    for i, case in enumerate(EX_SIGNALS):
-        T, N, H = case.Z.shape
-        label = f"case {i + 1} of {len(EX_SIGNALS)} (T={T}, N={N}, H={H})"
-        copies = [np.copy(a) for a in case]
-        try:
-            out = fn(*copies)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(name, [f"bptt_signals raised {type(exc).__name__}: {exc} (on {label})."])
-        if any(not np.array_equal(c, a) for c, a in zip(copies, case)):
-            return result(name, [f"bptt_signals modified its inputs in place (on {label})."])
+    """Exercise 1, ``ex-5-1-3-bptt-signals``: your function ``fn(D_zz, D_skip, Z, G)`` returning the signals ``B`` (T,
+    N, H), inputs unchanged. Slips named: a missing transpose or path, the skip path over the wrong steps or without
+    its Jacobian, the total derivatives."""
+    def judge(out, label, *case):
+        case = SignalsCase(*case)
         hints = {
             "you multiplied the later signals by the weight matrices where their transposes belong (recheck "
             "the transposes in the row layout)": _signals(case, "no_transpose"),
@@ -120,19 +75,16 @@ def bptt_signals(fn):
             "you returned the total derivatives dS/dz_t; b_t multiplies them by J_t (Eq. 5.21)":
                 _signals(case, "total_not_b"),
         }
-        problems = compare_array(out, _signals(case), f"B on {label}", rtol=1e-8, atol=1e-10, hints=hints)
-        if problems:
-            return result(name, problems)
-    return result(name, [])
+        return compare_array(out, _signals(case), f"B on {label}", rtol=1e-8, atol=1e-10, hints=hints)
 
+    cases = [(f"case {i + 1} of {len(EX_SIGNALS)} (T={c.Z.shape[0]}, N={c.Z.shape[1]}, H={c.Z.shape[2]})", tuple(c))
+             for i, c in enumerate(EX_SIGNALS)]
+    return check_function("BPTT signals b_t of the RNN with a skip connection", fn, cases, judge, name="bptt_signals",
+                          signature="(D_zz, D_skip, Z, G)", unchanged=True)
 
-# ----------------------------------------------------------------------------------------------
-# Exercise 2: forward sensitivities (RTRL) for a one-unit RNN
-# ----------------------------------------------------------------------------------------------
 
 class RTRLCase(NamedTuple):
-    """The one-unit RNN of the statement, with weights ``w``, ``u``, bias ``d``, inputs ``y`` and
-    targets ``x`` of the squared-error loss; ``y`` and ``x`` have length ``T``."""
+    """The statement's one-unit RNN: weights ``w``, ``u``, bias ``d``, inputs ``y`` and targets ``x``."""
 
     w: float
     u: float
@@ -151,8 +103,7 @@ EX_RTRL = (_rtrl_case(21, 6, 0.9, 0.7, 0.1), _rtrl_case(22, 1, -0.5, 1.2, 0.0), 
 
 
 def _forward_rtrl(c: RTRLCase, kind: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """The forward recursion of the statement: ``S[t-1] = dz_t/d(w, u, d)`` for t = 1..T and the
-    gradient; ``kind`` names a slip (the reference when empty)."""
+    """The forward recursion: ``S[t-1] = dz_t/d(w, u, d)`` and the gradient; ``kind`` names a slip."""
     T = len(c.y)
     z_prev, s = 0.0, np.zeros(3)                        # z_{t-1} and s_{t-1} = dz_{t-1}/d(w, u, d)
     S, grad = np.zeros((T, 3)), np.zeros(3)
@@ -179,15 +130,9 @@ def _forward_rtrl(c: RTRLCase, kind: str = "") -> tuple[np.ndarray, np.ndarray]:
 
 
 def rtrl_sensitivities(fn):
-    """Exercise 2, ``ex-5-1-3-rtrl``: your function ``fn(w, u, d, y, x) -> (S, grad)``.
-
-    ``w``, ``u``, ``d`` are scalars and ``y``, ``x`` arrays of length T, as in :class:`RTRLCase`.
-    The first item, S, has shape (T, 3); its row t - 1 holds the sensitivities of the state z_t at
-    the book's step t to w, u and d, in that order. The second, grad, holds dS/dw, dS/du and dS/dd. It is run on
-    every case of :data:`EX_RTRL` and compared with the forward recursion. The checker recognizes
-    the common slips in the sensitivity update, in the indexing of the steps and in the gradient, and
-    names them when it sees one; a transposed S is reported by its shape.
-    """
+    """Exercise 2, ``ex-5-1-3-rtrl``: your function ``fn(w, u, d, y, x)`` returning ``(S, grad)``: S (T, 3), row t - 1
+    the sensitivities of z_t to w, u and d, and grad = [dS/dw, dS/du, dS/dd]; run on :data:`EX_RTRL`. Slips named: in
+    the update, the indexing and the gradient."""
     def judge(out, where, w, u, d, y, x, c):
         problems = tuple_problems(out, 2, "the pair (S, grad)", where)
         if problems:
@@ -220,45 +165,35 @@ def rtrl_sensitivities(fn):
         return compare_array(out[1], grad_ref, f"grad = [dS/dw, dS/du, dS/dd] on {where}", rtol=1e-8, atol=1e-10,
                              hints=g_hints)
 
-    cases = [(f"case {i + 1} of {len(EX_RTRL)} (T={len(c.y)}, w={c.w}, u={c.u}, d={c.d})", (c.w, c.u, c.d, c.y, c.x), c)
-             for i, c in enumerate(EX_RTRL)]
+    cases = [(f"case {i + 1} of {len(EX_RTRL)} (T={len(c.y)}, w={c.w}, u={c.u}, d={c.d})",
+              (c.w, c.u, c.d, c.y, c.x), c) for i, c in enumerate(EX_RTRL)]
     return check_function("forward sensitivities (first form of Eq. 5.19)", fn, cases, judge,
                           name="rtrl_sensitivities", signature="(w, u, d, y, x)")
 
 
-# ----------------------------------------------------------------------------------------------
-# Exercise 3: how fast do signals shrink or grow?
-# ----------------------------------------------------------------------------------------------
-
 class DecayProblem(NamedTuple):
-    """A linear RNN (states at zero, so every Jacobian J_t is the identity) with a loss at the last step only and
-    the non-orthogonal recurrent matrix D_zz = rho [[1, shear], [0, 1]], whose spectral radius is rho; the
-    signal at the loss is b_T = (1, 0), and ``factor`` is the decay asked about."""
+    """A linear RNN with the loss at the last step, D_zz = rho [[1, shear], [0, 1]], b_T = (1, 0), and the ``factor``
+    of decay asked about."""
 
     rho: float
     shear: float
     factor: float
 
 
-#: Exercise 3: where is ||b_{T-k}|| largest, and after how many steps back has it fallen by 1000, when
-#: D_zz = 0.85 [[1, 3], [0, 1]]?
+#: Exercise 3: the peak and the thousand-fold decay of ||b_{T-k}|| for D_zz = 0.85 [[1, 3], [0, 1]].
 EX_DECAY = DecayProblem(rho=0.85, shear=3.0, factor=1000.0)
 
 
 def _signal_norms(p: DecayProblem, n: int) -> np.ndarray:
-    """||b_{T-k}|| / ||b_T|| for k = 0..n-1: b_{T-k} = (D_zz^T)^k b_T, with (D_zz^T)^k = rho^k [[1, 0], [k shear, 1]]."""
+    """||b_{T-k}|| / ||b_T|| for k = 0..n-1."""
     k = np.arange(n, dtype=float)
     return p.rho ** k * np.sqrt(1.0 + (p.shear * k) ** 2)
 
 
 def steps_to_shrink(k_peak, k_shrink):
-    """Exercise 3, ``ex-5-1-3-steps-to-shrink``: your ``k_peak`` (the number of steps back at which ||b_{T-k}||
-    is largest) and ``k_shrink`` (the smallest k at which ||b_{T-k}|| is at most ||b_T|| / factor) for the
-    recurrent matrix of :data:`EX_DECAY`.
-
-    Pass two whole numbers of steps. The checker recognizes the count of an orthogonal matrix with the
-    same spectral radius and a signal taken to fall from the start.
-    """
+    """Exercise 3, ``ex-5-1-3-steps-to-shrink``: your ``k_peak`` (where ||b_{T-k}|| is largest) and ``k_shrink`` (the
+    smallest k with ||b_{T-k}|| <= ||b_T|| / factor) for :data:`EX_DECAY`, whole numbers. Slips named: an orthogonal
+    matrix's count, a signal falling from the start."""
     name = "steps to the peak and to a thousand-fold decay of ||b_t||"
     p = EX_DECAY
     norms = _signal_norms(p, 2000)
@@ -294,13 +229,9 @@ def steps_to_shrink(k_peak, k_shrink):
                             "condition at your k and at its neighbours.")
     return result(name, problems)
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-5-1-3-bptt-signals": {"same_data": "the answer is a function, which the grader calls on test inputs of the "
-                                           "checker's own (EX_SIGNALS, drawn for each student)"},
-    "ex-5-1-3-rtrl": {"same_data": "the answer is a function, which the grader calls on test inputs of the checker's "
-                                   "own (EX_RTRL, drawn for each student)"},
-    "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers (rho = 0.85, the shear 3, a "
-                                              "factor of a thousand), and the solution discusses the steps they give"},
+    "ex-5-1-3-bptt-signals": {"same_data": FUNCTION_ANSWER},
+    "ex-5-1-3-rtrl": {"same_data": FUNCTION_ANSWER},
+    "ex-5-1-3-steps-to-shrink": {"same_data": "the statement spells out the numbers, which the solution discusses"},
 }

@@ -1,15 +1,5 @@
-"""Checkers for the exercises of notebook 5.1.2 (generalized linear models and IRLS).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch05_glm as check
-    check.irls_step(my_d1)
-
-Layout follows Chapter 5 of the draft: the inputs are Y and the outputs X. Arrays hold one sample
-per row, so ``Y`` here is the book's Y transposed (shape ``(N, M)``) and ``x`` the vector of
-outputs. Reference answers are computed from the problem data in this module, independently of the
-library.
-"""
+"""Checkers for the exercises of notebook 5.1.2 (generalized linear models and IRLS); one sample per row, so ``Y`` is
+the book's Y transposed."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -24,8 +14,8 @@ __all__ = ["GLMProblem", "PenalizedProblem", "EX_STEP", "EX_WEIGHTS", "EX_SEPARA
 
 
 class GLMProblem(NamedTuple):
-    """A small Bernoulli GLM: inputs ``Y`` (N, M) with a column of ones, outputs ``x`` in {0, 1},
-    and the current coefficients ``d`` (M,), the book's d^(i)."""
+    """A small Bernoulli GLM: inputs ``Y`` (N, M) with a column of ones, outputs ``x`` in {0, 1}, and the current
+    coefficients ``d`` (M,), the book's d^(i)."""
 
     Y: np.ndarray
     x: np.ndarray
@@ -33,9 +23,8 @@ class GLMProblem(NamedTuple):
 
 
 class PenalizedProblem(NamedTuple):
-    """A small logistic regression with a ridge penalty: inputs ``Y`` (N, M) with a column of ones, outputs
-    ``x`` in {0, 1}, the starting coefficients ``d`` (M,) and the penalty strength ``lam``, the objective
-    being sum_n log p(x_n | y_n; d) - (lam / 2) |d|^2, every coefficient (the intercept too) penalized."""
+    """A logistic regression with ridge penalty: ``Y``, ``x``, the start ``d`` and the strength ``lam`` of sum_n log
+    p(x_n | y_n; d) - (lam / 2) |d|^2, every coefficient penalized."""
 
     Y: np.ndarray
     x: np.ndarray
@@ -43,20 +32,13 @@ class PenalizedProblem(NamedTuple):
     lam: float
 
 
-#: Exercise 1: two IRLS steps for a four-sample logistic regression (intercept first) whose classes a threshold
-#: separates, with a ridge penalty lam = 1 on both coefficients, from d = 0.
-EX_STEP = PenalizedProblem(
-    Y=np.array([[1.0, -1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 2.0]]),
-    x=np.array([0.0, 0.0, 1.0, 1.0]),
-    d=np.array([0.0, 0.0]),
-    lam=1.0,
-)
+#: Exercise 1: two IRLS steps from d = 0 for four separated samples, ridge penalty lam = 1.
+EX_STEP = PenalizedProblem(Y=np.array([[1.0, -1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 2.0]]),
+                           x=np.array([0.0, 0.0, 1.0, 1.0]), d=np.array([0.0, 0.0]), lam=1.0)
 
 
 def _draw_weights(rng):
-    """A problem of the same kind as the book's EX_WEIGHTS, for one student: five samples with an intercept
-    column and one feature (half-integers, increasing, of both signs), outputs with both classes, and a
-    non-zero iterate whose weights differ from sample to sample."""
+    """A problem like EX_WEIGHTS: both classes, weights differing from sample to sample."""
     while True:
         y = np.sort(rng.choice(np.arange(-3.0, 3.5, 0.5), size=5, replace=False))
         x = rng.integers(0, 2, size=5).astype(float)
@@ -68,8 +50,7 @@ def _draw_weights(rng):
 #: Exercise 2: the Fisher-scoring weights of the probit model at a non-zero iterate.
 EX_WEIGHTS = checker.book_or_drawn(GLMProblem(
     Y=np.array([[1.0, -2.0], [1.0, -0.5], [1.0, 0.5], [1.0, 1.5], [1.0, 3.0]]),
-    x=np.array([0.0, 0.0, 1.0, 0.0, 1.0]),
-    d=np.array([0.3, 1.2]),
+    x=np.array([0.0, 0.0, 1.0, 0.0, 1.0]), d=np.array([0.3, 1.2]),
 ), _draw_weights, seed=5121)
 
 #: Exercise 4: four one-feature logistic data sets ``{"A": (y, x), ..., "D": (y, x)}`` (intercept implied).
@@ -83,10 +64,7 @@ EX_SEPARABLE = {
 
 def _penalized_step(p: PenalizedProblem, d: np.ndarray, *, grad_pen: float = 1.0, hess_pen: float = 1.0,
                     intercept: bool = True, scale: float = 1.0, weights_at=None) -> np.ndarray:
-    """One Newton (IRLS) step from ``d`` on sum_n log p(x_n | y_n; d) - (lam / 2) |d|^2. The switches make the
-    named slips: the penalty's term left out of the gradient (``grad_pen=0``) or the Hessian (``hess_pen=0``) or
-    given the opposite sign (-1), the intercept left unpenalized, the strength multiplied by ``scale``, and
-    the weights taken at another iterate (``weights_at``)."""
+    """One Newton (IRLS) step from ``d`` on the penalized log-likelihood; the keywords make the named slips."""
     mu = expit(p.Y @ d)
     w_at = d if weights_at is None else weights_at
     m = expit(p.Y @ w_at)
@@ -104,13 +82,9 @@ def _two_steps(p: PenalizedProblem, **slip) -> np.ndarray:
 
 
 def irls_step(d_next):
-    """Exercise 1, ``ex-5-1-2-irls-step``: your d^(2) after two IRLS steps from :data:`EX_STEP` for the
-    logistic regression with the ridge penalty (lam / 2) |d|^2 on both coefficients.
-
-    Pass an array of two numbers, intercept first. The checker recognizes the page's steps without the
-    penalty, several ways of bringing the penalty in at the wrong place or with the wrong strength, one
-    step only, and a second step that kept the weights of the first.
-    """
+    """Exercise 1, ``ex-5-1-2-irls-step``: your d^(2) (intercept first) after two IRLS steps from :data:`EX_STEP` with
+    the ridge penalty (lam / 2) |d|^2. Slips named: the page's steps without the penalty, the penalty misplaced or of
+    the wrong strength, one step, the first step's weights kept."""
     p = EX_STEP
     d1 = _penalized_step(p, p.d)
     ref = _penalized_step(p, d1)
@@ -136,19 +110,14 @@ def irls_step(d_next):
 
 
 def _probit_parts(p: GLMProblem):
-    """(eta, Phi(eta), 1 - Phi(eta), phi(eta)) of the probit model at the iterate, each tail from its own side."""
+    """(eta, Phi(eta), 1 - Phi(eta), phi(eta)) at the iterate."""
     eta = p.Y @ p.d
     return eta, ndtr(eta), ndtr(-eta), np.exp(-0.5 * eta ** 2) / np.sqrt(2.0 * np.pi)
 
 
 def irls_weights(W):
-    """Exercise 2, ``ex-5-1-2-weights``: your Fisher-scoring weights of the probit model (a Bernoulli output
-    whose mean is Phi(d^T y)) at :data:`EX_WEIGHTS`.
-
-    Pass a 1-D array of shape (N,) = (5,), one weight per sample (the diagonal, not a matrix). The checker
-    recognizes the logistic model's weights, the canonical-link formula applied to this link, Newton's
-    weights in place of Fisher scoring's, and several incomplete versions of the weight.
-    """
+    """Exercise 2, ``ex-5-1-2-weights``: your Fisher-scoring weights (5,) of the probit model at :data:`EX_WEIGHTS`.
+    Slips named: the logistic's weights, the canonical-link formula, Newton's weights, several incomplete weights."""
     p = EX_WEIGHTS
     eta, Phi, Phic, phi = _probit_parts(p)
     var = Phi * Phic
@@ -180,13 +149,9 @@ def _geometric_lambda(eta):
 
 
 def geometric_link(g, lam):
-    """Exercise 3, ``ex-5-1-2-poisson-link``: your canonical link ``g(mu)`` of the geometric family (the
-    number of failures before the first success, mean mu > 0) and its inverse ``lam(eta)`` (eta < 0).
-
-    Both arguments are functions acting element-wise on arrays; each is run on a few values. The
-    checker recognizes the two swapped, the Poisson's link (the logarithm), the Bernoulli's link (the
-    logit) and the identity.
-    """
+    """Exercise 3, ``ex-5-1-2-poisson-link``: your canonical link ``g(mu)`` of the geometric family (failures before
+    the first success, mean mu > 0) and its inverse ``lam(eta)`` (eta < 0), elementwise functions. Slips named: the
+    two swapped, the Poisson's, the Bernoulli's and the identity link."""
     mu = np.array([0.05, 0.5, 1.0, 3.0, 20.0])
     eta = np.array([-3.0, -1.0, -0.5, -0.1, -0.01])
     with np.errstate(all="ignore"):
@@ -235,9 +200,8 @@ def geometric_link(g, lam):
 
 
 def has_mle(answer_A, answer_B, answer_C, answer_D):
-    """Exercise 4 (the last of notebook 5.1.2): does the maximum-likelihood estimate (with an intercept)
-    exist for each data set of :data:`EX_SEPARABLE`? Pass four real bools, for "A" to "D". All or nothing:
-    a wrong answer is told neither which data sets nor how many are wrong."""
+    """Exercise 4: four real bools, whether the logistic MLE (with an intercept) exists for data sets "A" to "D" of
+    :data:`EX_SEPARABLE`. All or nothing."""
     problems, values = [], {}
     for key, ans in zip("ABCD", (answer_A, answer_B, answer_C, answer_D)):
         values[key], p = checker.as_bool(ans, f"your answer for data set {key}", strict=True)
@@ -257,14 +221,9 @@ def has_mle(answer_A, answer_B, answer_C, answer_D):
     return checker.result("existence of the logistic-regression MLE", problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-5-1-2-irls-step": {"same_data": "the statement spells out the numbers (inputs -1, 0, 1, 2, outputs 0, 0, 1, "
-                                        "1, the penalty 1 and the start at zero), and the solution works the first "
-                                        "step out by hand for them"},
-    "ex-5-1-2-poisson-link": {"same_data": "the answer is a pair of functions (the link and its inverse), which the "
-                                           "grader calls on test inputs of the checker's own"},
-    "ex-5-1-2-separable": {"same_data": "the answer is True or False for each of the four data sets, and the "
-                                        "solution discusses these data sets by name"},
+    "ex-5-1-2-irls-step": {"same_data": "the statement spells out the numbers; the solution works a step by hand"},
+    "ex-5-1-2-poisson-link": {"same_data": checker.FUNCTION_ANSWER},
+    "ex-5-1-2-separable": {"same_data": "the answer is True or False per data set; the solution discusses them"},
 }

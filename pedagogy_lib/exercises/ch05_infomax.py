@@ -1,26 +1,18 @@
-r"""Checkers for the exercises of notebook 5.2.1 (InfoMax ICA).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch05_infomax as check
-    check.gradient(my_G)
-
-Data arrays hold one sample per row (``Y`` is the book's Y transposed); ``D`` is the square
-unmixing matrix of Eq. 5.27. Reference answers are computed when a checker runs. The clamped E step
-of the semi-supervised clustering step is run on test problems made here, which the notebook never
-shows.
-"""
+r"""Checkers for the exercises of notebook 5.2.1 (InfoMax ICA); one sample per row, ``D`` the unmixing matrix of Eq.
+5.27."""
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import expit as _psi
+from scipy.special import softmax
 
 from . import checker
 
-__all__ = ["InfoMaxProblem", "EX_GRAD", "EX_FIXED", "AMARI_CASES", "EX_SOURCES", "gradient",
-           "fixed_point", "amari", "separable_sources", "clamped_e_step_function"]
+__all__ = ["InfoMaxProblem", "EX_GRAD", "EX_FIXED", "AMARI_CASES", "EX_SOURCES", "gradient", "fixed_point", "amari",
+           "separable_sources", "clamped_e_step_function"]
 
 
 class InfoMaxProblem(NamedTuple):
@@ -31,7 +23,7 @@ class InfoMaxProblem(NamedTuple):
 
 
 def _draw_unmixing(rng) -> np.ndarray:
-    """A well-conditioned, clearly non-symmetric 2 x 2 unmixing matrix with one decimal, positive diagonal."""
+    """A well-conditioned, clearly non-symmetric 2 x 2 unmixing matrix, one decimal."""
     while True:
         off = rng.choice([-1.0, 1.0], size=2) * rng.uniform(0.2, 0.8, size=2)
         D = np.round(np.array([[rng.uniform(0.5, 1.5), off[0]], [off[1], rng.uniform(0.5, 1.5)]]), 1)
@@ -40,13 +32,11 @@ def _draw_unmixing(rng) -> np.ndarray:
 
 
 def _draw_grad(rng):
-    """A problem of the same kind as the book's EX_GRAD, for one student: six mixtures in rows (one decimal,
-    of order one) and a non-symmetric, well-conditioned D."""
+    """A problem like EX_GRAD: six mixtures (one decimal) and a non-symmetric D."""
     return InfoMaxProblem(np.round(rng.normal(scale=1.1, size=(6, 2)), 1) + 0.0, _draw_unmixing(rng))
 
 
-#: Exercise 1: the gradient of the InfoMax objective for the arctangent squashing function (which the page
-#: does not treat) at a non-symmetric D.
+#: Exercise 1: the gradient for the arctangent squashing function at a non-symmetric D.
 EX_GRAD = checker.book_or_drawn(InfoMaxProblem(
     Y=np.array([[0.5, -1.0], [1.5, 0.2], [-0.7, 0.9], [0.1, -2.0], [-1.2, -0.4], [2.2, 1.1]]),
     D=np.array([[1.0, 0.4], [-0.3, 0.8]]),
@@ -54,8 +44,7 @@ EX_GRAD = checker.book_or_drawn(InfoMaxProblem(
 
 
 def _draw_fixed(rng):
-    """A problem of the same kind as the book's EX_FIXED, for one student: five mixtures in rows and a
-    non-symmetric D, such that the matrix to invert is well-conditioned and clearly not symmetric."""
+    """A problem like EX_FIXED, the matrix to invert well-conditioned and clearly not symmetric."""
     while True:
         Y, D = np.round(rng.normal(size=(5, 2)), 1) + 0.0, _draw_unmixing(rng)
         M = 2.0 * Y.T @ np.tanh(Y @ D.T) / len(Y)
@@ -63,15 +52,13 @@ def _draw_fixed(rng):
             return InfoMaxProblem(Y, D)
 
 
-#: Exercise 2: the right-hand side of the fixed-point equation for the tanh squashing function (which the
-#: page does not derive) at a non-symmetric D.
+#: Exercise 2: the fixed-point right-hand side for tanh squashing at a non-symmetric D.
 EX_FIXED = checker.book_or_drawn(InfoMaxProblem(
     Y=np.array([[1.0, 0.3], [-0.4, 1.2], [0.8, -1.5], [-1.9, 0.1], [0.2, 0.6]]),
     D=np.array([[1.2, -0.5], [0.7, 0.9]]),
 ), _draw_fixed, seed=5212)
 
-#: Exercise 3: test cases for an Amari-index function ``amari(P)`` of the global matrix P = D C: three of
-#: size 2, two of size 3 and two of size 4 (so the normalizing constant is pinned for every K).
+#: Exercise 3: test matrices P = D C of sizes 2, 3 and 4.
 AMARI_CASES = (
     np.array([[0.0, 2.0], [-0.5, 0.0]]),
     np.array([[1.0, 0.1], [0.3, 1.0]]),
@@ -82,13 +69,12 @@ AMARI_CASES = (
     np.array([[1.0, -1.0, 1.0, 1.0], [1.0, 1.0, -1.0, 1.0], [-1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, -0.5]]),
 )
 
-#: Exercise 4: source laws (unit variance, i.i.d. across the two sources): Student's t with five degrees of
-#: freedom, the logistic, and the symmetric triangular law; the page evaluates none of them.
+#: Exercise 4: unit-variance source laws: Student's t (5 dof), logistic, symmetric triangular.
 EX_SOURCES = ("student-t5", "logistic", "triangular")
 
 
 def _law(src: str):
-    """The unit-variance law of a source name of :data:`EX_SOURCES` (a frozen scipy distribution)."""
+    """The unit-variance law of a source name of :data:`EX_SOURCES` (a frozen distribution)."""
     from scipy import stats
 
     return {"student-t5": stats.t(5, scale=np.sqrt(3.0 / 5.0)),
@@ -103,25 +89,15 @@ def _expect(f, dist) -> float:
     return integrate.quad(lambda s: f(s) * dist.pdf(s), lo, hi, points=[0.0], limit=200)[0]
 
 
-def _psi(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def _cauchy_score(U):
-    """d/du log psi'(u) for psi(u) = 1/2 + arctan(u)/pi, whose derivative is the standard Cauchy density."""
+    """d/du log psi'(u) for psi(u) = 1/2 + arctan(u)/pi."""
     return -2.0 * U / (1.0 + U * U)
 
 
 def gradient(G):
-    """Exercise 1, ``ex-5-2-1-gradient``: your gradient of the InfoMax objective with respect to D at
-    :data:`EX_GRAD`, for the arctangent squashing function of the statement.
-
-    Pass a (K, K) = (2, 2) array whose row k is the derivative with respect to row k of D. The
-    checker recognizes the page's logistic gradient and the tanh one, the logistic's sample term carried
-    over to the new squashing function, a lost constant factor, a derivative of psi' where its logarithm
-    belongs, the draft's transposed term, a left-out or wrongly transposed log-determinant term, the
-    gradient of the loss instead of the objective, and a sum where an average belongs.
-    """
+    """Exercise 1, ``ex-5-2-1-gradient``: your gradient (2, 2) of the InfoMax objective in D at :data:`EX_GRAD` for
+    arctangent squashing. Slips named: the logistic or tanh gradient, the logistic's sample term, a lost constant,
+    psi' for log psi', the draft's transpose, the log-det term, the loss's gradient, a sum."""
     Y, D = EX_GRAD
     N = Y.shape[0]
     U = Y @ D.T
@@ -150,13 +126,9 @@ def gradient(G):
 
 
 def fixed_point(R):
-    """Exercise 2, ``ex-5-2-1-fixed-point``: your right-hand side of the fixed-point equation for the
-    squashing function x = tanh(u), in the corrected layout, at :data:`EX_FIXED`.
-
-    Pass a (2, 2) array. The checker recognizes the logistic's right-hand side (the page's), the
-    draft's transposed layout, a constant factor lost in the derivative, and the matrix before
-    inversion.
-    """
+    """Exercise 2, ``ex-5-2-1-fixed-point``: your right-hand side of the fixed-point equation for x = tanh(u),
+    corrected layout, at :data:`EX_FIXED`, (2, 2). Slips named: the logistic's (the page's), the draft's layout, a
+    lost constant, the matrix before inversion."""
     Y, D = EX_FIXED
     N = Y.shape[0]
     T = np.tanh(Y @ D.T)
@@ -175,7 +147,7 @@ def fixed_point(R):
 
 
 def _amari_terms(P):
-    """The row and column sums of the statement's ratios (before normalization) of a square matrix."""
+    """The row and column sums of the statement's ratios, before normalization."""
     P = np.abs(np.asarray(P, dtype=float))
     return (P.sum(1) / P.max(1) - 1).sum(), (P.sum(0) / P.max(0) - 1).sum()
 
@@ -187,14 +159,9 @@ def _amari_ref(P):
 
 
 def amari(fn):
-    """Exercise 3, ``ex-5-2-1-amari``: your function ``fn(P)`` returning the Amari index of the square
-    matrix ``P``, a single number.
-
-    It is run on each matrix of :data:`AMARI_CASES` (sizes 2, 3 and 4), and must not change when ``P``
-    is multiplied by a negative constant. The checker recognizes a sum left unnormalized, a constant
-    that is right for 2 x 2 matrices only, a constant that counts the rows or the columns but not both,
-    one that overestimates the largest term of a row, and left-out column terms.
-    """
+    """Exercise 3, ``ex-5-2-1-amari``: your function ``fn(P)`` returning the Amari index of a square matrix, run on
+    :data:`AMARI_CASES` (sizes 2 to 4) and on a negative multiple. Slips named: no normalizing constant, one right for
+    2 x 2 only, one counting rows or columns only, one overestimating a row's largest term, no column terms."""
     title = "Amari index"
     if not callable(fn):
         return checker.result(title, [f"your amari(P) should be a function; got {type(fn).__name__}."])
@@ -258,10 +225,9 @@ def _constant_unscaled(src: str) -> float:
 
 
 def separable_sources(answers):
-    """Exercise 4, ``ex-5-2-1-which-sources``: a dict ``{source: c}`` with every name of :data:`EX_SOURCES`:
-    the stability constant c = E[phi'(x)] E[x^2] of the separating solution of InfoMax with the logistic
-    squashing function, for two i.i.d. unit-variance sources of this law (x = lambda s, the recovered
-    source), to 1 %."""
+    """Exercise 4, ``ex-5-2-1-which-sources``: a dict ``{source: c}`` over :data:`EX_SOURCES`, the stability constant
+    c = E[phi'(x)] E[x^2] of InfoMax's separating solution with logistic squashing, two i.i.d. unit-variance sources
+    (x = lambda s the recovered source), to 1 %."""
     title = "stability constants of InfoMax's separating solution"
     if not isinstance(answers, dict):
         return checker.result(title, [f"give a dict with keys {list(EX_SOURCES)} and numbers c as values; "
@@ -285,9 +251,7 @@ def _spd(rng, L):
 
 
 def _clamped_cases():
-    """Problems the student's function has not seen: (pi, mu, Sigma, y, labels) of Gaussian mixtures, among
-    them a set with no labels, one with every point labelled, points far from every component, and labels
-    that contradict the posterior."""
+    """Hidden mixtures (pi, mu, Sigma, y, labels): no labels, all labelled, far points, labels against the posterior."""
     rng = checker.problem_rng(5213)
     cases = []
     # (K, L, N, how the labels are chosen)
@@ -318,7 +282,7 @@ def _clamped_cases():
 
 
 def _log_joint(pi, mu, Sigma, y, *, prior=True, logdet=True, inverse=True):
-    """log(pi_k N(y_n; mu_k, Sigma_k)), an (N, K) array; the switches give named slips."""
+    """log(pi_k N(y_n; mu_k, Sigma_k)), (N, K); the switches give named slips."""
     K = pi.shape[0]
     z = np.full((y.shape[0], K), -0.5 * y.shape[1] * np.log(2.0 * np.pi))
     for k in range(K):
@@ -330,9 +294,7 @@ def _log_joint(pi, mu, Sigma, y, *, prior=True, logdet=True, inverse=True):
 
 
 def _normalize_rows(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(z, axis=1)
 
 
 def _clamp_rows(r, labels, labelled):
@@ -348,7 +310,7 @@ def _clamped_ref(pi, mu, Sigma, y, labels):
 
 
 def _clamped_slips(pi, mu, Sigma, y, labels) -> dict:
-    """What named wrong derivations return on one problem."""
+    """Named wrong derivations on one problem."""
     K = pi.shape[0]
     post = _normalize_rows(_log_joint(pi, mu, Sigma, y))
     hard = np.eye(K)[post.argmax(axis=1)]
@@ -371,16 +333,9 @@ def _clamped_slips(pi, mu, Sigma, y, labels) -> dict:
 
 
 def clamped_e_step_function(fn) -> checker.CheckResult:
-    """Exercise ``ex-5-2-1-clamped-e-step``: your function ``fn(pi, mu, Sigma, y, labels)`` returning the
-    responsibilities of the E step of semi-supervised EM for a Gaussian mixture, an array of shape (N, K).
-
-    ``pi`` has shape (K,), ``mu`` (K, L), ``Sigma`` (K, L, L), ``y`` (N, L) and ``labels`` (N,) integers:
-    -1 for an unlabelled point, its class 0..K-1 otherwise. It is run on mixtures made here, among them a
-    set with no labels, one with every point labelled and points far from every component. The checker
-    recognizes responsibilities left unclamped, a left-out prior or determinant, a covariance in place of
-    its inverse, hard assignments, unnormalized rows, class 0 taken for unlabelled, and overflow or
-    underflow far from the components.
-    """
+    """Exercise ``ex-5-2-1-clamped-e-step``: your function ``fn(pi, mu, Sigma, y, labels)`` returning the (N, K)
+    E-step responsibilities of semi-supervised EM (label -1: unlabelled). Slips named: no clamping, no prior or
+    determinant, Sigma uninverted, hard assignments, no normalization, class 0 as unlabelled, overflow."""
     def judge(out, where, pi, mu, Sigma, y, labels):
         if out is not None:
             try:
@@ -403,13 +358,9 @@ def clamped_e_step_function(fn) -> checker.CheckResult:
         return checker.check_function("clamped E step of semi-supervised EM", fn, cases, judge,
                                       name="my_clamped_e_step", signature="(pi, mu, Sigma, y, labels)")
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-5-2-1-amari": {"same_data": "the answer is a function, which the grader calls on test matrices of the "
-                                    "checker's own"},
-    "ex-5-2-1-which-sources": {"same_data": "the answer is a constant for each of three named source laws, which the "
-                                            "data do not change"},
-    "ex-5-2-1-clamped-e-step": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                             "the checker's own"},
+    "ex-5-2-1-amari": {"same_data": checker.FUNCTION_ANSWER},
+    "ex-5-2-1-which-sources": {"same_data": "the answer is a constant for each of three named source laws"},
+    "ex-5-2-1-clamped-e-step": {"same_data": checker.FUNCTION_ANSWER},
 }

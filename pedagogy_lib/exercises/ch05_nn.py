@@ -1,46 +1,22 @@
-"""Checkers for the exercises of notebook 5.1.3 (artificial neural networks and backpropagation).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch05_nn as check
-    check.residual_backward(my_residual_backward)
-
-Problem data are the module constants below; every checker computes its reference from them
-when it runs and reports what is wrong without printing the reference.
-
-* :func:`residual_backward`: the backward pass of a residual tanh block (rows layout), which the
-  page does not code;
-* :func:`central_difference`: a central-difference gradient checker;
-* :func:`poisson_signal`: the output signal b_L for a softplus output and a Poisson surprisal (a
-  non-canonical pair, which the page's table does not list);
-* :func:`product_network`: weights of a two-layer log/exp network that computes a monomial
-  (the interaction example after Eq. 5.15).
-"""
+"""Checkers for the exercises of notebook 5.1.3 (artificial neural networks and backpropagation)."""
 from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
 import numpy as np
+from scipy.special import logsumexp, softmax
 
 from ..nn import network as nn
-from .checker import check_function, compare_array, result, problem_rng
+from .checker import FUNCTION_ANSWER, check_function, compare_array, problem_rng, result, tuple_problems
 
-__all__ = ["DenseCase", "EX_DENSE", "EX_GRAD_FUNCTIONS", "EX_GRAD_EPS", "EX_SIGNAL", "EX_PRODUCT",
-           "GradFunction", "SignalCase", "ProductProblem",
-           "residual_backward", "central_difference", "poisson_signal", "product_network"]
+__all__ = ["DenseCase", "EX_DENSE", "EX_GRAD_FUNCTIONS", "EX_GRAD_EPS", "EX_SIGNAL", "EX_PRODUCT", "GradFunction",
+           "SignalCase", "ProductProblem", "residual_backward", "central_difference", "poisson_signal",
+           "product_network"]
 
-
-# ----------------------------------------------------------------------------------------------
-# Exercise 1: backward pass of a residual tanh block
-# ----------------------------------------------------------------------------------------------
 
 class DenseCase(NamedTuple):
-    """One test case for the backward pass of a residual block (samples in rows).
-
-    ``D`` is square, ``(K, K)``, in the book's orientation, ``d`` is ``(K,)``, ``Z_prev`` is
-    ``(N, K)`` (the block's input, one sample per row) and ``G`` is ``(N, K)``: the gradient of
-    the loss with respect to each row of the block's *output*.
-    """
+    """A case for a residual block's backward pass: ``D`` (K, K), ``d`` (K,), the input ``Z_prev`` (N, K) and ``G``
+    (N, K), the loss's gradient in each row of the block's *output*."""
 
     D: np.ndarray
     d: np.ndarray
@@ -56,8 +32,7 @@ def _dense_case(seed: int, N: int, K: int) -> DenseCase:
             return DenseCase(D, r.normal(size=K), r.normal(size=(N, K)), r.normal(size=(N, K)))
 
 
-#: Exercise 1: residual blocks of widths 3, 2, 4 and 3 (the block needs a square D), the third with a
-#: single sample. Every D is far from symmetric, so a missing transpose gives wrong numbers.
+#: Exercise 1: residual blocks of widths 3, 2, 4, 3 (one with N = 1), every D far from symmetric.
 EX_DENSE = (_dense_case(1, 4, 3), _dense_case(2, 5, 2), _dense_case(3, 1, 4), _dense_case(4, 6, 3))
 
 
@@ -67,7 +42,7 @@ def _describe_dense(i: int, case: DenseCase) -> str:
 
 
 def _residual_parts(case: DenseCase):
-    """Pre-activation, tanh of it, and the signal b (gradient with respect to the pre-activation) per row."""
+    """Pre-activation, its tanh, and the signal b per row."""
     A = case.Z_prev @ case.D.T + case.d
     T = np.tanh(A)
     return A, T, (1.0 - T * T) * case.G
@@ -78,36 +53,16 @@ def _nan_like(a):
 
 
 def residual_backward(fn):
-    """Exercise 1, ``ex-5-1-3-dense-backward``: your function ``fn(D, d, Z_prev, G)``, the backward pass
-    of the residual block of the statement.
-
-    The inputs are as in :class:`DenseCase`. ``fn`` returns the tuple
-    ``(grad_Z_prev, grad_D, grad_d)`` with the shapes of ``Z_prev``, ``D`` and ``d``; the
-    parameter gradients are summed over the rows. It runs on every case in :data:`EX_DENSE`,
-    must not modify its inputs, and the first failing case is reported. The checker recognizes the
-    gradient of a plain tanh layer, a missing Jacobian of the nonlinearity, a derivative taken at the wrong
-    point, a missing transpose, an average where a sum belongs, and a transposed weight gradient.
-    """
-    name = "backward pass of a residual tanh block"
-    if fn is None:
-        return result(name, ["residual_backward is None: write the function first."])
-    if not callable(fn):
-        return result(name, [f"residual_backward should be a function; got {type(fn).__name__}."])
-    for i, case in enumerate(EX_DENSE):
-        label = _describe_dense(i, case)
+    """Exercise 1, ``ex-5-1-3-dense-backward``: your function ``fn(D, d, Z_prev, G)`` returning ``(grad_Z_prev,
+    grad_D, grad_d)`` (parameter gradients summed over rows), inputs unchanged. Slips named: a plain tanh layer, no or
+    a misplaced tanh derivative, a missing transpose, an average, a transposed weight gradient."""
+    def judge(out, label, *case):
+        problems = tuple_problems(out, 3, "a tuple (grad_Z_prev, grad_D, grad_d)", label)
+        if problems:
+            return problems
+        case = DenseCase(*case)
         A, T, B = _residual_parts(case)
         ref_Z, ref_D, ref_d = case.G + B @ case.D, B.T @ case.Z_prev, B.sum(axis=0)
-        copies = [np.copy(a) for a in case]
-        try:
-            out = fn(*copies)
-        except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return result(name, [f"residual_backward raised {type(exc).__name__}: {exc} (on {label})."])
-        if not isinstance(out, (tuple, list)) or len(out) != 3:
-            return result(name, [f"residual_backward should return a tuple (grad_Z_prev, grad_D, grad_d); "
-                                 f"got {type(out).__name__} (on {label})."])
-        if any(not np.array_equal(c, a) for c, a in zip(copies, case)):
-            return result(name, [f"residual_backward modified its inputs in place (on {label}); a backward "
-                                 "pass must leave D, d, Z_prev and G untouched."])
         N = case.Z_prev.shape[0]
         B_at_input = (1.0 - np.tanh(case.Z_prev) ** 2) * case.G
         B_at_output = (1.0 - (case.Z_prev + T) ** 2) * case.G
@@ -130,22 +85,18 @@ def residual_backward(fn):
             "you multiplied the signal by the block's output where its input belongs":
                 B.T @ (case.Z_prev + T),
         })
-        problems += compare_array(out[2], ref_d, f"grad_d on {label}", hints={
+        return problems + compare_array(out[2], ref_d, f"grad_d on {label}", hints={
             "you used G as the signal and forgot the Jacobian of tanh": case.G.sum(axis=0),
             "you averaged over the N rows instead of summing them": ref_d / N if N > 1 else _nan_like(ref_d),
         })
-        if problems:
-            return result(name, problems)
-    return result(name, [])
 
+    cases = [(_describe_dense(i, case), tuple(case)) for i, case in enumerate(EX_DENSE)]
+    return check_function("backward pass of a residual tanh block", fn, cases, judge, name="residual_backward",
+                          signature="(D, d, Z_prev, G)", unchanged=True)
 
-# ----------------------------------------------------------------------------------------------
-# Exercise 2: a central-difference gradient checker
-# ----------------------------------------------------------------------------------------------
 
 class GradFunction(NamedTuple):
-    """A scalar test function ``f(theta)`` and the point where it is checked (its exact gradient is the
-    checker's own)."""
+    """A scalar test function ``f(theta)`` and the point where it is checked."""
 
     description: str
     f: Callable
@@ -157,18 +108,7 @@ _b_QUAD = np.array([1.0, -2.0, 0.5])
 _W_NET = np.array([[0.7, -1.2], [0.4, 0.9], [-0.5, 0.3]])
 
 
-def _lse(t):
-    m = np.max(t)
-    return float(m + np.log(np.sum(np.exp(t - m))))
-
-
-def _softmax(t):
-    e = np.exp(t - np.max(t))
-    return e / e.sum()
-
-
-#: Exercise 2: the functions on which a student's checker is run (their exact gradients are
-#: :func:`_exact_gradient`'s, which the checker computes for itself).
+#: Exercise 2: the functions a student's checker is run on.
 EX_GRAD_FUNCTIONS = (
     GradFunction("a quadratic 0.5 theta^T A theta + b^T theta (non-symmetric A)",
                  lambda t: float(0.5 * t @ _A_QUAD @ t + _b_QUAD @ t),
@@ -176,7 +116,7 @@ EX_GRAD_FUNCTIONS = (
     GradFunction("sum(exp(3 theta))",
                  lambda t: float(np.sum(np.exp(3.0 * t))),
                  np.array([0.1, -0.4, 0.25, 0.0])),
-    GradFunction("log-sum-exp(theta)", _lse, np.array([1.0, -0.5, 2.0, 0.3, -1.2])),
+    GradFunction("log-sum-exp(theta)", lambda t: float(logsumexp(t)), np.array([1.0, -0.5, 2.0, 0.3, -1.2])),
     GradFunction("a one-unit network sum(tanh(W theta))",
                  lambda t: float(np.sum(np.tanh(_W_NET @ t))),
                  np.array([0.6, -0.2])),
@@ -191,40 +131,27 @@ def _exact_gradient(i: int, t) -> np.ndarray:
     if i == 1:
         return 3.0 * np.exp(3.0 * t)
     if i == 2:
-        return _softmax(t)
+        return softmax(t)
     return _W_NET.T @ (1.0 - np.tanh(_W_NET @ t) ** 2)
 
 #: Step passed to the student's function: large enough that a one-sided difference is visibly worse.
 EX_GRAD_EPS = 1e-3
 
 
-def _forward_difference(f, theta, eps):
+def _differences(f, theta, eps, scale=2.0, one_sided=False):
+    """Difference quotients of f at theta: central ones divided by ``scale`` eps, or one-sided."""
     g = np.zeros_like(theta)
     for i in range(theta.size):
         e = np.zeros_like(theta)
         e[i] = eps
-        g[i] = (f(theta + e) - f(theta)) / eps
-    return g
-
-
-def _central(f, theta, eps, scale):
-    g = np.zeros_like(theta)
-    for i in range(theta.size):
-        e = np.zeros_like(theta)
-        e[i] = eps
-        g[i] = (f(theta + e) - f(theta - e)) / (scale * eps)
+        g[i] = (f(theta + e) - f(theta)) / eps if one_sided else (f(theta + e) - f(theta - e)) / (scale * eps)
     return g
 
 
 def central_difference(fn):
-    """Exercise 2, ``ex-5-1-3-central-difference``: your function ``fn(f, theta, eps)``, the central
-    differences of the statement.
-
-    ``f`` maps a 1-D array to a number and ``theta`` is a 1-D float array; ``fn`` returns an array
-    of the shape of ``theta`` and must leave ``theta`` as it found it. It runs with
-    ``eps =`` :data:`EX_GRAD_EPS` on each function of :data:`EX_GRAD_FUNCTIONS` and is compared
-    with the exact gradient. The checker recognizes a one-sided difference and a wrong divisor.
-    """
+    """Exercise 2, ``ex-5-1-3-central-difference``: your function ``fn(f, theta, eps)`` returning the central
+    differences of the statement (shape of ``theta``, left as it was found), run with :data:`EX_GRAD_EPS` on
+    :data:`EX_GRAD_FUNCTIONS`. Slips named: a one-sided difference, a wrong divisor."""
     name = "central-difference gradient"
     if fn is None:
         return result(name, ["central_difference is None: write the function first."])
@@ -247,8 +174,8 @@ def central_difference(fn):
                                  "perturb a copy, or put each entry back after using it."])
         hints = {
             "you used a one-sided (forward) difference, whose error is O(eps) rather than O(eps^2)":
-                _forward_difference(case.f, case.theta, eps),
-            "you divided by eps instead of 2 eps": _central(case.f, case.theta, eps, 1.0),
+                _differences(case.f, case.theta, eps, one_sided=True),
+            "you divided by eps instead of 2 eps": _differences(case.f, case.theta, eps, 1.0),
         }
         problems = compare_array(out, _exact_gradient(i, case.theta), f"the gradient of {label}",
                                  rtol=1e-5, atol=1e-8, hints=hints)
@@ -256,20 +183,15 @@ def central_difference(fn):
             return result(name, problems)
         # central differences at this step differ from the exact gradient by O(eps^2): an answer much
         # closer to the exact gradient than the differences themselves did not compute them
-        if not np.allclose(out, _central(case.f, case.theta, eps, 2.0), rtol=1e-7, atol=1e-10):
+        if not np.allclose(out, _differences(case.f, case.theta, eps), rtol=1e-7, atol=1e-10):
             return result(name, [f"on {label}, your values are not the central differences at eps = {eps:g}: "
                                  "return the difference quotients of the statement, with their own O(eps^2) "
                                  "error, not another estimate of the gradient."])
     return result(name, [])
 
 
-# ----------------------------------------------------------------------------------------------
-# Exercise 3: the output signal for a softplus output and a Poisson surprisal
-# ----------------------------------------------------------------------------------------------
-
 class SignalCase(NamedTuple):
-    """Pre-activations ``a`` of the output layer and counts ``x`` (non-negative whole numbers, stored as
-    floats), both 1-D of the same length."""
+    """Output pre-activations ``a`` and counts ``x`` (whole numbers as floats), 1-D of one length."""
 
     a: np.ndarray
     x: np.ndarray
@@ -284,14 +206,9 @@ EX_SIGNAL = (
 
 
 def poisson_signal(fn):
-    """Exercise 3, ``ex-5-1-3-bernoulli-signal``: your function ``fn(a, x) -> b_L`` for the softplus
-    output and the Poisson surprisal of the statement.
-
-    ``a`` and ``x`` are 1-D arrays of the same length; ``fn`` returns an array of that length. It
-    runs on every case of :data:`EX_SIGNAL`. The checker recognizes a forgotten Jacobian, the wrong
-    derivative of the output nonlinearity, the signal of another loss, and the shortcut that holds
-    only for a canonical link.
-    """
+    """Exercise 3, ``ex-5-1-3-bernoulli-signal``: your function ``fn(a, x)`` returning b_L for the softplus output and
+    the Poisson surprisal, run on :data:`EX_SIGNAL`. Slips named: no Jacobian, the logistic's derivative, the
+    canonical-link shortcut, an exponential output, a squared-error signal, an imprecise softplus."""
     def judge(out, where, a, x):
         mu = nn.softplus(a)                                        # the Poisson mean
         s = nn.sigmoid(a)                                          # softplus' = diagonal of J_L
@@ -319,13 +236,9 @@ def poisson_signal(fn):
                           name="poisson_signal", signature="(a, x)")
 
 
-# ----------------------------------------------------------------------------------------------
-# Exercise 4: a log/exp network that computes a monomial
-# ----------------------------------------------------------------------------------------------
-
 class ProductProblem(NamedTuple):
-    """The target: a constant ``c`` times the factors y_1, y_2 and y_2 + y_3 + 1 raised to ``powers``,
-    and the positive inputs ``Y_test`` (50, 3) it is tested on, one per row."""
+    """The target ``c`` y_1^p_1 y_2^p_2 (y_2 + y_3 + 1)^p_3 with ``powers`` (p_1, p_2, p_3), and its positive test
+    inputs ``Y_test`` (50, 3)."""
 
     c: float
     powers: np.ndarray
@@ -338,7 +251,7 @@ EX_PRODUCT = ProductProblem(c=2.0, powers=np.array([1.0, 1.0, -2.0]),
 
 
 def _product_factors(Y, shift=1.0, with_y2=True):
-    """The factors y_1, y_2 and y_2 + y_3 + shift (or y_3 + shift without y_2), one row per input."""
+    """The factors y_1, y_2 and y_2 + y_3 + shift (without y_2 if asked), one row per input."""
     return np.column_stack([Y[:, 0], Y[:, 1], (Y[:, 1] if with_y2 else 0.0) + Y[:, 2] + shift])
 
 
@@ -350,12 +263,9 @@ def _product_network_output(D1, d1, D2, d2, Y):
 
 
 def product_network(D1, d1, D2, d2):
-    """Exercise 4, ``ex-5-1-3-product-network``: your weights of the two-layer log/exp network of the statement.
-
-    Pass ``D1`` (H, 3), ``d1`` (H,), ``D2`` (1, H) and ``d2`` (1,), for any hidden width H. The
-    network must reproduce the target of :data:`EX_PRODUCT` on every test input to a relative
-    error of 1e-8. The checker recognizes a missing or misplaced constant and wrong powers.
-    """
+    """Exercise 4, ``ex-5-1-3-product-network``: your ``D1`` (H, 3), ``d1`` (H,), ``D2`` (1, H), ``d2`` (1,) of the
+    two-layer log/exp network reproducing :data:`EX_PRODUCT` to a relative 1e-8. Slips named: a missing or misplaced
+    constant, wrong powers."""
     name = "a log/exp network computing 2 y1 y2 / (y2 + y3 + 1)^2"
     arrs = {}
     for nm, val, nd in (("D1", D1, 2), ("d1", d1, 1), ("D2", D2, 2), ("d2", d2, 1)):
@@ -406,16 +316,10 @@ def product_network(D1, d1, D2, d2):
     problems = compare_array(out, ref, "the network's output on the 50 test inputs", rtol=1e-8, atol=1e-12, hints=hints)
     return result(name, problems)
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-5-1-3-dense-backward": {"same_data": "the answer is a function, which the grader calls on test layers of the "
-                                             "checker's own (EX_DENSE, drawn for each student)"},
-    "ex-5-1-3-central-difference": {"same_data": "the answer is a function, which the grader calls on test functions "
-                                                 "of the checker's own"},
-    "ex-5-1-3-bernoulli-signal": {"same_data": "the answer is a function, which the grader calls on test inputs of "
-                                               "the checker's own"},
-    "ex-5-1-3-product-network": {"same_data": "the statement spells out the function to compute, f(y) = 2 y1 y2 / "
-                                              "(y2 + y3 + 1)^2, and the weights that compute it do not depend on the "
-                                              "test inputs"},
+    "ex-5-1-3-dense-backward": {"same_data": FUNCTION_ANSWER},
+    "ex-5-1-3-central-difference": {"same_data": FUNCTION_ANSWER},
+    "ex-5-1-3-bernoulli-signal": {"same_data": FUNCTION_ANSWER},
+    "ex-5-1-3-product-network": {"same_data": "the statement spells out the function to compute"},
 }

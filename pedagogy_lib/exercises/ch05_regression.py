@@ -1,15 +1,5 @@
-r"""Checkers for the exercises of notebook 5.1.1 (linear regression, ridge and its Bayesian reading,
-leave-one-out cross validation in one step).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch05_regression as check
-    check.normal_equations(my_D)
-
-The data are stored in the **book's layout**: one sample per *column*. In Chapter 5 the inputs are
-Y (M x N) and the outputs X (K x N), and the weights form D (K x M); in Appendix A the inputs are
-X (M x N) and the outputs y (N,). Reference answers are computed when a checker runs.
-"""
+r"""Checkers for the exercises of notebook 5.1.1 (regression, ridge, leave-one-out in one step), in the book's layout
+of one sample per *column*: Y (M x N), X (K x N), D (K x M); in Appendix A, X (M x N) and y (N,)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -19,13 +9,13 @@ import numpy as np
 from ..learning import regression as rg
 from . import checker
 
-__all__ = ["RegressionProblem", "RidgeProblem", "LOOProblem", "EX_NORMAL", "EX_RIDGE", "EX_LOO",
-           "normal_equations", "ridge_conventions", "loo_residual", "lofo_function"]
+__all__ = ["RegressionProblem", "RidgeProblem", "LOOProblem", "EX_NORMAL", "EX_RIDGE", "EX_LOO", "normal_equations",
+           "ridge_conventions", "loo_residual", "lofo_function"]
 
 
 class RegressionProblem(NamedTuple):
-    """Chapter 5 layout: inputs ``Y`` (M, N), outputs ``X`` (K, N), and the noise covariance ``Sigma``
-    (K, K) of the outputs (the book's Sigma_x|y of Eq. 5.1)."""
+    """Inputs ``Y`` (M, N), outputs ``X`` (K, N) and their noise covariance ``Sigma`` (K, K), the book's Sigma_x|y of
+    Eq. 5.1."""
 
     Y: np.ndarray
     X: np.ndarray
@@ -33,9 +23,8 @@ class RegressionProblem(NamedTuple):
 
 
 class RidgeProblem(NamedTuple):
-    """Chapter 5 layout plus the prior mean ``m_d`` (M,) and covariance ``Sigma_d`` of each row of D
-    (Eq. 5.4 with a non-zero mean; an (M, M) matrix that is not a multiple of the identity) and the
-    noise variance ``sigma2`` (Eq. 5.5)."""
+    """Inputs and outputs, the prior mean ``m_d`` (M,) and covariance ``Sigma_d`` (M, M) of each row of D, and the
+    noise variance ``sigma2``."""
 
     Y: np.ndarray
     X: np.ndarray
@@ -45,9 +34,8 @@ class RidgeProblem(NamedTuple):
 
 
 class LOOProblem(NamedTuple):
-    """Appendix A layout: inputs ``X`` (M, N) with samples in columns, outputs ``y`` (N,), the
-    (0-based) index ``n`` of the sample to leave out, and the ridge strength ``lam`` of the fit
-    (w = (X X^T + lam I)^{-1} X y, every weight penalized)."""
+    """Inputs ``X`` (M, N), outputs ``y`` (N,), the 0-based index ``n`` to leave out and the ridge strength ``lam``
+    (every weight penalized)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -56,16 +44,13 @@ class LOOProblem(NamedTuple):
 
 
 def _tied_weights(S: np.ndarray) -> np.ndarray:
-    """Sigma^{-1} 1 / (1^T Sigma^{-1} 1): the weights of the outputs' combination that tied rows regress."""
+    """Sigma^{-1} 1 / (1^T Sigma^{-1} 1): the weights of the outputs that tied rows regress."""
     w = np.linalg.solve(S, np.ones(S.shape[0]))
     return w / w.sum()
 
 
 def _draw_normal(rng):
-    """A problem of the same kind as the book's EX_NORMAL, for one student: 2 inputs (one decimal) and 2 outputs
-    of 6 samples, each output the same linear function of the inputs plus correlated noise of unequal variances
-    (a covariance with two decimals), such that the tied fit differs clearly from the untied rows and from the
-    fit to the plain average of the outputs."""
+    """A problem like EX_NORMAL: the tied fit clearly apart from the untied rows and the plain average's fit."""
     while True:
         Y = np.round(rng.uniform(-2.5, 3.0, size=(2, 6)), 1) + 0.0
         sd = np.sqrt(rng.uniform(0.2, 2.0, size=2))
@@ -85,23 +70,16 @@ def _draw_normal(rng):
             return RegressionProblem(Y, X, S)
 
 
-#: Exercise 1: M = 2 inputs, K = 2 outputs (two noisy readings of one linear function), N = 6 samples, and the
-#: outputs' noise covariance.
+#: Exercise 1: M = 2 inputs, K = 2 outputs (two noisy readings of one linear function), N = 6.
 EX_NORMAL = checker.book_or_drawn(RegressionProblem(
-    Y=np.array([[1.0, 2.0, -1.0, 0.5, 3.0, -2.0],
-                [0.0, 1.0, 1.5, -1.0, 2.0, 0.5]]),
-    X=np.array([[1.4, 1.2, -2.7, 2.1, 1.8, -3.7],
-                [2.2, 2.8, -1.5, 0.3, 1.9, -4.9]]),
-    Sigma=np.array([[0.3, 0.2],
-                    [0.2, 1.2]]),
+    Y=np.array([[1.0, 2.0, -1.0, 0.5, 3.0, -2.0], [0.0, 1.0, 1.5, -1.0, 2.0, 0.5]]),
+    X=np.array([[1.4, 1.2, -2.7, 2.1, 1.8, -3.7], [2.2, 2.8, -1.5, 0.3, 1.9, -4.9]]),
+    Sigma=np.array([[0.3, 0.2], [0.2, 1.2]]),
 ), _draw_normal, seed=5111)
 
 
 def _draw_ridge(rng):
-    """A problem of the same kind as the book's EX_RIDGE, for one student: 3 correlated inputs and 1 output
-    of 8 samples (one decimal), a prior mean away from zero (one decimal) that moves the posterior mean
-    clearly, a prior covariance with unequal variances and one correlated pair (two decimals), and a
-    noise variance below one."""
+    """A problem like EX_RIDGE: correlated inputs, a prior mean that moves the posterior mean."""
     while True:
         Y = np.round(rng.multivariate_normal(np.zeros(3), [[1.0, 0.3, 0.2], [0.3, 1.0, 0.7], [0.2, 0.7, 1.0]],
                                              size=8).T, 1) + 0.0
@@ -119,26 +97,19 @@ def _draw_ridge(rng):
             return RidgeProblem(Y, X + 0.0, m, S, s2)
 
 
-#: Exercise 2: M = 3 inputs, K = 1 output, N = 8 samples; a prior with a non-zero mean and a
-#: non-isotropic covariance, sigma^2 = 0.5.
+#: Exercise 2: M = 3, K = 1, N = 8; a prior with a non-zero mean and a non-isotropic covariance.
 EX_RIDGE = checker.book_or_drawn(RidgeProblem(
     Y=np.array([[0.3, -1.2, 0.8, 1.5, -0.4, 0.9, -1.1, 0.2],
                 [1.0, 0.4, -0.6, 0.2, 1.3, -0.8, 0.5, -1.4],
                 [0.7, 0.6, -0.9, 0.4, 1.0, -0.5, 0.3, -1.2]]),
     X=np.array([[1.9, -0.7, -0.2, 1.8, 1.4, -0.1, -0.4, -1.3]]),
-    m_d=np.array([-0.5, 1.0, 1.5]),
-    Sigma_d=np.array([[2.0, 0.8, 0.0],
-                      [0.8, 1.0, -0.3],
-                      [0.0, -0.3, 0.5]]),
+    m_d=np.array([-0.5, 1.0, 1.5]), Sigma_d=np.array([[2.0, 0.8, 0.0], [0.8, 1.0, -0.3], [0.0, -0.3, 0.5]]),
     sigma2=0.5,
 ), _draw_ridge, seed=5112)
 
 
 def _draw_loo(rng):
-    """A problem of the same kind as the book's EX_LOO, for one student: an intercept row and one feature of
-    7 samples, six of them near zero and the last far out (a leverage close to one), outputs roughly linear
-    in the feature (one decimal), n = 6, and a ridge strength that changes the leverage and the
-    leave-one-out residual clearly from those of the unpenalized fit."""
+    """A problem like EX_LOO: one far sample whose leverage and residual the penalty clearly changes."""
     while True:
         f = np.append(np.sort(np.round(rng.uniform(-1.2, 1.2, size=6), 1)), round(float(rng.uniform(3.0, 5.0)), 1))
         X = np.vstack([np.ones(7), f + 0.0])
@@ -153,36 +124,24 @@ def _draw_loo(rng):
 
 
 def _leverage_and_loo(X, y, n, lam):
-    """h_nn and e_LOO,n of the ridge fit with strength lam (lam = 0: least squares), by Eq. A.7."""
+    """h_nn and e_LOO,n of the ridge fit with strength lam, by Eq. A.7."""
     G = X @ X.T + lam * np.eye(X.shape[0])
     h = float(X[:, n] @ np.linalg.solve(G, X[:, n]))
     e = float(y[n] - X[:, n] @ np.linalg.solve(G, X @ y))
     return h, e / (1.0 - h)
 
 
-#: Exercise 3: an intercept row of ones and one feature; the sample to leave out is the last, n = 6;
-#: the fit is ridge with lam = 1.
+#: Exercise 3: an intercept row and one feature; leave out n = 6 of a ridge fit with lam = 1.
 EX_LOO = checker.book_or_drawn(LOOProblem(
-    X=np.array([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-                [-1.0, -0.6, -0.1, 0.2, 0.5, 0.9, 4.0]]),
-    y=np.array([-0.8, -0.2, 0.1, 0.6, 0.7, 1.3, 2.0]),
-    n=6,
-    lam=1.0,
+    X=np.array([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], [-1.0, -0.6, -0.1, 0.2, 0.5, 0.9, 4.0]]),
+    y=np.array([-0.8, -0.2, 0.1, 0.6, 0.7, 1.3, 2.0]), n=6, lam=1.0,
 ), _draw_loo, seed=5113)
 
 
-# ----------------------------------------------------------------------------------------------
-# Checkers
-# ----------------------------------------------------------------------------------------------
-
 def normal_equations(D):
-    """Exercise 1, ``ex-5-1-1-normal-equations``: your weights D = 1 d^T for :data:`EX_NORMAL` when every output
-    has the same row d^T, fitted by the cross entropy of Eq. 5.1 with the noise covariance ``Sigma``.
-
-    Pass a (K, M) array in the book's layout, every row the same. The checker recognizes the untied
-    normal equations of Eq. 5.2, the outputs weighted equally, and the noise covariance brought in
-    the wrong way.
-    """
+    """Exercise 1, ``ex-5-1-1-normal-equations``: your D = 1 d^T (K, M) for :data:`EX_NORMAL`, every output with the
+    same row, fitted by the cross entropy of Eq. 5.1 with noise covariance ``Sigma``. Slips named: the untied Eq. 5.2,
+    outputs weighted equally, Sigma brought in the wrong way."""
     Y, X, S = EX_NORMAL
     K = X.shape[0]
     G = Y @ Y.T
@@ -206,16 +165,10 @@ def normal_equations(D):
 
 
 def ridge_conventions(D_bayes, D_draft):
-    """Exercise 2, ``ex-5-1-1-ridge-conventions``, for :data:`EX_RIDGE`: your ``D_bayes`` (the posterior
-    mean of D under the Gaussian prior with mean ``m_d`` and covariance ``Sigma_d``, the prior counted
-    once) and ``D_draft`` (Eq. 5.6's convention, the prior's energy added to each sample's loss inside
-    the sample average, with the same prior).
-
-    Pass two (K, M) = (1, 3) arrays. The checker recognizes a prior mean left out or added after the
-    solve, a prior mean term without the prior precision or without the noise variance, a prior
-    covariance left uninverted or read as its diagonal, a missing noise variance, the two conventions
-    swapped, mixed sums and averages, and no prior at all.
-    """
+    """Exercise 2, ``ex-5-1-1-ridge-conventions``: for :data:`EX_RIDGE`, your ``D_bayes`` (the posterior mean) and
+    ``D_draft`` (Eq. 5.6, the prior inside the sample average), (1, 3) each. Slips named: the prior mean left out or
+    added after, its term incomplete, Sigma_d uninverted or diagonal, no noise variance, the conventions swapped,
+    mixed sums and averages, no prior."""
     Y, X, m, S_d, s2 = EX_RIDGE
     N = Y.shape[1]
     P_d = np.linalg.inv(S_d)
@@ -262,14 +215,9 @@ def ridge_conventions(D_bayes, D_draft):
 
 
 def loo_residual(h_nn, e_loo_n):
-    """Exercise 3, ``ex-5-1-1-loo-residual``: your leverage h_nn and leave-one-out residual of sample ``n``
-    of :data:`EX_LOO` for the ridge fit with strength ``lam`` (Eqs. A.3 and A.7 carried over to ridge),
-    two numbers.
-
-    The checker recognizes the leverage and residual of the unpenalized fit, the two fits mixed, the
-    complement of the leverage, the number of parameters, the ordinary residual, slips in how the
-    leverage enters, and a prediction given for a residual.
-    """
+    """Exercise 3, ``ex-5-1-1-loo-residual``: your leverage h_nn and leave-one-out residual of sample ``n`` of
+    :data:`EX_LOO` for the ridge fit. Slips named: the unpenalized fit's, the two fits mixed, 1 - h_nn, the number of
+    parameters, the ordinary residual, slips in how the leverage enters, a prediction."""
     X, y, n, lam = EX_LOO
     res = rg.loo_residuals(X.T, y, ridge=lam)
     plain = rg.loo_residuals(X.T, y)
@@ -296,9 +244,7 @@ def loo_residual(h_nn, e_loo_n):
 
 
 def _lofo_cases():
-    """Problems the student's function has not seen: (H, e, folds) of a least-squares fit with
-    samples in columns, folds of unequal sizes, contiguous or interleaved, and the residuals
-    the reference gives when each fold is left out (refitting without it)."""
+    """Hidden problems (H, e, folds): least-squares fits with unequal folds, contiguous or interleaved."""
     r = checker.problem_rng(51151)
     cases = []
     for M, N, K, interleave in [(2, 9, 3, True), (3, 14, 4, False), (4, 21, 5, True), (3, 10, 2, False)]:
@@ -319,7 +265,7 @@ def _lofo_cases():
 
 
 def _lofo_slips(H, e, folds):
-    """What named wrong derivations of Eq. A.8 return on one problem."""
+    """Named wrong derivations of Eq. A.8 on one problem."""
     out = {"you returned the ordinary residuals e: the samples of each fold were not left out": e.copy()}
     h = np.diag(H)
     out["you divided by 1 - h_nn sample by sample (Eq. A.7, leaving out one sample at a time), "
@@ -333,14 +279,9 @@ def _lofo_slips(H, e, folds):
 
 
 def lofo_function(fn):
-    """Exercise 4, ``ex-5-1-1-lofo-function``: your function ``fn(H, e, folds)`` returning the
-    leave-one-fold-out residuals of every sample, shape (N,).
-
-    ``H`` is the hat matrix (N, N) and ``e`` the residuals (N,) of the fit on all samples; ``folds``
-    holds each sample's fold label (N,). It is run on problems made here, with folds of unequal
-    sizes. The checker recognizes the ordinary residuals, the one-sample formula applied sample by
-    sample, and a block applied the wrong way round.
-    """
+    """Exercise 4, ``ex-5-1-1-lofo-function``: your function ``fn(H, e, folds)`` returning the leave-one-fold-out
+    residuals (N,) from the hat matrix ``H``, the residuals ``e`` and the fold labels. Slips named: the ordinary
+    residuals, Eq. A.7 sample by sample, the block applied the wrong way round."""
     def judge(out, where, H, e, folds, ref):
         return checker.compare_array(out, ref, f"the output on {where}", rtol=1e-6, hints=_lofo_slips(H, e, folds))
 
@@ -350,9 +291,7 @@ def lofo_function(fn):
     return checker.check_function("K-fold residuals from one fit (Eq. A.8)", fn, cases, judge, name="my_lofo",
                                   signature="(H, e, folds)")
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-5-1-1-lofo-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                            "the checker's own (drawn for each student)"},
+    "ex-5-1-1-lofo-function": {"same_data": checker.FUNCTION_ANSWER},
 }

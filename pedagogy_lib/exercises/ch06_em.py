@@ -1,18 +1,5 @@
-r"""Checkers for the exercises of notebook 6.1-6.3 (latent-variable density estimation and EM).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch06_em as check
-    check.free_energy(my_F, my_kl)
-
-Problem data are the module constants below. The reference answers are computed from them when
-a checker runs, independently of the library.
-
-The running example of the notebook is the *symmetric two-component mixture* of the notebook: two
-equally likely components with unit variance and means +theta and -theta, with the single
-parameter theta. Column 0 of every ``(N, 2)`` array is the component with mean +theta, column 1
-the one with mean -theta.
-"""
+r"""Checkers for the exercises of notebook 6.1-6.3 (latent-variable density estimation and EM); column 0 of every
+``(N, 2)`` array is the component with mean +theta."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -24,13 +11,13 @@ from scipy.stats import norm
 from . import checker
 
 __all__ = ["FreeEnergyProblem", "ChainBitsProblem", "HardProblem", "GaussHardProblem", "EX_FREE_ENERGY",
-           "EX_EM_CASES", "EX_BITS", "PAGE_HARD", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back", "hard_excess"]
+           "EX_EM_CASES", "EX_BITS", "PAGE_HARD", "EX_HARD", "toy_log_joint", "free_energy", "em_step", "bits_back",
+           "hard_excess"]
 
 
 class FreeEnergyProblem(NamedTuple):
-    """Data ``y`` (N,) and a recognition distribution ``q`` (N, 2) for a two-component mixture with means
-    +theta (column 0, weight ``pi``) and -theta (column 1, weight 1 - pi), both with standard deviation
-    ``sigma``: the page's toy mixture with unequal weights and a variance other than one."""
+    """Data ``y`` (N,) and a recognition distribution ``q`` (N, 2) for a mixture with means +theta (weight ``pi``) and
+    -theta (weight 1 - pi), both with standard deviation ``sigma``."""
 
     y: np.ndarray
     theta: float
@@ -40,13 +27,8 @@ class FreeEnergyProblem(NamedTuple):
 
 
 class ChainBitsProblem(NamedTuple):
-    """A discrete generative model with two layers of latent codes and one datum for the sender-receiver
-    game (Section 6.3.2).
-
-    ``pi`` (2,) is the prior over the top code x1, row ``i`` of ``A`` (2, 3) the distribution of the middle
-    code x2 given x1 = i, row ``j`` of ``B`` (3, 6) the distribution of the symbol given x2 = j; ``y`` is the
-    index of the datum. The sender draws x2 from ``q2`` (3,), then x1 from row x2 of ``Q1`` (3, 2).
-    """
+    """Two layers of codes for the sender-receiver game: prior ``pi`` of x1, rows ``A[i]`` = p(x2 | x1 = i), ``B[j]``
+    = p(symbol | x2 = j), the datum ``y``; the sender draws x2 from ``q2``, then x1 from ``Q1[x2]``."""
 
     pi: np.ndarray
     A: np.ndarray
@@ -57,8 +39,7 @@ class ChainBitsProblem(NamedTuple):
 
 
 class HardProblem(NamedTuple):
-    """A discrete model (prior ``pi`` (K,) over the latent codes, emissions ``B`` (K, M), row k the
-    distribution of the symbol given code k) and a data distribution ``p_y`` (M,)."""
+    """A prior ``pi`` (K,) over codes, emissions ``B`` (K, M) and a data distribution ``p_y`` (M,)."""
 
     pi: np.ndarray
     B: np.ndarray
@@ -66,10 +47,8 @@ class HardProblem(NamedTuple):
 
 
 class GaussHardProblem(NamedTuple):
-    """Three latent codes with prior ``pi`` (3,) and a continuous symbol: given code k it is Gaussian with
-    mean ``m[k]`` (the means in increasing order) and standard deviation ``s``, the same for every code.
-    The data come from a Gaussian with mean ``m_p`` and standard deviation ``s_p``, which the model does
-    not match."""
+    """Three codes with prior ``pi`` and a Gaussian symbol of mean ``m[k]`` (increasing) and sd ``s``; the data are
+    N(``m_p``, ``s_p``^2), which the model does not match."""
 
     pi: np.ndarray
     m: np.ndarray
@@ -79,25 +58,24 @@ class GaussHardProblem(NamedTuple):
 
 
 def toy_log_joint(theta, y):
-    """The log joint of each datum ``y`` (N,) with each component of the symmetric mixture at
-    ``theta``, shape (N, 2): the same array as the notebook's log-joint function."""
+    """The log joint of each datum ``y`` (N,) with each component of the symmetric mixture at ``theta``, shape (N, 2),
+    as the notebook's log-joint function."""
     y = np.asarray(y, dtype=float)
     return np.log(0.5) + np.stack([norm.logpdf(y, loc=theta), norm.logpdf(y, loc=-theta)], axis=-1)
 
 
-def _mixture_log_joint(theta, pi, sigma, y):
-    """log p_hat(X_k = 1, y_n) of the mixture with weights (pi, 1 - pi), means (+theta, -theta) and standard
-    deviation sigma, shape (N, 2)."""
+def _two_sigma_log_joint(theta, y, w, s_plus, s_minus):
+    """log p_hat(X_k = 1, y_n) (N, 2) with weights (w, 1 - w), means +-theta, sds (s_plus, s_minus)."""
     y = np.asarray(y, dtype=float)
-    return (np.log([pi, 1.0 - pi])
-            + np.stack([norm.logpdf(y, loc=theta, scale=sigma), norm.logpdf(y, loc=-theta, scale=sigma)], axis=-1))
+    return np.log([w, 1.0 - w]) + np.stack([norm.logpdf(y, theta, s_plus), norm.logpdf(y, -theta, s_minus)], axis=-1)
+
+
+def _mixture_log_joint(theta, pi, sigma, y):
+    return _two_sigma_log_joint(theta, y, pi, sigma, sigma)
 
 
 def _draw_free_energy(rng):
-    """A problem of the same kind as the book's EX_FREE_ENERGY, for one student: eight observations (one
-    decimal), a parameter theta between 0.4 and 1.2, a weight pi clearly away from 1/2, a standard deviation
-    clearly away from one, and a recognition distribution with rows that sum to one, strictly between 0 and
-    1, clearly not the posterior."""
+    """A problem like EX_FREE_ENERGY with pi, sigma away from 1/2, 1 and q not the posterior."""
     while True:
         y = np.round(rng.choice([-1.0, 1.0], size=8) * rng.uniform(0.1, 2.6, size=8), 1) + 0.0
         theta = round(float(rng.uniform(0.4, 1.2)), 1)
@@ -110,9 +88,7 @@ def _draw_free_energy(rng):
             return FreeEnergyProblem(y, theta, pi, sigma, q)
 
 
-#: Exercise 1: eight observations, theta = 0.6, weights 0.3 and 0.7, standard deviation 0.8 (the page's toy
-#: mixture has weights 1/2 and standard deviation 1), and a recognition distribution that is *not* the
-#: posterior.
+#: Exercise 1: eight observations and a recognition distribution that is *not* the posterior.
 EX_FREE_ENERGY = checker.book_or_drawn(FreeEnergyProblem(
     y=np.array([1.3, -0.4, 2.1, 0.2, -1.7, 0.9, -2.4, 1.1]),
     theta=0.6,
@@ -122,11 +98,8 @@ EX_FREE_ENERGY = checker.book_or_drawn(FreeEnergyProblem(
                 [0.2, 0.8], [0.6, 0.4], [0.05, 0.95], [0.7, 0.3]]),
 ), _draw_free_energy, seed=631)
 
-#: Exercise 2: ``(theta, y, w, sigma_plus, sigma_minus)`` test cases for one EM step of a two-component
-#: mixture with means +theta and -theta, weights w and 1 - w and known standard deviations sigma_plus and
-#: sigma_minus. The page codes only w = 1/2 and sigma_plus = sigma_minus = 1; here the weights and the two
-#: standard deviations differ in every case, so the page's posterior and its vertex (which needs equal
-#: variances) do not carry over.
+#: Exercise 2: ``(theta, y, w, sigma_plus, sigma_minus)`` test cases, with unequal weights and sds in every case (the
+#: page codes only w = 1/2 and unit variances).
 EX_EM_CASES = (
     (0.3, np.array([1.3, -0.4, 2.1, 0.2, -1.7, 0.9, -2.4, 1.1]), 0.3, 0.8, 1.5),
     (-0.8, np.array([0.5, 1.5, -2.0, 2.5, -0.1]), 0.65, 1.4, 0.6),
@@ -148,8 +121,7 @@ def _simplex(rng, alpha, lowest: float = 0.02) -> np.ndarray:
 
 
 def _draw_emissions(rng):
-    """Three emission distributions over six symbols, each favouring symbols of its own (two decimals, all
-    positive), like the page's B."""
+    """Three emission distributions over six symbols, each favouring symbols of its own."""
     return np.stack([_simplex(rng, 0.6 + 4.0 * np.exp(-0.5 * (np.arange(6) - c) ** 2), lowest=0.01)
                      for c in np.array([0.5, 2.5, 4.5]) + rng.uniform(-0.8, 0.8, size=3)])
 
@@ -166,10 +138,7 @@ def _chain_posterior(pi, A, B, y):
 
 
 def _draw_bits(rng):
-    """A problem of the same kind as the book's EX_BITS, for one student: a prior over two top codes, two
-    distributions of the middle code over three values, three emission distributions over six symbols (two
-    decimals, all positive), one symbol, and a recognition distribution that is clearly not that symbol's
-    posterior."""
+    """A problem like EX_BITS, with a recognition distribution clearly not the symbol's posterior."""
     while True:
         pi = _simplex(rng, np.full(2, 4.0), lowest=0.2)
         A = np.stack([_simplex(rng, np.full(3, 2.0), lowest=0.05) for _ in range(2)])
@@ -183,8 +152,8 @@ def _draw_bits(rng):
             return ChainBitsProblem(pi, A, B, y, q2, Q1)
 
 
-#: Exercise 3: a top code over two values above the page's three latent codes (whose emissions ``_B`` it
-#: keeps), one datum (symbol 3) and a recognition distribution that draws the middle code, then the top one.
+#: Exercise 3: a top code over two values above the page's three codes (whose emissions ``_B`` it keeps), symbol 3,
+#: and a recognition distribution that draws the middle code, then the top one.
 EX_BITS = checker.book_or_drawn(ChainBitsProblem(
     pi=np.array([0.6, 0.4]),
     A=np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]),
@@ -195,15 +164,13 @@ EX_BITS = checker.book_or_drawn(ChainBitsProblem(
 
 
 def _hard_log_joint(p: GaussHardProblem, y):
-    """log p_hat(x = k, y) in nats, shape (n, 3), for the densities of y (no quantization)."""
+    """log p_hat(x = k, y) in nats, shape (n, 3)."""
     y = np.asarray(y, dtype=float)
     return np.log(p.pi) + norm.logpdf(y[:, None], loc=p.m, scale=p.s)
 
 
 def _hard_parts(p: GaussHardProblem):
-    """The answer, by adaptive quadrature on the three intervals where one code has the largest likelihood
-    (their ends are the midpoints between the means, one standard deviation for all codes), and the numbers
-    the named slips give, on a fine grid (they only need to be told apart from the answer)."""
+    """The answer by quadrature over the three likeliest-code intervals, and the slips' numbers."""
     from scipy.integrate import quad
 
     ends = [-np.inf, *((p.m[:-1] + p.m[1:]) / 2), np.inf]
@@ -244,11 +211,7 @@ def _hard_parts(p: GaussHardProblem):
 
 
 def _draw_hard(rng):
-    """A problem of the same kind as the book's EX_HARD, for one student: a prior over three latent codes
-    (two decimals), three means one decimal apart at least 1.5 standard deviations from each other, one
-    standard deviation, and a Gaussian data distribution whose mean lies between the outer means. The
-    likeliest code and the posterior mode differ over a range of y that carries data, and every slip the
-    checker names gives a number clearly apart from the answer."""
+    """A problem like EX_HARD, every named slip clearly apart from the answer."""
     while True:
         pi = _simplex(rng, np.full(3, 4.0), lowest=0.15)
         s = round(float(rng.uniform(0.7, 1.3)), 1)
@@ -262,13 +225,11 @@ def _draw_hard(rng):
             return prob
 
 
-#: The worked example of the page (Section 6.3.2): a prior over three latent codes, their emissions over six
-#: symbols, and a data distribution over the symbols. The page prints its surcharges, so the exercise has data of its own (EX_HARD).
+#: The page's worked example (Section 6.3.2): prior, emissions and data distribution over six symbols.
 PAGE_HARD = HardProblem(pi=_PI, B=_B, p_y=np.array([0.15, 0.20, 0.25, 0.15, 0.15, 0.10]))
 
-#: Exercise 4: the worked example's question with a continuous symbol: three Gaussian emissions with one
-#: standard deviation under an unequal prior, and a Gaussian data distribution. Near the midpoints between
-#: the means the prior moves the posterior mode away from the code of largest likelihood.
+#: Exercise 4: the worked example with a continuous symbol (three Gaussian emissions, one sd, an unequal prior) and
+#: Gaussian data.
 EX_HARD = checker.book_or_drawn(GaussHardProblem(pi=np.array([0.25, 0.45, 0.30]), m=np.array([-2.0, 0.0, 2.5]),
                                                  s=1.0, m_p=0.5, s_p=1.8),
                                 _draw_hard, seed=634)
@@ -278,20 +239,10 @@ def _posterior(lj):
     return np.exp(lj - logsumexp(lj, axis=-1, keepdims=True))
 
 
-# ----------------------------------------------------------------------------------------------
-# Checkers
-# ----------------------------------------------------------------------------------------------
-
 def free_energy(F, kl):
-    """Exercise 1, ``ex-6-3-free-energy``: your average free energy F and average KL divergence of q_n
-    from the posterior, for :data:`EX_FREE_ENERGY` (the mixture with weights pi and 1 - pi and standard
-    deviation sigma).
-
-    Pass two numbers in nats, both averaged (not summed) over the data. The checker recognizes the
-    page's symmetric mixture in place of this one (its weights, its variance, or both), swapped weights,
-    a normalizer without sigma, the ELBo, a missing or mis-signed entropy, the negative log likelihood,
-    sums, bits, and the KL in the other order.
-    """
+    """Exercise 1, ``ex-6-3-free-energy``: your average free energy F and average KL of q_n from the posterior for
+    :data:`EX_FREE_ENERGY`, in nats. Slips named: the page's mixture, swapped weights, no sigma, the ELBo, the entropy
+    missing or mis-signed, the NLL, sums, bits, the KL reversed."""
     y, theta, pi, sigma, q = EX_FREE_ENERGY
 
     def parts(lj):
@@ -340,18 +291,8 @@ def free_energy(F, kl):
     return checker.result("free energy = negative log likelihood + KL (Eq. 6.6)", problems)
 
 
-def _two_sigma_log_joint(theta, y, w, s_plus, s_minus):
-    """log p_hat(X_k = 1, y_n) of the mixture with weights (w, 1 - w), means (+theta, -theta) and standard
-    deviations (s_plus, s_minus), shape (N, 2)."""
-    y = np.asarray(y, dtype=float)
-    return (np.log([w, 1.0 - w])
-            + np.stack([norm.logpdf(y, loc=theta, scale=s_plus), norm.logpdf(y, loc=-theta, scale=s_minus)],
-                       axis=-1))
-
-
 def _vertex(q, y, s_plus, s_minus):
-    """The maximizer over theta of sum_n [q_n1 log N(y_n; theta, s_plus^2) + q_n2 log N(y_n; -theta,
-    s_minus^2)]: a precision-weighted average."""
+    """The theta maximizing the expected complete-data log likelihood under q: a precision-weighted average."""
     a, b = q[:, 0] / s_plus**2, q[:, 1] / s_minus**2
     return float(np.sum((a - b) * y) / np.sum(a + b))
 
@@ -361,37 +302,13 @@ def _em_step_ref(theta, y, w, s_plus, s_minus):
     return _vertex(q, y, s_plus, s_minus)
 
 
-def em_step(fn):
-    """Exercise 2, ``ex-6-3-em-step``: your function ``fn(theta, y, w, sigma_plus, sigma_minus)`` returning
-    the parameter after one EM iteration of the mixture with means +theta and -theta, weights w and 1 - w
-    and known standard deviations sigma_plus and sigma_minus.
-
-    ``theta``, ``w`` and the standard deviations are numbers and ``y`` a 1-D array; ``fn`` returns one
-    number. It is run on every case of :data:`EX_EM_CASES`. The checker recognizes hard assignments,
-    only one component's weight, a gradient returned for the parameter, the prior used in the E step,
-    the page's symmetric mixture, the equal-variance M step, an E step without the weights, an E step with unit
-    variances, and an E step without the normalizers of the densities.
-    """
-    cases = [((theta, y.copy(), w, sp, sm), _em_step_ref(theta, y, w, sp, sm))
-             for theta, y, w, sp, sm in EX_EM_CASES]
-    problems = checker.compare_function(
-        fn, cases, "your em_step", rtol=1e-8,
-        describe=lambda a: f"theta = {a[0]}, N = {len(a[1])}, w = {a[2]}, sigmas = ({a[3]}, {a[4]})")
-    title = "one EM step of the two-variance mixture"
-    if not problems:
-        return checker.result(title, [])
-    # diagnose typical slips on the first case (messages never reveal the reference)
-    theta, y, w, sp, sm = EX_EM_CASES[0]
-    try:
-        out = float(fn(theta, y.copy(), w, sp, sm))
-    except Exception:  # noqa: BLE001 - already reported above
-        return checker.result(title, problems)
+def _em_step_slips(theta, y, w, sp, sm) -> dict:
     q = _posterior(_two_sigma_log_joint(theta, y, w, sp, sm))
     hard = np.column_stack([q[:, 0] >= q[:, 1], q[:, 0] < q[:, 1]]).astype(float)
     prior = np.tile([w, 1.0 - w], (len(y), 1))
     a, b = q[:, 0] / sp**2, q[:, 1] / sm**2
     grad = float(np.sum((a * (y - theta) - b * (y + theta))))   # gradient of the log likelihood
-    wrong = {
+    return {
         "you used hard assignments (argmax of the posterior) instead of the posterior probabilities":
             _vertex(hard, y, sp, sm),
         "you used q_n1 alone as the weight: the component with mean -theta also pulls on theta":
@@ -412,21 +329,26 @@ def em_step(fn):
             _vertex(_posterior(np.log([w, 1.0 - w]) - 0.5 * (np.asarray(y)[:, None] - [theta, -theta]) ** 2
                                / np.array([sp, sm]) ** 2), y, sp, sm),
     }
-    for description, value in wrong.items():
-        if np.isclose(out, value, rtol=1e-8, atol=1e-10):
-            problems = [f"your em_step is what you get if {description}."]
-            break
-    return checker.result(title, problems)
+
+
+def em_step(fn):
+    """Exercise 2, ``ex-6-3-em-step``: your function ``fn(theta, y, w, sigma_plus, sigma_minus)`` returning theta
+    after one EM step, run on :data:`EX_EM_CASES`. Slips named: hard assignments, one weight, a gradient, the prior
+    for the posterior, the page's mixture, equal variances, an E step without weights, variances or normalizers."""
+    def judge(out, where, *args):
+        return checker.compare_array(out, _em_step_ref(*args), f"the output on {where}", rtol=1e-8,
+                                     hints=_em_step_slips(*args))
+
+    cases = [(f"theta = {t}, N = {len(y)}, w = {w}, sigmas = ({sp}, {sm})", (t, y, w, sp, sm))
+             for t, y, w, sp, sm in EX_EM_CASES]
+    return checker.check_function("one EM step of the two-variance mixture", fn, cases, judge, name="my_em_step",
+                                  signature="(theta, y, w, sigma_plus, sigma_minus)")
 
 
 def bits_back(gross, net):
-    """Exercise 3, ``ex-6-3-bits-back``: your expected gross cost and net cost (after the bits-back
-    refund) of the soft scheme for :data:`EX_BITS`, the model with two layers of latent codes.
-
-    Pass two numbers in **bits**. The checker recognizes nats, a left-out cost, the middle code coded
-    without its top code, the two draws treated as independent, a refund for one draw only, a forgotten
-    or mis-signed refund, and the cost of the ideal code.
-    """
+    """Exercise 3, ``ex-6-3-bits-back``: your expected gross and net cost (after the refund) of the soft scheme for
+    :data:`EX_BITS`, in bits. Slips named: nats, a left-out cost, x2 coded without x1, independent draws, a refund for
+    one draw, a forgotten or mis-signed refund, the ideal code's cost."""
     pi, A, B, y, q2, Q1 = EX_BITS
     q = _chain_joint_q(q2, Q1)                            # (2, 3): q(x1, x2 | y)
     top = -np.log2(pi)[:, None] * np.ones_like(A)         # code cost of x1
@@ -464,22 +386,15 @@ def bits_back(gross, net):
 
 
 def hard_excess(answer):
-    """Exercise 4, ``ex-6-3-hard-excess``: your excess surcharge over the marginal code of hard
-    assignments to the code of largest likelihood, for :data:`EX_HARD`, a single number in bits.
-
-    The symbol is continuous, so the answer is an integral over y; it is accepted to three significant
-    digits (a relative tolerance of 2e-3). The checker recognizes the page's scheme (the posterior mode)
-    in place of the statement's, nats, an average under the wrong distribution, the average posterior
-    entropy, the scheme's code length given for the excess, and a left-out code cost.
-    """
+    """Exercise 4, ``ex-6-3-hard-excess``: your excess surcharge of hard assignments to the likeliest code for
+    :data:`EX_HARD`, in bits, to a relative 2e-3. Slips named: the page's scheme (the posterior mode), nats, the wrong
+    averaging distribution, the posterior entropy, the code length, a left-out code cost."""
     ref, hints = _hard_parts(EX_HARD)
     problems = checker.compare_scalar(answer, ref, "your excess surcharge", rtol=2e-3, atol=1e-6, hints=hints)
     return checker.result("excess surcharge of hard assignments to the likeliest code (Eq. 6.14)", problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-6-3-em-step": {"same_data": "the answer is a function, which the grader calls on test cases of the checker's "
-                                    "own"},
+    "ex-6-3-em-step": {"same_data": checker.FUNCTION_ANSWER},
 }

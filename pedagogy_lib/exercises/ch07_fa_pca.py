@@ -1,14 +1,4 @@
-r"""Checkers for the exercises of notebook 7.3 (factor analysis, probabilistic PCA and PCA).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch07_fa_pca as check
-    check.fa_em_step(my_C, my_Lambda)
-
-Problem data are the module constants below (observations one per **row**, shape ``(N, L)``; the
-book's data matrix is the transpose). Reference answers are computed from them when a checker
-runs, independently of the library.
-"""
+r"""Checkers for the exercises of notebook 7.3 (factor analysis, PPCA and PCA); observations are rows, ``(N, L)``."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -19,14 +9,12 @@ from scipy.linalg import subspace_angles
 from . import checker
 
 __all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_IPCA_START", "EX_IPCA_STEPS", "EX_HEYWOOD",
-           "EX_PPCA_U",
-           "fa_em_step", "principal_subspace", "heywood_dimension", "ppca_noise"]
+           "EX_PPCA_U", "fa_em_step", "principal_subspace", "heywood_dimension", "ppca_noise"]
 
 
 class FAStepProblem(NamedTuple):
-    """Observations ``y`` (N, L), the current factor-analysis parameters ``C`` (L, K), ``Lambda`` (L,), and
-    two known quantities EM does not re-estimate: the bias ``c`` (L,) and the covariance ``Phi`` (K, K) of the
-    factors' prior N(0, Phi)."""
+    """Observations ``y`` (N, L), the current ``C`` (L, K) and ``Lambda`` (L,), and two known quantities EM does not
+    re-estimate: the bias ``c`` (L,) and the factors' prior covariance ``Phi`` (K, K)."""
 
     y: np.ndarray
     C: np.ndarray
@@ -43,8 +31,7 @@ class PCAProblem(NamedTuple):
 
 
 def _make_fa_step():
-    """Correlated factors (prior N(0, Phi), Phi known) and a known bias c (the means of a larger survey): the
-    data's sample mean is not c, and the page's N(0, I) prior does not hold."""
+    """Correlated factors and a known bias c: neither the sample mean nor N(0, I) holds."""
     rng = checker.problem_rng(703)
     C_true = np.array([[1.0, 0.2], [0.8, -0.5], [0.3, 0.9], [0.6, 0.4]])
     c = np.array([2.0, -1.0, 0.5, 3.0])
@@ -69,8 +56,7 @@ def _make_heywood():
     return rng.multivariate_normal([10.0, 5.0, 0.0], R * np.outer([0.5, 3.0, 1.0], [0.5, 3.0, 1.0]), size=400)
 
 
-#: Exercise 1: one EM step of factor analysis from ``C``, ``Lambda`` on ``y`` (N = 30, L = 4, K = 2), with the
-#: bias ``c`` and the factors' prior covariance ``Phi`` known (not re-estimated).
+#: Exercise 1: one EM step from ``C``, ``Lambda`` on ``y`` (N = 30, L = 4, K = 2), c and Phi known.
 EX_FA_STEP = _make_fa_step()
 
 #: Exercises 2 and 4: 120 observations in L = 5 dimensions (not centred), K = 2 components.
@@ -85,10 +71,7 @@ EX_HEYWOOD = _make_heywood()
 
 
 def _make_ppca_subspace():
-    """An orthonormal basis (5, 2) of a subspace that holds one strong and one weak direction of EX_IPCA:
-    the directions the data were drawn with the largest and the smallest scale (the first draw of the same
-    generator), moved a little. The weak one carries less variance than the noise the interior solution
-    would give, so at the maximum B is singular and that direction joins the noise."""
+    """An orthonormal (5, 2) basis near a strong and a weak direction of EX_IPCA."""
     Q, _ = np.linalg.qr(checker.problem_rng(731).standard_normal((5, 5)))
     U, _ = np.linalg.qr(Q[:, [0, 4]] + 0.15 * checker.problem_rng(732).standard_normal((5, 2)))
     return U
@@ -104,10 +87,7 @@ def _centred_cov(y):
 
 
 def _one_step(y, C, Lam, c, prior_cov, *, centre="c", prior_inverse=True, with_cov=True, new_C_in_Lambda=True):
-    """Dense reference for one EM step (Section 7.3, E step Eq. 7.3 with the bias subtracted) for the model
-    x ~ N(0, prior_cov), y | x ~ N(C x + c, diag(Lam)), c and prior_cov known. ``centre`` is "c" (the known
-    bias), "mean" (the sample mean, the page's ML bias) or "none" (the draft's K y); ``prior_inverse=False``
-    puts the prior covariance where its inverse belongs."""
+    """One dense EM step (Eq. 7.3, bias subtracted) for a prior N(0, prior_cov); keywords make slips."""
     N = y.shape[0]
     Yc = {"c": y - c, "mean": y - y.mean(axis=0), "none": y}[centre]
     prior_prec = np.linalg.inv(prior_cov) if prior_inverse else prior_cov
@@ -124,7 +104,7 @@ def _one_step(y, C, Lam, c, prior_cov, *, centre="c", prior_inverse=True, with_c
 
 
 def _draft_sign_lambda(y, C, Lam, c, prior_cov):
-    """The update of Lambda with the draft's minus sign on C <x x^T> C^T (at the new C, E step about c)."""
+    """The update of Lambda with the draft's sign on C <x x^T> C^T."""
     N = y.shape[0]
     Yc = y - c
     Sx = np.linalg.inv(C.T @ np.diag(1.0 / Lam) @ C + np.linalg.inv(prior_cov))
@@ -134,18 +114,10 @@ def _draft_sign_lambda(y, C, Lam, c, prior_cov):
     return np.diag(Yc.T @ Yc / N - Eyx @ C_new.T - C_new @ Eyx.T - C_new @ Exx @ C_new.T)
 
 
-# ----------------------------------------------------------------------------------------------
-# Checkers
-# ----------------------------------------------------------------------------------------------
-
 def fa_em_step(C_new, Lambda_new):
-    """Exercise 1, ``ex-7-3-fa-em-step``: your loadings C and unique variances after one EM step on :data:`EX_FA_STEP`.
-
-    Pass ``C_new`` with shape (L, K) = (4, 2) and ``Lambda_new`` as the diagonal only, shape (4,).
-    The checker recognizes the draft's uncentred E step, data centred at their sample mean instead of
-    the known bias, the prior N(0, I) in place of N(0, Phi) (or Phi where its inverse belongs), a
-    missing posterior covariance, the old C returned, and the old C used in the update of Lambda.
-    """
+    """Exercise 1, ``ex-7-3-fa-em-step``: your ``C_new`` (4, 2) and diagonal ``Lambda_new`` (4,) after one EM step on
+    :data:`EX_FA_STEP`. Slips named: the uncentred E step, the sample mean, N(0, I) or Phi uninverted, no posterior
+    covariance, the old C, the draft's sign."""
     y, C, Lam, c, Phi = EX_FA_STEP
     I = np.eye(C.shape[1])
     variants = {
@@ -186,8 +158,7 @@ def fa_em_step(C_new, Lambda_new):
 
 
 def _ipca_steps(y, C, n_steps, *, centre=True):
-    """``n_steps`` iterations of the draft's iterative PCA (Section 7.3.1) from ``C``: E step
-    X = (C^T C)^{-1} C^T y per observation, M step C = <y x^T><x x^T>^{-1}."""
+    """``n_steps`` iterations of the draft's iterative PCA (Section 7.3.1) from ``C``."""
     Y = y - y.mean(axis=0) if centre else y
     for _ in range(n_steps):
         X = np.linalg.solve(C.T @ C, C.T @ Y.T).T
@@ -196,14 +167,9 @@ def _ipca_steps(y, C, n_steps, *, centre=True):
 
 
 def principal_subspace(C_answer, tol_rad: float = 1e-6):
-    """Exercise 2, ``ex-7-3-iterative-pca``: your ``(L, K)`` = (5, 2) matrix C after exactly
-    :data:`EX_IPCA_STEPS` iterations of iterative PCA on :data:`EX_IPCA`, started from :data:`EX_IPCA_START`.
-
-    The iterate is unique (its span is not yet the principal subspace), so the checker compares the
-    matrix itself. It recognizes latent projections passed in place of C, another number of
-    iterations, a converged run or an eigendecomposition, and uncentred data (without saying what
-    the last one does).
-    """
+    """Exercise 2, ``ex-7-3-iterative-pca``: your C (5, 2) after exactly :data:`EX_IPCA_STEPS` iterations of iterative
+    PCA on :data:`EX_IPCA` from :data:`EX_IPCA_START`; the iterate itself is compared. Slips named: latent projections
+    for C, another number of steps, a converged run, uncentred data."""
     y, K = EX_IPCA
     L = y.shape[1]
     title = f"iterative PCA: C after {EX_IPCA_STEPS} steps from EX_IPCA_START"
@@ -233,12 +199,9 @@ def principal_subspace(C_answer, tol_rad: float = 1e-6):
 
 
 def heywood_dimension(answer, ratio=None):
-    """Exercise 3, ``ex-7-3-heywood``: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose
-    unique variance collapses, an integer, and that variable's ratio r_lj r_lk / r_jk of sample
-    correlations (the squared standardized loading a one-factor model would need), a number.
-
-    Both must be right; a wrong answer is not told which of the two is wrong.
-    """
+    """Exercise 3, ``ex-7-3-heywood``: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose unique
+    variance collapses, and its ratio r_lj r_lk / r_jk of sample correlations. Both must be right; a wrong answer is
+    not told which."""
     title = "Heywood variable and its correlation ratio"
     R = np.corrcoef(EX_HEYWOOD.T)
     ratios = np.array([R[0, 1] * R[0, 2] / R[1, 2], R[1, 0] * R[1, 2] / R[0, 2], R[2, 0] * R[2, 1] / R[0, 1]])
@@ -261,10 +224,7 @@ def heywood_dimension(answer, ratio=None):
 
 
 def _sigma2_in_subspace(S, U):
-    """The maximum-likelihood noise variance of PPCA with loadings C = U B (B any K x K matrix), for the
-    sample covariance S. Within span(U) the model covariance is U (B B^T + sigma2 I) U^T, fitted to U^T S U
-    direction by direction; a direction of U^T S U whose variance falls below sigma2 gets no signal and
-    joins the noise, as in the closed form of PPCA."""
+    """The ML noise variance of PPCA with loadings in span(U), direction by direction."""
     L, K = U.shape
     inside = np.sort(np.linalg.eigvalsh(U.T @ S @ U))[::-1]
     outside = np.trace(S) - inside.sum()
@@ -275,14 +235,9 @@ def _sigma2_in_subspace(S, U):
 
 
 def ppca_noise(sigma2):
-    """Exercise 4, ``ex-7-3-ppca-noise``: your maximum-likelihood noise variance for :data:`EX_IPCA` under
-    probabilistic PCA with the loadings confined to the span of :data:`EX_PPCA_U`, a single number.
-
-    The checker recognizes the noise variance of unconfined PPCA, the stationary point that gives
-    every direction of the subspace a share of the loadings, the other normalization of the
-    covariance, a sum where an average belongs, the wrong count of directions, the variance kept in
-    the subspace, and uncentred data.
-    """
+    """Exercise 4, ``ex-7-3-ppca-noise``: your ML noise variance for :data:`EX_IPCA` under PPCA with loadings in the
+    span of :data:`EX_PPCA_U`. Slips named: unconfined PPCA, the all-signal stationary point, the other covariance
+    normalization, a sum, the wrong count of directions, the variance inside, uncentred data."""
     y, K = EX_IPCA
     U = EX_PPCA_U
     N, L = y.shape
@@ -299,11 +254,11 @@ def ppca_noise(sigma2):
         "you used the 1/(N-1) covariance (np.cov's default); maximum likelihood divides by N": ref * N / (N - 1),
         "you summed the variance left outside the subspace instead of averaging it": off,
         "you averaged over all L directions; count the directions the noise alone has to explain": off / L,
-        "you averaged the variance inside the subspace, which the loadings explain": float(np.trace(U.T @ S @ U)) / K,
-        "you forgot to centre the data": float(np.trace(y.T @ y / N) - np.trace(U.T @ (y.T @ y / N) @ U)) / (L - K),
+        "you averaged the variance inside the subspace, which the loadings explain":
+            float(np.trace(U.T @ S @ U)) / K,
+        "you forgot to centre the data":
+            float(np.trace(y.T @ y / N) - np.trace(U.T @ (y.T @ y / N) @ U)) / (L - K),
     }
-    # rtol 1e-6: the closed form is exact to rounding, the nearest slip (the 1/(N-1) covariance) lies 1/(N-1) =
-    # 0.8 % away, and a general-purpose optimizer's maximum (the test's oracle) lands within a few 1e-8 of it,
-    # where exactly depending on the machine's floating-point kernels
+    # rtol 1e-6: the nearest slip lies 0.8 % away; a general-purpose optimizer lands within a few 1e-8
     problems = checker.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-6, hints=hints)
     return checker.result("PPCA noise variance with the loadings in span(EX_PPCA_U)", problems)

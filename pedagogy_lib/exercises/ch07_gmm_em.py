@@ -1,15 +1,5 @@
-r"""Checkers for the exercises of Section 7.1 (EM for the Gaussian mixture model, and K-means).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch07_gmm_em as check
-    check.EX_MSTEP                      # the problem data
-    check.m_step((pi, mu, sigma2))      # says what is wrong, never the answer
-
-Every reference answer is computed in this module, independently of the library, and each
-checker names the slips that typical wrong derivations produce. Components are numbered
-``0, ..., K-1``; observations are rows of ``y``.
-"""
+r"""Checkers for the exercises of Section 7.1 (EM for the GMM, and K-means); components ``0, ..., K-1``, observations
+in rows."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -18,20 +8,13 @@ import numpy as np
 
 from .checker import CheckResult, book_or_drawn, compare_array, result, check_function
 
-__all__ = [
-    "MStepProblem", "AssignProblem", "MahalanobisProblem",
-    "EX_MSTEP", "EX_ASSIGN", "EX_NPARAMS", "EX_MAHAL",
-    "m_step", "assign_function", "n_params_function", "limit_labels",
-]
+__all__ = ["MStepProblem", "AssignProblem", "MahalanobisProblem", "EX_MSTEP", "EX_ASSIGN", "EX_NPARAMS", "EX_MAHAL",
+           "m_step", "assign_function", "n_params_function", "limit_labels"]
 
-
-# ---------------------------------------------------------------------------------------------
-# problem data
-# ---------------------------------------------------------------------------------------------
 
 class MStepProblem(NamedTuple):
-    """Eight points ``y`` (8, 2) and given responsibilities ``r`` (8, 2) (each row sums to one), for one M
-    step of a mixture with spherical components (covariance sigma_k^2 I)."""
+    """Eight points ``y`` (8, 2) and responsibilities ``r`` (8, 2), for one M step of a mixture with spherical
+    components (covariance sigma_k^2 I)."""
 
     y: np.ndarray
     r: np.ndarray
@@ -45,8 +28,8 @@ class AssignProblem(NamedTuple):
 
 
 class MahalanobisProblem(NamedTuple):
-    """Weights ``pi`` (K,), means ``mu`` (K, 2), one covariance per component ``Sigma`` (K, 2, 2) and
-    points ``y`` (N, 2). Component ``k`` has covariance ``s * Sigma[k]``."""
+    """Weights ``pi`` (K,), means ``mu`` (K, 2), one ``Sigma`` (K, 2, 2) per component and points ``y`` (N, 2);
+    component ``k`` has covariance ``s * Sigma[k]``."""
 
     pi: np.ndarray
     mu: np.ndarray
@@ -85,8 +68,7 @@ EX_NPARAMS = (
 
 
 def _mahal_variants(p: MahalanobisProblem) -> tuple:
-    """The limit labels and the labels of typical slips, by explicit loops (ties: lowest index), and the
-    squared distances ``d2[n, k]`` in each component's own metric."""
+    """The limit labels and the slips' (ties: lowest index), and the own-metric distances."""
     K = p.mu.shape[0]
 
     def nearest(metrics):
@@ -105,10 +87,7 @@ def _mahal_variants(p: MahalanobisProblem) -> tuple:
 
 
 def _draw_mahal(rng):
-    """A problem of the same kind as the book's EX_MAHAL, for one student: unequal weights, three means, three
-    elongated, tilted covariances (one decimal) and eight points (half-integers) whose labels in the limit are
-    clear-cut and differ from the Euclidean-nearest means, from the labels of any one covariance shared by all
-    components, and from the responsibilities at s = 1."""
+    """A problem like EX_MAHAL whose limit labels are clear-cut and differ from every named slip's."""
     while True:
         mu = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]) + np.round(rng.uniform(-0.5, 0.5, size=(3, 2)), 1)
         Sigma = []
@@ -146,13 +125,8 @@ EX_MAHAL = book_or_drawn(MahalanobisProblem(
 ), _draw_mahal, seed=714)
 
 
-# ---------------------------------------------------------------------------------------------
-# references (explicit loops) and typical wrong answers
-# ---------------------------------------------------------------------------------------------
-
 def _m_step_variants(p: MStepProblem) -> dict:
-    """The M step of a mixture whose component k has covariance sigma_k^2 I, written with explicit sums, and
-    what typical slips give instead."""
+    """The spherical M step with explicit sums, and what typical slips give."""
     y, r = p.y, p.r
     N, L = y.shape
     K = r.shape[1]
@@ -205,24 +179,15 @@ def _farthest_loop(y, mu):
 
 
 def _n_params(K: int, L: int, covariance_type: str) -> int:
-    """Free parameters: K - 1 mixing weights, K L mean entries, and the covariance entries."""
+    """Free parameters: K - 1 weights, K L mean entries, and the covariance entries."""
     cov = {"full": K * L * (L + 1) // 2, "diag": K * L, "tied": L * (L + 1) // 2}[covariance_type]
     return (K - 1) + K * L + cov
 
 
-# ---------------------------------------------------------------------------------------------
-# checkers
-# ---------------------------------------------------------------------------------------------
-
 def m_step(answer) -> CheckResult:
-    """Exercise ``ex-7-1-m-step``: your M step for ``EX_MSTEP`` when component k has the spherical covariance
-    sigma_k^2 I, one variance of its own for all L coordinates.
-
-    Pass a tuple ``(pi, mu, sigma2)`` of shapes (2,), (2, 2) (one mean per row) and (2,) (one variance per
-    component). The checker recognizes soft counts left unnormalized, the wrong divisor, a log-determinant
-    differentiated as if the covariance had one entry, standard deviations, pooled or uncentred scatter,
-    and responsibilities ignored.
-    """
+    """Exercise ``ex-7-1-m-step``: your M step ``(pi, mu, sigma2)`` for ``EX_MSTEP`` when component k has covariance
+    sigma_k^2 I; shapes (2,), (2, 2) and (2,). Slips named: unnormalized soft counts, the wrong divisor, the
+    log-determinant of a single entry, standard deviations, pooled or uncentred scatter, responsibilities ignored."""
     name = "spherical M step for EX_MSTEP"
     if answer is None:
         return result(name, ["your answer is None: give the tuple (pi, mu, sigma2)."])
@@ -245,13 +210,9 @@ def m_step(answer) -> CheckResult:
 
 
 def assign_function(fn) -> CheckResult:
-    """Exercise ``ex-7-1-kmeans-assign``: your K-means assignment step ``fn(y, mu) -> labels`` (the E step
-    of Section 7.1.1), run on every case of ``EX_ASSIGN``.
-
-    ``y`` is (N, L) and ``mu`` (K, L); ``labels`` is an integer array of shape ``(N,)`` with values
-    ``0, ..., K-1``, ties going to the lowest index, as the statement asks. The checker recognizes
-    an (N, K) output, labels counted from 1, the farthest centre, and mishandled ties.
-    """
+    """Exercise ``ex-7-1-kmeans-assign``: your K-means assignment step ``fn(y, mu)`` returning integer labels (N,),
+    ties to the lowest index, run on ``EX_ASSIGN``. Slips named: an (N, K) output, labels from 1, the farthest centre,
+    ties."""
     def judge(out, label, y, mu):
         if out is None:
             return [f"your function returned None on {label}: did it forget to return?"]
@@ -293,12 +254,8 @@ def assign_function(fn) -> CheckResult:
 
 
 def n_params_function(fn) -> CheckResult:
-    """Exercise ``ex-7-1-n-params``: your function ``fn(K, L, covariance_type) -> int``, the number of free
-    parameters of a GMM, run on every triple of ``EX_NPARAMS``.
-
-    ``covariance_type`` is one of ``"full"``, ``"diag"``, ``"tied"``. A miss names the failing
-    triple and, for a few common slips, what was miscounted.
-    """
+    """Exercise ``ex-7-1-n-params``: your function ``fn(K, L, covariance_type)`` returning the number of free
+    parameters of a GMM (``"full"``, ``"diag"`` or ``"tied"``), run on ``EX_NPARAMS``."""
     def judge(out, label, K, L, ct):
         if out is None:
             return [f"your function returned None on {label}: did it forget to return?"]
@@ -328,12 +285,8 @@ def n_params_function(fn) -> CheckResult:
 
 
 def limit_labels(answer) -> CheckResult:
-    """The last exercise of Section 7.1: your labels in the zero-variance limit of the
-    responsibilities for ``EX_MAHAL``.
-
-    Pass an integer array of shape ``(N,)`` = (8,) with values ``0, ..., K-1``, one label per row
-    of ``EX_MAHAL.y``.
-    """
+    """The last exercise of Section 7.1: your labels (8,) in the zero-variance limit of the responsibilities for
+    ``EX_MAHAL``, one per row of ``EX_MAHAL.y``."""
     name = "zero-variance limit of the responsibilities for EX_MAHAL"
     p = EX_MAHAL
     if answer is None:
@@ -373,10 +326,6 @@ def limit_labels(answer) -> CheckResult:
                          "responsibilities with covariance s Sigma[k] and see which terms grow as s -> 0."])
 
 
-# ---------------------------------------------------------------------------------------------
-# graded versions (courseware/grading.py): problem data of each student's own
-# ---------------------------------------------------------------------------------------------
-
 def _graded_m_step(rng) -> dict:
     y = np.vstack([rng.normal([0.0, 0.5], 0.8, size=(4, 2)), rng.normal([3.0, 2.5], 0.8, size=(4, 2))]).round(2)
     p = rng.uniform(0.05, 0.95, size=8).round(2)
@@ -396,8 +345,7 @@ def _graded_n_params(rng) -> dict:
                                 for _ in range(5) for t in ("full", "diag", "tied"))}
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-7-1-m-step": {"variant": _graded_m_step},
     "ex-7-1-kmeans-assign": {"variant": _graded_assign},

@@ -1,16 +1,5 @@
-r"""Checkers for the exercises of Section 7.2 (Baum-Welch: EM for the hidden Markov model).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch07_hmm_em as check
-    check.EX_TRANS                       # the problem data
-    check.m_step_A(my_A)                 # says what is wrong, never the answer
-
-The book's transition matrix is column-stochastic, ``A[i, j] = p(x_t = i | x_{t-1} = j)``, and
-expected transition counts are indexed the same way, ``xi_sum[i, j]`` = expected number of
-``j -> i`` transitions. Reference answers are computed when a checker runs; the M-step function
-of the last exercise is run on test problems made here, which the notebook never shows.
-"""
+r"""Checkers for the exercises of Section 7.2 (Baum-Welch); ``A[i, j] = p(x_t = i | x_{t-1} = j)`` and ``xi_sum[i,
+j]`` counts ``j -> i`` transitions."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -19,22 +8,16 @@ import numpy as np
 
 from ..hmm import em as hmm_em
 from ..hmm import inference as hmm
-from .checker import CheckResult, compare_array, result, problem_rng, check_function, tuple_problems
+from .checker import FUNCTION_ANSWER, CheckResult, compare_array, result, problem_rng, check_function, tuple_problems
 
-__all__ = [
-    "TransitionCounts", "SequencesProblem", "PriorSequencesProblem", "PairwiseProblem", "GaussianPriorProblem",
-    "EX_TRANS", "EX_PI", "EX_VISITS", "EX_MEANS",
-    "m_step_A", "m_step_pi", "expected_visits", "m_step_mu", "m_step_function",
-]
+__all__ = ["TransitionCounts", "SequencesProblem", "PriorSequencesProblem", "PairwiseProblem", "GaussianPriorProblem",
+           "EX_TRANS", "EX_PI", "EX_VISITS", "EX_MEANS", "m_step_A", "m_step_pi", "expected_visits", "m_step_mu",
+           "m_step_function"]
 
 
 class TransitionCounts(NamedTuple):
-    r"""Expected statistics of one E step (sums over time and sequences).
-
-    ``xi_sum`` (K, K): expected number of transitions ``j -> i`` (next state first);
-    ``N_k`` (K,): expected number of visits to each state over *all* steps;
-    ``gamma_last`` (K,): the smoother at the last step of each sequence, summed over sequences.
-    """
+    r"""Expected statistics of one E step, summed over time and sequences: ``xi_sum`` (K, K) of ``j -> i``
+    transitions, ``N_k`` (K,) visits over all steps, ``gamma_last`` (K,) the smoother at each sequence's last step."""
 
     xi_sum: np.ndarray
     N_k: np.ndarray
@@ -42,8 +25,8 @@ class TransitionCounts(NamedTuple):
 
 
 class SequencesProblem(NamedTuple):
-    """An HMM (``pi`` (K,), column-stochastic ``A`` (K, K)) and a list ``log_liks`` of (T_n, K) arrays,
-    the log-likelihood of each observation under each state, one array per independent sequence."""
+    """An HMM (``pi``, column-stochastic ``A``) and ``log_liks``, one (T_n, K) array of per-state log-likelihoods per
+    sequence."""
 
     pi: np.ndarray
     A: np.ndarray
@@ -51,8 +34,7 @@ class SequencesProblem(NamedTuple):
 
 
 class PriorSequencesProblem(NamedTuple):
-    """An HMM (``pi`` (K,), column-stochastic ``A`` (K, K)), a list ``log_liks`` of (T_n, K) arrays, one per
-    independent sequence, and ``alpha`` (K,), the parameters of a Dirichlet prior on the initial distribution."""
+    """A :class:`SequencesProblem` with ``alpha`` (K,), a Dirichlet prior on pi."""
 
     pi: np.ndarray
     A: np.ndarray
@@ -61,17 +43,16 @@ class PriorSequencesProblem(NamedTuple):
 
 
 class PairwiseProblem(NamedTuple):
-    """What an E step on one sequence leaves once the per-step marginals are thrown away: ``xi_sum`` (K, K),
-    the expected number of transitions ``j -> i`` summed over the sequence (next state first), and
-    ``gamma_first`` (K,), the smoother at the first step."""
+    """What an E step on one sequence leaves without its per-step marginals: ``xi_sum`` (K, K) and ``gamma_first``
+    (K,), the smoother at the first step."""
 
     xi_sum: np.ndarray
     gamma_first: np.ndarray
 
 
 class GaussianPriorProblem(NamedTuple):
-    """Observations ``y`` (T, D), smoother marginals ``gamma`` (T, K) for them, the emission covariances
-    ``Sigma`` (K, D, D), held fixed, and a Gaussian prior N(``m0``, ``tau2`` I) on every state's mean."""
+    """Observations ``y`` (T, D), smoother marginals ``gamma`` (T, K), fixed emission covariances ``Sigma`` (K, D, D)
+    and a prior N(``m0``, ``tau2`` I) on every state's mean."""
 
     y: np.ndarray
     gamma: np.ndarray
@@ -81,9 +62,7 @@ class GaussianPriorProblem(NamedTuple):
 
 
 def _model(K=3):
-    A = np.array([[0.80, 0.10, 0.15],
-                  [0.15, 0.85, 0.05],
-                  [0.05, 0.05, 0.80]])        # columns sum to 1
+    A = np.array([[0.80, 0.10, 0.15], [0.15, 0.85, 0.05], [0.05, 0.05, 0.80]])        # columns sum to 1
     return np.array([0.5, 0.3, 0.2]), A
 
 
@@ -115,15 +94,14 @@ def _make_trans() -> TransitionCounts:
     return TransitionCounts(xi_sum, N_k, last)
 
 
-#: Exercise (a): expected counts from an E step on three sequences; the M step for a transition matrix
-#: whose states share one probability of staying put.
+#: Exercise (a): expected counts of an E step on three sequences.
 EX_TRANS = _make_trans()
 
-#: Exercise (b): twelve short sequences under a known model and a Dirichlet prior on pi; the MAP M step for pi.
+#: Exercise (b): twelve short sequences under a known model and a Dirichlet prior on pi.
 EX_PI = PriorSequencesProblem(*_model(), _sequences(7202, [15] * 12), np.array([3.0, 2.0, 1.5]))
 
-#: Exercise (c): one sequence of 80 steps, of which only the pairwise statistics and the first step's
-#: marginal are given; the expected number of visits to each state.
+#: Exercise (c): one sequence of 80 steps, of which only the pairwise statistics and the first step's marginal are
+#: given.
 _VISITS_SEQUENCE = SequencesProblem(*_model(), _sequences(7203, [80], sep=1.0))
 _VISITS_POST = _smooth(_VISITS_SEQUENCE.pi, _VISITS_SEQUENCE.A, _VISITS_SEQUENCE.log_liks[0])
 EX_VISITS = PairwiseProblem(_VISITS_POST.xi_sum + 0.0, _VISITS_POST.gamma[0] + 0.0)
@@ -140,27 +118,21 @@ def _make_means() -> GaussianPriorProblem:
     return GaussianPriorProblem(y, gamma / gamma.sum(axis=1, keepdims=True), Sigma, np.array([1.0, -1.0]), 0.1)
 
 
-#: Exercise (d): observations, given smoother marginals, fixed emission covariances and a Gaussian prior on the
-#: means; the MAP M step for the emission means.
+#: Exercise (d): observations, smoother marginals, fixed covariances and a Gaussian prior on the means.
 EX_MEANS = _make_means()
 
 
 def _tied_A(p_stay, K):
-    """The K x K transition matrix with p_stay on the diagonal and the rest of each column spread evenly."""
+    """The K x K transition matrix with p_stay on the diagonal, the rest of each column spread evenly."""
     A = np.full((K, K), (1.0 - p_stay) / (K - 1))
     np.fill_diagonal(A, p_stay)
     return A
 
 
 def m_step_A(answer) -> CheckResult:
-    """Exercise (a), ``ex-7-2-m-step-A``: your M-step transition matrix for :data:`EX_TRANS` in the model of
-    the statement, where every state has the same probability of staying put and moves to each other state
-    with equal probability.
-
-    Pass a (K, K) = (3, 3) array in the book's column-stochastic convention. The checker recognizes the
-    untied update of the page, one stay probability per state (fitted alone or then averaged), a
-    denominator that counts the wrong steps, and columns that do not sum to one.
-    """
+    """Exercise (a), ``ex-7-2-m-step-A``: your M-step A (3, 3, column-stochastic) for :data:`EX_TRANS` when every
+    state shares one stay probability and moves evenly elsewhere. Slips named: the page's untied update, one stay
+    probability per state (alone or averaged), the wrong steps counted, columns not summing to one."""
     p = EX_TRANS
     K = p.xi_sum.shape[0]
     stay = np.trace(p.xi_sum) / p.xi_sum.sum()
@@ -184,13 +156,9 @@ def m_step_A(answer) -> CheckResult:
 
 
 def m_step_pi(answer) -> CheckResult:
-    """Exercise (b), ``ex-7-2-m-step-pi``: your MAP re-estimate of the initial distribution for the sequences
-    of :data:`EX_PI`, with the Dirichlet prior of parameters ``EX_PI.alpha``.
-
-    Pass an array of shape (K,) = (3,). The checker recognizes the prior left out, the posterior mean in
-    place of the mode, the prior added to the average instead of the counts, and the filter used in place
-    of the smoother.
-    """
+    """Exercise (b), ``ex-7-2-m-step-pi``: your MAP re-estimate of pi (3,) for :data:`EX_PI` with the Dirichlet prior
+    ``EX_PI.alpha``. Slips named: no prior, the posterior mean, the prior added to the average, the filter for the
+    smoother."""
     p = EX_PI
     posts = [_smooth(p.pi, p.A, ll) for ll in p.log_liks]
     g = np.sum([q.gamma[0] for q in posts], axis=0)
@@ -213,13 +181,8 @@ def m_step_pi(answer) -> CheckResult:
 
 
 def expected_visits(answer) -> CheckResult:
-    """Exercise (c), ``ex-7-2-expected-visits``: your expected number of visits to each state for the
-    80-step sequence whose pairwise statistics are :data:`EX_VISITS`.
-
-    Pass an array of shape (K,) = (3,). It is compared with a value computed here from the sequence
-    itself, which the notebook does not show. The checker recognizes the departures or the arrivals
-    alone, and a sum that counts one step twice.
-    """
+    """Exercise (c), ``ex-7-2-expected-visits``: your expected visits to each state (3,) for the 80-step sequence
+    whose pairwise statistics are :data:`EX_VISITS`. Slips named: departures or arrivals alone, a step counted twice."""
     p = EX_VISITS
     expected = _VISITS_POST.gamma.sum(axis=0)
     hints = {
@@ -234,12 +197,9 @@ def expected_visits(answer) -> CheckResult:
 
 
 def m_step_mu(answer) -> CheckResult:
-    """Exercise (d), ``ex-7-2-m-step-mu``: your MAP M step for the emission means of :data:`EX_MEANS`, with
-    the covariances ``EX_MEANS.Sigma`` held fixed and the prior N(``m0``, ``tau2`` I) on every mean.
-
-    Pass a (K, D) = (3, 2) array, one row per state. The checker recognizes the prior left out, the
-    emission covariances left out, the prior variance used as a precision, and hard assignments.
-    """
+    """Exercise (d), ``ex-7-2-m-step-mu``: your MAP means (3, 2) for :data:`EX_MEANS` with ``EX_MEANS.Sigma`` fixed
+    and the prior N(``m0``, ``tau2`` I). Slips named: no prior, no emission covariances, tau2 as a precision, hard
+    assignments."""
     p = EX_MEANS
     K, D = p.gamma.shape[1], p.y.shape[1]
     N_k = p.gamma.sum(axis=0)
@@ -267,9 +227,7 @@ def m_step_mu(answer) -> CheckResult:
 
 
 def _m_step_cases():
-    """Problems the student's function has not seen: Gaussian HMM sequences (some short, one of a single
-    step), the smoother marginals and summed pairwise marginals of an E step under parameters other than
-    the ones that drew them, and the M step's new parameters written out here."""
+    """Hidden problems: Gaussian HMM sequences and their E step, then one with no departures."""
     rng = problem_rng(7205)
     cases = []
     for K, D, lengths in [(3, 2, [30, 45, 20]), (2, 1, [60]), (4, 3, [25, 1, 40, 12]), (3, 2, [8] * 10)]:
@@ -284,33 +242,32 @@ def _m_step_cases():
         posts = hmm_em.hmm_posterior(current, ys, return_pairwise="sum")
         gammas = [q.gamma for q in posts]
         xi_sum = sum(q.xi_sum for q in posts)
-        Y, G = np.concatenate(ys), np.concatenate(gammas)
-        N_k = G.sum(axis=0)
-        mu = (G.T @ Y) / N_k[:, None]
-        ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, _tied_sigma(Y, G, mu))
-        cases.append(((ys, gammas, xi_sum), ref))
+        cases.append(((ys, gammas, xi_sum), _m_step_ref(ys, gammas, xi_sum)))
     cases.append(_no_departure_case(rng))
     return cases
 
 
+def _m_step_ref(ys, gammas, xi_sum):
+    """The new (pi, A, mu, Sigma) of the M step."""
+    Y, G = np.concatenate(ys), np.concatenate(gammas)
+    mu = (G.T @ Y) / G.sum(axis=0)[:, None]
+    return np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, _tied_sigma(Y, G, mu)
+
+
 def _tied_sigma(Y, G, mu):
-    """The one emission covariance the states share: every state's gamma-weighted scatter about its own
-    mean, added up and divided by the number of steps (the sum of N_k over the states)."""
+    """The shared emission covariance: every state's weighted scatter about its mean, over all steps."""
     return sum(((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) for k in range(G.shape[1])) / Y.shape[0]
 
 
 def _a_update(xi_sum):
-    """Column j of Xi over its sum, the expected departures from j; the uniform column 1/K where no
-    transition leaves j (the statement's convention)."""
+    """Column j of Xi over its sum; the uniform column 1/K where no transition leaves j."""
     K = xi_sum.shape[0]
     col = xi_sum.sum(axis=0)
     return np.where(col[None, :] > 0, xi_sum / np.where(col > 0, col, 1.0)[None, :], 1.0 / K)
 
 
 def _no_departure_case(rng):
-    """A problem in which the last state is occupied only at the last step of each sequence (one of them a
-    single step), so that no transition leaves it and column K - 1 of Xi is zero. Pairwise marginals are
-    the outer products of consecutive marginals, which have the right margins."""
+    """A problem in which no transition leaves the last state (column K - 1 of Xi is zero)."""
     K, D = 3, 2
     ys, gammas, xi_sum = [], [], np.zeros((K, K))
     for T in (1, 6, 5):
@@ -321,15 +278,11 @@ def _no_departure_case(rng):
             xi_sum += np.outer(g[t + 1], g[t])
         ys.append(rng.standard_normal((T, D)) + 0.0)
         gammas.append(g)
-    Y, G = np.concatenate(ys), np.concatenate(gammas)
-    N_k = G.sum(axis=0)
-    mu = (G.T @ Y) / N_k[:, None]
-    ref = (np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, _tied_sigma(Y, G, mu))
-    return (ys, gammas, xi_sum), ref
+    return (ys, gammas, xi_sum), _m_step_ref(ys, gammas, xi_sum)
 
 
 def _m_step_slips(ys, gammas, xi_sum):
-    """What named wrong derivations of the M step return on one problem, per parameter."""
+    """Named wrong derivations of the M step on one problem, per parameter."""
     Y, G = np.concatenate(ys), np.concatenate(gammas)
     N_k, T_all = G.sum(axis=0), Y.shape[0]
     mu = (G.T @ Y) / N_k[:, None]
@@ -358,18 +311,10 @@ def _m_step_slips(ys, gammas, xi_sum):
 
 
 def m_step_function(fn) -> CheckResult:
-    """Exercise (e), ``ex-7-2-m-step-function``: your function ``fn(ys, gammas, xi_sum)`` returning the
-    new parameters ``(pi, A, mu, Sigma)`` of the M step, for a Gaussian HMM whose states share one emission
-    covariance.
-
-    ``ys`` is a list of N arrays of shape (T_n, D), one per independent sequence; ``gammas`` a list of
-    the matching smoother marginals, shape (T_n, K); ``xi_sum`` (K, K) the expected number of ``j -> i``
-    transitions, summed over time and sequences. Return ``pi`` (K,), the column-stochastic ``A`` (K, K),
-    ``mu`` (K, D) with one row per state and the shared ``Sigma`` (D, D). It is run on problems made here with
-    several or single sequences of unequal lengths, one of them a single step. The checker recognizes
-    the occupancy or the last step used for the first state, the row-stochastic convention, the wrong
-    denominators, an uncentred covariance, and the states' own covariances averaged.
-    """
+    """Exercise (e), ``ex-7-2-m-step-function``: your function ``fn(ys, gammas, xi_sum)`` returning ``(pi, A, mu,
+    Sigma)`` of the M step of a Gaussian HMM with one shared covariance (``ys`` (T_n, D) arrays, ``gammas`` their
+    (T_n, K) marginals). Slips named: occupancy or last step for pi, rows normalized, wrong denominators, an uncentred
+    covariance, averaged covariances."""
     def judge(out, where, ys, gammas, xi_sum, ref):
         problems = tuple_problems(out, 4, "the four parameters (pi, A, mu, Sigma)", where)
         if problems:
@@ -396,9 +341,7 @@ def m_step_function(fn) -> CheckResult:
                           signature="(ys, gammas, xi_sum)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-7-2-m-step-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                            "the checker's own"},
+    "ex-7-2-m-step-function": {"same_data": FUNCTION_ANSWER},
 }

@@ -1,18 +1,5 @@
-"""Checkers for the exercises of Section 7.4 (EM for the linear-Gaussian state-space model).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch07_lgssm_em as check
-    check.EX_SMOOTH                      # smoother output for one sequence (the problem data)
-    check.cross_moment(my_S20)           # says what is wrong, never the answer
-
-Time indexing as in :mod:`pedagogy_lib.lgssm.kalman`: row ``t`` is the book's ``t + 1`` and
-``Upsilon_cross[t]`` is the posterior covariance of X_{t+1} with X_t given y. The model has no
-offsets and no control (the draft's Section 7.4 model), except in exercise (c), whose emissions
-have an offset. Reference answers are computed in this module, independently of the library's EM;
-the M-step function of the last exercise is run on test problems made here, which the notebook
-never shows.
-"""
+"""Checkers for the exercises of Section 7.4 (EM for the LGSSM), indexed as :mod:`pedagogy_lib.lgssm.kalman` (row
+``t`` is the book's t + 1; ``Upsilon_cross[t]`` = Cov[X_{t+1}, X_t | y])."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -21,20 +8,16 @@ import numpy as np
 
 from .. import lgssm as kalman
 from ..lgssm.model import LGSSMParams
-from .checker import (CheckResult, as_bool, compare_array, compare_scalar, result, problem_rng, check_function,
-                      tuple_problems)
+from .checker import (FUNCTION_ANSWER, CheckResult, as_bool, compare_array, compare_scalar, result, problem_rng,
+                      check_function, tuple_problems)
 
-__all__ = [
-    "SmootherProblem", "SimilarityProblem",
-    "EX_SMOOTH", "EX_OFFSET", "EX_SIM",
-    "cross_moment", "m_step_A", "m_step_C", "similarity", "eigenvalues_invariant", "m_step_function",
-    "INVARIANT_QUESTIONS",
-]
+__all__ = ["SmootherProblem", "SimilarityProblem", "EX_SMOOTH", "EX_OFFSET", "EX_SIM", "cross_moment", "m_step_A",
+           "m_step_C", "similarity", "eigenvalues_invariant", "m_step_function", "INVARIANT_QUESTIONS"]
 
 
 class SmootherProblem(NamedTuple):
-    """One sequence ``y`` (T, m) and the RTS smoother under ``params`` (an :class:`LGSSMParams`):
-    ``mu_smooth`` (T, n), ``Upsilon_smooth`` (T, n, n), ``Upsilon_cross`` (T - 1, n, n)."""
+    """One sequence ``y`` (T, m) and the RTS smoother under ``params``: ``mu_smooth`` (T, n), ``Upsilon_smooth`` (T,
+    n, n), ``Upsilon_cross`` (T - 1, n, n)."""
 
     params: LGSSMParams
     y: np.ndarray
@@ -44,7 +27,7 @@ class SmootherProblem(NamedTuple):
 
 
 class SimilarityProblem(NamedTuple):
-    """A model ``params`` (an :class:`LGSSMParams`, n = 2) and an invertible change of coordinates ``S`` (2, 2)."""
+    """A model ``params`` (n = 2) and an invertible change of coordinates ``S`` (2, 2)."""
 
     params: LGSSMParams
     S: np.ndarray
@@ -52,6 +35,12 @@ class SimilarityProblem(NamedTuple):
 
 def _rotation(theta, rho):
     return rho * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+
+def _smoothed(current: LGSSMParams, y: np.ndarray) -> SmootherProblem:
+    """The problem of sequence ``y`` smoothed under the parameters ``current``."""
+    res = kalman.kalman_smoother(current, y, backend="numpy")
+    return SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
 
 
 def _make_smooth() -> SmootherProblem:
@@ -63,8 +52,7 @@ def _make_smooth() -> SmootherProblem:
     # the E step runs under the *current* (not the true) parameters, as in an EM iteration; a rotation for A
     # makes the cross-covariances asymmetric, so that a transposed one is an error the checker can see
     current = true._replace(A=_rotation(0.5, 0.7), C=rng.standard_normal((m, n)), Sigma_x=0.5 * np.eye(n))
-    res = kalman.kalman_smoother(current, y, backend="numpy")
-    return SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
+    return _smoothed(current, y)
 
 
 #: Exercises (a) and (b): the smoother for one sequence of 25 steps, under the current parameters.
@@ -80,8 +68,7 @@ def _make_offset() -> SmootherProblem:
     _, y = kalman.sample_lgssm(true, T, rng=rng)
     current = true._replace(A=_rotation(0.5, 0.8), C=rng.standard_normal((m, n)), c=np.array([1.5, -0.5, 0.0]),
                             Sigma_x=0.5 * np.eye(n), Sigma_y_x=np.eye(m), mu1=np.zeros(n), Sigma1=np.eye(n))
-    res = kalman.kalman_smoother(current, y, backend="numpy")
-    return SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
+    return _smoothed(current, y)
 
 
 #: Exercise (c): the smoother for one sequence of 30 steps from a model whose emissions have an offset c.
@@ -109,18 +96,15 @@ def _moments(p: SmootherProblem):
 
 
 def _lag_two_covariances(p: SmootherProblem):
-    """Cov[x_{t+2}, x_t | y] for t = 0..T-3 (the reference of ``ex-7-4-cross-moment``)."""
+    """Cov[x_{t+2}, x_t | y] for t = 0..T-3."""
     U, Uc = p.Upsilon_smooth, p.Upsilon_cross
     return [Uc[t + 1] @ np.linalg.solve(U[t + 1], Uc[t]) for t in range(U.shape[0] - 2)]
 
 
 def cross_moment(answer) -> CheckResult:
-    """Exercise (a), ``ex-7-4-cross-moment``: your lag-two cross moment S_20 of the statement for :data:`EX_SMOOTH`.
-
-    Pass an (n, n) = (2, 2) array. The checker recognizes means-only products, a lag-two covariance
-    made of the two neighbouring cross-covariances alone, a product in the wrong order, and the lag-one
-    moment S_10.
-    """
+    """Exercise (a), ``ex-7-4-cross-moment``: your lag-two cross moment S_20 for :data:`EX_SMOOTH`, (2, 2). Slips
+    named: means-only products, the two neighbouring cross-covariances multiplied, the wrong order, the lag-one moment
+    S_10."""
     p = EX_SMOOTH
     mu, Uc = p.mu_smooth, p.Upsilon_cross
     T = mu.shape[0]
@@ -145,13 +129,9 @@ def _scaled_rotation(p_, q_):
 
 
 def m_step_A(answer) -> CheckResult:
-    """Exercise (b), ``ex-7-4-m-step-a``: your M-step update of A from :data:`EX_SMOOTH` when A is restricted
-    to a scaled rotation [[p, -q], [q, p]] and the transition noise is isotropic (held fixed).
-
-    Pass an (n, n) = (2, 2) array. The checker recognizes the page's unrestricted update, that update
-    moved into the family afterwards, a rotation the wrong way round, a sum over the wrong time steps,
-    and left-out posterior covariances.
-    """
+    """Exercise (b), ``ex-7-4-m-step-a``: your M-step update of A from :data:`EX_SMOOTH` when A is a scaled rotation
+    [[p, -q], [q, p]] (isotropic transition noise held fixed), (2, 2). Slips named: the page's unrestricted update,
+    that update moved into the family, the wrong rotation, the wrong time steps, no posterior covariances."""
     p = EX_SMOOTH
     E_xx, E_next_prev = _moments(p)
     S10, S00, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx)
@@ -179,8 +159,7 @@ def m_step_A(answer) -> CheckResult:
 
 
 def _offset_fit(y, mu, E_xx_sum):
-    """[C c] = [sum y xbar^T, sum y] [[sum E[x x^T], sum xbar], [sum xbar^T, T]]^{-1}, and the residual
-    covariance (sum y y^T - [C c][sum y xbar^T, sum y]^T) / T."""
+    """(C, c, Sigma_y_x) fitted together from the sums of the emission term."""
     T, n = mu.shape
     W = np.block([[E_xx_sum, mu.sum(axis=0)[:, None]], [mu.sum(axis=0)[None, :], np.array([[float(T)]])]])
     Z = np.concatenate([y.T @ mu, y.sum(axis=0)[:, None]], axis=1)
@@ -189,14 +168,9 @@ def _offset_fit(y, mu, E_xx_sum):
 
 
 def m_step_C(C, c=None, Sigma_y_x=None) -> CheckResult:
-    """Exercise (c), ``ex-7-4-m-step-c``: your M-step updates of C, the emission offset c and Sigma_y_x for
-    the model y_t = C x_t + c + noise, from :data:`EX_OFFSET`.
-
-    Pass ``C`` as an (m, n) = (3, 2) array, ``c`` as (3,) and ``Sigma_y_x`` as (3, 3). The checker
-    recognizes the page's update without an offset, an offset fitted after C or set to the mean of y,
-    left-out posterior covariances, a residual covariance that leaves out the offset, and the wrong
-    divisor.
-    """
+    """Exercise (c), ``ex-7-4-m-step-c``: your M-step ``C`` (3, 2), offset ``c`` (3,) and ``Sigma_y_x`` (3, 3) from
+    :data:`EX_OFFSET`. Slips named: no offset, c after C or the mean of y, no posterior covariances, a residual
+    without the offset, the wrong divisor."""
     p = EX_OFFSET
     E_xx, _ = _moments(p)
     y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
@@ -238,18 +212,15 @@ def m_step_C(C, c=None, Sigma_y_x=None) -> CheckResult:
 
 
 def similarity(answer) -> CheckResult:
-    """Exercise (d), ``ex-7-4-similarity``: your model of :data:`EX_SIM` in the coordinates x' = S x,
-    an :class:`LGSSMParams`.
-
-    Every field is compared, then the log likelihood of a test sequence. The checker recognizes
-    maps in the wrong direction and covariances transformed on the wrong side.
-    """
+    """Exercise (d), ``ex-7-4-similarity``: your model of :data:`EX_SIM` in the coordinates x' = S x, an
+    :class:`LGSSMParams`; every field is compared, then a test log likelihood. Slips named: maps in the wrong
+    direction, covariances transformed on the wrong side, the offset left as it was."""
     p, S = EX_SIM
     if answer is None:
         return result("EX_SIM in new coordinates", ["your answer is None: return an LGSSMParams."])
     if not isinstance(answer, LGSSMParams):
-        return result("EX_SIM in new coordinates",
-                      [f"your answer should be an LGSSMParams (e.g. params._replace(A=..., ...)); got {type(answer).__name__}."])
+        return result("EX_SIM in new coordinates", ["your answer should be an LGSSMParams (e.g. params._replace(A=..., "
+                                                    f"...)); got {type(answer).__name__}."])
     Si = np.linalg.inv(S)
     ref = {"A": S @ p.A @ Si, "C": p.C @ Si, "Sigma_x": S @ p.Sigma_x @ S.T, "mu1": S @ p.mu1,
            "Sigma1": S @ p.Sigma1 @ S.T, "Sigma_y_x": p.Sigma_y_x, "c": p.c, "a": S @ p.a}
@@ -272,18 +243,14 @@ def similarity(answer) -> CheckResult:
     return result("EX_SIM in new coordinates", problems)
 
 
-#: Exercise (e): the quantities asked about, in the order of the answer (none of them is one the page
-#: discusses: each is decided from how A, C, Sigma_x, mu1 and Sigma1 change with the coordinates).
+#: Exercise (e): the quantities asked about, in the order of the answer.
 INVARIANT_QUESTIONS = ("det A", "the singular values of A", "C Sigma_x C^T", "det Sigma_x", "C A mu1",
                        "the eigenvalues of Sigma1")
 
 
 def eigenvalues_invariant(answer) -> CheckResult:
-    """Exercise (e), ``ex-7-4-identifiability``: for each quantity of :data:`INVARIANT_QUESTIONS`, True if
-    a change of state coordinates x' = S x (any invertible S) leaves it unchanged, so that data can
-    determine it, and False if not: a sequence of six bools in that order.
-
-    All six must be right; a wrong answer is not told which."""
+    """Exercise (e), ``ex-7-4-identifiability``: six bools, one per quantity of :data:`INVARIANT_QUESTIONS`: True if
+    every change of coordinates x' = S x leaves it unchanged. All or nothing."""
     title = "what a change of state coordinates leaves unchanged"
     n = len(INVARIANT_QUESTIONS)
     if answer is None:
@@ -307,8 +274,7 @@ def eigenvalues_invariant(answer) -> CheckResult:
 
 
 def _m_step_cases():
-    """Problems the student's function has not seen: one sequence drawn from a random stable model, the
-    RTS smoother under other (current) parameters, and the M step of Eq. 7.4 written out here."""
+    """Hidden problems: a sequence from a random stable model, smoothed under other parameters."""
     rng = problem_rng(7404)
     cases = []
     for n, m, T in [(2, 3, 30), (1, 2, 15), (3, 5, 40), (2, 2, 2)]:
@@ -320,22 +286,18 @@ def _m_step_cases():
         current = true._replace(A=0.6 * np.eye(n) + 0.2 * rng.standard_normal((n, n)), C=rng.standard_normal((m, n)),
                                 Sigma_x=np.diag(rng.uniform(0.3, 0.8, size=n)), Sigma_y_x=np.eye(m), mu1=np.zeros(n),
                                 Sigma1=2.0 * np.eye(n))
-        res = kalman.kalman_smoother(current, y, backend="numpy")
-        p = SmootherProblem(current, y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross)
-        cases.append(((y, res.mu_smooth, res.Upsilon_smooth, res.Upsilon_cross), _m_step_reference(p)))
+        p = _smoothed(current, y)
+        cases.append((p[1:], _m_step_reference(p)))
     return cases
 
 
 def _isotropic(M):
-    """s^2 I with s^2 the mean of the diagonal of M: the maximizer over s^2 I of the Gaussian emission term
-    whose full-covariance maximizer is M."""
+    """s^2 I with s^2 the mean of the diagonal of M (the maximizer over s^2 I)."""
     return np.trace(M) / M.shape[0] * np.eye(M.shape[0])
 
 
 def _m_step_reference(p: SmootherProblem, *, covariances=True):
-    """Eq. 7.4 for one sequence with isotropic emission noise Sigma_y_x = s^2 I (the exercise's variant),
-    sums written out step by step (``covariances=False``: the smoothed means taken as if they were the
-    states, for a hint)."""
+    """Eq. 7.4 for one sequence with Sigma_y_x = s^2 I (``covariances=False``: means only)."""
     y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
     if not covariances:
         p = p._replace(Upsilon_smooth=0.0 * p.Upsilon_smooth, Upsilon_cross=0.0 * p.Upsilon_cross)
@@ -349,7 +311,7 @@ def _m_step_reference(p: SmootherProblem, *, covariances=True):
 
 
 def _m_step_slips(args):
-    """What named wrong derivations of Eq. 7.4 return on one problem, per parameter."""
+    """Named wrong derivations of Eq. 7.4 on one problem, per parameter."""
     y, mu, U, Uc = args
     p = SmootherProblem(None, y, mu, U, Uc)
     T = y.shape[0]
@@ -403,17 +365,9 @@ def _m_step_slips(args):
 
 def m_step_function(fn) -> CheckResult:
     """Exercise (f), ``ex-7-4-m-step-function``: your function ``fn(y, mu_smooth, Upsilon_smooth, Upsilon_cross)``
-    returning the six new parameters ``(A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)`` of Eq. 7.4, for a model whose
-    emission noise is isotropic, ``Sigma_y_x`` = s^2 I.
-
-    ``y`` is one sequence (T, m); ``mu_smooth`` (T, n), ``Upsilon_smooth`` (T, n, n) and ``Upsilon_cross``
-    (T - 1, n, n) are the smoother's output for it, in the layout of :data:`EX_SMOOTH`. Return ``A``
-    (n, n), ``Sigma_x`` (n, n), ``C`` (m, n), ``Sigma_y_x`` (m, m) = s^2 I, ``mu1`` (n,) and ``Sigma1`` (n, n). It is
-    run on problems made here, one of them with T = 2 steps (a single transition) and one with n = 1.
-    The checker recognizes left-out posterior covariances, sums and divisors over the wrong time steps, a
-    transposed cross moment, a product in the wrong order, an uncentred Sigma1, and a full or summed emission
-    covariance.
-    """
+    returning ``(A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)`` of Eq. 7.4 with ``Sigma_y_x`` = s^2 I. Slips named: no
+    posterior covariances, wrong steps or divisors, a transposed cross moment, the wrong order, an uncentred Sigma1, a
+    full or summed emission covariance."""
     def judge(out, where, y, mu_smooth, U_smooth, U_cross, ref):
         problems = tuple_problems(out, 6, "the six parameters (A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)", where)
         if problems:
@@ -431,11 +385,8 @@ def m_step_function(fn) -> CheckResult:
                           signature="(y, mu_smooth, Upsilon_smooth, Upsilon_cross)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-7-4-identifiability": {"same_data": "the answer is six True-or-False verdicts about properties of the model "
-                                            "that no data change"},
-    "ex-7-4-m-step-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                            "the checker's own"},
+    "ex-7-4-identifiability": {"same_data": "the answer is six True/False verdicts that no data change"},
+    "ex-7-4-m-step-function": {"same_data": FUNCTION_ANSWER},
 }

@@ -1,27 +1,17 @@
-r"""Checkers for the exercises of Section 8.2 (the variational autoencoder from the joint relative entropy).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch08_autoencoder as check
-    check.mutual_information(my_value)       # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library. The gradient function
-of the last exercise is run on emissions made here, which the notebook never shows.
-"""
+r"""Checkers for the exercises of Section 8.2 (the variational autoencoder from the joint relative entropy)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .checker import (CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
-                      tuple_problems)
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function, tuple_problems)
 
-__all__ = ["EX_P_Y", "EX_Q", "EX_P_X", "EX_EIGS", "EX_ALPHA", "mutual_information", "aggregate_kl",
-           "optimal_kl", "hessian_route_function"]
+__all__ = ["EX_P_Y", "EX_Q", "EX_P_X", "EX_EIGS", "EX_ALPHA", "mutual_information", "aggregate_kl", "optimal_kl",
+           "hessian_route_function"]
 
 
 def _draw_p_y(rng):
-    """A distribution of the same kind as the book's EX_P_Y, for one student: three probabilities (two
-    decimals), none below 0.1, not all equal."""
+    """Three probabilities (two decimals), none below 0.1, not all equal."""
     while True:
         a = np.round(rng.uniform(0.1, 0.7), 2)
         b = np.round(rng.uniform(0.1, 0.9 - a), 2)
@@ -30,13 +20,12 @@ def _draw_p_y(rng):
             return p
 
 
-#: Exercises (a) and (b): data distribution p(y) over three values of y.
+#: Exercises (a) and (b): the data distribution p(y) over three values of y.
 EX_P_Y = book_or_drawn(np.array([0.5, 0.3, 0.2]), _draw_p_y, seed=821)
 
 
 def _draw_q(rng):
-    """A table of the same kind as the book's EX_Q, for one student: one row per y, two values of x (one
-    decimal, rows sum to one, no zero entry), no two rows alike."""
+    """A table like EX_Q: one row per y, two values of x, no zero entry, no two rows alike."""
     while True:
         q1 = np.round(rng.uniform(0.1, 0.9, size=3), 1)
         if np.ptp(q1) >= 0.4 and np.unique(q1).size == 3:
@@ -58,16 +47,12 @@ EX_P_X = book_or_drawn(np.array([0.5, 0.5]), _draw_p_x, seed=823)
 
 
 def _draw_eigs(rng):
-    """Eigenvalues of the same kind as the book's EX_EIGS, for one student: seven positive values in
-    decreasing order (two decimals), from about 2.5 down to about 0.1, each about 0.5 to 0.75 times the one
-    before."""
+    """Seven decreasing eigenvalues from about 2.5 down, each 0.5-0.75 times the one before."""
     return np.round(rng.uniform(2.0, 3.0) * np.cumprod(np.append(1.0, rng.uniform(0.5, 0.75, size=6))), 2)
 
 
 def _draw_alpha(rng):
-    """An emission variance of the same kind as the book's EX_ALPHA, for one student (two decimals, below
-    one): between two and five eigenvalues of EX_EIGS exceed it, at least one eigenvalue lies between it and
-    its square root, and none is close to either."""
+    """An emission variance that two to five eigenvalues exceed, none close to it or its root."""
     while True:
         alpha = round(float(rng.uniform(0.3, 0.8)), 2)
         active, by_sd = int(np.sum(EX_EIGS > alpha)), int(np.sum(EX_EIGS > np.sqrt(alpha)))
@@ -86,11 +71,8 @@ def _aggregate():
 
 
 def mutual_information(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-2-information``: your mutual information of Eq. 8.21 for the tables
-    :data:`EX_P_Y` and :data:`EX_Q`, a single number in nats.
-
-    The checker recognizes bits, the KL regularizer, and one of the two entropies alone.
-    """
+    """Exercise (a), ``ex-8-2-information``: your mutual information of Eq. 8.21 for :data:`EX_P_Y` and :data:`EX_Q`,
+    in nats. Slips named: bits, the KL regularizer, one entropy alone."""
     agg = _aggregate()
     expected = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / agg[None, :])))
     kl_reg = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / EX_P_X[None, :])))
@@ -107,11 +89,9 @@ def mutual_information(answer) -> CheckResult:
 
 
 def aggregate_kl(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-2-aggregate``: your KL divergence of the aggregated posterior from the prior
-    :data:`EX_P_X` (the first term of Eq. 8.21), a single number in nats.
-
-    The checker recognizes reversed arguments, the KL regularizer, bits, and an unweighted average.
-    """
+    """Exercise (b), ``ex-8-2-aggregate``: your KL of the aggregated posterior from the prior :data:`EX_P_X` (the
+    first term of Eq. 8.21), in nats. Slips named: reversed arguments, the KL regularizer, bits, an unweighted
+    average."""
     agg = _aggregate()
     expected = float(np.sum(agg * np.log(agg / EX_P_X)))
     kl_reg = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / EX_P_X[None, :])))
@@ -127,12 +107,9 @@ def aggregate_kl(answer) -> CheckResult:
 
 
 def optimal_kl(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-collapse``: your KL regularizer of the optimal linear VAE for :data:`EX_EIGS`
-    and :data:`EX_ALPHA`, averaged over the data and summed over the K = 7 latent dimensions, in nats.
-
-    The checker recognizes the count of active directions, a dropped factor, the collapsed directions
-    included, and the loadings' squares in place of the data's variances.
-    """
+    """Exercise (c), ``ex-8-2-collapse``: your KL regularizer of the optimal linear VAE for :data:`EX_EIGS` and
+    :data:`EX_ALPHA`, averaged over the data and summed over the 7 latent dimensions. Slips named: the count of active
+    directions, a dropped factor, collapsed directions included, the squared loadings."""
     lam, a = EX_EIGS, EX_ALPHA
     on = lam > a
     expected = 0.5 * float(np.sum(np.log(lam[on] / a)))
@@ -149,7 +126,7 @@ def optimal_kl(answer) -> CheckResult:
 
 
 def _tanh_emission(W, b, P, y):
-    """Gradient and Hessian in x of 1/2 (y - tanh(W x + b))^T P (y - tanh(W x + b)), one x at a time."""
+    """Gradient and Hessian in x of 1/2 (y - tanh(W x + b))^T P (y - tanh(W x + b))."""
     def grad_x(x):
         t = np.tanh(W @ x + b)
         return -W.T @ ((1.0 - t * t) * (P @ (y - t)))
@@ -168,10 +145,7 @@ def _linear_emission(C, c, P, y):
 
 
 def _hessian_route_cases():
-    """Test problems the student's function has not seen: (nu, Upsilon, Z, grad_x, hess_x, m0, S0) for tanh and
-    linear emissions with K latent and M observed dimensions and S draws, one with K = 1, one with a single
-    draw, one with both; the prior N(m0, S0) has a mean away from zero and a covariance that is not the
-    identity (correlated where K > 1)."""
+    """Hidden problems: tanh and linear emissions, K = 1, a single draw, a general prior."""
     r = problem_rng(8262)
     cases = []
     for kind, K, M, S in [("tanh", 2, 3, 5), ("tanh", 1, 2, 4), ("linear", 3, 4, 1), ("tanh", 1, 1, 1),
@@ -196,11 +170,7 @@ def _hessian_route_cases():
 
 def _hessian_route_variant(nu, Upsilon, Z, grad_x, hess_x, m0, S0, *, root="cholesky", prior="gaussian",
                            half=True, inverse=True, sign=-1.0):
-    """The gradients of one datum's L_JRE in the recognition mean and covariance under the prior N(m0, S0),
-    written out here, with named slips switchable (for the hints). ``prior`` names what the prior contributes:
-    "gaussian" (right), "standard" (the standard normal prior's nu and I), "covariance" (S0 where its inverse
-    belongs), "no_mean" (m0 left out), "mean_sign" (m0 with the wrong sign), "unscaled" (nu - m0 without
-    the inverse covariance), "none" (nothing)."""
+    """The gradients in the recognition mean and covariance; keywords switch on slips."""
     K = nu.shape[0]
     L = np.linalg.cholesky(Upsilon)
     if root == "transposed":
@@ -231,60 +201,41 @@ def _hessian_route_variant(nu, Upsilon, Z, grad_x, hess_x, m0, S0, *, root="chol
 
 def _hessian_route_slips(case):
     """Named wrong derivations: (hints for d_nu, hints for d_Upsilon)."""
-    root_msgs = {
+    v = lambda **kw: _hessian_route_variant(*case, **kw)  # noqa: E731
+    s0 = "you put the prior's covariance S0 itself into the prior's term: recheck how S0 enters the prior's energy"
+    hints_nu = {
+        "you kept the standard normal prior's terms; this prior has a mean and a covariance of its own":
+            v(prior="standard")[0],
+        s0: v(prior="covariance")[0],
+        "you left the prior's mean m0 out of its energy": v(prior="no_mean")[0],
+        "the prior's mean m0 enters with the wrong sign": v(prior="mean_sign")[0],
+        "you left out the prior's contribution to the mean gradient": v(prior="none")[0],
+        "your prior term in the mean gradient treats the prior's covariance as the identity": v(prior="unscaled")[0],
+    }
+    hints_U = {
+        "you kept the standard normal prior's terms; this prior has a covariance of its own": v(prior="standard")[1],
+        s0: v(prior="covariance")[1],
+        "you left out the prior's contribution to the covariance gradient": v(prior="none")[1],
+        "you dropped the factor one half that the Gaussian identity for the covariance brings": v(half=False)[1],
+        "you differentiated the entropy's log-determinant to Upsilon instead of its inverse": v(inverse=False)[1],
+        "the entropy's term enters with the wrong sign (the recognition entropy is subtracted in L_JRE)":
+            v(sign=1.0)[1],
+    }
+    for root, msg in {
         "covariance": "you scaled the draws by Upsilon itself, which is not a square root of it",
         "transposed": "you multiplied each draw by the transpose of the Cholesky factor (x = nu + L^T z)",
         "symmetric": "you used a square root of Upsilon other than the lower Cholesky factor the statement asks "
                      "for, so your draws are not the checker's",
-    }
-    hints_nu = {
-        "you kept the standard normal prior's terms; this prior has a mean and a covariance of its own":
-            _hessian_route_variant(*case, prior="standard")[0],
-        "you put the prior's covariance S0 itself into the prior's term: recheck how S0 enters the prior's "
-        "energy":
-            _hessian_route_variant(*case, prior="covariance")[0],
-        "you left the prior's mean m0 out of its energy": _hessian_route_variant(*case, prior="no_mean")[0],
-        "the prior's mean m0 enters with the wrong sign": _hessian_route_variant(*case, prior="mean_sign")[0],
-        "you left out the prior's contribution to the mean gradient": _hessian_route_variant(*case, prior="none")[0],
-    }
-    hints_nu["your prior term in the mean gradient treats the prior's covariance as the identity"] = \
-        _hessian_route_variant(*case, prior="unscaled")[0]
-    hints_U = {
-        "you kept the standard normal prior's terms; this prior has a covariance of its own":
-            _hessian_route_variant(*case, prior="standard")[1],
-        "you put the prior's covariance S0 itself into the prior's term: recheck how S0 enters the prior's "
-        "energy":
-            _hessian_route_variant(*case, prior="covariance")[1],
-        "you left out the prior's contribution to the covariance gradient":
-            _hessian_route_variant(*case, prior="none")[1],
-        "you dropped the factor one half that the Gaussian identity for the covariance brings":
-            _hessian_route_variant(*case, half=False)[1],
-        "you differentiated the entropy's log-determinant to Upsilon instead of its inverse":
-            _hessian_route_variant(*case, inverse=False)[1],
-        "the entropy's term enters with the wrong sign (the recognition entropy is subtracted in L_JRE)":
-            _hessian_route_variant(*case, sign=1.0)[1],
-    }
-    for root, msg in root_msgs.items():
-        wrong = _hessian_route_variant(*case, root=root)
-        hints_nu[msg], hints_U[msg] = wrong
+    }.items():
+        hints_nu[msg], hints_U[msg] = v(root=root)
     return hints_nu, hints_U
 
 
 def hessian_route_function(fn) -> CheckResult:
-    """Exercise (d), ``ex-8-2-hessian-route``: your function ``fn(nu, Upsilon, Z, grad_x, hess_x, m0, S0)``
-    returning the pair ``(d_nu, d_Upsilon)``, the Monte Carlo estimates of the gradients of one datum's
-    L_JRE in the recognition mean and covariance when the prior is N(m0, S0) instead of the standard normal.
-
-    ``nu`` has shape (K,), ``Upsilon`` (K, K), ``Z`` (S, K) standard normal draws, one per row;
-    ``grad_x(x)`` and ``hess_x(x)`` take one latent vector of shape (K,) and return the gradient (K,) and
-    the Hessian (K, K) of the emission energy there; ``m0`` (K,) and ``S0`` (K, K) are the prior's mean and
-    covariance. Return arrays of shapes (K,) and (K, K). The draws become latent samples through the lower
-    Cholesky factor of ``Upsilon``. It is run on tanh and linear emissions made here, including one latent
-    dimension and a single draw. The checker recognizes the standard normal prior's terms kept, the prior's
-    covariance or its mean mishandled, the prior's part left out, a missing factor one half, the covariance
-    or a wrong sign in the entropy's part, and draws scaled by something other than the lower Cholesky
-    factor.
-    """
+    """Exercise (d), ``ex-8-2-hessian-route``: your function ``fn(nu, Upsilon, Z, grad_x, hess_x, m0, S0)`` returning
+    ``(d_nu, d_Upsilon)``, the Monte Carlo gradients of one datum's L_JRE in the recognition mean and covariance under
+    the prior N(m0, S0), the draws ``Z`` made samples by the lower Cholesky factor. Slips named: the standard prior,
+    S0 or m0 mishandled, no prior part, no one half, the entropy's part wrong, another root."""
     def judge(out, where, *case):
         ref_nu, ref_U = _hessian_route_variant(*case)
         problems = tuple_problems(out, 2, "the pair (d_nu, d_Upsilon)", where)
@@ -302,9 +253,7 @@ def hessian_route_function(fn) -> CheckResult:
                           name="my_gradients", signature="(nu, Upsilon, Z, grad_x, hess_x, m0, S0)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-8-2-hessian-route": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                          "checker's own"},
+    "ex-8-2-hessian-route": {"same_data": FUNCTION_ANSWER},
 }

@@ -1,30 +1,17 @@
-r"""Checkers for the exercises of Section 8.4.2 (black-box variational inference).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch08_bbvi as check
-    check.sf_variance(my_value)              # says what is wrong, never the answer
-    check.sf_gradient(my_sf_gradient)        # a function, run on test problems made here
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Section 8.4.2 (black-box variational inference)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function)
 
 __all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
 
 
-def _draw_mu(rng):
-    """A mean of the same kind as the book's EX_MU, for one student: positive, of order one (one decimal),
-    other than the book's."""
-    return round(float(rng.choice([m for m in np.arange(0.5, 2.55, 0.1) if abs(m - 1.5) > 0.05])), 1)
-
-
 #: Exercise (a): the mean of q = N(mu, 1); the function is f(z) = z^2.
-EX_MU = book_or_drawn(1.5, _draw_mu, seed=8421)
+EX_MU = book_or_drawn(1.5, lambda rng: round(float(rng.choice([m for m in np.arange(0.5, 2.55, 0.1)
+                                                                if abs(m - 1.5) > 0.05])), 1), seed=8421)
 
 
 def _samples():
@@ -35,8 +22,7 @@ def _samples():
     return g, H
 
 
-#: Exercise (b): per-sample gradients ``g`` (shape (400,)) and two control variates per sample ``H``
-#: (shape (400, 2), each column of mean zero under q).
+#: Exercise (b): per-sample gradients ``g`` (400,) and two mean-zero control variates ``H`` (400, 2).
 EX_SAMPLES = _samples()
 
 #: Exercise (c): the constant x of the naive recipe's objective L(lambda) = x lambda^2 + log lambda.
@@ -44,16 +30,13 @@ EX_X = -2.0
 
 
 def sf_variance(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-4-2-sf-variance``: your variance of the single-sample score-function
-    estimator of the statement at mu = EX_MU, a single number.
-
-    The checker recognizes the second moment, the reparameterization estimator's variance, and the
-    estimator's mean.
-    """
+    """Exercise (a), ``ex-8-4-2-sf-variance``: your variance of the statement's single-sample score-function estimator
+    at mu = EX_MU. Slips named: the second moment, the reparameterization estimator's variance, the mean."""
     mu = EX_MU
     expected = mu ** 4 + 14 * mu ** 2 + 15
     hints = {
-        "you gave the second moment E[((z - mu) z^2)^2] of the estimator, not its variance": expected + 4 * mu ** 2,
+        "you gave the second moment E[((z - mu) z^2)^2] of the estimator, not its variance":
+            expected + 4 * mu ** 2,
         "you gave the variance of the reparameterization estimator 2z": 4.0,
         "you gave the mean of the estimator, not its variance": 2 * mu,
     }
@@ -62,11 +45,8 @@ def sf_variance(answer) -> CheckResult:
 
 
 def cv_coefficient(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-4-2-cv``: your coefficients ``a`` (shape (2,)) that minimize the sample
-    variance of ``g - H @ a`` for :data:`EX_SAMPLES`.
-
-    The checker recognizes each column's coefficient fitted on its own and uncentred moments.
-    """
+    """Exercise (b), ``ex-8-4-2-cv``: your coefficients ``a`` (2,) minimizing the sample variance of ``g - H @ a`` for
+    :data:`EX_SAMPLES`. Slips named: each column fitted alone, uncentred moments."""
     g, H = EX_SAMPLES
     gc, Hc = g - g.mean(), H - H.mean(axis=0)
     expected = np.linalg.solve(Hc.T @ Hc, Hc.T @ gc)
@@ -82,11 +62,8 @@ def cv_coefficient(answer) -> CheckResult:
 
 
 def naive_optimum(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-4-2-naive``: your maximizer lambda* of the naive recipe's objective with
-    x = :data:`EX_X`, a single number.
-
-    The checker recognizes the last step of the solution left out and a root outside the domain.
-    """
+    """Exercise (c), ``ex-8-4-2-naive``: your maximizer lambda* of the naive recipe's objective with x = :data:`EX_X`.
+    Slips named: the last step left out, the negative root."""
     x = EX_X
     expected = 1.0 / np.sqrt(-2.0 * x)
     hints = {
@@ -98,9 +75,7 @@ def naive_optimum(answer) -> CheckResult:
 
 
 def _target_cases():
-    """Test problems for :func:`sf_gradient`, none of them the book's: (description, log_p, m, log_s, eps),
-    with S standard normal draws in the rows of eps (S, D); targets known up to a constant, and one problem
-    with a single draw of a single coordinate."""
+    """Hidden problems (description, log_p, m, log_s, eps), one with a single draw."""
     r = problem_rng(84210)
     cases = []
     mu_star, s_star = float(r.uniform(-1.0, 2.0)), float(r.uniform(0.5, 1.5))
@@ -136,8 +111,7 @@ def _target_cases():
 
 
 def _sf_estimate(log_p, m, log_s, eps, *, score_m=None, score_log_s=None, log_q_const=True, use_log_q=True):
-    """The score-function estimate, averaged over the rows of eps: the right one by default, and the named
-    slips by its options (another score, log q without its constant, log q left out)."""
+    """The averaged score-function estimate, or a named slip's."""
     s = np.exp(log_s)
     x = m + s * eps
     log_q = np.zeros(eps.shape[0])
@@ -151,23 +125,16 @@ def _sf_estimate(log_p, m, log_s, eps, *, score_m=None, score_log_s=None, log_q_
 
 
 def sf_gradient(fn) -> CheckResult:
-    """Exercise (d), ``ex-8-4-2-sf-gradient``: your function ``fn(log_p, m, log_s, eps)``, the score-function
-    estimate of the gradient of the ELBO for the factorized Gaussian q of the page.
-
-    ``m`` and ``log_s`` have shape (D,); ``eps`` is an (S, D) array of standard normal draws, one per row;
-    ``log_p`` maps an (S, D) array of samples to their S values of the unnormalized log target. ``fn``
-    returns a vector of length 2D, the D derivatives with respect to m and then the D with respect to
-    log s, averaged over the S draws. It runs on test problems made here (D from 1 to 3, one of them
-    with a single draw). The checker recognizes a score for log s without its constant, a score for m
-    not divided by s, derivatives with respect to s instead of log s, log q left out of the weight and
-    log q without its normalizing constant.
-    """
+    """Exercise (d), ``ex-8-4-2-sf-gradient``: your function ``fn(log_p, m, log_s, eps)`` returning the score-function
+    ELBO gradient (D in m, then D in log s) averaged over the draws ``eps``. Slips named: scores without a constant or
+    not divided by s, derivatives in s, no log q or its constant."""
     def judge(out, where, log_p, m, log_s, eps):
         s = np.exp(log_s)
         hints = {
             "your score with respect to log s misses a term: differentiate every term of log q that holds s":
                 _sf_estimate(log_p, m, log_s, eps, score_log_s=eps ** 2),
-            "you did not divide the score with respect to m by s": _sf_estimate(log_p, m, log_s, eps, score_m=eps),
+            "you did not divide the score with respect to m by s":
+                _sf_estimate(log_p, m, log_s, eps, score_m=eps),
             "you differentiated with respect to s instead of log s":
                 _sf_estimate(log_p, m, log_s, eps, score_log_s=(eps ** 2 - 1.0) / s),
             "you left log q out of the weight; the ELBO's integrand is log p minus log q":
@@ -185,10 +152,8 @@ def sf_gradient(fn) -> CheckResult:
                           signature="(log_p, m, log_s, eps)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-8-4-2-naive": {"same_data": "the statement spells out the number (x = -2)"},
-    "ex-8-4-2-sf-gradient": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                          "checker's own"},
+    "ex-8-4-2-sf-gradient": {"same_data": FUNCTION_ANSWER},
 }

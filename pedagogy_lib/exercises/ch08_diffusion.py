@@ -1,76 +1,61 @@
-r"""Checkers for the exercises of Section 8.3 (diffusion models) and the score-matching pages.
-
-Use in the notebooks as::
-
-    from pedagogy_lib.exercises import ch08_diffusion as check
-    check.transition_coefficients(my_pair)      # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Section 8.3 (diffusion models) and the score-matching pages."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..diffusion.schedules import Schedule
-from .checker import (CheckResult, book_or_drawn, check_function, compare_array, compare_scalar, problem_rng, result,
-                      tuple_problems)
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, check_function, compare_array, compare_scalar,
+                      problem_rng, result, tuple_problems)
 
-__all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN",
-           "EX_DSM", "EX_TWEEDIE", "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S", "EX_SHARED_S",
-           "transition_coefficients", "ve_step_variances", "snr_crossing", "posterior_variance",
-           "langevin_variance", "tweedie_force", "gaussian_limit", "step_weight", "mse_at_level",
-           "dsm_slope", "n_levels", "noised_score"]
+__all__ = ["EX_ALPHA_BAR", "EX_LAM", "EX_DDPM_BETAS", "EX_S0", "EX_LAM_RANGE", "EX_LANGEVIN", "EX_DSM", "EX_TWEEDIE",
+           "EX_GAUSS2", "EX_TWO_POINT", "EX_REVERSE_S", "EX_SHARED_S", "transition_coefficients", "ve_step_variances",
+           "snr_crossing", "posterior_variance", "langevin_variance", "tweedie_force", "gaussian_limit",
+           "step_weight", "mse_at_level", "dsm_slope", "n_levels", "noised_score"]
 
 
 def _count(answer, what: str) -> tuple:
-    """``answer`` as a Python int when it is one (``int`` or a NumPy integer, not a bool, a float or a
-    string), else a problem saying so."""
+    """``answer`` as an int when it is a Python or NumPy integer (not a bool, float or string)."""
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)):
         return None, [f"{what} should be an int (a Python or NumPy integer); got {type(answer).__name__}."]
     return int(answer), []
 
 
 def _draw_alpha_bar(rng) -> np.ndarray:
-    """A cosine schedule of the same kind as the book's EX_ALPHA_BAR, for one student: 11 values strictly
-    decreasing inside (0, 1), with its own offset and span."""
+    """A cosine schedule like EX_ALPHA_BAR: 11 values decreasing in (0, 1), own offset and span."""
     start = rng.uniform(0.02, 0.1)
     span = rng.uniform(0.75, 0.97 - start)
     return np.cos(0.5 * np.pi * (np.arange(11) / 10 * span + start)) ** 2
 
 
-#: 8.3 exercise (a): DDPM's alpha-bar at levels 0..10 (a variance-preserving schedule).
+#: 8.3 (a): DDPM's alpha-bar at levels 0..10 (variance preserving).
 EX_ALPHA_BAR = book_or_drawn(np.cos(0.5 * np.pi * (np.arange(11) / 10 * 0.9 + 0.05)) ** 2, _draw_alpha_bar,
                              seed=8301)
 
 
-def _draw_shared_s(rng) -> float:
-    """A data standard deviation for one student, between 0.3 and 0.8 or between 1.3 and 2 (two
-    decimals): away from 1, where unit-variance data would give the same answer."""
+def _draw_s_off_one(rng) -> float:
+    """A data sd in 0.3-0.8 or 1.3-2 (two decimals): away from 1, where the answer is that of unit-variance data."""
     lo, hi = ((0.3, 0.8), (1.3, 2.0))[int(rng.integers(2))]
     return float(np.round(rng.uniform(lo, hi), 2))
 
 
-#: 8.3 exercise (a): the standard deviation s of one-dimensional data N(0, s^2), noised to every level
-#: of the schedule :data:`EX_ALPHA_BAR` with one shared noise draw.
-EX_SHARED_S = book_or_drawn(1.5, _draw_shared_s, seed=8309)
+#: 8.3 (a): the sd s of the data N(0, s^2), noised to every level of EX_ALPHA_BAR with one draw.
+EX_SHARED_S = book_or_drawn(1.5, _draw_s_off_one, seed=8309)
 
 
 def _draw_ddpm_betas(rng) -> np.ndarray:
-    """Four increasing per-step variances between 0.005 and 0.15 (three decimals, all different), for one
-    student."""
+    """Four increasing, distinct per-step variances in 0.005-0.15 (three decimals)."""
     while True:
         b = np.sort(np.round(rng.uniform(0.005, 0.15, 4), 3))
         if np.all(np.diff(b) > 0):
             return b
 
 
-#: 8.3 exercise (b): DDPM's per-step variances beta_1..beta_4.
+#: 8.3 (b): DDPM's per-step variances beta_1..beta_4.
 EX_DDPM_BETAS = book_or_drawn(np.array([0.01, 0.02, 0.05, 0.1]), _draw_ddpm_betas, seed=8302)
 
 
 def _draw_lam(rng) -> np.ndarray:
-    """A log-linear SNR schedule over 21 levels for one student, from about 10^1.5..10^2.5 down to about
-    10^-2.5..10^-1.5, with no level within rounding of SNR 1 (so the crossing level is unambiguous)."""
+    """A log-linear SNR schedule of 21 levels with no level within rounding of SNR 1."""
     while True:
         hi, lo = 10.0 ** rng.uniform(1.5, 2.5), 10.0 ** rng.uniform(-2.5, -1.5)
         lam = hi * np.exp(np.log(lo / hi) * np.arange(21) / 20)
@@ -78,14 +63,13 @@ def _draw_lam(rng) -> np.ndarray:
             return lam
 
 
-#: SNRs lambda_0..lambda_L of a schedule (the step-weight exercise of Section 8.3.1).
-#: Log-linear from 10^2.3 down to 10^-1.7: log10 of lambda_l is 2.3 - 0.2 l.
+#: 8.3.1: SNRs lambda_0..lambda_20 of a log-linear schedule (log10 lambda_l = 2.3 - 0.2 l).
 EX_LAM = book_or_drawn(10.0 ** (2.3 - 0.2 * np.arange(21)), _draw_lam, seed=8303)
 
 
-def _draw_s0(rng) -> float:
-    """A data standard deviation between 0.3 and 1.5 (two decimals), for one student."""
-    return float(np.round(rng.uniform(0.3, 1.5), 2))
+def _rounded(lo: float, hi: float):
+    """A draw of one number between lo and hi, two decimals."""
+    return lambda rng: float(np.round(rng.uniform(lo, hi), 2))
 
 
 def _draw_lam_range(rng) -> tuple:
@@ -94,56 +78,40 @@ def _draw_lam_range(rng) -> tuple:
 
 
 def _draw_gauss2(rng) -> dict:
-    """Two-dimensional data N(m, diag(s^2)) for one student: a mean with entries between -2 and 2 and two
-    standard deviations between 0.3 and 1.5 that differ by at least 0.3 (one decimal)."""
+    """N(m, diag(s^2)) in 2-D: mean entries in [-2, 2], sds in [0.3, 1.5] at least 0.3 apart."""
     while True:
         s = np.round(rng.uniform(0.3, 1.5, 2), 1)
         if abs(s[0] - s[1]) >= 0.3:
             return {"m": np.round(rng.uniform(-2.0, 2.0, 2), 1) + 0.0, "s": s}
 
 
-#: 8.3.1: data N(0, s0^2) in one dimension, and the SNR range (lam_min, lam_max).
-EX_S0 = book_or_drawn(0.6, _draw_s0, seed=8304)
-#: 8.3.1 exercise (a): two-dimensional data N(m, diag(s_1^2, s_2^2)), not centred and not isotropic.
+#: 8.3.1: data N(0, s0^2); EX_GAUSS2: 2-D data N(m, diag(s^2)); EX_LAM_RANGE: (lam_min, lam_max).
+EX_S0 = book_or_drawn(0.6, _rounded(0.3, 1.5), seed=8304)
 EX_GAUSS2 = book_or_drawn({"m": np.array([1.5, -0.5]), "s": np.array([0.4, 1.2])}, _draw_gauss2, seed=8310)
 EX_LAM_RANGE = book_or_drawn((1e-2, 1e2), _draw_lam_range, seed=8305)
 
 
-def _draw_two_point(rng) -> float:
-    """The half-distance a of the two-point data law for one student: between 0.5 and 1.5 (two
-    decimals)."""
-    return float(np.round(rng.uniform(0.5, 1.5), 2))
+#: 8.3.1 (c): data equal to -a or +a with probability 1/2 each.
+EX_TWO_POINT = book_or_drawn(0.8, _rounded(0.5, 1.5), seed=8321)
 
 
-#: 8.3.1 exercise (c): data equal to -a or +a with probability 1/2 each (one dimension).
-EX_TWO_POINT = book_or_drawn(0.8, _draw_two_point, seed=8321)
-
-
-def _draw_reverse_s(rng) -> float:
-    """A data standard deviation for one student, between 0.3 and 0.8 or between 1.3 and 2 (two
-    decimals): away from 1, where the answer would be DDPM's beta."""
-    lo, hi = ((0.3, 0.8), (1.3, 2.0))[int(rng.integers(2))]
-    return float(np.round(rng.uniform(lo, hi), 2))
-
-
-#: 8.3.2 exercise (a): the standard deviation s of one-dimensional data N(0, s^2).
-EX_REVERSE_S = book_or_drawn(0.5, _draw_reverse_s, seed=8322)
+#: 8.3.2 (a): the sd s of the data N(0, s^2).
+EX_REVERSE_S = book_or_drawn(0.5, _draw_s_off_one, seed=8322)
 
 
 def _draw_langevin(rng) -> tuple:
-    """(s^2, epsilon) for one student: a target variance between 0.5 and 4 and a step between 5% and 30%
-    of it, so the chain is stable and its bias visible."""
+    """(s^2, epsilon): a variance in [0.5, 4] and a step 5-30% of it (stable, visibly biased)."""
     s2 = float(np.round(rng.uniform(0.5, 4.0), 1))
     return s2, float(np.round(s2 * rng.uniform(0.05, 0.3), 2))
 
 
-#: 8.3.2 exercise (b): target variance s^2 and Langevin step epsilon.
+#: 8.3.2 (b): target variance s^2 and Langevin step epsilon.
 EX_LANGEVIN = book_or_drawn((2.0, 0.2), _draw_langevin, seed=8306)
 
 
 def _two_atom_posterior(p: dict, scale_likelihood: bool = True, sd: float | None = None,
                         weights=None) -> np.ndarray:
-    """The posterior probabilities of the two atoms given x_l (slips switched on by the arguments)."""
+    """Posterior probabilities of the two atoms given x_l (slips switched on by the arguments)."""
     v, rho, atoms, x = p["v"], p["rho"], p["atoms"], p["x"]
     w = p["w"] if weights is None else np.asarray(weights, dtype=float)
     centres = v * rho * atoms if scale_likelihood else atoms
@@ -154,8 +122,7 @@ def _two_atom_posterior(p: dict, scale_likelihood: bool = True, sd: float | None
 
 
 def _draw_tweedie(rng) -> dict:
-    """A problem of the same kind as the book's EX_TWEEDIE for one student: v, rho, two atoms at least 1
-    apart, unequal weights and a point x_l, with neither atom's posterior probability below 0.1."""
+    """A problem like EX_TWEEDIE: atoms at least 1 apart, unequal weights, both posteriors in (0.1, 0.9)."""
     while True:
         v, rho = float(np.round(rng.uniform(0.3, 1.0), 2)), float(np.round(rng.uniform(0.5, 2.0), 2))
         atoms = np.round(rng.uniform(-1.5, 1.5, (2, 2)), 1) + 0.0
@@ -167,39 +134,31 @@ def _draw_tweedie(rng) -> dict:
             return p
 
 
-#: 8.3.2 exercise (c): two-point data in two dimensions (atoms ``atoms[k]`` with probabilities ``w[k]``),
-#: a level's ``v`` and ``rho``, and the point ``x`` (x_l) at which the force is wanted.
+#: 8.3.2 (c): two-point data in 2-D (atoms, weights w), a level's v and rho, and the point x.
 EX_TWEEDIE = book_or_drawn({"v": 0.6, "rho": 1.2, "atoms": np.array([[1.0, -0.5], [-0.5, 1.0]]),
                             "w": np.array([0.7, 0.3]), "x": np.array([0.3, 0.9])}, _draw_tweedie, seed=8307)
 
 
 def _draw_dsm(rng) -> tuple:
-    """(m, s, sigma) for one student: a non-zero mean, a data sd between 0.3 and 1.5 and a noise sd
-    between 0.1 and 1 (one or two decimals)."""
+    """(m, s, sigma): a non-zero mean, a data sd in [0.3, 1.5], a noise sd in [0.1, 1]."""
     m = float(np.round(rng.choice([-1, 1]) * rng.uniform(0.5, 3.0), 1))
     return m, float(np.round(rng.uniform(0.3, 1.5), 2)), float(np.round(rng.uniform(0.1, 1.0), 2))
 
 
-#: 8.3.3 exercise (a): data mean m, data sd s, noise sd sigma for the best linear score.
+#: 8.3.3 (a): data mean m, data sd s, noise sd sigma.
 EX_DSM = book_or_drawn((-1.5, 0.8, 0.6), _draw_dsm, seed=8308)
 
 
 def transition_coefficients(answer) -> CheckResult:
-    """8.3 (a), ``ex-8-3-transition``: your pair (c, tau^2) with p(x_7 | x_3) = N(c x_3, tau^2), when
-    one-dimensional data N(0, s^2), s = :data:`EX_SHARED_S`, are noised to every level of the
-    variance-preserving schedule :data:`EX_ALPHA_BAR` with one noise draw shared by all levels, and the
-    datum is unknown.
-
-    Pass two numbers in that order. The checker recognizes the transition of the Markov chain of Step 1,
-    the datum held fixed, unit-variance data, s read as a variance, a noise draw of its own for each
-    level, the conditioning turned around, a standard deviation in place of the variance, and the
-    variance before conditioning.
-    """
+    """8.3 (a), ``ex-8-3-transition``: your (c, tau^2) with p(x_7 | x_3) = N(c x_3, tau^2) for data N(0, s^2), s =
+    :data:`EX_SHARED_S`, noised by :data:`EX_ALPHA_BAR` with one shared draw. Slips named: Step 1's chain, the datum
+    fixed, unit variance, s as a variance, a draw per level, the conditioning reversed, tau for tau^2, the
+    unconditioned variance."""
     ab, s2 = np.asarray(EX_ALPHA_BAR, dtype=float), float(EX_SHARED_S) ** 2
     sig, noise = np.sqrt(ab), np.sqrt(1.0 - ab)         # signal scale v rho and noise scale v per level
 
     def conditional(data_var, shared=True):
-        """(c, tau^2) and the moments (Var x_3, Var x_7, Cov) of the joint of x_3 and x_7."""
+        """(c, tau^2) and (Var x_3, Var x_7, Cov) of the joint of x_3 and x_7."""
         var3 = sig[3] ** 2 * data_var + noise[3] ** 2
         var7 = sig[7] ** 2 * data_var + noise[7] ** 2
         cov = sig[3] * sig[7] * data_var + (noise[3] * noise[7] if shared else 0.0)
@@ -224,13 +183,9 @@ def transition_coefficients(answer) -> CheckResult:
 
 
 def ve_step_variances(answer) -> CheckResult:
-    """8.3 (b), ``ex-8-3-name-clash``: the book's one-step variances gamma_1^2, ..., gamma_4^2 of the chain
-    of DDPM variances :data:`EX_DDPM_BETAS` (level 0 the clean datum) after every level is rescaled to the
-    variance-exploding form.
-
-    Pass an array of four numbers. The checker recognizes DDPM's values passed unchanged, the book's
-    scales beta_l, and several slips in the rescaling.
-    """
+    """8.3 (b), ``ex-8-3-name-clash``: your gamma_1^2, ..., gamma_4^2 of the chain of DDPM variances
+    :data:`EX_DDPM_BETAS` rescaled to the variance-exploding form, four numbers. Slips named: DDPM's values unchanged,
+    the scales beta_l, and several slips in the rescaling."""
     b = np.asarray(EX_DDPM_BETAS, dtype=float)
     abar = np.cumprod(1.0 - b)
     prev = np.concatenate([[1.0], abar[:-1]])
@@ -249,9 +204,7 @@ def ve_step_variances(answer) -> CheckResult:
 
 
 def _first_noisy_level(lam_min: float, lam_max: float, L: int) -> int:
-    """The first l with lambda_l < 1 - 1e-9 on the log-linear schedule lambda_l = lam_max^(1 - l/L) lam_min^(l/L),
-    in exact rational arithmetic on the decimal inputs: lambda_l^L = lam_max^(L - l) lam_min^l, so the test needs
-    no logarithm and a level sitting on SNR 1 is never counted as below it."""
+    """The first l with lambda_l < 1 - 1e-9, in exact rational arithmetic."""
     from fractions import Fraction
 
     lo, hi = Fraction(str(lam_min)), Fraction(str(lam_max))
@@ -259,11 +212,8 @@ def _first_noisy_level(lam_min: float, lam_max: float, L: int) -> int:
     return next(l for l in range(L + 1) if hi ** (L - l) * lo ** l < below)
 
 
-#: (lam_min, lam_max, L) for the crossing function: symmetric and lopsided ranges, a single step,
-#: schedules with a level exactly on SNR 1 (indices :data:`_CROSSING_TIES`; between them, each common way
-#: of writing lambda_l or its logarithm in floating point puts that level below 1 on at least one), and
-#: near misses (:data:`_CROSSING_NEAR`), whose level closest to SNR 1 is below it by a relative 1e-4,
-#: 6e-6 and 8e-8, far more than the statement's 1e-9.
+#: (lam_min, lam_max, L): symmetric and lopsided ranges, one step, levels exactly on SNR 1 (_CROSSING_TIES) and near
+#: misses below it by 1e-4 to 8e-8 (_CROSSING_NEAR).
 _CROSSING_CASES = [(1e-2, 1e2, 20), (1e-3, 1e3, 10), (1e-4, 1e2, 12), (0.05, 300.0, 25), (1e-3, 10.0, 1),
                    (0.02, 5.0, 7), (0.3, 800.0, 40), (1e-5, 1e3, 8), (0.1, 1e4, 5), (1e-4, 10.0, 5),
                    (0.04, 5.0, 9), (0.16, 2.5, 9), (0.09998, 10.0, 2), (1e-5, 999.99, 8), (1e-4, 9.999999, 5)]
@@ -271,62 +221,51 @@ _CROSSING_TIES = {0, 1, 2, 7, 8, 9, 10, 11}
 _CROSSING_NEAR = {12, 13, 14}
 
 
-def _integer_misses(fn, cases, where_fmt, reference):
-    """Run a student's integer-valued function on test cases: ([(index, where), ...] of wrong answers,
-    problems that stop the check, such as an exception or a value that is not a whole number)."""
+def _integer_verdict(title, fn, signature, cases, where_fmt, reference, ties, near, messages):
+    """The verdict on an integer-valued function run on ``cases``, with ``messages`` for misses only on ``ties``, only
+    on ``ties`` and ``near``, and otherwise."""
+    if not callable(fn):
+        return result(title, [f"{signature} should be a function; got {type(fn).__name__}."])
     wrong = []
     for i, args in enumerate(cases):
         where = where_fmt.format(i + 1, "(" + ", ".join(str(a) for a in args) + ")")
         try:
             out = fn(*args)
         except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
-            return wrong, [f"your function raised {type(exc).__name__}: {exc} (on {where})."]
+            return result(title, [f"your function raised {type(exc).__name__}: {exc} (on {where})."])
         value, problems = _count(out, f"the output on {where}")
         if problems:
-            return wrong, problems
+            return result(title, problems)
         if value != reference(*args):
             wrong.append((i, where))
-    return wrong, []
+    missed = {i for i, _ in wrong}
+    close = [w for i, w in wrong if i in near]
+    if wrong and missed <= ties:
+        return result(title, [messages[0].format(wrong[0][1])])
+    if close and missed <= ties | near:
+        return result(title, [messages[1].format(close[0])])
+    return result(title, [messages[2].format(wrong[0][1])] if wrong else [])
+
 
 def snr_crossing(fn) -> CheckResult:
-    """8.3 (c), ``ex-8-3-snr-crossing``: your function ``fn(lam_min, lam_max, L)`` returning, as an int, the
-    first level l at which the noise outweighs the signal (lambda_l < 1) on the log-linear schedule from
-    lam_max at l = 0 to lam_min at l = L, with lam_min < 1 < lam_max; a level whose SNR is 1 up to a relative
-    1e-9 is not below 1.
-
-    It is run on schedules the notebook never shows, among them a single step, schedules with a level
-    exactly on SNR 1 and schedules with a level just below it (by a relative 1e-4 down to 1e-7). A wrong level is
-    reported by its input, never with the right level; a function right everywhere except where a level sits
-    on SNR 1 is told to look at the tie, and one that also or only misses a level just below 1 is told so."""
-    title = "SNR crossing"
-    if not callable(fn):
-        return result(title, [f"my_first_noisy_level should be a function of (lam_min, lam_max, L); got "
-                              f"{type(fn).__name__}."])
-    wrong, problems = _integer_misses(fn, _CROSSING_CASES, "test schedule {}, (lam_min, lam_max, L) = {}",
-                                      _first_noisy_level)
-    if problems:
-        return result(title, problems)
-    if not wrong:
-        return result(title, [])
-    if {i for i, _ in wrong} <= _CROSSING_TIES:
-        return result(title, [f"not the first level below SNR 1 on {wrong[0][1]}, where one level sits exactly on "
-                              "SNR 1: that level is not below 1, and floating point can put it on either side."])
-    near = [w for i, w in wrong if i in _CROSSING_NEAR]
-    if near and {i for i, _ in wrong} <= _CROSSING_TIES | _CROSSING_NEAR:
-        return result(title, [f"not the first level below SNR 1 on {near[0]}, where one level's SNR is below 1 by a "
-                              "small relative amount, far more than 1e-9: your function counts it as not below 1."])
-    return result(title, [f"not the first level with rho_l^2 < 1 on {wrong[0][1]}: write log lambda_l as a "
-                          "function of l and solve for where it turns negative."])
+    """8.3 (c), ``ex-8-3-snr-crossing``: your function ``fn(lam_min, lam_max, L)`` returning, as an int, the first
+    level with lambda_l < 1 (up to a relative 1e-9) on the log-linear schedule; levels on or just below SNR 1 are
+    among the hidden cases."""
+    return _integer_verdict(
+        "SNR crossing", fn, "my_first_noisy_level(lam_min, lam_max, L)", _CROSSING_CASES,
+        "test schedule {}, (lam_min, lam_max, L) = {}", _first_noisy_level, _CROSSING_TIES, _CROSSING_NEAR,
+        ["not the first level below SNR 1 on {}, where one level sits exactly on SNR 1: that level is not below 1, "
+         "and floating point can put it on either side.",
+         "not the first level below SNR 1 on {}, where one level's SNR is below 1 by a small relative amount, far "
+         "more than 1e-9: your function counts it as not below 1.",
+         "not the first level with rho_l^2 < 1 on {}: write log lambda_l as a function of l and solve for where it "
+         "turns negative."])
 
 
 def posterior_variance(answer) -> CheckResult:
-    """8.3.2 (a), ``ex-8-3-2-posterior-variance``: your variance of the reverse transition from level 5 to
-    level 4 when the datum is not known, for one-dimensional data N(0, s^2) with s = :data:`EX_REVERSE_S`
-    under the variance-preserving schedule :data:`EX_ALPHA_BAR`; a single number.
-
-    The checker recognizes the variance for a known datum, the forward variance, the prior in place of
-    the posterior, and an unsquared coefficient.
-    """
+    """8.3.2 (a), ``ex-8-3-2-posterior-variance``: your variance of the reverse transition from level 5 to level 4,
+    the datum unknown, for data N(0, s^2), s = :data:`EX_REVERSE_S`, under :data:`EX_ALPHA_BAR`. Slips named: the
+    known-datum variance, the forward variance, the prior for the posterior, an unsquared coefficient."""
     ab, s2 = EX_ALPHA_BAR, EX_REVERSE_S ** 2
     bt = 1 - ab[5] / ab[4]
     known = (1 - ab[4]) * bt / (1 - ab[5])             # Eq. 8.38: the datum given
@@ -344,11 +283,8 @@ def posterior_variance(answer) -> CheckResult:
 
 
 def langevin_variance(answer) -> CheckResult:
-    """8.3.2 (b), the Langevin exercise: your stationary variance of the unadjusted Langevin chain
-    (Eq. 8.44) on the Gaussian target of :data:`EX_LANGEVIN`, a single number.
-
-    The checker recognizes the target's own variance and two other common slips.
-    """
+    """8.3.2 (b): your stationary variance of the unadjusted Langevin chain (Eq. 8.44) on the target of
+    :data:`EX_LANGEVIN`. Slips named: the target's variance and two others."""
     s2, eps = EX_LANGEVIN
     expected = s2 / (1 - eps / (2 * s2))
     hints = {"you gave the target's variance: the unadjusted chain is biased": s2,
@@ -360,13 +296,9 @@ def langevin_variance(answer) -> CheckResult:
 
 
 def tweedie_force(answer) -> CheckResult:
-    """8.3.2 (c), ``ex-8-3-2-tweedie``: your exact force of the noised two-point data of :data:`EX_TWEEDIE`
-    at its point ``x``, an array of shape (2,).
-
-    The checker recognizes the weights of the atoms left out, the prior mean used as the prediction, the
-    nearest atom alone, atoms not scaled by v rho or a unit noise variance in the posterior, the scale
-    v rho left out of the force, and a wrong power of v.
-    """
+    """8.3.2 (c), ``ex-8-3-2-tweedie``: your exact force of the noised two-point data of :data:`EX_TWEEDIE` at its
+    ``x``, shape (2,). Slips named: the weights left out, the prior mean, the nearest atom, unscaled atoms, a unit
+    noise variance, the scale v rho left out, a wrong power of v."""
     p = EX_TWEEDIE
     v, rho, atoms, x = p["v"], p["rho"], p["atoms"], p["x"]
 
@@ -388,13 +320,9 @@ def tweedie_force(answer) -> CheckResult:
 
 
 def gaussian_limit(answer) -> CheckResult:
-    """8.3.1 (a), ``ex-8-3-1-gaussian-limit``: your continuous-time loss for the two-dimensional data
-    N(m, diag(s_1^2, s_2^2)) of :data:`EX_GAUSS2`, the optimal denoiser and the SNR range
-    :data:`EX_LAM_RANGE`; a single number.
-
-    The checker recognizes the draft's two slips, one shared standard deviation, the mean folded into
-    the variance, one coordinate alone, and a dropped factor.
-    """
+    """8.3.1 (a), ``ex-8-3-1-gaussian-limit``: your continuous-time loss for the data of :data:`EX_GAUSS2`, the
+    optimal denoiser and the SNR range :data:`EX_LAM_RANGE`. Slips named: the draft's two slips, one shared sd, the
+    mean folded into the variance, one coordinate alone, a dropped factor."""
     lo, hi = EX_LAM_RANGE
     m, s = EX_GAUSS2["m"], EX_GAUSS2["s"]
 
@@ -415,13 +343,9 @@ def gaussian_limit(answer) -> CheckResult:
 
 
 def step_weight(answer) -> CheckResult:
-    """8.3.1 (b), ``ex-8-3-1-step-weight``: your weight of the fifth summand of the diffusion loss written
-    for a velocity prediction, for the variance-preserving schedule with the SNRs :data:`EX_LAM`; a single
-    number.
-
-    The checker recognizes the clean-data and the noise weights, the weight turned upside down, the
-    signal's scale where the noise's belongs, the wrong level, and a dropped factor.
-    """
+    """8.3.1 (b), ``ex-8-3-1-step-weight``: your weight of the fifth summand of the loss for a velocity prediction,
+    schedule :data:`EX_LAM`. Slips named: the clean-data and noise weights, the weight upside down, the signal's scale
+    for the noise's, the wrong level, a dropped factor."""
     lam = EX_LAM
     w5 = 0.5 * (lam[4] - lam[5])
     expected = w5 / (1 + lam[5])
@@ -437,9 +361,7 @@ def step_weight(answer) -> CheckResult:
 
 
 def _two_point_mse(a: float, lam: float) -> float:
-    """The mean squared error of the posterior mean for data -a or +a (probability 1/2 each) observed as
-    x + z / sqrt(lam): a^2 E[sech^2(a^2 lam + a sqrt(lam) Z)], Z standard normal, by quadrature (sech^2
-    written with exp(-2|t|) so that nothing overflows)."""
+    """MSE of the posterior mean for data +-a observed at SNR lam, by quadrature."""
     from scipy.integrate import quad
 
     def integrand(n):
@@ -452,12 +374,9 @@ def _two_point_mse(a: float, lam: float) -> float:
 
 
 def mse_at_level(answer) -> CheckResult:
-    """8.3.1 (c), ``ex-8-3-1-mse``: your mean squared error of the best denoiser at SNR 4 for data equal to
-    -a or +a with probability 1/2 each, a = :data:`EX_TWO_POINT`; a single number.
-
-    The checker recognizes the error of Gaussian data (or of the best linear denoiser), the prior and the
-    noise variances, the error at a single observation, and the SNR read as a noise variance.
-    """
+    """8.3.1 (c), ``ex-8-3-1-mse``: your MSE of the best denoiser at SNR 4 for data +-a with probability 1/2 each, a =
+    :data:`EX_TWO_POINT`. Slips named: Gaussian data (the best linear denoiser), the prior and noise variances, a
+    single observation, the SNR read as a noise variance."""
     a = EX_TWO_POINT
     expected = _two_point_mse(a, 4.0)
     hints = {"you gave the error for Gaussian data of the same variance (that of the best linear "
@@ -472,12 +391,8 @@ def mse_at_level(answer) -> CheckResult:
 
 
 def dsm_slope(answer) -> CheckResult:
-    """8.3.3 (a), ``ex-8-3-3-dsm-slope``: your (a, b) of the best linear score under denoising score
-    matching, for :data:`EX_DSM` = (m, s, sigma).
-
-    Pass two numbers, slope first. The checker recognizes the clean data's score, the noise alone,
-    and standard deviations combined in place of variances.
-    """
+    """8.3.3 (a), ``ex-8-3-3-dsm-slope``: your (a, b) of the best linear score under denoising score matching for
+    :data:`EX_DSM` = (m, s, sigma). Slips named: the clean score, the noise alone, sds added."""
     m, s, sig = EX_DSM
     a = -1 / (s ** 2 + sig ** 2)
     expected = [a, -a * m]
@@ -488,8 +403,7 @@ def dsm_slope(answer) -> CheckResult:
 
 
 def _ladder_length(hi: float, lo: float, r: float) -> int:
-    """The number of levels sigma_1 r^k, k = 0, 1, ..., down to the first at or below sigma_min, in exact
-    rational arithmetic on the decimal inputs; a level within a relative 1e-9 above sigma_min reaches it."""
+    """Levels sigma_1 r^k down to the first at or below sigma_min (within a relative 1e-9), exactly."""
     from fractions import Fraction
 
     s, floor, ratio, n = Fraction(str(hi)), Fraction(str(lo)) * (1 + Fraction(1, 10 ** 9)), Fraction(str(r)), 1
@@ -498,11 +412,8 @@ def _ladder_length(hi: float, lo: float, r: float) -> int:
     return n
 
 
-#: (sigma_1, sigma_min, r) for the levels function: ladders of several lengths, one level only, and ladders
-#: whose last level lands exactly on sigma_min, where a logarithm or repeated multiplication in floating
-#: point comes out just above or below it (:data:`_LADDER_BOUNDARY`), and near misses whose last level but
-#: one is above sigma_min by a relative 5e-4, 1e-4, 2.6e-6 and 1e-7, far more than the statement's 1e-9
-#: (:data:`_LADDER_NEAR`).
+#: (sigma_1, sigma_min, r): several lengths, one level, exact landings on sigma_min (_LADDER_BOUNDARY) and near misses
+#: above it by 5e-4 to 1e-7 (_LADDER_NEAR).
 _LADDER_CASES = [(10.0, 0.01, 0.5), (20.0, 0.007, 0.6), (5.0, 5.0, 0.5), (3.0, 2.0, 0.5), (50.0, 0.02, 0.75),
                  (1.0, 0.01, 0.1), (1.0, 1e-05, 0.1), (1.0, 0.008, 0.2), (2.0, 0.004, 0.5),
                  (1.0, 0.009995, 0.1), (1.0, 9.999e-07, 0.1), (2.0, 0.00390624, 0.5), (10.0, 0.009999999, 0.1)]
@@ -511,44 +422,23 @@ _LADDER_NEAR = {9, 10, 11, 12}
 
 
 def n_levels(fn) -> CheckResult:
-    """8.3.3 (b), ``ex-8-3-3-levels``: your function ``fn(sigma_1, sigma_min, r)`` returning the number of
-    levels of the geometric ladder sigma_1, r sigma_1, r^2 sigma_1, ... down to the first level at or below
-    sigma_min (a level within a relative 1e-9 of sigma_min counts as reaching it), an int.
-
-    It is run on ladders the notebook never shows, among them a ladder of one level and ladders whose
-    last level lands exactly on sigma_min or just above it (by a relative 5e-4 down to 1e-7). A wrong count is
-    reported by its input, never with the right count; a function right everywhere except on the exact
-    landings is told to look at the comparison, and one that also or only stops at a level just above
-    sigma_min is told so.
-    """
-    title = "number of levels"
-    if not callable(fn):
-        return result(title, [f"my_n_levels should be a function of (sigma_1, sigma_min, r); got "
-                              f"{type(fn).__name__}."])
-    wrong, problems = _integer_misses(fn, _LADDER_CASES, "test ladder {}, (sigma_1, sigma_min, r) = {}",
-                                      _ladder_length)
-    if problems:
-        return result(title, problems)
-    if not wrong:
-        return result(title, [])
-    if {i for i, _ in wrong} <= _LADDER_BOUNDARY:
-        return result(title, [f"not the number of levels on {wrong[0][1]}, where the last level lands exactly "
-                              "on sigma_min: compare with a tolerance, since floating point can put it just "
-                              "above or just below."])
-    near = [w for i, w in wrong if i in _LADDER_NEAR]
-    if near and {i for i, _ in wrong} <= _LADDER_BOUNDARY | _LADDER_NEAR:
-        return result(title, [f"not the number of levels on {near[0]}, where a level lies above sigma_min by a small "
-                              "relative amount, far more than 1e-9: your function counts it as reaching sigma_min."])
-    return result(title, [f"not the number of levels on {wrong[0][1]}: count every sigma from sigma_1 down "
-                          "to the first that reaches sigma_min, both ends included."])
+    """8.3.3 (b), ``ex-8-3-3-levels``: your function ``fn(sigma_1, sigma_min, r)`` returning, as an int, the number of
+    levels of the geometric ladder down to the first at or below sigma_min (within a relative 1e-9); exact landings
+    and near misses are among the hidden cases."""
+    return _integer_verdict(
+        "number of levels", fn, "my_n_levels(sigma_1, sigma_min, r)", _LADDER_CASES,
+        "test ladder {}, (sigma_1, sigma_min, r) = {}", _ladder_length, _LADDER_BOUNDARY, _LADDER_NEAR,
+        ["not the number of levels on {}, where the last level lands exactly on sigma_min: compare with a "
+         "tolerance, since floating point can put it just above or just below.",
+         "not the number of levels on {}, where a level lies above sigma_min by a small relative amount, far more "
+         "than 1e-9: your function counts it as reaching sigma_min.",
+         "not the number of levels on {}: count every sigma from sigma_1 down to the first that reaches sigma_min, "
+         "both ends included."])
 
 
 def noised_score(answer) -> CheckResult:
-    """8.3.3 (c), ``ex-8-3-3-noised-score``: your force of the noised two-component mixture of the
-    statement at x = 0.5, a single number.
-
-    The checker recognizes the clean components' variance and only the nearest component.
-    """
+    """8.3.3 (c), ``ex-8-3-3-noised-score``: your force of the noised mixture of the statement at x = 0.5. Slips
+    named: the clean components' variance, the nearest component alone."""
     x, v = 0.5, 0.25 + 0.25
     w1, w2 = np.exp(-(x + 1) ** 2 / (2 * v)), np.exp(-(x - 1) ** 2 / (2 * v))
     expected = (w1 * (-1 - x) + w2 * (1 - x)) / (v * (w1 + w2))
@@ -565,9 +455,7 @@ __all__ += ["chain_marginals_function", "mean_loss_function"]
 
 
 def _chain_cases():
-    """Chains the student's function has not seen, each (B, Gamma, s0, v0): one-step matrices B_l and noise
-    covariances Gamma_l (shape (L, d, d)) of a blurring chain, a general chain in three dimensions, a single
-    step, a one-dimensional chain (the page's scalar case) and a long blurring chain, in that order."""
+    """Hidden chains (B, Gamma, s0, v0), B and Gamma of shape (L, d, d): blurring, general, one step, scalar, long."""
     rng = problem_rng(8320)
     cases = []
     for kind, d, L in [("blur", 2, 5), ("general", 3, 4), ("general", 2, 1), ("scalar", 1, 6), ("blur", 3, 8)]:
@@ -586,9 +474,7 @@ def _chain_cases():
 
 
 def _chain_run(B, G, s0, v0, *, var_step=None, scale_step=None, noise=None):
-    """Mean matrices S_l and covariances C_l pushed down the chain step by step; ``var_step(B, C)`` replaces
-    the propagation of the previous covariance, ``scale_step(B, S)`` that of the mean matrix and ``noise``
-    the added covariance (for the named slips)."""
+    """(S_l, C_l) pushed down the chain; the keywords replace parts of the step for the slips."""
     d = B.shape[1]
     S, C = [s0 * np.eye(d)], [v0 ** 2 * np.eye(d)]
     for b, g in zip(B, G):
@@ -598,8 +484,7 @@ def _chain_run(B, G, s0, v0, *, var_step=None, scale_step=None, noise=None):
 
 
 def _chain_slips(B, G, s0, v0):
-    """What named wrong derivations return on one chain: (hints on the mean matrices, hints on the
-    covariances)."""
+    """Named wrong derivations on one chain: (hints on S, hints on C)."""
     clean = "you started the chain from the clean datum; level 0 here is already noised, with scale s0 and sd v0"
     d = B.shape[1]
     return ({clean: _chain_run(B, G, 1.0, 0.0)[0],
@@ -621,18 +506,10 @@ def _chain_slips(B, G, s0, v0):
 
 
 def chain_marginals_function(fn) -> CheckResult:
-    """Section 8.3, ``ex-8-3-chain-marginals``: your function ``fn(B, Gamma, s0, v0)`` returning the pair
-    ``(S, C)`` of the recognition marginals N(S_l x, C_l) of a Gaussian Markov chain whose steps multiply
-    by a matrix and add correlated noise.
-
-    ``B`` and ``Gamma`` have shape (L, d, d): entry l - 1 holds the matrix B_l and the noise covariance
-    Gamma_l of the step from level l - 1 to level l. ``s0`` and ``v0`` are level 0's signal scale and noise
-    sd (level 0 is N(s0 x, v0^2 I)). Return two arrays of shape (L + 1, d, d), entry l holding S_l and C_l.
-    It is run on chains made here: blurring chains, general ones, a single step and a one-dimensional
-    chain. The checker recognizes a start from the clean datum, level 0's noise left out or not squared,
-    the matrices multiplied in the wrong order, the covariance propagated with a wrong or missing
-    transpose, only once, or entry by entry, and noise covariances added up without propagation.
-    """
+    """Section 8.3, ``ex-8-3-chain-marginals``: your function ``fn(B, Gamma, s0, v0)`` returning ``(S, C)`` (L + 1, d,
+    d), the marginals N(S_l x, C_l) of a Gaussian chain whose step l multiplies by ``B[l - 1]`` and adds noise
+    ``Gamma[l - 1]``, level 0 being N(s0 x, v0^2 I). Slips named: the clean start, v0 left out or unsquared, the wrong
+    order, a transpose, B once or entrywise, covariances not propagated."""
     def judge(out, where, B, G, s0, v0):
         S_ref, C_ref = _chain_run(B, G, s0, v0)
         problems = tuple_problems(out, 2, "the pair (S, C)", where)
@@ -648,21 +525,23 @@ def chain_marginals_function(fn) -> CheckResult:
                           name="my_chain_marginals", signature="(B, Gamma, s0, v0)")
 
 
+def _snr_curve(hi: float, lo: float, L: int, family: str) -> np.ndarray:
+    """SNRs lambda_0..lambda_L from hi down to lo along a log-linear or a cosine curve."""
+    u = np.arange(L + 1) / L
+    if family == "log":
+        return hi * (lo / hi) ** u
+    a, b = np.arctan(hi ** -0.5), np.arctan(lo ** -0.5)
+    return np.tan(a + u * (b - a)) ** -2.0
+
+
 def _loss_cases():
-    """Problems the loss function has not seen, each (schedule, l, x0, z, mu): a variance-preserving cosine
-    schedule with levels drawn per row, one sample at the last level, all rows at level 1 in one
-    dimension, and a variance-exploding log-linear schedule."""
+    """Hidden problems (schedule, l, x0, z, mu): VP and VE schedules, level L, level 1 in 1-D."""
     rng = problem_rng(8311)
     cases = []
     for L, kind, family, N, d, at in [(10, "vp", "cosine", 7, 2, None), (6, "vp", "log", 1, 3, "L"),
                                       (5, "vp", "cosine", 4, 1, 1), (12, "ve", "log", 9, 2, None)]:
         hi, lo = 10.0 ** rng.uniform(1.0, 2.5), 10.0 ** rng.uniform(-2.5, -1.0)
-        u = np.arange(L + 1) / L
-        if family == "log":
-            lam = hi * np.exp(np.log(lo / hi) * u)
-        else:
-            a, b = np.arctan(hi ** -0.5), np.arctan(lo ** -0.5)
-            lam = 1.0 / np.tan(a + u * (b - a)) ** 2
+        lam = _snr_curve(hi, lo, L, family)
         rho = np.sqrt(lam)
         v = 1.0 / np.sqrt(1.0 + lam) if kind == "vp" else 1.0 / rho
         l = rng.integers(1, L + 1, N) if at is None else np.full(N, L if at == "L" else at)
@@ -701,18 +580,10 @@ def _mean_loss_slips(v, rho, l, x0, z, mu) -> dict:
 
 
 def mean_loss_function(fn) -> CheckResult:
-    """Section 8.3.1, ``ex-8-3-1-mean-loss``: your function ``fn(schedule, l, x0, z, mu)`` returning, for each
-    sample, its summand of the joint relative entropy when the network predicts the reverse mean, with
-    constants dropped and the draft's choice of sigma_l^2.
-
-    ``schedule`` is a ``Schedule(v, rho)`` of L + 1 levels, ``l`` an integer array of shape (N,) with
-    levels in 1..L (one per sample), ``x0`` the data, ``z`` the standard normal noise that corrupts them to
-    their levels and ``mu`` the network's reverse means, all three of shape (N, d). Return an array of shape
-    (N,). It is run on schedules and samples made here, variance preserving and exploding, among them a
-    single sample at the last level and a batch at level 1 in one dimension. The checker recognizes the
-    forward variance used for the reverse one, a dropped 1/2, the constant kept, the noise not scaled,
-    rho for its square, the wrong level's v and rho, and an average over coordinates for a sum.
-    """
+    """Section 8.3.1, ``ex-8-3-1-mean-loss``: your function ``fn(schedule, l, x0, z, mu)`` returning each sample's
+    summand (N,) of the loss for a reverse-mean prediction (the draft's sigma_l^2), levels ``l`` in 1..L. Slips named:
+    the forward variance, no 1/2, the constant kept, unscaled noise, rho for rho^2, the wrong level, a mean over
+    coordinates."""
     def judge(out, where, sched, l, x0, z, mu):
         args = (sched.v, sched.rho, l, x0, z, mu)
         return compare_array(out, _mean_loss(*args), f"the output on {where}", rtol=1e-8, atol=1e-12,
@@ -724,23 +595,15 @@ def mean_loss_function(fn) -> CheckResult:
                           signature="(schedule, l, x0, z, mu)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-8-3-chain-marginals": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                            "the checker's own"},
-    "ex-8-3-1-mean-loss": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                        "checker's own"},
-    "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers: the mixture of N(-1, 0.25) and "
-                                           "N(1, 0.25), the noise sigma = 0.5 and the point x = 0.5"},
-    "ex-8-3-2-reverse-step": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                           "checker's own"},
-    "ex-8-3-3-annealed-langevin": {"same_data": "the answer is a function, which the grader calls on test problems "
-                                                "of the checker's own"},
-    "ex-8-3-snr-crossing": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                         "checker's own"},
-    "ex-8-3-3-levels": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                     "checker's own"},
+    "ex-8-3-chain-marginals": {"same_data": FUNCTION_ANSWER},
+    "ex-8-3-1-mean-loss": {"same_data": FUNCTION_ANSWER},
+    "ex-8-3-3-noised-score": {"same_data": "the statement spells out the numbers"},
+    "ex-8-3-2-reverse-step": {"same_data": FUNCTION_ANSWER},
+    "ex-8-3-3-annealed-langevin": {"same_data": FUNCTION_ANSWER},
+    "ex-8-3-snr-crossing": {"same_data": FUNCTION_ANSWER},
+    "ex-8-3-3-levels": {"same_data": FUNCTION_ANSWER},
 }
 
 
@@ -750,17 +613,9 @@ __all__ += ["reverse_step_function", "annealed_langevin_function"]
 
 
 def _drawn_schedule(rng, L: int, family: str, kind: str) -> Schedule:
-    """A schedule of L steps made here: SNRs from lam_max down to lam_min along a log-linear or a cosine
-    curve, scaled as variance preserving ("vp"), variance exploding ("ve"), or with noise scales v_l of
-    their own ("free", which the book's notation allows: v_l rho_l below 1 and decreasing, but the
-    variances not adding up to one)."""
+    """A schedule of L steps, log-linear or cosine, VP, VE or with noise scales of its own."""
     lam_max, lam_min = 10.0 ** rng.uniform(1.0, 3.0), 10.0 ** rng.uniform(-2.5, -0.5)
-    u = np.arange(L + 1) / L
-    if family == "log":
-        lam = lam_max * (lam_min / lam_max) ** u
-    else:
-        a, b = np.arctan(lam_max ** -0.5), np.arctan(lam_min ** -0.5)
-        lam = np.tan(a + u * (b - a)) ** -2.0
+    lam = _snr_curve(lam_max, lam_min, L, family)
     rho = np.sqrt(lam)
     if kind == "vp":
         v = np.sqrt(1.0 / (1.0 + lam))
@@ -772,16 +627,14 @@ def _drawn_schedule(rng, L: int, family: str, kind: str) -> Schedule:
 
 
 def _ddpm_drawn(rng, L: int) -> Schedule:
-    """DDPM's own kind of schedule: increasing per-step variances, the cumulative product giving the SNRs,
-    and a level 0 a little above level 1."""
+    """DDPM's kind of schedule: increasing per-step variances, level 0 a little above level 1."""
     betas = np.sort(rng.uniform(0.02, 0.3, size=L))
     abar = np.concatenate([[1.0 - 0.2 * betas[0]], np.cumprod(1.0 - betas)])
     return Schedule(np.sqrt(1.0 - abar), np.sqrt(abar / (1.0 - abar)))
 
 
 def _reverse_step_cases():
-    """(schedule, l, x_l, eps_hat, z) for the step exercise: problems the notebook never shows, the last
-    level L, the last step l = 1 and a one-step chain among them."""
+    """Hidden problems (schedule, l, x_l, eps_hat, z): the top level, l = 1, a one-step chain."""
     rng = problem_rng(83201)
     cases = []
     for L, family, kind, pick, N, d in [(12, "log", "vp", "middle", 4, 2), (9, "cos", "free", "top", 3, 3),
@@ -836,18 +689,10 @@ def _reverse_step_slips(sched, l, x, e, z) -> dict:
 
 
 def reverse_step_function(fn) -> CheckResult:
-    """Exercise ``ex-8-3-2-reverse-step``: your function ``fn(sched, l, x_l, eps_hat, z)`` returning the
-    state at level l - 1 of the ancestral sampler, an array of shape (N, d).
-
-    ``sched`` is a Schedule (arrays ``sched.v`` and ``sched.rho`` of shape (L + 1,), the book's v_l and
-    rho_l), ``l`` an int from 1 to L, and ``x_l`` (the state), ``eps_hat`` (the noise prediction at x_l)
-    and ``z`` (a standard-normal draw) arrays of shape (N, d). It is run on schedules, levels and inputs
-    made here: variance-preserving, variance-exploding and other schedules, the top level, the last step
-    and a chain of one step among them. The checker recognizes noise added or the reverse mean returned at
-    the last step, the forward variance in place of the reverse one, a variance where a standard deviation
-    belongs, the noise prediction read as a force, with the wrong sign or without its scale, and DDPM's
-    formulas used on a schedule that is not variance preserving.
-    """
+    """Exercise ``ex-8-3-2-reverse-step``: your function ``fn(sched, l, x_l, eps_hat, z)`` returning the ancestral
+    sampler's state at level l - 1 (N, d). Slips named: noise or the mean at l = 1, the forward variance, a variance
+    for an sd, the prediction as a force, with the wrong sign or without v_l, DDPM's formulas on a schedule that is
+    not variance preserving."""
     def judge(out, where, sched, l, x, e, z):
         return compare_array(out, _reverse_step(sched, l, x, e, z), f"x_(l-1) on {where}", rtol=1e-8, atol=1e-10,
                              hints=_reverse_step_slips(sched, l, x, e, z))
@@ -859,7 +704,7 @@ def reverse_step_function(fn) -> CheckResult:
 
 
 def _mixture_drawn(rng, K: int, d: int) -> tuple:
-    """(weights, means, covariances) of a mixture made here: unequal weights, full covariances."""
+    """(weights, means, covariances) of a mixture with unequal weights and full covariances."""
     w = rng.dirichlet(np.full(K, 2.0))
     mu = rng.normal(0.0, 1.5, size=(K, d))
     A = rng.normal(0.0, 0.4, size=(K, d, d))
@@ -867,8 +712,7 @@ def _mixture_drawn(rng, K: int, d: int) -> tuple:
 
 
 def _noised_force(mix, s2: float, y: np.ndarray) -> np.ndarray:
-    """Gradient of the log density of the mixture with s2 added to every component's covariance, at each
-    row of y, from each component's log density and its gradient (component by component)."""
+    """Gradient of the log density of the mixture noised by s2, at each row of y."""
     w, mu, S = mix
     logs, grads = [], []
     for k in range(len(w)):
@@ -884,8 +728,7 @@ def _noised_force(mix, s2: float, y: np.ndarray) -> np.ndarray:
 
 
 def _langevin_cases():
-    """(mixture, sigmas, y0, eps, Z) for the sampler exercise: problems the notebook never shows, one
-    level alone, one step per level and one chain among them."""
+    """Hidden problems (mixture, sigmas, y0, eps, Z): one level, one step per level, one chain."""
     rng = problem_rng(83301)
     cases = []
     for d, K, n_levels, n_steps, C in [(2, 2, 5, 3, 4), (1, 3, 4, 2, 6), (3, 2, 1, 4, 2), (2, 1, 3, 1, 1),
@@ -900,7 +743,7 @@ def _langevin_cases():
 
 
 def _langevin_run(mix, sigmas, y0, eps, Z, slip=None) -> np.ndarray:
-    """The sampler written out here, with the exact noised force and one named slip switched on."""
+    """The sampler with the exact noised force, one named slip switched on."""
     order = range(len(sigmas) - 1, -1, -1) if slip == "reversed" else range(len(sigmas))
     y = y0.copy()
     for i in order:
@@ -940,8 +783,7 @@ def _langevin_slips(mix, sigmas, y0, eps, Z) -> dict:
 
 
 def _eps_hat_for(mix, sigmas):
-    """The noise prediction the student's sampler receives: the optimal one for the noised mixture at level
-    i, computed here (a callable that checks what it is given)."""
+    """The optimal noise prediction for the noised mixture at level i (checking its arguments)."""
     def eps_hat(y, i):
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or not 0 <= i < len(sigmas):
             raise ValueError(f"eps_hat(y, i): i must be a level index, an int from 0 to {len(sigmas) - 1}; got {i!r}.")
@@ -954,18 +796,10 @@ def _eps_hat_for(mix, sigmas):
 
 
 def annealed_langevin_function(fn) -> CheckResult:
-    """Exercise ``ex-8-3-3-annealed-langevin``: your function ``fn(eps_hat, sigmas, y0, eps, Z)`` returning
-    the final state of annealed Langevin dynamics, an array of shape (C, d).
-
-    ``eps_hat(y, i)`` is a noise predictor: for ``y`` of shape (C, d) and a level index ``i`` it returns an
-    array of shape (C, d). ``sigmas`` has shape (n_levels,) and decreases, ``y0`` (shape (C, d)) is the
-    start, ``eps`` the relative step and ``Z`` (shape (n_levels, n_steps, C, d)) the standard-normal draws,
-    ``Z[i, t]`` for step t at level i. It is run on noised Gaussian mixtures, ladders and draws made here,
-    among them a ladder of a single level, one step per level and a single chain. The checker recognizes a
-    score built from the noise prediction with the wrong sign or the wrong power of sigma, a step that is the
-    same at every level or grows with sigma alone, the slides' step mixed up with Eq. 8.44, the noise left
-    out, every level restarted from y0, the levels run backwards, and one step per level.
-    """
+    """Exercise ``ex-8-3-3-annealed-langevin``: your function ``fn(eps_hat, sigmas, y0, eps, Z)`` returning the final
+    state (C, d) of annealed Langevin dynamics, ``Z[i, t]`` the draw of step t at level i. Slips named: the score's
+    sign or power of sigma, a constant or linear step, the slides' step, no noise, restarts from y0, the levels
+    reversed, one step per level."""
     def judge(out, where, eps_hat, sigmas, y0, eps, Z, mix):
         return compare_array(out, _langevin_run(mix, sigmas, y0, eps, Z), f"the final state on {where}", rtol=1e-7,
                              atol=1e-9, hints=_langevin_slips(mix, sigmas, y0, eps, Z))

@@ -1,69 +1,43 @@
-r"""Checkers for the exercises of Section 8.2.1 (Monte Carlo gradient estimators).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch08_estimators as check
-    check.variance_slope(my_value)           # says what is wrong, never the answer
-    check.gradient_estimators(my_estimators) # a function, run on test problems made here
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Section 8.2.1 (Monte Carlo gradient estimators)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .checker import (CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
-                      tuple_problems)
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function, tuple_problems)
 
 __all__ = ["EX_MU", "EX_K", "EX_LAM", "variance_slope", "best_baseline", "expo_pathwise_variance",
            "gradient_estimators"]
 
 
-def _draw_mu(rng):
-    """A shared mean of the same kind as the book's EX_MU, for one student: positive, of order one (one
-    decimal), other than the book's and other than the page's 0.5 (the page prints beta* at mu = 0.5)."""
-    return round(float(rng.choice([m for m in np.arange(0.6, 2.55, 0.1) if abs(m - 1.5) > 0.05])), 1)
-
-
-def _draw_k(rng):
-    """A latent dimension of the same kind as the book's EX_K, for one student: a whole number from 4 to 16,
-    other than the book's."""
-    return int(rng.choice([k for k in range(4, 17) if k != 10]))
+def _choice(values):
+    """A draw of one of ``values``, one decimal (other than the book's and the page's numbers)."""
+    return lambda rng: round(float(rng.choice(values)), 1)
 
 
 #: Exercises (a) and (b): the shared mean of N(mu 1, I) and the latent dimension; f(x) = x_1^2.
-EX_MU = book_or_drawn(1.5, _draw_mu, seed=8211)
-EX_K = book_or_drawn(10, _draw_k, seed=8212)
-
-
-def _draw_lam(rng):
-    """A rate of the same kind as the book's EX_LAM, for one student: between 1.2 and 2.5 (one decimal),
-    other than the book's and other than the page's 1.5."""
-    return round(float(rng.choice([lam for lam in np.arange(1.2, 2.55, 0.1)
-                                   if abs(lam - 1.5) > 0.05 and abs(lam - 1.3) > 0.05])), 1)
+EX_MU = book_or_drawn(1.5, _choice([m for m in np.arange(0.6, 2.55, 0.1) if abs(m - 1.5) > 0.05]), seed=8211)
+EX_K = book_or_drawn(10, lambda rng: int(rng.choice([k for k in range(4, 17) if k != 10])), seed=8212)
 
 
 #: Exercise (c): the rate of the exponential distribution (not the page's 1.5).
-EX_LAM = book_or_drawn(1.3, _draw_lam, seed=8213)
+EX_LAM = book_or_drawn(1.3, _choice([lam for lam in np.arange(1.2, 2.55, 0.1)
+                                     if abs(lam - 1.5) > 0.05 and abs(lam - 1.3) > 0.05]), seed=8213)
 
 
 def variance_slope(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-2-1-slope``: your increase of the single-sample score-function variance per
-    extra latent dimension at mu = EX_MU for the cost f(x) = x_1^2 + x_2^2 (K >= 2), a single number.
-
-    The checker recognizes the page's slope for x_1^2 (alone or doubled), a squared mean in place of a
-    second moment, and dropped constants.
-    """
+    """Exercise (a), ``ex-8-2-1-slope``: your increase of the single-sample score-function variance per extra latent
+    dimension at mu = EX_MU for the cost f(x) = x_1^2 + x_2^2 (K >= 2). Slips named: the page's slope for x_1^2, alone
+    or doubled, a squared mean for a second moment, dropped constants."""
     m2 = EX_MU ** 2
     expected = 4 * m2 * m2 + 16 * m2 + 8
     hints = {
         "you took the slope for the page's cost x_1^2; the statement's cost reads two coordinates":
             m2 * m2 + 6 * m2 + 3,
-        # twice the page's slope is a guess that needs no derivation: the message says only that slopes
-        # do not add over the coordinates f reads, not which moment the slope is or what is missing
         "you doubled the page's slope for x_1^2: the slope for a cost that reads two coordinates is not "
         "the sum of the slopes for each coordinate alone": 2 * (m2 * m2 + 6 * m2 + 3),
-        "you squared the mean of f: recheck which moment of f the extra coordinate's score multiplies": 4 * (m2 + 1) ** 2,
+        "you squared the mean of f: recheck which moment of f the extra coordinate's score multiplies":
+            4 * (m2 + 1) ** 2,
         "you dropped the constant terms of the moments": 4 * m2 * m2 + 16 * m2,
     }
     return result("slope of the score-function variance in K",
@@ -71,28 +45,23 @@ def variance_slope(answer) -> CheckResult:
 
 
 def best_baseline(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-2-1-baseline``: your variance-minimizing constant baseline beta* at
-    mu = EX_MU and K = EX_K, a single number.
-
-    The checker recognizes the mean of f and a wrong or missing normalization.
-    """
+    """Exercise (b), ``ex-8-2-1-baseline``: your variance-minimizing constant baseline beta* at mu = EX_MU and K =
+    EX_K. Slips named: the mean of f, a wrong or missing normalization."""
     m2, K = EX_MU ** 2, EX_K
     expected = ((m2 + 3) + (K - 1) * (m2 + 1)) / K
     hints = {
         "you gave E[f] = mu^2 + 1, the baseline that ignores the correlation of f with s^2": m2 + 1,
         "you forgot to divide by E[s^2] = K": (m2 + 3) + (K - 1) * (m2 + 1),
-        "you divided by K^2; E[s^2] = K for a sum of K independent standard normals": ((m2 + 3) + (K - 1) * (m2 + 1)) / K ** 2,
+        "you divided by K^2; E[s^2] = K for a sum of K independent standard normals":
+            ((m2 + 3) + (K - 1) * (m2 + 1)) / K ** 2,
     }
     return result("optimal baseline", compare_scalar(answer, expected, "beta*", rtol=1e-8, hints=hints))
 
 
 def expo_pathwise_variance(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-1-expo``: your variance of the single-sample pathwise estimator of
-    d/dlambda E[X^3] under Eq. 8.23 at lambda = EX_LAM, a single number.
-
-    The checker recognizes the second moment, the score-function estimator's variance, a missing
-    factor, and the page's answer for x^2.
-    """
+    """Exercise (c), ``ex-8-2-1-expo``: your variance of the single-sample pathwise estimator of d/dlambda E[X^3]
+    under Eq. 8.23 at lambda = EX_LAM. Slips named: the second moment, the score-function estimator's variance, a
+    missing factor, the page's answer for x^2."""
     lam = EX_LAM
     expected = 6156.0 / lam ** 8
     hints = {
@@ -106,9 +75,7 @@ def expo_pathwise_variance(answer) -> CheckResult:
 
 
 def _cost_cases():
-    """Test problems for :func:`gradient_estimators`, none of them the book's: (description, f, grad_f, mu, Z,
-    beta), with S draws of the noise in the rows of Z (S, K); costs that read one coordinate or all of
-    them, and one problem with a single draw of a single coordinate."""
+    """Hidden problems (description, f, grad_f, mu, Z, beta), one with a single draw."""
     r = problem_rng(82110)
     cases = []
 
@@ -152,18 +119,10 @@ def _cost_cases():
 
 
 def gradient_estimators(fn) -> CheckResult:
-    """Exercise (d), ``ex-8-2-1-estimators-function``: your function ``fn(f, grad_f, mu, Z, beta)`` for the
-    shared-mean family of the page and any cost f.
-
-    ``Z`` is an (S, K) array of standard normal draws, one per row; ``f`` maps an (S, K) array of samples
-    to their S costs and ``grad_f`` to their (S, K) gradients; ``mu`` and ``beta`` are numbers. ``fn``
-    returns the pair ``(sf, pw)``: the single-sample score-function estimates with baseline ``beta`` and
-    the single-sample pathwise estimates of the derivative with respect to mu, each of shape (S,). It
-    runs on test problems made here (costs that read one coordinate or all of them, and a single draw of
-    a single coordinate). The checker recognizes a score taken from one coordinate only, a baseline
-    subtracted in the wrong place, and a pathwise estimate that keeps one coordinate of the gradient or
-    evaluates it at the noise.
-    """
+    """Exercise (d), ``ex-8-2-1-estimators-function``: your function ``fn(f, grad_f, mu, Z, beta)`` returning ``(sf,
+    pw)`` (S,) each: the single-sample score-function estimates with baseline ``beta`` and the pathwise estimates of
+    the derivative in the shared mean. Slips named: a one-coordinate score, the baseline misplaced or left out, x for
+    x - mu, one coordinate or an average of the gradient, the gradient at the noise."""
     def judge(out, where, f, grad_f, mu, Z, beta):
         problems = tuple_problems(out, 2, "the pair (sf, pw)", where)
         if problems:
@@ -186,8 +145,10 @@ def gradient_estimators(fn) -> CheckResult:
             "you subtracted the baseline from the pathwise estimate; only the score-function estimator "
             "has one": G.sum(axis=1) - beta,
         }
-        return (compare_array(out[0], s * (fx - beta), f"your sf on {where}", rtol=1e-8, atol=1e-10, hints=sf_hints)
-                + compare_array(out[1], G.sum(axis=1), f"your pw on {where}", rtol=1e-8, atol=1e-10, hints=pw_hints))
+        return (compare_array(out[0], s * (fx - beta), f"your sf on {where}", rtol=1e-8, atol=1e-10,
+                              hints=sf_hints)
+                + compare_array(out[1], G.sum(axis=1), f"your pw on {where}", rtol=1e-8, atol=1e-10,
+                                hints=pw_hints))
 
     cases = _cost_cases()
     cases = [(f"test problem {i + 1} of {len(cases)} ({what})", args) for i, (what, *args) in enumerate(cases)]
@@ -195,9 +156,7 @@ def gradient_estimators(fn) -> CheckResult:
                           name="my_estimators", signature="(f, grad_f, mu, Z, beta)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-8-2-1-estimators-function": {"same_data": "the answer is a function, which the grader calls on test problems "
-                                                  "of the checker's own"},
+    "ex-8-2-1-estimators-function": {"same_data": FUNCTION_ANSWER},
 }

@@ -1,102 +1,57 @@
-r"""Checkers for the exercises of Section 8.2.2 (Gumbel-max, the soft categorical, a discrete VAE).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch08_gumbel as check
-    check.chi_square(my_value)               # says what is wrong, never the answer
-    check.relaxed_gradient(my_relaxed_grad)  # a function, run on test problems made here
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Section 8.2.2 (Gumbel-max, the soft categorical, a discrete VAE)."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import softmax as _softmax
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function)
 
 __all__ = ["EX_ETA", "EX_COUNTS", "EX_Y1", "EX_ETA2", "EX_S", "EX_LOGITS", "chi_square", "gaussian_soft_density",
            "kl_uniform", "relaxed_gradient"]
 
 
-def _draw_eta(rng):
-    """Natural parameters of the same kind as the book's EX_ETA, for one student: four values between -1
-    and 1.2 (one decimal), not all equal."""
-    while True:
-        eta = np.round(rng.uniform(-1.0, 1.2, size=4), 1) + 0.0
-        if np.ptp(eta) >= 0.8:
-            return eta
+def _spread(lo: float, hi: float, n: int, spread: float):
+    """A draw of n values in [lo, hi], one decimal, spanning at least ``spread``."""
+    def draw(rng):
+        while True:
+            v = np.round(rng.uniform(lo, hi, size=n), 1) + 0.0
+            if np.ptp(v) >= spread:
+                return v
+    return draw
 
 
 def _draw_counts(rng):
-    """Counts of the same kind as the book's EX_COUNTS, for one student: the categories of 1000 Gumbel-max
-    samples with the natural parameters EX_ETA."""
+    """The categories of 1000 Gumbel-max samples with the natural parameters EX_ETA."""
     return np.bincount(np.argmax(EX_ETA + rng.gumbel(size=(1000, EX_ETA.size)), axis=1), minlength=EX_ETA.size)
 
 
-#: Exercise (a): natural parameters of a 4-way categorical and counts of 1000 Gumbel-max samples (the book's
-#: counts are one such draw, made once with seed 8222).
-EX_ETA = book_or_drawn(np.array([0.5, -0.5, 1.0, 0.0]), _draw_eta, seed=8221)
+#: Exercise (a): a 4-way categorical's natural parameters and counts of 1000 Gumbel-max samples.
+EX_ETA = book_or_drawn(np.array([0.5, -0.5, 1.0, 0.0]), _spread(-1.0, 1.2, 4, 0.8), seed=8221)
 EX_COUNTS = book_or_drawn(np.array([253, 100, 471, 176]), _draw_counts, seed=8222)
 
 
-def _draw_y1(rng):
-    """A point of the same kind as the book's EX_Y1, for one student: strictly between 0.15 and 0.85 (two
-    decimals)."""
-    return round(float(rng.uniform(0.15, 0.85)), 2)
-
-
-def _draw_eta2(rng):
-    """Natural parameters of the same kind as the book's EX_ETA2, for one student: two unequal values between
-    -1 and 1 (one decimal)."""
-    while True:
-        eta = np.round(rng.uniform(-1.0, 1.0, size=2), 1) + 0.0
-        if eta[0] != eta[1]:
-            return eta
-
-
-def _draw_s(rng):
-    """A softness of the same kind as the book's EX_S, for one student: between 0.3 and 1.5 (one decimal),
-    not 1 and not the page's 0.7."""
-    return round(float(rng.choice([0.3, 0.4, 0.5, 0.6, 0.8, 0.9, 1.2, 1.5])), 1)
-
-
-#: Exercise (b): a point y = (EX_Y1, 1 - EX_Y1), natural parameters and softness for K = 2 (the
-#: soft categorical with standard normal perturbations).
-EX_Y1 = book_or_drawn(0.3, _draw_y1, seed=8223)
-EX_ETA2 = book_or_drawn(np.array([-0.3, 0.6]), _draw_eta2, seed=8224)
-EX_S = book_or_drawn(0.5, _draw_s, seed=8225)
-
-
-def _draw_logits(rng):
-    """Logits of the same kind as the book's EX_LOGITS, for one student: four values between -1.5 and 1.5
-    (one decimal), not all equal."""
-    while True:
-        logits = np.round(rng.uniform(-1.5, 1.5, size=4), 1) + 0.0
-        if np.ptp(logits) >= 1.0:
-            return logits
+#: Exercise (b): y = (EX_Y1, 1 - EX_Y1), natural parameters and softness for K = 2.
+EX_Y1 = book_or_drawn(0.3, lambda rng: round(float(rng.uniform(0.15, 0.85)), 2), seed=8223)
+EX_ETA2 = book_or_drawn(np.array([-0.3, 0.6]), _spread(-1.0, 1.0, 2, 0.05), seed=8224)
+EX_S = book_or_drawn(0.5, lambda rng: round(float(rng.choice([0.3, 0.4, 0.5, 0.6, 0.8, 0.9, 1.2, 1.5])), 1),
+                     seed=8225)        # a softness not 1 and not the page's 0.7
 
 
 #: Exercise (c): logits of one group of C = 4 categories.
-EX_LOGITS = book_or_drawn(np.array([1.2, -0.3, 0.4, -1.0]), _draw_logits, seed=8226)
-
-
-def _softmax(a):
-    e = np.exp(a - a.max())
-    return e / e.sum()
+EX_LOGITS = book_or_drawn(np.array([1.2, -0.3, 0.4, -1.0]), _spread(-1.5, 1.5, 4, 1.0), seed=8226)
 
 
 def chi_square(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-2-2-chi-square``: your Pearson chi-square statistic of :data:`EX_COUNTS`
-    against the probabilities of Eq. 8.28 for :data:`EX_ETA`, a single number.
-
-    The checker recognizes the wrong counts in the denominator, frequencies used in place of
-    counts, and natural parameters used as probabilities.
-    """
+    """Exercise (a), ``ex-8-2-2-chi-square``: your Pearson chi-square statistic of :data:`EX_COUNTS` against the
+    probabilities of Eq. 8.28 for :data:`EX_ETA`. Slips named: observed counts in the denominator, frequencies,
+    natural parameters as probabilities."""
     n = EX_COUNTS.sum()
     E = n * _softmax(EX_ETA)
     expected = float(np.sum((EX_COUNTS - E) ** 2 / E))
     hints = {
-        "you divided by the observed counts instead of the expected ones": float(np.sum((EX_COUNTS - E) ** 2 / EX_COUNTS)),
+        "you divided by the observed counts instead of the expected ones":
+            float(np.sum((EX_COUNTS - E) ** 2 / EX_COUNTS)),
         "you compared frequencies with probabilities; Pearson's statistic uses counts": float(
             np.sum((EX_COUNTS / n - E / n) ** 2 / (E / n))),
         "you used the normalized eta without the exponential as probabilities": float(
@@ -111,15 +66,9 @@ def _normal_pdf(x, mean, sd):
 
 
 def gaussian_soft_density(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-2-2-density``: your density (K = 2, with respect to y_1) of the soft
-    categorical whose perturbations are standard normal instead of Gumbel, at y = (EX_Y1, 1 - EX_Y1)
-    for :data:`EX_ETA2` and :data:`EX_S`, a single number (not its log).
-
-    The checker recognizes the Gumbel (Concrete) density in its place, the density of the log ratio
-    (no change of variables back to y_1), the spread of a single perturbation where two enter, the
-    natural parameters left unscaled by the softness, the two categories swapped, and the log
-    density.
-    """
+    """Exercise (b), ``ex-8-2-2-density``: your density in y_1 (K = 2) of the soft categorical with standard normal
+    perturbations at (EX_Y1, 1 - EX_Y1) for :data:`EX_ETA2` and :data:`EX_S`. Slips named: the Concrete density, the
+    log ratio's, one perturbation's spread, unscaled eta, swapped categories, a log."""
     y1, (e1, e2), s = EX_Y1, EX_ETA2, EX_S
     y = np.array([y1, 1 - y1])
     u = float(np.log(y1 / (1 - y1)))
@@ -144,14 +93,9 @@ def gaussian_soft_density(answer) -> CheckResult:
 
 
 def kl_uniform(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-2-2-kl``: your gradient, with respect to the logits :data:`EX_LOGITS`, of the
-    group's contribution KL(q || uniform) = sum_c q_c log(C q_c) to the regularizer, q the softmax of the logits;
-    an array of shape (4,).
-
-    The checker recognizes the gradient in q (the softmax's Jacobian left out), a term of the softmax's
-    Jacobian left out, the gradient of the reversed KL, and the KL's value given in place of its
-    gradient.
-    """
+    """Exercise (c), ``ex-8-2-2-kl``: your gradient in the logits :data:`EX_LOGITS` of KL(q || uniform), q their
+    softmax, shape (4,). Slips named: the gradient in q, a term of the softmax's Jacobian left out, the reversed KL,
+    the KL's value."""
     q = _softmax(EX_LOGITS)
     C = q.size
     kl = float(np.sum(q * np.log(C * q)))
@@ -176,11 +120,8 @@ def kl_uniform(answer) -> CheckResult:
 
 
 def _soft(eta, G0, s):
-    """The relaxed samples, one per row of G0, with the largest exponent of each row taken out first."""
-    a = (eta + G0) / s
-    a = a - a.max(axis=1, keepdims=True)
-    e = np.exp(a)
-    return e / e.sum(axis=1, keepdims=True)
+    """The relaxed samples, one per row of G0."""
+    return _softmax((eta + G0) / s, axis=1)
 
 
 def _one_hot(y):
@@ -190,7 +131,7 @@ def _one_hot(y):
 
 
 def _through_jacobian(y, v, s):
-    """v (S, K) multiplied by the softmax Jacobian at each row of y, built in full and applied row by row."""
+    """v (S, K) multiplied by the softmax Jacobian at each row of y, built in full."""
     out = np.empty_like(v)
     for i in range(y.shape[0]):
         J = (np.diag(y[i]) - np.outer(y[i], y[i])) / s
@@ -199,9 +140,7 @@ def _through_jacobian(y, v, s):
 
 
 def _relaxed_cases():
-    """Test problems for :func:`relaxed_gradient`, none of them the book's: (description, eta, G0, s, grad_f,
-    hard), with Gumbel draws in the rows of G0 (S, K); relaxed and straight-through problems, a small and
-    a large softness, and natural parameters far from zero."""
+    """Hidden problems: relaxed and straight-through, small and large softness, large eta."""
     r = problem_rng(82210)
     cases = []
     c = r.uniform(-2.0, 3.0, size=3)
@@ -238,17 +177,9 @@ def _relaxed_cases():
 
 
 def relaxed_gradient(fn) -> CheckResult:
-    """Exercise (d), ``ex-8-2-2-relaxed-gradient``: your function ``fn(eta, G0, s, grad_f, hard)``, the
-    single-sample pathwise estimates of the gradient with respect to eta through the soft categorical.
-
-    ``eta`` has shape (K,), ``G0`` is an (S, K) array of standard Gumbel draws (one per row), ``s`` is the
-    softness, ``grad_f`` maps an (S, K) array of points to the (S, K) array of gradients of f at them, and
-    ``hard`` (True or False) asks for the straight-through variant. ``fn`` returns an (S, K) array, one
-    estimate per row. It runs on test problems made here: relaxed and straight-through, small and large
-    softness, and natural parameters far from zero, where a softmax written naively overflows. The
-    checker recognizes a missing factor of the softness, a Jacobian without its off-diagonal part, a
-    softmax without the softness, and the relaxed and straight-through variants swapped.
-    """
+    """Exercise (d), ``ex-8-2-2-relaxed-gradient``: your function ``fn(eta, G0, s, grad_f, hard)`` returning the
+    pathwise gradient estimates (S, K) in eta through the soft categorical (straight-through when ``hard``). Slips
+    named: no 1/s, a diagonal Jacobian, no softness, the variants swapped."""
     def judge(out, where, eta, G0, s, grad_f, hard):
         y = _soft(eta, G0, s)
         at = _one_hot(y) if hard else y
@@ -275,9 +206,7 @@ def relaxed_gradient(fn) -> CheckResult:
                           name="my_relaxed_grad", signature="(eta, G0, s, grad_f, hard)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-8-2-2-relaxed-gradient": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                               "the checker's own"},
+    "ex-8-2-2-relaxed-gradient": {"same_data": FUNCTION_ANSWER},
 }

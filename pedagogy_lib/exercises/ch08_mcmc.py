@@ -1,14 +1,5 @@
-r"""Checkers for the exercises of Section 8.4.1 (Markov chain Monte Carlo).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch08_mcmc as check
-    check.EX_MH                              # a three-state target and proposal (the problem data)
-    check.mh_matrix(my_T)                    # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library.
-Transition matrices are column-stochastic, as everywhere in the book: ``T[i, j] = p(i | j)``.
-"""
+r"""Checkers for the exercises of Section 8.4.1 (MCMC); transition matrices are column-stochastic, ``T[i, j] = p(i |
+j)``."""
 from __future__ import annotations
 
 import math
@@ -29,9 +20,7 @@ class MHProblem(NamedTuple):
 
 
 def _draw_mh(rng):
-    """A problem of the same kind as the book's EX_MH, for one student: a positive unnormalized target (one
-    decimal) and a proposal with columns summing to one (two decimals, no zero entry), not symmetric, such
-    that the move from state 1 to state 2 is accepted with a probability clearly below one."""
+    """A problem like EX_MH: an asymmetric proposal, the move 1 -> 2 accepted with probability in (0.1, 0.9)."""
     while True:
         p = np.round(rng.uniform(0.5, 4.0, 3), 1)
         g = np.round(rng.dirichlet(np.full(3, 4.0), size=3).T, 2)
@@ -48,8 +37,7 @@ EX_MH = book_or_drawn(MHProblem(np.array([1.0, 3.0, 2.0]),
 
 
 def _draw_ar1(rng):
-    """A chain of the same kind as the book's EX_AR1, for one student: a strong positive autocorrelation phi
-    (two decimals) and a whole number of steps, not both the book's."""
+    """A strong positive autocorrelation phi and a number of steps, not both the book's."""
     while True:
         ar1 = {"phi": round(float(rng.uniform(0.6, 0.97)), 2), "n": int(rng.choice([500, 1000, 2000, 5000]))}
         if ar1 != {"phi": 0.9, "n": 1000}:
@@ -67,8 +55,7 @@ def _A(i, j):
 
 
 def _merged(hints: dict) -> dict:
-    """``hints`` with the descriptions of slips that give the same number joined: the checker cannot tell
-    them apart, so it names each."""
+    """``hints`` with the descriptions of slips that give the same number joined."""
     out: dict = {}
     for description, value in hints.items():
         same = [d for d, v in out.items() if np.allclose(v, value, rtol=1e-8, atol=1e-12)]
@@ -80,12 +67,9 @@ def _merged(hints: dict) -> dict:
 
 
 def accept_prob(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-4-1-accept``: your acceptance probability of a proposed move from state 1 to
-    state 2 (0-based indices: from ``p_tilde[1]`` to ``p_tilde[2]``) under :data:`EX_MH`, a single number.
-
-    The checker recognizes a missing proposal correction, either ratio turned upside down, and the
-    states counted from 1 (the move from index 0 to index 1).
-    """
+    """Exercise (a), ``ex-8-4-1-accept``: your acceptance probability of a proposed move from state 1 to state 2
+    (0-based) under :data:`EX_MH`. Slips named: no proposal correction, either ratio upside down, states counted from
+    1."""
     p, g = EX_MH
     hints = _merged({
         "you counted the states from 1 (the move from p_tilde[0] to p_tilde[1]); the statement counts "
@@ -102,8 +86,7 @@ def accept_prob(answer) -> CheckResult:
 
 
 def _with_stays(T_off: np.ndarray) -> np.ndarray:
-    """The column-stochastic matrix with the off-diagonal entries of ``T_off`` and the rest of each column
-    on the diagonal (self-proposals and rejections stay)."""
+    """The column-stochastic matrix with the off-diagonal entries of ``T_off``, the rest on the diagonal."""
     T = np.array(T_off, dtype=float)
     np.fill_diagonal(T, 0.0)
     T[np.diag_indices(T.shape[0])] = 1.0 - T.sum(axis=0)
@@ -111,14 +94,9 @@ def _with_stays(T_off: np.ndarray) -> np.ndarray:
 
 
 def mh_matrix(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-4-1-matrix``: your full transition matrix for :data:`EX_MH` of the sampler that
-    proposes with ``g`` and makes the probability flow of each move the one the statement gives.
-
-    Pass a (3, 3) column-stochastic array, ``T[i, j]`` the probability of moving from j to i. The checker
-    recognizes Step 2's Metropolis-Hastings matrix, the flows given for the probabilities, the two terms
-    of the acceptance exchanged, the acceptance given without the proposal or left without it, a wrong
-    diagonal, and a transposed matrix.
-    """
+    """Exercise (b), ``ex-8-4-1-matrix``: your column-stochastic (3, 3) transition matrix for :data:`EX_MH` of the
+    sampler proposing with ``g`` with the statement's flow. Slips named: Step 2's MH matrix, flows, the acceptance's
+    terms exchanged, the acceptance without or with no proposal, a wrong diagonal, a transpose."""
     p, g = EX_MH
     n = len(p)
     T = np.zeros((n, n))
@@ -152,12 +130,8 @@ def mh_matrix(answer) -> CheckResult:
 
 
 def ar1_ess(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-4-1-ess``: your effective sample size of the AR(1) chain of :data:`EX_AR1`, a
-    single number (three significant figures are enough).
-
-    The checker recognizes two slips in the autocorrelation time and the time itself given for the
-    sample size.
-    """
+    """Exercise (c), ``ex-8-4-1-ess``: your effective sample size of the AR(1) chain of :data:`EX_AR1`, to three
+    significant figures. Slips named: two in the autocorrelation time, the time itself."""
     phi, n = EX_AR1["phi"], EX_AR1["n"]
     hints = {
         "you used n (1 - phi): re-check the geometric sum in tau, and that the 1 in front of it counts":
@@ -170,8 +144,7 @@ def ar1_ess(answer) -> CheckResult:
                   compare_scalar(answer, n * (1 - phi) / (1 + phi), "the ESS", rtol=5e-3, hints=hints))
 
 
-#: Exercise (d): random-walk MH on the standard normal target, at the current state x, with a small and
-#: a large step proposed.
+#: Exercise (d): random-walk MH on the standard normal, the current x and a small and a large step.
 EX_STEPS = {"x": 1.2, "small": 0.05, "large": 3.0}
 
 
@@ -181,17 +154,15 @@ def _rw_accept(x, step):
 
 
 def step_size_claim(answer) -> CheckResult:
-    """Exercise (d), ``ex-8-4-1-claim``: your acceptance probabilities ``(a_small, a_large)`` of the
-    random-walk proposals x -> x + small and x -> x + large of :data:`EX_STEPS`, for the standard normal
-    target. Pass two numbers; both must be right.
-    """
+    """Exercise (d), ``ex-8-4-1-claim``: your acceptances ``(a_small, a_large)`` of the random-walk proposals of
+    :data:`EX_STEPS` for the standard normal target, checked together."""
     x, small, large = EX_STEPS["x"], EX_STEPS["small"], EX_STEPS["large"]
     expected = np.array([_rw_accept(x, small), _rw_accept(x, large)])
     hints = {
-        "you dropped the factor 1/2 of the Gaussian exponent": np.array(
-            [min(1.0, math.exp(-((x + d) ** 2 - x ** 2))) for d in (small, large)]),
-        "you put the current state's density over the proposed one's": np.array(
-            [min(1.0, math.exp(0.5 * ((x + d) ** 2 - x ** 2))) for d in (small, large)]),
+        "you dropped the factor 1/2 of the Gaussian exponent":
+            [min(1.0, math.exp(-((x + d) ** 2 - x ** 2))) for d in (small, large)],
+        "you put the current state's density over the proposed one's":
+            [min(1.0, math.exp(0.5 * ((x + d) ** 2 - x ** 2))) for d in (small, large)],
     }
     problems = compare_array(answer, expected, "the pair of acceptance probabilities", rtol=1e-6, hints=hints)
     if problems and not any("what you get if" in m or "shape" in m or "number" in m for m in problems):
@@ -199,8 +170,7 @@ def step_size_claim(answer) -> CheckResult:
     return result("the two random-walk acceptances", problems)
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-8-4-1-claim": {"same_data": "the statement spells out the target, the state and the two steps"},
 }

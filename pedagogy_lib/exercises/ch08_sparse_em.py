@@ -1,12 +1,4 @@
-r"""Checkers for the exercises of notebook 8.1 (sparse coding learned by EM).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch08_sparse_em as check
-    check.scalar_mode(my_nu)
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of notebook 8.1 (sparse coding learned by EM)."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,9 +9,7 @@ __all__ = ["EX_SCALAR", "EX_LOGDET", "EX_MSTEP", "scalar_mode", "logdet_gradient
 
 
 def _draw_scalar(rng):
-    """A problem of the same kind as the book's EX_SCALAR, for one student (one decimal): an observation of
-    either sign, a positive basis weight other than one, a positive rate and precision, such that the mode
-    is not zero and the threshold differs clearly from the rate."""
+    """A problem like EX_SCALAR: a mode that is not zero, c away from one, a threshold clearly apart from the rate."""
     while True:
         d = {"y": round(float(rng.choice([-1.0, 1.0]) * rng.uniform(0.8, 2.5)), 1),
              "c": round(float(rng.uniform(0.5, 1.5)), 1), "alpha": round(float(rng.uniform(0.5, 3.0)), 1),
@@ -33,9 +23,7 @@ def _draw_scalar(rng):
 EX_SCALAR = checker.book_or_drawn({"y": 1.3, "c": 0.8, "alpha": 2.0, "lam": 4.0}, _draw_scalar, seed=811)
 
 _r = checker.problem_rng(81)
-#: Exercise 2: an emission matrix C (M=3, K=4), lambda, and the diagonal d of the prior's curvature
-#: (the exercise asks for the gradients of log|P| and of (lam/2) tr(C P^-1 C^T) in d, which the page
-#: does not work out).
+#: Exercise 2: C (M = 3, K = 4), lambda, and the diagonal d of the prior's curvature.
 EX_LOGDET = {"C": _r.normal(size=(3, 4)), "lam": 2.5, "d": np.array([0.5, 3.0, 1.2, 0.1])}
 
 #: Exercise 3: data Y (N=6, M=2) whose mean is far from zero, recognition means nu (N, K=3) and
@@ -43,16 +31,15 @@ EX_LOGDET = {"C": _r.normal(size=(3, 4)), "lam": 2.5, "d": np.array([0.5, 3.0, 1
 #: model does not have).
 _nu = _r.normal(size=(6, 3))
 _A = _r.normal(size=(6, 3, 3))
+#: Exercise 3: data Y (6, 2) with a mean far from zero, recognition means nu (6, 3) and covariances Sigma (6, 3, 3),
+#: for a model with an emission offset b.
 EX_MSTEP = {"Y": _r.normal(size=(6, 2)) + np.array([2.0, -1.0]), "nu": _nu,
             "Sigma": 0.1 * np.einsum("nij,nkj->nik", _A, _A) + 0.05 * np.eye(3)}
 
 
 def scalar_mode(nu):
-    """Exercise 1, ``ex-8-1-scalar-mode``: your E-step mean, the minimizer of the statement's objective,
-    for :data:`EX_SCALAR`, a single number.
-
-    The checker recognizes a wrongly scaled threshold and the unpenalized solution.
-    """
+    """Exercise 1, ``ex-8-1-scalar-mode``: your E-step mean, the minimizer of the statement's objective, for
+    :data:`EX_SCALAR`. Slips named: a wrongly scaled threshold, the unpenalized solution."""
     y, c, a, lam = (EX_SCALAR[k] for k in ("y", "c", "alpha", "lam"))
     z, t = y / c, a / (lam * c * c)
     ref = np.sign(z) * max(abs(z) - t, 0.0)
@@ -60,19 +47,17 @@ def scalar_mode(nu):
         "your threshold is alpha as it stands in the objective, which leaves out the weight of its "
         "quadratic term": np.sign(z) * max(abs(z) - a, 0.0),
         "that is the unpenalized least-squares solution y / c (no shrinkage)": z,
-        "the threshold scales wrongly with c: check how c enters it": np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
+        "the threshold scales wrongly with c: check how c enters it":
+            np.sign(z) * max(abs(z) - a / (lam * c), 0.0),
     }
     problems = checker.compare_scalar(nu, ref, "your mode", hints=hints)
     return checker.result("the scalar E step", problems)
 
 
 def logdet_gradient(G, G2):
-    """Exercise 2, ``ex-8-1-logdet-gradient``: your gradients with respect to the diagonal d of the prior's
-    curvature, with P = lambda C^T C + diag(d), for :data:`EX_LOGDET`: ``G`` of log|P| and ``G2`` of
-    f(d) = (lambda/2) tr(C P^{-1} C^T), the free energy's term in which Sigma = P^{-1} meets C.
-
-    Pass two arrays of shape (4,). The checker recognizes a few common slips and says which one it sees.
-    """
+    """Exercise 2, ``ex-8-1-logdet-gradient``: your gradients in the diagonal d, with P = lambda C^T C + diag(d), for
+    :data:`EX_LOGDET`: ``G`` of log|P| and ``G2`` of (lambda/2) tr(C P^{-1} C^T), (4,) each. A few common slips are
+    named."""
     C, lam, d = EX_LOGDET["C"], EX_LOGDET["lam"], EX_LOGDET["d"]
     P = lam * C.T @ C + np.diag(d)
     Pi = np.linalg.inv(P)
@@ -126,7 +111,7 @@ def logdet_gradient(G, G2):
 
 
 def _m_step_with_offset(Y, nu, S, *, use_sigma=True):
-    """The minimizer of the free energy's emission term over C and b together (written out here)."""
+    """The minimizer of the free energy's emission term over C and b together."""
     N = len(Y)
     y_bar, nu_bar = Y.mean(0), nu.mean(0)
     cov_yn = (Y - y_bar).T @ (nu - nu_bar) / N
@@ -136,13 +121,9 @@ def _m_step_with_offset(Y, nu, S, *, use_sigma=True):
 
 
 def m_step(C, b):
-    """Exercise 3, ``ex-8-1-m-step``: your M-step update of the emission matrix C and the emission offset
-    b, learned together, for :data:`EX_MSTEP`.
-
-    Pass an (M, K) = (2, 3) array and an (M,) = (2,) array. The checker recognizes the page's
-    offset-free update used for C (on the data or on the centred data), the data's mean used for b, an
-    offset with a sign slip, an offset fitted to the page's C, and left-out recognition covariances.
-    """
+    """Exercise 3, ``ex-8-1-m-step``: your M-step updates of C (2, 3) and the emission offset b (2,), learned
+    together, for :data:`EX_MSTEP`. Slips named: the page's offset-free update (on raw or centred data), the data's
+    mean for b, a sign slip, b fitted to the page's C, no recognition covariances."""
     Y, nu, S = EX_MSTEP["Y"], EX_MSTEP["nu"], EX_MSTEP["Sigma"]
     N = len(Y)
     C_ref, b_ref = _m_step_with_offset(Y, nu, S)
@@ -153,8 +134,6 @@ def m_step(C, b):
         "you used the page's update, which assumes the model has no offset: with b in the model, C and b "
         "must be solved for together": C_page,
         "you left out the recognition covariances Sigma (that is the MAP-only update)": C_ls,
-        # centring the data and keeping the page's update is a guess that needs no derivation: the message
-        # says that it is wrong, not which moment to change
         "you removed the mean of the data but otherwise kept the page's offset-free update, which does not "
         "minimize over C and b together":
             ((Y - y_bar).T @ nu / N) @ np.linalg.inv(S.mean(0) + nu.T @ nu / N),

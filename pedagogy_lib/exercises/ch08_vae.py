@@ -1,28 +1,16 @@
-r"""Checkers for the exercises of Section 8.4.3 (from variational Bayes to the VAE).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch08_vae as check
-    check.kl_from_prior(my_kl)          # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library. The function of the last
-exercise (the VAE's one-sample objective and its pathwise gradients) is run on test problems made here,
-which the notebook never shows.
-"""
+r"""Checkers for the exercises of Section 8.4.3 (from variational Bayes to the VAE)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .checker import (CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
-                      tuple_problems)
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function, tuple_problems)
 
-__all__ = ["EX_Q", "EX_MODEL", "EX_BAYES", "kl_from_prior", "local_variances", "bayes_rule",
-           "vae_estimate_function"]
+__all__ = ["EX_Q", "EX_MODEL", "EX_BAYES", "kl_from_prior", "local_variances", "bayes_rule", "vae_estimate_function"]
 
 
 def _draw_q(rng):
-    """A distribution of the same kind as the book's EX_Q, for one student: three means of order one and three
-    positive standard deviations, some below one and some above (one decimal)."""
+    """A q like EX_Q: three means of order one, standard deviations below and above one, a prior sd."""
     while True:
         s = np.round(rng.uniform(0.2, 1.8, size=3), 1)
         if s.min() < 0.9 and s.max() > 1.1:
@@ -30,15 +18,13 @@ def _draw_q(rng):
                     "tau": float(rng.choice([0.5, 1.5, 2.0, 2.5, 3.0]))}
 
 
-#: Exercise (a): means and standard deviations of a factorized Gaussian q, and the standard deviation tau
-#: of the prior N(0, tau^2 I).
+#: Exercise (a): means and sds of a factorized Gaussian q, and the sd tau of the prior N(0, tau^2 I).
 EX_Q = book_or_drawn({"mu": np.array([0.5, -1.0, 2.0]), "s": np.array([0.8, 1.5, 0.3]), "tau": 2.0}, _draw_q,
                      seed=8431)
 
 
 def _draw_model(rng):
-    """A model of the same kind as the book's EX_MODEL, for one student: loadings C (4, 2) of order one (one
-    decimal) whose two columns are clearly correlated, and a noise variance below one."""
+    """A model like EX_MODEL: loadings (4, 2) with clearly correlated columns, a noise variance below one."""
     while True:
         C = np.round(rng.uniform(-1.3, 1.3, size=(4, 2)), 1) + 0.0
         G = C.T @ C
@@ -47,13 +33,11 @@ def _draw_model(rng):
                     "prior_var": np.round(rng.uniform(0.3, 3.0, size=2), 1)}
 
 
-#: Exercise (b): a linear-Gaussian model, loadings C (4, 2), noise variance sigma2 and the prior
-#: variances of the two latents, prior_var (the prior is N(0, diag(prior_var))).
+#: Exercise (b): loadings C (4, 2), noise variance sigma2, and the prior variances prior_var.
 EX_MODEL = book_or_drawn({"C": np.array([[1.0, 0.5], [0.3, -1.2], [0.8, 0.8], [-0.4, 0.2]]), "sigma2": 0.5,
                           "prior_var": np.array([2.0, 0.5])}, _draw_model, seed=8432)
 
-#: Exercise (c): a latent z with three states: its prior, and the likelihood p(x | z) of the observed x
-#: under each state.
+#: Exercise (c): the prior of a three-state z and the likelihood p(x | z) of the observed x.
 EX_BAYES = {"prior": np.array([0.5, 0.3, 0.2]), "likelihood": np.array([0.1, 0.4, 0.7])}
 
 
@@ -62,12 +46,9 @@ def _kl_to_prior(mu, s, tau):
 
 
 def kl_from_prior(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-4-3-kl``: your KL divergence of the factorized Gaussian q of :data:`EX_Q` from
-    the prior N(0, tau^2 I), tau = EX_Q["tau"], a single number in nats.
-
-    The checker recognizes the standard normal used in place of this prior, tau read as a variance,
-    s read as a variance, a dropped factor 1/2, and the other direction.
-    """
+    """Exercise (a), ``ex-8-4-3-kl``: your KL of the factorized Gaussian q of :data:`EX_Q` from the prior N(0, tau^2
+    I), tau = EX_Q["tau"], in nats. Slips named: the standard normal prior, tau or s read as variances, no factor 1/2,
+    the other direction."""
     mu, s, tau = EX_Q["mu"], EX_Q["s"], EX_Q["tau"]
     expected = _kl_to_prior(mu, s, tau)
     hints = {
@@ -84,13 +65,9 @@ def kl_from_prior(answer) -> CheckResult:
 
 
 def local_variances(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-4-3-local``: your variances of the per-datum optimal factorized recognition
-    distribution for :data:`EX_MODEL`, whose latents have the prior N(0, diag(prior_var)).
-
-    Pass an array of shape (2,), one variance per latent dimension. The checker recognizes the exact
-    posterior's marginal variances, the unit prior of Step 1 in place of this one, and a precision
-    missing the noise variance.
-    """
+    """Exercise (b), ``ex-8-4-3-local``: your variances (2,) of the per-datum optimal factorized recognition
+    distribution for :data:`EX_MODEL`, prior N(0, diag(prior_var)). Slips named: the exact posterior's marginals, Step
+    1's unit prior, prior variances uninverted, no noise variance."""
     C, s2, v0 = EX_MODEL["C"], EX_MODEL["sigma2"], EX_MODEL["prior_var"]
     P = np.diag(1.0 / v0) + C.T @ C / s2
     expected = np.array([1.0 / P[0, 0], 1.0 / P[1, 1]])
@@ -108,12 +85,8 @@ def local_variances(answer) -> CheckResult:
 
 
 def bayes_rule(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-4-3-bayes``: your posterior p(z | x) over the three states of :data:`EX_BAYES`,
-    an array of shape (3,).
-
-    The checker recognizes the source post's version (an extra factor of the prior), the prior left
-    out, and the numerator not normalized.
-    """
+    """Exercise (c), ``ex-8-4-3-bayes``: your posterior p(z | x) (3,) for :data:`EX_BAYES`. Slips named: the source
+    post's extra prior factor, no prior, no normalization."""
     prior, lik = EX_BAYES["prior"], EX_BAYES["likelihood"]
     joint = lik * prior
     expected = joint / joint.sum()
@@ -129,9 +102,7 @@ def bayes_rule(answer) -> CheckResult:
 
 
 def _vae_cases():
-    """Problems the student's function has not seen: (C, c, sigma2, Y, nu, log_s, Z) of a linear-Gaussian
-    decoder, a batch of data, the encoder's outputs for them and one standard-normal draw per datum; among
-    them a single latent dimension, a single datum, and draws that are all zero."""
+    """Hidden problems (C, c, sigma2, Y, nu, log_s, Z): K = 1, a single datum, all-zero draws."""
     rng = problem_rng(8433)
     cases = []
     for N, L, K, zero in [(6, 4, 2, False), (5, 3, 1, False), (1, 5, 3, False), (4, 3, 2, True)]:
@@ -148,8 +119,7 @@ def _vae_cases():
 
 def _vae_variant(C, c, sigma2, Y, nu, log_s, Z, *, spread="s", var_as_sd=False, constant=True, kl_sign=1.0,
                  kl_log2=True):
-    """The one-sample objective per datum and its gradients in nu and log s, written out coordinate by
-    coordinate, with one named slip switched on (for the hints)."""
+    """The one-sample objective per datum and its gradients, one named slip switched on."""
     N, K = nu.shape
     L = C.shape[0]
     s = np.exp(log_s)
@@ -182,8 +152,7 @@ def _vae_variant(C, c, sigma2, Y, nu, log_s, Z, *, spread="s", var_as_sd=False, 
 
 
 def _vae_slips(C, c, sigma2, Y, nu, log_s, Z):
-    """What named wrong derivations return on one problem: hints for the estimate, for the gradient in nu
-    and for the gradient in log s."""
+    """Named wrong derivations: hints for the estimate, the gradient in nu and the gradient in log s."""
     s2 = np.exp(2.0 * log_s)
     ref_est, ref_nu, ref_ls = _vae_variant(C, c, sigma2, Y, nu, log_s, Z)
     closed_resid = Y - c - nu @ C.T
@@ -220,19 +189,10 @@ def _vae_slips(C, c, sigma2, Y, nu, log_s, Z):
 
 
 def vae_estimate_function(fn) -> CheckResult:
-    """Exercise (d), ``ex-8-4-3-vae-estimate``: your function ``fn(C, c, sigma2, Y, nu, log_s, Z)``
-    returning the triple ``(elbo, g_nu, g_log_s)``: the VAE's one-sample estimate of every datum's ELBO
-    and its gradients with respect to that datum's nu and log s.
-
-    ``C`` has shape (L, K), ``c`` (L,), ``sigma2`` is a positive number, ``Y`` has shape (N, L), and
-    ``nu``, ``log_s`` and ``Z`` (the standard-normal draws, one row per datum) have shape (N, K). Return
-    ``elbo`` of shape (N,) and the two gradients of shape (N, K), the draws held fixed. It is run on
-    decoders, data and draws made here, among them a single latent dimension, a single datum and draws
-    that are all zero. The checker recognizes the closed-form ELBO given in place of the estimate, a
-    sample formed with the variances or without the draw, the noise variance read as a standard deviation,
-    a KL term added, with the wrong logarithm or without its gradient, a missing normalizing constant,
-    gradients with no pathwise term (the source post's slip) and a gradient taken with respect to s.
-    """
+    """Exercise (d), ``ex-8-4-3-vae-estimate``: your function ``fn(C, c, sigma2, Y, nu, log_s, Z)`` returning ``(elbo,
+    g_nu, g_log_s)``: each datum's one-sample ELBO (N,) and its gradients in nu and log s (N, K). Slips named: the
+    closed form, a wrong sample, sigma2 as an sd, the KL added, mis-logged or ungraded, no constant, no pathwise term,
+    a gradient in s."""
     def judge(out, where, *case):
         ref = _vae_variant(*case)
         problems = tuple_problems(out, 3, "the triple (elbo, g_nu, g_log_s)", where)
@@ -241,17 +201,14 @@ def vae_estimate_function(fn) -> CheckResult:
         return [p for answer, expected, what, hint in zip(out, ref, ("elbo", "g_nu", "g_log_s"), _vae_slips(*case))
                 for p in compare_array(answer, expected, f"{what} on {where}", rtol=1e-7, atol=1e-9, hints=hint)]
 
-    cases = [(f"test problem {i + 1} (N = {case[3].shape[0]}, L = {case[0].shape[0]}, K = {case[0].shape[1]})", case)
-             for i, case in enumerate(_vae_cases())]
+    cases = [(f"test problem {i + 1} (N = {case[3].shape[0]}, L = {case[0].shape[0]}, K = {case[0].shape[1]})",
+              case) for i, case in enumerate(_vae_cases())]
     return check_function("one-sample VAE objective and its pathwise gradients", fn, cases, judge,
                           name="my_vae_estimate", signature="(C, c, sigma2, Y, nu, log_s, Z)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-8-4-3-vae-estimate": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                           "checker's own"},
-    "ex-8-4-3-bayes": {"same_data": "the statement's table is three numbers of prior and likelihood, printed on the "
-                                    "page"},
+    "ex-8-4-3-vae-estimate": {"same_data": FUNCTION_ANSWER},
+    "ex-8-4-3-bayes": {"same_data": "the statement's table is three numbers printed on the page"},
 }

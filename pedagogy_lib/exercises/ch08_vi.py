@@ -1,29 +1,17 @@
-r"""Checkers for the exercises of Section 8.4 (variational inference: mean-field and CAVI).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch08_vi as check
-    check.EX_LAMBDA                          # a precision matrix (the problem data)
-    check.mean_field_kl(my_kl)               # says what is wrong, never the answer
-    check.cavi_sweep(my_cavi_sweep)          # a function, run on test problems made here
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Section 8.4 (variational inference: mean-field and CAVI)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from .checker import (CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
-                      check_function)
+from .checker import (FUNCTION_ANSWER, CheckResult, as_integer, book_or_drawn, compare_array, compare_scalar,
+                      problem_rng, result, check_function)
 
-__all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_LAMBDA2", "mean_field_kl", "forward_kl_minimum", "cavi_sweeps",
-           "cavi_sweep"]
+__all__ = ["EX_LAMBDA", "EX_SIGMA", "EX_LAMBDA2", "mean_field_kl", "forward_kl_minimum", "cavi_sweeps", "cavi_sweep"]
 
 def _spd(rng, diag_low: float, diag_high: float) -> np.ndarray:
-    """A symmetric, well-conditioned positive-definite 3 x 3 matrix with one decimal and clearly non-zero
-    off-diagonal entries."""
+    """A symmetric, well-conditioned positive-definite 3 x 3 matrix, one decimal, clearly correlated."""
     while True:
         d = np.round(rng.uniform(diag_low, diag_high, size=3), 1)
         scale = np.sqrt(d[[0, 0, 1]] * d[[1, 2, 2]])                  # for the pairs (0, 1), (0, 2), (1, 2)
@@ -36,36 +24,22 @@ def _spd(rng, diag_low: float, diag_high: float) -> np.ndarray:
             return M
 
 
-def _draw_lambda(rng):
-    """A precision matrix of the same kind as the book's EX_LAMBDA, for one student: symmetric, positive
-    definite and well-conditioned, with correlated coordinates (one decimal)."""
-    return _spd(rng, 1.0, 2.5)
-
-
 #: Exercise (a): the precision matrix of a three-dimensional Gaussian target.
-EX_LAMBDA = book_or_drawn(np.array([[2.0, -0.8, 0.3], [-0.8, 1.5, -0.4], [0.3, -0.4, 1.2]]), _draw_lambda, seed=8441)
-
-
-def _draw_sigma(rng):
-    """A covariance matrix of the same kind as the book's EX_SIGMA, for one student: symmetric, positive
-    definite and well-conditioned, with correlated coordinates (one decimal)."""
-    return _spd(rng, 0.5, 2.2)
+EX_LAMBDA = book_or_drawn(np.array([[2.0, -0.8, 0.3], [-0.8, 1.5, -0.4], [0.3, -0.4, 1.2]]),
+                          lambda rng: _spd(rng, 1.0, 2.5), seed=8441)
 
 
 #: Exercise (b): the covariance matrix of a three-dimensional Gaussian target.
-EX_SIGMA = book_or_drawn(np.array([[1.0, 0.6, -0.2], [0.6, 2.0, 0.5], [-0.2, 0.5, 0.7]]), _draw_sigma, seed=8442)
+EX_SIGMA = book_or_drawn(np.array([[1.0, 0.6, -0.2], [0.6, 2.0, 0.5], [-0.2, 0.5, 0.7]]),
+                         lambda rng: _spd(rng, 0.5, 2.2), seed=8442)
 
 def _pairs(Lam) -> float:
-    """log(1e-6) / log(rho^2) for a 2 x 2 precision matrix: the pairs of parallel updates, before rounding."""
+    """log(1e-6) / log(rho^2) for a 2 x 2 precision: the pairs of parallel updates, before rounding."""
     return math.log(1e-6) / math.log(Lam[0, 1] ** 2 / (Lam[0, 0] * Lam[1, 1]))
 
 
 def _draw_lambda2(rng):
-    """A 2 x 2 precision matrix of the same kind as the book's EX_LAMBDA2, for one student: unequal diagonal
-    entries (one decimal), a correlation between 0.6 and 0.95 in size, an off-diagonal entry at least the
-    smaller diagonal one (else one parallel update can shrink every error by more than the pair's factor
-    per update, and the count asked for can be odd), and a count of pairs not within 0.05 of a whole number
-    (so that rounding it up is not a matter of the last digit)."""
+    """A 2 x 2 precision like EX_LAMBDA2 with a pair count not near a whole number."""
     while True:
         a, b = np.round(rng.uniform(0.5, 3.0, 2), 1)
         off = round(float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 0.95) * math.sqrt(a * b)), 1)
@@ -75,13 +49,12 @@ def _draw_lambda2(rng):
             return Lam
 
 
-#: Exercise (c): the precision matrix of a two-dimensional Gaussian target with unequal variances, for
-#: CAVI with the parallel schedule.
+#: Exercise (c): a 2 x 2 target precision with unequal variances, for parallel CAVI.
 EX_LAMBDA2 = book_or_drawn(np.array([[2.0, -1.2], [-1.2, 1.0]]), _draw_lambda2, seed=8443)
 
 
 def _kl(m_q, S_q, m_p, S_p) -> float:
-    """D_KL{N(m_q, S_q) || N(m_p, S_p)}, written out here (not the library's)."""
+    """D_KL{N(m_q, S_q) || N(m_p, S_p)}."""
     m_q, m_p = np.asarray(m_q, float), np.asarray(m_p, float)
     d = m_p - m_q
     P = np.linalg.inv(S_p)
@@ -90,12 +63,9 @@ def _kl(m_q, S_q, m_p, S_p) -> float:
 
 
 def mean_field_kl(answer) -> CheckResult:
-    """Exercise (a), ``ex-8-4-mean-field``: your value of D_KL{q* || p} at its minimum over factorized
-    Gaussians q, for the target with precision :data:`EX_LAMBDA` (a number, in nats).
-
-    The checker recognizes the value for the other direction's optimum, the KL in the other
-    direction, and a missing factor 1/2.
-    """
+    """Exercise (a), ``ex-8-4-mean-field``: your minimum over factorized Gaussians q of D_KL{q || p} for the target
+    with precision :data:`EX_LAMBDA`, in nats. Slips named: the other direction's optimum, the KL reversed, no factor
+    1/2."""
     Lam = EX_LAMBDA
     Sigma = np.linalg.inv(Lam)
     mu = np.zeros(3)
@@ -112,12 +82,8 @@ def mean_field_kl(answer) -> CheckResult:
 
 
 def forward_kl_minimum(answer) -> CheckResult:
-    """Exercise (b), ``ex-8-4-forward-kl``: your value of D_KL{p || q*} at its minimum over factorized
-    Gaussians q, for the target with covariance :data:`EX_SIGMA` (a number, in nats).
-
-    The checker recognizes the value for the mean-field factors, the KL in the other direction, and
-    a missing factor 1/2.
-    """
+    """Exercise (b), ``ex-8-4-forward-kl``: your minimum over factorized Gaussians q of D_KL{p || q} for the target
+    with covariance :data:`EX_SIGMA`, in nats. Slips named: the mean-field factors, the KL reversed, no factor 1/2."""
     S = EX_SIGMA
     mu = np.zeros(3)
     expected = _kl(mu, S, mu, np.diag(np.diag(S)))
@@ -133,12 +99,8 @@ def forward_kl_minimum(answer) -> CheckResult:
 
 
 def cavi_sweeps(answer) -> CheckResult:
-    """Exercise (c), ``ex-8-4-cavi-sweeps``: the number of parallel CAVI updates (both coordinates at once,
-    from the previous means) after which the error of the means is a million times smaller, for the target
-    with precision :data:`EX_LAMBDA2`; a whole number.
-
-    The checker recognizes a few common slips and says which one it sees.
-    """
+    """Exercise (c), ``ex-8-4-cavi-sweeps``: the number of parallel CAVI updates after which the error of the means is
+    a million times smaller, target precision :data:`EX_LAMBDA2`, a whole number. A few common slips are named."""
     title = "parallel CAVI updates"
     k, problems = as_integer(answer, "the number of updates")
     if problems:
@@ -175,9 +137,7 @@ def cavi_sweeps(answer) -> CheckResult:
 
 
 def _sweep_cases():
-    """Test problems for :func:`cavi_sweep`, none of them the book's: (description, mu, Lambda, m) with
-    precision matrices whose diagonals are not all one, the current means away from mu, and one problem
-    with a single coordinate."""
+    """Hidden problems (description, mu, Lambda, m): diagonals not all one, D from 1 to 5."""
     r = problem_rng(84010)
     cases = []
     sd, rho = r.uniform(0.6, 1.8, size=2), 0.9
@@ -192,8 +152,7 @@ def _sweep_cases():
 
 
 def _gauss_seidel(mu, Lam, m, *, keep_own=False, sign=1.0, divide=True, order=None):
-    """One sweep of coordinate updates, in the given order, each from the newest means: the right one by
-    default, and the named slips by its options."""
+    """One sweep of coordinate updates from the newest means, the named slips as options."""
     m = np.array(m, dtype=float)
     D = mu.size
     for j in (range(D) if order is None else order):
@@ -203,20 +162,15 @@ def _gauss_seidel(mu, Lam, m, *, keep_own=False, sign=1.0, divide=True, order=No
 
 
 def cavi_sweep(fn) -> CheckResult:
-    """Exercise (d), ``ex-8-4-cavi-sweep``: your function ``fn(mu, Lam, m)``, one CAVI sweep for the Gaussian
-    target of Step 4.
-
-    ``mu`` and ``m`` have shape (D,) and ``Lam`` is the (D, D) precision matrix; ``fn`` returns the means
-    after one sweep over the coordinates in order, shape (D,). It runs on test problems made here, of D
-    from 1 to 5, with diagonals of the precision that are not all one. The checker recognizes all
-    coordinates updated at once from the old means, the own coordinate kept in the sum, a flipped
-    correction, a missing division by the diagonal entry, and the coordinates swept in reverse order.
-    """
+    """Exercise (d), ``ex-8-4-cavi-sweep``: your function ``fn(mu, Lam, m)`` returning the means (D,) after one CAVI
+    sweep in order over the coordinates, for the Gaussian target of Step 4. Slips named: all coordinates at once, the
+    own coordinate in the sum, a flipped correction, no division by the diagonal, the reverse order, the fixed point."""
     def judge(out, where, mu, Lam, m):
         off = Lam - np.diag(np.diag(Lam))
         hints = {
             "you updated every coordinate at once from the means at the start of the sweep; CAVI updates one "
-            "coordinate at a time, each from the newest means of the others": mu - off @ (m - mu) / np.diag(Lam),
+            "coordinate at a time, each from the newest means of the others":
+                mu - off @ (m - mu) / np.diag(Lam),
             "you kept the term k = j in the sum; the update of m_j uses the other coordinates only":
                 _gauss_seidel(mu, Lam, m, keep_own=True),
             "you added the correction instead of subtracting it": _gauss_seidel(mu, Lam, m, sign=-1.0),
@@ -235,9 +189,7 @@ def cavi_sweep(fn) -> CheckResult:
                           signature="(mu, Lam, m)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-8-4-cavi-sweep": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                       "checker's own"},
+    "ex-8-4-cavi-sweep": {"same_data": FUNCTION_ANSWER},
 }

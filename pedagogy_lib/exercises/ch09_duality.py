@@ -1,19 +1,5 @@
-"""Checkers for the exercises of notebook 9.0.1 (the generative/discriminative duality).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch09_duality as check
-    check.z_density(my_pz)
-
-The setting of the first three exercises is one-dimensional: zero-mean data Y with standard deviation
-:data:`EX_SIGMA` (normal in the first two, Laplace in the third), the recognition map d(y) = a y and
-a squashing function (discriminative reading) that is also the prior CDF (generative reading): the
-standard normal CDF Phi in the first two, so that the page's logistic formulas do not apply as written,
-and the page's logistic psi in the third. The last exercise asks for a
-function, the model's log-density under any invertible map, which is run on maps and priors made
-here that the notebook never shows. Reference answers are computed in this module, independently of
-the library.
-"""
+"""Checkers for the exercises of notebook 9.0.1 (the generative/discriminative duality). Exercises 1-3 use zero-mean
+data of sd :data:`EX_SIGMA` and d(y) = a y, squashed by the normal CDF Phi (1, 2) or the logistic (3)."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,26 +10,21 @@ from . import checker
 __all__ = ["EX_SIGMA", "EX_A", "EX_Z", "z_density", "kl_at_gain", "best_gain", "log_density_function"]
 
 
-#: The data's standard deviation in the page's own computations (Step 2's ``sigma_y``); the exercises'
-#: data never have it, so that the page's functions and printed numbers answer none of them.
+#: The data's sd in the page's own computations; the exercises' data never have it.
 PAGE_SIGMA = 2.0
 
 
 def _draw_sigma(rng) -> float:
-    """A standard deviation between 2.3 and 4 (one decimal), for one student: away from 1, from the
-    optimal output scale and from the page's 2, so that the gain differs from its unit-variance value and
-    from its reciprocal, and the page's functions (which close over its sigma) give other numbers."""
+    """A standard deviation in [2.3, 4] (one decimal): away from 1, the optimal output scale and the page's 2."""
     return float(np.round(rng.uniform(2.3, 4.0), 1))
 
 
-#: Standard deviation of the zero-mean normal data of all three exercises.
+#: Standard deviation of the zero-mean data of exercises 1-3.
 EX_SIGMA = checker.book_or_drawn(1.5, _draw_sigma, seed=9011)
 
 
 def _draw_a(rng) -> float:
-    """A gain within 25% of the logistic model's maximum-likelihood gain 1.75 / EX_SIGMA (two decimals), as
-    the book's is. Under the normal-CDF squashing of Exercises 1 and 2 the best gain is 1 / EX_SIGMA, and
-    a EX_SIGMA lies between 1.31 and 2.19: the squashed outputs are visibly not uniform."""
+    """A gain within 25% of the logistic ML gain 1.75 / EX_SIGMA, so the squashed outputs are visibly not uniform."""
     return float(np.round(1.75 / EX_SIGMA * rng.uniform(0.75, 1.25), 2))
 
 
@@ -52,7 +33,7 @@ EX_A = checker.book_or_drawn(1.1, _draw_a, seed=9012)
 
 
 def _draw_z(rng) -> np.ndarray:
-    """Five different points of the unit interval on the grid 0.05, 0.10, ..., 0.95, in increasing order."""
+    """Five different increasing points of the grid 0.05, 0.10, ..., 0.95."""
     return np.round(np.sort(rng.choice(np.arange(1, 20), 5, replace=False)) * 0.05, 2)
 
 
@@ -69,22 +50,14 @@ def _log_dpsi(x):
     return -s - 2.0 * np.log1p(np.exp(-s))
 
 
-def _logit(z):
-    return np.log(z) - np.log1p(-z)
-
-
 def z_density(values):
-    """Exercise 1, ``ex-9-0-1-z-density``: your density of the squashed output Z = Phi(a Y) at each point of
-    :data:`EX_Z`, with Phi the standard normal CDF.
-
-    Pass an array of 5 numbers, one per point. The checker recognizes a missing Jacobian factor, a
-    ratio upside down, the data density alone, a forgotten gain, and the page's logistic psi in place of
-    Phi.
-    """
+    """Exercise 1, ``ex-9-0-1-z-density``: your density of Z = Phi(a Y) at each point of :data:`EX_Z`, Phi the
+    standard normal CDF. Slips named: no Jacobian factor, a ratio upside down, the data density alone, no gain, the
+    page's logistic psi."""
     x = special.ndtri(EX_Z)
     y = x / EX_A
     ref = np.exp(_log_p(y) - _log_normal(x) - np.log(EX_A))
-    x_l = _logit(EX_Z)
+    x_l = special.logit(EX_Z)
     hints = {
         "you left out the Jacobian of the linear map d":
             np.exp(_log_p(y) - _log_normal(x)),
@@ -102,7 +75,7 @@ def z_density(values):
 
 
 def _kl(a, *, with_logdet=True, log_prior=None):
-    """KL(p || psi'(a y) |a|) by quadrature over y; the prior is standard normal (Phi squashing) unless given."""
+    """KL(p || psi'(a y) |a|) by quadrature over y; the prior is standard normal unless given."""
     log_prior = _log_normal if log_prior is None else log_prior
 
     def f(y):
@@ -111,12 +84,8 @@ def _kl(a, *, with_logdet=True, log_prior=None):
 
 
 def kl_at_gain(value):
-    """Exercise 2, ``ex-9-0-1-entropy``: your relative entropy of the generative model (prior CDF Phi, the
-    standard normal CDF) from the data at a = :data:`EX_A`, a single number.
-
-    The checker recognizes the output entropy given in its place, a missing log-determinant, and the
-    page's logistic model in place of the normal one.
-    """
+    """Exercise 2, ``ex-9-0-1-entropy``: your relative entropy of the generative model (prior CDF Phi) from the data
+    at a = :data:`EX_A`. Slips named: the output entropy, no log-determinant, the page's logistic model."""
     ref = _kl(EX_A)
     hints = {
         "you gave the output entropy H[Z] itself; re-read how Step 2 relates the two": -ref,
@@ -124,16 +93,13 @@ def kl_at_gain(value):
         "you used the page's logistic squashing; here the squashing, and so the prior, is the normal CDF":
             _kl(EX_A, log_prior=_log_dpsi),
     }
-    # rtol 1e-4: quad over z of a density that grows without bound at 0 and 1 is off by up to 7e-6
-    # relatively for the drawn gains, far below every slip's distance.
+    # rtol 1e-4: quadrature of an unbounded density is off by up to 7e-6, far below every slip's distance
     problems = checker.compare_scalar(value, ref, "your relative entropy", rtol=1e-4, atol=1e-7, hints=hints)
     return checker.result("relative entropy at the given gain", problems)
 
 
 def _unit_gain(log_density, score=lambda u: np.tanh(u / 2.0)):
-    """The root c of E[score(c S) c S] = 1 for a symmetric, unit-variance S with the given log-density
-    (quadrature over s > 0, doubled); the maximum-likelihood gain for data of standard deviation sigma
-    is c / sigma."""
+    """The root c of E[score(c S) c S] = 1 for symmetric unit-variance S; the ML gain is c / sigma."""
     def stat(c):
         return 2.0 * integrate.quad(lambda t: score(c * t) * c * t * np.exp(log_density(t)), 0.0, np.inf,
                                     epsabs=1e-13, limit=200)[0] - 1.0
@@ -145,19 +111,10 @@ def _log_laplace_unit(t):
     return -np.sqrt(2.0) * np.abs(t) - 0.5 * np.log(2.0)
 
 
-def _log_normal_unit(t):
-    return -0.5 * t * t - 0.5 * np.log(2.0 * np.pi)
-
-
 def best_gain(a):
-    """Exercise 3, ``ex-9-0-1-best-gain``: your gain a* > 0 that maximizes the likelihood of the logistic
-    model for zero-mean Laplace data of standard deviation :data:`EX_SIGMA`, a single number.
-
-    A negative answer of the right size is accepted too (the mirror-image maximum). The checker
-    recognizes the optimum for normal data, the optimum for unit-variance data, EX_SIGMA taken as the
-    Laplace scale, the score of tanh squashing in place of the logistic's, its reciprocal, and the
-    whitening gain.
-    """
+    """Exercise 3, ``ex-9-0-1-best-gain``: your gain a* > 0 maximizing the logistic model's likelihood for zero-mean
+    Laplace data of standard deviation :data:`EX_SIGMA` (-a* is accepted too). Slips named: normal data, unit-variance
+    data, EX_SIGMA as the Laplace scale, the tanh score, the reciprocal, the whitening gain."""
     lam = _unit_gain(_log_laplace_unit)
     ref = lam / EX_SIGMA
     arr, problems = checker.as_numeric(a, "your gain")
@@ -166,7 +123,8 @@ def best_gain(a):
     if arr.size == 1 and float(arr.reshape(())) < 0:
         arr = -arr                    # -a* is the mirror-image maximum of a symmetric prior
     hints = {
-        "you solved for normal data (as on the page); these data are Laplace": _unit_gain(_log_normal_unit) / EX_SIGMA,
+        "you solved for normal data (as on the page); these data are Laplace":
+            _unit_gain(_log_normal) / EX_SIGMA,
         "you solved for unit-variance data; these data have standard deviation EX_SIGMA": lam,
         "you took EX_SIGMA as the Laplace scale; it is the standard deviation": lam / (np.sqrt(2.0) * EX_SIGMA),
         "your stationarity condition has the score of tanh squashing, not of the logistic psi":
@@ -188,14 +146,14 @@ def _log_laplace(x):
 
 
 def _affine(D, b):
-    """d(y) = D y + b: (map, Jacobian, log|det| computed from D once)."""
+    """d(y) = D y + b: (map, Jacobian, log|det|)."""
     logdet = float(np.log(abs(np.prod(np.linalg.eigvals(D)).real)))
     return (lambda Y: Y @ D.T + b, lambda Y: np.broadcast_to(D, (Y.shape[0],) + D.shape).copy(),
             lambda Y: np.full(Y.shape[0], logdet))
 
 
 def _bent(D, b, alpha):
-    """d(y) = D (y + alpha tanh y) + b, elementwise bending (0 < alpha) followed by an invertible D."""
+    """d(y) = D (y + alpha tanh y) + b: (map, Jacobian, log|det|)."""
     logdet = float(np.log(abs(np.prod(np.linalg.eigvals(D)).real)))
     return (lambda Y: (Y + alpha * np.tanh(Y)) @ D.T + b,
             lambda Y: D[None, :, :] * (1.0 + alpha / np.cosh(Y) ** 2)[:, None, :],
@@ -203,7 +161,7 @@ def _bent(D, b, alpha):
 
 
 def _coupling(w, sig):
-    """An additive coupling and a scaling in two dimensions: x1 = e^sig1 y1, x2 = e^sig2 (y2 + w sin y1)."""
+    """An additive coupling and a scaling in 2-D: x1 = e^sig1 y1, x2 = e^sig2 (y2 + w sin y1)."""
     e = np.exp(sig)
 
     def d(Y):
@@ -218,9 +176,7 @@ def _coupling(w, sig):
 
 
 def _density_cases():
-    """Problems the student's function has not seen: (Y, d, jacobian of d, elementwise log prior density, log|det|
-    of the Jacobian at each row), among them a one-dimensional map with a negative slope, maps whose Jacobian
-    determinant is negative, a triangular coupling, priors that differ between coordinates, and a single datum."""
+    """Hidden problems: a 1-D map of negative slope, negative determinants, a coupling, a single datum."""
     rng = checker.problem_rng(9014)
 
     def invertible(K, sign):
@@ -250,31 +206,23 @@ def _density_cases():
 
 
 def _density_slips(Y, d, jac, log_prior, logdet) -> dict:
-    """What named wrong derivations return on one problem."""
+    """Named wrong derivations on one problem."""
     prior = np.sum(log_prior(d(Y)), axis=1)
     diag = np.sum(np.log(np.abs(np.diagonal(jac(Y), axis1=1, axis2=2))), axis=1)
     return {"you left out the log-determinant of the Jacobian: without it the model density is not normalized":
                 prior,
             "you subtracted the log-determinant: that is the change of variables in the other direction, "
             "from x to y": prior - logdet,
-            "you evaluated the prior at y itself; the latent variables are d(y)": np.sum(log_prior(Y), axis=1) + logdet,
+            "you evaluated the prior at y itself; the latent variables are d(y)":
+                np.sum(log_prior(Y), axis=1) + logdet,
             "you summed the logarithms of the Jacobian's diagonal entries, which give its determinant only when "
             "it is triangular": prior + diag}
 
 
 def log_density_function(fn):
     """Exercise 4, ``ex-9-0-1-log-density``: your function ``fn(Y, d, jac_d, log_prior)`` returning the model's
-    log-density at every row of ``Y``, an array of shape (N,).
-
-    ``Y`` has shape (N, K), one datum per row; ``d`` maps such an array to the latent variables, an (N, K)
-    array; ``jac_d`` returns the (N, K, K) array whose entry [n, i, j] is the derivative of the i-th output of
-    ``d`` in the j-th coordinate at row n; ``log_prior`` takes an (N, K) array and returns the log-density of
-    each entry's own prior, elementwise. It is run on maps and priors made here, among them a one-dimensional
-    map (K = 1) with a negative slope, maps whose Jacobian determinant is negative, and a single datum. The
-    checker recognizes the log-determinant left out or subtracted, the prior evaluated at the data, the
-    diagonal of the Jacobian in place of its determinant, a determinant whose sign was not removed, and
-    densities given in place of their logarithms.
-    """
+    log-density (N,) at every row of ``Y``. Slips named: the log-determinant left out or subtracted, the prior at the
+    data, the Jacobian's diagonal, a signed determinant, densities."""
     def judge(out, where, Y, d, jac, log_prior, logdet):
         ref = np.sum(log_prior(d(Y)), axis=1) + logdet
         arr = None
@@ -283,7 +231,8 @@ def log_density_function(fn):
                 arr = np.asarray(out, dtype=float)
             except (TypeError, ValueError):
                 arr = None
-        if arr is not None and arr.shape == ref.shape and np.any(np.isnan(arr)) and np.any(np.linalg.det(jac(Y)) < 0):
+        if (arr is not None and arr.shape == ref.shape and np.any(np.isnan(arr))
+                and np.any(np.linalg.det(jac(Y)) < 0)):
             return [f"your output on {where} holds NaN, and the Jacobian determinant is negative at some of its "
                     "points: your function takes the logarithm of a negative determinant there."]
         return checker.compare_array(out, ref, f"the output on {where}", rtol=1e-8, atol=1e-10,
@@ -296,9 +245,7 @@ def log_density_function(fn):
                                       name="my_log_density", signature="(Y, d, jac_d, log_prior)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-9-0-1-log-density": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                          "checker's own"},
+    "ex-9-0-1-log-density": {"same_data": checker.FUNCTION_ANSWER},
 }

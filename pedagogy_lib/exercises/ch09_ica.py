@@ -1,13 +1,4 @@
-r"""Checkers for the exercises of notebook 9.1 (ICA as maximum likelihood, the prior's role).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch09_ica as check
-    check.logistic_kurtosis(my_k)
-
-Data arrays hold one sample per row. Reference answers are computed in this module, independently
-of the library.
-"""
+r"""Checkers for the exercises of notebook 9.1 (ICA as maximum likelihood); one sample per row."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,68 +11,54 @@ __all__ = ["EX_A", "EX_Y", "EX_THETAS", "EX_N_FIT", "EX_X", "logistic_kurtosis",
 
 
 def _draw_a(rng):
-    """A power of the same kind as the book's EX_A, for one student: between 0.6 and 4 (one decimal), not 1
-    (the logistic density itself, whose excess kurtosis the book states in Section 5.2.1) and not the book's."""
+    """A power in [0.6, 4] (one decimal), not 1 (the logistic density itself) and not the book's 2."""
     return round(float(rng.choice([a for a in np.arange(0.6, 4.05, 0.1)
                                    if abs(a - 1.0) > 0.05 and abs(a - 2.0) > 0.05])), 1)
 
 
-#: Exercise 1: the power a of the prior p_a proportional to psi'(x)^a, psi the logistic function (a = 1 is
-#: the logistic density, whose excess kurtosis is a published constant; the exercise asks for another a).
+#: Exercise 1: the power a of the prior p_a proportional to psi'(x)^a, psi the logistic function.
 EX_A = checker.book_or_drawn(2.0, _draw_a, seed=9101)
 
 _rng = checker.problem_rng(2024)
 _C = np.array([[1.0, 0.5], [0.2, 0.8]])
-#: Exercise 2: zero-mean mixtures of two Laplace sources, 400 samples in rows. The statement whitens with
-#: the first EX_N_FIT rows and evaluates the likelihood on the others, so the page's closed form of the
-#: Gaussian maximum (which assumes D whitens the rows it is evaluated on) is not the Gaussian row.
+#: Exercise 2: zero-mean mixtures of two Laplace sources, 400 rows, whitened with the first EX_N_FIT rows and
+#: evaluated on the others.
 EX_Y = _rng.laplace(scale=1 / np.sqrt(2), size=(400, 2)) @ _C.T
 EX_Y = EX_Y - EX_Y.mean(axis=0)
 #: Exercise 2: rotation angles (radians) at which to evaluate the likelihood.
 EX_THETAS = np.linspace(0.0, np.pi / 2, 7)
 #: Exercise 2: the number of leading rows of EX_Y that the whitening matrix is computed from.
 EX_N_FIT = 200
-#: Exercise 3: three outputs of an unmixing matrix, one per column, 3000 samples in rows.
-#: In the book the third column is bimodal (+-1) with 2% of large outliers: its excess kurtosis is large and positive,
-#: but Step 4's criterion gives it the sub-Gaussian prior, so the sign of the kurtosis is not the rule.
-#: A student's copy draws the same three kinds of column in another order, the heavy-tailed one never first:
-#: the answer then differs from the book's, which its solution states.
+# Exercise 3: the third column is bimodal with 2% of large outliers, of positive excess kurtosis, yet Step 4
+# gives it the sub-Gaussian prior; a student's copy draws the three kinds in another order.
 _core = np.sign(_rng.uniform(-1, 1, 3000)) + 0.2 * _rng.standard_normal(3000)
 _third = np.where(_rng.uniform(size=3000) < 0.02, 6.0 * _rng.standard_normal(3000), _core)
 
 
 def _draw_order(rng):
-    """A column order of the same kind as the book's (0, 1, 2), for one student: a permutation of the three
-    kinds (heavy-tailed, uniform, bimodal with outliers) that does not put the heavy-tailed column first, so
-    that the book's signs are not the student's."""
+    """A column order of the three kinds that does not put the heavy-tailed column first."""
     orders = [(1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
     return list(orders[int(rng.integers(len(orders)))])
 
 
+#: Exercise 3: three outputs of an unmixing matrix, one per column, 3000 samples in rows.
 EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=3000),
                         _third])[:, checker.book_or_drawn([0, 1, 2], _draw_order, seed=9103)]
 
 
 def _logit_beta_kurtosis(a):
-    """Excess kurtosis of p_a: with u = psi(x), p_a(x) dx is proportional to u^(a-1) (1-u)^(a-1) du, so x is
-    the logit of a Beta(a, a) variable, whose cumulants are kappa_2 = 2 polygamma(1, a) and
-    kappa_4 = 2 polygamma(3, a)."""
+    """Excess kurtosis of p_a, x being the logit of a Beta(a, a) variable."""
     return float(special.polygamma(3, a) / (2.0 * special.polygamma(1, a) ** 2))
 
 
 def logistic_kurtosis(k):
-    """Exercise 1, ``ex-9-1-logistic-kurtosis``: your excess kurtosis of the prior proportional to the
-    logistic density raised to the power :data:`EX_A`, a single number.
-
-    The checker recognizes the kurtosis without the excess, the variance, moments taken without the
-    normalizer, and the value of the logistic density itself (the power left out). It says nothing about
-    the sign or the size of a wrong number.
-    """
+    """Exercise 1, ``ex-9-1-logistic-kurtosis``: your excess kurtosis of the prior proportional to the logistic
+    density raised to the power :data:`EX_A`. Slips named: the kurtosis without the excess, the variance, unnormalized
+    moments, the power left out; nothing about the sign or size of a miss."""
     a = float(EX_A)
     ref = _logit_beta_kurtosis(a)
     var = 2.0 * float(special.polygamma(1, a))
-    # the normalizer Z = B(a, a) of psi'^a (the integral of u^(a-1) (1-u)^(a-1)); moments left unnormalized
-    # give m4 / m2^2 = (ref + 3) / Z
+    # the normalizer Z = B(a, a) of psi'^a; moments left unnormalized give m4 / m2^2 = (ref + 3) / Z
     Z = float(np.exp(special.betaln(a, a)))
     hints = {
         "you gave the kurtosis, not the *excess* kurtosis": ref + 3.0,
@@ -100,6 +77,7 @@ def _rot(t):
 
 
 def _sym_inv_sqrt(S):
+    """The symmetric inverse square root of S."""
     w, V = np.linalg.eigh(S)
     return (V / np.sqrt(w)) @ V.T
 
@@ -114,15 +92,10 @@ def _logistic(x):
 
 
 def gaussian_rotation_loglik(values):
-    """Exercise 2, ``ex-9-1-rotations``: your average log-likelihoods of Eq. 9.5 on the last rows of
-    :data:`EX_Y` at the unmixing matrix of the statement (whitening from the first :data:`EX_N_FIT` rows)
-    for each angle in :data:`EX_THETAS`, under the Gaussian prior (row 0) and the logistic prior (row 1).
-
-    Pass an array of shape (2, 7). The checker recognizes a left-out log-determinant, the priors
-    swapped, sums in place of averages, the N - 1 covariance (with or without each part's mean removed),
-    the covariance used in place of its inverse square root, a whitening or an evaluation on the wrong
-    rows, and a Gaussian row that is the maximum of the Gaussian likelihood of the evaluated rows.
-    """
+    """Exercise 2, ``ex-9-1-rotations``: your average log-likelihoods (2, 7) of Eq. 9.5 on the last rows of
+    :data:`EX_Y` (whitened from the first :data:`EX_N_FIT`) at each angle of :data:`EX_THETAS`, Gaussian prior in row
+    0, logistic in row 1. Slips named: no log-det, priors swapped, sums, the N - 1 covariance, no inverse root, the
+    wrong rows, the Gaussian maximum."""
     fit, test = EX_Y[:EX_N_FIT], EX_Y[EX_N_FIT:]
 
     def table(W, Y=test, *, mean=True, logdet=True):
@@ -164,16 +137,14 @@ def gaussian_rotation_loglik(values):
         "your Gaussian row is the maximum of the Gaussian likelihood of the evaluated rows, reached by a D "
         "that whitens them; this D whitens other rows": closed,
     }
-    problems = checker.compare_array(values, ref, "your table of log-likelihoods", rtol=1e-8, atol=1e-10, hints=hints)
+    problems = checker.compare_array(values, ref, "your table of log-likelihoods", rtol=1e-8, atol=1e-10,
+                                     hints=hints)
     return checker.result("likelihood along rotations, Gaussian and logistic priors", problems)
 
 
 def switching_signs(kappa):
-    """Exercise 3, ``ex-9-1-switching``: extended InfoMax's choice kappa_k for each column of :data:`EX_X`.
-
-    Pass an array of 3 numbers, each +1 or -1. The three are judged together: a wrong answer is not
-    told which or how many signs are off.
-    """
+    """Exercise 3, ``ex-9-1-switching``: extended InfoMax's kappa_k (+1 or -1) for each column of :data:`EX_X`, judged
+    together."""
     X = EX_X
     t = np.tanh(X)
     crit = np.mean(1 - t * t, 0) * np.mean(X * X, 0) - np.mean(t * X, 0)

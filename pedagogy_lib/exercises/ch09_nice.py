@@ -1,34 +1,20 @@
-r"""Checkers for the exercises of notebook 9.2 (NICE: couplings, log-determinants, leapfrog).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch09_nice as check
-    check.flow_log_density(my_lp)
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of notebook 9.2 (NICE: couplings, log-determinants, leapfrog)."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import checker
 
-__all__ = ["EX_N_COUPLINGS", "EX_YS", "EX_OUT", "EX_EPS", "coupling_m", "flow_log_density",
-           "invert_coupling", "leapfrog_matrix"]
-
-
-def _draw_n_couplings(rng) -> int:
-    """A number of additive couplings, 2 to 8."""
-    return int(rng.integers(2, 9))
+__all__ = ["EX_N_COUPLINGS", "EX_YS", "EX_OUT", "EX_EPS", "coupling_m", "flow_log_density", "invert_coupling",
+           "leapfrog_matrix"]
 
 
 #: Exercise 1: the number of additive couplings of the 4-dimensional flow, before its scaling.
-EX_N_COUPLINGS = checker.book_or_drawn(6, _draw_n_couplings, seed=9022)
+EX_N_COUPLINGS = checker.book_or_drawn(6, lambda rng: int(rng.integers(2, 9)), seed=9022)
 
 
 def _draw_data(rng) -> np.ndarray:
-    """40 data points in 4 dimensions (two decimals) for one student, each coordinate with its own
-    spread between 0.4 and 2.5, so that the fitted log-scales differ from coordinate to coordinate."""
+    """40 points in 4-D (two decimals), each coordinate with its own spread in [0.4, 2.5]."""
     return np.round(rng.standard_normal((40, 4)) * rng.uniform(0.4, 2.5, 4), 2) + 0.0
 
 
@@ -38,25 +24,19 @@ EX_YS = checker.book_or_drawn(np.round(np.random.default_rng(9025).standard_norm
 
 
 def _draw_out(rng) -> np.ndarray:
-    """An output point (one decimal) for one student, with x_1 away from zero so that m(x_1) matters."""
+    """An output point (one decimal) with x_1 away from zero, so that m(x_1) matters."""
     while True:
         out = np.round(rng.uniform(-1.5, 1.5, 2), 1) + 0.0
         if abs(out[0]) >= 0.2:
             return out
 
 
-#: Exercise 2: the output point of two additive couplings of 2-D data (x_2 updated from x_1, then x_1 from
-#: the new x_2).
+#: Exercise 2: the output of two additive couplings of 2-D data (x_2 from x_1, then x_1 from x_2).
 EX_OUT = checker.book_or_drawn(np.array([0.7, -1.3]), _draw_out, seed=9023)
 
 
-def _draw_eps(rng) -> float:
-    """A leapfrog step size between 0.1 and 0.9 (two decimals), for one student."""
-    return float(np.round(rng.uniform(0.1, 0.9), 2))
-
-
 #: Exercise 3: the leapfrog step size.
-EX_EPS = checker.book_or_drawn(0.4, _draw_eps, seed=9024)
+EX_EPS = checker.book_or_drawn(0.4, lambda rng: float(np.round(rng.uniform(0.1, 0.9), 2)), seed=9024)
 
 
 def coupling_m(u):
@@ -66,8 +46,7 @@ def coupling_m(u):
 
 
 def _couplings(Y, n, *, first_even=True):
-    """The flow's n additive couplings of Exercise 1 applied to every row of Y (4 columns): coupling k
-    adds m of one half to the other, the first half conditioning when k is even."""
+    """The flow's n additive couplings applied to every row of Y; the first half conditions when k is even."""
     U = np.array(Y, dtype=float)
     for k in range(n):
         if (k % 2 == 0) == first_even:
@@ -78,22 +57,16 @@ def _couplings(Y, n, *, first_even=True):
 
 
 def _mean_loglik(U, sigma, *, log_det=True):
-    """The average over the rows of U of log N(e^sigma * u; 0, I), plus sum(sigma) unless log_det is
-    false: the flow's average log-likelihood when U holds the couplings' outputs."""
+    """The flow's average log-likelihood of the couplings' outputs U (``log_det``: with the log-determinant)."""
     X = np.exp(sigma) * U
     lp = np.mean(np.sum(-0.5 * X * X - 0.5 * np.log(2 * np.pi), axis=1))
     return float(lp + (np.sum(sigma) if log_det else 0.0))
 
 
 def flow_log_density(value):
-    """Exercise 1, ``ex-9-2-log-det``: your largest average log-likelihood of the rows of :data:`EX_YS`
-    under the NICE flow of the statement, over its log-scales sigma with the couplings fixed; a single
-    number.
-
-    The checker recognizes the log-determinant left out or subtracted, sums over the rows in place of
-    averages, the log-scales left at zero, each coordinate's variance (mean removed) in place of its
-    mean square, and the couplings run in the other alternation.
-    """
+    """Exercise 1, ``ex-9-2-log-det``: your largest average log-likelihood of the rows of :data:`EX_YS` under the
+    statement's NICE flow over its log-scales, couplings fixed. Slips named: the log-determinant left out or
+    subtracted, sums, log-scales at zero, variances for mean squares, the other alternation."""
     U = _couplings(EX_YS, EX_N_COUPLINGS)
     sig = -0.5 * np.log(np.mean(U * U, axis=0))
     ref = _mean_loglik(U, sig)
@@ -119,12 +92,8 @@ def flow_log_density(value):
 
 
 def invert_coupling(x):
-    """Exercise 2, ``ex-9-2-invert``: your input (x_1, x_2) of the two couplings of the statement whose
-    output is :data:`EX_OUT`.
-
-    Pass an array of shape (2,). The checker recognizes the couplings undone in the wrong order, a
-    sign slip, and only the last coupling undone.
-    """
+    """Exercise 2, ``ex-9-2-invert``: your input (x_1, x_2) of the statement's two couplings whose output is
+    :data:`EX_OUT`. Slips named: the wrong order, a sign, one coupling undone."""
     a, b = EX_OUT
     x1 = a - coupling_m(b)                       # undo the second coupling first
     ref = np.array([x1, b - coupling_m(x1)])
@@ -148,11 +117,8 @@ def _shears(eps):
 
 
 def leapfrog_matrix(M):
-    """Exercise 3, ``ex-9-2-leapfrog``: your 2 x 2 matrix of one whole leapfrog step for the quadratic
-    potential of the statement, step size :data:`EX_EPS`, acting on the column (x, p).
-
-    The checker recognizes a full kick in place of two half kicks and a kick with the wrong sign.
-    """
+    """Exercise 3, ``ex-9-2-leapfrog``: your 2 x 2 matrix of one leapfrog step for the statement's quadratic
+    potential, step :data:`EX_EPS`, on the column (x, p). Slips named: a full kick, the kick's sign."""
     kick, drift = _shears(EX_EPS)
     ref = kick @ drift @ kick
     hints = {

@@ -1,63 +1,42 @@
-r"""Checkers for the exercises of notebook 10.2.3 (learning deep belief networks by greedy stacking).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch10_dbn as check
-    check.aggregated(my_vector)          # says what is wrong, never the answer
-
-States are indexed as in :func:`pedagogy_lib.harmonium.states` (bit ``k`` of the index is unit ``k``).
-Reference answers are computed in this module, independently of the library. The bound function of
-the last exercise is run on test problems made here, which the notebook never shows.
-"""
+r"""Checkers for the exercises of notebook 10.2.3 (DBNs by greedy stacking); states in the order of
+:func:`pedagogy_lib.harmonium.states`."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit, logsumexp
 
 from ..harmonium.model import EFHParams
-from .checker import as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function
+from .checker import (FUNCTION_ANSWER, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function)
 
 __all__ = ["EX_RBM", "EX_TOP", "EX_PY", "EX_Y0", "aggregated", "bound_gap", "dbn_marginal", "stacking_stalls",
            "jre_function"]
 
 
 def _draw_harmonium(rng, K: int, M: int) -> EFHParams:
-    """A harmonium with K hidden and M visible units and one-decimal parameters of the book's size:
-    weights between -1.5 and 1.5, biases between -0.5 and 0.5."""
+    """A harmonium with K hidden and M visible units, one-decimal weights in [-1.5, 1.5] and biases in [-0.5, 0.5]."""
     return EFHParams(W=np.round(rng.uniform(-1.5, 1.5, (K, M)), 1) + 0.0,
                      b_x=np.round(rng.uniform(-0.5, 0.5, K), 1) + 0.0, b_y=np.round(rng.uniform(-0.5, 0.5, M), 1) + 0.0)
 
 
-def _draw_rbm(rng) -> EFHParams:
-    """A bottom harmonium of the book's shape (K = 2, M = 4), for one student."""
-    return _draw_harmonium(rng, 2, 4)
-
-
-def _draw_top(rng) -> EFHParams:
-    """A top harmonium of the book's shape (K = 3, M = 2), for one student."""
-    return _draw_harmonium(rng, 3, 2)
-
-
 def _draw_py(rng) -> np.ndarray:
-    """A data distribution over 16 states for one student: probabilities in hundredths, each at least 0.01."""
+    """A data distribution over 16 states, in hundredths, each at least 0.01."""
     return (1 + rng.multinomial(84, rng.dirichlet(np.full(16, 2.0)))) / 100
-
-
-def _draw_y0(rng) -> np.ndarray:
-    """A visible state of 4 binary units."""
-    return rng.integers(0, 2, 4).astype(float)
 
 
 #: The bottom harmonium: K = 2 hidden, M = 4 visible units.
 EX_RBM = book_or_drawn(EFHParams(W=np.array([[1.4, -0.6, 0.9, -1.1], [-0.7, 1.3, 0.4, 0.8]]),
-                                 b_x=np.array([-0.3, 0.2]), b_y=np.array([0.1, -0.2, 0.3, 0.0])), _draw_rbm, seed=10231)
+                                 b_x=np.array([-0.3, 0.2]), b_y=np.array([0.1, -0.2, 0.3, 0.0])),
+                       lambda rng: _draw_harmonium(rng, 2, 4), seed=10231)
 #: A top harmonium over the bottom one's hidden layer: K = 3 hidden, M = 2 visible units.
 EX_TOP = book_or_drawn(EFHParams(W=np.array([[1.0, -1.2], [0.5, 0.9], [-0.8, 0.3]]), b_x=np.array([0.1, -0.1, 0.2]),
-                                 b_y=np.array([-0.4, 0.6])), _draw_top, seed=10232)
+                                 b_y=np.array([-0.4, 0.6])), lambda rng: _draw_harmonium(rng, 3, 2), seed=10232)
 #: The data distribution over the 16 visible states of EX_RBM.
 EX_PY = book_or_drawn(np.array([0.12, 0.02, 0.05, 0.01, 0.09, 0.03, 0.10, 0.02, 0.04, 0.11, 0.03, 0.06, 0.02, 0.14,
                                 0.05, 0.11]), _draw_py, seed=10233)
 #: Exercise (c): the visible state.
-EX_Y0 = book_or_drawn(np.array([1.0, 0.0, 1.0, 1.0]), _draw_y0, seed=10234)
+EX_Y0 = book_or_drawn(np.array([1.0, 0.0, 1.0, 1.0]), lambda rng: rng.integers(0, 2, 4).astype(float),
+                      seed=10234)
 
 
 def _states(n):
@@ -80,11 +59,8 @@ def _aggregated():
 
 def aggregated(answer) -> object:
     """Exercise (a), ``ex-10-2-3-aggregated``: your aggregated posterior (Eq. 10.24) of :data:`EX_RBM` under
-    :data:`EX_PY`.
-
-    Pass a vector of 4 probabilities, one per hidden state in the order of ``hm.states(2)``. The
-    checker recognizes the harmonium's own prior and an unweighted average.
-    """
+    :data:`EX_PY`, 4 probabilities in the order of ``hm.states(2)``. Slips named: the harmonium's prior, an unweighted
+    average."""
     J, X, Y = _joint(EX_RBM)
     hints = {"you gave the harmonium's prior p(x), which ignores the data distribution": J.sum(axis=1),
              "you averaged the posteriors with equal weights instead of p(y)": (J / J.sum(axis=0)).mean(axis=1)}
@@ -99,9 +75,7 @@ def _mre_rbm():
 
 
 def _posteriors(bottom: EFHParams, top: EFHParams):
-    """The recognition model q(x1 | y0) (the bottom harmonium's posterior) and the DBN's posterior
-    p(x1 | y0; theta0, theta1) (the bottom's emission times the top's visible marginal, normalized over x1),
-    both [y0, x1], from explicit joint tables; with the DBN's marginal p(y0)."""
+    """(q(x1 | y0), the DBN's posterior, the DBN's marginal, the unnormalized joint), [y0, x1]."""
     J0, _, _ = _joint(bottom)                                   # [x1, y0]
     q = (J0 / J0.sum(axis=0, keepdims=True)).T
     emit = (J0 / J0.sum(axis=1, keepdims=True)).T               # p(y0 | x1; theta0), [y0, x1]
@@ -112,14 +86,9 @@ def _posteriors(bottom: EFHParams, top: EFHParams):
 
 
 def bound_gap(answer) -> object:
-    """Exercise (b), ``ex-10-2-3-tight``: your gap of the bound of Eq. 10.25 (the data average of the relative
-    entropy from the recognition model to the DBN's posterior) for the bottom :data:`EX_RBM` and the top
-    :data:`EX_TOP`, under :data:`EX_PY`; a single number in nats.
-
-    The checker recognizes zero (the tight start), the relative entropy the other way round, an unweighted
-    average over the data states, a posterior that is not normalized, the JRE itself, and the marginal
-    relative entropies of the DBN and of the bottom harmonium.
-    """
+    """Exercise (b), ``ex-10-2-3-tight``: your gap of the bound of Eq. 10.25 for :data:`EX_RBM` under :data:`EX_TOP`,
+    data :data:`EX_PY`, in nats. Slips named: zero, the KL reversed, an unweighted average, an unnormalized posterior,
+    the JRE, the marginal relative entropies."""
     q, post, marginal, joint = _posteriors(EX_RBM, EX_TOP)
     p = EX_PY
     expected = float(np.sum(p[:, None] * q * np.log(q / post)))
@@ -140,15 +109,12 @@ def bound_gap(answer) -> object:
 
 
 def dbn_marginal(answer) -> object:
-    """Exercise (c), ``ex-10-2-3-marginal``: your marginal probability of :data:`EX_Y0` under the DBN with
-    bottom :data:`EX_RBM` (used as a directed emission) and top :data:`EX_TOP`; a probability, not its log.
-
-    The checker recognizes the bottom harmonium's own marginal and a log-probability.
-    """
+    """Exercise (c), ``ex-10-2-3-marginal``: your p(:data:`EX_Y0`) under the DBN with bottom :data:`EX_RBM` and top
+    :data:`EX_TOP`, a probability. Slips named: the bottom harmonium's marginal, a log."""
     Jt, _, _ = _joint(EX_TOP)
     prior = Jt.sum(axis=0)                                      # p(x1; theta1): the top's visible marginal
     X = _states(2)
-    q = 1 / (1 + np.exp(-(X @ EX_RBM.W + EX_RBM.b_y)))          # p(y_j = 1 | x1)
+    q = expit(X @ EX_RBM.W + EX_RBM.b_y)                        # p(y_j = 1 | x1)
     emit = np.prod(np.where(EX_Y0 == 1, q, 1 - q), axis=1)
     value = float(prior @ emit)
     J, _, Y = _joint(EX_RBM)
@@ -159,8 +125,7 @@ def dbn_marginal(answer) -> object:
 
 
 def _second_layer_start():
-    """The relative entropy D_KL{aggregated posterior || prior of theta0} that the second harmonium, started
-    at theta1 = theta0, descends; with the prior and the aggregated posterior (both over x1)."""
+    """(D_KL{aggregated posterior || theta0's prior}, the aggregated posterior, the prior)."""
     J, _, _ = _joint(EX_RBM)
     prior = J.sum(axis=1)                                       # theta0's hidden marginal = theta1's visible one
     agg = _aggregated()
@@ -168,12 +133,9 @@ def _second_layer_start():
 
 
 def stacking_stalls(answer) -> object:
-    """Exercise (d), ``ex-10-2-3-stall``: the loss that the second harmonium descends, at its start
-    theta1 = theta0, for the bottom :data:`EX_RBM` under :data:`EX_PY`; a single number in nats.
-
-    The checker recognizes the relative entropy taken the other way round, a cross entropy, the bottom
-    harmonium's own MRE, and zero.
-    """
+    """Exercise (d), ``ex-10-2-3-stall``: the loss the second harmonium descends at theta1 = theta0, for
+    :data:`EX_RBM` under :data:`EX_PY`, in nats. Slips named: the KL reversed, a cross entropy, the bottom's MRE,
+    zero."""
     value, agg, prior = _second_layer_start()
     hints = {"you gave the relative entropy with its two arguments the wrong way round":
                  float(np.sum(prior * np.log(prior / agg))),
@@ -186,17 +148,15 @@ def stacking_stalls(answer) -> object:
 
 
 def _jre_tables(t0: EFHParams, t1: EFHParams):
-    """From explicit joint tables: log q(x1 | y0) and log p(y0 | x1; theta0), both [y0, x1], and the
-    normalized log prior over x1 (theta1's visible marginal) with its log normalizer."""
+    """log q(x1 | y0), log p(y0 | x1) [y0, x1], theta1's visible log marginal, log Z and -E."""
     J0, _, _ = _joint(t0)                                       # [x1, y0]
     with np.errstate(divide="ignore"):
         log_q = np.log(J0 / J0.sum(axis=0, keepdims=True)).T    # recognition: the bottom's posterior
         log_emit = np.log(J0 / J0.sum(axis=1, keepdims=True)).T  # emission of the bottom harmonium
     X2, X1 = _states(t1.W.shape[0]), _states(t1.W.shape[1])
     negE = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
-    top = negE.max()
-    log_unnorm = top + np.log(np.exp(negE - top).sum(axis=0))   # x2 summed out by brute force
-    log_Z = top + np.log(np.exp(log_unnorm - top).sum())
+    log_unnorm = logsumexp(negE, axis=0)                        # x2 summed out by brute force
+    log_Z = logsumexp(log_unnorm)
     return log_q, log_emit, log_unnorm - log_Z, log_Z, negE
 
 
@@ -212,9 +172,7 @@ def _jre_value(p_y, log_q, log_emit, log_prior, *, data_entropy=True, recognitio
 
 
 def _jre_cases():
-    """Problems the student's function has not seen: (theta0, theta1, p_y), the top's visible layer the
-    bottom's hidden one; among them the inverted bottom harmonium on top and a data distribution with
-    states of probability zero."""
+    """Hidden (theta0, theta1, p_y): one with the inverted bottom on top, one with zero-probability data states."""
     rng = problem_rng(10235)
     cases = []
     for M, K, K2 in [(3, 2, 2), (4, 2, 3), (5, 3, 2), (4, 3, 2)]:
@@ -234,7 +192,7 @@ def _jre_cases():
 
 
 def _jre_slips(t0: EFHParams, t1: EFHParams, p_y) -> dict:
-    """What named wrong derivations of Eq. 10.25 return on one problem."""
+    """Named wrong derivations of Eq. 10.25 on one problem."""
     K = t0.W.shape[0]
     log_q, log_emit, log_prior, log_Z, negE = _jre_tables(t0, t1)
     keep = p_y > 0
@@ -259,26 +217,17 @@ def _jre_slips(t0: EFHParams, t1: EFHParams, p_y) -> dict:
            "you left out the recognition model's own log-probability log q(x_1 | y_0)":
                _jre_value(p_y, log_q, log_emit, log_prior, recognition_entropy=False)}
     if t1.W.shape[0] == K:                                      # theta_1's hidden marginal has the right size
-        hid = negE.max() + np.log(np.exp(negE - negE.max()).sum(axis=1))
+        hid = logsumexp(negE, axis=1)
         out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
             _jre_value(p_y, log_q, log_emit, hid - log_Z)
     return out
 
 
 def jre_function(fn) -> object:
-    """Exercise ``ex-10-2-3-jre-function``: your function ``fn(theta0, theta1, p_y)`` returning the joint
-    relative entropy of Eq. 10.25 in nats, a single number, with the bottom harmonium's posterior as the
-    recognition model.
-
-    ``theta0`` is the bottom harmonium (``EFHParams``, ``W`` of shape (K, M)) and ``theta1`` the top one,
-    whose visible layer is x_1 (``W`` of shape (K2, K)); ``p_y`` is a probability vector over the 2**M data
-    states in the order of :func:`pedagogy_lib.harmonium.states`. It is run on harmoniums and data
-    distributions made here, one with the inverted bottom harmonium on top and one in which some data
-    states have probability zero. The checker recognizes the DBN's marginal relative entropy, the
-    bottom harmonium's own prior, only the term that depends on theta_1, an unnormalized prior, the top's
-    hidden layer in place of its visible one, and either entropy term left out; and it says so when
-    your number is not finite.
-    """
+    """Exercise ``ex-10-2-3-jre-function``: your function ``fn(theta0, theta1, p_y)`` returning the JRE of Eq. 10.25
+    in nats, the bottom's posterior as recognition model, ``p_y`` over the 2**M visible states. Slips named: the DBN's
+    marginal relative entropy, the bottom's prior, the theta_1 term alone, an unnormalized prior, the top's hidden
+    layer, an entropy term left out."""
     def judge(out, where, t0, t1, p_y):
         arr, _ = as_numeric(out, "the output")
         if out is not None and arr is None and np.any(p_y == 0):
@@ -288,15 +237,13 @@ def jre_function(fn) -> object:
         return compare_scalar(out, _jre_value(p_y, log_q, log_emit, log_prior), f"the JRE on {where}", rtol=1e-8,
                               atol=1e-10, hints=_jre_slips(t0, t1, p_y))
 
-    cases = [(f"test problem {i + 1} (M = {t0.W.shape[1]}, K = {t0.W.shape[0]}, K2 = {t1.W.shape[0]})", (t0, t1, p_y))
-             for i, (t0, t1, p_y) in enumerate(_jre_cases())]
+    cases = [(f"test problem {i + 1} (M = {t0.W.shape[1]}, K = {t0.W.shape[0]}, K2 = {t1.W.shape[0]})",
+              (t0, t1, p_y)) for i, (t0, t1, p_y) in enumerate(_jre_cases())]
     return check_function("joint relative entropy of a two-layer DBN (Eq. 10.25)", fn, cases, judge, name="my_jre",
                           signature="(theta0, theta1, p_y)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-10-2-3-jre-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                            "the checker's own"},
+    "ex-10-2-3-jre-function": {"same_data": FUNCTION_ANSWER},
 }

@@ -1,64 +1,48 @@
 """Checkers for the exercises of notebook 10.2.4 (dynamical harmoniums: TRBM, RTRBM, recurrent EFH).
 
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch10_dynamical as check
-    check.conditional_bias(my_c)         # says what is wrong, never the answer
-
-A recurrent EFH with ``M`` observed and ``K`` hidden units has ``W`` of shape ``(K, M + K)``:
-``W[:, :M]`` is W_y, ``W[:, M:]`` is W_r. Reference answers are computed in this module,
-independently of the library. The CD-1 function of the last exercise is run on test problems made
-here, which the notebook never shows.
+A recurrent EFH with ``M`` observed and ``K`` hidden units has ``W`` of shape ``(K, M + K)``: ``W[:, :M]`` is W_y,
+``W[:, M:]`` is W_r.
 """
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
+from scipy.special import expit as _sig
+from scipy.special import logsumexp
 
 from ..harmonium.model import EFHParams
-from .checker import (as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
-                      tuple_problems)
+from .checker import (FUNCTION_ANSWER, as_integer, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function, tuple_problems)
 
-__all__ = ["EX_REFH", "EX_R", "EX_YT", "EX_WIDE", "EX_YT_WIDE", "BAR_WIDTH", "TRACK_LENGTH", "EX_POSTERIOR", "conditional_bias",
-           "predictive_log_prob", "n_world_states", "factorial_posterior", "conditional_cd1_function"]
+__all__ = ["EX_REFH", "EX_R", "EX_YT", "EX_WIDE", "EX_YT_WIDE", "BAR_WIDTH", "TRACK_LENGTH", "EX_POSTERIOR",
+           "conditional_bias", "predictive_log_prob", "n_world_states", "factorial_posterior",
+           "conditional_cd1_function"]
 
 
 def _draw_refh(rng) -> EFHParams:
-    """A recurrent EFH of the book's shapes for one student: W of shape (3, 7) with one-decimal weights
-    between -1.2 and 1.2, biases between -0.3 and 0.3, and zero visible biases on the recurrent units."""
+    """A recurrent EFH of the book's shapes, W (3, 7), zero visible biases on the recurrent units."""
     b_y = np.concatenate([np.round(rng.uniform(-0.3, 0.3, 4), 1) + 0.0, np.zeros(3)])
     return EFHParams(W=np.round(rng.uniform(-1.2, 1.2, (3, 7)), 1) + 0.0,
                      b_x=np.round(rng.uniform(-0.3, 0.3, 3), 1) + 0.0, b_y=b_y)
 
 
-def _draw_r(rng) -> np.ndarray:
-    """Three hidden means between 0.1 and 0.9 (one decimal)."""
-    return np.round(rng.uniform(0.1, 0.9, 3), 1)
+def _binary(n: int):
+    return lambda rng: rng.integers(0, 2, n).astype(float)
 
 
-def _draw_yt(rng) -> np.ndarray:
-    """An observation of 4 binary units."""
-    return rng.integers(0, 2, 4).astype(float)
-
-
-#: A recurrent EFH with M = 4 observed and K = 3 hidden units.
+#: A recurrent EFH with M = 4 observed and K = 3 hidden units; EX_R: r_t; EX_YT: y_t.
 EX_REFH = book_or_drawn(EFHParams(W=np.array([[1.1, -0.4, 0.6, -0.9, 0.8, -0.2, 0.3],
                                               [-0.5, 0.9, -0.7, 0.4, -0.6, 1.0, 0.2],
                                               [0.3, 0.2, 1.2, -1.0, 0.1, 0.4, -0.8]]),
                                   b_x=np.array([-0.2, 0.1, 0.3]), b_y=np.array([0.2, -0.3, 0.1, 0.0, 0.0, 0.0, 0.0])),
                         _draw_refh, seed=10241)
-#: The recurrent input r_t (the previous step's hidden means).
-EX_R = book_or_drawn(np.array([0.9, 0.2, 0.6]), _draw_r, seed=10242)
-#: The observation y_t.
-EX_YT = book_or_drawn(np.array([1.0, 0.0, 1.0, 0.0]), _draw_yt, seed=10243)
+EX_R = book_or_drawn(np.array([0.9, 0.2, 0.6]), lambda rng: np.round(rng.uniform(0.1, 0.9, 3), 1), seed=10242)
+EX_YT = book_or_drawn(np.array([1.0, 0.0, 1.0, 0.0]), _binary(4), seed=10243)
 
 
 def _draw_wide(rng) -> EFHParams:
-    """A recurrent EFH with M = 40 observed and K = 3 hidden units, too many observation states to list:
-    W of shape (3, 43), one-decimal weights between -0.5 and 0.5 on W_y and between -1.2 and 1.2 on W_r,
-    biases between -0.3 and 0.3, and nonzero visible biases b_r on the recurrent units (terms in r_t alone,
-    which cancel from the conditional: an answer that keeps b_r . r_t is wrong, and these data show it)."""
+    """A recurrent EFH with M = 40, K = 3 and nonzero recurrent biases b_r (terms in r_t alone)."""
     W = np.concatenate([np.round(rng.uniform(-0.5, 0.5, (3, 40)), 1), np.round(rng.uniform(-1.2, 1.2, (3, 3)), 1)],
                        axis=1) + 0.0
     b_obs = np.round(rng.uniform(-0.3, 0.3, 40), 1) + 0.0
@@ -67,33 +51,19 @@ def _draw_wide(rng) -> EFHParams:
     return EFHParams(W=W, b_x=b_x, b_y=np.concatenate([b_obs, b_r]))
 
 
-def _draw_yt_wide(rng) -> np.ndarray:
-    """An observation of 40 binary units."""
-    return rng.integers(0, 2, 40).astype(float)
-
-
-#: Exercise (b): a recurrent EFH with M = 40 observed and K = 3 hidden units (W[:, :40] is W_y, W[:, 40:]
-#: is W_r); the 2^40 observation states are too many to list, the 2^3 hidden ones are not.
+#: Exercise (b): a recurrent EFH with M = 40, K = 3; EX_YT_WIDE: its observation y_t.
 EX_WIDE = book_or_drawn(_draw_wide(np.random.default_rng(10245)), _draw_wide, seed=10246)
-#: Exercise (b): the observation y_t, 40 binary units.
-EX_YT_WIDE = book_or_drawn(_draw_yt_wide(np.random.default_rng(10247)), _draw_yt_wide, seed=10248)
+EX_YT_WIDE = book_or_drawn(_binary(40)(np.random.default_rng(10247)), _binary(40), seed=10248)
 
 
 def conditional_bias(answer) -> object:
-    """Exercise (a), ``ex-10-2-4-bias``: your hidden biases of the RBM over y_{t+1} that :data:`EX_REFH`
-    predicts with after it was given r_t = :data:`EX_R` and then observed y_t = :data:`EX_YT`.
-
-    Pass an array of shape (3,), one bias per hidden unit. The checker recognizes the biases of the step
-    you were given rather than the next, three slips in the next step's recurrent input, that input given
-    for the biases, left-out biases, and the first K columns of W taken in place of W_r.
-    """
+    """Exercise (a), ``ex-10-2-4-bias``: your hidden biases (3,) of the next step's RBM over y_{t+1} for
+    :data:`EX_REFH` given r_t = :data:`EX_R` and then y_t = :data:`EX_YT`. Slips named: the given step's biases, three
+    slips in r_{t+1}, r_{t+1} itself, no b_x, the first K columns of W for W_r."""
     p = EX_REFH
     K, M = p.W.shape[0], p.W.shape[1] - p.W.shape[0]
     Wy, Wr = p.W[:, :M], p.W[:, M:]
-
-    def sig(z):
-        return 1.0 / (1.0 + np.exp(-z))
-
+    sig = _sig
     a = p.b_x + Wy @ EX_YT + Wr @ EX_R
     r_next = sig(a)
     expected = p.b_x + Wr @ r_next
@@ -113,24 +83,15 @@ def conditional_bias(answer) -> object:
 
 
 def predictive_log_prob(answer) -> object:
-    """Exercise (b), ``ex-10-2-4-predictive``: your log-probability of y_t = :data:`EX_YT_WIDE` given
-    r_t = :data:`EX_R` under :data:`EX_WIDE` (40 observed units), normalized over all 2^40 observation
-    states; a single number.
-
-    The checker recognizes a probability given for its log, the recurrent input ignored, the recurrent
-    units' own bias term kept, a missing normalizer, and two slips in the normalizer: the hidden biases
-    left out, and the observations not summed out.
-    """
+    """Exercise (b), ``ex-10-2-4-predictive``: your log p(y_t = :data:`EX_YT_WIDE` | r_t = :data:`EX_R`) under
+    :data:`EX_WIDE`, normalized over all 2^40 observation states. Slips named: a probability, r_t ignored, b_r . r_t
+    kept, no normalizer, a normalizer without hidden biases or without summing out y."""
     p = EX_WIDE
     K = p.W.shape[0]
     M = p.W.shape[1] - K
     Wy, by, y = p.W[:, :M], p.b_y[:M], EX_YT_WIDE
     X = np.array(list(itertools.product((0.0, 1.0), repeat=K)))
-
-    def lse(a):
-        top = np.max(a)
-        return float(top + np.log(np.exp(a - top).sum()))
-
+    lse = logsumexp
     def log_p(c, with_c_in_z=True):
         # numerator: the joint at y summed over the 2^K hidden states term by term; normalizer: for each
         # hidden state the sum over all observations factorizes into prod_i (1 + exp(b_y,i + (W_y^T x)_i))
@@ -155,9 +116,7 @@ BAR_WIDTH, TRACK_LENGTH = 4, 15
 
 
 def _fewest_world_states(width: int, length: int) -> int:
-    """The fewest hidden states of an exact HMM of the bouncing bar, by merging the (position, direction)
-    pairs that no future frame tells apart (Moore's partition refinement) under the page's rule
-    ``step``: a move that would leave the track reverses the direction first."""
+    """The fewest states of an exact HMM of the bouncing bar, by partition refinement."""
     n_pos = length - width + 1
     world = [(q, v) for q in range(n_pos) for v in (-1, 1)]
 
@@ -175,12 +134,8 @@ def _fewest_world_states(width: int, length: int) -> int:
 
 
 def n_world_states(answer) -> object:
-    """Exercise (c), ``ex-10-2-4-states``: the fewest hidden states an exact HMM of a bar
-    :data:`BAR_WIDTH` pixels wide bouncing on :data:`TRACK_LENGTH` pixels needs under the page's bounce
-    rule, so that the state determines the next frame; an integer.
-
-    A wrong count gets a pointer to what to re-check, not the count.
-    """
+    """Exercise (c), ``ex-10-2-4-states``: the fewest hidden states an exact HMM of a bar :data:`BAR_WIDTH` pixels
+    wide bouncing on :data:`TRACK_LENGTH` pixels needs, an integer."""
     value, problems = as_integer(answer, "the number of states")
     if not problems and value != _fewest_world_states(BAR_WIDTH, TRACK_LENGTH):
         # one message for every wrong count, two states per position included: none says which way to move
@@ -189,16 +144,17 @@ def n_world_states(answer) -> object:
     return result("states of the moving-bar world", problems)
 
 
+_STATES3 = ((np.arange(8)[:, None] >> np.arange(3)) & 1).astype(float)
+
+
 def _factorial(q) -> np.ndarray:
     """The factorial distribution with the marginal means of ``q`` (states in the order of hm.states)."""
-    X = ((np.arange(8)[:, None] >> np.arange(3)) & 1).astype(float)
-    r = q @ X
-    return np.prod(np.where(X == 1, r, 1 - r), axis=1)
+    r = q @ _STATES3
+    return np.prod(np.where(_STATES3 == 1, r, 1 - r), axis=1)
 
 
 def _draw_posterior(rng) -> np.ndarray:
-    """A posterior over the 8 configurations of 3 hidden units for one student: probabilities in
-    hundredths, each at least 0.01, far from factorial."""
+    """A posterior over 8 configurations, in hundredths, each at least 0.01, far from factorial."""
     while True:
         q = (1 + rng.multinomial(92, rng.dirichlet(np.full(8, 0.7)))) / 100
         if np.abs(q - _factorial(q)).max() > 0.05:
@@ -211,14 +167,11 @@ EX_POSTERIOR = book_or_drawn(np.array([0.30, 0.02, 0.03, 0.15, 0.05, 0.10, 0.05,
 
 
 def factorial_posterior(answer) -> object:
-    """Exercise (d), ``ex-10-2-4-factorial``: the distribution over the 8 hidden configurations that the
-    next step of the recurrent EFH works with, when the posterior at step t is :data:`EX_POSTERIOR`; a
-    vector of 8 probabilities in the order of ``hm.states(3)``.
-
-    The checker recognizes the posterior itself, the means alone, and states in the reverse bit order.
-    """
+    """Exercise (d), ``ex-10-2-4-factorial``: the distribution over the 8 hidden configurations (order of
+    ``hm.states(3)``) that the next step works with, given :data:`EX_POSTERIOR`. Slips named: the posterior itself,
+    the means alone, the reverse bit order."""
     expected = _factorial(EX_POSTERIOR)
-    X = ((np.arange(8)[:, None] >> np.arange(3)) & 1).astype(float)
+    X = _STATES3
     reverse = np.array([int("".join(str(int(b)) for b in row), 2) for row in X])
     hints = {"you passed the whole posterior on; the next step never sees it": EX_POSTERIOR,
              "your states are in the reverse bit order of hm.states(3)": expected[reverse]}
@@ -232,14 +185,9 @@ def factorial_posterior(answer) -> object:
                   compare_array(answer, expected, "the distribution", rtol=1e-8, hints=hints))
 
 
-def _sig(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
-
-
 def _cd1_variant(p: EFHParams, Y, U_x, U_y, *, r_start=0.5, recurrence="past", joint=False, pos_sample=False,
                  neg_probs=False, flipped=False, dynamic_in_neg=True, dynamic=True, average=False):
-    """CD-1 of sum_t log p(y_t | r_t) for one sequence, written out step by step; the keyword arguments
-    switch on one named slip each (for the hints). Returns (dW, db_x, db_y)."""
+    """CD-1 of sum_t log p(y_t | r_t) for one sequence, one named slip switched on."""
     T, M = Y.shape
     K = p.W.shape[0]
     Wy, Wr = p.W[:, :M], p.W[:, M:]
@@ -276,9 +224,7 @@ def _cd1_variant(p: EFHParams, Y, U_x, U_y, *, r_start=0.5, recurrence="past", j
 
 
 def _cd1_cases():
-    """Problems the student's function has not seen: (params, Y, U_x, U_y) of a recurrent EFH and one
-    binary sequence, with the uniforms of the hidden sample and of the reconstruction; the last a single
-    step, one with a single observed unit."""
+    """Hidden problems (params, Y, U_x, U_y): one of a single step, one with M = 1."""
     rng = problem_rng(10244)
     cases = []
     for M, K, T in [(4, 3, 6), (3, 2, 9), (5, 4, 5), (1, 2, 4), (4, 3, 1)]:
@@ -319,18 +265,14 @@ def _as_triple(out):
 
 
 def conditional_cd1_function(fn) -> object:
-    """Exercise ``ex-10-2-4-conditional-cd``: your function ``fn(params, Y, U_x, U_y)`` returning the CD-1
-    estimate ``(dW, db_x, db_y)`` of the gradient of a sequence's conditional log-likelihood under a
-    recurrent EFH, with r_t clamped in the negative phase.
+    """Exercise ``ex-10-2-4-conditional-cd``: your function ``fn(params, Y, U_x, U_y)`` returning the CD-1 estimate
+    ``(dW, db_x, db_y)`` of the gradient of a sequence's conditional log-likelihood under a recurrent EFH, r_t clamped
+    in the negative phase.
 
-    ``params`` is an ``EFHParams`` with ``W`` of shape (K, M + K), ``b_x`` (K,) and ``b_y`` (M + K,);
-    ``Y`` is one binary sequence of shape (T, M); ``U_x`` (T, K) and ``U_y`` (T, M) are the uniforms of
-    the hidden sample and of the reconstruction at each step. Return arrays shaped like ``W``, ``b_x``
-    and ``b_y`` (a tuple of three, or anything with fields ``W``, ``b_x``, ``b_y``). It is run on
-    recurrent EFHs and sequences made here, one of a single step. The checker recognizes a negative phase
-    that regenerates r_t (CD on the joint), a recurrence that never ran, started from zeros or running one
-    step ahead, the hidden sample in the positive phase, the reconstruction's probabilities in the
-    negative phase, the sampling rule reversed, the dynamic bias left out, and an average over the steps.
+    ``Y`` is binary (T, M); ``U_x`` (T, K) and ``U_y`` (T, M) are the uniforms of the hidden sample and the
+    reconstruction. Slips named: r_t regenerated (CD on the joint), a recurrence never run, from zeros or one step
+    ahead, the hidden sample in the positive phase, probabilities in the negative one, the sampling rule reversed, no
+    dynamic bias, an average.
     """
     def judge(out, where, p, Y, U_x, U_y):
         ref = _cd1_variant(p, Y, U_x, U_y)
@@ -348,11 +290,8 @@ def conditional_cd1_function(fn) -> object:
                           signature="(params, Y, U_x, U_y)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-10-2-4-conditional-cd": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                              "the checker's own"},
-    "ex-10-2-4-states": {"same_data": "the statement spells out the numbers (a bar four pixels wide on fifteen "
-                                      "pixels); the answer is a count of that named world"},
+    "ex-10-2-4-conditional-cd": {"same_data": FUNCTION_ANSWER},
+    "ex-10-2-4-states": {"same_data": "the statement spells out the numbers; the answer is a count of that world"},
 }

@@ -1,25 +1,18 @@
-r"""Checkers for the exercises of Section 10.1.2 (InfoNCE and contrastive predictive coding).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch10_infonce as check
-    check.gaussian_mi(my_I)                  # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Section 10.1.2 (InfoNCE and contrastive predictive coding)."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import log_softmax
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function)
 
-__all__ = ["EX_COV", "EX_K", "EX_B", "EX_LGSSM", "EX_S", "EX_L", "gaussian_mi", "bound_ceiling", "predictor_weights", "infonce_bound"]
+__all__ = ["EX_COV", "EX_K", "EX_B", "EX_LGSSM", "EX_S", "EX_L", "gaussian_mi", "bound_ceiling", "predictor_weights",
+           "infonce_bound"]
 
 
 def _draw_cov(rng) -> np.ndarray:
-    """A joint covariance of (Y_1, Y_2, Z_1, Z_2) for one student: symmetric positive definite, entries to one
-    decimal, every block with non-zero off-diagonal entries, and a mutual information between 0.15 and 1.5
-    nats."""
+    """A covariance of (Y_1, Y_2, Z_1, Z_2) with mutual information in (0.15, 1.5) nats."""
     while True:
         M = rng.normal(0.0, 0.6, (4, 4))
         S = np.round(M @ M.T + np.diag(rng.uniform(0.4, 1.0, 4)), 1)
@@ -39,8 +32,7 @@ EX_COV = book_or_drawn(np.array([[1.0, 0.5, 0.6, 0.3], [0.5, 2.0, -0.2, 0.7],
 
 
 def _draw_k_b(rng) -> tuple:
-    """(K, B) for one student: K between 16 and 512, and a score bound B (one decimal) at which the
-    negatives' share (K - 1) exp(-2B) lies between about 0.3 and 20, so the bound matters."""
+    """(K, B): K in [16, 512] and B at which (K - 1) exp(-2B) lies in about [0.3, 20]."""
     K = int(rng.integers(16, 513))
     while True:
         B = float(np.round(0.5 * np.log((K - 1) / rng.uniform(0.3, 20.0)), 1))
@@ -53,9 +45,7 @@ EX_K, EX_B = book_or_drawn((64, 2.0), _draw_k_b, seed=10122)
 
 
 def _draw_lgssm(rng) -> tuple:
-    """(a1, a2, c, q, r) for one student: a stationary second-order autoregression whose characteristic
-    roots are complex (modulus between 0.7 and 0.9, so that the weights oscillate as they decay), an
-    observation gain c away from 1, noise variances between 0.2 and 2 (one or two decimals)."""
+    """(a1, a2, c, q, r): a stationary AR(2) state with complex roots of modulus 0.7-0.9, c away from 1."""
     while True:
         rho, omega = rng.uniform(0.7, 0.9), rng.uniform(0.5, 1.1)
         a1, a2 = float(np.round(2 * rho * np.cos(omega), 2)), float(np.round(-rho * rho, 2))
@@ -64,23 +54,19 @@ def _draw_lgssm(rng) -> tuple:
                     float(np.round(rng.uniform(0.3, 2.0), 1)), float(np.round(rng.uniform(0.2, 2.0), 1)))
 
 
-#: Exercise (c): (a1, a2, c, q, r) of the model x_t = a1 x_{t-1} + a2 x_{t-2} + w, y_t = c x_t + v. A
-#: second-order state, so that the page's stationary autocovariance of an AR(1) state (Step 4's hidden check)
-#: does not apply as written.
+#: Exercise (c): (a1, a2, c, q, r) of x_t = a1 x_{t-1} + a2 x_{t-2} + w, y_t = c x_t + v; a second-order state, so the
+#: page's AR(1) autocovariance does not apply.
 EX_LGSSM = book_or_drawn((1.2, -0.6, 0.5, 1.0, 1.0), _draw_lgssm, seed=10123)
 
-#: Exercise (c): the prediction step s (y_{t+s} is predicted) and the number of lags.
+#: Exercise (c): the prediction step s and the number of lags.
 EX_S = 2
 EX_L = 8
 
 
 def gaussian_mi(answer) -> CheckResult:
-    """Exercise (a), ``ex-10-1-2-gaussian-mi``: your mutual information between the vectors (Y_1, Y_2) and
-    (Z_1, Z_2), jointly Gaussian with covariance :data:`EX_COV`; a single number in nats.
-
-    The checker recognizes coordinates paired one by one, a determinant that ignores the blocks' own
-    covariances, a dropped factor, and bits.
-    """
+    """Exercise (a), ``ex-10-1-2-gaussian-mi``: your mutual information between (Y_1, Y_2) and (Z_1, Z_2), jointly
+    Gaussian with covariance :data:`EX_COV`, in nats. Slips named: coordinates paired one by one, the joint
+    determinant alone, a dropped factor, bits."""
     S = np.asarray(EX_COV, float)
     expected = _block_mi(S)
     d = np.sqrt(np.diag(S))
@@ -98,14 +84,9 @@ def gaussian_mi(answer) -> CheckResult:
 
 
 def bound_ceiling(answer) -> CheckResult:
-    """Exercise (b), ``ex-10-1-2-ceiling``: the largest value the InfoNCE estimate of the statement can take
-    with K = :data:`EX_K` examples per trial and every score within [-B, B], B = :data:`EX_B`; a single
-    number in nats.
-
-    The checker recognizes the ceiling of an unrestricted critic, a count of examples in place of
-    negatives, a gap between the scores taken as B, a left-out term, the loss given for the estimate, and
-    bits.
-    """
+    """Exercise (b), ``ex-10-1-2-ceiling``: the largest InfoNCE estimate with K = :data:`EX_K` examples per trial and
+    scores within [-B, B], B = :data:`EX_B`, in nats. Slips named: an unbounded critic, K negatives, the wrong gap, a
+    left-out term, the loss, bits."""
     K, B = EX_K, EX_B
     floor = np.log1p((K - 1) * np.exp(-2 * B))              # the smallest loss the bounded scores allow
     expected = np.log(K) - floor
@@ -114,10 +95,9 @@ def bound_ceiling(answer) -> CheckResult:
         "you counted K negatives; a trial holds one positive and K - 1 negatives":
             np.log(K) - np.log1p(K * np.exp(-2 * B)),
         "your gap between the positive's score and a negative's is not the largest the bounded scores "
-        "allow": np.log(K) - np.log1p(
-            (K - 1) * np.exp(-B)),
-        "you left out the positive's own term in the softmax's denominator": np.log(K)
-            - np.log((K - 1) * np.exp(-2 * B)),
+        "allow": np.log(K) - np.log1p((K - 1) * np.exp(-B)),
+        "you left out the positive's own term in the softmax's denominator":
+            np.log(K) - np.log((K - 1) * np.exp(-2 * B)),
         "you gave the smallest loss, not the largest estimate log K - L": floor,
         "you used log base 2": expected / np.log(2),
     }
@@ -140,8 +120,7 @@ def _ar2_model(a1, a2, c, q, *, both_noisy=False):
 
 
 def _ar2_weights(a1, a2, c, q, r, s, L, *, row=None, both_noisy=False):
-    """Weights on y_t, y_{t-1}, ... of row @ A^s m_t, m_t the steady-state filtered mean; row is the
-    observation row (the predictor of y_{t+s}) unless given."""
+    """Weights on y_t, y_{t-1}, ... of row @ A^s m_t, m_t the steady-state filtered mean."""
     A, C, Q = _ar2_model(a1, a2, c, q, both_noisy=both_noisy)
     P = Q.copy()
     for _ in range(5000):                       # prior covariance by iterating the Riccati map
@@ -159,7 +138,7 @@ def _ar2_weights(a1, a2, c, q, r, s, L, *, row=None, both_noisy=False):
 
 
 def _ar2_window_weights(a1, a2, c, q, r, s, L):
-    """The regression of y_{t+s} on the last L observations only, from the stationary autocovariance."""
+    """The regression of y_{t+s} on the last L observations, from the stationary autocovariance."""
     A, C, Q = _ar2_model(a1, a2, c, q)
     S = Q.copy()
     for _ in range(5000):                       # stationary state covariance, S = A S A^T + Q
@@ -172,14 +151,10 @@ def _ar2_window_weights(a1, a2, c, q, r, s, L):
 
 
 def predictor_weights(answer) -> CheckResult:
-    """Exercise (c), ``ex-10-1-2-kalman-weights``: your weights of the steady-state predictor of y_{t+s},
-    s = :data:`EX_S`, on y_t, y_{t-1}, ... for the second-order model :data:`EX_LGSSM`.
-
-    Pass an array of the first :data:`EX_L` weights, most recent observation first. The checker
-    recognizes a prediction of the wrong number of steps ahead, the filter's weights, the state predicted
-    in place of the observation, a left-out observation gain, a first-order state (a2 left out), noise
-    put on both components of the state, and the regression on the last EX_L observations alone.
-    """
+    """Exercise (c), ``ex-10-1-2-kalman-weights``: the first :data:`EX_L` weights (most recent first) of the
+    steady-state predictor of y_{t+s}, s = :data:`EX_S`, for :data:`EX_LGSSM`. Slips named: the wrong horizon, the
+    filter's weights, the state predicted, no gain c, a first-order state, noise on both components, the last EX_L
+    observations alone."""
     a1, a2, c, q, r = EX_LGSSM
     s, L = EX_S, EX_L
     expected = _ar2_weights(a1, a2, c, q, r, s, L)
@@ -204,12 +179,7 @@ def predictor_weights(answer) -> CheckResult:
 
 
 def _bound_cases():
-    """Score arrays the student's function has not seen, shape (n_batches, K, K) with F[b, i, j] = h(y_j, z_i):
-    the smallest K, bilinear and quadratic critics on correlated Gaussian pairs, a sharp critic whose
-    scores run far beyond a hundred (exponentials overflow there unless the largest score is taken out), and
-    a sharp critic with its sign turned over, which scores some positives more than 745 below their row's
-    best (their softmax probability is 0 in floating point, so its logarithm must be taken without forming
-    it). Every case has at least three batches, so the standard error over batches is defined."""
+    """Hidden score arrays (n_batches, K, K): K = 2, several critics, huge scores, underflowing positives."""
     r = problem_rng(10124)
     cases = []
     for n, K, D, rho, scale in [(4, 2, 1, 0.6, 1.0), (6, 8, 1, 0.8, 1.0), (3, 16, 2, 0.9, 60.0),
@@ -224,25 +194,15 @@ def _bound_cases():
 
 
 def _log_softmax_positive(F: np.ndarray, axis: int) -> np.ndarray:
-    """Log of the softmax at the diagonal entry, normalized along ``axis`` (2: over the candidates of each
-    anchor; 1: over the anchors of each candidate), one value per anchor of every batch."""
-    m = F.max(axis=axis, keepdims=True)
-    lse = np.squeeze(m, axis) + np.log(np.exp(F - m).sum(axis=axis))
-    return np.diagonal(F, axis1=1, axis2=2) - lse
+    """Log-softmax at the diagonal, normalized along ``axis`` (2: candidates, 1: anchors)."""
+    return np.diagonal(log_softmax(F, axis=axis), axis1=1, axis2=2)
 
 
 def infonce_bound(fn) -> CheckResult:
-    """Exercise (d), ``ex-10-1-2-bound-function``: your function ``fn(F)`` returning the InfoNCE estimate
-    of the statement and its standard error, two numbers in nats.
-
-    ``F`` has shape (n_batches, K, K); entry [b, i, j] is the critic's score of candidate j for anchor i of
-    batch b, and anchor i's positive is candidate i. It is run on score arrays made here, from K = 2 up,
-    two of them with scores far beyond a hundred, in one of which some positives score so far below their
-    row's best that their softmax probability underflows to 0. The checker recognizes the softmax taken over the anchors
-    instead of the candidates, the loss returned in place of the estimate, the number of negatives used in
-    place of K, a standard error that treats every anchor as independent, a standard deviation returned
-    in place of a standard error, and the divisor n_batches in place of n_batches - 1.
-    """
+    """Exercise (d), ``ex-10-1-2-bound-function``: your function ``fn(F)`` returning the InfoNCE estimate and its
+    standard error, in nats; ``F[b, i, j]`` scores candidate j for anchor i of batch b, whose positive is candidate i.
+    Slips named: the softmax over anchors, the loss, K - 1 for K, anchors taken as independent, a standard deviation,
+    the divisor n_batches."""
     def judge(out, where, F):
         n, K = F.shape[0], F.shape[1]
         try:
@@ -257,8 +217,8 @@ def infonce_bound(fn) -> CheckResult:
             # exp of some positive's log-softmax is 0 in floating point
             return [f"the output on {where} is not finite: there some positives score so far below the best "
                     "candidate of their row that their softmax probability is 0 in floating point, and its "
-                    "logarithm is minus infinity. Their log-softmax is a finite number: compute it without forming "
-                    "the probability."]
+                    "logarithm is minus infinity. Their log-softmax is a finite number: compute it without "
+                    "forming the probability."]
         if np.abs(F).max() > 100 and not np.all(np.isfinite(value)):
             return [f"the output on {where} is not finite: the exponential of a large score overflows. The "
                     "softmax does not change when a constant is taken out of a row."]
@@ -285,18 +245,16 @@ def infonce_bound(fn) -> CheckResult:
             "you divided the sum of squared deviations by n_batches; the sample variance divides by "
             "n_batches - 1": per_batch.std(ddof=0) / np.sqrt(n),
         }
-        return compare_scalar(value[1], per_batch.std(ddof=1) / np.sqrt(n), f"the standard error on {where}", rtol=1e-6,
-                              atol=1e-12, hints=se_hints)
+        return compare_scalar(value[1], per_batch.std(ddof=1) / np.sqrt(n), f"the standard error on {where}",
+                              rtol=1e-6, atol=1e-12, hints=se_hints)
 
     cases = [(f"test problem {i + 1} ({F.shape[0]} batches of K = {F.shape[1]} pairs"
               f"{', large scores' if np.abs(F).max() > 100 else ''})", (F,)) for i, F in enumerate(_bound_cases())]
-    return check_function("InfoNCE estimate and its standard error from batches of scores (Eqs. 10.6-10.7)", fn, cases,
-                          judge, name="my_bound", signature="the scores F")
+    return check_function("InfoNCE estimate and its standard error from batches of scores (Eqs. 10.6-10.7)", fn,
+                          cases, judge, name="my_bound", signature="the scores F")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-10-1-2-bound-function": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                              "the checker's own (drawn for each student)"},
+    "ex-10-1-2-bound-function": {"same_data": FUNCTION_ANSWER},
 }

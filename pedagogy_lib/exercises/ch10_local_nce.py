@@ -1,26 +1,19 @@
-r"""Checkers for the exercises of Section 10.1.3 ("local" NCE).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch10_local_nce as check
-    check.offset(my_offset)                  # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library. The gradient-and-Hessian
-function of the last exercise is run on test problems made here, which the notebook never shows.
-"""
+r"""Checkers for the exercises of Section 10.1.3 ("local" NCE)."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit as _sig
+from scipy.special import softmax
 
-from .checker import (CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result, check_function,
-                      tuple_problems)
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
+                      check_function, tuple_problems)
 
-__all__ = ["EX_K", "EX_POSITIVES", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer", "gradient_hessian_function"]
+__all__ = ["EX_K", "EX_POSITIVES", "EX_H", "EX_P", "offset", "one_positive_mass", "pointwise_minimizer",
+           "gradient_hessian_function"]
 
 
 def _draw_k(rng) -> tuple:
-    """A number of examples per trial between 6 and 50 and a number of positives among them between 2 and
-    a third of them, for one student."""
+    """K in [6, 50] examples per trial, and 2 to K/3 positives among them."""
     K = int(rng.integers(6, 51))
     return K, int(rng.integers(2, K // 3 + 1))
 
@@ -30,21 +23,16 @@ EX_K, EX_POSITIVES = book_or_drawn((11, 3), _draw_k, seed=10131)
 
 
 def _draw_h(rng) -> np.ndarray:
-    """Forty energy differences (one decimal) for one trial: the first between 0.5 and 2.5 (a positive
-    the model recognizes), the other 39 between -6 and -2 (negatives)."""
+    """Forty energy differences, one decimal: a recognized positive in [0.5, 2.5], then 39 negatives in [-6, -2]."""
     return np.round(np.concatenate([rng.uniform(0.5, 2.5, 1), rng.uniform(-6.0, -2.0, 39)]), 1) + 0.0
 
 
-#: Exercise (b): energy differences h of the K = 40 examples of one trial (not the page's four of Step 2,
-#: whose probabilities of each number of positives the page prints, and too many for the page's
-#: enumeration of the 2^K configurations of the coins).
+#: Exercise (b): energy differences of the K = 40 examples of one trial (too many for the page's enumeration).
 EX_H = book_or_drawn(_draw_h(np.random.default_rng(10134)), _draw_h, seed=10132)
 
 
 def _draw_p(rng) -> tuple:
-    """(p, p_n, K, pi) for one student: two densities between 0.02 and 0.6 (two decimals) that differ, K
-    between 3 and 20, and the model's prior probability of data between 0.05 and 0.45 (two decimals), not
-    1/K (where the prior cancels the offset and the answer would be binary NCE's)."""
+    """(p, p_n, K, pi): two different densities, K in [3, 20], a prior pi away from 1/K."""
     while True:
         p, pn = (float(v) for v in np.round(rng.uniform(0.02, 0.6, 2), 2))
         K = int(rng.integers(3, 21))
@@ -53,23 +41,15 @@ def _draw_p(rng) -> tuple:
             return p, pn, K, pi
 
 
-#: Exercise (c): the data density p(y), the noise density p_n(y) at one point y, K, and the prior
-#: probability pi with which the model's (biased) coins call an example data; Step 3 has pi = 1/2.
+#: Exercise (c): p(y), p_n(y) at one point, K, and the prior pi of the model's coins (Step 3 has 1/2).
 EX_P = book_or_drawn((0.30, 0.05, 6, 0.25), _draw_p, seed=10133)
 
 
-def _sig(x):
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
-
-
 def offset(answer) -> CheckResult:
-    """Exercise (a), ``ex-10-1-3-offset``: by how much local NCE's learned c exceeds the true log
-    normalizer when each trial of K = :data:`EX_K` examples holds P = :data:`EX_POSITIVES` positives, in
-    the limit of many trials; a single number.
-
-    The checker recognizes the page's one-positive answer, a wrong sign, an answer without the number of
-    positives, a count of negatives that includes the positives, a missing logarithm, and zero.
-    """
+    """Exercise (a), ``ex-10-1-3-offset``: how much local NCE's learned c exceeds the true log normalizer when each
+    trial of K = :data:`EX_K` examples holds :data:`EX_POSITIVES` positives, in the limit of many trials. Slips named:
+    the page's one-positive answer, a wrong sign, no dependence on P, the positives counted as negatives, no
+    logarithm, zero."""
     K, P = EX_K, EX_POSITIVES
     expected = np.log((K - P) / P)
     hints = {
@@ -85,12 +65,9 @@ def offset(answer) -> CheckResult:
 
 
 def one_positive_mass(answer) -> CheckResult:
-    """Exercise (b), ``ex-10-1-3-one-positive``: your total probability the local model gives to exactly one
-    positive among the examples with energy differences :data:`EX_H` (the sum over i of Eq. 10.12); a
-    single number.
-
-    The checker recognizes InfoNCE's answer, a sum missing the other examples' factors, and a softmax.
-    """
+    """Exercise (b), ``ex-10-1-3-one-positive``: the local model's total probability of exactly one positive among the
+    examples with energy differences :data:`EX_H` (Eq. 10.12 summed over i). Slips named: InfoNCE's answer, the other
+    examples' factors left out, a softmax."""
     s = _sig(EX_H)
     expected = sum(s[i] * np.prod(np.delete(1 - s, i)) for i in range(len(s)))
     soft = np.exp(EX_H) / np.exp(EX_H).sum()
@@ -104,13 +81,9 @@ def one_positive_mass(answer) -> CheckResult:
 
 
 def pointwise_minimizer(answer) -> CheckResult:
-    """Exercise (c), ``ex-10-1-3-minimizer``: your h(y) that minimizes the expected local-NCE loss at the
-    point described by :data:`EX_P` = (p, p_n, K, pi), when the model's independent coins call each example
-    data with prior probability pi; a single number.
-
-    The checker recognizes Step 3's answer for fair coins, two slips in how the prior enters, a missing
-    term for the K - 1 negatives, binary NCE's minimizer, and a ratio given for its logarithm.
-    """
+    """Exercise (c), ``ex-10-1-3-minimizer``: the h(y) minimizing the expected local-NCE loss at the point
+    :data:`EX_P` = (p, p_n, K, pi), coins calling data with prior pi. Slips named: fair coins, the prior with the
+    wrong sign or as log pi, no term for the negatives, binary NCE's minimizer, the ratio."""
     p, pn, K, pi = EX_P
     odds = np.log(pi / (1.0 - pi))
     base = np.log(p) - np.log(pn)
@@ -129,8 +102,7 @@ def pointwise_minimizer(answer) -> CheckResult:
 
 
 def _features(y: np.ndarray, kind: str) -> np.ndarray:
-    """Sufficient statistics T(y) of the test problems' energies, samples along the first axes and the
-    features along the last; the last feature is the constant whose parameter is the log normalizer."""
+    """Sufficient statistics T(y) of the test energies; the last feature is the constant."""
     if kind == "quadratic":
         return np.stack([0.5 * y ** 2, -y, np.ones_like(y)], axis=-1)
     if kind == "quartic":
@@ -146,9 +118,7 @@ def _noise_energy(y: np.ndarray, mu_n: float, var_n: float, D: int) -> np.ndarra
 
 
 def _local_cases():
-    """Problems the student's function has not seen: (theta, T_pos, T_neg, En_pos, En_neg), N trials of K
-    examples each. One trial alone, K = 2 (one negative per trial), energies with 3, 4 and 6 parameters,
-    theta near the data's own energy and moved at random (so the energy differences stay moderate)."""
+    """Hidden problems: one trial, K = 2, energies with 3, 4 and 6 parameters."""
     r = problem_rng(10134)
     cases = []
     for kind, N, K, mu_n, var_n in [("quadratic", 50, 6, 0.0, 4.0), ("quadratic", 1, 5, 0.5, 2.0),
@@ -172,14 +142,14 @@ def _local_cases():
         else:
             theta = np.array([prec[0, 0], prec[1, 1], prec[0, 1], lin[0], lin[1], c])
         theta = theta + r.uniform(-0.4, 0.4, theta.size) * np.r_[np.full(theta.size - 1, 0.5), 1.0]
-        cases.append((theta, _features(y_pos, kind), _features(y_neg, kind), _noise_energy(y_pos, mu_n, var_n, D),
-                      _noise_energy(y_neg, mu_n, var_n, D)))
+        cases.append((theta, _features(y_pos, kind), _features(y_neg, kind),
+                      _noise_energy(y_pos, mu_n, var_n, D), _noise_energy(y_neg, mu_n, var_n, D)))
     return cases
 
 
 def _local_variants(theta, T_pos, T_neg, En_pos, En_neg, *, halves=False, mean_neg=False, summed=False,
                     pos_flipped=False, h_flipped=False, hess_first=False, hess_neg_sub=False):
-    """(gradient, Hessian) of the loss of Eq. 10.13 trial by trial, or what one named slip gives instead."""
+    """(gradient, Hessian) of the loss of Eq. 10.13 trial by trial, or a named slip's."""
     N, K1, P = T_neg.shape
     a = 1.0 if summed else 1.0 / N                               # weight of a trial
     b = 1.0 / K1 if mean_neg else 1.0                            # weight of a negative within its trial
@@ -203,31 +173,21 @@ def _local_variants(theta, T_pos, T_neg, En_pos, En_neg, *, halves=False, mean_n
 
 
 def _infonce_variant(theta, T_pos, T_neg, En_pos, En_neg):
-    """(gradient, Hessian) of InfoNCE's softmax cross entropy on the same trials (the positive first)."""
+    """(gradient, Hessian) of InfoNCE's softmax cross entropy on the same trials."""
     T = np.concatenate([T_pos[:, None], T_neg], axis=1)
     h = np.concatenate([En_pos[:, None], En_neg], axis=1) - T @ theta
-    lse = np.logaddexp.reduce(h, axis=1)
-    soft = np.exp(h - lse[:, None])
+    soft = softmax(h, axis=1)
     mean_T = np.einsum("nk,nkp->np", soft, T)
     hess = np.einsum("nk,nkp,nkq->pq", soft, T, T) / len(h) - mean_T.T @ mean_T / len(h)
     return np.mean(T_pos - mean_T, axis=0), hess
 
 
 def gradient_hessian_function(fn) -> CheckResult:
-    """Exercise (d), ``ex-10-1-3-loss-gradient``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)``
-    returning the pair ``(grad, hess)``: the gradient (shape (P,)) and the Hessian (shape (P, P)) of the
-    local-NCE loss of Eq. 10.13, averaged over the trials, with respect to ``theta``, for the energy linear
-    in ``theta``.
-
-    ``theta`` has shape (P,); ``T_pos`` (N, P) holds the features of the positive of each of N trials and
-    ``T_neg`` (N, K-1, P) those of its K - 1 negatives; ``En_pos`` (N,) and ``En_neg`` (N, K-1) are the
-    noise energies at those examples. It is run on problems made here, with 3 to 6 parameters, among them
-    a single trial and trials of K = 2. The checker recognizes binary NCE's factors of one half kept,
-    the negatives of a trial averaged rather than each counted, a sum over the trials, the positive's
-    sigmoid taken at the wrong sign of h, the energy difference taken the wrong way round, InfoNCE's
-    softmax loss in place of the local one, a Hessian weighted by the gradient's sigmoids (not their
-    derivatives), and a Hessian in which the negatives' terms are subtracted.
-    """
+    """Exercise (d), ``ex-10-1-3-loss-gradient``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)`` returning
+    ``(grad, hess)`` of the trial-averaged local-NCE loss of Eq. 10.13 for an energy linear in ``theta`` (P,);
+    ``T_pos`` (N, P) and ``T_neg`` (N, K-1, P) are features, ``En_pos`` and ``En_neg`` noise energies. Slips named:
+    binary NCE's halves, negatives averaged, a sum over trials, the positive's sigmoid flipped, h reversed, InfoNCE's
+    loss, a Hessian weighted by sigmoids or subtracting the negatives."""
     def judge(out, where, *case):
         problems = tuple_problems(out, 2, "the pair (grad, hess)", where)
         if problems:
@@ -252,21 +212,21 @@ def gradient_hessian_function(fn) -> CheckResult:
                    "with respect to h"] = _local_variants(*case, hess_first=True)[1]
         hess_slips["you subtracted the negatives' terms, as in the gradient; differentiate their terms once "
                    "more"] = _local_variants(*case, hess_neg_sub=True)[1]
-        return (compare_array(out[0], grad_ref, f"the gradient on {where}", rtol=1e-7, atol=1e-10, hints=grad_slips)
-                + compare_array(out[1], hess_ref, f"the Hessian on {where}", rtol=1e-7, atol=1e-10, hints=hess_slips))
+        return (compare_array(out[0], grad_ref, f"the gradient on {where}", rtol=1e-7, atol=1e-10,
+                              hints=grad_slips)
+                + compare_array(out[1], hess_ref, f"the Hessian on {where}", rtol=1e-7, atol=1e-10,
+                                hints=hess_slips))
 
     cases = []
     for i, case in enumerate(_local_cases()):
         N, K1, P = case[2].shape
-        cases.append((f"test problem {i + 1} ({N} trial{'s' if N > 1 else ''} of K = {K1 + 1}, P = {P} parameters)",
-                      case))
+        cases.append((f"test problem {i + 1} ({N} trial{'s' if N > 1 else ''} of K = {K1 + 1}, P = {P} "
+                      "parameters)", case))
     return check_function("local-NCE gradient and Hessian (Eq. 10.13)", fn, cases, judge, name="my_local_nce",
                           signature="(theta, T_pos, T_neg, En_pos, En_neg)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-10-1-3-loss-gradient": {"same_data": "the answer is a function, which the grader calls on test problems of "
-                                             "the checker's own (drawn for each student)"},
+    "ex-10-1-3-loss-gradient": {"same_data": FUNCTION_ANSWER},
 }

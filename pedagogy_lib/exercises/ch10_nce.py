@@ -1,24 +1,18 @@
-r"""Checkers for the exercises of Section 10.1.1 (noise-contrastive estimation).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch10_nce as check
-    check.log_normalizer(my_c)              # says what is wrong, never the answer
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of Section 10.1.1 (noise-contrastive estimation)."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit as _sig
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng, check_function
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng,
+                      check_function)
 
-__all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_NU", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient", "newton_step"]
+__all__ = ["EX_A", "EX_M", "EX_E", "EX_EN", "EX_NU", "EX_SAMPLES", "log_normalizer", "posterior", "offset_gradient",
+           "newton_step"]
 
 
 def _draw_energy(rng) -> tuple:
-    """(A, m) for one student: a symmetric positive definite 2 x 2 precision A whose off-diagonal entry is
-    not zero (one decimal each) and a non-zero vector m (one decimal each)."""
+    """(A, m): a positive definite, correlated 2 x 2 precision and a non-zero m."""
     while True:
         d = np.round(rng.uniform(0.5, 3.0, 2), 1)
         off = float(np.round(rng.choice([-1, 1]) * rng.uniform(0.2, 0.8) * np.sqrt(d[0] * d[1]), 1))
@@ -29,20 +23,18 @@ def _draw_energy(rng) -> tuple:
     return A, m
 
 
-#: Exercise (a): the energy 0.5 y^T A y - m^T y + c in two dimensions, with A = EX_A (2, 2) and m = EX_M (2,).
+#: Exercise (a): the energy 0.5 y^T A y - m^T y + c in two dimensions, A = EX_A, m = EX_M.
 EX_A, EX_M = book_or_drawn((np.array([[2.0, 0.6], [0.6, 1.0]]), np.array([1.0, -0.5])), _draw_energy,
                            seed=10111)
 
 
 def _draw_energies(rng) -> tuple:
-    """(E, E_n, nu) for one student (energies to one decimal), the model's energy lower than the noise's by
-    0.3 to 2, as in the book, and nu from 2 to 10 noise samples per data sample."""
+    """(E, E_n, nu): the model's energy 0.3 to 2 below the noise's, nu from 2 to 10."""
     e = float(np.round(rng.uniform(0.2, 2.0), 1))
     return e, float(np.round(e + rng.uniform(0.3, 2.0), 1)), int(rng.choice([2, 3, 4, 5, 8, 10]))
 
 
-#: Exercise (b): the model energy E(y) and the noise energy E_n(y) at one point y, and the number nu of
-#: noise samples in the pool for every data sample.
+#: Exercise (b): E(y) and E_n(y) at one point y, and nu noise samples per data sample.
 EX_E, EX_EN, EX_NU = book_or_drawn((0.7, 1.9, 4), _draw_energies, seed=10112)
 
 
@@ -51,21 +43,14 @@ def _samples():
     return rng.normal(0.5, 1.0, 200), rng.normal(-0.3, 1.5, 200)
 
 
-#: Exercise (c): energy differences h at 200 data samples and at 200 noise samples (with :data:`EX_NU`).
+#: Exercise (c): energy differences h at 200 data samples and at 200 noise samples.
 EX_SAMPLES = _samples()
 
 
-def _sig(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def log_normalizer(answer) -> CheckResult:
-    """Exercise (a), ``ex-10-1-1-log-normalizer``: your offset c that makes the two-dimensional energy of the
-    statement (with :data:`EX_A` and :data:`EX_M`) integrate to one; a single number.
-
-    The checker recognizes a left-out term, the covariance turned upside down, a mixed-up quadratic form,
-    a constant counted for one dimension only, coordinates treated as independent, and Z given for log Z.
-    """
+    """Exercise (a), ``ex-10-1-1-log-normalizer``: your offset c that normalizes the 2-D energy of the statement
+    (:data:`EX_A`, :data:`EX_M`). Slips named: a left-out term, the covariance inverted, a mixed-up quadratic form, 2
+    pi counted once, independent coordinates, Z for log Z."""
     A, m = np.asarray(EX_A, float), np.asarray(EX_M, float)
     D = len(m)
     logdet = np.log(np.linalg.det(A))
@@ -73,7 +58,8 @@ def log_normalizer(answer) -> CheckResult:
     expected = 0.5 * D * np.log(2 * np.pi) - 0.5 * logdet + 0.5 * quad
     d = np.diag(A)
     hints = {
-        "you left out the term that completing the square brings out": 0.5 * D * np.log(2 * np.pi) - 0.5 * logdet,
+        "you left out the term that completing the square brings out":
+            0.5 * D * np.log(2 * np.pi) - 0.5 * logdet,
         "your determinant enters with the wrong sign: the covariance of exp(-E) is the inverse of A":
             0.5 * D * np.log(2 * np.pi) + 0.5 * logdet + 0.5 * quad,
         "your quadratic form in m uses A itself, where completing the square needs its inverse":
@@ -89,13 +75,9 @@ def log_normalizer(answer) -> CheckResult:
 
 
 def posterior(answer) -> CheckResult:
-    """Exercise (b), ``ex-10-1-1-posterior``: your probability that the NCE classifier gives to y being data,
-    at the energies :data:`EX_E` and :data:`EX_EN`, when the pool holds :data:`EX_NU` noise samples for every
-    data sample; a single number.
-
-    The checker recognizes the equal prior kept, the prior ratio on the wrong side, a ratio left out of
-    the logarithm, the energies swapped, and log odds given for the probability.
-    """
+    """Exercise (b), ``ex-10-1-1-posterior``: the NCE classifier's probability that y is data at the energies
+    :data:`EX_E` and :data:`EX_EN`, with :data:`EX_NU` noise samples per data sample. Slips named: an equal prior, the
+    prior ratio on the wrong side or without its log, the energies swapped, log odds."""
     E, En, nu = EX_E, EX_EN, EX_NU
     expected = _sig(En - E - np.log(nu))
     hints = {
@@ -111,15 +93,10 @@ def posterior(answer) -> CheckResult:
 
 
 def offset_gradient(answer) -> CheckResult:
-    """Exercise (c), ``ex-10-1-1-offset-gradient``: your derivative with respect to the offset c of the
-    pool-weighted loss (:data:`EX_NU` noise samples for every data sample, the classifier of exercise (b),
-    the two halves weighted by the pool's proportions), from the energy differences in
-    :data:`EX_SAMPLES`; a single number.
-
-    The checker recognizes a flipped sign, the equal-prior loss of Eq. 10.4 in its place, the pool's
-    weights without the shift of the classifier (or the shift without the weights), and the wrong sign
-    inside the data term.
-    """
+    """Exercise (c), ``ex-10-1-1-offset-gradient``: your derivative in c of the pool-weighted loss (:data:`EX_NU`
+    noise samples per data sample, the classifier of exercise (b)) from the energy differences in :data:`EX_SAMPLES`.
+    Slips named: a flipped sign, Eq. 10.4's equal-prior loss, the pool's weights without its shift or the reverse, the
+    wrong sign in the data term."""
     h_pos, h_neg = EX_SAMPLES
     nu = EX_NU
     w_pos, w_neg, shift = 1.0 / (1.0 + nu), nu / (1.0 + nu), np.log(nu)
@@ -140,8 +117,7 @@ def offset_gradient(answer) -> CheckResult:
 
 
 def _features(y: np.ndarray, kind: str) -> np.ndarray:
-    """The sufficient statistics T(y), samples in rows, for the energies of the test problems; the last
-    column is the constant whose parameter is the learned log normalizer c."""
+    """The sufficient statistics T(y), samples in rows; the last column is the constant."""
     if kind == "quadratic":
         return np.column_stack([0.5 * y ** 2, -y, np.ones_like(y)])
     if kind == "quartic":
@@ -151,15 +127,13 @@ def _features(y: np.ndarray, kind: str) -> np.ndarray:
 
 
 def _noise_energy(y: np.ndarray, mu_n: float, var_n: float) -> np.ndarray:
-    """Energy of normalized Gaussian noise with mean mu_n and variance var_n in every dimension."""
+    """Energy of normalized Gaussian noise, mean mu_n and variance var_n in every dimension."""
     y = y.reshape(len(y), -1)
     return (0.5 * ((y - mu_n) ** 2).sum(axis=1) / var_n + 0.5 * y.shape[1] * np.log(2 * np.pi * var_n))
 
 
 def _newton_cases():
-    """Problems the student's function has not seen: (theta, T_pos, T_neg, En_pos, En_neg). Data and noise
-    samples of equal and of unequal numbers, energies with 3, 4 and 6 parameters, theta away from the
-    minimum (near the noise's own energy, moved at random)."""
+    """Hidden problems: equal and unequal sample numbers, 3 to 6 parameters."""
     r = problem_rng(10114)
     cases = []
     for kind, n_pos, n_neg, mu_n, var_n in [("quadratic", 60, 60, 0.0, 3.0), ("quadratic", 40, 130, 0.5, 2.0),
@@ -173,7 +147,8 @@ def _newton_cases():
         T_pos, T_neg = _features(y_pos, kind), _features(y_neg, kind)
         En_pos, En_neg = _noise_energy(y_pos, mu_n, var_n), _noise_energy(y_neg, mu_n, var_n)
         if kind == "quadratic":
-            theta = np.array([1 / var_n, mu_n / var_n, 0.5 * mu_n ** 2 / var_n + 0.5 * np.log(2 * np.pi * var_n)])
+            theta = np.array([1 / var_n, mu_n / var_n,
+                              0.5 * mu_n ** 2 / var_n + 0.5 * np.log(2 * np.pi * var_n)])
         elif kind == "quartic":
             theta = np.array([0.05, 1 / var_n, 0.0, 0.5 * np.log(2 * np.pi * var_n)])
         else:
@@ -184,7 +159,7 @@ def _newton_cases():
 
 
 def _newton_variants(theta, T_pos, T_neg, En_pos, En_neg, *, pooled=False, flip=False, uphill=False):
-    """theta after one full Newton step on the loss of Eq. 10.4, or after the step a named slip takes."""
+    """theta after one full Newton step on the loss of Eq. 10.4, or a named slip's step."""
     h_pos, h_neg = En_pos - T_pos @ theta, En_neg - T_neg @ theta
     if flip:
         h_pos, h_neg = -h_pos, -h_neg
@@ -205,35 +180,29 @@ def _newton_variants(theta, T_pos, T_neg, En_pos, En_neg, *, pooled=False, flip=
 
 
 def newton_step(fn) -> CheckResult:
-    """Exercise (d), ``ex-10-1-1-newton-step``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)``
-    returning the parameters after one full (undamped) Newton step on the NCE loss of Eq. 10.4, shape (P,).
-
-    ``theta`` has shape (P,); ``T_pos`` (N_pos, P) and ``T_neg`` (N_neg, P) hold the features of the data
-    and of the noise samples, one sample per row, the last feature the constant 1; ``En_pos`` (N_pos,)
-    and ``En_neg`` (N_neg,) are the noise energies at those samples. It is run on problems made here,
-    with 3 to 6 parameters and with more noise than data samples in some of them. The checker
-    recognizes the two halves averaged as one pooled sample, the energy difference taken the wrong
-    way round, and a step uphill.
-    """
+    """Exercise (d), ``ex-10-1-1-newton-step``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)`` returning
+    theta (P,) after one full Newton step on the NCE loss of Eq. 10.4; features in rows, the last the constant 1, and
+    noise energies at the samples. Slips named: one pooled sample, h reversed, a step uphill."""
     def judge(out, where, *case):
         hints = {
             "you averaged data and noise together as one pooled sample; each half of Eq. 10.4 is averaged "
             "over its own samples and weighted 1/2": _newton_variants(*case, pooled=True),
-            "you took h = E - E_n; the log odds of data are h = E_n - E (Eq. 10.3)": _newton_variants(*case, flip=True),
+            "you took h = E - E_n; the log odds of data are h = E_n - E (Eq. 10.3)":
+                _newton_variants(*case, flip=True),
             "you added the Newton step instead of subtracting it: that climbs the loss":
                 _newton_variants(*case, uphill=True),
         }
-        return compare_array(out, _newton_variants(*case), f"the output on {where}", rtol=1e-6, atol=1e-9, hints=hints)
+        return compare_array(out, _newton_variants(*case), f"the output on {where}", rtol=1e-6, atol=1e-9,
+                             hints=hints)
 
-    cases = [(f"test problem {i + 1} ({len(T_pos)} data and {len(T_neg)} noise samples, P = {theta.size} parameters)",
-              (theta, T_pos, T_neg, *rest)) for i, (theta, T_pos, T_neg, *rest) in enumerate(_newton_cases())]
+    cases = [(f"test problem {i + 1} ({len(T_pos)} data and {len(T_neg)} noise samples, P = {theta.size} "
+              "parameters)", (theta, T_pos, T_neg, *rest))
+             for i, (theta, T_pos, T_neg, *rest) in enumerate(_newton_cases())]
     return check_function("one Newton step on the NCE loss (Eq. 10.4)", fn, cases, judge, name="my_newton_step",
                           signature="(theta, T_pos, T_neg, En_pos, En_neg)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-10-1-1-newton-step": {"same_data": "the answer is a function, which the grader calls on test problems of the "
-                                           "checker's own (drawn for each student)"},
+    "ex-10-1-1-newton-step": {"same_data": FUNCTION_ANSWER},
 }

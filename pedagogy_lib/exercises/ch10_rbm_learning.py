@@ -1,14 +1,6 @@
 r"""Checkers for the exercises of notebooks 10.2.1 (exact learning) and 10.2.2 (contrastive divergence).
 
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import ch10_rbm_learning as check
-    check.EX_LEARN                       # an RBM and a data set (the problem data)
-    check.data_moments(my_XY)            # says what is wrong, never the answer
-
-Hidden layer ``x`` (``K`` units), visible ``y`` (``M`` units), ``W`` of shape ``(K, M)``. Reference
-answers are computed in this module, independently of the library. The gradient function of the last
-exercise of notebook 10.2.1 is run on RBMs and data sets made here, which the notebook never shows.
+Hidden layer ``x`` (``K`` units), visible ``y`` (``M`` units), ``W`` of shape ``(K, M)``.
 """
 from __future__ import annotations
 
@@ -16,10 +8,12 @@ import itertools
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import expit as _sig
 
 from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
-from .checker import CheckResult, compare_array, compare_scalar, result, problem_rng, check_function, tuple_problems
+from .checker import (FUNCTION_ANSWER, CheckResult, compare_array, compare_scalar, result, problem_rng, check_function,
+                      tuple_problems)
 
 __all__ = ["LearnProblem", "EX_LEARN", "EX_WIDE", "data_moments", "model_moments", "stationary_visible_biases",
            "exact_gradient_function", "kl_after_two_steps", "cd1_cosine", "bas_model"]
@@ -33,9 +27,7 @@ class LearnProblem(NamedTuple):
 
 
 def _make() -> LearnProblem:
-    """The RBM and the data; every visible unit of the data is on in some rows and off in others (drawn
-    again until it is), so that the data's means lie strictly between 0 and 1 and the stationary point of
-    the zero-weight harmonium exists (exercise 10.2.1 (c))."""
+    """The RBM and the data, every visible unit both on and off in some rows."""
     rng = problem_rng(1022)
     params = EFHParams(1.5 * rng.standard_normal((3, 5)), 0.5 * rng.standard_normal(3), 0.5 * rng.standard_normal(5))
     while True:
@@ -44,12 +36,11 @@ def _make() -> LearnProblem:
             return LearnProblem(params, Y)
 
 
-#: The problem data of every exercise of the two pages except the model moment, the gradient function and the
-#: trained model.
+#: The problem data of every exercise of the two pages but the model moment, the gradient function and the trained
+#: model.
 EX_LEARN = _make()
 
-#: Hidden and visible units of :data:`EX_WIDE`: 2**(3 + 40) joint states or 2**40 visible states are far too
-#: many to list, so only the sum over the 2**3 hidden states is feasible.
+#: Units of EX_WIDE: 2**40 visible states are far too many to list; the 2**3 hidden states are not.
 WIDE_K, WIDE_M = 3, 40
 
 
@@ -75,14 +66,8 @@ def _tables(p: EFHParams):
     return P / P.sum(), X, Y
 
 
-def _sig(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def _hidden_sum(p: EFHParams, *, normalize=True, free_energy=True):
-    """The hidden states X, their probabilities p(x) = exp(-F(x)) / Z from the free energy with the visible
-    layer summed out (unnormalized if ``normalize`` is false; the bias term alone if ``free_energy`` is false),
-    and E[y | x] for each: the model phase by enumerating the hidden layer only."""
+    """Hidden states, p(x) from the free energy (or a slip's) and E[y | x]."""
     X = _bits(p.W.shape[0])
     zeta = p.b_y + X @ p.W
     log_px = X @ p.b_x + (np.logaddexp(0.0, zeta).sum(axis=1) if free_energy else 0.0)
@@ -93,13 +78,11 @@ def _hidden_sum(p: EFHParams, *, normalize=True, free_energy=True):
 
 
 def _data_dist(p: EFHParams, Yd):
-    _, _, Y = _tables(p)
-    q = np.array([np.mean(np.all(Yd == y, axis=1)) for y in Y])
-    return q
+    return np.array([np.mean(np.all(Yd == y, axis=1)) for y in _tables(p)[2]])
 
 
 def _posterior_means(p: EFHParams, Yrows):
-    return 1.0 / (1.0 + np.exp(-(Yrows @ p.W.T + p.b_x)))
+    return _sig(Yrows @ p.W.T + p.b_x)
 
 
 def _transition(p: EFHParams):
@@ -111,12 +94,8 @@ def _transition(p: EFHParams):
 
 
 def data_moments(answer) -> object:
-    """Exercise 10.2.1 (a), ``ex-10-2-data-moment``: your data-phase moment of the statement over the rows
-    of ``EX_LEARN.Y``.
-
-    Pass a (K, M) = (3, 5) array. The checker recognizes the model-phase moment, a sum in place of
-    an average, and posterior means computed without the data.
-    """
+    """Exercise 10.2.1 (a), ``ex-10-2-data-moment``: your data-phase moment over the rows of ``EX_LEARN.Y``, (3, 5).
+    Slips named: the model-phase moment, a sum, posterior means without the data."""
     p, Yd = EX_LEARN
     mu = _posterior_means(p, Yd)
     expected = mu.T @ Yd / Yd.shape[0]
@@ -125,20 +104,16 @@ def data_moments(answer) -> object:
         "you took the moment under the model's joint (the negative phase), not under the data": X.T @ P @ Y,
         "you summed over the data instead of averaging": mu.T @ Yd,
         "you used the hidden biases alone, without W y, for the posterior means":
-            np.outer(1 / (1 + np.exp(-p.b_x)), Yd.mean(axis=0)),
+            np.outer(_sig(p.b_x), Yd.mean(axis=0)),
     }
     return result("data-phase moment <E[x|y] y^T>", compare_array(answer, expected, "the moment", rtol=1e-8,
                                                                     hints=hints))
 
 
 def model_moments(answer) -> object:
-    """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of the RBM ``EX_WIDE``
-    (K = 3 hidden, M = 40 visible units) under its joint distribution.
-
-    Pass a (K, M) = (3, 40) array. The checker recognizes a missing normalizer, hidden states weighted by
-    their bias term alone, a product of marginal means, and the moment of ``EX_LEARN.params`` (the RBM
-    of the other exercises).
-    """
+    """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of ``EX_WIDE`` (K = 3, M = 40), (3,
+    40). Slips named: no normalizer, hidden states weighted by their bias term alone, a product of marginal means, the
+    moment of ``EX_LEARN.params``."""
     p = EX_WIDE
     X, px, mean_y = _hidden_sum(p)
     ref = (px[:, None] * X).T @ mean_y
@@ -160,12 +135,9 @@ def model_moments(answer) -> object:
 
 
 def stationary_visible_biases(answer) -> object:
-    """Exercise 10.2.1 (c), ``ex-10-2-1-stationary-means``: the visible biases with which a harmonium whose
-    weights are all zero sits at a stationary point of the exact MRE for the data ``EX_LEARN.Y``.
-
-    Pass a vector of shape (M,) = (5,). The checker recognizes the data's means given in place of biases,
-    the biases of ``EX_LEARN.params``, zero biases, a wrong sign, and a logarithm of the means.
-    """
+    """Exercise 10.2.1 (c), ``ex-10-2-1-stationary-means``: the visible biases, (5,), with which a zero-weight
+    harmonium is at a stationary point of the exact MRE for ``EX_LEARN.Y``. Slips named: the data's means, the biases
+    of ``EX_LEARN.params``, zero biases, a wrong sign, the log of the means."""
     Y = EX_LEARN.Y
     m = Y.mean(axis=0)
     expected = np.log(m) - np.log1p(-m)
@@ -184,10 +156,7 @@ def stationary_visible_biases(answer) -> object:
 
 
 def _gradient_cases():
-    """RBMs and data sets the student's function has not seen: (params, Y). One data set of a single row,
-    one RBM with more hidden than visible units, one with a single hidden unit, one square W, and a last one
-    with 40 visible units, where neither the joint table nor the visible layer can be enumerated; data rows
-    drawn from unit-wise probabilities, so some rows repeat."""
+    """Hidden (params, Y): one row, K > M, one hidden unit, square W, M = 40."""
     r = problem_rng(10214)
     cases = []
     for K, M, N in [(3, 5, 12), (2, 4, 1), (5, 3, 9), (4, 4, 10), (1, 6, 20), (4, 40, 15)]:
@@ -200,10 +169,7 @@ def _gradient_cases():
 
 
 def _gradient_variant(p: EFHParams, Yd, *, slip: str = ""):
-    """(dW, db_x, db_y) of Eq. 10.19, model phase minus data phase, the model phase from the full joint table
-    where it is small (at most 12 units in all) and from the hidden layer's free energy otherwise; or what the
-    named slip ``slip`` gives instead (None where it cannot be computed: the visible layer too wide to list)."""
-    sig = _sig
+    """(dW, db_x, db_y) of Eq. 10.19, or what the named ``slip`` gives (None if unlistable)."""
     small = sum(p.W.shape) <= 12
     if slip == "visible bias":                                     # weights over visible states, softplus left out
         if p.W.shape[1] > 12:
@@ -217,7 +183,7 @@ def _gradient_variant(p: EFHParams, Yd, *, slip: str = ""):
         X = _bits(p.W.shape[0])
         q = np.exp(X @ p.b_x - np.max(X @ p.b_x))
         q /= q.sum()
-        mean_y = sig(p.b_y + X @ p.W)
+        mean_y = _sig(p.b_y + X @ p.W)
         model = ((X * q[:, None]).T @ mean_y, q @ X, q @ mean_y)
     elif slip == "no Z":
         X, u, mean_y = _hidden_sum(p, normalize=False)
@@ -232,7 +198,7 @@ def _gradient_variant(p: EFHParams, Yd, *, slip: str = ""):
         if slip == "marginals":
             model = (np.outer(model[1], model[2]),) + model[1:]
     N = Yd.shape[0]
-    mu = np.tile(sig(p.b_x), (N, 1)) if slip == "biases only" else _posterior_means(p, Yd)
+    mu = np.tile(_sig(p.b_x), (N, 1)) if slip == "biases only" else _posterior_means(p, Yd)
     data = (mu.T @ Yd / N, mu.mean(axis=0), Yd.mean(axis=0))
     if slip == "no hidden":
         data = (np.zeros_like(data[0]), np.zeros_like(data[1]), data[2])
@@ -246,7 +212,7 @@ def _gradient_variant(p: EFHParams, Yd, *, slip: str = ""):
     return grad
 
 
-#: Named slips of the gradient function: the ``slip`` of _gradient_variant, and what it means.
+#: Named slips of the gradient function: the ``slip`` of _gradient_variant, and its message.
 _GRADIENT_SLIPS = {
     "sign": "you took the data phase minus the model phase: that is the gradient of the average log-likelihood, "
             "not of the MRE the statement asks for",
@@ -265,19 +231,11 @@ _GRADIENT_SLIPS = {
 
 
 def exact_gradient_function(fn) -> CheckResult:
-    """Exercise 10.2.1 (d), ``ex-10-2-1-gradient-function``: your function ``fn(params, Y)`` returning the
-    triple ``(dW, db_x, db_y)``, the exact gradient of the MRE (Eq. 10.19) of the RBM ``params`` for the data
-    ``Y``.
-
-    ``params`` is an ``EFHParams`` with Bernoulli layers, ``W`` of shape (K, M); ``Y`` has shape (N, M), one
-    binary datum per row. Return arrays of the shapes of ``W``, ``b_x`` and ``b_y`` (an ``EFHGrad`` is a
-    triple too). It is run on RBMs and data sets made here with at most 5 hidden units, one data set of a
-    single row, one RBM with more hidden than visible units, and one with 40 visible units, whose model phase
-    only the sum over the hidden states can give (neither the joint table nor the visible layer fits). The checker recognizes the
-    log-likelihood's gradient in place of the MRE's, the hidden units left out of the data phase or filled
-    in from their biases alone, a model phase weighted by the bias terms alone, not normalized, or built
-    from marginal means, a sum over the data in place of an average, and a transposed weight gradient.
-    """
+    """Exercise 10.2.1 (d), ``ex-10-2-1-gradient-function``: your function ``fn(params, Y)`` returning ``(dW, db_x,
+    db_y)``, the exact MRE gradient (Eq. 10.19) of the Bernoulli RBM ``params`` for the binary data ``Y`` (N, M).
+    Hidden problems include one row of data, K > M, and M = 40. Slips named: the log-likelihood's gradient, hidden
+    units left out of or guessed in the data phase, a model phase weighted by bias terms, unnormalized or from
+    marginal means, a sum, a transposed weight gradient."""
     def judge(out, where, p, Yd):
         problems = tuple_problems(out, 3, "the triple (dW, db_x, db_y)", where)
         if problems:
@@ -300,12 +258,9 @@ def exact_gradient_function(fn) -> CheckResult:
 
 
 def kl_after_two_steps(answer) -> object:
-    """Exercise 10.2.2 (a), ``ex-10-2-kl-two-steps``: your relative entropy, in nats, of the visible
-    distribution after two full block-Gibbs steps started at the data of ``EX_LEARN`` from the
-    model's marginal; a single number.
-
-    The checker recognizes one step in place of two, the data's own KL, and reversed arguments.
-    """
+    """Exercise 10.2.2 (a), ``ex-10-2-kl-two-steps``: your KL, in nats, of the visible distribution after two
+    block-Gibbs steps from the data of ``EX_LEARN``, from the model's marginal. Slips named: one step, the data's own
+    KL, reversed arguments."""
     p, Yd = EX_LEARN
     q0 = _data_dist(p, Yd)
     T = _transition(p)
@@ -329,11 +284,8 @@ def _flat(W, bx, by):
 
 
 def cd1_cosine(answer) -> object:
-    """Exercise 10.2.2 (b), ``ex-10-2-cd1-cosine``: your cosine of the angle between the *expected* CD-1
-    update and the exact MRE gradient (Eq. 10.19) for ``EX_LEARN``, all parameters (W, b_x, b_y)
-    stacked into one vector; a single number.
-
-    The checker recognizes the weights compared alone and an angle given for its cosine.
+    """Exercise 10.2.2 (b), ``ex-10-2-cd1-cosine``: your cosine of the angle between the *expected* CD-1 update and
+    the exact MRE gradient for ``EX_LEARN``, all parameters stacked. Slips named: the weights alone, the angle itself.
     """
     p, Yd = EX_LEARN
     P, X, Y = _tables(p)
@@ -361,10 +313,9 @@ def cd1_cosine(answer) -> object:
 
 
 def bas_model(params) -> object:
-    """Exercise 10.2.2 (c), ``ex-10-2-bas``: your RBM (``EFHParams``, Bernoulli layers, M = 9 visible
-    units, at most 10 hidden units), trained by your own CD-k or PCD, whose exact average log-likelihood
-    on the 14 bars-and-stripes images of size 3 x 3 exceeds -3.1 nats (the best possible is -log 14,
-    about -2.64). The checker sees only the trained model; the library's trainers are not allowed."""
+    """Exercise 10.2.2 (c), ``ex-10-2-bas``: your RBM (Bernoulli, M = 9, at most 10 hidden units), trained by your own
+    CD-k or PCD, whose exact average log-likelihood on the 14 bars-and-stripes images of size 3 x 3 exceeds -3.1 nats
+    (the best possible is -log 14)."""
     if not isinstance(params, EFHParams):
         return result("RBM for 3 x 3 bars and stripes",
                       [f"pass an EFHParams; got {type(params).__name__}."])
@@ -386,12 +337,8 @@ def bas_model(params) -> object:
         "gradient is noisy)."]
     return result("RBM for 3 x 3 bars and stripes", problems)
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-10-2-1-gradient-function": {"same_data": "the answer is a function, which the grader calls on test problems "
-                                                 "of the checker's own (drawn for each student)"},
-    "ex-10-2-bas": {"same_data": "the statement names the data set (the 14 bars-and-stripes images of "
-                                 "hm.bars_and_stripes(3)) and the target (-3.1 nats); the answer is a trained model, "
-                                 "checked by its exact likelihood, with no number to copy"},
+    "ex-10-2-1-gradient-function": {"same_data": FUNCTION_ANSWER},
+    "ex-10-2-bas": {"same_data": "the statement names the data set and the target; the answer is a trained model"},
 }

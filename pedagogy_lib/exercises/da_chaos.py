@@ -1,12 +1,4 @@
-r"""Checkers for the exercises of the notebook "Chaos and predictability" (data assimilation, 1).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import da_chaos as check
-    check.lorenz63_field(my_f)
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of the notebook "Chaos and predictability" (data assimilation, 1)."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,32 +10,29 @@ __all__ = ["EX_STATES", "GROWTH", "CYCLE", "MIN_TIME", "lorenz63_field", "predic
 #: Exercise 1: states at which the vector field is tested (rows).
 EX_STATES = np.array([[1.0, 2.0, 3.0], [-5.5, 0.3, 24.0], [8.0, 8.0, 27.0], [0.0, 0.0, 0.0]])
 
-#: Exercise 2: leading Lyapunov exponent, initial error, the rate at which an imperfect model adds error,
-#: and the error size at which the forecast is useless.
+#: Exercise 2: the leading exponent, the initial error, the model's error rate, the useless error size.
 GROWTH = {"lam": 1.7, "delta0": 1e-4, "q": 3e-4, "delta_max": 1.0}
 
 
-def _field(x):
+def _field(z):
+    """The Lorenz-63 vector field at one state or at each row of an array of states."""
     s, r, b = 10.0, 28.0, 8.0 / 3.0
-    return np.array([s * (x[1] - x[0]), x[0] * (r - x[2]) - x[1], x[0] * x[1] - b * x[2]])
+    return np.stack([s * (z[..., 1] - z[..., 0]), z[..., 0] * (r - z[..., 2]) - z[..., 1],
+                     z[..., 0] * z[..., 1] - b * z[..., 2]], axis=-1)
 
 
 def lorenz63_field(fn) -> "result":
-    """Exercise 1, ``ex-da-1-field``: your function ``fn(x)`` returning the Lorenz-63 vector field at a
-    state ``x`` of shape (3,), as an array of shape (3,). It is run on every row of :data:`EX_STATES`."""
+    """Exercise 1, ``ex-da-1-field``: your function ``fn(x)`` returning the Lorenz-63 vector field (3,) at a state
+    ``x`` (3,), run on every row of :data:`EX_STATES`."""
     cases = [((x.copy(),), _field(x)) for x in EX_STATES]
     return result("the Lorenz-63 vector field", compare_function(
         fn, cases, "your f", rtol=1e-10, atol=1e-10, describe=lambda a: f"x = {np.round(a[0], 2).tolist()}"))
 
 
 def predictability_time(answer) -> "result":
-    """Exercise 2, ``ex-da-1-predictability``: your time for an error of size ``delta0``, growing at the
-    rate ``lam`` in a model that adds error of its own at the rate ``q``, to reach ``delta_max``, with the
-    values of :data:`GROWTH`; a single number.
-
-    The checker recognizes the perfect model's time, two slips in how the model's error enters, the
-    initial error left out, a base-10 logarithm, and slips with the rate.
-    """
+    """Exercise 2, ``ex-da-1-predictability``: your time for an error ``delta0``, growing at rate ``lam`` in a model
+    adding error at rate ``q``, to reach ``delta_max`` (:data:`GROWTH`). Slips named: the perfect model's time, two
+    slips with the model's error, no delta0, a base-10 log, slips with the rate."""
     g = GROWTH
     lam, d0, q, dmax = g["lam"], g["delta0"], g["q"], g["delta_max"]
     b = q / lam
@@ -57,22 +46,17 @@ def predictability_time(answer) -> "result":
              np.log10((dmax + b) / (d0 + b)) / lam,
              "you multiplied by the exponent instead of dividing by it": np.log((dmax + b) / (d0 + b)) * lam,
              "you left out the exponent": np.log((dmax + b) / (d0 + b)) * 1.0}
-    # the closed form is exact to rounding: a tolerance this tight leaves out the crude integrations the
-    # statement rules out as the answer (Euler's method would need billions of steps to meet it)
+    # a tolerance this tight leaves out the crude integrations the statement rules out
     return result("predictability time with model error",
                   compare_scalar(answer, expected, "your time", rtol=1e-10, hints=hints))
 
 
-#: Exercise 3: the run the statement asks for: cycles of this many time units (dt = 0.01, 10 RK4 steps)
-#: and at least this many time units in all.
+#: Exercise 3: cycles of this many time units (dt = 0.01, 10 RK4 steps), at least this many in all.
 CYCLE, MIN_TIME = 0.1, 300.0
 
 
 def _rk4_cycle(x, dt=0.01, n_steps=10):
-    def f(z):
-        s, r, b = 10.0, 28.0, 8.0 / 3.0
-        return np.stack([s * (z[..., 1] - z[..., 0]), z[..., 0] * (r - z[..., 2]) - z[..., 1],
-                         z[..., 0] * z[..., 1] - b * z[..., 2]], axis=-1)
+    f = _field
     for _ in range(n_steps):
         k1 = f(x)
         k2 = f(x + dt / 2 * k1)
@@ -86,7 +70,7 @@ _ATTRACTOR: list = []
 
 
 def _attractor_cloud() -> np.ndarray:
-    """Points on the Lorenz-63 attractor: 400 trajectories after 20 time units of spin-up, every step."""
+    """Points on the Lorenz-63 attractor: 400 trajectories after 20 time units, every step."""
     if not _ATTRACTOR:
         x = np.random.default_rng(63).uniform([-15, -20, 5], [15, 20, 40], size=(400, 3))
         for _ in range(200):
@@ -100,23 +84,17 @@ def _attractor_cloud() -> np.ndarray:
 
 
 def _cycle_jacobians(X) -> np.ndarray:
-    """The Jacobian of one cycle at each row of X, shape (len(X), 3, 3), by central differences of this
-    module's own RK4 cycle (not the library's tangent-linear model)."""
+    """The Jacobian of one cycle at each row of X, (len(X), 3, 3), by central differences of this module's RK4 cycle."""
     h = 1e-6
     cols = [(_rk4_cycle(X + h * e) - _rk4_cycle(X - h * e)) / (2 * h) for e in np.eye(3)]
     return np.stack(cols, axis=-1)
 
 
 def lyapunov_exponents(answer, states=None, frames=None) -> "result":
-    """Exercise 3, ``ex-da-1-lyapunov``: your estimates of Lorenz-63's two leading Lyapunov exponents
-    (per unit time, the larger first), with the run they came from.
-
-    ``states`` holds the state at the start of every cycle of the run, shape ``(K + 1, 3)``; the run
-    must last at least 300 time units and start on the attractor. ``frames`` holds the pair of
-    perturbations at the start of every cycle as the two columns of a ``(3, 2)`` array, shape
-    ``(K + 1, 3, 2)``, each pair orthonormal. The checker pushes each of your pairs through its own
-    Jacobian of the cycle at your state, checks that this gives your next pair (each column up to its
-    sign), and checks that your two exponents are the ones this very run gives.
+    """Exercise 3, ``ex-da-1-lyapunov``: your two leading Lyapunov exponents of Lorenz-63 (per unit time, the larger
+    first), with the run they came from: ``states`` (K + 1, 3) at the start of every cycle (at least 300 time units,
+    starting on the attractor) and ``frames`` (K + 1, 3, 2), the orthonormal pair of perturbations at each start. Each
+    pair is pushed through the cycle's Jacobian and checked against the next, and the exponents against this very run.
     """
     name = "two leading Lyapunov exponents"
     arr, problems = as_numeric(answer, "your exponents")
@@ -160,8 +138,8 @@ def lyapunov_exponents(answer, states=None, frames=None) -> "result":
     same = (np.abs(np.sum(q1 * Q[1:, :, 0], axis=1)) > 1 - 1e-8) & (np.abs(np.sum(q2 * Q[1:, :, 1], axis=1))
                                                                     > 1 - 1e-8)
     if not np.all(same):
-        return result(name, ["your frames are not the tangent-linear model's images of each other: each pair should "
-                             "be the previous pair pushed through one cycle at the previous state and "
+        return result(name, ["your frames are not the tangent-linear model's images of each other: each pair "
+                             "should be the previous pair pushed through one cycle at the previous state and "
                              "re-orthonormalized, its first column first."])
     run = np.array([np.mean(np.log(r11)), np.mean(np.log(r22))]) / CYCLE
     lam = arr.ravel()
@@ -182,7 +160,8 @@ def lyapunov_exponents(answer, states=None, frames=None) -> "result":
     elif near([run[0], run[0] + run[1]]):
         why = "your second number is the growth rate of the area the pair spans, which is the sum of the two"
     elif near([run[0], full]):
-        why = "your second number is the average log growth of the second vector's whole image, not the second exponent"
+        why = ("your second number is the average log growth of the second vector's whole image, not the second "
+               "exponent")
     elif abs(lam[0] - run[0]) <= tol:
         why = "the first is right; the second is not the one this run gives"
     else:
@@ -191,26 +170,22 @@ def lyapunov_exponents(answer, states=None, frames=None) -> "result":
     return result(name, [f"your exponents are not accepted: {why}."])
 
 
-# --- graded versions (courseware/grading.py): problem data of each student's own ----------------------
-
 def _graded_states(rng) -> dict:
-    return {"EX_STATES": np.vstack([rng.uniform([-20, -25, 0], [20, 25, 45], size=(5, 3)).round(2), np.zeros((1, 3))])}
+    return {"EX_STATES": np.vstack([rng.uniform([-20, -25, 0], [20, 25, 45], size=(5, 3)).round(2),
+                                    np.zeros((1, 3))])}
 
 
 def _graded_growth(rng) -> dict:
-    """Growth data for one student: an exponent, an initial error 10^-3 to 10^-6, a model-error rate q such that
-    q / lam is between a fifth of the initial error and five times it (so both matter), and a final size."""
+    """Growth data: an initial error 1e-3 to 1e-6 and q / lam within a factor 5 of it."""
     lam = round(float(rng.uniform(0.5, 2.0)), 2)
     d0 = float(10.0 ** -int(rng.integers(3, 7)))
     q = float(f"{lam * d0 * rng.uniform(0.2, 5.0):.1e}")                 # two significant digits
     return {"GROWTH": {"lam": lam, "delta0": d0, "q": q, "delta_max": round(float(rng.uniform(0.5, 5.0)), 1)}}
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-da-1-field": {"variant": _graded_states},
     "ex-da-1-predictability": {"variant": _graded_growth},
-    "ex-da-1-lyapunov": {"same_data": "the answer is an estimate from a long simulation of Lorenz-63 with the "
-                                      "parameters the statement spells out"},
+    "ex-da-1-lyapunov": {"same_data": "the answer is an estimate from a long simulation the statement spells out"},
 }

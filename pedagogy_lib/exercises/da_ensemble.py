@@ -1,30 +1,19 @@
-r"""Checkers for the exercises of the notebook "Ensemble Kalman filters on Lorenz-96" (data assimilation, 3).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import da_ensemble as check
-    check.etkf_update(my_update)
-
-The ETKF check needs no reference ensemble: it checks the mean and the sample covariance of your
-analysis ensemble. The taper check uses the library's Gaspari-Cohn function, as the statement
-does; the cycling check runs the library's ETKF on the problems of :data:`EX_CYCLING` and compares
-every analysis ensemble with the student's.
-"""
+r"""Checkers for the exercises of the notebook "Ensemble Kalman filters on Lorenz-96" (data assimilation, 3)."""
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
 
-from .checker import book_or_drawn, compare_array, result, problem_rng, check_function
+from .checker import FUNCTION_ANSWER, book_or_drawn, compare_array, result, problem_rng, check_function
 
-__all__ = ["AnalysisProblem", "CyclingProblem", "EX_ANALYSIS", "TAPER", "EX_CYCLING", "etkf_update",
-           "taper_matrix", "cycling_etkf"]
+__all__ = ["AnalysisProblem", "CyclingProblem", "EX_ANALYSIS", "TAPER", "EX_CYCLING", "etkf_update", "taper_matrix",
+           "cycling_etkf"]
 
 
 class AnalysisProblem(NamedTuple):
-    """A forecast ensemble ``E`` (N, n), the members' predicted observations ``HE`` (N, m), row i being
-    h(E[i]) for an observation operator h, an observation ``y`` (m,) and noise covariance ``R`` (m, m)."""
+    """A forecast ensemble ``E`` (N, n), the members' predicted observations ``HE`` (N, m), row i h(E[i]), an
+    observation ``y`` (m,) and its noise covariance ``R`` (m, m)."""
 
     E: np.ndarray
     HE: np.ndarray
@@ -33,7 +22,7 @@ class AnalysisProblem(NamedTuple):
 
 
 def _make(seed, N, n, m, curvature):
-    """An analysis problem whose observation operator is h(x) = z + curvature z^2 (elementwise), z = C x."""
+    """An analysis problem with h(x) = z + curvature z^2 elementwise, z = C x."""
     rng = problem_rng(seed)
     E = rng.standard_normal((N, n)) @ rng.standard_normal((n, n)) + rng.standard_normal(n)
     R = np.diag(rng.uniform(0.3, 1.0, m))
@@ -47,8 +36,7 @@ EX_ANALYSIS = (_make(31, 8, 3, 2, 0.0), _make(32, 6, 4, 4, 0.15), _make(33, 10, 
 
 
 def _draw_taper(rng) -> dict:
-    """A grid of 8 to 16 points and a length scale (one decimal) between 1.2 and a quarter of the grid, so
-    that the taper reaches zero between the farthest sites and the ring's wrap-around matters."""
+    """A grid of 8 to 16 points and a length scale in [1.2, n/4], so the ring's wrap-around matters."""
     n = int(rng.integers(8, 17))
     return {"n": n, "radius": float(np.round(rng.uniform(1.2, min(3.0, n / 4)), 1))}
 
@@ -57,9 +45,8 @@ def _draw_taper(rng) -> dict:
 TAPER = book_or_drawn({"n": 8, "radius": 1.5}, _draw_taper, seed=3302)
 
 class CyclingProblem(NamedTuple):
-    """A cycling twin on Lorenz-96 with ``n = E0.shape[1]`` sites (forcing 8, ``lorenz96(n)``), every site
-    observed with noise covariance ``R`` (n, n): the forecast ensemble ``E0`` (N, n) of the first cycle,
-    the observations ``Y`` (T, n), row t observing cycle t, and the inflation factor of the anomalies."""
+    """A cycling twin on Lorenz-96 (``n`` sites, forcing 8, every site observed with noise covariance ``R``): the
+    first forecast ensemble ``E0`` (N, n), the observations ``Y`` (T, n) and the inflation factor of the anomalies."""
 
     E0: np.ndarray
     Y: np.ndarray
@@ -68,9 +55,7 @@ class CyclingProblem(NamedTuple):
 
 
 def _make_cycling(seed, n, N, T):
-    """A truth on the attractor (200 cycles of spin-up from forcing 8 plus unit noise), observations with a
-    correlated noise covariance (so that whitening matters), an initial ensemble scattered about the first
-    true state, and an inflation factor between 1.04 and 1.25 (two decimals)."""
+    """A truth on the attractor, correlated noise, a scattered ensemble, an inflation factor."""
     from ..assimilation.lorenz import lorenz96
     from ..assimilation.model import DAModel, simulate
     rng = problem_rng(seed)
@@ -87,8 +72,7 @@ EX_CYCLING = (_make_cycling(34, 10, 6, 25), _make_cycling(35, 8, 12, 25))
 
 
 def _kalman_moments(p: AnalysisProblem):
-    """The Kalman update with the ensemble's sample covariances (the state's, the cross covariance with
-    the predicted observations, and theirs): the mean and covariance every square-root filter returns."""
+    """The Kalman update with the ensemble's sample covariances: (mean, covariance, N)."""
     N = p.E.shape[0]
     m0, h0 = p.E.mean(axis=0), p.HE.mean(axis=0)
     P = np.cov(p.E.T, ddof=1)
@@ -99,19 +83,15 @@ def _kalman_moments(p: AnalysisProblem):
 
 
 def etkf_update(fn) -> "result":
-    """Exercise 1, ``ex-da-3-etkf``: your function ``fn(E, HE, y, R)`` returning the ETKF analysis ensemble.
-
-    The inputs are as in :class:`AnalysisProblem`, members in rows; ``fn`` returns an array of the
-    shape of ``E``, (N, n). It is run on the problems of :data:`EX_ANALYSIS`, and accepted when the
-    mean and the sample covariance (normalized by N - 1) of the returned ensemble are right. The
-    checker recognizes untransformed anomalies and the other normalization.
-    """
+    """Exercise 1, ``ex-da-3-etkf``: your function ``fn(E, HE, y, R)`` returning the ETKF analysis ensemble (N, n),
+    run on :data:`EX_ANALYSIS` and judged by its mean and sample covariance. Slips named: untransformed anomalies, the
+    other normalization."""
     def judge(Ea, where, E, HE, y, R, p):
         mean, cov, N = _kalman_moments(p)
         Ea = np.asarray(Ea, dtype=float) if Ea is not None else None
         if Ea is None or Ea.shape != E.shape:
-            return [f"your update should return an ensemble of shape {E.shape}; got {None if Ea is None else Ea.shape} "
-                    f"(on {where})."]
+            return [f"your update should return an ensemble of shape {E.shape}; got "
+                    f"{None if Ea is None else Ea.shape} (on {where})."]
         problems = compare_array(Ea.mean(axis=0), mean, "the mean of your analysis ensemble", rtol=1e-8, atol=1e-10)
         if problems:
             return [p_ + f" ({where})" for p_ in problems]
@@ -131,17 +111,15 @@ def etkf_update(fn) -> "result":
 
 
 def taper_matrix(answer) -> "result":
-    """Exercise 2, ``ex-da-3-taper``: your (n, n) localization matrix on the periodic grid of :data:`TAPER`.
-
-    The checker recognizes distances measured along a line instead of around the ring, and a
-    length scale that was not applied or was applied the wrong way.
-    """
+    """Exercise 2, ``ex-da-3-taper``: your (n, n) localization matrix on the periodic grid of :data:`TAPER`. Slips
+    named: distances along a line, the length scale not applied or applied the wrong way."""
     from ..assimilation.model import gaspari_cohn
     n, radius = TAPER["n"], TAPER["radius"]
     i = np.arange(n)
     d_line = np.abs(i[:, None] - i[None, :])
     d = np.minimum(d_line, n - d_line)
-    hints = {"the distance is measured along a line, not around the ring (periodic)": gaspari_cohn(d_line / radius),
+    hints = {"the distance is measured along a line, not around the ring (periodic)":
+                 gaspari_cohn(d_line / radius),
              "the distance was not divided by the length scale": gaspari_cohn(d.astype(float)),
              "the distance was multiplied by the length scale": gaspari_cohn(d * radius)}
     return result("localization taper", compare_array(answer, gaspari_cohn(d / radius), "your taper", rtol=1e-9,
@@ -149,9 +127,7 @@ def taper_matrix(answer) -> "result":
 
 
 def _cycle(p: CyclingProblem, inflation, *, forecast_first=False, R=None, members=False):
-    """The cycling ETKF of the statement written out, for the checker's hints: ``forecast_first`` forecasts
-    before the first analysis too, ``R`` replaces the noise covariance, ``members`` inflates the members
-    instead of their anomalies."""
+    """The statement's cycling ETKF, with the hints' slips as options."""
     from ..assimilation.lorenz import lorenz96, propagate
     E, (N, n) = p.E0.copy(), p.E0.shape
     Wr = np.linalg.inv(np.linalg.cholesky(p.R if R is None else R))
@@ -172,7 +148,7 @@ def _cycle(p: CyclingProblem, inflation, *, forecast_first=False, R=None, member
 
 
 def _reference(p: CyclingProblem) -> np.ndarray:
-    """The library's ETKF on the problem (the analysis ensembles, (T, N, n))."""
+    """The library's ETKF on the problem: the analysis ensembles, (T, N, n)."""
     from ..assimilation.ensemble import enkf
     from ..assimilation.lorenz import lorenz96
     from ..assimilation.model import DAModel
@@ -187,15 +163,10 @@ def _close_ens(a, b) -> bool:
 
 
 def cycling_etkf(fn) -> "result":
-    """Exercise 3, ``ex-da-3-inflation``: your function ``fn(E0, Y, R, inflation)`` returning the analysis
-    ensembles of the cycling ETKF, an array of shape (T, N, n).
-
-    The inputs are as in :class:`CyclingProblem`. It is run on the problems of :data:`EX_CYCLING`, and
-    accepted when every analysis ensemble agrees with the checker's (relative tolerance 1e-6). The
-    checker recognizes a first analysis made on a forecast, a missing or misapplied inflation, a noise
-    covariance that was not used as given, and an analysis with the right mean and covariance but not
-    Step 1's transform; otherwise it says from which cycle on your ensembles differ.
-    """
+    """Exercise 3, ``ex-da-3-inflation``: your function ``fn(E0, Y, R, inflation)`` returning the cycling ETKF's
+    analysis ensembles (T, N, n), run on :data:`EX_CYCLING` (relative tolerance 1e-6). Slips named: a forecast before
+    the first analysis, inflation missing or misapplied, R not used as given, a transform with the right moments but
+    not Step 1's; otherwise the first cycle that differs."""
     def judge(got, where, E0, Y, R, inflation, p):
         ref = _reference(p)
         got = None if got is None else np.asarray(got, dtype=float)
@@ -210,7 +181,8 @@ def cycling_etkf(fn) -> "result":
                  "cycle": dict(forecast_first=True),
                  "the forecast anomalies were not multiplied by the inflation factor": dict(inflation=1.0),
                  "the inflation factor was applied more than once to the anomalies": dict(inflation=inflation ** 2),
-                 "the inflation factor multiplied the members, not their anomalies about the mean": dict(members=True),
+                 "the inflation factor multiplied the members, not their anomalies about the mean":
+                     dict(members=True),
                  "the observation noise covariance R was not used as given": dict(R=np.eye(E0.shape[1])),
                  "only the diagonal of the observation noise covariance R was used": dict(R=np.diag(np.diag(R)))}
         for why, kw in slips.items():
@@ -243,11 +215,8 @@ def cycling_etkf(fn) -> "result":
                           signature="(E0, Y, R, inflation)")
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-da-3-etkf": {"same_data": "the answer is a function, which the checker runs on the problems of EX_ANALYSIS "
-                                  "(drawn for each student)"},
-    "ex-da-3-inflation": {"same_data": "the answer is a function, which the checker runs on the problems of "
-                                       "EX_CYCLING (drawn for each student)"},
+    "ex-da-3-etkf": {"same_data": FUNCTION_ANSWER},
+    "ex-da-3-inflation": {"same_data": FUNCTION_ANSWER},
 }

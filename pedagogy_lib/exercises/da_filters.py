@@ -1,12 +1,4 @@
-r"""Checkers for the exercises of the notebook "Nonlinear filters" (data assimilation, 2).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import da_filters as check
-    check.sigma_points(my_X, my_w)
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of the notebook "Nonlinear filters" (data assimilation, 2)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -32,8 +24,8 @@ EX_UT = UTProblem(np.array([1.0, -2.0]), np.array([[2.0, 0.6], [0.6, 1.0]]), 1.0
 
 
 class ForecastProblem(NamedTuple):
-    """The EKF's time update for one explicit Euler step of Lorenz-63, x -> x + dt f(x) (sigma = 10,
-    rho = 28, beta = 8/3): analysis mean x, analysis covariance P, model-error covariance Q, step dt."""
+    """The EKF's time update for one explicit Euler step of Lorenz-63, x -> x + dt f(x): analysis mean x, covariance
+    P, model-error covariance Q, step dt."""
 
     x: np.ndarray
     P: np.ndarray
@@ -47,7 +39,7 @@ EX_FORECAST = ForecastProblem(np.array([-5.0, -7.0, 20.0]), np.array([[0.5, 0.1,
 
 
 def _lorenz63_jacobian(x) -> np.ndarray:
-    """The Jacobian of the Lorenz-63 vector field f at x (sigma = 10, rho = 28, beta = 8/3)."""
+    """The Jacobian of the Lorenz-63 vector field at x."""
     sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
     return np.array([[-sigma, sigma, 0.0], [rho - x[2], -1.0, -x[0]], [x[1], x[0], -beta]])
 
@@ -56,12 +48,9 @@ CUBE = {"m": 1.5, "P": 0.4}
 
 
 def sigma_points(X, w) -> "result":
-    """Exercise 1, ``ex-da-2-sigma``: your ``2n + 1`` sigma points ``X`` (5, 2), one per row, and their
-    mean weights ``w`` (5,) for :data:`EX_UT`.
-
-    Any matrix square root is accepted, and the points may come in any order. The checker says which
-    weights are off and whether the points' spread is off by a constant factor.
-    """
+    """Exercise 1, ``ex-da-2-sigma``: your ``2n + 1`` sigma points ``X`` (5, 2), one per row, and their mean weights
+    ``w`` (5,) for :data:`EX_UT`; any matrix square root and any order. Named: which weights are off, a spread off by
+    a constant factor."""
     p = EX_UT
     n = 2
     name = "sigma points and weights"
@@ -93,8 +82,8 @@ def sigma_points(X, w) -> "result":
     D = X - p.mean
     cov = (D * w[:, None]).T @ D
     if np.abs(mean - p.mean).max() > 1e-9:
-        problems.append("the weighted mean of your points is not the Gaussian's mean: the points should come in "
-                        "pairs symmetric about the mean.")
+        problems.append("the weighted mean of your points is not the Gaussian's mean: the points should come "
+                        "in pairs symmetric about the mean.")
     if np.abs(cov - p.cov).max() > 1e-9:
         if np.abs(cov - p.cov / (n + p.kappa)).max() < 1e-9 or np.abs(cov - p.cov * (n + p.kappa)).max() < 1e-9:
             problems.append("the spread of your points is off by a constant factor: re-check which matrix you "
@@ -106,13 +95,9 @@ def sigma_points(X, w) -> "result":
 
 
 def ekf_forecast_cov(answer) -> "result":
-    """Exercise 2, ``ex-da-2-ekf-forecast``: your EKF forecast covariance for :data:`EX_FORECAST`, one
-    explicit Euler step of Lorenz-63.
-
-    Pass a (3, 3) array. The checker recognizes a left-out model-error covariance, the tangent-linear
-    matrix applied in the wrong order or only once, the vector field's Jacobian used for the step's (the
-    identity or dt left out), and a Jacobian with its rows and columns exchanged.
-    """
+    """Exercise 2, ``ex-da-2-ekf-forecast``: your EKF forecast covariance (3, 3) for :data:`EX_FORECAST`. Slips named:
+    no Q, the product in the wrong order or once, the field's Jacobian for the step's (identity or dt left out), a
+    transposed Jacobian."""
     p = EX_FORECAST
     J = _lorenz63_jacobian(p.x)
     M = np.eye(3) + p.dt * J
@@ -130,12 +115,8 @@ def ekf_forecast_cov(answer) -> "result":
 
 
 def linearization_bias(answer) -> "result":
-    """Exercise 3, ``ex-da-2-bias``: your difference between the mean of y = x^3 and the linearized (EKF)
-    prediction m^3, for :data:`CUBE`; a single number.
-
-    The checker recognizes the mean itself, the page's answer for y = x^2, a factor of 2 either way, a
-    left-out m, and a standard deviation used for the variance.
-    """
+    """Exercise 3, ``ex-da-2-bias``: your E[x^3] - m^3 for x ~ N(m, P) of :data:`CUBE`. Slips named: the mean itself,
+    the page's answer for x^2, a factor of 2 either way, no m, the sd for the variance."""
     m, P = CUBE["m"], CUBE["P"]
     arr, problems = as_numeric(answer, "your bias")
     if problems:
@@ -149,8 +130,6 @@ def linearization_bias(answer) -> "result":
              "you used the standard deviation instead of the variance": 3 * m * np.sqrt(P)}
     return result("bias of the linearized mean", compare_scalar(answer, bias, "your bias", rtol=1e-6, hints=hints))
 
-
-# --- graded versions (courseware/grading.py): problem data of each student's own ----------------------
 
 def _spd(rng, scale):
     A = rng.normal(size=(2, 2))
@@ -174,8 +153,7 @@ def _graded_cube(rng) -> dict:
     return {"CUBE": {"m": m, "P": round(float(rng.uniform(0.1, 2.0)), 2)}}
 
 
-#: For the graded (nbgrader) version (courseware/grading.py): per exercise, problem data drawn for each
-#: student ("variant"), or why every student gets the same data ("same_data").
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-da-2-sigma": {"variant": _graded_ut},
     "ex-da-2-ekf-forecast": {"variant": _graded_forecast},

@@ -1,12 +1,4 @@
-r"""Checkers for the exercises of the notebook "4DVar" (data assimilation, 4).
-
-Use in the notebook as::
-
-    from pedagogy_lib.exercises import da_fourdvar as check
-    check.strong_gradient(my_grad)
-
-Reference answers are computed in this module, independently of the library.
-"""
+r"""Checkers for the exercises of the notebook "4DVar" (data assimilation, 4)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -51,11 +43,7 @@ EX_WINDOW = _make()
 
 
 def _strong_grads(x1, a, *, from_first=False, no_offset_forward=False):
-    """The gradient of the strong-constraint cost of :data:`EX_WINDOW`, with the offset ``a`` added to its
-    model (x_{t+1} = A x_t + a), with respect to x1 and to a, written out without an adjoint: x_t =
-    A^{t-1} x1 + B_t a with B_t = I + A + ... + A^{t-2}. Named slips: ``from_first``, the a-gradient also
-    counting the first time's sensitivity (B_t = I + ... + A^{t-1}); ``no_offset_forward``, the states
-    run forward without the offset."""
+    """The strong-constraint cost's gradients in x1 and the offset a, without an adjoint; named slips as options."""
     p = EX_WINDOW
     n = x1.shape[0]
     g1 = np.linalg.solve(p.Sigma1, x1 - p.mu1)
@@ -72,14 +60,9 @@ def _strong_grads(x1, a, *, from_first=False, no_offset_forward=False):
 
 
 def strong_gradient(fn) -> "result":
-    """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1, a)`` returning the pair ``(g_x1, g_a)``, the
-    gradient of the strong-constraint cost of :data:`EX_WINDOW` with the offset ``a`` added to its model,
-    with respect to x1 and to a.
-
-    ``x1`` and ``a`` have shape (n,) = (2,), and so do both gradients. It is run at a few points, one of
-    them with a = 0, and a miss names the failing point. The checker recognizes the a-gradient summed
-    from the first time on, the states run forward without the offset, and a flipped sign.
-    """
+    """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1, a)`` returning ``(g_x1, g_a)``, the gradient of the
+    strong-constraint cost of :data:`EX_WINDOW` with the offset ``a`` in its model, (2,) each, run at a few points.
+    Slips named: the a-gradient summed from the first time, no offset forward, a flipped sign."""
     def judge(out, where, x1, a):
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             return [f"on {where} your function should return the pair (g_x1, g_a); got {type(out).__name__}."]
@@ -90,8 +73,8 @@ def strong_gradient(fn) -> "result":
         return (compare_array(out[0], g1, f"the gradient with respect to x1 at {where}", rtol=1e-8, atol=1e-10,
                               hints={"your forward run left the offset out": n1, flip: -g1})
                 + compare_array(out[1], ga, f"the gradient with respect to a at {where}", rtol=1e-8, atol=1e-10,
-                                hints={"you summed the adjoint variables from the first time on, but a first acts on "
-                                       "x_2": sa, "your forward run left the offset out": na, flip: -ga}))
+                                hints={"you summed the adjoint variables from the first time on, but a first acts "
+                                       "on x_2": sa, "your forward run left the offset out": na, flip: -ga}))
 
     cases = [(f"x1 = {v}, a = {off}", (np.array(v), np.array(off)))
              for v, off in (([0.0, 0.0], [0.0, 0.0]), ([1.0, -1.0], [0.3, -0.2]), ([2.5, 0.7], [-0.5, 0.4]))]
@@ -99,6 +82,7 @@ def strong_gradient(fn) -> "result":
 
 
 def _smoother_means(Q):
+    """The smoother's means of the window with model-error covariance Q, by conditioning the joint."""
     p = EX_WINDOW
     T, n = p.y.shape[0], 2
     Phi = np.zeros((T * n, T * n))           # x = m + Phi eps, eps = (x1 - mu1, w_2, ..., w_T)
@@ -122,10 +106,7 @@ def _smoother_means(Q):
 
 
 def _weak_by_normal_equations(*, order=False, swap=False, transpose=False):
-    """The weak-constraint minimizer from the block-tridiagonal normal equations, with one named slip in the
-    model-error blocks switched on: ``order``, the off-diagonal blocks as A Q^{-1} (and its transpose)
-    instead of Q^{-1} A; ``swap``, the two off-diagonal blocks exchanged; ``transpose``, A^T in place of
-    A throughout (the model run backwards)."""
+    """The weak-constraint minimizer from the normal equations, one named slip on."""
     p = EX_WINDOW
     T, n = p.y.shape[0], 2
     A = p.A.T if transpose else p.A
@@ -146,15 +127,14 @@ def _weak_by_normal_equations(*, order=False, swap=False, transpose=False):
 
 
 def weak_minimizer(X) -> "result":
-    """Exercise 2, ``ex-da-4-weak``: your weak-constraint 4DVar minimizer for :data:`EX_WINDOW`.
-
-    Pass a (T, n) = (6, 2) array, one state per row. The checker recognizes the strong-constraint
-    solution, a missing model-error term, A and Q^{-1} multiplied in the wrong order, the two
-    off-diagonal blocks exchanged, and A^T in place of A.
-    """
+    """Exercise 2, ``ex-da-4-weak``: your weak-constraint 4DVar minimizer (6, 2) for :data:`EX_WINDOW`. Slips named:
+    the strong-constraint solution, no model-error term, A and Q^{-1} in the wrong order, the off-diagonal blocks
+    exchanged, A^T for A."""
     hints = {"you solved the strong-constraint problem (no model error)": _smoother_means(np.zeros((2, 2))),
-             "the model-error term is missing from your normal equations (Q infinite)": _smoother_means(1e6 * np.eye(2)),
-             "your off-diagonal blocks multiply A and Q^{-1} in the wrong order": _weak_by_normal_equations(order=True),
+             "the model-error term is missing from your normal equations (Q infinite)":
+                 _smoother_means(1e6 * np.eye(2)),
+             "your off-diagonal blocks multiply A and Q^{-1} in the wrong order":
+                 _weak_by_normal_equations(order=True),
              "you exchanged the blocks above and below the diagonal (a transpose of each)":
                  _weak_by_normal_equations(swap=True),
              "you used A^T where the model has A (a transpose)": _weak_by_normal_equations(transpose=True)}
@@ -163,12 +143,8 @@ def weak_minimizer(X) -> "result":
 
 
 def strong_minus_smoother(answer) -> "result":
-    """Exercise 3, ``ex-da-4-strong-smoother``: the strong-constraint 4DVar estimate of x1 minus the RTS
-    smoother's mean of x1, for :data:`EX_WINDOW` with its model noise; an array of shape (2,).
-
-    The checker recognizes the difference taken the other way round, zero, and the strong estimate or the
-    smoother's mean alone.
-    """
+    """Exercise 3, ``ex-da-4-strong-smoother``: the strong-constraint estimate of x1 minus the RTS smoother's mean of
+    x1 for :data:`EX_WINDOW`, (2,). Slips named: the reverse difference, zero, either estimate alone."""
     strong = _smoother_means(np.zeros((2, 2)))[0]               # no model noise: the strong constraint
     smooth = _smoother_means(EX_WINDOW.Q)[0]
     diff = strong - smooth
