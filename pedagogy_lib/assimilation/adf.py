@@ -19,9 +19,20 @@ comparison. The expectations are integrals against a Gaussian, done by quadratur
 spaced grid of ``n_nodes`` points across eight standard deviations each side of the mean (for a
 smooth integrand this converges much faster than the grid spacing suggests). A tensor grid in
 ``n`` dimensions would cost ``n_nodes**n`` evaluations, which is why this module stays scalar.
+
+A grid laid over the forecast cannot see a likelihood much narrower than its spacing (an accurate
+observation), nor one far out in the forecast's tail. So the measurement update checks its own grid:
+the posterior's normalizer, mean and variance on the grid must agree with those on every other node
+(the quadrature has converged), and the end nodes must carry no mass (the grid holds the posterior).
+When either fails it lays a new grid over the nodes that carry the posterior's mass, one spacing
+beyond them on each side (or further out, when mass sits at an end), and tries again; the result is
+then as exact as on a grid laid over the posterior itself. When no grid can resolve it (a
+likelihood narrower than double precision resolves around the state, or one with several peaks
+too narrow and far apart for ``n_nodes`` points) a ``RuntimeWarning`` names the step.
 """
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -32,6 +43,21 @@ __all__ = ["ADFResult", "GridFilterResult", "gaussian_moments", "assumed_density
 
 #: Half-width of the quadrature grid, in standard deviations of the Gaussian integrated against.
 HALF_WIDTH = 8.0
+#: The measurement update's grid resolves the posterior when its normalizer, mean and variance agree to
+#: this relative tolerance (the mean in standard deviations) with those on every other node. The error
+#: of the full grid is then far smaller: on a smooth integrand it falls exponentially with the spacing.
+RESOLVE_RTOL = 1e-6
+#: ... and when the two end nodes carry at most this share of the posterior's mass (none lies beyond).
+EDGE_MASS = 1e-12
+#: Nodes whose posterior weight is below this share of the largest are left out when a new grid is
+#: laid over the posterior's mass.
+MASS_FLOOR = 1e-16
+#: At most this many grids per measurement update.
+MAX_GRIDS = 40
+#: Smallest node spacing, in units of the spacing of double precision numbers around the nodes: the
+#: nodes must differ by many units in the last place for the quadrature's offsets to be accurate.
+MIN_SPACING_ULPS = 2.0 ** 20
+EPS = float(np.finfo(float).eps)
 
 
 class ADFResult(NamedTuple):
@@ -82,6 +108,17 @@ def _nodes(mu: float, var: float, n_nodes: int) -> tuple[np.ndarray, np.ndarray]
     xi = np.linspace(-HALF_WIDTH, HALF_WIDTH, n_nodes)
     w = np.exp(-0.5 * xi ** 2)
     return mu + sd * xi, w / w.sum()
+
+
+def _spacing_floor(lo: float, hi: float) -> float:
+    """The smallest node spacing whose nodes between ``lo`` and ``hi`` are accurate offsets in float64."""
+    return MIN_SPACING_ULPS * float(np.spacing(max(abs(lo), abs(hi))))
+
+
+def _resolvable(mu: float, var: float, n_nodes: int) -> bool:
+    """Whether the grid of :func:`_nodes` has spacing above :func:`_spacing_floor` (its nodes are distinct)."""
+    half = HALF_WIDTH * float(np.sqrt(var))
+    return 2.0 * half / (n_nodes - 1) >= _spacing_floor(mu - half, mu + half)
 
 
 def _log_normal(y, mean, var):
@@ -135,7 +172,15 @@ def gaussian_moments(fn, mu, Upsilon, *, n_nodes: int = 201) -> tuple[float, flo
     Upsilon = positive_scalar(Upsilon, "Upsilon")
     n_nodes = check_int(n_nodes, "n_nodes", minimum=3)
     x, w = _nodes(mu, Upsilon, n_nodes)
-    return _moments(_values(fn(x), "fn", n_nodes), w)
+    out = _moments(_values(fn(x), "fn", n_nodes), w)
+    if not _resolvable(mu, Upsilon, n_nodes):
+        floor = (_spacing_floor(mu, mu) * (n_nodes - 1) / (2.0 * HALF_WIDTH)) ** 2
+        raise ValueError(f"Upsilon = {Upsilon:.3g} is too small for mu = {mu:.6g}: the quadrature nodes mu +- "
+                         f"{HALF_WIDTH:g} sqrt(Upsilon) are not distinct enough in double precision to integrate "
+                         f"against (their spacing is below {MIN_SPACING_ULPS:.0f} units in the last place of mu). "
+                         f"Upsilon must be at least about {floor:.3g} here (with n_nodes = {n_nodes}); for a "
+                         "narrower Gaussian the push-forward is f(mu), with variance f'(mu)^2 Upsilon to first order.")
+    return out
 
 
 def _check_model(f, h, Sigma_x, Sigma_y_x, y, mu1, Sigma1):
@@ -160,7 +205,9 @@ def assumed_density_filter(f, h, Sigma_x, Sigma_y_x, y, mu1, Sigma1, *, n_nodes:
     normalized; its normalizer is :math:`p(y_t\mid y_{1:t-1})` under the Gaussian forecast.
 
     Unlike the EKF and the UKF, the update is not a Kalman update: no gain, no linearization of ``h``.
-    On a linear-Gaussian model every step is exact and the ADF is the Kalman filter.
+    On a linear-Gaussian model every step is exact and the ADF is the Kalman filter, however narrow the
+    likelihood is against the forecast: the update lays its grid over the posterior when the forecast's
+    grid cannot resolve it (module docstring).
 
     Parameters
     ----------
@@ -189,6 +236,15 @@ def assumed_density_filter(f, h, Sigma_x, Sigma_y_x, y, mu1, Sigma1, *, n_nodes:
         For a non-positive variance, an empty or non-finite ``y``, a model function that returns
         the wrong shape or non-finite values, or an observation so unlikely under the forecast that
         its likelihood underflows at every quadrature point (the message names the step).
+
+    Warns
+    -----
+    RuntimeWarning
+        When no quadrature grid resolves a step's posterior (module docstring): a likelihood narrower
+        than double precision resolves around the state (``Sigma_y_x`` below about ``1e-18`` times the
+        state's square for ``h(x) = x``), an observation so far from the forecast that rounding hides
+        the likelihood's slope, or several narrow peaks too far apart for ``n_nodes`` points. The
+        message names the step; the moments returned are the last grid's.
     """
     f, h, Sigma_x, Sigma_y_x, y, mu1, Sigma1 = _check_model(f, h, Sigma_x, Sigma_y_x, y, mu1, Sigma1)
     n_nodes = check_int(n_nodes, "n_nodes", minimum=3)
@@ -197,20 +253,96 @@ def assumed_density_filter(f, h, Sigma_x, Sigma_y_x, y, mu1, Sigma1, *, n_nodes:
     m, v = mu1, Sigma1
     for t in range(T):
         if t > 0:                                            # time update: moments of the push-forward
+            if not _resolvable(mu_filt[t - 1], U_filt[t - 1], n_nodes):
+                warnings.warn(f"assumed_density_filter: step t = {t}: the filter belief of step {t - 1} (variance "
+                              f"{U_filt[t - 1]:.3g}) is narrower than double precision resolves around its mean "
+                              f"{mu_filt[t - 1]:.6g}; the time update treats it as a point mass (Var f(X) is lost).",
+                              RuntimeWarning, stacklevel=2)
             x, w = _nodes(mu_filt[t - 1], U_filt[t - 1], n_nodes)
             m, v = _moments(_values(f(x, t - 1), "f", n_nodes), w)
             v += Sigma_x
         mu_pred[t], U_pred[t] = m, v
-        x, w = _nodes(m, v, n_nodes)                         # measurement update: moments of the posterior
-        log_lik = _log_normal(y[t], _values(h(x), "h", n_nodes), Sigma_y_x)
-        top = log_lik.max()
-        r = w * np.exp(log_lik - top)
-        if not r.sum() > 0:
-            raise ValueError(f"step t = {t}: y[{t}] has no likelihood at any quadrature point of the forecast; "
-                             "raise n_nodes, or check Sigma_y_x, mu1 and Sigma1.")
-        log_p_y[t] = top + np.log(r.sum())
-        mu_filt[t], U_filt[t] = _moments(x, r / r.sum())
+        mu_filt[t], U_filt[t], log_p_y[t] = _measurement_update(h, y[t], Sigma_y_x, m, v, n_nodes, t)
     return ADFResult(mu_pred, U_pred, mu_filt, U_filt, log_p_y)
+
+
+def _measurement_update(h, y_t: float, Sigma_y_x: float, m: float, v: float, n_nodes: int,
+                        t: int) -> tuple[float, float, float]:
+    """Mean, variance and log normalizer of N(x; m, v) N(y_t; h(x), Sigma_y_x), on a grid that resolves it.
+
+    The first grid is the forecast's (:func:`_nodes`). While :func:`_grid_problem` finds it too coarse
+    for the posterior, or finds mass at its ends, a new grid of as many nodes is laid over the nodes
+    that carry the posterior's mass (one old spacing beyond them on each side, or half the old width
+    beyond an end that carries mass), with the forecast density evaluated on it. A ``RuntimeWarning``
+    says when no grid resolves the posterior; the last grid's moments are returned.
+    """
+    x, w = _nodes(m, v, n_nodes)
+    log_lik = _log_normal(y_t, _values(h(x), "h", n_nodes), Sigma_y_x)
+    top = log_lik.max()
+    r = w * np.exp(log_lik - top)
+    if not r.sum() > 0:
+        raise ValueError(f"step t = {t}: y[{t}] has no likelihood at any quadrature point of the forecast; "
+                         "raise n_nodes, or check Sigma_y_x, mu1 and Sigma1.")
+    log_norm = top + np.log(r.sum())
+    size = np.abs(log_lik) + 0.5 * ((x - m) / np.sqrt(v)) ** 2      # the log density's terms, for their rounding
+    why = None
+    for _ in range(MAX_GRIDS):
+        mean, var = _moments(x, r / r.sum())
+        problem = _grid_problem(x, r)
+        if problem is None:
+            rounding = EPS * float(size[r > MASS_FLOOR * r.max()].max())
+            if rounding <= RESOLVE_RTOL:
+                return mean, var, log_norm
+            why = (f"y[{t}] lies so far from the forecast (log densities of size {rounding / EPS:.3g} on the grid) "
+                   "that rounding hides how the likelihood varies across it")
+            break
+        dx, width = x[1] - x[0], x[-1] - x[0]
+        keep = np.flatnonzero(r > MASS_FLOOR * r.max())
+        i0, i1 = int(keep[0]), int(keep[-1])
+        lo, hi = x[i0] - dx, x[i1] + dx
+        if problem == "edge":                                # mass at an end: reach further out on that side
+            lo = x[0] - 0.5 * width if r[0] > 0.5 * EDGE_MASS * r.sum() else lo
+            hi = x[-1] + 0.5 * width if r[-1] > 0.5 * EDGE_MASS * r.sum() else hi
+        elif i1 - i0 + 2 >= n_nodes - 1:                     # the mass spans the grid: no finer grid holds it
+            why = (f"its mass spans the whole grid yet the grid is too coarse for it (a likelihood with several "
+                   f"narrow peaks?); raise n_nodes (now {n_nodes})")
+            break
+        if (hi - lo) / (n_nodes - 1) < _spacing_floor(lo, hi):
+            why = (f"the likelihood is narrower than double precision resolves around x = {mean:.6g} (the nodes "
+                   f"would be closer than {MIN_SPACING_ULPS:.0f} units in the last place); Sigma_y_x = "
+                   f"{Sigma_y_x:.3g} is too small for states of this size")
+            break
+        x = np.linspace(lo, hi, n_nodes)
+        log_prior = _log_normal(x, m, v)
+        log_lik = _log_normal(y_t, _values(h(x), "h", n_nodes), Sigma_y_x)
+        log_joint = log_prior + log_lik
+        top = log_joint.max()
+        r = np.exp(log_joint - top)
+        log_norm = top + np.log(r.sum() * ((hi - lo) / (n_nodes - 1)))   # the spacing exactly, not x[1] - x[0]
+        size = np.abs(log_prior) + np.abs(log_lik)
+    else:
+        why = f"{MAX_GRIDS} grids did not settle; raise n_nodes (now {n_nodes})"
+    warnings.warn(f"assumed_density_filter: step t = {t}: no quadrature grid resolves the posterior of y[{t}]: {why}. "
+                  "Its mean, variance and log p(y) may be inaccurate.", RuntimeWarning, stacklevel=3)
+    return mean, var, log_norm
+
+
+def _grid_problem(x: np.ndarray, r: np.ndarray) -> str | None:
+    """``None`` if the posterior weights ``r`` on the even grid ``x`` are resolved, else ``"edge"`` (mass at
+    an end node: the posterior reaches beyond the grid) or ``"coarse"`` (the normalizer, mean or variance
+    differ between all nodes and every other node by more than ``RESOLVE_RTOL``)."""
+    total = r.sum()
+    if r[0] + r[-1] > EDGE_MASS * total:
+        return "edge"
+    half = r[::2]
+    if not half.sum() > 0 or abs(2.0 * half.sum() - total) > RESOLVE_RTOL * total:
+        return "coarse"
+    m1, v1 = float(r @ x) / total, float(r @ (x - float(r @ x) / total) ** 2) / total
+    m2 = float(half @ x[::2]) / half.sum()
+    v2 = float(half @ (x[::2] - m2) ** 2) / half.sum()
+    if not v1 > 0 or abs(m2 - m1) > RESOLVE_RTOL * np.sqrt(v1) or abs(v2 - v1) > RESOLVE_RTOL * v1:
+        return "coarse"
+    return None
 
 
 def grid_filter(f, h, Sigma_x, Sigma_y_x, y, mu1, Sigma1, *, lo, hi, n_grid: int = 801) -> GridFilterResult:

@@ -189,10 +189,33 @@ def simulate(model: DAModel, T: int, *, rng, spin_up: int = 0) -> tuple[np.ndarr
 
 
 def rmse(estimate, truth) -> np.ndarray:
-    r"""Root-mean-square error over the state's components at each time: shape (T,)."""
+    r"""Root-mean-square error over the state's components at each time: shape (T,).
+
+    Scaled: each row's errors are divided by the largest before they are squared, and the root is
+    multiplied back, so errors of size ``1e200`` (whose squares overflow) or ``1e-200`` (whose squares
+    underflow) give the right answer.
+
+    Raises
+    ------
+    ValueError
+        If ``estimate`` is not a finite non-empty ``(T, n)`` array, ``truth`` not a finite array of the
+        same shape, or an error ``estimate - truth`` itself overflows float64.
+    """
     e = as_array(estimate, "estimate", ndim=2, dims="(T, n)", nonempty=True)
     x = as_array(truth, "truth", shape=e.shape, dims="(T, n)")
-    return np.sqrt(np.mean((e - x) ** 2, axis=1))
+    with np.errstate(over="ignore"):
+        d = e - x
+    if not np.all(np.isfinite(d)):
+        raise ValueError("estimate - truth overflows float64 (entries of opposite sign near the largest float64, "
+                         f"{np.max(np.abs(e)):.3g} and {np.max(np.abs(x)):.3g}); rescale estimate and truth.")
+    return _row_rms(d)
+
+
+def _row_rms(d: np.ndarray) -> np.ndarray:
+    """Root mean square of each row of the finite array ``d``, scaled by the row's largest magnitude."""
+    top = np.abs(d).max(axis=1)
+    safe = np.where(top > 0.0, top, 1.0)
+    return top * np.sqrt(np.mean((d / safe[:, None]) ** 2, axis=1))
 
 
 def gaspari_cohn(r) -> np.ndarray:

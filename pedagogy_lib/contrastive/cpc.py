@@ -28,7 +28,7 @@ from scipy.linalg import solve_discrete_lyapunov
 
 from ..core.checks import as_array, check_int, check_spd
 from ..lgssm.kalman import kalman_filter
-from ..lgssm.model import LGSSMParams, check_params
+from ..lgssm.model import MAX_MAGNITUDE, LGSSMParams, check_params
 from .infonce import QuadraticCritic
 
 __all__ = [
@@ -96,6 +96,11 @@ def stationary_params(A, Sigma_x, C, Sigma_y_x) -> LGSSMParams:
     check_spd(Sigma_y_x, "Sigma_y_x")
     Sigma1 = solve_discrete_lyapunov(A, Sigma_x)
     Sigma1 = 0.5 * (Sigma1 + Sigma1.T)
+    big = float(np.max(np.abs(Sigma1)))
+    if not big <= MAX_MAGNITUDE:                 # Sigma1 is ours: blame the argument it comes from
+        raise ValueError(f"Sigma_x (largest entry {np.max(np.abs(Sigma_x)):.3g}) gives a stationary covariance with "
+                         f"entries up to {big:.3g}, beyond the {MAX_MAGNITUDE:.0e} an LGSSM supports (its recursions "
+                         "multiply three such numbers); rescale Sigma_x and Sigma_y_x.")
     p = LGSSMParams(np.zeros(n), Sigma1, A, None, np.zeros(n), Sigma_x, C, np.zeros(m), Sigma_y_x)
     check_params(p)
     return p
@@ -250,6 +255,28 @@ def subspace_cosine(u, v) -> float:
     v = v[:, None] if v.ndim == 1 else v
     if u.ndim != 2 or v.ndim != 2 or u.shape[0] != v.shape[0]:
         raise ValueError(f"u and v must have the same number of rows; got shapes {u.shape} and {v.shape}.")
-    Qu = np.linalg.qr(u)[0]
-    Qv = np.linalg.qr(v)[0]
+    Qu = _column_basis(u, "u")
+    Qv = _column_basis(v, "v")
     return float(np.clip(np.linalg.svd(Qu.T @ Qv, compute_uv=False).min(), 0.0, 1.0))
+
+
+def _column_basis(a: np.ndarray, name: str) -> np.ndarray:
+    """An orthonormal basis of the column space of ``a``, refused unless its columns are independent.
+
+    Each column is first divided by its largest entry (the column space is unchanged), so columns of
+    any scale, ``1e-300`` or ``1e300``, are handled alike; a zero column, or columns dependent to working
+    precision, span no well-defined subspace of the stated dimension: a ``ValueError`` names ``name``.
+    """
+    top = np.abs(a).max(axis=0)
+    if np.any(top == 0.0):
+        j = int(np.argmax(top == 0.0))
+        what = "a zero vector" if a.shape[1] == 1 else f"column {j} is zero"
+        raise ValueError(f"{name} must span a subspace: {what}, which has no direction (every angle to it is "
+                         "undefined).")
+    a = a / top
+    sv = np.linalg.svd(a, compute_uv=False)
+    if a.shape[1] > a.shape[0] or sv[-1] <= max(a.shape) * np.finfo(float).eps * sv[0]:
+        raise ValueError(f"{name} must have linearly independent columns (at most as many columns as rows), a basis "
+                         f"of the subspace; got shape {a.shape} with singular values (after scaling each column to "
+                         f"largest entry 1) down to {sv[-1] if sv.size else 0.0:.3g}.")
+    return np.linalg.qr(a)[0]

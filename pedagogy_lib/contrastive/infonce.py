@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize
 
-from ..core.checks import as_array, as_scalar, check_int, check_rng
+from ..core.checks import as_array, as_scalar, check_int, check_rng, check_symmetric
 from ..core.logmath import logsumexp
 
 __all__ = [
@@ -57,7 +57,8 @@ class QuadraticCritic(NamedTuple):
     ----------
     W : ndarray, shape (D_z, D_y)
     B : ndarray, shape (D_y, D_y)
-        Symmetric; zero for a bilinear critic.
+        Symmetric (checked to a relative 1e-8 of its largest entry by every function that takes a critic);
+        zero for a bilinear critic.
     """
 
     W: np.ndarray
@@ -158,11 +159,12 @@ def _check_pairs(y, z, K):
     return y, z, K
 
 
-def _check_critic(critic, D_y, D_z):
+def _check_critic(critic, D_y, D_z, name="critic"):
     if not isinstance(critic, QuadraticCritic):
-        raise TypeError(f"critic must be a QuadraticCritic; got {type(critic).__name__}.")
+        raise TypeError(f"{name} must be a QuadraticCritic; got {type(critic).__name__}.")
     W = as_array(critic.W, "W", shape=(D_z, D_y), dims="(D_z, D_y)")
     B = as_array(critic.B, "B", shape=(D_y, D_y), dims="(D_y, D_y)")
+    check_symmetric(B, f"{name}.B")               # documented symmetric: y^T B y sees only its symmetric part
     return W, B
 
 
@@ -329,7 +331,7 @@ def fit_critic(y, z, K: int, critic0: QuadraticCritic | None = None, *, learn_B:
     Dy, Dz = y.shape[1], z.shape[1]
     if critic0 is None:
         critic0 = QuadraticCritic(np.zeros((Dz, Dy)), np.zeros((Dy, Dy)))
-    W0, B0 = _check_critic(critic0, Dy, Dz)
+    W0, B0 = _check_critic(critic0, Dy, Dz, "critic0")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     nW = Dz * Dy
 

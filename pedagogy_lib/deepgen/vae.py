@@ -63,6 +63,9 @@ __all__ = [
     "jre_terms",
 ]
 
+#: Largest ``log v^2`` whose standard deviation ``exp(log v^2 / 2)`` is a float64 number (2 log of the largest).
+_LOG_V2_MAX = 2.0 * float(np.log(np.finfo(float).max))
+
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
@@ -226,11 +229,28 @@ def decode(model: VAE, params: VAEParams, X):
 
 
 def reparameterize(nu, log_v2, Z) -> np.ndarray:
-    r"""Eq. 8.24 with a diagonal covariance: :math:`\check{\mathbf x} = \boldsymbol\nu + \mathbf v\odot\check{\mathbf z}`."""
+    r"""Eq. 8.24 with a diagonal covariance: :math:`\check{\mathbf x} = \boldsymbol\nu + \mathbf v\odot\check{\mathbf z}`.
+
+    Raises
+    ------
+    ValueError
+        If ``nu``, ``log_v2`` or ``Z`` is malformed or not finite, or the sample overflows float64
+        (as :func:`gaussian_kl` refuses: a standard deviation :math:`v_k = e^{\log v_k^2/2}` beyond the
+        float64 range, ``log_v2`` above about 1419, or a sample beyond it).
+    """
     nu = as_array(nu, "nu", ndim=2, dims="(N, K)", nonempty=True)
     log_v2 = as_array(log_v2, "log_v2", shape=nu.shape, dims="(N, K)")
     Z = as_array(Z, "Z", shape=nu.shape, dims="(N, K)")
-    return nu + np.exp(0.5 * log_v2) * Z
+    if np.max(log_v2) > _LOG_V2_MAX:
+        raise ValueError(f"log_v2 must be at most {_LOG_V2_MAX:.6g} (twice the log of the largest float64), so that "
+                         f"the standard deviation exp(log_v2 / 2) is a float64 number; got {np.max(log_v2):.6g}.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = nu + np.exp(0.5 * log_v2) * Z
+    if not np.all(np.isfinite(x)):
+        raise ValueError("the sample nu + exp(log_v2 / 2) * Z overflows float64: log_v2 (largest "
+                         f"{np.max(log_v2):.3g}), nu (largest |nu| {np.max(np.abs(nu)):.3g}) and Z (largest |Z| "
+                         f"{np.max(np.abs(Z)):.3g}) must be moderate.")
+    return x
 
 
 def gaussian_kl(nu, log_v2) -> np.ndarray:

@@ -224,16 +224,55 @@ def ddpm_schedule(betas, lam_max: float | None = None) -> Schedule:
         DDPM's per-step variances in :math:`(0, 1)`: the book's :math:`\gamma_l^2`, not its :math:`\beta_l`.
     lam_max : float, optional
         Must exceed :math:`\lambda_1`.
+
+    The SNRs are computed in logs, :math:`\log\bar\alpha_l = \sum_{k\le l}\log(1-\beta_k)` and
+    :math:`1-\bar\alpha_l` by ``expm1``, so variances far below machine epsilon (``1e-20``, where
+    :math:`1-\beta` rounds to 1) keep every digit.
+
+    Raises
+    ------
+    ValueError
+        If ``betas`` is not a finite non-empty vector in :math:`(0, 1)`, gives SNRs outside
+        :math:`[10^{-300}, 10^{300}]` (the range of a schedule's :math:`\rho^2`) or not strictly
+        decreasing in double precision (each message names ``betas``), or ``lam_max`` is not above
+        :math:`\lambda_1` and at most :math:`10^{300}`.
     """
     betas = as_array(betas, "betas", ndim=1, dims="(L,)", nonempty=True)
     if np.any((betas <= 0) | (betas >= 1)):
         raise ValueError(f"betas must lie in (0, 1) (they are variances); got values from {betas.min():.3g} "
                          f"to {betas.max():.3g}.")
-    abar = np.cumprod(1.0 - betas)
-    lam = abar / (1.0 - abar)
-    lam0 = 10.0 * lam[0] if lam_max is None else positive_scalar(lam_max, "lam_max")
-    if lam0 <= lam[0]:
-        raise ValueError(f"lam_max must exceed the SNR of level 1, {lam[0]:.6g}; got {lam0:.6g}.")
+    # in logs: 1 - beta rounds to 1 for beta below 1e-16, and 1 - abar to 0, so the direct route makes
+    # lambda infinite; log abar = sum log1p(-beta) and 1 - abar = -expm1(log abar) keep every digit
+    log_abar = np.cumsum(np.log1p(-betas))
+    with np.errstate(divide="ignore", over="ignore"):
+        log_lam = log_abar - np.log(-np.expm1(log_abar))
+    lo, hi = (2.0 * np.log(b) for b in SCALE_RANGE)          # rho = sqrt(lambda) must lie in SCALE_RANGE
+    if not (np.all(log_lam >= lo) and np.all(log_lam <= hi)):
+        why = (f"betas[0] = {betas[0]:.3g} is too small (it must be at least about {SCALE_RANGE[1] ** -2:g})"
+               if log_lam.max() > hi else f"the product of the 1 - beta_l falls below about {SCALE_RANGE[0] ** 2:g} "
+               "(the betas are too large, or too many)")
+        raise ValueError(f"betas give SNRs abar_l / (1 - abar_l) from exp({log_lam.min():.4g}) to "
+                         f"exp({log_lam.max():.4g}), outside [{SCALE_RANGE[0] ** 2:g}, {SCALE_RANGE[1] ** 2:g}] (the "
+                         f"range of a schedule's rho^2): {why}.")
+    if np.any(np.diff(log_lam) >= 0):
+        l = int(np.argmax(np.diff(log_lam) >= 0)) + 1
+        raise ValueError(f"betas[{l}] = {betas[l]:.3g} is too small to lower the SNR after betas[{l - 1}] = "
+                         f"{betas[l - 1]:.3g} in double precision (abar_l rounds to abar_(l-1)); the SNR must decrease "
+                         "strictly.")
+    lam = np.exp(log_abar) / -np.expm1(log_abar)            # in range (checked above): no exp(log) round trip
+    if lam_max is None:
+        lam0 = 10.0 * lam[0]
+        if lam0 > SCALE_RANGE[1] ** 2:
+            raise ValueError(f"betas[0] = {betas[0]:.3g} is too small for the default lam_max = 10 x the SNR of "
+                             f"level 1 ({lam0:.3g}) to lie within {SCALE_RANGE[1] ** 2:g}; pass lam_max, or a larger "
+                             "betas[0].")
+    else:
+        lam0 = positive_scalar(lam_max, "lam_max")
+        if lam0 <= lam[0]:
+            raise ValueError(f"lam_max must exceed the SNR of level 1, {lam[0]:.6g}; got {lam0:.6g}.")
+        if lam0 > SCALE_RANGE[1] ** 2:
+            raise ValueError(f"lam_max must be at most {SCALE_RANGE[1] ** 2:g} (rho_0 = sqrt(lam_max) at most "
+                             f"{SCALE_RANGE[1]:g}); got {lam0:.6g}.")
     return schedule_from_snr(np.concatenate([[lam0], lam]), "vp")
 
 

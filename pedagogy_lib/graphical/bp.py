@@ -161,14 +161,46 @@ def _factor_to_var(f: Factor, k: int, v, incoming: dict, mode: str) -> np.ndarra
     return T.max(axis=others) if others else T
 
 
-def _var_to_var_product(fg: FactorGraph, v, exclude, msgs: dict, mode: str) -> np.ndarray:
+#: A product of normalized messages at a variable is divided by its largest entry (the log of which
+#: is returned) once that entry falls below this: a variable in thousands of factors does not underflow.
+_PRODUCT_LO = 1e-200
+
+
+def _var_to_var_product(fg: FactorGraph, v, exclude, msgs: dict, mode: str) -> tuple[np.ndarray, float]:
+    """The product (sum, in logs, for max-product) of the messages into ``v`` from all but ``exclude``,
+    and the log of what it was divided by on the way (0 unless the product fell below ``_PRODUCT_LO``)."""
     out = np.zeros(fg.card[v]) if mode == "max" else np.ones(fg.card[v])
+    log_scale = 0.0
     for nb in fg.graph.neighbors(var_node(v)):
         if nb == exclude:
             continue
         m = msgs[(nb, var_node(v))]
-        out = out + m if mode == "max" else out * m
-    return out
+        if mode == "max":
+            out = out + m
+            continue
+        out = out * m
+        top = float(out.max())
+        if 0.0 < top < _PRODUCT_LO:
+            out = out / top
+            log_scale += float(np.log(top))
+    return out, log_scale
+
+
+def _scaled_graph(fg: FactorGraph) -> tuple[FactorGraph, float]:
+    r"""``fg`` with every table divided by its largest entry, and the sum of the logs of those entries.
+
+    A constant factor of a potential multiplies :math:`Z` and changes no marginal, so the messages are
+    computed from tables of largest entry 1 (no scale of the potentials under- or overflows) and the
+    constants come back in :math:`\log Z`. An all-zero table is left as it is (then :math:`Z = 0`).
+    """
+    factors, log_scale = [], 0.0
+    for f in fg.factors:
+        top = float(f.table.max())
+        if top > 0.0 and top != 1.0:
+            f = Factor(f.variables, f.table / top)
+            log_scale += float(np.log(top))
+        factors.append(f)
+    return fg._replace(factors=factors), log_scale
 
 
 def _normalize(m: np.ndarray, mode: str, name) -> tuple[np.ndarray, float]:
@@ -192,13 +224,13 @@ def _run_tree(fg: FactorGraph, root, mode: str):
     log_scale = 0.0
     for n, (s, r) in enumerate(schedule):
         if s[0] == "var":
-            m = _var_to_var_product(fg, s[1], r, msgs, mode)
+            m, c0 = _var_to_var_product(fg, s[1], r, msgs, mode)
         else:
-            m = _factor_to_var(fg.factors[s[1]], s[1], r[1], msgs, mode)
+            m, c0 = _factor_to_var(fg.factors[s[1]], s[1], r[1], msgs, mode), 0.0
         m, c = _normalize(m, mode, r)
         msgs[(s, r)] = m
         if n < n_collect:
-            log_scale += c
+            log_scale += c + c0
     return schedule, msgs, log_scale
 
 
@@ -232,14 +264,15 @@ def belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None = Non
         If the factors are invalid (mismatched cardinalities, negative entries), the factor graph has a
         cycle (the message names it), or the evidence has probability zero.
     """
-    fg = with_evidence(make_factor_graph(factors), evidence)
+    fg, log_Z = _scaled_graph(with_evidence(make_factor_graph(factors), evidence))
     schedule, msgs, log_scale = _run_tree(fg, root, "sum")
-    log_Z = log_scale
+    log_Z += log_scale
     for v in _component_roots(fg, schedule):
-        log_Z += _normalize(_var_to_var_product(fg, v, None, msgs, "sum"), "sum", var_node(v))[1]
+        b, c0 = _var_to_var_product(fg, v, None, msgs, "sum")
+        log_Z += _normalize(b, "sum", var_node(v))[1] + c0
     marginals = {}
     for v in fg.card:
-        b = _var_to_var_product(fg, v, None, msgs, "sum")
+        b, _ = _var_to_var_product(fg, v, None, msgs, "sum")
         marginals[v] = b / b.sum()
     return BeliefPropagation(marginals, log_Z, msgs, schedule)
 
@@ -259,7 +292,7 @@ def max_product(factors, *, evidence: Mapping[Hashable, int] | None = None,
     roots = _component_roots(fg, schedule)
     assignment, log_max = {}, log_scale
     for v in roots:
-        b = _var_to_var_product(fg, v, None, msgs, "max")
+        b, _ = _var_to_var_product(fg, v, None, msgs, "max")
         log_max += _normalize(b, "max", var_node(v))[1]
         assignment[v] = int(np.argmax(b))
     n_collect = len(schedule) // 2
@@ -281,7 +314,7 @@ def max_product(factors, *, evidence: Mapping[Hashable, int] | None = None,
             assignment[u] = int(x)
     max_marginals = {}
     for v in fg.card:
-        b = _var_to_var_product(fg, v, None, msgs, "max")
+        b, _ = _var_to_var_product(fg, v, None, msgs, "max")
         max_marginals[v] = np.exp(b - b.max())
     return MaxProduct(assignment, log_max, max_marginals, schedule)
 
@@ -343,7 +376,7 @@ def loopy_belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None
     ConvergenceWarning
         If ``max_iter`` rounds pass without meeting ``tol``.
     """
-    fg = with_evidence(make_factor_graph(factors), evidence)
+    fg, log_scale = _scaled_graph(with_evidence(make_factor_graph(factors), evidence))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = positive_scalar(tol, "tol")
     damping = positive_scalar(damping, "damping", strict=False)
@@ -365,7 +398,7 @@ def loopy_belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None
             new_f2v[(factor_node(k), var_node(v))] = m
         f2v = new_f2v
         for k, v in edges:
-            m = _var_to_var_product(fg, v, factor_node(k), f2v, "sum")
+            m, _ = _var_to_var_product(fg, v, factor_node(k), f2v, "sum")
             v2f[(var_node(v), factor_node(k))], _ = _normalize(m, "sum", factor_node(k))
         if record:
             history.append(_beliefs(fg, f2v))
@@ -376,12 +409,12 @@ def loopy_belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None
         warnings.warn(f"loopy belief propagation did not converge in {max_iter} rounds (last largest message "
                       f"change {change:.3g}, tol {tol:.3g}); try damping.", ConvergenceWarning, stacklevel=2)
     beliefs = _beliefs(fg, f2v)
-    return LoopyBP(beliefs, _bethe_log_Z(fg, v2f, f2v, beliefs), n_iter, converged, history)
+    return LoopyBP(beliefs, _bethe_log_Z(fg, v2f, f2v, beliefs) + log_scale, n_iter, converged, history)
 
 
 def _beliefs(fg: FactorGraph, f2v: dict) -> dict:
     out = {}
     for v in fg.card:
-        b = _var_to_var_product(fg, v, None, f2v, "sum")
+        b, _ = _var_to_var_product(fg, v, None, f2v, "sum")
         out[v] = b / b.sum()
     return out

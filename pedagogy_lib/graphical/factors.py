@@ -18,6 +18,7 @@ from typing import Hashable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..core.checks import as_array, check_int
+from ..core.logmath import logsumexp
 
 __all__ = [
     "Factor",
@@ -168,14 +169,72 @@ def factor_product(f: Factor, g: Factor) -> Factor:
     f, g = check_factor(f, "f"), check_factor(g, "g")
     _common_cardinalities(f, g, ("f", "g"))
     variables = f.variables + tuple(v for v in g.variables if v not in f.variables)
-    return Factor(variables, _expand(f, variables) * _expand(g, variables))
+    return Factor(variables, _product_table([f, g], variables, "f.table and g.table"))
 
 
-def _reduce(f: Factor, drop: Sequence[Hashable], op) -> Factor:
+def _reduce(f: Factor, drop: Sequence[Hashable], op, name: str = "f.table") -> Factor:
     drop = set(drop)
     axes = tuple(i for i, v in enumerate(f.variables) if v in drop)
     keep = tuple(v for v in f.variables if v not in drop)
-    return Factor(keep, op(f.table, axis=axes) if axes else f.table)
+    with np.errstate(over="ignore"):
+        out = op(f.table, axis=axes) if axes else f.table
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"the sums of {name} overflow float64 (its largest entry is {f.table.max():.3g}); divide "
+                         f"{name} by a constant (log Z shifts by its log), or use belief_propagation, which works "
+                         "with normalized messages.")
+    return Factor(keep, out)
+
+
+#: Smallest and largest positive float64 numbers with full precision (below ``TINY`` they are subnormal).
+_TINY, _HUGE = float(np.finfo(float).tiny), float(np.finfo(float).max)
+
+
+def _log_table(f: Factor, variables: tuple) -> np.ndarray:
+    """``log f.table`` (``-inf`` where an entry is zero), expanded as :func:`_expand` does."""
+    with np.errstate(divide="ignore"):
+        return np.log(_expand(f, variables))
+
+
+def _log_product(factors, variables: tuple) -> np.ndarray:
+    """The log of the product of the factors' tables over ``variables`` (each variable in some factor): a
+    sum of logs, which neither under- nor overflows; ``-inf`` where a factor is zero."""
+    L = np.zeros([1] * len(variables))
+    for f in factors:
+        L = L + _log_table(f, variables)
+    return L
+
+
+def _product_table(factors, variables: tuple, name: str) -> np.ndarray:
+    """The product of the factors' tables over ``variables`` (each variable in some factor), refused if
+    float64 cannot hold it.
+
+    The tables are multiplied as they are. Only when the result is not finite, or its largest entry is
+    positive but below the normal float64 range, is it rebuilt from the sum of the logs (a partial
+    product may leave the range where the whole one fits); when the product itself lies beyond float64,
+    a ``ValueError`` names the range.
+    """
+    T = np.ones([1] * len(variables))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for f in factors:
+            T = T * _expand(f, variables)
+    top = float(T.max())
+    if np.all(np.isfinite(T)) and (top >= _TINY or (top == 0.0 and _all_zero(factors, variables))):
+        return T
+    L = _log_product(factors, variables)
+    top = float(L.max())
+    if top == -np.inf:
+        return np.zeros(L.shape)
+    if not np.log(_TINY) <= top <= np.log(_HUGE):
+        raise ValueError(f"the product of {name} lies beyond float64: its largest entry is exp({top:.6g}) (float64 "
+                         f"holds exp(-708) to exp(709)). Scale the tables (each constant factor shifts log Z by its "
+                         "log), or use log_partition_by_enumeration, marginals_by_enumeration or belief_propagation, "
+                         "which work in logs or with normalized messages.")
+    return np.exp(L)
+
+
+def _all_zero(factors, variables: tuple) -> bool:
+    """True when every configuration has a zero factor (the product is zero exactly, not by underflow)."""
+    return bool(np.all(_log_product(factors, variables) == -np.inf))
 
 
 def sum_out(f: Factor, variables: Sequence[Hashable]) -> Factor:
@@ -265,22 +324,44 @@ def joint(factors, order: Sequence[Hashable] | None = None) -> Factor:
     variables = tuple(card) if order is None else tuple(order)
     if set(variables) != set(card) or len(variables) != len(card):
         raise ValueError(f"order must list each variable once: {sorted(map(str, card))}; got {variables}.")
-    T = np.ones([card[v] for v in variables])
-    for f in factors:
-        T = T * _expand(f, variables)
-    return Factor(variables, T)
+    return Factor(variables, _product_table(factors, variables, "the factors' tables"))
+
+
+def _log_joint(factors) -> tuple[tuple, np.ndarray]:
+    """The variables and the log of the unnormalized joint (``-inf`` where a factor is zero), by summing logs."""
+    factors, card = check_factors(factors)
+    variables = tuple(card)
+    return variables, _log_product(factors, variables)
 
 
 def log_partition_by_enumeration(factors) -> float:
-    r""":math:`\log Z = \log\sum_{\mathbf x}\prod_f\psi_f(\mathbf x_f)` by building the whole joint."""
-    return float(np.log(joint(factors).table.sum()))
+    r""":math:`\log Z = \log\sum_{\mathbf x}\prod_f\psi_f(\mathbf x_f)` by enumerating every configuration.
+
+    The joint is built in logs (a sum of the tables' logs) and summed by log-sum-exp, so tables of any
+    scale give the right answer (a product of tables of size ``1e-150`` underflows; its log does not).
+    ``-inf`` when every configuration has a zero factor (``Z = 0``).
+    """
+    _, L = _log_joint(factors)
+    return float(logsumexp(L.ravel()))
 
 
 def marginals_by_enumeration(factors) -> dict:
-    """Every single-variable marginal :math:`p(x_i)` from the normalized joint (small models only)."""
-    J = joint(factors)
-    P = J.table / J.table.sum()
-    return {v: P.sum(axis=tuple(j for j in range(P.ndim) if j != i)) for i, v in enumerate(J.variables)}
+    """Every single-variable marginal :math:`p(x_i)` from the normalized joint (small models only).
+
+    The joint is normalized in logs before it is exponentiated, so tables of any scale give the
+    right marginals.
+
+    Raises
+    ------
+    ValueError
+        If the factors are invalid, or every configuration has a zero factor (``Z = 0``: no marginal).
+    """
+    variables, L = _log_joint(factors)
+    log_Z = float(logsumexp(L.ravel()))
+    if log_Z == -np.inf:
+        raise ValueError("factors give every configuration probability zero (Z = 0): there are no marginals.")
+    P = np.exp(L - log_Z)
+    return {v: P.sum(axis=tuple(j for j in range(P.ndim) if j != i)) for i, v in enumerate(variables)}
 
 
 def dag_factors(dag) -> list[Factor]:

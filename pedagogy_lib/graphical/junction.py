@@ -112,6 +112,19 @@ def triangulate(G: nx.Graph, order: Sequence[Hashable] | None = None) -> tuple[n
     return H, fill
 
 
+#: A clique's product of its potential and its incoming messages is divided by its largest entry (its log
+#: going to log Z) once that entry falls below this.
+_PRODUCT_LO = 1e-200
+
+
+def _scaled(f: Factor) -> tuple[Factor, float]:
+    """``f`` divided by its largest entry, and the log of that entry (``f`` itself and 0 for an all-zero table)."""
+    top = float(f.table.max())
+    if not top > 0:
+        return f, 0.0
+    return Factor(f.variables, f.table / top), float(np.log(top))
+
+
 def junction_tree(factors, *, order: Sequence[Hashable] | None = None) -> JunctionTree:
     r"""Exact marginals and :math:`\log Z` of any (small-width) discrete model by the junction-tree algorithm.
 
@@ -146,45 +159,56 @@ def junction_tree(factors, *, order: Sequence[Hashable] | None = None) -> Juncti
     edges = sorted(tuple(sorted(e)) for e in T.edges)
     separators = [tuple(v for v in cliques[a] if v in cliques[b]) for a, b in edges]
 
-    # each factor goes to the first clique that contains its scope
+    # each factor goes to the first clique that contains its scope; every table, and every clique
+    # potential after each product, is divided by its largest entry, whose log goes to log Z, so
+    # that potentials of any scale neither under- nor overflow (issue 53)
     card = fg.card
     potentials = [Factor(c, np.ones([card[v] for v in c])) for c in cliques]
+    log_Z = 0.0
     for k, f in enumerate(fg.factors):
         home = next(i for i, c in enumerate(cliques) if set(f.variables) <= set(c))
-        potentials[home] = marginal_of(factor_product(potentials[home], f), cliques[home])
+        f, log_top = _scaled(f)
+        prod, log_prod = _scaled(marginal_of(factor_product(potentials[home], f), cliques[home]))
+        potentials[home] = prod
+        log_Z += log_top + log_prod
 
     # collect towards clique 0 then distribute (tree BP on the clique tree)
     order_edges = list(nx.bfs_edges(T, 0)) if len(cliques) > 1 else []
     schedule = [(c, p) for p, c in reversed(order_edges)] + list(order_edges)
     msgs: dict = {}
-    log_Z = 0.0
 
     def incoming(i, exclude):
-        out = potentials[i]
+        """Clique i's potential times the messages from its neighbours but ``exclude``, and the log of
+        what it was divided by on the way (a clique with many neighbours does not underflow)."""
+        out, log_scale = potentials[i], 0.0
         for j in T.neighbors(i):
             if j != exclude and (j, i) in msgs:
                 out = factor_product(out, msgs[(j, i)])
-        return out
+                top = float(out.table.max())
+                if 0.0 < top < _PRODUCT_LO:
+                    out, log_scale = Factor(out.variables, out.table / top), log_scale + float(np.log(top))
+        return out, log_scale
 
     for n, (i, j) in enumerate(schedule):
         sep = [v for v in cliques[i] if v in cliques[j]]
-        m = sum_out(incoming(i, j), [v for v in cliques[i] if v not in sep])
+        into, log_scale = incoming(i, j)
+        m = sum_out(into, [v for v in cliques[i] if v not in sep])
         s = float(m.table.sum())
         if not s > 0:
             raise ValueError("factors give every configuration probability zero (Z = 0).")
         msgs[(i, j)] = Factor(m.variables, m.table / s)
         if n < len(order_edges):
-            log_Z += np.log(s)
-    root = incoming(0, None)
+            log_Z += np.log(s) + log_scale
+    root, log_scale = incoming(0, None)
     s0 = float(root.table.sum())
     if not s0 > 0:
         raise ValueError("factors give every configuration probability zero (Z = 0).")
-    log_Z += np.log(s0)
+    log_Z += np.log(s0) + log_scale
     # disconnected Markov networks: the spanning tree joins components by empty separators, whose
     # messages are scalars, so the root's total already includes every component's normalizer
     beliefs = []
     for i, c in enumerate(cliques):
-        b = marginal_of(incoming(i, None), c)
+        b = marginal_of(incoming(i, None)[0], c)
         beliefs.append(Factor(c, b.table / b.table.sum()))
     marginals = {}
     for v in card:

@@ -27,12 +27,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_backend, check_int, check_rng
+from ..core.checks import as_array, as_scalar, check_backend, check_int, check_rng
 from . import kernels
 from .factors import Factor
 
 __all__ = ["PairwiseTree", "TreeMarginals", "make_pairwise_tree", "check_pairwise_tree", "tree_sum_product",
            "tree_factors", "random_tree"]
+
+#: Largest |log| of an edge potential that :func:`random_tree` draws (``exp(700)`` is about ``1e304``).
+_LOG_POTENTIAL_MAX = 700.0
 
 
 class PairwiseTree(NamedTuple):
@@ -184,29 +187,51 @@ def _topological_order(par: np.ndarray) -> np.ndarray:
     return np.argsort(depth.astype(small), kind="stable")
 
 
+def _psi_scaled(psi_i):
+    """``psi_i``, divided by its largest entry if that lies outside ``[PSI_LO, PSI_HI]``; and the divisor's log."""
+    top = psi_i.max()
+    if kernels.PSI_LO <= top <= kernels.PSI_HI:
+        return psi_i, 0.0
+    return psi_i / top, float(np.log(top))
+
+
 def _sum_product_numpy(parent, phi, psi, order):
-    """Readable twin of :func:`~pedagogy_lib.graphical.kernels.sum_product`: one loop over nodes in each direction."""
+    r"""Readable twin of :func:`~pedagogy_lib.graphical.kernels.sum_product`: one loop over nodes in each direction.
+
+    Scaled as the kernel is: each node's product ``inside`` is divided by its largest entry before it
+    sends its message (and when that entry falls below ``INSIDE_LO``), an edge potential far from 1 by
+    its own largest entry, and the logs of the divisors add up to part of :math:`\log Z`.
+    """
     N, K = phi.shape
-    inside = phi.copy()                    # phi_i times the messages from i's children
+    inside = phi.copy()                    # phi_i times the messages from i's children, rescaled
     up = np.ones((N, K))                   # m_{i -> pa(i)}, normalized
     log_Z = 0.0
     for i in order[::-1]:
         p = parent[i]
+        top = inside[i].max()
+        inside[i] /= top
+        log_Z += np.log(top)
         if p < 0:
             log_Z += np.log(inside[i].sum())
             continue
-        m = psi[i] @ inside[i]             # sum over x_i of psi_i(x_p, x_i) inside_i(x_i)
+        P, log_scale = _psi_scaled(psi[i])
+        m = P @ inside[i]                  # sum over x_i of psi_i(x_p, x_i) inside_i(x_i)
         s = m.sum()
         up[i] = m / s
-        log_Z += np.log(s)
+        log_Z += np.log(s) + log_scale
         inside[p] *= up[i]
+        if inside[p].max() < kernels.INSIDE_LO:
+            top = inside[p].max()
+            inside[p] /= top
+            log_Z += np.log(top)
     marg = np.empty((N, K))
     down = np.ones((N, K))                 # m_{pa(i) -> i}, normalized; parents are visited first
     for i in order:
         p = parent[i]
         if p >= 0:
-            cavity = inside[p] * down[p] / up[i]      # everything at the parent except i's message
-            m = psi[i].T @ cavity
+            ok = up[i] > 0.0               # everything at the parent except i's message
+            cavity = np.where(ok, inside[p] * down[p] / np.where(ok, up[i], 1.0), 0.0)
+            m = _psi_scaled(psi[i])[0].T @ (cavity / cavity.max())
             down[i] = m / m.sum()
         b = inside[i] * down[i]
         marg[i] = b / b.sum()
@@ -252,13 +277,29 @@ def tree_factors(tree: PairwiseTree) -> list[Factor]:
 def random_tree(N: int, K: int, rng: np.random.Generator, *, coupling: float = 1.0) -> PairwiseTree:
     r"""A random tree (each node's parent uniform among the earlier nodes) with log-normal potentials.
 
-    ``coupling`` scales the log edge potentials (0 makes the variables independent).
+    ``coupling`` scales the log edge potentials (0 makes the variables independent):
+    :math:`\psi = e^{\text{coupling}\cdot z}` with :math:`z` standard normal.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``N`` or ``K`` is not a positive integer, ``rng`` not a Generator, or ``coupling`` not a
+        finite number small enough that every edge potential :math:`e^{\text{coupling}\cdot z}` of
+        this draw is a positive float64 (``|coupling * z| <= 700``).
     """
     N = check_int(N, "N", minimum=1)
     K = check_int(K, "K", minimum=1)
     rng = check_rng(rng)
+    coupling = as_scalar(coupling, "coupling")
     u = rng.random(N)
     parent = np.concatenate(([-1], np.floor(u[1:] * np.arange(1, N)).astype(np.int64)))
     phi = np.exp(rng.standard_normal((N, K)))
-    psi = np.exp(coupling * rng.standard_normal((N, K, K)))
+    z = rng.standard_normal((N, K, K))
+    z_max = float(np.abs(z).max())
+    if abs(coupling) * z_max > _LOG_POTENTIAL_MAX:
+        raise ValueError(f"coupling must satisfy |coupling| <= {_LOG_POTENTIAL_MAX / z_max:.4g} for this draw (its "
+                         f"largest |z| is {z_max:.3g}), so that every edge potential exp(coupling * z) is a positive "
+                         f"float64 (the log of each at most {_LOG_POTENTIAL_MAX:g} in size); got coupling = "
+                         f"{coupling:.6g}.")
+    psi = np.exp(coupling * z)
     return make_pairwise_tree(parent, phi, psi)

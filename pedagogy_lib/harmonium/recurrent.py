@@ -32,7 +32,8 @@ __all__ = ["init_refh", "recurrent_inputs", "refh_training_data", "train_refh",
 
 
 def _check_sequences(Y, M):
-    Y = as_array(Y, "Y", ndim=3, dims="(S, T, M)")
+    # nonempty: at least one sequence of at least one step (T = 0 has no first step to predict)
+    Y = as_array(Y, "Y", ndim=3, dims="(S, T, M)", nonempty=True)
     if Y.shape[2] != M:
         raise ValueError(f"Y must have shape (S, T, {M}); got {Y.shape}.")
     if ((Y != 0) & (Y != 1)).any():

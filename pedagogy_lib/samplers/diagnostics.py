@@ -36,17 +36,30 @@ def _trace(trace, name="trace", min_chains=1):
     return arr if arr.ndim == 3 else arr[:, :, None]
 
 
+def _centred(x):
+    """``(centred, dev)``: ``x`` centred per coordinate and divided by its largest deviation ``dev`` (0 for a
+    constant coordinate, left as zeros). Every step is scaled: the draws are divided by their largest
+    magnitude before the mean is taken, so neither the sums of a trace of size ``1e300`` overflow nor the
+    squares of one of size ``1e-300`` underflow (issue 53)."""
+    mag = np.abs(x).max(axis=(0, 1))
+    mag = np.where(mag > 0.0, mag, 1.0)
+    u = x / mag
+    centred = u - u.mean(axis=(0, 1))
+    dev_u = np.abs(centred).max(axis=(0, 1))
+    safe = np.where(dev_u > 0.0, dev_u, 1.0)
+    return centred / safe, dev_u * mag
+
+
 def _standardized(x, name="trace"):
     """``x`` centred and divided, per coordinate, by its largest deviation: the diagnostics below are
     scale invariant, and this keeps their products of deviations from underflowing (or overflowing).
     A constant coordinate (every draw equal) has no autocorrelation: refused."""
-    centred = x - x.mean(axis=(0, 1))
-    dev = np.abs(centred).max(axis=(0, 1))
+    centred, dev = _centred(x)
     if np.any(dev == 0.0):
         d = int(np.argmax(dev == 0.0))
         raise ValueError(f"{name} is constant in coordinate {d} (every draw equal: a stuck sampler?); its "
                          "autocorrelation, ESS and R-hat are undefined.")
-    return centred / dev
+    return centred
 
 
 def _autocov(x):
@@ -113,14 +126,18 @@ def ess(trace) -> np.ndarray:
 def mcse(trace) -> np.ndarray:
     r"""Monte Carlo standard error of the mean, :math:`\hat\sigma/\sqrt{\mathrm{ESS}}`, per coordinate.
 
-    A constant coordinate (every draw equal; its ESS is undefined) has standard error 0.
+    A constant coordinate (every draw equal; its ESS is undefined) has standard error 0. Scale
+    equivariant at every scale: the standard deviation is taken of the standardized draws and
+    multiplied back, so a trace of size ``1e-300`` (whose squares underflow) or ``1e300`` (whose
+    squares overflow) gets the standard error of the same trace at size 1, times its scale.
     """
     x = _trace(trace)
-    sd = x.reshape(-1, x.shape[2]).std(axis=0, ddof=1)
-    varying = np.abs(x - x.mean(axis=(0, 1))).max(axis=(0, 1)) > 0.0
+    centred, dev = _centred(x)
+    varying = dev > 0.0
     out = np.zeros(x.shape[2])
     if varying.any():
-        out[varying] = sd[varying] / np.sqrt(ess(x[:, :, varying]))
+        sd = centred[:, :, varying].reshape(-1, int(varying.sum())).std(axis=0, ddof=1)
+        out[varying] = dev[varying] * (sd / np.sqrt(ess(x[:, :, varying])))
     return out if np.ndim(trace) == 3 else float(out[0])
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.checks import as_array, check_choice, check_stochastic_matrix, positive_scalar
+from ..core.logmath import log_normalize
 from .proposals import mala_log_proposal, mh_log_accept_ratio
 
 __all__ = ["mh_transition_matrix", "mala_transition_matrix", "gibbs_transition_matrix"]
@@ -110,9 +111,10 @@ def gibbs_transition_matrix(log_joint, scan: str = "random") -> np.ndarray:
     L = as_array(log_joint, "log_joint", ndim=2, dims="(n_a, n_b)", nonempty=True)
     scan = check_choice(scan, "scan", ("random", "systematic"))
     na, nb = L.shape
-    p = np.exp(L - L.max())
-    cond_a = p / p.sum(axis=0, keepdims=True)             # p(a | b), columns sum to one
-    cond_b = p / p.sum(axis=1, keepdims=True)             # p(b | a), rows sum to one
+    # each conditional normalized on its own, in logs: a global shift leaves a column (or row) whose
+    # joint is far below the largest entry all zero, and 0 / 0 (issue 53)
+    cond_a = np.exp(log_normalize(L, axis=0))             # p(a | b), columns sum to one
+    cond_b = np.exp(log_normalize(L, axis=1))             # p(b | a), rows sum to one
     S = na * nb
     Ta = np.zeros((S, S))
     Tb = np.zeros((S, S))

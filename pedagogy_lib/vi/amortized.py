@@ -157,11 +157,56 @@ def log_evidence(model: LinearGaussianModel, Y) -> np.ndarray:
         ``(N, L)`` array.
     """
     model, Y = _check(model, Y)
+    return _log_evidence(model, Y)
+
+
+def _log_sq_norms(A: np.ndarray) -> np.ndarray:
+    """``log ||a||^2`` of each row ``a`` of ``A`` (``-inf`` for a zero row), scaled so no square under- or overflows."""
+    top = np.abs(A).max(axis=1) if A.shape[1] else np.zeros(A.shape[0])
+    safe = np.where(top > 0.0, top, 1.0)
+    with np.errstate(divide="ignore"):
+        return 2.0 * np.log(top) + np.log(np.sum((A / safe[:, None]) ** 2, axis=1) + (top == 0.0))
+
+
+def _log_evidence(model, Y):
+    r"""The log evidence from the SVD :math:`\mathbf C = \mathbf U\,\mathrm{diag}(\mathbf d)\,\mathbf V^T`, in logs.
+
+    :math:`\mathbf C\mathbf C^T + \sigma^2\mathbf I` has eigenvalues :math:`d_i^2 + \sigma^2` on the columns of
+    :math:`\mathbf U` and :math:`\sigma^2` on their orthogonal complement, so with :math:`\mathbf r = \mathbf y - \mathbf c`
+    the Mahalanobis term is :math:`\sum_i (\mathbf u_i^T\mathbf r)^2/(d_i^2+\sigma^2) + \lVert\mathbf r - \mathbf U\mathbf U^T\mathbf r\rVert^2/\sigma^2`
+    and the log determinant :math:`\sum_i\log(d_i^2+\sigma^2) + (L - r)\log\sigma^2`. Every term is formed
+    from logs (``logaddexp`` for :math:`d_i^2+\sigma^2`, scaled norms), so neither a tiny :math:`\sigma^2` (where
+    the Cholesky factor of the nearly singular covariance is dominated by rounding) nor large loadings
+    under- or overflow; the residual off the column space of :math:`\mathbf C` is computed directly, not as
+    a difference of two large quadratic forms.
+    """
     C, c, s2 = model
-    S = C @ C.T + s2 * np.eye(C.shape[0])
-    Lc = np.linalg.cholesky(S)
-    w = np.linalg.solve(Lc, (Y - c).T)
-    return -0.5 * np.sum(w * w, axis=0) - np.sum(np.log(np.diag(Lc))) - 0.5 * C.shape[0] * _LOG2PI
+    L = C.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        R = Y - c
+    if not np.all(np.isfinite(R)):
+        raise ValueError("Y - model.c overflows float64; rescale Y and the model (C, c by a, sigma2 by a^2).")
+    U, d, _ = np.linalg.svd(C, full_matrices=False)         # C = U diag(d) V^T; r = min(L, K) columns
+    log_s2 = np.log(s2)
+    with np.errstate(divide="ignore"):
+        log_eig = np.logaddexp(2.0 * np.log(d), log_s2)      # log(d_i^2 + sigma2)
+    P = R @ U                                                # coordinates on the column space of C
+    with np.errstate(divide="ignore"):
+        log_terms = 2.0 * np.log(np.abs(P)) - log_eig
+    if d.size < L:                                           # the rest, orthogonal to it (none when L <= K)
+        log_rest = _log_sq_norms(R - P @ U.T) - log_s2
+    else:
+        log_rest = np.full(R.shape[0], -np.inf)
+    with np.errstate(over="ignore"):
+        quad = np.exp(log_terms).sum(axis=1) + np.exp(log_rest)
+    log_det = float(log_eig.sum()) + (L - d.size) * log_s2
+    out = -0.5 * quad - 0.5 * log_det - 0.5 * L * _LOG2PI
+    if not np.all(np.isfinite(out)):
+        n = int(np.argmax(~np.isfinite(out)))
+        raise ValueError(f"the log evidence of Y[{n}] lies below the float64 range: the datum is about "
+                         f"exp({0.5 * float(np.logaddexp.reduce(np.r_[log_terms[n], log_rest[n]])):.4g}) standard "
+                         f"deviations from the model's mean (model.sigma2 = {s2:.3g}); rescale Y and the model.")
+    return out
 
 
 def linear_gaussian_elbo(model: LinearGaussianModel, Y, nu, log_s) -> np.ndarray:

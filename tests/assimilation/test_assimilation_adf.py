@@ -3,6 +3,8 @@ filter of the LGSSM family on a linear model, closed-form moments of polynomials
 integrated on a fine grid; the grid filter against the Kalman filter; the KL projection property."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,42 @@ def test_moments_that_overflow_raise_instead_of_returning_inf():
         gaussian_moments(lambda x: x ** 2 / 4.0, 1e150, 2.0, n_nodes=21)
     m, v = gaussian_moments(lambda x: x ** 2 / 4.0, 1e3, 2.0, n_nodes=21)
     assert np.isfinite(m) and np.isfinite(v)
+
+
+@pytest.mark.parametrize("R", [1e-2, 1e-4, 1e-6, 1e-9, 1e-12])
+def test_a_narrow_likelihood_gets_the_kalman_update(R):
+    """Issue 53: the grid over a prior of variance 1 (spacing 0.04) cannot see a likelihood of standard
+    deviation 1e-2 or less; the update re-grids over the posterior and is the Kalman update again."""
+    S = 1.0 + R
+    exact = (0.7 / S, R / S, -0.5 * (np.log(2 * np.pi * S) + 0.49 / S))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = adf.assumed_density_filter(lambda x, t: x, lambda x: x, 0.1, R, np.array([0.7]), 0.0, 1.0)
+    np.testing.assert_allclose([res.mu_filt[0], res.Upsilon_filt[0], res.log_p_y[0]], exact, rtol=1e-9)
+
+
+def test_a_likelihood_no_grid_can_resolve_warns():
+    """Narrower than double precision resolves around the state, or so far from the forecast that rounding
+    hides the likelihood's slope across the grid: a RuntimeWarning naming the step, not a silent answer."""
+    with pytest.warns(RuntimeWarning, match=r"step t = 0: .*double precision"):
+        adf.assumed_density_filter(lambda x, t: x, lambda x: x, 0.1, 1e-30, np.array([0.7]), 0.0, 1.0)
+    with pytest.warns(RuntimeWarning, match=r"step t = 0: .*y\[0\] lies so far from the forecast"):
+        adf.assumed_density_filter(lambda x, t: x, lambda x: x, 0.1, 1e-154, np.array([0.3]), 0.0, 1e-150)
+
+
+def test_an_observation_far_in_the_forecasts_tail_is_found():
+    """y = 60 forecast standard deviations out: the grid over the forecast holds none of the posterior; it
+    is moved out to it (Kalman's answer, no warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = adf.assumed_density_filter(lambda x, t: x, lambda x: x, 0.1, 1.0, np.array([60.0]), 0.0, 1.0)
+    np.testing.assert_allclose([res.mu_filt[0], res.Upsilon_filt[0], res.log_p_y[0]],
+                               [30.0, 0.5, -0.5 * (np.log(4 * np.pi) + 1800.0)], rtol=1e-9)
+
+
+def test_moments_narrower_than_double_precision_around_mu_are_refused():
+    """Issue 53: at Upsilon = 1e-150 around mu = 2 the nodes mu +- 8 sqrt(Upsilon) all round to 2 and the
+    variance came out 0; it is refused, naming Upsilon and the smallest it supports there."""
+    with pytest.raises(ValueError, match=r"Upsilon = 1e-150 is too small for mu = 2.*at least about"):
+        adf.gaussian_moments(lambda x: x, 2.0, 1e-150)
+    np.testing.assert_allclose(adf.gaussian_moments(lambda x: x, 0.0, 1e-150), [0.0, 1e-150], rtol=1e-12, atol=1e-88)

@@ -190,7 +190,9 @@ def test_infonce_gradient_matches_finite_differences():
     _, dW, dB = infonce.infonce_grad(infonce.QuadraticCritic(W0, B0), y, z, 6)
     rW = gradcheck(lambda w: infonce.infonce_grad(infonce.QuadraticCritic(w.reshape(3, 2), B0), y, z, 6)[0],
                    W0.ravel(), dW.ravel())
-    rB = gradcheck(lambda b: infonce.infonce_grad(infonce.QuadraticCritic(W0, b.reshape(2, 2)), y, z, 6)[0],
+    # B is symmetric (checked): perturb it through B = (b + b^T) / 2, whose gradient in b is dB (symmetric)
+    sym = lambda b: 0.5 * (b.reshape(2, 2) + b.reshape(2, 2).T)  # noqa: E731
+    rB = gradcheck(lambda b: infonce.infonce_grad(infonce.QuadraticCritic(W0, sym(b)), y, z, 6)[0],
                    B0.ravel(), dB.ravel())
     assert rW.ok and rB.ok
 

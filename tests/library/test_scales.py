@@ -1,0 +1,792 @@
+"""Right at every scale (issue 53): potentials, densities, variances and normalizers from 1e-150 to 1e150.
+
+A product, a normalizer or a grid that is fine at ordinary scales can under- or overflow at others and
+return a silent wrong answer. For every public function that takes such a quantity, a case below sweeps
+valid inputs over scales (``POTENTIAL_SCALES``: tables and variances from 1e-150 to 1e150, each log
+potential shifted by up to +-345; ``LINEAR_SCALES``: traces, errors and vectors, whose squares are
+formed, from 1e-300 to 1e300) and compares the answer with a route that cannot under- or overflow:
+
+* an exact identity of the mathematics, applied to the same call at scale 1 (a constant factor of a
+  potential shifts log Z by its log and changes no marginal; scaling a Gaussian's locations by ``a`` and
+  its variances by ``a^2`` shifts a log density by ``-D log a``; shifting a log potential changes no
+  conditional); the call at scale 1 is held to its oracle by the family's own tests;
+* or an independent computation in logs or in ``mpmath`` (``log_evidence``, ``ddpm_schedule``,
+  ``gaussian_kl``, Gibbs conditionals, the Kalman update for the assumed-density filter).
+
+A clear refusal (``ValueError``/``TypeError`` naming an argument and the range) is a right answer only
+where float64 cannot hold the result (``joint`` of three tables of 1e150); the cases say where. The
+scales are a fixed grid (the extremes always included) plus, per case, scales and seeds drawn by
+hypothesis. ``test_every_function_of_a_scaled_quantity_is_swept`` fails for a public function whose
+signature names such a quantity (``phi``, ``Sigma``, ``log_lik``, ``trace``...) and that has neither a
+case here nor an entry, with its reason, in ``NOT_SWEPT``. The refusals at the edge of a range (a zero
+vector, ``log_v2 = 1500``, an empty sequence, an asymmetric ``B``, a coupling too large for float64)
+are checked to name the argument the caller passed, in ``test_the_edge_of_a_range_is_refused_by_name``.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
+import fuzz_cases  # noqa: E402
+
+#: Scales of potentials and variances (the issue's range).
+POTENTIAL_EXPONENTS = (-150, -120, -100, -50, -20, -12, -6, -4, 0, 4, 6, 12, 20, 50, 100, 120, 150)
+#: Scales of traces, errors and vectors (whose squares are formed): to the edge of float64.
+LINEAR_EXPONENTS = (-300, -250, -200, -150, -100, -50, 0, 50, 100, 150, 200, 250, 300)
+#: Extra scales and seeds per case, drawn by hypothesis (fixed seed: the same run on every machine).
+DRAWN_EXAMPLES = 4
+
+CASES: dict = {}
+
+
+def case(*keys, exponents=POTENTIAL_EXPONENTS):
+    """Register ``fn(s, rng)`` as the sweep of the public functions ``keys`` (``family.module.name``)."""
+    def register(fn):
+        CASES[fn.__name__.removeprefix("case_")] = (fn, keys, exponents)
+        return fn
+    return register
+
+
+def close(actual, expected, rtol=1e-9, atol=0.0, what=""):
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} vs {expected.shape}"
+    assert np.all(np.isfinite(actual)), f"{what}: non-finite result {actual}"
+    err = np.abs(actual - expected)
+    tol = atol + rtol * np.abs(expected)
+    assert np.all(err <= tol), (f"{what}: largest error {float(err.max()):.3g} (relative "
+                                f"{float(np.max(err / np.maximum(np.abs(expected), 1e-300))):.3g}); got "
+                                f"{actual.ravel()[:4]}, expected {expected.ravel()[:4]}")
+
+
+def quiet(fn, *args, **kwargs):
+    """Call ``fn``; a warning is a failure (the notebooks run under nbval, where stderr fails a cell)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+
+# ================================================================================ graphical
+def _tree_factors(rng, K=2):
+    """A small tree-structured model: a chain 0-1-2 with a leaf 3 on 1, unary and pairwise tables."""
+    fs = [((0, 1), rng.uniform(0.2, 2.0, (K, K))), ((1, 2), rng.uniform(0.2, 2.0, (K, K))),
+          ((1, 3), rng.uniform(0.2, 2.0, (K, K)))]
+    fs += [((v,), rng.uniform(0.2, 2.0, K)) for v in range(4)]
+    return fs
+
+
+def _loopy_factors(rng):
+    """A square with a diagonal-free cycle and two tables on the same pair (one clique holds both)."""
+    fs = [((0, 1), rng.uniform(0.2, 2.0, (2, 2))), ((1, 2), rng.uniform(0.2, 2.0, (2, 2))),
+          ((2, 3), rng.uniform(0.2, 2.0, (2, 2))), ((3, 0), rng.uniform(0.2, 2.0, (2, 2))),
+          ((0, 1), rng.uniform(0.2, 2.0, (2, 2))), ((0,), rng.uniform(0.2, 2.0, 2))]
+    return fs
+
+
+def _scaled(factors, s):
+    return [(v, t * s) for v, t in factors]
+
+
+def _brute(factors):
+    """log Z and marginals at scale 1 by the plain product of the tables (float64 holds it there)."""
+    from pedagogy_lib.graphical import joint
+    J = joint(factors)
+    P = J.table / J.table.sum()
+    marg = {v: P.sum(axis=tuple(j for j in range(P.ndim) if j != i)) for i, v in enumerate(J.variables)}
+    return float(np.log(J.table.sum())), marg
+
+
+@case("graphical.factors.log_partition_by_enumeration", "graphical.factors.marginals_by_enumeration")
+def case_enumeration(s, rng):
+    from pedagogy_lib import graphical as g
+    fs = _loopy_factors(rng)
+    log_Z, marg = _brute(fs)
+    close(quiet(g.log_partition_by_enumeration, _scaled(fs, s)), log_Z + len(fs) * np.log(s), rtol=1e-12,
+          atol=1e-9, what="log Z")
+    got = quiet(g.marginals_by_enumeration, _scaled(fs, s))
+    for v in marg:
+        close(got[v], marg[v], rtol=1e-9, atol=1e-14, what=f"marginal of {v}")
+
+
+@case("graphical.factors.joint", "graphical.factors.factor_product", "graphical.factors.sum_out",
+      "graphical.factors.marginal_of")
+def case_joint_and_products(s, rng):
+    """The tables themselves: right wherever float64 holds them, refused by name where it cannot."""
+    from pedagogy_lib import graphical as g
+    fs = _tree_factors(rng)[:3]
+    J1 = g.joint(fs).table
+    n = len(fs)
+    if -300 <= n * np.log10(s) <= 300:
+        close(quiet(g.joint, _scaled(fs, s)).table, J1 * s ** n, rtol=1e-12, what="joint")
+    else:
+        with pytest.raises(ValueError, match=r"(?s)factors.*float64"):
+            quiet(g.joint, _scaled(fs, s))
+    f, h = g.make_factor(*fs[0]), g.make_factor(*fs[1])
+    prod = g.factor_product(f, h)
+    fs_, hs_ = g.make_factor(f.variables, f.table * s), g.make_factor(h.variables, h.table * s)
+    if -300 <= 2 * np.log10(s) <= 300:
+        close(quiet(g.factor_product, fs_, hs_).table, prod.table * s * s, rtol=1e-12, what="factor_product")
+    else:
+        with pytest.raises(ValueError, match=r"(?s)f\.table and g\.table.*float64"):
+            quiet(g.factor_product, fs_, hs_)
+    close(quiet(g.sum_out, fs_, [1]).table, g.sum_out(f, [1]).table * s, rtol=1e-12, what="sum_out")
+    close(quiet(g.marginal_of, fs_, [1]).table, g.marginal_of(f, [1]).table * s, rtol=1e-12, what="marginal_of")
+
+
+@case("graphical.bp.belief_propagation", "graphical.bp.max_product", "graphical.bp.loopy_belief_propagation")
+def case_belief_propagation(s, rng):
+    from pedagogy_lib import graphical as g
+    fs = _tree_factors(rng, K=3)
+    log_Z, marg = _brute(fs)
+    shift = len(fs) * np.log(s)
+    bp = quiet(g.belief_propagation, _scaled(fs, s))
+    close(bp.log_Z, log_Z + shift, rtol=1e-12, atol=1e-9, what="BP log Z")
+    for v in marg:
+        close(bp.marginals[v], marg[v], rtol=1e-9, atol=1e-14, what=f"BP marginal of {v}")
+    mp1, mp = g.max_product(fs), quiet(g.max_product, _scaled(fs, s))
+    close(mp.log_max, mp1.log_max + shift, rtol=1e-12, atol=1e-9, what="max-product log max")
+    assert mp.assignment == mp1.assignment
+    lb = quiet(g.loopy_belief_propagation, _scaled(fs, s))           # exact on a tree
+    close(lb.log_Z_bethe, log_Z + shift, rtol=1e-12, atol=1e-8, what="Bethe log Z on a tree")
+    for v in marg:
+        close(lb.marginals[v], marg[v], rtol=1e-8, atol=1e-12, what=f"loopy BP marginal of {v}")
+
+
+@case("graphical.junction.junction_tree")
+def case_junction_tree(s, rng):
+    from pedagogy_lib import graphical as g
+    fs = _loopy_factors(rng)
+    log_Z, marg = _brute(fs)
+    jt = quiet(g.junction_tree, _scaled(fs, s))
+    close(jt.log_Z, log_Z + len(fs) * np.log(s), rtol=1e-12, atol=1e-9, what="junction-tree log Z")
+    for v in marg:
+        close(jt.marginals[v], marg[v], rtol=1e-9, atol=1e-14, what=f"junction-tree marginal of {v}")
+
+
+@case("graphical.tree.tree_sum_product", "graphical.tree.random_tree")
+def case_tree_sum_product(s, rng):
+    """Every potential times s, both backends: on a random tree against enumeration, and on a star whose
+    centre has 1500 children (their messages' product underflows unless rescaled) against log Z in logs,
+    :math:`\\log\\sum_{x_0}\\phi_0(x_0)\\prod_i\\sum_{x_i}\\psi_i(x_0, x_i)\\phi_i(x_i)`."""
+    from scipy.special import logsumexp
+
+    from pedagogy_lib import graphical as g
+    t = g.random_tree(12, 3, rng, coupling=1.5)
+    log_Z, marg = _brute([(f.variables, f.table) for f in g.tree_factors(t)])
+    N = 1500
+    phi, psi = rng.uniform(0.5, 2.0, (N, 2)), rng.uniform(0.5, 2.0, (N, 2, 2))
+    star = g.make_pairwise_tree(np.r_[-1, np.zeros(N - 1, dtype=np.int64)], phi, psi)
+    root = np.log(phi[0]) + np.log(np.einsum("iab,ib->ia", psi[1:], phi[1:])).sum(axis=0)
+    star_log_Z, star_root = float(logsumexp(root)), np.exp(root - logsumexp(root))
+    for tree, lz, check in ((t, log_Z, lambda m: close(m, np.array([marg[v] for v in range(12)]), rtol=1e-9,
+                                                              atol=1e-14, what="marginals")),
+                            (star, star_log_Z, lambda m: close(m[0], star_root, rtol=1e-9, atol=1e-14,
+                                                               what="marginal of the star's centre"))):
+        n_pot = tree.parent.size + int(np.sum(tree.parent >= 0))  # a root's psi row is not a potential
+        scaled = g.make_pairwise_tree(tree.parent, tree.phi * s, tree.psi * s)
+        for backend in ("numba", "numpy"):
+            res = quiet(g.tree_sum_product, scaled, backend=backend)
+            close(res.log_Z, lz + n_pot * np.log(s), rtol=1e-12, atol=1e-8, what=f"log Z, N = {tree.parent.size} "
+                                                                                  f"({backend})")
+            check(res.marginals)
+
+
+# ================================================================================ samplers, smc
+def _gibbs_oracle(L, scan):
+    """Gibbs transition matrix from conditionals normalized each on its own, in logs (scipy's logsumexp)."""
+    from scipy.special import logsumexp
+    na, nb = L.shape
+    ca = np.exp(L - logsumexp(L, axis=0, keepdims=True))
+    cb = np.exp(L - logsumexp(L, axis=1, keepdims=True))
+    S = na * nb
+    Ta, Tb = np.zeros((S, S)), np.zeros((S, S))
+    for a in range(na):
+        for b in range(nb):
+            Ta[a * nb + b, [a2 * nb + b for a2 in range(na)]] = ca[:, b]
+            Tb[a * nb + b, [a * nb + b2 for b2 in range(nb)]] = cb[a, :]
+    return (0.5 * (Ta + Tb) if scan == "random" else Ta @ Tb).T
+
+
+@case("samplers.finite.gibbs_transition_matrix", "samplers.finite.mh_transition_matrix",
+      "samplers.finite.mala_transition_matrix")
+def case_finite_transition_matrices(s, rng):
+    """Unary potentials s^a and s^b on the two variables (log s from -345 to 345, so the joint spans
+    e^{+-2070} and whole conditionals lie e^{-1035} below its largest entry, as in the reproduction's
+    [[0, -800], [-800, -1600]]), and a shifted log p for MH and MALA."""
+    from pedagogy_lib.samplers import finite
+    L0 = rng.normal(size=(4, 4))
+    a, b = np.meshgrid(np.arange(4), np.arange(4), indexing="ij")
+    L = L0 + np.log(s) * (a + b)
+    for scan in ("random", "systematic"):
+        close(quiet(finite.gibbs_transition_matrix, L, scan), _gibbs_oracle(L, scan), rtol=1e-9, atol=1e-15,
+              what=f"Gibbs ({scan})")
+    log_p = rng.normal(size=4)
+    g = np.full((4, 4), 0.25)
+    close(quiet(finite.mh_transition_matrix, log_p + np.log(s), g), finite.mh_transition_matrix(log_p, g),
+          rtol=1e-12, atol=1e-15, what="MH, log p shifted")
+    x = np.linspace(-2.0, 2.0, 9)
+    close(quiet(finite.mala_transition_matrix, x, -0.5 * x ** 2 + np.log(s), -x, 0.3),
+          finite.mala_transition_matrix(x, -0.5 * x ** 2, -x, 0.3), rtol=1e-12, atol=1e-15, what="MALA, shifted")
+
+
+@case("samplers.diagnostics.mcse", "samplers.diagnostics.ess", "samplers.diagnostics.rhat",
+      "samplers.diagnostics.autocorrelation", exponents=LINEAR_EXPONENTS)
+def case_mcmc_diagnostics(s, rng):
+    from pedagogy_lib.samplers import diagnostics as dg
+    tr = np.cumsum(rng.normal(size=(200, 3, 2)), axis=0) * 0.2 + 1.0
+    close(quiet(dg.mcse, tr * s), dg.mcse(tr) * s, rtol=1e-9, what="mcse")
+    close(quiet(dg.ess, tr * s), dg.ess(tr), rtol=1e-9, what="ess")
+    close(quiet(dg.rhat, tr * s), dg.rhat(tr), rtol=1e-9, what="rhat")
+    close(quiet(dg.autocorrelation, tr * s), dg.autocorrelation(tr), rtol=1e-9, atol=1e-12, what="autocorrelation")
+
+
+@case("smc.resampling.ess", "em.engine.discrete_elbo", "contrastive.infonce.infonce_loss",
+      "contrastive.nce.energy_difference", "contrastive.nce.nce_posterior")
+def case_log_weights_shifted(s, rng):
+    """Log weights, log joints and scores shifted by log s: ESS, InfoNCE and the posterior unchanged,
+    the ELBO shifted by log s."""
+    from pedagogy_lib.contrastive import infonce, nce
+    from pedagogy_lib.em import discrete_elbo
+    from pedagogy_lib.smc import ess
+    c = np.log(s)
+    log_w = rng.normal(size=(3, 50))
+    close(quiet(ess, log_w + c), ess(log_w), rtol=1e-12, what="ESS")
+    lj, q = rng.normal(size=(5, 3)), rng.dirichlet(np.ones(3), size=5)
+    close(quiet(discrete_elbo, lj + c, q), discrete_elbo(lj, q) + c, rtol=1e-12, atol=1e-12, what="discrete ELBO")
+    F = rng.normal(size=(2, 4, 4))
+    close(quiet(infonce.infonce_loss, F + c).loss, infonce.infonce_loss(F).loss, rtol=1e-9, atol=1e-12,
+          what="InfoNCE loss")
+    En, E = rng.normal(size=6), rng.normal(size=6)
+    close(quiet(nce.energy_difference, En + c, E + c), nce.energy_difference(En, E), atol=1e-12,
+          what="energy difference")
+    close(quiet(nce.nce_posterior, En + c, E + c), nce.nce_posterior(En, E), atol=1e-12, what="NCE posterior")
+
+
+# ================================================================================ hmm, recursions
+@case("hmm.inference.hmm_filter", "hmm.inference.hmm_smoother", "recursions.generic.categorical_chain")
+def case_hmm_log_likelihoods(s, rng):
+    """Every p(y_t | x_t) times s: posteriors unchanged, log evidence + T log s."""
+    from pedagogy_lib import hmm
+    from pedagogy_lib.recursions import generic as G
+    K, T = 3, 12
+    pi, A = rng.dirichlet(np.ones(K)), rng.dirichlet(np.ones(K), size=K).T
+    ll = rng.normal(size=(T, K))
+    c = np.log(s)
+    for backend in ("numba", "numpy"):
+        f1, f = hmm.hmm_filter(pi, A, ll, backend=backend), quiet(hmm.hmm_filter, pi, A, ll + c, backend=backend)
+        close(f.log_evidence, f1.log_evidence + T * c, rtol=1e-12, atol=1e-9, what=f"HMM log evidence ({backend})")
+        close(f.filtered, f1.filtered, atol=1e-12, what=f"HMM filter ({backend})")
+        p1, p = hmm.hmm_smoother(pi, A, ll, backend=backend), quiet(hmm.hmm_smoother, pi, A, ll + c, backend=backend)
+        close(p.gamma, p1.gamma, atol=1e-12, what=f"HMM smoother ({backend})")
+    r1 = G.forward_filter(G.CATEGORICAL, G.categorical_chain(pi, A, ll))
+    r = quiet(G.forward_filter, G.CATEGORICAL, G.categorical_chain(pi, A, ll + c))
+    close(r.log_evidence, r1.log_evidence + T * c, rtol=1e-12, atol=1e-9, what="generic categorical log evidence")
+
+
+def _linear_gaussian(rng, K=2, L=3):
+    A0 = rng.normal(size=(K, K))
+    Sx = A0 @ A0.T + K * np.eye(K)
+    B0 = rng.normal(size=(L, L))
+    Syx = B0 @ B0.T + L * np.eye(L)
+    return rng.normal(size=K), Sx, rng.normal(size=(L, K)), rng.normal(size=L), Syx, rng.normal(size=L)
+
+
+@case("recursions.generic.gaussian_chain", "hmm.inference.gaussian_log_lik")
+def case_gaussian_chain(s, rng):
+    """Locations times a = sqrt(s), covariances times s: means times a, covariances times s, log
+    evidence - T m log a."""
+    from pedagogy_lib.hmm import gaussian_log_lik
+    from pedagogy_lib.recursions import generic as G
+    a = np.sqrt(s)
+    K, m, T = 2, 3, 6
+    mu1, S1, C, c, Syx, _ = _linear_gaussian(rng, K, m)
+    A = 0.5 * np.eye(K)
+    y = rng.normal(size=(T, m))
+    r1 = G.forward_filter(G.GAUSSIAN, G.gaussian_chain(mu1, S1, A, S1, C, c, Syx, y))
+    r = quiet(G.forward_filter, G.GAUSSIAN, G.gaussian_chain(mu1 * a, S1 * s, A, S1 * s, C, c * a, Syx * s, y * a))
+    close(r.log_evidence, r1.log_evidence - T * m * np.log(a), rtol=1e-10, atol=1e-8, what="log evidence")
+    close(r.filtered[-1].mu, r1.filtered[-1].mu * a, rtol=1e-9, atol=1e-12 * a, what="last filter mean")
+    close(r.filtered[-1].Sigma, r1.filtered[-1].Sigma * s, rtol=1e-9, atol=1e-12 * s, what="last filter covariance")
+    mu, Sig = rng.normal(size=(2, m)), np.stack([Syx, 2 * Syx])
+    close(quiet(gaussian_log_lik, mu * a, Sig * s, y * a), gaussian_log_lik(mu, Sig, y) - m * np.log(a), rtol=1e-10,
+          atol=1e-8, what="Gaussian emission log likelihoods")
+
+
+# ================================================================================ gaussian, learning, em
+@case("gaussian.blocks.mvn_logpdf", "gaussian.blocks.condition", "gaussian.blocks.bayes_invert",
+      "gaussian.blocks.joint", "gaussian.blocks.marginalize", "gaussian.blocks.sample_mvn",
+      "em.engine.gaussian_elbo")
+def case_gaussian_blocks(s, rng):
+    from pedagogy_lib import gaussian as gs
+    from pedagogy_lib.em import gaussian_elbo
+    a = np.sqrt(s)
+    mu_x, Sx, C, c, Syx, y = _linear_gaussian(rng)
+    L = C.shape[0]
+    close(quiet(gs.mvn_logpdf, y * a, c * a, Syx * s), gs.mvn_logpdf(y, c, Syx) - L * np.log(a), rtol=1e-10, atol=1e-9,
+          what="mvn_logpdf")
+    g1, g = gs.condition(c, Syx, [0], [y[0]]), quiet(gs.condition, c * a, Syx * s, [0], [y[0] * a])
+    close(g.mu, g1.mu * a, rtol=1e-9, atol=1e-12 * a, what="condition mean")
+    close(g.Sigma, g1.Sigma * s, rtol=1e-9, atol=1e-12 * s, what="condition covariance")
+    for form in ("information", "covariance"):
+        p1 = gs.bayes_invert(mu_x, Sx, C, c, Syx, y, form=form)
+        p = quiet(gs.bayes_invert, mu_x * a, Sx * s, C, c * a, Syx * s, y * a, form=form)
+        close(p.mu, p1.mu * a, rtol=1e-9, atol=1e-12 * a, what=f"posterior mean ({form})")
+        close(p.Sigma, p1.Sigma * s, rtol=1e-9, atol=1e-12 * s, what=f"posterior covariance ({form})")
+        close(p.log_evidence, p1.log_evidence - L * np.log(a), rtol=1e-10, atol=1e-9, what=f"log evidence ({form})")
+    j1, j = gs.joint(mu_x, Sx, C, c, Syx), quiet(gs.joint, mu_x * a, Sx * s, C, c * a, Syx * s)
+    close(j.Sigma, j1.Sigma * s, rtol=1e-9, atol=1e-12 * s, what="joint covariance")
+    m1, m = gs.marginalize(mu_x, Sx, C, c, Syx), quiet(gs.marginalize, mu_x * a, Sx * s, C, c * a, Syx * s)
+    close(m.mu, m1.mu * a, rtol=1e-9, atol=1e-12 * a, what="marginal mean")
+    close(quiet(gs.sample_mvn, np.random.default_rng(1), mu_x * a, Sx * s, 4),
+          gs.sample_mvn(np.random.default_rng(1), mu_x, Sx, 4) * a, rtol=1e-9, atol=1e-12 * a, what="draws")
+    m_q, S_q = rng.normal(size=2), Sx / 3
+    close(quiet(gaussian_elbo, mu_x * a, Sx * s, C, c * a, Syx * s, y * a, m_q * a, S_q * s),
+          gaussian_elbo(mu_x, Sx, C, c, Syx, y, m_q, S_q) - L * np.log(a), rtol=1e-10, atol=1e-9, what="Gaussian ELBO")
+
+
+@case("learning.objectives.gaussian_entropy", "learning.objectives.gaussian_cross_entropy",
+      "learning.objectives.gaussian_relative_entropy", "vi.mean_field.kl_gaussian",
+      "learning.objectives.sample_cross_entropy", "learning.objectives.sample_relative_entropy")
+def case_entropies(s, rng):
+    from pedagogy_lib.learning import objectives as ob
+    from pedagogy_lib.vi.mean_field import kl_gaussian
+    a, D = np.sqrt(s), 3
+    mu_p, Sp, _, mu_q, Sq, _ = _linear_gaussian(rng, D, D)
+    shift = D * np.log(a)
+    close(quiet(ob.gaussian_entropy, mu_p * a, Sp * s), ob.gaussian_entropy(mu_p, Sp) + shift, rtol=1e-10, atol=1e-9,
+          what="entropy")
+    close(quiet(ob.gaussian_cross_entropy, mu_p * a, Sp * s, mu_q * a, Sq * s),
+          ob.gaussian_cross_entropy(mu_p, Sp, mu_q, Sq) + shift, rtol=1e-10, atol=1e-9, what="cross entropy")
+    close(quiet(ob.gaussian_relative_entropy, mu_p * a, Sp * s, mu_q * a, Sq * s),
+          ob.gaussian_relative_entropy(mu_p, Sp, mu_q, Sq), rtol=1e-9, atol=1e-12, what="relative entropy")
+    close(quiet(kl_gaussian, mu_p * a, Sp * s, mu_q * a, Sq * s), kl_gaussian(mu_p, Sp, mu_q, Sq), rtol=1e-9,
+          atol=1e-12, what="kl_gaussian")
+    c = np.log(s)
+    lq, lp = rng.normal(size=20), rng.normal(size=20)
+    close(quiet(ob.sample_cross_entropy, lq + c).value, ob.sample_cross_entropy(lq).value - c, rtol=1e-12, atol=1e-11,
+          what="sample cross entropy")
+    close(quiet(ob.sample_relative_entropy, lp + c, lq + c).value, ob.sample_relative_entropy(lp, lq).value,
+          atol=1e-11, what="sample relative entropy")
+
+
+@case("learning.regression.bayesian_linear_regression", "learning.regression.generalized_least_squares")
+def case_regression(s, rng):
+    from pedagogy_lib.learning import regression as rg
+    a = np.sqrt(s)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    p1 = rg.bayesian_linear_regression(X, y, np.eye(2), 0.5)
+    p = quiet(rg.bayesian_linear_regression, X, y * a, np.eye(2) / s, 0.5 * s)
+    close(p.mu, p1.mu * a, rtol=1e-9, atol=1e-12 * a, what="posterior mean")
+    close(p.Sigma, p1.Sigma * s, rtol=1e-9, atol=1e-12 * s, what="posterior covariance")
+    B0 = rng.normal(size=(8, 8))
+    U = B0 @ B0.T + 8 * np.eye(8)
+    close(quiet(rg.generalized_least_squares, X, y, U * s), rg.generalized_least_squares(X, y, U), rtol=1e-9,
+          atol=1e-12, what="GLS weights")
+
+
+# ================================================================================ mixture, nn
+@case("mixture.model.gmm_log_marginal", "mixture.model.gmm_posterior", "mixture.model.linear_boundary",
+      "mixture.model.quadratic_boundary", "mixture.model.whiten", "mixture.model.gmm_params")
+def case_mixture(s, rng):
+    from pedagogy_lib import mixture as mx
+    a, D = np.sqrt(s), 2
+    Sig = np.stack([np.eye(D) * 0.5, np.array([[1.0, 0.3], [0.3, 0.8]])])
+    mu, y, pi = rng.normal(size=(2, D)), rng.normal(size=(5, D)), np.array([0.3, 0.7])
+    p1, p = mx.gmm_params(pi, mu, Sig), quiet(mx.gmm_params, pi, mu * a, Sig * s)
+    close(quiet(mx.gmm_log_marginal, p, y * a), mx.gmm_log_marginal(p1, y) - D * np.log(a), rtol=1e-10, atol=1e-9,
+          what="GMM log marginal")
+    close(quiet(mx.gmm_posterior, p, y * a), mx.gmm_posterior(p1, y), rtol=1e-9, atol=1e-12, what="GMM posterior")
+    lb1, lb = mx.linear_boundary(mu[0], mu[1], Sig[1], 0.3, 0.7), quiet(mx.linear_boundary, mu[0] * a, mu[1] * a,
+                                                                       Sig[1] * s, 0.3, 0.7)
+    close(lb.w, lb1.w / a, rtol=1e-9, atol=1e-12 / a, what="linear boundary w")
+    close(lb.b, lb1.b, rtol=1e-9, atol=1e-12, what="linear boundary b")
+    qb1 = mx.quadratic_boundary(mu[0], mu[1], Sig[0], Sig[1], 0.3, 0.7)
+    qb = quiet(mx.quadratic_boundary, mu[0] * a, mu[1] * a, Sig[0] * s, Sig[1] * s, 0.3, 0.7)
+    close(qb.Q, qb1.Q / s, rtol=1e-9, atol=1e-12 / s, what="quadratic boundary Q")
+    close(qb.w, qb1.w / a, rtol=1e-9, atol=1e-12 / a, what="quadratic boundary w")
+    close(qb.b, qb1.b, rtol=1e-9, atol=1e-9, what="quadratic boundary b")
+    close(quiet(mx.whiten, y * a, Sig[1] * s), mx.whiten(y, Sig[1]), rtol=1e-9, atol=1e-12, what="whitened points")
+
+
+@case("nn.losses.gaussian_nll")
+def case_gaussian_nll(s, rng):
+    from pedagogy_lib.nn.losses import gaussian_nll
+    a = np.sqrt(s)
+    mu, lv, X = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    r1, r = gaussian_nll(mu, lv, X), quiet(gaussian_nll, mu * a, lv + np.log(s), X * a)
+    close(r.value, r1.value + 3 * np.log(a), rtol=1e-10, atol=1e-9, what="Gaussian NLL")
+    close(r.grad_mu, r1.grad_mu / a, rtol=1e-9, atol=1e-12 / a, what="its gradient in mu")
+
+
+# ================================================================================ vi, deepgen
+def _log_evidence_mp(C, c, s2, Y):
+    """log N(y; c, C C^T + s2 I) in 400-digit arithmetic."""
+    import mpmath as mp
+    with mp.workdps(400):                        # sigma2 = 1e-150 against entries of order 1
+        L = C.shape[0]
+        S = mp.matrix(C.tolist()) * mp.matrix(C.tolist()).T + mp.mpf(s2) * mp.eye(L)
+        Si, ld = mp.inverse(S), mp.log(mp.det(S))
+        out = []
+        for y in Y:
+            r = mp.matrix((y - c).tolist())
+            out.append(float(-(r.T * Si * r)[0] / 2 - ld / 2 - L * mp.log(2 * mp.pi) / 2))
+    return np.array(out)
+
+
+@case("vi.amortized.log_evidence", "vi.amortized.linear_gaussian_model")
+def case_log_evidence(s, rng):
+    """sigma2 = s with C and Y fixed (C C^T + sigma2 I is nearly singular for small sigma2: the Cholesky
+    factor is rounding there), against 400-digit arithmetic; and everything scaled together."""
+    from pedagogy_lib.vi import amortized as am
+    for L, K in ((3, 2), (2, 3)):                    # a complement of the column space of C, or none
+        C, c, Y = rng.normal(size=(L, K)), rng.normal(size=L), rng.normal(size=(2, L))
+        got = quiet(am.log_evidence, am.linear_gaussian_model(C, c, s), Y)
+        close(got, _log_evidence_mp(C, c, s, Y), rtol=1e-9, atol=1e-9, what=f"log evidence, C {L} x {K}, sigma2 = "
+                                                                              f"{s:.0e}")
+    C, c, Y = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=(2, 3))
+    a = np.sqrt(s)
+    m1 = am.linear_gaussian_model(C, c, 0.3)
+    close(quiet(am.log_evidence, am.linear_gaussian_model(C * a, c * a, 0.3 * s), Y * a),
+          am.log_evidence(m1, Y) - 3 * np.log(a), rtol=1e-10, atol=1e-9, what="log evidence, all scaled")
+
+
+@case("vi.mean_field.mean_field_gaussian", "vi.mean_field.moment_matched_gaussian", "vi.mean_field.cavi_gaussian")
+def case_mean_field(s, rng):
+    from pedagogy_lib.vi import mean_field as mf
+    a = np.sqrt(s)
+    mu, Sig, *_ = _linear_gaussian(rng, 2, 2)
+    Lam = np.linalg.inv(Sig)
+    q1, q = mf.mean_field_gaussian(mu, Lam), quiet(mf.mean_field_gaussian, mu * a, Lam / s)
+    close(q.m, q1.m * a, rtol=1e-12, what="mean-field means")
+    close(q.v, q1.v * s, rtol=1e-12, what="mean-field variances")
+    q1, q = mf.moment_matched_gaussian(mu, Sig), quiet(mf.moment_matched_gaussian, mu * a, Sig * s)
+    close(q.v, q1.v * s, rtol=1e-12, what="moment-matched variances")
+    m0 = rng.normal(size=2)
+    close(quiet(mf.cavi_gaussian, mu * a, Lam / s, m0 * a, 3), mf.cavi_gaussian(mu, Lam, m0, 3) * a, rtol=1e-9,
+          atol=1e-12 * a, what="CAVI path")
+
+
+def _kl_mp(nu, log_v2):
+    import mpmath as mp
+    with mp.workdps(40):
+        return np.array([float(sum(mp.mpf(-lv) - 1 + mp.exp(mp.mpf(lv)) + mp.mpf(n) ** 2 for n, lv in zip(nr, lr)) / 2)
+                         for nr, lr in zip(nu, log_v2)])
+
+
+@case("deepgen.vae.reparameterize", "deepgen.vae.gaussian_kl")
+def case_vae_gaussians(s, rng):
+    """Means times a, variances times a^2 (log_v2 + log s): the sample times a; the KL against 40-digit
+    arithmetic at every variance from 1e-150 to 1e150."""
+    from pedagogy_lib.deepgen.vae import gaussian_kl, reparameterize
+    a = np.sqrt(s)
+    nu, lv, Z = rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    close(quiet(reparameterize, nu * a, lv + np.log(s), Z), reparameterize(nu, lv, Z) * a, rtol=1e-12,
+          what="reparameterized sample")
+    close(quiet(gaussian_kl, nu, lv + np.log(s)), _kl_mp(nu, lv + np.log(s)), rtol=1e-12, what="Gaussian KL")
+
+
+@case("deepgen.gaussian_gradients.pathwise_gradients", "deepgen.gaussian_gradients.hessian_route_gradients")
+def case_gaussian_gradients(s, rng):
+    """Upsilon from 1e-150 to 1e150 for E(x) = |x|^2 / 2 (gradient x, Hessian I), against the closed form
+    with the same draws: d nu = mean(nu + L z) + nu, d Upsilon = (I - Upsilon^-1 + I) / 2; the pathwise
+    route's gradient in nu is the same number."""
+    from pedagogy_lib.deepgen import gaussian_gradients as gg
+    nu, Z = rng.normal(size=2), rng.normal(size=(5, 2))
+    B = rng.normal(size=(2, 2))
+    U = (B @ B.T + np.eye(2)) * s
+    L = np.linalg.cholesky(U)
+    hr = quiet(gg.hessian_route_gradients, nu, U, Z, lambda x: x, lambda x: np.eye(2))
+    close(hr.d_nu, (nu + Z @ L.T).mean(axis=0) + nu, rtol=1e-9, atol=1e-12 * (1 + np.sqrt(s)), what="d nu")
+    close(hr.d_Upsilon, 0.5 * (2 * np.eye(2) - np.linalg.inv(U)), rtol=1e-9, atol=1e-12 * (1 + 1 / s),
+          what="d Upsilon")
+    pw = quiet(gg.pathwise_gradients, nu, U, Z, lambda x: x)
+    close(pw.d_nu, hr.d_nu, rtol=1e-12, atol=1e-15 * (1 + np.sqrt(s)), what="pathwise d nu")
+    assert np.all(np.isfinite(pw.d_L)) and np.all(np.isfinite(pw.d_Upsilon)), "pathwise d L / d Upsilon not finite"
+
+
+# ================================================================================ diffusion
+def _ddpm_snr_mp(betas):
+    import mpmath as mp
+    with mp.workdps(400):                            # 1 - beta for beta = 1e-150 needs 170 digits
+        out, abar = [], mp.mpf(1)
+        for b in betas:
+            abar *= 1 - mp.mpf(b)
+            out.append(float(abar / (1 - abar)))
+    return np.array(out)
+
+
+@case("diffusion.schedules.ddpm_schedule")
+def case_ddpm_schedule(s, rng):
+    """DDPM variances from 1e-150 to 1e-1 (s below 1 only: they are variances in (0, 1)); the SNRs against
+    400-digit arithmetic. Where the SNR of level 1 leaves [1e-300, 1e300] the refusal must name betas."""
+    from pedagogy_lib.diffusion import ddpm_schedule
+    if s >= 1.0:
+        s = 1.0 / (2.0 + s ** 0.001)                      # the upper half of the sweep: betas near 1/3..1/2
+    betas = s * np.linspace(1.0, 2.0, 8)
+    betas = np.minimum(betas, 0.9)
+    exact = _ddpm_snr_mp(betas)
+    if exact[0] * 10 > 1e300:
+        with pytest.raises(ValueError, match=r"betas") as err:
+            quiet(ddpm_schedule, betas)
+        assert "lam_max" not in str(err.value).split("pass lam_max")[0], str(err.value)
+        return
+    sched = quiet(ddpm_schedule, betas)
+    close(sched.snr[1:], exact, rtol=1e-12, what="SNRs")
+    close(sched.snr[0], 10 * exact[0], rtol=1e-12, what="SNR of level 0 (the default lam_max)")
+
+
+@case("diffusion.losses.eq_8_40_weights", "diffusion.sampling.noised_mixture")
+def case_diffusion_variances(s, rng):
+    """Eq. 8.40's weights are linear in 1 / sigma2; a noised mixture's covariances are a^2 Sigma + var I."""
+    from pedagogy_lib import diffusion as dif
+    from pedagogy_lib.mixture import gmm_params
+    sched = dif.make_schedule(6)
+    sig2 = rng.uniform(0.5, 2.0, 6)
+    close(quiet(dif.eq_8_40_weights, sched, sig2 * s), dif.eq_8_40_weights(sched, sig2) / s, rtol=1e-12,
+          what="Eq. 8.40 weights")
+    gmm = gmm_params(np.array([0.4, 0.6]), rng.normal(size=(2, 2)), np.stack([np.eye(2), 2 * np.eye(2)]))
+    out = quiet(dif.noised_mixture, gmm, np.sqrt(s), 0.5 * s)
+    close(out.Sigma, np.stack([np.eye(2), 2 * np.eye(2)]) * s + 0.5 * s * np.eye(2), rtol=1e-12, what="covariances")
+
+
+# ================================================================================ contrastive
+@case("contrastive.cpc.subspace_cosine", exponents=LINEAR_EXPONENTS)
+def case_subspace_cosine(s, rng):
+    from pedagogy_lib.contrastive.cpc import subspace_cosine
+    u, v = rng.normal(size=5), rng.normal(size=5)
+    exact = abs(u @ v) / np.sqrt((u @ u) * (v @ v))
+    close(quiet(subspace_cosine, u * s, v), exact, rtol=1e-12, what="cosine of vectors")
+    U, V = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    close(quiet(subspace_cosine, U * s, V / s), subspace_cosine(U, V), rtol=1e-12, what="cosine of subspaces")
+
+
+@case("contrastive.nce.gaussian_energy_params", "contrastive.nce.gaussian_noise_energy",
+      "contrastive.cpc.stationary_params")
+def case_contrastive_gaussians(s, rng):
+    from pedagogy_lib.contrastive import cpc, nce
+    a = np.sqrt(s)
+    p1, p = nce.gaussian_energy_params(0.3, 2.0), quiet(nce.gaussian_energy_params, 0.3 * a, 2.0 * s)
+    close(p, p1 * np.array([1 / s, 1 / a, 1.0]) + np.array([0.0, 0.0, np.log(a)]), rtol=1e-10, atol=1e-9,
+          what="energy parameters (a, m, c)")
+    y = rng.normal(size=5)
+    close(quiet(nce.gaussian_noise_energy, y * a, 0.3 * a, 2.0 * s), nce.gaussian_noise_energy(y, 0.3, 2.0) + np.log(a),
+          rtol=1e-10, atol=1e-9, what="noise energy")
+    A, C = np.array([[0.7]]), np.array([[1.0]])
+    q1 = cpc.stationary_params(A, [[0.5]], C, [[0.2]])
+    if s * q1.Sigma1.max() > 1e75:                   # the LGSSM family's range (its recursions multiply three)
+        with pytest.raises(ValueError, match=r"^Sigma_x") as err:
+            quiet(cpc.stationary_params, A, [[0.5 * s]], C, [[0.2 * s]])
+        assert "1e+75" in str(err.value), str(err.value)
+        return
+    q = quiet(cpc.stationary_params, A, [[0.5 * s]], C, [[0.2 * s]])
+    close(q.Sigma1, q1.Sigma1 * s, rtol=1e-12, what="stationary covariance")
+
+
+# ================================================================================ assimilation
+def _kalman_update(y, m, v, R):
+    S = v + R
+    return m + v / S * (y - m), v * R / S, -0.5 * (np.log(2 * np.pi * S) + (y - m) ** 2 / S)
+
+
+@case("assimilation.adf.assumed_density_filter")
+def case_assumed_density_filter(s, rng):
+    """(1) The whole model scaled (variances times s, y times sqrt(s)): the Kalman filter's answers at
+    every scale. (2) Observation noise Sigma_y_x = s relative to a prior variance of 1 (the issue's
+    1e-4 and 1e-6 among them): the Kalman update's answer with no warning while the posterior is wider
+    than double precision resolves around its mean (s >= 1e-12), and outside that a RuntimeWarning,
+    never a silent wrong answer."""
+    from pedagogy_lib.assimilation import assumed_density_filter
+    a = np.sqrt(s)
+    y = rng.normal(size=3) * 1.5
+    res = quiet(assumed_density_filter, lambda x, t: 0.8 * x, lambda x: x, 0.3 * s, 0.5 * s, y * a, 0.0, 2.0 * s)
+    m, v = 0.0, 2.0
+    for t in range(3):
+        if t:
+            m, v = 0.8 * m, 0.64 * v + 0.3
+        m, v, lp = _kalman_update(y[t], m, v, 0.5)
+        close(res.mu_filt[t], m * a, rtol=1e-9, atol=1e-12 * a, what=f"filter mean, step {t}")
+        close(res.Upsilon_filt[t], v * s, rtol=1e-9, what=f"filter variance, step {t}")
+        close(res.log_p_y[t], lp - np.log(a), rtol=1e-9, atol=1e-9, what=f"log p(y), step {t}")
+    R = s
+    exact = _kalman_update(0.7, 0.0, 1.0, R)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = assumed_density_filter(lambda x, t: x, lambda x: x, 0.1, R, np.array([0.7]), 0.0, 1.0)
+    warned = any(issubclass(w.category, RuntimeWarning) for w in caught)
+    got = (r.mu_filt[0], r.Upsilon_filt[0], r.log_p_y[0])
+    right = all(abs(g - e) <= 1e-8 * abs(e) + 1e-12 for g, e in zip(got, exact))
+    assert right or warned, f"Sigma_y_x = {R:.0e}: silent wrong answer {got}, exact {exact}"
+    if R >= 1e-12:
+        assert right and not warned, f"Sigma_y_x = {R:.0e}: {got} (warned: {warned}), exact {exact}"
+
+
+@case("assimilation.adf.gaussian_moments", "assimilation.adf.grid_filter")
+def case_adf_grids(s, rng):
+    from pedagogy_lib.assimilation import gaussian_moments, grid_filter
+    a = np.sqrt(s)
+    close(quiet(gaussian_moments, lambda x: 3.0 * x + 1.0 * a, 0.5 * a, 2.0 * s), [2.5 * a, 18.0 * s], rtol=1e-12,
+          atol=1e-12 * a, what="moments of a linear map")
+    g1 = grid_filter(lambda x, t: 0.8 * x, lambda x: x, 0.3, 0.5, [0.4, -0.2], 0.0, 2.0, lo=-10.0, hi=10.0, n_grid=201)
+    g = quiet(grid_filter, lambda x, t: 0.8 * x, lambda x: x, 0.3 * s, 0.5 * s, np.array([0.4, -0.2]) * a, 0.0, 2.0 * s,
+              lo=-10.0 * a, hi=10.0 * a, n_grid=201)
+    close(g.mu_filt, g1.mu_filt * a, rtol=1e-9, atol=1e-12 * a, what="grid filter means")
+    close(g.Upsilon_filt, g1.Upsilon_filt * s, rtol=1e-9, what="grid filter variances")
+    close(g.log_p_y, g1.log_p_y - np.log(a), rtol=1e-9, atol=1e-9, what="grid filter log p(y)")
+
+
+@case("assimilation.model.rmse", exponents=LINEAR_EXPONENTS)
+def case_rmse(s, rng):
+    from pedagogy_lib.assimilation import rmse
+    e, x = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    close(quiet(rmse, e * s, x * s), np.sqrt(np.mean((e - x) ** 2, axis=1)) * s, rtol=1e-12, what="RMSE")
+
+
+@case("assimilation.nonlinear_filters.sigma_points", "assimilation.ensemble.exact_ensemble")
+def case_sigma_points(s, rng):
+    from pedagogy_lib.assimilation import exact_ensemble, sigma_points
+    a = np.sqrt(s)
+    m, S, *_ = _linear_gaussian(rng, 2, 2)
+    p1, p = sigma_points(m, S), quiet(sigma_points, m * a, S * s)
+    close(p[0], p1[0] * a, rtol=1e-9, atol=1e-12 * a, what="sigma points")
+    close(quiet(exact_ensemble, m * a, S * s, 5, rng=np.random.default_rng(3)),
+          exact_ensemble(m, S, 5, rng=np.random.default_rng(3)) * a, rtol=1e-9, atol=1e-12 * a, what="ensemble")
+
+
+# ================================================================================ the sweep
+def _run(name, e, seed):
+    fn, _, _ = CASES[name]
+    try:
+        fn(10.0 ** e, np.random.default_rng(seed))
+    except AssertionError as exc:
+        raise AssertionError(f"{name} at scale 1e{e:+d} (seed {seed}): {exc}") from None
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_right_at_every_scale(name):
+    for e in CASES[name][2]:
+        _run(name, e, 0)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_right_at_drawn_scales(name):
+    lo, hi = min(CASES[name][2]), max(CASES[name][2])
+
+    @settings(max_examples=DRAWN_EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(e=st.integers(lo, hi), seed=st.integers(1, 10_000))
+    def check(e, seed):
+        _run(name, e, seed)
+
+    check()
+
+
+# ================================================================================ completeness
+#: Names of arguments that carry a potential, a density (or its log), a variance or a normalizer.
+SCALED_ARGUMENTS = {"phi", "psi", "factors", "table", "tree", "log_p", "log_joint", "log_lik", "log_w", "log_v2",
+                    "log_var", "log_q", "log_phat", "F", "E", "E_n", "trace", "betas", "sigma2", "noise_variance",
+                    "Upsilon", "Sigma", "Sigma_x", "Sigma_y_x", "Sigma1", "Sigma_1", "Sigma_p", "Sigma_q", "Sigma_k",
+                    "Sigma_j", "S_p", "S_q", "var", "var_n", "cov", "Lambda"}
+
+#: Public functions whose signature names such an argument but that are not swept, with the reason.
+NOT_SWEPT = {
+    "graphical.factors.make_factor": "validation only (returns its input as a Factor)",
+    "graphical.factors.check_factors": "validation only",
+    "graphical.factor_graph.make_factor_graph": "builds the graph; no arithmetic on the tables",
+    "graphical.junction.markov_network": "graph structure only; no arithmetic on the tables",
+    "graphical.tree.check_pairwise_tree": "validation only",
+    "graphical.tree.make_pairwise_tree": "validation and topological order only; swept through tree_sum_product",
+    "graphical.tree.tree_factors": "copies the tables into factors; no arithmetic",
+    "nn.network.tree_leaves": "'tree' is a nested container of parameters, not a potential",
+    "nn.network.tree_map": "'tree' is a nested container of parameters, not a potential",
+    "assimilation.lorenz.lorenz96": "'F' is the Lorenz-96 forcing, not a potential",
+    "assimilation.model.make_result": "assembles a filter's output; the filters compute it",
+    "samplers.targets.gaussian_target": "stores a target's precision; its densities are swept through the samplers' "
+                                        "own tests",
+    "samplers.targets.precision_storage": "storage of a precision matrix; no density is computed",
+    "learning.objectives.max_likelihood": "an optimizer of a user-supplied log density; its stopping rule is the "
+                                          "caller's tolerance, not a scale-free quantity",
+    "factor.em.fit_ppca": "an iterative fit whose stopping tolerance is absolute by design (tests/factor)",
+    "factor.em.ppca_em_step": "one step of that fit; its densities are those of the Gaussian blocks swept above",
+    "contrastive.local_nce.local_nce_gaussian": "a fit by random negatives (its answer is a Monte Carlo estimate)",
+    "contrastive.nce.nce_gaussian": "a fit by random noise samples (its answer is a Monte Carlo estimate)",
+}
+
+
+def _scaled_argument_functions():
+    keys = []
+    for family in fuzz_cases.FAMILIES:
+        for key in fuzz_cases.public_functions(family):
+            if key in fuzz_cases.NOT_FUZZED:
+                continue
+            try:
+                params = inspect.signature(fuzz_cases._fn(key)).parameters
+            except (TypeError, ValueError):
+                continue
+            if SCALED_ARGUMENTS & set(params):
+                keys.append(key)
+    return keys
+
+
+def test_every_function_of_a_scaled_quantity_is_swept():
+    covered = {k for _, keys, _ in CASES.values() for k in keys}
+    unknown = sorted((covered | set(NOT_SWEPT)) - set(k for f in fuzz_cases.FAMILIES
+                                                      for k in fuzz_cases.public_functions(f)))
+    assert not unknown, f"cases or NOT_SWEPT name functions that are not public: {unknown}"
+    both = sorted(covered & set(NOT_SWEPT))
+    assert not both, f"swept and listed in NOT_SWEPT: {both}"
+    missing = [k for k in _scaled_argument_functions() if k not in covered and k not in NOT_SWEPT]
+    assert not missing, ("public functions that take a potential, density, variance or normalizer have no sweep "
+                         f"over scales and no reason in NOT_SWEPT: {', '.join(missing)}")
+
+
+# ================================================================================ the edges of the ranges
+def _edge_cases():
+    from pedagogy_lib.assimilation import gaussian_moments
+    from pedagogy_lib.contrastive import infonce
+    from pedagogy_lib.contrastive.cpc import subspace_cosine
+    from pedagogy_lib.deepgen.vae import gaussian_kl, reparameterize
+    from pedagogy_lib.diffusion import ddpm_schedule
+    from pedagogy_lib.graphical import random_tree
+    from pedagogy_lib.harmonium import recurrent
+
+    y = np.ones((4, 2))
+    refh = recurrent.init_refh(3, 2, np.random.default_rng(0))
+    return [
+        ("subspace_cosine of a zero vector", lambda: subspace_cosine(np.zeros(3), np.ones(3)), "u", ()),
+        ("subspace_cosine of dependent columns", lambda: subspace_cosine(np.ones((3, 2)), np.eye(3)[:, :2]), "u", ()),
+        ("reparameterize with log_v2 = 1500", lambda: reparameterize(np.zeros((1, 2)), np.full((1, 2), 1500.0),
+                                                                     np.ones((1, 2))), "log_v2", ()),
+        ("gaussian_kl with log_v2 = 1500", lambda: gaussian_kl(np.zeros((1, 2)), np.full((1, 2), 1500.0)), "log_v2",
+         ()),
+        ("predictive_log_probs with T = 0", lambda: recurrent.predictive_log_probs(refh, np.zeros((2, 0, 3))), "Y",
+         ()),
+        ("ddpm_schedule with betas 1e-310", lambda: ddpm_schedule(np.full(3, 1e-310)), "betas", ("lam_max must",)),
+        ("random_tree with coupling 1e3", lambda: random_tree(5, 2, np.random.default_rng(0), coupling=1e3),
+         "coupling", ("psi",)),
+        ("random_tree with coupling 'a'", lambda: random_tree(5, 2, np.random.default_rng(0), coupling="a"),
+         "coupling", ()),
+        ("critic_scores with an asymmetric B", lambda: infonce.critic_scores(
+            infonce.QuadraticCritic(np.eye(2), np.array([[0.0, 1.0], [0.0, 0.0]])), y, y, 2), "B", ()),
+        ("gaussian_moments narrower than double precision around mu",
+         lambda: gaussian_moments(lambda x: x, 2.0, 1e-150), "Upsilon", ()),
+    ]
+
+
+@pytest.mark.parametrize("index", range(10))
+def test_the_edge_of_a_range_is_refused_by_name(index):
+    what, call, name, not_named = _edge_cases()[index]
+    with pytest.raises((ValueError, TypeError)) as err:
+        quiet(call)
+    message = str(err.value)
+    assert re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message), f"{what}: {message}"
+    for other in not_named:
+        assert other not in message, f"{what}: the message names {other!r}, which the caller did not pass: {message}"
