@@ -23,10 +23,16 @@ __all__ = ["warmup_kernels"]
 #: summed (so that ``K`` terms of size ``max psi`` cannot overflow, nor tiny ones fall into subnormals);
 #: inside it they are used as they are, with no extra rounding.
 PSI_LO, PSI_HI = 1e-250, 1e250
-#: A node's running product of its potential and its children's messages is divided by its largest
-#: entry (the log of which goes to log Z) as soon as that entry falls below this: a node with
-#: thousands of children does not underflow.
-INSIDE_LO = 1e-200
+#: A node's running product of its potential and its children's messages (``inside``) is divided by
+#: its largest entry (the log of which goes to log Z) as soon as that entry falls below this: a node
+#: with thousands of children does not underflow. A marginal whose sum before normalizing falls below
+#: it is computed again from ``inside`` so divided (a tiny ``phi`` keeps all its digits).
+INSIDE_LO = 1e-100
+#: A message computed with ``psi`` and ``inside`` as they are must have every entry at least
+#: ``MESSAGE_LO`` (so that its subnormal terms cost it no digits) and a sum at most ``MESSAGE_HI``; else
+#: it is computed again the careful way: from ``inside`` divided by its largest entry, and ``psi[i]``
+#: by its own largest entry when that lies outside ``[PSI_LO, PSI_HI]``.
+MESSAGE_LO, MESSAGE_HI = 1e-290, 1e300
 
 
 @njit_inline
@@ -50,75 +56,117 @@ def rescale_inside(inside, i, K):
     return np.log(top)
 
 
+@njit_inline
+def up_message(psi, inside, i, K, up, scale):
+    """``up[i] = (psi[i] / scale) @ inside[i]``, unit stride; returns its sum, and whether every entry
+    is at least ``MESSAGE_LO``."""
+    s, fine = 0.0, True
+    for a in range(K):
+        acc = 0.0
+        if scale == 1.0:
+            for b in range(K):
+                acc += psi[i, a, b] * inside[i, b]
+        else:                              # the rare edge far from 1: divided entry by entry
+            for b in range(K):
+                acc += (psi[i, a, b] / scale) * inside[i, b]
+        up[i, a] = acc
+        s += acc
+        fine &= acc >= MESSAGE_LO
+    return s, fine
+
+
+@njit_inline
+def down_message(psi, x, i, K, down, scale):
+    """``down[i] = (psi[i] / scale).T @ x``, summed over ``a`` in a register; returns its sum, and
+    whether every entry is at least ``MESSAGE_LO``."""
+    s, fine = 0.0, True
+    for b in range(K):
+        acc = 0.0
+        if scale == 1.0:
+            for a in range(K):
+                acc += psi[i, a, b] * x[a]
+        else:                              # the rare edge far from 1: divided entry by entry
+            for a in range(K):
+                acc += (psi[i, a, b] / scale) * x[a]
+        down[i, b] = acc
+        s += acc
+        fine &= acc >= MESSAGE_LO
+    return s, fine
+
+
+@njit_inline
+def belief(inside, down, i, K, marg):
+    """``marg[i] = inside[i] * down[i]``; returns its sum."""
+    s = 0.0
+    for k in range(K):
+        marg[i, k] = inside[i, k] * down[i, k]
+        s += marg[i, k]
+    return s
+
+
 @njit_ieee
 def sum_product(parent, phi, psi, order):
     r"""Every marginal of a pairwise tree and :math:`\log Z`: the upward pass, then the downward pass.
 
     Upward, in reverse topological ``order``, each node's normalized message to its parent
     :math:`m_{i\to\mathrm{pa}(i)}(x_p) \propto \sum_{x_i}\psi_i(x_p, x_i)\,\phi_i(x_i)\prod_c m_{c\to i}(x_i)`
-    (the normalizers add up to :math:`\log Z`); downward, the parent's message to each child from
-    the parent's cavity (everything at the parent but the child's own message); each marginal is the
-    normalized product of a node's potential and all its messages. Returns ``(marg (N, K), log_Z)``.
-    NumPy twin: :func:`~pedagogy_lib.graphical.tree._sum_product_numpy`.
+    (the logs of the normalizers add up to :math:`\log Z`); downward, the parent's message to each
+    child from the parent's cavity (everything at the parent but the child's own message); each
+    marginal is the normalized product of a node's potential and all its messages. Returns
+    ``(marg (N, K), log_Z)``. NumPy twin: :func:`~pedagogy_lib.graphical.tree._sum_product_numpy`.
 
-    Scaled, so that no scale of the potentials under- or overflows (issue 53): each node's product
-    of its potential and its children's messages (``inside``) is divided by its largest entry before
-    it sends its message (and whenever that entry falls below ``INSIDE_LO`` on the way); an edge
-    potential whose largest entry lies outside ``[PSI_LO, PSI_HI]`` is divided by it; every factor
-    divided out goes to :math:`\log Z` as its log. Messages are normalized as they are sent. The one
-    loss left is rounding's own: an entry of a message below about ``1e-308`` times the message's
-    largest is zero, and is left out of the parent's cavity instead of divided by.
+    Scaled, so that no scale of the potentials under- or overflows (issue 53), for one division and
+    one log per message: each message is normalized as it is sent, and ``inside`` divided by its
+    largest entry when that falls below ``INSIDE_LO``. A message with an entry below ``MESSAGE_LO`` or
+    a sum above ``MESSAGE_HI`` is sent again from ``inside`` (or the cavity) divided by its largest entry
+    and ``psi[i]`` divided by its largest entry if that lies outside ``[PSI_LO, PSI_HI]``; every factor
+    divided out goes to :math:`\log Z` as its log. The one loss left is rounding's own: an entry of a
+    message below about ``1e-308`` times the message's largest is zero, and is left out of the
+    parent's cavity instead of divided by.
     """
-    inside, up, psi_scale, log_Z = upward_pass(parent, phi, psi, order)
-    return downward_pass(parent, psi, order, inside, up, psi_scale), log_Z
+    inside, up, log_Z = upward_pass(parent, phi, psi, order)
+    return downward_pass(parent, psi, order, inside, up), log_Z
 
 
 @njit_ieee
 def upward_pass(parent, phi, psi, order):
-    """The upward pass of :func:`sum_product`: ``(inside, up, psi_scale, log_Z)``, ``inside[i]`` scaled to
-    largest entry 1, ``up[i]`` the normalized message to the parent, ``psi_scale[i]`` what ``psi[i]`` was
-    divided by (1 for most edges)."""
+    """The upward pass of :func:`sum_product`: ``(inside, up, log_Z)``, ``inside[i]`` the (scaled)
+    product of ``phi[i]`` and the messages of ``i``'s children, ``up[i]`` the normalized message to
+    the parent."""
     N, K = phi.shape
     inside = phi.copy()
     up = np.ones((N, K))
-    psi_scale = np.ones(N)
     log_Z = 0.0
     for n in range(N - 1, -1, -1):
         i = order[n]
         p = parent[i]
-        log_Z += rescale_inside(inside, i, K)
         if p < 0:
+            log_Z += rescale_inside(inside, i, K)
             s = 0.0
             for k in range(K):
                 s += inside[i, k]
             log_Z += np.log(s)
             continue
-        scale = edge_scale(psi, i, K)
-        psi_scale[i] = scale
-        s = 0.0
-        for a in range(K):
-            acc = 0.0
-            if scale == 1.0:
-                for b in range(K):
-                    acc += psi[i, a, b] * inside[i, b]
-            else:                          # the rare edge far from 1: divided entry by entry
-                for b in range(K):
-                    acc += (psi[i, a, b] / scale) * inside[i, b]
-            up[i, a] = acc
-            s += acc
+        s, fine = up_message(psi, inside, i, K, up, 1.0)
+        if not (fine and s <= MESSAGE_HI):         # the rare message: sent again, scaled
+            log_Z += rescale_inside(inside, i, K)
+            scale = edge_scale(psi, i, K)
+            log_Z += np.log(scale)
+            s, fine = up_message(psi, inside, i, K, up, scale)
+        r = 1.0 / s
         top = 0.0
         for a in range(K):
-            up[i, a] /= s
+            up[i, a] *= r
             inside[p, a] *= up[i, a]
             top = max(top, inside[p, a])
-        log_Z += np.log(s) + np.log(scale)
+        log_Z += np.log(s)
         if top < INSIDE_LO:
             log_Z += rescale_inside(inside, p, K)
-    return inside, up, psi_scale, log_Z
+    return inside, up, log_Z
 
 
 @njit_ieee
-def downward_pass(parent, psi, order, inside, up, psi_scale):
+def downward_pass(parent, psi, order, inside, up):
     """The downward pass of :func:`sum_product` from the results of :func:`upward_pass`: the marginals."""
     N, K = inside.shape
     down = np.ones((N, K))                 # m_{pa(i) -> i}, normalized; parents are visited first
@@ -128,32 +176,27 @@ def downward_pass(parent, psi, order, inside, up, psi_scale):
         i = order[n]
         p = parent[i]
         if p >= 0:
-            top = 0.0
             for a in range(K):             # everything at the parent but i's own message
                 cavity[a] = inside[p, a] * down[p, a] / up[i, a] if up[i, a] > 0.0 else 0.0
-                top = max(top, cavity[a])
-            scale = psi_scale[i]
+            s, fine = down_message(psi, cavity, i, K, down, 1.0)
+            if not (fine and s <= MESSAGE_HI):     # the rare message: sent again, scaled
+                for a in range(K):         # in logs, as one entry may have overflowed
+                    log_cav = np.log(inside[p, a]) + np.log(down[p, a]) - np.log(up[i, a])
+                    cavity[a] = log_cav if up[i, a] > 0.0 else -np.inf
+                top = cavity.max()
+                for a in range(K):
+                    cavity[a] = np.exp(cavity[a] - top)
+                s, fine = down_message(psi, cavity, i, K, down, edge_scale(psi, i, K))
+            r = 1.0 / s
             for b in range(K):
-                down[i, b] = 0.0
-            for a in range(K):
-                c = cavity[a] / top
-                if scale == 1.0:
-                    for b in range(K):
-                        down[i, b] += psi[i, a, b] * c
-                else:
-                    for b in range(K):
-                        down[i, b] += (psi[i, a, b] / scale) * c
-            s = 0.0
-            for b in range(K):
-                s += down[i, b]
-            for b in range(K):
-                down[i, b] /= s
-        s = 0.0
+                down[i, b] *= r
+        s = belief(inside, down, i, K, marg)
+        if not s >= INSIDE_LO:             # a tiny inside[i] (from a tiny phi): scaled first
+            rescale_inside(inside, i, K)
+            s = belief(inside, down, i, K, marg)
+        r = 1.0 / s
         for k in range(K):
-            marg[i, k] = inside[i, k] * down[i, k]
-            s += marg[i, k]
-        for k in range(K):
-            marg[i, k] /= s
+            marg[i, k] *= r
     return marg
 
 

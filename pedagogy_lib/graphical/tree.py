@@ -195,12 +195,18 @@ def _psi_scaled(psi_i):
     return psi_i / top, float(np.log(top))
 
 
+def _safe(m):
+    """Whether a message sent as it is keeps its digits: each entry at least ``MESSAGE_LO``, sum at most ``MESSAGE_HI``."""
+    return bool(m.min() >= kernels.MESSAGE_LO and m.sum() <= kernels.MESSAGE_HI)
+
+
 def _sum_product_numpy(parent, phi, psi, order):
     r"""Readable twin of :func:`~pedagogy_lib.graphical.kernels.sum_product`: one loop over nodes in each direction.
 
-    Scaled as the kernel is: each node's product ``inside`` is divided by its largest entry before it
-    sends its message (and when that entry falls below ``INSIDE_LO``), an edge potential far from 1 by
-    its own largest entry, and the logs of the divisors add up to part of :math:`\log Z`.
+    Scaled as the kernel is: each message is normalized as it is sent, ``inside`` divided by its largest
+    entry when that falls below ``INSIDE_LO``, and a message that is not safe (:func:`_safe`) sent again
+    from ``inside`` (or the cavity) divided by its largest entry and the edge potential by its own when
+    that is far from 1; the logs of the divisors add up to part of :math:`\log Z`.
     """
     N, K = phi.shape
     inside = phi.copy()                    # phi_i times the messages from i's children, rescaled
@@ -208,17 +214,22 @@ def _sum_product_numpy(parent, phi, psi, order):
     log_Z = 0.0
     for i in order[::-1]:
         p = parent[i]
-        top = inside[i].max()
-        inside[i] /= top
-        log_Z += np.log(top)
         if p < 0:
-            log_Z += np.log(inside[i].sum())
+            top = inside[i].max()
+            inside[i] /= top
+            log_Z += np.log(top) + np.log(inside[i].sum())
             continue
-        P, log_scale = _psi_scaled(psi[i])
-        m = P @ inside[i]                  # sum over x_i of psi_i(x_p, x_i) inside_i(x_i)
+        with np.errstate(over="ignore", under="ignore"):
+            m = psi[i] @ inside[i]         # sum over x_i of psi_i(x_p, x_i) inside_i(x_i)
+        if not _safe(m):                   # the rare message: sent again, scaled
+            top = inside[i].max()
+            inside[i] /= top
+            P, log_scale = _psi_scaled(psi[i])
+            m = P @ inside[i]
+            log_Z += np.log(top) + log_scale
         s = m.sum()
         up[i] = m / s
-        log_Z += np.log(s) + log_scale
+        log_Z += np.log(s)
         inside[p] *= up[i]
         if inside[p].max() < kernels.INSIDE_LO:
             top = inside[p].max()
@@ -230,10 +241,18 @@ def _sum_product_numpy(parent, phi, psi, order):
         p = parent[i]
         if p >= 0:
             ok = up[i] > 0.0               # everything at the parent except i's message
-            cavity = np.where(ok, inside[p] * down[p] / np.where(ok, up[i], 1.0), 0.0)
-            m = _psi_scaled(psi[i])[0].T @ (cavity / cavity.max())
+            u = np.where(ok, up[i], 1.0)
+            with np.errstate(over="ignore", under="ignore"):
+                m = psi[i].T @ np.where(ok, inside[p] * down[p] / u, 0.0)
+            if not _safe(m):               # the rare message: from the cavity in logs, scaled
+                with np.errstate(divide="ignore"):
+                    log_cav = np.where(ok, np.log(inside[p]) + np.log(down[p]) - np.log(u), -np.inf)
+                m = _psi_scaled(psi[i])[0].T @ np.exp(log_cav - log_cav.max())
             down[i] = m / m.sum()
         b = inside[i] * down[i]
+        if not b.sum() >= kernels.INSIDE_LO:   # a tiny inside[i] (from a tiny phi): scaled first
+            inside[i] /= inside[i].max()
+            b = inside[i] * down[i]
         marg[i] = b / b.sum()
     return marg, log_Z
 
