@@ -106,7 +106,7 @@ def _reference_rows() -> list[dict]:
                         target="ours <= 1.2 x reference", met=t_ours <= 1.2 * t_ref,
                         note=f"{t_ours / T * 1e6:.3g} µs/step incl. validation; all eleven outputs agree"))
         if n in SHORT_N:
-            rows.append(_short_row(n, m, t_ours, t_ref))
+            rows.extend(_short_row(n, m, t_ours, t_ref))
     return rows
 
 
@@ -115,24 +115,40 @@ def _reference_rows() -> list[dict]:
 SHORT_N, T_SHORT = (2, 4, 8), 10
 
 
-def _short_row(n, m, t_long_ours, t_long_ref) -> dict:
-    """Ours (validation included) against the plain reference at T = T_SHORT: the fixed cost per call."""
+def _short_row(n, m, t_long_ours, t_long_ref) -> list[dict]:
+    """Ours (validation included) against the plain reference at T = T_SHORT: the fixed cost per call, with
+    the fast path for small problems (``pedagogy_lib/lgssm/small.py``) and without it (what it buys)."""
     from ref_kalman import reference
+    from pedagogy_lib.lgssm import small
     from pedagogy_lib.lgssm.kalman import kalman_smoother
     params, y = _problem(n, m, steps=T_SHORT)
     for name, a, b in zip(_FIELDS, kalman_smoother(params, y, form="covariance"), reference(params, y)):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"reference n={n} T={T_SHORT}: {name}")
-    t_ours, t_ref = interleaved_times([lambda: kalman_smoother(params, y, form="covariance"),
-                                       lambda: reference(params, y)])
+
+    def without_fast_path():
+        small.FAST_PATH = False
+        try:
+            return kalman_smoother(params, y, form="covariance")
+        finally:
+            small.FAST_PATH = True
+    for a, b in zip(kalman_smoother(params, y, form="covariance"), without_fast_path()):
+        assert np.array_equal(np.asarray(a), np.asarray(b)), "the fast path must give the full path's numbers"
+    t_ours, t_ref, t_full = interleaved_times([lambda: kalman_smoother(params, y, form="covariance"),
+                                               lambda: reference(params, y), without_fast_path])
     slope = [(t_long - t_short) / (T - T_SHORT) for t_long, t_short in ((t_long_ours, t_ours), (t_long_ref, t_ref))]
     fixed = [t_short - T_SHORT * s for t_short, s in ((t_ours, slope[0]), (t_ref, slope[1]))]
-    return row("Kalman filter + RTS smoother vs a plain numba loop, short sequence", f"n = {n}, m = {m}, T = {T_SHORT}",
-               t_ours, peer_name="plain numba reference (`benchmarks/ref_kalman.py`)", peer=t_ref,
-               target="ours <= 1.2 x reference", met=t_ours <= 1.2 * t_ref,
-               note=f"fixed cost per call: ours {fixed[0] * 1e6:.3g} µs (the clean lane: type and shape checks in "
-                    f"Python, then one compiled call that screens the entries and runs both passes), reference "
-                    f"{fixed[1] * 1e6:.3g} µs (one kernel call, no validation); per-step "
-                    f"slope: ours {slope[0] * 1e9:.0f} ns, reference {slope[1] * 1e9:.0f} ns")
+    size = f"n = {n}, m = {m}, T = {T_SHORT}"
+    return [row("Kalman filter + RTS smoother vs a plain numba loop, short sequence", size, t_ours,
+                peer_name="plain numba reference (`benchmarks/ref_kalman.py`)", peer=t_ref,
+                target="ours <= 1.2 x reference", met=t_ours <= 1.2 * t_ref,
+                note=f"fixed cost per call: ours {fixed[0] * 1e6:.3g} µs (the fast path for small problems: type "
+                     f"checks in Python, then one compiled call that screens the entries and runs both passes), "
+                     f"reference {fixed[1] * 1e6:.3g} µs (one kernel call, no validation); per-step slope: ours "
+                     f"{slope[0] * 1e9:.0f} ns, reference {slope[1] * 1e9:.0f} ns"),
+            row("Kalman filter + RTS smoother, short sequence, fast path on vs off", size, t_ours,
+                peer_name="ours without the fast path (`PEDAGOGY_KALMAN_FAST_PATH=0`)", peer=t_full,
+                note="what `pedagogy_lib/lgssm/small.py` buys: the full path validates in Python and calls the "
+                     "kernels one by one; the same numbers to the last bit (checked)")]
 
 
 def _information_reference_row(params, y, ours) -> dict:

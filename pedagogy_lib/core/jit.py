@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["HAVE_NUMBA", "njit", "njit_ieee", "njit_inline", "njit_steps"]
+__all__ = ["HAVE_NUMBA", "njit", "njit_ieee", "njit_inline"]
 
 try:
     if os.environ.get("PEDAGOGY_DISABLE_NUMBA", "") not in ("", "0"):
@@ -62,37 +62,3 @@ def njit_ieee(func):
         return _numba.njit(cache=True, error_model="numpy")(func)
     func.py_func = func
     return func
-
-
-def _knows_nrt_option() -> bool:
-    """Whether this numba has the ``_nrt`` target option (it checks options only when it compiles)."""
-    try:
-        from numba.core.options import DefaultOptions
-    except ImportError:
-        return False
-    return hasattr(DefaultOptions, "_nrt")
-
-
-_STEP_OPTIONS = {"_nrt": False} if _numba is not None and _knows_nrt_option() else {}
-
-
-def njit_steps(func):
-    """Like :func:`njit`, compiled without numba's reference counting, for the step loop of a
-    recursion whose work arrays the caller has allocated.
-
-    numba counts the references to every array a function holds: a row view such as
-    ``Upsilon_pred[t]``, and each array handed to an inlined helper, costs an atomic increment and
-    decrement. For a 2 x 2 Kalman step that bookkeeping took more time than the arithmetic (about
-    60 % of a filter and smoother call in a profile). Compiled with numba's ``_nrt=False``, a
-    function does no reference counting at all; in exchange it may not allocate, return or keep an
-    array (its caller owns every array it touches, which outlives the call). numba compiles the
-    functions it calls with the same option, so they may not allocate either: no ``np.dot`` or
-    ``np.linalg`` (the dense helpers of :mod:`pedagogy_lib.core.kernels` keep to loops when passed
-    ``LOOPS_ONLY``). If a numba version drops the option, the function is compiled as by
-    :func:`njit`: the same results, slower.
-    """
-    if _numba is not None:
-        return _numba.njit(cache=True, **_STEP_OPTIONS)(func)
-    func.py_func = func
-    return func
-

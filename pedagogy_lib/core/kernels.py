@@ -40,8 +40,7 @@ SPD_ULPS = 100
 EPS = float(np.finfo(np.float64).eps)
 #: The ``blas`` argument of :func:`mm`, :func:`mtm` and :func:`chol_upper` that keeps them to plain loops at
 #: every size. numba drops the branch to BLAS or LAPACK while compiling (a test ``blas is not None`` on an
-#: argument of type None is decided then), so a kernel compiled without reference counting
-#: (:func:`pedagogy_lib.core.jit.njit_steps`), which may not call ``np.dot`` or ``np.linalg``, can use them.
+#: argument of type None is decided then), so a small model's kernel compiles without them.
 #: ``USE_BLAS`` keeps the branch.
 LOOPS_ONLY, USE_BLAS = None, True
 #: Below this dimension no product or factorization of the dense helpers reaches BLAS or LAPACK, so the

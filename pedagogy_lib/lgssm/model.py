@@ -19,7 +19,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_int, check_rng, check_shape, check_spd, spd_factor_if_clear
+from ..core.checks import SPD_SCREEN_MAX_N, SYM_RTOL, as_array, check_int, check_rng, check_shape, check_spd
+from ..core.jit import HAVE_NUMBA
+from ..core.kernels import EPS, SPD_ULPS
+from . import kernels
 
 __all__ = ["LGSSMParams", "CovarianceFactors", "check_params", "check_params_factored", "check_y", "check_u",
            "sample_lgssm"]
@@ -133,39 +136,36 @@ def check_params_factored(params, name: str = "params") -> tuple:
 
 
 def _clear_params(params: LGSSMParams) -> tuple | None:
-    """The fast lane of :func:`check_params_factored`: its result when every field is already a clean
-    float64 array of the right shape, every entry is finite and within ``MAX_MAGNITUDE``, and the
-    compiled screen passes the three covariances; ``None`` otherwise, and the full checks then decide
-    and explain. A small model under a slider is validated at every call, and the full checks cost
-    several times a short filter."""
+    """The fast lane of :func:`check_params_factored`: its result when every field is already a float64
+    C-contiguous writeable array of the right shape, with at most ``SPD_SCREEN_MAX_N`` dimensions, and the compiled
+    screen :func:`~pedagogy_lib.lgssm.kernels.screen_model` passes it (entries finite and within
+    ``MAX_MAGNITUDE``, the covariances clearly positive definite); ``None`` otherwise, and the full checks
+    then decide and explain. A small model under a slider is validated at every call."""
     mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x = params
-    arrays = (mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x) + (() if B is None else (B,))
-    for x in arrays:
-        if type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.c_contiguous:
+    for x in params:
+        if x is not None and (type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.carray):
             return None
-    if mu1.ndim != 1 or c.ndim != 1:
+    if not HAVE_NUMBA or mu1.ndim != 1 or c.ndim != 1:
         return None
     n, m = mu1.shape[0], c.shape[0]
-    n_u = 0 if B is None else (B.shape[1] if B.ndim == 2 else -1)
-    if (n == 0 or m == 0 or n_u < 0 or Sigma1.shape != (n, n) or A.shape != (n, n) or a.shape != (n,)
-            or Sigma_x.shape != (n, n) or C.shape != (m, n) or Sigma_y_x.shape != (m, m)
-            or (B is not None and B.shape[0] != n)):
-        return None
-    biggest = np.max(np.abs(np.concatenate([x.ravel() for x in arrays])))
-    if not biggest <= MAX_MAGNITUDE:                     # also false for NaN
-        return None
-    factors = [spd_factor_if_clear(S) for S in (Sigma1, Sigma_x, Sigma_y_x)]
-    if any(L is None for L in factors):
-        return None
     B = np.zeros((n, 0)) if B is None else B
-    return (LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, n_u),
-            CovarianceFactors(*factors))
+    if (not 0 < n <= SPD_SCREEN_MAX_N or not 0 < m <= SPD_SCREEN_MAX_N or Sigma1.shape != (n, n)
+            or A.shape != (n, n) or B.ndim != 2 or B.shape[0] != n or a.shape != (n,) or Sigma_x.shape != (n, n)
+            or C.shape != (m, n) or Sigma_y_x.shape != (m, m)):
+        return None
+    model = (mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x)
+    ok, L1, Lx, Ly = kernels.screen_model(model, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)
+    if not ok:
+        return None
+    return LGSSMParams(*model), (n, m, B.shape[1]), CovarianceFactors(L1, Lx, Ly)
 
 
 def check_y(y, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Validate observations; return ``(y with missing rows zeroed, observed mask as uint8)``."""
-    y = as_array(y, "y", ndim=2, dims="(T, m)", finite=False)
-    check_shape(y, "y", (None, m), dims="(T, m)")
+    if not (type(y) is np.ndarray and y.dtype == np.float64 and y.ndim == 2 and y.flags.c_contiguous):
+        y = as_array(y, "y", ndim=2, dims="(T, m)", finite=False)     # a copy only when y is not one already
+    if y.shape[1] != m:
+        check_shape(y, "y", (None, m), dims="(T, m)")
     if y.shape[0] == 0:
         raise ValueError("y must hold at least one time step (T >= 1); got shape (0, m).")
     if np.isfinite(y).all():                      # the common case: nothing missing, one pass over y

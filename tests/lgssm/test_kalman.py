@@ -215,38 +215,32 @@ def test_numba_kernel_matches_numpy_twin_on_random_problems():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("form", FORMS)
-def test_kernel_py_func_agrees_with_compiled_kernel(form, monkeypatch):
-    """Each form's driver, compiled and run as plain Python (its step loop and inlined steps too), gives the
-    same output."""
+def test_kernel_py_func_agrees_with_compiled_kernel(form):
+    """Each form's kernel, compiled and run as plain Python (its inlined steps too), gives the same output."""
     from pedagogy_lib.lgssm import kalman
 
-    params, y, u = random_problem(11, missing=())
+    params, y, u = random_problem(11, missing=(3,))
     p = params
     T, n, m = y.shape[0], 3, 2
-    model = kernels.KernelModel(p.A, np.ascontiguousarray(p.A.T), p.B, p.a, p.Sigma_x, p.C,
-                                np.ascontiguousarray(p.C.T), p.c, p.Sigma_y_x)
-    observed = np.ones(T, np.uint8)
+    observed = np.isfinite(y[:, 0]).astype(np.uint8)
+    y = np.where(np.isfinite(y), y, 0.0)
 
     def outputs():
-        return kernels.FilterArrays(np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n)), np.zeros((T, n, n)),
-                                    np.zeros((T, n, m)), np.zeros(T), np.zeros((T - 1, n, n)))
+        return (np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n, m)),
+                np.zeros(T), np.zeros((T - 1, n, n)))
     compiled, python = outputs(), outputs()
     if form == "covariance":
-        assert kernels.filter_covariance(p.mu1, p.Sigma1, model, u, y, observed, compiled, kernels.LOOPS_ONLY) == (-1, -1)
-        monkeypatch.setattr(kernels, "covariance_steps_loops", kernels.covariance_steps)       # the plain Python loop
-        assert kernels.filter_covariance.py_func(p.mu1, p.Sigma1, model, u, y, observed, python,
-                                                 kernels.LOOPS_ONLY) == (-1, -1)
+        args = (tuple(p), u, y, observed)
+        kernel = kernels.filter_covariance
     else:
-        C, Ct, c, y_eff, *constants = kalman._information_precompute(p.C, p.c, p.Sigma_y_x, y)
-        model, ic = model._replace(C=C, Ct=Ct, c=c), kernels.InfoConstants(*constants)
-        assert kernels.filter_information(p.mu1, p.Sigma1, model, ic, u, y_eff, observed, compiled,
-                                          kernels.LOOPS_ONLY) == (-1, -1)
-        monkeypatch.setattr(kernels, "information_steps_loops", kernels.information_steps)
-        assert kernels.filter_information.py_func(p.mu1, p.Sigma1, model, ic, u, y_eff, observed, python,
-                                                  kernels.LOOPS_ONLY) == (-1, -1)
+        C, c, y_white, info = kalman._information_constants(p.C, p.c, p.Sigma_y_x, y)
+        args = (tuple(p._replace(C=C, c=c)), info, u, y_white, observed)
+        kernel = kernels.filter_information
+    assert tuple(kernel(*args, compiled, kernels.LOOPS_ONLY))[:2] == (-1, -1)
+    assert tuple(getattr(kernel, "py_func", kernel)(*args, python, kernels.LOOPS_ONLY))[:2] == (-1, -1)
     for x1, x2 in zip(compiled, python):
         np.testing.assert_allclose(x1, x2, rtol=1e-12, atol=1e-13)
-    assert np.abs(compiled.J).max() > 0                      # J was filled in the forward pass
+    assert np.abs(compiled[6]).max() > 0                      # J was filled in the forward pass
 
 
 @pytest.mark.parametrize("diag_R", [True, False])
@@ -585,7 +579,7 @@ def test_information_form_refuses_when_its_precision_sum_is_swamped(backend, noi
 @pytest.mark.parametrize("noise, rank, expected", [(1e-4, 2, "information"), (1e-10, 2, "covariance"),
                                                    (1e-12, 3, "information")])
 def test_auto_form_weighs_the_digits_the_information_form_would_lose(noise, rank, expected):
-    from pedagogy_lib.lgssm.kalman import AUTO_MAX_DIGITS_LOST_RATIO, _resolve_form
+    from pedagogy_lib.lgssm.kalman import AUTO_MAX_DIGITS_LOST_RATIO, _auto_form
     params, y = _precise_problem(8, noise)                   # m = 8 > 2 n: the information form is the cheap one
     rng = np.random.default_rng(3)
     C = rng.standard_normal((8, rank)) @ rng.standard_normal((rank, 3))      # rank 2: one direction unobserved
@@ -595,7 +589,7 @@ def test_auto_form_weighs_the_digits_the_information_form_would_lose(noise, rank
     # Sigma_x = Sigma1 = I: cond(I + G) = (1 + max lam_G) / (1 + min lam_G)
     cond = (1 + lam_G[-1]) / (1 + max(lam_G[0], 0.0))
     assert (cond <= AUTO_MAX_DIGITS_LOST_RATIO) == (expected == "information")
-    assert _resolve_form("auto", params) == expected
+    assert _auto_form(params) == expected
     res = kalman_smoother(params, y)
     mu_f, _, _, _, ll = _mp_kalman(params, y[:10])
     short = kalman_filter(params, y[:10])
@@ -714,7 +708,12 @@ def test_parameters_beyond_what_double_precision_resolves_are_refused_by_name(fi
         kalman_filter(big, y, u)
 
 
-# ---------------------------------------------------------------- the clean lane (one compiled call)
+# ---------------------------------------------------------------- one kernel per form, at every size
+
+def kernels_compiled() -> bool:
+    from pedagogy_lib.core.jit import HAVE_NUMBA
+    return HAVE_NUMBA
+
 
 def _clean_problem(seed, n, m, T):
     rng = np.random.default_rng(seed)
@@ -728,170 +727,125 @@ def _clean_problem(seed, n, m, T):
     return params, y
 
 
-@pytest.mark.parametrize("seed, n, m, T", [(0, 1, 1, 1), (1, 2, 2, 10), (2, 3, 5, 7), (3, 4, 4, 30), (4, 6, 3, 12)])
-def test_the_clean_lane_gives_exactly_the_full_paths_numbers(seed, n, m, T):
-    """A clean problem without controls takes one compiled call (screening included); passing the empty
-    controls explicitly sends the same problem down the full path, which must agree to the last bit."""
-    from pedagogy_lib.lgssm import kalman
+@pytest.mark.parametrize("seed, n, m, T", [(0, 1, 1, 1), (1, 2, 2, 10), (2, 3, 5, 7), (4, 6, 3, 12)])
+def test_any_array_like_input_gives_the_same_numbers(seed, n, m, T):
+    """Lists, float32-exact values, Fortran order, read-only arrays and explicit empty controls all go through
+    the same validation and kernel as clean float64 arrays, with the same result to the last bit; the log
+    evidence is the sum of its factors (Eq. 2.40)."""
     params, y = _clean_problem(seed, n, m, T)
+    readonly = params.A.copy()
+    readonly.flags.writeable = False
+    variants = [(params, y, None), (params, y, np.zeros((T - 1, 0))),
+                (LGSSMParams(*(None if v is None else np.asarray(v).tolist() for v in params)), y.tolist(), None),
+                (params._replace(A=np.asfortranarray(params.A)), y, None), (params._replace(A=readonly), y, None)]
     for fn in (kalman_smoother, kalman_filter):
-        lane = kalman._clean_lane(params, y, None, "auto", "numba", smooth=fn is kalman_smoother)
+        base = fn(params, y)
+        np.testing.assert_allclose(base.log_evidence, base.log_p_y.sum(), rtol=1e-14)
+        for p, yy, u in variants:
+            for name, a, b in zip(base._fields, base, fn(p, yy, u)):
+                assert np.array_equal(np.asarray(a), np.asarray(b)), (name, fn.__name__)
+
+
+@pytest.mark.parametrize("seed, n, m, T", [(0, 1, 1, 1), (1, 2, 2, 10), (2, 3, 5, 7), (3, 4, 4, 30), (4, 6, 3, 12)])
+def test_the_fast_path_gives_exactly_the_full_paths_numbers(seed, n, m, T, monkeypatch):
+    """A small clean problem takes one compiled call (``lgssm/small.py``); with the switch off the same problem
+    goes the full path, which must agree to the last bit."""
+    from pedagogy_lib.lgssm import small
+    params, y = _clean_problem(seed, n, m, T)
+    for fn, smooth in ((kalman_smoother, True), (kalman_filter, False)):
+        fast = small.fast_path(params, y, None, "auto", "numba", smooth)
         if not kernels_compiled():
-            assert lane is None
+            assert fast is None
             continue
-        assert lane is not None, (seed, fn.__name__)
-        full = fn(params, y, np.zeros((T - 1, 0)))
-        assert type(lane) is type(full) and lane._fields == full._fields
-        for name, a, b in zip(full._fields, lane, full):
+        assert fast is not None, (seed, fn.__name__)
+        with monkeypatch.context() as patch:
+            patch.setattr(small, "FAST_PATH", False)
+            assert small.fast_path(params, y, None, "auto", "numba", smooth) is None
+            full = fn(params, y)
+        for name, a, b in zip(full._fields, fn(params, y), full):
             assert np.array_equal(np.asarray(a), np.asarray(b)), (name, seed)
-        public = fn(params, y)
-        for a, b in zip(public, full):
-            assert np.array_equal(np.asarray(a), np.asarray(b))
 
 
-def kernels_compiled() -> bool:
-    from pedagogy_lib.core.jit import HAVE_NUMBA
-    return HAVE_NUMBA
-
-
-@pytest.mark.skipif(not kernels_compiled(), reason="the clean lane is a compiled call")
-def test_the_clean_lane_steps_aside_for_everything_it_cannot_decide():
-    """Each of these goes the full path (``_clean_lane`` returns None), where the checks decide and explain."""
-    from pedagogy_lib.lgssm import kalman
+@pytest.mark.skipif(not kernels_compiled(), reason="the fast path is a compiled call")
+def test_the_fast_path_steps_aside_for_everything_it_cannot_decide():
+    """Each of these goes the full path (``fast_path`` returns None), where the checks decide and explain."""
+    from pedagogy_lib.lgssm import small
     params, y = _clean_problem(5, 2, 3, 6)
-    lane = lambda p, yy, u=None, form="auto": kalman._clean_lane(p, yy, u, form, "numba", smooth=True)  # noqa: E731
-    assert lane(params, y) is not None
+    fast = lambda p, yy, u=None, form="auto": small.fast_path(p, yy, u, form, "numba", True)  # noqa: E731
+    assert fast(params, y) is not None
     y_missing = y.copy()
     y_missing[2] = np.nan
     not_spd = params.Sigma_x.copy()
     not_spd[0, 1] = not_spd[1, 0] = 10.0
+    readonly = params.A.copy()
+    readonly.flags.writeable = False
     cases = {
         "controls": (params._replace(B=np.ones((2, 1))), y, np.zeros((5, 1))),
         "a missing row": (params, y_missing, None),
         "float32": (params._replace(A=params.A.astype(np.float32)), y, None),
         "a transposed view": (params._replace(A=np.asfortranarray(params.A)), y, None),
+        "read-only": (params._replace(A=readonly), y, None),
         "a list": (params._replace(c=list(params.c)), y, None),
+        "a 2-D mean": (params._replace(mu1=params.mu1[:, None]), y, None),
         "not positive definite": (params._replace(Sigma_x=not_spd), y, None),
         "too large": (params._replace(C=1e80 * params.C), y, None),
         "an infinite y": (params, np.where(np.arange(3) == 1, np.inf, y), None),
         "wrong shapes": (params._replace(a=np.zeros(3)), y, None),
     }
     for what, (p, yy, u) in cases.items():
-        assert lane(p, yy, u) is None, what
-    assert lane(params, y, form="information") is None
+        assert fast(p, yy, u) is None, what
+    assert fast(params, y, form="information") is None and fast(params, y, form="sqrt") is None
     wide, y_wide = _clean_problem(6, 2, 5, 6)                  # m > 2 n: "auto" may pick the information form
-    assert lane(wide, y_wide) is None and lane(wide, y_wide, form="covariance") is not None
-    # and the full path still explains what the lane stepped aside for
+    assert fast(wide, y_wide) is None and fast(wide, y_wide, form="covariance") is not None
+    assert small.fast_path(params, y, None, "auto", "numpy", True) is None
+    # and the full path still explains what the fast path stepped aside for
     with pytest.raises(ValueError, match="Sigma_x"):
         kalman_smoother(params._replace(Sigma_x=not_spd), y)
     with pytest.raises(ValueError, match="partly NaN|finite"):
         kalman_smoother(params, np.where(np.arange(3) == 1, np.inf, y))
+    with pytest.raises(ValueError, match="form must be one of"):
+        kalman_smoother(params, y, form="sqrt")
 
 
-@pytest.mark.parametrize("T", [0, 1, 7, 8, 9, 127, 128, 129, 1000, 100_003])
-def test_the_log_evidence_sum_is_pairwise_accurate_and_the_same_in_both_lanes(T):
-    """``kernels.log_evidence_total`` (Eq. 2.40's sum on the compiled backend) against the exactly rounded
-    sum (math.fsum): within the bound of a pairwise sum, (log2(T) + 8) eps sum|x|, far tighter than T eps."""
-    import math
-    from pedagogy_lib.lgssm import kernels
-    rng = np.random.default_rng(T)
-    x = -np.abs(rng.standard_normal(T)) * 10.0 ** rng.uniform(-3, 3, T)
-    got = float(kernels.log_evidence_total(x))
-    bound = (math.log2(max(T, 1)) + 8) * np.finfo(float).eps * float(np.sum(np.abs(x)))
-    assert abs(got - math.fsum(x)) <= bound, (T, got, math.fsum(x), bound)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_overflow_during_missing_rows_is_reported_by_step(backend):
+    """The prediction overflows while y is missing (no factorization would notice): a ValueError names the step."""
+    two = np.zeros(2)
+    params = LGSSMParams(two, np.eye(2), 1e70 * np.eye(2), None, two, np.eye(2), np.eye(2), two, np.eye(2))
+    y = np.full((8, 2), np.nan)
+    y[0] = 0.0
+    with pytest.raises(ValueError, match=r"^The Kalman filter overflowed at time step t = [1-7] "):
+        kalman_filter(params, y, backend=backend)
 
 
-def test_the_joseph_switch_interval_holds_the_smallest_eigenvalue():
-    """``kernels.eigmin_bracket(R)``: lo <= lambda_min(R) <= hi for symmetric positive definite matrices of
-    every size the kernels take, well and badly conditioned, at tiny and huge scales (the switch computes the
-    eigenvalue only when the trace falls between the two thresholds)."""
-    from pedagogy_lib.lgssm import kernels
-    rng = np.random.default_rng(3)
-    for m in (1, 2, 3, 5, 16):
-        for cond in (1.0, 1e2, 1e8, 1e15):
-            for scale in (1e-200, 1.0, 1e200):
-                Q, _ = np.linalg.qr(rng.standard_normal((m, m)))
-                lam = scale * np.geomspace(1.0, 1.0 / cond, m)
-                R = (Q * lam) @ Q.T
-                R = 0.5 * (R + R.T)
-                lo, hi, _ = kernels.eigmin_bracket(R)
-                exact = np.linalg.eigvalsh(R)[0]
-                assert lo <= exact <= hi * (1 + 1e-12), (m, cond, scale, lo, exact, hi)
-    for m in (1, 2):                                       # exact for m <= 2 up to its rounding margin
-        R = np.array([[2.0, 0.3], [0.3, 1.0]])[:m, :m]
-        lo, _, _ = kernels.eigmin_bracket(R)
-        assert lo <= np.linalg.eigvalsh(R)[0] <= lo * (1 + 1e-12)
-
-
-@pytest.mark.skipif(not kernels_compiled(), reason="the clean lane is a compiled call")
-def test_the_clean_lane_is_sealed_to_one_signature():
-    """After its first use the lane's kernels hold one compiled signature: a Fortran-ordered, read-only or
-    float32 array is refused at numba's dispatch (the full path answers, with the same numbers), and no
-    variant is compiled for it."""
-    from pedagogy_lib.lgssm import kalman, kernels
-    params, y = _clean_problem(7, 3, 2, 8)
-    readonly = params.A.copy()
-    readonly.flags.writeable = False
-    for p in (params._replace(A=np.asfortranarray(params.A)), params._replace(A=readonly),
-              params._replace(c=params.c.astype(np.float32))):
-        assert kalman._clean_lane(p, y, None, "auto", "numba", True) is None
-        same = kalman_smoother(LGSSMParams(*(None if v is None else np.array(v, dtype=float) for v in p)), y)
-        for a, b in zip(kalman_smoother(p, y), same):      # the full path, and the lane on the same numbers
-            assert np.array_equal(np.asarray(a), np.asarray(b))
-    assert len(kernels.smooth_if_clean.signatures) == 1 and len(kernels.filter_if_clean.signatures) == 1
-    kernels.seal_clean_lane()                                  # again, as a reloaded caller would: nothing changes
-    assert kalman._clean_lane(params, y, None, "auto", "numba", True) is not None
-
-
-# ---------------------------------------------------------------- the step loops' two compiled flavours
-
-def _step_inputs(params, y, want_J=True):
-    """The arguments of ``kernels.covariance_steps`` for a problem without controls, all fresh arrays."""
-    p = params
-    (T, m), n = y.shape, p.mu1.shape[0]
-    model = kernels.KernelModel(p.A, p.A.T.copy(), np.zeros((n, 0)), p.a, p.Sigma_x, p.C, p.C.T.copy(), p.c,
-                                p.Sigma_y_x)
-    out = kernels.FilterArrays(np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((T, n)), np.zeros((T, n, n)),
-                               np.zeros((T, n, m)), np.zeros(T), np.zeros((T - 1 if want_J else 0, n, n)))
-    work = (np.zeros((5, n, n)), np.zeros((3, m, n)), np.zeros((2, m, m)), np.zeros((2, m)), np.zeros((n, m)))
-    return (p.mu1, p.Sigma1, model, np.zeros((T - 1, 0)), y, np.ones(T, np.uint8), out, work,
-            np.array(kernels.eigmin_bracket(p.Sigma_y_x)))
-
-
-@pytest.mark.skipif(not kernels_compiled(), reason="compares two compiled flavours")
-@pytest.mark.parametrize("n, m", [(1, 1), (2, 2), (3, 5), (15, 15), (15, 4)])
-def test_the_loops_only_flavour_computes_what_the_blas_flavour_does_below_the_threshold(n, m):
-    """Below ``LOOPS_ONLY_MAX_DIM`` no product or factorization reaches BLAS or LAPACK in either flavour of a
-    step loop, so the one compiled without reference counting (which the drivers pick there) must give the
-    other's numbers to the last bit: the forward pass, the gains and the backward pass."""
-    assert max(n, m) < kernels.LOOPS_ONLY_MAX_DIM
-    params, y = _clean_problem(n + 7 * m, n, m, 9)
-    results = []
-    for flavour, blas in ((kernels.covariance_steps_loops, kernels.LOOPS_ONLY), (kernels.covariance_steps_blas,
-                                                                                kernels.USE_BLAS)):
-        args = _step_inputs(params, y)
-        if tuple(flavour(*args, blas)) == (0, kernels.NEED_EIGMIN):      # as the driver does (see the next test)
-            args[-1][2] = np.linalg.eigvalsh(params.Sigma_y_x)[0]
-        assert tuple(flavour(*args, blas)) == (-1, -1)
-        out = args[6]
-        J = np.zeros_like(out.J)
-        assert kernels.rts_gain_steps_loops(params.A, out.Upsilon_pred, out.Upsilon_filt, J, np.zeros((2, n, n)),
-                                            kernels.LOOPS_ONLY) == -1
-        assert np.array_equal(J, out.J)                  # the gains of the forward pass, recomputed afterwards
-        smooth = (np.zeros((9, n)), np.zeros((9, n, n)), np.zeros((8, n, n)))
-        back = kernels.rts_steps_loops if blas is None else kernels.rts_steps_blas
-        back(out.mu_pred, out.Upsilon_pred, out.mu_filt, out.Upsilon_filt, out.J, *smooth,
-             (np.zeros((4, n, n)), np.zeros(n)), blas)
-        results.append(tuple(out) + smooth)
-    for a, b in zip(*results):
-        assert np.array_equal(a, b)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_trace_near_the_joseph_threshold_is_decided_by_the_exact_eigenvalue(backend):
+    """With Sigma_y_x's eigenvalues (1e-6, 1, 1) in a rotated basis, tr(Sigma_y) at the first step lies between
+    JOSEPH_RATIO times lambda_min(Sigma_y_x) and JOSEPH_RATIO times its smallest diagonal entry: the switch to
+    the Joseph form takes the exact smallest eigenvalue (computed once per call), as the NumPy twin does."""
+    rng = np.random.default_rng(11)
+    n, m, T = 2, 3, 6
+    Q, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    R = (Q * np.array([1e-6, 1.0, 1.0])) @ Q.T
+    R = 0.5 * (R + R.T)
+    params = LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.eye(n), None, np.zeros(n), 0.5 * np.eye(n),
+                         rng.standard_normal((m, n)), np.zeros(m), R)
+    y = rng.standard_normal((T, m))
+    tr_S0 = np.trace(params.C @ params.Sigma1 @ params.C.T + R)
+    assert kernels.JOSEPH_RATIO * np.linalg.eigvalsh(R)[0] < tr_S0 <= kernels.JOSEPH_RATIO * np.diag(R).min()
+    got = kalman_smoother(params, y, form="covariance", backend=backend)
+    twin = kalman_smoother(params, y, form="covariance", backend="numpy")
+    mu_f, P_f, mu_s, P_s, ll = _mp_kalman(params, y)
+    for name in ("mu_filt", "Upsilon_filt", "mu_smooth", "Upsilon_smooth", "log_evidence"):
+        np.testing.assert_allclose(getattr(got, name), getattr(twin, name), rtol=1e-9, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(got.mu_smooth, mu_s, rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("n, m", [(16, 16), (17, 5), (3, 17)])
 def test_dimensions_that_reach_blas_match_the_dense_oracle(n, m, backend):
-    """At 16 dimensions and more the compiled drivers take the step loops that hand large products to BLAS
-    and large factorizations to LAPACK: checked against the dense-Gaussian oracle in both forms."""
+    """At 16 dimensions and more the kernels hand large products to BLAS and large factorizations to LAPACK:
+    checked against the dense-Gaussian oracle in both forms."""
     params, y = _clean_problem(n * m, n, m, 5)
     for form in ("covariance", "information"):
         res = kalman_smoother(params, y, form=form, backend=backend)
@@ -902,31 +856,3 @@ def test_dimensions_that_reach_blas_match_the_dense_oracle(n, m, backend):
         np.testing.assert_allclose(res.mu_smooth, mu_s, rtol=1e-8, atol=1e-9)
         np.testing.assert_allclose(res.Upsilon_smooth, P_s, rtol=1e-8, atol=1e-9)
         np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y), rtol=1e-10)
-
-
-@pytest.mark.skipif(not kernels_compiled(), reason="the restart is the compiled driver's")
-def test_a_trace_inside_the_joseph_bracket_is_decided_by_the_exact_eigenvalue():
-    """With Sigma_y_x's eigenvalues (1e-6, 1, 1) in a rotated basis the O(m^2) bracket of lambda_min is loose,
-    so the switch to the Joseph form cannot be decided from it: the step loop (which may not call LAPACK)
-    stops and asks, the driver computes lambda_min and runs the pass again, and the result is the NumPy
-    twin's, which decides with LAPACK's eigenvalue throughout."""
-    rng = np.random.default_rng(11)
-    n, m, T = 2, 3, 6
-    Q, _ = np.linalg.qr(rng.standard_normal((m, m)))
-    R = (Q * np.array([1e-6, 1.0, 1.0])) @ Q.T
-    R = 0.5 * (R + R.T)
-    params = LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.eye(n), None, np.zeros(n), 0.5 * np.eye(n),
-                         rng.standard_normal((m, n)), np.zeros(m), R)
-    y = rng.standard_normal((T, m))
-    lo, hi, _ = kernels.eigmin_bracket(R)
-    args = _step_inputs(params, y)
-    tr_S0 = np.trace(params.C @ params.Sigma1 @ params.C.T + R)
-    assert kernels.JOSEPH_RATIO * lo < tr_S0 <= kernels.JOSEPH_RATIO * hi     # undecided at t = 0
-    assert tuple(kernels.covariance_steps_loops(*args, kernels.LOOPS_ONLY)) == (0, kernels.NEED_EIGMIN)
-    assert tr_S0 > kernels.JOSEPH_RATIO * np.linalg.eigvalsh(R)[0]                 # ... and Joseph is due
-    compiled = kalman_smoother(params, y, form="covariance", backend="numba")
-    twin = kalman_smoother(params, y, form="covariance", backend="numpy")
-    for name in ("mu_filt", "Upsilon_filt", "mu_smooth", "Upsilon_smooth", "log_evidence"):
-        np.testing.assert_allclose(getattr(compiled, name), getattr(twin, name), rtol=1e-9, atol=1e-12,
-                                   err_msg=name)
-

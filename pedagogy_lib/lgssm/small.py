@@ -1,0 +1,53 @@
+"""A fast path for small Kalman problems, such as a notebook slider redrawing ten steps.
+
+:func:`~pedagogy_lib.lgssm.kalman.kalman_filter` validates in Python and then calls its kernel; for a short
+sequence that validation and the calls cost more than the recursion. When a problem is plainly clean, this
+module does the same work in one compiled call, :func:`~pedagogy_lib.lgssm.kernels.run_small`: the entry
+screen of the checks, the covariance-form filter and, for the smoother, the backward pass, with the same
+kernels on the same arrays, so the same numbers. Anything it cannot decide (another dtype, layout or
+dimension, a read-only array, controls, a missing or non-finite observation, a covariance not clearly
+positive definite, a dimension of 16 or more, the information form) gives ``None``, and the public function
+takes its full path, which validates, explains and computes.
+
+The switch is :data:`FAST_PATH` (``pedagogy_lib.lgssm.small.FAST_PATH``): on, unless the environment sets
+``PEDAGOGY_KALMAN_FAST_PATH=0``. What it buys is measured in ``benchmarks/bench_kalman.py`` (the
+short-sequence rows, with and without it).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..core.checks import SYM_RTOL
+from ..core.jit import HAVE_NUMBA
+from ..core.kernels import EPS, LOOPS_ONLY_MAX_DIM, SPD_ULPS
+from . import kernels
+from .model import MAX_MAGNITUDE, LGSSMParams
+
+__all__: list[str] = []                        # internal: reached through kalman_filter and kalman_smoother
+
+#: Whether :func:`fast_path` may answer (numba only).
+FAST_PATH: bool = HAVE_NUMBA and os.environ.get("PEDAGOGY_KALMAN_FAST_PATH", "1") != "0"
+
+_FLOAT64 = np.dtype(np.float64)
+_NDIM = (1, 2, 2, 1, 2, 2, 1, 2, 2)          # mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, and y
+
+
+def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
+    """The fields of the filter's (or, with ``smooth``, the smoother's) result, or ``None`` for the full path."""
+    if not FAST_PATH or backend != "numba" or u is not None or form not in ("auto", "covariance") \
+            or type(params) is not LGSSMParams or params.B is not None:
+        return None
+    mu1, Sigma1, A, _, a, Sigma_x, C, c, Sigma_y_x = params
+    arrays = (mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y)
+    for x, ndim in zip(arrays, _NDIM):      # exactly the arrays the compiled call is compiled for
+        if type(x) is not np.ndarray or x.dtype is not _FLOAT64 or x.ndim != ndim or not x.flags.carray:
+            return None
+    n, m = mu1.shape[0], c.shape[0]
+    if max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto" may choose the information form
+        return None
+    ok, *fields = kernels.run_small(arrays[:8], y, smooth, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)
+    if not ok:
+        return None
+    return (*fields, "covariance") if smooth else (*fields[:7], "covariance")
