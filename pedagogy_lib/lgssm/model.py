@@ -142,8 +142,10 @@ def _clear_params(params: LGSSMParams) -> tuple | None:
     ``MAX_MAGNITUDE``, the covariances clearly positive definite); ``None`` otherwise, and the full checks
     then decide and explain. A small model under a slider is validated at every call."""
     mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x = params
-    for x in params:
-        if x is not None and (type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.carray):
+    for field, x in zip(params._fields, params):   # only B may be None (no inputs); other Nones: full checks
+        if x is None and field == "B":
+            continue
+        if type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.carray:
             return None
     if not HAVE_NUMBA or mu1.ndim != 1 or c.ndim != 1:
         return None
