@@ -9,7 +9,8 @@ into different output folders do not collide):
   so the launch button's ``?path=chapters/.../name.ipynb`` opens it. Each is a *student copy*
   (:func:`student_notebook`): the student edition of ``courseware/editions.py`` (no solutions),
   with the MyST markup a plain Jupyter front end shows as raw text rewritten as Markdown
-  (exercises, admonitions, citations, ``{doc}`` links), the book's TeX macros written out in its
+  (exercises, admonitions, citations, ``{doc}`` links), links to the book's other pages pointed at
+  the published site (``html.baseurl``), the book's TeX macros written out in its
   formulas (:func:`expand_macros`), and the Pyodide kernel in its kernelspec (else JupyterLite asks
   for a kernel).
   The notebooks in ``chapters/`` are only read;
@@ -170,11 +171,40 @@ def _set_source(cell: dict, text: str) -> None:
     cell["source"] = text.splitlines(keepends=True)
 
 
+#: A Markdown link ``[text](target)`` whose target has no scheme: JupyterLab opens such a target as a
+#: file of the lite site, so one that names a page of the book (not a notebook) leads nowhere there.
+_RELATIVE_LINK_RE = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<target>(?![a-z][\w+.-]*:|#|/)[^)\s]+)\)")
+
+
+def site_url(root: Path) -> str:
+    """The address where the book is published (``html.baseurl`` in ``_config.yml``), ending in ``/``."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    url = str((config.get("html") or {}).get("baseurl") or "")
+    return url if not url or url.endswith("/") else url + "/"
+
+
 class _Page:
     """What the role conversion needs to know about the notebook being converted."""
 
-    def __init__(self, rel: Path, root: Path, refs: dict, labels: set[str]):
-        self.rel, self.root, self.refs, self.labels = rel, root, refs, labels
+    def __init__(self, rel: Path, root: Path, refs: dict, labels: set[str], site: str = ""):
+        self.rel, self.root, self.refs, self.labels, self.site = rel, root, refs, labels, site
+
+    def published(self, page: Path, anchor: str = "") -> str:
+        """The address of the book page ``page`` (a path under ``root``) on the published site."""
+        return self.site + page.relative_to(self.root).with_suffix(".html").as_posix() + anchor
+
+    def link(self, m: re.Match) -> str:
+        """A relative link to a book page that is not a notebook: to the published page (the lite copy
+        has only the notebooks), or its text alone when the book has no published address."""
+        target, _, anchor = m.group("target").partition("#")
+        page = (self.root / self.rel.parent / target).resolve()
+        if page.suffix != ".md" or not page.is_file():
+            return m.group(0)
+        if not self.site:
+            return m.group("text")
+        return f"[{m.group('text')}]({self.published(page, '#' + anchor if anchor else '')})"
 
     def doc(self, content: str) -> str:
         """``{doc}``: a link to the lite copy of the notebook it names (in JupyterLite a relative
@@ -192,7 +222,8 @@ class _Page:
                     if target.startswith("/") else target)
             return f"[{title}]({href}.ipynb)"
         if page.exists():
-            return f"*{text or notebook_title(page)}*"
+            title = text or notebook_title(page)
+            return f"[{title}]({self.published(page)})" if self.site else f"*{title}*"
         return f"*{text or target}*"
 
     def role(self, m: re.Match) -> str:
@@ -236,7 +267,7 @@ class _Page:
 
     def markdown(self, text: str) -> str:
         text = _DIRECTIVE_RE.sub(self.directive, text)
-        return _ROLE_RE.sub(self.role, text)
+        return _RELATIVE_LINK_RE.sub(self.link, _ROLE_RE.sub(self.role, text))
 
 
 def book_macros(root: Path) -> dict[str, str]:
@@ -280,7 +311,7 @@ def expand_macros(text: str, macros: dict) -> str:
 
 
 def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
-                     macros: dict | None = None) -> dict:
+                     macros: dict | None = None, site: str | None = None) -> dict:
     """The lite site's copy of the chapter notebook ``path``: what a student can read and run there.
 
     The student edition of :mod:`courseware.editions` (solutions and the hidden cells that check
@@ -299,7 +330,8 @@ def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
     macros = book_macros(root) if macros is None else macros
     chapter = editions.read_notebook(path, require_meta=False)
     nb = editions.student_edition(chapter)
-    page = _Page(path.relative_to(root), root, refs, {e.label for e in chapter.exercises})
+    site = site_url(root) if site is None else site
+    page = _Page(path.relative_to(root), root, refs, {e.label for e in chapter.exercises}, site)
     for cell in nb["cells"]:
         if cell.get("cell_type") == "markdown":
             text = page.markdown(editions.student_markdown(_cell_source(cell))).rstrip("\n")
@@ -314,11 +346,11 @@ def stage_contents(content_dir: Path, root: Path = ROOT) -> list[Path]:
     root = Path(root).resolve()
     notebooks = chapter_notebooks(root)
     refs = read_bibliography(root / "book" / "references.bib")
-    macros = book_macros(root)
+    macros, site = book_macros(root), site_url(root)
     for rel in notebooks:
         target = content_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        nb = student_notebook(root / rel, root, refs, macros)
+        nb = student_notebook(root / rel, root, refs, macros, site)
         target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return notebooks
 

@@ -245,6 +245,30 @@ def test_lite_notebooks_cite_and_link_as_text(lite_site):
     assert links >= 20
 
 
+def test_lite_notebooks_link_book_pages_on_the_published_site(lite_site):
+    """JupyterLab opens a relative link as a file of the lite site, which ships only notebooks: a link
+    to a book page (notation, rules for graded answers, equation index) must be the published page."""
+    site = lite_build.site_url(ROOT)
+    assert site.startswith("https://"), "_config.yml has no html.baseurl for the lite copies to link to"
+    lite_files = lite_site["html"] / "lite" / "files"
+    published = 0
+    for rel, _source, lite in _lite_copies(lite_site):
+        for i, c in enumerate(lite["cells"]):
+            if c["cell_type"] != "markdown":
+                continue
+            for href in re.findall(r"\]\(([^)\s]+)\)", _text(c)):
+                path = href.partition("#")[0]
+                if href.startswith(site):
+                    page = ROOT / path[len(site):]
+                    assert page.with_suffix(".md").is_file() or page.with_suffix(".ipynb").is_file(), \
+                        f"{rel}, cell {i}: {href} names no page of the book"
+                    published += 1
+                elif not re.match(r"[a-z][\w+.-]*:|#", href):
+                    assert (lite_files / rel.parent / path).resolve().is_file(), \
+                        f"{rel}, cell {i}: the relative link {href} leads nowhere in the lite site"
+    assert published >= 100            # every exercise links the rules page
+
+
 def test_every_book_macro_is_written_out_in_the_lite_notebooks(lite_site):
     """No lite formula relies on a macro defined elsewhere: the source's uses are there, expanded."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
