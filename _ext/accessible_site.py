@@ -26,6 +26,8 @@ What it does, each for a reason a browser test in ``tests/browser/`` checks:
 * **Focus, hover and dark-mode panels** (``_static/accessible-site.css``, section H3): a focus ring
   on the toolbar buttons, a readable hover colour, search highlights, and the interactive
   figures' panels in the dark theme's colours.
+* **Search snippets without TeX.** Formulas in the quoted lines of a search result are written as
+  plain text (``_static/accessible-site.js``, with the book's macros given to the search page).
 * **A bibliography screen readers accept.** See :func:`fix_bibliography_roles`.
 * **Unique element ids.** See :func:`unique_ids`.
 * **Hidden cells named by what they show.** See :func:`name_hidden_cells`.
@@ -39,6 +41,7 @@ build from the execution cache and an incremental build all give the same pages.
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import tomllib
@@ -228,11 +231,19 @@ def _drop_unused_scripts(scripts: list) -> None:
     scripts[:] = keep
 
 
+def tex_macros(config) -> dict[str, str]:
+    """The book's TeX macros without arguments (``mathjax3_config.tex.macros``), name -> definition."""
+    macros = ((config.mathjax3_config or {}).get("tex") or {}).get("macros") or {}
+    return {name: value for name, value in macros.items() if isinstance(value, str)}
+
+
 def _on_page_context(app, pagename, templatename, context, doctree):
     if app.builder.format != "html":
         return
     if isinstance(context.get("body"), str):
         context["body"] = unique_ids(name_hidden_cells(fix_bibliography_roles(context["body"])))
+        if pagename == "search":                    # the snippets write formulas as text with these
+            context["body"] += f"<script>window.pgTexMacros = {json.dumps(tex_macros(app.config))};</script>"
     if isinstance(context.get("script_files"), list):
         _drop_unused_scripts(context["script_files"])
     toctree = context.get("generate_toctree_html")

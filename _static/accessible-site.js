@@ -20,6 +20,90 @@
   }
 })();
 
+/* The article is shown once MathJax has typeset its formulas. Before that, each formula is its TeX
+   source, whose width differs from the typeset formula's, so paragraphs and list items reflowed
+   when MathJax finished and everything below them moved (a layout shift of 0.1 to 0.3 on pages
+   whose first screen has formulas in running text). The article is laid out meanwhile, only not
+   painted; it is shown when MathJax's first typesetting is done, fails, or after 8 s at most. Pages
+   without MathJax and readers without JavaScript are not affected. */
+(function () {
+  "use strict";
+  if (!document.querySelector('script[src*="mathjax/"]') || !window.Promise) return;
+  var root = document.documentElement;
+  root.classList.add("pg-math-pending");
+  function show() { root.classList.remove("pg-math-pending"); }
+  setTimeout(show, 8000);
+  (function wait() {
+    var mj = window.MathJax;
+    if (mj && mj.startup && mj.startup.promise) mj.startup.promise.then(show, show);
+    else setTimeout(wait, 30);
+  })();
+})();
+
+/* The theme's skip link leads to <main>, whose first controls are the article's toolbar (the
+   sidebar toggle, downloads, launch buttons, full screen, colour mode, search): a keyboard user who
+   skipped the navigation still had to tab through them. It leads to the article itself here. */
+(function () {
+  "use strict";
+  function retarget() {
+    var link = document.querySelector("#pst-skip-link a, a.skip-link");
+    var article = document.querySelector(".bd-article");
+    if (!link || !article) return;
+    if (!article.id) article.id = "pg-article";
+    if (!article.hasAttribute("tabindex")) article.setAttribute("tabindex", "-1");
+    link.setAttribute("href", "#" + article.id);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", retarget);
+  else retarget();
+})();
+
+/* Search results quote a few lines of each page found, taken from the page's HTML, where a formula
+   is still its TeX source ("\(\boldsymbol{\Upsilon}_{t|t-1}\)"): the snippets showed raw TeX.
+   Here each formula of a fetched page becomes plain text first: the book's macros written out
+   (window.pgTexMacros, put on the search page by _ext/accessible_site.py), Greek letters and
+   common symbols as characters, other commands and braces dropped ("Υ_t|t-1"). */
+(function () {
+  "use strict";
+  var SYMBOLS = {
+    alpha: "α", beta: "β", gamma: "γ", delta: "δ", epsilon: "ε", varepsilon: "ε", zeta: "ζ", eta: "η",
+    theta: "θ", iota: "ι", kappa: "κ", lambda: "λ", mu: "μ", nu: "ν", xi: "ξ", pi: "π", rho: "ρ",
+    sigma: "σ", tau: "τ", upsilon: "υ", phi: "φ", varphi: "φ", chi: "χ", psi: "ψ", omega: "ω",
+    Gamma: "Γ", Delta: "Δ", Theta: "Θ", Lambda: "Λ", Xi: "Ξ", Pi: "Π", Sigma: "Σ", Upsilon: "Υ",
+    Phi: "Φ", Psi: "Ψ", Omega: "Ω", sum: "∑", prod: "∏", int: "∫", infty: "∞", partial: "∂",
+    nabla: "∇", le: "≤", leq: "≤", ge: "≥", geq: "≥", ne: "≠", neq: "≠", approx: "≈", sim: "~",
+    propto: "∝", times: "×", cdot: "·", to: "→", rightarrow: "→", leftarrow: "←", mid: "|", in: "∈",
+    log: "log", exp: "exp", det: "det", tr: "tr", min: "min", max: "max", ldots: "…", dots: "…"
+  };
+  function texToText(tex) {
+    var macros = window.pgTexMacros || {};
+    var s = tex.trim().replace(/^(\\\(|\\\[|\$\$?)/, "").replace(/(\\\)|\\\]|\$\$?)$/, "");
+    for (var pass = 0; pass < 4; pass++) {
+      s = s.replace(/\\([A-Za-z]+)/g, function (m, name) {
+        return Object.prototype.hasOwnProperty.call(macros, name) ? " " + macros[name] + " " : m;
+      });
+    }
+    s = s.replace(/\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "($1)/($2)");
+    s = s.replace(/\\([A-Za-z]+)/g, function (m, name) {
+      return Object.prototype.hasOwnProperty.call(SYMBOLS, name) ? SYMBOLS[name] : "";
+    });
+    return s.replace(/\\[,;:! ]|\\\\|&/g, " ").replace(/[{}]/g, "").replace(/\s*([_^])\s*/g, "$1")
+      .replace(/\s+/g, " ").trim();
+  }
+  window.pgTexToText = texToText;
+  function patch() {
+    if (typeof Search === "undefined" || !Search.htmlToText || Search.pgPlainMath) return;
+    var original = Search.htmlToText;
+    Search.htmlToText = function (html, anchor) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      doc.querySelectorAll(".math").forEach(function (el) { el.textContent = " " + texToText(el.textContent) + " "; });
+      return original("<!DOCTYPE html>" + doc.documentElement.outerHTML, anchor);
+    };
+    Search.pgPlainMath = true;
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", patch);
+  else patch();
+})();
+
 /* Accessible names for the book's solution toggles (loaded on every page by
    _ext/accessible_site.py, after sphinx-togglebutton's script).
 

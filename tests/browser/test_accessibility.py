@@ -3,6 +3,8 @@
 The per-page checks (axe-core in both colour modes, offline math, layout, weight, controls) are
 made in one visit per page by ``test_pages.py``. Here:
 
+* Skip link: the first Tab stop of a chapter page is the skip link, and after it the next Tab
+  stop is inside the article, not the article's toolbar.
 * Keyboard: tabbing from the top of the first chapter page with an animation player reaches the
   player within :data:`MAX_TAB_STOPS` stops, every stop is visible, no formula that fits its
   column is a tab stop, and the player answers the keyboard (its frame changes) with a visible
@@ -55,6 +57,23 @@ _FOCUS = f"""() => {{
              name: (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40),
              visible: sized && opacity > 0.5}};
 }}"""
+
+
+def test_the_skip_link_leads_past_the_toolbar_into_the_article(open_page, chapter_pages):
+    path = chapter_pages[0]
+    page = open_page(path)
+    settle(page)
+    page.evaluate("() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); }")
+    page.keyboard.press("Tab")
+    first = page.evaluate("() => document.activeElement.closest('#pst-skip-link, .skip-link') !== null")
+    assert first, f"{path}: the first Tab stop is not the skip link"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    where = page.evaluate("""() => { const el = document.activeElement;
+        return {inArticle: !!el.closest('.bd-article'), inToolbar: !!el.closest('.bd-header-article'),
+                what: el.tagName + ' ' + (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40)}; }""")
+    assert where["inArticle"] and not where["inToolbar"], (
+        f"{path}: after the skip link, Tab went to {where['what']!r}, not into the article")
 
 
 def test_keyboard_reaches_and_drives_the_first_player(open_page, site_root, chapter_pages):

@@ -9,6 +9,9 @@ checks.
 
 The visit, in order:
 
+0. **Layout shift.** While the page loads and MathJax typesets it, before anything is scrolled or
+   clicked, the layout shifts add up to at most :data:`MAX_LAYOUT_SHIFT` (the "good" line of the
+   cumulative layout shift of Core Web Vitals, here summed over the whole load, which is stricter).
 1. **Load and first visit.** JavaScript errors and failed local requests while the page loads and
    is scrolled to the end (every lazily loaded image fetched); the bytes fetched beyond the theme's
    shared files (``_static/``), before any control is used.
@@ -55,6 +58,7 @@ TOGGLES = ".bd-article .toggle, .bd-article details"
 HTML_BUDGET = 400_000
 FIRST_VISIT_BUDGET = 1_000_000
 PHONE_WIDTH = 390
+MAX_LAYOUT_SHIFT = 0.1
 PLAYER = "figure.pgw-player"
 SOLUTIONS = ".solution.admonition, details.solution, .solution.dropdown"
 
@@ -97,6 +101,19 @@ _SETTLE = """async () => {
 
 _SCROLL_THROUGH = """async () => { for (let y = 0; y <= document.body.scrollHeight; y += 900) {
     window.scrollTo(0, y); await new Promise(r => setTimeout(r, 30)); } window.scrollTo(0, 0); }"""
+
+#: The layout shifts since the page started loading (the browser keeps them for a late observer).
+_LAYOUT_SHIFT = """async () => {
+    const shifts = [];
+    new PerformanceObserver(list => { for (const e of list.getEntries()) if (!e.hadRecentInput) shifts.push(e); })
+        .observe({type: 'layout-shift', buffered: true});
+    await new Promise(r => setTimeout(r, 200));
+    const what = e => (e.sources || []).slice(0, 2).map(s => s.node ? (s.node.nodeName + '.' +
+        String(s.node.className || '').slice(0, 30)) : '?').join(', ');
+    return {total: shifts.reduce((a, e) => a + e.value, 0),
+            largest: shifts.sort((a, b) => b.value - a.value).slice(0, 3)
+                .map(e => `${e.value.toFixed(3)} at ${Math.round(e.startTime)} ms (${what(e)})`)};
+}"""
 
 _FETCHED = """() => performance.getEntriesByType('navigation').concat(
     performance.getEntriesByType('resource')).map(e => [e.name, e.encodedBodySize || 0])"""
@@ -483,6 +500,9 @@ def visit(open_context, book_page: str, site_url: str, axe_source: str, collapse
     context, page = open_context(book_page, color_scheme="light", wait_ms=0)
     report = {"axe": [], "axe_advice": {}}
     try:
+        # 0. the layout shifts of the load, MathJax's typesetting included
+        page.evaluate(_SETTLE)
+        report["layout_shift"] = page.evaluate(_LAYOUT_SHIFT)
         # 1. load, scroll to the end, what a first visit fetched
         page.evaluate(_SCROLL_THROUGH)
         page.wait_for_load_state("networkidle")
@@ -568,6 +588,13 @@ def test_loads_without_errors_offline(report, book_page):
     if report["late_errors"]:
         problems.append(f"JavaScript errors after the controls were used: {report['late_errors'][:3]}")
     assert not problems, f"{book_page}:\n  " + "\n  ".join(problems)
+
+
+def test_the_page_does_not_jump_while_it_loads(report, book_page):
+    shift = report["layout_shift"]
+    assert shift["total"] <= MAX_LAYOUT_SHIFT, (
+        f"{book_page}: the layout shifted by {shift['total']:.3f} in all while loading (at most "
+        f"{MAX_LAYOUT_SHIFT}); largest shifts: {shift['largest']}")
 
 
 def test_math_is_typeset_offline_and_spoken(report, book_page):
