@@ -567,13 +567,34 @@ def notebook_index_anchor(draft: Draft, title: str, cited: list[str]) -> str:
     return anchor_for_section(draft, number)
 
 
+def computed(row: dict[str, list[Source]]) -> bool:
+    """Whether a function of the library (not a type, not a module's description) cites the
+    equation of this row of :func:`index_rows`: something computes it."""
+    return any(s.role == "function" for s in row["code"])
+
+
+def checked(row: dict[str, list[Source]]) -> bool:
+    """Whether a test function cites the equation of this row of :func:`index_rows`: something
+    checks it."""
+    return bool(row["test"])
+
+
+def strict_coverage(rows: dict, labels: list[str]) -> tuple[int, int, int]:
+    """Of the equations ``labels``, how many a function computes (:func:`computed`), how many a
+    test checks (:func:`checked`), and how many have neither."""
+    return (sum(computed(rows[x]) for x in labels), sum(checked(rows[x]) for x in labels),
+            sum(not (computed(rows[x]) or checked(rows[x])) for x in labels))
+
+
 def render_overview(rows: dict, draft: Draft) -> str:
     """The generated part of the overview page (``book/equation_index.md``): per chapter, the
-    counts of its equations and of those cited, with a link to the chapter's page."""
+    counts of its equations and of those cited, with a link to the chapter's page; then the strict
+    counts, of those a function computes and a test checks (:func:`strict_coverage`)."""
     out = ["## Coverage", "",
            "For each chapter of the draft, the number of its numbered equations (Eqs.), of those "
-           "with code that computes them (Code), a test that checks them (Test) and a notebook "
-           "section that derives or uses them (Page), and of those nothing cites yet (None).", "",
+           "the code cites (Code: a function, a type or a module's description), a test that checks "
+           "them (Test) and a notebook section that derives or uses them (Page), and of those "
+           "nothing cites yet (None).", "",
            "Each chapter's equations have a page of their own, one table per section: follow the "
            "chapter's name.", "",
            "| Chapter | Eqs. | Code | Test | Page | None |",
@@ -582,14 +603,32 @@ def render_overview(rows: dict, draft: Draft) -> str:
     def has(label, kind):
         return bool(rows[label][kind])
 
+    chapters = [(chapter, [e["label"] for e in draft.equations if e["chapter"] == chapter["number"]])
+                for chapter in indexed_chapters(draft)]
+
+    def name(chapter):
+        return f"[{_escape(chapter_heading(chapter))}]({FOLDER.name}/{chapter_page(chapter)}.md)"
+
     totals = [0, 0, 0, 0, 0]
-    for chapter in indexed_chapters(draft):
-        labels = [e["label"] for e in draft.equations if e["chapter"] == chapter["number"]]
+    for chapter, labels in chapters:
         counts = [len(labels)] + [sum(has(x, k) for x in labels) for k in ("code", "test", "notebook")]
         counts.append(sum(not any(rows[x].values()) for x in labels))
         totals = [a + b for a, b in zip(totals, counts)]
-        name = f"[{_escape(chapter_heading(chapter))}]({FOLDER.name}/{chapter_page(chapter)}.md)"
-        out.append(f"| {name} | " + " | ".join(str(n) for n in counts) + " |")
+        out.append(f"| {name(chapter)} | " + " | ".join(str(n) for n in counts) + " |")
+    out.append("| All | " + " | ".join(f"**{n}**" for n in totals) + " |")
+
+    out += ["", "## Strict coverage", "",
+            "What is computed and what is checked: for each chapter, the number of its numbered "
+            "equations (Eqs.), of those a library function computes (Function; a type or a module's "
+            "description does not count), of those a test checks (Test), and of those with neither "
+            "(Neither), whatever the notebooks say about them.", "",
+            "| Chapter | Eqs. | Function | Test | Neither |",
+            "|---|---:|---:|---:|---:|"]
+    totals = [0, 0, 0, 0]
+    for chapter, labels in chapters:
+        counts = [len(labels), *strict_coverage(rows, labels)]
+        totals = [a + b for a, b in zip(totals, counts)]
+        out.append(f"| {name(chapter)} | " + " | ".join(str(n) for n in counts) + " |")
     out.append("| All | " + " | ".join(f"**{n}**" for n in totals) + " |")
     return "\n".join(out).rstrip() + "\n"
 

@@ -133,7 +133,8 @@ def infonce_loss(F) -> InfoNCEEstimate:
 
     Row :math:`i` is the softmax over the :math:`K` candidates for anchor :math:`\mathbf z_i`, whose
     positive is candidate :math:`i` (Eq. 10.6); the loss is :math:`-\log` of that probability,
-    averaged over anchors and batches.
+    averaged over anchors and batches. The estimate's ``bound`` is :math:`\log K - \mathcal L`, the
+    lower bound on :math:`\mathcal I(\mathbf Y;\mathbf Z)` of Eq. 10.11.
 
     Parameters
     ----------
@@ -256,7 +257,10 @@ def sample_correlated_gaussian(n: int, D: int, rho, *, rng) -> tuple[np.ndarray,
 
 
 def gaussian_mutual_information(rho, D: int = 1) -> float:
-    r""":math:`\mathcal I(\mathbf Y;\mathbf Z) = -\tfrac D2\log(1-\rho^2)` nats for :func:`sample_correlated_gaussian`."""
+    r""":math:`\mathcal I(\mathbf Y;\mathbf Z) = -\tfrac D2\log(1-\rho^2)` nats for :func:`sample_correlated_gaussian`.
+
+    The mutual information on the left of Eq. 10.11, which the InfoNCE bound never exceeds.
+    """
     rho = _check_rho(rho)
     D = check_int(D, "D", minimum=1)
     return float(-0.5 * D * np.log1p(-rho * rho))

@@ -178,6 +178,9 @@ def local_nce_offset(K: int) -> float:
 def local_nce_gaussian(y, mu_n, var_n, K: int, *, rng) -> LocalNCEGaussianFit:
     r"""Fit :math:`\tfrac12 a y^2 - m y + c` by local NCE: each datum with :math:`K-1` Gaussian negatives.
 
+    Each trial is a draw from the data distribution of Eq. 10.5: one positive from the data and
+    :math:`K-1` examples from the noise.
+
     Parameters
     ----------
     y : array_like, shape (N,)

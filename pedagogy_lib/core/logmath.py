@@ -29,6 +29,8 @@ def logsumexp(z: np.ndarray, axis: int = -1) -> np.ndarray:
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     r"""Return :math:`\mathrm{softmax}\{\mathbf z\}_j = e^{z_j}/\sum_k e^{z_k}` along ``axis`` (Eq. 2.6).
 
+    With natural parameters as ``z`` these are the categorical probabilities of Eq. 8.27.
+
     Adding the same constant to every :math:`z_k` leaves the result unchanged; this is why the
     constant :math:`c` in the GMM logits (Eq. 2.8) never needs computing.
     """

@@ -67,6 +67,9 @@ def _check_Z(Z):
 def shared_mean_terms(mu, Z, *, beta=0.0) -> EstimatorTerms:
     r"""Single-sample estimates of :math:`d\,\mathbb E[\check X_1^2]/d\mu` for :math:`\check{\mathbf X}\sim\mathcal N(\mu\mathbf 1,\mathbf I)`.
 
+    Score-function and pathwise estimates of the gradient of an expectation, the inner derivative
+    of Eq. 8.22 for one datum.
+
     Parameters
     ----------
     mu : float
@@ -160,6 +163,8 @@ def expo_reparameterize(lam, Z) -> np.ndarray:
 
 def expo_terms(lam, Z) -> EstimatorTerms:
     r"""Single-sample estimates of :math:`d\,\mathbb E[\check X^2]/d\lambda` for :math:`\check X\sim\mathrm{Expo}(\lambda)`.
+
+    As in :func:`shared_mean_terms`, estimates of the inner derivative of Eq. 8.22.
 
     Pathwise: :math:`2\check x\,\partial g/\partial\lambda = -2\check x^2/\lambda`; score function:
     :math:`\check x^2(1/\lambda - \check x)`, with score :math:`1/\lambda - \check x`. ``Z`` is a 1-D

@@ -289,7 +289,10 @@ def discrete_loss_and_grad(model: DiscreteVAE, params: DiscreteVAEParams, Y, G0,
 
 
 def discrete_elbo(model: DiscreteVAE, params: DiscreteVAEParams, Y, G0) -> np.ndarray:
-    r"""One-sample estimate of the true (categorical) ELBO per datum: hard Gumbel-max latents, exact KL."""
+    r"""One-sample estimate of the true (categorical) ELBO per datum: hard Gumbel-max latents, exact KL.
+
+    The KL term uses the categorical probabilities :math:`\mathbf q_g = \sigma(\boldsymbol\eta_g)` of Eq. 8.27.
+    """
     model = _check_dmodel(model)
     params = _check_dparams(model, params)
     Y = _check_binary_Y(model, Y)

@@ -198,7 +198,8 @@ def log_likelihood(D, Y, prior: str = "logistic", *, kappa=None) -> float:
 
     .. math:: \mathcal J(\mathbf D) = \Big\langle\sum_k\log\psi_k'(\mathbf d_k^T\mathbf Y)\Big\rangle + \log|\det\mathbf D|.
 
-    Minus the relative entropy of Eq. 9.4 up to the data entropy. With ``prior="logistic"`` it
+    The log of the change of variables of Eq. 9.3 for :math:`\mathbf d(\mathbf y) = \mathbf D\mathbf y`, averaged;
+    minus the relative entropy of Eq. 9.4 up to the data entropy. With ``prior="logistic"`` it
     equals :func:`pedagogy_lib.nn.infomax.objective`.
 
     Parameters

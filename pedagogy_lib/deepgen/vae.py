@@ -290,7 +290,11 @@ def _rec(model, out, Y):
 
 
 def reconstruction(model: VAE, params: VAEParams, X, Y) -> np.ndarray:
-    r"""The surprisal :math:`-\log\hat p(\mathbf y_n\mid\mathbf x_n;\boldsymbol\theta)` per row, shape ``(N,)``."""
+    r"""The surprisal :math:`-\log\hat p(\mathbf y_n\mid\mathbf x_n;\boldsymbol\theta)` per row, shape ``(N,)``.
+
+    For the Gaussian emission it is the emission energy of Eq. 8.18 with :math:`\boldsymbol\Sigma = \alpha\mathbf I`
+    plus the normalizer :math:`\tfrac M2\log(\tau\alpha)`.
+    """
     model = _check_model(model)
     params = _check_params(model, params)
     Y = _check_Y(model, Y)

@@ -132,7 +132,11 @@ def m_hat_from_mean(schedule: Schedule, l, x_l, mu) -> np.ndarray:
 
 
 def force_from_m_hat(schedule: Schedule, l, x_l, m_hat) -> np.ndarray:
-    r"""Tweedie's force estimate, Eq. 8.47: :math:`\hat{\mathbf f}_l = (v_l\rho_l\hat{\mathbf m}_l - \mathbf x_l)/v_l^2`. Levels 0..L."""
+    r"""Tweedie's force estimate, Eq. 8.47: :math:`\hat{\mathbf f}_l = (v_l\rho_l\hat{\mathbf m}_l - \mathbf x_l)/v_l^2`. Levels 0..L.
+
+    With the exact posterior mean for :math:`\hat{\mathbf m}_l` this is the force of the noised data,
+    Tweedie's formula (Eq. 8.46 with :math:`\boldsymbol\Sigma = v_l^2\mathbf I`, :math:`\alpha = v_l\rho_l`).
+    """
     schedule, l, x_l, m_hat = _prep(schedule, l, x_l, m_hat, "m_hat", minimum=0)
     v, s = schedule.v[l][:, None], schedule.scale[l][:, None]
     return (s * m_hat - x_l) / v ** 2

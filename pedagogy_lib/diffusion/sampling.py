@@ -138,7 +138,7 @@ def gmm_force(gmm: GMMParams, schedule: Schedule, l: int, x) -> np.ndarray:
 
     :math:`\sum_k r_k(\mathbf x)\,\mathbf S_k^{-1}(v_l\rho_l\boldsymbol\mu_k-\mathbf x)` with
     :math:`\mathbf S_k = v_l^2\rho_l^2\boldsymbol\Sigma_k + v_l^2\mathbf I` and :math:`r_k` the component
-    responsibilities under the noised mixture.
+    responsibilities under the noised mixture: Eq. 8.45 with the component as the latent variable.
     """
     mix, _, _ = _level_mixture(gmm, schedule, l)
     x = as_array(x, "x", shape=(None, mix.mu.shape[1]), dims="(N, d)")
@@ -221,6 +221,9 @@ def m_hat_from_model(model: Denoiser, params, schedule: Schedule) -> Callable:
 def ancestral_sample(schedule: Schedule, m_hat: Callable, rng: np.random.Generator, N: int, d: int, *,
                      keep_path: bool = False):
     r"""Run the generative chain of Eq. 8.30 with the reverse transitions of Eq. 8.38 (module docstring).
+
+    Each step is a Gaussian of the form of Eq. 8.33, :math:`\mathcal N(\boldsymbol\mu_l, \sigma_l^2\mathbf I)`;
+    the top level is drawn from its marginal :math:`\mathcal N(\mathbf 0, v_L^2\mathbf I)`.
 
     Parameters
     ----------

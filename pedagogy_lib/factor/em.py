@@ -239,6 +239,8 @@ def _fa_check(params, y):
 def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
     r"""One EM iteration for factor analysis (Section 7.3): E step by Eq. 7.3, then the M step.
 
+    The M step minimizes the joint cross entropy of Eq. 7.2 under the posterior of the E step:
+
     .. math::
         \mathbf C \leftarrow \langle\mathbf y\check{\mathbf X}^T\rangle\langle\check{\mathbf X}\check{\mathbf X}^T\rangle^{-1},
         \qquad

@@ -353,6 +353,8 @@ def _log_Zk(alpha, beta, prior):
 def prior_energy(x, model: SparseCodingModel) -> np.ndarray | float:
     r"""Prior energy :math:`\sum_k E_k(x_k)` (Eqs. 2.28-2.29).
 
+    The Laplace energy :math:`\alpha_k|x_k|` and its log-cosh approximation are the two of Eq. 8.6.
+
     Parameters
     ----------
     x : array_like, shape (K,) or (N, K)
@@ -432,7 +434,7 @@ def _joint_energy(x, y, C, lam, alpha, beta, prior):
 
 
 def joint_energy(x, y, model: SparseCodingModel) -> np.ndarray | float:
-    r"""Joint energy :math:`E_\mathrm{joint}(\mathbf x,\mathbf y)` of the sparse-coding model (Eq. 2.28).
+    r"""Joint energy :math:`E_\mathrm{joint}(\mathbf x,\mathbf y)` of the sparse-coding model (Eq. 2.28, restated as Eq. 8.5).
 
     .. math::
         E_\mathrm{joint}(\mathbf x,\mathbf y) = \sum_k E_k(x_k) + \tfrac\lambda2\|\mathbf y-\mathbf C\mathbf x\|^2.

@@ -190,6 +190,9 @@ def _precisions(nu, C, lam, alpha, beta):
 def e_step(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e-10, x_init=None) -> Recognition:
     r"""E step of Section 8.1.1: the mode of Eq. 8.10 and the precision of Eq. 8.11 at that mode.
 
+    One mean and one precision per datum, the local parameters of Eq. 8.2; Eqs. 8.10-8.11 are the
+    approximate solutions of the stationarity conditions of Eqs. 8.3-8.4 for the model of Eq. 8.5.
+
     Returns
     -------
     Recognition
@@ -242,7 +245,9 @@ def free_energy(Y, model: SparseCodingModel, rec: Recognition, *, per_datum: boo
     r"""The free energy :math:`\mathcal F` (negative ELBO; Eq. 8.8 with every constant), averaged over data.
 
     Exact for the Gaussian recognition distributions given (no Laplace approximation inside), so
-    it bounds :math:`-\langle\log\hat p(\mathbf Y)\rangle` from above.
+    it bounds :math:`-\langle\log\hat p(\mathbf Y)\rangle` from above. It is the joint relative
+    entropy of Eq. 8.1 without the data entropy, whose joint cross entropy is Eq. 8.7 (with the
+    emission's normalizer corrected, see the module docstring).
 
     Parameters
     ----------

@@ -304,7 +304,8 @@ def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str =
     r"""HMM smoother: the :math:`\alpha`-:math:`\gamma` algorithm of Section 2.2.1 in normalized form.
 
     Runs :func:`hmm_filter`, then the :math:`\gamma` recursion of Eq. 2.44 backwards from
-    :math:`\gamma_T = \hat p(x_T \mid \mathbf y_{1:T})`:
+    :math:`\gamma_T = \hat p(x_T \mid \mathbf y_{1:T})`, giving the smoother distributions
+    :math:`\gamma_t` of Eq. 2.43:
 
     .. math::
         \hat p(x_{t+1} = i, x_t = j \mid \mathbf y_{1:T})

@@ -337,6 +337,9 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
          w_init=None, hessian: str = "observed", max_halvings: int = 30) -> IRLSResult:
     r"""Fit a GLM by iteratively reweighted least squares (Section 5.1.2, Eq. 5.14).
 
+    It minimizes the sample cross entropy of Eq. 5.1 for the GLM of Eq. 5.12 (canonical links) or
+    its non-canonical variant; each step is the Newton step built on the gradient of Eq. 5.13.
+
     Each iteration solves the weighted least-squares problem (cf. Eq. 5.10)
 
     .. math:: \mathbf w^{(i+1)} = \big(\mathbf X^T\mathbf W^{(i)}\mathbf X\big)^{-1}

@@ -188,6 +188,9 @@ def linear_regression(X, y, *, ridge=0.0, fit_intercept: bool = False) -> Linear
     .. math:: \mathbf w = (\mathbf X^T\mathbf X + \boldsymbol\Lambda)^{-1}\mathbf X^T\mathbf y,
               \qquad \boldsymbol\Lambda = \lambda\mathbf I \ \text{or a given SPD matrix}.
 
+    With ``ridge=0`` these are the normal equations of Eq. A.1 (in row layout): the least-squares
+    answer to the linear equation of Eq. 5.9, its exact solution when ``X`` is square and invertible.
+
     The strength convention (``ridge`` = scikit-learn's ``alpha`` = :math:`\sigma^2/\sigma_d^2`; the
     draft's Eq. 5.6 with averages corresponds to :math:`N\sigma^2/\sigma_d^2`) is spelled out in the
     module docstring.

@@ -496,6 +496,9 @@ def gmm_m_step(stats: GMMStats, *, covariance_type: str = "full", reg_covar: flo
     ``sum_dd - N_k (mu_k - a_k)(mu_k - a_k)^T``. ``"diag"`` keeps the diagonal of each
     :math:`\boldsymbol\Sigma_k`; ``"tied"`` pools, :math:`\boldsymbol\Sigma = \sum_k N_k\boldsymbol\Sigma_k/N`.
 
+    The mean is Eq. 6.4, :math:`\boldsymbol\mu_k = \langle\check X_k\mathbf Y\rangle/\langle\check X_k\rangle`,
+    with the expectations taken under the responsibilities held fixed (not under the moving posterior).
+
     Parameters
     ----------
     stats : GMMStats
@@ -530,7 +533,7 @@ def gmm_elbo(params: GMMParams, stats: GMMStats) -> float:
     This is :math:`\sum_n\sum_k r_{nk}[\log\hat p(k,\mathbf y_n;\boldsymbol\theta)-\log r_{nk}]`, computed
     from the statistics alone. It equals :math:`\ell(\boldsymbol\theta)` when :math:`r` is the
     posterior under :math:`\boldsymbol\theta` and is smaller by the summed KL divergence otherwise
-    (Eq. 6.6). The book's free energy is its negative (per datum, divide by :math:`N`).
+    (Eq. 6.6). The book's free energy (Eq. 6.5, second line) is its negative (per datum, divide by :math:`N`).
 
     Parameters
     ----------

@@ -277,7 +277,8 @@ def gmm_logits(params: GMMParams, y) -> np.ndarray:
             + \log\pi_k
 
     The constant :math:`c = -\tfrac L2\log\tau` (:math:`\tau = 2\pi`) is included, so each entry
-    is the log of a joint probability density :math:`\hat p(\mathbf y, \hat X_k = 1)` and
+    is the log of a joint probability density :math:`\hat p(\mathbf y, \hat X_k = 1)`: the log of the
+    joint of Eq. 6.2 (the product of Eqs. 2.3 and 2.4) at the one-hot :math:`\hat{\mathbf x} = \mathbf e_k`;
     :func:`~pedagogy_lib.core.logmath.logsumexp` over ``k`` is the log marginal of Eq. 2.10. The
     quadratic form is computed as the squared norm of :math:`\mathbf L_k^{-1}(\mathbf y-\boldsymbol\mu_k)`
     with :math:`\boldsymbol\Sigma_k = \mathbf L_k\mathbf L_k^T` (one Cholesky factor per
@@ -307,6 +308,7 @@ def gmm_posterior(params: GMMParams, y) -> np.ndarray:
         \hat p(\hat X_j = 1\mid\mathbf y;\boldsymbol\theta) = \mathrm{softmax}\{\hat{\mathbf z}\}_j
         = \frac{\exp\hat z_j}{\sum_{k=1}^K\exp\hat z_k}
 
+    With one covariance shared by all components (as :func:`gmm_params` builds for ``"tied"``) this is Eq. 7.1.
     Computed in log space (the largest logit is subtracted first), so points far from every
     component, whose densities all underflow to zero, still get a valid categorical posterior.
 
@@ -341,7 +343,8 @@ def gmm_log_marginal(params: GMMParams, y) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N,)
-        The sum over points is the log-likelihood that EM increases (Section 7.1).
+        The sum over points is the log-likelihood that EM increases (Section 7.1); minus its
+        average is the sample estimate of the marginal cross entropy of Eq. 6.1.
     """
     pi, mu, _, chol = check_params(params)
     y = _check_y(y, mu.shape[1])

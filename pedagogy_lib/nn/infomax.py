@@ -158,6 +158,8 @@ def check_unmixing(D, K: int, name: str = "D", equation: str = "Eq. 5.27") -> np
 def psi(x):
     r"""The logistic squashing function :math:`\psi(x) = 1/(1+e^{-x})` (Section 5.2.1), element-wise.
 
+    Increasing, as Eq. 5.23 requires of each output nonlinearity, and bounded, with range (0, 1).
+
     Raises
     ------
     TypeError
@@ -188,7 +190,9 @@ def _inv_T(D: np.ndarray) -> np.ndarray:
 def log_density(D, Y) -> np.ndarray:
     r"""Per-sample log of the model density of Eq. 5.26, :math:`\log\hat p(\mathbf y_n;\mathbf D)`.
 
-    .. math:: \log\hat p(\mathbf y;\mathbf D) = \sum_k\log\psi'(\mathbf d_k^T\mathbf y) + \log|\det\mathbf D|.
+    .. math:: \log\hat p(\mathbf y;\mathbf D) = \sum_k\log\psi'(\mathbf d_k^T\mathbf y) + \log|\det\mathbf D|,
+
+    with the linear map :math:`\check{\mathbf x} = \mathbf D\mathbf y` of Eq. 5.27.
 
     Parameters
     ----------
@@ -212,8 +216,8 @@ def _objective(D, Y):
 def objective(D, Y) -> float:
     r"""The InfoMax objective :math:`\mathcal J(\mathbf D) = \langle\log\hat p(\mathbf Y;\mathbf D)\rangle`.
 
-    Equal to the output entropy minus the (constant) data entropy, and to minus the loss of
-    Eq. 5.28:
+    Equal to the output entropy of Eq. 5.24 minus the (constant) data entropy, by the change of
+    variables of Eq. 5.25, and to minus the loss of Eq. 5.28:
 
     .. math:: \mathcal J(\mathbf D) = \Big\langle\sum_k\log\psi'(\mathbf d_k^T\mathbf Y)\Big\rangle + \log|\det\mathbf D|.
     """
@@ -504,7 +508,10 @@ def rotation(theta: float) -> np.ndarray:
 
 
 def mix(S, C) -> np.ndarray:
-    r"""Mix sources with the matrix ``C``: :math:`\mathbf y_n = \mathbf C\mathbf s_n`, returned as rows ``S @ C.T``."""
+    r"""Mix sources with the matrix ``C``: :math:`\mathbf y_n = \mathbf C\mathbf s_n`, returned as rows ``S @ C.T``.
+
+    The generative map of Eq. 9.1 for a linear :math:`\mathbf d`, :math:`\hat{\mathbf y} = \mathbf D^{-1}\hat{\mathbf x}` with :math:`\mathbf C = \mathbf D^{-1}`.
+    """
     S = as_array(S, "S", ndim=2, dims="(N, K)", nonempty=True)
     K = S.shape[1]
     C = as_array(C, "C", shape=(K, K), dims="(K, K)")

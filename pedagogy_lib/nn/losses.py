@@ -122,6 +122,8 @@ def squared_error(mu, X) -> Loss:
 def bernoulli_cross_entropy(eta, X) -> Loss:
     r"""Bernoulli cross entropy from logits (natural parameters), computed stably.
 
+    The sample estimate of Eq. 5.1 for Bernoulli outputs.
+
     With :math:`\mu = \sigma(\eta)`, :math:`-\log\check p(x\mid\eta) = \log(1+e^{\eta}) - x\eta`
     (the exponential-family form of Eq. 5.11, log-partition :math:`A(\eta)` = softplus), so
 
@@ -149,6 +151,8 @@ def bernoulli_cross_entropy(eta, X) -> Loss:
 
 def categorical_cross_entropy(eta, X) -> Loss:
     r"""Categorical cross entropy from logits via the log-softmax (Eq. 2.6), computed stably.
+
+    The sample estimate of Eq. 5.1 for categorical outputs.
 
     .. math::
         \langle\mathcal S\rangle = -\Big\langle\sum_k x_k\log\mathrm{softmax}(\boldsymbol\eta)_k\Big\rangle, \qquad
@@ -179,6 +183,8 @@ def categorical_cross_entropy(eta, X) -> Loss:
 
 def gaussian_nll(mu, log_var, X) -> GaussianLoss:
     r"""Gaussian surprisal with a learned (diagonal) log-variance, averaged over samples.
+
+    The sample estimate of Eq. 5.1 for Gaussian outputs.
 
     .. math::
         \langle\mathcal S\rangle = \Big\langle\sum_k \tfrac12\big[\log\tau + \log v_k

@@ -130,7 +130,10 @@ def flow_sample(net: Sequential, params: CouplingFlowParams, eps):
 
 
 def flow_log_density(net: Sequential, params: CouplingFlowParams, x) -> np.ndarray:
-    r""":math:`\log q(\mathbf x)` by inverting the flow: :math:`\varepsilon_1 = (x_1-c_1)e^{-a_1}`, :math:`\varepsilon_2 = (x_2-t)e^{-u}`."""
+    r""":math:`\log q(\mathbf x)` by inverting the flow: :math:`\varepsilon_1 = (x_1-c_1)e^{-a_1}`, :math:`\varepsilon_2 = (x_2-t)e^{-u}`.
+
+    The change of variables of Eq. 8.25: :math:`\log\mathcal N(\boldsymbol\varepsilon;\mathbf 0,\mathbf I) - a_1 - u`.
+    """
     params = check_flow(net, params)
     x = as_array(x, "x", ndim=2, dims="(S, 2)")
     if x.shape[1] != 2:

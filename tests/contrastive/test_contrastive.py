@@ -59,7 +59,8 @@ def test_nce_hessian_is_positive_semidefinite_so_the_loss_is_convex():
 
 
 def test_nce_population_minimum_is_the_normalized_data_energy():
-    """Eq. 10.4 by quadrature: the expected loss is smallest at E = -log p, offset included."""
+    """Eq. 10.4 by quadrature, under the half-data, half-noise distribution of Eq. 10.1: the expected loss
+    is smallest at E = -log p, offset included."""
     sd, sdn = np.sqrt(VAR), np.sqrt(VAR_N)
     p = lambda y: np.exp(-(y - MU) ** 2 / (2 * VAR)) / np.sqrt(2 * np.pi * VAR)
     pn = lambda y: np.exp(-(y - MU_N) ** 2 / (2 * VAR_N)) / np.sqrt(2 * np.pi * VAR_N)
@@ -142,7 +143,7 @@ def test_infonce_bound_is_at_most_log_k_for_any_scores():
 
 @pytest.mark.parametrize("rho", [0.5, 0.9])
 def test_infonce_bound_never_exceeds_the_gaussian_mutual_information(rho):
-    """For the optimal critic, a scaled one and a wrong one, log K - L <= I within 4 standard errors."""
+    """Eq. 10.11: for the optimal critic, a scaled one and a wrong one, log K - L <= I within 4 standard errors."""
     I = infonce.gaussian_mutual_information(rho)
     assert abs(I - (-0.5 * np.log(1 - rho ** 2))) < 1e-15
     rng = np.random.default_rng(6)
@@ -156,6 +157,7 @@ def test_infonce_bound_never_exceeds_the_gaussian_mutual_information(rho):
 
 
 def test_optimal_critic_bound_approaches_the_mutual_information_as_k_grows():
+    """The approximation of Eq. 10.11 tightens as K grows: with the optimal critic, log K - L rises to I."""
     rho = 0.9
     I = infonce.gaussian_mutual_information(rho)
     rng = np.random.default_rng(8)

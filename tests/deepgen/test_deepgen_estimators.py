@@ -18,6 +18,7 @@ def _var_se(x):
 @pytest.mark.parametrize("K", [1, 4, 16])
 @pytest.mark.parametrize("beta", [0.0, 1.7])
 def test_shared_mean_estimators_are_unbiased_with_the_closed_form_variances(K, beta):
+    """Both estimates of the gradient of an expectation (the inner derivative of Eq. 8.22) are unbiased."""
     mu, S = 0.5, 200_000
     Z = np.random.default_rng(K).standard_normal((S, K))
     t = est.shared_mean_terms(mu, Z, beta=beta)
@@ -68,6 +69,7 @@ def test_expo_reparameterization_is_exponential_eq_8_23():
 
 
 def test_expo_estimators_unbiased_with_closed_form_variances():
+    """The same for d E[X^2] / d lambda (Eq. 8.22), the pathwise one through the path of Eq. 8.23."""
     lam, S = 1.5, 400_000
     t = est.expo_terms(lam, np.random.default_rng(2).random(S))
     v_sf, v_pw = est.expo_variances(lam)

@@ -55,7 +55,9 @@ def test_exact_gradients_of_the_linear_gaussian_jre_are_eqs_8_16_and_8_17():
     """With antithetic draws (z and -z) the average emission gradient of a linear emission is the exact
     expectation and its Hessian is constant, so the Hessian route returns the exact gradients; they
     equal central differences of the closed-form joint relative entropy in nu and in every entry of
-    Upsilon."""
+    Upsilon. The route is Eqs. 8.3-8.4 (expected gradient, half the expected Hessian); the closed form
+    is that of the model of Eq. 8.15 with the emission energy of Eq. 8.18 and the recognition
+    distribution of Eq. 8.12."""
     C, b, y, P, nu, U = _linear_problem()
     g, h, _ = _linear_callables(C, b, y, P)
     z = np.random.default_rng(1).standard_normal((3, 3))
@@ -83,6 +85,8 @@ def test_a_symmetric_change_of_upsilon_moves_the_jre_by_the_trace_of_eq_8_17():
 
 
 def test_monte_carlo_estimates_of_the_linear_gaussian_gradients_within_standard_errors():
+    """Sampled estimates of the gradient of an expectation (Eq. 8.22), the pathwise one through
+    x = nu + L z (Eq. 8.24), within standard errors of the exact gradients."""
     C, b, y, P, nu, U = _linear_problem(4)
     g, h, gt = _linear_callables(C, b, y, P)
     S = 4000

@@ -21,6 +21,7 @@ def test_gumbel_max_frequencies_match_the_softmax_eq_8_28():
     y = gb.gumbel_max(eta, gb.sample_gumbel(np.random.default_rng(0), (N, 4)))
     assert np.all(y.sum(axis=1) == 1)
     counts = y.sum(axis=0)
+    # the categorical probabilities sigma(eta) of Eq. 8.27
     assert stats.chisquare(counts, N * _softmax(eta)).pvalue > 0.01
 
 
@@ -95,6 +96,7 @@ def test_soft_categorical_jacobian_and_the_draft_denominator():
 
 
 def test_small_softness_approaches_one_hot():
+    """The soft categorical of Eq. 8.29 hardens into the Gumbel-max one-hot as the softness s goes to 0."""
     eta = np.array([0.2, 0.0, -0.3])
     G0 = gb.sample_gumbel(np.random.default_rng(3), (5000, 3))
     means = [gb.soft_categorical(eta, G0, s).max(axis=1).mean() for s in (2.0, 0.5, 0.1, 0.01)]
@@ -122,7 +124,7 @@ def test_discrete_vae_gradient(straight_through):
         num = numerical_gradient(lambda th: gb.discrete_loss_and_grad(
             model, gb.DiscreteVAEParams(params.phi, th), Y, G0, 0.7, straight_through=True)[0], params.theta)
         assert relative_error(grads.theta, num) < 1e-7
-    # KL against a uniform prior, by its definition
+    # KL against a uniform prior, by its definition, with q = sigma(eta) (Eq. 8.27)
     eta = model.encoder._forward(params.phi, Y)[0].reshape(5, 2, 3)
     q = np.exp(eta) / np.exp(eta).sum(axis=2, keepdims=True)
     np.testing.assert_allclose(kl, np.sum(q * np.log(3 * q), axis=(1, 2)), rtol=1e-12)

@@ -47,7 +47,8 @@ def test_sub_gaussian_prior_is_the_two_component_normal_mixture():
 
 
 def test_logistic_likelihood_is_the_infomax_objective():
-    """Eq. 9.5 with the logistic prior is InfoMax's objective (Section 5.2.1), to rounding."""
+    """Eq. 9.5 with the logistic prior is InfoMax's objective (Section 5.2.1), to rounding: the identity of
+    Eq. 9.4 between the mutual information and the relative entropy."""
     Y = _data("laplace", N=300)
     D = np.array([[1.2, 0.1, 0.0], [-0.3, 0.8, 0.2], [0.1, 0.4, 1.1]])
     assert ica.log_likelihood(D, Y) == pytest.approx(im.objective(D, Y), rel=1e-12)

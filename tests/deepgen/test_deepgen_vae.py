@@ -37,6 +37,8 @@ def _orthogonal_C(rng, M, K):
 
 
 def test_elbo_with_the_exact_posterior_is_the_log_evidence():
+    """A linear model of Eq. 8.15 whose Gaussian encoder (Eq. 8.12) outputs the exact posterior: the ELBo
+    is the log evidence."""
     rng = np.random.default_rng(0)
     M, K, N = 5, 2, 7
     model, params, lg = _linear_vae(_orthogonal_C(rng, M, K), rng.normal(size=M), 0.3)
@@ -83,6 +85,7 @@ def _tree_close(a, b, tol):
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("beta", [1.0, 0.5])
 def test_backprop_gradient_matches_central_differences(likelihood, beta):
+    """The gradient through the reparameterized sample of Eq. 8.24 into both networks, against central differences."""
     rng = np.random.default_rng(4)
     M, K, N = 6, 2, 5
     model = V.vae(M, K, hidden=4, likelihood=likelihood, alpha=0.4)
@@ -107,7 +110,7 @@ def test_reconstruction_matches_the_bernoulli_and_gaussian_log_densities():
         mean = V.decode(model, params, X)
         if lik == "bernoulli":
             ref = -stats.bernoulli.logpmf(Y, mean).sum(axis=1)
-        else:
+        else:   # the emission energy of Eq. 8.18 with Sigma = alpha I, plus its normalizer
             ref = -stats.multivariate_normal.logpdf(Y - mean, np.zeros(3), 0.7 * np.eye(3))
         np.testing.assert_allclose(V.reconstruction(model, params, X, Y), ref, rtol=1e-10)
 

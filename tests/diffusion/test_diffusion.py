@@ -21,6 +21,7 @@ def _schedules():
 
 @pytest.mark.parametrize("S", _schedules())
 def test_forward_marginals_equal_the_iterated_chain(S):
+    """The forward chain of Eq. 8.31, iterated, has the marginals of Eq. 8.36."""
     x = np.array([0.7, -1.3, 2.0])
     means, var = df.iterate_moments(S, x)
     for l in range(S.L + 1):
@@ -45,6 +46,7 @@ def test_forward_marginal_by_monte_carlo():
 
 @pytest.mark.parametrize("S", _schedules())
 def test_non_consecutive_transitions_compose(S):
+    """The transitions of Eq. 8.37 between any two levels compose."""
     for l, m, n in [(0, 3, 7), (2, 5, 6), (1, 2, S.L)]:
         t_ml, t_nm, t_nl = df.transition(S, l, m), df.transition(S, m, n), df.transition(S, l, n)
         assert t_nl.beta == pytest.approx(t_nm.beta * t_ml.beta, rel=1e-12)
@@ -56,6 +58,7 @@ def test_non_consecutive_transitions_compose(S):
 
 @pytest.mark.parametrize("S", _schedules())
 def test_posterior_transition_equals_gaussian_conditioning(S):
+    """Eq. 8.38 is the conditional of the joint of x_l and x_m given x (the factorization of Eq. 8.35)."""
     x0 = 0.8
     for l, m in [(0, 1), (2, 6), (4, 5)]:
         a_l, v_l2 = df.marginal(S, l)
@@ -131,7 +134,8 @@ def test_the_parameterizations_give_identical_losses_for_the_same_network():
     l = rng.integers(1, S.L + 1, N)
     xl = df.noise_data(S, x0, l, z)
     ref = df.loss_terms(S, l, x0, z, df.predict(model, params, S, xl, l, out="m_hat"), "m_hat")
-    for out in df.PARAMS:
+    for out in df.PARAMS:        # the m-hat loss of Eq. 8.43 equals its mean form (Eq. 8.39), its force form (Eq. 8.48)
+        # and its noise form
         pred = df.predict(model, params, S, xl, l, out=out)
         np.testing.assert_allclose(df.loss_terms(S, l, x0, z, pred, out), ref, rtol=1e-9)
     m = df.predict(model, params, S, xl, l, out="m_hat")
@@ -171,6 +175,7 @@ def test_gaussian_data_loss_converges_to_the_schedule_invariant_limit():
 
 
 def test_gaussian_optimal_loss_by_monte_carlo_with_the_exact_denoiser():
+    """The loss of Eq. 8.43, sampled, with the exact denoiser for Gaussian data, against its closed form."""
     S = df.make_schedule(8, "log_snr", lam_min=1e-1, lam_max=1e1)
     s0 = 0.6
     gmm = gmm_params([1.0], [[0.0]], np.array([[[s0 ** 2]]]))
@@ -191,11 +196,11 @@ def test_tweedie_force_equals_finite_differences_of_the_noised_mixture():
     x = np.random.default_rng(6).normal(size=(9, 2)) * 1.5
     h = 1e-5
     for l in (0, 2, 6):
-        f = df.gmm_force(gmm, S, l, x)
+        f = df.gmm_force(gmm, S, l, x)      # the posterior average of the components' forces (Eq. 8.45)
         fd = np.column_stack([(df.gmm_log_density(gmm, S, l, x + h * e) - df.gmm_log_density(gmm, S, l, x - h * e))
                               / (2 * h) for e in np.eye(2)])
         np.testing.assert_allclose(f, fd, rtol=1e-6, atol=1e-7)
-        # Eq. 8.47 with the exact posterior mean (computed by conditioning) is the same force
+        # Tweedie (Eq. 8.46), i.e. Eq. 8.47 with the exact posterior mean (computed by conditioning), is the same force
         np.testing.assert_allclose(df.force_from_m_hat(S, l, x, df.gmm_m_hat(gmm, S, l, x)), f, rtol=1e-9,
                                    atol=1e-10)
 
@@ -247,6 +252,8 @@ def test_annealed_langevin_with_a_callable_equals_the_mixture_kernel():
 
 
 def test_ancestral_sampling_with_the_exact_denoiser_reproduces_the_mixture():
+    """Sampling the reverse chain of Eq. 8.30 (Gaussian steps, Eq. 8.33, with the means of Eq. 8.38) from the
+    exact denoiser gives draws as close to held-out data as fresh data are."""
     gmm = df.ring_mixture(8, 2.0, 0.2)
     S = df.make_schedule(40, "log_snr", lam_min=1e-3, lam_max=1e3)
     x = df.ancestral_sample(S, lambda x, l: df.gmm_m_hat(gmm, S, l, x), np.random.default_rng(14), 2000, 2)

@@ -108,7 +108,8 @@ def test_gaussian_elbo_equals_log_evidence_at_exact_posterior(K, L, diagonal):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_gaussian_elbo_gap_is_kl_to_posterior(seed):
-    """Eq. 6.6 per datum: log p(y) - ELBo(q) = KL(q || posterior) > 0 for q != posterior."""
+    """Eq. 6.6 per datum: log p(y) - ELBo(q) = KL(q || posterior) > 0 for q != posterior; equivalently
+    Eq. 6.9: the marginal surprisal plus that KL is the free energy, minus the ELBo."""
     rng = np.random.default_rng(seed)
     K, L = 2, 3
     model = random_model(rng, K, L, diagonal=bool(seed % 2))
@@ -127,7 +128,8 @@ def test_gaussian_elbo_gap_is_kl_to_posterior(seed):
 
 
 def test_gaussian_elbo_monte_carlo():
-    """E_q[log p(x) + log p(y|x) - log q(x)] by sampling, with scipy densities (5 standard errors)."""
+    """E_q[log p(x) + log p(y|x) - log q(x)] by sampling, with scipy densities (5 standard errors): minus
+    the free energy of Eq. 6.5 (second line) for one datum."""
     rng = np.random.default_rng(7)
     K, L = 2, 3
     mu_x, Sigma_x, C, c, Syx = random_model(rng, K, L)
@@ -177,7 +179,7 @@ def test_run_em_monotone_and_elbo_sandwich(seed):
     assert np.all(np.diff(ll) >= -1e-9 * scale)
     assert np.all(res.elbo >= ll[:-1] - 1e-9 * scale)
     assert np.all(res.elbo <= ll[1:] + 1e-9 * scale)
-    np.testing.assert_array_equal(res.free_energy, -res.elbo)
+    np.testing.assert_array_equal(res.free_energy, -res.elbo)          # the book's free energy (Eq. 6.9)
 
 
 def test_run_em_reaches_a_maximum_found_by_grid_search():

@@ -119,6 +119,8 @@ def test_log_Z_joint_normalizes_the_joint_density():
 
 
 def test_posterior_energy_is_the_joint_energy():
+    """E_joint of the model of Eq. 2.28 with the Laplace energy, alpha^T|x| + lam/2 ||y - C x||^2, serves
+    as E_post of Eq. 2.31 (the two differ by a constant in x)."""
     model, y, rng = random_problem(3)
     x = rng.standard_normal(6)
     assert sc.posterior_energy(x, y, model) == sc.joint_energy(x, y, model)
@@ -234,6 +236,7 @@ def test_logcosh_mode_converges_to_laplace_mode_as_beta_grows():
 
 
 def test_cauchy_map_is_a_stationary_point_with_positive_definite_hessian():
+    """At the mode the linear term of the expansion of Eq. 2.30 vanishes and its Hessian is positive definite."""
     model, y, _ = random_problem(21, L=3, K=3, prior="cauchy")
     r = sc.map_estimate(y, model)
     np.testing.assert_allclose(sc.energy_gradient(r.x0, y, model), 0, atol=1e-6)
@@ -246,6 +249,8 @@ def test_cauchy_map_is_a_stationary_point_with_positive_definite_hessian():
 
 @pytest.mark.parametrize("L,K", [(4, 2), (2, 4), (3, 3)])
 def test_gaussian_prior_laplace_is_exact_factor_analysis(L, K):
+    """For a Gaussian prior the Laplace approximations of the posterior (Eq. 2.31) and of the marginal
+    (Eq. 2.32) are exact: they equal the jointly Gaussian answers."""
     model, y, _ = random_problem(30 + K, L=L, K=K, prior="gaussian")
     la = sc.laplace_approximation(y, model)
     for form in ("information", "covariance"):
@@ -397,6 +402,7 @@ def test_laplace_method_rejects_a_saddle_of_a_bimodal_cauchy_posterior():
 # ------------------------------------------------------------------------------------------------
 
 def test_samplers_match_prior_moments():
+    """Draws from the factorial prior of Eq. 2.28 with each energy of Eq. 2.29."""
     rng = np.random.default_rng(70)
     N = 40000
     C = np.eye(2)
@@ -417,6 +423,7 @@ def test_samplers_match_prior_moments():
 
 
 def test_sample_emission_noise_has_precision_lambda():
+    """The emission of Eq. 2.28, N(C x, I / lam)."""
     rng = np.random.default_rng(71)
     model = sc.make_model(rng.standard_normal((3, 5)), 4.0, 1.0, 10.0)
     X, Y = sc.sample(rng, model, 20000)

@@ -28,6 +28,7 @@ def _problem(M=2, K=3, N=40, lam=8.0, seed=0):
 
 
 def test_batch_map_matches_the_per_datum_map_of_section_2_1_3():
+    """The recognition means of Eq. 8.10 are the per-datum MAP estimates."""
     model, Y = _problem()
     nu = se.batch_map(Y, model, n_iter=5000, tol=1e-13)
     for y, v in zip(Y[:10], nu[:10]):
@@ -36,7 +37,8 @@ def test_batch_map_matches_the_per_datum_map_of_section_2_1_3():
 
 
 def test_e_step_precision_is_the_hessian_at_the_new_mode():
-    """Errata, the algorithm box of Section 8.1.1: P uses the new mean nu^(i+1), Eq. 8.11."""
+    """Errata, the algorithm box of Section 8.1.1: P uses the new mean nu^(i+1), Eq. 8.11. Each datum has its
+    own mean and precision, the local parameters of Eq. 8.2."""
     model, Y = _problem()
     rec = se.e_step(Y, model)
     for y, nu, P, S in zip(Y[:5], rec.nu, rec.P, rec.Sigma):
@@ -56,7 +58,9 @@ def test_expected_abs_matches_monte_carlo():
 
 def test_free_energy_matches_monte_carlo_with_correct_normalizers():
     """Errata, Eq. 8.7: the emission normalizer is (M/2) log(tau / lambda), not +(K/2) log lambda.
-    F_n = E_q[-log p(x, y)] + E_q[log q(x)] is estimated by Monte Carlo with scipy's densities."""
+    F_n = E_q[-log p(x, y)] + E_q[log q(x)] is estimated by Monte Carlo with scipy's densities.
+    This is the joint relative entropy of Eq. 8.1 (less the data entropy) in the form of Eq. 8.8, for
+    the model of Eq. 8.5 with the Laplace energy of Eq. 8.6."""
     model, Y = _problem(M=2, K=3, N=3, lam=5.0)
     rec = se.e_step(Y, model)
     F = se.free_energy(Y, model, rec, per_datum=True)

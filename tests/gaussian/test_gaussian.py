@@ -54,6 +54,8 @@ def dense_posterior(model, y):
 @pytest.mark.parametrize("K,L", SHAPES)
 @pytest.mark.parametrize("diag", [False, True])
 def test_single_y_matches_schur_conditioning(K, L, form, diag):
+    """Both forms of the posterior against conditioning the joint: the mean (Eq. 2.13), the covariance
+    (Eq. 2.23), the gain (Eq. 2.25) and the marginal cumulants collected in Eq. 2.26."""
     rng = np.random.default_rng(100 * K + L)
     for _ in range(5):
         model = random_model(rng, K, L, diag=diag)
@@ -108,8 +110,9 @@ def test_batched_y_matches_rowwise_and_forms_agree(K, L, diag):
 def test_pointwise_bayes_rule(K, L, form):
     """log p(x|y) + log p(y) = log p(y|x) + log p(x) at random x (Eqs. 2.1, 2.12, 2.18).
 
-    One identity covers the posterior cumulants (2.13-2.14), the marginal (2.16-2.18) and the
-    normalizer; every density here is scipy's, so only the cumulants come from the library.
+    One identity covers the posterior cumulants (Eqs. 2.13-2.14), the marginal (2.16-2.18) and the
+    normalizer; every density here is scipy's, so only the cumulants come from the library. The
+    right side is the joint of the model of Eq. 2.11.
     """
     rng = np.random.default_rng(31 * K + L)
     model = random_model(rng, K, L)
@@ -197,11 +200,11 @@ def test_gain_identities(K, L):
         # Eq. 2.15 written out with explicit solves
         prec = C.T @ np.linalg.solve(Sigma_y_x, C) + np.linalg.inv(Sigma_x)
         K_215 = np.linalg.solve(prec, C.T @ np.linalg.inv(Sigma_y_x))
-        K_225 = np.linalg.solve(Sigma_y, C @ Sigma_x).T               # Sigma_x C^T Sigma_y^{-1}
+        K_225 = np.linalg.solve(Sigma_y, C @ Sigma_x).T               # Sigma_x C^T Sigma_y^{-1} (Eq. 2.25)
         np.testing.assert_allclose(K_215, K_225, rtol=1e-9, atol=1e-10)
         np.testing.assert_allclose(info.gain, K_215, rtol=1e-9, atol=1e-10)
         np.testing.assert_allclose(cov.gain, K_225, rtol=1e-9, atol=1e-10)
-        # Eq. 2.27: K C Sigma_x = K Sigma_y K^T, and both give Sigma_x - Sigma_{x|y}
+        # Eq. 2.27: K C Sigma_x = K Sigma_y K^T, and both give Sigma_x - Sigma_{x|y} (Eq. 2.23, second line)
         G = cov.gain
         np.testing.assert_allclose(G @ C @ Sigma_x, G @ Sigma_y @ G.T, rtol=1e-9, atol=1e-10)
         np.testing.assert_allclose(Sigma_x - G @ C @ Sigma_x, info.Sigma, rtol=1e-9, atol=1e-10)

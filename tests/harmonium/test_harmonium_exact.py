@@ -29,6 +29,7 @@ def _brute_log_Z(p):
 
 @pytest.mark.parametrize("K, M, scale", [(3, 5, 1.0), (6, 4, 2.0), (7, 7, 0.3), (11, 3, 1.5)])
 def test_gray_code_log_Z_equals_brute_force(K, M, scale):
+    """log Z of the Boltzmann distribution of Eq. 10.14, by the Gray-code walk and by brute force."""
     p = _params(K, M, K + M, scale)
     ref = _brute_log_Z(p)
     for layer in ("hidden", "visible"):
@@ -74,6 +75,8 @@ def _data(M, N, seed):
 
 @pytest.mark.parametrize("visible", ["bernoulli", "poisson"])
 def test_exact_gradient_eq_10_19_equals_finite_differences_of_the_mre(visible):
+    """The gradient of the relative entropy (Eq. 10.15) as data-phase minus model-phase energy gradients
+    (Eq. 10.16), in the harmonium's moments (Eq. 10.19), against finite differences."""
     p = _params(4, 5, 7, 0.8, visible=visible)
     Y = _data(5, 40, 3)
     if visible == "poisson":
@@ -114,6 +117,7 @@ def test_sampled_block_gibbs_chains_started_at_the_model_marginal_stay_there():
 
 
 def test_kl_to_the_model_never_increases_along_the_chain():
+    """KL(p^n || p^inf) <= KL(p^0 || p^inf): the contrastive divergence of Eq. 10.21 is never negative."""
     p = _params(4, 6, 12, 3.0)                   # large weights: slow mixing
     p0 = empirical_distribution(_data(6, 50, 5))
     p_inf = np.exp(visible_log_probs(p))
@@ -123,6 +127,8 @@ def test_kl_to_the_model_never_increases_along_the_chain():
 
 
 def test_expected_cd_gradient_converges_to_the_exact_gradient():
+    """The expected CD-k update (Eq. 10.20) tends to the exact gradient as k grows: the term that Eq. 10.22
+    drops vanishes."""
     p = _params(4, 6, 13, 3.0)
     Y = _data(6, 50, 6)
     p0 = empirical_distribution(Y)

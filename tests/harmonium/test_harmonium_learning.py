@@ -112,9 +112,9 @@ def test_jre_is_tight_at_theta1_equal_theta0_and_greedy_training_never_raises_th
     mre0 = kl(visible_log_probs(p0))
     p1 = invert(p0)
     assert abs(jre_bound(p0, p1, py) - mre0) < 1e-10
-    agg = aggregated_posterior(p0, py)                    # Eq. 10.24, the second layer's data
+    agg = aggregated_posterior(p0, py)                    # Eq. 10.24 (Eq. 10.26 at m = 1), the second layer's data
     jre, mre = [jre_bound(p0, p1, py)], [mre0]
-    for _ in range(60):
+    for _ in range(60):                                   # the greedy update of Eq. 10.27 with the exact gradient
         g = exact_gradient(p1, states(4), agg)
         p1 = p1._replace(W=p1.W - 0.2 * g.W, b_x=p1.b_x - 0.2 * g.b_x, b_y=p1.b_y - 0.2 * g.b_y)
         jre.append(jre_bound(p0, p1, py))

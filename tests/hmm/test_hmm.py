@@ -25,6 +25,9 @@ BACKENDS = ["numba", "numpy"]
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("K,T,seed", [(2, 1, 0), (2, 5, 1), (3, 4, 2), (3, 6, 3), (4, 3, 4)])
 def test_matches_enumeration(backend, K, T, seed):
+    """Every output against the sum over all paths: the predictions (Eq. 2.36), the filter (Eq. 2.37),
+    the alphas of Eq. 2.42, the smoother gamma of Eq. 2.43, the pairwise marginals of Eq. 2.44 and the
+    evidence (Eq. 2.40)."""
     rng = np.random.default_rng(seed)
     pi, A, log_lik = random_hmm(rng, K, T)
     ref = enumerate_hmm(pi, A, log_lik)

@@ -123,6 +123,8 @@ def test_deviance_is_twice_the_log_likelihood_gap(name, link):
 
 @pytest.mark.parametrize("name,link", CASES)
 def test_irls_matches_scipy_minimize(name, link):
+    """IRLS reaches the minimum of the sample cross entropy of Eq. 5.1 (the NLL written with scipy.stats)
+    for each GLM (Eq. 5.12 for the canonical links)."""
     X, y = simulate(name, link)
     res = fit(X, y, name, link, tol=1e-12)
     assert res.converged
@@ -165,6 +167,7 @@ def test_irls_matches_sklearn_gamma_regressor_log_link(hessian):
 
 @pytest.mark.parametrize("name", ["bernoulli", "poisson"])
 def test_one_irls_step_is_one_newton_step(name):
+    """One weighted least-squares solve of Eq. 5.14 is one Newton step."""
     X, y = simulate(name, N=60, seed=3)
     w0 = np.array([0.3, 0.6, -0.5])                               # near enough that no halving occurs
     eta = X @ w0

@@ -36,6 +36,7 @@ def random_spd(rng, D):
 # ----------------------------------------------------------------------------------------------
 
 def test_marble_game_numbers_in_bits():
+    # The marble game's p and q (Eqs. 4.1-4.2): their entropies (Eq. 4.3) and cross entropies (Eq. 4.4).
     # Hand-computed in Section 4.2: 1.75, 2.0, 2.0 and 2.25 bits.
     assert obj.entropy(P_MARBLE, base=2) == pytest.approx(1.75, abs=1e-14)
     assert obj.entropy(Q_MARBLE, base=2) == pytest.approx(2.0, abs=1e-14)
@@ -61,9 +62,9 @@ def test_against_scipy_entropy(K, base):
     rng = np.random.default_rng(K)
     for _ in range(20):
         p, q = random_simplex(rng, K), random_simplex(rng, K)
-        assert obj.entropy(p, base=base) == pytest.approx(stats.entropy(p, base=base), rel=1e-12)
+        assert obj.entropy(p, base=base) == pytest.approx(stats.entropy(p, base=base), rel=1e-12)   # Eq. 4.3
         assert obj.relative_entropy(p, q, base=base) == pytest.approx(stats.entropy(p, q, base=base), rel=1e-12)
-        # Eq. 4.5: D_KL = H_pq - H_p
+        # Eq. 4.5: D_KL = H_pq - H_p, with the cross entropy of Eq. 4.4
         assert obj.cross_entropy(p, q, base=base) == pytest.approx(
             stats.entropy(p, q, base=base) + stats.entropy(p, base=base), rel=1e-12)
 

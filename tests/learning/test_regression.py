@@ -46,6 +46,7 @@ def ridge_refit(X, y, lam, fit_intercept):
 
 @pytest.mark.parametrize("N,M,K", [(20, 3, None), (50, 5, 2), (6, 6, None)])
 def test_normal_equations_match_lstsq_and_book_formula(N, M, K):
+    """The normal equations (Eq. A.1 in row layout) against least squares by lstsq and Eq. 5.2."""
     rng = np.random.default_rng(N + M)
     X, y = make_data(rng, N, M, K)
     fit = reg.linear_regression(X, y)
@@ -120,7 +121,8 @@ def test_ridge_equals_bayesian_posterior_mean(K):
     fit = reg.linear_regression(X, y, ridge=sigma2 / sigma_d2)
     np.testing.assert_allclose(post.mu, fit.w, rtol=1e-10)
     np.testing.assert_allclose(post.ridge, sigma2 / sigma_d2 * np.eye(M), rtol=1e-14)
-    # Oracle: w ~ N(0, sigma_d2 I), y = X w + noise; condition the joint on y (Schur complement).
+    # Oracle: w ~ N(0, sigma_d2 I) (the Gaussian prior of Eqs. 5.3-5.4), y = X w + noise with variance
+    # sigma2 (Eq. 5.5); condition the joint on y (Schur complement).
     cols = [y] if K is None else [y[:, k] for k in range(K)]
     for k, yk in enumerate(cols):
         J = gaussian.joint(np.zeros(M), sigma_d2 * np.eye(M), X, np.zeros(N), sigma2 * np.eye(N))
@@ -181,6 +183,7 @@ def test_ridge_normal_matrix_is_positive_definite_when_underdetermined():
 @pytest.mark.parametrize("lam", [0.0, 0.3, 5.0])
 @pytest.mark.parametrize("K", [None, 2])
 def test_one_step_loo_equals_brute_force_refits(lam, fit_intercept, K):
+    """The leave-one-out predictions (Eq. A.6) and residuals (Eq. A.7) against N refits."""
     rng = np.random.default_rng(10)
     N, M = 14, 3
     X, y = make_data(rng, N, M, K, offset=1.5)
@@ -203,6 +206,7 @@ def test_one_step_loo_equals_brute_force_refits(lam, fit_intercept, K):
 
 @pytest.mark.parametrize("fit_intercept", [False, True])
 def test_loo_matches_sklearn_cross_val_predict(fit_intercept):
+    """The leave-one-out predictions of Eq. A.6 against scikit-learn's."""
     rng = np.random.default_rng(11)
     X, y = make_data(rng, 20, 3, offset=-1.0)
     pred = cross_val_predict(LinearRegression(fit_intercept=fit_intercept), X, y, cv=LeaveOneOut())
@@ -214,7 +218,8 @@ def test_ridge_loo_matches_sklearn_ridgecv():
     rng = np.random.default_rng(12)
     X, y = make_data(rng, 25, 4)
     lam = 0.8
-    # RidgeCV's efficient LOO stores squared LOO errors per sample (fit_intercept=False: no centering).
+    # RidgeCV's efficient LOO stores squared LOO errors per sample (fit_intercept=False: no centering),
+    # to be compared with the squares of Eq. A.7's residuals.
     sk = RidgeCV(alphas=[lam], fit_intercept=False, store_cv_results=True).fit(X, y)
     res = reg.loo_residuals(X, y, ridge=lam)
     np.testing.assert_allclose(res.e_loo**2, sk.cv_results_[:, 0], rtol=1e-8)
@@ -233,12 +238,13 @@ def test_hat_matrix_properties():
     eig = np.linalg.eigvalsh(H)
     assert np.all(np.minimum(np.abs(eig), np.abs(eig - 1)) < 1e-10)
     assert np.sum(np.abs(eig - 1) < 1e-10) == M
-    # Leverage is what inflates the LOO residual: |e_loo| >= |e|.
+    # Leverage is what inflates the LOO residual: |e_loo| >= |e| (Eq. A.7 with 0 < m_nn <= 1).
     assert np.all(np.abs(res.e_loo) >= np.abs(res.e))
 
 
 @pytest.mark.parametrize("lam,fit_intercept", [(0.0, False), (0.0, True), (1.3, True)])
 def test_lofo_equals_brute_force_kfold(lam, fit_intercept):
+    """The leave-one-fold-out residuals of Eq. A.8 against one refit per fold."""
     rng = np.random.default_rng(14)
     N, M = 23, 3
     X, y = make_data(rng, N, M, offset=0.7)

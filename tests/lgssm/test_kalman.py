@@ -44,6 +44,8 @@ def random_problem(seed, n=3, m=2, n_u=2, T=6, missing=(2,), diag_R=False):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("form", FORMS)
 def test_filter_equals_conditioning_the_stacked_gaussian_on_each_prefix(backend, form):
+    """The filtered moments (Eq. 2.45) and the predicted ones (Eq. 2.46, starting from the prior of
+    Eq. 2.49) are the conditional moments of the stacked Gaussian given each prefix of the data."""
     params, y, u = random_problem(0, missing=(0, 3))        # a missing first row too
     res = kalman_filter(params, y, u, form=form, backend=backend)
     mp, Up, mf, Uf = oracle_filter(params, y, u)

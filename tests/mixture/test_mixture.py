@@ -80,6 +80,7 @@ def test_logits_posterior_marginal_match_scipy_loop(covariance_type, seed):
     np.testing.assert_allclose(params.Sigma, S_full, rtol=0, atol=0)
     y = 2.0 * rng.standard_normal((N, L))
     z_ref = scipy_logits(pi, mu, S_full, y)
+    # the logits are the log joint of Eq. 6.2, log(pi_k N(y; mu_k, Sigma_k)), at each one-hot x
     np.testing.assert_allclose(mx.gmm_logits(params, y), z_ref, rtol=1e-10, atol=1e-10)
     # Eq. 2.6, first line: p(y|k) pi_k / sum_k' p(y|k') pi_k', with densities (not logs)
     joint = np.exp(z_ref)
@@ -298,6 +299,7 @@ def test_marginal_integrates_to_one_on_a_grid():
 
 
 def test_sample_moments_within_standard_errors():
+    """Eq. 2.2: the die's frequencies are pi, and the draws of each component have its mean and covariance."""
     rng = np.random.default_rng(41)
     K, L, N = 3, 2, 60_000
     pi = np.array([0.2, 0.5, 0.3])

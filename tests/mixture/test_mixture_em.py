@@ -165,7 +165,8 @@ def test_far_points_stay_finite_in_log_space():
 # ---------------------------------------------------------------------------------------------
 
 def test_m_step_with_observed_labels_is_the_fully_observed_mle():
-    """One-hot responsibilities: class proportions, class means, 1/N_k class covariances (Section 7.1)."""
+    """One-hot responsibilities: class proportions, class means, 1/N_k class covariances (Section 7.1);
+    the means are Eq. 6.4 with the classes observed."""
     rng = np.random.default_rng(2)
     params = random_params(rng, K=3, L=2)
     x, y = sample(rng, params, 500)
@@ -224,13 +225,14 @@ def test_fisher_identity_and_the_sign_of_eq_6_4():
     for k in range(3):
         analytic = -np.linalg.solve(params.Sigma[k], (r[:, k, None] * (y - params.mu[k])).sum(0))
 
-        def nll(mu_k):
+        def nll(mu_k):                      # the marginal cross entropy of Eq. 6.1, summed over the data
             mu = params.mu.copy()
             mu[k] = mu_k
             return -gmm_log_marginal(params._replace(mu=mu), y).sum()
 
         fd = gradcheck(nll, params.mu[k], h=eps).numeric
         np.testing.assert_allclose(analytic, fd, rtol=1e-6, atol=1e-8)
+        # minus the log joint of Eq. 6.2 at the one-hot x = e_k, written out
         d = y[0] - params.mu[k]
         maha = d @ np.linalg.solve(params.Sigma[k], d)
         lhs = -np.log(params.pi[k]) - multivariate_normal(params.mu[k], params.Sigma[k]).logpdf(y[0])
@@ -269,7 +271,8 @@ def test_elbo_equals_log_likelihood_at_the_posterior_and_is_below_otherwise():
     logj = scipy_log_joint(params, y)
     ell = special.logsumexp(logj, axis=1).sum()                         # oracle log likelihood
     exact = me.gmm_elbo(params, me.gmm_suff_stats(params, y))
-    np.testing.assert_allclose(exact, ell, rtol=1e-12)                   # E step closes the gap (Eq. 6.6)
+    # the ELBo is minus the free energy of Eq. 6.5 (summed); the E step closes the gap (Eq. 6.6)
+    np.testing.assert_allclose(exact, ell, rtol=1e-12)
     post = special.softmax(logj, axis=1)
     for scale in (0.1, 1.0, 3.0):
         q = special.softmax(np.log(post) + scale * rng.standard_normal(post.shape), axis=1)

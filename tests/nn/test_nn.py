@@ -116,7 +116,8 @@ def test_gaussian_nll_gradients_match_finite_differences():
 
 
 def test_canonical_link_gradient_is_mean_minus_target():
-    """d S / d eta = mu - x for all three canonical links (identity, logistic, softmax), per row / N."""
+    """d S / d eta = mu - x for all three canonical links (identity, logistic, softmax), per row / N: the
+    surprisal of the exponential family of Eq. 5.11 has gradient dA/d eta - x."""
     rng = np.random.default_rng(3)
     eta, X_real, X_bin, _, X_cat, _ = _loss_cases(rng, N=4)
     assert_allclose(losses.squared_error(eta, X_real).grad * 4, eta - X_real, rtol=1e-14)
@@ -130,6 +131,7 @@ def test_canonical_link_gradient_is_mean_minus_target():
 # ---------------------------------------------------------------------------------------------
 
 def test_loss_values_match_sklearn_and_scipy():
+    """Each loss is the sample average of the surprisal, the estimate of the cross entropy of Eq. 5.1."""
     from sklearn.metrics import log_loss, mean_squared_error
     rng = np.random.default_rng(11)
     N, K = 50, 3
@@ -179,6 +181,7 @@ def test_losses_are_stable_for_large_logits():
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("loss", ["squared", "bernoulli", "categorical", "gaussian"])
 def test_mlp_gradient_matches_finite_differences(act, loss):
+    """Backpropagation (Eqs. 5.16-5.17, with the transpose) through a network of Eq. 5.15, against finite differences."""
     rng = np.random.default_rng(ACTS.index(act) * 7 + len(loss))
     K = 3
     net = nn.mlp([4, 5, 3, 2 * K if loss == "gaussian" else K], activation=act)

@@ -46,6 +46,7 @@ def _loss(p, Y, X, z0):
 # ---------------------------------------------------------------------------------------------
 
 def test_forward_matches_columnwise_recurrence():
+    """The recurrence of Eq. 5.18, one sample at a time."""
     p, Y, _, z0 = _problem(0)
     f = rnn.rnn_forward(p, Y, z0)
     T, N, _ = Y.shape
@@ -67,6 +68,7 @@ def test_forward_matches_columnwise_recurrence():
 @pytest.mark.parametrize("T,N,D_y,H,D_x,seed", [(6, 3, 2, 5, 4, 0), (1, 2, 3, 2, 1, 1), (9, 1, 1, 4, 2, 2),
                                                  (4, 2, 4, 3, 3, 3)])
 def test_bptt_matches_finite_differences(backend, T, N, D_y, H, D_x, seed):
+    """The backward recursion of Eq. 5.20, carried by the signals of Eq. 5.21, against finite differences."""
     p, Y, X, z0 = _problem(seed, T, N, D_y, H, D_x)
     _, gX, gZ, f = _loss(p, Y, X, z0)
     r = rnn.rnn_bptt(p, Y, f.Z, gX, z0, grad_Z=gZ, backend=backend)
@@ -107,7 +109,8 @@ def _rtrl(p, Y, z0, gX, gZ):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_bptt_equals_forward_sensitivities(backend, seed):
-    """The two forms of Eq. 5.19 (total effect of theta on z_t, or of z_t on S) give the same gradient."""
+    """The two forms of Eq. 5.19 (total effect of theta on z_t, or of z_t on S) give the same gradient; the
+    second is the backward recursion of Eq. 5.20."""
     p, Y, X, z0 = _problem(seed, T=7, N=2, D_y=3, H=4, D_x=2)
     _, gX, gZ, f = _loss(p, Y, X, z0)
     r = rnn.rnn_bptt(p, Y, f.Z, gX, z0, grad_Z=gZ, backend=backend)
@@ -118,7 +121,8 @@ def test_bptt_equals_forward_sensitivities(backend, seed):
 
 
 def test_backprop_signal_is_bounded_by_spectral_norm():
-    """With a loss on the last output only, ||b_t|| <= ||D_zz||_2 ||b_{t+1}|| (|tanh'| <= 1): vanishing gradients."""
+    """With a loss on the last output only, the signals b_t of Eq. 5.21 obey ||b_t|| <= ||D_zz||_2 ||b_{t+1}||
+    (|tanh'| <= 1): vanishing gradients."""
     p, Y, X, z0 = _problem(4, T=30, N=2, gain=0.6)
     T, N, D_x = X.shape
     gX = np.zeros((T, N, D_x))

@@ -200,6 +200,49 @@ def test_fixture_page_links():
         assert f"](equation_index/{page}.md)" in pages["book/equation_index"], page
 
 
+def _overview_rows(markdown: str, heading: str) -> dict[str, list[str]]:
+    """The rows of the table under ``heading`` in the overview, by the chapter's page name."""
+    section = markdown.split(heading + "\n", 1)[1].split("\n## ", 1)[0]
+    out = {}
+    for line in section.splitlines():
+        m = re.match(r"^\| (?:\[[^]]+\]\(equation_index/([a-z0-9_]+)\.md\)|(All)) \| (.+) \|$", line)
+        if m:
+            out[m.group(1) or m.group(2)] = [c.strip().strip("*") for c in m.group(3).split(" | ")]
+    return out
+
+
+def test_strict_coverage_counts_only_functions_and_tests():
+    """The overview reports, per chapter and in total, the equations a function computes and those a
+    test checks; a citation by a type or a module's docstring alone does not count (the Code column
+    of the plain coverage counts them)."""
+    md = ei.render_overview(_rows(), DRAFT)
+    assert "## Strict coverage" in md
+    plain = _overview_rows(md, "## Coverage")
+    strict = _overview_rows(md, "## Strict coverage")
+    assert list(strict) == list(CHAPTER_PAGES.values()) + ["All"]
+    # the fixture's Chapter 2: functions cite 2.47, 2.48 and 2.54 (a method); the type Result cites
+    # 2.53 and module docstrings alone cite 2.1 and 2.12; the tests cite 2.13, 2.14, 2.19, 2.25-2.27
+    assert plain["chapter_2"][:3] == ["61", "6", "6"]                  # Eqs., Code (any kind), Test
+    assert strict["chapter_2"] == ["61", "3", "6", str(61 - 9)]       # Eqs., Function, Test, Neither
+    assert strict["chapter_10"] == ["27", "0", "0", "27"]
+    assert strict["All"] == ["230", "3", "6", str(230 - 9)]
+
+    # one equation whose only code is a module overview, one only a type, one a function, one a test
+    module = ei.Source("code", "fam", "pedagogy_lib/fam/__init__.py", 1, group="g", opening=True, role="module")
+    kind = ei.Source("code", "fam.T", "pedagogy_lib/fam/t.py", 3, group="t", role="class")
+    function = ei.Source("code", "fam.f", "pedagogy_lib/fam/f.py", 5, group="f", role="function")
+    test = ei.Source("test", "test_f.py::test_f", "tests/test_f.py", 7, group="tests/test_f.py")
+    citations = [ei.Citation(module, "Eq. 10.1", ["10.1"]), ei.Citation(kind, "Eq. 10.2", ["10.2"]),
+                 ei.Citation(function, "Eq. 10.3", ["10.3"]), ei.Citation(test, "Eq. 10.4", ["10.4"])]
+    rows = ei.index_rows(citations, DRAFT)
+    assert [ei.computed(rows[x]) for x in ("10.1", "10.2", "10.3", "10.4")] == [False, False, True, False]
+    assert [ei.checked(rows[x]) for x in ("10.1", "10.2", "10.3", "10.4")] == [False, False, False, True]
+    assert ei.strict_coverage(rows, ["10.1", "10.2", "10.3", "10.4"]) == (1, 1, 2)
+    md = ei.render_overview(rows, DRAFT)
+    assert _overview_rows(md, "## Coverage")["chapter_10"][:3] == ["27", "3", "1"]
+    assert _overview_rows(md, "## Strict coverage")["chapter_10"] == ["27", "1", "1", "25"]
+
+
 def test_a_page_per_chapter_committed_and_listed_in_the_toc():
     """The generator makes a page for each chapter of the draft with numbered equations; each is a
     committed file holding only the marker line, listed in ``_toc.yml`` under the overview."""

@@ -121,6 +121,7 @@ def test_thresholds_one_and_zero_mean_always_and_never():
 
 
 def test_particles_are_moved_from_their_ancestors():
+    # The time update of Eq. 2.57: an ancestor drawn from Categ(alpha_{t-1}), then moved by the transition.
     # With a nearly noiseless transition, x_t ~= A x_{t-1}[ancestor] + a: the stored x[t-1] are the
     # particles BEFORE resampling and ancestors index into them.
     params, y, _ = random_problem(2, n=2, m=1, T=6)
@@ -233,6 +234,7 @@ def _errors(params, y, I, R, rng, smooth):
 
 @pytest.mark.parametrize("smooth", [False, True])
 def test_means_converge_to_kalman_and_rts(smooth):
+    # The means of the particle approximations Categ(alpha_t) and Categ(beta_t) of Eq. 2.56 against the exact ones.
     # (a) Mean of R estimates vs the exact mean: the estimator's bias is O(1/I), far below its
     #     sampling error, so every entry is within 5 standard errors of the mean (plus 1e-3 slack).
     # (b) RMS error scales like I^{-1/2}: quadrupling I halves it. Over R*T*n errors the RMS has a
@@ -294,6 +296,7 @@ def test_ffbsm_equals_hmm_backward_step_brute_force(backend):
     params, y, u = random_problem(40, n=2, m=1, n_u=1, T=5)
     pf = particle_filter(params, y, np.random.default_rng(0), 6, u=u, ess_threshold=0.7)
     beta = ffbsm(params, pf, u=u, backend=backend)
+    # Eq. 2.61, whose fraction is the backward conditional of Eq. 2.60
     np.testing.assert_allclose(beta, _ffbsm_brute_force(params, pf, u), rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(beta[-1], np.exp(pf.log_alpha[-1]))          # beta_T = alpha_T
     np.testing.assert_allclose(beta.sum(axis=1), 1.0, atol=1e-12)
@@ -303,6 +306,7 @@ def test_ffbsm_equals_hmm_backward_step_brute_force(backend):
 
 
 def test_backward_simulation_frequencies_match_beta():
+    # Each backward step draws x_{t-1} from the weights of Eq. 2.60 given the x_t drawn before it.
     # Given the particles, the marginal law of b_t under backward simulation is exactly beta_t.
     # Frequencies of M draws: per entry within 5 SE = 5 sqrt(beta (1 - beta) / M) (+1e-9).
     params, y, u = random_problem(41, n=1, m=1, T=5)

@@ -25,6 +25,7 @@ def _counts(ancestors, I):
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_multinomial_inverse_cdf_gives_each_particle_its_weight(backend):
+    # The first line of Eq. 2.57: ancestors drawn from Categ(alpha_{t-1}).
     # A grid of G points u_g = (g + 1/2)/G is a deterministic stand-in for G i.i.d. uniforms: the
     # number of grid points landing on particle i is G w_i up to one point at each end of its bin.
     rng = np.random.default_rng(0)

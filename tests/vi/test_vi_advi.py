@@ -31,7 +31,7 @@ def test_the_force_is_the_gradient_of_the_log_density():
 
 def test_the_unconstrained_density_is_the_change_of_variables_of_the_normalized_one():
     """With the normalized log density the unconstrained one integrates to one, and equals scipy's density of
-    zeta = (logit p, log lambda) computed with the Jacobian by hand."""
+    zeta = (logit p, log lambda) computed with the Jacobian by hand (the change of variables of Eq. 8.25)."""
     def normalized(theta):
         p, lam = theta[:, 0], theta[:, 1]
         return stats.beta(2.5, 4.0).logpdf(p) + stats.gamma(3.0, scale=0.5).logpdf(lam), _beta_gamma(theta)[1]
