@@ -23,7 +23,8 @@ machine is, so every build of the same sources offers the same positions.
 
 1. Each control gets its positions: a numeric slider :data:`POSITIONS` positions on its own
    lattice (``min + k * step``, in the exponent for a ``FloatLogSlider``), or every lattice point
-   when it has fewer, the default among them; the others are spread evenly between the minimum and
+   when it has fewer, the default among them (a default between two lattice points is offered
+   beside them, so both ends stay reachable); the others are spread evenly between the minimum and
    the default and between the default and the maximum, shared between the two sides in proportion
    to their lengths (each side that exists gets at least one). A figure whose author passes
    ``cheap=True`` (a plotting function of a few dozen lines of closed-form maths, with no fitting
@@ -88,6 +89,9 @@ CHEAP_POSITIONS = 21
 #: builds its own copy of the site, never published: fewer drawings, every control still moving
 #: to both sides of its default. Cheap figures get no more here, so the test command is no slower.
 FAST_POSITIONS = 5
+#: A default within this fraction of a step of a lattice point takes that point's place; one further
+#: from every lattice point is offered beside them (a slider's default need not lie on its lattice).
+OFF_LATTICE_SNAP = 0.1
 #: Options of a drop-down list or selection slider offered on the static page, at most.
 MAX_OPTIONS = 8
 #: Draw the full product of the controls' positions when it needs at most this many images.
@@ -157,7 +161,10 @@ class _Control:
             self.fmt = fmt or ("d" if self.is_int else ".3g")
             self.n_lattice = int(math.floor((widget.max - widget.min) / widget.step + 1e-9)) + 1
             position = (math.log(widget.value, self.log_base) if self.log_base else widget.value)
-            self.k0 = int(min(max(round((position - widget.min) / widget.step), 0), self.n_lattice - 1))
+            exact = min(max((position - widget.min) / widget.step, 0.0), self.n_lattice - 1.0)
+            # a default between two lattice points is a position of its own (``k0`` a fraction): taking
+            # the nearest lattice point's place would drop that point, the minimum itself when it is nearest
+            self.k0 = round(exact) if abs(exact - round(exact)) <= OFF_LATTICE_SNAP else exact
         if self.kind in ("checkbox", "select"):
             self.n_lattice = len(self._options)
         self.n_right = self.n_left = 0
@@ -171,8 +178,10 @@ class _Control:
             return
         if self.kind != "range":
             return
-        r_avail, l_avail = self.n_lattice - 1 - self.k0, self.k0
-        extra = min(n_positions, self.n_lattice) - 1
+        l_avail = math.ceil(self.k0)                       # lattice points below the default
+        r_avail = self.n_lattice - 1 - math.floor(self.k0)   # and above it
+        on_lattice = isinstance(self.k0, int)
+        extra = min(n_positions, self.n_lattice) - 1 if on_lattice else min(n_positions - 1, self.n_lattice)
         if extra <= 0:
             return
         n_right = int(round(extra * r_avail / (r_avail + l_avail)))
@@ -189,7 +198,9 @@ class _Control:
             return [self.k0]
         left = np.linspace(0, self.k0, self.n_left + 1)[:-1] if self.n_left else []
         right = np.linspace(self.k0, self.n_lattice - 1, self.n_right + 1)[1:] if self.n_right else []
-        return sorted({int(round(k)) for k in [*left, *right]} | {self.k0})
+        below = {min(int(round(k)), math.ceil(self.k0) - 1) for k in left}
+        above = {max(int(round(k)), math.floor(self.k0) + 1) for k in right}
+        return sorted(below | above | {self.k0})
 
     def value(self, k: int):
         if self.kind in ("checkbox", "select"):

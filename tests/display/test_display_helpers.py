@@ -295,6 +295,25 @@ def test_grid_on_a_log_slider_and_a_default_at_the_end():
     assert all(isinstance(edge.value(k), int) for k in edge.lattice_indices())
 
 
+@pytest.mark.parametrize("widget, expected", [
+    # the minimum (1) is the lattice point nearest the default (8): it must stay
+    (W.IntSlider(value=8, min=1, max=64, step=21), [1, 8, 22, 43, 64]),
+    (W.FloatSlider(value=-1.6, min=-2.0, max=2.0, step=0.8), [-2.0, -1.6, -1.2, -0.4, 0.4, 1.2, 2.0]),
+    (W.FloatSlider(value=3.0, min=0.5, max=4.5, step=1.0), [0.5, 1.5, 2.5, 3.0, 3.5, 4.5]),
+])
+def test_a_default_between_lattice_points_is_offered_beside_them(widget, expected):
+    control = widgets._Control("x", widget)
+    control.choose(9)
+    assert [control.value(k) for k in control.lattice_indices()] == pytest.approx(expected)
+
+
+def test_a_default_a_rounding_away_from_a_lattice_point_takes_its_place():
+    # log10(0.5) lies 0.01 of a step below the lattice point 10 ** -0.3: one position, the default
+    control = widgets._Control("s", W.FloatLogSlider(value=0.5, base=10, min=-1.3, max=0.7, step=1.0))
+    control.choose(9)
+    assert [control.value(k) for k in control.lattice_indices()] == pytest.approx([10 ** -1.3, 0.5, 10 ** 0.7])
+
+
 def test_alt_text_must_describe_the_figure():
     for bad in ("", "   ", "figure 3", "Plot", "animation 2.1"):
         with pytest.raises(ValueError, match="alt must"):
