@@ -5,10 +5,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..core.gradcheck import gradcheck
+from . import checker
 from .checker import CheckResult, compare_array, result, problem_rng
 
 __all__ = ["TraceProblem", "LogdetProblem", "ChainProblem", "EX_TRACE", "EX_LOGDET", "EX_CHAIN", "trace_quadratic",
-           "logdet_gradient", "chain_similarity"]
+           "logdet_gradient", "chain_similarity", "central_difference"]
 
 
 class TraceProblem(NamedTuple):
@@ -110,3 +112,89 @@ def chain_similarity(answer) -> CheckResult:
         "matrix of the shape of X (Section B.1.3)": expected.T,
     }
     return result("dy(X A X^{-1}) / dX", compare_array(answer, expected, "dy/dX", rtol=1e-9, hints=hints))
+
+
+# --- exercise (d): the derivative of any function by central differences, as a function --------------------------
+
+def _difference_cases():
+    """Hidden problems ``(description, f, X, h)``: outputs and arguments of every kind the layout covers."""
+    r = problem_rng(2103)
+    cases = []
+    X = r.standard_normal((3, 3)) + 3.0 * np.eye(3)
+    while np.linalg.cond(X) > 20:                       # log|X| is smooth near a well-conditioned X
+        X = r.standard_normal((3, 3)) + 3.0 * np.eye(3)
+    cases.append(("a scalar of a square matrix", lambda Z: float(np.linalg.slogdet(Z)[1]), X, 1e-4))
+    A, B = r.standard_normal((3, 2)), r.standard_normal((5, 4))
+    cases.append(("a scalar of a 2 x 4 matrix", lambda Z, A=A, B=B: float(np.sum(np.sin(A @ Z @ B.T))),
+                  r.standard_normal((2, 4)), 1e-3))
+    A = r.standard_normal((3, 5))
+    cases.append(("a vector of length 3 of a vector of length 5",
+                  lambda z, A=A: np.tanh(A @ z) * (1.0 + z[0] ** 2), r.standard_normal(5), 1e-4))
+    A = r.standard_normal((3, 3))
+    cases.append(("a 2 x 2 matrix of a 2 x 3 matrix", lambda Z, A=A: Z @ A @ Z.T, r.standard_normal((2, 3)), 1e-3))
+    cases.append(("a vector of length 3 of a single number, X of shape ()",
+                  lambda t: np.array([np.cos(t), t ** 3, np.exp(-t)], dtype=float),
+                  np.array(r.uniform(0.5, 1.5)), 1e-3))
+    W = r.standard_normal((2, 2, 2))
+    cases.append(("a scalar of a 2 x 2 x 2 array", lambda Z, W=W: float(np.sum(W * Z ** 3) + np.sum(Z) ** 2),
+                  r.standard_normal((2, 2, 2)), 1e-3))
+    return cases
+
+
+def _difference_slips(f, X, h, expected) -> dict:
+    """What named wrong versions give: a forward difference, a step of h in the denominator, the other layout (when
+    it has the same shape)."""
+    X = np.asarray(X, dtype=float)
+    f0 = np.asarray(f(X), dtype=float)
+    forward = np.empty(expected.shape)
+    for idx in np.ndindex(X.shape):
+        E = np.zeros(X.shape)
+        E[idx] = h
+        forward[(Ellipsis,) + idx] = (np.asarray(f(X + E), dtype=float) - f0) / h
+    slips = {
+        "you took a forward difference (f(X + h E) - f(X)) / h: the central difference moves each entry both ways, "
+        "+h and -h": forward,
+        "you divided the difference f(X + h E) - f(X - h E) by h; the two points are 2h apart": 2.0 * expected,
+    }
+    S, R = f0.shape, X.shape
+    if S and R and S + R == R + S:
+        other = np.moveaxis(expected, list(range(len(S))), list(range(len(R), len(R) + len(S))))
+        slips["you used the other layout, X's shape first: numerator layout puts the output's shape first "
+              "(Section B.1.1)"] = other
+    return slips
+
+
+def central_difference(fn) -> CheckResult:
+    """Exercise (d), ``ex-b1-central-difference``: your function ``fn(f, X, h)`` returning the central-difference
+    derivative of ``f`` at ``X`` with step ``h``, shape ``f(X).shape + X.shape`` (numerator layout, Eq. B.1). It is
+    compared with the library's central differences at the same step. Slips named: a forward difference, a
+    denominator h, the other layout, a flattened array."""
+    def judge(out, where, f, X, h, expected):
+        what = f"your derivative on {where}"
+        arr, problems = checker.as_numeric(out, what)
+        if problems:
+            return problems
+        R = np.shape(X)
+        S = expected.shape[:expected.ndim - len(R)]
+        if arr.shape != expected.shape:
+            if arr.shape == R + S:
+                return [f"{what} has shape {arr.shape}, X.shape + f(X).shape: that is the other layout. The book's "
+                        f"numerator layout puts the output's shape first, f(X).shape + X.shape = {expected.shape}."]
+            if arr.size == expected.size and np.allclose(arr.reshape(expected.shape), expected, rtol=1e-7,
+                                                         atol=1e-9):
+                return [f"{what} holds the right numbers in shape {arr.shape}: arrange them as f(X).shape + "
+                        f"X.shape = {expected.shape}, entry [s, r] being the derivative of output entry s in "
+                        "entry r of X."]
+        return checker.compare_array(arr, expected, what, rtol=1e-7, atol=1e-9,
+                                     hints=_difference_slips(f, X, h, expected))
+
+    cases = [(f"test case {i + 1} ({desc})", (f, X, h), gradcheck(f, X, h=h).numeric)
+             for i, (desc, f, X, h) in enumerate(_difference_cases())]
+    return checker.check_function("central-difference derivative in numerator layout (Eq. B.1)", fn, cases, judge,
+                                  name="my_central_difference", signature="(f, X, h)")
+
+
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
+SUMMATIVE = {
+    "ex-b1-central-difference": {"same_data": checker.FUNCTION_ANSWER},
+}

@@ -7,10 +7,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import checker
 from .checker import CheckResult, compare_array, result, problem_rng
 
 __all__ = ["RankOneProblem", "WoodburyProblem", "EX_SM", "EX_WOODBURY", "EX_SIZES", "sherman_morrison", "woodbury",
-           "woodbury_shapes"]
+           "woodbury_shapes", "recursive_least_squares"]
 
 #: The size of A in exercises (a) and (b).
 N_BIG = 200_000
@@ -207,7 +208,87 @@ def woodbury_shapes(answer) -> CheckResult:
     return result(what, problems)
 
 
+# --- exercise (d): recursive least squares by Eq. B.15, as a function ------------------------------------------------
+
+def _rls_cases():
+    """Hidden problems ``(Phi, y, lam)``: Gaussian features with a linear signal plus noise; among them a single
+    observation, fewer observations than features (first, where even a slip's arithmetic stays finite) and one
+    feature."""
+    r = problem_rng(2302)
+    cases = []
+    for T, d, lam in [(6, 8, 0.3), (12, 3, 0.5), (30, 5, 0.1), (1, 4, 1.0), (20, 1, 2.0)]:
+        Phi = r.standard_normal((T, d))
+        y = Phi @ r.standard_normal(d) + 0.3 * r.standard_normal(T)
+        cases.append((Phi, y, lam))
+    return cases
+
+
+def _ridge_path(Phi, y, lam):
+    """Independently of Eq. B.15: each prefix's ridge weights solved afresh, and the final inverse."""
+    T, d = Phi.shape
+    W = np.array([np.linalg.solve(Phi[:t + 1].T @ Phi[:t + 1] + lam * np.eye(d), Phi[:t + 1].T @ y[:t + 1])
+                  for t in range(T)])
+    return W, np.linalg.inv(Phi.T @ Phi + lam * np.eye(d))
+
+
+def _rls_variant(Phi, y, lam, *, one=1.0, sign=-1.0, start_lam=False, old_gain=False, lag=False, gain_form=False):
+    """Recursive least squares with one named slip switched on: the weights as P_inv X^T y (the page's route) or, with
+    ``gain_form``, by the correction w + P_inv phi (y - phi^T w)."""
+    T, d = Phi.shape
+    P = lam * np.eye(d) if start_lam else np.eye(d) / lam
+    w, Xty, W = np.zeros(d), np.zeros(d), np.zeros((T, d))
+    for t in range(T):
+        phi = Phi[t]
+        Pphi = P @ phi
+        P_new = P + sign * np.outer(Pphi, Pphi) / (one + phi @ Pphi)
+        Xty = Xty + phi * y[t]
+        if gain_form:
+            w_new = w + (P if old_gain else P_new) @ phi * (y[t] - phi @ w)
+        else:
+            w_new = P_new @ Xty
+        W[t] = w if lag else w_new
+        P, w = P_new, w_new
+    return W, P
+
+
+def _rls_slips(Phi, y, lam) -> tuple[dict, dict]:
+    """(hints for W, hints for P_inv) of named wrong versions."""
+    no_one = "you divided by phi^T P_inv phi without the 1 + of Eq. B.15"
+    plus = "you added the correction of Eq. B.15; it is subtracted"
+    start = "you started from lambda I; before any data the inverse is (lambda I)^{-1}"
+    W_hints, P_hints = {}, {}
+    with np.errstate(all="ignore"):          # a slip may divide by (nearly) zero; its numbers are only compared
+        for text, kw in ((no_one, {"one": 0.0}), (plus, {"sign": 1.0}), (start, {"start_lam": True})):
+            W_hints[text], P_hints[text] = _rls_variant(Phi, y, lam, **kw)
+            W_hints[text + " (seen in your weights)"] = _rls_variant(Phi, y, lam, gain_form=True, **kw)[0]
+        W_hints["row t of your W holds the weights before observation t is used; it should hold them after (row 0 "
+                "is already fitted to the first observation)"] = _rls_variant(Phi, y, lam, lag=True)[0]
+        W_hints["your correction of the weights uses the inverse from before the update; the gain is the updated "
+                "P_inv phi"] = _rls_variant(Phi, y, lam, gain_form=True, old_gain=True)[0]
+    return W_hints, P_hints
+
+
+def recursive_least_squares(fn) -> CheckResult:
+    """Exercise (d), ``ex-b3-rls-function``: your function ``fn(Phi, y, lam)`` returning ``(W, P_inv)``, row t of W the
+    ridge weights after the first t + 1 observations (T, d), P_inv the final (Phi^T Phi + lam I)^{-1} (d, d); compared
+    with ridge fits solved afresh. Slips named: the 1 + or the sign of Eq. B.15, the start lambda I, rows one step
+    late, a gain from the old inverse."""
+    def judge(out, where, Phi, y, lam, ref):
+        problems = checker.tuple_problems(out, 2, "the pair (W, P_inv)", where)
+        if problems:
+            return problems
+        (W_ref, P_ref), (W_hints, P_hints) = ref, _rls_slips(Phi, y, lam)
+        return (checker.compare_array(out[1], P_ref, f"P_inv on {where}", rtol=1e-7, atol=1e-10, hints=P_hints)
+                + checker.compare_array(out[0], W_ref, f"W on {where}", rtol=1e-7, atol=1e-10, hints=W_hints))
+
+    cases = [(f"test problem {i + 1} (T = {Phi.shape[0]}, d = {Phi.shape[1]})", (Phi, y, lam), _ridge_path(Phi, y, lam))
+             for i, (Phi, y, lam) in enumerate(_rls_cases())]
+    return checker.check_function("recursive least squares by Sherman-Morrison (Eq. B.15)", fn, cases, judge,
+                                  name="my_rls", signature="(Phi, y, lam)")
+
+
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-b3-shapes": {"same_data": "the statement spells out the sizes"},
+    "ex-b3-rls-function": {"same_data": checker.FUNCTION_ANSWER},
 }

@@ -6,10 +6,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ..factor import model as fa
+from ..gaussian import blocks as gs
 from . import checker
 
 __all__ = ["ScalarProblem", "GainProblem", "EX_SCALAR", "EX_GAIN", "EX_FA_PAIRS", "EX_SIZES", "SizeProblem",
-           "flop_count", "scalar_posterior", "kalman_gain", "same_marginal", "cheaper_form"]
+           "flop_count", "scalar_posterior", "kalman_gain", "same_marginal", "cheaper_form", "posterior_function"]
 
 
 class ScalarProblem(NamedTuple):
@@ -264,8 +265,93 @@ def cheaper_form(answers):
         _CHEAPER_FORM_ACCEPTED.append(True)
     return checker.result("cheaper form (Section 2.1.2, the cost of inference)", problems)
 
+
+def _spd(r, n: int) -> np.ndarray:
+    """A random symmetric positive-definite n x n matrix, well away from singular, with correlations."""
+    B = r.normal(size=(n, n))
+    S = B @ B.T / n + 0.3 * np.eye(n)
+    return (S + S.T) / 2
+
+
+def _posterior_cases():
+    """Hidden problems: models of Eq. 2.11 with K < L, K > L and K = L = 1, full covariances, offsets that are not
+    zero, and one observation each; (where, args, (mu_post, Sigma_post, log_evidence)) from the library."""
+    r = checker.problem_rng(2124)
+    cases = []
+    for i, (K, L) in enumerate([(2, 3), (3, 2), (1, 1), (4, 6), (5, 2)]):
+        mu_x = r.normal(size=K)
+        Sigma_x = _spd(r, K)
+        C = r.normal(size=(L, K))
+        c = r.uniform(0.5, 1.5, size=L) * r.choice([-1.0, 1.0], size=L)
+        Sigma_y_x = _spd(r, L)
+        y = C @ mu_x + c + 1.5 * r.normal(size=L)
+        ref = gs.bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, form="covariance")
+        where = f"test problem {i + 1} (K = {K}, L = {L})"
+        cases.append((where, (mu_x, Sigma_x, C, c, Sigma_y_x, y), (ref.mu, ref.Sigma, ref.log_evidence)))
+    return cases
+
+
+def _information_form(mu_x, Sigma_x, C, c, S, y, *, prior_mean=True):
+    """Eqs. 2.13-2.14 with explicit inverses and the matrix ``S`` in the place of Sigma_y|x (for the hints)."""
+    S_inv, Sx_inv = np.linalg.inv(S), np.linalg.inv(Sigma_x)
+    precision = C.T @ S_inv @ C + Sx_inv
+    Sigma = np.linalg.inv(precision)
+    mu = Sigma @ (C.T @ S_inv @ (y - c) + (Sx_inv @ mu_x if prior_mean else 0.0))
+    return mu, Sigma, precision
+
+
+def _gauss_logpdf(y, m, S) -> float:
+    d = y - m
+    return float(-0.5 * d @ np.linalg.solve(S, d) - 0.5 * np.linalg.slogdet(S)[1] - 0.5 * len(y) * np.log(2 * np.pi))
+
+
+def _posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y) -> tuple[dict, dict, dict]:
+    """(mean hints, covariance hints, log-evidence hints) of named wrong derivations on one problem."""
+    precision = _information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y)[2]
+    mu_noc = _information_form(mu_x, Sigma_x, C, np.zeros_like(c), Sigma_y_x, y)[0]
+    mu_noprior = _information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y, prior_mean=False)[0]
+    mu_S, Sigma_S, _ = _information_form(mu_x, Sigma_x, C, c, np.linalg.inv(Sigma_y_x), y)
+    Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
+    gain = Sigma_x @ C.T @ np.linalg.inv(Sigma_y)
+    noise = "you used Sigma_y|x where its inverse belongs in Eqs. 2.13-2.14"
+    mean = {"you left the offset c out: the observation enters Eq. 2.13 as y - c": mu_noc,
+            "you left the prior's term Sigma_x^{-1} mu_x out of the mean (Eq. 2.13)": mu_noprior,
+            noise: mu_S}
+    cov = {"you returned the posterior precision, the inverse of Sigma_x|y (Eq. 2.14)": precision,
+           "you added K Sigma_y K^T to Sigma_x; Eq. 2.27 subtracts it": Sigma_x + gain @ Sigma_y @ gain.T,
+           noise: Sigma_S}
+    m_y = C @ mu_x + c
+    log_ev = {"you left the offset c out of the marginal mean (Eq. 2.16)": _gauss_logpdf(y, C @ mu_x, Sigma_y),
+              "you used Sigma_y|x alone as the covariance of y; Eq. 2.17 adds C Sigma_x C^T":
+                  _gauss_logpdf(y, m_y, Sigma_y_x),
+              "you left out the normalizing constant -(L/2) log(2 pi)":
+                  _gauss_logpdf(y, m_y, Sigma_y) + 0.5 * len(y) * np.log(2 * np.pi)}
+    return mean, cov, log_ev
+
+
+def posterior_function(fn):
+    """Exercise ``ex-2-1-2-posterior-function``: your function ``fn(mu_x, Sigma_x, C, c, Sigma_y_x, y)`` returning
+    ``(mu_post, Sigma_post, log_evidence)``, shapes (K,), (K, K) and a number, run on hidden problems. Slips named:
+    the offset or the prior mean left out, Sigma_y|x for its inverse, the precision returned, Eq. 2.27's sign; c or
+    C Sigma_x C^T left out of the marginal, or its constant."""
+    def judge(out, where, mu_x, Sigma_x, C, c, Sigma_y_x, y, ref):
+        problems = checker.tuple_problems(out, 3, "the triple (mu_post, Sigma_post, log_evidence)", where)
+        if problems:
+            return problems
+        mean, cov, log_ev = _posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y)
+        return (checker.compare_array(out[0], ref[0], f"mu_post on {where}", rtol=1e-7, atol=1e-9, hints=mean)
+                + checker.compare_array(out[1], ref[1], f"Sigma_post on {where}", rtol=1e-7, atol=1e-9, hints=cov)
+                + checker.compare_scalar(out[2], ref[2], f"log_evidence on {where}", rtol=1e-7, atol=1e-9,
+                                         hints=log_ev))
+
+    return checker.check_function("posterior and evidence of the jointly Gaussian model (Eqs. 2.13-2.18)", fn,
+                                  _posterior_cases(), judge, name="my_posterior",
+                                  signature="(mu_x, Sigma_x, C, c, Sigma_y_x, y)")
+
+
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
+    "ex-2-1-2-posterior-function": {"same_data": checker.FUNCTION_ANSWER},
     "ex-2-1-2-same-marginal": {"same_data": "the answer is True or False per pair, pairs the solution discusses"},
     "ex-2-1-2-cheaper-form": {"same_data": "the answer is a label per problem, sizes the solution discusses"},
 }

@@ -9,9 +9,11 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ..hmm import inference as hmm
+from . import checker
 from .checker import HAND_RTOL, CheckResult, book_or_drawn, compare_array, compare_scalar, result, problem_rng
 
-__all__ = ["HMMProblem", "EX_EVIDENCE", "EX_GAMMA1", "EX_IID", "log_evidence", "gamma_first", "iid_gamma"]
+__all__ = ["HMMProblem", "EX_EVIDENCE", "EX_GAMMA1", "EX_IID", "log_evidence", "gamma_first", "iid_gamma",
+           "filter_function"]
 
 
 class HMMProblem(NamedTuple):
@@ -150,3 +152,95 @@ def iid_gamma(answer) -> CheckResult:
     hints = {"these are the normalized likelihoods: the prior pi is missing from Bayes' rule (Eq. 2.6)":
              no_prior}
     return result("gamma for EX_IID", compare_array(answer, gamma, "gamma", rtol=1e-8, atol=1e-10, hints=hints))
+
+
+def _filter_cases():
+    """Hidden problems: HMMs with non-symmetric column-stochastic A and Gaussian emissions, one sequence of a single
+    step, one whose log-likelihoods lie near -1000 and one with impossible emissions (-inf); (where, (pi, A,
+    log_lik), (filtered, log_c)) from the library's filter."""
+    r = problem_rng(2214)
+    cases = []
+    for i, (K, T, kind) in enumerate([(3, 20, ""), (2, 1, ""), (5, 40, ""), (4, 30, "far"), (3, 25, "impossible")]):
+        A = r.dirichlet(np.full(K, 1.0), size=K).T + 2.0 * np.eye(K)
+        A = A / A.sum(axis=0, keepdims=True)
+        pi = r.dirichlet(np.full(K, 2.0))
+        y = r.normal(0.0, 1.5, size=T)
+        log_lik = -0.5 * (y[:, None] - np.linspace(-2.0, 2.0, K)[None, :]) ** 2 - 0.5 * np.log(2 * np.pi)
+        note = ""
+        if kind == "far":
+            log_lik = log_lik - 1000.0 - r.uniform(0.0, 50.0, size=(T, 1))
+            note = ", log-likelihoods near -1000"
+        elif kind == "impossible":
+            cut = r.random((T, K)) < 0.3
+            cut[np.arange(T), r.integers(K, size=T)] = False            # each step keeps a possible state
+            log_lik = np.where(cut, -np.inf, log_lik)
+            note = ", some log-likelihoods -inf"
+        filt = hmm.hmm_filter(pi, A, log_lik, backend="numpy")
+        cases.append((f"test problem {i + 1} (K = {K}, T = {T}{note})", (pi, A, log_lik),
+                      (filt.filtered, filt.log_c)))
+    return cases
+
+
+def _filter_variant(pi, A, log_lik, *, transposed=False, first_update=False, shift_back=True):
+    """The normalized forward pass with one named slip switched on."""
+    M = A.T if transposed else A
+    T, K = log_lik.shape
+    filtered, log_c = np.empty((T, K)), np.empty(T)
+    for t in range(T):
+        if t == 0:
+            pred = M @ pi if first_update else pi
+        else:
+            pred = M @ filtered[t - 1]
+        m = log_lik[t].max()
+        joint = pred * np.exp(log_lik[t] - m)
+        filtered[t] = joint / joint.sum()
+        log_c[t] = np.log(joint.sum()) + (m if shift_back else 0.0)
+    return filtered, log_c
+
+
+def _filter_slips(pi, A, log_lik, log_c_ref) -> tuple[dict, dict]:
+    """(hints for filtered, hints for log_c) of named wrong derivations on one problem."""
+    rows = ("you used A^T in the time update (the row-stochastic convention); in the book A[i, j] = p(x_t = i | "
+            "x_(t-1) = j), so the prediction is A @ f")
+    first = ("you applied a time update before the first step; the first prediction is pi itself (the base case "
+             "of Eq. 2.36)")
+    by_rows = _filter_variant(pi, A, log_lik, transposed=True)
+    early = _filter_variant(pi, A, log_lik, first_update=True)
+    filtered_hints = {rows: by_rows[0], first: early[0]}
+    log_c_hints = {rows: by_rows[1], first: early[1],
+                   "you left the shift out of log c_t: add back the largest log-likelihood you subtracted before "
+                   "exponentiating": _filter_variant(pi, A, log_lik, shift_back=False)[1],
+                   "you returned the running log evidence log p(y_1..y_t); log_c[t] is the one factor log p(y_t | "
+                   "y_1..y_(t-1)) of Eq. 2.40": np.cumsum(log_c_ref)}
+    return filtered_hints, log_c_hints
+
+
+def filter_function(fn) -> CheckResult:
+    """Exercise ``ex-2-2-1-filter-function``: your function ``fn(pi, A, log_lik)`` returning ``(filtered, log_c)``,
+    shapes (T, K) and (T,), run on hidden problems. Slips named: A^T in the time update, a time update before the
+    first step, the shift left out of log c_t, the running log evidence, an underflow (no shift before exp)."""
+    def judge(out, where, pi, A, log_lik, ref):
+        problems = checker.tuple_problems(out, 2, "the pair (filtered, log_c)", where)
+        if problems:
+            return problems
+        if "-1000" in where:
+            try:
+                values = [np.asarray(o, dtype=float) for o in out]
+            except (TypeError, ValueError):
+                values = []
+            if any(not np.all(np.isfinite(v)) or (v.size > 0 and np.all(v == 0)) for v in values):
+                return [f"your output has NaN, inf or only zeros on {where}: exp of such numbers is 0 in floating "
+                        "point. Subtract each row's largest log-likelihood before exponentiating and add it back "
+                        "to log c_t."]
+        filtered_hints, log_c_hints = _filter_slips(pi, A, log_lik, ref[1])
+        return (compare_array(out[0], ref[0], f"filtered on {where}", rtol=1e-7, atol=1e-10, hints=filtered_hints)
+                + compare_array(out[1], ref[1], f"log_c on {where}", rtol=1e-7, atol=1e-9, hints=log_c_hints))
+
+    return checker.check_function("the HMM filter and its log normalizers (Eqs. 2.36-2.37, 2.40)", fn, _filter_cases(),
+                                  judge, name="my_hmm_filter", signature="(pi, A, log_lik)")
+
+
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
+SUMMATIVE = {
+    "ex-2-2-1-filter-function": {"same_data": checker.FUNCTION_ANSWER},
+}

@@ -11,7 +11,7 @@ from .checker import CheckResult, book_or_drawn, compare_scalar, compare_array, 
 
 __all__ = ["ScreeningProblem", "AlarmProblem", "PriorShiftProblem", "EX_SCREENING", "EX_ALARM", "EX_SHIFT",
            "ALARM_NETWORK", "STATEMENTS", "prevalence_and_posterior", "explaining_away", "independences",
-           "prior_shift"]
+           "prior_shift", "reverse_arrow_function"]
 
 
 class ScreeningProblem(NamedTuple):
@@ -289,8 +289,63 @@ def prior_shift(table) -> CheckResult:
     problems = compare_array(table, ref, "your table", rtol=1e-9, atol=1e-12, hints=_shift_slips(EX_SHIFT))
     return result("prior shift: correcting a discriminative table", problems)
 
+
+def _reverse_cases():
+    """Hidden problems: priors and column-stochastic emission tables of several shapes, square and not, one prior
+    with a state of probability zero; (where, (pi, P_y_x), (p_y, P_x_y)) from the library."""
+    r = checker.problem_rng(2005)
+    cases = []
+    for i, (K, L, impossible) in enumerate([(2, 2, False), (3, 5, False), (5, 2, False), (4, 4, True),
+                                            (6, 3, False)]):
+        pi = r.dirichlet(np.full(K, 2.0))
+        if impossible:
+            pi[int(r.integers(K))] = 0.0
+            pi = pi / pi.sum()
+        P_y_x = r.dirichlet(np.full(L, 1.5), size=K).T           # (L, K): column k is p(y | x = k)
+        ref = discrete.reverse_arrow(pi, P_y_x)
+        where = f"test problem {i + 1} (K = {K} source states, L = {L} observations" + (
+            ", one source state of prior probability zero)" if impossible else ")")
+        cases.append((where, (pi, P_y_x), (ref.p_y, ref.P_x_y)))
+    return cases
+
+
+def _reverse_slips(pi, P_y_x) -> tuple[dict, dict]:
+    """(hints for p_y, hints for P_x_y): what named wrong derivations give on one problem."""
+    joint = P_y_x.T * pi[:, None]                                 # joint[k, l] = p(x = k) p(y = l | x = k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows = joint / joint.sum(axis=1, keepdims=True)
+        no_prior = (P_y_x / P_y_x.sum(axis=1, keepdims=True)).T
+    p_hints = {"you averaged the columns of P_y_x without weighting them by the prior pi": P_y_x.mean(axis=1),
+               "you summed the columns of P_y_x without weighting them by the prior pi": P_y_x.sum(axis=1)}
+    if P_y_x.shape[0] == P_y_x.shape[1]:
+        p_hints["you multiplied pi by the transpose of P_y_x: its columns, not its rows, are the distributions "
+                "p(y | x)"] = P_y_x.T @ pi
+    P_hints = {"you normalized each row of the joint (over y); each column of P_x_y, one observation y, is a "
+               "distribution over x": rows,
+               "you left out the prior: you normalized the likelihood P_y_x[l, :] over x": no_prior,
+               "you stopped at the joint p(x, y) and did not divide each column by p(y)": joint}
+    return p_hints, P_hints
+
+
+def reverse_arrow_function(fn) -> CheckResult:
+    """Exercise ``ex-2-0-reverse-arrow-function``: your function ``fn(pi, P_y_x)`` returning ``(p_y, P_x_y)``,
+    shapes (L,) and (K, L), run on hidden problems. Slips named: p(y) without the prior or with the transposed table;
+    P_x_y normalized over y, without the prior, or not divided by p(y)."""
+    def judge(out, where, pi, P_y_x, ref):
+        problems = checker.tuple_problems(out, 2, "the pair (p_y, P_x_y)", where)
+        if problems:
+            return problems
+        (p_ref, P_ref), (p_hints, P_hints) = ref, _reverse_slips(pi, P_y_x)
+        return (compare_array(out[0], p_ref, f"p_y on {where}", rtol=1e-7, atol=1e-10, hints=p_hints)
+                + compare_array(out[1], P_ref, f"P_x_y on {where}", rtol=1e-7, atol=1e-10, hints=P_hints))
+
+    return checker.check_function("reversing the arrow of a discrete model (Eq. 2.1)", fn, _reverse_cases(), judge,
+                                  name="my_reverse_arrow", signature="(pi, P_y_x)")
+
+
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
+    "ex-2-0-reverse-arrow-function": {"same_data": checker.FUNCTION_ANSWER},
     "ex-2-0-posterior-evidence": {"same_data": "the statement spells out the numbers, and exercise 4 refers back"},
     "ex-2-0-canonical-independences": {"same_data": "the answer is True or False per statement, for any tables"},
 }

@@ -5,12 +5,14 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
+from scipy.special import logsumexp
 from scipy.special import softmax as _normalized
 
-from .checker import HAND_RTOL, CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar, result
+from .checker import (FUNCTION_ANSWER, HAND_RTOL, CheckResult, as_numeric, book_or_drawn, check_function, compare_array,
+                      compare_scalar, problem_rng, result, tuple_problems)
 
 __all__ = ["WeightsProblem", "BackwardStepProblem", "EX_WEIGHTS", "EX_BACKWARD", "weights", "ess", "backward_step",
-           "convergence_slope", "RATE_GRID", "RATE_SEEDS", "RATE_REFERENCE"]
+           "convergence_slope", "RATE_GRID", "RATE_SEEDS", "RATE_REFERENCE", "bootstrap_filter_function"]
 
 
 class WeightsProblem(NamedTuple):
@@ -310,7 +312,100 @@ def convergence_slope(errors, slope) -> CheckResult:
     return result(name, problems)
 
 
+def _bootstrap_cases():
+    """Hidden problems: linear-Gaussian models with offsets and correlated noises, their data, the draws of one run,
+    and the library's filter on the same draws (multinomial resampling at every step)."""
+    from ..lgssm.model import LGSSMParams, sample_lgssm
+    from ..smc import particle
+
+    r = problem_rng(2233)
+    cases = []
+    for n, m, I, T in [(4, 2, 200, 12), (1, 1, 60, 15), (3, 2, 150, 8), (2, 3, 1, 6), (2, 1, 40, 1)]:
+        Q, _ = np.linalg.qr(r.normal(size=(n, n)))
+        A = Q @ np.diag(r.uniform(0.6, 0.98, size=n)) @ Q.T + 0.2 * np.triu(r.normal(size=(n, n)), 1)
+        Lx = 0.3 * r.normal(size=(n, n))
+        L1 = 0.5 * r.normal(size=(n, n))
+        Ly = 0.4 * r.normal(size=(m, m))
+        params = LGSSMParams(mu1=r.normal(size=n), Sigma1=L1 @ L1.T + 0.3 * np.eye(n), A=A, B=None,
+                             a=r.uniform(0.2, 0.8, size=n) * r.choice([-1.0, 1.0], size=n),
+                             Sigma_x=Lx @ Lx.T + 0.05 * np.eye(n), C=r.normal(size=(m, n)), c=r.normal(size=m),
+                             Sigma_y_x=Ly @ Ly.T + 0.4 * np.eye(m))
+        _, y = sample_lgssm(params, T, rng=r)
+        seed = int(r.integers(2**31))
+        run = particle.particle_filter(params, y, np.random.default_rng(seed), I, scheme="multinomial",
+                                       backend="numpy")
+        draws = np.random.default_rng(seed)            # the same numbers, in the order the library draws them
+        eps = draws.standard_normal((T, I, n))
+        u = np.sort(draws.random((T, I)), axis=1)[1:]   # row 0 of the library's uniforms is never used
+        cases.append(((params, y, eps, u), (run.x, run.log_alpha, run.log_evidence)))
+    return cases
+
+
+def _bootstrap_variant(params, y, eps, u, *, resample=True, transposed=False):
+    """The bootstrap filter written out step by step, one named slip switched on; returns (x, log-likelihoods,
+    normalized log weights)."""
+    T, I, n = eps.shape
+    L1, Lx = np.linalg.cholesky(params.Sigma1), np.linalg.cholesky(params.Sigma_x)
+    if transposed:
+        L1, Lx = L1.T, Lx.T
+    S_inv = np.linalg.inv(params.Sigma_y_x)
+    log_norm = -0.5 * (len(params.c) * np.log(2 * np.pi) + np.linalg.slogdet(params.Sigma_y_x)[1])
+    x, log_lik, log_alpha = np.empty((T, I, n)), np.empty((T, I)), np.empty((T, I))
+    for t in range(T):
+        if t == 0:
+            x[0] = params.mu1 + eps[0] @ L1.T
+        else:
+            parents = np.arange(I)
+            if resample:
+                cum = np.cumsum(np.exp(log_alpha[t - 1]))
+                parents = np.minimum(np.searchsorted(cum / cum[-1], u[t - 1], side="right"), I - 1)
+            x[t] = x[t - 1, parents] @ params.A.T + params.a + eps[t] @ Lx.T
+        r = y[t] - x[t] @ params.C.T - params.c
+        log_lik[t] = log_norm - 0.5 * np.einsum("im,mk,ik->i", r, S_inv, r)
+        log_alpha[t] = log_lik[t] - logsumexp(log_lik[t])
+    return x, log_lik, log_alpha
+
+
+def _bootstrap_slips(params, y, eps, u):
+    """(particle hints, log-weight hints, evidence hints) of named wrong filters on one problem."""
+    I = eps.shape[1]
+    x, log_lik, _ = _bootstrap_variant(params, y, eps, u)
+    x_nr, lik_nr, la_nr = _bootstrap_variant(params, y, eps, u, resample=False)
+    x_tr, lik_tr, la_tr = _bootstrap_variant(params, y, eps, u, transposed=True)
+    never = "you never resampled: each particle moved on from its own predecessor (Eq. 2.57 picks ancestors first)"
+    trans = ("you multiplied the noise by the transposed Cholesky factor: with the draws in rows, x = mu + eps @ L.T "
+             "has covariance L L^T")
+    return ({never: x_nr, trans: x_tr},
+            {never: la_nr, trans: la_tr,
+             "your log weights are not normalized: subtract each step's log-sum-exp (Eq. 2.59)": log_lik},
+            {never: float(np.sum(logsumexp(lik_nr, axis=1))) - lik_nr.shape[0] * np.log(I),
+             trans: float(np.sum(logsumexp(lik_tr, axis=1))) - lik_tr.shape[0] * np.log(I),
+             "each factor of your evidence misses the 1/I of the average over the particles (Eq. 2.40)":
+                 float(np.sum(logsumexp(log_lik, axis=1)))})
+
+
+def bootstrap_filter_function(fn) -> CheckResult:
+    """Exercise ``ex-2-2-3-bootstrap-function``: your function ``fn(params, y, eps, u)`` returning ``(x, log_alpha,
+    log_evidence)`` of the bootstrap filter run on the given draws, compared with the library's filter on the same
+    draws. Slips named: no resampling, the transposed Cholesky factor, unnormalized log weights, the evidence
+    without 1/I."""
+    def judge(out, where, params, y, eps, u, ref):
+        problems = tuple_problems(out, 3, "the triple (x, log_alpha, log_evidence)", where)
+        if problems:
+            return problems
+        hx, ha, he = _bootstrap_slips(params, y, eps, u)
+        return (compare_array(out[0], ref[0], f"x on {where}", rtol=1e-7, atol=1e-9, hints=hx)
+                + compare_array(out[1], ref[1], f"log_alpha on {where}", rtol=1e-7, atol=1e-9, hints=ha)
+                + compare_scalar(out[2], ref[2], f"log_evidence on {where}", rtol=1e-7, atol=1e-9, hints=he))
+
+    cases = [(f"test problem {i + 1} (T = {args[2].shape[0]}, I = {args[2].shape[1]}, n = {args[2].shape[2]}, "
+              f"m = {args[1].shape[1]})", args, ref) for i, (args, ref) in enumerate(_bootstrap_cases())]
+    return check_function("bootstrap particle filter (Eqs. 2.56-2.59, 2.40)", fn, cases, judge,
+                          name="my_bootstrap_filter", signature="(params, y, eps, u)")
+
+
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-2-2-3-rate": {"same_data": "the answer is a simulation at the counts and seeds the statement fixes"},
+    "ex-2-2-3-bootstrap-function": {"same_data": FUNCTION_ANSWER},
 }

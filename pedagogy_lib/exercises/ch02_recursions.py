@@ -7,11 +7,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ..recursions import generic as recursions
+from . import checker
 from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
 
 __all__ = ["TimeUpdateProblem", "MeasurementUpdateProblem", "EvidenceProblem", "EX_TIME_UPDATE", "EX_MEASUREMENT",
            "EX_EVIDENCE", "LagOneProblem", "EX_LAG_ONE", "missing_observations", "measurement_update",
-           "evidence_two_steps", "lag_one_smoother"]
+           "evidence_two_steps", "lag_one_smoother", "smoother_function"]
 
 
 class TimeUpdateProblem(NamedTuple):
@@ -312,3 +313,112 @@ def lag_one_smoother(answer) -> CheckResult:
     p = EX_LAG_ONE
     return result("lag-one smoother", compare_array(answer, _lag_one(p), "p(x_{t-1} | y_{1:t})",
                                                     hints=_lag_one_slips(p)))
+
+
+def _smoother_cases():
+    """Hidden problems: filters of HMMs with time-varying column-stochastic transitions, one sequence of a single
+    step, and a left-to-right chain whose predictions have exact zeros; (where, (filtered, transitions),
+    (smoothed, pairwise)) from the library's generic recursions."""
+    r = checker.problem_rng(2205)
+    cases = []
+    for i, (K, T, left_to_right) in enumerate([(3, 6, False), (2, 10, False), (4, 15, False), (3, 1, False),
+                                               (4, 8, True)]):
+        transitions = np.zeros((T - 1, K, K))
+        if left_to_right:                       # from state j to j or j + 1 only; the last state stays
+            pi = np.eye(K)[0]
+            for t in range(T - 1):
+                stay = np.append(r.uniform(0.4, 0.8, size=K - 1), 1.0)
+                transitions[t] = np.diag(stay) + np.diag(1.0 - stay[:-1], -1)
+        else:
+            pi = r.dirichlet(np.full(K, 2.0))
+            for t in range(T - 1):
+                transitions[t] = r.dirichlet(np.full(K, 1.5), size=K).T
+        log_lik = np.log(r.uniform(0.05, 1.0, size=(T, K)))
+        chain = recursions.Chain(pi, list(transitions), [recursions.LogLikelihood(row) for row in log_lik])
+        filt = recursions.forward_filter(recursions.CATEGORICAL, chain)
+        smooth = recursions.backward_smoother(recursions.CATEGORICAL, filt.filtered, chain.transitions)
+        where = f"test problem {i + 1} (K = {K}, T = {T}" + (
+            ", a left-to-right chain whose predictions have exact zeros)" if left_to_right else ")")
+        cases.append((where, (np.array(filt.filtered), transitions),
+                      (np.array(smooth.smoothed), np.array(smooth.pairwise).reshape(T - 1, K, K))))
+    return cases
+
+
+def _smoother_variant(filtered, transitions, *, transposed=False, divide=True, use_filter=False, shifted=False):
+    """The backward pass (Eqs. 2.38-2.39) with one named slip switched on; 0/0 is taken as 0."""
+    T, K = filtered.shape
+    smoothed, pairwise = filtered.copy(), np.zeros((T - 1, K, K))
+    for t in range(T - 2, -1, -1):
+        M = transitions[t - 1 if shifted else t]
+        M = M.T if transposed else M
+        pred = M @ filtered[t]
+        later = filtered[t + 1] if use_filter else smoothed[t + 1]
+        ratio = np.divide(later, pred, out=np.zeros(K), where=pred > 0) if divide else later
+        pairwise[t] = ratio[:, None] * M * filtered[t][None, :]
+        smoothed[t] = pairwise[t].sum(axis=0)
+    return smoothed, pairwise
+
+
+def _smoother_slips(filtered, transitions, pairwise_ref) -> tuple[dict, dict]:
+    """(hints for smoothed, hints for pairwise) of named wrong derivations on one problem."""
+    rows = ("you read transitions[t] as row-stochastic (you used its transpose); column j of transitions[t] is "
+            "p(x_{t+1} | x_t = j)")
+    ratio = "you left out the division by the prediction p(x_{t+1} | y_{1:t}), the denominator of Eq. 2.38"
+    later = ("your backward step used the filter at t + 1 where the smoother at t + 1 belongs (Eq. 2.39); the two "
+             "agree only at the last step")
+    shift = ("you paired rows t and t + 1 with transitions[t - 1]; the transition from row t to row t + 1 is "
+             "transitions[t]")
+    variants = {rows: _smoother_variant(filtered, transitions, transposed=True),
+                ratio: _smoother_variant(filtered, transitions, divide=False),
+                later: _smoother_variant(filtered, transitions, use_filter=True),
+                shift: _smoother_variant(filtered, transitions, shifted=True)}
+    smoothed_hints = {"you returned the filter itself: the backward pass never ran": filtered}
+    smoothed_hints.update({k: v[0] for k, v in variants.items()})
+    pairwise_hints = {k: v[1] for k, v in variants.items()}
+    pairwise_hints["your pairwise has the earlier state first; pairwise[t][j, i] is p(x_{t+1} = j, x_t = i | y), "
+                   "the later state first"] = pairwise_ref.swapaxes(1, 2)
+    return smoothed_hints, pairwise_hints
+
+
+def _is_empty(x) -> bool:
+    try:
+        return np.asarray(x, dtype=float).size == 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _has_nan_or_inf(x) -> bool:
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return not np.all(np.isfinite(arr))
+
+
+def smoother_function(fn) -> CheckResult:
+    """Exercise ``ex-2-2-0-smoother-function``: your function ``fn(filtered, transitions)`` returning ``(smoothed,
+    pairwise)``, shapes (T, K) and (T - 1, K, K), run on hidden problems. Slips named: no backward pass, the rows of
+    the transitions, no division by the prediction, the filter for the smoother at t + 1, the transitions one step
+    off, the pairwise axes swapped, 0/0 left as NaN."""
+    def judge(out, where, filtered, transitions, ref):
+        problems = checker.tuple_problems(out, 2, "the pair (smoothed, pairwise)", where)
+        if problems:
+            return problems
+        if "exact zeros" in where and (_has_nan_or_inf(out[0]) or _has_nan_or_inf(out[1])):
+            return [f"your output has NaN or inf on {where}: where a prediction p(x_{{t+1}} = i | y_{{1:t}}) is "
+                    "zero, so is the smoother, and the ratio 0/0 of Eq. 2.38 must count as 0."]
+        smoothed_hints, pairwise_hints = _smoother_slips(filtered, transitions, ref[1])
+        problems = compare_array(out[0], ref[0], f"smoothed on {where}", rtol=1e-7, atol=1e-10, hints=smoothed_hints)
+        if ref[1].size == 0 and _is_empty(out[1]):            # T = 1: any empty pairwise will do
+            return problems
+        return problems + compare_array(out[1], ref[1], f"pairwise on {where}", rtol=1e-7, atol=1e-10,
+                                        hints=pairwise_hints)
+
+    return checker.check_function("the backward pass of the generic smoother (Eqs. 2.38-2.39)", fn, _smoother_cases(),
+                                  judge, name="my_smoother", signature="(filtered, transitions)")
+
+
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
+SUMMATIVE = {
+    "ex-2-2-0-smoother-function": {"same_data": checker.FUNCTION_ANSWER},
+}

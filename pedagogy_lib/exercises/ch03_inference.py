@@ -7,10 +7,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, as_bool, as_integer, book_or_drawn, compare_array, compare_scalar, result, problem_rng
+from scipy.special import logsumexp
+
+from .checker import (FUNCTION_ANSWER, CheckResult, as_bool, as_integer, book_or_drawn, check_function, compare_array,
+                      compare_scalar, problem_rng, result, tuple_problems)
 
 __all__ = ["IsingRing", "EliminationProblem", "EX_RING", "EX_ELIM", "EX_MESSAGE", "INDEPENDENCE_KEYS", "ising_ring_Z",
-           "largest_clique", "independences", "factor_message"]
+           "largest_clique", "independences", "factor_message", "tree_bp_function"]
 
 
 class IsingRing(NamedTuple):
@@ -221,8 +224,98 @@ def factor_message(answer) -> CheckResult:
     return result("the factor-to-variable message",
                   compare_array(answer, expected, "mu_f_to_j", rtol=1e-9, hints=hints))
 
+def _relabelled(parent, phi, psi, rng):
+    """The same tree with its nodes renamed at random: a parent's number may then exceed its child's."""
+    N = len(parent)
+    new = rng.permutation(N)                        # node i becomes node new[i]
+    par = np.full(N, -1, dtype=np.int64)
+    par[new] = np.where(parent >= 0, new[np.maximum(parent, 0)], -1)
+    out_phi, out_psi = np.empty_like(phi), np.empty_like(psi)
+    out_phi[new], out_psi[new] = phi, psi
+    return par, out_phi, out_psi
+
+
+def _tree_cases():
+    """Hidden problems (description, parent, phi, psi) and the library's marginals and log Z."""
+    from ..graphical.tree import make_pairwise_tree, tree_sum_product
+
+    r = problem_rng(3513)
+    cases = []
+    for kind, N, K in [("a random tree", 10, 2), ("a tree numbered out of order", 12, 3), ("a chain", 20, 4),
+                       ("a star", 9, 2), ("a single node", 1, 3), ("a tree whose Z overflows a float64", 300, 2)]:
+        if kind == "a chain":
+            parent = np.arange(-1, N - 1)
+        elif kind == "a star":
+            parent = np.full(N, N // 2)
+            parent[N // 2] = -1
+        else:
+            parent = np.array([-1] + [int(r.integers(0, i)) for i in range(1, N)], dtype=np.int64)
+        phi = np.exp(r.normal(size=(N, K)) + (3.0 if N > 100 else 0.0))
+        psi = np.exp(r.uniform(0.8, 1.6) * r.normal(size=(N, K, K)))
+        if kind in ("a tree numbered out of order", "a tree whose Z overflows a float64"):
+            parent, phi, psi = _relabelled(parent, phi, psi, r)
+        res = tree_sum_product(make_pairwise_tree(parent, phi, psi), backend="numpy")
+        cases.append((f"{kind}, N = {N}, K = {K}", (parent, phi, psi), (res.marginals, res.log_Z)))
+    return cases
+
+
+def _tree_variant(parent, phi, psi, *, transposed=False, own=True, distribute=True):
+    """Sum-product in the log domain, one named slip switched on: (marginals, log Z)."""
+    N, K = phi.shape
+    lphi, lpsi = np.log(phi), np.log(psi)
+    if transposed:
+        lpsi = np.swapaxes(lpsi, 1, 2)
+    children = [[] for _ in range(N)]
+    for i, p in enumerate(parent):
+        if p >= 0:
+            children[p].append(i)
+    root = int(np.flatnonzero(np.asarray(parent) < 0)[0])
+    order, k = [root], 0
+    while k < len(order):
+        order.extend(children[order[k]])
+        k += 1
+    up, down = np.zeros((N, K)), np.zeros((N, K))   # log messages to the parent (in x_pa), from it (in x_i)
+    for i in reversed(order[1:]):
+        inside = lphi[i] + sum((up[c] for c in children[i]), np.zeros(K))
+        up[i] = logsumexp(lpsi[i] + inside[None, :], axis=1)
+    for i in order:
+        for c in children[i]:
+            cavity = lphi[i] + down[i] + sum((up[d] for d in children[i] if d != c), np.zeros(K))
+            down[c] = logsumexp(lpsi[c] + cavity[:, None], axis=0)
+    belief = np.array([(lphi[i] if own else 0.0) + (down[i] if distribute else 0.0)
+                       + sum((up[c] for c in children[i]), np.zeros(K)) for i in range(N)])
+    log_Z = float(logsumexp(lphi[root] + sum((up[c] for c in children[root]), np.zeros(K))))
+    return np.exp(belief - logsumexp(belief, axis=1, keepdims=True)), log_Z
+
+
+def tree_bp_function(fn) -> CheckResult:
+    """Exercise ``ex-3-5-tree-bp-function``: your function ``fn(parent, phi, psi)`` returning ``(marginals, log_Z)``
+    of a pairwise tree laid out as ``make_pairwise_tree`` lays it out, compared with the library's sum-product.
+    Slips named: the edge potential transposed, the node's own potential left out of its belief, the collect sweep
+    alone."""
+    def judge(out, where, parent, phi, psi, ref):
+        problems = tuple_problems(out, 2, "the pair (marginals, log_Z)", where)
+        if problems:
+            return problems
+        flipped = _tree_variant(parent, phi, psi, transposed=True)
+        transposed = "you read the edge potential transposed: psi[i] is indexed [x_parent, x_i]"
+        hints = {transposed: flipped[0],
+                 "you left the node's own potential phi_i out of its belief":
+                     _tree_variant(parent, phi, psi, own=False)[0],
+                 "you stopped after the collect sweep: only the root has heard from every node then":
+                     _tree_variant(parent, phi, psi, distribute=False)[0]}
+        return (compare_array(out[0], ref[0], f"the marginals on {where}", rtol=1e-7, atol=1e-10, hints=hints)
+                + compare_scalar(out[1], ref[1], f"log_Z on {where}", rtol=1e-7, atol=1e-9,
+                                 hints={transposed: flipped[1]}))
+
+    cases = [(f"test problem {i + 1} ({what})", args, ref) for i, (what, args, ref) in enumerate(_tree_cases())]
+    return check_function("sum-product on a pairwise tree", fn, cases, judge, name="my_tree_bp",
+                          signature="(parent, phi, psi)")
+
+
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-3-5-clique": {"same_data": "the statement describes the graph and the order; the solution discusses them"},
     "ex-3-5-independences": {"same_data": "the answer is True or False per statement, fixed by the graph"},
+    "ex-3-5-tree-bp-function": {"same_data": FUNCTION_ANSWER},
 }

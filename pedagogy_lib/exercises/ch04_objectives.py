@@ -9,7 +9,7 @@ from ..learning import objectives as ob
 from . import checker
 
 __all__ = ["MarbleProblem", "GaussianPair", "EX_MARBLE", "EX_KL", "EX_ML_DATA", "marble_entropies", "gaussian_kl",
-           "ml_estimate", "asymmetric_pair"]
+           "ml_estimate", "asymmetric_pair", "empirical_entropies"]
 
 
 class MarbleProblem(NamedTuple):
@@ -190,7 +190,107 @@ def asymmetric_pair(p, q):
     return checker.result("asymmetry of the relative entropy", problems)
 
 
+def _entropy_cases():
+    """Hidden problems ``(y, q, base)``: samples of categories and model distributions over them; among them
+    categories that never occur (one where q is zero too), a single observation, and q equal to the data
+    distribution."""
+    r = checker.problem_rng(4204)
+    cases = []
+    for K, N, base, unseen, q_zero, q_is_p in [(4, 40, 2.0, 0, False, False), (6, 25, np.e, 1, False, False),
+                                               (5, 1, 2.0, 4, False, False), (8, 60, 10.0, 2, True, False),
+                                               (3, 30, 2.0, 0, False, True)]:
+        while True:
+            p_true = r.dirichlet(np.full(K, 2.0))
+            if N > 1:
+                p_true[r.choice(K, size=unseen, replace=False)] = 0.0
+            y = r.choice(K, size=N, p=p_true / p_true.sum())
+            counts = np.bincount(y, minlength=K)
+            if np.sum(counts == 0) == unseen:
+                break
+        q = counts / N if q_is_p else r.dirichlet(np.full(K, 2.0))
+        if q_zero:
+            q[np.flatnonzero(counts == 0)[0]] = 0.0
+            q = q / q.sum()
+        cases.append((y, q, base))
+    return cases
+
+
+def _entropy_reference(y, q, base):
+    """(H_p, H_pq, D_pq) of the sample's relative frequencies p against q, by the library (Eqs. 4.3-4.5)."""
+    p = np.bincount(y, minlength=len(q)) / len(y)
+    return np.array([ob.entropy(p, base=base), ob.cross_entropy(p, q, base=base),
+                     ob.relative_entropy(p, q, base=base)])
+
+
+def _entropy_slips(y, q, base) -> list[dict]:
+    """Per quantity (H_p, H_pq, D_pq), what named wrong versions give (only the finite ones)."""
+    K, N = len(q), len(y)
+    counts = np.bincount(y, minlength=K).astype(float)
+    p = counts / N
+    seen = p > 0
+    ref = _entropy_reference(y, q, base)
+    lb = np.log(base)
+    with np.errstate(all="ignore"):
+        swapped = [float(-np.sum(q[q > 0] * np.log(p[q > 0])) / lb),
+                   float(np.sum(q[q > 0] * np.log(q[q > 0] / p[q > 0])) / lb)]
+        over_k = float(-np.mean(np.log(q)) / lb)
+    on_counts = [float(-np.sum(counts[seen] * np.log(counts[seen])) / lb), N * ref[1], N * ref[2]]
+    hints = [{}, {}, {}]
+    for i in range(3):
+        if not np.isclose(base, np.e):
+            hints[i]["you gave it in nats (natural logarithm); divide by log(base) for the base asked"] = ref[i] * lb
+            if not np.isclose(base, 10.0):
+                hints[i]["you took base-10 logarithms; the base is the function's argument"] = ref[i] * lb / np.log(10)
+        hints[i]["you used the counts of the categories, not their relative frequencies"] = on_counts[i]
+    for i, value in ((1, swapped[0]), (2, swapped[1])):
+        if np.isfinite(value):
+            hints[i]["you swapped p and q: the weights are the data's frequencies p, the logarithm is of the model "
+                     "q"] = value
+    if np.isfinite(over_k):
+        hints[1]["you averaged -log q over the K categories; Eq. 4.6 averages over the observations"] = over_k
+    return hints
+
+
+def _is_nan(value) -> bool:
+    """Whether an answer is a NaN (or holds one), for a message of its own."""
+    try:
+        return bool(np.any(np.isnan(np.asarray(value, dtype=float))))
+    except (TypeError, ValueError):
+        return False
+
+
+def empirical_entropies(fn):
+    """Exercise 5, ``ex-4-2-entropies-function``: your function ``fn(y, q, base)`` returning ``(H_p, H_pq, D_pq)`` for
+    the relative frequencies p of the categories in ``y`` against the model ``q``, in base ``base`` (Eqs. 4.3-4.6).
+    Slips named: nats or base 10, counts for frequencies, p and q swapped, an average over categories, NaN from
+    0 log 0."""
+    def judge(out, where, y, q, base, ref):
+        if isinstance(out, np.ndarray) and out.shape == (3,):
+            out = tuple(out)                        # three numbers in an array are the triple too
+        problems = checker.tuple_problems(out, 3, "the triple (H_p, H_pq, D_pq)", where)
+        if problems:
+            return problems
+        unseen = np.bincount(y, minlength=len(q)) == 0
+        for name, value in zip(("H_p", "H_pq", "D_pq"), out):
+            if unseen.any() and _is_nan(value):
+                return [f"your {name} on {where} is NaN: a category that never occurs in y has p = 0, and its "
+                        "terms p log p and p log q count as 0 (0 log 0 = 0), even where q is 0 too."]
+        hints = _entropy_slips(y, q, base)
+        problems = []
+        for name, value, expected, h in zip(("H_p", "H_pq", "D_pq"), out, ref, hints):
+            problems += checker.compare_scalar(value, expected, f"your {name} on {where}", rtol=1e-7, atol=1e-10,
+                                               hints=h)
+        return problems
+
+    names = {2.0: "2", np.e: "e", 10.0: "10"}
+    cases = [(f"test case {i + 1} ({len(q)} categories, N = {len(y)}, base {names[base]})", (y, q, base),
+              _entropy_reference(y, q, base)) for i, (y, q, base) in enumerate(_entropy_cases())]
+    return checker.check_function("entropies of a sample's distribution (Eqs. 4.3-4.6)", fn, cases, judge,
+                                  name="my_entropies", signature="(y, q, base)")
+
+
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-4-2-asymmetric-pair": {"same_data": "the answer is any distribution meeting the condition (a construction)"},
+    "ex-4-2-entropies-function": {"same_data": checker.FUNCTION_ANSWER},
 }

@@ -6,10 +6,12 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import subspace_angles
 
+from ..factor import em as fl
+from ..factor import model as fa
 from . import checker
 
 __all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_IPCA_START", "EX_IPCA_STEPS", "EX_HEYWOOD",
-           "EX_PPCA_U", "fa_em_step", "principal_subspace", "heywood_dimension", "ppca_noise"]
+           "EX_PPCA_U", "fa_em_step", "principal_subspace", "heywood_dimension", "ppca_noise", "fa_em_iterations"]
 
 
 class FAStepProblem(NamedTuple):
@@ -262,3 +264,143 @@ def ppca_noise(sigma2):
     # rtol 1e-6: the nearest slip lies 0.8 % away; a general-purpose optimizer lands within a few 1e-8
     problems = checker.compare_scalar(sigma2, ref, "your sigma2", rtol=1e-6, hints=hints)
     return checker.result("PPCA noise variance with the loadings in span(EX_PPCA_U)", problems)
+
+
+# --- exercise 5: EM for factor analysis as a function ---------------------------------------------------------------
+
+def _em_reference(y, C, Lam, n_iter):
+    """The library's EM steps (floor far below every variance) and its log likelihood, summed over the data."""
+    params = fa.FAParams(C, y.mean(axis=0), Lam)
+    ll = [float(np.sum(fa.fa_log_likelihood(params, y)))]
+    for _ in range(n_iter):
+        params = fl.fa_em_step(params, y, Lambda_floor=1e-9)
+        ll.append(float(np.sum(fa.fa_log_likelihood(params, y))))
+    return params.C, params.Lambda, np.array(ll)
+
+
+def _em_cases():
+    """Hidden problems ``(y, C, Lambda, n_iter)``: data of random factor analyzers whose means are far from zero,
+    random starts, one to three factors, zero to 25 iterations; every unique variance stays clear of the floor. The
+    first runs a single iteration, so that every named slip is still finite there (leaving out the posterior
+    covariance, for one, drives a unique variance to zero within a few iterations)."""
+    r = checker.problem_rng(7304)
+    cases = []
+    for N, L, K, n_iter in [(40, 5, 2, 1), (200, 6, 2, 10), (60, 4, 1, 25), (150, 8, 3, 5), (80, 3, 1, 0)]:
+        while True:
+            C_true = r.standard_normal((L, K))
+            noise = r.uniform(0.2, 1.0, L)
+            y = r.standard_normal((N, K)) @ C_true.T + r.standard_normal((N, L)) * np.sqrt(noise) \
+                + r.uniform(2.0, 4.0, L) * r.choice([-1.0, 1.0], L)
+            C0 = 0.5 * r.standard_normal((L, K))
+            Lam0 = 0.5 * y.var(axis=0)
+            _, Lam, _ = _em_reference(y, C0, Lam0, max(n_iter, 25))
+            if np.all(Lam > 0.02 * y.var(axis=0)):
+                break
+        cases.append((y, C0, Lam0, n_iter))
+    return cases
+
+
+def _em_variant(y, C, Lam, n_iter, *, centred=True, with_cov=True, new_C=True, draft_sign=False, ddof=0):
+    """EM for factor analysis written out densely, one named slip switched on."""
+    N, L = y.shape
+    K = C.shape[1]
+    Yc = y - y.mean(axis=0) if centred else y
+    S = Yc.T @ Yc / (N - ddof)
+    for _ in range(n_iter):
+        Sx = np.linalg.inv(C.T @ np.diag(1.0 / Lam) @ C + np.eye(K))
+        Kg = Sx @ C.T @ np.diag(1.0 / Lam)
+        Eyx = S @ Kg.T
+        Exx = (Sx if with_cov else 0.0) + Kg @ S @ Kg.T
+        C_new = Eyx @ np.linalg.inv(Exx)
+        if draft_sign:
+            Lam = np.diag(S - Eyx @ C_new.T - C_new @ Eyx.T - C_new @ Exx @ C_new.T)
+        else:
+            Lam = np.diag(S) - np.sum((C_new if new_C else C) * Eyx, axis=1)
+        C = C_new
+    return C, Lam
+
+
+def _em_slips(y, C, Lam, n_iter, ll_ref) -> tuple[dict, dict, dict]:
+    """(hints for C, for Lambda, for log_lik) of named wrong versions."""
+    N, L = y.shape
+    named = {
+        "you used the draft's posterior mean K y without subtracting the bias: use K (y - c) with c the sample "
+        "mean, and centred data throughout": {"centred": False},
+        "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T":
+            {"with_cov": False},
+        "you divided the averages by N - 1; maximum likelihood divides by N": {"ddof": 1},
+    }
+    C_hints, L_hints = {}, {}
+    with np.errstate(all="ignore"):
+        for text, kw in named.items():
+            C_hints[text], L_hints[text] = _em_variant(y, C, Lam, n_iter, **kw)
+        for text, kw in (("you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> "
+                          "needs the new C", {"new_C": False}),
+                         ("your Lambda has the draft's sign on the last term of the expansion (the erratum above): "
+                          "expand <(y - C x)(y - C x)^T> again", {"draft_sign": True})):
+            C_w, L_hints[text] = _em_variant(y, C, Lam, n_iter, **kw)
+            if n_iter > 1:                 # the wrong Lambda steers the later iterations of C as well
+                C_hints[text] = C_w
+    C_hints["you returned the starting C"] = C
+    L_hints["you returned the starting Lambda"] = Lam
+    Yc = y - y.mean(axis=0)
+    ll_hints = {
+        "your log likelihood is the average over the data; the exercise asks for the sum": ll_ref / N,
+        "your log likelihood lacks the constant -N L log(2 pi) / 2": ll_ref + 0.5 * N * L * np.log(2 * np.pi),
+        "your log likelihood is of the data about zero: the marginal is N(c, C C^T + Lambda), centred at the "
+        "sample mean c": ll_ref - 0.5 * np.array([_quad_shift(y, Yc, p) for p in _em_path(y, C, Lam, n_iter)]),
+    }
+    return C_hints, L_hints, ll_hints
+
+
+def _em_path(y, C, Lam, n_iter):
+    """The covariances C C^T + Lambda at the start and after each iteration."""
+    out, params = [C @ C.T + np.diag(Lam)], fa.FAParams(C, y.mean(axis=0), Lam)
+    for _ in range(n_iter):
+        params = fl.fa_em_step(params, y, Lambda_floor=1e-9)
+        out.append(params.C @ params.C.T + np.diag(params.Lambda))
+    return out
+
+
+def _quad_shift(y, Yc, Sigma):
+    """sum_n y_n^T Sigma^{-1} y_n - sum_n (y_n - c)^T Sigma^{-1} (y_n - c): what leaving out the mean adds."""
+    return float(np.sum(y * np.linalg.solve(Sigma, y.T).T) - np.sum(Yc * np.linalg.solve(Sigma, Yc.T).T))
+
+
+def fa_em_iterations(fn):
+    """Exercise 5, ``ex-7-3-fa-em-function``: your function ``fn(y, C, Lambda, n_iter)`` returning ``(C, Lambda,
+    log_lik)`` after ``n_iter`` EM iterations of factor analysis from the given start, c the sample mean, and the
+    summed log likelihood at the start and after each iteration (``n_iter + 1`` values). Slips named: the draft's
+    uncentred E step, no posterior covariance, 1/(N - 1), the old C or the draft's sign in Lambda, an average or a
+    missing constant or mean in the log likelihood, a trace one short."""
+    def judge(out, where, y, C0, Lam0, n_iter, ref):
+        problems = checker.tuple_problems(out, 3, "the triple (C, Lambda, log_lik)", where)
+        if problems:
+            return problems
+        C_ref, L_ref, ll_ref = ref
+        C_hints, L_hints, ll_hints = _em_slips(y, C0, Lam0, n_iter, ll_ref)
+        problems = checker.compare_array(out[0], C_ref, f"C on {where}", rtol=1e-7, atol=1e-9, hints=C_hints)
+        if np.ndim(out[1]) == 2 and np.shape(out[1]) == (len(L_ref), len(L_ref)):
+            problems.append(f"Lambda on {where} should be the diagonal only, shape (L,) = ({len(L_ref)},): the M "
+                            "step keeps the diagonal of <yy^T> - C <x y^T>.")
+        else:
+            problems += checker.compare_array(out[1], L_ref, f"Lambda on {where}", rtol=1e-7, atol=1e-9,
+                                              hints=L_hints)
+        if np.ndim(out[2]) == 1 and np.shape(out[2])[0] == n_iter:
+            problems.append(f"log_lik on {where} has n_iter = {n_iter} entries; it should have n_iter + 1: the "
+                            "log likelihood at the start and after each iteration.")
+        else:
+            problems += checker.compare_array(out[2], ll_ref, f"log_lik on {where}", rtol=1e-8, atol=1e-8,
+                                              hints=ll_hints)
+        return problems
+
+    cases = [(f"test problem {i + 1} (N = {y.shape[0]}, L = {y.shape[1]}, K = {C.shape[1]}, n_iter = {n})",
+              (y, C, Lam, n), _em_reference(y, C, Lam, n)) for i, (y, C, Lam, n) in enumerate(_em_cases())]
+    return checker.check_function("EM for factor analysis (Eqs. 7.2-7.3) and its log likelihood", fn, cases, judge,
+                                  name="my_fa_em", signature="(y, C, Lambda, n_iter)")
+
+
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
+SUMMATIVE = {
+    "ex-7-3-fa-em-function": {"same_data": checker.FUNCTION_ANSWER},
+}

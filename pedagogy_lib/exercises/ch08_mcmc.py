@@ -7,9 +7,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import CheckResult, book_or_drawn, compare_array, compare_scalar, result
+from scipy.special import logsumexp
 
-__all__ = ["MHProblem", "EX_MH", "EX_AR1", "accept_prob", "mh_matrix", "ar1_ess", "EX_STEPS", "step_size_claim"]
+from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, check_function, compare_array, compare_scalar,
+                      problem_rng, result)
+
+__all__ = ["MHProblem", "EX_MH", "EX_AR1", "accept_prob", "mh_matrix", "ar1_ess", "EX_STEPS", "step_size_claim",
+           "mala_step_function"]
 
 
 class MHProblem(NamedTuple):
@@ -170,7 +174,125 @@ def step_size_claim(answer) -> CheckResult:
     return result("the two random-walk acceptances", problems)
 
 
+def _banana(b: float, s: float):
+    """log p~ and force of x1 ~ N(0, s^2), x2 | x1 ~ N(b (x1^2 - s^2), 1)."""
+    def log_p_and_force(x):
+        d = x[:, 1] - b * (x[:, 0] ** 2 - s * s)
+        return -0.5 * x[:, 0] ** 2 / (s * s) - 0.5 * d * d, np.column_stack([-x[:, 0] / (s * s) + 2 * b * x[:, 0] * d,
+                                                                              -d])
+    return log_p_and_force
+
+
+def _gaussian(mu: np.ndarray, Lam: np.ndarray, const: float = 0.0):
+    """log p~ = const - (x - mu)^T Lam (x - mu) / 2 and its force."""
+    def log_p_and_force(x):
+        d = x - mu
+        g = d @ Lam
+        return const - 0.5 * np.sum(g * d, axis=1), -g
+    return log_p_and_force
+
+
+def _student(dof: float, scale: float):
+    """A one-dimensional Student t (heavy tails): log p~ = -(dof + 1)/2 log(1 + x^2 / (dof scale^2))."""
+    def log_p_and_force(x):
+        v = dof * scale * scale
+        return -0.5 * (dof + 1) * np.log1p(x[:, 0] ** 2 / v), -(dof + 1) * x / (v + x * x)
+    return log_p_and_force
+
+
+def _mixture(means: np.ndarray, s: float):
+    """An equal mixture of isotropic Gaussians of sd s at the rows of ``means``."""
+    def log_p_and_force(x):
+        d = x[:, None, :] - means[None, :, :]                          # (C, k, D)
+        parts = -0.5 * np.sum(d * d, axis=2) / (s * s)
+        log_p = logsumexp(parts, axis=1)
+        w = np.exp(parts - log_p[:, None])
+        return log_p, -np.einsum("ck,ckd->cd", w, d) / (s * s)
+    return log_p_and_force
+
+
+def _mala_cases():
+    """Hidden problems (description, log_p_and_force, x, step_size, z, u) and the library's MALA step on the same
+    draws."""
+    from ..samplers import mcmc, targets
+
+    r = problem_rng(8413)
+    cases = []
+    b, s = float(r.uniform(0.6, 1.2)), float(r.uniform(0.8, 1.3))
+    x1 = s * r.standard_normal(40)
+    cases.append(("the banana, D = 2, 40 chains", _banana(b, s), 0.25,
+                  np.column_stack([x1, b * (x1 ** 2 - s * s) + r.standard_normal(40)])))
+    G = r.normal(size=(3, 3))
+    Sigma = G @ G.T + 0.5 * np.eye(3)
+    mu = r.normal(size=3)
+    cases.append(("a correlated Gaussian, D = 3, 30 chains", _gaussian(mu, np.linalg.inv(Sigma)), 0.3,
+                  mu + r.standard_normal((30, 3)) @ np.linalg.cholesky(Sigma).T))
+    cases.append(("a heavy-tailed target, D = 1, 25 chains", _student(3.0, float(r.uniform(0.7, 1.5))), 0.6,
+                  2.0 * r.standard_normal((25, 1))))
+    means = np.array([[-1.5, 0.0], [1.5, 0.5]])
+    cases.append(("a mixture of two Gaussians, D = 2, 30 chains", _mixture(means, 0.8), 0.2,
+                  means[r.integers(0, 2, size=30)] + 0.8 * r.standard_normal((30, 2))))
+    mu2 = r.normal(size=2)
+    cases.append(("a Gaussian whose log density is about -1000, D = 2, 20 chains",
+                  _gaussian(mu2, np.eye(2) / 0.5, const=-1000.0), 0.3, mu2 + 0.7 * r.standard_normal((20, 2))))
+    out = []
+    for what, f, eps, x in cases:
+        C, D = x.shape
+        seed = int(r.integers(2**31))
+        target = targets.python_target(f, D)
+        state = mcmc.init_chains(target, x, backend="numpy")
+        ref = mcmc.sample(target, state, 1, np.random.default_rng(seed), method="mala", step_size=eps,
+                          backend="numpy").state.x
+        draws = np.random.default_rng(seed)             # the library's draws, in its order
+        z = draws.standard_normal((1, C, D))[0]
+        u = draws.random((1, C))[0]
+        out.append((what, (f, x, eps, z, u), ref))
+    return out
+
+
+def _mala_variant(f, x, eps, z, u, *, hastings=True, reverse_at_new=True, reject=True, noise=2.0):
+    """One MALA step written out, one named slip switched on (``noise`` is the variance factor of the proposal)."""
+    log_p, force = f(x)
+    x_new = x + eps * force + np.sqrt(noise * eps) * z
+    log_p_new, force_new = f(x_new)
+
+    def log_g(to, frm, f_frm):
+        r = to - frm - eps * f_frm
+        return -np.sum(r * r, axis=1) / (2 * noise * eps)
+
+    log_r = log_p_new - log_p
+    if hastings:
+        log_r = log_r + log_g(x, x_new, force_new if reverse_at_new else force) - log_g(x_new, x, force)
+    accepted = np.log(u) < log_r if reject else np.ones(len(u), dtype=bool)
+    return np.where(accepted[:, None], x_new, x)
+
+
+def mala_step_function(fn) -> CheckResult:
+    """Exercise ``ex-8-4-1-mala-function``: your function ``fn(log_p_and_force, x, step_size, z, u)`` returning the
+    states (C, D) after one MALA step of every chain, compared with the library's step on the same draws. Slips
+    named: no Hastings factor, the reverse density with the old force, no rejection, the noise sqrt(eps) z."""
+    def judge(out, where, f, x, eps, z, u, ref):
+        hints = {
+            "you left out the Hastings factor g(x | x') / g(x' | x); the Langevin proposal is not symmetric":
+                _mala_variant(f, x, eps, z, u, hastings=False),
+            "your reverse density g(x | x') used the force at x; it is centred at x' + epsilon f(x')":
+                _mala_variant(f, x, eps, z, u, reverse_at_new=False),
+            "you accepted every proposal: that is the unadjusted Langevin step of Eq. 8.44, not MALA":
+                _mala_variant(f, x, eps, z, u, reject=False),
+            "your proposal noise is sqrt(epsilon) z, with the density to match; Eq. 8.44 scales z by "
+            "sqrt(2 epsilon)": _mala_variant(f, x, eps, z, u, noise=1.0),
+            "every proposal was rejected and no chain moved (exp of a log density near -1000 underflows to 0, "
+            "and a ratio 0/0 rejects: compare in logs)": x,
+        }
+        return compare_array(out, ref, f"the new states on {where}", rtol=1e-7, atol=1e-9, hints=hints)
+
+    cases = [(f"test problem {i + 1} ({what})", args, ref) for i, (what, args, ref) in enumerate(_mala_cases())]
+    return check_function("one MALA transition (Eq. 8.44 as a proposal)", fn, cases, judge, name="my_mala_step",
+                          signature="(log_p_and_force, x, step_size, z, u)")
+
+
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-8-4-1-claim": {"same_data": "the statement spells out the target, the state and the two steps"},
+    "ex-8-4-1-mala-function": {"same_data": FUNCTION_ANSWER},
 }

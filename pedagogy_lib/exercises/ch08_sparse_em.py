@@ -5,7 +5,7 @@ import numpy as np
 
 from . import checker
 
-__all__ = ["EX_SCALAR", "EX_LOGDET", "EX_MSTEP", "scalar_mode", "logdet_gradient", "m_step"]
+__all__ = ["EX_SCALAR", "EX_LOGDET", "EX_MSTEP", "scalar_mode", "logdet_gradient", "m_step", "em_step_function"]
 
 
 def _draw_scalar(rng):
@@ -155,3 +155,78 @@ def m_step(C, b):
     problems = checker.compare_array(C, C_ref, "your C", hints=C_hints)
     problems += checker.compare_array(b, b_ref, "your b", hints=b_hints)
     return checker.result("the M step for C and the offset b", problems)
+
+
+def _em_cases():
+    """Hidden problems (description, Y, nu, C, lam, alpha, beta): data of a sparse-coding model, the current model,
+    and the E step's means for it found by FISTA; with the library's M step after the precisions of Eq. 8.11."""
+    from ..factor import sparse_coding as sc
+    from ..factor import sparse_coding_em as se
+
+    r = checker.problem_rng(8112)
+    cases = []
+    for M, K, N, beta in [(4, 4, 30, 2.0), (2, 3, 60, 3.0), (5, 3, 25, 4.0), (3, 2, 1, 2.5), (6, 8, 40, 2.0)]:
+        alpha = r.uniform(0.5, 2.0, size=K)
+        truth = sc.make_model(r.normal(size=(M, K)), float(r.uniform(10.0, 40.0)), alpha=alpha, beta=beta,
+                              prior="laplace")
+        _, Y = sc.sample(r, truth, N)
+        C = truth.C + 0.3 * r.normal(size=(M, K))
+        model = sc.make_model(C, float(r.uniform(5.0, 30.0)), alpha=alpha, beta=beta, prior="laplace")
+        nu = se.batch_map(Y, model, n_iter=2000, tol=1e-10)
+        P = model.lam * C.T @ C + np.einsum("nk,kj->nkj", alpha * beta / np.cosh(beta * nu) ** 2, np.eye(K))
+        Sigma = np.linalg.inv(P)
+        new = se.m_step(Y, se.Recognition(nu, P, 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2))), model)
+        what = f"M = {M}, K = {K}, N = {N}" + (" (overcomplete)" if K > M else "") + (", one datum" if N == 1 else "")
+        cases.append((what, (Y, nu, C, model.lam, alpha, np.full(K, beta)), (new.C, new.lam)))
+    return cases
+
+
+def _em_variant(Y, nu, C, lam, alpha, beta, *, sigma=True, k_for_m=False, old_c=False, trace=True):
+    """One EM iteration given the means, one named slip switched on: (C_new, lam_new), or None if the slip's normal
+    equations are singular."""
+    N, M = Y.shape
+    K = C.shape[1]
+    Sigma = np.linalg.inv(lam * C.T @ C + np.einsum("nk,kj->nkj", alpha * beta / np.cosh(beta * nu) ** 2,
+                                                    np.eye(K)))
+    B = (Sigma.mean(axis=0) if sigma else 0.0) + nu.T @ nu / N
+    if np.linalg.cond(B) > 1e12:
+        return None
+    C_new = np.linalg.solve(B, nu.T @ Y / N).T
+    C_lam = C if old_c else C_new
+    resid = Y - nu @ C_lam.T
+    err = np.sum(resid * resid) / N + (np.einsum("mk,nkj,mj->", C_lam, Sigma, C_lam) / N if trace else 0.0)
+    return C_new, (K if k_for_m else M) / err
+
+
+def em_step_function(fn) -> checker.CheckResult:
+    """Exercise 4, ``ex-8-1-em-function``: your function ``fn(Y, nu, C, lam, alpha, beta)`` returning ``(C_new,
+    lam_new)`` of one EM iteration given the E step's means, compared with the library's M step after the precisions
+    of Eq. 8.11. Slips named: no recognition covariances, K for M (the draft's normalizer), the old C in the noise
+    update, the trace term left out."""
+    slips = {"you left the recognition covariances Sigma_n out of the M step (least squares on the means)":
+             {"sigma": False},
+             "your noise update divides by K; the emission's normalizer (M/2) log(tau/lambda) counts the M "
+             "dimensions of y (the draft's Eq. 8.7 has K)": {"k_for_m": True},
+             "your noise update used the old C; it takes the C of this M step": {"old_c": True},
+             "your noise update left out tr(C Sigma_n C^T), the spread of the codes": {"trace": False}}
+
+    def judge(out, where, Y, nu, C, lam, alpha, beta, ref):
+        problems = checker.tuple_problems(out, 2, "the pair (C_new, lam_new)", where)
+        if problems:
+            return problems
+        wrong = {text: _em_variant(Y, nu, C, lam, alpha, beta, **kw) for text, kw in slips.items()}
+        wrong = {text: v for text, v in wrong.items() if v is not None}
+        return (checker.compare_array(out[0], ref[0], f"C_new on {where}", rtol=1e-7, atol=1e-10,
+                                      hints={t: v[0] for t, v in wrong.items()})
+                + checker.compare_scalar(out[1], ref[1], f"lam_new on {where}", rtol=1e-7, atol=1e-10,
+                                         hints={t: v[1] for t, v in wrong.items()}))
+
+    cases = [(f"test problem {i + 1} ({what})", args, ref) for i, (what, args, ref) in enumerate(_em_cases())]
+    return checker.check_function("one EM iteration for sparse coding (Eqs. 8.9, 8.11)", fn, cases, judge,
+                                  name="my_em_step", signature="(Y, nu, C, lam, alpha, beta)")
+
+
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
+SUMMATIVE = {
+    "ex-8-1-em-function": {"same_data": checker.FUNCTION_ANSWER},
+}

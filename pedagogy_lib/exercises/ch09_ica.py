@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from ..deepgen import ica as _ica
 from . import checker
 
 __all__ = ["EX_A", "EX_Y", "EX_THETAS", "EX_N_FIT", "EX_X", "logistic_kurtosis", "gaussian_rotation_loglik",
-           "switching_signs"]
+           "switching_signs", "extended_infomax_step"]
 
 
 def _draw_a(rng):
@@ -156,3 +157,58 @@ def switching_signs(kappa):
         problems = ["your signs are not all right (the three are judged together): compute Step 4's "
                     "criterion for each column."]
     return checker.result("extended InfoMax's choice of prior", problems)
+
+
+def _step_cases():
+    """Hidden problems ``(D, Y, kappa, lr)``: minibatches of mixed sources of both kinds, with unmixing matrices near
+    and far from the answer and priors that do and do not suit the outputs; one output alone (K = 1) and a batch of
+    a single sample among them."""
+    r = checker.problem_rng(9104)
+    cases = []
+    for K, N, lr in [(2, 40, 0.05), (3, 100, 0.02), (4, 25, 0.1), (1, 30, 0.05), (3, 1, 0.01), (5, 60, 0.03)]:
+        S = np.column_stack([r.laplace(size=N) if r.uniform() < 0.5 else r.uniform(-1.7, 1.7, size=N)
+                             for _ in range(K)])
+        C = np.eye(K) + 0.4 * r.normal(size=(K, K))
+        D = np.linalg.inv(C) + 0.2 * r.normal(size=(K, K)) if K > 1 else np.array([[r.uniform(0.5, 2.0)]])
+        kappa = r.choice([-1.0, 1.0], size=K)
+        cases.append((D, S @ C.T, kappa, lr))
+    return cases
+
+
+def _step_slips(D, Y, kappa, lr) -> dict:
+    """Named wrong updates on one problem."""
+    K, N = D.shape[0], Y.shape[0]
+    X = Y @ D.T
+    T = np.tanh(X)
+    score = -X - kappa * T                                     # g_kappa, column k with kappa_k
+    nat = np.eye(K) + score.T @ X / N
+    return {
+        "you took a step along the plain gradient <g(X) Y^T> + D^{-T}, not the natural gradient (the plain "
+        "gradient multiplied by D^T D on the right)": D + lr * (score.T @ Y / N + np.linalg.inv(D).T),
+        "you used kappa with the wrong sign: the score is g(x) = -x - kappa tanh(x), so kappa = +1 (super-Gaussian) "
+        "subtracts the tanh term": D + lr * (np.eye(K) + (-X + kappa * T).T @ X / N) @ D,
+        "you multiplied D on the left, D (I + <g(X) X^T>), instead of on the right": D + lr * D @ nat,
+        "you summed over the samples of the batch instead of averaging": D + lr * (np.eye(K) + score.T @ X) @ D,
+    }
+
+
+def extended_infomax_step(fn) -> checker.CheckResult:
+    """``ex-9-1-ica-step``: your function ``fn(D, Y, kappa, lr)`` returning the unmixing matrix after one
+    natural-gradient step of extended InfoMax on the minibatch ``Y`` (N, K), samples in rows, with the priors
+    ``kappa`` (K,) of +1 and -1 held fixed. Slips named: the plain gradient, kappa's sign, D multiplied on the wrong
+    side, a sum over the batch for the average."""
+    def judge(out, where, D, Y, kappa, lr):
+        ref = D + lr * _ica.natural_gradient(D, Y, kappa=kappa)
+        return checker.compare_array(out, ref, f"your new D on {where}", rtol=1e-8, atol=1e-10,
+                                     hints=_step_slips(D, Y, kappa, lr))
+
+    cases = [(f"test problem {i + 1} (K = {D.shape[0]}, a batch of {len(Y)} sample{'s' if len(Y) > 1 else ''})",
+              (D, Y, kappa, lr)) for i, (D, Y, kappa, lr) in enumerate(_step_cases())]
+    return checker.check_function("one step of extended InfoMax", fn, cases, judge, name="my_ica_step",
+                                  signature="(D, Y, kappa, lr)")
+
+
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
+SUMMATIVE = {
+    "ex-9-1-ica-step": {"same_data": checker.FUNCTION_ANSWER},
+}

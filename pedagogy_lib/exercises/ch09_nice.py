@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..deepgen import nice as _nice
+from ..nn.network import DenseParams as _Dense
 from . import checker
 
 __all__ = ["EX_N_COUPLINGS", "EX_YS", "EX_OUT", "EX_EPS", "coupling_m", "flow_log_density", "invert_coupling",
-           "leapfrog_matrix"]
+           "leapfrog_matrix", "nice_log_likelihood"]
 
 
 #: Exercise 1: the number of additive couplings of the 4-dimensional flow, before its scaling.
@@ -128,3 +130,88 @@ def leapfrog_matrix(M):
     }
     problems = checker.compare_array(M, ref, "your matrix", hints=hints)
     return checker.result("leapfrog as three shears", problems)
+
+
+def _nice_cases():
+    """Hidden problems ``(Y, masks, nets, sigma)``: flows with halves of equal and unequal sizes, partitions that
+    do and do not alternate, coordinates of a part that are not next to each other, one coupling alone and one
+    data point alone."""
+    r = checker.problem_rng(9026)
+    T, F = True, False
+    layouts = [([[T, F], [F, T], [T, F], [F, T]], 5, 20),
+               ([[T, T, F, F], [F, F, T, T], [T, T, F, F]], 8, 15),
+               ([[T, F, F], [F, T, T], [T, T, F], [T, T, F]], 6, 10),
+               ([[F, T]], 3, 1),
+               ([[T, F, T, F, F], [F, T, F, T, T], [T, F, F, F, T]], 4, 12)]
+    cases = []
+    for masks, H, N in layouts:
+        masks = [np.array(m) for m in masks]
+        K = len(masks[0])
+        nets = []
+        for m in masks:
+            a, b = int(m.sum()), int((~m).sum())
+            nets.append((r.normal(size=(H, a)) / np.sqrt(a), 0.3 * r.normal(size=H), 0.6 * r.normal(size=(b, H)),
+                         0.3 * r.normal(size=b)))
+        cases.append((1.5 * r.normal(size=(N, K)), masks, nets, 0.4 * r.normal(size=K)))
+    return cases
+
+
+def _nice_reference(Y, masks, nets, sigma):
+    """Eq. 9.7 per row, from the library's flow built with these couplings (tanh hidden layer, linear output)."""
+    model = _nice.make_nice(Y.shape[1], partitions=list(masks), hidden=(nets[0][0].shape[0],), activation="tanh")
+    params = _nice.NICEParams(tuple((_Dense(W, b), (), _Dense(V, v), ()) for W, b, V, v in nets), sigma)
+    return _nice.log_likelihood(model, params, Y)
+
+
+def _nice_variant(Y, masks, nets, sigma, *, log_det=True, normalizer=True, swapped=False, from_data=False):
+    """Eq. 9.7 per row written out, with one named slip switched on."""
+    h = np.array(Y, dtype=float)
+    for m, (W, b, V, v) in zip(masks, nets):
+        a = ~m if swapped else m
+        src = Y if from_data else h
+        h = h.copy()
+        h[:, ~a] += np.tanh(src[:, a] @ W.T + b) @ V.T + v
+    X = h * np.exp(sigma)
+    K = Y.shape[1]
+    return (-0.5 * np.sum(X * X, axis=1) - (0.5 * K * np.log(2 * np.pi) if normalizer else 0.0)
+            + (np.sum(sigma) if log_det else 0.0))
+
+
+def _nice_slips(Y, masks, nets, sigma) -> dict:
+    """Named wrong log-likelihoods on one problem (the swapped partition only where the halves have equal sizes)."""
+    hints = {
+        "you left out the log-determinant sum_k sigma_k of the scaling": _nice_variant(Y, masks, nets, sigma,
+                                                                                        log_det=False),
+        "you left out the prior's normalizer -(K/2) log(2 pi)": _nice_variant(Y, masks, nets, sigma, normalizer=False),
+        "every coupling read the data y instead of the output of the coupling before it: the couplings are "
+        "composed, each acting on what the previous one returned": _nice_variant(Y, masks, nets, sigma,
+                                                                                 from_data=True),
+    }
+    if all(2 * m.sum() == m.size for m in masks):
+        hints["you read the masks the other way round: True marks the conditioning part a, which is copied, and "
+              "m is added to the other part"] = _nice_variant(Y, masks, nets, sigma, swapped=True)
+    return hints
+
+
+def nice_log_likelihood(fn) -> checker.CheckResult:
+    """``ex-9-2-loglik``: your function ``fn(Y, masks, nets, sigma)`` returning log p-hat(y) (Eq. 9.7) for each row
+    of ``Y`` under a NICE flow: additive couplings with the boolean ``masks`` (True: the conditioning part), coupling
+    networks ``nets[l] = (W, b, V, v)`` with m(u) = V tanh(W u + b) + v, then the scaling by exp(sigma), and a
+    standard-normal prior. Slips named: no log-determinant, no normalizer, couplings fed the data, masks read the
+    other way."""
+    def judge(out, where, Y, masks, nets, sigma):
+        return checker.compare_array(out, _nice_reference(Y, masks, nets, sigma),
+                                     f"your vector of log-likelihoods on {where}", rtol=1e-8, atol=1e-10,
+                                     hints=_nice_slips(Y, masks, nets, sigma))
+
+    cases = [(f"test problem {i + 1} (K = {Y.shape[1]}, {len(masks)} coupling{'s' if len(masks) > 1 else ''}, "
+              f"{len(Y)} row{'s' if len(Y) > 1 else ''})", (Y, masks, nets, sigma))
+             for i, (Y, masks, nets, sigma) in enumerate(_nice_cases())]
+    return checker.check_function("log-likelihood of a NICE flow (Eq. 9.7)", fn, cases, judge,
+                                  name="my_nice_loglik", signature="(Y, masks, nets, sigma)")
+
+
+#: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
+SUMMATIVE = {
+    "ex-9-2-loglik": {"same_data": checker.FUNCTION_ANSWER},
+}

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checker
 from .checker import as_numeric, compare_function, compare_scalar, result
 
-__all__ = ["EX_STATES", "GROWTH", "CYCLE", "MIN_TIME", "lorenz63_field", "predictability_time", "lyapunov_exponents"]
+__all__ = ["EX_STATES", "GROWTH", "CYCLE", "MIN_TIME", "lorenz63_field", "predictability_time", "tangent_linear_cycle",
+           "lyapunov_exponents"]
 
 #: Exercise 1: states at which the vector field is tested (rows).
 EX_STATES = np.array([[1.0, 2.0, 3.0], [-5.5, 0.3, 24.0], [8.0, 8.0, 27.0], [0.0, 0.0, 0.0]])
@@ -51,7 +53,83 @@ def predictability_time(answer) -> "result":
                   compare_scalar(answer, expected, "your time", rtol=1e-10, hints=hints))
 
 
-#: Exercise 3: cycles of this many time units (dt = 0.01, 10 RK4 steps), at least this many in all.
+def _jacobian(x) -> np.ndarray:
+    """The Jacobian of the Lorenz-63 vector field at one state."""
+    s, r, b = 10.0, 28.0, 8.0 / 3.0
+    return np.array([[-s, s, 0.0], [r - x[2], -1.0, -x[0]], [x[1], x[0], -b]])
+
+
+def _tlm_variant(x, dx, dt, n_steps, *, at_stages=True, advance=True, transposed=False, chained=True):
+    """One cycle of the state and of the tangent-linear model, written out, with one named slip switched on."""
+    def J(z):
+        return _jacobian(z).T if transposed else _jacobian(z)
+
+    x0, d = np.array(x, dtype=float), np.array(dx, dtype=float)
+    z = x0.copy()
+    for _ in range(n_steps):
+        base = z if advance else x0
+        k1 = _field(base)
+        k2 = _field(base + dt / 2 * k1)
+        k3 = _field(base + dt / 2 * k2)
+        points = [base, base + dt / 2 * k1, base + dt / 2 * k2, base + dt * k3]
+        Js = [J(p) if at_stages else J(base) for p in points]
+        c = [0.0, dt / 2, dt / 2, dt]
+        dk, prev = [], np.zeros_like(d)
+        for Ji, ci in zip(Js, c):
+            prev = Ji @ (d + ci * prev) if chained else Ji @ d
+            dk.append(prev)
+        d = d + dt / 6 * (dk[0] + 2 * dk[1] + 2 * dk[2] + dk[3])
+        z = _rk4_cycle(z, dt, 1)
+    return z, d
+
+
+def _tlm_cases():
+    """Hidden problems ``(x, dx, dt, n_steps)``: states on and off the attractor, steps of three sizes, cycles of
+    one to 25 steps, and the fixed point at the origin."""
+    r = checker.problem_rng(6302)
+    x_att = _rk4_cycle(r.uniform([-10, -10, 15], [10, 10, 35]), 0.01, 800)     # eight time units of spin-up
+    cases = []
+    for x, dt, n_steps in [(x_att, 0.01, 10), (r.uniform([-15, -20, 0], [15, 20, 45]), 0.005, 4),
+                           (_rk4_cycle(x_att, 0.01, 137), 0.02, 1), (r.uniform([-15, -20, 0], [15, 20, 45]), 0.01, 25),
+                           (np.zeros(3), 0.01, 3)]:
+        cases.append((x, r.normal(size=3), dt, n_steps))
+    return cases
+
+
+def tangent_linear_cycle(fn) -> "result":
+    """``ex-da-1-tlm``: your function ``fn(x, dx, dt, n_steps)`` returning the pair ``(x_next, dx_next)``: ``n_steps``
+    RK4 steps of Lorenz-63 from ``x`` (3,) and the tangent-linear model of those steps applied to ``dx`` (3,).
+    Slips named: the Jacobian at the start of each step for every stage, the base state left at x, a transposed
+    Jacobian, stages that leave out the previous stage's perturbation."""
+    from ..assimilation import lorenz as _lorenz
+
+    def judge(out, where, x, dx, dt, n_steps):
+        problems = checker.tuple_problems(out, 2, "the pair (x_next, dx_next)", where)
+        if problems:
+            return problems
+        x_ref, d_ref = _lorenz.tangent_linear(_lorenz.lorenz63(dt=dt, n_steps=n_steps), x, dx, backend="numpy")
+        hints_x = {"you returned the perturbation where the state goes: the pair is (x_next, dx_next)": d_ref}
+        hints_d = {
+            "you evaluated the Jacobian at the start of each step for all four stages; stage i needs it at the point "
+            "where k_i is evaluated": _tlm_variant(x, dx, dt, n_steps, at_stages=False)[1],
+            "you linearized every step about x itself: the state the perturbation rides on must advance with it, "
+            "step by step": _tlm_variant(x, dx, dt, n_steps, advance=False)[1],
+            "your Jacobian has its rows and columns exchanged (that is the adjoint's matrix)":
+                _tlm_variant(x, dx, dt, n_steps, transposed=True)[1],
+            "your stages apply the Jacobian to dx alone: stage i perturbs the point x + c dt k_{i-1}, so its "
+            "perturbation is dx + c dt dk_{i-1}": _tlm_variant(x, dx, dt, n_steps, chained=False)[1],
+        }
+        return (checker.compare_array(out[0], x_ref, f"x_next on {where}", rtol=1e-9, atol=1e-10, hints=hints_x)
+                or checker.compare_array(out[1], d_ref, f"dx_next on {where}", rtol=1e-8, atol=1e-10,
+                                         hints=hints_d))
+
+    cases = [(f"test problem {i + 1} ({n} RK4 step{'s' if n > 1 else ''} of dt = {dt:g})", (x, dx, dt, n))
+             for i, (x, dx, dt, n) in enumerate(_tlm_cases())]
+    return checker.check_function("tangent-linear model of an RK4 cycle", fn, cases, judge, name="my_tlm",
+                                  signature="(x, dx, dt, n_steps)")
+
+
+#: Exercise 4 (ex-da-1-lyapunov): cycles of this many time units (dt = 0.01, 10 RK4 steps), at least this many in all.
 CYCLE, MIN_TIME = 0.1, 300.0
 
 
@@ -91,7 +169,7 @@ def _cycle_jacobians(X) -> np.ndarray:
 
 
 def lyapunov_exponents(answer, states=None, frames=None) -> "result":
-    """Exercise 3, ``ex-da-1-lyapunov``: your two leading Lyapunov exponents of Lorenz-63 (per unit time, the larger
+    """Exercise 4, ``ex-da-1-lyapunov``: your two leading Lyapunov exponents of Lorenz-63 (per unit time, the larger
     first), with the run they came from: ``states`` (K + 1, 3) at the start of every cycle (at least 300 time units,
     starting on the attractor) and ``frames`` (K + 1, 3, 2), the orthonormal pair of perturbations at each start. Each
     pair is pushed through the cycle's Jacobian and checked against the next, and the exponents against this very run.
@@ -187,5 +265,6 @@ def _graded_growth(rng) -> dict:
 SUMMATIVE = {
     "ex-da-1-field": {"variant": _graded_states},
     "ex-da-1-predictability": {"variant": _graded_growth},
+    "ex-da-1-tlm": {"same_data": checker.FUNCTION_ANSWER},
     "ex-da-1-lyapunov": {"same_data": "the answer is an estimate from a long simulation the statement spells out"},
 }

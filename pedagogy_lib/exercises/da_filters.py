@@ -5,10 +5,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import checker
 from .checker import as_numeric, compare_array, compare_scalar, result
 
 __all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "CUBE", "sigma_points", "ekf_forecast_cov",
-           "linearization_bias"]
+           "linearization_bias", "ukf_cycle"]
 
 
 class UTProblem(NamedTuple):
@@ -131,6 +132,120 @@ def linearization_bias(answer) -> "result":
     return result("bias of the linearized mean", compare_scalar(answer, bias, "your bias", rtol=1e-6, hints=hints))
 
 
+class _Flow:
+    """A flow map for the UKF exercise: ``flow(X)`` maps states in the rows of ``X`` (k, n), or one state (n,), to
+    their images after one cycle."""
+
+    def __init__(self, dynamics):
+        self.dynamics = dynamics
+
+    def __call__(self, X):
+        from ..assimilation import lorenz
+
+        X = np.asarray(X, dtype=float)
+        return lorenz.propagate(self.dynamics, np.atleast_2d(X), backend="numpy").reshape(X.shape)
+
+
+def _ukf_cases():
+    """Hidden problems ``(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)``: Lorenz-63 over cycles of two lengths,
+    Lorenz-96 with five and six variables, observations of every variable, of some and of one, offsets that are not
+    zero, and a scalar linear model (n = m = 1), on which the UKF is the Kalman filter."""
+    from ..assimilation import lorenz
+
+    r = checker.problem_rng(6303)
+
+    def spd(n, scale):
+        A = r.normal(size=(n, n))
+        return scale * (A @ A.T / n + 0.3 * np.eye(n))
+
+    x63 = lorenz.integrate(lorenz.lorenz63(dt=0.01, n_steps=10), r.uniform([-10, -10, 15], [10, 10, 35]), 60,
+                           backend="numpy")[-1]
+    x96 = [lorenz.integrate(lorenz.lorenz96(n, dt=0.05, n_steps=2), 8.0 + r.normal(size=n), 100, backend="numpy")[-1]
+           for n in (5, 6)]
+    setups = [(lorenz.lorenz63(dt=0.01, n_steps=10), x63, np.eye(3)),
+              (lorenz.lorenz63(dt=0.01, n_steps=25), x63, np.eye(3)[[0, 2]]),
+              (lorenz.lorenz96(5, dt=0.05, n_steps=2), x96[0], r.normal(size=(3, 5))),
+              (lorenz.linear_dynamics(np.array([[0.9]]), np.array([0.4])), np.array([1.3]), np.array([[2.0]])),
+              (lorenz.lorenz96(6, dt=0.05, n_steps=2), x96[1], np.eye(6)[[4]])]
+    cases = []
+    for dyn, x, C in setups:
+        n, m = C.shape[1], C.shape[0]
+        Upsilon, Sigma_x, Sigma_y_x = spd(n, 0.5), spd(n, 0.05), spd(m, 0.4)
+        mu = x + np.linalg.cholesky(Upsilon) @ r.normal(size=n)
+        c = r.normal(size=m)
+        flow = _Flow(dyn)
+        y = C @ flow(x + np.linalg.cholesky(Upsilon) @ r.normal(size=n)) + c + r.normal(size=m)
+        cases.append((mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x))
+    return cases
+
+
+def _ukf_variant(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x, *, noise=True, centre_mean=False, rows=False,
+                 beta=0.0, root="cholesky"):
+    """One UKF cycle (alpha = 1, kappa = 1), written out, with one named slip switched on."""
+    n = len(mu)
+    lam = 1.0
+    S = (n + lam) * Upsilon
+    if root == "cholesky":
+        L = np.linalg.cholesky(S)
+    else:
+        w, V = np.linalg.eigh(S)
+        L = (V * np.sqrt(w)) @ V.T
+    offsets = L if rows else L.T                   # rows of offsets are the columns of L, unless slipped
+    X = np.concatenate([mu[None], mu + offsets, mu - offsets])
+    w_mean = np.full(2 * n + 1, 0.5 / (n + lam))
+    w_mean[0] = lam / (n + lam)
+    w_cov = w_mean.copy()
+    w_cov[0] += beta
+    F = np.asarray(flow(X), dtype=float)
+    m = flow(mu) if centre_mean else w_mean @ F
+    P = np.einsum("i,ij,ik->jk", w_cov, F - m, F - m) + (Sigma_x if noise else 0.0)
+    S_y = C @ P @ C.T + Sigma_y_x
+    G = np.linalg.solve(S_y, C @ P).T              # the gain P C^T S_y^{-1}
+    return m + G @ (y - C @ m - c), P - G @ S_y @ G.T
+
+
+def _ukf_reference(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x):
+    return _ukf_variant(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)
+
+
+def _ukf_slips(*args) -> tuple[dict, dict]:
+    """(mean hints, covariance hints) of named wrong cycles on one problem."""
+    named = {
+        "you left the model error Sigma_x out of the forecast covariance": _ukf_variant(*args, noise=False),
+        "your forecast mean is the image of the mean, flow(mu), as in the EKF; the UKF's is the weighted mean of "
+        "the images of the sigma points": _ukf_variant(*args, centre_mean=True),
+        "you placed the sigma points along the rows of the Cholesky factor L; they are mu +- its columns":
+            _ukf_variant(*args, rows=True),
+        "your covariance weights add 1 - alpha^2 + beta = 2 to the centre point (da.sigma_points's default "
+        "beta = 2); the exercise uses the mean's weights for the covariance too": _ukf_variant(*args, beta=2.0),
+        "you used a square root of (n + lambda) Upsilon other than its Cholesky factor; for a nonlinear flow the "
+        "forecast depends on that choice, and the exercise fixes L = np.linalg.cholesky((n + lambda) Upsilon)":
+            _ukf_variant(*args, root="symmetric"),
+    }
+    return {k: v[0] for k, v in named.items()}, {k: v[1] for k, v in named.items()}
+
+
+def ukf_cycle(fn) -> "result":
+    """``ex-da-2-ukf-cycle``: your function ``fn(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)`` returning the pair
+    ``(mu_filt, Upsilon_filt)`` after one UKF cycle: the unscented forecast (alpha = 1, kappa = 1, Cholesky sigma
+    points, the same weights for mean and covariance) plus ``Sigma_x``, then the Kalman measurement update with
+    ``y = C x + c + noise``. Slips named: no Sigma_x, the EKF's forecast mean, sigma points along the rows of L,
+    beta = 2 weights (and another square root than Cholesky's)."""
+    def judge(out, where, *args):
+        problems = checker.tuple_problems(out, 2, "the pair (mu_filt, Upsilon_filt)", where)
+        if problems:
+            return problems
+        mu_ref, U_ref = _ukf_reference(*args)
+        hints_mu, hints_U = _ukf_slips(*args)
+        return (compare_array(out[0], mu_ref, f"mu_filt on {where}", rtol=1e-8, atol=1e-10, hints=hints_mu)
+                or compare_array(out[1], U_ref, f"Upsilon_filt on {where}", rtol=1e-8, atol=1e-10, hints=hints_U))
+
+    cases = [(f"test problem {i + 1} (n = {len(args[0])}, {len(args[2])} observed "
+              f"value{'s' if len(args[2]) > 1 else ''})", args) for i, args in enumerate(_ukf_cases())]
+    return checker.check_function("one cycle of the unscented Kalman filter", fn, cases, judge, name="my_ukf_cycle",
+                                  signature="(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)")
+
+
 def _spd(rng, scale):
     A = rng.normal(size=(2, 2))
     return (scale * (A @ A.T + 0.5 * np.eye(2))).round(3)
@@ -158,4 +273,5 @@ SUMMATIVE = {
     "ex-da-2-sigma": {"variant": _graded_ut},
     "ex-da-2-ekf-forecast": {"variant": _graded_forecast},
     "ex-da-2-bias": {"variant": _graded_cube},
+    "ex-da-2-ukf-cycle": {"same_data": checker.FUNCTION_ANSWER},
 }

@@ -6,6 +6,7 @@ from the checker's closed forms.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pedagogy_lib.core.gradcheck import gradcheck
 from pedagogy_lib.exercises import appb_calculus as check
@@ -104,3 +105,93 @@ def test_chain_data_are_well_conditioned_for_every_student():
 
 
 # --- NumPy's finite differences, entry by entry, gave each gradient to the checker's tolerance ---
+
+
+# --- ex-b1-central-difference: the derivative by central differences, as a function --------------------------------
+
+def _central_loops(f, X, h):
+    """The notebook's solution: one entry of X at a time, the slice D[..., r] after the output's indices."""
+    X = np.asarray(X, dtype=float)
+    D = np.zeros(np.shape(f(X)) + X.shape)
+    for r in np.ndindex(X.shape):
+        E = np.zeros(X.shape)
+        E[r] = h
+        D[(...,) + r] = (np.asarray(f(X + E)) - np.asarray(f(X - E))) / (2 * h)
+    return D
+
+
+def _central_flat(f, X, h):
+    """Written otherwise: a flat Jacobian (outputs x entries), columns stacked, reshaped to S + R at the end."""
+    X = np.array(X, dtype=float)
+    flat = X.reshape(-1)
+    cols = []
+    for k in range(flat.size):
+        plus, minus = flat.copy(), flat.copy()
+        plus[k] += h
+        minus[k] -= h
+        cols.append((np.ravel(f(plus.reshape(X.shape))) - np.ravel(f(minus.reshape(X.shape)))) / h / 2)
+    S = np.shape(f(X))
+    return np.stack(cols, axis=-1).reshape(S + X.shape)
+
+
+def test_central_difference_accepts_the_solution_and_another_route():
+    assert check.central_difference(_central_loops)
+    assert check.central_difference(_central_flat)
+    assert check.central_difference(lambda f, X, h: _central_loops(f, X, h).tolist())   # nested lists are fine
+
+
+def test_central_difference_cases_cover_every_kind_of_output_and_argument():
+    kinds = {(np.ndim(np.asarray(f(X))), np.ndim(X)) for _, f, X, _ in check._difference_cases()}
+    assert {(0, 2), (1, 1), (2, 2), (1, 0), (0, 3)} <= kinds
+    for _, f, X, h in check._difference_cases():              # the reference is the central difference itself
+        np.testing.assert_allclose(gradcheck(f, X, h=h).numeric, _central_loops(f, X, h), rtol=1e-9, atol=1e-12)
+
+
+def _forward(f, X, h):
+    X = np.asarray(X, dtype=float)
+    D = np.zeros(np.shape(f(X)) + X.shape)
+    for r in np.ndindex(X.shape):
+        E = np.zeros(X.shape)
+        E[r] = h
+        D[(...,) + r] = (np.asarray(f(X + E)) - np.asarray(f(X))) / h
+    return D
+
+
+def _other_layout(f, X, h):
+    X = np.asarray(X, dtype=float)
+    D = np.zeros(X.shape + np.shape(f(X)))
+    for r in np.ndindex(X.shape):
+        E = np.zeros(X.shape)
+        E[r] = h
+        D[r] = (np.asarray(f(X + E)) - np.asarray(f(X - E))) / (2 * h)
+    return D
+
+
+def _flattened(f, X, h):
+    return _central_loops(f, X, h).reshape(np.size(f(X)), np.size(X))
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_forward, "forward difference"),
+    (lambda f, X, h: 2 * _central_loops(f, X, h), "2h apart"),
+    (_other_layout, "the other layout"),
+    (_flattened, "right numbers in shape"),
+    (lambda f, X, h: None, "forget to return"),
+    (lambda f, X, h: 1 / 0, "raised ZeroDivisionError"),
+    (lambda f, X, h: f(X), "should have shape"),
+])
+def test_central_difference_names_the_slips(wrong, fragment):
+    res = check.central_difference(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_central_difference_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.central_difference(np.eye(2)))
+    assert "write the function first" in str(check.central_difference(None))
+    msg = str(check.central_difference(lambda f, X, h: _central_loops(f, X, h) + 0.01))
+    assert not check.central_difference(lambda f, X, h: _central_loops(f, X, h) + 0.01)
+    assert "test case 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg), msg

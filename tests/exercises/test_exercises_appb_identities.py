@@ -341,3 +341,90 @@ def test_help_of_the_module_does_not_state_the_determinant_lemma():
     text = inspect.getdoc(check)
     assert "det(A)" not in text and not re.search(r"det\(I\s*\+", text), text
     assert "2 x 2 determinant" not in text and "Schur" not in text, text
+
+
+# --- ex-b3-rls-function: recursive least squares by Eq. B.15, as a function -----------------------------------------
+
+def _rls_page(Phi, y, lam):
+    """The notebook's solution: Eq. B.15 on P_inv, the weights as P_inv X^T y."""
+    T, d = Phi.shape
+    P_inv, Xty, W = np.eye(d) / lam, np.zeros(d), np.zeros((T, d))
+    for t in range(T):
+        phi = Phi[t]
+        Pphi = P_inv @ phi
+        P_inv = P_inv - np.outer(Pphi, Pphi) / (1 + phi @ Pphi)
+        Xty = Xty + phi * y[t]
+        W[t] = P_inv @ Xty
+    return W, P_inv
+
+
+def _rls_gain(Phi, y, lam):
+    """Written otherwise: Eq. B.15 with u and v kept apart, the weights corrected by the gain P_inv phi."""
+    T, d = Phi.shape
+    P, w, rows = np.eye(d) / lam, np.zeros(d), []
+    for phi, target in zip(Phi, y):
+        left, right = P @ phi, phi @ P
+        P = P - np.outer(left, right) / (1.0 + right @ phi)
+        w = w + P @ phi * (target - phi @ w)
+        rows.append(w.copy())
+    return np.array(rows), P
+
+
+def test_rls_accepts_the_solution_another_route_and_a_list():
+    assert check.recursive_least_squares(_rls_page)
+    assert check.recursive_least_squares(_rls_gain)
+    assert check.recursive_least_squares(lambda *a: list(_rls_page(*a)))
+
+
+def test_rls_reference_is_ridge_regression_solved_afresh():
+    from pedagogy_lib.learning import regression as rg
+
+    for Phi, y, lam in check._rls_cases():
+        W, P = check._ridge_path(Phi, y, lam)
+        for t in (0, len(y) - 1):
+            np.testing.assert_allclose(W[t], rg.linear_regression(Phi[:t + 1], y[:t + 1], ridge=lam).w,
+                                       rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(P @ (Phi.T @ Phi + lam * np.eye(Phi.shape[1])), np.eye(Phi.shape[1]), atol=1e-10)
+    shapes = [Phi.shape for Phi, _, _ in check._rls_cases()]
+    assert any(T == 1 for T, _ in shapes) and any(T < d for T, d in shapes) and any(d == 1 for _, d in shapes)
+
+
+def _rls_slip(one=1.0, sign=-1.0, start_lam=False, lag=False, old_gain=False):
+    def fn(Phi, y, lam):
+        T, d = Phi.shape
+        P = lam * np.eye(d) if start_lam else np.linalg.inv(lam * np.eye(d))
+        w, W = np.zeros(d), np.zeros((T, d))
+        for t in range(T):
+            phi = Phi[t]
+            new = P + sign * (P @ np.outer(phi, phi) @ P) / (one + phi @ P @ phi)
+            w_new = w + (P if old_gain else new) @ phi * (y[t] - phi @ w)
+            W[t] = w if lag else w_new
+            P, w = new, w_new
+        return W, P
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_rls_slip(one=0.0), "without the 1 +"),
+    (_rls_slip(sign=1.0), "it is subtracted"),
+    (_rls_slip(start_lam=True), "started from lambda I"),
+    (_rls_slip(lag=True), "before observation t is used"),
+    (_rls_slip(old_gain=True), "inverse from before the update"),
+    (lambda Phi, y, lam: _rls_page(Phi, y, lam)[0], "should return the pair"),
+    (lambda Phi, y, lam: None, "forget to return"),
+    (lambda Phi, y, lam: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_rls_names_the_slips(wrong, fragment):
+    res = check.recursive_least_squares(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_rls_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.recursive_least_squares(np.eye(2)))
+    assert "write the function first" in str(check.recursive_least_squares(None))
+    res = check.recursive_least_squares(lambda *a: (_rls_page(*a)[0] * 1.01, _rls_page(*a)[1]))
+    assert not res and "test problem 1" in str(res)
+    assert not re.search(r"[0-9]\.[0-9]", str(res).replace("Eq. B.15", "")), str(res)

@@ -241,3 +241,101 @@ def test_cheaper_form_has_a_problem_the_rule_of_thumb_gets_wrong():
     assert len(odd) == 1
     p = odd[0]                                     # the page's own counts (7K^3/6, L^3/6) agree
     assert p.L * p.K**2 + 7 * p.K**3 / 6 < p.L * p.K**2 + 2 * p.L**2 * p.K + p.L**3 / 6
+
+
+# ---------------------------------------------------------------- the posterior and evidence as a function
+
+def _posterior_by_schur(mu_x, Sigma_x, C, c, Sigma_y_x, y):
+    """Condition the stacked Gaussian of (x, y) on y by the Schur complement (Step 3 of the page), and evaluate
+    the marginal density of y with scipy: independent of both forms of the checker's reference."""
+    from scipy.stats import multivariate_normal
+
+    K = len(mu_x)
+    S = np.block([[Sigma_x, Sigma_x @ C.T], [C @ Sigma_x, C @ Sigma_x @ C.T + Sigma_y_x]])
+    mu = np.concatenate([mu_x, C @ mu_x + c])
+    G = S[:K, K:] @ np.linalg.inv(S[K:, K:])
+    return (mu[:K] + G @ (y - mu[K:]), S[:K, :K] - G @ S[K:, :K],
+            multivariate_normal(mu[K:], S[K:, K:]).logpdf(y))
+
+
+def _posterior_information(mu_x, Sigma_x, C, c, Sigma_y_x, y):
+    """Eqs. 2.13-2.14 with Cholesky solves, and the evidence from the identity log p(y) = log p(y | x) + log p(x) -
+    log p(x | y) at x = the posterior mean (the gap of the page's Step 1), returned as lists."""
+    from scipy.linalg import cho_factor, cho_solve
+    from scipy.stats import multivariate_normal
+
+    fy = cho_factor(Sigma_y_x)
+    P = C.T @ cho_solve(fy, C) + np.linalg.inv(Sigma_x)
+    fp = cho_factor(P)
+    m = cho_solve(fp, C.T @ cho_solve(fy, y - c) + np.linalg.solve(Sigma_x, mu_x))
+    S = cho_solve(fp, np.eye(len(mu_x)))
+    ev = (multivariate_normal(C @ m + c, Sigma_y_x).logpdf(y) + multivariate_normal(mu_x, Sigma_x).logpdf(m)
+          - multivariate_normal(m, S).logpdf(m))
+    return m.tolist(), S.tolist(), float(ev)
+
+
+def test_posterior_function_accepts_two_independent_routes():
+    assert check.posterior_function(_posterior_by_schur)
+    assert check.posterior_function(_posterior_information)
+
+
+def _posterior_slip(kind):
+    def fn(mu_x, Sigma_x, C, c, Sigma_y_x, y):
+        from scipy.stats import multivariate_normal
+
+        c_used = np.zeros_like(c) if kind == "no offset" else c
+        S = np.linalg.inv(Sigma_y_x) if kind == "noise" else Sigma_y_x
+        P = C.T @ np.linalg.inv(S) @ C + np.linalg.inv(Sigma_x)
+        Sigma = np.linalg.inv(P)
+        prior = 0.0 if kind == "no prior mean" else np.linalg.solve(Sigma_x, mu_x)
+        mu = Sigma @ (C.T @ np.linalg.solve(S, y - c_used) + prior)
+        Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
+        mean_y = C @ mu_x + (0.0 if kind == "evidence offset" else c)
+        ev = multivariate_normal(mean_y, Sigma_y_x if kind == "evidence noise only" else Sigma_y).logpdf(y)
+        if kind == "constant":
+            ev += 0.5 * len(y) * np.log(2 * np.pi)
+        if kind == "precision":
+            Sigma = P
+        if kind == "sign":
+            G = Sigma_x @ C.T @ np.linalg.inv(Sigma_y)
+            Sigma = Sigma_x + G @ Sigma_y @ G.T
+        return mu, Sigma, ev
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_posterior_slip("no offset"), "left the offset c out: the observation"),
+    (_posterior_slip("no prior mean"), "Sigma_x^{-1} mu_x out of the mean"),
+    (_posterior_slip("noise"), "used Sigma_y|x where its inverse belongs"),
+    (_posterior_slip("precision"), "returned the posterior precision"),
+    (_posterior_slip("sign"), "Eq. 2.27 subtracts it"),
+    (_posterior_slip("evidence offset"), "offset c out of the marginal mean"),
+    (_posterior_slip("evidence noise only"), "Sigma_y|x alone as the covariance of y"),
+    (_posterior_slip("constant"), "normalizing constant"),
+    (lambda *args: None, "forget to return"),
+    (lambda *args: 1 / 0, "raised ZeroDivisionError"),
+    (lambda *args: _posterior_by_schur(*args)[:2], "should return the triple"),
+])
+def test_posterior_function_names_the_slips(wrong, fragment):
+    res = check.posterior_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_posterior_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.posterior_function(3.0))
+    none = check.posterior_function(None)
+    assert not none and "None" in str(none) and "my_posterior" in str(none)
+    msg = str(check.posterior_function(lambda *a: (_posterior_by_schur(*a)[0] * 1.01, *_posterior_by_schur(*a)[1:])))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", re.sub(r"Eqs?\. [0-9.-]+", "", msg)), msg
+
+
+def test_posterior_function_meets_both_shapes_and_the_scalar_model():
+    shapes = [args[2].shape for _, args, _ in check._posterior_cases()]      # C is (L, K)
+    assert (1, 1) in shapes and any(L > K for L, K in shapes) and any(L < K for L, K in shapes)
+    for _, (mu_x, Sigma_x, C, c, Sigma_y_x, y), _ in check._posterior_cases():
+        assert np.all(np.abs(c) >= 0.5)
+        assert len(c) == 1 or not np.allclose(Sigma_y_x, np.diag(np.diag(Sigma_y_x)))

@@ -6,6 +6,7 @@ typical wrong answers must fail with the message that names the slip; None must 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pedagogy_lib.exercises import ch02_intro as check
 
@@ -273,3 +274,101 @@ def test_prior_shift_drawn_problems_pass_the_reweighting_and_keep_the_slips_apar
                 assert not own.prior_shift(P) and not own.prior_shift(V / V.sum(axis=0))
     finally:
         importlib.reload(check)
+
+
+# ---------------------------------------------------------------- the arrow reversed, as a function
+
+def _reverse_by_loops(pi, P_y_x):
+    """The table of Eq. 2.1 entry by entry, with explicit sums (the notebook's solution is vectorized)."""
+    L, K = P_y_x.shape
+    p_y = np.array([sum(P_y_x[l, k] * pi[k] for k in range(K)) for l in range(L)])
+    P_x_y = np.array([[P_y_x[l, k] * pi[k] / p_y[l] for l in range(L)] for k in range(K)])
+    return p_y, P_x_y
+
+
+def _reverse_one_column_at_a_time(pi, P_y_x):
+    """Bayes for each observation in log space, the way discrete.invert does it, returned as lists."""
+    from scipy.special import logsumexp
+
+    with np.errstate(divide="ignore"):
+        columns = [np.log(P_y_x[l]) + np.log(pi) for l in range(P_y_x.shape[0])]
+    log_p_y = [logsumexp(z) for z in columns]
+    return list(np.exp(log_p_y)), np.stack([np.exp(z - lz) for z, lz in zip(columns, log_p_y)], axis=1).tolist()
+
+
+def test_reverse_arrow_function_accepts_two_independent_routes():
+    assert check.reverse_arrow_function(_reverse_by_loops)
+    assert check.reverse_arrow_function(_reverse_one_column_at_a_time)
+    # the page's own model, reversed twice, comes back (the statement's remark about the round trip)
+    pi, P = np.array([0.99, 0.01]), np.array([[0.95, 0.10], [0.05, 0.90]])
+    back = _reverse_by_loops(*_reverse_by_loops(pi, P))
+    np.testing.assert_allclose(back[0], pi, rtol=1e-12)
+    np.testing.assert_allclose(back[1], P, rtol=1e-12)
+
+
+def _reverse_slip(kind):
+    def fn(pi, P_y_x):
+        joint = P_y_x.T * pi[:, None]
+        p_y = joint.sum(axis=0)
+        if kind == "rows":
+            return p_y, joint / joint.sum(axis=1, keepdims=True)
+        if kind == "no prior":
+            return p_y, (P_y_x / P_y_x.sum(axis=1, keepdims=True)).T
+        if kind == "joint":
+            return p_y, joint
+        if kind == "mean":
+            return P_y_x.mean(axis=1), joint / p_y
+        if kind == "sum":
+            return P_y_x.sum(axis=1), joint / p_y
+        if kind == "transposed table":
+            return P_y_x.T @ pi, joint / p_y
+        if kind == "layout":
+            return p_y, (joint / p_y).T
+        if kind == "swapped":
+            return joint / p_y, p_y
+        raise ValueError(kind)
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_reverse_slip("rows"), "you normalized each row of the joint"),
+    (_reverse_slip("no prior"), "you left out the prior"),
+    (_reverse_slip("joint"), "did not divide each column by p(y)"),
+    (_reverse_slip("mean"), "averaged the columns of P_y_x"),
+    (_reverse_slip("sum"), "summed the columns of P_y_x"),
+    (_reverse_slip("transposed table"), "transpose of P_y_x"),
+    (_reverse_slip("layout"), "transpose"),
+    (_reverse_slip("swapped"), "should have shape"),
+    (lambda pi, P: None, "forget to return"),
+    (lambda pi, P: 1 / 0, "raised ZeroDivisionError"),
+    (lambda pi, P: _reverse_by_loops(pi, P)[1], "should return the pair"),
+])
+def test_reverse_arrow_function_names_the_slips(wrong, fragment):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = check.reverse_arrow_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_reverse_arrow_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.reverse_arrow_function(np.eye(2)))
+    none = check.reverse_arrow_function(None)
+    assert not none and "None" in str(none) and "my_reverse_arrow" in str(none)
+    msg = str(check.reverse_arrow_function(lambda pi, P: (_reverse_by_loops(pi, P)[0] + 0.003,
+                                                          _reverse_by_loops(pi, P)[1])))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 2.1", "")), msg
+
+
+def test_reverse_arrow_function_meets_a_state_of_prior_zero_and_unequal_sizes():
+    """The hidden problems are what the statement promises: K != L both ways, K = L, and a prior with a zero,
+    whose state has a row of zeros in P_x_y."""
+    cases = check._reverse_cases()
+    shapes = [args[1].shape for _, args, _ in cases]
+    assert any(L > K for L, K in shapes) and any(L < K for L, K in shapes) and any(L == K for L, K in shapes)
+    zero = [(args, ref) for _, args, ref in cases if np.any(args[0] == 0)]
+    assert len(zero) == 1
+    (pi, _), (_, P_x_y) = zero[0]
+    assert np.all(P_x_y[pi == 0] == 0)

@@ -1,5 +1,6 @@
 """Checkers of notebook 2.2.3: correct answers pass, typical wrong answers fail with a useful message."""
 import numpy as np
+import pytest
 from scipy import stats
 
 from pedagogy_lib.exercises import ch02_particle as check
@@ -272,3 +273,118 @@ def test_the_page_does_not_write_out_the_backward_step_before_its_exercise():
     first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-3-backward-step" in "".join(c["source"]))
     code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
     assert "log_M" not in code and "@ cond" not in code
+
+
+# --- ex-2-2-3-bootstrap-function: the whole bootstrap filter on given draws --------------------------------------
+
+def _pf_notebook(params, y, eps, u):
+    """The notebook's solution: scipy's Gaussian for the likelihoods, searchsorted for the ancestors."""
+    from scipy.special import logsumexp
+
+    T, I, n = eps.shape
+    L1, Lx = np.linalg.cholesky(params.Sigma1), np.linalg.cholesky(params.Sigma_x)
+    noise = stats.multivariate_normal(np.zeros(len(params.c)), params.Sigma_y_x)
+    x, log_alpha, log_evidence = np.empty((T, I, n)), np.empty((T, I)), 0.0
+    for t in range(T):
+        if t == 0:
+            x[0] = params.mu1 + eps[0] @ L1.T
+        else:
+            cum = np.cumsum(np.exp(log_alpha[t - 1]))
+            parents = np.searchsorted(cum, u[t - 1] * cum[-1], side="right")
+            x[t] = x[t - 1, parents] @ params.A.T + params.a + eps[t] @ Lx.T
+        log_lik = noise.logpdf(y[t] - x[t] @ params.C.T - params.c).reshape(I)
+        log_alpha[t] = log_lik - logsumexp(log_lik)
+        log_evidence += logsumexp(log_lik) - np.log(I)
+    return x, log_alpha, log_evidence
+
+
+def _pf_loops(params, y, eps, u, *, resample=True, transposed=False, normalize=True, over_I=True):
+    """Written independently, particle by particle: the Gaussian density by a solve, ancestors by walking the
+    cumulative weights, weights kept as plain numbers rescaled by the largest log-likelihood. The flags switch
+    on the slips the checker names."""
+    T, I, n = eps.shape
+    L1, Lx = np.linalg.cholesky(params.Sigma1), np.linalg.cholesky(params.Sigma_x)
+    if transposed:
+        L1, Lx = L1.T, Lx.T
+    m = len(params.c)
+    _, logdet = np.linalg.slogdet(params.Sigma_y_x)
+    x = np.zeros((T, I, n))
+    log_w = np.zeros((T, I))
+    log_lik_all = np.zeros((T, I))
+    log_evidence = 0.0
+    for t in range(T):
+        for k in range(I):
+            if t == 0:
+                x[0, k] = params.mu1 + L1 @ eps[0, k]
+                continue
+            j = k
+            if resample:
+                w = np.exp(log_w[t - 1] - log_w[t - 1].max())
+                w = w / w.sum()
+                j, acc = 0, w[0]
+                while j < I - 1 and u[t - 1, k] >= acc:
+                    j += 1
+                    acc += w[j]
+            x[t, k] = params.A @ x[t - 1, j] + params.a + Lx @ eps[t, k]
+        for k in range(I):
+            r = y[t] - params.C @ x[t, k] - params.c
+            log_lik_all[t, k] = -0.5 * (r @ np.linalg.solve(params.Sigma_y_x, r) + logdet + m * np.log(2 * np.pi))
+        top = log_lik_all[t].max()
+        total = np.sum(np.exp(log_lik_all[t] - top))
+        log_w[t] = log_lik_all[t] - top - np.log(total)
+        log_evidence += top + np.log(total) - (np.log(I) if over_I else 0.0)
+    return x, (log_w if normalize else log_lik_all), log_evidence
+
+
+def test_bootstrap_filter_function_accepts_the_solution_and_an_independent_loop():
+    assert check.bootstrap_filter_function(_pf_notebook)
+    assert check.bootstrap_filter_function(_pf_loops)
+    assert check.bootstrap_filter_function(lambda *a: list(_pf_notebook(*a)))        # a list of the three is fine
+
+
+def test_bootstrap_filter_cases_are_the_librarys_runs_and_reach_every_edge_case():
+    """The hidden references are the library's multinomial runs on the draws the student gets; the cases include
+    a single step and a single particle, and resampling that actually changes the particles."""
+    cases = check._bootstrap_cases()
+    shapes = [args[2].shape for args, _ in cases]
+    assert any(T == 1 for T, _, _ in shapes) and any(I == 1 for _, I, _ in shapes)
+    for (params, y, eps, u), (x, log_alpha, log_evidence) in cases:
+        assert params.B is None and np.any(params.a != 0) and np.any(params.c != 0)
+        assert u.shape == (eps.shape[0] - 1, eps.shape[1]) and np.all(np.diff(u, axis=1) >= 0)
+        mine = _pf_loops(params, y, eps, u)
+        np.testing.assert_allclose(mine[0], x, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(mine[1], log_alpha, rtol=1e-10, atol=1e-12)
+        assert abs(mine[2] - log_evidence) < 1e-9 * max(1.0, abs(log_evidence))
+    # at least one case where resampling is not the identity, so that "never resampled" differs
+    assert any(np.abs(_pf_loops(*args, resample=False)[0] - ref[0]).max() > 1e-3 for args, ref in cases)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda *a: _pf_loops(*a, resample=False), "never resampled"),
+    (lambda *a: _pf_loops(*a, transposed=True), "transposed Cholesky factor"),
+    (lambda *a: _pf_loops(*a, normalize=False), "log weights are not normalized"),
+    (lambda *a: _pf_loops(*a, over_I=False), "misses the 1/I"),
+    (lambda *a: None, "forget to return"),
+    (lambda *a: 1 / 0, "raised ZeroDivisionError"),
+    (lambda *a: _pf_notebook(*a)[:2], "should return the triple"),
+])
+def test_bootstrap_filter_function_names_the_slips(wrong, fragment):
+    res = check.bootstrap_filter_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_bootstrap_filter_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.bootstrap_filter_function(np.eye(2)))
+    res = check.bootstrap_filter_function(None)
+    assert not res and "is None" in str(res)
+
+    def off(*a):
+        x, la, ev = _pf_notebook(*a)
+        return x + 0.01, la, ev + 0.3
+
+    msg = str(check.bootstrap_filter_function(off))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 2.56-2.59, 2.40", "")), msg

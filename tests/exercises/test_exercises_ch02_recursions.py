@@ -266,3 +266,156 @@ def test_the_page_does_not_write_out_the_measurement_update_before_its_exercise(
     first = next(i for i, c in enumerate(cells) if ":label: ex-2-2-0-measurement-update" in "".join(c["source"]))
     code = "".join("".join(c["source"]) for c in cells[:first] if c["cell_type"] == "code")
     assert not re.search(r"\*\s*C\[y\[0\]\]\s*/", code)
+
+
+# ---------------------------------------------------------------- the backward pass as a function
+
+def _smoother_by_ratios(filtered, transitions):
+    """gamma_t = f_t * A_t^T (gamma_{t+1} / p_{t+1}) and xi_t = (gamma_{t+1} / p_{t+1}) A_t f_t, the ratio form
+    of the alpha-gamma algorithm (Section 2.2.1), with 0/0 taken as 0."""
+    T, K = filtered.shape
+    gamma, xi = filtered.copy(), np.zeros((T - 1, K, K))
+    for t in range(T - 2, -1, -1):
+        pred = transitions[t] @ filtered[t]
+        ratio = np.zeros(K)
+        ratio[pred > 0] = gamma[t + 1][pred > 0] / pred[pred > 0]
+        xi[t] = ratio[:, None] * transitions[t] * filtered[t][None, :]
+        gamma[t] = filtered[t] * (transitions[t].T @ ratio)
+    return gamma, xi
+
+
+def _smoother_by_conditionals(filtered, transitions):
+    """Future conditioning as a column-stochastic matrix R[i, j] = p(x_t = i | x_{t+1} = j) (a zero prediction
+    keeps the filter as its column, as the library's BAYES-INVERT does), then the backward step as a matrix-vector
+    product; returned as lists."""
+    T, K = filtered.shape
+    smoothed, pairwise = [None] * T, [None] * (T - 1)
+    smoothed[-1] = filtered[-1]
+    for t in range(T - 2, -1, -1):
+        joint = np.einsum("ji,i->ij", transitions[t], filtered[t])       # [x_t, x_{t+1}]
+        pred = joint.sum(axis=0)
+        R = np.where(pred[None, :] > 0, joint / np.where(pred > 0, pred, 1.0)[None, :], filtered[t][:, None])
+        smoothed[t] = R @ smoothed[t + 1]
+        pairwise[t] = (R * smoothed[t + 1][None, :]).T
+    return [list(s) for s in smoothed], [p.tolist() for p in pairwise]
+
+
+def _random_chain(rng, K, T):
+    pi = rng.dirichlet(np.ones(K))
+    transitions = np.stack([rng.dirichlet(np.ones(K), size=K).T for _ in range(T - 1)])
+    log_lik = np.log(rng.uniform(0.05, 1.0, size=(T, K)))
+    return pi, transitions, log_lik
+
+
+def _filter_by_hand(pi, transitions, log_lik):
+    T, K = log_lik.shape
+    f = np.zeros((T, K))
+    for t in range(T):
+        pred = pi if t == 0 else transitions[t - 1] @ f[t - 1]
+        u = pred * np.exp(log_lik[t])
+        f[t] = u / u.sum()
+    return f
+
+
+def test_the_ratio_form_is_the_smoother_of_enumerated_paths_with_the_later_state_first():
+    """On a small chain with transitions that change in time, the accepted answer agrees with summing the joint of
+    Eq. 2.35 over all K**T paths: smoothed marginals, and pairwise[t][j, i] = p(x_{t+1} = j, x_t = i | y)."""
+    import itertools
+
+    rng = np.random.default_rng(7)
+    K, T = 3, 5
+    pi, transitions, log_lik = _random_chain(rng, K, T)
+    paths = np.array(list(itertools.product(range(K), repeat=T)))
+    lw = np.log(pi[paths[:, 0]]) + log_lik[0, paths[:, 0]]
+    for t in range(1, T):
+        lw += np.log(transitions[t - 1][paths[:, t], paths[:, t - 1]]) + log_lik[t, paths[:, t]]
+    w = np.exp(lw - lw.max())
+    w /= w.sum()
+    smoothed, pairwise = _smoother_by_ratios(_filter_by_hand(pi, transitions, log_lik), transitions)
+    for t in range(T):
+        np.testing.assert_allclose(smoothed[t], np.bincount(paths[:, t], weights=w, minlength=K), atol=1e-12)
+    for t in range(T - 1):
+        P = np.zeros((K, K))
+        np.add.at(P, (paths[:, t + 1], paths[:, t]), w)
+        np.testing.assert_allclose(pairwise[t], P, atol=1e-12)
+
+
+def test_smoother_function_accepts_two_independent_routes():
+    assert check.smoother_function(_smoother_by_ratios)
+    assert check.smoother_function(_smoother_by_conditionals)
+
+
+def _smoother_slip(kind):
+    def fn(filtered, transitions):
+        T, K = filtered.shape
+        gamma, xi = filtered.copy(), np.zeros((T - 1, K, K))
+        if kind == "filter":
+            return gamma, xi
+        for t in range(T - 2, -1, -1):
+            A = transitions[t - 1] if kind == "shifted" else transitions[t]
+            A = A.T if kind == "rows" else A
+            pred = A @ filtered[t]
+            later = filtered[t + 1] if kind == "filter at t+1" else gamma[t + 1]
+            if kind == "no division":
+                ratio = later
+            elif kind == "nan":
+                ratio = later / pred
+            else:
+                ratio = np.divide(later, pred, out=np.zeros(K), where=pred > 0)
+            xi[t] = ratio[:, None] * A * filtered[t][None, :]
+            gamma[t] = xi[t].sum(axis=0)
+        return gamma, (xi.swapaxes(1, 2) if kind == "earlier first" else xi)
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_smoother_slip("filter"), "backward pass never ran"),
+    (_smoother_slip("rows"), "read transitions[t] as row-stochastic"),
+    (_smoother_slip("no division"), "left out the division by the prediction"),
+    (_smoother_slip("filter at t+1"), "used the filter at t + 1"),
+    (_smoother_slip("shifted"), "with transitions[t - 1]"),
+    (_smoother_slip("earlier first"), "the earlier state first"),
+    (_smoother_slip("nan"), "must count as 0"),
+    (lambda f, tr: None, "forget to return"),
+    (lambda f, tr: 1 / 0, "raised ZeroDivisionError"),
+    (lambda f, tr: _smoother_by_ratios(f, tr)[0], "should return the pair"),
+])
+def test_smoother_function_names_the_slips(wrong, fragment):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = check.smoother_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_smoother_function_without_the_zero_guard_passes_until_the_left_to_right_chain():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = str(check.smoother_function(_smoother_slip("nan")))
+    assert "left-to-right" in res and "test problem 5" in res, res
+
+
+def test_smoother_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.smoother_function([1, 2]))
+    none = check.smoother_function(None)
+    assert not none and "None" in str(none) and "my_smoother" in str(none)
+    msg = str(check.smoother_function(lambda f, tr: (_smoother_by_ratios(f, tr)[0] + 1e-3,
+                                                     _smoother_by_ratios(f, tr)[1])))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 2.38-2.39", "")), msg
+
+
+def test_smoother_cases_are_what_the_statement_promises():
+    cases = check._smoother_cases()
+    Ts = [args[0].shape[0] for _, args, _ in cases]
+    assert 1 in Ts
+    varying = [tr for _, (_, tr), _ in cases if len(tr) > 1]
+    assert all(not np.allclose(tr[0], tr[1]) for tr in varying)
+    for _, (filtered, transitions), (smoothed, pairwise) in cases:
+        np.testing.assert_allclose(transitions.sum(axis=1), 1.0, rtol=1e-12)
+        np.testing.assert_array_equal(smoothed[-1], filtered[-1])
+        assert pairwise.shape == (len(filtered) - 1,) + transitions.shape[1:]
+    zeros = [args for where, args, _ in cases if "left-to-right" in where]
+    assert len(zeros) == 1
+    filtered, transitions = zeros[0]
+    assert np.any(np.einsum("tij,tj->ti", transitions, filtered[:-1]) == 0)

@@ -8,6 +8,8 @@ explicit loops and belief propagation for the message.
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from scipy.special import logsumexp
 
 from pedagogy_lib import graphical as g
 from pedagogy_lib.exercises import ch03_inference as check
@@ -197,3 +199,142 @@ def test_clique_exercise_is_not_the_pages_centre_first_grid():
     factors = [(e, np.ones((2, 2))) for e in p.edges]
     assert g.junction_tree(factors, order=list(p.order)).width + 1 == 7
     assert not check.largest_clique(5)
+
+
+# --- ex-3-5-tree-bp-function: sum-product on a pairwise tree ----------------------------------------------------
+
+def _bp_notebook(parent, phi, psi):
+    """The notebook's solution: normalized messages, the logs of their scales summed into log Z."""
+    N, K = phi.shape
+    children = [[] for _ in range(N)]
+    for i, p in enumerate(parent):
+        if p >= 0:
+            children[p].append(i)
+    root = int(np.flatnonzero(parent < 0)[0])
+    order, k = [root], 0
+    while k < len(order):
+        order.extend(children[order[k]])
+        k += 1
+    up, down, log_Z = np.ones((N, K)), np.ones((N, K)), 0.0
+    for i in reversed(order):
+        inside = phi[i] * np.prod(up[children[i]], axis=0)
+        if i == root:
+            log_Z += np.log(inside.sum())
+        else:
+            m = psi[i] @ inside
+            up[i] = m / m.sum()
+            log_Z += np.log(m.sum())
+    for i in order:
+        for c in children[i]:
+            cavity = phi[i] * down[i] * np.prod(up[[d for d in children[i] if d != c]], axis=0)
+            m = cavity @ psi[c]
+            down[c] = m / m.sum()
+    belief = phi * down
+    for i in range(N):
+        belief[i] *= np.prod(up[children[i]], axis=0)
+    return belief / belief.sum(axis=1, keepdims=True), log_Z
+
+
+def _bp_rerooted(parent, phi, psi, *, transposed=False, own=True, collect_only=False):
+    """Written independently: for every node in turn, the tree is re-rooted there and summed out towards it in
+    logs (variable elimination, each directed edge's message remembered); the root's belief is its marginal and
+    its normalizer log Z. The flags switch on the slips the checker names."""
+    N, K = phi.shape
+    lphi = np.log(phi)
+    lpsi = np.log(np.swapaxes(psi, 1, 2) if transposed else psi)
+    edges = {}                                       # (a, b) -> log potential indexed [x_a, x_b]
+    for i, p in enumerate(parent):
+        if p >= 0:
+            edges[(p, i)] = lpsi[i]
+            edges[(i, p)] = lpsi[i].T
+    nbrs = {v: [] for v in range(N)}
+    for a, b in edges:
+        nbrs[a].append(b)
+    root0 = int(np.flatnonzero(parent < 0)[0])
+
+    memo = {}
+
+    def towards(v, frm):
+        """log message from the subtree of v (entered from frm) to frm, a function of x_frm (each directed
+        edge computed once)."""
+        if (v, frm) not in memo:
+            inside = lphi[v] + sum((towards(w, v) for w in nbrs[v] if w != frm), np.zeros(K))
+            memo[(v, frm)] = logsumexp(edges[(frm, v)] + inside[None, :], axis=1)
+        return memo[(v, frm)]
+
+    import sys
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * N + 100))
+    try:
+        marg = np.empty((N, K))
+        for v in range(N):
+            if collect_only:             # the messages of the original root's collect sweep only
+                incoming = [towards(w, v) for w in nbrs[v] if parent[w] == v]
+            else:
+                incoming = [towards(w, v) for w in nbrs[v]]
+            b = (lphi[v] if own else 0.0) + sum(incoming, np.zeros(K))
+            marg[v] = np.exp(b - logsumexp(b))
+        log_Z = float(logsumexp(lphi[root0] + sum((towards(w, root0) for w in nbrs[root0]), np.zeros(K))))
+    finally:
+        sys.setrecursionlimit(limit)
+    return marg, log_Z
+
+
+def test_tree_bp_function_accepts_the_solution_and_re_rooted_elimination():
+    assert check.tree_bp_function(_bp_notebook)
+    assert check.tree_bp_function(_bp_rerooted)
+    assert check.tree_bp_function(lambda *a: [np.asarray(_bp_notebook(*a)[0]).tolist(), _bp_notebook(*a)[1]])
+
+
+def test_tree_bp_cases_match_enumeration_and_reach_the_edge_cases():
+    cases = check._tree_cases()
+    kinds = " ".join(what for what, _, _ in cases)
+    for kind in ("chain", "star", "single node", "overflows", "out of order"):
+        assert kind in kinds
+    for what, (parent, phi, psi), (marg, log_Z) in cases:
+        N = len(parent)
+        if N <= 12:
+            factors = [(f.variables, f.table) for f in g.tree_factors(g.make_pairwise_tree(parent, phi, psi))]
+            exact = g.marginals_by_enumeration(factors)
+            np.testing.assert_allclose(marg, np.array([exact[v] for v in range(N)]), rtol=1e-10, atol=1e-14)
+            assert abs(log_Z - g.log_partition_by_enumeration(factors)) < 1e-10
+        if "overflows" in what:
+            assert log_Z > np.log(np.finfo(float).max)
+            assert np.any(parent[np.flatnonzero(parent >= 0)] > np.flatnonzero(parent >= 0))
+
+
+def _returns_Z(parent, phi, psi):
+    marg, log_Z = _bp_notebook(parent, phi, psi)
+    return marg, np.exp(log_Z)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda *a: _bp_rerooted(*a, transposed=True), "edge potential transposed"),
+    (lambda *a: _bp_rerooted(*a, own=False), "own potential phi_i out"),
+    (lambda *a: _bp_rerooted(*a, collect_only=True), "after the collect sweep"),
+    (_returns_Z, "exponential of the answer"),
+    (lambda *a: None, "forget to return"),
+    (lambda *a: 1 / 0, "raised ZeroDivisionError"),
+    (lambda *a: _bp_notebook(*a)[0], "should return the pair"),
+])
+def test_tree_bp_function_names_the_slips(wrong, fragment):
+    res = check.tree_bp_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_tree_bp_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.tree_bp_function(np.ones((2, 2))))
+    res = check.tree_bp_function(None)
+    assert not res and "is None" in str(res)
+
+    def off(parent, phi, psi):
+        marg, log_Z = _bp_notebook(parent, phi, psi)
+        return np.roll(marg, 1, axis=1), log_Z + 0.5
+
+    msg = str(check.tree_bp_function(off))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg), msg
+

@@ -257,3 +257,91 @@ def test_asymmetric_pair_rejects(p, q, fragment):
     res = check.asymmetric_pair(p, q)
     assert not res
     assert fragment in str(res)
+
+
+# --- ex-4-2-entropies-function: Eqs. 4.3-4.5 for a sample's distribution, as a function ---------------------------
+
+def _entropies_page(y, q, base):
+    """The notebook's solution: relative frequencies, terms with p = 0 dropped."""
+    q = np.asarray(q, dtype=float)
+    p = np.bincount(y, minlength=len(q)) / len(y)
+    seen = p > 0
+    H_p = -np.sum(p[seen] * np.log(p[seen])) / np.log(base)
+    H_pq = -np.sum(p[seen] * np.log(q[seen])) / np.log(base)
+    return H_p, H_pq, H_pq - H_p
+
+
+def _entropies_by_sample(y, q, base):
+    """Written otherwise: the cross entropy as the average surprisal over the observations (Eq. 4.6), the entropy
+    and the divergence with scipy.stats.entropy, which keeps 0 log 0 = 0 itself."""
+    p = np.bincount(y, minlength=len(q)) / len(y)
+    H_pq = float(np.mean([-np.log(q[k]) for k in y])) / np.log(base)
+    return stats.entropy(p, base=base), H_pq, stats.entropy(p, q, base=base)
+
+
+def test_entropies_function_accepts_the_solution_and_other_routes():
+    assert check.empirical_entropies(_entropies_page)
+    assert check.empirical_entropies(_entropies_by_sample)
+    assert check.empirical_entropies(lambda *a: np.array(_entropies_page(*a)))      # an array of three is fine
+
+
+def test_entropies_function_cases_hold_the_edge_cases():
+    cases = check._entropy_cases()
+    assert {base for _, _, base in cases} == {2.0, np.e, 10.0}
+    assert any(len(y) == 1 for y, _, _ in cases)
+    unseen_zero = [np.any((np.bincount(y, minlength=len(q)) == 0) & (q == 0)) for y, q, _ in cases]
+    assert any(unseen_zero)
+    for y, q, base in cases:                      # q is zero only where no observation falls
+        assert np.all(q[np.bincount(y, minlength=len(q)) > 0] > 0) and np.isclose(q.sum(), 1.0)
+        np.testing.assert_allclose(check._entropy_reference(y, q, base), _entropies_by_sample(y, q, base),
+                                   rtol=1e-12, atol=1e-14)
+
+
+def _naive(y, q, base):
+    p = np.bincount(y, minlength=len(q)) / len(y)
+    with np.errstate(all="ignore"):
+        H_p = -np.sum(p * np.log(p)) / np.log(base)
+        H_pq = -np.sum(p * np.log(q)) / np.log(base)
+    return H_p, H_pq, H_pq - H_p
+
+
+def _counts(y, q, base):
+    c = np.bincount(y, minlength=len(q)).astype(float)
+    seen = c > 0
+    H_p = -np.sum(c[seen] * np.log(c[seen])) / np.log(base)
+    H_pq = -np.sum(c[seen] * np.log(q[seen])) / np.log(base)
+    return H_p, H_pq, H_pq + np.sum(c[seen] * np.log(c[seen] / len(y))) / np.log(base)
+
+
+def _swapped(y, q, base):
+    H_p, H_pq, _ = _entropies_page(y, q, base)
+    p = np.bincount(y, minlength=len(q)) / len(y)
+    return H_p, -np.sum(q * np.log(p)) / np.log(base), 0.0
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda y, q, base: tuple(v * np.log(base) for v in _entropies_page(y, q, base)), "in nats"),
+    (lambda y, q, base: _entropies_page(y, q, 10.0), "base-10 logarithms"),
+    (_counts, "counts of the categories"),
+    (_swapped, "swapped p and q"),
+    (lambda y, q, base: (_entropies_page(y, q, base)[0], -np.mean(np.log(q)) / np.log(base), 0.0),
+     "over the K categories"),
+    (_naive, "0 log 0 = 0"),
+    (lambda y, q, base: _entropies_page(y, q, base)[:2], "should return the triple"),
+    (lambda y, q, base: None, "forget to return"),
+    (lambda y, q, base: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_entropies_function_names_the_slips(wrong, fragment):
+    res = check.empirical_entropies(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_entropies_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.empirical_entropies(np.eye(2)))
+    assert "write the function first" in str(check.empirical_entropies(None))
+    res = check.empirical_entropies(lambda *a: tuple(v + 0.01 for v in _entropies_page(*a)))
+    assert not res and "test case 1" in str(res)
+    assert not re.search(r"[0-9]\.[0-9]", str(res).replace("Eqs. 4.3-4.6", "")), str(res)

@@ -394,3 +394,136 @@ def test_ppca_noise_numbers_quoted_in_the_solution():
     assert round((np.trace(S) - lam.sum()) / 3, 2) == 1.45
     assert round(lam[0], 1) == 5.3 and round(lam[1], 2) == 0.29
     assert round((np.trace(S) - lam[0]) / 4, 2) == 1.16
+
+
+# --- ex-7-3-fa-em-function: EM for factor analysis as a function -----------------------------------------------------
+
+def _fa_em_page(y, C, Lambda, n_iter):
+    """The notebook's solution: the statistics from S, inverses written out, the log likelihood by slogdet."""
+    N, L = y.shape
+    K = C.shape[1]
+    Yc = y - y.mean(axis=0)
+    S = Yc.T @ Yc / N
+
+    def log_lik(C, Lambda):
+        Sigma = C @ C.T + np.diag(Lambda)
+        return -0.5 * (N * np.linalg.slogdet(2 * np.pi * Sigma)[1] + np.sum(Yc * np.linalg.solve(Sigma, Yc.T).T))
+
+    trace = [log_lik(C, Lambda)]
+    for _ in range(n_iter):
+        Sigma_post = np.linalg.inv(C.T @ (C / Lambda[:, None]) + np.eye(K))
+        K_gain = Sigma_post @ C.T / Lambda
+        Eyx, Exx = S @ K_gain.T, Sigma_post + K_gain @ S @ K_gain.T
+        C = Eyx @ np.linalg.inv(Exx)
+        Lambda = np.diag(S) - np.sum(C * Eyx, axis=1)
+        trace.append(log_lik(C, Lambda))
+    return C, Lambda, np.array(trace)
+
+
+def _fa_em_per_datum(y, C, Lambda, n_iter):
+    """Written otherwise: posterior means datum by datum, the residuals' average for Lambda, the log likelihood
+    with scipy.stats; C solved by least squares on the expected statistics."""
+    from scipy import stats
+
+    N, L = y.shape
+    c = y.mean(axis=0)
+    lls = [stats.multivariate_normal(c, C @ C.T + np.diag(Lambda)).logpdf(y).sum()]
+    for _ in range(n_iter):
+        prec = np.eye(C.shape[1]) + C.T @ np.diag(1 / Lambda) @ C
+        Sig = np.linalg.inv(prec)
+        m = np.array([Sig @ C.T @ ((yn - c) / Lambda) for yn in y])
+        Eyx = (y - c).T @ m / N
+        Exx = Sig + m.T @ m / N
+        C = np.linalg.solve(Exx, Eyx.T).T
+        R = (y - c) - m @ C.T
+        # <(y - C x)(y - C x)^T> with the posterior covariance: residuals of the means plus C Sig C^T
+        Lambda = np.mean(R ** 2, axis=0) + np.einsum("lk,kj,lj->l", C, Sig, C)
+        lls.append(stats.multivariate_normal(c, C @ C.T + np.diag(Lambda)).logpdf(y).sum())
+    return C, Lambda, np.array(lls)
+
+
+def test_fa_em_function_accepts_the_solution_and_another_route():
+    assert check.fa_em_iterations(_fa_em_page)
+    assert check.fa_em_iterations(_fa_em_per_datum)
+    assert check.fa_em_iterations(lambda *a: [np.asarray(v).tolist() for v in _fa_em_page(*a)])
+
+
+def test_fa_em_function_cases_and_reference():
+    cases = check._em_cases()
+    assert {C.shape[1] for _, C, _, _ in cases} == {1, 2, 3} and {0, 1} <= {n for *_, n in cases}
+    for y, C, Lam, n in cases:
+        C_ref, L_ref, ll = check._em_reference(y, C, Lam, n)
+        assert ll.shape == (n + 1,) and np.all(np.diff(ll) >= -1e-9 * np.abs(ll[:-1]))     # EM climbs
+        assert np.abs(y.mean(axis=0)).min() > 1.0                    # the uncentred slip is far from right
+        C_p, L_p, ll_p = _fa_em_page(y, C, Lam, n)
+        np.testing.assert_allclose(C_p, C_ref, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(L_p, L_ref, rtol=1e-9)
+        np.testing.assert_allclose(ll_p, ll, rtol=1e-11)
+
+
+def _fa_em_slip(centred=True, with_cov=True, new_C=True, draft=False, ddof=0, ll="sum", short=False,
+                Lambda_matrix=False):
+    def fn(y, C, Lambda, n_iter):
+        N, L = y.shape
+        K = C.shape[1]
+        c = y.mean(axis=0)
+        Yc = y - c
+        Yuse = Yc if centred else y
+        n = N - ddof
+
+        def log_lik(C, Lambda):
+            Sigma = C @ C.T + np.diag(Lambda)
+            R = Yc if ll != "zero" else y
+            val = -0.5 * (N * np.linalg.slogdet(Sigma)[1] + np.sum(R * np.linalg.solve(Sigma, R.T).T))
+            if ll != "noconst":
+                val -= 0.5 * N * L * np.log(2 * np.pi)
+            return val / N if ll == "mean" else val
+
+        trace = [] if short else [log_lik(C, Lambda)]
+        for _ in range(n_iter):
+            Sig = np.linalg.inv(np.eye(K) + C.T @ np.diag(1 / Lambda) @ C)
+            M = Yuse @ (Sig @ C.T @ np.diag(1 / Lambda)).T
+            Eyx = Yuse.T @ M / n
+            Exx = (Sig if with_cov else 0) + M.T @ M / n
+            C_new = Eyx @ np.linalg.inv(Exx)
+            S = Yuse.T @ Yuse / n
+            if draft:
+                Lambda = np.diag(S - Eyx @ C_new.T - C_new @ Eyx.T - C_new @ Exx @ C_new.T)
+            else:
+                Lambda = np.diag(S - (C_new if new_C else C) @ Eyx.T)
+            C = C_new
+            trace.append(log_lik(C, Lambda))
+        return C, (np.diag(Lambda) if Lambda_matrix else Lambda), np.array(trace)
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_fa_em_slip(centred=False), "without subtracting the bias"),
+    (_fa_em_slip(with_cov=False), "posterior covariance"),
+    (_fa_em_slip(ddof=1), "N - 1"),
+    (_fa_em_slip(new_C=False), "old C in the update of Lambda"),
+    (_fa_em_slip(draft=True), "draft's sign"),
+    (_fa_em_slip(ll="mean"), "the exercise asks for the sum"),
+    (_fa_em_slip(ll="noconst"), "lacks the constant"),
+    (_fa_em_slip(ll="zero"), "centred at the sample mean"),
+    (_fa_em_slip(short=True), "n_iter + 1"),
+    (_fa_em_slip(Lambda_matrix=True), "diagonal only"),
+    (lambda y, C, Lambda, n: (C, Lambda, _fa_em_page(y, C, Lambda, n)[2]), "returned the starting C"),
+    (lambda y, C, Lambda, n: _fa_em_page(y, C, Lambda, n)[:2], "should return the triple"),
+    (lambda y, C, Lambda, n: None, "forget to return"),
+    (lambda y, C, Lambda, n: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_fa_em_function_names_the_slips(wrong, fragment):
+    res = check.fa_em_iterations(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_fa_em_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.fa_em_iterations(np.eye(2)))
+    assert "write the function first" in str(check.fa_em_iterations(None))
+    res = check.fa_em_iterations(lambda *a: tuple(np.asarray(v) * 1.001 for v in _fa_em_page(*a)))
+    assert not res and "test problem 1" in str(res)
+    assert not re.search(r"[0-9]\.[0-9]", str(res).replace("Eqs. 7.2-7.3", "")), str(res)

@@ -113,3 +113,102 @@ def test_step_size_claim_asks_for_both_acceptances_together():
         assert not r and "both are checked together" in str(r)
     for guess in (True, False, None):
         assert not check.step_size_claim(guess)
+
+
+# --- ex-8-4-1-mala-function: one MALA transition on given draws ------------------------------------------------
+
+def _mala_notebook(log_p_and_force, x, step_size, z, u):
+    """The notebook's solution: vectorized over chains, the test in logs."""
+    eps = step_size
+    log_p, f = log_p_and_force(x)
+    x_new = x + eps * f + np.sqrt(2 * eps) * z
+    log_p_new, f_new = log_p_and_force(x_new)
+
+    def log_g(to, frm, f_frm):
+        return -np.sum((to - frm - eps * f_frm) ** 2, axis=1) / (4 * eps)
+
+    log_ratio = (log_p_new + log_g(x, x_new, f_new)) - (log_p + log_g(x_new, x, f))
+    return np.where((np.log(u) < log_ratio)[:, None], x_new, x)
+
+
+def _mala_loops(log_p_and_force, x, step_size, z, u, *, hastings=True, old_force=False, reject=True, var=2.0,
+                in_logs=True):
+    """Written independently, chain by chain, with scipy's normalized Gaussian densities and the acceptance
+    min(1, r) compared with u. The flags switch on the slips the checker names (and densities exponentiated
+    before their ratio is taken, which underflows far out)."""
+    from scipy import stats
+
+    x = np.asarray(x, dtype=float)
+    C, D = x.shape
+    out = x.copy()
+    log_p, f = log_p_and_force(x)
+    prop = x + step_size * f + np.sqrt(var * step_size) * z
+    log_p_new, f_new = log_p_and_force(prop)
+    for c in range(C):
+        cov = var * step_size * np.eye(D)
+        fwd = stats.multivariate_normal(x[c] + step_size * f[c], cov).logpdf(prop[c])
+        back_force = f[c] if old_force else f_new[c]
+        rev = stats.multivariate_normal(prop[c] + step_size * back_force, cov).logpdf(x[c])
+        if in_logs:
+            log_r = log_p_new[c] - log_p[c] + ((rev - fwd) if hastings else 0.0)
+            A = 1.0 if log_r >= 0 else np.exp(log_r)
+        else:
+            with np.errstate(all="ignore"):
+                A = np.minimum(1.0, np.exp(log_p_new[c]) * np.exp(rev) / (np.exp(log_p[c]) * np.exp(fwd)))
+        if not reject or u[c] < A:
+            out[c] = prop[c]
+    return out
+
+
+def test_mala_step_function_accepts_the_solution_and_a_loop_over_chains():
+    assert check.mala_step_function(_mala_notebook)
+    assert check.mala_step_function(_mala_loops)
+
+
+def test_mala_targets_have_their_forces_and_mix_accepts_with_rejections():
+    """Each hidden target's force is the gradient of its log density (central differences); each step accepts
+    some proposals and rejects others; and each named slip changes the outcome of at least one case."""
+    cases = check._mala_cases()
+    assert any(args[1].shape[1] == 1 for _, args, _ in cases)
+    assert any(np.all(args[0](args[1])[0] < -900) for _, args, _ in cases)
+    slips = [dict(hastings=False), dict(old_force=True), dict(reject=False), dict(var=1.0)]
+    differs = [False] * len(slips)
+    for what, (f, x, eps, z, u), ref in cases:
+        lp, force = f(x)
+        h = 1e-6
+        for d in range(x.shape[1]):
+            e = np.zeros(x.shape[1])
+            e[d] = h
+            np.testing.assert_allclose((f(x + e)[0] - f(x - e)[0]) / (2 * h), force[:, d], rtol=1e-5, atol=1e-6)
+        moved = np.any(ref != x, axis=1).mean()
+        assert 0.2 < moved < 1.0, (what, moved)
+        for k, kw in enumerate(slips):
+            differs[k] |= not np.allclose(_mala_loops(f, x, eps, z, u, **kw), ref, rtol=1e-7, atol=1e-9)
+    assert all(differs), differs
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda *a: _mala_loops(*a, hastings=False), "left out the Hastings factor"),
+    (lambda *a: _mala_loops(*a, old_force=True), "used the force at x"),
+    (lambda *a: _mala_loops(*a, reject=False), "accepted every proposal"),
+    (lambda *a: _mala_loops(*a, var=1.0), "sqrt(2 epsilon)"),
+    (lambda *a: _mala_loops(*a, in_logs=False), "compare in logs"),
+    (lambda *a: None, "is None"),
+    (lambda *a: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_mala_step_function_names_the_slips(wrong, fragment):
+    res = check.mala_step_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_mala_step_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.mala_step_function(np.eye(2)))
+    res = check.mala_step_function(None)
+    assert not res and "is None" in str(res)
+    msg = str(check.mala_step_function(lambda f, x, eps, z, u: _mala_notebook(f, x, eps, z, u) + 0.01))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 8.44", "")), msg
+

@@ -8,6 +8,7 @@ a numerical optimizer of the free energy.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import optimize
 
 from pedagogy_lib.core.gradcheck import gradcheck
@@ -175,3 +176,110 @@ def test_m_step_the_pages_offset_free_update_does_not_pass():
 
 
 # --- routes through one library call that the graded version refuses ---
+
+
+# --- ex-8-1-em-function: one EM iteration given the E step's means -----------------------------------------------
+
+def _em_notebook(Y, nu, C, lam, alpha, beta):
+    """The notebook's solution: all data at once."""
+    N, M = Y.shape
+    curv = alpha * beta / np.cosh(beta * nu) ** 2
+    P = lam * C.T @ C + curv[:, :, None] * np.eye(C.shape[1])
+    Sigma = np.linalg.inv(P)
+    A = Y.T @ nu / N
+    B = Sigma.mean(axis=0) + nu.T @ nu / N
+    C_new = np.linalg.solve(B, A.T).T
+    resid = Y - nu @ C_new.T
+    lam_new = M * N / (np.einsum("mk,nkj,mj->", C_new, Sigma, C_new) + np.sum(resid**2))
+    return C_new, lam_new
+
+
+def _em_loops(Y, nu, C, lam, alpha, beta, *, use_sigma=True, dim=None, old_c=False, trace=True):
+    """Written independently, datum by datum: the precision from the second derivative of the surrogate
+    (alpha / beta) log cosh(beta x), the moments summed in loops, the normal equations solved by lstsq. The flags
+    switch on the slips the checker names."""
+    N, M = Y.shape
+    K = C.shape[1]
+    Sigmas, S_yn, S_nn = [], np.zeros((M, K)), np.zeros((K, K))
+    for n in range(N):
+        h = np.array([alpha[k] * beta[k] * (1.0 - np.tanh(beta[k] * nu[n, k]) ** 2) for k in range(K)])
+        Sig = np.linalg.solve(lam * C.T @ C + np.diag(h), np.eye(K))
+        Sigmas.append(Sig)
+        S_yn += np.outer(Y[n], nu[n])
+        S_nn += (Sig if use_sigma else 0.0) + np.outer(nu[n], nu[n])
+    C_new = np.linalg.lstsq(S_nn.T, S_yn.T, rcond=None)[0].T
+    C_l = C if old_c else C_new
+    total = 0.0
+    for n in range(N):
+        r = Y[n] - C_l @ nu[n]
+        total += r @ r + (np.trace(C_l @ Sigmas[n] @ C_l.T) if trace else 0.0)
+    return C_new, (M if dim is None else dim) * N / total
+
+
+def test_em_step_function_accepts_the_solution_and_a_loop_over_data():
+    assert check.em_step_function(_em_notebook)
+    assert check.em_step_function(_em_loops)
+
+
+def test_em_step_reference_minimizes_the_free_energy():
+    """On every hidden case the reference (C_new, lam_new) is the minimizer of the library's free energy with the
+    recognition distributions of Eq. 8.11 held fixed: random perturbations of C or lambda all raise it."""
+    from pedagogy_lib.factor import sparse_coding as sc
+    from pedagogy_lib.factor import sparse_coding_em as se
+
+    rng = np.random.default_rng(0)
+    for what, (Y, nu, C, lam, alpha, beta), (C_ref, lam_ref) in check._em_cases():
+        P = lam * C.T @ C + np.einsum("nk,kj->nkj", alpha * beta / np.cosh(beta * nu) ** 2, np.eye(C.shape[1]))
+        Sigma = np.linalg.inv(P)
+        rec = se.Recognition(nu, P, 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2)))
+
+        def F(Cm, lm):
+            return se.free_energy(Y, sc.make_model(Cm, lm, alpha=alpha, beta=beta, prior="laplace"), rec)
+
+        best = F(C_ref, lam_ref)
+        for _ in range(10):
+            assert F(C_ref + 1e-3 * rng.normal(size=C.shape), lam_ref) > best, what
+            assert F(C_ref, lam_ref * np.exp(1e-3 * rng.normal())) > best, what
+
+
+def test_em_step_cases_reach_the_edge_cases():
+    cases = check._em_cases()
+    assert any(C.shape[1] > C.shape[0] for _, (Y, nu, C, *_), _ in cases)
+    assert any(Y.shape[0] == 1 for _, (Y, *_), _ in cases)
+    assert any(np.any(nu == 0) for _, (Y, nu, *_), _ in cases)
+    # a source no datum uses: <nu nu^T> is singular there, and only the recognition covariances keep the
+    # normal equations of Eq. 8.9 solvable
+    assert any(np.any(np.all(nu == 0, axis=0)) for _, (Y, nu, *_), _ in cases)
+    assert all(np.ptp(alpha) > 0 for _, (Y, nu, C, lam, alpha, beta), _ in cases)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda Y, nu, C, lam, a, b: _em_loops(Y, nu, C, lam, a, b, use_sigma=False), "recognition covariances"),
+    (lambda Y, nu, C, lam, a, b: _em_loops(Y, nu, C, lam, a, b, dim=C.shape[1]), "divides by K"),
+    (lambda *a: _em_loops(*a, old_c=True), "used the old C"),
+    (lambda *a: _em_loops(*a, trace=False), "left out tr(C Sigma_n C^T)"),
+    (lambda *a: None, "forget to return"),
+    (lambda *a: 1 / 0, "raised ZeroDivisionError"),
+    (lambda *a: _em_notebook(*a)[0], "should return the pair"),
+])
+def test_em_step_function_names_the_slips(wrong, fragment):
+    res = check.em_step_function(wrong)
+    assert not res
+    assert fragment in str(res), str(res)
+
+
+def test_em_step_function_rejects_a_non_function_and_reveals_no_answer():
+    import re
+
+    assert "should be a function" in str(check.em_step_function(np.eye(2)))
+    res = check.em_step_function(None)
+    assert not res and "is None" in str(res)
+
+    def off(*a):
+        C_new, lam_new = _em_notebook(*a)
+        return 1.01 * C_new + 0.01, lam_new + 0.2
+
+    msg = str(check.em_step_function(off))
+    assert "test problem 1" in msg
+    assert not re.search(r"[0-9]\.[0-9]", msg.replace("Eqs. 8.9, 8.11", "")), msg
+

@@ -7,6 +7,7 @@ exercise.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import integrate, linalg, stats
 
 from pedagogy_lib.exercises import ch09_ica as check
@@ -190,3 +191,80 @@ def test_switching_signs_of_a_students_copy_are_not_the_books():
         assert stats.kurtosis(X[:, bimodal]) > 1
         seen.add(laplace)
     assert seen == {1, 2}
+
+
+# --- ex-9-1-ica-step: one natural-gradient step of extended InfoMax --------------------------------------------------
+
+def _ica_step_matrices(D, Y, kappa, lr):
+    """The notebook's solution: <g(X) X^T> in one product, then (I + G) D."""
+    X = Y @ D.T
+    N, K = X.shape
+    G = (-X - kappa * np.tanh(X)).T @ X / N
+    return D + lr * (np.eye(K) + G) @ D
+
+
+def _ica_step_samples(D, Y, kappa, lr):
+    """Independently: a loop over the samples, and the plain gradient <g(x) y^T> + D^{-T} of Eq. 9.5 multiplied on
+    the right by D^T D, as the definition of the natural gradient says."""
+    K = D.shape[0]
+    grad = np.zeros((K, K))
+    for y in Y:
+        x = D @ y
+        grad += np.outer(-x - kappa * np.tanh(x), y)
+    grad = grad / len(Y) + np.linalg.inv(D).T
+    return D + lr * grad @ D.T @ D
+
+
+def _ica_step_slip(*, plain=False, flip=False, left=False, total=False):
+    def fn(D, Y, kappa, lr):
+        X = Y @ D.T
+        N, K = X.shape
+        k = -kappa if flip else kappa
+        g = -X - k * np.tanh(X)
+        G = g.T @ X / (1 if total else N)
+        if plain:
+            return D + lr * (g.T @ Y / N + np.linalg.inv(D).T)
+        return D + lr * (D @ (np.eye(K) + G) if left else (np.eye(K) + G) @ D)
+    return fn
+
+
+def test_ica_step_accepts_the_solution_and_a_loop_over_the_plain_gradient():
+    assert check.extended_infomax_step(_ica_step_matrices)
+    assert check.extended_infomax_step(_ica_step_samples)
+    assert check.extended_infomax_step(lambda *args: _ica_step_matrices(*args).tolist())
+
+
+def test_ica_step_agrees_with_the_library_and_its_fit():
+    """The hidden reference is the library's natural gradient; one full-batch epoch of ``extended_infomax`` with the
+    signs its criterion chooses is the same step."""
+    from pedagogy_lib.deepgen import ica
+
+    D, Y, _, lr = check._step_cases()[1]
+    kappa = ica.switching_signs(Y @ D.T)
+    fit = ica.extended_infomax(Y, rng=np.random.default_rng(0), D_init=D, n_epochs=1, batch_size=None, lr=lr)
+    np.testing.assert_allclose(fit.D_history[1], _ica_step_samples(D, Y, kappa, lr), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_ica_step_slip(plain=True), "plain gradient"),
+    (_ica_step_slip(flip=True), "kappa with the wrong sign"),
+    (_ica_step_slip(left=True), "multiplied D on the left"),
+    (_ica_step_slip(total=True), "summed over the samples"),
+    (lambda D, Y, kappa, lr: 1 / 0, "raised ZeroDivisionError"),
+    (lambda D, Y, kappa, lr: (_ica_step_matrices(D, Y, kappa, lr), kappa), "should be numeric"),
+    (lambda D, Y, kappa, lr: _ica_step_matrices(D, Y, kappa, lr)[:, :1], "should have shape"),
+])
+def test_ica_step_names_the_slips(wrong, fragment):
+    res = check.extended_infomax_step(wrong)
+    assert not res and fragment in str(res), str(res)
+
+
+def test_ica_step_rejects_a_stub_and_a_non_function_and_reveals_no_answer():
+    import re
+
+    stub = check.extended_infomax_step(lambda D, Y, kappa, lr: None)
+    assert not stub and stub.unanswered and "forget to return" in str(stub)
+    assert "it is None" in str(check.extended_infomax_step(None))
+    assert "should be a function" in str(check.extended_infomax_step(np.eye(2)))
+    msg = str(check.extended_infomax_step(lambda D, Y, kappa, lr: _ica_step_matrices(D, Y, kappa, lr) + 1e-3))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg

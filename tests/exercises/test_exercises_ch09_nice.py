@@ -6,6 +6,7 @@ log-determinants, the inverse from a root-find, and one leapfrog step integrated
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import optimize
 
 from pedagogy_lib.exercises import ch09_nice as check
@@ -99,3 +100,91 @@ def test_leapfrog_matrix_passes_and_fails():
     assert check.leapfrog_matrix(M)
     res = check.leapfrog_matrix(M.T)
     assert not res
+
+
+# --- ex-9-2-loglik: the log-likelihood of a NICE flow (Eq. 9.7) ----------------------------------------------------
+
+def _nice_loglik(Y, masks, nets, sigma):
+    """The notebook's solution: couplings on the whole batch, then the scaling and Eq. 9.7."""
+    X = np.array(Y, dtype=float)
+    for a, (W, b, V, v) in zip(masks, nets):
+        X[:, ~a] = X[:, ~a] + np.tanh(X[:, a] @ W.T + b) @ V.T + v
+    X = X * np.exp(sigma)
+    return -0.5 * np.sum(X ** 2, axis=1) - 0.5 * Y.shape[1] * np.log(2 * np.pi) + np.sum(sigma)
+
+
+def _nice_map(y, masks, nets, sigma):
+    """The flow d on one point, with index arrays instead of masks."""
+    x = np.array(y, dtype=float)
+    for a, (W, b, V, v) in zip(masks, nets):
+        ia, ib = np.flatnonzero(a), np.flatnonzero(~np.asarray(a))
+        x[ib] = x[ib] + V @ np.tanh(W @ x[ia] + b) + v
+    return np.exp(sigma) * x
+
+
+def _nice_loglik_fd(Y, masks, nets, sigma, h=1e-5):
+    """Independently of the triangular structure: row by row, scipy's normal log-density at d(y) plus log|det| of a
+    central-difference Jacobian of the whole flow (the log-determinant is sum(sigma) to about 1e-10)."""
+    from scipy import stats
+
+    out = []
+    for y in Y:
+        J = np.column_stack([(_nice_map(y + h * e, masks, nets, sigma) - _nice_map(y - h * e, masks, nets, sigma))
+                             / (2 * h) for e in np.eye(len(y))])
+        out.append(stats.norm.logpdf(_nice_map(y, masks, nets, sigma)).sum() + np.linalg.slogdet(J)[1])
+    return np.array(out)
+
+
+def test_nice_loglik_accepts_the_solution_and_a_row_by_row_version():
+    assert check.nice_log_likelihood(_nice_loglik)
+
+    def by_rows(Y, masks, nets, sigma):
+        from scipy import stats
+        return np.array([stats.norm.logpdf(_nice_map(y, masks, nets, sigma)).sum() + np.sum(sigma) for y in Y])
+
+    assert check.nice_log_likelihood(by_rows)
+
+
+def test_nice_loglik_reference_matches_a_finite_difference_jacobian():
+    for Y, masks, nets, sigma in check._nice_cases():
+        np.testing.assert_allclose(check._nice_reference(Y, masks, nets, sigma),
+                                   _nice_loglik_fd(Y, masks, nets, sigma), rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(check._nice_reference(Y, masks, nets, sigma), _nice_loglik(Y, masks, nets, sigma),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def _nice_slip(*, log_det=True, normalizer=True, swapped=False, from_data=False):
+    def fn(Y, masks, nets, sigma):
+        X = np.array(Y, dtype=float)
+        for a, (W, b, V, v) in zip(masks, nets):
+            a = ~a if swapped else a
+            U = Y if from_data else X
+            X[:, ~a] = X[:, ~a] + np.tanh(U[:, a] @ W.T + b) @ V.T + v
+        X = X * np.exp(sigma)
+        return (-0.5 * np.sum(X ** 2, axis=1) - (0.5 * Y.shape[1] * np.log(2 * np.pi) if normalizer else 0.0)
+                + (np.sum(sigma) if log_det else 0.0))
+    return fn
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (_nice_slip(log_det=False), "left out the log-determinant"),
+    (_nice_slip(normalizer=False), "normalizer"),
+    (_nice_slip(swapped=True), "masks the other way round"),
+    (_nice_slip(from_data=True), "read the data y instead"),
+    (lambda Y, masks, nets, sigma: _nice_loglik(Y, masks, nets, sigma).mean(), "should have shape"),
+    (lambda Y, masks, nets, sigma: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_nice_loglik_names_the_slips(wrong, fragment):
+    res = check.nice_log_likelihood(wrong)
+    assert not res and fragment in str(res), str(res)
+
+
+def test_nice_loglik_rejects_a_stub_and_a_non_function_and_reveals_no_answer():
+    import re
+
+    stub = check.nice_log_likelihood(lambda Y, masks, nets, sigma: None)
+    assert not stub and stub.unanswered and "forget to return" in str(stub)
+    assert "it is None" in str(check.nice_log_likelihood(None))
+    assert "should be a function" in str(check.nice_log_likelihood(3.0))
+    msg = str(check.nice_log_likelihood(lambda *args: _nice_loglik(*args) + 0.01))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg.replace("Eq. 9.7", "")), msg

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pedagogy_lib import assimilation as da
 from pedagogy_lib.exercises import da_chaos as check
@@ -203,3 +204,102 @@ def test_the_page_does_not_compute_the_second_exponent_before_the_exercise():
         before.append(text)
     page = "".join(before)
     assert "linalg.qr" not in page and "lambda_2" not in page and "second exponent" not in page
+
+
+# --- ex-da-1-tlm: the tangent-linear model of an RK4 cycle ---------------------------------------------------------
+
+def _l63(z):
+    return np.array([10.0 * (z[1] - z[0]), z[0] * (28.0 - z[2]) - z[1], z[0] * z[1] - 8.0 / 3.0 * z[2]])
+
+
+def _l63_jac(z):
+    return np.array([[-10.0, 10.0, 0.0], [28.0 - z[2], -1.0, -z[0]], [z[1], z[0], -8.0 / 3.0]])
+
+
+def _rk4_points(z, dt):
+    """The four points where one RK4 step evaluates f, and the state after the step."""
+    k1 = _l63(z)
+    k2 = _l63(z + 0.5 * dt * k1)
+    k3 = _l63(z + 0.5 * dt * k2)
+    k4 = _l63(z + dt * k3)
+    points = [z, z + 0.5 * dt * k1, z + 0.5 * dt * k2, z + dt * k3]
+    return points, z + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+def _tlm(x, dx, dt, n_steps, *, at_stages=True, advance=True, transposed=False, chained=True):
+    """The notebook's solution, each named slip a switch."""
+    def J(z):
+        return _l63_jac(z).T if transposed else _l63_jac(z)
+
+    x0 = np.array(x, dtype=float)
+    x, dx = x0.copy(), np.array(dx, dtype=float)
+    for _ in range(n_steps):
+        points, x_next = _rk4_points(x, dt)
+        lin = points if advance else _rk4_points(x0, dt)[0]
+        if not at_stages:
+            lin = [lin[0]] * 4
+        d1 = J(lin[0]) @ dx
+        d2 = J(lin[1]) @ (dx + 0.5 * dt * d1 if chained else dx)
+        d3 = J(lin[2]) @ (dx + 0.5 * dt * d2 if chained else dx)
+        d4 = J(lin[3]) @ (dx + dt * d3 if chained else dx)
+        x, dx = x_next, dx + dt / 6 * (d1 + 2 * d2 + 2 * d3 + d4)
+    return x, dx
+
+
+def _tlm_by_differences(x, dx, dt, n_steps, h=1e-6):
+    """Independently of any derivative: central differences of the library's cycle along dx (the cycle is smooth,
+    so the error is O(h^2) plus rounding, far below the checker's tolerance for these cycles)."""
+    dyn = da.lorenz63(dt=dt, n_steps=n_steps)
+    x_next = da.integrate(dyn, np.asarray(x, float), 1, backend="numpy")[-1]
+    plus = da.integrate(dyn, x + h * dx, 1, backend="numpy")[-1]
+    minus = da.integrate(dyn, x - h * dx, 1, backend="numpy")[-1]
+    return x_next, (plus - minus) / (2 * h)
+
+
+def test_tlm_accepts_the_solution_and_finite_differences():
+    assert check.tangent_linear_cycle(_tlm)
+    assert check.tangent_linear_cycle(_tlm_by_differences)
+    assert check.tangent_linear_cycle(lambda *args: list(_tlm(*args)))
+
+
+def test_tlm_reference_is_the_librarys_and_the_origin_is_a_fixed_point():
+    cases = check._tlm_cases()
+    assert any(np.all(x == 0) for x, *_ in cases) and any(n == 1 for *_, n in cases)
+    for x, dx, dt, n in cases:
+        x_lib, d_lib = da.tangent_linear(da.lorenz63(dt=dt, n_steps=n), x, dx, backend="numpy")
+        x_me, d_me = _tlm(x, dx, dt, n)
+        np.testing.assert_allclose(x_me, x_lib, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(d_me, d_lib, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw,fragment", [
+    (dict(at_stages=False), "at the start of each step for all four stages"),
+    (dict(advance=False), "linearized every step about x itself"),
+    (dict(transposed=True), "rows and columns exchanged"),
+    (dict(chained=False), "apply the Jacobian to dx alone"),
+])
+def test_tlm_names_the_slips(kw, fragment):
+    res = check.tangent_linear_cycle(lambda *args: _tlm(*args, **kw))
+    assert not res and fragment in str(res), str(res)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda x, dx, dt, n: _tlm(x, dx, dt, n)[::-1], "the pair is (x_next, dx_next)"),
+    (lambda x, dx, dt, n: _tlm(x, dx, dt, n)[1], "should return the pair"),
+    (lambda x, dx, dt, n: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_tlm_names_a_swapped_pair_a_single_array_and_an_exception(wrong, fragment):
+    res = check.tangent_linear_cycle(wrong)
+    assert not res and fragment in str(res), str(res)
+
+
+def test_tlm_rejects_a_stub_and_a_non_function_and_reveals_no_answer():
+    import re
+
+    stub = check.tangent_linear_cycle(lambda x, dx, dt, n: None)
+    assert not stub and stub.unanswered and "forget to return" in str(stub)
+    assert "it is None" in str(check.tangent_linear_cycle(None))
+    assert "should be a function" in str(check.tangent_linear_cycle([1.0, 2.0]))
+    msg = str(check.tangent_linear_cycle(lambda *args: (_tlm(*args)[0], _tlm(*args)[1] * 1.001 + 1e-3)))
+    assert "test problem 1" in msg, msg
+    assert not re.search(r"[0-9]\.[0-9]", re.sub(r"dt = [0-9.]+", "", msg)), msg

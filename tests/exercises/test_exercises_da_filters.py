@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.linalg import sqrtm
 
 from pedagogy_lib.exercises import da_filters as check
@@ -85,3 +86,112 @@ def test_sigma_point_hints_point_at_what_to_recheck_without_the_formula():
     X, w = _points(np.linalg.cholesky(3 * p.cov))
     msg = str(check.sigma_points(X, np.array([0.2, 0.2, 0.2, 0.2, 0.2])))
     assert "kappa / (n + kappa)" not in msg and "1 / (2 (n + kappa))" not in msg, msg
+
+
+# --- ex-da-2-ukf-cycle: one cycle of the unscented Kalman filter ---------------------------------------------------
+
+def _ukf_cycle(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x, *, noise=True, centre=False, rows=False, beta=0.0):
+    """The notebook's solution, each named slip a switch."""
+    n = len(mu)
+    lam = 1.0
+    L = np.linalg.cholesky((n + lam) * Upsilon)
+    off = L if rows else L.T
+    X = np.vstack([mu, mu + off, mu - off])
+    w = np.full(2 * n + 1, 1 / (2 * (n + lam)))
+    w[0] = lam / (n + lam)
+    wc = w.copy()
+    wc[0] += beta
+    F = flow(X)
+    m = flow(mu) if centre else w @ F
+    dev = F - m
+    P = dev.T @ (wc[:, None] * dev) + (Sigma_x if noise else 0.0)
+    S = C @ P @ C.T + Sigma_y_x
+    K = np.linalg.solve(S, C @ P).T
+    return m + K @ (y - C @ m - c), P - K @ S @ K.T
+
+
+def _ukf_loops(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x):
+    """Independently: sigma points from the library, the flow called on one point at a time, sums written as loops,
+    and the update in the information form (precision P^{-1} + C^T R^{-1} C)."""
+    from pedagogy_lib import assimilation as da
+
+    X, wm, wc = da.sigma_points(mu, Upsilon, alpha=1.0, beta=0.0, kappa=1.0)
+    F = [np.asarray(flow(x)) for x in X]
+    m = sum(w * f for w, f in zip(wm, F))
+    P = sum(w * np.outer(f - m, f - m) for w, f in zip(wc, F)) + Sigma_x
+    R_inv = np.linalg.inv(Sigma_y_x)
+    U = np.linalg.inv(np.linalg.inv(P) + C.T @ R_inv @ C)
+    return U @ (np.linalg.solve(P, m) + C.T @ R_inv @ (y - c)), U
+
+
+def test_ukf_cycle_accepts_the_solution_and_an_information_form_with_loops():
+    assert check.ukf_cycle(_ukf_cycle)
+    assert check.ukf_cycle(_ukf_loops)
+
+
+def test_ukf_cycle_reference_is_the_librarys_second_step_and_the_kalman_filter_on_a_linear_model():
+    """Run ``da.ukf`` (alpha = 1, beta = 0, kappa = 1) for two cycles: its second filter is the reference cycle from
+    its first. On the scalar linear case the reference is the Kalman filter's step."""
+    from pedagogy_lib import assimilation as da
+    from pedagogy_lib.lgssm import LGSSMParams, kalman_filter
+
+    for mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x in check._ukf_cases():
+        model = da.DAModel(flow.dynamics, mu, Upsilon, Sigma_x, C, c, Sigma_y_x)
+        y2 = np.vstack([C @ mu + c + 0.3, y])
+        res = da.ukf(model, y2, alpha=1.0, beta=0.0, kappa=1.0, backend="numpy")
+        ref = check._ukf_reference(res.mean[0], res.cov[0], y, flow, Sigma_x, C, c, Sigma_y_x)
+        np.testing.assert_allclose(ref[0], res.mean[1], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(ref[1], res.cov[1], rtol=1e-9, atol=1e-9)
+        if flow.dynamics.kind == "linear":
+            A, a = np.array([[0.9]]), np.array([0.4])
+            assert np.allclose(flow(np.array([[1.0]])), A @ [1.0] + a)
+            kf = kalman_filter(LGSSMParams(mu, Upsilon, A, None, a, Sigma_x, C, c, Sigma_y_x), y2)
+            np.testing.assert_allclose(ref[0], kf.mu_filt[1], rtol=1e-10)
+            np.testing.assert_allclose(ref[1], kf.Upsilon_filt[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("kw,fragment", [
+    (dict(noise=False), "left the model error Sigma_x out"),
+    (dict(centre=True), "image of the mean"),
+    (dict(rows=True), "along the rows of the Cholesky factor"),
+    (dict(beta=2.0), "beta = 2"),
+])
+def test_ukf_cycle_names_the_slips(kw, fragment):
+    res = check.ukf_cycle(lambda *args: _ukf_cycle(*args, **kw))
+    assert not res and fragment in str(res), str(res)
+
+
+def test_ukf_cycle_says_the_square_root_is_fixed():
+    def symmetric_root(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x):
+        n = len(mu)
+        L = np.real(sqrtm((n + 1.0) * Upsilon))
+        X = np.vstack([mu, mu + L, mu - L])
+        w = np.r_[1 / (n + 1.0), np.full(2 * n, 1 / (2 * (n + 1.0)))]
+        F = flow(X)
+        m = w @ F
+        P = (F - m).T @ np.diag(w) @ (F - m) + Sigma_x
+        K = P @ C.T @ np.linalg.inv(C @ P @ C.T + Sigma_y_x)
+        return m + K @ (y - C @ m - c), P - K @ C @ P
+
+    res = check.ukf_cycle(symmetric_root)
+    assert not res and "Cholesky factor" in str(res), str(res)
+
+
+@pytest.mark.parametrize("wrong,fragment", [
+    (lambda *args: _ukf_cycle(*args)[0], "should return the pair"),
+    (lambda *args: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_ukf_cycle_names_a_single_array_and_an_exception(wrong, fragment):
+    res = check.ukf_cycle(wrong)
+    assert not res and fragment in str(res), str(res)
+
+
+def test_ukf_cycle_rejects_a_stub_and_a_non_function_and_reveals_no_answer():
+    import re
+
+    stub = check.ukf_cycle(lambda *args: None)
+    assert not stub and stub.unanswered and "forget to return" in str(stub)
+    assert "it is None" in str(check.ukf_cycle(None))
+    assert "should be a function" in str(check.ukf_cycle("ukf"))
+    msg = str(check.ukf_cycle(lambda *args: (_ukf_cycle(*args)[0] + 0.02, _ukf_cycle(*args)[1])))
+    assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
