@@ -246,6 +246,11 @@ def _on_page_context(app, pagename, templatename, context, doctree):
             context["body"] += f"<script>window.pgTexMacros = {json.dumps(tex_macros(app.config))};</script>"
     if isinstance(context.get("script_files"), list):
         _drop_unused_scripts(context["script_files"])
+    # whether the page has the page-contents column (pydata-sphinx-theme's layout.html decides the same
+    # way); _templates/theme-switcher.html marks it ahead of the article for accessible-site.css
+    meta = context.get("meta") or {}
+    context["pg_toc_column"] = bool(context.get("secondary_sidebar_items")) and \
+        "html_theme.sidebar_secondary.remove" not in meta
     toctree = context.get("generate_toctree_html")
     if callable(toctree) and not getattr(toctree, "_named_toggles", False):
         def generate_toctree_html(*args, **kwargs):

@@ -14,7 +14,27 @@ if HERE not in sys.path:
 #: The longest test files (several minutes each under the test command), collected first: the test
 #: command gives whole files to its two workers (pytest-xdist ``--dist loadfile``), and a long file
 #: handed out last would leave one worker idle while the other finishes it.
-LONGEST_FIRST = ("project/test_grading.py", "project/test_courseware.py", "library/test_without_numba.py")
+LONGEST_FIRST = ("project/test_grading.py", "project/test_honest_answers.py", "project/test_courseware.py",
+                 "library/test_without_numba.py")
+#: Files whose tests are independent of each other (no state shared between tests, only cheap module
+#: fixtures) and long in sum: their tests are handed out one by one, not as one file, so that the two
+#: workers share them (each grades notebooks in the sandbox for several minutes in all).
+SPREAD = ("project/test_grading.py", "project/test_honest_answers.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadfile``, each file goes to one worker (a notebook's cells run in order in one
+    kernel), except the tests of :data:`SPREAD`, each handed out on its own."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SpreadLongFiles(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.endswith(SPREAD) else path
+
+    return SpreadLongFiles(config, log)
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -229,7 +229,7 @@ def ukf_cycle(fn) -> "result":
     """``ex-da-2-ukf-cycle``: your function ``fn(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)`` returning the pair
     ``(mu_filt, Upsilon_filt)`` after one UKF cycle: the unscented forecast (alpha = 1, kappa = 1, Cholesky sigma
     points, the same weights for mean and covariance) plus ``Sigma_x``, then the Kalman measurement update with
-    ``y = C x + c + noise``. Slips named: no Sigma_x, the EKF's forecast mean, sigma points along the rows of L,
+    a linear observation with offset c. Slips named: no Sigma_x, the EKF's forecast mean, sigma points along the rows of L,
     beta = 2 weights (and another square root than Cholesky's)."""
     def judge(out, where, *args):
         problems = checker.tuple_problems(out, 2, "the pair (mu_filt, Upsilon_filt)", where)

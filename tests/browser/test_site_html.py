@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-_EXTERNAL_ASSET = re.compile(r"""<(?:script[^>]*\ssrc|link[^>]*\shref)\s*=\s*["'](https?:)?//[^"']+""", re.I)
+#: A script or a style sheet (any <link> but the page's canonical address, which nothing fetches) from another site.
+_EXTERNAL_ASSET = re.compile(r"""<(?:script[^>]*\ssrc|link(?![^>]*\srel=["']canonical["'])[^>]*\shref)\s*=\s*["'](https?:)?//[^"']+""",
+                             re.I)
 _ID = re.compile(r"""\sid\s*=\s*["']([^"']+)["']""")
 
 
