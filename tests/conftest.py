@@ -7,6 +7,8 @@ stay here, and this file puts this folder on the import path so that every test 
 import sys
 from pathlib import Path
 
+import pytest
+
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -22,6 +24,7 @@ LONGEST_FIRST = ("project/test_grading.py", "project/test_honest_answers.py", "p
 SPREAD = ("project/test_grading.py", "project/test_honest_answers.py")
 
 
+@pytest.hookimpl(optionalhook=True)            # a run without xdist (tests/library/test_without_numba.py) has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """Under ``--dist loadfile``, each file goes to one worker (a notebook's cells run in order in one
     kernel), except the tests of :data:`SPREAD`, each handed out on its own."""
