@@ -415,7 +415,9 @@ def _check_solutions(page) -> list[str]:
 
 
 def _check_player(page, player, n: int) -> None:
-    player.scroll_into_view_if_needed()
+    # scrolled by the page itself: Playwright's own scroll first waits for two painted frames with the
+    # player in the same place, which a browser starved of CPU (a loaded machine) may not paint in 30 s
+    player.evaluate("el => el.scrollIntoView({block: 'center'})")
     img = player.query_selector("img.pgw-img")
     page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=10_000)
     first = _image(img)["src"]
@@ -442,7 +444,7 @@ def _check_player(page, player, n: int) -> None:
 
 
 def _check_sliders(page, figure, n: int) -> int:
-    figure.scroll_into_view_if_needed()
+    figure.evaluate("el => el.scrollIntoView({block: 'center'})")   # see _check_player
     img = figure.query_selector("img.pgw-img")
     page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=10_000)
     moved = 0
