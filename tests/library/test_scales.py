@@ -672,8 +672,11 @@ def _run(name, e, seed):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_right_at_every_scale(name):
-    for e in CASES[name][2]:
-        _run(name, e, 0)
+    scales = CASES[name][2]
+    # the sweep reaches the scales the issue names, 1e-150 to 1e150, and passes through 1
+    assert min(scales) <= -150 and max(scales) >= 150 and 0 in scales, scales
+    for e in scales:
+        _run(name, e, 0)          # each case compares with its log-domain or exact route (AssertionError)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
