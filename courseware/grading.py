@@ -12,7 +12,8 @@ processes, neither of them the student's kernel:
   when the checker module gives the exercise a ``SUMMATIVE`` variant or draws its data), and calls
   the checker, so the reference is computed at grading time and only here;
 * the **student process** (``python -I`` running this file with ``--child``, in a sandbox): it runs
-  the notebook's import lines and the student's answer cells up to this exercise on a *copy of the
+  the notebook's import lines and the student's answer cells up to this exercise (after the page's
+  statements whose values they read, when they read any: :func:`replays`) on a *copy of the
   problem data only* (no checker code, no reference; ``pedagogy_lib.exercises`` cannot be imported)
   and sends back the answers as plain JSON (numbers, strings, arrays); a function answer stays in
   the student process and the grader calls it through the pipe, on inputs the student never saw.
@@ -1226,7 +1227,7 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
                 verdict = getattr(mod, checker)(*args)
         return bool(verdict), "\n".join(lines + [str(verdict)])
     except (TimeoutError, RuntimeError) as exc:
-        return False, "\n".join(lines + [f"Grading stopped: {exc}."])
+        return False, "\n".join(lines + [f"{_STOPPED}{exc}."])
     finally:
         if child is not None:
             child.close()
@@ -1348,6 +1349,95 @@ def _needs_page_state(preamble: list[str], answers: list[str], page: list[str]) 
     return bool(missing & _stored(page))
 
 
+def _effects(stmt: ast.stmt, imported: set[str]) -> tuple[set[str], set[str]]:
+    """``(names the top-level statement may change, names it reads)``. It changes what it binds, what it
+    assigns into (``x[i] = ...``, ``x.a = ...``), and every name, not an imported module, whose methods
+    it calls (``rng.normal()`` advances ``rng``). A def or class binds its name and reads its free names."""
+    changed, read = set(), set()
+
+    def root(node) -> str | None:          # x of x.a, x[i], x.a[i].b
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    def visit(node, local: bool):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not local:
+            changed.update(_names_bound(ast.unparse(node)))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            name = getattr(node, "name", None)
+            if name and not local:
+                changed.add(name)
+            inner = _names_bound_by(node) - {name}
+            read.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in inner)
+            return
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                read.add(node.id)
+            elif not local:
+                changed.add(node.id)
+        elif not local and isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
+            changed.add(root(node.value))
+        elif not local and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if root(node.func) not in imported:
+                changed.add(root(node.func))
+        comprehension = isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
+        for child in ast.iter_child_nodes(node):
+            visit(child, local or comprehension)
+
+    visit(stmt, False)
+    # a loop's variable, a with's name: bound by the statement before its body reads them
+    targets = [n.target for n in ast.walk(stmt) if isinstance(n, (ast.For, ast.AsyncFor))]
+    targets += [w.optional_vars for n in ast.walk(stmt) if isinstance(n, (ast.With, ast.AsyncWith))
+                for w in n.items if w.optional_vars is not None]
+    own = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return changed - {None}, read - own
+
+
+def page_slice(page: list[str], answers: list[str]) -> list[str]:
+    """The top-level statements of the page's cells ``page`` (those before the answer, in order) that
+    the answers need: every statement that may change a name the answers read and do not bind, then,
+    in turn, those that may change a name such a statement reads (see :func:`_effects`). A cell that
+    does not parse (a magic, a top-level ``await``) is left out, as the replay of the page fails it.
+
+    A replay of the slice leaves the answers' names as the whole page leaves them unless the page
+    changes a value in a way the reading of the source does not see (a function that fills a list it is
+    given, say); the grader therefore falls back on the whole page when an answer fails on the slice."""
+    import builtins
+
+    statements, imported = [], set()
+    for code in page:
+        tree = _parse(code)
+        for stmt in [] if tree is None else tree.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                imported |= _names_bound(ast.unparse(stmt))
+            statements.append(stmt)
+    effects = [_effects(s, imported) for s in statements]
+    needed = _names_used(answers) - _stored(answers) - set(dir(builtins))
+    keep: set[int] = set()
+    while True:
+        new = {i for i, (changed, _) in enumerate(effects) if i not in keep and changed & needed}
+        if not new:
+            return [ast.unparse(statements[i]) for i in sorted(keep)]
+        keep |= new
+        for i in new:
+            needed |= effects[i][1]
+
+
+def replays(cells: list[dict], answers: dict[str, int], k: int, preamble: list[str], page: list[str]):
+    """The runs that can grade the answer in cell ``k``, in the order to try them, each a list of
+    ``(code, must_run)`` cells for :func:`grade_exercise`: the page's imports and definitions, then the
+    answer cells up to ``k``; or, when the answers use a value the page computes, the page's statements
+    they need (:func:`page_slice`) and, should the answer fail on those, the page's cells themselves."""
+    order = [i for i in sorted(answers.values()) if i <= k]
+    mine = [(_src(cells[i]), i == k) for i in order]
+    if not _needs_page_state(preamble, [code for code, _ in mine], page):
+        return [[("\n".join(preamble), False), *mine]]
+    before = [_src(c) for i, c in enumerate(cells) if i < k and c["cell_type"] == "code" and not _nb_meta(c)]
+    whole = [(_src(cells[i]), i == k) for i, c in enumerate(cells) if i <= k and c["cell_type"] == "code"
+             and (i in order or not _nb_meta(c))]
+    return [[(code, False) for code in page_slice(before, [code for code, _ in mine])] + mine, whole]
+
+
 def _nb_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
@@ -1365,6 +1455,9 @@ def _shown(names: list[str]) -> str:
 
 #: Where the rules for graded answers are written, as a sentence's end.
 _RULES = "see the rules for graded answers"
+
+#: How a verdict begins when a limit or the sandbox ended the run (a second run would end the same way).
+_STOPPED = "Grading stopped: "
 
 
 def source_refusal(answer: str, preamble: list[str], not_allowed=()) -> str | None:
@@ -1490,18 +1583,13 @@ def grade_notebook(nb: dict, student: str | None, submitted: dict | None = None,
         elif (refusal := source_refusal(_src(cells[k]), preamble, call.get("not_allowed", ()))) is not None:
             passed, text = False, refusal
         else:
-            order = [i for i in sorted(answers.values()) if i <= k]
-            if _needs_page_state(preamble, [_src(cells[i]) for i in order], page):
-                # the answers use values the page computes: replay the page's cells, then the answers
-                order = [i for i, c in enumerate(cells) if i <= k and c["cell_type"] == "code"
-                         and (i in answers.values() or not _nb_meta(c))]
-                run = [(_src(cells[i]), i == k) for i in order]
-            else:
-                run = [("\n".join(preamble), False)] + [(_src(cells[i]), i == k) for i in order]
             try:
-                passed, text = grade_exercise(label, call["module"], call["checker"], call["names"], run, student,
-                                              python=python, checkers=checkers, unisolated=unisolated,
-                                              limits=limits)
+                for run in replays(cells, answers, k, preamble, page):
+                    passed, text = grade_exercise(label, call["module"], call["checker"], call["names"], run,
+                                                  student, python=python, checkers=checkers,
+                                                  unisolated=unisolated, limits=limits)
+                    if passed or _STOPPED in text:
+                        break
             except SandboxUnavailable:
                 raise
             except Exception as exc:  # noqa: BLE001 - a grader failure scores zero and says so, for review

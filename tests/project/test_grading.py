@@ -299,6 +299,45 @@ def test_a_page_function_reading_a_value_of_its_cell_makes_the_grader_replay_the
     assert not G._needs_page_state(G._preamble(page, plain), plain, page)
 
 
+def test_the_slice_of_the_page_keeps_what_the_answer_reads_and_the_draws_before_it():
+    """The statements replayed before an answer that reads the page's values: those that may change a
+    name it reads (a draw from ``rng`` changes ``rng``), and in turn theirs; not the figure, nor a loop
+    that merely reuses a name; a cell with a magic is left out."""
+    page = ["%matplotlib inline",
+            "import numpy as np\nrng = np.random.default_rng(0)\nx = rng.normal(size=3)\n"
+            "fig = draw(x)\nfor t in range(2):\n    fig = draw(x + t)\ny = rng.normal(size=2) + x[:2]\n",
+            "t = 5\ntotal = 0.0\nfor k in range(3):\n    total = total + k\n"]
+    answer = ["my_y = 2 * y + total"]
+    sliced = G.page_slice(page, answer)
+    assert sliced == ["import numpy as np", "rng = np.random.default_rng(0)", "x = rng.normal(size=3)",
+                      "y = rng.normal(size=2) + x[:2]", "total = 0.0",
+                      "for k in range(3):\n    total = total + k"], sliced
+    ns: dict = {}
+    exec("\n".join(sliced), ns)  # noqa: S102 - the page above, without its figures
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=3)
+    assert np.array_equal(ns["y"], rng.normal(size=2) + x[:2]) and ns["total"] == 3.0
+
+
+def test_an_answer_that_fails_on_the_slice_is_graded_on_the_whole_page(source, sandboxed):
+    """A page that changes a value out of the slice's sight (a function filling the list it is given)
+    gives the answer a different value in the slice: the grader then replays the whole page, so the
+    verdict is the page's."""
+    nb = copy.deepcopy(source)
+    k = next(i for i, c in enumerate(nb["cells"]) if _gid(c) == "ex-7-1-m-step-answer")
+    page_cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                 "source": "def fill(box):\n    box.append(1.0)\n\nscale = []\nfill(scale)\n"}
+    nb["cells"].insert(k, page_cell)
+    code = _reference(nb, "ex-7-1-m-step").replace("my_m_step = None", "my_m_step = None\nunit = scale[0]")
+    nb = _answer(nb, "ex-7-1-m-step", code)
+    answers = {_gid(c): i for i, c in enumerate(nb["cells"]) if G._nb_meta(c).get("solution")}
+    page = [G._src(c) for c in nb["cells"] if c["cell_type"] == "code" and not G._nb_meta(c)]
+    runs = G.replays(nb["cells"], answers, k + 1, G._preamble(page, [code]), page)
+    assert len(runs) == 2 and "fill(scale)" not in "".join(c for c, _ in runs[0])
+    graded = G.grade_notebook(nb, "student-a", labels={"ex-7-1-m-step"})
+    assert graded == {"ex-7-1-m-step": (True, [])}
+
+
 def test_the_grader_modifies_no_third_party_function(sandboxed):
     """A graded answer that imports NumPy, SciPy and networkx sees their functions exactly as a fresh
     interpreter does: the hash of several hundred of their code objects (bytecode and constants, nested

@@ -62,30 +62,28 @@ def test_honest_answers_get_full_marks_and_the_checker_agrees(notebook):
 
 
 def _checker_in_the_notebook(nb: dict, ex):
-    """The checker's verdict as a reader's kernel gives it: the page's imports and definitions (its cells,
-    where the answer uses a value they compute), the answer cells up to this one, then the checker on the
-    book's data, all in this process, as the kernel runs them."""
+    """The checker's verdict as a reader's kernel gives it: what the grader replays before the answer
+    (:func:`courseware.grading.replays`: the page's imports and definitions, or the statements of the
+    page the answer needs, then the page itself), the answer cells up to this one, then the checker on
+    the book's data, all in this process, as the kernel runs them."""
     cells = nb["cells"]
     answers = {G._nb_meta(c)["grade_id"]: i for i, c in enumerate(cells)
                if G._nb_meta(c).get("solution") and c["cell_type"] == "code"}
-    k = answers[f"{ex.label}-answer"]
     page = [G._src(c) for c in cells if c["cell_type"] == "code" and not G._nb_meta(c)]
-    mine = [G._src(cells[i]) for i in sorted(answers.values()) if i <= k]
     preamble = G._preamble(page, [G._src(cells[i]) for i in answers.values()])
-    if G._needs_page_state(preamble, mine, page):
-        run = [G._src(c) for i, c in enumerate(cells) if i <= k and c["cell_type"] == "code"
-               and (i in answers.values() or not G._nb_meta(c))]
-    else:
-        run = ["\n".join(preamble), *mine]
-    ns: dict = {"__name__": "__main__"}
-    for code in run:
-        try:
-            compiled = compile(code, "<cell>", "exec")
-        except SyntaxError:             # a setup cell with a magic (%pip in Colab), which this is not
-            continue
-        exec(compiled, ns)  # noqa: S102 - the book's cells and a corpus answer
     module = __import__(f"pedagogy_lib.exercises.{ex.checker_module}", fromlist=["_"])
-    return getattr(module, ex.checker)(*(ns[name] for name in E.answer_names(ex)))
+    for run in G.replays(cells, answers, answers[f"{ex.label}-answer"], preamble, page):
+        ns: dict = {"__name__": "__main__"}
+        for code, must_run in run:
+            try:
+                exec(compile(code, "<cell>", "exec"), ns)  # noqa: S102 - the book's cells and a corpus answer
+            except Exception:
+                if must_run:
+                    raise
+        verdict = getattr(module, ex.checker)(*(ns[name] for name in E.answer_names(ex)))
+        if verdict:
+            break
+    return verdict
 
 
 def _verdict(nb: dict, label: str) -> str:
