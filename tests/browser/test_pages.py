@@ -60,6 +60,10 @@ FIRST_VISIT_BUDGET = 1_000_000
 PHONE_WIDTH = 390
 MAX_LAYOUT_SHIFT = 0.1
 PLAYER = "figure.pgw-player"
+#: How long a control may take to show its next image. A few hundred milliseconds on an idle machine; a
+#: browser starved of CPU (a machine busy with other work) was seen to take more than 10 s, on a page whose
+#: formulas were still being typeset on the same thread.
+IMAGE_TIMEOUT_MS = 60_000
 SOLUTIONS = ".solution.admonition, details.solution, .solution.dropdown"
 
 
@@ -373,7 +377,7 @@ class ControlProblem(Exception):
 def _new_image(page, img, old_src: str, what: str) -> str:
     try:
         page.wait_for_function("([el, old]) => (el.currentSrc || el.src) !== old && el.complete && "
-                               "el.naturalWidth > 0", arg=[img, old_src], timeout=10_000)
+                               "el.naturalWidth > 0", arg=[img, old_src], timeout=IMAGE_TIMEOUT_MS)
     except Exception as exc:                       # noqa: BLE001 - reported as a test failure
         raise ControlProblem(f"{what} did not show a new, loaded image (still {old_src[-60:]}): "
                              f"{str(exc).splitlines()[0]}") from None
@@ -404,8 +408,8 @@ def _check_solutions(page) -> list[str]:
             # its box still moving after 5 s (seen once on a busy machine, never alone): click where
             # it is now; a title covered by something else then fails the check below
             trigger.click(force=True)
-        try:                                      # visible as soon as it opens (at most 2 s) ...
-            body.wait_for_element_state("visible", timeout=2000)
+        try:                                      # visible as soon as it opens (allowed 10 s) ...
+            body.wait_for_element_state("visible", timeout=10_000)
         except Exception:                         # noqa: BLE001 - reported below
             pass
         page.evaluate(_TRANSITIONS_DONE)          # ... and settled, so the page below stops moving
@@ -419,7 +423,7 @@ def _check_player(page, player, n: int) -> None:
     # player in the same place, which a browser starved of CPU (a loaded machine) may not paint in 30 s
     player.evaluate("el => el.scrollIntoView({block: 'center'})")
     img = player.query_selector("img.pgw-img")
-    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=10_000)
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=IMAGE_TIMEOUT_MS)
     first = _image(img)["src"]
     nxt = player.query_selector("button[data-act=next]")          # keyboard: focus Next, press Enter
     nxt.focus()
@@ -446,7 +450,7 @@ def _check_player(page, player, n: int) -> None:
 def _check_sliders(page, figure, n: int) -> int:
     figure.evaluate("el => el.scrollIntoView({block: 'center'})")   # see _check_player
     img = figure.query_selector("img.pgw-img")
-    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=10_000)
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=IMAGE_TIMEOUT_MS)
     moved = 0
     for control in figure.query_selector_all("input[type=range][data-ctl]"):
         label = figure.query_selector(f"label[for='{control.get_attribute('id')}']")
