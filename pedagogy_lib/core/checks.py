@@ -122,7 +122,7 @@ def as_scalar(x, name: str, *, finite: bool = True) -> float:
 
 def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | None] | None = None,
              dims: str | None = None, finite: bool = True, nonempty: bool = False) -> np.ndarray:
-    """Return ``x`` as a C-contiguous float64 array after checking its shape and values.
+    """Return ``x`` as a C-contiguous, writeable float64 array after checking its shape and values.
 
     Parameters
     ----------
@@ -155,8 +155,10 @@ def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | Non
                          f"got shape {fmt_shape(arr.shape)}.")
     if finite:
         check_finite(arr, name)
-    # np.ascontiguousarray promotes a 0-d array to shape (1,): keep scalars 0-d
-    return arr if arr.ndim == 0 else np.ascontiguousarray(arr)
+    # np.ascontiguousarray promotes a 0-d array to shape (1,): keep scalars 0-d. A read-only array is
+    # copied: numba types it apart, so a kernel would compile once more for it (seconds, for nothing).
+    arr = arr if arr.ndim == 0 else np.ascontiguousarray(arr)
+    return arr if arr.flags.writeable else arr.copy()
 
 
 def check_shape(arr: np.ndarray, name: str, shape: Sequence[int | None], *, dims: str | None = None) -> None:
