@@ -291,7 +291,7 @@ def _forward_pass(p, y, observed, u, form, backend, L_R, want_J) -> tuple:
     (T, m), n = y.shape, p.mu1.shape[0]
     out = (np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n, m)),
            np.empty(T), np.empty((T - 1 if want_J else 0, n, n)))
-    blas = kernels.blas_for(n, m)
+    blas = kernels.blas_for(n, m, form)
     if form == "covariance":
         t, kind, log_evidence = kernels.filter_covariance(tuple(p), u, y, observed, out, blas)
     else:

@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.jit import njit, njit_inline
-from ..core.kernels import (LOOPS_ONLY, LOOPS_ONLY_MAX_DIM, USE_BLAS, chol_logdet, chol_upper, mm, mtm, solve_u,
-                            solve_ut, solve_ut_vec, spd_screen, symmetrize_into, weighted_sumsq)
+from ..core.kernels import (BLAS_MIN_WORK, LOOPS_ONLY, USE_BLAS, chol_logdet, chol_upper, mm, mtm, solve_u, solve_ut,
+                            solve_ut_vec, spd_screen, symmetrize_into, weighted_sumsq)
 from ..core.linalg import TAU
 
 __all__ = ["warmup_kernels"]
@@ -45,13 +45,24 @@ FAIL_PRED, FAIL_INNOVATION, FAIL_INFO, FAIL_INFO_COND, FAIL_OVERFLOW = 0, 1, 2, 
 FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
-def blas_for(*dims):
-    """The ``blas`` argument of the kernels for a model of these dimensions: ``USE_BLAS`` (products and
-    factorizations large enough go to BLAS and LAPACK) when one is at least ``LOOPS_ONLY_MAX_DIM``, else
-    ``LOOPS_ONLY`` (loops at every size, where a call would not pay for itself). numba compiles a kernel for
-    the type of the argument it is given, so the small-model code carries no branch to BLAS, which measurably
-    slows its loops; a call compiles only the variant it needs."""
-    return USE_BLAS if max(dims) >= LOOPS_ONLY_MAX_DIM else LOOPS_ONLY
+def blas_for(n, m=None, form="covariance"):
+    """The ``blas`` argument of the kernels for a state of dimension ``n`` (and, for the forward pass, ``m``
+    observed dimensions in ``form``): ``USE_BLAS`` when a product or a factorization of one step is large
+    enough to go to BLAS or LAPACK (:func:`~pedagogy_lib.core.kernels.mm` and
+    :func:`~pedagogy_lib.core.kernels.chol_upper` decide by the same sizes), else ``LOOPS_ONLY``. numba
+    compiles a kernel for the type of the argument it is given, so the small-model code carries no branch
+    to BLAS, which measurably slows its loops, and a call compiles only the variant it uses: the BLAS one
+    takes several times longer to compile, for nothing when no call would reach BLAS. The two compute the
+    same numbers wherever ``LOOPS_ONLY`` is chosen.
+
+    A step's largest products are ``n x n x n`` (the time update), ``n x n x m`` (the gain) and, in the
+    covariance form only, ``n x m x m`` (the Joseph update); it factors ``n x n`` matrices and, in the
+    covariance form, ``m x m`` ones (the innovation covariance and the noise's eigenvalue bound)."""
+    work, factored = n ** 3, n
+    if m is not None:
+        work = max(work, n * n * m) if form == "information" else max(work, n * n * m, n * m * m)
+        factored = n if form == "information" else max(n, m)
+    return USE_BLAS if work >= BLAS_MIN_WORK or factored ** 3 >= 3 * BLAS_MIN_WORK else LOOPS_ONLY
 
 
 # ------------------------------------------------------------------------------------------------
