@@ -266,48 +266,64 @@ _COLOUR_CONTEXT = """() => {
 }"""
 
 
+#: The colour rules' elements when they share the document's run of axe: the marked elements (one of
+#: each look not yet checked, :data:`_COLOUR_CONTEXT`), and for the link rule only marked links.
+_SAMPLED_COLOUR_SELECTORS = [["color-contrast", "[data-pg-look]"],
+                             ["link-in-text-block", "a[href][data-pg-look], [role=link][data-pg-look]"]]
+
+
 def run_axe(page, axe_source: str, *, colour_only: bool = False, within: str | None = None,
             advice: bool = True, looks_checked: set | None = None) -> list[dict]:
-    """axe-core's violations on the page (or on the elements matching ``within``).
+    """axe-core's violations on the page (or on the elements matching ``within``), in one run of axe.
 
-    On the whole page, the colour rules run on ``_COLOUR_CONTEXT`` (one element of each look) and
-    every other rule on the document. ``advice`` adds axe's best-practice rules (reported as
-    warnings, never failures). ``looks_checked``, when given, holds the looks the colour rules have
-    already seen: they are left out, and the ones checked now are added (a run of the colour rules
-    costs about two seconds whatever it checks, since axe maps the whole page first, and a book's
-    pages share most of their looks).
+    On the whole page, the colour rules check one element of each look (``_COLOUR_CONTEXT``) and every
+    other rule the whole document. ``advice`` adds axe's best-practice rules (reported as warnings,
+    never failures). ``looks_checked``, when given, holds the looks the colour rules have already seen:
+    they are left out, and the ones checked now are added (a book's pages share most of their looks).
+    A run of axe maps the whole page first, a second or two on a long page whatever it checks, so the
+    colour rules share the document's run (their elements marked, and their selectors set to the marks
+    for that run) instead of a run of their own.
     """
+    assert set(COLOUR_RULES) == {rule for rule, _ in _SAMPLED_COLOUR_SELECTORS}
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=axe_source)
     colour = {"runOnly": {"type": "rule", "values": COLOUR_RULES}, "resultTypes": ["violations"]}
     every = {"runOnly": {"type": "tag", "values": WCAG_TAGS + (["best-practice"] if advice else [])},
              "resultTypes": ["violations"],
              "rules": {rule: {"enabled": True} for rule in EXTRA_RULES}}
-    if within is not None:                      # one run on those elements
-        runs = [(colour if colour_only else every, "within")]
-    else:                                       # the colour rules sampled, the others on the document
-        every["rules"].update({rule: {"enabled": False} for rule in COLOUR_RULES})
-        runs = [(colour, "sampled")] + ([] if colour_only else [(every, "document")])
-    found, skip = [], sorted(looks_checked or ())
-    for options, scope in runs:
-        result = page.evaluate("""async ([within, options, scope, skip]) => {
-            let context = document, looks = [];
-            if (scope === 'within') context = {include: [...document.querySelectorAll(within)]};
-            if (scope === 'sampled') {
-                const done = new Set(skip);
-                const fresh = (""" + _COLOUR_CONTEXT + """)().filter(([look]) => !done.has(look));
+    scope = "within" if within is not None else "colour" if colour_only else "document"
+    options = colour if colour_only else every
+    result = page.evaluate("""async ([within, options, scope, skip, selectors]) => {
+        let context = document, looks = [], fresh = [];
+        if (scope === 'within') {
+            context = {include: [...document.querySelectorAll(within)]};
+        } else {
+            const done = new Set(skip);
+            fresh = (""" + _COLOUR_CONTEXT + """)().filter(([look]) => !done.has(look));
+            looks = fresh.map(([look]) => look);
+            if (scope === 'colour') {
                 if (!fresh.length) return {violations: [], looks: []};
-                looks = fresh.map(([look]) => look);
                 context = {include: fresh.map(([, el]) => el)};
+            } else {
+                for (const [id] of selectors) options.rules[id] = {enabled: fresh.length > 0};
+                for (const [, el] of fresh) el.setAttribute('data-pg-look', '');
+                axe.configure({rules: selectors.map(([id, selector]) => ({id, selector}))});
             }
-            const late = new Promise((_, no) => setTimeout(
-                () => no(new Error('axe did not finish within 180 s (' + scope + ')')), 180000));
+        }
+        const late = new Promise((_, no) => setTimeout(
+            () => no(new Error('axe did not finish within 180 s (' + scope + ')')), 180000));
+        try {
             return {violations: (await Promise.race([axe.run(context, options), late])).violations, looks};
-        }""", [within, options, scope, skip])
-        found += result["violations"]
-        if looks_checked is not None:
-            looks_checked.update(result["looks"])
-    return found
+        } finally {
+            if (scope === 'document') {
+                axe.reset();
+                for (const [, el] of fresh) el.removeAttribute('data-pg-look');
+            }
+        }
+    }""", [within, options, scope, sorted(looks_checked or ()), _SAMPLED_COLOUR_SELECTORS])
+    if looks_checked is not None:
+        looks_checked.update(result["looks"])
+    return result["violations"]
 
 
 def describe(v: dict) -> str:
@@ -680,7 +696,8 @@ def test_page_weight_budget(report, book_page, site_root, site_url):
 def test_sampled_colour_check_still_sees_every_look(open_context, axe_source, site_root, chapter_pages):
     """The colour rules see one element of each look (``_COLOUR_CONTEXT``): a token class turned
     unreadable in a collapsed code cell, the plain text of outputs, the prose, an admonition's text
-    or a link in the prose is still a violation."""
+    or a link in the prose is still a violation, whether the colour rules run alone (dark mode) or
+    share the run of every rule (light mode)."""
     path = next((p for p in chapter_pages if "tag_hide-input" in (site_root / p).read_text(encoding="utf-8")
                  and "cell_output" in (site_root / p).read_text(encoding="utf-8")), None)
     if path is None:
@@ -701,9 +718,11 @@ def test_sampled_colour_check_still_sees_every_look(open_context, axe_source, si
                           ("an admonition's text", ".bd-article .admonition p"),
                           ("links in the prose", ".bd-article p a, .bd-article p a *")):
             style = page.add_style_tag(content=f"{css} {{ color: #f2f2f2 !important; }}")
-            found = [v for v in run_axe(page, axe_source, colour_only=True) if v["id"] == "color-contrast"]
+            for alone in (True, False):          # the colour rules' own run (dark mode), and the page's run
+                found = [v for v in run_axe(page, axe_source, colour_only=alone) if v["id"] == "color-contrast"]
+                assert found, (f"{path}: {what} made unreadable, and the sampled colour check "
+                               f"({'on its own' if alone else 'in the run of every rule'}) did not notice")
             style.evaluate("(el) => el.remove()")
-            assert found, f"{path}: {what} made unreadable, and the sampled colour check did not notice"
     finally:
         context.close()
 
