@@ -270,6 +270,7 @@ _COLOUR_CONTEXT = """() => {
 #: each look not yet checked, :data:`_COLOUR_CONTEXT`), and for the link rule only marked links.
 _SAMPLED_COLOUR_SELECTORS = [["color-contrast", "[data-pg-look]"],
                              ["link-in-text-block", "a[href][data-pg-look], [role=link][data-pg-look]"]]
+assert {rule for rule, _ in _SAMPLED_COLOUR_SELECTORS} == set(COLOUR_RULES)
 
 
 def run_axe(page, axe_source: str, *, colour_only: bool = False, within: str | None = None,
@@ -284,7 +285,6 @@ def run_axe(page, axe_source: str, *, colour_only: bool = False, within: str | N
     colour rules share the document's run (their elements marked, and their selectors set to the marks
     for that run) instead of a run of their own.
     """
-    assert set(COLOUR_RULES) == {rule for rule, _ in _SAMPLED_COLOUR_SELECTORS}
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=axe_source)
     colour = {"runOnly": {"type": "rule", "values": COLOUR_RULES}, "resultTypes": ["violations"]}
