@@ -18,6 +18,7 @@ requires NumPy < 2), never ``.venv``. The PDF printer is tools/print_book_pdf.py
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import re
@@ -76,9 +77,8 @@ def machine_variant(env: dict, simd_paths: list[str] | None = None) -> tuple[dic
 
     A result that depends on the CPU (the order of floating-point operations in a BLAS kernel or a
     vectorized loop, a stopping rule at rounding level) passes on the machine where it was written
-    and fails on the next one. So every notebook runs twice in the test command, once under nbval
-    with this environment and once in the strict book build with the machine's own, and the library
-    tests run under this one as well:
+    and fails on the next one. So the library tests, and every other notebook under nbval, run with
+    this environment, and the remaining notebooks with the machine's own (:func:`nbval_kernels`):
 
     * OpenBLAS forced to an older x86-64 kernel (``OPENBLAS_CORETYPE``: SSE3 or AVX code paths
       instead of the AVX2/AVX-512 ones a current CPU selects);
@@ -103,9 +103,19 @@ def machine_variant(env: dict, simd_paths: list[str] | None = None) -> tuple[dic
         variant["NPY_DISABLE_CPU_FEATURES"] = simd
     default = f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}" if forced else "the machine's own BLAS kernel"
     numpy_part = f", NumPy without its {simd} loops" if simd else ""
-    return variant, (f"library tests and notebooks under nbval ran with OPENBLAS_CORETYPE={core}{numpy_part} "
-                     f"and numba compiled for a generic x86-64 CPU; the strict build ran the notebooks again "
-                     f"with {default}, NumPy's own loops and numba compiled for this CPU")
+    return variant, (f"the library tests and every other notebook under nbval ran with OPENBLAS_CORETYPE={core}"
+                     f"{numpy_part} and numba compiled for a generic x86-64 CPU, the other notebooks with {default}, "
+                     f"NumPy's own loops and numba compiled for this CPU")
+
+
+def nbval_kernels(notebooks: list[str], env: dict, variant: dict | None) -> dict[str, dict]:
+    """Per notebook (path in the checkout), the variables its kernel under nbval starts with, on top of
+    the tests' environment (``variant``, or ``env`` when there is none): the book build's static
+    figures (``PEDAGOGY_STATIC_WIDGETS=1``, so that the build can render what nbval ran), and for
+    every second notebook in sorted order this machine's own defaults (``None``: removed). Each
+    notebook therefore runs once, on one of the two machines, always the same one."""
+    own = {k: env.get(k) for k in set(env) | set(variant or {}) if variant and variant.get(k) != env.get(k)}
+    return {nb: {"PEDAGOGY_STATIC_WIDGETS": "1", **(own if i % 2 else {})} for i, nb in enumerate(sorted(notebooks))}
 
 
 def drop_stale_numba_caches(root: Path = ROOT, build: Path = BUILD) -> bool:
@@ -187,20 +197,22 @@ def child_env() -> dict:
     return env
 
 
-def build_book(env: dict, out: Path | None = None, log=None) -> int:
+def build_book(env: dict, out: Path | None = None, log=None, executed: Path | None = None) -> int:
     """Strict build: warnings are errors, nitpicky references, every notebook executed.
 
     The HTML page shows each interactive figure's static default, so the build asks the widget
     helper for that alone (PEDAGOGY_STATIC_WIDGETS=1) instead of creating live widgets. The
     notebooks are first executed into the build's cache in parallel (tools/execute_notebooks.py);
-    the build then reads them from there. ``out`` (default: the project folder) is where the build
-    writes its ``_build/`` folder, as ``jupyter-book build --path-output``; ``log`` (an open file)
-    receives the output instead of the terminal.
+    the build then reads them from there. ``executed``: a folder of notebooks already executed
+    under nbval by the test command, taken into the cache as they are. ``out`` (default: the project
+    folder) is where the build writes its ``_build/`` folder, as ``jupyter-book build
+    --path-output``; ``log`` (an open file) receives the output instead of the terminal.
     """
     env = dict(env, PEDAGOGY_STATIC_WIDGETS="1")
     build_dir = (out or ROOT) / "_build"
     start = time.time()
-    run([PY, "tools/execute_notebooks.py", build_dir], env=env, log=log)
+    run([PY, "tools/execute_notebooks.py", build_dir, *(["--executed", executed] if executed else [])],
+        env=env, log=log)
     note = f"notebooks executed into the cache in {time.time() - start:.0f} s"
     say(note) if log is None else print(f"[tasks] {note}", file=log, flush=True)
     where = ["--path-output", out] if out else []
@@ -342,17 +354,30 @@ def cmd_test() -> int:
     say(f"numba's caches warm in {time.time() - start:.0f} s (exit code {rc_warm})")
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chapters").rglob("*.ipynb")
                        if ".ipynb_checkpoints" not in p.parts and p.name != NO_NUMBA_NOTEBOOK.name)
-    # The strict build (this machine's defaults) runs beside pytest (the other machine): each leaves
-    # a core idle at times (the end of a pytest worker's share, Sphinx writing the pages on one
-    # core), and neither writes where the other reads. Its output goes to a log, shown afterwards.
+    # Each notebook runs once, under nbval, and the strict build renders what nbval ran (see
+    # conftest.py): the kernels get the build's static figures, and every second notebook this
+    # machine's defaults instead of the other machine's (nbval_kernels).
+    executed = BUILD / "nbval-executed"
+    shutil.rmtree(executed, ignore_errors=True)
+    all_notebooks = sorted([*notebooks, str(NO_NUMBA_NOTEBOOK.relative_to(ROOT))])
+    record = BUILD / "nbval-record.json"
+    record.write_text(json.dumps({"outputs": str(executed), "kernels": nbval_kernels(all_notebooks, env, variant)},
+                                 indent=1), encoding="utf-8")
+    tests_env = dict(tests_env, PEDAGOGY_NBVAL_RECORD=str(record))
+    pytest_done = threading.Event()
+    # The strict build starts when every notebook has run under nbval (or pytest has ended), beside
+    # the rest of pytest. Its output goes to a log, shown afterwards.
     build_log_path = BUILD / "test-build.log"
     browser_log_path = BUILD / "browser-tests.log"
     build_result: dict = {}
 
     def strict_build():
+        while not pytest_done.is_set() and not all(
+                (executed / nb).exists() or (executed / f"{nb}.failed").exists() for nb in all_notebooks):
+            pytest_done.wait(2.0)
         started = time.time()
         with open(build_log_path, "w", encoding="utf-8") as log:
-            build_result["rc"] = build_book(env, TEST_OUT, log=log)
+            build_result["rc"] = build_book(env, TEST_OUT, log=log, executed=executed)
         build_result["seconds"] = time.time() - started
         # The browser tests need only the built site, so they start as soon as it is there, beside
         # whatever pytest has left to do (the end of a worker's share leaves a core idle).
@@ -361,8 +386,8 @@ def cmd_test() -> int:
             build_result["browser"] = run_browser_tests(env, build_result["rc"], log=log)
         build_result["browser_seconds"] = time.time() - started
 
-    say(f"the strict book build runs beside pytest, with this machine's defaults, then the browser tests "
-        f"(their logs: {build_log_path}, {browser_log_path})")
+    say(f"the strict book build starts once the notebooks have run under nbval, beside the rest of pytest, "
+        f"then the browser tests (their logs: {build_log_path}, {browser_log_path})")
     builder = threading.Thread(target=strict_build, name="strict-build")
     builder.start()
     # One notebook runs under nbval with numba made unimportable, as in the in-browser build; its
@@ -374,13 +399,17 @@ def cmd_test() -> int:
                 f"--timeout={TEST_TIMEOUT}", f"--junitxml={report_nn}", str(NO_NUMBA_NOTEBOOK.relative_to(ROOT))]
     say(" ".join(str(c) for c in no_numba) + "  (without numba, in the background)")
     log_nn = BUILD / "pytest-no-numba.log"
-    with open(log_nn, "w", encoding="utf-8") as log:
-        proc_nn = subprocess.Popen([str(c) for c in no_numba], cwd=ROOT, env=env_nn, stdout=log,
-                                   stderr=subprocess.STDOUT)
-        rc_tests = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
-                        "--durations=25", "--nbval-lax", "--nbval-cell-timeout=300", f"--timeout={TEST_TIMEOUT}",
-                        f"--junitxml={report}", "--ignore=tests/browser", "tests", *notebooks], env=tests_env)
-        rc_nn = proc_nn.wait()
+    try:
+        with open(log_nn, "w", encoding="utf-8") as log:
+            proc_nn = subprocess.Popen([str(c) for c in no_numba], cwd=ROOT, env=env_nn, stdout=log,
+                                       stderr=subprocess.STDOUT)
+            # the notebooks first, so that the build can start while the library tests run
+            rc_tests = run([PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
+                            "--durations=25", "--nbval-lax", "--nbval-cell-timeout=300", f"--timeout={TEST_TIMEOUT}",
+                            f"--junitxml={report}", "--ignore=tests/browser", *notebooks, "tests"], env=tests_env)
+            rc_nn = proc_nn.wait()
+    finally:
+        pytest_done.set()
     say(f"the notebook without numba: exit code {rc_nn}; its output:")
     print(log_nn.read_text(encoding="utf-8", errors="replace")[-4000:], flush=True)
     rc_tests = rc_tests or rc_nn or rc_warm

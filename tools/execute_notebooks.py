@@ -1,6 +1,6 @@
 """Execute the book's notebooks into the build's execution cache, one process per core.
 
-    python tools/execute_notebooks.py BUILD_DIR
+    python tools/execute_notebooks.py BUILD_DIR [--executed FOLDER]
 
 The book's build (``execute_notebooks: cache`` in ``_config.yml``) executes each notebook that
 its cache (``BUILD_DIR/.jupyter_cache``) does not hold, one after another. ``tasks.py`` runs this
@@ -9,6 +9,11 @@ its own folder with the build's cell timeout, through the same jupyter-cache fun
 uses) and the build then finds every one in the cache. A notebook whose code has not changed since its last execution is not run
 again. One that fails here is left out of the cache: the build runs it again and reports the error
 the usual way, so nothing is hidden by this step.
+
+``--executed FOLDER``: notebooks already executed elsewhere, with their outputs, at their paths in
+the checkout under ``FOLDER`` (the test command's run under nbval writes them there; see the
+project's ``conftest.py``). Each one whose code is the notebook's own goes into the cache as it is;
+the others are executed here as usual.
 """
 from __future__ import annotations
 
@@ -86,16 +91,24 @@ def execute_one(uri: str, timeout: int) -> tuple[str, str, float, str | None]:
     return uri, nbformat.writes(nb), result.time, error
 
 
-def main(build_dir: Path) -> int:
+def main(build_dir: Path, executed: Path | None = None) -> int:
     import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
     cache = get_cache(str(build_dir / ".jupyter_cache"))
-    uris = []
+    uris, taken = [], 0
     for path in notebooks():
         cache.add_nb_to_project(str(path))
         uris.append(str(path))
+        done = executed / path.relative_to(ROOT) if executed else None
+        if done is not None and done.is_file():
+            nb = nbformat.read(done, as_version=4)
+            if [c.source for c in nb.cells] == [c.source for c in nbformat.read(path, as_version=4).cells]:
+                cache.cache_notebook_bundle(CacheBundleIn(nb, str(path)), check_validity=False, overwrite=True)
+                taken += 1
+    if executed:
+        print(f"[execute] {taken} notebooks taken as executed under nbval, from {executed}", flush=True)
     stale = [record.uri for record in cache.list_unexecuted() if record.uri in uris]
     print(f"[execute] {len(uris) - len(stale)} of {len(uris)} notebooks already in the cache; "
           f"executing {len(stale)}, {os.cpu_count() or 1} at a time", flush=True)
@@ -120,6 +133,7 @@ def main(build_dir: Path) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python tools/execute_notebooks.py BUILD_DIR")
-    sys.exit(main(Path(sys.argv[1]).resolve()))
+    args = sys.argv[1:]
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--executed"):
+        sys.exit("usage: python tools/execute_notebooks.py BUILD_DIR [--executed FOLDER]")
+    sys.exit(main(Path(args[0]).resolve(), Path(args[2]).resolve() if len(args) == 3 else None))

@@ -13,8 +13,10 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,48 @@ def test_a_notebook_cell_that_writes_to_stderr_fails_under_nbval(tmp_path):
     assert out.returncode == 1, out.stdout[-3000:]
     assert "1 failed, 1 passed" in out.stdout, out.stdout[-3000:]
     assert "wrote to stderr" in out.stdout and "the gradient did not settle" in out.stdout
+
+
+def _notebook(path: Path, sources: list[str]) -> None:
+    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+              "source": src} for i, src in enumerate(sources)]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                                      "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_nbval_keeps_what_it_ran_for_the_build_and_starts_each_kernel_with_its_variables(tmp_path):
+    """Under the test command the build renders the notebooks as nbval ran them (conftest.py): a notebook
+    whose cells all pass is written with its outputs, one that fails is marked, and each kernel starts
+    with the variables ``nbval_kernels`` gives its notebook."""
+    where = Path(tempfile.mkdtemp(prefix="nbval-record-", dir=tasks.BUILD if tasks.BUILD.is_dir() else ROOT))
+    try:
+        good, bad = where / "good.ipynb", where / "bad.ipynb"
+        _notebook(good, ["import os\nprint(os.environ.get('PG_PROBE'), os.environ.get('PG_GONE'))", "6 * 7"])
+        _notebook(bad, ["print('before')", "1 / 0"])
+        keys = [p.relative_to(ROOT).as_posix() for p in (bad, good)]
+        kernels = tasks.nbval_kernels(keys, {"PG_PROBE": "own"}, {"PG_PROBE": "other", "PG_GONE": "x"})
+        assert kernels[keys[0]] == {"PEDAGOGY_STATIC_WIDGETS": "1"}            # the first: the tests' machine
+        assert kernels[keys[1]] == {"PEDAGOGY_STATIC_WIDGETS": "1", "PG_PROBE": "own", "PG_GONE": None}
+        record = tmp_path / "record.json"
+        record.write_text(json.dumps({"outputs": str(tmp_path / "out"), "kernels": kernels}), encoding="utf-8")
+        env = dict(os.environ, PEDAGOGY_NBVAL_RECORD=str(record), PG_PROBE="other", PG_GONE="x")
+        out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval-lax",
+                              "--nbval-cell-timeout=60", str(good), str(bad)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+        assert "1 failed, 3 passed" in out.stdout, out.stdout[-3000:]
+        import nbformat
+
+        written = nbformat.read(tmp_path / "out" / keys[1], as_version=4)
+        nbformat.validate(written)
+        first, second = written.cells
+        assert first.outputs[0]["text"] == "own None\n"                         # this machine's variables
+        assert second.outputs[0]["data"]["text/plain"] == "42" and second.execution_count == 2
+        assert (tmp_path / "out" / f"{keys[0]}.failed").exists()
+        assert not (tmp_path / "out" / keys[0]).exists()
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
 
 
 #: Calls that read the clock or the machine's load; none may decide an output or an assertion.
