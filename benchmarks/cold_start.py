@@ -79,6 +79,10 @@ def _run(notebook: Path, cache: str, twins: bool = False) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _seconds(x: float) -> str:
+    return f"{x:.1f} s".replace("-0.0", "0.0")        # a difference that rounds to zero has no sign
+
+
 def _measure(nb: Path) -> tuple:
     """The three runs of one page: cold, warm (on the cache the cold run left) and twins only."""
     with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache:
@@ -146,7 +150,7 @@ def main(names: list[str]) -> int:
         most = target(warm["process"], twins["process"])
         met += cold["process"] <= most
         lines.append(f"| `{page}` | {cold['process']:.1f} s | {warm['process']:.1f} s | {twins['process']:.1f} s | "
-                     f"{cold['process'] - warm['process']:.1f} s | {most:.1f} s | "
+                     f"{_seconds(cold['process'] - warm['process'])} | {most:.1f} s | "
                      f"{'yes' if cold['process'] <= most else '**no**'} | {cold['slowest']:.1f} s "
                      f"(code cell {cold['cell'] + 1}) |")
     total_cold, total_warm, total_twins = (sum(r[k]["process"] for r in rows) for k in (1, 2, 3))
