@@ -284,8 +284,8 @@ def test_catalogue_lists_every_exercise_with_its_attributes():
 # ----------------------------------------------------------------- a few editions, executed
 
 # ----------------------------------------------------------------- editions that run
-# The chapter notebooks themselves run twice in the test command (under nbval and in the strict
-# build) and no more. The editions are run here on *exercise sheets*: notebooks made of a chapter's
+# The chapter notebooks themselves run once in the test command (under nbval, and the strict build
+# renders that run) and no more. The editions are run here on *exercise sheets*: notebooks made of a chapter's
 # title, one import cell and its exercise and answer cells, copied as they are, for exercises
 # whose published solution needs nothing from the rest of its chapter (numbers and checkers only).
 

@@ -1,11 +1,12 @@
 """The test command varies the machine, and the rules that keep results machine-independent.
 
-``python3 tasks.py test`` runs the library tests and every notebook under nbval as on another
-machine (an older OpenBLAS kernel, numba compiled for a generic x86-64 CPU), then the strict build
-runs the notebooks again with this machine's defaults (``tasks.machine_variant``). These tests
-check that choice, that the run really sees it, that a notebook writing to stderr fails nbval as it
-fails the build, and that nothing in the library, the notebooks or the tests decides anything by
-the clock or the machine's load.
+``python3 tasks.py test`` runs the library tests and every other notebook under nbval as on another
+machine (an older OpenBLAS kernel, numba compiled for a generic x86-64 CPU), and the remaining
+notebooks with this machine's defaults (``tasks.machine_variant``, ``tasks.nbval_kernels``); the
+strict build renders the notebooks as nbval ran them. These tests check that choice, that the run
+really sees it, that nbval keeps what it ran for the build, that a notebook writing to stderr fails
+nbval as it fails the build, and that nothing in the library, the notebooks or the tests decides
+anything by the clock or the machine's load.
 """
 from __future__ import annotations
 
