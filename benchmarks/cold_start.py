@@ -121,6 +121,7 @@ def main(names: list[str]) -> int:
     started = time.time()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     measured = {nb: done[str(nb.relative_to(ROOT))] for nb in chosen if str(nb.relative_to(ROOT)) in done}
+    resumed = set(measured)
     # one page per core at a time: the CPU seconds are each process's own, so pages run side by side
     # do not count each other's work
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -137,9 +138,10 @@ def main(names: list[str]) -> int:
     sys.path.insert(0, str(HERE))
     from run import machine_description
     lines = [f"Measured on {machine_description()}, one thread, {time.strftime('%Y-%m-%d')}; "
-             f"{time.time() - started:.0f} s in all, {os.cpu_count() or 1} pages at a time (one per core); load "
-             f"average before the run {load}. CPU seconds (user + system) of a fresh process running every code "
-             "cell with `PEDAGOGY_FAST=1`.", "",
+             f"{time.time() - started:.0f} s for the {len(chosen) - len(resumed)} pages measured in this run"
+             f"{f' ({len(resumed)} more from an earlier run)' if resumed else ''}, {os.cpu_count() or 1} pages at a "
+             f"time (one per core); load average before this run {load}. CPU seconds (user + system) of a fresh "
+             "process running every code cell with `PEDAGOGY_FAST=1`.", "",
              f"The target for a cold run is the larger of the warm run plus {COMPILE_ALLOWANCE:g} s and "
              f"{TWINS_FACTOR:g} times the twins-only run (`PEDAGOGY_DISABLE_NUMBA=1`).", "",
              "| Page | Cold cache | Warm cache | Twins only | Compiling costs | Target | Met | Slowest cell, cold |",

@@ -148,9 +148,11 @@ def test_library_tests_pass_without_numba(tmp_path):
             # without numba, backend="numba" resolves to the NumPy twins: a test's backend="numpy" case
             # would run what its backend="numba" case runs here, so only the latter runs
             def pytest_collection_modifyitems(self, config, items):
-                twice = [i for i in items
-                         if getattr(i, "callspec", None) and i.callspec.params.get("backend") == "numpy"]
-                items[:] = [i for i in items if i not in twice]
+                keep, twice = [], []
+                for i in items:
+                    numpy_case = getattr(i, "callspec", None) and i.callspec.params.get("backend") == "numpy"
+                    (twice if numpy_case else keep).append(i)
+                items[:] = keep
                 config.hook.pytest_deselected(items=twice)
 
         sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:xdist", *{LIBRARY_TESTS!r}],

@@ -86,16 +86,19 @@ def test_this_run_really_uses_the_older_kernels():
     assert config.CPU_NAME == "generic" and numba.config.CPU_FEATURES == ""
 
 
-@pytest.mark.slow
-def test_a_notebook_cell_that_writes_to_stderr_fails_under_nbval(tmp_path):
+def _notebook(path: Path, sources: list[str]) -> None:
     cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
-              "source": src} for i, src in enumerate([
-                  "import warnings\nwarnings.warn('the gradient did not settle', RuntimeWarning)",
-                  "print('stdout is fine')"])]
+              "source": src} for i, src in enumerate(sources)]
     nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                                       "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
-    path = tmp_path / "warns.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_notebook_cell_that_writes_to_stderr_fails_under_nbval(tmp_path):
+    path = tmp_path / "warns.ipynb"
+    _notebook(path, ["import warnings\nwarnings.warn('the gradient did not settle', RuntimeWarning)",
+                     "print('stdout is fine')"])
     # the project's conftest.py, loaded as a plugin since the notebook lies outside the checkout
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conftest", "-q",
                           "--nbval-lax", "--nbval-cell-timeout=60", str(path)],
@@ -103,14 +106,6 @@ def test_a_notebook_cell_that_writes_to_stderr_fails_under_nbval(tmp_path):
     assert out.returncode == 1, out.stdout[-3000:]
     assert "1 failed, 1 passed" in out.stdout, out.stdout[-3000:]
     assert "wrote to stderr" in out.stdout and "the gradient did not settle" in out.stdout
-
-
-def _notebook(path: Path, sources: list[str]) -> None:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
-              "source": src} for i, src in enumerate(sources)]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                      "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(nb), encoding="utf-8")
 
 
 @pytest.mark.slow
