@@ -221,7 +221,11 @@ def build_book(env: dict, out: Path | None = None, log=None, executed: Path | No
 
 def cmd_book() -> int:
     ensure_env("requirements.txt")
-    rc = build_book(child_env())
+    env = child_env()
+    drop_stale_numba_caches()
+    # Every kernel compiled first, as on Binder after postBuild: the pages then run what a reader's warm
+    # machine runs, and no page shows numba's one-line compile notice (the strict build refuses stderr).
+    rc = run([PY, "-m", "pedagogy_lib.core.warmup"], env=env) or build_book(env)
     if rc == 0:
         say(f"the book is at {BUILD / 'html' / 'index.html'}")
     return rc

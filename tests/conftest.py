@@ -13,6 +13,15 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+@pytest.fixture(autouse=True)
+def _auto_backend_compiles(monkeypatch):
+    """``backend="auto"`` calls the compiled kernel in every test, as on a machine whose numba cache is warm,
+    so that a test of a function's default path tests the kernel whatever state the cache is in.
+    ``tests/core/test_jit.py`` checks the rule itself."""
+    from pedagogy_lib.core import jit
+    monkeypatch.setattr(jit, "COMPILE_AFTER_TWIN_SECONDS", 0.0)
+
+
 #: The longest test files (several minutes each under the test command), collected first: the test
 #: command gives whole files to its two workers (pytest-xdist ``--dist loadfile``), and a long file
 #: handed out last would leave one worker idle while the other finishes it.

@@ -32,7 +32,7 @@ import numpy as np
 from ..core.checks import as_array, as_scalar, check_backend, check_choice, check_int, check_rng, check_spd
 from . import kernels
 from .kernels import Noise, ObsModel, Outputs
-from .lorenz import cycle_forward_numpy
+from .lorenz import cycle_forward_numpy, twin_seconds
 from .model import DAModel, check_model, check_observations, check_truth, make_result, psd_sqrt
 
 __all__ = ["enkf", "exact_ensemble", "METHODS"]
@@ -161,6 +161,22 @@ def _analysis_numpy(method, y, obs, Z, L, rho):
     return analysis
 
 
+def _driver(method, L):
+    """The driver kernel of ``method`` (local when ``L`` is given)."""
+    if method == "perturbed":
+        return kernels.run_perturbed if L is None else kernels.run_perturbed_localized
+    return kernels.run_etkf if L is None else kernels.run_letkf
+
+
+def _twin_seconds(dyn, T: int, N: int, m: int, local: bool) -> float:
+    """What the NumPy twin of :func:`enkf` costs, estimated from the sizes (the forecasts, then about 0.1 ms
+    per analysis plus its dense algebra, or 20 us per site and its own algebra when local): the work
+    ``backend="auto"`` weighs against compiling (:func:`pedagogy_lib.core.jit.prefer_compiled`)."""
+    n = dyn.n
+    analysis = n * (2e-5 + 5e-8 * N ** 2) if local else 1e-4 + 4e-9 * N ** 3 + 2e-9 * N * n * m
+    return twin_seconds(dyn, T, N) + T * analysis
+
+
 def _run_compiled(method, args, L, rho, out) -> bool:
     """The driver kernel of ``method`` (local when ``L`` is given) on ``args = (flow, E0, y, obs,
     noise, inflation)``; False if it stopped at an innovation covariance that is not positive definite."""
@@ -194,7 +210,7 @@ def _check_localization(localization, n, m, C, Sigma_y_x, method):
 
 
 def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflation=1.0, localization=None,
-         initial_ensemble=None, truth=None, backend: str = "numba"):
+         initial_ensemble=None, truth=None, backend: str = "auto"):
     r"""Ensemble Kalman filter, perturbed-observation or ETKF, with inflation and localization.
 
     Parameters
@@ -221,7 +237,9 @@ def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflat
         The ensemble before the first analysis; drawn from :math:`\mathcal N(\boldsymbol\mu_1, \boldsymbol\Sigma_1)` otherwise.
     truth : array_like, shape (T, n), optional
         True states, for the RMSE.
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The compiled driver or the NumPy twin; ``"auto"`` runs the twin while compiling would cost more than it saves
+        (:func:`pedagogy_lib.core.jit.prefer_compiled`).
 
     Returns
     -------
@@ -234,12 +252,12 @@ def enkf(model: DAModel, y, *, n_members: int, rng, method: str = "etkf", inflat
     truth = check_truth(truth, T, n)
     rng = check_rng(rng)
     method = check_choice(method, "method", METHODS)
-    backend = check_backend(backend)
     N = check_int(n_members, "n_members", minimum=2)
     inflation = as_scalar(inflation, "inflation")
     if inflation <= 0:
         raise ValueError(f"inflation must be positive (a factor on the anomalies); got {inflation}.")
     L, rho = _check_localization(localization, n, m, model.C, model.Sigma_y_x, method)
+    backend = check_backend(backend, _driver(method, L), _twin_seconds(model.dynamics, T, N, m, L is not None))
     if initial_ensemble is None:
         E0 = model.mu1 + rng.standard_normal((N, n)) @ np.linalg.cholesky(model.Sigma1).T
     else:

@@ -237,7 +237,15 @@ def _finite(dyn: Dynamics, what: str, *arrays):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
-def integrate(dynamics: Dynamics, x0, n_cycles: int, *, backend: str = "numba") -> np.ndarray:
+def twin_seconds(dyn: Dynamics, cycles: int, rows: int = 1, *, tangent: bool = False) -> float:
+    """What the NumPy twin costs for ``cycles`` cycles of ``rows`` states (with the tangent-linear or adjoint
+    model when ``tangent``), estimated from the sizes (about 0.1 ms per RK4 step, 0.25 ms with the tangent
+    model, plus the arithmetic): the work ``backend="auto"`` weighs against compiling
+    (:func:`pedagogy_lib.core.jit.prefer_compiled`)."""
+    return cycles * dyn.n_steps * ((2.5e-4 if tangent else 1e-4) + 5e-9 * rows * dyn.n)
+
+
+def integrate(dynamics: Dynamics, x0, n_cycles: int, *, backend: str = "auto") -> np.ndarray:
     """Trajectory from ``x0`` over ``n_cycles`` cycles; shape ``(n_cycles + 1, n)`` with row 0 = ``x0``.
 
     Raises
@@ -249,7 +257,7 @@ def integrate(dynamics: Dynamics, x0, n_cycles: int, *, backend: str = "numba") 
     x0 = _state(x0, dyn, "x0")
     n_cycles = check_int(n_cycles, "n_cycles", minimum=0)
     with np.errstate(over="ignore", invalid="ignore"):
-        if check_backend(backend) == "numba":
+        if check_backend(backend, kernels.integrate, twin_seconds(dyn, n_cycles)) == "numba":
             out = np.empty((n_cycles + 1, dyn.n))
             kernels.integrate(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x0, out)
         else:
@@ -260,7 +268,7 @@ def integrate(dynamics: Dynamics, x0, n_cycles: int, *, backend: str = "numba") 
     return _finite(dyn, "trajectory", out)
 
 
-def propagate(dynamics: Dynamics, X, *, backend: str = "numba") -> np.ndarray:
+def propagate(dynamics: Dynamics, X, *, backend: str = "auto") -> np.ndarray:
     """One cycle of the flow map for every member (row) of an ensemble ``X`` (N, n).
 
     Raises
@@ -273,7 +281,7 @@ def propagate(dynamics: Dynamics, X, *, backend: str = "numba") -> np.ndarray:
     if X.shape[1] != dyn.n:
         raise ValueError(f"X must have shape (N, n) with n = {dyn.n}; got {X.shape}.")
     with np.errstate(over="ignore", invalid="ignore"):
-        if check_backend(backend) == "numba":
+        if check_backend(backend, kernels.propagate, twin_seconds(dyn, 1, X.shape[0])) == "numba":
             out = np.empty_like(X)
             kernels.propagate(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, X, out)
         else:
@@ -281,7 +289,7 @@ def propagate(dynamics: Dynamics, X, *, backend: str = "numba") -> np.ndarray:
     return _finite(dyn, "ensemble forecast", out)
 
 
-def tangent_linear(dynamics: Dynamics, x, dx, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+def tangent_linear(dynamics: Dynamics, x, dx, *, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     r"""One cycle of the state and of the tangent-linear model: :math:`(\mathcal M(\mathbf x), \mathbf M\,\delta\mathbf x)`.
 
     ``dx`` is one perturbation (n,) or a stack of them in rows (k, n).
@@ -298,7 +306,7 @@ def tangent_linear(dynamics: Dynamics, x, dx, *, backend: str = "numba") -> tupl
         raise ValueError(f"dx must have shape (n,) or (k, n) with n = {dyn.n}; got {dX.shape}.")
     D = np.atleast_2d(dX)
     with np.errstate(over="ignore", invalid="ignore"):
-        if check_backend(backend) == "numba":
+        if check_backend(backend, kernels.cycle_tlm, twin_seconds(dyn, 1, D.shape[0], tangent=True)) == "numba":
             x_out, D_out = np.empty(dyn.n), np.empty_like(D)
             kernels.cycle_tlm(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, np.ascontiguousarray(D), x_out, D_out)
         else:
@@ -307,7 +315,7 @@ def tangent_linear(dynamics: Dynamics, x, dx, *, backend: str = "numba") -> tupl
     return x_out, (D_out[0] if dX.ndim == 1 else D_out)
 
 
-def adjoint(dynamics: Dynamics, x, lam, *, backend: str = "numba") -> np.ndarray:
+def adjoint(dynamics: Dynamics, x, lam, *, backend: str = "auto") -> np.ndarray:
     r"""The adjoint of one cycle at ``x``: :math:`\mathbf M^T\boldsymbol\lambda`, so that
     :math:`\langle\mathbf M\,\delta\mathbf x, \boldsymbol\lambda\rangle = \langle\delta\mathbf x, \mathbf M^T\boldsymbol\lambda\rangle`.
 
@@ -320,7 +328,7 @@ def adjoint(dynamics: Dynamics, x, lam, *, backend: str = "numba") -> np.ndarray
     x = _state(x, dyn, "x")
     lam = _state(lam, dyn, "lam")
     with np.errstate(over="ignore", invalid="ignore"):
-        if check_backend(backend) == "numba":
+        if check_backend(backend, kernels.cycle_adjoint, twin_seconds(dyn, 1, tangent=True)) == "numba":
             stages, x_next, out = np.empty((dyn.n_steps, 4, dyn.n)), np.empty(dyn.n), np.empty(dyn.n)
             kernels.cycle_forward(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x, stages, x_next)
             kernels.cycle_adjoint(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, stages, lam, out)
@@ -330,7 +338,7 @@ def adjoint(dynamics: Dynamics, x, lam, *, backend: str = "numba") -> np.ndarray
     return _finite(dyn, "adjoint cycle", out)
 
 
-def cycle_jacobian(dynamics: Dynamics, x, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+def cycle_jacobian(dynamics: Dynamics, x, *, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     r"""``(M(x), M)``: one cycle and its Jacobian :math:`\mathbf M` (n, n), from the tangent-linear model."""
     dyn = check_dynamics(dynamics)
     x_next, D = tangent_linear(dyn, x, np.eye(dyn.n), backend=backend)

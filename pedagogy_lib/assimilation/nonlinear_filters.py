@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_spd
-from .lorenz import cycle_jacobian, propagate
+from . import kernels
+from .lorenz import cycle_jacobian, propagate, twin_seconds
 from .model import DAModel, check_model, check_observations, check_truth, make_result
 
 __all__ = ["ekf", "ukf", "sigma_points"]
@@ -100,7 +101,7 @@ def _sigma_points(mean, cov, alpha, beta, kappa):
     return X, w_mean, w_cov
 
 
-def ekf(model: DAModel, y, *, truth=None, backend: str = "numba"):
+def ekf(model: DAModel, y, *, truth=None, backend: str = "auto"):
     r"""Extended Kalman filter: linearize the flow map about the current mean (tangent-linear model).
 
     Parameters
@@ -110,8 +111,9 @@ def ekf(model: DAModel, y, *, truth=None, backend: str = "numba"):
         Observations; row ``t`` observes the state at cycle ``t``.
     truth : array_like, shape (T, n), optional
         True states, for the RMSE.
-    backend : {"numba", "numpy"}
-        Which tangent-linear kernel to use.
+    backend : {"auto", "numba", "numpy"}
+        Which tangent-linear kernel to use; ``"auto"`` runs the twin while compiling would cost more than it saves
+        (:func:`pedagogy_lib.core.jit.prefer_compiled`).
 
     Returns
     -------
@@ -128,7 +130,7 @@ def ekf(model: DAModel, y, *, truth=None, backend: str = "numba"):
     y = check_observations(y, m)
     T = y.shape[0]
     truth = check_truth(truth, T, n)
-    backend = check_backend(backend)
+    backend = check_backend(backend, kernels.cycle_tlm, twin_seconds(model.dynamics, T, n, tangent=True))
     mean, cov = model.mu1, model.Sigma1
     means, covs, fmeans = np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n))
     for t in range(T):
@@ -146,7 +148,7 @@ def ekf(model: DAModel, y, *, truth=None, backend: str = "numba"):
     return make_result("EKF", means, covs, None, fmeans, truth)
 
 
-def ukf(model: DAModel, y, *, alpha=1.0, beta=2.0, kappa=0.0, truth=None, backend: str = "numba"):
+def ukf(model: DAModel, y, *, alpha=1.0, beta=2.0, kappa=0.0, truth=None, backend: str = "auto"):
     r"""Unscented Kalman filter: propagate sigma points through the flow map and match moments.
 
     Parameters
@@ -171,7 +173,7 @@ def ukf(model: DAModel, y, *, alpha=1.0, beta=2.0, kappa=0.0, truth=None, backen
     y = check_observations(y, m)
     T = y.shape[0]
     truth = check_truth(truth, T, n)
-    backend = check_backend(backend)
+    backend = check_backend(backend, kernels.propagate, twin_seconds(model.dynamics, T, 2 * n + 1))
     alpha, beta, kappa = _check_ut(alpha, beta, kappa, n)
     mean, cov = model.mu1, model.Sigma1
     means, covs, fmeans = np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n))

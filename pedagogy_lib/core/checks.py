@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .jit import HAVE_NUMBA
+from .jit import HAVE_NUMBA, prefer_compiled
 from .kernels import EPS, SPD_ULPS, spd_screen
 
 __all__ = [
@@ -52,7 +52,7 @@ __all__ = [
 PROB_ATOL = 1e-8
 SYM_RTOL = 1e-8
 
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("auto", "numba", "numpy")
 
 
 class ConvergenceWarning(UserWarning):
@@ -599,14 +599,20 @@ def check_choice(value, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-def check_backend(backend) -> str:
-    """Raise unless ``backend`` names an implementation: ``'numba'`` (kernel) or ``'numpy'`` (readable twin).
+def check_backend(backend, kernel=None, twin_seconds: float = 0.0) -> str:
+    """Raise unless ``backend`` names an implementation; return ``'numba'`` (kernel) or ``'numpy'`` (readable twin).
 
-    Without numba (:data:`pedagogy_lib.core.jit.HAVE_NUMBA` false) ``'numba'`` resolves to
-    ``'numpy'``: the twin computes the same result, only more slowly.
+    ``'auto'`` chooses by the work (:func:`pedagogy_lib.core.jit.prefer_compiled`) when the caller names the
+    ``kernel`` its compiled path calls and estimates the twin's ``twin_seconds`` from the sizes; without a
+    ``kernel`` it is ``'numba'``. Without numba (:data:`pedagogy_lib.core.jit.HAVE_NUMBA` false) every
+    choice resolves to ``'numpy'``: the twin computes the same result, only more slowly.
     """
     backend = check_choice(backend, "backend", BACKENDS)
-    return backend if HAVE_NUMBA else "numpy"
+    if not HAVE_NUMBA:
+        return "numpy"
+    if backend == "auto":
+        return "numba" if kernel is None or prefer_compiled(kernel, twin_seconds) else "numpy"
+    return backend
 
 
 def check_callable(fn, name: str, signature: str):

@@ -7,12 +7,30 @@ has no LLVM) the decorator returns the function unchanged, and :func:`pedagogy_l
 sends every ``backend="numba"`` request to the NumPy twin instead, so results are the same and only
 speed differs. Set the environment variable ``PEDAGOGY_DISABLE_NUMBA=1`` to get that behaviour with
 numba installed (the test suite does, to check the fallback).
+
+**A first run.** Compiling a kernel costs seconds (up to about 20 for the Kalman filter's); a page that
+calls it a few times on small inputs is done sooner by the twin. So the default ``backend="auto"`` of a
+function that estimates its work follows one rule, :func:`prefer_compiled`: the compiled kernel once it
+is compiled (in this process, or marked as compiled in numba's cache on this machine), or once this
+call's work, added to what the twin already did for the same kernel in this process, comes to
+:data:`COMPILE_AFTER_TWIN_SECONDS`; the twin until then. The work is an estimate of the twin's seconds
+computed from the sizes alone, so the choice is the same on every machine and run, and the twin agrees
+with the kernel to the tolerance the tests hold them to. ``backend="numba"`` and ``backend="numpy"``
+choose outright.
+
+Whenever numba compiles one of the library's kernels (not when it loads one from its cache), the
+reader sees one line on standard error saying which family is compiling and that later runs load it
+from the cache; at most one line per family and process.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
+from pathlib import Path
 
-__all__ = ["HAVE_NUMBA", "njit", "njit_ieee", "njit_inline"]
+__all__ = ["COMPILE_AFTER_TWIN_SECONDS", "HAVE_NUMBA", "mark_compiled", "njit", "njit_ieee", "njit_inline",
+           "prefer_compiled"]
 
 try:
     if os.environ.get("PEDAGOGY_DISABLE_NUMBA", "") not in ("", "0"):
@@ -62,3 +80,113 @@ def njit_ieee(func):
         return _numba.njit(cache=True, error_model="numpy")(func)
     func.py_func = func
     return func
+
+
+# ------------------------------------------------------------------------------------------------
+# backend="auto": the kernel or its twin, by the work (see the module docstring)
+# ------------------------------------------------------------------------------------------------
+
+#: ``backend="auto"`` runs a kernel's twin until the twin's estimated work for it in this process
+#: (this call included) reaches this many seconds. Compiling one of the kernels that choose this way
+#: costs 5 to 20 s, so a reader never pays the twin more than about twice what compiling at once would
+#: have cost, and a page that calls a kernel on small inputs never compiles it.
+COMPILE_AFTER_TWIN_SECONDS = 5.0
+
+_LIBRARY = Path(__file__).resolve().parents[1]
+_twin_seconds: dict[str, float] = {}          # per kernel: the twin's estimated work so far in this process
+_announced: set[str] = set()                 # families whose compiling the reader has been told about
+
+
+def _kernel_name(kernel) -> str:
+    return f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"
+
+
+def _marker_dir() -> Path:
+    """Where the marks of compiled kernels live: beside numba's cache (``NUMBA_CACHE_DIR`` when set, else
+    the library's ``__pycache__`` when writable, else the user's cache directory)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"]) / "pedagogy_lib-compiled"
+    if os.access(_LIBRARY, os.W_OK):
+        return _LIBRARY / "__pycache__" / "compiled"
+    return Path.home() / ".cache" / "pedagogy_lib" / "compiled"
+
+
+_key: str | None = None
+
+
+def _library_key() -> str:
+    """A digest of what numba's cache depends on: numba's and Python's versions, the target CPU name, and
+    every source file of the library (path, size, modification time). Any edit or reinstall changes it,
+    so a mark never outlives the cache entry it stands for."""
+    global _key
+    if _key is None:
+        h = hashlib.blake2b(digest_size=8)
+        h.update(f"{_numba.__version__ if _numba else ''} {sys.version_info[:2]} "
+                 f"{os.environ.get('NUMBA_CPU_NAME', '')}".encode())
+        for path in sorted(_LIBRARY.rglob("*.py")):
+            st = path.stat()
+            h.update(f"{path.relative_to(_LIBRARY)} {st.st_size} {st.st_mtime_ns}".encode())
+        _key = h.hexdigest()
+    return _key
+
+
+def _marker(kernel) -> Path:
+    return _marker_dir() / f"{_kernel_name(kernel)}.{_library_key()}"
+
+
+def mark_compiled(kernel) -> None:
+    """Record that ``kernel`` is in numba's cache on this machine (best effort: a read-only place is skipped)."""
+    try:
+        path = _marker(kernel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        pass
+
+
+def prefer_compiled(kernel, twin_seconds: float) -> bool:
+    """The rule of ``backend="auto"``: True to call the compiled ``kernel``, False for its twin.
+
+    Parameters
+    ----------
+    kernel : numba dispatcher
+        The kernel the compiled path calls first.
+    twin_seconds : float
+        The caller's estimate, from the sizes alone, of what this call costs on the twin.
+    """
+    if _numba is None:
+        return False
+    name = _kernel_name(kernel)
+    if kernel.signatures or _marker(kernel).exists():
+        return True
+    spent = _twin_seconds.get(name, 0.0) + twin_seconds
+    if spent >= COMPILE_AFTER_TWIN_SECONDS:
+        return True
+    _twin_seconds[name] = spent
+    return False
+
+
+if _numba is not None:
+    from numba.core import event as _event
+
+    class _CompileNotice(_event.Listener):
+        """Says, once per family and process, that numba is compiling it (the kernel called, not the helpers
+        compiled inside it); marks each compiled kernel."""
+
+        depth = 0
+
+        def on_start(self, ev):
+            self.depth += 1
+            family = ev.data["dispatcher"].py_func.__module__.rpartition(".")[0]
+            if self.depth == 1 and family.startswith("pedagogy_lib") and family not in _announced:
+                _announced.add(family)
+                print(f"Compiling the {family.removeprefix('pedagogy_lib.')} kernels with numba for this machine "
+                      "(a one-off: later runs load them from numba's cache).", file=sys.stderr, flush=True)
+
+        def on_end(self, ev):
+            self.depth -= 1
+            kernel = ev.data["dispatcher"]
+            if kernel.py_func.__module__.startswith("pedagogy_lib.") and kernel.signatures:   # compiled
+                mark_compiled(kernel)
+
+    _event.register("numba:compile", _CompileNotice())

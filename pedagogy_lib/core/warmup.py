@@ -14,6 +14,8 @@ import ast
 import importlib
 from pathlib import Path
 
+from .jit import mark_compiled
+
 _LIBRARY = Path(__file__).resolve().parents[1]
 
 
@@ -36,9 +38,14 @@ KERNEL_MODULES: list[str] = kernel_modules()
 
 
 def compile_all() -> None:
+    """Call every module's ``warmup_kernels()``, then mark each kernel it compiled or loaded as in the cache
+    (:func:`pedagogy_lib.core.jit.mark_compiled`), so that ``backend="auto"`` calls it from then on."""
     for name in KERNEL_MODULES:
         module = importlib.import_module(f"pedagogy_lib.{name}")
         module.warmup_kernels()
+        for value in vars(module).values():
+            if getattr(value, "signatures", None) and hasattr(value, "py_func"):
+                mark_compiled(value)
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def up_pass(params: EFHParams, data) -> np.ndarray:
 
 
 def greedy_fit(Y, layer_sizes, rng, n_epochs: int, *, k: int = 1, lr: float = 0.1, batch_size: int = 10,
-               backend: str = "numba"):
+               backend: str = "auto"):
     r"""Greedy layer-wise training (Eq. 10.27): each harmonium by CD-k on the layer below's posterior means.
 
     Parameters

@@ -175,8 +175,14 @@ def _cd_epoch_numpy(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains
         b_y += scale * (Y0.sum(axis=0) - y.sum(axis=0))
 
 
+def _cd_twin_seconds(N: int, K: int, M: int, batch_size: int, k: int) -> float:
+    """What :func:`_cd_epoch_numpy` costs, estimated from the sizes (per mini-batch about 15 us plus 25 us per
+    Gibbs step, then the products): the work ``backend="auto"`` weighs against compiling."""
+    return -(-N // batch_size) * (1.5e-5 + 2.5e-5 * k) + N * k * (3.5e-10 * K * M + 1e-8 * (K + M))
+
+
 def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_size: int = 10,
-             persistent: bool = False, chains=None, shuffle: bool = True, backend: str = "numba"):
+             persistent: bool = False, chains=None, shuffle: bool = True, backend: str = "auto"):
     r"""One epoch of CD-k or PCD-k on a Bernoulli-Bernoulli harmonium; returns ``(params, chains)``.
 
     Parameters
@@ -200,7 +206,9 @@ def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_si
         given one row of the shuffled data. The returned chains continue them.
     shuffle : bool
         Visit the rows in a random order (else in order).
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The compiled kernel or the NumPy twin; ``"auto"`` runs the twin while compiling would cost more than it
+        saves (:func:`pedagogy_lib.core.jit.prefer_compiled`).
     """
     p = check_params(params)
     if p.hidden != "bernoulli" or p.visible != "bernoulli":
@@ -211,8 +219,8 @@ def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_si
     k = check_int(k, "k", minimum=1)
     lr = positive_scalar(lr, "lr")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    backend = check_backend(backend)
     N = Y.shape[0]
+    backend = check_backend(backend, kernels.cd_epoch, _cd_twin_seconds(N, p.K, p.M, batch_size, k))
     order = rng.permutation(N) if shuffle else np.arange(N)
     if persistent:
         if chains is None:                   # start each chain at a hidden draw given one data row
@@ -237,7 +245,7 @@ def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_si
 
 
 def train_rbm(params: EFHParams, Y, rng, n_epochs: int, *, k: int = 1, lr: float = 0.1, batch_size: int = 10,
-              method: str = "cd", callback: Callable | None = None, backend: str = "numba") -> TrainResult:
+              method: str = "cd", callback: Callable | None = None, backend: str = "auto") -> TrainResult:
     r"""Train a Bernoulli-Bernoulli harmonium by CD-k (``method="cd"``) or persistent CD (``"pcd"``).
 
     ``callback(epoch, params)``, if given, is called before the first epoch (``epoch = 0``) and

@@ -96,7 +96,7 @@ def refh_training_data(params: EFHParams, Y) -> np.ndarray:
 
 
 def train_refh(params: EFHParams, Y, rng, n_epochs: int, *, k: int = 1, lr: float = 0.05, batch_size: int = 20,
-               backend: str = "numba") -> EFHParams:
+               backend: str = "auto") -> EFHParams:
     """Train a recurrent EFH by CD-k, recomputing the recurrent inputs under the current weights each epoch."""
     rng = check_rng(rng)
     n_epochs = check_int(n_epochs, "n_epochs", minimum=1)

@@ -231,6 +231,13 @@ _FORWARD = {"numpy": _forward_numpy, "numba": kernels.forward}
 _BACKWARD = {"numpy": _backward_numpy, "numba": kernels.backward}
 
 
+def twin_seconds(T: int, K: int) -> float:
+    """What the NumPy twin of the forward pass costs for ``T`` steps of ``K`` states, estimated from the sizes
+    (about 8 us a step plus the products): the work ``backend="auto"`` weighs against compiling
+    (:func:`pedagogy_lib.core.jit.prefer_compiled`). The backward pass costs about as much again."""
+    return T * (8e-6 + 2e-10 * K * K)
+
+
 def run_forward(backend, pi, A, log_lik, n_arrays=2):
     """Allocate the outputs with NumPy and run the forward kernel; raise if the evidence is zero.
 
@@ -259,7 +266,7 @@ def run_backward(backend, A, filtered, predicted, gamma, xi):
 # Public functions
 # ----------------------------------------------------------------------------------------------
 
-def hmm_filter(pi, A, log_lik, *, backend: str = "numba") -> HMMFilter:
+def hmm_filter(pi, A, log_lik, *, backend: str = "auto") -> HMMFilter:
     r"""HMM filter: normalized forward recursion (Eqs. 2.36-2.37) and the log evidence (Eq. 2.40).
 
     .. math::
@@ -281,8 +288,9 @@ def hmm_filter(pi, A, log_lik, *, backend: str = "numba") -> HMMFilter:
         ``log_lik[t, k]`` :math:`= \log\hat p(\mathbf y_t \mid x_t = k)`, up to an additive constant
         per row (which shifts ``log_c[t]`` and the evidence but nothing else). Entries may be
         ``-inf`` (impossible emissions); NaN and ``+inf`` are rejected. ``T >= 1``.
-    backend : {"numba", "numpy"}
-        Compiled kernel or its readable NumPy twin.
+    backend : {"auto", "numba", "numpy"}
+        Compiled kernel or its readable NumPy twin; ``"auto"`` runs the twin while compiling would cost more
+        than it saves (:func:`pedagogy_lib.core.jit.prefer_compiled`).
 
     Returns
     -------
@@ -294,13 +302,13 @@ def hmm_filter(pi, A, log_lik, *, backend: str = "numba") -> HMMFilter:
     ValueError
         For invalid parameters, or if the observations have probability zero under the model.
     """
-    backend = check_backend(backend)
     pi, A, log_lik = _check_hmm(pi, A, log_lik)
+    backend = check_backend(backend, kernels.forward, twin_seconds(*log_lik.shape))
     filtered, predicted, log_c, _ = run_forward(backend, pi, A, log_lik)
     return HMMFilter(filtered, predicted, log_c, float(np.sum(log_c)))
 
 
-def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str = "numba") -> HMMPosterior:
+def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str = "auto") -> HMMPosterior:
     r"""HMM smoother: the :math:`\alpha`-:math:`\gamma` algorithm of Section 2.2.1 in normalized form.
 
     Runs :func:`hmm_filter`, then the :math:`\gamma` recursion of Eq. 2.44 backwards from
@@ -342,9 +350,9 @@ def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str =
     >>> bool(np.allclose(post.gamma.sum(axis=1), 1.0)), bool(np.allclose(post.gamma[-1], post.filtered[-1]))
     (True, True)
     """
-    backend = check_backend(backend)
     return_pairwise = check_choice(return_pairwise, "return_pairwise", PAIRWISE_CHOICES)
     pi, A, log_lik = _check_hmm(pi, A, log_lik)
+    backend = check_backend(backend, kernels.backward, 2 * twin_seconds(*log_lik.shape))
     filtered, predicted, log_c, spare = run_forward(backend, pi, A, log_lik, n_arrays=3)
     gamma = spare[0]
     T, K = log_lik.shape

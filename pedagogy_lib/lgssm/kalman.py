@@ -42,7 +42,7 @@ from ..gaussian.blocks import bayes_invert
 from . import kernels, small
 from .kernels import (FAIL_INFO, FAIL_INFO_COND, FAIL_INNOVATION, FAIL_OVERFLOW, FAIL_PRED, INFO_MAX_COND,
                       JOSEPH_RATIO)
-from .model import LGSSMParams, check_params_factored, check_u, check_y
+from .model import LGSSMParams, check_params_factored, check_u, check_y, filter_twin_seconds
 
 __all__ = [
     "KalmanFilterResult",
@@ -133,7 +133,7 @@ class KalmanSmootherResult(NamedTuple):
 # ------------------------------------------------------------------------------------------------
 
 def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
-                  backend: str = "numba") -> KalmanFilterResult:
+                  backend: str = "auto") -> KalmanFilterResult:
     r"""Kalman filter (Section 2.2.2, Eqs. 2.45-2.49) with the log evidence of Eq. 2.40.
 
     Parameters
@@ -146,8 +146,9 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         Controls, required when ``params.B`` has columns; ``u[t]`` drives the step from row ``t`` to ``t + 1``.
     form : {"auto", "covariance", "information"}
         The measurement-update algebra; ``"auto"`` chooses (see "Precision notes" in the module).
-    backend : {"numba", "numpy"}
-        The compiled kernel, or the readable twin built from :mod:`pedagogy_lib.gaussian`.
+    backend : {"auto", "numba", "numpy"}
+        The compiled kernel, or the readable twin built from :mod:`pedagogy_lib.gaussian`; ``"auto"`` runs
+        the twin while compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.prefer_compiled`).
 
     Returns
     -------
@@ -166,12 +167,12 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         return KalmanFilterResult(*fast)
     p, y, observed, u, L_R = _validate(params, y, u)
     form, fallback = _choose_form(form, p, L_R)
-    filt, _, form = _forward(p, y, observed, u, form, fallback, check_backend(backend), L_R)
+    filt, _, form = _forward(p, y, observed, u, form, fallback, _backend(backend, p, y, form), L_R)
     return KalmanFilterResult(*filt, form)
 
 
 def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
-                    backend: str = "numba") -> KalmanSmootherResult:
+                    backend: str = "auto") -> KalmanSmootherResult:
     r"""Kalman filter followed by the RTS smoother (Section 2.2.2, Eqs. 2.45-2.55).
 
     The backward pass starts from the filter at the last step (smoother = filter at ``t = T``) and applies
@@ -199,13 +200,13 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
         return KalmanSmootherResult(*fast)
     p, y, observed, u, L_R = _validate(params, y, u)
     form, fallback = _choose_form(form, p, L_R)
-    backend = check_backend(backend)
+    backend = _backend(backend, p, y, form)
     filt, J, form = _forward(p, y, observed, u, form, fallback, backend, L_R, want_J=True)
     smooth = _backward(p.A, *filt[:4], J, backend)
     return KalmanSmootherResult(*filt, *smooth, form)
 
 
-def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> KalmanSmootherResult:
+def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "auto") -> KalmanSmootherResult:
     r"""RTS backward pass (Section 2.2.2, Eqs. 2.50-2.55) from a filter result and :math:`\mathbf A` only.
 
     .. math::
@@ -225,7 +226,8 @@ def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> Kalm
         The transition matrix used by the filter.
     filt : KalmanFilterResult
         Output of :func:`kalman_filter`.
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        As in :func:`kalman_filter`.
 
     Returns
     -------
@@ -242,7 +244,8 @@ def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "numba") -> Kalm
         must be positive semidefinite, as it is for any filter's output), or ``filt.form`` names no form.
     """
     A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, form, log_evidence = _check_filter_result(A, filt)
-    backend = check_backend(backend)
+    T, n = mu_filt.shape
+    backend = check_backend(backend, kernels.rts_backward, filter_twin_seconds(T, n, 0))
     J = np.empty((mu_filt.shape[0] - 1,) + A.shape)
     if backend == "numba":
         t = kernels.rts_gains(A, Upsilon_pred, Upsilon_filt, J, kernels.blas_for(A.shape[0]))
@@ -263,6 +266,13 @@ def _validate(params, y, u) -> tuple:
     p, (n, m, n_u), factors = check_params_factored(params)
     y, observed = check_y(y, m)
     return p, y, observed, check_u(u, y.shape[0], n_u), factors.L_Sigma_y_x
+
+
+def _backend(backend, p, y, form) -> str:
+    """``backend`` resolved for a forward pass in ``form`` (``"auto"`` weighs the twin's work, see
+    :func:`pedagogy_lib.core.jit.prefer_compiled`)."""
+    kernel = kernels.filter_covariance if form == "covariance" else kernels.filter_information
+    return check_backend(backend, kernel, filter_twin_seconds(y.shape[0], p.mu1.shape[0], y.shape[1]))
 
 
 def _forward(p, y, observed, u, form, fallback, backend, L_R, want_J=False) -> tuple:

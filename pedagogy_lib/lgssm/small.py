@@ -20,10 +20,10 @@ import os
 import numpy as np
 
 from ..core.checks import SYM_RTOL
-from ..core.jit import HAVE_NUMBA
+from ..core.jit import HAVE_NUMBA, prefer_compiled
 from ..core.kernels import EPS, LOOPS_ONLY_MAX_DIM, SPD_ULPS
 from . import kernels
-from .model import MAX_MAGNITUDE, LGSSMParams
+from .model import MAX_MAGNITUDE, LGSSMParams, filter_twin_seconds
 
 __all__: list[str] = []                        # internal: reached through kalman_filter and kalman_smoother
 
@@ -36,7 +36,7 @@ _NDIM = (1, 2, 2, 1, 2, 2, 1, 2, 2)          # mu1, Sigma1, A, a, Sigma_x, C, c,
 
 def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
     """The fields of the filter's (or, with ``smooth``, the smoother's) result, or ``None`` for the full path."""
-    if not FAST_PATH or backend != "numba" or u is not None or form not in ("auto", "covariance") \
+    if not FAST_PATH or backend not in ("auto", "numba") or u is not None or form not in ("auto", "covariance") \
             or type(params) is not LGSSMParams or params.B is not None:
         return None
     mu1, Sigma1, A, _, a, Sigma_x, C, c, Sigma_y_x = params
@@ -46,6 +46,8 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
             return None
     n, m = mu1.shape[0], c.shape[0]
     if max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto" may choose the information form
+        return None
+    if backend == "auto" and not prefer_compiled(kernels.run_small, filter_twin_seconds(y.shape[0], n, m)):
         return None
     ok, *fields = kernels.run_small(arrays[:8], y, smooth, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)
     if not ok:

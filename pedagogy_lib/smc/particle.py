@@ -361,7 +361,7 @@ def _bootstrap_generic(model: StateSpaceModel, y, rng, I, scheme, ess_threshold,
 
 
 def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0, scheme: str = "systematic",
-                    backend: str = "numba") -> ParticleFilterResult:
+                    backend: str = "auto") -> ParticleFilterResult:
     r"""Bootstrap particle filter (Eqs. 2.56-2.59), with optional ESS-triggered resampling.
 
     .. math::
@@ -387,8 +387,9 @@ def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0
         ``ess_threshold * I``; 1 (the book's filter) resamples at every step, 0 never.
     scheme : {"systematic", "stratified", "multinomial"}
         Resampling scheme (:mod:`pedagogy_lib.smc.resampling`); the book's Eq. 2.57 is "multinomial".
-    backend : {"numba", "numpy"}
-        Kernel or NumPy twin for the LGSSM; for a generic model, only the resampling step.
+    backend : {"auto", "numba", "numpy"}
+        Kernel or NumPy twin for the LGSSM; for a generic model, only the resampling step. ``"auto"`` runs
+        the twin while compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.prefer_compiled`).
 
     Returns
     -------
@@ -406,13 +407,14 @@ def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0
     I = check_int(I, "I", minimum=1)
     thr = _check_threshold(ess_threshold)
     scheme = check_choice(scheme, "scheme", SCHEMES)
-    backend = check_backend(backend)
     T = y.shape[0]
     if kind == "generic":
-        out = _bootstrap_generic(model, y, rng, I, scheme, thr, backend)
+        out = _bootstrap_generic(model, y, rng, I, scheme, thr, check_backend(backend))
     else:
         arr = _check_lgssm(model, T, u)
         m, n = arr.C.shape
+        # the twin: about 50 us a step, 40 ns a particle, and the particles' products
+        backend = check_backend(backend, BOOTSTRAP_KERNELS[scheme], T * (5e-5 + I * (4e-8 + 1e-9 * (n * n + n * m))))
         if y.ndim != 2 or y.shape[1] != m:
             raise ValueError(f"y must have shape (T, m) with m = {m} (rows of C); got {y.shape}.")
         G, g, log_const = _emission_whitened(arr, y)
@@ -506,7 +508,7 @@ def _smoother_setup(model, pf, u):
     return kind, x, log_alpha, arr
 
 
-def ffbsm(model, pf: ParticleFilterResult, *, u=None, backend: str = "numba") -> np.ndarray:
+def ffbsm(model, pf: ParticleFilterResult, *, u=None, backend: str = "auto") -> np.ndarray:
     r"""Smoothing weights :math:`\boldsymbol\beta_t` on the filter's particles (Eqs. 2.60-2.61): FFBSm.
 
     .. math::
@@ -528,7 +530,8 @@ def ffbsm(model, pf: ParticleFilterResult, *, u=None, backend: str = "numba") ->
         The LGSSM controls used by the filter.
     backend : {"numba", "numpy"}
         For the LGSSM: the kernel (a tight loop) or the NumPy twin (the :math:`I\times I` log densities
-        as one rank-:math:`(n+1)` matrix product of whitened coordinates, then one ``exp``).
+        as one rank-:math:`(n+1)` matrix product of whitened coordinates, then one ``exp``); ``"auto"``
+        runs the twin while compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.prefer_compiled`).
         Ignored for a generic model (NumPy).
 
     Returns
@@ -536,8 +539,9 @@ def ffbsm(model, pf: ParticleFilterResult, *, u=None, backend: str = "numba") ->
     beta : ndarray, shape (T, I)
         Normalized smoothing weights; ``beta[-1] == exp(pf.log_alpha[-1])``.
     """
-    backend = check_backend(backend)
     kind, x, log_alpha, arr = _smoother_setup(model, pf, u)
+    T, I = log_alpha.shape
+    backend = check_backend(backend, kernels.ffbsm_lgssm, T * (5e-5 + 6e-9 * I * I))    # the twin: I x I a step
     if kind == "generic":
         return _ffbsm_generic(model, x, log_alpha)
     impl = kernels.ffbsm_lgssm if backend == "numba" else _ffbsm_lgssm_numpy
@@ -581,7 +585,7 @@ def _backward_simulation_generic(model, x, log_alpha, U):
 
 
 def backward_simulation(model, pf: ParticleFilterResult, rng, M: int, *, u=None,
-                        backend: str = "numba") -> BackwardSimulationResult:
+                        backend: str = "auto") -> BackwardSimulationResult:
     r"""Draw ``M`` smoothed trajectories by backward simulation through the filter's particles.
 
     Start from :math:`b_T\sim\mathrm{Categ}(\boldsymbol\alpha_T)`, then, going backwards, draw
@@ -604,17 +608,18 @@ def backward_simulation(model, pf: ParticleFilterResult, rng, M: int, *, u=None,
     M : int
         Number of trajectories.
     u : array_like, shape (T - 1, n_u), optional
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        As in :func:`ffbsm`.
 
     Returns
     -------
     BackwardSimulationResult
     """
-    backend = check_backend(backend)
     rng = check_rng(rng)
     M = check_int(M, "M", minimum=1)
     kind, x, log_alpha, arr = _smoother_setup(model, pf, u)
-    T = x.shape[0]
+    T, I = log_alpha.shape
+    backend = check_backend(backend, kernels.backward_simulation_lgssm, T * (1e-4 + 8e-9 * M * I))
     U = rng.random((T, M))
     if kind == "generic":
         idx = _backward_simulation_generic(model, x, log_alpha, U)

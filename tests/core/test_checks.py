@@ -156,7 +156,7 @@ def test_rng_must_be_a_generator():
 
 def test_choice_and_backend():
     assert ck.check_backend("numpy") == "numpy"
-    with pytest.raises(ValueError, match=r"backend must be one of \{'numba', 'numpy'\}; got 'jax'"):
+    with pytest.raises(ValueError, match=r"backend must be one of \{'auto', 'numba', 'numpy'\}; got 'jax'"):
         ck.check_backend("jax")
     with pytest.raises(ValueError, match=r"form must be one of \{'a', 'b'\}; got 'c'"):
         ck.check_choice("c", "form", ("a", "b"))

@@ -36,6 +36,9 @@ NOT_FUZZED = {
     "core.linalg.spd_inverse": "trusted helper (inputs validated by its callers)",
     "core.linalg.mvn_logpdf_chol": "trusted helper (inputs validated by its callers)",
     "core.jit.njit": "decorator", "core.jit.njit_ieee": "decorator", "core.jit.njit_inline": "decorator",
+    "core.jit.prefer_compiled": "takes a kernel and the caller's estimate, from the library's own functions only; "
+                                "tests/core/test_jit.py covers it",
+    "core.jit.mark_compiled": "takes a kernel, from the library's own functions only; tests/core/test_jit.py",
     "core.wire.encode": "takes any value by design (what cannot travel becomes Opaque); covered by "
                         "tests/project/test_grading.py",
     "core.wire.decode": "reads only what encode wrote, between the library's own processes; covered by "

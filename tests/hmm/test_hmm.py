@@ -395,7 +395,7 @@ LL = np.zeros((3, 2))
     (dict(log_lik=[[0.0, 0.0], [-np.inf, -np.inf]]), r"probability zero under the model.*row t = 1"),
     (dict(pi=[1.0, 0.0], A=np.eye(2), log_lik=[[0.0, 0.0], [-np.inf, 0.0]]),
      r"probability zero under the model.*row t = 1 of log_lik \(the book's step 2\)"),
-    (dict(backend="jax"), r"backend must be one of \{'numba', 'numpy'\}; got 'jax'"),
+    (dict(backend="jax"), r"backend must be one of \{'auto', 'numba', 'numpy'\}; got 'jax'"),
 ])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_validation_messages(kwargs, match, backend):

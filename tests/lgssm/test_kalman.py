@@ -400,7 +400,7 @@ def test_observation_control_and_option_validation_messages():
         kalman_filter(params._replace(B=None), y, u)
     with pytest.raises(ValueError, match=r"form must be one of \{'auto', 'covariance', 'information'\}"):
         kalman_filter(params, y, u, form="sqrt")
-    with pytest.raises(ValueError, match=r"backend must be one of \{'numba', 'numpy'\}; got 'jax'"):
+    with pytest.raises(ValueError, match=r"backend must be one of \{'auto', 'numba', 'numpy'\}; got 'jax'"):
         kalman_smoother(params, y, u, backend="jax")
 
 

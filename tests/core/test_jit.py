@@ -1,0 +1,90 @@
+"""``backend="auto"``: the twin for small work on a cold kernel, the kernel once the work adds up or the
+kernel is in the cache; and the one-line notice when numba compiles (``pedagogy_lib/core/jit.py``)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pedagogy_lib.core import jit
+from pedagogy_lib.core.checks import check_backend
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_numba = pytest.mark.skipif(not jit.HAVE_NUMBA, reason="the rule only chooses when numba is installed")
+
+
+def _fresh_kernel():
+    """A kernel nobody has compiled: a new dispatcher each call."""
+    def twice(x):
+        return 2.0 * x
+    return jit.njit(twice)
+
+
+@needs_numba
+def test_auto_runs_the_twin_until_the_twins_work_adds_up_to_the_threshold(monkeypatch, tmp_path):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jit, "COMPILE_AFTER_TWIN_SECONDS", 5.0)
+    kernel = _fresh_kernel()
+    # 1.5 + 3.0 < 5 s of the twin's work: the twin twice; the third call brings the sum to 5.1 s
+    assert [check_backend("auto", kernel, s) for s in (1.5, 3.0, 0.6)] == ["numpy", "numpy", "numba"]
+    # one call above the threshold compiles at once; "numba" and "numpy" choose outright
+    assert check_backend("auto", _fresh_kernel(), 5.5) == "numba"
+    assert check_backend("numpy", _fresh_kernel(), 100.0) == "numpy"
+    assert check_backend("numba", _fresh_kernel(), 0.0) == "numba"
+    # without a kernel to weigh, "auto" is the compiled path, as before the rule
+    assert check_backend("auto") == "numba"
+
+
+@needs_numba
+def test_auto_calls_a_kernel_compiled_in_this_process_or_marked_in_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jit, "COMPILE_AFTER_TWIN_SECONDS", 5.0)
+    compiled = _fresh_kernel()
+    assert compiled(np.float64(1.5)) == 3.0                 # now compiled in this process
+    assert check_backend("auto", compiled, 1e-6) == "numba"
+    marked = _fresh_kernel()
+    assert check_backend("auto", marked, 1e-6) == "numpy"
+    jit.mark_compiled(marked)
+    assert (tmp_path / "pedagogy_lib-compiled").is_dir()
+    assert check_backend("auto", marked, 1e-6) == "numba"
+
+
+def test_without_numba_every_backend_is_the_twin(monkeypatch):
+    monkeypatch.setattr("pedagogy_lib.core.checks.HAVE_NUMBA", False)
+    assert {check_backend(b, _fresh_kernel(), 100.0) for b in ("auto", "numba", "numpy")} == {"numpy"}
+    with pytest.raises(ValueError, match=r"backend must be one of \{'auto', 'numba', 'numpy'\}; got 'jax'"):
+        check_backend("jax")
+
+
+_READER = """
+import numpy as np
+from pedagogy_lib.core import jit
+from pedagogy_lib.hmm import hmm_filter, kernels
+pi, A = np.array([0.5, 0.5]), np.array([[0.9, 0.2], [0.1, 0.8]])
+log_lik = np.log(np.full((20, 2), 0.5))
+auto = hmm_filter(pi, A, log_lik).log_evidence              # small: the twin, nothing compiles
+print("cold kernel chosen:", jit.prefer_compiled(kernels.forward, 0.0))
+compiled = hmm_filter(pi, A, log_lik, backend="numba").log_evidence
+print("agree:", abs(auto - compiled) <= 1e-12 * abs(compiled))
+"""
+
+
+@needs_numba
+@pytest.mark.timeout(300)
+def test_a_first_run_says_once_what_compiles_and_the_next_run_loads_it_silently(tmp_path):
+    """A reader's first run on an empty cache: a small call runs the twin silently; a compiling call prints
+    one line; the next process finds the kernel marked, chooses it and prints nothing."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    env.pop("PEDAGOGY_DISABLE_NUMBA", None)
+    first = subprocess.run([sys.executable, "-c", _READER], env=env, capture_output=True, text=True, timeout=280)
+    assert first.returncode == 0, first.stderr
+    assert "cold kernel chosen: False" in first.stdout and "agree: True" in first.stdout
+    notices = [line for line in first.stderr.splitlines() if line.startswith("Compiling the ")]
+    assert notices == ["Compiling the hmm kernels with numba for this machine (a one-off: later runs load them "
+                       "from numba's cache)."], first.stderr
+    second = subprocess.run([sys.executable, "-c", _READER], env=env, capture_output=True, text=True, timeout=280)
+    assert second.returncode == 0, second.stderr
+    assert "cold kernel chosen: True" in second.stdout
+    assert "Compiling" not in second.stderr
