@@ -19,8 +19,8 @@ with the kernel to the tolerance the tests hold them to. ``backend="numba"`` and
 choose outright.
 
 Whenever numba compiles one of the library's kernels (not when it loads one from its cache), the
-reader sees one line on standard error saying which family is compiling and that later runs load it
-from the cache; at most one line per family and process.
+reader sees one line on standard error naming the kernel and saying that later runs load it from the
+cache; once per kernel and process (the helpers compiled inside a kernel are not named).
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ COMPILE_AFTER_TWIN_SECONDS = 5.0
 
 _LIBRARY = Path(__file__).resolve().parents[1]
 _twin_seconds: dict[str, float] = {}          # per kernel: the twin's estimated work so far in this process
-_announced: set[str] = set()                 # families whose compiling the reader has been told about
+_announced: set[str] = set()                 # kernels whose compiling the reader has been told about
 
 
 def _kernel_name(kernel) -> str:
@@ -170,18 +170,19 @@ if _numba is not None:
     from numba.core import event as _event
 
     class _CompileNotice(_event.Listener):
-        """Says, once per family and process, that numba is compiling it (the kernel called, not the helpers
-        compiled inside it); marks each compiled kernel."""
+        """Says that numba is compiling a library kernel (the kernel called, not the helpers compiled
+        inside it), once per kernel and process; marks each compiled kernel."""
 
         depth = 0
 
         def on_start(self, ev):
             self.depth += 1
-            family = ev.data["dispatcher"].py_func.__module__.rpartition(".")[0]
-            if self.depth == 1 and family.startswith("pedagogy_lib") and family not in _announced:
-                _announced.add(family)
-                print(f"Compiling the {family.removeprefix('pedagogy_lib.')} kernels with numba for this machine "
-                      "(a one-off: later runs load them from numba's cache).", file=sys.stderr, flush=True)
+            kernel = ev.data["dispatcher"].py_func
+            name = f"{kernel.__module__}.{kernel.__qualname__}"
+            if self.depth == 1 and name.startswith("pedagogy_lib.") and name not in _announced:
+                _announced.add(name)
+                print(f"Compiling {name.removeprefix('pedagogy_lib.')} with numba for this machine "
+                      "(a one-off: later runs load it from numba's cache).", file=sys.stderr, flush=True)
 
         def on_end(self, ev):
             self.depth -= 1

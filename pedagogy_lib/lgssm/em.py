@@ -227,7 +227,8 @@ def _check_data(y, u, m, n_u):
 
 def _seq_stats(p, y, observed, u):
     """Smoother on one validated sequence; its contribution to every statistic (sums)."""
-    res = kalman.kalman_smoother(p, y, u)
+    # EM runs this every iteration: work a single call cannot see, which the compiled smoother pays for
+    res = kalman.kalman_smoother(p, y, u, backend="numba")
     mu, U = res.mu_smooth, res.Upsilon_smooth
     T, n = mu.shape
     P = U + mu[:, :, None] * mu[:, None, :]                 # E[x_t x_t^T | y] = Upsilon_{t|T} + xbar xbar^T
