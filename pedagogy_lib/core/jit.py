@@ -14,8 +14,8 @@ function that estimates its work follows one rule, :func:`prefer_compiled`: the 
 is compiled (in this process, or marked as compiled in numba's cache on this machine), or once this
 call's work, added to what the twin already did for the same kernel in this process, comes to
 :data:`COMPILE_AFTER_TWIN_SECONDS`; the twin until then. The work is an estimate of the twin's seconds
-computed from the sizes alone, so the choice is the same on every machine and run, and the twin agrees
-with the kernel to the tolerance the tests hold them to. ``backend="numba"`` and ``backend="numpy"``
+computed from the sizes alone: the choice depends on the sizes and on whether the kernel is compiled,
+never on a clock, and the twin agrees with the kernel to the tolerance the tests hold them to. ``backend="numba"`` and ``backend="numpy"``
 choose outright.
 
 Whenever numba compiles one of the library's kernels (not when it loads one from its cache), the
@@ -116,14 +116,15 @@ _key: str | None = None
 
 def _library_key() -> str:
     """A digest of what numba's cache depends on: numba's and Python's versions, the target CPU name, and
-    every source file of the library (path, size, modification time). Any edit or reinstall changes it,
-    so a mark never outlives the cache entry it stands for."""
+    every file of compiled code (``<family>/kernels.py``, the only files that compile, and this one: path,
+    size, modification time). An edit or a reinstall changes it, so a mark never outlives the cache
+    entry it stands for."""
     global _key
     if _key is None:
         h = hashlib.blake2b(digest_size=8)
         h.update(f"{_numba.__version__ if _numba else ''} {sys.version_info[:2]} "
                  f"{os.environ.get('NUMBA_CPU_NAME', '')}".encode())
-        for path in sorted(_LIBRARY.rglob("*.py")):
+        for path in sorted([*_LIBRARY.glob("*/kernels.py"), Path(__file__).resolve()]):
             st = path.stat()
             h.update(f"{path.relative_to(_LIBRARY)} {st.st_size} {st.st_mtime_ns}".encode())
         _key = h.hexdigest()
