@@ -13,6 +13,7 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+
 @pytest.fixture(autouse=True)
 def _auto_backend_compiles(monkeypatch):
     """``backend="auto"`` calls the compiled kernel in every test, as on a machine whose numba cache is warm,

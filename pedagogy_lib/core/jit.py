@@ -15,8 +15,8 @@ is compiled (in this process, or marked as compiled in numba's cache on this mac
 call's work, added to what the twin already did for the same kernel in this process, comes to
 :data:`COMPILE_AFTER_TWIN_SECONDS`; the twin until then. The work is an estimate of the twin's seconds
 computed from the sizes alone: the choice depends on the sizes and on whether the kernel is compiled,
-never on a clock, and the twin agrees with the kernel to the tolerance the tests hold them to. ``backend="numba"`` and ``backend="numpy"``
-choose outright.
+never on a clock, and the twin agrees with the kernel to the tolerance the tests hold them to.
+``backend="numba"`` and ``backend="numpy"`` choose outright.
 
 Whenever numba compiles one of the library's kernels (not when it loads one from its cache), the
 reader sees one line on standard error naming the kernel and saying that later runs load it from the
