@@ -259,9 +259,10 @@ def _problem(model, y, backend, B_inv, R_inv, storage=None):
     selection, b_inv = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)), np.zeros(0)
     if obs_storage == "selection":
         index = np.argmax(model.C != 0, axis=1).astype(np.int64)
-        selection = (index, model.C[np.arange(model.C.shape[0]), index], np.ascontiguousarray(np.diag(R_inv)))
+        # copies: np.diag gives a read-only view, for which numba would compile the kernels again
+        selection = (index, model.C[np.arange(model.C.shape[0]), index], np.diag(R_inv).copy())
     if background_storage == "diagonal":
-        b_inv = np.ascontiguousarray(np.diag(B_inv))
+        b_inv = np.diag(B_inv).copy()
     T, n = y.shape[0], model.dynamics.n
     work = (np.zeros((T, n)), np.zeros((max(T - 1, 1), model.dynamics.n_steps, 4, n)))
     return StrongProblem(model, y, B_inv, R_inv, backend, obs_storage, background_storage, selection, b_inv,

@@ -375,7 +375,7 @@ def as_density(target, backend: str = "numba") -> Density:
                        (mu, Lam), backend)
     csr = csr_of(Lam)
     return Density(partial(_gaussian_csr_numba if numba else _gaussian_csr_numpy, mu=mu, csr=csr), "csr",
-                   (mu, csr, np.ascontiguousarray(np.diag(Lam))), backend)
+                   (mu, csr, np.diag(Lam).copy()), backend)
 
 
 def log_density_and_force(target, x, *, backend: str = "numba"):
