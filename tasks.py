@@ -219,13 +219,17 @@ def build_book(env: dict, out: Path | None = None, log=None, executed: Path | No
     return run([BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going", *where], env=env, log=log)
 
 
+#: Compile (or load) and mark every numba kernel, as Binder's postBuild does.
+WARM = [PY, "-m", "pedagogy_lib.core.warmup"]
+
+
 def cmd_book() -> int:
     ensure_env("requirements.txt")
     env = child_env()
     drop_stale_numba_caches()
     # Every kernel compiled first, as on Binder after postBuild: the pages then run what a reader's warm
     # machine runs, and no page shows numba's one-line compile notice (the strict build refuses stderr).
-    rc = run([PY, "-m", "pedagogy_lib.core.warmup"], env=env) or build_book(env)
+    rc = run(WARM, env=env) or build_book(env)
     if rc == 0:
         say(f"the book is at {BUILD / 'html' / 'index.html'}")
     return rc
@@ -351,9 +355,8 @@ def cmd_test() -> int:
     start = time.time()
     # Warm numba's caches once, so that the two pytest workers, and then the build's two notebook
     # processes, do not compile the same kernels: the generic-CPU cache and this CPU's, side by side.
-    warm = [PY, "-c", "import pedagogy_lib.core.warmup as w; w.compile_all()"]
     say("warming numba's caches: " + ("generic x86-64 CPU and this CPU" if variant else "this CPU"))
-    procs = [subprocess.Popen([str(c) for c in warm], cwd=ROOT, env=e) for e in ([variant, env] if variant else [env])]
+    procs = [subprocess.Popen([str(c) for c in WARM], cwd=ROOT, env=e) for e in ([variant, env] if variant else [env])]
     rc_warm = max(p.wait() for p in procs)
     say(f"numba's caches warm in {time.time() - start:.0f} s (exit code {rc_warm})")
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chapters").rglob("*.ipynb")

@@ -540,10 +540,11 @@ def ffbsm(model, pf: ParticleFilterResult, *, u=None, backend: str = "auto") -> 
         Normalized smoothing weights; ``beta[-1] == exp(pf.log_alpha[-1])``.
     """
     kind, x, log_alpha, arr = _smoother_setup(model, pf, u)
+    if kind == "generic":
+        check_backend(backend)
+        return _ffbsm_generic(model, x, log_alpha)
     T, I = log_alpha.shape
     backend = check_backend(backend, kernels.ffbsm_lgssm, T * (5e-5 + 6e-9 * I * I))    # the twin: I x I a step
-    if kind == "generic":
-        return _ffbsm_generic(model, x, log_alpha)
     impl = kernels.ffbsm_lgssm if backend == "numba" else _ffbsm_lgssm_numpy
     return impl(x, log_alpha, np.exp(log_alpha[-1]), arr.A, arr.drift, arr.Lx_inv)
 
@@ -619,7 +620,8 @@ def backward_simulation(model, pf: ParticleFilterResult, rng, M: int, *, u=None,
     M = check_int(M, "M", minimum=1)
     kind, x, log_alpha, arr = _smoother_setup(model, pf, u)
     T, I = log_alpha.shape
-    backend = check_backend(backend, kernels.backward_simulation_lgssm, T * (1e-4 + 8e-9 * M * I))
+    backend = check_backend(backend) if kind == "generic" else \
+        check_backend(backend, kernels.backward_simulation_lgssm, T * (1e-4 + 8e-9 * M * I))
     U = rng.random((T, M))
     if kind == "generic":
         idx = _backward_simulation_generic(model, x, log_alpha, U)
