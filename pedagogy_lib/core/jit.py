@@ -95,6 +95,7 @@ COMPILE_AFTER_TWIN_SECONDS = 5.0
 _LIBRARY = Path(__file__).resolve().parents[1]
 _twin_seconds: dict[str, float] = {}          # per kernel: the twin's estimated work so far in this process
 _announced: set[str] = set()                 # kernels whose compiling the reader has been told about
+_ready: set = set()                          # kernels known compiled (asking numba costs microseconds)
 
 
 def _kernel_name(kernel) -> str:
@@ -157,9 +158,12 @@ def prefer_compiled(kernel, twin_seconds: float) -> bool:
     """
     if _numba is None:
         return False
-    name = _kernel_name(kernel)
-    if kernel.signatures or _marker(kernel).exists():
+    if kernel in _ready:
         return True
+    if kernel.signatures or _marker(kernel).exists():
+        _ready.add(kernel)
+        return True
+    name = _kernel_name(kernel)
     spent = _twin_seconds.get(name, 0.0) + twin_seconds
     if spent >= COMPILE_AFTER_TWIN_SECONDS:
         return True
