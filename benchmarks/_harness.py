@@ -90,3 +90,22 @@ def row(task: str, size: str, ours: float, *, peer_name: str = "", peer: float |
     return {"task": task, "size": size, "ours": ours, "peer_name": peer_name, "peer": peer,
             "ratio": (peer / ours) if (peer is not None and ours > 0) else None,
             "target": target, "met": met, "note": note}
+
+
+def sweep(task: str, reference: str, cases, *, limit: float = 1.2, rounds: int = 20, note: str = "") -> list[dict]:
+    """One row per size of a sweep, ours against a plain reference timed in alternation, then the worst.
+
+    ``cases`` is a list of ``(size, ours, ref)``: a label and two callables computing the same thing (the
+    caller checks they agree before the sweep). A row meets its target when ours takes at most ``limit``
+    times the reference's time. The last row, ``worst of the sweep``, repeats the case where ours / reference
+    is largest, so the table shows the sweep's worst beside its headline sizes.
+    """
+    rows = []
+    for size, ours, ref in cases:
+        t_ours, t_ref = interleaved_times([ours, ref], rounds=rounds)
+        rows.append(row(task, size, t_ours, peer_name=reference, peer=t_ref, target=f"<= {limit:g}x reference",
+                        met=t_ours <= limit * t_ref, note=note))
+    worst = max(rows, key=lambda r: r["ours"] / r["peer"])
+    rows.append({**worst, "size": f"worst of the sweep: {worst['size']}",
+                 "note": f"ours / reference {worst['ours'] / worst['peer']:.2f} at the sweep's worst size"})
+    return rows
