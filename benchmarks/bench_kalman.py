@@ -11,6 +11,12 @@ Before timing, each peer's result is checked against ours.
 * a plain numba reference (``ref_kalman.py``: the same algebra in straightforward loops, no
   validation) at n = 2 ... 48: ours, validation included, should cost at most 1.2 times its time.
   Both are timed in alternation (best of many short batches), so that a busy machine slows both alike.
+* the same reference over the sizes a reader uses (``_harness.sweep``, :func:`_sweep_rows`): n = m = 2 ... 64
+  (T = 1000 up to n = 16, T = 200 above) and, in the covariance form, n = 4 with m = 32 and 128 (T = 500);
+  target ours <= 1.2 x reference at every size, with the sweep's worst ratio reported on its own row.
+  Single-threaded, as ``run.py`` sets it: with OpenBLAS's default threads on a busy 2-core machine the
+  m = 128 row (whose kernel calls BLAS and LAPACK each step; the reference calls neither) measured 0.85
+  and 1.12 x the reference, against 0.5 x single-threaded.
 
 Also measured in the same process: the single-core matrix-multiply FLOP rate (512 x 512 ``np.dot``),
 against which the n = m = 32 run is reported as a fraction, and the first call of a fresh Python
@@ -28,7 +34,7 @@ import time
 
 import numpy as np
 
-from _harness import best_time, interleaved_times, matmul_rate, row
+from _harness import best_time, interleaved_times, matmul_rate, row, sweep
 
 T = 1000
 
@@ -108,6 +114,29 @@ def _reference_rows() -> list[dict]:
         if n in SHORT_N:
             rows.extend(_short_row(n, m, t_ours, t_ref))
     return rows
+
+
+#: The sweep against the plain reference, ``(n, m, T)``: square models at the sizes a reader uses, then many
+#: observed dimensions for a small state (covariance form, as the reference).
+SWEEP = tuple((n, n, T if n <= 16 else 200) for n in (2, 4, 8, 16, 32, 48, 64)) + ((4, 32, 500), (4, 128, 500))
+
+
+def _sweep_rows() -> list[dict]:
+    """Ours (validation included, covariance form) against the plain numba reference over :data:`SWEEP`, every
+    output checked first; the last row repeats the worst ratio."""
+    from ref_kalman import reference
+    from pedagogy_lib.lgssm.kalman import kalman_smoother
+    cases = []
+    for n, m, steps in SWEEP:
+        params, y = _problem(n, m, steps=steps)
+        for name, a, b in zip(_FIELDS, kalman_smoother(params, y, form="covariance"), reference(params, y)):
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"sweep n={n} m={m}: {name}")
+        cases.append((f"n = {n}, m = {m}, T = {steps}",
+                      lambda p=params, y=y: kalman_smoother(p, y, form="covariance"),
+                      lambda p=params, y=y: reference(p, y)))
+    return sweep("Kalman filter + RTS smoother vs a plain numba loop, sweep",
+                 "plain numba reference (`benchmarks/ref_kalman.py`)", cases,
+                 note="covariance form, validation included; all eleven outputs agree (checked first)")
 
 
 #: Sizes at which the fixed cost of a call is measured: a short sequence of T_SHORT steps, the size a
@@ -315,6 +344,7 @@ def run() -> list[dict]:
         if dense:
             rows.append(_information_reference_row(params, y, info))
     rows.extend(_reference_rows())
+    rows.extend(_sweep_rows())
     t_import, t_first = _first_call_seconds()
     rows.append(row("first `kalman_smoother` call, fresh process, warm cache", "n = m = 2, both forms", t_first,
                     target="< 1 s", met=t_first < 1.0, note=f"import of `pedagogy_lib.lgssm`: {t_import:.2f} s"))
