@@ -5,7 +5,8 @@
    1000 cycles. Ours: ``pedagogy_lib.assimilation.enkf(method="perturbed")``, one numba kernel for
    the whole run. Peer: filterpy's ``EnsembleKalmanFilter`` (its predict with the same RK4 step as
    ``fx``, and the same inflation applied to its members between predict and update, since it has
-   none of its own). Reference: ``ref_enkf.enkf_l96``, the fully vectorized NumPy filter. Equal
+   none of its own). Its ``fx`` is a plain NumPy RK4 step of Lorenz-96 (``ref_enkf.l96_rk4`` on one
+   state, the neighbours by fancy indexing), as a filterpy user would write it, not the library's twin. Reference: ``ref_enkf.enkf_l96``, the fully vectorized NumPy filter. Equal
    accuracy is checked first: the time-averaged analysis RMSE (after 200 cycles) of every filter
    must be within 15% of ours (they use different random numbers, except the reference, which
    reuses ours and must agree to 1e-8). Plain numba reference: ``ref_enkf.enkf_l96_numba``, the same
@@ -62,8 +63,8 @@ def _filterpy_run(da, mod, y, E0, inflation, seed):
     dyn = mod.dynamics
     np.random.seed(seed)                                  # filterpy draws from NumPy's global generator
 
-    def fx(s, dt):
-        return da.lorenz.cycle_forward_numpy(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, s)[0]
+    def fx(s, dt):                                        # a plain NumPy RK4 step, as a filterpy user writes it
+        return ref.l96_rk4(s, dyn.theta[0], dt, dyn.n_steps)
 
     f = EnsembleKalmanFilter(x=mod.mu1.copy(), P=np.eye(40), dim_z=40, dt=dyn.dt, N=40, hx=lambda s: s, fx=fx)
     f.sigmas = E0.copy()

@@ -14,6 +14,8 @@ label update as a plain numba loop over the points, or vectorized with NumPy. At
 K = 4 the public ``cavi_bgmm`` call is timed against both in alternation, after checking that the
 final factors and every ELBO agree (relative 1e-8); the target is ours <= 1.2 x the faster
 reference. The same ratio at N = 1000 (where the fixed per-iteration costs weigh most) is in the note.
+A sweep (``SWEEP``: N = 1e3 to 5e4, D = 2 to 16, K = 4) times the public call against the numba loop
+at each size and reports the worst.
 
 Before timing, the final factors are compared (relative 1e-6): Dirichlet concentrations, mean
 precisions, degrees of freedom, means and covariances ``W_k^{-1} / nu_k``.
@@ -25,11 +27,12 @@ import warnings
 import numpy as np
 
 import ref_cavi
-from _harness import best_time, interleaved_times, row
+from _harness import best_time, interleaved_times, row, sweep
 
 N, K, N_ITER, SEED = 100_000, 8, 50, 3
 TARGET = 2.0
 PLAIN_TARGET = 1.2          # ours at most this many times the faster plain reference
+SWEEP = ((1000, 2), (1000, 8), (10_000, 8), (50_000, 2), (50_000, 8), (50_000, 16))   # (N, D), K = 4
 
 
 def _problem(D: int, N: int = N, K: int = K):
@@ -80,6 +83,21 @@ def _plain_rows() -> list[dict]:
                 note=note)]
 
 
+def _sweep_rows() -> list[dict]:
+    """The public call against the plain numba loop from N = 1e3 to 5e4 and D = 2 to 16 (K = 4)."""
+    from pedagogy_lib.vi.bgmm import default_bgmm_prior
+    cases = []
+    for n, d in SWEEP:
+        y, r0 = _problem(d, n, 4)
+        prior = default_bgmm_prior(y, 4)
+        q, elbo = _plain(y, prior, r0, "numba")
+        np.testing.assert_allclose(_ours(y, prior, r0).elbo, elbo, rtol=1e-8)
+        cases.append((f"N={n}, K=4, D={d}, 50 iterations", lambda y=y, prior=prior, r0=r0: _ours(y, prior, r0),
+                      lambda y=y, prior=prior, r0=r0: _plain(y, prior, r0, "numba")))
+    return sweep("Bayesian GMM, CAVI (public call), sweep", "plain numba loop (reference)", cases, rounds=3,
+                 note="ELBOs agree (rtol 1e-8); timed in alternation")
+
+
 def _sklearn(y):
     from sklearn.mixture import BayesianGaussianMixture
     gm = BayesianGaussianMixture(n_components=K, weight_concentration_prior_type="dirichlet_distribution",
@@ -116,7 +134,7 @@ def run() -> list[dict]:
                              "agree (rtol 1e-6); ours also evaluates the full ELBO every iteration"))
         rows.append(row("Bayesian GMM, CAVI", size, t_ours, peer_name="our NumPy twin (label update)",
                         peer=t_twin, note="plain NumPy reference"))
-    return rows + _plain_rows()
+    return rows + _plain_rows() + _sweep_rows()
 
 
 if __name__ == "__main__":
