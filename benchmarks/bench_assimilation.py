@@ -30,6 +30,8 @@
    the forward run storing the stages, the adjoint sweep, the observation terms; the reference's:
    its adjoint run without forcing, its observation terms), which the second row's note reports in
    forward runs.
+   A third row per size times the validation itself (``strong_problem``), in gradients on the validated
+   window, beside the public call with the model and ``y``, which validates on every call.
 """
 from __future__ import annotations
 
@@ -193,6 +195,14 @@ def _grad_rows():
                              f"({t['ref_fwd'] / fwd:.2f} of ours each; its gradient {t['ref'] / fwd:.2f} of ours): "
                              f"its adjoint run {t['ref_adj'] / t['ref_fwd']:.2f} of them, its dense observation "
                              f"terms {t['ref_obs'] / t['ref_fwd']:.2f}; timed in alternation"))
+        t_check, t_public, t_valid = interleaved_times([lambda: da.strong_problem(mod, y),
+                                                        lambda: cost_grad(mod, x1, y),
+                                                        lambda: cost_grad(problem, x1)], rounds=10)
+        rows.append(row("4DVar: validating the window once (`strong_problem`)", size, t_check,
+                        note=f"{t_check / t_valid:.1f} gradients on the validated window; the public call with "
+                             f"the model and y, which validates every time, takes {t_public / t_valid:.1f} of "
+                             "them: an optimizer should validate once (`strong_4dvar` does); timed in "
+                             "alternation"))
     return rows
 
 
