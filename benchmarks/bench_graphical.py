@@ -1,23 +1,31 @@
 """Sum-product on a random tree with K = 10 states per node vs a vectorized NumPy reference and pgmpy.
 
-Ours: ``pedagogy_lib.graphical.tree_sum_product`` (numba kernel; the topological order is computed
-once by ``make_pairwise_tree`` and timed separately in the note; each call re-checks the tree's
-fields and that order, vectorized, inside the timing). Reference:
-``ref_graphical.tree_sum_product``, level-by-level vectorized NumPy. Peer: pgmpy's
-``BeliefPropagation`` on the same Markov network (``calibrate()``, then every single-node marginal
-read off the calibrated clique beliefs), and pgmpy's factor-graph
-``BeliefPropagationWithMessagePassing`` (``query`` of every node).
+Ours: ``pedagogy_lib.graphical.tree_sum_product`` (numba kernel). A tree is validated once, when
+``make_pairwise_tree`` builds it (which also computes the topological order); each call then checks its
+fields, shapes and order again in O(N), and the kernel checks in its own loop that every potential is
+positive and finite. Reference: ``ref_graphical.tree_sum_product``, level-by-level vectorized NumPy with
+no validation, its levels computed once, untimed. Peers: pgmpy's ``BeliefPropagation`` on the same Markov
+network (``calibrate()``, then every single-node marginal read off the calibrated clique beliefs), and
+pgmpy's factor-graph ``BeliefPropagationWithMessagePassing`` (``query`` of every node).
 
-pgmpy's running time grows faster than linearly in the number of nodes on a tree (on this machine
-about 2 s at N = 100 and 140 s at N = 1000 for either class, so hours at N = 1e4), so pgmpy runs at
-N = 200 and our kernel at both sizes.
+The rows:
 
-A second row at N = 1e4 times the public path a reader takes, ``make_pairwise_tree(parent, phi, psi)``
-(validation and topological order) then ``tree_sum_product`` (which checks the tree again), against
-the reference in alternation. Target: ours <= 1.2 x reference (its levels computed once, untimed, as in
-the first row; the note also gives the reference with its levels computed inside). Every peer's marginals are checked against ours (atol 1e-10)
-before anything is timed. Potentials are log-normal and scaled so that pgmpy's unnormalized
-messages stay within floating-point range.
+* N = 1e4: ``tree_sum_product(tree)`` against the reference (best times, not alternated).
+* N = 1e4, the public path a reader takes: ``make_pairwise_tree(parent, phi, psi)`` then
+  ``tree_sum_product``, against the reference in alternation. Target: ours <= 1.2 x reference.
+* The size sweep N = 1e2, 1e3, 1e4, 1e5: ``tree_sum_product(tree)`` on a tree made once, untimed,
+  against the reference, timed in alternation (``_harness.sweep``), and the sweep's worst size.
+  Target: ours <= 1.2 x reference at every size.
+* Validation on its own: ``check_pairwise_tree(tree)``, the checks ``make_pairwise_tree`` makes and
+  that of the order, at N = 1e5, with N = 1e4 and ``make_pairwise_tree`` in full (checks and the
+  topological order) in the note; paid once per tree, not per call.
+* N = 200: against the two pgmpy classes. pgmpy's running time grows faster than linearly in the
+  number of nodes on a tree (on this machine about 2 s at N = 100 and 140 s at N = 1000 for either
+  class, so hours at N = 1e4), so pgmpy runs only at this size. Target: >= 10 x faster.
+
+Every reference's and peer's marginals are checked against ours (atol 1e-12; pgmpy 1e-10) before
+anything is timed. Potentials are log-normal and scaled so that pgmpy's unnormalized messages stay
+within floating-point range.
 """
 from __future__ import annotations
 
@@ -25,10 +33,11 @@ import warnings
 
 import numpy as np
 
-from _harness import best_time, interleaved_times, row
+from _harness import best_time, interleaved_times, row, sweep
 
 K = 10
 N_BIG, N_PGMPY = 10_000, 200
+SWEEP_N = (100, 1_000, 10_000, 100_000)
 TARGET = 10.0                         # required speed-up over pgmpy
 
 
@@ -119,6 +128,8 @@ def run() -> list[dict]:
                     target="ours <= 1.2 x reference", met=bool(t_pub <= 1.2 * t_ref2),
                     note=f"timed in alternation, validation and topological order included; the reference "
                          f"computing its levels inside {t_ref_lv * 1e3:.3g} ms"))
+    rows += sweep_rows()
+    rows.append(validation_row())
     # N = N_PGMPY: against pgmpy
     small = _problem(N_PGMPY, seed=1)
     mine = gtree.tree_sum_product(small)
@@ -137,6 +148,42 @@ def run() -> list[dict]:
                                  "(about 140 s at N=1000 here), so N=1e4 is out of its reach"))
     return rows
 
+
+def sweep_rows() -> list[dict]:
+    """``tree_sum_product(tree)`` against the reference at each size of ``SWEEP_N``, trees and levels made
+    untimed, marginals and log Z checked first."""
+    import ref_graphical
+    from pedagogy_lib.graphical import tree as gtree
+    cases = []
+    for N in SWEEP_N:
+        tree = _problem(N, seed=2)
+        levs = ref_graphical.levels(tree.parent)
+        ours = gtree.tree_sum_product(tree)
+        ref_m, ref_logZ = ref_graphical.tree_sum_product(tree.parent, tree.phi, tree.psi, levs)
+        np.testing.assert_allclose(ref_m, ours.marginals, atol=1e-12)
+        assert abs(ref_logZ - ours.log_Z) <= 1e-9 * abs(ours.log_Z)
+        cases.append((f"N=1e{len(str(N)) - 1}, K={K}",
+                      lambda t=tree: gtree.tree_sum_product(t),
+                      lambda t=tree, lv=levs: ref_graphical.tree_sum_product(t.parent, t.phi, t.psi, lv)))
+    return sweep("Sum-product on a random tree, `tree_sum_product(tree)` on a tree made once",
+                 "plain NumPy, vectorized by levels (reference)", cases,
+                 note="timed in alternation; the per-call checks included, the tree and the levels made untimed")
+
+
+def validation_row() -> dict:
+    """The full check of a tree, ``check_pairwise_tree``: what ``make_pairwise_tree`` checks, and the order."""
+    from pedagogy_lib.graphical import check_pairwise_tree, make_pairwise_tree
+    t_check, t_make = {}, {}
+    for N in (10_000, 100_000):
+        tree = _problem(N, seed=2)
+        t_check[N], t_make[N] = interleaved_times(
+            [lambda: check_pairwise_tree(tree), lambda: make_pairwise_tree(tree.parent, tree.phi, tree.psi)],
+            rounds=10)
+    return row("Validating a tree: `check_pairwise_tree(tree)` (fields, values, order; once per tree, not per call)",
+               f"N=1e5, K={K}", t_check[100_000], target="-", met=None,
+               note=f"{t_check[10_000] * 1e3:.3g} ms at N=1e4; `make_pairwise_tree` in full (the same checks, "
+                    f"and the topological order computed) {t_make[10_000] * 1e3:.3g} ms at N=1e4, "
+                    f"{t_make[100_000] * 1e3:.3g} ms at N=1e5")
 
 if __name__ == "__main__":
     for r in run():

@@ -6,9 +6,10 @@ the sum-product algorithm are two loops over the nodes in a topological order. T
 :func:`~pedagogy_lib.graphical.tree.tree_sum_product`, its validation and the readable NumPy twin
 ``_sum_product_numpy`` are in :mod:`~pedagogy_lib.graphical.tree`.
 
-Contract: the kernel validates nothing (the tree is checked by
-:func:`~pedagogy_lib.graphical.tree.check_pairwise_tree`, potentials positive, parents before their
-children in ``order``), draws no random number, and returns its results in arrays of its own.
+Contract: the caller checks the tree's fields, shapes and order (parents before their children);
+the kernel checks, in one loop before its passes, that every potential is positive and finite, and
+returns the answer as a flag rather than raising. It draws no random number and returns its results
+in arrays of its own.
 """
 from __future__ import annotations
 
@@ -113,7 +114,8 @@ def sum_product(parent, phi, psi, order):
     (the logs of the normalizers add up to :math:`\log Z`); downward, the parent's message to each
     child from the parent's cavity (everything at the parent but the child's own message); each
     marginal is the normalized product of a node's potential and all its messages. Returns
-    ``(marg (N, K), log_Z)``. NumPy twin: :func:`~pedagogy_lib.graphical.tree._sum_product_numpy`.
+    ``(marg (N, K), log_Z, ok)``; ``ok`` is false if a potential is not positive and finite, and then
+    the other two mean nothing. NumPy twin: :func:`~pedagogy_lib.graphical.tree._sum_product_numpy`.
 
     Scaled, so that no scale of the potentials under- or overflows (issue 53), for one division and
     one log per message: each message is normalized as it is sent, and ``inside`` divided by its
@@ -124,16 +126,23 @@ def sum_product(parent, phi, psi, order):
     message below about ``1e-308`` times the message's largest is zero, and is left out of the
     parent's cavity instead of divided by.
     """
-    inside, up, log_Z = upward_pass(parent, phi, psi, order)
-    return downward_pass(parent, psi, order, inside, up), log_Z
+    inside, up, log_Z, ok = upward_pass(parent, phi, psi, order)
+    return downward_pass(parent, psi, order, inside, up), log_Z, ok
 
 
 @njit_ieee
 def upward_pass(parent, phi, psi, order):
-    """The upward pass of :func:`sum_product`: ``(inside, up, log_Z)``, ``inside[i]`` the (scaled)
+    """The upward pass of :func:`sum_product`: ``(inside, up, log_Z, ok)``, ``inside[i]`` the (scaled)
     product of ``phi[i]`` and the messages of ``i``'s children, ``up[i]`` the normalized message to
-    the parent."""
+    the parent, ``ok`` whether every entry of ``phi`` and ``psi`` is positive and finite."""
     N, K = phi.shape
+    ok = True                              # every potential positive and finite (a NaN is neither)
+    flat = phi.reshape(N * K)
+    for j in range(N * K):
+        ok &= (flat[j] > 0.0) & (flat[j] < np.inf)
+    flat = psi.reshape(N * K * K)          # one streaming loop: cheaper than K^2 checks at each node
+    for j in range(N * K * K):
+        ok &= (flat[j] > 0.0) & (flat[j] < np.inf)
     inside = phi.copy()
     up = np.ones((N, K))
     log_Z = 0.0
@@ -162,7 +171,7 @@ def upward_pass(parent, phi, psi, order):
         log_Z += np.log(s)
         if top < INSIDE_LO:
             log_Z += rescale_inside(inside, p, K)
-    return inside, up, log_Z
+    return inside, up, log_Z, ok
 
 
 @njit_ieee

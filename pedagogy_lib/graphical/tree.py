@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, as_scalar, check_backend, check_int, check_rng
+from ..core.checks import as_array, as_scalar, check_backend, check_finite, check_int, check_rng
 from . import kernels
 from .factors import Factor
 
@@ -76,24 +76,19 @@ class TreeMarginals(NamedTuple):
 
 
 def _check_fields(parent, phi, psi, prefix):
-    """Clean ``(parent, phi, psi)`` after checking their kinds, shapes, values and parent range."""
+    """Clean ``(parent, phi, psi)`` after checking their kinds, shapes and parent range (not the values)."""
     par = np.asarray(parent)
     if par.ndim != 1 or par.size == 0 or par.dtype.kind not in "iu":
         raise ValueError(f"{prefix}parent must be a non-empty 1-D integer array; got {par.dtype} of shape "
                          f"{par.shape}.")
     N = par.size
     par = np.ascontiguousarray(par, dtype=np.int64)
-    phi = as_array(phi, f"{prefix}phi", ndim=2, dims="(N, K)", nonempty=True)
+    phi = as_array(phi, f"{prefix}phi", ndim=2, dims="(N, K)", nonempty=True, finite=False)
     if phi.shape[0] != N:
         raise ValueError(f"{prefix}phi must have shape (N, K) with N = {N} (the length of {prefix}parent); got "
                          f"{phi.shape}.")
     K = phi.shape[1]
-    psi = as_array(psi, f"{prefix}psi", shape=(N, K, K), dims="(N, K, K)")
-    for name, arr in ((f"{prefix}phi", phi), (f"{prefix}psi", psi)):
-        if (arr <= 0).any():
-            idx = tuple(int(i) for i in np.argwhere(arr <= 0)[0])
-            raise ValueError(f"{name} must be positive (this kernel divides by messages); entry {idx} is "
-                             f"{arr[idx]:.3g}. Use belief_propagation for potentials with zeros.")
+    psi = as_array(psi, f"{prefix}psi", shape=(N, K, K), dims="(N, K, K)", finite=False)
     bad = (par < -1) | (par >= N) | (par == np.arange(N))
     if bad.any():
         i = int(np.argmax(bad))
@@ -102,23 +97,26 @@ def _check_fields(parent, phi, psi, prefix):
     return par, phi, psi
 
 
-def check_pairwise_tree(tree, name: str = "tree") -> PairwiseTree:
-    """Return ``tree`` with clean fields after checking each of them against the others.
+def _positive_finite(arr) -> bool:
+    """Whether every entry of ``arr`` is positive and finite (a NaN is neither)."""
+    return bool(((arr > 0.0) & (arr < np.inf)).all())
 
-    A :class:`PairwiseTree` built by hand or edited with ``_replace`` is held to the rules of
-    :func:`make_pairwise_tree`, and its ``order`` must be a topological order (a permutation of
-    the nodes with every parent before its children, which also rules out cycles). Vectorized:
-    :math:`O(N K^2)` with no Python loop over nodes.
 
-    Raises
-    ------
-    TypeError
-        If ``tree`` is not a :class:`PairwiseTree` or a field is not real and numeric.
-    ValueError
-        If ``parent`` is not a non-empty integer vector of indices in ``[-1, N)`` (no self-loops),
-        ``phi`` is not ``(N, K)``, ``psi`` not ``(N, K, K)``, a potential is not positive and
-        finite, or ``order`` is not a topological order of the ``N`` nodes.
-    """
+def _check_values(phi, psi, prefix):
+    """Raise unless every potential is positive and finite, naming the first that is not."""
+    if _positive_finite(phi) and _positive_finite(psi):
+        return
+    for name, arr in ((f"{prefix}phi", phi), (f"{prefix}psi", psi)):
+        check_finite(arr, name)
+    for name, arr in ((f"{prefix}phi", phi), (f"{prefix}psi", psi)):
+        if (arr <= 0).any():
+            idx = tuple(int(i) for i in np.argwhere(arr <= 0)[0])
+            raise ValueError(f"{name} must be positive (this kernel divides by messages); entry {idx} is "
+                             f"{arr[idx]:.3g}. Use belief_propagation for potentials with zeros.")
+
+
+def _check_structure(tree, name: str) -> PairwiseTree:
+    """``tree`` with clean fields after every check but the potentials' values: O(N), not O(N K^2)."""
     if not isinstance(tree, PairwiseTree):
         raise TypeError(f"{name} must be a PairwiseTree from make_pairwise_tree; got {type(tree).__name__}.")
     par, phi, psi = _check_fields(tree.parent, tree.phi, tree.psi, f"{name}.")
@@ -143,6 +141,28 @@ def check_pairwise_tree(tree, name: str = "tree") -> PairwiseTree:
     return PairwiseTree(par, phi, psi, order)
 
 
+def check_pairwise_tree(tree, name: str = "tree") -> PairwiseTree:
+    """Return ``tree`` with clean fields after checking each of them against the others.
+
+    A :class:`PairwiseTree` built by hand or edited with ``_replace`` is held to the rules of
+    :func:`make_pairwise_tree`, and its ``order`` must be a topological order (a permutation of
+    the nodes with every parent before its children, which also rules out cycles). Vectorized:
+    :math:`O(N K^2)` with no Python loop over nodes.
+
+    Raises
+    ------
+    TypeError
+        If ``tree`` is not a :class:`PairwiseTree` or a field is not real and numeric.
+    ValueError
+        If ``parent`` is not a non-empty integer vector of indices in ``[-1, N)`` (no self-loops),
+        ``phi`` is not ``(N, K)``, ``psi`` not ``(N, K, K)``, ``order`` is not a topological order of
+        the ``N`` nodes, or a potential is not positive and finite.
+    """
+    tree = _check_structure(tree, name)
+    _check_values(tree.phi, tree.psi, f"{name}.")
+    return tree
+
+
 def make_pairwise_tree(parent, phi, psi) -> PairwiseTree:
     r"""Validate a pairwise tree and compute a topological order (the nodes sorted by depth).
 
@@ -156,6 +176,7 @@ def make_pairwise_tree(parent, phi, psi) -> PairwiseTree:
         the parent pointers contain a cycle (then it is not a tree; the message names a node on it).
     """
     par, phi, psi = _check_fields(parent, phi, psi, "")
+    _check_values(phi, psi, "")
     return PairwiseTree(par, phi, psi, _topological_order(par))
 
 
@@ -206,9 +227,12 @@ def _sum_product_numpy(parent, phi, psi, order):
     Scaled as the kernel is: each message is normalized as it is sent, ``inside`` divided by its largest
     entry when that falls below ``INSIDE_LO``, and a message that is not safe (:func:`_safe`) sent again
     from ``inside`` (or the cavity) divided by its largest entry and the edge potential by its own when
-    that is far from 1; the logs of the divisors add up to part of :math:`\log Z`.
+    that is far from 1; the logs of the divisors add up to part of :math:`\log Z`. Returns
+    ``(marg, log_Z, ok)``, ``ok`` false (and nothing computed) if a potential is not positive and finite.
     """
     N, K = phi.shape
+    if not (_positive_finite(phi) and _positive_finite(psi)):      # the kernel checks the same, in a loop
+        return np.full((N, K), np.nan), np.nan, False
     inside = phi.copy()                    # phi_i times the messages from i's children, rescaled
     up = np.ones((N, K))                   # m_{i -> pa(i)}, normalized
     log_Z = 0.0
@@ -254,7 +278,7 @@ def _sum_product_numpy(parent, phi, psi, order):
             inside[i] /= inside[i].max()
             b = inside[i] * down[i]
         marg[i] = b / b.sum()
-    return marg, log_Z
+    return marg, log_Z, True
 
 
 def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMarginals:
@@ -267,15 +291,20 @@ def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMargi
     backend : {'numba', 'numpy'}
         The compiled kernel or its readable NumPy twin (same results).
 
+    Each call checks the tree's fields and order here, in :math:`O(N)`; the potentials' values, the
+    :math:`O(NK^2)` part of :func:`check_pairwise_tree`, are checked by the kernel (or its twin).
+
     Raises
     ------
     TypeError, ValueError
         If ``tree`` is malformed (see :func:`check_pairwise_tree`).
     """
     backend = check_backend(backend)
-    tree = check_pairwise_tree(tree)
+    tree = _check_structure(tree, "tree")
     run = kernels.sum_product if backend == "numba" else _sum_product_numpy
-    marg, log_Z = run(tree.parent, tree.phi, tree.psi, tree.order)
+    marg, log_Z, ok = run(tree.parent, tree.phi, tree.psi, tree.order)
+    if not ok:                             # a potential is not positive and finite: name the first
+        _check_values(tree.phi, tree.psi, "tree.")
     return TreeMarginals(marg, float(log_Z))
 
 
