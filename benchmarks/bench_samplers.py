@@ -25,7 +25,16 @@ the per-round ratios is reported, next to the median times. Peers absent from th
 Before timing, each sampler's output is checked against the target: the mean of every recorded
 coordinate within 5 Monte Carlo standard errors of 0 and its variance within 15% of the truth.
 
+Then the sizes a reader uses (:func:`_sweep_rows`, ``_harness.sweep``, ``--sweep``): the public call against
+``ref_samplers.run`` on ``ar1_gaussian(D, 0.9)`` for D = 2, 10, 50 and 200, each with 1000 short chains (200
+steps; 100 at D = 200) and with 50 chains of 1000 steps, and on the banana with 200 and 1000 chains of 1000
+steps, for both RWMH and MALA (steps scaled as D^(-1/2) and D^(-1/3) from the 50-D case's). Both outputs are
+checked first (means and variances within 5 Monte Carlo standard errors of the target's: the sweep's few or
+short chains are too short for a fixed 15 %), then timed in alternation; target ours <= 1.2 x reference
+at every size, and each method's worst ratio is shown on its own row.
+
     python benchmarks/bench_samplers.py --cases gauss50dense,banana --methods rwmh --repeats 9 --no-peers
+    python benchmarks/bench_samplers.py --sweep --methods rwmh,mala
 """
 from __future__ import annotations
 
@@ -43,7 +52,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from _harness import row  # noqa: E402
+from _harness import row, sweep  # noqa: E402
 import ref_samplers  # noqa: E402
 
 C = 1000
@@ -93,6 +102,16 @@ def _check(trace, var_true, who):
     v = trace.var(axis=(0, 1))
     assert np.all(np.abs(z) < 5) and np.all(np.abs(v / var_true - 1) < 0.15), (who, z, v)
     return float(e.min())
+
+
+def _check_se(trace, var_true, who):
+    """:func:`_check` with the variance judged by its own Monte Carlo standard error instead of a fixed 15 %:
+    for the sweep's short or few chains, whose ESS is too small for 15 % (the notebooks' hidden check)."""
+    from pedagogy_lib.samplers import ess
+    z = trace.mean(axis=(0, 1)) / np.sqrt(trace.var(axis=(0, 1)) / ess(trace))
+    d2 = (trace - trace.mean(axis=(0, 1))) ** 2
+    zv = (d2.mean(axis=(0, 1)) - var_true) / np.sqrt(d2.var(axis=(0, 1)) / ess(d2))
+    assert np.all(np.abs(z) < 5) and np.all(np.abs(zv) < 5), (who, z, zv)
 
 
 def _timed(fn):
@@ -227,6 +246,68 @@ def _size(name, n_steps):
     return f"{what}, {C} chains x {n_steps} steps"
 
 
+#: The sweep (:func:`_sweep_rows`): ``(target, D, chains, steps)``. The Gaussian is ``ar1_gaussian(D, 0.9)``
+#: (tridiagonal precision, sparse rows) at the dimensions a reader uses, each with the benchmark's 1000 short
+#: chains and with the notebooks' 50 longer ones; the banana as the notebooks run it (200 chains) and as
+#: the benchmark does (1000).
+SWEEP = (("gauss", 2, 1000, 200), ("gauss", 2, 50, 1000), ("gauss", 10, 1000, 200), ("gauss", 10, 50, 1000),
+         ("gauss", 50, 1000, 200), ("gauss", 50, 50, 1000), ("gauss", 200, 1000, 100), ("gauss", 200, 50, 1000),
+         ("banana", 2, 200, 1000), ("banana", 2, 1000, 1000))
+
+
+def _sweep_steps(name, D):
+    """``(rwmh step, mala step)``: the 50-D benchmark's scaled by D^(-1/2) and D^(-1/3); the banana's as in CASES."""
+    if name == "banana":
+        return CASES["banana"][1:]
+    return 0.12 * (50 / D) ** 0.5, 0.02 * (50 / D) ** (1 / 3)
+
+
+def _sweep_problem(name, D, C):
+    """``(target, x0, keep, var_true, logp_grad)``: ``C`` exact draws from the target to start at."""
+    from pedagogy_lib import samplers as smp
+    rng = np.random.default_rng(0)
+    if name == "banana":
+        x1 = rng.standard_normal(C)
+        x0 = np.column_stack([x1, x1 ** 2 - 1.0 + rng.standard_normal(C)])
+        return smp.banana(1.0, 1.0), x0, np.array([0, 1]), np.array([1.0, 3.0]), ref_samplers.banana_logp_grad
+    t = smp.ar1_gaussian(D, 0.9)
+    Sigma = 0.9 ** np.abs(np.subtract.outer(np.arange(D), np.arange(D)))
+    x0 = rng.standard_normal((C, D)) @ np.linalg.cholesky(Sigma).T
+    keep = np.unique(np.linspace(0, D - 1, min(D, 5)).round().astype(np.int64))
+    return t, x0, keep, np.diag(Sigma)[keep], ref_samplers.gaussian_logp_grad(t.Lambda)
+
+
+def _sweep_rows(methods=("rwmh", "mala"), rounds=5) -> list[dict]:
+    """The public call against the plain NumPy reference over :data:`SWEEP`, per method: both outputs checked
+    against the target first (:func:`_check_se`), then timed in alternation (``_harness.sweep``); the last row of
+    each method repeats its worst ratio."""
+    from pedagogy_lib import samplers as smp
+    smp.kernels.warmup_kernels()
+    rows = []
+    for method in methods:
+        cases = []
+        for name, D, C, n_steps in SWEEP:
+            step = _sweep_steps(name, D)[0 if method == "rwmh" else 1]
+            t, x0, keep, var_true, logp_grad = _sweep_problem(name, D, C)
+            st = smp.init_chains(t, x0)
+            _check_se(smp.sample(t, st, n_steps, np.random.default_rng(1), method=method, step_size=step,
+                                 keep=keep).trace, var_true, f"ours {name} D={D} C={C}")
+            _check_se(ref_samplers.run(logp_grad, x0, n_steps, np.random.default_rng(2), method=method, step=step,
+                                       keep=keep), var_true, f"reference {name} D={D} C={C}")
+            what = "banana" if name == "banana" else f"Gaussian rho = 0.9, D = {D}"
+            cases.append((f"{what}, {C} chains x {n_steps} steps, step {step:.3g}",
+                          lambda t=t, st=st, n=n_steps, m=method, step=step, keep=keep: smp.sample(
+                              t, st, n, np.random.default_rng(1), method=m, step_size=step, keep=keep),
+                          lambda lg=logp_grad, x0=x0, n=n_steps, m=method, step=step, keep=keep: ref_samplers.run(
+                              lg, x0, n, np.random.default_rng(2), method=m, step=step, keep=keep)))
+        label = "random-walk MH" if method == "rwmh" else "MALA"
+        rows += sweep(f"MCMC {label} (public call) vs plain NumPy, sweep", "plain NumPy (ref_samplers)", cases,
+                      rounds=rounds, note="times per call (the same chains, so ESS per second scales alike); "
+                                          "both outputs' means and variances within 5 Monte "
+                                          "Carlo standard errors of the target's (checked first)")
+    return rows
+
+
 def run(cases=tuple(CASES), methods=("rwmh", "mala"), repeats=REPEATS, peers=True) -> list[dict]:
     from pedagogy_lib import samplers as smp
     smp.kernels.warmup_kernels()
@@ -280,7 +361,7 @@ def run(cases=tuple(CASES), methods=("rwmh", "mala"), repeats=REPEATS, peers=Tru
                                 peer=t_bj / e_bj, target=f">= {TARGETS['blackjax']:g}x BlackJAX",
                                 met=bool(ratio >= TARGETS["blackjax"]),
                                 note=f"BlackJAX ESS {e_bj:.0f} in {t_bj:.2f} s; jit compile {cs:.2f} s (not in the time)"))
-    return rows
+    return rows + _sweep_rows(methods)
 
 
 def main(argv=None) -> int:
@@ -293,10 +374,17 @@ def main(argv=None) -> int:
                     help="print the performance-table rows (with emcee and BlackJAX when installed) instead of "
                          "the ratio table")
     ap.add_argument("--no-peers", action="store_true", help="with --rows: leave out emcee and BlackJAX")
+    ap.add_argument("--sweep", action="store_true",
+                    help="print only the sweep's rows (ours vs the plain reference over SWEEP, worst ratio last)")
     ap.add_argument("--emcee", action="store_true",
                     help="in the ratio table, time emcee's GaussianMove (the same random-walk MH) in the alternation too")
     args = ap.parse_args(argv)
     cases, methods = args.cases.split(","), args.methods.split(",")
+    if args.sweep:
+        for r in _sweep_rows(methods):
+            print(f"{r['task']:50s} {r['size']:70s} ours {r['ours']:9.4f} s  ref {r['peer']:9.4f} s  "
+                  f"ours/ref {r['ours'] / r['peer']:5.2f}  met {r['met']}", flush=True)
+        return 0
     if args.rows:
         for r in run(cases, methods, args.repeats, peers=not args.no_peers):
             print(r)
