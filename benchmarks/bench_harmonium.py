@@ -2,12 +2,18 @@
 
 1. Exact log Z of an RBM with K = 20 hidden and M = 64 visible units (2^20 hidden states). Ours:
    ``pedagogy_lib.harmonium.log_partition`` (the Gray-code numba kernel: one row of W per step,
-   factors 1 + e^zeta kept by multiplication). Reference: ``ref_harmonium.log_Z_enumeration``, the
-   vectorized NumPy enumeration (block matrix products, softplus, log-sum-exp). Agreement to 1e-9
+   factors 1 + e^zeta kept by multiplication, their product and the block's sum in scaled form, a
+   mantissa and a binary exponent, so no logarithm or exponential per state at any coupling).
+   Reference: ``ref_harmonium.log_Z_enumeration``, the vectorized NumPy enumeration (block matrix
+   products, softplus, log-sum-exp). Agreement to 1e-9
    relative is checked first. Targets: at most 1 s, and at least 5x the NumPy enumeration.
    Second row, the same call against ``ref_harmonium.log_Z_gray``, a plain numba Gray-code loop (one
    logarithm per state, running log-sum-exp), timed in alternation: at most 0.07 s and
    ours <= 1.2 x reference.
+   Then a sweep over the coupling strength (``_harness.sweep``): weights c N(0, 1) for c = 0.1, 0.3, 1.0
+   and 3.0 (3.0 only while both ours and the reference stay finite), biases 2 N(0, 1), K = 20, M = 64,
+   ours against ``ref_harmonium.log_Z_gray`` in alternation after agreement to 1e-9 relative is checked;
+   target ours <= 1.2 x reference at every coupling, and the sweep's worst ratio is shown.
 2. One epoch of PCD-1 and of CD-1 on scikit-learn's digits binarized at > 7 (1797 x 64), with 64
    and 256 hidden units, at batch sizes 10 (scikit-learn's default) and 100. Peer: scikit-learn's
    ``BernoulliRBM`` with ``n_iter=1`` (its ``fit``, which is PCD-1 with one persistent chain per
@@ -16,17 +22,20 @@
    (``pseudo_log_likelihood``, every unit flipped in turn) must agree within 10 % of the untrained
    model's distance to them. The vectorized NumPy reference ``ref_harmonium.cd_epoch`` is timed too
    (in the note). Targets: at least 3x scikit-learn at batch 10 and 1.5x at batch 100.
+3. The CD-1 / PCD-1 epoch over hidden units and batch sizes against ``ref_harmonium.cd_epoch``
+   (``sweep_cd.py``): K = 16 to 512, batches of 10 and 100, the worst ratio on its own row.
 """
 from __future__ import annotations
 
 import numpy as np
 
 import ref_harmonium as ref
-from _harness import best_time, interleaved_times, row
+from _harness import best_time, interleaved_times, row, sweep
 
 LOGZ_TARGET_S, LOGZ_TARGET_RATIO = 1.0, 5.0
 LOGZ_PLAIN_S, LOGZ_PLAIN_RATIO = 0.07, 1.2            # against the plain numba loop
 CD_TARGETS = {10: 3.0, 100: 1.5}
+COUPLINGS = (0.1, 0.3, 1.0, 3.0)                      # the sweep: weights c N(0, 1), biases 2 N(0, 1)
 
 
 def _log_Z_rows():
@@ -57,6 +66,24 @@ def _log_Z_rows():
                     met=bool(t_ours <= LOGZ_PLAIN_S and t_ours <= LOGZ_PLAIN_RATIO * t_plain),
                     note="timed in alternation, validation included; agreement 1e-9 relative checked"))
     return rows
+
+
+def _log_Z_sweep_rows():
+    """Ours against the plain numba loop as the coupling grows (the sweep's worst ratio last)."""
+    from pedagogy_lib.harmonium import EFHParams, log_partition
+    K, M = 20, 64
+    cases = []
+    for c in COUPLINGS:
+        rng = np.random.default_rng(0)
+        p = EFHParams(c * rng.standard_normal((K, M)), 2.0 * rng.standard_normal(K), 2.0 * rng.standard_normal(M))
+        ours, plain = log_partition(p, layer="hidden"), ref.log_Z_gray(p.W, p.b_x, p.b_y)
+        if c > 1.0 and not (np.isfinite(ours) and np.isfinite(plain)):
+            continue                                   # the plain loop's product left float64's range
+        assert abs(ours - plain) <= 1e-9 * abs(plain), (c, ours, plain)
+        cases.append((f"weights {c:g} N(0,1), biases 2 N(0,1), K=20, M=64",
+                      lambda p=p: log_partition(p, layer="hidden"), lambda p=p: ref.log_Z_gray(p.W, p.b_x, p.b_y)))
+    return sweep("RBM exact log Z, coupling sweep", "plain numba Gray-code loop (`benchmarks/ref_harmonium.py`)",
+                 cases, limit=LOGZ_PLAIN_RATIO, note="timed in alternation; agreement 1e-9 relative checked")
 
 
 def _sklearn_rbm(K, batch_size, n_iter, lr, seed=0):
@@ -105,4 +132,5 @@ def _cd_rows():
 
 
 def run() -> list[dict]:
-    return _log_Z_rows() + _cd_rows()
+    from sweep_cd import cd_sweep_rows
+    return _log_Z_rows() + _log_Z_sweep_rows() + _cd_rows() + cd_sweep_rows()

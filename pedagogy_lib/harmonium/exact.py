@@ -6,11 +6,15 @@ Everything here enumerates one Bernoulli layer, so it is exact and exponential i
   of the enumerated layer. The kernel (:mod:`pedagogy_lib.harmonium.kernels`) walks the states in
   Gray-code order, so consecutive states differ in one unit and the other layer's natural parameters
   change by one row of :math:`\mathbf W`: :math:`O(2^n m)` work instead of :math:`O(2^n n m)`. For a
-  Bernoulli partner layer it also keeps :math:`e^{\zeta_j}` up to date by multiplication, so a step
-  costs about one logarithm per dozen units instead of an exponential and a logarithm per unit.
+  Bernoulli partner layer it also keeps :math:`e^{\zeta_j}` up to date by multiplication and the product
+  :math:`\prod_j(1 + e^{\zeta_j})` in scaled form (a mantissa and an integer binary exponent), so a step
+  costs one logarithm instead of an exponential and a logarithm per unit, at any coupling strength.
 * :func:`log_partition` is :math:`\log Z` of Eq. 10.14, the log-sum-exp of that table, computed by
-  the same walk without building the table: block by block, each block summed as ratios to its first
-  state (no logarithm per state) when the numbers allow, and merged into a running log-sum-exp.
+  the same walk without building the table: block by block, each block's terms summed in that scaled
+  form (no logarithm or exponential per state) for a Bernoulli partner, and merged into a running
+  log-sum-exp.
+* Parameters whose :math:`\log Z` could leave the range of float64 are refused with a ``ValueError``
+  (see :data:`LOG_Z_LIMIT`) rather than answered with an infinity or a NaN.
 * :func:`exact_gradient` is Eq. 10.19, model moments minus data moments, both exact.
 * :func:`visible_transition_matrix` and :func:`chain_distributions` give the exact distributions
   :math:`p^n` of the Gibbs chain started at the data, which is what the contrastive-divergence
@@ -28,17 +32,19 @@ import numpy as np
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_prob_vector
 from ..core.logmath import logsumexp
 from . import kernels
-from .kernels import REFRESH_BITS
 from .model import (EFHParams, check_layer, check_params, family_code, log_partition_units, mean_units,
                     sigmoid, softplus)
 
 __all__ = ["EFHGrad", "states", "state_index", "log_marginal_table", "log_partition", "visible_log_probs",
            "hidden_log_probs", "average_log_likelihood", "empirical_distribution", "mre", "model_moments",
            "data_moments", "exact_gradient", "visible_transition_matrix", "chain_distributions",
-           "kl_divergence", "expected_cd_gradient", "train_exact", "MAX_ENUM"]
+           "kl_divergence", "expected_cd_gradient", "train_exact", "MAX_ENUM", "LOG_Z_LIMIT"]
 
 #: Largest number of units enumerated (2**24 states: a 128 MB table).
 MAX_ENUM = 24
+#: Largest bound on the log marginals (hence on ``|log Z|``) accepted by the enumeration: beyond it a sum
+#: could overflow float64 (about 1.8e308), so such parameters are refused by name.
+LOG_Z_LIMIT = 1e308
 
 
 class EFHGrad(NamedTuple):
@@ -67,10 +73,9 @@ def state_index(s) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 # Gray-code enumeration: NumPy twins of the kernels (pedagogy_lib.harmonium.kernels)
 # ------------------------------------------------------------------------------------------------
-#: Largest spread (in nats) of the log marginals within one block of the walk (where only the lowest
-#: ``kernels.REFRESH_BITS`` units change) for which the blocks are summed as ratios to their first state
-#: (well inside the range of float64, about 709).
-_LINEAR_SPREAD = 600.0
+#: Largest natural parameter (in size) whose exponential the kernels keep by multiplication: ``exp(zeta_j)``
+#: of a Bernoulli partner and ``exp(b_e)`` (well inside float64's exponent range, about 709).
+_EXP_RANGE = 300.0
 
 
 def _log_marginals_of(We, b_e, b_o, family, idx):
@@ -119,11 +124,43 @@ def _enumeration_layer(p: EFHParams, layer: str) -> str:
     return layer
 
 
-def _enumeration_inputs(p: EFHParams, layer: str):
-    """``(We, b_e, b_o, fam_o code, chunk)`` for the Gray-code kernels enumerating ``layer`` of ``p``.
+def _check_log_Z_range(We, b_e, b_o, fam_o, layer):
+    """Refuse parameters whose log marginals could overflow float64 (a sum of them, an infinity, a NaN).
 
-    ``chunk`` is how many factors ``1 + exp(zeta_j)`` may share one logarithm without overflow (0: one
-    softplus per unit, for a non-Bernoulli partner or natural parameters beyond 300 in size).
+    Every log marginal is at most ``sum_k |b_e[k]| + sum_j B(zeta_j)`` with ``zeta_j`` between ``lo_j`` and
+    ``hi_j`` (each unit's weights of one sign added to its bias), ``B`` the partner's log-partition function;
+    every natural parameter is at most ``|b_o[j]| + sum_k |We[k, j]|`` in size. Both must stay within
+    :data:`LOG_Z_LIMIT`.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        size = np.abs(b_o) + np.abs(We).sum(axis=0)
+        hi = b_o + np.maximum(We, 0.0).sum(axis=0)
+        lo = b_o + np.minimum(We, 0.0).sum(axis=0)
+        if fam_o == "bernoulli":
+            B = np.maximum(hi, 0.0) + np.log(2.0)
+        elif fam_o == "gaussian":
+            B = 0.5 * np.maximum(hi * hi, lo * lo)
+        else:
+            B = np.exp(hi)
+        reach = float(np.abs(b_e).sum() + B.sum())
+        worst = max(reach, float(size.max()))
+    if not worst <= LOG_Z_LIMIT:
+        b_e_name, b_o_name = ("b_x", "b_y") if layer == "hidden" else ("b_y", "b_x")
+        other = "visible" if layer == "hidden" else "hidden"
+        raise ValueError(
+            f"params: W, b_x and b_y are too large for log Z in float64 (enumerating the {layer} layer): the "
+            f"supported range is sum|{b_e_name}| + sum over the {other} units of their log-partition function at "
+            f"its largest natural parameter ({b_o_name} plus the positive weights), and each "
+            f"|{b_o_name}_j| + sum_k |W|, up to {LOG_Z_LIMIT:g}; got {worst:.3g}.")
+
+
+def _enumeration_inputs(p: EFHParams, layer: str):
+    """``(We, b_e, b_o, fam_o code, chunk, scaled)`` for the Gray-code kernels enumerating ``layer`` of ``p``.
+
+    ``chunk`` is how many factors ``1 + exp(zeta_j)`` are multiplied before their binary exponent is taken
+    out (at most ``exp(700)`` together; 0: one softplus per unit, for a non-Bernoulli partner or natural
+    parameters beyond :data:`_EXP_RANGE` in size). ``scaled``: :func:`log_partition`'s kernel may sum the
+    terms in scaled form (``chunk > 0`` and ``exp(+-b_e)`` within range too).
     """
     if layer == "hidden":
         We, b_e, b_o, fam_o, n = p.W, p.b_x, p.b_y, p.visible, p.K
@@ -131,12 +168,14 @@ def _enumeration_inputs(p: EFHParams, layer: str):
         We, b_e, b_o, fam_o, n = p.W.T, p.b_y, p.b_x, p.hidden, p.M
     if n > MAX_ENUM:
         raise ValueError(f"the {layer} layer has {n} units; enumeration is limited to {MAX_ENUM} (2**{MAX_ENUM} states).")
+    _check_log_Z_range(We, b_e, b_o, fam_o, layer)
     chunk = 0
     if fam_o == "bernoulli":
         bound = float(np.max(np.abs(b_o) + np.abs(We).sum(axis=0)))   # |zeta_j| never exceeds this
-        if bound <= 300.0:
+        if bound <= _EXP_RANGE:
             chunk = int(max(1, min(We.shape[1], 700.0 // (bound + 1.0))))
-    return np.ascontiguousarray(We), b_e, b_o, family_code(fam_o), chunk
+    scaled = bool(chunk > 0 and np.abs(b_e).max() <= _EXP_RANGE)
+    return np.ascontiguousarray(We), b_e, b_o, family_code(fam_o), chunk, scaled
 
 
 def log_marginal_table(params: EFHParams, layer: str = "hidden", *, backend: str = "numba") -> np.ndarray:
@@ -153,12 +192,18 @@ def log_marginal_table(params: EFHParams, layer: str = "hidden", *, backend: str
         The layer to enumerate; it must be Bernoulli with at most :data:`MAX_ENUM` units.
     backend : {"numba", "numpy"}
         The Gray-code kernel or its vectorized NumPy twin.
+
+    Raises
+    ------
+    ValueError
+        As :func:`log_partition`: a layer that cannot be enumerated, or log marginals that could leave
+        float64's range (beyond :data:`LOG_Z_LIMIT`).
     """
     p = check_params(params)
     layer = check_choice(layer, "layer", ("hidden", "visible"))
     layer = _enumeration_layer(p, layer)
     backend = check_backend(backend)
-    We, b_e, b_o, code, chunk = _enumeration_inputs(p, layer)
+    We, b_e, b_o, code, chunk, _ = _enumeration_inputs(p, layer)
     if backend == "numpy":
         return _gray_log_marginals_numpy(We, b_e, b_o, code)
     out = np.empty(2 ** We.shape[0])
@@ -171,21 +216,22 @@ def log_partition(params: EFHParams, *, layer: str = "auto", backend: str = "num
 
     The sum over the other layer is done in closed form by its log-partition function, so only
     ``2**n`` terms remain for the ``n`` enumerated units.
+
+    Raises
+    ------
+    ValueError
+        If the parameters are malformed, the layer cannot be enumerated (not Bernoulli, more than
+        :data:`MAX_ENUM` units), or :math:`\log Z` could leave float64's range (a bound on the log marginals
+        beyond :data:`LOG_Z_LIMIT`): the message names ``params`` and the supported range.
     """
     p = check_params(params)
     layer = check_choice(layer, "layer", ("auto", "hidden", "visible"))
     layer = _enumeration_layer(p, layer)
     backend = check_backend(backend)
-    We, b_e, b_o, code, chunk = _enumeration_inputs(p, layer)
+    We, b_e, b_o, code, chunk, scaled = _enumeration_inputs(p, layer)
     if backend == "numpy":
         return _gray_log_partition_numpy(We, b_e, b_o, code)
-    # Blocks may be summed as ratios to their first state when the product over the whole other layer
-    # fits (one chunk) and the log marginals within a block, where only the lowest REFRESH_BITS units
-    # change, differ by less than _LINEAR_SPREAD.
-    low = slice(0, REFRESH_BITS)
-    spread = float(np.abs(b_e[low]).sum() + np.abs(We[low]).sum())
-    linear = bool(chunk >= We.shape[1] and spread <= _LINEAR_SPREAD)
-    return float(kernels.gray_log_partition(We, b_e, b_o, code, chunk, linear))
+    return float(kernels.gray_log_partition(We, b_e, b_o, code, chunk, scaled))
 
 
 def visible_log_probs(params: EFHParams, *, backend: str = "numba") -> np.ndarray:

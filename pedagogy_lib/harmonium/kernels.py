@@ -35,6 +35,8 @@ __all__ = ["warmup_kernels"]
 #: (bounding rounding drift); within one such block only the lowest ``REFRESH_BITS`` units change.
 REFRESH_BITS = 10
 REFRESH = 1 << REFRESH_BITS
+#: log 2, to turn a binary exponent into nats.
+LN2 = float(np.log(2.0))
 #: From this mini-batch size on, :func:`cd_epoch` works with matrix products over the whole batch (BLAS,
 #: called from the compiled code without Python overhead) instead of sparse per-example loops, which
 #: measured slower from about 4 rows on (2-core AMD EPYC, K = 64 and 256 on the digits).
@@ -120,6 +122,34 @@ def prod_1p(u, start, stop):
     return prod
 
 
+@njit_inline
+def split_exponent(x):
+    """``(f, e)`` with ``x = f * 2**e``, ``f`` in [1, 2), for a positive normal ``x``: the exponent field of
+    its bits, no logarithm (like ``math.frexp``, whose mantissa is in [0.5, 1), without a function call)."""
+    bits = np.float64(x).view(np.int64)
+    f = np.int64((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000).view(np.float64)
+    return f, (bits >> 52) - 1023
+
+
+@njit_inline
+def scaled_prod_1p(u, chunk, f, e):
+    r"""``(f', e')`` with :math:`f' 2^{e'} = f\,2^{e}\prod_j (1 + u_j)` over all of ``u``, ``f'`` in [1, 2).
+
+    ``chunk`` factors at a time by :func:`prod_1p`, then their binary exponent is moved into the integer
+    ``e``: the caller chooses ``chunk`` so that ``chunk`` factors times 2 fit in a float64, so the product
+    of any number of factors is kept exactly as one product would be, whatever its size, at the cost of a
+    few integer operations per chunk.
+    """
+    m = u.shape[0]
+    j = 0
+    while j < m:
+        stop = min(m, j + chunk)
+        f, de = split_exponent(f * prod_1p(u, j, stop))
+        e += de
+        j = stop
+    return f, e
+
+
 @njit
 def gray_refresh(We, b_e, b_o, g, chunk, zeta, u):
     """Set ``zeta = b_o + We^T s_g`` (and ``u = exp(zeta)`` when ``chunk > 0``) from scratch for the state
@@ -175,45 +205,63 @@ def gray_flip(We, E, Einv, b_e, k, on, chunk, lin, zeta, u):
 
 @njit
 def gray_block(We, E, Einv, b_e, b_o, fam_o, chunk, t0, zeta, u, buf):
-    """``buf[i]`` = the log marginal of state ``g = t ^ (t >> 1)``, ``t = t0 + i``; exact refresh at ``t0``."""
-    m = We.shape[1]
+    """``buf[i]`` = the log marginal of state ``g = t ^ (t >> 1)``, ``t = t0 + i``; exact refresh at ``t0``.
+
+    With ``chunk > 0`` the product of the factors ``1 + exp(zeta_j)`` is kept in scaled form
+    (:func:`scaled_prod_1p`) and takes one logarithm per state; otherwise one softplus per unit.
+    """
     lin = gray_refresh(We, b_e, b_o, t0 ^ (t0 >> 1), chunk, zeta, u)
     for i in range(buf.shape[0]):
         if i > 0:
             k, on = gray_step(t0 + i)
             lin = gray_flip(We, E, Einv, b_e, k, on, chunk, lin, zeta, u)
         if chunk > 0:
-            s = 0.0
-            j = 0
-            while j < m:
-                stop = min(m, j + chunk)
-                s += np.log(prod_1p(u, j, stop))
-                j = stop
-            buf[i] = lin + s
+            f, e = scaled_prod_1p(u, chunk, 1.0, 0)
+            buf[i] = lin + (np.log(f) + e * LN2)
         else:
             buf[i] = lin + sum_log_partition(zeta, fam_o)
 
 
-@njit
-def gray_block_ratio_sum(We, E, Einv, b_e, b_o, eb, ebinv, t0, nb, zeta, u):
-    r"""``(v0, S)`` for the states ``t = t0 ... t0 + nb - 1`` of the walk: ``v0`` is the log marginal of the
-    first and ``S`` the sum of :math:`e^{v - v_0}` over all of them, with no logarithm or exponential per state.
+@njit_inline
+def gray_block_scaled_sum(We, E, Einv, b_e, b_o, eb, ebinv, pow2, chunk, t0, zeta, u):
+    r"""``(c, S)`` with :math:`S e^{c} = \sum_t e^{v_t}` over the block of ``REFRESH`` states (all, if fewer) of
+    the walk from ``t0``, ``v_t`` their log marginals, with no logarithm or exponential per state.
 
-    For a Bernoulli partner whose product :math:`P = \prod_j (1 + e^{\zeta_j})` is representable. The
-    ratio to the first state is :math:`(P / P_0)\,e^{\mathrm{lin} - \mathrm{lin}_0}`, the second factor
-    kept by multiplication (``eb = exp(b_e)``, ``ebinv = exp(-b_e)``); the caller checks that the ratio
-    stays within floating-point range.
+    For a Bernoulli partner. Each state's term :math:`e^{\mathrm{lin} - \mathrm{lin}_0}\prod_j (1 + e^{\zeta_j})`
+    (``lin_0`` that of the first state) is kept as a mantissa in [1, 2) and an integer binary exponent:
+    :math:`e^{\mathrm{lin} - \mathrm{lin}_0}` by multiplication (``eb = exp(b_e)``, ``ebinv = exp(-b_e)``),
+    renormalized every step by :func:`split_exponent`, the product by :func:`scaled_prod_1p`. The terms
+    are summed relative to the largest exponent so far, ``2**-d`` read from the table ``pow2`` (``pow2[d]``,
+    zero from ``d = 1075`` on). Nothing overflows or underflows whatever the spread of the terms, so no
+    range check is needed beyond those of the factors themselves (the caller's). Inlined into
+    :func:`gray_log_partition`, whose arrays the compiler then knows apart.
     """
-    m = We.shape[1]
-    lin = gray_refresh(We, b_e, b_o, t0 ^ (t0 >> 1), 1, zeta, u)
-    P0 = prod_1p(u, 0, m)
-    v0, inv_P0, e, S = lin + np.log(P0), 1.0 / P0, 1.0, 1.0
-    for i in range(1, nb):
-        k, on = gray_step(t0 + i)
-        lin = gray_flip(We, E, Einv, b_e, k, on, 1, lin, zeta, u)
-        e *= eb[k] if on else ebinv[k]
-        S += (prod_1p(u, 0, m) * inv_P0) * e
-    return v0, S
+    n, m = We.shape
+    nb = min(1 << n, REFRESH)
+    dmax = pow2.shape[0] - 1
+    lin0 = gray_refresh(We, b_e, b_o, t0 ^ (t0 >> 1), chunk, zeta, u)
+    fl, el = 1.0, 0                       # exp(lin - lin0) = fl * 2**el
+    S, eS = 0.0, -pow2.shape[0]           # the sum so far is S * 2**eS (below the first state's exponent)
+    for i in range(nb):
+        if i > 0:
+            k, on = gray_step(t0 + i)
+            if on:                        # gray_flip's multiplicative half, written out: the loop stays lean
+                for j in range(m):
+                    u[j] *= E[k, j]
+                fl, de = split_exponent(fl * eb[k])
+            else:
+                for j in range(m):
+                    u[j] *= Einv[k, j]
+                fl, de = split_exponent(fl * ebinv[k])
+            el += de
+        f, e = scaled_prod_1p(u, chunk, fl, el)
+        d = e - eS
+        if d > 0:                         # a new largest exponent: rescale the sum so far
+            S = S * pow2[min(d, dmax)] + f
+            eS = e
+        else:
+            S += f * pow2[min(-d, dmax)]
+    return lin0 + eS * LN2, S
 
 
 @njit
@@ -250,30 +298,35 @@ def lse_merge(top, s, c, sb):
 
 
 @njit
-def gray_log_partition(We, b_e, b_o, fam_o, chunk, linear):
+def gray_log_partition(We, b_e, b_o, fam_o, chunk, scaled):
     r""":math:`\log Z` (Eq. 10.14): :math:`\log\sum_i e^{\mathrm{out}_i}` of :func:`gray_log_marginals`'s table,
     without the table.
 
     The walk is the same, in blocks of ``REFRESH`` states, each block's sum merged into a running
-    log-sum-exp. With ``linear`` (the caller has checked the ranges) a block is summed as ratios to its
-    first state by :func:`gray_block_ratio_sum`; otherwise its log marginals go through a log-sum-exp of
-    their own (two ways to the same sum). Twin: :func:`~pedagogy_lib.harmonium.exact._gray_log_partition_numpy`.
+    log-sum-exp. With ``scaled`` (Bernoulli partner, ``chunk > 0`` and ``exp(+-b_e)`` representable: the
+    caller checks) a block is summed in scaled form, mantissas and binary exponents, by
+    :func:`gray_block_scaled_sum`: no logarithm or exponential per state at any coupling. Otherwise its log
+    marginals go through a log-sum-exp of their own (two ways to the same sum). Twin:
+    :func:`~pedagogy_lib.harmonium.exact._gray_log_partition_numpy`.
     """
     n, m = We.shape
     total = 1 << n
     nb = min(total, REFRESH)
     E, Einv, eb, ebinv = np.exp(We), np.exp(-We), np.exp(b_e), np.exp(-b_e)
+    pow2 = 2.0 ** -np.arange(1076.0)      # 2**-d, d = 0 ... 1075 (the last one zero)
     zeta, u, buf = np.empty(m), np.empty(m), np.empty(nb)
     top, s = -np.inf, 0.0
+    if scaled:
+        for t0 in range(0, total, nb):
+            c, sb = gray_block_scaled_sum(We, E, Einv, b_e, b_o, eb, ebinv, pow2, chunk, t0, zeta, u)
+            top, s = lse_merge(top, s, c, sb)
+        return top + np.log(s)
     for t0 in range(0, total, nb):
-        if linear:
-            c, sb = gray_block_ratio_sum(We, E, Einv, b_e, b_o, eb, ebinv, t0, nb, zeta, u)
-        else:
-            gray_block(We, E, Einv, b_e, b_o, fam_o, chunk, t0, zeta, u, buf)
-            c = buf.max()
-            sb = 0.0
-            for i in range(nb):
-                sb += np.exp(buf[i] - c)
+        gray_block(We, E, Einv, b_e, b_o, fam_o, chunk, t0, zeta, u, buf)
+        c = buf.max()
+        sb = 0.0
+        for i in range(nb):
+            sb += np.exp(buf[i] - c)
         top, s = lse_merge(top, s, c, sb)
     return top + np.log(s)
 
@@ -540,16 +593,16 @@ def apply_batch_gradient(Wt, b_x, b_y, Y0, P0, Yk, Pk, scale):
     for j in range(M):
         for kk in range(K):
             Wt[j, kk] += scale * G[j, kk]
+    gx, gy = np.zeros(K), np.zeros(M)                       # the bias gradients, summed row by row
+    for b in range(B):                                       # (unit stride: a column walk misses the cache)
+        for kk in range(K):
+            gx[kk] += P0[b, kk] - Pk[b, kk]
+        for j in range(M):
+            gy[j] += Y0[b, j] - Yk[b, j]
     for kk in range(K):
-        g = 0.0
-        for b in range(B):
-            g += P0[b, kk] - Pk[b, kk]
-        b_x[kk] += scale * g
+        b_x[kk] += scale * gx[kk]
     for j in range(M):
-        g = 0.0
-        for b in range(B):
-            g += Y0[b, j] - Yk[b, j]
-        b_y[j] += scale * g
+        b_y[j] += scale * gy[j]
 
 
 @njit

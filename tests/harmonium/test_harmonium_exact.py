@@ -62,6 +62,54 @@ def test_streamed_log_Z_equals_the_log_sum_exp_of_the_table_across_refreshes_and
             assert abs(log_partition(p, layer="hidden", backend=backend) - ref) <= 1e-12 * max(1.0, abs(ref))
 
 
+@pytest.mark.parametrize("scale", [1e-150, 1e-8, 1.0, 30.0, 1e8, 1e150])
+def test_log_Z_is_right_at_every_scale(scale):
+    """Weights and biases scaled together from 1e-150 to 1e150: kernel and twin against brute force
+    (the kernel's scaled product for small natural parameters, one softplus per unit for large ones)."""
+    p = _params(7, 5, 3)
+    p = p._replace(W=scale * p.W, b_x=scale * p.b_x, b_y=scale * p.b_y)
+    ref = _brute_log_Z(p)
+    for layer in ("hidden", "visible"):
+        for backend in ("numba", "numpy"):
+            assert abs(log_partition(p, layer=layer, backend=backend) - ref) <= 1e-12 * max(1.0, abs(ref))
+
+
+@pytest.mark.parametrize("coupling", [0.1, 0.3, 1.0, 3.0])
+def test_scaled_sum_equals_the_twin_across_couplings(coupling):
+    """The benchmark's sweep in small (2**12 states, 64 partner units, biases 2 N(0, 1)): the scaled sum
+    with one to eight chunks of factors per state against the twin's log-sum-exp."""
+    rng = np.random.default_rng(4)
+    p = EFHParams(coupling * rng.standard_normal((12, 64)), 2 * rng.standard_normal(12), 2 * rng.standard_normal(64))
+    ref = log_partition(p, layer="hidden", backend="numpy")
+    assert abs(log_partition(p, layer="hidden") - ref) <= 1e-12 * abs(ref)
+
+
+def test_scaled_sum_survives_terms_beyond_the_float_range_and_large_biases():
+    """Terms of one block spanning far more than float64's range (enumerated biases of +-290, strong weights:
+    the sum's 2**-d table reaches zero), and biases too large for exp(b) (the table's path): both exact."""
+    rng = np.random.default_rng(6)
+    W = 20.0 * rng.standard_normal((11, 3))
+    for big in (290.0, 2000.0):
+        p = EFHParams(W, np.clip(100.0 * rng.standard_normal(11), -big, big), 0.5 * rng.standard_normal(3))
+        p = p._replace(b_x=p.b_x * (big / np.abs(p.b_x).max()))
+        ref = _brute_log_Z(p)
+        for backend in ("numba", "numpy"):
+            assert abs(log_partition(p, layer="hidden", backend=backend) - ref) <= 1e-12 * abs(ref)
+
+
+@pytest.mark.parametrize("visible, scale", [("poisson", 1e150), ("gaussian", 1e300), ("bernoulli", 1e307)])
+def test_log_Z_beyond_float_range_is_refused_by_name(visible, scale):
+    """Parameters whose log Z could overflow float64 are refused, naming params and the supported range,
+    by kernel and twin alike (never an infinity or a NaN)."""
+    p = _params(6, 40, 0, visible=visible)
+    p = p._replace(W=scale * p.W, b_x=scale * p.b_x, b_y=scale * p.b_y)
+    for backend in ("numba", "numpy"):
+        with pytest.raises(ValueError, match=r"params.*1e\+308"):
+            log_partition(p, layer="hidden", backend=backend)
+        with pytest.raises(ValueError, match=r"params.*1e\+308"):
+            log_marginal_table(p, "hidden", backend=backend)
+
+
 def test_enumerating_a_non_bernoulli_layer_is_refused():
     p = _params(3, 4, 0, visible="gaussian")
     with pytest.raises(ValueError, match="layer='visible'"):
