@@ -164,7 +164,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     """
     fast = small.fast_path(params, y, u, form, backend, smooth=False)     # a small clean problem: one call
     if fast is not None:
-        return KalmanFilterResult(*fast)
+        return KalmanFilterResult._make(fast)
     p, y, observed, u, L_R = _validate(params, y, u)
     form, fallback = _choose_form(form, p, L_R)
     filt, _, form = _forward(p, y, observed, u, form, fallback, _backend(backend, p, y, form), L_R)
@@ -197,7 +197,7 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
     """
     fast = small.fast_path(params, y, u, form, backend, smooth=True)
     if fast is not None:
-        return KalmanSmootherResult(*fast)
+        return KalmanSmootherResult._make(fast)
     p, y, observed, u, L_R = _validate(params, y, u)
     form, fallback = _choose_form(form, p, L_R)
     backend = _backend(backend, p, y, form)

@@ -49,7 +49,7 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
         return None
     if backend == "auto" and not prefer_compiled(kernels.run_small, filter_twin_seconds(y.shape[0], n, m)):
         return None
-    ok, *fields = kernels.run_small(arrays[:8], y, smooth, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)
-    if not ok:
+    out = kernels.run_small(arrays[:8], y, smooth, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)   # (ok, *fields)
+    if not out[0]:
         return None
-    return (*fields, "covariance") if smooth else (*fields[:7], "covariance")
+    return (out[1:] if smooth else out[1:8]) + ("covariance",)
