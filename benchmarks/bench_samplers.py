@@ -107,10 +107,10 @@ def _check(trace, var_true, who):
 def _check_se(trace, var_true, who):
     """:func:`_check` with the variance judged by its own Monte Carlo standard error instead of a fixed 15 %:
     for the sweep's short or few chains, whose ESS is too small for 15 % (the notebooks' hidden check)."""
-    from pedagogy_lib.samplers import ess
-    z = trace.mean(axis=(0, 1)) / np.sqrt(trace.var(axis=(0, 1)) / ess(trace))
+    from pedagogy_lib.samplers import mcse
+    z = trace.mean(axis=(0, 1)) / mcse(trace)
     d2 = (trace - trace.mean(axis=(0, 1))) ** 2
-    zv = (d2.mean(axis=(0, 1)) - var_true) / np.sqrt(d2.var(axis=(0, 1)) / ess(d2))
+    zv = (d2.mean(axis=(0, 1)) - var_true) / mcse(d2)
     assert np.all(np.abs(z) < 5) and np.all(np.abs(zv) < 5), (who, z, zv)
 
 

@@ -124,8 +124,9 @@ def _enumeration_layer(p: EFHParams, layer: str) -> str:
     return layer
 
 
-def _check_log_Z_range(We, b_e, b_o, fam_o, layer):
-    """Refuse parameters whose log marginals could overflow float64 (a sum of them, an infinity, a NaN).
+def _check_log_Z_range(We, b_e, b_o, fam_o, layer) -> float:
+    """Refuse parameters whose log marginals could overflow float64 (a sum of them, an infinity, a NaN);
+    return the bound on the natural parameters' size, ``max_j |b_o[j]| + sum_k |We[k, j]|``.
 
     Every log marginal is at most ``sum_k |b_e[k]| + sum_j B(zeta_j)`` with ``zeta_j`` between ``lo_j`` and
     ``hi_j`` (each unit's weights of one sign added to its bias), ``B`` the partner's log-partition function;
@@ -143,7 +144,8 @@ def _check_log_Z_range(We, b_e, b_o, fam_o, layer):
         else:
             B = np.exp(hi)
         reach = float(np.abs(b_e).sum() + B.sum())
-        worst = max(reach, float(size.max()))
+        bound = float(size.max())
+        worst = max(reach, bound)
     if not worst <= LOG_Z_LIMIT:
         b_e_name, b_o_name = ("b_x", "b_y") if layer == "hidden" else ("b_y", "b_x")
         other = "visible" if layer == "hidden" else "hidden"
@@ -152,6 +154,7 @@ def _check_log_Z_range(We, b_e, b_o, fam_o, layer):
             f"supported range is sum|{b_e_name}| + sum over the {other} units of their log-partition function at "
             f"its largest natural parameter ({b_o_name} plus the positive weights), and each "
             f"|{b_o_name}_j| + sum_k |W|, up to {LOG_Z_LIMIT:g}; got {worst:.3g}.")
+    return bound
 
 
 def _enumeration_inputs(p: EFHParams, layer: str):
@@ -168,12 +171,10 @@ def _enumeration_inputs(p: EFHParams, layer: str):
         We, b_e, b_o, fam_o, n = p.W.T, p.b_y, p.b_x, p.hidden, p.M
     if n > MAX_ENUM:
         raise ValueError(f"the {layer} layer has {n} units; enumeration is limited to {MAX_ENUM} (2**{MAX_ENUM} states).")
-    _check_log_Z_range(We, b_e, b_o, fam_o, layer)
+    bound = _check_log_Z_range(We, b_e, b_o, fam_o, layer)            # |zeta_j| never exceeds it
     chunk = 0
-    if fam_o == "bernoulli":
-        bound = float(np.max(np.abs(b_o) + np.abs(We).sum(axis=0)))   # |zeta_j| never exceeds this
-        if bound <= _EXP_RANGE:
-            chunk = int(max(1, min(We.shape[1], 700.0 // (bound + 1.0))))
+    if fam_o == "bernoulli" and bound <= _EXP_RANGE:
+        chunk = int(max(1, min(We.shape[1], 700.0 // (bound + 1.0))))
     scaled = bool(chunk > 0 and np.abs(b_e).max() <= _EXP_RANGE)
     return np.ascontiguousarray(We), b_e, b_o, family_code(fam_o), chunk, scaled
 
