@@ -98,17 +98,36 @@ def row(task: str, size: str, ours: float, *, peer_name: str = "", peer: float |
 def sweep(task: str, reference: str, cases, *, limit: float = 1.2, rounds: int = 20, note: str = "") -> list[dict]:
     """One row per size of a sweep, ours against a plain reference timed in alternation, then the worst.
 
-    ``cases`` is a list of ``(size, ours, ref)``: a label and two callables computing the same thing (the
-    caller checks they agree before the sweep). A row meets its target when ours takes at most ``limit``
-    times the reference's time. The last row, ``worst of the sweep``, repeats the case where ours / reference
-    is largest, so the table shows the sweep's worst beside its headline sizes.
+    ``cases`` is a list of ``(size, ours, ref)`` or ``(size, ours, ref, peers)``: a label, two callables
+    computing the same thing (the caller checks they agree before the sweep) and, optionally, a dict of peer
+    libraries' callables for the same work at that size (``{name: callable}``, checked by the caller too). The
+    peers are timed in the same alternation and their ratio to ours goes in the row's note. A row meets its
+    target when ours takes at most ``limit`` times the reference's time. The last row, ``worst of the sweep``,
+    repeats the case where ours / reference is largest, so the table shows the sweep's worst beside its
+    headline sizes.
     """
     rows = []
-    for size, ours, ref in cases:
-        t_ours, t_ref = interleaved_times([ours, ref], rounds=rounds)
+    for size, ours, ref, *rest in cases:
+        peers = rest[0] if rest else {}
+        t_ours, t_ref, *t_peers = interleaved_times([ours, ref, *peers.values()], rounds=rounds)
+        said = "; ".join(f"{name} {readable(t)}, {peer_speed(t, t_ours)}"
+                         for name, t in zip(peers, t_peers))
         rows.append(row(task, size, t_ours, peer_name=reference, peer=t_ref, target=f"<= {limit:g}x reference",
-                        met=t_ours <= limit * t_ref, note=note))
+                        met=t_ours <= limit * t_ref, note="; ".join(x for x in (note, said) if x)))
     worst = max(rows, key=lambda r: r["ours"] / r["peer"])
     rows.append({**worst, "size": f"worst of the sweep: {worst['size']}",
                  "note": f"ours / reference {worst['ours'] / worst['peer']:.2f} at the sweep's worst size"})
     return rows
+
+
+def readable(seconds: float) -> str:
+    """A time with its unit: "4.44 ms", "381 µs"."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def peer_speed(t_peer: float, t_ours: float) -> str:
+    """How a peer's time compares with ours, in words: "ours 3.1x faster" or "peer 1.4x faster"."""
+    return f"ours {t_peer / t_ours:.2f}x faster" if t_peer >= t_ours else f"peer {t_ours / t_peer:.2f}x faster"

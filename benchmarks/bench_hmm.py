@@ -20,7 +20,8 @@ smoother (``ref_hmm.py``: the same recursions in straightforward loops, no valid
 ``np.exp`` per entry) over the sizes a reader uses, K = 2, 3, 4, 16, 64 states and T = 100, 1,000, 10,000
 steps (the book's Section 2.2.1 runs K = 3 with T = 120 and 1,200, Chapter 7's Baum-Welch K = 3 with
 T = 40 and 200; its operation counts go up to K = 128). Filter, predictions, smoother, expected counts and
-log factors are checked to agree first. Target ours <= 1.2 x reference at every size; the last row
+log factors are checked to agree first; hmmlearn's scaling routines run at every size beside them (checked
+too), and the note gives their time. Target ours <= 1.2 x reference at every size; the last row
 repeats the sweep's worst ratio. At T = 100 both recursions take a few microseconds and ours pays
 about 20 us of validation in Python (``_check_hmm``: ``as_array`` and the probability checks of ``pi``
 and ``A``) that the reference does not: the short rows measure that fixed cost, not the kernels.
@@ -61,6 +62,13 @@ def _hmmlearn_scaling(pi, P, log_lik):
     return log_prob, post, xi_sum
 
 
+def _hmmlearn_agrees(ours, log_prob, post, xi_sum) -> None:
+    """hmmlearn's posteriors, expected counts (its [from, to] is our [to, from]) and evidence are ours."""
+    np.testing.assert_allclose(post, ours.gamma, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(xi_sum.T, ours.xi_sum, rtol=1e-7, atol=1e-7)
+    assert abs(log_prob - ours.log_evidence) <= 1e-9 * abs(log_prob)
+
+
 def _hmmlearn_log(pi, P, log_lik):
     from hmmlearn import _hmmc
     log_prob, fwd = _hmmc.forward_log(pi, P, log_lik)
@@ -90,9 +98,12 @@ def _sweep_rows() -> list[dict]:
         for name, a, b in zip(("filtered", "predicted", "gamma", "xi_sum", "log_c"), ref,
                               (ours.filtered, ours.predicted, ours.gamma, ours.xi_sum, ours.log_c)):
             np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"sweep K={K} T={steps}: {name}")
+        P = hmm.to_row_stochastic(A)
+        _hmmlearn_agrees(ours, *_hmmlearn_scaling(pi, P, log_lik))
         cases.append((f"K = {K}, T = {steps}",
                       lambda pi=pi, A=A, ll=log_lik: hmm.hmm_smoother(pi, A, ll, return_pairwise="sum"),
-                      lambda pi=pi, A=A, ll=log_lik: reference_smoother(pi, A, ll)))
+                      lambda pi=pi, A=A, ll=log_lik: reference_smoother(pi, A, ll),
+                      {"hmmlearn (scaling)": lambda pi=pi, P=P, ll=log_lik: _hmmlearn_scaling(pi, P, ll)}))
     return sweep("HMM smoother + expected transition counts vs a plain numba loop, sweep",
                  "plain numba reference (`benchmarks/ref_hmm.py`)", cases,
                  note="validation included; filter, predictions, gamma, xi_sum and log factors agree (checked "
@@ -106,11 +117,7 @@ def run() -> list[dict]:
         pi, A, log_lik = _problem(K)
         P = hmm.to_row_stochastic(A)
         ours = hmm.hmm_smoother(pi, A, log_lik, return_pairwise="sum")
-        log_prob, post, xi_sum = _hmmlearn_scaling(pi, P, log_lik)
-        # agreement before timing
-        np.testing.assert_allclose(post, ours.gamma, rtol=1e-7, atol=1e-10)
-        np.testing.assert_allclose(xi_sum.T, ours.xi_sum, rtol=1e-7, atol=1e-7)
-        assert abs(log_prob - ours.log_evidence) <= 1e-9 * abs(log_prob)
+        _hmmlearn_agrees(ours, *_hmmlearn_scaling(pi, P, log_lik))      # agreement before timing
         t_ours, t_peer = interleaved_times([lambda: hmm.hmm_smoother(pi, A, log_lik, return_pairwise="sum"),
                                             lambda: _hmmlearn_scaling(pi, P, log_lik)], rounds=10, min_time=0.05)
         if K <= 10:                                # the log path takes several seconds at K = 50

@@ -123,20 +123,44 @@ SWEEP = tuple((n, n, T if n <= 16 else 200) for n in (2, 4, 8, 16, 32, 48, 64)) 
 
 def _sweep_rows() -> list[dict]:
     """Ours (validation included, covariance form) against the plain numba reference over :data:`SWEEP`, every
-    output checked first; the last row repeats the worst ratio."""
+    output checked first, with filterpy, pykalman and dynamax at the same sizes (each checked to agree too);
+    the last row repeats the worst ratio."""
     from ref_kalman import reference
     from pedagogy_lib.lgssm.kalman import kalman_smoother
+    dynamax = _dynamax()
     cases = []
     for n, m, steps in SWEEP:
         params, y = _problem(n, m, steps=steps)
-        for name, a, b in zip(_FIELDS, kalman_smoother(params, y, form="covariance"), reference(params, y)):
+        ours = kalman_smoother(params, y, form="covariance")
+        for name, a, b in zip(_FIELDS, ours, reference(params, y)):
             np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"sweep n={n} m={m}: {name}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _agree(ours, *_filterpy(params, y), f"sweep filterpy n={n} m={m}")
+            pk_ms, pk_Us, pk_ll = _pykalman(params, y)
+        np.testing.assert_allclose(pk_ms, ours.mu_smooth, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(pk_Us, ours.Upsilon_smooth, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(pk_ll, ours.log_evidence, rtol=1e-8)
+        peers = {"filterpy": lambda p=params, y=y: _quiet(_filterpy, p, y),
+                 "pykalman": lambda p=params, y=y: _quiet(_pykalman, p, y)}
+        if dynamax is not None:
+            run_dyn, _ = dynamax(params, y)
+            _dynamax_agree(ours, run_dyn(), f"sweep dynamax n={n} m={m}")
+            peers["dynamax (jit)"] = run_dyn
         cases.append((f"n = {n}, m = {m}, T = {steps}",
                       lambda p=params, y=y: kalman_smoother(p, y, form="covariance"),
-                      lambda p=params, y=y: reference(p, y)))
+                      lambda p=params, y=y: reference(p, y), peers))
     return sweep("Kalman filter + RTS smoother vs a plain numba loop, sweep",
-                 "plain numba reference (`benchmarks/ref_kalman.py`)", cases,
-                 note="covariance form, validation included; all eleven outputs agree (checked first)")
+                 "plain numba reference (`benchmarks/ref_kalman.py`)", cases, rounds=10,
+                 note="covariance form, validation included; all eleven outputs agree (checked first), and the "
+                      "peers' filtered and smoothed moments and log evidence")
+
+
+def _quiet(fn, *args):
+    """``fn(*args)`` with warnings silenced (filterpy and pykalman warn about NumPy idioms they use)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args)
 
 
 #: Sizes at which the fixed cost of a call is measured: a short sequence of T_SHORT steps, the size a

@@ -167,7 +167,7 @@ def _blackjax(name, method, step, x0, n_steps, keep, precision):
         states = jax.vmap(alg.init)(x)
 
         def one(st, k):
-            st, _ = jax.vmap(alg.step)(jax.random.split(k, C), st)
+            st, _ = jax.vmap(alg.step)(jax.random.split(k, x0.shape[0]), st)
             return st, st.position[:, kp]
 
         _, tr = jax.lax.scan(one, states, jax.random.split(key, n_steps))
@@ -277,10 +277,10 @@ def _sweep_problem(name, D, C):
     return t, x0, keep, np.diag(Sigma)[keep], ref_samplers.gaussian_logp_grad(t.Lambda)
 
 
-def _sweep_rows(methods=("rwmh", "mala"), rounds=5) -> list[dict]:
-    """The public call against the plain NumPy reference over :data:`SWEEP`, per method: both outputs checked
-    against the target first (:func:`_check_se`), then timed in alternation (``_harness.sweep``); the last row of
-    each method repeats its worst ratio."""
+def _sweep_rows(methods=("rwmh", "mala"), rounds=5, with_peers=True) -> list[dict]:
+    """The public call against the plain NumPy reference over :data:`SWEEP`, per method, with BlackJAX beside
+    them when it is installed: every output checked against the target first (:func:`_check_se`), then timed in
+    alternation (``_harness.sweep``); the last row of each method repeats its worst ratio."""
     from pedagogy_lib import samplers as smp
     smp.kernels.warmup_kernels()
     rows = []
@@ -294,16 +294,21 @@ def _sweep_rows(methods=("rwmh", "mala"), rounds=5) -> list[dict]:
                                  keep=keep).trace, var_true, f"ours {name} D={D} C={C}")
             _check_se(ref_samplers.run(logp_grad, x0, n_steps, np.random.default_rng(2), method=method, step=step,
                                        keep=keep), var_true, f"reference {name} D={D} C={C}")
+            peers = {}
+            bj = _blackjax(name, method, step, x0, n_steps, keep, getattr(t, "Lambda", None)) if with_peers else None
+            if bj is not None:
+                _check_se(bj[0](), var_true, f"BlackJAX {name} D={D} C={C}")
+                peers["BlackJAX (jit)"] = bj[0]
             what = "banana" if name == "banana" else f"Gaussian rho = 0.9, D = {D}"
             cases.append((f"{what}, {C} chains x {n_steps} steps, step {step:.3g}",
                           lambda t=t, st=st, n=n_steps, m=method, step=step, keep=keep: smp.sample(
                               t, st, n, np.random.default_rng(1), method=m, step_size=step, keep=keep),
                           lambda lg=logp_grad, x0=x0, n=n_steps, m=method, step=step, keep=keep: ref_samplers.run(
-                              lg, x0, n, np.random.default_rng(2), method=m, step=step, keep=keep)))
+                              lg, x0, n, np.random.default_rng(2), method=m, step=step, keep=keep), peers))
         label = "random-walk MH" if method == "rwmh" else "MALA"
         rows += sweep(f"MCMC {label} (public call) vs plain NumPy, sweep", "plain NumPy (ref_samplers)", cases,
                       rounds=rounds, note="times per call (the same chains, so ESS per second scales alike); "
-                                          "both outputs' means and variances within 5 Monte "
+                                          "every output's means and variances within 5 Monte "
                                           "Carlo standard errors of the target's (checked first)")
     return rows
 
@@ -361,7 +366,7 @@ def run(cases=tuple(CASES), methods=("rwmh", "mala"), repeats=REPEATS, peers=Tru
                                 peer=t_bj / e_bj, target=f">= {TARGETS['blackjax']:g}x BlackJAX",
                                 met=bool(ratio >= TARGETS["blackjax"]),
                                 note=f"BlackJAX ESS {e_bj:.0f} in {t_bj:.2f} s; jit compile {cs:.2f} s (not in the time)"))
-    return rows + _sweep_rows(methods)
+    return rows + _sweep_rows(methods, with_peers=peers)
 
 
 def main(argv=None) -> int:

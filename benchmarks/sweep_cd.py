@@ -8,7 +8,8 @@ with its worst ratio on a last row; target ours <= 1.2 x reference at every size
 
 Agreement first: both draw the epoch's order and uniforms from the same stream (``rng.permutation``, then
 the hidden and the visible uniforms), so from the same start and seed one epoch must give the same
-weights, biases and (PCD) chains up to rounding, which is checked to 1e-9 before any timing.
+weights, biases and (PCD) chains up to rounding, which is checked to 1e-9 before any timing. scikit-learn's
+``BernoulliRBM`` (PCD-1) is timed beside PCD-1 at every size, after :func:`sklearn_agrees`.
 
     python benchmarks/sweep_cd.py
 """
@@ -61,6 +62,30 @@ def _cd_case(Y, K, bs, persistent, seed=3):
     return ours, reference
 
 
+def sklearn_rbm(K, batch_size, n_iter, lr, seed=0):
+    """scikit-learn's ``BernoulliRBM`` (PCD-1 with one persistent chain per mini-batch row), unfitted."""
+    from sklearn.neural_network import BernoulliRBM
+    return BernoulliRBM(n_components=K, learning_rate=lr, batch_size=batch_size, n_iter=n_iter, random_state=seed)
+
+
+def sklearn_agrees(Y, K, bs, lr, epochs: int = 10):
+    """Ten epochs of PCD-1, ours and scikit-learn's, from small random weights: their pseudo-log-likelihoods
+    must be within a tenth of the distance scikit-learn travelled from the start (the chains and the random
+    streams differ, so the check is on what is learned). Returns ``(ours, scikit-learn's, start)``."""
+    from pedagogy_lib.harmonium import EFHParams, cd_epoch, pseudo_log_likelihood
+    sk = sklearn_rbm(K, bs, epochs, lr).fit(Y)
+    p_sk = EFHParams(sk.components_.copy(), sk.intercept_hidden_.copy(), sk.intercept_visible_.copy())
+    rng = np.random.default_rng(1)
+    p = EFHParams(0.01 * rng.standard_normal((K, Y.shape[1])), np.zeros(K), np.zeros(Y.shape[1]))
+    start = pseudo_log_likelihood(p, Y)
+    chains = None
+    for _ in range(epochs):
+        p, chains = cd_epoch(p, Y, rng, lr=lr, batch_size=bs, persistent=True, chains=chains)
+    pl_ours, pl_sk = pseudo_log_likelihood(p, Y), pseudo_log_likelihood(p_sk, Y)
+    assert abs(pl_ours - pl_sk) <= 0.1 * abs(start - pl_sk), (K, bs, pl_ours, pl_sk, start)
+    return pl_ours, pl_sk, start
+
+
 def cd_sweep_rows(rounds: int = 5) -> list[dict]:
     """One epoch of PCD-1 and of CD-1, ours against ``ref_harmonium.cd_epoch`` over K in :data:`CD_SWEEP_K` and
     batch sizes :data:`CD_SWEEP_BATCH` on the binarized digits; each algorithm's worst ratio on its last row."""
@@ -74,7 +99,11 @@ def cd_sweep_rows(rounds: int = 5) -> list[dict]:
         for K in CD_SWEEP_K:
             for bs in CD_SWEEP_BATCH:
                 ours, reference = _cd_case(Y, K, bs, persistent)
-                cases.append((f"N=1797, M=64, K={K}, batch {bs}", ours, reference))
+                peers = {}
+                if persistent:                       # scikit-learn's BernoulliRBM learns by PCD-1
+                    sklearn_agrees(Y, K, bs, CD_SWEEP_LR)
+                    peers["scikit-learn BernoulliRBM"] = lambda K=K, bs=bs: sklearn_rbm(K, bs, 1, CD_SWEEP_LR).fit(Y)
+                cases.append((f"N=1797, M=64, K={K}, batch {bs}", ours, reference, peers))
         algo = "PCD-1" if persistent else "CD-1"
         rows += sweep(f"RBM {algo} epoch (public call) vs plain NumPy, sweep",
                       "vectorized NumPy reference (`benchmarks/ref_harmonium.py` `cd_epoch`)", cases,
