@@ -27,6 +27,13 @@ evidence to rounding before timing. Target ours <= 1.2 x reference at every size
 the sweep's worst ratio. At I = 100 the fixed cost shows: ours validates the model in Python (about
 30 us for the airplane: the covariances' positive-definiteness screen and shape checks), which the
 reference does not.
+
+The FFBSm sweep (:func:`_ffbsm_sweep_rows`): row 2's call, ``ffbsm(params, pf, backend="numba")`` with its
+validation, against a plain numba double loop over particle pairs (``ref_ffbsm.py``: the Gaussian log
+transition density through the noise precision, a log-sum-exp per new particle with one ``np.exp`` per
+pair) on the filter output of row 1's scalar model (n = 1, as row 2), I = 50, 200, 1,000 particles and
+T = 20, 100 steps. The smoothing weights are checked to agree first. Target ours <= 1.2 x reference at
+every size; the last row repeats the sweep's worst ratio.
 """
 from __future__ import annotations
 
@@ -114,6 +121,33 @@ def _sweep_rows() -> list[dict]:
                  "plain numba bootstrap filter (`benchmarks/ref_particle.py`)", cases,
                  note="public call, validation included; systematic resampling at every step; both draw their "
                       "normals with NumPy; same draws give identical ancestors (checked first); timed in alternation")
+
+
+#: The FFBSm sweep: ``(I, T)``, particles by steps, on row 1's scalar model (n = 1, as row 2).
+FFBSM_SWEEP = tuple((n_particles, steps) for steps in (20, 100) for n_particles in (50, 200, 1_000))
+
+
+def _ffbsm_sweep_rows() -> list[dict]:
+    """Ours (``ffbsm(..., backend="numba")``, validation included) against the plain numba double loop of
+    ``ref_ffbsm.py`` over :data:`FFBSM_SWEEP`, the smoothing weights checked first; the last row repeats the
+    worst ratio."""
+    from ref_ffbsm import reference_ffbsm
+    from pedagogy_lib.smc import particle
+    params, y, _ = _problem()
+    cases = []
+    for n_particles, steps in FFBSM_SWEEP:
+        pf = particle.particle_filter(params, y[:steps], np.random.default_rng(3), n_particles)
+        ours = particle.ffbsm(params, pf, backend="numba")
+        ref = reference_ffbsm(params, pf.x, pf.log_alpha)
+        np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-13,
+                                   err_msg=f"FFBSm sweep I = {n_particles}, T = {steps}: smoothing weights")
+        cases.append((f"n = 1, T = {steps}, I = {n_particles}",
+                      lambda pf=pf: particle.ffbsm(params, pf, backend="numba"),
+                      lambda pf=pf: reference_ffbsm(params, pf.x, pf.log_alpha)))
+    return sweep("FFBSm backward pass vs a plain numba double loop, sweep",
+                 "plain numba FFBSm (`benchmarks/ref_ffbsm.py`)", cases, rounds=10,
+                 note="whole call, validation included; smoothing weights agree (checked first); timed in "
+                      "alternation")
 
 
 def _peer(y, n_runs: int = 10):
@@ -212,7 +246,7 @@ def run() -> list[dict]:
     t_first = _first_call_seconds()
     rows.append(row("PF + FFBSm + backward simulation, first call (warm cache)", "T=20, I=50", t_first,
                     target="< 1 s", met=bool(t_first < 1.0), note="fresh subprocess, after import"))
-    return rows + _sweep_rows()
+    return rows + _sweep_rows() + _ffbsm_sweep_rows()
 
 
 if __name__ == "__main__":
