@@ -10,8 +10,7 @@ call:
   factors only ``n x n`` matrices;
 * :func:`rts_gains` and :func:`rts_backward`: the backward pass (Eqs. 2.53-2.55); twin ``kalman._rts_numpy``;
 * :func:`screen_model`: the compiled first pass of the model's validation (``model.check_params_factored``);
-* :func:`small_filter`, :func:`small_smoother`: the fast path of :mod:`~pedagogy_lib.lgssm.small`, that screen and
-  the passes in one call.
+* :func:`run_small`: the fast path of :mod:`~pedagogy_lib.lgssm.small`, that screen and both passes in one call.
 
 Both forward passes share the time update (:func:`time_update`, Eq. 2.48) and, when asked, compute the
 smoother gains ``J`` (Eq. 2.53) on the way: they need no future data. Products and factorizations go
@@ -484,45 +483,30 @@ def screen_model(model, limit, sym_rtol, spd_ulps, eps):
     return ok1 and okx and oky, L1, Lx, Ly
 
 
-@njit_inline
-def _small_forward(params, y, J_len, limit, sym_rtol, spd_ulps, eps):
-    """The shared part of :func:`small_filter` and :func:`small_smoother`: the shapes, :func:`screen_model`, ``y``
-    finite, then :func:`filter_covariance` in loops (with ``J_len`` gains). Returns ``(ok, out, log_evidence)``."""
+@njit
+def run_small(params, y, smooth, limit, sym_rtol, spd_ulps, eps):
+    """The fast path of :mod:`~pedagogy_lib.lgssm.small` in one call, for ``params = (mu1, Sigma1, A, a, Sigma_x,
+    C, c, Sigma_y_x)`` without control and a complete ``y``: the shapes, :func:`screen_model` and ``y`` finite,
+    then :func:`filter_covariance` and, when ``smooth``, :func:`rts_backward`, in loops (``LOOPS_ONLY``: the
+    caller sends only models of fewer than ``LOOPS_ONLY_MAX_DIM`` dimensions). Returns ``ok`` and the fields of
+    the smoother's result (``J`` and the smoother's arrays of length 0 unless ``smooth``); ``ok`` is False when
+    a check fails or the filter does, and the caller then takes the full path, which decides and explains."""
     mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x = params
     (T, m), n = y.shape, mu1.shape[0]
     out = (np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n, m)),
-           np.empty(T), np.empty((J_len, n, n)))
+           np.empty(T), np.empty((T - 1 if smooth else 0, n, n)))
+    k = T if smooth else 0
+    mu_smooth, Upsilon_smooth, Upsilon_cross = np.empty((k, n)), np.empty((k, n, n)), np.empty((max(k - 1, 0), n, n))
     model = (mu1, Sigma1, A, np.empty((n, 0)), a, Sigma_x, C, c, Sigma_y_x)
+    log_evidence = np.nan
     ok = (T > 0 and Sigma1.shape == (n, n) and A.shape == (n, n) and a.shape[0] == n and Sigma_x.shape == (n, n)
           and C.shape == (m, n) and c.shape[0] == m and Sigma_y_x.shape == (m, m) and all_within(y, FLOAT_MAX)
           and screen_model(model, limit, sym_rtol, spd_ulps, eps)[0])
-    log_evidence = np.nan
     if ok:
         t_fail, _, log_evidence = filter_covariance(model, np.empty((T - 1, 0)), y, np.ones(T, np.uint8), out,
                                                     LOOPS_ONLY)
         ok = t_fail < 0
-    return ok, out, log_evidence
-
-
-@njit
-def small_filter(params, y, limit, sym_rtol, spd_ulps, eps):
-    """The fast path of :mod:`~pedagogy_lib.lgssm.small` for the filter, in one call, for ``params = (mu1, Sigma1,
-    A, a, Sigma_x, C, c, Sigma_y_x)`` without control and a complete ``y``: the shapes, :func:`screen_model` and
-    ``y`` finite, then :func:`filter_covariance` in loops (``LOOPS_ONLY``: the caller sends only models of fewer
-    than ``LOOPS_ONLY_MAX_DIM`` dimensions). Returns ``ok`` and the fields of the filter's result; ``ok`` is
-    False when a check fails or the filter does, and the caller then takes the full path, which decides and
-    explains."""
-    ok, out, log_evidence = _small_forward(params, y, 0, limit, sym_rtol, spd_ulps, eps)
-    return ok, out[0], out[1], out[2], out[3], out[4], out[5], log_evidence
-
-
-@njit
-def small_smoother(params, y, limit, sym_rtol, spd_ulps, eps):
-    """:func:`small_filter`, then :func:`rts_backward`: ``ok`` and the fields of the smoother's result."""
-    T, n = y.shape[0], params[0].shape[0]
-    ok, out, log_evidence = _small_forward(params, y, T - 1, limit, sym_rtol, spd_ulps, eps)
-    mu_smooth, Upsilon_smooth, Upsilon_cross = np.empty((T, n)), np.empty((T, n, n)), np.empty((max(T - 1, 0), n, n))
-    if ok:
+    if ok and smooth:
         rts_backward(out[0], out[1], out[2], out[3], out[6], mu_smooth, Upsilon_smooth, Upsilon_cross, LOOPS_ONLY)
     return (ok, out[0], out[1], out[2], out[3], out[4], out[5], log_evidence, mu_smooth, Upsilon_smooth, out[6],
             Upsilon_cross)
@@ -546,5 +530,5 @@ def warmup_kernels() -> None:
     rts_backward(out[0], out[1], out[2], out[3], J, np.empty((T, n)), np.empty((T, n, n)), np.empty((T - 1, n, n)),
                  LOOPS_ONLY)
     screen_model(model, 1e75, 1e-8, 100, 2.2e-16)
-    for small in (small_filter, small_smoother):
-        small((mu1, I_n, A, a, I_n, C, c, R), y, 1e75, 1e-8, 100, 2.2e-16)
+    for smooth in (True, False):
+        run_small((mu1, I_n, A, a, I_n, C, c, R), y, smooth, 1e75, 1e-8, 100, 2.2e-16)

@@ -2,8 +2,7 @@
 
 :func:`~pedagogy_lib.lgssm.kalman.kalman_filter` validates in Python and then calls its kernel; for a short
 sequence that validation and the calls cost more than the recursion. When a problem is plainly clean, this
-module does the same work in one compiled call (:func:`~pedagogy_lib.lgssm.kernels.small_filter` or
-``small_smoother``): the entry
+module does the same work in one compiled call, :func:`~pedagogy_lib.lgssm.kernels.run_small`: the entry
 screen of the checks, the covariance-form filter and, for the smoother, the backward pass, with the same
 kernels on the same arrays, so the same numbers. Anything it cannot decide (another dtype, layout or
 dimension, a read-only array, controls, a missing or non-finite observation, a covariance not clearly
@@ -33,23 +32,24 @@ FAST_PATH: bool = HAVE_NUMBA and os.environ.get("PEDAGOGY_KALMAN_FAST_PATH", "1"
 
 _FLOAT64 = np.dtype(np.float64)
 _NDIM = (1, 2, 2, 1, 2, 2, 1, 2, 2)          # mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, and y
-_BACKENDS, _FORMS = ("auto", "numba"), ("auto", "covariance")
 
 
 def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
     """The fields of the filter's (or, with ``smooth``, the smoother's) result, or ``None`` for the full path."""
-    if not FAST_PATH or u is not None or backend not in _BACKENDS or form not in _FORMS \
+    if not FAST_PATH or backend not in ("auto", "numba") or u is not None or form not in ("auto", "covariance") \
             or type(params) is not LGSSMParams or params.B is not None:
         return None
-    model = params[:3] + params[4:]                  # (mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x): no B
-    for x, ndim in zip(model + (y,), _NDIM):        # exactly the arrays the compiled call is compiled for
+    mu1, Sigma1, A, _, a, Sigma_x, C, c, Sigma_y_x = params
+    arrays = (mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y)
+    for x, ndim in zip(arrays, _NDIM):      # exactly the arrays the compiled call is compiled for
         if type(x) is not np.ndarray or x.dtype is not _FLOAT64 or x.ndim != ndim or not x.flags.carray:
             return None
-    n, m = params.mu1.shape[0], params.c.shape[0]
-    if n >= LOOPS_ONLY_MAX_DIM or m >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto" may choose the information form
+    n, m = mu1.shape[0], c.shape[0]
+    if max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto" may choose the information form
         return None
-    kernel = kernels.small_smoother if smooth else kernels.small_filter
-    if backend == "auto" and not prefer_compiled(kernel, filter_twin_seconds(y.shape[0], n, m)):
+    if backend == "auto" and not prefer_compiled(kernels.run_small, filter_twin_seconds(y.shape[0], n, m)):
         return None
-    out = kernel(model, y, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)      # (ok, *fields)
-    return out[1:] + ("covariance",) if out[0] else None
+    out = kernels.run_small(arrays[:8], y, smooth, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)   # (ok, *fields)
+    if not out[0]:
+        return None
+    return (out[1:] if smooth else out[1:8]) + ("covariance",)
