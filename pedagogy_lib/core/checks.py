@@ -369,19 +369,29 @@ def check_psd(S: np.ndarray, name: str, *, rtol: float = PSD_RTOL) -> None:
 
     For sums of outer products (sufficient statistics such as ``sum_n r_nk d d^T``), which may be
     singular but never have a negative eigenvalue beyond rounding: the smallest eigenvalue may go
-    down to ``-rtol * n * max_i S_ii``. For a stack the message names the first failing index.
+    down to ``-rtol * n * max_i S_ii``. A stack is decided in one pass (one ``eigvalsh`` call for all
+    matrices); the message names the first failing index.
     """
     S = to_float_array(S, name)
     if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
         raise ValueError(f"{name} must be a square matrix; got shape {fmt_shape(S.shape)}.")
     check_finite(S, name)
-    if S.ndim > 2:
-        for idx in np.ndindex(S.shape[:-2]):
-            check_psd(S[idx], f"{name}[{', '.join(str(i) for i in idx)}]", rtol=rtol)
+    if S.size == 0:
         return
-    n = S.shape[0]
-    if n == 0:
-        return
+    n = S.shape[-1]
+    scale = np.maximum(np.max(np.abs(S), axis=(-2, -1)), 1e-300)
+    asym = np.max(np.abs(S - np.swapaxes(S, -1, -2)), axis=(-2, -1))
+    d = np.diagonal(S, axis1=-2, axis2=-1)
+    lam = np.linalg.eigvalsh(0.5 * (S + np.swapaxes(S, -1, -2)))[..., 0]
+    bad = (asym > SYM_RTOL * scale) | (d < 0).any(axis=-1) | (lam < -rtol * n * d.max(axis=-1))
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if S.ndim > 2 else ()
+        label = f"{name}[{', '.join(str(i) for i in idx)}]" if idx else name
+        _raise_not_psd(S[idx], label, rtol)
+
+
+def _raise_not_psd(S: np.ndarray, name: str, rtol: float) -> None:
+    """Explain why the ``(n, n)`` matrix ``S``, found not positive semidefinite by :func:`check_psd`, fails."""
     check_symmetric(S, name)
     d = np.diag(S)
     if (d < 0).any():
@@ -389,10 +399,9 @@ def check_psd(S: np.ndarray, name: str, *, rtol: float = PSD_RTOL) -> None:
         raise ValueError(f"{name} must be symmetric positive semidefinite (a sum of squares); diagonal entry {k} "
                          f"is {d[k]:.3g}.")
     lam = float(np.linalg.eigvalsh(0.5 * (S + S.T))[0])
-    tol = rtol * n * float(d.max())
-    if lam < -tol:
-        raise ValueError(f"{name} must be symmetric positive semidefinite (a sum of outer products); its smallest "
-                         f"eigenvalue is {lam:.3g} (tolerance -{tol:.2g}).")
+    tol = rtol * S.shape[0] * float(d.max())
+    raise ValueError(f"{name} must be symmetric positive semidefinite (a sum of outer products); its smallest "
+                     f"eigenvalue is {lam:.3g} (tolerance -{tol:.2g}).")
 
 
 def check_moments(count, first, second, names: tuple[str, str, str], *, rtol: float = PSD_RTOL) -> None:
@@ -402,7 +411,8 @@ def check_moments(count, first, second, names: tuple[str, str, str], *, rtol: fl
     index the matrix ``[[second, first], [first^T, count]] = sum_i w_i [d_i; 1][d_i; 1]^T`` must be
     positive semidefinite. That rules out a negative count, a negative sum of squares, and a
     scatter about the mean, ``second - first first^T / count``, that is not positive semidefinite.
-    ``names`` are the three symbols, used in messages.
+    ``names`` are the three symbols, used in messages. All indices are decided at once (one
+    ``eigvalsh`` call on the stack); the message names the first failing one.
     """
     count, first, second = (to_float_array(a, nm) for a, nm in zip((count, first, second), names))
     if first.ndim < 1 or first.shape[:-1] != count.shape:
@@ -416,23 +426,24 @@ def check_moments(count, first, second, names: tuple[str, str, str], *, rtol: fl
         check_finite(a, nm)
     check_positive(count, names[0], strict=False)
     check_psd(second, names[2], rtol=rtol)
+    if count.size == 0:
+        return
     n = first.shape[-1]
     M = np.zeros(count.shape + (n + 1, n + 1))
     M[..., :n, :n] = second
     M[..., :n, n] = first
     M[..., n, :n] = first
     M[..., n, n] = count
-    for idx in np.ndindex(count.shape):
-        where = "" if not count.shape else f"[{', '.join(str(i) for i in idx)}]"
-        Mi = M[idx]
-        d = np.diag(Mi)
-        lam = float(np.linalg.eigvalsh(Mi)[0])
-        tol = rtol * (n + 1) * float(d.max())
-        if lam < -tol:
-            raise ValueError(f"{names[1]}{where} is inconsistent with {names[0]}{where} and {names[2]}{where}: the "
-                             f"implied scatter about the mean is not positive semidefinite (smallest eigenvalue "
-                             f"{lam:.3g} of [[{names[2]}, {names[1]}], [{names[1]}^T, {names[0]}]], tolerance "
-                             f"-{tol:.2g}). Statistics must be sums of weighted outer products.")
+    lam = np.linalg.eigvalsh(M)[..., 0]
+    tol = rtol * (n + 1) * np.diagonal(M, axis1=-2, axis2=-1).max(axis=-1)
+    bad = lam < -tol
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if count.ndim else ()
+        where = f"[{', '.join(str(i) for i in idx)}]" if idx else ""
+        raise ValueError(f"{names[1]}{where} is inconsistent with {names[0]}{where} and {names[2]}{where}: the "
+                         f"implied scatter about the mean is not positive semidefinite (smallest eigenvalue "
+                         f"{float(lam[idx]):.3g} of [[{names[2]}, {names[1]}], [{names[1]}^T, {names[0]}]], "
+                         f"tolerance -{float(tol[idx]):.2g}). Statistics must be sums of weighted outer products.")
 
 
 def check_prob_vector(p: np.ndarray, name: str, *, atol: float = PROB_ATOL) -> None:
