@@ -68,7 +68,7 @@ import numpy as np
 from . import inference as hmm
 from ..core.checks import positive_scalar, as_array, as_scalar, check_choice, check_moments, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
 from ..em.engine import CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
-from ..core.linalg import TAU, chol_logdet, chol_solve, mvn_logpdf_chol, symmetrize
+from ..core.linalg import TAU, symmetrize
 
 __all__ = [
     "GaussianHMMParams",
@@ -303,11 +303,12 @@ def _check_stats(stats):
 def _log_lik_matrix(params, chol, seq):
     """``log_lik[t, k] = log p(y_t | x_t = k)`` for validated observations (one sequence or all, stacked)."""
     if isinstance(params, GaussianHMMParams):
-        K = params.mu.shape[0]
-        out = np.empty((seq.shape[0], K))
-        for k in range(K):
-            out[:, k] = mvn_logpdf_chol(seq, params.mu[k], chol[k])
-        return out
+        D = params.mu.shape[1]
+        L_inv = np.linalg.inv(chol)                                  # (K, D, D), all states at once
+        white = (seq[None, :, :] - params.mu[:, None, :]) @ np.swapaxes(L_inv, -1, -2)   # L_k^{-1}(y_t - mu_k)
+        logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+        out = -0.5 * np.sum(white**2, axis=-1) - 0.5 * logdet[:, None] - 0.5 * D * np.log(TAU)   # (K, T)
+        return np.ascontiguousarray(out.T)
     with np.errstate(divide="ignore"):
         return np.ascontiguousarray(np.log(params.B)[seq])
 
@@ -409,13 +410,14 @@ def _q(params, chol, stats):
     """Q(theta) = E_q[log p(x, y; theta)] from the statistics (linear in them)."""
     total = _q_transitions(params.pi, params.A, stats)
     if isinstance(params, GaussianHMMParams):
-        K, D = params.mu.shape
+        D = params.mu.shape[1]
         S = _scatter(stats, params.mu)
-        for k in range(K):
-            if stats.N_k[k] == 0.0:
-                continue
-            total += (-0.5 * stats.N_k[k] * (D * np.log(TAU) + chol_logdet(chol[k]))
-                      - 0.5 * float(np.trace(chol_solve(chol[k], S[k]))))
+        L_inv = np.linalg.inv(chol)                                      # all states at once
+        precision = np.swapaxes(L_inv, -1, -2) @ L_inv                   # Sigma_k^{-1} = L_k^{-T} L_k^{-1}
+        logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+        trace = np.einsum("kij,kij->k", precision, S)                    # tr(Sigma_k^{-1} S_k), S_k symmetric
+        per_state = -0.5 * stats.N_k * (D * np.log(TAU) + logdet) - 0.5 * trace
+        total += float(np.sum(per_state[stats.N_k != 0.0]))
     else:
         total += _xlogy_sum(stats.counts, params.B)
     return float(total)
