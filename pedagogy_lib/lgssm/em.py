@@ -78,7 +78,7 @@ Time indexing as in :mod:`pedagogy_lib.lgssm.kalman`: 0-based rows, row ``t`` is
 from __future__ import annotations
 
 import warnings
-from functools import partial
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 import numpy as np
@@ -88,7 +88,7 @@ from ..core.checks import positive_scalar, as_array, as_scalar, check_moments, c
 from ..em.engine import CovarianceFloorWarning, EMModel, EMResult, best_of_restarts, run_em
 from . import model as lgssm_model
 from .model import LGSSMParams
-from ..core.linalg import TAU, chol_logdet, chol_solve, symmetrize
+from ..core.linalg import TAU, chol_logdet, symmetrize
 
 __all__ = [
     "LEARNABLE",
@@ -226,38 +226,30 @@ def _check_data(y, u, m, n_u):
 # ---------------------------------------------------------------------------------------------
 
 def _seq_stats(p, y, observed, u):
-    """Smoother on one validated sequence; its contribution to every statistic (sums)."""
+    r"""Smoother on one validated sequence; its contribution to every statistic (sums).
+
+    Every sum is "covariance plus outer product of means": with the regressor means
+    :math:`\bar{\mathbf z}_{t-1} = [\bar{\mathbf x}_{t-1|T}; \mathbf u_{t-1}; 1]` stacked as the rows of
+    ``Z``, :math:`\sum\mathbb E[\mathbf z\mathbf z^T] = \mathbf Z^T\mathbf Z` plus the summed smoothed
+    covariances in the state block (controls and the constant are known exactly).
+    """
     # EM runs this every iteration: work a single call cannot see, which the compiled smoother pays for
     res = kalman.kalman_smoother(p, y, u, backend="numba")
     mu, U = res.mu_smooth, res.Upsilon_smooth
     T, n = mu.shape
-    P = U + mu[:, :, None] * mu[:, None, :]                 # E[x_t x_t^T | y] = Upsilon_{t|T} + xbar xbar^T
-    n_u = u.shape[1]
-    d = n + n_u + 1
-    S_prev = np.zeros((d, d))
-    S_cross = np.zeros((n, d))
-    S_next = np.zeros((n, n))
-    if T > 1:
-        mp, mn = mu[:-1], mu[1:]                             # rows t-1 and t of every transition
-        S_prev[:n, :n] = P[:-1].sum(axis=0)                  # sum E[x_{t-1} x_{t-1}^T]
-        S_prev[:n, n:n + n_u] = mp.T @ u
-        S_prev[:n, -1] = mp.sum(axis=0)
-        S_prev[n:n + n_u, n:n + n_u] = u.T @ u
-        S_prev[n:n + n_u, -1] = u.sum(axis=0)
-        S_prev[-1, -1] = T - 1
-        S_prev = np.triu(S_prev) + np.triu(S_prev, 1).T
-        # E[x_t x_{t-1}^T | y] = Cov[x_t, x_{t-1} | y] + xbar_t xbar_{t-1}^T  (Eq. 2.55 for the covariance)
-        S_cross[:, :n] = res.Upsilon_cross.sum(axis=0) + mn.T @ mp
-        S_cross[:, n:n + n_u] = mn.T @ u
-        S_cross[:, -1] = mn.sum(axis=0)
-        S_next = P[1:].sum(axis=0)                           # sum_{t>=2} E[x_t x_t^T]
-    mo, yo = mu[observed], y[observed]                       # emission statistics: observed rows only
-    S_w = np.empty((n + 1, n + 1))
-    S_w[:n, :n] = P[observed].sum(axis=0)
-    S_w[:n, n] = S_w[n, :n] = mo.sum(axis=0)
-    S_w[n, n] = mo.shape[0]
-    S_yw = np.concatenate([yo.T @ mo, yo.sum(axis=0)[:, None]], axis=1)
-    return (S_prev, S_cross, S_next, T - 1, S_w, S_yw, yo.T @ yo, int(observed.sum()), mu[0].copy(), P[0],
+    Z = np.concatenate([mu[:-1], u, np.ones((T - 1, 1))], axis=1)     # rows z_{t-1} = [xbar_{t-1}; u_{t-1}; 1]
+    S_prev = Z.T @ Z
+    S_prev[:n, :n] += U[:-1].sum(axis=0)                 # sum_{t>=2} E[x_{t-1} x_{t-1}^T]
+    S_cross = mu[1:].T @ Z                               # E[x_t x_{t-1}^T | y] = Cov[x_t, x_{t-1} | y] + xbar_t xbar_{t-1}^T
+    S_cross[:, :n] += res.Upsilon_cross.sum(axis=0)      # (Eq. 2.55 for the covariance)
+    S_next = mu[1:].T @ mu[1:] + U[1:].sum(axis=0)       # sum_{t>=2} E[x_t x_t^T]
+    rows = slice(None) if observed.all() else observed   # emission statistics: observed rows only
+    yo = y[rows]
+    Wbar = np.concatenate([mu[rows], np.ones((yo.shape[0], 1))], axis=1)   # rows w_t = [xbar_t; 1]
+    S_w = Wbar.T @ Wbar
+    S_w[:n, :n] += U[rows].sum(axis=0)
+    P1 = U[0] + np.outer(mu[0], mu[0])                   # E[x_1 x_1^T | y]
+    return (S_prev, S_cross, S_next, T - 1, S_w, yo.T @ Wbar, yo.T @ yo, yo.shape[0], mu[0].copy(), P1,
             res.log_evidence)
 
 
@@ -298,7 +290,7 @@ def _gauss_term(count, Sigma, R):
         return 0.0
     L = np.linalg.cholesky(Sigma)
     D = Sigma.shape[0]
-    return -0.5 * (count * (D * np.log(TAU) + chol_logdet(L)) + float(np.trace(chol_solve(L, R))))
+    return -0.5 * (count * (D * np.log(TAU) + chol_logdet(L)) + float(np.trace(np.linalg.solve(Sigma, R))))
 
 
 def _q(p, stats):
@@ -311,17 +303,39 @@ def _q(p, stats):
                  + _gauss_term(stats.n_obs, p.Sigma_y_x, Ry))
 
 
-def _regress(S_tz, S_zz, W_old, learned, what):
-    r"""Normal equations for the learned columns ``learned`` of W with the other columns held fixed.
+def _as_slice(idx):
+    """The sorted, distinct indices ``idx`` as a slice when they are contiguous (or none), else unchanged."""
+    if idx.size == 0:
+        return slice(0, 0)
+    if idx[-1] - idx[0] + 1 == idx.size:
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+@lru_cache(maxsize=64)
+def _columns(learn, blocks):
+    """The learned and the fixed columns of a coefficient matrix made of ``blocks``, ``((name, width), ...)``.
+
+    Each set is a slice when its columns are contiguous (the default ``learn``: ``A`` of ``[A, B, a]``
+    and ``C`` of ``[C, c]``), an index array otherwise; computed once per ``learn`` and shape.
+    """
+    edges = np.cumsum([0] + [width for _, width in blocks])
+    learned = np.concatenate([np.arange(lo, hi) for (name, _), lo, hi in zip(blocks, edges, edges[1:])
+                              if name in learn] + [np.zeros(0, dtype=int)])
+    fixed = np.setdiff1d(np.arange(edges[-1]), learned)
+    return _as_slice(learned), _as_slice(fixed)
+
+
+def _regress(S_tz, S_zz, W_old, learned, fixed, what):
+    r"""Normal equations for the learned columns ``learned`` of W with the ``fixed`` columns held as they are.
 
     :math:`\mathbf W_L = (\mathbf S_{tz,L} - \mathbf W_F\mathbf S_{zz,FL})\mathbf S_{zz,LL}^{-1}`.
     """
     W = W_old.copy()
-    if learned.size == 0:
+    G = S_zz[learned][:, learned]
+    if G.size == 0:
         return W
-    fixed = np.setdiff1d(np.arange(W.shape[1]), learned)
-    rhs = S_tz[:, learned] - W_old[:, fixed] @ S_zz[np.ix_(fixed, learned)]
-    G = S_zz[np.ix_(learned, learned)]
+    rhs = S_tz[:, learned] - W_old[:, fixed] @ S_zz[fixed][:, learned]
     try:
         L = np.linalg.cholesky(G)
         singular = np.min(np.diag(L)) ** 2 <= 1e-12 * np.max(np.diag(G))
@@ -332,7 +346,7 @@ def _regress(S_tz, S_zz, W_old, learned, what):
             f"M step: the expected second moment of the regressors for {what} is singular, so the normal "
             "equations have no unique solution (e.g. a constant control learned together with the offset, or "
             "a latent dimension that has collapsed). Learn fewer parameters or use fewer latent dimensions.")
-    W[:, learned] = chol_solve(L, rhs.T).T
+    W[:, learned] = np.linalg.solve(G, rhs.T).T               # G is symmetric
     return W
 
 
@@ -351,27 +365,15 @@ def _m_step(stats, old, learn, reg_covar):
     floored: list[str] = []
     new = {}
     # transition: W = [A, B, a]
-    cols = []
-    if "A" in learn:
-        cols.append(np.arange(n))
-    if "B" in learn:
-        cols.append(np.arange(n, n + n_u))
-    if "a" in learn:
-        cols.append(np.array([n + n_u]))
-    learned = np.concatenate(cols) if cols else np.zeros(0, dtype=int)
-    W = _regress(stats.S_cross, stats.S_prev, _W(old), learned, "A, B, a")
+    learned, fixed = _columns(learn, (("A", n), ("B", n_u), ("a", 1)))
+    W = _regress(stats.S_cross, stats.S_prev, _W(old), learned, fixed, "A, B, a")
     new["A"], new["B"], new["a"] = W[:, :n].copy(), W[:, n:n + n_u].copy(), W[:, -1].copy()
     if "Sigma_x" in learn:   # expected residual with the NEW W: Sigma_x = <(x_t - W z)(x_t - W z)^T>
         Sx = _residual(stats.S_next, stats.S_cross, stats.S_prev, W) / stats.n_trans
         new["Sigma_x"] = _floor(Sx, reg_covar, "Sigma_x", floored)
     # emission: V = [C, c]
-    cols = []
-    if "C" in learn:
-        cols.append(np.arange(n))
-    if "c" in learn:
-        cols.append(np.array([n]))
-    learned = np.concatenate(cols) if cols else np.zeros(0, dtype=int)
-    V = _regress(stats.S_yw, stats.S_w, _V(old), learned, "C, c")
+    learned, fixed = _columns(learn, (("C", n), ("c", 1)))
+    V = _regress(stats.S_yw, stats.S_w, _V(old), learned, fixed, "C, c")
     new["C"], new["c"] = V[:, :n].copy(), V[:, n].copy()
     if "Sigma_y_x" in learn:
         Sy = _residual(stats.S_yy, stats.S_yw, stats.S_w, V) / stats.n_obs
@@ -432,6 +434,14 @@ def lgssm_suff_stats(params: LGSSMParams, y, u=None) -> LGSSMStats:
     return _stats(p, data)
 
 
+def _joint(S_zz, S_tz, S_tt):
+    """The second moment of ``[z; t]``, ``[[S_zz, S_tz^T], [S_tz, S_tt]]``."""
+    k = S_zz.shape[0]
+    M = np.empty((k + S_tt.shape[0],) * 2)
+    M[:k, :k], M[:k, k:], M[k:, :k], M[k:, k:] = S_zz, S_tz.T, S_tz, S_tt
+    return M
+
+
 def _check_stats(stats, p):
     if not isinstance(stats, LGSSMStats):
         raise TypeError(f"stats must be an LGSSMStats (from lgssm_suff_stats); got {type(stats).__name__}.")
@@ -455,10 +465,9 @@ def _check_stats(stats, p):
             raise ValueError(f"stats.{name}[-1, -1] must equal stats.{what} = {count} (the regressor's last entry "
                              f"is the constant 1); got {corner:.6g}.")
     if n_trans:
-        check_psd(np.block([[f["S_prev"], f["S_cross"].T], [f["S_cross"], f["S_next"]]]),
+        check_psd(_joint(f["S_prev"], f["S_cross"], f["S_next"]),
                   "[[stats.S_prev, stats.S_cross^T], [stats.S_cross, stats.S_next]]")
-    check_psd(np.block([[f["S_w"], f["S_yw"].T], [f["S_yw"], f["S_yy"]]]),
-              "[[stats.S_w, stats.S_yw^T], [stats.S_yw, stats.S_yy]]")
+    check_psd(_joint(f["S_w"], f["S_yw"], f["S_yy"]), "[[stats.S_w, stats.S_yw^T], [stats.S_yw, stats.S_yy]]")
     log_lik = as_scalar(stats.log_lik, "stats.log_lik")
     entropy = as_scalar(stats.entropy, "stats.entropy")     # differential: may be negative
     return stats._replace(n_trans=n_trans, n_obs=n_obs, n_seq=n_seq, log_lik=log_lik, entropy=entropy, **fields)
