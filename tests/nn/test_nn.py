@@ -787,6 +787,42 @@ def test_backward_without_the_input_gradient_gives_the_same_parameter_gradients(
         net.backward(params, cache, G, input_grad=0)
 
 
+def test_backward_checks_parameters_other_than_the_tuple_forward_checked():
+    rng = np.random.default_rng(9)
+    net = nn.mlp([3, 4, 2])
+    params = net.init(rng)
+    Y = rng.standard_normal((5, 3))
+    out, cache = net.forward(params, Y)
+    G = rng.standard_normal(out.shape)
+    assert cache.params is params                 # plain float64 arrays: forward runs with the very tuple
+    _, grads = net.backward(params, cache, G)
+    _, again = net.backward(list(params), cache, G)          # another container: checked, same gradients
+    for a, b in zip(nn.tree_leaves(grads), nn.tree_leaves(again)):
+        assert_array_equal(a, b)
+    bad = (params[0], (), nn.DenseParams(_nan((2, 4)), params[2].d), ())
+    with pytest.raises(ValueError, match=r"params\[2\]\.D must be finite; got nan"):
+        net.backward(bad, cache, G)
+    with pytest.raises(ValueError, match=r"params\[0\]\.D must have shape \(D_out, D_in\) = \(4, 3\); got \(3, 4\)"):
+        net.backward((nn.DenseParams(params[0].D.T, params[0].d), *params[1:]), cache, G)
+    as_ints = (nn.DenseParams(np.ones((4, 3), dtype=int), np.zeros(4, dtype=int)), *params[1:])
+    out_i, cache_i = net.forward(as_ints, Y)                 # converted: forward runs with float64 copies
+    assert cache_i.params is not as_ints and cache_i.params[0].D.dtype == np.float64
+    assert net.backward(as_ints, cache_i, G)[1][0].D.shape == (4, 3)
+
+
+def test_checked_array_takes_float64_arrays_as_they_are_and_still_finds_every_non_finite_entry():
+    x = np.ones((3, 2))
+    assert nn.checked_array(x, "x", shape=(None, 2)) is x
+    assert nn.checked_array(np.ones((3, 2), dtype=int), "x", shape=(3, 2)).dtype == np.float64
+    strided = np.ones((3, 4))[:, ::2]
+    assert nn.checked_array(strided, "x", shape=(3, 2)).flags.c_contiguous
+    huge = np.array([1e200, -1e300, 1.0])                  # finite, but its sum of squares overflows
+    assert nn.checked_array(huge, "x", ndim=1) is huge
+    for bad in ([1e200, np.inf, 1.0], [np.nan, 1.0, 1.0], [1e300, 1e300, -np.inf]):
+        with pytest.raises(ValueError, match=r"x must be finite"):
+            nn.checked_array(np.array(bad), "x", ndim=1)
+
+
 def test_softplus_matches_logaddexp_and_its_limits():
     a = np.concatenate([np.linspace(-50, 50, 2001), [-800.0, -745.0, -1e-300, 0.0, 1e-300, 36.0, 800.0, 1e308]])
     assert_allclose(nn.softplus(a), np.logaddexp(0.0, a), rtol=4 * np.finfo(float).eps, atol=0)
