@@ -171,24 +171,37 @@ def tree_map(fn: Callable, tree, *rest):
 
 def tree_leaves(tree) -> list:
     """The arrays of a parameter tree, in the order :func:`tree_map` visits them."""
-    leaves = []
-    _flatten(tree, leaves)
-    return leaves
+    rows = []
+    _flatten((tree,), rows)
+    return [row[0] for row in rows]
 
 
-def _flatten(tree, leaves: list):
-    """Append the leaves of ``tree`` to ``leaves`` (in :func:`tree_map` order); return its structure.
+class _Unlike(Exception):
+    """Raised by :func:`_flatten` where the trees it walks together differ."""
 
-    The structure is a nested tuple of container types (and dict keys), ``None`` at a leaf, so two
-    trees have the same containers and keys exactly when their structures compare equal.
+
+def _flatten(trees: tuple, rows: list):
+    """Walk the trees of ``trees`` together, in :func:`tree_map` order: append one row per leaf to ``rows`` (that
+    leaf of every tree) and return the structure of ``trees[0]``.
+
+    The structure is a nested tuple of container types (and dict keys), ``None`` at a leaf, from which
+    :func:`tree_unflatten` rebuilds a tree. Raises :class:`_Unlike` where a tree's container differs from that of
+    ``trees[0]`` in type, length or keys.
     """
-    if isinstance(tree, (tuple, list)):
-        kind = type(tree) if (isinstance(tree, list) or hasattr(type(tree), "_fields")) else tuple
-        return kind, tuple([_flatten(child, leaves) for child in tree])
-    if isinstance(tree, dict):
-        return dict, tuple(tree), tuple([_flatten(tree[k], leaves) for k in tree])
-    leaves.append(tree)
-    return None
+    tree = trees[0]
+    kind = type(tree)
+    if kind is np.ndarray or not isinstance(tree, (tuple, list, dict)):
+        rows.append(trees)
+        return None
+    keys = list(tree) if isinstance(tree, dict) else None
+    for t in trees:
+        if type(t) is not kind or len(t) != len(tree) or (keys is not None and list(t) != keys):
+            raise _Unlike
+    if keys is not None:
+        return dict, tuple(keys), tuple([_flatten(tuple([t[k] for t in trees]), rows) for k in keys])
+    if kind is not tuple and kind is not list and not hasattr(kind, "_fields"):
+        kind = tuple                                   # a tuple subclass that is not a NamedTuple
+    return kind, tuple([_flatten(children, rows) for children in zip(*trees)])
 
 
 def tree_unflatten(structure, leaves):
@@ -199,7 +212,7 @@ def tree_unflatten(structure, leaves):
     kind = structure[0]
     if kind is dict:
         return {k: tree_unflatten(child, leaves) for k, child in zip(structure[1], structure[2])}
-    children = [tree_unflatten(child, leaves) for child in structure[1]]
+    children = [next(leaves) if child is None else tree_unflatten(child, leaves) for child in structure[1]]
     if kind is list:
         return children
     return tuple(children) if kind is tuple else kind(*children)
@@ -265,41 +278,32 @@ def checked_leaves(params, others, finite: bool = True) -> tuple:
     """Validate ``params`` and the trees of ``others`` against it; return their structure and leaves.
 
     ``others`` holds ``(tree, name, finite)`` triples; ``finite`` is for ``params``. Returns
-    ``(structure, params_leaves, [leaves of each tree])``, every leaf a float64 array; ``structure``
-    rebuilds a tree of the same shape with :func:`tree_unflatten`. The checks are those of
-    :func:`check_tree_like`; when every leaf is already a float64 array of the right shape (what an
-    optimizer is given at each step of a training loop) they cost one walk of each tree, and any
-    departure from that is handed to :func:`check_tree_like`, which explains it or accepts it (e.g. a
-    leaf given as a list).
+    ``(structure, rows)``: one row per leaf of ``params``, that leaf then the same leaf of each tree of
+    ``others``, every one a float64 array; ``structure`` rebuilds a tree of the same shape with
+    :func:`tree_unflatten`. The checks are those of :func:`check_tree_like`; when every leaf is already a
+    float64 array of the right shape (what an optimizer is given at each step of a training loop) they
+    cost one walk of all the trees together, and any departure from that is handed to
+    :func:`check_tree_like`, which explains it or accepts it (e.g. a leaf given as a list).
     """
-    def plain(leaves, ref, finite):
-        return all(type(x) is np.ndarray and x.dtype == np.float64 and (ref is None or x.shape == r.shape)
-                   and (not finite or np.isfinite(x).all())
-                   for x, r in zip(leaves, ref if ref is not None else leaves))
-
-    p_leaves = []
-    structure = _flatten(params, p_leaves)
-    if plain(p_leaves, None, finite):
-        out = []
-        for tree, _, tree_finite in others:
-            leaves = []
-            if _flatten(tree, leaves) != structure or not plain(leaves, p_leaves, tree_finite):
-                break
-            out.append(leaves)
-        else:
-            return structure, p_leaves, out
+    trees = (params, *[tree for tree, _, _ in others])
+    finites = (finite, *[tree_finite for _, _, tree_finite in others])
+    rows = []
+    try:
+        structure = _flatten(trees, rows)
+    except _Unlike:
+        pass
+    else:
+        if all(type(x) is np.ndarray and x.dtype == np.float64 and x.shape == row[0].shape
+               and (not x_finite or _all_finite(x)) for row in rows for x, x_finite in zip(row, finites)):
+            return structure, rows
     check_tree_like(params, "params", params, "params", finite)
     for tree, name, tree_finite in others:
         check_tree_like(tree, name, params, "params", tree_finite)
-    structure, p_leaves = _flat_arrays(params, params)
-    return structure, p_leaves, [_flat_arrays(tree, params)[1] for tree, _, _ in others]
-
-
-def _flat_arrays(tree, ref) -> tuple:
-    """Structure of ``ref`` and the leaves of ``tree`` (already checked against it) as float64 arrays."""
-    leaves = []
-    structure = _flatten(tree_map(lambda r, t: np.asarray(t, dtype=np.float64), ref, tree), leaves)
-    return structure, leaves
+    # every tree now has the containers of params, which their float64 copies take
+    rows = []
+    structure = _flatten(tuple([tree_map(lambda r, t: np.asarray(t, dtype=np.float64), params, tree)
+                                for tree in trees]), rows)
+    return structure, rows
 
 
 # ----------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ Design
   ``DenseParams``, a ``Sequential``'s tuple, a dict of several networks. ``step`` checks that
   ``grads`` and the state have its structure and shapes and are finite, and raises ``ValueError``
   naming the leaf at fault (``grads[2].D``); in a training loop, where every leaf is already a
-  float64 array, the checks cost one walk of each tree.
+  float64 array, the checks cost one walk of all the trees together.
 * Randomness only through an explicit ``np.random.Generator`` (:func:`minibatches`).
 
 Examples
@@ -124,11 +124,10 @@ class SGD:
         """
         if not isinstance(state, SGDState):
             raise ValueError(f"state must be the SGDState returned by init; got {type(state).__name__}.")
-        structure, P, (G, V) = checked_leaves(params, ((grads, "grads", True),
-                                                       (state.velocity, "state.velocity", True)))
+        structure, rows = checked_leaves(params, ((grads, "grads", True), (state.velocity, "state.velocity", True)))
         beta, lr = self.momentum, self.lr
-        V = [beta * v + g for v, g in zip(V, G)]
-        new_params = [p - lr * v for p, v in zip(P, V)]
+        V = [beta * v + g for _, g, v in rows]
+        new_params = [p - lr * v for (p, _, _), v in zip(rows, V)]
         return tree_unflatten(structure, iter(new_params)), SGDState(tree_unflatten(structure, iter(V)))
 
 
@@ -212,25 +211,25 @@ class Adam:
         # structure and shapes first; the finiteness of params and grads is read off the result
         # (a NaN or infinity in either always reaches the new parameters)
         others = ((grads, "grads", False), (state.m, "state.m", False), (state.v, "state.v", False))
-        structure, P, (G, M, V) = checked_leaves(params, others, finite=False)
+        structure, rows = checked_leaves(params, others, finite=False)
         t = check_int(state.t, "state.t", minimum=0) + 1
         b1, b2, lr, eps = self.beta1, self.beta2, self.lr, self.eps
         # the step's scalars, shared by every leaf, with this step's bias corrections 1 - beta^t; a plain
         # tuple, which numba types in its fast path (a NamedTuple costs about 0.5 us more per kernel call)
         h = (b1, b2, lr, eps, 1.0 - b1 ** t, 1.0 - b2 ** t)
         update = _ADAM[self.backend]
-        new = [update(p, g, m_, v_, h) for p, g, m_, v_ in zip(P, G, M, V)]
+        new = [update(p, g, m_, v_, h) for p, g, m_, v_ in rows]
         if not all(leaf[3] for leaf in new):
             checked_leaves(params, ((grads, "grads", True),))          # names the input that is not finite
             check_tree_like(state.m, "state.m", params, "params")
             check_tree_like(state.v, "state.v", params, "params")
-            for i, v_ in enumerate(V):
+            for i, (_, _, _, v_) in enumerate(rows):
                 if np.any(v_ < 0):
                     raise ValueError(f"state.v holds running means of squared gradients and must be non-negative; "
                                      f"leaf {i} has the entry {float(v_.min()):.6g}.")
             raise ValueError("the Adam update is not finite although params, grads and state are (an overflow: "
                              f"lr = {lr:g} may be too large for these gradients).")
-        tree = lambda k: tree_unflatten(structure, (leaf[k] for leaf in new))        # noqa: E731
+        tree = lambda k: tree_unflatten(structure, iter([leaf[k] for leaf in new]))  # noqa: E731
         return tree(0), AdamState(t, tree(1), tree(2))
 
 

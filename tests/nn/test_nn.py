@@ -448,6 +448,22 @@ def test_adam_backends_agree_with_the_update_by_hand_on_a_mixed_tree(backend):
     assert p["net"][0].D.shape == (3, 4) and p["net"][1].shape == ()
 
 
+def test_optimizers_walk_the_trees_together_and_hand_any_difference_to_the_full_check():
+    params = {"a": (np.ones(2), np.ones((2, 2))), "b": np.ones(3)}
+    grads = nn.tree_map(lambda p: 0.5 * p, params)
+    opt = optim.Adam(0.1)
+    want, _ = opt.step(params, grads, opt.init(params))
+    as_lists = {"a": [g.tolist() for g in grads["a"]], "b": grads["b"]}     # other containers, list leaves
+    got, _ = opt.step(params, as_lists, opt.init(params))
+    for x, y in zip(nn.tree_leaves(got), nn.tree_leaves(want)):
+        assert_array_equal(x, y)
+    assert type(got["a"]) is tuple                                          # the containers of params
+    with pytest.raises(ValueError, match=r"grads must be a dict with keys \['a', 'b'\] like params"):
+        opt.step(params, {"b": grads["b"], "a": grads["a"]}, opt.init(params))
+    with pytest.raises(ValueError, match=r"state.m\['a'\]\[1\] must have shape \(2, 2\) like params\['a'\]\[1\]"):
+        opt.step(params, grads, opt.init(params)._replace(m={"a": (np.ones(2), np.ones(4)), "b": np.ones(3)}))
+
+
 def test_adam_kernel_and_twin_agree_leaf_by_leaf():
     from pedagogy_lib.core.jit import HAVE_NUMBA
     rng = np.random.default_rng(4)
