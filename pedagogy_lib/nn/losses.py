@@ -40,7 +40,7 @@ import numpy as np
 
 from ..core.checks import check_int, fmt_shape
 from ..core.linalg import TAU
-from ..core.logmath import log_normalize, sigmoid, softplus
+from ..core.logmath import log_normalize
 from .network import checked_array
 
 __all__ = [
@@ -142,12 +142,15 @@ def bernoulli_cross_entropy(eta, X) -> Loss:
         Targets in :math:`[0, 1]` (0/1 labels, or probabilities for soft targets).
     """
     eta, X = _check_pred_target(eta, X, "eta")
-    if (X < 0).any() or (X > 1).any():
+    if X.min() < 0.0 or X.max() > 1.0:
         idx = tuple(int(i) for i in np.argwhere((X < 0) | (X > 1))[0])
         raise ValueError(f"X must lie in [0, 1] for a Bernoulli cross entropy; entry {idx} is {X[idx]:.6g}.")
     N = eta.shape[0]
-    value = float(np.sum(softplus(eta) - X * eta)) / N
-    return Loss(value, (sigmoid(eta) - X) / N)
+    # softplus(eta) = max(eta, 0) + log1p(e) and sigmoid(eta) = (1 or e) / (1 + e), as core.logmath writes them,
+    # from the one exponential e = exp(-|eta|) <= 1 that they share
+    e = np.exp(-np.abs(eta))
+    value = float(np.sum(np.maximum(eta, 0.0) + np.log1p(e) - X * eta)) / N
+    return Loss(value, (np.where(eta >= 0.0, 1.0, e) / (1.0 + e) - X) / N)
 
 
 def categorical_cross_entropy(eta, X) -> Loss:
