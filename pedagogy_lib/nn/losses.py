@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import check_int, fmt_shape
+from ..core.checks import check_finite, check_int, fmt_shape
 from ..core.linalg import TAU
 from ..core.logmath import log_normalize
 from .network import checked_array
@@ -86,13 +86,13 @@ class GaussianLoss(NamedTuple):
     grad_log_var: np.ndarray
 
 
-def _check_pred_target(pred, X, pred_name: str):
+def _check_pred_target(pred, X, pred_name: str, X_finite: bool = True):
     pred = checked_array(pred, pred_name, ndim=2, dims="(N, K)")
     if pred.shape[0] == 0:
         raise ValueError(f"{pred_name} must have at least one row; got shape {fmt_shape(pred.shape)}.")
     if pred.shape[1] == 0:
         raise ValueError(f"{pred_name} must have at least one column; got shape {fmt_shape(pred.shape)}.")
-    X = checked_array(X, "X", shape=pred.shape, dims="(N, K)")
+    X = checked_array(X, "X", shape=pred.shape, dims="(N, K)", finite=X_finite)
     return pred, X
 
 
@@ -141,8 +141,9 @@ def bernoulli_cross_entropy(eta, X) -> Loss:
     X : array_like, shape (N, K)
         Targets in :math:`[0, 1]` (0/1 labels, or probabilities for soft targets).
     """
-    eta, X = _check_pred_target(eta, X, "eta")
-    if X.min() < 0.0 or X.max() > 1.0:
+    eta, X = _check_pred_target(eta, X, "eta", X_finite=False)    # the range test also refuses NaN and infinities
+    if not (0.0 <= X.min() and X.max() <= 1.0):                      # (a NaN makes both comparisons false)
+        check_finite(X, "X")
         idx = tuple(int(i) for i in np.argwhere((X < 0) | (X > 1))[0])
         raise ValueError(f"X must lie in [0, 1] for a Bernoulli cross entropy; entry {idx} is {X[idx]:.6g}.")
     N = eta.shape[0]
