@@ -13,6 +13,7 @@ Nothing here reshapes silently: a vector is 1-D, a sequence of vectors is ``(T, 
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -449,6 +450,9 @@ def check_moments(count, first, second, names: tuple[str, str, str], *, rtol: fl
 def check_prob_vector(p: np.ndarray, name: str, *, atol: float = PROB_ATOL) -> None:
     """Raise unless ``p`` is a 1-D array of non-negative entries summing to one."""
     p = to_float_array(p, name)
+    # the common case in two passes: non-negative entries (a NaN fails) with a finite sum are all finite
+    if p.ndim == 1 and p.size and p.min() >= 0.0 and abs(float(p.sum()) - 1.0) <= atol:
+        return
     check_finite(p, name)
     if p.ndim != 1 or p.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D probability vector; got shape {fmt_shape(p.shape)}.")
@@ -467,6 +471,10 @@ def check_stochastic_matrix(A: np.ndarray, name: str, *, axis: int = 0, atol: fl
     (Section 2.2.1), so ``axis=0`` is the default.
     """
     A = to_float_array(A, name)
+    # the common case in two passes: non-negative entries (a NaN fails) with finite sums are all finite
+    if A.ndim == 2 and A.shape[0] == A.shape[1] and A.size and A.min() >= 0.0 \
+            and np.abs(A.sum(axis=axis) - 1.0).max() <= atol:
+        return
     check_finite(A, name)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty square matrix; got shape {fmt_shape(A.shape)}.")
@@ -534,6 +542,8 @@ def check_positive(x, name: str, *, strict: bool = True) -> np.ndarray:
 
 def positive_scalar(x, name: str, *, strict: bool = True) -> float:
     """Return ``x`` as a float after checking it is one finite, positive (non-negative if not ``strict``) number."""
+    if isinstance(x, float) and math.isfinite(x) and (x > 0.0 if strict else x >= 0.0):
+        return float(x)                           # a float that passes needs no array (np.float64 is a float)
     return float(check_positive(as_array(x, name, ndim=0), name, strict=strict))
 
 

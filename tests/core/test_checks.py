@@ -206,6 +206,30 @@ def test_scalars():
         ck.positive_scalar("fast", "lr")
 
 
+@pytest.mark.parametrize("x", [float("nan"), float("inf"), -float("inf"), -1.5, 0.0, -0.0, np.float64(-2.0),
+                               np.float64("nan")])
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_float_gets_the_same_answer_and_message_as_its_array(x, strict):
+    """positive_scalar takes a float without making an array of it: the result, and the message when it
+    fails, are those of the 0-d array of the same value."""
+    def outcome(v):
+        try:
+            return repr(ck.positive_scalar(v, "eps", strict=strict))
+        except ValueError as exc:
+            return str(exc)
+    assert outcome(x) == outcome(np.array(x))
+    assert outcome(-x) == outcome(np.array(-x))
+
+
+def test_probability_checks_refuse_a_nan_or_an_infinity_as_not_finite():
+    """The quick pass (smallest entry and sums) lets nothing through that the full check refuses."""
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match=rf"^pi must be finite; got {bad} at index 1\."):
+            ck.check_prob_vector(np.array([1.0, bad]), "pi")
+        with pytest.raises(ValueError, match=rf"^A must be finite; got {bad} at index \(1, 0\)\."):
+            ck.check_stochastic_matrix(np.array([[0.5, 0.5], [bad, 0.5]]), "A")
+
+
 def test_positive_names_the_argument_for_strings():
     with pytest.raises(TypeError, match=r"^lambda must be a numeric array; got str 'abc'"):
         ck.check_positive("abc", "lambda")
