@@ -50,9 +50,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import (as_array, check_backend, check_choice, check_emission_table, check_int, check_prob_rows,
-                           check_prob_vector,
-                           check_rng, check_spd, check_stochastic_matrix)
+from ..core.checks import (PROB_ATOL, as_array, check_backend, check_choice, check_emission_table, check_int,
+                           check_prob_rows, check_prob_vector, check_rng, check_spd, check_stochastic_matrix)
 from ..core.linalg import mvn_logpdf_chol
 from . import kernels
 
@@ -143,28 +142,30 @@ def check_transition(A: np.ndarray, name: str = "A") -> None:
         raise
 
 
-def _check_log_lik(log_lik, K: int) -> np.ndarray:
-    """``log_lik`` may hold ``-inf`` (an impossible emission), never NaN or ``+inf``."""
+def _check_hmm(pi, A, log_lik):
+    """The arguments as float64 arrays of matching shapes. Their values are checked by :func:`run_forward`:
+    the forward pass screens them as it starts, and only a failed screen runs :func:`_check_values`."""
+    pi = as_array(pi, "pi", ndim=1, dims="(K,)", finite=False)
+    if pi.shape[0] == 0:
+        check_prob_vector(pi, "pi")                # raises: no states
+    K = pi.shape[0]
+    A = as_array(A, "A", shape=(K, K), dims="(K, K)", finite=False)
     log_lik = as_array(log_lik, "log_lik", shape=(None, K), dims="(T, K)", finite=False)
     if log_lik.shape[0] == 0:
         raise ValueError(f"log_lik must have at least one time step (T >= 1); got shape {log_lik.shape}.")
-    top = np.max(log_lik)                          # one pass: NaN propagates, +inf is the maximum
-    if np.isnan(top) or top == np.inf:
-        bad = np.isnan(log_lik) | (log_lik == np.inf)
+    return pi, A, log_lik
+
+
+def _check_values(pi, A, log_lik) -> None:
+    """Raise, naming the first bad entry, unless ``pi`` is a probability vector, ``A`` column-stochastic
+    and ``log_lik`` finite or ``-inf`` (an impossible emission), never NaN or ``+inf``."""
+    check_prob_vector(pi, "pi")
+    check_transition(A, "A")
+    bad = np.isnan(log_lik) | (log_lik == np.inf)
+    if bad.any():
         t, k = (int(v) for v in np.argwhere(bad)[0])
         raise ValueError(f"log_lik must be finite or -inf (a log-probability); got {log_lik[t, k]} "
                          f"at index ({t}, {k}).")
-    return log_lik
-
-
-def _check_hmm(pi, A, log_lik):
-    pi = as_array(pi, "pi", ndim=1, dims="(K,)")
-    check_prob_vector(pi, "pi")
-    K = pi.shape[0]
-    A = as_array(A, "A", shape=(K, K), dims="(K, K)")
-    check_transition(A, "A")
-    log_lik = _check_log_lik(log_lik, K)
-    return pi, A, log_lik
 
 
 def _raise_zero_evidence(t_bad: int) -> None:
@@ -177,12 +178,24 @@ def _raise_zero_evidence(t_bad: int) -> None:
 # Forward pass: time update (Eq. 2.36) + measurement update (Eq. 2.37), normalized
 # ----------------------------------------------------------------------------------------------
 
-def _forward_numpy(pi, A, log_lik, filtered, predicted, log_c):
+def _values_ok_numpy(pi, A, log_lik, atol):
+    """Readable twin of :func:`~pedagogy_lib.hmm.kernels.values_ok`: probabilities (a NaN fails, an infinite
+    entry through its sum) and ``log_lik`` free of NaN and ``+inf``."""
+    return bool(pi.min() >= 0.0 and abs(pi.sum() - 1.0) <= atol
+                and A.min() >= 0.0 and np.all(np.abs(A.sum(axis=0) - 1.0) <= atol)
+                and np.all(log_lik < np.inf))
+
+
+def _forward_numpy(pi, A, log_lik, filtered, predicted, log_c, atol):
     """Readable twin of :func:`~pedagogy_lib.hmm.kernels.forward` (same names, same equations).
 
-    Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,) in place; returns -1, or the first
-    row ``t`` at which the observations have probability zero.
+    Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,) in place; returns ``(t_bad, ok)``:
+    -1 or the first row ``t`` at which the observations have probability zero, and whether the values
+    are valid (:func:`_values_ok_numpy`). Invalid values are not run through the recursion (NumPy would
+    warn about them): the screen is the full check's own test, so the caller will raise.
     """
+    if not _values_ok_numpy(pi, A, log_lik, atol):
+        return -1, False
     T, K = log_lik.shape
     for t in range(T):
         # TIME UPDATE, Eq. 2.36: p(x_t | y_1..t-1) = sum_j A[:, j] p(x_{t-1} = j | y_1..t-1)  (Eq. 2.10)
@@ -190,14 +203,14 @@ def _forward_numpy(pi, A, log_lik, filtered, predicted, log_c):
         # MEASUREMENT UPDATE, Eq. 2.37, with the likelihood scaled by exp(-m) to avoid underflow
         m = np.max(log_lik[t])
         if m == -np.inf:
-            return t
+            return t, True
         joint = predicted[t] * np.exp(log_lik[t] - m)   # p(x_t, y_t | y_1..t-1) * exp(-m)
         c = joint.sum()                                 # p(y_t | y_1..t-1) * exp(-m)  (Eq. 2.40 factor)
         if not c > 0.0:
-            return t
+            return t, True
         filtered[t] = joint / c                         # Bayes' rule for a mixture, Eq. 2.6
         log_c[t] = np.log(c) + m
-    return -1
+    return -1, True
 
 
 # ----------------------------------------------------------------------------------------------
@@ -239,7 +252,11 @@ def twin_seconds(T: int, K: int) -> float:
 
 
 def run_forward(backend, pi, A, log_lik, n_arrays=2):
-    """Allocate the outputs with NumPy and run the forward kernel; raise if the evidence is zero.
+    """Allocate the outputs with NumPy and run the forward kernel; raise if a value is invalid or the evidence is zero.
+
+    The kernel screens the values of ``pi``, ``A`` and ``log_lik`` as it starts; if they fail, or the
+    evidence is zero, :func:`_check_values` runs, so that an invalid argument is named before a zero
+    evidence is reported.
 
     Outputs are allocated here rather than inside the kernel, as ``n_arrays`` (T, K) slices of
     one block: NumPy asks the OS for huge pages on allocations of 4 MB and more, which makes the
@@ -250,7 +267,9 @@ def run_forward(backend, pi, A, log_lik, n_arrays=2):
     block = np.empty((n_arrays, T, K))
     filtered, predicted = block[0], block[1]
     log_c = np.empty(T)
-    t_bad = _FORWARD[backend](pi, A, log_lik, filtered, predicted, log_c)
+    t_bad, ok = _FORWARD[backend](pi, A, log_lik, filtered, predicted, log_c, PROB_ATOL)
+    if not ok or t_bad >= 0:
+        _check_values(pi, A, log_lik)
     if t_bad >= 0:
         _raise_zero_evidence(int(t_bad))
     return filtered, predicted, log_c, block[2:]

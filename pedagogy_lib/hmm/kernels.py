@@ -8,10 +8,10 @@ filter and the predictions, never reading the data. The public functions that ca
 validation and their readable NumPy twins (``_forward_numpy``, ``_backward_numpy``) are in
 :mod:`~pedagogy_lib.hmm.inference`.
 
-Contract: the kernels write into arrays their caller allocated, draw no random number and validate
-nothing (``pi`` and the column-stochastic ``A`` are checked by the public functions, ``log_lik`` is
-finite or ``-inf``). A zero evidence is not raised here: :func:`forward` returns the row at which it
-happens, and the caller raises.
+Contract: the kernels write into arrays their caller allocated, draw no random number and raise
+nothing. The public functions check shapes; the values they require (``pi`` and the columns of ``A``
+probability vectors, ``log_lik`` finite or ``-inf``) :func:`forward` screens in one pass before the
+recursion (:func:`values_ok`) and reports, as it reports the row of a zero evidence; the caller raises.
 """
 from __future__ import annotations
 
@@ -123,19 +123,49 @@ def scaled_likelihoods(log_lik, t0, nb, m, v, e, bits):
 # ----------------------------------------------------------------------------------------------
 
 @njit
-def forward(pi, A, log_lik, filtered, predicted, log_c):
+def forward(pi, A, log_lik, filtered, predicted, log_c, atol):
     """The normalized forward filter: time update (Eq. 2.36), measurement update (Eq. 2.37), log factors (Eq. 2.40).
 
-    Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,); returns -1, or the first row ``t`` at
-    which the observations have probability zero. NumPy twin:
-    :func:`~pedagogy_lib.hmm.inference._forward_numpy` (same names, same equations). The loop over
-    time is :func:`filter_steps`, compiled once for small and once for large K (the two ways of
-    computing ``A @ f``), so that neither pays for the other inside the loop.
+    Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,); returns ``(t_bad, ok)``: ``t_bad`` is
+    -1, or the first row at which the observations have probability zero, and ``ok`` whether the
+    values are valid (:func:`values_ok`, sums to 1 within ``atol``; if not, the outputs mean nothing).
+    NumPy twin: :func:`~pedagogy_lib.hmm.inference._forward_numpy` (same names, same equations). The
+    loop over time is :func:`filter_steps`, compiled once for small and once for large K (the two ways
+    of computing ``A @ f``), so that neither pays for the other inside the loop.
     """
+    ok = values_ok(pi, A, log_lik, atol)
     At = np.ascontiguousarray(A.T)       # At[j, :] = A[:, j]
     if A.shape[0] < SMALL_K:
-        return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, True)
-    return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, False)
+        return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, True), ok
+    return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, False), ok
+
+
+@njit_inline
+def values_ok(pi, A, log_lik, atol):
+    """Whether ``pi`` and every column of ``A`` are probability vectors (non-negative entries summing to 1
+    within ``atol``) and ``log_lik`` holds no NaN or ``+inf`` (``-inf``, an impossible emission, is fine).
+
+    A NaN fails every comparison, and an infinite probability makes its sum infinite, so finiteness
+    needs no test of its own. False sends the caller to the full check, which names the entry (and
+    decides alone at the tolerance's edge, where its sums may round differently in the last bit).
+    """
+    K = pi.shape[0]
+    ok = True
+    total = 0.0
+    for k in range(K):
+        ok &= pi[k] >= 0.0
+        total += pi[k]
+    ok &= abs(total - 1.0) <= atol
+    for j in range(K):                   # column j: p(x_t = . | x_{t-1} = j)
+        total = 0.0
+        for i in range(K):
+            ok &= A[i, j] >= 0.0
+            total += A[i, j]
+        ok &= abs(total - 1.0) <= atol
+    flat = log_lik.ravel()               # one loop over all T K entries: it vectorizes, a loop per row does not
+    for j in range(flat.shape[0]):
+        ok &= flat[j] < np.inf
+    return ok
 
 
 @njit_inline
@@ -278,7 +308,7 @@ def warmup_kernels() -> None:
     log_lik = np.log(np.array([[0.5, 0.1], [0.2, 0.7], [0.3, 0.3]]))
     T, K = log_lik.shape
     filtered, predicted, log_c = np.empty((T, K)), np.empty((T, K)), np.empty(T)
-    forward(pi, A, log_lik, filtered, predicted, log_c)
+    forward(pi, A, log_lik, filtered, predicted, log_c, 1e-8)
     gamma = np.empty((T, K))
     backward(A, filtered, predicted, gamma, np.empty((T - 1, K, K)))
     backward(A, filtered, predicted, gamma, np.empty((0, K, K)))

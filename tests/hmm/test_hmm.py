@@ -118,7 +118,7 @@ def test_kernel_matches_numpy_twin(K, T, seed):
 def _run_kernels(fwd, bwd, pi, A, log_lik):
     T, K = log_lik.shape
     filtered, predicted, log_c = np.empty((T, K)), np.empty((T, K)), np.empty(T)
-    assert fwd(pi, A, log_lik, filtered, predicted, log_c) == -1
+    assert fwd(pi, A, log_lik, filtered, predicted, log_c, 1e-8) == (-1, True)
     gamma, xi = np.empty((T, K)), np.empty((T - 1, K, K))
     xi_sum = bwd(A, filtered, predicted, gamma, xi)
     return filtered, predicted, log_c, gamma, xi, xi_sum
@@ -138,7 +138,7 @@ def test_kernels_report_zero_evidence_row():
     log_lik = np.array([[0.0, 0.0], [0.0, 0.0], [-np.inf, 0.0]])
     for fwd in (kernels.forward, hmm._forward_numpy):
         out = (np.empty((3, 2)), np.empty((3, 2)), np.empty(3))
-        assert fwd(pi, np.eye(2), log_lik, *out) == 2
+        assert fwd(pi, np.eye(2), log_lik, *out, 1e-8) == (2, True)
 
 
 @pytest.mark.parametrize("K", [2, 12, 60])
@@ -152,7 +152,35 @@ def test_kernels_report_zero_evidence_row_in_any_block(K, t_bad):
     log_lik[t_bad] = -np.inf
     for fwd in (kernels.forward, hmm._forward_numpy):
         out = (np.empty((1200, K)), np.empty((1200, K)), np.empty(1200))
-        assert fwd(pi, A, log_lik, *out) == t_bad
+        assert fwd(pi, A, log_lik, *out, 1e-8) == (t_bad, True)
+
+
+@pytest.mark.parametrize("K", [1, 3, 9])
+def test_kernels_screen_the_values_as_the_full_check_does(K):
+    """The forward pass (kernel, its Python source, its twin) reports valid values as valid, -inf emissions
+    and zeros included, and every kind of invalid value (a NaN, an infinity, a negative entry, a sum off by
+    more than the tolerance) as invalid, so that the caller runs the full check, which names it."""
+    rng = np.random.default_rng(K)
+    pi, A, log_lik = random_hmm(rng, K, 20)
+    log_lik[3, 0] = -np.inf
+    cases = [(pi, A, log_lik, True)]
+    for where in ("pi", "A", "log_lik"):
+        for value in (np.nan, np.inf, -1e-3, 2e-8):
+            if where == "log_lik" and value in (-1e-3, 2e-8):
+                continue                           # finite log-likelihoods are fine
+            p, a, ll = pi.copy(), A.copy(), log_lik.copy()
+            arr = {"pi": p, "A": a, "log_lik": ll}[where]
+            last = (K - 1,) * arr.ndim
+            arr[last] = arr[last] + value if value == 2e-8 else value    # 2e-8: a sum off by twice the tolerance
+            cases.append((p, a, ll, False))
+    for p, a, ll, valid in cases:
+        for fwd in (kernels.forward, kernels.forward.py_func, hmm._forward_numpy):
+            out = (np.empty((20, K)), np.empty((20, K)), np.empty(20))
+            with np.errstate(all="ignore"):
+                assert fwd(p, a, ll, *out, 1e-8)[1] == valid
+        if not valid:
+            with pytest.raises(ValueError, match=r"^(pi|A|log_lik) must (be|sum)"):
+                hmm.hmm_filter(p, a, ll)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
