@@ -318,7 +318,7 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
         Z = rng.standard_normal((min(block, n_steps - t0), C, d))
         with np.errstate(over="ignore", invalid="ignore"):
             run(y, mu, P, c, eps, Z)
-        if not np.all(np.isfinite(y)):
+        if not np.isfinite(y).all():
             raise ValueError(f"the Langevin chains left the finite numbers; reduce step_size (now {eps:g}) or "
                              "rescale y0 and gmm.")
     return y

@@ -159,7 +159,7 @@ def check_params(params, name: str = "params"):
                         f"got {type(params).__name__}.")
     f = "" if name == "params" else f"{name}."
     pi, mu, Sigma = params
-    pi = as_array(pi, f"{f}pi", ndim=1, dims="(K,)")
+    pi = as_array(pi, f"{f}pi", ndim=1, dims="(K,)", finite=False)    # the next line checks the values
     check_prob_vector(pi, f"{f}pi")
     K = pi.shape[0]
     mu = as_array(mu, f"{f}mu", ndim=2, dims="(K, L)")
@@ -169,8 +169,8 @@ def check_params(params, name: str = "params"):
     L = mu.shape[1]
     if L == 0:
         raise ValueError(f"{f}mu must have at least one column (L >= 1); got shape (K, 0).")
-    Sigma = as_array(Sigma, f"{f}Sigma", shape=(K, L, L), dims="(K, L, L)")
-    chol = check_spd(Sigma, f"{f}Sigma")        # names the failing component, e.g. Sigma[2]
+    Sigma = as_array(Sigma, f"{f}Sigma", shape=(K, L, L), dims="(K, L, L)", finite=False)
+    chol = check_spd(Sigma, f"{f}Sigma")        # finite first; names the failing component, e.g. Sigma[2]
     return pi, mu, Sigma, chol
 
 
