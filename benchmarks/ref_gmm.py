@@ -16,17 +16,21 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 
-def _log_joint(y, pi, mu, Sigma):
-    """``(N, K)``: ``log pi_k + log N(y_n; mu_k, Sigma_k)``."""
+def log_densities(y, mu, Sigma):
+    """``(N, K)``: ``log N(y_n; mu_k, Sigma_k)``, one Cholesky factor and one triangular solve per component."""
     N, D = y.shape
-    K = pi.shape[0]
+    K = mu.shape[0]
     out = np.empty((N, K))
     for k in range(K):
         L = np.linalg.cholesky(Sigma[k])
         w = solve_triangular(L, (y - mu[k]).T, lower=True, check_finite=False)     # L^{-1} (y_n - mu_k)
-        out[:, k] = (np.log(pi[k]) - 0.5 * D * np.log(2.0 * np.pi) - np.sum(np.log(np.diag(L)))
-                     - 0.5 * np.sum(w * w, axis=0))
+        out[:, k] = -0.5 * D * np.log(2.0 * np.pi) - np.sum(np.log(np.diag(L))) - 0.5 * np.sum(w * w, axis=0)
     return out
+
+
+def _log_joint(y, pi, mu, Sigma):
+    """``(N, K)``: ``log pi_k + log N(y_n; mu_k, Sigma_k)``."""
+    return np.log(pi) + log_densities(y, mu, Sigma)
 
 
 def reference_em(y, pi, mu, Sigma, n_iter):

@@ -13,21 +13,8 @@ visited. Not part of the library.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
-
+from ref_gmm import log_densities as emission_log_lik     # log N(y_t; mu_k, Sigma_k), (T, K)
 from ref_hmm import reference_smoother
-
-
-def emission_log_lik(y, mu, Sigma):
-    """``(T, K)``: ``log N(y_t; mu_k, Sigma_k)``."""
-    T, D = y.shape
-    K = mu.shape[0]
-    out = np.empty((T, K))
-    for k in range(K):
-        L = np.linalg.cholesky(Sigma[k])
-        w = solve_triangular(L, (y - mu[k]).T, lower=True, check_finite=False)     # L^{-1} (y_t - mu_k)
-        out[:, k] = -0.5 * D * np.log(2.0 * np.pi) - np.sum(np.log(np.diag(L))) - 0.5 * np.sum(w * w, axis=0)
-    return out
 
 
 def reference_iteration(pi, A, mu, Sigma, y):

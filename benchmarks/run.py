@@ -28,16 +28,12 @@ from pathlib import Path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _harness import readable  # noqa: E402
 OUT = HERE.parent / "book" / "performance_table.md"
 
 
 def _fmt_time(s: float | None) -> str:
-    if s is None:
-        return "n/a"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
+    return "n/a" if s is None else readable(s)
 
 
 PEERS = ("scikit-learn", "hmmlearn", "pykalman", "filterpy", "jax", "dynamax")
