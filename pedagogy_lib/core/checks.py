@@ -121,6 +121,25 @@ def as_scalar(x, name: str, *, finite: bool = True) -> float:
     return float(as_array(x, name, ndim=0, finite=finite))
 
 
+def _already(x, ndim, shape, finite: bool, nonempty: bool) -> bool:
+    """Whether :func:`as_array` would return ``x`` itself: a C-contiguous, writeable float64 array of the
+    asked shape, finite if asked, non-empty if asked. Arrays a loop passes at every call (a training step's
+    batch and parameters) are such, and then one test replaces the conversions and checks."""
+    if not (type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous and x.flags.writeable):
+        return False
+    if shape is not None:
+        if len(shape) != x.ndim:
+            return False
+        for n, wanted in zip(x.shape, shape):
+            if wanted is not None and wanted != n:
+                return False
+    elif ndim is not None and x.ndim != ndim:
+        return False
+    if nonempty and x.ndim and 0 in x.shape:
+        return False
+    return not finite or bool(np.isfinite(x).all())
+
+
 def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | None] | None = None,
              dims: str | None = None, finite: bool = True, nonempty: bool = False) -> np.ndarray:
     """Return ``x`` as a C-contiguous, writeable float64 array after checking its shape and values.
@@ -144,6 +163,8 @@ def as_array(x, name: str, *, ndim: int | None = None, shape: Sequence[int | Non
         dimension (``D = mu.shape[0]``) that later arguments are checked against, so an empty
         argument is blamed itself rather than its partner ("Sigma must have shape (0, 0)").
     """
+    if _already(x, ndim, shape, finite, nonempty):
+        return x                                  # what the steps below would return, after one test
     arr = to_float_array(x, name)
     if shape is not None:
         check_shape(arr, name, shape, dims=dims)

@@ -38,10 +38,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import check_finite, check_int, fmt_shape
+from ..core.checks import as_array, check_finite, check_int, fmt_shape
 from ..core.linalg import TAU
 from ..core.logmath import log_normalize
-from .network import checked_array
 
 __all__ = [
     "Loss",
@@ -87,12 +86,12 @@ class GaussianLoss(NamedTuple):
 
 
 def _check_pred_target(pred, X, pred_name: str, X_finite: bool = True):
-    pred = checked_array(pred, pred_name, ndim=2, dims="(N, K)")
+    pred = as_array(pred, pred_name, ndim=2, dims="(N, K)")
     if pred.shape[0] == 0:
         raise ValueError(f"{pred_name} must have at least one row; got shape {fmt_shape(pred.shape)}.")
     if pred.shape[1] == 0:
         raise ValueError(f"{pred_name} must have at least one column; got shape {fmt_shape(pred.shape)}.")
-    X = checked_array(X, "X", shape=pred.shape, dims="(N, K)", finite=X_finite)
+    X = as_array(X, "X", shape=pred.shape, dims="(N, K)", finite=X_finite)
     return pred, X
 
 
@@ -214,7 +213,7 @@ def gaussian_nll(mu, log_var, X) -> GaussianLoss:
         :math:`e^{\log v_k}` so small, against its residual, that :math:`(x_k-\mu_k)^2/v_k` is infinite).
     """
     mu, X = _check_pred_target(mu, X, "mu")
-    log_var = checked_array(log_var, "log_var", shape=mu.shape, dims="(N, K)")
+    log_var = as_array(log_var, "log_var", shape=mu.shape, dims="(N, K)")
     N = mu.shape[0]
     R = X - mu
     with np.errstate(over="ignore", invalid="ignore"):

@@ -74,7 +74,6 @@ the argument; a :class:`Sequential` validates at its boundary and calls its laye
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
@@ -103,37 +102,11 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------------------------
-# Arrays and parameter trees
+# Parameter trees
 # ----------------------------------------------------------------------------------------------
-# tree_map and tree_leaves are for everyone. checked_array checks the arrays of the layers here and
-# of the losses; check_tree_like, checked_leaves and tree_unflatten validate, flatten and rebuild
-# trees for the optimizers of nn.optim and the gradient check below: shared within the family, so
-# public by name, but not in __all__.
-
-def checked_array(x, name: str, *, shape=None, ndim: int | None = None, dims: str | None = None,
-                  finite: bool = True) -> np.ndarray:
-    """``as_array(x, name, shape=shape, ndim=ndim, dims=dims, finite=finite)``, in one finiteness pass when ``x``
-    is already what that returns (a C-contiguous, writeable float64 array of the shape), as the arrays a training
-    loop passes at every step are: then ``x`` itself. Anything else goes to ``as_array``, which converts it or
-    raises."""
-    if (type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous and x.flags.writeable
-            and (x.ndim == ndim if shape is None else _has_shape(x.shape, shape))
-            and (not finite or _all_finite(x))):
-        return x
-    return as_array(x, name, shape=shape, ndim=ndim, dims=dims, finite=finite)
-
-
-def _has_shape(shape: tuple, wanted) -> bool:
-    """Whether ``shape`` matches ``wanted``, whose ``None`` entries match any length."""
-    return shape == wanted or (len(shape) == len(wanted) and all(w is None or w == n for n, w in zip(shape, wanted)))
-
-
-def _all_finite(x: np.ndarray) -> bool:
-    """Whether the float64 array ``x`` has no NaN or infinite entry."""
-    # a NaN or an infinity makes the sum of squares NaN or infinite, and one BLAS pass forms it without a
-    # temporary array; an overflow of the sum (entries beyond 1e154) makes it infinite too: the exact test decides
-    return math.isfinite(np.vdot(x, x)) or bool(np.isfinite(x).all())
-
+# tree_map and tree_leaves are for everyone. check_tree_like, checked_leaves and tree_unflatten
+# validate, flatten and rebuild trees for the optimizers of nn.optim and the gradient check below:
+# shared within the family, so public by name, but not in __all__.
 
 def _is_namedtuple(x) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
@@ -294,7 +267,7 @@ def checked_leaves(params, others, finite: bool = True) -> tuple:
         pass
     else:
         if all(type(x) is np.ndarray and x.dtype == np.float64 and x.shape == row[0].shape
-               and (not x_finite or _all_finite(x)) for row in rows for x, x_finite in zip(row, finites)):
+               and (not x_finite or np.isfinite(x).all()) for row in rows for x, x_finite in zip(row, finites)):
             return structure, rows
     check_tree_like(params, "params", params, "params", finite)
     for tree, name, tree_finite in others:
@@ -393,7 +366,7 @@ class DenseParams(NamedTuple):
 
 
 def _check_input(Z_prev, name: str, n_in: int, dims: str) -> np.ndarray:
-    return checked_array(Z_prev, name, shape=(None, n_in), dims=dims)
+    return as_array(Z_prev, name, shape=(None, n_in), dims=dims)
 
 
 class Dense:
@@ -432,8 +405,8 @@ class Dense:
     def _check_params(self, params, name: str = "params") -> DenseParams:
         if not isinstance(params, tuple) or len(params) != 2:
             raise ValueError(f"{name} must be a DenseParams(D, d); got {type(params).__name__}.")
-        D = checked_array(params[0], f"{name}.D", shape=(self.n_out, self.n_in), dims="(D_out, D_in)")
-        d = checked_array(params[1], f"{name}.d", shape=(self.n_out,), dims="(D_out,)")
+        D = as_array(params[0], f"{name}.D", shape=(self.n_out, self.n_in), dims="(D_out, D_in)")
+        d = as_array(params[1], f"{name}.d", shape=(self.n_out,), dims="(D_out,)")
         if type(params) is DenseParams and D is params.D and d is params.d:
             return params                                # nothing converted: the very parameters
         return DenseParams(D, d)
@@ -482,7 +455,7 @@ class Dense:
         """
         params = self._check_params(params)
         Z_prev = _check_input(cache, "cache", self.n_in, "(N, D_in)")
-        grad_A = checked_array(grad_A, "grad_A", shape=(Z_prev.shape[0], self.n_out), dims="(N, D_out)")
+        grad_A = as_array(grad_A, "grad_A", shape=(Z_prev.shape[0], self.n_out), dims="(N, D_out)")
         return self._backward(params, Z_prev, grad_A)
 
     def _backward(self, params, Z_prev, grad_A, input_grad=True):
@@ -531,7 +504,7 @@ class Activation:
     def forward(self, params: tuple, A):
         r"""Apply :math:`\psi` elementwise. Returns ``(Z, cache)`` with ``Z`` the shape of ``A`` (2-D)."""
         self._check_params(params)
-        A = checked_array(A, "A", ndim=2, dims="(N, D)")
+        A = as_array(A, "A", ndim=2, dims="(N, D)")
         return self._forward(params, A)
 
     def _forward(self, params, A, overwrite=False):
@@ -553,9 +526,9 @@ class Activation:
         self._check_params(params)
         if not isinstance(cache, tuple) or len(cache) != 2:
             raise ValueError(f"cache must be the (A, Z) pair returned by forward; got {type(cache).__name__}.")
-        A = checked_array(cache[0], "cache[0]", ndim=2, dims="(N, D)")
-        Z = checked_array(cache[1], "cache[1]", shape=A.shape, dims="(N, D)")
-        grad_Z = checked_array(grad_Z, "grad_Z", shape=A.shape, dims="(N, D)")
+        A = as_array(cache[0], "cache[0]", ndim=2, dims="(N, D)")
+        Z = as_array(cache[1], "cache[1]", shape=A.shape, dims="(N, D)")
+        grad_Z = as_array(grad_Z, "grad_Z", shape=A.shape, dims="(N, D)")
         return self._backward(params, (A, Z), grad_Z)
 
     def _backward(self, params, cache, grad_Z, input_grad=True, overwrite=False):
@@ -647,8 +620,8 @@ class Sequential:
         r"""Run Eq. 5.15 on a batch ``Y`` of shape ``(N, D_0)``; return ``(Z_L, cache)``."""
         params = self._check_params(params)
         n_in = self.n_in
-        Y = checked_array(Y, "Y", shape=(None, n_in), dims="(N, D_0)") if n_in is not None else \
-            checked_array(Y, "Y", ndim=2, dims="(N, D_0)")
+        Y = as_array(Y, "Y", shape=(None, n_in), dims="(N, D_0)") if n_in is not None else \
+            as_array(Y, "Y", ndim=2, dims="(N, D_0)")
         return self._forward(params, Y)
 
     def _forward(self, params, Y):
@@ -684,7 +657,7 @@ class Sequential:
             raise ValueError(f"cache must be the SequentialCache returned by forward; got {type(cache).__name__}.")
         if params is not cache.params:
             params = self._check_params(params)
-        grad_out = checked_array(grad_out, "grad_out", shape=cache.out_shape, dims="(N, D_L)")
+        grad_out = as_array(grad_out, "grad_out", shape=cache.out_shape, dims="(N, D_L)")
         if not isinstance(input_grad, bool):
             raise ValueError(f"input_grad must be True or False; got {input_grad!r}.")
         return self._backward(params, cache, grad_out, input_grad)

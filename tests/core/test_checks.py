@@ -562,3 +562,18 @@ def test_logsumexp_refuses_non_numbers():
         logsumexp(None)
     with pytest.raises(TypeError, match=r"^z must be real; got complex"):
         logsumexp(np.array([1.0, 1j]))
+
+
+def test_as_array_takes_float64_arrays_as_they_are_and_still_finds_every_non_finite_entry():
+    """A C-contiguous, writeable, finite float64 array of the asked shape comes back as itself after one test;
+    anything else is converted or refused as before."""
+    x = np.ones((3, 2))
+    assert ck.as_array(x, "x", shape=(None, 2)) is x
+    assert ck.as_array(np.ones((3, 2), dtype=int), "x", shape=(3, 2)).dtype == np.float64
+    strided = np.ones((3, 4))[:, ::2]
+    assert ck.as_array(strided, "x", shape=(3, 2)).flags.c_contiguous
+    huge = np.array([1e200, -1e300, 1.0])                  # finite, but its sum of squares overflows
+    assert ck.as_array(huge, "x", ndim=1) is huge
+    for bad in ([1e200, np.inf, 1.0], [np.nan, 1.0, 1.0], [1e300, 1e300, -np.inf]):
+        with pytest.raises(ValueError, match=r"x must be finite"):
+            ck.as_array(np.array(bad), "x", ndim=1)
