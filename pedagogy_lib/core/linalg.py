@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 
-__all__ = ["TAU", "symmetrize", "chol_solve", "chol_logdet", "spd_inverse", "mvn_logpdf_chol"]
+__all__ = ["TAU", "symmetrize", "chol_solve", "chol_logdet", "chol_logdet_trace", "spd_inverse", "mvn_logpdf_chol"]
 
 #: The circle constant of the book, :math:`\tau = 2\pi`.
 TAU = 2.0 * np.pi
@@ -30,6 +30,16 @@ def chol_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:
 def chol_logdet(L: np.ndarray) -> float:
     r"""Return :math:`\log|\mathbf S|` from the lower Cholesky factor ``L`` of :math:`\mathbf S`."""
     return 2.0 * float(np.sum(np.log(np.diag(L))))
+
+
+def chol_logdet_trace(L: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""For a stack ``L`` (K, d, d) of lower Cholesky factors of :math:`\boldsymbol\Sigma_k` and a stack ``S`` of
+    symmetric matrices: :math:`\log|\boldsymbol\Sigma_k|` and :math:`\mathrm{tr}(\boldsymbol\Sigma_k^{-1}\mathbf S_k)`,
+    each (K,), in a few calls for the whole stack (the Gaussian terms of an EM bound)."""
+    L_inv = np.linalg.inv(L)
+    precision = np.swapaxes(L_inv, -1, -2) @ L_inv               # Sigma_k^{-1} = L_k^{-T} L_k^{-1}
+    logdet = 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
+    return logdet, np.einsum("kij,kij->k", precision, S)
 
 
 def spd_inverse(L: np.ndarray) -> np.ndarray:

@@ -68,7 +68,7 @@ import numpy as np
 from . import inference as hmm
 from ..core.checks import positive_scalar, as_array, as_scalar, check_choice, check_moments, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
 from ..em.engine import CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
-from ..core.linalg import TAU, symmetrize
+from ..core.linalg import TAU, chol_logdet_trace, symmetrize
 
 __all__ = [
     "GaussianHMMParams",
@@ -412,10 +412,7 @@ def _q(params, chol, stats):
     if isinstance(params, GaussianHMMParams):
         D = params.mu.shape[1]
         S = _scatter(stats, params.mu)
-        L_inv = np.linalg.inv(chol)                                      # all states at once
-        precision = np.swapaxes(L_inv, -1, -2) @ L_inv                   # Sigma_k^{-1} = L_k^{-T} L_k^{-1}
-        logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
-        trace = np.einsum("kij,kij->k", precision, S)                    # tr(Sigma_k^{-1} S_k), S_k symmetric
+        logdet, trace = chol_logdet_trace(chol, S)                       # log|Sigma_k|, tr(Sigma_k^{-1} S_k)
         per_state = -0.5 * stats.N_k * (D * np.log(TAU) + logdet) - 0.5 * trace
         total += float(np.sum(per_state[stats.N_k != 0.0]))
     else:

@@ -76,7 +76,7 @@ from scipy.linalg import solve_triangular
 from ..core.checks import (DivergenceError, positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int,
                            check_labels, check_moments, check_positive, check_prob_rows, check_rng)
 from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
-from ..core.linalg import TAU, symmetrize
+from ..core.linalg import TAU, chol_logdet_trace, symmetrize
 from ..core.logmath import logsumexp, softmax
 from . import kernels
 from .model import COVARIANCE_TYPES, GMMParams, check_params
@@ -332,10 +332,7 @@ def _elbo(params: GMMParams, chol, stats: GMMStats) -> float:
     # sum_n r_nk (y_n - mu_k)(y_n - mu_k)^T from the statistics centred at a_k
     C = (stats.sum_dd - stats.sum_d[:, :, None] * e[:, None, :] - e[:, :, None] * stats.sum_d[:, None, :]
          + stats.N_k[:, None, None] * (e[:, :, None] * e[:, None, :]))
-    L_inv = np.linalg.inv(chol)                                  # all components at once
-    precision = np.swapaxes(L_inv, -1, -2) @ L_inv               # Sigma_k^{-1} = L_k^{-T} L_k^{-1}
-    logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
-    trace = np.einsum("kij,kij->k", precision, C)                # tr(Sigma_k^{-1} C_k), C_k symmetric
+    logdet, trace = chol_logdet_trace(chol, C)                   # log|Sigma_k|, tr(Sigma_k^{-1} C_k)
     k = stats.N_k != 0.0                                         # an empty component contributes nothing
     per_k = (stats.N_k[k] * (np.log(pi[k]) - 0.5 * L * np.log(TAU) - 0.5 * logdet[k])   # (and its pi_k may be 0)
              - 0.5 * trace[k])
