@@ -33,6 +33,7 @@ NOT_FUZZED = {
     "core.linalg.symmetrize": "trusted helper (inputs validated by its callers)",
     "core.linalg.chol_solve": "trusted helper (inputs validated by its callers)",
     "core.linalg.chol_logdet": "trusted helper (inputs validated by its callers)",
+    "core.linalg.chol_logdet_trace": "trusted helper (inputs validated by its callers)",
     "core.linalg.spd_inverse": "trusted helper (inputs validated by its callers)",
     "core.linalg.mvn_logpdf_chol": "trusted helper (inputs validated by its callers)",
     "core.jit.njit": "decorator", "core.jit.njit_ieee": "decorator", "core.jit.njit_inline": "decorator",
