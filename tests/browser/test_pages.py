@@ -405,6 +405,17 @@ def _ring(element) -> bool:
                             "return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; }")
 
 
+def _click(element) -> None:
+    """Click ``element`` with the mouse. Playwright first waits until the element's box has stayed
+    put for two painted frames; a browser starved of CPU (a loaded machine) may paint none for 30 s,
+    although the element is on screen (scrolled there by the page itself). After 5 s the mouse then
+    clicks where the element is now; one covered by something else fails the check that follows."""
+    try:
+        element.click(timeout=5000)
+    except Exception:                             # noqa: BLE001 - Playwright's TimeoutError
+        element.click(force=True, timeout=60_000)
+
+
 def _check_solutions(page) -> list[str]:
     problems = []
     for n, sol in enumerate(page.query_selector_all(SOLUTIONS), 1):
@@ -418,12 +429,7 @@ def _check_solutions(page) -> list[str]:
             continue
         trigger = sol.query_selector(":scope > summary") or sol.query_selector(":scope > .admonition-title")
         trigger.evaluate("(el) => el.scrollIntoView({block: 'center'})")
-        try:
-            trigger.click(timeout=5000)
-        except Exception:                         # noqa: BLE001 - Playwright's TimeoutError
-            # its box still moving after 5 s (seen once on a busy machine, never alone): click where
-            # it is now; a title covered by something else then fails the check below
-            trigger.click(force=True)
+        _click(trigger)
         try:                                      # visible as soon as it opens (allowed 10 s) ...
             body.wait_for_element_state("visible", timeout=10_000)
         except Exception:                         # noqa: BLE001 - reported below
@@ -454,11 +460,11 @@ def _check_player(page, player, n: int) -> None:
     page.keyboard.press("ArrowRight")
     third = _new_image(page, img, second, f"player {n}: the frame slider")
     play = player.query_selector("button[data-act=play]")          # Play advances, Pause stops
-    play.click()
+    _click(play)
     _new_image(page, img, third, f"player {n}: Play")
     if "Pause" not in play.inner_text():
         raise ControlProblem(f"player {n}: the Play button does not turn into Pause while playing")
-    play.click()
+    _click(play)
     if "Play" not in play.inner_text():
         raise ControlProblem(f"player {n}: the Pause button does not turn back into Play")
 
@@ -496,7 +502,7 @@ def _check_sliders(page, figure, n: int) -> int:
         moved += 1
     reset = figure.query_selector("button[data-act=reset]")
     before = _image(img)["src"]
-    reset.click()
+    _click(reset)
     _new_image(page, img, before, f"the reset button of figure {n}")
     if moved == 0:
         raise ControlProblem(f"figure {n}: an interactive figure without a single control")
