@@ -31,3 +31,16 @@ def reference_iteration(pi, A, mu, Sigma, y):
         d = y - mu[k]
         Sigma[k] = (gamma[:, k:k + 1] * d).T @ d / N_k[k]
     return pi, A, mu, Sigma, log_c.sum()
+
+
+def reference_fit(pi, A, mu, Sigma, y, n_iter):
+    """``n_iter`` iterations of :func:`reference_iteration` from ``(pi, A, mu, Sigma)``, then the smoother once
+    more for the last parameters' log likelihood, as a loop that tracks convergence needs; returns
+    ``(pi, A, mu, Sigma, log_lik)`` with the ``n_iter + 1`` log likelihoods."""
+    params, log_lik = (pi, A, mu, Sigma), []
+    for _ in range(n_iter):
+        *params, ll = reference_iteration(*params, y)
+        log_lik.append(ll)
+    pi, A, mu, Sigma = params
+    log_lik.append(reference_smoother(pi, A, emission_log_lik(y, mu, Sigma))[4].sum())
+    return pi, A, mu, Sigma, np.array(log_lik)

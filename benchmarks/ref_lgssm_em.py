@@ -41,3 +41,15 @@ def reference_iteration(params, y):
     new = params._replace(A=A, Sigma_x=0.5 * (Sigma_x + Sigma_x.T), C=C, Sigma_y_x=0.5 * (Sigma_y_x + Sigma_y_x.T),
                           mu1=mu1, Sigma1=0.5 * (Sigma1 + Sigma1.T))
     return new, log_lik
+
+
+def reference_fit(params, y, n_iter):
+    """``n_iter`` iterations of :func:`reference_iteration`, then the smoother once more for the last parameters'
+    log likelihood, as a loop that tracks convergence needs; returns the final ``LGSSMParams`` and the
+    ``n_iter + 1`` log likelihoods."""
+    log_lik = []
+    for _ in range(n_iter):
+        params, ll = reference_iteration(params, y)
+        log_lik.append(ll)
+    log_lik.append(reference(params, y)[6])
+    return params, np.array(log_lik)
