@@ -21,17 +21,20 @@ How the grid is chosen
 The grid depends on the controls alone, never on how long a drawing takes or how busy the build
 machine is, so every build of the same sources offers the same positions.
 
-1. Each control gets its positions: a numeric slider :data:`POSITIONS` positions on its own
+1. Each control gets its positions: a numeric slider about :data:`POSITIONS` positions on its own
    lattice (``min + k * step``, in the exponent for a ``FloatLogSlider``), or every lattice point
-   when it has fewer, the default among them (a default between two lattice points is offered
-   beside them, so both ends stay reachable); the others are spread evenly between the minimum and
-   the default and between the default and the maximum, shared between the two sides in proportion
-   to their lengths (each side that exists gets at least one). A figure whose author passes
-   ``cheap=True`` (a plotting function of a few dozen lines of closed-form maths, with no fitting
-   or sampling loop: the author says so, the build never times it) gets :data:`CHEAP_POSITIONS`
-   instead, so that its sliders feel continuous. Under the test command (``PEDAGOGY_FAST=1``) the
-   count is :data:`FAST_POSITIONS` for every figure. A check box has two positions; a drop-down
-   list or a selection slider its options (at most :data:`MAX_OPTIONS`, centred on the default).
+   when it has fewer, always with the default and both ends. The positions are evenly spaced, one
+   stride through the default (:func:`even_positions`): a stride that divides both sides of the
+   default exactly when one gives close to that many positions, so that every step is the same,
+   else the stride that gives that many, with only the two end steps different (longer by at most
+   half a stride, or shorter). A default between two lattice points is offered beside them, with
+   the stride through the minimum (a notebook that wants every step even puts its default on the
+   lattice). A figure whose author passes ``cheap=True`` (a plotting function of a few dozen lines
+   of closed-form maths, with no fitting or sampling loop: the author says so, the build never
+   times it) gets about :data:`CHEAP_POSITIONS` instead, so that its sliders feel continuous. Under
+   the test command (``PEDAGOGY_FAST=1``) the count is about :data:`FAST_POSITIONS` for every
+   figure. A check box has two positions; a drop-down list or a selection slider its options (at
+   most :data:`MAX_OPTIONS`, centred on the default).
 2. One control moves at a time: the images are the default plus each control's positions with the
    other controls at their defaults (moving one puts the others back, and the caption says so).
    When the product of all the controls' positions is small (at most :data:`PRODUCT_LIMIT`
@@ -77,10 +80,10 @@ from .plotting import (SLIDER_QUALITY, EncodedImage, StaticFigure, check_alt, en
                        static_build, widget_html)
 
 __all__ = ["interactive_plot", "InteractivePlot", "POSITIONS", "CHEAP_POSITIONS", "FAST_POSITIONS", "MAX_OPTIONS",
-           "PRODUCT_LIMIT", "PIXEL_TOLERANCE", "SAME_PICTURE_PIXELS", "positions", "same_picture"]
+           "PRODUCT_LIMIT", "PIXEL_TOLERANCE", "SAME_PICTURE_PIXELS", "positions", "same_picture", "even_positions"]
 
-#: Positions of a numeric slider on the book's static page (the default included), when its lattice
-#: has that many points.
+#: About this many positions of a numeric slider on the book's static page (the default and both
+#: ends included; see :func:`even_positions`), when its lattice has more points.
 POSITIONS = 9
 #: The same for a figure its author marks ``cheap=True`` (quick to draw: closed-form maths, no
 #: fitting or sampling loop), so that its sliders feel continuous.
@@ -119,6 +122,48 @@ def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
     diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
     changed = diff.max(axis=-1) > PIXEL_TOLERANCE if diff.ndim == 3 else diff > PIXEL_TOLERANCE
     return int(np.count_nonzero(changed)) <= SAME_PICTURE_PIXELS
+
+
+def even_positions(n_lattice: int, k0, n_positions: int) -> list:
+    """About ``n_positions`` lattice indices of ``0 .. n_lattice - 1`` with one stride through the default
+    ``k0`` (a lattice index, or a fraction for a default between two points), both ends included.
+
+    Every lattice point when there are at most ``n_positions``. Otherwise, when a stride divides both
+    sides of the default exactly (the whole range, for a default between lattice points; the grid then
+    runs through the minimum) and gives from half of ``n_positions`` to a quarter more positions, the
+    one giving the count nearest ``n_positions``: every step is the same. Otherwise the stride
+    ``ceil((n_lattice - 1) / (n_positions - 1))`` outwards from the default, and at each end the
+    outermost position moves onto the end when it lies within half a stride of it, else the end is
+    added: only the two end steps differ from the stride, by at most half of it (a default itself
+    closer than that to an end stays, beside the end).
+
+    >>> even_positions(11, 3, 9)             # 11 points: every one, at most a quarter more than 9
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    >>> even_positions(41, 25, 9)            # stride 5 divides both sides, 25 and 15
+    [0, 5, 10, 15, 20, 25, 30, 35, 40]
+    >>> even_positions(101, 37, 9)           # no exact stride: 13 from the default, the ends snapped
+    [0, 11, 24, 37, 50, 63, 76, 89, 100]
+    """
+    last = n_lattice - 1
+    on_lattice = isinstance(k0, int)
+    if n_lattice <= n_positions or n_positions < 2:
+        picked = set(range(n_lattice)) if n_lattice <= n_positions else {0, last}
+        return sorted(picked | {k0})
+    anchor = k0 if on_lattice else 0
+    common = math.gcd(anchor, last - anchor)
+    exact = [s for s in range(1, last + 1) if common % s == 0
+             and math.ceil(n_positions / 2) <= last // s + 1 <= n_positions + max(1, (n_positions - 1) // 4)]
+    if exact:
+        stride = min(exact, key=lambda s: (abs(last // s + 1 - n_positions), -s))
+        picked = set(range(anchor % stride, n_lattice, stride))
+    else:
+        stride = math.ceil(last / (n_positions - 1))
+        picked = set(range(anchor % stride, n_lattice, stride))
+        low, high = min(picked), max(picked)
+        picked -= {low} if 2 * low <= stride else set()
+        picked -= {high} if 2 * (last - high) <= stride else set()
+        picked |= {0, last}
+    return sorted(picked | {k0})
 
 
 _COUNTER = itertools.count(1)
@@ -167,40 +212,21 @@ class _Control:
             self.k0 = round(exact) if abs(exact - round(exact)) <= OFF_LATTICE_SNAP else exact
         if self.kind in ("checkbox", "select"):
             self.n_lattice = len(self._options)
-        self.n_right = self.n_left = 0
 
     # -- the positions offered -------------------------------------------------------------------
     def choose(self, n_positions: int) -> None:
-        """Take ``n_positions`` positions of a numeric slider (or all its options, or both check-box
-        states), split between the two sides of the default in proportion to their lengths."""
+        """Take about ``n_positions`` evenly spaced positions of a numeric slider (see "How the grid is
+        chosen" in the module docstring), or all its options, or both check-box states."""
         if self.kind in ("checkbox", "select"):
-            self.n_right = self.n_lattice - 1
-            return
-        if self.kind != "range":
-            return
-        l_avail = math.ceil(self.k0)                       # lattice points below the default
-        r_avail = self.n_lattice - 1 - math.floor(self.k0)   # and above it
-        on_lattice = isinstance(self.k0, int)
-        extra = min(n_positions, self.n_lattice) - 1 if on_lattice else min(n_positions - 1, self.n_lattice)
-        if extra <= 0:
-            return
-        n_right = int(round(extra * r_avail / (r_avail + l_avail)))
-        n_right = min(max(n_right, 1 if r_avail else 0, extra - l_avail), r_avail)
-        n_left = min(extra - n_right, l_avail)
-        if n_left == 0 and l_avail and n_right > 1:   # a short side still gets a position
-            n_right, n_left = n_right - 1, 1
-        self.n_right, self.n_left = n_right, n_left
+            self._indices = list(range(self.n_lattice))
+        elif self.kind == "range":
+            self._indices = even_positions(self.n_lattice, self.k0, n_positions)
+        else:
+            self._indices = [self.k0]
 
-    def lattice_indices(self) -> list[int]:
-        if self.kind in ("checkbox", "select"):
-            return list(range(self.n_lattice)) if self.n_right else [self.k0]
-        if self.kind != "range":
-            return [self.k0]
-        left = np.linspace(0, self.k0, self.n_left + 1)[:-1] if self.n_left else []
-        right = np.linspace(self.k0, self.n_lattice - 1, self.n_right + 1)[1:] if self.n_right else []
-        below = {min(int(round(k)), math.ceil(self.k0) - 1) for k in left}
-        above = {max(int(round(k)), math.floor(self.k0) + 1) for k in right}
-        return sorted(below | above | {self.k0})
+    def lattice_indices(self) -> list:
+        """The positions offered, as lattice indices (the default's may be a fraction), in order."""
+        return getattr(self, "_indices", [self.k0])
 
     def value(self, k: int):
         if self.kind in ("checkbox", "select"):

@@ -3,6 +3,7 @@ import base64
 import html
 import io
 import json
+import math
 import re
 
 import ipywidgets as W
@@ -218,7 +219,7 @@ def test_book_build_precomputes_a_grid_around_the_default_and_offers_real_contro
     values = sorted({s for s, _ in seen})
     assert min(values) < 0.25 < max(values) and -1 <= min(values) and max(values) <= 1
     assert all(abs(v / 0.05 - round(v / 0.05)) < 1e-9 for v in values)
-    assert len(slope["labels"]) == widgets.positions() >= 3
+    assert 3 <= len(slope["labels"]) <= widgets.positions() + 3
     # one control at a time (or every combination): an image for each reachable setting
     if data["mode"] == "axes":
         assert all((s == 0.25) or (not sh) for s, sh in seen)
@@ -260,22 +261,43 @@ def test_the_grid_depends_on_the_controls_not_on_the_clock(monkeypatch):
         grids.append(([c["labels"] for c in data["controls"]], sorted(data["images"]), seen))
     assert grids[0] == grids[1]
     labels, _, seen = grids[0]
-    assert [len(x) for x in labels] == [widgets.positions(), widgets.positions(), 2]
+    assert all(3 <= len(x) <= widgets.positions() + 3 for x in labels[:2]) and len(labels[2]) == 2
     assert seen[0] == (0.25, 0.0, False) and len(seen) == len(set(seen))   # no position drawn twice
     assert "seconds" not in _sliders(out._repr_mimebundle_())          # nothing on the page measures time
 
 
 @pytest.mark.parametrize("n_lattice, k0", [(41, 20), (41, 0), (41, 40), (41, 1), (41, 39), (3, 1), (2, 0), (9, 4),
-                                           (100, 97)])
-@pytest.mark.parametrize("n_positions", [3, 5, 9])
-def test_a_numeric_slider_gets_its_positions_on_both_sides(n_lattice, k0, n_positions):
+                                           (100, 97), (11, 3), (101, 37), (36, 6), (33, 0), (41, 25)])
+@pytest.mark.parametrize("n_positions", [3, 5, 9, 21])
+def test_a_numeric_slider_gets_evenly_spaced_positions_through_its_default(n_lattice, k0, n_positions):
     control = widgets._Control("n", W.IntSlider(value=k0, min=0, max=n_lattice - 1))
     control.choose(n_positions)
     idx = control.lattice_indices()
-    assert len(idx) == min(n_positions, n_lattice) and k0 in idx
-    assert idx == sorted(set(idx)) and 0 <= idx[0] and idx[-1] <= n_lattice - 1
-    assert (idx[0] < k0) == (k0 > 0) and (idx[-1] > k0) == (k0 < n_lattice - 1)   # both sides that exist move
-    assert idx[0] == 0 and idx[-1] == n_lattice - 1                    # the whole range is reachable
+    assert k0 in idx and idx == sorted(set(idx)) and idx[0] == 0 and idx[-1] == n_lattice - 1
+    if n_lattice <= n_positions:
+        assert idx == list(range(n_lattice))                           # every lattice point
+        return
+    assert math.ceil(n_positions / 2) <= len(idx) <= n_positions + max(1, (n_positions - 1) // 4) + 1
+    steps = np.diff(idx)
+    # when some stride divides both sides of the default into about n_positions positions, every step is equal
+    exact = [s for s in range(1, n_lattice) if k0 % s == 0 and (n_lattice - 1 - k0) % s == 0
+             and math.ceil(n_positions / 2) <= (n_lattice - 1) // s + 1 <= n_positions + max(1, (n_positions - 1) // 4)]
+    if exact:
+        assert len(set(steps)) == 1, idx
+        return
+    stride = math.ceil((n_lattice - 1) / (n_positions - 1))
+    assert set(steps[1:-1]) <= {stride}, idx                         # one stride between the ends ...
+    assert 0 < steps[0] <= 1.5 * stride and 0 < steps[-1] <= 1.5 * stride, idx   # ... longer by at most half
+
+
+@pytest.mark.parametrize("n_lattice, k0, n_positions, expected", [
+    (11, 3, 9, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),     # 8.3's level: every point rather than 0, 8, 12, ...
+    (41, 25, 9, [0, 5, 10, 15, 20, 25, 30, 35, 40]),
+    (11, 3, 5, [0, 3, 6, 10]),
+    (101, 37, 9, [0, 11, 24, 37, 50, 63, 76, 89, 100]),
+])
+def test_even_positions_by_hand(n_lattice, k0, n_positions, expected):
+    assert widgets.even_positions(n_lattice, k0, n_positions) == expected
 
 
 def test_the_book_offers_more_positions_than_the_test_command(monkeypatch):
@@ -288,10 +310,10 @@ def test_the_book_offers_more_positions_than_the_test_command(monkeypatch):
 def test_grid_on_a_log_slider_and_a_default_at_the_end():
     log = widgets._Control("lam", W.FloatLogSlider(value=10.0, base=10, min=-1, max=2, step=0.5))
     log.choose(3)
-    assert [log.value(k) for k in log.lattice_indices()] == pytest.approx([0.1, 10.0, 100.0])
+    assert [log.value(k) for k in log.lattice_indices()] == pytest.approx([0.1, 1.0, 10.0, 100.0])
     edge = widgets._Control("n", W.IntSlider(value=0, min=0, max=10))
-    edge.choose(4)                                                      # the only side gets every position
-    assert [edge.value(k) for k in edge.lattice_indices()] == [0, 3, 7, 10]
+    edge.choose(4)                                                      # stride 5 divides the one side
+    assert [edge.value(k) for k in edge.lattice_indices()] == [0, 5, 10]
     assert all(isinstance(edge.value(k), int) for k in edge.lattice_indices())
 
 
@@ -471,8 +493,8 @@ def test_an_angle_over_a_whole_period_repeats_its_ends_and_fails_the_book_build(
     # one period, open at one end: every position is a new picture
     out = widgets.interactive_plot(_diameter, alt="A diameter of the unit circle.",
                                    angle=W.FloatSlider(value=0.0, min=-90.0, max=85.0, step=5.0, description="angle"))
-    images = _sliders(out._repr_mimebundle_())["images"]
-    assert len(set(images.values())) == len(images) == widgets.positions()
+    data = _sliders(out._repr_mimebundle_())
+    assert len(set(data["images"].values())) == len(data["images"]) == len(data["controls"][0]["labels"]) >= 3
 
 
 def test_positions_that_round_to_one_value_fail_the_book_build(monkeypatch):
@@ -522,8 +544,10 @@ def test_cheap_figures_get_more_positions_in_the_book_but_not_in_the_test_comman
             caption = re.search(r'<figcaption class="pgw-caption"[^>]*>(.*?)</figcaption>',
                                 out._repr_mimebundle_()["text/html"]).group(1)
             assert f"angle ({counts[fast, cheap]} positions, 0.00 to 175.00)" in caption
-    assert counts == {("0", False): widgets.POSITIONS, ("0", True): widgets.CHEAP_POSITIONS,
-                      ("1", False): widgets.FAST_POSITIONS, ("1", True): widgets.FAST_POSITIONS}
+    # 36 lattice points, default at the 7th: no stride divides both sides, so about that many positions
+    assert counts[("0", False)] in (widgets.POSITIONS - 1, widgets.POSITIONS, widgets.POSITIONS + 1)
+    assert counts[("0", True)] >= widgets.CHEAP_POSITIONS - 3
+    assert counts[("1", False)] == counts[("1", True)] <= widgets.FAST_POSITIONS + 1
     assert widgets.CHEAP_POSITIONS >= 21 > widgets.POSITIONS >= 9
     with pytest.raises(TypeError, match="cheap must be True or False"):
         widgets.interactive_plot(_diameter, alt="A diameter.", cheap="yes", angle=W.FloatSlider())
@@ -531,7 +555,7 @@ def test_cheap_figures_get_more_positions_in_the_book_but_not_in_the_test_comman
 
 def test_the_caption_says_when_one_control_moves_at_a_time(monkeypatch):
     monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
-    sliders = dict(angle=W.FloatSlider(value=30.0, min=0.0, max=175.0, step=5.0, description="angle"),
+    sliders = dict(angle=W.FloatSlider(value=40.0, min=0.0, max=160.0, step=5.0, description="angle"),
                    other=W.Checkbox(value=False, description="thick"))
 
     def plot(angle, other):
