@@ -130,14 +130,12 @@ def forward(pi, A, log_lik, filtered, predicted, log_c, atol):
     -1, or the first row at which the observations have probability zero, and ``ok`` whether the
     values are valid (:func:`values_ok`, sums to 1 within ``atol``; if not, the outputs mean nothing).
     NumPy twin: :func:`~pedagogy_lib.hmm.inference._forward_numpy` (same names, same equations). The
-    loop over time is :func:`filter_steps`, compiled once for small and once for large K (the two ways
-    of computing ``A @ f``), so that neither pays for the other inside the loop.
+    loop over time is :func:`filter_steps`, one loop for every K that takes the time update by
+    :func:`dot_rows` below ``SMALL_K`` states and by :func:`add_rows` from there.
     """
     ok = values_ok(pi, A, log_lik, atol)
     At = np.ascontiguousarray(A.T)       # At[j, :] = A[:, j]
-    if A.shape[0] < SMALL_K:
-        return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, True), ok
-    return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, False), ok
+    return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, A.shape[0] < SMALL_K), ok
 
 
 @njit_inline
@@ -236,11 +234,9 @@ def backward(A, filtered, predicted, gamma, xi):
     Fills ``gamma`` (T, K) and, if it has ``T - 1`` rows, the pairwise smoother ``xi`` (T-1, K, K);
     returns the expected transition counts ``xi_sum`` (K, K). NumPy twin:
     :func:`~pedagogy_lib.hmm.inference._backward_numpy`. The loop over time is
-    :func:`smoother_steps`, compiled once for small and once for large K.
+    :func:`smoother_steps`, one loop for every K (blocked from ``BLOCKED_MIN_K`` states).
     """
-    if A.shape[0] < BLOCKED_MIN_K:
-        return smoother_steps(A, filtered, predicted, gamma, xi, False)
-    return smoother_steps(A, filtered, predicted, gamma, xi, True)
+    return smoother_steps(A, filtered, predicted, gamma, xi, A.shape[0] >= BLOCKED_MIN_K)
 
 
 @njit_inline
