@@ -24,7 +24,7 @@ machine is, so every build of the same sources offers the same positions.
 1. Each control gets its positions: a numeric slider about :data:`POSITIONS` positions on its own
    lattice (``min + k * step``, in the exponent for a ``FloatLogSlider``), or every lattice point
    when it has fewer, always with the default and both ends. The positions are evenly spaced, one
-   stride through the default (:func:`even_positions`): a stride that divides both sides of the
+   stride through the default (:func:`_even_positions`): a stride that divides both sides of the
    default exactly when one gives close to that many positions, so that every step is the same,
    else the stride that gives that many, with only the two end steps different (longer by at most
    half a stride, or shorter). A default between two lattice points is offered beside them, with
@@ -80,10 +80,10 @@ from .plotting import (SLIDER_QUALITY, EncodedImage, StaticFigure, check_alt, en
                        static_build, widget_html)
 
 __all__ = ["interactive_plot", "InteractivePlot", "POSITIONS", "CHEAP_POSITIONS", "FAST_POSITIONS", "MAX_OPTIONS",
-           "PRODUCT_LIMIT", "PIXEL_TOLERANCE", "SAME_PICTURE_PIXELS", "positions", "same_picture", "even_positions"]
+           "PRODUCT_LIMIT", "PIXEL_TOLERANCE", "SAME_PICTURE_PIXELS", "positions", "same_picture"]
 
 #: About this many positions of a numeric slider on the book's static page (the default and both
-#: ends included; see :func:`even_positions`), when its lattice has more points.
+#: ends included; see :func:`_even_positions`), when its lattice has more points.
 POSITIONS = 9
 #: The same for a figure its author marks ``cheap=True`` (quick to draw: closed-form maths, no
 #: fitting or sampling loop), so that its sliders feel continuous.
@@ -124,7 +124,7 @@ def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
     return int(np.count_nonzero(changed)) <= SAME_PICTURE_PIXELS
 
 
-def even_positions(n_lattice: int, k0, n_positions: int) -> list:
+def _even_positions(n_lattice: int, k0, n_positions: int) -> list:
     """About ``n_positions`` lattice indices of ``0 .. n_lattice - 1`` with one stride through the default
     ``k0`` (a lattice index, or a fraction for a default between two points), both ends included.
 
@@ -137,11 +137,11 @@ def even_positions(n_lattice: int, k0, n_positions: int) -> list:
     added: only the two end steps differ from the stride, by at most half of it (a default itself
     closer than that to an end stays, beside the end).
 
-    >>> even_positions(11, 3, 9)             # 11 points: every one, at most a quarter more than 9
+    >>> _even_positions(11, 3, 9)             # 11 points: every one, at most a quarter more than 9
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
-    >>> even_positions(41, 25, 9)            # stride 5 divides both sides, 25 and 15
+    >>> _even_positions(41, 25, 9)            # stride 5 divides both sides, 25 and 15
     [0, 5, 10, 15, 20, 25, 30, 35, 40]
-    >>> even_positions(101, 37, 9)           # no exact stride: 13 from the default, the ends snapped
+    >>> _even_positions(101, 37, 9)           # no exact stride: 13 from the default, the ends snapped
     [0, 11, 24, 37, 50, 63, 76, 89, 100]
     """
     last = n_lattice - 1
@@ -220,7 +220,7 @@ class _Control:
         if self.kind in ("checkbox", "select"):
             self._indices = list(range(self.n_lattice))
         elif self.kind == "range":
-            self._indices = even_positions(self.n_lattice, self.k0, n_positions)
+            self._indices = _even_positions(self.n_lattice, self.k0, n_positions)
         else:
             self._indices = [self.k0]
 

@@ -297,7 +297,7 @@ def test_a_numeric_slider_gets_evenly_spaced_positions_through_its_default(n_lat
     (101, 37, 9, [0, 11, 24, 37, 50, 63, 76, 89, 100]),
 ])
 def test_even_positions_by_hand(n_lattice, k0, n_positions, expected):
-    assert widgets.even_positions(n_lattice, k0, n_positions) == expected
+    assert widgets._even_positions(n_lattice, k0, n_positions) == expected
 
 
 def test_the_book_offers_more_positions_than_the_test_command(monkeypatch):
