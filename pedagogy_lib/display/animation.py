@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 
 from ..core.budget import fast
 from ..core.checks import check_int
-from .plotting import check_alt, encode_figure, widget_html
+from .plotting import check_alt, encode_figure, phone_layout, picture, static_build, widget_html
 
 __all__ = ["animate", "Animation", "MAX_FRAMES", "FAST_FRAMES"]
 
@@ -41,10 +41,14 @@ _COUNTER = itertools.count(1)
 
 
 class Animation:
-    """An animation ready for display: frame images (data URIs), alt text and the frame interval."""
+    """An animation ready for display: frame images (data URIs), alt text and the frame interval; in the
+    book also the frames drawn for a phone's column (``phone``, of size ``phone_size``), which the player
+    shows on a phone's screen."""
 
-    def __init__(self, frames: list[str], alt: str, interval: int, size: tuple[int, int]):
+    def __init__(self, frames: list[str], alt: str, interval: int, size: tuple[int, int],
+                 phone: list[str] | None = None, phone_size: tuple[int, int] | None = None):
         self.frames, self.alt, self.interval, self.size = list(frames), alt, int(interval), size
+        self.phone, self.phone_size = (list(phone), phone_size) if phone else (None, None)
         digest = hashlib.sha256("".join(self.frames[:1]).encode() + alt.encode()).hexdigest()[:8]
         self.uid = f"pgw-a{digest}-{next(_COUNTER)}"
 
@@ -62,9 +66,10 @@ class Animation:
             for act, icon, word in (("first", "&#xAB;", "First"), ("prev", "&#x2039;", "Previous"),
                                     ("play", "&#x25B6;", "Play"), ("next", "&#x203A;", "Next"),
                                     ("last", "&#xBB;", "Last")))
+        img = (f'<img class="pgw-img dark-light" src="{self.frames[0]}" alt="{alt}" width="{width}" '
+               f'height="{height}" loading="lazy" decoding="async" />')
         body = (
-            f'<img class="pgw-img dark-light" src="{self.frames[0]}" alt="{alt}" width="{width}" height="{height}" '
-            'loading="lazy" decoding="async" />'
+            (picture(img, self.phone[0], self.phone_size) if self.phone else img) +
             f'<div class="pgw-controls" role="group" aria-label="Animation controls">{buttons}'
             f'<span class="pgw-ctl"><label for="{uid}-frame">Frame</label>'
             f'<input type="range" id="{uid}-frame" min="0" max="{n - 1}" step="1" value="0" '
@@ -76,7 +81,10 @@ class Animation:
             '</div>'
             f'<figcaption class="pgw-caption" id="{uid}-cap" style="color:#333">Animation player ({n} frames): play it, or step '
             'through it with the buttons or the frame slider.</figcaption>')
-        return widget_html("player", body, {"frames": self.frames, "interval": self.interval})
+        data = {"frames": self.frames, "interval": self.interval}
+        if self.phone:
+            data["phone"] = self.phone
+        return widget_html("player", body, data)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": self._repr_html_(), "text/plain": f"[animation, {self.n_frames} frames: {self.alt}]"}
@@ -113,14 +121,20 @@ def animate(fig, update, frames: int, *, alt: str, interval: int = 200, max_fram
     kept = set(range(frames))
     if fast() and frames > FAST_FRAMES:
         kept = {round(k * (frames - 1) / (FAST_FRAMES - 1)) for k in range(FAST_FRAMES)}
-    images = []
+    images, phone, layout = [], [], None
     try:
         dpi = fig.dpi
         for i in range(frames):
             update(i)
             if i in kept:
                 images.append(encode_figure(fig, tight=False, dpi=dpi))
+                if static_build():       # the first frame's phone layout holds for all (nothing jumps)
+                    with phone_layout(fig, dpi, layout) as layout:
+                        if layout is not None:
+                            phone.append(encode_figure(fig, tight=False, dpi=dpi))
     finally:
         plt.close(fig)
     size = (images[0].width, images[0].height)
-    return Animation([im.data_uri() for im in images], alt, interval, size)
+    phone_size = (phone[0].width, phone[0].height) if phone else None
+    return Animation([im.data_uri() for im in images], alt, interval, size, [im.data_uri() for im in phone],
+                     phone_size)

@@ -34,6 +34,7 @@ import io
 import os
 import re
 import warnings
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import matplotlib as mpl
@@ -45,7 +46,8 @@ from ..core.checks import as_array, check_spd
 
 __all__ = ["COLORS", "CLASS_COLORS", "use_style", "ellipse_points", "gaussian_ellipse", "show", "figure_png",
            "static_build", "EncodedImage", "encode_figure", "StaticFigure", "check_alt", "WIDGET_ASSETS",
-           "widget_html", "encode_figure_pixels", "SLIDER_QUALITY", "draw_dag"]
+           "widget_html", "encode_figure_pixels", "SLIDER_QUALITY", "draw_dag", "phone_layout", "savefig_dpi",
+           "PHONE_MEDIA", "PHONE_WIDTH_PX", "picture"]
 
 # matplotlib warns when placing a legend at its default location ("best") takes more than a second of
 # wall time. That says how busy the machine is, not anything about the figure: on a loaded machine it
@@ -286,12 +288,9 @@ def encode_figure_pixels(fig, *, tight: bool = True, dpi: float | None = None, c
     if compact is None:
         compact = static_build()
     compact = bool(compact) and _webp_available()
-    if dpi is None:
-        dpi = mpl.rcParams["savefig.dpi"]
-        dpi = fig.dpi if dpi == "figure" else dpi
-    rgb = _drawn_once(fig, tight, float(dpi))
+    rgb = _drawn_once(fig, tight, savefig_dpi(fig) if dpi is None else float(dpi))
     if rgb is None:
-        options = {"format": "png", "facecolor": "white", "transparent": False, "dpi": dpi}
+        options = {"format": "png", "facecolor": "white", "transparent": False, "dpi": dpi or savefig_dpi(fig)}
         if tight:
             options["bbox_inches"] = "tight"
         buf = io.BytesIO()
@@ -312,6 +311,124 @@ def encode_figure_pixels(fig, *, tight: bool = True, dpi: float | None = None, c
     else:
         best = lossless if lossless.tell() <= lossy.tell() else lossy
     return EncodedImage("image/webp", best.getvalue(), width, height), raster
+
+
+#: The media query under which a page shows a figure's phone drawing: screens up to 640 px wide.
+PHONE_MEDIA = "(max-width: 40rem)"
+#: Width (CSS px) of a figure drawn for a phone: a 390 px screen leaves the book's column about 340 px.
+PHONE_WIDTH_PX = 330
+
+
+def _grid_cells(fig):
+    """The figure's axes by the cell of its one top-level grid where each starts: ``(grid, {ax: (row, col)})``,
+    or ``None`` when an axes is placed by hand, spans rows, or sits on a second grid."""
+    grid, cells = None, {}
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        if spec is None:
+            return None
+        top = spec.get_topmost_subplotspec()
+        if grid is None:
+            grid = top.get_gridspec()
+        if top.get_gridspec() is not grid or len(top.rowspan) != 1:
+            return None
+        cells[ax] = (top.rowspan.start, top.colspan.start)
+    return (grid, cells) if cells else None
+
+
+def _subplot_pars(fig) -> dict:
+    return {k: getattr(fig.subplotpars, k) for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
+
+
+def _adjustable(fig) -> bool:
+    """Whether ``fig``'s subplot parameters place its axes (no layout engine, or one that lets them)."""
+    engine = fig.get_layout_engine()
+    return engine is None or engine.adjust_compatible
+
+
+@contextmanager
+def phone_layout(fig, dpi: float, pars: dict | None = None):
+    """Inside the block, ``fig`` is laid out for a phone's column; afterwards it is as it was.
+
+    The figure becomes :data:`PHONE_WIDTH_PX` pixels wide at ``dpi`` with its fonts unchanged, so its
+    text keeps the size it has on a desktop screen. The panels of a grid of subplots are stacked in one
+    column in reading order (a colour bar stays with its panel; a panel across several columns takes one
+    place), each between three quarters of its width and its width high; a panel that hid its shared y
+    tick labels shows them, and a title or axis label longer than the column breaks into lines. Then
+    ``tight_layout`` places them, or the subplot parameters ``pars`` do (an animation's later frames
+    take its first frame's, so that nothing moves from frame to frame); a figure with a layout engine
+    of its own (constrained layout) is left to it. A figure no wider than a phone's column, or with
+    several axes that are not the cells of one grid (placed by hand, or spanning rows), is left as it is.
+
+    Yields ``None`` when the figure is left as it is, else the subplot parameters it now has (a dict,
+    empty under a layout engine).
+    """
+    from matplotlib.gridspec import GridSpec, GridSpecFromSubplotSpec
+
+    width, height = fig.get_size_inches()
+    phone = PHONE_WIDTH_PX / dpi
+    found = _grid_cells(fig)
+    if width <= 1.1 * phone or (found is None and len(fig.axes) > 1):
+        yield None
+        return
+    grid, cells = found if found is not None else (None, {})
+    n_rows, n_cols = grid.get_geometry() if grid is not None else (1, 1)
+    # titles and axis labels may break into lines (not mathtext, which a break would leave as raw TeX)
+    texts = [t for t in [*fig.texts, *(x for ax in fig.axes for x in (ax.title, ax.xaxis.label, ax.yaxis.label))]
+             if "$" not in t.get_text()]
+    saved = {"size": (width, height), "specs": {ax: ax.get_subplotspec() for ax in cells}, "pars": _subplot_pars(fig),
+             "wrap": [t.get_wrap() for t in texts],
+             "labels": {ax: ax.yaxis.get_tick_params()["labelleft"] for ax in cells}}
+    order = sorted(set(cells.values()))
+    row_height = min(max(height / n_rows * phone / (width / n_cols), 0.75 * phone), phone)
+    try:
+        if n_cols > 1:
+            stack = GridSpec(len(order), 1, figure=fig)
+            place = {cell: stack[k, 0] for k, cell in enumerate(order)}
+            subgrids = {}
+            for ax, cell in cells.items():
+                spec = ax.get_subplotspec()
+                if spec.get_topmost_subplotspec() is spec:
+                    ax.set_subplotspec(place[cell])
+                else:                  # a cell split in a grid of its own (a colour bar, images): split the new one
+                    old = spec.get_gridspec()
+                    if old not in subgrids:
+                        gaps = old.get_subplot_params(fig)
+                        subgrids[old] = GridSpecFromSubplotSpec(
+                            *old.get_geometry(), subplot_spec=place[cell], wspace=gaps.wspace, hspace=gaps.hspace,
+                            width_ratios=old.get_width_ratios(), height_ratios=old.get_height_ratios())
+                    rows, cols = spec.rowspan, spec.colspan
+                    ax.set_subplotspec(subgrids[old][rows.start:rows.stop, cols.start:cols.stop])
+                if cell[1] > 0 and len(ax.get_shared_y_axes().get_siblings(ax)) > 1:
+                    ax.tick_params(axis="y", labelleft=True)
+        for t in texts:
+            t.set_wrap(True)
+        fig.set_size_inches(phone, row_height * len(order or [0]), forward=False)
+        if not _adjustable(fig):           # laid out by an engine of its own (constrained layout)
+            yield {}
+            return
+        if pars is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fig.tight_layout()
+        else:
+            fig.subplots_adjust(**pars)
+        yield _subplot_pars(fig)
+    finally:
+        for t, wrap in zip(texts, saved["wrap"]):
+            t.set_wrap(wrap)
+        fig.set_size_inches(*saved["size"], forward=False)
+        for ax, spec in saved["specs"].items():
+            ax.set_subplotspec(spec)
+            ax.tick_params(axis="y", labelleft=saved["labels"][ax])
+        if _adjustable(fig):
+            fig.subplots_adjust(**saved["pars"])
+
+
+def savefig_dpi(fig) -> float:
+    """The resolution :func:`encode_figure` draws ``fig`` at when given none: matplotlib's ``savefig.dpi``."""
+    dpi = mpl.rcParams["savefig.dpi"]
+    return float(fig.dpi if dpi == "figure" else dpi)
 
 
 def figure_png(fig) -> str:
@@ -335,18 +452,30 @@ def check_alt(alt, what: str = "figure") -> str:
     return alt.strip()
 
 
-class StaticFigure:
-    """A displayed figure: an ``<img>`` with alt text for HTML, a PNG for other front ends."""
+def picture(img: str, phone: str, phone_size: tuple[int, int]) -> str:
+    """A ``<picture>`` that shows the image at the URI ``phone`` (of ``phone_size`` pixels) on a screen
+    narrower than :data:`PHONE_MEDIA` and the HTML ``img`` on any other."""
+    return (f'<picture><source media="{PHONE_MEDIA}" srcset="{phone}" width="{phone_size[0]}" '
+            f'height="{phone_size[1]}" />{img}</picture>')
 
-    def __init__(self, image: EncodedImage, alt: str):
+
+class StaticFigure:
+    """A displayed figure: an ``<img>`` with alt text for HTML, a PNG for other front ends; with a
+    ``phone`` rendering (see :func:`phone_layout`), the HTML is a ``<picture>`` that shows it on a
+    phone's screen."""
+
+    def __init__(self, image: EncodedImage, alt: str, phone: EncodedImage | None = None):
         if isinstance(image, str):                     # a base64 PNG, as figure_png returns
             image = EncodedImage("image/png", base64.b64decode(image), 0, 0)
-        self.image, self.alt = image, alt
+        self.image, self.alt, self.phone = image, alt, phone
 
     def html(self) -> str:
         size = f'width="{self.image.width}" height="{self.image.height}" ' if self.image.width else ""
-        return (f'<img src="{self.image.data_uri()}" alt="{html.escape(self.alt)}" {size}loading="lazy" '
-                'decoding="async" style="max-width:100%; height:auto; background:white;" />')
+        img = (f'<img src="{self.image.data_uri()}" alt="{html.escape(self.alt)}" {size}loading="lazy" '
+               'decoding="async" style="max-width:100%; height:auto; background:white;" />')
+        if self.phone is None:
+            return img
+        return picture(img, self.phone.data_uri(), (self.phone.width, self.phone.height))
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = {"text/html": self.html(), "text/plain": f"[figure: {self.alt}]"}
@@ -367,13 +496,17 @@ def show(fig, alt: str) -> None:
     image = encode_figure(fig)
     # the SVG costs about as much as the image again, so the test command's fast build skips it
     vector = figure_svgz(fig) if static_build() and not fast() else None
+    phone = None
+    if static_build():
+        with phone_layout(fig, savefig_dpi(fig)) as changed:
+            phone = None if changed is None else encode_figure(fig)
     plt.close(fig)
     if vector is None:
-        display(StaticFigure(image, alt))
+        display(StaticFigure(image, alt, phone))
     else:
         # the book's figure pack (_ext/teaching_kit.py) takes the SVG from the output's metadata;
         # no front end renders metadata, so the page is as light as before
-        display(StaticFigure(image, alt), metadata={SVG_METADATA_KEY: vector})
+        display(StaticFigure(image, alt, phone), metadata={SVG_METADATA_KEY: vector})
 
 
 #: Output-metadata key under which :func:`show` leaves a book build's figure as gzipped SVG (base64).
@@ -414,6 +547,7 @@ WIDGET_STYLE = """<style>
 .pgw{background:#fff;color:#1b1b1b;border:1px solid #767676;border-radius:6px;padding:.6rem .8rem;
 margin:1rem 0;max-width:100%;box-sizing:border-box;font-size:.95rem;line-height:1.4}
 .pgw img.pgw-img{display:block;max-width:100%;height:auto;background:#fff;margin:0 auto}
+.pgw picture{display:block}
 .pgw .pgw-controls{display:flex;flex-wrap:wrap;gap:.45rem .9rem;align-items:center;margin:.5rem 0 0}
 .pgw .pgw-ctl{display:inline-flex;align-items:center;gap:.4rem}
 .pgw button,.pgw select{font:inherit;color:#1b1b1b;background:#efefef;border:1px solid #595959;
@@ -434,15 +568,18 @@ WIDGET_SCRIPT = r"""<script>
   if (window.pedagogyWidgets) { window.pedagogyWidgets.scan(); return; }
   function config(root) { return JSON.parse(root.querySelector("script.pgw-data").textContent); }
   function preload(urls) { urls.forEach(function (u) { var im = new Image(); im.src = u; }); }
+  // a widget's picture shows its phone images on a narrow screen: those are the ones to fetch there
+  function phone(source) { return !!source && !!window.matchMedia && window.matchMedia(source.media).matches; }
   function player(root) {
     var d = config(root), n = d.frames.length, i = 0, dir = 1, timer = null, warm = false;
     var img = root.querySelector("img.pgw-img"), range = root.querySelector("input[type=range]");
     var out = root.querySelector("output"), play = root.querySelector("button[data-act=play]");
-    var mode = root.querySelector("select");
-    function use() { if (!warm) { warm = true; preload(d.frames); } }
+    var mode = root.querySelector("select"), source = root.querySelector("picture source");
+    function use() { if (!warm) { warm = true; preload(phone(source) ? d.phone : d.frames); } }
     function show(k) {
       i = Math.max(0, Math.min(n - 1, k));
       img.src = d.frames[i];
+      if (source) { source.srcset = d.phone[i]; }
       range.value = String(i);
       range.setAttribute("aria-valuetext", "frame " + (i + 1) + " of " + n);
       out.textContent = (i + 1) + " / " + n;
@@ -481,7 +618,7 @@ WIDGET_SCRIPT = r"""<script>
   }
   function sliders(root) {
     var d = config(root), img = root.querySelector("img.pgw-img"), status = root.querySelector(".pgw-status");
-    var warm = {};
+    var source = root.querySelector("picture source"), warm = {};
     var els = d.controls.map(function (c, k) { return root.querySelector("[data-ctl='" + k + "']"); });
     var idx = d.controls.map(function (c) { return c.initial; });
     function read(k) {
@@ -504,9 +641,10 @@ WIDGET_SCRIPT = r"""<script>
       var all = d.mode !== "axes", slot = all ? "all" : String(k);
       if (warm[slot]) { return; }
       warm[slot] = true;
-      preload(Object.keys(d.images).filter(function (key) {
+      var set = phone(source) ? d.phone : d.images;
+      preload(Object.keys(set).filter(function (key) {
         return all || key.split(",").every(function (v, m) { return m === k || +v === d.controls[m].initial; });
-      }).map(function (key) { return d.images[key]; }));
+      }).map(function (key) { return set[key]; }));
     }
     function update(changed) {
       var reset = [];
@@ -518,6 +656,7 @@ WIDGET_SCRIPT = r"""<script>
       var url = d.images[idx.join(",")];
       if (!url) { return; }
       img.src = url;
+      if (source) { source.srcset = d.phone[idx.join(",")] || url; }
       var now = describe();
       var atDefault = idx.every(function (v, k) { return v === d.controls[k].initial; });
       img.alt = atDefault ? d.alt : d.alt + " (This describes the default settings; the figure now shows " + now + ".)";

@@ -77,7 +77,7 @@ import numpy as np
 
 from ..core.budget import fast
 from .plotting import (SLIDER_QUALITY, EncodedImage, StaticFigure, check_alt, encode_figure, encode_figure_pixels,
-                       static_build, widget_html)
+                       phone_layout, picture, savefig_dpi, static_build, widget_html)
 
 __all__ = ["interactive_plot", "InteractivePlot", "POSITIONS", "CHEAP_POSITIONS", "FAST_POSITIONS", "MAX_OPTIONS",
            "PRODUCT_LIMIT", "PIXEL_TOLERANCE", "SAME_PICTURE_PIXELS", "positions", "same_picture"]
@@ -274,6 +274,7 @@ class InteractivePlot:
 class _Drawn(NamedTuple):
     image: EncodedImage
     pixels: np.ndarray
+    phone: EncodedImage | None             # drawn for a phone's column (plotting.phone_layout), if it needs one
 
 
 def _render(plot, values: dict) -> _Drawn:
@@ -281,7 +282,10 @@ def _render(plot, values: dict) -> _Drawn:
 
     fig = plot(**values)
     try:
-        return _Drawn(*encode_figure_pixels(fig, quality=SLIDER_QUALITY))
+        image, pixels = encode_figure_pixels(fig, quality=SLIDER_QUALITY)
+        with phone_layout(fig, savefig_dpi(fig)) as changed:
+            phone = None if changed is None else encode_figure(fig, quality=SLIDER_QUALITY)
+        return _Drawn(image, pixels, phone)
     finally:
         plt.close(fig)
 
@@ -307,6 +311,7 @@ class _Offer(NamedTuple):
     initial: list
     mode: str
     images: dict
+    phone: dict
     axes: int
 
 
@@ -325,19 +330,22 @@ def _draw_positions(plot, alt: str, defaults: dict, default, controls: list) -> 
         """The combination with control ``i`` at its ``j``-th position, the others at their defaults."""
         return tuple(j if m == i else initial[m] for m in range(len(grids)))
 
-    images, pictures = {}, {tuple(initial): default.pixels}
+    images, phone, pictures = {}, {}, {tuple(initial): default.pixels}
     problems = []
 
     def draw(combo: tuple) -> None:
         key = ",".join(map(str, combo))
-        if list(combo) == initial:
-            images[key] = default.image.data_uri()
-            return
-        values = dict(defaults)
-        for c, g, j in zip(moving, grids, combo):
-            values[c.name] = c.value(g[j])
-        drawn = _render(plot, values)
+        drawn = default
+        if list(combo) != initial:
+            values = dict(defaults)
+            for c, g, j in zip(moving, grids, combo):
+                values[c.name] = c.value(g[j])
+            drawn = _render(plot, values)
         images[key] = drawn.image.data_uri()
+        if drawn.phone is not None:
+            phone[key] = drawn.phone.data_uri()
+        if drawn is default:
+            return
         if sum(j != i0 for j, i0 in zip(combo, initial)) == 1:     # on a line through the default
             pictures[combo] = drawn.pixels
 
@@ -362,7 +370,7 @@ def _draw_positions(plot, alt: str, defaults: dict, default, controls: list) -> 
         raise ValueError(f"interactive figure {name} ({alt[:70]}{'...' if len(alt) > 70 else ''}): "
                          + "; ".join(problems) + ". Every position of a control must draw a picture of its own: "
                          "change the control's range, step or default.")
-    return _Offer(moving, grids, initial, mode, images, axes)
+    return _Offer(moving, grids, initial, mode, images, phone, axes)
 
 
 def _control_rows(uid: str, offer: _Offer) -> tuple[list[str], list[dict]]:
@@ -427,14 +435,18 @@ def _static_page(plot, alt: str, named: dict, cheap: bool = False) -> tuple[Enco
     rows, data_controls = _control_rows(uid, offer)
     caption = html.escape(_caption(controls, offer))
     now = ", ".join(f"{c.label} = {c.text(c.k0)}" for c in offer.moving)
-    body = (f'<img class="pgw-img dark-light" src="{default.image.data_uri()}" alt="{html.escape(alt)}" '
-            f'width="{default.image.width}" height="{default.image.height}" loading="lazy" decoding="async" />')
+    img = (f'<img class="pgw-img dark-light" src="{default.image.data_uri()}" alt="{html.escape(alt)}" '
+           f'width="{default.image.width}" height="{default.image.height}" loading="lazy" decoding="async" />')
+    small = default.phone
+    body = img if small is None else picture(img, small.data_uri(), (small.width, small.height))
     if offer.moving:
         body += (f'<div class="pgw-controls" role="group" aria-label="Figure controls">{"".join(rows)}</div>'
                  f'<p class="pgw-status" aria-live="polite" style="color:#333">Showing the defaults: {html.escape(now)}.</p>')
     body += f'<figcaption class="pgw-caption" style="color:#333">{caption}</figcaption>'
     data = {"alt": alt, "mode": offer.mode, "controls": data_controls, "images": offer.images,
             "axes_images": offer.axes}
+    if offer.phone:
+        data["phone"] = offer.phone
     return default.image, widget_html("sliders", body, data)
 
 

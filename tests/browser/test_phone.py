@@ -8,13 +8,13 @@ would be):
   (:func:`widest_table_pages`): no word of ordinary letters in a table cell is split over two
   lines (each word's text range must lie on one line), and the page is no wider than the screen.
 * **Figures** (at 375 px), on the page with the widest figure and the first other pages with an
-  animation player and with a slider figure: every figure image of a cell output is shown at a
-  scale at which the smallest font a figure uses (the book's plotting style or a size a notebook
-  passes), at the lowest resolution a notebook draws at, is at least :data:`MIN_TEXT_PX` high
-  (and that smallest text is at least that high in the image itself); a figure box that scrolls sideways is
-  a tab stop and a region named "figure N, scroll sideways", scrolls with the arrow keys and
-  shows a focus ring, and passes axe-core; the page itself does not scroll sideways. At 1280 px
-  the same boxes are plain boxes (no tab stop, no region).
+  animation player and with a slider figure: a figure drawn for a phone as well
+  (``plotting.phone_layout``) shows that drawing there and its own at 1280 px; every figure image of
+  a cell output fits the screen at a scale at which the smallest font a figure uses (the book's
+  plotting style or a size a notebook passes), at the lowest resolution a notebook draws at, is at
+  least :data:`MIN_TEXT_PX` high (and that smallest text is at least that high in the image itself);
+  a player and a slider figure, moved by keyboard, show phone images; the page does not scroll
+  sideways. (``test_site_html.py`` checks that every wide figure of the site has a phone drawing.)
 """
 from __future__ import annotations
 
@@ -31,8 +31,6 @@ FIGURE_WIDTH = 375
 MIN_TEXT_PX = 9.0
 #: Table pages checked: this many with the widest tables (plus the largest page of the equation index).
 TABLE_SAMPLE = 4
-BOXES = ".bd-article .pg-figure-scroll"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 # ------------------------------------------------------------------ what the sources say
@@ -82,7 +80,7 @@ def test_the_style_figures_are_measured_against_is_read():
 
 def test_no_figure_text_is_drawn_below_the_readable_size():
     """At the lowest resolution a figure is drawn at, its smallest text is at least MIN_TEXT_PX
-    high in the image (at phone width a figure is shown at its drawn size, in a box that scrolls)."""
+    high in the image (on a phone a figure is shown at about its drawn size: its phone drawing)."""
     px = smallest_figure_text_px()
     assert px >= MIN_TEXT_PX, (f"the smallest figure text is {px:.2f} px high in its image (< {MIN_TEXT_PX}): "
                                f"font sizes used {sorted(set(notebook_font_sizes()))[:4]}...")
@@ -223,15 +221,21 @@ def test_split_words_are_noticed(open_page, table_pages):
     assert page.evaluate(_SPLIT_WORDS)["split"], f"{table_pages[0]}: no split word noticed"
 
 
-#: For every figure image of a cell output that is shown: its displayed and natural widths, and
-#: its box (a div.pg-figure-scroll) with whether it scrolls and what it says.
-_FIGURES = """(sel) => [...document.querySelectorAll('.bd-article .cell_output img')]
+#: Every figure image of a cell output that is shown: the file it shows, its own file, the file of its
+#: picture's phone source (if it is in a <picture>), its displayed and natural widths and its right edge.
+_FIGURES = """() => [...document.querySelectorAll('.bd-article .cell_output img')]
     .filter(img => img.getClientRects().length > 0)
-    .map(img => { const box = img.closest(sel);
-        return {src: (img.currentSrc || img.src).split('/').pop(), shown: img.getBoundingClientRect().width,
-                natural: img.naturalWidth, complete: img.complete,
-                box: box ? {scrolls: box.scrollWidth > box.clientWidth + 1, tabindex: box.getAttribute('tabindex'),
-                            role: box.getAttribute('role'), label: box.getAttribute('aria-label')} : null}; })"""
+    .map(img => { const pic = img.parentElement.tagName === 'PICTURE' ? img.parentElement : null;
+        const r = img.getBoundingClientRect(), file = u => (u || '').split('/').pop();
+        return {src: file(img.currentSrc || img.src), own: file(img.src),
+                phone: pic ? file(pic.querySelector('source').srcset) : null,
+                shown: r.width, right: r.right, natural: img.naturalWidth, complete: img.complete}; })"""
+
+#: Every shown image of a <picture> in a cell output has loaded its phone source.
+_PHONE_SHOWN = """() => [...document.querySelectorAll('.bd-article .cell_output picture img')]
+    .filter(img => img.getClientRects().length > 0)
+    .every(img => img.complete && img.naturalWidth > 0 &&
+                  img.currentSrc.split('/').pop() === img.parentElement.querySelector('source').srcset.split('/').pop())"""
 
 #: Load every image now (the lazy ones too) and open every collapsed block; resolves when the
 #: images have arrived (or after 30 s, leaving the incomplete ones for the test to name).
@@ -246,87 +250,81 @@ _LOAD_ALL = """async () => {
     await Promise.race([done, new Promise(r => setTimeout(r, 30000))]);
 }"""
 
-#: The page's script has made every box that scrolls a named tab stop (and only those).
-_BOXES_SETTLED = """(sel) => [...document.querySelectorAll(sel)].every(box => {
-    const scrolls = box.getClientRects().length > 0 && box.scrollWidth > box.clientWidth + 1;
-    return scrolls === (box.getAttribute('tabindex') === '0'); })"""
+#: The image a widget shows, as a file name, and its phone source's (the widget is the argument).
+_WIDGET_IMAGE = """(w) => { const img = w.querySelector('img.pgw-img'), source = w.querySelector('picture source');
+    return {src: img.currentSrc.split('/').pop(), phone: source.srcset.split('/').pop(), complete: img.complete}; }"""
 
 
-@pytest.fixture(scope="module")
-def axe_source() -> str:
+def _moves_on_a_phone(page, widget, move) -> str | None:
+    """After ``move()`` (a control of ``widget`` used by keyboard) the widget shows another of its phone
+    images; what went wrong otherwise."""
+    before = page.evaluate(_WIDGET_IMAGE, widget)
+    move()
     try:
-        import axe_playwright_python
-    except ImportError:
-        pytest.skip("the Python package axe-playwright-python is not installed (pip install -r requirements-test.txt)")
-    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+        page.wait_for_function("""([w, before]) => { const img = w.querySelector('img.pgw-img'),
+            source = w.querySelector('picture source'), file = u => u.split('/').pop();
+            return img.complete && file(img.currentSrc) === file(source.srcset) && file(source.srcset) !== before; }""",
+                               arg=[widget, before["src"]], timeout=10_000)
+    except Exception:                          # noqa: BLE001 - named here
+        return f"it shows {page.evaluate(_WIDGET_IMAGE, widget)} (before: {before})"
+    return None
 
 
-def _ring(element) -> bool:
-    return element.evaluate("(el) => { const s = getComputedStyle(el); "
-                            "return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; }")
-
-
-def test_figure_text_is_readable_at_phone_width(open_page, site_root, chapter_pages, axe_source):
+def test_figures_are_drawn_for_a_phone_and_readable_there(open_page, site_root, chapter_pages):
+    """At 1280 px a figure shows its own image; at 375 px every figure with a phone drawing shows it, every
+    figure fits the screen at a scale that keeps its smallest text at least MIN_TEXT_PX high, and a player
+    and a slider figure, moved by keyboard, go on showing phone images."""
     pages = figure_pages(site_root, chapter_pages)
     if not pages:
         pytest.skip("no chapter page with figures")
     text_px = smallest_figure_text_px()
-    problems, scrolling = [], 0
+    problems, drawings, moved = [], 0, set()
     for path in pages:
         page = open_page(path, wait_ms=0)
         page.evaluate(_LOAD_ALL)
-        page.wait_for_function(_BOXES_SETTLED, arg=BOXES, timeout=10_000)
-        wide = page.evaluate(_FIGURES, BOXES)
-        if [f for f in wide if f["box"] and (f["box"]["tabindex"] or f["box"]["role"])]:
-            problems.append(f"{path} at 1280 px: figure boxes are tab stops or regions though the figures fit")
+        wide = page.evaluate(_FIGURES)
+        if [f for f in wide if f["src"] != f["own"]]:
+            problems.append(f"{path} at 1280 px: a phone drawing is shown")
         page.set_viewport_size({"width": FIGURE_WIDTH, "height": 812})
         try:
-            page.wait_for_function(_BOXES_SETTLED, arg=BOXES, timeout=10_000)
+            page.wait_for_function(_PHONE_SHOWN, timeout=30_000)
         except Exception:                        # noqa: BLE001 - named below
-            problems.append(f"{path}: after the resize, the figure boxes that scroll are not all tab stops")
-        figures = page.evaluate(_FIGURES, BOXES)
+            problems.append(f"{path}: at {FIGURE_WIDTH} px not every figure shows its phone drawing within 30 s")
+        figures = page.evaluate(_FIGURES)
         if not figures:
             problems.append(f"{path}: no figure image shown")
         for f in figures:
             if not (f["complete"] and f["natural"]):
                 problems.append(f"{path}: {f['src']} did not load")
                 continue
+            drawings += f["phone"] is not None
+            if f["phone"] is not None and f["src"] != f["phone"]:
+                problems.append(f"{path}: {f['src']} is shown where its phone drawing {f['phone']} should be")
             shown_px = f["shown"] / f["natural"] * text_px
             if shown_px < MIN_TEXT_PX:
                 problems.append(f"{path}: {f['src']} is shown {f['shown']:.0f} of {f['natural']} px wide: "
                                 f"its smallest text is {shown_px:.1f} px high (< {MIN_TEXT_PX})")
-            box = f["box"]
-            if box is None:
-                problems.append(f"{path}: {f['src']} is in no figure box")
-            elif box["scrolls"]:
-                scrolling += 1
-                if box["tabindex"] != "0" or box["role"] != "region" or \
-                        not re.fullmatch(r"figure [0-9]+, scroll sideways", box["label"] or ""):
-                    problems.append(f"{path}: the box of {f['src']} scrolls but says {box}")
-        labels = [f["box"]["label"] for f in figures if f["box"] and f["box"]["label"]]
-        if len(set(labels)) != len(labels):
-            problems.append(f"{path}: two figure boxes have the same name")
+            if f["right"] > FIGURE_WIDTH + 1:
+                problems.append(f"{path}: {f['src']} reaches {f['right']:.0f} px on a {FIGURE_WIDTH} px screen")
         width = page.evaluate(_PAGE_WIDTH)
         if width > FIGURE_WIDTH + 1:
             problems.append(f"{path}: the page is {width} px wide on a {FIGURE_WIDTH} px screen")
-        box = page.query_selector(f"{BOXES}[tabindex='0']")
-        if box is not None:                      # the first box that scrolls: keyboard and focus ring
-            box.scroll_into_view_if_needed()
-            box.focus()
-            page.keyboard.press("ArrowRight")
-            if not _ring(box):
-                problems.append(f"{path}: a focused figure box shows no focus ring")
-            try:
-                page.wait_for_function("(el) => el.scrollLeft > 0", arg=box, timeout=5_000)
-            except Exception:                    # noqa: BLE001 - named here
-                problems.append(f"{path}: a focused figure box does not scroll with the arrow key")
-            page.add_script_tag(content=axe_source)
-            found = page.evaluate("""async ([sel, tags]) => (await axe.run(
-                {include: [...document.querySelectorAll(sel + "[tabindex='0']")]},
-                {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"],
-                 rules: {"scrollable-region-focusable": {enabled: true}}})).violations
-                .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ')')""", [BOXES, WCAG_TAGS])
-            problems += [f"{path}: axe: {v}" for v in found]
-    if not scrolling:
-        problems.append(f"no figure box scrolls at {FIGURE_WIDTH} px on {pages}: the wide figures were not kept wide")
+        player = page.query_selector("figure.pgw-player:has(picture)")
+        if player is not None:
+            button = player.query_selector("button[data-act=next]")
+            button.scroll_into_view_if_needed()
+            wrong = _moves_on_a_phone(page, player, lambda: (button.focus(), page.keyboard.press("Enter")))
+            problems += [f"{path}: the player's Next on a phone: {wrong}"] if wrong else []
+            moved.add("player")
+        sliders = page.query_selector("figure.pgw-sliders:has(picture)")
+        slider = sliders.query_selector("input[type=range]") if sliders is not None else None
+        if slider is not None:
+            slider.scroll_into_view_if_needed()
+            wrong = _moves_on_a_phone(page, sliders, lambda: (slider.focus(), page.keyboard.press("ArrowRight")))
+            problems += [f"{path}: a slider moved on a phone: {wrong}"] if wrong else []
+            moved.add("slider")
+    if not drawings:
+        problems.append(f"no phone drawing shown on {pages}")
+    if moved != {"player", "slider"}:
+        problems.append(f"only {sorted(moved)} of a player and a slider figure with phone images were moved on {pages}")
     assert not problems, "\n".join(problems)

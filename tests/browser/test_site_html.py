@@ -151,3 +151,64 @@ def test_the_slider_check_reports_repeats_and_dead_controls():
     assert "control 'b': the same image at every position" in problems[1]
     data["images"].update({"2,0": "f/2.webp", "1,1": "f/3.webp"})
     assert _slider_problems("p.html", data) == []
+
+
+#: A figure image of a cell output (the book moved it into ``_figures/``), with the phone source of its
+#: ``<picture>`` when it has one: (media, phone width, image width).
+_FIGURE = re.compile(r'(?:<picture><source media="([^"]+)" srcset="[^"]*_figures/[^"]+" width="(\d+)" height="\d+" />)?'
+                     r'<img\b(?=[^>]*\bsrc="[^"]*_figures/)[^>]*\bwidth="(\d+)"')
+_WIDGET_DATA = re.compile(r'<figure class="pgw pgw-(player|sliders)"[^>]*>(.*?)<script type="application/json" '
+                          r'class="pgw-data">(.*?)</script>', re.S)
+
+
+def _phone_problems(rel: str, html: str, fit: int, media: str) -> tuple[list[str], int]:
+    """The figures of one page that a phone would show shrunk (wider than ``fit`` CSS px with no phone
+    drawing, or with one that is wider), and the number of phone drawings."""
+    problems, drawings = [], 0
+    for m in _FIGURE.finditer(html):
+        phone_media, phone_width, width = m.group(1), m.group(2), int(m.group(3))
+        if phone_media is None:
+            if width > fit:
+                problems.append(f"{rel}: a figure {width} px wide has no drawing for a phone")
+            continue
+        drawings += 1
+        if phone_media != media or int(phone_width) > fit:
+            problems.append(f"{rel}: a phone drawing {phone_width} px wide for {phone_media!r} (at most {fit} "
+                            f"px, for {media!r})")
+    for kind, markup, payload in _WIDGET_DATA.findall(html):
+        data = json.loads(payload)
+        shown = data["frames"] if kind == "player" else data["images"]
+        phone = data.get("phone")
+        if ("<picture>" in markup) != (phone is not None):
+            problems.append(f"{rel}: a {kind} whose picture and phone images disagree")
+        elif phone is not None and (len(phone) != len(shown) if kind == "player" else phone.keys() != shown.keys()):
+            problems.append(f"{rel}: a {kind} with {len(shown)} images and {len(phone)} phone images")
+    return problems, drawings
+
+
+def test_every_wide_figure_has_a_drawing_for_a_phone(site_root):
+    """A figure wider than a phone's column comes with a drawing for it (``plotting.phone_layout``): a static
+    figure's ``<picture>``, a player's frame and a slider figure's position alike, so that on a phone no
+    figure is shrunk below legibility or scrolls sideways. The browser tests check that a phone gets them."""
+    from pedagogy_lib.display.plotting import PHONE_MEDIA, PHONE_WIDTH_PX
+
+    fit = int(1.1 * PHONE_WIDTH_PX)           # a tight crop may leave a phone drawing a few pixels wider
+    problems, drawings = [], 0
+    for path in _book_html(site_root):
+        found, n = _phone_problems(path.relative_to(site_root).as_posix(),
+                                   path.read_text(encoding="utf-8", errors="replace"), fit, PHONE_MEDIA)
+        problems += found
+        drawings += n
+    assert drawings > 100, f"only {drawings} phone drawings on the whole site: are the figures drawn for phones?"
+    assert not problems, "\n".join(problems)
+
+
+def test_the_phone_check_names_a_wide_figure_without_a_drawing():
+    """The rule above on made-up markup: a wide bare figure and a too-wide phone drawing are named."""
+    page = ('<img src="../_figures/a.webp" alt="x" width="900" height="300" />'
+            '<picture><source media="(max-width: 40rem)" srcset="../_figures/b.webp" width="500" height="900" />'
+            '<img src="../_figures/c.webp" alt="y" width="900" height="300" /></picture>'
+            '<img src="../_figures/d.webp" alt="z" width="300" height="300" />')
+    problems, drawings = _phone_problems("p.html", page, 363, "(max-width: 40rem)")
+    assert drawings == 1 and len(problems) == 2
+    assert "900 px wide has no drawing" in problems[0] and "500 px wide" in problems[1]

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from pedagogy_lib.display import animation, plotting, widgets  # noqa: E402
 
@@ -630,3 +631,97 @@ def test_a_book_build_keeps_each_static_figure_as_svg_for_the_figure_pack(monkey
     monkeypatch.setenv("PEDAGOGY_FAST", "1")
     plotting.show(draw(), alt="A rising line.")
     assert shown[2] is None
+
+
+def _three_panels():
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
+    for k, ax in enumerate(axes):
+        ax.plot([0, 1, 2], [k, 1, 2 - k])
+        ax.set_title(f"panel {k}")
+        ax.set_xlabel("x")
+    fig.colorbar(axes[2].imshow(np.arange(4.0).reshape(2, 2)), ax=axes[2])
+    fig.tight_layout()
+    return fig, axes
+
+
+def test_a_wide_figure_is_stacked_for_a_phone_and_then_restored():
+    """Inside ``phone_layout`` the three panels sit one under the other in a phone-wide image, the
+    panels that hid their shared y tick labels show them, and afterwards the figure draws exactly as
+    before."""
+    fig, axes = _three_panels()
+    before = plotting.encode_figure(fig, compact=False)
+    with plotting.phone_layout(fig, 90.0) as changed:
+        phone = plotting.encode_figure(fig, compact=False, dpi=90.0)
+        boxes = [ax.get_position() for ax in axes]
+        labels = [ax.yaxis.get_tick_params()["labelleft"] for ax in axes]
+    after = plotting.encode_figure(fig, compact=False)
+    plt.close(fig)
+    assert changed is not None and before.width > 2 * plotting.PHONE_WIDTH_PX
+    assert phone.width <= plotting.PHONE_WIDTH_PX and phone.height > 2 * phone.width
+    assert all(a.y0 > b.y1 for a, b in zip(boxes, boxes[1:])), "the panels are not stacked top to bottom"
+    assert labels == [True, True, True]
+    assert after.data == before.data, "the figure was not restored"
+
+
+def test_a_figure_that_fits_a_phone_is_left_as_it_is():
+    fig, ax = plt.subplots(figsize=(3.0, 2.5))
+    ax.plot([0, 1], [0, 1])
+    before = plotting.encode_figure(fig, compact=False, dpi=90.0)
+    with plotting.phone_layout(fig, 90.0) as changed:
+        inside = plotting.encode_figure(fig, compact=False, dpi=90.0)
+    plt.close(fig)
+    assert changed is None and inside.data == before.data
+
+
+def test_a_book_build_shows_a_phone_rendering_on_a_narrow_screen(monkeypatch):
+    """In the book a wide figure is a ``<picture>`` whose phone source is chosen by the style sheet's phone
+    width; a narrow figure, and any figure in a live kernel, is a plain image."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, metadata=None: shown.append(obj.html()))
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    plotting.show(_three_panels()[0], alt="Three panels.")
+    small, ax = plt.subplots(figsize=(3.0, 2.5))
+    plotting.show(small, alt="A small figure.")
+    monkeypatch.delenv("PEDAGOGY_STATIC_WIDGETS")
+    plotting.show(_three_panels()[0], alt="Three panels.")
+    match = re.fullmatch(r'<picture><source media="([^"]+)" srcset="data:image/\w+;base64,[^"]+" width="(\d+)" '
+                         r'height="(\d+)" /><img src="data:image/[^"]+" alt="Three panels\." [^>]*/></picture>',
+                         shown[0])
+    assert match and match.group(1) == plotting.PHONE_MEDIA
+    assert int(match.group(2)) <= plotting.PHONE_WIDTH_PX < int(match.group(3))
+    assert shown[1].startswith("<img ") and shown[2].startswith("<img ")
+
+
+def _two_panels(shift=0.0):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3), dpi=90)
+    for k, ax in enumerate(axes):
+        ax.plot([0, 1], [0, k + shift])
+        ax.set_ylim(-1, 5)
+        ax.set_title(f"panel {k}")
+    fig.tight_layout()
+    return fig, axes
+
+
+def test_a_wide_player_and_slider_figure_get_phone_images_in_a_book_build(monkeypatch):
+    """In the book the player holds a phone frame for every frame, all of one size (its first frame's
+    layout), and a slider figure a phone image for every position; the page's picture starts from the
+    first of them. A narrow figure gets none."""
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    fig, axes = _two_panels()
+    (line,) = axes[1].plot([], [])
+    anim = animation.animate(fig, lambda i: line.set_data([0, 1], [1, i]), 4, alt="A line tilting up.")
+    page = anim._repr_html_()
+    data = _player_data(page)
+    sizes = {Image.open(io.BytesIO(base64.b64decode(f.split(",", 1)[1]))).size for f in data["phone"]}
+    assert len(data["phone"]) == len(data["frames"]) == 4 and len(set(data["phone"])) == 4
+    assert len(sizes) == 1 and next(iter(sizes))[0] <= plotting.PHONE_WIDTH_PX < next(iter(sizes))[1] * 2
+    assert f'<source media="{plotting.PHONE_MEDIA}" srcset="{data["phone"][0]}"' in page
+
+    out = widgets.interactive_plot(lambda shift=0.0: _two_panels(shift)[0], alt="Two panels.",
+                                   shift=W.FloatSlider(value=0.0, min=0.0, max=3.0, step=1.0, description="shift"))
+    data = _sliders(out._repr_mimebundle_())
+    assert data["phone"].keys() == data["images"].keys() and len(set(data["phone"].values())) == len(data["phone"])
+    narrow = widgets.interactive_plot(_plot, alt="A line.",
+                                      slope=W.FloatSlider(value=1.0, min=0.0, max=3.0, step=1.0, description="slope"))
+    bundle = narrow._repr_mimebundle_()
+    assert "phone" not in _sliders(bundle) and "<picture>" not in bundle["text/html"]
