@@ -11,7 +11,9 @@ Page weight: the first frame is an ``<img loading="lazy">``; the other frames ar
 player's data and fetched only when the player is first used. In the book they are WebP files
 named by content hash (see :mod:`pedagogy_lib.display.plotting`); in a live kernel the player is
 self-contained. The figure is closed afterwards, so the inline backend shows no stray last frame,
-and the number of frames is capped so that pages and builds stay small.
+and the number of frames is capped so that pages and builds stay small. In the book a wide figure's
+frames are also drawn for a phone's column (:func:`~pedagogy_lib.display.plotting.phone_layout`, in
+the first frame's layout throughout), and the player shows those on a phone.
 
 Under the test command (``PEDAGOGY_FAST=1``, see :mod:`pedagogy_lib.core.budget`) ``update`` still
 runs for every frame, in order, but only :data:`FAST_FRAMES` of them, evenly spaced from the first

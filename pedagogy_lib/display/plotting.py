@@ -21,7 +21,9 @@ is invisible). The images a static slider swaps in, many per figure, are lossy a
 is exact and lighter both). On a sample of the site's slider images that averages about 10.5 kB
 against 12.9 kB for the rule above (17.6 kB all lossless); text stays legible at that quality. The book's Sphinx
 extension ``_ext/pedagogy_figures.py`` then moves each image out of the page into a file named by
-its content hash, so a page's HTML stays small and images are cached across visits. Static figures
+its content hash, so a page's HTML stays small and images are cached across visits. A figure wider
+than a phone's column is drawn a second time for it (:func:`phone_layout`), and the page shows that
+drawing on a screen up to 40rem wide (a ``<picture>``). Static figures
 and the first frame of a player carry ``loading="lazy"`` (fetched when scrolled into view); the
 other frames are fetched by the script when the player is first used, and a slider's images when
 that control is first used (all of them at once when every combination is drawn).
@@ -47,7 +49,7 @@ from ..core.checks import as_array, check_spd
 __all__ = ["COLORS", "CLASS_COLORS", "use_style", "ellipse_points", "gaussian_ellipse", "show", "figure_png",
            "static_build", "EncodedImage", "encode_figure", "StaticFigure", "check_alt", "WIDGET_ASSETS",
            "widget_html", "encode_figure_pixels", "SLIDER_QUALITY", "draw_dag", "phone_layout", "savefig_dpi",
-           "PHONE_MEDIA", "PHONE_WIDTH_PX", "picture"]
+           "PHONE_MEDIA", "PHONE_WIDTH_PX", "picture", "phone_image"]
 
 # matplotlib warns when placing a legend at its default location ("best") takes more than a second of
 # wall time. That says how busy the machine is, not anything about the figure: on a loaded machine it
@@ -315,8 +317,8 @@ def encode_figure_pixels(fig, *, tight: bool = True, dpi: float | None = None, c
 
 #: The media query under which a page shows a figure's phone drawing: screens up to 640 px wide.
 PHONE_MEDIA = "(max-width: 40rem)"
-#: Width (CSS px) of a figure drawn for a phone: a 390 px screen leaves the book's column about 340 px.
-PHONE_WIDTH_PX = 330
+#: Width (CSS px) of a figure drawn for a phone: a 375 px screen leaves the book's column 315 px.
+PHONE_WIDTH_PX = 300
 
 
 def _grid_cells(fig):
@@ -425,6 +427,13 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
             fig.subplots_adjust(**saved["pars"])
 
 
+def phone_image(fig, quality: int | None = None) -> EncodedImage | None:
+    """``fig`` drawn for a phone (:func:`phone_layout`) and encoded as :func:`encode_figure` does, or ``None``
+    when it needs no phone drawing."""
+    with phone_layout(fig, savefig_dpi(fig)) as changed:
+        return None if changed is None else encode_figure(fig, quality=quality)
+
+
 def savefig_dpi(fig) -> float:
     """The resolution :func:`encode_figure` draws ``fig`` at when given none: matplotlib's ``savefig.dpi``."""
     dpi = mpl.rcParams["savefig.dpi"]
@@ -496,10 +505,7 @@ def show(fig, alt: str) -> None:
     image = encode_figure(fig)
     # the SVG costs about as much as the image again, so the test command's fast build skips it
     vector = figure_svgz(fig) if static_build() and not fast() else None
-    phone = None
-    if static_build():
-        with phone_layout(fig, savefig_dpi(fig)) as changed:
-            phone = None if changed is None else encode_figure(fig)
+    phone = phone_image(fig) if static_build() else None
     plt.close(fig)
     if vector is None:
         display(StaticFigure(image, alt, phone))

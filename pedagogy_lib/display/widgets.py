@@ -62,7 +62,9 @@ new.
 
 The images are never part of the page's HTML: the book moves them into files that a control loads
 on first use (see :mod:`pedagogy_lib.display.plotting`); they are lossy WebP at
-:data:`~pedagogy_lib.display.plotting.SLIDER_QUALITY`.
+:data:`~pedagogy_lib.display.plotting.SLIDER_QUALITY`. A wide figure is also drawn for a phone's
+column at every position (:func:`~pedagogy_lib.display.plotting.phone_layout`), and a phone
+loads and shows those.
 """
 from __future__ import annotations
 
@@ -77,7 +79,7 @@ import numpy as np
 
 from ..core.budget import fast
 from .plotting import (SLIDER_QUALITY, EncodedImage, StaticFigure, check_alt, encode_figure, encode_figure_pixels,
-                       phone_layout, picture, savefig_dpi, static_build, widget_html)
+                       phone_image, picture, static_build, widget_html)
 
 __all__ = ["interactive_plot", "InteractivePlot", "POSITIONS", "CHEAP_POSITIONS", "FAST_POSITIONS", "MAX_OPTIONS",
            "PRODUCT_LIMIT", "PIXEL_TOLERANCE", "SAME_PICTURE_PIXELS", "positions", "same_picture"]
@@ -282,10 +284,7 @@ def _render(plot, values: dict) -> _Drawn:
 
     fig = plot(**values)
     try:
-        image, pixels = encode_figure_pixels(fig, quality=SLIDER_QUALITY)
-        with phone_layout(fig, savefig_dpi(fig)) as changed:
-            phone = None if changed is None else encode_figure(fig, quality=SLIDER_QUALITY)
-        return _Drawn(image, pixels, phone)
+        return _Drawn(*encode_figure_pixels(fig, quality=SLIDER_QUALITY), phone_image(fig, quality=SLIDER_QUALITY))
     finally:
         plt.close(fig)
 

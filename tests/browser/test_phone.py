@@ -234,8 +234,9 @@ _FIGURES = """() => [...document.querySelectorAll('.bd-article .cell_output img'
 #: Every shown image of a <picture> in a cell output has loaded its phone source.
 _PHONE_SHOWN = """() => [...document.querySelectorAll('.bd-article .cell_output picture img')]
     .filter(img => img.getClientRects().length > 0)
-    .every(img => img.complete && img.naturalWidth > 0 &&
-                  img.currentSrc.split('/').pop() === img.parentElement.querySelector('source').srcset.split('/').pop())"""
+    .every(img => { const file = u => u.split('/').pop();
+        return img.complete && img.naturalWidth > 0 &&
+               file(img.currentSrc) === file(img.parentElement.querySelector('source').srcset); })"""
 
 #: Load every image now (the lazy ones too) and open every collapsed block; resolves when the
 #: images have arrived (or after 30 s, leaving the incomplete ones for the test to name).

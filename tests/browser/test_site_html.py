@@ -153,6 +153,9 @@ def test_the_slider_check_reports_repeats_and_dead_controls():
     assert _slider_problems("p.html", data) == []
 
 
+#: Width (CSS px) of the book's column on a 375 px screen, where ``test_phone.py`` looks at the figures: a
+#: figure up to this wide is shown there at its drawn size.
+PHONE_COLUMN_PX = 315
 #: A figure image of a cell output (the book moved it into ``_figures/``), with the phone source of its
 #: ``<picture>`` when it has one: (media, phone width, image width).
 _FIGURE = re.compile(r'(?:<picture><source media="([^"]+)" srcset="[^"]*_figures/[^"]+" width="(\d+)" height="\d+" />)?'
@@ -190,13 +193,12 @@ def test_every_wide_figure_has_a_drawing_for_a_phone(site_root):
     """A figure wider than a phone's column comes with a drawing for it (``plotting.phone_layout``): a static
     figure's ``<picture>``, a player's frame and a slider figure's position alike, so that on a phone no
     figure is shrunk below legibility or scrolls sideways. The browser tests check that a phone gets them."""
-    from pedagogy_lib.display.plotting import PHONE_MEDIA, PHONE_WIDTH_PX
+    from pedagogy_lib.display.plotting import PHONE_MEDIA
 
-    fit = int(1.1 * PHONE_WIDTH_PX)           # a tight crop may leave a phone drawing a few pixels wider
     problems, drawings = [], 0
     for path in _book_html(site_root):
         found, n = _phone_problems(path.relative_to(site_root).as_posix(),
-                                   path.read_text(encoding="utf-8", errors="replace"), fit, PHONE_MEDIA)
+                                   path.read_text(encoding="utf-8", errors="replace"), PHONE_COLUMN_PX, PHONE_MEDIA)
         problems += found
         drawings += n
     assert drawings > 100, f"only {drawings} phone drawings on the whole site: are the figures drawn for phones?"
@@ -209,6 +211,6 @@ def test_the_phone_check_names_a_wide_figure_without_a_drawing():
             '<picture><source media="(max-width: 40rem)" srcset="../_figures/b.webp" width="500" height="900" />'
             '<img src="../_figures/c.webp" alt="y" width="900" height="300" /></picture>'
             '<img src="../_figures/d.webp" alt="z" width="300" height="300" />')
-    problems, drawings = _phone_problems("p.html", page, 363, "(max-width: 40rem)")
+    problems, drawings = _phone_problems("p.html", page, PHONE_COLUMN_PX, "(max-width: 40rem)")
     assert drawings == 1 and len(problems) == 2
     assert "900 px wide has no drawing" in problems[0] and "500 px wide" in problems[1]

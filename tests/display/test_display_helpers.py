@@ -725,3 +725,4 @@ def test_a_wide_player_and_slider_figure_get_phone_images_in_a_book_build(monkey
                                       slope=W.FloatSlider(value=1.0, min=0.0, max=3.0, step=1.0, description="slope"))
     bundle = narrow._repr_mimebundle_()
     assert "phone" not in _sliders(bundle) and "<picture>" not in bundle["text/html"]
+
