@@ -157,8 +157,9 @@ def test_the_slider_check_reports_repeats_and_dead_controls():
 #: figure up to this wide is shown there at its drawn size.
 PHONE_COLUMN_PX = 315
 #: A figure image of a cell output (the book moved it into ``_figures/``), with the phone source of its
-#: ``<picture>`` when it has one: (media, phone width, image width).
-_FIGURE = re.compile(r'(?:<picture><source media="([^"]+)" srcset="[^"]*_figures/[^"]+" width="(\d+)" height="\d+" />)?'
+#: ``<picture>`` when it has one (in a file, or inline when it is as small as an icon): (media, phone
+#: width, image width).
+_FIGURE = re.compile(r'(?:<picture><source media="([^"]+)" srcset="[^"]+" width="(\d+)" height="\d+" />)?'
                      r'<img\b(?=[^>]*\bsrc="[^"]*_figures/)[^>]*\bwidth="(\d+)"')
 _WIDGET_DATA = re.compile(r'<figure class="pgw pgw-(player|sliders)"[^>]*>(.*?)<script type="application/json" '
                           r'class="pgw-data">(.*?)</script>', re.S)
@@ -210,7 +211,9 @@ def test_the_phone_check_names_a_wide_figure_without_a_drawing():
     page = ('<img src="../_figures/a.webp" alt="x" width="900" height="300" />'
             '<picture><source media="(max-width: 40rem)" srcset="../_figures/b.webp" width="500" height="900" />'
             '<img src="../_figures/c.webp" alt="y" width="900" height="300" /></picture>'
+            '<picture><source media="(max-width: 40rem)" srcset="data:image/webp;base64,UklG" width="300" '
+            'height="200" /><img src="../_figures/e.webp" alt="w" width="500" height="300" /></picture>'
             '<img src="../_figures/d.webp" alt="z" width="300" height="300" />')
     problems, drawings = _phone_problems("p.html", page, PHONE_COLUMN_PX, "(max-width: 40rem)")
-    assert drawings == 1 and len(problems) == 2
+    assert drawings == 2 and len(problems) == 2
     assert "900 px wide has no drawing" in problems[0] and "500 px wide" in problems[1]
