@@ -48,7 +48,7 @@ from ..core.checks import as_array, check_spd
 
 __all__ = ["COLORS", "CLASS_COLORS", "use_style", "ellipse_points", "gaussian_ellipse", "show", "figure_png",
            "static_build", "EncodedImage", "encode_figure", "StaticFigure", "check_alt", "WIDGET_ASSETS",
-           "widget_html", "encode_figure_pixels", "SLIDER_QUALITY", "draw_dag", "phone_layout", "savefig_dpi",
+           "widget_html", "encode_figure_pixels", "SLIDER_QUALITY", "draw_dag", "phone_layout",
            "PHONE_MEDIA", "PHONE_WIDTH_PX", "picture", "phone_image"]
 
 # matplotlib warns when placing a legend at its default location ("best") takes more than a second of
@@ -290,9 +290,10 @@ def encode_figure_pixels(fig, *, tight: bool = True, dpi: float | None = None, c
     if compact is None:
         compact = static_build()
     compact = bool(compact) and _webp_available()
-    rgb = _drawn_once(fig, tight, savefig_dpi(fig) if dpi is None else float(dpi))
+    dpi = _savefig_dpi(fig) if dpi is None else float(dpi)
+    rgb = _drawn_once(fig, tight, dpi)
     if rgb is None:
-        options = {"format": "png", "facecolor": "white", "transparent": False, "dpi": dpi or savefig_dpi(fig)}
+        options = {"format": "png", "facecolor": "white", "transparent": False, "dpi": dpi}
         if tight:
             options["bbox_inches"] = "tight"
         buf = io.BytesIO()
@@ -405,7 +406,7 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
                     ax.tick_params(axis="y", labelleft=True)
         for t in texts:
             t.set_wrap(True)
-        fig.set_size_inches(phone, row_height * len(order or [0]), forward=False)
+        fig.set_size_inches(phone, row_height * max(len(order), 1), forward=False)
         if not _adjustable(fig):           # laid out by an engine of its own (constrained layout)
             yield {}
             return
@@ -430,11 +431,11 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
 def phone_image(fig, quality: int | None = None) -> EncodedImage | None:
     """``fig`` drawn for a phone (:func:`phone_layout`) and encoded as :func:`encode_figure` does, or ``None``
     when it needs no phone drawing."""
-    with phone_layout(fig, savefig_dpi(fig)) as changed:
+    with phone_layout(fig, _savefig_dpi(fig)) as changed:
         return None if changed is None else encode_figure(fig, quality=quality)
 
 
-def savefig_dpi(fig) -> float:
+def _savefig_dpi(fig) -> float:
     """The resolution :func:`encode_figure` draws ``fig`` at when given none: matplotlib's ``savefig.dpi``."""
     dpi = mpl.rcParams["savefig.dpi"]
     return float(fig.dpi if dpi == "figure" else dpi)
