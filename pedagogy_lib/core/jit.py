@@ -29,8 +29,8 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["COMPILE_AFTER_TWIN_SECONDS", "HAVE_NUMBA", "mark_compiled", "njit", "njit_ieee", "njit_inline",
-           "prefer_compiled"]
+__all__ = ["COMPILE_AFTER_TWIN_SECONDS", "HAVE_NUMBA", "compile_for", "mark_compiled", "njit", "njit_ieee",
+           "njit_inline", "prefer_compiled"]
 
 try:
     if os.environ.get("PEDAGOGY_DISABLE_NUMBA", "") not in ("", "0"):
@@ -79,6 +79,20 @@ def njit_ieee(func):
     if _numba is not None:
         return _numba.njit(cache=True, error_model="numpy")(func)
     func.py_func = func
+    return func
+
+
+def compile_for(func, signature: str):
+    """``func`` compiled now (or loaded from the cache) for the argument types ``signature`` and no others, by
+    ``numba.njit(signature, cache=True)``; ``func`` itself without numba.
+
+    numba's dispatcher then checks the types of every call in C, and raises ``TypeError`` ("No matching
+    definition") for any other dtype, dimension or layout, or a read-only array, instead of compiling
+    another version: a caller that catches it needs no checks of its own. Compiling at once is the price,
+    so a caller that may never need the function calls this on first use.
+    """
+    if _numba is not None:
+        return _numba.njit(signature, cache=True)(func)
     return func
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.jit import njit, njit_inline
+from ..core.jit import compile_for, njit, njit_inline
 from ..core.kernels import (BLAS_MIN_WORK, LOOPS_ONLY, USE_BLAS, chol_logdet, chol_upper, mm, mtm, solve_u, solve_ut,
                             solve_ut_vec, spd_screen, symmetrize_into, weighted_sumsq)
 from ..core.linalg import TAU
@@ -483,15 +483,14 @@ def screen_model(model, limit, sym_rtol, spd_ulps, eps):
     return ok1 and okx and oky, L1, Lx, Ly
 
 
-@njit
-def run_small(params, y, smooth, limit, sym_rtol, spd_ulps, eps):
-    """The fast path of :mod:`~pedagogy_lib.lgssm.small` in one call, for ``params = (mu1, Sigma1, A, a, Sigma_x,
-    C, c, Sigma_y_x)`` without control and a complete ``y``: the shapes, :func:`screen_model` and ``y`` finite,
-    then :func:`filter_covariance` and, when ``smooth``, :func:`rts_backward`, in loops (``LOOPS_ONLY``: the
-    caller sends only models of fewer than ``LOOPS_ONLY_MAX_DIM`` dimensions). Returns ``ok`` and the fields of
-    the smoother's result (``J`` and the smoother's arrays of length 0 unless ``smooth``); ``ok`` is False when
-    a check fails or the filter does, and the caller then takes the full path, which decides and explains."""
-    mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x = params
+def run_small(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, screen, smooth):
+    """The fast path of :mod:`~pedagogy_lib.lgssm.small` in one call, for a model without control and a complete
+    ``y``: the shapes, :func:`screen_model` (``screen``: its last four arguments) and ``y`` finite, then
+    :func:`filter_covariance` and, when ``smooth``, :func:`rts_backward`, in loops (``LOOPS_ONLY``: the caller
+    sends only models of fewer than ``LOOPS_ONLY_MAX_DIM`` dimensions). Returns ``ok`` and the fields of the
+    smoother's result (``J`` and the smoother's arrays of length 0 unless ``smooth``); ``ok`` is False when a
+    check or the filter fails, and the caller then takes the full path, which decides and explains. Compiled
+    for :data:`SMALL_SIGNATURE` alone (see :mod:`~pedagogy_lib.lgssm.small`)."""
     (T, m), n = y.shape, mu1.shape[0]
     out = (np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n)), np.empty((T, n, n)), np.empty((T, n, m)),
            np.empty(T), np.empty((T - 1 if smooth else 0, n, n)))
@@ -501,7 +500,7 @@ def run_small(params, y, smooth, limit, sym_rtol, spd_ulps, eps):
     log_evidence = np.nan
     ok = (T > 0 and Sigma1.shape == (n, n) and A.shape == (n, n) and a.shape[0] == n and Sigma_x.shape == (n, n)
           and C.shape == (m, n) and c.shape[0] == m and Sigma_y_x.shape == (m, m) and all_within(y, FLOAT_MAX)
-          and screen_model(model, limit, sym_rtol, spd_ulps, eps)[0])
+          and screen_model(model, *screen)[0])
     if ok:
         t_fail, _, log_evidence = filter_covariance(model, np.empty((T - 1, 0)), y, np.ones(T, np.uint8), out,
                                                     LOOPS_ONLY)
@@ -510,6 +509,12 @@ def run_small(params, y, smooth, limit, sym_rtol, spd_ulps, eps):
         rts_backward(out[0], out[1], out[2], out[3], out[6], mu_smooth, Upsilon_smooth, Upsilon_cross, LOOPS_ONLY)
     return (ok, out[0], out[1], out[2], out[3], out[4], out[5], log_evidence, mu_smooth, Upsilon_smooth, out[6],
             Upsilon_cross)
+
+
+#: The one argument signature :func:`run_small` is compiled for: float64, C-contiguous, writable arrays of these
+#: dimensions, the four numbers of the screen and ``smooth``.
+SMALL_SIGNATURE = ("(float64[::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[:, ::1], float64[:, ::1], "
+                   "float64[::1], float64[:, ::1], float64[:, ::1], Tuple((float64, float64, int64, float64)), boolean)")
 
 
 def warmup_kernels() -> None:
@@ -530,5 +535,6 @@ def warmup_kernels() -> None:
     rts_backward(out[0], out[1], out[2], out[3], J, np.empty((T, n)), np.empty((T, n, n)), np.empty((T - 1, n, n)),
                  LOOPS_ONLY)
     screen_model(model, 1e75, 1e-8, 100, 2.2e-16)
+    small = compile_for(run_small, SMALL_SIGNATURE)
     for smooth in (True, False):
-        run_small((mu1, I_n, A, a, I_n, C, c, R), y, smooth, 1e75, 1e-8, 100, 2.2e-16)
+        small(mu1, I_n, A, a, I_n, C, c, R, y, (1e75, 1e-8, 100, 2.2e-16), smooth)

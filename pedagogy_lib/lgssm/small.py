@@ -4,10 +4,12 @@
 sequence that validation and the calls cost more than the recursion. When a problem is plainly clean, this
 module does the same work in one compiled call, :func:`~pedagogy_lib.lgssm.kernels.run_small`: the entry
 screen of the checks, the covariance-form filter and, for the smoother, the backward pass, with the same
-kernels on the same arrays, so the same numbers. Anything it cannot decide (another dtype, layout or
-dimension, a read-only array, controls, a missing or non-finite observation, a covariance not clearly
-positive definite, a dimension of 16 or more, the information form) gives ``None``, and the public function
-takes its full path, which validates, explains and computes.
+kernels on the same arrays, so the same numbers. It is compiled for one signature
+(``kernels.SMALL_SIGNATURE``, float64 C-contiguous writable arrays) on first use, so numba itself refuses any other array with a ``TypeError`` and Python checks only
+that each argument is an ndarray. Anything the call cannot decide (another dtype, layout or dimension, a
+read-only array, controls, a missing or non-finite observation, a covariance not clearly positive
+definite, a dimension of 16 or more, the information form) gives ``None``, and the public function takes
+its full path, which validates, explains and computes.
 
 The switch is :data:`FAST_PATH` (``pedagogy_lib.lgssm.small.FAST_PATH``): on, unless the environment sets
 ``PEDAGOGY_KALMAN_FAST_PATH=0``. What it buys is measured in ``benchmarks/bench_kalman.py`` (the
@@ -15,12 +17,13 @@ short-sequence rows, with and without it).
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
 
 from ..core.checks import SYM_RTOL
-from ..core.jit import HAVE_NUMBA, prefer_compiled
+from ..core.jit import HAVE_NUMBA, compile_for, prefer_compiled
 from ..core.kernels import EPS, LOOPS_ONLY_MAX_DIM, SPD_ULPS
 from . import kernels
 from .model import MAX_MAGNITUDE, LGSSMParams, filter_twin_seconds
@@ -30,8 +33,13 @@ __all__: list[str] = []                        # internal: reached through kalma
 #: Whether :func:`fast_path` may answer (numba only).
 FAST_PATH: bool = HAVE_NUMBA and os.environ.get("PEDAGOGY_KALMAN_FAST_PATH", "1") != "0"
 
-_FLOAT64 = np.dtype(np.float64)
-_NDIM = (1, 2, 2, 1, 2, 2, 1, 2, 2)          # mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, and y
+_SCREEN = (MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)            # the last arguments of kernels.screen_model
+
+
+@functools.cache
+def compiled():
+    """``kernels.run_small`` compiled for ``kernels.SMALL_SIGNATURE``, once per process."""
+    return compile_for(kernels.run_small, kernels.SMALL_SIGNATURE)
 
 
 def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
@@ -40,16 +48,18 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
             or type(params) is not LGSSMParams or params.B is not None:
         return None
     mu1, Sigma1, A, _, a, Sigma_x, C, c, Sigma_y_x = params
-    arrays = (mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y)
-    for x, ndim in zip(arrays, _NDIM):      # exactly the arrays the compiled call is compiled for
-        if type(x) is not np.ndarray or x.dtype is not _FLOAT64 or x.ndim != ndim or not x.flags.carray:
-            return None
-    n, m = mu1.shape[0], c.shape[0]
-    if max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto" may choose the information form
+    if not (type(mu1) is type(Sigma1) is type(A) is type(a) is type(Sigma_x) is type(C) is type(c)
+            is type(Sigma_y_x) is type(y) is np.ndarray):        # not a list, nor a subclass such as a masked array
         return None
-    if backend == "auto" and not prefer_compiled(kernels.run_small, filter_twin_seconds(y.shape[0], n, m)):
+    n, m = mu1.size, c.size
+    if y.ndim != 2 or max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto": maybe information
         return None
-    out = kernels.run_small(arrays[:8], y, smooth, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)   # (ok, *fields)
+    if backend == "auto" and not prefer_compiled(kernels.filter_covariance, filter_twin_seconds(y.shape[0], n, m)):
+        return None
+    try:
+        out = compiled()(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, _SCREEN, smooth)   # (ok, *fields)
+    except TypeError:                  # numba found another dtype, dimension or layout, or a read-only array
+        return None
     if not out[0]:
         return None
     return (out[1:] if smooth else out[1:8]) + ("covariance",)

@@ -51,6 +51,22 @@ def test_auto_calls_a_kernel_compiled_in_this_process_or_marked_in_the_cache(mon
     assert check_backend("auto", marked, 1e-6) == "numba"
 
 
+@needs_numba
+def test_a_function_compiled_for_one_signature_refuses_other_types_instead_of_compiling(monkeypatch, tmp_path):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+
+    def first(x):
+        return x[0]
+    kernel = jit.compile_for(first, "(float64[::1],)")
+    assert kernel(np.array([2.5, 1.0])) == 2.5
+    readonly = np.array([1.0, 2.0])
+    readonly.flags.writeable = False
+    for other in (np.array([1, 2]), np.ones((2, 2)), np.ones(4)[::2], readonly, [1.0, 2.0]):
+        with pytest.raises(TypeError, match="No matching definition"):
+            kernel(other)
+    assert len(kernel.signatures) == 1                      # nothing else was compiled
+
+
 def test_without_numba_every_backend_is_the_twin(monkeypatch):
     monkeypatch.setattr("pedagogy_lib.core.checks.HAVE_NUMBA", False)
     assert {check_backend(b, _fresh_kernel(), 100.0) for b in ("auto", "numba", "numpy")} == {"numpy"}

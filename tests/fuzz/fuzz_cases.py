@@ -37,6 +37,8 @@ NOT_FUZZED = {
     "core.linalg.spd_inverse": "trusted helper (inputs validated by its callers)",
     "core.linalg.mvn_logpdf_chol": "trusted helper (inputs validated by its callers)",
     "core.jit.njit": "decorator", "core.jit.njit_ieee": "decorator", "core.jit.njit_inline": "decorator",
+    "core.jit.compile_for": "a decorator with a signature, from the library's own kernels only; "
+                            "tests/core/test_jit.py covers it",
     "core.jit.prefer_compiled": "takes a kernel and the caller's estimate, from the library's own functions only; "
                                 "tests/core/test_jit.py covers it",
     "core.jit.mark_compiled": "takes a kernel, from the library's own functions only; tests/core/test_jit.py",
