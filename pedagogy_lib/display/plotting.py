@@ -35,6 +35,7 @@ import html
 import io
 import os
 import re
+import textwrap
 import warnings
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -42,6 +43,7 @@ from typing import NamedTuple
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..core.budget import fast
 from ..core.checks import as_array, check_spd
@@ -343,6 +345,70 @@ def _subplot_pars(fig) -> dict:
     return {k: getattr(fig.subplotpars, k) for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
 
 
+def _break_lines(fig, texts, height: float) -> None:
+    """Break each of ``texts`` into lines between words where it is longer than the figure allows: 0.9 of its
+    width for the figure's own texts, 0.75 for an axes' title or x label (centred on the axes, which sit right
+    of the figure's centre), 0.9 of ``height`` pixels for a y label. Explicit breaks rather than matplotlib's
+    ``wrap``, which it applies only when drawing: ``tight_layout`` then sees the lines and makes room."""
+    renderer = fig.canvas.get_renderer()
+    for t in texts:
+        text = t.get_text()
+        if not text.strip():
+            continue
+        extent = t.get_window_extent(renderer)
+        if t.get_rotation() % 180 == 90:
+            size, limit = extent.height, 0.9 * height
+        else:
+            size, limit = extent.width, (0.9 if t in fig.texts else 0.75) * fig.bbox.width
+        columns = max(len(line) for line in text.split("\n"))
+        while size > limit and columns > 8:           # narrower until it fits (a character's width varies)
+            columns = max(min(int(limit / size * columns), columns - 1), 8)
+            t.set_text(_broken(text, columns))
+            extent = t.get_window_extent(renderer)
+            size = extent.height if t.get_rotation() % 180 == 90 else extent.width
+
+
+def _broken(text: str, columns: int) -> str:
+    """``text`` broken between words into lines of at most about ``columns`` characters; a formula between
+    dollar signs stays whole, on one line."""
+    shielded = re.sub(r"\$[^$]*\$", lambda m: m.group().replace(" ", "\0"), text)
+    lines = (textwrap.fill(line, columns, break_long_words=False, break_on_hyphens=False)
+             for line in shielded.split("\n"))
+    return "\n".join(lines).replace("\0", " ")
+
+
+def _legends_below(fig, axes) -> list:
+    """Hide each visible legend of ``axes`` and draw a copy of it in one column under its axes' tick labels
+    and x label, centred on the figure, unless the copy would be wider than the figure. Returns ``(legend,
+    copy)`` pairs."""
+    from matplotlib.legend import Legend
+    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+    renderer = fig.canvas.get_renderer()
+    moved = []
+    for ax in axes:
+        legend = ax.get_legend()
+        if legend is None or not legend.get_visible() or not legend.get_texts():
+            continue
+        legend.set_visible(False)
+        bottom = ax.get_tightbbox(renderer).y0      # (which applies a fixed aspect ratio to the axes first)
+        below = (ax.bbox.y0 - bottom) / fig.dpi + 0.05    # inches under the axes taken by tick labels and x label
+        copy = Legend(ax, legend.legend_handles, [t.get_text() for t in legend.get_texts()], loc="upper center",
+                      bbox_to_anchor=(0.5, 0.0),
+                      bbox_transform=blended_transform_factory(fig.transFigure, ax.transAxes)
+                      + ScaledTranslation(0.0, -below, fig.dpi_scale_trans),
+                      fontsize=legend.get_texts()[0].get_fontsize(), frameon=legend.get_frame_on(),
+                      title=legend.get_title().get_text() or None)
+        ax.add_artist(copy)
+        copy.set_clip_on(False)                      # add_artist clips to the axes, and the copy is outside them
+        if copy.get_window_extent(renderer).width > 0.95 * fig.bbox.width:
+            copy.remove()
+            legend.set_visible(True)
+            continue
+        moved.append((legend, copy))
+    return moved
+
+
 def _adjustable(fig) -> bool:
     """Whether ``fig``'s subplot parameters place its axes (no layout engine, or one that lets them)."""
     engine = fig.get_layout_engine()
@@ -357,7 +423,8 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
     text keeps the size it has on a desktop screen. The panels of a grid of subplots are stacked in one
     column in reading order (a colour bar stays with its panel; a panel across several columns takes one
     place), each between three quarters of its width and its width high; a panel that hid its shared y
-    tick labels shows them, and a title or axis label longer than the column breaks into lines. Then
+    tick labels shows them, a title or axis label longer than the column breaks into lines, and a legend
+    moves under its panel's x label, in one column (unless it would be too wide there). Then
     ``tight_layout`` places them, or the subplot parameters ``pars`` do (an animation's later frames
     take its first frame's, so that nothing moves from frame to frame); a figure with a layout engine
     of its own (constrained layout) is left to it. A figure no wider than a phone's column, or with
@@ -376,14 +443,13 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
         return
     grid, cells = found if found is not None else (None, {})
     n_rows, n_cols = grid.get_geometry() if grid is not None else (1, 1)
-    # titles and axis labels may break into lines (not mathtext, which a break would leave as raw TeX)
-    texts = [t for t in [*fig.texts, *(x for ax in fig.axes for x in (ax.title, ax.xaxis.label, ax.yaxis.label))]
-             if "$" not in t.get_text()]
+    texts = [*fig.texts, *(x for ax in fig.axes for x in (ax.title, ax.xaxis.label, ax.yaxis.label))]   # may break
     saved = {"size": (width, height), "specs": {ax: ax.get_subplotspec() for ax in cells}, "pars": _subplot_pars(fig),
-             "wrap": [t.get_wrap() for t in texts],
+             "texts": [t.get_text() for t in texts],
              "labels": {ax: ax.yaxis.get_tick_params()["labelleft"] for ax in cells}}
     order = sorted(set(cells.values()))
     row_height = min(max(height / n_rows * phone / (width / n_cols), 0.75 * phone), phone)
+    moved = []
     try:
         if n_cols > 1:
             stack = GridSpec(len(order), 1, figure=fig)
@@ -404,9 +470,11 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
                     ax.set_subplotspec(subgrids[old][rows.start:rows.stop, cols.start:cols.stop])
                 if cell[1] > 0 and len(ax.get_shared_y_axes().get_siblings(ax)) > 1:
                     ax.tick_params(axis="y", labelleft=True)
-        for t in texts:
-            t.set_wrap(True)
         fig.set_size_inches(phone, row_height * max(len(order), 1), forward=False)
+        _break_lines(fig, texts, row_height * fig.dpi)
+        moved = _legends_below(fig, cells)
+        extra = sum(copy.get_window_extent().height for _, copy in moved) / fig.dpi
+        fig.set_size_inches(phone, row_height * max(len(order), 1) + extra, forward=False)
         if not _adjustable(fig):           # laid out by an engine of its own (constrained layout)
             yield {}
             return
@@ -414,12 +482,16 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fig.tight_layout()
+                fig.tight_layout()          # again: a panel of fixed aspect moves its title and legend as it shrinks
         else:
             fig.subplots_adjust(**pars)
         yield _subplot_pars(fig)
     finally:
-        for t, wrap in zip(texts, saved["wrap"]):
-            t.set_wrap(wrap)
+        for legend, copy in moved:
+            copy.remove()
+            legend.set_visible(True)
+        for t, text in zip(texts, saved["texts"]):
+            t.set_text(text)
         fig.set_size_inches(*saved["size"], forward=False)
         for ax, spec in saved["specs"].items():
             ax.set_subplotspec(spec)
@@ -494,11 +566,14 @@ class StaticFigure:
         return bundle
 
 
-def show(fig, alt: str) -> None:
+def show(fig, alt: str, phone=None) -> None:
     """Display ``fig`` with alt text (for screen readers and the rendered book) and close it.
 
     Every notebook figure goes through here, so each has a description and none is left open
-    to be displayed a second time by the inline backend.
+    to be displayed a second time by the inline backend. In the book, a figure wider than a phone's
+    column is drawn again for it by :func:`phone_layout`; a figure that stacking cannot make readable (a
+    diagram read from left to right, say) passes its own phone drawing as ``phone``, a figure at most
+    :data:`PHONE_WIDTH_PX` pixels wide (closed too; its text is described by the same ``alt``).
     """
     from IPython.display import display
 
@@ -506,7 +581,17 @@ def show(fig, alt: str) -> None:
     image = encode_figure(fig)
     # the SVG costs about as much as the image again, so the test command's fast build skips it
     vector = figure_svgz(fig) if static_build() and not fast() else None
-    phone = phone_image(fig) if static_build() else None
+    if phone is None:
+        phone = phone_image(fig) if static_build() else None
+    elif isinstance(phone, Figure):
+        phone_fig, phone = phone, encode_figure(phone)
+        plt.close(phone_fig)
+        if phone.width > PHONE_WIDTH_PX:
+            raise ValueError(f"phone must be a figure at most {PHONE_WIDTH_PX} px wide as drawn; got one "
+                             f"{phone.width} px wide.")
+        phone = phone if static_build() else None
+    else:
+        raise TypeError(f"phone must be a matplotlib Figure or None; got {type(phone).__name__}.")
     plt.close(fig)
     if vector is None:
         display(StaticFigure(image, alt, phone))

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.legend  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -663,6 +664,38 @@ def test_a_wide_figure_is_stacked_for_a_phone_and_then_restored():
     assert after.data == before.data, "the figure was not restored"
 
 
+def test_on_a_phone_legends_go_under_their_panel_and_long_titles_break_between_words():
+    """A legend inside a panel would cover its data in a column 300 px wide: inside ``phone_layout`` a copy
+    sits under the panel's x label and the original is hidden; a title too long for the column breaks into
+    lines, a formula kept whole; afterwards the figure draws exactly as before."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax in axes:
+        ax.plot([0, 1, 2], [0, 2, 1], label="a rising then falling line")
+        ax.scatter([0, 1, 2], [1, 1, 1], label="three points")
+        ax.set_xlabel("x")
+        ax.legend()
+    title = r"a title far longer than a phone's column allows, with $\hat p(y \mid \mathbf{x})$ at its end"
+    axes[0].set_title(title)
+    fig.tight_layout()
+    before = plotting.encode_figure(fig, compact=False)
+    with plotting.phone_layout(fig, 90.0):
+        phone = plotting.encode_figure(fig, compact=False, dpi=90.0)
+        fig.canvas.draw()                                   # measured at the figure's own resolution
+        renderer = fig.canvas.get_renderer()
+        for ax in axes:
+            copy = [a for a in ax.artists if isinstance(a, matplotlib.legend.Legend)]
+            assert not ax.get_legend().get_visible() and len(copy) == 1
+            assert copy[0].get_window_extent(renderer).y1 <= ax.xaxis.label.get_window_extent(renderer).y0 + 1
+            assert [t.get_text() for t in copy[0].get_texts()] == ["a rising then falling line", "three points"]
+        broken = axes[0].get_title()
+        assert "\n" in broken and broken.replace("\n", " ") == title and r"$\hat p(y \mid \mathbf{x})$" in broken
+        assert axes[0].title.get_window_extent(renderer).width <= 0.75 * fig.bbox.width
+    after = plotting.encode_figure(fig, compact=False)
+    plt.close(fig)
+    assert phone.width <= plotting.PHONE_WIDTH_PX
+    assert after.data == before.data, "the figure was not restored"
+
+
 def test_a_figure_that_fits_a_phone_is_left_as_it_is():
     fig, ax = plt.subplots(figsize=(3.0, 2.5))
     ax.plot([0, 1], [0, 1])
@@ -690,6 +723,30 @@ def test_a_book_build_shows_a_phone_rendering_on_a_narrow_screen(monkeypatch):
     assert match and match.group(1) == plotting.PHONE_MEDIA
     assert int(match.group(2)) <= plotting.PHONE_WIDTH_PX < int(match.group(3))
     assert shown[1].startswith("<img ") and shown[2].startswith("<img ")
+
+
+def test_a_figure_may_bring_its_own_phone_drawing_which_must_fit_the_column(monkeypatch):
+    """``show(fig, alt, phone=...)``: the given drawing is the phone source (not a stacked copy of ``fig``);
+    one wider than the column, or not a figure, is refused with the limit named; both figures are closed."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, metadata=None: shown.append(obj.html()))
+    monkeypatch.setenv("PEDAGOGY_STATIC_WIDGETS", "1")
+    dpi = 90.0
+    monkeypatch.setitem(matplotlib.rcParams, "savefig.dpi", dpi)
+    tall, too_wide = plt.figure(figsize=(220 / dpi, 500 / dpi)), plt.figure(figsize=(400 / dpi, 200 / dpi))
+    for drawing in (tall, too_wide):                       # drawn to its edges, so the tight crop keeps its size
+        drawing.patch.set_edgecolor("black")
+        drawing.patch.set_linewidth(2)
+    wide = _three_panels()[0]
+    plotting.show(wide, alt="Three panels, drawn tall on a phone.", phone=tall)
+    width, height = (int(v) for v in re.search(r'<source [^>]*width="(\d+)" height="(\d+)"', shown[0]).groups())
+    assert width <= 250 and height > 1.9 * width          # the tall drawing, not the three panels stacked
+    assert not plt.fignum_exists(wide.number) and not plt.fignum_exists(tall.number)
+    with pytest.raises(ValueError, match=f"phone must be a figure at most {plotting.PHONE_WIDTH_PX} px wide"):
+        plotting.show(_three_panels()[0], alt="Three panels.", phone=too_wide)
+    with pytest.raises(TypeError, match="phone must be a matplotlib Figure or None; got str"):
+        plotting.show(_three_panels()[0], alt="Three panels.", phone="tall.png")
+    plt.close("all")
 
 
 def _two_panels(shift=0.0):
