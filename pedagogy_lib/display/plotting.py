@@ -409,6 +409,23 @@ def _legends_below(fig, axes) -> list:
     return moved
 
 
+def _panels_rect(fig) -> tuple:
+    """The part of ``fig`` (in figure fractions) its panels may take: below its own texts and legends near its
+    top (a suptitle), above those near its bottom (a legend for all panels), which ``tight_layout`` ignores."""
+    renderer = fig.canvas.get_renderer()
+    height, bottom, top = fig.bbox.height, 0.0, 1.0
+    for artist in [*fig.legends, *fig.texts]:
+        box = artist.get_window_extent(renderer)
+        if not artist.get_visible() or box.height == 0:
+            continue
+        middle = (box.y0 + box.y1) / 2 / height
+        if middle < 0.25:
+            bottom = max(bottom, box.y1 / height)
+        elif middle > 0.75:
+            top = min(top, box.y0 / height)
+    return 0.0, bottom, 1.0, top
+
+
 def _adjustable(fig) -> bool:
     """Whether ``fig``'s subplot parameters place its axes (no layout engine, or one that lets them)."""
     engine = fig.get_layout_engine()
@@ -425,7 +442,8 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
     place), each between three quarters of its width and its width high; a panel that hid its shared y
     tick labels shows them, a title or axis label longer than the column breaks into lines, and a legend
     moves under its panel's x label, in one column (unless it would be too wide there). Then
-    ``tight_layout`` places them, or the subplot parameters ``pars`` do (an animation's later frames
+    ``tight_layout`` places them in the room the figure's own title and legends leave, or the subplot
+    parameters ``pars`` do (an animation's later frames
     take its first frame's, so that nothing moves from frame to frame); a figure with a layout engine
     of its own (constrained layout) is left to it. A figure no wider than a phone's column, or with
     several axes that are not the cells of one grid (placed by hand, or spanning rows), is left as it is.
@@ -481,8 +499,8 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
         if pars is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fig.tight_layout()
-                fig.tight_layout()          # again: a panel of fixed aspect moves its title and legend as it shrinks
+                for _ in range(2):          # twice: a panel of fixed aspect moves its title and legend as it shrinks
+                    fig.tight_layout(rect=_panels_rect(fig))
         else:
             fig.subplots_adjust(**pars)
         yield _subplot_pars(fig)
