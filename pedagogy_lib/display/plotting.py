@@ -379,8 +379,8 @@ def _broken(text: str, columns: int) -> str:
 
 def _legends_below(fig, axes) -> list:
     """Hide each visible legend of ``axes`` and draw a copy of it in one column under its axes' tick labels
-    and x label, centred on the figure, unless the copy would be wider than the figure. Returns ``(legend,
-    copy)`` pairs."""
+    and x label, centred on the figure, unless the copy would take more than 0.95 of the figure's width.
+    Returns ``(legend, copy)`` pairs."""
     from matplotlib.legend import Legend
     from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
@@ -596,20 +596,23 @@ def show(fig, alt: str, phone=None) -> None:
     from IPython.display import display
 
     alt = check_alt(alt)
-    image = encode_figure(fig)
-    # the SVG costs about as much as the image again, so the test command's fast build skips it
-    vector = figure_svgz(fig) if static_build() and not fast() else None
-    if phone is None:
-        phone = phone_image(fig) if static_build() else None
-    elif isinstance(phone, Figure):
+    if phone is not None and not isinstance(phone, Figure):
+        plt.close(fig)
+        raise TypeError(f"phone must be a matplotlib Figure or None; got {type(phone).__name__}.")
+    if phone is not None:
         phone_fig, phone = phone, encode_figure(phone)
         plt.close(phone_fig)
         if phone.width > PHONE_WIDTH_PX:
+            plt.close(fig)
             raise ValueError(f"phone must be a figure at most {PHONE_WIDTH_PX} px wide as drawn; got one "
                              f"{phone.width} px wide.")
-        phone = phone if static_build() else None
-    else:
-        raise TypeError(f"phone must be a matplotlib Figure or None; got {type(phone).__name__}.")
+    image = encode_figure(fig)
+    # the SVG costs about as much as the image again, so the test command's fast build skips it
+    vector = figure_svgz(fig) if static_build() and not fast() else None
+    if not static_build():
+        phone = None
+    elif phone is None:
+        phone = phone_image(fig)
     plt.close(fig)
     if vector is None:
         display(StaticFigure(image, alt, phone))

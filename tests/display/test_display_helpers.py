@@ -742,8 +742,10 @@ def test_a_figure_may_bring_its_own_phone_drawing_which_must_fit_the_column(monk
     width, height = (int(v) for v in re.search(r'<source [^>]*width="(\d+)" height="(\d+)"', shown[0]).groups())
     assert width <= 250 and height > 1.9 * width          # the tall drawing, not the three panels stacked
     assert not plt.fignum_exists(wide.number) and not plt.fignum_exists(tall.number)
+    refused = _three_panels()[0]
     with pytest.raises(ValueError, match=f"phone must be a figure at most {plotting.PHONE_WIDTH_PX} px wide"):
-        plotting.show(_three_panels()[0], alt="Three panels.", phone=too_wide)
+        plotting.show(refused, alt="Three panels.", phone=too_wide)
+    assert not plt.fignum_exists(refused.number) and not plt.fignum_exists(too_wide.number)
     with pytest.raises(TypeError, match="phone must be a matplotlib Figure or None; got str"):
         plotting.show(_three_panels()[0], alt="Three panels.", phone="tall.png")
     plt.close("all")
