@@ -1453,6 +1453,15 @@ def _shown(names: list[str]) -> str:
     return ", ".join(f"`{n.removeprefix('pedagogy_lib.')}`" for n in names)
 
 
+def _answer_only(code: str, names) -> str:
+    """The statements of ``code`` that produce the variables ``names`` (all of it without names)."""
+    if not names:
+        return code
+    from pedagogy_lib.exercises.checker import answer_code
+
+    return answer_code(code, names)
+
+
 #: Where the rules for graded answers are written, as a sentence's end.
 _RULES = "see the rules for graded answers"
 
@@ -1460,13 +1469,18 @@ _RULES = "see the rules for graded answers"
 _STOPPED = "Grading stopped: "
 
 
-def source_refusal(answer: str, preamble: list[str], not_allowed=()) -> str | None:
+def source_refusal(answer: str, preamble: list[str], not_allowed=(), names=()) -> str | None:
     """Why ``answer`` is not accepted before it runs (see the module docstring), or ``None``.
 
     ``preamble`` holds the page's imports and definitions (:func:`_preamble`); ``not_allowed`` the
-    exercise's named functions (library paths, or bare names of the page's functions).
+    exercise's named functions (library paths, or bare names of the page's functions); ``names`` the
+    variables the exercise's checker reads. With ``names``, the named functions are looked for only in
+    the statements that produce those variables (``pedagogy_lib.exercises.checker.answer_code``, which
+    the notebook's checker uses too): a line of the cell that only looks at something else is not the
+    answer. The other rules read the whole cell, which the grader runs.
     """
     imports = "\n".join(preamble)
+    whole, answer = answer, _answer_only(answer, names)
     if called := named_calls(answer, imports, not_allowed):
         shown = []
         for written in called:                # a name that does not say what it is gets the function's path
@@ -1478,6 +1492,7 @@ def source_refusal(answer: str, preamble: list[str], not_allowed=()) -> str | No
         return ("Not accepted: the answer uses "
                 + " and ".join(f"the page's function `{fn}`, which calls {_shown(called)}" for fn, called in through.items())
                 + "; this exercise asks you to write that yourself.")
+    answer = whole
     if peers := peer_library_imports(answer):
         kinds = ("a compiler" if set(peers) <= set(COMPILERS) else
                  "a library that runs the book's algorithms for you")
@@ -1580,7 +1595,8 @@ def grade_notebook(nb: dict, student: str | None, submitted: dict | None = None,
             passed, text = False, ("Not graded: code for this exercise reaches for the grading machinery ("
                                    + "; ".join(tampered[label]) + "). Scored zero until the instructor reviews it.")
             flags.append("tampering with the grading machinery")
-        elif (refusal := source_refusal(_src(cells[k]), preamble, call.get("not_allowed", ()))) is not None:
+        elif (refusal := source_refusal(_src(cells[k]), preamble, call.get("not_allowed", ()),
+                                              call.get("names", ()))) is not None:
             passed, text = False, refusal
         else:
             try:

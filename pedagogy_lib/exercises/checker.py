@@ -192,11 +192,117 @@ def _named_calls_in_kernel(frame) -> list[str]:
         read = history[-1:]
         if len(history) > 1 and _only_calls_checkers(_parse(history[-1]), _import_aliases(history)):
             read = history[-2:]
-        called = [found for code in read for found in named_calls_in(code, names, history)]
+        code = answer_code("\n".join(read), checker=frame.f_code.co_name)
+        called = named_calls_in(code, names, history)
     except Exception:  # noqa: BLE001 - a warning that cannot be worked out is not given
         return []
     return [f"your code calls `{name}`, which this exercise asks you to write yourself; the grader scores "
             "that zero." for name in dict.fromkeys(called)]
+
+
+def answer_code(code: str, names: Sequence[str] = (), checker: str | None = None) -> str:
+    """The statements of ``code`` that produce the answer, as code: the rest of the cell is not the answer.
+
+    The answer is what the variables ``names`` hold (the names a stub passes to its checker, ``my_alpha``),
+    and, with ``checker``, the arguments of every call of a function of that name in ``code``
+    (``check.forward(hmm.hmm_filter(...))``). A top-level statement belongs to the answer when it binds or
+    changes (by assignment to an item or attribute, or a method call) a name the answer needs, or calls the
+    checker; the names it reads are then needed too, back to the start of the code. A function's whole body
+    comes with its ``def``. A line that only looks at something else (``z = nice.forward(flow, x)`` beside
+    the answer's function) is left out. Code that does not parse, or in which no statement is found, is
+    returned whole.
+    """
+    tree = _parse(code)
+    if tree is None:
+        return code
+    needed = set()
+    for name in names:                                # a stub may pass an expression (``X, w.T``)
+        parsed = _parse(name)
+        if parsed is None:
+            return code
+        needed |= _read_names(parsed)
+    kept: set[int] = set()
+    for k, statement in enumerate(tree.body):
+        if checker and any(isinstance(n, ast.Call) and _callee(n.func) == checker for n in ast.walk(statement)):
+            kept.add(k)
+            needed |= _read_names(statement)
+    changed = True
+    while changed:                                    # back through the cell until no statement is added
+        changed = False
+        for k in range(len(tree.body) - 1, -1, -1):
+            if k not in kept and _changed_names(tree.body[k]) & needed:
+                kept.add(k)
+                needed |= _read_names(tree.body[k])
+                changed = True
+    if not kept:
+        return code
+    return "\n".join(ast.unparse(tree.body[k]) for k in sorted(kept))
+
+
+def _callee(func) -> str | None:
+    """The last name of a called function (``forward`` for ``check.forward``)."""
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def _base(node) -> str | None:
+    """The variable an item or attribute chain starts from (``a`` for ``a[0].b``)."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _top_level_nodes(statement):
+    """The nodes of ``statement``, not descending into the bodies of the functions and classes it defines."""
+    stack = [statement]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)) and node is not statement:
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(node.decorator_list)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _changed_names(statement) -> set[str]:
+    """The names a top-level statement binds or may change."""
+    out = set()
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        out.add(statement.name)
+    for node in _top_level_nodes(statement):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).partition(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Starred)) \
+                and isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
+            if (name := _base(node)) is not None:
+                out.add(name)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if (name := _base(node.func.value)) is not None:     # a method may change its object
+                out.add(name)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not statement:
+            out.add(node.name)
+    return out
+
+
+def _read_names(node) -> set[str]:
+    """The names a statement reads from outside itself, inside the functions it defines too (less their
+    parameters and the names they assign: those are their own)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        args = node.args
+        own = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+        body = node.body if isinstance(node.body, list) else [node.body]
+        own |= {n.id for b in body for n in ast.walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        inner = set().union(*(_read_names(b) for b in body)) - own
+        outer = [*node.args.defaults, *[d for d in node.args.kw_defaults if d]]
+        outer += getattr(node, "decorator_list", [])
+        return inner | set().union(*(_read_names(d) for d in outer))
+    out = set()
+    for child in ast.iter_child_nodes(node):
+        out |= _read_names(child)
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        out.add(node.id)
+    return out
 
 
 def named_calls_in(code: str, names: Sequence[str], earlier: Sequence[str] = ()) -> list[str]:

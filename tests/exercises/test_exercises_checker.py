@@ -379,7 +379,7 @@ def test_outside_a_kernel_a_named_function_is_not_looked_for(monkeypatch):
 
 def test_the_running_cell_that_calls_a_named_function_under_an_alias_does_not_pass(monkeypatch):
     shell = _FakeShell("import pedagogy_lib.hmm as hmm\nfrom pedagogy_lib.exercises import fake_page as check",
-                       "alpha = hmm.hmm_filter(1, 2, 3)\ncheck.my_check(1)")
+                       "alpha = hmm.hmm_filter(1, 2, 3)\ncheck.my_check(alpha)")
     res = _fake_checker(monkeypatch, shell).my_check(1)
     assert not res and res.problems == [_CALLS.format("hmm.hmm_filter")]
     wrong = _fake_checker(monkeypatch, shell).my_check(2)
@@ -390,13 +390,45 @@ def test_the_running_cell_that_calls_a_named_function_under_an_alias_does_not_pa
     assert _fake_checker(monkeypatch, shell).function_check(lambda x: x).problems == [_CALLS.format("hmm.hmm_filter")]
 
 
+def test_only_the_lines_that_make_the_answer_are_read(monkeypatch):
+    """A cell that also calls a named function to look at something else (the page's flow, say) is not the
+    answer: the checker reads the statements its argument depends on, as the grader does."""
+    head = "import pedagogy_lib.hmm as hmm\nfrom pedagogy_lib.exercises import fake_page as check"
+    look = "z = hmm.hmm_filter(1, 2, 3)\nprint(z)\n"
+    fn = "def helper(x):\n    return x\ndef f(x):\n    return helper(x)\n"
+    shell = _FakeShell(head, look + fn + "check.function_check(f)")
+    assert _fake_checker(monkeypatch, shell).function_check(lambda x: x)
+    # ... but a named call inside the answer's own helper, or in its argument, is found
+    shell = _FakeShell(head, look + fn.replace("return x", "return hmm.hmm_filter(x)") + "check.function_check(f)")
+    assert not _fake_checker(monkeypatch, shell).function_check(lambda x: x)
+    shell = _FakeShell(head, "a = 1\ncheck.my_check(hmm.hmm_filter(a))")
+    assert _fake_checker(monkeypatch, shell).my_check(1).problems == [_CALLS.format("hmm.hmm_filter")]
+    # a value built up by item assignment and method calls is followed through them
+    shell = _FakeShell(head, "out = []\nfor t in range(2):\n    out.append(hmm.hmm_filter(t))\n"
+                             "other = hmm.hmm_filter(0)\ncheck.my_check(out)")
+    assert _fake_checker(monkeypatch, shell).my_check(1).problems == [_CALLS.format("hmm.hmm_filter")]
+
+
+def test_answer_code_keeps_the_statements_an_answer_depends_on():
+    code = ("import numpy as np\nfrom pedagogy_lib.deepgen import nice\nz = nice.forward(flow, x)\n"
+            "x = nice.forward(flow, 2 * x)\ndef g(x):\n    y = np.tanh(x)\n    return y\nmy = g(3)\n")
+    kept = checker.answer_code(code, ["my"])
+    assert "nice.forward" not in kept and "def g" in kept and "import numpy" in kept
+    # a parameter or local of the answer's function is not the cell's variable of the same name
+    assert "x = nice" not in kept
+    # an expression passed to the checker reads the names in it; code that does not parse is read whole
+    assert "z = nice" in checker.answer_code(code, ["z @ w.T"])
+    assert checker.answer_code("def broken(:", ["my"]) == "def broken(:"
+    assert checker.answer_code(code, ["unknown"]) == code
+
+
 def test_a_cell_that_only_calls_checkers_is_judged_with_the_cell_before_it(monkeypatch):
     page_import = "from pedagogy_lib.exercises import fake_page as check"
     answer = "from pedagogy_lib.hmm import hmm_filter as filt\ndef forward(x):\n    return filt(x)\n"
-    shell = _FakeShell(page_import, answer, "check.my_check(1)\ncheck.other_check(2).raise_if_wrong()")
+    shell = _FakeShell(page_import, answer, "check.my_check(forward)\ncheck.other_check(2).raise_if_wrong()")
     assert _fake_checker(monkeypatch, shell).my_check(1).problems == [_CALLS.format("filt")]
     # the page's own function, by its bare name
-    shell = _FakeShell(page_import, "p = _enumerate(3)", "check.my_check(1)")
+    shell = _FakeShell(page_import, "p = _enumerate(3)", "check.my_check(p)")
     assert _fake_checker(monkeypatch, shell).my_check(1).problems == [_CALLS.format("_enumerate")]
     # a checker cell that does more than call checkers is read alone
     shell = _FakeShell(page_import, "p = _enumerate(3)", "q = 1\ncheck.my_check(q)")

@@ -459,7 +459,7 @@ def test_an_answer_that_calls_a_named_function_scores_zero_and_is_told_which(sou
             "calls `step` (`mixture.gmm_m_step`), which this exercise asks you to write yourself",
         "import pedagogy_lib.mixture\nfit = pedagogy_lib.mixture.gmm_m_step(s)" + tail:
             "calls `pedagogy_lib.mixture.gmm_m_step`",
-        "y, r = check.EX_MSTEP\nS = sigma_centred(r, y, mu)\nfit = None" + tail: "calls `sigma_centred`",
+        "y, r = check.EX_MSTEP\nS = sigma_centred(r, y, mu)\nfit = make(S)" + tail: "calls `sigma_centred`",
         "y, r = check.EX_MSTEP\nfit = em_step(params, y)" + tail:
             "uses the page's function `em_step`, which calls `sigma_centred`; this exercise asks you to write that",
     }
@@ -468,6 +468,19 @@ def test_an_answer_that_calls_a_named_function_scores_zero_and_is_told_which(sou
         assert G.grade_notebook(graded, "student-a", labels={label})[label] == (False, []), code
         assert message in _text(graded, label), _text(graded, label)
     assert G.grade_notebook(nb, "student-a", labels={label})[label] == (True, []), _text(nb, label)
+
+
+def test_a_named_function_is_looked_for_only_in_the_lines_that_make_the_answer():
+    """9.2's inverse exercise: a cell that defines the answer's function and also runs the named function on
+    the page's flow, only to look at it, is not refused; the same call inside the answer's function is."""
+    named = ["pedagogy_lib.deepgen.nice.inverse"]
+    preamble = ["from pedagogy_lib.deepgen import nice"]
+    answer = ("def my_inverse(flow, z):\n    x = z.copy()\n    return x\n\n"
+              "look = nice.inverse(flow, z0)\nprint(look[:3])\n")
+    assert G.source_refusal(answer, preamble, named, ["my_inverse"]) is None
+    assert "calls `nice.inverse`" in G.source_refusal(answer, preamble, named)        # the whole cell
+    inside = answer.replace("x = z.copy()", "x = nice.inverse(flow, z)")
+    assert "calls `nice.inverse`" in G.source_refusal(inside, preamble, named, ["my_inverse"])
 
 
 def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(source):
