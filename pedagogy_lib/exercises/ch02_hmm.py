@@ -2,11 +2,9 @@
 x_{t-1} = j)``."""
 from __future__ import annotations
 
-import itertools
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ..hmm import inference as hmm
 from . import checker
@@ -71,34 +69,10 @@ EX_IID = book_or_drawn(HMMProblem(pi=np.array([0.2, 0.5, 0.3]),
                                       0.05, 0.95, size=(IID_T, 3)), 2))), _draw_iid, seed=2213)
 
 
-def _enumerate(problem: HMMProblem) -> tuple[float, np.ndarray]:
-    """(log evidence, gamma) by summing over all K**T paths (small problems only)."""
-    T, K = problem.log_lik.shape
-    paths = np.array(list(itertools.product(range(K), repeat=T)))
-    lw = np.log(problem.pi)[paths[:, 0]] + problem.log_lik[0, paths[:, 0]]
-    for t in range(1, T):
-        lw = lw + np.log(problem.A[paths[:, t], paths[:, t - 1]]) + problem.log_lik[t, paths[:, t]]
-    log_Z = logsumexp(lw)
-    w = np.exp(lw - log_Z)
-    return float(log_Z), np.stack([np.bincount(paths[:, t], weights=w, minlength=K) for t in range(T)])
-
-
-def _forward_log_evidence(pi, M, log_lik) -> float:
-    """Scaled forward pass with any matrix M in place of A (for the hints)."""
-    f, total = pi, 0.0
-    for t in range(log_lik.shape[0]):
-        pred = f if t == 0 else M @ f
-        m = log_lik[t].max()
-        joint = pred * np.exp(log_lik[t] - m)
-        c = joint.sum()
-        total += np.log(c) + m
-        f = joint / c
-    return float(total)
-
-
 def log_evidence(answer) -> CheckResult:
     """Exercise (a), ``ex-2-2-1-log-evidence``: your log evidence of all T observations of :data:`EX_EVIDENCE` (Eq.
     2.40). Slips named: the last step's term, the row-stochastic convention, no prior."""
+    from .references import ch02_hmm as refs
     p = EX_EVIDENCE
     filt = hmm.hmm_filter(*p)
     expected = filt.log_evidence
@@ -107,9 +81,9 @@ def log_evidence(answer) -> CheckResult:
         "all T of them (sum their logs)": filt.log_c[-1],
         "this looks like the row-stochastic convention: recheck which index of A is the earlier state "
         "(the statement says A is column-stochastic) and how that orders the time update's product":
-            _forward_log_evidence(p.pi, p.A.T, p.log_lik),
+            refs.forward_log_evidence(p.pi, p.A.T, p.log_lik),
         "this ignores the first step's prior pi (the base case alpha_1 = pi * p(y_1 | x_1))":
-            _forward_log_evidence(np.full(3, 1 / 3), p.A, p.log_lik),
+            refs.forward_log_evidence(np.full(3, 1 / 3), p.A, p.log_lik),
     }
     problems = []
     if answer is not None and np.ndim(answer) == 0:
@@ -128,10 +102,11 @@ def log_evidence(answer) -> CheckResult:
 def gamma_first(answer) -> CheckResult:
     """Exercise (b), ``ex-2-2-1-gamma-by-hand``: your gamma_1 (2,) for :data:`EX_GAMMA1`, to three significant
     figures. Slips named: the filter at step 1, gamma_2, the transition's indices swapped."""
+    from .references import ch02_hmm as refs
     p = EX_GAMMA1
-    _, gamma = _enumerate(p)
+    _, gamma = refs.enumerate_paths(p)
     filt = hmm.hmm_filter(*p)
-    _, gamma_swapped = _enumerate(HMMProblem(p.pi, p.A.T, p.log_lik))
+    _, gamma_swapped = refs.enumerate_paths(HMMProblem(p.pi, p.A.T, p.log_lik))
     hints = {
         "this is the filter p(x_1 | y_1): the smoother must also account for y_2 (Eq. 2.44)": filt.filtered[0],
         "this is gamma_2 = p(x_2 | y_1, y_2), the smoother at the last step, not at the first": gamma[1],
@@ -181,35 +156,19 @@ def _filter_cases():
     return cases
 
 
-def _filter_variant(pi, A, log_lik, *, transposed=False, first_update=False, shift_back=True):
-    """The normalized forward pass with one named slip switched on."""
-    M = A.T if transposed else A
-    T, K = log_lik.shape
-    filtered, log_c = np.empty((T, K)), np.empty(T)
-    for t in range(T):
-        if t == 0:
-            pred = M @ pi if first_update else pi
-        else:
-            pred = M @ filtered[t - 1]
-        m = log_lik[t].max()
-        joint = pred * np.exp(log_lik[t] - m)
-        filtered[t] = joint / joint.sum()
-        log_c[t] = np.log(joint.sum()) + (m if shift_back else 0.0)
-    return filtered, log_c
-
-
 def _filter_slips(pi, A, log_lik, log_c_ref) -> tuple[dict, dict]:
     """(hints for filtered, hints for log_c) of named wrong derivations on one problem."""
+    from .references import ch02_hmm as refs
     rows = ("you used A^T in the time update (the row-stochastic convention); in the book A[i, j] = p(x_t = i | "
             "x_(t-1) = j), so the prediction is A @ f")
     first = ("you applied a time update before the first step; the first prediction is pi itself (the base case "
              "of Eq. 2.36)")
-    by_rows = _filter_variant(pi, A, log_lik, transposed=True)
-    early = _filter_variant(pi, A, log_lik, first_update=True)
+    by_rows = refs.filter_variant(pi, A, log_lik, transposed=True)
+    early = refs.filter_variant(pi, A, log_lik, first_update=True)
     filtered_hints = {rows: by_rows[0], first: early[0]}
     log_c_hints = {rows: by_rows[1], first: early[1],
                    "you left the shift out of log c_t: add back the largest log-likelihood you subtracted before "
-                   "exponentiating": _filter_variant(pi, A, log_lik, shift_back=False)[1],
+                   "exponentiating": refs.filter_variant(pi, A, log_lik, shift_back=False)[1],
                    "you returned the running log evidence log p(y_1..y_t); log_c[t] is the one factor log p(y_t | "
                    "y_1..y_(t-1)) of Eq. 2.40": np.cumsum(log_c_ref)}
     return filtered_hints, log_c_hints
