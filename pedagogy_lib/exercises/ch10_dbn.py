@@ -39,57 +39,25 @@ EX_Y0 = book_or_drawn(np.array([1.0, 0.0, 1.0, 1.0]), lambda rng: rng.integers(0
                       seed=10234)
 
 
-def _states(n):
-    idx = np.arange(2 ** n)
-    return ((idx[:, None] >> np.arange(n)) & 1).astype(float)
-
-
-def _joint(p: EFHParams):
-    X, Y = _states(p.W.shape[0]), _states(p.W.shape[1])
-    negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
-    J = np.exp(negE)
-    return J / J.sum(), X, Y                                   # [x, y]
-
-
-def _aggregated():
-    J, X, Y = _joint(EX_RBM)
-    post = J / J.sum(axis=0, keepdims=True)                    # p(x | y), [x, y]
-    return post @ EX_PY
-
-
 def aggregated(answer) -> object:
     """Exercise (a), ``ex-10-2-3-aggregated``: your aggregated posterior (Eq. 10.24) of :data:`EX_RBM` under
     :data:`EX_PY`, 4 probabilities in the order of ``hm.states(2)``. Slips named: the harmonium's prior, an unweighted
     average."""
-    J, X, Y = _joint(EX_RBM)
+    from .references import ch10_dbn as refs
+    J, X, Y = refs.joint_table(EX_RBM)
     hints = {"you gave the harmonium's prior p(x), which ignores the data distribution": J.sum(axis=1),
              "you averaged the posteriors with equal weights instead of p(y)": (J / J.sum(axis=0)).mean(axis=1)}
-    return result("aggregated posterior (Eq. 10.24)", compare_array(answer, _aggregated(), "the aggregated posterior",
+    expected = refs.aggregated(EX_RBM, EX_PY)
+    return result("aggregated posterior (Eq. 10.24)", compare_array(answer, expected, "the aggregated posterior",
                                                                     rtol=1e-8, hints=hints))
-
-
-def _mre_rbm():
-    J, _, _ = _joint(EX_RBM)
-    m = J.sum(axis=0)
-    return float(np.sum(EX_PY * np.log(EX_PY / m)))
-
-
-def _posteriors(bottom: EFHParams, top: EFHParams):
-    """(q(x1 | y0), the DBN's posterior, the DBN's marginal, the unnormalized joint), [y0, x1]."""
-    J0, _, _ = _joint(bottom)                                   # [x1, y0]
-    q = (J0 / J0.sum(axis=0, keepdims=True)).T
-    emit = (J0 / J0.sum(axis=1, keepdims=True)).T               # p(y0 | x1; theta0), [y0, x1]
-    Jt, _, _ = _joint(top)
-    joint = emit * Jt.sum(axis=0)[None, :]                      # times p(x1; theta1), the top's visible marginal
-    marginal = joint.sum(axis=1)
-    return q, joint / marginal[:, None], marginal, joint
 
 
 def bound_gap(answer) -> object:
     """Exercise (b), ``ex-10-2-3-tight``: your gap of the bound of Eq. 10.25 for :data:`EX_RBM` under :data:`EX_TOP`,
     data :data:`EX_PY`, in nats. Slips named: zero, the KL reversed, an unweighted average, an unnormalized posterior,
     the JRE, the marginal relative entropies."""
-    q, post, marginal, joint = _posteriors(EX_RBM, EX_TOP)
+    from .references import ch10_dbn as refs
+    q, post, marginal, joint = refs.posteriors(EX_RBM, EX_TOP)
     p = EX_PY
     expected = float(np.sum(p[:, None] * q * np.log(q / post)))
     mre_dbn = float(np.sum(p * np.log(p / marginal)))
@@ -103,7 +71,8 @@ def bound_gap(answer) -> object:
              "you gave the whole JRE; the gap is the part of it above the DBN's marginal relative entropy":
                  expected + mre_dbn,
              "you gave the DBN's marginal relative entropy, the part of the JRE below the gap": mre_dbn,
-             "you gave the bottom harmonium's own marginal relative entropy (its MRE)": _mre_rbm()}
+             "you gave the bottom harmonium's own marginal relative entropy (its MRE)":
+                 refs.mre_rbm(EX_RBM, EX_PY)}
     return result("gap of the bound of Eq. 10.25 with EX_TOP on top",
                   compare_scalar(answer, expected, "the gap", rtol=1e-8, atol=1e-12, hints=hints))
 
@@ -111,64 +80,35 @@ def bound_gap(answer) -> object:
 def dbn_marginal(answer) -> object:
     """Exercise (c), ``ex-10-2-3-marginal``: your p(:data:`EX_Y0`) under the DBN with bottom :data:`EX_RBM` and top
     :data:`EX_TOP`, a probability. Slips named: the bottom harmonium's marginal, a log."""
-    Jt, _, _ = _joint(EX_TOP)
+    from .references import ch10_dbn as refs
+    Jt, _, _ = refs.joint_table(EX_TOP)
     prior = Jt.sum(axis=0)                                      # p(x1; theta1): the top's visible marginal
-    X = _states(2)
+    X = refs.binary_states(2)
     q = expit(X @ EX_RBM.W + EX_RBM.b_y)                        # p(y_j = 1 | x1)
     emit = np.prod(np.where(EX_Y0 == 1, q, 1 - q), axis=1)
     value = float(prior @ emit)
-    J, _, Y = _joint(EX_RBM)
+    J, _, Y = refs.joint_table(EX_RBM)
     col = int(np.argmax(np.all(Y == EX_Y0, axis=1)))
     hints = {"you gave the bottom harmonium's own marginal p(y0; theta0)": J.sum(axis=0)[col],
              "you gave log p(y0), not the probability": np.log(value)}
     return result("DBN marginal at EX_Y0", compare_scalar(answer, value, "p(y0)", rtol=1e-8, hints=hints))
 
 
-def _second_layer_start():
-    """(D_KL{aggregated posterior || theta0's prior}, the aggregated posterior, the prior)."""
-    J, _, _ = _joint(EX_RBM)
-    prior = J.sum(axis=1)                                       # theta0's hidden marginal = theta1's visible one
-    agg = _aggregated()
-    return float(np.sum(agg * np.log(agg / prior))), agg, prior
-
-
 def stacking_stalls(answer) -> object:
     """Exercise (d), ``ex-10-2-3-stall``: the loss the second harmonium descends at theta1 = theta0, for
     :data:`EX_RBM` under :data:`EX_PY`, in nats. Slips named: the KL reversed, a cross entropy, the bottom's MRE,
     zero."""
-    value, agg, prior = _second_layer_start()
+    from .references import ch10_dbn as refs
+    value, agg, prior = refs.second_layer_start(EX_RBM, EX_PY)
     hints = {"you gave the relative entropy with its two arguments the wrong way round":
                  float(np.sum(prior * np.log(prior / agg))),
              "you gave a cross entropy: the loss is a relative entropy": float(-np.sum(agg * np.log(prior))),
-             "you gave the bottom harmonium's fit to the data; the second layer never sees y0 directly": _mre_rbm(),
+             "you gave the bottom harmonium's fit to the data; the second layer never sees y0 directly":
+                 refs.mre_rbm(EX_RBM, EX_PY),
              "you gave zero; check whether, for these data, the second layer's data and its starting model "
              "agree": 0.0}
     return result("the second layer's loss at theta1 = theta0",
                   compare_scalar(answer, value, "the loss", rtol=1e-8, hints=hints))
-
-
-def _jre_tables(t0: EFHParams, t1: EFHParams):
-    """log q(x1 | y0), log p(y0 | x1) [y0, x1], theta1's visible log marginal, log Z and -E."""
-    J0, _, _ = _joint(t0)                                       # [x1, y0]
-    with np.errstate(divide="ignore"):
-        log_q = np.log(J0 / J0.sum(axis=0, keepdims=True)).T    # recognition: the bottom's posterior
-        log_emit = np.log(J0 / J0.sum(axis=1, keepdims=True)).T  # emission of the bottom harmonium
-    X2, X1 = _states(t1.W.shape[0]), _states(t1.W.shape[1])
-    negE = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
-    log_unnorm = logsumexp(negE, axis=0)                        # x2 summed out by brute force
-    log_Z = logsumexp(log_unnorm)
-    return log_q, log_emit, log_unnorm - log_Z, log_Z, negE
-
-
-def _jre_value(p_y, log_q, log_emit, log_prior, *, data_entropy=True, recognition_entropy=True) -> float:
-    keep = p_y > 0                                              # a state of probability zero adds nothing
-    w = p_y[keep, None] * np.exp(log_q[keep])                   # the recognition joint, [y0, x1]
-    terms = -log_emit[keep] - log_prior[None, :]
-    if data_entropy:
-        terms = terms + np.log(p_y[keep])[:, None]
-    if recognition_entropy:
-        terms = terms + log_q[keep]
-    return float(np.sum(w * terms))
 
 
 def _jre_cases():
@@ -193,10 +133,11 @@ def _jre_cases():
 
 def _jre_slips(t0: EFHParams, t1: EFHParams, p_y) -> dict:
     """Named wrong derivations of Eq. 10.25 on one problem."""
+    from .references import ch10_dbn as refs
     K = t0.W.shape[0]
-    log_q, log_emit, log_prior, log_Z, negE = _jre_tables(t0, t1)
+    log_q, log_emit, log_prior, log_Z, negE = refs.jre_tables(t0, t1)
     keep = p_y > 0
-    J0, _, _ = _joint(t0)
+    J0, _, _ = refs.joint_table(t0)
     own_prior = np.log(J0.sum(axis=1))                          # the bottom harmonium's own p(x1)
     log_dbn = np.log(np.exp(log_emit + log_prior[None, :]).sum(axis=1))
     agg = p_y @ np.exp(log_q)
@@ -206,20 +147,20 @@ def _jre_slips(t0: EFHParams, t1: EFHParams, p_y) -> dict:
            "posterior":
                float(np.sum(p_y[keep] * (np.log(p_y[keep]) - log_dbn[keep]))),
            "you used the bottom harmonium's own prior over x_1 instead of theta_1's visible marginal":
-               _jre_value(p_y, log_q, log_emit, own_prior),
+               refs.jre_value(p_y, log_q, log_emit, own_prior),
            "you kept only the divergence between the aggregated posterior and theta_1's prior (the last line); "
            "the constant c belongs to the JRE too":
                float(np.sum(agg[mask] * (np.log(agg[mask]) - log_prior[mask]))),
            "your prior over x_1 is not normalized: theta_1's log-partition function is missing":
-               _jre_value(p_y, log_q, log_emit, log_prior + log_Z),
+               refs.jre_value(p_y, log_q, log_emit, log_prior + log_Z),
            "you left out the data distribution's own log-probability log p(y_0) (a cross-entropy, not a "
-           "relative entropy)": _jre_value(p_y, log_q, log_emit, log_prior, data_entropy=False),
+           "relative entropy)": refs.jre_value(p_y, log_q, log_emit, log_prior, data_entropy=False),
            "you left out the recognition model's own log-probability log q(x_1 | y_0)":
-               _jre_value(p_y, log_q, log_emit, log_prior, recognition_entropy=False)}
+               refs.jre_value(p_y, log_q, log_emit, log_prior, recognition_entropy=False)}
     if t1.W.shape[0] == K:                                      # theta_1's hidden marginal has the right size
         hid = logsumexp(negE, axis=1)
         out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
-            _jre_value(p_y, log_q, log_emit, hid - log_Z)
+            refs.jre_value(p_y, log_q, log_emit, hid - log_Z)
     return out
 
 
@@ -228,13 +169,14 @@ def jre_function(fn) -> object:
     in nats, the bottom's posterior as recognition model, ``p_y`` over the 2**M visible states. Slips named: the DBN's
     marginal relative entropy, the bottom's prior, the theta_1 term alone, an unnormalized prior, the top's hidden
     layer, an entropy term left out."""
+    from .references import ch10_dbn as refs
     def judge(out, where, t0, t1, p_y):
         arr, _ = as_numeric(out, "the output")
         if out is not None and arr is None and np.any(p_y == 0):
             return [f"your JRE on {where} is not a finite number; in this problem some data states have "
                     "probability zero, and such a state contributes nothing to the sums."]
-        log_q, log_emit, log_prior, _, _ = _jre_tables(t0, t1)
-        return compare_scalar(out, _jre_value(p_y, log_q, log_emit, log_prior), f"the JRE on {where}", rtol=1e-8,
+        log_q, log_emit, log_prior, _, _ = refs.jre_tables(t0, t1)
+        return compare_scalar(out, refs.jre_value(p_y, log_q, log_emit, log_prior), f"the JRE on {where}", rtol=1e-8,
                               atol=1e-10, hints=_jre_slips(t0, t1, p_y))
 
     cases = [(f"test problem {i + 1} (M = {t0.W.shape[1]}, K = {t0.W.shape[0]}, K2 = {t1.W.shape[0]})",
