@@ -58,98 +58,51 @@ def _draw(rng, n=N_BIG):
 EX_SM, EX_WOODBURY = _draw(problem_rng(2301))
 
 
-def _solve(a, U, C, V, b):
-    """x with (diag(a) + U C V) x = b by block elimination, one step of refinement; O(n)."""
-    def once(r):
-        Ar, AU = r / a, U / a[:, None]
-        y = np.linalg.solve(np.eye(len(C)) + C @ (V @ AU), C @ (V @ Ar))
-        return (r - U @ y) / a
-    x = once(b)
-    return x + once(b - (a * x + U @ (C @ (V @ x))))
-
-
-def _diag_change(a, U, C, V):
-    """diag((A + U C V)^{-1}) - diag(A^{-1}) in O(n) from Eq. B.14, row by row."""
-    AU, VA = U / a[:, None], V / a[None, :]
-    left = AU @ np.linalg.solve(np.eye(len(C)) + C @ (V @ AU), C)         # n x k
-    return -np.einsum("ik,ki->i", left, VA)
-
-
-def _sm_diag_chain(a, u, v, *, sign=-1.0, one=1.0, den=1.0, from_A=False, same_side=False, which=(0, 1)):
-    """The change of the inverse's diagonal by Eq. B.15, update by update, named slips as options."""
-    def update(apply, ui, vi):
-        Mu = apply(ui)
-        d = one + den * (vi @ Mu)
-        return lambda w: apply(w) + sign * Mu * (vi @ apply(w)) / d
-
-    def base(w):
-        return w / a
-
-    apply, apply_t, change = base, base, np.zeros_like(a)
-    for i in which:
-        p = apply(u[i])
-        q = apply(v[i]) if same_side else apply_t(v[i])
-        change = change + sign * p * q / (one + den * (v[i] @ p))
-        if not from_A:
-            apply, apply_t = update(apply, u[i], v[i]), update(apply_t, v[i], u[i])
-    return change
-
-
 def sherman_morrison(answer) -> CheckResult:
     """Exercise (a), ``ex-b3-sherman-morrison``: your change diag((A + u_1 v_1^T + u_2 v_2^T)^{-1}) - diag(A^{-1}) for
     :data:`EX_SM`, shape (200000,). Slips named: in the order of the updates, the correction's sign, the denominator,
     the second update's row vector; the diagonal for its change."""
+    from .references import appb_identities as refs
     a, u, v = EX_SM
-    expected = _diag_change(a, u.T, np.eye(2), v)
+    expected = refs.diag_change(a, u.T, np.eye(2), v)
     hints = {
         "you made the second update from A^{-1}, not from the inverse after the first update":
-            _sm_diag_chain(a, u, v, from_A=True),
-        "you made only one of the two updates": _sm_diag_chain(a, u, v, which=(0,)),
-        "you made only one of the two updates (the second)": _sm_diag_chain(a, u, v, which=(1,)),
-        "you added the corrections instead of subtracting them": _sm_diag_chain(a, u, v, sign=1.0),
+            refs.sm_diag_chain(a, u, v, from_A=True),
+        "you made only one of the two updates": refs.sm_diag_chain(a, u, v, which=(0,)),
+        "you made only one of the two updates (the second)": refs.sm_diag_chain(a, u, v, which=(1,)),
+        "you added the corrections instead of subtracting them": refs.sm_diag_chain(a, u, v, sign=1.0),
         "you divided by 1 - v^T M^{-1} u; the scalar in Eq. B.15 is 1 + v^T M^{-1} u":
-            _sm_diag_chain(a, u, v, den=-1.0),
-        "you divided by v^T M^{-1} u without the 1 +": _sm_diag_chain(a, u, v, one=0.0),
+            refs.sm_diag_chain(a, u, v, den=-1.0),
+        "you divided by v^T M^{-1} u without the 1 +": refs.sm_diag_chain(a, u, v, one=0.0),
         "in the second update you took the row vector v_2^T M_1^{-1} as M_1^{-1} v_2, but the inverse after "
-        "the first update is not symmetric": _sm_diag_chain(a, u, v, same_side=True),
+        "the first update is not symmetric": refs.sm_diag_chain(a, u, v, same_side=True),
         "you gave the diagonal of the updated inverse itself, not its change": 1 / a + expected,
     }
     return result("two Sherman-Morrison updates of the inverse's diagonal",
                   compare_array(answer, expected, "your change", rtol=1e-8, atol=1e-14, hints=hints))
 
 
-def _wb_slip(a, U, C, V, b, *, inner):
-    """A^{-1} b - A^{-1} U inner(C, V A^{-1} U) V A^{-1} b."""
-    Ab, AU = b / a, U / a[:, None]
-    return Ab - AU @ (inner(C, V @ AU) @ (V @ Ab))
-
-
-def _logdet(a, U, C, V):
-    """log|det(diag(a) + U C V)| in O(n), from the block matrix [[A, U], [-V, C^{-1}]]."""
-    small = np.eye(len(C)) + C @ (V @ (U / a[:, None]))
-    return math.fsum(np.log(a)) + np.linalg.slogdet(small)[1]
-
-
 def woodbury(x, logdet=None) -> CheckResult:
     """Exercise (b), ``ex-b3-woodbury``: for :data:`EX_WOODBURY`, your solution x of (A + U C V) x = b, shape
     (200000,), and log|det(A + U C V)| (natural log). Common slips in each part are named."""
+    from .references import appb_identities as refs
     what = "the solve and the log-determinant"
     a, U, C, V, b = EX_WOODBURY
-    expected = _solve(a, U, C, V, b)
+    expected = refs.solve_update(a, U, C, V, b)
     inv = np.linalg.inv
     hints = {
         "you used C instead of C^{-1} inside the small inverse":
-            _wb_slip(a, U, C, V, b, inner=lambda C_, S: inv(C_ + S)),
+            refs.wb_slip(a, U, C, V, b, inner=lambda C_, S: inv(C_ + S)),
         "you dropped the inner inverse, using (C^{-1} + V A^{-1} U) itself":
-            _wb_slip(a, U, C, V, b, inner=lambda C_, S: inv(C_) + S),
+            refs.wb_slip(a, U, C, V, b, inner=lambda C_, S: inv(C_) + S),
         "you added the correction; Eq. B.14 subtracts it":
-            _wb_slip(a, U, C, V, b, inner=lambda C_, S: -inv(inv(C_) + S)),
-        "you used C^T in place of C": _solve(a, U, C.T, V, b),
-        "you swapped the roles of U and V (V^T and U^T in their places)": _solve(a, V.T, C, U.T, b),
+            refs.wb_slip(a, U, C, V, b, inner=lambda C_, S: -inv(inv(C_) + S)),
+        "you used C^T in place of C": refs.solve_update(a, U, C.T, V, b),
+        "you swapped the roles of U and V (V^T and U^T in their places)": refs.solve_update(a, V.T, C, U.T, b),
         "you returned A^{-1} b, with no correction at all": b / a,
     }
     problems = compare_array(x, expected, "x", rtol=1e-8, atol=1e-10, hints=hints)
-    got_logdet, logdet = logdet, _logdet(a, U, C, V)
+    got_logdet, logdet = logdet, refs.logdet(a, U, C, V)
     log_a = math.fsum(np.log(a))
     log_c = np.linalg.slogdet(C)[1]
     log_s = np.linalg.slogdet(inv(C) + V @ (U / a[:, None]))[1]
@@ -223,48 +176,21 @@ def _rls_cases():
     return cases
 
 
-def _ridge_path(Phi, y, lam):
-    """Independently of Eq. B.15: each prefix's ridge weights solved afresh, and the final inverse."""
-    T, d = Phi.shape
-    W = np.array([np.linalg.solve(Phi[:t + 1].T @ Phi[:t + 1] + lam * np.eye(d), Phi[:t + 1].T @ y[:t + 1])
-                  for t in range(T)])
-    return W, np.linalg.inv(Phi.T @ Phi + lam * np.eye(d))
-
-
-def _rls_variant(Phi, y, lam, *, one=1.0, sign=-1.0, start_lam=False, old_gain=False, lag=False, gain_form=False):
-    """Recursive least squares with one named slip switched on: the weights as P_inv X^T y (the page's route) or, with
-    ``gain_form``, by the correction w + P_inv phi (y - phi^T w)."""
-    T, d = Phi.shape
-    P = lam * np.eye(d) if start_lam else np.eye(d) / lam
-    w, Xty, W = np.zeros(d), np.zeros(d), np.zeros((T, d))
-    for t in range(T):
-        phi = Phi[t]
-        Pphi = P @ phi
-        P_new = P + sign * np.outer(Pphi, Pphi) / (one + phi @ Pphi)
-        Xty = Xty + phi * y[t]
-        if gain_form:
-            w_new = w + (P if old_gain else P_new) @ phi * (y[t] - phi @ w)
-        else:
-            w_new = P_new @ Xty
-        W[t] = w if lag else w_new
-        P, w = P_new, w_new
-    return W, P
-
-
 def _rls_slips(Phi, y, lam) -> tuple[dict, dict]:
     """(hints for W, hints for P_inv) of named wrong versions."""
+    from .references import appb_identities as refs
     no_one = "you divided by phi^T P_inv phi without the 1 + of Eq. B.15"
     plus = "you added the correction of Eq. B.15; it is subtracted"
     start = "you started from lambda I; before any data the inverse is (lambda I)^{-1}"
     W_hints, P_hints = {}, {}
     with np.errstate(all="ignore"):          # a slip may divide by (nearly) zero; its numbers are only compared
         for text, kw in ((no_one, {"one": 0.0}), (plus, {"sign": 1.0}), (start, {"start_lam": True})):
-            W_hints[text], P_hints[text] = _rls_variant(Phi, y, lam, **kw)
-            W_hints[text + " (seen in your weights)"] = _rls_variant(Phi, y, lam, gain_form=True, **kw)[0]
+            W_hints[text], P_hints[text] = refs.rls_variant(Phi, y, lam, **kw)
+            W_hints[text + " (seen in your weights)"] = refs.rls_variant(Phi, y, lam, gain_form=True, **kw)[0]
         W_hints["row t of your W holds the weights before observation t is used; it should hold them after (row 0 "
-                "is already fitted to the first observation)"] = _rls_variant(Phi, y, lam, lag=True)[0]
+                "is already fitted to the first observation)"] = refs.rls_variant(Phi, y, lam, lag=True)[0]
         W_hints["your correction of the weights uses the inverse from before the update; the gain is the updated "
-                "P_inv phi"] = _rls_variant(Phi, y, lam, gain_form=True, old_gain=True)[0]
+                "P_inv phi"] = refs.rls_variant(Phi, y, lam, gain_form=True, old_gain=True)[0]
     return W_hints, P_hints
 
 
@@ -273,6 +199,7 @@ def recursive_least_squares(fn) -> CheckResult:
     ridge weights after the first t + 1 observations (T, d), P_inv the final (Phi^T Phi + lam I)^{-1} (d, d); compared
     with ridge fits solved afresh. Slips named: the 1 + or the sign of Eq. B.15, the start lambda I, rows one step
     late, a gain from the old inverse."""
+    from .references import appb_identities as refs
     def judge(out, where, Phi, y, lam, ref):
         problems = checker.tuple_problems(out, 2, "the pair (W, P_inv)", where)
         if problems:
@@ -281,7 +208,7 @@ def recursive_least_squares(fn) -> CheckResult:
         return (checker.compare_array(out[1], P_ref, f"P_inv on {where}", rtol=1e-7, atol=1e-10, hints=P_hints)
                 + checker.compare_array(out[0], W_ref, f"W on {where}", rtol=1e-7, atol=1e-10, hints=W_hints))
 
-    cases = [(f"test problem {i + 1} (T = {Phi.shape[0]}, d = {Phi.shape[1]})", (Phi, y, lam), _ridge_path(Phi, y, lam))
+    cases = [(f"test problem {i + 1} (T = {Phi.shape[0]}, d = {Phi.shape[1]})", (Phi, y, lam), refs.ridge_path(Phi, y, lam))
              for i, (Phi, y, lam) in enumerate(_rls_cases())]
     return checker.check_function("recursive least squares by Sherman-Morrison (Eq. B.15)", fn, cases, judge,
                                   name="my_rls", signature="(Phi, y, lam)")

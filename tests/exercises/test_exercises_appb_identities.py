@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.exercises import appb_identities as check
+from pedagogy_lib.exercises.references import appb_identities as refs
 
 
 def _residual(a, U, C, V, b, x):
@@ -207,14 +208,14 @@ def test_the_reference_and_the_slips_at_small_n_against_dense_solves(seed):
     """The same draw at n = 6: the reference is the dense solve, and the slips with a dense meaning are
     the dense solves of the matrices they stand for."""
     sm, wb = vars(check)["_draw"](np.random.default_rng(seed), n=6)
-    solve = vars(check)["_solve"]
+    solve = refs.solve_update
     a, u, v = sm
     A = np.diag(a)
     M = A + np.outer(u[0], v[0]) + np.outer(u[1], v[1])
     dense = np.diag(np.linalg.inv(M)) - 1 / a
-    np.testing.assert_allclose(vars(check)["_diag_change"](a, u.T, np.eye(2), v), dense, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(refs.diag_change(a, u.T, np.eye(2), v), dense, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(_sm_diagonal_change(a, u, v), dense, rtol=1e-12, atol=1e-15)
-    chain = vars(check)["_sm_diag_chain"]
+    chain = refs.sm_diag_chain
     np.testing.assert_allclose(chain(a, u, v), dense, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(chain(a, u, v, which=(0,)),
                                np.diag(np.linalg.inv(A + np.outer(u[0], v[0]))) - 1 / a, rtol=1e-12, atol=1e-15)
@@ -230,7 +231,7 @@ def test_the_reference_and_the_slips_at_small_n_against_dense_solves(seed):
     np.testing.assert_allclose(solve(a, V.T, C, U.T, b), np.linalg.solve(A + V.T @ C @ U.T, b), rtol=1e-12)
     sign, dense_logdet = np.linalg.slogdet(A + U @ C @ V)
     assert sign == 1.0
-    assert abs(vars(check)["_logdet"](a, U, C, V) - dense_logdet) < 1e-12
+    assert abs(refs.logdet(a, U, C, V) - dense_logdet) < 1e-12
     assert _logdet_by_rank_one_steps(a, U, C, V) == pytest.approx((dense_logdet, 1.0), abs=1e-12)
 
 
@@ -380,7 +381,7 @@ def test_rls_reference_is_ridge_regression_solved_afresh():
     from pedagogy_lib.learning import regression as rg
 
     for Phi, y, lam in check._rls_cases():
-        W, P = check._ridge_path(Phi, y, lam)
+        W, P = refs.ridge_path(Phi, y, lam)
         for t in (0, len(y) - 1):
             np.testing.assert_allclose(W[t], rg.linear_regression(Phi[:t + 1], y[:t + 1], ridge=lam).w,
                                        rtol=1e-9, atol=1e-12)
