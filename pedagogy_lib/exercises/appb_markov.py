@@ -32,13 +32,6 @@ def _draw_chain(rng) -> np.ndarray:
 EX_P = book_or_drawn(np.array([[0.5, 0.1, 0.3], [0.3, 0.7, 0.1], [0.2, 0.2, 0.6]]), _draw_chain, seed=2211)
 
 
-def _stationary_solve(P: np.ndarray) -> np.ndarray:
-    """pi with P pi = pi summing to one, from the linear system (periodic chains too)."""
-    K = P.shape[0]
-    A = np.vstack([P - np.eye(K), np.ones((1, K))])
-    return np.linalg.lstsq(A, np.r_[np.zeros(K), 1.0], rcond=None)[0]
-
-
 def _periodic(to_b: np.ndarray, to_a: np.ndarray) -> np.ndarray:
     """The period-2 chain moving from {0, 1} to {2, 3, 4} by the columns of ``to_b`` and back by those of ``to_a``."""
     P = np.zeros((5, 5))
@@ -48,14 +41,15 @@ def _periodic(to_b: np.ndarray, to_a: np.ndarray) -> np.ndarray:
 
 def _draw_periodic(rng) -> np.ndarray:
     """A chain like EX_P5 that settles into its oscillation quickly, pi clearly not uniform."""
+    from .references import appb_markov as refs
     while True:
         P = _periodic(rng.dirichlet(np.full(3, 2.0), size=2).T, rng.dirichlet(np.full(2, 2.0), size=3).T)
         if P[2:, :2].min() < 0.05 or P[:2, 2:].min() < 0.05:
             continue
         mods = np.sort(np.abs(np.linalg.eigvals(P)))
-        pi = _stationary_solve(P)
+        pi = refs.stationary_solve(P)
         Q = P.T / P.T.sum(axis=0, keepdims=True)
-        if mods[-3] <= 0.6 and np.abs(pi - 0.2).max() > 0.03 and np.abs(_stationary_solve(Q) - pi).max() > 0.02:
+        if mods[-3] <= 0.6 and np.abs(pi - 0.2).max() > 0.03 and np.abs(refs.stationary_solve(Q) - pi).max() > 0.02:
             return P
 
 
@@ -80,36 +74,22 @@ def _draw_two(rng) -> tuple:
 EX_TWO = book_or_drawn((0.3, 0.1), _draw_two, seed=2212)
 
 
-def _iterated(P: np.ndarray, p: np.ndarray, steps: int) -> np.ndarray:
-    for _ in range(steps):
-        p = P @ p
-    return p
-
-
-def _worst_tv(P: np.ndarray, pi: np.ndarray, n: int) -> np.ndarray:
-    """The worst-case total-variation distance to ``pi`` after t = 0, ..., n - 1 steps of P."""
-    Pt, out = np.eye(P.shape[0]), []
-    for _ in range(n):
-        out.append(0.5 * np.abs(Pt - pi[:, None]).sum(axis=0).max())
-        Pt = P @ Pt
-    return np.array(out)
-
-
 def stationary(answer) -> CheckResult:
     """Exercise (a), ``ex-b2-stationary``: your stationary distribution (5,) of :data:`EX_P5`. Slips named: the
     row-stochastic convention, an unnormalized eigenvector, a column of ``EX_P5``, and many steps p <- P p (the chain
     is periodic, so that alternates)."""
+    from .references import appb_markov as refs
     title = "stationary distribution of EX_P5"
     P = EX_P5
     K = P.shape[0]
-    expected = _stationary_solve(P)
+    expected = refs.stationary_solve(P)
     row_convention = ("you solved pi^T P = pi^T, the row-stochastic convention; here the columns of P sum to "
                       "one, so pi is a right eigenvector, P pi = pi")
-    hints = {row_convention: _stationary_solve(P.T / P.T.sum(axis=0, keepdims=True)),
+    hints = {row_convention: refs.stationary_solve(P.T / P.T.sum(axis=0, keepdims=True)),
              "you gave a column of P (one step from a single state), not the long-run distribution": P[:, 0]}
     iterated = ("you iterated p <- P p from one starting distribution: this chain is periodic (period 2), so "
                 "p_t alternates between two groups of states and never settles, however many steps you take")
-    limits = [_iterated(P, start, steps) for start in [*np.eye(K), np.full(K, 1 / K)] for steps in (200, 201)]
+    limits = [refs.iterated(P, start, steps) for start in [*np.eye(K), np.full(K, 1 / K)] for steps in (200, 201)]
     arr, problems = as_numeric(answer, "pi")
     if not problems and arr.shape == expected.shape and abs(arr.sum()) > 1e-12 and not np.allclose(arr, expected):
         scaled = arr / arr.sum()
@@ -128,8 +108,9 @@ def reversible(flow, answer) -> CheckResult:
     """Exercise (b), ``ex-b2-reversible``: the largest net flow max |P_ij pi_j - P_ji pi_i| of :data:`EX_P` at
     stationarity, and a real bool for "EX_P satisfies detailed balance", judged once the flow is right and agreeing
     with it. Slips named: uniform or no weights, a sum over pairs."""
+    from .references import appb_markov as refs
     title = "net probability flow of EX_P, and is it reversible?"
-    pi = _iterated(EX_P, np.full(EX_P.shape[0], 1.0 / EX_P.shape[0]), 5000)
+    pi = refs.iterated(EX_P, np.full(EX_P.shape[0], 1.0 / EX_P.shape[0]), 5000)
     pi = pi / pi.sum()
     K = EX_P.shape[0]
 
@@ -204,29 +185,14 @@ def _tv_cases():
     return cases
 
 
-def _tv_variants(P: np.ndarray, T: int) -> dict:
-    """d(t) for t = 0..T, and what named slips give."""
-    pi = _stationary_solve(P)
-    Pt = np.eye(P.shape[0])
-    rows, first = [], []
-    for _ in range(T + 1):
-        rows.append(0.5 * np.abs(Pt - pi[None, :]).sum(axis=1).max())
-        first.append(0.5 * np.abs(Pt[:, 0] - pi).sum())
-        Pt = P @ Pt
-    d = _worst_tv(P, pi, T + 2)
-    Q = P.T / P.T.sum(axis=0, keepdims=True)         # the transpose, its columns made to sum to one again
-    return {"d": d[:-1], "rows": np.array(rows), "first": np.array(first), "late": d[1:],
-            "run": _worst_tv(P, np.linalg.matrix_power(P, 1000)[:, 0], T + 1),    # pi from a long run from state 0
-            "transposed": _worst_tv(Q, _stationary_solve(Q), T + 1)}
-
-
 def tv_distance(fn) -> CheckResult:
     """Exercise (d), ``ex-b2-tv-function``: your function ``fn(P, T)`` returning the worst-case distance to
     stationarity after 0, 1, ..., T steps (an array of length T + 1) for a column-stochastic P with one closed class.
     Slips named: rows of P^t, P transposed, one starting state, no factor one half, a shifted list, pi from a long
     run."""
+    from .references import appb_markov as refs
     def judge(out, where, P, T):
-        v = _tv_variants(P, T)
+        v = refs.tv_variants(P, T)
         hints = {
             "you compared the rows of P^t with pi (the row-stochastic convention); here the distribution "
             "after t steps from state j is column j": v["rows"],
