@@ -99,26 +99,14 @@ def moral_edges(answer) -> CheckResult:
     return result("edges added by moralization", problems)
 
 
-def _p_of(evidence) -> float:
-    names = list(EX_GRAPH)
-    total = 0.0
-    for x in itertools.product((0, 1), repeat=len(names)):
-        val = dict(zip(names, x))
-        if any(val[k] != v for k, v in evidence.items()):
-            continue
-        w = 1.0
-        for v, ps in EX_GRAPH.items():
-            w *= EX_GRAPH_CPTS[v][(val[v],) + tuple(val[p] for p in ps)]
-        total += w
-    return total
-
-
 def evidence_probability(answer) -> CheckResult:
     """Exercise (c), ``ex-c-evidence``: your p(:data:`EX_EVIDENCE`) under the tables :data:`EX_GRAPH_CPTS` of
     :data:`EX_GRAPH`, a probability. Slips named: the opposite values, a log."""
-    expected = _p_of(EX_EVIDENCE)
+    from .references import appc_graphical as refs
+    expected = refs.evidence_by_enumeration(EX_GRAPH, EX_GRAPH_CPTS, EX_EVIDENCE)
     flipped = {k: 1 - v for k, v in EX_EVIDENCE.items()}
-    hints = {"you clamped the opposite values (r = 0, v = 1)": _p_of(flipped),
+    hints = {"you clamped the opposite values (r = 0, v = 1)":
+                 refs.evidence_by_enumeration(EX_GRAPH, EX_GRAPH_CPTS, flipped),
              "you returned the log of the probability": np.log(expected)}
     return result("p(r = 1, v = 0)", compare_scalar(answer, expected, "p(evidence)", rtol=1e-9, hints=hints))
 
@@ -130,84 +118,9 @@ def _random_dag(r, names, p_edge):
     return {v: dag[v] for v in sorted(dag)}
 
 
-def _descendants(dag, v):
-    children = {u: [w for w, ps in dag.items() if u in ps] for u in dag}
-    seen, stack = set(), [v]
-    while stack:
-        for w in children[stack.pop()]:
-            if w not in seen:
-                seen.add(w)
-                stack.append(w)
-    return seen
-
-
-def _simple_paths(dag, x, y):
-    """Every simple path from x to y with the arrows ignored."""
-    neighbours = {u: set(dag[u]) | {w for w, ps in dag.items() if u in ps} for u in dag}
-    paths, stack = [], [[x]]
-    while stack:
-        path = stack.pop()
-        for w in neighbours[path[-1]]:
-            if w == y:
-                paths.append(path + [w])
-            elif w not in path:
-                stack.append(path + [w])
-    return paths
-
-
-def _blocked_everywhere(dag, desc, paths, given, rule):
-    """Whether ``given`` blocks every path (colliders open by descendants or only by themselves)."""
-    given = set(given)
-    for path in paths:
-        through = True
-        for a, m, b in zip(path, path[1:], path[2:]):
-            if a in dag[m] and b in dag[m]:                       # a collider, a -> m <- b
-                seen = m in given or (rule == "descendants" and bool(desc[m] & given))
-                if not seen:
-                    through = False
-            elif m in given:                                      # a chain or a fork, observed
-                through = False
-        if through:
-            return False
-    return True
-
-
-def _undirected_separated(edges, nodes, x, y, given):
-    """Whether removing ``given`` leaves no path from x to y in the undirected graph."""
-    given = set(given)
-    seen, stack = {x}, [x]
-    while stack:
-        u = stack.pop()
-        for e in edges:
-            if u in e:
-                (w,) = tuple(e - {u})
-                if w == y:
-                    return False
-                if w not in seen and w not in given:
-                    seen.add(w)
-                    stack.append(w)
-    return True
-
-
-def _dsep_answers(dag, queries):
-    """The right answers and those of named slips, one bool per query."""
-    skeleton = {frozenset((p, v)) for v, ps in dag.items() for p in ps}
-    moral = skeleton | {frozenset(pair) for ps in dag.values() for pair in itertools.combinations(ps, 2)}
-    desc = {m: _descendants(dag, m) for m in dag}
-    paths = {}
-    for x, y, _ in queries:
-        if (x, y) not in paths:
-            paths[x, y] = _simple_paths(dag, x, y)
-    return {
-        "right": [_blocked_everywhere(dag, desc, paths[x, y], S, "descendants") for x, y, S in queries],
-        "itself": [_blocked_everywhere(dag, desc, paths[x, y], S, "itself") for x, y, S in queries],
-        "skeleton": [_undirected_separated(skeleton, dag, x, y, S) for x, y, S in queries],
-        "moral": [_undirected_separated(moral, dag, x, y, S) for x, y, S in queries],
-    }
-
-
 def _dsep_cases():
     """Hidden graphs and queries (a, c, given), among them queries each slip gets wrong."""
+    from .references import appc_graphical as refs
     r = problem_rng(3603)
     cases = []
     for n, p_edge, n_queries in [(5, 0.45, 20), (7, 0.35, 30), (8, 0.3, 36), (9, 0.3, 40)]:
@@ -216,9 +129,9 @@ def _dsep_cases():
             dag = _random_dag(r, names, p_edge)
             pool = [(x, y, S) for x, y in itertools.combinations(names, 2)
                     for k in range(3) for S in itertools.combinations([v for v in names if v not in (x, y)], k)]
-            ans = _dsep_answers(dag, pool)
+            ans = refs.dsep_answers(dag, pool)
             differ = {k: [i for i in range(len(pool)) if ans[k][i] != ans["right"][i]] for k in ans if k != "right"}
-            connected = not any(_undirected_separated({frozenset((p, v)) for v, ps in dag.items() for p in ps},
+            connected = not any(refs.undirected_separated({frozenset((p, v)) for v, ps in dag.items() for p in ps},
                                                       dag, names[0], v, ()) for v in names[1:])
             if connected and all(differ.values()) and 0.2 < np.mean(ans["right"]) < 0.8:
                 break
@@ -265,13 +178,14 @@ def d_separation_function(fn) -> CheckResult:
     """Exercise (d), ``ex-c-dsep-function``: your function ``fn(parents, a, c, given)`` returning an active trail from
     a to c (a list of names) or None when they are d-separated given ``given``. A miss names the graph and the kind of
     defect, not the query."""
+    from .references import appc_graphical as refs
     title = "d-separation as a function"
     if not callable(fn):
         return result(title, [f"my_trail should be a function of (parents, a, c, given); got {type(fn).__name__}."])
     problems = []
     for i, (dag, queries) in enumerate(_dsep_cases()):
         where = f"test problem {i + 1} (a graph of {len(dag)} nodes, {len(queries)} queries)"
-        desc = {m: _descendants(dag, m) for m in dag}
+        desc = {m: refs.descendants(dag, m) for m in dag}
         got = []
         for a, c, S in queries:
             try:
@@ -294,7 +208,7 @@ def d_separation_function(fn) -> CheckResult:
             got.append(out is None)
         if problems:
             break
-        ans = _dsep_answers(dag, queries)
+        ans = refs.dsep_answers(dag, queries)
         if got == ans["right"]:
             continue
         if got == ans["itself"]:
