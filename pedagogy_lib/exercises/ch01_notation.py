@@ -1,7 +1,6 @@
 r"""Checkers for the Chapter 1 notebook, "Introduction: notation, arguments and variables" (Eqs. 1.1-1.5)."""
 from __future__ import annotations
 
-import itertools
 from typing import NamedTuple
 
 import numpy as np
@@ -41,20 +40,10 @@ class IteratedProblem(NamedTuple):
     F: np.ndarray
 
 
-def _joint(prob) -> np.ndarray:
-    """The joint table p(x, y, z) by explicit loops, indexed [x, y, z]."""
-    Kx, Ky, Kz = prob.p_y_xz.shape
-    p = np.empty((Kx, Ky, Kz))
-    for i in range(Kx):
-        for j in range(Ky):
-            for k in range(Kz):
-                p[i, j, k] = prob.p_x[i] * prob.p_z_x[i, k] * prob.p_y_xz[i, j, k]
-    return p
-
-
 def _bayes_slips(prob) -> dict:
     """Tables that named slips give."""
-    p, z = _joint(prob), prob.z
+    from .references import ch01_notation as refs
+    p, z = refs.joint_table(prob), prob.z
     p_xy = p.sum(axis=2)
     like = prob.p_y_xz[:, :, z]                                  # [x, y]: p(y | x, z)
 
@@ -75,18 +64,9 @@ def _bayes_slips(prob) -> dict:
     }
 
 
-def _bayes_loops(p, z) -> np.ndarray:
-    Kx, Ky, _ = p.shape
-    out = np.empty((Kx, Ky))
-    for j in range(Ky):
-        total = sum(p[i, j, z] for i in range(Kx))
-        for i in range(Kx):
-            out[i, j] = p[i, j, z] / total
-    return out
-
-
 def _draw_xyz(rng) -> BayesProblem:
     """Factors of the same shapes without zeros, a prior of X far from uniform, every named slip clearly off."""
+    from .references import ch01_notation as refs
     while True:
         a = round(float(rng.uniform(0.15, 0.4)), 2)
         p_x = np.array([a, 1.0 - a])
@@ -94,7 +74,7 @@ def _draw_xyz(rng) -> BayesProblem:
         wy = rng.integers(1, 9, size=(2, 3, 3)).astype(float)
         prob = BayesProblem(p_x=p_x, p_z_x=wz / wz.sum(axis=1, keepdims=True),
                             p_y_xz=wy / wy.sum(axis=1, keepdims=True), z=int(rng.integers(0, 3)))
-        ref = _bayes_loops(_joint(prob), prob.z)
+        ref = refs.bayes_loops(refs.joint_table(prob), prob.z)
         if all(np.abs(v - ref).max() > 0.02 for v in _bayes_slips(prob).values()):
             return prob
 
@@ -142,36 +122,6 @@ EX_ITER = book_or_drawn(IteratedProblem(p_y=np.array([0.5, 0.3, 0.2]),
 _NEG = -1.0e4
 
 
-def _log(v) -> float:
-    return float(np.log(v)) if v > 0 else -np.inf
-
-
-def _log_joint_loops(pi, A, B, y, *, transposed=False, no_prior=False, shift=False, B_transposed=False,
-                     prior_moved=False, missing_as_last=False, missing_drops_step=False,
-                     missing_uniform=False) -> np.ndarray:
-    """The log of the partially evaluated joint at every state sequence; keywords switch on slips."""
-    K, T = len(pi), len(y)
-    V = B.shape[0]
-    out = np.empty((K,) * T)
-    Bt = B.T if B_transposed else B
-    ys = np.roll(y, 1) if shift else y
-    first = A @ pi if prior_moved else pi
-    for x in itertools.product(range(K), repeat=T):
-        v = 0.0 if no_prior else _log(first[x[0]])
-        for t in range(T):
-            missing = ys[t] < 0
-            if t > 0 and not (missing and missing_drops_step):
-                v += _log(A[x[t - 1], x[t]] if transposed else A[x[t], x[t - 1]])
-            if not missing:
-                v += _log(Bt[ys[t], x[t]])
-            elif missing_as_last:
-                v += _log(Bt[V - 1, x[t]])
-            elif missing_uniform:
-                v += _log(1.0 / V)
-        out[x] = v
-    return out
-
-
 def _column_stochastic(rng, K, n_cols, conc=1.5):
     return rng.dirichlet(np.full(K, conc), size=n_cols).T
 
@@ -210,18 +160,19 @@ def _hmm_cases():
 
 def _hmm_slips(pi, A, B, y) -> dict:
     """Named wrong derivations on one problem (minus infinity replaced as in the comparison)."""
+    from .references import ch01_notation as refs
     K, V, T = len(pi), B.shape[0], len(y)
-    ref = _log_joint_loops(pi, A, B, y)
+    ref = refs.log_joint_loops(pi, A, B, y)
     out = {
         "you read A row by row: A[i, j] is the probability of moving to state i from state j (columns sum to "
         "one), so a step from x_{t-1} to x_t takes the entry in row x_t and column x_{t-1}":
-            _log_joint_loops(pi, A, B, y, transposed=True),
+            refs.log_joint_loops(pi, A, B, y, transposed=True),
         "you left out the distribution pi of the first state":
-            _log_joint_loops(pi, A, B, y, no_prior=True),
+            refs.log_joint_loops(pi, A, B, y, no_prior=True),
         "you paired each state with the observation of another time step; axis t goes with y[t]":
-            _log_joint_loops(pi, A, B, y, shift=True),
+            refs.log_joint_loops(pi, A, B, y, shift=True),
         "you applied a transition to pi before the first state; pi is already the distribution of x_1":
-            _log_joint_loops(pi, A, B, y, prior_moved=True),
+            refs.log_joint_loops(pi, A, B, y, prior_moved=True),
         "you normalized over the state sequences: that is the posterior over the sequences, not the "
         "partially evaluated joint (its sum over all sequences is the probability of y)":
             ref - np.logaddexp.reduce(ref.ravel()),
@@ -229,14 +180,15 @@ def _hmm_slips(pi, A, B, y) -> dict:
     }
     if V == K:
         out["you read B as B[state, symbol]; its rows are symbols and its columns states"] = \
-            _log_joint_loops(pi, A, B, y, B_transposed=True)
+            refs.log_joint_loops(pi, A, B, y, B_transposed=True)
     if np.any(y < 0):
         out["you used -1 as an index: B[-1] is the row of the last symbol, not a symbol that was not recorded"] = \
-            _log_joint_loops(pi, A, B, y, missing_as_last=True)
-        out["you gave an unrecorded symbol the probability 1/V"] = _log_joint_loops(pi, A, B, y, missing_uniform=True)
+            refs.log_joint_loops(pi, A, B, y, missing_as_last=True)
+        out["you gave an unrecorded symbol the probability 1/V"] = refs.log_joint_loops(pi, A, B, y,
+                                                                                         missing_uniform=True)
         if np.any(y[1:] < 0):
             out["you left out the transition into a step whose symbol was not recorded; only its symbol is missing"] = \
-                _log_joint_loops(pi, A, B, y, missing_drops_step=True)
+                refs.log_joint_loops(pi, A, B, y, missing_drops_step=True)
     if T > 1:
         out["your axes are in the reverse order: axis t must hold the state at time step t"] = ref.T
     return {k: np.where(np.isneginf(v), _NEG, v) for k, v in out.items()}
@@ -248,8 +200,9 @@ def log_joint_function(fn) -> CheckResult:
     ``A``, ``B`` are column-stochastic, y holds -1 where no symbol was recorded. Slips named: A or B transposed, pi
     left out or moved, steps mispaired, axes reversed, a normalized table, probabilities, an unrecorded step read as
     the last symbol, given 1/V or left without its transition."""
+    from .references import ch01_notation as refs
     def judge(out, where, pi, A, B, y):
-        ref = _log_joint_loops(pi, A, B, y)
+        ref = refs.log_joint_loops(pi, A, B, y)
         try:
             arr = np.asarray(out, dtype=float)
         except (TypeError, ValueError):
@@ -278,31 +231,23 @@ def bayes_table(P_x_yz) -> CheckResult:
     """Exercise ``ex-1-bayes-bound-z``: your table of p(x | y, z) for EX_XYZ with Z bound to ``EX_XYZ.z``, column j
     for Y = j. Slips named: p(x) or p(z | x) as the prior, no prior, Z summed out, Y dropped, an unnormalized
     numerator."""
-    ref = _bayes_loops(_joint(EX_XYZ), EX_XYZ.z)
+    from .references import ch01_notation as refs
+    ref = refs.bayes_loops(refs.joint_table(EX_XYZ), EX_XYZ.z)
     hints = _bayes_slips(EX_XYZ)
     return result("Bayes' rule with a bound Z (Eq. 1.2)",
                   compare_array(P_x_yz, ref, "your table", rtol=1e-9, atol=1e-12, hints=hints))
-
-
-def _inner(A, theta) -> np.ndarray:
-    return np.tanh(A @ theta)
-
-
-def _chain_rule(A, c, lam, theta):
-    """(partial, total) in closed form: lam x, and lam x + J^T (x - c + lam theta), J = diag(1 - x^2) A."""
-    x = _inner(A, theta)
-    return lam * x, lam * x + ((1 - x ** 2)[:, None] * A).T @ (x - c + lam * theta)
 
 
 def total_derivative(partial, total) -> CheckResult:
     """Exercise ``ex-1-total-derivative``: your partial (x held fixed) and total derivative of the loss at
     EX_TOTAL.theta, to a relative 1e-12 (tighter than differencing reaches). Slips named: the two swapped, the inner
     derivative left out, the matrix untransposed, the weighted term missing."""
+    from .references import ch01_notation as refs
     A, c, lam, theta = EX_TOTAL
-    x = _inner(A, theta)
+    x = refs.inner_function(A, theta)
     g_x = (x - c) + lam * theta
     J = (1 - x ** 2)[:, None] * A
-    ref_p, ref_t = _chain_rule(A, c, lam, theta)
+    ref_p, ref_t = refs.chain_rule(A, c, lam, theta)
     hints_t = {
         "you gave the partial derivative: the total derivative adds the route through x": ref_p,
         "you left out the derivative of tanh in the Jacobian of x": lam * x + A.T @ g_x,
@@ -318,20 +263,13 @@ def total_derivative(partial, total) -> CheckResult:
     return result("total versus partial derivative", problems)
 
 
-def _iterated_loops(p_y, Q, F):
-    Kx, Ky = Q.shape
-    inner = np.array([sum(Q[k, l] * F[k, l] for k in range(Kx)) / sum(Q[k, l] for k in range(Kx))
-                      for l in range(Ky)])
-    outer = sum(p_y[l] * inner[l] for l in range(Ky))
-    return inner, outer
-
-
 def iterated_expectation(inner, outer) -> CheckResult:
     """Exercise ``ex-1-iterated-expectation``: for EX_ITER, your inner expectations (one per y) and the outer
     expectation over the data's Y. Slips named: the joint for the conditional, the wrong axis normalized, the model's
     marginal, equal weights or no weights outside."""
+    from .references import ch01_notation as refs
     p_y, Q, F = EX_ITER
-    ref_in, ref_out = _iterated_loops(p_y, Q, F)
+    ref_in, ref_out = refs.iterated_loops(p_y, Q, F)
     q_y = Q.sum(axis=0)
     hints_in = {"you weighted f by the model's joint of X hat and Y hat; the inner expectation uses its "
                 "conditional distribution of X hat given Y hat": (Q * F).sum(axis=0),
