@@ -25,15 +25,9 @@ class ScalarProblem(NamedTuple):
     mean_post: float
 
 
-def _scalar_from_mean(p: ScalarProblem) -> tuple[float, float]:
-    """(noise variance, posterior variance) from the gain the posterior mean implies."""
-    K = (p.mean_post - p.mu_x) / (p.y - p.C * p.mu_x - p.c)
-    s = p.sigma2_x * p.C / K - p.C**2 * p.sigma2_x
-    return s, (1.0 - K * p.C) * p.sigma2_x
-
-
 def _draw_scalar(rng):
     """A problem like EX_SCALAR whose rounded mean implies the noise variance within 2%."""
+    from .references import ch02_gaussian as refs
     while True:
         mu_x = round(float(rng.uniform(-2.0, 2.0)), 1) + 0.0
         sigma2_x = round(float(rng.uniform(1.0, 5.0)), 1)
@@ -44,7 +38,7 @@ def _draw_scalar(rng):
         y = round(C * mu_x + c + float(rng.uniform(1.0, 2.0) * rng.choice([-1.0, 1.0])) * spread, 1) + 0.0
         m = round((s * mu_x + C * sigma2_x * (y - c)) / (C**2 * sigma2_x + s), 3) + 0.0
         prob = ScalarProblem(mu_x=mu_x, sigma2_x=sigma2_x, C=C, c=c, y=y, mean_post=m)
-        s_ref, v_ref = _scalar_from_mean(prob)
+        s_ref, v_ref = refs.scalar_from_mean(prob)
         if abs(s_ref / s - 1) > 0.02:
             continue
         noise, post = _scalar_slips(prob)
@@ -55,7 +49,8 @@ def _draw_scalar(rng):
 
 def _scalar_slips(p: ScalarProblem) -> tuple[dict, dict]:
     """What named wrong derivations give for the noise and the posterior variance."""
-    s_ref, v_ref = _scalar_from_mean(p)
+    from .references import ch02_gaussian as refs
+    s_ref, v_ref = refs.scalar_from_mean(p)
     K = (p.mean_post - p.mu_x) / (p.y - p.C * p.mu_x - p.c)
     K_no_pred = (p.mean_post - p.mu_x) / (p.y - p.c)
     noise = {
@@ -91,22 +86,6 @@ class GainProblem(NamedTuple):
     Sigma_xz: np.ndarray
 
 
-def _joint_xy(p: GainProblem) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, covariance) of the stacked (X, Y)."""
-    K, L = p.C.shape[1], p.C.shape[0]
-    J = np.block([[p.Sigma_x, p.Sigma_xz], [p.Sigma_xz.T, p.Sigma_y_x]])
-    M = np.block([[np.eye(K), np.zeros((K, L))], [p.C, np.eye(L)]])
-    mean = np.concatenate([p.mu_x, p.C @ p.mu_x + p.c])
-    return mean, M @ J @ M.T
-
-
-def _gain_reference(p: GainProblem) -> np.ndarray:
-    """Cov[X, Y] Cov[Y]^{-1}, read off the joint of (X, Y)."""
-    K = p.C.shape[1]
-    _, S = _joint_xy(p)
-    return np.linalg.solve(S[K:, K:], S[K:, :K]).T
-
-
 def _gain_slips(p: GainProblem) -> dict:
     """Gains that named wrong derivations give."""
     Sx, C, Syx, Sxz = p.Sigma_x, p.C, p.Sigma_y_x, p.Sigma_xz
@@ -126,6 +105,7 @@ def _gain_slips(p: GainProblem) -> dict:
 
 def _draw_gain(rng):
     """A model like EX_GAIN with a sizable cross block, every named slip clearly off."""
+    from .references import ch02_gaussian as refs
     while True:
         F = rng.normal(size=(5, 5))
         J = np.round(F @ F.T / 5 + 0.5 * np.eye(5), 1) + 0.0
@@ -135,7 +115,7 @@ def _draw_gain(rng):
                            Sigma_xz=J[:2, 2:])
         if np.linalg.eigvalsh(J).min() < 0.2 or np.abs(J[:2, 2:]).max() < 0.3 or np.linalg.cond(C) > 10:
             continue
-        ref = _gain_reference(prob)
+        ref = refs.gain_reference(prob)
         if all(np.abs(v - ref).max() > 0.05 for v in _gain_slips(prob).values()):
             return prob
 
@@ -205,7 +185,8 @@ def scalar_posterior(noise_var, var):
     """Exercise 1, ``ex-2-1-2-scalar-posterior``: for :data:`EX_SCALAR`, your noise variance sigma2_y|x and posterior
     variance, to three significant figures. Slips named: mu_x as the prediction of y, the slope left out of the gain,
     a standard deviation or marginal variance; the prior variance, a precision, precisions combined without C^2."""
-    s_ref, v_ref = _scalar_from_mean(EX_SCALAR)
+    from .references import ch02_gaussian as refs
+    s_ref, v_ref = refs.scalar_from_mean(EX_SCALAR)
     noise_hints, var_hints = _scalar_slips(EX_SCALAR)
     problems = checker.compare_scalar(noise_var, s_ref, "the noise variance", rtol=checker.HAND_RTOL,
                                       hints=noise_hints)
@@ -217,7 +198,8 @@ def kalman_gain(K_answer):
     """Exercise 2, ``ex-2-1-2-gain``: for :data:`EX_GAIN`, your gain K (2, 3) of the posterior mean mu_x + K (y -
     E[Y]). Slips named: Eq. 2.25 as if the noise were independent, a cross-covariance or Cov[Y] without the
     correlation or with a cross term twice, Cov[Y] for its inverse, Sigma_x left out."""
-    problems = checker.compare_array(K_answer, _gain_reference(EX_GAIN), "your K", hints=_gain_slips(EX_GAIN))
+    from .references import ch02_gaussian as refs
+    problems = checker.compare_array(K_answer, refs.gain_reference(EX_GAIN), "your K", hints=_gain_slips(EX_GAIN))
     return checker.result("posterior mean's gain with correlated noise", problems)
 
 
@@ -291,26 +273,13 @@ def _posterior_cases():
     return cases
 
 
-def _information_form(mu_x, Sigma_x, C, c, S, y, *, prior_mean=True):
-    """Eqs. 2.13-2.14 with explicit inverses and the matrix ``S`` in the place of Sigma_y|x (for the hints)."""
-    S_inv, Sx_inv = np.linalg.inv(S), np.linalg.inv(Sigma_x)
-    precision = C.T @ S_inv @ C + Sx_inv
-    Sigma = np.linalg.inv(precision)
-    mu = Sigma @ (C.T @ S_inv @ (y - c) + (Sx_inv @ mu_x if prior_mean else 0.0))
-    return mu, Sigma, precision
-
-
-def _gauss_logpdf(y, m, S) -> float:
-    d = y - m
-    return float(-0.5 * d @ np.linalg.solve(S, d) - 0.5 * np.linalg.slogdet(S)[1] - 0.5 * len(y) * np.log(2 * np.pi))
-
-
 def _posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y) -> tuple[dict, dict, dict]:
     """(mean hints, covariance hints, log-evidence hints) of named wrong derivations on one problem."""
-    precision = _information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y)[2]
-    mu_noc = _information_form(mu_x, Sigma_x, C, np.zeros_like(c), Sigma_y_x, y)[0]
-    mu_noprior = _information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y, prior_mean=False)[0]
-    mu_S, Sigma_S, _ = _information_form(mu_x, Sigma_x, C, c, np.linalg.inv(Sigma_y_x), y)
+    from .references import ch02_gaussian as refs
+    precision = refs.information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y)[2]
+    mu_noc = refs.information_form(mu_x, Sigma_x, C, np.zeros_like(c), Sigma_y_x, y)[0]
+    mu_noprior = refs.information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y, prior_mean=False)[0]
+    mu_S, Sigma_S, _ = refs.information_form(mu_x, Sigma_x, C, c, np.linalg.inv(Sigma_y_x), y)
     Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
     gain = Sigma_x @ C.T @ np.linalg.inv(Sigma_y)
     noise = "you used Sigma_y|x where its inverse belongs in Eqs. 2.13-2.14"
@@ -321,11 +290,11 @@ def _posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y) -> tuple[dict, dict, dic
            "you added K Sigma_y K^T to Sigma_x; Eq. 2.27 subtracts it": Sigma_x + gain @ Sigma_y @ gain.T,
            noise: Sigma_S}
     m_y = C @ mu_x + c
-    log_ev = {"you left the offset c out of the marginal mean (Eq. 2.16)": _gauss_logpdf(y, C @ mu_x, Sigma_y),
+    log_ev = {"you left the offset c out of the marginal mean (Eq. 2.16)": refs.gauss_logpdf(y, C @ mu_x, Sigma_y),
               "you used Sigma_y|x alone as the covariance of y; Eq. 2.17 adds C Sigma_x C^T":
-                  _gauss_logpdf(y, m_y, Sigma_y_x),
+                  refs.gauss_logpdf(y, m_y, Sigma_y_x),
               "you left out the normalizing constant -(L/2) log(2 pi)":
-                  _gauss_logpdf(y, m_y, Sigma_y) + 0.5 * len(y) * np.log(2 * np.pi)}
+                  refs.gauss_logpdf(y, m_y, Sigma_y) + 0.5 * len(y) * np.log(2 * np.pi)}
     return mean, cov, log_ev
 
 
