@@ -4,12 +4,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import logsumexp as _sp_logsumexp
-from scipy.special import softmax as _softmax
 from scipy.stats import multivariate_normal
 
-from ..mixture import model as mixture
 from .checker import FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, result, check_function
 
 __all__ = ["RespProblem", "BoundaryPointProblem", "QDA1DProblem", "LogMarginalProblem", "EX_RESP", "EX_TSTAR",
@@ -69,45 +66,9 @@ def _draw_cov2(rng, low, high):
     return np.array([[round(float(a), 1), off], [off, round(float(b), 1)]])
 
 
-def _resp_variants(p: RespProblem) -> dict:
-    """The responsibilities and what typical slips give."""
-    K = p.mu.shape[0]
-    L = p.y.shape[0]
-    diffs = [p.y - p.mu[k] for k in range(K)]
-    maha = np.array([d @ np.linalg.solve(p.Sigma[k], d) for k, d in enumerate(diffs)])
-    maha_wrong = np.array([d @ p.Sigma[k] @ d for k, d in enumerate(diffs)])
-    logdet = np.array([np.linalg.slogdet(S)[1] for S in p.Sigma])
-    log_lik = np.array([multivariate_normal(p.mu[k], p.Sigma[k]).logpdf(p.y) for k in range(K)])
-    c = -0.5 * L * np.log(2 * np.pi)
-    log_area = float(np.sum(np.log(p.hi - p.lo)))
-    log_pi, log_bg = np.log(p.pi[:K]), np.log(p.pi[K])
-
-    def with_bg(z_gauss, z_bg=log_bg - log_area):
-        return np.append(z_gauss, z_bg)
-
-    right = with_bg(log_lik + log_pi)
-    return {
-        "correct": _softmax(right),
-        "you left out the Gaussians' constant -(L/2) log(tau) of Eq. 2.8: it cancels only between logits that "
-        "all contain it": _softmax(with_bg(log_lik - c + log_pi)),
-        "the -1/2 log|Sigma_k| term of Eq. 2.8 is left out": _softmax(with_bg(-0.5 * maha + c + log_pi)),
-        "the background is given density 1 instead of the uniform density on its rectangle":
-            _softmax(with_bg(log_lik + log_pi, log_bg)),
-        "the background is given the rectangle's area as its density": _softmax(with_bg(log_lik + log_pi,
-                                                                                         log_bg + log_area)),
-        "the background component is left out": np.append(_softmax(log_lik + log_pi), 0.0),
-        "the priors pi_k are left out (a flat prior)": _softmax(with_bg(log_lik, -log_area)),
-        "Sigma_k is used where its inverse belongs in the quadratic form":
-            _softmax(with_bg(-0.5 * maha_wrong - 0.5 * logdet + c + log_pi)),
-        "the factor 1/2 in front of the quadratic form is dropped":
-            _softmax(with_bg(-maha - 0.5 * logdet + c + log_pi)),
-        "you returned the joint densities pi_k p(y | component k) without normalizing them": np.exp(right),
-        "you returned the logits z_k instead of their softmax": right,
-    }
-
-
 def _draw_resp(rng):
     """A problem like EX_RESP: well-separated means, no responsibility above 0.9, the background's in (0.1, 0.8)."""
+    from .references import ch02_gmm as refs
     while True:
         bg = round(float(rng.uniform(0.05, 0.15)), 2)
         w = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 4.0)))) / 100 * (1.0 - bg)
@@ -122,22 +83,16 @@ def _draw_resp(rng):
                 or np.any(y <= lo) or np.any(y >= hi):
             continue
         prob = RespProblem(pi=pi, mu=mu, Sigma=Sigma, lo=lo + 0.0, hi=hi + 0.0, y=y)
-        variants = _resp_variants(prob)
+        variants = refs.resp_variants(prob)
         resp = variants.pop("correct")
         if resp.max() < 0.9 and 0.1 < resp[3] < 0.8 and \
                 all(np.asarray(v).shape != resp.shape or np.abs(v - resp).max() > 0.02 for v in variants.values()):
             return prob
 
 
-def _tstar_parts(p: BoundaryPointProblem):
-    """d^2, c = (a - mu_j)^T Sigma^{-1} (mu_k - mu_j) and log(pi_j/pi_k)."""
-    delta = p.mu_k - p.mu_j
-    w = np.linalg.solve(p.Sigma, delta)
-    return float(delta @ w), float((p.a - p.mu_j) @ w), float(np.log(p.pi_j / p.pi_k))
-
-
 def _draw_tstar(rng):
     """A problem like EX_TSTAR: pi_j > pi_k, 0.1 < t* < 0.9 clearly apart from the centre line's."""
+    from .references import ch02_gmm as refs
     while True:
         mu_j = np.round(rng.uniform(-1.0, 1.0, size=2), 1) + 0.0
         angle = rng.uniform(0.0, 2 * np.pi)
@@ -147,52 +102,39 @@ def _draw_tstar(rng):
         turn = angle + rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 1.0)
         a = np.round(mu_j + rng.uniform(2.5, 5.0) * np.array([np.cos(turn), np.sin(turn)]), 1) + 0.0
         prob = BoundaryPointProblem(mu_k=mu_k, mu_j=mu_j, Sigma=Sigma, pi_k=pi_k, pi_j=round(1.0 - pi_k, 2), a=a)
-        d2, c, lr = _tstar_parts(prob)
+        d2, c, lr = refs.tstar_parts(prob)
         cross = (mu_k - mu_j)[0] * (a - mu_j)[1] - (mu_k - mu_j)[1] * (a - mu_j)[0]
         if (d2 > 1.5 and not np.allclose(Sigma, np.eye(2)) and c > 0 and abs(cross) > 1.0
                 and 0.1 < (0.5 * d2 + lr) / c < 0.9 and abs((0.5 * d2 + lr) / c - 0.5 - lr / d2) > 0.05):
             return prob
 
 
-def _qda_roots(mu_1, S1, mu_2, S2, pi_1, pi_2, logdet=True, log_odds=0.0):
-    """Roots of the 1-D log-odds equation = log_odds (real parts, sorted)."""
-    a = -0.5 * (1 / S1 - 1 / S2)
-    b = mu_1 / S1 - mu_2 / S2
-    c = -0.5 * mu_1**2 / S1 + 0.5 * mu_2**2 / S2 + np.log(pi_1 / pi_2) - log_odds
-    if logdet:
-        c -= 0.5 * np.log(S1 / S2)
-    return np.sort(np.roots([a, b, c]).real)
-
-
 def _qda_variants(p: QDA1DProblem) -> dict:
+    """The thresholds that named wrong derivations give."""
+    from .references import ch02_gmm as refs
     sd1, sd2 = np.sqrt(p.Sigma_1), np.sqrt(p.Sigma_2)
     odds = np.log(p.level / (1 - p.level))
     return {
         "you found where the two classes are equally probable; the exercise asks where the posterior of class 1 "
-        "equals level": _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2),
+        "equals level": refs.qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2),
         "you set the logit difference to log(level); the posterior of class 1 is not exp(z_1 - z_2)":
-            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, log_odds=np.log(p.level)),
+            refs.qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, log_odds=np.log(p.level)),
         "you found where the posterior of class 2 equals level":
-            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, log_odds=-odds),
+            refs.qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, log_odds=-odds),
         "the -1/2 log(Sigma_1/Sigma_2) term is left out":
-            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, logdet=False, log_odds=odds),
+            refs.qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_1, p.pi_2, logdet=False, log_odds=odds),
         "the priors are left out (equal priors)":
-            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, 0.5, 0.5, log_odds=odds),
+            refs.qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, 0.5, 0.5, log_odds=odds),
         "the priors are swapped":
-            _qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_2, p.pi_1, log_odds=odds),
+            refs.qda_roots(p.mu_1, p.Sigma_1, p.mu_2, p.Sigma_2, p.pi_2, p.pi_1, log_odds=odds),
         "the standard deviations are used where the variances Sigma_1, Sigma_2 belong":
-            _qda_roots(p.mu_1, sd1, p.mu_2, sd2, p.pi_1, p.pi_2, log_odds=odds),
+            refs.qda_roots(p.mu_1, sd1, p.mu_2, sd2, p.pi_1, p.pi_2, log_odds=odds),
     }
-
-
-def _qda_reference(p: QDA1DProblem) -> np.ndarray:
-    """The thresholds from the library's QDA coefficients, the constant moved by the level."""
-    qb = mixture.quadratic_boundary([p.mu_1], [p.mu_2], [[p.Sigma_1]], [[p.Sigma_2]], p.pi_1, p.pi_2)
-    return np.sort(np.roots([qb.Q[0, 0], qb.w[0], qb.b - np.log(p.level / (1 - p.level))]).real)
 
 
 def _draw_qda1d(rng):
     """A problem like EX_QDA1D: Sigma_2 > Sigma_1, two real thresholds, every named slip apart."""
+    from .references import ch02_gmm as refs
     while True:
         mu_1 = round(float(rng.uniform(-1.0, 1.0)), 1) + 0.0
         mu_2 = round(mu_1 + float(rng.uniform(0.5, 2.5) * rng.choice([-1.0, 1.0])), 1) + 0.0
@@ -208,7 +150,7 @@ def _draw_qda1d(rng):
         if b * b - 4 * a * c > 0 and np.sqrt(b * b - 4 * a * c) / abs(a) > 0.5:
             prob = QDA1DProblem(mu_1=mu_1, Sigma_1=Sigma_1, mu_2=mu_2, Sigma_2=Sigma_2, pi_1=pi_1, pi_2=pi_2,
                                 level=level)
-            ref = _qda_reference(prob)
+            ref = refs.qda_reference(prob)
             slips = _qda_variants(prob).values()
             if all(np.all(np.isfinite(v)) and v.size == 2 and np.abs(np.sort(v) - ref).max() > 0.05 for v in slips):
                 return prob
@@ -247,7 +189,9 @@ EX_LOGMARG = LogMarginalProblem(
 
 
 def _tstar_variants(p: BoundaryPointProblem) -> dict:
-    d2, c, lr = _tstar_parts(p)
+    """The crossing points that named wrong derivations give."""
+    from .references import ch02_gmm as refs
+    d2, c, lr = refs.tstar_parts(p)
     delta, v = p.mu_k - p.mu_j, p.a - p.mu_j
     t_ref = (0.5 * d2 + lr) / c
     return {
@@ -263,24 +207,13 @@ def _tstar_variants(p: BoundaryPointProblem) -> dict:
     }
 
 
-def _tstar_reference(p: BoundaryPointProblem) -> float:
-    """Root of p(class k | y(t)) - 1/2 along the segment, by Brent's method."""
-    params = mixture.gmm_params(np.array([p.pi_k, p.pi_j]) / (p.pi_k + p.pi_j),
-                                np.stack([p.mu_k, p.mu_j]), p.Sigma, "tied")
-
-    def f(t):
-        y = (p.mu_j + t * (p.a - p.mu_j))[None, :]
-        return float(mixture.gmm_posterior(params, y)[0, 0]) - 0.5
-
-    return brentq(f, -20.0, 20.0, xtol=1e-14)
-
-
 def responsibilities(answer) -> CheckResult:
     """Exercise ``ex-2-1-1-responsibilities``: your responsibilities of the four components for ``EX_RESP.y``, shape
     (4,), the background last. Slips named: a constant or a term of Eq. 2.8 left out, a background density that is not
     the rectangle's, no background or prior, unnormalized values, logits."""
+    from .references import ch02_gmm as refs
     name = "responsibilities for EX_RESP.y"
-    variants = _resp_variants(EX_RESP)
+    variants = refs.resp_variants(EX_RESP)
     expected = variants.pop("correct")
     K = expected.shape[0]
     problems = []
@@ -306,9 +239,10 @@ def boundary_point(answer) -> CheckResult:
     """Exercise ``ex-2-1-1-boundary-point``: your t* for ``EX_TSTAR``, where the segment from mu_j to a crosses the
     Eq. 2.9 boundary. Slips named: the centre line's crossing, the prior term's sign, t measured from a, Euclidean
     inner products, no midpoint term, the priors ignored."""
+    from .references import ch02_gmm as refs
     name = "boundary point t* for EX_TSTAR"
     variants = _tstar_variants(EX_TSTAR)
-    return result(name, compare_scalar(answer, _tstar_reference(EX_TSTAR), "your answer", rtol=1e-7, atol=1e-9,
+    return result(name, compare_scalar(answer, refs.tstar_reference(EX_TSTAR), "your answer", rtol=1e-7, atol=1e-9,
                                        hints=variants))
 
 
@@ -316,6 +250,7 @@ def qda_thresholds(answer) -> CheckResult:
     """Exercise ``ex-2-1-1-qda-thresholds``: your two thresholds (in any order) where the posterior of class 1 equals
     ``EX_QDA1D.level``. Slips named: the equal-probability thresholds, the level misplaced or for class 2, a left-out
     term, priors left out or swapped, sds for variances."""
+    from .references import ch02_gmm as refs
     name = "1-D QDA thresholds for EX_QDA1D"
     if answer is None:
         return result(name, ["your answer is None: did the cell forget to compute the two thresholds?"])
@@ -330,7 +265,7 @@ def qda_thresholds(answer) -> CheckResult:
     if not np.all(np.isfinite(arr)):
         return result(name, ["your thresholds contain NaN or inf."])
     variants = {k: np.sort(v) for k, v in _qda_variants(EX_QDA1D).items()}
-    return result(name, compare_array(np.sort(arr), _qda_reference(EX_QDA1D), "your answer (sorted)",
+    return result(name, compare_array(np.sort(arr), refs.qda_reference(EX_QDA1D), "your answer (sorted)",
                                       rtol=1e-7, atol=1e-9, hints=variants))
 
 
