@@ -61,24 +61,10 @@ def _radio_table(hit, false_alarm) -> np.ndarray:
     return np.array([[round(1.0 - false_alarm, 3), round(1.0 - hit, 3)], [false_alarm, hit]])
 
 
-def _burglary_given_alarm_and_report(problem, r: int) -> float:
-    """p(a = 1 | b = 1, r), summed over c term by term."""
-    p_a, p_c, P_b_ac, P_r_c = problem
-    weight = [sum(p_a[i] * p_c[k] * P_b_ac[1, i, k] * P_r_c[r, k] for k in (0, 1)) for i in (0, 1)]
-    return weight[1] / (weight[0] + weight[1])
-
-
-def _burglary_given_alarm(problem, c=None) -> float:
-    """p(a = 1 | b = 1), or p(a = 1 | b = 1, c) when ``c`` is given."""
-    p_a, p_c, P_b_ac, _ = problem
-    quakes = (0, 1) if c is None else (c,)
-    weight = [sum(p_a[i] * p_c[k] * P_b_ac[1, i, k] for k in quakes) for i in (0, 1)]
-    return weight[1] / (weight[0] + weight[1])
-
-
 def _draw_alarm(rng):
     """A problem like EX_ALARM in which a report explains the alarm away and a silence raises a burglary's
     probability."""
+    from .references import ch02_intro as refs
     while True:
         p_a = round(float(rng.uniform(0.002, 0.02)), 3)
         p_c = round(float(rng.uniform(0.01, 0.05)), 3)
@@ -88,10 +74,11 @@ def _draw_alarm(rng):
                                P_b_ac=_alarm_table(on),
                                P_r_c=_radio_table(round(float(rng.uniform(0.75, 0.95)), 2),
                                                   round(float(rng.uniform(0.01, 0.05)), 2)))
-        alarm, report, no_report = (_burglary_given_alarm(problem), _burglary_given_alarm_and_report(problem, 1),
-                                    _burglary_given_alarm_and_report(problem, 0))
-        if (report < alarm / 2 and report > 1.2 * _burglary_given_alarm(problem, 1)
-                and no_report > 1.1 * alarm and no_report < _burglary_given_alarm(problem, 0) / 1.05):
+        alarm = refs.burglary_given_alarm(problem)
+        report, no_report = (refs.burglary_given_alarm_and_report(problem, 1),
+                             refs.burglary_given_alarm_and_report(problem, 0))
+        if (report < alarm / 2 and report > 1.2 * refs.burglary_given_alarm(problem, 1)
+                and no_report > 1.1 * alarm and no_report < refs.burglary_given_alarm(problem, 0) / 1.05):
             return problem
 
 
@@ -106,19 +93,6 @@ def _clinic_table(pi, sens, spec) -> np.ndarray:
     P_y_x = np.array([[spec, 1.0 - sens], [1.0 - spec, sens]])
     joint = P_y_x.T * np.asarray(pi)[:, None]                    # [x, y]: p(x) p(y | x)
     return joint / joint.sum(axis=0, keepdims=True)
-
-
-def _shifted_table(problem) -> np.ndarray:
-    """p_new(x | y): the clinic's table inverted back to p(y | x), then forward with the new prior."""
-    pi_train, pi_new, P = problem
-    p_y = np.linalg.solve(P, pi_train)                         # the clinic's p(y)
-    out = np.empty((2, 2))
-    for y in (0, 1):
-        lik = [P[x, y] * p_y[y] / pi_train[x] for x in (0, 1)]   # p(y | x)
-        evidence = lik[0] * pi_new[0] + lik[1] * pi_new[1]
-        for x in (0, 1):
-            out[x, y] = lik[x] * pi_new[x] / evidence
-    return out
 
 
 def _shift_slips(problem) -> dict:
@@ -142,13 +116,14 @@ def _shift_slips(problem) -> dict:
 
 def _draw_shift(rng) -> PriorShiftProblem:
     """A problem of the same kind: 1-5% ill at the clinic, 10-40% where used, every named slip clearly off."""
+    from .references import ch02_intro as refs
     while True:
         p_train = round(float(rng.uniform(0.01, 0.05)), 3)
         p_new = round(float(rng.uniform(0.1, 0.4)), 2)
         sens, spec = rng.uniform(0.7, 0.95), rng.uniform(0.85, 0.98)
         prob = PriorShiftProblem(pi_train=np.array([1.0 - p_train, p_train]), pi_new=np.array([1.0 - p_new, p_new]),
                                  P_x_y_train=_clinic_table([1.0 - p_train, p_train], sens, spec))
-        ref = _shifted_table(prob)
+        ref = refs.shifted_table(prob)
         if all(np.abs(v - ref).max() > 0.05 for v in _shift_slips(prob).values()):
             return prob
 
@@ -167,22 +142,14 @@ STATEMENTS = {"a_indep_r": ("a", "r", ()), "a_indep_r_given_d": ("a", "r", ("d",
               "d_indep_r_given_b": ("d", "r", ("b",)), "a_indep_c_given_d": ("a", "c", ("d",))}
 
 
-def _screening_reference():
-    """The prevalence the fraction of positives implies, and the posterior after a positive."""
-    P, q = EX_SCREENING
-    false_pos, sens = P[1, 0], P[1, 1]
-    prevalence = (q - false_pos) / (sens - false_pos)      # q = prevalence * sens + (1 - prevalence) * false_pos
-    prior = np.array([1.0 - prevalence, prevalence])
-    return prevalence, discrete.invert(prior, P, 1).posterior
-
-
 def prevalence_and_posterior(prevalence, posterior) -> CheckResult:
     """Exercise 1, ``ex-2-0-posterior-evidence``: for :data:`EX_SCREENING`, the prevalence the fraction of positives
     implies, and the posterior p(x | y = 1) (2,) at it. Slips named: the fraction as the prevalence, the healthy
     positives left out or over-counted, no prior, the fraction as the prior, no normalization."""
+    from .references import ch02_intro as refs
     P, q = EX_SCREENING
     false_pos, sens = P[1, 0], P[1, 1]
-    ref_prev, ref_post = _screening_reference()
+    ref_prev, ref_post = refs.screening_reference(*EX_SCREENING)
     lik = P[1]
 
     def post(p1):
@@ -217,10 +184,11 @@ def explaining_away(p_burglary_given_alarm_and_report, p_burglary_given_alarm_an
     """Exercise 2, ``ex-2-0-explaining-away``: for :data:`EX_ALARM`, your p(a = 1 | b = 1, r = 1) and p(a = 1 | b = 1,
     r = 0). Slips named: the report taken as certain or ignored, p(c) left out, the radio's table read along the wrong
     axis, the prior of a burglary."""
+    from .references import ch02_intro as refs
     p_a, p_c, P_b_ac, P_r_c = EX_ALARM
-    ref1 = _burglary_given_alarm_and_report(EX_ALARM, 1)
-    ref0 = _burglary_given_alarm_and_report(EX_ALARM, 0)
-    alarm_only = _burglary_given_alarm(EX_ALARM)
+    ref1 = refs.burglary_given_alarm_and_report(EX_ALARM, 1)
+    ref0 = refs.burglary_given_alarm_and_report(EX_ALARM, 0)
+    alarm_only = refs.burglary_given_alarm(EX_ALARM)
     flat_quake = AlarmProblem(p_a, np.array([1.0, 1.0]), P_b_ac, P_r_c)
     transposed = AlarmProblem(p_a, p_c, P_b_ac, P_r_c.T)
     common = {
@@ -230,34 +198,28 @@ def explaining_away(p_burglary_given_alarm_and_report, p_burglary_given_alarm_an
     problems = compare_scalar(p_burglary_given_alarm_and_report, ref1, "p(burglary | alarm, report of a quake)",
                               hints={
         "you treated the report as certain (conditioned on c = 1); the radio is sometimes wrong":
-            _burglary_given_alarm(EX_ALARM, 1),
+            refs.burglary_given_alarm(EX_ALARM, 1),
         "you left the prior p(c) of an earthquake out of the sum over c":
-            _burglary_given_alarm_and_report(flat_quake, 1),
+            refs.burglary_given_alarm_and_report(flat_quake, 1),
         "you read the radio's table along the wrong axis: P_r_c[m, k] = p(r = m | c = k), its columns sum to "
-        "one": _burglary_given_alarm_and_report(transposed, 1),
+        "one": refs.burglary_given_alarm_and_report(transposed, 1),
         **common})
     problems += compare_scalar(p_burglary_given_alarm_and_no_report, ref0, "p(burglary | alarm, no report)",
                                hints={
         "you treated the silence as certain (conditioned on c = 0); the radio misses some earthquakes":
-            _burglary_given_alarm(EX_ALARM, 0),
+            refs.burglary_given_alarm(EX_ALARM, 0),
         "you left the prior p(c) of an earthquake out of the sum over c":
-            _burglary_given_alarm_and_report(flat_quake, 0),
+            refs.burglary_given_alarm_and_report(flat_quake, 0),
         "you read the radio's table along the wrong axis: P_r_c[m, k] = p(r = m | c = k), its columns sum to "
-        "one": _burglary_given_alarm_and_report(transposed, 0),
+        "one": refs.burglary_given_alarm_and_report(transposed, 0),
         **common})
     return result("explaining away through a noisy report", problems)
-
-
-def _reference_independences() -> dict:
-    from pedagogy_lib.graphical.separation import d_separated
-
-    # d-separated: independent for every choice of tables
-    return {name: d_separated(ALARM_NETWORK, x, y, list(given)) for name, (x, y, given) in STATEMENTS.items()}
 
 
 def independences(answer) -> CheckResult:
     """Exercise 3, ``ex-2-0-canonical-independences``: a dict ``{statement: bool}`` over :data:`STATEMENTS`, True when
     the independence holds in :data:`ALARM_NETWORK` for *every* choice of tables. All or nothing."""
+    from .references import ch02_intro as refs
     name = "independences in the alarm network"
     if answer is None:
         return result(name, ["the answer is None: fill in the dict."])
@@ -274,7 +236,7 @@ def independences(answer) -> CheckResult:
     typed = [s for s in STATEMENTS if values[s][1]]
     if typed:
         return result(name, [f"answer[{typed[0]!r}] should be True or False."])
-    ref = _reference_independences()
+    ref = refs.reference_independences(ALARM_NETWORK, STATEMENTS)
     if any(values[s][0] != ref[s] for s in STATEMENTS):
         return result(name, ["not all six answers are right. For each statement, follow every path between "
                              "the two nodes and ask, node by node, whether the path is blocked there."])
@@ -285,7 +247,8 @@ def prior_shift(table) -> CheckResult:
     """Exercise 4, ``ex-2-0-prior-shift``: the table p_new(x | y) (2, 2) for ``EX_SHIFT`` under ``EX_SHIFT.pi_new``,
     laid out as the clinic's. Slips named: the clinic's table, a reweighting by the new prior alone or reversed, rows
     normalized, the first exercise's test."""
-    ref = _shifted_table(EX_SHIFT)
+    from .references import ch02_intro as refs
+    ref = refs.shifted_table(EX_SHIFT)
     problems = compare_array(table, ref, "your table", rtol=1e-9, atol=1e-12, hints=_shift_slips(EX_SHIFT))
     return result("prior shift: correcting a discriminative table", problems)
 
