@@ -24,29 +24,19 @@ class ScalarSSM(NamedTuple):
     r: float
 
 
-def _riccati_root(a, c, q, r) -> float:
-    """The positive fixed point of the predicted variance's Riccati recursion."""
-    b = r - a * a * r - q * c * c
-    return (-b + np.sqrt(b * b + 4.0 * c * c * q * r)) / (2.0 * c * c)
-
-
-def _walk_reference(p: ScalarSSM) -> tuple[float, float]:
-    P = _riccati_root(p.a, p.c, p.q, p.r)
-    return P, P * p.c / (p.c * p.c * P + p.r)
-
-
 def _walk_slips(p: ScalarSSM) -> tuple[dict, dict]:
     """What named wrong derivations give for P and for K."""
-    P, K = _walk_reference(p)
+    from .references import ch02_kalman as refs
+    P, K = refs.walk_reference(p)
     P_filt = P * p.r / (p.c * p.c * P + p.r)
     b = p.r - p.a * p.a * p.r - p.q * p.c * p.c
-    P_walk = _riccati_root(1.0, 1.0, p.q, p.r)
+    P_walk = refs.riccati_root(1.0, 1.0, p.q, p.r)
     P_hints = {
         "you gave the filtered variance Upsilon_{t|t} instead of the predicted Upsilon_{t|t-1}": P_filt,
         "you took the other root of the quadratic": (-b - np.sqrt(b * b + 4.0 * p.c**2 * p.q * p.r)) / (2.0 * p.c**2),
         "you used the random walk's equation (a = c = 1)": P_walk,
-        "your time update left out a^2": _riccati_root(1.0, p.c, p.q, p.r),
-        "your measurement update left out c": _riccati_root(p.a, 1.0, p.q, p.r),
+        "your time update left out a^2": refs.riccati_root(1.0, p.c, p.q, p.r),
+        "your measurement update left out c": refs.riccati_root(p.a, 1.0, p.q, p.r),
     }
     K_hints = {
         "you left the factor c out of the numerator of the gain": P / (p.c * p.c * P + p.r),
@@ -58,13 +48,14 @@ def _walk_slips(p: ScalarSSM) -> tuple[dict, dict]:
 
 def _draw_walk(rng):
     """A model like EX_WALK: a and c away from 0 and 1, q and r positive, every named slip clearly off."""
+    from .references import ch02_kalman as refs
     while True:
         a = round(float(rng.uniform(0.3, 1.3)), 1)
         c = round(float(rng.uniform(0.4, 2.5) * rng.choice([-1.0, 1.0])), 1)
         prob = ScalarSSM(a=a, c=c, q=round(float(rng.uniform(0.2, 2.0)), 1), r=round(float(rng.uniform(0.5, 4.0)), 1))
         if abs(a - 1.0) < 0.15 or abs(abs(c) - 1.0) < 0.15:
             continue
-        P, K = _walk_reference(prob)
+        P, K = refs.walk_reference(prob)
         P_hints, K_hints = _walk_slips(prob)
         if all(abs(v - P) > 0.03 * P for v in P_hints.values()) and \
                 all(abs(v - K) > 0.03 * abs(K) for v in K_hints.values()):
@@ -89,17 +80,10 @@ class StepProblem(NamedTuple):
     y: np.ndarray
 
 
-def _step_reference(p: StepProblem):
-    """(prediction, filter at t), conditioning on the observed readings only."""
-    pred = g.marginalize(p.mu_prev, p.Upsilon_prev, p.A, p.a, p.Sigma_x)
-    seen = ~np.isnan(p.y)
-    post = g.bayes_invert(pred.mu, pred.Sigma, p.C[seen], p.c[seen], p.Sigma_y_x[np.ix_(seen, seen)], p.y[seen])
-    return pred, post
-
-
 def _step_slips(p: StepProblem) -> tuple[dict, dict]:
     """Filter means and covariances that named wrong derivations give."""
-    pred, post = _step_reference(p)
+    from .references import ch02_kalman as refs
+    pred, post = refs.step_reference(p)
     seen = ~np.isnan(p.y)
     miss = ~seen
     zero = np.where(seen, p.y, 0.0)
@@ -130,6 +114,7 @@ def _step_slips(p: StepProblem) -> tuple[dict, dict]:
 
 def _draw_step(rng):
     """A step like EX_STEP: offsets, correlated sensors, one reading missing, named slips clearly off."""
+    from .references import ch02_kalman as refs
     while True:
         mu_prev = np.round(rng.normal(0.0, 1.0, size=2), 1) + 0.0
         off = round(float(rng.uniform(-0.5, 0.5) * np.sqrt(0.15 * 0.45)), 2) + 0.0
@@ -153,7 +138,7 @@ def _draw_step(rng):
         y[int(rng.integers(2))] = np.nan
         prob = StepProblem(mu_prev=mu_prev, Upsilon_prev=Upsilon_prev, A=A, a=a, Sigma_x=Sigma_x, C=C, c=c,
                            Sigma_y_x=Sigma_y_x, y=y)
-        _, post = _step_reference(prob)
+        _, post = refs.step_reference(prob)
         mean, cov = _step_slips(prob)
         if all(np.abs(v - post.mu).max() > 0.02 for v in mean.values()) and \
                 all(np.abs(v - post.Sigma).max() > 0.005 for v in cov.values()):
@@ -197,7 +182,8 @@ def steady_state(P, K, problem: ScalarSSM = EX_WALK) -> checker.CheckResult:
     """Exercise 1, ``ex-2-2-2-steady-state``: your steady-state *predicted* variance P and filter gain K (Eq. 2.47,
     not the smoother gain) for :data:`EX_WALK`. Slips named: the filtered variance, the other root, the random walk's
     equation, an update without its factor, slips in the gain."""
-    P_ref, K_ref = _walk_reference(problem)
+    from .references import ch02_kalman as refs
+    P_ref, K_ref = refs.walk_reference(problem)
     P_hints, K_hints = _walk_slips(problem)
     problems = checker.compare_scalar(P, P_ref, "P", hints=P_hints)
     problems += checker.compare_scalar(K, K_ref, "K", hints=K_hints)
@@ -208,19 +194,12 @@ def one_step(mu_filt, Upsilon_filt, problem: StepProblem = EX_STEP) -> checker.C
     """Exercise 2, ``ex-2-2-2-one-step``: your filter mean (2,) and covariance (2, 2) after one time and one
     measurement update of :data:`EX_STEP`. Slips named: the missing reading replaced by 0 or its prediction, the noise
     conditioned on the missing reading, a skipped time update, a stop after it."""
-    _, post = _step_reference(problem)
+    from .references import ch02_kalman as refs
+    _, post = refs.step_reference(problem)
     mean, cov = _step_slips(problem)
     problems = checker.compare_array(mu_filt, post.mu, "the filter mean", hints=mean)
     problems += checker.compare_array(Upsilon_filt, post.Sigma, "the filter covariance", hints=cov)
     return checker.result("one Kalman filter step with a missing reading", problems)
-
-
-def _two_step_gain(p: GainProblem) -> np.ndarray:
-    """Cov[x_{t-1}, x_{t+1}] Cov[x_{t+1}]^{-1} given y_{1:t-1}."""
-    U, A, Q = p
-    A2 = A @ A
-    P2 = A2 @ U @ A2.T + A @ Q @ A.T + Q
-    return np.linalg.solve(P2, A2 @ U).T
 
 
 def _two_step_slips(p: GainProblem) -> dict:
@@ -247,7 +226,8 @@ def smoother_gain(J, problem: GainProblem = EX_GAIN_J) -> checker.CheckResult:
     """Exercise 3, ``ex-2-2-2-smoother-gain``: your two-step smoother gain J for :data:`EX_GAIN_J` (step t has no
     observation), (2, 2). Slips named: the one-step gain, the middle noise left out or not passed through A, a product
     of one-step gains, A squared entrywise, the covariance for its inverse."""
-    problems = checker.compare_array(J, _two_step_gain(problem), "J", hints=_two_step_slips(problem))
+    from .references import ch02_kalman as refs
+    problems = checker.compare_array(J, refs.two_step_gain(problem), "J", hints=_two_step_slips(problem))
     return checker.result("two-step smoother gain", problems)
 
 
@@ -313,28 +293,14 @@ def _rts_cases():
     return cases
 
 
-def _rts_variant(mu_f, U_f, A, a, Q, *, offset=True, noise=True, gain_transposed=False, sign_flipped=False):
-    """The backward pass, one named slip switched on."""
-    mu_s, U_s = mu_f.copy(), U_f.copy()
-    for t in range(mu_f.shape[0] - 2, -1, -1):
-        mu_p = A @ mu_f[t] + (a if offset else 0.0)
-        U_p = A @ U_f[t] @ A.T + (Q if noise else 0.0)
-        J = np.linalg.solve(U_p, A @ U_f[t])          # the transpose of the gain (U_p is symmetric)
-        if not gain_transposed:
-            J = J.T
-        mu_s[t] = mu_f[t] + J @ (mu_s[t + 1] - mu_p)
-        diff = (U_p - U_s[t + 1]) if sign_flipped else (U_s[t + 1] - U_p)
-        U_s[t] = U_f[t] + J @ diff @ J.T
-    return mu_s, U_s
-
-
 def _rts_slips(mu_f, U_f, A, a, Q):
     """(mean hints, covariance hints) of named wrong derivations on one problem."""
+    from .references import ch02_kalman as refs
     none = (mu_f, U_f)
-    no_a = _rts_variant(mu_f, U_f, A, a, Q, offset=False)
-    no_q = _rts_variant(mu_f, U_f, A, a, Q, noise=False)
-    j_t = _rts_variant(mu_f, U_f, A, a, Q, gain_transposed=True)
-    flip = _rts_variant(mu_f, U_f, A, a, Q, sign_flipped=True)
+    no_a = refs.rts_variant(mu_f, U_f, A, a, Q, offset=False)
+    no_q = refs.rts_variant(mu_f, U_f, A, a, Q, noise=False)
+    j_t = refs.rts_variant(mu_f, U_f, A, a, Q, gain_transposed=True)
+    flip = refs.rts_variant(mu_f, U_f, A, a, Q, sign_flipped=True)
     skipped = "you returned the filter itself: the backward pass never ran"
     nonoise = "you left Sigma_x out of the predicted covariance Upsilon_{t|t-1}"
     transposed = ("your gain is the transpose of J_{t-1} (the inverse of the predicted covariance multiplied "
