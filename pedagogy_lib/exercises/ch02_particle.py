@@ -40,22 +40,9 @@ class BackwardStepProblem(NamedTuple):
     sigma_x: float
 
 
-def _weight_parts(p: WeightsProblem):
-    """(likelihood, transition density, proposal density) of every particle."""
-    lik = stats.norm(loc=p.x, scale=p.sigma_y).pdf(p.y_t)                       # p(y_t | x_t^(j))
-    trans = stats.norm(loc=p.a * p.x_prev, scale=p.sigma_x).pdf(p.x)            # p(x_t^(j) | x_{t-1}^(j))
-    prop = stats.norm(loc=p.y_t, scale=p.sigma_q).pdf(p.x)                      # q(x_t^(j))
-    return lik, trans, prop
-
-
-def _weights_of(p: WeightsProblem) -> np.ndarray:
-    lik, trans, prop = _weight_parts(p)
-    w = lik * trans / prop
-    return w / w.sum()
-
-
 def _weight_slips(p: WeightsProblem) -> dict:
-    lik, trans, prop = _weight_parts(p)
+    from .references import ch02_particle as refs
+    lik, trans, prop = refs.weight_parts(p)
 
     def norm(w):
         return w / w.sum()
@@ -77,6 +64,7 @@ def _weight_slips(p: WeightsProblem) -> dict:
 
 def _draw_weights(rng):
     """A problem like EX_WEIGHTS, no weight dominant, every named slip clearly off."""
+    from .references import ch02_particle as refs
     while True:
         x_prev = np.sort(np.round(rng.normal(0.0, 0.8, size=6), 1)) + 0.0
         y_t = round(float(rng.uniform(-0.5, 0.5)), 1) + 0.0
@@ -84,7 +72,7 @@ def _draw_weights(rng):
         prob = WeightsProblem(x_prev=x_prev, x=np.round(y_t + sigma_q * rng.standard_normal(6), 2) + 0.0, y_t=y_t,
                               a=round(float(rng.uniform(0.5, 1.2)), 1), sigma_x=round(float(rng.uniform(0.4, 0.7)), 1),
                               sigma_y=round(float(rng.uniform(0.2, 0.6)), 1), sigma_q=sigma_q)
-        w = _weights_of(prob)
+        w = refs.weights_of(prob)
         if abs(prob.sigma_y - prob.sigma_q) > 0.1 and w.max() < 0.6 and \
                 all(np.abs(v - w).max() > 0.05 for v in _weight_slips(prob).values()):
             return prob
@@ -121,7 +109,8 @@ def weights(answer) -> CheckResult:
     """Exercise ``ex-2-2-3-weights``: your filter weights alpha_t (6,) for :data:`EX_WEIGHTS`, to three significant
     figures. Slips named: the bootstrap weights, a density left out or multiplied, unnormalized weights, the sd for
     the variance, uniform weights."""
-    return result("particle weights with a proposal", compare_array(answer, _weights_of(EX_WEIGHTS), "alpha_t",
+    from .references import ch02_particle as refs
+    return result("particle weights with a proposal", compare_array(answer, refs.weights_of(EX_WEIGHTS), "alpha_t",
                                                                     rtol=HAND_RTOL, atol=1e-4,
                                                                     hints=_weight_slips(EX_WEIGHTS)))
 
@@ -130,10 +119,11 @@ def ess(answer) -> CheckResult:
     """Exercise ``ex-2-2-3-ess``: your effective sample size of the weights of :data:`EX_WEIGHTS`, a count of
     particles, to three significant figures. Slips named: the bootstrap weights' ESS, slips in the definition,
     unnormalized weights, weights passed as log weights."""
-    w = _weights_of(EX_WEIGHTS)
+    from .references import ch02_particle as refs
+    w = refs.weights_of(EX_WEIGHTS)
     expected = 1.0 / np.sum(w**2)
     as_log = _normalized(w)
-    lik, trans, prop = _weight_parts(EX_WEIGHTS)
+    lik, trans, prop = refs.weight_parts(EX_WEIGHTS)
     boot = lik / lik.sum()
     raw = lik * trans / prop
     hints = {
@@ -150,25 +140,13 @@ def ess(answer) -> CheckResult:
     return result("effective sample size", problems)
 
 
-def _reference_backward() -> tuple[np.ndarray, float]:
-    """(beta_{t-1}, the smoothed cross moment), pair by pair from Eq. 2.60."""
-    p = EX_BACKWARD
-    I = p.x_prev.shape[0]
-    beta_prev, cross = np.zeros(I), 0.0
-    for k in range(I):
-        M_k = stats.norm(loc=p.a * p.x_prev, scale=p.sigma_x).pdf(p.x_next[k])   # p(x_t^k | x_{t-1}^j)
-        pair = p.beta_next[k] * p.alpha_prev * M_k / np.sum(p.alpha_prev * M_k)
-        beta_prev += pair
-        cross += float(pair @ p.x_prev) * p.x_next[k]
-    return beta_prev, cross
-
-
 def backward_step(beta_prev, cross) -> CheckResult:
     """Exercise ``ex-2-2-3-backward-step``: your beta_{t-1} (4,) of Eq. 2.61 for :data:`EX_BACKWARD` and your estimate
     of E[x_{t-1} x_t | y_{1:T}]. Slips named: no filter weights, a misplaced normalization, alpha unchanged, the
     transition backwards, the product of means, the wrong weights."""
+    from .references import ch02_particle as refs
     p = EX_BACKWARD
-    expected, cross_ref = _reference_backward()
+    expected, cross_ref = refs.reference_backward(EX_BACKWARD)
     M = stats.norm(loc=p.a * p.x_prev[None, :], scale=p.sigma_x).pdf(p.x_next[:, None])   # M[k, j]
     no_alpha_pairs = p.beta_next[:, None] * M / M.sum(axis=1, keepdims=True)
     no_alpha = no_alpha_pairs.sum(axis=0)
@@ -341,37 +319,13 @@ def _bootstrap_cases():
     return cases
 
 
-def _bootstrap_variant(params, y, eps, u, *, resample=True, transposed=False):
-    """The bootstrap filter written out step by step, one named slip switched on; returns (x, log-likelihoods,
-    normalized log weights)."""
-    T, I, n = eps.shape
-    L1, Lx = np.linalg.cholesky(params.Sigma1), np.linalg.cholesky(params.Sigma_x)
-    if transposed:
-        L1, Lx = L1.T, Lx.T
-    S_inv = np.linalg.inv(params.Sigma_y_x)
-    log_norm = -0.5 * (len(params.c) * np.log(2 * np.pi) + np.linalg.slogdet(params.Sigma_y_x)[1])
-    x, log_lik, log_alpha = np.empty((T, I, n)), np.empty((T, I)), np.empty((T, I))
-    for t in range(T):
-        if t == 0:
-            x[0] = params.mu1 + eps[0] @ L1.T
-        else:
-            parents = np.arange(I)
-            if resample:
-                cum = np.cumsum(np.exp(log_alpha[t - 1]))
-                parents = np.minimum(np.searchsorted(cum / cum[-1], u[t - 1], side="right"), I - 1)
-            x[t] = x[t - 1, parents] @ params.A.T + params.a + eps[t] @ Lx.T
-        r = y[t] - x[t] @ params.C.T - params.c
-        log_lik[t] = log_norm - 0.5 * np.einsum("im,mk,ik->i", r, S_inv, r)
-        log_alpha[t] = log_lik[t] - logsumexp(log_lik[t])
-    return x, log_lik, log_alpha
-
-
 def _bootstrap_slips(params, y, eps, u):
     """(particle hints, log-weight hints, evidence hints) of named wrong filters on one problem."""
+    from .references import ch02_particle as refs
     I = eps.shape[1]
-    x, log_lik, _ = _bootstrap_variant(params, y, eps, u)
-    x_nr, lik_nr, la_nr = _bootstrap_variant(params, y, eps, u, resample=False)
-    x_tr, lik_tr, la_tr = _bootstrap_variant(params, y, eps, u, transposed=True)
+    x, log_lik, _ = refs.bootstrap_variant(params, y, eps, u)
+    x_nr, lik_nr, la_nr = refs.bootstrap_variant(params, y, eps, u, resample=False)
+    x_tr, lik_tr, la_tr = refs.bootstrap_variant(params, y, eps, u, transposed=True)
     never = "you never resampled: each particle moved on from its own predecessor (Eq. 2.57 picks ancestors first)"
     trans = ("you multiplied the noise by the transposed Cholesky factor: with the draws in rows, x = mu + eps @ L.T "
              "has covariance L L^T")

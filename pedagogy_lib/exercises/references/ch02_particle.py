@@ -1,0 +1,59 @@
+"""Reference solutions and slip generators of :mod:`pedagogy_lib.exercises.ch02_particle`, which imports this module
+inside its checkers' bodies only."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+from scipy.special import logsumexp
+
+
+def weight_parts(p):
+    """(likelihood, transition density, proposal density) of every particle."""
+    lik = stats.norm(loc=p.x, scale=p.sigma_y).pdf(p.y_t)                       # p(y_t | x_t^(j))
+    trans = stats.norm(loc=p.a * p.x_prev, scale=p.sigma_x).pdf(p.x)            # p(x_t^(j) | x_{t-1}^(j))
+    prop = stats.norm(loc=p.y_t, scale=p.sigma_q).pdf(p.x)                      # q(x_t^(j))
+    return lik, trans, prop
+
+
+def weights_of(p) -> np.ndarray:
+    """The normalized importance weights of every particle."""
+    lik, trans, prop = weight_parts(p)
+    w = lik * trans / prop
+    return w / w.sum()
+
+
+def reference_backward(p) -> tuple[np.ndarray, float]:
+    """(beta_{t-1}, the smoothed cross moment) of a backward step ``p``, pair by pair from Eq. 2.60."""
+    I = p.x_prev.shape[0]
+    beta_prev, cross = np.zeros(I), 0.0
+    for k in range(I):
+        M_k = stats.norm(loc=p.a * p.x_prev, scale=p.sigma_x).pdf(p.x_next[k])   # p(x_t^k | x_{t-1}^j)
+        pair = p.beta_next[k] * p.alpha_prev * M_k / np.sum(p.alpha_prev * M_k)
+        beta_prev += pair
+        cross += float(pair @ p.x_prev) * p.x_next[k]
+    return beta_prev, cross
+
+
+def bootstrap_variant(params, y, eps, u, *, resample=True, transposed=False):
+    """The bootstrap filter written out step by step, one named slip switched on; returns (x, log-likelihoods,
+    normalized log weights)."""
+    T, I, n = eps.shape
+    L1, Lx = np.linalg.cholesky(params.Sigma1), np.linalg.cholesky(params.Sigma_x)
+    if transposed:
+        L1, Lx = L1.T, Lx.T
+    S_inv = np.linalg.inv(params.Sigma_y_x)
+    log_norm = -0.5 * (len(params.c) * np.log(2 * np.pi) + np.linalg.slogdet(params.Sigma_y_x)[1])
+    x, log_lik, log_alpha = np.empty((T, I, n)), np.empty((T, I)), np.empty((T, I))
+    for t in range(T):
+        if t == 0:
+            x[0] = params.mu1 + eps[0] @ L1.T
+        else:
+            parents = np.arange(I)
+            if resample:
+                cum = np.cumsum(np.exp(log_alpha[t - 1]))
+                parents = np.minimum(np.searchsorted(cum / cum[-1], u[t - 1], side="right"), I - 1)
+            x[t] = x[t - 1, parents] @ params.A.T + params.a + eps[t] @ Lx.T
+        r = y[t] - x[t] @ params.C.T - params.c
+        log_lik[t] = log_norm - 0.5 * np.einsum("im,mk,ik->i", r, S_inv, r)
+        log_alpha[t] = log_lik[t] - logsumexp(log_lik[t])
+    return x, log_lik, log_alpha
