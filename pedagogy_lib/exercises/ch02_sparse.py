@@ -5,7 +5,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..factor import sparse_coding as sc
 from ..core.linalg import TAU
 from .checker import FUNCTION_ANSWER, book_or_drawn, compare_array, compare_function, compare_scalar, result
 
@@ -82,13 +81,8 @@ EX_EVIDENCE = book_or_drawn(EvidenceProblem(C=np.array([[0.8], [-0.6]]), lam=5.0
 
 
 def _soft(z, t):
+    """Soft thresholding of z at t."""
     return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
-
-
-def _map_1d_reference(y, c, lam, alpha, gamma):
-    # lam/2 (y - c x)^2 + gamma/2 x^2 = (lam c^2 + gamma)/2 (x - lam c y / (lam c^2 + gamma))^2 + const
-    h = lam * c * c + gamma
-    return _soft(lam * c * y / h, alpha / h)
 
 
 _MAP_1D_WRONG = {
@@ -116,10 +110,11 @@ def map_1d(fn):
     """The first exercise of notebook 2.1.3: your function ``fn(y, c, lam, alpha, gamma)`` returning the
     one-dimensional posterior mode of the statement's model, run on :data:`EX_MAP_1D`. Slips named: a part of the
     prior left out, gamma in one place only, lost negative solutions, hard thresholding, no prior."""
+    from .references import ch02_sparse as refs
     name = "MAP estimate with an elastic-net prior (1-D)"
     if fn is None:
         return result(name, ["map_1d is None: write the function first."])
-    cases = [(args, _map_1d_reference(*args)) for args in EX_MAP_1D.cases]
+    cases = [(args, refs.map_1d_reference(*args)) for args in EX_MAP_1D.cases]
 
     def describe(args):
         return "y={}, c={}, lam={}, alpha={}, gamma={}".format(*args)
@@ -137,17 +132,13 @@ def map_1d(fn):
     return result(name, problems)
 
 
-def _hessian_reference(p: HessianProblem):
-    model = sc.make_model(p.C, p.lam, None, p.beta, prior="cauchy")
-    return sc.energy_hessian(p.x, model)
-
-
 def hessian(answer):
     """Exercise ``ex-2-1-3-hessian``: your Hessian (2, 2) of the posterior energy at ``EX_HESSIAN.x``, to a relative
     1e-10 (which finite differences do not reach). Slips named: a missing factor or square, a sign, a single
     derivative, another prior's curvature, no emission term."""
+    from .references import ch02_sparse as refs
     p = EX_HESSIAN
-    expected = _hessian_reference(p)
+    expected = refs.hessian_reference(p)
     CtC = p.C.T @ p.C
     x2, b2 = p.x**2, p.beta**2
     curv = 2 * (b2 - x2) / (b2 + x2) ** 2
@@ -170,20 +161,13 @@ def hessian(answer):
                   compare_array(answer, expected, "your Hessian", rtol=1e-10, atol=1e-12, hints=hints))
 
 
-def _evidence_parts(p: EvidenceProblem):
-    model = sc.make_model(p.C, p.lam, p.alpha, p.beta)
-    la = sc.laplace_approximation(p.y, model)
-    L, K = p.C.shape
-    logdet = float(np.linalg.slogdet(la.H)[1])
-    return la, L, K, logdet
-
-
 def laplace_log_evidence(answer):
     """Exercise ``ex-2-1-3-laplace-evidence``: your Laplace approximation of the log evidence of ``EX_EVIDENCE.y``
     (corrected Eq. 2.34, with Z_joint). Slips named: the draft's sign, no normalizer, each missing or misplaced
     factor."""
+    from .references import ch02_sparse as refs
     p = EX_EVIDENCE
-    la, L, K, logdet = _evidence_parts(p)
+    la, L, K, logdet = refs.evidence_parts(p)
     x0 = la.x0
     prior_term = p.alpha * float(np.sum(np.abs(x0)))
     expected = la.log_evidence
