@@ -58,21 +58,14 @@ def _draw_columns(rng, n, step, floor, stay=1.0):
 
 def _draw_time_update(rng):
     """A problem like EX_TIME_UPDATE: a non-symmetric A whose chain settles quickly."""
+    from .references import ch02_recursions as refs
     while True:
         A = _draw_columns(rng, 3, 0.1, 0.0, stay=3.0)
         f_prev = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
         moduli = np.sort(np.abs(np.linalg.eigvals(A)))[::-1]
         if (not np.allclose(A, A.T) and moduli[1] <= 0.8 and np.max(np.abs(A @ A @ f_prev - A @ f_prev)) > 0.02
-                and np.max(np.abs(_limit(A) - A @ A @ f_prev)) > 0.02):
+                and np.max(np.abs(refs.fixed_point(A) - A @ A @ f_prev)) > 0.02):
             return TimeUpdateProblem(f_prev=f_prev, A=A)
-
-
-def _limit(A) -> np.ndarray:
-    """The fixed point of A that sums to one (least squares on the stacked system)."""
-    K = A.shape[0]
-    M = np.vstack([A - np.eye(K), np.ones((1, K))])
-    rhs = np.concatenate([np.zeros(K), [1.0]])
-    return np.linalg.lstsq(M, rhs, rcond=None)[0]
 
 
 EX_TIME_UPDATE = book_or_drawn(TimeUpdateProblem(
@@ -81,13 +74,8 @@ EX_TIME_UPDATE = book_or_drawn(TimeUpdateProblem(
 ), _draw_time_update, seed=2201)
 
 
-def _coarse_update(p) -> np.ndarray:
-    """Eq. 2.37 with the likelihood of "y_t is in y_set": the sum of those rows of C."""
-    lik = sum(p.C[l, :] for l in p.y_set)
-    return p.predicted * lik / (p.predicted @ lik)
-
-
 def _coarse_slips(p) -> dict:
+    """What named wrong derivations give."""
     pred, C, (l0, l1) = p
 
     def upd(lik):
@@ -106,13 +94,14 @@ def _coarse_slips(p) -> dict:
 
 def _draw_measurement(rng):
     """A problem like EX_MEASUREMENT, every named slip clearly off."""
+    from .references import ch02_recursions as refs
     while True:
         cols = [(1 + rng.multinomial(6, rng.dirichlet(np.full(4, 2.0)))) / 10 for _ in range(3)]
         C = np.stack(cols, axis=1)
         y_set = tuple(int(v) for v in np.sort(rng.choice(4, size=2, replace=False)))
         predicted = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
         prob = MeasurementUpdateProblem(predicted=predicted, C=C, y_set=y_set)
-        ref = _coarse_update(prob)
+        ref = refs.coarse_update(prob)
         if all(np.abs(v - ref).max() > 0.03 for v in _coarse_slips(prob).values()):
             return prob
 
@@ -124,17 +113,13 @@ EX_MEASUREMENT = book_or_drawn(MeasurementUpdateProblem(
 ), _draw_measurement, seed=2202)
 
 
-def _two_sensor_evidence(p) -> float:
-    """p(y_1, w_1, y_2, w_2) summed over the four state sequences."""
-    return float(sum(p.pi[i] * p.C[p.y[0], i] * p.D[p.w[0], i] * p.A[j, i] * p.C[p.y[1], j] * p.D[p.w[1], j]
-                     for i in range(2) for j in range(2)))
-
-
 def _evidence_slips(p) -> dict:
+    """What named wrong derivations give."""
+    from .references import ch02_recursions as refs
     pi, A, C, D, y, w = p
     lik1, lik2 = C[y[0]] * D[w[0]], C[y[1]] * D[w[1]]
     f1 = pi * lik1 / (pi @ lik1)
-    expected = _two_sensor_evidence(p)
+    expected = refs.two_sensor_evidence(p)
     c_only1, c_only2 = C[y[0]], C[y[1]]
     f1c = pi * c_only1 / (pi @ c_only1)
     add1, add2 = C[y[0]] + D[w[0]], C[y[1]] + D[w[1]]
@@ -154,6 +139,7 @@ def _evidence_slips(p) -> dict:
 
 def _draw_evidence(rng):
     """A problem like EX_EVIDENCE: persistent A, informative sensors, every named slip off."""
+    from .references import ch02_recursions as refs
     while True:
         A = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
         C = _draw_columns(rng, 2, 0.1, 0.1, stay=3.0)
@@ -165,7 +151,7 @@ def _draw_evidence(rng):
         prob = EvidenceProblem(pi=np.array([pi0, round(1.0 - pi0, 1)]), A=A, C=C, D=D,
                                y=(int(rng.integers(2)), int(rng.integers(2))),
                                w=(int(rng.integers(2)), int(rng.integers(2))))
-        ref = _two_sensor_evidence(prob)
+        ref = refs.two_sensor_evidence(prob)
         if all(abs(v - ref) > 0.05 * ref for v in _evidence_slips(prob).values()):
             return prob
 
@@ -189,15 +175,6 @@ class LagOneProblem(NamedTuple):
     y_t: int
 
 
-def _lag_one(p: LagOneProblem) -> np.ndarray:
-    """p(x_{t-1} | y_{1:t}) from the library's two-step chain smoothed back to its first step."""
-    log_lik = np.vstack([np.zeros(len(p.f_prev)), np.log(p.C[p.y_t, :])])
-    chain = recursions.categorical_chain(p.f_prev, p.A, log_lik)
-    filt = recursions.forward_filter(recursions.CATEGORICAL, chain)
-    return np.asarray(recursions.backward_smoother(recursions.CATEGORICAL, filt.filtered,
-                                                   chain.transitions).smoothed[0])
-
-
 def _lag_one_slips(p: LagOneProblem) -> dict:
     """What named wrong derivations give."""
     f, A, C, y = p
@@ -219,13 +196,14 @@ def _lag_one_slips(p: LagOneProblem) -> dict:
 
 def _draw_lag_one(rng):
     """A problem like EX_LAG_ONE: non-symmetric A and C, every named slip clearly off."""
+    from .references import ch02_recursions as refs
     while True:
         A = _draw_columns(rng, 3, 0.1, 0.0, stay=3.0)
         C = _draw_columns(rng, 3, 0.1, 0.1, stay=3.0)
         y_t = int(rng.integers(3))
         f_prev = (5 + rng.multinomial(85, rng.dirichlet(np.full(3, 2.0)))) / 100
         p = LagOneProblem(f_prev=f_prev, A=A, C=C, y_t=y_t)
-        answer = _lag_one(p)
+        answer = refs.lag_one(p)
         if (not np.allclose(A, A.T) and not np.allclose(C[y_t, :], C[:, y_t])
                 and all(np.max(np.abs(np.asarray(w) - answer)) > 0.01 for w in _lag_one_slips(p).values())):
             return p
@@ -241,6 +219,7 @@ EX_LAG_ONE = book_or_drawn(LagOneProblem(
 
 
 def _prob_vector_problems(answer, what: str) -> list[str]:
+    """Problems of an answer that should be a probability vector."""
     arr = np.asarray(answer, dtype=float)
     if arr.ndim == 1 and np.all(np.isfinite(arr)) and abs(arr.sum() - 1.0) > 1e-6:
         return [f"{what} sums to {arr.sum():.4g}, not 1: a distribution over the states must be normalized."]
@@ -251,6 +230,7 @@ def missing_observations(predicted_two_steps, limit) -> CheckResult:
     """Exercise ``ex-2-2-0-time-update``: for :data:`EX_TIME_UPDATE`, your prediction two steps ahead, p(x_{t+1} |
     y_{1:t-1}), and the distribution the predictions approach, two arrays (3,). Slips named: one step, the rows of A,
     A squared entrywise, the filter kept; a limit unnormalized, not converged or of the other convention."""
+    from .references import ch02_recursions as refs
     f, A = EX_TIME_UPDATE
     expected = A @ (A @ f)                                           # Eq. 2.36 twice; no Eq. 2.37 in between
     rows = "you used the rows of A as the conditional distributions: in the book A[i, j] = p(x_t = i | x_{t-1} = j), " \
@@ -261,7 +241,7 @@ def missing_observations(predicted_two_steps, limit) -> CheckResult:
              "you kept the previous filter: a step without an observation still has its time update": f}
     problems = compare_array(predicted_two_steps, expected, "the prediction two steps ahead", hints=hints)
     problems = problems or _prob_vector_problems(predicted_two_steps, "the prediction two steps ahead")
-    limit_expected = _limit(A)
+    limit_expected = refs.fixed_point(A)
     limit_hints = {"you returned the prediction two steps ahead; keep applying the time update until the "
                    "prediction stops changing": expected,
                    "you returned the previous filter: the limit is where the time updates lead it": f,
@@ -290,8 +270,9 @@ def missing_observations(predicted_two_steps, limit) -> CheckResult:
 def measurement_update(answer) -> CheckResult:
     """Exercise ``ex-2-2-0-measurement-update``: your filtered distribution (3,) for :data:`EX_MEASUREMENT` given the
     coarse reading. Slips named: both symbols observed, one symbol alone, no normalization, no prediction."""
+    from .references import ch02_recursions as refs
     return result("measurement update with a coarse reading",
-                  compare_array(answer, _coarse_update(EX_MEASUREMENT), "the filtered distribution",
+                  compare_array(answer, refs.coarse_update(EX_MEASUREMENT), "the filtered distribution",
                                 hints=_coarse_slips(EX_MEASUREMENT)))
 
 
@@ -310,8 +291,9 @@ def evidence_two_steps(answer) -> CheckResult:
 def lag_one_smoother(answer) -> CheckResult:
     """Exercise ``ex-2-2-0-fragment-roles``: your p(x_{t-1} | y_{1:t}) (3,) for :data:`EX_LAG_ONE`. Slips named: the
     filter unchanged, a distribution over x_t, the rows of A, a column of C, no normalization, no transition."""
+    from .references import ch02_recursions as refs
     p = EX_LAG_ONE
-    return result("lag-one smoother", compare_array(answer, _lag_one(p), "p(x_{t-1} | y_{1:t})",
+    return result("lag-one smoother", compare_array(answer, refs.lag_one(p), "p(x_{t-1} | y_{1:t})",
                                                     hints=_lag_one_slips(p)))
 
 
@@ -344,23 +326,9 @@ def _smoother_cases():
     return cases
 
 
-def _smoother_variant(filtered, transitions, *, transposed=False, divide=True, use_filter=False, shifted=False):
-    """The backward pass (Eqs. 2.38-2.39) with one named slip switched on; 0/0 is taken as 0."""
-    T, K = filtered.shape
-    smoothed, pairwise = filtered.copy(), np.zeros((T - 1, K, K))
-    for t in range(T - 2, -1, -1):
-        M = transitions[t - 1 if shifted else t]
-        M = M.T if transposed else M
-        pred = M @ filtered[t]
-        later = filtered[t + 1] if use_filter else smoothed[t + 1]
-        ratio = np.divide(later, pred, out=np.zeros(K), where=pred > 0) if divide else later
-        pairwise[t] = ratio[:, None] * M * filtered[t][None, :]
-        smoothed[t] = pairwise[t].sum(axis=0)
-    return smoothed, pairwise
-
-
 def _smoother_slips(filtered, transitions, pairwise_ref) -> tuple[dict, dict]:
     """(hints for smoothed, hints for pairwise) of named wrong derivations on one problem."""
+    from .references import ch02_recursions as refs
     rows = ("you read transitions[t] as row-stochastic (you used its transpose); column j of transitions[t] is "
             "p(x_{t+1} | x_t = j)")
     ratio = "you left out the division by the prediction p(x_{t+1} | y_{1:t}), the denominator of Eq. 2.38"
@@ -368,10 +336,10 @@ def _smoother_slips(filtered, transitions, pairwise_ref) -> tuple[dict, dict]:
              "agree only at the last step")
     shift = ("you paired rows t and t + 1 with transitions[t - 1]; the transition from row t to row t + 1 is "
              "transitions[t]")
-    variants = {rows: _smoother_variant(filtered, transitions, transposed=True),
-                ratio: _smoother_variant(filtered, transitions, divide=False),
-                later: _smoother_variant(filtered, transitions, use_filter=True),
-                shift: _smoother_variant(filtered, transitions, shifted=True)}
+    variants = {rows: refs.smoother_variant(filtered, transitions, transposed=True),
+                ratio: refs.smoother_variant(filtered, transitions, divide=False),
+                later: refs.smoother_variant(filtered, transitions, use_filter=True),
+                shift: refs.smoother_variant(filtered, transitions, shifted=True)}
     smoothed_hints = {"you returned the filter itself: the backward pass never ran": filtered}
     smoothed_hints.update({k: v[0] for k, v in variants.items()})
     pairwise_hints = {k: v[1] for k, v in variants.items()}
