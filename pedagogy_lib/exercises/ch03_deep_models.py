@@ -109,20 +109,14 @@ EX_SEQ = book_or_drawn(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.
                        seed=3402)
 
 
-def _gaussian_prior_parts(p: EFHParams):
-    """(h, J_12) of the hidden prior, and the parts of h a slip can leave out: (W b_y, |w_k|^2)."""
-    Wb = p.W @ p.b_y
-    sq = np.sum(p.W ** 2, axis=1)
-    return p.b_x + Wb + 0.5 * sq, float(p.W[0] @ p.W[1]), Wb, sq
-
-
 def gaussian_prior(h, J12) -> object:
     """Exercise ``ex-3-2-inverted``: for :data:`EX_RBM` with unit-variance Gaussian visible units, your ``h`` (shape
     (2,)) and ``J12`` of the hidden prior p(x) proportional to exp(h^T x + J12 x_1 x_2). Slips named: a coupling
     doubled, halved or left out; biases missing a term of the expansion or its factor."""
+    from .references import ch03_deep_models as refs
     name = "the hidden prior of the Gaussian-Bernoulli harmonium"
     p = EX_RBM
-    h_ref, J_ref, Wb, sq = _gaussian_prior_parts(p)
+    h_ref, J_ref, Wb, sq = refs.gaussian_prior_parts(p)
     J_hints = {"you doubled the coupling (recount how often the cross term x_1 x_2 appears in the expanded "
                "square)": 2 * J_ref,
                "you halved the coupling (recount how often the cross term x_1 x_2 appears in the expanded "
@@ -172,30 +166,15 @@ def log_likelihood_gradient(answer) -> object:
                   compare_array(answer, ref, "the gradient", rtol=1e-8, atol=1e-12, hints=hints))
 
 
-def _belief_after_a_lost_frame(p: EFHParams, r: np.ndarray, *, weights: str = "model", Wr=None) -> np.ndarray:
-    """E[x_t | r_t] with the frame summed out under ``weights`` (``Wr`` for a slip)."""
-    Wy = p.W[:, :3]
-    Wr = p.W[:, 3:] if Wr is None else Wr
-    c = p.b_x + Wr @ r
-    S = np.array(list(itertools.product((0.0, 1.0), repeat=3)))
-    means = _sig(S @ Wy.T + c)                                        # [frame, hidden unit]
-    if weights == "uniform":
-        return means.mean(axis=0)
-    log_w = S @ p.b_y[:3]
-    if weights == "model":
-        log_w = log_w + np.sum(np.logaddexp(0.0, S @ Wy.T + c), axis=1)
-    w = np.exp(log_w - np.max(log_w))
-    return (w / w.sum()) @ means
-
-
 def recurrent_input(answer) -> object:
     """Exercise ``ex-3-4-recurrent-input``: your belief r_3 of :data:`EX_REFH`, shape (2,), when the first frame of
     :data:`EX_SEQ` is read from r_1 = (1/2, 1/2) and the second is lost. Slips named: r_2, the lost frame used, and
     several stand-ins for it that are not the hidden means given the past."""
+    from .references import ch03_deep_models as refs
     p = EX_REFH
     Wy, Wr = p.W[:, :3], p.W[:, 3:]
     r2 = _sig(p.b_x + Wy @ EX_SEQ[0] + Wr @ np.full(2, 0.5))
-    ref = _belief_after_a_lost_frame(p, r2)
+    ref = refs.belief_after_a_lost_frame(p, r2)
     c = p.b_x + Wr @ r2
     S = np.array(list(itertools.product((0.0, 1.0), repeat=3)))
     log_w = S @ p.b_y[:3] + np.sum(np.logaddexp(0.0, S @ Wy.T + c), axis=1)
@@ -205,11 +184,11 @@ def recurrent_input(answer) -> object:
              "you used the second frame of EX_SEQ, but that frame is lost": _sig(c + Wy @ EX_SEQ[1]),
              "you took the lost frame to be all zeros": _sig(c),
              "you put the predicted mean frame E[y_2 | r_2] into Step 3's hidden means": _sig(c + Wy @ y_mean),
-             "you weighted every possible frame equally": _belief_after_a_lost_frame(p, r2, weights="uniform"),
+             "you weighted every possible frame equally": refs.belief_after_a_lost_frame(p, r2, weights="uniform"),
              "you weighted the frames by the observation's biases alone, leaving the hidden units out of the "
-             "prediction": _belief_after_a_lost_frame(p, r2, weights="biases"),
+             "prediction": refs.belief_after_a_lost_frame(p, r2, weights="biases"),
              "you used W_r transposed: W[:, 3:] maps the belief r_t to the hidden units, row k for unit k":
-                 _belief_after_a_lost_frame(p, r2_T, Wr=Wr.T)}
+                 refs.belief_after_a_lost_frame(p, r2_T, Wr=Wr.T)}
     hints = {k: v for k, v in hints.items() if not np.allclose(v, ref, rtol=1e-8, atol=1e-12)}
     return result("r_3 after a lost frame", compare_array(answer, ref, "r_3", rtol=1e-8, hints=hints))
 
@@ -273,20 +252,14 @@ def recognition_prob(answer) -> object:
                   compare_scalar(answer, ref, "the probability", rtol=1e-8, hints=hints))
 
 
-def _sleep_fixed_point_parts(m: HelmholtzParams):
-    """(R, r) of the sleep phase's fixed point, and the emission's normalizers."""
-    G, g = m.G[0][:, 0], m.g[0]
-    norm = np.sum(np.logaddexp(0.0, G + g) - np.logaddexp(0.0, g))
-    return G[None, :].copy(), m.b_top - norm, norm
-
-
 def sleep_fixed_point(R, r) -> object:
     """Exercise ``ex-3-3-sleep``: for :data:`EX_HM1`, your ``R`` (1, 3) and ``r`` (1,) at which the sleep phase's
     expected update is zero; R is checked first. Slips named: R zero or of the wrong sign; r without the emission's
     normalizers, with half of them, or with their sign reversed."""
+    from .references import ch03_deep_models as refs
     name = "the sleep phase's fixed point for EX_HM1"
     m = EX_HM1
-    R_ref, r_ref, norm = _sleep_fixed_point_parts(m)
+    R_ref, r_ref, norm = refs.sleep_fixed_point_parts(m)
     R_hints = {"you left R at zero, but the posterior over the hidden unit depends on the data vector":
                    np.zeros((1, 3)),
                "you reversed the sign of R": -R_ref}
@@ -321,28 +294,6 @@ def trbm_configurations(answer) -> object:
     return result("TRBM hidden configurations", compare_scalar(answer, 2 ** 12, "the count", rtol=0, atol=0.5,
                                                                hints=hints))
 
-def _bits(n: int) -> np.ndarray:
-    """All 2**n binary states of n units, row i holding bit k of i in column k (the library's state order)."""
-    return ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(float)
-
-
-def _dbn_tables(t0: EFHParams, t1: EFHParams):
-    """(log emission [y0, x1], unnormalized log prior over x1, the top harmonium summed out)."""
-    X1, Y0, X2 = _bits(t0.W.shape[0]), _bits(t0.W.shape[1]), _bits(t1.W.shape[0])
-    # top harmonium: visible layer x1, hidden layer x2; -energy of every (x2, x1) pair
-    neg_energy = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
-    log_prior = _logsumexp(neg_energy, axis=0)
-    q = _sig(X1 @ t0.W + t0.b_y)                                  # [x1, visible unit]
-    log_emit = np.log(np.prod(np.where(Y0[:, None, :] == 1, q[None], 1 - q[None]), axis=2))
-    return log_emit, log_prior
-
-
-def _dbn_log_marginal(t0: EFHParams, t1: EFHParams, prior=None) -> np.ndarray:
-    log_emit, log_prior = _dbn_tables(t0, t1)
-    if prior is not None:
-        log_prior = prior
-    return _logsumexp(log_emit + (log_prior - _logsumexp(log_prior))[None, :], axis=1)
-
 
 def _dbn_cases():
     """Hidden (bottom, top) harmoniums, one of them with the inverted bottom harmonium on top."""
@@ -361,23 +312,24 @@ def _dbn_cases():
 
 def _dbn_slips(t0: EFHParams, t1: EFHParams) -> dict:
     """What named wrong derivations return on one problem."""
+    from .references import ch03_deep_models as refs
     K, M = t0.W.shape
-    log_emit, log_prior = _dbn_tables(t0, t1)
+    log_emit, log_prior = refs.dbn_tables(t0, t1)
     own = EFHParams(W=t0.W.T, b_x=t0.b_y, b_y=t0.b_x)             # the bottom harmonium's own prior
-    ref = _dbn_log_marginal(t0, t1)
-    perm = _bits(M)[:, ::-1] @ (2 ** np.arange(M))                # first unit varying slowest
+    ref = refs.dbn_log_marginal(t0, t1)
+    perm = refs.binary_states(M)[:, ::-1] @ (2 ** np.arange(M))                # first unit varying slowest
     out = {"you left the top harmonium out: that is the bottom harmonium's own marginal, whose prior over x_1 "
-           "is its own, not theta_1's visible marginal": _dbn_log_marginal(t0, own),
-           "you gave every state of x_1 the same prior probability": _dbn_log_marginal(t0, t1, np.zeros(2 ** K)),
+           "is its own, not theta_1's visible marginal": refs.dbn_log_marginal(t0, own),
+           "you gave every state of x_1 the same prior probability": refs.dbn_log_marginal(t0, t1, np.zeros(2 ** K)),
            "you did not normalize the prior over x_1: its log-partition function is missing":
                _logsumexp(log_emit + log_prior[None, :], axis=1),
            "your visible states are in another order (the first unit varying slowest); use the order of the rows "
            "of hm.states(M)": ref[perm.astype(int)]}
     if t1.W.shape[0] == K:                                        # theta_1's hidden marginal has the right size
-        X2, X1 = _bits(K), _bits(K)
+        X2, X1 = refs.binary_states(K), refs.binary_states(K)
         neg_energy = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
         out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
-            _dbn_log_marginal(t0, t1, _logsumexp(neg_energy, axis=1))
+            refs.dbn_log_marginal(t0, t1, _logsumexp(neg_energy, axis=1))
     return out
 
 
@@ -386,8 +338,9 @@ def dbn_log_marginal_function(fn) -> object:
     state (2**M,) in the row order of :func:`pedagogy_lib.harmonium.states`, for the bottom harmonium ``theta0`` and
     the top ``theta1`` over its hidden layer. Slips named: the top left out, a uniform or unnormalized prior, the
     top's hidden layer, another state order, probabilities."""
+    from .references import ch03_deep_models as refs
     def judge(out, where, t0, t1):
-        return compare_array(out, _dbn_log_marginal(t0, t1), f"the output on {where}", rtol=1e-8, atol=1e-10,
+        return compare_array(out, refs.dbn_log_marginal(t0, t1), f"the output on {where}", rtol=1e-8, atol=1e-10,
                              hints=_dbn_slips(t0, t1))
 
     cases = [(f"test problem {i + 1} (M = {t0.W.shape[1]}, K = {t0.W.shape[0]}, K2 = {t1.W.shape[0]})", (t0, t1))
@@ -421,63 +374,28 @@ def _ws_cases():
     return cases
 
 
-def _ws_deltas(m: HelmholtzParams, wake, dream, *, wake_on=None, sleep_on=None, gen_bias=True, rec_bias=True,
-               top=True, average=True):
-    """The wake and sleep delta rules sample by sample, a named slip switched on: (dG, dg, db_top, dR, dr)."""
-    wake = wake if wake_on is None else wake_on
-    dream = dream if sleep_on is None else sleep_on
-    L, N = len(m.G), wake[0].shape[0]
-    scale = 1.0 / N if average else 1.0
-    dG = [np.zeros_like(G, dtype=float) for G in m.G]
-    dg = [np.zeros_like(g, dtype=float) for g in m.g]
-    dR = [np.zeros_like(R, dtype=float) for R in m.R]
-    dr = [np.zeros_like(r, dtype=float) for r in m.r]
-    db = np.zeros_like(m.b_top, dtype=float)
-    for n in range(N):
-        for l in range(L):
-            # wake: layer l predicted top-down from the sample of layer l + 1
-            err = wake[l][n] - _sig(m.G[l] @ wake[l + 1][n] + (m.g[l] if gen_bias else 0.0))
-            dG[l] += scale * np.outer(err, wake[l + 1][n])
-            dg[l] += scale * err
-            # sleep: the dreamt layer l + 1 predicted bottom-up from the dreamt layer l
-            err = dream[l + 1][n] - _sig(m.R[l] @ dream[l][n] + (m.r[l] if rec_bias else 0.0))
-            dR[l] += scale * np.outer(err, dream[l][n])
-            dr[l] += scale * err
-        if top:
-            db += scale * (wake[L][n] - _sig(m.b_top))
-    return dG, dg, db, dR, dr
-
-
-def _ws_apply(m: HelmholtzParams, deltas, step: float, base: bool = True) -> HelmholtzParams:
-    dG, dg, db, dR, dr = deltas
-    keep = 1.0 if base else 0.0
-    return HelmholtzParams(G=[keep * a + step * d for a, d in zip(m.G, dG)],
-                           g=[keep * a + step * d for a, d in zip(m.g, dg)], b_top=keep * m.b_top + step * db,
-                           R=[keep * a + step * d for a, d in zip(m.R, dR)],
-                           r=[keep * a + step * d for a, d in zip(m.r, dr)])
-
-
 def _ws_slips(m: HelmholtzParams, wake, dream, lr: float) -> dict:
     """What named wrong derivations return on one problem: {message: machine after the step}."""
-    right = _ws_deltas(m, wake, dream)
+    from .references import ch03_deep_models as refs
+    right = refs.ws_deltas(m, wake, dream)
     return {
         "you trained the generative weights on the dreams; the wake phase learns from the up-pass samples of "
-        "the data": _ws_apply(m, _ws_deltas(m, wake, dream, wake_on=dream), lr),
+        "the data": refs.ws_apply(m, refs.ws_deltas(m, wake, dream, wake_on=dream), lr),
         "you trained the recognition weights on the up-pass samples of the data; the sleep phase learns from "
-        "the dreams": _ws_apply(m, _ws_deltas(m, wake, dream, sleep_on=wake), lr),
+        "the dreams": refs.ws_apply(m, refs.ws_deltas(m, wake, dream, sleep_on=wake), lr),
         "you left the generative biases g out of the wake phase's predictions":
-            _ws_apply(m, _ws_deltas(m, wake, dream, gen_bias=False), lr),
+            refs.ws_apply(m, refs.ws_deltas(m, wake, dream, gen_bias=False), lr),
         "you left the recognition biases r out of the sleep phase's predictions":
-            _ws_apply(m, _ws_deltas(m, wake, dream, rec_bias=False), lr),
+            refs.ws_apply(m, refs.ws_deltas(m, wake, dream, rec_bias=False), lr),
         "you left the top layer's prior biases b_top unchanged":
-            _ws_apply(m, _ws_deltas(m, wake, dream, top=False), lr),
+            refs.ws_apply(m, refs.ws_deltas(m, wake, dream, top=False), lr),
         "you summed the delta rules over the samples instead of averaging them":
-            _ws_apply(m, _ws_deltas(m, wake, dream, average=False), lr),
-        "you moved the parameters against the delta rules": _ws_apply(m, right, -lr),
-        "you added the delta rules without the learning rate": _ws_apply(m, right, 1.0),
-        "you returned the changes, not the parameters after the step": _ws_apply(m, right, lr, base=False),
+            refs.ws_apply(m, refs.ws_deltas(m, wake, dream, average=False), lr),
+        "you moved the parameters against the delta rules": refs.ws_apply(m, right, -lr),
+        "you added the delta rules without the learning rate": refs.ws_apply(m, right, 1.0),
+        "you returned the changes, not the parameters after the step": refs.ws_apply(m, right, lr, base=False),
         "you returned the delta rules themselves, not the parameters after the step":
-            _ws_apply(m, right, 1.0, base=False),
+            refs.ws_apply(m, right, 1.0, base=False),
         "you returned the machine as it was: no step was taken": m,
     }
 
@@ -516,8 +434,9 @@ def wake_sleep_step_function(fn) -> object:
     ``HelmholtzParams`` after one wake-sleep step: (G, g, b_top) by the wake phase's batch-averaged delta rules on
     ``wake`` = [y, x_1, ...], (R, r) by the sleep phase's on ``dream``. Slips named: samples exchanged, a bias left
     out, b_top unchanged, sums, a step against the rules or without lr, the changes returned."""
+    from .references import ch03_deep_models as refs
     def judge(out, where, m, wake, dream, lr):
-        ref = _ws_apply(m, _ws_deltas(m, wake, dream), lr)
+        ref = refs.ws_apply(m, refs.ws_deltas(m, wake, dream), lr)
         return _machine_problems(out, ref, where, _ws_slips(m, wake, dream, lr))
 
     cases = [(f"test problem {i + 1} (layer sizes {tuple(X.shape[1] for X in wake)}, N = {wake[0].shape[0]})",
@@ -537,78 +456,43 @@ def _refh_cases():
     return cases
 
 
-def _refh_beliefs(p: EFHParams, Y, *, start=0.5, recurrent=True, swapped=False) -> np.ndarray:
-    """r_1, ..., r_{T+1} unit by unit, one named slip switched on."""
-    (T, M), K = Y.shape, p.W.shape[0]
-    Wy, Wr = (p.W[:, M:], p.W[:, :M]) if swapped else (p.W[:, :M], p.W[:, M:])
-    r = np.empty((T + 1, K))
-    r[0] = start
-    for t in range(T):
-        for k in range(K):
-            drive = p.b_x[k] + sum(Wy[k, j] * Y[t, j] for j in range(M))
-            if recurrent:
-                drive += sum(Wr[k, i] * r[t, i] for i in range(K))
-            r[t + 1, k] = 0.5 * (1.0 + np.tanh(0.5 * drive))       # the logistic function, without overflow
-    return r
-
-
-def _refh_log_probs(p: EFHParams, Y, R, *, past=True, normalize=True, obs_bias=True, means=False) -> np.ndarray:
-    """log p(y_t | r_t) by brute force over every joint state with r_t clamped, or a named slip."""
-    (T, M), K = Y.shape, p.W.shape[0]
-    X, Sy = _bits(K), _bits(M)
-    out = np.empty(T)
-    for t in range(T):
-        r = R[t] if past else np.zeros(K)
-        b_obs = p.b_y[:M] if obs_bias else np.zeros(M)
-        V = np.hstack([Sy, np.tile(r, (2 ** M, 1))])               # every frame with r_t clamped
-        b_v = np.concatenate([b_obs, p.b_y[M:]])
-        if means:                                                # hidden means summed in place of the sum over x
-            log_table = V @ b_v + (0.5 * (1.0 + np.tanh(0.5 * (V @ p.W.T + p.b_x)))).sum(axis=1)
-        else:
-            neg_energy = (X @ p.b_x)[:, None] + (V @ b_v)[None, :] + X @ p.W @ V.T    # [x, frame]
-            log_table = _logsumexp(neg_energy, axis=0)
-        i = int(Y[t] @ (2 ** np.arange(M)))                       # the frame's row in the state order
-        # unnormalized, the constant term of the clamped recurrent units is left out too, as a student would
-        out[t] = log_table[i] - (_logsumexp(log_table) if normalize else p.b_y[M:] @ r)
-    return out
-
-
 def refh_filter_function(fn) -> object:
     """Exercise ``ex-3-4-refh-filter``: your function ``fn(params, Y)`` returning ``(log_p, R)`` of a recurrent EFH (W
     of shape (K, M + K)) over a binary sequence ``Y`` (T, M): log p(frame t | past) (T,) and the belief used to
     predict frame t (T, K). Slips named in R: the start, the recurrent term, W_y and W_r exchanged, beliefs ahead; in
     log_p: no past, no normalization, no biases, hidden means, b_r^T r_t kept."""
+    from .references import ch03_deep_models as refs
     def judge(out, where, p, Y):
         (T, M), K = Y.shape, p.W.shape[0]
-        beliefs = _refh_beliefs(p, Y)
+        beliefs = refs.refh_beliefs(p, Y)
         problems = tuple_problems(out, 2, "the pair (log_p, R)", where)
         if problems:
             return problems
         R_hints = {"you started the recursion from zeros, not from the starting value of the statement":
-                       _refh_beliefs(p, Y, start=0.0)[:T],
-                   "you left the recurrent term out of the belief update": _refh_beliefs(p, Y, recurrent=False)[:T],
+                       refs.refh_beliefs(p, Y, start=0.0)[:T],
+                   "you left the recurrent term out of the belief update": refs.refh_beliefs(p, Y, recurrent=False)[:T],
                    "your beliefs are one step ahead: row t should be the belief before frame t arrives, not after":
                        beliefs[1:]}
         if M == K:
             R_hints["you exchanged W_y and W_r (the first M columns of W belong to the observation)"] = \
-                _refh_beliefs(p, Y, swapped=True)[:T]
+                refs.refh_beliefs(p, Y, swapped=True)[:T]
         problems = compare_array(out[1], beliefs[:T], f"R on {where}", rtol=1e-8, atol=1e-10, hints=R_hints)
         if problems:
             return problems
         lp_hints = {"you left the past out of the hidden biases: that is a static harmonium's prediction":
-                        _refh_log_probs(p, Y, beliefs, past=False),
+                        refs.refh_log_probs(p, Y, beliefs, past=False),
                     "you predicted each frame from the belief that already includes it":
-                        _refh_log_probs(p, Y, beliefs[1:]),
+                        refs.refh_log_probs(p, Y, beliefs[1:]),
                     "you did not normalize over the frames: the log-partition function is missing":
-                        _refh_log_probs(p, Y, beliefs, normalize=False),
-                    "you left the observation's visible biases out": _refh_log_probs(p, Y, beliefs, obs_bias=False),
+                        refs.refh_log_probs(p, Y, beliefs, normalize=False),
+                    "you left the observation's visible biases out": refs.refh_log_probs(p, Y, beliefs, obs_bias=False),
                     "you summed the hidden units' means where the sum over each hidden unit's two states belongs":
-                        _refh_log_probs(p, Y, beliefs, means=True),
+                        refs.refh_log_probs(p, Y, beliefs, means=True),
                     "you kept the recurrent units' bias term b_r^T r_t in the frame's log-probability; with r_t "
                     "clamped it is a constant that the normalization over frames removes (Step 1)":
-                        _refh_log_probs(p, Y, beliefs) + beliefs[:T] @ p.b_y[M:]}
+                        refs.refh_log_probs(p, Y, beliefs) + beliefs[:T] @ p.b_y[M:]}
         with np.errstate(all="ignore"):
-            return compare_array(out[0], _refh_log_probs(p, Y, beliefs), f"log_p on {where}", rtol=1e-8, atol=1e-10,
+            return compare_array(out[0], refs.refh_log_probs(p, Y, beliefs), f"log_p on {where}", rtol=1e-8, atol=1e-10,
                                  hints=lp_hints)
 
     cases = []
