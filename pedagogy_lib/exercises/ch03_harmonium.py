@@ -2,11 +2,8 @@ r"""Checkers for the exercises of notebook 3.1 (the exponential-family harmonium
 ``y`` (M units), ``W`` of shape (K, M)."""
 from __future__ import annotations
 
-import itertools
-from math import lgamma
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ..harmonium.model import EFHParams
 from .checker import FUNCTION_ANSWER, as_integer, book_or_drawn, compare_function, compare_scalar, result
@@ -49,27 +46,14 @@ EX_RBM_Z = book_or_drawn(EFHParams(W=np.array([[0.8, -1.2, 0.3, 0.0, 1.1], [1.4,
                          lambda rng: _random_rbm(rng, 4, 5), seed=3103)
 
 
-def _bits(n):
-    return np.array(list(itertools.product((0.0, 1.0), repeat=n)))
-
-
-def _joint_neg_energy(p: EFHParams):
-    """-E(x, y) for every joint state, rows x, columns y, and the state lists."""
-    X, Y = _bits(p.W.shape[0]), _bits(p.W.shape[1])
-    return (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T, X, Y
-
-
-def _log_Z(p: EFHParams) -> float:
-    return float(logsumexp(_joint_neg_energy(p)[0]))
-
-
 def marginal_prob(answer) -> object:
     """Exercise (a), ``ex-3-1-marginal``: your p(:data:`EX_Y`) under :data:`EX_RBM`, a probability. Slips named: no
     normalizer, one hidden state for the sum, the wrong states normalized."""
+    from .references import ch03_harmonium as refs
     p = EX_RBM
-    negE, X, Y = _joint_neg_energy(p)
+    negE, X, Y = refs.joint_neg_energy(p)
     col = int(np.argmax(np.all(Y == EX_Y, axis=1)))
-    log_Z = _log_Z(p)
+    log_Z = refs.log_partition(p)
     unnorm = np.exp(negE[:, col]).sum()
     hints = {
         "you left out the normalizer Z (sum over every joint state)": unnorm,
@@ -85,19 +69,14 @@ def marginal_prob(answer) -> object:
 N_TRIALS = 3
 
 
-def _binomial_B_by_sum(zeta, n: int = N_TRIALS):
-    """The binomial layer's log partition, term by term."""
-    return sum(logsumexp([z * c + lgamma(n + 1.0) - lgamma(c + 1.0) - lgamma(n - c + 1.0) for c in range(n + 1)])
-               for z in zeta)
-
-
 def binomial_log_partition(fn) -> object:
     """Exercise (b), ``ex-3-1-poisson-B``: your function ``B(zeta)``, the log partition of a layer of independent
     binomial units with three trials (base measure prod_j C(3, y_j)), one number for a 1-D ``zeta``. Slips named: one
     value per unit, no base measure, the Bernoulli or Poisson log partition."""
+    from .references import ch03_harmonium as refs
     cases = []
     for zeta in (np.array([0.0]), np.array([0.5, -1.0]), np.array([1.3, -0.2, 0.7]), np.array([-4.0, 6.0])):
-        cases.append(((zeta.copy(),), _binomial_B_by_sum(zeta)))
+        cases.append(((zeta.copy(),), refs.binomial_B_by_sum(zeta, N_TRIALS)))
     problems = compare_function(fn, cases, "your B(zeta)", rtol=1e-9, atol=1e-12,
                                 describe=lambda args: f"zeta = {np.round(args[0], 2).tolist()}")
     if problems and callable(fn):
@@ -127,28 +106,25 @@ def binomial_log_partition(fn) -> object:
 def log_Z(answer) -> object:
     """Exercise (c), ``ex-3-1-log-Z``: your log Z of :data:`EX_RBM_Z` (Eq. 10.14). Slips named: Z itself, the visible
     layer held fixed, no hidden biases."""
+    from .references import ch03_harmonium as refs
     p = EX_RBM_Z
-    ref = _log_Z(p)
-    X = _bits(p.W.shape[0])
+    ref = refs.log_partition(p)
+    X = refs.binary_states(p.W.shape[0])
     hints = {
         "you gave Z itself, not its logarithm": np.exp(ref),
         "you summed over the hidden states with the visible layer fixed at zero":
             float(np.log(np.exp(X @ p.b_x).sum())),
-        "you left out the hidden biases b_x": _log_Z(p._replace(b_x=np.zeros_like(p.b_x))),
+        "you left out the hidden biases b_x": refs.log_partition(p._replace(b_x=np.zeros_like(p.b_x))),
     }
     return result("log Z of EX_RBM_Z", compare_scalar(answer, ref, "log Z", rtol=1e-8, hints=hints))
-
-
-def _distinct_means(W) -> int:
-    sums = {tuple(np.asarray(x, dtype=float) @ W) for x in itertools.product((0.0, 1.0), repeat=W.shape[0])}
-    return len(sums)
 
 
 def n_components(answer) -> object:
     """Exercise (d), ``ex-3-1-components``: the number of distinct Gaussian components (equal means count once) of the
     visible marginal of the Gaussian-Bernoulli harmonium with weights :data:`EX_W_MIX`."""
+    from .references import ch03_harmonium as refs
     value, problems = as_integer(answer, "the number of components")
-    expected = _distinct_means(EX_W_MIX)
+    expected = refs.distinct_means(EX_W_MIX)
     if not problems and value != expected:
         if value == 2 ** EX_W_MIX.shape[0]:
             problems = ["that counts the hidden configurations; here some of them give the same mean, and "
