@@ -7,7 +7,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scipy.special import logsumexp
 
 from .checker import (FUNCTION_ANSWER, CheckResult, as_bool, as_integer, book_or_drawn, check_function, compare_array,
                       compare_scalar, problem_rng, result, tuple_problems)
@@ -61,30 +60,10 @@ EX_ELIM = EliminationProblem(
     (0, 3, 8, 11, 5, 6, 1, 2, 4, 7, 9, 10),
 )
 
-def _message_variants(p: MessageProblem) -> dict:
-    """The normalized message to x_j (``"right"``), by explicit loops, and the named slips'."""
-    def norm(m):
-        m = np.asarray(m, dtype=float)
-        return m / m.sum()
-
-    def summed(wi, wk, reduce=sum):
-        return norm([reduce(p.psi[i, j, k] * wi[i] * wk[k] for i in range(2) for k in range(2)) for j in range(3)])
-
-    one = np.ones(2)
-    both_on_k = norm([sum(p.psi[i, j, k] * p.mu_i[k] * p.mu_k[k] for i in range(2) for k in range(2))
-                      for j in range(3)])
-    return {"right": summed(p.mu_i, p.mu_k),
-            "you took the maximum over x_i and x_k (max-product) instead of the sum": summed(p.mu_i, p.mu_k, max),
-            "you left out the incoming message mu_i": summed(one, p.mu_k),
-            "you left out the incoming message mu_k": summed(p.mu_i, one),
-            "you left out both incoming messages": summed(one, one),
-            "you multiplied both messages along the last axis of psi (x_k's): psi * mu_i broadcasts mu_i "
-            "against x_k, not x_i": both_on_k,
-            "you weighted the axis of x_i by mu_k and the axis of x_k by mu_i": summed(p.mu_k, p.mu_i)}
-
 
 def _draw_message(rng):
     """A problem like EX_MESSAGE, every named slip clearly off."""
+    from .references import ch03_inference as refs
     def message():
         while True:
             a = round(float(rng.uniform(0.15, 0.85)), 2)
@@ -93,7 +72,7 @@ def _draw_message(rng):
 
     while True:
         p = MessageProblem(np.round(rng.uniform(0.2, 4.0, size=(2, 3, 2)), 1), message(), message())
-        v = _message_variants(p)
+        v = refs.message_variants(p)
         if all(np.abs(m - v["right"]).max() > 0.01 for k, m in v.items() if k != "right"):
             return p
 
@@ -111,26 +90,18 @@ INDEPENDENCE_KEYS = ("x1 _||_ x4 | x2, x3", "x2 _||_ x3 | x1, x4", "x1 _||_ x4",
 _INDEPENDENCE_CASES = ((1, 4, (2, 3)), (2, 3, (1, 4)), (1, 4, ()), (1, 2, (3, 4)), (1, 4, (2,)), (2, 3, (1,)))
 
 
-def _ring_Z(J: float, N: int, states=(-1, 1)) -> float:
-    """Z of a ring of N spins with values ``states``: the trace of the N-th power of the edge table."""
-    a, b = states
-    t = [[math.exp(J * a * a), math.exp(J * a * b)], [math.exp(J * b * a), math.exp(J * b * b)]]
-    tr, det = t[0][0] + t[1][1], t[0][0] * t[1][1] - t[0][1] * t[1][0]
-    root = math.sqrt(tr * tr / 4 - det)
-    return (tr / 2 + root) ** N + (tr / 2 - root) ** N
-
-
 def ising_ring_Z(answer) -> CheckResult:
     """Exercise (a), ``ex-3-5-ising-z``: your partition function Z of :data:`EX_RING` (not log Z). Slips named: a
     normalized value, 0/1 states, an open chain, a ring of N - 1 spins, configurations left out or subtracted, log Z."""
+    from .references import ch03_inference as refs
     J, N = EX_RING
-    expected = _ring_Z(J, N)
+    expected = refs.ring_Z(J, N)
     hints = {
         "you normalized something: Z is the sum of the unnormalized weights, not a probability": 1.0,
-        "you summed over the states x in {0, 1} instead of the spins s = 2x - 1": _ring_Z(J, N, (0, 1)),
+        "you summed over the states x in {0, 1} instead of the spins s = 2x - 1": refs.ring_Z(J, N, (0, 1)),
         "you left out the edge that closes the ring (s_N with s_1): that is Z of an open chain of N spins":
             2 * (2 * math.cosh(J)) ** (N - 1),
-        "you closed the ring after N - 1 edges: that is Z of a ring of N - 1 spins": _ring_Z(J, N - 1),
+        "you closed the ring after N - 1 edges: that is Z of a ring of N - 1 spins": refs.ring_Z(J, N - 1),
         "your Z misses part of the sum: some configurations of the ring are not counted":
             (2 * math.cosh(J)) ** N,
         "your Z counts some configurations of the ring with a minus sign; every weight is positive":
@@ -140,27 +111,12 @@ def ising_ring_Z(answer) -> CheckResult:
     return result("Z of the Ising ring", compare_scalar(answer, expected, "Z", rtol=1e-9, hints=hints))
 
 
-def _elimination_width(n: int, edges, order) -> int:
-    nbrs = {v: set() for v in range(n)}
-    for a, b in edges:
-        nbrs[a].add(b)
-        nbrs[b].add(a)
-    largest = 0
-    for v in order:
-        clique = nbrs[v] | {v}
-        largest = max(largest, len(clique))
-        for a in nbrs[v]:
-            nbrs[a] |= nbrs[v] - {a}
-            nbrs[a].discard(v)
-        del nbrs[v]
-    return largest
-
-
 def largest_clique(answer) -> CheckResult:
     """Exercise (b), ``ex-3-5-clique``: the size (a number of nodes, not a width) of the largest clique created when
     :data:`EX_ELIM` is eliminated in its order."""
+    from .references import ch03_inference as refs
     p = EX_ELIM
-    expected = _elimination_width(p.n, p.edges, p.order)
+    expected = refs.elimination_width(p.n, p.edges, p.order)
     value, problems = as_integer(answer, "the clique size")
     if not problems and value != expected:
         problems = ["not the size of the largest clique this order creates. Replay *this* order (corners "
@@ -171,6 +127,7 @@ def largest_clique(answer) -> CheckResult:
 
 
 def _square_joint() -> np.ndarray:
+    """The joint table of a random four-cycle of pairwise potentials."""
     rng = problem_rng(3501)
     psi = {pair: rng.gamma(2.0, size=(2, 2)) for pair in ((1, 2), (1, 3), (2, 4), (3, 4))}
     P = np.zeros((2, 2, 2, 2))
@@ -182,24 +139,16 @@ def _square_joint() -> np.ndarray:
     return P / P.sum()
 
 
-def _indep(P: np.ndarray, a: int, b: int, given: tuple) -> bool:
-    """Whether x_a and x_b are independent given ``given`` in the joint table P."""
-    letters = "pqrs"
-    keep = "".join(letters[i - 1] for i in (a, b) + tuple(given))
-    Q = np.einsum(f"pqrs->{keep}", P)
-    cond = Q / Q.sum(axis=(0, 1), keepdims=True)
-    return bool(np.abs(cond - cond.sum(axis=1, keepdims=True) * cond.sum(axis=0, keepdims=True)).max() < 1e-12)
-
-
 def independences(answer) -> CheckResult:
     """Exercise (c), ``ex-3-5-independences``: a dict mapping each statement of :data:`INDEPENDENCE_KEYS` to a bool
     for the square. All or nothing."""
+    from .references import ch03_inference as refs
     if not isinstance(answer, dict):
         return result("independences in the square",
                       [f"your answer should be a dict with the keys of check.INDEPENDENCE_KEYS; got "
                        f"{type(answer).__name__}."])
     P = _square_joint()
-    truth = {k: _indep(P, a, b, given) for k, (a, b, given) in zip(INDEPENDENCE_KEYS, _INDEPENDENCE_CASES)}
+    truth = {k: refs.indep(P, a, b, given) for k, (a, b, given) in zip(INDEPENDENCE_KEYS, _INDEPENDENCE_CASES)}
     problems = []
     missing = [k for k in INDEPENDENCE_KEYS if k not in answer]
     if missing:
@@ -219,7 +168,8 @@ def independences(answer) -> CheckResult:
 def factor_message(answer) -> CheckResult:
     """Exercise (d), ``ex-3-5-message``: your normalized message (3,) from the factor of :data:`EX_MESSAGE` to x_j.
     Slips named: max-product, incoming messages left out, both broadcast along psi's last axis, the two swapped."""
-    hints = _message_variants(EX_MESSAGE)
+    from .references import ch03_inference as refs
+    hints = refs.message_variants(EX_MESSAGE)
     expected = hints.pop("right")
     return result("the factor-to-variable message",
                   compare_array(answer, expected, "mu_f_to_j", rtol=1e-9, hints=hints))
@@ -259,51 +209,23 @@ def _tree_cases():
     return cases
 
 
-def _tree_variant(parent, phi, psi, *, transposed=False, own=True, distribute=True):
-    """Sum-product in the log domain, one named slip switched on: (marginals, log Z)."""
-    N, K = phi.shape
-    lphi, lpsi = np.log(phi), np.log(psi)
-    if transposed:
-        lpsi = np.swapaxes(lpsi, 1, 2)
-    children = [[] for _ in range(N)]
-    for i, p in enumerate(parent):
-        if p >= 0:
-            children[p].append(i)
-    root = int(np.flatnonzero(np.asarray(parent) < 0)[0])
-    order, k = [root], 0
-    while k < len(order):
-        order.extend(children[order[k]])
-        k += 1
-    up, down = np.zeros((N, K)), np.zeros((N, K))   # log messages to the parent (in x_pa), from it (in x_i)
-    for i in reversed(order[1:]):
-        inside = lphi[i] + sum((up[c] for c in children[i]), np.zeros(K))
-        up[i] = logsumexp(lpsi[i] + inside[None, :], axis=1)
-    for i in order:
-        for c in children[i]:
-            cavity = lphi[i] + down[i] + sum((up[d] for d in children[i] if d != c), np.zeros(K))
-            down[c] = logsumexp(lpsi[c] + cavity[:, None], axis=0)
-    belief = np.array([(lphi[i] if own else 0.0) + (down[i] if distribute else 0.0)
-                       + sum((up[c] for c in children[i]), np.zeros(K)) for i in range(N)])
-    log_Z = float(logsumexp(lphi[root] + sum((up[c] for c in children[root]), np.zeros(K))))
-    return np.exp(belief - logsumexp(belief, axis=1, keepdims=True)), log_Z
-
-
 def tree_bp_function(fn) -> CheckResult:
     """Exercise ``ex-3-5-tree-bp-function``: your function ``fn(parent, phi, psi)`` returning ``(marginals, log_Z)``
     of a pairwise tree laid out as ``make_pairwise_tree`` lays it out, compared with the library's sum-product.
     Slips named: the edge potential transposed, the node's own potential left out of its belief, the collect sweep
     alone."""
+    from .references import ch03_inference as refs
     def judge(out, where, parent, phi, psi, ref):
         problems = tuple_problems(out, 2, "the pair (marginals, log_Z)", where)
         if problems:
             return problems
-        flipped = _tree_variant(parent, phi, psi, transposed=True)
+        flipped = refs.tree_variant(parent, phi, psi, transposed=True)
         transposed = "you read the edge potential transposed: psi[i] is indexed [x_parent, x_i]"
         hints = {transposed: flipped[0],
                  "you left the node's own potential phi_i out of its belief":
-                     _tree_variant(parent, phi, psi, own=False)[0],
+                     refs.tree_variant(parent, phi, psi, own=False)[0],
                  "you stopped after the collect sweep: only the root has heard from every node then":
-                     _tree_variant(parent, phi, psi, distribute=False)[0]}
+                     refs.tree_variant(parent, phi, psi, distribute=False)[0]}
         return (compare_array(out[0], ref[0], f"the marginals on {where}", rtol=1e-7, atol=1e-10, hints=hints)
                 + compare_scalar(out[1], ref[1], f"log_Z on {where}", rtol=1e-7, atol=1e-9,
                                  hints={transposed: flipped[1]}))
