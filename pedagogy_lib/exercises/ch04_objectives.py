@@ -41,11 +41,6 @@ EX_MARBLE = checker.book_or_drawn(MarbleProblem(p=np.array([0.4, 0.3, 0.2, 0.1])
                                                 q=np.array([0.15, 0.15, 0.3, 0.4])), _draw_marble, seed=4203)
 
 
-def _kl_1d(mu_a, s2_a, mu_b, s2_b):
-    """D_KL{N(mu_a, s2_a) || N(mu_b, s2_b)} in nats, in one dimension."""
-    return 0.5 * (s2_a / s2_b + (mu_b - mu_a) ** 2 / s2_b - 1.0 + np.log(s2_b / s2_a))
-
-
 def _draw_cov(rng):
     """A 2 x 2 covariance: variances in [0.3, 2.5], |correlation| in [0.3, 0.7], two decimals."""
     sd = np.sqrt(rng.uniform(0.3, 2.5, size=2))
@@ -55,7 +50,8 @@ def _draw_cov(rng):
 
 def _kl_diagonal(mp, Sp, mq, Sq):
     """The one-dimensional formula summed over the coordinates (correlations ignored)."""
-    return float(sum(_kl_1d(mp[i], Sp[i, i], mq[i], Sq[i, i]) for i in range(len(mp))))
+    from .references import ch04_objectives as refs
+    return float(sum(refs.kl_1d(mp[i], Sp[i, i], mq[i], Sq[i, i]) for i in range(len(mp))))
 
 
 def _draw_kl(rng):
@@ -215,20 +211,14 @@ def _entropy_cases():
     return cases
 
 
-def _entropy_reference(y, q, base):
-    """(H_p, H_pq, D_pq) of the sample's relative frequencies p against q, by the library (Eqs. 4.3-4.5)."""
-    p = np.bincount(y, minlength=len(q)) / len(y)
-    return np.array([ob.entropy(p, base=base), ob.cross_entropy(p, q, base=base),
-                     ob.relative_entropy(p, q, base=base)])
-
-
 def _entropy_slips(y, q, base) -> list[dict]:
     """Per quantity (H_p, H_pq, D_pq), what named wrong versions give (only the finite ones)."""
+    from .references import ch04_objectives as refs
     K, N = len(q), len(y)
     counts = np.bincount(y, minlength=K).astype(float)
     p = counts / N
     seen = p > 0
-    ref = _entropy_reference(y, q, base)
+    ref = refs.entropy_reference(y, q, base)
     lb = np.log(base)
     with np.errstate(all="ignore"):
         swapped = [float(-np.sum(q[q > 0] * np.log(p[q > 0])) / lb),
@@ -264,6 +254,7 @@ def empirical_entropies(fn):
     the relative frequencies p of the categories in ``y`` against the model ``q``, in base ``base`` (Eqs. 4.3-4.6).
     Slips named: nats or base 10, counts for frequencies, p and q swapped, an average over categories, NaN from
     0 log 0."""
+    from .references import ch04_objectives as refs
     def judge(out, where, y, q, base, ref):
         if isinstance(out, np.ndarray) and out.shape == (3,):
             out = tuple(out)                        # three numbers in an array are the triple too
@@ -284,7 +275,7 @@ def empirical_entropies(fn):
 
     names = {2.0: "2", np.e: "e", 10.0: "10"}
     cases = [(f"test case {i + 1} ({len(q)} categories, N = {len(y)}, base {names[base]})", (y, q, base),
-              _entropy_reference(y, q, base)) for i, (y, q, base) in enumerate(_entropy_cases())]
+              refs.entropy_reference(y, q, base)) for i, (y, q, base) in enumerate(_entropy_cases())]
     return checker.check_function("entropies of a sample's distribution (Eqs. 4.3-4.6)", fn, cases, judge,
                                   name="my_entropies", signature="(y, q, base)")
 
