@@ -34,48 +34,27 @@ def _signals_case(seed: int, T: int, N: int, H: int) -> SignalsCase:
 EX_SIGNALS = (_signals_case(11, 5, 2, 3), _signals_case(12, 1, 1, 2), _signals_case(13, 8, 3, 4))
 
 
-def _signals(case: SignalsCase, kind: str = "right") -> np.ndarray:
-    """The signals b_t in rows, right (``kind="right"``) or with a named slip."""
-    T, N, H = case.Z.shape
-    J = 1.0 - case.Z ** 2
-    B = np.zeros((T + 2, N, H))                  # two zero rows: no signal after the last step
-    U = np.zeros((T + 2, N, H))                  # dS/dz_t, for the slips that use it
-    D1, D2 = (case.D_zz.T, case.D_skip.T) if kind == "no_transpose" else (case.D_zz, case.D_skip)
-    for t in range(T - 1, -1, -1):
-        if kind == "no_future":
-            U[t] = case.G[t]
-        elif kind == "no_skip":                  # the plain RNN's recursion
-            U[t] = case.G[t] + B[t + 1] @ D1
-        elif kind == "skip_one_step":            # the skip weights applied to b_{t+1}
-            U[t] = case.G[t] + B[t + 1] @ (D1 + D2)
-        elif kind == "skip_total":               # the skip path without the Jacobian at its end
-            U[t] = case.G[t] + B[t + 1] @ D1 + U[t + 2] @ D2
-        else:
-            U[t] = case.G[t] + B[t + 1] @ D1 + B[t + 2] @ D2
-        B[t] = J[t] * U[t]
-    return (U if kind == "total_not_b" else B)[:T]
-
-
 def bptt_signals(fn):
     """Exercise 1, ``ex-5-1-3-bptt-signals``: your function ``fn(D_zz, D_skip, Z, G)`` returning the signals ``B`` (T,
     N, H), inputs unchanged. Slips named: a missing transpose or path, the skip path over the wrong steps or without
     its Jacobian, the total derivatives."""
+    from .references import ch05_bptt as refs
     def judge(out, label, *case):
         case = SignalsCase(*case)
         hints = {
             "you multiplied the later signals by the weight matrices where their transposes belong (recheck "
-            "the transposes in the row layout)": _signals(case, "no_transpose"),
+            "the transposes in the row layout)": refs.signals(case, "no_transpose"),
             "you left out every later step's share: that is only the direct effect of z_t":
-                _signals(case, "no_future"),
+                refs.signals(case, "no_future"),
             "you left out the skip path: z_t reaches the loss through z_{t+2} directly as well as through "
-            "z_{t+1}": _signals(case, "no_skip"),
-            "you took the skip path's share from the wrong step": _signals(case, "skip_one_step"),
+            "z_{t+1}": refs.signals(case, "no_skip"),
+            "you took the skip path's share from the wrong step": refs.signals(case, "skip_one_step"),
             "you took the skip path's share from dS/dz at its end, leaving out the Jacobian of the "
-            "nonlinearity there": _signals(case, "skip_total"),
+            "nonlinearity there": refs.signals(case, "skip_total"),
             "you returned the total derivatives dS/dz_t; b_t multiplies them by J_t (Eq. 5.21)":
-                _signals(case, "total_not_b"),
+                refs.signals(case, "total_not_b"),
         }
-        return compare_array(out, _signals(case), f"B on {label}", rtol=1e-8, atol=1e-10, hints=hints)
+        return compare_array(out, refs.signals(case), f"B on {label}", rtol=1e-8, atol=1e-10, hints=hints)
 
     cases = [(f"case {i + 1} of {len(EX_SIGNALS)} (T={c.Z.shape[0]}, N={c.Z.shape[1]}, H={c.Z.shape[2]})", tuple(c))
              for i, c in enumerate(EX_SIGNALS)]
@@ -102,65 +81,39 @@ def _rtrl_case(seed: int, T: int, w: float, u: float, d: float) -> RTRLCase:
 EX_RTRL = (_rtrl_case(21, 6, 0.9, 0.7, 0.1), _rtrl_case(22, 1, -0.5, 1.2, 0.0), _rtrl_case(23, 12, 1.3, -0.6, 0.2))
 
 
-def _forward_rtrl(c: RTRLCase, kind: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """The forward recursion: ``S[t-1] = dz_t/d(w, u, d)`` and the gradient; ``kind`` names a slip."""
-    T = len(c.y)
-    z_prev, s = 0.0, np.zeros(3)                        # z_{t-1} and s_{t-1} = dz_{t-1}/d(w, u, d)
-    S, grad = np.zeros((T, 3)), np.zeros(3)
-    for t in range(T):                                  # row t is the book's step t + 1
-        y_t, x_t = float(c.y[t]), float(c.x[t])
-        z = math.tanh(c.w * z_prev + c.u * y_t + c.d)
-        J = 1.0 - (z_prev * z_prev if kind == "J_prev" else z * z)
-        direct = np.array([z if kind == "z_t" else z_prev, y_t, 1.0])
-        if kind == "no_direct":
-            direct = np.zeros(3)
-        s_old = s
-        if kind == "truncated":
-            s = J * direct
-        elif kind == "no_w":
-            s = J * (direct + s)
-        elif kind == "J_direct_only":
-            s = J * direct + c.w * s
-        else:
-            s = J * (direct + c.w * s)
-        S[t] = s_old if kind == "rows_shifted" else s
-        grad += (z - x_t) * (s_old if kind == "grad_lag" else s)
-        z_prev = z
-    return S, grad
-
-
 def rtrl_sensitivities(fn):
     """Exercise 2, ``ex-5-1-3-rtrl``: your function ``fn(w, u, d, y, x)`` returning ``(S, grad)``: S (T, 3), row t - 1
     the sensitivities of z_t to w, u and d, and grad = [dS/dw, dS/du, dS/dd]; run on :data:`EX_RTRL`. Slips named: in
     the update, the indexing and the gradient."""
+    from .references import ch05_bptt as refs
     def judge(out, where, w, u, d, y, x, c):
         problems = tuple_problems(out, 2, "the pair (S, grad)", where)
         if problems:
             return problems
-        S_ref, grad_ref = _forward_rtrl(c)
+        S_ref, grad_ref = refs.forward_rtrl(c)
         s_hints = {
             "your update holds z_{t-1} fixed: that keeps only the direct effect of theta on z_t (a truncation "
             "to one step), not the total one, and z_{t-1} depends on the parameters too":
-                _forward_rtrl(c, "truncated")[0],
+                refs.forward_rtrl(c, "truncated")[0],
             "your recurrent term is not dz_t/dz_{t-1} times s_{t-1}: differentiate the update with respect "
-            "to z_{t-1} again": _forward_rtrl(c, "no_w")[0],
+            "to z_{t-1} again": refs.forward_rtrl(c, "no_w")[0],
             "your recurrent term is not dz_t/dz_{t-1} times s_{t-1}: recheck how z_{t-1} enters z_t":
-                _forward_rtrl(c, "J_direct_only")[0],
+                refs.forward_rtrl(c, "J_direct_only")[0],
             "your tanh derivative is taken at the wrong step: recheck which pre-activation the update "
-            "differentiates": _forward_rtrl(c, "J_prev")[0],
+            "differentiates": refs.forward_rtrl(c, "J_prev")[0],
             "your update has no direct term (the derivative of the pre-activation with z_{t-1} held fixed): "
-            "with s_0 = 0 nothing then starts the recursion": _forward_rtrl(c, "no_direct")[0],
+            "with s_0 = 0 nothing then starts the recursion": refs.forward_rtrl(c, "no_direct")[0],
             "your direct effect of w on z_t is not the derivative of the pre-activation with respect to w":
-                _forward_rtrl(c, "z_t")[0],
+                refs.forward_rtrl(c, "z_t")[0],
             "you stored each row before updating it, so row t - 1 holds s_{t-1} (starting from s_0 = 0) "
-            "instead of s_t": _forward_rtrl(c, "rows_shifted")[0],
+            "instead of s_t": refs.forward_rtrl(c, "rows_shifted")[0],
         }
         problems = compare_array(out[0], S_ref, f"S on {where}", rtol=1e-8, atol=1e-10, hints=s_hints)
         if problems:
             return problems
         g_hints = {
             "you paired the error z_t - x_t with s_{t-1}, the sensitivities before the update: both "
-            "belong to the same step t": _forward_rtrl(c, "grad_lag")[1],
+            "belong to the same step t": refs.forward_rtrl(c, "grad_lag")[1],
         }
         return compare_array(out[1], grad_ref, f"grad = [dS/dw, dS/du, dS/dd] on {where}", rtol=1e-8, atol=1e-10,
                              hints=g_hints)
@@ -184,19 +137,14 @@ class DecayProblem(NamedTuple):
 EX_DECAY = DecayProblem(rho=0.85, shear=3.0, factor=1000.0)
 
 
-def _signal_norms(p: DecayProblem, n: int) -> np.ndarray:
-    """||b_{T-k}|| / ||b_T|| for k = 0..n-1."""
-    k = np.arange(n, dtype=float)
-    return p.rho ** k * np.sqrt(1.0 + (p.shear * k) ** 2)
-
-
 def steps_to_shrink(k_peak, k_shrink):
     """Exercise 3, ``ex-5-1-3-steps-to-shrink``: your ``k_peak`` (where ||b_{T-k}|| is largest) and ``k_shrink`` (the
     smallest k with ||b_{T-k}|| <= ||b_T|| / factor) for :data:`EX_DECAY`, whole numbers. Slips named: an orthogonal
     matrix's count, a signal falling from the start."""
+    from .references import ch05_bptt as refs
     name = "steps to the peak and to a thousand-fold decay of ||b_t||"
     p = EX_DECAY
-    norms = _signal_norms(p, 2000)
+    norms = refs.signal_norms(p, 2000)
     ref_peak = int(np.argmax(norms))
     ref_shrink = int(np.argmax(norms <= 1.0 / p.factor))
     orthogonal = math.ceil(math.log(p.factor) / abs(math.log(p.rho)) - 1e-12)
