@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit, ndtr
+from scipy.special import expit
 
 from . import checker
 
@@ -62,64 +62,41 @@ EX_SEPARABLE = {
 }
 
 
-def _penalized_step(p: PenalizedProblem, d: np.ndarray, *, grad_pen: float = 1.0, hess_pen: float = 1.0,
-                    intercept: bool = True, scale: float = 1.0, weights_at=None) -> np.ndarray:
-    """One Newton (IRLS) step from ``d`` on the penalized log-likelihood; the keywords make the named slips."""
-    mu = expit(p.Y @ d)
-    w_at = d if weights_at is None else weights_at
-    m = expit(p.Y @ w_at)
-    w = m * (1.0 - m)
-    P = scale * p.lam * np.eye(len(d))
-    if not intercept:
-        P[0, 0] = 0.0
-    H = p.Y.T @ (w[:, None] * p.Y) + hess_pen * P
-    g = p.Y.T @ (p.x - mu) - grad_pen * P @ d
-    return d + np.linalg.solve(H, g)
-
-
-def _two_steps(p: PenalizedProblem, **slip) -> np.ndarray:
-    return _penalized_step(p, _penalized_step(p, p.d, **slip), **slip)
-
-
 def irls_step(d_next):
     """Exercise 1, ``ex-5-1-2-irls-step``: your d^(2) (intercept first) after two IRLS steps from :data:`EX_STEP` with
     the ridge penalty (lam / 2) |d|^2. Slips named: the page's steps without the penalty, the penalty misplaced or of
     the wrong strength, one step, the first step's weights kept."""
+    from .references import ch05_glm as refs
     p = EX_STEP
-    d1 = _penalized_step(p, p.d)
-    ref = _penalized_step(p, d1)
+    d1 = refs.penalized_step(p, p.d)
+    ref = refs.penalized_step(p, d1)
     N = p.Y.shape[0]
     hints = {
         "you left the penalty out: those are the plain IRLS steps of the page, whose iterates grow without "
-        "bound on these separated classes": _two_steps(p, grad_pen=0.0, hess_pen=0.0),
-        "you added the penalty to the Hessian but not to the gradient": _two_steps(p, grad_pen=0.0),
-        "you added the penalty to the gradient but not to the Hessian": _two_steps(p, hess_pen=0.0),
+        "bound on these separated classes": refs.two_steps(p, grad_pen=0.0, hess_pen=0.0),
+        "you added the penalty to the Hessian but not to the gradient": refs.two_steps(p, grad_pen=0.0),
+        "you added the penalty to the gradient but not to the Hessian": refs.two_steps(p, hess_pen=0.0),
         "you gave the penalty's terms the wrong sign (the penalty is subtracted from the log-likelihood)":
-            _two_steps(p, grad_pen=-1.0, hess_pen=-1.0),
+            refs.two_steps(p, grad_pen=-1.0, hess_pen=-1.0),
         "you left the intercept out of the penalty; the statement penalizes both coefficients":
-            _two_steps(p, intercept=False),
-        "your penalty's derivative is 2 lam d: the penalty is (lam / 2) |d|^2": _two_steps(p, scale=2.0),
+            refs.two_steps(p, intercept=False),
+        "your penalty's derivative is 2 lam d: the penalty is (lam / 2) |d|^2": refs.two_steps(p, scale=2.0),
         "you averaged the log-likelihood over the samples while keeping the penalty as it is; the "
-        "statement sums it": _two_steps(p, scale=float(N)),
+        "statement sums it": refs.two_steps(p, scale=float(N)),
         "you stopped after one step (that is d^(1))": d1,
         "you kept the weights of d^(0) in the second step; recompute mu and the weights at d^(1)":
-            _penalized_step(p, d1, weights_at=p.d),
+            refs.penalized_step(p, d1, weights_at=p.d),
     }
     problems = checker.compare_array(d_next, ref, "your d^(2)", hints=hints)
     return checker.result("two IRLS steps for ridge-penalized logistic regression", problems)
 
 
-def _probit_parts(p: GLMProblem):
-    """(eta, Phi(eta), 1 - Phi(eta), phi(eta)) at the iterate."""
-    eta = p.Y @ p.d
-    return eta, ndtr(eta), ndtr(-eta), np.exp(-0.5 * eta ** 2) / np.sqrt(2.0 * np.pi)
-
-
 def irls_weights(W):
     """Exercise 2, ``ex-5-1-2-weights``: your Fisher-scoring weights (5,) of the probit model at :data:`EX_WEIGHTS`.
     Slips named: the logistic's weights, the canonical-link formula, Newton's weights, several incomplete weights."""
+    from .references import ch05_glm as refs
     p = EX_WEIGHTS
-    eta, Phi, Phic, phi = _probit_parts(p)
+    eta, Phi, Phic, phi = refs.probit_parts(p)
     var = Phi * Phic
     ref = phi ** 2 / var
     m = expit(eta)
@@ -144,14 +121,11 @@ def irls_weights(W):
     return checker.result("Fisher-scoring weights of the probit model", problems)
 
 
-def _geometric_lambda(eta):
-    return np.exp(eta) / (1.0 - np.exp(eta))
-
-
 def geometric_link(g, lam):
     """Exercise 3, ``ex-5-1-2-poisson-link``: your canonical link ``g(mu)`` of the geometric family (failures before
     the first success, mean mu > 0) and its inverse ``lam(eta)`` (eta < 0), elementwise functions. Slips named: the
     two swapped, the Poisson's, the Bernoulli's and the identity link."""
+    from .references import ch05_glm as refs
     mu = np.array([0.05, 0.5, 1.0, 3.0, 20.0])
     eta = np.array([-3.0, -1.0, -0.5, -0.1, -0.01])
     with np.errstate(all="ignore"):
@@ -162,7 +136,7 @@ def geometric_link(g, lam):
                   "is a number of failures": np.log(mu / (1 - mu)),
                   "the identity is the Gaussian's canonical link": mu,
                   "you swapped the link and its inverse (the link maps the mean to the natural parameter)":
-                      _geometric_lambda(mu)},
+                      refs.geometric_lambda(mu)},
             "lam": {"the exponential is the Poisson's inverse link; the geometric's mean is A'(eta)": np.exp(eta),
                     "the logistic sigmoid is the Bernoulli's inverse link; the geometric's mean is A'(eta)":
                         expit(eta),
@@ -171,7 +145,7 @@ def geometric_link(g, lam):
         }
     problems = []
     for fn, args, ref, what, name in ((g, mu, np.log(mu / (1 + mu)), "the link g(mu)", "g"),
-                                      (lam, eta, _geometric_lambda(eta), "the inverse link lambda(eta)", "lam")):
+                                      (lam, eta, refs.geometric_lambda(eta), "the inverse link lambda(eta)", "lam")):
         if not callable(fn):
             problems.append(f"{name} should be a function; got {type(fn).__name__}.")
             continue
