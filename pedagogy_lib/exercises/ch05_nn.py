@@ -41,13 +41,6 @@ def _describe_dense(i: int, case: DenseCase) -> str:
     return f"case {i + 1} of {len(EX_DENSE)} (N={N}, K={K})"
 
 
-def _residual_parts(case: DenseCase):
-    """Pre-activation, its tanh, and the signal b per row."""
-    A = case.Z_prev @ case.D.T + case.d
-    T = np.tanh(A)
-    return A, T, (1.0 - T * T) * case.G
-
-
 def _nan_like(a):
     return np.full(np.shape(a), np.nan)
 
@@ -56,12 +49,13 @@ def residual_backward(fn):
     """Exercise 1, ``ex-5-1-3-dense-backward``: your function ``fn(D, d, Z_prev, G)`` returning ``(grad_Z_prev,
     grad_D, grad_d)`` (parameter gradients summed over rows), inputs unchanged. Slips named: a plain tanh layer, no or
     a misplaced tanh derivative, a missing transpose, an average, a transposed weight gradient."""
+    from .references import ch05_nn as refs
     def judge(out, label, *case):
         problems = tuple_problems(out, 3, "a tuple (grad_Z_prev, grad_D, grad_d)", label)
         if problems:
             return problems
         case = DenseCase(*case)
-        A, T, B = _residual_parts(case)
+        A, T, B = refs.residual_parts(case)
         ref_Z, ref_D, ref_d = case.G + B @ case.D, B.T @ case.Z_prev, B.sum(axis=0)
         N = case.Z_prev.shape[0]
         B_at_input = (1.0 - np.tanh(case.Z_prev) ** 2) * case.G
@@ -138,20 +132,11 @@ def _exact_gradient(i: int, t) -> np.ndarray:
 EX_GRAD_EPS = 1e-3
 
 
-def _differences(f, theta, eps, scale=2.0, one_sided=False):
-    """Difference quotients of f at theta: central ones divided by ``scale`` eps, or one-sided."""
-    g = np.zeros_like(theta)
-    for i in range(theta.size):
-        e = np.zeros_like(theta)
-        e[i] = eps
-        g[i] = (f(theta + e) - f(theta)) / eps if one_sided else (f(theta + e) - f(theta - e)) / (scale * eps)
-    return g
-
-
 def central_difference(fn):
     """Exercise 2, ``ex-5-1-3-central-difference``: your function ``fn(f, theta, eps)`` returning the central
     differences of the statement (shape of ``theta``, left as it was found), run with :data:`EX_GRAD_EPS` on
     :data:`EX_GRAD_FUNCTIONS`. Slips named: a one-sided difference, a wrong divisor."""
+    from .references import ch05_nn as refs
     name = "central-difference gradient"
     if fn is None:
         return result(name, ["central_difference is None: write the function first."])
@@ -174,8 +159,8 @@ def central_difference(fn):
                                  "perturb a copy, or put each entry back after using it."])
         hints = {
             "you used a one-sided (forward) difference, whose error is O(eps) rather than O(eps^2)":
-                _differences(case.f, case.theta, eps, one_sided=True),
-            "you divided by eps instead of 2 eps": _differences(case.f, case.theta, eps, 1.0),
+                refs.differences(case.f, case.theta, eps, one_sided=True),
+            "you divided by eps instead of 2 eps": refs.differences(case.f, case.theta, eps, 1.0),
         }
         problems = compare_array(out, _exact_gradient(i, case.theta), f"the gradient of {label}",
                                  rtol=1e-5, atol=1e-8, hints=hints)
@@ -183,7 +168,7 @@ def central_difference(fn):
             return result(name, problems)
         # central differences at this step differ from the exact gradient by O(eps^2): an answer much
         # closer to the exact gradient than the differences themselves did not compute them
-        if not np.allclose(out, _differences(case.f, case.theta, eps), rtol=1e-7, atol=1e-10):
+        if not np.allclose(out, refs.differences(case.f, case.theta, eps), rtol=1e-7, atol=1e-10):
             return result(name, [f"on {label}, your values are not the central differences at eps = {eps:g}: "
                                  "return the difference quotients of the statement, with their own O(eps^2) "
                                  "error, not another estimate of the gradient."])
@@ -250,22 +235,11 @@ EX_PRODUCT = ProductProblem(c=2.0, powers=np.array([1.0, 1.0, -2.0]),
                             Y_test=np.random.default_rng(7).uniform(0.2, 3.0, size=(50, 3)))
 
 
-def _product_factors(Y, shift=1.0, with_y2=True):
-    """The factors y_1, y_2 and y_2 + y_3 + shift (without y_2 if asked), one row per input."""
-    return np.column_stack([Y[:, 0], Y[:, 1], (Y[:, 1] if with_y2 else 0.0) + Y[:, 2] + shift])
-
-
-def _product_network_output(D1, d1, D2, d2, Y):
-    A1 = Y @ D1.T + d1
-    with np.errstate(all="ignore"):
-        Z1 = np.log(A1)
-        return np.exp(Z1 @ D2.T + d2), A1
-
-
 def product_network(D1, d1, D2, d2):
     """Exercise 4, ``ex-5-1-3-product-network``: your ``D1`` (H, 3), ``d1`` (H,), ``D2`` (1, H), ``d2`` (1,) of the
     two-layer log/exp network reproducing :data:`EX_PRODUCT` to a relative 1e-8. Slips named: a missing or misplaced
     constant, wrong powers."""
+    from .references import ch05_nn as refs
     name = "a log/exp network computing 2 y1 y2 / (y2 + y3 + 1)^2"
     arrs = {}
     for nm, val, nd in (("D1", D1, 2), ("d1", d1, 1), ("D2", D2, 2), ("d2", d2, 1)):
@@ -289,14 +263,14 @@ def product_network(D1, d1, D2, d2):
         return result(name, [f"D2 should have shape (1, {H}): one output, {H} hidden units; got {D2.shape}."])
     if d2.shape != (1,):
         return result(name, [f"d2 should have shape (1,); got {d2.shape}."])
-    out, A1 = _product_network_output(D1, d1, D2, d2, p.Y_test)
+    out, A1 = refs.product_network_output(D1, d1, D2, d2, p.Y_test)
     if np.any(A1 <= 0):
         return result(name, ["D1 y + d1 is not positive for some of the test inputs, so the logarithm is "
                              "undefined there: the inputs are positive, so what first layer keeps them so?"])
     def monomial(F, powers=p.powers, c=p.c):
         return c * np.prod(F ** powers, axis=1, keepdims=True)
 
-    F = _product_factors(p.Y_test)
+    F = refs.product_factors(p.Y_test)
     ref = monomial(F)
     hints = {
         "the output depends on y as it should but is off by a constant factor at every input":
@@ -305,9 +279,9 @@ def product_network(D1, d1, D2, d2):
         "bias of the second layer does to the output":
             monomial(F, c=np.exp(p.c)),
         "the denominator is not right as y2 and y3 approach zero: compare your network with f there":
-            monomial(_product_factors(p.Y_test, shift=0.0)),
+            monomial(refs.product_factors(p.Y_test, shift=0.0)),
         "the denominator does not change with y2 as it should (see how the output changes when y2 doubles)":
-            monomial(_product_factors(p.Y_test, with_y2=False)),
+            monomial(refs.product_factors(p.Y_test, with_y2=False)),
         "the output depends on y1 and y2 as it should, but the denominator enters with the wrong power":
             monomial(F, powers=np.array([1.0, 1.0, -1.0])),
         "the output depends on y1 and y2 as it should, but it grows with the denominator":
