@@ -7,7 +7,6 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.special import expit as _psi
-from scipy.special import softmax
 
 from . import checker
 
@@ -73,35 +72,15 @@ AMARI_CASES = (
 EX_SOURCES = ("student-t5", "logistic", "triangular")
 
 
-def _law(src: str):
-    """The unit-variance law of a source name of :data:`EX_SOURCES` (a frozen distribution)."""
-    from scipy import stats
-
-    return {"student-t5": stats.t(5, scale=np.sqrt(3.0 / 5.0)),
-            "logistic": stats.logistic(scale=np.sqrt(3.0) / np.pi),
-            "triangular": stats.triang(0.5, loc=-np.sqrt(6.0), scale=2.0 * np.sqrt(6.0))}[src]
-
-
-def _expect(f, dist) -> float:
-    from scipy import integrate
-
-    lo, hi = max(dist.support()[0], -60.0), min(dist.support()[1], 60.0)
-    return integrate.quad(lambda s: f(s) * dist.pdf(s), lo, hi, points=[0.0], limit=200)[0]
-
-
-def _cauchy_score(U):
-    """d/du log psi'(u) for psi(u) = 1/2 + arctan(u)/pi."""
-    return -2.0 * U / (1.0 + U * U)
-
-
 def gradient(G):
     """Exercise 1, ``ex-5-2-1-gradient``: your gradient (2, 2) of the InfoMax objective in D at :data:`EX_GRAD` for
     arctangent squashing. Slips named: the logistic or tanh gradient, the logistic's sample term, a lost constant,
     psi' for log psi', the draft's transpose, the log-det term, the loss's gradient, a sum."""
+    from .references import ch05_infomax as refs
     Y, D = EX_GRAD
     N = Y.shape[0]
     U = Y @ D.T
-    inner = _cauchy_score(U).T @ Y / N                       # row k: <g(d_k^T y) y^T>
+    inner = refs.cauchy_score(U).T @ Y / N                       # row k: <g(d_k^T y) y^T>
     DinvT = np.linalg.inv(D).T
     ref = inner + DinvT
     psi_arctan = 0.5 + np.arctan(U) / np.pi
@@ -146,26 +125,15 @@ def fixed_point(R):
     return checker.result("InfoMax fixed point for tanh squashing", problems)
 
 
-def _amari_terms(P):
-    """The row and column sums of the statement's ratios, before normalization."""
-    P = np.abs(np.asarray(P, dtype=float))
-    return (P.sum(1) / P.max(1) - 1).sum(), (P.sum(0) / P.max(0) - 1).sum()
-
-
-def _amari_ref(P):
-    rows, cols = _amari_terms(P)
-    K = np.shape(P)[0]
-    return (rows + cols) / (2 * K * (K - 1))
-
-
 def amari(fn):
     """Exercise 3, ``ex-5-2-1-amari``: your function ``fn(P)`` returning the Amari index of a square matrix, run on
     :data:`AMARI_CASES` (sizes 2 to 4) and on a negative multiple. Slips named: no normalizing constant, one right for
     2 x 2 only, one counting rows or columns only, one overestimating a row's largest term, no column terms."""
+    from .references import ch05_infomax as refs
     title = "Amari index"
     if not callable(fn):
         return checker.result(title, [f"your amari(P) should be a function; got {type(fn).__name__}."])
-    outs, refs, slips = [], [], []
+    outs, expected, slips = [], [], []
     for P in AMARI_CASES:
         K = P.shape[0]
         try:
@@ -173,10 +141,10 @@ def amari(fn):
         except Exception as exc:  # noqa: BLE001 - any student error is reported, not raised
             return checker.result(title, [f"your amari(P) raised {type(exc).__name__}: {exc} "
                                           f"(on P = {np.round(P, 3).tolist()})."])
-        rows, cols = _amari_terms(P)
+        rows, cols = refs.amari_terms(P)
         total = rows + cols
         outs.append(out)
-        refs.append(_amari_ref(P))
+        expected.append(refs.amari_ref(P))
         slips.append({
             "you did not divide the sum of the 2K terms by a normalizing constant": total,
             "you kept the constant of 2 x 2 matrices for a larger K; it must depend on K": total / 4.0,
@@ -186,7 +154,7 @@ def amari(fn):
                 total / (2.0 * K * K),
             "you left out the column terms": rows / (2 * K * (K - 1)),
         })
-    failing = [i for i in range(len(AMARI_CASES)) if checker.compare_scalar(outs[i], refs[i], "")]
+    failing = [i for i in range(len(AMARI_CASES)) if checker.compare_scalar(outs[i], expected[i], "")]
     if failing:
         first = failing[0]
         label = f"the output on P = {np.round(AMARI_CASES[first], 3).tolist()}"
@@ -195,39 +163,31 @@ def amari(fn):
         for text in slips[0]:
             if not any(checker.compare_scalar(outs[i], slips[i][text], "") for i in range(len(outs))):
                 return checker.result(title, [f"{label} is what you get if {text}."])
-        return checker.result(title, checker.compare_scalar(outs[first], refs[first], label))
+        return checker.result(title, checker.compare_scalar(outs[first], expected[first], label))
     # it must ignore signs and a common scale
     P = AMARI_CASES[1]
     try:
         scaled = float(fn(-3.0 * P))
     except Exception as exc:  # noqa: BLE001
         return checker.result(title, [f"your amari(P) raised {type(exc).__name__}: {exc} (on -3 P)."])
-    if not np.isclose(scaled, _amari_ref(P)):
+    if not np.isclose(scaled, refs.amari_ref(P)):
         return checker.result(title, ["your amari(P) changes when P is scaled by -3; use absolute values and "
                                       "ratios."])
     return checker.result(title, [])
 
 
 @lru_cache(maxsize=None)
-def _constant(src: str) -> float:
-    """c = E[phi'(x)] E[x^2] at x = lambda s, lambda solving E[tanh(lambda s / 2) lambda s] = 1."""
-    from scipy import optimize
-
-    dist = _law(src)
-    lam = optimize.brentq(lambda l: _expect(lambda s: np.tanh(l * s / 2.0) * l * s, dist) - 1.0, 1e-3, 100.0)
-    return float(_expect(lambda s: 0.5 / np.cosh(lam * s / 2.0) ** 2, dist) * lam ** 2)
-
-
-@lru_cache(maxsize=None)
 def _constant_unscaled(src: str) -> float:
     """c at the unit-variance source itself (lambda = 1), a named slip."""
-    return float(_expect(lambda s: 0.5 / np.cosh(s / 2.0) ** 2, _law(src)))
+    from .references import ch05_infomax as refs
+    return float(refs.expect(lambda s: 0.5 / np.cosh(s / 2.0) ** 2, refs.law(src)))
 
 
 def separable_sources(answers):
     """Exercise 4, ``ex-5-2-1-which-sources``: a dict ``{source: c}`` over :data:`EX_SOURCES`, the stability constant
     c = E[phi'(x)] E[x^2] of InfoMax's separating solution with logistic squashing, two i.i.d. unit-variance sources
     (x = lambda s the recovered source), to 1 %."""
+    from .references import ch05_infomax as refs
     title = "stability constants of InfoMax's separating solution"
     if not isinstance(answers, dict):
         return checker.result(title, [f"give a dict with keys {list(EX_SOURCES)} and numbers c as values; "
@@ -240,12 +200,13 @@ def separable_sources(answers):
         if isinstance(answers[src], (bool, np.bool_)):
             problems.append(f"your answer for {src!r} is a bool: give the constant c, a number.")
             continue
-        problems += checker.compare_scalar(answers[src], _constant(src), f"your c for {src!r}", rtol=1e-2,
+        problems += checker.compare_scalar(answers[src], refs.constant(src), f"your c for {src!r}", rtol=1e-2,
                                            hints={"you evaluated c at the unit-variance source itself; check the "
                                                   "scale of the recovered source": _constant_unscaled(src)})
     return checker.result(title, problems)
 
 def _spd(rng, L):
+    """A random symmetric positive-definite L x L matrix."""
     A = rng.normal(size=(L, L))
     return A @ A.T / L + rng.uniform(0.2, 0.6) * np.eye(L)
 
@@ -281,54 +242,30 @@ def _clamped_cases():
     return cases
 
 
-def _log_joint(pi, mu, Sigma, y, *, prior=True, logdet=True, inverse=True):
-    """log(pi_k N(y_n; mu_k, Sigma_k)), (N, K); the switches give named slips."""
-    K = pi.shape[0]
-    z = np.full((y.shape[0], K), -0.5 * y.shape[1] * np.log(2.0 * np.pi))
-    for k in range(K):
-        d = y - mu[k]
-        M = np.linalg.inv(Sigma[k]) if inverse else Sigma[k]
-        z[:, k] += (np.log(pi[k]) if prior else 0.0) - (0.5 * np.linalg.slogdet(Sigma[k])[1] if logdet else 0.0) \
-            - 0.5 * np.einsum("ni,ij,nj->n", d, M, d)
-    return z
-
-
-def _normalize_rows(z):
-    return softmax(z, axis=1)
-
-
-def _clamp_rows(r, labels, labelled):
-    r = r.copy()
-    rows = np.flatnonzero(labelled)
-    r[rows] = 0.0
-    r[rows, labels[rows]] = 1.0
-    return r
-
-
-def _clamped_ref(pi, mu, Sigma, y, labels):
-    return _clamp_rows(_normalize_rows(_log_joint(pi, mu, Sigma, y)), labels, labels >= 0)
-
-
 def _clamped_slips(pi, mu, Sigma, y, labels) -> dict:
     """Named wrong derivations on one problem."""
+    from .references import ch05_infomax as refs
     K = pi.shape[0]
-    post = _normalize_rows(_log_joint(pi, mu, Sigma, y))
+    post = refs.normalize_rows(refs.log_joint(pi, mu, Sigma, y))
     hard = np.eye(K)[post.argmax(axis=1)]
     out = {"you returned the posterior for every point: a labelled point's responsibilities are fixed by its "
            "label, not by the model": post,
            "you left the mixing proportions pi_k out of the logits (a uniform prior over the classes)":
-               _clamp_rows(_normalize_rows(_log_joint(pi, mu, Sigma, y, prior=False)), labels, labels >= 0),
+               refs.clamp_rows(refs.normalize_rows(refs.log_joint(pi, mu, Sigma, y, prior=False)), labels,
+                               labels >= 0),
            "you left the -1/2 log|Sigma_k| term out of the logits; it differs between components":
-               _clamp_rows(_normalize_rows(_log_joint(pi, mu, Sigma, y, logdet=False)), labels, labels >= 0),
+               refs.clamp_rows(refs.normalize_rows(refs.log_joint(pi, mu, Sigma, y, logdet=False)), labels,
+                               labels >= 0),
            "you used Sigma_k in the quadratic form where its inverse belongs":
-               _clamp_rows(_normalize_rows(_log_joint(pi, mu, Sigma, y, inverse=False)), labels, labels >= 0),
+               refs.clamp_rows(refs.normalize_rows(refs.log_joint(pi, mu, Sigma, y, inverse=False)), labels,
+                               labels >= 0),
            "you gave the unlabelled points hard assignments (their most probable class); EM's E step keeps the "
-           "whole posterior": _clamp_rows(hard, labels, labels >= 0),
+           "whole posterior": refs.clamp_rows(hard, labels, labels >= 0),
            "you did not normalize the unlabelled points' responsibilities over the classes":
-               _clamp_rows(np.exp(_log_joint(pi, mu, Sigma, y)), labels, labels >= 0)}
+               refs.clamp_rows(np.exp(refs.log_joint(pi, mu, Sigma, y)), labels, labels >= 0)}
     if np.any(labels == 0):
         out["you treated the points labelled 0 as unlabelled: 0 is a class; only -1 marks an unlabelled point"] = \
-            _clamp_rows(post, labels, labels > 0)
+            refs.clamp_rows(post, labels, labels > 0)
     return out
 
 
@@ -336,6 +273,7 @@ def clamped_e_step_function(fn) -> checker.CheckResult:
     """Exercise ``ex-5-2-1-clamped-e-step``: your function ``fn(pi, mu, Sigma, y, labels)`` returning the (N, K)
     E-step responsibilities of semi-supervised EM (label -1: unlabelled). Slips named: no clamping, no prior or
     determinant, Sigma uninverted, hard assignments, no normalization, class 0 as unlabelled, overflow."""
+    from .references import ch05_infomax as refs
     def judge(out, where, pi, mu, Sigma, y, labels):
         if out is not None:
             try:
@@ -346,8 +284,8 @@ def clamped_e_step_function(fn) -> checker.CheckResult:
                 return [f"on {where} your responsibilities contain NaN or inf: far from every component the densities "
                         "underflow to zero (or overflow), so work with their logarithms and subtract the largest "
                         "before exponentiating."]
-        return checker.compare_array(out, _clamped_ref(pi, mu, Sigma, y, labels), f"the output on {where}", rtol=1e-7,
-                                     atol=1e-10, hints=_clamped_slips(pi, mu, Sigma, y, labels))
+        return checker.compare_array(out, refs.clamped_ref(pi, mu, Sigma, y, labels), f"the output on {where}",
+                                     rtol=1e-7, atol=1e-10, hints=_clamped_slips(pi, mu, Sigma, y, labels))
 
     cases = []
     for i, (pi, mu, Sigma, y, labels) in enumerate(_clamped_cases()):
