@@ -43,14 +43,9 @@ class LOOProblem(NamedTuple):
     lam: float
 
 
-def _tied_weights(S: np.ndarray) -> np.ndarray:
-    """Sigma^{-1} 1 / (1^T Sigma^{-1} 1): the weights of the outputs that tied rows regress."""
-    w = np.linalg.solve(S, np.ones(S.shape[0]))
-    return w / w.sum()
-
-
 def _draw_normal(rng):
     """A problem like EX_NORMAL: the tied fit clearly apart from the untied rows and the plain average's fit."""
+    from .references import ch05_regression as refs
     while True:
         Y = np.round(rng.uniform(-2.5, 3.0, size=(2, 6)), 1) + 0.0
         sd = np.sqrt(rng.uniform(0.2, 2.0, size=2))
@@ -60,7 +55,7 @@ def _draw_normal(rng):
         X = np.round(np.outer(np.ones(2), d @ Y) + np.linalg.cholesky(S) @ rng.normal(size=(2, 6)), 1) + 0.0
         if np.linalg.cond(Y @ Y.T) >= 10 or np.linalg.eigvalsh(S)[0] < 0.05:
             continue
-        w = _tied_weights(S)
+        w = refs.tied_weights(S)
         G = Y @ Y.T
         tied = np.linalg.solve(G, Y @ (X.T @ w))
         plain = np.linalg.solve(G, Y @ X.T.mean(axis=1))
@@ -110,25 +105,18 @@ EX_RIDGE = checker.book_or_drawn(RidgeProblem(
 
 def _draw_loo(rng):
     """A problem like EX_LOO: one far sample whose leverage and residual the penalty clearly changes."""
+    from .references import ch05_regression as refs
     while True:
         f = np.append(np.sort(np.round(rng.uniform(-1.2, 1.2, size=6), 1)), round(float(rng.uniform(3.0, 5.0)), 1))
         X = np.vstack([np.ones(7), f + 0.0])
         y = np.round(rng.uniform(-0.3, 0.3) + rng.uniform(0.5, 1.0) * f + rng.normal(scale=0.25, size=7), 1)
         y[6] = round(float(y[6] - rng.uniform(1.0, 2.0)), 1)       # the far sample sits off the others' line
         lam = round(float(rng.uniform(0.5, 1.5)), 1)
-        h0, e0 = _leverage_and_loo(X, y, 6, 0.0)
-        h, e_loo = _leverage_and_loo(X, y, 6, lam)
+        h0, e0 = refs.leverage_and_loo(X, y, 6, 0.0)
+        h, e_loo = refs.leverage_and_loo(X, y, 6, lam)
         if (np.ptp(f[:6]) > 1.2 and 0.7 < h0 < 0.95 and 0.6 < h < 0.93 and h0 - h > 0.02
                 and abs(e_loo) > 0.3 and abs(e0 - e_loo) > 0.2 * abs(e_loo)):
             return LOOProblem(X, y + 0.0, 6, lam)
-
-
-def _leverage_and_loo(X, y, n, lam):
-    """h_nn and e_LOO,n of the ridge fit with strength lam, by Eq. A.7."""
-    G = X @ X.T + lam * np.eye(X.shape[0])
-    h = float(X[:, n] @ np.linalg.solve(G, X[:, n]))
-    e = float(y[n] - X[:, n] @ np.linalg.solve(G, X @ y))
-    return h, e / (1.0 - h)
 
 
 #: Exercise 3: an intercept row and one feature; leave out n = 6 of a ridge fit with lam = 1.
@@ -142,6 +130,7 @@ def normal_equations(D):
     """Exercise 1, ``ex-5-1-1-normal-equations``: your D = 1 d^T (K, M) for :data:`EX_NORMAL`, every output with the
     same row, fitted by the cross entropy of Eq. 5.1 with noise covariance ``Sigma``. Slips named: the untied Eq. 5.2,
     outputs weighted equally, Sigma brought in the wrong way."""
+    from .references import ch05_regression as refs
     Y, X, S = EX_NORMAL
     K = X.shape[0]
     G = Y @ Y.T
@@ -149,7 +138,7 @@ def normal_equations(D):
     def tied(w):
         return np.outer(np.ones(K), np.linalg.solve(G, Y @ (X.T @ w)))
 
-    ref = tied(_tied_weights(S))
+    ref = tied(refs.tied_weights(S))
     ones = np.ones(K)
     hints = {
         "you solved the normal equations of Eq. 5.2, one row per output: the statement ties the rows":
