@@ -64,18 +64,9 @@ def toy_log_joint(theta, y):
     return np.log(0.5) + np.stack([norm.logpdf(y, loc=theta), norm.logpdf(y, loc=-theta)], axis=-1)
 
 
-def _two_sigma_log_joint(theta, y, w, s_plus, s_minus):
-    """log p_hat(X_k = 1, y_n) (N, 2) with weights (w, 1 - w), means +-theta, sds (s_plus, s_minus)."""
-    y = np.asarray(y, dtype=float)
-    return np.log([w, 1.0 - w]) + np.stack([norm.logpdf(y, theta, s_plus), norm.logpdf(y, -theta, s_minus)], axis=-1)
-
-
-def _mixture_log_joint(theta, pi, sigma, y):
-    return _two_sigma_log_joint(theta, y, pi, sigma, sigma)
-
-
 def _draw_free_energy(rng):
     """A problem like EX_FREE_ENERGY with pi, sigma away from 1/2, 1 and q not the posterior."""
+    from .references import ch06_em as refs
     while True:
         y = np.round(rng.choice([-1.0, 1.0], size=8) * rng.uniform(0.1, 2.6, size=8), 1) + 0.0
         theta = round(float(rng.uniform(0.4, 1.2)), 1)
@@ -83,7 +74,7 @@ def _draw_free_energy(rng):
         sigma = round(float(rng.choice([rng.uniform(0.5, 0.75), rng.uniform(1.3, 1.8)])), 1)
         q1 = np.round(rng.uniform(0.05, 0.95, size=8), 2)
         q = np.column_stack([q1, 1.0 - q1])
-        lj = _mixture_log_joint(theta, pi, sigma, y)
+        lj = refs.mixture_log_joint(theta, pi, sigma, y)
         if np.mean(np.sum(q * (np.log(q) - lj + logsumexp(lj, axis=1, keepdims=True)), axis=1)) > 0.05:
             return FreeEnergyProblem(y, theta, pi, sigma, q)
 
@@ -131,14 +122,9 @@ def _chain_joint_q(q2, Q1):
     return (q2[:, None] * Q1).T
 
 
-def _chain_posterior(pi, A, B, y):
-    """p_hat(x1, x2 | y) as a (2, 3) table, rows x1, and p_hat(y)."""
-    joint = pi[:, None] * A * B[:, y][None, :]
-    return joint / joint.sum(), float(joint.sum())
-
-
 def _draw_bits(rng):
     """A problem like EX_BITS, with a recognition distribution clearly not the symbol's posterior."""
+    from .references import ch06_em as refs
     while True:
         pi = _simplex(rng, np.full(2, 4.0), lowest=0.2)
         A = np.stack([_simplex(rng, np.full(3, 2.0), lowest=0.05) for _ in range(2)])
@@ -147,7 +133,7 @@ def _draw_bits(rng):
         q2 = _simplex(rng, np.full(3, 3.0), lowest=0.1)
         Q1 = np.stack([_simplex(rng, np.full(2, 3.0), lowest=0.1) for _ in range(3)])
         q = _chain_joint_q(q2, Q1)
-        post, _ = _chain_posterior(pi, A, B, y)
+        post, _ = refs.chain_posterior(pi, A, B, y)
         if np.sum(q * np.log2(q / post)) > 0.05 and np.abs(pi @ A - A).max() > 0.05:
             return ChainBitsProblem(pi, A, B, y, q2, Q1)
 
@@ -163,55 +149,9 @@ EX_BITS = checker.book_or_drawn(ChainBitsProblem(
 ), _draw_bits, seed=633)
 
 
-def _hard_log_joint(p: GaussHardProblem, y):
-    """log p_hat(x = k, y) in nats, shape (n, 3)."""
-    y = np.asarray(y, dtype=float)
-    return np.log(p.pi) + norm.logpdf(y[:, None], loc=p.m, scale=p.s)
-
-
-def _hard_parts(p: GaussHardProblem):
-    """The answer by quadrature over the three likeliest-code intervals, and the slips' numbers."""
-    from scipy.integrate import quad
-
-    ends = [-np.inf, *((p.m[:-1] + p.m[1:]) / 2), np.inf]
-
-    def excess_at(y, k):                                  # -log2 p_hat(x = k | y) for one y
-        lj = _hard_log_joint(p, [y])[0]
-        return (logsumexp(lj) - lj[k]) / np.log(2)
-
-    ref = sum(quad(lambda y, k=k: norm.pdf(y, p.m_p, p.s_p) * excess_at(y, k), ends[k], ends[k + 1],
-                   epsabs=1e-12, epsrel=1e-11, limit=200)[0] for k in range(len(p.pi)))
-    grid = np.linspace(p.m_p - 12 * p.s_p, p.m_p + 12 * p.s_p, 240_001)
-    lj = _hard_log_joint(p, grid)
-    log_marg = logsumexp(lj, axis=1)
-    log_post = lj - log_marg[:, None]
-    rows = np.arange(grid.size)
-    k_ml = np.argmax(norm.logpdf(grid[:, None], loc=p.m, scale=p.s), axis=1)
-    p_y = norm.pdf(grid, p.m_p, p.s_p)
-    marg = np.exp(log_marg)
-    log2 = np.log(2)
-
-    def avg(f, w=p_y):
-        return float(np.trapezoid(w * f, grid))
-
-    hints = {
-        "you coded each y with the posterior mode, the page's scheme; this sender picks the code "
-        "of largest likelihood": avg(-log_post.max(axis=1) / log2),
-        "you worked in nats: use log2": ref * log2,
-        "you averaged under the model marginal p_hat(y) instead of the data distribution p(y)":
-            avg(-log_post[rows, k_ml] / log2, marg),
-        "you returned the average posterior entropy, which is what a sender who draws the code from the "
-        "posterior pays without a refund": avg(-np.sum(np.exp(log_post) * log_post, axis=1) / log2),
-        "you returned the hard scheme's code length (less the -log2 of the precision, which every code "
-        "length of y shares), not its excess over the marginal code": avg(-lj[rows, k_ml] / log2),
-        "you left out the code cost -log2 p_hat(x) of the code sent":
-            avg((log_marg - lj[rows, k_ml] + np.log(p.pi)[k_ml]) / log2),
-    }
-    return float(ref), hints
-
-
 def _draw_hard(rng):
     """A problem like EX_HARD, every named slip clearly apart from the answer."""
+    from .references import ch06_em as refs
     while True:
         pi = _simplex(rng, np.full(3, 4.0), lowest=0.15)
         s = round(float(rng.uniform(0.7, 1.3)), 1)
@@ -220,7 +160,7 @@ def _draw_hard(rng):
         m = np.round(m0 + np.concatenate([[0.0], np.cumsum(gaps)]), 1) + 0.0
         prob = GaussHardProblem(pi=pi, m=m, s=s, m_p=round(float(rng.uniform(m[0], m[-1])), 1) + 0.0,
                                 s_p=round(float(rng.uniform(1.2, 2.5)), 1))
-        ref, hints = _hard_parts(prob)
+        ref, hints = refs.hard_parts(prob)
         if all(abs(v - ref) > 0.02 * ref for v in hints.values()):
             return prob
 
@@ -235,34 +175,32 @@ EX_HARD = checker.book_or_drawn(GaussHardProblem(pi=np.array([0.25, 0.45, 0.30])
                                 _draw_hard, seed=634)
 
 
-def _posterior(lj):
-    return np.exp(lj - logsumexp(lj, axis=-1, keepdims=True))
-
-
 def free_energy(F, kl):
     """Exercise 1, ``ex-6-3-free-energy``: your average free energy F and average KL of q_n from the posterior for
     :data:`EX_FREE_ENERGY`, in nats. Slips named: the page's mixture, swapped weights, no sigma, the ELBo, the entropy
     missing or mis-signed, the NLL, sums, bits, the KL reversed."""
+    from .references import ch06_em as refs
     y, theta, pi, sigma, q = EX_FREE_ENERGY
 
     def parts(lj):
-        post = _posterior(lj)
+        post = refs.posterior(lj)
         return (float(np.mean(np.sum(q * (np.log(q) - lj), axis=1))),
                 float(np.mean(np.sum(q * (np.log(q) - np.log(post)), axis=1))))
 
-    lj = _mixture_log_joint(theta, pi, sigma, y)
+    lj = refs.mixture_log_joint(theta, pi, sigma, y)
     log_py = logsumexp(lj, axis=1)
     F_ref, kl_ref = parts(lj)
     cross = -np.sum(q * lj, axis=1)                       # joint cross entropy per datum
     ent = -np.sum(q * np.log(q), axis=1)
     models = {
         "you used the page's symmetric mixture (weights 1/2, unit variance), not this one":
-            _mixture_log_joint(theta, 0.5, 1.0, y),
-        "you kept the page's weights 1/2": _mixture_log_joint(theta, 0.5, sigma, y),
-        "you kept the page's unit variance": _mixture_log_joint(theta, pi, 1.0, y),
-        "you gave the weight pi to the component with mean -theta": _mixture_log_joint(theta, 1.0 - pi, sigma, y),
-        "you used sigma as the variance, not the standard deviation": _mixture_log_joint(theta, pi, np.sqrt(sigma), y),
-        "you squared sigma in the variance twice": _mixture_log_joint(theta, pi, sigma ** 2, y),
+            refs.mixture_log_joint(theta, 0.5, 1.0, y),
+        "you kept the page's weights 1/2": refs.mixture_log_joint(theta, 0.5, sigma, y),
+        "you kept the page's unit variance": refs.mixture_log_joint(theta, pi, 1.0, y),
+        "you gave the weight pi to the component with mean -theta": refs.mixture_log_joint(theta, 1.0 - pi, sigma, y),
+        "you used sigma as the variance, not the standard deviation":
+            refs.mixture_log_joint(theta, pi, np.sqrt(sigma), y),
+        "you squared sigma in the variance twice": refs.mixture_log_joint(theta, pi, sigma ** 2, y),
     }
     F_hints, kl_hints = {}, {}
     for text, lj_wrong in models.items():
@@ -280,7 +218,7 @@ def free_energy(F, kl):
         "you summed over the data instead of averaging": F_ref * len(y),
         "you worked in bits: the exercise asks for nats": F_ref / np.log(2),
     })
-    post = _posterior(lj)
+    post = refs.posterior(lj)
     kl_hints.update({
         "you computed D_KL{posterior || q}: the order is D_KL{q || posterior}":
             float(np.mean(np.sum(post * (np.log(post) - np.log(q)), axis=1))),
@@ -291,42 +229,32 @@ def free_energy(F, kl):
     return checker.result("free energy = negative log likelihood + KL (Eq. 6.6)", problems)
 
 
-def _vertex(q, y, s_plus, s_minus):
-    """The theta maximizing the expected complete-data log likelihood under q: a precision-weighted average."""
-    a, b = q[:, 0] / s_plus**2, q[:, 1] / s_minus**2
-    return float(np.sum((a - b) * y) / np.sum(a + b))
-
-
-def _em_step_ref(theta, y, w, s_plus, s_minus):
-    q = _posterior(_two_sigma_log_joint(theta, y, w, s_plus, s_minus))
-    return _vertex(q, y, s_plus, s_minus)
-
-
 def _em_step_slips(theta, y, w, sp, sm) -> dict:
-    q = _posterior(_two_sigma_log_joint(theta, y, w, sp, sm))
+    from .references import ch06_em as refs
+    q = refs.posterior(refs.two_sigma_log_joint(theta, y, w, sp, sm))
     hard = np.column_stack([q[:, 0] >= q[:, 1], q[:, 0] < q[:, 1]]).astype(float)
     prior = np.tile([w, 1.0 - w], (len(y), 1))
     a, b = q[:, 0] / sp**2, q[:, 1] / sm**2
     grad = float(np.sum((a * (y - theta) - b * (y + theta))))   # gradient of the log likelihood
     return {
         "you used hard assignments (argmax of the posterior) instead of the posterior probabilities":
-            _vertex(hard, y, sp, sm),
+            refs.vertex(hard, y, sp, sm),
         "you used q_n1 alone as the weight: the component with mean -theta also pulls on theta":
             float(np.sum(a * y) / np.sum(a)),
         "you returned the gradient of the log likelihood, not the new parameter": grad,
         "you returned the gradient of the average log likelihood, not the new parameter": grad / len(y),
-        "you used the prior (w, 1 - w) instead of the posterior in the E step": _vertex(prior, y, sp, sm),
+        "you used the prior (w, 1 - w) instead of the posterior in the E step": refs.vertex(prior, y, sp, sm),
         "you ran the page's symmetric mixture (weights 1/2, unit variances), not this one":
             (lambda qs: float(np.mean((qs[:, 0] - qs[:, 1]) * y)))(
-                _posterior(_two_sigma_log_joint(theta, y, 0.5, 1.0, 1.0))),
+                refs.posterior(refs.two_sigma_log_joint(theta, y, 0.5, 1.0, 1.0))),
         "you took the M step of a mixture whose components have equal variances":
             float(np.mean((q[:, 0] - q[:, 1]) * y)),
         "you left the weights w and 1 - w out of the E step":
-            _vertex(_posterior(_two_sigma_log_joint(theta, y, 0.5, sp, sm)), y, sp, sm),
+            refs.vertex(refs.posterior(refs.two_sigma_log_joint(theta, y, 0.5, sp, sm)), y, sp, sm),
         "you left the standard deviations out of the E step (as if both were one)":
-            _vertex(_posterior(_two_sigma_log_joint(theta, y, w, 1.0, 1.0)), y, sp, sm),
+            refs.vertex(refs.posterior(refs.two_sigma_log_joint(theta, y, w, 1.0, 1.0)), y, sp, sm),
         "you dropped the normalizers 1/sigma of the two densities in the E step":
-            _vertex(_posterior(np.log([w, 1.0 - w]) - 0.5 * (np.asarray(y)[:, None] - [theta, -theta]) ** 2
+            refs.vertex(refs.posterior(np.log([w, 1.0 - w]) - 0.5 * (np.asarray(y)[:, None] - [theta, -theta]) ** 2
                                / np.array([sp, sm]) ** 2), y, sp, sm),
     }
 
@@ -335,8 +263,9 @@ def em_step(fn):
     """Exercise 2, ``ex-6-3-em-step``: your function ``fn(theta, y, w, sigma_plus, sigma_minus)`` returning theta
     after one EM step, run on :data:`EX_EM_CASES`. Slips named: hard assignments, one weight, a gradient, the prior
     for the posterior, the page's mixture, equal variances, an E step without weights, variances or normalizers."""
+    from .references import ch06_em as refs
     def judge(out, where, *args):
-        return checker.compare_array(out, _em_step_ref(*args), f"the output on {where}", rtol=1e-8,
+        return checker.compare_array(out, refs.em_step_ref(*args), f"the output on {where}", rtol=1e-8,
                                      hints=_em_step_slips(*args))
 
     cases = [(f"theta = {t}, N = {len(y)}, w = {w}, sigmas = ({sp}, {sm})", (t, y, w, sp, sm))
@@ -349,6 +278,7 @@ def bits_back(gross, net):
     """Exercise 3, ``ex-6-3-bits-back``: your expected gross and net cost (after the refund) of the soft scheme for
     :data:`EX_BITS`, in bits. Slips named: nats, a left-out cost, x2 coded without x1, independent draws, a refund for
     one draw, a forgotten or mis-signed refund, the ideal code's cost."""
+    from .references import ch06_em as refs
     pi, A, B, y, q2, Q1 = EX_BITS
     q = _chain_joint_q(q2, Q1)                            # (2, 3): q(x1, x2 | y)
     top = -np.log2(pi)[:, None] * np.ones_like(A)         # code cost of x1
@@ -357,7 +287,7 @@ def bits_back(gross, net):
     gross_ref = float(np.sum(q * (top + middle + recon)))
     ent = float(-np.sum(q * np.log2(q)))
     net_ref = gross_ref - ent
-    post, p_y = _chain_posterior(pi, A, B, y)
+    post, p_y = refs.chain_posterior(pi, A, B, y)
     q1_marg = q.sum(axis=1)
     q_indep = np.outer(q1_marg, q2)                       # x1 and x2 drawn independently
     marg_x2 = -np.log2(pi @ A)[None, :] * np.ones_like(A)
@@ -389,7 +319,8 @@ def hard_excess(answer):
     """Exercise 4, ``ex-6-3-hard-excess``: your excess surcharge of hard assignments to the likeliest code for
     :data:`EX_HARD`, in bits, to a relative 2e-3. Slips named: the page's scheme (the posterior mode), nats, the wrong
     averaging distribution, the posterior entropy, the code length, a left-out code cost."""
-    ref, hints = _hard_parts(EX_HARD)
+    from .references import ch06_em as refs
+    ref, hints = refs.hard_parts(EX_HARD)
     problems = checker.compare_scalar(answer, ref, "your excess surcharge", rtol=2e-3, atol=1e-6, hints=hints)
     return checker.result("excess surcharge of hard assignments to the likeliest code (Eq. 6.14)", problems)
 
