@@ -83,28 +83,6 @@ def _make_ppca_subspace():
 EX_PPCA_U = _make_ppca_subspace()
 
 
-def _centred_cov(y):
-    Yc = y - y.mean(axis=0)
-    return Yc.T @ Yc / y.shape[0]
-
-
-def _one_step(y, C, Lam, c, prior_cov, *, centre="c", prior_inverse=True, with_cov=True, new_C_in_Lambda=True):
-    """One dense EM step (Eq. 7.3, bias subtracted) for a prior N(0, prior_cov); keywords make slips."""
-    N = y.shape[0]
-    Yc = {"c": y - c, "mean": y - y.mean(axis=0), "none": y}[centre]
-    prior_prec = np.linalg.inv(prior_cov) if prior_inverse else prior_cov
-    P = C.T @ np.diag(1.0 / Lam) @ C + prior_prec                # posterior precision
-    Sx = np.linalg.inv(P)                                          # posterior covariance
-    Kg = Sx @ C.T @ np.diag(1.0 / Lam)                             # gain K of Eq. 7.3
-    M = Yc @ Kg.T                                                  # posterior means, rows
-    Eyx = Yc.T @ M / N                                             # <(y - c) E[x]^T>
-    Exx = (Sx if with_cov else 0.0) + M.T @ M / N                  # <E[x x^T]>
-    C_new = Eyx @ np.linalg.inv(Exx)
-    Syy = Yc.T @ Yc / N
-    Lam_new = np.diag(Syy) - np.sum((C_new if new_C_in_Lambda else C) * Eyx, axis=1)
-    return C_new, Lam_new
-
-
 def _draft_sign_lambda(y, C, Lam, c, prior_cov):
     """The update of Lambda with the draft's sign on C <x x^T> C^T."""
     N = y.shape[0]
@@ -120,18 +98,19 @@ def fa_em_step(C_new, Lambda_new):
     """Exercise 1, ``ex-7-3-fa-em-step``: your ``C_new`` (4, 2) and diagonal ``Lambda_new`` (4,) after one EM step on
     :data:`EX_FA_STEP`. Slips named: the uncentred E step, the sample mean, N(0, I) or Phi uninverted, no posterior
     covariance, the old C, the draft's sign."""
+    from .references import ch07_fa_pca as refs
     y, C, Lam, c, Phi = EX_FA_STEP
     I = np.eye(C.shape[1])
     variants = {
-        "draft": _one_step(y, C, Lam, c, Phi, centre="none"),
-        "mean": _one_step(y, C, Lam, c, Phi, centre="mean"),
-        "identity": _one_step(y, C, Lam, c, I),
-        "page": _one_step(y, C, Lam, c, I, centre="mean"),
-        "phi": _one_step(y, C, Lam, c, Phi, prior_inverse=False),
-        "nocov": _one_step(y, C, Lam, c, Phi, with_cov=False),
+        "draft": refs.one_step(y, C, Lam, c, Phi, centre="none"),
+        "mean": refs.one_step(y, C, Lam, c, Phi, centre="mean"),
+        "identity": refs.one_step(y, C, Lam, c, I),
+        "page": refs.one_step(y, C, Lam, c, I, centre="mean"),
+        "phi": refs.one_step(y, C, Lam, c, Phi, prior_inverse=False),
+        "nocov": refs.one_step(y, C, Lam, c, Phi, with_cov=False),
     }
-    C_ref, L_ref = _one_step(y, C, Lam, c, Phi)
-    _, L_old = _one_step(y, C, Lam, c, Phi, new_C_in_Lambda=False)
+    C_ref, L_ref = refs.one_step(y, C, Lam, c, Phi)
+    _, L_old = refs.one_step(y, C, Lam, c, Phi, new_C_in_Lambda=False)
     messages = {
         "draft": "you used the draft's posterior mean K y without subtracting the bias c (use K (y - c))",
         "mean": "you centred the data at their sample mean; in this model the bias c is known and is not "
@@ -159,19 +138,11 @@ def fa_em_step(C_new, Lambda_new):
     return checker.result("one EM step of factor analysis", problems)
 
 
-def _ipca_steps(y, C, n_steps, *, centre=True):
-    """``n_steps`` iterations of the draft's iterative PCA (Section 7.3.1) from ``C``."""
-    Y = y - y.mean(axis=0) if centre else y
-    for _ in range(n_steps):
-        X = np.linalg.solve(C.T @ C, C.T @ Y.T).T
-        C = (Y.T @ X) @ np.linalg.inv(X.T @ X)
-    return C
-
-
 def principal_subspace(C_answer, tol_rad: float = 1e-6):
     """Exercise 2, ``ex-7-3-iterative-pca``: your C (5, 2) after exactly :data:`EX_IPCA_STEPS` iterations of iterative
     PCA on :data:`EX_IPCA` from :data:`EX_IPCA_START`; the iterate itself is compared. Slips named: latent projections
     for C, another number of steps, a converged run, uncentred data."""
+    from .references import ch07_fa_pca as refs
     y, K = EX_IPCA
     L = y.shape[1]
     title = f"iterative PCA: C after {EX_IPCA_STEPS} steps from EX_IPCA_START"
@@ -182,19 +153,19 @@ def principal_subspace(C_answer, tol_rad: float = 1e-6):
         hint = " (that looks like the latent projections X_bar, one row per observation)" \
             if arr.shape == (y.shape[0], K) else ""
         return checker.result(title, [f"your matrix should have shape (L, K) = {(L, K)}; got {arr.shape}{hint}."])
-    ref = _ipca_steps(y, EX_IPCA_START, EX_IPCA_STEPS)
+    ref = refs.ipca_steps(y, EX_IPCA_START, EX_IPCA_STEPS)
     if np.allclose(arr, ref, rtol=1e-7, atol=1e-9):
         return checker.result(title, [])
     for n in (0, 1, 2, 4, 5, 6):
-        if np.allclose(arr, _ipca_steps(y, EX_IPCA_START, n), rtol=1e-7, atol=1e-9):
+        if np.allclose(arr, refs.ipca_steps(y, EX_IPCA_START, n), rtol=1e-7, atol=1e-9):
             return checker.result(title, [f"your matrix is the iterate after {n} steps; the exercise asks for "
                                           f"{EX_IPCA_STEPS}."])
-    w, V = np.linalg.eigh(_centred_cov(y))
+    w, V = np.linalg.eigh(refs.centred_cov(y))
     if np.linalg.matrix_rank(arr) == K and float(np.max(subspace_angles(arr, V[:, ::-1][:, :K]))) < 1e-4:
         return checker.result(title, ["your matrix spans the principal subspace, so it comes from a converged run "
                                       "or an eigendecomposition: the exercise asks for the iterate after "
                                       f"{EX_IPCA_STEPS} steps from EX_IPCA_START, which has not converged yet."])
-    if np.allclose(arr, _ipca_steps(y, EX_IPCA_START, EX_IPCA_STEPS, centre=False), rtol=1e-7, atol=1e-9):
+    if np.allclose(arr, refs.ipca_steps(y, EX_IPCA_START, EX_IPCA_STEPS, centre=False), rtol=1e-7, atol=1e-9):
         return checker.result(title, ["your iterate is not the reference, though your steps look right: check "
                                       "what the iteration assumes about the data it is run on."])
     return checker.result(title, checker.compare_array(arr, ref, "your C", rtol=1e-7, atol=1e-9))
@@ -225,26 +196,16 @@ def heywood_dimension(answer, ratio=None):
                                   "compare it with 1."])
 
 
-def _sigma2_in_subspace(S, U):
-    """The ML noise variance of PPCA with loadings in span(U), direction by direction."""
-    L, K = U.shape
-    inside = np.sort(np.linalg.eigvalsh(U.T @ S @ U))[::-1]
-    outside = np.trace(S) - inside.sum()
-    for r in range(K, -1, -1):                      # r directions of span(U) carry signal
-        s2 = (outside + inside[r:].sum()) / (L - r)
-        if r == 0 or inside[r - 1] > s2:
-            return float(s2)
-
-
 def ppca_noise(sigma2):
     """Exercise 4, ``ex-7-3-ppca-noise``: your ML noise variance for :data:`EX_IPCA` under PPCA with loadings in the
     span of :data:`EX_PPCA_U`. Slips named: unconfined PPCA, the all-signal stationary point, the other covariance
     normalization, a sum, the wrong count of directions, the variance inside, uncentred data."""
+    from .references import ch07_fa_pca as refs
     y, K = EX_IPCA
     U = EX_PPCA_U
     N, L = y.shape
-    S = _centred_cov(y)
-    ref = _sigma2_in_subspace(S, U)
+    S = refs.centred_cov(y)
+    ref = refs.sigma2_in_subspace(S, U)
     w = np.sort(np.linalg.eigvalsh(S))[::-1]
     off = np.trace(S) - np.trace(U.T @ S @ U)
     hints = {
@@ -268,21 +229,13 @@ def ppca_noise(sigma2):
 
 # --- exercise 5: EM for factor analysis as a function ---------------------------------------------------------------
 
-def _em_reference(y, C, Lam, n_iter):
-    """The library's EM steps (floor far below every variance) and its log likelihood, summed over the data."""
-    params = fa.FAParams(C, y.mean(axis=0), Lam)
-    ll = [float(np.sum(fa.fa_log_likelihood(params, y)))]
-    for _ in range(n_iter):
-        params = fl.fa_em_step(params, y, Lambda_floor=1e-9)
-        ll.append(float(np.sum(fa.fa_log_likelihood(params, y))))
-    return params.C, params.Lambda, np.array(ll)
-
 
 def _em_cases():
     """Hidden problems ``(y, C, Lambda, n_iter)``: data of random factor analyzers whose means are far from zero,
     random starts, one to three factors, zero to 25 iterations; every unique variance stays clear of the floor. The
     first runs a single iteration, so that every named slip is still finite there (leaving out the posterior
     covariance, for one, drives a unique variance to zero within a few iterations)."""
+    from .references import ch07_fa_pca as refs
     r = checker.problem_rng(7304)
     cases = []
     for N, L, K, n_iter in [(40, 5, 2, 1), (200, 6, 2, 10), (60, 4, 1, 25), (150, 8, 3, 5), (80, 3, 1, 0)]:
@@ -293,35 +246,16 @@ def _em_cases():
                 + r.uniform(2.0, 4.0, L) * r.choice([-1.0, 1.0], L)
             C0 = 0.5 * r.standard_normal((L, K))
             Lam0 = 0.5 * y.var(axis=0)
-            _, Lam, _ = _em_reference(y, C0, Lam0, max(n_iter, 25))
+            _, Lam, _ = refs.em_reference(y, C0, Lam0, max(n_iter, 25))
             if np.all(Lam > 0.02 * y.var(axis=0)):
                 break
         cases.append((y, C0, Lam0, n_iter))
     return cases
 
 
-def _em_variant(y, C, Lam, n_iter, *, centred=True, with_cov=True, new_C=True, draft_sign=False, ddof=0):
-    """EM for factor analysis written out densely, one named slip switched on."""
-    N, L = y.shape
-    K = C.shape[1]
-    Yc = y - y.mean(axis=0) if centred else y
-    S = Yc.T @ Yc / (N - ddof)
-    for _ in range(n_iter):
-        Sx = np.linalg.inv(C.T @ np.diag(1.0 / Lam) @ C + np.eye(K))
-        Kg = Sx @ C.T @ np.diag(1.0 / Lam)
-        Eyx = S @ Kg.T
-        Exx = (Sx if with_cov else 0.0) + Kg @ S @ Kg.T
-        C_new = Eyx @ np.linalg.inv(Exx)
-        if draft_sign:
-            Lam = np.diag(S - Eyx @ C_new.T - C_new @ Eyx.T - C_new @ Exx @ C_new.T)
-        else:
-            Lam = np.diag(S) - np.sum((C_new if new_C else C) * Eyx, axis=1)
-        C = C_new
-    return C, Lam
-
-
 def _em_slips(y, C, Lam, n_iter, ll_ref) -> tuple[dict, dict, dict]:
     """(hints for C, for Lambda, for log_lik) of named wrong versions."""
+    from .references import ch07_fa_pca as refs
     N, L = y.shape
     named = {
         "you used the draft's posterior mean K y without subtracting the bias: use K (y - c) with c the sample "
@@ -333,12 +267,12 @@ def _em_slips(y, C, Lam, n_iter, ll_ref) -> tuple[dict, dict, dict]:
     C_hints, L_hints = {}, {}
     with np.errstate(all="ignore"):
         for text, kw in named.items():
-            C_hints[text], L_hints[text] = _em_variant(y, C, Lam, n_iter, **kw)
+            C_hints[text], L_hints[text] = refs.em_variant(y, C, Lam, n_iter, **kw)
         for text, kw in (("you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> "
                           "needs the new C", {"new_C": False}),
                          ("your Lambda has the draft's sign on the last term of the expansion (the erratum above): "
                           "expand <(y - C x)(y - C x)^T> again", {"draft_sign": True})):
-            C_w, L_hints[text] = _em_variant(y, C, Lam, n_iter, **kw)
+            C_w, L_hints[text] = refs.em_variant(y, C, Lam, n_iter, **kw)
             if n_iter > 1:                 # the wrong Lambda steers the later iterations of C as well
                 C_hints[text] = C_w
     C_hints["you returned the starting C"] = C
@@ -373,6 +307,7 @@ def fa_em_iterations(fn):
     summed log likelihood at the start and after each iteration (``n_iter + 1`` values). Slips named: the draft's
     uncentred E step, no posterior covariance, 1/(N - 1), the old C or the draft's sign in Lambda, an average or a
     missing constant or mean in the log likelihood, a trace one short."""
+    from .references import ch07_fa_pca as refs
     def judge(out, where, y, C0, Lam0, n_iter, ref):
         problems = checker.tuple_problems(out, 3, "the triple (C, Lambda, log_lik)", where)
         if problems:
@@ -395,7 +330,7 @@ def fa_em_iterations(fn):
         return problems
 
     cases = [(f"test problem {i + 1} (N = {y.shape[0]}, L = {y.shape[1]}, K = {C.shape[1]}, n_iter = {n})",
-              (y, C, Lam, n), _em_reference(y, C, Lam, n)) for i, (y, C, Lam, n) in enumerate(_em_cases())]
+              (y, C, Lam, n), refs.em_reference(y, C, Lam, n)) for i, (y, C, Lam, n) in enumerate(_em_cases())]
     return checker.check_function("EM for factor analysis (Eqs. 7.2-7.3) and its log likelihood", fn, cases, judge,
                                   name="my_fa_em", signature="(y, C, Lambda, n_iter)")
 

@@ -15,6 +15,7 @@ from sklearn.decomposition import PCA
 from pedagogy_lib.factor import model as fa
 from pedagogy_lib.factor import em as fl
 from pedagogy_lib.exercises import ch07_fa_pca as check
+from pedagogy_lib.exercises.references import ch07_fa_pca as refs
 
 
 # ---------------------------------------------------------------- exercise 1: one FA EM step
@@ -326,7 +327,7 @@ def test_ppca_noise_reference_handles_a_subspace_with_too_little_variance():
     y, K = check.EX_IPCA
     S = np.cov(y.T, bias=True)
     U = np.linalg.eigh(S)[1][:, :K]                                     # the two smallest eigenvalues
-    ref = vars(check)["_sigma2_in_subspace"](S, U)
+    ref = refs.sigma2_in_subspace(S, U)
     np.testing.assert_allclose(_sigma2_by_optimizer(y, U), ref, rtol=1e-5)
     assert not np.isclose(ref, np.trace((np.eye(5) - U @ U.T) @ S) / 3, rtol=1e-3)
 
@@ -452,7 +453,7 @@ def test_fa_em_function_cases_and_reference():
     cases = check._em_cases()
     assert {C.shape[1] for _, C, _, _ in cases} == {1, 2, 3} and {0, 1} <= {n for *_, n in cases}
     for y, C, Lam, n in cases:
-        C_ref, L_ref, ll = check._em_reference(y, C, Lam, n)
+        C_ref, L_ref, ll = refs.em_reference(y, C, Lam, n)
         assert ll.shape == (n + 1,) and np.all(np.diff(ll) >= -1e-9 * np.abs(ll[:-1]))     # EM climbs
         assert np.abs(y.mean(axis=0)).min() > 1.0                    # the uncentred slip is far from right
         C_p, L_p, ll_p = _fa_em_page(y, C, Lam, n)
