@@ -67,27 +67,9 @@ EX_NPARAMS = (
 )
 
 
-def _mahal_variants(p: MahalanobisProblem) -> tuple:
-    """The limit labels and the slips' (ties: lowest index), and the own-metric distances."""
-    K = p.mu.shape[0]
-
-    def nearest(metrics):
-        return np.array([int(np.argmin([float((yn - p.mu[k]) @ metrics[k] @ (yn - p.mu[k])) for k in range(K)]))
-                         for yn in p.y])
-
-    precisions = [np.linalg.inv(S) for S in p.Sigma]
-    d2 = np.array([[float((yn - p.mu[k]) @ precisions[k] @ (yn - p.mu[k])) for k in range(K)] for yn in p.y])
-    logdet = np.array([np.linalg.slogdet(S)[1] for S in p.Sigma])
-    out = {"limit": nearest(precisions), "euclid": nearest([np.eye(p.mu.shape[1])] * K),
-           "sigma": nearest(list(p.Sigma)),
-           "s=1": np.argmax(np.log(p.pi) - 0.5 * logdet - 0.5 * d2, axis=1)}
-    for j, S in enumerate(list(p.Sigma) + [np.mean(p.Sigma, axis=0)]):
-        out[f"shared {j}"] = nearest([np.linalg.inv(S)] * K)
-    return out, d2
-
-
 def _draw_mahal(rng):
     """A problem like EX_MAHAL whose limit labels are clear-cut and differ from every named slip's."""
+    from .references import ch07_gmm_em as refs
     while True:
         mu = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]) + np.round(rng.uniform(-0.5, 0.5, size=(3, 2)), 1)
         Sigma = []
@@ -105,7 +87,7 @@ def _draw_mahal(rng):
             continue
         y = np.round(rng.uniform(-1.5, 3.5, size=(8, 2)) * 2) / 2 + 0.0
         p = MahalanobisProblem(rng.permutation(pi), mu + 0.0, Sigma, y)
-        labels, d2 = _mahal_variants(p)
+        labels, d2 = refs.mahal_variants(p)
         lim = labels["limit"]
         gaps = np.diff(np.sort(d2, axis=1)[:, :2], axis=1)
         if (np.all(gaps > 0.3) and np.unique(lim).size == 3 and np.unique(y, axis=0).shape[0] == 8
@@ -125,69 +107,11 @@ EX_MAHAL = book_or_drawn(MahalanobisProblem(
 ), _draw_mahal, seed=714)
 
 
-def _m_step_variants(p: MStepProblem) -> dict:
-    """The spherical M step with explicit sums, and what typical slips give."""
-    y, r = p.y, p.r
-    N, L = y.shape
-    K = r.shape[1]
-    N_k = np.array([sum(r[n, k] for n in range(N)) for k in range(K)])
-    mu = np.array([sum(r[n, k] * y[n] for n in range(N)) / N_k[k] for k in range(K)])
-    # sum_n r_nk |y_n - mu_k|^2: the trace of the page's weighted scatter
-    sq = np.array([sum(r[n, k] * float((y[n] - mu[k]) @ (y[n] - mu[k])) for n in range(N)) for k in range(K)])
-    raw = np.array([sum(r[n, k] * float(y[n] @ y[n]) for n in range(N)) for k in range(K)])
-    ybar = y.mean(axis=0)
-    plain = float(np.mean(np.sum((y - ybar) ** 2, axis=1))) / L
-    return {
-        "pi": {"correct": N_k / N,
-               "you returned the soft counts N_k without dividing by N": N_k},
-        "mu": {"correct": mu,
-               "you divided the weighted sum by N instead of by the soft count N_k": mu * N_k[:, None] / N,
-               "you ignored the responsibilities (every mean is the plain data mean)": np.tile(ybar, (K, 1))},
-        "sigma2": {"correct": sq / (L * N_k),
-                   "you differentiated log|sigma_k^2 I| as if it were log sigma_k^2: recheck the determinant "
-                   "of sigma_k^2 I": sq / N_k,
-                   "you returned standard deviations; the exercise asks for the variances sigma_k^2":
-                       np.sqrt(sq / (L * N_k)),
-                   "you divided by N_k - 1 (the unbiased estimator): the M step divides by the soft count":
-                       sq / (L * (N_k - 1)),
-                   "you divided by N instead of by the soft count N_k": sq / (L * N),
-                   "you pooled the two components' scatter into one variance; each component has its own":
-                       np.full(K, sq.sum() / (L * N)),
-                   "you forgot to subtract the mean: that is a weighted second moment about the origin":
-                       raw / (L * N_k),
-                   "you ignored the responsibilities (every variance is that of the whole data set)":
-                       np.full(K, plain)},
-    }
-
-
-def _nearest_loop(y, mu, metric=None):
-    """Index of the nearest centre for every row of ``y``, by an explicit loop (ties: lowest index)."""
-    labels = np.empty(y.shape[0], dtype=int)
-    for n in range(y.shape[0]):
-        best, best_d = 0, np.inf
-        for k in range(mu.shape[0]):
-            d = y[n] - mu[k]
-            dist = float(d @ d) if metric is None else float(d @ metric @ d)
-            if dist < best_d:                              # strict: the first of tied centres is kept
-                best, best_d = k, dist
-        labels[n] = best
-    return labels
-
-
-def _farthest_loop(y, mu):
-    return np.array([int(np.argmax([float((yn - m) @ (yn - m)) for m in mu])) for yn in y])
-
-
-def _n_params(K: int, L: int, covariance_type: str) -> int:
-    """Free parameters: K - 1 weights, K L mean entries, and the covariance entries."""
-    cov = {"full": K * L * (L + 1) // 2, "diag": K * L, "tied": L * (L + 1) // 2}[covariance_type]
-    return (K - 1) + K * L + cov
-
-
 def m_step(answer) -> CheckResult:
     """Exercise ``ex-7-1-m-step``: your M step ``(pi, mu, sigma2)`` for ``EX_MSTEP`` when component k has covariance
     sigma_k^2 I; shapes (2,), (2, 2) and (2,). Slips named: unnormalized soft counts, the wrong divisor, the
     log-determinant of a single entry, standard deviations, pooled or uncentred scatter, responsibilities ignored."""
+    from .references import ch07_gmm_em as refs
     name = "spherical M step for EX_MSTEP"
     if answer is None:
         return result(name, ["your answer is None: give the tuple (pi, mu, sigma2)."])
@@ -195,7 +119,7 @@ def m_step(answer) -> CheckResult:
         return result(name, [f"your answer should be a tuple (pi, mu, sigma2) of three arrays; "
                              f"got {type(answer).__name__}" + (f" of length {len(answer)}." if isinstance(
                                  answer, (tuple, list)) else ".")])
-    variants = _m_step_variants(EX_MSTEP)
+    variants = refs.m_step_variants(EX_MSTEP)
     K, L = EX_MSTEP.r.shape[1], EX_MSTEP.y.shape[1]
     problems = []
     for part, value in zip(("pi", "mu", "sigma2"), answer):
@@ -213,6 +137,7 @@ def assign_function(fn) -> CheckResult:
     """Exercise ``ex-7-1-kmeans-assign``: your K-means assignment step ``fn(y, mu)`` returning integer labels (N,),
     ties to the lowest index, run on ``EX_ASSIGN``. Slips named: an (N, K) output, labels from 1, the farthest centre,
     ties."""
+    from .references import ch07_gmm_em as refs
     def judge(out, label, y, mu):
         if out is None:
             return [f"your function returned None on {label}: did it forget to return?"]
@@ -231,10 +156,10 @@ def assign_function(fn) -> CheckResult:
                 arr = arr.astype(int)
             else:
                 return [f"the output on {label} should hold integer labels; got dtype {arr.dtype}."]
-        expected = _nearest_loop(y, mu)
+        expected = refs.nearest_loop(y, mu)
         if np.array_equal(arr, expected):
             return []
-        if K > 1 and np.array_equal(arr, _farthest_loop(y, mu)):
+        if K > 1 and np.array_equal(arr, refs.farthest_loop(y, mu)):
             return [f"on {label} your labels pick the farthest centre: use argmin, not argmax."]
         if np.array_equal(arr, expected + 1):
             return [f"on {label} your labels run from 1 to K; the code numbers components 0, ..., K-1."]
@@ -256,6 +181,7 @@ def assign_function(fn) -> CheckResult:
 def n_params_function(fn) -> CheckResult:
     """Exercise ``ex-7-1-n-params``: your function ``fn(K, L, covariance_type)`` returning the number of free
     parameters of a GMM (``"full"``, ``"diag"`` or ``"tied"``), run on ``EX_NPARAMS``."""
+    from .references import ch07_gmm_em as refs
     def judge(out, label, K, L, ct):
         if out is None:
             return [f"your function returned None on {label}: did it forget to return?"]
@@ -263,7 +189,7 @@ def n_params_function(fn) -> CheckResult:
             value = float(out)
         except (TypeError, ValueError):
             return [f"your function should return a number; on {label} it returned {type(out).__name__}."]
-        expected = _n_params(K, L, ct)
+        expected = refs.n_params(K, L, ct)
         if value == expected:
             return []
         cov_full_sq = {"full": K * L * L, "diag": K * L, "tied": L * L}[ct]
@@ -287,6 +213,7 @@ def n_params_function(fn) -> CheckResult:
 def limit_labels(answer) -> CheckResult:
     """The last exercise of Section 7.1: your labels (8,) in the zero-variance limit of the responsibilities for
     ``EX_MAHAL``, one per row of ``EX_MAHAL.y``."""
+    from .references import ch07_gmm_em as refs
     name = "zero-variance limit of the responsibilities for EX_MAHAL"
     p = EX_MAHAL
     if answer is None:
@@ -303,7 +230,7 @@ def limit_labels(answer) -> CheckResult:
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
         return result(name, ["your answer should hold integer labels 0, ..., K-1."])
     arr = arr.astype(int)
-    labels, _ = _mahal_variants(p)
+    labels, _ = refs.mahal_variants(p)
     expected = labels["limit"]
     if np.array_equal(arr, expected):
         return result(name, [])
