@@ -122,21 +122,15 @@ def _make_means() -> GaussianPriorProblem:
 EX_MEANS = _make_means()
 
 
-def _tied_A(p_stay, K):
-    """The K x K transition matrix with p_stay on the diagonal, the rest of each column spread evenly."""
-    A = np.full((K, K), (1.0 - p_stay) / (K - 1))
-    np.fill_diagonal(A, p_stay)
-    return A
-
-
 def m_step_A(answer) -> CheckResult:
     """Exercise (a), ``ex-7-2-m-step-A``: your M-step A (3, 3, column-stochastic) for :data:`EX_TRANS` when every
     state shares one stay probability and moves evenly elsewhere. Slips named: the page's untied update, one stay
     probability per state (alone or averaged), the wrong steps counted, columns not summing to one."""
+    from .references import ch07_hmm_em as refs
     p = EX_TRANS
     K = p.xi_sum.shape[0]
     stay = np.trace(p.xi_sum) / p.xi_sum.sum()
-    expected = _tied_A(stay, K)
+    expected = refs.tied_A(stay, K)
     free = p.xi_sum / p.xi_sum.sum(axis=0, keepdims=True)
     own = np.diag(free)
     per_state = (1.0 - own)[None, :] / (K - 1) * (1.0 - np.eye(K)) + np.diag(own)
@@ -145,9 +139,9 @@ def m_step_A(answer) -> CheckResult:
         "share one stay probability and the moves are spread evenly": free,
         "each of your states has its own stay probability; the model ties them to one number": per_state,
         "you averaged the states' own stay probabilities: combining per-state estimates is not the M step "
-        "of the tied model, which maximizes Q over the one shared p": _tied_A(own.mean(), K),
+        "of the tied model, which maximizes Q over the one shared p": refs.tied_A(own.mean(), K),
         "your stay probability divides by the visits at every step: check from which steps a transition can leave":
-            _tied_A(np.trace(p.xi_sum) / p.N_k.sum(), K),
+            refs.tied_A(np.trace(p.xi_sum) / p.N_k.sum(), K),
         "your columns do not sum to one: the probability of leaving is shared among the other states":
             expected + (1.0 - np.eye(K)) * (1.0 - stay) * (K - 2) / (K - 1),
     }
@@ -228,6 +222,7 @@ def m_step_mu(answer) -> CheckResult:
 
 def _m_step_cases():
     """Hidden problems: Gaussian HMM sequences and their E step, then one with no departures."""
+    from .references import ch07_hmm_em as refs
     rng = problem_rng(7205)
     cases = []
     for K, D, lengths in [(3, 2, [30, 45, 20]), (2, 1, [60]), (4, 3, [25, 1, 40, 12]), (3, 2, [8] * 10)]:
@@ -242,32 +237,14 @@ def _m_step_cases():
         posts = hmm_em.hmm_posterior(current, ys, return_pairwise="sum")
         gammas = [q.gamma for q in posts]
         xi_sum = sum(q.xi_sum for q in posts)
-        cases.append(((ys, gammas, xi_sum), _m_step_ref(ys, gammas, xi_sum)))
+        cases.append(((ys, gammas, xi_sum), refs.m_step_ref(ys, gammas, xi_sum)))
     cases.append(_no_departure_case(rng))
     return cases
 
 
-def _m_step_ref(ys, gammas, xi_sum):
-    """The new (pi, A, mu, Sigma) of the M step."""
-    Y, G = np.concatenate(ys), np.concatenate(gammas)
-    mu = (G.T @ Y) / G.sum(axis=0)[:, None]
-    return np.mean([g[0] for g in gammas], axis=0), _a_update(xi_sum), mu, _tied_sigma(Y, G, mu)
-
-
-def _tied_sigma(Y, G, mu):
-    """The shared emission covariance: every state's weighted scatter about its mean, over all steps."""
-    return sum(((Y - mu[k]) * G[:, k:k + 1]).T @ (Y - mu[k]) for k in range(G.shape[1])) / Y.shape[0]
-
-
-def _a_update(xi_sum):
-    """Column j of Xi over its sum; the uniform column 1/K where no transition leaves j."""
-    K = xi_sum.shape[0]
-    col = xi_sum.sum(axis=0)
-    return np.where(col[None, :] > 0, xi_sum / np.where(col > 0, col, 1.0)[None, :], 1.0 / K)
-
-
 def _no_departure_case(rng):
     """A problem in which no transition leaves the last state (column K - 1 of Xi is zero)."""
+    from .references import ch07_hmm_em as refs
     K, D = 3, 2
     ys, gammas, xi_sum = [], [], np.zeros((K, K))
     for T in (1, 6, 5):
@@ -278,7 +255,7 @@ def _no_departure_case(rng):
             xi_sum += np.outer(g[t + 1], g[t])
         ys.append(rng.standard_normal((T, D)) + 0.0)
         gammas.append(g)
-    return (ys, gammas, xi_sum), _m_step_ref(ys, gammas, xi_sum)
+    return (ys, gammas, xi_sum), refs.m_step_ref(ys, gammas, xi_sum)
 
 
 def _m_step_slips(ys, gammas, xi_sum):
