@@ -88,28 +88,16 @@ def _make_sim() -> SimilarityProblem:
 EX_SIM = _make_sim()
 
 
-def _moments(p: SmootherProblem):
-    T = p.mu_smooth.shape[0]
-    E_xx = [p.Upsilon_smooth[t] + np.outer(p.mu_smooth[t], p.mu_smooth[t]) for t in range(T)]
-    E_next_prev = [p.Upsilon_cross[t] + np.outer(p.mu_smooth[t + 1], p.mu_smooth[t]) for t in range(T - 1)]
-    return E_xx, E_next_prev
-
-
-def _lag_two_covariances(p: SmootherProblem):
-    """Cov[x_{t+2}, x_t | y] for t = 0..T-3."""
-    U, Uc = p.Upsilon_smooth, p.Upsilon_cross
-    return [Uc[t + 1] @ np.linalg.solve(U[t + 1], Uc[t]) for t in range(U.shape[0] - 2)]
-
-
 def cross_moment(answer) -> CheckResult:
     """Exercise (a), ``ex-7-4-cross-moment``: your lag-two cross moment S_20 for :data:`EX_SMOOTH`, (2, 2). Slips
     named: means-only products, the two neighbouring cross-covariances multiplied, the wrong order, the lag-one moment
     S_10."""
+    from .references import ch07_lgssm_em as refs
     p = EX_SMOOTH
     mu, Uc = p.mu_smooth, p.Upsilon_cross
     T = mu.shape[0]
     means = sum(np.outer(mu[t + 2], mu[t]) for t in range(T - 2))
-    expected = sum(_lag_two_covariances(p)) + means
+    expected = sum(refs.lag_two_covariances(p)) + means
     hints = {
         "you used only the outer products of the smoothed means; the expectation of a product also needs the "
         "posterior covariance of the two states": means,
@@ -118,7 +106,7 @@ def cross_moment(answer) -> CheckResult:
             sum(Uc[t + 1] @ Uc[t] for t in range(T - 2)) + means,
         "you multiplied the two cross-covariances in the other order":
             sum(Uc[t] @ np.linalg.solve(p.Upsilon_smooth[t + 1], Uc[t + 1]) for t in range(T - 2)) + means,
-        "that is the lag-one moment S_10, the sum of E[x_t x_{t-1}^T | y]": sum(_moments(p)[1]),
+        "that is the lag-one moment S_10, the sum of E[x_t x_{t-1}^T | y]": sum(refs.moments(p)[1]),
     }
     return result("sum of E[x_t x_{t-2}^T | y] for EX_SMOOTH",
                   compare_array(answer, expected, "S20", rtol=1e-8, atol=1e-10, hints=hints))
@@ -132,8 +120,9 @@ def m_step_A(answer) -> CheckResult:
     """Exercise (b), ``ex-7-4-m-step-a``: your M-step update of A from :data:`EX_SMOOTH` when A is a scaled rotation
     [[p, -q], [q, p]] (isotropic transition noise held fixed), (2, 2). Slips named: the page's unrestricted update,
     that update moved into the family, the wrong rotation, the wrong time steps, no posterior covariances."""
+    from .references import ch07_lgssm_em as refs
     p = EX_SMOOTH
-    E_xx, E_next_prev = _moments(p)
+    E_xx, E_next_prev = refs.moments(p)
     S10, S00, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx)
 
     def fit(cross, second):
@@ -158,26 +147,18 @@ def m_step_A(answer) -> CheckResult:
                   compare_array(answer, expected, "A", rtol=1e-7, atol=1e-10, hints=hints))
 
 
-def _offset_fit(y, mu, E_xx_sum):
-    """(C, c, Sigma_y_x) fitted together from the sums of the emission term."""
-    T, n = mu.shape
-    W = np.block([[E_xx_sum, mu.sum(axis=0)[:, None]], [mu.sum(axis=0)[None, :], np.array([[float(T)]])]])
-    Z = np.concatenate([y.T @ mu, y.sum(axis=0)[:, None]], axis=1)
-    Cc = np.linalg.solve(W.T, Z.T).T
-    return Cc[:, :n], Cc[:, n], (y.T @ y - Cc @ Z.T) / T
-
-
 def m_step_C(C, c=None, Sigma_y_x=None) -> CheckResult:
     """Exercise (c), ``ex-7-4-m-step-c``: your M-step ``C`` (3, 2), offset ``c`` (3,) and ``Sigma_y_x`` (3, 3) from
     :data:`EX_OFFSET`. Slips named: no offset, c after C or the mean of y, no posterior covariances, a residual
     without the offset, the wrong divisor."""
+    from .references import ch07_lgssm_em as refs
     p = EX_OFFSET
-    E_xx, _ = _moments(p)
+    E_xx, _ = refs.moments(p)
     y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
     Sxx = sum(E_xx)
-    C_ref, c_ref, R_ref = _offset_fit(y, mu, Sxx)
+    C_ref, c_ref, R_ref = refs.offset_fit(y, mu, Sxx)
     C_plain = np.linalg.solve(Sxx.T, (y.T @ mu).T).T
-    C_means, c_means, R_means = _offset_fit(y, mu, mu.T @ mu)
+    C_means, c_means, R_means = refs.offset_fit(y, mu, mu.T @ mu)
     no_cov = "you left out the posterior covariances Upsilon_smooth[t] in sum E[x_t x_t^T]"
     hints_C = {
         "your C is the page's update for a model without an offset; with an offset, C and c are fitted "
@@ -275,6 +256,7 @@ def eigenvalues_invariant(answer) -> CheckResult:
 
 def _m_step_cases():
     """Hidden problems: a sequence from a random stable model, smoothed under other parameters."""
+    from .references import ch07_lgssm_em as refs
     rng = problem_rng(7404)
     cases = []
     for n, m, T in [(2, 3, 30), (1, 2, 15), (3, 5, 40), (2, 2, 2)]:
@@ -287,43 +269,25 @@ def _m_step_cases():
                                 Sigma_x=np.diag(rng.uniform(0.3, 0.8, size=n)), Sigma_y_x=np.eye(m), mu1=np.zeros(n),
                                 Sigma1=2.0 * np.eye(n))
         p = _smoothed(current, y)
-        cases.append((p[1:], _m_step_reference(p)))
+        cases.append((p[1:], refs.m_step_reference(p)))
     return cases
-
-
-def _isotropic(M):
-    """s^2 I with s^2 the mean of the diagonal of M (the maximizer over s^2 I)."""
-    return np.trace(M) / M.shape[0] * np.eye(M.shape[0])
-
-
-def _m_step_reference(p: SmootherProblem, *, covariances=True):
-    """Eq. 7.4 for one sequence with Sigma_y_x = s^2 I (``covariances=False``: means only)."""
-    y, mu, T = p.y, p.mu_smooth, p.y.shape[0]
-    if not covariances:
-        p = p._replace(Upsilon_smooth=0.0 * p.Upsilon_smooth, Upsilon_cross=0.0 * p.Upsilon_cross)
-    E_xx, E_next_prev = _moments(p)
-    S10, S00, S11, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx[1:]), sum(E_xx)
-    A = np.linalg.solve(S00.T, S10.T).T
-    Syx = sum(np.outer(y[t], mu[t]) for t in range(T))
-    C = np.linalg.solve(S_all.T, Syx.T).T
-    return (A, (S11 - A @ S10.T) / (T - 1), C, _isotropic((y.T @ y - C @ Syx.T) / T), mu[0].copy(),
-            E_xx[0] - np.outer(mu[0], mu[0]))
 
 
 def _m_step_slips(args):
     """Named wrong derivations of Eq. 7.4 on one problem, per parameter."""
+    from .references import ch07_lgssm_em as refs
     y, mu, U, Uc = args
     p = SmootherProblem(None, y, mu, U, Uc)
     T = y.shape[0]
-    E_xx, E_next_prev = _moments(p)
+    E_xx, E_next_prev = refs.moments(p)
     S10, S00, S11, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx[1:]), sum(E_xx)
-    A, Sx, C, Syx_cov, mu1, S1 = _m_step_reference(p)
+    A, Sx, C, Syx_cov, mu1, S1 = refs.m_step_reference(p)
     # the smoothed means alone have singular second moments when T - 1 < n: no such hint there
-    means = _m_step_reference(p, covariances=False) if T - 1 > mu.shape[1] else (None,) * 6
+    means = refs.m_step_reference(p, covariances=False) if T - 1 > mu.shape[1] else (None,) * 6
     Syx = y.T @ mu
     A_all = np.linalg.solve(S_all.T, S10.T).T
     A_cross_t = np.linalg.solve(S00.T, S10).T
-    swapped = _m_step_reference(p._replace(Upsilon_cross=np.swapaxes(Uc, 1, 2)))
+    swapped = refs.m_step_reference(p._replace(Upsilon_cross=np.swapaxes(Uc, 1, 2)))
     cross_t = ("you transposed Upsilon_cross; row t of it already holds the covariance of the later state with "
                "the earlier one, the order of E[x_t x_{t-1}^T]")
     no_cov = ("you left out the posterior covariances (smoothed means only): that is least squares on the "
@@ -346,7 +310,7 @@ def _m_step_slips(args):
                       "you divided by T - 1; the emission averages run over all T steps":
                           Syx_cov * T / (T - 1),
                       "you used the residuals of the smoothed means only, which miss C Upsilon C^T":
-                          _isotropic(((y - mu @ C.T).T @ (y - mu @ C.T)) / T),
+                          refs.isotropic(((y - mu @ C.T).T @ (y - mu @ C.T)) / T),
                       "your Sigma_y_x is the unrestricted covariance of the residuals; this model's emission "
                       "noise is s^2 I": (y.T @ y - C @ Syx.T) / T,
                       "your s^2 does not maximize the emission term over s^2 I: write log det(s^2 I) and the "
