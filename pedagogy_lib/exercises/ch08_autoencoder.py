@@ -66,14 +66,11 @@ EX_EIGS = book_or_drawn(np.array([2.5, 1.4, 0.9, 0.6, 0.35, 0.2, 0.1]), _draw_ei
 EX_ALPHA = book_or_drawn(0.5, _draw_alpha, seed=825)
 
 
-def _aggregate():
-    return EX_P_Y @ EX_Q
-
-
 def mutual_information(answer) -> CheckResult:
     """Exercise (a), ``ex-8-2-information``: your mutual information of Eq. 8.21 for :data:`EX_P_Y` and :data:`EX_Q`,
     in nats. Slips named: bits, the KL regularizer, one entropy alone."""
-    agg = _aggregate()
+    from .references import ch08_autoencoder as refs
+    agg = refs.aggregate(EX_P_Y, EX_Q)
     expected = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / agg[None, :])))
     kl_reg = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / EX_P_X[None, :])))
     h_agg = -float(np.sum(agg * np.log(agg)))
@@ -92,7 +89,8 @@ def aggregate_kl(answer) -> CheckResult:
     """Exercise (b), ``ex-8-2-aggregate``: your KL of the aggregated posterior from the prior :data:`EX_P_X` (the
     first term of Eq. 8.21), in nats. Slips named: reversed arguments, the KL regularizer, bits, an unweighted
     average."""
-    agg = _aggregate()
+    from .references import ch08_autoencoder as refs
+    agg = refs.aggregate(EX_P_Y, EX_Q)
     expected = float(np.sum(agg * np.log(agg / EX_P_X)))
     kl_reg = float(np.sum(EX_P_Y[:, None] * EX_Q * np.log(EX_Q / EX_P_X[None, :])))
     hints = {
@@ -168,40 +166,10 @@ def _hessian_route_cases():
     return cases
 
 
-def _hessian_route_variant(nu, Upsilon, Z, grad_x, hess_x, m0, S0, *, root="cholesky", prior="gaussian",
-                           half=True, inverse=True, sign=-1.0):
-    """The gradients in the recognition mean and covariance; keywords switch on slips."""
-    K = nu.shape[0]
-    L = np.linalg.cholesky(Upsilon)
-    if root == "transposed":
-        L = L.T
-    elif root == "covariance":
-        L = Upsilon
-    elif root == "symmetric":
-        w, V = np.linalg.eigh(Upsilon)
-        L = (V * np.sqrt(w)) @ V.T
-    X = nu[None, :] + np.einsum("ij,sj->si", L, Z)
-    g_bar = np.mean([grad_x(x) for x in X], axis=0)
-    H_bar = np.mean([hess_x(x) for x in X], axis=0)
-    entropy_term = np.linalg.solve(Upsilon, np.eye(K)) if inverse else Upsilon
-    S0_inv = np.linalg.solve(S0, np.eye(K))
-    prior_nu, prior_U = {
-        "gaussian": (S0_inv @ (nu - m0), S0_inv),
-        "standard": (nu, np.eye(K)),
-        "covariance": (S0 @ (nu - m0), S0),
-        "no_mean": (S0_inv @ nu, S0_inv),
-        "mean_sign": (S0_inv @ (nu + m0), S0_inv),
-        "unscaled": (nu - m0, S0_inv),
-        "none": (np.zeros(K), np.zeros((K, K))),
-    }[prior]
-    d_nu = g_bar + prior_nu
-    M = H_bar + sign * entropy_term + prior_U
-    return d_nu, (0.5 if half else 1.0) * M
-
-
 def _hessian_route_slips(case):
     """Named wrong derivations: (hints for d_nu, hints for d_Upsilon)."""
-    v = lambda **kw: _hessian_route_variant(*case, **kw)  # noqa: E731
+    from .references import ch08_autoencoder as refs
+    v = lambda **kw: refs.hessian_route_variant(*case, **kw)  # noqa: E731
     s0 = "you put the prior's covariance S0 itself into the prior's term: recheck how S0 enters the prior's energy"
     hints_nu = {
         "you kept the standard normal prior's terms; this prior has a mean and a covariance of its own":
@@ -236,8 +204,9 @@ def hessian_route_function(fn) -> CheckResult:
     ``(d_nu, d_Upsilon)``, the Monte Carlo gradients of one datum's L_JRE in the recognition mean and covariance under
     the prior N(m0, S0), the draws ``Z`` made samples by the lower Cholesky factor. Slips named: the standard prior,
     S0 or m0 mishandled, no prior part, no one half, the entropy's part wrong, another root."""
+    from .references import ch08_autoencoder as refs
     def judge(out, where, *case):
-        ref_nu, ref_U = _hessian_route_variant(*case)
+        ref_nu, ref_U = refs.hessian_route_variant(*case)
         problems = tuple_problems(out, 2, "the pair (d_nu, d_Upsilon)", where)
         if problems:
             return problems
