@@ -110,40 +110,27 @@ def _target_cases():
     return cases
 
 
-def _sf_estimate(log_p, m, log_s, eps, *, score_m=None, score_log_s=None, log_q_const=True, use_log_q=True):
-    """The averaged score-function estimate, or a named slip's."""
-    s = np.exp(log_s)
-    x = m + s * eps
-    log_q = np.zeros(eps.shape[0])
-    for i in range(eps.shape[0]):
-        for d in range(eps.shape[1]):
-            log_q[i] += -0.5 * eps[i, d] ** 2 - log_s[d] - (0.5 * np.log(2.0 * np.pi) if log_q_const else 0.0)
-    weight = log_p(x) - (log_q if use_log_q else 0.0)
-    h_m = eps / s if score_m is None else score_m
-    h_log_s = eps ** 2 - 1.0 if score_log_s is None else score_log_s
-    return np.concatenate([np.mean(h_m * weight[:, None], axis=0), np.mean(h_log_s * weight[:, None], axis=0)])
-
-
 def sf_gradient(fn) -> CheckResult:
     """Exercise (d), ``ex-8-4-2-sf-gradient``: your function ``fn(log_p, m, log_s, eps)`` returning the score-function
     ELBO gradient (D in m, then D in log s) averaged over the draws ``eps``. Slips named: scores without a constant or
     not divided by s, derivatives in s, no log q or its constant."""
+    from .references import ch08_bbvi as refs
     def judge(out, where, log_p, m, log_s, eps):
         s = np.exp(log_s)
         hints = {
             "your score with respect to log s misses a term: differentiate every term of log q that holds s":
-                _sf_estimate(log_p, m, log_s, eps, score_log_s=eps ** 2),
+                refs.sf_estimate(log_p, m, log_s, eps, score_log_s=eps ** 2),
             "you did not divide the score with respect to m by s":
-                _sf_estimate(log_p, m, log_s, eps, score_m=eps),
+                refs.sf_estimate(log_p, m, log_s, eps, score_m=eps),
             "you differentiated with respect to s instead of log s":
-                _sf_estimate(log_p, m, log_s, eps, score_log_s=(eps ** 2 - 1.0) / s),
+                refs.sf_estimate(log_p, m, log_s, eps, score_log_s=(eps ** 2 - 1.0) / s),
             "you left log q out of the weight; the ELBO's integrand is log p minus log q":
-                _sf_estimate(log_p, m, log_s, eps, use_log_q=False),
+                refs.sf_estimate(log_p, m, log_s, eps, use_log_q=False),
             "you left the normalizing constant out of log q; with finitely many draws the estimate depends on "
             "it, since the scores average to zero only in expectation":
-                _sf_estimate(log_p, m, log_s, eps, log_q_const=False),
+                refs.sf_estimate(log_p, m, log_s, eps, log_q_const=False),
         }
-        return compare_array(out, _sf_estimate(log_p, m, log_s, eps), f"your output on {where}", rtol=1e-8,
+        return compare_array(out, refs.sf_estimate(log_p, m, log_s, eps), f"your output on {where}", rtol=1e-8,
                              atol=1e-10, hints=hints)
 
     cases = _target_cases()
