@@ -109,20 +109,9 @@ def _draw_langevin(rng) -> tuple:
 EX_LANGEVIN = book_or_drawn((2.0, 0.2), _draw_langevin, seed=8306)
 
 
-def _two_atom_posterior(p: dict, scale_likelihood: bool = True, sd: float | None = None,
-                        weights=None) -> np.ndarray:
-    """Posterior probabilities of the two atoms given x_l (slips switched on by the arguments)."""
-    v, rho, atoms, x = p["v"], p["rho"], p["atoms"], p["x"]
-    w = p["w"] if weights is None else np.asarray(weights, dtype=float)
-    centres = v * rho * atoms if scale_likelihood else atoms
-    s = v if sd is None else sd
-    logs = np.log(w) - 0.5 * np.sum((x - centres) ** 2, axis=1) / s ** 2
-    r = np.exp(logs - logs.max())
-    return r / r.sum()
-
-
 def _draw_tweedie(rng) -> dict:
     """A problem like EX_TWEEDIE: atoms at least 1 apart, unequal weights, both posteriors in (0.1, 0.9)."""
+    from .references import ch08_diffusion as refs
     while True:
         v, rho = float(np.round(rng.uniform(0.3, 1.0), 2)), float(np.round(rng.uniform(0.5, 2.0), 2))
         atoms = np.round(rng.uniform(-1.5, 1.5, (2, 2)), 1) + 0.0
@@ -130,7 +119,7 @@ def _draw_tweedie(rng) -> dict:
         x = np.round(rng.uniform(-1.5, 1.5, 2), 1) + 0.0
         p = {"v": v, "rho": rho, "atoms": atoms, "w": np.array([w1, 1.0 - w1]), "x": x}
         if (np.linalg.norm(atoms[0] - atoms[1]) >= 1.0 and abs(w1 - 0.5) >= 0.1 and abs(v * rho - 1) > 0.1
-                and 0.1 < _two_atom_posterior(p)[0] < 0.9):
+                and 0.1 < refs.two_atom_posterior(p)[0] < 0.9):
             return p
 
 
@@ -203,15 +192,6 @@ def ve_step_variances(answer) -> CheckResult:
                   compare_array(answer, b / abar, "gamma_l^2", rtol=1e-8, hints=hints))
 
 
-def _first_noisy_level(lam_min: float, lam_max: float, L: int) -> int:
-    """The first l with lambda_l < 1 - 1e-9, in exact rational arithmetic."""
-    from fractions import Fraction
-
-    lo, hi = Fraction(str(lam_min)), Fraction(str(lam_max))
-    below = (1 - Fraction(1, 10 ** 9)) ** L
-    return next(l for l in range(L + 1) if hi ** (L - l) * lo ** l < below)
-
-
 #: (lam_min, lam_max, L): symmetric and lopsided ranges, one step, levels exactly on SNR 1 (_CROSSING_TIES) and near
 #: misses below it by 1e-4 to 8e-8 (_CROSSING_NEAR).
 _CROSSING_CASES = [(1e-2, 1e2, 20), (1e-3, 1e3, 10), (1e-4, 1e2, 12), (0.05, 300.0, 25), (1e-3, 10.0, 1),
@@ -251,9 +231,10 @@ def snr_crossing(fn) -> CheckResult:
     """8.3 (c), ``ex-8-3-snr-crossing``: your function ``fn(lam_min, lam_max, L)`` returning, as an int, the first
     level with lambda_l < 1 (up to a relative 1e-9) on the log-linear schedule; levels on or just below SNR 1 are
     among the hidden cases."""
+    from .references import ch08_diffusion as refs
     return _integer_verdict(
         "SNR crossing", fn, "my_first_noisy_level(lam_min, lam_max, L)", _CROSSING_CASES,
-        "test schedule {}, (lam_min, lam_max, L) = {}", _first_noisy_level, _CROSSING_TIES, _CROSSING_NEAR,
+        "test schedule {}, (lam_min, lam_max, L) = {}", refs.first_noisy_level, _CROSSING_TIES, _CROSSING_NEAR,
         ["not the first level below SNR 1 on {}, where one level sits exactly on SNR 1: that level is not below 1, "
          "and floating point can put it on either side.",
          "not the first level below SNR 1 on {}, where one level's SNR is below 1 by a small relative amount, far "
@@ -299,22 +280,23 @@ def tweedie_force(answer) -> CheckResult:
     """8.3.2 (c), ``ex-8-3-2-tweedie``: your exact force of the noised two-point data of :data:`EX_TWEEDIE` at its
     ``x``, shape (2,). Slips named: the weights left out, the prior mean, the nearest atom, unscaled atoms, a unit
     noise variance, the scale v rho left out, a wrong power of v."""
+    from .references import ch08_diffusion as refs
     p = EX_TWEEDIE
     v, rho, atoms, x = p["v"], p["rho"], p["atoms"], p["x"]
 
     def force(m, scale=v * rho, power=2):
         return (scale * m - x) / v ** power
-    expected = force(_two_atom_posterior(p) @ atoms)
+    expected = force(refs.two_atom_posterior(p) @ atoms)
     nearest = atoms[int(np.argmin(np.sum((x - v * rho * atoms) ** 2, axis=1)))]
-    hints = {"you left out the atoms' probabilities w": force(_two_atom_posterior(p, weights=[0.5, 0.5]) @ atoms),
+    hints = {"you left out the atoms' probabilities w": force(refs.two_atom_posterior(p, weights=[0.5, 0.5]) @ atoms),
              "you used the prior mean of the data as the prediction; the prediction depends on x_l":
                  force(p["w"] @ atoms),
              "you kept only the nearest atom": force(nearest),
              "your likelihood compares x_l with the atoms themselves; at level l the signal is scaled":
-                 force(_two_atom_posterior(p, scale_likelihood=False) @ atoms),
-             "your likelihood has the wrong noise variance": force(_two_atom_posterior(p, sd=1.0) @ atoms),
-             "you forgot the scale v rho in front of the prediction": force(_two_atom_posterior(p) @ atoms, 1.0),
-             "you divided by v instead of v^2": force(_two_atom_posterior(p) @ atoms, power=1)}
+                 force(refs.two_atom_posterior(p, scale_likelihood=False) @ atoms),
+             "your likelihood has the wrong noise variance": force(refs.two_atom_posterior(p, sd=1.0) @ atoms),
+             "you forgot the scale v rho in front of the prediction": force(refs.two_atom_posterior(p) @ atoms, 1.0),
+             "you divided by v instead of v^2": force(refs.two_atom_posterior(p) @ atoms, power=1)}
     return result("Tweedie's force for two-point data",
                   compare_array(answer, expected, "the force", rtol=1e-8, hints=hints))
 
@@ -360,32 +342,20 @@ def step_weight(answer) -> CheckResult:
                   compare_scalar(answer, expected, "the weight", rtol=1e-8, hints=hints))
 
 
-def _two_point_mse(a: float, lam: float) -> float:
-    """MSE of the posterior mean for data +-a observed at SNR lam, by quadrature."""
-    from scipy.integrate import quad
-
-    def integrand(n):
-        t = abs(a * a * lam + a * np.sqrt(lam) * n)
-        e = np.exp(-2.0 * t)
-        return 4.0 * e / (1.0 + e) ** 2 * np.exp(-0.5 * n * n)
-
-    val = quad(integrand, -np.inf, np.inf, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
-    return float(a * a * val / np.sqrt(2 * np.pi))
-
-
 def mse_at_level(answer) -> CheckResult:
     """8.3.1 (c), ``ex-8-3-1-mse``: your MSE of the best denoiser at SNR 4 for data +-a with probability 1/2 each, a =
     :data:`EX_TWO_POINT`. Slips named: Gaussian data (the best linear denoiser), the prior and noise variances, a
     single observation, the SNR read as a noise variance."""
+    from .references import ch08_diffusion as refs
     a = EX_TWO_POINT
-    expected = _two_point_mse(a, 4.0)
+    expected = refs.two_point_mse(a, 4.0)
     hints = {"you gave the error for Gaussian data of the same variance (that of the best linear "
              "denoiser); the best denoiser of these data is not linear": 1 / (1 / a ** 2 + 4.0),
              "you gave the prior variance: the denoiser sees the data": a ** 2,
              "you gave the noise variance of x_l / (v rho), 1 / lambda": 0.25,
              "you evaluated the posterior variance at one observation only; the MSE averages it over the "
              "noisy observations": a ** 2 / np.cosh(4.0 * a ** 2) ** 2,
-             "you read the SNR 4 as a noise variance": _two_point_mse(a, 0.25)}
+             "you read the SNR 4 as a noise variance": refs.two_point_mse(a, 0.25)}
     return result("optimal MSE for two-point data",
                   compare_scalar(answer, expected, "the MSE", rtol=1e-6, hints=hints))
 
@@ -402,16 +372,6 @@ def dsm_slope(answer) -> CheckResult:
     return result("DSM-optimal linear score", compare_array(answer, expected, "(a, b)", rtol=1e-6, hints=hints))
 
 
-def _ladder_length(hi: float, lo: float, r: float) -> int:
-    """Levels sigma_1 r^k down to the first at or below sigma_min (within a relative 1e-9), exactly."""
-    from fractions import Fraction
-
-    s, floor, ratio, n = Fraction(str(hi)), Fraction(str(lo)) * (1 + Fraction(1, 10 ** 9)), Fraction(str(r)), 1
-    while s > floor:
-        s, n = s * ratio, n + 1
-    return n
-
-
 #: (sigma_1, sigma_min, r): several lengths, one level, exact landings on sigma_min (_LADDER_BOUNDARY) and near misses
 #: above it by 5e-4 to 1e-7 (_LADDER_NEAR).
 _LADDER_CASES = [(10.0, 0.01, 0.5), (20.0, 0.007, 0.6), (5.0, 5.0, 0.5), (3.0, 2.0, 0.5), (50.0, 0.02, 0.75),
@@ -425,9 +385,10 @@ def n_levels(fn) -> CheckResult:
     """8.3.3 (b), ``ex-8-3-3-levels``: your function ``fn(sigma_1, sigma_min, r)`` returning, as an int, the number of
     levels of the geometric ladder down to the first at or below sigma_min (within a relative 1e-9); exact landings
     and near misses are among the hidden cases."""
+    from .references import ch08_diffusion as refs
     return _integer_verdict(
         "number of levels", fn, "my_n_levels(sigma_1, sigma_min, r)", _LADDER_CASES,
-        "test ladder {}, (sigma_1, sigma_min, r) = {}", _ladder_length, _LADDER_BOUNDARY, _LADDER_NEAR,
+        "test ladder {}, (sigma_1, sigma_min, r) = {}", refs.ladder_length, _LADDER_BOUNDARY, _LADDER_NEAR,
         ["not the number of levels on {}, where the last level lands exactly on sigma_min: compare with a "
          "tolerance, since floating point can put it just above or just below.",
          "not the number of levels on {}, where a level lies above sigma_min by a small relative amount, far more "
@@ -473,34 +434,25 @@ def _chain_cases():
     return cases
 
 
-def _chain_run(B, G, s0, v0, *, var_step=None, scale_step=None, noise=None):
-    """(S_l, C_l) pushed down the chain; the keywords replace parts of the step for the slips."""
-    d = B.shape[1]
-    S, C = [s0 * np.eye(d)], [v0 ** 2 * np.eye(d)]
-    for b, g in zip(B, G):
-        S.append(b @ S[-1] if scale_step is None else scale_step(b, S[-1]))
-        C.append((b @ C[-1] @ b.T if var_step is None else var_step(b, C[-1])) + (g if noise is None else noise(g)))
-    return np.array(S), np.array(C)
-
-
 def _chain_slips(B, G, s0, v0):
     """Named wrong derivations on one chain: (hints on S, hints on C)."""
+    from .references import ch08_diffusion as refs
     clean = "you started the chain from the clean datum; level 0 here is already noised, with scale s0 and sd v0"
     d = B.shape[1]
-    return ({clean: _chain_run(B, G, 1.0, 0.0)[0],
+    return ({clean: refs.chain_run(B, G, 1.0, 0.0)[0],
              "you multiplied the one-step matrices in the wrong order (the last step acts last, from the left)":
-                 _chain_run(B, G, s0, v0, scale_step=lambda b, S: S @ b)[0]},
+                 refs.chain_run(B, G, s0, v0, scale_step=lambda b, S: S @ b)[0]},
             {"you left out level 0's noise v0 (the chain does not start from the clean datum)":
-                 _chain_run(B, G, s0, 0.0)[1],
-             "your level 0 covariance is v0 I; v0 is a standard deviation": _chain_run(B, G, s0, np.sqrt(v0))[1],
+                 refs.chain_run(B, G, s0, 0.0)[1],
+             "your level 0 covariance is v0 I; v0 is a standard deviation": refs.chain_run(B, G, s0, np.sqrt(v0))[1],
              "you propagated the covariance with B^T on the left and B on the right":
-                 _chain_run(B, G, s0, v0, var_step=lambda b, C: b.T @ C @ b)[1],
+                 refs.chain_run(B, G, s0, v0, var_step=lambda b, C: b.T @ C @ b)[1],
              "you multiplied the previous covariance by B on both sides without transposing one":
-                 _chain_run(B, G, s0, v0, var_step=lambda b, C: b @ C @ b)[1],
+                 refs.chain_run(B, G, s0, v0, var_step=lambda b, C: b @ C @ b)[1],
              "you multiplied the previous covariance by B once only":
-                 _chain_run(B, G, s0, v0, var_step=lambda b, C: b @ C)[1],
+                 refs.chain_run(B, G, s0, v0, var_step=lambda b, C: b @ C)[1],
              "you squared B entry by entry; the chain mixes coordinates":
-                 _chain_run(B, G, s0, v0, var_step=lambda b, C: (b ** 2) @ C)[1],
+                 refs.chain_run(B, G, s0, v0, var_step=lambda b, C: (b ** 2) @ C)[1],
              "you added the one-step covariances up without passing the earlier ones through the later steps":
                  v0 ** 2 * np.eye(d) + np.concatenate([np.zeros((1, d, d)), np.cumsum(G, axis=0)])})
 
@@ -510,8 +462,9 @@ def chain_marginals_function(fn) -> CheckResult:
     d), the marginals N(S_l x, C_l) of a Gaussian chain whose step l multiplies by ``B[l - 1]`` and adds noise
     ``Gamma[l - 1]``, level 0 being N(s0 x, v0^2 I). Slips named: the clean start, v0 left out or unsquared, the wrong
     order, a transpose, B once or entrywise, covariances not propagated."""
+    from .references import ch08_diffusion as refs
     def judge(out, where, B, G, s0, v0):
-        S_ref, C_ref = _chain_run(B, G, s0, v0)
+        S_ref, C_ref = refs.chain_run(B, G, s0, v0)
         problems = tuple_problems(out, 2, "the pair (S, C)", where)
         if problems:
             return problems
@@ -551,31 +504,18 @@ def _loss_cases():
     return cases
 
 
-def _mean_loss(v, rho, l, x0, z, mu, *, noise_scale=True, sq=True, prev=True, var="posterior", half=True):
-    """Eq. 8.39's summand per row, written out here, with one named slip switched on (for the hints)."""
-    lam = rho ** 2 if sq else rho
-    k = l - 1 if prev else l                                   # whose v and rho stand in front
-    x_l = v[l, None] * (rho[l, None] * x0 + (z if noise_scale else z / v[l, None]))
-    dlam = lam[l - 1] - lam[l]
-    mu_bar = (v[k] / rho[k])[:, None] * (dlam[:, None] * x0 + (rho[l] / v[l])[:, None] * x_l)
-    if var == "posterior":
-        s2 = v[k] ** 2 * dlam / rho[k] ** 2
-    else:                                                      # the forward step's variance gamma_l^2
-        s2 = v[l] ** 2 * (1.0 - rho[l] ** 2 / rho[l - 1] ** 2)
-    return np.sum((mu_bar - mu) ** 2, axis=1) / ((2.0 if half else 1.0) * s2)
-
-
 def _mean_loss_slips(v, rho, l, x0, z, mu) -> dict:
+    from .references import ch08_diffusion as refs
     d = x0.shape[1]
-    ref = _mean_loss(v, rho, l, x0, z, mu)
+    ref = refs.mean_loss(v, rho, l, x0, z, mu)
     return {"you used the forward step's variance gamma_l^2 (DDPM's beta_t) as sigma_l^2, not the variance of "
-            "Eq. 8.38": _mean_loss(v, rho, l, x0, z, mu, var="forward"),
-            "you dropped the 1/2 in front of 1 / sigma_l^2": _mean_loss(v, rho, l, x0, z, mu, half=False),
+            "Eq. 8.38": refs.mean_loss(v, rho, l, x0, z, mu, var="forward"),
+            "you dropped the 1/2 in front of 1 / sigma_l^2": refs.mean_loss(v, rho, l, x0, z, mu, half=False),
             "you kept the trace term of identity B.13, which is a constant": ref + 0.5 * d,
-            "your x_l has noise z where Eq. 8.43 has v_l z": _mean_loss(v, rho, l, x0, z, mu, noise_scale=False),
-            "you used rho where Eq. 8.38 has rho^2": _mean_loss(v, rho, l, x0, z, mu, sq=False),
+            "your x_l has noise z where Eq. 8.43 has v_l z": refs.mean_loss(v, rho, l, x0, z, mu, noise_scale=False),
+            "you used rho where Eq. 8.38 has rho^2": refs.mean_loss(v, rho, l, x0, z, mu, sq=False),
             "you put level l's v and rho where Eq. 8.38 (with l - 1 and l) has v_(l-1) and rho_(l-1)":
-                _mean_loss(v, rho, l, x0, z, mu, prev=False),
+                refs.mean_loss(v, rho, l, x0, z, mu, prev=False),
             "you averaged the squared error over the coordinates; Eq. 8.39 has the squared norm": ref / d}
 
 
@@ -584,9 +524,10 @@ def mean_loss_function(fn) -> CheckResult:
     summand (N,) of the loss for a reverse-mean prediction (the draft's sigma_l^2), levels ``l`` in 1..L. Slips named:
     the forward variance, no 1/2, the constant kept, unscaled noise, rho for rho^2, the wrong level, a mean over
     coordinates."""
+    from .references import ch08_diffusion as refs
     def judge(out, where, sched, l, x0, z, mu):
         args = (sched.v, sched.rho, l, x0, z, mu)
-        return compare_array(out, _mean_loss(*args), f"the output on {where}", rtol=1e-8, atol=1e-12,
+        return compare_array(out, refs.mean_loss(*args), f"the output on {where}", rtol=1e-8, atol=1e-12,
                              hints=_mean_loss_slips(*args))
 
     cases = [(f"test problem {i + 1} (L = {case[0].v.shape[0] - 1}, N = {case[2].shape[0]}, d = {case[2].shape[1]})",
@@ -648,32 +589,9 @@ def _reverse_step_cases():
     return cases
 
 
-def _reverse_step(sched, l, x, e, z, slip=None):
-    """The step written out here, in the book's (v, rho) notation, with one named slip switched on."""
-    v, lam = sched.v, sched.rho ** 2
-    with np.errstate(all="ignore"):
-        if slip == "ddpm":                        # DDPM's formulas, with alpha-bar read as (v rho)^2
-            abar = (v * sched.rho) ** 2
-            alpha, beta = abar[l] / abar[l - 1], 1.0 - abar[l] / abar[l - 1]
-            if l == 1:
-                return (x - np.sqrt(1.0 - abar[1]) * e) / np.sqrt(abar[1])
-            mean = (x - beta / np.sqrt(1.0 - abar[l]) * e) / np.sqrt(alpha)
-            return mean + np.sqrt(beta * (1.0 - abar[l - 1]) / (1.0 - abar[l])) * z
-        clean = {"as force": v[l] / np.sqrt(lam[l]) * e + x / (v[l] * np.sqrt(lam[l])),
-                 "sign": (x / v[l] + e) / np.sqrt(lam[l]),
-                 "no v": (x - e) / np.sqrt(lam[l])}.get(slip, x / (v[l] * np.sqrt(lam[l])) - e / np.sqrt(lam[l]))
-        gap = lam[l - 1] - lam[l]
-        mean = v[l - 1] * (gap * clean + np.sqrt(lam[l]) * x / v[l]) / np.sqrt(lam[l - 1])
-        var = {"forward": v[l] ** 2 * gap / lam[l - 1]}.get(slip, v[l - 1] ** 2 * gap / lam[l - 1])
-        if l == 1 and slip not in ("noise at 1", "mean at 1"):
-            return clean
-        if l == 1 and slip == "mean at 1":
-            return mean
-        return mean + (var if slip == "variance" else np.sqrt(var)) * z
-
-
 def _reverse_step_slips(sched, l, x, e, z) -> dict:
     """What named wrong derivations return on one problem."""
+    from .references import ch08_diffusion as refs
     names = {
         "noise at 1": "you added noise at the last step (l = 1)",
         "mean at 1": "at the last step (l = 1) you returned the mean of the reverse transition; re-read what the "
@@ -685,7 +603,7 @@ def _reverse_step_slips(sched, l, x, e, z) -> dict:
         "no v": "you left v_l out when you solved Eq. 8.43 for the clean datum",
         "ddpm": "you used DDPM's formulas, which hold only for a variance-preserving schedule (this one is not)",
     }
-    return {text: _reverse_step(sched, l, x, e, z, slip) for slip, text in names.items()}
+    return {text: refs.reverse_step(sched, l, x, e, z, slip) for slip, text in names.items()}
 
 
 def reverse_step_function(fn) -> CheckResult:
@@ -693,8 +611,9 @@ def reverse_step_function(fn) -> CheckResult:
     sampler's state at level l - 1 (N, d). Slips named: noise or the mean at l = 1, the forward variance, a variance
     for an sd, the prediction as a force, with the wrong sign or without v_l, DDPM's formulas on a schedule that is
     not variance preserving."""
+    from .references import ch08_diffusion as refs
     def judge(out, where, sched, l, x, e, z):
-        return compare_array(out, _reverse_step(sched, l, x, e, z), f"x_(l-1) on {where}", rtol=1e-8, atol=1e-10,
+        return compare_array(out, refs.reverse_step(sched, l, x, e, z), f"x_(l-1) on {where}", rtol=1e-8, atol=1e-10,
                              hints=_reverse_step_slips(sched, l, x, e, z))
 
     cases = [(f"test problem {i + 1} (L = {sched.L}, l = {l}, N = {x.shape[0]}, d = {x.shape[1]})",
@@ -709,22 +628,6 @@ def _mixture_drawn(rng, K: int, d: int) -> tuple:
     mu = rng.normal(0.0, 1.5, size=(K, d))
     A = rng.normal(0.0, 0.4, size=(K, d, d))
     return w, mu, A @ np.transpose(A, (0, 2, 1)) + 0.1 * np.eye(d)
-
-
-def _noised_force(mix, s2: float, y: np.ndarray) -> np.ndarray:
-    """Gradient of the log density of the mixture noised by s2, at each row of y."""
-    w, mu, S = mix
-    logs, grads = [], []
-    for k in range(len(w)):
-        C = S[k] + s2 * np.eye(len(mu[k]))
-        diff = y - mu[k]
-        sol = np.linalg.solve(C, diff.T).T
-        logs.append(np.log(w[k]) - 0.5 * np.sum(diff * sol, axis=1) - 0.5 * np.linalg.slogdet(C)[1])
-        grads.append(-sol)
-    logs = np.array(logs)
-    r = np.exp(logs - logs.max(axis=0))
-    r /= r.sum(axis=0)
-    return np.einsum("kn,knd->nd", r, np.array(grads))
 
 
 def _langevin_cases():
@@ -742,28 +645,9 @@ def _langevin_cases():
     return cases
 
 
-def _langevin_run(mix, sigmas, y0, eps, Z, slip=None) -> np.ndarray:
-    """The sampler with the exact noised force, one named slip switched on."""
-    order = range(len(sigmas) - 1, -1, -1) if slip == "reversed" else range(len(sigmas))
-    y = y0.copy()
-    for i in order:
-        s = sigmas[i]
-        if slip == "restart":
-            y = y0.copy()
-        # the optimal noise prediction at this level, turned back into a force (with the slips)
-        e = lambda x: -s * _noised_force(mix, s ** 2, x)  # noqa: E731
-        force = {"sign": lambda x: e(x) / s, "times": lambda x: -s * e(x),
-                 "square": lambda x: -e(x) / s ** 2}.get(slip, lambda x: -e(x) / s)
-        step = {"same": eps, "not squared": eps * s}.get(slip, eps * s ** 2)
-        drift = step / 2 if slip == "slides" else step
-        root = {"slides": np.sqrt(step), "root": np.sqrt(step), "none": 0.0}.get(slip, np.sqrt(2 * step))
-        for t in range(1 if slip == "one step" else Z.shape[1]):
-            y = y + drift * force(y) + root * Z[i, t]
-    return y
-
-
 def _langevin_slips(mix, sigmas, y0, eps, Z) -> dict:
     """What named wrong samplers return on one problem."""
+    from .references import ch08_diffusion as refs
     names = {
         "sign": "your score has the wrong sign: it is built from the noise prediction the wrong way round",
         "times": "you multiplied the noise prediction by sigma_i where the score divides it",
@@ -779,20 +663,7 @@ def _langevin_slips(mix, sigmas, y0, eps, Z) -> dict:
         "reversed": "you ran the levels from the smallest sigma to the largest",
         "one step": "you took one step per level; Z holds n_steps draws for each level",
     }
-    return {text: _langevin_run(mix, sigmas, y0, eps, Z, slip) for slip, text in names.items()}
-
-
-def _eps_hat_for(mix, sigmas):
-    """The optimal noise prediction for the noised mixture at level i (checking its arguments)."""
-    def eps_hat(y, i):
-        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or not 0 <= i < len(sigmas):
-            raise ValueError(f"eps_hat(y, i): i must be a level index, an int from 0 to {len(sigmas) - 1}; got {i!r}.")
-        y = np.asarray(y, dtype=float)
-        if y.ndim != 2 or y.shape[1] != mix[1].shape[1]:
-            raise ValueError(f"eps_hat(y, i): y must have shape (C, {mix[1].shape[1]}); got {y.shape}.")
-        s = float(sigmas[i])
-        return -s * _noised_force(mix, s ** 2, y)
-    return eps_hat
+    return {text: refs.langevin_run(mix, sigmas, y0, eps, Z, slip) for slip, text in names.items()}
 
 
 def annealed_langevin_function(fn) -> CheckResult:
@@ -800,8 +671,9 @@ def annealed_langevin_function(fn) -> CheckResult:
     state (C, d) of annealed Langevin dynamics, ``Z[i, t]`` the draw of step t at level i. Slips named: the score's
     sign or power of sigma, a constant or linear step, the slides' step, no noise, restarts from y0, the levels
     reversed, one step per level."""
+    from .references import ch08_diffusion as refs
     def judge(out, where, eps_hat, sigmas, y0, eps, Z, mix):
-        return compare_array(out, _langevin_run(mix, sigmas, y0, eps, Z), f"the final state on {where}", rtol=1e-7,
+        return compare_array(out, refs.langevin_run(mix, sigmas, y0, eps, Z), f"the final state on {where}", rtol=1e-7,
                              atol=1e-9, hints=_langevin_slips(mix, sigmas, y0, eps, Z))
 
     cases = []
@@ -809,6 +681,6 @@ def annealed_langevin_function(fn) -> CheckResult:
         n_levels, n_steps, C, d = Z.shape
         where = (f"test problem {i + 1} ({n_levels} level{'s' if n_levels > 1 else ''}, {n_steps} "
                  f"step{'s' if n_steps > 1 else ''} each, C = {C}, d = {d})")
-        cases.append((where, (_eps_hat_for(mix, sigmas.copy()), sigmas, y0, eps, Z), mix))
+        cases.append((where, (refs.eps_hat_for(mix, sigmas.copy()), sigmas, y0, eps, Z), mix))
     return check_function("annealed Langevin dynamics from a noise predictor", fn, cases, judge,
                           name="my_annealed_langevin", signature="(eps_hat, sigmas, y0, eps, Z)")
