@@ -52,12 +52,6 @@ def _draw_ar1(rng):
 EX_AR1 = book_or_drawn({"phi": 0.9, "n": 1000}, _draw_ar1, seed=842)
 
 
-def _A(i, j):
-    """Acceptance of the move j -> i."""
-    p, g = EX_MH
-    return min(1.0, p[i] * g[j, i] / (p[j] * g[i, j]))
-
-
 def _merged(hints: dict) -> dict:
     """``hints`` with the descriptions of slips that give the same number joined."""
     out: dict = {}
@@ -74,10 +68,11 @@ def accept_prob(answer) -> CheckResult:
     """Exercise (a), ``ex-8-4-1-accept``: your acceptance probability of a proposed move from state 1 to state 2
     (0-based) under :data:`EX_MH`. Slips named: no proposal correction, either ratio upside down, states counted from
     1."""
+    from .references import ch08_mcmc as refs
     p, g = EX_MH
     hints = _merged({
         "you counted the states from 1 (the move from p_tilde[0] to p_tilde[1]); the statement counts "
-        "from 0": _A(1, 0),
+        "from 0": refs.acceptance(EX_MH, 1, 0),
         "you left out the Hastings factor g(1 | 2) / g(2 | 1); this proposal is not symmetric":
             min(1.0, p[2] / p[1]),
         "you inverted the proposal ratio: the reverse move's probability g(1 | 2) goes in the numerator":
@@ -86,21 +81,15 @@ def accept_prob(answer) -> CheckResult:
             min(1.0, p[1] * g[1, 2] / (p[2] * g[2, 1])),
     })
     return result("MH acceptance of the move 1 -> 2",
-                  compare_scalar(answer, _A(2, 1), "the acceptance probability", rtol=1e-8, hints=hints))
-
-
-def _with_stays(T_off: np.ndarray) -> np.ndarray:
-    """The column-stochastic matrix with the off-diagonal entries of ``T_off``, the rest on the diagonal."""
-    T = np.array(T_off, dtype=float)
-    np.fill_diagonal(T, 0.0)
-    T[np.diag_indices(T.shape[0])] = 1.0 - T.sum(axis=0)
-    return T
+                  compare_scalar(answer, refs.acceptance(EX_MH, 2, 1), "the acceptance probability", rtol=1e-8,
+                                 hints=hints))
 
 
 def mh_matrix(answer) -> CheckResult:
     """Exercise (b), ``ex-8-4-1-matrix``: your column-stochastic (3, 3) transition matrix for :data:`EX_MH` of the
     sampler proposing with ``g`` with the statement's flow. Slips named: Step 2's MH matrix, flows, the acceptance's
     terms exchanged, the acceptance without or with no proposal, a wrong diagonal, a transpose."""
+    from .references import ch08_mcmc as refs
     p, g = EX_MH
     n = len(p)
     T = np.zeros((n, n))
@@ -110,7 +99,7 @@ def mh_matrix(answer) -> CheckResult:
                 s_ij, s_ji = g[i, j] * p[j], g[j, i] * p[i]
                 T[i, j] = s_ij * s_ji / (s_ij + s_ji) / p[j]
         T[j, j] = 1.0 - T[:, j].sum()
-    mh = _with_stays(np.array([[g[i, j] * _A(i, j) for j in range(n)] for i in range(n)]))
+    mh = refs.with_stays(np.array([[g[i, j] * refs.acceptance(EX_MH, i, j) for j in range(n)] for i in range(n)]))
     flow = np.array([[g[i, j] * p[j] * g[j, i] * p[i] / (g[i, j] * p[j] + g[j, i] * p[i]) for j in range(n)]
                      for i in range(n)])
     accept = np.array([[g[j, i] * p[i] / (g[i, j] * p[j] + g[j, i] * p[i]) for j in range(n)] for i in range(n)])
@@ -120,12 +109,12 @@ def mh_matrix(answer) -> CheckResult:
     hints = _merged({
         "you built Step 2's Metropolis-Hastings matrix (the flow min{s_ij, s_ji}); this sampler's flow is "
         "another": mh,
-        "you put the flows T_ij p_j in the matrix, not the transition probabilities": _with_stays(flow),
+        "you put the flows T_ij p_j in the matrix, not the transition probabilities": refs.with_stays(flow),
         "you put the acceptance probabilities in the matrix without the proposal probability of each move":
-            _with_stays(accept),
+            refs.with_stays(accept),
         "you exchanged the two terms of the acceptance: the forward move's s_ij where the reverse move's "
-        "belongs": _with_stays(swapped),
-        "you left the proposal out of the acceptance, as if g were symmetric": _with_stays(no_proposal),
+        "belongs": refs.with_stays(swapped),
+        "you left the proposal out of the acceptance, as if g were symmetric": refs.with_stays(no_proposal),
         "you kept only the proposal's own self-moves on the diagonal: rejected proposals also leave the chain "
         "where it is": T - np.diag(np.diag(T)) + np.diag(np.diag(g) * 1.0),
     })
@@ -152,16 +141,12 @@ def ar1_ess(answer) -> CheckResult:
 EX_STEPS = {"x": 1.2, "small": 0.05, "large": 3.0}
 
 
-def _rw_accept(x, step):
-    """Acceptance of the random-walk proposal x -> x + step for the standard normal target."""
-    return min(1.0, math.exp(-0.5 * ((x + step) ** 2 - x ** 2)))
-
-
 def step_size_claim(answer) -> CheckResult:
     """Exercise (d), ``ex-8-4-1-claim``: your acceptances ``(a_small, a_large)`` of the random-walk proposals of
     :data:`EX_STEPS` for the standard normal target, checked together."""
+    from .references import ch08_mcmc as refs
     x, small, large = EX_STEPS["x"], EX_STEPS["small"], EX_STEPS["large"]
-    expected = np.array([_rw_accept(x, small), _rw_accept(x, large)])
+    expected = np.array([refs.rw_accept(x, small), refs.rw_accept(x, large)])
     hints = {
         "you dropped the factor 1/2 of the Gaussian exponent":
             [min(1.0, math.exp(-((x + d) ** 2 - x ** 2))) for d in (small, large)],
@@ -250,37 +235,21 @@ def _mala_cases():
     return out
 
 
-def _mala_variant(f, x, eps, z, u, *, hastings=True, reverse_at_new=True, reject=True, noise=2.0):
-    """One MALA step written out, one named slip switched on (``noise`` is the variance factor of the proposal)."""
-    log_p, force = f(x)
-    x_new = x + eps * force + np.sqrt(noise * eps) * z
-    log_p_new, force_new = f(x_new)
-
-    def log_g(to, frm, f_frm):
-        r = to - frm - eps * f_frm
-        return -np.sum(r * r, axis=1) / (2 * noise * eps)
-
-    log_r = log_p_new - log_p
-    if hastings:
-        log_r = log_r + log_g(x, x_new, force_new if reverse_at_new else force) - log_g(x_new, x, force)
-    accepted = np.log(u) < log_r if reject else np.ones(len(u), dtype=bool)
-    return np.where(accepted[:, None], x_new, x)
-
-
 def mala_step_function(fn) -> CheckResult:
     """Exercise ``ex-8-4-1-mala-function``: your function ``fn(log_p_and_force, x, step_size, z, u)`` returning the
     states (C, D) after one MALA step of every chain, compared with the library's step on the same draws. Slips
     named: no Hastings factor, the reverse density with the old force, no rejection, the noise sqrt(eps) z."""
+    from .references import ch08_mcmc as refs
     def judge(out, where, f, x, eps, z, u, ref):
         hints = {
             "you left out the Hastings factor g(x | x') / g(x' | x); the Langevin proposal is not symmetric":
-                _mala_variant(f, x, eps, z, u, hastings=False),
+                refs.mala_variant(f, x, eps, z, u, hastings=False),
             "your reverse density g(x | x') used the force at x; it is centred at x' + epsilon f(x')":
-                _mala_variant(f, x, eps, z, u, reverse_at_new=False),
+                refs.mala_variant(f, x, eps, z, u, reverse_at_new=False),
             "you accepted every proposal: that is the unadjusted Langevin step of Eq. 8.44, not MALA":
-                _mala_variant(f, x, eps, z, u, reject=False),
+                refs.mala_variant(f, x, eps, z, u, reject=False),
             "your proposal noise is sqrt(epsilon) z, with the density to match; Eq. 8.44 scales z by "
-            "sqrt(2 epsilon)": _mala_variant(f, x, eps, z, u, noise=1.0),
+            "sqrt(2 epsilon)": refs.mala_variant(f, x, eps, z, u, noise=1.0),
             "every proposal was rejected and no chain moved (exp of a log density near -1000 underflows to 0, "
             "and a ratio 0/0 rejects: compare in logs)": x,
         }
