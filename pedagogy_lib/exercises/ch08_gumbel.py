@@ -61,19 +61,16 @@ def chi_square(answer) -> CheckResult:
     return result("chi-square statistic", compare_scalar(answer, expected, "the statistic", rtol=1e-6, hints=hints))
 
 
-def _normal_pdf(x, mean, sd):
-    return float(np.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)))
-
-
 def gaussian_soft_density(answer) -> CheckResult:
     """Exercise (b), ``ex-8-2-2-density``: your density in y_1 (K = 2) of the soft categorical with standard normal
     perturbations at (EX_Y1, 1 - EX_Y1) for :data:`EX_ETA2` and :data:`EX_S`. Slips named: the Concrete density, the
     log ratio's, one perturbation's spread, unscaled eta, swapped categories, a log."""
+    from .references import ch08_gumbel as refs
     y1, (e1, e2), s = EX_Y1, EX_ETA2, EX_S
     y = np.array([y1, 1 - y1])
     u = float(np.log(y1 / (1 - y1)))
     jac = float(y1 * (1 - y1))
-    expected = _normal_pdf(u, (e1 - e2) / s, np.sqrt(2.0) / s) / jac
+    expected = refs.normal_pdf(u, (e1 - e2) / s, np.sqrt(2.0) / s) / jac
     a = np.exp(EX_ETA2)
     hints = {
         "you used the Gumbel perturbations of the page's density, not standard normal ones": float(
@@ -81,10 +78,10 @@ def gaussian_soft_density(answer) -> CheckResult:
         "you gave the density of the log ratio log(y_1 / y_2); the statement asks for the density of y_1":
             expected * jac,
         "your spread is that of one perturbation, but the log ratio holds the difference of two":
-            _normal_pdf(u, (e1 - e2) / s, 1.0 / s) / jac,
+            refs.normal_pdf(u, (e1 - e2) / s, 1.0 / s) / jac,
         "you did not divide the natural parameters by the softness":
-            _normal_pdf(u, e1 - e2, np.sqrt(2.0) / s) / jac,
-        "you swapped the two categories": _normal_pdf(u, (e2 - e1) / s, np.sqrt(2.0) / s) / jac,
+            refs.normal_pdf(u, e1 - e2, np.sqrt(2.0) / s) / jac,
+        "you swapped the two categories": refs.normal_pdf(u, (e2 - e1) / s, np.sqrt(2.0) / s) / jac,
         "you gave the log density": float(np.log(expected)),
     }
     hints = {text: v for text, v in hints.items() if not np.isclose(v, expected, rtol=1e-4)}
@@ -119,23 +116,10 @@ def kl_uniform(answer) -> CheckResult:
                   compare_array(answer, expected, "the gradient", rtol=1e-6, hints=hints))
 
 
-def _soft(eta, G0, s):
-    """The relaxed samples, one per row of G0."""
-    return _softmax((eta + G0) / s, axis=1)
-
-
 def _one_hot(y):
+    """The one-hot vector of each row's largest entry."""
     out = np.zeros_like(y)
     out[np.arange(y.shape[0]), np.argmax(y, axis=1)] = 1.0
-    return out
-
-
-def _through_jacobian(y, v, s):
-    """v (S, K) multiplied by the softmax Jacobian at each row of y, built in full."""
-    out = np.empty_like(v)
-    for i in range(y.shape[0]):
-        J = (np.diag(y[i]) - np.outer(y[i], y[i])) / s
-        out[i] = J.T @ v[i]
     return out
 
 
@@ -180,11 +164,12 @@ def relaxed_gradient(fn) -> CheckResult:
     """Exercise (d), ``ex-8-2-2-relaxed-gradient``: your function ``fn(eta, G0, s, grad_f, hard)`` returning the
     pathwise gradient estimates (S, K) in eta through the soft categorical (straight-through when ``hard``). Slips
     named: no 1/s, a diagonal Jacobian, no softness, the variants swapped."""
+    from .references import ch08_gumbel as refs
     def judge(out, where, eta, G0, s, grad_f, hard):
-        y = _soft(eta, G0, s)
+        y = refs.relaxed_samples(eta, G0, s)
         at = _one_hot(y) if hard else y
-        expected = _through_jacobian(y, grad_f(at), s)
-        y_unsoftened = _soft(eta, G0, 1.0)
+        expected = refs.through_jacobian(y, grad_f(at), s)
+        y_unsoftened = refs.relaxed_samples(eta, G0, 1.0)
         other = y if hard else _one_hot(y)
         hints = {
             "you left out the factor 1/s of the softmax's derivative (the slip in the draft's derivative)":
@@ -192,11 +177,11 @@ def relaxed_gradient(fn) -> CheckResult:
             "you kept only the diagonal of the Jacobian and dropped its part -y_l y_m / s":
                 y * grad_f(at) / s,
             "you took the softmax of eta + g_0 without dividing by the softness":
-                _through_jacobian(y_unsoftened, grad_f(_one_hot(y_unsoftened) if hard else y_unsoftened), s),
+                refs.through_jacobian(y_unsoftened, grad_f(_one_hot(y_unsoftened) if hard else y_unsoftened), s),
             ("you evaluated the gradient of f at the soft sample; the straight-through variant evaluates it at "
              "the one-hot argmax" if hard else
              "you evaluated the gradient of f at the one-hot argmax; that is the straight-through variant, "
-             "and this problem asks for the relaxed one"): _through_jacobian(y, grad_f(other), s),
+             "and this problem asks for the relaxed one"): refs.through_jacobian(y, grad_f(other), s),
         }
         return compare_array(out, expected, f"your output on {where}", rtol=1e-7, atol=1e-10, hints=hints)
 
