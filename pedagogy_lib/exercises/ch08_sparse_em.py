@@ -110,25 +110,16 @@ def logdet_gradient(G, G2):
     return checker.result(what, problems)
 
 
-def _m_step_with_offset(Y, nu, S, *, use_sigma=True):
-    """The minimizer of the free energy's emission term over C and b together."""
-    N = len(Y)
-    y_bar, nu_bar = Y.mean(0), nu.mean(0)
-    cov_yn = (Y - y_bar).T @ (nu - nu_bar) / N
-    cov_nn = (nu - nu_bar).T @ (nu - nu_bar) / N
-    C = cov_yn @ np.linalg.inv((S.mean(0) if use_sigma else 0.0) + cov_nn)
-    return C, y_bar - C @ nu_bar
-
-
 def m_step(C, b):
     """Exercise 3, ``ex-8-1-m-step``: your M-step updates of C (2, 3) and the emission offset b (2,), learned
     together, for :data:`EX_MSTEP`. Slips named: the page's offset-free update (on raw or centred data), the data's
     mean for b, a sign slip, b fitted to the page's C, no recognition covariances."""
+    from .references import ch08_sparse_em as refs
     Y, nu, S = EX_MSTEP["Y"], EX_MSTEP["nu"], EX_MSTEP["Sigma"]
     N = len(Y)
-    C_ref, b_ref = _m_step_with_offset(Y, nu, S)
+    C_ref, b_ref = refs.m_step_with_offset(Y, nu, S)
     C_page = (Y.T @ nu / N) @ np.linalg.inv(S.mean(0) + nu.T @ nu / N)      # no offset in the model
-    C_ls, b_ls = _m_step_with_offset(Y, nu, S, use_sigma=False)
+    C_ls, b_ls = refs.m_step_with_offset(Y, nu, S, use_sigma=False)
     y_bar, nu_bar = Y.mean(0), nu.mean(0)
     C_hints = {
         "you used the page's update, which assumes the model has no offset: with b in the model, C and b "
@@ -181,28 +172,12 @@ def _em_cases():
     return cases
 
 
-def _em_variant(Y, nu, C, lam, alpha, beta, *, sigma=True, k_for_m=False, old_c=False, trace=True):
-    """One EM iteration given the means, one named slip switched on: (C_new, lam_new), or None if the slip's normal
-    equations are singular."""
-    N, M = Y.shape
-    K = C.shape[1]
-    Sigma = np.linalg.inv(lam * C.T @ C + np.einsum("nk,kj->nkj", alpha * beta / np.cosh(beta * nu) ** 2,
-                                                    np.eye(K)))
-    B = (Sigma.mean(axis=0) if sigma else 0.0) + nu.T @ nu / N
-    if np.linalg.cond(B) > 1e12:
-        return None
-    C_new = np.linalg.solve(B, nu.T @ Y / N).T
-    C_lam = C if old_c else C_new
-    resid = Y - nu @ C_lam.T
-    err = np.sum(resid * resid) / N + (np.einsum("mk,nkj,mj->", C_lam, Sigma, C_lam) / N if trace else 0.0)
-    return C_new, (K if k_for_m else M) / err
-
-
 def em_step_function(fn) -> checker.CheckResult:
     """Exercise 4, ``ex-8-1-em-function``: your function ``fn(Y, nu, C, lam, alpha, beta)`` returning ``(C_new,
     lam_new)`` of one EM iteration given the E step's means, compared with the library's M step after the precisions
     of Eq. 8.11. Slips named: no recognition covariances, K for M (the draft's normalizer), the old C in the noise
     update, the trace term left out."""
+    from .references import ch08_sparse_em as refs
     slips = {"you left the recognition covariances Sigma_n out of the M step (least squares on the means)":
              {"sigma": False},
              "your noise update divides by K; the emission's normalizer (M/2) log(tau/lambda) counts the M "
@@ -214,7 +189,7 @@ def em_step_function(fn) -> checker.CheckResult:
         problems = checker.tuple_problems(out, 2, "the pair (C_new, lam_new)", where)
         if problems:
             return problems
-        wrong = {text: _em_variant(Y, nu, C, lam, alpha, beta, **kw) for text, kw in slips.items()}
+        wrong = {text: refs.em_variant(Y, nu, C, lam, alpha, beta, **kw) for text, kw in slips.items()}
         wrong = {text: v for text, v in wrong.items() if v is not None}
         return (checker.compare_array(out[0], ref[0], f"C_new on {where}", rtol=1e-7, atol=1e-10,
                                       hints={t: v[0] for t, v in wrong.items()})
