@@ -41,21 +41,18 @@ EX_MODEL = book_or_drawn({"C": np.array([[1.0, 0.5], [0.3, -1.2], [0.8, 0.8], [-
 EX_BAYES = {"prior": np.array([0.5, 0.3, 0.2]), "likelihood": np.array([0.1, 0.4, 0.7])}
 
 
-def _kl_to_prior(mu, s, tau):
-    return 0.5 * float(np.sum((mu ** 2 + s ** 2) / tau ** 2 - 1.0 - np.log(s ** 2) + np.log(tau ** 2)))
-
-
 def kl_from_prior(answer) -> CheckResult:
     """Exercise (a), ``ex-8-4-3-kl``: your KL of the factorized Gaussian q of :data:`EX_Q` from the prior N(0, tau^2
     I), tau = EX_Q["tau"], in nats. Slips named: the standard normal prior, tau or s read as variances, no factor 1/2,
     the other direction."""
+    from .references import ch08_vae as refs
     mu, s, tau = EX_Q["mu"], EX_Q["s"], EX_Q["tau"]
-    expected = _kl_to_prior(mu, s, tau)
+    expected = refs.kl_to_prior(mu, s, tau)
     hints = {
         "you used the standard normal N(0, I) as the prior; this prior has standard deviation tau":
-            _kl_to_prior(mu, s, 1.0),
-        "you read tau as a variance; it is the prior's standard deviation": _kl_to_prior(mu, s, np.sqrt(tau)),
-        "you read s as variances; EX_Q[\"s\"] holds standard deviations": _kl_to_prior(mu, np.sqrt(s), tau),
+            refs.kl_to_prior(mu, s, 1.0),
+        "you read tau as a variance; it is the prior's standard deviation": refs.kl_to_prior(mu, s, np.sqrt(tau)),
+        "you read s as variances; EX_Q[\"s\"] holds standard deviations": refs.kl_to_prior(mu, np.sqrt(s), tau),
         "you left out the factor 1/2": 2.0 * expected,
         "you computed the other direction, D_KL{prior || q}":
             0.5 * float(np.sum((tau ** 2 + mu ** 2) / s ** 2 - 1.0 + np.log(s ** 2) - np.log(tau ** 2))),
@@ -117,56 +114,23 @@ def _vae_cases():
     return cases
 
 
-def _vae_variant(C, c, sigma2, Y, nu, log_s, Z, *, spread="s", var_as_sd=False, constant=True, kl_sign=1.0,
-                 kl_log2=True):
-    """The one-sample objective per datum and its gradients, one named slip switched on."""
-    N, K = nu.shape
-    L = C.shape[0]
-    s = np.exp(log_s)
-    v = sigma2 ** 2 if var_as_sd else sigma2
-    # how the draw enters the sample, and the sample's derivative in log s
-    if spread == "s":
-        x, dx = nu + s * Z, s * Z
-    elif spread == "s2":
-        x, dx = nu + s * s * Z, 2.0 * s * s * Z
-    else:                                                     # the mean alone
-        x, dx = nu.copy(), np.zeros_like(nu)
-    est, g_nu, g_ls = np.zeros(N), np.zeros((N, K)), np.zeros((N, K))
-    for n in range(N):
-        rec = 0.0
-        g_x = np.zeros(K)
-        for l in range(L):
-            resid = Y[n, l] - c[l] - sum(C[l, k] * x[n, k] for k in range(K))
-            rec += -0.5 * resid ** 2 / v - (0.5 * np.log(2.0 * np.pi * v) if constant else 0.0)
-            g_x += resid * C[l] / v
-        kl, g_kl_nu, g_kl_ls = 0.0, np.zeros(K), np.zeros(K)
-        for k in range(K):
-            var = s[n, k] ** 2
-            kl += 0.5 * (nu[n, k] ** 2 + var - 1.0 - (2.0 if kl_log2 else 1.0) * log_s[n, k])
-            g_kl_nu[k] = nu[n, k]
-            g_kl_ls[k] = var - (1.0 if kl_log2 else 0.5)
-        est[n] = rec - kl_sign * kl
-        g_nu[n] = g_x - kl_sign * g_kl_nu
-        g_ls[n] = g_x * dx[n] - kl_sign * g_kl_ls
-    return est, g_nu, g_ls
-
-
 def _vae_slips(C, c, sigma2, Y, nu, log_s, Z):
     """Named wrong derivations: hints for the estimate, the gradient in nu and the gradient in log s."""
+    from .references import ch08_vae as refs
     s2 = np.exp(2.0 * log_s)
-    ref_est, ref_nu, ref_ls = _vae_variant(C, c, sigma2, Y, nu, log_s, Z)
+    ref_est, ref_nu, ref_ls = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z)
     closed_resid = Y - c - nu @ C.T
     closed = (-0.5 * C.shape[0] * np.log(2.0 * np.pi * sigma2)
               - (np.sum(closed_resid ** 2, axis=1) + s2 @ np.sum(C ** 2, axis=0)) / (2.0 * sigma2)
               - 0.5 * np.sum(nu ** 2 + s2 - 1.0 - 2.0 * log_s, axis=1))
     closed_nu = closed_resid @ C / sigma2 - nu
     closed_ls = -s2 * np.sum(C ** 2, axis=0) / sigma2 - s2 + 1.0
-    sq = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, spread="s2")
-    mean_only = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, spread="mean")
-    as_sd = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, var_as_sd=True)
-    plus = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, kl_sign=-1.0)
-    kl_log = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, kl_log2=False)
-    no_const = _vae_variant(C, c, sigma2, Y, nu, log_s, Z, constant=False)
+    sq = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, spread="s2")
+    mean_only = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, spread="mean")
+    as_sd = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, var_as_sd=True)
+    plus = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, kl_sign=-1.0)
+    kl_log = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, kl_log2=False)
+    no_const = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, constant=False)
     g_x = ref_nu + nu                                         # the reconstruction's gradient in the sample
     s = np.exp(log_s)
     closed_msg = ("you computed Step 1's closed-form ELBO (the average over draws) and its gradients; the "
@@ -193,8 +157,9 @@ def vae_estimate_function(fn) -> CheckResult:
     g_nu, g_log_s)``: each datum's one-sample ELBO (N,) and its gradients in nu and log s (N, K). Slips named: the
     closed form, a wrong sample, sigma2 as an sd, the KL added, mis-logged or ungraded, no constant, no pathwise term,
     a gradient in s."""
+    from .references import ch08_vae as refs
     def judge(out, where, *case):
-        ref = _vae_variant(*case)
+        ref = refs.vae_variant(*case)
         problems = tuple_problems(out, 3, "the triple (elbo, g_nu, g_log_s)", where)
         if problems:
             return problems
