@@ -33,19 +33,16 @@ EX_LAMBDA = book_or_drawn(np.array([[2.0, -0.8, 0.3], [-0.8, 1.5, -0.4], [0.3, -
 EX_SIGMA = book_or_drawn(np.array([[1.0, 0.6, -0.2], [0.6, 2.0, 0.5], [-0.2, 0.5, 0.7]]),
                          lambda rng: _spd(rng, 0.5, 2.2), seed=8442)
 
-def _pairs(Lam) -> float:
-    """log(1e-6) / log(rho^2) for a 2 x 2 precision: the pairs of parallel updates, before rounding."""
-    return math.log(1e-6) / math.log(Lam[0, 1] ** 2 / (Lam[0, 0] * Lam[1, 1]))
-
 
 def _draw_lambda2(rng):
     """A 2 x 2 precision like EX_LAMBDA2 with a pair count not near a whole number."""
+    from .references import ch08_vi as refs
     while True:
         a, b = np.round(rng.uniform(0.5, 3.0, 2), 1)
         off = round(float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 0.95) * math.sqrt(a * b)), 1)
         Lam = np.array([[a, off], [off, b]]) + 0.0
         rho2 = off ** 2 / (a * b)
-        if a != b and 0.36 <= rho2 <= 0.9025 and 0.05 < _pairs(Lam) % 1 < 0.95 and abs(off) >= min(a, b):
+        if a != b and 0.36 <= rho2 <= 0.9025 and 0.05 < refs.pairs(Lam) % 1 < 0.95 and abs(off) >= min(a, b):
             return Lam
 
 
@@ -53,28 +50,20 @@ def _draw_lambda2(rng):
 EX_LAMBDA2 = book_or_drawn(np.array([[2.0, -1.2], [-1.2, 1.0]]), _draw_lambda2, seed=8443)
 
 
-def _kl(m_q, S_q, m_p, S_p) -> float:
-    """D_KL{N(m_q, S_q) || N(m_p, S_p)}."""
-    m_q, m_p = np.asarray(m_q, float), np.asarray(m_p, float)
-    d = m_p - m_q
-    P = np.linalg.inv(S_p)
-    return 0.5 * float(np.trace(P @ S_q) + d @ P @ d - m_q.size
-                       + np.linalg.slogdet(S_p)[1] - np.linalg.slogdet(S_q)[1])
-
-
 def mean_field_kl(answer) -> CheckResult:
     """Exercise (a), ``ex-8-4-mean-field``: your minimum over factorized Gaussians q of D_KL{q || p} for the target
     with precision :data:`EX_LAMBDA`, in nats. Slips named: the other direction's optimum, the KL reversed, no factor
     1/2."""
+    from .references import ch08_vi as refs
     Lam = EX_LAMBDA
     Sigma = np.linalg.inv(Lam)
     mu = np.zeros(3)
-    expected = _kl(mu, np.diag(1.0 / np.diag(Lam)), mu, Sigma)
+    expected = refs.kl(mu, np.diag(1.0 / np.diag(Lam)), mu, Sigma)
     hints = {
         "you gave the factors the marginal variances, which minimize the other direction":
-            _kl(mu, np.diag(np.diag(Sigma)), mu, Sigma),
+            refs.kl(mu, np.diag(np.diag(Sigma)), mu, Sigma),
         "you evaluated the divergence in the other order, D_KL{p || q}":
-            _kl(mu, Sigma, mu, np.diag(1.0 / np.diag(Lam))),
+            refs.kl(mu, Sigma, mu, np.diag(1.0 / np.diag(Lam))),
         "you left out the factor 1/2 in front of the Gaussian KL": 2.0 * expected,
     }
     return result("D_KL{q* || p} for EX_LAMBDA",
@@ -84,14 +73,15 @@ def mean_field_kl(answer) -> CheckResult:
 def forward_kl_minimum(answer) -> CheckResult:
     """Exercise (b), ``ex-8-4-forward-kl``: your minimum over factorized Gaussians q of D_KL{p || q} for the target
     with covariance :data:`EX_SIGMA`, in nats. Slips named: the mean-field factors, the KL reversed, no factor 1/2."""
+    from .references import ch08_vi as refs
     S = EX_SIGMA
     mu = np.zeros(3)
-    expected = _kl(mu, S, mu, np.diag(np.diag(S)))
+    expected = refs.kl(mu, S, mu, np.diag(np.diag(S)))
     mf_diag = np.diag(1.0 / np.diag(np.linalg.inv(S)))
     hints = {
-        "you used the mean-field factors, which minimize the other direction": _kl(mu, S, mu, mf_diag),
+        "you used the mean-field factors, which minimize the other direction": refs.kl(mu, S, mu, mf_diag),
         "you evaluated the divergence in the other order, D_KL{q || p}":
-            _kl(mu, np.diag(np.diag(S)), mu, S),
+            refs.kl(mu, np.diag(np.diag(S)), mu, S),
         "you left out the factor 1/2 in front of the Gaussian KL": 2.0 * expected,
     }
     return result("D_KL{p || q*} for EX_SIGMA",
@@ -101,12 +91,13 @@ def forward_kl_minimum(answer) -> CheckResult:
 def cavi_sweeps(answer) -> CheckResult:
     """Exercise (c), ``ex-8-4-cavi-sweeps``: the number of parallel CAVI updates after which the error of the means is
     a million times smaller, target precision :data:`EX_LAMBDA2`, a whole number. A few common slips are named."""
+    from .references import ch08_vi as refs
     title = "parallel CAVI updates"
     k, problems = as_integer(answer, "the number of updates")
     if problems:
         return result(title, problems)
     Lam = EX_LAMBDA2
-    x = _pairs(Lam)
+    x = refs.pairs(Lam)
     expected = 2 * math.ceil(x)
     if k == expected:
         return result(title, [])
@@ -151,20 +142,11 @@ def _sweep_cases():
     return cases
 
 
-def _gauss_seidel(mu, Lam, m, *, keep_own=False, sign=1.0, divide=True, order=None):
-    """One sweep of coordinate updates from the newest means, the named slips as options."""
-    m = np.array(m, dtype=float)
-    D = mu.size
-    for j in (range(D) if order is None else order):
-        r = sum(Lam[j, k] * (m[k] - mu[k]) for k in range(D) if keep_own or k != j)
-        m[j] = mu[j] - sign * (r / Lam[j, j] if divide else r)
-    return m
-
-
 def cavi_sweep(fn) -> CheckResult:
     """Exercise (d), ``ex-8-4-cavi-sweep``: your function ``fn(mu, Lam, m)`` returning the means (D,) after one CAVI
     sweep in order over the coordinates, for the Gaussian target of Step 4. Slips named: all coordinates at once, the
     own coordinate in the sum, a flipped correction, no division by the diagonal, the reverse order, the fixed point."""
+    from .references import ch08_vi as refs
     def judge(out, where, mu, Lam, m):
         off = Lam - np.diag(np.diag(Lam))
         hints = {
@@ -172,15 +154,15 @@ def cavi_sweep(fn) -> CheckResult:
             "coordinate at a time, each from the newest means of the others":
                 mu - off @ (m - mu) / np.diag(Lam),
             "you kept the term k = j in the sum; the update of m_j uses the other coordinates only":
-                _gauss_seidel(mu, Lam, m, keep_own=True),
-            "you added the correction instead of subtracting it": _gauss_seidel(mu, Lam, m, sign=-1.0),
-            "you did not divide the correction by Lambda_jj": _gauss_seidel(mu, Lam, m, divide=False),
+                refs.gauss_seidel(mu, Lam, m, keep_own=True),
+            "you added the correction instead of subtracting it": refs.gauss_seidel(mu, Lam, m, sign=-1.0),
+            "you did not divide the correction by Lambda_jj": refs.gauss_seidel(mu, Lam, m, divide=False),
             "you swept the coordinates from last to first; the exercise asks for the order 1, 2, ..., D":
-                _gauss_seidel(mu, Lam, m, order=range(mu.size - 1, -1, -1)),
+                refs.gauss_seidel(mu, Lam, m, order=range(mu.size - 1, -1, -1)),
             "you returned the fixed point mu; one sweep from m does not reach it when the coordinates are "
             "correlated": mu,
         }
-        return compare_array(out, _gauss_seidel(mu, Lam, m), f"your output on {where}", rtol=1e-8, atol=1e-10,
+        return compare_array(out, refs.gauss_seidel(mu, Lam, m), f"your output on {where}", rtol=1e-8, atol=1e-10,
                              hints=hints)
 
     cases = _sweep_cases()
