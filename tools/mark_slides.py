@@ -14,6 +14,11 @@ the cells a simple rule selects:
   ``equation``, ``gather`` or ``multline`` environment), leaving out exercises and solutions. In
   these notebooks a displayed equation is a step of a derivation; the deck shows the cell's
   displayed equations under the cell's section heading and keeps its prose as speaker notes.
+* **formulas**: every Markdown cell without a displayed equation that states at least
+  :data:`KEY_FORMULAS` formulas inline (``$...$`` with ``=``, ``\\propto`` or ``\\approx``, at least
+  :data:`FORMULA_CHARS` characters long), leaving out exercises and solutions. Such a cell derives
+  in running text (a list of schedules, the steps of backpropagation); the deck shows its formulas
+  displayed, one a row, under the cell's section heading, with the prose as speaker notes.
 * **figures**: every code cell that calls one of the display helpers (``show``, ``animate``,
   ``interactive_plot``) at its top level, or a function defined in the notebook that calls one,
   leaving out cells removed from the page. Every figure of the
@@ -49,7 +54,15 @@ _DEF = re.compile(r"^def\s+(\w+)\s*\(", re.M)
 #: The Markdown cell that sums a section up.
 SUMMARY = re.compile(r"^\s*#{2,3}\s+What to remember\b", re.M)
 SLIDE_MARK = {"slide_type": "slide"}
-ROLES = ("goals", "equations", "figure", "try-it", "summary")
+ROLES = ("goals", "equations", "formulas", "figure", "try-it", "summary")
+#: Inline maths (``$...$``, not ``$$``).
+INLINE_MATH = re.compile(r"(?<![$\\])\$(?!\$)((?:\\.|[^$\\])+)\$")
+#: A formula, not a symbol: a relation between two sides.
+_RELATION = re.compile(r"=|\\propto\b|\\approx\b")
+#: Fewest inline formulas that make a cell without displays a slide of formulas.
+KEY_FORMULAS = 6
+#: Shortest formula (characters other than white space) that counts.
+FORMULA_CHARS = 8
 
 
 def source(cell: dict) -> str:
@@ -64,6 +77,16 @@ def _tags(cell: dict) -> set:
 def _is_exercise_or_solution(cell: dict) -> bool:
     text = source(cell)
     return "exercise" in cell.get("metadata", {}) or re.search(r"[:`]{3,}\{(?:exercise|solution)", text) is not None
+
+
+def key_formulas(text: str) -> list[str]:
+    """The formulas a Markdown cell states inline, in order, each once (see **formulas** above)."""
+    out = []
+    for m in INLINE_MATH.finditer(text):
+        tex = " ".join(m.group(1).split())
+        if _RELATION.search(tex) and len(tex.replace(" ", "")) >= FORMULA_CHARS and tex not in out:
+            out.append(tex)
+    return out
 
 
 def _code_without_comments(text: str) -> str:
@@ -126,6 +149,8 @@ def roles(nb: dict) -> dict[int, str]:
                 found[i] = "summary"
             elif DISPLAY_MATH.search(text):
                 found[i] = "equations"
+            elif len(key_formulas(text)) >= KEY_FORMULAS:
+                found[i] = "formulas"
         elif i in figures:
             found[i] = "figure"
     return dict(sorted(found.items()))
