@@ -13,11 +13,25 @@ marked cell becomes slides by its role:
 * the title and goals cell: a title slide (with the credit and a link to the page) and a slide of
   the learning goals;
 * a cell with displayed equations: its displayed equations under the cell's section heading, a few
-  rows a slide, with the cell's prose as speaker notes;
+  rows a slide, each led by the sentence before it when that is short, with the cell's prose as
+  speaker notes; every displayed equation of the cell, in the page's order;
+* a cell that derives in running text, without a display (``formulas`` in ``tools/mark_slides.py``,
+  or a Markdown cell marked by hand): its inline formulas displayed, those of one list item or
+  paragraph side by side, under its bold label, with the cell's prose as speaker notes;
 * a figure cell: each figure it draws, as its static image (the default view of an interactive
   figure), an animation as its player; the prose before it as speaker notes, and its alt text;
 * the first exercise: a "Try it" slide with the statement and a link to the exercise on the page;
 * the "What to remember" cell: the closing slide.
+
+Text is escaped for HTML wherever it goes: Markdown cells are rendered by nbconvert's Markdown
+renderer (which escapes text and keeps ``$...$`` and ``$$...$$`` for MathJax, a ``<`` in maths as
+``&lt;``, which MathJax reads back as ``<``), and the HTML written here (a lead-in sentence, a
+caption, a note) is made by the same renderer or escaped. **Speaker notes** are sentences to say:
+the cell's prose without headings and displays, without the sentences that point to the book's code
+(a module of ``pedagogy_lib``, the equation index) and not opening with a code name, cut at a
+sentence; written as HTML, each formula in a ``span.deck-math``, which ``deck.js`` turns into MathML
+with MathJax's TeX input and the book's macros (reveal.js's speaker view shows a note's HTML in a
+window without MathJax; the browser draws MathML itself).
 
 reveal.js (vendored in ``_ext/vendor/reveal.js``, MIT) and the deck's style and script are copied
 into ``_slides/``; MathJax is the site's own (``_static/mathjax``, see ``accessible_site.py``) with
@@ -168,6 +182,44 @@ def lead_ins(text: str) -> list[str]:
     return out
 
 
+_LABEL = re.compile(r"^\s*(?:[-*+]\s+|\d+\.\s+)?\*\*(.+?)\*\*")
+
+
+#: Widest row of inline formulas shown side by side (in symbols, roughly: :func:`_width`).
+FORMULA_ROW_WIDTH = 48
+
+
+def _width(tex: str) -> int:
+    """About how many symbols wide a formula is: a command counts one, braces, scripts marks and
+    spaces none."""
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^\s]", lambda m: "x" if m.group(0).startswith("\\") else "", tex))
+
+
+def formula_rows(text: str) -> tuple[list[str], list[str]]:
+    """A cell's inline formulas (``mark_slides.key_formulas``) as displayed equations, in order: the
+    formulas of one list item or paragraph side by side (a few to a row), each row led by the bold
+    label of its item or paragraph, if it has one, else by nothing."""
+    marks = _marks()
+    rows_, leads, seen = [], [], set()
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.)\s)", myst_to_markdown(text)):
+        label = _LABEL.match(block)
+        lead = plain(label.group(1)).rstrip(".:") + ":" if label else ""
+        row: list[str] = []
+        for tex in marks.key_formulas(block):
+            if tex in seen:
+                continue
+            seen.add(tex)
+            if row and sum(map(_width, row)) + _width(tex) > FORMULA_ROW_WIDTH:
+                rows_.append(row)
+                leads.append(lead)
+                row, lead = [], ""
+            row.append(tex)
+        if row:
+            rows_.append(row)
+            leads.append(lead)
+    return ["$$\n" + ",\\qquad ".join(row) + "\n$$" for row in rows_], leads
+
+
 def rows(equation: str) -> int:
     """Rows an equation takes on a slide: its line breaks, and a bit more for fractions and sums."""
     tall = len(re.findall(r"\\(?:frac|dfrac|sum|prod|int|begin\{[bp]?matrix\})", equation))
@@ -175,14 +227,64 @@ def rows(equation: str) -> int:
 
 
 def prose(text: str, limit: int = NOTE_CHARS) -> str:
-    """A cell's prose for speaker notes: without headings and displayed equations, cut at a sentence."""
+    """A cell's prose for speaker notes: without headings and displayed equations, without the
+    sentences that point to the book's code, cut at a sentence (never inside maths)."""
     body = _HEADING.sub("", _DISPLAY.sub(" [equation on the slide] ", myst_to_markdown(text)))
-    body = re.sub(r"\n{3,}", "\n\n", body).strip()
+    paragraphs = [_spoken(p) for p in re.split(r"\n\s*\n", body)]
+    paragraphs = [p for p in paragraphs if p.strip()]
+    while paragraphs and _CODE_FIRST.match(paragraphs[0]):          # open with the idea, not the code
+        rest = sentences(paragraphs[0])[1:]
+        paragraphs[0] = " ".join(rest)
+        if not paragraphs[0].strip():
+            paragraphs.pop(0)
+    body = "\n\n".join(p.strip() for p in paragraphs)
     if len(body) <= limit:
         return body
-    cut = body[:limit]
-    end = max(cut.rfind(". "), cut.rfind(".\n"))
-    return (cut[:end + 1] if end > limit // 2 else cut) + " ..."
+    masked = _mask(body)
+    ends = [m.end() for m in _SENTENCE_END.finditer(masked[:limit + 1])]
+    end = max((e for e in ends if e > limit // 2), default=None)
+    if end is None:                                 # no sentence ends in the second half: a word
+        end = masked.rfind(" ", 0, limit)
+        return body[:end].rstrip() + " ..." if end > 0 and "\x00" not in masked[end - 1:end + 1] else body
+    return body[:end].rstrip() + " ..."
+
+
+#: Inline and displayed maths of Markdown (``$...$``, ``$$...$$``).
+_MATHS = re.compile(r"\$\$.+?\$\$|\$(?:\\.|[^$\\])+\$", re.S)
+#: Where a sentence ends: a full stop, question or exclamation mark (and a closing bracket or quote)
+#: before white space and a capital, a bracket, a quote, bold or maths.
+_SENTENCE_END = re.compile(r"[.!?][)\"'*]*(?=\s+[A-Z(\"*$`\[]|\s*$)")
+#: A sentence about the book's code, not about the idea: it names a module of the library, or the
+#: equation index (which lists the code of each equation).
+_CODE_TALK = re.compile(r"pedagogy_lib|equation index", re.I)
+#: A paragraph that opens with a code identifier (after an optional bold lead).
+_CODE_FIRST = re.compile(r"\s*(?:\*\*[^*]+\*\*\s*)?`")
+
+
+def _mask(text: str) -> str:
+    """``text`` with its maths and the full stops of abbreviations blanked out, same length (so that
+    positions found in it are positions in ``text``)."""
+    text = _MATHS.sub(lambda m: "\x00" * len(m.group(0)), text)
+    return _ABBREVIATION.sub(lambda a: a.group(0).replace(".", "\x01"), text)
+
+
+def sentences(paragraph: str) -> list[str]:
+    """The sentences of a paragraph of Markdown (a full stop inside maths or after an abbreviation
+    ends none)."""
+    masked, out, start = _mask(paragraph), [], 0
+    for m in _SENTENCE_END.finditer(masked):
+        out.append(paragraph[start:m.end()].strip())
+        start = m.end()
+    out.append(paragraph[start:].strip())
+    return [s for s in out if s]
+
+
+def _spoken(paragraph: str) -> str:
+    """A paragraph of a note without its sentences about the book's code (a list or a table: without
+    its lines about the code)."""
+    if re.match(r"\s*(?:[-*+] |\d+\. |\|)", paragraph):
+        return "\n".join(line for line in paragraph.splitlines() if not _CODE_TALK.search(line))
+    return " ".join(s for s in sentences(" ".join(paragraph.split())) if not _CODE_TALK.search(s))
 
 
 def plain(text: str) -> str:
@@ -307,23 +409,82 @@ _LIST = re.compile(r"(?:^[-*] .*(?:\n(?![-*] |\s*\n).*)*\n?)+", re.M)
 def _md(text: str, slide_type: str = "-") -> dict:
     import nbformat
 
-    cell = nbformat.v4.new_markdown_cell(text)
-    cell.metadata["slideshow"] = {"slide_type": slide_type}
-    return cell
-
-
-def _notes(text: str) -> dict | None:
-    text = text.strip()
-    return _md(text, "notes") if text else None
+    # built as the dicts nbformat.v4's constructors make, without their schema check (the decks of a
+    # whole book are checked in seconds by the tests, and the cells here are valid by construction)
+    return nbformat.from_dict({"cell_type": "markdown", "metadata": {"slideshow": {"slide_type": slide_type}},
+                               "source": text})
 
 
 def _html_cell(markup: str, slide_type: str = "-") -> dict:
     import nbformat
 
-    cell = nbformat.v4.new_code_cell("")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": markup})]
-    cell.metadata["slideshow"] = {"slide_type": slide_type}
-    return cell
+    return nbformat.from_dict({"cell_type": "code", "execution_count": None,
+                               "metadata": {"slideshow": {"slide_type": slide_type}}, "source": "",
+                               "outputs": [{"output_type": "display_data", "data": {"text/html": markup},
+                                            "metadata": {}}]})
+
+
+def markdown_html(text: str) -> str:
+    """Markdown as HTML, by the renderer nbconvert uses for the deck's Markdown cells: text is escaped
+    (a ``<`` becomes ``&lt;``, in maths too, which MathJax reads back as ``<``) and ``$...$`` and
+    ``$$...$$`` are kept for MathJax."""
+    global _MARKDOWN
+    if _MARKDOWN is None:
+        from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+        _MARKDOWN = MarkdownWithMath(renderer=IPythonRenderer(escape=False))   # as markdown2html_mistune
+    return _MARKDOWN.render(text).strip()
+
+
+_MARKDOWN = None
+
+
+def _lead_html(lead: str) -> str:
+    """The sentence that leads into a displayed equation, as an HTML block of the slide's Markdown
+    (rendered here: Markdown inside an HTML block is not rendered, and not escaped either)."""
+    body = markdown_html(lead).replace("\n\n", "\n")
+    single = re.fullmatch(r"<p>(.*)</p>", body, re.S)
+    return f'<p class="deck-lead">{single.group(1)}</p>' if single else f'<div class="deck-lead">{body}</div>'
+
+
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+
+
+def note_html(text: str) -> str:
+    """A speaker note as HTML: the Markdown rendered and escaped, each formula in a
+    ``<span class="deck-math">`` (``\\(...\\)``, or ``\\[...\\]`` for a display) that ``deck.js``
+    turns into MathML with MathJax's TeX input and the book's macros. The speaker view shows a note's
+    HTML as it is, without MathJax, and the browser draws MathML itself."""
+    out, skip = [], 0
+    for part in _TAG_OR_TEXT.split(markdown_html(text)):
+        if part.startswith("<"):
+            name = re.match(r"</?\s*(\w+)", part)
+            if name and name.group(1).lower() in ("code", "pre"):
+                skip += -1 if part.startswith("</") else 1
+            out.append(part)
+        elif skip:
+            out.append(part)
+        else:
+            out.append(_NOTE_MATHS.sub(_math_span, part))
+    return '<div class="deck-notes">' + "".join(out) + "</div>"
+
+
+#: A formula of a note and the punctuation after it (kept on its line: the speaker view has no
+#: style of the deck's, so the span says so itself).
+_NOTE_MATHS = re.compile(f"({_MATHS.pattern})([.,;:!?)]*)", re.S)
+
+
+def _math_span(m: re.Match) -> str:
+    tex, after = m.group(1), m.group(2)
+    if tex.startswith("$$"):
+        return f'<span class="deck-math deck-display">\\[{tex[2:-2].strip()}\\]</span>{after}'
+    span = f'<span class="deck-math">\\({tex[1:-1].strip()}\\)</span>'
+    return f'<span style="white-space: nowrap">{span}{after}</span>' if after else span
+
+
+def _notes(text: str) -> dict | None:
+    text = text.strip()
+    return _html_cell(note_html(text), "notes") if text else None
 
 
 def _exercise_label(text: str) -> str | None:
@@ -403,9 +564,11 @@ def make_deck(nb: dict, docname: str, credit: str) -> Deck | None:
                     _notes(prose(body.replace(goals.group(0), ""))))
             else:
                 add(_md(f"## {heading('What you will learn')}\n\n{body}", "slide"))
-        elif role == "equations":
-            equations = displayed_equations(text)
-            leads = lead_ins(text)
+        elif role in ("equations", "formulas") or (role == "text" and marks.key_formulas(text)):
+            if role == "equations":
+                equations, leads = displayed_equations(text), lead_ins(text)
+            else:                                 # formulas stated inline: each shown displayed
+                equations, leads = formula_rows(text)
             own = _HEADING.search(text)
             head = plain(own.group(2)) if own and text.lstrip().startswith("#") else heads[i]
             groups, size = [[]], 0
@@ -414,7 +577,7 @@ def make_deck(nb: dict, docname: str, credit: str) -> Deck | None:
                 if groups[-1] and size + r > ROWS_PER_SLIDE:
                     groups.append([])
                     size = 0
-                groups[-1].append(f'<p class="deck-lead">{lead}</p>\n\n{eq}' if lead else eq)
+                groups[-1].append(f"{_lead_html(lead)}\n\n{eq}" if lead else eq)
                 size += r
             for k, group in enumerate(groups):
                 name = heading(head)
@@ -424,7 +587,7 @@ def make_deck(nb: dict, docname: str, credit: str) -> Deck | None:
             figs = figures_of.get(i, [])
             j = next((j for j in range(i - 1, -1, -1) if cells[j].get("cell_type") == "markdown"), None)
             # the prose before the figure, unless an equation slide has it as its notes already
-            before = marks.source(cells[j]) if j is not None and rule.get(j) != "equations" else ""
+            before = marks.source(cells[j]) if j is not None and rule.get(j) not in ("equations", "formulas") else ""
             for fig in figs:
                 caption = ""
                 if fig.kind == "interactive":
@@ -450,7 +613,10 @@ def make_deck(nb: dict, docname: str, credit: str) -> Deck | None:
             add(_md(myst_to_markdown(text), "slide"))
     import nbformat
 
-    deck_nb = nbformat.v4.new_notebook(cells=out, metadata={"language_info": {"name": "python"}})
+    for k, cell in enumerate(out):
+        cell["id"] = f"deck-{k}"                # unique, and the same at every build
+    deck_nb = nbformat.from_dict({"cells": out, "metadata": {"language_info": {"name": "python"}},
+                                  "nbformat": 4, "nbformat_minor": 5})
     return Deck(docname, title, deck_nb)
 
 
@@ -498,8 +664,9 @@ def reveal_options() -> dict:
 
 def deck_mathjax_config(book_config: dict | None) -> dict:
     """The book's MathJax configuration (its macros, its menu settings) for Markdown read by MathJax
-    itself: ``$...$`` and ``$$...$$`` delimiters, and no typesetting of speaker notes (the speaker
-    view shows them as written)."""
+    itself: ``$...$`` and ``$$...$$`` delimiters, and no typesetting of speaker notes: the speaker
+    view shows a note's HTML without MathJax, so ``deck.js`` turns the formulas of the notes into
+    MathML (``MathJax.tex2mml``, with the same macros) instead."""
     mj = copy.deepcopy(book_config or {})
     tex = mj.setdefault("tex", {})
     tex.update({"inlineMath": [["$", "$"], ["\\(", "\\)"]], "displayMath": [["$$", "$$"], ["\\[", "\\]"]],

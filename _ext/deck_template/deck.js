@@ -2,7 +2,12 @@
    the options the build wrote into #deck-config, then every slide fitted to the deck's size. A slide
    whose content is taller or wider than the slide (a long derivation, a long exercise) gets a
    smaller font, step by step, down to half size; its formulas shrink with it (MathJax sizes them in
-   em). The fitting is done when a slide is shown and again once MathJax has typeset the deck. */
+   em). The fitting is done when a slide is shown and again once MathJax has typeset the deck.
+   Speaker notes: MathJax does not typeset them in the deck (they are hidden, and the speaker view
+   shows a note's HTML in a window without MathJax), so once MathJax has started, each formula of a
+   note (a span.deck-math holding \(...\) or \[...\], written by the build) becomes MathML,
+   made by MathJax's TeX input with the book's macros; the browser draws MathML itself, in the deck
+   and in the speaker view. */
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("deck-config").textContent);
@@ -28,6 +33,21 @@
     Reveal.layout();
   }
 
+  function notesToMathML(mj) {
+    var spans = document.querySelectorAll(".reveal aside.notes .deck-math");
+    for (var i = 0; i < spans.length; i++) {
+      var span = spans[i];
+      var display = span.classList.contains("deck-display");
+      var tex = span.textContent.trim().replace(/^\\[(\[]/, "").replace(/\\[)\]]$/, "");
+      try {
+        span.innerHTML = mj.tex2mml(tex, {display: display});
+        span.classList.add("deck-mathml");
+      } catch (e) {
+        span.classList.add("deck-math-error");      /* the TeX stays as written */
+      }
+    }
+  }
+
   config.plugins = [RevealNotes];
   Reveal.initialize(config).then(function () {
     fitCurrent();
@@ -36,6 +56,7 @@
     var typeset = function () {
       if (mj && mj.startup && mj.startup.promise) {
         mj.startup.promise.then(function () {
+          if (mj.tex2mml) { notesToMathML(mj); }
           document.documentElement.setAttribute("data-math", "typeset");
           fitCurrent();
         });
