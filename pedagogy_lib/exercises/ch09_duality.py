@@ -3,7 +3,7 @@ data of sd :data:`EX_SIGMA` and d(y) = a y, squashed by the normal CDF Phi (1, 2
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, optimize, special
+from scipy import special
 
 from . import checker
 
@@ -41,10 +41,6 @@ def _draw_z(rng) -> np.ndarray:
 EX_Z = checker.book_or_drawn(np.array([0.05, 0.25, 0.5, 0.75, 0.95]), _draw_z, seed=9013)
 
 
-def _log_p(y):
-    return -0.5 * (y / EX_SIGMA) ** 2 - np.log(EX_SIGMA * np.sqrt(2.0 * np.pi))
-
-
 def _log_dpsi(x):
     s = np.abs(x)
     return -s - 2.0 * np.log1p(np.exp(-s))
@@ -54,68 +50,49 @@ def z_density(values):
     """Exercise 1, ``ex-9-0-1-z-density``: your density of Z = Phi(a Y) at each point of :data:`EX_Z`, Phi the
     standard normal CDF. Slips named: no Jacobian factor, a ratio upside down, the data density alone, no gain, the
     page's logistic psi."""
+    from .references import ch09_duality as refs
     x = special.ndtri(EX_Z)
     y = x / EX_A
-    ref = np.exp(_log_p(y) - _log_normal(x) - np.log(EX_A))
+    ref = np.exp(refs.log_p(y, EX_SIGMA) - refs.log_normal(x) - np.log(EX_A))
     x_l = special.logit(EX_Z)
     hints = {
         "you left out the Jacobian of the linear map d":
-            np.exp(_log_p(y) - _log_normal(x)),
+            np.exp(refs.log_p(y, EX_SIGMA) - refs.log_normal(x)),
         "the ratio is upside down: the density of Z is p(y) over the model density, not the reverse":
             1.0 / ref,
-        "you gave the data density p(y) at the pre-image, not the density of Z there": np.exp(_log_p(y)),
+        "you gave the data density p(y) at the pre-image, not the density of Z there": np.exp(refs.log_p(y, EX_SIGMA)),
         "you evaluated p at the pre-image under the squashing without dividing by the gain a":
-            np.exp(_log_p(x) - _log_normal(x) - np.log(EX_A)),
+            np.exp(refs.log_p(x, EX_SIGMA) - refs.log_normal(x) - np.log(EX_A)),
         "you used the page's logistic squashing; here it is the normal CDF, whose inverse and derivative "
         "are not the logistic's":
-            np.exp(_log_p(x_l / EX_A) - _log_dpsi(x_l) - np.log(EX_A)),
+            np.exp(refs.log_p(x_l / EX_A, EX_SIGMA) - _log_dpsi(x_l) - np.log(EX_A)),
     }
     problems = checker.compare_array(values, ref, "your array of densities", rtol=1e-6, hints=hints)
     return checker.result("density of the squashed outputs", problems)
 
 
-def _kl(a, *, with_logdet=True, log_prior=None):
-    """KL(p || psi'(a y) |a|) by quadrature over y; the prior is standard normal unless given."""
-    log_prior = _log_normal if log_prior is None else log_prior
-
-    def f(y):
-        return np.exp(_log_p(y)) * (_log_p(y) - log_prior(a * y) - (np.log(abs(a)) if with_logdet else 0.0))
-    return integrate.quad(f, -np.inf, np.inf, epsabs=1e-12, epsrel=1e-12)[0]
-
-
 def kl_at_gain(value):
     """Exercise 2, ``ex-9-0-1-entropy``: your relative entropy of the generative model (prior CDF Phi) from the data
     at a = :data:`EX_A`. Slips named: the output entropy, no log-determinant, the page's logistic model."""
-    ref = _kl(EX_A)
+    from .references import ch09_duality as refs
+    ref = refs.kl(EX_A, EX_SIGMA)
     hints = {
         "you gave the output entropy H[Z] itself; re-read how Step 2 relates the two": -ref,
-        "you left out log|a|, the log-determinant of the Jacobian": _kl(EX_A, with_logdet=False),
+        "you left out log|a|, the log-determinant of the Jacobian": refs.kl(EX_A, EX_SIGMA, with_logdet=False),
         "you used the page's logistic squashing; here the squashing, and so the prior, is the normal CDF":
-            _kl(EX_A, log_prior=_log_dpsi),
+            refs.kl(EX_A, EX_SIGMA, log_prior=_log_dpsi),
     }
     # rtol 1e-4: quadrature of an unbounded density is off by up to 7e-6, far below every slip's distance
     problems = checker.compare_scalar(value, ref, "your relative entropy", rtol=1e-4, atol=1e-7, hints=hints)
     return checker.result("relative entropy at the given gain", problems)
 
 
-def _unit_gain(log_density, score=lambda u: np.tanh(u / 2.0)):
-    """The root c of E[score(c S) c S] = 1 for symmetric unit-variance S; the ML gain is c / sigma."""
-    def stat(c):
-        return 2.0 * integrate.quad(lambda t: score(c * t) * c * t * np.exp(log_density(t)), 0.0, np.inf,
-                                    epsabs=1e-13, limit=200)[0] - 1.0
-    return optimize.brentq(stat, 0.1, 10.0, xtol=1e-13)
-
-
-def _log_laplace_unit(t):
-    """Laplace density with unit variance (scale 1/sqrt 2)."""
-    return -np.sqrt(2.0) * np.abs(t) - 0.5 * np.log(2.0)
-
-
 def best_gain(a):
     """Exercise 3, ``ex-9-0-1-best-gain``: your gain a* > 0 maximizing the logistic model's likelihood for zero-mean
     Laplace data of standard deviation :data:`EX_SIGMA` (-a* is accepted too). Slips named: normal data, unit-variance
     data, EX_SIGMA as the Laplace scale, the tanh score, the reciprocal, the whitening gain."""
-    lam = _unit_gain(_log_laplace_unit)
+    from .references import ch09_duality as refs
+    lam = refs.unit_gain(refs.log_laplace_unit)
     ref = lam / EX_SIGMA
     arr, problems = checker.as_numeric(a, "your gain")
     if problems:
@@ -124,21 +101,17 @@ def best_gain(a):
         arr = -arr                    # -a* is the mirror-image maximum of a symmetric prior
     hints = {
         "you solved for normal data (as on the page); these data are Laplace":
-            _unit_gain(_log_normal) / EX_SIGMA,
+            refs.unit_gain(refs.log_normal) / EX_SIGMA,
         "you solved for unit-variance data; these data have standard deviation EX_SIGMA": lam,
         "you took EX_SIGMA as the Laplace scale; it is the standard deviation": lam / (np.sqrt(2.0) * EX_SIGMA),
         "your stationarity condition has the score of tanh squashing, not of the logistic psi":
-            _unit_gain(_log_laplace_unit, score=np.tanh) / EX_SIGMA,
+            refs.unit_gain(refs.log_laplace_unit, score=np.tanh) / EX_SIGMA,
         "you gave the reciprocal, a scale instead of a gain": 1.0 / ref,
         "you gave the whitening gain 1/sigma, which does not solve the stationarity condition":
             1.0 / EX_SIGMA,
     }
     problems = checker.compare_scalar(arr, ref, "your gain", rtol=1e-4, hints=hints)
     return checker.result("maximum-likelihood gain", problems)
-
-
-def _log_normal(x):
-    return -0.5 * x * x - 0.5 * np.log(2.0 * np.pi)
 
 
 def _log_laplace(x):
@@ -177,6 +150,7 @@ def _coupling(w, sig):
 
 def _density_cases():
     """Hidden problems: a 1-D map of negative slope, negative determinants, a coupling, a single datum."""
+    from .references import ch09_duality as refs
     rng = checker.problem_rng(9014)
 
     def invertible(K, sign):
@@ -187,17 +161,17 @@ def _density_cases():
                 return D
 
     def mixed(X):
-        return np.stack([_log_dpsi(X[:, 0]), _log_normal(X[:, 1])], axis=1)
+        return np.stack([_log_dpsi(X[:, 0]), refs.log_normal(X[:, 1])], axis=1)
 
     slope, bend = -float(rng.uniform(1.2, 1.8)), float(rng.uniform(0.3, 0.9))
     one_d = (lambda Y: slope * Y + bend * np.tanh(Y) + 0.3,
              lambda Y: (slope + bend / np.cosh(Y) ** 2)[:, :, None],
              lambda Y: np.log(np.abs(slope + bend / np.cosh(Y[:, 0]) ** 2)))
     maps = [(7, 2, _bent(invertible(2, -1.0), rng.normal(size=2), float(rng.uniform(0.3, 0.8))), _log_dpsi),
-            (9, 1, one_d, _log_normal),
+            (9, 1, one_d, refs.log_normal),
             (5, 3, _affine(invertible(3, 1.0), rng.normal(size=3)), _log_laplace),
             (6, 2, _coupling(float(rng.uniform(0.5, 1.5)), rng.normal(0.0, 0.5, size=2)), mixed),
-            (1, 3, _bent(invertible(3, -1.0), rng.normal(size=3), float(rng.uniform(0.3, 0.8))), _log_normal)]
+            (1, 3, _bent(invertible(3, -1.0), rng.normal(size=3), float(rng.uniform(0.3, 0.8))), refs.log_normal)]
     cases = []
     for N, K, (d, jac, logdet), log_prior in maps:
         Y = rng.normal(0.0, 1.5, size=(N, K))
