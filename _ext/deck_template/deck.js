@@ -34,18 +34,25 @@
   }
 
   function notesToMathML(mj) {
-    var spans = document.querySelectorAll(".reveal aside.notes .deck-math");
-    for (var i = 0; i < spans.length; i++) {
-      var span = spans[i];
-      var display = span.classList.contains("deck-display");
-      var tex = span.textContent.trim().replace(/^\\[(\[]/, "").replace(/\\[)\]]$/, "");
-      try {
-        span.innerHTML = mj.tex2mml(tex, {display: display});
-        span.classList.add("deck-mathml");
-      } catch (e) {
-        span.classList.add("deck-math-error");      /* the TeX stays as written */
-      }
-    }
+    /* one formula after the other, each through tex2mmlPromise, which waits for a TeX extension
+       that MathJax loads on demand (\\boldsymbol, say): the plain tex2mml fails on those */
+    var spans = Array.prototype.slice.call(document.querySelectorAll(".reveal aside.notes .deck-math"));
+    var convert = function (tex, options) {
+      return mj.tex2mmlPromise ? mj.tex2mmlPromise(tex, options) : Promise.resolve(mj.tex2mml(tex, options));
+    };
+    return spans.reduce(function (done, span) {
+      return done.then(function () {
+        var tex = span.textContent.trim().replace(/^\\[(\[]/, "").replace(/\\[)\]]$/, "");
+        return Promise.resolve().then(function () {
+          return convert(tex, {display: span.classList.contains("deck-display")});
+        }).then(function (mml) {
+          span.innerHTML = mml;
+          span.classList.add("deck-mathml");
+        }).catch(function () {
+          span.classList.add("deck-math-error");      /* the TeX stays as written */
+        });
+      });
+    }, Promise.resolve());
   }
 
   config.plugins = [RevealNotes];
@@ -56,7 +63,8 @@
     var typeset = function () {
       if (mj && mj.startup && mj.startup.promise) {
         mj.startup.promise.then(function () {
-          if (mj.tex2mml) { notesToMathML(mj); }
+          return mj.tex2mml ? notesToMathML(mj) : null;
+        }).then(function () {
           document.documentElement.setAttribute("data-math", "typeset");
           fitCurrent();
         });

@@ -235,7 +235,8 @@ _SLIDES = """async ([W, H]) => {
         }
         for (const im of images) if (!im.complete || !im.naturalWidth) problems.push(`image ${im.src.slice(-40)} not loaded`);
         const math = s.querySelectorAll('mjx-container').length;
-        const errors = s.querySelectorAll('mjx-merror').length;
+        // a note's formulas are MathML made by deck.js (the speaker view has no MathJax)
+        const errors = s.querySelectorAll('mjx-merror, aside.notes math merror').length;
         const walker = document.createTreeWalker(s, NodeFilter.SHOW_TEXT);
         let raw = 0;
         while (walker.nextNode()) {
@@ -243,6 +244,7 @@ _SLIDES = """async ([W, H]) => {
             if (!p || p.closest('aside.notes, script, style, mjx-container, code, pre')) continue;
             if (/\\$\\$|\\\\begin\\{|\\\\\\(|(^|[^\\\\])\\$[^$\\s][^$]*\\$/.test(n.textContent)) raw += 1;
         }
+        raw += s.querySelectorAll('aside.notes .deck-math:not(.deck-mathml)').length;
         out.push({index: i, problems, math, errors, raw, fit: s.dataset.fit || '1',
                   heading: (s.querySelector('h1, h2') || {}).textContent || ''});
     }
