@@ -47,17 +47,13 @@ EX_X = np.column_stack([_rng.laplace(size=3000), _rng.uniform(-1.7, 1.7, size=30
                         _third])[:, checker.book_or_drawn([0, 1, 2], _draw_order, seed=9103)]
 
 
-def _logit_beta_kurtosis(a):
-    """Excess kurtosis of p_a, x being the logit of a Beta(a, a) variable."""
-    return float(special.polygamma(3, a) / (2.0 * special.polygamma(1, a) ** 2))
-
-
 def logistic_kurtosis(k):
     """Exercise 1, ``ex-9-1-logistic-kurtosis``: your excess kurtosis of the prior proportional to the logistic
     density raised to the power :data:`EX_A`. Slips named: the kurtosis without the excess, the variance, unnormalized
     moments, the power left out; nothing about the sign or size of a miss."""
+    from .references import ch09_ica as refs
     a = float(EX_A)
-    ref = _logit_beta_kurtosis(a)
+    ref = refs.logit_beta_kurtosis(a)
     var = 2.0 * float(special.polygamma(1, a))
     # the normalizer Z = B(a, a) of psi'^a; moments left unnormalized give m4 / m2^2 = (ref + 3) / Z
     Z = float(np.exp(special.betaln(a, a)))
@@ -66,7 +62,7 @@ def logistic_kurtosis(k):
         "you gave the variance of the prior, not its kurtosis": var,
         "you divided unnormalized moments: psi'(x)^a does not integrate to one": (ref + 3.0) / Z - 3.0,
         "you gave the excess kurtosis of the logistic density itself: the statement's prior is a power of it":
-            _logit_beta_kurtosis(1.0),
+            refs.logit_beta_kurtosis(1.0),
     }
     problems = checker.compare_scalar(k, ref, "your excess kurtosis", rtol=1e-5, hints=hints)
     return checker.result("excess kurtosis of a power of the logistic prior", problems)
