@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..deepgen import nice as _nice
-from ..nn.network import DenseParams as _Dense
 from . import checker
 
 __all__ = ["EX_N_COUPLINGS", "EX_YS", "EX_OUT", "EX_EPS", "coupling_m", "flow_log_density", "invert_coupling",
@@ -47,46 +45,29 @@ def coupling_m(u):
     return np.tanh(2 * u) - 0.5 * u
 
 
-def _couplings(Y, n, *, first_even=True):
-    """The flow's n additive couplings applied to every row of Y; the first half conditions when k is even."""
-    U = np.array(Y, dtype=float)
-    for k in range(n):
-        if (k % 2 == 0) == first_even:
-            U[:, 2:] = U[:, 2:] + coupling_m(U[:, :2])
-        else:
-            U[:, :2] = U[:, :2] + coupling_m(U[:, 2:])
-    return U
-
-
-def _mean_loglik(U, sigma, *, log_det=True):
-    """The flow's average log-likelihood of the couplings' outputs U (``log_det``: with the log-determinant)."""
-    X = np.exp(sigma) * U
-    lp = np.mean(np.sum(-0.5 * X * X - 0.5 * np.log(2 * np.pi), axis=1))
-    return float(lp + (np.sum(sigma) if log_det else 0.0))
-
-
 def flow_log_density(value):
     """Exercise 1, ``ex-9-2-log-det``: your largest average log-likelihood of the rows of :data:`EX_YS` under the
     statement's NICE flow over its log-scales, couplings fixed. Slips named: the log-determinant left out or
     subtracted, sums, log-scales at zero, variances for mean squares, the other alternation."""
-    U = _couplings(EX_YS, EX_N_COUPLINGS)
+    from .references import ch09_nice as refs
+    U = refs.couplings(EX_YS, EX_N_COUPLINGS, coupling_m)
     sig = -0.5 * np.log(np.mean(U * U, axis=0))
-    ref = _mean_loglik(U, sig)
+    ref = refs.mean_loglik(U, sig)
     sig_var = -0.5 * np.log(np.var(U, axis=0))
-    U_other = _couplings(EX_YS, EX_N_COUPLINGS, first_even=False)
+    U_other = refs.couplings(EX_YS, EX_N_COUPLINGS, coupling_m, first_even=False)
     hints = {
-        "you left out the log-determinant of the Jacobian": _mean_loglik(U, sig, log_det=False),
+        "you left out the log-determinant of the Jacobian": refs.mean_loglik(U, sig, log_det=False),
         "you subtracted the log-determinant; for the density of y it is added": ref - 2 * float(sig.sum()),
         "you summed the log-likelihood over the rows; the statement asks for its average": len(U) * ref,
         "you left the log-scales at zero: the statement asks for the largest value over sigma":
-            _mean_loglik(U, np.zeros(4)),
+            refs.mean_loglik(U, np.zeros(4)),
         "you used each coordinate's variance (its mean removed); the flow has no shift, so its "
-        "log-likelihood involves the mean square": _mean_loglik(U, sig_var),
+        "log-likelihood involves the mean square": refs.mean_loglik(U, sig_var),
         "you used each coordinate's variance (its mean removed) in the closed form; the flow has no "
         "shift, so the mean square appears there": -2 * (1 + np.log(2 * np.pi)) - 0.5 * float(
             np.sum(np.log(np.var(U, axis=0)))),
         "your couplings alternate the other way round (the first one conditions on x_1, x_2)":
-            _mean_loglik(U_other, -0.5 * np.log(np.mean(U_other * U_other, axis=0))),
+            refs.mean_loglik(U_other, -0.5 * np.log(np.mean(U_other * U_other, axis=0))),
     }
     problems = checker.compare_scalar(value, ref, "your largest average log-likelihood", rtol=1e-8,
                                       hints=hints)
@@ -112,21 +93,17 @@ def invert_coupling(x):
     return checker.result("inverting two additive couplings", problems)
 
 
-def _shears(eps):
-    kick = np.array([[1.0, 0.0], [-eps / 2, 1.0]])          # p += (eps/2) f(x), f(x) = -x
-    drift = np.array([[1.0, eps], [0.0, 1.0]])              # x += eps p
-    return kick, drift
-
-
 def leapfrog_matrix(M):
     """Exercise 3, ``ex-9-2-leapfrog``: your 2 x 2 matrix of one leapfrog step for the statement's quadratic
     potential, step :data:`EX_EPS`, on the column (x, p). Slips named: a full kick, the kick's sign."""
-    kick, drift = _shears(EX_EPS)
+    from .references import ch09_nice as refs
+    kick, drift = refs.shears(EX_EPS)
     ref = kick @ drift @ kick
     hints = {
         "you used a full kick of eps instead of two half kicks of eps/2":
             np.array([[1.0, 0.0], [-EX_EPS, 1.0]]) @ drift,
-        "the kick's sign is wrong: the force of U = x^2/2 is -x": _shears(-EX_EPS)[0] @ drift @ _shears(-EX_EPS)[0],
+        "the kick's sign is wrong: the force of U = x^2/2 is -x":
+            refs.shears(-EX_EPS)[0] @ drift @ refs.shears(-EX_EPS)[0],
     }
     problems = checker.compare_array(M, ref, "your matrix", hints=hints)
     return checker.result("leapfrog as three shears", problems)
@@ -156,40 +133,21 @@ def _nice_cases():
     return cases
 
 
-def _nice_reference(Y, masks, nets, sigma):
-    """Eq. 9.7 per row, from the library's flow built with these couplings (tanh hidden layer, linear output)."""
-    model = _nice.make_nice(Y.shape[1], partitions=list(masks), hidden=(nets[0][0].shape[0],), activation="tanh")
-    params = _nice.NICEParams(tuple((_Dense(W, b), (), _Dense(V, v), ()) for W, b, V, v in nets), sigma)
-    return _nice.log_likelihood(model, params, Y)
-
-
-def _nice_variant(Y, masks, nets, sigma, *, log_det=True, normalizer=True, swapped=False, from_data=False):
-    """Eq. 9.7 per row written out, with one named slip switched on."""
-    h = np.array(Y, dtype=float)
-    for m, (W, b, V, v) in zip(masks, nets):
-        a = ~m if swapped else m
-        src = Y if from_data else h
-        h = h.copy()
-        h[:, ~a] += np.tanh(src[:, a] @ W.T + b) @ V.T + v
-    X = h * np.exp(sigma)
-    K = Y.shape[1]
-    return (-0.5 * np.sum(X * X, axis=1) - (0.5 * K * np.log(2 * np.pi) if normalizer else 0.0)
-            + (np.sum(sigma) if log_det else 0.0))
-
-
 def _nice_slips(Y, masks, nets, sigma) -> dict:
     """Named wrong log-likelihoods on one problem (the swapped partition only where the halves have equal sizes)."""
+    from .references import ch09_nice as refs
     hints = {
-        "you left out the log-determinant sum_k sigma_k of the scaling": _nice_variant(Y, masks, nets, sigma,
+        "you left out the log-determinant sum_k sigma_k of the scaling": refs.nice_variant(Y, masks, nets, sigma,
                                                                                         log_det=False),
-        "you left out the prior's normalizer -(K/2) log(2 pi)": _nice_variant(Y, masks, nets, sigma, normalizer=False),
+        "you left out the prior's normalizer -(K/2) log(2 pi)":
+            refs.nice_variant(Y, masks, nets, sigma, normalizer=False),
         "every coupling read the data y instead of the output of the coupling before it: the couplings are "
-        "composed, each acting on what the previous one returned": _nice_variant(Y, masks, nets, sigma,
+        "composed, each acting on what the previous one returned": refs.nice_variant(Y, masks, nets, sigma,
                                                                                  from_data=True),
     }
     if all(2 * m.sum() == m.size for m in masks):
         hints["you read the masks the other way round: True marks the conditioning part a, which is copied, and "
-              "m is added to the other part"] = _nice_variant(Y, masks, nets, sigma, swapped=True)
+              "m is added to the other part"] = refs.nice_variant(Y, masks, nets, sigma, swapped=True)
     return hints
 
 
@@ -199,8 +157,9 @@ def nice_log_likelihood(fn) -> checker.CheckResult:
     networks ``nets[l] = (W, b, V, v)`` with m(u) = V tanh(W u + b) + v, then the scaling by exp(sigma), and a
     standard-normal prior. Slips named: no log-determinant, no normalizer, couplings fed the data, masks read the
     other way."""
+    from .references import ch09_nice as refs
     def judge(out, where, Y, masks, nets, sigma):
-        return checker.compare_array(out, _nice_reference(Y, masks, nets, sigma),
+        return checker.compare_array(out, refs.nice_reference(Y, masks, nets, sigma),
                                      f"your vector of log-likelihoods on {where}", rtol=1e-8, atol=1e-10,
                                      hints=_nice_slips(Y, masks, nets, sigma))
 

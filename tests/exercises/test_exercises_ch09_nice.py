@@ -10,6 +10,7 @@ import pytest
 from scipy import optimize
 
 from pedagogy_lib.exercises import ch09_nice as check
+from pedagogy_lib.exercises.references import ch09_nice as refs
 from pedagogy_lib.samplers import proposals, targets
 
 
@@ -147,9 +148,9 @@ def test_nice_loglik_accepts_the_solution_and_a_row_by_row_version():
 
 def test_nice_loglik_reference_matches_a_finite_difference_jacobian():
     for Y, masks, nets, sigma in check._nice_cases():
-        np.testing.assert_allclose(check._nice_reference(Y, masks, nets, sigma),
+        np.testing.assert_allclose(refs.nice_reference(Y, masks, nets, sigma),
                                    _nice_loglik_fd(Y, masks, nets, sigma), rtol=1e-8, atol=1e-8)
-        np.testing.assert_allclose(check._nice_reference(Y, masks, nets, sigma), _nice_loglik(Y, masks, nets, sigma),
+        np.testing.assert_allclose(refs.nice_reference(Y, masks, nets, sigma), _nice_loglik(Y, masks, nets, sigma),
                                    rtol=1e-12, atol=1e-12)
 
 
