@@ -6,6 +6,7 @@
     python3 tasks.py pdf       # the whole book as one PDF, _build/pdf/book.pdf [--html DIR] [--out FILE]
     python3 tasks.py editions  # student, instructor and nbgrader editions, _build/editions [--out DIR]
     python3 tasks.py bench     # benchmarks against peer libraries; rewrites book/performance_table.md
+                               # and the summary computed from it, book/performance_summary.md
     python3 tasks.py clean     # remove _build/ (the environments are kept)
 
 This file holds the command dispatch, the environments and the test orchestration. ``book``,
@@ -467,7 +468,9 @@ def cmd_bench() -> int:
     env["PATH"] = f"{bench_bin}{os.pathsep}{os.environ.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(BENCH_VENV)
     env["PEDAGOGY_BENCH_PARTICLES_PYTHON"] = str(python_in(PARTICLES_VENV))
-    return run([python_in(BENCH_VENV), "benchmarks/run.py"], env=env)
+    code = run([python_in(BENCH_VENV), "benchmarks/run.py"], env=env)
+    # the page's summary of the sweeps, computed from the table just written (standard library only)
+    return code or run([sys.executable, "tools/performance_summary.py"])
 
 
 def cmd_editions() -> int:

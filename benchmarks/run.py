@@ -9,6 +9,9 @@ packages plus JAX and dynamax); the particles peer, which requires NumPy < 2, ru
 Each ``bench_<name>.py`` module defines ``run() -> list[dict]`` (rows made with
 ``_harness.row``); before timing, each module checks that our result and the peer's agree.
 The table goes to ``book/performance_table.md``, which the book's performance page includes.
+``python3 tasks.py bench`` then runs ``tools/performance_summary.py``, which computes the page's summary
+of the sweeps from this table (``book/performance_summary.md``); the ratios the page's prose quotes
+are checked against it by ``tests/project/test_performance_page.py``.
 """
 from __future__ import annotations
 
