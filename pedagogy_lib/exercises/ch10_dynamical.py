@@ -115,29 +115,12 @@ def predictive_log_prob(answer) -> object:
 BAR_WIDTH, TRACK_LENGTH = 4, 15
 
 
-def _fewest_world_states(width: int, length: int) -> int:
-    """The fewest states of an exact HMM of the bouncing bar, by partition refinement."""
-    n_pos = length - width + 1
-    world = [(q, v) for q in range(n_pos) for v in (-1, 1)]
-
-    def step(q, v):
-        if not 0 <= q + v < n_pos:
-            v = -v
-        return q + v, v
-
-    block = {s: s[0] for s in world}                           # start: states that emit the same frame
-    while True:
-        refined = {s: (block[s], block[step(*s)]) for s in world}
-        if len(set(refined.values())) == len(set(block.values())):
-            return len(set(block.values()))
-        block = refined
-
-
 def n_world_states(answer) -> object:
     """Exercise (c), ``ex-10-2-4-states``: the fewest hidden states an exact HMM of a bar :data:`BAR_WIDTH` pixels
     wide bouncing on :data:`TRACK_LENGTH` pixels needs, an integer."""
+    from .references import ch10_dynamical as refs
     value, problems = as_integer(answer, "the number of states")
-    if not problems and value != _fewest_world_states(BAR_WIDTH, TRACK_LENGTH):
+    if not problems and value != refs.fewest_world_states(BAR_WIDTH, TRACK_LENGTH):
         # one message for every wrong count, two states per position included: none says which way to move
         problems = ["that is not the fewest number of states that determine the next frame: re-check your "
                     "count against `step`, state by state."]
@@ -147,17 +130,12 @@ def n_world_states(answer) -> object:
 _STATES3 = ((np.arange(8)[:, None] >> np.arange(3)) & 1).astype(float)
 
 
-def _factorial(q) -> np.ndarray:
-    """The factorial distribution with the marginal means of ``q`` (states in the order of hm.states)."""
-    r = q @ _STATES3
-    return np.prod(np.where(_STATES3 == 1, r, 1 - r), axis=1)
-
-
 def _draw_posterior(rng) -> np.ndarray:
     """A posterior over 8 configurations, in hundredths, each at least 0.01, far from factorial."""
+    from .references import ch10_dynamical as refs
     while True:
         q = (1 + rng.multinomial(92, rng.dirichlet(np.full(8, 0.7)))) / 100
-        if np.abs(q - _factorial(q)).max() > 0.05:
+        if np.abs(q - refs.factorial_distribution(q, _STATES3)).max() > 0.05:
             return q
 
 
@@ -170,7 +148,8 @@ def factorial_posterior(answer) -> object:
     """Exercise (d), ``ex-10-2-4-factorial``: the distribution over the 8 hidden configurations (order of
     ``hm.states(3)``) that the next step works with, given :data:`EX_POSTERIOR`. Slips named: the posterior itself,
     the means alone, the reverse bit order."""
-    expected = _factorial(EX_POSTERIOR)
+    from .references import ch10_dynamical as refs
+    expected = refs.factorial_distribution(EX_POSTERIOR, _STATES3)
     X = _STATES3
     reverse = np.array([int("".join(str(int(b)) for b in row), 2) for row in X])
     hints = {"you passed the whole posterior on; the next step never sees it": EX_POSTERIOR,
@@ -183,44 +162,6 @@ def factorial_posterior(answer) -> object:
                        "configurations that the next step takes them to stand for."])
     return result("what the recurrent EFH passes on",
                   compare_array(answer, expected, "the distribution", rtol=1e-8, hints=hints))
-
-
-def _cd1_variant(p: EFHParams, Y, U_x, U_y, *, r_start=0.5, recurrence="past", joint=False, pos_sample=False,
-                 neg_probs=False, flipped=False, dynamic_in_neg=True, dynamic=True, average=False):
-    """CD-1 of sum_t log p(y_t | r_t) for one sequence, one named slip switched on."""
-    T, M = Y.shape
-    K = p.W.shape[0]
-    Wy, Wr = p.W[:, :M], p.W[:, M:]
-    draw = (lambda u, q: (u > q).astype(float)) if flipped else (lambda u, q: (u < q).astype(float))
-    # the recurrent inputs r_1..r_T: r_1 = r_start, r_{t+1} = sigma(b_x + W_y y_t + W_r r_t)
-    r = np.empty((T + 1, K))
-    r[0] = r_start
-    for t in range(T):
-        r[t + 1] = _sig(p.b_x + Wy @ Y[t] + Wr @ r[t])
-    if recurrence == "ahead":                     # r_t already holding y_t
-        r = r[1:]
-    elif recurrence == "frozen":                  # never updated
-        r = np.full((T, K), r_start)
-    dW, db_x, db_y = np.zeros_like(p.W), np.zeros(K), np.zeros(M + K)
-    for t in range(T):
-        c = p.b_x + (Wr @ r[t] if dynamic else 0.0)
-        pos = _sig(c + Wy @ Y[t])
-        x = draw(U_x[t], pos)
-        q_y = _sig(p.b_y[:M] + Wy.T @ x)
-        y_neg = q_y if neg_probs else draw(U_y[t], q_y)
-        v = np.concatenate([Y[t], r[t]])
-        if joint:                                 # r regenerated with y: CD on the pair [y_t, r_t]
-            v_neg = np.concatenate([y_neg, _sig(p.b_y[M:] + Wr.T @ x)])
-            neg = _sig(p.b_x + p.W @ v_neg)
-        else:
-            v_neg = np.concatenate([y_neg, r[t]])
-            neg = _sig((c if dynamic_in_neg else p.b_x) + Wy @ y_neg)
-        dW += np.outer(x if pos_sample else pos, v) - np.outer(neg, v_neg)
-        db_x += (x if pos_sample else pos) - neg
-        db_y += v - v_neg
-    if average:
-        dW, db_x, db_y = dW / T, db_x / T, db_y / T
-    return dW, db_x, db_y
 
 
 def _cd1_cases():
@@ -237,7 +178,8 @@ def _cd1_cases():
 
 def _cd1_slips(p, Y, U_x, U_y) -> dict:
     """What named wrong derivations return on one problem: {message: (dW, db_x, db_y)}."""
-    v = lambda **kw: _cd1_variant(p, Y, U_x, U_y, **kw)  # noqa: E731
+    from .references import ch10_dynamical as refs
+    v = lambda **kw: refs.cd1_variant(p, Y, U_x, U_y, **kw)  # noqa: E731
     return {
         "your negative phase regenerated r_t along with y_t: that is CD on the joint over [y_t, r_t], the "
         "gradient the training loop follows (Step 2), not the conditional's (Step 3)": v(joint=True),
@@ -274,8 +216,9 @@ def conditional_cd1_function(fn) -> object:
     ahead, the hidden sample in the positive phase, probabilities in the negative one, the sampling rule reversed, no
     dynamic bias, an average.
     """
+    from .references import ch10_dynamical as refs
     def judge(out, where, p, Y, U_x, U_y):
-        ref = _cd1_variant(p, Y, U_x, U_y)
+        ref = refs.cd1_variant(p, Y, U_x, U_y)
         triple = _as_triple(out)
         if triple is None:
             return tuple_problems(out, 3, "the three arrays (dW, db_x, db_y)", where)
