@@ -2,7 +2,6 @@ r"""Checkers for the exercises of Section 10.1.2 (InfoNCE and contrastive predic
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import log_softmax
 
 from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
                       check_function)
@@ -13,17 +12,13 @@ __all__ = ["EX_COV", "EX_K", "EX_B", "EX_LGSSM", "EX_S", "EX_L", "gaussian_mi", 
 
 def _draw_cov(rng) -> np.ndarray:
     """A covariance of (Y_1, Y_2, Z_1, Z_2) with mutual information in (0.15, 1.5) nats."""
+    from .references import ch10_infonce as refs
     while True:
         M = rng.normal(0.0, 0.6, (4, 4))
         S = np.round(M @ M.T + np.diag(rng.uniform(0.4, 1.0, 4)), 1)
         ok = np.all(np.linalg.eigvalsh(S) > 0.1) and np.all(S[:2, 2:] != 0) and S[0, 1] != 0 and S[2, 3] != 0
-        if ok and 0.15 < _block_mi(S) < 1.5:
+        if ok and 0.15 < refs.block_mi(S) < 1.5:
             return S
-
-
-def _block_mi(S) -> float:
-    S = np.asarray(S, float)
-    return 0.5 * float(np.log(np.linalg.det(S[:2, :2]) * np.linalg.det(S[2:, 2:]) / np.linalg.det(S)))
 
 
 #: Exercise (a): the covariance (4, 4) of the zero-mean Gaussian vector (Y_1, Y_2, Z_1, Z_2).
@@ -67,8 +62,9 @@ def gaussian_mi(answer) -> CheckResult:
     """Exercise (a), ``ex-10-1-2-gaussian-mi``: your mutual information between (Y_1, Y_2) and (Z_1, Z_2), jointly
     Gaussian with covariance :data:`EX_COV`, in nats. Slips named: coordinates paired one by one, the joint
     determinant alone, a dropped factor, bits."""
+    from .references import ch10_infonce as refs
     S = np.asarray(EX_COV, float)
-    expected = _block_mi(S)
+    expected = refs.block_mi(S)
     d = np.sqrt(np.diag(S))
     pairs = np.array([S[0, 2] / (d[0] * d[2]), S[1, 3] / (d[1] * d[3])])
     hints = {
@@ -105,74 +101,30 @@ def bound_ceiling(answer) -> CheckResult:
                   compare_scalar(answer, expected, "the ceiling", rtol=1e-6, hints=hints))
 
 
-def _steady_gain(a, c, q, r):
-    P = q
-    for _ in range(5000):                       # prior variance by iterating the Riccati map
-        K = P * c / (c * c * P + r)
-        P = a * a * (1 - K * c) * P + q
-    return P * c / (c * c * P + r)
-
-
-def _ar2_model(a1, a2, c, q, *, both_noisy=False):
-    """State (x_t, x_{t-1}): transition, observation row and state noise covariance."""
-    A = np.array([[a1, a2], [1.0, 0.0]])
-    return A, np.array([c, 0.0]), (q * np.eye(2) if both_noisy else np.diag([q, 0.0]))
-
-
-def _ar2_weights(a1, a2, c, q, r, s, L, *, row=None, both_noisy=False):
-    """Weights on y_t, y_{t-1}, ... of row @ A^s m_t, m_t the steady-state filtered mean."""
-    A, C, Q = _ar2_model(a1, a2, c, q, both_noisy=both_noisy)
-    P = Q.copy()
-    for _ in range(5000):                       # prior covariance by iterating the Riccati map
-        K = P @ C / (C @ P @ C + r)
-        P = A @ (P - np.outer(K, C @ P)) @ A.T + Q
-    K = P @ C / (C @ P @ C + r)
-    M = (np.eye(2) - np.outer(K, C)) @ A        # m_t = M m_{t-1} + K y_t
-    out = (C if row is None else np.asarray(row, float)) @ np.linalg.matrix_power(A, s)
-    w = []
-    v = K
-    for _ in range(L):
-        w.append(out @ v)
-        v = M @ v
-    return np.array(w)
-
-
-def _ar2_window_weights(a1, a2, c, q, r, s, L):
-    """The regression of y_{t+s} on the last L observations, from the stationary autocovariance."""
-    A, C, Q = _ar2_model(a1, a2, c, q)
-    S = Q.copy()
-    for _ in range(5000):                       # stationary state covariance, S = A S A^T + Q
-        S = A @ S @ A.T + Q
-
-    def acov(k):
-        return C @ np.linalg.matrix_power(A, abs(k)) @ S @ C + (r if k == 0 else 0.0)
-    G = np.array([[acov(i - j) for j in range(L)] for i in range(L)])
-    return np.linalg.solve(G, np.array([acov(s + j) for j in range(L)]))
-
-
 def predictor_weights(answer) -> CheckResult:
     """Exercise (c), ``ex-10-1-2-kalman-weights``: the first :data:`EX_L` weights (most recent first) of the
     steady-state predictor of y_{t+s}, s = :data:`EX_S`, for :data:`EX_LGSSM`. Slips named: the wrong horizon, the
     filter's weights, the state predicted, no gain c, a first-order state, noise on both components, the last EX_L
     observations alone."""
+    from .references import ch10_infonce as refs
     a1, a2, c, q, r = EX_LGSSM
     s, L = EX_S, EX_L
-    expected = _ar2_weights(a1, a2, c, q, r, s, L)
-    K1 = _steady_gain(a1, c, q, r)
+    expected = refs.ar2_weights(a1, a2, c, q, r, s, L)
+    K1 = refs.steady_gain(a1, c, q, r)
     hints = {
-        "you predicted one step ahead, not s steps": _ar2_weights(a1, a2, c, q, r, 1, L),
+        "you predicted one step ahead, not s steps": refs.ar2_weights(a1, a2, c, q, r, 1, L),
         "you gave the filter's weights (the estimate of x_t), not the predictor's of y_{t+s}":
-            _ar2_weights(a1, a2, c, q, r, 0, L, row=[1.0, 0.0]),
+            refs.ar2_weights(a1, a2, c, q, r, 0, L, row=[1.0, 0.0]),
         "you predicted the state x_{t+s}, not the observation y_{t+s} = c x_{t+s} + v":
-            _ar2_weights(a1, a2, c, q, r, s, L, row=[1.0, 0.0]),
+            refs.ar2_weights(a1, a2, c, q, r, s, L, row=[1.0, 0.0]),
         "you used a model with c = 1; redo the Riccati recursion and the filter with the observation gain c":
-            _ar2_weights(a1, a2, 1.0, q, r, s, L),
+            refs.ar2_weights(a1, a2, 1.0, q, r, s, L),
         "you treated the state as first order, as in Step 4, with a = a1; x_t also depends on x_{t-2}":
             c * a1 ** s * K1 * ((1 - c * K1) * a1) ** np.arange(L),
         "you put noise on both components of the state; its second component, x_{t-1}, is copied exactly":
-            _ar2_weights(a1, a2, c, q, r, s, L, both_noisy=True),
+            refs.ar2_weights(a1, a2, c, q, r, s, L, both_noisy=True),
         "you regressed y_{t+s} on the last EX_L observations only; the predictor conditions on all of "
-        "y_{1:t}": _ar2_window_weights(a1, a2, c, q, r, s, L),
+        "y_{1:t}": refs.ar2_window_weights(a1, a2, c, q, r, s, L),
     }
     return result("steady-state Kalman predictor weights, s steps ahead",
                   compare_array(answer, expected, "the weights", rtol=1e-6, atol=1e-10, hints=hints))
@@ -193,16 +145,12 @@ def _bound_cases():
     return cases
 
 
-def _log_softmax_positive(F: np.ndarray, axis: int) -> np.ndarray:
-    """Log-softmax at the diagonal, normalized along ``axis`` (2: candidates, 1: anchors)."""
-    return np.diagonal(log_softmax(F, axis=axis), axis1=1, axis2=2)
-
-
 def infonce_bound(fn) -> CheckResult:
     """Exercise (d), ``ex-10-1-2-bound-function``: your function ``fn(F)`` returning the InfoNCE estimate and its
     standard error, in nats; ``F[b, i, j]`` scores candidate j for anchor i of batch b, whose positive is candidate i.
     Slips named: the softmax over anchors, the loss, K - 1 for K, anchors taken as independent, a standard deviation,
     the divisor n_batches."""
+    from .references import ch10_infonce as refs
     def judge(out, where, F):
         n, K = F.shape[0], F.shape[1]
         try:
@@ -213,7 +161,7 @@ def infonce_bound(fn) -> CheckResult:
             return [f"my_bound should return two numbers, the estimate and its standard error (on {where}); "
                     f"got {'None (did you forget to return?)' if out is None else type(out).__name__}"
                     f"{'' if value is None else ' of shape ' + str(value.shape)}."]
-        if np.any(_log_softmax_positive(F, 2) < -745.0) and not np.all(np.isfinite(value)):
+        if np.any(refs.log_softmax_positive(F, 2) < -745.0) and not np.all(np.isfinite(value)):
             # exp of some positive's log-softmax is 0 in floating point
             return [f"the output on {where} is not finite: there some positives score so far below the best "
                     "candidate of their row that their softmax probability is 0 in floating point, and its "
@@ -222,12 +170,12 @@ def infonce_bound(fn) -> CheckResult:
         if np.abs(F).max() > 100 and not np.all(np.isfinite(value)):
             return [f"the output on {where} is not finite: the exponential of a large score overflows. The "
                     "softmax does not change when a constant is taken out of a row."]
-        terms = np.log(K) + _log_softmax_positive(F, 2)           # (n, K): one term per anchor
+        terms = np.log(K) + refs.log_softmax_positive(F, 2)           # (n, K): one term per anchor
         per_batch = terms.mean(axis=1)
         loss = -terms.mean() + np.log(K)
         hints = {
             "you normalized over the anchors (each column of F), not over the K candidates of one anchor "
-            "(each row)": np.log(K) + _log_softmax_positive(F, 1).mean(),
+            "(each row)": np.log(K) + refs.log_softmax_positive(F, 1).mean(),
             "you returned the loss L, not the estimate log K - L": loss,
             "you used log(K - 1), the number of negatives; the estimate is log K - L": np.log(K - 1) - loss,
         }
