@@ -3,8 +3,9 @@
 ``book/performance.md`` includes the tables ``python3 tasks.py bench`` writes and a summary of the sweeps
 that ``tools/performance_summary.py`` computes from them; its prose quotes ratios from the same tables. These
 checks read files only (no benchmark runs, nothing is timed): the included summary is what the tables give,
-every ratio the prose quotes is its row's value as rounded on the page, and the prose writes no other
-"N times" or "Nx" without saying what it is (a target, an earlier run, a measurement of its own).
+every ratio the prose quotes is its row's value as rounded on the page, and the prose writes no other ratio
+("N times", "Nx", "N of the reference's time", "within N") without saying what it is (a target, an earlier
+run, a measurement of its own).
 """
 import importlib.util
 import sys
