@@ -4,7 +4,6 @@ Hidden layer ``x`` (``K`` units), visible ``y`` (``M`` units), ``W`` of shape ``
 """
 from __future__ import annotations
 
-import itertools
 from typing import NamedTuple
 
 import numpy as np
@@ -54,52 +53,14 @@ def _make_wide() -> EFHParams:
 EX_WIDE = _make_wide()
 
 
-def _bits(n):
-    return np.array(list(itertools.product((0.0, 1.0), repeat=n)))
-
-
-def _tables(p: EFHParams):
-    """Joint p(x, y) over all states (rows x, columns y), and the state lists."""
-    X, Y = _bits(p.W.shape[0]), _bits(p.W.shape[1])
-    negE = (X @ p.b_x)[:, None] + (Y @ p.b_y)[None, :] + X @ p.W @ Y.T
-    P = np.exp(negE - negE.max())
-    return P / P.sum(), X, Y
-
-
-def _hidden_sum(p: EFHParams, *, normalize=True, free_energy=True):
-    """Hidden states, p(x) from the free energy (or a slip's) and E[y | x]."""
-    X = _bits(p.W.shape[0])
-    zeta = p.b_y + X @ p.W
-    log_px = X @ p.b_x + (np.logaddexp(0.0, zeta).sum(axis=1) if free_energy else 0.0)
-    px = np.exp(log_px - log_px.max()) if normalize else np.exp(log_px)
-    if normalize:
-        px /= px.sum()
-    return X, px, _sig(zeta)
-
-
-def _data_dist(p: EFHParams, Yd):
-    return np.array([np.mean(np.all(Yd == y, axis=1)) for y in _tables(p)[2]])
-
-
-def _posterior_means(p: EFHParams, Yrows):
-    return _sig(Yrows @ p.W.T + p.b_x)
-
-
-def _transition(p: EFHParams):
-    """T[y', y] = sum_x p(y'|x) p(x|y), from the joint table."""
-    P, X, Y = _tables(p)
-    p_x_given_y = P / P.sum(axis=0, keepdims=True)            # [x, y]
-    p_y_given_x = (P / P.sum(axis=1, keepdims=True)).T        # [y, x]
-    return p_y_given_x @ p_x_given_y
-
-
 def data_moments(answer) -> object:
     """Exercise 10.2.1 (a), ``ex-10-2-data-moment``: your data-phase moment over the rows of ``EX_LEARN.Y``, (3, 5).
     Slips named: the model-phase moment, a sum, posterior means without the data."""
+    from .references import ch10_rbm_learning as refs
     p, Yd = EX_LEARN
-    mu = _posterior_means(p, Yd)
+    mu = refs.posterior_means(p, Yd)
     expected = mu.T @ Yd / Yd.shape[0]
-    P, X, Y = _tables(p)
+    P, X, Y = refs.tables(p)
     hints = {
         "you took the moment under the model's joint (the negative phase), not under the data": X.T @ P @ Y,
         "you summed over the data instead of averaging": mu.T @ Yd,
@@ -114,11 +75,12 @@ def model_moments(answer) -> object:
     """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of ``EX_WIDE`` (K = 3, M = 40), (3,
     40). Slips named: no normalizer, hidden states weighted by their bias term alone, a product of marginal means, the
     moment of ``EX_LEARN.params``."""
+    from .references import ch10_rbm_learning as refs
     p = EX_WIDE
-    X, px, mean_y = _hidden_sum(p)
+    X, px, mean_y = refs.hidden_sum(p)
     ref = (px[:, None] * X).T @ mean_y
-    X, u, _ = _hidden_sum(p, normalize=False)
-    _, q, _ = _hidden_sum(p, free_energy=False)
+    X, u, _ = refs.hidden_sum(p, normalize=False)
+    _, q, _ = refs.hidden_sum(p, free_energy=False)
     hints = {
         "you did not divide by the normalizer Z": (u[:, None] * X).T @ mean_y,
         "you weighted each hidden state by its bias term alone: its free energy also has a term for each "
@@ -168,50 +130,6 @@ def _gradient_cases():
     return cases
 
 
-def _gradient_variant(p: EFHParams, Yd, *, slip: str = ""):
-    """(dW, db_x, db_y) of Eq. 10.19, or what the named ``slip`` gives (None if unlistable)."""
-    small = sum(p.W.shape) <= 12
-    if slip == "visible bias":                                     # weights over visible states, softplus left out
-        if p.W.shape[1] > 12:
-            return None
-        Y = _bits(p.W.shape[1])
-        q = np.exp(Y @ p.b_y - np.max(Y @ p.b_y))
-        q /= q.sum()
-        mu_all = _posterior_means(p, Y)
-        model = ((mu_all * q[:, None]).T @ Y, q @ mu_all, q @ Y)
-    elif slip == "hidden bias":
-        X = _bits(p.W.shape[0])
-        q = np.exp(X @ p.b_x - np.max(X @ p.b_x))
-        q /= q.sum()
-        mean_y = _sig(p.b_y + X @ p.W)
-        model = ((X * q[:, None]).T @ mean_y, q @ X, q @ mean_y)
-    elif slip == "no Z":
-        X, u, mean_y = _hidden_sum(p, normalize=False)
-        model = ((u[:, None] * X).T @ mean_y, u @ X, u @ mean_y)
-    else:
-        if small:
-            P, X, Y = _tables(p)
-            model = (X.T @ P @ Y, P.sum(axis=1) @ X, P.sum(axis=0) @ Y)
-        else:
-            X, px, mean_y = _hidden_sum(p)
-            model = ((px[:, None] * X).T @ mean_y, px @ X, px @ mean_y)
-        if slip == "marginals":
-            model = (np.outer(model[1], model[2]),) + model[1:]
-    N = Yd.shape[0]
-    mu = np.tile(_sig(p.b_x), (N, 1)) if slip == "biases only" else _posterior_means(p, Yd)
-    data = (mu.T @ Yd / N, mu.mean(axis=0), Yd.mean(axis=0))
-    if slip == "no hidden":
-        data = (np.zeros_like(data[0]), np.zeros_like(data[1]), data[2])
-    if slip == "summed":
-        data = tuple(N * d for d in data)
-    if slip == "sign":
-        return tuple(d - m for m, d in zip(model, data))
-    grad = tuple(m - d for m, d in zip(model, data))
-    if slip == "transposed":
-        grad = (grad[0].T,) + grad[1:]
-    return grad
-
-
 #: Named slips of the gradient function: the ``slip`` of _gradient_variant, and its message.
 _GRADIENT_SLIPS = {
     "sign": "you took the data phase minus the model phase: that is the gradient of the average log-likelihood, "
@@ -236,12 +154,13 @@ def exact_gradient_function(fn) -> CheckResult:
     Hidden problems include one row of data, K > M, and M = 40. Slips named: the log-likelihood's gradient, hidden
     units left out of or guessed in the data phase, a model phase weighted by bias terms, unnormalized or from
     marginal means, a sum, a transposed weight gradient."""
+    from .references import ch10_rbm_learning as refs
     def judge(out, where, p, Yd):
         problems = tuple_problems(out, 3, "the triple (dW, db_x, db_y)", where)
         if problems:
             return problems
-        ref = _gradient_variant(p, Yd)
-        slips = {text: _gradient_variant(p, Yd, slip=key) for key, text in _GRADIENT_SLIPS.items()
+        ref = refs.gradient_variant(p, Yd)
+        slips = {text: refs.gradient_variant(p, Yd, slip=key) for key, text in _GRADIENT_SLIPS.items()
                  if key != "transposed" or p.W.shape[0] == p.W.shape[1]}
         slips = {text: v for text, v in slips.items() if v is not None}
         return [problem for b, name in enumerate(("dW", "db_x", "db_y"))
@@ -261,10 +180,11 @@ def kl_after_two_steps(answer) -> object:
     """Exercise 10.2.2 (a), ``ex-10-2-kl-two-steps``: your KL, in nats, of the visible distribution after two
     block-Gibbs steps from the data of ``EX_LEARN``, from the model's marginal. Slips named: one step, the data's own
     KL, reversed arguments."""
+    from .references import ch10_rbm_learning as refs
     p, Yd = EX_LEARN
-    q0 = _data_dist(p, Yd)
-    T = _transition(p)
-    P, _, _ = _tables(p)
+    q0 = refs.data_dist(p, Yd)
+    T = refs.transition(p)
+    P, _, _ = refs.tables(p)
     p_inf = P.sum(axis=0)
 
     def kl(a):
@@ -287,11 +207,12 @@ def cd1_cosine(answer) -> object:
     """Exercise 10.2.2 (b), ``ex-10-2-cd1-cosine``: your cosine of the angle between the *expected* CD-1 update and
     the exact MRE gradient for ``EX_LEARN``, all parameters stacked. Slips named: the weights alone, the angle itself.
     """
+    from .references import ch10_rbm_learning as refs
     p, Yd = EX_LEARN
-    P, X, Y = _tables(p)
-    q0 = _data_dist(p, Yd)
-    q1 = _transition(p) @ q0
-    mu = _posterior_means(p, Y)                                # E[x|y] for every visible state
+    P, X, Y = refs.tables(p)
+    q0 = refs.data_dist(p, Yd)
+    q1 = refs.transition(p) @ q0
+    mu = refs.posterior_means(p, Y)                                # E[x|y] for every visible state
 
     def moments(q):
         return (mu * q[:, None]).T @ Y, q @ mu, q @ Y
@@ -316,6 +237,7 @@ def bas_model(params) -> object:
     """Exercise 10.2.2 (c), ``ex-10-2-bas``: your RBM (Bernoulli, M = 9, at most 10 hidden units), trained by your own
     CD-k or PCD, whose exact average log-likelihood on the 14 bars-and-stripes images of size 3 x 3 exceeds -3.1 nats
     (the best possible is -log 14)."""
+    from .references import ch10_rbm_learning as refs
     if not isinstance(params, EFHParams):
         return result("RBM for 3 x 3 bars and stripes",
                       [f"pass an EFHParams; got {type(params).__name__}."])
@@ -326,7 +248,7 @@ def bas_model(params) -> object:
     if params.hidden != "bernoulli" or params.visible != "bernoulli":
         return result("RBM for 3 x 3 bars and stripes", ["both layers must be Bernoulli."])
     p = EFHParams(W, np.asarray(params.b_x, dtype=float), np.asarray(params.b_y, dtype=float))
-    P, _, Y = _tables(p)
+    P, _, Y = refs.tables(p)
     marg = P.sum(axis=0)
     data = bars_and_stripes(3)
     idx = [int(np.argmax(np.all(Y == d, axis=1))) for d in data]
