@@ -158,41 +158,21 @@ def _newton_cases():
     return cases
 
 
-def _newton_variants(theta, T_pos, T_neg, En_pos, En_neg, *, pooled=False, flip=False, uphill=False):
-    """theta after one full Newton step on the loss of Eq. 10.4, or a named slip's step."""
-    h_pos, h_neg = En_pos - T_pos @ theta, En_neg - T_neg @ theta
-    if flip:
-        h_pos, h_neg = -h_pos, -h_neg
-    n_pos, n_neg = len(h_pos), len(h_neg)
-    a_pos, a_neg = (1.0 / (n_pos + n_neg),) * 2 if pooled else (0.5 / n_pos, 0.5 / n_neg)
-    g = np.zeros(theta.size)
-    H = np.zeros((theta.size, theta.size))
-    for n in range(n_pos):                                        # sample by sample, as written on the page
-        s = 1.0 / (1.0 + np.exp(h_pos[n]))                        # sigma of minus h
-        g += a_pos * s * T_pos[n]
-        H += a_pos * s * (1 - s) * np.outer(T_pos[n], T_pos[n])
-    for n in range(n_neg):
-        s = 1.0 / (1.0 + np.exp(-h_neg[n]))                       # sigma of h
-        g -= a_neg * s * T_neg[n]
-        H += a_neg * s * (1 - s) * np.outer(T_neg[n], T_neg[n])
-    step = np.linalg.solve(H, g)
-    return theta + step if uphill else theta - step
-
-
 def newton_step(fn) -> CheckResult:
     """Exercise (d), ``ex-10-1-1-newton-step``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)`` returning
     theta (P,) after one full Newton step on the NCE loss of Eq. 10.4; features in rows, the last the constant 1, and
     noise energies at the samples. Slips named: one pooled sample, h reversed, a step uphill."""
+    from .references import ch10_nce as refs
     def judge(out, where, *case):
         hints = {
             "you averaged data and noise together as one pooled sample; each half of Eq. 10.4 is averaged "
-            "over its own samples and weighted 1/2": _newton_variants(*case, pooled=True),
+            "over its own samples and weighted 1/2": refs.newton_variants(*case, pooled=True),
             "you took h = E - E_n; the log odds of data are h = E_n - E (Eq. 10.3)":
-                _newton_variants(*case, flip=True),
+                refs.newton_variants(*case, flip=True),
             "you added the Newton step instead of subtracting it: that climbs the loss":
-                _newton_variants(*case, uphill=True),
+                refs.newton_variants(*case, uphill=True),
         }
-        return compare_array(out, _newton_variants(*case), f"the output on {where}", rtol=1e-6, atol=1e-9,
+        return compare_array(out, refs.newton_variants(*case), f"the output on {where}", rtol=1e-6, atol=1e-9,
                              hints=hints)
 
     cases = [(f"test problem {i + 1} ({len(T_pos)} data and {len(T_neg)} noise samples, P = {theta.size} "
