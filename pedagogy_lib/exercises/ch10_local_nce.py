@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit as _sig
-from scipy.special import softmax
 
 from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
                       check_function, tuple_problems)
@@ -147,71 +146,37 @@ def _local_cases():
     return cases
 
 
-def _local_variants(theta, T_pos, T_neg, En_pos, En_neg, *, halves=False, mean_neg=False, summed=False,
-                    pos_flipped=False, h_flipped=False, hess_first=False, hess_neg_sub=False):
-    """(gradient, Hessian) of the loss of Eq. 10.13 trial by trial, or a named slip's."""
-    N, K1, P = T_neg.shape
-    a = 1.0 if summed else 1.0 / N                               # weight of a trial
-    b = 1.0 / K1 if mean_neg else 1.0                            # weight of a negative within its trial
-    if halves:
-        a *= 0.5
-    s = -1.0 if h_flipped else 1.0
-    grad, hess = np.zeros(P), np.zeros((P, P))
-    for n in range(N):
-        h = s * (En_pos[n] - T_pos[n] @ theta)                    # dh/dtheta = -s T
-        w = 1.0 / (1.0 + np.exp(-h if pos_flipped else h))        # the derivative of log(1 + e^(-h)) is -this
-        grad += a * w * s * T_pos[n]
-        q = w if hess_first else w * (1.0 - w)                    # d sigma(-h) / dh = -sigma(h) sigma(-h)
-        hess += a * q * np.outer(T_pos[n], T_pos[n])
-        for j in range(K1):
-            h = s * (En_neg[n, j] - T_neg[n, j] @ theta)
-            w = 1.0 / (1.0 + np.exp(-h))
-            grad -= a * b * s * w * T_neg[n, j]
-            q = w if hess_first else w * (1.0 - w)
-            hess += (-1.0 if hess_neg_sub else 1.0) * a * b * q * np.outer(T_neg[n, j], T_neg[n, j])
-    return grad, hess
-
-
-def _infonce_variant(theta, T_pos, T_neg, En_pos, En_neg):
-    """(gradient, Hessian) of InfoNCE's softmax cross entropy on the same trials."""
-    T = np.concatenate([T_pos[:, None], T_neg], axis=1)
-    h = np.concatenate([En_pos[:, None], En_neg], axis=1) - T @ theta
-    soft = softmax(h, axis=1)
-    mean_T = np.einsum("nk,nkp->np", soft, T)
-    hess = np.einsum("nk,nkp,nkq->pq", soft, T, T) / len(h) - mean_T.T @ mean_T / len(h)
-    return np.mean(T_pos - mean_T, axis=0), hess
-
-
 def gradient_hessian_function(fn) -> CheckResult:
     """Exercise (d), ``ex-10-1-3-loss-gradient``: your function ``fn(theta, T_pos, T_neg, En_pos, En_neg)`` returning
     ``(grad, hess)`` of the trial-averaged local-NCE loss of Eq. 10.13 for an energy linear in ``theta`` (P,);
     ``T_pos`` (N, P) and ``T_neg`` (N, K-1, P) are features, ``En_pos`` and ``En_neg`` noise energies. Slips named:
     binary NCE's halves, negatives averaged, a sum over trials, the positive's sigmoid flipped, h reversed, InfoNCE's
     loss, a Hessian weighted by sigmoids or subtracting the negatives."""
+    from .references import ch10_local_nce as refs
     def judge(out, where, *case):
         problems = tuple_problems(out, 2, "the pair (grad, hess)", where)
         if problems:
             return problems
         slips = {
             "you kept the factors of one half of binary NCE's loss (Eq. 10.4); the local loss has none":
-                _local_variants(*case, halves=True),
+                refs.local_variants(*case, halves=True),
             "you averaged the terms of a trial's negatives instead of counting each one":
-                _local_variants(*case, mean_neg=True),
-            "you summed over the trials instead of averaging": _local_variants(*case, summed=True),
+                refs.local_variants(*case, mean_neg=True),
+            "you summed over the trials instead of averaging": refs.local_variants(*case, summed=True),
             "you took h = E - E_n; the log odds of data are h = E_n - E (Eq. 10.3)":
-                _local_variants(*case, h_flipped=True),
+                refs.local_variants(*case, h_flipped=True),
             "you differentiated InfoNCE's softmax loss (Eq. 10.7), not the product of binary posteriors of "
-            "Eq. 10.12": _infonce_variant(*case),
+            "Eq. 10.12": refs.infonce_variant(*case),
         }
-        grad_ref, hess_ref = _local_variants(*case)
+        grad_ref, hess_ref = refs.local_variants(*case)
         grad_slips = {k: v[0] for k, v in slips.items()}
         grad_slips["you differentiated the positive's term as if it were a negative's: the sigmoid there is "
-                   "taken at the wrong sign of h"] = _local_variants(*case, pos_flipped=True)[0]
+                   "taken at the wrong sign of h"] = refs.local_variants(*case, pos_flipped=True)[0]
         hess_slips = {k: v[1] for k, v in slips.items() if "h = E - E_n" not in k}    # that slip keeps the Hessian
         hess_slips["you weighted each outer product by the sigmoid of the gradient, not by its derivative "
-                   "with respect to h"] = _local_variants(*case, hess_first=True)[1]
+                   "with respect to h"] = refs.local_variants(*case, hess_first=True)[1]
         hess_slips["you subtracted the negatives' terms, as in the gradient; differentiate their terms once "
-                   "more"] = _local_variants(*case, hess_neg_sub=True)[1]
+                   "more"] = refs.local_variants(*case, hess_neg_sub=True)[1]
         return (compare_array(out[0], grad_ref, f"the gradient on {where}", rtol=1e-7, atol=1e-10,
                               hints=grad_slips)
                 + compare_array(out[1], hess_ref, f"the Hessian on {where}", rtol=1e-7, atol=1e-10,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.exercises import ch10_local_nce
+from pedagogy_lib.exercises.references import ch10_local_nce as refs
 
 
 def _offset_by_minimizing(K, P):
@@ -138,7 +139,7 @@ def _local_nce_by_trials(theta, T_pos, T_neg, En_pos, En_neg):
 
 def _cases_and_reference():
     g = ch10_local_nce.gradient_hessian_function.__globals__
-    return g["_local_cases"](), g["_local_variants"]
+    return g["_local_cases"](), refs.local_variants
 
 
 def test_gradient_hessian_function_accepts_the_solution_and_the_library():
