@@ -150,30 +150,60 @@ def snr_curve(u, family: str, lam_min: float, lam_max: float) -> tuple[np.ndarra
         Points in :math:`[0, 1]`.
     family : {"log_snr", "cosine"}
     lam_min, lam_max : float
-        Endpoints, :math:`0 < \lambda_\min < \lambda_\max`.
+        Endpoints, :math:`10^{-300} \le \lambda_\min < \lambda_\max \le 10^{300}` (:data:`SNR_RANGE`),
+        hit exactly: :math:`h(0)` is ``lam_max`` and :math:`h(1)` is ``lam_min`` to the bit. The
+        cosine curve is evaluated as :math:`\cot^2 t` for :math:`t \le \pi/4` and as
+        :math:`\tan^2(\pi/2 - t)` beyond, each angle measured from its own endpoint, so it keeps
+        full relative accuracy at SNRs far below machine epsilon.
 
     Returns
     -------
     h, dh : ndarray
-        Same shape as ``u``.
+        Same shape as ``u``. ``dh`` overflows to ``-inf`` where :math:`|h'|` exceeds the float64
+        range (cosine with ``lam_max`` above about 1e200).
     """
     family = check_choice(family, "family", FAMILIES)
-    lam_min = positive_scalar(lam_min, "lam_min")
-    lam_max = positive_scalar(lam_max, "lam_max")
-    if lam_min >= lam_max:
-        raise ValueError(f"lam_min must be below lam_max; got lam_min = {lam_min:.6g}, lam_max = {lam_max:.6g}.")
+    lam_min, lam_max = _check_snr_range(lam_min, lam_max)
     u = as_array(u, "u")
     if np.any((u < 0) | (u > 1)):
         raise ValueError(f"u must lie in [0, 1]; got values from {u.min():.6g} to {u.max():.6g}.")
     if family == "log_snr":
-        c = np.log(lam_min / lam_max)
-        h = lam_max * np.exp(c * u)
+        lo, hi = np.log(lam_min), np.log(lam_max)       # not log(lam_min / lam_max): that ratio can underflow
+        c = lo - hi
+        h = np.exp(hi + c * u)
+        h = np.where(u == 0, lam_max, np.where(u == 1, lam_min, h))
         return h, c * h
-    a, b = np.arctan(lam_max ** -0.5), np.arctan(lam_min ** -0.5)
-    t = a + u * (b - a)
-    h = 1.0 / np.tan(t) ** 2
-    dh = -2.0 * (b - a) * np.cos(t) / np.sin(t) ** 3
+    # lambda = cot^2(t) = tan^2(pi/2 - t), t from a to pi/2 - b'. Near pi/2 the angle itself has lost
+    # the digits of a tiny lambda (cot(pi/2) is 6e-17 in float64), so the half of the curve past pi/4
+    # is computed from its complement t' = pi/2 - t, measured from b' = arctan(lam_min^(1/2)); each
+    # half is then accurate to a few ulps, and the endpoints are exact.
+    a, b_c = np.arctan(lam_max ** -0.5), np.arctan(np.sqrt(lam_min))
+    r_hi, r_lo = np.sqrt(lam_max), np.sqrt(lam_min)
+    w = np.arctan((r_hi - r_lo) / (1.0 + r_hi * r_lo))  # the angle swept, arctan r_hi - arctan r_lo, no cancellation
+    t, t_c = a + u * w, b_c + (1.0 - u) * w
+    with np.errstate(divide="ignore", over="ignore"):
+        h = np.where(t <= t_c, 1.0 / np.tan(np.minimum(t, t_c)) ** 2, np.tan(np.minimum(t, t_c)) ** 2)
+        h = np.where(u == 0, lam_max, np.where(u == 1, lam_min, h))
+        dh = -2.0 * w * np.sqrt(h) * (1.0 + h)          # d/du cot^2(t) = -2 w cot(t) (1 + cot^2(t))
     return h, dh
+
+
+#: Range of the schedules' SNRs lambda = rho^2 (rho must lie in :data:`SCALE_RANGE`).
+SNR_RANGE = (1e-300, 1e300)
+
+
+def _check_snr_range(lam_min, lam_max):
+    lam_min = positive_scalar(lam_min, "lam_min")
+    lam_max = positive_scalar(lam_max, "lam_max")
+    if lam_min < SNR_RANGE[0]:
+        raise ValueError(f"lam_min must be at least {SNR_RANGE[0]:g} (rho = sqrt(lambda) must lie in "
+                         f"[{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}]); got {lam_min:.6g}.")
+    if lam_max > SNR_RANGE[1]:
+        raise ValueError(f"lam_max must be at most {SNR_RANGE[1]:g} (rho = sqrt(lambda) must lie in "
+                         f"[{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}]); got {lam_max:.6g}.")
+    if lam_min >= lam_max:
+        raise ValueError(f"lam_min must be below lam_max; got lam_min = {lam_min:.6g}, lam_max = {lam_max:.6g}.")
+    return lam_min, lam_max
 
 
 def schedule_from_snr(lam, kind: str = "vp") -> Schedule:
@@ -202,7 +232,9 @@ def make_schedule(L: int, family: str = "log_snr", *, lam_min: float = 1e-3, lam
     family : {"log_snr", "cosine"}
         See :func:`snr_curve`.
     lam_min, lam_max : float
-        :math:`\lambda_L` and :math:`\lambda_0`.
+        :math:`\lambda_L` and :math:`\lambda_0`, returned exactly, with
+        :math:`10^{-300} \le \lambda_\min < \lambda_\max \le 10^{300}` (:data:`SNR_RANGE`; a value
+        outside is refused naming it).
     kind : {"vp", "ve"}
         Variance preserving or variance exploding scaling (module docstring).
     """

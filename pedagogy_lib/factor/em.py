@@ -279,6 +279,27 @@ def _warn_floor(Lambda, floor, what):
                   HeywoodWarning, stacklevel=3)
 
 
+def _run_standardized(model, init, y, mean, scale, *, max_iter, tol, return_path):
+    r"""Run EM on the standardized data :math:`\mathbf z = (\mathbf y - \bar{\mathbf y})/\mathbf s` and map back.
+
+    ``scale`` (shape (L,)) is :math:`\mathbf s`; ``model`` must already be built with floors in
+    :math:`\mathbf z`'s units and ``init`` is in :math:`\mathbf y`'s. Factor analysis and PPCA are
+    equivariant under this change of units (:math:`\mathbf C\to\mathbf S\mathbf C`,
+    :math:`\boldsymbol\Lambda\to\mathbf S^2\boldsymbol\Lambda`, :math:`\ell\to\ell - N\sum_l\log s_l`), so the
+    iterates are those on ``y``; only the stopping rule, relative to :math:`|\ell|`, now sees a
+    log likelihood that does not shift with the units, and so stops at the same iteration
+    whatever they are.
+    """
+    N = y.shape[0]
+    z = (y - mean) / scale
+    to_z = lambda p: FAParams(p.C / scale[:, None], z.mean(axis=0), p.Lambda / scale**2)     # noqa: E731
+    to_y = lambda p: FAParams(p.C * scale[:, None], mean.copy(), p.Lambda * scale**2)       # noqa: E731
+    res = run_em(model, to_z(init), z, max_iter=max_iter, tol=tol, return_path=return_path)
+    shift = N * float(np.sum(np.log(scale)))
+    return EMResult(to_y(res.params), res.log_lik - shift, None if res.elbo is None else res.elbo - shift,
+                    res.n_iter, res.converged, None if res.path is None else tuple(to_y(p) for p in res.path))
+
+
 def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_iter: int = 1000,
            tol: float = 1e-8, Lambda_floor: float = 1e-3, return_path: bool = False) -> EMResult:
     r"""Fit a factor analyzer (Eq. 2.20) by EM (Section 7.3).
@@ -295,7 +316,12 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
         Initial parameters (``c`` is replaced by the sample mean, its ML value).
     max_iter, tol : int, float
         Passed to :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood, never
-        below :math:`64\epsilon`, the rounding of the computed likelihood).
+        below :math:`64\epsilon`, the rounding of the computed likelihood). The rule is applied to
+        the log likelihood of the standardized data :math:`(y_{nl}-\bar y_l)/s_l`, with
+        :math:`s_l` the sample standard deviation of column ``l``, so it is free of units:
+        multiplying ``y`` (or a column of it) by any factor gives the same iterations, with ``C``
+        and :math:`\boldsymbol\Lambda^{1/2}` multiplied by it (the model is equivariant, and
+        ``log_lik`` is reported for ``y`` itself).
     Lambda_floor : float
         In (0, 1): :math:`\Lambda_l \ge` ``Lambda_floor`` times the sample variance of column
         ``l``. Reaching it raises a :class:`HeywoodWarning`. Lower it (e.g. ``1e-9``) to compare
@@ -317,7 +343,9 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
     else:
         init = _check_init(init, y.shape[1], K, mean)
     init = init._replace(Lambda=np.maximum(init.Lambda, floor))
-    res = run_em(fa_model(floor), init, y, max_iter=max_iter, tol=tol, return_path=return_path)
+    scale = np.sqrt(var)
+    res = _run_standardized(fa_model(floor / scale**2), init, y, mean, scale, max_iter=max_iter, tol=tol,
+                            return_path=return_path)
     _warn_floor(res.params.Lambda, floor, "Lambda")
     return res
 
@@ -407,7 +435,11 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
         Hold the noise variance fixed at this value instead of learning it.
     max_iter, tol : int, float
         See :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood, never below
-        :math:`64\epsilon`, the rounding of the computed likelihood).
+        :math:`64\epsilon`, the rounding of the computed likelihood). The rule is applied to the
+        log likelihood of the standardized data :math:`(\mathbf y_n-\bar{\mathbf y})/s`, with
+        :math:`s^2` the average sample variance of the columns, so it is free of units:
+        multiplying ``y`` by any factor gives the same iterations, with ``C`` and
+        :math:`\sigma` multiplied by it (``log_lik`` is reported for ``y`` itself).
     sigma2_floor : float
         In (0, 1): a learned :math:`\sigma^2` stays at or above this fraction of the average sample
         variance; reaching it raises a :class:`HeywoodWarning`.
@@ -428,7 +460,10 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
         init = _check_ppca_init(init, y.shape[1], K, mean, sigma2)
     if sigma2 is None:
         init = init._replace(Lambda=np.maximum(init.Lambda, floor))
-    res = run_em(ppca_model(floor, sigma2), init, y, max_iter=max_iter, tol=tol, return_path=return_path)
+    sc2 = float(var.mean())
+    scale = np.full(y.shape[1], np.sqrt(sc2))
+    res = _run_standardized(ppca_model(floor / sc2, None if sigma2 is None else init.Lambda[0] / sc2), init, y,
+                            mean, scale, max_iter=max_iter, tol=tol, return_path=return_path)
     if sigma2 is None:
         _warn_floor(res.params.Lambda[:1], np.array([floor]), "sigma2")
     return res

@@ -27,6 +27,8 @@ import numpy as np
 
 from ..core.checks import as_array, check_int, check_positive, check_rng
 from ..gaussian.blocks import Gaussian
+from scipy.linalg import solve_triangular
+
 from ..core.linalg import TAU, chol_logdet, chol_solve, symmetrize
 
 __all__ = ["FAParams", "FAPosterior", "FASample", "fa_marginal", "fa_posterior", "fa_log_likelihood",
@@ -135,6 +137,64 @@ def _posterior_precision_chol(C, Lambda):
     return Ct_Lam_inv, np.linalg.cholesky(precision)
 
 
+#: Largest ratio C C^T_ll / Lambda_l for which the route through C^T Lambda^{-1} C (Woodbury and the
+#: determinant lemma) is used; above it that route loses about log10(ratio) digits to cancellation
+#: (r^T Lambda^{-1} r - b^T Sigma b, and log|Lambda| + log|C^T Lambda^{-1} C + I|), and the
+#: weighted least-squares route of :func:`_weighted_qr` is taken instead.
+_LEMMA_MAX_RATIO = 1e4
+
+
+def _lemma_is_safe(C, Lambda) -> bool:
+    """Whether every unique variance is at least 1/_LEMMA_MAX_RATIO of its dimension's common variance."""
+    return bool(np.all(np.sum(C**2, axis=1) <= _LEMMA_MAX_RATIO * Lambda))
+
+
+def _weighted_qr(C, Lambda, R):
+    r"""Posterior and Mahalanobis terms from a Householder QR that never forms C^T Lambda^{-1} C.
+
+    The posterior mean is the weighted least-squares solution
+    :math:`\min_{\mathbf x}\|\mathbf x\|^2 + \|\boldsymbol\Lambda^{-1/2}(\mathbf r-\mathbf C\mathbf x)\|^2`,
+    i.e. of the stacked system :math:`\mathbf B\mathbf x \approx \mathbf t` with
+    :math:`\mathbf B = [\boldsymbol\Lambda^{-1/2}\mathbf C; \mathbf I]`, :math:`\mathbf t = [\boldsymbol\Lambda^{-1/2}\mathbf r; \mathbf 0]`.
+    Householder QR of ``B`` with its rows sorted by decreasing size and column pivoting is stable
+    row by row even when some rows are enormous (a tiny :math:`\Lambda_l`; Cox and Higham,
+    1998), and gives, without any subtraction of large terms, :math:`\mathbf B^T\mathbf B =
+    \mathbf C^T\boldsymbol\Lambda^{-1}\mathbf C + \mathbf I = \mathbf U^T\mathbf U`, the minimizer, and the
+    minimum :math:`\mathbf r^T(\mathbf C\mathbf C^T+\boldsymbol\Lambda)^{-1}\mathbf r` as the squared norm of the
+    rotated right-hand side's last ``L`` entries.
+
+    Returns ``U`` (K, K) upper triangular, ``perm`` (the column order of ``U``), ``z`` (K, N)
+    with ``U x_perm = z`` for the posterior means, and ``quad`` (N,).
+    """
+    L, K = C.shape
+    d = np.sqrt(Lambda)
+    B = np.vstack([C / d[:, None], np.eye(K)])
+    T = np.vstack([R.T / d[:, None], np.zeros((K, R.shape[0]))])
+    order = np.argsort(-np.max(np.abs(B), axis=1), kind="stable")      # heaviest rows first
+    B, T = B[order], T[order]
+    perm = np.arange(K)
+    for k in range(K):
+        sub = B[k:, k:]
+        scale = np.max(np.abs(sub), axis=0)
+        norms = scale * np.sqrt(np.sum((sub / np.where(scale > 0, scale, 1.0)) ** 2, axis=0))
+        j = k + int(np.argmax(norms))                                   # column pivoting
+        if j != k:
+            B[:, [k, j]] = B[:, [j, k]]
+            perm[[k, j]] = perm[[j, k]]
+        x = B[k:, k]
+        m = np.max(np.abs(x))
+        v = x / m                                                       # scaled: no overflow in v^T v
+        alpha = -np.copysign(np.sqrt(v @ v), v[0])
+        v[0] -= alpha
+        beta = 2.0 / (v @ v)
+        B[k:, k:] -= np.outer(v, beta * (v @ B[k:, k:]))
+        T[k:] -= np.outer(v, beta * (v @ T[k:]))
+        B[k, k], B[k + 1:, k] = alpha * m, 0.0
+    U = np.triu(B[:K])
+    resid = T[K:]
+    return U, perm, T[:K], np.sum(resid**2, axis=0)
+
+
 def fa_posterior(params, y) -> FAPosterior:
     r"""Posterior over the factors given observations (Eq. 2.22), in :math:`O(NLK + LK^2 + K^3)`.
 
@@ -145,7 +205,11 @@ def fa_posterior(params, y) -> FAPosterior:
 
     This is the information form of Eqs. 2.13-2.14: the only inversions are of the diagonal
     :math:`\boldsymbol\Lambda` (elementwise) and of one ``K x K`` matrix, by Cholesky, computed
-    once for all ``N`` observations.
+    once for all ``N`` observations. When a unique variance is tiny next to its dimension's
+    common variance (some :math:`(\mathbf C\mathbf C^T)_{ll} > 10^4\,\Lambda_l`), the precision matrix
+    is dominated by a few huge rows and loses digits; the posterior is then computed as the
+    weighted least-squares solution by a row-sorted, column-pivoted Householder QR (see
+    :func:`fa_log_likelihood`), which never forms it.
 
     Parameters
     ----------
@@ -159,8 +223,16 @@ def fa_posterior(params, y) -> FAPosterior:
     """
     C, c, Lambda = check_params(params)
     y = _check_y(y, c.shape[0])
-    Ct_Lam_inv, L_post = _posterior_precision_chol(C, Lambda)
     K = C.shape[1]
+    if not _lemma_is_safe(C, Lambda):                                    # a tiny unique variance
+        U, perm, z, _ = _weighted_qr(C, Lambda, np.atleast_2d(y) - c)
+        Uinv = solve_triangular(U, np.eye(K))
+        inv = np.empty(K, dtype=int)
+        inv[perm] = np.arange(K)
+        Sigma = symmetrize((Uinv @ Uinv.T)[np.ix_(inv, inv)])
+        mu = solve_triangular(U, z)[inv].T
+        return FAPosterior(mu[0] if y.ndim == 1 else mu, Sigma)
+    Ct_Lam_inv, L_post = _posterior_precision_chol(C, Lambda)
     Sigma = symmetrize(chol_solve(L_post, np.eye(K)))                    # Eq. 2.22, covariance
     mu = chol_solve(L_post, Ct_Lam_inv @ (np.atleast_2d(y) - c).T).T    # Eq. 2.22, mean
     return FAPosterior(mu[0] if y.ndim == 1 else mu, Sigma)
@@ -179,6 +251,17 @@ def fa_log_likelihood(params, y) -> np.ndarray | float:
         \log|\boldsymbol\Sigma_{\hat y}| = \textstyle\sum_l\log\Lambda_l
             + \log|\mathbf C^T\boldsymbol\Lambda^{-1}\mathbf C + \mathbf I|.
 
+    Both differences cancel when a unique variance is tiny next to its dimension's common
+    variance (the Heywood boundary, :math:`\Lambda_l \ll (\mathbf C\mathbf C^T)_{ll}`): the terms
+    grow like :math:`1/\Lambda_l` while the density stays finite. So when some
+    :math:`(\mathbf C\mathbf C^T)_{ll} > 10^4\,\Lambda_l` (a check of the input), the same two
+    quantities come instead from a Householder QR of the weighted least-squares problem
+    :math:`\min_{\mathbf x}\|\mathbf x\|^2 + \|\boldsymbol\Lambda^{-1/2}(\mathbf r-\mathbf C\mathbf x)\|^2`
+    (rows sorted by size, columns pivoted), whose minimum is the quadratic form and whose
+    triangular factor gives the determinant, with no difference of large terms: the result stays
+    accurate to a few ulps for any :math:`\Lambda_l > 0` (1e-300 included). :func:`fa_posterior`
+    takes the same route.
+
     Parameters
     ----------
     params : FAParams
@@ -191,11 +274,15 @@ def fa_log_likelihood(params, y) -> np.ndarray | float:
     C, c, Lambda = check_params(params)
     y = _check_y(y, c.shape[0])
     L = c.shape[0]
-    Ct_Lam_inv, L_post = _posterior_precision_chol(C, Lambda)
     R = np.atleast_2d(y) - c
-    b = R @ Ct_Lam_inv.T                                                   # rows: C^T Lambda^{-1} r
-    quad = np.sum(R**2 / Lambda, axis=1) - np.sum(b * chol_solve(L_post, b.T).T, axis=1)
-    logdet = float(np.sum(np.log(Lambda))) + chol_logdet(L_post)
+    if _lemma_is_safe(C, Lambda):
+        Ct_Lam_inv, L_post = _posterior_precision_chol(C, Lambda)
+        b = R @ Ct_Lam_inv.T                                               # rows: C^T Lambda^{-1} r
+        quad = np.sum(R**2 / Lambda, axis=1) - np.sum(b * chol_solve(L_post, b.T).T, axis=1)
+        logdet = float(np.sum(np.log(Lambda))) + chol_logdet(L_post)
+    else:                                                                  # a tiny unique variance
+        U, _, _, quad = _weighted_qr(C, Lambda, R)
+        logdet = float(np.sum(np.log(Lambda))) + 2.0 * float(np.sum(np.log(np.abs(np.diag(U)))))
     out = -0.5 * quad - 0.5 * logdet - 0.5 * L * np.log(TAU)
     return float(out[0]) if y.ndim == 1 else out
 
