@@ -377,7 +377,7 @@ CLAIMS = (
      lambda r: r.ratio(PCD, "N=1797, M=64, K=64, batch 10", "scikit-learn")),
     ("and {} at 256 (target 3x)", "haswell", lambda r: r.ratio(PCD, "N=1797, M=64, K=256, batch 10", "scikit-learn")),
     ("at $n = 32$: {} times dynamax (target 1.2x)", "haswell", lambda r: r.ratio(K, "n = m = 32, T = 1000", "dynamax")),
-    ("The EnKF against filterpy: {} times", "haswell",
+    ("The EnKF against filterpy ($n = 40$, 40 members): {} times", "haswell",
      lambda r: r.ratio(ENKF, "Lorenz-96 n=40, N=40, 1000 cycles", "filterpy")),
     ("and against vectorized NumPy {} times", "haswell",
      lambda r: r.ratio(ENKF, "Lorenz-96 n=40, N=40, 1000 cycles", "vectorized NumPy")),
