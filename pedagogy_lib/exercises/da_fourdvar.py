@@ -42,33 +42,17 @@ def _make() -> LinearWindow:
 EX_WINDOW = _make()
 
 
-def _strong_grads(x1, a, *, from_first=False, no_offset_forward=False):
-    """The strong-constraint cost's gradients in x1 and the offset a, without an adjoint; named slips as options."""
-    p = EX_WINDOW
-    n = x1.shape[0]
-    g1 = np.linalg.solve(p.Sigma1, x1 - p.mu1)
-    ga = np.zeros(n)
-    Ak, Bk = np.eye(n), np.zeros((n, n))                        # A^{t-1} and B_t at t = 1
-    for t in range(p.y.shape[0]):
-        x = Ak @ x1 + (0.0 if no_offset_forward else Bk @ a)
-        r = p.C.T @ np.linalg.solve(p.R, p.C @ x - p.y[t])      # d/dx_t of the observation term
-        g1 = g1 + Ak.T @ r
-        ga = ga + (Bk + Ak if from_first else Bk).T @ r
-        Bk = p.A @ Bk + np.eye(n)
-        Ak = p.A @ Ak
-    return g1, ga
-
-
 def strong_gradient(fn) -> "result":
     """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1, a)`` returning ``(g_x1, g_a)``, the gradient of the
     strong-constraint cost of :data:`EX_WINDOW` with the offset ``a`` in its model, (2,) each, run at a few points.
     Slips named: the a-gradient summed from the first time, no offset forward, a flipped sign."""
+    from .references import da_fourdvar as refs
     def judge(out, where, x1, a):
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             return [f"on {where} your function should return the pair (g_x1, g_a); got {type(out).__name__}."]
-        g1, ga = _strong_grads(x1, a)
-        _, sa = _strong_grads(x1, a, from_first=True)
-        n1, na = _strong_grads(x1, a, no_offset_forward=True)
+        g1, ga = refs.strong_grads(EX_WINDOW, x1, a)
+        _, sa = refs.strong_grads(EX_WINDOW, x1, a, from_first=True)
+        n1, na = refs.strong_grads(EX_WINDOW, x1, a, no_offset_forward=True)
         flip = "the sign is flipped: the cost rises along the gradient"
         return (compare_array(out[0], g1, f"the gradient with respect to x1 at {where}", rtol=1e-8, atol=1e-10,
                               hints={"your forward run left the offset out": n1, flip: -g1})
@@ -81,72 +65,32 @@ def strong_gradient(fn) -> "result":
     return check_function("strong-constraint gradients", fn, cases, judge, name="my_grad", signature="(x1, a)")
 
 
-def _smoother_means(Q):
-    """The smoother's means of the window with model-error covariance Q, by conditioning the joint."""
-    p = EX_WINDOW
-    T, n = p.y.shape[0], 2
-    Phi = np.zeros((T * n, T * n))           # x = m + Phi eps, eps = (x1 - mu1, w_2, ..., w_T)
-    mean = np.zeros(T * n)
-    powers = [np.eye(n)]
-    for _ in range(T):
-        powers.append(p.A @ powers[-1])
-    for t in range(T):
-        mean[t * n:(t + 1) * n] = powers[t] @ p.mu1
-        for s in range(t + 1):
-            Phi[t * n:(t + 1) * n, s * n:(s + 1) * n] = powers[t - s]
-    noise = np.zeros((T * n, T * n))
-    noise[:n, :n] = p.Sigma1
-    for t in range(1, T):
-        noise[t * n:(t + 1) * n, t * n:(t + 1) * n] = Q
-    Sxx = Phi @ noise @ Phi.T
-    H = np.kron(np.eye(T), p.C)
-    Syy = H @ Sxx @ H.T + np.kron(np.eye(T), p.R)
-    post = mean + Sxx @ H.T @ np.linalg.solve(Syy, p.y.ravel() - H @ mean)
-    return post.reshape(T, n)
-
-
-def _weak_by_normal_equations(*, order=False, swap=False, transpose=False):
-    """The weak-constraint minimizer from the normal equations, one named slip on."""
-    p = EX_WINDOW
-    T, n = p.y.shape[0], 2
-    A = p.A.T if transpose else p.A
-    Qi, Ri, Bi = np.linalg.inv(p.Q), np.linalg.inv(p.R), np.linalg.inv(p.Sigma1)
-    H, b = np.zeros((T * n, T * n)), np.zeros(T * n)
-    for t in range(T):
-        s = slice(t * n, (t + 1) * n)
-        H[s, s] += p.C.T @ Ri @ p.C + (Bi if t == 0 else Qi)
-        b[s] += p.C.T @ Ri @ p.y[t] + (Bi @ p.mu1 if t == 0 else 0.0)
-        if t < T - 1:
-            nxt = slice((t + 1) * n, (t + 2) * n)
-            H[s, s] += A.T @ Qi @ A
-            low = A @ Qi if order else Qi @ A                   # the block below the diagonal
-            if swap:
-                low = low.T
-            H[nxt, s], H[s, nxt] = -low, -low.T
-    return np.linalg.solve(H, b).reshape(T, n)
-
-
 def weak_minimizer(X) -> "result":
     """Exercise 2, ``ex-da-4-weak``: your weak-constraint 4DVar minimizer (6, 2) for :data:`EX_WINDOW`. Slips named:
     the strong-constraint solution, no model-error term, A and Q^{-1} in the wrong order, the off-diagonal blocks
     exchanged, A^T for A."""
-    hints = {"you solved the strong-constraint problem (no model error)": _smoother_means(np.zeros((2, 2))),
+    from .references import da_fourdvar as refs
+    hints = {"you solved the strong-constraint problem (no model error)":
+                 refs.smoother_means(EX_WINDOW, np.zeros((2, 2))),
              "the model-error term is missing from your normal equations (Q infinite)":
-                 _smoother_means(1e6 * np.eye(2)),
+                 refs.smoother_means(EX_WINDOW, 1e6 * np.eye(2)),
              "your off-diagonal blocks multiply A and Q^{-1} in the wrong order":
-                 _weak_by_normal_equations(order=True),
+                 refs.weak_by_normal_equations(EX_WINDOW, order=True),
              "you exchanged the blocks above and below the diagonal (a transpose of each)":
-                 _weak_by_normal_equations(swap=True),
-             "you used A^T where the model has A (a transpose)": _weak_by_normal_equations(transpose=True)}
-    return result("weak-constraint minimizer", compare_array(X, _smoother_means(EX_WINDOW.Q), "your trajectory",
-                                                             rtol=1e-7, atol=1e-9, hints=hints))
+                 refs.weak_by_normal_equations(EX_WINDOW, swap=True),
+             "you used A^T where the model has A (a transpose)":
+                 refs.weak_by_normal_equations(EX_WINDOW, transpose=True)}
+    expected = refs.smoother_means(EX_WINDOW, EX_WINDOW.Q)
+    return result("weak-constraint minimizer", compare_array(X, expected, "your trajectory", rtol=1e-7, atol=1e-9,
+                                                             hints=hints))
 
 
 def strong_minus_smoother(answer) -> "result":
     """Exercise 3, ``ex-da-4-strong-smoother``: the strong-constraint estimate of x1 minus the RTS smoother's mean of
     x1 for :data:`EX_WINDOW`, (2,). Slips named: the reverse difference, zero, either estimate alone."""
-    strong = _smoother_means(np.zeros((2, 2)))[0]               # no model noise: the strong constraint
-    smooth = _smoother_means(EX_WINDOW.Q)[0]
+    from .references import da_fourdvar as refs
+    strong = refs.smoother_means(EX_WINDOW, np.zeros((2, 2)))[0]    # no model noise: the strong constraint
+    smooth = refs.smoother_means(EX_WINDOW, EX_WINDOW.Q)[0]
     diff = strong - smooth
     hints = {"you took the difference the other way round": -diff,
              "you gave zero: compute both estimates for this window": np.zeros(2),
