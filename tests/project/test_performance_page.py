@@ -74,3 +74,19 @@ def test_performance_summary_worst_ratios_match_the_sweep_rows(runs):
         rows = runs["main"].sweep_rows(source[1])
         largest = max(r.ours / r.peer for r in rows)
         assert abs(value - largest) <= 0.02 * largest, source[1]
+
+
+def test_kalman_bench_times_its_peers_in_alternation():
+    """filterpy and pykalman are timed in one alternation with ours (``interleaved_times``), not one after the
+    other: on a shared machine a ratio of separate timings measures the load (read from the source, not run)."""
+    import ast
+    source = (ROOT / "benchmarks" / "bench_kalman.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    run = next(f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "run")
+    calls = {n.func.id for n in ast.walk(run) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert "best_time" not in calls, "bench_kalman.run times something on its own (best_time)"
+    assert "interleaved_times" in calls
+    contenders = next(n for n in ast.walk(run) if isinstance(n, ast.Assign)
+                      and any(isinstance(t, ast.Name) and t.id == "contenders" for t in n.targets))
+    text = ast.get_source_segment(source, contenders)
+    assert "_filterpy" in text and "_pykalman" in text and "ours_fn" in text
