@@ -16,17 +16,11 @@ EX_STATES = np.array([[1.0, 2.0, 3.0], [-5.5, 0.3, 24.0], [8.0, 8.0, 27.0], [0.0
 GROWTH = {"lam": 1.7, "delta0": 1e-4, "q": 3e-4, "delta_max": 1.0}
 
 
-def _field(z):
-    """The Lorenz-63 vector field at one state or at each row of an array of states."""
-    s, r, b = 10.0, 28.0, 8.0 / 3.0
-    return np.stack([s * (z[..., 1] - z[..., 0]), z[..., 0] * (r - z[..., 2]) - z[..., 1],
-                     z[..., 0] * z[..., 1] - b * z[..., 2]], axis=-1)
-
-
 def lorenz63_field(fn) -> "result":
     """Exercise 1, ``ex-da-1-field``: your function ``fn(x)`` returning the Lorenz-63 vector field (3,) at a state
     ``x`` (3,), run on every row of :data:`EX_STATES`."""
-    cases = [((x.copy(),), _field(x)) for x in EX_STATES]
+    from .references import da_chaos as refs
+    cases = [((x.copy(),), refs.field(x)) for x in EX_STATES]
     return result("the Lorenz-63 vector field", compare_function(
         fn, cases, "your f", rtol=1e-10, atol=1e-10, describe=lambda a: f"x = {np.round(a[0], 2).tolist()}"))
 
@@ -53,45 +47,16 @@ def predictability_time(answer) -> "result":
                   compare_scalar(answer, expected, "your time", rtol=1e-10, hints=hints))
 
 
-def _jacobian(x) -> np.ndarray:
-    """The Jacobian of the Lorenz-63 vector field at one state."""
-    s, r, b = 10.0, 28.0, 8.0 / 3.0
-    return np.array([[-s, s, 0.0], [r - x[2], -1.0, -x[0]], [x[1], x[0], -b]])
-
-
-def _tlm_variant(x, dx, dt, n_steps, *, at_stages=True, advance=True, transposed=False, chained=True):
-    """One cycle of the state and of the tangent-linear model, written out, with one named slip switched on."""
-    def J(z):
-        return _jacobian(z).T if transposed else _jacobian(z)
-
-    x0, d = np.array(x, dtype=float), np.array(dx, dtype=float)
-    z = x0.copy()
-    for _ in range(n_steps):
-        base = z if advance else x0
-        k1 = _field(base)
-        k2 = _field(base + dt / 2 * k1)
-        k3 = _field(base + dt / 2 * k2)
-        points = [base, base + dt / 2 * k1, base + dt / 2 * k2, base + dt * k3]
-        Js = [J(p) if at_stages else J(base) for p in points]
-        c = [0.0, dt / 2, dt / 2, dt]
-        dk, prev = [], np.zeros_like(d)
-        for Ji, ci in zip(Js, c):
-            prev = Ji @ (d + ci * prev) if chained else Ji @ d
-            dk.append(prev)
-        d = d + dt / 6 * (dk[0] + 2 * dk[1] + 2 * dk[2] + dk[3])
-        z = _rk4_cycle(z, dt, 1)
-    return z, d
-
-
 def _tlm_cases():
     """Hidden problems ``(x, dx, dt, n_steps)``: states on and off the attractor, steps of three sizes, cycles of
     one to 25 steps, and the fixed point at the origin."""
+    from .references import da_chaos as refs
     r = checker.problem_rng(6302)
-    x_att = _rk4_cycle(r.uniform([-10, -10, 15], [10, 10, 35]), 0.01, 800)     # eight time units of spin-up
+    x_att = refs.rk4_cycle(r.uniform([-10, -10, 15], [10, 10, 35]), 0.01, 800)     # eight time units of spin-up
     cases = []
     for x, dt, n_steps in [(x_att, 0.01, 10), (r.uniform([-15, -20, 0], [15, 20, 45]), 0.005, 4),
-                           (_rk4_cycle(x_att, 0.01, 137), 0.02, 1), (r.uniform([-15, -20, 0], [15, 20, 45]), 0.01, 25),
-                           (np.zeros(3), 0.01, 3)]:
+                           (refs.rk4_cycle(x_att, 0.01, 137), 0.02, 1),
+                           (r.uniform([-15, -20, 0], [15, 20, 45]), 0.01, 25), (np.zeros(3), 0.01, 3)]:
         cases.append((x, r.normal(size=3), dt, n_steps))
     return cases
 
@@ -101,6 +66,7 @@ def tangent_linear_cycle(fn) -> "result":
     RK4 steps of Lorenz-63 from ``x`` (3,) and the tangent-linear model of those steps applied to ``dx`` (3,).
     Slips named: the Jacobian at the start of each step for every stage, the base state left at x, a transposed
     Jacobian, stages that leave out the previous stage's perturbation."""
+    from .references import da_chaos as refs
     from ..assimilation import lorenz as _lorenz
 
     def judge(out, where, x, dx, dt, n_steps):
@@ -111,13 +77,13 @@ def tangent_linear_cycle(fn) -> "result":
         hints_x = {"you returned the perturbation where the state goes: the pair is (x_next, dx_next)": d_ref}
         hints_d = {
             "you evaluated the Jacobian at the start of each step for all four stages; stage i needs it at the point "
-            "where k_i is evaluated": _tlm_variant(x, dx, dt, n_steps, at_stages=False)[1],
+            "where k_i is evaluated": refs.tlm_variant(x, dx, dt, n_steps, at_stages=False)[1],
             "you linearized every step about x itself: the state the perturbation rides on must advance with it, "
-            "step by step": _tlm_variant(x, dx, dt, n_steps, advance=False)[1],
+            "step by step": refs.tlm_variant(x, dx, dt, n_steps, advance=False)[1],
             "your Jacobian has its rows and columns exchanged (that is the adjoint's matrix)":
-                _tlm_variant(x, dx, dt, n_steps, transposed=True)[1],
+                refs.tlm_variant(x, dx, dt, n_steps, transposed=True)[1],
             "your stages apply the Jacobian to dx alone: stage i perturbs the point x + c dt k_{i-1}, so its "
-            "perturbation is dx + c dt dk_{i-1}": _tlm_variant(x, dx, dt, n_steps, chained=False)[1],
+            "perturbation is dx + c dt dk_{i-1}": refs.tlm_variant(x, dx, dt, n_steps, chained=False)[1],
         }
         return (checker.compare_array(out[0], x_ref, f"x_next on {where}", rtol=1e-9, atol=1e-10, hints=hints_x)
                 or checker.compare_array(out[1], d_ref, f"dx_next on {where}", rtol=1e-8, atol=1e-10,
@@ -133,39 +99,22 @@ def tangent_linear_cycle(fn) -> "result":
 CYCLE, MIN_TIME = 0.1, 300.0
 
 
-def _rk4_cycle(x, dt=0.01, n_steps=10):
-    f = _field
-    for _ in range(n_steps):
-        k1 = f(x)
-        k2 = f(x + dt / 2 * k1)
-        k3 = f(x + dt / 2 * k2)
-        k4 = f(x + dt * k3)
-        x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-    return x
-
-
 _ATTRACTOR: list = []
 
 
 def _attractor_cloud() -> np.ndarray:
     """Points on the Lorenz-63 attractor: 400 trajectories after 20 time units, every step."""
+    from .references import da_chaos as refs
     if not _ATTRACTOR:
         x = np.random.default_rng(63).uniform([-15, -20, 5], [15, 20, 40], size=(400, 3))
         for _ in range(200):
-            x = _rk4_cycle(x)
+            x = refs.rk4_cycle(x)
         cloud = []
         for _ in range(400):
-            x = _rk4_cycle(x, n_steps=1)
+            x = refs.rk4_cycle(x, n_steps=1)
             cloud.append(x)
         _ATTRACTOR.append(np.concatenate(cloud))
     return _ATTRACTOR[0]
-
-
-def _cycle_jacobians(X) -> np.ndarray:
-    """The Jacobian of one cycle at each row of X, (len(X), 3, 3), by central differences of this module's RK4 cycle."""
-    h = 1e-6
-    cols = [(_rk4_cycle(X + h * e) - _rk4_cycle(X - h * e)) / (2 * h) for e in np.eye(3)]
-    return np.stack(cols, axis=-1)
 
 
 def lyapunov_exponents(answer, states=None, frames=None) -> "result":
@@ -174,6 +123,7 @@ def lyapunov_exponents(answer, states=None, frames=None) -> "result":
     starting on the attractor) and ``frames`` (K + 1, 3, 2), the orthonormal pair of perturbations at each start. Each
     pair is pushed through the cycle's Jacobian and checked against the next, and the exponents against this very run.
     """
+    from .references import da_chaos as refs
     name = "two leading Lyapunov exponents"
     arr, problems = as_numeric(answer, "your exponents")
     if problems:
@@ -187,7 +137,7 @@ def lyapunov_exponents(answer, states=None, frames=None) -> "result":
     if X.ndim != 2 or X.shape[1] != 3 or X.shape[0] < 2:
         return result(name, [f"your states should have shape (K + 1, 3), one row per cycle; got {X.shape}."])
     K = X.shape[0] - 1
-    if not np.allclose(_rk4_cycle(X[:-1]), X[1:], rtol=1e-6, atol=1e-6):
+    if not np.allclose(refs.rk4_cycle(X[:-1]), X[1:], rtol=1e-6, atol=1e-6):
         return result(name, ["consecutive rows of your states are not one cycle of Lorenz-63 apart "
                              "(da.lorenz63(dt=0.01, n_steps=10)): pass the state at the start of every cycle."])
     if K * CYCLE < MIN_TIME - 1e-9:
@@ -207,7 +157,7 @@ def lyapunov_exponents(answer, states=None, frames=None) -> "result":
     if not np.allclose(gram, np.eye(2), atol=1e-8):
         return result(name, ["the two columns of each of your frames should be orthonormal (each of length one, "
                              "at right angles): re-orthonormalize the pair after every cycle."])
-    W = np.einsum("kij,kja->kia", _cycle_jacobians(X[:-1]), Q[:-1])
+    W = np.einsum("kij,kja->kia", refs.cycle_jacobians(X[:-1]), Q[:-1])
     r11 = np.linalg.norm(W[:, :, 0], axis=1)
     q1 = W[:, :, 0] / r11[:, None]
     u = W[:, :, 1] - np.sum(W[:, :, 1] * q1, axis=1)[:, None] * q1
