@@ -71,23 +71,13 @@ def _make_cycling(seed, n, N, T):
 EX_CYCLING = (_make_cycling(34, 10, 6, 25), _make_cycling(35, 8, 12, 25))
 
 
-def _kalman_moments(p: AnalysisProblem):
-    """The Kalman update with the ensemble's sample covariances: (mean, covariance, N)."""
-    N = p.E.shape[0]
-    m0, h0 = p.E.mean(axis=0), p.HE.mean(axis=0)
-    P = np.cov(p.E.T, ddof=1)
-    Pxy = (p.E - m0).T @ (p.HE - h0) / (N - 1)
-    Pyy = np.atleast_2d(np.cov(p.HE.T, ddof=1)) + p.R
-    K = np.linalg.solve(Pyy, Pxy.T).T
-    return m0 + K @ (p.y - h0), P - K @ Pxy.T, N
-
-
 def etkf_update(fn) -> "result":
     """Exercise 1, ``ex-da-3-etkf``: your function ``fn(E, HE, y, R)`` returning the ETKF analysis ensemble (N, n),
     run on :data:`EX_ANALYSIS` and judged by its mean and sample covariance. Slips named: untransformed anomalies, the
     other normalization."""
+    from .references import da_ensemble as refs
     def judge(Ea, where, E, HE, y, R, p):
-        mean, cov, N = _kalman_moments(p)
+        mean, cov, N = refs.kalman_moments(p)
         Ea = np.asarray(Ea, dtype=float) if Ea is not None else None
         if Ea is None or Ea.shape != E.shape:
             return [f"your update should return an ensemble of shape {E.shape}; got "
@@ -126,38 +116,6 @@ def taper_matrix(answer) -> "result":
                                                       atol=1e-12, hints=hints))
 
 
-def _cycle(p: CyclingProblem, inflation, *, forecast_first=False, R=None, members=False):
-    """The statement's cycling ETKF, with the hints' slips as options."""
-    from ..assimilation.lorenz import lorenz96, propagate
-    E, (N, n) = p.E0.copy(), p.E0.shape
-    Wr = np.linalg.inv(np.linalg.cholesky(p.R if R is None else R))
-    out = np.empty((len(p.Y), N, n))
-    for t, y_t in enumerate(p.Y):
-        if t > 0 or forecast_first:
-            E = propagate(lorenz96(n), E)
-        xb = E.mean(axis=0)
-        E = inflation * E if members else xb + inflation * (E - xb)
-        xb = E.mean(axis=0)
-        X = (E - xb).T / np.sqrt(N - 1)
-        S = (Wr @ X).T
-        g, U = np.linalg.eigh(np.eye(N) + S @ S.T)
-        w = U @ ((U.T @ (S @ (Wr @ (y_t - xb)))) / g)
-        E = (xb + X @ w) + np.sqrt(N - 1) * (X @ (U / np.sqrt(g)) @ U.T).T
-        out[t] = E
-    return out
-
-
-def _reference(p: CyclingProblem) -> np.ndarray:
-    """The library's ETKF on the problem: the analysis ensembles, (T, N, n)."""
-    from ..assimilation.ensemble import enkf
-    from ..assimilation.lorenz import lorenz96
-    from ..assimilation.model import DAModel
-    N, n = p.E0.shape
-    model = DAModel(lorenz96(n), p.E0.mean(axis=0), np.eye(n), np.zeros((n, n)), np.eye(n), np.zeros(n), p.R)
-    return enkf(model, p.Y, n_members=N, rng=np.random.default_rng(0), inflation=p.inflation,
-                initial_ensemble=p.E0).ensemble
-
-
 def _close_ens(a, b) -> bool:
     return bool(np.all(np.abs(a - b) <= 1e-6 * (1 + np.abs(b))))
 
@@ -167,8 +125,9 @@ def cycling_etkf(fn) -> "result":
     analysis ensembles (T, N, n), run on :data:`EX_CYCLING` (relative tolerance 1e-6). Slips named: a forecast before
     the first analysis, inflation missing or misapplied, R not used as given, a transform with the right moments but
     not Step 1's; otherwise the first cycle that differs."""
+    from .references import da_ensemble as refs
     def judge(got, where, E0, Y, R, inflation, p):
-        ref = _reference(p)
+        ref = refs.etkf_reference(p)
         got = None if got is None else np.asarray(got, dtype=float)
         if got is None or got.shape != ref.shape:
             return [f"your filter should return the analysis ensembles, shape (T, N, n) = {ref.shape}; "
@@ -189,7 +148,7 @@ def cycling_etkf(fn) -> "result":
             infl = kw.pop("inflation", inflation)
             try:
                 with np.errstate(all="ignore"):
-                    slip = _cycle(p, infl, **kw)
+                    slip = refs.cycling_etkf_variant(p, infl, **kw)
             except (ValueError, np.linalg.LinAlgError):    # a slip that makes the ensemble blow up
                 continue
             if _close_ens(got, slip):
