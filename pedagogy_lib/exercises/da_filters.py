@@ -39,11 +39,6 @@ EX_FORECAST = ForecastProblem(np.array([-5.0, -7.0, 20.0]), np.array([[0.5, 0.1,
                                                                       [0.0, 0.05, 0.4]]), 0.05 * np.eye(3), 0.02)
 
 
-def _lorenz63_jacobian(x) -> np.ndarray:
-    """The Jacobian of the Lorenz-63 vector field at x."""
-    sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
-    return np.array([[-sigma, sigma, 0.0], [rho - x[2], -1.0, -x[0]], [x[1], x[0], -beta]])
-
 #: Exercise 3: a scalar Gaussian x ~ N(m, P) pushed through y = x^3 (the page works out y = x^2).
 CUBE = {"m": 1.5, "P": 0.4}
 
@@ -99,8 +94,9 @@ def ekf_forecast_cov(answer) -> "result":
     """Exercise 2, ``ex-da-2-ekf-forecast``: your EKF forecast covariance (3, 3) for :data:`EX_FORECAST`. Slips named:
     no Q, the product in the wrong order or once, the field's Jacobian for the step's (identity or dt left out), a
     transposed Jacobian."""
+    from .references import da_filters as refs
     p = EX_FORECAST
-    J = _lorenz63_jacobian(p.x)
+    J = refs.lorenz63_jacobian(p.x)
     M = np.eye(3) + p.dt * J
     expected = M @ p.P @ M.T + p.Q
     hints = {"you left out the model-error covariance Q": M @ p.P @ M.T,
@@ -179,48 +175,20 @@ def _ukf_cases():
     return cases
 
 
-def _ukf_variant(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x, *, noise=True, centre_mean=False, rows=False,
-                 beta=0.0, root="cholesky"):
-    """One UKF cycle (alpha = 1, kappa = 1), written out, with one named slip switched on."""
-    n = len(mu)
-    lam = 1.0
-    S = (n + lam) * Upsilon
-    if root == "cholesky":
-        L = np.linalg.cholesky(S)
-    else:
-        w, V = np.linalg.eigh(S)
-        L = (V * np.sqrt(w)) @ V.T
-    offsets = L if rows else L.T                   # rows of offsets are the columns of L, unless slipped
-    X = np.concatenate([mu[None], mu + offsets, mu - offsets])
-    w_mean = np.full(2 * n + 1, 0.5 / (n + lam))
-    w_mean[0] = lam / (n + lam)
-    w_cov = w_mean.copy()
-    w_cov[0] += beta
-    F = np.asarray(flow(X), dtype=float)
-    m = flow(mu) if centre_mean else w_mean @ F
-    P = np.einsum("i,ij,ik->jk", w_cov, F - m, F - m) + (Sigma_x if noise else 0.0)
-    S_y = C @ P @ C.T + Sigma_y_x
-    G = np.linalg.solve(S_y, C @ P).T              # the gain P C^T S_y^{-1}
-    return m + G @ (y - C @ m - c), P - G @ S_y @ G.T
-
-
-def _ukf_reference(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x):
-    return _ukf_variant(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)
-
-
 def _ukf_slips(*args) -> tuple[dict, dict]:
     """(mean hints, covariance hints) of named wrong cycles on one problem."""
+    from .references import da_filters as refs
     named = {
-        "you left the model error Sigma_x out of the forecast covariance": _ukf_variant(*args, noise=False),
+        "you left the model error Sigma_x out of the forecast covariance": refs.ukf_variant(*args, noise=False),
         "your forecast mean is the image of the mean, flow(mu), as in the EKF; the UKF's is the weighted mean of "
-        "the images of the sigma points": _ukf_variant(*args, centre_mean=True),
+        "the images of the sigma points": refs.ukf_variant(*args, centre_mean=True),
         "you placed the sigma points along the rows of the Cholesky factor L; they are mu +- its columns":
-            _ukf_variant(*args, rows=True),
+            refs.ukf_variant(*args, rows=True),
         "your covariance weights add 1 - alpha^2 + beta = 2 to the centre point (da.sigma_points's default "
-        "beta = 2); the exercise uses the mean's weights for the covariance too": _ukf_variant(*args, beta=2.0),
+        "beta = 2); the exercise uses the mean's weights for the covariance too": refs.ukf_variant(*args, beta=2.0),
         "you used a square root of (n + lambda) Upsilon other than its Cholesky factor; for a nonlinear flow the "
         "forecast depends on that choice, and the exercise fixes L = np.linalg.cholesky((n + lambda) Upsilon)":
-            _ukf_variant(*args, root="symmetric"),
+            refs.ukf_variant(*args, root="symmetric"),
     }
     return {k: v[0] for k, v in named.items()}, {k: v[1] for k, v in named.items()}
 
@@ -231,11 +199,12 @@ def ukf_cycle(fn) -> "result":
     points, the same weights for mean and covariance) plus ``Sigma_x``, then the Kalman measurement update with
     a linear observation with offset c. Slips named: no Sigma_x, the EKF's forecast mean, sigma points along the rows of L,
     beta = 2 weights (and another square root than Cholesky's)."""
+    from .references import da_filters as refs
     def judge(out, where, *args):
         problems = checker.tuple_problems(out, 2, "the pair (mu_filt, Upsilon_filt)", where)
         if problems:
             return problems
-        mu_ref, U_ref = _ukf_reference(*args)
+        mu_ref, U_ref = refs.ukf_reference(*args)
         hints_mu, hints_U = _ukf_slips(*args)
         return (compare_array(out[0], mu_ref, f"mu_filt on {where}", rtol=1e-8, atol=1e-10, hints=hints_mu)
                 or compare_array(out[1], U_ref, f"Upsilon_filt on {where}", rtol=1e-8, atol=1e-10, hints=hints_U))

@@ -6,6 +6,7 @@ import pytest
 from scipy.linalg import sqrtm
 
 from pedagogy_lib.exercises import da_filters as check
+from pedagogy_lib.exercises.references import da_filters as refs
 
 
 def _points(L):
@@ -139,7 +140,7 @@ def test_ukf_cycle_reference_is_the_librarys_second_step_and_the_kalman_filter_o
         model = da.DAModel(flow.dynamics, mu, Upsilon, Sigma_x, C, c, Sigma_y_x)
         y2 = np.vstack([C @ mu + c + 0.3, y])
         res = da.ukf(model, y2, alpha=1.0, beta=0.0, kappa=1.0, backend="numpy")
-        ref = check._ukf_reference(res.mean[0], res.cov[0], y, flow, Sigma_x, C, c, Sigma_y_x)
+        ref = refs.ukf_reference(res.mean[0], res.cov[0], y, flow, Sigma_x, C, c, Sigma_y_x)
         np.testing.assert_allclose(ref[0], res.mean[1], rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(ref[1], res.cov[1], rtol=1e-9, atol=1e-9)
         if flow.dynamics.kind == "linear":

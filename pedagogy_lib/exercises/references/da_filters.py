@@ -1,0 +1,41 @@
+"""Reference solutions and slip generators of :mod:`pedagogy_lib.exercises.da_filters`, which imports this module
+inside its checkers' bodies only."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def lorenz63_jacobian(x) -> np.ndarray:
+    """The Jacobian of the Lorenz-63 vector field at x."""
+    sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
+    return np.array([[-sigma, sigma, 0.0], [rho - x[2], -1.0, -x[0]], [x[1], x[0], -beta]])
+
+
+def ukf_variant(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x, *, noise=True, centre_mean=False, rows=False,
+                 beta=0.0, root="cholesky"):
+    """One UKF cycle (alpha = 1, kappa = 1), written out, with one named slip switched on."""
+    n = len(mu)
+    lam = 1.0
+    S = (n + lam) * Upsilon
+    if root == "cholesky":
+        L = np.linalg.cholesky(S)
+    else:
+        w, V = np.linalg.eigh(S)
+        L = (V * np.sqrt(w)) @ V.T
+    offsets = L if rows else L.T                   # rows of offsets are the columns of L, unless slipped
+    X = np.concatenate([mu[None], mu + offsets, mu - offsets])
+    w_mean = np.full(2 * n + 1, 0.5 / (n + lam))
+    w_mean[0] = lam / (n + lam)
+    w_cov = w_mean.copy()
+    w_cov[0] += beta
+    F = np.asarray(flow(X), dtype=float)
+    m = flow(mu) if centre_mean else w_mean @ F
+    P = np.einsum("i,ij,ik->jk", w_cov, F - m, F - m) + (Sigma_x if noise else 0.0)
+    S_y = C @ P @ C.T + Sigma_y_x
+    G = np.linalg.solve(S_y, C @ P).T              # the gain P C^T S_y^{-1}
+    return m + G @ (y - C @ m - c), P - G @ S_y @ G.T
+
+
+def ukf_reference(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x):
+    """One UKF cycle (alpha = 1, kappa = 1, Cholesky sigma points): (mu_filt, Upsilon_filt)."""
+    return ukf_variant(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)
