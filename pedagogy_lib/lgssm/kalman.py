@@ -55,8 +55,11 @@ __all__ = [
 FORMS = ("auto", "covariance", "information")
 #: ``form="auto"`` uses the information form when ``m > INFORMATION_RATIO * n`` ...
 INFORMATION_RATIO = 2
-#: ... and its estimated condition number (:func:`info_form_condition`) is at most this.
+#: ... and its estimated condition number (:func:`info_form_condition`) is at most this; for ``n < m``
+#: it also does when that estimate is this many times below the covariance form's
+#: (:func:`covariance_form_condition`), i.e. when it keeps at least three more digits.
 AUTO_MAX_DIGITS_LOST_RATIO = 1e8
+AUTO_DIGITS_MARGIN = 1e3
 
 
 class KalmanFilterResult(NamedTuple):
@@ -145,7 +148,12 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     u : array_like, shape (T - 1, n_u), optional
         Controls, required when ``params.B`` has columns; ``u[t]`` drives the step from row ``t`` to ``t + 1``.
     form : {"auto", "covariance", "information"}
-        The measurement-update algebra; ``"auto"`` chooses (see "Precision notes" in the module).
+        The measurement-update algebra; ``"auto"`` chooses by the input's conditioning: the information form
+        when ``m > n`` and its estimated condition number (prior covariances against
+        :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`) is 1e3 times below that of the
+        covariance form's innovation covariance :math:`\mathbf C\boldsymbol\Upsilon\mathbf C^T +
+        \boldsymbol\Sigma_{\hat y|\hat x}` (or, with ``m > 2 n``, at most 1e8), else the covariance form (see
+        "Precision notes" in the module).
     backend : {"auto", "numba", "numpy"}
         The compiled kernel, or the readable twin built from :mod:`pedagogy_lib.gaussian`; ``"auto"`` runs
         the twin while compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.prefer_compiled`).
@@ -375,7 +383,13 @@ def _failure(t: int, kind: int, form: str) -> ValueError:
 #
 # So form="auto" uses the information form when m > INFORMATION_RATIO * n (it is then the cheaper one) and
 # info_form_condition, estimated from the eigenvalues of G, Sigma_x and Sigma1, is at most
-# AUTO_MAX_DIGITS_LOST_RATIO = 1e8; otherwise the covariance form. If the chosen form meets a rounding
+# AUTO_MAX_DIGITS_LOST_RATIO = 1e8; and, for any n < m, when that estimate is AUTO_DIGITS_MARGIN = 1e3 times
+# below covariance_form_condition, the estimated condition number of the innovation covariance (from the
+# singular values of C, the noise variances and the prior's eigenvalues): the form whose error bound is
+# smaller by three digits or more. (n = 3, m = 5, Sigma_y_x = 1e-12 I: about 1e13 against 1e2, and the
+# covariance form's log evidence is off by 1e-4..1e-3 on 1240 where the information form keeps 3e-10.)
+# With m <= n the innovation covariance is full rank in C's range and the covariance form is kept;
+# otherwise the covariance form. If the chosen form meets a rounding
 # failure, the other one runs (nearly noiseless observations with n < m <= 2 n: the innovation covariance is
 # singular in float64, the information form exact). Wherever a factorization meets a pivot at rounding level
 # (SPD_ULPS x n x eps of its diagonal entry), or the output stops being finite (finite parameters can still
@@ -391,18 +405,41 @@ def _choose_form(form: str, p: LGSSMParams, L_R=None) -> tuple:
 
 
 def _auto_form(p: LGSSMParams, L_R=None) -> str:
-    """What ``form="auto"`` runs first: the information form when ``m > 2 n`` and its estimated condition
-    number is at most ``AUTO_MAX_DIGITS_LOST_RATIO``, else the covariance form (see the notes above).
-    ``L_R`` is the lower Cholesky factor of ``Sigma_y_x`` when the caller has it."""
+    """What ``form="auto"`` runs first (see the notes above): the information form when ``m > 2 n`` and its
+    estimated condition number is at most ``AUTO_MAX_DIGITS_LOST_RATIO``, or when that estimate is
+    ``AUTO_DIGITS_MARGIN`` times below the covariance form's (:func:`covariance_form_condition`); else the
+    covariance form. ``L_R`` is the lower Cholesky factor of ``Sigma_y_x`` when the caller has it."""
     n, m = p.mu1.shape[0], p.c.shape[0]
-    if m <= INFORMATION_RATIO * n:
+    if m <= n:                                               # C Upsilon C^T + Sigma_y_x has full rank in C's range
         return "covariance"
     if L_R is None:
         L_R = np.linalg.cholesky(p.Sigma_y_x)                # validated positive definite
     W = solve_triangular(L_R, p.C, lower=True, check_finite=False)
     lam_G = np.linalg.eigvalsh(symmetrize(W.T @ W))           # eigenvalues of C^T Sigma_y_x^{-1} C
     lam_prior = np.concatenate([np.linalg.eigvalsh(p.Sigma_x), np.linalg.eigvalsh(p.Sigma1)])
-    return "information" if info_form_condition(lam_G, lam_prior) <= AUTO_MAX_DIGITS_LOST_RATIO else "covariance"
+    info = info_form_condition(lam_G, lam_prior)
+    if m > INFORMATION_RATIO * n and info <= AUTO_MAX_DIGITS_LOST_RATIO:
+        return "information"
+    lam_C = np.linalg.svd(p.C, compute_uv=False) ** 2
+    cov = covariance_form_condition(lam_C, np.diag(L_R) ** 2, lam_prior, m > n)
+    return "information" if info * AUTO_DIGITS_MARGIN < cov else "covariance"
+
+
+def covariance_form_condition(lam_C, lam_R, lam_prior, rank_deficient: bool) -> float:
+    r"""Estimated condition number of the covariance form's innovation covariance
+    :math:`\mathbf C\boldsymbol\Upsilon\mathbf C^T + \boldsymbol\Sigma_{\hat y|\hat x}`.
+
+    ``lam_C`` are the squared singular values of :math:`\mathbf C`, ``lam_R`` estimates of the noise
+    variances (the squared diagonal of its Cholesky factor), ``lam_prior`` the eigenvalues of the prior
+    covariances bounding :math:`\boldsymbol\Upsilon`: ``(max(lam_C) max(lam_prior) + max(lam_R)) /
+    (min(lam_R) + [0 if rank_deficient else min(lam_C) min(lam_prior)])``. With ``m > n``
+    (``rank_deficient``) the first term is singular and the estimate is about
+    :math:`\|\mathbf C\|^2\|\boldsymbol\Upsilon\|/\sigma^2_{\min}`: the log evidence of that form then loses
+    about ``log10`` of it in digits.
+    """
+    lam_C, lam_R, lam_prior = np.asarray(lam_C), np.asarray(lam_R), np.asarray(lam_prior)
+    low = lam_R.min() + (0.0 if rank_deficient else lam_C.min() * lam_prior.min())
+    return float((lam_C.max() * lam_prior.max() + lam_R.max()) / low)
 
 
 def info_form_condition(lam_G, lam_prior) -> float:

@@ -62,4 +62,8 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
         return None
     if not out[0]:
         return None
+    if form == "auto" and m > n:       # clean (the screen passed): does "auto" keep the covariance form here?
+        from .kalman import _auto_form
+        if _auto_form(params) != "covariance":
+            return None
     return (out[1:] if smooth else out[1:8]) + ("covariance",)

@@ -209,21 +209,36 @@ def gaussian_nll(mu, log_var, X) -> GaussianLoss:
     Raises
     ------
     ValueError
-        If the arrays are malformed or not finite, or the surprisal overflows float64 (a variance
-        :math:`e^{\log v_k}` so small, against its residual, that :math:`(x_k-\mu_k)^2/v_k` is infinite).
+        If the arrays are malformed or not finite, or the surprisal or its gradient overflows
+        float64 (a variance :math:`e^{\log v_k}` so small, against its residual, that
+        :math:`(x_k-\mu_k)^2/v_k` or :math:`|x_k-\mu_k|/v_k` exceeds 1.8e308). The quadratic term is
+        formed as :math:`(r_k e^{-\log v_k/4}e^{-\log v_k/4})^2`, never as :math:`e^{-\log v_k}`
+        alone, so a tiny residual over a tiny variance (``log_var = -1381``, residual ``1e-300``)
+        is an ordinary number.
     """
     mu, X = _check_pred_target(mu, X, "mu")
     log_var = as_array(log_var, "log_var", shape=mu.shape, dims="(N, K)")
     N = mu.shape[0]
     R = X - mu
-    with np.errstate(over="ignore", invalid="ignore"):
-        inv_v = np.exp(-log_var)
-        R2v = R * R * inv_v
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        # e^{-log v} alone overflows below log v = -709 although r^2 / v may be an ordinary number
+        # (r = 1e-300, log v = -1381 gives 0.58): scale r by e^{-log v / 4} twice, each factor at most
+        # the square root of the result, so nothing overflows unless r / sqrt(v) itself does
+        q = np.exp(-0.25 * log_var)
+        z = (R * q) * q                                   # r e^{-log v / 2}, the standardized residual
+        R2v = z * z
         value = 0.5 * float(np.sum(np.log(TAU) + log_var + R2v)) / N
-        out = GaussianLoss(value, -R * inv_v / N, 0.5 * (1.0 - R2v) / N)
-    if not (np.isfinite(value) and np.all(np.isfinite(out.grad_mu)) and np.all(np.isfinite(out.grad_log_var))):
+        grad_mu = -((z * q) * q) / N                      # -r / v
+        out = GaussianLoss(value, grad_mu, 0.5 * (1.0 - R2v) / N)
+    if not (np.isfinite(value) and np.all(np.isfinite(out.grad_log_var))):
         raise ValueError("the Gaussian surprisal overflows float64: log_var is too small for the residuals X - mu "
-                         f"(smallest log_var {np.min(log_var):.3g}, largest |X - mu| {np.max(np.abs(R)):.3g}).")
+                         "((X - mu)^2 / exp(log_var) exceeds 1.8e308; smallest log_var "
+                         f"{np.min(log_var):.3g}, largest |X - mu| {np.max(np.abs(R)):.3g}).")
+    if not np.all(np.isfinite(out.grad_mu)):
+        raise ValueError("the gradient of the Gaussian surprisal with respect to mu, (mu - X) / exp(log_var) / N, "
+                         "overflows float64 although the surprisal is finite: log_var is too small for the "
+                         f"residuals (smallest log_var {np.min(log_var):.3g}, largest |X - mu| "
+                         f"{np.max(np.abs(R)):.3g}); a residual r and log_var need |r| exp(-log_var) < 1.8e308.")
     return out
 
 
