@@ -335,9 +335,9 @@ def _smooth(pi, A, log_lik, backend):
     re-checking ``pi`` and ``A`` for every sequence of every iteration. Returns
     ``(gamma, xi_sum, log_evidence)``.
     """
-    filtered, predicted, log_c, spare = hmm.run_forward(backend, pi, A, log_lik, n_arrays=3)
+    filtered, predicted, log_c, spare, logs = hmm.run_forward(backend, pi, A, log_lik, n_arrays=3)
     gamma = spare[0]
-    xi_sum = hmm.run_backward(backend, A, filtered, predicted, gamma, np.empty((0,) + A.shape))
+    xi_sum = hmm.run_backward(backend, A, filtered, predicted, gamma, np.empty((0,) + A.shape), logs)
     return gamma, xi_sum, float(np.sum(log_c))
 
 

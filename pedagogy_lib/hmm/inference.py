@@ -189,13 +189,17 @@ def _values_ok_numpy(pi, A, log_lik, atol):
 def _forward_numpy(pi, A, log_lik, filtered, predicted, log_c, atol):
     """Readable twin of :func:`~pedagogy_lib.hmm.kernels.forward` (same names, same equations).
 
-    Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,) in place; returns ``(t_bad, ok)``:
-    -1 or the first row ``t`` at which the observations have probability zero, and whether the values
-    are valid (:func:`_values_ok_numpy`). Invalid values are not run through the recursion (NumPy would
-    warn about them): the screen is the full check's own test, so the caller will raise.
+    Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,) in place; returns ``(t_bad, ok, lossy)``:
+    -1 or the first row ``t`` at which the observations have probability zero, whether the values
+    are valid (:func:`_values_ok_numpy`), and whether a step was not clean (a probability below the
+    normal floats, ``kernels.JOINT_MIN``): then the caller runs :func:`_forward_log_numpy`. Invalid
+    values are not run through the recursion (NumPy would warn about them): the screen is the full
+    check's own test, so the caller will raise.
     """
     if not _values_ok_numpy(pi, A, log_lik, atol):
-        return -1, False
+        return -1, False, False
+    if np.any((A > 0.0) & (A < kernels.A_MIN)):
+        return -1, True, True
     T, K = log_lik.shape
     for t in range(T):
         # TIME UPDATE, Eq. 2.36: p(x_t | y_1..t-1) = sum_j A[:, j] p(x_{t-1} = j | y_1..t-1)  (Eq. 2.10)
@@ -203,14 +207,59 @@ def _forward_numpy(pi, A, log_lik, filtered, predicted, log_c, atol):
         # MEASUREMENT UPDATE, Eq. 2.37, with the likelihood scaled by exp(-m) to avoid underflow
         m = np.max(log_lik[t])
         if m == -np.inf:
-            return t, True
+            return t, True, False
         joint = predicted[t] * np.exp(log_lik[t] - m)   # p(x_t, y_t | y_1..t-1) * exp(-m)
         c = joint.sum()                                 # p(y_t | y_1..t-1) * exp(-m)  (Eq. 2.40 factor)
-        if not c > 0.0:
-            return t, True
+        live = (predicted[t] > 0.0) & (log_lik[t] > -np.inf)
+        jmin = joint[live].min(initial=np.inf)          # clean: every live state's joint a normal float
+        if jmin == np.inf:                              # no state both possible and reachable
+            return t, True, False
+        if not (c > 0.0 and jmin >= kernels.JOINT_MIN and jmin >= kernels.FILT_MIN * c):
+            return -1, True, True
         filtered[t] = joint / c                         # Bayes' rule for a mixture, Eq. 2.6
         log_c[t] = np.log(c) + m
-    return -1, True
+    return -1, True, False
+
+
+def _log_sum_prod(logA, lv):
+    """``log sum_j exp(logA[..., j] + lv[j])`` along the last axis, by the largest term; ``-inf`` for an empty sum."""
+    a = logA + lv
+    mx = a.max(axis=-1, keepdims=True)
+    safe = np.where(mx > -np.inf, mx, 0.0)
+    with np.errstate(divide="ignore"):
+        return (safe + np.log(np.exp(a - safe).sum(axis=-1, keepdims=True)))[..., 0]
+
+
+def _forward_log_numpy(pi, A, log_lik, filtered, predicted, log_c, log_filtered, log_predicted):
+    """Readable twin of :func:`~pedagogy_lib.hmm.kernels.forward_log`: the filter keeping the logarithms
+    of the filtered and predicted probabilities, normalized by the largest ``log pred + log_lik``.
+    Returns -1 or the first row at which the observations have probability zero."""
+    T, K = log_lik.shape
+    with np.errstate(divide="ignore"):
+        logA = np.log(A)
+        for t in range(T):
+            # TIME UPDATE, Eq. 2.36: A @ f where it is a normal float, else the log-sum-exp of the logs
+            if t == 0:
+                pred, lp = pi.copy(), np.log(pi)
+            else:
+                pred = A @ filtered[t - 1]
+                lp = np.log(pred)
+                small = pred < kernels.SUM_MIN
+                if small.any():
+                    lp[small] = _log_sum_prod(logA[small], log_filtered[t - 1])
+                    pred[small] = np.exp(lp[small])
+            # MEASUREMENT UPDATE, Eq. 2.37, scaled by the largest joint
+            a = lp + log_lik[t]
+            m = a.max()
+            if m == -np.inf:
+                return t
+            joint = np.exp(a - m)
+            c = joint.sum()
+            filtered[t] = joint / c
+            log_filtered[t] = a - m - np.log(c)
+            predicted[t], log_predicted[t] = pred, lp
+            log_c[t] = m + np.log(c)
+    return -1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -240,8 +289,43 @@ def _backward_numpy(A, filtered, predicted, gamma, xi):
     return A * (ratio[1:].T @ filtered[:-1])
 
 
+def _backward_log_numpy(A, filtered, log_filtered, log_predicted, gamma, xi):
+    """Readable twin of :func:`~pedagogy_lib.hmm.kernels.backward_log`: the gamma recursion (Eq. 2.44) on
+    the logarithms of :func:`_forward_log_numpy`. Fills ``gamma`` (and ``xi``); returns ``xi_sum``."""
+    T, K = filtered.shape
+    full_xi = xi.shape[0] > 0
+    with np.errstate(divide="ignore"):
+        logAT = np.log(A).T                             # logAT[j, i] = log A[i, j]
+    gamma[T - 1] = filtered[T - 1]
+    lg = log_filtered[T - 1].copy()
+    S = np.zeros((K, K))
+    for t in range(T - 2, -1, -1):
+        # log of gamma_{t+1} / predicted_{t+1}; -inf where gamma is zero (and so is the prediction)
+        lr = np.full(K, -np.inf)
+        live = lg > -np.inf
+        lr[live] = lg[live] - log_predicted[t + 1, live]
+        R = lr.max()
+        g = A.T @ np.exp(lr - R)                        # BACKWARD STEP, Eq. 2.39, scaled by exp(-R)
+        with np.errstate(divide="ignore"):
+            lsum = np.log(g) + R
+        small = g < kernels.SUM_MIN
+        if small.any():
+            lsum[small] = _log_sum_prod(logAT[small], lr)
+        lf = log_filtered[t]
+        lg = np.where(lf > -np.inf, lf + lsum, -np.inf)
+        gamma[t] = np.exp(lg)
+        # FUTURE CONDITIONING, Eq. 2.38, times gamma_{t+1}: the pairwise smoother entry by entry
+        x = np.exp(lr[:, None] + logAT.T + lf[None, :])
+        S += x
+        if full_xi:
+            xi[t] = x
+    return S
+
+
 _FORWARD = {"numpy": _forward_numpy, "numba": kernels.forward}
 _BACKWARD = {"numpy": _backward_numpy, "numba": kernels.backward}
+_FORWARD_LOG = {"numpy": _forward_log_numpy, "numba": kernels.forward_log}
+_BACKWARD_LOG = {"numpy": _backward_log_numpy, "numba": kernels.backward_log}
 
 
 def twin_seconds(T: int, K: int) -> float:
@@ -261,23 +345,33 @@ def run_forward(backend, pi, A, log_lik, n_arrays=2):
     Outputs are allocated here rather than inside the kernel, as ``n_arrays`` (T, K) slices of
     one block: NumPy asks the OS for huge pages on allocations of 4 MB and more, which makes the
     first touch of the memory several times cheaper (page faults dominated the run time of small-K
-    problems otherwise). Returns ``filtered``, ``predicted``, ``log_c`` and the spare slices.
+    problems otherwise). Returns ``filtered``, ``predicted``, ``log_c``, the spare slices and ``logs``:
+    None, or, when the fast pass was not clean (a probability left the normal floats, see
+    :data:`~pedagogy_lib.hmm.kernels.JOINT_MIN`) and the pass in logs ran instead, the pair
+    ``(log_filtered, log_predicted)`` that :func:`run_backward` then needs.
     """
     T, K = log_lik.shape
     block = np.empty((n_arrays, T, K))
     filtered, predicted = block[0], block[1]
     log_c = np.empty(T)
-    t_bad, ok = _FORWARD[backend](pi, A, log_lik, filtered, predicted, log_c, PROB_ATOL)
-    if not ok or t_bad >= 0:
+    t_bad, ok, lossy = _FORWARD[backend](pi, A, log_lik, filtered, predicted, log_c, PROB_ATOL)
+    if not ok or (t_bad >= 0 and not lossy):
         _check_values(pi, A, log_lik)
+    logs = None
+    if lossy:
+        logs = (np.empty((T, K)), np.empty((T, K)))
+        t_bad = _FORWARD_LOG[backend](pi, A, log_lik, filtered, predicted, log_c, *logs)
     if t_bad >= 0:
         _raise_zero_evidence(int(t_bad))
-    return filtered, predicted, log_c, block[2:]
+    return filtered, predicted, log_c, block[2:], logs
 
 
-def run_backward(backend, A, filtered, predicted, gamma, xi):
+def run_backward(backend, A, filtered, predicted, gamma, xi, logs=None):
     """Run the backward (gamma) kernel into ``gamma`` (and ``xi`` when it has T - 1 rows); return the
-    pairwise-marginal sum. Inputs come from :func:`run_forward`; nothing is validated here."""
+    pairwise-marginal sum; with the ``logs`` of :func:`run_forward`, the kernel in logs. Inputs come
+    from :func:`run_forward`; nothing is validated here."""
+    if logs is not None:
+        return _BACKWARD_LOG[backend](A, filtered, logs[0], logs[1], gamma, xi)
     return _BACKWARD[backend](A, filtered, predicted, gamma, xi)
 
 
@@ -323,7 +417,7 @@ def hmm_filter(pi, A, log_lik, *, backend: str = "auto") -> HMMFilter:
     """
     pi, A, log_lik = _check_hmm(pi, A, log_lik)
     backend = check_backend(backend, kernels.forward, twin_seconds(*log_lik.shape))
-    filtered, predicted, log_c, _ = run_forward(backend, pi, A, log_lik)
+    filtered, predicted, log_c, _, _ = run_forward(backend, pi, A, log_lik)
     return HMMFilter(filtered, predicted, log_c, float(np.sum(log_c)))
 
 
@@ -372,11 +466,11 @@ def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str =
     return_pairwise = check_choice(return_pairwise, "return_pairwise", PAIRWISE_CHOICES)
     pi, A, log_lik = _check_hmm(pi, A, log_lik)
     backend = check_backend(backend, kernels.backward, 2 * twin_seconds(*log_lik.shape))
-    filtered, predicted, log_c, spare = run_forward(backend, pi, A, log_lik, n_arrays=3)
+    filtered, predicted, log_c, spare, logs = run_forward(backend, pi, A, log_lik, n_arrays=3)
     gamma = spare[0]
     T, K = log_lik.shape
     xi = np.empty((T - 1 if return_pairwise == "full" else 0, K, K))
-    xi_sum = run_backward(backend, A, filtered, predicted, gamma, xi)
+    xi_sum = run_backward(backend, A, filtered, predicted, gamma, xi, logs)
     return HMMPosterior(filtered, predicted, gamma,
                         xi if return_pairwise == "full" else None,
                         xi_sum if return_pairwise != "none" else None,

@@ -33,6 +33,21 @@ EXP_BLOCK = 512
 SUBNORMAL_FLOOR = -746.0
 #: The smallest normal float64; the reciprocal of anything smaller overflows.
 SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
+#: A step of the fast filter is CLEAN when every state of positive probability keeps a joint
+#: ``pred[k] * exp(log_lik[t, k] - m_t)`` of at least ``JOINT_MIN`` and a filtered probability of at least
+#: ``FILT_MIN``: then every stored number is a normal float, exact to rounding, and a state of computed
+#: probability 0 has probability 0. The first step that is not clean hands the sequence to
+#: :func:`forward_log`, which carries the logarithms.
+JOINT_MIN = 2.0 ** -1000
+FILT_MIN = 2.0 ** -900
+#: ... which also needs every positive entry of ``A`` at least ``A_MIN``: a product ``A[i, j] f[j]`` of a
+#: clean ``f`` is then at least 2^-1000, never rounded to 0 (smaller entries send every sequence to
+#: :func:`forward_log`).
+A_MIN = 2.0 ** -100
+#: In :func:`forward_log` and :func:`backward_log`, a sum of products below this is recomputed as a
+#: log-sum-exp of the logarithms: above it the absolute errors of subnormal terms (2^-1074 each) are
+#: below 2^-60 of it.
+SUM_MIN = 2.0 ** -1000
 #: From this many states on, :func:`backward` adds the outer products ``outer(ratio, f)`` of
 #: ``OUTER_BLOCK`` time steps in one matrix product (BLAS) ...
 BLOCKED_MIN_K = 10
@@ -126,16 +141,27 @@ def scaled_likelihoods(log_lik, t0, nb, m, v, e, bits):
 def forward(pi, A, log_lik, filtered, predicted, log_c, atol):
     """The normalized forward filter: time update (Eq. 2.36), measurement update (Eq. 2.37), log factors (Eq. 2.40).
 
-    Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,); returns ``(t_bad, ok)``: ``t_bad`` is
-    -1, or the first row at which the observations have probability zero, and ``ok`` whether the
-    values are valid (:func:`values_ok`, sums to 1 within ``atol``; if not, the outputs mean nothing).
+    Fills ``filtered``, ``predicted`` (T, K) and ``log_c`` (T,); returns ``(t_bad, ok, lossy)``: ``t_bad``
+    is -1, or the first row at which the observations have probability zero, ``ok`` whether the
+    values are valid (:func:`values_ok`, sums to 1 within ``atol``; if not, the outputs mean nothing),
+    and ``lossy`` whether a step was not clean (``JOINT_MIN``): a state's probability fell below the
+    normal floats (an emission ~700 nats apart, or an unreachable state far likelier than the
+    reachable ones). Then the outputs mean nothing and the caller runs :func:`forward_log`.
     NumPy twin: :func:`~pedagogy_lib.hmm.inference._forward_numpy` (same names, same equations). The
     loop over time is :func:`filter_steps`, one loop for every K that takes the time update by
     :func:`dot_rows` below ``SMALL_K`` states and by :func:`add_rows` from there.
     """
     ok = values_ok(pi, A, log_lik, atol)
+    K = A.shape[0]
+    for i in range(K):
+        for j in range(K):
+            if A[i, j] > 0.0 and A[i, j] < A_MIN:
+                return -1, ok, True
     At = np.ascontiguousarray(A.T)       # At[j, :] = A[:, j]
-    return filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, A.shape[0] < SMALL_K), ok
+    t_bad = filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, K < SMALL_K)
+    if t_bad == -2:
+        return -1, ok, True
+    return t_bad, ok, False
 
 
 @njit_inline
@@ -173,7 +199,9 @@ def filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, small):
 
     The scaled likelihoods ``exp(log_lik[t] - m_t)`` of the measurement update are computed ahead,
     a block of rows at a time (:func:`scaled_likelihoods`): vectorized, where one call of the C
-    library's ``exp`` per entry was a sixth of the time at K = 50.
+    library's ``exp`` per entry was a sixth of the time at K = 50. ``m_t`` is the maximum over all
+    states, reachable or not; a step where that leaves a reachable state's joint below ``JOINT_MIN``
+    is not clean, and the loop returns -2 (the caller goes to :func:`forward_log`).
     """
     T, K = log_lik.shape
     R = max(1, EXP_BLOCK // K)           # rows per block of exponentials
@@ -202,12 +230,18 @@ def filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, small):
         if m[b] == -np.inf:
             return t
         c = 0.0
+        jmin = np.inf                                   # smallest joint of a state of positive probability
+        row = log_lik[t]
         for k in range(K):
             joint = pred[k] * e[b * K + k]
             f[k] = joint
             c += joint
-        if not c > 0.0:
+            live = pred[k] > 0.0 and row[k] > -np.inf
+            jmin = min(jmin, joint if live else np.inf)
+        if jmin == np.inf:                              # no state both possible and reachable
             return t
+        if not (c > 0.0 and jmin >= JOINT_MIN and jmin >= FILT_MIN * c):
+            return -2                                   # not clean: forward_log takes over
         if c >= SMALLEST_NORMAL:
             inv_c = 1.0 / c                             # one division, K multiplications ...
             for k in range(K):
@@ -221,6 +255,149 @@ def filter_steps(pi, A, At, log_lik, filtered, predicted, log_c, small):
         log_c[t] = np.log(c) + m[b]
         b += 1
     return -1
+
+
+# ----------------------------------------------------------------------------------------------
+# The same two passes carrying logarithms, for sequences whose probabilities leave the float range
+# ----------------------------------------------------------------------------------------------
+
+@njit_inline
+def log_sum_prod(logA_row, lv):
+    """``log sum_j exp(logA_row[j] + lv[j])``, by its largest term; ``-inf`` for an empty sum."""
+    K = lv.shape[0]
+    mx = -np.inf
+    for j in range(K):
+        mx = max(mx, logA_row[j] + lv[j])
+    if mx == -np.inf:
+        return -np.inf
+    s = 0.0
+    for j in range(K):
+        a = logA_row[j] + lv[j]
+        if a > -np.inf:
+            s += np.exp(a - mx)
+    return mx + np.log(s)
+
+
+@njit
+def forward_log(pi, A, log_lik, filtered, predicted, log_c, log_filtered, log_predicted):
+    r"""The forward filter of :func:`forward` (Eqs. 2.36, 2.37, 2.40), keeping the logarithms of the
+    filtered and predicted probabilities as well (``log_filtered``, ``log_predicted``, (T, K)).
+
+    For the sequences where :func:`forward` is not clean: a state of probability :math:`e^{-800}` now
+    may be the likeliest after the next observation, so its probability is carried in logs. The time
+    update is ``A @ f`` on the stored probabilities, exact where it is at least ``SUM_MIN``; below it
+    (a state reached only from states below the normal floats) it is the log-sum-exp of
+    ``log A[i, j] + log f[j]``. The measurement update is normalized by the largest
+    ``log pred[k] + log_lik[t, k]``, so the likeliest state, reachable, always has joint 1. Returns -1 or
+    the first row at which the observations have probability zero. NumPy twin:
+    :func:`~pedagogy_lib.hmm.inference._forward_log_numpy`.
+    """
+    T, K = log_lik.shape
+    logA = np.empty((K, K))
+    for i in range(K):
+        for j in range(K):
+            logA[i, j] = np.log(A[i, j]) if A[i, j] > 0.0 else -np.inf
+    pred = np.empty(K)
+    lp = np.empty(K)
+    a = np.empty(K)
+    for t in range(T):
+        # TIME UPDATE, Eq. 2.36, in probabilities and in logs
+        if t == 0:
+            for i in range(K):
+                pred[i] = pi[i]
+                lp[i] = np.log(pi[i]) if pi[i] > 0.0 else -np.inf
+        else:
+            dot_rows(A, filtered[t - 1], pred)
+            for i in range(K):
+                if pred[i] >= SUM_MIN:
+                    lp[i] = np.log(pred[i])
+                else:
+                    lp[i] = log_sum_prod(logA[i], log_filtered[t - 1])
+                    pred[i] = np.exp(lp[i])
+        # MEASUREMENT UPDATE, Eq. 2.37, scaled by the largest joint
+        m = -np.inf
+        for k in range(K):
+            a[k] = lp[k] + log_lik[t, k]
+            m = max(m, a[k])
+        if m == -np.inf:
+            return t
+        c = 0.0
+        for k in range(K):
+            joint = np.exp(a[k] - m)
+            filtered[t, k] = joint
+            c += joint
+        log_cc = np.log(c)
+        for k in range(K):
+            filtered[t, k] /= c
+            log_filtered[t, k] = a[k] - m - log_cc
+            predicted[t, k] = pred[k]
+            log_predicted[t, k] = lp[k]
+        log_c[t] = m + log_cc
+    return -1
+
+
+@njit
+def backward_log(A, filtered, log_filtered, log_predicted, gamma, xi):
+    r"""The gamma recursion of :func:`backward` (Eq. 2.44) on the logarithms of :func:`forward_log`.
+
+    ``log r_i = log gamma_{t+1}(i) - log pred_{t+1}(i)``, then the BACKWARD STEP (Eq. 2.39)
+    ``gamma_t(j) = f_t(j) sum_i A[i, j] r_i`` as ``A^T exp(log r - R)`` (``R`` the largest ``log r``),
+    its entries below ``SUM_MIN`` recomputed as log-sum-exps, and the pairwise smoother (FUTURE
+    CONDITIONING, Eq. 2.38) ``xi[t, i, j] = exp(log r_i + log A[i, j] + log f_t(j))`` entry by entry: a
+    ratio :math:`e^{800}` meets a filtered probability :math:`e^{-800}`. Fills ``gamma`` (and ``xi``
+    if it has T - 1 rows); returns ``xi_sum``. NumPy twin:
+    :func:`~pedagogy_lib.hmm.inference._backward_log_numpy`.
+    """
+    T, K = filtered.shape
+    full_xi = xi.shape[0] > 0
+    logAT = np.empty((K, K))                            # logAT[j, i] = log A[i, j]
+    for i in range(K):
+        for j in range(K):
+            logAT[j, i] = np.log(A[i, j]) if A[i, j] > 0.0 else -np.inf
+    lg = np.empty(K)
+    lr = np.empty(K)
+    r = np.empty(K)
+    g = np.empty(K)
+    S = np.zeros((K, K))
+    for k in range(K):
+        gamma[T - 1, k] = filtered[T - 1, k]
+        lg[k] = log_filtered[T - 1, k]
+    for t in range(T - 2, -1, -1):
+        R = -np.inf
+        for i in range(K):
+            lr[i] = lg[i] - log_predicted[t + 1, i] if lg[i] > -np.inf else -np.inf
+            R = max(R, lr[i])
+        for i in range(K):
+            r[i] = np.exp(lr[i] - R)
+        for j in range(K):
+            s = 0.0
+            for i in range(K):
+                s += A[i, j] * r[i]
+            g[j] = s
+        for j in range(K):
+            lf = log_filtered[t, j]
+            if lf == -np.inf:
+                lg[j] = -np.inf
+            elif g[j] >= SUM_MIN:
+                lg[j] = lf + np.log(g[j]) + R
+            else:
+                lg[j] = lf + log_sum_prod(logAT[j], lr)
+            gamma[t, j] = np.exp(lg[j])
+        for i in range(K):
+            if lr[i] == -np.inf:
+                continue
+            for j in range(K):
+                v = lr[i] + logAT[j, i] + log_filtered[t, j]
+                x = np.exp(v) if v > -np.inf else 0.0
+                S[i, j] += x
+                if full_xi:
+                    xi[t, i, j] = x
+        if full_xi:
+            for i in range(K):
+                if lr[i] == -np.inf:
+                    for j in range(K):
+                        xi[t, i, j] = 0.0
+    return S
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,3 +485,7 @@ def warmup_kernels() -> None:
     gamma = np.empty((T, K))
     backward(A, filtered, predicted, gamma, np.empty((T - 1, K, K)))
     backward(A, filtered, predicted, gamma, np.empty((0, K, K)))
+    lf, lp = np.empty((T, K)), np.empty((T, K))
+    forward_log(pi, A, log_lik, filtered, predicted, log_c, lf, lp)
+    backward_log(A, filtered, lf, lp, gamma, np.empty((T - 1, K, K)))
+    backward_log(A, filtered, lf, lp, gamma, np.empty((0, K, K)))

@@ -46,6 +46,52 @@ def test_matches_enumeration(backend, K, T, seed):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("offset", [740.0, 744.0, 746.0, 800.0, 1e4])
+def test_unreachable_state_far_likelier_changes_nothing(backend, offset):
+    """A state the prediction cannot reach (probability 0) with a log-likelihood far above the others
+    changes neither the filter nor the evidence: the exact answer is that of the two reachable states,
+    softmax(0, -1) and log(0.5 (1 + e^-1)). (Normalizing by the maximum over all states underflowed
+    the reachable ones: [1, 0, 0] and -0.4401 at 744, a false 'probability zero' from 746.)"""
+    filt = hmm.hmm_filter(np.array([0.5, 0.5, 0.0]), np.eye(3), np.array([[0.0, -1.0, offset]]), backend=backend)
+    p = 1.0 / (1.0 + np.exp(-1.0))
+    assert_allclose(filt.filtered, [[p, 1.0 - p, 0.0]], rtol=1e-14, atol=0)
+    assert filt.log_evidence == pytest.approx(np.log(0.5 * (1.0 + np.exp(-1.0))), rel=1e-14)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", range(8))
+def test_peaked_emissions_match_enumeration(backend, seed):
+    """Emissions hundreds of nats apart, so that filtered and predicted probabilities fall below the
+    floats (e^-800) and a later observation makes such a state the likeliest, on a left-right-like A
+    with zeros and a zero in pi: every output against the sum over all paths, done in logs.
+    (Kept in probabilities, such a state was 0 after the first step and lost for good.)"""
+    rng = np.random.default_rng(100 + seed)
+    K, T = 3, 6
+    A = rng.random((K, K)) * (rng.random((K, K)) < 0.6) + np.eye(K)
+    A /= A.sum(axis=0)
+    pi = np.array([0.6, 0.4, 0.0])
+    log_lik = rng.normal(size=(T, K)) + rng.choice([-800.0, -400.0, 0.0, 400.0, 800.0], size=(T, K))
+    ref = enumerate_hmm(pi, A, log_lik)
+    post = hmm.hmm_smoother(pi, A, log_lik, return_pairwise="full", backend=backend)
+    for field in ("filtered", "predicted", "gamma", "xi"):
+        assert_allclose(getattr(post, field), ref[field], rtol=1e-9, atol=1e-13, err_msg=field)
+    assert_allclose(post.xi_sum, ref["xi"].sum(axis=0), rtol=1e-9, atol=1e-13)
+    assert_allclose(post.log_c, ref["log_c"], rtol=1e-12, atol=1e-9)
+    assert post.log_evidence == pytest.approx(ref["log_evidence"], rel=1e-12, abs=1e-9)
+
+
+def test_a_state_below_the_floats_comes_back():
+    """Two states that never switch: the first observation puts state 1 at e^-750 (0 as a float), the
+    second favours it by 1500 nats. Exactly, gamma = (0, 1) at both steps and the evidence is
+    0.5 e^750 (+ 0.5): a filter kept in probabilities loses state 1 and gives log 0.5."""
+    for backend in BACKENDS:
+        post = hmm.hmm_smoother([0.5, 0.5], np.eye(2), [[0.0, -750.0], [0.0, 1500.0]], backend=backend)
+        assert_allclose(post.gamma, [[0.0, 1.0], [0.0, 1.0]], rtol=0, atol=1e-300)
+        assert post.log_evidence == pytest.approx(np.log(0.5) + 750.0, rel=1e-15)
+        assert_allclose(post.xi_sum, [[0.0, 0.0], [0.0, 1.0]], rtol=1e-15, atol=1e-300)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_structural_zeros_match_enumeration(backend):
     """Sparse A, a zero in pi and -inf emissions (impossible observations for some states)."""
     pi = np.array([0.5, 0.5, 0.0])
@@ -118,7 +164,7 @@ def test_kernel_matches_numpy_twin(K, T, seed):
 def _run_kernels(fwd, bwd, pi, A, log_lik):
     T, K = log_lik.shape
     filtered, predicted, log_c = np.empty((T, K)), np.empty((T, K)), np.empty(T)
-    assert fwd(pi, A, log_lik, filtered, predicted, log_c, 1e-8) == (-1, True)
+    assert fwd(pi, A, log_lik, filtered, predicted, log_c, 1e-8) == (-1, True, False)
     gamma, xi = np.empty((T, K)), np.empty((T - 1, K, K))
     xi_sum = bwd(A, filtered, predicted, gamma, xi)
     return filtered, predicted, log_c, gamma, xi, xi_sum
@@ -138,7 +184,7 @@ def test_kernels_report_zero_evidence_row():
     log_lik = np.array([[0.0, 0.0], [0.0, 0.0], [-np.inf, 0.0]])
     for fwd in (kernels.forward, hmm._forward_numpy):
         out = (np.empty((3, 2)), np.empty((3, 2)), np.empty(3))
-        assert fwd(pi, np.eye(2), log_lik, *out, 1e-8) == (2, True)
+        assert fwd(pi, np.eye(2), log_lik, *out, 1e-8) == (2, True, False)
 
 
 @pytest.mark.parametrize("K", [2, 12, 60])
@@ -152,7 +198,7 @@ def test_kernels_report_zero_evidence_row_in_any_block(K, t_bad):
     log_lik[t_bad] = -np.inf
     for fwd in (kernels.forward, hmm._forward_numpy):
         out = (np.empty((1200, K)), np.empty((1200, K)), np.empty(1200))
-        assert fwd(pi, A, log_lik, *out, 1e-8) == (t_bad, True)
+        assert fwd(pi, A, log_lik, *out, 1e-8) == (t_bad, True, False)
 
 
 @pytest.mark.parametrize("K", [1, 3, 9])
@@ -189,15 +235,15 @@ def test_subnormal_likelihood_ratio_is_not_zero_evidence(backend, gap):
     """Only the state the chain can be in has a likelihood ``exp(-gap)`` times the largest one: between
     -745 and -708 ``np.exp`` gives a subnormal number (the vectorized exponential of the kernel, 0), and
     so is the normalizer, whose reciprocal overflows. The observation is possible, not of probability
-    zero: the filter and the smoother put all mass on that state, and ``log_c`` is the log of the
-    subnormal ``np.exp(-gap)`` (``-gap`` itself to the precision a subnormal number keeps)."""
+    zero: the filter and the smoother put all mass on that state, and ``log_c`` is ``-gap`` (the
+    filter carries the logs when a likelihood leaves the normal floats)."""
     pi = np.array([1.0, 0.0, 0.0])
     A = np.eye(3)
     log_lik = np.zeros((5, 3))
     log_lik[2] = [-gap, 0.0, -np.inf]
     filt = hmm.hmm_filter(pi, A, log_lik, backend=backend)
     assert_allclose(filt.filtered, np.tile([1.0, 0.0, 0.0], (5, 1)), rtol=0, atol=1e-15)
-    assert filt.log_c[2] == pytest.approx(np.log(np.exp(-gap)), rel=1e-12)
+    assert filt.log_c[2] == pytest.approx(-gap, rel=1e-12)
     assert_allclose(np.delete(filt.log_c, 2), 0.0, rtol=0, atol=1e-15)
     post = hmm.hmm_smoother(pi, A, log_lik, backend=backend)
     assert_allclose(post.gamma, np.tile([1.0, 0.0, 0.0], (5, 1)), rtol=0, atol=1e-15)
