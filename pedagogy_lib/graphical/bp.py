@@ -20,7 +20,10 @@ towards the last state and the backward message the collect pass towards the fir
 
 Every message is normalized as it is sent (to sum to one, or to have maximum one), and the logs of
 the normalizers of the collect pass add up to :math:`\log Z`, so long chains neither underflow
-nor overflow.
+nor overflow. Sum-product on a tree (:func:`belief_propagation`) passes its messages in logs, each
+a log-sum-exp by its largest term: potentials that span more than the floats (a table holding
+:math:`e^{600}` and :math:`e^{-600}`) make messages whose entries do too, and the smallest may still
+decide a marginal.
 
 On a graph with cycles the same updates, iterated from uniform messages, are *loopy* belief
 propagation: not exact, often close, and not guaranteed to converge.
@@ -33,6 +36,7 @@ from typing import Hashable, Mapping, NamedTuple
 import numpy as np
 
 from ..core.checks import ConvergenceWarning, check_int, positive_scalar
+from ..core.logmath import logsumexp
 from .factor_graph import FactorGraph, check_tree, factor_node, make_factor_graph, message_schedule, var_node
 from .factors import Factor, indicator
 
@@ -234,6 +238,53 @@ def _run_tree(fg: FactorGraph, root, mode: str):
     return schedule, msgs, log_scale
 
 
+def _factor_to_var_log(f: Factor, k: int, v, incoming: dict) -> np.ndarray:
+    """The sum-product message from factor ``k`` to ``v`` in logs: ``log sum`` over the factor's other
+    variables of its table times the (log) messages from them, by the largest term."""
+    i = f.variables.index(v)
+    with np.errstate(divide="ignore"):
+        T = _weighted(f, i, incoming, k, True)
+    T = np.moveaxis(T, i, 0).reshape(T.shape[i], -1)
+    return logsumexp(T, axis=1)
+
+
+def _log_var_product(fg: FactorGraph, v, exclude, log_msgs: dict) -> np.ndarray:
+    """The sum of the log messages into ``v`` from all its factors but ``exclude``."""
+    out = np.zeros(fg.card[v])
+    for nb in fg.graph.neighbors(var_node(v)):
+        if nb != exclude:
+            out = out + log_msgs[(nb, var_node(v))]
+    return out
+
+
+def _log_normalize(m: np.ndarray, name) -> tuple[np.ndarray, float]:
+    """``m - logsumexp(m)`` and ``logsumexp(m)``; raise if every entry is ``-inf`` (probability zero)."""
+    s = float(logsumexp(m))
+    if s == -np.inf:
+        raise ValueError(f"every configuration has probability zero (the message into {name} is all zero): "
+                         "the potentials, or potentials and evidence, contradict each other.")
+    return m - s, s
+
+
+def _run_tree_log(fg: FactorGraph, root):
+    """Sum-product's two passes on a tree with every message in logs: ``(schedule, log_msgs, log_scale)``,
+    ``log_scale`` the sum of the log normalizers of the collect pass."""
+    check_tree(fg)
+    schedule = message_schedule(fg, root)
+    n_collect = len(schedule) // 2
+    log_msgs: dict = {}
+    log_scale = 0.0
+    for n, (s, r) in enumerate(schedule):
+        if s[0] == "var":
+            m = _log_var_product(fg, s[1], r, log_msgs)
+        else:
+            m = _factor_to_var_log(fg.factors[s[1]], s[1], r[1], log_msgs)
+        log_msgs[(s, r)], c = _log_normalize(m, r)
+        if n < n_collect:
+            log_scale += c
+    return schedule, log_msgs, log_scale
+
+
 def _component_roots(fg: FactorGraph, schedule) -> list:
     """The root variable of each component: the variables that receive no collect message from a parent."""
     n_collect = len(schedule) // 2
@@ -263,17 +314,17 @@ def belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None = Non
     ValueError
         If the factors are invalid (mismatched cardinalities, negative entries), the factor graph has a
         cycle (the message names it), or the evidence has probability zero.
+
+    The messages are passed in logs (any positive finite potentials, :math:`e^{\pm 700}` included,
+    give the right marginals and :math:`\log Z`); ``messages`` holds them exponentiated.
     """
-    fg, log_Z = _scaled_graph(with_evidence(make_factor_graph(factors), evidence))
-    schedule, msgs, log_scale = _run_tree(fg, root, "sum")
-    log_Z += log_scale
+    fg = with_evidence(make_factor_graph(factors), evidence)
+    schedule, log_msgs, log_Z = _run_tree_log(fg, root)
     for v in _component_roots(fg, schedule):
-        b, c0 = _var_to_var_product(fg, v, None, msgs, "sum")
-        log_Z += _normalize(b, "sum", var_node(v))[1] + c0
-    marginals = {}
-    for v in fg.card:
-        b, _ = _var_to_var_product(fg, v, None, msgs, "sum")
-        marginals[v] = b / b.sum()
+        log_Z += _log_normalize(_log_var_product(fg, v, None, log_msgs), var_node(v))[1]
+    marginals = {v: np.exp(_log_normalize(_log_var_product(fg, v, None, log_msgs), var_node(v))[0])
+                 for v in fg.card}
+    msgs = {edge: np.exp(m) for edge, m in log_msgs.items()}
     return BeliefPropagation(marginals, log_Z, msgs, schedule)
 
 

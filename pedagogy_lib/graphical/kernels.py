@@ -114,27 +114,45 @@ def sum_product(parent, phi, psi, order):
     (the logs of the normalizers add up to :math:`\log Z`); downward, the parent's message to each
     child from the parent's cavity (everything at the parent but the child's own message); each
     marginal is the normalized product of a node's potential and all its messages. Returns
-    ``(marg (N, K), log_Z, ok)``; ``ok`` is false if a potential is not positive and finite, and then
-    the other two mean nothing. NumPy twin: :func:`~pedagogy_lib.graphical.tree._sum_product_numpy`.
+    ``(marg (N, K), log_Z, ok, lossy)``; ``ok`` is false if a potential is not positive and finite, and
+    then the others mean nothing; ``lossy`` is true if a vector the passes multiply on (a node's
+    complete ``inside``, a message, a cavity) spans more than ``1 / MESSAGE_LO``
+    between its entries, so that its smallest entries may have lost digits or be 0: then the caller
+    runs :func:`sum_product_log`. NumPy twin: :func:`~pedagogy_lib.graphical.tree._sum_product_numpy`.
 
     Scaled, so that no scale of the potentials under- or overflows (issue 53), for one division and
     one log per message: each message is normalized as it is sent, and ``inside`` divided by its
     largest entry when that falls below ``INSIDE_LO``. A message with an entry below ``MESSAGE_LO`` or
     a sum above ``MESSAGE_HI`` is sent again from ``inside`` (or the cavity) divided by its largest entry
     and ``psi[i]`` divided by its largest entry if that lies outside ``[PSI_LO, PSI_HI]``; every factor
-    divided out goes to :math:`\log Z` as its log. The one loss left is rounding's own: an entry of a
-    message below about ``1e-308`` times the message's largest is zero, and is left out of the
-    parent's cavity instead of divided by.
+    divided out goes to :math:`\log Z` as its log. What scaling cannot keep, an entry below about
+    ``1e-290`` times the largest of its vector (potentials :math:`e^{\pm 600}` make such messages),
+    is reported as ``lossy`` rather than lost silently.
     """
-    inside, up, log_Z, ok = upward_pass(parent, phi, psi, order)
-    return downward_pass(parent, psi, order, inside, up), log_Z, ok
+    inside, up, log_Z, ok, lossy = upward_pass(parent, phi, psi, order)
+    if lossy:
+        return inside, log_Z, ok, True
+    marg, lossy = downward_pass(parent, psi, order, inside, up)
+    return marg, log_Z, ok, lossy
+
+
+@njit_inline
+def spans_too_far(v, K):
+    """Whether the smallest entry of the positive vector ``v`` is below ``MESSAGE_LO`` times its largest."""
+    lo = v[0]
+    hi = v[0]
+    for k in range(1, K):
+        lo = min(lo, v[k])
+        hi = max(hi, v[k])
+    return not lo >= MESSAGE_LO * hi
 
 
 @njit_ieee
 def upward_pass(parent, phi, psi, order):
     """The upward pass of :func:`sum_product`: ``(inside, up, log_Z, ok)``, ``inside[i]`` the (scaled)
     product of ``phi[i]`` and the messages of ``i``'s children, ``up[i]`` the normalized message to
-    the parent, ``ok`` whether every entry of ``phi`` and ``psi`` is positive and finite."""
+    the parent, ``ok`` whether every entry of ``phi`` and ``psi`` is positive and finite, ``lossy``
+    whether a complete ``inside`` or a message spans more than ``1 / MESSAGE_LO``."""
     N, K = phi.shape
     ok = True                              # every potential positive and finite (a NaN is neither)
     flat = phi.reshape(N * K)
@@ -149,6 +167,8 @@ def upward_pass(parent, phi, psi, order):
     for n in range(N - 1, -1, -1):
         i = order[n]
         p = parent[i]
+        if spans_too_far(inside[i], K):            # complete: every child of i came before
+            return inside, up, log_Z, ok, True
         if p < 0:
             log_Z += rescale_inside(inside, i, K)
             s = 0.0
@@ -162,6 +182,10 @@ def upward_pass(parent, phi, psi, order):
             scale = edge_scale(psi, i, K)
             log_Z += np.log(scale)
             s, fine = up_message(psi, inside, i, K, up, scale)
+            if not fine:                           # still below MESSAGE_LO: its terms may be subnormal
+                return inside, up, log_Z, ok, True
+        if spans_too_far(up[i], K):
+            return inside, up, log_Z, ok, True
         r = 1.0 / s
         top = 0.0
         for a in range(K):
@@ -171,12 +195,13 @@ def upward_pass(parent, phi, psi, order):
         log_Z += np.log(s)
         if top < INSIDE_LO:
             log_Z += rescale_inside(inside, p, K)
-    return inside, up, log_Z, ok
+    return inside, up, log_Z, ok, False
 
 
 @njit_ieee
 def downward_pass(parent, psi, order, inside, up):
-    """The downward pass of :func:`sum_product` from the results of :func:`upward_pass`: the marginals."""
+    """The downward pass of :func:`sum_product` from the results of :func:`upward_pass`: ``(marg, lossy)``,
+    ``lossy`` if a cavity or a message spans more than ``1 / MESSAGE_LO``."""
     N, K = inside.shape
     down = np.ones((N, K))                 # m_{pa(i) -> i}, normalized; parents are visited first
     marg = np.empty((N, K))
@@ -186,16 +211,21 @@ def downward_pass(parent, psi, order, inside, up):
         p = parent[i]
         if p >= 0:
             for a in range(K):             # everything at the parent but i's own message
-                cavity[a] = inside[p, a] * down[p, a] / up[i, a] if up[i, a] > 0.0 else 0.0
+                cavity[a] = inside[p, a] * down[p, a] / up[i, a]
             s, fine = down_message(psi, cavity, i, K, down, 1.0)
-            if not (fine and s <= MESSAGE_HI):     # the rare message: sent again, scaled
+            if not (fine and s <= MESSAGE_HI) or spans_too_far(cavity, K):   # sent again, scaled
                 for a in range(K):         # in logs, as one entry may have overflowed
-                    log_cav = np.log(inside[p, a]) + np.log(down[p, a]) - np.log(up[i, a])
-                    cavity[a] = log_cav if up[i, a] > 0.0 else -np.inf
+                    cavity[a] = np.log(inside[p, a]) + np.log(down[p, a]) - np.log(up[i, a])
                 top = cavity.max()
                 for a in range(K):
                     cavity[a] = np.exp(cavity[a] - top)
+                if spans_too_far(cavity, K):
+                    return marg, True
                 s, fine = down_message(psi, cavity, i, K, down, edge_scale(psi, i, K))
+                if not fine:
+                    return marg, True
+            if spans_too_far(down[i], K):
+                return marg, True
             r = 1.0 / s
             for b in range(K):
                 down[i, b] *= r
@@ -206,10 +236,89 @@ def downward_pass(parent, psi, order, inside, up):
         r = 1.0 / s
         for k in range(K):
             marg[i, k] *= r
-    return marg
+    return marg, False
+
+
+@njit_inline
+def log_mat_vec(lpsi, i, lv, K, out, transpose):
+    """``out[a] = log sum_b exp(lpsi[i, a, b] + lv[b])`` (``transpose``: ``lpsi[i, b, a]``), each by its
+    largest term, then shifted so that its largest entry is 0; returns that shift."""
+    top = -np.inf
+    for a in range(K):
+        mx = -np.inf
+        for b in range(K):
+            w = lpsi[i, b, a] if transpose else lpsi[i, a, b]
+            mx = max(mx, w + lv[b])
+        acc = 0.0
+        for b in range(K):
+            w = lpsi[i, b, a] if transpose else lpsi[i, a, b]
+            acc += np.exp(w + lv[b] - mx)
+        out[a] = mx + np.log(acc)
+        top = max(top, out[a])
+    for a in range(K):
+        out[a] -= top
+    return top
+
+
+@njit_inline
+def log_sum(v, K):
+    """``log sum_k exp(v[k])`` by the largest entry."""
+    mx = v[0]
+    for k in range(1, K):
+        mx = max(mx, v[k])
+    acc = 0.0
+    for k in range(K):
+        acc += np.exp(v[k] - mx)
+    return mx + np.log(acc)
+
+
+@njit_ieee
+def sum_product_log(parent, phi, psi, order):
+    r"""The two passes of :func:`sum_product` with every message in logs: ``(marg, log_Z)``.
+
+    For the trees where :func:`sum_product` reports ``lossy``: potentials up to :math:`e^{\pm 709}` make
+    messages whose entries span more than the floats do, and a message entry :math:`e^{-1200}` times its
+    largest may still decide a marginal. Each message
+    :math:`\log m_{i\to\mathrm{pa}(i)}(x_p) = \log\sum_{x_i}\exp(\log\psi_i(x_p, x_i) + \log\mathrm{inside}_i(x_i))`
+    is a log-sum-exp by its largest term, shifted to a largest entry of 0 (the shifts go to
+    :math:`\log Z`); the cavity is a difference of logs. Costs one ``exp`` per entry of each ``psi``
+    and pass. The potentials are positive and finite (checked by the caller). NumPy twin:
+    :func:`~pedagogy_lib.graphical.tree._sum_product_log_numpy`.
+    """
+    N, K = phi.shape
+    lpsi = np.log(psi)
+    inside = np.log(phi)                   # log phi_i + the log messages of i's children
+    up = np.zeros((N, K))
+    log_Z = 0.0
+    for n in range(N - 1, -1, -1):
+        i = order[n]
+        p = parent[i]
+        if p < 0:
+            log_Z += log_sum(inside[i], K)
+            continue
+        log_Z += log_mat_vec(lpsi, i, inside[i], K, up[i], False)
+        for a in range(K):
+            inside[p, a] += up[i, a]
+    down = np.zeros((N, K))
+    marg = np.empty((N, K))
+    cavity = np.empty(K)
+    for n in range(N):
+        i = order[n]
+        p = parent[i]
+        if p >= 0:
+            for a in range(K):
+                cavity[a] = inside[p, a] + down[p, a] - up[i, a]
+            log_mat_vec(lpsi, i, cavity, K, down[i], True)
+        for k in range(K):
+            cavity[k] = inside[i, k] + down[i, k]
+        z = log_sum(cavity, K)
+        for k in range(K):
+            marg[i, k] = np.exp(cavity[k] - z)
+    return marg, log_Z
 
 
 def warmup_kernels() -> None:
     """Compile (or load from cache) the kernel on a three-node tree: a root and its two children."""
     parent = np.array([-1, 0, 0], dtype=np.int64)
     sum_product(parent, np.ones((3, 2)), np.ones((3, 2, 2)), np.arange(3, dtype=np.int64))
+    sum_product_log(parent, np.ones((3, 2)), np.ones((3, 2, 2)), np.arange(3, dtype=np.int64))

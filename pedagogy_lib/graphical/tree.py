@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, as_scalar, check_backend, check_finite, check_int, check_rng
+from ..core.logmath import logsumexp
 from . import kernels
 from .factors import Factor
 
@@ -221,6 +222,11 @@ def _safe(m):
     return bool(m.min() >= kernels.MESSAGE_LO and m.sum() <= kernels.MESSAGE_HI)
 
 
+def _spans_too_far(v):
+    """Whether the smallest entry of ``v`` is below ``MESSAGE_LO`` times its largest (digits may be lost)."""
+    return not v.min() >= kernels.MESSAGE_LO * v.max()
+
+
 def _sum_product_numpy(parent, phi, psi, order):
     r"""Readable twin of :func:`~pedagogy_lib.graphical.kernels.sum_product`: one loop over nodes in each direction.
 
@@ -228,16 +234,21 @@ def _sum_product_numpy(parent, phi, psi, order):
     entry when that falls below ``INSIDE_LO``, and a message that is not safe (:func:`_safe`) sent again
     from ``inside`` (or the cavity) divided by its largest entry and the edge potential by its own when
     that is far from 1; the logs of the divisors add up to part of :math:`\log Z`. Returns
-    ``(marg, log_Z, ok)``, ``ok`` false (and nothing computed) if a potential is not positive and finite.
+    ``(marg, log_Z, ok, lossy)``, ``ok`` false (and nothing computed) if a potential is not positive and
+    finite, ``lossy`` true (and the rest meaningless) if a complete ``inside``, a message or a cavity
+    spans more than ``1 / MESSAGE_LO`` (:func:`_spans_too_far`): then :func:`_sum_product_log_numpy` runs.
     """
     N, K = phi.shape
     if not (_positive_finite(phi) and _positive_finite(psi)):      # the kernel checks the same, in a loop
-        return np.full((N, K), np.nan), np.nan, False
+        return np.full((N, K), np.nan), np.nan, False, False
+    lossy = np.full((N, K), np.nan), np.nan, True, True
     inside = phi.copy()                    # phi_i times the messages from i's children, rescaled
     up = np.ones((N, K))                   # m_{i -> pa(i)}, normalized
     log_Z = 0.0
     for i in order[::-1]:
         p = parent[i]
+        if _spans_too_far(inside[i]):     # complete: every child of i came before
+            return lossy
         if p < 0:
             top = inside[i].max()
             inside[i] /= top
@@ -251,6 +262,10 @@ def _sum_product_numpy(parent, phi, psi, order):
             P, log_scale = _psi_scaled(psi[i])
             m = P @ inside[i]
             log_Z += np.log(top) + log_scale
+            if m.min() < kernels.MESSAGE_LO:   # still: its terms may be subnormal
+                return lossy
+        if _spans_too_far(m):
+            return lossy
         s = m.sum()
         up[i] = m / s
         log_Z += np.log(s)
@@ -264,21 +279,64 @@ def _sum_product_numpy(parent, phi, psi, order):
     for i in order:
         p = parent[i]
         if p >= 0:
-            ok = up[i] > 0.0               # everything at the parent except i's message
-            u = np.where(ok, up[i], 1.0)
             with np.errstate(over="ignore", under="ignore"):
-                m = psi[i].T @ np.where(ok, inside[p] * down[p] / u, 0.0)
-            if not _safe(m):               # the rare message: from the cavity in logs, scaled
-                with np.errstate(divide="ignore"):
-                    log_cav = np.where(ok, np.log(inside[p]) + np.log(down[p]) - np.log(u), -np.inf)
-                m = _psi_scaled(psi[i])[0].T @ np.exp(log_cav - log_cav.max())
+                cavity = inside[p] * down[p] / up[i]   # everything at the parent except i's message
+                m = psi[i].T @ cavity
+            if not _safe(m) or _spans_too_far(cavity):   # the rare message: from the cavity in logs, scaled
+                log_cav = np.log(inside[p]) + np.log(down[p]) - np.log(up[i])
+                cavity = np.exp(log_cav - log_cav.max())
+                if _spans_too_far(cavity):
+                    return lossy
+                m = _psi_scaled(psi[i])[0].T @ cavity
+                if m.min() < kernels.MESSAGE_LO:
+                    return lossy
+            if _spans_too_far(m):
+                return lossy
             down[i] = m / m.sum()
         b = inside[i] * down[i]
         if not b.sum() >= kernels.INSIDE_LO:   # a tiny inside[i] (from a tiny phi): scaled first
             inside[i] /= inside[i].max()
             b = inside[i] * down[i]
         marg[i] = b / b.sum()
-    return marg, log_Z, True
+    return marg, log_Z, True, False
+
+
+def _log_mat_vec(lpsi_i, lv):
+    """``log (exp(lpsi_i) @ exp(lv))`` entry by entry by its largest term, shifted to a largest entry of 0;
+    and the shift."""
+    a = lpsi_i + lv[None, :]
+    mx = a.max(axis=1)
+    out = mx + np.log(np.exp(a - mx[:, None]).sum(axis=1))
+    top = out.max()
+    return out - top, top
+
+
+def _sum_product_log_numpy(parent, phi, psi, order):
+    r"""Readable twin of :func:`~pedagogy_lib.graphical.kernels.sum_product_log`: both passes with every
+    message in logs, each a log-sum-exp shifted to a largest entry of 0 (the shifts go to :math:`\log Z`).
+    Returns ``(marg, log_Z)``; the potentials are positive and finite."""
+    N, K = phi.shape
+    lpsi = np.log(psi)
+    inside = np.log(phi)                   # log phi_i + the log messages from i's children
+    up = np.zeros((N, K))
+    log_Z = 0.0
+    for i in order[::-1]:
+        p = parent[i]
+        if p < 0:
+            log_Z += float(logsumexp(inside[i]))
+            continue
+        up[i], top = _log_mat_vec(lpsi[i], inside[i])
+        log_Z += top
+        inside[p] += up[i]
+    down = np.zeros((N, K))
+    marg = np.empty((N, K))
+    for i in order:
+        p = parent[i]
+        if p >= 0:
+            down[i] = _log_mat_vec(lpsi[i].T, inside[p] + down[p] - up[i])[0]
+        b = inside[i] + down[i]
+        marg[i] = np.exp(b - logsumexp(b))
+    return marg, log_Z
 
 
 def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMarginals:
@@ -291,6 +349,11 @@ def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMargi
     backend : {'numba', 'numpy'}
         The compiled kernel or its readable NumPy twin (same results).
 
+    The messages are normalized as they are sent; where a message, a cavity or a node's product spans
+    more than :math:`10^{290}` between its entries (potentials near :math:`e^{\pm 700}` do that), the
+    tree is passed again with every message in logs, so any positive finite potentials give the
+    right marginals and :math:`\log Z`.
+
     Each call checks the tree's fields and order here, in :math:`O(N)`; the potentials' values, the
     :math:`O(NK^2)` part of :func:`check_pairwise_tree`, are checked by the kernel (or its twin).
 
@@ -302,9 +365,12 @@ def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMargi
     backend = check_backend(backend)
     tree = _check_structure(tree, "tree")
     run = kernels.sum_product if backend == "numba" else _sum_product_numpy
-    marg, log_Z, ok = run(tree.parent, tree.phi, tree.psi, tree.order)
+    marg, log_Z, ok, lossy = run(tree.parent, tree.phi, tree.psi, tree.order)
     if not ok:                             # a potential is not positive and finite: name the first
         _check_values(tree.phi, tree.psi, "tree.")
+    if lossy:                              # messages spanning more than the floats: in logs
+        run_log = kernels.sum_product_log if backend == "numba" else _sum_product_log_numpy
+        marg, log_Z = run_log(tree.parent, tree.phi, tree.psi, tree.order)
     return TreeMarginals(marg, float(log_Z))
 
 
