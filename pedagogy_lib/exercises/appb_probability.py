@@ -6,7 +6,6 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
-from scipy.special import logsumexp as _logsumexp
 
 from .checker import (FUNCTION_ANSWER, CheckResult, as_numeric, book_or_drawn, compare_array, compare_scalar,
                       problem_rng, result, check_function)
@@ -52,28 +51,14 @@ def _draw_quad(rng) -> QuadFormProblem:
             return QuadFormProblem(mu, Sigma, C, b, A, D, e)
 
 
-def _quad_terms(q: QuadFormProblem) -> dict:
-    """The parts of Var[(b - CX)^T A (e - DX)] for Gaussian X, by name (and the slips' parts)."""
-    r, s = q.b - q.C @ q.mu, q.e - q.D @ q.mu
-    g = -(q.D.T @ q.A.T @ r + q.C.T @ q.A @ s)
-    M = q.C.T @ q.A @ q.D
-    Ms = 0.5 * (M + M.T)
-    S = q.Sigma
-    g_c, g_d = q.C.T @ q.A @ s, q.D.T @ q.A.T @ r
-    mean = float(np.trace(q.A @ q.D @ S @ q.C.T) + r @ q.A @ s)
-    return {"linear": float(g @ S @ g), "quadratic": float(2.0 * np.trace(Ms @ S @ Ms @ S)),
-            "quadratic_unsymmetrized": float(2.0 * np.trace(M @ S @ M @ S)),
-            "quadratic_MtM": float(2.0 * np.trace(M.T @ S @ M @ S)),
-            "linear_one_side": (float(g_c @ S @ g_c), float(g_d @ S @ g_d)), "mean": mean}
-
-
 #: What the checker says of an answer whose quadratic part (in X - mu) is wrong and linear part right.
 _QUAD_PART_WRONG = "have the part linear in X - mu right and the part quadratic in X - mu wrong"
 
 
 def _quad_slips(q: QuadFormProblem) -> list[tuple[str, float]]:
     """(message, value) of named wrong derivations; wrong quadratic parts share one message."""
-    t = _quad_terms(q)
+    from .references import appb_probability as refs
+    t = refs.quad_terms(q)
     lin, quad = t["linear"], t["quadratic"]
     one, other = t["linear_one_side"]
     linear_wrong = "have the part quadratic in X - mu right and the part linear in X - mu wrong"
@@ -88,7 +73,8 @@ def _quad_slips(q: QuadFormProblem) -> list[tuple[str, float]]:
 
 def _quad_terms_distinct(q: QuadFormProblem) -> bool:
     """Both parts count, and no named slip comes within 1% of the answer."""
-    t = _quad_terms(q)
+    from .references import appb_probability as refs
+    t = refs.quad_terms(q)
     answer = t["linear"] + t["quadratic"]
     return (min(t["linear"], t["quadratic"]) > 0.2 * answer
             and all(abs(w - answer) > 0.01 * answer + 0.05 for _, w in _quad_slips(q))
@@ -135,7 +121,8 @@ def bernoulli_fisher(answer) -> CheckResult:
 def quadratic_form_variance(answer) -> CheckResult:
     """Exercise (b), ``ex-b2-quadratic``: your Var[(b - CX)^T A (e - DX)] for X ~ N(mu, Sigma), numbers of
     :data:`EX_QUAD`. Slips named: the mean, the second moment, the linear or quadratic part left out, one part wrong."""
-    t = _quad_terms(EX_QUAD)
+    from .references import appb_probability as refs
+    t = refs.quad_terms(EX_QUAD)
     what = "the variance"
     problems = compare_scalar(answer, t["linear"] + t["quadratic"], what, rtol=1e-9)
     if problems and not as_numeric(answer, what)[1]:
@@ -164,14 +151,6 @@ def thinned_pmf(answer) -> CheckResult:
                  math.exp(-0.5 * (y - m) ** 2 / m) / math.sqrt(2 * math.pi * m)}
     return result("probability of the thinned count",
                   compare_scalar(answer, expected, "p(y)", rtol=1e-9, atol=1e-15, hints=hints))
-
-
-def _family_moments(T: np.ndarray, log_h: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities of the outcomes, covariance of the statistics) at eta, normalized in logarithms."""
-    log_w = log_h + T @ eta
-    p = np.exp(log_w - _logsumexp(log_w))
-    dev = T - p @ T
-    return p, np.einsum("n,ni,nj->ij", p, dev, dev)
 
 
 def _fisher_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -204,9 +183,10 @@ def _fisher_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.nd
 
 def _fisher_slips(T, log_h, eta, J) -> dict:
     """Named wrong derivations on one problem."""
-    p, cov = _family_moments(T, log_h, eta)
+    from .references import appb_probability as refs
+    p, cov = refs.family_moments(T, log_h, eta)
     out = {}
-    _, cov_no_h = _family_moments(T, np.zeros_like(log_h), eta)
+    _, cov_no_h = refs.family_moments(T, np.zeros_like(log_h), eta)
     out["you left the base measure h(y) out of the probabilities"] = J.T @ cov_no_h @ J
     out["you used the second moment of t(Y), without subtracting its mean"] = \
         J.T @ np.einsum("n,ni,nj->ij", p, T, T) @ J
@@ -232,13 +212,14 @@ def fisher_information_function(fn) -> CheckResult:
     information I(theta) (P, P) of an exponential family on N outcomes (statistics ``T``, log base measure ``log_h``,
     natural parameters ``eta``, their Jacobian ``J``). Slips named: no base measure or normalization, the second
     moment, equal weights, the inverse covariance, the Jacobian misplaced."""
+    from .references import appb_probability as refs
     def judge(out, where, T, log_h, eta, J):
         P = J.shape[1]
         if "very large natural parameters" in where and np.shape(out) == (P, P) and \
                 not np.all(np.isfinite(np.asarray(out, dtype=float))):
             return [f"I(theta) on {where} contains NaN or inf: its natural parameters are too large to "
                     "exponentiate as they are, so work with logarithms until the weights are normalized."]
-        _, cov = _family_moments(T, log_h, eta)
+        _, cov = refs.family_moments(T, log_h, eta)
         return compare_array(out, J.T @ cov @ J, f"I(theta) on {where}", rtol=1e-7, atol=1e-10,
                              hints=_fisher_slips(T, log_h, eta, J))
 
