@@ -120,7 +120,7 @@ def check_model(mu_x, Sigma_x, C, c, Sigma_y_x):
     K = mu_x.shape[0]
     if K == 0:
         raise ValueError("mu_x must have at least one entry (K >= 1); got shape (0,).")
-    Sigma_x = as_array(Sigma_x, "Sigma_x", shape=(K, K), dims="(K, K)")
+    Sigma_x = _check_cov_width(Sigma_x, "Sigma_x", K, "mu_x", mu_x.shape)
     L_x = check_spd(Sigma_x, "Sigma_x")
     c = as_array(c, "c", ndim=1, dims="(L,)")
     L = c.shape[0]
@@ -289,6 +289,21 @@ def joint(mu_x, Sigma_x, C, c, Sigma_y_x) -> Gaussian:
     return Gaussian(mu, symmetrize(Sigma))
 
 
+def _check_cov_width(Sigma, name: str, D: int, partner: str, partner_shape) -> np.ndarray:
+    """``Sigma`` as an array of shape ``(D, D)``, where ``D`` was read from ``partner`` (a mean).
+
+    A square ``Sigma`` of another size is reported as a disagreement naming both arrays, the mean
+    first: the mean's width is as likely to be the wrong one, and a message blaming ``Sigma`` alone
+    would send the caller to the wrong argument.
+    """
+    Sigma = as_array(Sigma, name)
+    if Sigma.ndim == 2 and Sigma.shape[0] == Sigma.shape[1] != D:
+        raise ValueError(f"{partner} and {name} disagree on the dimension: {partner} has shape "
+                         f"{tuple(partner_shape)} (D = {D}) but {name} has shape {Sigma.shape} (D = {Sigma.shape[0]}); "
+                         "one of them has the wrong width.")
+    return as_array(Sigma, name, shape=(D, D), dims="(D, D)")
+
+
 def condition(mu, Sigma, observed, value) -> Gaussian:
     r"""Condition :math:`\mathcal N(\boldsymbol\mu,\boldsymbol\Sigma)` on some entries (Schur complement).
 
@@ -320,7 +335,7 @@ def condition(mu, Sigma, observed, value) -> Gaussian:
     """
     mu = as_array(mu, "mu", ndim=1, dims="(D,)", nonempty=True)
     D = mu.shape[0]
-    Sigma = as_array(Sigma, "Sigma", shape=(D, D), dims="(D, D)")
+    Sigma = _check_cov_width(Sigma, "Sigma", D, "mu", mu.shape)
     check_spd(Sigma, "Sigma")
     b = np.asarray(observed)
     if b.ndim != 1 or not np.issubdtype(b.dtype, np.integer):
@@ -351,7 +366,7 @@ def mvn_logpdf(y, mu, Sigma) -> np.ndarray | float:
     """
     mu = as_array(mu, "mu", ndim=1, dims="(D,)", nonempty=True)
     D = mu.shape[0]
-    Sigma = as_array(Sigma, "Sigma", shape=(D, D), dims="(D, D)")
+    Sigma = _check_cov_width(Sigma, "Sigma", D, "mu", mu.shape)
     L = check_spd(Sigma, "Sigma")
     y = as_array(y, "y")
     if y.ndim not in (1, 2) or y.shape[-1] != D:
@@ -365,7 +380,7 @@ def sample_mvn(rng, mu, Sigma, N: int) -> np.ndarray:
     rng = check_rng(rng)
     mu = as_array(mu, "mu", ndim=1, dims="(D,)", nonempty=True)
     D = mu.shape[0]
-    Sigma = as_array(Sigma, "Sigma", shape=(D, D), dims="(D, D)")
+    Sigma = _check_cov_width(Sigma, "Sigma", D, "mu", mu.shape)
     L = check_spd(Sigma, "Sigma")
     N = check_int(N, "N", minimum=1)
     return mu + rng.standard_normal((N, D)) @ L.T

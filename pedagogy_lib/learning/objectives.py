@@ -150,6 +150,11 @@ def _check_gaussian(mu, Sigma, mu_name: str, Sigma_name: str, D: int | None = No
     D = mu.shape[0]
     if D == 0:
         raise ValueError(f"{mu_name} must hold at least one entry (D >= 1); got shape (0,).")
+    Sigma = as_array(Sigma, Sigma_name)
+    if Sigma.ndim == 2 and Sigma.shape[0] == Sigma.shape[1] != D:               # name both: the mean's width may be the wrong one
+        raise ValueError(f"{mu_name} and {Sigma_name} disagree on the dimension: {mu_name} has shape {mu.shape} "
+                         f"(D = {D}) but {Sigma_name} has shape {Sigma.shape} (D = {Sigma.shape[0]}); one of them "
+                         "has the wrong width.")
     Sigma = as_array(Sigma, Sigma_name, shape=(D, D), dims="(D, D)")
     return mu, Sigma, check_spd(Sigma, Sigma_name)
 

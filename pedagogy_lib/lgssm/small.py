@@ -52,7 +52,7 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
             is type(Sigma_y_x) is type(y) is np.ndarray):        # not a list, nor a subclass such as a masked array
         return None
     n, m = mu1.size, c.size
-    if y.ndim != 2 or max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto": maybe information
+    if y.ndim != 2 or y.shape[0] < 1 or max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto": maybe information
         return None
     if backend == "auto" and not prefer_compiled(kernels.filter_covariance, filter_twin_seconds(y.shape[0], n, m)):
         return None

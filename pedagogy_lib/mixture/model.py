@@ -169,6 +169,10 @@ def check_params(params, name: str = "params"):
     L = mu.shape[1]
     if L == 0:
         raise ValueError(f"{f}mu must have at least one column (L >= 1); got shape (K, 0).")
+    Sigma = as_array(Sigma, f"{f}Sigma", finite=False)
+    if Sigma.ndim == 3 and Sigma.shape[0] == K and Sigma.shape[1] == Sigma.shape[2] != L:       # name both: either may be wrong
+        raise ValueError(f"{f}mu and {f}Sigma disagree on the dimension: {f}mu has shape {mu.shape} (L = {L}) but "
+                         f"{f}Sigma has shape {Sigma.shape} (L = {Sigma.shape[1]}); one of them has the wrong width.")
     Sigma = as_array(Sigma, f"{f}Sigma", shape=(K, L, L), dims="(K, L, L)", finite=False)
     chol = check_spd(Sigma, f"{f}Sigma")        # finite first; names the failing component, e.g. Sigma[2]
     return pi, mu, Sigma, chol
@@ -532,7 +536,7 @@ def whiten(y, Sigma) -> np.ndarray:
     -------
     ndarray, shape (N, L)
     """
-    Sigma = as_array(Sigma, "Sigma", ndim=2, dims="(L, L)")
+    Sigma = as_array(Sigma, "Sigma", ndim=2, dims="(L, L)", nonempty=True)
     L = Sigma.shape[0]
     _check_cov(Sigma, "Sigma", L)
     y = _check_y(y, L)

@@ -212,7 +212,8 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
         Proposal standard deviation :math:`\sigma` (``rwmh``), Langevin step :math:`\epsilon` of
         Eq. 8.44 (``mala``) or leapfrog step (``hmc``); must be positive. Ignored by ``gibbs``.
     n_leapfrog : int
-        Leapfrog steps per HMC proposal (at least 1); ignored by the other methods.
+        Leapfrog steps per HMC proposal (at least 1); the other methods do not use it, but it is
+        validated whatever ``method`` is (a malformed value is refused, not silently ignored).
     keep : array of int, optional
         Coordinates to record (all by default): ``trace`` has shape ``(n_steps, C, len(keep))``.
     backend : {"numba", "numpy"}
@@ -235,6 +236,7 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
     state = _checked_state(state, "state", D, density)
     rng = check_rng(rng)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
+    n_leapfrog = check_int(n_leapfrog, "n_leapfrog", minimum=1)        # an argument of every method: checked for all
     settings = _settings(sampler, target, step_size, n_leapfrog)
     keep = _check_keep(keep, D)
     ops = pieces(density.backend)

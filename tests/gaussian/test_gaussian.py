@@ -362,7 +362,8 @@ def _call(fn, **over):
 @pytest.mark.parametrize("fn", [g.bayes_invert, g.marginalize, g.joint])
 @pytest.mark.parametrize("override,match", [
     (dict(mu_x=np.zeros((2, 1))), r"mu_x must be a 1-D array of shape \(K,\)"),
-    (dict(Sigma_x=np.eye(3)), r"Sigma_x must have shape \(K, K\) = \(2, 2\); got \(3, 3\)"),
+    (dict(Sigma_x=np.eye(3)), r"mu_x and Sigma_x disagree on the dimension: mu_x has shape \(2,\) \(D = 2\) but "
+                              r"Sigma_x has shape \(3, 3\)"),
     (dict(Sigma_x=np.array([[1.0, 0.5], [0.0, 1.0]])), r"Sigma_x is not symmetric"),
     (dict(Sigma_x=np.array([[1.0, 2.0], [2.0, 1.0]])), r"Sigma_x is not symmetric positive definite"),
     (dict(c=np.zeros((3, 1))), r"c must be a 1-D array of shape \(L,\)"),
@@ -402,8 +403,13 @@ def test_condition_validation_messages():
     mu, S = np.zeros(3), np.eye(3)
     with pytest.raises(ValueError, match=r"mu must be a 1-D array of shape \(D,\)"):
         g.condition(np.zeros((3, 1)), S, [0], [0.0])
-    with pytest.raises(ValueError, match=r"Sigma must have shape \(D, D\) = \(3, 3\)"):
+    with pytest.raises(ValueError, match=r"mu and Sigma disagree on the dimension: mu has shape \(3,\) \(D = 3\) "
+                                         r"but Sigma has shape \(2, 2\)"):
         g.condition(mu, np.eye(2), [0], [0.0])
+    with pytest.raises(ValueError, match=r"mu and Sigma disagree.*mu has shape \(2,\)"):     # the mean too wide
+        g.condition(np.zeros(2), S, [0], [0.0])
+    with pytest.raises(ValueError, match=r"Sigma must have shape \(D, D\) = \(3, 3\); got \(3, 2\)"):
+        g.condition(mu, np.ones((3, 2)), [0], [0.0])
     with pytest.raises(ValueError, match=r"Sigma is not symmetric positive definite"):
         g.condition(mu, -S, [0], [0.0])
     with pytest.raises(ValueError, match=r"observed must be a 1-D array of integer indices"):
@@ -425,7 +431,7 @@ def test_mvn_logpdf_validation_messages():
         g.mvn_logpdf(np.zeros(3), np.zeros(2), np.eye(2))
     with pytest.raises(ValueError, match=r"mu must be a 1-D array"):
         g.mvn_logpdf(np.zeros(2), np.zeros((2, 1)), np.eye(2))
-    with pytest.raises(ValueError, match=r"Sigma must have shape \(D, D\)"):
+    with pytest.raises(ValueError, match=r"mu and Sigma disagree.*mu has shape \(2,\).*Sigma has shape \(3, 3\)"):
         g.mvn_logpdf(np.zeros(2), np.zeros(2), np.eye(3))
     with pytest.raises(ValueError, match=r"Sigma is not symmetric"):
         g.mvn_logpdf(np.zeros(2), np.zeros(2), np.array([[1.0, 0.3], [0.0, 1.0]]))

@@ -882,3 +882,14 @@ def test_dimensions_that_reach_blas_match_the_dense_oracle(n, m, backend):
         np.testing.assert_allclose(res.mu_smooth, mu_s, rtol=1e-8, atol=1e-9)
         np.testing.assert_allclose(res.Upsilon_smooth, P_s, rtol=1e-8, atol=1e-9)
         np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y), rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy", "auto"])
+@pytest.mark.parametrize("fn", [kalman_filter, kalman_smoother])
+def test_zero_time_steps_are_refused_by_name_on_every_backend(fn, backend):
+    """kalman_smoother(backend="numba") with T = 0 reached NumPy's "negative dimensions" in the fast path."""
+    n, m = 2, 3
+    params = LGSSMParams(np.zeros(n), np.eye(n), 0.5 * np.eye(n), None, np.zeros(n), np.eye(n), np.ones((m, n)),
+                         np.zeros(m), np.eye(m))
+    with pytest.raises(ValueError, match=r"y must hold at least one time step \(T >= 1\)"):
+        fn(params, np.zeros((0, m)), backend=backend)

@@ -477,3 +477,21 @@ def test_type_errors(call, match):
 
 def test_plain_tuple_params_are_accepted():
     np.testing.assert_array_equal(mx.gmm_logits((_PI, _MU, _S), _Y), mx.gmm_logits(_GOOD, _Y))
+
+
+def test_whiten_refuses_an_empty_sigma_by_name():
+    """An empty Sigma reached NumPy's "zero-size array" inside eigh; it is now refused naming Sigma."""
+    with pytest.raises(ValueError, match=r"Sigma must not be empty"):
+        mx.whiten(np.zeros((4, 0)), np.zeros((0, 0)))
+
+
+def test_a_mean_of_the_wrong_width_is_named_with_its_covariance():
+    """mu of width 3 against 2 x 2 covariances was blamed on Sigma alone; the message names both, mu first."""
+    Sigma = np.stack([np.eye(2)] * 2)
+    with pytest.raises(ValueError, match=r"mu and Sigma disagree on the dimension: mu has shape \(2, 3\) \(L = 3\) "
+                                         r"but Sigma has shape \(2, 2, 2\)"):
+        mx.check_params((np.full(2, 0.5), np.zeros((2, 3)), Sigma))
+    with pytest.raises(ValueError, match=r"init\.mu and init\.Sigma disagree"):
+        mx.check_params((np.full(2, 0.5), np.zeros((2, 3)), Sigma), "init")
+    with pytest.raises(ValueError, match=r"Sigma must have shape \(K, L, L\) = \(2, 2, 2\); got \(3, 2, 2\)"):
+        mx.check_params((np.full(2, 0.5), np.zeros((2, 2)), np.stack([np.eye(2)] * 3)))

@@ -196,17 +196,19 @@ def test_a_new_sampler_is_one_registry_entry(monkeypatch):
 
 
 def test_each_sampler_settings_takes_only_its_own_options():
-    """``settings`` names the options of ``sample`` the sampler uses, and the driver passes only those:
-    an option another method needs is not checked (n_leapfrog = 0 is wrong for HMC alone)."""
+    """``settings`` names the options of ``sample`` the sampler uses, and the driver passes only those.
+    ``n_leapfrog`` is an argument of ``sample`` documented as an integer of at least 1 whatever the method:
+    it is checked for every method (a malformed value was silently ignored by the others)."""
     wanted = {name: list(inspect.signature(mcmc.SAMPLERS[name].settings).parameters) for name in S.METHODS}
     assert wanted == {"rwmh": ["step_size"], "mala": ["step_size"], "hmc": ["step_size", "n_leapfrog"],
                       "gibbs": ["target"]}
     t = S.ar1_gaussian(2, 0.5)
     st = S.init_chains(t, np.zeros((2, 2)))
-    for method in ("rwmh", "mala", "gibbs"):
-        S.sample(t, st, 2, np.random.default_rng(0), method=method, step_size=0.1, n_leapfrog=0)
-    with pytest.raises(ValueError, match="n_leapfrog"):
-        S.sample(t, st, 2, np.random.default_rng(0), method="hmc", step_size=0.1, n_leapfrog=0)
+    for method in ("rwmh", "mala", "hmc", "gibbs"):
+        S.sample(t, st, 2, np.random.default_rng(0), method=method, step_size=0.1, n_leapfrog=3)
+        for bad, error in ((0, ValueError), (-1, ValueError), (2.5, TypeError), ("3", TypeError), (None, TypeError)):
+            with pytest.raises(error, match="n_leapfrog"):
+                S.sample(t, st, 2, np.random.default_rng(0), method=method, step_size=0.1, n_leapfrog=bad)
     S.sample(t, st, 2, np.random.default_rng(0), method="gibbs", step_size=-1.0)      # gibbs has no step
 
 
