@@ -200,6 +200,41 @@ def case_tree_sum_product(s, rng):
             check(res.marginals)
 
 
+@case("graphical.tree.tree_sum_product", "graphical.bp.belief_propagation")
+def case_tree_potentials_e600(s, rng):
+    """Eight random 6-node trees of 2 states with every log potential +-600 plus ``log(s) / 4`` (at most
+    e^686, a float; a message then sums terms e^+-1200 apart), both backends and belief_propagation,
+    against the sum over all 64 configurations in logs (scipy's logsumexp). The logs of e^600 carry
+    600 * 2^-53 of rounding each: log Z to 1e-12 of the sum of their sizes."""
+    import itertools
+
+    from scipy.special import logsumexp
+
+    from pedagogy_lib import graphical as g
+    N, K = 6, 2
+    for _ in range(8):                     # eight trees: about a third were wrong when kept in floats
+        parent = np.concatenate(([-1], np.floor(rng.random(N - 1) * np.arange(1, N)).astype(np.int64)))
+        lphi = rng.choice([-600.0, 600.0], (N, K)) + np.log(s) / 4
+        lpsi = rng.choice([-600.0, 600.0], (N, K, K)) + np.log(s) / 4
+        X = np.array(list(itertools.product(range(K), repeat=N)))
+        L = lphi[np.arange(N), X].sum(axis=1)
+        for i in range(1, N):
+            L = L + lpsi[i, X[:, parent[i]], X[:, i]]
+        log_Z = float(logsumexp(L))
+        P = np.exp(L - log_Z)
+        marg = np.array([[P[X[:, i] == k].sum() for k in range(K)] for i in range(N)])
+        tol = 1e-12 * (np.abs(lphi).sum() + np.abs(lpsi[1:]).sum())
+        tree = g.make_pairwise_tree(parent, np.exp(lphi), np.exp(lpsi))
+        for backend in ("numba", "numpy"):
+            res = quiet(g.tree_sum_product, tree, backend=backend)
+            close(res.log_Z, log_Z, rtol=0, atol=tol, what=f"e^600 tree log Z ({backend})")
+            close(res.marginals, marg, rtol=1e-9, atol=1e-12, what=f"e^600 tree marginals ({backend})")
+        fs = [((i,), np.exp(lphi[i])) for i in range(N)] + [((int(parent[i]), i), np.exp(lpsi[i])) for i in range(1, N)]
+        bp = quiet(g.belief_propagation, fs)
+        close(bp.log_Z, log_Z, rtol=0, atol=tol, what="e^600 BP log Z")
+        close(np.array([bp.marginals[i] for i in range(N)]), marg, rtol=1e-9, atol=1e-12, what="e^600 BP marginals")
+
+
 # ================================================================================ samplers, smc
 def _gibbs_oracle(L, scan):
     """Gibbs transition matrix from conditionals normalized each on its own, in logs (scipy's logsumexp)."""
@@ -291,6 +326,37 @@ def case_hmm_log_likelihoods(s, rng):
     r = quiet(G.forward_filter, G.CATEGORICAL, G.categorical_chain(pi, A, ll + c))
     close(r.log_evidence, r1.log_evidence + T * c, rtol=1e-12, atol=1e-9, what="generic categorical log evidence")
 
+
+@case("hmm.inference.hmm_filter", "hmm.inference.hmm_smoother")
+def case_hmm_peaked_emissions(s, rng):
+    """A left-right HMM (state k stays or moves to k + 1, from state 0) with peaked emissions, both
+    backends, against the sum over all K**T paths in logs (``oracle_hmm``): each row of ``log_lik``
+    shifted by its own multiple of ``log s`` (up to +-690 nats), the states the prediction cannot
+    reach yet (k > t) given offsets of +-700, and the reachable ones spread by ``|log s|`` so that
+    filtered probabilities fall below the floats and come back."""
+    from oracle_hmm import enumerate_hmm
+
+    from pedagogy_lib import hmm
+    K, T = 4, 6
+    A = np.diag(rng.uniform(0.3, 0.9, K))
+    for k in range(K - 1):
+        A[k + 1, k] = 1.0 - A[k, k]
+    A[K - 1, K - 1] = 1.0
+    pi = np.eye(K)[0]
+    c = np.log(s)
+    ll = rng.normal(size=(T, K)) + rng.integers(-2, 3, size=(T, 1)) * c
+    ll += rng.choice([-1.0, 0.0, 1.0], size=(T, K)) * abs(c)
+    unreachable = np.arange(K)[None, :] > np.arange(T)[:, None]
+    ll[unreachable] += rng.choice([-700.0, 700.0], size=int(unreachable.sum()))
+    ref = enumerate_hmm(pi, A, ll)
+    for backend in ("numba", "numpy"):
+        f = quiet(hmm.hmm_filter, pi, A, ll, backend=backend)
+        close(f.log_c, ref["log_c"], rtol=1e-12, atol=1e-9, what=f"peaked HMM log_c ({backend})")
+        close(f.filtered, ref["filtered"], rtol=1e-9, atol=1e-13, what=f"peaked HMM filter ({backend})")
+        p = quiet(hmm.hmm_smoother, pi, A, ll, return_pairwise="full", backend=backend)
+        close(p.gamma, ref["gamma"], rtol=1e-9, atol=1e-13, what=f"peaked HMM smoother ({backend})")
+        close(p.xi, ref["xi"], rtol=1e-9, atol=1e-13, what=f"peaked HMM pairwise ({backend})")
+        close(p.log_evidence, ref["log_evidence"], rtol=1e-12, atol=1e-9, what=f"peaked HMM evidence ({backend})")
 
 def _linear_gaussian(rng, K=2, L=3):
     A0 = rng.normal(size=(K, K))
