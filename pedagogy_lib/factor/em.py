@@ -140,7 +140,9 @@ def _check_data(y, K, *, max_K_is_L_minus_1: bool = False, need_every_column: bo
     if scale == 0.0:
         raise ValueError("y is constant: every column has zero sample variance, so there is nothing to model.")
     if need_every_column:
-        bad = var <= 1e-14 * scale
+        # constant up to rounding, judged in each column's own units (factor analysis is equivariant under
+        # them): a spread of a few hundred ulps of the column's largest entry
+        bad = np.sqrt(var) <= 1e3 * np.finfo(float).eps * np.max(np.abs(y), axis=0)
         if bad.any():
             ell = int(np.argmax(bad))
             raise ValueError(f"y has (numerically) zero variance in column {ell} (variance {var[ell]:.3g}); "

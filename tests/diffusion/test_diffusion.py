@@ -354,3 +354,37 @@ def test_schedule_must_decrease_and_bad_input_is_named():
         df.predict("net", (), S, np.zeros((1, 2)), 1)
     with pytest.raises(ValueError, match="m_hat"):
         df.ancestral_sample(S, None, np.random.default_rng(0), 2, 2)
+
+
+def _cosine_mp(u, lam_min, lam_max, dps=700):
+    """cot^2(a + u (b - a)), tan a = lam_max^(-1/2), tan b = lam_min^(-1/2), in ``dps``-digit arithmetic."""
+    import mpmath as mp
+    with mp.workdps(dps):
+        a, b = mp.atan(1 / mp.sqrt(mp.mpf(lam_max))), mp.atan(1 / mp.sqrt(mp.mpf(lam_min)))
+        return np.array([float(mp.cot(a + mp.mpf(float(x)) * (b - a)) ** 2) for x in u])
+
+
+@pytest.mark.parametrize("lam_min, lam_max", [(1e-20, 1e3), (1e-30, 1e3), (1e-40, 1e3), (1e-300, 1e300),
+                                              (1e-300, 1e-200), (1e200, 1e300), (0.5, 2.0)])
+def test_cosine_schedule_hits_its_end_points_and_follows_the_curve(lam_min, lam_max):
+    """cot(pi/2)^2 = 3.75e-33 in float64: lambda_L was 1.4e-6 off at lam_min = 1e-20, 10% at 1e-30 and stuck at
+    3.75e-33 below; the half of the curve past pi/4 is now taken from the complementary angle."""
+    u = np.linspace(0.0, 1.0, 9)
+    h, _ = df.snr_curve(u, "cosine", lam_min, lam_max)
+    assert h[0] == lam_max and h[-1] == lam_min
+    np.testing.assert_allclose(h, _cosine_mp(u, lam_min, lam_max), rtol=1e-14)
+    for kind in ("vp", "ve"):
+        lam = df.make_schedule(8, "cosine", lam_min=lam_min, lam_max=lam_max, kind=kind).snr
+        np.testing.assert_allclose(lam[[0, -1]], [lam_max, lam_min], rtol=4 * np.finfo(float).eps)
+
+
+@pytest.mark.parametrize("family", ["log_snr", "cosine"])
+def test_snr_range_is_refused_by_the_name_of_the_end_point(family):
+    """lam_min = 1e-300, lam_max = 1e300 used to say "lam must be finite; got nan" (lam_min / lam_max underflowed);
+    it is a valid range now, and a value outside [1e-300, 1e300] is refused naming lam_min or lam_max."""
+    lam = df.make_schedule(4, family, lam_min=1e-300, lam_max=1e300).snr
+    np.testing.assert_allclose(lam[[0, -1]], [1e300, 1e-300], rtol=4 * np.finfo(float).eps)
+    with pytest.raises(ValueError, match=r"lam_min must be at least 1e-300"):
+        df.make_schedule(4, family, lam_min=1e-301, lam_max=1.0)
+    with pytest.raises(ValueError, match=r"lam_max must be at most 1e\+300"):
+        df.make_schedule(4, family, lam_min=1.0, lam_max=1e301)

@@ -211,3 +211,50 @@ def test_sample_validation_messages():
 def test_non_numeric_params_are_a_type_error():
     with pytest.raises(TypeError, match=r"C must be a numeric array"):
         fa.fa_marginal(GOOD._replace(C=[["a", "b"]] * 3))
+
+
+def _dense_mp(C, c, Lambda, y, dps=700):
+    """log N(y; c, C C^T + diag(Lambda)), the posterior mean and covariance, by mpmath at ``dps`` digits on the
+    float64 inputs (a dense L x L solve: no Woodbury, no determinant lemma)."""
+    import mpmath as mp
+    with mp.workdps(dps):
+        Cm = mp.matrix(C.tolist())
+        S = Cm * Cm.T
+        for i, lam in enumerate(Lambda):
+            S[i, i] += mp.mpf(float(lam))
+        r = mp.matrix((np.asarray(y) - c).tolist())
+        ll = -(r.T * mp.lu_solve(S, r))[0] / 2 - mp.log(mp.det(S)) / 2 - len(Lambda) * mp.log(2 * mp.pi) / 2
+        Linv = mp.diag([1 / mp.mpf(float(v)) for v in Lambda])
+        Sig = (mp.eye(C.shape[1]) + Cm.T * Linv * Cm) ** -1
+        mu = Sig * Cm.T * Linv * r
+        return float(ll), np.array(Sig.tolist(), dtype=float), np.array(mu.tolist(), dtype=float).ravel()
+
+
+C_HEYWOOD = np.array([[1, .5], [.3, -1], [.2, .4], [-.7, .1]])
+
+
+@pytest.mark.parametrize("tiny", [1e-16, 1e-20, 1e-100, 1e-300, 5e-324])
+def test_a_tiny_unique_variance_keeps_the_likelihood_and_posterior(tiny):
+    """The Heywood regime: Lambda = [tiny, 1, 1, 1]. The determinant-lemma route gave -4.022 at 1e-16 (exact
+    -6.6265), -100.02 at 1e-100 and a LinAlgError at 1e-20; the density stays finite as tiny -> 0."""
+    Lambda, c, y = np.array([tiny, 1.0, 1.0, 1.0]), np.zeros(4), np.ones(4)
+    params = fa.FAParams(C_HEYWOOD, c, Lambda)
+    ll, Sig, mu = _dense_mp(C_HEYWOOD, c, Lambda, y)
+    assert fa.fa_log_likelihood(params, y) == pytest.approx(ll, rel=1e-14)
+    post = fa.fa_posterior(params, y)
+    np.testing.assert_allclose(post.Sigma, Sig, rtol=0, atol=1e-14 * np.abs(Sig).max())
+    np.testing.assert_allclose(post.mu, mu, rtol=0, atol=1e-14 * np.abs(mu).max())
+
+
+@pytest.mark.parametrize("Lambda", [[1e-300, 1e-200, 1.0, 1.0], [1e-10] * 4, [1e-300] * 4, [1e-3, 1e-300, 1e-150, 1e-5]])
+def test_several_tiny_unique_variances_match_a_dense_reference(Lambda):
+    """More tiny variances than factors: the density grows like Lambda^(-1/2) in the unexplained directions and
+    the quadratic form like r^2 / Lambda; both stay right to rounding, for data off the factors' span."""
+    Lambda, c = np.array(Lambda), np.array([0.1, -0.2, 0.3, 0.0])
+    y = np.array([[1.0, 2.0, 0.0, 1.0], [0.3, -0.1, 0.2, 0.5]])
+    params = fa.FAParams(C_HEYWOOD, c, Lambda)
+    got = fa.fa_log_likelihood(params, y)
+    for n in range(2):
+        ll, _, mu = _dense_mp(C_HEYWOOD, c, Lambda, y[n])
+        assert got[n] == pytest.approx(ll, rel=1e-13)
+        np.testing.assert_allclose(fa.fa_posterior(params, y[n]).mu, mu, rtol=0, atol=1e-13 * np.abs(mu).max())

@@ -454,3 +454,39 @@ def test_validation_messages_init_and_options():
         fl.fit_iterative_pca(y, 2, init=fl.PCAParams(np.ones((4, 2)), np.zeros(4)))
     with pytest.raises(ValueError, match=r"^C must have full column rank K = 2"):
         fl.iterative_pca_step(fl.PCAParams(np.zeros((4, 2)), np.zeros(4)), y)
+
+
+def _rescaling_data():
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((200, 3)) @ rng.standard_normal((3, 6))
+            + rng.standard_normal((200, 6)) * np.array([0.5, 1.0, 2.0, 0.3, 0.7, 1.0]))
+
+
+@pytest.mark.parametrize("fit, kwargs", [(fl.fit_fa, {}), (fl.fit_ppca, {}), (fl.fit_ppca, {"sigma2": 0.3})],
+                         ids=["fa", "ppca", "ppca-fixed-sigma2"])
+def test_rescaling_the_data_gives_the_same_iterations_and_rescaled_parameters(fit, kwargs):
+    """The stopping rule was relative to a log likelihood that shifts by N L log s when y -> s y, so the fits
+    stopped at different iterations. The model is equivariant (C -> s C, Lambda -> s^2 Lambda, log lik -> log
+    lik - N L log s): now the iterations agree and so do the parameters, to rounding."""
+    y = _rescaling_data()
+    N, L = y.shape
+    runs = {}
+    for s in (1e-100, 1.0, 1e100):
+        kw = {k: v * s * s for k, v in kwargs.items()}
+        runs[s] = fit(y * s, 2, rng=np.random.default_rng(1), **kw)
+    base = runs[1.0]
+    assert base.converged and base.n_iter > 5
+    for s, res in runs.items():
+        assert res.n_iter == base.n_iter, s
+        np.testing.assert_allclose(res.params.C / s, base.params.C, rtol=1e-9, atol=1e-9 * np.abs(base.params.C).max())
+        np.testing.assert_allclose(res.params.Lambda / s**2, base.params.Lambda, rtol=1e-9)
+        np.testing.assert_allclose(res.log_lik + N * L * np.log(s), base.log_lik, rtol=1e-12, atol=1e-9)
+
+
+def test_fa_scaling_one_column_gives_the_same_iterations():
+    """Factor analysis is equivariant under each column's units too (Lambda stays diagonal)."""
+    y = _rescaling_data()
+    d = np.array([1e-80, 1.0, 1e50, 3.0, 1.0, 1e-3])
+    a, b = fl.fit_fa(y, 2, rng=np.random.default_rng(1)), fl.fit_fa(y * d, 2, rng=np.random.default_rng(1))
+    assert a.n_iter == b.n_iter
+    np.testing.assert_allclose(b.params.Lambda / d**2, a.params.Lambda, rtol=1e-9)

@@ -834,3 +834,27 @@ def test_softplus_matches_logaddexp_and_its_limits():
     assert_allclose(nn.softplus(a), np.logaddexp(0.0, a), rtol=4 * np.finfo(float).eps, atol=0)
     assert nn.softplus(np.array([1e308]))[0] == 1e308              # no overflow
     assert nn.softplus(np.array([-40.0]))[0] == pytest.approx(np.exp(-40.0), rel=1e-15)
+
+
+@pytest.mark.parametrize("log_var, r", [(-1381.0, 1e-300), (-1400.0, 1e-300), (-700.0, 1e-10), (1400.0, 1e300),
+                                        (700.0, 1e-300), (0.0, 1.0)])
+def test_gaussian_nll_is_right_where_exp_of_minus_log_var_alone_overflows(log_var, r):
+    """log_var = -1381 with residual 1e-300 was refused as an overflow (exp(1381) alone is infinite) although
+    r^2 / v = 0.58; value and gradients against 60-digit arithmetic."""
+    import mpmath as mp
+    out = losses.gaussian_nll(np.zeros((1, 1)), np.full((1, 1), log_var), np.full((1, 1), r))
+    with mp.workdps(60):
+        R, v = mp.mpf(r), mp.exp(mp.mpf(log_var))
+        value = 0.5 * (mp.log(2 * mp.pi) + log_var + R**2 / v)
+        g_mu, g_lv = -R / v, 0.5 * (1 - R**2 / v)
+    assert out.value == pytest.approx(float(value), rel=1e-14)
+    assert out.grad_mu[0, 0] == pytest.approx(float(g_mu), rel=1e-14)
+    assert out.grad_log_var[0, 0] == pytest.approx(float(g_lv), rel=1e-14, abs=1e-300)
+
+
+def test_gaussian_nll_refuses_only_what_overflows_and_says_which():
+    with pytest.raises(ValueError, match=r"gradient.*with respect to mu.*overflows float64 although the surprisal "
+                                         r"is finite"):
+        losses.gaussian_nll(np.zeros((1, 1)), np.full((1, 1), -2000.0), np.full((1, 1), 1e-300))
+    with pytest.raises(ValueError, match=r"the Gaussian surprisal overflows float64"):
+        losses.gaussian_nll(np.zeros((1, 1)), np.full((1, 1), -700.0), np.full((1, 1), 1e10))
