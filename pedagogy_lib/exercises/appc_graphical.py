@@ -132,7 +132,7 @@ def _dsep_cases():
             ans = refs.dsep_answers(dag, pool)
             differ = {k: [i for i in range(len(pool)) if ans[k][i] != ans["right"][i]] for k in ans if k != "right"}
             connected = not any(refs.undirected_separated({frozenset((p, v)) for v, ps in dag.items() for p in ps},
-                                                      dag, names[0], v, ()) for v in names[1:])
+                                                          dag, names[0], v, ()) for v in names[1:])
             if connected and all(differ.values()) and 0.2 < np.mean(ans["right"]) < 0.8:
                 break
         chosen = set()

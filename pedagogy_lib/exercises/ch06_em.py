@@ -255,7 +255,7 @@ def _em_step_slips(theta, y, w, sp, sm) -> dict:
             refs.vertex(refs.posterior(refs.two_sigma_log_joint(theta, y, w, 1.0, 1.0)), y, sp, sm),
         "you dropped the normalizers 1/sigma of the two densities in the E step":
             refs.vertex(refs.posterior(np.log([w, 1.0 - w]) - 0.5 * (np.asarray(y)[:, None] - [theta, -theta]) ** 2
-                               / np.array([sp, sm]) ** 2), y, sp, sm),
+                                       / np.array([sp, sm]) ** 2), y, sp, sm),
     }
 
 

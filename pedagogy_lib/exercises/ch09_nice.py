@@ -138,12 +138,12 @@ def _nice_slips(Y, masks, nets, sigma) -> dict:
     from .references import ch09_nice as refs
     hints = {
         "you left out the log-determinant sum_k sigma_k of the scaling": refs.nice_variant(Y, masks, nets, sigma,
-                                                                                        log_det=False),
+                                                                                           log_det=False),
         "you left out the prior's normalizer -(K/2) log(2 pi)":
             refs.nice_variant(Y, masks, nets, sigma, normalizer=False),
         "every coupling read the data y instead of the output of the coupling before it: the couplings are "
         "composed, each acting on what the previous one returned": refs.nice_variant(Y, masks, nets, sigma,
-                                                                                 from_data=True),
+                                                                                     from_data=True),
     }
     if all(2 * m.sum() == m.size for m in masks):
         hints["you read the masks the other way round: True marks the conditioning part a, which is copied, and "
