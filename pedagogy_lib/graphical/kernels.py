@@ -6,6 +6,10 @@ the sum-product algorithm are two loops over the nodes in a topological order. T
 :func:`~pedagogy_lib.graphical.tree.tree_sum_product`, its validation and the readable NumPy twin
 ``_sum_product_numpy`` are in :mod:`~pedagogy_lib.graphical.tree`.
 
+Right at every scale: :func:`sum_product` scales each message, and reports ``lossy`` where a message,
+a cavity or a node's product spans more than the floats (potentials near :math:`e^{\pm 600}`); the caller
+then runs :func:`sum_product_log`, every message in logs (twin ``_sum_product_log_numpy``).
+
 Contract: the caller checks the tree's fields, shapes and order (parents before their children);
 the kernel checks, in one loop before its passes, that every potential is positive and finite, and
 returns the answer as a flag rather than raising. It draws no random number and returns its results

@@ -34,7 +34,11 @@ Algorithms (0-based time: row ``t`` of every array is the book's step :math:`t+1
 
 Storing scaled quantities (never products of many likelihoods) keeps every number in
 :math:`[0, 1]`, so sequences of any length work; per-step ``log_lik`` rows are shifted by their
-maximum before exponentiating, so values like ``-1000`` are fine.
+maximum before exponentiating, so values like ``-1000`` are fine. Where that would leave the
+probability of a state the chain can be in below the normal floats (emissions hundreds of nats
+apart, or an unreachable state far likelier than the reachable ones), both passes run again carrying
+the logs of the filtered and predicted probabilities (``kernels.forward_log``, ``kernels.backward_log``),
+so every valid input gets the exact answer to rounding.
 
 Both passes run as numba kernels (:func:`~pedagogy_lib.hmm.kernels.forward`,
 :func:`~pedagogy_lib.hmm.kernels.backward`); their NumPy twins here, ``_forward_numpy`` and

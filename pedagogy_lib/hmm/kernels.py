@@ -8,6 +8,13 @@ filter and the predictions, never reading the data. The public functions that ca
 validation and their readable NumPy twins (``_forward_numpy``, ``_backward_numpy``) are in
 :mod:`~pedagogy_lib.hmm.inference`.
 
+Right at every scale: :func:`forward` checks that every step is clean (``JOINT_MIN``: no probability of a
+state the chain can be in falls below the normal floats) and otherwise reports the sequence ``lossy``;
+the caller then runs :func:`forward_log` and :func:`backward_log` (twins ``_forward_log_numpy``,
+``_backward_log_numpy``), the same recursions carrying the logs of the filtered and predicted
+probabilities, so that a state at :math:`e^{-800}` that the next observation favours by 1600 nats
+comes back instead of staying 0.
+
 Contract: the kernels write into arrays their caller allocated, draw no random number and raise
 nothing. The public functions check shapes; the values they require (``pi`` and the columns of ``A``
 probability vectors, ``log_lik`` finite or ``-inf``) :func:`forward` screens in one pass before the
@@ -45,9 +52,15 @@ FILT_MIN = 2.0 ** -900
 #: :func:`forward_log`).
 A_MIN = 2.0 ** -100
 #: In :func:`forward_log` and :func:`backward_log`, a sum of products below this is recomputed as a
-#: log-sum-exp of the logarithms: above it the absolute errors of subnormal terms (2^-1074 each) are
-#: below 2^-60 of it.
-SUM_MIN = 2.0 ** -1000
+#: log-sum-exp of the logarithms. Above it the terms left out are negligible: the sums skip every
+#: subnormal probability (below ``SMALLEST_NORMAL``, 2^-1022: arithmetic on subnormals is some hundred
+#: times slower), which is at most K 2^-1022, below 2^-100 of the sum for any K below 2^22.
+SUM_MIN = 2.0 ** -900
+#: :func:`backward_log` adds the pairwise smoother ``r_i A[i, j] f_j`` in probabilities (one outer
+#: product) when every ratio ``r_i = gamma / pred`` is at most ``exp(RATIO_LOG_MAX)``: a subnormal
+#: ``f_j`` left out then costs at most ``e^300 2^-1022``, about 1e-177, of an entry. Larger ratios (a state
+#: that was below the floats and came back) take one ``exp`` per entry.
+RATIO_LOG_MAX = 300.0
 #: From this many states on, :func:`backward` adds the outer products ``outer(ratio, f)`` of
 #: ``OUTER_BLOCK`` time steps in one matrix product (BLAS) ...
 BLOCKED_MIN_K = 10
@@ -300,6 +313,7 @@ def forward_log(pi, A, log_lik, filtered, predicted, log_c, log_filtered, log_pr
     pred = np.empty(K)
     lp = np.empty(K)
     a = np.empty(K)
+    fw = np.empty(K)                                    # filtered[t - 1] without its subnormal entries
     for t in range(T):
         # TIME UPDATE, Eq. 2.36, in probabilities and in logs
         if t == 0:
@@ -307,7 +321,10 @@ def forward_log(pi, A, log_lik, filtered, predicted, log_c, log_filtered, log_pr
                 pred[i] = pi[i]
                 lp[i] = np.log(pi[i]) if pi[i] > 0.0 else -np.inf
         else:
-            dot_rows(A, filtered[t - 1], pred)
+            for j in range(K):
+                v = filtered[t - 1, j]
+                fw[j] = v if v >= SMALLEST_NORMAL else 0.0
+            dot_rows(A, fw, pred)
             for i in range(K):
                 if pred[i] >= SUM_MIN:
                     lp[i] = np.log(pred[i])
@@ -324,6 +341,7 @@ def forward_log(pi, A, log_lik, filtered, predicted, log_c, log_filtered, log_pr
         c = 0.0
         for k in range(K):
             joint = np.exp(a[k] - m)
+            joint = joint if joint >= SMALLEST_NORMAL else 0.0  # stored as 0; its log is kept
             filtered[t, k] = joint
             c += joint
         log_cc = np.log(c)
@@ -358,7 +376,9 @@ def backward_log(A, filtered, log_filtered, log_predicted, gamma, xi):
     lr = np.empty(K)
     r = np.empty(K)
     g = np.empty(K)
-    S = np.zeros((K, K))
+    fw = np.empty(K)
+    S = np.zeros((K, K))                                # sum of the pairwise smoothers, A included
+    S_lin = np.zeros((K, K))                            # sum of outer(ratio, f), A not yet included
     for k in range(K):
         gamma[T - 1, k] = filtered[T - 1, k]
         lg[k] = log_filtered[T - 1, k]
@@ -368,7 +388,8 @@ def backward_log(A, filtered, log_filtered, log_predicted, gamma, xi):
             lr[i] = lg[i] - log_predicted[t + 1, i] if lg[i] > -np.inf else -np.inf
             R = max(R, lr[i])
         for i in range(K):
-            r[i] = np.exp(lr[i] - R)
+            v = np.exp(lr[i] - R)
+            r[i] = v if v >= SMALLEST_NORMAL else 0.0   # no subnormal (slow) arithmetic
         for j in range(K):
             s = 0.0
             for i in range(K):
@@ -383,21 +404,26 @@ def backward_log(A, filtered, log_filtered, log_predicted, gamma, xi):
             else:
                 lg[j] = lf + log_sum_prod(logAT[j], lr)
             gamma[t, j] = np.exp(lg[j])
-        for i in range(K):
-            if lr[i] == -np.inf:
-                continue
+        if R <= RATIO_LOG_MAX:                          # FUTURE CONDITIONING x gamma_{t+1} in probabilities
+            eR = np.exp(R)
+            for j in range(K):
+                v = filtered[t, j]
+                fw[j] = v if v >= SMALLEST_NORMAL else 0.0
+            for i in range(K):
+                ri = r[i] * eR
+                for j in range(K):
+                    S_lin[i, j] += ri * fw[j]
+                    if full_xi:
+                        xi[t, i, j] = ri * A[i, j] * fw[j]
+            continue
+        for i in range(K):                              # ... or entry by entry, in logs
             for j in range(K):
                 v = lr[i] + logAT[j, i] + log_filtered[t, j]
                 x = np.exp(v) if v > -np.inf else 0.0
                 S[i, j] += x
                 if full_xi:
                     xi[t, i, j] = x
-        if full_xi:
-            for i in range(K):
-                if lr[i] == -np.inf:
-                    for j in range(K):
-                        xi[t, i, j] = 0.0
-    return S
+    return S + A * S_lin
 
 
 # ----------------------------------------------------------------------------------------------
