@@ -168,9 +168,9 @@ def snr_curve(u, family: str, lam_min: float, lam_max: float) -> tuple[np.ndarra
     if np.any((u < 0) | (u > 1)):
         raise ValueError(f"u must lie in [0, 1]; got values from {u.min():.6g} to {u.max():.6g}.")
     if family == "log_snr":
-        lo, hi = np.log(lam_min), np.log(lam_max)       # not log(lam_min / lam_max): that ratio can underflow
-        c = lo - hi
-        h = np.exp(hi + c * u)
+        c = np.log(lam_min) - np.log(lam_max)           # not log(lam_min / lam_max): that ratio can underflow
+        # as powers, not exp(log lam_max + c u): an exponent near 690 carries 1e-13 of rounding
+        h = lam_max ** (1.0 - u) * lam_min ** u
         h = np.where(u == 0, lam_max, np.where(u == 1, lam_min, h))
         return h, c * h
     # lambda = cot^2(t) = tan^2(pi/2 - t), t from a to pi/2 - b'. Near pi/2 the angle itself has lost

@@ -273,7 +273,48 @@ def _validate(params, y, u) -> tuple:
     controls, and the Cholesky factor of ``Sigma_y_x`` that the check computed."""
     p, (n, m, n_u), factors = check_params_factored(params)
     y, observed = check_y(y, m)
+    check_noise_resolution(p, y, observed)
     return p, y, observed, check_u(u, y.shape[0], n_u), factors.L_Sigma_y_x
+
+
+#: Largest ratio of the rounding of the observations, eps max(|y|, |c|), to the smallest observation noise
+#: standard deviation, when m > n (see :func:`check_noise_resolution`).
+NOISE_RESOLUTION = 1e-5
+
+
+def noise_resolution_ratio(p, y, observed) -> float:
+    """``eps max(|y_t|, |c|) / sqrt(lambda_min(Sigma_y_x))`` over the observed rows, or 0 when ``m <= n``."""
+    n, m = p.mu1.shape[0], p.c.shape[0]
+    if m <= n:
+        return 0.0
+    rows = y[observed.astype(bool)]
+    scale = max(float(np.max(np.abs(rows))) if rows.size else 0.0, float(np.max(np.abs(p.c))))
+    lam_min = float(np.linalg.eigvalsh(p.Sigma_y_x)[0])
+    return EPS * scale / np.sqrt(lam_min) if lam_min > 0 else np.inf
+
+
+def check_noise_resolution(p, y, observed) -> None:
+    r"""Refuse observation noise below the rounding of the observations when ``m > n``.
+
+    With more observations than states, ``m - n`` directions of each innovation
+    :math:`\mathbf y_t - \mathbf C\bar{\mathbf x}_{t|t-1} - \mathbf c` are pure noise, of size
+    :math:`\sigma = \lambda_{\min}(\boldsymbol\Sigma_{\hat y|\hat x})^{1/2}`, while float64 forms that
+    difference with an error of :math:`\epsilon\max|\mathbf y|`; the log evidence weighs it by
+    :math:`1/\sigma`. When :math:`\epsilon\max|\mathbf y|/\sigma` exceeds ``NOISE_RESOLUTION`` = 1e-5 the
+    answer would keep fewer than about five digits (at ``Sigma_y_x = 1e-30 I`` with unit data it was off by
+    7%, at 1e-50 by a factor of 65), so the filter refuses, naming ``Sigma_y_x`` and the smallest noise
+    variance these observations support; the ratio does not change when the whole model is rescaled.
+    """
+    ratio = noise_resolution_ratio(p, y, observed)
+    if ratio > NOISE_RESOLUTION:
+        n, m = p.mu1.shape[0], p.c.shape[0]
+        lam_min = float(np.linalg.eigvalsh(p.Sigma_y_x)[0])
+        need = lam_min * (ratio / NOISE_RESOLUTION) ** 2
+        raise ValueError(f"Sigma_y_x is too small for y: with m = {m} observations of n = {n} states, m - n "
+                         f"directions of each innovation are noise of standard deviation {np.sqrt(lam_min):.3g}, "
+                         f"within 1e5 of the rounding of y (eps max|y| = {ratio * np.sqrt(lam_min):.3g}), so the "
+                         f"log evidence would keep fewer than about five digits in float64. The smallest eigenvalue of Sigma_y_x must be at "
+                         f"least {need:.3g} for these observations (got {lam_min:.3g}).")
 
 
 def _backend(backend, p, y, form) -> str:

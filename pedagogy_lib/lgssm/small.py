@@ -62,8 +62,10 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
         return None
     if not out[0]:
         return None
-    if form == "auto" and m > n:       # clean (the screen passed): does "auto" keep the covariance form here?
-        from .kalman import _auto_form
-        if _auto_form(params) != "covariance":
+    if m > n:                          # clean (the screen passed): is the noise resolved, and does "auto" keep
+        from .kalman import NOISE_RESOLUTION, _auto_form, noise_resolution_ratio        # the covariance form?
+        if noise_resolution_ratio(params, y, np.ones(y.shape[0], dtype=np.uint8)) > NOISE_RESOLUTION:
+            return None
+        if form == "auto" and _auto_form(params) != "covariance":
             return None
     return (out[1:] if smooth else out[1:8]) + ("covariance",)

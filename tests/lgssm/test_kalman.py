@@ -893,3 +893,16 @@ def test_zero_time_steps_are_refused_by_name_on_every_backend(fn, backend):
                          np.zeros(m), np.eye(m))
     with pytest.raises(ValueError, match=r"y must hold at least one time step \(T >= 1\)"):
         fn(params, np.zeros((0, m)), backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("form", ["auto", "covariance", "information"])
+@pytest.mark.parametrize("noise", [1e-30, 1e-50, 1e-150])
+def test_noise_below_the_rounding_of_y_is_refused_naming_sigma_y_x(noise, form, backend):
+    """m = 5 > n = 3 with Sigma_y_x = noise I: the m - n pure-noise directions of each innovation are below
+    the rounding of y; the log evidence was off by 7% at 1e-30 and by a factor of 65 at 1e-50, silently."""
+    params, y = _precise_problem(5, noise, T=6)
+    with pytest.raises(ValueError, match=r"Sigma_y_x is too small for y: .* must be at least"):
+        kalman_filter(params, y, form=form, backend=backend)
+    with pytest.raises(ValueError, match=r"Sigma_y_x is too small for y"):
+        kalman_smoother(params, y, form=form, backend=backend)

@@ -493,6 +493,84 @@ def case_gaussian_nll(s, rng):
     close(r.grad_mu, r1.grad_mu / a, rtol=1e-9, atol=1e-12 / a, what="its gradient in mu")
 
 
+def _gaussian_nll_mp(r, log_var):
+    import mpmath as mp
+    with mp.workdps(60):
+        R, v = [mp.mpf(float(x)) for x in r.ravel()], [mp.exp(mp.mpf(float(x))) for x in log_var.ravel()]
+        value = sum((mp.log(2 * mp.pi) + mp.log(vi) + ri**2 / vi) / 2 for ri, vi in zip(R, v)) / r.shape[0]
+        return float(value), np.array([float(-ri / vi / r.shape[0]) for ri, vi in zip(R, v)]).reshape(r.shape)
+
+
+@case("nn.losses.gaussian_nll", exponents=LINEAR_EXPONENTS)
+def case_gaussian_nll_extremes(s, rng):
+    """Residuals of size s (1e-300..1e300) over variances of size s^2, so that r^2 / v is of order one
+    while exp(-log_var) alone overflows (log_var = -1381 with r = 1e-300 was refused as an overflow);
+    value and gradient in mu against 60-digit arithmetic."""
+    from pedagogy_lib.nn.losses import gaussian_nll
+    r = s * rng.uniform(0.5, 2.0, size=(2, 3))
+    lv = 2.0 * np.log(s) + rng.normal(size=(2, 3))
+    out = quiet(gaussian_nll, np.zeros((2, 3)), lv, r)
+    value, grad_mu = _gaussian_nll_mp(r, lv)
+    close(out.value, value, rtol=1e-13, atol=1e-12, what=f"Gaussian NLL, residuals {s:.0e}")
+    close(out.grad_mu, grad_mu, rtol=1e-13, what="its gradient in mu")
+
+
+# ================================================================================ factor
+def _fa_dense_mp(C, c, Lambda, y, dps=700):
+    """log N(y; c, C C^T + diag Lambda) by a dense ``dps``-digit solve, and the posterior mean and covariance
+    of the factors by the dense precision I + C^T Lambda^-1 C; float64 inputs taken exactly."""
+    import mpmath as mp
+    with mp.workdps(dps):
+        Cm = mp.matrix(C.tolist())
+        S = Cm * Cm.T
+        for i, lam in enumerate(Lambda):
+            S[i, i] += mp.mpf(float(lam))
+        r = mp.matrix((np.asarray(y) - c).tolist())
+        ll = -(r.T * mp.lu_solve(S, r))[0] / 2 - mp.log(mp.det(S)) / 2 - len(Lambda) * mp.log(2 * mp.pi) / 2
+        Linv = mp.diag([1 / mp.mpf(float(v)) for v in Lambda])
+        Sig = (mp.eye(C.shape[1]) + Cm.T * Linv * Cm) ** -1
+        mu = Sig * Cm.T * Linv * r
+        return float(ll), np.array(Sig.tolist(), dtype=float), np.array(mu.tolist(), dtype=float).ravel()
+
+
+@case("factor.model.fa_log_likelihood", "factor.model.fa_posterior", exponents=LINEAR_EXPONENTS)
+def case_factor_unique_variances(s, rng):
+    """One unique variance Lambda_1 = s, 1e-300..1e300 (below 1e-16 the Heywood regime, where the
+    determinant-lemma route gave -4.022 for -6.6265, or a LinAlgError), against a dense 700-digit solve of
+    C C^T + diag(Lambda); and the whole model scaled (C by sqrt(s), Lambda by s)."""
+    from pedagogy_lib.factor import model as fa
+    C, c, y = rng.normal(size=(4, 2)), rng.normal(size=4), rng.normal(size=(2, 4))
+    Lam = np.array([s, 1.0, 0.5, 2.0])
+    got = quiet(fa.fa_log_likelihood, fa.FAParams(C, c, Lam), y)
+    post = quiet(fa.fa_posterior, fa.FAParams(C, c, Lam), y[0])
+    ll0, Sig, mu = _fa_dense_mp(C, c, Lam, y[0])
+    ll1 = _fa_dense_mp(C, c, Lam, y[1])[0]
+    close(got, [ll0, ll1], rtol=1e-13, atol=1e-12, what=f"FA log likelihood, Lambda_1 = {s:.0e}")
+    close(post.Sigma, Sig, atol=1e-14 * np.abs(Sig).max(), what="posterior covariance")
+    close(post.mu, mu, atol=1e-14 * np.abs(mu).max(), what="posterior mean")
+    a, base = np.sqrt(s), fa.FAParams(C, c, np.array([1e-12, 1.0, 0.5, 2.0]))
+    close(quiet(fa.fa_log_likelihood, fa.FAParams(C * a, c * a, base.Lambda * s), y * a),
+          fa.fa_log_likelihood(base, y) - 4 * np.log(a), rtol=1e-12, atol=1e-9, what="FA log likelihood, all scaled")
+
+
+@case("factor.em.fit_fa", "factor.em.fit_ppca")
+def case_factor_em_units(s, rng):
+    """Data in units s: the fits are equivariant (C -> s C, Lambda -> s^2 Lambda, log lik -> log lik - N L log s)
+    and their stopping rule is applied to the standardized data, so they stop at the same iteration as at
+    s = 1 (they did not: the tolerance was relative to a log likelihood that shifts by N L log s)."""
+    from pedagogy_lib.factor import em as fe
+    y = rng.normal(size=(60, 1)) @ rng.normal(size=(1, 4)) + rng.normal(size=(60, 4)) * [0.5, 1.0, 0.7, 0.8]
+    N, L = y.shape
+    for fit in (fe.fit_fa, fe.fit_ppca):
+        r1 = fit(y, 1, rng=np.random.default_rng(1), tol=1e-7, max_iter=5000)
+        r = quiet(fit, y * s, 1, rng=np.random.default_rng(1), tol=1e-7, max_iter=5000)
+        assert r.n_iter == r1.n_iter, f"{fit.__name__} at units {s:.0e}: {r.n_iter} iterations, {r1.n_iter} at 1"
+        close(r.params.C, r1.params.C * s, rtol=1e-8, atol=1e-10 * np.abs(r1.params.C).max() * s,
+              what=f"{fit.__name__} loadings")
+        close(r.params.Lambda, r1.params.Lambda * s * s, rtol=1e-8, what=f"{fit.__name__} unique variances")
+        close(r.log_lik, r1.log_lik - N * L * np.log(s), rtol=1e-12, atol=1e-8, what=f"{fit.__name__} log likelihood")
+
+
 # ================================================================================ vi, deepgen
 def _log_evidence_mp(C, c, s2, Y):
     """log N(y; c, C C^T + s2 I) in 400-digit arithmetic."""
@@ -624,6 +702,33 @@ def case_diffusion_variances(s, rng):
     close(out.Sigma, np.stack([np.eye(2), 2 * np.eye(2)]) * s + 0.5 * s * np.eye(2), rtol=1e-12, what="covariances")
 
 
+def _snr_curve_mp(u, family, lam_min, lam_max):
+    import mpmath as mp
+    with mp.workdps(700):
+        lo, hi = mp.mpf(lam_min), mp.mpf(lam_max)
+        if family == "log_snr":
+            return np.array([float(mp.exp(mp.log(hi) + mp.mpf(float(x)) * (mp.log(lo) - mp.log(hi)))) for x in u])
+        a, b = mp.atan(1 / mp.sqrt(hi)), mp.atan(1 / mp.sqrt(lo))
+        return np.array([float(mp.cot(a + mp.mpf(float(x)) * (b - a)) ** 2) for x in u])
+
+
+@case("diffusion.schedules.make_schedule", "diffusion.schedules.snr_curve", exponents=LINEAR_EXPONENTS)
+def case_snr_schedules(s, rng):
+    """SNR end points from 1e-300 to 1e300 (lam_min = s or lam_max = s): h(0) = lam_max and h(1) = lam_min
+    exactly and the curve against 700 digits (the cosine curve stuck at cot(pi/2)^2 = 3.75e-33, and the
+    log-SNR one said "lam must be finite; got nan" at 1e-300..1e300)."""
+    from pedagogy_lib import diffusion as dif
+    pairs = [p for p in ((s, 1e300), (1e-300, s), (s, min(s * 1e8, 1e300)), (max(s * 1e-8, 1e-300), s)) if p[0] < p[1]]
+    u = np.arange(9) / 8
+    for lo, hi in pairs:
+        for family in ("log_snr", "cosine"):
+            h, _ = quiet(dif.snr_curve, u, family, lo, hi)
+            assert h[0] == hi and h[-1] == lo, f"{family} [{lo:.0e}, {hi:.0e}]: ends {h[0]:.17g}, {h[-1]:.17g}"
+            close(h, _snr_curve_mp(u, family, lo, hi), rtol=1e-13, what=f"{family} SNR on [{lo:.0e}, {hi:.0e}]")
+            lam = quiet(dif.make_schedule, 8, family, lam_min=lo, lam_max=hi).snr
+            close(lam[[0, -1]], [hi, lo], rtol=4 * np.finfo(float).eps, what=f"{family} schedule end points")
+
+
 # ================================================================================ contrastive
 @case("contrastive.cpc.subspace_cosine", exponents=LINEAR_EXPONENTS)
 def case_subspace_cosine(s, rng):
@@ -727,6 +832,63 @@ def case_sigma_points(s, rng):
           exact_ensemble(m, S, 5, rng=np.random.default_rng(3)) * a, rtol=1e-9, atol=1e-12 * a, what="ensemble")
 
 
+def _kalman_mp(params, y, dps=400):
+    """Log evidence of the filter recursions in ``dps``-digit arithmetic on the float64 inputs."""
+    import mpmath as mp
+    with mp.workdps(dps):
+        M = lambda X: mp.matrix(np.atleast_2d(X).tolist())             # noqa: E731
+        A, Sx, C, R = M(params.A), M(params.Sigma_x), M(params.C), M(params.Sigma_y_x)
+        mu, P, ll = M(params.mu1[:, None]), M(params.Sigma1), mp.mpf(0)
+        for t in range(y.shape[0]):
+            if t:
+                mu, P = A * mu, A * P * A.T + Sx
+            S = C * P * C.T + R
+            r = M(y[t][:, None]) - C * mu
+            K = P * C.T * S ** -1
+            ll += -(r.T * S ** -1 * r)[0] / 2 - mp.log(mp.det(S)) / 2 - y.shape[1] * mp.log(2 * mp.pi) / 2
+            mu, P = mu + K * r, P - K * S * K.T
+        return float(ll)
+
+
+@case("lgssm.kalman.kalman_filter", "lgssm.kalman.kalman_smoother")
+def case_kalman_observation_noise(s, rng):
+    """n = 3 states seen through m = 5 observations with Sigma_y_x = s I, s from 1e-150 to 1e150: the log
+    evidence against the recursions in 400 digits where float64 resolves the noise (form="auto" took the
+    covariance form at 1e-12 and was off by 1e-6 relative), else a refusal naming Sigma_y_x; and the whole
+    model scaled (variances by s, observations by sqrt(s)) shifts it by -m T log sqrt(s)."""
+    from pedagogy_lib.lgssm import LGSSMParams, kalman_filter, kalman_smoother
+    n, m, T = 3, 5, 5
+    A = rng.normal(size=(n, n))
+    A *= 0.9 / np.max(np.abs(np.linalg.eigvals(A)))
+    C = rng.normal(size=(m, n))
+    x, y = rng.normal(size=n), np.empty((T, m))
+    for t in range(T):
+        y[t] = C @ x + np.sqrt(s) * rng.normal(size=m)
+        x = A @ x + rng.normal(size=n)
+    I, z = np.eye(n), np.zeros(n)
+    params = LGSSMParams(z, I, A, None, z, I, C, np.zeros(m), s * np.eye(m))
+    try:
+        got = quiet(kalman_filter, params, y)
+    except ValueError as exc:
+        assert "Sigma_y_x" in str(exc), f"noise {s:.0e}: refused without naming Sigma_y_x: {exc}"
+        # below: the noise within 1e5 of the rounding of y; above: entries beyond lgssm's MAX_MAGNITUDE = 1e75
+        assert s < 1e-16 or s > 1e75, f"noise {s:.0e}: refused inside the supported range: {exc}"
+        return
+    ll = _kalman_mp(params, y)
+    # the innovations' m - n noise directions carry the rounding of y, eps max|y|, weighed by 1 / sqrt(s)
+    rounding = np.finfo(float).eps * np.abs(y).max() / np.sqrt(s)
+    close(got.log_evidence, ll, rtol=1e-10 + 1e-2 * rounding, atol=1e-9,
+          what=f"log evidence, Sigma_y_x = {s:.0e} I ({got.form} form)")
+    close(quiet(kalman_smoother, params, y).log_evidence, got.log_evidence, rtol=1e-12, what="smoother's evidence")
+    if s > 1e75:
+        return
+    a, p1 = np.sqrt(s), params._replace(Sigma_y_x=0.3 * np.eye(m))
+    y1 = y / max(a, 1.0)
+    scaled = p1._replace(Sigma1=I * s, Sigma_x=I * s, C=C, Sigma_y_x=0.3 * s * np.eye(m))
+    close(quiet(kalman_filter, scaled, y1 * a).log_evidence, kalman_filter(p1, y1).log_evidence - m * T * np.log(a),
+          rtol=1e-10, atol=1e-8, what="log evidence, all scaled")
+
+
 # ================================================================================ the sweep
 def _run(name, e, seed):
     fn, _, _ = CASES[name]
@@ -783,7 +945,6 @@ NOT_SWEPT = {
     "samplers.targets.precision_storage": "storage of a precision matrix; no density is computed",
     "learning.objectives.max_likelihood": "an optimizer of a user-supplied log density; its stopping rule is the "
                                           "caller's tolerance, not a scale-free quantity",
-    "factor.em.fit_ppca": "an iterative fit whose stopping tolerance is absolute by design (tests/factor)",
     "factor.em.ppca_em_step": "one step of that fit; its densities are those of the Gaussian blocks swept above",
     "contrastive.local_nce.local_nce_gaussian": "a fit by random negatives (its answer is a Monte Carlo estimate)",
     "contrastive.nce.nce_gaussian": "a fit by random noise samples (its answer is a Monte Carlo estimate)",
