@@ -190,51 +190,6 @@ _RATE_RTOL = 0.02
 _RATE_MISSES = 1
 
 
-def _growth_problem():
-    """The page's nonlinear growth model and its data (x, y), built as the page builds them."""
-    from ..smc import particle
-
-    def drift(x, t):
-        return 0.5 * x + 25 * x / (1 + x**2) + 8 * np.cos(1.2 * (t + 1))
-
-    model = particle.StateSpaceModel(
-        sample_initial=lambda rng, n: rng.normal(0.0, np.sqrt(5.0), size=(n, 1)),
-        sample_transition=lambda rng, x_prev, t: drift(x_prev, t) + rng.normal(0.0, np.sqrt(10.0),
-                                                                               size=x_prev.shape),
-        log_lik=lambda y_t, x, t: stats.norm(x[:, 0]**2 / 20, 1.0).logpdf(y_t),
-        log_transition=lambda x_next, x_prev, t: stats.norm(drift(x_prev[:, 0], t)[None, :],
-                                                            np.sqrt(10.0)).logpdf(x_next[:, 0][:, None]),
-    )
-    T = 40
-    rng = np.random.default_rng(11)
-    x = np.zeros(T)
-    x[0] = rng.normal(0, np.sqrt(5))
-    for s in range(1, T):
-        x[s] = drift(x[s - 1], s) + rng.normal(0, np.sqrt(10))
-    y = x**2 / 20 + rng.normal(0, 1, T)
-    return model, x, y
-
-
-_RATE_CACHE: dict = {}
-
-
-def _rate_runs():
-    """(reference means (T,), true states (T,), means of every (I, seed) run), rerun here once."""
-    if "runs" not in _RATE_CACHE:
-        from ..smc import particle
-
-        model, x, y = _growth_problem()
-
-        def means(n, seed):
-            run = particle.particle_filter(model, y, np.random.default_rng(seed), n)
-            return np.einsum("ti,tin->tn", np.exp(run.log_alpha), run.x)[:, 0]
-
-        ref = means(*RATE_REFERENCE)
-        runs = np.array([[means(n, s) for s in RATE_SEEDS] for n in RATE_GRID])
-        _RATE_CACHE["runs"] = (ref, x, runs)
-    return _RATE_CACHE["runs"]
-
-
 def _agrees(errors: np.ndarray, candidate: np.ndarray) -> bool:
     close = np.abs(errors / candidate - 1.0) <= _RATE_RTOL
     return bool(np.all(close.sum(axis=1) >= close.shape[1] - _RATE_MISSES))
@@ -248,6 +203,7 @@ def convergence_slope(errors, slope) -> CheckResult:
     """Exercise ``ex-2-2-3-rate``: your RMS errors (3, 8) of the filter means (rows :data:`RATE_GRID`, columns
     :data:`RATE_SEEDS`), compared run by run with a rerun, and your fitted slope. Slips named: reversed rows, squares,
     true states, mean absolute errors, the theory's slope, a sign, swapped axes."""
+    from .references import ch02_particle as refs
     name = "convergence rate"
     shape = (len(RATE_GRID), len(RATE_SEEDS))
     arr, problems = as_numeric(errors, "your RMS errors")
@@ -261,7 +217,7 @@ def convergence_slope(errors, slope) -> CheckResult:
                              f"{shape}."])
     if arr.shape != shape or np.any(arr <= 0):
         return result(name, [f"pass {shape[0] * shape[1]} positive RMS errors as an array of shape {shape}."])
-    ref, x_true, runs = _rate_runs()
+    ref, x_true, runs = refs.rate_runs(RATE_GRID, RATE_SEEDS, RATE_REFERENCE)
     expected = np.sqrt(np.mean((runs - ref) ** 2, axis=2))
     if not _agrees(arr, expected):
         slips = {

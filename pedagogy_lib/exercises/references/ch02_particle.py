@@ -57,3 +57,51 @@ def bootstrap_variant(params, y, eps, u, *, resample=True, transposed=False):
         log_lik[t] = log_norm - 0.5 * np.einsum("im,mk,ik->i", r, S_inv, r)
         log_alpha[t] = log_lik[t] - logsumexp(log_lik[t])
     return x, log_lik, log_alpha
+
+
+def growth_problem():
+    """The page's nonlinear growth model and its data (x, y), built as the page builds them."""
+    from ...smc import particle
+
+    def drift(x, t):
+        return 0.5 * x + 25 * x / (1 + x**2) + 8 * np.cos(1.2 * (t + 1))
+
+    model = particle.StateSpaceModel(
+        sample_initial=lambda rng, n: rng.normal(0.0, np.sqrt(5.0), size=(n, 1)),
+        sample_transition=lambda rng, x_prev, t: drift(x_prev, t) + rng.normal(0.0, np.sqrt(10.0),
+                                                                               size=x_prev.shape),
+        log_lik=lambda y_t, x, t: stats.norm(x[:, 0]**2 / 20, 1.0).logpdf(y_t),
+        log_transition=lambda x_next, x_prev, t: stats.norm(drift(x_prev[:, 0], t)[None, :],
+                                                            np.sqrt(10.0)).logpdf(x_next[:, 0][:, None]),
+    )
+    T = 40
+    rng = np.random.default_rng(11)
+    x = np.zeros(T)
+    x[0] = rng.normal(0, np.sqrt(5))
+    for s in range(1, T):
+        x[s] = drift(x[s - 1], s) + rng.normal(0, np.sqrt(10))
+    y = x**2 / 20 + rng.normal(0, 1, T)
+    return model, x, y
+
+
+#: The runs of :func:`rate_runs`, made once per process for each grid, seeds and reference.
+_RATE_CACHE: dict = {}
+
+
+def rate_runs(grid, seeds, reference):
+    """(reference means (T,), true states (T,), means of every (I, seed) run), rerun here once: particle numbers
+    ``grid``, seeds ``seeds``, the reference run's (particles, seed) ``reference``."""
+    key = (tuple(grid), tuple(seeds), tuple(reference))
+    if key not in _RATE_CACHE:
+        from ...smc import particle
+
+        model, x, y = growth_problem()
+
+        def means(n, seed):
+            run = particle.particle_filter(model, y, np.random.default_rng(seed), n)
+            return np.einsum("ti,tin->tn", np.exp(run.log_alpha), run.x)[:, 0]
+
+        ref = means(*reference)
+        runs = np.array([[means(n, s) for s in seeds] for n in grid])
+        _RATE_CACHE[key] = (ref, x, runs)
+    return _RATE_CACHE[key]
