@@ -89,7 +89,13 @@ def _check_fields(parent, phi, psi, prefix):
         raise ValueError(f"{prefix}phi must have shape (N, K) with N = {N} (the length of {prefix}parent); got "
                          f"{phi.shape}.")
     K = phi.shape[1]
-    psi = as_array(psi, f"{prefix}psi", shape=(N, K, K), dims="(N, K, K)", finite=False)
+    psi = as_array(psi, f"{prefix}psi", ndim=3, dims="(N, K, K)", finite=False)
+    if psi.shape[0] == N and psi.shape[1] == psi.shape[2] != K:
+        # psi is a consistent (N, K', K') table: the two disagree on K, and either may be the wrong one
+        raise ValueError(f"{prefix}phi and {prefix}psi disagree on the number of states K: {prefix}phi has shape "
+                         f"{phi.shape} (K = {K}) and {prefix}psi has shape {psi.shape} (K = {psi.shape[1]}).")
+    if psi.shape != (N, K, K):
+        raise ValueError(f"{prefix}psi must have shape (N, K, K) = ({N}, {K}, {K}); got {psi.shape}.")
     bad = (par < -1) | (par >= N) | (par == np.arange(N))
     if bad.any():
         i = int(np.argmax(bad))

@@ -271,7 +271,10 @@ def _cycle_factors():
      r"^parent does not describe a tree: node 0 is on a cycle"),
     (lambda: g.make_pairwise_tree(np.array([-1, 5]), np.ones((2, 2)), np.ones((2, 2, 2))), r"^parent\[1\] = 5 must be"),
     (lambda: g.make_pairwise_tree(np.array([-1, 0]), np.ones((2, 2)), np.zeros((2, 2, 2))), r"^psi must be positive"),
-    (lambda: g.make_pairwise_tree(np.array([-1, 0]), np.ones((2, 3)), np.ones((2, 2, 2))), r"^psi must have shape"),
+    # a phi of the wrong width is not blamed on psi alone: the message names both and their K
+    (lambda: g.make_pairwise_tree(np.array([-1, 0]), np.ones((2, 3)), np.ones((2, 2, 2))),
+     r"^phi and psi disagree on the number of states K: phi has shape \(2, 3\)"),
+    (lambda: g.make_pairwise_tree(np.array([-1, 0]), np.ones((2, 2)), np.ones((2, 2, 3))), r"^psi must have shape"),
 ])
 def test_bad_input_raises_a_value_error_naming_the_argument(call, match):
     with warnings.catch_warnings():
