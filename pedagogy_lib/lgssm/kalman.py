@@ -170,7 +170,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         ``ValueError`` also when the recursion loses positive definiteness to rounding or overflows float64
         (the message names the step) rather than returning NaN.
     """
-    fast = small.fast_path(params, y, u, form, backend, smooth=False)     # a small clean problem: one call
+    fast = _fast_path(params, y, u, form, backend, smooth=False)     # a small clean problem: one call
     if fast is not None:
         return KalmanFilterResult._make(fast)
     p, y, observed, u, L_R = _validate(params, y, u)
@@ -203,7 +203,7 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
     TypeError, ValueError
         As :func:`kalman_filter`.
     """
-    fast = small.fast_path(params, y, u, form, backend, smooth=True)
+    fast = _fast_path(params, y, u, form, backend, smooth=True)
     if fast is not None:
         return KalmanSmootherResult._make(fast)
     p, y, observed, u, L_R = _validate(params, y, u)
@@ -443,6 +443,21 @@ def _choose_form(form: str, p: LGSSMParams, L_R=None) -> tuple:
         return form, None
     first = _auto_form(p, L_R)
     return first, ("covariance" if first == "information" else "information")
+
+
+def _fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
+    """The small fast path's result (:func:`small.fast_path`), or ``None`` for the full path. The fast path
+    runs the covariance form; with more observations than states it is kept only when the observation noise
+    is resolved (:func:`noise_resolution_ratio`) and, for ``form="auto"``, when :func:`_auto_form` would
+    choose the covariance form too."""
+    out = small.fast_path(params, y, u, form, backend, smooth)
+    if out is None or params.c.size <= params.mu1.size:
+        return out
+    if noise_resolution_ratio(params, y, np.ones(y.shape[0], dtype=np.uint8)) > NOISE_RESOLUTION:
+        return None
+    if form == "auto" and _auto_form(params) != "covariance":
+        return None
+    return out
 
 
 def _auto_form(p: LGSSMParams, L_R=None) -> str:

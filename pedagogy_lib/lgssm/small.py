@@ -62,10 +62,6 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
         return None
     if not out[0]:
         return None
-    if m > n:                          # clean (the screen passed): is the noise resolved, and does "auto" keep
-        from .kalman import NOISE_RESOLUTION, _auto_form, noise_resolution_ratio        # the covariance form?
-        if noise_resolution_ratio(params, y, np.ones(y.shape[0], dtype=np.uint8)) > NOISE_RESOLUTION:
-            return None
-        if form == "auto" and _auto_form(params) != "covariance":
-            return None
+    # with m > n the caller (lgssm.kalman) still checks that the noise is resolved and that "auto" keeps
+    # the covariance form before it takes this result
     return (out[1:] if smooth else out[1:8]) + ("covariance",)
