@@ -19,15 +19,18 @@ code
 tests
     a test function (``test_*``, also as a method of a test class) cites an equation in its
     docstring, in a comment inside it, or in its name (``test_cross_covariance_eq_2_19``,
-    ``..._eqs_2_16_2_17_...``).
+    ``..._eqs_2_16_2_17_...``, the range ``..._eqs_b_3_to_b_5``).
 notebooks
     markdown cells and code comments of the chapter notebooks, attributed to the nearest heading
     above them; the link goes to that heading's anchor (MyST's heading slugs, enabled by
     ``myst_heading_anchors`` in ``_config.yml``). A citation in a notebook's opening is dropped
     when a section of the same notebook cites the equation too.
 
-Ranges expand to every equation between their ends in the draft's order; "Eq. 6.8" stands for
-6.8a and 6.8b. An equation listed in the first column of the errata page is marked as corrected.
+A range links a function, a type, a module or a test only to its two ends ("Eqs. 2.12-2.27" in a
+docstring or a test's comment is a link to 2.12 and to 2.27, not to the equations between): code
+that computes, or a test that checks, several equations lists each of them. A range in a test's name
+and a range in a notebook section stand for every equation between their ends in the draft's order.
+"Eq. 6.8" stands for 6.8a and 6.8b. An equation listed in the first column of the errata page is marked as corrected.
 
 As a Sphinx extension (``_config.yml``, ``sphinx.local_extensions``), it replaces the marker
 comment of each index page (the overview and the committed chapter pages, which hold nothing
@@ -81,11 +84,20 @@ def find_citations(text: str) -> list[tuple[int, str, list[tuple[str, str | None
     return found
 
 
-def name_markers(name: str) -> list[str]:
-    """Equation labels written into a test's name: ``..._eq_2_19_...``, ``..._eqs_2_16_2_17_...``,
-    ``..._eqs_4_1_and_4_2``."""
+def name_markers(name: str) -> list[tuple[str, str | None]]:
+    """Equations written into a test's name, as (first, last or None): ``..._eq_2_19_...``,
+    ``..._eqs_2_16_2_17_...``, ``..._eqs_4_1_and_4_2``, and the range ``..._eqs_b_3_to_b_5``
+    (``("B.3", "B.5")``, which stands for each equation from B.3 to B.5: a name is a short, deliberate
+    list of what the test checks, unlike a range in running text, see :func:`_cite`)."""
     words = name.split("_")
-    labels = []
+    items: list[tuple[str, str | None]] = []
+
+    def label_at(rest: list[str]) -> str | None:
+        if (len(rest) >= 2 and re.fullmatch(r"[0-9]+|[a-c]", rest[0])
+                and re.fullmatch(r"[0-9]+[a-z]?", rest[1])):
+            return f"{rest[0].upper()}.{rest[1]}"
+        return None
+
     for k, word in enumerate(words):
         if word not in ("eq", "eqs"):
             continue
@@ -93,13 +105,15 @@ def name_markers(name: str) -> list[str]:
         while rest:
             if rest[0] == "and":
                 rest = rest[1:]
-            elif (len(rest) >= 2 and re.fullmatch(r"[0-9]+|[a-c]", rest[0])
-                  and re.fullmatch(r"[0-9]+[a-z]?", rest[1])):
-                labels.append(f"{rest[0].upper()}.{rest[1]}")
+            elif rest[0] == "to" and items and items[-1][1] is None and label_at(rest[1:]):
+                items[-1] = (items[-1][0], label_at(rest[1:]))
+                rest = rest[3:]
+            elif label_at(rest):
+                items.append((label_at(rest), None))
                 rest = rest[2:]
             else:
                 break
-    return labels
+    return items
 
 
 class Draft:
@@ -140,6 +154,15 @@ class Draft:
             raise ValueError(f"{first}-{last} is not a range of equations of one chapter")
         return self.labels[i:j + 1]
 
+    def endpoints(self, first: str, last: str | None = None) -> list[str]:
+        """The labels a citation attaches a function or a test to: a single equation as
+        :meth:`expand` gives it, a range only its two ends (checked as :meth:`expand` checks it),
+        so "Eqs. 2.12-2.27" does not claim the fourteen equations between them."""
+        if last is None:
+            return self.expand(first)
+        self.expand(first, last)
+        return list(dict.fromkeys(self._resolve(first) + self._resolve(last)))
+
 
 # ---------------------------------------------------------------------------------------------
 # Sources
@@ -167,12 +190,20 @@ class Citation:
 
 
 def _cite(draft: Draft, source: Source, text: str) -> list[Citation]:
+    """The citations in ``text`` from ``source``. A range in the text of a function, a class, a
+    module or a test attaches it to the range's two ends only (:meth:`Draft.endpoints`): code that
+    computes, or a test that checks, each equation of a range lists them ("Eqs. 2.45, 2.46 and
+    2.47"). A notebook section's range still stands for every equation in it: a page derives the
+    steps between the ends."""
     out = []
+    spread = draft.expand if source.kind == "notebook" else draft.endpoints
     for _, raw, items in find_citations(text):
         c = Citation(source, raw)
         try:
             for first, last in items:
-                c.labels += draft.expand(first, last)
+                for label in spread(first, last):
+                    if label not in c.labels:
+                        c.labels.append(label)
         except ValueError as e:
             c.error = str(e)
         out.append(c)
@@ -242,10 +273,10 @@ def test_citations(root: Path, draft: Draft, folder: str = "tests") -> list[Cita
             body = [ast.get_docstring(node) or ""]
             body += [c for line, c in comments if node.lineno <= line <= node.end_lineno]
             out += _cite(draft, source, "\n".join(body))
-            for label in name_markers(node.name):
-                c = Citation(source, label)
+            for first, last in name_markers(node.name):
+                c = Citation(source, first if last is None else f"{first}-{last}")
                 try:
-                    c.labels = draft.expand(label)
+                    c.labels = draft.expand(first, last)
                 except ValueError as e:
                     c.error = f"{e} (in the test's name)"
                 out.append(c)
@@ -432,11 +463,12 @@ def all_project_citations(root: Path = ROOT, draft: Draft | None = None) -> list
             out.append(c)
         if path.suffix == ".py" and "tests" in rel.parts[:1]:
             for m in re.finditer(r"^\s*(?:async\s+)?def\s+(test\w*)", text, flags=re.M):
-                for label in name_markers(m.group(1)):
+                for first, last in name_markers(m.group(1)):
                     line = text.count("\n", 0, m.start()) + 1
-                    c = Citation(Source("text", f"{rel.as_posix()}:{line}", rel.as_posix(), line), label)
+                    c = Citation(Source("text", f"{rel.as_posix()}:{line}", rel.as_posix(), line),
+                                 first if last is None else f"{first}-{last}")
                     try:
-                        c.labels = draft.expand(label)
+                        c.labels = draft.expand(first, last)
                     except ValueError as e:
                         c.error = f"{e} (in the test name {m.group(1)})"
                     out.append(c)
@@ -621,7 +653,9 @@ def render_overview(rows: dict, draft: Draft) -> str:
             "What is computed and what is checked: for each chapter, the number of its numbered "
             "equations (Eqs.), of those a library function computes (Function; a type or a module's "
             "description does not count), of those a test checks (Test), and of those with neither "
-            "(Neither), whatever the notebooks say about them.", "",
+            "(Neither), whatever the notebooks say about them. Only exact links count: a "
+            "function's docstring or a test's comment that cites a range of equations links to the "
+            "range's two ends, not to the equations between them.", "",
             "| Chapter | Eqs. | Function | Test | Neither |",
             "|---|---:|---:|---:|---:|"]
     totals = [0, 0, 0, 0]

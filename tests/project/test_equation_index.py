@@ -84,10 +84,62 @@ def test_citation_forms(text, labels):
 
 
 def test_equations_named_in_a_test_name():
-    assert ei.name_markers("test_marginal_cumulants_eqs_2_16_2_17_monte_carlo") == ["2.16", "2.17"]
-    assert ei.name_markers("test_marble_problem_data_is_eqs_4_1_and_4_2") == ["4.1", "4.2"]
-    assert ei.name_markers("test_gain_of_eq_2_53_and_mistakes") == ["2.53"]
+    assert ei.name_markers("test_marginal_cumulants_eqs_2_16_2_17_monte_carlo") == [("2.16", None), ("2.17", None)]
+    assert ei.name_markers("test_marble_problem_data_is_eqs_4_1_and_4_2") == [("4.1", None), ("4.2", None)]
+    assert ei.name_markers("test_gain_of_eq_2_53_and_mistakes") == [("2.53", None)]
     assert ei.name_markers("test_frequency_response") == []
+    # a range in a name: its two ends, read as one item ("to" alone, or after no label, is a word)
+    assert ei.name_markers("test_chain_rule_through_AX_XA_AXBt_eqs_b_3_to_b_5") == [("B.3", "B.5")]
+    assert ei.name_markers("test_eqs_2_16_2_17_to_2_19_and_4_1") == [("2.16", None), ("2.17", "2.19"), ("4.1", None)]
+    assert ei.name_markers("test_eq_2_53_to_the_end") == [("2.53", None)]
+    assert ei.name_markers("test_eqs_to_2_5") == []
+
+
+def test_a_range_in_a_test_name_links_the_test_to_every_equation_of_it(tmp_path):
+    """``..._eqs_b_3_to_b_5`` names B.3, B.4 and B.5: the test is listed on each of their rows."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text(
+        "def test_chain_rule_eqs_b_3_to_b_5():\n    pass\n\n\ndef test_backwards_eqs_b_5_to_b_3():\n    pass\n",
+        encoding="utf-8")
+    citations = ei.test_citations(tmp_path, DRAFT)
+    good = [c for c in citations if not c.error]
+    assert [(c.source.name, c.labels) for c in good] == [("test_x.py::test_chain_rule_eqs_b_3_to_b_5", ["B.3", "B.4", "B.5"])]
+    rows = ei.index_rows(citations, DRAFT)
+    assert [len(rows[x]["test"]) for x in ("B.2", "B.3", "B.4", "B.5", "B.6")] == [0, 1, 1, 1, 0]
+    bad = [c for c in citations if c.error]                 # a range running backwards is a typo
+    assert [c.source.name for c in bad] == ["test_x.py::test_backwards_eqs_b_5_to_b_3"]
+    assert "in the test's name" in bad[0].error
+
+
+def test_a_range_in_a_docstring_or_comment_links_only_its_two_ends(tmp_path):
+    """"Eqs. 2.12-2.27" in a function's docstring does not make the function a link for 2.13-2.26;
+    listing them does. A test's comment likewise; a notebook section's range still spreads."""
+    (tmp_path / "pedagogy_lib" / "fam").mkdir(parents=True)
+    (tmp_path / "pedagogy_lib" / "fam" / "m.py").write_text(
+        'def wide():\n    """Bayes inversion, Eqs. 2.12-2.27."""\n\n\n'
+        'def listed():\n    """The filter, Eqs. 2.45, 2.46 and 2.47, and the family Eq. 6.7-6.8."""\n',
+        encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_m.py").write_text(
+        "def test_wide():\n    # Eqs. 2.16-2.18\n    pass\n", encoding="utf-8")
+    citations = ei.library_citations(tmp_path, DRAFT) + ei.test_citations(tmp_path, DRAFT)
+    by_name: dict[str, list[str]] = {}
+    for c in citations:
+        by_name.setdefault(c.source.name, []).extend(c.labels)
+    assert by_name["fam.m.wide"] == ["2.12", "2.27"]
+    assert by_name["fam.m.listed"] == ["2.45", "2.46", "2.47", "6.7", "6.8a", "6.8b"]   # 6.8 is 6.8a and 6.8b
+    assert by_name["test_m.py::test_wide"] == ["2.16", "2.18"]
+    rows = ei.index_rows(citations, DRAFT)
+    assert [ei.computed(rows[x]) for x in ("2.12", "2.13", "2.20", "2.26", "2.27")] == [True, False, False, False, True]
+    assert [ei.checked(rows[x]) for x in ("2.16", "2.17", "2.18")] == [True, False, True]
+    # the strict count is from these exact links: two ends of 16, not 16
+    assert ei.strict_coverage(rows, [f"2.{n}" for n in range(12, 28)])[0] == 2
+    # a range that is not a range of the draft is still an error, not two silent ends
+    c = ei._cite(DRAFT, ei.Source("code", "f", "p.py", 1, role="function"), "Eqs. 2.27-2.12")
+    assert c[0].error and c[0].labels == []
+    # a notebook section's range: every equation (a page derives the steps between the ends)
+    nb = ei._cite(DRAFT, ei.Source("notebook", "s", "c.ipynb"), "the chain of Eqs. 3.2-3.4")
+    assert nb[0].labels == ["3.2", "3.3", "3.4"]
 
 
 def test_a_typo_fails_with_the_file_and_the_citation(tmp_path):
@@ -156,8 +208,9 @@ def test_fixture_tests():
     line = _line_of(path, "def test_posterior_eq_2_19")
     for label in ("2.13", "2.14", "2.19"):              # docstring, comment, name
         assert [(s.name, s.line) for s in rows[label]["test"]] == [("test_fam.py::test_posterior_eq_2_19", line)]
-    for label in ("2.25", "2.26", "2.27"):
+    for label in ("2.25", "2.27"):                        # a comment's range: its two ends only
         assert [s.name for s in rows[label]["test"]] == ["test_fam.py::TestGroup.test_method"]
+    assert rows["2.26"]["test"] == []
     assert rows["2.40"]["test"] == [] and rows["2.41"]["test"] == []   # not inside a test function
 
 
@@ -221,11 +274,12 @@ def test_strict_coverage_counts_only_functions_and_tests():
     strict = _overview_rows(md, "## Strict coverage")
     assert list(strict) == list(CHAPTER_PAGES.values()) + ["All"]
     # the fixture's Chapter 2: functions cite 2.47, 2.48 and 2.54 (a method); the type Result cites
-    # 2.53 and module docstrings alone cite 2.1 and 2.12; the tests cite 2.13, 2.14, 2.19, 2.25-2.27
-    assert plain["chapter_2"][:3] == ["61", "6", "6"]                  # Eqs., Code (any kind), Test
-    assert strict["chapter_2"] == ["61", "3", "6", str(61 - 9)]       # Eqs., Function, Test, Neither
+    # 2.53 and module docstrings alone cite 2.1 and 2.12; the tests cite 2.13, 2.14, 2.19 and, by the
+    # range "Eqs. 2.25-2.27" in a comment, its ends 2.25 and 2.27 (not 2.26)
+    assert plain["chapter_2"][:3] == ["61", "6", "5"]                  # Eqs., Code (any kind), Test
+    assert strict["chapter_2"] == ["61", "3", "5", str(61 - 8)]       # Eqs., Function, Test, Neither
     assert strict["chapter_10"] == ["27", "0", "0", "27"]
-    assert strict["All"] == ["230", "3", "6", str(230 - 9)]
+    assert strict["All"] == ["230", "3", "5", str(230 - 8)]
 
     # one equation whose only code is a module overview, one only a type, one a function, one a test
     module = ei.Source("code", "fam", "pedagogy_lib/fam/__init__.py", 1, group="g", opening=True, role="module")
