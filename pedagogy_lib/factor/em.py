@@ -656,7 +656,12 @@ def fit_iterative_pca(y, K: int, *, rng: np.random.Generator | None = None, init
         ``c`` is replaced by the sample mean.
     max_iter, tol : int, float
         See :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood, never below
-        :math:`64\epsilon`, the rounding of the computed likelihood).
+        :math:`64\epsilon`, the rounding of the computed likelihood). The rule is applied to the
+        objective of the standardized data :math:`(\mathbf y_n-\bar{\mathbf y})/s`, with :math:`s^2`
+        the average sample variance of the columns, so it is free of units: multiplying ``y`` by any
+        factor gives the same iterations, with ``C`` multiplied by it and ``log_lik`` by its square
+        (``log_lik`` is reported for ``y`` itself). Iterative PCA is equivariant under one common
+        factor, not under a factor per column, so the columns share :math:`s`.
     return_path : bool
 
     Returns
@@ -670,5 +675,12 @@ def fit_iterative_pca(y, K: int, *, rng: np.random.Generator | None = None, init
         C0 = check_rng(rng).standard_normal((y.shape[1], K)) * np.sqrt(var.mean())
     else:
         C0, _ = _check_pca_params(init, y, "init")
-    return run_em(iterative_pca_model(), PCAParams(C0, mean), y, max_iter=max_iter, tol=tol,
-                  return_path=return_path)
+    # E step x = (C^T C)^{-1} C^T (y - c) and M step C = <y x^T><x x^T>^{-1} map (s y, s C) to (x, s C):
+    # run on z = (y - mean) / s, whose objective does not scale with the units, and map back
+    s = float(np.sqrt(var.mean()))
+    z = (y - mean) / s
+    to_y = lambda p: PCAParams(p.C * s, mean.copy())                                   # noqa: E731
+    res = run_em(iterative_pca_model(), PCAParams(C0 / s, z.mean(axis=0)), z, max_iter=max_iter, tol=tol,
+                 return_path=return_path)
+    return EMResult(to_y(res.params), res.log_lik * s**2, None, res.n_iter, res.converged,
+                    None if res.path is None else tuple(to_y(p) for p in res.path))

@@ -483,6 +483,29 @@ def test_rescaling_the_data_gives_the_same_iterations_and_rescaled_parameters(fi
         np.testing.assert_allclose(res.log_lik + N * L * np.log(s), base.log_lik, rtol=1e-12, atol=1e-9)
 
 
+def test_iterative_pca_stops_at_the_same_iteration_whatever_the_units():
+    """The stop was relative to max(1, |objective|), and the objective (minus half the squared reconstruction
+    error) scales with the square of the units: at 1e-150 it is about 1e-299, below the 1 of the floor, so the
+    fit stopped after one iteration (7 at units 1, for this problem). Now the rule sees the standardized data.
+    Oracle: the principal subspace from an SVD of the centred data, and the discarded variance (the trailing
+    squared singular values), at every scale."""
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((80, 2)) @ rng.standard_normal((2, 5)) + 0.3 * rng.standard_normal((80, 5))
+    K = 2
+    _, sv, Vt = np.linalg.svd(y - y.mean(0), full_matrices=False)
+    runs = {s: fl.fit_iterative_pca(y * s, K, rng=np.random.default_rng(1), tol=1e-10)
+            for s in (1e-150, 1e-40, 1.0, 1e40, 1e150)}
+    base = runs[1.0]
+    assert base.converged and base.n_iter > 3
+    for s, res in runs.items():
+        assert res.converged and res.n_iter == base.n_iter, (s, res.n_iter)
+        assert np.max(subspace_angles(res.params.C, Vt[:K].T)) < 1e-4, s
+        # the objective at convergence is minus half the discarded variance times N, in units s^2
+        assert -2 * res.log_lik[-1] / s**2 == pytest.approx(np.sum(sv[K:] ** 2), rel=1e-6), s
+        np.testing.assert_allclose(res.params.C / s, base.params.C, rtol=1e-9, atol=1e-9 * np.abs(base.params.C).max())
+        np.testing.assert_allclose(res.log_lik / s**2, base.log_lik, rtol=1e-12)
+
+
 def test_fa_scaling_one_column_gives_the_same_iterations():
     """Factor analysis is equivariant under each column's units too (Lambda stays diagonal)."""
     y = _rescaling_data()

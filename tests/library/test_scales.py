@@ -571,6 +571,20 @@ def case_factor_em_units(s, rng):
         close(r.log_lik, r1.log_lik - N * L * np.log(s), rtol=1e-12, atol=1e-8, what=f"{fit.__name__} log likelihood")
 
 
+@case("factor.em.fit_iterative_pca")
+def case_iterative_pca_units(s, rng):
+    """Data in units s: iterative PCA is equivariant (C -> s C, its objective, minus half the squared
+    reconstruction error, -> s^2 times it) and stops by the standardized data, so at the same iteration as at
+    s = 1 (at 1e-150 it stopped after one: the rule's floor of 1 dwarfed an objective of order 1e-299)."""
+    from pedagogy_lib.factor import em as fe
+    y = rng.normal(size=(60, 2)) @ rng.normal(size=(2, 5)) + rng.normal(size=(60, 5)) * 0.3
+    r1 = fe.fit_iterative_pca(y, 2, rng=np.random.default_rng(1), tol=1e-10, max_iter=5000)
+    r = quiet(fe.fit_iterative_pca, y * s, 2, rng=np.random.default_rng(1), tol=1e-10, max_iter=5000)
+    assert r.n_iter == r1.n_iter, f"iterative PCA at units {s:.0e}: {r.n_iter} iterations, {r1.n_iter} at 1"
+    close(r.params.C, r1.params.C * s, rtol=1e-8, atol=1e-10 * np.abs(r1.params.C).max() * s, what="iterative PCA C")
+    close(r.log_lik / s**2, r1.log_lik, rtol=1e-12, what="iterative PCA objective")
+
+
 # ================================================================================ vi, deepgen
 def _log_evidence_mp(C, c, s2, Y):
     """log N(y; c, C C^T + s2 I) in 400-digit arithmetic."""
