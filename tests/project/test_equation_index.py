@@ -111,6 +111,14 @@ def test_a_range_in_a_test_name_links_the_test_to_every_equation_of_it(tmp_path)
     assert "in the test's name" in bad[0].error
 
 
+def test_the_index_tests_own_examples_are_not_links(tmp_path):
+    """This file cites equations as examples for the parser; its tests check none of them."""
+    for rel in (ei.SELF_TEST, "tests/project/test_other.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text('def test_x():\n    """Eq. 2.47."""\n', encoding="utf-8")
+    assert [c.source.path for c in ei.test_citations(tmp_path, DRAFT)] == ["tests/project/test_other.py"]
+
+
 def test_a_range_in_a_docstring_or_comment_links_only_its_two_ends(tmp_path):
     """"Eqs. 2.12-2.27" in a function's docstring does not make the function a link for 2.13-2.26;
     listing them does. A test's comment likewise; a notebook section's range still spreads."""
