@@ -20,7 +20,7 @@ towards the last state and the backward message the collect pass towards the fir
 
 Every message is normalized as it is sent (to sum to one, or to have maximum one), and the logs of
 the normalizers of the collect pass add up to :math:`\log Z`, so long chains neither underflow
-nor overflow. Sum-product on a tree (:func:`belief_propagation`) passes its messages in logs, each
+nor overflow. Sum-product on a tree (:func:`belief_propagation`) and loopy BP pass their messages in logs, each
 a log-sum-exp by its largest term: potentials that span more than the floats (a table holding
 :math:`e^{600}` and :math:`e^{-600}`) make messages whose entries do too, and the smallest may still
 decide a marginal.
@@ -190,23 +190,6 @@ def _var_to_var_product(fg: FactorGraph, v, exclude, msgs: dict, mode: str) -> t
     return out, log_scale
 
 
-def _scaled_graph(fg: FactorGraph) -> tuple[FactorGraph, float]:
-    r"""``fg`` with every table divided by its largest entry, and the sum of the logs of those entries.
-
-    A constant factor of a potential multiplies :math:`Z` and changes no marginal, so the messages are
-    computed from tables of largest entry 1 (no scale of the potentials under- or overflows) and the
-    constants come back in :math:`\log Z`. An all-zero table is left as it is (then :math:`Z = 0`).
-    """
-    factors, log_scale = [], 0.0
-    for f in fg.factors:
-        top = float(f.table.max())
-        if top > 0.0 and top != 1.0:
-            f = Factor(f.variables, f.table / top)
-            log_scale += float(np.log(top))
-        factors.append(f)
-    return fg._replace(factors=factors), log_scale
-
-
 def _normalize(m: np.ndarray, mode: str, name) -> tuple[np.ndarray, float]:
     if mode == "max":
         top = float(m.max())
@@ -370,23 +353,22 @@ def max_product(factors, *, evidence: Mapping[Hashable, int] | None = None,
     return MaxProduct(assignment, log_max, max_marginals, schedule)
 
 
-def _bethe_log_Z(fg: FactorGraph, v2f: dict, f2v: dict, beliefs: dict) -> float:
+def _bethe_log_Z(fg: FactorGraph, log_v2f: dict, log_beliefs: dict) -> float:
+    r"""The Bethe free energy's :math:`\log Z` at the given messages, from the logs of the tables, of the
+    variable-to-factor messages and of the beliefs (zero entries skipped: :math:`0\log 0 = 0`)."""
     total = 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore"):
         for k, f in enumerate(fg.factors):
-            b = f.table.copy()
-            for j, u in enumerate(f.variables):
-                shape = [1] * b.ndim
-                shape[j] = b.shape[j]
-                b = b * v2f[(var_node(u), factor_node(k))].reshape(shape)
-            b = b / b.sum()
-            pos = b > 0
-            total += float(np.sum(b[pos] * (np.log(f.table[pos]) - np.log(b[pos]))))
+            log_t = np.log(f.table)
+            lb = _weighted(f, -1, log_v2f, k, True)          # log psi_f + the log messages into f
+            lb = lb - logsumexp(lb.ravel())
+            pos = lb > -np.inf
+            total += float(np.sum(np.exp(lb[pos]) * (log_t[pos] - lb[pos])))
         for v in fg.card:
             d = fg.graph.degree(var_node(v))
-            b = beliefs[v]
-            pos = b > 0
-            total += (d - 1) * float(np.sum(b[pos] * np.log(b[pos])))
+            lb = log_beliefs[v]
+            pos = lb > -np.inf
+            total += (d - 1) * float(np.sum(np.exp(lb[pos]) * lb[pos]))
     return total
 
 
@@ -397,7 +379,10 @@ def loopy_belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None
     Every round sends all factor-to-variable messages from the previous round's variable-to-factor
     messages, then all variable-to-factor messages. On a tree this reaches the exact answer within
     as many rounds as the tree's diameter; on a graph with cycles it computes the Bethe
-    approximation, if it converges at all.
+    approximation, if it converges at all. The messages are passed in logs, each normalized by a
+    log-sum-exp, as in :func:`belief_propagation`: potentials of any positive scale (a table holding
+    :math:`e^{600}` beside :math:`e^{-600}`) give the messages, beliefs and Bethe :math:`\log Z` that
+    exact arithmetic would.
 
     Parameters
     ----------
@@ -407,14 +392,15 @@ def loopy_belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None
     max_iter : int
         At most this many rounds.
     tol : float
-        Stopping rule: no factor-to-variable message changes by more than
+        Stopping rule: no factor-to-variable message, as probabilities, changes by more than
         :math:`\max(\mathrm{tol},\ 64\epsilon)` in any entry (:math:`\epsilon` the machine
         epsilon). The messages are normalized to sum to one, so :math:`64\epsilon` is a few ulps of
         their largest possible entry: the rounding a recomputed message carries at a fixed point,
         whatever the order of the floating-point operations, and the floor keeps a tiny ``tol``
         attainable.
     damping : float in [0, 1)
-        Each new message is ``(1 - damping) * new + damping * old``; damping helps oscillating graphs.
+        Each new message is ``(1 - damping) * new + damping * old`` (as probabilities); damping helps
+        oscillating graphs.
     record : bool
         Keep the beliefs after every round in ``history`` (for animations).
 
@@ -422,50 +408,55 @@ def loopy_belief_propagation(factors, *, evidence: Mapping[Hashable, int] | None
     -------
     LoopyBP
 
+    Raises
+    ------
+    ValueError
+        If the factors are invalid or a message is zero in every state (then every configuration has
+        probability zero: a message keeps every state a configuration of positive probability uses).
+
     Warns
     -----
     ConvergenceWarning
         If ``max_iter`` rounds pass without meeting ``tol``.
     """
-    fg, log_scale = _scaled_graph(with_evidence(make_factor_graph(factors), evidence))
+    fg = with_evidence(make_factor_graph(factors), evidence)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = positive_scalar(tol, "tol")
     damping = positive_scalar(damping, "damping", strict=False)
     if damping >= 1.0:
         raise ValueError(f"damping must be in [0, 1); got {damping}.")
     edges = [(k, v) for k, f in enumerate(fg.factors) for v in f.variables]
-    v2f = {(var_node(v), factor_node(k)): np.full(fg.card[v], 1.0 / fg.card[v]) for k, v in edges}
-    f2v = {(factor_node(k), var_node(v)): np.full(fg.card[v], 1.0 / fg.card[v]) for k, v in edges}
+    v2f = {(var_node(v), factor_node(k)): np.full(fg.card[v], -np.log(fg.card[v])) for k, v in edges}
+    f2v = {(factor_node(k), var_node(v)): np.full(fg.card[v], -np.log(fg.card[v])) for k, v in edges}
     history, converged, change = [], False, np.inf
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         change = 0.0
         new_f2v = {}
         for k, v in edges:
-            m, _ = _normalize(_factor_to_var(fg.factors[k], k, v, v2f, "sum"), "sum", var_node(v))
+            m, _ = _log_normalize(_factor_to_var_log(fg.factors[k], k, v, v2f), var_node(v))
             old = f2v[(factor_node(k), var_node(v))]
-            m = (1.0 - damping) * m + damping * old
-            change = max(change, float(np.abs(m - old).max()))
+            if damping > 0.0:
+                m = np.logaddexp(np.log1p(-damping) + m, np.log(damping) + old)
+            change = max(change, float(np.abs(np.exp(m) - np.exp(old)).max()))
             new_f2v[(factor_node(k), var_node(v))] = m
         f2v = new_f2v
         for k, v in edges:
-            m, _ = _var_to_var_product(fg, v, factor_node(k), f2v, "sum")
-            v2f[(var_node(v), factor_node(k))], _ = _normalize(m, "sum", factor_node(k))
+            m = _log_var_product(fg, v, factor_node(k), f2v)
+            v2f[(var_node(v), factor_node(k))], _ = _log_normalize(m, factor_node(k))
         if record:
-            history.append(_beliefs(fg, f2v))
+            history.append({v: np.exp(b) for v, b in _log_beliefs(fg, f2v).items()})
         if change <= max(tol, 64.0 * np.finfo(float).eps):
             converged = True
             break
     if not converged:
         warnings.warn(f"loopy belief propagation did not converge in {max_iter} rounds (last largest message "
                       f"change {change:.3g}, tol {tol:.3g}); try damping.", ConvergenceWarning, stacklevel=2)
-    beliefs = _beliefs(fg, f2v)
-    return LoopyBP(beliefs, _bethe_log_Z(fg, v2f, f2v, beliefs) + log_scale, n_iter, converged, history)
+    log_beliefs = _log_beliefs(fg, f2v)
+    beliefs = {v: np.exp(b) for v, b in log_beliefs.items()}
+    return LoopyBP(beliefs, _bethe_log_Z(fg, v2f, log_beliefs), n_iter, converged, history)
 
 
-def _beliefs(fg: FactorGraph, f2v: dict) -> dict:
-    out = {}
-    for v in fg.card:
-        b, _ = _var_to_var_product(fg, v, None, f2v, "sum")
-        out[v] = b / b.sum()
-    return out
+def _log_beliefs(fg: FactorGraph, log_f2v: dict) -> dict:
+    """Each variable's normalized log belief: the sum of the log messages into it, normalized in logs."""
+    return {v: _log_normalize(_log_var_product(fg, v, None, log_f2v), var_node(v))[0] for v in fg.card}

@@ -24,8 +24,9 @@ from typing import Hashable, NamedTuple, Sequence
 import networkx as nx
 import numpy as np
 
+from ..core.logmath import logsumexp
 from .factor_graph import make_factor_graph
-from .factors import Factor, factor_product, marginal_of, sum_out
+from .factors import Factor, marginal_of
 
 __all__ = ["JunctionTree", "markov_network", "triangulate", "junction_tree", "junction_marginal"]
 
@@ -112,21 +113,29 @@ def triangulate(G: nx.Graph, order: Sequence[Hashable] | None = None) -> tuple[n
     return H, fill
 
 
-#: A clique's product of its potential and its incoming messages is divided by its largest entry (its log
-#: going to log Z) once that entry falls below this.
-_PRODUCT_LO = 1e-200
+def _log_expand(variables: tuple, log_table: np.ndarray, target: tuple) -> np.ndarray:
+    """``log_table`` (over ``variables``, all in ``target``) with its axes in ``target``'s order and size-1
+    axes for the rest of ``target``, to broadcast against a table over ``target``."""
+    present = [v for v in target if v in variables]
+    T = log_table.transpose([variables.index(v) for v in present])
+    return T.reshape([log_table.shape[variables.index(v)] if v in variables else 1 for v in target])
 
 
-def _scaled(f: Factor) -> tuple[Factor, float]:
-    """``f`` divided by its largest entry, and the log of that entry (``f`` itself and 0 for an all-zero table)."""
-    top = float(f.table.max())
-    if not top > 0:
-        return f, 0.0
-    return Factor(f.variables, f.table / top), float(np.log(top))
+def _log_sum_to(L: np.ndarray, variables: tuple, keep: list) -> np.ndarray:
+    """``log`` of the sum of ``exp(L)`` (a table over ``variables``) over every variable not in ``keep``,
+    by log-sum-exp; the result's axes follow ``keep``."""
+    L = np.moveaxis(L, [variables.index(v) for v in keep], list(range(len(keep))))
+    shape = L.shape[:len(keep)]
+    return logsumexp(L.reshape(int(np.prod(shape, dtype=np.int64)), -1), axis=1).reshape(shape)
 
 
 def junction_tree(factors, *, order: Sequence[Hashable] | None = None) -> JunctionTree:
     r"""Exact marginals and :math:`\log Z` of any (small-width) discrete model by the junction-tree algorithm.
+
+    The clique potentials and messages are kept in logs (a product of tables is a sum of their logs, a
+    sum over states a log-sum-exp by its largest term, each message normalized in logs), so potentials
+    of any positive scale, tables holding :math:`e^{600}` beside :math:`e^{-600}` included, give the
+    right marginals and :math:`\log Z`; ``beliefs`` and ``marginals`` are exponentiated at the end.
 
     Parameters
     ----------
@@ -159,61 +168,55 @@ def junction_tree(factors, *, order: Sequence[Hashable] | None = None) -> Juncti
     edges = sorted(tuple(sorted(e)) for e in T.edges)
     separators = [tuple(v for v in cliques[a] if v in cliques[b]) for a, b in edges]
 
-    # each factor goes to the first clique that contains its scope; every table, and every clique
-    # potential after each product, is divided by its largest entry, whose log goes to log Z, so
-    # that potentials of any scale neither under- nor overflow (issue 53)
+    # each factor goes to the first clique that contains its scope; a clique's log potential is the sum
+    # of its factors' log tables (-inf where a table is zero), so no scale of the tables under- or overflows
     card = fg.card
-    potentials = [Factor(c, np.ones([card[v] for v in c])) for c in cliques]
-    log_Z = 0.0
-    for k, f in enumerate(fg.factors):
-        home = next(i for i, c in enumerate(cliques) if set(f.variables) <= set(c))
-        f, log_top = _scaled(f)
-        prod, log_prod = _scaled(marginal_of(factor_product(potentials[home], f), cliques[home]))
-        potentials[home] = prod
-        log_Z += log_top + log_prod
+    log_pot = [np.zeros([card[v] for v in c]) for c in cliques]
+    with np.errstate(divide="ignore"):
+        for f in fg.factors:
+            home = next(i for i, c in enumerate(cliques) if set(f.variables) <= set(c))
+            log_pot[home] = log_pot[home] + _log_expand(f.variables, np.log(f.table), cliques[home])
 
-    # collect towards clique 0 then distribute (tree BP on the clique tree)
+    # collect towards clique 0 then distribute (tree BP on the clique tree), every message in logs
     order_edges = list(nx.bfs_edges(T, 0)) if len(cliques) > 1 else []
     schedule = [(c, p) for p, c in reversed(order_edges)] + list(order_edges)
-    msgs: dict = {}
+    msgs: dict = {}                                  # (i, j) -> (separator variables, normalized log message)
 
     def incoming(i, exclude):
-        """Clique i's potential times the messages from its neighbours but ``exclude``, and the log of
-        what it was divided by on the way (a clique with many neighbours does not underflow)."""
-        out, log_scale = potentials[i], 0.0
+        """Clique i's log potential plus the log messages from its neighbours but ``exclude``."""
+        out = log_pot[i]
         for j in T.neighbors(i):
             if j != exclude and (j, i) in msgs:
-                out = factor_product(out, msgs[(j, i)])
-                top = float(out.table.max())
-                if 0.0 < top < _PRODUCT_LO:
-                    out, log_scale = Factor(out.variables, out.table / top), log_scale + float(np.log(top))
-        return out, log_scale
+                sep, m = msgs[(j, i)]
+                out = out + _log_expand(sep, m, cliques[i])
+        return out
 
-    for n, (i, j) in enumerate(schedule):
-        sep = [v for v in cliques[i] if v in cliques[j]]
-        into, log_scale = incoming(i, j)
-        m = sum_out(into, [v for v in cliques[i] if v not in sep])
-        s = float(m.table.sum())
-        if not s > 0:
+    def normalizer(L):
+        s = float(logsumexp(L.ravel()))
+        if s == -np.inf:
             raise ValueError("factors give every configuration probability zero (Z = 0).")
-        msgs[(i, j)] = Factor(m.variables, m.table / s)
+        return s
+
+    log_Z = 0.0
+    for n, (i, j) in enumerate(schedule):
+        sep = tuple(v for v in cliques[i] if v in cliques[j])
+        m = _log_sum_to(incoming(i, j), cliques[i], list(sep))
+        s = normalizer(m)
+        msgs[(i, j)] = (sep, m - s)
         if n < len(order_edges):
-            log_Z += np.log(s) + log_scale
-    root, log_scale = incoming(0, None)
-    s0 = float(root.table.sum())
-    if not s0 > 0:
-        raise ValueError("factors give every configuration probability zero (Z = 0).")
-    log_Z += np.log(s0) + log_scale
+            log_Z += s
     # disconnected Markov networks: the spanning tree joins components by empty separators, whose
     # messages are scalars, so the root's total already includes every component's normalizer
-    beliefs = []
-    for i, c in enumerate(cliques):
-        b = marginal_of(incoming(i, None)[0], c)
-        beliefs.append(Factor(c, b.table / b.table.sum()))
+    log_Z += normalizer(incoming(0, None))
+    log_beliefs = []
+    for i in range(len(cliques)):
+        L = incoming(i, None)
+        log_beliefs.append(L - normalizer(L))
+    beliefs = [Factor(c, np.exp(L)) for c, L in zip(cliques, log_beliefs)]
     marginals = {}
     for v in card:
         i = min((i for i, c in enumerate(cliques) if v in c), key=lambda i: len(cliques[i]))
-        marginals[v] = marginal_of(beliefs[i], (v,)).table
+        marginals[v] = np.exp(_log_sum_to(log_beliefs[i], cliques[i], [v]))
     width = max(len(c) for c in cliques) - 1
     return JunctionTree(cliques, edges, separators, fill, beliefs, marginals, float(log_Z), width, schedule)
 
