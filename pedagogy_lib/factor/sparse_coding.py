@@ -778,7 +778,8 @@ def map_estimate(y, model: SparseCodingModel, *, method: str = "auto", x_init=No
                  max_iter: int = 10000) -> MAPResult:
     r"""The mode :math:`\hat{\mathbf x}_0` of the posterior: minimize :math:`E_\mathrm{post}(\mathbf x,\mathbf y)`.
 
-    The draft needs the mode for Laplace's method (Eqs. 2.30-2.34) but gives no algorithm. With the
+    The draft needs the mode for Laplace's method (Section 2.1.3; :func:`laplace_approximation`) but
+    gives no algorithm. With the
     Laplace prior the problem is the LASSO,
 
     .. math::

@@ -145,7 +145,7 @@ def _is_diagonal(S: np.ndarray) -> bool:
 
 
 def marginalize(mu_x, Sigma_x, C, c, Sigma_y_x) -> Gaussian:
-    r"""Marginal of the emission, :math:`\hat p(\mathbf y)` (Eqs. 2.16-2.18).
+    r"""Marginal of the emission, :math:`\hat p(\mathbf y)` (Eqs. 2.16, 2.17 and 2.18).
 
     .. math::
         \boldsymbol\mu_{\hat y} = \mathbf C\boldsymbol\mu_{\hat x} + \mathbf c, \qquad
@@ -176,11 +176,12 @@ def marginalize(mu_x, Sigma_x, C, c, Sigma_y_x) -> Gaussian:
 
 
 def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> GaussianPosterior:
-    r"""Posterior :math:`\hat p(\mathbf x\mid\mathbf y)` of the jointly Gaussian model (Eqs. 2.12-2.27).
+    r"""Posterior :math:`\hat p(\mathbf x\mid\mathbf y)` of the jointly Gaussian model (Eq. 2.12), with the
+    marginal cumulants and the log evidence on the way (Eqs. 2.16, 2.17 and 2.18).
 
     Two algebraically equal forms are available:
 
-    ``"information"`` (Eqs. 2.13-2.15), completing the square in source space; inverts a
+    ``"information"`` (Eqs. 2.13, 2.14 and 2.15), completing the square in source space; inverts a
     :math:`K\times K` matrix (and :math:`\boldsymbol\Sigma_{\hat y|\hat x}`, which costs only
     :math:`O(L)` when it is diagonal, as in factor analysis):
 
@@ -191,7 +192,7 @@ def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> Ga
             \boldsymbol\Sigma_{\hat y|\hat x}^{-1}(\mathbf y-\mathbf c)
             + \boldsymbol\Sigma_{\hat x}^{-1}\boldsymbol\mu_{\hat x}\big].
 
-    ``"covariance"`` (Eqs. 2.25-2.27), after the Woodbury identity (B.14) moves the inversion to
+    ``"covariance"`` (Eqs. 2.24, 2.25, 2.26 and 2.27), after the Woodbury identity (B.14) moves the inversion to
     emission space; inverts the :math:`L\times L` marginal covariance :math:`\boldsymbol\Sigma_{\hat y}`:
 
     .. math::
@@ -269,7 +270,7 @@ def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> Ga
 
 
 def joint(mu_x, Sigma_x, C, c, Sigma_y_x) -> Gaussian:
-    r"""The stacked Gaussian of :math:`[\hat{\mathbf X}; \hat{\mathbf Y}]` (Eqs. 2.16-2.19).
+    r"""The stacked Gaussian of :math:`[\hat{\mathbf X}; \hat{\mathbf Y}]` (Eqs. 2.16, 2.17 and 2.19).
 
     .. math::
         \begin{bmatrix}\hat{\mathbf X}\\ \hat{\mathbf Y}\end{bmatrix} \sim \mathcal N\left(

@@ -299,7 +299,7 @@ def generalized_least_squares(X, y, Upsilon) -> np.ndarray:
 
 
 def bayesian_linear_regression(X, y, prior_precision, noise_variance) -> WeightPosterior:
-    r"""Posterior over the weights under a zero-mean Gaussian prior (Eqs. 5.3-5.5).
+    r"""Posterior over the weights under a zero-mean Gaussian prior (Eqs. 5.3, 5.4 and 5.5).
 
     Prior :math:`\mathbf w\sim\mathcal N(\mathbf 0, \boldsymbol\Sigma_d)` with precision
     :math:`\boldsymbol\Sigma_d^{-1}` = ``prior_precision``, likelihood
@@ -377,7 +377,8 @@ def _hat_factor(X, y, ridge, fit_intercept):
 
 
 def loo_residuals(X, y, *, ridge=0.0, fit_intercept: bool = False) -> LOOResult:
-    r"""Leave-one-out residuals and predictions in one step (Appendix A.1, Eqs. A.2-A.7).
+    r"""Leave-one-out residuals and predictions in one step (Appendix A.1, Eqs. A.2, A.3, A.4, A.5,
+    A.6 and A.7).
 
     With the hat matrix :math:`\mathbf H = \mathbf X(\mathbf X^T\mathbf X+\boldsymbol\Lambda)^{-1}\mathbf X^T`
     (Eq. A.3 in row layout; :math:`\boldsymbol\Lambda = 0` in the draft) and

@@ -137,7 +137,7 @@ class KalmanSmootherResult(NamedTuple):
 
 def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
                   backend: str = "auto") -> KalmanFilterResult:
-    r"""Kalman filter (Section 2.2.2, Eqs. 2.45-2.49) with the log evidence of Eq. 2.40.
+    r"""Kalman filter (Section 2.2.2, Eqs. 2.45, 2.46, 2.47, 2.48 and 2.49) with the log evidence of Eq. 2.40.
 
     Parameters
     ----------
@@ -181,7 +181,8 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
 
 def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
                     backend: str = "auto") -> KalmanSmootherResult:
-    r"""Kalman filter followed by the RTS smoother (Section 2.2.2, Eqs. 2.45-2.55).
+    r"""Kalman filter followed by the RTS smoother (Section 2.2.2: the filter of Eqs. 2.45, 2.46, 2.47, 2.48
+    and 2.49, then the smoother of Eqs. 2.50, 2.53, 2.54 and 2.55).
 
     The backward pass starts from the filter at the last step (smoother = filter at ``t = T``) and applies
     future conditioning (Eq. 2.53) and the backward step (Eq. 2.54) at each earlier step. The compiled
@@ -215,7 +216,8 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
 
 
 def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "auto") -> KalmanSmootherResult:
-    r"""RTS backward pass (Section 2.2.2, Eqs. 2.50-2.55) from a filter result and :math:`\mathbf A` only.
+    r"""RTS backward pass (Section 2.2.2, Eqs. 2.50, 2.53, 2.54 and 2.55) from a filter result and
+    :math:`\mathbf A` only.
 
     .. math::
         \mathbf J_{t-1} = \boldsymbol\Upsilon_{t-1|t-1}\mathbf A^T\boldsymbol\Upsilon_{t|t-1}^{-1}, \quad

@@ -260,7 +260,7 @@ def rnn_forward(params: RNNParams, Y, z0=None) -> RNNForward:
 
 
 def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backend: str = "numba") -> BPTTResult:
-    r"""Backpropagation through time (Eqs. 5.19-5.21) for the RNN of :func:`rnn_forward`.
+    r"""Backpropagation through time (Eqs. 5.19, 5.20 and 5.21) for the RNN of :func:`rnn_forward`.
 
     Given the hidden states from the forward pass and the gradient of the loss with respect to
     the readouts, computes :math:`\partial\mathcal S/\partial\check{\mathbf z}_t =

@@ -362,7 +362,7 @@ def _bootstrap_generic(model: StateSpaceModel, y, rng, I, scheme, ess_threshold,
 
 def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0, scheme: str = "systematic",
                     backend: str = "auto") -> ParticleFilterResult:
-    r"""Bootstrap particle filter (Eqs. 2.56-2.59), with optional ESS-triggered resampling.
+    r"""Bootstrap particle filter (Eqs. 2.56, 2.57, 2.58 and 2.59), with optional ESS-triggered resampling.
 
     .. math::
         \hat{\mathbf x}_t^{(i)} \sim \hat p(\mathbf x_t\mid\hat{\mathbf x}_{t-1}^{(a_t^i)}),\quad
