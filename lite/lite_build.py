@@ -10,7 +10,7 @@ into different output folders do not collide):
   (:func:`student_notebook`): the student edition of ``courseware/editions.py`` (no solutions),
   with the MyST markup a plain Jupyter front end shows as raw text rewritten as Markdown
   (exercises, admonitions, citations, ``{doc}`` links), links to the book's other pages pointed at
-  the published site (``html.baseurl``), the book's TeX macros written out in its
+  the published site (derived from ``repository.url``: :func:`site_url`), the book's TeX macros written out in its
   formulas (:func:`expand_macros`), and the Pyodide kernel in its kernelspec (else JupyterLite asks
   for a kernel).
   The notebooks in ``chapters/`` are only read;
@@ -20,7 +20,10 @@ into different output folders do not collide):
 - ``lite_dir/``: the lite build's settings (``lite/jupyter_lite_config.json``) and cache.
 
 After the lite build it checks the result (:func:`lite_site_problems`) and fails the book build if
-a notebook, the wheel, or the target of a chapter page's JupyterLite button is missing.
+a notebook, the wheel, or the target of a chapter page's JupyterLite button is missing, or if a lite
+notebook links a page of the site, or a ``#fragment`` on it, that the built site does not have
+(:func:`lite_fragment_problems`; the fragment of a ``[text](page.md#slug)`` link becomes the id the
+page's HTML gives that heading, :func:`heading_ids` and :func:`html_heading_ids`).
 
 On every chapter page it also puts, under the title, a visible "Open live in your browser" link to
 the page's notebook in the lite site (:func:`add_live_link`; the URL is the one the theme's launch
@@ -177,19 +180,141 @@ _RELATIVE_LINK_RE = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<target>(?![a-z][\w+.-
 
 
 def site_url(root: Path) -> str:
-    """The address where the book is published (``html.baseurl`` in ``_config.yml``), ending in ``/``."""
-    import yaml
+    """The address where the book is published, ending in ``/``: derived from ``repository.url`` of
+    ``_config.yml`` (``_ext/site_address.py``, the one place that rule is written)."""
+    return _site_address().site_url(Path(root))
 
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
-    url = str((config.get("html") or {}).get("baseurl") or "")
-    return url if not url or url.endswith("/") else url + "/"
+
+def _site_address():
+    ext = str(HERE.parent / "_ext")
+    if ext not in sys.path:
+        sys.path.insert(0, ext)
+    import site_address
+
+    return site_address
+
+
+# --- the fragment of a link to a book page: the id that page's HTML gives the heading
+_HEADING_RE = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)(?:[ \t]+#+)?[ \t]*$")
+_LABEL_RE = re.compile(r"^\((?P<label>[^()\s]+)\)=[ \t]*$")
+_FENCE_RE = re.compile(r"^(`{3,}|~{3,}|:{3,})")
+
+
+def _heading_text(title: str) -> str:
+    """A Markdown heading as the text the reader sees: link targets, math dollars, emphasis dropped."""
+    title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)
+    return re.sub(r"[`*$]|(?<!\w)_|_(?!\w)", "", title).strip()
+
+
+def heading_ids(markdown: str) -> dict[str, str]:
+    """Fragment -> HTML id for the page whose MyST source is ``markdown``.
+
+    A heading's fragment is its GitHub-style slug (MyST's ``myst_heading_anchors``, the form a
+    ``[text](page.md#slug)`` link uses); the id its section gets in the HTML is docutils'
+    ``make_id`` of its text (``## 2.2.2 State-space models`` -> ``#222-state-space-models`` in the
+    source, ``id="state-space-models"`` on the page). A ``(label)=`` target keeps its name.
+    """
+    from docutils.nodes import make_id
+    from myst_parser.mdit_to_docutils.base import default_slugify
+
+    ids: dict[str, str] = {}
+    fence = None
+    for line in markdown.splitlines():
+        f = _FENCE_RE.match(line)
+        if f:
+            fence = None if fence and line.startswith(fence) else (fence or f.group(1))
+            continue
+        if fence:
+            continue
+        label = _LABEL_RE.match(line)
+        if label:
+            ids.setdefault(label.group("label"), make_id(label.group("label")) or label.group("label"))
+            continue
+        m = _HEADING_RE.match(line)
+        if m:
+            text = _heading_text(m.group("title"))
+            slug, n = default_slugify(text), 0
+            while (slug if n == 0 else f"{slug}-{n}") in ids:      # MyST numbers a repeated slug
+                n += 1
+            ids[slug if n == 0 else f"{slug}-{n}"] = make_id(text)
+    return ids
+
+
+def html_heading_ids(page_html: str) -> dict[str, str]:
+    """Fragment -> id for a built page: each section's heading slug (as :func:`heading_ids`) maps to
+    the section's id; every id of the page maps to itself."""
+    from myst_parser.mdit_to_docutils.base import default_slugify
+    import html as _html
+
+    ids = {i: i for i in re.findall(r'\bid="([^"]+)"', page_html)}
+    for m in re.finditer(r'<section id="(?P<id>[^"]+)"[^>]*>\s*<h[1-6][^>]*>(?P<title>.*?)</h[1-6]>', page_html, re.S):
+        title = re.sub(r'<a class="headerlink".*?</a>', "", m.group("title"), flags=re.S)
+        text = " ".join(_html.unescape(re.sub(r"<[^>]+>", "", title)).split())
+        ids.setdefault(default_slugify(text), m.group("id"))
+    return ids
+
+
+_GENERATED: dict[Path, dict[str, str]] = {}
+
+
+def page_source(page: Path, root: Path) -> str:
+    """The MyST source of the book page ``page`` as the build reads it: the equation index's pages
+    hold only a marker line in the repository, and ``_ext/equation_index.py`` fills them in."""
+    text = page.read_text(encoding="utf-8")
+    ext = str(Path(root) / "_ext")
+    if "<!-- equation index" in text and (Path(root) / "_ext" / "equation_index.py").exists():
+        if ext not in sys.path:
+            sys.path.insert(0, ext)
+        import equation_index
+
+        if equation_index.MARKER in text:
+            if root not in _GENERATED:
+                _GENERATED[root] = equation_index.generate(Path(root))[0]
+            docname = page.relative_to(root).with_suffix("").as_posix()
+            text = text.replace(equation_index.MARKER, _GENERATED[root].get(docname, ""))
+    return text
+
+
+def markdown_anchors(root: Path):
+    """For :class:`_Page`: a book page -> its fragment-to-id map, from its MyST source."""
+    cache: dict[Path, dict[str, str]] = {}
+
+    def anchors(page: Path) -> dict[str, str]:
+        if page not in cache:
+            cache[page] = heading_ids(page_source(page, root))
+        return cache[page]
+    return anchors
+
+
+def html_anchors(root: Path, html_dir: Path):
+    """For :class:`_Page`: a book page -> its fragment-to-id map, from the built HTML page (from its
+    MyST source when the page has not been built)."""
+    cache: dict[Path, dict[str, str]] = {}
+    fallback = markdown_anchors(root)
+
+    def anchors(page: Path) -> dict[str, str]:
+        if page not in cache:
+            built = Path(html_dir) / page.relative_to(root).with_suffix(".html")
+            cache[page] = (html_heading_ids(built.read_text(encoding="utf-8")) if built.is_file()
+                           else fallback(page))
+        return cache[page]
+    return anchors
 
 
 class _Page:
     """What the role conversion needs to know about the notebook being converted."""
 
-    def __init__(self, rel: Path, root: Path, refs: dict, labels: set[str], site: str = ""):
+    def __init__(self, rel: Path, root: Path, refs: dict, labels: set[str], site: str = "", anchors=None):
         self.rel, self.root, self.refs, self.labels, self.site = rel, root, refs, labels, site
+        self.anchors = anchors or markdown_anchors(root)
+
+    def fragment(self, page: Path, anchor: str) -> str:
+        """``#id`` on the published ``page`` for the source's ``#anchor`` (a heading's slug or a
+        label), or ``#anchor`` unchanged when the page has no such heading (the build's check
+        :func:`lite_fragment_problems` then fails)."""
+        if not anchor:
+            return ""
+        return "#" + self.anchors(page).get(anchor, anchor)
 
     def published(self, page: Path, anchor: str = "") -> str:
         """The address of the book page ``page`` (a path under ``root``) on the published site."""
@@ -204,7 +329,7 @@ class _Page:
             return m.group(0)
         if not self.site:
             return m.group("text")
-        return f"[{m.group('text')}]({self.published(page, '#' + anchor if anchor else '')})"
+        return f"[{m.group('text')}]({self.published(page, self.fragment(page, anchor))})"
 
     def doc(self, content: str) -> str:
         """``{doc}``: a link to the lite copy of the notebook it names (in JupyterLite a relative
@@ -311,7 +436,7 @@ def expand_macros(text: str, macros: dict) -> str:
 
 
 def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
-                     macros: dict | None = None, site: str | None = None) -> dict:
+                     macros: dict | None = None, site: str | None = None, anchors=None) -> dict:
     """The lite site's copy of the chapter notebook ``path``: what a student can read and run there.
 
     The student edition of :mod:`courseware.editions` (solutions and the hidden cells that check
@@ -331,7 +456,7 @@ def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
     chapter = editions.read_notebook(path, require_meta=False)
     nb = editions.student_edition(chapter)
     site = site_url(root) if site is None else site
-    page = _Page(path.relative_to(root), root, refs, {e.label for e in chapter.exercises}, site)
+    page = _Page(path.relative_to(root), root, refs, {e.label for e in chapter.exercises}, site, anchors)
     for cell in nb["cells"]:
         if cell.get("cell_type") == "markdown":
             text = page.markdown(editions.student_markdown(_cell_source(cell))).rstrip("\n")
@@ -340,17 +465,19 @@ def student_notebook(path: Path, root: Path = ROOT, refs: dict | None = None,
     return nb
 
 
-def stage_contents(content_dir: Path, root: Path = ROOT) -> list[Path]:
+def stage_contents(content_dir: Path, root: Path = ROOT, html_dir: Path | None = None) -> list[Path]:
     """Write the lite copy (:func:`student_notebook`) of every chapter notebook into ``content_dir``,
-    keeping their paths; return those paths. The notebooks in ``chapters/`` are only read."""
+    keeping their paths; return those paths. The notebooks in ``chapters/`` are only read. Links
+    to book pages get the ids of ``html_dir``'s built pages when given (:func:`html_anchors`)."""
     root = Path(root).resolve()
     notebooks = chapter_notebooks(root)
     refs = read_bibliography(root / "book" / "references.bib")
     macros, site = book_macros(root), site_url(root)
+    anchors = html_anchors(root, html_dir) if html_dir is not None else markdown_anchors(root)
     for rel in notebooks:
         target = content_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        nb = student_notebook(root / rel, root, refs, macros, site)
+        nb = student_notebook(root / rel, root, refs, macros, site, anchors)
         target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return notebooks
 
@@ -458,6 +585,34 @@ def launch_link_problems(html: Path, notebooks: list[Path]) -> list[str]:
     return problems
 
 
+_SITE_LINK_RE = re.compile(r"\]\((?P<href>https?://[^)\s]+)\)")
+
+
+def site_links(nb: dict, site: str) -> list[str]:
+    """Every Markdown link of the notebook ``nb`` (a dict) to a page of the published ``site``."""
+    return [m.group("href") for c in nb.get("cells", []) if c.get("cell_type") == "markdown"
+            for m in _SITE_LINK_RE.finditer(_cell_source(c)) if m.group("href").startswith(site)]
+
+
+def lite_fragment_problems(files: Path, html: Path, site: str) -> list[str]:
+    """Each link of the lite notebooks under ``files`` to the published site must lead to a page of
+    the built site ``html``, and its ``#fragment`` to an id on that page."""
+    problems, ids = [], {}
+    for path in sorted(Path(files).rglob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for href in site_links(nb, site):
+            rel, _, fragment = href[len(site):].partition("#")
+            page = Path(html) / unquote(rel)
+            if not page.is_file():
+                problems.append(f"{path.relative_to(files)}: links {href}, a page the site does not have")
+                continue
+            if page not in ids:
+                ids[page] = set(re.findall(r'\bid="([^"]+)"', page.read_text(encoding="utf-8")))
+            if fragment and unquote(fragment) not in ids[page]:
+                problems.append(f"{path.relative_to(files)}: links {href}, but {rel} has no id {fragment!r}")
+    return problems
+
+
 # -------------------------------------------------------------------- the "Open live" link of a page
 #: Text of the link under a chapter page's title that opens the page's notebook in the lite site.
 LIVE_LINK_TEXT = "Open live in your browser"
@@ -527,7 +682,7 @@ def _prepare(app, exception):
         return
     staging = _staging(app)
     root = Path(app.config.pedagogy_lite_root or app.srcdir).resolve()
-    stage_contents(Path(app.config.jupyterlite_content_dir), root)
+    stage_contents(Path(app.config.jupyterlite_content_dir), root, Path(app.outdir))
     lite_dir = Path(app.config.jupyterlite_dir)
     lite_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(HERE / "jupyter_lite_config.json", lite_dir / "jupyter_lite_config.json")
@@ -546,8 +701,9 @@ def _verify(app, exception):
     html = Path(app.outdir)
     notebooks = chapter_notebooks(root)
     problems = lite_site_problems(html / LITE_SUBDIR, notebooks)
-    if app.config.pedagogy_lite_check_buttons:
+    if app.config.pedagogy_lite_check_buttons:       # checks that need the book's own pages
         problems += launch_link_problems(html, notebooks)
+        problems += lite_fragment_problems(html / LITE_SUBDIR / "files", html, site_url(root))
     if problems:
         raise ExtensionError("the JupyterLite site is incomplete:\n  " + "\n  ".join(problems))
 

@@ -249,7 +249,7 @@ def test_lite_notebooks_link_book_pages_on_the_published_site(lite_site):
     """JupyterLab opens a relative link as a file of the lite site, which ships only notebooks: a link
     to a book page (notation, rules for graded answers, equation index) must be the published page."""
     site = lite_build.site_url(ROOT)
-    assert site.startswith("https://"), "_config.yml has no html.baseurl for the lite copies to link to"
+    assert site.startswith("https://"), "no site address derives from _config.yml's repository.url"
     lite_files = lite_site["html"] / "lite" / "files"
     published = 0
     for rel, _source, lite in _lite_copies(lite_site):
@@ -268,6 +268,60 @@ def test_lite_notebooks_link_book_pages_on_the_published_site(lite_site):
                     assert (lite_files / rel.parent / path).resolve().is_file(), \
                         f"{rel}, cell {i}: the relative link {href} leads nowhere in the lite site"
     assert published >= 100            # every exercise links the rules page
+
+
+def _docutils_ids(markdown: str) -> set[str]:
+    """The ids docutils (with MyST, as the book's build parses a page) gives the elements of a page."""
+    from docutils import nodes
+    from docutils.core import publish_doctree
+    from myst_parser.parsers.docutils_ import Parser
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    tree = publish_doctree(markdown, parser=Parser(), settings_overrides={
+        "report_level": 5, "halt_level": 5, "myst_heading_anchors": 6,
+        "myst_enable_extensions": [e for e in config["parse"]["myst_enable_extensions"] if e != "substitution"]})
+    return {i for node in tree.findall(nodes.Element) for i in node.get("ids", [])}
+
+
+@pytest.mark.slow
+def test_every_fragment_of_a_lite_link_names_an_id_of_its_page(tmp_path):
+    """A ``[text](page.md#slug)`` link of a notebook becomes ``<site>/page.html#id`` in its lite copy:
+    the id the page's HTML gives that heading, which drops the section number the slug keeps
+    (``#222-state-space-models...`` -> ``#state-space-models...``). Every fragment is checked against
+    the ids docutils gives the page's source as the build reads it (the equation index filled in)."""
+    site = lite_build.site_url(ROOT)
+    staged = tmp_path / "contents"
+    lite_build.stage_contents(staged, ROOT)
+    ids, checked, problems = {}, 0, []
+    for path in sorted(staged.rglob("*.ipynb")):
+        for href in lite_build.site_links(json.loads(path.read_text(encoding="utf-8")), site):
+            rel, _, fragment = href[len(site):].partition("#")
+            if not fragment:
+                continue
+            page = ROOT / Path(rel).with_suffix(".md")
+            if page not in ids:
+                ids[page] = _docutils_ids(lite_build.page_source(page, ROOT))
+            checked += 1
+            if fragment not in ids[page]:
+                problems.append(f"{path.relative_to(staged)}: {href}")
+    assert checked >= 50, f"only {checked} fragments checked"        # 57 when this test was written
+    assert not problems, "fragments that name no id of their page:\n" + "\n".join(problems[:20])
+
+
+def test_a_heading_slug_becomes_the_id_docutils_gives_the_heading():
+    page = ("# Chapter 2: Directed models\n\n(my-label)=\n## 2.2.1 The hidden Markov model and the α-γ algorithm\n\n"
+            "```python\n# 1.1 not a heading\n```\n\n## 2.2.2 State-space models: the `Kalman` filter\n\n"
+            "## Examples\n\n## Examples\n")
+    ids = lite_build.heading_ids(page)
+    real = _docutils_ids(page)
+    assert ids["chapter-2-directed-models"] == "chapter-2-directed-models"
+    assert ids["221-the-hidden-markov-model-and-the-α-γ-algorithm"] == "the-hidden-markov-model-and-the-algorithm"
+    assert ids["222-state-space-models-the-kalman-filter"] == "state-space-models-the-kalman-filter"
+    assert ids["my-label"] == "my-label"
+    assert "11-not-a-heading" not in ids                    # a comment in a code block
+    assert ids["examples"] == "examples"
+    assert {ids[k] for k in ("chapter-2-directed-models", "221-the-hidden-markov-model-and-the-α-γ-algorithm",
+                             "222-state-space-models-the-kalman-filter", "my-label", "examples")} <= real
 
 
 def test_every_book_macro_is_written_out_in_the_lite_notebooks(lite_site):
