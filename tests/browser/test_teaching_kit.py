@@ -152,8 +152,16 @@ def test_every_chapter_figure_pack_holds_each_figure_with_caption_alt_text_and_c
     assert not problems, "\n".join(problems[:20])
 
 
+def _published() -> bool:
+    """Whether _config.yml says the repository is public (then the report link opens an issue)."""
+    return bool(((_config().get("sphinx") or {}).get("config") or {}).get("companion_published"))
+
+
 def test_every_page_shows_the_report_link_with_its_title_and_address(site_root, built_pages):
+    """Published: a new issue in the repository, with the page's title and address. Until then: the
+    "Reporting a problem" section of the how-to page, which must exist (it works offline)."""
     repo = _config()["repository"]["url"].rstrip("/")
+    published = _published()
     problems, checked = [], 0
     for rel in built_pages:
         text = (site_root / rel).read_text(encoding="utf-8", errors="replace")
@@ -163,6 +171,14 @@ def test_every_page_shows_the_report_link_with_its_title_and_address(site_root, 
         links = re.findall(r'<a class="report-problem" href="([^"]+)"', text)
         if len(links) != 1:
             problems.append(f"{rel}: {len(links)} report links")
+            continue
+        if not published:
+            url = urlsplit(html.unescape(links[0]))
+            target = ((site_root / rel).parent / url.path).resolve()
+            if url.scheme or target != (site_root / "book" / "how_to_use.html").resolve():
+                problems.append(f"{rel}: the report link goes to {links[0]}, not to book/how_to_use.html")
+            elif url.fragment != "reporting-a-problem":
+                problems.append(f"{rel}: the report link names the section {url.fragment!r}")
             continue
         url = urlsplit(links[0].replace("&amp;", "&"))
         query = parse_qs(url.query)
@@ -176,6 +192,9 @@ def test_every_page_shows_the_report_link_with_its_title_and_address(site_root, 
             problems.append(f"{rel}: the new issue's body {query.get('body')} lacks the page's address")
     assert checked > 0
     assert not problems, "\n".join(problems[:20])
+    if not published:
+        how_to = (site_root / "book" / "how_to_use.html").read_text(encoding="utf-8")
+        assert 'id="reporting-a-problem"' in how_to, "the how-to page has no section the report link can lead to"
 
 
 def test_the_report_link_carries_the_address_the_reader_sees(open_page, chapter_pages, site_url):
@@ -184,6 +203,13 @@ def test_the_report_link_carries_the_address_the_reader_sees(open_page, chapter_
     link = page.locator("a.report-problem")
     link.scroll_into_view_if_needed()
     assert link.is_visible(), f"{path}: the report link is not visible"
+    if not _published():
+        # before publication the link leads to the how-to page's section, and the reader lands on it
+        link.click()
+        page.wait_for_load_state("load")
+        assert page.url.split("#")[0].endswith("book/how_to_use.html") and page.url.endswith("#reporting-a-problem")
+        assert page.locator("#reporting-a-problem").is_visible(), "the section the report link names is not shown"
+        return
     href = link.get_attribute("href")
     body = parse_qs(urlsplit(href).query)["body"][0]
     assert f"Address: {site_url}{path}" in body, f"{path}: the issue body says {body!r}"

@@ -716,9 +716,14 @@ def test_autograding_runs_no_kernel_and_sends_flags_to_review(editions, monkeypa
 # ----------------------------------------------------------------- the "For instructors" page, as written
 
 PAGE = ROOT / "book" / "for_instructors.md"
+sys.path.insert(0, str(ROOT / "_ext"))
+import site_address  # noqa: E402
+
+#: The page's {{ repository_url }} and the like, as the build fills them in (_ext/site_address.py).
+ADDRESS = site_address.values(ROOT)
 #: Commands of the page this test does not run: they fetch or install (the test runs in a clone with
 #: the book's packages and nbgrader installed already), or change the shell's folder.
-NOT_RUN = {"git clone https://github.com/modern-statistical-learning/companion msl-companion",
+NOT_RUN = {f"git clone {ADDRESS['repository_url']} msl-companion",
            "cd msl-companion", "python3 -m venv ~/msl-env",
            "~/msl-env/bin/pip install -r requirements.txt -e . nbgrader==0.9.6",
            "cd ~/msl-course", "source ~/msl-env/bin/activate"}
@@ -726,7 +731,7 @@ NOT_RUN = {"git clone https://github.com/modern-statistical-learning/companion m
 
 def _page_commands() -> list[str]:
     blocks = [re.sub(r"\\\n\s*", " ", b) for b in     # a line ending in a backslash goes on on the next
-              re.findall(r"```bash\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)]
+              re.findall(r"```bash\n(.*?)```", site_address.fill(PAGE.read_text(encoding="utf-8"), ADDRESS), re.S)]
     return [" ".join(ln.split()) for b in blocks for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
@@ -735,7 +740,7 @@ def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
     """Every command of the page, in order, on the course folder the round trip graded."""
     course, _, _, _ = graded_course
     commands = _page_commands()
-    assert commands[:3] == ["git clone https://github.com/modern-statistical-learning/companion msl-companion",
+    assert commands[:3] == [f"git clone {ADDRESS['repository_url']} msl-companion",
                             "cd msl-companion", "python3 tasks.py editions --out _build/editions"]
     section = "7_1_gmm_kmeans"
     for cmd in commands:

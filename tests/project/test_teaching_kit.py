@@ -25,7 +25,9 @@ import mark_slides  # noqa: E402
 import teaching_kit as tk  # noqa: E402
 
 NOTEBOOKS = mark_slides.chapter_notebooks()
-CREDIT = tk.credit_line("https://github.com/modern-statistical-learning/companion")
+import site_address  # noqa: E402
+
+CREDIT = tk.credit_line(site_address.repository_url(ROOT))    # the book's one address (_config.yml)
 
 
 def _nb(path: Path) -> dict:
