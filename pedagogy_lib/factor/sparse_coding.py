@@ -200,7 +200,7 @@ def _positive_scalar(value, name: str) -> float:
 
 
 def make_model(C, lam, alpha=None, beta=None, prior: str = "laplace") -> SparseCodingModel:
-    r"""Validate and pack the parameters of the sparse-coding model (Eqs. 2.28-2.29).
+    r"""Validate and pack the parameters of the sparse-coding model (Section 2.1.3).
 
     Parameters
     ----------

@@ -384,10 +384,11 @@ def empirical_distribution(y, K: int) -> np.ndarray:
 
     .. math:: p(k) = \big\langle \mathbb 1[Y = k]\big\rangle_Y = \frac{\#\{n : y_n = k\}}{N}
 
-    With this :math:`p`, the exact cross entropy :math:`H_{pq}` (Eq. 4.4) *equals* the average
-    negative log-likelihood :math:`\langle-\log q(Y)\rangle_Y`, so the "approx." line of Eq. 4.6 is
-    an equality, and the minimizing :math:`q` is :math:`p` itself (Gibbs's inequality): the
-    categorical maximum-likelihood estimate is the vector of relative frequencies.
+    With this :math:`p`, the exact cross entropy :math:`H_{pq}` *equals* the average negative
+    log-likelihood :math:`\langle-\log q(Y)\rangle_Y`, so the "approx." line of the draft's
+    maximum-likelihood argument (Section 4.2) is an equality, and the minimizing :math:`q` is
+    :math:`p` itself (Gibbs's inequality): the categorical maximum-likelihood estimate is the
+    vector of relative frequencies.
 
     Parameters
     ----------

@@ -215,7 +215,8 @@ def check_u(u, T: int, n_u: int) -> np.ndarray:
 
 
 def sample_lgssm(params: LGSSMParams, T: int, *, rng, u=None) -> tuple[np.ndarray, np.ndarray]:
-    r"""Draw one sequence :math:`(\mathbf x_{1:T}, \mathbf y_{1:T})` from the LGSSM (Eq. 2.35 with Eq. 2.49).
+    r"""Draw one sequence :math:`(\mathbf x_{1:T}, \mathbf y_{1:T})` from the LGSSM (Eq. 2.35), the first
+    state from its prior :math:`\mathcal N(\boldsymbol\mu_1, \boldsymbol\Sigma_1)`.
 
     Parameters
     ----------

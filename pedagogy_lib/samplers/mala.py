@@ -29,7 +29,7 @@ draw = draw_normals_and_log_uniforms
 
 
 def settings(step_size):
-    r"""The Langevin step :math:`\epsilon` of Eq. 8.44 (``step_size``, positive)."""
+    r"""The Langevin step size :math:`\epsilon` (``step_size``), validated as positive."""
     return positive_scalar(step_size, "step_size")
 
 

@@ -77,7 +77,7 @@ def test_chain_similarity():
 def test_chain_is_asked_for_a_case_the_page_does_not_state():
     """The page's chain rule for y(X A X^T), G X A^T + G^T X A, evaluated at X^T and transposed, answered the
     old version of this exercise, y(X^T A X), by one substitution; no rule on the page covers X A X^{-1},
-    neither that formula (with X or with X^T) nor Eqs. B.3-B.5 with X^{-1} held fixed. The trace of F does
+    neither that formula (with X or with X^T) nor the chain rules through AX, XA and AXB^T with X^{-1} held fixed. The trace of F does
     not depend on X, so G = I has gradient zero."""
     A, X, G = check.EX_CHAIN
     assert not np.allclose(A, A.T) and not np.allclose(X, X.T)

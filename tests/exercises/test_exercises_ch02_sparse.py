@@ -148,8 +148,9 @@ def test_hessian_recognizes_typical_mistakes():
 
 
 def test_the_page_does_not_write_out_the_laplace_evidence_before_its_exercise():
-    """ex-2-1-3-laplace-evidence asks for the corrected Eq. 2.34 by hand: the page's own example takes
-    it from the library instead of coding it line by line."""
+    """ex-2-1-3-laplace-evidence asks for Laplace's corrected evidence by hand: the page's own example
+    takes it from the library instead of coding it line by line. (A check of the page, not of the
+    equation: the checker's tests check the equation.)"""
     import json
 
     page = Path(__file__).resolve().parents[2] / "chapters/ch02_directed_generative_models/2_1_3_sparse_coding.ipynb"
