@@ -26,7 +26,9 @@ This module writes those six operations, the filter, the smoother and the sequen
   matrices ``M[e, s] = p(e | s)`` (the book's convention for the HMM transition matrix,
   ``Categ(A x_{t-1})``, Section 2.2.1), and an observed emission is a :class:`LogLikelihood`
   vector over the source states. This is the hidden Markov model; the operations are Eq. 2.10
-  (marginalize) and Eq. 2.6 (invert) of the mixture model.
+  (marginalize) and Eq. 2.6 (invert) of the mixture model. The backend returns its vectors and
+  matrices as :class:`Probabilities`, arrays that carry the logs of their entries, so a probability
+  too small for a float (a state e^{-1500} behind) is still exact when a later likelihood brings it back.
 * :data:`GAUSSIAN`: distributions are :class:`~pedagogy_lib.gaussian.Gaussian`, conditionals are
   :class:`AffineGaussian` ``N(C s + c, Sigma)``, and an observed emission is an :class:`Observed`
   affine-Gaussian with its value. The operations call :func:`pedagogy_lib.gaussian.marginalize`
@@ -63,6 +65,7 @@ from ..gaussian.blocks import Gaussian
 
 __all__ = [
     "Backend",
+    "Probabilities",
     "Marginal",
     "Inversion",
     "LogLikelihood",
@@ -266,24 +269,87 @@ class SmootherResult(NamedTuple):
 # --------------------------------------------------------------------------------------------
 # Categorical backend (HMM): the mixture-model operations of Section 2.1.1
 # --------------------------------------------------------------------------------------------
-def _check_cat_prior(p) -> np.ndarray:
-    p = as_array(p, "prior", ndim=1, dims="(K,)")
-    check_prob_vector(p, "prior")
-    return p
+class Probabilities(np.ndarray):
+    r"""A probability vector or matrix of the :data:`CATEGORICAL` backend that carries the logs of its entries.
+
+    It is an ``ndarray`` of the probabilities (index it, plot it, compare it as one; arithmetic on it
+    gives plain arrays), with one more attribute, ``log``: the natural log of every entry, right where
+    the float cannot be. A probability below about :math:`e^{-745}` is 0 as a float64, yet a later
+    likelihood can bring it back (with :math:`\mathbf A = \mathbf I`, log-likelihoods of -750 and then
+    +750 for a state: its filtered probability goes to :math:`e^{-1500}` and back to 1/2). The backend
+    returns its distributions, joints and reversed conditionals as this class and reads ``log`` when it
+    receives one, so the filter, the smoother and the evidence stay exact at any scale.
+
+    An array edited in place after the backend made it no longer matches its ``log``; the backend then
+    reads its entries instead (so does it for any other array).
+    """
+
+    def __array_finalize__(self, obj):
+        self.log, self._made = None, None          # a view or copy made by NumPy carries no logs
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        plain = lambda xs: tuple(x.view(np.ndarray) if isinstance(x, Probabilities) else x for x in xs)  # noqa: E731
+        if out is not None:
+            kwargs["out"] = plain(out)
+        return getattr(ufunc, method)(*plain(inputs), **kwargs)
+
+    def __getitem__(self, key):
+        return self.view(np.ndarray)[key]
 
 
-def _check_cat_matrix(M, K: int) -> np.ndarray:
-    """A column-stochastic conditional M[e, s] = p(e | s) with K columns (possibly not square)."""
-    M = as_array(M, "conditional", ndim=2, dims="(L, K)")
-    if M.shape[1] != K:
+def _with_logs(value: np.ndarray, log: np.ndarray) -> Probabilities:
+    out = np.array(value, dtype=np.float64).view(Probabilities)
+    out.log, out._made = log, out.view(np.ndarray).copy()
+    return out
+
+
+def _logs_of(x, value: np.ndarray) -> np.ndarray:
+    """The logs of the entries of ``value`` (the checked array of ``x``): those ``x`` carries if it is a
+    :class:`Probabilities` still as the backend made it, otherwise ``log(value)`` (``-inf`` for a zero)."""
+    if (isinstance(x, Probabilities) and x.log is not None and x.log.shape == value.shape
+            and np.array_equal(x._made, value)):
+        return x.log
+    with np.errstate(divide="ignore"):
+        return np.log(value)
+
+
+#: A probability (or a product or sum of them) computed as a float is kept when at least this large;
+#: below it, it is recomputed from the logs. At 2^-900 a float sum has lost at most K terms of size
+#: 2^-1074 to underflow, a relative 2^-170; below it the float may be subnormal or 0 where the log is not.
+_TINY = 2.0 ** -900
+
+
+def _refined(value: np.ndarray, log_of) -> tuple[np.ndarray, np.ndarray]:
+    """``(value, log)`` with every entry of ``value`` below ``_TINY`` replaced from ``log_of(mask)``, the
+    logs of the entries at ``mask`` computed in logs; the other logs are ``log(value)``."""
+    small = value < _TINY
+    with np.errstate(divide="ignore"):
+        log = np.log(value)
+    if small.any():
+        log[small] = log_of(small)
+        value = np.where(small, np.exp(log), value)
+    return value, log
+
+
+def _check_cat_prior(p) -> tuple[np.ndarray, np.ndarray]:
+    """The checked probability vector and the logs of its entries (carried, or computed)."""
+    value = as_array(p, "prior", ndim=1, dims="(K,)")
+    check_prob_vector(value, "prior")
+    return value, _logs_of(p, value)
+
+
+def _check_cat_matrix(M, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """A column-stochastic conditional M[e, s] = p(e | s) with K columns (possibly not square), and its logs."""
+    value = as_array(M, "conditional", ndim=2, dims="(L, K)")
+    if value.shape[1] != K:
         raise ValueError(f"conditional must have shape (L, K) with K = {K} columns (one per source "
-                         f"state); got {M.shape}.")
-    if M.shape[0] == M.shape[1]:
-        check_stochastic_matrix(M, "conditional", axis=0)
+                         f"state); got {value.shape}.")
+    if value.shape[0] == value.shape[1]:
+        check_stochastic_matrix(value, "conditional", axis=0)
     else:
         for k in range(K):
-            check_prob_vector(M[:, k], f"conditional[:, {k}]")
-    return M
+            check_prob_vector(value[:, k], f"conditional[:, {k}]")
+    return value, _logs_of(M, value)
 
 
 def _check_log_lik(log_lik, K: int) -> np.ndarray:
@@ -295,37 +361,56 @@ def _check_log_lik(log_lik, K: int) -> np.ndarray:
 
 
 def _cat_marginalize(prior, conditional) -> Marginal:
-    r"""Categorical MARGINALIZE (Eq. 2.10): :math:`p(e) = \sum_s M_{es}\,p(s)`."""
-    p = _check_cat_prior(prior)
+    r"""Categorical MARGINALIZE (Eq. 2.10): :math:`p(e) = \sum_s M_{es}\,p(s)`.
+
+    Sums and products are taken in floats; an entry of the result below ``_TINY`` is taken again from
+    the logs (a log-sum-exp), so a probability beyond the floats keeps its log (see :class:`Probabilities`).
+    """
+    p, log_p = _check_cat_prior(prior)
     if isinstance(conditional, LogLikelihood):          # observed emission: log p(y) (Eq. 2.40 factor)
         log_lik = _check_log_lik(conditional.log_lik, p.shape[0])
-        with np.errstate(divide="ignore"):
-            return Marginal(float(logsumexp(np.log(p) + log_lik)), None)
-    M = _check_cat_matrix(conditional, p.shape[0])
-    joint = (M * p[None, :]).T                          # joint[s, e] = p(s) p(e | s), source first
-    return Marginal(M @ p, joint)
+        return Marginal(float(logsumexp(log_p + log_lik)), None)
+    M, log_M = _check_cat_matrix(conditional, p.shape[0])
+    with np.errstate(under="ignore"):
+        emission, log_emission = _refined(M @ p, lambda small: logsumexp(log_M[small] + log_p[None, :], axis=1))
+        joint = (M * p[None, :]).T                      # joint[s, e] = p(s) p(e | s), source first
+    log_joint = log_M.T + log_p[:, None]
+    joint, log_joint = _refined(joint, lambda small: log_joint[small])
+    return Marginal(_with_logs(emission, log_emission), _with_logs(joint, log_joint))
 
 
 def _cat_bayes_invert(prior, conditional) -> Inversion:
-    r"""Categorical BAYES-INVERT (Eq. 2.6): :math:`p(s\mid e) = M_{es}p(s)/\sum_{s'}M_{es'}p(s')`."""
-    p = _check_cat_prior(prior)
+    r"""Categorical BAYES-INVERT (Eq. 2.6): :math:`p(s\mid e) = M_{es}p(s)/\sum_{s'}M_{es'}p(s')`.
+
+    The observed case is computed in logs; the free case in floats, with every entry that a tiny joint
+    or marginal makes inexact taken again from the logs (see :class:`Probabilities`).
+    """
+    p, log_p = _check_cat_prior(prior)
     if isinstance(conditional, LogLikelihood):          # observed: a posterior vector and log p(y)
         log_lik = _check_log_lik(conditional.log_lik, p.shape[0])
-        with np.errstate(divide="ignore"):
-            log_joint = np.log(p) + log_lik
+        log_joint = log_p + log_lik
         log_Z = float(logsumexp(log_joint))
         if not np.isfinite(log_Z):
             raise ValueError("the observation has zero probability under the prior of the fragment "
                              "(log p(y) = -inf): every state with prior mass has log_lik = -inf.")
-        return Inversion(np.exp(log_joint - log_Z), log_Z)
-    M = _check_cat_matrix(conditional, p.shape[0])
-    joint = M * p[None, :]                              # joint[e, s] = p(e | s) p(s)
+        return Inversion(_with_logs(np.exp(log_joint - log_Z), log_joint - log_Z), log_Z)
+    M, log_M = _check_cat_matrix(conditional, p.shape[0])
+    with np.errstate(under="ignore"):
+        joint = M * p[None, :]                          # joint[e, s] = p(e | s) p(s)
     marginal = joint.sum(axis=1)                        # p(e), Eq. 2.10
+    log_joint = log_M + log_p[None, :]
+    log_marginal = logsumexp(log_joint, axis=1)
+    seen = log_marginal > -np.inf                       # p(e) > 0, whether or not the float holds it
     R = np.empty_like(joint.T)                          # R[s, e] = p(s | e): column-stochastic again
-    seen = marginal > 0
-    R[:, seen] = joint[seen].T / marginal[seen]
-    R[:, ~seen] = p[:, None]                            # p(e) = 0: any column will do; keep the prior
-    return Inversion(R, None)
+    log_R = np.empty_like(R)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        R[:, seen] = joint[seen].T / marginal[seen]
+    log_R[:, seen] = (log_joint[seen] - log_marginal[seen, None]).T
+    R[:, ~seen], log_R[:, ~seen] = p[:, None], log_p[:, None]   # p(e) = 0: any column will do; keep the prior
+    redo = (joint.T < _TINY) | (marginal[None, :] < _TINY)      # a tiny joint or marginal: take it from the logs
+    redo &= seen[None, :]
+    R = np.where(redo, np.exp(log_R), R)
+    return Inversion(_with_logs(R, log_R), None)
 
 
 #: The hidden Markov model: probability vectors and column-stochastic matrices (Section 2.2.1).

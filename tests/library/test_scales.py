@@ -394,6 +394,57 @@ def case_hmm_peaked_emissions(s, rng):
         close(p.xi, ref["xi"], rtol=1e-9, atol=1e-13, what=f"peaked HMM pairwise ({backend})")
         close(p.log_evidence, ref["log_evidence"], rtol=1e-12, atol=1e-9, what=f"peaked HMM evidence ({backend})")
 
+@case("recursions.generic.forward_filter", "recursions.generic.backward_smoother", "recursions.generic.data_marginals",
+      "recursions.generic.sequence_posterior", "recursions.generic.time_update",
+      "recursions.generic.measurement_update", "recursions.generic.data_marginal",
+      "recursions.generic.future_conditioning", "recursions.generic.backward_step",
+      "recursions.generic.sequence_conditional", "recursions.generic.categorical_chain")
+def case_generic_categorical_peaked(s, rng):
+    """The generic recursions on the categorical backend, A = I and a random A, each log-likelihood
+    shifted by its own multiple of ``log s`` (-2..2 for t < T, and at T what levels each state's sum), so
+    probabilities fall far below the floats and come back. Against the sum over all K**T paths in logs (``oracle_hmm``); the six
+    operations once each against the recursions' own steps and the same oracle. Kept as probability
+    vectors, A = I with log-likelihoods (750, -750), (-750, 750) gave log evidence -log 2 (exact 0)."""
+    from oracle_hmm import enumerate_hmm
+
+    from pedagogy_lib.recursions import generic as G
+    K, T = 3, 5
+    c = np.log(s)
+    for A in (np.eye(K), rng.dirichlet(np.ones(K), size=K).T):
+        pi = rng.dirichlet(np.ones(K))
+        D = rng.integers(-2, 3, size=(T, K))
+        D[-1] = -D[:-1].sum(axis=0)                  # the last step levels the states again
+        ll = rng.normal(size=(T, K)) + D * c
+        ref = enumerate_hmm(pi, A, ll)
+        chain = quiet(G.categorical_chain, pi, A, ll)
+        f = quiet(G.forward_filter, G.CATEGORICAL, chain)
+        close(f.log_evidence, ref["log_evidence"], rtol=1e-12, atol=1e-9, what="generic log evidence")
+        close(f.log_normalizers, ref["log_c"], rtol=1e-12, atol=1e-9, what="generic log normalizers")
+        close(np.array(f.filtered), ref["filtered"], rtol=1e-9, atol=1e-13, what="generic filter")
+        close(np.array(f.predicted), ref["predicted"], rtol=1e-9, atol=1e-13, what="generic prediction")
+        close(quiet(G.data_marginals, G.CATEGORICAL, f.predicted, chain.emissions), ref["log_c"], rtol=1e-12,
+              atol=1e-9, what="generic data marginals")
+        sm = quiet(G.backward_smoother, G.CATEGORICAL, f.filtered, chain.transitions)
+        close(np.array(sm.smoothed), ref["gamma"], rtol=1e-9, atol=1e-13, what="generic smoother")
+        close(np.array(sm.pairwise), ref["xi"], rtol=1e-9, atol=1e-13, what="generic pairwise")
+        factors = quiet(G.sequence_posterior, G.CATEGORICAL, sm.smoothed, sm.backward)
+        t = int(rng.integers(1, T))
+        ok = ref["gamma"][t - 1] > 1e-250                            # columns the oracle's floats resolve
+        cond = ref["xi"][t - 1][:, ok] / ref["gamma"][t - 1][None, ok]   # p(x_t = j | x_{t-1} = i, y), [j, i]
+        close(np.asarray(factors[t])[:, ok], cond, rtol=1e-9, atol=1e-13, what="sequence conditional")
+        close(quiet(G.time_update, G.CATEGORICAL, f.filtered[t - 1], A), ref["predicted"][t], rtol=1e-9, atol=1e-13,
+              what="time update")
+        upd = quiet(G.measurement_update, G.CATEGORICAL, f.predicted[t], chain.emissions[t])
+        close(upd.posterior, ref["filtered"][t], rtol=1e-9, atol=1e-13, what="measurement update")
+        close(quiet(G.data_marginal, G.CATEGORICAL, f.predicted[t], chain.emissions[t]), ref["log_c"][t],
+              rtol=1e-12, atol=1e-9, what="data marginal")
+        back = quiet(G.future_conditioning, G.CATEGORICAL, f.filtered[t - 1], A)
+        step = quiet(G.backward_step, G.CATEGORICAL, sm.smoothed[t], back)
+        close(step.marginal, ref["gamma"][t - 1], rtol=1e-9, atol=1e-13, what="backward step")
+        close(quiet(G.sequence_conditional, G.CATEGORICAL, sm.smoothed[t], back)[:, ok], cond, rtol=1e-9,
+              atol=1e-13, what="sequence conditional, one step")
+
+
 def _linear_gaussian(rng, K=2, L=3):
     A0 = rng.normal(size=(K, K))
     Sx = A0 @ A0.T + K * np.eye(K)
