@@ -36,7 +36,6 @@ def _unpack(params, T, u):
 def lgssm_joint(params, T: int, u=None) -> Gaussian:
     """The joint Gaussian of ``[x_0..x_{T-1}, y_0..y_{T-1}]`` (0-based rows), dimension ``T (n + m)``."""
     mu1, Sigma1, A, drive, Sigma_x, C, c, Sigma_y_x, n = _unpack(params, T, u)
-    m = c.shape[0]
     mean_x = np.zeros((T, n))
     mean_x[0] = mu1
     for t in range(1, T):

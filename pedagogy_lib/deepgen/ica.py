@@ -49,7 +49,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import integrate, special
+from scipy import integrate
 
 from ..core.checks import DivergenceError, as_array, check_choice, check_int, check_rng, positive_scalar
 from ..nn.infomax import check_unmixing, log_dpsi, psi

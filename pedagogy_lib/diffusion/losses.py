@@ -216,7 +216,7 @@ def loss_terms(schedule: Schedule, l, x0, z, pred, param: str = "m_hat") -> np.n
     z = as_array(z, "z", shape=x0.shape, dims="(N, d)")
     pred = as_array(pred, "pred", shape=x0.shape, dims="(N, d)")
     l = levels(l, "l", schedule.L, x0.shape[0], minimum=1)
-    v, rho, lam = schedule.v, schedule.rho, schedule.snr
+    v, lam = schedule.v, schedule.snr
     w = 0.5 * (lam[l - 1] - lam[l])
     if param == "m_hat":
         return w * np.sum((x0 - pred) ** 2, axis=1)

@@ -45,7 +45,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..core.checks import positive_scalar, ConvergenceWarning, as_array, check_int, check_positive, check_prob_rows, check_rng, check_spd
+from ..core.checks import positive_scalar, ConvergenceWarning, as_array, check_int, check_prob_rows, check_rng, check_spd
 from ..gaussian.blocks import check_model
 from ..core.linalg import TAU, chol_logdet, chol_solve
 

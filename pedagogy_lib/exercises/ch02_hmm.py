@@ -24,7 +24,7 @@ class HMMProblem(NamedTuple):
 
 def _make_evidence_problem() -> HMMProblem:
     rng = problem_rng(2211)
-    K, T = 3, 1000
+    T = 1000
     A = np.array([[0.90, 0.05, 0.15], [0.07, 0.85, 0.05], [0.03, 0.10, 0.80]])   # columns sum to 1, rows do not
     y = rng.normal(size=T) + np.repeat([-2.0, 0.0, 2.0, 0.0], T // 4)
     mu = np.array([-2.0, 0.0, 2.0])

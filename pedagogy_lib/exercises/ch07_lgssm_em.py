@@ -280,7 +280,7 @@ def _m_step_slips(args):
     p = SmootherProblem(None, y, mu, U, Uc)
     T = y.shape[0]
     E_xx, E_next_prev = refs.moments(p)
-    S10, S00, S11, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx[1:]), sum(E_xx)
+    S10, S00, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx)
     A, Sx, C, Syx_cov, mu1, S1 = refs.m_step_reference(p)
     # the smoothed means alone have singular second moments when T - 1 < n: no such hint there
     means = refs.m_step_reference(p, covariances=False) if T - 1 > mu.shape[1] else (None,) * 6

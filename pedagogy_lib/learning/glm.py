@@ -55,7 +55,7 @@ import numpy as np
 from scipy import linalg as sla
 from scipy.special import expit, logit, xlogy
 
-from ..core.checks import positive_scalar, ConvergenceWarning, as_array, check_choice, check_int, check_positive
+from ..core.checks import positive_scalar, ConvergenceWarning, as_array, check_choice, check_int
 
 __all__ = [
     "ConvergenceWarning",

@@ -84,7 +84,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kalman
-from ..core.checks import positive_scalar, as_array, as_scalar, check_moments, check_psd, check_int, check_positive, check_rng
+from ..core.checks import positive_scalar, as_array, as_scalar, check_moments, check_psd, check_int, check_rng
 from ..em.engine import CovarianceFloorWarning, EMModel, EMResult, best_of_restarts, run_em
 from . import model as lgssm_model
 from .model import LGSSMParams

@@ -79,7 +79,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ..core.checks import (DivergenceError, as_array, check_choice, check_int, check_positive, check_rng,
+from ..core.checks import (DivergenceError, as_array, check_choice, check_int, check_rng,
                            positive_scalar, to_float_array)
 
 __all__ = [

@@ -646,7 +646,7 @@ def test_refh_filter_function_reaches_the_one_frame_and_overflow_problems_and_re
     assert "test problem 2 (M = 4, K = 3, 1 frame)" in msg, msg
 
     def exponentiated(params, Y):            # probabilities formed before normalizing: overflows on problem 5
-        (T, M), K = Y.shape, params.W.shape[0]
+        T, M = Y.shape
         Wy, Wr, S = params.W[:, :M], params.W[:, M:], states(M)
         R = _refh_solution(params, Y)[1]
         log_p = np.empty(T)

@@ -607,10 +607,6 @@ def test_mean_loss_function_reaches_the_edge_problems_and_reveals_no_answer():
     assert "test problem 3 (L = 5, N = 4, d = 1)" in msg, msg
 # --- Sections 8.3.2 and 8.3.3: implementation exercises ---
 
-import re  # noqa: E402
-
-from pedagogy_lib import diffusion as dif  # noqa: E402
-
 
 def _reverse_step_solution(sched, l, x_l, eps_hat, z):
     """The notebook's solution: m_hat from the noise prediction, then the mean and variance of Step 1."""

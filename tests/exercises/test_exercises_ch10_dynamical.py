@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from pedagogy_lib.exercises import ch10_dynamical as check
-from pedagogy_lib.harmonium import EFHParams, state_index, visible_log_probs
+from pedagogy_lib.harmonium import EFHParams
 
 
 def _next_bias():

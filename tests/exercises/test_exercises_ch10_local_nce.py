@@ -1,7 +1,6 @@
 """Tests for the Section 10.1.3 exercise checkers (pedagogy_lib.exercises.ch10_local_nce): the one-positive mass by
 enumerating the independent coins, the minimizer by a grid search, the gradient-and-Hessian function's reference by
 central differences of -log of Eq. 10.12 at the positive."""
-import itertools
 import re
 
 import numpy as np

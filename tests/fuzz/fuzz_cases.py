@@ -368,7 +368,6 @@ def _recursions():
     f = R.forward_filter(R.CATEGORICAL, chain)
     s = R.backward_smoother(R.CATEGORICAL, f.filtered, chain.transitions)
     p, yg, _ = lgssm_problem(n_u=0, T=4)
-    gchain = R.gaussian_chain(p.mu1, p.Sigma1, p.A, p.Sigma_x, p.C, p.c, p.Sigma_y_x, yg, a=p.a)
     t.add("recursions.generic.categorical_log_lik", Cm, y)
     t.add("recursions.generic.categorical_chain", pi, A, ll)
     t.add("recursions.generic.gaussian_chain", p.mu1, p.Sigma1, p.A, p.Sigma_x, p.C, p.c, p.Sigma_y_x, yg, a=p.a)
@@ -550,7 +549,7 @@ def _assimilation():
 # Calls for every public function of these families, among them the reproductions of issue 29.
 
 def _samplers():
-    from pedagogy_lib.samplers import gaussian_target, init_chains, normal_gamma_model, banana
+    from pedagogy_lib.samplers import gaussian_target, init_chains, normal_gamma_model
     t = _Table()
     tg = gaussian_target(np.zeros(2), _spd(2))
     st = init_chains(tg, np.zeros((4, 2)))
@@ -743,7 +742,7 @@ def _contrastive():
     t.add("contrastive.nce.gaussian_energy_params", 0.5, 2.0)
     t.add("contrastive.nce.gaussian_noise_energy", np.array([-1.0, 0.0, 2.0]), 0.0, 1.0)
     t.add("contrastive.local_nce.local_nce_offset", 4)
-    from pedagogy_lib.contrastive import cpc, infonce, nce, local_nce
+    from pedagogy_lib.contrastive import cpc, infonce, nce
     # CPC window predictors (a scalar state observed in two dimensions)
     sp = cpc.stationary_params(np.array([[0.8]]), np.array([[0.36]]), np.array([[1.0], [0.5]]), 0.1 * np.eye(2))
     wp = cpc.kalman_window_predictor(sp, 3)
@@ -961,7 +960,7 @@ def _deepgen():
 # ------------------------------------------------------------------------------------------------ harmonium
 
 def _harmonium():
-    from pedagogy_lib.harmonium import model as hm_, exact as ex, helmholtz as hh, recurrent as rc, dbn
+    from pedagogy_lib.harmonium import model as hm_, helmholtz as hh, recurrent as rc
     from pedagogy_lib.harmonium.datasets import moving_bars
     t = _Table()
     p = hm_.init_params(2, 3, _rng(), scale=0.5)                 # K = 2 hidden, M = 3 visible

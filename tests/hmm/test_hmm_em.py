@@ -331,7 +331,7 @@ def _match(true_mu, est_mu):
 
 def test_parameter_recovery_gaussian():
     rng = np.random.default_rng(21)
-    K, D = 3, 2
+    K = 3
     A = np.array([[0.90, 0.05, 0.10],
                   [0.06, 0.90, 0.05],
                   [0.04, 0.05, 0.85]])

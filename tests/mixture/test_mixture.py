@@ -399,6 +399,7 @@ def test_matches_sklearn_qda_with_class_means_and_covariances():
     biased = np.stack([np.cov(X[lab == k].T, bias=True) for k in range(K)])
     unbiased = np.stack([np.cov(X[lab == k].T) for k in range(K)])
     assert np.allclose(covs, biased, rtol=1e-10) or np.allclose(covs, unbiased, rtol=1e-10)
+    np.testing.assert_allclose(qda.priors_, pi, rtol=1e-12)            # the class frequencies
     np.testing.assert_allclose(qda.means_, mu, rtol=1e-10, atol=1e-12)
     params = mx.gmm_params(qda.priors_, mu, covs)
     grid = rng.uniform(-3, 5, size=(500, 2))

@@ -534,7 +534,7 @@ def test_sequential_overwrites_only_its_own_arrays_and_matches_the_layers_one_by
     for a, b in zip(nn.tree_leaves(grads2), nn.tree_leaves(grads)):
         assert_array_equal(a, b)
     # the same network through the public layers, none of which overwrites anything
-    Zs, caches, Z = [], [], Y
+    caches, Z = [], Y
     for layer, p in zip(layers, params):
         Z, c = layer.forward(p, Z)
         caches.append(c)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -76,7 +75,7 @@ def test_this_run_really_uses_the_older_kernels():
         env={k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"},
         capture_output=True, text=True, check=True).stdout.strip()
     assert blas[0].get("architecture") != default, (forced, default)
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    from numpy._core._multiarray_umath import __cpu_features__
 
     off = os.environ.get("NPY_DISABLE_CPU_FEATURES", "").split()
     assert not any(__cpu_features__.get(k) for k in off), "NumPy still runs a SIMD path the variant switched off"
