@@ -894,7 +894,7 @@ def laplace_approximation(y, model: SparseCodingModel, *, method: str = "auto", 
 
     For the Laplace prior the exact energy enters :math:`E_\mathrm{joint}` and the log-cosh surrogate
     (sharpness ``model.beta``) enters :math:`\mathbf H`. The approximation is exact when the prior is
-    Gaussian (it then reproduces Eqs. 2.21-2.22 of factor analysis).
+    Gaussian (it then reproduces the marginal and the posterior of factor analysis).
 
     Parameters
     ----------

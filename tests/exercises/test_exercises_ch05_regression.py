@@ -380,7 +380,7 @@ def test_lofo_function_rejects_a_non_function_and_reveals_no_answer():
 
 
 def test_lofo_exercise_answer_is_not_written_out_on_the_page():
-    """The page derives Eq. A.8 and computes its residuals with the library; no code cell before the
+    """The page derives the leave-one-fold-out residuals and computes them with the library; no code cell before the
     exercise solves the diagonal blocks I - H_k fold by fold, which is what the exercise asks for."""
     import json
     from pathlib import Path

@@ -422,7 +422,7 @@ def test_hard_excess_has_data_of_its_own_not_the_worked_example():
     nb = json.loads(Path("chapters/ch06_latent_variable_models/6_3_expectation_maximization.ipynb").read_text())
     code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "check.EX_HARD" not in code.split("check.hard_excess(value)")[0]
-    # the page teaches Eq. 6.14 in words and checks it through the KL of any recognition distribution
+    # the page teaches the hard-EM excess in words and checks it through the KL of any recognition distribution
     # (the loop over q in the bits-back check); no code cell prints or asserts the excess as a formula
     assert "post_b.max(axis=0)" not in code and "<-log2 p(x*|y)>" not in code
 
