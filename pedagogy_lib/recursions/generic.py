@@ -296,6 +296,20 @@ class Probabilities(np.ndarray):
     def __getitem__(self, key):
         return self.view(np.ndarray)[key]
 
+    def __reduce__(self):                           # pickling keeps the logs and the record of the entries
+        rebuild, args, state = super().__reduce__()
+        return rebuild, args, (state, self.log, self._made)
+
+    def __setstate__(self, state):
+        base, self.log, self._made = state
+        super().__setstate__(base)
+
+    def __deepcopy__(self, memo):
+        out = self.view(np.ndarray).copy().view(Probabilities)
+        out.log = None if self.log is None else self.log.copy()
+        out._made = None if self._made is None else self._made.copy()
+        return out
+
 
 def _with_logs(value: np.ndarray, log: np.ndarray) -> Probabilities:
     out = np.array(value, dtype=np.float64).view(Probabilities)

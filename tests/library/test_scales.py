@@ -1026,7 +1026,9 @@ def test_right_at_drawn_scales(name):
 SCALED_ARGUMENTS = {"phi", "psi", "factors", "table", "tree", "log_p", "log_joint", "log_lik", "log_w", "log_v2",
                     "log_var", "log_q", "log_phat", "F", "E", "E_n", "trace", "betas", "sigma2", "noise_variance",
                     "Upsilon", "Sigma", "Sigma_x", "Sigma_y_x", "Sigma1", "Sigma_1", "Sigma_p", "Sigma_q", "Sigma_k",
-                    "Sigma_j", "S_p", "S_q", "var", "var_n", "cov", "Lambda"}
+                    "Sigma_j", "S_p", "S_q", "var", "var_n", "cov", "Lambda",
+                    # distributions the generic recursions pass on, whose probabilities may leave the floats
+                    "chain", "predicted", "smoothed", "filtered_prev", "backward_conditional"}
 
 #: Public functions whose signature names such an argument but that are not swept, with the reason.
 NOT_SWEPT = {

@@ -138,3 +138,16 @@ def test_ordinary_chains_keep_their_probabilities():
     q[:] = [1.0, 0.0, 0.0]                                             # edited: its logs no longer apply
     np.testing.assert_array_equal(R.time_update(CAT, q, A), A[:, 0])
     assert type(np.array(f.filtered)) is np.ndarray and type(p + 0.0) is np.ndarray
+
+
+def test_pickled_and_copied_results_keep_their_logs():
+    """A filter result saved with pickle (or deep-copied) and smoothed later is still exact: the state at
+    e^-1500 is 1/2 at both steps of the smoother."""
+    import copy
+    import pickle
+
+    A = np.eye(2)
+    f = R.forward_filter(CAT, R.categorical_chain([0.5, 0.5], A, np.array([[750.0, -750.0], [-750.0, 750.0]])))
+    for g in (pickle.loads(pickle.dumps(f)), copy.deepcopy(f)):
+        s = R.backward_smoother(CAT, g.filtered, [A])
+        np.testing.assert_allclose(np.array(s.smoothed), 0.5, rtol=1e-12)
