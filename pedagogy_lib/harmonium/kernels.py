@@ -49,7 +49,8 @@ BLAS_BATCH = 4
 @njit
 def sum_log_partition(zeta, fam):
     r""":math:`\sum_j B(\zeta_j)`, the log-partition functions of units of family code ``fam`` at the
-    natural parameters ``zeta`` (Eq. 3.1's :math:`A`, :math:`B`: softplus, :math:`\zeta^2/2`, :math:`e^\zeta`).
+    natural parameters ``zeta`` (the :math:`A` or :math:`B` of Eq. 10.17, per unit: softplus, :math:`\zeta^2/2`,
+    :math:`e^\zeta`).
 
     ``fam`` selects the model (the units' sufficient statistics), not an algorithm. Twin:
     :func:`~pedagogy_lib.harmonium.model.log_partition_units`.
