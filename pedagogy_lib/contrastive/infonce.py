@@ -232,7 +232,7 @@ def exact_gaussian_critic(rho, D: int = 1) -> QuadraticCritic:
     Expanding :func:`gaussian_log_ratio_scores`, the terms in :math:`\mathbf y` are
     :math:`\frac{\rho}{1-\rho^2}\mathbf z^T\mathbf y - \frac{\rho^2}{2(1-\rho^2)}\mathbf y^T\mathbf y`, so
     :math:`\mathbf W = \frac{\rho}{1-\rho^2}\mathbf I` and :math:`\mathbf B = -\frac{\rho^2}{2(1-\rho^2)}\mathbf I`.
-    The rest depends on :math:`\mathbf z` alone, which the softmax of Eq. 10.6 ignores.
+    The rest depends on :math:`\mathbf z` alone, which the softmax over the candidates ignores.
     """
     rho = _check_rho(rho)
     D = check_int(D, "D", minimum=1)
