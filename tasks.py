@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The project's six commands, with nothing needed beforehand but Python 3.11.
+"""The project's seven commands, with nothing needed beforehand but Python 3.11.
 
     python3 tasks.py book      # build the book into _build/html
     python3 tasks.py test      # every test: library, notebooks under nbval, strict build, browser
+    python3 tasks.py check     # a few minutes: the lint (ruff) and the fast tests of every family
     python3 tasks.py pdf       # the whole book as one PDF, _build/pdf/book.pdf [--html DIR] [--out FILE]
     python3 tasks.py editions  # student, instructor and nbgrader editions, _build/editions [--out DIR]
     python3 tasks.py bench     # benchmarks against peer libraries; rewrites book/performance_table.md
@@ -455,6 +456,28 @@ def cmd_test() -> int:
     return 0 if (rc_tests == 0 and rc_book == 0 and rc_browser == 0 and passed > 0) else 1
 
 
+#: What ``check`` runs of pytest: the library's tests (pyproject's testpaths: tests/ without tests/browser)
+#: less those marked slow or heavy (tests/conftest.py), on two workers handed whole files as the test
+#: command does. Among them are the project's checks of the usual slips: commit messages, the
+#: exercise rules' sync, the slide marks, the README's library map and each notebook's shape.
+CHECK_PYTEST = ["-m", "not slow and not heavy", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider", "-q",
+                "--durations=10", f"--timeout={TEST_TIMEOUT}"]
+
+
+def cmd_check() -> int:
+    """``python3 tasks.py check``: the loop before a commit, a few minutes on two cores. ruff's lint
+    (rules in ruff.toml), then the fast tests of every family (:data:`CHECK_PYTEST`) with this
+    machine's defaults. No notebook runs, nothing is built; the whole suite is ``test``."""
+    ensure_env("requirements-test.txt")
+    env = child_env()
+    drop_stale_numba_caches()
+    start = time.time()
+    rc_lint = run([BIN / "ruff", "check", "."], env=env)
+    rc_tests = run([PY, "-m", "pytest", *CHECK_PYTEST], env=env)
+    say(f"check finished in {time.time() - start:.0f} s: lint exit code {rc_lint}, tests exit code {rc_tests}")
+    return 0 if rc_lint == 0 and rc_tests == 0 else 1
+
+
 def cmd_bench() -> int:
     """Run benchmarks/run.py in .venv-bench; the particles peer runs in .venv-bench-particles.
 
@@ -500,8 +523,8 @@ def cmd_clean() -> int:
     return 0
 
 
-COMMANDS = {"book": cmd_book, "test": cmd_test, "pdf": cmd_pdf, "editions": cmd_editions, "bench": cmd_bench,
-            "clean": cmd_clean}
+COMMANDS = {"book": cmd_book, "test": cmd_test, "check": cmd_check, "pdf": cmd_pdf, "editions": cmd_editions,
+            "bench": cmd_bench, "clean": cmd_clean}
 #: The commands that take options of their own.
 WITH_OPTIONS = ("editions", "pdf")
 

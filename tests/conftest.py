@@ -34,6 +34,38 @@ LONGEST_FIRST = ("project/test_grading.py", "project/test_honest_answers.py", "p
 SPREAD = ("project/test_grading.py", "project/test_honest_answers.py")
 
 
+#: Tests over about two and a half seconds each (the most any parametrization took, in seconds, on the
+#: test command's run in an idle 2-core fresh clone of 2026-11-27) that their files do not mark slow.
+#: They get the marker ``heavy``, and ``python3 tasks.py check`` leaves them out with the slow ones
+#: (its tests then add up to about 220 s on that machine, two workers). Keys: path under tests/ and
+#: function, for every parametrization; ``tests/project/test_test_command.py`` checks that each exists.
+#: A test made fast leaves this table; one marked slow in its file needs no entry.
+HEAVY = {
+    "core/test_jit.py::test_a_first_run_says_once_what_compiles_and_the_next_run_loads_it_silently": 8.3,
+    "core/test_warmup.py::test_warmup_registry_lists_exactly_the_kernel_modules": 3.5,
+    "deepgen/test_deepgen_gaussian_gradients.py::test_which_covariance_estimator_has_the_smaller_variance_depends_on_the_curvature": 4.0,
+    "display/test_display_helpers.py::test_a_wide_player_and_slider_figure_get_phone_images_in_a_book_build": 4.1,
+    "display/test_display_helpers.py::test_the_grid_depends_on_the_controls_not_on_the_clock": 3.0,
+    "exercises/test_exercises_appb_identities.py::test_every_slip_is_far_from_the_answer_and_from_the_others": 2.8,
+    "exercises/test_exercises_appb_identities.py::test_the_pages_solve_does_not_give_the_diagonal": 2.6,
+    "exercises/test_exercises_ch06_em.py::test_the_likeliest_code_is_not_always_the_posterior_mode": 4.2,
+    "exercises/test_exercises_ch10_rbm_learning.py::test_bas_model_hand_written_cd_clears_the_bar_and_the_verdict_follows_the_exact_likelihood": 10.0,
+    "exercises/test_exercises_da_chaos.py::test_lyapunov_exponents": 3.5,
+    "hmm/test_hmm.py::test_kernel_py_func_equals_compiled": 5.5,
+    "lgssm/test_kalman.py::test_dimensions_that_reach_blas_match_the_dense_oracle": 16.7,
+    "lgssm/test_kalman.py::test_information_form_equals_covariance_form_when_m_is_much_larger_than_n": 19.6,
+    "library/test_fuzz_public_api.py::test_public_calls_give_a_result_or_a_clear_error": 3.7,
+    "library/test_without_numba.py::test_kernel_results_match_with_and_without_numba": 4.2,
+    "project/test_courseware.py::test_student_edition_has_no_solution_code": 2.7,
+    "project/test_grading.py::test_an_answer_that_fails_on_the_slice_is_graded_on_the_whole_page": 25.5,
+    "project/test_grading.py::test_checkers_that_draw_their_data_grade_each_student_on_data_of_their_own": 4.2,
+    "project/test_grading.py::test_every_reference_solution_passes_the_summative_grader": 21.1,
+    "project/test_grading.py::test_the_grader_modifies_no_third_party_function": 4.2,
+    "project/test_sandbox.py::test_a_submission_that_exhausts_a_resource_is_stopped_and_says_so": 3.4,
+    "project/test_teaching_kit.py::test_no_deck_shows_raw_markup": 3.6,
+}
+
+
 @pytest.hookimpl(optionalhook=True)            # a run without xdist (tests/library/test_without_numba.py) has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """Under ``--dist loadfile``, each file goes to one worker (a notebook's cells run in order in one
@@ -50,7 +82,13 @@ def pytest_xdist_make_scheduler(config, log):
     return SpreadLongFiles(config, log)
 
 
+@pytest.hookimpl(tryfirst=True)                # before -m deselects by marker
 def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        path, _, name = item.nodeid.partition("::")
+        if f"{path.removeprefix('tests/')}::{name.partition('[')[0]}" in HEAVY:
+            item.add_marker(pytest.mark.heavy)
+
     def rank(item):
         path = str(item.path).replace("\\", "/")
         return next((i for i, tail in enumerate(LONGEST_FIRST) if path.endswith("/tests/" + tail)),

@@ -202,3 +202,74 @@ def test_numba_caches_are_dropped_once_when_compiled_code_changes(tmp_path):
     (lib / "core" / "kernels.py").write_text("# core, changed\n")
     assert tasks.drop_stale_numba_caches(tmp_path, build)              # a helper changed: dropped again
     assert not any(p.exists() for p in cached)
+
+
+# ------------------------------------------------------------------------------------- bare pytest and check
+
+#: The project's checks of the usual slips, which ``python3 tasks.py check`` must keep running.
+SLIP_CHECKS = (
+    "tests/project/test_commit_messages.py::test_every_commit_since_the_rule_has_a_short_subject_a_blank_line_and_a_body",
+    "tests/project/test_exercise_rules.py::test_statements_and_the_checkers_copy_follow_the_metadata",
+    "tests/project/test_teaching_kit.py::test_every_chapter_notebook_marks_what_the_rule_selects",
+    "tests/library/test_library_layout.py::test_the_readme_map_lists_every_module_and_nothing_else",
+    "tests/project/test_book_structure.py::test_notebook_anatomy",
+)
+
+
+def _family_folders() -> set[str]:
+    return {p.parent.name for p in (ROOT / "tests").glob("*/test_*.py") if p.parent.name != "browser"}
+
+
+@pytest.mark.slow
+def test_the_check_collects_tests_of_every_family_and_the_slip_checks_but_no_browser_test():
+    """The selection of ``python3 tasks.py check`` (pytest's defaults from pyproject.toml, then
+    ``tasks.CHECK_PYTEST`` less its run options), collected as the command collects it."""
+    marks = tasks.CHECK_PYTEST[tasks.CHECK_PYTEST.index("-m"):][:2]
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *marks],
+                         cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    ids = [line for line in out.stdout.splitlines() if "::" in line]
+    folders = {i.split("/")[1] for i in ids}
+    assert not _family_folders() - folders, f"no test of {sorted(_family_folders() - folders)} in the check"
+    assert "browser" not in folders and all(i.startswith("tests/") for i in ids)
+    missing = [c for c in SLIP_CHECKS if not any(i == c or i.startswith(c + "[") for i in ids)]
+    assert not missing, missing
+    deselected = int(re.search(r"/(\d+) tests collected \((\d+) deselected\)", out.stdout).group(2))
+    assert deselected > 0                                    # the slow and heavy tests stayed out
+
+
+def test_the_check_command_leaves_out_slow_and_heavy_tests_and_lints_with_a_pinned_ruff():
+    assert "check" in tasks.COMMANDS
+    assert tasks.CHECK_PYTEST[tasks.CHECK_PYTEST.index("-m") + 1] == "not slow and not heavy"
+    assert not any(a.startswith("tests") or a.endswith(".ipynb") for a in tasks.CHECK_PYTEST)   # pyproject's testpaths
+    pins = (ROOT / "requirements-test.txt").read_text(encoding="utf-8").splitlines()
+    assert any(re.fullmatch(r"ruff==[0-9.]+", line) for line in pins)
+    assert (ROOT / "ruff.toml").is_file()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "python3 tasks.py check" in readme and "`pytest`" in readme
+
+
+def test_every_heavy_entry_names_a_test_that_exists():
+    """tests/conftest.py marks the tests of its table HEAVY; an entry whose test was renamed or removed
+    would silently mark nothing."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    HEAVY = next(ast.literal_eval(node.value) for node in tree.body
+                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "HEAVY")
+    assert HEAVY
+    for key in HEAVY:
+        path, name = key.split("::")
+        source = (ROOT / "tests" / path).read_text(encoding="utf-8")
+        assert re.search(rf"^def {re.escape(name)}\(", source, re.M), key
+
+
+def test_no_two_test_modules_share_a_name_outside_packages():
+    """pytest imports a test file of a folder without ``__init__.py`` as a top-level module named after
+    the file: two such files of one name cannot both be collected in one run."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if "fixtures" in path.parts or (path.parent / "__init__.py").exists():
+            continue
+        seen.setdefault(path.name, []).append(path.parent.relative_to(ROOT).as_posix())
+    assert not {k: v for k, v in seen.items() if len(v) > 1}
