@@ -54,7 +54,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import positive_scalar, as_array, check_backend, check_int, check_positive, check_rng
+from ..core.checks import positive_scalar, as_array, check_backend, check_int, check_rng
 from . import kernels
 
 __all__ = ["RNNParams", "RNNForward", "BPTTResult", "init_rnn", "rnn_forward", "rnn_bptt"]
