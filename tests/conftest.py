@@ -37,7 +37,7 @@ SPREAD = ("project/test_grading.py", "project/test_honest_answers.py")
 #: Tests over about two and a half seconds each (the most any parametrization took, in seconds, on the
 #: test command's run in an idle 2-core fresh clone of 2026-11-27) that their files do not mark slow.
 #: They get the marker ``heavy``, and ``python3 tasks.py check`` leaves them out with the slow ones
-#: (its tests then add up to about 220 s on that machine, two workers). Keys: path under tests/ and
+#: (its tests then add up to about 230 s on that machine, two workers). Keys: path under tests/ and
 #: function, for every parametrization; ``tests/project/test_test_command.py`` checks that each exists.
 #: A test made fast leaves this table; one marked slow in its file needs no entry.
 HEAVY = {
