@@ -6,6 +6,7 @@ hostile submissions is tested in tests/project/test_sandbox.py.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 import json
@@ -173,14 +174,24 @@ def test_every_reference_solution_passes_the_summative_grader(path, sandboxed):
     assert set(results) == {e.label for e in ch.exercises}
     failed = {label: _text(nb, label) for label, (passed, _) in results.items() if not passed}
     assert not failed, failed
-    import importlib
     for ex in ch.exercises:                   # the data the solutions passed on were the student's own
-        mod = importlib.import_module(f"pedagogy_lib.exercises.{ex.checker_module}")
-        own = G.own_copy(mod, 1)
-        drawn = own is not None and any(re.search(rf"\b{name}\b", ex.answer_code) for name, value in
-                                        G._public_data(own).items() if value != G._public_data(mod).get(name))
+        drawn = any(re.search(rf"\b{name}\b", ex.answer_code) for name in _drawn_names(ex.checker_module))
         if "variant" in _summative(ex) or drawn:
             assert "data of your own" in _text(nb, ex.label), ex.label
+
+
+@functools.lru_cache(maxsize=None)
+def _drawn_names(checker_module: str) -> tuple[str, ...]:
+    """The public data of a checker module that a student's copy (salt 1) draws afresh, once per module
+    (a page's exercises share their module, and B.3's data have 200 000 entries)."""
+    import importlib
+
+    mod = importlib.import_module(f"pedagogy_lib.exercises.{checker_module}")
+    own = G.own_copy(mod, 1)
+    if own is None:
+        return ()
+    book = G._public_data(mod)
+    return tuple(name for name, value in G._public_data(own).items() if value != book.get(name))
 
 
 def test_checkers_that_draw_their_data_grade_each_student_on_data_of_their_own(sandboxed):
@@ -322,9 +333,18 @@ def test_the_slice_of_the_page_keeps_what_the_answer_reads_and_the_draws_before_
 def test_an_answer_that_fails_on_the_slice_is_graded_on_the_whole_page(source, sandboxed):
     """A page that changes a value out of the slice's sight (a function filling the list it is given)
     gives the answer a different value in the slice: the grader then replays the whole page, so the
-    verdict is the page's."""
+    verdict is the page's. The page's cells keep only their imports and definitions: the replay of the
+    whole page is then short, and it is still the whole page, which the slice is not."""
     nb = copy.deepcopy(source)
     k = next(i for i, c in enumerate(nb["cells"]) if _gid(c) == "ex-7-1-m-step-answer")
+    for c in nb["cells"][:k]:
+        if c["cell_type"] == "code" and not G._nb_meta(c):
+            try:
+                body = ast.parse(G._src(c)).body
+            except SyntaxError:                     # the install cell's %pip lines
+                body = []
+            c["source"] = "\n".join(ast.unparse(s) for s in body
+                                    if isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)))
     page_cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
                  "source": "def fill(box):\n    box.append(1.0)\n\nscale = []\nfill(scale)\n"}
     nb["cells"].insert(k, page_cell)
