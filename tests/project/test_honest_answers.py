@@ -2,10 +2,11 @@
 
 ``honest_answers.json`` holds answers to the graded exercises written the way students write them
 (vectorized or with loops, in the log domain, with ``scipy.stats`` or by hand), without reading the
-reference solutions: {notebook, label, style, code}, where code is the whole answer cell. Each is
-graded as a submission is (its answer cell in the nbgrader source notebook, run in the sandbox on
-data of the student's own), and the checker a reader calls is run on the book's data; both must
-pass, and neither the grader's reading of the code nor the checker's must refuse a call.
+reference solutions: {notebook, label, style, code}, where code is the whole answer cell. They are
+graded as submissions are, a notebook's answers in rounds of one answer per exercise (each round one
+nbgrader source notebook with those answers in their cells, graded in one run, each exercise in the
+sandbox on data of the round's student), and the checker a reader calls is run on the book's data;
+both must pass, and neither the grader's reading of the code nor the checker's must refuse a call.
 """
 from __future__ import annotations
 
@@ -41,6 +42,23 @@ def _with_answer(source: dict, label: str, code: str) -> dict:
     return nb
 
 
+def _rounds(answers: list[dict]) -> list[list[dict]]:
+    """The answers of one notebook in rounds: round r holds the r-th answer (in the corpus's order) of each
+    exercise that has one, so that a round puts at most one answer in each answer cell."""
+    by_label: dict[str, list[dict]] = defaultdict(list)
+    for answer in answers:
+        by_label[answer["label"]].append(answer)
+    return [[styles[r] for styles in by_label.values() if len(styles) > r]
+            for r in range(max(len(styles) for styles in by_label.values()))]
+
+
+def test_the_rounds_hold_every_answer_once_and_one_per_exercise():
+    for answers in BY_NOTEBOOK.values():
+        rounds = _rounds(answers)
+        assert sorted(id(a) for r in rounds for a in r) == sorted(id(a) for a in answers)
+        assert all(len({a["label"] for a in r}) == len(r) for r in rounds)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", sorted(BY_NOTEBOOK), ids=lambda p: Path(p).stem)
 def test_honest_answers_get_full_marks_and_the_checker_agrees(notebook):
@@ -49,16 +67,26 @@ def test_honest_answers_get_full_marks_and_the_checker_agrees(notebook):
     source = E.nbgrader_source(ch, {label: 1 for label in exercises})
     page = "\n".join(c["source"] if isinstance(c["source"], str) else "".join(c["source"])
                      for c in ch.nb["cells"] if c["cell_type"] == "code")
-    for i, answer in enumerate(BY_NOTEBOOK[notebook]):
-        ex = exercises[answer["label"]]
-        where = f"{answer['label']} ({answer['style']})"
-        # what the checker in the reader's kernel reads: the cell's calls of the exercise's named functions
-        assert C.named_calls_in(answer["code"], ex.not_allowed, [page]) == [], where
-        nb = _with_answer(source, ex.label, answer["code"])
-        graded = G.grade_notebook(nb, f"honest-{i}", labels={ex.label})
-        assert graded == {ex.label: (True, [])}, (where, _verdict(nb, ex.label))
-        verdict = _checker_in_the_notebook(nb, ex)
-        assert verdict, (where, "the notebook's checker, on the book's data", str(verdict))
+    # One submission per round, with every exercise of the round answered in the corpus's style: the
+    # grader grades them in one run, as it grades a student's notebook (each exercise in its own sandbox,
+    # after the answer cells before it), on the data of that round's student.
+    for r, answers in enumerate(_rounds(BY_NOTEBOOK[notebook])):
+        nb = source
+        for answer in answers:
+            ex = exercises[answer["label"]]
+            # what the checker in the reader's kernel reads: the cell's calls of the exercise's named functions
+            assert C.named_calls_in(answer["code"], ex.not_allowed, [page]) == [], _where(answer)
+            nb = _with_answer(nb, ex.label, answer["code"])
+        graded = G.grade_notebook(nb, f"honest-{r}", labels={a["label"] for a in answers})
+        wrong = {_where(a): _verdict(nb, a["label"]) for a in answers if graded.get(a["label"]) != (True, [])}
+        assert not wrong and set(graded) == {a["label"] for a in answers}, wrong
+        for answer in answers:
+            verdict = _checker_in_the_notebook(nb, exercises[answer["label"]])
+            assert verdict, (_where(answer), "the notebook's checker, on the book's data", str(verdict))
+
+
+def _where(answer: dict) -> str:
+    return f"{answer['label']} ({answer['style']})"
 
 
 def _checker_in_the_notebook(nb: dict, ex):
