@@ -41,7 +41,8 @@ Fixtures for every browser test
     - ``page.js_errors``: uncaught exceptions and ``console.error`` messages (not counting the
       load failures of refused requests, listed apart);
     - ``page.refused``: URLs of refused (non-local) requests;
-    - ``page.failed``: local requests that failed, or came back 4xx/5xx, as "URL (reason)".
+    - ``page.failed``: local requests that failed, or came back 4xx/5xx, as "URL (reason)";
+    - ``page.pending``: the requests made and not yet finished or failed (a set, kept up to date).
 
     Contexts are closed at the end of the test.
 ``open_context`` (session)
@@ -245,9 +246,14 @@ def open_context(browser, site_url):
         page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
         page.on("requestfailed", lambda req: _is_local(req.url) and failed.append(f"{req.url} ({req.failure})"))
         page.on("response", lambda resp: resp.status >= 400 and failed.append(f"{resp.url} (HTTP {resp.status})"))
-        page.js_errors, page.refused, page.failed = errors, refused, failed
+        pending = set()
+        page.on("request", lambda req: pending.add(req))
+        page.on("requestfinished", lambda req: pending.discard(req))
+        page.on("requestfailed", lambda req: pending.discard(req))
+        page.js_errors, page.refused, page.failed, page.pending = errors, refused, failed, pending
         try:
-            page.goto(site_url + path, wait_until="load")
+            # a loaded machine was seen to take more than Playwright's 30 s to load a long page
+            page.goto(site_url + path, wait_until="load", timeout=120_000)
             if wait_ms:
                 page.wait_for_timeout(wait_ms)
         except Exception:

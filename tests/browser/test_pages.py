@@ -65,6 +65,10 @@ PLAYER = "figure.pgw-player"
 #: formulas were still being typeset on the same thread.
 IMAGE_TIMEOUT_MS = 60_000
 SOLUTIONS = ".solution.admonition, details.solution, .solution.dropdown"
+#: What axe loads before a run: the media (for ``no-autoplay-audio``), not the style sheets. axe
+#: fetches and parses every style sheet of the page again for its CSSOM, which only the experimental
+#: ``css-orientation-lock`` reads, a rule no run here enables (:func:`test_no_axe_rule_run_here_needs_the_cssom`).
+PRELOAD = {"assets": ["media"]}
 
 
 class AxeBestPractice(UserWarning):
@@ -283,13 +287,13 @@ def run_axe(page, axe_source: str, *, colour_only: bool = False, within: str | N
     they are left out, and the ones checked now are added (a book's pages share most of their looks).
     A run of axe maps the whole page first, a second or two on a long page whatever it checks, so the
     colour rules share the document's run (their elements marked, and their selectors set to the marks
-    for that run) instead of a run of their own.
+    for that run) instead of a run of their own. axe loads only the media it may need (:data:`PRELOAD`).
     """
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=axe_source)
-    colour = {"runOnly": {"type": "rule", "values": COLOUR_RULES}, "resultTypes": ["violations"]}
+    colour = {"runOnly": {"type": "rule", "values": COLOUR_RULES}, "resultTypes": ["violations"], "preload": PRELOAD}
     every = {"runOnly": {"type": "tag", "values": WCAG_TAGS + (["best-practice"] if advice else [])},
-             "resultTypes": ["violations"],
+             "resultTypes": ["violations"], "preload": PRELOAD,
              "rules": {rule: {"enabled": True} for rule in EXTRA_RULES}}
     scope = "within" if within is not None else "colour" if colour_only else "document"
     options = colour if colour_only else every
@@ -359,9 +363,10 @@ def _axe_both_modes(page, axe_source, state: str, within: str | None, report: di
     """axe in light then dark mode (then light again, unless ``back_to_light`` is false);
     ``looks_checked`` as in :func:`run_axe`.
 
-    axe fetches the page's stylesheets again to read them, and resolves an ``@import`` of the theme
-    against the page's address, which the server answers with a 404: those failed loads, logged
-    while axe runs, are axe's, not the page's, and are dropped; any other error is kept.
+    axe, when it preloads the CSSOM (not here, :data:`PRELOAD`), fetches the page's stylesheets again
+    and resolves an ``@import`` of the theme against the page's address, which the server answers
+    with a 404: such failed loads, logged while axe runs, are axe's, not the page's, and are dropped;
+    any other error is kept.
     """
     errors_before = len(page.js_errors)
     for mode in ("light", "dark"):
@@ -380,6 +385,25 @@ def _axe_both_modes(page, axe_source, state: str, within: str | None, report: di
         set_mode(page, "light")
     page.js_errors[errors_before:] = [e for e in page.js_errors[errors_before:]
                                       if not e.startswith("console.error: Failed to load resource")]
+
+
+#: Two painted frames (or a second each at most): requests the page decided on in the last frame
+#: have been sent, and so are listed in ``page.pending``.
+_TWO_FRAMES = """async () => { for (let i = 0; i < 2; i++) await Promise.race([
+    new Promise(r => requestAnimationFrame(r)), new Promise(r => setTimeout(r, 1000))]); }"""
+
+
+def _network_quiet(page, rounds: int = 600) -> None:
+    """Wait until no request of the page is under way, twice in a row with two frames between (what
+    Playwright's "networkidle" sees, without its fixed half second of quiet). Only the number of
+    rounds is bounded, not the time (a round is two frames, at most two seconds); after that the
+    checks go on with what arrived (a request that never ends shows up as failed or missing)."""
+    quiet = 0
+    for _ in range(rounds):
+        if quiet >= 2:
+            return
+        page.evaluate(_TWO_FRAMES)
+        quiet = quiet + 1 if not page.pending else 0
 
 
 def _image(img) -> dict:
@@ -533,7 +557,7 @@ def visit(open_context, book_page: str, site_url: str, axe_source: str, collapse
         report["layout_shift"] = page.evaluate(_LAYOUT_SHIFT)
         # 1. load, scroll to the end, what a first visit fetched
         page.evaluate(_SCROLL_THROUGH)
-        page.wait_for_load_state("networkidle")
+        _network_quiet(page)
         report["fetched"] = {u: n for u, n in page.evaluate(_FETCHED)
                              if u.startswith(site_url) and "/_static/" not in u}
         page.evaluate(_SETTLE)
@@ -561,7 +585,7 @@ def visit(open_context, book_page: str, site_url: str, axe_source: str, collapse
                         back_to_light=False, advice=collapsed_pass, looks_checked=looks_checked)
         # 7. phone width (in dark mode, as axe left it: the layout is the same in both)
         page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
-        page.wait_for_timeout(300)
+        page.evaluate(_TRANSITIONS_DONE)                      # laid out and painted at the new width
         report["phone"] = page.evaluate(_PHONE, PHONE_WIDTH)
         report["late_errors"] = page.js_errors[errors_before + len(report["control_errors"]):]
     finally:
@@ -746,3 +770,24 @@ def test_requests_outside_the_site_are_refused_and_listed(open_page, built_pages
     }""")
     assert result == {"remote": "refused", "local": 200}
     assert [u for u in page.refused if u.startswith("http://example.com/")]
+
+
+def test_no_axe_rule_run_here_needs_the_cssom(browser, axe_source):
+    """axe runs here with :data:`PRELOAD` (the media, not the style sheets): no rule that a run
+    enables (the WCAG 2.1 A/AA tags, the best-practice advice, :data:`EXTRA_RULES`; axe leaves its
+    experimental rules out of a run by tag) asks for more than the media before it runs."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content("<!doctype html><title>axe</title><main><p>axe's rules</p></main>")
+        page.add_script_tag(content=axe_source)
+        rules = page.evaluate("""([tags, extra]) => axe._audit.rules
+            .filter(r => extra.includes(r.id) || (r.tags.some(t => tags.includes(t)) && !r.tags.includes('experimental')))
+            .map(r => [r.id, !!r.preload])""", [WCAG_TAGS + ["best-practice"], EXTRA_RULES])
+    finally:
+        context.close()
+    assert len(rules) > 50, f"only {len(rules)} axe rules found: the survey is broken"
+    preloading = sorted(rule for rule, preload in rules if preload)
+    assert preloading == ["no-autoplay-audio"], (
+        f"axe rules run here that load assets before they run: {preloading}; PRELOAD loads only "
+        f"{PRELOAD['assets']} (no-autoplay-audio reads the media); add what the others need")
