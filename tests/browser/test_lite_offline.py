@@ -98,7 +98,8 @@ def test_the_sources_give_something_to_look_for():
 #: drawn in red (an undefined macro) on the way. The argument is the number of cells the notebook has.
 #: For each cell in turn the script scrolls down while the cell lies below the drawn window, up while it
 #: lies above it, and waits while it is inside the window but not drawn yet, until it is drawn. Only
-#: the number of steps is bounded, by many times what a notebook needs, not the time each step takes:
+#: the number of steps (two painted frames each) is bounded, by many times what a notebook needs, not the
+#: time each step takes:
 #: on a loaded machine the windowed list draws late or skips a cell that scrolled past while it was
 #: busy, and the walk then takes longer instead of ending with cells unseen.
 _SCROLL = """async (n) => {
@@ -118,8 +119,12 @@ _SCROLL = """async (n) => {
             .filter(el => /color:\\s*red/.test(el.getAttribute('style'))).length;
         return drawn;
     };
-    for (let k = 0; k < 2000 && outer; k++) {
-        await new Promise(r => setTimeout(r, 120));
+    // a step waits two painted frames (the list draws what a scroll uncovered in the next frame), or
+    // at most half a second each when the browser paints none
+    const frame = () => Promise.race([new Promise(r => requestAnimationFrame(r)), new Promise(r => setTimeout(r, 500))]);
+    for (let k = 0; k < 8000 && outer; k++) {
+        await frame();
+        await frame();
         const drawn = look();
         while (next < n && seen[String(next)]) next++;
         if (next >= n || !drawn.length) {
