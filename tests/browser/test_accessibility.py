@@ -111,7 +111,10 @@ def test_keyboard_reaches_and_drives_the_first_player(open_page, site_root, chap
     before = page.evaluate(frame)
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    page.wait_for_timeout(300)
+    try:                                          # the new frame's image (allowed 30 s; else named below)
+        page.wait_for_function(f"(old) => ({frame})()[1] !== old", arg=before[1], timeout=30_000)
+    except Exception:                             # noqa: BLE001 - reported by the assertion below
+        pass
     after = page.evaluate(frame)
     assert after[0] != before[0] and after[1] != before[1], (
         f"{path}: the frame slider did not move the animation by keyboard ({before} -> {after})")
